@@ -1,0 +1,1 @@
+"""Chat surfaces: the platform-neutral conversation layer, the console, Slack; and the command line."""

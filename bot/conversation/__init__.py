@@ -1,0 +1,1 @@
+"""The platform-neutral conversation: commands parsed once, replies described once, rendered per surface."""

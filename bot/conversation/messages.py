@@ -1,0 +1,97 @@
+"""What the bot says, described once; each surface (console, Slack, Teams) renders it its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ButtonStyle = Literal["primary", "danger", "default"]
+
+
+@dataclass(frozen=True)
+class Text:
+    markdown: str
+    """Slack-flavoured markdown: *bold*, _italic_, `code`, <url|label> links are not used."""
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    pairs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+    """A command word (`invite`, `approve`, `done`...) the surface sends back when clicked."""
+    value: str = ""
+    style: ButtonStyle = "default"
+
+
+@dataclass(frozen=True)
+class Actions:
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: str
+    title: str
+
+
+Block = Text | Heading | Facts | Table | Actions | Attachment
+
+
+@dataclass(frozen=True)
+class Message:
+    summary: str
+    """One line that stands for the whole message (notifications, screen readers, logs)."""
+    blocks: tuple[Block, ...] = ()
+
+    @property
+    def buttons(self) -> tuple[Button, ...]:
+        return tuple(button for block in self.blocks if isinstance(block, Actions) for button in block.buttons)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """To whoever spoke, where they spoke."""
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    email: str
+    """People are addressed by email: each surface maps it to its own user id."""
+
+
+@dataclass(frozen=True)
+class Channel:
+    channel: str | None = None
+    """The channel the migration was started in when None."""
+
+
+Audience = Reply | DirectMessage | Channel
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message: Message
+    to: Audience = field(default_factory=Reply)
+    updates: str | None = None
+    """Messages that share this key are copies of one thing (an approval prompt): update them all."""
+
+
+def say(summary: str, *blocks: Block, to: Audience | None = None, updates: str | None = None) -> Outgoing:
+    return Outgoing(Message(summary, blocks or (Text(summary),)), to or Reply(), updates)

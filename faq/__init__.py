@@ -1,0 +1,1 @@
+"""Offline answers to migration questions, with an honest "I don't know"."""

@@ -1,0 +1,1 @@
+"""Clients for Azure DevOps, Microsoft Graph and Azure Resource Manager (httpx, tokens through msal)."""

@@ -1,0 +1,27 @@
+"""The README's Quick start is what CI runs: the two stay one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1]
+    block = re.search(r"```[^\n]*\n(.*?)```", section, re.DOTALL)
+    assert block is not None, "the Quick start section has no fenced code block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_quick_start_has_exactly_a_demo_command_and_a_test_command() -> None:
+    demo, tests = quick_start_commands()
+    assert demo.endswith("aadbot demo")
+    assert "scripts/check.py" in tests
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert quick_start_commands()[1] in ci_lines

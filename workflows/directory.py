@@ -1,0 +1,160 @@
+"""What the bot knows about an organization and a directory, independent of where it came from.
+
+The Microsoft clients (package `msapi`) turn the services' JSON into these values; the plan, the
+workflow and the chat surfaces only ever see these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+MSA_TENANT_ID = "00000000-0000-0000-0000-000000000000"
+"""What `X-VSS-ResourceTenant` reports for an organization backed by Microsoft accounts."""
+
+
+@dataclass(frozen=True)
+class OrgUser:
+    """One Azure DevOps user entitlement (`GET _apis/userentitlements`)."""
+
+    id: str
+    principal_name: str
+    mail_address: str = ""
+    display_name: str = ""
+    origin: str = "msa"
+    descriptor: str = ""
+    license_display_name: str = ""
+    licensing_source: str = ""
+    msdn_license_type: str = "none"
+    last_accessed: datetime | None = None
+    date_created: datetime | None = None
+
+    @property
+    def is_visual_studio_subscriber(self) -> bool:
+        return self.licensing_source == "msdn" or self.msdn_license_type not in ("", "none")
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """One Microsoft Entra ID user (`GET /v1.0/users` with the plan's `$select`)."""
+
+    id: str
+    user_principal_name: str
+    display_name: str = ""
+    mail: str | None = None
+    other_mails: tuple[str, ...] = ()
+    proxy_addresses: tuple[str, ...] = ()
+    user_type: str = "Member"
+    account_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A Microsoft Entra ID tenant (`GET /v1.0/organization`)."""
+
+    id: str
+    display_name: str = ""
+    verified_domains: tuple[str, ...] = ()
+    default_domain: str = ""
+
+
+@dataclass(frozen=True)
+class Organization:
+    """An Azure DevOps organization and the facts the prerequisites need."""
+
+    name: str
+    connected_tenant_id: str = MSA_TENANT_ID
+    owner: str | None = None
+    administrators: tuple[str, ...] = ()
+    """Principal names of the Project Collection Administrators, nested groups resolved."""
+    billing_subscription_id: str | None = None
+    id: str = ""
+
+    @property
+    def is_connected(self) -> bool:
+        return self.connected_tenant_id != MSA_TENANT_ID
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An Azure subscription (`GET management.azure.com/subscriptions/{id}`)."""
+
+    id: str
+    tenant_id: str
+    display_name: str = ""
+    state: str = "Enabled"
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """The result of one B2B guest invitation (`POST /v1.0/invitations`)."""
+
+    email: str
+    status: str
+    invited_user_id: str | None = None
+    redeem_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectorySnapshot:
+    """Everything the plan is computed from, fetched once."""
+
+    organization: Organization
+    users: tuple[OrgUser, ...]
+    tenant: Tenant
+    directory_users: tuple[DirectoryUser, ...]
+    allow_invites_from: str
+    connector_roles: tuple[str, ...] = ()
+    billing_subscription: Subscription | None = None
+    fetch_notes: tuple[str, ...] = field(default=())
+
+
+class InvitePermissionDenied(Exception):
+    """The directory answered 403 to an invitation: the inviter may not invite guests."""
+
+
+class MicrosoftError(Exception):
+    """A Microsoft service failed in a way retries did not cure; the message is safe to show."""
+
+
+class Microsoft(Protocol):
+    """The Microsoft services the workflow needs: Azure DevOps, Microsoft Graph, Azure Resource Manager.
+
+    Implemented over HTTP by `msapi.MicrosoftClients` (real services or the sandbox). Every method
+    raises `MicrosoftError` with a message fit for chat when a service keeps failing.
+    """
+
+    def organization(self, name: str) -> Organization: ...
+
+    def organization_tenant_id(self, name: str) -> str:
+        """The tenant the organization is connected to now (`HEAD vssps.dev.azure.com/{org}`)."""
+        ...
+
+    def org_users(self, name: str) -> list[OrgUser]: ...
+
+    def remove_org_user(self, organization: str, user_id: str) -> None: ...
+
+    def tenant(self, tenant: str) -> Tenant:
+        """`tenant` is a tenant id or one of its verified domains."""
+        ...
+
+    def directory_users(self, tenant_id: str) -> list[DirectoryUser]: ...
+
+    def find_directory_user(self, tenant_id: str, email: str) -> DirectoryUser | None: ...
+
+    def allow_invites_from(self, tenant_id: str) -> str: ...
+
+    def directory_roles(self, tenant_id: str, user_principal_name: str) -> list[str]: ...
+
+    def invite_guest(
+        self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
+    ) -> Invitation:
+        """Raises `InvitePermissionDenied` on 403."""
+        ...
+
+    def subscription(self, subscription_id: str) -> Subscription | None: ...
+
+    def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
+        """Fetch everything the plan needs in as few requests as the services allow."""
+        ...

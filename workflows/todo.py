@@ -1,0 +1,195 @@
+"""Each affected user's own to-do list, derived from their plan outcome and their Azure DevOps data.
+
+The procedure's "Inform users of the completed change" section, made personal: a user only sees the
+items that apply to them, written with their organization, their work account and their case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workflows.directory import OrgUser, Tenant
+from workflows.plan import PlannedUser
+
+_DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
+
+
+@dataclass(frozen=True)
+class TodoTemplate:
+    key: str
+    title: str
+    body: str
+    link: str
+
+
+def todo_items(
+    user: PlannedUser, org_user: OrgUser | None, *, organization: str, tenant: Tenant
+) -> list[TodoTemplate]:
+    """The items this user must do after the organization is connected, most urgent first."""
+    work_account = user.match.user_principal_name if user.match else user.principal_name
+    items = [*_access_items(user, organization, tenant, work_account)]
+    if user.outcome in ("auto", "map"):
+        items.append(_sign_in(organization, work_account))
+    items.append(_git_credentials(organization))
+    items.append(_ssh_keys(organization))
+    if user.outcome == "map":
+        items.append(_recreate_pats(organization))
+    if _msa_uses_work_address(user, tenant):
+        items.append(_rename_microsoft_account(user.principal_name))
+    if org_user is not None and org_user.is_visual_studio_subscriber:
+        items.append(_visual_studio(work_account))
+    return items
+
+
+def todo_notes(user: PlannedUser) -> list[str]:
+    """Reassuring facts for the user that need no action."""
+    notes = ["There is no downtime: your work items, repositories and history stay where they are."]
+    if user.outcome == "auto":
+        notes.append(
+            "Your Microsoft account and your work account share one address, so your identity carries over"
+            " and your personal access tokens keep working: no need to recreate them."
+        )
+    if user.outcome == "map":
+        notes.append(
+            "An admin maps your old identity to your work account by hand, so your history stays yours;"
+            " personal access tokens made with the old identity stop working."
+        )
+    return notes
+
+
+def _access_items(user: PlannedUser, organization: str, tenant: Tenant, work_account: str) -> list[TodoTemplate]:
+    directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    if user.outcome == "invite":
+        return [
+            TodoTemplate(
+                key="accept-invitation",
+                title="Accept the invitation to the directory",
+                body=(
+                    f"Microsoft sent an invitation email from invites@microsoft.com to {user.principal_name}"
+                    f" to join {directory} as a guest. Open it and select *Accept invitation*, then sign in"
+                    f" to https://dev.azure.com/{organization} with that same address. Without it you lose"
+                    " access (your history is kept). No email? Check your spam folder, then press *I need"
+                    " help*."
+                ),
+                link="https://learn.microsoft.com/entra/external-id/redemption-experience",
+            )
+        ]
+    if user.outcome == "disabled":
+        return [
+            TodoTemplate(
+                key="enable-directory-account",
+                title="Get your directory account enabled",
+                body=(
+                    f"Your address matches the account {work_account} in {directory}, but that account is"
+                    " disabled, so you cannot sign in after the change. Ask your directory administrator:"
+                    f" \"Please enable {work_account}: I need it to sign in to Azure DevOps"
+                    f" ({organization}).\" If you left and came back, ask for a new account instead and tell"
+                    " the migration admins so they can map it."
+                ),
+                link=f"{_DOCS}/faq-azure-access",
+            )
+        ]
+    if user.outcome == "ambiguous":
+        return [
+            TodoTemplate(
+                key="choose-work-account",
+                title="Tell the admins which work account is yours",
+                body=(
+                    f"Several accounts in {directory} share your address {user.principal_name}, so the bot"
+                    " cannot tell which one you use. Reply to the migration admins with the sign-in name"
+                    " (user principal name) of the account you use every day; they map you to it."
+                ),
+                link=f"{_DOCS}/faq-azure-access",
+            )
+        ]
+    return []
+
+
+def _sign_in(organization: str, work_account: str) -> TodoTemplate:
+    return TodoTemplate(
+        key="sign-in-work-account",
+        title="Sign in with your work account",
+        body=(
+            "Sign out of Azure DevOps everywhere. Open a private browser window first, go to"
+            f" https://dev.azure.com/{organization} and sign in as {work_account}. If the people picker or"
+            " work items ask you to sign in or show users as not valid, clear the browser cache and cookies,"
+            " close the browser and reopen it."
+        ),
+        link=f"{_DOCS}/connect-organization-to-azure-ad",
+    )
+
+
+def _git_credentials(organization: str) -> TodoTemplate:
+    return TodoTemplate(
+        key="clear-git-credentials",
+        title="Clear your Git credential cache",
+        body=(
+            "If you use Git or Visual Studio with this organization, clear the cached sign-in on each"
+            " computer: run `git-credential-manager azure-repos clear-cache` (current Git Credential"
+            " Manager); with the old Git Credential Manager for Windows delete"
+            " `%LocalAppData%\\GitCredentialManager\\tenant.cache`. The next `git fetch` from"
+            f" dev.azure.com/{organization} asks you to sign in with your work account."
+        ),
+        link="https://github.com/git-ecosystem/git-credential-manager/blob/main/docs/azrepos-users-and-tokens.md",
+    )
+
+
+def _ssh_keys(organization: str) -> TodoTemplate:
+    return TodoTemplate(
+        key="re-add-ssh-keys",
+        title="Re-add your SSH keys (if you use SSH)",
+        body=(
+            "SSH keys belong to the old identity. If you clone over SSH, add your public key again: in"
+            f" https://dev.azure.com/{organization} select your profile picture > User settings >"
+            " SSH public keys > New key. Nothing to do if you only use HTTPS."
+        ),
+        link="https://learn.microsoft.com/azure/devops/repos/git/use-ssh-keys-to-authenticate",
+    )
+
+
+def _recreate_pats(organization: str) -> TodoTemplate:
+    return TodoTemplate(
+        key="recreate-pats",
+        title="Recreate your personal access tokens",
+        body=(
+            "Your identity is mapped by hand, so tokens made with your Microsoft account stop working. In"
+            f" https://dev.azure.com/{organization} select User settings > Personal access tokens > New"
+            " token, give it the same scopes as before, copy it (it is shown once) and replace it in your"
+            " scripts, pipelines and tools."
+        ),
+        link=f"{_DOCS}/use-personal-access-tokens-to-authenticate",
+    )
+
+
+def _rename_microsoft_account(address: str) -> TodoTemplate:
+    return TodoTemplate(
+        key="rename-microsoft-account",
+        title="Rename your personal Microsoft account",
+        body=(
+            f"Your personal Microsoft account uses your work address {address}, so every sign-in asks you"
+            " to pick between a work and a personal account. At https://account.microsoft.com select Your"
+            " info > Edit account info > Add email, make the new personal address the primary alias, then"
+            f" remove {address} from it."
+        ),
+        link="https://support.microsoft.com/account-billing/change-the-email-address-or-phone-number-for-your-microsoft-account-ec726e2d-ee4c-4b2c-8b3f-0ba4d9e54f4b",
+    )
+
+
+def _visual_studio(work_account: str) -> TodoTemplate:
+    return TodoTemplate(
+        key="visual-studio-subscription",
+        title="Keep your Visual Studio subscription benefits",
+        body=(
+            "Your access comes from a Visual Studio subscription tied to your Microsoft account. At"
+            f" https://my.visualstudio.com select Subscriptions > Add alternate account and add {work_account},"
+            " or ask your subscription administrator to reassign the subscription to that address in"
+            " https://manage.visualstudio.com."
+        ),
+        link="https://learn.microsoft.com/visualstudio/subscriptions/vs-alternate-identity",
+    )
+
+
+def _msa_uses_work_address(user: PlannedUser, tenant: Tenant) -> bool:
+    """A personal account on a company domain collides with the work account at every sign-in."""
+    domain = user.principal_name.rpartition("@")[2].strip().casefold()
+    return bool(domain) and domain in {verified.casefold() for verified in tenant.verified_domains}
