@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="aadbot",
-        description="Move an Azure DevOps organization from Microsoft accounts to Microsoft Entra ID, in chat.",
+        description="Move an Azure DevOps organization from Microsoft accounts to Entra ID, in chat.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bot_commands.register(subparsers)

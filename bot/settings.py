@@ -26,6 +26,8 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None
+    microsoft_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The live Microsoft credentials (`AZURE_*`, `AADBOT_TOKEN_CACHE`), handed to `msapi` as they are."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -38,17 +40,26 @@ class Settings:
             sandbox_scenario=text("AADBOT_SANDBOX"),
             sandbox_url=text("AADBOT_SANDBOX_URL"),
             poll_seconds=_number(environ, "AADBOT_POLL_SECONDS", 60.0, minimum=0.1),
-            admin_ids=frozenset(part.strip() for part in environ.get("AADBOT_ADMINS", "").split(",") if part.strip()),
+            admin_ids=frozenset(
+                part.strip() for part in environ.get("AADBOT_ADMINS", "").split(",") if part.strip()
+            ),
             approvers_required=int(_number(environ, "AADBOT_APPROVERS_REQUIRED", 1, minimum=1, whole=True)),
             approval_ttl=timedelta(hours=_number(environ, "AADBOT_APPROVAL_TTL_HOURS", 24.0, minimum=0.01)),
             slack_bot_token=text("SLACK_BOT_TOKEN"),
             slack_signing_secret=text("SLACK_SIGNING_SECRET"),
             slack_app_token=text("SLACK_APP_TOKEN"),
             slack_api_url=text("SLACK_API_URL"),
+            microsoft_environment={
+                name: value
+                for name, value in environ.items()
+                if name.startswith("AZURE_") or name == "AADBOT_TOKEN_CACHE"
+            },
         )
 
 
-def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float, whole: bool = False) -> float:
+def _number(
+    environ: Mapping[str, str], name: str, default: float, *, minimum: float, whole: bool = False
+) -> float:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
@@ -56,7 +67,9 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: f
         value = int(raw) if whole else float(raw)
     except ValueError:
         kind = "a whole number" if whole else "a number"
-        raise SettingsError(f"{name}={raw!r} is not {kind}; set it to e.g. {default:g} or unset it.") from None
+        raise SettingsError(
+            f"{name}={raw!r} is not {kind}; set it to e.g. {default:g} or unset it."
+        ) from None
     if value < minimum:
         raise SettingsError(f"{name}={raw!r} is too small; it must be at least {minimum:g}.")
     return value

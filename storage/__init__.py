@@ -1,1 +1,32 @@
 """Tables, the engine and schema migrations (SQLite by default, PostgreSQL through AADBOT_DATABASE_URL)."""
+
+from storage.audit import AuditTrailImmutable
+from storage.database import DEFAULT_URL, Database, StorageError, open_database
+from storage.models import (
+    ActiveMigration,
+    AffectedUser,
+    Approval,
+    ApprovalDecision,
+    AuditEntry,
+    Invitation,
+    Migration,
+    OutboundMessage,
+    TodoItem,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "ActiveMigration",
+    "AffectedUser",
+    "Approval",
+    "ApprovalDecision",
+    "AuditEntry",
+    "AuditTrailImmutable",
+    "Database",
+    "Invitation",
+    "Migration",
+    "OutboundMessage",
+    "StorageError",
+    "TodoItem",
+    "open_database",
+]

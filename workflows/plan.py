@@ -6,12 +6,14 @@ contract; `Plan.fingerprint` is what an approval is bound to.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workflows.directory import DirectorySnapshot
+from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, DirectoryUser, OrgUser
 
 Outcome = Literal["auto", "map", "invite", "disabled", "ambiguous"]
 OUTCOMES: tuple[Outcome, ...] = ("auto", "map", "invite", "disabled", "ambiguous")
@@ -38,7 +40,11 @@ class PlannedUser:
     def to_json(self) -> dict[str, Any]:
         match = None
         if self.match is not None:
-            match = {"id": self.match.id, "user_principal_name": self.match.user_principal_name, "by": self.match.by}
+            match = {
+                "id": self.match.id,
+                "user_principal_name": self.match.user_principal_name,
+                "by": self.match.by,
+            }
         return {
             "id": self.id,
             "principal_name": self.principal_name,
@@ -54,6 +60,11 @@ class Check:
     status: CheckStatus
     message: str
     fix: str = ""
+
+    def __post_init__(self) -> None:
+        # What to do is part of what chat and `--json` readers see, not only of the `fix` field.
+        if self.fix and not self.message.endswith(self.fix):
+            object.__setattr__(self, "message", f"{self.message} {self.fix}")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "status": self.status, "message": self.message}
@@ -74,7 +85,7 @@ class Plan:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(OUTCOMES, 0)
+        counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         for user in self.users:
             counts[user.outcome] += 1
         return counts
@@ -110,6 +121,296 @@ class Plan:
         return hashlib.sha256(encoded).hexdigest()[:16]
 
 
+_FIELDS = ("upn", "mail", "otherMails", "proxyAddresses")
+_INVITE_ROLES = frozenset(("guest inviter", "user administrator", "global administrator"))
+_USER_COUNT_LIMIT = 100
+
+Index = dict[str, list[tuple[int, str]]]
+"""Key -> (directory position, the highest-priority field holding that key) per directory user."""
+_NO_ENTRIES: list[tuple[int, str]] = []  # shared and never mutated
+
+
+def _key(value: str) -> str:
+    return value.strip().casefold()
+
+
+def _index(users: tuple[DirectoryUser, ...]) -> Index:
+    index: Index = {}
+    get = index.get
+    for position, user in enumerate(users):
+        # Fields in `_FIELDS` order, so a key's first entry for a user names the field `by` reports.
+        values = [(user.user_principal_name, "upn")]
+        if user.mail:
+            values.append((user.mail, "mail"))
+        values.extend((other, "otherMails") for other in user.other_mails)
+        values.extend(
+            (proxy[5:], "proxyAddresses") for proxy in user.proxy_addresses if proxy[:5].lower() == "smtp:"
+        )
+        for value, field_name in values:
+            key = value.strip().casefold()
+            if not key:
+                continue
+            entries = get(key)
+            if entries is None:
+                index[key] = [(position, field_name)]
+            elif entries[-1][0] != position:  # a user's own repeats are adjacent: keep the first
+                entries.append((position, field_name))
+    return index
+
+
+def _plan_user(user: OrgUser, directory: tuple[DirectoryUser, ...], index: Index) -> PlannedUser:
+    principal = user.principal_name.strip().casefold()
+    mail = user.mail_address.strip().casefold()
+    by_principal = index.get(principal, _NO_ENTRIES)
+    by_mail = index.get(mail, _NO_ENTRIES) if mail and mail != principal else _NO_ENTRIES
+    outcome: Outcome
+    match = None
+    candidates: tuple[str, ...] = ()
+    if not by_principal and not by_mail:
+        outcome = "invite"
+    elif len(by_principal) + len(by_mail) == 1:
+        # The common case, decided without building candidate sets.
+        position, field_name = (by_principal or by_mail)[0]
+        candidate = directory[position]
+        same_principal = field_name == "upn" and bool(by_principal)
+        guest_by_mail = field_name in ("mail", "otherMails") and candidate.user_type.casefold() == "guest"
+        if not candidate.account_enabled:
+            outcome = "disabled"
+        else:
+            outcome = "auto" if same_principal or guest_by_mail else "map"
+        match = Match(candidate.id, candidate.user_principal_name, field_name)
+    else:
+        outcome, match, candidates = _decide(principal, by_principal, by_mail, directory)
+    return PlannedUser(
+        id=user.id,
+        principal_name=user.principal_name,
+        outcome=outcome,
+        match=match,
+        candidates=candidates,
+        display_name=user.display_name,
+        mail_address=user.mail_address,
+    )
+
+
+def _decide(
+    principal: str,
+    by_principal: list[tuple[int, str]],
+    by_mail: list[tuple[int, str]],
+    directory: tuple[DirectoryUser, ...],
+) -> tuple[Outcome, Match | None, tuple[str, ...]]:
+    """The rules in full, for a user with several candidates or several ways of matching one."""
+    fields: dict[int, set[str]] = {}
+    for position, field_name in (*by_principal, *by_mail):
+        fields.setdefault(position, set()).add(field_name)
+    enabled = [position for position in fields if directory[position].account_enabled]
+    for position in enabled:
+        candidate = directory[position]
+        if _key(candidate.user_principal_name) == principal:
+            return "auto", Match(candidate.id, candidate.user_principal_name, "upn"), ()
+    if len(enabled) == 1:
+        candidate, matched = directory[enabled[0]], fields[enabled[0]]
+        if candidate.user_type.casefold() == "guest" and matched & {"mail", "otherMails"}:
+            by = "mail" if "mail" in matched else "otherMails"
+            return "auto", Match(candidate.id, candidate.user_principal_name, by), ()
+        by = next(field_name for field_name in _FIELDS if field_name in matched)
+        return "map", Match(candidate.id, candidate.user_principal_name, by), ()
+    if enabled:
+        return "ambiguous", None, tuple(directory[position].id for position in enabled)
+    position = next(iter(fields))
+    disabled = directory[position]
+    by = next(field_name for field_name in _FIELDS if field_name in fields[position])
+    return "disabled", Match(disabled.id, disabled.user_principal_name, by), ()
+
+
 def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:
     """Apply the contract's matching rules and checks to one snapshot."""
-    raise NotImplementedError
+    # Matching allocates a few objects per user and none of them form cycles; the collector's passes
+    # over a 100k-user snapshot would cost more than the matching itself.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        directory = snapshot.directory_users
+        index = _index(directory)
+        users = tuple(_plan_user(user, directory, index) for user in snapshot.users)
+        connector_user = _find_connector(directory, index, connector)
+        duplicates = _duplicate_principal_names(snapshot)
+    finally:
+        if collecting:
+            gc.enable()
+    checks = (
+        _org_connection(snapshot),
+        _connector_member(snapshot, connector, connector_user),
+        _connector_admin(snapshot, connector),
+        duplicates,
+        _invite_permission(snapshot, connector, connector_user, users),
+        _user_count(snapshot),
+        _billing_subscription(snapshot),
+    )
+    return Plan(
+        organization=snapshot.organization.name,
+        tenant_id=snapshot.tenant.id,
+        users=users,
+        checks=checks,
+        connector=connector,
+        tenant_name=snapshot.tenant.display_name,
+    )
+
+
+def _find_connector(
+    directory: tuple[DirectoryUser, ...], index: Index, connector: str
+) -> DirectoryUser | None:
+    """The connector's directory user: by UPN, else by mail."""
+    entries = index.get(_key(connector), _NO_ENTRIES)
+    for wanted in ("upn", "mail"):
+        for position, field_name in entries:
+            if field_name == wanted:
+                return directory[position]
+    return None
+
+
+def _org_connection(snapshot: DirectorySnapshot) -> Check:
+    connected = snapshot.organization.connected_tenant_id
+    name = snapshot.organization.name
+    if connected.casefold() == MSA_TENANT_ID:
+        return Check(
+            "org-connection", "pass", f"{name} is backed by Microsoft accounts, not yet by a directory."
+        )
+    if connected.casefold() == snapshot.tenant.id.casefold():
+        return Check("org-connection", "warn", f"{name} is already connected to this tenant.")
+    return Check(
+        "org-connection",
+        "fail",
+        f"{name} is connected to another tenant ({connected}).",
+        fix="Disconnect it from that directory first (Organization settings > Microsoft Entra ID).",
+    )
+
+
+def _connector_member(snapshot: DirectorySnapshot, connector: str, user: DirectoryUser | None) -> Check:
+    tenant = snapshot.tenant.display_name or snapshot.tenant.id
+    if user is None:
+        return Check(
+            "connector-member",
+            "fail",
+            f"{connector} is not a user of {tenant}.",
+            fix=f"Connect as a Member of {tenant}, or have an admin create that account.",
+        )
+    if not user.account_enabled:
+        return Check(
+            "connector-member",
+            "fail",
+            f"{connector}'s account in {tenant} is disabled.",
+            fix="Enable the account (Entra admin center > Users) or connect as another Member.",
+        )
+    if user.user_type.casefold() != "member":
+        return Check(
+            "connector-member",
+            "fail",
+            f"{connector} is a {user.user_type} in {tenant}; connecting needs a Member.",
+            fix="Connect as a Member of the tenant (a guest cannot see its identities).",
+        )
+    return Check("connector-member", "pass", f"{connector} is an enabled Member of {tenant}.")
+
+
+def _connector_admin(snapshot: DirectorySnapshot, connector: str) -> Check:
+    org = snapshot.organization
+    wanted = _key(connector)
+    if org.owner and _key(org.owner) == wanted:
+        return Check("connector-admin", "pass", f"{connector} owns {org.name}.")
+    if any(_key(admin) == wanted for admin in org.administrators):
+        return Check(
+            "connector-admin", "pass", f"{connector} is a Project Collection Administrator of {org.name}."
+        )
+    return Check(
+        "connector-admin",
+        "fail",
+        f"{connector} is neither the owner nor a Project Collection Administrator of {org.name}.",
+        fix="Have the owner add them to Project Collection Administrators, or connect as an admin.",
+    )
+
+
+def _duplicate_principal_names(snapshot: DirectorySnapshot) -> Check:
+    counts = Counter(_key(user.principal_name) for user in snapshot.users)
+    shared = {key for key, count in counts.items() if count > 1}
+    if not shared:
+        return Check("duplicate-principal-names", "pass", "Every principal name is distinct.")
+    duplicates: dict[str, list[str]] = {}
+    for user in snapshot.users:
+        key = _key(user.principal_name)
+        if key in shared:
+            duplicates.setdefault(key, []).append(user.principal_name)
+    listed = "; ".join(" = ".join(names) for names in duplicates.values())
+    return Check(
+        "duplicate-principal-names",
+        "fail",
+        f"Users share a principal name, which blocks mapping: {listed}.",
+        fix="Remove the extra users from the organization, or have them rename their Microsoft account.",
+    )
+
+
+def _invite_permission(
+    snapshot: DirectorySnapshot, connector: str, user: DirectoryUser | None, users: tuple[PlannedUser, ...]
+) -> Check:
+    needed = sum(1 for user in users if user.outcome == "invite")
+    if needed == 0:
+        return Check("invite-permission", "pass", "Nobody needs a guest invitation.")
+    policy = snapshot.allow_invites_from
+    roles = {role.casefold() for role in snapshot.connector_roles}
+    holds_role = bool(roles & _INVITE_ROLES)
+    if user is None or not user.account_enabled:
+        allowed = False
+    elif policy == "everyone":
+        allowed = True
+    elif policy == "adminsGuestInvitersAndAllMembers":
+        allowed = user.user_type.casefold() == "member" or holds_role
+    elif policy == "adminsAndGuestInviters":
+        allowed = holds_role
+    else:
+        allowed = False
+    if allowed:
+        return Check(
+            "invite-permission",
+            "pass",
+            f"{connector} may invite the {needed} guest(s) needed (allowInvitesFrom: {policy}).",
+        )
+    return Check(
+        "invite-permission",
+        "fail",
+        f"{needed} user(s) need a guest invitation but {connector} may not invite guests "
+        f"(allowInvitesFrom: {policy}).",
+        fix="Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
+    )
+
+
+def _user_count(snapshot: DirectorySnapshot) -> Check:
+    count = len(snapshot.users)
+    if count <= _USER_COUNT_LIMIT:
+        return Check("user-count", "pass", f"{count} users (at most {_USER_COUNT_LIMIT}).")
+    return Check(
+        "user-count",
+        "warn",
+        f"{count} users, more than {_USER_COUNT_LIMIT}: Microsoft asks for a support request "
+        "to map disconnected users.",
+        fix="Open a support request with Azure DevOps before connecting.",
+    )
+
+
+def _billing_subscription(snapshot: DirectorySnapshot) -> Check:
+    subscription_id = snapshot.organization.billing_subscription_id
+    if not subscription_id:
+        return Check("billing-subscription", "pass", "The organization has no billing subscription.")
+    subscription = snapshot.billing_subscription
+    if subscription is not None and subscription.tenant_id.casefold() == snapshot.tenant.id.casefold():
+        return Check(
+            "billing-subscription", "pass", f"Billing subscription {subscription_id} is in the tenant."
+        )
+    where = (
+        f"directory {subscription.tenant_id}"
+        if subscription is not None
+        else "a directory the app cannot read"
+    )
+    return Check(
+        "billing-subscription",
+        "warn",
+        f"Billing subscription {subscription_id} is in another directory ({where}).",
+        fix="After connecting, change billing to a subscription in the tenant before the month ends.",
+    )

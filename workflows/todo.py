@@ -26,7 +26,7 @@ def todo_items(
     user: PlannedUser, org_user: OrgUser | None, *, organization: str, tenant: Tenant
 ) -> list[TodoTemplate]:
     """The items this user must do after the organization is connected, most urgent first."""
-    work_account = user.match.user_principal_name if user.match else user.principal_name
+    work_account = _work_account(user)
     items = [*_access_items(user, organization, tenant, work_account)]
     if user.outcome in ("auto", "map"):
         items.append(_sign_in(organization, work_account))
@@ -57,7 +57,9 @@ def todo_notes(user: PlannedUser) -> list[str]:
     return notes
 
 
-def _access_items(user: PlannedUser, organization: str, tenant: Tenant, work_account: str) -> list[TodoTemplate]:
+def _access_items(
+    user: PlannedUser, organization: str, tenant: Tenant, work_account: str
+) -> list[TodoTemplate]:
     directory = tenant.display_name or tenant.default_domain or "your company's directory"
     if user.outcome == "invite":
         return [
@@ -82,8 +84,8 @@ def _access_items(user: PlannedUser, organization: str, tenant: Tenant, work_acc
                 body=(
                     f"Your address matches the account {work_account} in {directory}, but that account is"
                     " disabled, so you cannot sign in after the change. Ask your directory administrator:"
-                    f" \"Please enable {work_account}: I need it to sign in to Azure DevOps"
-                    f" ({organization}).\" If you left and came back, ask for a new account instead and tell"
+                    f' "Please enable {work_account}: I need it to sign in to Azure DevOps'
+                    f' ({organization})." If you left and came back, ask for a new account instead and tell'
                     " the migration admins so they can map it."
                 ),
                 link=f"{_DOCS}/faq-azure-access",
@@ -181,12 +183,20 @@ def _visual_studio(work_account: str) -> TodoTemplate:
         title="Keep your Visual Studio subscription benefits",
         body=(
             "Your access comes from a Visual Studio subscription tied to your Microsoft account. At"
-            f" https://my.visualstudio.com select Subscriptions > Add alternate account and add {work_account},"
+            " https://my.visualstudio.com select Subscriptions > Add alternate account and add"
+            f" {work_account},"
             " or ask your subscription administrator to reassign the subscription to that address in"
             " https://manage.visualstudio.com."
         ),
         link="https://learn.microsoft.com/visualstudio/subscriptions/vs-alternate-identity",
     )
+
+
+def _work_account(user: PlannedUser) -> str:
+    """What the person types to sign in: a guest signs in with their own address, not the #EXT# name."""
+    if user.match is None or "#EXT#" in user.match.user_principal_name.upper():
+        return user.mail_address or user.principal_name
+    return user.match.user_principal_name
 
 
 def _msa_uses_work_address(user: PlannedUser, tenant: Tenant) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from bot.conversation.messages import (
@@ -17,6 +18,8 @@ from bot.conversation.messages import (
 )
 
 WIDTH = 100
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+_LIST_MARKER = re.compile(r"(\d+\.|[-•✅❌⚠️]+)\s+")
 
 
 def render(message: Message, *, indent: str = "  ") -> str:
@@ -37,8 +40,17 @@ def _block(block: Block) -> list[str]:
         case Text(markdown):
             return [
                 wrapped
-                for paragraph in markdown.split("\n")
-                for wrapped in (textwrap.wrap(paragraph, WIDTH) or [""])
+                for paragraph in _plain(markdown).split("\n")
+                for wrapped in (
+                    textwrap.wrap(
+                        paragraph,
+                        WIDTH,
+                        subsequent_indent=_hanging(paragraph),
+                        break_long_words=False,
+                        break_on_hyphens=False,
+                    )
+                    or [""]
+                )
             ]
         case Facts(pairs):
             width = max((len(key) for key, _ in pairs), default=0)
@@ -52,10 +64,24 @@ def _block(block: Block) -> list[str]:
     raise AssertionError(f"unknown block {block!r}")
 
 
+def _plain(markdown: str) -> str:
+    """Terminals show no bold: drop the `*` markers, keep `code` as typed."""
+    return _BOLD.sub(r"\1", markdown)
+
+
+def _hanging(paragraph: str) -> str:
+    """Continuation lines of a list item or an indented line line up under its text."""
+    stripped = paragraph.lstrip()
+    marker = _LIST_MARKER.match(stripped)
+    return " " * (len(paragraph) - len(stripped) + (marker.end() if marker else 0))
+
+
 def _table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> list[str]:
     widths = [len(cell) for cell in header]
     for row in rows:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+
     def line(cells: tuple[str, ...]) -> str:
         return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
     return [line(header), "  ".join("-" * width for width in widths), *(line(row) for row in rows)]

@@ -27,7 +27,7 @@ USAGES: tuple[Usage, ...] = (
     Usage("reject", "APPROVAL [REASON]", "reject a pending request"),
     Usage("check-connection", "[ORG]", "check now whether the organization is connected"),
     Usage("notify", "[ORG]", "send every affected user their own to-do list"),
-    Usage("billing", "[ORG]", "check the billing subscription is in the new directory"),
+    Usage("check-billing", "[ORG]", "check the billing subscription is in the new directory"),
     Usage("complete", "[ORG]", "close the migration"),
     Usage("stale-users", "[ORG] [DAYS]", "users with no sign-in for DAYS days (default 90)"),
     Usage("remove-users", "ORG USER...", "remove users from the organization (after stale-users)"),
@@ -35,6 +35,7 @@ USAGES: tuple[Usage, ...] = (
     Usage("cancel", "[ORG] [REASON]", "cancel the migration"),
     Usage("todo", "", "your own to-do list", admin=False),
     Usage("done", "ITEM", "tick off an item of your to-do list", admin=False),
+    Usage("need-help", "ITEM", "help with an item of your to-do list; the admins are told", admin=False),
     Usage("ask", "QUESTION", "ask anything about the move", admin=False),
     Usage("help", "", "this list", admin=False),
 )

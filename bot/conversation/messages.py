@@ -62,7 +62,9 @@ class Message:
 
     @property
     def buttons(self) -> tuple[Button, ...]:
-        return tuple(button for block in self.blocks if isinstance(block, Actions) for button in block.buttons)
+        return tuple(
+            button for block in self.blocks if isinstance(block, Actions) for button in block.buttons
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,66 @@
+"""`aadbot chat --as EMAIL`: type as a named admin or user, through the same handlers Slack uses."""
+
+from __future__ import annotations
+
+import threading
+from typing import TextIO
+
+import httpx
+
+from bot.console.surface import ConsoleSurface, console_actor
+from bot.runtime import Runtime
+
+HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
+  :as EMAIL   speak as someone else
+  :dm TEXT    send TEXT as a direct message to the bot (questions, `todo`, `done N`)
+  :connect    (sandbox) click Connect in the portal for the migration waiting for it
+  :quit       leave"""
+
+
+def run_chat(runtime: Runtime, email: str, lines: TextIO, out: TextIO) -> int:
+    surface = ConsoleSurface(runtime.conversation, out)
+    actor = console_actor(email)
+    out.write(f"aadbot chat as {actor.name} <{actor.email}>. {HELP}\n")
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(runtime, surface, stop), daemon=True)
+    watcher.start()
+    try:
+        for raw in lines:
+            line = raw.strip()
+            if not line:
+                continue
+            if line in (":quit", ":q", ":exit"):
+                break
+            if line.startswith(":as "):
+                actor = console_actor(line[4:])
+                out.write(f"(now speaking as {actor.name} <{actor.email}>)\n")
+            elif line.startswith(":dm "):
+                surface.say(actor, line[4:], in_dm=True)
+            elif line == ":connect":
+                out.write(_simulate_connect(runtime) + "\n")
+            elif line.startswith(":"):
+                out.write(HELP + "\n")
+            else:
+                surface.say(actor, line)
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+    return 0
+
+
+def _watch(runtime: Runtime, surface: ConsoleSurface, stop: threading.Event) -> None:
+    while not stop.wait(runtime.settings.poll_seconds):
+        surface.deliver(runtime.conversation.watch())
+
+
+def _simulate_connect(runtime: Runtime) -> str:
+    if runtime.sandbox is None:
+        return "`:connect` only works with the built-in sandbox (AADBOT_SANDBOX or --scenario)."
+    connecting = [status for status in runtime.service.migrations() if status.state == "connecting"]
+    if not connecting:
+        return "No migration is waiting for the portal step (it needs an approval first)."
+    status = connecting[0]
+    body = {"organization": status.organization, "tenantId": status.tenant_id}
+    httpx.post(f"{runtime.sandbox.url}/_sandbox/connect", json=body, timeout=10).raise_for_status()
+    target = status.tenant_name or status.tenant_id
+    return f"(portal: {status.organization} connected to {target}; the connection watch will notice)"

@@ -1,0 +1,336 @@
+"""One conversation for every surface: a command or click in, messages out (replies, DMs, announcements).
+
+Listeners on Slack, the console and later Teams stay thin: they turn their platform's event into an
+`Actor` and words, call `Conversation`, and deliver the `Outgoing` messages it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.conversation import views
+from bot.conversation.commands import USAGES, WORDS, Command, parse
+from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say
+from faq import AskerContext, FaqAnswerer
+from workflows.directory import MicrosoftError
+from workflows.errors import PermissionDenied, WorkflowError
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+log = logging.getLogger(__name__)
+
+ADMIN_WORDS = frozenset(usage.word for usage in USAGES if usage.admin)
+ITEM_TOPICS = {
+    "sign-in-work-account": "identity-picker-sign-in",
+    "clear-git-credentials": "git-credential-cache",
+    "re-add-ssh-keys": "ssh-keys",
+    "recreate-pats": "regenerate-pat",
+    "rename-microsoft-account": "account-picker-prompt",
+    "visual-studio-subscription": "vs-subscription",
+    "accept-invitation": "historic-user",
+    "enable-directory-account": "email-not-found",
+    "choose-work-account": "disconnected-users-matching-identity",
+}
+"""The FAQ topic that answers "I need help" on each kind of to-do item."""
+Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Chat user ids that may run admin commands whatever the organization says (`AADBOT_ADMINS`)."""
+
+    extra_admin_ids: frozenset[str] = frozenset()
+
+
+class Conversation:
+    def __init__(self, service: MigrationService, answerer: FaqAnswerer, roles: Roles | None = None) -> None:
+        self._service = service
+        self._answerer = answerer
+        self._roles = roles or Roles()
+        self._handlers: dict[str, Handler] = {
+            "help": self._help,
+            "ask": self._ask,
+            "start": self._start,
+            "status": self._status,
+            "plan": self._plan,
+            "recheck": self._recheck,
+            "invite": self._invite,
+            "request-approval": self._request_approval,
+            "approve": self._decide,
+            "reject": self._decide,
+            "check-connection": self._check_connection,
+            "notify": self._notify,
+            "check-billing": self._check_billing,
+            "complete": self._complete,
+            "stale-users": self._stale_users,
+            "remove-users": self._remove_users,
+            "resume": self._resume,
+            "cancel": self._cancel,
+            "todo": self._todo,
+            "done": self._done,
+            "need-help": self._need_help,
+        }
+
+    # ------------------------------------------------------------ entry points
+
+    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
+        """`/aad WORDS`, a mention, or a line typed in the console."""
+        return self._run(actor, parse(text), channel)
+
+    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
+        """A button click: its action is a command word and its value the argument."""
+        return self._run(actor, parse(f"{action} {value}"), channel)
+
+    def chat(self, actor: Actor, text: str) -> list[Outgoing]:
+        """A direct message to the bot: a command if it starts with one, otherwise a question."""
+        command = parse(text)
+        if command.word in WORDS:
+            return self._run(actor, command, None)
+        return self._run(actor, Command("ask", tuple(text.split()), text.strip()), None)
+
+    def home(self, actor: Actor) -> Message:
+        """What the App Home shows this person: migrations for admins, their own list for everyone."""
+        try:
+            statuses = self._service.migrations()
+            visible = [status for status in statuses if self._may_administer(status.organization, actor)]
+            return views.home(visible, self._service.todo_list(actor.email))
+        except (WorkflowError, MicrosoftError) as error:
+            return Message("aadbot", (Text(str(error)),))
+
+    def watch(self) -> list[Outgoing]:
+        """One look at every migration waiting for the portal step; announce what changed."""
+        announcements: list[Outgoing] = []
+        for status in self._service.migrations():
+            if status.state != "connecting":
+                continue
+            try:
+                result = self._service.check_connection(status.organization)
+            except (WorkflowError, MicrosoftError) as error:
+                log.warning("connection watch of %s failed: %s", status.organization, error)
+                continue
+            if result.outcome != "waiting":
+                announcements.append(views.connection(result, to=Channel(status.channel_id)))
+        return announcements
+
+    # ------------------------------------------------------------ dispatching
+
+    def _run(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        handler = self._handlers.get(command.word)
+        if handler is None:
+            return [views.unknown_command(command.word)]
+        try:
+            if command.word in ADMIN_WORDS:
+                self._require_admin(actor, command)
+            return handler(actor, command, channel)
+        except (WorkflowError, MicrosoftError) as error:
+            return [say(str(error))]
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("command %r failed (reference %s)", command.word, reference)
+            return [
+                say(
+                    f"Something went wrong on my side (reference {reference}); the bot's operators can find"
+                    " it in the log under that reference. Every step is saved as it completes, so check"
+                    " `status` to see where the migration stands before trying again."
+                )
+            ]
+
+    def _require_admin(self, actor: Actor, command: Command) -> None:
+        organization = self._organization_of(command)
+        if not self._may_administer(organization, actor):
+            where = f" of {organization}" if organization else ""
+            raise PermissionDenied(
+                f"Sorry {actor.name or actor.email}, `{command.word}` is for the organization's admins: the"
+                f" owner and the Project Collection Administrators{where}. Nothing was changed. Ask one of"
+                " them, or ask the bot's operators to add you to AADBOT_ADMINS."
+            )
+
+    def _may_administer(self, organization: str | None, actor: Actor) -> bool:
+        return self._service.is_admin(organization, actor, tuple(self._roles.extra_admin_ids))
+
+    def _organization_of(self, command: Command) -> str | None:
+        if command.word == "start":
+            if not command.args:
+                raise WorkflowError(
+                    "Which organization? Say `start ORG TENANT`, e.g. `start fabrikam contoso.com`."
+                )
+            return command.args[0]
+        if command.word in ("approve", "reject"):
+            return self._organization_of_approval(self._approval_id(command))
+        if command.word == "remove-users":
+            return command.arg(0)
+        return self._named_organization(command)
+
+    def _named_organization(self, command: Command) -> str | None:
+        """`cancel [ORG] [REASON]`: the first word is an organization only if a migration has that name."""
+        first = command.arg(0)
+        if first is None:
+            return None
+        known = {status.organization.casefold(): status.organization for status in self._service.migrations()}
+        return known.get(first.casefold())
+
+    def _organization_of_approval(self, approval_id: int) -> str | None:
+        for status in self._service.migrations():
+            if status.pending_approval_id == approval_id:
+                return status.organization
+        return None
+
+    # ------------------------------------------------------------ everyone
+
+    def _help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.help_message()]
+
+    def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        context = self._asker_context(actor)
+        topic = command.text.strip()
+        if topic in self._answerer.topics:  # a suggested topic's button
+            return [views.answer(self._answerer.explain(topic, context))]
+        return [views.answer(self._answerer.answer(command.text, context))]
+
+    def _asker_context(self, actor: Actor) -> AskerContext:
+        try:
+            status = self._service.status(None)
+        except WorkflowError:
+            return AskerContext()
+        outcome = None
+        if status.plan_fingerprint and actor.email:
+            me = actor.email.casefold()
+            for user in self._service.plan(status.organization).users:
+                if me in (user.principal_name.casefold(), user.mail_address.casefold()):
+                    outcome = user.outcome
+                    break
+        return AskerContext(
+            outcome=outcome,
+            stage=status.state,
+            organization=status.organization,
+            is_admin=self._may_administer(status.organization, actor),
+        )
+
+    def _status(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.status(self._service.status(command.arg(0)))]
+
+    def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.todo_list(self._service.todo_list(actor.email), actor)]
+
+    def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        item = command.arg(0)
+        if item is None or not item.isdigit():
+            raise WorkflowError(
+                "Which item? Say `done N` with the number shown on your list (or use its button)."
+            )
+        result = self._service.mark_done(int(item), actor)
+        return [views.marked_done(result), views.todo_list(self._service.todo_list(actor.email), actor)]
+
+    def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        raw = command.arg(0) or ""
+        item = next((entry for entry in self._service.todo_list(actor.email) if str(entry.id) == raw), None)
+        if item is None:
+            raise WorkflowError("Which item? Use the *I need help* button next to it on your to-do list.")
+        context = self._asker_context(actor)
+        topic = ITEM_TOPICS.get(item.key)
+        answer = (
+            self._answerer.explain(topic, context) if topic else self._answerer.answer(item.title, context)
+        )
+        migration = self._service.status(item.organization)
+        alert = say(
+            f"{actor.name or actor.email} ({actor.email}) needs help with: {item.title} (item {item.id}).",
+            to=Channel(migration.channel_id),
+        )
+        return [*views.help_for_item(item, answer, admins_told=True), alert]
+
+    # ------------------------------------------------------------ admins
+
+    def _start(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        if len(command.args) != 2:
+            raise WorkflowError(
+                "Say `start ORG TENANT`: the organization name from https://dev.azure.com/ORG and the"
+                " directory's tenant id or verified domain, e.g. `start fabrikam-fiber fabrikam.com`."
+            )
+        status = self._service.start(command.args[0], command.args[1], actor, channel=channel)
+        return [views.started(status, actor)]
+
+    def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        status = self._service.status(command.arg(0))
+        return [views.plan(self._service.plan(status.organization), status)]
+
+    def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.checked(self._service.recheck(command.arg(0), actor))]
+
+    def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.checked(self._service.resume(command.arg(0), actor))]
+
+    def _invite(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.invited(self._service.invite(command.arg(0), actor))]
+
+    def _request_approval(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        request = self._service.request_approval(command.arg(0), actor)
+        plan = self._service.plan(request.organization)
+        prompt = views.approval_prompt(request, plan)
+        copies = [
+            Outgoing(
+                prompt, Channel(request.status.channel_id), updates=views.approval_key(request.approval_id)
+            )
+        ]
+        for email in self._service.approver_emails(request.organization, exclude=actor):
+            copies.append(
+                Outgoing(prompt, DirectMessage(email), updates=views.approval_key(request.approval_id))
+            )
+        return [
+            say(f"Approval requested (#{request.approval_id}); the other admins have the prompt."),
+            *copies,
+        ]
+
+    def _decide(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        approval_id = self._approval_id(command)
+        approve = command.word == "approve"
+        reason = " ".join(command.args[1:])
+        result = self._service.decide(approval_id, actor, approve, reason)
+        return views.decision(result, actor)
+
+    def _approval_id(self, command: Command) -> int:
+        raw = (command.arg(0) or "").lstrip("#")
+        if not raw.isdigit():
+            raise WorkflowError(
+                f"Which approval? Say `{command.word} N` with the number on the approval prompt, or use its"
+                " buttons."
+            )
+        return int(raw)
+
+    def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.connection(self._service.check_connection(command.arg(0)))]
+
+    def _notify(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        result = self._service.notify(command.arg(0), actor)
+        return [views.notified(result), *(views.todo_dm(user, result.status) for user in result.users)]
+
+    def _check_billing(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.billing(self._service.check_billing(command.arg(0), actor))]
+
+    def _complete(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.completed(self._service.complete(command.arg(0), actor))]
+
+    def _cancel(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        organization = self._named_organization(command)
+        reason_words = command.args[1:] if organization else command.args
+        status = self._service.cancel(organization, actor, " ".join(reason_words))
+        return [views.cancelled(status, actor)]
+
+    def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        organization, days = None, None
+        for arg in command.args:
+            if arg.isdigit():
+                days = int(arg)
+            else:
+                organization = arg
+        status = self._service.status(organization)
+        users = self._service.stale_users(status.organization, days)
+        return [views.stale_users(status, users, days)]
+
+    def _remove_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        if len(command.args) < 2:
+            raise WorkflowError("Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`.")
+        result = self._service.remove_users(command.args[0], command.args[1:], actor)
+        return [views.removed(result)]

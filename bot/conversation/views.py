@@ -1,0 +1,487 @@
+"""The workflow's results as messages: what happened, what it means, and the next sensible actions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.conversation import plan_views
+from bot.conversation.commands import USAGES
+from bot.conversation.messages import (
+    Actions,
+    Audience,
+    Block,
+    Button,
+    ButtonStyle,
+    Channel,
+    DirectMessage,
+    Facts,
+    Heading,
+    Message,
+    Outgoing,
+    Reply,
+    Table,
+    Text,
+    say,
+)
+from faq import Answer
+from workflows.directory import OrgUser
+from workflows.plan import Plan
+from workflows.results import (
+    Actor,
+    ApprovalRequest,
+    BillingResult,
+    ConnectionResult,
+    DecisionResult,
+    InviteResult,
+    MarkDoneResult,
+    MigrationStatus,
+    NotifiedUser,
+    NotifyResult,
+    RemovalResult,
+    TodoEntry,
+)
+
+_NEXT_BUTTONS: dict[str, tuple[str, ButtonStyle]] = {
+    "invite": ("Invite missing users", "primary"),
+    "request-approval": ("Request approval", "primary"),
+    "check-connection": ("Check connection now", "default"),
+    "notify": ("Send users their to-do lists", "primary"),
+    "check-billing": ("Check billing", "primary"),
+    "complete": ("Complete", "primary"),
+    "resume": ("Resume", "primary"),
+    "recheck": ("Re-check", "default"),
+    "cancel": ("Cancel migration", "danger"),
+}
+
+_STAGES: dict[str, str] = {
+    "draft": "Just created; the prerequisite checks come next.",
+    "checking_prerequisites": "Checking the prerequisites and comparing users with the directory.",
+    "planned": "Prerequisites pass and the plan is ready. Invite the missing users, then request approval.",
+    "blocked": "A prerequisite fails; fix it, then `recheck`.",
+    "inviting": "Sending B2B guest invitations.",
+    "waiting_for_invite_settings": (
+        "The directory refused invitations. Invitation settings and new Guest Inviter roles take 15-60"
+        " minutes to apply; then `invite` again."
+    ),
+    "awaiting_approval": "Waiting for another admin to approve connecting.",
+    "connecting": (
+        "Approved. Waiting for the portal step (Organization settings > Microsoft Entra ID > Connect"
+        " directory); I check the organization's directory until it is connected."
+    ),
+    "connected": "Connected. Next: send every affected user their own to-do list.",
+    "users_notified": "Users have their to-do lists. Next: move billing to the new directory.",
+    "billing_checked": "Billing is in the new directory. Complete the migration when you are ready.",
+    "completed": "Done.",
+    "cancelled": "Cancelled; nothing more happens.",
+    "failed": "A step failed; `resume` runs it again.",
+}
+
+APPROVAL_KEY = "approval:{}"
+
+
+def approval_key(approval_id: int) -> str:
+    return APPROVAL_KEY.format(approval_id)
+
+
+def next_actions(status: MigrationStatus) -> Actions | None:
+    buttons = tuple(
+        Button(label, word, status.organization, style)
+        for word in status.next_commands
+        if word in _NEXT_BUTTONS
+        for label, style in (_NEXT_BUTTONS[word],)
+    )
+    return Actions(buttons) if buttons else None
+
+
+def _with_next(blocks: list[Block], status: MigrationStatus) -> tuple[Block, ...]:
+    actions = next_actions(status)
+    return (*blocks, actions) if actions else tuple(blocks)
+
+
+def _stage_facts(status: MigrationStatus) -> Facts:
+    pairs = [
+        ("Organization", status.organization),
+        ("Directory", _tenant(status)),
+        ("Stage", status.state.replace("_", " ")),
+        ("Started by", f"{status.started_by.name or status.started_by.email} on {_day(status.created_at)}"),
+    ]
+    if status.pending_approval_id:
+        pairs.append(("Approval", f"#{status.pending_approval_id} pending"))
+    return Facts(tuple(pairs))
+
+
+def _tenant(status: MigrationStatus) -> str:
+    return f"{status.tenant_name} ({status.tenant_id})" if status.tenant_name else status.tenant_id
+
+
+def status(status: MigrationStatus) -> Outgoing:
+    blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
+    blocks.append(Text(_STAGES.get(status.state, "")))
+    if status.state == "blocked" and status.blocked_reason:
+        blocks.append(Text(f"❌ {status.blocked_reason}\nFix: {status.blocked_fix or 'see the checks'}"))
+    if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
+        blocks.append(Text(f"Try `invite` again after {_time(status.invite_recheck_at)} UTC."))
+    if status.plan_fingerprint:
+        blocks.append(_counts(status))
+    return Outgoing(
+        Message(f"{status.organization}: {status.state.replace('_', ' ')}", _with_next(blocks, status))
+    )
+
+
+def _counts(status: MigrationStatus) -> Facts:
+    labels = plan_views.OUTCOME_WORDS
+    pairs = tuple(
+        (plan_views.people(count), labels[outcome]) for outcome, count in status.counts.items() if count
+    )
+    return Facts(pairs or (("0 users", "nobody to move"),))
+
+
+def started(status: MigrationStatus, actor: Actor) -> Outgoing:
+    name = actor.name or actor.email
+    blocks: list[Block] = [
+        Heading(f"{name} started moving {status.organization} to {status.tenant_name or status.tenant_id}"),
+        Text("*Prerequisites*"),
+        plan_views.check_lines(status.checks),
+    ]
+    if status.plan_fingerprint:
+        blocks.append(Text("*The plan*"))
+        blocks.append(_counts(status))
+    blocks.append(Text(_STAGES.get(status.state, "")))
+    return Outgoing(
+        Message(f"Migration of {status.organization} started: {status.state}", _with_next(blocks, status)),
+        Channel(status.channel_id),
+    )
+
+
+def checked(status: MigrationStatus) -> Outgoing:
+    blocks: list[Block] = [
+        Heading(f"Prerequisites of {status.organization}"),
+        plan_views.check_lines(status.checks),
+        _counts(status),
+        Text(_STAGES.get(status.state, "")),
+    ]
+    return Outgoing(Message(f"{status.organization}: {status.state}", _with_next(blocks, status)))
+
+
+def plan(plan: Plan, status: MigrationStatus) -> Outgoing:
+    blocks: list[Block] = [
+        Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}"),
+        plan_views.counts_facts(plan),
+        plan_views.who_is_affected(plan),
+        *plan_views.user_table(plan),
+        plan_views.check_lines(plan.checks),
+        plan_views.plan_csv(plan),
+    ]
+    return Outgoing(
+        Message(f"Plan for {plan.organization}: {_counts_sentence(plan.counts)}", _with_next(blocks, status))
+    )
+
+
+def _counts_sentence(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count) or "no users"
+
+
+def invited(result: InviteResult) -> Outgoing:
+    rows = tuple((outcome.email, outcome.status, outcome.detail) for outcome in result.outcomes)
+    blocks: list[Block] = [Heading(f"Invitations for {result.status.organization}"), Text(result.message)]
+    if rows:
+        blocks.append(Table(("user", "result", "detail"), rows))
+    if result.denied:
+        blocks.append(
+            Text(
+                "The directory answered *403 Forbidden*: you may not invite guests. Fix one of these in"
+                " Microsoft Entra admin center > External Identities > External collaboration settings:"
+                " set *Guest invite settings* so members (or everyone) can invite, or have a Global"
+                " Administrator give you the *Guest Inviter* role. Changes take 15-60 minutes to apply;"
+                " then press *Invite missing users* again. Nothing was lost: who was invited is recorded."
+            )
+        )
+    return Outgoing(Message(result.message, _with_next(blocks, result.status)))
+
+
+def approval_prompt(request: ApprovalRequest, plan: Plan) -> Message:
+    requester = request.requested_by.name or request.requested_by.email
+    target = request.tenant_name or request.tenant_id
+    blocks: list[Block] = [
+        Heading(f"Approval needed: connect {request.organization} to {target}"),
+        Facts(
+            (
+                ("Requested by", requester),
+                ("Directory", f"{target} ({request.tenant_id})"),
+                ("Plan", f"{request.plan_fingerprint} (any change to the plan voids this approval)"),
+                ("Approvals needed", f"{request.approvers_required}, not from {requester}"),
+                ("Expires", f"{_day(request.expires_at)} {_time(request.expires_at)} UTC"),
+            )
+        ),
+        plan_views.who_is_affected(plan),
+    ]
+    if request.warnings:
+        blocks.append(plan_views.check_lines(request.warnings))
+    blocks.append(
+        Actions(
+            (
+                Button("Approve", "approve", str(request.approval_id), "primary"),
+                Button("Reject", "reject", str(request.approval_id), "danger"),
+            )
+        )
+    )
+    return Message(
+        f"Approval #{request.approval_id} needed: connect {request.organization} to {target}", tuple(blocks)
+    )
+
+
+def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
+    name = actor.name or actor.email
+    key = approval_key(result.approval_id)
+    status = result.status
+    stamp = {
+        "approved": f"✅ Approved by {name}",
+        "recorded": f"👍 {name} approved ({result.approvals} of {result.approvers_required})",
+        "rejected": f"🚫 Rejected by {name}",
+        "expired": "⌛ Expired",
+        "void": "⌛ Void: the plan changed",
+    }[result.outcome]
+    closed = Message(
+        f"Approval #{result.approval_id}: {stamp}",
+        (
+            Heading(f"Approval #{result.approval_id}: connect {status.organization}"),
+            Text(f"{stamp}. {result.message}"),
+        ),
+    )
+    messages = [Outgoing(closed, Channel(status.channel_id), updates=key)]
+    if result.outcome == "approved":
+        messages.append(Outgoing(portal_steps(status, actor), DirectMessage(actor.email)))
+        messages.append(
+            say(
+                f"{name} approved connecting {status.organization}. {name} has the portal steps by direct"
+                " message; I am watching the organization and will say here when it is connected.",
+                to=Channel(status.channel_id),
+            )
+        )
+    elif result.outcome == "recorded":
+        messages.append(say(result.message))
+    return messages
+
+
+def portal_steps(status: MigrationStatus, approver: Actor) -> Message:
+    target = status.tenant_name or status.tenant_id
+    steps = (
+        f"1. Sign in to https://dev.azure.com/{status.organization} as {approver.email} (a *member*, not a"
+        f" guest, of {target}, and a Project Collection Administrator).",
+        "2. Select *Organization settings* > *Microsoft Entra ID* > *Connect directory*.",
+        f"3. Pick *{target}* ({status.tenant_id}) in the list, then select *Connect*.",
+        "4. If a warning says some members will lose access: those are the users the plan could not match."
+        " Connect anyway; they are listed in the plan, and can be mapped afterwards under Organization"
+        " settings > Users (*Resolve*) or with Microsoft support.",
+        "5. Select *Sign out*, open a private browser window and sign in with your work account to confirm.",
+    )
+    return Message(
+        f"Your steps to connect {status.organization} to {target}",
+        (
+            Heading(f"Connect {status.organization} to {target}"),
+            Text("There is no API for this step, so it is yours; it takes a minute:"),
+            Text("\n".join(steps)),
+            Text("I check the organization's directory every few seconds and announce it when it is done."),
+        ),
+    )
+
+
+def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgoing:
+    status = result.status
+    if result.outcome == "connected":
+        text = (
+            f"🎉 {status.organization} is now connected to {status.tenant_name or status.tenant_id}."
+            " Next: send every affected user their own to-do list."
+        )
+    else:
+        text = result.message
+    blocks: list[Block] = [Text(text)]
+    return Outgoing(Message(text, _with_next(blocks, status)), to or Reply())
+
+
+def notified(result: NotifyResult) -> Outgoing:
+    status = result.status
+    rows = tuple((user.email, user.outcome, str(len(user.items))) for user in result.users)
+    blocks: list[Block] = [
+        Heading(f"To-do lists for {status.organization}"),
+        Text(f"Sent {len(result.users)} people their own to-do list by direct message."),
+        Table(("user", "case", "items"), rows),
+    ]
+    return Outgoing(Message(f"{len(result.users)} users notified", _with_next(blocks, status)))
+
+
+def todo_dm(user: NotifiedUser, status: MigrationStatus) -> Outgoing:
+    greeting = f"Hi {user.display_name or user.email}"
+    target = status.tenant_name or status.tenant_id
+    blocks: list[Block] = [
+        Heading(f"Your to-do list: {status.organization} now signs in with {target}"),
+        Text(
+            f"{greeting}, {status.organization} on Azure DevOps now uses {target} accounts."
+            " Here is what *you* need to do; press Done as you go."
+        ),
+        *_items(user.items),
+    ]
+    return Outgoing(
+        Message(f"Your to-do list for {status.organization}", tuple(blocks)), DirectMessage(user.email)
+    )
+
+
+def _items(items: Sequence[TodoEntry]) -> list[Block]:
+    blocks: list[Block] = []
+    for number, item in enumerate(items, start=1):
+        mark = "✅" if item.done_at else f"{number}."
+        blocks.append(Text(f"{mark} *{item.title}* (item {item.id})\n{item.body}\nMore: {item.link}"))
+        if not item.done_at:
+            blocks.append(
+                Actions(
+                    (
+                        Button("Done", "done", str(item.id), "primary"),
+                        Button("I need help", "need-help", str(item.id)),
+                    )
+                )
+            )
+    return blocks
+
+
+def todo_list(entries: Sequence[TodoEntry], actor: Actor) -> Outgoing:
+    if not entries:
+        return say("You have no to-do items: nothing for you to do in any migration right now.")
+    open_items = [entry for entry in entries if not entry.done_at]
+    heading = f"Your to-do list for {entries[0].organization}: {len(open_items)} of {len(entries)} open"
+    return say(heading, Heading(heading), *_items(entries))
+
+
+def marked_done(result: MarkDoneResult) -> Outgoing:
+    if result.already_done:
+        return say(f"*{result.item.title}* was already done.")
+    tail = (
+        "That was the last one: all done, thank you!"
+        if result.remaining == 0
+        else f"{result.remaining} to go."
+    )
+    return say(f"✅ *{result.item.title}* done. {tail}")
+
+
+def help_for_item(item: TodoEntry, answer: Answer, admins_told: bool) -> list[Outgoing]:
+    blocks: list[Block] = [Heading(f"Help with: {item.title}"), Text(answer.answer)]
+    if admins_told:
+        blocks.append(
+            Text("I have also told the migration admins that you need a hand; one of them will reach out.")
+        )
+    return [Outgoing(Message(f"Help with {item.title}", tuple(blocks)))]
+
+
+def billing(result: BillingResult) -> Outgoing:
+    blocks: list[Block] = [Heading(f"Billing for {result.status.organization}"), Text(result.message)]
+    if result.steps:
+        blocks.append(
+            Text("\n".join(f"{number}. {step}" for number, step in enumerate(result.steps, start=1)))
+        )
+    return Outgoing(Message(result.message, _with_next(blocks, result.status)))
+
+
+def completed(status: MigrationStatus) -> Outgoing:
+    text = f"🏁 The move of {status.organization} to {status.tenant_name or status.tenant_id} is complete."
+    return say(text, Heading(text), _counts(status), to=Channel(status.channel_id))
+
+
+def cancelled(status: MigrationStatus, actor: Actor) -> Outgoing:
+    text = (
+        f"{actor.name or actor.email} cancelled the migration of {status.organization}. Nothing more happens."
+    )
+    return say(text, to=Channel(status.channel_id))
+
+
+def stale_users(status: MigrationStatus, users: Sequence[OrgUser], days: int | None) -> Outgoing:
+    period = f"{days} days" if days else "90 days"
+    if not users:
+        return say(f"Nobody in {status.organization} has been away for more than {period}.")
+    rows = tuple(
+        (user.principal_name, _day(user.last_accessed) if user.last_accessed else "never", user.id)
+        for user in users
+    )
+    command = f"remove-users {status.organization} " + " ".join(user.id for user in users)
+    return say(
+        f"{len(users)} users have not signed in for {period}",
+        Heading(f"Users of {status.organization} with no sign-in for {period}"),
+        Table(("user", "last sign-in", "id"), rows),
+        Text(
+            "Removing people who left keeps them out of the directory comparison. Nothing is removed until"
+            f" an admin confirms with:\n`{command}`"
+        ),
+    )
+
+
+def removed(result: RemovalResult) -> Outgoing:
+    lines = [f"Removed {len(result.removed)} users: {', '.join(result.removed) or 'none'}."]
+    lines.extend(f"Could not remove {name}: {reason}" for name, reason in result.failed)
+    blocks: list[Block] = [Text("\n".join(lines)), _counts(result.status)]
+    return Outgoing(Message(lines[0], _with_next(blocks, result.status)))
+
+
+def answer(answer: Answer) -> Outgoing:
+    blocks: list[Block] = [Text(answer.answer)]
+    if answer.topic is None and answer.alternatives:
+        blocks.append(
+            Actions(tuple(Button(topic.replace("-", " "), "ask", topic) for topic in answer.alternatives[:3]))
+        )
+    return Outgoing(Message(answer.answer.split("\n", 1)[0], tuple(blocks)))
+
+
+def help_message() -> Outgoing:
+    admin = [
+        f"`{usage.word} {usage.arguments}`".replace(" `", "`") + f" - {usage.summary}"
+        for usage in USAGES
+        if usage.admin
+    ]
+    everyone = [
+        f"`{usage.word} {usage.arguments}`".replace(" `", "`") + f" - {usage.summary}"
+        for usage in USAGES
+        if not usage.admin
+    ]
+    return say(
+        "What I can do",
+        Heading("aadbot: move Azure DevOps from Microsoft accounts to Microsoft Entra ID"),
+        Text("*For the organization's admins*\n" + "\n".join(admin)),
+        Text("*For everyone*\n" + "\n".join(everyone)),
+    )
+
+
+def unknown_command(word: str) -> Outgoing:
+    return say(
+        f"I don't know `{word}`.",
+        Text(f"I don't know `{word}`. Here is what I understand:"),
+        *help_message().message.blocks,
+    )
+
+
+def home(statuses: Sequence[MigrationStatus], entries: Sequence[TodoEntry]) -> Message:
+    blocks: list[Block] = [Heading("aadbot")]
+    if statuses:
+        rows = tuple(
+            (
+                status.organization,
+                status.state.replace("_", " "),
+                _counts_sentence(status.counts),
+                f"#{status.pending_approval_id}" if status.pending_approval_id else "-",
+            )
+            for status in statuses
+        )
+        blocks.append(Text("*Migrations you administer*"))
+        blocks.append(Table(("organization", "stage", "users", "pending approval"), rows))
+    if entries:
+        blocks.extend(todo_list(entries, Actor("", "", "")).message.blocks)
+    if len(blocks) == 1:
+        blocks.append(
+            Text("Nothing for you here yet. Type `help` to see what I can do, or ask me a question.")
+        )
+    return Message("aadbot home", tuple(blocks))
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+def _time(moment: datetime) -> str:
+    return moment.strftime("%H:%M")

@@ -1,0 +1,174 @@
+"""`aadbot demo`: a whole migration of the bundled example organization, played in the console.
+
+Everything is real except the people: a SQLite database in a temporary folder, the sandbox tenant over
+loopback HTTP, the same conversation handlers Slack uses. Admins and users "type" scripted lines.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from bot.console.surface import ConsoleSurface, console_actor
+from bot.conversation.messages import DirectMessage, Outgoing
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from workflows.results import Actor
+
+ORGANIZATION = "fabrikam-fiber"
+TENANT_DOMAIN = "fabrikam.com"
+SHOWN_IN_FULL = frozenset(
+    {"ann@fabrikam.com", "kim@fabrikam-old.com", "erin.eng@gmail.com", "ivan@fabrikam.com"}
+)
+"""One to-do list per kind of user is printed whole; the others by their first line."""
+
+
+def bundled_scenario() -> Path:
+    return Path(str(resources.files("sandbox") / "scenarios" / "fabrikam.json"))
+
+
+def run_demo(out: TextIO) -> int:
+    with tempfile.TemporaryDirectory(prefix="aadbot-demo-") as folder:
+        settings = Settings(
+            database_url=f"sqlite:///{Path(folder) / 'demo.db'}",
+            sandbox_scenario=str(bundled_scenario()),
+        )
+        runtime = build_runtime(settings)
+        try:
+            return _play(runtime, out)
+        finally:
+            runtime.close()
+
+
+class _Demo:
+    def __init__(self, runtime: Runtime, out: TextIO) -> None:
+        self.runtime = runtime
+        self.out = out
+        self.surface = ConsoleSurface(runtime.conversation, out, brief=_brief)
+        state = runtime.sandbox.state() if runtime.sandbox else {}
+        self.names = {
+            str(user["userPrincipalName"]).lower(): str(user.get("displayName") or "")
+            for user in state.get("tenant", {}).get("users", [])
+        }
+        self.tenant_id = str(state.get("tenant", {}).get("id", ""))
+
+    def person(self, email: str) -> Actor:
+        return console_actor(email, self.names)
+
+    def stage(self, title: str) -> None:
+        self.out.write(f"\n{'=' * 100}\n== {title}\n{'=' * 100}\n")
+
+    def narrate(self, text: str) -> None:
+        self.out.write(f"\n   ({text})\n")
+
+    def click(self, actor: Actor, outgoing: list[Outgoing], label: str) -> list[Outgoing]:
+        for message in outgoing:
+            for button in message.message.buttons:
+                if button.label == label:
+                    return self.surface.click(actor, label, button.action, button.value)
+        raise RuntimeError(f"the demo expected a [{label}] button and there was none")
+
+    def sandbox_post(self, path: str, body: dict[str, str]) -> None:
+        assert self.runtime.sandbox is not None
+        httpx.post(f"{self.runtime.sandbox.url}{path}", json=body, timeout=10).raise_for_status()
+
+
+def _play(runtime: Runtime, out: TextIO) -> int:
+    demo = _Demo(runtime, out)
+    say = demo.surface.say
+    dana, lee = demo.person("dana@fabrikam.com"), demo.person("lee@fabrikam.com")
+    out.write(
+        "aadbot demo: moving the Azure DevOps organization fabrikam-fiber from Microsoft accounts to the"
+        " Fabrikam directory (Microsoft Entra ID).\nDana owns the organization, Lee is a second admin; the"
+        " tenant, the organization and its users live in the built-in sandbox.\n"
+    )
+
+    demo.stage("1. Anyone can ask first")
+    say(demo.person("ann@fabrikam.com"), "ask will there be any downtime during the switch?", in_dm=True)
+
+    demo.stage("2. Dana starts: prerequisite checks and the plan")
+    say(dana, f"/aad start {ORGANIZATION} {TENANT_DOMAIN}")
+    say(dana, "/aad plan")
+
+    demo.stage("3. Someone who is not an admin tries to invite")
+    say(demo.person("ann@fabrikam.com"), "/aad invite")
+
+    demo.stage("4. Dana invites the users missing from the directory as B2B guests")
+    say(dana, "/aad invite")
+    demo.narrate("running it again is safe: nobody is invited twice")
+    say(dana, "/aad invite")
+
+    demo.stage("5. Approval before connecting, with a refused self-approval")
+    requested = say(dana, "/aad request-approval")
+    demo.click(dana, requested, "Approve")
+    demo.click(lee, requested, "Approve")
+
+    demo.stage("6. The portal step, then the bot's watch")
+    say(lee, "/aad check-connection")
+    demo.narrate("Lee follows the steps in the portal and clicks Connect (simulated in the sandbox)")
+    demo.sandbox_post("/_sandbox/connect", {"organization": ORGANIZATION, "tenantId": demo.tenant_id})
+    demo.narrate("the bot's connection watch looks again")
+    demo.surface.deliver(runtime.conversation.watch())
+
+    demo.stage("7. Every affected user gets their own to-do list")
+    notified = say(dana, "/aad notify")
+    kim = demo.person("kim@fabrikam-old.com")
+    kims_list = [message for message in notified if message.to == DirectMessage(kim.email)]
+    demo.narrate(f"{kim.name} works through their list")
+    demo.click(kim, kims_list, "Done")
+    demo.click(kim, kims_list, "I need help")
+    say(kim, "do I really have to make new personal access tokens?", in_dm=True)
+    say(demo.person("ivan@fabrikam.com"), "do I keep my visual studio subscription?", in_dm=True)
+
+    demo.stage("8. Billing moves to the new directory")
+    say(dana, "/aad check-billing")
+    demo.narrate("Dana changes the subscription's directory in the Azure portal (simulated in the sandbox)")
+    billing = _billing_subscription(runtime)
+    if billing:
+        demo.sandbox_post("/_sandbox/subscription", {"subscriptionId": billing, "tenantId": demo.tenant_id})
+    say(dana, "/aad check-billing")
+
+    demo.stage("9. Done")
+    say(dana, "/aad complete")
+    _summary(demo)
+    return 0
+
+
+def _brief(message: Outgoing) -> bool:
+    return (
+        isinstance(message.to, DirectMessage)
+        and message.updates is None
+        and message.to.email not in SHOWN_IN_FULL
+    )
+
+
+def _billing_subscription(runtime: Runtime) -> str | None:
+    organization = runtime.microsoft.organization(ORGANIZATION)
+    return organization.billing_subscription_id
+
+
+def _summary(demo: _Demo) -> None:
+    service = demo.runtime.service
+    status = service.status(ORGANIZATION)
+    trail = service.audit_trail(ORGANIZATION)
+    stages = [
+        entry.state_after for entry in trail if entry.state_after and entry.state_after != entry.state_before
+    ]
+    dms = sorted(
+        {message.to.email for _, message in demo.surface.delivered if isinstance(message.to, DirectMessage)}
+    )
+    demo.stage("Summary")
+    lines = [
+        f"Organization      {status.organization} -> {status.tenant_name or status.tenant_id}",
+        f"Final stage       {status.state}",
+        f"Stages passed     {' -> '.join(dict.fromkeys(stages))}",
+        "Users             "
+        + ", ".join(f"{count} {outcome}" for outcome, count in status.counts.items() if count),
+        f"Direct messages   {len(dms)} people: {', '.join(dms)}",
+        f"Audit entries     {len(trail)}",
+    ]
+    demo.out.write("\n".join(lines) + "\n")

@@ -1,0 +1,68 @@
+"""Everything a surface needs, wired once from the settings: database, Microsoft, workflow, FAQ, chat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.conversation.handlers import Conversation, Roles
+from bot.settings import Settings
+from faq import default_answerer
+from msapi import MicrosoftClients, from_environment
+from sandbox import Sandbox
+from storage import Database, open_database
+from workflows.service import MigrationService
+from workflows.settings import WorkflowSettings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    microsoft: MicrosoftClients
+    service: MigrationService
+    conversation: Conversation
+    sandbox: Sandbox | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+
+
+def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
+    """`AADBOT_SANDBOX` starts the emulator in-process; `AADBOT_SANDBOX_URL` uses a running one."""
+    closers: list[Callable[[], None]] = []
+    sandbox = None
+    environ: dict[str, str] = {}
+    if settings.sandbox_scenario:
+        sandbox = Sandbox(settings.sandbox_scenario).start()
+        closers.append(sandbox.stop)
+        environ = {"AADBOT_SANDBOX_URL": sandbox.url, "AZURE_TENANT_ID": str(sandbox.state()["tenant"]["id"])}
+    elif settings.sandbox_url:
+        environ = {"AADBOT_SANDBOX_URL": settings.sandbox_url}
+    try:
+        microsoft = from_environment({**settings.microsoft_environment, **environ})
+        closers.append(microsoft.close)
+        database = open_database(settings.database_url)
+        closers.append(database.dispose)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    service = MigrationService(
+        database,
+        microsoft,
+        clock=clock,
+        settings=WorkflowSettings(
+            approvers_required=settings.approvers_required, approval_ttl=settings.approval_ttl
+        ),
+    )
+    conversation = Conversation(service, default_answerer(), Roles(settings.admin_ids))
+    return Runtime(settings, database, microsoft, service, conversation, sandbox, closers)

@@ -1,0 +1,104 @@
+"""Writing the reply: the topic's answer made personal, or a polite "I don't know"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from faq._knowledge import OUTCOMES, Note, Topic
+
+# Migration state names grouped by what they mean for the person asking. Unknown names get no
+# stage-specific text rather than a wrong one.
+_PHASE_OF_STAGE = {
+    **dict.fromkeys(
+        (
+            "new",
+            "draft",
+            "started",
+            "planning",
+            "planned",
+            "awaiting_approval",
+            "approval_requested",
+            "approved",
+            "inviting",
+            "invited",
+            "ready",
+            "scheduled",
+        ),
+        "before",
+    ),
+    **dict.fromkeys(("connecting",), "connecting"),
+    **dict.fromkeys(
+        (
+            "connected",
+            "resolving",
+            "mapping",
+            "notifying",
+            "users_notified",
+            "billing",
+            "done",
+            "completed",
+            "finished",
+        ),
+        "after",
+    ),
+}
+
+HOW_TO_REACH_A_PERSON = (
+    "To reach a person, ask an admin in the migration channel, or use the I need help button."
+)
+_NO_ORGANIZATION_URL = "https://dev.azure.com/YOUR-ORGANIZATION"
+
+
+@dataclass(frozen=True)
+class AskerContext:
+    """What the bot knows about the person asking; every field optional."""
+
+    outcome: str | None = None  # plan outcome: auto, map, invite, disabled or ambiguous
+    stage: str | None = None  # the migration's state name, e.g. "planned", "connecting", "users_notified"
+    organization: str | None = None
+    is_admin: bool = False
+
+
+def phase_of(stage: str | None) -> str | None:
+    return _PHASE_OF_STAGE.get(stage.strip().casefold()) if stage else None
+
+
+def _applies(note: Note, context: AskerContext) -> bool:
+    outcome = context.outcome if context.outcome in OUTCOMES else None
+    if note.outcomes is not None and outcome not in note.outcomes:
+        return False
+    if note.phases is not None and phase_of(context.stage) not in note.phases:
+        return False
+    return note.admin is None or note.admin == context.is_admin
+
+
+def _organization_url(organization: str | None) -> str:
+    name = (organization or "").strip()
+    if not name or not all(ch.isalnum() or ch in "-_." for ch in name):
+        return _NO_ORGANIZATION_URL
+    return f"https://dev.azure.com/{name}"
+
+
+def answered(topic: Topic, context: AskerContext) -> str:
+    """Title, what applies to this asker first, then the general answer and the Microsoft page."""
+    personal = [note.text for note in topic.notes if _applies(note, context)]
+    body = topic.answer.replace("{org_url}", _organization_url(context.organization))
+    return "\n".join([topic.title, *personal, body, f"Microsoft's page: {topic.link}"])
+
+
+def declined(closest: Sequence[Topic]) -> str:
+    lines = ["Sorry, I don't know the answer to that one."]
+    if closest:
+        lines.append("The closest topics I know about:")
+        lines.extend(f"- {topic.title}" for topic in closest)
+    lines.append(HOW_TO_REACH_A_PERSON)
+    return "\n".join(lines)
+
+
+def greeting(starters: Sequence[Topic]) -> str:
+    """The reply to an empty question: what the bot can help with."""
+    lines = ["Ask me anything about moving our Azure DevOps organization to Microsoft Entra ID, for example:"]
+    lines.extend(f"- {topic.title}" for topic in starters)
+    lines.append(HOW_TO_REACH_A_PERSON)
+    return "\n".join(lines)

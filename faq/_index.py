@@ -1,0 +1,155 @@
+"""Ranking topics for a question: TF-IDF cosine over words, word pairs and character n-grams."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from faq import _text
+from faq._knowledge import Topic
+
+# How the three similarities are blended; chosen on the tuning half of the evaluation set.
+WEIGHT_BEST_PHRASING = 0.45
+WEIGHT_WHOLE_TOPIC = 0.25
+WEIGHT_CHARACTERS = 0.30
+# Words shorter than this are left alone by typo correction: too many short words are one edit apart.
+_MIN_CORRECTED_LENGTH = 5
+
+Vector = dict[str, float]
+
+
+@dataclass(frozen=True)
+class ScoredTopic:
+    topic_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    topics: list[ScoredTopic]  # every topic, best first
+    off_topic: float  # similarity to the subjects the bot does not cover
+
+    @property
+    def top(self) -> float:
+        return self.topics[0].score if self.topics else 0.0
+
+    @property
+    def margin(self) -> float:
+        """The best topic's lead over the next topic or the off-topic subjects, whichever is closer."""
+        runner_up = self.topics[1].score if len(self.topics) > 1 else 0.0
+        return self.top - max(runner_up, self.off_topic)
+
+
+class _Space:
+    """One vector space: IDF from topic-level document frequency, postings for the documents."""
+
+    def __init__(self, per_topic_features: Sequence[Sequence[Counter[str]]]) -> None:
+        topic_count = len(per_topic_features)
+        document_frequency: Counter[str] = Counter()
+        for documents in per_topic_features:
+            document_frequency.update(set().union(*documents))
+        self._idf = {
+            feature: math.log((topic_count + 1) / (count + 1)) + 1.0
+            for feature, count in document_frequency.items()
+        }
+        # A feature the knowledge base never uses weighs most: it pulls the question away from every topic.
+        self._unknown_idf = math.log(topic_count + 1) + 1.0
+        self.owners: list[int] = []
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for topic_position, documents in enumerate(per_topic_features):
+            for document in documents:
+                self._add(topic_position, document)
+
+    def _add(self, topic_position: int, features: Counter[str]) -> None:
+        document = len(self.owners)
+        self.owners.append(topic_position)
+        for feature, weight in self.vector(features).items():
+            self._postings[feature].append((document, weight))
+
+    def vector(self, features: Counter[str]) -> Vector:
+        weights = {
+            feature: (1.0 + math.log(count)) * self._idf.get(feature, self._unknown_idf)
+            for feature, count in features.items()
+        }
+        norm = math.sqrt(sum(weight * weight for weight in weights.values()))
+        return {feature: weight / norm for feature, weight in weights.items()} if norm else {}
+
+    def similarities(self, features: Counter[str]) -> list[float]:
+        """Cosine of the question with every document, in the order the documents were added."""
+        totals = [0.0] * len(self.owners)
+        for feature, weight in self.vector(features).items():
+            for document, document_weight in self._postings.get(feature, ()):
+                totals[document] += weight * document_weight
+        return totals
+
+
+class TopicIndex:
+    """Built once from the topics; `rank` scores every topic for one question.
+
+    The off-topic subjects form one more pseudo-topic, scored like the others but never answered.
+    """
+
+    def __init__(self, topics: Sequence[Topic], off_topic: Sequence[str] = ()) -> None:
+        self.topic_ids = tuple(topic.id for topic in topics)
+        texts = [(topic.title, *topic.phrasings) for topic in topics] + [tuple(off_topic)]
+        documents = [[_text.content_words(_text.prepare(text)) for text in group] for group in texts]
+        self._vocabulary = {
+            word for topic_documents in documents for words in topic_documents for word in words
+        }
+        self._one_deletion: dict[str, set[str]] = defaultdict(set)
+        for word in self._vocabulary:
+            if len(word) >= _MIN_CORRECTED_LENGTH:
+                for variant in _deletions(word):
+                    self._one_deletion[variant].add(word)
+        self._phrasings = _Space([[_text.word_features(words) for words in docs] for docs in documents])
+        self._whole_topics = _Space([[_merged(docs)] for docs in documents])
+        self._characters = _Space([[_text.char_features(words) for words in docs] for docs in documents])
+
+    def rank(self, question: str) -> Ranking:
+        """Every topic with its blended similarity in [0, 1], best first (ties keep knowledge-base order)."""
+        written = _text.content_words(_text.prepare(question))
+        words = [self._corrected(word) for word in written]
+        best_phrasing = self._best_per_topic(self._phrasings, _text.word_features(words))
+        whole_topic = self._best_per_topic(self._whole_topics, _text.word_features(words))
+        characters = self._best_per_topic(self._characters, _text.char_features(written))
+        blended = [
+            WEIGHT_BEST_PHRASING * best_phrasing[position]
+            + WEIGHT_WHOLE_TOPIC * whole_topic[position]
+            + WEIGHT_CHARACTERS * characters[position]
+            for position in range(len(self.topic_ids) + 1)
+        ]
+        scored = [
+            ScoredTopic(topic_id, blended[position]) for position, topic_id in enumerate(self.topic_ids)
+        ]
+        return Ranking(sorted(scored, key=lambda item: -item.score), off_topic=blended[-1])
+
+    def _best_per_topic(self, space: _Space, features: Counter[str]) -> list[float]:
+        best = [0.0] * (len(self.topic_ids) + 1)
+        for document, similarity in enumerate(space.similarities(features)):
+            owner = space.owners[document]
+            best[owner] = max(best[owner], similarity)
+        return best
+
+    def _corrected(self, word: str) -> str:
+        """The knowledge-base word one typo away from `word`, or `word` itself."""
+        if word in self._vocabulary or len(word) < _MIN_CORRECTED_LENGTH or not word.isalpha():
+            return word
+        candidates = set(self._one_deletion.get(word, ()))
+        for variant in _deletions(word):
+            if variant in self._vocabulary:
+                candidates.add(variant)
+            candidates.update(self._one_deletion.get(variant, ()))
+        return min(candidates) if candidates else word
+
+
+def _deletions(word: str) -> Iterable[str]:
+    return (word[:i] + word[i + 1 :] for i in range(len(word)))
+
+
+def _merged(documents: Sequence[Sequence[str]]) -> Counter[str]:
+    merged: Counter[str] = Counter()
+    for words in documents:
+        merged.update(_text.word_features(words))
+    return merged

@@ -1,0 +1,153 @@
+"""The knowledge base: topics loaded from `knowledge.json`, checked once at load time."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+# The ids outside checks compare against (shared/contracts/faq.md); the knowledge base must keep them.
+CONTRACT_TOPICS: tuple[str, ...] = (
+    "disconnected-users-matching-identity",
+    "mapping-error",
+    "invite-403",
+    "vs-subscription",
+    "identity-picker-sign-in",
+    "work-items-invalid-users",
+    "email-not-found",
+    "members-lose-access-warning",
+    "git-credential-cache",
+    "regenerate-pat",
+    "ssh-keys",
+    "account-picker-prompt",
+    "guest-vs-member",
+    "historic-user",
+    "billing-subscription",
+    "disconnect-first",
+    "downtime",
+    "invite-propagation",
+    "who-can-connect",
+)
+
+OUTCOMES = frozenset({"auto", "map", "invite", "disabled", "ambiguous"})
+PHASES = frozenset({"before", "connecting", "after"})
+
+
+class KnowledgeError(ValueError):
+    """The knowledge base file is malformed; the message names the entry and the field."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """Extra text for askers matching every condition given (None means "any")."""
+
+    text: str
+    outcomes: frozenset[str] | None = None
+    phases: frozenset[str] | None = None
+    admin: bool | None = None
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    phrasings: tuple[str, ...]
+    answer: str
+    link: str
+    related: tuple[str, ...]
+    notes: tuple[Note, ...]
+
+
+def _strings(entry: dict[str, Any], field: str, where: str) -> tuple[str, ...]:
+    value = entry.get(field)
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) and item for item in value):
+        raise KnowledgeError(f"{where}: `{field}` must be a non-empty list of non-empty strings")
+    return tuple(value)
+
+
+def _choices(note: dict[str, Any], field: str, allowed: frozenset[str], where: str) -> frozenset[str] | None:
+    if field not in note:
+        return None
+    values = frozenset(_strings(note, field, where))
+    unknown = values - allowed
+    if unknown:
+        raise KnowledgeError(f"{where}: unknown {field} {sorted(unknown)}; use some of {sorted(allowed)}")
+    return values
+
+
+def _note(raw: Any, where: str) -> Note:
+    if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or not raw["text"]:
+        raise KnowledgeError(f"{where}: each `for` note needs a non-empty `text`")
+    admin = raw.get("admin")
+    if admin is not None and not isinstance(admin, bool):
+        raise KnowledgeError(f"{where}: `admin` must be true or false")
+    return Note(
+        text=raw["text"],
+        outcomes=_choices(raw, "outcome", OUTCOMES, where),
+        phases=_choices(raw, "phase", PHASES, where),
+        admin=admin,
+    )
+
+
+def _topic(raw: Any, position: int) -> Topic:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        raise KnowledgeError(f"topic #{position}: needs a string `id`")
+    where = f"topic {raw['id']!r}"
+    for field in ("title", "link"):
+        if not isinstance(raw.get(field), str) or not raw[field]:
+            raise KnowledgeError(f"{where}: `{field}` must be a non-empty string")
+    if not raw["link"].startswith("https://"):
+        raise KnowledgeError(f"{where}: `link` must be an https URL")
+    notes = raw.get("for", [])
+    if not isinstance(notes, list):
+        raise KnowledgeError(f"{where}: `for` must be a list")
+    return Topic(
+        id=raw["id"],
+        title=raw["title"],
+        phrasings=_strings(raw, "phrasings", where),
+        answer="\n".join(_strings(raw, "answer", where)),
+        link=raw["link"],
+        related=tuple(raw.get("related", ())),
+        notes=tuple(_note(note, where) for note in notes),
+    )
+
+
+def parse_topics(document: Any) -> tuple[Topic, ...]:
+    """Validate a knowledge document (the parsed JSON) and return its topics."""
+    if not isinstance(document, dict) or not isinstance(document.get("topics"), list):
+        raise KnowledgeError("the knowledge base needs a `topics` list")
+    topics = tuple(_topic(raw, position) for position, raw in enumerate(document["topics"], start=1))
+    ids = [topic.id for topic in topics]
+    duplicates = sorted({topic_id for topic_id in ids if ids.count(topic_id) > 1})
+    if duplicates:
+        raise KnowledgeError(f"duplicate topic ids: {duplicates}")
+    for topic in topics:
+        unknown = [related for related in topic.related if related not in ids or related == topic.id]
+        if unknown:
+            raise KnowledgeError(f"topic {topic.id!r}: `related` names unknown or own ids {unknown}")
+    return topics
+
+
+def parse_off_topic(document: Any) -> tuple[str, ...]:
+    """Subjects the bot does not cover; similarity to them counts against answering."""
+    if not isinstance(document, dict) or "off_topic" not in document:
+        return ()
+    return _strings(document, "off_topic", "the knowledge base")
+
+
+@cache
+def _bundled_document() -> Any:
+    return json.loads(resources.files("faq").joinpath("knowledge.json").read_text(encoding="utf-8"))
+
+
+@cache
+def bundled_topics() -> tuple[Topic, ...]:
+    """The knowledge base shipped with the package."""
+    return parse_topics(_bundled_document())
+
+
+@cache
+def bundled_off_topic() -> tuple[str, ...]:
+    return parse_off_topic(_bundled_document())

@@ -1,0 +1,195 @@
+"""Turning free text into the terms the index compares: normalise, fold synonyms, stem, n-grams."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+
+# Questions are short; scoring the first couple of thousand characters keeps a 100 kB paste fast.
+MAX_SCORED_CHARS = 2000
+
+# Domain words people use interchangeably, folded onto one term so "MSDN" finds the Visual Studio
+# entry and "forbidden" finds the 403 entry. Longer phrases first: the first matching phrase wins.
+_SYNONYMS: tuple[tuple[str, str], ...] = (
+    (r"whens", "when"),
+    (r"disconnected status|status disconnected", "disconnected"),
+    (r"whos", "who"),
+    (r"(?:(?:have|need|got) to do|to ?do(?: list)?|todo|must do|should do)(?! the | a )", "todo"),
+    (r"accts?|accs", "account"),
+    (r"ppl|folks|persons?|peeps", "people"),
+    (r"repos|repo|repositor(?:y|ies)", "repository"),
+    (r"timeline|schedule|eta|dates?|planned for", "when"),
+    (r"stage|(?<!disconnected )status|progress|where are we", "status"),
+    (r"rights|permissions?|roles?|privileges?", "permission"),
+    (r"buy(?:ing|s)?|bought|purchas\w*", "purchase"),
+    (r"another|other|different", "different"),
+    (
+        r"not found|(?:cant|cannot|couldnt) find|returns? nothing|(?:doesnt|does not|dont) exist"
+        r"|(?:isnt|is not|arent) in|missing",
+        "notfound",
+    ),
+    (r"stop(?:ped|s)? working|not working|(?:doesnt|dont|wont|no longer) work|broke|broken|rejected", "fail"),
+    (
+        r"mark(?:s|ed)? as|flag(?:s|ged)?(?: as)?|shows? up as|appears? as|listed as|shows?|showing"
+        r"|displays?|displayed",
+        "show",
+    ),
+    (
+        r"carr(?:y|ies|ied) over|transfer(?:s|red)?|keep(?:s|ing)?|kept|retain(?:s|ed)?"
+        r"|preserv(?:e|es|ed|ing)",
+        "keep",
+    ),
+    (r"personal access tokens?|access tokens?|pats?|tokens?", "pat"),
+    (
+        r"work or school accounts?|work accounts?|school accounts?|corporate accounts?|company accounts?"
+        r"|org accounts?|organi[sz]ational accounts?|work identit(?:y|ies)|work logins?|work emails?"
+        r"|aad accounts?|entra accounts?|azure ad accounts?|corp accounts?",
+        "workaccount",
+    ),
+    (
+        r"microsoft accounts?|msa|msas|personal accounts?|live accounts?|live ids?|hotmail(?: com)?"
+        r"|outlook com|live com|gmail(?: com)?|private accounts?",
+        "msa",
+    ),
+    (
+        r"azure active directory|microsoft entra id|microsoft entra|entra id|azure ad|aad|entra"
+        r"|active directory|tenants?|directory|directories",
+        "entra",
+    ),
+    (
+        r"http 403|error 403|403|forbidden|access denied|permission denied|not authori[sz]ed|unauthori[sz]ed"
+        r"|denied|not permitted|not allowed",
+        "forbidden",
+    ),
+    (
+        r"visual studio subscriptions?|visual studio subscribers?|visual studio benefits?|vs subscriptions?"
+        r"|vs subs?|msdn|vs enterprise|vs professional|vs pro|visual studio enterprise"
+        r"|visual studio professional",
+        "vssub",
+    ),
+    (
+        r"git credential manager|credential managers?|credential helpers?|gcm|git credential|credential cache"
+        r"|cached credentials?|saved credentials?|stored credentials?",
+        "gcm",
+    ),
+    (r"visual studio code|vs ?code", "vscode"),
+    (r"visual studio(?: \d{4})?|vs \d{4}", "visualstudio"),
+    (r"git (?:pull|push|fetch|clone)|pull|push|fetch|clone", "git"),
+    (r"azure devops services|azure devops|dev azure com|devops|vsts|ado", "ado"),
+    (r"identity pickers?|people pickers?|user pickers?|person pickers?", "picker"),
+    (r"work items?|workitems?|user stor(?:y|ies)|backlog items?|pbis?", "workitem"),
+    (
+        r"e mails?|email address(?:es)?|mail address(?:es)?|emails?|mails?|upns?|user principal names?"
+        r"|sign in address(?:es)?|login address(?:es)?",
+        "email",
+    ),
+    (r"sign(?:ing|ed)? ?in|log(?:ging|ged)? ?in|logins?|log(?:ging|ged)? ?on|authenticat\w*|auth", "signin"),
+    (r"sign(?:ing|ed)? ?out|log(?:ging|ged)? ?out", "signout"),
+    (r"historic(?:al)?|history", "history"),
+    (r"downtime|outages?|offline|unavailable|interrupt\w*|down time|service break", "downtime"),
+    (r"billing|invoices?|payments?|charges?|charged|pays?|paying|paid", "billing"),
+    (r"azure subscriptions?|subscriptions?|subs?", "subscription"),
+    (r"project collection administrators?|project collection admins?|pcas?|collection admins?", "pca"),
+    (r"administrators?|admins?", "admin"),
+    (r"b2b|external users?|guests?|guest users?", "guest"),
+    (
+        r"lose access|losing access|lost access|lock(?:ed)? out|no longer have access|lose their access",
+        "loseaccess",
+    ),
+    (r"ssh keys?|ssh public keys?|public keys?", "ssh key"),
+    (r"clear(?:ing|ed)?|wipe|flush|reset|purge", "clear"),
+    (r"delet(?:e|es|ed|ing)|remov(?:e|es|ed|ing)|kick(?:ed)? out|get rid of", "remove"),
+    (r"recreate|regenerate|re create|re generate|renew|new", "new"),
+    (r"mapp(?:ing|ed)|map|match(?:ing|ed)?|associate", "map"),
+    (
+        r"hook(?:ed|ing)? (?:it |us |\w+ )?up|link(?:ing|ed|s)?|attach(?:ed|ing)?|connect(?:ed|ing|s)?",
+        "connect",
+    ),
+    (
+        r"cut ?over|switch ?over|go live|migration|migrate|migrating|transition|switch(?:ed|ing)?"
+        r"|move|moving|moved",
+        "switch",
+    ),
+    (r"organi[sz]ations?|orgs?", "org"),
+    (r"errors?|fail(?:s|ed|ing|ure|ures)?", "fail"),
+    (r"turn(?:ed|ing)? on|switch(?:ed)? on|enabl(?:e|ed|ing)", "enable"),
+    (r"gr[ae]y(?:ed)? out|not available|unavailable to me|disabled button", "greyed"),
+    (r"how long|how much time|how many (?:hours|minutes|days)", "howlong"),
+    (r"address(?:es)?", "email"),
+)
+_SYNONYM_RULES = tuple(
+    (re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])"), replacement)
+    for pattern, replacement in _SYNONYMS
+)
+
+_STOPWORD_TEXT = """a about above again all also am an and any are as at be because been being below
+    between both but by can could did do does doing done down during each either else etc ever every for
+    from further get gets getting got had has have having he her here hers him his how i if in into is it
+    its itself just let like me might mine more most much must my myself need needs no nor not now of off
+    on once only or our ours out over own please pls plz same shall she should so some still such
+    than that the their them then there these they this those through to too under until up us very via
+    whats hows wheres thats theres heres lets whole thing things stuff lol wtf btw anyway u ur
+    right definitely totally actually exactly currently basically mean means meaning
+    want wants was we were what where which while whom whose why will with would yet you your
+    yours hi hello hey thanks thank thx guys anyone someone somebody ok okay question quick really
+    im ive dont doesnt didnt cant cannot wont isnt arent wasnt hasnt havent ill id youre gonna wanna"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+_WORD_SPLIT = re.compile(r"[\W_]+")
+
+
+def prepare(text: str) -> str:
+    """Lower-cased, punctuation-free, synonym-folded text, cut to the scored length."""
+    text = unicodedata.normalize("NFKC", text[:MAX_SCORED_CHARS]).casefold()
+    text = text.replace("'", "").replace("\u2019", "")
+    text = " ".join(_WORD_SPLIT.split(text))
+    for pattern, replacement in _SYNONYM_RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def stem(word: str) -> str:
+    """A deliberately small suffix stripper: enough to meet "inviting", "invites" and "invitation"."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ation", "tion", "sion", "ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix) + (1 if suffix in ("tion", "sion") else 0)]
+            if len(word) > 2 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+                word = word[:-1]
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    if word.endswith("at") and len(word) > 5:
+        word = word[:-2]
+    return word
+
+
+def content_words(prepared: str) -> list[str]:
+    """The stemmed words that carry meaning, in order."""
+    return [stem(word) for word in prepared.split() if word not in _STOPWORDS]
+
+
+def word_features(words: Iterable[str]) -> Counter[str]:
+    """Unigrams plus adjacent pairs, so "guest member" weighs more than the two words apart."""
+    words = list(words)
+    features = Counter(words)
+    features.update(f"{first}_{second}" for first, second in itertools.pairwise(words))
+    return features
+
+
+def char_features(words: Iterable[str]) -> Counter[str]:
+    """Character 3- to 5-grams inside each word: they survive typos the word features miss."""
+    features: Counter[str] = Counter()
+    for word in words:
+        padded = f" {word} "
+        for size in (3, 4, 5):
+            features.update(padded[i : i + size] for i in range(len(padded) - size + 1))
+    return features

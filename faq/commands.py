@@ -1,0 +1,65 @@
+"""`aadbot ask`: answer one question, or one question per stdin line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+from faq.answerer import Answer, default_answerer
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "ask",
+        help="answer a question about the migration",
+        description="Answer a question about the move to Microsoft Entra ID. Without QUESTION, read one "
+        "question per line from stdin and print one answer per line.",
+    )
+    parser.add_argument("question", nargs="?", metavar="QUESTION", help="the question (omit to read stdin)")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON: {topic, score, answer, alternatives}"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    answerer = default_answerer()
+    out = sys.stdout
+    if args.question is not None:
+        answer = answerer.answer(args.question)
+        out.write((_as_json(answer) if args.json else _readable(answer)) + "\n")
+        return 0
+    for line in _stdin_lines(sys.stdin):
+        answer = answerer.answer(line)
+        out.write((_as_json(answer) if args.json else _one_line(answer)) + "\n")
+        out.flush()
+    return 0
+
+
+def _stdin_lines(stdin: TextIO) -> Iterator[str]:
+    """Lines of stdin as they arrive; raw bytes are decoded leniently so binary input still gets answers."""
+    raw = getattr(stdin, "buffer", None)
+    if raw is None:
+        yield from (line.rstrip("\r\n") for line in stdin)
+        return
+    for line in raw:
+        yield line.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def _as_json(answer: Answer) -> str:
+    # ASCII-only JSON: safe on any terminal encoding, whatever the question contained.
+    return json.dumps(answer.to_json())
+
+
+def _readable(answer: Answer) -> str:
+    if answer.topic is None:
+        return answer.answer
+    return f"{answer.answer}\n(topic {answer.topic}, confidence {answer.score:.2f})"
+
+
+def _one_line(answer: Answer) -> str:
+    text = " | ".join(line.strip() for line in answer.answer.splitlines() if line.strip())
+    return f"[{answer.topic or 'unknown'} {answer.score:.2f}] {text}"

@@ -1,0 +1,118 @@
+"""Opening the database: one engine per process, schema brought to the latest Alembic revision at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+import storage.audit  # noqa: F401  (registers the append-only guards)
+
+DEFAULT_URL = "sqlite:///aadbot.db"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK = 7_314_159  # any constant: serializes concurrent start-ups on PostgreSQL
+
+
+class StorageError(Exception):
+    """The database cannot be opened or upgraded; the message names the fix and hides any password."""
+
+
+class Database:
+    """An engine plus a session factory. Use one short `with db.session() as session:` per unit of work."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, class_=Session, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str | None = None) -> Database:
+    """Connect to `url` (default: the SQLite file `aadbot.db` in the working directory) and upgrade it."""
+    engine = _create_engine(url or DEFAULT_URL)
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StorageError(
+            f"Cannot open the database {shown}: {reason}. Check that the server is running and that"
+            " AADBOT_DATABASE_URL is right (for example postgresql+psycopg://user@host:5432/dbname)."
+        ) from None
+    return Database(engine)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending schema migration (`alembic upgrade head`) in one transaction where possible."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _create_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(
+            "AADBOT_DATABASE_URL is not a database URL; use for example sqlite:///aadbot.db or"
+            " postgresql+psycopg://user@host:5432/dbname."
+        ) from None
+    options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        # Sessions run on chat worker threads; each one is short and never shared.
+        options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        options["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **options)
+    except (ArgumentError, ImportError) as error:
+        raise StorageError(
+            f"Cannot use the database URL {parsed.render_as_string(hide_password=True)}: {error}."
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

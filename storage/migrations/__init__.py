@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the aadbot schema (a package so installs ship them)."""

@@ -1,0 +1,185 @@
+"""The tables. Every row two people can change at once carries a `version` (optimistic locking)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy.orm import declared_attr
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+# Stable constraint names let Alembic's batch mode (SQLite) find and drop them later.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Versioned(SQLModel):
+    """A second writer holding an old `version` gets `StaleDataError` instead of overwriting."""
+
+    version: int = Field(default=1, sa_type=Integer, nullable=False)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+def _references(column: str) -> Any:
+    return Field(sa_column_args=[ForeignKey(column)], index=True, nullable=False)
+
+
+class Migration(Versioned, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    organization: str = Field(index=True)
+    tenant_id: str
+    tenant_name: str = ""
+    state: str = Field(index=True)
+    previous_state: str | None = None
+    blocked_reason: str | None = Field(default=None, sa_type=Text)
+    blocked_fix: str | None = Field(default=None, sa_type=Text)
+    plan: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    plan_fingerprint: str | None = None
+    started_by_id: str
+    started_by_email: str
+    started_by_name: str
+    channel_id: str | None = None
+    invite_recheck_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class ActiveMigration(SQLModel, table=True):
+    """One row per organization with a migration in progress: the database refuses a second one.
+
+    A table of its own rather than a unique column on `migration`: changing a unique column makes
+    PostgreSQL lock the row against the foreign-key checks of concurrent inserts (audit entries),
+    which deadlocks two simultaneous commands instead of failing one of them cleanly.
+    """
+
+    __tablename__ = "active_migration"
+
+    organization_key: str = Field(primary_key=True)
+    """The organization name, case-folded (Azure DevOps names are case-insensitive)."""
+    migration_id: int = Field(sa_column_args=[ForeignKey("migration.id")], unique=True, nullable=False)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: the ORM refuses updates and deletes (`storage.audit`)."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    migration_id: int = _references("migration.id")
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    actor_id: str
+    actor_email: str
+    actor_name: str
+    action: str
+    state_before: str | None = None
+    state_after: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
+
+
+class Approval(Versioned, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    migration_id: int = _references("migration.id")
+    plan_fingerprint: str
+    requested_by_id: str
+    requested_by_email: str
+    requested_by_name: str
+    approvers_required: int = Field(default=1, sa_type=Integer, nullable=False)
+    approvals: int = Field(default=0, sa_type=Integer, nullable=False)
+    """Approvals recorded so far; every decision changes the row, so simultaneous deciders conflict."""
+    status: str = "pending"
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApprovalDecision(SQLModel, table=True):
+    __tablename__ = "approval_decision"
+    __table_args__ = (UniqueConstraint("approval_id", "approver_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    approval_id: int = _references("approval.id")
+    approver_id: str
+    approver_email: str
+    approver_name: str
+    approve: bool
+    reason: str = Field(default="", sa_type=Text)
+    decided_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Invitation(Versioned, table=True):
+    """One row per invited address per migration, claimed before the call so nobody is invited twice."""
+
+    __table_args__ = (UniqueConstraint("migration_id", "email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    migration_id: int = _references("migration.id")
+    email: str
+    entitlement_id: str
+    display_name: str = ""
+    status: str = "pending"
+    result: str = Field(default="", sa_type=Text)
+    invited_user_id: str | None = None
+    attempts: int = Field(default=0, sa_type=Integer, nullable=False)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AffectedUser(Versioned, table=True):
+    __tablename__ = "affected_user"
+    __table_args__ = (UniqueConstraint("migration_id", "entitlement_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    migration_id: int = _references("migration.id")
+    entitlement_id: str
+    principal_name: str
+    email: str = Field(index=True)
+    display_name: str = ""
+    outcome: str
+    chat_user_id: str | None = Field(default=None, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class TodoItem(Versioned, table=True):
+    __tablename__ = "todo_item"
+    __table_args__ = (UniqueConstraint("affected_user_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    affected_user_id: int = _references("affected_user.id")
+    position: int = Field(default=0, sa_type=Integer, nullable=False)
+    key: str
+    title: str
+    body: str = Field(sa_type=Text)
+    link: str = ""
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by: str | None = None
+
+
+class OutboundMessage(Versioned, table=True):
+    """A message to deliver at least once; the idempotency key keeps a retried step from queuing it twice."""
+
+    __tablename__ = "outbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True)
+    recipient: str
+    kind: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
+    status: str = Field(default="pending", index=True)
+    attempts: int = Field(default=0, sa_type=Integer, nullable=False)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    not_before: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

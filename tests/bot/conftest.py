@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.console.surface import ConsoleSurface, console_actor
+from bot.conversation.messages import Outgoing
+from bot.demo import bundled_scenario
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from workflows.results import Actor
+
+ORG = "fabrikam-fiber"
+
+
+class Chat:
+    """A conversation in a test: people type, the bot answers, the test reads what went where."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.out = io.StringIO()
+        self.surface = ConsoleSurface(runtime.conversation, self.out)
+
+    def person(self, email: str) -> Actor:
+        return console_actor(email)
+
+    def say(self, email: str, text: str, *, in_dm: bool = False) -> list[Outgoing]:
+        return self.surface.say(self.person(email), text, in_dm=in_dm)
+
+    def click(self, email: str, outgoing: list[Outgoing], label: str) -> list[Outgoing]:
+        for message in outgoing:
+            for button in message.message.buttons:
+                if label in button.label:
+                    return self.surface.click(self.person(email), button.label, button.action, button.value)
+        raise AssertionError(f"no [{label}] button in {[m.message.summary for m in outgoing]}")
+
+    def portal_connect(self) -> None:
+        sandbox = self.runtime.sandbox
+        assert sandbox is not None
+        tenant = str(sandbox.state()["tenant"]["id"])
+        httpx.post(
+            f"{sandbox.url}/_sandbox/connect", json={"organization": ORG, "tenantId": tenant}
+        ).raise_for_status()
+
+    def state(self) -> str:
+        return self.runtime.service.status(ORG).state
+
+
+def text_of(outgoing: list[Outgoing]) -> str:
+    from bot.console.render import render
+
+    return "\n".join(render(message.message) for message in outgoing)
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Iterator[Chat]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}", sandbox_scenario=str(bundled_scenario())
+    )
+    runtime = build_runtime(settings)
+    try:
+        yield Chat(runtime)
+    finally:
+        runtime.close()

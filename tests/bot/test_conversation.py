@@ -1,0 +1,137 @@
+"""Conversations with the bot over the console surface: the same handlers Slack uses, real sandbox and DB."""
+
+from __future__ import annotations
+
+from bot.conversation.messages import Channel, DirectMessage, Reply
+from tests.bot.conftest import ORG, Chat, text_of
+
+DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
+
+
+def start(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+
+
+def approved(chat: Chat) -> None:
+    start(chat)
+    chat.say(DANA, "invite")
+    prompt = chat.say(DANA, "request-approval")
+    chat.click(LEE, prompt, "Approve")
+
+
+def test_unknown_words_get_the_list_of_commands(chat: Chat) -> None:
+    reply = text_of(chat.say(ANN, "/aad frobnicate"))
+    assert "I don't know `frobnicate`" in reply
+    assert "request-approval" in reply and "ask QUESTION" in reply
+
+
+def test_start_reports_every_check_and_the_plan_in_the_channel(chat: Chat) -> None:
+    outgoing = chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    assert isinstance(outgoing[0].to, Channel)
+    reply = text_of(outgoing)
+    for code in ("org-connection", "connector-member", "connector-admin", "invite-permission", "user-count"):
+        assert code in reply
+    assert "2 users  lose access unless invited as guests" in reply
+    assert chat.state() == "planned"
+    labels = [button.label for button in outgoing[0].message.buttons]
+    assert "Invite missing users" in labels and "Request approval" in labels
+
+
+def test_someone_who_is_not_an_admin_is_refused_and_nothing_changes(chat: Chat) -> None:
+    start(chat)
+    entries = len(chat.runtime.service.audit_trail(ORG))
+    reply = text_of(chat.say(ANN, "/aad invite"))
+    assert "for the organization's admins" in reply and "Nothing was changed" in reply
+    assert chat.state() == "planned"
+    assert len(chat.runtime.service.audit_trail(ORG)) == entries
+
+
+def test_a_command_out_of_order_says_where_the_migration_is_and_what_comes_next(chat: Chat) -> None:
+    start(chat)
+    reply = text_of(chat.say(DANA, "/aad notify"))
+    assert "planned" in reply
+    assert "`invite`" in reply and "`request-approval`" in reply
+
+
+def test_the_requester_cannot_approve_but_another_admin_can(chat: Chat) -> None:
+    start(chat)
+    prompt = chat.say(DANA, "request-approval")
+    copies = [message for message in prompt if message.updates]
+    assert {type(message.to) for message in copies} == {Channel, DirectMessage}
+    assert [m.to.email for m in copies if isinstance(m.to, DirectMessage)] == [LEE]
+    assert "Will lose access" in text_of(copies[:1])
+
+    refused = text_of(chat.click(DANA, prompt, "Approve"))
+    assert "another admin must approve" in refused
+    assert chat.state() == "awaiting_approval"
+
+    decision = chat.click(LEE, prompt, "Approve")
+    assert chat.state() == "connecting"
+    updated = [message for message in decision if message.updates == copies[0].updates]
+    assert updated and "Approved by Lee" in text_of(updated)
+    assert not any(message.message.buttons for message in updated)
+    steps = [message for message in decision if isinstance(message.to, DirectMessage)]
+    assert steps[0].to == DirectMessage(LEE)
+    assert "Connect directory" in text_of(steps)
+
+
+def test_the_watch_announces_the_connection_once_the_portal_step_is_done(chat: Chat) -> None:
+    approved(chat)
+    assert chat.runtime.conversation.watch() == []
+    chat.portal_connect()
+    announcements = chat.runtime.conversation.watch()
+    assert chat.state() == "connected"
+    assert isinstance(announcements[0].to, Channel)
+    assert "is now connected" in text_of(announcements)
+
+
+def test_every_affected_user_gets_their_own_list(chat: Chat) -> None:
+    approved(chat)
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    outgoing = chat.say(DANA, "notify")
+    lists = {m.to.email: text_of([m]) for m in outgoing if isinstance(m.to, DirectMessage)}
+    assert len(lists) == 11
+    assert "Recreate your personal access tokens" in lists["kim@fabrikam-old.com"]  # mapped by hand
+    assert "Recreate your personal access tokens" not in lists[ANN]  # same identity
+    assert "Accept the invitation" in lists["erin.eng@gmail.com"]
+    assert "Visual Studio" in lists["ivan@fabrikam.com"]
+    assert "Rename your personal Microsoft account" in lists[ANN]
+    assert "Rename your personal Microsoft account" not in lists["erin.eng@gmail.com"]
+    assert "Get your directory account enabled" in lists["gus@fabrikam.com"]
+    assert "Tell the admins which work account is yours" in lists["hana@contoso.com"]
+
+
+def test_a_user_ticks_off_their_own_items_and_nobody_else_can(chat: Chat) -> None:
+    approved(chat)
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    outgoing = chat.say(DANA, "notify")
+    ann_list = [m for m in outgoing if m.to == DirectMessage(ANN)]
+
+    stolen = text_of(chat.click(LEE, ann_list, "Done"))
+    assert "only they can" in stolen
+
+    done = text_of(chat.click(ANN, ann_list, "Done"))
+    assert "done." in done
+    mine = chat.runtime.service.todo_list(ANN)
+    assert sum(1 for entry in mine if entry.done_at) == 1
+
+
+def test_i_need_help_answers_from_the_faq_and_tells_the_admins(chat: Chat) -> None:
+    approved(chat)
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    outgoing = chat.say(DANA, "notify")
+    ann_list = [m for m in outgoing if m.to == DirectMessage(ANN)]
+    helped = chat.click(ANN, ann_list, "I need help")
+    assert isinstance(helped[0].to, Reply) and helped[0].message.summary.startswith("Help with")
+    alert = [m for m in helped if isinstance(m.to, Channel)]
+    assert alert and ANN in text_of(alert)
+
+
+def test_questions_get_a_precise_answer_or_an_honest_i_dont_know(chat: Chat) -> None:
+    answer = text_of(chat.say(ANN, "I get a 403 forbidden when inviting a guest", in_dm=True))
+    assert "Guests can invite" in answer or "Guest Inviter" in answer
+    declined = text_of(chat.say(ANN, "what's the best pizza topping?", in_dm=True))
+    assert "don't know" in declined.lower() or "not sure" in declined.lower()

@@ -1,0 +1,60 @@
+"""`aadbot demo` plays the whole procedure; every stage must show in the transcript."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from bot.cli import main
+from bot.demo import run_demo
+
+
+def test_the_demo_plays_every_stage_of_the_procedure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    out = io.StringIO()
+    assert run_demo(out) == 0
+    transcript = out.getvalue()
+    expected_in_order = [
+        "No downtime",  # a question before anything starts
+        "STARTED MOVING FABRIKAM-FIBER TO FABRIKAM",  # start
+        "org-connection",  # prerequisite checks
+        "PLAN FOR FABRIKAM-FIBER",  # the plan
+        "is for the organization's admins",  # a non-admin refused
+        "erin.eng@gmail.com   sent",  # invitations
+        "APPROVAL NEEDED",  # the approval prompt
+        "another admin must approve",  # self-approval refused
+        "Approved by Lee",  # approved by someone else
+        "Connect directory",  # the portal steps
+        "Not connected yet",  # the watch before the portal step
+        "is now connected",  # verification
+        "YOUR TO-DO LIST",  # each user's DM
+        "Recreate your personal access tokens",  # ...with their own case
+        "BILLING FOR FABRIKAM-FIBER",  # billing
+        "is already in Fabrikam",  # billing fixed
+        "is complete",  # completion
+        "== Summary",
+    ]
+    position = 0
+    for phrase in expected_in_order:
+        found = transcript.find(phrase, position)
+        assert found >= 0, f"{phrase!r} missing after position {position}"
+        position = found
+    assert "Traceback" not in transcript
+    assert "Final stage       completed" in transcript
+
+
+def test_aadbot_demo_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    assert "== Summary" in capsys.readouterr().out
+
+
+def test_unusable_arguments_exit_2_with_the_reason_and_no_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["chat"])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert "--as" in error and "Traceback" not in error

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import argparse
+import io
+import json
+
+import pytest
+
+from faq.commands import register
+
+CONTRACT_KEYS = {"topic", "score", "answer", "alternatives"}
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="aadbot")
+    register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+def test_ask_json_prints_one_contract_object(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["ask", "will there be downtime during the switch?", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    data = json.loads(out)
+    assert set(data) >= CONTRACT_KEYS
+    assert data["topic"] == "downtime" and isinstance(data["alternatives"], list)
+
+
+def test_ask_without_json_prints_the_readable_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["ask", "how do I clear the git credential manager cache"]) == 0
+    out = capsys.readouterr().out
+    assert "git-credential-manager azure-repos clear-cache" in out
+    assert not out.lstrip().startswith("{")
+
+
+def test_unknown_question_prints_null_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["ask", "what's the weather in Lisbon tomorrow", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["topic"] is None and "don't know" in data["answer"]
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def test_batch_mode_answers_each_stdin_line_on_one_json_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(
+        monkeypatch, b"do I need new PATs?\n\n\xff\xfe\x00 binary junk\nwho can connect the org to entra?\n"
+    )
+    assert _run(["ask", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    answers = [json.loads(line) for line in lines]
+    assert all(set(answer) >= CONTRACT_KEYS for answer in answers)
+    assert answers[0]["topic"] == "regenerate-pat" and answers[1]["topic"] is None
+    assert answers[3]["topic"] == "who-can-connect"
+
+
+def test_batch_mode_text_is_one_line_per_question(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, b"is there downtime?\nhow do I fork a repo\n")
+    assert _run(["ask"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("[downtime ") and lines[1].startswith("[unknown ")

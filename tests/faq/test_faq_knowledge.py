@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faq import CONTRACT_TOPICS, KnowledgeError
+from faq._knowledge import bundled_topics, parse_topics
+from faq.evaluate import EVAL_SET, load_questions
+
+
+def _entry(**overrides: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": "t",
+        "title": "T",
+        "phrasings": ["p"],
+        "answer": ["a"],
+        "link": "https://learn.microsoft.com/x",
+    }
+    return entry | overrides
+
+
+def test_every_contract_topic_is_covered_with_a_learn_link() -> None:
+    topics = {topic.id: topic for topic in bundled_topics()}
+    assert set(CONTRACT_TOPICS) <= set(topics)
+    for topic_id in CONTRACT_TOPICS:
+        assert topics[topic_id].link.startswith("https://learn.microsoft.com/")
+        assert len(topics[topic_id].phrasings) >= 5
+
+
+def test_answers_are_plain_ascii_for_any_terminal() -> None:
+    for topic in bundled_topics():
+        assert (topic.title + topic.answer + "".join(note.text for note in topic.notes)).isascii(), topic.id
+
+
+def test_the_tutorial_specifics_are_in_the_answers() -> None:
+    text = {topic.id: topic.answer for topic in bundled_topics()}
+    assert "git-credential-manager azure-repos clear-cache" in text["git-credential-cache"]
+    assert "%LocalAppData%\\GitCredentialManager\\tenant.cache" in text["git-credential-cache"]
+    assert "my.visualstudio.com" in text["vs-subscription"]
+    assert "15 to 60 minutes" in text["invite-propagation"]
+    assert "BEFORE you delete" in text["disconnect-first"]
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.casefold()))
+
+
+def test_no_evaluation_question_was_copied_into_the_phrasings() -> None:
+    phrasings = {_words(p) for topic in bundled_topics() for p in topic.phrasings}
+    copied = [q.text for q in load_questions(EVAL_SET) if _words(q.text) in phrasings]
+    assert copied == []
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({}, "`topics` list"),
+        ({"topics": [_entry(), _entry()]}, "duplicate topic ids"),
+        ({"topics": [_entry(phrasings=[])]}, "`phrasings` must be a non-empty list"),
+        ({"topics": [_entry(link="http://x")]}, "https URL"),
+        ({"topics": [_entry(related=["nope"])]}, "unknown or own ids"),
+        ({"topics": [_entry(**{"for": [{"outcome": ["maybe"], "text": "x"}]})]}, "unknown outcome ['maybe']"),
+        ({"topics": [_entry(**{"for": [{"phase": ["later"], "text": "x"}]})]}, "unknown phase"),
+        ({"topics": [_entry(**{"for": [{"admin": "yes", "text": "x"}]})]}, "`admin` must be true or false"),
+    ],
+)
+def test_a_malformed_knowledge_base_names_the_problem(document: dict[str, Any], message: str) -> None:
+    with pytest.raises(KnowledgeError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_topics(document)
+
+
+def test_the_bundled_file_is_valid_json_with_off_topic_subjects() -> None:
+    data = json.loads((Path(__file__).parents[2] / "faq" / "knowledge.json").read_text(encoding="utf-8"))
+    assert data["off_topic"] and parse_topics(data)

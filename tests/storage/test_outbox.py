@@ -1,0 +1,79 @@
+"""Outbound messages: queued once, claimed by one worker at a time, retried, given up on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from storage import Database, OutboundMessage
+from storage.outbox import claim_due, enqueue, mark_failed, mark_sent
+from tests.storage.rows import NOW
+
+LEASE = timedelta(minutes=1)
+
+
+def _queue(database: Database, *keys: str) -> None:
+    with database.session() as session:
+        for key in keys:
+            enqueue(
+                session,
+                idempotency_key=key,
+                recipient=f"{key}@x.com",
+                kind="todo_list",
+                payload={"k": key},
+                now=NOW,
+            )
+        session.commit()
+
+
+def test_the_same_key_queues_one_message(database: Database) -> None:
+    _queue(database, "a", "b")
+    _queue(database, "a")
+    with database.session() as session:
+        assert sorted(m.idempotency_key for m in session.exec(select(OutboundMessage)).all()) == ["a", "b"]
+
+
+def test_two_workers_never_claim_the_same_message(database: Database) -> None:
+    _queue(database, "a", "b", "c")
+    first = claim_due(database, worker="w1", now=NOW, lease=LEASE, limit=2)
+    second = claim_due(database, worker="w2", now=NOW, lease=LEASE)
+    assert [m.idempotency_key for m in first] == ["a", "b"]
+    assert [m.idempotency_key for m in second] == ["c"]
+    assert claim_due(database, worker="w3", now=NOW, lease=LEASE) == []
+
+
+def test_a_crashed_workers_lease_expires(database: Database) -> None:
+    _queue(database, "a")
+    [claimed] = claim_due(database, worker="w1", now=NOW, lease=LEASE)
+    [reclaimed] = claim_due(database, worker="w2", now=NOW + LEASE * 2, lease=LEASE)
+    assert reclaimed.id == claimed.id and reclaimed.attempts == 2
+    assert claimed.id is not None
+    assert not mark_sent(database, claimed.id, worker="w1", now=NOW)  # w1 lost it
+    assert mark_sent(database, claimed.id, worker="w2", now=NOW)
+    with database.session() as session:
+        stored = session.get(OutboundMessage, claimed.id)
+        assert stored is not None and (stored.status, stored.sent_at) == ("sent", NOW)
+    assert claim_due(database, worker="w3", now=NOW + LEASE * 10, lease=LEASE) == []
+
+
+def test_failures_are_retried_later_then_given_up(database: Database) -> None:
+    _queue(database, "a")
+    now = NOW
+    for attempt in range(1, 4):
+        [message] = claim_due(database, worker="w", now=now, lease=LEASE)
+        assert message.id is not None and message.attempts == attempt
+        assert mark_failed(
+            database,
+            message.id,
+            worker="w",
+            now=now,
+            error="channel_not_found",
+            retry_after=timedelta(minutes=5),
+            max_attempts=3,
+        )
+        assert claim_due(database, worker="w", now=now + timedelta(minutes=1), lease=LEASE) == []
+        now += timedelta(minutes=5)
+    with database.session() as session:
+        stored = session.exec(select(OutboundMessage)).one()
+        assert (stored.status, stored.attempts, stored.last_error) == ("failed", 3, "channel_not_found")

@@ -1,0 +1,132 @@
+"""Start-up brings any database to the latest revision, and the revisions match the models exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+
+from storage import Database, Migration, StorageError, open_database
+from storage.database import alembic_config
+
+
+def test_start_up_applies_every_revision_and_leaves_no_drift(database: Database) -> None:
+    head = ScriptDirectory.from_config(alembic_config(database.engine)).get_current_head()
+    with database.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata
+        )
+        tables = set(inspect(connection).get_table_names())
+    assert current == head
+    assert diff == []
+    assert {table.name for table in SQLModel.metadata.sorted_tables} <= tables
+
+
+def test_opening_twice_is_harmless(database_url: str) -> None:
+    first = open_database(database_url)
+    second = open_database(database_url)
+    try:
+        assert second.ping()
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_the_default_is_a_sqlite_file_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    database = open_database()
+    try:
+        assert database.url == "sqlite:///aadbot.db"
+        assert (tmp_path / "aadbot.db").exists()
+    finally:
+        database.dispose()
+
+
+def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    with pytest.raises(StorageError) as failure:
+        open_database("postgresql+psycopg://aadbot:s3cret-pw@127.0.0.1:1/aadbot?connect_timeout=2")
+    message = str(failure.value)
+    assert "s3cret-pw" not in message
+    assert "Cannot open the database postgresql+psycopg://aadbot:***@127.0.0.1:1/aadbot" in message
+    assert "AADBOT_DATABASE_URL" in message
+
+
+@pytest.mark.parametrize("url", ["not a url", "nosuchdriver://x/y"])
+def test_a_malformed_url_is_a_clear_error(url: str) -> None:
+    with pytest.raises(StorageError, match="database URL"):
+        open_database(url)
+
+
+def test_datetimes_come_back_aware_and_in_utc(database: Database) -> None:
+    paris = timezone(timedelta(hours=1))
+    created = datetime(2026, 11, 2, 10, 0, tzinfo=paris)
+    with database.session() as session:
+        row = Migration(
+            organization="fabrikam",
+            tenant_id="t",
+            state="draft",
+            started_by_id="U1",
+            started_by_email="a@b.c",
+            started_by_name="A",
+            created_at=created,
+            updated_at=created,
+        )
+        session.add(row)
+        session.commit()
+        row_id = row.id
+    with database.session() as session:
+        loaded = session.get(Migration, row_id)
+        assert loaded is not None
+        assert loaded.created_at == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+        assert loaded.created_at.utcoffset() == timedelta(0)
+
+
+def test_naive_datetimes_are_refused(database: Database) -> None:
+    with database.session() as session:
+        session.add(
+            Migration(
+                organization="fabrikam",
+                tenant_id="t",
+                state="draft",
+                started_by_id="U1",
+                started_by_email="a@b.c",
+                started_by_name="A",
+                created_at=datetime(2026, 11, 2),
+                updated_at=datetime(2026, 11, 2),
+            )
+        )
+        with pytest.raises(Exception, match="naive datetime"):
+            session.commit()
+
+
+_ORPHAN_AUDIT_ENTRY = (
+    "INSERT INTO audit_entry (migration_id, at, actor_id, actor_email, actor_name, action, details)"
+    " VALUES (999, CURRENT_TIMESTAMP, 'u', 'e', 'n', 'x', '{}')"
+)
+
+
+def test_foreign_keys_are_enforced(database: Database) -> None:
+    with database.engine.connect() as connection, pytest.raises(Exception, match=r"(?i)foreign key"):
+        connection.execute(text(_ORPHAN_AUDIT_ENTRY))
+
+
+def test_every_revision_downgrades_and_upgrades_again(database: Database) -> None:
+    with database.engine.begin() as connection:
+        config = alembic_config(database.engine)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+        assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
+        command.upgrade(config, "head")
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []

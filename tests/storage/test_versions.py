@@ -1,0 +1,148 @@
+"""A second writer holding an old version gets a conflict, never a silent overwrite; unique keys hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import SQLModel
+
+from storage import (
+    AffectedUser,
+    Approval,
+    ApprovalDecision,
+    Database,
+    Invitation,
+    Migration,
+    OutboundMessage,
+    TodoItem,
+)
+from tests.storage.rows import NOW, add_migration
+
+
+def _approval(migration_id: int) -> Approval:
+    return Approval(
+        migration_id=migration_id,
+        plan_fingerprint="abc",
+        requested_by_id="U-DANA",
+        requested_by_email="dana@fabrikam.com",
+        requested_by_name="Dana",
+        created_at=NOW,
+        expires_at=NOW + timedelta(hours=24),
+    )
+
+
+def _todo(database: Database, migration_id: int) -> TodoItem:
+    with database.session() as session:
+        user = AffectedUser(
+            migration_id=migration_id,
+            entitlement_id="e-bob",
+            principal_name="bob@outlook.com",
+            email="bob@outlook.com",
+            outcome="invite",
+            created_at=NOW,
+        )
+        session.add(user)
+        session.commit()
+        assert user.id is not None
+        return TodoItem(affected_user_id=user.id, key="accept-invitation", title="Accept", body="...")
+
+
+def _stored(database: Database, row: SQLModel) -> tuple[type[SQLModel], int]:
+    with database.session() as session:
+        session.add(row)
+        session.commit()
+        return type(row), row.id  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("make", "change"),
+    [
+        (lambda db, m: _approval(m), lambda row, who: setattr(row, "status", f"approved by {who}")),
+        (lambda db, m: _todo(db, m), lambda row, who: setattr(row, "done_by", who)),
+        (
+            lambda db, m: OutboundMessage(
+                idempotency_key="k",
+                recipient="bob@outlook.com",
+                kind="todo_list",
+                not_before=NOW,
+                created_at=NOW,
+            ),
+            lambda row, who: setattr(row, "claimed_by", who),
+        ),
+    ],
+    ids=["approval", "todo-item", "outbound-message"],
+)
+def test_the_second_of_two_interleaved_writers_gets_a_conflict(
+    database: Database,
+    make: Callable[[Database, int], SQLModel],
+    change: Callable[[SQLModel, str], None],
+) -> None:
+    table, row_id = _stored(database, make(database, add_migration(database)))
+    with database.session() as lee, database.session() as pat:
+        lees, pats = lee.get(table, row_id), pat.get(table, row_id)
+        assert lees is not None and pats is not None
+        change(lees, "lee")
+        lee.commit()
+        change(pats, "pat")
+        with pytest.raises(StaleDataError):
+            pat.commit()
+    with database.session() as session:
+        stored = session.get(table, row_id)
+        assert stored is not None and stored.version == 2  # type: ignore[attr-defined]
+
+
+def test_the_migration_row_is_versioned(database: Database) -> None:
+    migration_id = add_migration(database)
+    with database.session() as first, database.session() as second:
+        a, b = first.get(Migration, migration_id), second.get(Migration, migration_id)
+        assert a is not None and b is not None
+        a.state, b.state = "inviting", "awaiting_approval"
+        first.commit()
+        with pytest.raises(StaleDataError):
+            second.commit()
+
+
+def test_one_decision_per_approver(database: Database) -> None:
+    migration_id = add_migration(database)
+    _, approval_id = _stored(database, _approval(migration_id))
+    with database.session() as session:
+        for _ in range(2):
+            session.add(
+                ApprovalDecision(
+                    approval_id=approval_id,
+                    approver_id="U-LEE",
+                    approver_email="lee@fabrikam.com",
+                    approver_name="Lee",
+                    approve=True,
+                    decided_at=NOW,
+                )
+            )
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_one_invitation_row_per_address_per_migration(database: Database) -> None:
+    migration_id = add_migration(database)
+    with database.session() as session:
+        for _ in range(2):
+            session.add(
+                Invitation(
+                    migration_id=migration_id,
+                    email="bob@outlook.com",
+                    entitlement_id="e-bob",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def test_one_active_migration_per_organization(database: Database) -> None:
+    add_migration(database)
+    with pytest.raises(IntegrityError):
+        add_migration(database)

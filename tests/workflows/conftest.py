@@ -1,0 +1,53 @@
+"""A service over the parametrized database, the fake Microsoft and a clock the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from storage import Database
+from tests.storage.databases import database, database_url
+from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft
+from workflows.results import Actor
+from workflows.service import MigrationService
+from workflows.settings import WorkflowSettings
+
+__all__ = ["database", "database_url"]
+
+ServiceFactory = Callable[..., MigrationService]
+
+
+@pytest.fixture
+def microsoft() -> FakeMicrosoft:
+    return FakeMicrosoft()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_service(database: Database, microsoft: FakeMicrosoft, clock: FakeClock) -> ServiceFactory:
+    """A new service each call: what a restarted process would build over the same database."""
+
+    def make(**settings: object) -> MigrationService:
+        return MigrationService(database, microsoft, clock=clock, settings=WorkflowSettings(**settings))  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def service(make_service: ServiceFactory) -> MigrationService:
+    return make_service()
+
+
+@pytest.fixture
+def dana() -> Actor:
+    return Actor(id="U-DANA", email=DANA, name="Dana")
+
+
+@pytest.fixture
+def lee() -> Actor:
+    return Actor(id="U-LEE", email=LEE, name="Lee")

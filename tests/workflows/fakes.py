@@ -1,0 +1,207 @@
+"""An in-memory Microsoft that changes state as the real services do, and a clock tests can move."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from workflows.directory import (
+    DirectorySnapshot,
+    DirectoryUser,
+    Invitation,
+    InvitePermissionDenied,
+    MicrosoftError,
+    Organization,
+    OrgUser,
+    Subscription,
+    Tenant,
+)
+
+TENANT_ID = "7f1c2d3e-0000-4000-8000-00000000fab1"
+OTHER_TENANT_ID = "9a9a9a9a-0000-4000-8000-0000000000ff"
+SUBSCRIPTION_ID = "c0ffee00-0000-4000-8000-000000000001"
+DANA = "dana@fabrikam.com"
+LEE = "lee@fabrikam.com"
+
+
+class FakeClock:
+    def __init__(self, start: datetime = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class ProcessKilled(BaseException):
+    """Stands for the process dying mid-step: nothing in the service may catch it."""
+
+
+@dataclass
+class FakeMicrosoft:
+    """Fabrikam: an organization on Microsoft accounts and its company directory."""
+
+    org: Organization = field(
+        default_factory=lambda: Organization(
+            name="fabrikam",
+            owner=DANA,
+            administrators=(DANA, LEE),
+            billing_subscription_id=SUBSCRIPTION_ID,
+        )
+    )
+    users: list[OrgUser] = field(
+        default_factory=lambda: [
+            OrgUser(id="e-dana", principal_name=DANA, mail_address=DANA, display_name="Dana"),
+            OrgUser(id="e-lee", principal_name=LEE, mail_address=LEE, display_name="Lee"),
+            OrgUser(
+                id="e-ann",
+                principal_name="ann@fabrikam.com",
+                mail_address="ann@fabrikam.com",
+                display_name="Ann",
+            ),
+            OrgUser(
+                id="e-bob",
+                principal_name="bob@outlook.com",
+                mail_address="bob@outlook.com",
+                display_name="Bob",
+            ),
+            OrgUser(
+                id="e-cy",
+                principal_name="cy@gmail.com",
+                mail_address="cy@gmail.com",
+                display_name="Cy",
+                licensing_source="msdn",
+            ),
+        ]
+    )
+    tenant_info: Tenant = field(
+        default_factory=lambda: Tenant(
+            id=TENANT_ID,
+            display_name="Fabrikam",
+            verified_domains=("fabrikam.com",),
+            default_domain="fabrikam.com",
+        )
+    )
+    directory: list[DirectoryUser] = field(
+        default_factory=lambda: [
+            DirectoryUser(id="g-dana", user_principal_name=DANA, display_name="Dana", mail=DANA),
+            DirectoryUser(id="g-lee", user_principal_name=LEE, display_name="Lee", mail=LEE),
+            DirectoryUser(id="g-ann", user_principal_name="ann@fabrikam.com", display_name="Ann"),
+        ]
+    )
+    allow_invites: str = "adminsGuestInvitersAndAllMembers"
+    subscriptions: dict[str, Subscription] = field(
+        default_factory=lambda: {SUBSCRIPTION_ID: Subscription(id=SUBSCRIPTION_ID, tenant_id=TENANT_ID)}
+    )
+    deny_invites: bool = False
+    broken: set[str] = field(default_factory=set)
+    """Method names that raise `MicrosoftError`, as a service that keeps failing would."""
+    kill_after_invitations: int | None = None
+    invitations: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- what an admin does outside the bot
+    def connect(self, tenant_id: str) -> None:
+        self.org = replace(self.org, connected_tenant_id=tenant_id)
+
+    def add_directory_user(self, email: str, *, user_type: str = "Member") -> None:
+        self.directory.append(
+            DirectoryUser(id=f"g-{email}", user_principal_name=email, mail=email, user_type=user_type)
+        )
+
+    # --- the Microsoft protocol
+    def _call(self, name: str) -> None:
+        with self._lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+        if name in self.broken:
+            raise MicrosoftError(f"Microsoft Graph kept answering 503 to {name}; try again later.")
+
+    def organization(self, name: str) -> Organization:
+        self._call("organization")
+        return self.org
+
+    def organization_tenant_id(self, name: str) -> str:
+        self._call("organization_tenant_id")
+        return self.org.connected_tenant_id
+
+    def org_users(self, name: str) -> list[OrgUser]:
+        self._call("org_users")
+        return list(self.users)
+
+    def remove_org_user(self, organization: str, user_id: str) -> None:
+        self._call("remove_org_user")
+        self.users = [user for user in self.users if user.id != user_id]
+        self.removed.append(user_id)
+
+    def tenant(self, tenant: str) -> Tenant:
+        self._call("tenant")
+        if tenant.casefold() not in (
+            self.tenant_info.id.casefold(),
+            *(d.casefold() for d in self.tenant_info.verified_domains),
+        ):
+            raise MicrosoftError(f"No tenant {tenant}.")
+        return self.tenant_info
+
+    def directory_users(self, tenant_id: str) -> list[DirectoryUser]:
+        self._call("directory_users")
+        return list(self.directory)
+
+    def find_directory_user(self, tenant_id: str, email: str) -> DirectoryUser | None:
+        self._call("find_directory_user")
+        wanted = email.casefold()
+        for user in self.directory:
+            keys = {user.user_principal_name.casefold(), (user.mail or "").casefold()}
+            keys.update(other.casefold() for other in user.other_mails)
+            if wanted in keys:
+                return user
+        return None
+
+    def allow_invites_from(self, tenant_id: str) -> str:
+        self._call("allow_invites_from")
+        return self.allow_invites
+
+    def directory_roles(self, tenant_id: str, user_principal_name: str) -> list[str]:
+        self._call("directory_roles")
+        return []
+
+    def invite_guest(
+        self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
+    ) -> Invitation:
+        self._call("invite_guest")
+        if self.kill_after_invitations is not None and len(self.invitations) >= self.kill_after_invitations:
+            raise ProcessKilled
+        if self.deny_invites:
+            raise InvitePermissionDenied(f"{inviter} may not invite guests")
+        with self._lock:
+            self.invitations.append(email)
+        guest = DirectoryUser(
+            id=f"g-guest-{email}",
+            user_principal_name=f"{email.replace('@', '_')}#EXT#@{self.tenant_info.default_domain}",
+            display_name=display_name,
+            mail=email,
+            user_type="Guest",
+        )
+        self.directory.append(guest)
+        return Invitation(email=email, status="PendingAcceptance", invited_user_id=guest.id)
+
+    def subscription(self, subscription_id: str) -> Subscription | None:
+        self._call("subscription")
+        return self.subscriptions.get(subscription_id)
+
+    def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
+        self._call("snapshot")
+        resolved = self.tenant(tenant)
+        billing = self.org.billing_subscription_id
+        return DirectorySnapshot(
+            organization=self.org,
+            users=tuple(self.users),
+            tenant=resolved,
+            directory_users=tuple(self.directory),
+            allow_invites_from=self.allow_invites,
+            billing_subscription=self.subscriptions.get(billing) if billing else None,
+        )

@@ -1,0 +1,127 @@
+"""Watching the connection, telling users what to do, billing, completion."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from storage import AffectedUser, Database, OutboundMessage
+from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeMicrosoft
+from workflows.directory import MSA_TENANT_ID, Subscription
+from workflows.errors import PermissionDenied, WorkflowError
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+
+@pytest.fixture
+def connecting(service: MigrationService, dana: Actor, lee: Actor) -> MigrationService:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    request = service.request_approval(None, dana)
+    service.decide(request.approval_id, lee, approve=True)
+    return service
+
+
+@pytest.fixture
+def notified(connecting: MigrationService, microsoft: FakeMicrosoft, dana: Actor) -> MigrationService:
+    microsoft.connect(connecting.status().tenant_id)
+    connecting.check_connection()
+    connecting.notify(None, dana)
+    return connecting
+
+
+def test_the_watch_reports_waiting_another_tenant_and_connected(
+    connecting: MigrationService, microsoft: FakeMicrosoft
+) -> None:
+    waiting = connecting.check_connection()
+    assert (waiting.outcome, waiting.observed_tenant_id) == ("waiting", MSA_TENANT_ID)
+    microsoft.connect(OTHER_TENANT_ID)
+    wrong = connecting.check_connection("fabrikam")
+    assert wrong.outcome == "other-tenant"
+    assert OTHER_TENANT_ID in wrong.message and "Disconnect" in wrong.message
+    assert wrong.status.state == "connecting"
+    microsoft.connect(connecting.status().tenant_id)
+    done = connecting.check_connection()
+    assert (done.outcome, done.status.state) == ("connected", "connected")
+    assert connecting.check_connection().outcome == "connected"  # a late poll is harmless
+    confirmations = [e for e in connecting.audit_trail() if e.action == "connection_confirmed"]
+    assert len(confirmations) == 1 and confirmations[0].actor_name == "aadbot"
+
+
+def test_the_watch_refuses_before_approval(service: MigrationService, dana: Actor) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError, match="`check-connection` does not fit now: the migration is planned"):
+        service.check_connection()
+
+
+def test_a_microsoft_outage_during_the_watch_changes_nothing(
+    connecting: MigrationService, microsoft: FakeMicrosoft
+) -> None:
+    microsoft.broken.add("organization_tenant_id")
+    with pytest.raises(WorkflowError, match="could not look at fabrikam"):
+        connecting.check_connection()
+    assert connecting.status().state == "connecting"
+
+
+def test_notify_queues_one_message_per_user_with_their_own_items(
+    notified: MigrationService, database: Database
+) -> None:
+    assert notified.status().state == "users_notified"
+    with database.session() as session:
+        messages = session.exec(select(OutboundMessage)).all()
+        users = session.exec(select(AffectedUser)).all()
+    assert len(messages) == len(users) == 5
+    by_recipient = {message.recipient: message for message in messages}
+    bob = by_recipient["bob@outlook.com"].payload
+    assert bob["items"][0]["key"] == "accept-invitation"
+    assert bob["outcome"] == "invite"
+    cy_keys = [item["key"] for item in by_recipient["cy@gmail.com"].payload["items"]]
+    assert "visual-studio-subscription" in cy_keys  # Cy's license comes from a Visual Studio subscription
+    assert all(message.status == "pending" for message in messages)
+    assert len({message.idempotency_key for message in messages}) == 5
+
+
+def test_a_user_marks_their_own_items_done(notified: MigrationService, lee: Actor, dana: Actor) -> None:
+    items = notified.todo_list(lee.email)
+    assert items and all(item.done_at is None for item in items)
+    with pytest.raises(PermissionDenied, match="only they can mark it done"):
+        notified.mark_done(items[0].id, dana)
+    result = notified.mark_done(items[0].id, lee)
+    assert not result.already_done and result.remaining == len(items) - 1
+    assert result.item.done_by == lee.id
+    again = notified.mark_done(items[0].id, lee)
+    assert again.already_done
+    by_id = notified.todo_list(items[0].affected_user_id)
+    assert [item.done_at is not None for item in by_id] == [True] + [False] * (len(items) - 1)
+    with pytest.raises(WorkflowError, match="no to-do item #999"):
+        notified.mark_done(999, lee)
+
+
+def test_billing_in_another_directory_gives_the_steps(
+    notified: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
+    result = notified.check_billing(None, dana)
+    assert not result.ok
+    assert result.subscription_tenant_id == OTHER_TENANT_ID
+    assert result.status.state == "users_notified"
+    assert any("Change directory" in step for step in result.steps)
+    with pytest.raises(WorkflowError, match="users notified"):
+        notified.complete(None, dana)
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(
+        id=SUBSCRIPTION_ID, tenant_id=notified.status().tenant_id
+    )
+    assert notified.check_billing(None, dana).ok
+    completed = notified.complete(None, dana)
+    assert completed.state == "completed" and completed.next_commands == ()
+
+
+def test_no_billing_subscription_means_nothing_to_change(
+    notified: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.org = microsoft.org.__class__(
+        name="fabrikam", owner=dana.email, connected_tenant_id=microsoft.org.connected_tenant_id
+    )
+    result = notified.check_billing("fabrikam", dana)
+    assert result.ok and result.subscription_id is None
+    assert result.status.state == "billing_checked"

@@ -1,0 +1,188 @@
+"""Two people pulling one trigger at the same moment: exactly one wins, the other is told who did what."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TypeVar
+
+import pytest
+
+from storage import Database
+from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from workflows.errors import ConflictError, WorkflowError
+from workflows.results import Actor
+from workflows.service import MigrationService
+from workflows.settings import WorkflowSettings
+
+T = TypeVar("T")
+PAT = Actor(id="U-PAT", email="pat@fabrikam.com", name="Pat")
+
+
+class RendezvousClock:
+    """Each thread's first look at the clock waits for the other: both have read the migration by then."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self._barrier = threading.Barrier(2, timeout=10)
+        self._seen = threading.local()
+
+    def __call__(self) -> datetime:
+        if not getattr(self._seen, "met", False):
+            self._seen.met = True
+            self._barrier.wait()
+        return self._clock()
+
+
+def race(first: Callable[[], T], second: Callable[[], T]) -> list[T | WorkflowError]:
+    def attempt(call: Callable[[], T]) -> T | WorkflowError:
+        try:
+            return call()
+        except WorkflowError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(attempt, first), pool.submit(attempt, second)]
+        return [future.result(timeout=30) for future in futures]
+
+
+def interleaved(
+    database: Database, microsoft: FakeMicrosoft, clock: FakeClock, **settings: int
+) -> MigrationService:
+    return MigrationService(
+        database, microsoft, clock=RendezvousClock(clock), settings=WorkflowSettings(**settings)
+    )
+
+
+def test_two_approval_requests_at_once_one_wins(
+    service: MigrationService,
+    database: Database,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    racing = interleaved(database, microsoft, clock)
+    results = race(lambda: racing.request_approval(None, dana), lambda: racing.request_approval(None, lee))
+    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    winners = [result for result in results if not isinstance(result, WorkflowError)]
+    assert len(conflicts) == 1 and len(winners) == 1, results
+    winner = winners[0].requested_by  # type: ignore[union-attr]
+    assert str(conflicts[0]).startswith(
+        f"{winner.name} just requested approval; the migration is now awaiting"
+    )
+    status = service.status()
+    assert status.state == "awaiting_approval"
+    assert status.pending_approval_id == winners[0].approval_id  # type: ignore[union-attr]
+    requests = [entry for entry in service.audit_trail() if entry.action == "request_approval"]
+    assert len(requests) == 1
+
+
+def test_two_approvers_deciding_at_once_conflict_on_the_approval_row(
+    database: Database,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    settled = MigrationService(
+        database, microsoft, clock=clock, settings=WorkflowSettings(approvers_required=2)
+    )
+    settled.start("fabrikam", "fabrikam.com", dana)
+    request = settled.request_approval(None, dana)
+    racing = interleaved(database, microsoft, clock, approvers_required=2)
+    results = race(
+        lambda: racing.decide(request.approval_id, lee, approve=True),
+        lambda: racing.decide(request.approval_id, PAT, approve=True),
+    )
+    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    assert len(conflicts) == 1, results
+    assert "just recorded an approval decision" in str(conflicts[0])
+    loser = PAT if results[1] is conflicts[0] else lee
+    final = settled.decide(request.approval_id, loser, approve=True)
+    assert (final.outcome, final.approvals) == ("approved", 2)
+
+
+def test_unsynchronised_threads_still_get_exactly_one_winner(
+    service: MigrationService,
+    database: Database,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    barrier = threading.Barrier(2, timeout=10)
+
+    def cancel(actor: Actor) -> Callable[[], object]:
+        def run() -> object:
+            barrier.wait()
+            return MigrationService(database, microsoft, clock=clock).cancel("fabrikam", actor)
+
+        return run
+
+    results = race(cancel(dana), cancel(lee))
+    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    assert len(conflicts) == 1, results
+    assert "just cancelled the migration" in str(conflicts[0])
+    assert [entry.action for entry in service.audit_trail("fabrikam")].count("cancel") == 1
+
+
+def test_two_starts_of_one_organization_at_once(
+    database: Database, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, lee: Actor
+) -> None:
+    racing = interleaved(database, microsoft, clock)
+    results = race(
+        lambda: racing.start("fabrikam", "fabrikam.com", dana),
+        lambda: racing.start("fabrikam", "fabrikam.com", lee),
+    )
+    refused = [result for result in results if isinstance(result, WorkflowError)]
+    assert len(refused) == 1, results
+    assert "already in progress" in str(refused[0])
+    assert len(MigrationService(database, microsoft, clock=clock).migrations()) == 1
+
+
+def test_a_double_click_on_done_marks_the_item_once(
+    service: MigrationService,
+    database: Database,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana)
+    service.decide(request.approval_id, lee, approve=True)
+    microsoft.connect(service.status().tenant_id)
+    service.check_connection()
+    service.notify(None, dana)
+    item = service.todo_list(lee.email)[0]
+    racing = interleaved(database, microsoft, clock)
+    results = race(lambda: racing.mark_done(item.id, lee), lambda: racing.mark_done(item.id, lee))
+    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    assert len(conflicts) == 1, results
+    assert [entry.action for entry in service.audit_trail()].count("todo_done") == 1
+    assert service.mark_done(item.id, lee).already_done
+
+
+@pytest.mark.parametrize("command", ["invite", "recheck"])
+def test_racing_steps_that_call_microsoft_collide_on_the_busy_state(
+    command: str,
+    service: MigrationService,
+    database: Database,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    racing = interleaved(database, microsoft, clock)
+    results = race(lambda: getattr(racing, command)(None, dana), lambda: getattr(racing, command)(None, lee))
+    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    assert len(conflicts) == 1, results
+    assert sorted(microsoft.invitations) == (
+        ["bob@outlook.com", "cy@gmail.com"] if command == "invite" else []
+    )

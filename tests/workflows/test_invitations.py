@@ -1,0 +1,99 @@
+"""Invitations: nobody invited twice, late arrivals skipped, and the 403 path."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from storage import Database, Invitation
+from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from workflows.errors import WorkflowError
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+
+def test_invite_twice_never_invites_anyone_twice(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    first = service.invite(None, dana)
+    assert sorted(o.email for o in first.with_status("sent")) == ["bob@outlook.com", "cy@gmail.com"]
+    assert "2 invited" in first.message
+    microsoft.users.append(
+        microsoft.users[0].__class__(id="e-dee", principal_name="dee@yahoo.com", mail_address="dee@yahoo.com")
+    )
+    service.recheck(None, dana)
+    second = service.invite(None, dana)
+    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com", "dee@yahoo.com"]
+    assert [o.email for o in second.outcomes] == ["dee@yahoo.com"]
+    with database.session() as session:
+        rows = session.exec(select(Invitation).order_by(Invitation.email)).all()
+        assert [(row.email, row.status, row.attempts) for row in rows] == [
+            ("bob@outlook.com", "sent", 1),
+            ("cy@gmail.com", "sent", 1),
+            ("dee@yahoo.com", "sent", 1),
+        ]
+
+
+def test_users_who_appeared_in_the_directory_meanwhile_are_skipped(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    microsoft.add_directory_user("bob@outlook.com", user_type="Guest")  # an admin invited Bob by hand
+    result = service.invite(None, dana)
+    assert microsoft.invitations == ["cy@gmail.com"]
+    assert [o.email for o in result.with_status("found")] == ["bob@outlook.com"]
+    with database.session() as session:
+        bob = session.exec(select(Invitation).where(Invitation.email == "bob@outlook.com")).one()
+        assert bob.status == "found" and bob.attempts == 0
+
+
+def test_a_403_waits_for_the_invite_settings_then_invite_again_works(
+    service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    microsoft.deny_invites = True
+    result = service.invite(None, dana)
+    assert result.denied
+    assert result.status.state == "waiting_for_invite_settings"
+    assert result.status.invite_recheck_at == clock.now.replace(minute=15)
+    assert "15-60 minutes" in result.message and "External collaboration" in result.message
+    assert result.status.blocked_fix and "Guest Inviter" in result.status.blocked_fix
+    assert microsoft.invitations == []
+    with pytest.raises(WorkflowError, match="waiting for invite settings"):
+        service.request_approval(None, dana)
+
+    clock.advance(minutes=20)
+    microsoft.deny_invites = False
+    again = service.invite(None, dana)
+    assert not again.denied
+    assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]
+    assert again.status.state == "planned"
+    assert again.status.invite_recheck_at is None
+
+
+def test_a_failed_invitation_is_reported_and_retried_next_time(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    microsoft.broken.add("invite_guest")
+    result = service.invite(None, dana)
+    assert len(result.with_status("failed")) == 2
+    assert "Run `invite` again" in result.message
+    assert result.status.state == "planned"
+    microsoft.broken.clear()
+    retried = service.invite(None, dana)
+    assert len(retried.with_status("sent")) == 2
+    with database.session() as session:
+        assert {row.attempts for row in session.exec(select(Invitation)).all()} == {2}
+
+
+def test_invite_with_nobody_to_invite_just_replans(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.users = [user for user in microsoft.users if user.id in ("e-dana", "e-ann")]
+    service.start("fabrikam", "fabrikam.com", dana)
+    result = service.invite(None, dana)
+    assert result.outcomes == ()
+    assert result.message == "Nobody needs an invitation."
+    assert microsoft.calls.get("invite_guest") is None

@@ -1,0 +1,78 @@
+"""Killing the process between two steps loses nothing: a new service goes on from the stored state."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from storage import Database, Invitation
+from tests.workflows.conftest import ServiceFactory
+from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
+from workflows.errors import WorkflowError
+from workflows.results import Actor
+
+
+def test_killed_while_inviting_resumes_without_inviting_anyone_twice(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, clock: FakeClock, database: Database, dana: Actor
+) -> None:
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    microsoft.kill_after_invitations = 1
+    with pytest.raises(ProcessKilled):
+        make_service().invite(None, dana)
+    microsoft.kill_after_invitations = None
+    assert microsoft.invitations == ["bob@outlook.com"]
+
+    restarted = make_service()
+    status = restarted.status()
+    assert status.state == "inviting"
+    assert status.next_commands == ("resume", "cancel")
+    with pytest.raises(WorkflowError, match="no interrupted step"):
+        restarted.resume(None, dana)  # too early to tell a crash from a slow step
+
+    clock.advance(minutes=11)
+    resumed = make_service().resume(None, dana)
+    assert resumed.state == "planned"
+    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com"]
+    with database.session() as session:
+        rows = {row.email: (row.status, row.attempts) for row in session.exec(select(Invitation)).all()}
+    assert rows == {"bob@outlook.com": ("sent", 1), "cy@gmail.com": ("sent", 2)}
+    actions = [entry.action for entry in make_service().audit_trail()]
+    assert actions.count("resume") == 1
+
+
+def test_killed_while_checking_prerequisites_resumes(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    original = microsoft.snapshot
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise ProcessKilled
+
+    microsoft.snapshot = die  # type: ignore[method-assign,assignment]
+    with pytest.raises(ProcessKilled):
+        make_service().start("fabrikam", "fabrikam.com", dana)
+    microsoft.snapshot = original  # type: ignore[method-assign]
+    assert make_service().status().state == "checking_prerequisites"
+    clock.advance(minutes=30)
+    assert make_service().resume("fabrikam", dana).state == "planned"
+
+
+def test_each_step_is_in_the_audit_trail_with_who_and_states(
+    make_service: ServiceFactory, clock: FakeClock, dana: Actor, lee: Actor
+) -> None:
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    clock.advance(minutes=1)
+    request = make_service().request_approval(None, dana)
+    clock.advance(minutes=1)
+    make_service().decide(request.approval_id, lee, approve=True, reason="looks right")
+    trail = make_service().audit_trail()
+    assert [(e.action, e.actor_name, e.state_before, e.state_after) for e in trail] == [
+        ("start", "Dana", None, "draft"),
+        ("check", "Dana", "draft", "checking_prerequisites"),
+        ("prerequisites_passed", "Dana", "checking_prerequisites", "planned"),
+        ("request_approval", "Dana", "planned", "awaiting_approval"),
+        ("approve", "Lee", "awaiting_approval", "connecting"),
+    ]
+    assert trail[-1].at == clock.now
+    assert trail[-1].details == {"approval_id": request.approval_id}
+    assert trail[2].details["fingerprint"] == make_service().plan().fingerprint

@@ -1,0 +1,138 @@
+"""Which commands fit which state, the guards, and what a refusal says."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import Database, Migration
+from tests.workflows.conftest import ServiceFactory
+from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from workflows.errors import ConflictError, WorkflowError
+from workflows.machine import STATES, next_commands
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+
+def test_every_state_but_the_final_ones_offers_a_way_on() -> None:
+    for state in STATES:
+        words = next_commands(state)
+        assert bool(words) == (state not in ("completed", "cancelled")), state
+    assert next_commands("planned")[:3] == ["recheck", "invite", "request-approval"]
+    assert "check-connection" in next_commands("connecting")
+
+
+def test_a_command_out_of_turn_names_the_state_and_what_comes_next(
+    service: MigrationService, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError) as refused:
+        service.notify("fabrikam", dana)
+    message = str(refused.value)
+    assert "the migration is planned" in message
+    for word in ("`invite`", "`request-approval`", "`recheck`", "`cancel`"):
+        assert word in message
+    assert service.status("fabrikam").state == "planned"
+
+
+def test_refused_commands_change_nothing_and_write_no_audit(service: MigrationService, dana: Actor) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    before = service.status()
+    trail = len(service.audit_trail())
+    for command in (service.complete, service.check_billing, service.resume):
+        with pytest.raises(WorkflowError):
+            command("fabrikam", dana)
+    assert service.status().version == before.version
+    assert len(service.audit_trail()) == trail
+
+
+def test_a_failing_prerequisite_blocks_with_reason_and_fix_and_recheck_unblocks(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.directory = [user for user in microsoft.directory if user.user_principal_name != dana.email]
+    blocked = service.start("fabrikam", "fabrikam.com", dana)
+    assert blocked.state == "blocked"
+    assert blocked.blocked_reason and dana.email in blocked.blocked_reason
+    assert blocked.blocked_fix
+    with pytest.raises(WorkflowError, match="the migration is blocked"):
+        service.request_approval(None, dana)
+    with pytest.raises(WorkflowError, match="the migration is blocked"):
+        service.invite(None, dana)
+    microsoft.add_directory_user(dana.email)
+    assert service.recheck(None, dana).state == "planned"
+
+
+def test_no_approval_request_while_a_stored_check_fails(
+    service: MigrationService, database: Database, dana: Actor
+) -> None:
+    """The guard holds on its own, whatever state the row claims."""
+    status = service.start("fabrikam", "fabrikam.com", dana)
+    with database.session() as session:
+        row = session.get(Migration, status.id)
+        assert row is not None and row.plan is not None
+        row.plan = {**row.plan, "checks": [{"code": "connector-admin", "status": "fail", "message": "no"}]}
+        session.commit()
+    with pytest.raises(WorkflowError, match="a prerequisite check fails"):
+        service.request_approval("fabrikam", dana)
+    assert service.status().state == "planned"
+
+
+def test_bad_input_gets_a_message_with_the_fix(service: MigrationService, dana: Actor) -> None:
+    with pytest.raises(WorkflowError, match="not an Azure DevOps organization name"):
+        service.start("https://dev.azure.com/fabrikam", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError, match="not a tenant"):
+        service.start("fabrikam", "fabrikam com", dana)
+    with pytest.raises(WorkflowError, match="email address"):
+        service.start("fabrikam", "fabrikam.com", Actor("U1", "", "Nobody"))
+    with pytest.raises(WorkflowError, match="No migration is in progress"):
+        service.status()
+    with pytest.raises(WorkflowError, match="no migration of contoso"):
+        service.status("contoso")
+
+
+def test_one_active_migration_per_organization(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    service = make_service()
+    service.start("fabrikam", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError, match="already in progress"):
+        service.start("FABRIKAM", "fabrikam.com", lee)
+    microsoft.org = microsoft.org.__class__(name="contoso", owner=dana.email)
+    service.start("contoso", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError, match=r"Several migrations are in progress \(contoso, fabrikam\)"):
+        service.status()
+    service.cancel("fabrikam", dana, "wrong tenant")
+    assert service.status().organization == "contoso"
+    again = service.start("fabrikam", "fabrikam.com", dana)
+    assert again.state == "planned"
+    assert [status.organization for status in service.migrations()][:2] == ["fabrikam", "contoso"]
+
+
+def test_cancel_voids_the_pending_approval_and_ends_the_migration(
+    service: MigrationService, clock: FakeClock, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana)
+    cancelled = service.cancel(None, dana, "postponed")
+    assert cancelled.state == "cancelled" and not cancelled.active
+    assert cancelled.pending_approval_id is None
+    with pytest.raises(WorkflowError, match=r"cancelled\. What you can do next: nothing"):
+        service.cancel("fabrikam", dana)
+    # Moments later, Lee's click lost a race; much later it is simply too late.
+    with pytest.raises(ConflictError, match="Dana just cancelled the migration"):
+        service.decide(request.approval_id, lee, approve=True)
+    clock.advance(minutes=10)
+    with pytest.raises(WorkflowError, match="already void") as late:
+        service.decide(request.approval_id, lee, approve=True)
+    assert not isinstance(late.value, ConflictError)
+
+
+def test_a_microsoft_failure_while_checking_fails_the_migration_and_resume_retries(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.broken.add("snapshot")
+    failed = service.start("fabrikam", "fabrikam.com", dana)
+    assert failed.state == "failed"
+    assert failed.blocked_reason and "503" in failed.blocked_reason
+    assert failed.next_commands == ("resume", "cancel")
+    microsoft.broken.clear()
+    assert service.resume(None, dana).state == "planned"

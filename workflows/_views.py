@@ -1,0 +1,51 @@
+"""Rows turned into the service's result values."""
+
+from __future__ import annotations
+
+from storage.models import Migration, TodoItem
+from workflows import _plan_codec
+from workflows.machine import FINAL_STATES, next_commands
+from workflows.plan import OUTCOMES
+from workflows.results import Actor, MigrationStatus, TodoEntry
+
+
+def migration_status(row: Migration, pending_approval_id: int | None) -> MigrationStatus:
+    assert row.id is not None
+    plan = _plan_codec.decode(row.plan) if row.plan else None
+    return MigrationStatus(
+        id=row.id,
+        organization=row.organization,
+        tenant_id=row.tenant_id,
+        tenant_name=row.tenant_name,
+        state=row.state,
+        active=row.state not in FINAL_STATES,
+        blocked_reason=row.blocked_reason,
+        blocked_fix=row.blocked_fix,
+        plan_fingerprint=row.plan_fingerprint,
+        counts=plan.counts if plan else dict.fromkeys(OUTCOMES, 0),
+        checks=plan.checks if plan else (),
+        started_by=Actor(row.started_by_id, row.started_by_email, row.started_by_name),
+        channel_id=row.channel_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        invite_recheck_at=row.invite_recheck_at,
+        pending_approval_id=pending_approval_id,
+        next_commands=tuple(next_commands(row.state)),
+        version=row.version,
+    )
+
+
+def todo_entry(item: TodoItem, row: Migration) -> TodoEntry:
+    assert item.id is not None and row.id is not None
+    return TodoEntry(
+        id=item.id,
+        affected_user_id=item.affected_user_id,
+        migration_id=row.id,
+        organization=row.organization,
+        key=item.key,
+        title=item.title,
+        body=item.body,
+        link=item.link,
+        done_at=item.done_at,
+        done_by=item.done_by,
+    )

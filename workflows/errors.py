@@ -1,0 +1,15 @@
+"""The three ways a workflow command is refused; every message is fit to show in chat as is."""
+
+from __future__ import annotations
+
+
+class WorkflowError(Exception):
+    """The command does not fit the migration's state, or its input is unusable."""
+
+
+class ConflictError(WorkflowError):
+    """Someone else changed the migration at the same moment; the message says who did what."""
+
+
+class PermissionDenied(WorkflowError):
+    """The actor may not do this (for example approving their own request)."""

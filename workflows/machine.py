@@ -1,0 +1,272 @@
+"""The migration procedure as a `transitions` state machine, rebuilt around the stored row per request.
+
+Pattern: a plain `MigrationFlow` wraps the `Migration` row (pydantic rows refuse the attributes a
+Machine adds), its `state` property reads and writes the row, and every transition appends an audit
+entry to the same session, so state and audit commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+from transitions import EventData, Machine, MachineError
+
+from storage.models import AuditEntry, Migration
+from workflows.errors import WorkflowError
+
+STATES: tuple[str, ...] = (
+    "draft",
+    "checking_prerequisites",
+    "planned",
+    "blocked",
+    "inviting",
+    "waiting_for_invite_settings",
+    "awaiting_approval",
+    "connecting",
+    "connected",
+    "users_notified",
+    "billing_checked",
+    "completed",
+    "cancelled",
+    "failed",
+)
+FINAL_STATES = frozenset({"completed", "cancelled"})
+BUSY_STATES = frozenset({"checking_prerequisites", "inviting"})
+"""States in which a step is talking to Microsoft; the migration stays in them only while it runs."""
+
+_OPEN = [state for state in STATES if state not in FINAL_STATES]
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "check", "source": "draft", "dest": "checking_prerequisites"},
+    {"trigger": "prerequisites_passed", "source": "checking_prerequisites", "dest": "planned"},
+    {"trigger": "prerequisites_failed", "source": "checking_prerequisites", "dest": "blocked"},
+    {
+        "trigger": "recheck",
+        "source": ["planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"],
+        "dest": "checking_prerequisites",
+    },
+    {"trigger": "invite", "source": ["planned", "waiting_for_invite_settings"], "dest": "inviting"},
+    {"trigger": "invitations_sent", "source": "inviting", "dest": "checking_prerequisites"},
+    {"trigger": "invite_denied", "source": "inviting", "dest": "waiting_for_invite_settings"},
+    {
+        "trigger": "request_approval",
+        "source": "planned",
+        "dest": "awaiting_approval",
+        "conditions": "prerequisites_pass",
+    },
+    {
+        "trigger": "approve",
+        "source": "awaiting_approval",
+        "dest": "connecting",
+        "conditions": "approval_is_current",
+    },
+    {"trigger": "reject", "source": "awaiting_approval", "dest": "planned"},
+    {"trigger": "expire", "source": "awaiting_approval", "dest": "planned"},
+    {"trigger": "connection_confirmed", "source": "connecting", "dest": "connected"},
+    {"trigger": "notify", "source": "connected", "dest": "users_notified"},
+    {"trigger": "billing_confirmed", "source": "users_notified", "dest": "billing_checked"},
+    {"trigger": "complete", "source": "billing_checked", "dest": "completed"},
+    {"trigger": "fail", "source": sorted(BUSY_STATES), "dest": "failed"},
+    {
+        "trigger": "resume",
+        "source": "failed",
+        "dest": "checking_prerequisites",
+        "conditions": "failed_checking",
+    },
+    {"trigger": "resume", "source": "failed", "dest": "inviting", "conditions": "failed_inviting"},
+    # A busy state nobody has touched for a while is an interrupted step (a crash): resume re-runs it.
+    {"trigger": "resume", "source": sorted(BUSY_STATES), "dest": "=", "conditions": "step_abandoned"},
+    {"trigger": "cancel", "source": _OPEN, "dest": "cancelled"},
+]
+
+COMMAND_WORDS: dict[str, str] = {
+    "recheck": "recheck",
+    "invite": "invite",
+    "request_approval": "request-approval",
+    "approve": "approve",
+    "reject": "reject",
+    "notify": "notify",
+    "billing_confirmed": "check-billing",
+    "complete": "complete",
+    "resume": "resume",
+    "cancel": "cancel",
+}
+"""Triggers people can pull, and the chat word for each; the rest are fired by the steps themselves."""
+
+_EXTRA_WORDS: dict[str, tuple[str, ...]] = {
+    "connecting": ("check-connection",),
+    "planned": ("remove-users",),
+    "blocked": ("remove-users",),
+}
+
+ACTION_PHRASES: dict[str, str] = {
+    "start": "started the migration",
+    "check": "started the prerequisite checks",
+    "prerequisites_passed": "finished the prerequisite checks",
+    "prerequisites_failed": "found a failing prerequisite",
+    "recheck": "re-checked the prerequisites",
+    "invite": "started sending invitations",
+    "invitations_sent": "sent the invitations",
+    "invite_denied": "was refused permission to invite guests",
+    "request_approval": "requested approval",
+    "approve": "approved the plan",
+    "reject": "rejected the plan",
+    "expire": "found the approval expired",
+    "decision": "recorded an approval decision",
+    "connection_confirmed": "confirmed the connection",
+    "notify": "notified the users",
+    "billing_confirmed": "confirmed billing",
+    "complete": "completed the migration",
+    "fail": "hit a failure",
+    "resume": "resumed the migration",
+    "cancel": "cancelled the migration",
+    "remove_user": "removed a user from the organization",
+    "void_approval": "voided the pending approval",
+    "todo_done": "marked a to-do item done",
+}
+
+
+def next_commands(state: str) -> list[str]:
+    """The chat words that make sense in `state`, in procedure order."""
+    words: list[str] = []
+    for transition in TRANSITIONS:
+        word = COMMAND_WORDS.get(transition["trigger"])
+        sources = transition["source"]
+        applies = state in sources if isinstance(sources, list) else state == sources
+        if word and applies and word not in words:
+            words.append(word)
+    extra = [word for word in _EXTRA_WORDS.get(state, ()) if word not in words]
+    at = words.index("cancel") if "cancel" in words else len(words)
+    return [*words[:at], *extra, *words[at:]]
+
+
+def describe_state(state: str) -> str:
+    return state.replace("_", " ")
+
+
+def refusal(state: str, command: str) -> WorkflowError:
+    """The reply to a command that does not fit the state: where the migration is and what can be done."""
+    words = next_commands(state)
+    options = ", ".join(f"`{word}`" for word in words) if words else "nothing (it has ended)"
+    return WorkflowError(
+        f"`{command}` does not fit now: the migration is {describe_state(state)}."
+        f" What you can do next: {options}."
+    )
+
+
+class MigrationFlow:
+    """The transitions model for one migration row, bound to one session and one actor."""
+
+    def __init__(
+        self,
+        row: Migration,
+        session: Session,
+        *,
+        actor: tuple[str, str, str],
+        now: datetime,
+        step_lease: timedelta,
+    ) -> None:
+        self.row = row
+        self.session = session
+        self.actor = actor
+        self.now = now
+        self.step_lease = step_lease
+        self.machine = Machine(
+            model=self,
+            states=list(STATES),
+            transitions=TRANSITIONS,
+            initial=row.state,
+            auto_transitions=False,
+            send_event=True,
+            after_state_change="record",
+        )
+
+    @property
+    def state(self) -> str:
+        return self.row.state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self.row.state = value
+
+    def fire(
+        self,
+        trigger: str,
+        *,
+        command: str | None = None,
+        details: dict[str, Any] | None = None,
+        approval_fingerprint: str | None = None,
+    ) -> None:
+        """Pull `trigger`; raise `WorkflowError` if the state does not allow it or a guard refuses."""
+        before = self.row.state
+        word = command or COMMAND_WORDS.get(trigger, trigger.replace("_", "-"))
+        try:
+            moved = self.machine.events[trigger].trigger(
+                self, details=details or {}, approval_fingerprint=approval_fingerprint
+            )
+        except MachineError:
+            raise refusal(before, word) from None
+        if not moved:
+            raise WorkflowError(f"`{word}` is not possible yet: {_GUARD_REASONS[trigger]}")
+
+    def allows(self, trigger: str) -> bool:
+        return trigger in self.machine.get_triggers(self.row.state)
+
+    def require(self, trigger: str, *, command: str) -> None:
+        """Refuse early, before any Microsoft call, when `trigger` cannot fire from the current state."""
+        if not self.allows(trigger):
+            raise refusal(self.row.state, command)
+
+    # Guards: the procedure's rules, decided from the stored row alone.
+    def prerequisites_pass(self, event: EventData) -> bool:
+        plan = self.row.plan
+        if not plan or not self.row.plan_fingerprint:
+            return False
+        return not any(check.get("status") == "fail" for check in plan.get("checks", []))
+
+    def approval_is_current(self, event: EventData) -> bool:
+        fingerprint = event.kwargs.get("approval_fingerprint")
+        return bool(fingerprint) and fingerprint == self.row.plan_fingerprint
+
+    def step_abandoned(self, event: EventData) -> bool:
+        return self.row.updated_at + self.step_lease <= self.now
+
+    def failed_checking(self, event: EventData) -> bool:
+        return self.row.previous_state == "checking_prerequisites"
+
+    def failed_inviting(self, event: EventData) -> bool:
+        return self.row.previous_state == "inviting"
+
+    def record(self, event: EventData) -> None:
+        transition = event.transition
+        if transition is None:
+            raise RuntimeError("after_state_change always runs with a transition")
+        source, dest = transition.source, transition.dest
+        if dest == "failed":
+            self.row.previous_state = source
+        self.row.updated_at = self.now
+        actor_id, actor_email, actor_name = self.actor
+        if self.row.id is None:
+            raise RuntimeError("the migration row must be flushed before its machine runs")
+        self.session.add(
+            AuditEntry(
+                migration_id=self.row.id,
+                at=self.now,
+                actor_id=actor_id,
+                actor_email=actor_email,
+                actor_name=actor_name,
+                action=event.event.name,
+                state_before=source,
+                state_after=dest,
+                details=dict(event.kwargs.get("details") or {}),
+            )
+        )
+
+
+_GUARD_REASONS = {
+    "request_approval": "a prerequisite check fails (or there is no plan yet); fix it, then run `recheck`.",
+    "approve": "the approval is not bound to the current plan; run `request-approval` again.",
+    "resume": "no interrupted step to resume (it may still be running); look at `status` in a minute.",
+}

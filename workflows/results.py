@@ -1,0 +1,155 @@
+"""What the service's use cases return: plain values, no chat formatting beyond short messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from workflows.plan import Check
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever pulls a command: a chat user, or the bot itself for its own watches."""
+
+    id: str
+    email: str
+    name: str
+
+
+BOT = Actor(id="aadbot", email="", name="aadbot")
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    id: int
+    organization: str
+    tenant_id: str
+    tenant_name: str
+    state: str
+    active: bool
+    blocked_reason: str | None
+    blocked_fix: str | None
+    plan_fingerprint: str | None
+    counts: dict[str, int]
+    checks: tuple[Check, ...]
+    started_by: Actor
+    channel_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    invite_recheck_at: datetime | None
+    pending_approval_id: int | None
+    next_commands: tuple[str, ...]
+    version: int
+
+
+@dataclass(frozen=True)
+class InvitationOutcome:
+    email: str
+    display_name: str
+    status: Literal["sent", "found", "already-invited", "denied", "failed", "skipped"]
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    status: MigrationStatus
+    outcomes: tuple[InvitationOutcome, ...]
+    denied: bool
+    message: str
+
+    def with_status(self, kind: str) -> tuple[InvitationOutcome, ...]:
+        return tuple(outcome for outcome in self.outcomes if outcome.status == kind)
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    approval_id: int
+    organization: str
+    tenant_id: str
+    tenant_name: str
+    plan_fingerprint: str
+    counts: dict[str, int]
+    warnings: tuple[Check, ...]
+    requested_by: Actor
+    approvers_required: int
+    expires_at: datetime
+    status: MigrationStatus
+
+
+DecisionOutcome = Literal["recorded", "approved", "rejected", "expired", "void"]
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    approval_id: int
+    outcome: DecisionOutcome
+    approvals: int
+    approvers_required: int
+    status: MigrationStatus
+    message: str
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    outcome: Literal["connected", "waiting", "other-tenant"]
+    observed_tenant_id: str
+    status: MigrationStatus
+    message: str
+
+
+@dataclass(frozen=True)
+class TodoEntry:
+    id: int
+    affected_user_id: int
+    migration_id: int
+    organization: str
+    key: str
+    title: str
+    body: str
+    link: str
+    done_at: datetime | None
+    done_by: str | None
+
+
+@dataclass(frozen=True)
+class NotifiedUser:
+    affected_user_id: int
+    email: str
+    display_name: str
+    outcome: str
+    items: tuple[TodoEntry, ...]
+    message_id: int
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    status: MigrationStatus
+    users: tuple[NotifiedUser, ...]
+
+
+@dataclass(frozen=True)
+class BillingResult:
+    ok: bool
+    subscription_id: str | None
+    subscription_tenant_id: str | None
+    steps: tuple[str, ...]
+    status: MigrationStatus
+    message: str
+
+
+@dataclass(frozen=True)
+class MarkDoneResult:
+    item: TodoEntry
+    already_done: bool
+    remaining: int
+    """Items on the same person's list still open."""
+
+
+@dataclass(frozen=True)
+class RemovalResult:
+    removed: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]
+    """(principal name, reason) for each user Microsoft refused to remove."""
+    status: MigrationStatus

@@ -1,0 +1,23 @@
+"""Tunable rules of the procedure; defaults follow Microsoft's guidance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    approvers_required: int = 1
+    """Distinct admins, other than the requester, who must approve before connecting."""
+    approval_ttl: timedelta = timedelta(hours=24)
+    invite_settings_delay: timedelta = timedelta(minutes=15)
+    """Microsoft: changed invitation settings or a new Guest Inviter role take 15-60 minutes to apply."""
+    step_lease: timedelta = timedelta(minutes=10)
+    """A step silent for this long is taken as interrupted (the process died), so `resume` may re-run it."""
+    admin_cache_ttl: timedelta = timedelta(minutes=5)
+    stale_after_days: int = 90
+
+    def __post_init__(self) -> None:
+        if self.approvers_required < 1:
+            raise ValueError("approvers_required must be at least 1")
