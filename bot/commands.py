@@ -1,12 +1,17 @@
-"""The console sub-commands: `aadbot demo` and `aadbot chat`."""
+"""The bot's own sub-commands: `aadbot demo`, `aadbot chat` and `aadbot serve`."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
+from bot.slack import commands as slack_commands
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +23,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--scenario", metavar="FILE", help="use the sandbox with this scenario (default: the bundled example)"
     )
     chat.set_defaults(run=_chat)
+    shared = _OneRuntime()
+    slack_commands.register(
+        subparsers,
+        conversation_factory=lambda settings: shared(settings).conversation,
+        health_factory=lambda settings: shared(settings).database.ping,
+    )
+
+
+class _OneRuntime:
+    """`serve` asks for a conversation and a health probe; both come from one runtime, built on first use."""
+
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+
+    def __call__(self, settings: Settings) -> Runtime:
+        from bot.runtime import build_runtime
+
+        if self._runtime is None:
+            self._runtime = build_runtime(settings)
+        return self._runtime
 
 
 def _demo(args: argparse.Namespace) -> int:

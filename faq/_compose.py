@@ -7,41 +7,23 @@ from dataclasses import dataclass
 
 from faq._knowledge import OUTCOMES, Note, Topic
 
-# Migration state names grouped by what they mean for the person asking. Unknown names get no
-# stage-specific text rather than a wrong one.
+# The workflow's states (`workflows.machine.STATES`) grouped by what they mean for the person asking.
+# Unknown names get no stage-specific text rather than a wrong one.
 _PHASE_OF_STAGE = {
     **dict.fromkeys(
         (
-            "new",
             "draft",
-            "started",
-            "planning",
+            "checking_prerequisites",
             "planned",
-            "awaiting_approval",
-            "approval_requested",
-            "approved",
+            "blocked",
             "inviting",
-            "invited",
-            "ready",
-            "scheduled",
+            "waiting_for_invite_settings",
+            "awaiting_approval",
         ),
         "before",
     ),
-    **dict.fromkeys(("connecting",), "connecting"),
-    **dict.fromkeys(
-        (
-            "connected",
-            "resolving",
-            "mapping",
-            "notifying",
-            "users_notified",
-            "billing",
-            "done",
-            "completed",
-            "finished",
-        ),
-        "after",
-    ),
+    "connecting": "connecting",
+    **dict.fromkeys(("connected", "users_notified", "billing_checked", "completed"), "after"),
 }
 
 HOW_TO_REACH_A_PERSON = (

@@ -1,0 +1,97 @@
+"""FAQ answer latency after start-up: `python bench/faq_benchmark.py [--rounds N] [--write]`.
+
+Times `FaqAnswerer.answer` over every evaluation question plus odd inputs (empty, 100 kB, binary,
+other languages); `--write` puts the figures in docs/benchmarks.md between the FAQ markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from faq import FaqAnswerer
+from faq.evaluate import load_questions
+
+_REPOSITORY = Path(__file__).resolve().parents[1]
+_DOC = _REPOSITORY / "docs" / "benchmarks.md"
+_START, _END = "<!-- faq:start -->", "<!-- faq:end -->"
+_ODD = ["", "?!?!", "a" * 100_000, "how do i " * 12_000, "\x00\xff\ufffd" * 500, "在迁移期间会停机吗？"]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def measure(rounds: int) -> tuple[float, dict[str, list[float]]]:
+    started = time.perf_counter()
+    answerer = FaqAnswerer()  # loads the knowledge base and builds the index
+    answerer.answer("warm-up")
+    start_up = time.perf_counter() - started
+    questions = [question.text for question in load_questions()]
+    timings: dict[str, list[float]] = {"evaluation questions": [], "odd inputs": []}
+    for _ in range(rounds):
+        for label, batch in (("evaluation questions", questions), ("odd inputs", _ODD)):
+            for question in batch:
+                began = time.perf_counter()
+                answerer.answer(question)
+                timings[label].append((time.perf_counter() - began) * 1000)
+    return start_up, timings
+
+
+def render(start_up: float, timings: dict[str, list[float]], rounds: int) -> str:
+    lines = [
+        "## FAQ answering",
+        "",
+        f"`python bench/faq_benchmark.py --rounds {rounds} --write` on {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs. Pure Python, single thread.",
+        "",
+        f"Start-up (load knowledge base, build index, first answer): {start_up * 1000:.0f} ms.",
+        "",
+        "| input | answers | p50 ms | p95 ms | max ms |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for label, values in timings.items():
+        lines.append(
+            f"| {label} | {len(values)} | {statistics.median(values):.2f} | {_percentile(values, 0.95):.2f} "
+            f"| {max(values):.2f} |"
+        )
+    everything = [value for values in timings.values() for value in values]
+    lines += ["", f"p95 over all answers: {_percentile(everything, 0.95):.2f} ms (target: under 50 ms)."]
+    return "\n".join(lines)
+
+
+def write(section: str) -> None:
+    block = f"{_START}\n{section}\n{_END}"
+    text = _DOC.read_text(encoding="utf-8") if _DOC.exists() else "# Benchmarks\n"
+    if _START in text and _END in text:
+        before, rest = text.split(_START, 1)
+        text = before + block + rest.split(_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    _DOC.parent.mkdir(parents=True, exist_ok=True)
+    _DOC.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=5, help="passes over the question set")
+    parser.add_argument("--write", action="store_true", help="update the FAQ section of docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    start_up, timings = measure(args.rounds)
+    section = render(start_up, timings, args.rounds)
+    if args.write:
+        write(section)
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""The Slack surface: bolt (async) listeners that drive the platform-neutral conversation."""
+
+from bot.slack.app import build_web_client, create_app
+from bot.slack.http import create_asgi
+from bot.slack.state import InMemorySlackState, MessageCopy, SlackState
+
+__all__ = ["InMemorySlackState", "MessageCopy", "SlackState", "build_web_client", "create_app", "create_asgi"]

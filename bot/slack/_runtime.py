@@ -1,0 +1,68 @@
+"""What every listener does after its ack: find the person, ask the conversation (in a thread), deliver."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.conversation.messages import Outgoing
+from bot.slack.delivery import DELIVERY_ERRORS, Delivery, Origin
+from bot.slack.people import People
+from bot.slack.ports import Conversation
+from workflows.results import Actor
+
+logger = logging.getLogger(__name__)
+
+NO_EMAIL = (
+    "I can't see the email address on your Slack profile, and I match people by email. "
+    "Ask a workspace admin to show emails to apps (and reinstall me with the `users:read.email` scope)."
+)
+LOOKUP_FAILED = "I could not look you up in Slack just now. Please try again in a minute."
+
+
+@dataclass(frozen=True)
+class Runtime:
+    conversation: Conversation
+    people: People
+    delivery: Delivery
+
+    async def handle(self, origin: Origin, talk: Callable[[Actor], list[Outgoing]], *, what: str) -> None:
+        """Run one conversation turn for whoever spoke and deliver its answers; never raises."""
+        actor = await self.actor(origin)
+        if actor is None:
+            return
+        try:
+            # the conversation is synchronous (database, Microsoft calls): keep it off the event loop
+            outgoings = await asyncio.to_thread(talk, actor)
+        except Exception:
+            logger.exception("the conversation failed while handling %r", what)
+            await self.delivery.tell(
+                origin,
+                f"Something went wrong on my side while handling `{what}`; the details are in my log. "
+                "`/aad status` shows where things stand.",
+            )
+            return
+        await self.delivery.deliver(outgoings, origin)
+
+    async def refresh_home(self, user_id: str) -> None:
+        actor = await self.actor(Origin(user_id=user_id, channel=None))
+        if actor is None:
+            return
+        try:
+            home = await asyncio.to_thread(self.conversation.home, actor)
+            await self.delivery.publish_home(user_id, home)
+        except DELIVERY_ERRORS as error:
+            logger.warning("publishing the App Home of %s failed: %s", user_id, type(error).__name__)
+
+    async def actor(self, origin: Origin) -> Actor | None:
+        try:
+            actor = await self.people.actor(origin.user_id)
+        except DELIVERY_ERRORS:
+            logger.warning("users.info failed for %s", origin.user_id, exc_info=True)
+            await self.delivery.tell(origin, LOOKUP_FAILED)
+            return None
+        if actor is None:
+            await self.delivery.tell(origin, NO_EMAIL)
+        return actor

@@ -1,0 +1,219 @@
+"""Delivering what the conversation says: in place, by DM, to a channel; copies of one message kept equal."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply
+from bot.slack.blocks import SlackBlock, attachments_of, fallback_text, render
+from bot.slack.people import People
+from bot.slack.state import MessageCopy, SlackState
+
+logger = logging.getLogger(__name__)
+
+MAX_HOME_BLOCKS = 100
+DELIVERY_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where and how a person spoke, so that replies go back the same way."""
+
+    user_id: str
+    channel: str | None
+    """None when they clicked in the App Home."""
+    response_url: str | None = None
+    """Slash commands and clicks on message buttons come with one: replies through it can be private."""
+    thread_ts: str | None = None
+    """Mentions are answered in their thread."""
+
+
+class Delivery:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        people: People,
+        state: SlackState,
+        *,
+        retry_handlers: list[AsyncRetryHandler],
+        timeout: float,
+    ) -> None:
+        self._client = client
+        self._people = people
+        self._state = state
+        self._retry_handlers = retry_handlers
+        self._timeout = timeout
+
+    async def deliver(self, outgoings: list[Outgoing], origin: Origin | None) -> None:
+        """Send each message; what could not be delivered is reported privately to whoever spoke.
+
+        Without an origin (the bot's own watch) replies have nowhere to go and problems are only logged.
+        """
+        problems: list[str] = []
+        written: dict[str, set[MessageCopy]] = {}
+        for outgoing in outgoings:
+            try:
+                await self._deliver_one(outgoing, origin, written, problems)
+            except DELIVERY_ERRORS as error:
+                problems.append(_explain(error, outgoing.message.summary))
+        if problems and origin is not None:
+            await self.tell(origin, "\n".join(problems))
+        elif problems:
+            logger.warning("undelivered: %s", " ".join(problems))
+
+    async def tell(self, origin: Origin, text: str) -> None:
+        """A private note to whoever spoke; failures are logged, never raised."""
+        message = Message(text.splitlines()[0], ())
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+        try:
+            if origin.response_url:
+                await self._respond(origin.response_url, message, blocks)
+            elif origin.channel and not origin.channel.startswith("D"):
+                await self._client.chat_postEphemeral(
+                    channel=origin.channel, user=origin.user_id, text=text, thread_ts=origin.thread_ts
+                )
+            else:
+                channel = await self._people.dm_channel(origin.user_id)
+                await self._client.chat_postMessage(channel=channel, text=text)
+        except DELIVERY_ERRORS as error:
+            logger.warning("could not tell %s about a problem: %s", origin.user_id, _code(error))
+
+    async def publish_home(self, user_id: str, message: Message) -> None:
+        blocks = render(message)[:MAX_HOME_BLOCKS]
+        await self._client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
+
+    async def _deliver_one(
+        self,
+        outgoing: Outgoing,
+        origin: Origin | None,
+        written: dict[str, set[MessageCopy]],
+        problems: list[str],
+    ) -> None:
+        message, to = outgoing.message, outgoing.to
+        if origin is None:
+            if not isinstance(to, (DirectMessage, Channel)) or (isinstance(to, Channel) and not to.channel):
+                logger.warning("%r has no audience outside a conversation; dropped", message.summary)
+                return
+            origin = Origin(user_id="", channel=None)
+        if isinstance(to, Reply) and outgoing.updates is None and origin.response_url:
+            await self._reply_privately(origin, message)
+            return
+        thread_ts = origin.thread_ts if isinstance(to, Reply) else None
+        channel = await self._destination(outgoing, origin, problems)
+        if channel is None:
+            return
+        if outgoing.updates is None:
+            await self._post(channel, message, thread_ts)
+        else:
+            await self._post_or_update(outgoing.updates, channel, message, thread_ts, written)
+        for attachment in attachments_of(message):
+            await self._client.files_upload_v2(
+                channel=channel,
+                content=attachment.content,
+                filename=attachment.filename,
+                title=attachment.title,
+                thread_ts=thread_ts,
+            )
+
+    async def _destination(self, outgoing: Outgoing, origin: Origin, problems: list[str]) -> str | None:
+        to = outgoing.to
+        if isinstance(to, DirectMessage):
+            user_id = await self._people.user_id(to.email)
+            if user_id is None:
+                problems.append(
+                    f"*{to.email}* has no Slack account here (or a different email in Slack), "
+                    f"so they did not get “{outgoing.message.summary}”. Please reach them another way."
+                )
+                return None
+            return await self._people.dm_channel(user_id)
+        if isinstance(to, Channel) and to.channel:
+            return to.channel
+        return origin.channel or await self._people.dm_channel(origin.user_id)
+
+    async def _post_or_update(
+        self,
+        key: str,
+        channel: str,
+        message: Message,
+        thread_ts: str | None,
+        written: dict[str, set[MessageCopy]],
+    ) -> None:
+        """The copy in `channel` is posted or updated; every other earlier copy is updated to match."""
+        copies = await self._state.copies(key)
+        done = written.setdefault(key, set())
+        here = [copy for copy in copies if copy.channel == channel]
+        if not here:
+            copy = MessageCopy(channel, await self._post(channel, message, thread_ts))
+            await self._state.add_copy(key, copy)
+            here = [copy]
+        for copy in [*here, *copies]:
+            if copy in done:
+                continue
+            done.add(copy)
+            if copy not in copies:
+                continue  # just posted
+            await self._client.chat_update(
+                channel=copy.channel, ts=copy.ts, text=fallback_text(message), blocks=render(message)
+            )
+
+    async def _post(self, channel: str, message: Message, thread_ts: str | None) -> str:
+        response = await self._client.chat_postMessage(
+            channel=channel, text=fallback_text(message), blocks=render(message), thread_ts=thread_ts
+        )
+        return str(response["ts"])
+
+    async def _reply_privately(self, origin: Origin, message: Message) -> None:
+        assert origin.response_url is not None
+        blocks = render(message)
+        attachments = attachments_of(message)
+        if attachments:
+            # ephemeral messages cannot carry files: they go to the person's DM with the bot
+            channel = await self._people.dm_channel(origin.user_id)
+            for attachment in attachments:
+                await self._client.files_upload_v2(
+                    channel=channel,
+                    content=attachment.content,
+                    filename=attachment.filename,
+                    title=attachment.title,
+                )
+            blocks.append(_note("The file is in your direct messages with me."))
+        await self._respond(origin.response_url, message, blocks)
+
+    async def _respond(self, response_url: str, message: Message, blocks: list[SlackBlock]) -> None:
+        webhook = AsyncWebhookClient(
+            url=response_url, timeout=int(self._timeout), retry_handlers=list(self._retry_handlers)
+        )
+        response = await webhook.send(
+            text=fallback_text(message), blocks=blocks, response_type="ephemeral", replace_original=False
+        )
+        if response.status_code != 200:
+            raise SlackApiError(f"response_url answered {response.status_code}", {"error": response.body})  # type: ignore[no-untyped-call]
+
+
+def _note(text: str) -> SlackBlock:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _code(error: BaseException) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or "unknown_error")
+    return type(error).__name__
+
+
+def _explain(error: BaseException, summary: str) -> str:
+    code = _code(error)
+    logger.warning("delivering %r failed: %s", summary, code)
+    if code in ("not_in_channel", "channel_not_found"):
+        return f"I could not post “{summary}”: I am not in that channel. Invite me with `/invite @aadbot`."
+    if code == "ratelimited":
+        return f"Slack is rate limiting me, so “{summary}” was not sent. Try again in a minute."
+    if code == "is_archived":
+        return f"I could not post “{summary}”: the channel is archived. Start from an active channel."
+    return f"I could not deliver “{summary}” (Slack said `{code}`). Try again; if it persists, check my log."

@@ -1,0 +1,27 @@
+"""`/aad WORDS`: acked at once (empty, so Slack shows nothing until the answer), answered after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.conversation.commands import SLASH_COMMAND
+from bot.slack._runtime import Runtime
+from bot.slack.delivery import Origin
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    @app.command(SLASH_COMMAND)
+    async def on_slash_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack()
+        text = str(command.get("text") or "")
+        channel = command.get("channel_id") or None
+        origin = Origin(
+            user_id=str(command["user_id"]), channel=channel, response_url=command.get("response_url")
+        )
+        await runtime.handle(
+            origin,
+            lambda actor: runtime.conversation.command(actor, text, channel=channel),
+            what=f"{SLASH_COMMAND} {text}".strip(),
+        )

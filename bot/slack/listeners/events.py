@@ -1,0 +1,66 @@
+"""Events: mentions take the slash command's words, DMs are chat, opening the App Home shows it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack._runtime import Runtime
+from bot.slack.delivery import Origin
+
+BOT_EVENTS = ("app_mention", "message.im", "app_home_opened")
+"""The manifest's `bot_events`, each with its listener below."""
+
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_EventListener = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    listeners: dict[str, _EventListener] = {
+        "app_mention": lambda event: _on_mention(runtime, event),
+        "message.im": lambda event: _on_direct_message(runtime, event),
+        "app_home_opened": lambda event: _on_home_opened(runtime, event),
+    }
+    for name in BOT_EVENTS:
+        # `message.im` arrives as a `message` event with channel_type "im"
+        app.event(name.split(".")[0])(_bolt_listener(listeners[name]))
+
+
+def _bolt_listener(listener: _EventListener) -> _EventListener:
+    # bolt injects arguments by parameter name, so the listener must take exactly `event`
+    async def on_event(event: dict[str, Any]) -> None:
+        await listener(event)
+
+    return on_event
+
+
+async def _on_mention(runtime: Runtime, event: dict[str, Any]) -> None:
+    text = _MENTION.sub(" ", str(event.get("text") or "")).strip()
+    channel = str(event["channel"])
+    origin = Origin(
+        user_id=str(event["user"]), channel=channel, thread_ts=event.get("thread_ts") or event.get("ts")
+    )
+    await runtime.handle(
+        origin, lambda actor: runtime.conversation.command(actor, text, channel=channel), what=text or "help"
+    )
+
+
+async def _on_direct_message(runtime: Runtime, event: dict[str, Any]) -> None:
+    if (
+        event.get("channel_type") != "im"
+        or event.get("subtype")
+        or event.get("bot_id")
+        or not event.get("user")
+    ):
+        return  # edits, joins and the bot's own messages are not someone talking to the bot
+    text = str(event.get("text") or "")
+    origin = Origin(user_id=str(event["user"]), channel=str(event["channel"]))
+    await runtime.handle(origin, lambda actor: runtime.conversation.chat(actor, text), what=text[:40])
+
+
+async def _on_home_opened(runtime: Runtime, event: dict[str, Any]) -> None:
+    if event.get("tab", "home") == "home":
+        await runtime.refresh_home(str(event["user"]))

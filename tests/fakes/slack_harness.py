@@ -1,0 +1,194 @@
+"""Driving the Slack app as Slack does: signed requests, a scripted Conversation, text of messages."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from bot.conversation.messages import Heading, Message, Outgoing, say
+from tests.fakes.slack_api import FakeSlack
+from workflows.results import Actor
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+ADMIN = "UADMIN"
+ADMIN_EMAIL = "admin@fabrikam.com"
+COLLEAGUE = "UCOLLEAGUE"
+COLLEAGUE_EMAIL = "colleague@fabrikam.com"
+CHANNEL = "CMIGRATE"
+
+
+@dataclass
+class ScriptedConversation:
+    """A stand-in Conversation: records each call and answers with what the test scripted."""
+
+    answers: list[Outgoing] = field(default_factory=lambda: [say("done")])
+    home_message: Message = field(default_factory=lambda: Message("home", (Heading("Your to-do list"),)))
+    announcements: list[Outgoing] = field(default_factory=list)
+    calls: list[tuple[str, Actor, tuple[Any, ...]]] = field(default_factory=list)
+    gate: threading.Event | None = None
+    """When set, every call waits for it: slow work after the ack."""
+    failure: Exception | None = None
+
+    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
+        return self._answer("command", actor, (text, channel))
+
+    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
+        return self._answer("action", actor, (action, value, channel))
+
+    def chat(self, actor: Actor, text: str) -> list[Outgoing]:
+        return self._answer("chat", actor, (text,))
+
+    def home(self, actor: Actor) -> Message:
+        self.calls.append(("home", actor, ()))
+        return self.home_message
+
+    def watch(self) -> list[Outgoing]:
+        return list(self.announcements)
+
+    def _answer(self, kind: str, actor: Actor, args: tuple[Any, ...]) -> list[Outgoing]:
+        if self.gate is not None and not self.gate.wait(10):
+            raise TimeoutError("the test never opened the gate")
+        self.calls.append((kind, actor, args))
+        if self.failure is not None:
+            raise self.failure
+        return list(self.answers)
+
+
+@dataclass
+class SlackSender:
+    """Posts to the app exactly as Slack does: signed body, Slack's headers and body formats."""
+
+    http: httpx.Client
+    fake: FakeSlack
+    secret: str = SIGNING_SECRET
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        signed = signature or SignatureVerifier(self.secret).generate_signature(timestamp=stamp, body=body)
+        return self.http.post(
+            "/slack/events",
+            content=body,
+            headers={
+                "content-type": content_type,
+                "x-slack-request-timestamp": stamp,
+                "x-slack-signature": signed,
+                **(headers or {}),
+            },
+        )
+
+    def command_body(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> str:
+        trigger = f"T{next(self._ids)}"
+        return urlencode(
+            {
+                "command": "/aad",
+                "text": text,
+                "user_id": user,
+                "channel_id": channel,
+                "team_id": "T1",
+                "trigger_id": trigger,
+                "response_url": self.fake.response_url(trigger),
+            }
+        )
+
+    def command(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> httpx.Response:
+        return self.post(
+            self.command_body(text, user=user, channel=channel), "application/x-www-form-urlencoded"
+        )
+
+    def event_body(self, event: dict[str, Any], *, event_id: str | None = None) -> str:
+        envelope = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "event_id": event_id or f"Ev{next(self._ids)}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+        return json.dumps(envelope)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None) -> httpx.Response:
+        return self.post(self.event_body(event, event_id=event_id), "application/json")
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = ADMIN,
+        channel: str | None = CHANNEL,
+        message_ts: str = "1.000100",
+        home: bool = False,
+    ) -> httpx.Response:
+        trigger = f"T{next(self._ids)}"
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": "T1"},
+            "user": {"id": user},
+            "api_app_id": "A1",
+            "trigger_id": trigger,
+            "actions": [
+                {"type": "button", "action_id": action_id, "value": value, "action_ts": f"{time.time():.6f}"}
+            ],
+        }
+        if home:
+            payload |= {"container": {"type": "view"}, "view": {"type": "home", "id": "V1"}}
+        else:
+            payload |= {
+                "container": {"type": "message", "message_ts": message_ts},
+                "channel": {"id": channel},
+                "message": {"ts": message_ts},
+                "response_url": self.fake.response_url(trigger),
+            }
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+@dataclass
+class Harness:
+    fake: FakeSlack
+    send: SlackSender
+    url: str
+    http: httpx.Client
+
+
+ServeBot = Callable[..., Harness]
+
+
+def texts(message: dict[str, Any]) -> str:
+    """Every piece of text in a posted message, for assertions that don't care about layout."""
+    parts: list[str] = [str(message.get("text", ""))]
+    blocks = message.get("blocks", [])
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    parts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return "\n".join(parts)

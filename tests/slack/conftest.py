@@ -1,0 +1,70 @@
+"""Fixtures: a fake Slack Web API and the app, both served on loopback (port 0), and a signing sender."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from bot.slack import InMemorySlackState, build_web_client, create_app, create_asgi
+from bot.slack.ports import Conversation
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import (
+    ADMIN,
+    ADMIN_EMAIL,
+    BOT_TOKEN,
+    COLLEAGUE,
+    COLLEAGUE_EMAIL,
+    SIGNING_SECRET,
+    Harness,
+    ScriptedConversation,
+    ServeBot,
+    SlackSender,
+)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack(
+        users={
+            ADMIN: (ADMIN_EMAIL, "Ada Admin"),
+            COLLEAGUE: (COLLEAGUE_EMAIL, "Cole League"),
+            "UHIDDEN": ("", "Hid"),
+        }
+    )
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture
+def serve_bot(fake_slack: FakeSlack) -> Iterator[ServeBot]:
+    """Serves the app over loopback around a given Conversation; every server stops after the test."""
+    with ExitStack() as stack:
+
+        def serve(conversation: Conversation, health: Callable[[], bool] = lambda: True) -> Harness:
+            client = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/")
+            app = create_app(
+                conversation=conversation,
+                client=client,
+                signing_secret=SIGNING_SECRET,
+                state=InMemorySlackState(),
+            )
+            server = stack.enter_context(ServerThread(create_asgi(app, health=health)))
+            http = stack.enter_context(httpx.Client(base_url=server.url, timeout=10))
+            return Harness(fake_slack, SlackSender(http, fake_slack), server.url, http)
+
+        yield serve
+
+
+@pytest.fixture
+def scripted() -> ScriptedConversation:
+    return ScriptedConversation()
+
+
+@pytest.fixture
+def bot(serve_bot: ServeBot, scripted: ScriptedConversation) -> Harness:
+    return serve_bot(scripted)

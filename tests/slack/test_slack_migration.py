@@ -1,0 +1,191 @@
+"""A whole migration over Slack with the real conversation: SQLite, the sandbox tenant, the fake Slack API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.conversation.handlers import Conversation
+from bot.conversation.messages import DirectMessage, Message, Outgoing
+from bot.demo import bundled_scenario
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from bot.slack.blocks import render
+from tests.fakes.slack_api import Call, FakeSlack
+from tests.fakes.slack_harness import Harness, ServeBot, texts
+from workflows.results import Actor
+
+ORGANIZATION = "fabrikam-fiber"
+CHANNEL = "CMIGRATE"
+PEOPLE = {
+    "UDANA": ("dana@fabrikam.com", "Dana Owner"),
+    "ULEE": ("lee@fabrikam.com", "Lee Admin"),
+    "UCAROL": ("carol@fabrikam.com", "Carol Extra"),  # an admin only through AADBOT_ADMINS
+    "UANN": ("ann@fabrikam.com", "Ann User"),
+    "UGUS": ("gus@fabrikam.com", "Gus User"),
+    "UIVAN": ("ivan@fabrikam.com", "Ivan User"),
+}
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'slack.db'}",
+        sandbox_scenario=str(bundled_scenario()),
+        admin_ids=frozenset({"UCAROL"}),
+    )
+    built = build_runtime(settings)
+    yield built
+    built.close()
+
+
+class Recording:
+    """The real conversation, with every answer it gives kept so that tests know when a turn is over."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self._conversation = conversation
+        self.turns: list[list[Outgoing]] = []
+        self._changed = threading.Condition()
+
+    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
+        return self._keep(self._conversation.command(actor, text, channel=channel))
+
+    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
+        return self._keep(self._conversation.action(actor, action, value, channel=channel))
+
+    def chat(self, actor: Actor, text: str) -> list[Outgoing]:
+        return self._keep(self._conversation.chat(actor, text))
+
+    def home(self, actor: Actor) -> Message:
+        return self._conversation.home(actor)
+
+    def watch(self) -> list[Outgoing]:
+        return self._conversation.watch()
+
+    def wait_for_turns(self, count: int) -> list[list[Outgoing]]:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.turns) >= count, 20), (
+                "the conversation never answered"
+            )
+            return list(self.turns)
+
+    def _keep(self, outgoings: list[Outgoing]) -> list[Outgoing]:
+        with self._changed:
+            self.turns.append(outgoings)
+            self._changed.notify_all()
+        return outgoings
+
+
+@dataclass
+class Migration:
+    slack: Harness
+    runtime: Runtime
+    recording: Recording
+
+    def command(self, user: str, text: str) -> str:
+        """Runs `/aad text` as `user`; everything the bot said in answer, as text."""
+        turns = len(self.recording.turns)
+        assert self.slack.send.command(text, user=user, channel=CHANNEL).status_code == 200
+        return said(self.recording.wait_for_turns(turns + 1)[turns])
+
+    def state(self) -> str:
+        return self.runtime.service.status(ORGANIZATION).state
+
+
+def said(outgoings: list[Outgoing]) -> str:
+    return "\n".join(texts({"text": out.message.summary, "blocks": render(out.message)}) for out in outgoings)
+
+
+@pytest.fixture
+def migration(serve_bot: ServeBot, fake_slack: FakeSlack, runtime: Runtime) -> Migration:
+    fake_slack.users.update(PEOPLE)
+    recording = Recording(runtime.conversation)
+    return Migration(serve_bot(recording), runtime, recording)
+
+
+def button(call: Call, label: str) -> dict[str, Any]:
+    blocks = call.params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return next(
+        element
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if label in element["text"]["text"]
+    )
+
+
+def test_a_whole_migration_from_start_to_notified_users(migration: Migration) -> None:
+    fake, send = migration.slack.fake, migration.slack.send
+    assert ORGANIZATION in migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+
+    before = migration.state()
+    assert "admin" in migration.command("UANN", f"invite {ORGANIZATION}").lower()
+    assert migration.state() == before  # refused: nothing changed
+
+    assert "invit" in migration.command("UDANA", f"invite {ORGANIZATION}").lower()
+
+    migration.command("UDANA", f"request-approval {ORGANIZATION}")
+    fake.wait_for(lambda f: sum("Approve" in texts(m) for m in f.messages.values()) >= 2, timeout=20)
+    copies = [key for key, message in fake.messages.items() if "Approve" in texts(message)]
+    prompt = next(
+        call
+        for call in fake.calls_of("chat.postMessage")
+        if call.params["channel"] == CHANNEL and "Approve" in texts(call.params)
+    )
+    approve, reject = button(prompt, "Approve"), button(prompt, "Reject")
+    assert (approve["style"], reject["style"]) == ("primary", "danger")
+
+    turns = len(migration.recording.turns)
+    send.click(approve["action_id"], approve["value"], user="UDANA", channel=CHANNEL)
+    refusal = said(migration.recording.wait_for_turns(turns + 1)[turns])
+    assert "another admin must approve" in refusal
+    assert not any("Approved by" in texts(fake.messages[key]) for key in copies)
+
+    # Lee and Carol (an admin through AADBOT_ADMINS) click at the same moment: exactly one approves
+    turns = len(migration.recording.turns)
+    with ThreadPoolExecutor(2) as pool:
+        clicks = [
+            pool.submit(send.click, approve["action_id"], approve["value"], user=user, channel=CHANNEL)
+            for user in ("ULEE", "UCAROL")
+        ]
+        assert [click.result().status_code for click in clicks] == [200, 200]
+    decided = migration.recording.wait_for_turns(turns + 2)[turns:]
+    approvals = [turn for turn in decided if any(isinstance(out.to, DirectMessage) for out in turn)]
+    assert len(approvals) == 1  # only the winner gets the portal steps
+    fake.wait_for(lambda f: all("Approved by" in texts(f.messages[key]) for key in copies), timeout=20)
+    deciders = {
+        name for name in ("Lee Admin", "Carol Extra") for key in copies if name in texts(fake.messages[key])
+    }
+    assert len(deciders) == 1
+    fake.wait_for(
+        lambda f: any(
+            c.params["channel"] in ("DULEE", "DUCAROL") and "Connect directory" in texts(c.params)
+            for c in f.calls_of("chat.postMessage")
+        ),
+        timeout=20,
+    )
+
+    sandbox = migration.runtime.sandbox
+    assert sandbox is not None
+    tenant_id = str(sandbox.state()["tenant"]["id"])
+    connect = {"organization": ORGANIZATION, "tenantId": tenant_id}
+    httpx.post(f"{sandbox.url}/_sandbox/connect", json=connect, timeout=10).raise_for_status()
+    assert "connected" in migration.command("UDANA", f"check-connection {ORGANIZATION}").lower()
+
+    migration.command("UDANA", f"notify {ORGANIZATION}")
+    fake.wait_for(
+        lambda f: any(c.params["channel"] == "DUGUS" for c in f.calls_of("chat.postMessage")), timeout=20
+    )
+    todo = next(c for c in fake.calls_of("chat.postMessage") if c.params["channel"] == "DUGUS")
+    assert "Done" in texts(todo.params)
+    # people of the organization who have no Slack account are named to whoever notified
+    fake.wait_for(lambda f: any("outlook.com" in r["text"] for r in f.responses), timeout=20)
