@@ -48,7 +48,7 @@ class _Demo:
     def __init__(self, runtime: Runtime, out: TextIO) -> None:
         self.runtime = runtime
         self.out = out
-        self.surface = ConsoleSurface(runtime.conversation, out, brief=_brief)
+        self.surface = ConsoleSurface(runtime.conversation, out)
         state = runtime.sandbox.state() if runtime.sandbox else {}
         self.names = {
             str(user["userPrincipalName"]).lower(): str(user.get("displayName") or "")
@@ -65,12 +65,16 @@ class _Demo:
     def narrate(self, text: str) -> None:
         self.out.write(f"\n   ({text})\n")
 
-    def click(self, actor: Actor, outgoing: list[Outgoing], label: str) -> list[Outgoing]:
-        for message in outgoing:
-            for button in message.message.buttons:
-                if button.label == label:
-                    return self.surface.click(actor, label, button.action, button.value)
-        raise RuntimeError(f"the demo expected a [{label}] button and there was none")
+    def click(
+        self, actor: Actor, outgoing: list[Outgoing], label: str, *, last: bool = False
+    ) -> list[Outgoing]:
+        buttons = [
+            button for message in outgoing for button in message.message.buttons if button.label == label
+        ]
+        if not buttons:
+            raise RuntimeError(f"the demo expected a [{label}] button and there was none")
+        button = buttons[-1] if last else buttons[0]
+        return self.surface.click(actor, label, button.action, button.value)
 
     def sandbox_post(self, path: str, body: dict[str, str]) -> None:
         assert self.runtime.sandbox is not None
@@ -115,12 +119,14 @@ def _play(runtime: Runtime, out: TextIO) -> int:
     demo.surface.deliver(runtime.conversation.watch())
 
     demo.stage("7. Every affected user gets their own to-do list")
+    demo.surface.brief = _brief
     notified = say(dana, "/aad notify")
+    demo.surface.brief = ConsoleSurface.show_everything
     kim = demo.person("kim@fabrikam-old.com")
     kims_list = [message for message in notified if message.to == DirectMessage(kim.email)]
     demo.narrate(f"{kim.name} works through their list")
     demo.click(kim, kims_list, "Done")
-    demo.click(kim, kims_list, "I need help")
+    demo.click(kim, kims_list, "I need help", last=True)
     say(kim, "do I really have to make new personal access tokens?", in_dm=True)
     say(demo.person("ivan@fabrikam.com"), "do I keep my visual studio subscription?", in_dm=True)
 

@@ -1,1 +1,21 @@
 """Clients for Azure DevOps, Microsoft Graph and Azure Resource Manager (httpx, tokens through msal)."""
+
+from msapi._auth import AppCredential, MsalHttpClient
+from msapi._clients import MicrosoftClients
+from msapi._environment import from_environment
+from msapi._http import HttpSession, Redactor
+from msapi._odata import odata_string
+from msapi._routing import Router
+from workflows.directory import MicrosoftError
+
+__all__ = [
+    "AppCredential",
+    "HttpSession",
+    "MicrosoftClients",
+    "MicrosoftError",
+    "MsalHttpClient",
+    "Redactor",
+    "Router",
+    "from_environment",
+    "odata_string",
+]

@@ -27,15 +27,19 @@ class ConsoleSurface:
         out: TextIO,
         *,
         channel: str = CHANNEL,
-        brief: Callable[[Outgoing], bool] = lambda message: False,
+        brief: Callable[[Outgoing], bool] | None = None,
     ) -> None:
         self.conversation = conversation
         self.out = out
         self.channel = channel
-        self.brief = brief
+        self.brief = brief or self.show_everything
         """Messages shown by their summary line only (the demo's many similar DMs)."""
         self.delivered: list[tuple[str, Outgoing]] = []
         """Every message shown, with where it went: the demo's summary and the tests read it."""
+
+    @staticmethod
+    def show_everything(message: Outgoing) -> bool:
+        return False
 
     def say(self, actor: Actor, text: str, *, in_dm: bool = False) -> list[Outgoing]:
         where = "DM to aadbot" if in_dm else self.channel

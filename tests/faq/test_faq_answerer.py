@@ -86,7 +86,8 @@ def test_downtime_answer_depends_on_the_migration_stage(answerer: FaqAnswerer) -
 
 def test_billing_answer_urges_action_only_after_the_switch(answerer: FaqAnswerer) -> None:
     question = "how do I change the azure subscription used for billing"
-    assert "nothing to change now" in answerer.answer(question, AskerContext(stage="awaiting_approval")).answer
+    before = answerer.answer(question, AskerContext(stage="awaiting_approval")).answer
+    assert "nothing to change now" in before
     assert "update billing now" in answerer.answer(question, AskerContext(stage="connected")).answer
 
 

@@ -1,0 +1,170 @@
+"""Plan benchmark: a synthetic organization against a synthetic directory, through the sandbox over loopback.
+
+    .venv/bin/python bench/plan_benchmark.py --users 100000 --directory 100000 [--json]
+
+The emulator runs in a child process (`aadbot sandbox`), so the memory measured here is the bot's
+side only: the real clients fetch everything (`MicrosoftClients.snapshot`) and `build_plan` matches.
+Reported: HTTP requests against the page minimum, the matching time alone, wall time, peak memory,
+and how all of it compares with merely parsing the scenario file, in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from msapi import from_environment  # noqa: E402
+from workflows.plan import build_plan  # noqa: E402
+
+GRAPH_PAGE = 999
+# What `sandbox.generate` produces; the tenant is named by its verified domain.
+ORGANIZATION, TENANT, CONNECTOR = "contoso-synthetic", "contoso.com", "admin@contoso.com"
+_SERVE = """
+import argparse, sys
+from sandbox import commands
+parser = argparse.ArgumentParser(prog="aadbot")
+commands.register(parser.add_subparsers(dest="command", required=True))
+args = parser.parse_args(sys.argv[1:])
+sys.exit(args.run(args))
+"""
+
+
+def run(users: int, directory: int, seed: int, ado_page: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scenario.json"
+        # Generated and served by child processes: this process's peak memory is the bot's alone.
+        generator = [
+            sys.executable,
+            "-m",
+            "sandbox.generate",
+            "--users",
+            str(users),
+            "--directory",
+            str(directory),
+        ]
+        subprocess.run([*generator, "--seed", str(seed), "-o", str(path)], cwd=ROOT, check=True)
+        server = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, "sandbox", "--scenario", str(path), "--page-size", str(ado_page)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            url = server.stdout.readline().strip().removeprefix("listening on ")
+            result = _measure(url, users, directory, ado_page)
+        finally:
+            server.terminate()
+            server.wait(30)
+        started = time.perf_counter()
+        json.loads(path.read_text(encoding="utf-8"))
+        parse = time.perf_counter() - started
+        result["scenario_bytes"] = path.stat().st_size
+    seconds = result["seconds"]
+    seconds["parse_scenario"] = round(parse, 3)
+    result["ratio_to_parse"] = {
+        "wall": round(seconds["wall"] / parse, 2),
+        "matching": round(seconds["matching"] / parse, 2),
+    }
+    return result
+
+
+def _measure(url: str, users: int, directory: int, ado_page: int) -> dict[str, Any]:
+    httpx.delete(f"{url}/_sandbox/requests")
+    started = time.perf_counter()
+    with from_environment({"AADBOT_SANDBOX_URL": url}) as clients:
+        snapshot = clients.snapshot(ORGANIZATION, TENANT, CONNECTOR)
+    fetched = time.perf_counter()
+    plan = build_plan(snapshot, CONNECTOR)
+    matched = time.perf_counter()
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    build_plan(snapshot, CONNECTOR)
+    _, matching_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    counts = httpx.get(f"{url}/_sandbox/requests").json()["byHost"]
+    auth = counts.get("login.microsoftonline.com", 0)
+    total = sum(counts.values())
+    page_minimum = max(1, math.ceil(directory / GRAPH_PAGE)) + max(1, math.ceil(users / ado_page))
+    return {
+        "users": users,
+        "directory": directory,
+        "requests": {"total": total, "identity_platform": auth, "data": total - auth, "by_host": counts},
+        "page_minimum": page_minimum,
+        "data_requests_over_minimum": total - auth - page_minimum,
+        "seconds": {
+            "fetch": round(fetched - started, 3),
+            "matching": round(matched - fetched, 3),
+            "wall": round(matched - started, 3),
+        },
+        "memory_mib": {
+            "peak_rss": round(peak_rss / 1024, 1),
+            "matching_peak_traced": round(matching_peak / 2**20, 1),
+        },
+        "counts": plan.counts,
+        "machine": {
+            "nproc": os.cpu_count(),
+            "cpu": _cpu_model(),
+            "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%d"),
+        },
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--directory", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ado-page", type=int, default=100, help="Azure DevOps page size the sandbox uses")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = run(args.users, args.directory, args.seed, args.ado_page)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        seconds, requests = result["seconds"], result["requests"]
+        print(f"{args.users:,} org users x {args.directory:,} directory users")
+        print(
+            f"requests: {requests['data']} data + {requests['identity_platform']} sign-in; "
+            f"page minimum {result['page_minimum']} (+{result['data_requests_over_minimum']})"
+        )
+        print(
+            f"parse {seconds['parse_scenario']} s, fetch {seconds['fetch']} s, "
+            f"matching {seconds['matching']} s, wall {seconds['wall']} s "
+            f"({result['ratio_to_parse']['wall']}x parse)"
+        )
+        print(f"memory: {result['memory_mib']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

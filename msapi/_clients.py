@@ -1,0 +1,172 @@
+"""`MicrosoftClients`: the `workflows.directory.Microsoft` protocol over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from msapi._arm import ResourceManager
+from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, pat_header
+from msapi._devops import AzureDevOps, OrganizationRecord
+from msapi._graph import Graph
+from msapi._http import HttpSession
+from workflows.directory import (
+    MSA_TENANT_ID,
+    DirectorySnapshot,
+    DirectoryUser,
+    Invitation,
+    MicrosoftError,
+    Organization,
+    OrgUser,
+    Subscription,
+    Tenant,
+)
+
+Progress = Callable[[str, int, int | None], None]
+
+
+class MicrosoftClients:
+    """Azure DevOps (PAT), Microsoft Graph and Azure Resource Manager (app-only tokens through msal)."""
+
+    def __init__(
+        self,
+        session: HttpSession,
+        *,
+        pat: str,
+        app: AppCredential,
+        token_cache: Path | None = None,
+        default_tenant: str | None = None,
+        progress: Progress | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.progress = progress
+        self._devops = AzureDevOps(session, pat_header(session, pat))
+        self._tokens = AppTokens(app, session, token_cache)
+        self._default_tenant = default_tenant
+        self._on_close = on_close
+
+    def close(self) -> None:
+        self.session.close()
+        if self._on_close is not None:
+            self._on_close()
+
+    def __enter__(self) -> MicrosoftClients:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- Azure DevOps ---
+
+    def organization(self, name: str) -> Organization:
+        record = self._devops.organization_record(name)
+        owner = self._devops.account_of(name, record.owner_id) if record.owner_id else None
+        return self._organization(record, owner, self._devops.administrators(name, {}))
+
+    def organization_tenant_id(self, name: str) -> str:
+        return self._devops.tenant_id(name)
+
+    def org_users(self, name: str) -> list[OrgUser]:
+        return self._devops.entitlements(name, self.progress)
+
+    def remove_org_user(self, organization: str, user_id: str) -> None:
+        self._devops.remove_entitlement(organization, user_id)
+
+    # --- Microsoft Graph ---
+
+    def tenant(self, tenant: str) -> Tenant:
+        found = self._graph(tenant).tenant()
+        self._default_tenant = tenant  # as given: one msal app (and one discovery) per tenant name
+        return found
+
+    def directory_users(self, tenant_id: str) -> list[DirectoryUser]:
+        return self._graph(tenant_id).users(self.progress)
+
+    def find_directory_user(self, tenant_id: str, email: str) -> DirectoryUser | None:
+        return self._graph(tenant_id).find_user(email)
+
+    def allow_invites_from(self, tenant_id: str) -> str:
+        return self._graph(tenant_id).allow_invites_from()
+
+    def directory_roles(self, tenant_id: str, user_principal_name: str) -> list[str]:
+        return self._graph(tenant_id).roles(user_principal_name)
+
+    def invite_guest(
+        self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
+    ) -> Invitation:
+        """Invite with Microsoft's email on. The app sends it (app-only token): the directory applies
+        its app rules, while `inviter`'s own rights are what the plan's `invite-permission` check judges."""
+        return self._graph(tenant_id).invite(
+            email=email, display_name=display_name, message=message, redirect_url=redirect_url
+        )
+
+    # --- Azure Resource Manager ---
+
+    def subscription(self, subscription_id: str) -> Subscription | None:
+        tenant = self._default_tenant
+        if not tenant:
+            raise MicrosoftError(
+                "no tenant is known yet to sign in to Azure Resource Manager: set AZURE_TENANT_ID"
+            )
+        arm = ResourceManager(self.session, lambda: self._tokens.token(tenant, ARM_SCOPE))
+        return arm.subscription(subscription_id)
+
+    # --- everything at once ---
+
+    def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
+        """Organization and directory with the fewest requests: entitlement pages, Graph pages (the
+        first inside a `$batch` with the tenant, policy and roles), plus the organization record,
+        administrators, billing setup and subscription."""
+        record = self._devops.organization_record(organization)
+        users = self._devops.entitlements(organization, self.progress)
+        owner = next(
+            (
+                u.principal_name
+                for u in users
+                if record.owner_id and u.id.casefold() == record.owner_id.casefold()
+            ),
+            None,
+        )
+        if owner is None and record.owner_id:
+            owner = self._devops.account_of(organization, record.owner_id)
+        known = {user.descriptor: user.principal_name for user in users if user.descriptor}
+        org = self._organization(record, owner, self._devops.administrators(organization, known))
+        overview = self._graph(tenant).overview(connector, self.progress)
+        self._default_tenant = tenant
+        roles = overview.roles
+        wanted = connector.strip().casefold()
+        if not any(user.user_principal_name.casefold() == wanted for user in overview.users):
+            # The batch asked by UPN; a connector known only by mail needs its roles asked by id.
+            by_mail = next((user for user in overview.users if (user.mail or "").casefold() == wanted), None)
+            if by_mail is not None:
+                roles = tuple(self._graph(tenant).roles(by_mail.id))
+        billing = self.subscription(org.billing_subscription_id) if org.billing_subscription_id else None
+        return DirectorySnapshot(
+            organization=org,
+            users=tuple(users),
+            tenant=overview.tenant,
+            directory_users=overview.users,
+            allow_invites_from=overview.allow_invites_from,
+            connector_roles=roles,
+            billing_subscription=billing,
+        )
+
+    def _organization(
+        self, record: OrganizationRecord, owner: str | None, admins: tuple[str, ...]
+    ) -> Organization:
+        billing = self._devops.billing_subscription_id(record.id) if record.id else None
+        return Organization(
+            name=record.name,
+            connected_tenant_id=record.tenant_id or MSA_TENANT_ID,
+            owner=owner,
+            administrators=admins,
+            billing_subscription_id=billing,
+            id=record.id,
+        )
+
+    def _graph(self, tenant: str) -> Graph:
+        return Graph(self.session, lambda: self._tokens.token(tenant, GRAPH_SCOPE))

@@ -1,0 +1,219 @@
+"""Azure DevOps: user entitlements (vsaex), the organization record, administrators and tenant (vssps)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from msapi._http import HttpSession, service_error
+from workflows.directory import MicrosoftError, OrgUser
+
+SERVICE = "Azure DevOps"
+_ENTITLEMENTS_API = "7.1"
+_GRAPH_API = "7.1-preview.1"
+_ORGANIZATION_API = "7.1-preview.1"
+_PCA = "Project Collection Administrators"
+_NEVER = "0001-01-01"
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True)
+class OrganizationRecord:
+    """`GET vssps.dev.azure.com/{org}/_apis/Organization/Organizations/Me` (undocumented; see the sandbox)."""
+
+    id: str
+    name: str
+    tenant_id: str
+    owner_id: str | None
+
+
+class AzureDevOps:
+    def __init__(self, session: HttpSession, auth: Mapping[str, str]) -> None:
+        self._session = session
+        self._auth = dict(auth)
+
+    def tenant_id(self, organization: str) -> str:
+        """`HEAD vssps.dev.azure.com/{org}`: 404 with `X-VSS-ResourceTenant`, no credentials needed."""
+        url = f"https://vssps.dev.azure.com/{_segment(organization)}"
+        tenant = str(
+            self._session.request("HEAD", url, service=SERVICE).headers.get("X-VSS-ResourceTenant", "")
+        )
+        if not tenant:
+            raise MicrosoftError(
+                f"Azure DevOps organization {organization!r} was not found: "
+                f"check the name in https://dev.azure.com/{organization}"
+            )
+        return tenant.split(",")[0].strip()
+
+    def organization_record(self, organization: str) -> OrganizationRecord:
+        url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/Organization/Organizations/Me"
+        body = self._get(url, {"api-version": _ORGANIZATION_API}, f"the organization {organization!r}")
+        collection = body.get("primaryCollection") or {}
+        return OrganizationRecord(
+            id=str(body.get("id") or ""),
+            name=str(body.get("name") or organization),
+            tenant_id=str(body.get("tenantId") or ""),
+            owner_id=collection.get("owner") or None,
+        )
+
+    def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
+        url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements"
+        users: list[OrgUser] = []
+        token = ""
+        while True:
+            params = {"api-version": _ENTITLEMENTS_API}
+            if token:
+                params["continuationToken"] = token
+            body = self._get(url, params, f"the users of {organization!r}")
+            users.extend(_org_user(item) for item in body.get("items") or ())
+            if progress is not None:
+                progress("organization users", len(users), body.get("totalCount"))
+            token = body.get("continuationToken") or ""
+            if not token:
+                return users
+
+    def remove_entitlement(self, organization: str, user_id: str) -> None:
+        """Remove a user from the organization; one already gone counts as removed (safe to repeat)."""
+        url = (
+            f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements/{_segment(user_id)}"
+        )
+        response = self._session.request(
+            "DELETE", url, service=SERVICE, headers=self._auth, params={"api-version": _ENTITLEMENTS_API}
+        )
+        if response.status_code >= 400 and response.status_code != 404:
+            raise service_error(self._session, response, f"removing user {user_id}", SERVICE)
+
+    def account_of(self, organization: str, identity_id: str) -> str | None:
+        """The sign-in address of an identity id (`GET vssps/_apis/identities?identityIds=`)."""
+        url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/identities"
+        body = self._get(url, {"identityIds": identity_id, "api-version": "7.1"}, "the owner's identity")
+        for identity in body.get("value") or ():
+            account = ((identity.get("properties") or {}).get("Account") or {}).get("$value")
+            if account:
+                return str(account)
+        return None
+
+    def administrators(self, organization: str, known: Mapping[str, str]) -> tuple[str, ...]:
+        """Principal names in Project Collection Administrators, nested groups resolved.
+
+        `known` maps user descriptors to principal names (from the entitlements) so only strangers
+        cost a subject lookup.
+        """
+        root = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/graph"
+        group = self._find_group(root, f"[{organization}]\\{_PCA}".casefold())
+        users: list[str] = []
+        seen = {group}
+        pending = [group]
+        while pending:
+            container = pending.pop(0)
+            body = self._get(
+                f"{root}/Memberships/{_segment(container)}",
+                {"direction": "down", "api-version": _GRAPH_API},
+                f"the members of {_PCA}",
+            )
+            for membership in body.get("value") or ():
+                member = str(membership.get("memberDescriptor") or "")
+                if member.startswith(("vssgp.", "aadgp.")):
+                    if member not in seen:
+                        seen.add(member)
+                        pending.append(member)
+                elif member:
+                    users.append(member)
+        names = {descriptor: known[descriptor] for descriptor in users if descriptor in known}
+        strangers = [descriptor for descriptor in users if descriptor not in known]
+        if strangers:
+            names.update(self._lookup(root, strangers))
+        return tuple(dict.fromkeys(names[descriptor] for descriptor in users if descriptor in names))
+
+    def billing_subscription_id(self, organization_id: str) -> str | None:
+        """The organization's billing subscription (`azdevopscommerce` BillingSetup; undocumented)."""
+        url = f"https://azdevopscommerce.dev.azure.com/{_segment(organization_id)}/_apis/AzComm/BillingSetup"
+        body = self._get(url, {"api-version": "7.1-preview.1"}, "the billing setup")
+        return str(body["subscriptionId"]) if body.get("subscriptionId") else None
+
+    def _find_group(self, root: str, principal_name: str) -> str:
+        token = ""
+        while True:
+            params = {"api-version": _GRAPH_API}
+            if token:
+                params["continuationToken"] = token
+            response = self._send("GET", f"{root}/groups", params, "the organization's groups")
+            for group in response.json().get("value") or ():
+                if str(group.get("principalName", "")).casefold() == principal_name:
+                    return str(group["descriptor"])
+            token = response.headers.get("X-MS-ContinuationToken", "")
+            if not token:
+                raise MicrosoftError(
+                    f"the group {_PCA} was not found; is the PAT's owner an organization admin?"
+                )
+
+    def _lookup(self, root: str, descriptors: list[str]) -> dict[str, str]:
+        body = {"lookupKeys": [{"descriptor": descriptor} for descriptor in descriptors]}
+        response = self._session.request(
+            "POST",
+            f"{root}/subjectlookup",
+            service=SERVICE,
+            headers=self._auth,
+            params={"api-version": _GRAPH_API},
+            json=body,
+            retry_unsafe=True,  # a read, despite the verb
+        )
+        if response.status_code >= 400:
+            raise service_error(self._session, response, "looking up administrators", SERVICE)
+        subjects: dict[str, Any] = response.json().get("value") or {}
+        return {
+            key: str(value["principalName"]) for key, value in subjects.items() if value.get("principalName")
+        }
+
+    def _get(self, url: str, params: dict[str, str], what: str) -> dict[str, Any]:
+        body = self._send("GET", url, params, what).json()
+        if not isinstance(body, dict):
+            raise MicrosoftError(f"Azure DevOps sent an unexpected answer for {what}")
+        return body
+
+    def _send(self, method: str, url: str, params: dict[str, str], what: str) -> Any:
+        response = self._session.request(method, url, service=SERVICE, headers=self._auth, params=params)
+        if response.status_code == 401 or response.status_code == 203:
+            raise MicrosoftError(
+                f"Azure DevOps refused the personal access token reading {what}: check that "
+                "AZURE_DEVOPS_PAT is valid for this organization with Member Entitlement Management "
+                "and Graph read scopes"
+            )
+        if response.status_code >= 400:
+            raise service_error(self._session, response, f"reading {what}", SERVICE)
+        return response
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _date(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value or value.startswith(_NEVER):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _org_user(item: dict[str, Any]) -> OrgUser:
+    user = item.get("user") or {}
+    access = item.get("accessLevel") or {}
+    return OrgUser(
+        id=str(item["id"]),
+        principal_name=str(user.get("principalName") or ""),
+        mail_address=str(user.get("mailAddress") or ""),
+        display_name=str(user.get("displayName") or ""),
+        origin=str(user.get("origin") or ""),
+        descriptor=str(user.get("descriptor") or ""),
+        license_display_name=str(access.get("licenseDisplayName") or ""),
+        licensing_source=str(access.get("licensingSource") or ""),
+        msdn_license_type=str(access.get("msdnLicenseType") or "none"),
+        last_accessed=_date(item.get("lastAccessedDate")),
+        date_created=_date(item.get("dateCreated")),
+    )

@@ -1,0 +1,204 @@
+"""The one HTTP layer every Microsoft call goes through: routing, timeouts, retries, throttling, redaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from msapi._routing import Router
+from workflows.directory import MicrosoftError
+
+log = logging.getLogger("msapi")
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_THROTTLED = frozenset({429, 503})
+_TRANSIENT = frozenset({500, 502, 504})
+_CREDENTIAL_PATTERNS = (
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(
+        r"(?i)(access_token|refresh_token|client_secret|client_assertion|password)([\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+    ),
+)
+
+
+class Redactor:
+    """Removes known secrets and credential-looking fragments from text meant for logs or people."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        text = _CREDENTIAL_PATTERNS[0].sub(lambda m: f"{m.group(1)} ***", text)
+        return _CREDENTIAL_PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+
+
+class HttpSession:
+    """Sends requests with bounded retries: returns what it won't retry, raises when retries run out.
+
+    Retries: 429/503 always (the service did not process the request), waiting `Retry-After`; 500/502/504
+    and network errors only for idempotent requests (or `retry_unsafe=True`). Azure DevOps'
+    `X-RateLimit-Delay` and an exhausted `X-RateLimit-Remaining` pace the following requests.
+    """
+
+    def __init__(
+        self,
+        router: Router | None = None,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        max_wait: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.router = router or Router()
+        self.redact = redactor or Redactor()
+        self.request_count = 0
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._not_before = 0.0
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        service: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        retry_unsafe: bool = False,
+    ) -> httpx.Response:
+        target = self.router.resolve(url)
+        where = f"{method} {urlsplit(url).netloc}{urlsplit(url).path}"
+        may_repeat = retry_unsafe or method in _IDEMPOTENT
+        for attempt in range(1, self._max_attempts + 1):
+            self._pace()
+            started = self._clock()
+            self.request_count += 1
+            try:
+                response = self._client.request(
+                    method, target, headers=headers, params=params, json=json, data=data
+                )
+            except httpx.TransportError as error:
+                # A refused connection never reached the service, so even a POST may be sent again.
+                if attempt == self._max_attempts or not (may_repeat or isinstance(error, httpx.ConnectError)):
+                    raise self.error(f"{service} did not answer {where} ({type(error).__name__})") from None
+                log.warning("%s: %s failed (%s), retrying", service, where, type(error).__name__)
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+                continue
+            log.debug(
+                "%s %s -> %s in %.0f ms",
+                service,
+                where,
+                response.status_code,
+                1000 * (self._clock() - started),
+            )
+            self._note_rate_limit(response)
+            status = response.status_code
+            if status not in _THROTTLED and not (status in _TRANSIENT and may_repeat):
+                return response
+            if attempt == self._max_attempts:
+                raise self.error(f"{service} answered HTTP {status} to {where} {attempt} times; giving up")
+            wait = _retry_after(response, self._wall_clock) or self._backoff * 2 ** (attempt - 1)
+            if wait > self._max_wait:
+                raise self.error(
+                    f"{service} asks to wait {wait:.0f} s before retrying {where}; try again later"
+                )
+            log.warning("%s: HTTP %s for %s, retrying in %.1f s", service, status, where, wait)
+            self._sleep(wait)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def error(self, message: str) -> MicrosoftError:
+        return MicrosoftError(self.redact(message))
+
+    def _pace(self) -> None:
+        delay = self._not_before - self._clock()
+        if delay > 0:
+            self._sleep(min(delay, self._max_wait))
+
+    def _note_rate_limit(self, response: httpx.Response) -> None:
+        headers = response.headers
+        delay = _float(headers.get("X-RateLimit-Delay"))
+        if delay is not None and response.status_code not in _THROTTLED:
+            self._not_before = max(self._not_before, self._clock() + delay)
+        remaining, reset = (
+            _float(headers.get("X-RateLimit-Remaining")),
+            _float(headers.get("X-RateLimit-Reset")),
+        )
+        if remaining is not None and remaining <= 0 and reset is not None:
+            self._not_before = max(self._not_before, self._clock() + max(0.0, reset - self._wall_clock()))
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _retry_after(response: httpx.Response, wall_clock: Callable[[], float]) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    seconds = _float(value)
+    if seconds is not None:
+        return max(0.0, seconds)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - wall_clock())
+    except (TypeError, ValueError):
+        return None
+
+
+def service_error(session: HttpSession, response: httpx.Response, what: str, service: str) -> MicrosoftError:
+    """A `MicrosoftError` naming the service's own error code and message (redacted)."""
+    detail = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            detail = f"{error.get('code', '')}: {error.get('message', '')}"
+        elif isinstance(error, str):
+            description = str(body.get("error_description") or "").splitlines()
+            detail = f"{error}: {description[0] if description else ''}"
+        elif "message" in body:
+            detail = str(body["message"])
+    return session.error(f"{service} refused {what}: HTTP {response.status_code} {detail}".rstrip(": "))

@@ -1,0 +1,124 @@
+"""The Starlette application: Microsoft hosts as the first path segment, control under `/_sandbox`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox._services import Call, Reply, dispatch, fault_reply
+from sandbox._state import Faults, State
+
+
+def create_app(state: State) -> Starlette:
+    async def microsoft(request: Request) -> Response:
+        host, _, rest = request.path_params["path"].partition("/")
+        call = Call(
+            method=request.method,
+            host=host,
+            path="/" + rest,
+            query=dict(request.query_params),
+            headers={key.lower(): value for key, value in request.headers.items()},
+            body=await request.body(),
+        )
+        with state.lock:
+            state.request_counts[host] += 1
+            fault = state.faults.draw(host)
+            delay = state.faults.slow_seconds
+            retry_after = state.faults.retry_after
+        if fault == "slow":
+            await asyncio.sleep(delay)
+        elif isinstance(fault, int):
+            return _response(fault_reply(host, fault, retry_after), request.method)
+        return _response(dispatch(state, call), request.method)
+
+    async def connect(request: Request) -> Response:
+        body = await _json(request)
+        organization = str(body.get("organization") or "")
+        tenant_id = str(body.get("tenantId") or "")
+        if not state.is_organization(organization):
+            return JSONResponse({"error": f"unknown organization {organization!r}"}, status_code=404)
+        if not tenant_id:
+            return JSONResponse({"error": "tenantId is required (all zeros disconnects)"}, status_code=400)
+        state.connect(organization, tenant_id)
+        return JSONResponse({"organization": organization, "connected_tenant_id": tenant_id})
+
+    async def subscription(request: Request) -> Response:
+        body = await _json(request)
+        subscription_id = str(body.get("subscriptionId") or "")
+        tenant_id = str(body.get("tenantId") or "")
+        if not tenant_id:
+            return JSONResponse({"error": "tenantId is required"}, status_code=400)
+        if not state.move_subscription(subscription_id, tenant_id):
+            return JSONResponse({"error": f"unknown subscription {subscription_id!r}"}, status_code=404)
+        return JSONResponse({"subscriptionId": subscription_id, "tenantId": tenant_id})
+
+    async def current_state(request: Request) -> Response:
+        with state.lock:
+            return Response(json.dumps(state.data), media_type="application/json")
+
+    async def faults(request: Request) -> Response:
+        body = await _json(request)
+        try:
+            configured = faults_from_json(body)
+        except (TypeError, ValueError) as error:
+            return JSONResponse({"error": f"bad fault settings: {error}"}, status_code=400)
+        with state.lock:
+            state.faults = configured
+        return JSONResponse({"ok": True})
+
+    async def requests(request: Request) -> Response:
+        with state.lock:
+            counts = dict(state.request_counts)
+            if request.method == "DELETE":
+                state.request_counts.clear()
+        return JSONResponse({"total": sum(counts.values()), "byHost": counts})
+
+    routes = [
+        Route("/_sandbox/connect", connect, methods=["POST"]),
+        Route("/_sandbox/subscription", subscription, methods=["POST"]),
+        Route("/_sandbox/state", current_state, methods=["GET"]),
+        Route("/_sandbox/faults", faults, methods=["POST"]),
+        Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
+        Route("/{path:path}", microsoft, methods=["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def faults_from_json(body: dict[str, Any]) -> Faults:
+    """Fault settings from `POST /_sandbox/faults`; rates are probabilities in [0, 1]."""
+    rates = {name: float(body.get(name, 0.0)) for name in ("rate_429", "rate_500", "rate_slow")}
+    if any(not 0.0 <= rate <= 1.0 for rate in rates.values()) or sum(rates.values()) > 1.0:
+        raise ValueError("rates must be between 0 and 1 and add up to at most 1")
+    sequence = list(body.get("sequence") or [])
+    if any(item != "slow" and item not in (429, 500, 502, 503, 504) for item in sequence):
+        raise ValueError("sequence items are 429, 500, 502, 503, 504 or 'slow'")
+    return Faults(
+        **rates,
+        retry_after=float(body.get("retry_after", 1.0)),
+        slow_seconds=float(body.get("slow_seconds", 0.5)),
+        sequence=sequence,
+        hosts=tuple(body.get("hosts") or ()),
+        rng=random.Random(int(body.get("seed", 0))),
+    )
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _response(reply: Reply, method: str) -> Response:
+    if reply.body is None or method == "HEAD":
+        return Response(status_code=reply.status, headers=reply.headers)
+    content = json.dumps(reply.body, separators=(",", ":"))
+    return Response(content, status_code=reply.status, headers=reply.headers, media_type="application/json")

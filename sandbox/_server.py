@@ -1,0 +1,98 @@
+"""`Sandbox`: the emulator served by uvicorn in a background thread on loopback."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from sandbox._app import create_app, faults_from_json
+from sandbox._scenario import Scenario, load_scenario
+from sandbox._state import State
+
+_START_TIMEOUT = 10.0
+
+
+class Sandbox:
+    """Serve a scenario over real HTTP: `with Sandbox(scenario) as box: box.url`."""
+
+    def __init__(
+        self, scenario: Scenario | str | Path, *, host: str = "127.0.0.1", port: int = 0, page_size: int = 100
+    ) -> None:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        self._state = State(scenario, page_size=page_size)
+        self._host = host
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        config = uvicorn.Config(
+            create_app(self._state),
+            host=self._host,
+            port=self._port,
+            log_level="warning",
+            lifespan="off",
+            ws="none",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="aadbot-sandbox", daemon=True)
+        thread.start()
+        ready = threading.Event()
+        while not server.started and thread.is_alive():
+            ready.wait(0.01)
+        if not server.started:
+            raise RuntimeError(f"the sandbox could not listen on {self._host}:{self._port}")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        self._server, self._thread = server, thread
+        self.url = f"http://{self._host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(_START_TIMEOUT)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def connect(self, organization: str, tenant_id: str) -> None:
+        """Simulate the portal's Connect (all-zero `tenant_id` disconnects)."""
+        if not self._state.is_organization(organization):
+            raise ValueError(f"the sandbox serves {self._state.organization['name']!r}, not {organization!r}")
+        self._state.connect(organization, tenant_id)
+
+    def state(self) -> dict[str, Any]:
+        """A copy of the scenario as it is now (invitations, removals and connection applied)."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.data)
+
+    def set_faults(self, **settings: Any) -> None:
+        """Same settings as `POST /_sandbox/faults`: rate_429, rate_500, rate_slow, retry_after, ..."""
+        faults = faults_from_json(settings)
+        with self._state.lock:
+            self._state.faults = faults
+
+    def request_counts(self, *, reset: bool = False) -> dict[str, int]:
+        """Requests served per Microsoft host since start (or the last reset)."""
+        with self._state.lock:
+            counts = dict(self._state.request_counts)
+            if reset:
+                self._state.request_counts.clear()
+        return counts

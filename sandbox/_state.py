@@ -1,0 +1,134 @@
+"""The emulator's mutable world: the scenario being served, issued tokens, faults and request counts."""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox._scenario import ZERO_TENANT, Scenario, descriptor_for
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token the emulator issued: who holds it, for which resource and tenant."""
+
+    audience: str
+    tenant_id: str
+    principal: str
+    expires_at: float
+
+
+@dataclass
+class Faults:
+    """Injected failures; draws come from one seeded generator so a run is reproducible."""
+
+    rate_429: float = 0.0
+    rate_500: float = 0.0
+    rate_slow: float = 0.0
+    retry_after: float = 1.0
+    slow_seconds: float = 0.5
+    sequence: list[int | str] = field(default_factory=list)
+    hosts: tuple[str, ...] = ()
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def draw(self, host: str) -> int | str | None:
+        """The fault for the next request to `host`: a status code, `"slow"`, or None."""
+        if self.hosts and host not in self.hosts:
+            return None
+        if self.sequence:
+            return self.sequence.pop(0)
+        roll = self.rng.random()
+        if roll < self.rate_429:
+            return 429
+        if roll < self.rate_429 + self.rate_500:
+            return 500
+        if roll < self.rate_429 + self.rate_500 + self.rate_slow:
+            return "slow"
+        return None
+
+
+class State:
+    """Thread-safe holder of everything the emulator serves and remembers."""
+
+    def __init__(self, scenario: Scenario, *, page_size: int = 100) -> None:
+        self.lock = threading.RLock()
+        self.data: dict[str, Any] = copy.deepcopy(scenario.data)
+        self.page_size = page_size
+        self.tokens: dict[str, Token] = {}
+        self.faults = Faults()
+        self.request_counts: Counter[str] = Counter()
+
+    @property
+    def organization(self) -> dict[str, Any]:
+        return self.data["organization"]  # type: ignore[no-any-return]
+
+    @property
+    def tenant(self) -> dict[str, Any]:
+        return self.data["tenant"]  # type: ignore[no-any-return]
+
+    @property
+    def directory_users(self) -> list[dict[str, Any]]:
+        return self.tenant["users"]  # type: ignore[no-any-return]
+
+    @property
+    def entitlements(self) -> list[dict[str, Any]]:
+        return self.data["user_entitlements"]  # type: ignore[no-any-return]
+
+    def is_organization(self, name: str) -> bool:
+        return name.casefold() == str(self.organization["name"]).casefold()
+
+    def tenant_matches(self, tenant: str) -> bool:
+        """True for the tenant's id or one of its verified domains."""
+        wanted = tenant.casefold()
+        if wanted == str(self.tenant["id"]).casefold():
+            return True
+        return any(wanted == str(domain["name"]).casefold() for domain in self.tenant["verifiedDomains"])
+
+    def find_directory_user(self, key: str) -> dict[str, Any] | None:
+        """A directory user by object id or user principal name."""
+        wanted = key.casefold()
+        for user in self.directory_users:
+            if str(user["id"]).casefold() == wanted or str(user["userPrincipalName"]).casefold() == wanted:
+                return user
+        return None
+
+    def roles_of(self, user: dict[str, Any]) -> list[str]:
+        roles: dict[str, list[str]] = self.tenant["directoryRoles"]
+        upn = str(user["userPrincipalName"]).casefold()
+        return next((names for key, names in roles.items() if key.casefold() == upn), [])
+
+    def move_subscription(self, subscription_id: str, tenant_id: str) -> bool:
+        """What "Change directory" on a subscription in the Azure portal does; False if it is unknown."""
+        with self.lock:
+            for subscription in self.data["subscriptions"]:
+                if str(subscription["subscriptionId"]).casefold() == subscription_id.casefold():
+                    subscription["tenantId"] = tenant_id
+                    return True
+        return False
+
+    def connect(self, organization: str, tenant_id: str) -> None:
+        """What an admin's click on Connect (or Disconnect) in the portal does."""
+        with self.lock:
+            self.organization["connected_tenant_id"] = tenant_id
+            if tenant_id == ZERO_TENANT or tenant_id.casefold() != str(self.tenant["id"]).casefold():
+                return
+            # Connecting maps users whose sign-in address is a member's UPN; the rest stay disconnected.
+            members = {
+                str(user["userPrincipalName"]).casefold(): user
+                for user in self.directory_users
+                if user["accountEnabled"]
+            }
+            for entitlement in self.entitlements:
+                user = entitlement["user"]
+                member = members.get(str(user["principalName"]).strip().casefold())
+                if member is not None:
+                    user.update(
+                        origin="aad",
+                        originId=member["id"],
+                        domain=self.tenant["id"],
+                        descriptor=descriptor_for("aad", str(member["id"])),
+                    )

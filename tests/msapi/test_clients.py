@@ -1,0 +1,313 @@
+"""Every client against the sandbox over real HTTP, through `MicrosoftClients`."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import logging
+import stat
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msal
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from msapi import (
+    AppCredential,
+    HttpSession,
+    MicrosoftClients,
+    MicrosoftError,
+    MsalHttpClient,
+    Router,
+    from_environment,
+)
+from sandbox import Sandbox, parse_scenario
+from workflows.directory import InvitePermissionDenied
+
+ORG = "fabrikam-fiber"
+PAT = "pat-0123456789-do-not-log"
+SECRET = "client-secret-do-not-log"
+
+
+@pytest.fixture
+def make_clients() -> Iterator[Any]:
+    opened: list[MicrosoftClients] = []
+
+    def make(
+        box: Sandbox, *, app: AppCredential | None = None, cache: Path | None = None
+    ) -> MicrosoftClients:
+        session = HttpSession(Router(box.url), sleep=lambda seconds: None)
+        clients = MicrosoftClients(
+            session, pat=PAT, app=app or AppCredential("app-id", client_secret=SECRET), token_cache=cache
+        )
+        opened.append(clients)
+        return clients
+
+    yield make
+    for clients in opened:
+        clients.close()
+
+
+def test_snapshot_reads_everything_with_the_fewest_requests(box: Sandbox, make_clients: Any) -> None:
+    clients = make_clients(box)
+    snapshot = clients.snapshot(ORG, "fabrikam.com", "lee@fabrikam.com")
+    org = snapshot.organization
+    assert org.owner == "dana@fabrikam.com"
+    assert org.administrators == ("dana@fabrikam.com", "lee@fabrikam.com")
+    assert org.billing_subscription_id == "c0ffee00-1234-4abc-8def-0123456789ab"
+    assert len(snapshot.users) == 11 and len(snapshot.directory_users) == 11
+    assert (
+        snapshot.tenant.id == box.state()["tenant"]["id"] and snapshot.tenant.default_domain == "fabrikam.com"
+    )
+    assert snapshot.allow_invites_from == "adminsGuestInvitersAndAllMembers"
+    assert snapshot.billing_subscription is not None
+    assert snapshot.billing_subscription.tenant_id == box.state()["subscriptions"][0]["tenantId"]
+    ivan = next(user for user in snapshot.users if user.principal_name == "ivan@fabrikam.com")
+    assert ivan.is_visual_studio_subscriber and ivan.last_accessed is not None
+    assert box.request_counts() == {
+        "vssps.dev.azure.com": 3,  # organization record, groups, memberships
+        "vsaex.dev.azure.com": 1,
+        "azdevopscommerce.dev.azure.com": 1,
+        "login.microsoftonline.com": 3,  # discovery, Graph token, ARM token
+        "graph.microsoft.com": 1,  # one $batch: tenant, policy, roles and the first users page
+        "management.azure.com": 1,
+    }
+    again = clients.snapshot(ORG, "fabrikam.com", "dana@fabrikam.com")
+    assert again.connector_roles == ("Global Administrator",)
+    assert box.request_counts()["login.microsoftonline.com"] == 3  # tokens come from msal's cache
+
+
+def test_paging_follows_every_page(fabrikam: dict[str, Any], make_clients: Any) -> None:
+    extra = [
+        {"id": f"id-{i}", "userPrincipalName": f"u{i}@fabrikam.com", "mail": f"u{i}@fabrikam.com"}
+        for i in range(2000)
+    ]
+    fabrikam["tenant"]["users"] += extra
+    with Sandbox(parse_scenario(fabrikam), page_size=3) as box:
+        clients = make_clients(box)
+        snapshot = clients.snapshot(ORG, "fabrikam.com", "lee@fabrikam.com")
+        assert len(snapshot.users) == 11 and len({u.id for u in snapshot.users}) == 11
+        assert len({u.id for u in snapshot.directory_users}) == 2011
+        counts = box.request_counts(reset=True)
+        assert counts["vsaex.dev.azure.com"] == 4 and counts["graph.microsoft.com"] == 3
+        assert len(clients.directory_users(snapshot.tenant.id)) == 2011
+        assert box.request_counts()["graph.microsoft.com"] == 3
+
+
+def test_snapshot_survives_throttling_and_errors(box: Sandbox, make_clients: Any) -> None:
+    box.set_faults(seed=11, rate_429=0.2, rate_500=0.1, retry_after=1)
+    snapshot = make_clients(box).snapshot(ORG, "fabrikam.com", "lee@fabrikam.com")
+    assert len(snapshot.users) == 11 and snapshot.organization.owner == "dana@fabrikam.com"
+    assert sum(box.request_counts().values()) > 10
+
+
+def test_nested_administrators_and_strangers(fabrikam: dict[str, Any], make_clients: Any) -> None:
+    fabrikam["organization"]["owner"] = "founder@outlook.com"
+    fabrikam["organization"]["project_collection_administrators"] = [
+        {
+            "displayName": "Admins",
+            "members": ["ANN@fabrikam.com", {"displayName": "Inner", "members": ["x@y.z"]}],
+        },
+        "founder@outlook.com",
+    ]
+    with Sandbox(parse_scenario(fabrikam)) as box:
+        clients = make_clients(box)
+        org = clients.snapshot(ORG, "fabrikam.com", "lee@fabrikam.com").organization
+        assert org.owner == "founder@outlook.com"
+        assert set(org.administrators) == {"ann@fabrikam.com", "x@y.z", "founder@outlook.com"}
+        assert clients.organization(ORG) == org
+
+
+def test_lookups_and_roles(box: Sandbox, make_clients: Any) -> None:
+    clients = make_clients(box)
+    tenant = clients.tenant("fabrikam.com")
+    found = clients.find_directory_user(tenant.id, " Kim@Fabrikam-Old.com ")
+    assert found is not None and found.user_principal_name == "kim@fabrikam.com"
+    guest = clients.find_directory_user(tenant.id, "bob.builder@outlook.com")
+    assert guest is not None and guest.user_type == "Guest"
+    assert clients.find_directory_user(tenant.id, "O'Brien@fabrikam.com") is None
+    assert clients.directory_roles(tenant.id, "dana@fabrikam.com") == ["Global Administrator"]
+    assert clients.directory_roles(tenant.id, "nobody@fabrikam.com") == []
+    assert clients.allow_invites_from(tenant.id) == "adminsGuestInvitersAndAllMembers"
+
+
+def test_quotes_in_addresses_are_escaped(fabrikam: dict[str, Any], make_clients: Any) -> None:
+    fabrikam["tenant"]["users"].append(
+        {"id": "ob", "userPrincipalName": "o'brien@fabrikam.com", "mail": "o'brien@fabrikam.com"}
+    )
+    with Sandbox(parse_scenario(fabrikam)) as box:
+        found = make_clients(box).find_directory_user(box.state()["tenant"]["id"], "O'Brien@fabrikam.com")
+    assert found is not None and found.id == "ob"
+
+
+def test_invitations_and_their_refusal(fabrikam: dict[str, Any], make_clients: Any) -> None:
+    with Sandbox(parse_scenario(fabrikam)) as box:
+        clients = make_clients(box)
+        tenant = box.state()["tenant"]["id"]
+        options = {
+            "display_name": "Erin",
+            "message": "Join fabrikam-fiber",
+            "redirect_url": "https://dev.azure.com/x",
+        }
+        invitation = clients.invite_guest(
+            tenant, email="erin.eng@gmail.com", inviter="lee@fabrikam.com", **options
+        )
+        assert invitation.status == "PendingAcceptance" and invitation.invited_user_id
+        sent = box.state()["tenant"]["invitations"][0]
+        assert sent["sendInvitationMessage"] is True
+        assert "fabrikam-fiber" in sent["invitedUserMessageInfo"]["customizedMessageBody"]
+        found = clients.find_directory_user(tenant, "erin.eng@gmail.com")
+        assert found is not None and found.id == invitation.invited_user_id
+    fabrikam["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = "none"
+    with (
+        Sandbox(parse_scenario(fabrikam)) as box,
+        pytest.raises(InvitePermissionDenied, match="may not invite guests"),
+    ):
+        make_clients(box).invite_guest(tenant, email="x@gmail.com", inviter="lee@fabrikam.com", **options)
+
+
+def test_remove_user_and_connection_watch(box: Sandbox, make_clients: Any) -> None:
+    clients = make_clients(box)
+    users = clients.org_users(ORG)
+    clients.remove_org_user(ORG, users[6].id)
+    clients.remove_org_user(ORG, users[6].id)  # already gone: still fine
+    assert users[6].id not in {user.id for user in clients.org_users(ORG)}
+    assert clients.organization_tenant_id(ORG) == "00000000-0000-0000-0000-000000000000"
+    box.connect(ORG, box.state()["tenant"]["id"])
+    assert clients.organization_tenant_id(ORG) == box.state()["tenant"]["id"]
+    with pytest.raises(MicrosoftError, match="'nowhere' was not found"):
+        clients.organization_tenant_id("nowhere")
+    with pytest.raises(MicrosoftError, match="VS800075"):
+        clients.org_users("nowhere")
+
+
+def test_secrets_never_reach_logs_or_errors(
+    box: Sandbox, make_clients: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    box.set_faults(sequence=[429, 500])
+    clients = make_clients(box)
+    clients.snapshot(ORG, "fabrikam.com", "lee@fabrikam.com")
+    with pytest.raises(MicrosoftError) as error:
+        clients.tenant("contoso.com")
+    encoded = base64.b64encode(f":{PAT}".encode()).decode()
+    texts = [str(error.value), caplog.text]
+    assert "does not know tenant 'contoso.com'" in str(error.value)
+    for text in texts:
+        assert PAT not in text and encoded not in text and SECRET not in text and "sandbox." not in text
+
+
+def _certificate() -> bytes:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aadbot-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return pem_key + certificate.public_bytes(serialization.Encoding.PEM)
+
+
+class _RoutingOnly:
+    """httpx as msal would use it raw: routed to the sandbox, but bytes form values left alone."""
+
+    def __init__(self, client: httpx.Client, router: Router) -> None:
+        self._client, self._router = client, router
+
+    def post(
+        self,
+        url: str,
+        params: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Any = None,
+        **_: Any,
+    ) -> httpx.Response:
+        return self._client.post(self._router.resolve(url), params=params, data=data, headers=headers)
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
+        return self._client.get(self._router.resolve(url), params=params, headers=headers)
+
+
+def test_certificate_credential_through_msal(box: Sandbox, make_clients: Any, tmp_path: Path) -> None:
+    pem = _certificate()
+    credential = AppCredential("app-id", certificate_pem=pem).for_msal()
+    authority = "https://login.microsoftonline.com/fabrikam.com"
+    with httpx.Client() as raw:
+        broken = msal.ConfidentialClientApplication(
+            "app-id",
+            client_credential=credential,
+            authority=authority,
+            http_client=_RoutingOnly(raw, Router(box.url)),
+            instance_discovery=False,
+        ).acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    assert broken.get("error") == "invalid_client"  # the b'eyJ...' form the reference warns about
+    with HttpSession(Router(box.url)) as session:
+        fixed = msal.ConfidentialClientApplication(
+            "app-id",
+            client_credential=credential,
+            authority=authority,
+            http_client=MsalHttpClient(session),
+            instance_discovery=False,
+        ).acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    assert "access_token" in fixed, fixed.get("error_description")
+    cache = tmp_path / "cache" / "tokens.json"
+    clients = make_clients(box, app=AppCredential("app-id", certificate_pem=pem), cache=cache)
+    assert clients.tenant("fabrikam.com").display_name == "Fabrikam"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600 and "access_token" not in _cache_sections(cache)
+    logins = box.request_counts()["login.microsoftonline.com"]
+    make_clients(box, app=AppCredential("app-id", certificate_pem=pem), cache=cache).tenant("fabrikam.com")
+    assert (
+        box.request_counts()["login.microsoftonline.com"] == logins + 1
+    )  # discovery only: token from the file
+
+
+def _cache_sections(path: Path) -> str:
+    """The cache file's top-level sections (msal keeps token values under `secret`, not `access_token`)."""
+    return " ".join(json.loads(path.read_text()))
+
+
+def test_from_environment_names_missing_variables(tmp_path: Path) -> None:
+    with pytest.raises(MicrosoftError) as error:
+        from_environment({"AZURE_CLIENT_ID": "x"})
+    message = str(error.value)
+    assert "AZURE_DEVOPS_PAT" in message and "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH" in message
+    assert "AZURE_CLIENT_ID" not in message.split("(")[0].replace("AZURE_CLIENT_SECRET", "")
+    with pytest.raises(MicrosoftError, match=r"AZURE_CLIENT_CERTIFICATE_PATH=.*cannot read"):
+        from_environment(
+            {
+                "AZURE_DEVOPS_PAT": "p",
+                "AZURE_CLIENT_ID": "c",
+                "AZURE_CLIENT_CERTIFICATE_PATH": str(tmp_path / "none.pem"),
+            }
+        )
+    with pytest.raises(MicrosoftError, match="invalid scenario"):
+        bad = tmp_path / "bad.json"
+        bad.write_text("{}")
+        from_environment({"AADBOT_SANDBOX": str(bad)})
+
+
+def test_from_environment_sandbox_modes(box: Sandbox) -> None:
+    scenario = str(Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json")
+    with from_environment({"AADBOT_SANDBOX": scenario}) as clients:
+        assert clients.organization(ORG).owner == "dana@fabrikam.com"
+        assert clients.subscription("c0ffee00-1234-4abc-8def-0123456789ab") is not None
+    with from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients:
+        assert len(clients.org_users(ORG)) == 11
+    with pytest.raises(MicrosoftError, match="not an http"):
+        from_environment({"AADBOT_SANDBOX_URL": "localhost:1"})

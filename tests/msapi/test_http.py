@@ -1,0 +1,152 @@
+"""The HTTP layer: routing, retries, throttling, timeouts and redaction, against the sandbox over loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from msapi import HttpSession, MicrosoftError, Redactor, Router, odata_string
+from sandbox import Sandbox
+
+HEAD = "https://vssps.dev.azure.com/fabrikam-fiber"
+
+
+@pytest.fixture
+def sessions() -> Iterator[list[HttpSession]]:
+    opened: list[HttpSession] = []
+    yield opened
+    for session in opened:
+        session.close()
+
+
+def _session(box: Sandbox, sleeps: list[float], opened: list[HttpSession], **options: float) -> HttpSession:
+    session = HttpSession(Router(box.url), sleep=sleeps.append, **options)  # type: ignore[arg-type]
+    opened.append(session)
+    return session
+
+
+def test_router_rewrites_real_hosts_only_for_a_sandbox() -> None:
+    router = Router("http://127.0.0.1:9/")
+    assert router.resolve("https://graph.microsoft.com/v1.0/users?$top=999") == (
+        "http://127.0.0.1:9/graph.microsoft.com/v1.0/users?$top=999"
+    )
+    assert (
+        router.resolve("http://127.0.0.1:9/graph.microsoft.com/v1.0/x")
+        == "http://127.0.0.1:9/graph.microsoft.com/v1.0/x"
+    )
+    assert (
+        Router().resolve("https://graph.microsoft.com/v1.0/users") == "https://graph.microsoft.com/v1.0/users"
+    )
+    with pytest.raises(ValueError, match="not a Microsoft service URL"):
+        router.resolve("ftp://example.com/x")
+
+
+def test_odata_string_doubles_quotes() -> None:
+    assert odata_string("O'Brien@x.com") == "'O''Brien@x.com'"
+    assert odata_string("''") == "''''''"
+
+
+def test_redactor_hides_registered_secrets_and_credential_shapes() -> None:
+    redact = Redactor()
+    redact.add("pat-1234-secret")
+    text = redact(
+        "failed with pat-1234-secret; Authorization: Bearer eyJ0eXAi.abc.def; client_secret=hunter22&x=1"
+    )
+    assert "pat-1234-secret" not in text and "eyJ0eXAi" not in text and "hunter22" not in text
+    assert "x=1" in text
+
+
+def test_429_waits_for_retry_after_then_succeeds(box: Sandbox, sessions: list[HttpSession]) -> None:
+    box.set_faults(sequence=[429, 429], retry_after=2.5)
+    sleeps: list[float] = []
+    response = _session(box, sleeps, sessions).request("HEAD", HEAD, service="Azure DevOps")
+    assert response.headers["X-VSS-ResourceTenant"] == "00000000-0000-0000-0000-000000000000"
+    assert sleeps == [2.5, 2.5]
+    assert box.request_counts()["vssps.dev.azure.com"] == 3
+
+
+def test_retries_are_bounded(box: Sandbox, sessions: list[HttpSession]) -> None:
+    box.set_faults(rate_429=1.0, retry_after=1)
+    sleeps: list[float] = []
+    with pytest.raises(
+        MicrosoftError, match=r"answered HTTP 429 to HEAD vssps\.dev\.azure\.com/fabrikam-fiber 3 times"
+    ):
+        _session(box, sleeps, sessions, max_attempts=3).request("HEAD", HEAD, service="Azure DevOps")
+    assert sleeps == [1.0, 1.0]
+    assert box.request_counts()["vssps.dev.azure.com"] == 3
+
+
+def test_retry_after_longer_than_the_limit_is_not_waited(box: Sandbox, sessions: list[HttpSession]) -> None:
+    box.set_faults(sequence=[429], retry_after=600)
+    sleeps: list[float] = []
+    with pytest.raises(MicrosoftError, match="asks to wait 600 s"):
+        _session(box, sleeps, sessions, max_wait=60).request("HEAD", HEAD, service="Azure DevOps")
+    assert sleeps == []
+
+
+def test_server_errors_are_retried_with_backoff_only_when_safe(
+    box: Sandbox, sessions: list[HttpSession]
+) -> None:
+    box.set_faults(sequence=[500, 500])
+    sleeps: list[float] = []
+    session = _session(box, sleeps, sessions, backoff=0.25)
+    assert session.request("HEAD", HEAD, service="Azure DevOps").status_code == 404
+    assert sleeps == [0.25, 0.5]
+    box.set_faults(sequence=[500])
+    posted = session.request("POST", "https://graph.microsoft.com/v1.0/invitations", service="Graph", json={})
+    assert posted.status_code == 500  # not repeated: the invitation may have been sent
+    assert sleeps == [0.25, 0.5]
+
+
+def test_a_slow_answer_times_out_and_is_retried(box: Sandbox, sessions: list[HttpSession]) -> None:
+    box.set_faults(sequence=["slow"], slow_seconds=1.0)
+    sleeps: list[float] = []
+    response = _session(box, sleeps, sessions, timeout=0.2).request("HEAD", HEAD, service="Azure DevOps")
+    assert response.status_code == 404 and len(sleeps) == 1
+
+
+def test_unreachable_service_is_a_clear_error() -> None:
+    sleeps: list[float] = []
+    session = HttpSession(Router("http://127.0.0.1:1"), sleep=sleeps.append, max_attempts=2)
+    with (
+        session,
+        pytest.raises(
+            MicrosoftError, match=r"Azure DevOps did not answer HEAD vssps\.dev\.azure\.com/fabrikam-fiber"
+        ),
+    ):
+        session.request("HEAD", HEAD, service="Azure DevOps")
+    assert len(sleeps) == 1
+
+
+def test_azure_devops_rate_limit_headers_pace_the_next_request() -> None:
+    now = [1000.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"X-RateLimit-Delay": "1.5", "X-RateLimit-Resource": "ATCPU"})
+
+    session = HttpSession(sleep=sleep, clock=lambda: now[0], transport=httpx.MockTransport(answer))
+    with session:
+        session.request("GET", "https://vsaex.dev.azure.com/o/_apis/userentitlements", service="Azure DevOps")
+        session.request("GET", "https://vsaex.dev.azure.com/o/_apis/userentitlements", service="Azure DevOps")
+    assert sleeps == [1.5]
+
+    def exhausted(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1710000030"})
+
+    paced = HttpSession(
+        sleep=sleep,
+        clock=lambda: now[0],
+        wall_clock=lambda: 1710000000.0,
+        transport=httpx.MockTransport(exhausted),
+    )
+    with paced:
+        paced.request("GET", "https://vsaex.dev.azure.com/o/x", service="Azure DevOps")
+        paced.request("GET", "https://vsaex.dev.azure.com/o/x", service="Azure DevOps")
+    assert sleeps == [1.5, 30.0]

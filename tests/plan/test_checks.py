@@ -1,0 +1,108 @@
+"""Each check's pass, warn and fail."""
+
+from __future__ import annotations
+
+import pytest
+from snapshots import TENANT, build, member
+
+from workflows.directory import Organization, Subscription
+from workflows.plan import Check, build_plan
+
+ADMIN = member("adm", "admin@a.com")
+
+
+def _check(code: str, connector: str = "admin@a.com", **snapshot: object) -> Check:
+    snapshot.setdefault("directory", [ADMIN])
+    plan = build_plan(build(**snapshot), connector)
+    return next(check for check in plan.checks if check.code == code)
+
+
+def test_org_connection() -> None:
+    assert _check("org-connection").status == "pass"
+    connected = Organization(name="org", connected_tenant_id=TENANT.upper())
+    assert _check("org-connection", organization=connected).status == "warn"
+    elsewhere = _check("org-connection", organization=Organization(name="org", connected_tenant_id="9" * 8))
+    assert elsewhere.status == "fail" and "Disconnect it" in elsewhere.message
+
+
+@pytest.mark.parametrize(
+    ("user", "status", "words"),
+    [
+        (member("1", "admin@a.com"), "pass", "enabled Member"),
+        (member("1", "x@a.com", mail="Admin@a.com"), "pass", "enabled Member"),
+        (member("1", "admin@a.com", user_type="Guest"), "fail", "is a Guest"),
+        (member("1", "admin@a.com", account_enabled=False), "fail", "disabled"),
+        (member("1", "someone@a.com"), "fail", "not a user"),
+    ],
+)
+def test_connector_member(user: object, status: str, words: str) -> None:
+    check = _check("connector-member", directory=[user])
+    assert check.status == status and words in check.message
+
+
+def test_connector_admin() -> None:
+    org = Organization(name="org", owner="Owner@a.com", administrators=("admin@a.com",))
+    assert _check("connector-admin", " owner@A.com", organization=org).status == "pass"
+    assert _check("connector-admin", "ADMIN@a.com", organization=org).status == "pass"
+    check = _check("connector-admin", "else@a.com", organization=org)
+    assert check.status == "fail" and check.fix and check.fix in check.message
+
+
+def test_duplicate_principal_names() -> None:
+    assert _check("duplicate-principal-names", users=["a@a.com", "b@a.com"]).status == "pass"
+    check = _check("duplicate-principal-names", users=["a@a.com", " A@A.com", "b@a.com"])
+    assert check.status == "fail" and "a@a.com =  A@A.com" in check.message
+
+
+@pytest.mark.parametrize(
+    ("policy", "connector", "roles", "status"),
+    [
+        ("everyone", member("1", "admin@a.com", user_type="Guest"), (), "pass"),
+        ("adminsGuestInvitersAndAllMembers", member("1", "admin@a.com"), (), "pass"),
+        ("adminsGuestInvitersAndAllMembers", member("1", "admin@a.com", user_type="Guest"), (), "fail"),
+        (
+            "adminsGuestInvitersAndAllMembers",
+            member("1", "admin@a.com", user_type="Guest"),
+            ("Guest Inviter",),
+            "pass",
+        ),
+        ("adminsAndGuestInviters", member("1", "admin@a.com"), (), "fail"),
+        ("adminsAndGuestInviters", member("1", "admin@a.com"), ("User Administrator",), "pass"),
+        ("adminsAndGuestInviters", member("1", "admin@a.com"), ("global administrator",), "pass"),
+        ("none", member("1", "admin@a.com"), ("Global Administrator",), "fail"),
+        ("everyone", member("1", "admin@a.com", account_enabled=False), (), "fail"),
+    ],
+)
+def test_invite_permission(policy: str, connector: object, roles: tuple[str, ...], status: str) -> None:
+    check = _check(
+        "invite-permission",
+        users=["new@gmail.com"],
+        directory=[connector],
+        allow_invites_from=policy,
+        connector_roles=roles,
+    )
+    assert check.status == status
+    assert policy in check.message
+
+
+def test_invite_permission_passes_when_nobody_needs_inviting() -> None:
+    check = _check("invite-permission", users=["admin@a.com"], allow_invites_from="none")
+    assert check.status == "pass" and "Nobody" in check.message
+
+
+def test_user_count() -> None:
+    assert _check("user-count", users=[f"u{i}@a.com" for i in range(100)]).status == "pass"
+    check = _check("user-count", users=[f"u{i}@a.com" for i in range(101)])
+    assert check.status == "warn" and "support request" in check.message
+
+
+def test_billing_subscription() -> None:
+    assert _check("billing-subscription").status == "pass"
+    org = Organization(name="org", billing_subscription_id="sub")
+    inside = Subscription(id="sub", tenant_id=TENANT)
+    assert _check("billing-subscription", organization=org, billing_subscription=inside).status == "pass"
+    outside = Subscription(id="sub", tenant_id="other")
+    check = _check("billing-subscription", organization=org, billing_subscription=outside)
+    assert check.status == "warn" and "before the month ends" in check.message
+    unreadable = _check("billing-subscription", organization=org)
+    assert unreadable.status == "warn" and "cannot read" in unreadable.message

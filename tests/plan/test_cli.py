@@ -1,0 +1,94 @@
+"""`aadbot plan`: output forms and exit codes (the `run` function the lead's parser dispatches to)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from msapi import commands
+from sandbox import Sandbox
+
+FABRIKAM = str(Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json")
+
+
+def _run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="aadbot")
+    commands.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["plan", *argv])
+    return int(args.run(args))
+
+
+def test_json_plan_of_the_bundled_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("--scenario", FABRIKAM, "--connector", "lee@fabrikam.com", "--json") == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["organization"] == "fabrikam-fiber"
+    assert plan["counts"] == {"auto": 5, "map": 2, "invite": 2, "disabled": 1, "ambiguous": 1}
+    by_name = {user["principal_name"]: user for user in plan["users"]}
+    assert by_name["bob.builder@outlook.com"]["match"]["by"] == "mail"
+    assert by_name["kim@fabrikam-old.com"]["match"]["by"] == "proxyAddresses"
+    assert len(by_name["hana@contoso.com"]["candidates"]) == 2
+    statuses = {check["code"]: check["status"] for check in plan["checks"]}
+    assert statuses["billing-subscription"] == "warn" and statuses["connector-admin"] == "pass"
+
+
+def test_human_table_and_csv(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    output = tmp_path / "plan.csv"
+    assert _run("--scenario", FABRIKAM, "--connector", "erin.eng@gmail.com", "--csv", str(output)) == 0
+    text = capsys.readouterr().out
+    assert "ambiguous  hana@contoso.com" in text and "auto: 5  map: 2" in text
+    assert "[FAIL] connector-member: erin.eng@gmail.com is not a user of Fabrikam." in text
+    rows = list(csv.DictReader(output.read_text().splitlines()))
+    assert len(rows) == 11 and rows[4]["outcome"] == "map" and rows[4]["match_by"] == "upn"
+
+
+def test_csv_cells_cannot_become_formulas(tmp_path: Path) -> None:
+    scenario = json.loads(Path(FABRIKAM).read_text())
+    scenario["user_entitlements"][0]["user"]["displayName"] = "=HYPERLINK(1)"
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(scenario))
+    output = tmp_path / "plan.csv"
+    assert _run("--scenario", str(path), "--connector", "lee@fabrikam.com", "--csv", str(output)) == 0
+    assert next(csv.DictReader(output.read_text().splitlines()))["display_name"] == "'=HYPERLINK(1)"
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["--connector", "a@b.c"], "give --scenario FILE, or --org ORG and --tenant TENANT"),
+        (["--scenario", FABRIKAM, "--org", "x", "--connector", "a@b.c"], "not both"),
+        (["--scenario", FABRIKAM, "--connector", "lee"], "--connector must be an email address"),
+        (["--scenario", "/nonexistent.json", "--connector", "a@b.c"], "invalid scenario /nonexistent.json"),
+        (
+            ["--org", "o", "--tenant", "t", "--connector", "a@b.c"],
+            "missing environment variables: AZURE_DEVOPS_PAT",
+        ),
+    ],
+)
+def test_unusable_arguments_exit_2(argv: list[str], reason: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(*argv) == 2
+    captured = capsys.readouterr()
+    assert reason in captured.err and "Traceback" not in captured.err and captured.out == ""
+
+
+def test_invalid_scenario_names_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = json.loads(Path(FABRIKAM).read_text())
+    del scenario["user_entitlements"][3]["user"]["principalName"]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(scenario))
+    assert _run("--scenario", str(path), "--connector", "a@b.c") == 2
+    assert "user_entitlements[3].user.principalName: missing" in capsys.readouterr().err
+
+
+def test_live_mode_failure_exits_1(
+    box: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AADBOT_SANDBOX_URL", box.url)
+    assert _run("--org", "fabrikam-fiber", "--tenant", "fabrikam.com", "--connector", "lee@fabrikam.com") == 0
+    capsys.readouterr()
+    assert _run("--org", "nowhere", "--tenant", "fabrikam.com", "--connector", "lee@fabrikam.com") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("aadbot plan: Azure DevOps refused") and "VS800075" in err and err.count("\n") == 1
