@@ -1,6 +1,6 @@
 """FAQ answer latency after start-up: `python bench/faq_benchmark.py [--rounds N] [--write]`.
 
-Times `FaqAnswerer.answer` over every evaluation question plus odd inputs (empty, 100 kB, binary,
+Times `FaqAnswerer.answer` over every question of both evaluation sets plus odd inputs (empty, 100 kB, binary,
 other languages); `--write` puts the figures in docs/benchmarks.md between the FAQ markers.
 """
 

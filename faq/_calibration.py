@@ -1,6 +1,6 @@
 """From raw similarity to a confidence in [0, 1], and the threshold above which the bot answers.
 
-Both are fitted on the tuning half of the evaluation set by `python -m faq.evaluate --write` and stored
+Both are fitted on the tuning material (not the held-out half) by `python -m faq.evaluate --write`, stored
 in `calibration.json`, so answering needs no fitting at start-up.
 """
 

@@ -79,7 +79,7 @@ def declined(closest: Sequence[Topic]) -> str:
 
 
 def greeting(starters: Sequence[Topic]) -> str:
-    """The reply to an empty question: what the bot can help with."""
+    """The reply to a message that asks nothing yet ("", "hey bot"): what the bot can help with."""
     lines = ["Ask me anything about moving our Azure DevOps organization to Microsoft Entra ID, for example:"]
     lines.extend(f"- {topic.title}" for topic in starters)
     lines.append(HOW_TO_REACH_A_PERSON)

@@ -17,7 +17,7 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"whens", "when"),
     (r"disconnected status|status disconnected", "disconnected"),
     (r"whos", "who"),
-    (r"(?:(?:have|need|got) to do|to ?do(?: list)?|todo|must do|should do)(?! the | a )", "todo"),
+    (r"(?:(?:have|need|got) to do|to ?do(?: list)?|todo|must do|should do)(?! the | a )|checklists?", "todo"),
     (r"accts?|accs", "account"),
     (r"ppl|folks|persons?|peeps", "people"),
     (r"repos|repo|repositor(?:y|ies)", "repository"),
@@ -79,7 +79,11 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"visual studio(?: \d{4})?|vs \d{4}", "visualstudio"),
     (r"git (?:pull|push|fetch|clone)|pull|push|fetch|clone", "git"),
     (r"azure devops services|azure devops|dev azure com|devops|vsts|ado", "ado"),
-    (r"identity pickers?|people pickers?|user pickers?|person pickers?", "picker"),
+    (
+        r"identity pickers?|people pickers?|user pickers?|person pickers?"
+        r"|(?:identity|user|people|person) (?:search|lookup)(?: box| field)?",
+        "picker",
+    ),
     (r"work items?|workitems?|user stor(?:y|ies)|backlog items?|pbis?", "workitem"),
     (
         r"e mails?|email address(?:es)?|mail address(?:es)?|emails?|mails?|upns?|user principal names?"
@@ -89,7 +93,12 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"sign(?:ing|ed)? ?in|log(?:ging|ged)? ?in|logins?|log(?:ging|ged)? ?on|authenticat\w*|auth", "signin"),
     (r"sign(?:ing|ed)? ?out|log(?:ging|ged)? ?out", "signout"),
     (r"historic(?:al)?|history", "history"),
-    (r"downtime|outages?|offline|unavailable|interrupt\w*|down time|service break", "downtime"),
+    (
+        r"downtime|outages?|offline|unavailable|interrupt\w*|down time|service break"
+        # "down" alone is too loose ("the wifi is down again"); "down during/while" means a planned change.
+        r"|(?:be|go|goes|going|is|are) down(?= during| while| when| for)",
+        "downtime",
+    ),
     (r"billing|invoices?|payments?|charges?|charged|pays?|paying|paid", "billing"),
     (r"azure subscriptions?|subscriptions?|subs?", "subscription"),
     (r"project collection administrators?|project collection admins?|pcas?|collection admins?", "pca"),
@@ -119,6 +128,9 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"gr[ae]y(?:ed)? out|not available|unavailable to me|disabled button", "greyed"),
     (r"how long|how much time|how many (?:hours|minutes|days)", "howlong"),
     (r"address(?:es)?", "email"),
+    (r"prerequisites?|requirements?|required|requires?", "require"),
+    (r"pick(?:s|ed|ing)?|choos(?:e|es|ing)|chose|select(?:s|ed|ing)?", "choose"),
+    (r"dms?|direct messages?|messag(?:e|es|ed|ing)", "message"),
 )
 _SYNONYM_RULES = tuple(
     (re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])"), replacement)
@@ -129,13 +141,14 @@ _STOPWORD_TEXT = """a about above again all also am an and any are as at be beca
     between both but by can could did do does doing done down during each either else etc ever every for
     from further get gets getting got had has have having he her here hers him his how i if in into is it
     its itself just let like me might mine more most much must my myself need needs no nor not now of off
-    on once only or our ours out over own please pls plz same shall she should so some still such
+    on once only or our ours out over own please pls plz shall she should so some still such
     than that the their them then there these they this those through to too under until up us very via
     whats hows wheres thats theres heres lets whole thing things stuff lol wtf btw anyway u ur
     right definitely totally actually exactly currently basically mean means meaning
     want wants was we were what where which while whom whose why will with would yet you your
     yours hi hello hey thanks thank thx guys anyone someone somebody ok okay question quick really
-    im ive dont doesnt didnt cant cannot wont isnt arent wasnt hasnt havent ill id youre gonna wanna"""
+    im ive dont doesnt didnt cant cannot wont isnt arent wasnt hasnt havent ill id youre gonna wanna
+    bot aadbot think guess maybe probably perhaps seems seem somehow kinda sorta"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _WORD_SPLIT = re.compile(r"[\W_]+")

@@ -70,10 +70,10 @@ class FaqAnswerer:
 
     def answer(self, question: str, context: AskerContext | None = None) -> Answer:
         context = context or AskerContext()
-        if not question.strip():
+        ranking = self._index.rank(question)
+        if ranking.word_count == 0:  # nothing asked yet ("", "?!", "hey bot"): offer starting points
             starters = [self._topics[t] for t in _STARTER_TOPICS if t in self._topics]
             return Answer(None, 0.0, _compose.greeting(starters), [topic.id for topic in starters])
-        ranking = self._index.rank(question)
         confidence = self.calibration.confidence(ranking.top, ranking.margin)
         if ranking.top > 0 and confidence >= self.calibration.threshold:
             return self._answered(ranking.topics[0].topic_id, confidence, ranking, context)

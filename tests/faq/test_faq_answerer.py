@@ -169,6 +169,21 @@ def test_empty_question_offers_starting_points_and_is_not_logged(
     assert log.entries() == []
 
 
+def test_small_talk_gets_the_starting_points_and_is_not_logged(
+    answerer: FaqAnswerer, log: InMemoryUnansweredLog
+) -> None:
+    for question in ("hey bot", "hi!", "hello @aadbot, thanks"):
+        answer = answerer.answer(question)
+        assert answer.topic is None and answer.score == 0.0, question
+        assert answer.alternatives and answer.answer.startswith("Ask me anything")
+    assert log.entries() == []
+
+
+def test_down_means_downtime_only_when_tied_to_a_change(answerer: FaqAnswerer) -> None:
+    assert answerer.answer("will the repos go down during the switch?").topic == "downtime"
+    assert answerer.answer("the office wifi is down again").topic is None
+
+
 def test_explain_renders_a_chosen_topic(answerer: FaqAnswerer) -> None:
     answer = answerer.explain("ssh-keys", AskerContext(outcome="map"))
     assert answer.topic == "ssh-keys" and answer.score == 1.0

@@ -1,25 +1,55 @@
-"""Guards the measured quality; the figures themselves are in docs/faq-eval.md."""
+"""Guards the measured quality and the evaluation protocol; the figures are in docs/faq-eval.md."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from pathlib import Path
+
+from faq import CONTRACT_TOPICS
 from faq._calibration import Calibration, Sample, choose_threshold, fit
-from faq.evaluate import evaluate, main, wilson
+from faq.evaluate import INDEPENDENT_SET, evaluate, load_independent, main, wilson
 
-# Measured on the report half (docs/faq-eval.md); the issue's target is 0.90 for each, and the
-# answered-right rate sits just below it (62/69), which the floor records honestly.
-FLOOR_TOP1 = 0.90
-FLOOR_ANSWERED_RIGHT = 0.89
-FLOOR_PRECISION = 0.90
-FLOOR_OUT_OF_SCOPE_DECLINED = 0.90
+# Measured once on the independent set's held-out report half (docs/faq-eval.md). The issue's target
+# is 0.90 for answered-right and for out-of-scope declined; answered-right came out at 68/76 (89.5%),
+# just below it, and the floor records that honestly rather than the target.
+FLOOR_TOP1 = 0.94  # 72/76
+FLOOR_ANSWERED_RIGHT = 0.89  # 68/76
+FLOOR_PRECISION = 0.93  # 68/73
+FLOOR_OUT_OF_SCOPE_DECLINED = 0.92  # 23/25
 
 
-def test_report_half_stays_above_the_floor() -> None:
-    _, _, report, _ = evaluate()
-    assert report.in_scope >= 3 * 19 and report.out_of_scope >= 20
-    assert report.top1_right / report.in_scope >= FLOOR_TOP1
-    assert report.answered_right / report.in_scope >= FLOOR_ANSWERED_RIGHT
-    assert report.answered_right / report.answered >= FLOOR_PRECISION
-    assert report.out_of_scope_declined / report.out_of_scope >= FLOOR_OUT_OF_SCOPE_DECLINED
+def test_held_out_half_stays_above_the_floor() -> None:
+    held_out = evaluate().held_out
+    assert held_out.in_scope >= 3 * len(CONTRACT_TOPICS) and held_out.out_of_scope >= 20
+    assert held_out.top1_right / held_out.in_scope >= FLOOR_TOP1
+    assert held_out.answered_right / held_out.in_scope >= FLOOR_ANSWERED_RIGHT
+    assert held_out.answered_right / held_out.answered >= FLOOR_PRECISION
+    assert held_out.out_of_scope_declined / held_out.out_of_scope >= FLOOR_OUT_OF_SCOPE_DECLINED
+
+
+def test_independent_set_is_split_evenly_per_topic_and_per_kind() -> None:
+    questions = load_independent()
+    in_scope = Counter((q.expected, q.split) for q in questions if q.expected is not None)
+    for topic in CONTRACT_TOPICS:
+        assert in_scope[(topic, "tune")] == in_scope[(topic, "report")] >= 3, topic
+    out_of_scope = Counter((q.kind, q.split) for q in questions if q.expected is None)
+    assert sum(out_of_scope.values()) >= 40
+    assert out_of_scope[("near-domain", "tune")] + out_of_scope[("near-domain", "report")] >= 20
+    for kind in ("near-domain", "far"):
+        assert abs(out_of_scope[(kind, "tune")] - out_of_scope[(kind, "report")]) <= 1
+
+
+def test_the_held_out_half_does_not_shape_the_calibration(tmp_path: Path) -> None:
+    data = json.loads(INDEPENDENT_SET.read_text(encoding="utf-8"))
+    for item in data["in_scope"] + data["out_of_scope"]:
+        if item["half"] == "report":
+            item["question"] = "completely different words about teapots and kettles"
+    altered = tmp_path / "independent.json"
+    altered.write_text(json.dumps(data), encoding="utf-8")
+    original, changed = evaluate(), evaluate(independent=altered)
+    assert changed.calibration == original.calibration
+    assert changed.held_out.top1_right != original.held_out.top1_right
 
 
 def test_stored_calibration_and_report_match_the_current_knowledge_base() -> None:
