@@ -2,7 +2,8 @@
 
 from msapi._auth import AppCredential, MsalHttpClient
 from msapi._clients import MicrosoftClients
-from msapi._environment import from_environment
+from msapi._device import DeviceCode, DeviceSignIn, SignedIn
+from msapi._environment import from_environment, signin_from_environment
 from msapi._http import HttpSession, Redactor
 from msapi._odata import odata_string
 from msapi._routing import Router
@@ -10,12 +11,16 @@ from workflows.directory import MicrosoftError
 
 __all__ = [
     "AppCredential",
+    "DeviceCode",
+    "DeviceSignIn",
     "HttpSession",
     "MicrosoftClients",
     "MicrosoftError",
     "MsalHttpClient",
     "Redactor",
     "Router",
+    "SignedIn",
     "from_environment",
     "odata_string",
+    "signin_from_environment",
 ]

@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import base64
-import os
+import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import msal
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from msapi._cache import PersistedTokenCache
 from msapi._http import HttpSession
 from workflows.directory import MicrosoftError
 
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 ARM_SCOPE = "https://management.azure.com/.default"
-_SERVICE = "Microsoft identity platform"
+SERVICE = "Microsoft identity platform"
+# msal's debug log shows token request bodies, a pending device code among them: keep it above DEBUG.
+logging.getLogger("msal").setLevel(logging.INFO)
+_ENTRA_DISCOVERY = re.compile(
+    re.escape(AUTHORITY_HOST) + r"/(?P<tenant>[A-Za-z0-9.-]+)/v2\.0/\.well-known/openid-configuration"
+)
+
+
+class Tokens(Protocol):
+    """Where Graph and Resource Manager access tokens come from (the app itself, or a signed-in user)."""
+
+    def token(self, tenant: str, scope: str) -> str: ...
 
 
 class MsalHttpClient:
@@ -28,6 +41,11 @@ class MsalHttpClient:
 
     msal hands a certificate's signed client assertion over as `bytes`, which httpx would form-encode
     as the literal `b'eyJ...'`; every bytes value is decoded to text first.
+
+    msal fetches a tenant's OpenID configuration in every application's constructor. For Entra's
+    own authority host the endpoints follow a fixed, documented pattern (MSAL for .NET builds them
+    without asking), so that document is answered here and costs no request; a tenant that does not
+    exist is then reported by the token endpoint (AADSTS90002) instead.
     """
 
     def __init__(self, session: HttpSession) -> None:
@@ -44,7 +62,7 @@ class MsalHttpClient:
         if data is not None:
             data = {key: value.decode() if isinstance(value, bytes) else value for key, value in data.items()}
         return self._session.request(
-            "POST", url, service=_SERVICE, params=params, data=data, headers=headers, retry_unsafe=True
+            "POST", url, service=SERVICE, params=params, data=data, headers=headers, retry_unsafe=True
         )
 
     def get(
@@ -54,10 +72,33 @@ class MsalHttpClient:
         headers: Mapping[str, str] | None = None,
         **_: Any,
     ) -> httpx.Response:
-        return self._session.request("GET", url, service=_SERVICE, params=params, headers=headers)
+        discovery = _ENTRA_DISCOVERY.fullmatch(url)
+        if discovery is not None and not params:
+            return _entra_configuration(url, discovery["tenant"])
+        return self._session.request("GET", url, service=SERVICE, params=params, headers=headers)
 
     def close(self) -> None:
         """msal may close its client; the session outlives it."""
+
+
+def _entra_configuration(url: str, tenant: str) -> httpx.Response:
+    root = f"{AUTHORITY_HOST}/{tenant}/oauth2/v2.0"
+    document = {
+        "authorization_endpoint": f"{root}/authorize",
+        "token_endpoint": f"{root}/token",
+        "device_authorization_endpoint": f"{root}/devicecode",
+    }
+    return httpx.Response(200, json=document, request=httpx.Request("GET", url))
+
+
+def unknown_tenant(result: Mapping[str, Any]) -> bool:
+    """msal's result says the tenant does not exist (Entra's AADSTS90002)."""
+    return result.get("error") == "invalid_tenant" or "AADSTS90002" in str(result.get("error_description"))
+
+
+def first_line(text: object) -> str:
+    """Entra's `error_description` runs on with trace and correlation ids; the first line is the reason."""
+    return (str(text or "").splitlines() or [""])[0]
 
 
 @dataclass(frozen=True)
@@ -97,10 +138,7 @@ class AppTokens:
     ) -> None:
         self._credential = credential
         self._session = session
-        self._cache_path = cache_path
-        self._cache = msal.SerializableTokenCache()
-        if cache_path is not None and cache_path.exists():
-            self._cache.deserialize(cache_path.read_text(encoding="utf-8"))
+        self._cache = PersistedTokenCache(cache_path)
         self._apps: dict[str, Any] = {}
         session.redact.add(credential.client_secret)
         session.redact.add(credential.certificate_password)
@@ -113,35 +151,34 @@ class AppTokens:
                     self._credential.client_id,
                     client_credential=self._credential.for_msal(),
                     authority=f"{AUTHORITY_HOST}/{tenant}",
-                    token_cache=self._cache,
+                    token_cache=self._cache.cache,
                     http_client=MsalHttpClient(self._session),
                     instance_discovery=False,
                 )
             except ValueError:
                 # msal's own text here is about B2C authorities; the usual cause is a mistyped tenant.
-                raise self._session.error(
-                    f"the Microsoft identity platform does not know tenant {tenant!r}: "
-                    "check the tenant id or verified domain"
-                ) from None
+                raise tenant_error(self._session, tenant) from None
             self._apps[tenant.casefold()] = app
+        self._cache.refresh()
         result = app.acquire_token_for_client([scope])
         if "access_token" not in result:
-            description = " ".join(str(result.get("error_description") or "").splitlines()[0:1])
+            if unknown_tenant(result):
+                raise tenant_error(self._session, tenant)
             raise self._session.error(
-                f"sign-in to tenant {tenant} for {scope} failed: {result.get('error')}: {description}"
+                f"sign-in to tenant {tenant} for {scope} failed: {result.get('error')}: "
+                f"{first_line(result.get('error_description'))}"
             )
         self._session.redact.add(result["access_token"])
-        self._save_cache()
+        self._cache.save()
         return str(result["access_token"])
 
-    def _save_cache(self) -> None:
-        if self._cache_path is None or not self._cache.has_state_changed:
-            return
-        self._cache_path.parent.mkdir(parents=True, exist_ok=True)
-        # Owner-only from the first byte: the cache holds access tokens.
-        descriptor = os.open(self._cache_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(self._cache.serialize())
+
+def tenant_error(session: HttpSession, tenant: str) -> MicrosoftError:
+    """The tenant (an id or a verified domain) does not exist."""
+    return session.error(
+        f"the Microsoft identity platform does not know tenant {tenant!r}: "
+        "check the tenant id or verified domain"
+    )
 
 
 def pat_header(session: HttpSession, pat: str) -> dict[str, str]:

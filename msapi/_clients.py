@@ -7,12 +7,12 @@ from pathlib import Path
 from types import TracebackType
 
 from msapi._arm import ResourceManager
-from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, pat_header
+from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header
+from msapi._device import DeviceSignIn
 from msapi._devops import AzureDevOps, OrganizationRecord
 from msapi._graph import Graph
 from msapi._http import HttpSession
 from workflows.directory import (
-    MSA_TENANT_ID,
     DirectorySnapshot,
     DirectoryUser,
     Invitation,
@@ -27,14 +27,19 @@ Progress = Callable[[str, int, int | None], None]
 
 
 class MicrosoftClients:
-    """Azure DevOps (PAT), Microsoft Graph and Azure Resource Manager (app-only tokens through msal)."""
+    """Azure DevOps (PAT), Microsoft Graph and Azure Resource Manager (tokens through msal).
+
+    Graph and ARM tokens are app-only (`app`, client credentials) or, with `signin`, delegated: the
+    person who signed in with a device code, acting with their own rights.
+    """
 
     def __init__(
         self,
         session: HttpSession,
         *,
         pat: str,
-        app: AppCredential,
+        app: AppCredential | None = None,
+        signin: DeviceSignIn | None = None,
         token_cache: Path | None = None,
         default_tenant: str | None = None,
         progress: Progress | None = None,
@@ -43,7 +48,13 @@ class MicrosoftClients:
         self.session = session
         self.progress = progress
         self._devops = AzureDevOps(session, pat_header(session, pat))
-        self._tokens = AppTokens(app, session, token_cache)
+        self._tokens: Tokens
+        if app is not None and signin is None:
+            self._tokens = AppTokens(app, session, token_cache)
+        elif signin is not None and app is None:
+            self._tokens = signin
+        else:
+            raise ValueError("give either an app credential or a device sign-in")
         self._default_tenant = default_tenant
         self._on_close = on_close
 
@@ -98,8 +109,9 @@ class MicrosoftClients:
     def invite_guest(
         self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
     ) -> Invitation:
-        """Invite with Microsoft's email on. The app sends it (app-only token): the directory applies
-        its app rules, while `inviter`'s own rights are what the plan's `invite-permission` check judges."""
+        """Invite with Microsoft's email on. With an app credential the app sends it and the directory
+        applies its app rules, while `inviter`'s own rights are what the plan's `invite-permission`
+        check judges; with a device sign-in the signed-in person sends it, under their own rights."""
         return self._graph(tenant_id).invite(
             email=email, display_name=display_name, message=message, redirect_url=redirect_url
         )
@@ -159,9 +171,11 @@ class MicrosoftClients:
         self, record: OrganizationRecord, owner: str | None, admins: tuple[str, ...]
     ) -> Organization:
         billing = self._devops.billing_subscription_id(record.id) if record.id else None
+        # The record's shape is undocumented: without its tenant, ask the documented-by-use probe.
+        tenant_id = record.tenant_id or self._devops.tenant_id(record.name)
         return Organization(
             name=record.name,
-            connected_tenant_id=record.tenant_id or MSA_TENANT_ID,
+            connected_tenant_id=tenant_id,
             owner=owner,
             administrators=admins,
             billing_subscription_id=billing,

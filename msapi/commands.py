@@ -1,15 +1,16 @@
-"""`aadbot plan`: the migration plan from a scenario (through the in-process sandbox) or the live services."""
+"""`aadbot plan` (the migration plan, from a scenario or the live services) and `aadbot signin`."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
 import sys
 from typing import TextIO
 
-from msapi._environment import from_environment
+from msapi._environment import from_environment, signin_from_environment
 from sandbox import Sandbox, ScenarioError, load_scenario
 from workflows.directory import MicrosoftError
 from workflows.plan import Plan, PlannedUser, build_plan
@@ -33,6 +34,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (the contract's form)")
     parser.add_argument("--csv", metavar="FILE", help="also write the per-user plan as CSV")
     parser.set_defaults(run=run_plan)
+    signin = subparsers.add_parser(
+        "signin",
+        help="sign in as yourself with a device code, for delegated Microsoft Graph and ARM calls",
+        description="Show Microsoft's device-code message, wait for the sign-in and keep it in the token "
+        "cache (AADBOT_TOKEN_CACHE). Then AZURE_AUTH=device makes every Graph and Azure Resource "
+        "Manager call as that person instead of the app registration.",
+    )
+    signin.add_argument(
+        "--tenant", metavar="T", help="tenant id or verified domain (default AZURE_TENANT_ID)"
+    )
+    signin.add_argument(
+        "--client-id",
+        metavar="ID",
+        help="app registration allowing public client flows (default AZURE_CLIENT_ID)",
+    )
+    signin.set_defaults(run=run_signin)
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -43,6 +60,7 @@ def run_plan(args: argparse.Namespace) -> int:
     if not args.connector.strip() or "@" not in args.connector:
         return _usage(f"--connector must be an email address, got {args.connector!r}")
     box: Sandbox | None = None
+    progress = Progress(sys.stderr)
     try:
         if args.scenario:
             scenario = load_scenario(args.scenario)
@@ -52,7 +70,7 @@ def run_plan(args: argparse.Namespace) -> int:
         else:
             environ, organization, tenant = dict(os.environ), args.org, args.tenant
         try:
-            clients = from_environment(environ, progress=_Progress(sys.stderr))
+            clients = from_environment(environ, progress=progress)
         except MicrosoftError as error:
             return _usage(str(error))
         with clients:
@@ -63,6 +81,7 @@ def run_plan(args: argparse.Namespace) -> int:
         print(f"aadbot plan: {error}", file=sys.stderr)
         return FAILURE
     finally:
+        progress.finish()
         if box is not None:
             box.stop()
     plan = build_plan(snapshot, args.connector.strip())
@@ -78,6 +97,33 @@ def run_plan(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_plan(plan))
+    return 0
+
+
+def run_signin(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        try:
+            signin = stack.enter_context(
+                signin_from_environment(os.environ, tenant=args.tenant, client_id=args.client_id)
+            )
+        except MicrosoftError as error:
+            print(f"aadbot signin: {error}", file=sys.stderr)
+            return USAGE_ERROR
+        try:
+            code = signin.start()
+            print(code.message, flush=True)
+            sandbox_url = signin.session.router.sandbox_url
+            if sandbox_url:
+                approve = json.dumps({"user_code": code.user_code, "user": "UPN"})
+                print(f"(sandbox: POST {sandbox_url}/_sandbox/device/approve {approve})", file=sys.stderr)
+            signed_in = signin.wait(code)
+        except MicrosoftError as error:
+            print(f"aadbot signin: {error}", file=sys.stderr)
+            return FAILURE
+    print(
+        f"Signed in as {signed_in.username} (tenant {signed_in.tenant_id}); kept in {signin.cache_path}. "
+        "Set AZURE_AUTH=device to act as this account."
+    )
     return 0
 
 
@@ -147,18 +193,32 @@ def _usage(reason: str) -> int:
     return USAGE_ERROR
 
 
-class _Progress:
-    """A one-line progress counter on a terminal; silent when stderr is a file or pipe."""
+class Progress:
+    """A progress bar on a terminal (a running count where the total is unknown); silent on a pipe."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, width: int = 30) -> None:
         self._stream = stream
         self._active = stream.isatty()
+        self._width = width
+        self._line_open = False
 
     def __call__(self, what: str, done: int, total: int | None) -> None:
         if not self._active:
             return
-        of_total = f" of {total:,}" if total else ""
-        self._stream.write(f"\rfetching {what}: {done:,}{of_total}\033[K")
+        if total:
+            filled = self._width * min(done, total) // total
+            line = f"fetching {what} [{'#' * filled}{'.' * (self._width - filled)}] {done:,} of {total:,}"
+        else:
+            line = f"fetching {what}: {done:,}"
+        self._stream.write(f"\r{line}\033[K")
+        self._line_open = True
         if total is not None and done >= total:
-            self._stream.write("\n")
+            self.finish()
         self._stream.flush()
+
+    def finish(self) -> None:
+        """End the bar's line so what follows starts on a fresh one."""
+        if self._line_open:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._line_open = False

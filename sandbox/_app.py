@@ -49,6 +49,20 @@ def create_app(state: State) -> Starlette:
         state.connect(organization, tenant_id)
         return JSONResponse({"organization": organization, "connected_tenant_id": tenant_id})
 
+    async def approve_device(request: Request) -> Response:
+        body = await _json(request)
+        user_code, user = str(body.get("user_code") or ""), str(body.get("user") or "")
+        if not user_code or not user:
+            return JSONResponse(
+                {"error": "user_code and user (a user principal name of the tenant) are required"},
+                status_code=400,
+            )
+        problem = state.approve_device(user_code, user)
+        if problem:
+            status = 404 if problem.startswith("unknown") else 400
+            return JSONResponse({"error": problem}, status_code=status)
+        return JSONResponse({"user_code": user_code, "user": user})
+
     async def subscription(request: Request) -> Response:
         body = await _json(request)
         subscription_id = str(body.get("subscriptionId") or "")
@@ -83,6 +97,7 @@ def create_app(state: State) -> Starlette:
     routes = [
         Route("/_sandbox/connect", connect, methods=["POST"]),
         Route("/_sandbox/subscription", subscription, methods=["POST"]),
+        Route("/_sandbox/device/approve", approve_device, methods=["POST"]),
         Route("/_sandbox/state", current_state, methods=["GET"]),
         Route("/_sandbox/faults", faults, methods=["POST"]),
         Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),

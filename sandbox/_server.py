@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,11 +23,20 @@ class Sandbox:
     """Serve a scenario over real HTTP: `with Sandbox(scenario) as box: box.url`."""
 
     def __init__(
-        self, scenario: Scenario | str | Path, *, host: str = "127.0.0.1", port: int = 0, page_size: int = 100
+        self,
+        scenario: Scenario | str | Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        page_size: int = 100,
+        clock: Callable[[], float] = time.time,
+        device_interval: int = 5,
     ) -> None:
+        """`clock` (seconds since the epoch) decides when tokens and device codes expire;
+        `device_interval` is the polling interval device-code sign-ins are told to keep."""
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
-        self._state = State(scenario, page_size=page_size)
+        self._state = State(scenario, page_size=page_size, clock=clock, device_interval=device_interval)
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -77,6 +88,12 @@ class Sandbox:
         if not self._state.is_organization(organization):
             raise ValueError(f"the sandbox serves {self._state.organization['name']!r}, not {organization!r}")
         self._state.connect(organization, tenant_id)
+
+    def approve_device(self, user_code: str, user: str) -> None:
+        """Simulate `user` entering `user_code` at the device login page and signing in."""
+        problem = self._state.approve_device(user_code, user)
+        if problem:
+            raise ValueError(problem)
 
     def state(self) -> dict[str, Any]:
         """A copy of the scenario as it is now (invitations, removals and connection applied)."""

@@ -13,13 +13,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from secrets import token_urlsafe
+from secrets import choice, token_urlsafe
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sandbox._odata import FilterError, parse_filter
 from sandbox._scenario import descriptor_for
-from sandbox._state import State, Token
+from sandbox._state import DeviceCode, RefreshToken, State, Token
 
 GRAPH_HOST = "graph.microsoft.com"
 LOGIN_HOST = "login.microsoftonline.com"
@@ -49,6 +49,12 @@ _GRAPH_DEFAULT_FIELDS = (
 )
 _GRAPH_MAX_TOP = 999
 _TOKEN_LIFETIME = 3599
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_CODE_LIFETIME = 900
+_DEVICE_LOGIN = "https://microsoft.com/devicelogin"
+_USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_OIDC_SCOPES = frozenset(("openid", "profile", "offline_access", "email"))
+_INVITER_ROLES = frozenset(("guest inviter", "user administrator", "global administrator"))
 
 
 @dataclass
@@ -173,20 +179,31 @@ def _login(state: State, call: Call) -> Reply:
                 "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
             },
         )
-    if call.method == "POST" and rest == "oauth2/v2.0/token":
-        return _issue_token(state, call, tenant)
+    if call.method == "POST" and rest in ("oauth2/v2.0/token", "oauth2/v2.0/devicecode"):
+        form = dict(parse_qsl(call.body.decode("utf-8", "replace")))
+        if not form.get("client_id"):
+            return _login_error(
+                400, "invalid_request", "AADSTS900144: The request body must contain client_id."
+            )
+        if rest.endswith("devicecode"):
+            return _device_authorization(state, form)
+        return _issue_token(state, form, tenant)
     return _login_error(404, "not_found", f"AADSTS90000: no endpoint {call.path}")
 
 
-def _issue_token(state: State, call: Call, tenant: str) -> Reply:
-    form = dict(parse_qsl(call.body.decode("utf-8", "replace")))
-    if form.get("grant_type") != "client_credentials":
+def _issue_token(state: State, form: dict[str, str], tenant: str) -> Reply:
+    grant = form.get("grant_type", "")
+    if grant == DEVICE_CODE_GRANT:
+        return _device_code_grant(state, form)
+    if grant == "refresh_token":
+        return _refresh_grant(state, form)
+    if grant != "client_credentials":
         return _login_error(
-            400, "unsupported_grant_type", "AADSTS70003: the sandbox issues client credentials."
+            400,
+            "unsupported_grant_type",
+            f"AADSTS70003: The app requested an unsupported grant type '{grant}'.",
         )
-    client_id = form.get("client_id", "")
-    if not client_id:
-        return _login_error(400, "invalid_request", "AADSTS900144: The request body must contain client_id.")
+    client_id = form["client_id"]
     if "client_assertion" in form:
         endpoint = f"https://{LOGIN_HOST}/{tenant}/oauth2/v2.0/token"
         problem = _assertion_problem(form, client_id, endpoint)
@@ -207,22 +224,149 @@ def _issue_token(state: State, call: Call, tenant: str) -> Reply:
             "invalid_scope",
             f"AADSTS1002012: The provided value for scope {' '.join(scope)} is not valid.",
         )
+    return Reply(200, _access_token(state, audience, client_id, None))
+
+
+def _access_token(state: State, audience: str, client_id: str, user: str | None) -> dict[str, Any]:
     access_token = "sandbox." + token_urlsafe(24)
     state.tokens[access_token] = Token(
         audience=audience,
         tenant_id=str(state.tenant["id"]),
-        principal=client_id,
-        expires_at=time.time() + _TOKEN_LIFETIME,
+        principal=user or client_id,
+        expires_at=state.clock() + _TOKEN_LIFETIME,
+        user=user,
+    )
+    return {
+        "token_type": "Bearer",
+        "expires_in": _TOKEN_LIFETIME,
+        "ext_expires_in": _TOKEN_LIFETIME,
+        "access_token": access_token,
+    }
+
+
+def _delegated_audience(scope: str) -> str | None:
+    """The one resource a user's scopes name (a bare scope such as `User.Read` is Graph's)."""
+    resources = {
+        item.rsplit("/", 1)[0] if "/" in item else "https://graph.microsoft.com"
+        for item in scope.split()
+        if item not in _OIDC_SCOPES
+    }
+    return _RESOURCES.get(resources.pop()) if len(resources) == 1 else None
+
+
+def _invalid_scope(scope: str) -> Reply:
+    return _login_error(
+        400,
+        "invalid_scope",
+        f"AADSTS70011: The provided value for the input parameter 'scope' is not valid: {scope!r} "
+        "must name exactly one resource.",
+    )
+
+
+def _device_authorization(state: State, form: dict[str, str]) -> Reply:
+    """`POST /{tenant}/oauth2/v2.0/devicecode`: a code the person enters at the device login page."""
+    scope = form.get("scope", "")
+    if _delegated_audience(scope) is None:
+        return _invalid_scope(scope)
+    user_code = "".join(choice(_USER_CODE_ALPHABET) for _ in range(9))
+    device_code = token_urlsafe(32)
+    state.device_codes[device_code] = DeviceCode(
+        user_code=user_code,
+        client_id=form["client_id"],
+        scope=scope,
+        expires_at=state.clock() + DEVICE_CODE_LIFETIME,
     )
     return Reply(
         200,
         {
-            "token_type": "Bearer",
-            "expires_in": _TOKEN_LIFETIME,
-            "ext_expires_in": _TOKEN_LIFETIME,
-            "access_token": access_token,
+            "user_code": user_code,
+            "device_code": device_code,
+            "verification_uri": _DEVICE_LOGIN,
+            "expires_in": DEVICE_CODE_LIFETIME,
+            "interval": state.device_interval,
+            "message": f"To sign in, use a web browser to open the page {_DEVICE_LOGIN} "
+            f"and enter the code {user_code} to authenticate.",
         },
     )
+
+
+def _device_code_grant(state: State, form: dict[str, str]) -> Reply:
+    code = state.device_codes.get(form.get("device_code", ""))
+    if code is None or code.client_id != form["client_id"]:
+        return _login_error(
+            400,
+            "invalid_grant",
+            "AADSTS70000: The provided value for the input parameter 'device_code' is not valid.",
+        )
+    if code.expires_at <= state.clock():
+        return _login_error(
+            400,
+            "expired_token",
+            "AADSTS70020: The provided value for the input parameter 'device_code' is not valid. "
+            "This device code has expired.",
+        )
+    if code.user is None:
+        return _login_error(
+            400,
+            "authorization_pending",
+            "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending.",
+        )
+    del state.device_codes[form["device_code"]]  # a device code is redeemed once
+    return _user_tokens(state, code.client_id, code.user, code.scope)
+
+
+def _refresh_grant(state: State, form: dict[str, str]) -> Reply:
+    grant = state.refresh_tokens.get(form.get("refresh_token", ""))
+    if grant is None or grant.client_id != form["client_id"]:
+        return _login_error(
+            400,
+            "invalid_grant",
+            "AADSTS9002313: Invalid request. The refresh token is malformed or not valid.",
+        )
+    user = state.find_directory_user(grant.user)
+    if user is None or not user.get("accountEnabled", True):
+        return _login_error(400, "invalid_grant", "AADSTS50057: The user account is disabled or deleted.")
+    return _user_tokens(state, grant.client_id, grant.user, form.get("scope", ""))
+
+
+def _user_tokens(state: State, client_id: str, upn: str, scope: str) -> Reply:
+    """A delegated access token with the refresh token, ID token and client info msal caches."""
+    audience = _delegated_audience(scope)
+    if audience is None:
+        return _invalid_scope(scope)
+    user = state.find_directory_user(upn) or {"id": upn, "displayName": upn}
+    tenant_id = str(state.tenant["id"])
+    now = int(state.clock())
+    claims = {
+        "aud": client_id,
+        "iss": f"https://{LOGIN_HOST}/{tenant_id}/v2.0",
+        "iat": now,
+        "nbf": now,
+        "exp": now + _TOKEN_LIFETIME,
+        "name": user.get("displayName") or upn,
+        "oid": user["id"],
+        "preferred_username": upn,
+        "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{client_id}:{user['id']}")),
+        "tid": tenant_id,
+        "ver": "2.0",
+    }
+    refresh_token = "sandbox-refresh." + token_urlsafe(32)
+    state.refresh_tokens[refresh_token] = RefreshToken(client_id=client_id, user=upn)
+    granted = " ".join(item for item in scope.split() if item not in _OIDC_SCOPES)
+    return Reply(
+        200,
+        {
+            **_access_token(state, audience, client_id, upn),
+            "scope": granted,
+            "refresh_token": refresh_token,
+            "id_token": f"{_b64({'typ': 'JWT', 'alg': 'RS256', 'kid': 'sandbox'})}.{_b64(claims)}.c2FuZGJveA",
+            "client_info": _b64({"uid": user["id"], "utid": tenant_id}),
+        },
+    )
+
+
+def _b64(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
 def _assertion_problem(form: dict[str, str], client_id: str, endpoint: str) -> str:
@@ -249,7 +393,7 @@ def _assertion_problem(form: dict[str, str], client_id: str, endpoint: str) -> s
         return "iss and sub must be the client id"
     if str(claims.get("aud", "")).casefold() != endpoint.casefold():
         return f"aud must be {endpoint}"
-    if float(claims.get("exp", 0)) < time.time():
+    if float(claims.get("exp", 0)) < time.time():  # the client's clock made it, not the sandbox's
         return "the assertion has expired"
     return ""
 
@@ -260,7 +404,7 @@ def _bearer(state: State, call: Call, audience: str) -> Token | Reply:
     if scheme.lower() != "bearer" or not value:
         return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
     token = state.tokens.get(value.strip())
-    if token is None or token.expires_at < time.time():
+    if token is None or token.expires_at < state.clock():
         return _graph_error(
             401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience or expired."
         )
@@ -299,7 +443,7 @@ def _graph_route(state: State, call: Call, token: Token) -> Reply:
     if route == ("GET", "users") and len(parts) >= 3 and parts[2] == "memberOf":
         return _graph_member_of(state, parts)
     if route == ("POST", "invitations") and len(parts) == 1:
-        return _graph_invite(state, call)
+        return _graph_invite(state, call, token)
     if route == ("GET", "organization") and len(parts) == 1:
         tenant = state.tenant
         domains = [
@@ -383,7 +527,7 @@ def _graph_member_of(state: State, parts: list[str]) -> Reply:
     )
 
 
-def _graph_invite(state: State, call: Call) -> Reply:
+def _graph_invite(state: State, call: Call, token: Token) -> Reply:
     try:
         body = call.json()
     except ValueError:
@@ -394,11 +538,7 @@ def _graph_invite(state: State, call: Call) -> Reply:
     redirect = str(body.get("inviteRedirectUrl") or "")
     if "@" not in email or not redirect:
         return _graph_error(400, "BadRequest", "invitedUserEmailAddress and inviteRedirectUrl are required.")
-    policy = str(state.tenant["authorizationPolicy"]["allowInvitesFrom"])
-    # Tokens here are app-only (client credentials): an app invites where members may, and Graph
-    # refuses it where only admins and Guest Inviters (or nobody) may.
-    allowed = policy in ("everyone", "adminsGuestInvitersAndAllMembers")
-    if not allowed:
+    if not _may_invite(state, token):
         return _graph_error(
             403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
         )
@@ -425,6 +565,24 @@ def _graph_invite(state: State, call: Call) -> Reply:
     return Reply(
         201, {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#invitations/$entity", **invitation}
     )
+
+
+def _may_invite(state: State, token: Token) -> bool:
+    """`allowInvitesFrom` applied to the token's holder: a signed-in user by type and roles; an app
+    (client credentials) invites where members may, and is refused where only admins and Guest
+    Inviters (or nobody) may."""
+    policy = str(state.tenant["authorizationPolicy"]["allowInvitesFrom"])
+    if token.user is None:
+        return policy in ("everyone", "adminsGuestInvitersAndAllMembers")
+    user = state.find_directory_user(token.user)
+    if user is None or not user.get("accountEnabled", True):
+        return False
+    holds_role = bool({role.casefold() for role in state.roles_of(user)} & _INVITER_ROLES)
+    if policy == "everyone":
+        return True
+    if policy == "adminsGuestInvitersAndAllMembers":
+        return holds_role or str(user.get("userType") or "Member") == "Member"
+    return policy == "adminsAndGuestInviters" and holds_role
 
 
 def _addresses(user: dict[str, Any]) -> set[str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import random
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,25 @@ class Token:
     tenant_id: str
     principal: str
     expires_at: float
+    user: str | None = None
+    """The signed-in user's UPN for a delegated token; None for an app-only one."""
+
+
+@dataclass
+class DeviceCode:
+    """A device-code sign-in in progress: pending until `/_sandbox/device/approve` names its user."""
+
+    user_code: str
+    client_id: str
+    scope: str
+    expires_at: float
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    client_id: str
+    user: str
 
 
 @dataclass
@@ -54,11 +75,24 @@ class Faults:
 class State:
     """Thread-safe holder of everything the emulator serves and remembers."""
 
-    def __init__(self, scenario: Scenario, *, page_size: int = 100) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        page_size: int = 100,
+        clock: Callable[[], float] = time.time,
+        device_interval: int = 5,
+    ) -> None:
         self.lock = threading.RLock()
         self.data: dict[str, Any] = copy.deepcopy(scenario.data)
         self.page_size = page_size
+        self.clock = clock
+        self.device_interval = device_interval
+        """Seconds a device-code client must wait between polls (Entra asks for 5)."""
         self.tokens: dict[str, Token] = {}
+        self.device_codes: dict[str, DeviceCode] = {}
+        """By device code (the secret the client polls with)."""
+        self.refresh_tokens: dict[str, RefreshToken] = {}
         self.faults = Faults()
         self.request_counts: Counter[str] = Counter()
 
@@ -100,6 +134,27 @@ class State:
         roles: dict[str, list[str]] = self.tenant["directoryRoles"]
         upn = str(user["userPrincipalName"]).casefold()
         return next((names for key, names in roles.items() if key.casefold() == upn), [])
+
+    def approve_device(self, user_code: str, user: str) -> str:
+        """What a person entering `user_code` and signing in as `user` does; the reason when it can't."""
+        with self.lock:
+            code = next(
+                (
+                    c
+                    for c in self.device_codes.values()
+                    if c.user_code.casefold() == user_code.strip().casefold()
+                ),
+                None,
+            )
+            if code is None:
+                return f"unknown user code {user_code!r}"
+            if code.expires_at <= self.clock():
+                return f"the code {user_code!r} has expired"
+            account = self.find_directory_user(user.strip())
+            if account is None or not account.get("accountEnabled", True):
+                return f"{user!r} is not an enabled user of the tenant"
+            code.user = str(account["userPrincipalName"])
+            return ""
 
     def move_subscription(self, subscription_id: str, tenant_id: str) -> bool:
         """What "Change directory" on a subscription in the Azure portal does; False if it is unknown."""

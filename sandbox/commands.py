@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "sandbox",
         help="run the Microsoft emulator on a scenario file",
         description="Serve Azure DevOps, Microsoft Graph, Azure Resource Manager and sign-in for one "
-        "scenario, each under {base}/{real host}/...; control endpoints under {base}/_sandbox/.",
+        "scenario, each under {base}/{real host}/...; control endpoints under {base}/_sandbox/ "
+        "(connect, device/approve, subscription, faults, requests, state).",
     )
     parser.add_argument("--scenario", metavar="FILE", required=True, help="an aadbot-scenario/1 file")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

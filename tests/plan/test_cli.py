@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -92,3 +93,25 @@ def test_live_mode_failure_exits_1(
     assert _run("--org", "nowhere", "--tenant", "fabrikam.com", "--connector", "lee@fabrikam.com") == 1
     err = capsys.readouterr().err
     assert err.startswith("aadbot plan: Azure DevOps refused") and "VS800075" in err and err.count("\n") == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_a_bar_on_a_terminal_only() -> None:
+    terminal = _Terminal()
+    progress = commands.Progress(terminal, width=10)
+    progress("organization users", 500, 1000)
+    assert terminal.getvalue().endswith("fetching organization users [#####.....] 500 of 1,000\033[K")
+    progress("organization users", 1000, 1000)
+    assert terminal.getvalue().endswith("[##########] 1,000 of 1,000\033[K\n")
+    progress("directory users", 2997, None)
+    assert terminal.getvalue().endswith("\rfetching directory users: 2,997\033[K")
+    progress.finish()
+    progress.finish()
+    assert terminal.getvalue().endswith("2,997\033[K\n")
+    pipe = io.StringIO()
+    commands.Progress(pipe)("directory users", 1, None)
+    assert pipe.getvalue() == ""
