@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from bot.slack import commands as slack_commands
+from bot.slack.serve import Persistence
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -28,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         subparsers,
         conversation_factory=lambda settings: shared(settings).conversation,
         health_factory=lambda settings: shared(settings).database.ping,
+        persistence_factory=lambda settings: shared.persistence(settings),
     )
 
 
@@ -41,8 +43,15 @@ class _OneRuntime:
         from bot.runtime import build_runtime
 
         if self._runtime is None:
-            self._runtime = build_runtime(settings)
+            self._runtime = build_runtime(settings, surface="slack")
         return self._runtime
+
+    def persistence(self, settings: Settings) -> Persistence:
+        """The database behind `serve`: request memory shared by processes, and the outbox worker."""
+        from bot.runtime import utc_now
+
+        runtime = self(settings)
+        return Persistence(runtime.database, runtime.tracking, utc_now)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -129,6 +129,8 @@ def _play(runtime: Runtime, out: TextIO) -> int:
     demo.click(kim, kims_list, "I need help", last=True)
     say(kim, "do I really have to make new personal access tokens?", in_dm=True)
     say(demo.person("ivan@fabrikam.com"), "do I keep my visual studio subscription?", in_dm=True)
+    demo.narrate("Dana looks at how far everyone is")
+    say(dana, "/aad progress")
 
     demo.stage("8. Billing moves to the new directory")
     say(dana, "/aad check-billing")

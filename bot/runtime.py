@@ -5,15 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
-from bot.conversation.handlers import Conversation, Roles
+from bot.conversation.handlers import Conversation, Outbox, Roles
+from bot.delivery import BackgroundOutbox, InlineOutbox
 from bot.settings import Settings
 from faq import default_answerer
 from msapi import MicrosoftClients, from_environment
 from sandbox import Sandbox
 from storage import Database, open_database
+from workflows.reminders import Tracking
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings
+
+Surface = Literal["console", "slack"]
+"""Where the outbox goes: printed at once in the console, or sent by Slack's background worker."""
 
 
 def utc_now() -> datetime:
@@ -26,6 +32,7 @@ class Runtime:
     database: Database
     microsoft: MicrosoftClients
     service: MigrationService
+    tracking: Tracking
     conversation: Conversation
     sandbox: Sandbox | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list)
@@ -36,7 +43,9 @@ class Runtime:
         self._closers.clear()
 
 
-def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
+def build_runtime(
+    settings: Settings, *, surface: Surface = "console", clock: Callable[[], datetime] = utc_now
+) -> Runtime:
     """`AADBOT_SANDBOX` starts the emulator in-process; `AADBOT_SANDBOX_URL` uses a running one."""
     closers: list[Callable[[], None]] = []
     sandbox = None
@@ -64,5 +73,17 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utc_now
             approvers_required=settings.approvers_required, approval_ttl=settings.approval_ttl
         ),
     )
-    conversation = Conversation(service, default_answerer(), Roles(settings.admin_ids))
-    return Runtime(settings, database, microsoft, service, conversation, sandbox, closers)
+    tracking = Tracking(database, service, clock=clock)
+    outbox: Outbox = BackgroundOutbox()
+    if surface == "console":
+        outbox = InlineOutbox(
+            database,
+            clock=clock,
+            on_delivered=lambda message, receipt: tracking.delivered(
+                message.kind, message.payload, receipt.time_zone
+            ),
+        )
+    conversation = Conversation(
+        service, default_answerer(), Roles(settings.admin_ids), tracking=tracking, outbox=outbox
+    )
+    return Runtime(settings, database, microsoft, service, tracking, conversation, sandbox, closers)

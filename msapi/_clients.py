@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Concatenate, ParamSpec, TypeVar
 
 from msapi._arm import ResourceManager
 from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header
@@ -24,6 +26,32 @@ from workflows.directory import (
 )
 
 Progress = Callable[[str, int, int | None], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+log = logging.getLogger("msapi")
+
+_MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+"""What reading an answer of an unexpected shape raises: not JSON, a missing key, a list for an object."""
+
+
+def _answers_checked(
+    method: Callable[Concatenate[MicrosoftClients, P], R],
+) -> Callable[Concatenate[MicrosoftClients, P], R]:
+    """An answer the clients cannot read becomes a `MicrosoftError`, like any other failing service."""
+
+    def checked(self: MicrosoftClients, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except _MALFORMED as error:
+            what = method.__name__.replace("_", " ")
+            log.warning("unreadable answer in %s: %s", what, self.session.redact(repr(error)))
+            raise MicrosoftError(
+                f"A Microsoft service sent an answer I could not read while fetching the {what}"
+                f" ({type(error).__name__}); try again, and if it persists tell the bot's operators."
+            ) from None
+
+    checked.__name__, checked.__doc__ = method.__name__, method.__doc__
+    return checked
 
 
 class MicrosoftClients:
@@ -41,7 +69,6 @@ class MicrosoftClients:
         app: AppCredential | None = None,
         signin: DeviceSignIn | None = None,
         token_cache: Path | None = None,
-        default_tenant: str | None = None,
         progress: Progress | None = None,
         on_close: Callable[[], None] | None = None,
     ) -> None:
@@ -55,7 +82,6 @@ class MicrosoftClients:
             self._tokens = signin
         else:
             raise ValueError("give either an app credential or a device sign-in")
-        self._default_tenant = default_tenant
         self._on_close = on_close
 
     def close(self) -> None:
@@ -73,39 +99,52 @@ class MicrosoftClients:
 
     # --- Azure DevOps ---
 
+    @_answers_checked
     def organization(self, name: str) -> Organization:
         record = self._devops.organization_record(name)
         owner = self._devops.account_of(name, record.owner_id) if record.owner_id else None
         return self._organization(record, owner, self._devops.administrators(name, {}))
 
+    @_answers_checked
+    def billing_subscription_id(self, name: str) -> str | None:
+        record = self._devops.organization_record(name)
+        return self._devops.billing_subscription_id(record.id) if record.id else None
+
+    @_answers_checked
     def organization_tenant_id(self, name: str) -> str:
         return self._devops.tenant_id(name)
 
+    @_answers_checked
     def org_users(self, name: str) -> list[OrgUser]:
         return self._devops.entitlements(name, self.progress)
 
+    @_answers_checked
     def remove_org_user(self, organization: str, user_id: str) -> None:
         self._devops.remove_entitlement(organization, user_id)
 
     # --- Microsoft Graph ---
 
+    @_answers_checked
     def tenant(self, tenant: str) -> Tenant:
-        found = self._graph(tenant).tenant()
-        self._default_tenant = tenant  # as given: one msal app (and one discovery) per tenant name
-        return found
+        return self._graph(tenant).tenant()
 
+    @_answers_checked
     def directory_users(self, tenant_id: str) -> list[DirectoryUser]:
         return self._graph(tenant_id).users(self.progress)
 
+    @_answers_checked
     def find_directory_user(self, tenant_id: str, email: str) -> DirectoryUser | None:
         return self._graph(tenant_id).find_user(email)
 
+    @_answers_checked
     def allow_invites_from(self, tenant_id: str) -> str:
         return self._graph(tenant_id).allow_invites_from()
 
+    @_answers_checked
     def directory_roles(self, tenant_id: str, user_principal_name: str) -> list[str]:
         return self._graph(tenant_id).roles(user_principal_name)
 
+    @_answers_checked
     def invite_guest(
         self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
     ) -> Invitation:
@@ -118,17 +157,14 @@ class MicrosoftClients:
 
     # --- Azure Resource Manager ---
 
-    def subscription(self, subscription_id: str) -> Subscription | None:
-        tenant = self._default_tenant
-        if not tenant:
-            raise MicrosoftError(
-                "no tenant is known yet to sign in to Azure Resource Manager: set AZURE_TENANT_ID"
-            )
-        arm = ResourceManager(self.session, lambda: self._tokens.token(tenant, ARM_SCOPE))
+    @_answers_checked
+    def subscription(self, subscription_id: str, tenant_id: str) -> Subscription | None:
+        arm = ResourceManager(self.session, lambda: self._tokens.token(tenant_id, ARM_SCOPE))
         return arm.subscription(subscription_id)
 
     # --- everything at once ---
 
+    @_answers_checked
     def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
         """Organization and directory with the fewest requests: entitlement pages, Graph pages (the
         first inside a `$batch` with the tenant, policy and roles), plus the organization record,
@@ -148,7 +184,6 @@ class MicrosoftClients:
         known = {user.descriptor: user.principal_name for user in users if user.descriptor}
         org = self._organization(record, owner, self._devops.administrators(organization, known))
         overview = self._graph(tenant).overview(connector, self.progress)
-        self._default_tenant = tenant
         roles = overview.roles
         wanted = connector.strip().casefold()
         if not any(user.user_principal_name.casefold() == wanted for user in overview.users):
@@ -156,7 +191,8 @@ class MicrosoftClients:
             by_mail = next((user for user in overview.users if (user.mail or "").casefold() == wanted), None)
             if by_mail is not None:
                 roles = tuple(self._graph(tenant).roles(by_mail.id))
-        billing = self.subscription(org.billing_subscription_id) if org.billing_subscription_id else None
+        billing_id = org.billing_subscription_id
+        billing = self.subscription(billing_id, tenant) if billing_id else None
         return DirectorySnapshot(
             organization=org,
             users=tuple(users),

@@ -49,7 +49,6 @@ def from_environment(environ: Mapping[str, str], *, progress: Progress | None = 
             pat=environ.get("AZURE_DEVOPS_PAT") or _SANDBOX_PAT,
             app=app,
             signin=signin,
-            default_tenant=tenant,
             progress=progress,
             on_close=on_close,
         )
@@ -156,7 +155,6 @@ def _live_clients(environ: Mapping[str, str], progress: Progress | None, *, devi
             session,
             pat=environ["AZURE_DEVOPS_PAT"],
             signin=_signin(environ, session, environ.get("AZURE_TENANT_ID"), sandbox=False),
-            default_tenant=environ.get("AZURE_TENANT_ID") or None,
             progress=progress,
         )
     certificate = None
@@ -178,6 +176,5 @@ def _live_clients(environ: Mapping[str, str], progress: Progress | None, *, devi
         pat=environ["AZURE_DEVOPS_PAT"],
         app=app,
         token_cache=_cache_path(environ, sandbox=False),
-        default_tenant=environ.get("AZURE_TENANT_ID") or None,
         progress=progress,
     )

@@ -11,6 +11,9 @@ from storage.models import (
     Invitation,
     Migration,
     OutboundMessage,
+    Reminder,
+    SlackMessageCopy,
+    SlackProcessedRequest,
     TodoItem,
 )
 
@@ -26,6 +29,9 @@ __all__ = [
     "Invitation",
     "Migration",
     "OutboundMessage",
+    "Reminder",
+    "SlackMessageCopy",
+    "SlackProcessedRequest",
     "StorageError",
     "TodoItem",
     "open_database",

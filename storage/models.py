@@ -166,20 +166,72 @@ class TodoItem(Versioned, table=True):
 
 
 class OutboundMessage(Versioned, table=True):
-    """A message to deliver at least once; the idempotency key keeps a retried step from queuing it twice."""
+    """A message to deliver exactly once; the idempotency key keeps a retried step from queuing it twice.
+
+    `status` is pending, sent or failed. `in_flight` is set by a claim and cleared by its outcome, so a
+    claim that finds it still set knows an earlier attempt died midway: `uncertain` then tells the sender
+    to look for that attempt's message before posting again.
+    """
 
     __tablename__ = "outbound_message"
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True)
+    migration_id: int | None = Field(default=None, sa_column_args=[ForeignKey("migration.id")], index=True)
     recipient: str
     kind: str
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     status: str = Field(default="pending", index=True)
     attempts: int = Field(default=0, sa_type=Integer, nullable=False)
+    in_flight: bool = False
+    uncertain: bool = False
     last_error: str | None = Field(default=None, sa_type=Text)
+    error_code: str | None = None
+    """Why the last attempt failed, as a short code (`not_in_chat`, `ratelimited`...): admins group by it."""
+    delivered_ref: str | None = None
+    """Where the platform put it (Slack: `channel/ts`)."""
     not_before: datetime = Field(sa_type=UTCDateTime, nullable=False)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = None
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Reminder(Versioned, table=True):
+    """A persisted schedule: a user's to-do reminders, the stragglers' digest, the billing reminder."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    """`todo:{affected user}`, `digest:{migration}` or `billing:{migration}`: one schedule per subject."""
+    kind: str
+    migration_id: int = _references("migration.id")
+    affected_user_id: int | None = Field(
+        default=None, sa_column_args=[ForeignKey("affected_user.id")], index=True
+    )
+    time_zone: str | None = None
+    """IANA name (`Europe/Paris`) or a fixed offset (`+05:30`), from the person's chat profile."""
+    next_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    status: str = Field(default="active", index=True)
+    sent: int = Field(default=0, sa_type=Integer, nullable=False)
+    last_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class SlackProcessedRequest(SQLModel, table=True):
+    """A Slack request already acted on: claiming one is an INSERT, so only one process wins."""
+
+    __tablename__ = "slack_processed_requests"
+
+    request_id: str = Field(primary_key=True)
+    seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class SlackMessageCopy(SQLModel, table=True):
+    """Where a shared message (an approval prompt, a progress report) was posted, to update it later."""
+
+    __tablename__ = "slack_message_copies"
+
+    key: str = Field(primary_key=True)
+    channel: str = Field(primary_key=True)
+    ts: str
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

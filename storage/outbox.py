@@ -1,7 +1,9 @@
-"""Outbound messages: queued in the same transaction as the step that causes them, delivered at least once.
+"""Outbound messages: queued in the same transaction as the step that causes them, delivered exactly once.
 
 Several processes may deliver: a worker claims a message for a lease; the version column makes two
 claims of the same row impossible, and an expired lease (a crashed worker) makes it claimable again.
+A claim that finds the previous attempt unfinished (`in_flight`) marks the message `uncertain`: that
+attempt may have reached the recipient, so the sender looks for it before posting again.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
@@ -24,15 +27,22 @@ def enqueue(
     kind: str,
     payload: dict[str, Any],
     now: datetime,
+    migration_id: int | None = None,
 ) -> OutboundMessage:
-    """Queue a message unless one with this key exists already (then that one is returned)."""
+    """Queue a message unless one with this key exists already (then that one is returned).
+
+    `migration_id` groups messages for progress reports; by default the payload's `migration_id`.
+    """
     existing = session.exec(
         select(OutboundMessage).where(OutboundMessage.idempotency_key == idempotency_key)
     ).first()
     if existing is not None:
         return existing
+    if migration_id is None and isinstance(payload.get("migration_id"), int):
+        migration_id = payload["migration_id"]
     message = OutboundMessage(
         idempotency_key=idempotency_key,
+        migration_id=migration_id,
         recipient=recipient,
         kind=kind,
         payload=payload,
@@ -46,32 +56,59 @@ def enqueue(
 def claim_due(
     database: Database, *, worker: str, now: datetime, lease: timedelta, limit: int = 20
 ) -> list[OutboundMessage]:
-    """Claim up to `limit` pending messages that are due; each claim commits on its own."""
-    claimed: list[OutboundMessage] = []
+    """Claim up to `limit` pending messages that are due.
+
+    Each claim is one conditional UPDATE that re-checks the message is still free, so of two workers
+    racing for it exactly one changes the row (the other waits for the row lock, then finds it taken);
+    the batch commits once.
+    """
+    free = (
+        (col(OutboundMessage.status) == "pending")
+        & (col(OutboundMessage.not_before) <= now)
+        & or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < now)
+    )
+    won: list[int] = []
+    lost: list[int] = []
     with database.session() as session:
-        due = session.exec(
-            select(OutboundMessage)
-            .where(OutboundMessage.status == "pending", OutboundMessage.not_before <= now)
-            .where(
-                or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < now)
-            )
-            .order_by(col(OutboundMessage.id))
-            .limit(limit)
+        while len(won) < limit:
+            # past candidates another worker took: a lost race is no reason to stop
+            candidates = session.exec(
+                select(OutboundMessage.id)
+                .where(free, col(OutboundMessage.id).not_in(lost))
+                .order_by(col(OutboundMessage.id))
+                .limit(limit - len(won))
+            ).all()
+            if not candidates:
+                break
+            for message_id in candidates:
+                assert message_id is not None
+                claimed = session.execute(
+                    update(OutboundMessage)
+                    .where(col(OutboundMessage.id) == message_id)
+                    .where(free)
+                    .values(
+                        claimed_by=worker,
+                        claimed_until=now + lease,
+                        attempts=col(OutboundMessage.attempts) + 1,
+                        uncertain=col(OutboundMessage.uncertain) | col(OutboundMessage.in_flight),
+                        in_flight=True,
+                        version=col(OutboundMessage.version) + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                (won if claimed.rowcount == 1 else lost).append(message_id)  # type: ignore[attr-defined]
+        session.commit()
+        if not won:
+            return []
+        rows = session.exec(
+            select(OutboundMessage).where(col(OutboundMessage.id).in_(won)).order_by(col(OutboundMessage.id))
         ).all()
-        for message in due:
-            message.claimed_by = worker
-            message.claimed_until = now + lease
-            message.attempts += 1
-            try:
-                session.commit()
-            except StaleDataError:
-                session.rollback()  # another worker claimed it first
-                continue
-            claimed.append(message)
-    return claimed
+        return list(rows)
 
 
-def mark_sent(database: Database, message_id: int, *, worker: str, now: datetime) -> bool:
+def mark_sent(
+    database: Database, message_id: int, *, worker: str, now: datetime, ref: str | None = None
+) -> bool:
     """Record delivery; False when this worker's claim was lost meanwhile (someone else owns it now)."""
     with database.session() as session:
         message = session.get(OutboundMessage, message_id)
@@ -79,6 +116,9 @@ def mark_sent(database: Database, message_id: int, *, worker: str, now: datetime
             return False
         message.status = "sent"
         message.sent_at = now
+        message.delivered_ref = ref
+        message.in_flight = False
+        message.error_code = None
         message.claimed_by = None
         message.claimed_until = None
         return _commit(session)
@@ -93,9 +133,16 @@ def mark_failed(
     error: str,
     retry_after: timedelta,
     max_attempts: int = 5,
+    code: str | None = None,
+    permanent: bool = False,
+    maybe_delivered: bool = False,
+    counted: bool = True,
 ) -> bool:
     """Record a failed attempt: retry after `retry_after`, or give up after `max_attempts`.
 
+    `permanent` gives up at once (the recipient cannot be reached); `maybe_delivered` says the attempt
+    may have got through (a timeout), so the next one looks before posting; an attempt that is not
+    `counted` (rate limited: nothing was tried) does not bring the message closer to giving up.
     `error` is stored and shown to admins, so it must not contain tokens.
     """
     with database.session() as session:
@@ -103,13 +150,44 @@ def mark_failed(
         if message is None or message.claimed_by != worker:
             return False
         message.last_error = error[:500]
+        message.error_code = code
         message.claimed_by = None
         message.claimed_until = None
-        if message.attempts >= max_attempts:
+        message.in_flight = False
+        message.uncertain = message.uncertain or maybe_delivered
+        if not counted:
+            message.attempts -= 1
+        if permanent or message.attempts >= max_attempts:
             message.status = "failed"
         else:
             message.not_before = now + retry_after
         return _commit(session)
+
+
+def retry_failed(database: Database, migration_id: int, *, now: datetime) -> int:
+    """Queue every failed message of a migration again, with a fresh count of attempts."""
+    with database.session() as session:
+        failed = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.migration_id == migration_id, OutboundMessage.status == "failed"
+            )
+        ).all()
+        for message in failed:
+            message.status = "pending"
+            message.attempts = 0
+            message.not_before = now
+        if not _commit(session):
+            return 0
+        return len(failed)
+
+
+def messages_of(database: Database, migration_id: int, kind: str | None = None) -> list[OutboundMessage]:
+    """A migration's messages, oldest first; only those of `kind` when given."""
+    with database.session() as session:
+        query = select(OutboundMessage).where(OutboundMessage.migration_id == migration_id)
+        if kind is not None:
+            query = query.where(OutboundMessage.kind == kind)
+        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
 
 
 def _commit(session: Session) -> bool:

@@ -11,7 +11,6 @@ def encode(plan: Plan) -> dict[str, Any]:
     data = plan.to_json()
     data["connector"] = plan.connector
     data["tenant_name"] = plan.tenant_name
-    data["extra"] = plan.extra
     for user_data, user in zip(data["users"], plan.users, strict=True):
         user_data["display_name"] = user.display_name
         user_data["mail_address"] = user.mail_address
@@ -31,7 +30,6 @@ def decode(data: dict[str, Any]) -> Plan:
         ),
         connector=data.get("connector", ""),
         tenant_name=data.get("tenant_name", ""),
-        extra=dict(data.get("extra") or {}),
     )
 
 

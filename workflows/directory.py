@@ -6,7 +6,7 @@ workflow and the chat surfaces only ever see these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -71,10 +71,6 @@ class Organization:
     billing_subscription_id: str | None = None
     id: str = ""
 
-    @property
-    def is_connected(self) -> bool:
-        return self.connected_tenant_id != MSA_TENANT_ID
-
 
 @dataclass(frozen=True)
 class Subscription:
@@ -107,7 +103,6 @@ class DirectorySnapshot:
     allow_invites_from: str
     connector_roles: tuple[str, ...] = ()
     billing_subscription: Subscription | None = None
-    fetch_notes: tuple[str, ...] = field(default=())
 
 
 class InvitePermissionDenied(Exception):
@@ -125,7 +120,13 @@ class Microsoft(Protocol):
     raises `MicrosoftError` with a message fit for chat when a service keeps failing.
     """
 
-    def organization(self, name: str) -> Organization: ...
+    def organization(self, name: str) -> Organization:
+        """The organization with its owner and administrators (walks the administrators' groups)."""
+        ...
+
+    def billing_subscription_id(self, name: str) -> str | None:
+        """Only the subscription that bills the organization, without the administrators' walk."""
+        ...
 
     def organization_tenant_id(self, name: str) -> str:
         """The tenant the organization is connected to now (`HEAD vssps.dev.azure.com/{org}`)."""
@@ -139,13 +140,7 @@ class Microsoft(Protocol):
         """`tenant` is a tenant id or one of its verified domains."""
         ...
 
-    def directory_users(self, tenant_id: str) -> list[DirectoryUser]: ...
-
     def find_directory_user(self, tenant_id: str, email: str) -> DirectoryUser | None: ...
-
-    def allow_invites_from(self, tenant_id: str) -> str: ...
-
-    def directory_roles(self, tenant_id: str, user_principal_name: str) -> list[str]: ...
 
     def invite_guest(
         self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
@@ -153,7 +148,9 @@ class Microsoft(Protocol):
         """Raises `InvitePermissionDenied` on 403."""
         ...
 
-    def subscription(self, subscription_id: str) -> Subscription | None: ...
+    def subscription(self, subscription_id: str, tenant_id: str) -> Subscription | None:
+        """Read with a token of `tenant_id`; a subscription of another tenant still names its tenant."""
+        ...
 
     def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
         """Fetch everything the plan needs in as few requests as the services allow."""

@@ -23,6 +23,7 @@ STATES: tuple[str, ...] = (
     "blocked",
     "inviting",
     "waiting_for_invite_settings",
+    "removing",
     "awaiting_approval",
     "connecting",
     "connected",
@@ -33,10 +34,12 @@ STATES: tuple[str, ...] = (
     "failed",
 )
 FINAL_STATES = frozenset({"completed", "cancelled"})
-BUSY_STATES = frozenset({"checking_prerequisites", "inviting"})
+BUSY_STATES = frozenset({"checking_prerequisites", "inviting", "removing"})
 """States in which a step is talking to Microsoft; the migration stays in them only while it runs."""
 
-_OPEN = [state for state in STATES if state not in FINAL_STATES]
+_CONNECTED = frozenset({"connected", "users_notified", "billing_checked"})
+_CANCELLABLE = [state for state in STATES if state not in FINAL_STATES | _CONNECTED]
+"""Once connected there is nothing left to call off: cancelling would only silence the reminders."""
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "check", "source": "draft", "dest": "checking_prerequisites"},
@@ -57,13 +60,16 @@ TRANSITIONS: list[dict[str, Any]] = [
         "conditions": "prerequisites_pass",
     },
     {
-        "trigger": "approve",
-        "source": "awaiting_approval",
-        "dest": "connecting",
-        "conditions": "approval_is_current",
+        "trigger": "remove_users",
+        "source": ["planned", "blocked", "waiting_for_invite_settings"],
+        "dest": "removing",
     },
+    {"trigger": "users_removed", "source": "removing", "dest": "checking_prerequisites"},
+    # The service decides whether the approval still holds (its plan and the live one agree).
+    {"trigger": "approve", "source": "awaiting_approval", "dest": "connecting"},
     {"trigger": "reject", "source": "awaiting_approval", "dest": "planned"},
     {"trigger": "expire", "source": "awaiting_approval", "dest": "planned"},
+    {"trigger": "void_approval", "source": "awaiting_approval", "dest": "planned"},
     {"trigger": "connection_confirmed", "source": "connecting", "dest": "connected"},
     {"trigger": "notify", "source": "connected", "dest": "users_notified"},
     {"trigger": "billing_confirmed", "source": "users_notified", "dest": "billing_checked"},
@@ -76,15 +82,17 @@ TRANSITIONS: list[dict[str, Any]] = [
         "conditions": "failed_checking",
     },
     {"trigger": "resume", "source": "failed", "dest": "inviting", "conditions": "failed_inviting"},
+    {"trigger": "resume", "source": "failed", "dest": "removing", "conditions": "failed_removing"},
     # A busy state nobody has touched for a while is an interrupted step (a crash): resume re-runs it.
     {"trigger": "resume", "source": sorted(BUSY_STATES), "dest": "=", "conditions": "step_abandoned"},
-    {"trigger": "cancel", "source": _OPEN, "dest": "cancelled"},
+    {"trigger": "cancel", "source": _CANCELLABLE, "dest": "cancelled"},
 ]
 
 COMMAND_WORDS: dict[str, str] = {
     "recheck": "recheck",
     "invite": "invite",
     "request_approval": "request-approval",
+    "remove_users": "remove-users",
     "approve": "approve",
     "reject": "reject",
     "notify": "notify",
@@ -97,8 +105,6 @@ COMMAND_WORDS: dict[str, str] = {
 
 _EXTRA_WORDS: dict[str, tuple[str, ...]] = {
     "connecting": ("check-connection",),
-    "planned": ("remove-users",),
-    "blocked": ("remove-users",),
 }
 
 ACTION_PHRASES: dict[str, str] = {
@@ -111,6 +117,8 @@ ACTION_PHRASES: dict[str, str] = {
     "invitations_sent": "sent the invitations",
     "invite_denied": "was refused permission to invite guests",
     "request_approval": "requested approval",
+    "remove_users": "started removing users",
+    "users_removed": "finished removing users",
     "approve": "approved the plan",
     "reject": "rejected the plan",
     "expire": "found the approval expired",
@@ -197,15 +205,12 @@ class MigrationFlow:
         *,
         command: str | None = None,
         details: dict[str, Any] | None = None,
-        approval_fingerprint: str | None = None,
     ) -> None:
         """Pull `trigger`; raise `WorkflowError` if the state does not allow it or a guard refuses."""
         before = self.row.state
         word = command or COMMAND_WORDS.get(trigger, trigger.replace("_", "-"))
         try:
-            moved = self.machine.events[trigger].trigger(
-                self, details=details or {}, approval_fingerprint=approval_fingerprint
-            )
+            moved = self.machine.events[trigger].trigger(self, details=details or {})
         except MachineError:
             raise refusal(before, word) from None
         if not moved:
@@ -226,10 +231,6 @@ class MigrationFlow:
             return False
         return not any(check.get("status") == "fail" for check in plan.get("checks", []))
 
-    def approval_is_current(self, event: EventData) -> bool:
-        fingerprint = event.kwargs.get("approval_fingerprint")
-        return bool(fingerprint) and fingerprint == self.row.plan_fingerprint
-
     def step_abandoned(self, event: EventData) -> bool:
         return self.row.updated_at + self.step_lease <= self.now
 
@@ -238,6 +239,9 @@ class MigrationFlow:
 
     def failed_inviting(self, event: EventData) -> bool:
         return self.row.previous_state == "inviting"
+
+    def failed_removing(self, event: EventData) -> bool:
+        return self.row.previous_state == "removing"
 
     def record(self, event: EventData) -> None:
         transition = event.transition
@@ -267,6 +271,5 @@ class MigrationFlow:
 
 _GUARD_REASONS = {
     "request_approval": "a prerequisite check fails (or there is no plan yet); fix it, then run `recheck`.",
-    "approve": "the approval is not bound to the current plan; run `request-approval` again.",
     "resume": "no interrupted step to resume (it may still be running); look at `status` in a minute.",
 }

@@ -9,8 +9,11 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, DirectoryUser, OrgUser
@@ -81,7 +84,6 @@ class Plan:
     checks: tuple[Check, ...]
     connector: str = ""
     tenant_name: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -108,7 +110,7 @@ class Plan:
 
     @property
     def fingerprint(self) -> str:
-        """Stable digest of what connecting would do; any change to users or outcomes changes it."""
+        """Stable digest of what connecting would do: any change to users, outcomes or checks changes it."""
         material = {
             "organization": self.organization,
             "tenant_id": self.tenant_id,
@@ -116,6 +118,7 @@ class Plan:
                 (user.id, user.principal_name.casefold(), user.outcome, user.match.id if user.match else "")
                 for user in self.users
             ),
+            "checks": sorted((check.code, check.status) for check in self.checks),
         }
         encoded = json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(encoded).hexdigest()[:16]
@@ -125,9 +128,9 @@ _FIELDS = ("upn", "mail", "otherMails", "proxyAddresses")
 _INVITE_ROLES = frozenset(("guest inviter", "user administrator", "global administrator"))
 _USER_COUNT_LIMIT = 100
 
-Index = dict[str, list[tuple[int, str]]]
-"""Key -> (directory position, the highest-priority field holding that key) per directory user."""
-_NO_ENTRIES: list[tuple[int, str]] = []  # shared and never mutated
+Index = dict[str, list[tuple[int, tuple[str, ...]]]]
+"""Key -> (directory position, every field of that user holding the key, in `_FIELDS` order) per user."""
+_NO_ENTRIES: list[tuple[int, tuple[str, ...]]] = []  # shared and never mutated
 
 
 def _key(value: str) -> str:
@@ -138,23 +141,26 @@ def _index(users: tuple[DirectoryUser, ...]) -> Index:
     index: Index = {}
     get = index.get
     for position, user in enumerate(users):
-        # Fields in `_FIELDS` order, so a key's first entry for a user names the field `by` reports.
         values = [(user.user_principal_name, "upn")]
         if user.mail:
             values.append((user.mail, "mail"))
         values.extend((other, "otherMails") for other in user.other_mails)
-        values.extend(
-            (proxy[5:], "proxyAddresses") for proxy in user.proxy_addresses if proxy[:5].lower() == "smtp:"
-        )
+        for proxy in user.proxy_addresses:
+            proxy = proxy.strip()
+            if proxy[:5].casefold() == "smtp:":
+                values.append((proxy[5:], "proxyAddresses"))
         for value, field_name in values:
             key = value.strip().casefold()
             if not key:
                 continue
             entries = get(key)
             if entries is None:
-                index[key] = [(position, field_name)]
-            elif entries[-1][0] != position:  # a user's own repeats are adjacent: keep the first
-                entries.append((position, field_name))
+                index[key] = [(position, (field_name,))]
+            elif entries[-1][0] != position:
+                entries.append((position, (field_name,)))
+            elif field_name not in entries[-1][1]:
+                # The same user holds the key in several fields (UPN and mail, say): rule 2 needs them all.
+                entries[-1] = (position, (*entries[-1][1], field_name))
     return index
 
 
@@ -170,15 +176,17 @@ def _plan_user(user: OrgUser, directory: tuple[DirectoryUser, ...], index: Index
         outcome = "invite"
     elif len(by_principal) + len(by_mail) == 1:
         # The common case, decided without building candidate sets.
-        position, field_name = (by_principal or by_mail)[0]
+        position, fields = (by_principal or by_mail)[0]
         candidate = directory[position]
-        same_principal = field_name == "upn" and bool(by_principal)
-        guest_by_mail = field_name in ("mail", "otherMails") and candidate.user_type.casefold() == "guest"
         if not candidate.account_enabled:
-            outcome = "disabled"
+            outcome, by = "disabled", fields[0]
+        elif by_principal and "upn" in fields:
+            outcome, by = "auto", "upn"
+        elif candidate.user_type.casefold() == "guest" and ("mail" in fields or "otherMails" in fields):
+            outcome, by = "auto", "mail" if "mail" in fields else "otherMails"
         else:
-            outcome = "auto" if same_principal or guest_by_mail else "map"
-        match = Match(candidate.id, candidate.user_principal_name, field_name)
+            outcome, by = "map", fields[0]
+        match = Match(candidate.id, candidate.user_principal_name, by)
     else:
         outcome, match, candidates = _decide(principal, by_principal, by_mail, directory)
     return PlannedUser(
@@ -194,14 +202,14 @@ def _plan_user(user: OrgUser, directory: tuple[DirectoryUser, ...], index: Index
 
 def _decide(
     principal: str,
-    by_principal: list[tuple[int, str]],
-    by_mail: list[tuple[int, str]],
+    by_principal: list[tuple[int, tuple[str, ...]]],
+    by_mail: list[tuple[int, tuple[str, ...]]],
     directory: tuple[DirectoryUser, ...],
 ) -> tuple[Outcome, Match | None, tuple[str, ...]]:
     """The rules in full, for a user with several candidates or several ways of matching one."""
     fields: dict[int, set[str]] = {}
-    for position, field_name in (*by_principal, *by_mail):
-        fields.setdefault(position, set()).add(field_name)
+    for position, found in (*by_principal, *by_mail):
+        fields.setdefault(position, set()).update(found)
     enabled = [position for position in fields if directory[position].account_enabled]
     for position in enabled:
         candidate = directory[position]
@@ -224,19 +232,12 @@ def _decide(
 
 def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:
     """Apply the contract's matching rules and checks to one snapshot."""
-    # Matching allocates a few objects per user and none of them form cycles; the collector's passes
-    # over a 100k-user snapshot would cost more than the matching itself.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_paused():
         directory = snapshot.directory_users
         index = _index(directory)
         users = tuple(_plan_user(user, directory, index) for user in snapshot.users)
-        connector_user = _find_connector(directory, index, connector)
+        connector_user = _find_connector(directory, index.get(_key(connector), _NO_ENTRIES))
         duplicates = _duplicate_principal_names(snapshot)
-    finally:
-        if collecting:
-            gc.enable()
     checks = (
         _org_connection(snapshot),
         _connector_member(snapshot, connector, connector_user),
@@ -256,14 +257,55 @@ def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:
     )
 
 
+def connector_checks(snapshot: DirectorySnapshot, connector: str) -> tuple[Check, Check]:
+    """`connector-member` and `connector-admin` for one person: may they click Connect in the portal?"""
+    wanted = _key(connector)
+    entries = []
+    for position, user in enumerate(snapshot.directory_users):
+        fields = tuple(
+            name
+            for name, value in (("upn", user.user_principal_name), ("mail", user.mail or ""))
+            if _key(value) == wanted
+        )
+        if fields:
+            entries.append((position, fields))
+    found = _find_connector(snapshot.directory_users, entries) if wanted else None
+    return _connector_member(snapshot, connector, found), _connector_admin(snapshot, connector)
+
+
+_collector_lock = threading.Lock()
+_collector_pauses = 0
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Matching allocates a few objects per user and none form cycles; the collector's passes over a
+    100k-user snapshot would cost more than the matching itself. Counted, so overlapping plans on
+    several threads turn it back on only when the last one ends, and always on the way out."""
+    global _collector_pauses
+    with _collector_lock:
+        # Off with no pause of ours running: someone else turned it off, and it is theirs to turn on.
+        counted = _collector_pauses > 0 or gc.isenabled()
+        if counted:
+            _collector_pauses += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if counted:
+            with _collector_lock:
+                _collector_pauses -= 1
+                if _collector_pauses == 0:
+                    gc.enable()
+
+
 def _find_connector(
-    directory: tuple[DirectoryUser, ...], index: Index, connector: str
+    directory: tuple[DirectoryUser, ...], entries: list[tuple[int, tuple[str, ...]]]
 ) -> DirectoryUser | None:
-    """The connector's directory user: by UPN, else by mail."""
-    entries = index.get(_key(connector), _NO_ENTRIES)
+    """The connector's directory user among the key's entries: by UPN, else by mail."""
     for wanted in ("upn", "mail"):
-        for position, field_name in entries:
-            if field_name == wanted:
+        for position, fields in entries:
+            if wanted in fields:
                 return directory[position]
     return None
 

@@ -89,6 +89,10 @@ class DecisionResult:
     approvers_required: int
     status: MigrationStatus
     message: str
+    connector: Actor | None = None
+    """Who clicks Connect in the portal and gets the steps: set only when `outcome` is approved."""
+    connector_reason: str = ""
+    """Why the connector is not the approver who approved last (empty when it is)."""
 
 
 @dataclass(frozen=True)
@@ -153,3 +157,5 @@ class RemovalResult:
     failed: tuple[tuple[str, str], ...]
     """(principal name, reason) for each user Microsoft refused to remove."""
     status: MigrationStatus
+    message: str = ""
+    """Set when the step stopped early (a rival's change, an unexpected error): what happened."""

@@ -2,12 +2,13 @@
 
 Each step commits the migration's new state together with its audit entries, so a process killed
 between two steps loses nothing; a new service over the same database goes on from there. Steps that
-talk to Microsoft first commit a busy state (`checking_prerequisites`, `inviting`): that commit is also
-what makes two simultaneous triggers collide, so exactly one of them wins.
+talk to Microsoft first commit a busy state (`checking_prerequisites`, `inviting`, `removing`): that
+commit is also what makes two simultaneous triggers collide, so exactly one of them wins.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
@@ -35,6 +37,7 @@ from workflows import _plan_codec
 from workflows._views import migration_status, todo_entry
 from workflows.directory import (
     MSA_TENANT_ID,
+    DirectorySnapshot,
     InvitePermissionDenied,
     Microsoft,
     MicrosoftError,
@@ -42,8 +45,8 @@ from workflows.directory import (
     Tenant,
 )
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
-from workflows.machine import ACTION_PHRASES, MigrationFlow, describe_state, next_commands
-from workflows.plan import Plan, PlannedUser, build_plan
+from workflows.machine import ACTION_PHRASES, BUSY_STATES, MigrationFlow, describe_state, next_commands
+from workflows.plan import Check, Plan, PlannedUser, build_plan, connector_checks
 from workflows.results import (
     BOT,
     Actor,
@@ -68,8 +71,9 @@ _ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 _CONFLICT_WINDOW = timedelta(minutes=2)
 """A refused command right after someone else's change is reported as that change winning the race."""
-_REMOVABLE_STATES = frozenset({"planned", "blocked", "waiting_for_invite_settings"})
 _CONNECTED_STATES = frozenset({"connected", "users_notified", "billing_checked", "completed"})
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -104,14 +108,36 @@ class MigrationService:
 
     def status(self, organization: str | None = None) -> MigrationStatus:
         with self._database.session() as session:
-            return self._status(session, self._find(session, organization))
+            row = self._find(session, organization)
+            self._expire_lapsed(session, row.id)
+            return self._status(session, row)
 
     def migrations(self) -> list[MigrationStatus]:
-        """Every migration, active ones first, newest first."""
+        """Every migration with its plan summary, active ones first, newest first (for App Home)."""
         with self._database.session() as session:
+            self._expire_lapsed(session)
             rows = session.exec(select(Migration).order_by(col(Migration.id).desc())).all()
             statuses = [self._status(session, row) for row in rows]
         return sorted(statuses, key=lambda status: not status.active)
+
+    def organizations(self, *, state: str | None = None, include_finished: bool = False) -> list[str]:
+        """Names of the migrations in progress (or all, with `include_finished`), newest first; cheap."""
+        with self._database.session() as session:
+            query = select(Migration.organization).order_by(col(Migration.id).desc())
+            if not include_finished:
+                query = query.join(ActiveMigration, col(ActiveMigration.migration_id) == Migration.id)
+            if state is not None:
+                query = query.where(Migration.state == state)
+            return list(dict.fromkeys(session.exec(query).all()))
+
+    def approval_organization(self, approval_id: int) -> str | None:
+        """The organization an approval request (in any status) belongs to."""
+        with self._database.session() as session:
+            return session.exec(
+                select(Migration.organization)
+                .join(Approval, col(Approval.migration_id) == Migration.id)
+                .where(Approval.id == approval_id)
+            ).first()
 
     def plan(self, organization: str | None = None) -> Plan:
         with self._database.session() as session:
@@ -202,6 +228,8 @@ class MigrationService:
                 unit.row.blocked_reason = unit.row.blocked_fix = None
             if unit.row.state == "inviting":
                 return self._send_invitations(unit, actor).status
+            if unit.row.state == "removing":
+                return self._remove(unit, actor).status
             self._check_prerequisites(unit)
             return self._status(session, unit.row)
 
@@ -210,19 +238,45 @@ class MigrationService:
         row = unit.row
         unit.flow.now = self._now()
         connector = row.started_by_email
-        try:
-            snapshot = self._microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
-            plan = build_plan(snapshot, connector)
-        except MicrosoftError as error:
-            row.blocked_reason = str(error)
-            row.blocked_fix = "Run `resume` to try again once the service answers."
-            unit.flow.fire("fail", details={"error": str(error)})
+        with self._failing_on_error(unit, "prerequisite checks"):
+            try:
+                snapshot = self._microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
+                plan = build_plan(snapshot, connector)
+            except MicrosoftError as error:
+                row.blocked_reason = str(error)
+                row.blocked_fix = "Run `resume` to try again once the service answers."
+                unit.flow.fire("fail", details={"error": str(error)})
+                self._commit(unit)
+                return
+            row.tenant_id = snapshot.tenant.id
+            row.tenant_name = snapshot.tenant.display_name
+            self._apply_plan(unit, plan)
             self._commit(unit)
-            return
-        row.tenant_id = snapshot.tenant.id
-        row.tenant_name = snapshot.tenant.display_name
-        self._apply_plan(unit, plan)
-        self._commit(unit)
+
+    @contextmanager
+    def _failing_on_error(self, unit: _Unit, step: str) -> Iterator[None]:
+        """An unexpected error in a busy step moves the migration to `failed`, with the reason, then
+        propagates: without this the migration would sit in the busy state until its lease runs out."""
+        try:
+            yield
+        except WorkflowError:
+            raise  # a refusal or a rival's change: the state is not ours to fail
+        except Exception as error:
+            unit.session.rollback()
+            row = unit.row
+            if row.state in BUSY_STATES:
+                unit.flow.now = self._now()
+                row.blocked_reason = f"The {step} stopped on an unexpected error ({type(error).__name__})."
+                row.blocked_fix = (
+                    "Run `resume` to try again; if it fails the same way, the bot's operators find the error"
+                    " in its log."
+                )
+                unit.flow.fire("fail", details={"error": type(error).__name__, "step": step})
+                try:
+                    unit.session.commit()
+                except StaleDataError:
+                    unit.session.rollback()  # someone else moved it on meanwhile (a cancel): theirs stands
+            raise
 
     def _apply_plan(self, unit: _Unit, plan: Plan) -> None:
         row = unit.row
@@ -253,11 +307,12 @@ class MigrationService:
         row = unit.row
         plan = _plan_codec.decode(row.plan or {})
         outcomes: list[InvitationOutcome] = []
-        for user in plan.users_with("invite"):
-            address = user.mail_address or user.principal_name
-            outcomes.append(self._invite_one(unit, address, user.id, user.display_name, actor))
-            if outcomes[-1].status == "denied":
-                break
+        with self._failing_on_error(unit, "invitations"):
+            for user in plan.users_with("invite"):
+                address = user.mail_address or user.principal_name
+                outcomes.append(self._invite_one(unit, address, user.id, user.display_name, actor))
+                if outcomes[-1].status == "denied":
+                    break
         denied = any(outcome.status == "denied" for outcome in outcomes)
         now = unit.flow.now = self._now()
         if denied:
@@ -320,7 +375,7 @@ class MigrationService:
             self._commit(unit)
             return InvitationOutcome(email, display_name, "found", claim.result)
         claim.status, claim.attempts = "pending", claim.attempts + 1
-        row.updated_at = now  # heartbeat: the step is alive, and a cancel meanwhile surfaces as a conflict
+        _heartbeat(row, now)
         try:
             self._commit(unit)
         except IntegrityError:
@@ -358,8 +413,9 @@ class MigrationService:
         with self._database.session() as session:
             with self._step(session, organization, actor, "request_approval") as unit:
                 row = unit.row
-                if row.state == "awaiting_approval":
-                    self._expire_if_due(unit)
+                self._expire_due(unit)
+                unit.flow.require("request_approval", command="request-approval")
+                self._require_enough_approvers(row.organization, actor)
                 self._void_pending_approvals(unit, "a new approval was requested")
                 unit.flow.fire("request_approval", details={"fingerprint": row.plan_fingerprint})
                 assert row.id is not None and row.plan_fingerprint is not None
@@ -390,6 +446,20 @@ class MigrationService:
                 status=self._status(session, row),
             )
 
+    def _require_enough_approvers(self, organization: str, requester: Actor) -> None:
+        """A request nobody can approve would only wait until it expires."""
+        others = self.approver_emails(organization, exclude=requester)
+        needed = self._settings.approvers_required
+        if len(others) >= needed:
+            return
+        listed = f": {', '.join(others)}" if others else ""
+        admins = "admin" if len(others) == 1 else "admins"
+        raise WorkflowError(
+            f"{needed} approver{'s' if needed > 1 else ''} needed, only {len(others)} other {admins}"
+            f"{listed}. Add a Project Collection Administrator to {organization} (Organization settings >"
+            " Permissions), or have the bot's operators lower the number of approvers."
+        )
+
     def decide(self, approval_id: int, actor: Actor, approve: bool, reason: str = "") -> DecisionResult:
         """Record one admin's decision; the last required approval moves the migration to connecting."""
         with self._database.session() as session:
@@ -408,7 +478,9 @@ class MigrationService:
         row, session, now = unit.row, unit.session, unit.flow.now
         assert approval.id is not None
 
-        def result(outcome: DecisionOutcome, message: str) -> DecisionResult:
+        def result(
+            outcome: DecisionOutcome, message: str, connector: Actor | None = None, why: str = ""
+        ) -> DecisionResult:
             return DecisionResult(
                 approval_id=approval.id or 0,
                 outcome=outcome,
@@ -416,6 +488,8 @@ class MigrationService:
                 approvers_required=approval.approvers_required,
                 status=self._status(session, row),
                 message=message,
+                connector=connector,
+                connector_reason=why,
             )
 
         if approval.status != "pending":
@@ -430,17 +504,13 @@ class MigrationService:
                 "You requested this approval, so another admin must approve it (four eyes)."
                 " You can still `reject` it or `cancel` the migration."
             )
-        earlier = session.exec(
-            select(ApprovalDecision).where(
-                ApprovalDecision.approval_id == approval.id, ApprovalDecision.approver_id == actor.id
-            )
-        ).first()
-        if earlier is not None:
+        decisions = session.exec(
+            select(ApprovalDecision).where(ApprovalDecision.approval_id == approval.id)
+        ).all()
+        if any(_same_person(actor, d.approver_id, d.approver_email) for d in decisions):
             raise WorkflowError("You already decided on this request; another admin has to approve it.")
         if approval.expires_at <= now:
-            approval.status = "expired"
-            if row.state == "awaiting_approval":
-                unit.flow.fire("expire", details={"approval_id": approval.id})
+            self._expire(unit, approval)
             self._commit(unit)
             return result(
                 "expired",
@@ -448,9 +518,7 @@ class MigrationService:
                 " run `request-approval` for a fresh one.",
             )
         if approval.plan_fingerprint != row.plan_fingerprint or row.state != "awaiting_approval":
-            approval.status = "void"
-            details = {"approval_id": approval.id, "why": "the plan changed"}
-            session.add(self._audit(row, actor, "void_approval", row.state, row.state, details))
+            self._void(unit, approval, "the plan changed")
             self._commit(unit)
             return result("void", "The plan changed since this request; run `request-approval` again.")
         session.add(
@@ -477,49 +545,83 @@ class MigrationService:
             self._commit(unit)
             missing = approval.approvers_required - approval.approvals
             return result("recorded", f"Approval recorded; {missing} more needed.")
-        live = self._live_plan(row)
-        if live.fingerprint != approval.plan_fingerprint:
+        snapshot = self._live_snapshot(row)
+        live = build_plan(snapshot, row.started_by_email)
+        if live.fingerprint != approval.plan_fingerprint or live.failed_checks:
             approval.status = "void"
             unit.flow.fire("recheck", details={"approval_id": approval.id, "reason": "plan changed"})
             self._apply_plan(unit, live)
             self._commit(unit)
+            if live.failed_checks:
+                failing = " ".join(check.message for check in live.failed_checks)
+                return result(
+                    "void",
+                    f"A prerequisite fails now, so the approval is void: {failing} Then run `recheck`"
+                    " and `request-approval` again.",
+                )
             return result(
                 "void",
                 "The directory or the organization changed since the request, so the plan did too"
                 f" (now {_counts_text(live.counts)}). The approval is void; review `plan` and run"
                 " `request-approval` again.",
             )
+        connector, why = _connector(snapshot, actor, approval, row)
         approval.status, approval.decided_at = "approved", now
-        unit.flow.fire(
-            "approve", approval_fingerprint=approval.plan_fingerprint, details={"approval_id": approval.id}
-        )
+        unit.flow.fire("approve", details={"approval_id": approval.id, "connector": connector.email})
         self._commit(unit)
-        return result(
-            "approved",
-            f"Approved. Now connect it in the portal: https://dev.azure.com/{row.organization} >"
-            " Organization settings > Microsoft Entra ID > Connect directory >"
-            f" {row.tenant_name or row.tenant_id} > Connect. I watch the organization and confirm once it is"
-            " connected.",
+        message = (
+            f"{connector.name or connector.email} connects it in the portal:"
+            f" https://dev.azure.com/{row.organization} > Organization settings > Microsoft Entra ID >"
+            f" Connect directory > {row.tenant_name or row.tenant_id} > Connect. I watch the organization"
+            " and confirm once it is connected."
         )
+        return result("approved", f"{message} {why}".strip(), connector, why)
 
-    def _live_plan(self, row: Migration) -> Plan:
+    def _live_snapshot(self, row: Migration) -> DirectorySnapshot:
         try:
-            snapshot = self._microsoft.snapshot(
-                row.organization, row.tenant_id, connector=row.started_by_email
-            )
+            return self._microsoft.snapshot(row.organization, row.tenant_id, connector=row.started_by_email)
         except MicrosoftError as error:
             raise WorkflowError(
                 f"I could not verify the plan with Microsoft, so nothing was recorded: {error} Try again."
             ) from None
-        return build_plan(snapshot, row.started_by_email)
 
-    def _expire_if_due(self, unit: _Unit) -> None:
+    def _expire(self, unit: _Unit, approval: Approval) -> None:
+        approval.status = "expired"
+        if unit.row.state == "awaiting_approval":
+            unit.flow.fire("expire", details={"approval_id": approval.id})
+
+    def _void(self, unit: _Unit, approval: Approval, why: str) -> None:
+        """The approval no longer holds; a migration awaiting it goes back to `planned`."""
+        approval.status = "void"
+        details: dict[str, object] = {"approval_id": approval.id, "why": why}
+        if unit.row.state == "awaiting_approval":
+            unit.flow.fire("void_approval", details=details)
+        else:
+            state = unit.row.state
+            unit.session.add(self._audit(unit.row, _flow_actor(unit), "void_approval", state, state, details))
+
+    def _expire_due(self, unit: _Unit) -> None:
         for approval in self._pending_approvals(unit):
             if approval.expires_at <= unit.flow.now:
-                approval.status = "expired"
-                unit.flow.fire("expire", details={"approval_id": approval.id})
+                self._expire(unit, approval)
+
+    def _expire_lapsed(self, session: Session, migration_id: int | None = None) -> None:
+        """Whoever looks first turns lapsed requests into expired ones, so none shows as pending."""
+        now = self._now()
+        query = select(Approval).where(Approval.status == "pending", col(Approval.expires_at) <= now)
+        if migration_id is not None:
+            query = query.where(Approval.migration_id == migration_id)
+        for approval in session.exec(query).all():
+            row = session.get(Migration, approval.migration_id)
+            assert row is not None
+            self._expire(_Unit(session, self._flow(row, session, BOT, now)), approval)
+            try:
+                session.commit()
+            except StaleDataError:
+                session.rollback()  # someone decided on it at this moment: their change stands
 
     def _void_pending_approvals(self, unit: _Unit, why: str) -> None:
+        """Void the pending requests without moving the migration: the caller's transition does that."""
         for approval in self._pending_approvals(unit):
             approval.status = "void"
             unit.session.add(
@@ -593,9 +695,9 @@ class MigrationService:
                     raise WorkflowError(
                         f"I could not read the organization's users: {error} Try again."
                     ) from None
-                invited = set(
+                invited = dict(
                     session.exec(
-                        select(Invitation.entitlement_id).where(
+                        select(Invitation.entitlement_id, Invitation.email).where(
                             Invitation.migration_id == row.id, Invitation.status == "sent"
                         )
                     ).all()
@@ -607,13 +709,19 @@ class MigrationService:
                         replace(user, outcome="invite") if user.id in invited else user,
                         org_users.get(user.id),
                         tenant,
+                        invited.get(user.id),
                     )
                     for user in plan.users
                 ]
             return NotifyResult(status=self._status(session, row), users=tuple(notified))
 
     def _notify_one(
-        self, unit: _Unit, user: PlannedUser, org_user: OrgUser | None, tenant: Tenant
+        self,
+        unit: _Unit,
+        user: PlannedUser,
+        org_user: OrgUser | None,
+        tenant: Tenant,
+        invited_as: str | None,
     ) -> NotifiedUser:
         row, session, now = unit.row, unit.session, unit.flow.now
         assert row.id is not None
@@ -640,7 +748,9 @@ class MigrationService:
                 link=t.link,
             )
             for position, t in enumerate(
-                todo_items(user, org_user, organization=row.organization, tenant=tenant)
+                todo_items(
+                    user, org_user, organization=row.organization, tenant=tenant, invited_as=invited_as
+                )
             )
         ]
         session.add_all(items)
@@ -677,8 +787,12 @@ class MigrationService:
                 row = unit.row
                 unit.flow.require("billing_confirmed", command="check-billing")
                 try:
-                    subscription_id = self._microsoft.organization(row.organization).billing_subscription_id
-                    subscription = self._microsoft.subscription(subscription_id) if subscription_id else None
+                    subscription_id = self._microsoft.billing_subscription_id(row.organization)
+                    subscription = (
+                        self._microsoft.subscription(subscription_id, row.tenant_id)
+                        if subscription_id
+                        else None
+                    )
                 except MicrosoftError as error:
                     raise WorkflowError(
                         f"I could not read the billing subscription: {error} Try again."
@@ -753,17 +867,12 @@ class MigrationService:
     def mark_done(self, item_id: int, actor: Actor) -> MarkDoneResult:
         with self._database.session() as session:
             item = session.get(TodoItem, item_id)
-            if item is None:
-                raise WorkflowError(f"There is no to-do item #{item_id}.")
-            user = session.get(AffectedUser, item.affected_user_id)
-            assert user is not None
+            user = session.get(AffectedUser, item.affected_user_id) if item is not None else None
+            # Someone else's item reads like a missing one: whose list it is stays private.
+            if item is None or user is None or not _owns(actor, user):
+                raise WorkflowError(f"There is no item #{item_id} on your list.")
             row = session.get(Migration, user.migration_id)
             assert row is not None
-            if not _owns(actor, user):
-                raise PermissionDenied(
-                    f"This item is on {user.display_name or user.principal_name}'s list; only they can"
-                    " mark it done."
-                )
             already = item.done_at is not None
             if not already:
                 now = self._now()
@@ -809,38 +918,93 @@ class MigrationService:
         return [user for user in users if (seen := user.last_accessed or user.date_created) and seen < cutoff]
 
     def remove_users(self, organization: str | None, user_ids: Sequence[str], actor: Actor) -> RemovalResult:
-        """Remove users an admin confirmed (prerequisite 4), each removal audited; then re-plan."""
+        """Remove users an admin confirmed (prerequisite 4), each removal audited; then re-plan.
+
+        Never the owner or an administrator: a removal cannot be undone, and removing them could lock
+        everyone out of the organization's settings.
+        """
         with self._database.session() as session:
             with self._step(session, organization, actor, "remove_users") as unit:
                 row = unit.row
-                if row.state not in _REMOVABLE_STATES:
-                    raise WorkflowError(
-                        "Users can only be removed before connecting; the migration is"
-                        f" {describe_state(row.state)}."
-                    )
-                known = {user.id: user.principal_name for user in _plan_codec.decode(row.plan or {}).users}
-                unknown = [user_id for user_id in user_ids if user_id not in known]
-                if unknown or not user_ids:
+                unit.flow.require("remove_users", command="remove-users")
+                plan = _plan_codec.decode(row.plan or {})
+                users = {user.id: user for user in plan.users}
+                wanted = list(dict.fromkeys(user_ids))
+                unknown = [user_id for user_id in wanted if user_id not in users]
+                if unknown or not wanted:
                     listed = ", ".join(unknown) or "(none given)"
                     raise WorkflowError(f"Not users of {row.organization}: {listed}; pick them from `plan`.")
-            removed: list[str] = []
-            failed: list[tuple[str, str]] = []
-            for user_id in dict.fromkeys(user_ids):
-                try:
-                    self._microsoft.remove_org_user(row.organization, user_id)
-                except MicrosoftError as error:
-                    failed.append((known[user_id], str(error)))
-                    continue
-                removed.append(known[user_id])
-                details: dict[str, object] = {"user_id": user_id, "principal_name": known[user_id]}
-                session.add(self._audit(row, actor, "remove_user", row.state, row.state, details))
-                session.commit()  # each removal is recorded as soon as Microsoft confirmed it
-            if removed:
+                admins = set(self._admin_emails(row.organization))
+                protected = [
+                    users[user_id].principal_name
+                    for user_id in wanted
+                    if {_email_key(users[user_id].principal_name), _email_key(users[user_id].mail_address)}
+                    & admins
+                ]
+                if protected:
+                    raise PermissionDenied(
+                        f"I do not remove the owner or the Project Collection Administrators of"
+                        f" {row.organization}: {', '.join(protected)}. Nothing was removed; run"
+                        " `remove-users` again without them."
+                    )
+                unit.flow.fire("remove_users", details={"user_ids": wanted})
+            return self._remove(unit, actor)
+
+    def _remove(self, unit: _Unit, actor: Actor) -> RemovalResult:
+        """In `removing`: remove who the request named and is not removed yet, then re-plan."""
+        row, session = unit.row, unit.session
+        names = {user.id: user.principal_name for user in _plan_codec.decode(row.plan or {}).users}
+        removed: list[str] = []
+        failed: list[tuple[str, str]] = []
+
+        def stopped(why: str) -> RemovalResult:
+            done = f" Removed before that: {', '.join(removed)}." if removed else " Nobody was removed."
+            return RemovalResult(tuple(removed), tuple(failed), self._status(session, row), why + done)
+
+        try:
+            with self._failing_on_error(unit, "removal of users"):
+                for user_id in self._removals_left(session, row):
+                    name = names.get(user_id, user_id)
+                    # Committed before the irreversible call: a cancel meanwhile stops us here.
+                    _heartbeat(row, self._now())
+                    self._commit(unit)
+                    try:
+                        self._microsoft.remove_org_user(row.organization, user_id)
+                    except MicrosoftError as error:
+                        failed.append((name, str(error)))
+                        continue
+                    removed.append(name)
+                    details: dict[str, object] = {"user_id": user_id, "principal_name": name}
+                    session.add(self._audit(row, actor, "remove_user", row.state, row.state, details))
+                    session.commit()  # each removal is recorded as soon as Microsoft confirmed it
                 unit.flow.now = self._now()
-                unit.flow.fire("recheck", details={"after": "remove_users"})
+                unit.flow.fire("users_removed", details={"removed": len(removed), "failed": len(failed)})
                 self._commit(unit)
-                self._check_prerequisites(unit)
-            return RemovalResult(tuple(removed), tuple(failed), self._status(session, row))
+        except ConflictError as conflict:
+            return stopped(str(conflict))
+        except Exception:
+            log.exception("removing users from %s stopped", row.organization)
+            return stopped(f"{row.blocked_reason} {row.blocked_fix}")
+        self._check_prerequisites(unit)
+        return RemovalResult(tuple(removed), tuple(failed), self._status(session, row))
+
+    def _removals_left(self, session: Session, row: Migration) -> list[str]:
+        """The ids the latest `remove-users` named, minus those already removed (a resume skips them)."""
+        entries = session.exec(
+            select(AuditEntry)
+            .where(
+                AuditEntry.migration_id == row.id,
+                col(AuditEntry.action).in_(("remove_users", "remove_user")),
+            )
+            .order_by(col(AuditEntry.id).desc())
+        ).all()
+        done: set[str] = set()
+        for entry in entries:
+            if entry.action == "remove_user":
+                done.add(str(entry.details.get("user_id")))
+            else:
+                return [str(user_id) for user_id in entry.details.get("user_ids", ()) if user_id not in done]
+        return []
 
     def is_admin(self, organization: str | None, actor: Actor, extra_admin_ids: Sequence[str] = ()) -> bool:
         """Owner or Project Collection Administrator (by email), or listed in `extra_admin_ids`."""
@@ -904,7 +1068,6 @@ class MigrationService:
 
     @contextmanager
     def _translating_conflicts(self, unit: _Unit, trigger: str) -> Iterator[None]:
-        actor_id = unit.flow.actor[0]
         try:
             yield
         except (ConflictError, PermissionDenied):
@@ -914,14 +1077,18 @@ class MigrationService:
             raise self._conflict(unit) from None
         except WorkflowError as error:
             unit.session.rollback()
-            raise self._recent_change_or(unit, Actor(actor_id, "", ""), trigger, error) from None
+            raise self._recent_change_or(unit, _flow_actor(unit), trigger, error) from None
 
     def _recent_change_or(
         self, unit: _Unit, actor: Actor, trigger: str, error: WorkflowError
     ) -> WorkflowError:
         """If another person changed the migration moments ago from a state where `trigger` fitted, say so."""
         latest = self._latest_audit(unit.session, unit.row)
-        if latest is None or latest.actor_id == actor.id or latest.at < unit.flow.now - _CONFLICT_WINDOW:
+        if (
+            latest is None
+            or _same_person(actor, latest.actor_id, latest.actor_email)
+            or latest.at < unit.flow.now - _CONFLICT_WINDOW
+        ):
             return error
         if latest.state_before is None or trigger not in unit.flow.machine.get_triggers(latest.state_before):
             return error
@@ -935,7 +1102,25 @@ class MigrationService:
             raise self._conflict(unit) from None
 
     def _conflict(self, unit: _Unit) -> ConflictError:
-        latest = self._latest_audit(unit.session, unit.row)
+        """Name the rival's change: the latest entry but this actor's own notes (a removal recorded after
+        the rival's change, say), which change no state."""
+        actor = _flow_actor(unit)
+        unit.session.expire_all()
+        entries = unit.session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.migration_id == unit.row.id)
+            .order_by(col(AuditEntry.id).desc())
+            .limit(20)
+        ).all()
+        latest = next(
+            (
+                entry
+                for entry in entries
+                if entry.state_before != entry.state_after
+                or not _same_person(actor, entry.actor_id, entry.actor_email)
+            ),
+            None,
+        )
         if latest is None:
             return ConflictError("Someone changed this migration at the same moment; look at `status`.")
         return self._conflict_from(latest, unit.row)
@@ -1039,6 +1224,48 @@ class MigrationService:
 
 def _same_person(actor: Actor, other_id: str, other_email: str) -> bool:
     return actor.id == other_id or bool(actor.email and actor.email.casefold() == other_email.casefold())
+
+
+def _connector(
+    snapshot: DirectorySnapshot, approver: Actor, approval: Approval, row: Migration
+) -> tuple[Actor, str]:
+    """Who clicks Connect: the final approver if they may, else the requester, else whoever started it
+    (the plan's connector checks passed for them). The reason is given when it is not the approver."""
+    requester = Actor(approval.requested_by_id, approval.requested_by_email, approval.requested_by_name)
+    starter = Actor(row.started_by_id, row.started_by_email, row.started_by_name)
+    refusal = _may_not_connect(snapshot, approver)
+    if refusal is None:
+        return approver, ""
+    fallback = starter if _may_not_connect(snapshot, requester) is not None else requester
+    role = "requested the approval" if fallback == requester else "started the migration"
+    name = approver.name or approver.email or "The approver"
+    return fallback, (
+        f"{name} cannot make the connection ({refusal}), so {fallback.name or fallback.email}, who {role},"
+        " does."
+    )
+
+
+def _may_not_connect(snapshot: DirectorySnapshot, person: Actor) -> str | None:
+    """Why `person` may not click Connect, or None if they may."""
+    if not person.email.strip():
+        return "no email address in their chat profile to check"
+    failing = [check for check in connector_checks(snapshot, person.email) if check.status == "fail"]
+    return " ".join(_without_fix(check) for check in failing) or None
+
+
+def _without_fix(check: Check) -> str:
+    return check.message.removesuffix(check.fix).strip().rstrip(".")
+
+
+def _heartbeat(row: Migration, now: datetime) -> None:
+    """Write the row even if nothing changed: the step shows it is alive, and the version check turns a
+    rival's change (a cancel) into a conflict at this commit."""
+    row.updated_at = now
+    flag_modified(row, "updated_at")
+
+
+def _email_key(address: str) -> str:
+    return address.strip().lower()
 
 
 def _owns(actor: Actor, user: AffectedUser) -> bool:

@@ -23,11 +23,19 @@ class TodoTemplate:
 
 
 def todo_items(
-    user: PlannedUser, org_user: OrgUser | None, *, organization: str, tenant: Tenant
+    user: PlannedUser,
+    org_user: OrgUser | None,
+    *,
+    organization: str,
+    tenant: Tenant,
+    invited_as: str | None,
 ) -> list[TodoTemplate]:
-    """The items this user must do after the organization is connected, most urgent first."""
+    """The items this user must do after the organization is connected, most urgent first.
+
+    `invited_as` is the address a B2B invitation went to, None if the bot sent none.
+    """
     work_account = _work_account(user)
-    items = [*_access_items(user, organization, tenant, work_account)]
+    items = [*_access_items(user, organization, tenant, work_account, invited_as)]
     if user.outcome in ("auto", "map"):
         items.append(_sign_in(organization, work_account))
     items.append(_git_credentials(organization))
@@ -58,16 +66,30 @@ def todo_notes(user: PlannedUser) -> list[str]:
 
 
 def _access_items(
-    user: PlannedUser, organization: str, tenant: Tenant, work_account: str
+    user: PlannedUser, organization: str, tenant: Tenant, work_account: str, invited_as: str | None
 ) -> list[TodoTemplate]:
     directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    if user.outcome == "invite" and invited_as is None:
+        return [
+            TodoTemplate(
+                key="ask-for-access",
+                title="Ask for an account in the directory",
+                body=(
+                    f"{organization} now signs in with {directory} accounts, and {user.principal_name} has"
+                    " none, so you cannot sign in any more (your history is kept). Ask the migration admins"
+                    f" to invite {user.principal_name} as a guest, or your directory administrator for a work"
+                    " account; press *I need help* here to tell the admins."
+                ),
+                link=f"{_DOCS}/faq-azure-access",
+            )
+        ]
     if user.outcome == "invite":
         return [
             TodoTemplate(
                 key="accept-invitation",
                 title="Accept the invitation to the directory",
                 body=(
-                    f"Microsoft sent an invitation email from invites@microsoft.com to {user.principal_name}"
+                    f"Microsoft sent an invitation email from invites@microsoft.com to {invited_as}"
                     f" to join {directory} as a guest. Open it and select *Accept invitation*, then sign in"
                     f" to https://dev.azure.com/{organization} with that same address. Without it you lose"
                     " access (your history is kept). No email? Check your spam folder, then press *I need"

@@ -56,10 +56,10 @@ def _watch(runtime: Runtime, surface: ConsoleSurface, stop: threading.Event) -> 
 def _simulate_connect(runtime: Runtime) -> str:
     if runtime.sandbox is None:
         return "`:connect` only works with the built-in sandbox (AADBOT_SANDBOX or --scenario)."
-    connecting = [status for status in runtime.service.migrations() if status.state == "connecting"]
+    connecting = runtime.service.organizations(state="connecting")
     if not connecting:
         return "No migration is waiting for the portal step (it needs an approval first)."
-    status = connecting[0]
+    status = runtime.service.status(connecting[0])
     body = {"organization": status.organization, "tenantId": status.tenant_id}
     httpx.post(f"{runtime.sandbox.url}/_sandbox/connect", json=body, timeout=10).raise_for_status()
     target = status.tenant_name or status.tenant_id

@@ -27,6 +27,8 @@ USAGES: tuple[Usage, ...] = (
     Usage("reject", "APPROVAL [REASON]", "reject a pending request"),
     Usage("check-connection", "[ORG]", "check now whether the organization is connected"),
     Usage("notify", "[ORG]", "send every affected user their own to-do list"),
+    Usage("progress", "[ORG]", "completion per item and per person, and where each to-do list stands"),
+    Usage("retry-failed", "[ORG]", "send again the to-do lists that could not be delivered"),
     Usage("check-billing", "[ORG]", "check the billing subscription is in the new directory"),
     Usage("complete", "[ORG]", "close the migration"),
     Usage("stale-users", "[ORG] [DAYS]", "users with no sign-in for DAYS days (default 90)"),
@@ -36,6 +38,7 @@ USAGES: tuple[Usage, ...] = (
     Usage("todo", "", "your own to-do list", admin=False),
     Usage("done", "ITEM", "tick off an item of your to-do list", admin=False),
     Usage("need-help", "ITEM", "help with an item of your to-do list; the admins are told", admin=False),
+    Usage("snooze", "REMINDER 1d|1w", "put your reminders off by a day or a week", admin=False),
     Usage("ask", "QUESTION", "ask anything about the move", admin=False),
     Usage("help", "", "this list", admin=False),
 )

@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.conversation import views
 from bot.conversation.commands import USAGES, WORDS, Command, parse
@@ -17,6 +18,7 @@ from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing,
 from faq import AskerContext, FaqAnswerer
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
+from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 
@@ -31,11 +33,21 @@ ITEM_TOPICS = {
     "rename-microsoft-account": "account-picker-prompt",
     "visual-studio-subscription": "vs-subscription",
     "accept-invitation": "historic-user",
+    "ask-for-access": "email-not-found",
     "enable-directory-account": "email-not-found",
     "choose-work-account": "disconnected-users-matching-identity",
 }
 """The FAQ topic that answers "I need help" on each kind of to-do item."""
+_NOTIFIED_STATES = frozenset({"users_notified", "billing_checked", "completed"})
 Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
+
+
+class Outbox(Protocol):
+    """How queued messages leave: drained at once for the console, or by a background worker."""
+
+    def flush(self) -> list[Outgoing]:
+        """Deliver what is due if this surface delivers inline; what the surface should show."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -46,10 +58,20 @@ class Roles:
 
 
 class Conversation:
-    def __init__(self, service: MigrationService, answerer: FaqAnswerer, roles: Roles | None = None) -> None:
+    def __init__(
+        self,
+        service: MigrationService,
+        answerer: FaqAnswerer,
+        roles: Roles | None = None,
+        *,
+        tracking: Tracking,
+        outbox: Outbox,
+    ) -> None:
         self._service = service
         self._answerer = answerer
         self._roles = roles or Roles()
+        self._tracking = tracking
+        self._outbox = outbox
         self._handlers: dict[str, Handler] = {
             "help": self._help,
             "ask": self._ask,
@@ -72,6 +94,9 @@ class Conversation:
             "todo": self._todo,
             "done": self._done,
             "need-help": self._need_help,
+            "progress": self._progress,
+            "retry-failed": self._retry_failed,
+            "snooze": self._snooze,
         }
 
     # ------------------------------------------------------------ entry points
@@ -101,19 +126,25 @@ class Conversation:
             return Message("aadbot", (Text(str(error)),))
 
     def watch(self) -> list[Outgoing]:
-        """One look at every migration waiting for the portal step; announce what changed."""
-        announcements: list[Outgoing] = []
-        for status in self._service.migrations():
-            if status.state != "connecting":
-                continue
+        """One look at every migration waiting for the portal step; announce what changed. Reminders too."""
+        announcements: list[Outgoing] = self.remind()
+        for organization in self._service.organizations(state="connecting"):
             try:
-                result = self._service.check_connection(status.organization)
+                result = self._service.check_connection(organization)
             except (WorkflowError, MicrosoftError) as error:
-                log.warning("connection watch of %s failed: %s", status.organization, error)
+                log.warning("connection watch of %s failed: %s", organization, error)
                 continue
             if result.outcome != "waiting":
-                announcements.append(views.connection(result, to=Channel(status.channel_id)))
+                announcements.append(views.connection(result, to=Channel(result.status.channel_id)))
         return announcements
+
+    def remind(self) -> list[Outgoing]:
+        """Queue the reminders that are due, then let the outbox deliver them."""
+        try:
+            self._tracking.tick()
+        except (WorkflowError, MicrosoftError) as error:
+            log.warning("reminders failed: %s", error)
+        return self._outbox.flush()
 
     # ------------------------------------------------------------ dispatching
 
@@ -159,7 +190,7 @@ class Conversation:
                 )
             return command.args[0]
         if command.word in ("approve", "reject"):
-            return self._organization_of_approval(self._approval_id(command))
+            return self._service.approval_organization(self._approval_id(command))
         if command.word == "remove-users":
             return command.arg(0)
         return self._named_organization(command)
@@ -169,14 +200,8 @@ class Conversation:
         first = command.arg(0)
         if first is None:
             return None
-        known = {status.organization.casefold(): status.organization for status in self._service.migrations()}
+        known = {name.casefold(): name for name in self._service.organizations(include_finished=True)}
         return known.get(first.casefold())
-
-    def _organization_of_approval(self, approval_id: int) -> str | None:
-        for status in self._service.migrations():
-            if status.pending_approval_id == approval_id:
-                return status.organization
-        return None
 
     # ------------------------------------------------------------ everyone
 
@@ -202,26 +227,29 @@ class Conversation:
                 if me in (user.principal_name.casefold(), user.mail_address.casefold()):
                     outcome = user.outcome
                     break
+        try:
+            is_admin = self._may_administer(status.organization, actor)
+        except (WorkflowError, MicrosoftError):
+            is_admin = False  # an answer must not depend on Azure DevOps being up
         return AskerContext(
-            outcome=outcome,
-            stage=status.state,
-            organization=status.organization,
-            is_admin=self._may_administer(status.organization, actor),
+            outcome=outcome, stage=status.state, organization=status.organization, is_admin=is_admin
         )
 
     def _status(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [views.status(self._service.status(command.arg(0)))]
+        status = self._service.status(command.arg(0))
+        report = None
+        if status.state in _NOTIFIED_STATES:
+            report = self._tracking.progress(status.organization)
+        return [views.status(status, report)]
 
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.todo_list(self._service.todo_list(actor.email), actor)]
 
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        item = command.arg(0)
-        if item is None or not item.isdigit():
-            raise WorkflowError(
-                "Which item? Say `done N` with the number shown on your list (or use its button)."
-            )
-        result = self._service.mark_done(int(item), actor)
+        item = _number(
+            command.arg(0), "Which item? Say `done N` with the number on your list, or use its button."
+        )
+        result = self._service.mark_done(item, actor)
         return [views.marked_done(result), views.todo_list(self._service.todo_list(actor.email), actor)]
 
     def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -235,11 +263,13 @@ class Conversation:
             self._answerer.explain(topic, context) if topic else self._answerer.answer(item.title, context)
         )
         migration = self._service.status(item.organization)
-        alert = say(
-            f"{actor.name or actor.email} ({actor.email}) needs help with: {item.title} (item {item.id}).",
-            to=Channel(migration.channel_id),
-        )
-        return [*views.help_for_item(item, answer, admins_told=True), alert]
+        text = f"{actor.name or actor.email} ({actor.email}) needs help with: {item.title} (item {item.id})."
+        if migration.channel_id:
+            alerts = [say(text, to=Channel(migration.channel_id))]
+        else:  # started from a direct message: no channel to tell, so tell each admin
+            admins = self._service.approver_emails(migration.organization, exclude=actor)
+            alerts = [say(text, to=DirectMessage(email)) for email in admins]
+        return [*views.help_for_item(item, answer, admins_told=bool(alerts)), *alerts]
 
     # ------------------------------------------------------------ admins
 
@@ -291,20 +321,31 @@ class Conversation:
         return views.decision(result, actor)
 
     def _approval_id(self, command: Command) -> int:
-        raw = (command.arg(0) or "").lstrip("#")
-        if not raw.isdigit():
-            raise WorkflowError(
-                f"Which approval? Say `{command.word} N` with the number on the approval prompt, or use its"
-                " buttons."
-            )
-        return int(raw)
+        return _number(
+            (command.arg(0) or "").lstrip("#"),
+            f"Which approval? Say `{command.word} N` with the number on the approval prompt, or use its"
+            " buttons.",
+        )
 
     def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.connection(self._service.check_connection(command.arg(0)))]
 
     def _notify(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         result = self._service.notify(command.arg(0), actor)
-        return [views.notified(result), *(views.todo_dm(user, result.status) for user in result.users)]
+        return [views.queued(result), *self._outbox.flush()]
+
+    def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        report = self._tracking.progress(self._named_organization(command))
+        return [Outgoing(views.progress(report))]
+
+    def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        organization = self._service.status(self._named_organization(command)).organization
+        count = self._tracking.retry_failed(organization)
+        return [views.retried(organization, count), *self._outbox.flush()]
+
+    def _snooze(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        reminder = _number(command.arg(0), "Which reminder? Use the *Snooze* buttons on a reminder.")
+        return [views.snoozed(self._tracking.snooze(actor, reminder, command.arg(1) or ""))]
 
     def _check_billing(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.billing(self._service.check_billing(command.arg(0), actor))]
@@ -313,16 +354,22 @@ class Conversation:
         return [views.completed(self._service.complete(command.arg(0), actor))]
 
     def _cancel(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """`cancel [ORG [REASON]]`: a reason needs the organization first, so a typo never cancels another."""
         organization = self._named_organization(command)
-        reason_words = command.args[1:] if organization else command.args
-        status = self._service.cancel(organization, actor, " ".join(reason_words))
+        if command.args and organization is None:
+            active = ", ".join(f"`{name}`" for name in self._service.organizations()) or "none"
+            raise WorkflowError(
+                f"I know no migration called `{command.args[0]}`, so I cancelled nothing. Say `cancel ORG"
+                f" [reason]` with one of the migrations in progress: {active}."
+            )
+        status = self._service.cancel(organization, actor, " ".join(command.args[1:]))
         return [views.cancelled(status, actor)]
 
     def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, days = None, None
         for arg in command.args:
             if arg.isdigit():
-                days = int(arg)
+                days = _number(arg, "", maximum=MAX_DAYS)
             else:
                 organization = arg
         status = self._service.status(organization)
@@ -334,3 +381,16 @@ class Conversation:
             raise WorkflowError("Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`.")
         result = self._service.remove_users(command.args[0], command.args[1:], actor)
         return [views.removed(result)]
+
+
+MAX_ID = 2**63 - 1
+MAX_DAYS = 36_500
+
+
+def _number(raw: str | None, question: str, *, maximum: int = MAX_ID) -> int:
+    """A number typed in chat or carried by a button; anything else gets `question` back."""
+    if raw is None or not raw.isdigit() or int(raw) > maximum:
+        if raw and raw.isdigit():
+            raise WorkflowError(f"{raw} is too large; give a number up to {maximum}.")
+        raise WorkflowError(question)
+    return int(raw)

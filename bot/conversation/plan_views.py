@@ -52,11 +52,14 @@ def who_is_affected(plan: Plan) -> Text:
 
     keep = plan.users_with("auto")
     mapped = plan.users_with("map")
-    lose = plan.users_with("invite") + plan.users_with("disabled") + plan.users_with("ambiguous")
+    uninvited = plan.users_with("invite")
+    undecided = plan.users_with("disabled") + plan.users_with("ambiguous")
     return Text(
         f"*Keep access* ({len(keep)}): {names(keep)}\n"
         f"*Mapped by hand after connecting* ({len(mapped)}): {names(mapped)}\n"
-        f"*Will lose access* ({len(lose)}): {names(lose)}"
+        f"*Will lose access unless invited* ({len(uninvited)}): {names(uninvited)}\n"
+        f"*Lose access until an admin decides* (disabled or ambiguous account, {len(undecided)}):"
+        f" {names(undecided)}"
     )
 
 

@@ -9,6 +9,7 @@ from bot.conversation import plan_views
 from bot.conversation.commands import USAGES
 from bot.conversation.messages import (
     Actions,
+    Attachment,
     Audience,
     Block,
     Button,
@@ -27,6 +28,7 @@ from bot.conversation.messages import (
 from faq import Answer
 from workflows.directory import OrgUser
 from workflows.plan import Plan
+from workflows.reminders import Progress, Snoozed, zone
 from workflows.results import (
     Actor,
     ApprovalRequest,
@@ -36,7 +38,6 @@ from workflows.results import (
     InviteResult,
     MarkDoneResult,
     MigrationStatus,
-    NotifiedUser,
     NotifyResult,
     RemovalResult,
     TodoEntry,
@@ -115,18 +116,31 @@ def _tenant(status: MigrationStatus) -> str:
     return f"{status.tenant_name} ({status.tenant_id})" if status.tenant_name else status.tenant_id
 
 
-def status(status: MigrationStatus) -> Outgoing:
+def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
     blocks.append(Text(_STAGES.get(status.state, "")))
-    if status.state == "blocked" and status.blocked_reason:
-        blocks.append(Text(f"❌ {status.blocked_reason}\nFix: {status.blocked_fix or 'see the checks'}"))
+    blocks.extend(_why_stopped(status))
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {_time(status.invite_recheck_at)} UTC."))
     if status.plan_fingerprint:
         blocks.append(_counts(status))
+    if report is not None:
+        blocks.append(
+            Text(
+                f"To-do lists: {report.users_done} of {len(report.users)} people done,"
+                f" {report.items_done} of {report.items_total} items; `progress` has the details."
+            )
+        )
     return Outgoing(
         Message(f"{status.organization}: {status.state.replace('_', ' ')}", _with_next(blocks, status))
     )
+
+
+def _why_stopped(status: MigrationStatus) -> list[Block]:
+    """A blocked or failed migration always says why, and what fixes it."""
+    if status.state not in ("blocked", "failed") or not status.blocked_reason:
+        return []
+    return [Text(f"❌ {status.blocked_reason}\nFix: {status.blocked_fix or 'see the checks above'}")]
 
 
 def _counts(status: MigrationStatus) -> Facts:
@@ -143,6 +157,7 @@ def started(status: MigrationStatus, actor: Actor) -> Outgoing:
         Heading(f"{name} started moving {status.organization} to {status.tenant_name or status.tenant_id}"),
         Text("*Prerequisites*"),
         plan_views.check_lines(status.checks),
+        *_why_stopped(status),
     ]
     if status.plan_fingerprint:
         blocks.append(Text("*The plan*"))
@@ -158,6 +173,7 @@ def checked(status: MigrationStatus) -> Outgoing:
     blocks: list[Block] = [
         Heading(f"Prerequisites of {status.organization}"),
         plan_views.check_lines(status.checks),
+        *_why_stopped(status),
         _counts(status),
         Text(_STAGES.get(status.state, "")),
     ]
@@ -251,11 +267,14 @@ def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
     )
     messages = [Outgoing(closed, Channel(status.channel_id), updates=key)]
     if result.outcome == "approved":
-        messages.append(Outgoing(portal_steps(status, actor), DirectMessage(actor.email)))
+        connector = result.connector or actor
+        who = connector.name or connector.email
+        messages.append(Outgoing(portal_steps(status, connector), DirectMessage(connector.email)))
+        why = f" ({result.connector_reason})" if result.connector_reason else ""
         messages.append(
             say(
-                f"{name} approved connecting {status.organization}. {name} has the portal steps by direct"
-                " message; I am watching the organization and will say here when it is connected.",
+                f"{name} approved connecting {status.organization}. {who} has the portal steps by direct"
+                f" message{why}; I am watching the organization and will say here when it is connected.",
                 to=Channel(status.channel_id),
             )
         )
@@ -300,31 +319,157 @@ def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgo
     return Outgoing(Message(text, _with_next(blocks, status)), to or Reply())
 
 
-def notified(result: NotifyResult) -> Outgoing:
+def progress_key(migration_id: int) -> str:
+    """The live delivery report of a migration: one message, updated as the outbox drains."""
+    return f"delivery:{migration_id}"
+
+
+def queued(result: NotifyResult) -> Outgoing:
     status = result.status
-    rows = tuple((user.email, user.outcome, str(len(user.items))) for user in result.users)
-    blocks: list[Block] = [
-        Heading(f"To-do lists for {status.organization}"),
-        Text(f"Sent {len(result.users)} people their own to-do list by direct message."),
-        Table(("user", "case", "items"), rows),
-    ]
-    return Outgoing(Message(f"{len(result.users)} users notified", _with_next(blocks, status)))
+    text = (
+        f"Queued {len(result.users)} to-do lists for {status.organization}, sending now. This message shows"
+        " the progress; `progress` gives the details."
+    )
+    blocks: list[Block] = [Heading(f"To-do lists for {status.organization}"), Text(text)]
+    return Outgoing(
+        Message(f"Queued {len(result.users)}, sending", _with_next(blocks, status)),
+        updates=progress_key(status.id),
+    )
 
 
-def todo_dm(user: NotifiedUser, status: MigrationStatus) -> Outgoing:
-    greeting = f"Hi {user.display_name or user.email}"
-    target = status.tenant_name or status.tenant_id
+def todo_list_dm(
+    *, organization: str, tenant: str, name: str, notes: Sequence[str], items: Sequence[TodoEntry]
+) -> Message:
+    target = tenant or "your company's directory"
     blocks: list[Block] = [
-        Heading(f"Your to-do list: {status.organization} now signs in with {target}"),
+        Heading(f"Your to-do list: {organization} now signs in with {target}"),
         Text(
-            f"{greeting}, {status.organization} on Azure DevOps now uses {target} accounts."
+            f"Hi {name}, {organization} on Azure DevOps now uses {target} accounts."
             " Here is what *you* need to do; press Done as you go."
         ),
-        *_items(user.items),
     ]
-    return Outgoing(
-        Message(f"Your to-do list for {status.organization}", tuple(blocks)), DirectMessage(user.email)
+    if notes:
+        blocks.append(Text("\n".join(f"• {note}" for note in notes)))
+    blocks.extend(_items(items))
+    return Message(f"Your to-do list for {organization}", tuple(blocks))
+
+
+def todo_reminder(
+    *, organization: str, name: str, items: Sequence[TodoEntry], total: int, reminder_id: int
+) -> Message:
+    heading = f"Reminder: {len(items)} of {total} items left on your {organization} list"
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(f"Hi {name}, these are still open. Press Done on each one you have finished."),
+        *_items(items),
+        Actions(
+            (
+                Button("Snooze 1 day", "snooze", f"{reminder_id} 1d"),
+                Button("Snooze 1 week", "snooze", f"{reminder_id} 1w"),
+            )
+        ),
+    ]
+    return Message(heading, tuple(blocks))
+
+
+def straggler_digest(
+    *, organization: str, users: int, stragglers: Sequence[tuple[str, str, int, int]]
+) -> Message:
+    heading = f"{len(stragglers)} of {users} people in {organization} still have open to-do items"
+    rows = tuple((email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers)
+    blocks: list[Block] = [
+        Heading(heading),
+        Table(("user", "name", "progress"), rows),
+        Text("They get reminders in their working hours; a word from you may help. `progress` shows more."),
+    ]
+    return Message(heading, tuple(blocks))
+
+
+def billing_reminder(*, organization: str, message: str, steps: Sequence[str], deadline: str) -> Message:
+    heading = f"Reminder: move the billing of {organization} before the month ends ({deadline})"
+    blocks: list[Block] = [Heading(heading), Text(message)]
+    if steps:
+        blocks.append(Text("\n".join(f"{number}. {step}" for number, step in enumerate(steps, start=1))))
+    blocks.append(Actions((Button("Check billing", "check-billing", organization, "primary"),)))
+    return Message(heading, tuple(blocks))
+
+
+_DELIVERY_WORDS = {
+    "sent": "sent",
+    "queued": "queued",
+    "sending": "sending",
+    "failed": "failed",
+    "not-in-chat": "not in chat",
+}
+
+
+def progress(report: Progress) -> Message:
+    """Completion per item, per user and overall, and where each to-do list stands in delivery."""
+    users = len(report.users)
+    overall = (
+        f"{report.users_done} of {users} people done; {report.items_done} of {report.items_total} items done."
     )
+    deliveries = ", ".join(
+        f"{count} {_DELIVERY_WORDS[state]}"
+        for state in _DELIVERY_WORDS
+        if (count := len(report.with_delivery(state)))
+    )
+    blocks: list[Block] = [
+        Heading(f"Progress of {report.organization}"),
+        Text(f"{overall}\nTo-do lists: {deliveries}."),
+        Table(("item", "done"), tuple((item.title, f"{item.done} of {item.total}") for item in report.items)),
+        Table(
+            ("user", "items done", "to-do list", "reason"),
+            tuple(
+                (
+                    user.email,
+                    f"{user.done} of {user.total}",
+                    _DELIVERY_WORDS[user.delivery],
+                    user.delivery_error or "",
+                )
+                for user in report.users
+            ),
+        ),
+    ]
+    unreachable = report.with_delivery("not-in-chat")
+    if unreachable:
+        blocks.append(
+            Text(
+                f"{len(unreachable)} people have no chat account with their Azure DevOps email; reach them"
+                " another way (the attached list has their addresses)."
+            )
+        )
+        csv = "email,name,case\n" + "".join(
+            f"{user.email},{_csv_cell(user.display_name)},{user.outcome}\n" for user in unreachable
+        )
+        blocks.append(Attachment(f"not-in-chat-{report.organization}.csv", csv, "People not in chat"))
+    buttons = [Button("Refresh", "progress", report.organization)]
+    if report.with_delivery("failed", "not-in-chat"):
+        buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
+    blocks.append(Actions(tuple(buttons)))
+    return Message(f"{report.organization}: {overall}", tuple(blocks))
+
+
+def delivery_update(report: Progress) -> Outgoing:
+    """The live progress message in the migration's channel, updated in place."""
+    return Outgoing(progress(report), Channel(report.channel_id), updates=progress_key(report.migration_id))
+
+
+def retried(organization: str, count: int) -> Outgoing:
+    if not count:
+        return say(f"Nothing failed in {organization}: there is nothing to retry.")
+    return say(f"Queued {count} undelivered messages of {organization} again; sending now.")
+
+
+def snoozed(snooze: Snoozed) -> Outgoing:
+    when = snooze.until.astimezone(zone(snooze.time_zone))
+    return say(
+        f"😴 Snoozed: your next reminder comes on {when:%A %d %B at %H:%M} ({snooze.time_zone or 'UTC'})."
+    )
+
+
+def _csv_cell(text: str) -> str:
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
 
 
 def _items(items: Sequence[TodoEntry]) -> list[Block]:
@@ -415,6 +560,8 @@ def stale_users(status: MigrationStatus, users: Sequence[OrgUser], days: int | N
 
 def removed(result: RemovalResult) -> Outgoing:
     lines = [f"Removed {len(result.removed)} users: {', '.join(result.removed) or 'none'}."]
+    if result.message:
+        lines.append(result.message)
     lines.extend(f"Could not remove {name}: {reason}" for name, reason in result.failed)
     blocks: list[Block] = [Text("\n".join(lines)), _counts(result.status)]
     return Outgoing(Message(lines[0], _with_next(blocks, result.status)))

@@ -2,6 +2,14 @@
 
 from bot.slack.app import build_web_client, create_app
 from bot.slack.http import create_asgi
-from bot.slack.state import InMemorySlackState, MessageCopy, SlackState
+from bot.slack.state import DatabaseSlackState, InMemorySlackState, MessageCopy, SlackState
 
-__all__ = ["InMemorySlackState", "MessageCopy", "SlackState", "build_web_client", "create_app", "create_asgi"]
+__all__ = [
+    "DatabaseSlackState",
+    "InMemorySlackState",
+    "MessageCopy",
+    "SlackState",
+    "build_web_client",
+    "create_app",
+    "create_asgi",
+]

@@ -41,14 +41,21 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 
 
 def build_web_client(
-    token: str, *, base_url: str | None = None, timeout: float = WEB_API_TIMEOUT_SECONDS
+    token: str,
+    *,
+    base_url: str | None = None,
+    timeout: float = WEB_API_TIMEOUT_SECONDS,
+    retries: bool = True,
 ) -> AsyncWebClient:
-    """The Web API client: bounded timeout, retries honouring Retry-After, `base_url` for a local fake."""
+    """The Web API client: bounded timeout, retries honouring Retry-After, `base_url` for a local fake.
+
+    Without `retries` every failure comes back to the caller: the outbox worker decides itself.
+    """
     return AsyncWebClient(
         token=token,
         base_url=base_url or AsyncWebClient.BASE_URL,
         timeout=int(timeout),
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers() if retries else [],
     )
 
 

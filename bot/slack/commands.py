@@ -10,7 +10,7 @@ from typing import Any
 from bot.settings import Settings
 from bot.slack.http import HealthProbe
 from bot.slack.ports import Conversation
-from bot.slack.serve import check_settings, serve
+from bot.slack.serve import Persistence, check_settings, serve
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -21,7 +21,9 @@ def register(
     *,
     conversation_factory: Callable[[Settings], Conversation],
     health_factory: Callable[[Settings], HealthProbe],
+    persistence_factory: Callable[[Settings], Persistence] | None = None,
 ) -> None:
+    """`persistence_factory` gives `serve` its database: shared request memory and the outbox worker."""
     parser = subparsers.add_parser(
         "serve",
         help="run the Slack app",
@@ -43,6 +45,7 @@ def register(
             args.host,
             args.port,
             health=health_factory(settings),
+            persistence=persistence_factory(settings) if persistence_factory else None,
         )
         return 0
 

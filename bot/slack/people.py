@@ -1,23 +1,36 @@
-"""Slack users as the bot's people: user id -> Actor (email from the profile), email -> user id, DM channels.
+"""Slack users as the bot's people: user id -> Actor (email from the profile), email -> user, DM channels.
 
-Answers are cached briefly: profiles rarely change, and `users.lookupByEmail` / `conversations.open`
-are Tier 3 methods that a notification wave would otherwise exhaust.
+Emails are resolved in bulk: the whole workspace directory comes in `users.list` pages of 200 (Tier 2),
+cached for a while, and only the emails it does not show are looked up one by one with
+`users.lookupByEmail` (Tier 3). A notification wave to 2,000 people thus costs about ten calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from workflows.reminders import offset_name
 from workflows.results import Actor
 
 CACHE_SECONDS = 300.0
+PAGE_SIZE = 200
+"""Slack's recommended `users.list` page size."""
 
 _Cached = TypeVar("_Cached")
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    time_zone: str | None
+    """IANA name from the profile (`tz`), else its `tz_offset` as `+HH:MM`."""
 
 
 class People:
@@ -32,7 +45,9 @@ class People:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._actors: dict[str, tuple[float, Actor | None]] = {}
-        self._ids_by_email: dict[str, tuple[float, str | None]] = {}
+        self._by_email: dict[str, tuple[float, Person | None]] = {}
+        self._directory: tuple[float, dict[str, Person]] | None = None
+        self._directory_lock = asyncio.Lock()
         self._dm_channels: dict[str, str] = {}
 
     async def actor(self, user_id: str) -> Actor | None:
@@ -48,24 +63,26 @@ class People:
         actor = Actor(id=user_id, email=email, name=name) if email else None
         self._actors[user_id] = (self._clock(), actor)
         if actor is not None:
-            self._ids_by_email[email.casefold()] = (self._clock(), user_id)
+            self._by_email[email.casefold()] = (self._clock(), _person(user))
         return actor
 
     async def user_id(self, email: str) -> str | None:
         """The Slack user with this email, or None when nobody in the workspace has it."""
+        person = await self.find(email)
+        return person.user_id if person else None
+
+    async def find(self, email: str) -> Person | None:
+        """The workspace member with this email: from the bulk directory, else looked up alone."""
         key = email.strip().casefold()
-        cached = self._fresh(self._ids_by_email.get(key))
+        cached = self._fresh(self._by_email.get(key))
         if cached is not None:
             return cached[0]
-        try:
-            response = await self._client.users_lookupByEmail(email=email.strip())
-            found: str | None = str(response["user"]["id"])
-        except SlackApiError as error:
-            if error.response.get("error") != "users_not_found":
-                raise
-            found = None
-        self._ids_by_email[key] = (self._clock(), found)
-        return found
+        directory = await self._load_directory()
+        person = directory.get(key)
+        if person is None:
+            person = await self._look_up(email.strip())
+        self._by_email[key] = (self._clock(), person)
+        return person
 
     async def dm_channel(self, user_id: str) -> str:
         """The bot's direct-message channel with a user; channel ids never change, so no expiry."""
@@ -76,7 +93,42 @@ class People:
             self._dm_channels[user_id] = channel
         return channel
 
+    async def _load_directory(self) -> dict[str, Person]:
+        """Every member with a visible email, by case-folded email; one load at a time, then cached."""
+        async with self._directory_lock:
+            if self._directory is not None and self._clock() - self._directory[0] <= self._cache_seconds:
+                return self._directory[1]
+            directory: dict[str, Person] = {}
+            cursor: str | None = None
+            while True:
+                response = await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
+                for member in response.get("members") or []:
+                    email = str((member.get("profile") or {}).get("email") or "").strip()
+                    if email and not member.get("deleted") and not member.get("is_bot"):
+                        directory[email.casefold()] = _person(member)
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+            self._directory = (self._clock(), directory)
+            return directory
+
+    async def _look_up(self, email: str) -> Person | None:
+        try:
+            response = await self._client.users_lookupByEmail(email=email)
+        except SlackApiError as error:
+            if error.response.get("error") != "users_not_found":
+                raise
+            return None
+        return _person(response["user"])
+
     def _fresh(self, entry: tuple[float, _Cached] | None) -> tuple[_Cached] | None:
         if entry is None or self._clock() - entry[0] > self._cache_seconds:
             return None
         return (entry[1],)
+
+
+def _person(user: dict[str, Any]) -> Person:
+    time_zone = user.get("tz")
+    if not time_zone and isinstance(user.get("tz_offset"), int):
+        time_zone = offset_name(user["tz_offset"])
+    return Person(str(user["id"]), str(time_zone) if time_zone else None)

@@ -4,30 +4,64 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot.conversation import views
+from bot.delivery import DeliverySettings, OutboxWorker
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_delivery, build_web_client, create_app
+from bot.slack.delivery import Delivery
 from bot.slack.http import HealthProbe, create_asgi
 from bot.slack.people import People
 from bot.slack.ports import Conversation
-from bot.slack.state import InMemorySlackState
+from bot.slack.sender import SlackSender
+from bot.slack.state import DatabaseSlackState, InMemorySlackState, SlackState
 from bot.slack.watch import watch_forever
+from storage import Database
+from workflows.errors import WorkflowError
+from workflows.reminders import Tracking
 
 logger = logging.getLogger(__name__)
 
+OUTBOX_IDLE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """The database behind `serve`: shared request memory, the outbox worker and its delivery reports.
+
+    Without it, `serve` remembers requests in memory (one process) and delivers no outbox.
+    """
+
+    database: Database
+    tracking: Tracking
+    clock: Callable[[], datetime]
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+
 
 def serve(
-    settings: Settings, conversation: Conversation, host: str, port: int, *, health: HealthProbe
+    settings: Settings,
+    conversation: Conversation,
+    host: str,
+    port: int,
+    *,
+    health: HealthProbe,
+    persistence: Persistence | None = None,
 ) -> None:
     """Runs until interrupted; unusable settings raise SettingsError before anything starts."""
     token = check_settings(settings)
     client = build_web_client(token, base_url=settings.slack_api_url)
-    state = InMemorySlackState()
+    state: SlackState = (
+        DatabaseSlackState(persistence.database, clock=persistence.clock)
+        if persistence
+        else InMemorySlackState()
+    )
     people = People(client)
     app = create_app(
         conversation=conversation,
@@ -36,24 +70,56 @@ def serve(
         state=state,
         people=people,
     )
-    watch = watch_forever(conversation, build_delivery(client, people, state), settings.poll_seconds)
+    delivery = build_delivery(client, people, state)
+    background = [watch_forever(conversation, delivery, settings.poll_seconds)]
+    if persistence is not None:
+        sender = SlackSender(build_web_client(token, base_url=settings.slack_api_url, retries=False), people)
+        worker = outbox_worker(persistence, sender, delivery)
+        background.append(worker.run_forever(OUTBOX_IDLE_SECONDS))
     if settings.slack_app_token:
         print("connecting to Slack in Socket Mode", flush=True)
         handler = AsyncSocketModeHandler(app, settings.slack_app_token)
-        asyncio.run(_alongside(watch, handler.start_async()))  # type: ignore[no-untyped-call]
+        asyncio.run(_alongside(background, handler.start_async()))  # type: ignore[no-untyped-call]
     else:
         server = uvicorn.Server(uvicorn.Config(create_asgi(app, health=health), host=host, port=port))
         print(f"listening on http://{host}:{port}", flush=True)
-        asyncio.run(_alongside(watch, server.serve()))
+        asyncio.run(_alongside(background, server.serve()))
 
 
-async def _alongside(watch: Coroutine[Any, Any, None], main: Coroutine[Any, Any, Any]) -> None:
-    """Runs `main` to its end with the watch in the background."""
-    watching = asyncio.create_task(watch)
+def outbox_worker(persistence: Persistence, sender: SlackSender, delivery: Delivery) -> OutboxWorker:
+    """The worker that sends the outbox to Slack, starts reminders and keeps the live reports current."""
+    tracking = persistence.tracking
+
+    async def report(organizations: set[str]) -> None:
+        for organization in sorted(organizations):
+            try:
+                progress = await asyncio.to_thread(tracking.progress, organization)
+            except WorkflowError as error:
+                logger.info("no delivery report for %s: %s", organization, error)
+                continue
+            if progress.channel_id:
+                await delivery.deliver([views.delivery_update(progress)], None)
+
+    return OutboxWorker(
+        persistence.database,
+        sender,
+        clock=persistence.clock,
+        settings=persistence.delivery,
+        on_delivered=lambda message, receipt: tracking.delivered(
+            message.kind, message.payload, receipt.time_zone
+        ),
+        on_progress=report,
+    )
+
+
+async def _alongside(background: list[Coroutine[Any, Any, None]], main: Coroutine[Any, Any, Any]) -> None:
+    """Runs `main` to its end with the background loops (watch, outbox) beside it."""
+    tasks = [asyncio.create_task(loop) for loop in background]
     try:
         await main
     finally:
-        watching.cancel()
+        for task in tasks:
+            task.cancel()
 
 
 def check_settings(settings: Settings) -> str:

@@ -1,15 +1,24 @@
 """What the Slack app must remember between requests: copies of shared messages, and requests already seen.
 
-A Protocol so that the database can hold it in production; `InMemorySlackState` serves tests and a
-single process. Methods are async so that a database implementation may hop to a thread.
+`DatabaseSlackState` holds it in production, shared by every process on the database: claiming a
+request is an INSERT, so of two processes handed the same retry exactly one acts.
+`InMemorySlackState` serves tests and a single process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from storage import Database, SlackMessageCopy, SlackProcessedRequest
 
 REQUEST_MEMORY_SECONDS = 3600.0
 """Slack retries a delivery within minutes; an hour of memory covers every retry and replay window."""
@@ -61,3 +70,50 @@ class InMemorySlackState:
             if seen_at >= cutoff:
                 break
             del self._seen[request_id]
+
+
+class DatabaseSlackState:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+        self._database = database
+        self._clock = clock
+
+    async def claim_request(self, request_id: str) -> bool:
+        return await asyncio.to_thread(self._claim, request_id)
+
+    async def copies(self, key: str) -> list[MessageCopy]:
+        return await asyncio.to_thread(self._copies, key)
+
+    async def add_copy(self, key: str, copy: MessageCopy) -> None:
+        await asyncio.to_thread(self._add_copy, key, copy)
+
+    def _claim(self, request_id: str) -> bool:
+        now = self._clock()
+        with self._database.session() as session:
+            forgotten = now - timedelta(seconds=REQUEST_MEMORY_SECONDS)
+            session.execute(
+                delete(SlackProcessedRequest).where(col(SlackProcessedRequest.seen_at) < forgotten)
+            )
+            session.add(SlackProcessedRequest(request_id=request_id, seen_at=now))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+    def _copies(self, key: str) -> list[MessageCopy]:
+        with self._database.session() as session:
+            rows = session.exec(
+                select(SlackMessageCopy)
+                .where(SlackMessageCopy.key == key)
+                .order_by(col(SlackMessageCopy.created_at), col(SlackMessageCopy.channel))
+            ).all()
+            return [MessageCopy(row.channel, row.ts) for row in rows]
+
+    def _add_copy(self, key: str, copy: MessageCopy) -> None:
+        with self._database.session() as session:
+            session.add(SlackMessageCopy(key=key, channel=copy.channel, ts=copy.ts, created_at=self._clock()))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # that channel's copy is known already

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.conversation.messages import Channel, DirectMessage, Reply
 from tests.bot.conftest import ORG, Chat, text_of
+from workflows.errors import WorkflowError
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
 
@@ -110,7 +113,7 @@ def test_a_user_ticks_off_their_own_items_and_nobody_else_can(chat: Chat) -> Non
     ann_list = [m for m in outgoing if m.to == DirectMessage(ANN)]
 
     stolen = text_of(chat.click(LEE, ann_list, "Done"))
-    assert "only they can" in stolen
+    assert "no item" in stolen and "on your list" in stolen
 
     done = text_of(chat.click(ANN, ann_list, "Done"))
     assert "done." in done
@@ -135,3 +138,52 @@ def test_questions_get_a_precise_answer_or_an_honest_i_dont_know(chat: Chat) -> 
     assert "Guests can invite" in answer or "Guest Inviter" in answer
     declined = text_of(chat.say(ANN, "what's the best pizza topping?", in_dm=True))
     assert "don't know" in declined.lower() or "not sure" in declined.lower()
+
+
+def test_cancel_with_an_unknown_organization_cancels_nothing(chat: Chat) -> None:
+    start(chat)
+    reply = text_of(chat.say(DANA, "cancel contoso wrong org"))
+    assert "no migration called `contoso`" in reply and "fabrikam-fiber" in reply
+    assert chat.state() == "planned"
+    chat.say(DANA, f"cancel {ORG} wrong tenant")
+    assert chat.state() == "cancelled"
+
+
+def test_absurd_numbers_get_a_clear_message_not_an_error(chat: Chat) -> None:
+    start(chat)
+    for line in (
+        "done 99999999999999999999999999",
+        "approve 99999999999999999999",
+        "stale-users 99999999999999",
+    ):
+        reply = text_of(chat.say(DANA, line))
+        assert "too large" in reply, line
+        assert "Something went wrong" not in reply
+
+
+def test_questions_are_answered_even_when_azure_devops_is_down(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start(chat)
+
+    def down(*args: object) -> bool:
+        raise WorkflowError("I could not check the administrators of fabrikam-fiber: 503 Service Unavailable")
+
+    monkeypatch.setattr(chat.runtime.service, "is_admin", down)
+    answer = text_of(chat.say(ANN, "do I keep my visual studio subscription?", in_dm=True))
+    assert "my.visualstudio.com" in answer
+
+
+def test_a_migration_started_in_a_direct_message_still_gets_help_requests_to_the_admins(chat: Chat) -> None:
+    chat.say(DANA, f"start {ORG} fabrikam.com", in_dm=True)
+    chat.say(DANA, "invite", in_dm=True)
+    prompt = chat.say(DANA, "request-approval", in_dm=True)
+    chat.click(LEE, prompt, "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    outgoing = chat.say(DANA, "notify", in_dm=True)
+    ann_list = [m for m in outgoing if m.to == DirectMessage(ANN)]
+    helped = chat.click(ANN, ann_list, "I need help")
+    alerts = {m.to.email for m in helped if isinstance(m.to, DirectMessage)}
+    assert alerts == {DANA, LEE}
+    assert "told the migration admins" in text_of(helped[:1])

@@ -1,13 +1,15 @@
 """A small fake of the Slack Web API (plus response_url and file upload URLs) that records every call.
 
 Reached by the app's WebClient through its base_url (`{url}/api/`). Failures are scripted per method:
-an HTTP 429 with Retry-After, a 5xx, or a Slack error code.
+an HTTP 429 with Retry-After, a 5xx, or a Slack error code. `post_limit` enforces a workspace-wide
+rate on `chat.postMessage` the way Slack does: past it, HTTP 429 with `Retry-After`.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +52,13 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """(channel, ts) -> the message as it now reads (after any chat.update)."""
+    time_zones: dict[str, str] = field(default_factory=dict)
+    """user id -> IANA time zone shown on the profile."""
+    post_limit: float | None = None
+    """chat.postMessage calls allowed per second (a bucket of one second's worth); None: no limit."""
+    rate_limited: int = 0
+    """How many calls the limit turned away."""
+    _bucket: tuple[float, float] = (0.0, 0.0)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -98,13 +107,36 @@ class FakeSlack:
         with self._changed:
             self.calls.append(Call(method, params, token))
             failure = self._failures.get(method, []).pop(0) if self._failures.get(method) else None
-            body = self._answer(method, params, token, failure)
+            if failure is None and method == "chat.postMessage":
+                failure = self._over_limit()
+            # an HTTP failure happens before Slack acts: nothing is stored
+            http_failure = failure is not None and failure.status != 200
+            body = {} if http_failure else self._answer(method, params, token, failure)
             self._changed.notify_all()
         if failure is not None and failure.status != 200:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             error = "ratelimited" if failure.status == 429 else "internal_error"
             return JSONResponse({"ok": False, "error": error}, status_code=failure.status, headers=headers)
         return JSONResponse(body)
+
+    def _over_limit(self) -> Failure | None:
+        if self.post_limit is None:
+            return None
+        now = time.monotonic()
+        tokens, at = self._bucket
+        tokens = self.post_limit if at == 0.0 else min(self.post_limit, tokens + (now - at) * self.post_limit)
+        if tokens < 1:
+            self._bucket = (tokens, now)
+            self.rate_limited += 1
+            return Failure(status=429, retry_after=max(1, math.ceil((1 - tokens) / self.post_limit)))
+        self._bucket = (tokens - 1, now)
+        return None
+
+    def posts_to(self, channel: str) -> list[Call]:
+        """Messages that landed in `channel` (a DM posted to a user id lands in `D` + that id)."""
+        return [
+            call for call in self.calls_of("chat.postMessage") if _landing(call.params["channel"]) == channel
+        ]
 
     def _answer(self, method: str, params: dict[str, Any], token: str | None, failure: Failure | None) -> Any:
         if token is None or not token.startswith("xoxb-"):
@@ -124,21 +156,26 @@ class FakeSlack:
                 user_id = params.get("user", "")
                 if user_id not in self.users:
                     return {"ok": False, "error": "user_not_found"}
-                email, name = self.users[user_id]
-                profile = {"real_name": name} | ({"email": email} if email else {})
-                return {"ok": True, "user": {"id": user_id, "name": name.lower(), "profile": profile}}
+                return {"ok": True, "user": self._member(user_id)}
             case "users.lookupByEmail":
                 wanted = params.get("email", "").casefold()
                 for user_id, (email, _) in self.users.items():
                     if email and email.casefold() == wanted:
-                        return {"ok": True, "user": {"id": user_id}}
+                        return {"ok": True, "user": self._member(user_id)}
                 return {"ok": False, "error": "users_not_found"}
             case "conversations.open":
                 return {"ok": True, "channel": {"id": "D" + params["users"]}}
+            case "users.list":
+                return self._users_page(int(params.get("limit") or 100), str(params.get("cursor") or ""))
             case "chat.postMessage":
                 ts = f"{next(self._ts)}.000100"
-                self.messages[(params["channel"], ts)] = params
-                return {"ok": True, "channel": params["channel"], "ts": ts}
+                channel = _landing(params["channel"])
+                if channel.startswith("D") and channel[1:] not in self.users:
+                    return {"ok": False, "error": "channel_not_found"}
+                self.messages[(channel, ts)] = params
+                return {"ok": True, "channel": channel, "ts": ts}
+            case "conversations.history":
+                return self._history(params)
             case "chat.update":
                 key = (params["channel"], params["ts"])
                 if key not in self.messages:
@@ -156,6 +193,35 @@ class FakeSlack:
                 }
         return {"ok": True}
 
+    def _member(self, user_id: str) -> dict[str, Any]:
+        email, name = self.users[user_id]
+        profile = {"real_name": name} | ({"email": email} if email else {})
+        tz = self.time_zones.get(user_id)
+        return {"id": user_id, "name": name.lower(), "profile": profile} | ({"tz": tz} if tz else {})
+
+    def _users_page(self, limit: int, cursor: str) -> dict[str, Any]:
+        ids = sorted(self.users)
+        start = int(cursor) if cursor else 0
+        page = ids[start : start + limit]
+        following = str(start + limit) if start + limit < len(ids) else ""
+        return {
+            "ok": True,
+            "members": [self._member(user_id) for user_id in page],
+            "response_metadata": {"next_cursor": following},
+        }
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params["channel"]
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [
+            {"ts": ts, "text": message.get("text", "")}
+            | ({"metadata": message["metadata"]} if with_metadata and "metadata" in message else {})
+            for (where, ts), message in self.messages.items()
+            if where == channel
+        ]
+        found.sort(key=lambda message: float(message["ts"]), reverse=True)
+        return {"ok": True, "messages": found[: int(params.get("limit") or 100)], "has_more": False}
+
     async def _respond(self, request: Request) -> Response:
         body = json.loads(await request.body())
         with self._changed:
@@ -169,3 +235,8 @@ class FakeSlack:
             self.uploads[request.path_params["file_id"]] = content
             self._changed.notify_all()
         return PlainTextResponse("OK - 0")
+
+
+def _landing(channel: str) -> str:
+    """Slack delivers a message posted to a user id into the app's DM with them."""
+    return "D" + channel if channel.startswith("U") else channel

@@ -18,6 +18,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from msapi import (
     AppCredential,
@@ -29,6 +33,7 @@ from msapi import (
     from_environment,
 )
 from sandbox import Sandbox, parse_scenario
+from tests.fakes.server import ServerThread
 from workflows.directory import InvitePermissionDenied
 
 ORG = "fabrikam-fiber"
@@ -324,8 +329,50 @@ def test_from_environment_sandbox_modes(box: Sandbox) -> None:
     scenario = str(Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json")
     with from_environment({"AADBOT_SANDBOX": scenario}) as clients:
         assert clients.organization(ORG).owner == "dana@fabrikam.com"
-        assert clients.subscription("c0ffee00-1234-4abc-8def-0123456789ab") is not None
+        tenant = clients.tenant("fabrikam.com").id
+        assert clients.subscription("c0ffee00-1234-4abc-8def-0123456789ab", tenant) is not None
     with from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients:
         assert len(clients.org_users(ORG)) == 11
     with pytest.raises(MicrosoftError, match="not an http"):
         from_environment({"AADBOT_SANDBOX_URL": "localhost:1"})
+
+
+def test_a_subscription_is_read_with_the_tenant_given_not_one_remembered(
+    box: Sandbox, make_clients: Any
+) -> None:
+    tenant = box.state()["tenant"]["id"]
+    subscription_id = box.state()["subscriptions"][0]["subscriptionId"]
+    fresh = make_clients(box)  # nothing asked before: no tenant to remember
+    found = fresh.subscription(subscription_id, tenant)
+    assert found is not None and found.tenant_id == box.state()["subscriptions"][0]["tenantId"]
+    assert fresh.billing_subscription_id(ORG) == subscription_id
+    counts = box.request_counts()
+    assert "vssps.dev.azure.com" in counts and counts.get("vssps.dev.azure.com") == 1  # no groups walk
+
+
+def _garbage_service(answers: dict[str, Any]) -> Starlette:
+    """Answers 200 to everything: the body for the first path segment (a Microsoft host) in `answers`."""
+
+    async def answer(request: Request) -> Response:
+        body = answers[request.path_params["host"]]
+        if isinstance(body, str):
+            return Response(body, media_type="text/html")
+        return JSONResponse(body)
+
+    return Starlette(routes=[Route("/{host}/{rest:path}", answer, methods=["GET", "HEAD", "POST"])])
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("<html>Service Unavailable</html>", "JSONDecodeError"),
+        ({"items": [{"user": {"principalName": "ann@x.com"}}]}, "KeyError"),
+        ({"items": ["ann@x.com"]}, "AttributeError"),
+    ],
+)
+def test_an_unreadable_answer_is_a_microsoft_error(answer: Any, problem: str) -> None:
+    with ServerThread(_garbage_service({"vsaex.dev.azure.com": answer})) as server:
+        session = HttpSession(Router(server.url), sleep=lambda seconds: None)
+        clients = MicrosoftClients(session, pat=PAT, app=AppCredential("app-id", client_secret=SECRET))
+        with clients, pytest.raises(MicrosoftError, match=rf"fetching the org users \({problem}\)"):
+            clients.org_users(ORG)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -19,6 +20,13 @@ def sessions() -> Iterator[list[HttpSession]]:
     yield opened
     for session in opened:
         session.close()
+
+
+def _closed_port() -> int:
+    """A port nothing listens on: the OS just handed it out, and it is closed again."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _session(box: Sandbox, sleeps: list[float], opened: list[HttpSession], **options: float) -> HttpSession:
@@ -100,16 +108,30 @@ def test_server_errors_are_retried_with_backoff_only_when_safe(
     assert sleeps == [0.25, 0.5]
 
 
-def test_a_slow_answer_times_out_and_is_retried(box: Sandbox, sessions: list[HttpSession]) -> None:
-    box.set_faults(sequence=["slow"], slow_seconds=1.0)
+def test_a_slow_answer_times_out_and_is_retried() -> None:
+    attempts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.method)
+        if len(attempts) == 1:
+            raise httpx.ReadTimeout("timed out", request=request)
+        return httpx.Response(404, headers={"X-VSS-ResourceTenant": "t"})
+
     sleeps: list[float] = []
-    response = _session(box, sleeps, sessions, timeout=0.2).request("HEAD", HEAD, service="Azure DevOps")
-    assert response.status_code == 404 and len(sleeps) == 1
+    with HttpSession(sleep=sleeps.append, transport=httpx.MockTransport(answer)) as session:
+        response = session.request("HEAD", HEAD, service="Azure DevOps")
+        assert response.status_code == 404 and len(sleeps) == 1 and attempts == ["HEAD", "HEAD"]
+        attempts.clear()
+        with pytest.raises(
+            MicrosoftError, match=r"did not answer POST graph\.microsoft\.com/v1\.0/invitations"
+        ):
+            session.request("POST", "https://graph.microsoft.com/v1.0/invitations", service="Graph", json={})
+        assert attempts == ["POST"]  # the invitation may have gone out: not sent twice
 
 
 def test_unreachable_service_is_a_clear_error() -> None:
     sleeps: list[float] = []
-    session = HttpSession(Router("http://127.0.0.1:1"), sleep=sleeps.append, max_attempts=2)
+    session = HttpSession(Router(f"http://127.0.0.1:{_closed_port()}"), sleep=sleeps.append, max_attempts=2)
     with (
         session,
         pytest.raises(

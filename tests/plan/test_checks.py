@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from snapshots import TENANT, build, member
 
 from workflows.directory import Organization, Subscription
-from workflows.plan import Check, build_plan
+from workflows.plan import Check, build_plan, connector_checks
 
 ADMIN = member("adm", "admin@a.com")
 
@@ -106,3 +108,40 @@ def test_billing_subscription() -> None:
     assert check.status == "warn" and "before the month ends" in check.message
     unreadable = _check("billing-subscription", organization=org)
     assert unreadable.status == "warn" and "cannot read" in unreadable.message
+
+
+def test_the_fingerprint_covers_the_checks_status() -> None:
+    snapshot = build(["admin@a.com"], [ADMIN])
+    passing = build_plan(snapshot, "admin@a.com")
+    elsewhere = Organization(name="org", administrators=("admin@a.com",), connected_tenant_id="9" * 8)
+    moved = build_plan(replace(snapshot, organization=elsewhere), "admin@a.com")
+    assert [u.outcome for u in moved.users] == [u.outcome for u in passing.users]
+    assert moved.fingerprint != passing.fingerprint
+    assert build_plan(snapshot, "admin@a.com").fingerprint == passing.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("person", "member_status", "admin_status"),
+    [
+        ("admin@a.com", "pass", "pass"),
+        ("Owner@a.com", "fail", "pass"),  # owns the organization but has no account in the tenant
+        ("guest@a.com", "fail", "fail"),
+        ("mailonly@x.com", "pass", "fail"),
+        ("", "fail", "fail"),
+    ],
+)
+def test_connector_checks_judge_any_person(person: str, member_status: str, admin_status: str) -> None:
+    directory = [
+        ADMIN,
+        member("g", "guest@a.com", user_type="Guest"),
+        member("m", "m@a.com", mail="mailonly@x.com"),
+    ]
+    snapshot = build(["admin@a.com"], directory)
+    member_check, admin_check = connector_checks(snapshot, person)
+    assert (member_check.code, member_check.status) == ("connector-member", member_status)
+    assert (admin_check.code, admin_check.status) == ("connector-admin", admin_status)
+    plan = build_plan(snapshot, person)
+    assert [c for c in plan.checks if c.code in ("connector-member", "connector-admin")] == [
+        member_check,
+        admin_check,
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+
+import pytest
 from snapshots import build, member
 
 from workflows.plan import Match, build_plan
@@ -130,3 +133,43 @@ def test_plan_json_counts_and_order() -> None:
         "user-count",
         "billing-subscription",
     ]
+
+
+def test_rule2_guest_whose_upn_and_mail_both_hold_the_mail_address_is_auto_by_mail() -> None:
+    # Every field holding the key counts: the UPN being first must not hide the match through `mail`.
+    guest = member("g", "bob@outlook.com", mail="bob@outlook.com", user_type="Guest")
+    assert _only(("bob_live@outlook.com", "bob@outlook.com"), guest)[:2] == (
+        "auto",
+        Match("g", "bob@outlook.com", "mail"),
+    )
+    by_other = member("g", "bob@outlook.com", other_mails=("bob@outlook.com",), user_type="Guest")
+    assert _only(("bob_live@outlook.com", "bob@outlook.com"), by_other)[:2] == (
+        "auto",
+        Match("g", "bob@outlook.com", "otherMails"),
+    )
+    as_member = member("m", "bob@outlook.com", mail="bob@outlook.com")
+    assert _only(("bob_live@outlook.com", "bob@outlook.com"), as_member)[:2] == (
+        "map",
+        Match("m", "bob@outlook.com", "upn"),
+    )
+
+
+def test_a_disabled_only_candidate_names_the_first_field_it_matched_through() -> None:
+    disabled = member("d", "x@a.com", other_mails=("gus@a.com",), account_enabled=False)
+    assert _only("gus@a.com", disabled)[:2] == ("disabled", Match("d", "x@a.com", "otherMails"))
+
+
+def test_matching_leaves_the_garbage_collector_as_it_found_it() -> None:
+    assert gc.isenabled()
+    build_plan(build(["a@a.com"], [member("1", "a@a.com")]), "admin@a.com")
+    assert gc.isenabled()
+    broken = build(["a@a.com"], [member("1", None)])  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        build_plan(broken, "admin@a.com")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_plan(build(["a@a.com"], [member("1", "a@a.com")]), "admin@a.com")
+        assert not gc.isenabled()  # someone else turned it off: not ours to turn on
+    finally:
+        gc.enable()

@@ -20,6 +20,8 @@ METHOD_SCOPES = {
     "chat_update": "chat:write",
     "conversations_open": "im:write",
     "users_info": "users:read",
+    "users_list": "users:read",
+    "conversations_history": "im:history",  # only direct messages are searched
     "users_lookupByEmail": "users:read.email",
     "files_upload_v2": "files:write",
     "views_publish": None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -53,11 +54,14 @@ def test_the_default_is_a_sqlite_file_in_the_working_directory(
 
 
 def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    with socket.socket() as probe:  # a port the OS just handed out and nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     with pytest.raises(StorageError) as failure:
-        open_database("postgresql+psycopg://aadbot:s3cret-pw@127.0.0.1:1/aadbot?connect_timeout=2")
+        open_database(f"postgresql+psycopg://aadbot:s3cret-pw@127.0.0.1:{port}/aadbot?connect_timeout=2")
     message = str(failure.value)
     assert "s3cret-pw" not in message
-    assert "Cannot open the database postgresql+psycopg://aadbot:***@127.0.0.1:1/aadbot" in message
+    assert f"Cannot open the database postgresql+psycopg://aadbot:***@127.0.0.1:{port}/aadbot" in message
     assert "AADBOT_DATABASE_URL" in message
 
 

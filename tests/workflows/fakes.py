@@ -102,6 +102,8 @@ class FakeMicrosoft:
     kill_after_invitations: int | None = None
     invitations: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    subscription_tenants: list[str] = field(default_factory=list)
+    """The tenant each `subscription` call was asked to read with."""
     calls: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -125,6 +127,10 @@ class FakeMicrosoft:
         self._call("organization")
         return self.org
 
+    def billing_subscription_id(self, name: str) -> str | None:
+        self._call("billing_subscription_id")
+        return self.org.billing_subscription_id
+
     def organization_tenant_id(self, name: str) -> str:
         self._call("organization_tenant_id")
         return self.org.connected_tenant_id
@@ -147,10 +153,6 @@ class FakeMicrosoft:
             raise MicrosoftError(f"No tenant {tenant}.")
         return self.tenant_info
 
-    def directory_users(self, tenant_id: str) -> list[DirectoryUser]:
-        self._call("directory_users")
-        return list(self.directory)
-
     def find_directory_user(self, tenant_id: str, email: str) -> DirectoryUser | None:
         self._call("find_directory_user")
         wanted = email.casefold()
@@ -160,14 +162,6 @@ class FakeMicrosoft:
             if wanted in keys:
                 return user
         return None
-
-    def allow_invites_from(self, tenant_id: str) -> str:
-        self._call("allow_invites_from")
-        return self.allow_invites
-
-    def directory_roles(self, tenant_id: str, user_principal_name: str) -> list[str]:
-        self._call("directory_roles")
-        return []
 
     def invite_guest(
         self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
@@ -189,8 +183,9 @@ class FakeMicrosoft:
         self.directory.append(guest)
         return Invitation(email=email, status="PendingAcceptance", invited_user_id=guest.id)
 
-    def subscription(self, subscription_id: str) -> Subscription | None:
+    def subscription(self, subscription_id: str, tenant_id: str) -> Subscription | None:
         self._call("subscription")
+        self.subscription_tenants.append(tenant_id)
         return self.subscriptions.get(subscription_id)
 
     def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:

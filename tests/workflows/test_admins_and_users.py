@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
-from workflows.errors import WorkflowError
+from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
 
@@ -89,5 +89,94 @@ def test_removing_users_audits_each_and_replans(
 def test_users_cannot_be_removed_once_connecting(service: MigrationService, dana: Actor, lee: Actor) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
     service.decide(service.request_approval(None, dana).approval_id, lee, approve=True)
-    with pytest.raises(WorkflowError, match="only be removed before connecting"):
+    with pytest.raises(WorkflowError) as refused:
         service.remove_users(None, ["e-bob"], dana)
+    assert str(refused.value) == (
+        "`remove-users` does not fit now: the migration is connecting."
+        " What you can do next: `check-connection`, `cancel`."
+    )
+
+
+def test_the_owner_and_the_administrators_are_never_removed(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    trail = len(service.audit_trail())
+    with pytest.raises(PermissionDenied) as refused:
+        service.remove_users(None, ["e-bob", "e-lee", "e-dana"], dana)
+    assert "Project Collection Administrators of fabrikam: lee@fabrikam.com, dana@fabrikam.com" in str(
+        refused.value
+    )
+    assert "Nothing was removed" in str(refused.value)
+    assert microsoft.removed == [] and len(service.audit_trail()) == trail
+    assert service.status().state == "planned"
+
+
+def test_removing_is_a_busy_step_that_others_cannot_interleave_with(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    refusals: list[str] = []
+    remove = microsoft.remove_org_user
+
+    def remove_while_lee_asks_for_approval(organization: str, user_id: str) -> None:
+        remove(organization, user_id)
+        with pytest.raises(WorkflowError) as refused:
+            service.request_approval(None, lee)
+        refusals.append(str(refused.value))
+
+    microsoft.remove_org_user = remove_while_lee_asks_for_approval  # type: ignore[method-assign]
+    result = service.remove_users(None, ["e-bob", "e-cy"], dana)
+    assert result.removed == ("bob@outlook.com", "cy@gmail.com") and result.message == ""
+    assert result.status.state == "planned"
+    assert len(refusals) == 2 and all("is now removing" in t or "is removing" in t for t in refusals)
+    actions = [entry.action for entry in service.audit_trail()]
+    assert actions[-5:] == [
+        "remove_users",
+        "remove_user",
+        "remove_user",
+        "users_removed",
+        "prerequisites_passed",
+    ]
+
+
+def test_a_cancel_during_removals_stops_them_and_the_reply_says_who_was_removed(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    remove = microsoft.remove_org_user
+
+    def remove_then_lee_cancels(organization: str, user_id: str) -> None:
+        remove(organization, user_id)
+        if len(microsoft.removed) == 1:
+            service.cancel(None, lee, "not now")
+
+    microsoft.remove_org_user = remove_then_lee_cancels  # type: ignore[method-assign]
+    result = service.remove_users(None, ["e-bob", "e-cy"], dana)
+    assert microsoft.removed == ["e-bob"]
+    assert result.removed == ("bob@outlook.com",)
+    assert result.message.startswith("Lee just cancelled the migration")
+    assert result.message.endswith("Removed before that: bob@outlook.com.")
+    assert result.status.state == "cancelled"
+
+
+def test_an_unexpected_error_while_removing_fails_the_step_and_resume_finishes_it(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    remove = microsoft.remove_org_user
+
+    def remove_bob_then_break(organization: str, user_id: str) -> None:
+        if user_id == "e-cy":
+            raise KeyError("id")
+        remove(organization, user_id)
+
+    microsoft.remove_org_user = remove_bob_then_break  # type: ignore[method-assign]
+    result = service.remove_users(None, ["e-bob", "e-cy"], dana)
+    assert result.removed == ("bob@outlook.com",)
+    assert result.status.state == "failed"
+    assert result.status.blocked_reason == "The removal of users stopped on an unexpected error (KeyError)."
+    assert "Removed before that: bob@outlook.com." in result.message
+    microsoft.remove_org_user = remove  # type: ignore[method-assign]
+    assert service.resume(None, dana).state == "planned"
+    assert microsoft.removed == ["e-bob", "e-cy"]  # Bob is not removed twice

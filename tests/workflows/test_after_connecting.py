@@ -8,7 +8,7 @@ from sqlmodel import select
 from storage import AffectedUser, Database, OutboundMessage
 from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeMicrosoft
 from workflows.directory import MSA_TENANT_ID, Subscription
-from workflows.errors import PermissionDenied, WorkflowError
+from workflows.errors import WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
 
@@ -84,8 +84,9 @@ def test_notify_queues_one_message_per_user_with_their_own_items(
 def test_a_user_marks_their_own_items_done(notified: MigrationService, lee: Actor, dana: Actor) -> None:
     items = notified.todo_list(lee.email)
     assert items and all(item.done_at is None for item in items)
-    with pytest.raises(PermissionDenied, match="only they can mark it done"):
+    with pytest.raises(WorkflowError) as foreign:
         notified.mark_done(items[0].id, dana)
+    assert str(foreign.value) == f"There is no item #{items[0].id} on your list."  # not whose it is
     result = notified.mark_done(items[0].id, lee)
     assert not result.already_done and result.remaining == len(items) - 1
     assert result.item.done_by == lee.id
@@ -93,8 +94,9 @@ def test_a_user_marks_their_own_items_done(notified: MigrationService, lee: Acto
     assert again.already_done
     by_id = notified.todo_list(items[0].affected_user_id)
     assert [item.done_at is not None for item in by_id] == [True] + [False] * (len(items) - 1)
-    with pytest.raises(WorkflowError, match="no to-do item #999"):
+    with pytest.raises(WorkflowError) as missing:
         notified.mark_done(999, lee)
+    assert str(missing.value) == "There is no item #999 on your list."
 
 
 def test_billing_in_another_directory_gives_the_steps(
@@ -125,3 +127,14 @@ def test_no_billing_subscription_means_nothing_to_change(
     result = notified.check_billing("fabrikam", dana)
     assert result.ok and result.subscription_id is None
     assert result.status.state == "billing_checked"
+
+
+def test_billing_reads_only_the_subscription_with_the_migrations_tenant(
+    notified: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    organization_reads = microsoft.calls.get("organization", 0)
+    microsoft.subscription_tenants.clear()
+    assert notified.check_billing(None, dana).ok
+    assert microsoft.calls.get("organization", 0) == organization_reads  # no administrators' walk
+    assert microsoft.calls["billing_subscription_id"] == 1
+    assert microsoft.subscription_tenants == [notified.status().tenant_id]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlmodel import select
 
 from storage import Approval, ApprovalDecision, Database
 from tests.workflows.conftest import ServiceFactory
-from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, FakeClock, FakeMicrosoft
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -46,8 +48,9 @@ def test_the_requester_cannot_approve_their_own_request(
 
 
 def test_n_distinct_approvers_are_needed(
-    make_service: ServiceFactory, database: Database, dana: Actor, lee: Actor
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
 ) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(dana.email, lee.email, PAT.email))
     service = make_service(approvers_required=2)
     service.start("fabrikam", "fabrikam.com", dana)
     request = service.request_approval(None, dana)
@@ -118,7 +121,7 @@ def test_a_recheck_while_awaiting_voids_the_request(
 
 
 def test_connecting_needs_an_approval_bound_to_the_current_plan(
-    service: MigrationService, awaiting: int, database: Database, lee: Actor
+    service: MigrationService, awaiting: int, database: Database, dana: Actor, lee: Actor
 ) -> None:
     """Even if the stored plan changes behind the service's back, the guard refuses."""
     with database.session() as session:
@@ -128,9 +131,115 @@ def test_connecting_needs_an_approval_bound_to_the_current_plan(
         session.commit()
     result = service.decide(awaiting, lee, approve=True)
     assert result.outcome == "void"
-    assert service.status().state == "awaiting_approval"
+    assert result.status.state == "planned" and result.status.pending_approval_id is None
+    assert "request-approval" in result.message
+    assert [e.action for e in service.audit_trail()][-1] == "void_approval"
+    fresh = service.request_approval(None, dana)  # what the message says to do works
+    assert service.decide(fresh.approval_id, lee, approve=True).outcome == "approved"
 
 
 def test_unknown_approval(service: MigrationService, lee: Actor) -> None:
     with pytest.raises(WorkflowError, match="no approval request #42"):
         service.decide(42, lee, approve=True)
+
+
+def test_an_approval_is_void_when_a_check_fails_by_the_time_of_the_last_approval(
+    service: MigrationService, awaiting: int, microsoft: FakeMicrosoft, lee: Actor
+) -> None:
+    microsoft.connect(OTHER_TENANT_ID)  # someone connected the organization to another directory meanwhile
+    result = service.decide(awaiting, lee, approve=True)
+    assert result.outcome == "void" and result.connector is None
+    assert "connected to another tenant" in result.message
+    assert result.status.state == "blocked"
+    assert result.status.blocked_reason and OTHER_TENANT_ID in result.status.blocked_reason
+
+
+def test_an_approval_is_void_when_the_connector_lost_their_admin_rights(
+    service: MigrationService, microsoft: FakeMicrosoft, lee: Actor
+) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
+    service.start("fabrikam", "fabrikam.com", lee)
+    request = service.request_approval(None, lee)
+    microsoft.org = replace(microsoft.org, administrators=(DANA, PAT.email))
+    result = service.decide(request.approval_id, Actor("U-DANA", DANA, "Dana"), approve=True)
+    assert result.outcome == "void" and result.status.state == "blocked"
+    assert "neither the owner nor a Project Collection Administrator" in result.message
+
+
+def test_the_approver_who_may_connect_gets_the_portal_step(
+    service: MigrationService, awaiting: int, lee: Actor
+) -> None:
+    result = service.decide(awaiting, lee, approve=True)
+    assert (result.outcome, result.connector, result.connector_reason) == ("approved", lee, "")
+    assert result.message.startswith("Lee connects it in the portal: https://dev.azure.com/fabrikam")
+    assert not result.message.startswith("Approved")  # the chat says who approved
+
+
+def test_an_approver_outside_the_tenant_leaves_the_portal_step_to_the_requester(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana)
+    result = service.decide(request.approval_id, PAT, approve=True)  # an admin of the organization only
+    assert result.outcome == "approved" and result.connector == dana
+    assert "pat@fabrikam.com is not a user of Fabrikam" in result.connector_reason
+    assert "Dana, who requested the approval, does" in result.connector_reason
+    assert result.message.startswith("Dana connects it in the portal")
+    approve = [entry for entry in service.audit_trail() if entry.action == "approve"]
+    assert approve[0].details["connector"] == DANA
+
+
+def test_when_neither_approver_nor_requester_may_connect_the_starter_does(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    quinn = Actor("U-QUINN", "quinn@fabrikam.com", "Quinn")
+    microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email, quinn.email))
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, PAT)
+    result = service.decide(request.approval_id, quinn, approve=True)
+    assert result.connector == dana
+    assert "Dana, who started the migration, does" in result.connector_reason
+
+
+def test_two_identities_of_one_person_are_one_approver(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
+    service = make_service(approvers_required=2)
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana)
+    service.decide(request.approval_id, lee, approve=True)
+    lee_elsewhere = Actor(id="T-LEE", email="Lee@Fabrikam.com", name="Lee (Teams)")
+    with pytest.raises(WorkflowError, match="already decided"):
+        service.decide(request.approval_id, lee_elsewhere, approve=True)
+    assert service.status().state == "awaiting_approval"
+
+
+def test_an_approval_nobody_could_give_is_not_requested(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    service = make_service(approvers_required=2)
+    service.start("fabrikam", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError, match=r"2 approvers needed, only 1 other admin: lee@fabrikam\.com"):
+        service.request_approval(None, dana)
+    microsoft.org = replace(microsoft.org, owner=DANA, administrators=(DANA,))
+    with pytest.raises(WorkflowError, match="1 approver needed, only 0 other admins"):
+        make_service().request_approval(None, dana)
+    assert service.status().state == "planned" and service.status().pending_approval_id is None
+
+
+def test_an_expired_request_is_not_shown_as_pending(
+    service: MigrationService, awaiting: int, clock: FakeClock, database: Database, dana: Actor
+) -> None:
+    assert service.status().pending_approval_id == awaiting
+    clock.advance(hours=24, seconds=1)
+    listed = service.migrations()[0]
+    assert (listed.state, listed.pending_approval_id) == ("planned", None)
+    assert service.status().next_commands[:3] == ("recheck", "invite", "request-approval")
+    expiries = [entry for entry in service.audit_trail() if entry.action == "expire"]
+    assert [(entry.actor_name, entry.state_after) for entry in expiries] == [("aadbot", "planned")]
+    with database.session() as session:
+        approval = session.get(Approval, awaiting)
+        assert approval is not None and approval.status == "expired"
+    assert service.request_approval(None, dana).status.state == "awaiting_approval"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -88,6 +89,7 @@ def test_two_approvers_deciding_at_once_conflict_on_the_approval_row(
     dana: Actor,
     lee: Actor,
 ) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(dana.email, lee.email, PAT.email))
     settled = MigrationService(
         database, microsoft, clock=clock, settings=WorkflowSettings(approvers_required=2)
     )

@@ -74,5 +74,30 @@ def test_each_step_is_in_the_audit_trail_with_who_and_states(
         ("approve", "Lee", "awaiting_approval", "connecting"),
     ]
     assert trail[-1].at == clock.now
-    assert trail[-1].details == {"approval_id": request.approval_id}
+    assert trail[-1].details == {"approval_id": request.approval_id, "connector": lee.email}
     assert trail[2].details["fingerprint"] == make_service().plan().fingerprint
+
+
+def test_killed_while_removing_resumes_with_the_users_not_removed_yet(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    remove = microsoft.remove_org_user
+
+    def die_on_cy(organization: str, user_id: str) -> None:
+        if user_id == "e-cy":
+            raise ProcessKilled
+        remove(organization, user_id)
+
+    microsoft.remove_org_user = die_on_cy  # type: ignore[method-assign]
+    with pytest.raises(ProcessKilled):
+        make_service().remove_users(None, ["e-bob", "e-cy"], dana)
+    microsoft.remove_org_user = remove  # type: ignore[method-assign]
+    assert make_service().status().state == "removing"
+    clock.advance(minutes=11)
+    assert make_service().resume(None, dana).state == "planned"
+    assert microsoft.removed == ["e-bob", "e-cy"]
+    removals = [
+        e.details["principal_name"] for e in make_service().audit_trail() if e.action == "remove_user"
+    ]
+    assert removals == ["bob@outlook.com", "cy@gmail.com"]

@@ -18,8 +18,9 @@ def planned(
     return PlannedUser(id="e-1", principal_name=principal, outcome=outcome, match=match)  # type: ignore[arg-type]
 
 
-def keys(user: PlannedUser, org_user: OrgUser | None = None) -> list[str]:
-    return [item.key for item in todo_items(user, org_user, organization="fabrikam-fiber", tenant=TENANT)]
+def keys(user: PlannedUser, org_user: OrgUser | None = None, invited_as: str | None = None) -> list[str]:
+    items = todo_items(user, org_user, organization="fabrikam-fiber", tenant=TENANT, invited_as=invited_as)
+    return [item.key for item in items]
 
 
 def test_everyone_who_keeps_access_signs_in_again_and_clears_git_and_ssh() -> None:
@@ -47,7 +48,8 @@ def test_visual_studio_subscribers_keep_their_benefits() -> None:
 
 
 def test_users_without_a_usable_directory_account_get_what_to_do_and_whom_to_ask() -> None:
-    assert keys(planned("invite", upn=None))[0] == "accept-invitation"
+    assert keys(planned("invite", upn=None), invited_as="pat@outlook.com")[0] == "accept-invitation"
+    assert keys(planned("invite", upn=None))[0] == "ask-for-access"  # nobody sent an invitation
     assert keys(planned("disabled"))[0] == "enable-directory-account"
     assert keys(planned("ambiguous", upn=None))[0] == "choose-work-account"
     assert "sign-in-work-account" not in keys(planned("invite", upn=None))
@@ -61,7 +63,15 @@ def test_a_guest_signs_in_with_their_own_address_not_the_ext_name() -> None:
         match=Match(id="g-2", user_principal_name="bob_outlook.com#EXT#@fabrikam.onmicrosoft.com", by="mail"),
         mail_address="bob@outlook.com",
     )
-    items = todo_items(guest, None, organization="fabrikam-fiber", tenant=TENANT)
+    items = todo_items(guest, None, organization="fabrikam-fiber", tenant=TENANT, invited_as=None)
     sign_in = next(item for item in items if item.key == "sign-in-work-account")
     assert "sign in as bob@outlook.com" in sign_in.body
     assert "#EXT#" not in sign_in.body
+
+
+def test_an_invitation_names_the_address_it_was_sent_to() -> None:
+    user = PlannedUser(id="e-3", principal_name="pat@outlook.com", outcome="invite", match=None)
+    items = todo_items(
+        user, None, organization="fabrikam-fiber", tenant=TENANT, invited_as="pat.p@outlook.com"
+    )
+    assert "to pat.p@outlook.com" in items[0].body

@@ -136,3 +136,78 @@ def test_a_microsoft_failure_while_checking_fails_the_migration_and_resume_retri
     assert failed.next_commands == ("resume", "cancel")
     microsoft.broken.clear()
     assert service.resume(None, dana).state == "planned"
+
+
+def test_once_connected_cancel_is_refused_with_what_can_be_done(
+    service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, lee: Actor
+) -> None:
+    for state in ("connected", "users_notified", "billing_checked"):
+        assert "cancel" not in next_commands(state), state
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.decide(service.request_approval(None, dana).approval_id, lee, approve=True)
+    microsoft.connect(service.status().tenant_id)
+    service.check_connection()
+    clock.advance(minutes=5)  # not a race with the watch's confirmation: simply too late
+    with pytest.raises(WorkflowError) as refused:
+        service.cancel(None, dana, "changed my mind")
+    assert str(refused.value) == (
+        "`cancel` does not fit now: the migration is connected. What you can do next: `notify`."
+    )
+    assert service.status().state == "connected" and service.status().active
+
+
+def test_an_unexpected_error_while_checking_fails_the_migration_with_the_reason(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    snapshot = microsoft.snapshot
+
+    def malformed(*args: object, **kwargs: object) -> None:
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")
+
+    microsoft.snapshot = malformed  # type: ignore[method-assign,assignment]
+    with pytest.raises(ValueError):
+        service.start("fabrikam", "fabrikam.com", dana)
+    failed = service.status()
+    assert failed.state == "failed"
+    assert failed.blocked_reason == "The prerequisite checks stopped on an unexpected error (ValueError)."
+    assert failed.blocked_fix and "`resume`" in failed.blocked_fix
+    assert failed.next_commands == ("resume", "cancel")
+    microsoft.snapshot = snapshot  # type: ignore[method-assign]
+    assert service.resume(None, dana).state == "planned"
+
+
+def test_an_unexpected_error_while_inviting_fails_the_migration_and_resume_goes_on(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    find = microsoft.find_directory_user
+
+    def unreadable(tenant_id: str, email: str) -> None:
+        raise KeyError("id")
+
+    microsoft.find_directory_user = unreadable  # type: ignore[method-assign,assignment]
+    with pytest.raises(KeyError):
+        service.invite(None, dana)
+    assert service.status().state == "failed"
+    assert service.status().blocked_reason == "The invitations stopped on an unexpected error (KeyError)."
+    microsoft.find_directory_user = find  # type: ignore[method-assign]
+    assert service.resume(None, dana).state == "planned"
+    assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]
+
+
+def test_organization_names_and_approvals_resolve_without_decoding_plans(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    assert service.organizations() == [] and service.approval_organization(1) is None
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana)
+    microsoft.org = microsoft.org.__class__(name="contoso", owner=dana.email, administrators=(dana.email,))
+    service.start("contoso", "fabrikam.com", dana)
+    assert service.organizations() == ["contoso", "fabrikam"]
+    assert service.organizations(state="awaiting_approval") == ["fabrikam"]
+    service.cancel("contoso", dana)
+    assert service.organizations() == ["fabrikam"]
+    assert service.organizations(include_finished=True) == ["contoso", "fabrikam"]
+    service.decide(request.approval_id, lee, approve=False)
+    assert service.approval_organization(request.approval_id) == "fabrikam"  # in any status
+    assert service.approval_organization(request.approval_id + 1) is None

@@ -1,0 +1,18 @@
+"""Delivering the outbox, platform-neutral: a paced worker, exactly once across crashes, and reminders."""
+
+from bot.delivery.outboxes import BackgroundOutbox, CollectingSender, InlineOutbox
+from bot.delivery.sender import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt, Sender
+from bot.delivery.worker import DeliverySettings, OutboxWorker
+
+__all__ = [
+    "NOT_IN_CHAT",
+    "BackgroundOutbox",
+    "CollectingSender",
+    "DeliveryFailed",
+    "DeliverySettings",
+    "Envelope",
+    "InlineOutbox",
+    "OutboxWorker",
+    "Receipt",
+    "Sender",
+]

@@ -1,0 +1,77 @@
+"""An outbox row as the message it stands for: the payload is read here, the words come from the views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.conversation import views
+from bot.conversation.messages import Channel, DirectMessage
+from bot.delivery.sender import Envelope
+from storage import OutboundMessage
+from workflows.results import TodoEntry
+
+CHANNEL_PREFIX = "channel:"
+"""Recipients are emails (direct messages) or `channel:ID`."""
+
+
+def envelope_of(message: OutboundMessage) -> Envelope:
+    payload = message.payload
+    match message.kind:
+        case "todo_list":
+            rendered = views.todo_list_dm(
+                organization=payload["organization"],
+                tenant=str(payload.get("tenant") or ""),
+                name=payload.get("display_name") or payload["email"],
+                notes=[str(note) for note in payload.get("notes", [])],
+                items=_entries(payload),
+            )
+        case "todo_reminder":
+            rendered = views.todo_reminder(
+                organization=payload["organization"],
+                name=payload.get("display_name") or payload["email"],
+                items=_entries(payload),
+                total=int(payload["total"]),
+                reminder_id=int(payload["reminder_id"]),
+            )
+        case "straggler_digest":
+            rendered = views.straggler_digest(
+                organization=payload["organization"],
+                users=int(payload["users"]),
+                stragglers=[
+                    (str(e), str(n), int(left), int(total)) for e, n, left, total in payload["stragglers"]
+                ],
+            )
+        case "billing_reminder":
+            rendered = views.billing_reminder(
+                organization=payload["organization"],
+                message=payload["message"],
+                steps=[str(step) for step in payload["steps"]],
+                deadline=payload["deadline"],
+            )
+        case other:
+            raise ValueError(f"unknown message kind {other!r}")
+    recipient = message.recipient
+    to = (
+        Channel(recipient.removeprefix(CHANNEL_PREFIX))
+        if recipient.startswith(CHANNEL_PREFIX)
+        else DirectMessage(recipient)
+    )
+    return Envelope(message.idempotency_key, to, rendered, check_first=message.uncertain)
+
+
+def _entries(payload: dict[str, Any]) -> list[TodoEntry]:
+    return [
+        TodoEntry(
+            id=int(item["id"]),
+            affected_user_id=int(payload["affected_user_id"]),
+            migration_id=int(payload["migration_id"]),
+            organization=str(payload["organization"]),
+            key=str(item["key"]),
+            title=str(item["title"]),
+            body=str(item["body"]),
+            link=str(item["link"]),
+            done_at=None,
+            done_by=None,
+        )
+        for item in payload["items"]
+    ]

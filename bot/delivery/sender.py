@@ -1,0 +1,57 @@
+"""What the outbox worker hands a chat platform, and what the platform answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.conversation.messages import Channel, DirectMessage, Message
+
+
+@dataclass(frozen=True)
+class Envelope:
+    key: str
+    """The outbox idempotency key: a platform stamps it on the message so a repeat can be recognised."""
+    to: DirectMessage | Channel
+    message: Message
+    check_first: bool = False
+    """An earlier attempt may have reached the recipient: look for its message before posting."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    ref: str
+    """Where the platform put the message (Slack: `channel/ts`)."""
+    time_zone: str | None = None
+    """The recipient's time zone when the platform knows it (IANA name or `+HH:MM`)."""
+
+
+class DeliveryFailed(Exception):
+    """One attempt failed; the fields say whether and when to try again. The text is shown to admins."""
+
+    def __init__(
+        self,
+        code: str,
+        reason: str,
+        *,
+        permanent: bool = False,
+        maybe_delivered: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.permanent = permanent
+        self.maybe_delivered = maybe_delivered
+        self.retry_after = retry_after
+        """Seconds the platform asked us to wait (HTTP 429 `Retry-After`): nothing was sent."""
+
+
+NOT_IN_CHAT = "not_in_chat"
+"""The code of a person the platform does not know by their email."""
+
+
+class Sender(Protocol):
+    async def send(self, envelope: Envelope) -> Receipt:
+        """Deliver once; raise `DeliveryFailed` when it did not work."""
+        ...

@@ -1,0 +1,109 @@
+"""Fake Slack on loopback, the parametrized database, a clock whose sleep moves it, queued to-do lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.delivery import DeliverySettings, OutboxWorker
+from bot.slack import build_web_client
+from bot.slack.people import People
+from bot.slack.sender import SlackSender
+from storage import Database
+from storage.outbox import enqueue
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
+from tests.storage.databases import database, database_url
+from tests.storage.rows import add_migration
+
+__all__ = ["database", "database_url"]
+
+TOKEN = "xoxb-delivery-test"
+
+
+@dataclass
+class FakeTime:
+    """`now` for the database and the pacer; `sleep` returns at once and moves `now` on."""
+
+    now: datetime = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    slept: list[float] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime()
+
+
+def slack_sender(fake: FakeSlack) -> SlackSender:
+    """What `serve` builds: lookups may retry, posts never do on their own."""
+    lookups = build_web_client(TOKEN, base_url=f"{fake.url}/api/")
+    return SlackSender(build_web_client(TOKEN, base_url=f"{fake.url}/api/", retries=False), People(lookups))
+
+
+def worker(
+    database: Database, fake: FakeSlack, time: FakeTime, rate: float = 2.0, **options: object
+) -> OutboxWorker:
+    settings = DeliverySettings(rate_per_second=rate, **options)  # type: ignore[arg-type]
+    return OutboxWorker(database, slack_sender(fake), clock=time, sleep=time.sleep, settings=settings)
+
+
+def people(fake: FakeSlack, count: int, *, start: int = 0) -> list[str]:
+    """Adds `count` Slack members; their emails."""
+    emails = []
+    for number in range(start, start + count):
+        email = f"user{number:05d}@fabrikam.com"
+        fake.users[f"U{number:05d}"] = (email, f"User {number}")
+        emails.append(email)
+    return emails
+
+
+def queue_lists(database: Database, emails: list[str], now: datetime) -> int:
+    """One to-do list per email, as `notify` queues them; the migration's id."""
+    migration_id = add_migration(database)
+    with database.session() as session:
+        for number, email in enumerate(emails):
+            enqueue(
+                session,
+                idempotency_key=f"migration-{migration_id}-todo-{number}",
+                recipient=email,
+                kind="todo_list",
+                payload={
+                    "migration_id": migration_id,
+                    "organization": "fabrikam",
+                    "affected_user_id": number + 1,
+                    "email": email,
+                    "display_name": email.split("@")[0],
+                    "outcome": "auto",
+                    "notes": [],
+                    "items": [
+                        {
+                            "id": 10 * number + 1,
+                            "key": "sign-in-work-account",
+                            "title": "Sign in",
+                            "body": "b",
+                            "link": "l",
+                        }
+                    ],
+                },
+                now=now,
+            )
+        session.commit()
+    return migration_id

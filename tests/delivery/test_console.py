@@ -1,0 +1,108 @@
+"""The console with the outbox wired: notify queues and delivers at once, progress, reminders, snooze."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.console.render import render
+from bot.console.surface import ConsoleSurface
+from bot.conversation.handlers import Conversation
+from bot.conversation.messages import DirectMessage, Outgoing
+from bot.delivery import InlineOutbox
+from bot.demo import bundled_scenario
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from faq import default_answerer
+from tests.bot.conftest import ORG, Chat
+from tests.workflows.fakes import FakeClock
+from workflows.reminders import Tracking
+
+DANA, LEE, KIM = "dana@fabrikam.com", "lee@fabrikam.com", "kim@fabrikam-old.com"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def chat(tmp_path: Path, clock: FakeClock) -> Iterator[Chat]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}", sandbox_scenario=str(bundled_scenario())
+    )
+    runtime: Runtime = build_runtime(settings, clock=clock)
+    tracking = Tracking(runtime.database, runtime.service, clock=clock)
+    outbox = InlineOutbox(
+        runtime.database,
+        clock=clock,
+        on_delivered=lambda message, receipt: tracking.delivered(
+            message.kind, message.payload, receipt.time_zone
+        ),
+    )
+    runtime.conversation = Conversation(runtime.service, default_answerer(), tracking=tracking, outbox=outbox)
+    wired = Chat(runtime)
+    wired.surface = ConsoleSurface(runtime.conversation, io.StringIO())
+    try:
+        yield wired
+    finally:
+        runtime.close()
+
+
+def text(outgoing: list[Outgoing]) -> str:
+    return "\n".join(render(message.message) for message in outgoing)
+
+
+def notified(chat: Chat) -> list[Outgoing]:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    return chat.say(DANA, "notify")
+
+
+def test_notify_queues_then_delivers_each_list_once_and_progress_shows_it(chat: Chat) -> None:
+    outgoing = notified(chat)
+    assert outgoing[0].message.summary.startswith("Queued ")
+    dms = [message for message in outgoing if isinstance(message.to, DirectMessage)]
+    queued = int(outgoing[0].message.summary.split()[1].rstrip(","))
+    assert len(dms) == queued == len({message.to for message in dms})
+    kims = [message for message in dms if message.to == DirectMessage(KIM)]
+    assert "Recreate your personal access tokens" in text(kims)
+
+    report = text(chat.say(DANA, "progress"))
+    assert f"0 of {queued} people done" in report and f"{queued} sent" in report
+    assert "Retry failed" not in report
+    chat.click(KIM, kims, "Done")
+    assert "1 of" in text(chat.say(DANA, "status")).split("To-do lists:")[1]
+    assert "is for the organization's admins" in text(chat.say(KIM, "progress"))
+    assert "does not fit now" in text(chat.say(DANA, "notify"))  # lists go out once
+
+    # billing is still in the old directory: the admins' channel is told, once until it is due again
+    (billing,) = chat.runtime.conversation.remind()
+    assert billing.message.summary.startswith("Reminder: move the billing") and not isinstance(
+        billing.to, DirectMessage
+    )
+    assert "Check billing" in [button.label for button in billing.message.buttons]
+    assert chat.runtime.conversation.remind() == []
+
+
+def test_reminders_arrive_in_working_hours_with_snooze_buttons(chat: Chat, clock: FakeClock) -> None:
+    notified(chat)
+    clock.now += timedelta(days=2)
+    reminders = chat.runtime.conversation.watch()
+    kims = [message for message in reminders if message.to == DirectMessage(KIM)]
+    assert len(kims) == 1 and kims[0].message.summary.startswith("Reminder:")
+    labels = [button.label for button in kims[0].message.buttons]
+    assert "Snooze 1 day" in labels and "Snooze 1 week" in labels and "Done" in labels
+
+    snoozed = text(chat.click(KIM, kims, "Snooze 1 week"))
+    assert "Snoozed" in snoozed and "November" in snoozed
+    clock.now += timedelta(days=2)
+    assert DirectMessage(KIM) not in [message.to for message in chat.runtime.conversation.watch()]
+    assert "someone else's" in text(chat.click(DANA, kims, "Snooze 1 day"))

@@ -1,0 +1,255 @@
+"""Reminders in people's working hours, snooze, the stragglers' digest and the billing reminder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import col, select
+
+from storage import AffectedUser, Database, OutboundMessage, Reminder, TodoItem
+from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeClock, FakeMicrosoft
+from workflows.directory import Subscription
+from workflows.errors import PermissionDenied, WorkflowError
+from workflows.reminders import (
+    Tracking,
+    after_working_days,
+    next_working_moment,
+    offset_name,
+    zone,
+)
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+CHANNEL = "CMIGRATE"
+MONDAY_9_UTC = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_working_hours_follow_the_persons_time_zone() -> None:
+    paris, new_york = zone("Europe/Paris"), zone("America/New_York")
+    saturday = datetime(2026, 11, 7, 12, 0, tzinfo=UTC)
+    assert next_working_moment(saturday, paris) == datetime(2026, 11, 9, 8, 0, tzinfo=UTC)  # Mon 09:00 CET
+    # Monday 06:00 UTC is 01:00 in New York: wait for 09:00 there (14:00 UTC)
+    early = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+    assert next_working_moment(early, new_york) == datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+    assert next_working_moment(early, paris) == datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # 07:00 there
+    assert next_working_moment(datetime(2026, 11, 2, 9, 0, tzinfo=UTC), paris) == datetime(
+        2026, 11, 2, 9, 0, tzinfo=UTC
+    )
+    # Friday 17:30 in Kolkata (a fixed offset from the profile) waits for Monday morning
+    kolkata = zone(offset_name(19800))
+    friday_evening = datetime(2026, 11, 6, 12, 0, tzinfo=UTC)
+    assert offset_name(19800) == "+05:30" and offset_name(-12600) == "-03:30"
+    assert next_working_moment(friday_evening, kolkata) == datetime(2026, 11, 9, 3, 30, tzinfo=UTC)
+
+
+def test_an_unknown_time_zone_falls_back_to_utc() -> None:
+    assert zone("Mars/Olympus_Mons") is UTC and zone(None) is UTC and zone("") is UTC
+
+
+def test_working_days_skip_the_weekend() -> None:
+    friday_10 = datetime(2026, 11, 6, 10, 0, tzinfo=UTC)
+    assert after_working_days(friday_10, 2, UTC) == datetime(2026, 11, 10, 10, 0, tzinfo=UTC)  # Tuesday
+    assert after_working_days(MONDAY_9_UTC, 2, UTC) == datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def notified(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> MigrationService:
+    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+    service.invite(None, dana)
+    request = service.request_approval(None, dana)
+    service.decide(request.approval_id, lee, approve=True)
+    microsoft.connect(service.status().tenant_id)
+    service.check_connection()
+    service.notify(None, dana)
+    return service
+
+
+@pytest.fixture
+def tracking(notified: MigrationService, database: Database, clock: FakeClock) -> Tracking:
+    return Tracking(database, notified, clock=clock)
+
+
+def _lists(database: Database) -> list[OutboundMessage]:
+    with database.session() as session:
+        query = select(OutboundMessage).where(OutboundMessage.kind == "todo_list")
+        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
+
+
+def _queued(database: Database, kind: str) -> list[OutboundMessage]:
+    with database.session() as session:
+        query = select(OutboundMessage).where(OutboundMessage.kind == kind)
+        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
+
+
+def _deliver_lists(tracking: Tracking, database: Database, time_zone: str | None = None) -> list[int]:
+    """Every to-do list reached its person (what the outbox worker reports)."""
+    ids = []
+    for message in _lists(database):
+        tracking.delivered(message.kind, message.payload, time_zone)
+        ids.append(int(message.payload["affected_user_id"]))
+    return ids
+
+
+def _finish(database: Database, affected_user_id: int, when: datetime) -> None:
+    with database.session() as session:
+        for item in session.exec(select(TodoItem).where(TodoItem.affected_user_id == affected_user_id)).all():
+            item.done_at = when
+        session.commit()
+
+
+def test_reminders_come_every_two_working_days_in_the_persons_working_hours_until_done(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    users = _deliver_lists(tracking, database, "America/New_York")
+    with database.session() as session:
+        reminders = session.exec(select(Reminder).where(Reminder.kind == "todo")).all()
+    # Monday 09:00 UTC is 04:00 in New York: Wednesday at 09:00 New York time (14:00 UTC)
+    assert {r.next_at for r in reminders} == {datetime(2026, 11, 4, 14, 0, tzinfo=UTC)}
+
+    clock.now = datetime(2026, 11, 4, 13, 59, tzinfo=UTC)
+    tracking.tick()
+    assert _queued(database, "todo_reminder") == []
+    clock.now = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
+    assert tracking.tick() >= len(users)
+    first = _queued(database, "todo_reminder")
+    assert len(first) == len(users)
+    assert tracking.tick() == 0  # due ones moved on: nothing twice
+
+    finished, *others = users
+    _finish(database, finished, clock.now)
+    clock.now = datetime(2026, 11, 6, 14, 0, tzinfo=UTC)  # Friday: the next round
+    tracking.tick()
+    second = _queued(database, "todo_reminder")[len(first) :]
+    assert sorted(m.payload["affected_user_id"] for m in second) == sorted(others)
+    with database.session() as session:
+        ended = session.exec(select(Reminder).where(Reminder.affected_user_id == finished)).one()
+    assert ended.status == "done"
+    lists = {m.payload["affected_user_id"]: m for m in _lists(database)}
+    for reminder in second:
+        own = lists[reminder.payload["affected_user_id"]]
+        assert reminder.recipient == own.recipient
+        assert [i["id"] for i in reminder.payload["items"]] == [i["id"] for i in own.payload["items"]]
+
+
+def test_a_restarted_process_goes_on_with_the_same_schedules(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock
+) -> None:
+    users = _deliver_lists(tracking, database)
+    clock.advance(days=2)
+    restarted = Tracking(database, notified, clock=clock)
+    restarted.tick()
+    assert len(_queued(database, "todo_reminder")) == len(users)
+    assert tracking.tick() == 0
+
+
+def test_snooze_puts_reminders_off_and_only_for_their_owner(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    _deliver_lists(tracking, database, "Europe/Paris")
+    with database.session() as session:
+        reminder = session.exec(select(Reminder).where(Reminder.kind == "todo")).first()
+        assert reminder is not None and reminder.id is not None
+        owner = session.get(AffectedUser, reminder.affected_user_id)
+        assert owner is not None
+    me = Actor("U-OWNER", owner.email, owner.display_name)
+    clock.now = datetime(2026, 11, 6, 16, 30, tzinfo=UTC)  # Friday 17:30 in Paris
+    snoozed = tracking.snooze(me, reminder.id, "1d")
+    assert snoozed.until == datetime(2026, 11, 9, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris
+    week = tracking.snooze(me, reminder.id, "1w")
+    assert week.until == datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # a week on is after hours again
+
+    clock.now = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
+    tracking.tick()
+    assert owner.id not in {m.payload["affected_user_id"] for m in _queued(database, "todo_reminder")}
+
+    with pytest.raises(PermissionDenied):
+        tracking.snooze(Actor("U-X", "someone@else.com", "X"), reminder.id, "1d")
+    with pytest.raises(WorkflowError, match="1d"):
+        tracking.snooze(me, reminder.id, "forever")
+    with pytest.raises(WorkflowError, match="no reminder"):
+        tracking.snooze(me, 999_999, "1d")
+
+
+def test_the_stragglers_digest_goes_to_the_admins_channel(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    users = _deliver_lists(tracking, database)
+    tracking.tick()  # opens the digest's schedule
+    for user in users[1:]:
+        _finish(database, user, clock.now)
+    clock.advance(days=2)
+    tracking.tick()
+    (digest,) = _queued(database, "straggler_digest")
+    assert digest.recipient == f"channel:{CHANNEL}"
+    assert [row[0] for row in digest.payload["stragglers"]] == [
+        m.payload["email"] for m in _lists(database) if m.payload["affected_user_id"] == users[0]
+    ]
+    _finish(database, users[0], clock.now)
+    clock.advance(days=3)
+    tracking.tick()
+    assert len(_queued(database, "straggler_digest")) == 1  # everyone is done: no more digests
+
+
+def test_progress_counts_items_users_and_delivery(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    lists = _lists(database)
+    before = tracking.progress("fabrikam")
+    assert before.users_done == 0 and before.items_done == 0
+    assert {user.delivery for user in before.users} == {"queued"}
+    assert before.items_total == sum(len(m.payload["items"]) for m in lists)
+    _finish(database, int(lists[0].payload["affected_user_id"]), clock.now)
+    after = tracking.progress(None)
+    assert after.users_done == 1
+    assert after.items_done == len(lists[0].payload["items"])
+    per_item = {item.key: (item.done, item.total) for item in after.items}
+    assert all(done <= total for done, total in per_item.values())
+
+
+def test_billing_in_another_directory_is_reminded_until_it_moves(
+    tracking: Tracking,
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+) -> None:
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
+    tracking.tick()
+    (first,) = _queued(database, "billing_reminder")
+    assert first.recipient == f"channel:{CHANNEL}"
+    assert first.payload["deadline"] == "2026-11-30"
+    assert any("Change directory" in step for step in first.payload["steps"])
+    assert tracking.tick() == 0
+
+    clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # Thursday; the month ends on Monday the 30th
+    tracking.tick()
+    assert len(_queued(database, "billing_reminder")) == 2
+    with database.session() as session:
+        schedule = session.exec(select(Reminder).where(Reminder.kind == "billing")).one()
+    assert schedule.next_at == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # the last working day
+
+    tenant = notified.status().tenant_id
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=tenant)
+    clock.now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    tracking.tick()
+    assert len(_queued(database, "billing_reminder")) == 2
+    assert notified.status().state == "billing_checked"
+    with database.session() as session:
+        assert session.exec(select(Reminder).where(Reminder.kind == "billing")).one().status == "done"
+    clock.advance(days=5)
+    tracking.tick()
+    assert len(_queued(database, "billing_reminder")) == 2
+
+
+def test_reminders_stop_when_the_migration_is_completed(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, dana: Actor
+) -> None:
+    _deliver_lists(tracking, database)
+    assert notified.check_billing(None, dana).ok
+    notified.complete(None, dana)
+    clock.advance(days=7)
+    assert tracking.tick() == 0
+    assert _queued(database, "todo_reminder") == []

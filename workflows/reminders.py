@@ -1,0 +1,515 @@
+"""After the to-do lists go out: who has done what, reminders to those who have not, billing until it moves.
+
+Schedules live in the `reminder` table, so they survive restarts; `tick` is driven by an injected clock.
+Each reminder is queued in the same transaction that moves its schedule on, so two processes ticking at
+once queue it once (the row's version decides). Reminders to people land inside their working hours, in
+the time zone of their chat profile.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
+from storage.outbox import enqueue, messages_of, retry_failed
+from workflows.errors import PermissionDenied, WorkflowError
+from workflows.results import BOT, Actor
+from workflows.service import MigrationService
+
+TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
+REMINDER_MESSAGE, DIGEST_MESSAGE, BILLING_MESSAGE = "todo_reminder", "straggler_digest", "billing_reminder"
+SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
+"""What the snooze buttons offer."""
+_OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
+_DONE_STATES = frozenset({"cancelled", "completed"})
+"""Admins closing a migration is the signal that nobody is chased any more about it."""
+_BILLING_STATE = "users_notified"
+"""Billing is checked once users have their lists; `check-billing` moves the migration past it."""
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    every_working_days: int = 2
+    digest_every_working_days: int = 2
+    billing_every_working_days: int = 2
+    working_hours: tuple[int, int] = (9, 17)
+    """Local hours [start, end) on Monday to Friday in which people are reminded."""
+    batch: int = 200
+
+    def __post_init__(self) -> None:
+        start, end = self.working_hours
+        if not 0 <= start < end <= 24:
+            raise ValueError("working_hours must be (start, end) with 0 <= start < end <= 24")
+        if min(self.every_working_days, self.digest_every_working_days, self.billing_every_working_days) < 1:
+            raise ValueError("reminders come every 1 working day or more")
+
+
+# ------------------------------------------------------------------ working hours
+
+
+def zone(name: str | None) -> tzinfo:
+    """A chat profile's time zone: an IANA name or a `+HH:MM` offset; UTC when unknown or unusable."""
+    if not name:
+        return UTC
+    offset = _OFFSET.match(name)
+    if offset:
+        delta = timedelta(hours=int(offset["hours"]), minutes=int(offset["minutes"]))
+        return timezone(-delta if offset["sign"] == "-" else delta)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def offset_name(seconds: int) -> str:
+    """Slack's `tz_offset` (seconds east of UTC) as the `+HH:MM` form `zone` reads."""
+    sign = "-" if seconds < 0 else "+"
+    minutes = abs(seconds) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def next_working_moment(moment: datetime, where: tzinfo, hours: tuple[int, int] = (9, 17)) -> datetime:
+    """`moment` itself if it falls in working hours there, else the start of the next working period."""
+    local = moment.astimezone(where)
+    start, end = hours
+    if local.weekday() < 5 and start <= local.hour < end:
+        return moment.astimezone(UTC)
+    day = local.date() if local.weekday() < 5 and local.hour < start else local.date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(start), where).astimezone(UTC)
+
+
+def after_working_days(
+    moment: datetime, days: int, where: tzinfo, hours: tuple[int, int] = (9, 17)
+) -> datetime:
+    """The same local time `days` working days (Monday to Friday) later, moved into working hours."""
+    local = moment.astimezone(where)
+    day = local.date()
+    for _ in range(days):
+        day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+    later = datetime.combine(day, local.timetz().replace(tzinfo=None), where)
+    return next_working_moment(later, where, hours)
+
+
+def last_working_day(of: date) -> date:
+    day = of.replace(day=calendar.monthrange(of.year, of.month)[1])
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+# ------------------------------------------------------------------ progress
+
+
+@dataclass(frozen=True)
+class ItemProgress:
+    key: str
+    title: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class UserProgress:
+    affected_user_id: int
+    email: str
+    display_name: str
+    outcome: str
+    done: int
+    total: int
+    delivery: str
+    """queued, sending, sent, failed or not-in-chat."""
+    delivery_error: str | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    migration_id: int
+    organization: str
+    channel_id: str | None
+    items: tuple[ItemProgress, ...]
+    users: tuple[UserProgress, ...]
+
+    @property
+    def users_done(self) -> int:
+        return sum(user.total > 0 and user.done == user.total for user in self.users)
+
+    @property
+    def items_done(self) -> int:
+        return sum(item.done for item in self.items)
+
+    @property
+    def items_total(self) -> int:
+        return sum(item.total for item in self.items)
+
+    def with_delivery(self, *states: str) -> tuple[UserProgress, ...]:
+        return tuple(user for user in self.users if user.delivery in states)
+
+
+@dataclass(frozen=True)
+class Snoozed:
+    until: datetime
+    time_zone: str | None
+
+
+class Tracking:
+    """Progress reports, delivery status, reminders, the stragglers' digest and the billing reminder."""
+
+    def __init__(
+        self,
+        database: Database,
+        service: MigrationService,
+        *,
+        clock: Callable[[], datetime],
+        settings: ReminderSettings | None = None,
+    ) -> None:
+        self._database = database
+        self._service = service
+        self._clock = clock
+        self._settings = settings or ReminderSettings()
+
+    # -------------------------------------------------------------- reading
+
+    def progress(self, organization: str | None) -> Progress:
+        status = self._service.status(organization)
+        with self._database.session() as session:
+            users = session.exec(
+                select(AffectedUser)
+                .where(AffectedUser.migration_id == status.id)
+                .order_by(col(AffectedUser.id))
+            ).all()
+            items = session.exec(
+                select(TodoItem)
+                .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
+                .where(AffectedUser.migration_id == status.id)
+                .order_by(col(TodoItem.position))
+            ).all()
+        if not users:
+            raise WorkflowError(
+                f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
+                " organization is connected."
+            )
+        deliveries = {
+            message.payload.get("affected_user_id"): message
+            for message in messages_of(self._database, status.id, "todo_list")
+        }
+        by_user: dict[int, list[TodoItem]] = {}
+        by_key: dict[str, list[TodoItem]] = {}
+        for item in items:
+            by_user.setdefault(item.affected_user_id, []).append(item)
+            by_key.setdefault(item.key, []).append(item)
+        return Progress(
+            migration_id=status.id,
+            organization=status.organization,
+            channel_id=status.channel_id,
+            items=tuple(
+                ItemProgress(key, group[0].title, sum(i.done_at is not None for i in group), len(group))
+                for key, group in by_key.items()
+            ),
+            users=tuple(_user_progress(user, by_user.get(user.id or 0, []), deliveries) for user in users),
+        )
+
+    def retry_failed(self, organization: str | None) -> int:
+        """Queue again every message of the migration that could not be delivered."""
+        status = self._service.status(organization)
+        return retry_failed(self._database, status.id, now=self._now())
+
+    # -------------------------------------------------------------- schedules
+
+    def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
+        """A message reached its recipient: a to-do list starts that person's reminder schedule."""
+        if kind != "todo_list" or not isinstance(payload.get("affected_user_id"), int):
+            return
+        user_id: int = payload["affected_user_id"]
+        now = self._now()
+        with self._database.session() as session:
+            user = session.get(AffectedUser, user_id)
+            if user is None:
+                return
+            key = f"{TODO_KIND}:{user_id}"
+            reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
+            if reminder is None:
+                reminder = Reminder(
+                    key=key,
+                    kind=TODO_KIND,
+                    migration_id=user.migration_id,
+                    affected_user_id=user_id,
+                    next_at=now,
+                    created_at=now,
+                )
+                session.add(reminder)
+            reminder.time_zone = time_zone or reminder.time_zone
+            reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
+            _commit_quietly(session)
+
+    def snooze(self, actor: Actor, reminder_id: int, span: str) -> Snoozed:
+        """Put off someone's own reminders by a day or a week (still inside their working hours)."""
+        if span not in SNOOZES:
+            raise WorkflowError("Snooze for `1d` (a day) or `1w` (a week), e.g. `snooze 12 1d`.")
+        with self._database.session() as session:
+            reminder = session.get(Reminder, reminder_id)
+            user = session.get(AffectedUser, reminder.affected_user_id) if reminder else None
+            if reminder is None or user is None:
+                raise WorkflowError(f"There is no reminder #{reminder_id}; use the buttons on a reminder.")
+            if not _is(actor, user):
+                raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
+            later = self._now() + SNOOZES[span]
+            reminder.next_at = next_working_moment(
+                later, zone(reminder.time_zone), self._settings.working_hours
+            )
+            snoozed = Snoozed(reminder.next_at, reminder.time_zone)
+            try:
+                session.commit()
+            except StaleDataError:
+                session.rollback()
+                raise WorkflowError("Your reminder was just being sent; press Snooze again.") from None
+            return snoozed
+
+    def tick(self) -> int:
+        """Queue every reminder, digest and billing reminder that is due; the number queued."""
+        self._open_schedules()
+        queued = 0
+        for reminder_id in self._due():
+            queued += self._fire(reminder_id)
+        return queued
+
+    # -------------------------------------------------------------- ticking
+
+    def _open_schedules(self) -> None:
+        """Digests for migrations with lists out; a billing reminder once users are notified."""
+        now = self._now()
+        with self._database.session() as session:
+            migrations = session.exec(
+                select(Migration).where(col(Migration.state).not_in(sorted(_DONE_STATES)))
+            ).all()
+            for row in migrations:
+                assert row.id is not None
+                has_users = session.exec(
+                    select(AffectedUser.id).where(AffectedUser.migration_id == row.id)
+                ).first()
+                if has_users is not None:
+                    first = self._next(now, self._settings.digest_every_working_days, None)
+                    self._open(session, f"{DIGEST_KIND}:{row.id}", DIGEST_KIND, row.id, first)
+                if row.state == _BILLING_STATE:
+                    self._open(session, f"{BILLING_KIND}:{row.id}", BILLING_KIND, row.id, now)
+
+    def _open(self, session: Session, key: str, kind: str, migration_id: int, first: datetime) -> None:
+        if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
+            return
+        session.add(
+            Reminder(key=key, kind=kind, migration_id=migration_id, next_at=first, created_at=self._now())
+        )
+        _commit_quietly(session)  # another process opening it at the same moment is just as good
+
+    def _due(self) -> list[int]:
+        with self._database.session() as session:
+            ids = session.exec(
+                select(Reminder.id)
+                .where(Reminder.status == "active", col(Reminder.next_at) <= self._now())
+                .order_by(col(Reminder.next_at))
+                .limit(self._settings.batch)
+            ).all()
+        return [reminder_id for reminder_id in ids if reminder_id is not None]
+
+    def _fire(self, reminder_id: int) -> int:
+        with self._database.session() as session:
+            reminder = session.get(Reminder, reminder_id)
+            row = session.get(Migration, reminder.migration_id) if reminder else None
+            if reminder is None or row is None or reminder.status != "active":
+                return 0
+            if row.state in _DONE_STATES:
+                return self._end(session, reminder, "stopped")
+            if reminder.kind == BILLING_KIND:
+                organization, billing_due = row.organization, row.state == _BILLING_STATE
+            elif reminder.kind == TODO_KIND:
+                payload = self._todo_payload(session, reminder, row)
+                if payload is None:
+                    return self._end(session, reminder, "done")
+                return self._queue(
+                    session, reminder, REMINDER_MESSAGE, payload, self._settings.every_working_days
+                )
+            else:
+                payload = self._digest_payload(session, row)
+                if payload is None:
+                    return self._end(session, reminder, "done")
+                every = self._settings.digest_every_working_days
+                return self._queue(session, reminder, DIGEST_MESSAGE, payload, every)
+        return self._fire_billing(reminder_id, organization, billing_due)
+
+    def _fire_billing(self, reminder_id: int, organization: str, due: bool) -> int:
+        """Microsoft is asked with no transaction open: the check commits the migration's own step."""
+        result = None
+        if due:
+            try:
+                result = self._service.check_billing(organization, BOT)
+            except WorkflowError:
+                return 0  # Microsoft did not answer: the schedule stays due and the next tick tries again
+        with self._database.session() as session:
+            reminder = session.get(Reminder, reminder_id)
+            if reminder is None:
+                return 0
+            if result is None or result.ok:
+                # `check-billing` confirmed it, or the migration moved past the billing step
+                return self._end(session, reminder, "done")
+            now = self._now()
+            deadline = last_working_day(now.date())
+            payload: dict[str, Any] = {
+                "recipient": None,
+                "organization": organization,
+                "message": result.message,
+                "steps": list(result.steps),
+                "deadline": deadline.isoformat(),
+            }
+            row = session.get(Migration, reminder.migration_id)
+            assert row is not None
+            payload["recipient"] = _admins_address(row)
+            every = self._settings.billing_every_working_days
+            last_call = next_working_moment(
+                datetime.combine(deadline, time(0), UTC), UTC, self._settings.working_hours
+            )
+            return self._queue(session, reminder, BILLING_MESSAGE, payload, every, not_after=last_call)
+
+    def _end(self, session: Session, reminder: Reminder, status: str) -> int:
+        reminder.status = status
+        _commit_quietly(session)
+        return 0
+
+    def _queue(
+        self,
+        session: Session,
+        reminder: Reminder,
+        kind: str,
+        payload: dict[str, Any],
+        every: int,
+        *,
+        not_after: datetime | None = None,
+    ) -> int:
+        """Queue the message and move the schedule on, in one transaction; `not_after` pulls it earlier."""
+        now = self._now()
+        recipient = str(payload.pop("recipient"))
+        reminder.sent += 1
+        reminder.last_sent_at = now
+        reminder.next_at = self._next(now, every, reminder.time_zone)
+        if not_after is not None and now < not_after < reminder.next_at:
+            reminder.next_at = not_after
+        enqueue(
+            session,
+            idempotency_key=f"reminder-{reminder.id}-{reminder.sent}",
+            recipient=recipient,
+            kind=kind,
+            payload={**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id},
+            now=now,
+        )
+        return 1 if _commit_quietly(session) else 0
+
+    def _todo_payload(self, session: Session, reminder: Reminder, row: Migration) -> dict[str, Any] | None:
+        user = session.get(AffectedUser, reminder.affected_user_id)
+        if user is None:
+            return None
+        items = session.exec(
+            select(TodoItem).where(TodoItem.affected_user_id == user.id).order_by(col(TodoItem.position))
+        ).all()
+        open_items = [item for item in items if item.done_at is None]
+        if not open_items:
+            return None
+        return {
+            "recipient": user.email,
+            "organization": row.organization,
+            "affected_user_id": user.id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "total": len(items),
+            "items": [
+                {"id": i.id, "key": i.key, "title": i.title, "body": i.body, "link": i.link}
+                for i in open_items
+            ],
+        }
+
+    def _digest_payload(self, session: Session, row: Migration) -> dict[str, Any] | None:
+        users = session.exec(select(AffectedUser).where(AffectedUser.migration_id == row.id)).all()
+        stragglers: list[list[Any]] = []
+        for user in users:
+            items = session.exec(select(TodoItem).where(TodoItem.affected_user_id == user.id)).all()
+            left = sum(item.done_at is None for item in items)
+            if left:
+                stragglers.append([user.email, user.display_name, left, len(items)])
+        if not stragglers:
+            return None
+        return {
+            "recipient": _admins_address(row),
+            "organization": row.organization,
+            "users": len(users),
+            "stragglers": stragglers,
+        }
+
+    # -------------------------------------------------------------- plumbing
+
+    def _next(self, after: datetime, days: int, time_zone: str | None) -> datetime:
+        return after_working_days(after, days, zone(time_zone), self._settings.working_hours)
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now
+
+
+def _user_progress(
+    user: AffectedUser, items: Sequence[TodoItem], deliveries: dict[Any, OutboundMessage]
+) -> UserProgress:
+    assert user.id is not None
+    message = deliveries.get(user.id)
+    delivery, error = "queued", None
+    if message is not None:
+        if message.status == "sent":
+            delivery = "sent"
+        elif message.status == "failed":
+            delivery = "not-in-chat" if message.error_code == "not_in_chat" else "failed"
+            error = message.last_error
+        elif message.in_flight:
+            delivery = "sending"
+    return UserProgress(
+        affected_user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        outcome=user.outcome,
+        done=sum(item.done_at is not None for item in items),
+        total=len(items),
+        delivery=delivery,
+        delivery_error=error,
+    )
+
+
+def _admins_address(row: Migration) -> str:
+    """The migration's channel, or its starter by direct message when it was started outside one."""
+    return f"channel:{row.channel_id}" if row.channel_id else row.started_by_email
+
+
+def _is(actor: Actor, user: AffectedUser) -> bool:
+    if user.chat_user_id is not None and actor.id == user.chat_user_id:
+        return True
+    email = actor.email.strip().casefold()
+    return bool(email) and email in (user.email.casefold(), user.principal_name.casefold())
+
+
+def _commit_quietly(session: Session) -> bool:
+    """Commit; False when another process changed the same rows first (its work stands)."""
+    try:
+        session.commit()
+    except (StaleDataError, IntegrityError):
+        session.rollback()
+        return False
+    return True
