@@ -97,6 +97,12 @@ def _play(runtime: Runtime, out: TextIO) -> int:
     demo.stage("2. Dana starts: prerequisite checks and the plan")
     say(dana, f"/aad start {ORGANIZATION} {TENANT_DOMAIN}")
     say(dana, "/aad plan")
+    demo.narrate(
+        "the procedure's first prerequisite: tell users before the change; each hears their own case"
+    )
+    demo.surface.brief = _brief
+    say(dana, f"/aad announce {ORGANIZATION} Friday 14:00 UTC")
+    demo.surface.brief = ConsoleSurface.show_everything
 
     demo.stage("3. Someone who is not an admin tries to invite")
     say(demo.person("ann@fabrikam.com"), "/aad invite")

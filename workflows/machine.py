@@ -105,10 +105,15 @@ COMMAND_WORDS: dict[str, str] = {
 
 _EXTRA_WORDS: dict[str, tuple[str, ...]] = {
     "connecting": ("check-connection",),
+    **dict.fromkeys(
+        ("planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"), ("announce",)
+    ),
 }
+"""Words that fit a state without moving it."""
 
 ACTION_PHRASES: dict[str, str] = {
     "start": "started the migration",
+    "announce": "told the users what is coming",
     "check": "started the prerequisite checks",
     "prerequisites_passed": "finished the prerequisite checks",
     "prerequisites_failed": "found a failing prerequisite",

@@ -159,3 +159,12 @@ class RemovalResult:
     status: MigrationStatus
     message: str = ""
     """Set when the step stopped early (a rival's change, an unexpected error): what happened."""
+
+
+@dataclass(frozen=True)
+class AnnounceResult:
+    status: MigrationStatus
+    queued: int
+    """People newly told; an announcement already sent with the same `when` is not sent again."""
+    users: int
+    when: str

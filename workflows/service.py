@@ -8,6 +8,7 @@ commit is also what makes two simultaneous triggers collide, so exactly one of t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -30,6 +31,7 @@ from storage import (
     Database,
     Invitation,
     Migration,
+    OutboundMessage,
     TodoItem,
 )
 from storage.outbox import enqueue
@@ -45,11 +47,19 @@ from workflows.directory import (
     Tenant,
 )
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
-from workflows.machine import ACTION_PHRASES, BUSY_STATES, MigrationFlow, describe_state, next_commands
+from workflows.machine import (
+    ACTION_PHRASES,
+    BUSY_STATES,
+    MigrationFlow,
+    describe_state,
+    next_commands,
+    refusal,
+)
 from workflows.plan import Check, Plan, PlannedUser, build_plan, connector_checks
 from workflows.results import (
     BOT,
     Actor,
+    AnnounceResult,
     ApprovalRequest,
     BillingResult,
     ConnectionResult,
@@ -65,13 +75,16 @@ from workflows.results import (
     TodoEntry,
 )
 from workflows.settings import WorkflowSettings
-from workflows.todo import todo_items, todo_notes
+from workflows.todo import advance_notice, todo_items, todo_notes
 
 _ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 _CONFLICT_WINDOW = timedelta(minutes=2)
 """A refused command right after someone else's change is reported as that change winning the race."""
 _CONNECTED_STATES = frozenset({"connected", "users_notified", "billing_checked", "completed"})
+_ANNOUNCE_STATES = frozenset({"planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"})
+"""Before connecting: the advance notice is the procedure's first prerequisite."""
+_WHEN_LIMIT = 200
 
 log = logging.getLogger(__name__)
 
@@ -761,12 +774,14 @@ class MigrationService:
             idempotency_key=f"migration-{row.id}-todo-{user.id}",
             recipient=address,
             kind="todo_list",
+            migration_id=row.id,
             payload={
                 "migration_id": row.id,
                 "organization": row.organization,
                 "affected_user_id": affected.id,
                 "email": address,
                 "display_name": user.display_name,
+                "tenant": row.tenant_name or row.tenant_id,
                 "outcome": user.outcome,
                 "notes": todo_notes(user),
                 "items": [
@@ -779,6 +794,57 @@ class MigrationService:
         session.flush()
         assert message.id is not None
         return NotifiedUser(affected.id, address, user.display_name, user.outcome, entries, message.id)
+
+    def announce(self, organization: str | None, actor: Actor, when: str = "") -> AnnounceResult:
+        """Tell every affected user, before connecting, what will happen to them and when (prerequisite 1).
+
+        Announcing the same `when` twice sends nothing new; a new `when` reaches everyone again.
+        """
+        when = " ".join(when.split())[:_WHEN_LIMIT]
+        with self._database.session() as session:
+            row = self._find(session, organization)
+            if row.state not in _ANNOUNCE_STATES or row.plan is None:
+                raise refusal(row.state, "announce")
+            assert row.id is not None
+            plan = _plan_codec.decode(row.plan)
+            now = self._now()
+            tenant = row.tenant_name or row.tenant_id
+            digest = hashlib.sha256(when.casefold().encode()).hexdigest()[:12]
+            keys = {user.id: f"migration-{row.id}-notice-{digest}-{user.id}" for user in plan.users}
+            sent_before = set(
+                session.exec(
+                    select(OutboundMessage.idempotency_key).where(
+                        col(OutboundMessage.idempotency_key).in_(list(keys.values()))
+                    )
+                ).all()
+            )
+            for user in plan.users:
+                if keys[user.id] in sent_before:
+                    continue
+                address = (user.mail_address or user.principal_name).strip()
+                enqueue(
+                    session,
+                    idempotency_key=keys[user.id],
+                    recipient=address,
+                    kind="advance_notice",
+                    payload={
+                        "migration_id": row.id,
+                        "organization": row.organization,
+                        "tenant": tenant,
+                        "email": address,
+                        "display_name": user.display_name,
+                        "when": when,
+                        "lines": advance_notice(user, organization=row.organization, tenant=tenant),
+                    },
+                    now=now,
+                    migration_id=row.id,
+                )
+            queued = len(keys) - len(sent_before)
+            session.add(
+                self._audit(row, actor, "announce", row.state, row.state, {"when": when, "users": queued})
+            )
+            session.commit()
+            return AnnounceResult(self._status(session, row), queued, len(plan.users), when)
 
     def check_billing(self, organization: str | None, actor: Actor) -> BillingResult:
         """The subscription that pays for the organization must live in the new directory."""

@@ -49,6 +49,47 @@ def todo_items(
     return items
 
 
+def advance_notice(user: PlannedUser, *, organization: str, tenant: str) -> list[str]:
+    """Before the change: what will happen to this person, and what they will have to do afterwards."""
+    lines = [
+        f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of Microsoft"
+        " accounts. There is no downtime, and your work items, repositories and history stay where they are."
+    ]
+    account = _work_account(user)
+    match user.outcome:
+        case "auto":
+            lines.append(
+                f"You keep your identity: after the change you sign in as {account}. Your personal access"
+                " tokens keep working."
+            )
+        case "map":
+            lines.append(
+                f"An admin maps your identity to {account} by hand after the change, so your history stays"
+                " yours; personal access tokens you made before stop working and must be made again."
+            )
+        case "invite":
+            lines.append(
+                f"You have no account in {tenant} yet: you will get an invitation email from"
+                " invites@microsoft.com. Accept it, or you lose access after the change (your history is"
+                " kept)."
+            )
+        case "disabled":
+            lines.append(
+                f"Your account {account} in {tenant} is disabled, so you could not sign in after the change."
+                " Ask your directory administrator to enable it now."
+            )
+        case "ambiguous":
+            lines.append(
+                f"Several accounts in {tenant} match your address. Tell the migration admins which one you"
+                " use, so they can map you to it."
+            )
+    lines.append(
+        "After the change you get your own short to-do list from me (sign in again, clear the Git credential"
+        " cache, and whatever applies to you). Questions? Just ask me here."
+    )
+    return lines
+
+
 def todo_notes(user: PlannedUser) -> list[str]:
     """Reassuring facts for the user that need no action."""
     notes = ["There is no downtime: your work items, repositories and history stay where they are."]

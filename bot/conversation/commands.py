@@ -21,6 +21,7 @@ USAGES: tuple[Usage, ...] = (
     Usage("status", "[ORG]", "where the migration stands and what comes next", admin=False),
     Usage("plan", "[ORG]", "the per-user plan: who keeps access, who is mapped, who is invited"),
     Usage("recheck", "[ORG]", "check the prerequisites and rebuild the plan"),
+    Usage("announce", "[ORG] [WHEN]", "tell every affected user what will happen to them, and when"),
     Usage("invite", "[ORG]", "invite the users missing from the directory as B2B guests"),
     Usage("request-approval", "[ORG]", "ask another admin to approve connecting"),
     Usage("approve", "APPROVAL", "approve a pending request (the prompt's button does the same)"),

@@ -84,6 +84,7 @@ class Conversation:
             "approve": self._decide,
             "reject": self._decide,
             "check-connection": self._check_connection,
+            "announce": self._announce,
             "notify": self._notify,
             "check-billing": self._check_billing,
             "complete": self._complete,
@@ -329,6 +330,12 @@ class Conversation:
 
     def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.connection(self._service.check_connection(command.arg(0)))]
+
+    def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        organization = self._named_organization(command)
+        when = command.args[1:] if organization else command.args
+        result = self._service.announce(organization, actor, " ".join(when))
+        return [views.announced(result), *self._outbox.flush()]
 
     def _notify(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         result = self._service.notify(command.arg(0), actor)

@@ -31,6 +31,7 @@ from workflows.plan import Plan
 from workflows.reminders import Progress, Snoozed, zone
 from workflows.results import (
     Actor,
+    AnnounceResult,
     ApprovalRequest,
     BillingResult,
     ConnectionResult,
@@ -44,6 +45,7 @@ from workflows.results import (
 )
 
 _NEXT_BUTTONS: dict[str, tuple[str, ButtonStyle]] = {
+    "announce": ("Tell users what is coming", "default"),
     "invite": ("Invite missing users", "primary"),
     "request-approval": ("Request approval", "primary"),
     "check-connection": ("Check connection now", "default"),
@@ -335,6 +337,29 @@ def queued(result: NotifyResult) -> Outgoing:
         Message(f"Queued {len(result.users)}, sending", _with_next(blocks, status)),
         updates=progress_key(status.id),
     )
+
+
+def advance_notice_dm(
+    *, organization: str, tenant: str, name: str, when: str, lines: Sequence[str]
+) -> Message:
+    heading = (
+        f"Coming {when}: {organization} moves to {tenant} accounts"
+        if when
+        else (f"Coming soon: {organization} moves to {tenant} accounts")
+    )
+    return Message(heading, (Heading(heading), Text(f"Hi {name},"), Text("\n".join(lines))))
+
+
+def announced(result: AnnounceResult) -> Outgoing:
+    status = result.status
+    when = f" for {result.when}" if result.when else ""
+    if result.queued:
+        text = f"Telling {result.queued} of {result.users} people what is coming{when}, by direct message."
+    else:
+        text = (
+            f"Everyone has already been told{when}; nobody gets it twice. Give a new date to tell them again."
+        )
+    return Outgoing(Message(text, _with_next([Text(text)], status)))
 
 
 def todo_list_dm(

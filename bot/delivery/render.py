@@ -25,6 +25,14 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 notes=[str(note) for note in payload.get("notes", [])],
                 items=_entries(payload),
             )
+        case "advance_notice":
+            rendered = views.advance_notice_dm(
+                organization=payload["organization"],
+                tenant=str(payload["tenant"]),
+                name=payload.get("display_name") or payload["email"],
+                when=str(payload.get("when") or ""),
+                lines=[str(line) for line in payload["lines"]],
+            )
         case "todo_reminder":
             rendered = views.todo_reminder(
                 organization=payload["organization"],

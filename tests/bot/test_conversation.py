@@ -187,3 +187,18 @@ def test_a_migration_started_in_a_direct_message_still_gets_help_requests_to_the
     alerts = {m.to.email for m in helped if isinstance(m.to, DirectMessage)}
     assert alerts == {DANA, LEE}
     assert "told the migration admins" in text_of(helped[:1])
+
+
+def test_the_advance_notice_reaches_every_user_with_their_own_case(chat: Chat) -> None:
+    start(chat)
+    outgoing = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    notices = {m.to.email: text_of([m]) for m in outgoing if isinstance(m.to, DirectMessage)}
+    assert len(notices) == 11
+    assert "invitation email" in notices["erin.eng@gmail.com"]
+    assert (
+        "mapped" in notices["kim@fabrikam-old.com"] or "maps your identity" in notices["kim@fabrikam-old.com"]
+    )
+    assert "disabled" in notices["gus@fabrikam.com"]
+    again = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    assert not [m for m in again if isinstance(m.to, DirectMessage)]
+    assert "already been told" in text_of(again)

@@ -1,0 +1,59 @@
+"""The advance notice: every affected user hears what will happen to them before the change."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import col, select
+
+from storage import AuditEntry, Database, OutboundMessage
+from tests.workflows.fakes import FakeMicrosoft
+from workflows.errors import WorkflowError
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+
+def notices(database: Database) -> list[OutboundMessage]:
+    with database.session() as session:
+        query = select(OutboundMessage).where(OutboundMessage.kind == "advance_notice")
+        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
+
+
+def test_each_user_is_told_their_own_case_once_per_date(
+    service: MigrationService, database: Database, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    plan = service.plan()
+    first = service.announce(None, dana, "Friday 14:00 UTC")
+    assert (first.queued, first.users) == (len(plan.users), len(plan.users))
+    sent = notices(database)
+    assert len(sent) == len(plan.users)
+    by_outcome = {user.outcome: user for user in plan.users}
+    invited = next(
+        m
+        for m in sent
+        if m.recipient == (by_outcome["invite"].mail_address or by_outcome["invite"].principal_name)
+    )
+    assert "invitation email" in " ".join(invited.payload["lines"])
+    assert all(m.payload["when"] == "Friday 14:00 UTC" for m in sent)
+
+    again = service.announce(None, dana, "friday   14:00 utc")
+    assert again.queued == 0 and len(notices(database)) == len(plan.users)
+
+    moved = service.announce(None, dana, "Monday 09:00 UTC")
+    assert moved.queued == len(plan.users) and len(notices(database)) == 2 * len(plan.users)
+    with database.session() as session:
+        actions = session.exec(select(AuditEntry.action).where(AuditEntry.action == "announce")).all()
+    assert len(actions) == 3
+    assert service.status().state == "planned"
+
+
+def test_announcing_after_the_change_is_refused_with_what_comes_next(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana)
+    service.decide(request.approval_id, lee, approve=True)
+    microsoft.connect(service.status().tenant_id)
+    service.check_connection()
+    with pytest.raises(WorkflowError, match="connected"):
+        service.announce(None, dana, "tomorrow")
