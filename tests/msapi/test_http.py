@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,14 +11,6 @@ from msapi import HttpSession, MicrosoftError, Redactor, Router, odata_string
 from sandbox import Sandbox
 
 HEAD = "https://vssps.dev.azure.com/fabrikam-fiber"
-
-
-@pytest.fixture
-def sessions() -> Iterator[list[HttpSession]]:
-    opened: list[HttpSession] = []
-    yield opened
-    for session in opened:
-        session.close()
 
 
 def _closed_port() -> int:

@@ -48,14 +48,6 @@ def timed_box(fabrikam: dict[str, Any], sandbox_clock: Clock) -> Iterator[Sandbo
         yield running
 
 
-@pytest.fixture
-def sessions() -> Iterator[list[HttpSession]]:
-    opened: list[HttpSession] = []
-    yield opened
-    for session in opened:
-        session.close()
-
-
 def _signin(
     box: Sandbox, cache: Path, opened: list[HttpSession], *, sleep: Any = None, clock: Any = None
 ) -> DeviceSignIn:
