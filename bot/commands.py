@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
@@ -66,12 +69,17 @@ def _chat(args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime
 
     settings = Settings.from_environment(os.environ)
-    if args.scenario or not (settings.sandbox_url or settings.microsoft_environment):
-        settings = Settings(
-            **{**vars(settings), "sandbox_scenario": args.scenario or str(bundled_scenario())}
-        )
-    runtime = build_runtime(settings)
-    try:
-        return run_chat(runtime, args.email, sys.stdin, sys.stdout)
-    finally:
-        runtime.close()
+    live = settings.sandbox_url or settings.microsoft_environment
+    scenario = args.scenario or settings.sandbox_scenario or (None if live else str(bundled_scenario()))
+    with tempfile.TemporaryDirectory(prefix="aadbot-chat-") as folder:
+        if scenario:
+            settings = replace(settings, sandbox_scenario=scenario)
+            if not os.environ.get("AADBOT_DATABASE_URL"):
+                # The in-process sandbox starts afresh every time; a database that outlived it would disagree.
+                settings = replace(settings, database_url=f"sqlite:///{Path(folder) / 'chat.db'}")
+                print("(sandbox: state lives for this chat only; set AADBOT_DATABASE_URL to keep it)")
+        runtime = build_runtime(settings)
+        try:
+            return run_chat(runtime, args.email, sys.stdin, sys.stdout)
+        finally:
+            runtime.close()
