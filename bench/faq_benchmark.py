@@ -1,7 +1,7 @@
 """FAQ answer latency after start-up: `python bench/faq_benchmark.py [--rounds N] [--write]`.
 
-Times `FaqAnswerer.answer` over every question of both evaluation sets plus odd inputs (empty, 100 kB, binary,
-other languages); `--write` puts the figures in docs/benchmarks.md between the FAQ markers.
+Times `FaqAnswerer.answer` over every question of the three evaluation sets plus odd inputs (empty, 100 kB,
+binary, other languages); `--write` puts the figures in docs/benchmarks.md between the FAQ markers.
 """
 
 from __future__ import annotations

@@ -15,14 +15,15 @@ MAX_SCORED_CHARS = 2000
 # entry and "forbidden" finds the 403 entry. Longer phrases first: the first matching phrase wins.
 _SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"whens", "when"),
-    (r"disconnected status|status disconnected", "disconnected"),
+    # The state of a user ("shows as disconnected") is not the act of disconnecting an organization.
+    (r"disconn?ected status|status disconn?ected|disconn?ected|orphaned", "orphan"),
     (r"whos", "who"),
     (r"(?:(?:have|need|got) to do|to ?do(?: list)?|todo|must do|should do)(?! the | a )|checklists?", "todo"),
     (r"accts?|accs", "account"),
     (r"ppl|folks|persons?|peeps", "people"),
     (r"repos|repo|repositor(?:y|ies)", "repository"),
     (r"timeline|schedule|eta|dates?|planned for", "when"),
-    (r"stage|(?<!disconnected )status|progress|where are we", "status"),
+    (r"stage|status|progress|where are we", "status"),
     (r"rights|permissions?|roles?|privileges?", "permission"),
     (r"buy(?:ing|s)?|bought|purchas\w*", "purchase"),
     (r"another|other|different", "different"),
@@ -96,7 +97,9 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
     (
         r"downtime|outages?|offline|unavailable|interrupt\w*|down time|service break"
         # "down" alone is too loose ("the wifi is down again"); "down during/while" means a planned change.
-        r"|(?:be|go|goes|going|is|are) down(?= during| while| when| for)",
+        r"|(?:be|go|goes|going|is|are) down(?= during| while| when| for)"
+        # Locked out *during* the change is downtime; "lose access" stays with the connect warning.
+        r"|lock(?:ed)? out(?= during| while)",
         "downtime",
     ),
     (r"billing|invoices?|payments?|charges?|charged|pays?|paying|paid", "billing"),
@@ -108,7 +111,7 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
         r"lose access|losing access|lost access|lock(?:ed)? out|no longer have access|lose their access",
         "loseaccess",
     ),
-    (r"ssh keys?|ssh public keys?|public keys?", "ssh key"),
+    (r"ssh keys?|ssh public keys?|public keys?|publickey", "ssh key"),
     (r"clear(?:ing|ed)?|wipe|flush|reset|purge", "clear"),
     (r"delet(?:e|es|ed|ing)|remov(?:e|es|ed|ing)|kick(?:ed)? out|get rid of", "remove"),
     (r"recreate|regenerate|re create|re generate|renew|new", "new"),
@@ -123,13 +126,14 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
         "switch",
     ),
     (r"organi[sz]ations?|orgs?", "org"),
-    (r"errors?|fail(?:s|ed|ing|ure|ures)?", "fail"),
+    (r"errors?|erroring|errored|fail(?:s|ed|ing|ure|ures)?|fehler|erreur", "fail"),
     (r"turn(?:ed|ing)? on|switch(?:ed)? on|enabl(?:e|ed|ing)", "enable"),
     (r"gr[ae]y(?:ed)? out|not available|unavailable to me|disabled button", "greyed"),
     (r"how long|how much time|how many (?:hours|minutes|days)", "howlong"),
     (r"address(?:es)?", "email"),
     (r"prerequisites?|requirements?|required|requires?", "require"),
     (r"pick(?:s|ed|ing)?|choos(?:e|es|ing)|chose|select(?:s|ed|ing)?", "choose"),
+    (r"continu(?:e|es|ed|ing)|proceed(?:s|ed|ing)?|go ahead|carry on", "continue"),
     (r"dms?|direct messages?|messag(?:e|es|ed|ing)", "message"),
 )
 _SYNONYM_RULES = tuple(
@@ -148,7 +152,8 @@ _STOPWORD_TEXT = """a about above again all also am an and any are as at be beca
     want wants was we were what where which while whom whose why will with would yet you your
     yours hi hello hey thanks thank thx guys anyone someone somebody ok okay question quick really
     im ive dont doesnt didnt cant cannot wont isnt arent wasnt hasnt havent ill id youre gonna wanna
-    bot aadbot think guess maybe probably perhaps seems seem somehow kinda sorta"""
+    bot aadbot think guess maybe probably perhaps seems seem somehow kinda sorta
+    wholl theyll youll theyre weve theyve youve"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _WORD_SPLIT = re.compile(r"[\W_]+")

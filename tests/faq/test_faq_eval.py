@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
 
 from faq import CONTRACT_TOPICS
 from faq._calibration import Calibration, Sample, choose_threshold, fit
-from faq.evaluate import INDEPENDENT_SET, evaluate, load_independent, main, wilson
+from faq.evaluate import FRESH_SET, REPORT, evaluate, load_fresh, load_independent, main, wilson
 
-# Measured once on the independent set's held-out report half (docs/faq-eval.md). The target
-# is 0.90 for answered-right and for out-of-scope declined; answered-right came out at 68/76 (89.5%),
-# just below it, and the floor records that honestly rather than the target.
-FLOOR_TOP1 = 0.94  # 72/76
-FLOOR_ANSWERED_RIGHT = 0.89  # 68/76
-FLOOR_PRECISION = 0.93  # 68/73
-FLOOR_OUT_OF_SCOPE_DECLINED = 0.92  # 23/25
+# Measured once on the fresh held-out set (docs/faq-eval.md). The contract's targets are 0.90 for
+# in-scope answered right and for out-of-scope declined. Answered right came out at 122/133 (91.7%), above
+# its target; out-of-scope declined at 33/37 (89.2%), just below it, and that floor records the measured
+# value rather than the target.
+FLOOR_TOP1 = 0.95  # 127/133
+FLOOR_ANSWERED_RIGHT = 0.91  # 122/133
+FLOOR_PRECISION = 0.93  # 122/130
+FLOOR_OUT_OF_SCOPE_DECLINED = 0.89  # 33/37
+FLOOR_NEAR_DOMAIN_DECLINED = 0.90  # 18/20
 
 
-def test_held_out_half_stays_above_the_floor() -> None:
-    held_out = evaluate().held_out
-    assert held_out.in_scope >= 3 * len(CONTRACT_TOPICS) and held_out.out_of_scope >= 20
+def test_held_out_set_stays_above_the_floor() -> None:
+    evaluation = evaluate()
+    held_out, near_domain = evaluation.held_out, evaluation.held_out_near_domain
     assert held_out.top1_right / held_out.in_scope >= FLOOR_TOP1
     assert held_out.answered_right / held_out.in_scope >= FLOOR_ANSWERED_RIGHT
     assert held_out.answered_right / held_out.answered >= FLOOR_PRECISION
     assert held_out.out_of_scope_declined / held_out.out_of_scope >= FLOOR_OUT_OF_SCOPE_DECLINED
+    assert near_domain.out_of_scope_declined / near_domain.out_of_scope >= FLOOR_NEAR_DOMAIN_DECLINED
+
+
+def test_fresh_set_is_all_held_out_and_covers_every_topic() -> None:
+    questions = load_fresh()
+    assert all(q.held_out for q in questions)
+    per_topic = Counter(q.expected for q in questions if q.expected is not None)
+    assert all(per_topic[topic] >= 5 for topic in CONTRACT_TOPICS), per_topic
+    out_of_scope = Counter(q.kind for q in questions if q.expected is None)
+    assert sum(out_of_scope.values()) >= 30
+    assert out_of_scope["near-domain"] * 2 >= sum(out_of_scope.values())
+
+
+def test_fresh_set_is_the_one_whose_hash_the_report_recorded_before_scoring() -> None:
+    digest = hashlib.sha256(FRESH_SET.read_bytes()).hexdigest()
+    assert digest in REPORT.read_text(encoding="utf-8")
 
 
 def test_independent_set_is_split_evenly_per_topic_and_per_kind() -> None:
@@ -40,14 +59,13 @@ def test_independent_set_is_split_evenly_per_topic_and_per_kind() -> None:
         assert abs(out_of_scope[(kind, "tune")] - out_of_scope[(kind, "report")]) <= 1
 
 
-def test_the_held_out_half_does_not_shape_the_calibration(tmp_path: Path) -> None:
-    data = json.loads(INDEPENDENT_SET.read_text(encoding="utf-8"))
+def test_the_held_out_set_does_not_shape_the_calibration(tmp_path: Path) -> None:
+    data = json.loads(FRESH_SET.read_text(encoding="utf-8"))
     for item in data["in_scope"] + data["out_of_scope"]:
-        if item["half"] == "report":
-            item["question"] = "completely different words about teapots and kettles"
-    altered = tmp_path / "independent.json"
+        item["question"] = "completely different words about teapots and kettles"
+    altered = tmp_path / "fresh.json"
     altered.write_text(json.dumps(data), encoding="utf-8")
-    original, changed = evaluate(), evaluate(independent=altered)
+    original, changed = evaluate(), evaluate(fresh=altered)
     assert changed.calibration == original.calibration
     assert changed.held_out.top1_right != original.held_out.top1_right
 
