@@ -1,9 +1,17 @@
 """Ack latency of `/aad status` under a burst of signed requests, beside a bare bolt app that only acks.
 
-Run from the repository root: `.venv/bin/python -m bench.slack_ack_benchmark [--requests 50] [--rounds 3]`.
-Both apps are served by uvicorn on 127.0.0.1 (OS-chosen ports) and talk to the same local fake Slack
-Web API; rounds alternate between them so both see the same machine state. The results replace the
-Slack section of docs/benchmarks.md.
+Run from the repository root: `.venv/bin/python -m bench.slack_ack_benchmark [--requests 50] [--rounds 7]`.
+
+Three processes, so that no side's work is billed to another through the GIL:
+- the apps: aadbot's Slack app as `aadbot serve` builds it (the real `Conversation` from
+  `build_runtime`, SQLite in a temporary folder, the in-process sandbox with the bundled fabrikam
+  scenario, a migration started, request memory in the database) and a bare bolt app that only acks,
+  each served by uvicorn on 127.0.0.1 (OS-chosen ports);
+- a local fake of the Slack Web API, which both apps call and aadbot answers through;
+- this one, the load generator.
+Rounds interleave the apps (bare, aadbot, bare, aadbot, ...) after a warm-up round of each; a round
+ends once aadbot has answered every request, so each burst starts on a quiet machine. The results
+replace the Slack section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -11,19 +19,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import multiprocessing
 import os
 import platform
 import re
+import statistics
+import tempfile
 import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
-from bot.conversation.messages import Heading, Message, Outgoing, Text, say
-from bot.slack import build_web_client, create_app, create_asgi
+from bot.demo import bundled_scenario
+from bot.runtime import build_runtime, utc_now
+from bot.settings import Settings
+from bot.slack import DatabaseSlackState, build_web_client, create_app, create_asgi
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from workflows.results import Actor
@@ -32,34 +48,28 @@ SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 START, END = "<!-- slack:start -->", "<!-- slack:end -->"
-CONVERSATION_SECONDS = 0.05
-"""What the stand-in conversation spends per call (a database read and a render): after the ack."""
+TARGET_RATIO = 1.5
+ORGANIZATION, TENANT, CHANNEL = "fabrikam-fiber", "fabrikam.com", "CBENCH"
+PEOPLE = {
+    "UDANA": ("dana@fabrikam.com", "Dana Owner"),
+    "ULEE": ("lee@fabrikam.com", "Lee Admin"),
+    "UANN": ("ann@fabrikam.com", "Ann User"),
+    "UGUS": ("gus@fabrikam.com", "Gus User"),
+    "UIVAN": ("ivan@fabrikam.com", "Ivan User"),
+}
+"""Who sends `/aad status`, in turn; people of the bundled scenario."""
+SETUP_TIMEOUT_SECONDS = 120.0
+ANSWER_TIMEOUT_SECONDS = 120.0
 
 
-class StatusConversation:
-    """Answers `status` after a fixed amount of blocking work, like the real one reading the database."""
-
-    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
-        time.sleep(CONVERSATION_SECONDS)
-        return [
-            say("fabrikam: planned", Heading("fabrikam"), Text(f"Stage *planned*; asked by {actor.name}"))
-        ]
-
-    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
-        return self.command(actor, f"{action} {value}", channel=channel)
-
-    def chat(self, actor: Actor, text: str) -> list[Outgoing]:
-        return self.command(actor, text, channel=None)
-
-    def home(self, actor: Actor) -> Message:
-        return Message("home")
-
-    def watch(self) -> list[Outgoing]:
-        return []
+@dataclass(frozen=True)
+class Round:
+    p50: float
+    p99: float
 
 
-def bare_app(fake: FakeSlack) -> AsyncApp:
-    app = AsyncApp(client=build_web_client(TOKEN, base_url=f"{fake.url}/api/"), signing_secret=SECRET)
+def bare_app(slack_url: str) -> AsyncApp:
+    app = AsyncApp(client=build_web_client(TOKEN, base_url=f"{slack_url}/api/"), signing_secret=SECRET)
 
     @app.command("/aad")
     async def only_ack(ack: AsyncAck) -> None:
@@ -68,8 +78,53 @@ def bare_app(fake: FakeSlack) -> AsyncApp:
     return app
 
 
-async def burst(url: str, fake: FakeSlack, count: int, round_number: int) -> list[float]:
+def serve_apps(parent: Connection, slack_url: str) -> None:
+    """Child process: both apps, served until the parent says stop; sends their URLs (or a problem)."""
+    with tempfile.TemporaryDirectory(prefix="aadbot-ack-bench-") as folder:
+        settings = Settings(
+            database_url=f"sqlite:///{Path(folder) / 'bench.db'}", sandbox_scenario=str(bundled_scenario())
+        )
+        runtime = build_runtime(settings, surface="slack")
+        try:
+            dana = Actor("UDANA", *PEOPLE["UDANA"])
+            runtime.conversation.command(dana, f"start {ORGANIZATION} {TENANT}", channel=CHANNEL)
+            state = runtime.service.status(ORGANIZATION).state
+            ours = create_app(
+                conversation=runtime.conversation,
+                client=build_web_client(TOKEN, base_url=f"{slack_url}/api/"),
+                signing_secret=SECRET,
+                state=DatabaseSlackState(runtime.database, clock=utc_now),  # as `aadbot serve` does
+            )
+            with (
+                ServerThread(create_asgi(bare_app(slack_url), health=lambda: True)) as bare,
+                ServerThread(create_asgi(ours, health=runtime.database.ping)) as aadbot,
+            ):
+                parent.send({"bare": bare.url, "aadbot": aadbot.url, "state": state})
+                parent.recv()
+        except Exception as error:  # the parent reports it; a child's traceback would be lost in its output
+            parent.send({"problem": f"{type(error).__name__}: {error}"})
+        finally:
+            runtime.close()
+
+
+def serve_fake_slack(parent: Connection) -> None:
+    """Child process: the fake Slack; answers each number N once N replies have reached a response_url."""
+    fake = FakeSlack(users=dict(PEOPLE))
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        parent.send(server.url)
+        while (wanted := parent.recv()) is not None:
+            try:
+                fake.wait_for(lambda f, n=wanted: len(f.responses) >= n, timeout=ANSWER_TIMEOUT_SECONDS)
+                parent.send(len(fake.responses))
+            except AssertionError:
+                parent.send(-1)
+
+
+async def burst(url: str, slack_url: str, count: int, round_number: int) -> list[float]:
+    """`count` signed `/aad status` requests at once; each one's seconds from sending to the ack."""
     verifier = SignatureVerifier(SECRET)
+    users = sorted(PEOPLE)
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
 
@@ -78,12 +133,12 @@ async def burst(url: str, fake: FakeSlack, count: int, round_number: int) -> lis
             body = urlencode(
                 {
                     "command": "/aad",
-                    "text": "status fabrikam",
-                    "user_id": f"U{index % 5}",
-                    "channel_id": "CBENCH",
+                    "text": f"status {ORGANIZATION}",
+                    "user_id": users[index % len(users)],
+                    "channel_id": CHANNEL,
                     "team_id": "T1",
                     "trigger_id": trigger,
-                    "response_url": fake.response_url(trigger),
+                    "response_url": f"{slack_url}/respond/{trigger}",
                 }
             )
             stamp = str(int(time.time()))
@@ -103,88 +158,132 @@ async def burst(url: str, fake: FakeSlack, count: int, round_number: int) -> lis
 
 
 def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest rank; with 50 samples p99 is the slowest one."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def measure(requests: int, rounds: int) -> tuple[dict[str, list[Round]], str]:
+    """Every counted round of each app, and the migration's state that `status` showed."""
+    spawn = multiprocessing.get_context("spawn")
+    slack_end, slack_child = spawn.Pipe()
+    apps_end, apps_child = spawn.Pipe()
+    slack = spawn.Process(target=serve_fake_slack, args=(slack_child,), daemon=True)
+    slack.start()
+    apps: multiprocessing.process.BaseProcess | None = None
+    try:
+        slack_url = _receive(slack_end, "the fake Slack")
+        apps = spawn.Process(target=serve_apps, args=(apps_child, slack_url), daemon=True)
+        apps.start()
+        started = _receive(apps_end, "the apps")
+        if "problem" in started:
+            raise SystemExit(f"the apps did not start: {started['problem']}")
+        results: dict[str, list[Round]] = {"bare": [], "aadbot": []}
+        answered = 0
+        for round_number in range(rounds + 1):  # round 0 warms both up and is not counted
+            for name in ("bare", "aadbot"):
+                samples = asyncio.run(burst(started[name], slack_url, requests, round_number))
+                if name == "aadbot":  # let the work after the ack finish before the next burst
+                    answered += requests
+                    slack_end.send(answered)
+                    if _receive(slack_end, "the fake Slack") < answered:
+                        raise SystemExit(
+                            f"aadbot did not answer every request within {ANSWER_TIMEOUT_SECONDS} s"
+                        )
+                if round_number:
+                    results[name].append(Round(percentile(samples, 0.5), percentile(samples, 0.99)))
+        return results, str(started["state"])
+    finally:
+        for end, process in ((apps_end, apps), (slack_end, slack)):
+            if process is not None and process.is_alive():
+                end.send(None)
+                process.join(30)
+
+
+def _receive(end: Connection, what: str) -> Any:
+    if not end.poll(SETUP_TIMEOUT_SECONDS):
+        raise SystemExit(f"{what} did not answer within {SETUP_TIMEOUT_SECONDS:.0f} s")
+    return end.recv()
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
-
-    fake = FakeSlack(users={f"U{n}": (f"user{n}@fabrikam.com", f"User {n}") for n in range(5)})
-    results: dict[str, list[tuple[float, float]]] = {"bare": [], "aadbot": []}
-    with ServerThread(fake.asgi()) as fake_server:
-        fake.url = fake_server.url
-        ours = create_app(
-            conversation=StatusConversation(),
-            client=build_web_client(TOKEN, base_url=f"{fake.url}/api/"),
-            signing_secret=SECRET,
-        )
-        with (
-            ServerThread(create_asgi(bare_app(fake), health=lambda: True)) as bare_server,
-            ServerThread(create_asgi(ours, health=lambda: True)) as our_server,
-        ):
-            servers = {"bare": bare_server.url, "aadbot": our_server.url}
-            for round_number in range(args.rounds + 1):  # round 0 warms both up and is not counted
-                for name, url in servers.items():
-                    answered = len(fake.responses)
-                    samples = asyncio.run(burst(url, fake, args.requests, round_number))
-                    if name == "aadbot":  # let the work after the ack finish before the next burst
-                        fake.wait_for(
-                            lambda f, n=answered: len(f.responses) >= n + args.requests, timeout=120
-                        )
-                    if round_number:
-                        results[name].append((percentile(samples, 0.5), percentile(samples, 0.99)))
-
-    best = {name: min(rounds, key=lambda r: r[1]) for name, rounds in results.items()}
-    ratio_p50 = best["aadbot"][0] / best["bare"][0]
-    ratio_p99 = best["aadbot"][1] / best["bare"][1]
-    section = render(args.requests, args.rounds, results, best, ratio_p50, ratio_p99)
+    if args.requests < 1 or args.rounds < 1:
+        parser.error("--requests and --rounds must be at least 1")
+    results, state = measure(args.requests, args.rounds)
+    section = render(args.requests, state, results)
     print(section)
     if not args.no_write:
         write_section(section)
     return 0
 
 
-def render(
-    requests: int,
-    rounds: int,
-    results: dict[str, list[tuple[float, float]]],
-    best: dict[str, tuple[float, float]],
-    ratio_p50: float,
-    ratio_p99: float,
-) -> str:
+def render(requests: int, state: str, results: dict[str, list[Round]]) -> str:
+    median = {
+        name: Round(statistics.median(r.p50 for r in rounds), statistics.median(r.p99 for r in rounds))
+        for name, rounds in results.items()
+    }
+    ratio_p50 = median["aadbot"].p50 / median["bare"].p50
+    ratio_p99 = median["aadbot"].p99 / median["bare"].p99
+    verdict = "meets" if max(ratio_p50, ratio_p99) <= TARGET_RATIO else "MISSES"
+
     def ms(seconds: float) -> str:
-        return f"{seconds * 1000:.1f} ms"
+        return f"{seconds * 1000:.1f}"
 
-    def every(name: str) -> str:
-        return ", ".join(f"{ms(p50)} / {ms(p99)}" for p50, p99 in results[name])
-
-    verdict = "meets" if max(ratio_p50, ratio_p99) <= 1.5 else "MISSES"
+    rows = [
+        f"| {number} | {ms(bare.p50)} / {ms(bare.p99)} | {ms(ours.p50)} / {ms(ours.p99)} |"
+        for number, (bare, ours) in enumerate(zip(results["bare"], results["aadbot"], strict=True), 1)
+    ]
+    load = os.getloadavg()[0]
     return "\n".join(
         [
             "## Slack: ack latency",
             "",
-            f"`/aad status` acked by the Slack app under {requests} concurrent signed requests over",
-            "loopback, beside a bare bolt `AsyncApp` that only acks, in the same run",
-            "(`.venv/bin/python -m bench.slack_ack_benchmark`). Both are served by uvicorn through bolt's",
-            "Starlette adapter, in one process with the load generator and a local fake of the Slack Web API",
-            "(so absolute numbers include their share of the GIL). The app's conversation is a stand-in",
-            f"that blocks {CONVERSATION_SECONDS * 1000:.0f} ms per call in a worker thread, after the ack.",
+            f"**What is measured:** the time from sending a signed `/aad status {ORGANIZATION}` slash",
+            f"command to receiving the app's HTTP 200 (the ack), for a burst of {requests} requests sent at",
+            "once over loopback (`.venv/bin/python -m bench.slack_ack_benchmark`). aadbot is wired as",
+            "`aadbot serve` wires it: the real `Conversation` from `build_runtime` (SQLite in a temporary",
+            "folder, the in-process sandbox with `sandbox/scenarios/fabrikam.json`, a migration started so",
+            f"that `status` shows it in state `{state}`), request memory in the same database (one INSERT",
+            "per request, after the ack), and the answer sent to the `response_url` after the ack, all in",
+            "the same process as the acks. The baseline is a bare bolt `AsyncApp` whose listener only acks.",
+            "Both are served by uvicorn through bolt's Starlette adapter in one process; the load generator",
+            "and a fake Slack Web API run in two other processes.",
+            "Not included: the connection watch and the outbox worker that `serve` also runs.",
             "",
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
-            f" {datetime.date.today().isoformat()}; best of {rounds} rounds after a warm-up round.",
+            f" {datetime.date.today().isoformat()}; load average {load:.1f} at the end (other sessions",
+            f"share the machine). One warm-up round of each app, then {len(results['aadbot'])} rounds",
+            "interleaved (bare, aadbot, bare, aadbot, ...); each aadbot round ends when every answer",
+            f"has reached Slack. p99 of {requests} samples is the slowest request.",
             "",
-            "| app | p50 | p99 | every round (p50 / p99) |",
-            "| --- | --- | --- | --- |",
-            f"| bare bolt app, ack only | {ms(best['bare'][0])} | {ms(best['bare'][1])} | {every('bare')} |",
-            f"| aadbot `/aad status` | {ms(best['aadbot'][0])} | {ms(best['aadbot'][1])} "
-            f"| {every('aadbot')} |",
+            "| app | p50 (median of rounds) | p99 (median of rounds) |",
+            "| --- | --- | --- |",
+            f"| bare bolt app, ack only | {ms(median['bare'].p50)} ms | {ms(median['bare'].p99)} ms |",
+            f"| aadbot `/aad status` | {ms(median['aadbot'].p50)} ms | {ms(median['aadbot'].p99)} ms |",
+            f"| **ratio aadbot / bare** | **{ratio_p50:.2f}** | **{ratio_p99:.2f}** |",
             "",
-            f"Ratio aadbot / bare: p50 {ratio_p50:.2f}, p99 {ratio_p99:.2f} ({verdict} the target of 1.5).",
+            f"The ratio {verdict} the target of {TARGET_RATIO} (issue 4). Before the ack aadbot runs only",
+            "bolt's own steps (signature check, middleware, listener matching), like the bare app. Until",
+            "2026-11-26 it also claimed the request in the database (the replay guard) before acking: in",
+            "this benchmark that cost p50 x1.96 and p99 x4.09: the 50 INSERTs queued behind each other and",
+            "behind the conversation turns in the thread pool. The claim now comes right after the ack,",
+            "before anything acts, which guards against replays just as well: Slack retries only what was",
+            "not acked. What still competes with the acks is the work after them (the conversation turns",
+            "in threads, the replies over new connections). Some rounds of either app are two to three",
+            "times slower than its others; the bare app has them too, so the machine (shared, 2 cores)",
+            "accounts for at least part of them, and the median of rounds discounts them. Whole runs vary",
+            "as well: on 2026-11-26 three runs after the change gave p50 ratios of 1.01, 1.35 and 1.61.",
+            "",
+            "Every round, p50 / p99 in ms:",
+            "",
+            "| round | bare | aadbot |",
+            "| --- | --- | --- |",
+            *rows,
         ]
     )
 

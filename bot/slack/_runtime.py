@@ -6,11 +6,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.conversation.messages import Outgoing
 from bot.slack.delivery import DELIVERY_ERRORS, Delivery, Origin
 from bot.slack.people import People
 from bot.slack.ports import Conversation
+from bot.slack.state import SlackState
 from workflows.results import Actor
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,19 @@ class Runtime:
     conversation: Conversation
     people: People
     delivery: Delivery
+    state: SlackState
+
+    async def first_delivery(self, body: dict[str, Any]) -> bool:
+        """False for a retry or replay of a request already acted on.
+
+        Asked after the ack, not before: the claim may be a database write, and Slack retries only
+        requests that were not acked in time, so the ack need not wait for it.
+        """
+        key = request_id(body)
+        if key is None or await self.state.claim_request(key):
+            return True
+        logger.info("ignoring a repeated delivery of %s", key)
+        return False
 
     async def handle(self, origin: Origin, talk: Callable[[Actor], list[Outgoing]], *, what: str) -> None:
         """Run one conversation turn for whoever spoke and deliver its answers; never raises."""
@@ -66,3 +81,15 @@ class Runtime:
         if actor is None:
             await self.delivery.tell(origin, NO_EMAIL)
         return actor
+
+
+def request_id(body: dict[str, Any]) -> str | None:
+    """What makes a Slack request unique, so that a retry or replay of it is recognised."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("command") and body.get("trigger_id"):
+        return f"command:{body['trigger_id']}"
+    if body.get("type") == "block_actions" and body.get("trigger_id"):
+        first = (body.get("actions") or [{}])[0]
+        return f"action:{body['trigger_id']}:{first.get('action_ts', '')}"
+    return None

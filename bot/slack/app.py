@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -78,8 +75,7 @@ def create_app(
     state = state or InMemorySlackState()
     people = people or People(client)
     delivery = build_delivery(client, people, state)
-    runtime = Runtime(conversation=conversation, people=people, delivery=delivery)
-    app.middleware(_acting_once(state))
+    runtime = Runtime(conversation=conversation, people=people, delivery=delivery, state=state)
     commands.register(app, runtime)
     events.register(app, runtime)
     actions.register(app, runtime)
@@ -90,33 +86,3 @@ def build_delivery(client: AsyncWebClient, people: People, state: SlackState) ->
     return Delivery(
         client, people, state, retry_handlers=client.retry_handlers or [], timeout=float(client.timeout)
     )
-
-
-def request_id(body: dict[str, Any]) -> str | None:
-    """What makes a Slack request unique, so that a retry or replay of it is recognised."""
-    if body.get("event_id"):
-        return f"event:{body['event_id']}"
-    if body.get("command") and body.get("trigger_id"):
-        return f"command:{body['trigger_id']}"
-    if body.get("type") == "block_actions" and body.get("trigger_id"):
-        first = (body.get("actions") or [{}])[0]
-        return f"action:{body['trigger_id']}:{first.get('action_ts', '')}"
-    return None
-
-
-def _acting_once(
-    state: SlackState,
-) -> Callable[
-    [dict[str, Any], BoltResponse | None, Callable[[], Awaitable[None]]], Awaitable[BoltResponse | None]
-]:
-    async def acting_once(
-        body: dict[str, Any], resp: BoltResponse | None, next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
-        key = request_id(body)
-        if key is not None and not await state.claim_request(key):
-            logger.info("ignoring a repeated delivery of %s", key)
-            return BoltResponse(status=200, body="")
-        await next()
-        return resp
-
-    return acting_once

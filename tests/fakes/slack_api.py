@@ -88,7 +88,7 @@ class FakeSlack:
         """Block until `condition` holds: listeners answer after their ack, so effects come later."""
         with self._changed:
             if not self._changed.wait_for(lambda: condition(self), timeout):
-                seen = [call.method for call in self.calls]
+                seen = [_described(call) for call in self.calls]
                 raise AssertionError(f"timed out; calls so far: {seen}; responses: {len(self.responses)}")
 
     def wait_for_calls(self, method: str, count: int = 1, timeout: float = WAIT_SECONDS) -> list[Call]:
@@ -235,6 +235,12 @@ class FakeSlack:
             self.uploads[request.path_params["file_id"]] = content
             self._changed.notify_all()
         return PlainTextResponse("OK - 0")
+
+
+def _described(call: Call) -> str:
+    """`method` or `method(channel)`: where the bot posted tells why an expected message is missing."""
+    channel = call.params.get("channel")
+    return f"{call.method}({channel})" if channel else call.method
 
 
 def _landing(channel: str) -> str:

@@ -8,7 +8,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from bot.slack import InMemorySlackState, build_web_client, create_app, create_asgi
+from bot.slack import InMemorySlackState, SlackState, build_web_client, create_app, create_asgi
 from bot.slack.ports import Conversation
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
@@ -45,13 +45,17 @@ def serve_bot(fake_slack: FakeSlack) -> Iterator[ServeBot]:
     """Serves the app over loopback around a given Conversation; every server stops after the test."""
     with ExitStack() as stack:
 
-        def serve(conversation: Conversation, health: Callable[[], bool] = lambda: True) -> Harness:
+        def serve(
+            conversation: Conversation,
+            health: Callable[[], bool] = lambda: True,
+            state: SlackState | None = None,
+        ) -> Harness:
             client = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/")
             app = create_app(
                 conversation=conversation,
                 client=client,
                 signing_secret=SIGNING_SECRET,
-                state=InMemorySlackState(),
+                state=state or InMemorySlackState(),
             )
             server = stack.enter_context(ServerThread(create_asgi(app, health=health)))
             http = stack.enter_context(httpx.Client(base_url=server.url, timeout=10))

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 
 from bot.conversation.messages import DirectMessage, say
+from bot.slack import InMemorySlackState
 from tests.fakes.slack_api import Failure
-from tests.fakes.slack_harness import ADMIN, CHANNEL, COLLEAGUE_EMAIL, Harness, ScriptedConversation
+from tests.fakes.slack_harness import (
+    ADMIN,
+    CHANNEL,
+    COLLEAGUE_EMAIL,
+    Harness,
+    ScriptedConversation,
+    ServeBot,
+)
 
 
 def test_a_forged_signature_gets_401_and_changes_nothing(
@@ -47,6 +57,30 @@ def test_a_replayed_command_acts_once(bot: Harness, scripted: ScriptedConversati
     bot.send.command("status")  # a later, different request still goes through, after the replay
     bot.fake.wait_for(lambda fake: len(fake.responses) == 2)
     assert [call[2][0] for call in scripted.calls] == ["invite fabrikam", "status"]
+
+
+class GatedMemory(InMemorySlackState):
+    """Request memory whose claims wait for the test, like a busy database."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    async def claim_request(self, request_id: str) -> bool:
+        await asyncio.to_thread(self.gate.wait, 10)
+        return await super().claim_request(request_id)
+
+
+def test_the_ack_does_not_wait_for_the_request_memory(
+    serve_bot: ServeBot, scripted: ScriptedConversation
+) -> None:
+    memory = GatedMemory()
+    bot = serve_bot(scripted, state=memory)
+    assert bot.send.command("status").status_code == 200  # acked while the claim is pending
+    assert scripted.calls == []  # nothing acts before the request is known to be new
+    memory.gate.set()
+    bot.fake.wait_for(lambda fake: len(fake.responses) == 1)
+    assert [call[2][0] for call in scripted.calls] == ["status"]
 
 
 def test_slacks_retried_event_delivery_acts_once(bot: Harness, scripted: ScriptedConversation) -> None:

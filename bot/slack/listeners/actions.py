@@ -16,6 +16,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.action(re.compile(ACTION_ID.pattern))
     async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        if not await runtime.first_delivery(body):
+            return
         word = word_of(str(action["action_id"])) or "help"
         value = str(action.get("value") or "")
         user_id = str(body["user"]["id"])

@@ -13,8 +13,10 @@ from bot.slack.delivery import Origin
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(SLASH_COMMAND)
-    async def on_slash_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_slash_command(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any]) -> None:
         await ack()
+        if not await runtime.first_delivery(body):
+            return
         text = str(command.get("text") or "")
         channel = command.get("channel_id") or None
         origin = Origin(

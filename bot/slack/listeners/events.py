@@ -26,13 +26,16 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     }
     for name in BOT_EVENTS:
         # `message.im` arrives as a `message` event with channel_type "im"
-        app.event(name.split(".")[0])(_bolt_listener(listeners[name]))
+        app.event(name.split(".")[0])(_bolt_listener(runtime, listeners[name]))
 
 
-def _bolt_listener(listener: _EventListener) -> _EventListener:
-    # bolt injects arguments by parameter name, so the listener must take exactly `event`
-    async def on_event(event: dict[str, Any]) -> None:
-        await listener(event)
+def _bolt_listener(
+    runtime: Runtime, listener: _EventListener
+) -> Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]:
+    # bolt acks events itself and injects arguments by parameter name: exactly `event` and `body`
+    async def on_event(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if await runtime.first_delivery(body):
+            await listener(event)
 
     return on_event
 
