@@ -168,9 +168,9 @@ class TodoItem(Versioned, table=True):
 class OutboundMessage(Versioned, table=True):
     """A message to deliver exactly once; the idempotency key keeps a retried step from queuing it twice.
 
-    `status` is pending, sent or failed. `in_flight` is set by a claim and cleared by its outcome, so a
-    claim that finds it still set knows an earlier attempt died midway: `uncertain` then tells the sender
-    to look for that attempt's message before posting again.
+    `status` is pending, sent or failed. `in_flight` is set right before a send and cleared by its outcome,
+    so a claim that finds it still set knows an earlier attempt died midway: `uncertain` then tells the
+    sender to look for that attempt's message before posting again.
     """
 
     __tablename__ = "outbound_message"
@@ -213,6 +213,8 @@ class Reminder(Versioned, table=True):
     next_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     status: str = Field(default="active", index=True)
     sent: int = Field(default=0, sa_type=Integer, nullable=False)
+    failures: int = Field(default=0, sa_type=Integer, nullable=False)
+    """Checks in a row that could not run (the billing check when Microsoft does not answer)."""
     last_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

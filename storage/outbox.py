@@ -2,8 +2,10 @@
 
 Several processes may deliver: a worker claims a message for a lease; the version column makes two
 claims of the same row impossible, and an expired lease (a crashed worker) makes it claimable again.
-A claim that finds the previous attempt unfinished (`in_flight`) marks the message `uncertain`: that
-attempt may have reached the recipient, so the sender looks for it before posting again.
+Right before each send the worker renews its lease and marks the message `in_flight` in one conditional
+UPDATE (`begin_send`): a worker whose lease ran out meanwhile learns it there and does not send. A claim
+that finds the previous attempt unfinished (`in_flight`) marks the message `uncertain`: that attempt may
+have reached the recipient, so the sender looks for it before posting again.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def claim_due(
 
     Each claim is one conditional UPDATE that re-checks the message is still free, so of two workers
     racing for it exactly one changes the row (the other waits for the row lock, then finds it taken);
-    the batch commits once.
+    the batch commits once. A claim does not mark messages `in_flight`: only `begin_send` does, so a
+    crash leaves uncertain just the messages whose send had started.
     """
     free = (
         (col(OutboundMessage.status) == "pending")
@@ -91,7 +94,7 @@ def claim_due(
                         claimed_until=now + lease,
                         attempts=col(OutboundMessage.attempts) + 1,
                         uncertain=col(OutboundMessage.uncertain) | col(OutboundMessage.in_flight),
-                        in_flight=True,
+                        in_flight=False,
                         version=col(OutboundMessage.version) + 1,
                     )
                     .execution_options(synchronize_session=False)
@@ -106,22 +109,49 @@ def claim_due(
         return list(rows)
 
 
+def begin_send(database: Database, message_id: int, *, worker: str, now: datetime, lease: timedelta) -> bool:
+    """Right before a send: renew the claim and mark the message `in_flight`, if the claim still holds.
+
+    False when the lease ran out (another worker may own the message now): the caller must not send.
+    """
+    with database.session() as session:
+        renewed = session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id) == message_id)
+            .where(col(OutboundMessage.status) == "pending")
+            .where(col(OutboundMessage.claimed_by) == worker)
+            .where(col(OutboundMessage.claimed_until) > now)
+            .values(in_flight=True, claimed_until=now + lease, version=col(OutboundMessage.version) + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def mark_sent(
     database: Database, message_id: int, *, worker: str, now: datetime, ref: str | None = None
 ) -> bool:
     """Record delivery; False when this worker's claim was lost meanwhile (someone else owns it now)."""
     with database.session() as session:
-        message = session.get(OutboundMessage, message_id)
-        if message is None or message.claimed_by != worker:
-            return False
-        message.status = "sent"
-        message.sent_at = now
-        message.delivered_ref = ref
-        message.in_flight = False
-        message.error_code = None
-        message.claimed_by = None
-        message.claimed_until = None
-        return _commit(session)
+        recorded = session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id) == message_id)
+            .where(col(OutboundMessage.status) == "pending")
+            .where(col(OutboundMessage.claimed_by) == worker)
+            .values(
+                status="sent",
+                sent_at=now,
+                delivered_ref=ref,
+                in_flight=False,
+                error_code=None,
+                claimed_by=None,
+                claimed_until=None,
+                version=col(OutboundMessage.version) + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return bool(recorded.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def mark_failed(
@@ -164,18 +194,26 @@ def mark_failed(
         return _commit(session)
 
 
+RETRIED_KINDS = ("todo_list",)
+"""What `retry_failed` queues again: a stale reminder, digest or notice is better left undelivered."""
+
+
 def retry_failed(database: Database, migration_id: int, *, now: datetime) -> int:
-    """Queue every failed message of a migration again, with a fresh count of attempts."""
+    """Queue every to-do list of a migration that could not be delivered again, with a fresh count."""
     with database.session() as session:
         failed = session.exec(
             select(OutboundMessage).where(
-                OutboundMessage.migration_id == migration_id, OutboundMessage.status == "failed"
+                OutboundMessage.migration_id == migration_id,
+                OutboundMessage.status == "failed",
+                col(OutboundMessage.kind).in_(RETRIED_KINDS),
             )
         ).all()
         for message in failed:
             message.status = "pending"
             message.attempts = 0
             message.not_before = now
+            message.last_error = None
+            message.error_code = None
         if not _commit(session):
             return 0
         return len(failed)

@@ -18,21 +18,32 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.outbox import enqueue, messages_of, retry_failed
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.results import BOT, Actor
+from workflows.results import BOT, Actor, TodoEntry
 from workflows.service import MigrationService
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
 REMINDER_MESSAGE, DIGEST_MESSAGE, BILLING_MESSAGE = "todo_reminder", "straggler_digest", "billing_reminder"
+HELP_MESSAGE = "help_request"
 SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 """What the snooze buttons offer."""
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
+NOT_IN_CHAT = "not_in_chat"
+"""The outbox error code of a person the chat platform does not know (`bot.delivery.NOT_IN_CHAT`)."""
 _DONE_STATES = frozenset({"cancelled", "completed"})
 """Admins closing a migration is the signal that nobody is chased any more about it."""
+_NO_MORE_REMINDERS = {
+    "done": "Nothing to snooze: your to-do list is done, so no more reminders will come. 🎉",
+    "stopped": "Nothing to snooze: the admins closed this migration, so no more reminders will come.",
+}
+_CHECK_RETRY, _CHECK_RETRY_AT_MOST = timedelta(minutes=15), timedelta(hours=8)
+"""A billing check that could not run is tried again after 15 min, 30 min, 1 h... at most 8 h apart."""
+_CHECK_FAILURES_TOLD = 3
+"""Failed billing checks in a row after which the admins hear that it cannot run."""
 _BILLING_STATE = "users_notified"
 """Billing is checked once users have their lists; `check-billing` moves the migration past it."""
 
@@ -93,8 +104,12 @@ def next_working_moment(moment: datetime, where: tzinfo, hours: tuple[int, int] 
 def after_working_days(
     moment: datetime, days: int, where: tzinfo, hours: tuple[int, int] = (9, 17)
 ) -> datetime:
-    """The same local time `days` working days (Monday to Friday) later, moved into working hours."""
-    local = moment.astimezone(where)
+    """`days` working days (Monday to Friday) after `moment`, counted from the working hours it falls in.
+
+    A moment outside working hours counts from the next working morning: a list delivered on Saturday
+    gives its reader two full working days, not one and a bit.
+    """
+    local = next_working_moment(moment, where, hours).astimezone(where)
     day = local.date()
     for _ in range(days):
         day += timedelta(days=1)
@@ -223,7 +238,7 @@ class Tracking:
         )
 
     def retry_failed(self, organization: str | None) -> int:
-        """Queue again every message of the migration that could not be delivered."""
+        """Queue again every to-do list of the migration that could not be delivered."""
         status = self._service.status(organization)
         return retry_failed(self._database, status.id, now=self._now())
 
@@ -235,25 +250,33 @@ class Tracking:
             return
         user_id: int = payload["affected_user_id"]
         now = self._now()
-        with self._database.session() as session:
-            user = session.get(AffectedUser, user_id)
-            if user is None:
-                return
-            key = f"{TODO_KIND}:{user_id}"
-            reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
-            if reminder is None:
-                reminder = Reminder(
-                    key=key,
-                    kind=TODO_KIND,
-                    migration_id=user.migration_id,
-                    affected_user_id=user_id,
-                    next_at=now,
-                    created_at=now,
-                )
-                session.add(reminder)
-            reminder.time_zone = time_zone or reminder.time_zone
-            reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
-            _commit_quietly(session)
+        for _ in range(2):  # a tick opening the same schedule at this moment wins once; then update it
+            with self._database.session() as session:
+                user = session.get(AffectedUser, user_id)
+                if user is None:
+                    return
+                reminder = self._todo_schedule(session, user, now)
+                reminder.time_zone = time_zone or reminder.time_zone
+                if reminder.sent == 0:
+                    reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
+                if _commit_quietly(session):
+                    return
+
+    def _todo_schedule(self, session: Session, user: AffectedUser, delivered_at: datetime) -> Reminder:
+        """The person's reminder schedule, created (not committed) if it does not exist yet."""
+        key = f"{TODO_KIND}:{user.id}"
+        reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
+        if reminder is None:
+            reminder = Reminder(
+                key=key,
+                kind=TODO_KIND,
+                migration_id=user.migration_id,
+                affected_user_id=user.id,
+                next_at=self._next(delivered_at, self._settings.every_working_days, None),
+                created_at=self._now(),
+            )
+            session.add(reminder)
+        return reminder
 
     def snooze(self, actor: Actor, reminder_id: int, span: str) -> Snoozed:
         """Put off someone's own reminders by a day or a week (still inside their working hours)."""
@@ -266,10 +289,12 @@ class Tracking:
                 raise WorkflowError(f"There is no reminder #{reminder_id}; use the buttons on a reminder.")
             if not _is(actor, user):
                 raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
-            later = self._now() + SNOOZES[span]
-            reminder.next_at = next_working_moment(
-                later, zone(reminder.time_zone), self._settings.working_hours
+            if reminder.status != "active":
+                raise WorkflowError(_NO_MORE_REMINDERS.get(reminder.status, _NO_MORE_REMINDERS["done"]))
+            later = next_working_moment(
+                self._now() + SNOOZES[span], zone(reminder.time_zone), self._settings.working_hours
             )
+            reminder.next_at = max(reminder.next_at, later)  # a snooze never brings a reminder forward
             snoozed = Snoozed(reminder.next_at, reminder.time_zone)
             try:
                 session.commit()
@@ -277,6 +302,34 @@ class Tracking:
                 session.rollback()
                 raise WorkflowError("Your reminder was just being sent; press Snooze again.") from None
             return snoozed
+
+    def ask_for_help(self, item: TodoEntry, asker: Actor, recipients: Sequence[str]) -> bool:
+        """Queue "ASKER needs help with ITEM" to the admins (`channel:ID` or emails), once per item a day.
+
+        False when the admins were already told today about this item: a second click pings nobody.
+        """
+        now = self._now()
+        with self._database.session() as session:
+            queued = [
+                enqueue(
+                    session,
+                    idempotency_key=f"help-{item.id}-{now.date().isoformat()}-{recipient}",
+                    recipient=recipient,
+                    kind=HELP_MESSAGE,
+                    payload={
+                        "migration_id": item.migration_id,
+                        "organization": item.organization,
+                        "name": asker.name or asker.email,
+                        "email": asker.email,
+                        "title": item.title,
+                        "item_id": item.id,
+                    },
+                    now=now,
+                )
+                for recipient in recipients
+            ]
+            fresh = any(message.id is None for message in queued)
+            return _commit_quietly(session) and fresh
 
     def tick(self) -> int:
         """Queue every reminder, digest and billing reminder that is due; the number queued."""
@@ -303,8 +356,44 @@ class Tracking:
                 if has_users is not None:
                     first = self._next(now, self._settings.digest_every_working_days, None)
                     self._open(session, f"{DIGEST_KIND}:{row.id}", DIGEST_KIND, row.id, first)
+                    self._open_missing_todo_schedules(session, row.id)
                 if row.state == _BILLING_STATE:
                     self._open(session, f"{BILLING_KIND}:{row.id}", BILLING_KIND, row.id, now)
+
+    def _open_missing_todo_schedules(self, session: Session, migration_id: int) -> None:
+        """A delivered list whose schedule was never written (the process died right after sending it).
+
+        `delivered` normally opens the schedule; this catches what it missed, from the delivery time.
+        """
+        delivered_lists = (
+            (col(OutboundMessage.migration_id) == migration_id)
+            & (col(OutboundMessage.kind) == "todo_list")
+            & (col(OutboundMessage.status) == "sent")
+        )
+        schedules = session.exec(
+            select(func.count(col(Reminder.id))).where(
+                Reminder.migration_id == migration_id, Reminder.kind == TODO_KIND
+            )
+        ).one()
+        delivered = session.exec(select(func.count(col(OutboundMessage.id))).where(delivered_lists)).one()
+        if delivered <= schedules:
+            return  # the usual case, checked without reading any list
+        sent = session.exec(select(OutboundMessage).where(delivered_lists)).all()
+        opened = set(
+            session.exec(
+                select(Reminder.affected_user_id).where(
+                    Reminder.migration_id == migration_id, Reminder.kind == TODO_KIND
+                )
+            ).all()
+        )
+        for message in sent:
+            user_id = message.payload.get("affected_user_id")
+            user = session.get(AffectedUser, user_id) if isinstance(user_id, int) else None
+            if user is None or user.id in opened:
+                continue
+            self._todo_schedule(session, user, message.sent_at or self._now())
+            opened.add(user.id)
+        _commit_quietly(session)
 
     def _open(self, session: Session, key: str, kind: str, migration_id: int, first: datetime) -> None:
         if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
@@ -332,6 +421,12 @@ class Tracking:
                 return 0
             if row.state in _DONE_STATES:
                 return self._end(session, reminder, "stopped")
+            now = self._now()
+            opens = next_working_moment(now, zone(reminder.time_zone), self._settings.working_hours)
+            if opens > now:  # overdue after downtime, at night there: wait for the working morning
+                reminder.next_at = opens
+                _commit_quietly(session)
+                return 0
             if reminder.kind == BILLING_KIND:
                 organization, billing_due = row.organization, row.state == _BILLING_STATE
             elif reminder.kind == TODO_KIND:
@@ -355,12 +450,13 @@ class Tracking:
         if due:
             try:
                 result = self._service.check_billing(organization, BOT)
-            except WorkflowError:
-                return 0  # Microsoft did not answer: the schedule stays due and the next tick tries again
+            except WorkflowError as error:
+                return self._billing_unchecked(reminder_id, organization, str(error))
         with self._database.session() as session:
             reminder = session.get(Reminder, reminder_id)
             if reminder is None:
                 return 0
+            reminder.failures = 0
             if result is None or result.ok:
                 # `check-billing` confirmed it, or the migration moved past the billing step
                 return self._end(session, reminder, "done")
@@ -381,6 +477,41 @@ class Tracking:
                 datetime.combine(deadline, time(0), UTC), UTC, self._settings.working_hours
             )
             return self._queue(session, reminder, BILLING_MESSAGE, payload, every, not_after=last_call)
+
+    def _billing_unchecked(self, reminder_id: int, organization: str, error: str) -> int:
+        """The check could not run: try again later and later; after a few misses, tell the admins."""
+        with self._database.session() as session:
+            reminder = session.get(Reminder, reminder_id)
+            row = session.get(Migration, reminder.migration_id) if reminder else None
+            if reminder is None or row is None:
+                return 0
+            now = self._now()
+            reminder.failures += 1
+            reminder.next_at = now + min(_CHECK_RETRY * 2 ** (reminder.failures - 1), _CHECK_RETRY_AT_MOST)
+            queued = 0
+            if reminder.failures == _CHECK_FAILURES_TOLD:
+                enqueue(
+                    session,
+                    idempotency_key=f"reminder-{reminder.id}-unchecked-{now.isoformat()}",
+                    recipient=_admins_address(row),
+                    kind=BILLING_MESSAGE,
+                    payload={
+                        "migration_id": row.id,
+                        "reminder_id": reminder.id,
+                        "organization": organization,
+                        "message": f"I tried {reminder.failures} times to check which directory the billing"
+                        f" subscription is in, and could not: {error}",
+                        "steps": [
+                            "Check that the bot can sign in to Azure and may read the organization's billing"
+                            " (Organization settings > Billing) and the subscription (Reader is enough).",
+                            "Run `check-billing` once that is fixed; I keep trying meanwhile.",
+                        ],
+                        "deadline": last_working_day(now.date()).isoformat(),
+                    },
+                    now=now,
+                )
+                queued = 1
+            return queued if _commit_quietly(session) else 0
 
     def _end(self, session: Session, reminder: Reminder, status: str) -> int:
         reminder.status = status
@@ -440,8 +571,21 @@ class Tracking:
 
     def _digest_payload(self, session: Session, row: Migration) -> dict[str, Any] | None:
         users = session.exec(select(AffectedUser).where(AffectedUser.migration_id == row.id)).all()
+        unreachable = {
+            message.payload.get("affected_user_id")
+            for message in session.exec(
+                select(OutboundMessage).where(
+                    OutboundMessage.migration_id == row.id,
+                    OutboundMessage.kind == "todo_list",
+                    OutboundMessage.status == "failed",
+                    OutboundMessage.error_code == NOT_IN_CHAT,
+                )
+            ).all()
+        }
         stragglers: list[list[Any]] = []
         for user in users:
+            if user.id in unreachable:
+                continue  # they cannot tick items in chat: `progress` lists them to be reached another way
             items = session.exec(select(TodoItem).where(TodoItem.affected_user_id == user.id)).all()
             left = sum(item.done_at is None for item in items)
             if left:
@@ -451,7 +595,8 @@ class Tracking:
         return {
             "recipient": _admins_address(row),
             "organization": row.organization,
-            "users": len(users),
+            "users": len(users) - len(unreachable),
+            "unreachable": len(unreachable),
             "stragglers": stragglers,
         }
 
@@ -477,7 +622,7 @@ def _user_progress(
         if message.status == "sent":
             delivery = "sent"
         elif message.status == "failed":
-            delivery = "not-in-chat" if message.error_code == "not_in_chat" else "failed"
+            delivery = "not-in-chat" if message.error_code == NOT_IN_CHAT else "failed"
             error = message.last_error
         elif message.in_flight:
             delivery = "sending"

@@ -818,32 +818,42 @@ class MigrationService:
                     )
                 ).all()
             )
-            for user in plan.users:
-                if keys[user.id] in sent_before:
-                    continue
-                address = (user.mail_address or user.principal_name).strip()
-                enqueue(
-                    session,
-                    idempotency_key=keys[user.id],
-                    recipient=address,
-                    kind="advance_notice",
-                    payload={
-                        "migration_id": row.id,
-                        "organization": row.organization,
-                        "tenant": tenant,
-                        "email": address,
-                        "display_name": user.display_name,
-                        "when": when,
-                        "lines": advance_notice(user, organization=row.organization, tenant=tenant),
-                    },
-                    now=now,
-                    migration_id=row.id,
-                )
+            # Flushed only at commit: a concurrent identical announce then shows as one IntegrityError there.
+            with session.no_autoflush:
+                for user in plan.users:
+                    if keys[user.id] in sent_before:
+                        continue
+                    address = (user.mail_address or user.principal_name).strip()
+                    enqueue(
+                        session,
+                        idempotency_key=keys[user.id],
+                        recipient=address,
+                        kind="advance_notice",
+                        payload={
+                            "migration_id": row.id,
+                            "organization": row.organization,
+                            "tenant": tenant,
+                            "email": address,
+                            "display_name": user.display_name,
+                            "when": when,
+                            "lines": advance_notice(user, organization=row.organization, tenant=tenant),
+                        },
+                        now=now,
+                        migration_id=row.id,
+                    )
             queued = len(keys) - len(sent_before)
             session.add(
                 self._audit(row, actor, "announce", row.state, row.state, {"when": when, "users": queued})
             )
-            session.commit()
+            name = row.organization
+            try:
+                session.commit()
+            except IntegrityError:  # another admin's identical announce committed first: theirs went out
+                session.rollback()
+                raise WorkflowError(
+                    f"{name} was just announced for {when or 'this date'} by someone else at the"
+                    " same moment; everyone gets that notice once. Nothing more was sent."
+                ) from None
             return AnnounceResult(self._status(session, row), queued, len(plan.users), when)
 
     def check_billing(self, organization: str | None, actor: Actor) -> BillingResult:
@@ -909,14 +919,22 @@ class MigrationService:
 
     # ------------------------------------------------------------ to-do lists
 
-    def todo_list(self, who: str | int) -> list[TodoEntry]:
-        """A person's to-do items (by email or affected-user id), newest migration first."""
+    def todo_list(self, who: Actor | str | int) -> list[TodoEntry]:
+        """A person's to-do items, newest migration first.
+
+        `who` is a chat user (matched like `mark_done` matches the owner: chat id, email or principal
+        name), an email, or an affected-user id.
+        """
         with self._database.session() as session:
             query = select(AffectedUser)
             if isinstance(who, int):
                 query = query.where(AffectedUser.id == who)
             else:
-                query = query.where(AffectedUser.email == who.strip().lower())
+                email = (who.email if isinstance(who, Actor) else who).strip().lower()
+                mine = (col(AffectedUser.email) == email) | (func.lower(AffectedUser.principal_name) == email)
+                if isinstance(who, Actor) and who.id:
+                    mine = mine | (col(AffectedUser.chat_user_id) == who.id)
+                query = query.where(mine)
             users = session.exec(query.order_by(col(AffectedUser.migration_id).desc())).all()
             entries: list[TodoEntry] = []
             for user in users:

@@ -6,6 +6,7 @@ Listeners on Slack, the console and later Teams stay thin: they turn their platf
 
 from __future__ import annotations
 
+import difflib
 import logging
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Protocol
 from bot.conversation import views
 from bot.conversation.commands import USAGES, WORDS, Command, parse
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say
+from bot.delivery.render import CHANNEL_PREFIX
 from faq import AskerContext, FaqAnswerer
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
@@ -122,7 +124,7 @@ class Conversation:
         try:
             statuses = self._service.migrations()
             visible = [status for status in statuses if self._may_administer(status.organization, actor)]
-            return views.home(visible, self._service.todo_list(actor.email))
+            return views.home(visible, self._service.todo_list(actor))
         except (WorkflowError, MicrosoftError) as error:
             return Message("aadbot", (Text(str(error)),))
 
@@ -196,6 +198,28 @@ class Conversation:
             return command.arg(0)
         return self._named_organization(command)
 
+    def _known_organization(self, command: Command, nothing_done: str, *, usage: str = "") -> str | None:
+        """The organization named first; an unknown name is refused, so a typo never acts on another."""
+        organization = self._named_organization(command)
+        if command.args and organization is None:
+            active = ", ".join(f"`{name}`" for name in self._service.organizations()) or "none"
+            raise WorkflowError(
+                f"I know no migration called `{command.args[0]}`, so I {nothing_done}. Say"
+                f" `{usage or command.word + ' ORG'}` with one of the migrations in progress: {active}."
+            )
+        return organization
+
+    def _refuse_misspelled(self, command: Command) -> None:
+        """`announce fabrikam-fibre Monday`: a first word close to an organization is a typo, not a date."""
+        first = command.args[0]
+        known = {name.casefold(): name for name in self._service.organizations()}
+        close = difflib.get_close_matches(first.casefold(), list(known), n=1, cutoff=0.75)
+        if close:
+            meant = " ".join(["announce", known[close[0]], *command.args[1:]])
+            raise WorkflowError(
+                f"I know no migration called `{first}`, so I announced nothing. Did you mean `{meant}`?"
+            )
+
     def _named_organization(self, command: Command) -> str | None:
         """`cancel [ORG] [REASON]`: the first word is an organization only if a migration has that name."""
         first = command.arg(0)
@@ -244,18 +268,18 @@ class Conversation:
         return [views.status(status, report)]
 
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [views.todo_list(self._service.todo_list(actor.email), actor)]
+        return [views.todo_list(self._service.todo_list(actor), actor)]
 
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         item = _number(
             command.arg(0), "Which item? Say `done N` with the number on your list, or use its button."
         )
         result = self._service.mark_done(item, actor)
-        return [views.marked_done(result), views.todo_list(self._service.todo_list(actor.email), actor)]
+        return [views.marked_done(result), views.todo_list(self._service.todo_list(actor), actor)]
 
     def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         raw = command.arg(0) or ""
-        item = next((entry for entry in self._service.todo_list(actor.email) if str(entry.id) == raw), None)
+        item = next((entry for entry in self._service.todo_list(actor) if str(entry.id) == raw), None)
         if item is None:
             raise WorkflowError("Which item? Use the *I need help* button next to it on your to-do list.")
         context = self._asker_context(actor)
@@ -264,13 +288,13 @@ class Conversation:
             self._answerer.explain(topic, context) if topic else self._answerer.answer(item.title, context)
         )
         migration = self._service.status(item.organization)
-        text = f"{actor.name or actor.email} ({actor.email}) needs help with: {item.title} (item {item.id})."
         if migration.channel_id:
-            alerts = [say(text, to=Channel(migration.channel_id))]
+            recipients = [f"{CHANNEL_PREFIX}{migration.channel_id}"]
         else:  # started from a direct message: no channel to tell, so tell each admin
-            admins = self._service.approver_emails(migration.organization, exclude=actor)
-            alerts = [say(text, to=DirectMessage(email)) for email in admins]
-        return [*views.help_for_item(item, answer, admins_told=bool(alerts)), *alerts]
+            recipients = self._service.approver_emails(migration.organization, exclude=actor)
+        fresh = self._tracking.ask_for_help(item, actor, recipients)
+        told = views.help_for_item(item, answer, admins_told=bool(recipients), again=not fresh)
+        return [*told, *self._outbox.flush()]
 
     # ------------------------------------------------------------ admins
 
@@ -333,6 +357,8 @@ class Conversation:
 
     def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization = self._named_organization(command)
+        if organization is None and command.args:
+            self._refuse_misspelled(command)
         when = command.args[1:] if organization else command.args
         result = self._service.announce(organization, actor, " ".join(when))
         return [views.announced(result), *self._outbox.flush()]
@@ -342,11 +368,12 @@ class Conversation:
         return [views.queued(result), *self._outbox.flush()]
 
     def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        report = self._tracking.progress(self._named_organization(command))
+        report = self._tracking.progress(self._known_organization(command, "reported on nothing"))
         return [Outgoing(views.progress(report))]
 
     def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        organization = self._service.status(self._named_organization(command)).organization
+        named = self._known_organization(command, "queued nothing again")
+        organization = self._service.status(named).organization
         count = self._tracking.retry_failed(organization)
         return [views.retried(organization, count), *self._outbox.flush()]
 
@@ -362,13 +389,7 @@ class Conversation:
 
     def _cancel(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`cancel [ORG [REASON]]`: a reason needs the organization first, so a typo never cancels another."""
-        organization = self._named_organization(command)
-        if command.args and organization is None:
-            active = ", ".join(f"`{name}`" for name in self._service.organizations()) or "none"
-            raise WorkflowError(
-                f"I know no migration called `{command.args[0]}`, so I cancelled nothing. Say `cancel ORG"
-                f" [reason]` with one of the migrations in progress: {active}."
-            )
+        organization = self._known_organization(command, "cancelled nothing", usage="cancel ORG [reason]")
         status = self._service.cancel(organization, actor, " ".join(command.args[1:]))
         return [views.cancelled(status, actor)]
 

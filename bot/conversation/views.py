@@ -398,7 +398,7 @@ def todo_reminder(
 
 
 def straggler_digest(
-    *, organization: str, users: int, stragglers: Sequence[tuple[str, str, int, int]]
+    *, organization: str, users: int, stragglers: Sequence[tuple[str, str, int, int]], unreachable: int = 0
 ) -> Message:
     heading = f"{len(stragglers)} of {users} people in {organization} still have open to-do items"
     rows = tuple((email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers)
@@ -407,6 +407,13 @@ def straggler_digest(
         Table(("user", "name", "progress"), rows),
         Text("They get reminders in their working hours; a word from you may help. `progress` shows more."),
     ]
+    if unreachable:
+        blocks.append(
+            Text(
+                f"Not counted: {unreachable} people who are not in chat and cannot tick items here;"
+                " `progress` lists them to be reached another way."
+            )
+        )
     return Message(heading, tuple(blocks))
 
 
@@ -428,11 +435,18 @@ _DELIVERY_WORDS = {
 }
 
 
-def progress(report: Progress) -> Message:
-    """Completion per item, per user and overall, and where each to-do list stands in delivery."""
-    users = len(report.users)
+def progress(report: Progress, *, with_csv: bool = True) -> Message:
+    """Completion per item, per user and overall, and where each to-do list stands in delivery.
+
+    `with_csv` attaches the people not in chat as a file; the live progress message leaves it out, since
+    a platform re-uploads an attachment on every update.
+    """
+    unreachable = report.with_delivery("not-in-chat")
+    users = len(report.users) - len(unreachable)
+    outside = f" ({len(unreachable)} more are not in chat and cannot tick items)" if unreachable else ""
     overall = (
-        f"{report.users_done} of {users} people done; {report.items_done} of {report.items_total} items done."
+        f"{report.users_done} of {users} people done{outside}; {report.items_done} of {report.items_total}"
+        " items done."
     )
     deliveries = ", ".join(
         f"{count} {_DELIVERY_WORDS[state]}"
@@ -456,14 +470,15 @@ def progress(report: Progress) -> Message:
             ),
         ),
     ]
-    unreachable = report.with_delivery("not-in-chat")
     if unreachable:
+        where = "the attached list has" if with_csv else "`progress` attaches a list of"
         blocks.append(
             Text(
                 f"{len(unreachable)} people have no chat account with their Azure DevOps email; reach them"
-                " another way (the attached list has their addresses)."
+                f" another way ({where} their addresses)."
             )
         )
+    if unreachable and with_csv:
         csv = "email,name,case\n" + "".join(
             f"{user.email},{_csv_cell(user.display_name)},{user.outcome}\n" for user in unreachable
         )
@@ -477,13 +492,14 @@ def progress(report: Progress) -> Message:
 
 def delivery_update(report: Progress) -> Outgoing:
     """The live progress message in the migration's channel, updated in place."""
-    return Outgoing(progress(report), Channel(report.channel_id), updates=progress_key(report.migration_id))
+    live = progress(report, with_csv=False)
+    return Outgoing(live, Channel(report.channel_id), updates=progress_key(report.migration_id))
 
 
 def retried(organization: str, count: int) -> Outgoing:
     if not count:
-        return say(f"Nothing failed in {organization}: there is nothing to retry.")
-    return say(f"Queued {count} undelivered messages of {organization} again; sending now.")
+        return say(f"No to-do list of {organization} failed to arrive: there is nothing to retry.")
+    return say(f"Queued {count} undelivered to-do lists of {organization} again; sending now.")
 
 
 def snoozed(snooze: Snoozed) -> Outgoing:
@@ -533,13 +549,24 @@ def marked_done(result: MarkDoneResult) -> Outgoing:
     return say(f"✅ *{result.item.title}* done. {tail}")
 
 
-def help_for_item(item: TodoEntry, answer: Answer, admins_told: bool) -> list[Outgoing]:
+def help_for_item(
+    item: TodoEntry, answer: Answer, admins_told: bool, *, again: bool = False
+) -> list[Outgoing]:
+    """The answer to "I need help"; `again` when the admins were already told about this item today."""
     blocks: list[Block] = [Heading(f"Help with: {item.title}"), Text(answer.answer)]
-    if admins_told:
+    if admins_told and again:
+        blocks.append(Text("The migration admins already know today that you need a hand with this."))
+    elif admins_told:
         blocks.append(
             Text("I have also told the migration admins that you need a hand; one of them will reach out.")
         )
     return [Outgoing(Message(f"Help with {item.title}", tuple(blocks)))]
+
+
+def help_request(*, name: str, email: str, title: str, item_id: int) -> Message:
+    """Tells the admins that someone asked for help with an item of their list."""
+    text = f"{name} ({email}) needs help with: {title} (item {item_id})."
+    return Message(text, (Text(text),))
 
 
 def billing(result: BillingResult) -> Outgoing:

@@ -48,6 +48,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 stragglers=[
                     (str(e), str(n), int(left), int(total)) for e, n, left, total in payload["stragglers"]
                 ],
+                unreachable=int(payload.get("unreachable", 0)),
             )
         case "billing_reminder":
             rendered = views.billing_reminder(
@@ -55,6 +56,13 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 message=payload["message"],
                 steps=[str(step) for step in payload["steps"]],
                 deadline=payload["deadline"],
+            )
+        case "help_request":
+            rendered = views.help_request(
+                name=str(payload["name"]),
+                email=str(payload["email"]),
+                title=str(payload["title"]),
+                item_id=int(payload["item_id"]),
             )
         case other:
             raise ValueError(f"unknown message kind {other!r}")

@@ -1,8 +1,10 @@
 """The outbox worker: claims due messages, paces them to the platform's rate, sends each exactly once.
 
 Exactly once, across crashes: a claim is committed before the send (leases keep two workers, or two
-processes, off one message); the result is committed after it. A process killed in between leaves the
-message `in_flight`, so the next claim marks it `uncertain` and the sender looks for it before posting.
+processes, off one message), and right before each send the lease is renewed and the message marked
+`in_flight` only if the claim still holds; the result is committed after the send. A process killed in
+between leaves the message `in_flight`, so the next claim marks it `uncertain` and the sender looks for
+it before posting.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 from bot.delivery.render import envelope_of
 from bot.delivery.sender import DeliveryFailed, Receipt, Sender
 from storage import Database, OutboundMessage
-from storage.outbox import claim_due, mark_failed, mark_sent
+from storage.outbox import begin_send, claim_due, mark_failed, mark_sent
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +41,6 @@ class DeliverySettings:
     max_attempts: int = 5
     backoff: timedelta = timedelta(seconds=30)
     """After a failure: 30 s, 1 min, 2 min, 4 min... doubling with each attempt."""
-    rate_limit_waits: int = 5
-    """429 answers honoured in a row for one message before it goes back to the queue."""
 
     def __post_init__(self) -> None:
         if self.rate_per_second <= 0 or self.batch < 1 or self.concurrency < 1 or self.max_attempts < 1:
@@ -143,26 +143,47 @@ class OutboxWorker:
                 message, DeliveryFailed("bad_payload", f"unreadable message: {error}", permanent=True)
             )
             return
-        for waits in range(self._settings.rate_limit_waits + 1):
+        settings = self._settings
+        # A 429 is waited out here only while the wait stays well inside the lease; beyond that the
+        # message goes back to the queue, so a renewed lease never has to cover an unbounded pause.
+        patience = settings.lease.total_seconds() / 4
+        waited = 0.0
+        while True:
+            if not await self._begin_send(message.id):
+                logger.info("outbox message %s: the claim ran out before sending; not sent", message.id)
+                return
             try:
                 receipt = await self._sender.send(envelope)
             except DeliveryFailed as failure:
-                if failure.retry_after is not None and waits < self._settings.rate_limit_waits:
-                    self._pacer.pause(failure.retry_after)
-                    await self._pacer.slot()
-                    continue
+                wait = failure.retry_after
+                if wait is not None:
+                    self._pacer.pause(wait)
+                    if waited + wait <= patience:
+                        waited += wait
+                        await self._pacer.slot()
+                        continue
                 await self._failed(message, failure)
                 return
-            except (
-                Exception
-            ) as error:  # an unexpected bug must not leave the message claimed until the lease ends
-                logger.exception("sending outbox message %s failed", message.id)
-                unexpected = DeliveryFailed("internal_error", type(error).__name__, maybe_delivered=True)
+            except Exception:  # an unexpected bug must not leave the message claimed until the lease ends
+                reference = uuid.uuid4().hex[:8]
+                logger.exception("sending outbox message %s failed (log ref %s)", message.id, reference)
+                unexpected = DeliveryFailed(
+                    "internal_error", f"internal error; see log ref {reference}", maybe_delivered=True
+                )
                 await self._failed(message, unexpected)
                 return
             await self._sent(message, receipt)
             return
-        await self._failed(message, DeliveryFailed("ratelimited", "rate limited", retry_after=60.0))
+
+    async def _begin_send(self, message_id: int) -> bool:
+        return await asyncio.to_thread(
+            begin_send,
+            self._database,
+            message_id,
+            worker=self.name,
+            now=self._clock(),
+            lease=self._settings.lease,
+        )
 
     async def _sent(self, message: OutboundMessage, receipt: Receipt) -> None:
         assert message.id is not None

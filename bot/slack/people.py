@@ -1,8 +1,10 @@
 """Slack users as the bot's people: user id -> Actor (email from the profile), email -> user, DM channels.
 
 Emails are resolved in bulk: the whole workspace directory comes in `users.list` pages of 200 (Tier 2),
-cached for a while, and only the emails it does not show are looked up one by one with
-`users.lookupByEmail` (Tier 3). A notification wave to 2,000 people thus costs about ten calls.
+and only the emails it does not show are looked up one by one with `users.lookupByEmail` (Tier 3). A
+notification wave to 2,000 people thus costs about ten calls, however long it takes to send: the
+directory is kept while it answers and reloaded only on a miss once it is older than the cache time.
+Nobody is remembered as missing, so a person who joins is found the next time they are asked for.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class People:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._actors: dict[str, tuple[float, Actor | None]] = {}
-        self._by_email: dict[str, tuple[float, Person | None]] = {}
+        self._by_email: dict[str, tuple[float, Person]] = {}
         self._directory: tuple[float, dict[str, Person]] | None = None
         self._directory_lock = asyncio.Lock()
         self._dm_channels: dict[str, str] = {}
@@ -75,13 +77,14 @@ class People:
         """The workspace member with this email: from the bulk directory, else looked up alone."""
         key = email.strip().casefold()
         cached = self._fresh(self._by_email.get(key))
-        if cached is not None:
+        if cached is not None and cached[0] is not None:
             return cached[0]
-        directory = await self._load_directory()
+        directory = await self._directory_with(key)
         person = directory.get(key)
         if person is None:
             person = await self._look_up(email.strip())
-        self._by_email[key] = (self._clock(), person)
+        if person is not None:
+            self._by_email[key] = (self._clock(), person)
         return person
 
     async def dm_channel(self, user_id: str) -> str:
@@ -93,11 +96,16 @@ class People:
             self._dm_channels[user_id] = channel
         return channel
 
-    async def _load_directory(self) -> dict[str, Person]:
-        """Every member with a visible email, by case-folded email; one load at a time, then cached."""
+    async def _directory_with(self, key: str) -> dict[str, Person]:
+        """Every member with a visible email, by case-folded email; one load at a time.
+
+        Loaded once, then reloaded only when it does not have `key` and is older than the cache time.
+        """
         async with self._directory_lock:
-            if self._directory is not None and self._clock() - self._directory[0] <= self._cache_seconds:
-                return self._directory[1]
+            if self._directory is not None:
+                loaded_at, known = self._directory
+                if key in known or self._clock() - loaded_at <= self._cache_seconds:
+                    return known
             directory: dict[str, Person] = {}
             cursor: str | None = None
             while True:

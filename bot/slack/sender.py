@@ -2,12 +2,18 @@
 
 When an earlier attempt may have reached Slack (a crash or a timeout between the post and recording
 it), the DM's recent history is searched for that key first, so the message is never posted twice.
+Channels cannot be searched without the `channels:history` scopes, so a channel post that may have got
+through is recorded as sent, unconfirmed, instead of being posted again: a missed digest is followed by
+the next one, a doubled one is noise in the admins' channel.
 Its client must not retry on its own: a blind retry of `chat.postMessage` is exactly a duplicate.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -22,6 +28,10 @@ from bot.slack.people import People
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "aadbot_outbox"
+UNCONFIRMED = "unconfirmed"
+"""In place of a ts in the receipt of a channel post that may or may not have reached Slack."""
+RETRY_AFTER_AT_MOST = 900.0
+"""An absurd `Retry-After` is capped: the worker re-queues long waits anyway, asking again costs one 429."""
 HISTORY_PAGE = 100
 """Messages of a DM searched for an earlier attempt: the bot posts there rarely, so a page suffices."""
 _UNREACHABLE = frozenset(
@@ -42,15 +52,20 @@ class SlackSender:
         self._people = people
 
     async def send(self, envelope: Envelope) -> Receipt:
+        if envelope.check_first and isinstance(envelope.to, Channel):
+            return _unconfirmed(envelope, "an earlier attempt may have posted it")
         try:
             return await self._send(envelope)
         except SlackApiError as error:
-            raise _failure(error) from None
+            failure = _failure(error)
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
             # the request may have reached Slack before the connection broke: look before the next try
-            raise DeliveryFailed(
+            failure = DeliveryFailed(
                 "connection_error", f"Slack did not answer ({type(error).__name__})", maybe_delivered=True
-            ) from None
+            )
+        if failure.maybe_delivered and isinstance(envelope.to, Channel):
+            return _unconfirmed(envelope, failure.reason)
+        raise failure
 
     async def _send(self, envelope: Envelope) -> Receipt:
         time_zone = None
@@ -65,8 +80,7 @@ class SlackSender:
                     NOT_IN_CHAT, f"no Slack account with the email {envelope.to.email}", permanent=True
                 )
             channel, time_zone = person.user_id, person.time_zone
-        if envelope.check_first and not isinstance(envelope.to, Channel):
-            # channels are not searched (that needs channels:history): a digest may repeat after a crash
+        if envelope.check_first:
             channel = await self._people.dm_channel(channel)
             earlier = await self._find(channel, envelope.key)
             if earlier is not None:
@@ -104,15 +118,43 @@ class SlackSender:
         return None
 
 
+def _unconfirmed(envelope: Envelope, why: str) -> Receipt:
+    assert isinstance(envelope.to, Channel)
+    logger.warning(
+        "outbox message %s to channel %s recorded as sent, unconfirmed: %s",
+        envelope.key,
+        envelope.to.channel,
+        why,
+    )
+    return Receipt(f"{envelope.to.channel}/{UNCONFIRMED}")
+
+
 def _failure(error: SlackApiError) -> DeliveryFailed:
     code = str(error.response.get("error") or "unknown_error")
     status = error.response.status_code
     if status == 429:
-        retry_after = float(
-            error.response.headers.get("retry-after") or error.response.headers.get("Retry-After") or 1
-        )
+        headers = {name.casefold(): value for name, value in (error.response.headers or {}).items()}
+        retry_after = retry_after_seconds(headers.get("retry-after"))
         return DeliveryFailed("ratelimited", "Slack is rate limiting", retry_after=retry_after)
     if code in _UNREACHABLE:
         return DeliveryFailed(code, f"Slack refused: {code}", permanent=True)
     # a 5xx may have been answered after the message was stored: look before the next attempt
     return DeliveryFailed(code, f"Slack answered {status} {code}", maybe_delivered=status >= 500)
+
+
+def retry_after_seconds(header: str | None, now: datetime | None = None) -> float:
+    """`Retry-After` in seconds: delta-seconds or an HTTP date; 1 s when missing or unreadable; capped."""
+    seconds = 1.0
+    if header:
+        try:
+            seconds = float(header)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(header)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None and when.tzinfo is not None:
+                seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        seconds = RETRY_AFTER_AT_MOST
+    return min(max(seconds, 1.0), RETRY_AFTER_AT_MOST)

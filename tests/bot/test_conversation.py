@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from bot.conversation.messages import Channel, DirectMessage, Reply
+from bot.conversation import views
+from bot.conversation.messages import Attachment, Channel, DirectMessage, Outgoing, Reply
 from tests.bot.conftest import ORG, Chat, text_of
 from workflows.errors import WorkflowError
 
@@ -202,3 +205,60 @@ def test_the_advance_notice_reaches_every_user_with_their_own_case(chat: Chat) -
     again = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
     assert not [m for m in again if isinstance(m.to, DirectMessage)]
     assert "already been told" in text_of(again)
+
+
+def notified(chat: Chat) -> list[Outgoing]:
+    approved(chat)
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    return chat.say(DANA, "notify")
+
+
+def test_a_misspelled_organization_announces_nothing_and_suggests_the_right_one(chat: Chat) -> None:
+    start(chat)
+    outgoing = chat.say(DANA, "announce fabrikam-fibre next Monday")
+    assert not [m for m in outgoing if isinstance(m.to, DirectMessage)]
+    reply = " ".join(text_of(outgoing).split())
+    assert "no migration called `fabrikam-fibre`" in reply
+    assert f"Did you mean `announce {ORG} next Monday`?" in reply
+    assert chat.runtime.service.audit_trail(ORG)[-1].action != "announce"
+    dated = chat.say(DANA, "announce next Monday")  # a date alone still goes to the only migration
+    assert len([m for m in dated if isinstance(m.to, DirectMessage)]) == 11
+
+
+def test_progress_and_retry_failed_refuse_an_unknown_organization(chat: Chat) -> None:
+    notified(chat)
+    for line in ("progress fabrikam-fibre", "retry-failed fabrikam-fibre"):
+        reply = text_of(chat.say(DANA, line))
+        assert "no migration called `fabrikam-fibre`" in reply and ORG in reply, line
+    assert chat.say(DANA, f"progress {ORG}")[0].message.summary.startswith(f"{ORG}: 0 of 11 people done")
+
+
+def test_someone_known_by_their_principal_name_sees_and_ticks_their_own_list(chat: Chat) -> None:
+    notified(chat)
+    carol = "carol.w@outlook.com"  # her Azure DevOps sign-in; her list went to carol@fabrikam.com
+    mine = chat.say(carol, "todo")
+    assert "no to-do items" not in text_of(mine)
+    done = text_of(chat.click(carol, mine, "Done"))
+    assert "done." in done and "no to-do items" not in done
+    assert "HELP WITH" in text_of(chat.click(carol, mine, "I need help"))
+
+
+def test_i_need_help_tells_the_admins_once_a_day_per_item(chat: Chat) -> None:
+    ann_list = [m for m in notified(chat) if m.to == DirectMessage(ANN)]
+    first = chat.click(ANN, ann_list, "I need help")
+    second = chat.click(ANN, ann_list, "I need help")
+    assert len([m for m in first if isinstance(m.to, Channel)]) == 1
+    assert not [m for m in second if isinstance(m.to, Channel)]
+    assert "already know" in text_of(second)
+
+
+def test_the_live_progress_message_leaves_the_not_in_chat_list_out(chat: Chat) -> None:
+    notified(chat)
+    report = chat.runtime.tracking.progress(ORG)
+    unreachable = replace(report.users[0], delivery="not-in-chat")
+    report = replace(report, users=(unreachable, *report.users[1:]))
+    assert any(isinstance(block, Attachment) for block in views.progress(report).blocks)
+    live = views.delivery_update(report)
+    assert not any(isinstance(block, Attachment) for block in live.message.blocks)
+    assert "1 more are not in chat" in text_of([live])

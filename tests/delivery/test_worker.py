@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from bot.delivery import DeliverySettings, Envelope, OutboxWorker, Receipt
-from bot.slack.sender import EVENT_TYPE, SlackSender
+from bot.delivery import DeliveryFailed, DeliverySettings, Envelope, OutboxWorker, Receipt
+from bot.slack import build_web_client
+from bot.slack.people import People
+from bot.slack.sender import EVENT_TYPE, RETRY_AFTER_AT_MOST, SlackSender, retry_after_seconds
 from storage import Database, OutboundMessage
-from storage.outbox import retry_failed
-from tests.delivery.conftest import FakeTime, people, queue_lists, slack_sender, worker
+from storage.outbox import enqueue, retry_failed
+from tests.delivery.conftest import TOKEN, FakeTime, people, queue_lists, slack_sender, worker
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.storage.databases import POSTGRES_URL
+from tests.storage.rows import add_migration
 from tests.workflows.fakes import ProcessKilled
 
 
@@ -150,7 +155,7 @@ def test_the_directory_is_read_in_pages_of_200_without_lookups(
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_processes_on_one_postgresql_database_send_nothing_twice(
-    database_url: str, fake_slack: FakeSlack, time: FakeTime
+    database_url: str, fake_slack: FakeSlack
 ) -> None:
     from storage import open_database
 
@@ -158,17 +163,20 @@ def test_two_processes_on_one_postgresql_database_send_nothing_twice(
     first, second = open_database(database_url), open_database(database_url)
     try:
         emails = people(fake_slack, 60)
-        queue_lists(first, emails, time.now)
+        queue_lists(first, emails, datetime.now(UTC))
         settings = DeliverySettings(rate_per_second=1000.0, batch=7, concurrency=3)
+        start = threading.Barrier(2)
 
-        async def both() -> list[int]:
-            workers = [
-                OutboxWorker(db, slack_sender(fake_slack), clock=time, sleep=time.sleep, settings=settings)
-                for db in (first, second)
-            ]
-            return list(await asyncio.gather(*(w.drain() for w in workers)))
+        def process(db: Database) -> int:
+            """A process of its own: its own thread, event loop, connection pool and real clock."""
+            delivering = OutboxWorker(
+                db, slack_sender(fake_slack), clock=lambda: datetime.now(UTC), settings=settings
+            )
+            start.wait()
+            return asyncio.run(delivering.drain())
 
-        handled = asyncio.run(both())
+        with ThreadPoolExecutor(2) as pool:
+            handled = list(pool.map(process, (first, second)))
         assert sum(handled) == 60 and all(handled)  # both took part
         for number in range(60):
             assert len(fake_slack.posts_to(f"DU{number:05d}")) == 1
@@ -176,3 +184,211 @@ def test_two_processes_on_one_postgresql_database_send_nothing_twice(
     finally:
         first.dispose()
         second.dispose()
+
+
+class _Stalls:
+    """Forwards to a real sender; on the first send the process stalls past its lease, then gets a 429."""
+
+    def __init__(
+        self, sender: SlackSender, time: FakeTime, stall: timedelta, meanwhile: OutboxWorker
+    ) -> None:
+        self._sender, self._time, self._stall, self._meanwhile = sender, time, stall, meanwhile
+        self.handled_meanwhile: int | None = None
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        if self.handled_meanwhile is None:
+            self._time.now += self._stall
+            self.handled_meanwhile = await self._meanwhile.drain()  # another process takes the batch over
+            raise DeliveryFailed("ratelimited", "rate limited", retry_after=1.0)
+        return await self._sender.send(envelope)
+
+
+def test_a_worker_whose_lease_ran_out_mid_batch_sends_nothing_another_worker_took_over(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    queue_lists(database, people(fake_slack, 3), time.now)
+    settings = DeliverySettings(rate_per_second=1.0, batch=20, concurrency=1)
+    other = OutboxWorker(database, slack_sender(fake_slack), clock=time, sleep=time.sleep, settings=settings)
+    stalling = _Stalls(slack_sender(fake_slack), time, settings.lease + timedelta(seconds=20), other)
+    first = OutboxWorker(database, stalling, clock=time, sleep=time.sleep, settings=settings, name="first")
+
+    assert asyncio.run(first.run_once()) == 3
+
+    assert stalling.handled_meanwhile == 3
+    for number in range(3):
+        assert len(fake_slack.posts_to(f"DU{number:05d}")) == 1
+    assert {row.status for row in _rows(database)} == {"sent"}
+
+
+def test_a_crash_mid_batch_leaves_only_the_message_being_sent_uncertain(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    queue_lists(database, people(fake_slack, 3), time.now)
+
+    class DiesBeforePosting:
+        async def send(self, envelope: Envelope) -> Receipt:
+            raise ProcessKilled
+
+    async def dead(seconds: float) -> None:
+        raise ProcessKilled  # the process is gone: it never wakes up for the next message
+
+    settings = DeliverySettings(concurrency=1)
+    doomed = OutboxWorker(database, DiesBeforePosting(), clock=time, sleep=dead, settings=settings)
+    with pytest.raises(ProcessKilled):
+        asyncio.run(doomed.run_once())
+    assert [row.in_flight for row in _rows(database)] == [True, False, False]
+
+    time.now += DeliverySettings().lease * 2
+    asyncio.run(worker(database, fake_slack, time).drain())
+    assert [row.uncertain for row in _rows(database)] == [True, False, False]
+    assert len(fake_slack.calls_of("conversations.history")) == 1  # one look, not one per queued message
+    assert len(fake_slack.messages) == 3
+
+
+def test_a_retry_after_longer_than_the_lease_allows_puts_the_message_back_in_the_queue(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    queue_lists(database, people(fake_slack, 1), time.now)
+    fake_slack.fail("chat.postMessage", Failure(status=429, retry_after=600))
+    started = time.now
+
+    asyncio.run(worker(database, fake_slack, time).drain())
+    (row,) = _rows(database)
+    assert (row.status, row.attempts, row.error_code) == ("pending", 0, "ratelimited")
+    assert row.not_before == started + timedelta(seconds=600)
+    assert len(fake_slack.messages) == 0
+    assert time.now - started < DeliverySettings().lease  # did not sit on its claim for ten minutes
+
+    time.now = row.not_before
+    asyncio.run(worker(database, fake_slack, time).drain())
+    assert len(fake_slack.messages) == 1 and _rows(database)[0].status == "sent"
+
+
+def test_an_unexpected_error_is_shown_to_admins_as_a_log_reference_only(
+    database: Database, fake_slack: FakeSlack, time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_lists(database, people(fake_slack, 1), time.now)
+
+    class Buggy:
+        async def send(self, envelope: Envelope) -> Receipt:
+            raise RuntimeError("boom")
+
+    asyncio.run(OutboxWorker(database, Buggy(), clock=time, sleep=time.sleep).run_once())
+    (row,) = _rows(database)
+    assert row.error_code == "internal_error"
+    reason = row.last_error or ""
+    assert reason.startswith("internal error; see log ref ") and "RuntimeError" not in reason
+    assert reason.removeprefix("internal error; see log ref ") in caplog.text
+
+
+def test_retry_failed_queues_only_to_do_lists_again_and_forgets_the_old_error(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    migration_id = queue_lists(database, ["gone@fabrikam.com"], time.now)
+    with database.session() as session:
+        enqueue(
+            session,
+            idempotency_key="reminder-1-1",
+            recipient="gone@fabrikam.com",
+            kind="todo_reminder",
+            payload={"migration_id": migration_id},
+            now=time.now,
+        )
+        session.commit()
+    asyncio.run(worker(database, fake_slack, time).drain())
+    assert [row.status for row in _rows(database)] == ["failed", "failed"]
+
+    assert retry_failed(database, migration_id, now=time.now) == 1
+    todo, reminder = _rows(database)
+    assert (todo.kind, todo.status, todo.error_code, todo.last_error) == ("todo_list", "pending", None, None)
+    assert (reminder.kind, reminder.status) == ("todo_reminder", "failed")
+
+
+def _queue_digest(database: Database, now: datetime) -> None:
+    migration_id = add_migration(database)
+    with database.session() as session:
+        enqueue(
+            session,
+            idempotency_key="reminder-1-1",
+            recipient="channel:CADMINS",
+            kind="straggler_digest",
+            payload={"migration_id": migration_id, "organization": "fabrikam", "users": 2, "stragglers": []},
+            now=now,
+        )
+        session.commit()
+
+
+def test_a_channel_post_that_may_have_got_through_is_recorded_unconfirmed_not_posted_again(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    _queue_digest(database, time.now)
+    fake_slack.fail("chat.postMessage", Failure(status=503))
+    asyncio.run(worker(database, fake_slack, time).drain())
+    time.now += DeliverySettings().backoff * 4
+    asyncio.run(worker(database, fake_slack, time).drain())
+
+    (row,) = _rows(database)
+    assert (row.status, row.delivered_ref) == ("sent", "CADMINS/unconfirmed")
+    assert len(fake_slack.calls_of("chat.postMessage")) == 1
+
+
+def test_a_channel_post_left_in_flight_by_a_crash_is_not_posted_blindly(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    _queue_digest(database, time.now)
+
+    class DiesAfterPosting:
+        def __init__(self, sender: SlackSender) -> None:
+            self._sender = sender
+
+        async def send(self, envelope: Envelope) -> Receipt:
+            await self._sender.send(envelope)
+            raise ProcessKilled
+
+    doomed = OutboxWorker(database, DiesAfterPosting(slack_sender(fake_slack)), clock=time, sleep=time.sleep)
+    with pytest.raises(ProcessKilled):
+        asyncio.run(doomed.run_once())
+    time.now += DeliverySettings().lease * 2
+    asyncio.run(worker(database, fake_slack, time).drain())
+
+    assert len(fake_slack.posts_to("CADMINS")) == 1
+    assert _rows(database)[0].delivered_ref == "CADMINS/unconfirmed"
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("7", 7.0),
+        ("2.5", 2.5),
+        ("Mon, 02 Nov 2026 09:00:30 GMT", 30.0),  # the HTTP-date form
+        ("soon", 1.0),
+        (None, 1.0),
+        ("-5", 1.0),
+        ("86400", RETRY_AFTER_AT_MOST),
+        ("inf", RETRY_AFTER_AT_MOST),
+    ],
+)
+def test_retry_after_is_read_in_both_forms_and_kept_within_bounds(header: str | None, seconds: float) -> None:
+    assert retry_after_seconds(header, now=datetime(2026, 11, 2, 9, 0, tzinfo=UTC)) == seconds
+
+
+def test_the_directory_lasts_the_whole_wave_and_nobody_is_remembered_as_missing(
+    fake_slack: FakeSlack,
+) -> None:
+    emails = people(fake_slack, 3)
+    moment = [0.0]
+    directory = People(build_web_client(TOKEN, base_url=f"{fake_slack.url}/api/"), clock=lambda: moment[0])
+
+    async def wave() -> None:
+        assert await directory.find(emails[0]) is not None
+        moment[0] += 40 * 60.0  # a long wave: far past the cache time
+        assert await directory.find(emails[2]) is not None
+        assert len(fake_slack.calls_of("users.list")) == 1
+
+        assert await directory.find("newcomer@fabrikam.com") is None  # a miss reloads the old directory
+        assert len(fake_slack.calls_of("users.list")) == 2
+        fake_slack.users["UNEW"] = ("newcomer@fabrikam.com", "New Comer")
+        found = await directory.find("newcomer@fabrikam.com")  # retry-failed right after they joined
+        assert found is not None and found.user_id == "UNEW"
+
+    asyncio.run(wave())

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlmodel import col, select
+from typing import Any
 
+import pytest
+from sqlmodel import Session, col, select
+
+import workflows.service as service_module
 from storage import AuditEntry, Database, OutboundMessage
+from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeMicrosoft
 from workflows.errors import WorkflowError
-from workflows.results import Actor
+from workflows.results import Actor, AnnounceResult
 from workflows.service import MigrationService
 
 
@@ -57,3 +61,32 @@ def test_announcing_after_the_change_is_refused_with_what_comes_next(
     service.check_connection()
     with pytest.raises(WorkflowError, match="connected"):
         service.announce(None, dana, "tomorrow")
+
+
+def test_two_admins_announcing_the_same_date_at_once_get_a_clear_answer_and_one_notice_each(
+    service: MigrationService,
+    make_service: ServiceFactory,
+    database: Database,
+    dana: Actor,
+    lee: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    other = make_service()
+    real_enqueue = service_module.enqueue
+    raced: list[AnnounceResult] = []
+
+    def racing(session: Session, **fields: Any) -> OutboundMessage:
+        queued = real_enqueue(session, **fields)
+        if not raced:  # the other admin's identical announce commits while this one is half-way
+            monkeypatch.setattr(service_module, "enqueue", real_enqueue)
+            raced.append(other.announce(None, lee, "Friday 14:00 UTC"))
+        return queued
+
+    monkeypatch.setattr(service_module, "enqueue", racing)
+    with pytest.raises(WorkflowError, match="just announced for Friday 14:00 UTC"):
+        service.announce(None, dana, "Friday 14:00 UTC")
+
+    users = len(service.plan().users)
+    assert raced[0].queued == users
+    assert len(notices(database)) == users

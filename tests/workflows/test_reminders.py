@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -253,3 +253,143 @@ def test_reminders_stop_when_the_migration_is_completed(
     clock.advance(days=7)
     assert tracking.tick() == 0
     assert _queued(database, "todo_reminder") == []
+
+
+def test_working_days_count_from_the_next_working_morning() -> None:
+    saturday_noon = datetime(2026, 11, 7, 12, 0, tzinfo=UTC)
+    # read on Monday morning at the earliest: two working days later is Wednesday morning, not Tuesday noon
+    assert after_working_days(saturday_noon, 2, UTC) == datetime(2026, 11, 11, 9, 0, tzinfo=UTC)
+    wednesday_evening = datetime(2026, 11, 4, 20, 0, tzinfo=UTC)
+    assert after_working_days(wednesday_evening, 2, UTC) == datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+
+
+def test_working_hours_hold_across_a_dst_change_and_west_of_utc() -> None:
+    new_york = zone("America/New_York")
+    # Friday 30 October 10:00 EDT (UTC-4); New York falls back on Sunday 1 November
+    friday = datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
+    assert after_working_days(friday, 2, new_york) == datetime(2026, 11, 3, 15, 0, tzinfo=UTC)  # 10:00 EST
+    newfoundland = zone(offset_name(-12600))  # Slack's tz_offset for UTC-03:30
+    late = datetime(2026, 11, 2, 21, 0, tzinfo=UTC)  # Monday 17:30 there
+    assert next_working_moment(late, newfoundland) == datetime(2026, 11, 3, 12, 30, tzinfo=UTC)
+
+
+def _first_todo_reminder(database: Database) -> tuple[Reminder, AffectedUser]:
+    with database.session() as session:
+        reminder = session.exec(select(Reminder).where(Reminder.kind == "todo")).first()
+        assert reminder is not None and reminder.id is not None
+        owner = session.get(AffectedUser, reminder.affected_user_id)
+        assert owner is not None
+        return reminder, owner
+
+
+def test_snooze_never_brings_the_next_reminder_forward(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    _deliver_lists(tracking, database, "UTC")
+    clock.now = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)  # Wednesday: the first reminders
+    tracking.tick()
+    reminder, owner = _first_todo_reminder(database)
+    assert reminder.next_at == datetime(2026, 11, 6, 9, 0, tzinfo=UTC)  # due on Friday
+    clock.now = datetime(2026, 11, 4, 9, 5, tzinfo=UTC)
+    snoozed = tracking.snooze(Actor("U-OWNER", owner.email, "Owner"), reminder.id or 0, "1d")
+    assert snoozed.until == datetime(2026, 11, 6, 9, 0, tzinfo=UTC)  # not Thursday 09:05
+
+
+def test_snoozing_a_finished_list_says_no_more_reminders_come(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    _deliver_lists(tracking, database)
+    reminder, owner = _first_todo_reminder(database)
+    assert owner.id is not None
+    _finish(database, owner.id, clock.now)
+    clock.advance(days=2)
+    tracking.tick()
+    with pytest.raises(WorkflowError, match="no more reminders will come"):
+        tracking.snooze(Actor("U-OWNER", owner.email, "Owner"), reminder.id or 0, "1w")
+
+
+def test_overdue_reminders_wait_for_working_hours_after_downtime(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    users = _deliver_lists(tracking, database, "America/New_York")
+    tracking.tick()
+    clock.now = datetime(2026, 11, 7, 3, 0, tzinfo=UTC)  # the bot is back on Friday 22:00 in New York
+    assert tracking.tick() == 0
+    assert _queued(database, "todo_reminder") == [] and _queued(database, "straggler_digest") == []
+    with database.session() as session:
+        todo = session.exec(select(Reminder).where(Reminder.kind == "todo")).all()
+    monday_9_new_york = datetime(2026, 11, 9, 14, 0, tzinfo=UTC)
+    assert {r.next_at for r in todo} == {monday_9_new_york}
+
+    clock.now = monday_9_new_york
+    tracking.tick()
+    assert len(_queued(database, "todo_reminder")) == len(users)
+
+
+def test_a_delivered_list_whose_schedule_was_never_written_still_gets_reminders(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    delivered_at = clock.now
+    with database.session() as session:  # the process died between recording the send and the schedule
+        for message in session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")).all():
+            message.status, message.sent_at = "sent", delivered_at
+        session.commit()
+    users = {int(m.payload["affected_user_id"]) for m in _lists(database)}
+
+    tracking.tick()
+    with database.session() as session:
+        schedules = session.exec(select(Reminder).where(Reminder.kind == "todo")).all()
+    assert {r.affected_user_id for r in schedules} == users
+    assert {r.next_at for r in schedules} == {datetime(2026, 11, 4, 9, 0, tzinfo=UTC)}
+
+    tracking.delivered("todo_list", _lists(database)[0].payload, "Europe/Paris")  # the late callback
+    clock.now = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
+    tracking.tick()
+    assert {m.payload["affected_user_id"] for m in _queued(database, "todo_reminder")} == users
+
+
+def test_a_billing_check_that_cannot_run_backs_off_and_then_tells_the_admins(
+    tracking: Tracking, microsoft: FakeMicrosoft, database: Database, clock: FakeClock
+) -> None:
+    microsoft.broken.add("billing_subscription_id")
+    waits, queued = [], []
+    for _ in range(4):
+        queued.append(tracking.tick())
+        assert tracking.tick() == 0  # not again before the back-off
+        with database.session() as session:
+            schedule = session.exec(select(Reminder).where(Reminder.kind == "billing")).one()
+        waits.append(schedule.next_at - clock.now)
+        clock.now = schedule.next_at
+    assert waits == [timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2)]
+    assert queued == [0, 0, 1, 0]  # the admins hear it once, after the third miss
+    assert microsoft.calls["billing_subscription_id"] == 4
+    (told,) = _queued(database, "billing_reminder")
+    assert told.recipient == f"channel:{CHANNEL}"
+    assert "could not" in told.payload["message"] and "503" in told.payload["message"]
+    assert any("check-billing" in step for step in told.payload["steps"])
+
+    microsoft.broken.clear()
+    tracking.tick()
+    with database.session() as session:
+        schedule = session.exec(select(Reminder).where(Reminder.kind == "billing")).one()
+    assert (schedule.status, schedule.failures) == ("done", 0)
+
+
+def test_people_not_in_chat_are_left_out_of_the_stragglers_digest(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    absent, *present = _lists(database)
+    with database.session() as session:
+        row = session.get(OutboundMessage, absent.id)
+        assert row is not None
+        row.status, row.error_code = "failed", "not_in_chat"
+        session.commit()
+    for message in present:
+        tracking.delivered(message.kind, message.payload, None)
+        _finish(database, int(message.payload["affected_user_id"]), clock.now)
+    tracking.tick()
+    clock.advance(days=2)
+    tracking.tick()
+    assert _queued(database, "straggler_digest") == []  # everyone who can finish has
+    report = tracking.progress(None)
+    assert [u.email for u in report.with_delivery("not-in-chat")] == [absent.payload["email"]]
