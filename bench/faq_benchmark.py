@@ -1,6 +1,6 @@
 """FAQ answer latency after start-up: `python bench/faq_benchmark.py [--rounds N] [--write]`.
 
-Times `FaqAnswerer.answer` over every question of the three evaluation sets plus odd inputs (empty, 100 kB,
+Times `FaqAnswerer.answer` over every question of the four evaluation sets plus odd inputs (empty, 100 kB,
 binary, other languages); `--write` puts the figures in docs/benchmarks.md between the FAQ markers.
 """
 

@@ -28,6 +28,7 @@ class Sample:
     margin: float
     correct: bool  # the top topic is the expected one (never true for an out-of-scope question)
     in_scope: bool
+    grounded: bool = True  # False: the answerer declines whatever the confidence (see `Ranking.grounded`)
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,13 @@ def bundled_calibration() -> Calibration:
 
 
 def fit(samples: Sequence[Sample]) -> Calibration:
-    """Logistic regression of "top topic is right" on (top, margin), then the cheapest threshold."""
+    """Logistic regression of "top topic is right" on (top, margin), then the cheapest threshold.
+
+    Only grounded questions shape the regression: the confidence is never consulted for the others.
+    """
+    grounded = [s for s in samples if s.grounded]
     weights = _logistic(
-        [(1.0, s.top, s.margin) for s in samples], [1.0 if s.correct else 0.0 for s in samples]
+        [(1.0, s.top, s.margin) for s in grounded], [1.0 if s.correct else 0.0 for s in grounded]
     )
     unthresholded = Calibration(slope_top=weights[1], slope_margin=weights[2], bias=weights[0], threshold=0.5)
     confidences = [unthresholded.confidence(s.top, s.margin) for s in samples]
@@ -75,7 +80,7 @@ def choose_threshold(confidences: Sequence[float], samples: Sequence[Sample]) ->
     def cost(threshold: float) -> float:
         total = 0.0
         for confidence, sample in zip(confidences, samples, strict=True):
-            answered = confidence >= threshold
+            answered = sample.grounded and confidence >= threshold
             if answered and not sample.correct:
                 total += WRONG_ANSWER_COST
             elif not answered and sample.in_scope:

@@ -17,6 +17,10 @@ WEIGHT_WHOLE_TOPIC = 0.35
 WEIGHT_CHARACTERS = 0.30
 # Words shorter than this are left alone by typo correction: too many short words are one edit apart.
 _MIN_CORRECTED_LENGTH = 5
+# The best topic must know at least this share of the question's distinct words: a question mostly made of
+# words the topic never uses ("restart the offline self-hosted agent") is about something else. The free
+# range on the tuning material was (1/6, 1/5]; one word in five reads plainly.
+MIN_KNOWN_SHARE = 0.2
 
 Vector = dict[str, float]
 
@@ -32,6 +36,13 @@ class Ranking:
     topics: list[ScoredTopic]  # every topic, best first
     off_topic: float  # similarity to the subjects the bot does not cover
     word_count: int = 0  # words that carry meaning; 0 for empty input, punctuation or small talk
+    known_share: float = 1.0  # share of the question's distinct words the best topic uses
+    anchored: bool = True  # the best topic shares a word with the question that is not generic
+
+    @property
+    def grounded(self) -> bool:
+        """Whether the best topic is about the question at all, however high its similarity."""
+        return self.anchored and self.known_share >= MIN_KNOWN_SHARE
 
     @property
     def top(self) -> float:
@@ -97,9 +108,10 @@ class TopicIndex:
         self.topic_ids = tuple(topic.id for topic in topics)
         texts = [(topic.title, *topic.phrasings) for topic in topics] + [tuple(off_topic)]
         documents = [[_text.content_words(_text.prepare(text)) for text in group] for group in texts]
-        self._vocabulary = {
-            word for topic_documents in documents for words in topic_documents for word in words
-        }
+        self._topic_vocabularies = [
+            {word for words in topic_documents for word in words} for topic_documents in documents
+        ]
+        self._vocabulary = set().union(*self._topic_vocabularies)
         self._one_deletion: dict[str, set[str]] = defaultdict(set)
         for word in self._vocabulary:
             if len(word) >= _MIN_CORRECTED_LENGTH:
@@ -125,7 +137,16 @@ class TopicIndex:
         scored = [
             ScoredTopic(topic_id, blended[position]) for position, topic_id in enumerate(self.topic_ids)
         ]
-        return Ranking(sorted(scored, key=lambda item: -item.score), blended[-1], len(written))
+        best = max(range(len(self.topic_ids)), key=lambda position: blended[position], default=None)
+        distinct = set(words)
+        known = distinct & self._topic_vocabularies[best] if best is not None else set()
+        return Ranking(
+            sorted(scored, key=lambda item: -item.score),
+            blended[-1],
+            len(written),
+            known_share=len(known) / len(distinct) if distinct else 0.0,
+            anchored=bool(known - _text.GENERIC_TERMS),
+        )
 
     def _best_per_topic(self, space: _Space, features: Counter[str]) -> list[float]:
         best = [0.0] * (len(self.topic_ids) + 1)

@@ -211,3 +211,10 @@ def char_features(words: Iterable[str]) -> Counter[str]:
         for size in (3, 4, 5):
             features.update(padded[i : i + size] for i in range(len(padded) - size + 1))
     return features
+
+
+# Everyday software words: the knowledge base uses them, but so does any IT question ("add a stage",
+# "restart the script"), so a question that shares only these with a topic is not about it.
+_GENERIC_TEXT = """new add use change status show work script convert fail help problem issue ask say tell
+    step happen setting run start update create restart open"""
+GENERIC_TERMS = frozenset(word for text in _GENERIC_TEXT.split() for word in content_words(prepare(text)))

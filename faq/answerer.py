@@ -74,8 +74,9 @@ class FaqAnswerer:
         if ranking.word_count == 0:  # nothing asked yet ("", "?!", "hey bot"): offer starting points
             starters = [self._topics[t] for t in _STARTER_TOPICS if t in self._topics]
             return Answer(None, 0.0, _compose.greeting(starters), [topic.id for topic in starters])
-        confidence = self.calibration.confidence(ranking.top, ranking.margin)
-        if ranking.top > 0 and confidence >= self.calibration.threshold:
+        # An ungrounded question (the topics know too few of its words) has no meaningful confidence.
+        confidence = self.calibration.confidence(ranking.top, ranking.margin) if ranking.grounded else 0.0
+        if ranking.top > 0 and ranking.grounded and confidence >= self.calibration.threshold:
             return self._answered(ranking.topics[0].topic_id, confidence, ranking, context)
         return self._declined(question, confidence, ranking, context)
 

@@ -234,3 +234,23 @@ def test_the_threshold_decides_between_answering_and_declining() -> None:
 
 def test_default_answerer_is_built_once() -> None:
     assert default_answerer() is default_answerer()
+
+
+def test_a_question_the_topic_barely_knows_is_declined_however_similar() -> None:
+    answerer = _custom(threshold=0.0)  # the confidence alone would answer everything
+    assert answerer.answer("teapot for my bicycle").topic == "teapot"
+    unknown_words = "teapot marathon bicycle helmet volcano saxophone"  # the topic knows one word in six
+    assert answerer.answer(unknown_words).topic is None
+
+
+def test_generic_words_alone_do_not_carry_a_match() -> None:
+    topic = Topic("restart", "Restarting", ("how do I restart the kettle script",), "Unplug it.", "x", (), ())
+    answerer = FaqAnswerer([topic], calibration=Calibration(10.0, 10.0, -3.0, threshold=0.0))
+    assert answerer.answer("restart my script").topic is None
+    assert answerer.answer("restart my kettle script").topic == "restart"
+
+
+def test_input_the_topics_do_not_understand_gets_no_confidence(answerer: FaqAnswerer) -> None:
+    declined = answerer.answer("<script>alert('hi')</script> convert 30 euros to dollars")
+    assert declined.topic is None
+    assert declined.score == 0.0

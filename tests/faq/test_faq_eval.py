@@ -9,17 +9,26 @@ from pathlib import Path
 
 from faq import CONTRACT_TOPICS
 from faq._calibration import Calibration, Sample, choose_threshold, fit
-from faq.evaluate import FRESH_SET, REPORT, evaluate, load_fresh, load_independent, main, wilson
+from faq.evaluate import (
+    FOURTH_SET,
+    FRESH_SET,
+    REPORT,
+    evaluate,
+    load_fourth,
+    load_fresh,
+    load_independent,
+    main,
+    wilson,
+)
 
-# Measured once on the fresh held-out set (docs/faq-eval.md). The contract's targets are 0.90 for
-# in-scope answered right and for out-of-scope declined. Answered right came out at 122/133 (91.7%), above
-# its target; out-of-scope declined at 33/37 (89.2%), just below it, and that floor records the measured
-# value rather than the target.
-FLOOR_TOP1 = 0.95  # 127/133
-FLOOR_ANSWERED_RIGHT = 0.91  # 122/133
-FLOOR_PRECISION = 0.93  # 122/130
-FLOOR_OUT_OF_SCOPE_DECLINED = 0.89  # 33/37
-FLOOR_NEAR_DOMAIN_DECLINED = 0.90  # 18/20
+# Measured once on the fourth held-out set (docs/faq-eval.md). The contract's targets are 0.90 for
+# in-scope answered right and for out-of-scope declined; both were reached (75/76 and 38/42), so those
+# floors sit at or just under the measured values and never below the targets.
+FLOOR_TOP1 = 1.0  # 76/76
+FLOOR_ANSWERED_RIGHT = 0.98  # 75/76
+FLOOR_PRECISION = 0.94  # 75/79
+FLOOR_OUT_OF_SCOPE_DECLINED = 0.90  # 38/42
+FLOOR_NEAR_DOMAIN_DECLINED = 0.86  # 19/22
 
 
 def test_held_out_set_stays_above_the_floor() -> None:
@@ -32,9 +41,19 @@ def test_held_out_set_stays_above_the_floor() -> None:
     assert near_domain.out_of_scope_declined / near_domain.out_of_scope >= FLOOR_NEAR_DOMAIN_DECLINED
 
 
-def test_fresh_set_is_all_held_out_and_covers_every_topic() -> None:
-    questions = load_fresh()
+def test_fourth_set_is_all_held_out_and_covers_every_topic() -> None:
+    questions = load_fourth()
     assert all(q.held_out for q in questions)
+    per_topic = Counter(q.expected for q in questions if q.expected is not None)
+    assert all(per_topic[topic] >= 4 for topic in CONTRACT_TOPICS), per_topic
+    out_of_scope = Counter(q.kind for q in questions if q.expected is None)
+    assert sum(out_of_scope.values()) >= 40
+    assert out_of_scope["near-domain"] >= 20
+
+
+def test_fresh_set_is_tuning_material_and_covers_every_topic() -> None:
+    questions = load_fresh()
+    assert not any(q.held_out for q in questions)
     per_topic = Counter(q.expected for q in questions if q.expected is not None)
     assert all(per_topic[topic] >= 5 for topic in CONTRACT_TOPICS), per_topic
     out_of_scope = Counter(q.kind for q in questions if q.expected is None)
@@ -42,9 +61,10 @@ def test_fresh_set_is_all_held_out_and_covers_every_topic() -> None:
     assert out_of_scope["near-domain"] * 2 >= sum(out_of_scope.values())
 
 
-def test_fresh_set_is_the_one_whose_hash_the_report_recorded_before_scoring() -> None:
-    digest = hashlib.sha256(FRESH_SET.read_bytes()).hexdigest()
-    assert digest in REPORT.read_text(encoding="utf-8")
+def test_blind_sets_are_the_ones_whose_hashes_the_report_recorded_before_scoring() -> None:
+    report = REPORT.read_text(encoding="utf-8")
+    for blind_set in (FRESH_SET, FOURTH_SET):
+        assert hashlib.sha256(blind_set.read_bytes()).hexdigest() in report, blind_set.name
 
 
 def test_independent_set_is_split_evenly_per_topic_and_per_kind() -> None:
@@ -60,12 +80,12 @@ def test_independent_set_is_split_evenly_per_topic_and_per_kind() -> None:
 
 
 def test_the_held_out_set_does_not_shape_the_calibration(tmp_path: Path) -> None:
-    data = json.loads(FRESH_SET.read_text(encoding="utf-8"))
+    data = json.loads(FOURTH_SET.read_text(encoding="utf-8"))
     for item in data["in_scope"] + data["out_of_scope"]:
         item["question"] = "completely different words about teapots and kettles"
-    altered = tmp_path / "fresh.json"
+    altered = tmp_path / "fourth.json"
     altered.write_text(json.dumps(data), encoding="utf-8")
-    original, changed = evaluate(), evaluate(fresh=altered)
+    original, changed = evaluate(), evaluate(fourth=altered)
     assert changed.calibration == original.calibration
     assert changed.held_out.top1_right != original.held_out.top1_right
 
