@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.plan import Check, Match, Plan, PlannedUser
+from workflows.plan import OUTCOMES, Check, Match, Plan, PlannedUser
 
 
 def encode(plan: Plan) -> dict[str, Any]:
@@ -22,15 +22,32 @@ def decode(data: dict[str, Any]) -> Plan:
         organization=data["organization"],
         tenant_id=data["tenant_id"],
         users=tuple(_user(user) for user in data["users"]),
-        checks=tuple(
-            Check(
-                code=check["code"], status=check["status"], message=check["message"], fix=check.get("fix", "")
-            )
-            for check in data["checks"]
-        ),
+        checks=checks(data),
         connector=data.get("connector", ""),
         tenant_name=data.get("tenant_name", ""),
     )
+
+
+def checks(data: dict[str, Any]) -> tuple[Check, ...]:
+    return tuple(
+        Check(code=check["code"], status=check["status"], message=check["message"], fix=check.get("fix", ""))
+        for check in data["checks"]
+    )
+
+
+def counts(data: dict[str, Any]) -> dict[str, int]:
+    """Read from the stored summary: a status must not rebuild every user of a 100,000-user plan."""
+    stored = data["counts"]
+    return {outcome: int(stored.get(outcome, 0)) for outcome in OUTCOMES}
+
+
+def outcome_of(data: dict[str, Any], address: str) -> str | None:
+    """The outcome of the user whose principal name or email is `address`, without decoding the plan."""
+    wanted = address.strip().casefold()
+    for user in data["users"]:
+        if wanted in (str(user["principal_name"]).casefold(), str(user.get("mail_address", "")).casefold()):
+            return str(user["outcome"])
+    return None
 
 
 def _user(data: dict[str, Any]) -> PlannedUser:

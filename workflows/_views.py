@@ -11,7 +11,6 @@ from workflows.results import Actor, MigrationStatus, TodoEntry
 
 def migration_status(row: Migration, pending_approval_id: int | None) -> MigrationStatus:
     assert row.id is not None
-    plan = _plan_codec.decode(row.plan) if row.plan else None
     return MigrationStatus(
         id=row.id,
         organization=row.organization,
@@ -22,8 +21,8 @@ def migration_status(row: Migration, pending_approval_id: int | None) -> Migrati
         blocked_reason=row.blocked_reason,
         blocked_fix=row.blocked_fix,
         plan_fingerprint=row.plan_fingerprint,
-        counts=plan.counts if plan else dict.fromkeys(OUTCOMES, 0),
-        checks=plan.checks if plan else (),
+        counts=_plan_codec.counts(row.plan) if row.plan else dict.fromkeys(OUTCOMES, 0),
+        checks=_plan_codec.checks(row.plan) if row.plan else (),
         started_by=Actor(row.started_by_id, row.started_by_email, row.started_by_name),
         channel_id=row.channel_id,
         created_at=row.created_at,

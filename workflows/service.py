@@ -162,6 +162,12 @@ class MigrationService:
                 )
             return _plan_codec.decode(row.plan)
 
+    def outcome_of(self, organization: str | None, address: str) -> str | None:
+        """This person's outcome in the current plan (by principal name or email), if they are in it."""
+        with self._database.session() as session:
+            row = self._find(session, organization)
+            return _plan_codec.outcome_of(row.plan, address) if row.plan else None
+
     def audit_trail(self, organization: str | None = None) -> list[AuditEntry]:
         with self._database.session() as session:
             row = self._find(session, organization)

@@ -245,13 +245,7 @@ class Conversation:
             status = self._service.status(None)
         except WorkflowError:
             return AskerContext()
-        outcome = None
-        if status.plan_fingerprint and actor.email:
-            me = actor.email.casefold()
-            for user in self._service.plan(status.organization).users:
-                if me in (user.principal_name.casefold(), user.mail_address.casefold()):
-                    outcome = user.outcome
-                    break
+        outcome = self._service.outcome_of(status.organization, actor.email) if actor.email else None
         try:
             is_admin = self._may_administer(status.organization, actor)
         except (WorkflowError, MicrosoftError):

@@ -49,6 +49,10 @@ def race(first: Callable[[], T], second: Callable[[], T]) -> list[T | WorkflowEr
         return [future.result(timeout=30) for future in futures]
 
 
+def conflicts_in(results: list[T | WorkflowError]) -> list[ConflictError]:
+    return [result for result in results if isinstance(result, ConflictError)]
+
+
 def interleaved(
     database: Database, microsoft: FakeMicrosoft, clock: FakeClock, **settings: int
 ) -> MigrationService:
@@ -68,7 +72,7 @@ def test_two_approval_requests_at_once_one_wins(
     service.start("fabrikam", "fabrikam.com", dana)
     racing = interleaved(database, microsoft, clock)
     results = race(lambda: racing.request_approval(None, dana), lambda: racing.request_approval(None, lee))
-    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    conflicts = conflicts_in(results)
     winners = [result for result in results if not isinstance(result, WorkflowError)]
     assert len(conflicts) == 1 and len(winners) == 1, results
     winner = winners[0].requested_by  # type: ignore[union-attr]
@@ -100,7 +104,7 @@ def test_two_approvers_deciding_at_once_conflict_on_the_approval_row(
         lambda: racing.decide(request.approval_id, lee, approve=True),
         lambda: racing.decide(request.approval_id, PAT, approve=True),
     )
-    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    conflicts = conflicts_in(results)
     assert len(conflicts) == 1, results
     assert "just recorded an approval decision" in str(conflicts[0])
     loser = PAT if results[1] is conflicts[0] else lee
@@ -127,7 +131,7 @@ def test_unsynchronised_threads_still_get_exactly_one_winner(
         return run
 
     results = race(cancel(dana), cancel(lee))
-    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    conflicts = conflicts_in(results)
     assert len(conflicts) == 1, results
     assert "just cancelled the migration" in str(conflicts[0])
     assert [entry.action for entry in service.audit_trail("fabrikam")].count("cancel") == 1
@@ -164,7 +168,7 @@ def test_a_double_click_on_done_marks_the_item_once(
     item = service.todo_list(lee.email)[0]
     racing = interleaved(database, microsoft, clock)
     results = race(lambda: racing.mark_done(item.id, lee), lambda: racing.mark_done(item.id, lee))
-    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    conflicts = conflicts_in(results)
     assert len(conflicts) == 1, results
     assert [entry.action for entry in service.audit_trail()].count("todo_done") == 1
     assert service.mark_done(item.id, lee).already_done
@@ -183,7 +187,7 @@ def test_racing_steps_that_call_microsoft_collide_on_the_busy_state(
     service.start("fabrikam", "fabrikam.com", dana)
     racing = interleaved(database, microsoft, clock)
     results = race(lambda: getattr(racing, command)(None, dana), lambda: getattr(racing, command)(None, lee))
-    conflicts = [result for result in results if isinstance(result, ConflictError)]
+    conflicts = conflicts_in(results)
     assert len(conflicts) == 1, results
     assert sorted(microsoft.invitations) == (
         ["bob@outlook.com", "cy@gmail.com"] if command == "invite" else []
