@@ -79,6 +79,24 @@ from workflows.todo import advance_notice, todo_items, todo_notes
 
 _ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
+
+
+def check_start_arguments(organization: str, tenant: str) -> tuple[str, str]:
+    """The trimmed organization name and tenant of `start`, or a WorkflowError saying what to type."""
+    organization, tenant = organization.strip(), tenant.strip()
+    if not _ORGANIZATION_NAME.match(organization):
+        raise WorkflowError(
+            f"`{organization}` is not an Azure DevOps organization name: use the name from"
+            " https://dev.azure.com/NAME (letters, digits, hyphens), e.g. `start fabrikam contoso.com`."
+        )
+    if not _TENANT.match(tenant):
+        raise WorkflowError(
+            f"`{tenant}` is not a tenant: give the directory's tenant id or one of its verified domains,"
+            " e.g. `start fabrikam contoso.com`."
+        )
+    return organization, tenant
+
+
 _CONFLICT_WINDOW = timedelta(minutes=2)
 """A refused command right after someone else's change is reported as that change winning the race."""
 _CONNECTED_STATES = frozenset({"connected", "users_notified", "billing_checked", "completed"})
@@ -183,17 +201,7 @@ class MigrationService:
         self, organization: str, tenant: str, actor: Actor, *, channel: str | None = None
     ) -> MigrationStatus:
         """Create the migration and check the prerequisites at once (-> planned or blocked)."""
-        organization, tenant = organization.strip(), tenant.strip()
-        if not _ORGANIZATION_NAME.match(organization):
-            raise WorkflowError(
-                f"`{organization}` is not an Azure DevOps organization name: use the name from"
-                " https://dev.azure.com/NAME (letters, digits, hyphens), e.g. `start fabrikam contoso.com`."
-            )
-        if not _TENANT.match(tenant):
-            raise WorkflowError(
-                f"`{tenant}` is not a tenant: give the directory's tenant id or one of its verified domains,"
-                " e.g. `start fabrikam contoso.com`."
-            )
+        organization, tenant = check_start_arguments(organization, tenant)
         if not actor.email:
             raise WorkflowError(
                 "I need your email address to check that you can make the connection; add it to your chat"
@@ -263,7 +271,10 @@ class MigrationService:
                 plan = build_plan(snapshot, connector)
             except MicrosoftError as error:
                 row.blocked_reason = str(error)
-                row.blocked_fix = "Run `resume` to try again once the service answers."
+                row.blocked_fix = (
+                    "If it names something you typed (the organization or the tenant), `cancel` and `start`"
+                    " again with the right one; otherwise `resume` once the service answers."
+                )
                 unit.flow.fire("fail", details={"error": str(error)})
                 self._commit(unit)
                 return

@@ -22,11 +22,15 @@ from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
-from workflows.service import MigrationService
+from workflows.service import MigrationService, check_start_arguments
 
 log = logging.getLogger(__name__)
 
 ADMIN_WORDS = frozenset(usage.word for usage in USAGES if usage.admin)
+START_USAGE = (
+    "Say `start ORG TENANT`: the organization name from https://dev.azure.com/ORG and the directory's"
+    " tenant id or verified domain, e.g. `start fabrikam-fiber fabrikam.com`."
+)
 ITEM_TOPICS = {
     "sign-in-work-account": "identity-picker-sign-in",
     "clear-git-credentials": "git-credential-cache",
@@ -186,12 +190,10 @@ class Conversation:
         return self._service.is_admin(organization, actor, tuple(self._roles.extra_admin_ids))
 
     def _organization_of(self, command: Command) -> str | None:
-        if command.word == "start":
-            if not command.args:
-                raise WorkflowError(
-                    "Which organization? Say `start ORG TENANT`, e.g. `start fabrikam contoso.com`."
-                )
-            return command.args[0]
+        if command.word == "start":  # checked before the admin check, which asks Azure DevOps about ORG
+            if len(command.args) != 2:
+                raise WorkflowError(START_USAGE)
+            return check_start_arguments(*command.args)[0]
         if command.word in ("approve", "reject"):
             return self._service.approval_organization(self._approval_id(command))
         if command.word == "remove-users":
@@ -294,10 +296,7 @@ class Conversation:
 
     def _start(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         if len(command.args) != 2:
-            raise WorkflowError(
-                "Say `start ORG TENANT`: the organization name from https://dev.azure.com/ORG and the"
-                " directory's tenant id or verified domain, e.g. `start fabrikam-fiber fabrikam.com`."
-            )
+            raise WorkflowError(START_USAGE)
         status = self._service.start(command.args[0], command.args[1], actor, channel=channel)
         return [views.started(status, actor)]
 

@@ -262,3 +262,20 @@ def test_the_live_progress_message_leaves_the_not_in_chat_list_out(chat: Chat) -
     live = views.delivery_update(report)
     assert not any(isinstance(block, Attachment) for block in live.message.blocks)
     assert "1 more are not in chat" in text_of([live])
+
+
+def test_a_malformed_start_is_explained_before_anyone_asks_azure_devops(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(chat.runtime.microsoft, "organization", lambda name: asked.append(name))
+    for line in ("start", "start fab rikam fabrikam.com", "start fab/rikam fabrikam.com"):
+        reply = text_of(chat.say(DANA, line))
+        assert "start ORG TENANT" in reply or "not an Azure DevOps organization name" in reply, line
+    assert asked == []
+
+
+def test_an_unknown_tenant_says_to_start_again_with_the_right_one(chat: Chat) -> None:
+    reply = text_of(chat.say(DANA, f"start {ORG} nosuch.example"))
+    assert "does not know tenant 'nosuch.example'" in reply
+    assert "`cancel` and `start`" in reply
