@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,9 +82,11 @@ def serve(
         handler = AsyncSocketModeHandler(app, settings.slack_app_token)
         asyncio.run(_alongside(background, handler.start_async()))  # type: ignore[no-untyped-call]
     else:
-        server = uvicorn.Server(uvicorn.Config(create_asgi(app, health=health), host=host, port=port))
-        print(f"listening on http://{host}:{port}", flush=True)
-        asyncio.run(_alongside(background, server.serve()))
+        listening = socket.create_server((host, port))  # bound first, so `--port 0` can say which port
+        bound = listening.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(create_asgi(app, health=health), host=host, port=bound))
+        print(f"listening on http://{host}:{bound}", flush=True)
+        asyncio.run(_alongside(background, server.serve(sockets=[listening])))
 
 
 def outbox_worker(persistence: Persistence, sender: SlackSender, delivery: Delivery) -> OutboxWorker:
