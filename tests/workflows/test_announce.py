@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-import workflows.service as service_module
+import workflows.stages.announcing as service_module
 from storage import AuditEntry, Database, OutboundMessage
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeMicrosoft

@@ -1,0 +1,83 @@
+"""The advance notice (the procedure's first prerequisite): before connecting, every affected user hears
+what will happen to them and when."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from storage import OutboundMessage
+from storage.outbox import enqueue
+from workflows import _plan_codec
+from workflows.errors import WorkflowError
+from workflows.machine import refusal
+from workflows.results import Actor, AnnounceResult
+from workflows.stages.unit import Context, audit, find, status
+from workflows.todo import advance_notice
+
+_ANNOUNCE_STATES = frozenset({"planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"})
+_WHEN_LIMIT = 200
+
+
+def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "") -> AnnounceResult:
+    """Tell every affected user, before connecting, what will happen to them and when.
+
+    Announcing the same `when` twice sends nothing new; a new `when` reaches everyone again.
+    """
+    when = " ".join(when.split())[:_WHEN_LIMIT]
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        if row.state not in _ANNOUNCE_STATES or row.plan is None:
+            raise refusal(row.state, "announce")
+        assert row.id is not None
+        plan = _plan_codec.decode(row.plan)
+        now = ctx.now()
+        tenant = row.tenant_name or row.tenant_id
+        digest = hashlib.sha256(when.casefold().encode()).hexdigest()[:12]
+        keys = {user.id: f"migration-{row.id}-notice-{digest}-{user.id}" for user in plan.users}
+        sent_before = set(
+            session.exec(
+                select(OutboundMessage.idempotency_key).where(
+                    col(OutboundMessage.idempotency_key).in_(list(keys.values()))
+                )
+            ).all()
+        )
+        # Flushed only at commit: a concurrent identical announce then shows as one IntegrityError there.
+        with session.no_autoflush:
+            for user in plan.users:
+                if keys[user.id] in sent_before:
+                    continue
+                address = (user.mail_address or user.principal_name).strip()
+                enqueue(
+                    session,
+                    idempotency_key=keys[user.id],
+                    recipient=address,
+                    kind="advance_notice",
+                    payload={
+                        "migration_id": row.id,
+                        "organization": row.organization,
+                        "tenant": tenant,
+                        "email": address,
+                        "display_name": user.display_name,
+                        "when": when,
+                        "lines": advance_notice(user, organization=row.organization, tenant=tenant),
+                    },
+                    now=now,
+                    migration_id=row.id,
+                )
+        queued = len(keys) - len(sent_before)
+        session.add(
+            audit(ctx.now(), row, actor, "announce", row.state, row.state, {"when": when, "users": queued})
+        )
+        name = row.organization
+        try:
+            session.commit()
+        except IntegrityError:  # another admin's identical announce committed first: theirs went out
+            session.rollback()
+            raise WorkflowError(
+                f"{name} was just announced for {when or 'this date'} by someone else at the"
+                " same moment; everyone gets that notice once. Nothing more was sent."
+            ) from None
+        return AnnounceResult(status(session, row), queued, len(plan.users), when)

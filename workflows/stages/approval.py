@@ -1,0 +1,210 @@
+"""Four eyes before connecting: an admin requests approval of the plan (bound to its fingerprint), the
+others decide; the last approval re-reads both sides and names who clicks Connect."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from storage import Approval, ApprovalDecision, Migration
+from workflows import _plan_codec
+from workflows.directory import DirectorySnapshot, MicrosoftError
+from workflows.errors import PermissionDenied, WorkflowError
+from workflows.plan import build_plan
+from workflows.results import Actor, ApprovalRequest, DecisionOutcome, DecisionResult
+from workflows.stages import approval_lapse
+from workflows.stages.checking import apply_plan
+from workflows.stages.connecting import choose_connector
+from workflows.stages.unit import (
+    Context,
+    Unit,
+    commit,
+    hhmm,
+    note,
+    recent_change_or,
+    same_person,
+    status,
+    step,
+    translating_conflicts,
+)
+
+
+def request_approval(ctx: Context, organization: str | None, actor: Actor) -> ApprovalRequest:
+    """Ask the other admins to approve the current plan (bound to its fingerprint)."""
+    with ctx.database.session() as session:
+        with step(ctx, session, organization, actor, "request_approval") as unit:
+            row = unit.row
+            approval_lapse.expire_due(unit)
+            unit.flow.require("request_approval", command="request-approval")
+            _require_enough_approvers(ctx, row.organization, actor)
+            approval_lapse.void_pending(unit, "a new approval was requested")
+            unit.flow.fire("request_approval", details={"fingerprint": row.plan_fingerprint})
+            assert row.id is not None and row.plan_fingerprint is not None
+            approval = Approval(
+                migration_id=row.id,
+                plan_fingerprint=row.plan_fingerprint,
+                requested_by_id=actor.id,
+                requested_by_email=actor.email,
+                requested_by_name=actor.name,
+                approvers_required=ctx.settings.approvers_required,
+                created_at=unit.flow.now,
+                expires_at=unit.flow.now + ctx.settings.approval_ttl,
+            )
+            session.add(approval)
+        plan = _plan_codec.decode(row.plan or {})
+        assert approval.id is not None
+        return ApprovalRequest(
+            approval_id=approval.id,
+            organization=row.organization,
+            tenant_id=row.tenant_id,
+            tenant_name=row.tenant_name,
+            plan_fingerprint=approval.plan_fingerprint,
+            counts=plan.counts,
+            warnings=tuple(check for check in plan.checks if check.status == "warn"),
+            requested_by=actor,
+            approvers_required=approval.approvers_required,
+            expires_at=approval.expires_at,
+            status=status(session, row),
+        )
+
+
+def _require_enough_approvers(ctx: Context, organization: str, requester: Actor) -> None:
+    """A request nobody can approve would only wait until it expires."""
+    others = ctx.admins.approvers(organization, exclude=requester)
+    needed = ctx.settings.approvers_required
+    if len(others) >= needed:
+        return
+    listed = f": {', '.join(others)}" if others else ""
+    admins = "admin" if len(others) == 1 else "admins"
+    raise WorkflowError(
+        f"{needed} approver{'s' if needed > 1 else ''} needed, only {len(others)} other {admins}"
+        f"{listed}. Add a Project Collection Administrator to {organization} (Organization settings >"
+        " Permissions), or have the bot's operators lower the number of approvers."
+    )
+
+
+def decide(ctx: Context, approval_id: int, actor: Actor, approve: bool, reason: str = "") -> DecisionResult:
+    """Record one admin's decision; the last required approval moves the migration to connecting."""
+    with ctx.database.session() as session:
+        approval = session.get(Approval, approval_id)
+        if approval is None:
+            raise WorkflowError(f"There is no approval request #{approval_id}.")
+        row = session.get(Migration, approval.migration_id)
+        assert row is not None
+        unit = ctx.unit(session, row, actor)
+        with translating_conflicts(unit, "approve" if approve else "reject"):
+            return _decide(unit, approval, actor, approve, reason)
+
+
+def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason: str) -> DecisionResult:
+    row, session, now = unit.row, unit.session, unit.flow.now
+    assert approval.id is not None
+
+    def result(
+        outcome: DecisionOutcome, message: str, connector: Actor | None = None, why: str = ""
+    ) -> DecisionResult:
+        return DecisionResult(
+            approval_id=approval.id or 0,
+            outcome=outcome,
+            approvals=approval.approvals,
+            approvers_required=approval.approvers_required,
+            status=status(session, row),
+            message=message,
+            connector=connector,
+            connector_reason=why,
+        )
+
+    if approval.status != "pending":
+        raise recent_change_or(
+            unit,
+            actor,
+            "approve",
+            WorkflowError(f"This approval request is already {approval.status}; nothing to decide."),
+        )
+    if approve and same_person(actor, approval.requested_by_id, approval.requested_by_email):
+        raise PermissionDenied(
+            "You requested this approval, so another admin must approve it (four eyes)."
+            " You can still `reject` it or `cancel` the migration."
+        )
+    decisions = session.exec(
+        select(ApprovalDecision).where(ApprovalDecision.approval_id == approval.id)
+    ).all()
+    if any(same_person(actor, d.approver_id, d.approver_email) for d in decisions):
+        raise WorkflowError("You already decided on this request; another admin has to approve it.")
+    if approval.expires_at <= now:
+        approval_lapse.expire(unit, approval)
+        commit(unit)
+        return result(
+            "expired",
+            f"This approval request expired at {hhmm(approval.expires_at)} UTC;"
+            " run `request-approval` for a fresh one.",
+        )
+    if approval.plan_fingerprint != row.plan_fingerprint or row.state != "awaiting_approval":
+        approval_lapse.void(unit, approval, "the plan changed")
+        commit(unit)
+        return result("void", "The plan changed since this request; run `request-approval` again.")
+    session.add(
+        ApprovalDecision(
+            approval_id=approval.id,
+            approver_id=actor.id,
+            approver_email=actor.email,
+            approver_name=actor.name,
+            approve=approve,
+            reason=reason,
+            decided_at=now,
+        )
+    )
+    if not approve:
+        approval.status, approval.decided_at = "rejected", now
+        unit.flow.fire("reject", details={"approval_id": approval.id, "reason": reason})
+        commit(unit)
+        return result("rejected", f"{actor.name} rejected the plan. {reason}".strip())
+    approval.approvals += 1
+    if approval.approvals < approval.approvers_required:
+        note(unit, actor, "decision", {"approval_id": approval.id})
+        commit(unit)
+        missing = approval.approvers_required - approval.approvals
+        return result("recorded", f"Approval recorded; {missing} more needed.")
+    snapshot = _live_snapshot(unit.ctx, row)
+    live = build_plan(snapshot, row.started_by_email)
+    if live.fingerprint != approval.plan_fingerprint or live.failed_checks:
+        approval.status = "void"
+        unit.flow.fire("recheck", details={"approval_id": approval.id, "reason": "plan changed"})
+        apply_plan(unit, live)
+        commit(unit)
+        if live.failed_checks:
+            failing = " ".join(check.message for check in live.failed_checks)
+            return result(
+                "void",
+                f"A prerequisite fails now, so the approval is void: {failing} Then run `recheck`"
+                " and `request-approval` again.",
+            )
+        return result(
+            "void",
+            "The directory or the organization changed since the request, so the plan did too"
+            f" (now {_counts_text(live.counts)}). The approval is void; review `plan` and run"
+            " `request-approval` again.",
+        )
+    connector, why = choose_connector(snapshot, actor, approval, row)
+    approval.status, approval.decided_at = "approved", now
+    unit.flow.fire("approve", details={"approval_id": approval.id, "connector": connector.email})
+    commit(unit)
+    message = (
+        f"{connector.name or connector.email} connects it in the portal:"
+        f" https://dev.azure.com/{row.organization} > Organization settings > Microsoft Entra ID >"
+        f" Connect directory > {row.tenant_name or row.tenant_id} > Connect. I watch the organization"
+        " and confirm once it is connected."
+    )
+    return result("approved", f"{message} {why}".strip(), connector, why)
+
+
+def _live_snapshot(ctx: Context, row: Migration) -> DirectorySnapshot:
+    try:
+        return ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=row.started_by_email)
+    except MicrosoftError as error:
+        raise WorkflowError(
+            f"I could not verify the plan with Microsoft, so nothing was recorded: {error} Try again."
+        ) from None
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count) or "no users"

@@ -1,0 +1,66 @@
+"""When an approval stops holding: it expires with time, or a change (a re-check, a cancel, a new plan)
+voids it. Whoever looks first turns lapsed requests into expired ones, so none shows as pending."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from storage import Approval, Migration
+from workflows.results import BOT
+from workflows.stages.unit import Context, Unit, audit
+
+
+def expire(unit: Unit, approval: Approval) -> None:
+    approval.status = "expired"
+    if unit.row.state == "awaiting_approval":
+        unit.flow.fire("expire", details={"approval_id": approval.id})
+
+
+def void(unit: Unit, approval: Approval, why: str) -> None:
+    """The approval no longer holds; a migration awaiting it goes back to `planned`."""
+    approval.status = "void"
+    details: dict[str, object] = {"approval_id": approval.id, "why": why}
+    if unit.row.state == "awaiting_approval":
+        unit.flow.fire("void_approval", details=details)
+    else:
+        state = unit.row.state
+        unit.session.add(audit(unit.ctx.now(), unit.row, unit.actor, "void_approval", state, state, details))
+
+
+def expire_due(unit: Unit) -> None:
+    for approval in pending(unit):
+        if approval.expires_at <= unit.flow.now:
+            expire(unit, approval)
+
+
+def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = None) -> None:
+    now = ctx.now()
+    query = select(Approval).where(Approval.status == "pending", col(Approval.expires_at) <= now)
+    if migration_id is not None:
+        query = query.where(Approval.migration_id == migration_id)
+    for approval in session.exec(query).all():
+        row = session.get(Migration, approval.migration_id)
+        assert row is not None
+        expire(Unit(ctx, session, ctx.flow(row, session, BOT, now)), approval)
+        try:
+            session.commit()
+        except StaleDataError:
+            session.rollback()  # someone decided on it at this moment: their change stands
+
+
+def void_pending(unit: Unit, why: str) -> None:
+    """Void the pending requests without moving the migration: the caller's transition does that."""
+    for approval in pending(unit):
+        approval.status = "void"
+        state = unit.row.state
+        details: dict[str, object] = {"approval_id": approval.id, "why": why}
+        unit.session.add(audit(unit.ctx.now(), unit.row, unit.actor, "void_approval", state, state, details))
+
+
+def pending(unit: Unit) -> Sequence[Approval]:
+    return unit.session.exec(
+        select(Approval).where(Approval.migration_id == unit.row.id, Approval.status == "pending")
+    ).all()

@@ -1,0 +1,52 @@
+"""After connecting: the Azure subscription that pays for the organization must live in the new
+directory; if not, the admins get Microsoft's two ways to fix it before the month ends."""
+
+from __future__ import annotations
+
+from workflows.directory import MicrosoftError
+from workflows.errors import WorkflowError
+from workflows.results import Actor, BillingResult
+from workflows.stages.unit import Context, status, step
+
+
+def check_billing(ctx: Context, organization: str | None, actor: Actor) -> BillingResult:
+    """The subscription that pays for the organization must live in the new directory."""
+    with ctx.database.session() as session:
+        with step(ctx, session, organization, actor, "billing_confirmed") as unit:
+            row = unit.row
+            unit.flow.require("billing_confirmed", command="check-billing")
+            try:
+                subscription_id = ctx.microsoft.billing_subscription_id(row.organization)
+                subscription = (
+                    ctx.microsoft.subscription(subscription_id, row.tenant_id) if subscription_id else None
+                )
+            except MicrosoftError as error:
+                raise WorkflowError(
+                    f"I could not read the billing subscription: {error} Try again."
+                ) from None
+            target = row.tenant_name or row.tenant_id
+            ok = subscription_id is None or (
+                subscription is not None and subscription.tenant_id.casefold() == row.tenant_id.casefold()
+            )
+            if ok:
+                unit.flow.fire("billing_confirmed", details={"subscription_id": subscription_id})
+        now_status = status(session, row)
+    steps: tuple[str, ...] = ()
+    if subscription_id is None:
+        message = "No Azure subscription bills this organization; nothing to change."
+    elif ok:
+        message = f"Billing subscription {subscription_id} is already in {target}."
+    else:
+        where = f"in directory {subscription.tenant_id}" if subscription else "not visible to me"
+        message = (
+            f"Billing subscription {subscription_id} is {where}, not in {target}. Before the month ends:"
+        )
+        steps = (
+            f"Associate subscription {subscription_id} with {target} in the Azure portal (Subscriptions >"
+            " Change directory), or transfer it to your work account if you cannot change the directory.",
+            "Or, in Organization settings > Billing, change the subscription Azure DevOps bills to one in"
+            f" {target}; follow Microsoft's steps exactly, a wrong setup disrupts billing.",
+            "Then run `check-billing` again.",
+        )
+    tenant_of_subscription = subscription.tenant_id if subscription else None
+    return BillingResult(ok, subscription_id, tenant_of_subscription, steps, now_status, message)

@@ -1,0 +1,139 @@
+"""Starting a migration and checking its prerequisites: read both sides, build the plan, then planned,
+blocked or failed."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from storage import ActiveMigration, Migration
+from workflows import _plan_codec
+from workflows.directory import MicrosoftError
+from workflows.errors import WorkflowError
+from workflows.machine import describe_state
+from workflows.plan import Plan, build_plan
+from workflows.results import Actor, MigrationStatus
+from workflows.stages.approval_lapse import void_pending
+from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, status, step
+
+_ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
+
+
+def check_start_arguments(organization: str, tenant: str) -> tuple[str, str]:
+    """The trimmed organization name and tenant of `start`, or a WorkflowError saying what to type."""
+    organization, tenant = organization.strip(), tenant.strip()
+    if not _ORGANIZATION_NAME.match(organization):
+        raise WorkflowError(
+            f"`{organization}` is not an Azure DevOps organization name: use the name from"
+            " https://dev.azure.com/NAME (letters, digits, hyphens), e.g. `start fabrikam contoso.com`."
+        )
+    if not _TENANT.match(tenant):
+        raise WorkflowError(
+            f"`{tenant}` is not a tenant: give the directory's tenant id or one of its verified domains,"
+            " e.g. `start fabrikam contoso.com`."
+        )
+    return organization, tenant
+
+
+def start(
+    ctx: Context, organization: str, tenant: str, actor: Actor, *, channel: str | None = None
+) -> MigrationStatus:
+    """Create the migration and check the prerequisites at once (-> planned or blocked)."""
+    organization, tenant = check_start_arguments(organization, tenant)
+    if not actor.email:
+        raise WorkflowError(
+            "I need your email address to check that you can make the connection; add it to your chat"
+            " profile and try again."
+        )
+    now = ctx.now()
+    with ctx.database.session() as session:
+        row = Migration(
+            organization=organization,
+            tenant_id=tenant,
+            state="draft",
+            started_by_id=actor.id,
+            started_by_email=actor.email,
+            started_by_name=actor.name,
+            channel_id=channel,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        session.add(ActiveMigration(organization_key=organization.casefold(), migration_id=row.id))
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            raise _already_running(session, organization) from None
+        session.add(
+            audit(ctx.now(), row, actor, "start", None, "draft", {"tenant": tenant, "channel": channel})
+        )
+        flow = ctx.flow(row, session, actor, now)
+        flow.fire("check")
+        session.commit()
+        check_prerequisites(Unit(ctx, session, flow))
+        return status(session, row)
+
+
+def recheck(ctx: Context, organization: str | None, actor: Actor) -> MigrationStatus:
+    """Fetch everything again and rebuild the plan (-> planned or blocked); voids a pending approval."""
+    with ctx.database.session() as session:
+        with step(ctx, session, organization, actor, "recheck") as unit:
+            void_pending(unit, "the prerequisites were re-checked")
+            unit.flow.fire("recheck")
+        check_prerequisites(unit)
+        return status(session, unit.row)
+
+
+def check_prerequisites(unit: Unit) -> None:
+    """In `checking_prerequisites`: snapshot and plan, then planned, blocked or failed; commits."""
+    row, microsoft = unit.row, unit.ctx.microsoft
+    unit.flow.now = unit.ctx.now()
+    connector = row.started_by_email
+    with failing_on_error(unit, "prerequisite checks"):
+        try:
+            snapshot = microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
+            plan = build_plan(snapshot, connector)
+        except MicrosoftError as error:
+            row.blocked_reason = str(error)
+            row.blocked_fix = (
+                "If it names something you typed (the organization or the tenant), `cancel` and `start`"
+                " again with the right one; otherwise `resume` once the service answers."
+            )
+            unit.flow.fire("fail", details={"error": str(error)})
+            commit(unit)
+            return
+        row.tenant_id = snapshot.tenant.id
+        row.tenant_name = snapshot.tenant.display_name
+        apply_plan(unit, plan)
+        commit(unit)
+
+
+def apply_plan(unit: Unit, plan: Plan) -> None:
+    row = unit.row
+    row.plan = _plan_codec.encode(plan)
+    row.plan_fingerprint = plan.fingerprint
+    details = {"fingerprint": plan.fingerprint, "counts": plan.counts}
+    if plan.failed_checks:
+        row.blocked_reason = " ".join(check.message for check in plan.failed_checks)
+        row.blocked_fix = " ".join(check.fix for check in plan.failed_checks if check.fix) or None
+        unit.flow.fire(
+            "prerequisites_failed", details={**details, "failed": [c.code for c in plan.failed_checks]}
+        )
+    else:
+        row.blocked_reason = row.blocked_fix = None
+        unit.flow.fire("prerequisites_passed", details=details)
+
+
+def _already_running(session: Session, organization: str) -> WorkflowError:
+    running = find(session, organization)
+    return WorkflowError(
+        f"A migration of {running.organization} is already in progress ({describe_state(running.state)},"
+        f" started by {running.started_by_name}). Use `status {running.organization}`, or `cancel` it"
+        " first."
+    )

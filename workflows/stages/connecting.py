@@ -1,0 +1,84 @@
+"""The portal step: who clicks Connect, and watching the organization until it reports the tenant.
+Connecting a directory has no public API, so the bot guides the click and verifies its effect."""
+
+from __future__ import annotations
+
+from storage import Approval, Migration
+from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
+from workflows.errors import ConflictError, WorkflowError
+from workflows.plan import Check, connector_checks
+from workflows.results import BOT, Actor, ConnectionResult
+from workflows.stages.reading import current_status
+from workflows.stages.unit import Context, status, step
+
+CONNECTED_STATES = frozenset({"connected", "users_notified", "billing_checked", "completed"})
+
+
+def check_connection(ctx: Context, organization: str | None = None) -> ConnectionResult:
+    """One look at the organization's tenant: the bot's watch calls this every few seconds."""
+    try:
+        with ctx.database.session() as session:
+            with step(ctx, session, organization, BOT, "connection_confirmed") as unit:
+                row = unit.row
+                if row.state in CONNECTED_STATES:
+                    return ConnectionResult("connected", row.tenant_id, status(session, row), "")
+                unit.flow.require("connection_confirmed", command="check-connection")
+                observed = _tenant_of(ctx, row.organization)
+                if observed.casefold() == row.tenant_id.casefold():
+                    unit.flow.fire("connection_confirmed", details={"tenant_id": observed})
+            now_status = status(session, row)
+    except ConflictError:
+        now_status = current_status(ctx, organization)
+        if now_status.state != "connected":
+            raise
+        return ConnectionResult("connected", now_status.tenant_id, now_status, "")
+    target = row.tenant_name or row.tenant_id
+    if now_status.state == "connected":
+        message = f"{row.organization} is connected to {target}. Next: `notify` the users."
+        return ConnectionResult("connected", observed, now_status, message)
+    if observed == MSA_TENANT_ID:
+        return ConnectionResult("waiting", observed, now_status, "Not connected yet; still watching.")
+    message = (
+        f"{row.organization} is connected to another directory ({observed}), not to {target}."
+        " Disconnect it (Organization settings > Microsoft Entra ID > Disconnect directory), then connect"
+        " the right one."
+    )
+    return ConnectionResult("other-tenant", observed, now_status, message)
+
+
+def _tenant_of(ctx: Context, organization: str) -> str:
+    try:
+        return ctx.microsoft.organization_tenant_id(organization)
+    except MicrosoftError as error:
+        raise WorkflowError(f"I could not look at {organization} just now: {error}") from None
+
+
+def choose_connector(
+    snapshot: DirectorySnapshot, approver: Actor, approval: Approval, row: Migration
+) -> tuple[Actor, str]:
+    """Who clicks Connect: the final approver if they may, else the requester, else whoever started it
+    (the plan's connector checks passed for them). The reason is given when it is not the approver."""
+    requester = Actor(approval.requested_by_id, approval.requested_by_email, approval.requested_by_name)
+    starter = Actor(row.started_by_id, row.started_by_email, row.started_by_name)
+    refusal = _may_not_connect(snapshot, approver)
+    if refusal is None:
+        return approver, ""
+    fallback = starter if _may_not_connect(snapshot, requester) is not None else requester
+    role = "requested the approval" if fallback == requester else "started the migration"
+    name = approver.name or approver.email or "The approver"
+    return fallback, (
+        f"{name} cannot make the connection ({refusal}), so {fallback.name or fallback.email}, who {role},"
+        " does."
+    )
+
+
+def _may_not_connect(snapshot: DirectorySnapshot, person: Actor) -> str | None:
+    """Why `person` may not click Connect, or None if they may."""
+    if not person.email.strip():
+        return "no email address in their chat profile to check"
+    failing = [check for check in connector_checks(snapshot, person.email) if check.status == "fail"]
+    return " ".join(_without_fix(check) for check in failing) or None
+
+
+def _without_fix(check: Check) -> str:
+    return check.message.removesuffix(check.fix).strip().rstrip(".")

@@ -1,0 +1,151 @@
+"""Inviting the users the plan cannot match as B2B guests: each address claimed before Microsoft is
+called, so nobody is invited twice; a 403 waits for the directory's invitation settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from storage import Invitation
+from workflows import _plan_codec
+from workflows.directory import InvitePermissionDenied, MicrosoftError
+from workflows.results import Actor, InvitationOutcome, InviteResult
+from workflows.stages.checking import check_prerequisites
+from workflows.stages.unit import Context, Unit, commit, failing_on_error, heartbeat, hhmm, status, step
+
+
+def invite(ctx: Context, organization: str | None, actor: Actor) -> InviteResult:
+    """Invite every user the plan cannot match as a B2B guest, once; then re-plan."""
+    with ctx.database.session() as session:
+        with step(ctx, session, organization, actor, "invite") as unit:
+            unit.flow.fire("invite")
+            unit.row.blocked_reason = unit.row.blocked_fix = None
+        return send_invitations(unit, actor)
+
+
+def send_invitations(unit: Unit, actor: Actor) -> InviteResult:
+    """In `inviting`: invite whoever still needs it, then re-plan (or wait for the settings on a 403)."""
+    row = unit.row
+    plan = _plan_codec.decode(row.plan or {})
+    outcomes: list[InvitationOutcome] = []
+    with failing_on_error(unit, "invitations"):
+        for user in plan.users_with("invite"):
+            address = user.mail_address or user.principal_name
+            outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
+            if outcomes[-1].status == "denied":
+                break
+    denied = any(outcome.status == "denied" for outcome in outcomes)
+    now = unit.flow.now = unit.ctx.now()
+    if denied:
+        recheck_at = row.invite_recheck_at = now + unit.ctx.settings.invite_settings_delay
+        inviter = actor.email or actor.name
+        row.blocked_reason = f"Microsoft Entra ID refused to let {inviter} invite guests (403 Forbidden)."
+        row.blocked_fix = (
+            "In the Microsoft Entra admin center open External Identities > External collaboration"
+            " settings and let members invite guests (or give the inviter the Guest Inviter role)."
+            " Changes take 15-60 minutes to apply; then run `invite` again."
+        )
+        unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat()})
+        commit(unit)
+        message = f"{row.blocked_reason} {row.blocked_fix} Re-check after {hhmm(recheck_at)} UTC."
+    else:
+        row.invite_recheck_at = None
+        unit.flow.fire("invitations_sent", details={"sent": sum(o.status == "sent" for o in outcomes)})
+        commit(unit)
+        check_prerequisites(unit)
+        message = _invite_summary(outcomes)
+    return InviteResult(
+        status=status(unit.session, row), outcomes=tuple(outcomes), denied=denied, message=message
+    )
+
+
+def _invite_one(
+    unit: Unit, address: str, entitlement_id: str, display_name: str, actor: Actor
+) -> InvitationOutcome:
+    """Claim the address (committed) before calling Microsoft, so nobody is invited twice."""
+    row, session, microsoft = unit.row, unit.session, unit.ctx.microsoft
+    email = address.strip()
+    key = email.casefold()
+    claim = session.exec(
+        select(Invitation).where(Invitation.migration_id == row.id, Invitation.email == key)
+    ).first()
+    if claim is not None and claim.status in ("sent", "found"):
+        return InvitationOutcome(email, display_name, "already-invited", claim.result)
+    try:
+        existing = microsoft.find_directory_user(row.tenant_id, email)
+    except MicrosoftError as error:
+        return InvitationOutcome(email, display_name, "failed", str(error))
+    now = unit.ctx.now()
+    if claim is None:
+        assert row.id is not None
+        claim = Invitation(
+            migration_id=row.id,
+            email=key,
+            entitlement_id=entitlement_id,
+            display_name=display_name,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(claim)
+    claim.updated_at = now
+    if existing is not None:
+        # Someone added them meanwhile (or an earlier run's invitation went through before a crash).
+        claim.status, claim.result = "found", f"already in the directory as {existing.user_principal_name}"
+        claim.invited_user_id = existing.id
+        commit(unit)
+        return InvitationOutcome(email, display_name, "found", claim.result)
+    claim.status, claim.attempts = "pending", claim.attempts + 1
+    heartbeat(row, now)
+    try:
+        commit(unit)
+    except IntegrityError:
+        session.rollback()  # another process claimed this address first
+        return InvitationOutcome(email, display_name, "skipped", "being invited by another process")
+    try:
+        invitation = microsoft.invite_guest(
+            row.tenant_id,
+            email=email,
+            display_name=display_name,
+            message=(
+                f"{row.organization} is moving its Azure DevOps sign-in to"
+                f" {row.tenant_name or 'this directory'}. Accept this invitation to keep your access."
+            ),
+            redirect_url=f"https://dev.azure.com/{row.organization}",
+            inviter=actor.email,
+        )
+    except InvitePermissionDenied:
+        claim.status, claim.result = "denied", "403 Forbidden: the inviter may not invite guests"
+        commit(unit)
+        return InvitationOutcome(email, display_name, "denied", claim.result)
+    except MicrosoftError as error:
+        claim.status, claim.result = "failed", str(error)
+        commit(unit)
+        return InvitationOutcome(email, display_name, "failed", str(error))
+    claim.status, claim.result = "sent", invitation.status
+    claim.invited_user_id = invitation.invited_user_id
+    commit(unit)
+    return InvitationOutcome(email, display_name, "sent", invitation.status)
+
+
+def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
+    if not outcomes:
+        return "Nobody needs an invitation."
+    parts = []
+    for kind, label in (
+        ("sent", "invited"),
+        ("found", "already in the directory"),
+        ("already-invited", "invited earlier"),
+        ("failed", "failed"),
+        ("skipped", "being handled elsewhere"),
+    ):
+        count = sum(outcome.status == kind for outcome in outcomes)
+        if count:
+            parts.append(f"{count} {label}")
+    failures = "; ".join(f"{o.email}: {o.detail}" for o in outcomes if o.status == "failed")
+    return (
+        ", ".join(parts)
+        + "."
+        + (f" Failures: {failures}. Run `invite` again to retry them." if failures else "")
+    )

@@ -1,0 +1,78 @@
+"""Looking without changing anything: status, plans, outcomes, the audit trail."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from storage import ActiveMigration, Approval, AuditEntry, Migration
+from workflows import _plan_codec
+from workflows.errors import WorkflowError
+from workflows.machine import describe_state
+from workflows.plan import Plan
+from workflows.results import MigrationStatus
+from workflows.stages.approval_lapse import expire_lapsed
+from workflows.stages.unit import Context, find, status
+
+
+def current_status(ctx: Context, organization: str | None = None) -> MigrationStatus:
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        expire_lapsed(ctx, session, row.id)
+        return status(session, row)
+
+
+def migrations(ctx: Context) -> list[MigrationStatus]:
+    """Every migration with its plan summary, active ones first, newest first (for App Home)."""
+    with ctx.database.session() as session:
+        expire_lapsed(ctx, session)
+        rows = session.exec(select(Migration).order_by(col(Migration.id).desc())).all()
+        statuses = [status(session, row) for row in rows]
+    return sorted(statuses, key=lambda status: not status.active)
+
+
+def organizations(ctx: Context, *, state: str | None = None, include_finished: bool = False) -> list[str]:
+    """Names of the migrations in progress (or all, with `include_finished`), newest first; cheap."""
+    with ctx.database.session() as session:
+        query = select(Migration.organization).order_by(col(Migration.id).desc())
+        if not include_finished:
+            query = query.join(ActiveMigration, col(ActiveMigration.migration_id) == Migration.id)
+        if state is not None:
+            query = query.where(Migration.state == state)
+        return list(dict.fromkeys(session.exec(query).all()))
+
+
+def approval_organization(ctx: Context, approval_id: int) -> str | None:
+    """The organization an approval request (in any status) belongs to."""
+    with ctx.database.session() as session:
+        return session.exec(
+            select(Migration.organization)
+            .join(Approval, col(Approval.migration_id) == Migration.id)
+            .where(Approval.id == approval_id)
+        ).first()
+
+
+def plan(ctx: Context, organization: str | None = None) -> Plan:
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        if row.plan is None:
+            raise WorkflowError(
+                f"There is no plan for {row.organization} yet: the migration is {describe_state(row.state)}."
+            )
+        return _plan_codec.decode(row.plan)
+
+
+def outcome_of(ctx: Context, organization: str | None, address: str) -> str | None:
+    """This person's outcome in the current plan (by principal name or email), if they are in it."""
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        return _plan_codec.outcome_of(row.plan, address) if row.plan else None
+
+
+def audit_trail(ctx: Context, organization: str | None = None) -> list[AuditEntry]:
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        return list(
+            session.exec(
+                select(AuditEntry).where(AuditEntry.migration_id == row.id).order_by(col(AuditEntry.id))
+            ).all()
+        )

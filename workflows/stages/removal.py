@@ -1,0 +1,141 @@
+"""Removing users nobody needs any more (prerequisite 4): who has not signed in for months, and the
+removal itself, audited one user at a time because it cannot be undone."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from storage import AuditEntry, Migration
+from workflows import _plan_codec
+from workflows.directory import MicrosoftError, OrgUser
+from workflows.errors import ConflictError, PermissionDenied, WorkflowError
+from workflows.results import Actor, RemovalResult
+from workflows.stages.checking import check_prerequisites
+from workflows.stages.unit import (
+    Context,
+    Unit,
+    commit,
+    failing_on_error,
+    heartbeat,
+    note,
+    organization_name,
+    status,
+    step,
+)
+
+log = logging.getLogger(__name__)
+
+
+def stale_users(ctx: Context, organization: str | None, days: int | None = None) -> list[OrgUser]:
+    """Users who have not signed in for `days` (default from settings): candidates for removal."""
+    days = ctx.settings.stale_after_days if days is None else days
+    if days < 1:
+        raise WorkflowError("Give a number of days of 1 or more, e.g. `stale-users 90`.")
+    name = organization_name(ctx, organization)
+    try:
+        users = ctx.microsoft.org_users(name)
+    except MicrosoftError as error:
+        raise WorkflowError(f"I could not read the users of {name}: {error}") from None
+    cutoff = ctx.now() - timedelta(days=days)
+    return [user for user in users if (seen := user.last_accessed or user.date_created) and seen < cutoff]
+
+
+def remove_users(
+    ctx: Context, organization: str | None, user_ids: Sequence[str], actor: Actor
+) -> RemovalResult:
+    """Remove users an admin confirmed, each removal audited; then re-plan.
+
+    Never the owner or an administrator: a removal cannot be undone, and removing them could lock
+    everyone out of the organization's settings.
+    """
+    with ctx.database.session() as session:
+        with step(ctx, session, organization, actor, "remove_users") as unit:
+            row = unit.row
+            unit.flow.require("remove_users", command="remove-users")
+            plan = _plan_codec.decode(row.plan or {})
+            users = {user.id: user for user in plan.users}
+            wanted = list(dict.fromkeys(user_ids))
+            unknown = [user_id for user_id in wanted if user_id not in users]
+            if unknown or not wanted:
+                listed = ", ".join(unknown) or "(none given)"
+                raise WorkflowError(f"Not users of {row.organization}: {listed}; pick them from `plan`.")
+            admins = set(ctx.admins.emails(row.organization))
+            protected = [
+                users[user_id].principal_name
+                for user_id in wanted
+                if {_email_key(users[user_id].principal_name), _email_key(users[user_id].mail_address)}
+                & admins
+            ]
+            if protected:
+                raise PermissionDenied(
+                    f"I do not remove the owner or the Project Collection Administrators of"
+                    f" {row.organization}: {', '.join(protected)}. Nothing was removed; run"
+                    " `remove-users` again without them."
+                )
+            unit.flow.fire("remove_users", details={"user_ids": wanted})
+        return remove(unit, actor)
+
+
+def remove(unit: Unit, actor: Actor) -> RemovalResult:
+    """In `removing`: remove who the request named and is not removed yet, then re-plan."""
+    row, session = unit.row, unit.session
+    names = {user.id: user.principal_name for user in _plan_codec.decode(row.plan or {}).users}
+    removed: list[str] = []
+    failed: list[tuple[str, str]] = []
+
+    def stopped(why: str) -> RemovalResult:
+        done = f" Removed before that: {', '.join(removed)}." if removed else " Nobody was removed."
+        return RemovalResult(tuple(removed), tuple(failed), status(session, row), why + done)
+
+    try:
+        with failing_on_error(unit, "removal of users"):
+            for user_id in _removals_left(session, row):
+                name = names.get(user_id, user_id)
+                # Committed before the irreversible call: a cancel meanwhile stops us here.
+                heartbeat(row, unit.ctx.now())
+                commit(unit)
+                try:
+                    unit.ctx.microsoft.remove_org_user(row.organization, user_id)
+                except MicrosoftError as error:
+                    failed.append((name, str(error)))
+                    continue
+                removed.append(name)
+                note(unit, actor, "remove_user", {"user_id": user_id, "principal_name": name})
+                session.commit()  # each removal is recorded as soon as Microsoft confirmed it
+            unit.flow.now = unit.ctx.now()
+            unit.flow.fire("users_removed", details={"removed": len(removed), "failed": len(failed)})
+            commit(unit)
+    except ConflictError as conflict:
+        return stopped(str(conflict))
+    except Exception:
+        log.exception("removing users from %s stopped", row.organization)
+        return stopped(f"{row.blocked_reason} {row.blocked_fix}")
+    check_prerequisites(unit)
+    return RemovalResult(tuple(removed), tuple(failed), status(session, row))
+
+
+def _removals_left(session: Session, row: Migration) -> list[str]:
+    """The ids the latest `remove-users` named, minus those already removed (a resume skips them)."""
+    entries = session.exec(
+        select(AuditEntry)
+        .where(
+            AuditEntry.migration_id == row.id,
+            col(AuditEntry.action).in_(("remove_users", "remove_user")),
+        )
+        .order_by(col(AuditEntry.id).desc())
+    ).all()
+    done: set[str] = set()
+    for entry in entries:
+        if entry.action == "remove_user":
+            done.add(str(entry.details.get("user_id")))
+        else:
+            return [str(user_id) for user_id in entry.details.get("user_ids", ()) if user_id not in done]
+    return []
+
+
+def _email_key(address: str) -> str:
+    return address.strip().lower()

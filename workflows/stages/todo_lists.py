@@ -1,0 +1,78 @@
+"""Each person's own to-do list: reading it and ticking items off."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col, func, select
+
+from storage import AffectedUser, Migration, TodoItem
+from workflows._views import todo_entry
+from workflows.errors import ConflictError, WorkflowError
+from workflows.results import Actor, MarkDoneResult, TodoEntry
+from workflows.stages.unit import Context, audit
+
+
+def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
+    """A person's to-do items, newest migration first.
+
+    `who` is a chat user (matched like `mark_done` matches the owner: chat id, email or principal
+    name), an email, or an affected-user id.
+    """
+    with ctx.database.session() as session:
+        query = select(AffectedUser)
+        if isinstance(who, int):
+            query = query.where(AffectedUser.id == who)
+        else:
+            email = (who.email if isinstance(who, Actor) else who).strip().lower()
+            mine = (col(AffectedUser.email) == email) | (func.lower(AffectedUser.principal_name) == email)
+            if isinstance(who, Actor) and who.id:
+                mine = mine | (col(AffectedUser.chat_user_id) == who.id)
+            query = query.where(mine)
+        users = session.exec(query.order_by(col(AffectedUser.migration_id).desc())).all()
+        entries: list[TodoEntry] = []
+        for user in users:
+            row = session.get(Migration, user.migration_id)
+            assert row is not None
+            items = session.exec(
+                select(TodoItem).where(TodoItem.affected_user_id == user.id).order_by(col(TodoItem.position))
+            ).all()
+            entries.extend(todo_entry(item, row) for item in items)
+        return entries
+
+
+def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
+    with ctx.database.session() as session:
+        item = session.get(TodoItem, item_id)
+        user = session.get(AffectedUser, item.affected_user_id) if item is not None else None
+        # Someone else's item reads like a missing one: whose list it is stays private.
+        if item is None or user is None or not _owns(actor, user):
+            raise WorkflowError(f"There is no item #{item_id} on your list.")
+        row = session.get(Migration, user.migration_id)
+        assert row is not None
+        already = item.done_at is not None
+        if not already:
+            now = ctx.now()
+            item.done_at, item.done_by = now, actor.id
+            if user.chat_user_id is None:
+                user.chat_user_id = actor.id
+            details: dict[str, object] = {"item": item.key, "user": user.principal_name}
+            session.add(audit(ctx.now(), row, actor, "todo_done", row.state, row.state, details))
+            try:
+                session.commit()
+            except StaleDataError:
+                session.rollback()
+                raise ConflictError(
+                    f"“{item.title}” changed at this very moment (marked done twice?); here is your"
+                    " list as it is now."
+                ) from None
+        open_items = session.exec(
+            select(TodoItem).where(TodoItem.affected_user_id == user.id, col(TodoItem.done_at).is_(None))
+        ).all()
+        return MarkDoneResult(item=todo_entry(item, row), already_done=already, remaining=len(open_items))
+
+
+def _owns(actor: Actor, user: AffectedUser) -> bool:
+    if user.chat_user_id is not None and actor.id == user.chat_user_id:
+        return True
+    email = actor.email.strip().casefold()
+    return bool(email) and email in (user.email.casefold(), user.principal_name.casefold())

@@ -1,0 +1,288 @@
+"""The unit of work every stage runs in: load the migration, change it, commit state and audit together.
+
+Each step commits the migration's new state together with its audit entries, so a process killed
+between two steps loses nothing; a new service over the same database goes on from there. Steps that
+talk to Microsoft first commit a busy state (`checking_prerequisites`, `inviting`, `removing`): that
+commit is also what makes two simultaneous triggers collide, so exactly one of them wins. A rival's
+change shows up here as a stale row and is reported as a `ConflictError` naming who did what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, func, select
+
+from storage import ActiveMigration, Approval, AuditEntry, Database, Migration
+from workflows._views import migration_status
+from workflows.directory import Microsoft
+from workflows.errors import ConflictError, PermissionDenied, WorkflowError
+from workflows.machine import ACTION_PHRASES, BUSY_STATES, MigrationFlow, describe_state, next_commands
+from workflows.results import Actor, MigrationStatus
+from workflows.settings import WorkflowSettings
+from workflows.stages.admins import Administrators
+
+CONFLICT_WINDOW = timedelta(minutes=2)
+"""A refused command right after someone else's change is reported as that change winning the race."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every stage works with: one database, one set of Microsoft services, the clock, the rules."""
+
+    database: Database
+    microsoft: Microsoft
+    clock: Callable[[], datetime]
+    settings: WorkflowSettings
+    admins: Administrators
+
+    def now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now
+
+    def flow(self, row: Migration, session: Session, actor: Actor, now: datetime) -> MigrationFlow:
+        return MigrationFlow(
+            row,
+            session,
+            actor=(actor.id, actor.email, actor.name),
+            now=now,
+            step_lease=self.settings.step_lease,
+        )
+
+    def unit(self, session: Session, row: Migration, actor: Actor) -> Unit:
+        return Unit(self, session, self.flow(row, session, actor, self.now()))
+
+
+@dataclass
+class Unit:
+    ctx: Context
+    session: Session
+    flow: MigrationFlow
+
+    @property
+    def row(self) -> Migration:
+        return self.flow.row
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(*self.flow.actor)
+
+
+@contextmanager
+def step(
+    ctx: Context, session: Session, organization: str | None, actor: Actor, trigger: str
+) -> Iterator[Unit]:
+    """Load the migration, run the body, commit; a refusal right after a rival's change is a conflict."""
+    unit = ctx.unit(session, find(session, organization), actor)
+    with translating_conflicts(unit, trigger):
+        yield unit
+        commit(unit)
+
+
+@contextmanager
+def translating_conflicts(unit: Unit, trigger: str) -> Iterator[None]:
+    try:
+        yield
+    except (ConflictError, PermissionDenied):
+        raise
+    except StaleDataError:
+        unit.session.rollback()
+        raise conflict(unit) from None
+    except WorkflowError as error:
+        unit.session.rollback()
+        raise recent_change_or(unit, unit.actor, trigger, error) from None
+
+
+@contextmanager
+def failing_on_error(unit: Unit, step: str) -> Iterator[None]:
+    """An unexpected error in a busy step moves the migration to `failed`, with the reason, then
+    propagates: without this the migration would sit in the busy state until its lease runs out."""
+    try:
+        yield
+    except WorkflowError:
+        raise  # a refusal or a rival's change: the state is not ours to fail
+    except Exception as error:
+        unit.session.rollback()
+        row = unit.row
+        if row.state in BUSY_STATES:
+            unit.flow.now = unit.ctx.now()
+            row.blocked_reason = f"The {step} stopped on an unexpected error ({type(error).__name__})."
+            row.blocked_fix = (
+                "Run `resume` to try again; if it fails the same way, the bot's operators find the error"
+                " in its log."
+            )
+            unit.flow.fire("fail", details={"error": type(error).__name__, "step": step})
+            try:
+                unit.session.commit()
+            except StaleDataError:
+                unit.session.rollback()  # someone else moved it on meanwhile (a cancel): theirs stands
+        raise
+
+
+def recent_change_or(unit: Unit, actor: Actor, trigger: str, error: WorkflowError) -> WorkflowError:
+    """If another person changed the migration moments ago from a state where `trigger` fitted, say so."""
+    latest = latest_audit(unit.session, unit.row)
+    if (
+        latest is None
+        or same_person(actor, latest.actor_id, latest.actor_email)
+        or latest.at < unit.flow.now - CONFLICT_WINDOW
+    ):
+        return error
+    if latest.state_before is None or trigger not in unit.flow.machine.get_triggers(latest.state_before):
+        return error
+    return conflict_from(latest, unit.row)
+
+
+def commit(unit: Unit) -> None:
+    try:
+        unit.session.commit()
+    except StaleDataError:
+        unit.session.rollback()
+        raise conflict(unit) from None
+
+
+def conflict(unit: Unit) -> ConflictError:
+    """Name the rival's change: the latest entry but this actor's own notes (a removal recorded after
+    the rival's change, say), which change no state."""
+    actor = unit.actor
+    unit.session.expire_all()
+    entries = unit.session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.migration_id == unit.row.id)
+        .order_by(col(AuditEntry.id).desc())
+        .limit(20)
+    ).all()
+    latest = next(
+        (
+            entry
+            for entry in entries
+            if entry.state_before != entry.state_after
+            or not same_person(actor, entry.actor_id, entry.actor_email)
+        ),
+        None,
+    )
+    if latest is None:
+        return ConflictError("Someone changed this migration at the same moment; look at `status`.")
+    return conflict_from(latest, unit.row)
+
+
+def conflict_from(latest: AuditEntry, row: Migration) -> ConflictError:
+    who = latest.actor_name or latest.actor_email or "someone"
+    what = ACTION_PHRASES.get(latest.action, latest.action.replace("_", " "))
+    state = latest.state_after or row.state
+    options = ", ".join(f"`{word}`" for word in next_commands(state)) or "nothing"
+    return ConflictError(f"{who} just {what}; the migration is now {describe_state(state)}. Next: {options}.")
+
+
+def latest_audit(session: Session, row: Migration) -> AuditEntry | None:
+    session.expire_all()
+    return session.exec(
+        select(AuditEntry).where(AuditEntry.migration_id == row.id).order_by(col(AuditEntry.id).desc())
+    ).first()
+
+
+def audit(
+    at: datetime,
+    row: Migration,
+    actor: Actor,
+    action: str,
+    before: str | None,
+    after: str | None,
+    details: dict[str, object],
+) -> AuditEntry:
+    assert row.id is not None
+    return AuditEntry(
+        migration_id=row.id,
+        at=at,
+        actor_id=actor.id,
+        actor_email=actor.email,
+        actor_name=actor.name,
+        action=action,
+        state_before=before,
+        state_after=after,
+        details=details,
+    )
+
+
+def note(unit: Unit, actor: Actor, action: str, details: dict[str, object]) -> None:
+    """An audit entry that changes no state (a decision, a removal, a verified sign-in)."""
+    row = unit.row
+    unit.session.add(audit(unit.ctx.now(), row, actor, action, row.state, row.state, details))
+
+
+def find(session: Session, organization: str | None) -> Migration:
+    if organization is not None and organization.strip():
+        name = organization.strip().casefold()
+        found = (
+            next(iter(active(session, name)), None)
+            or session.exec(
+                select(Migration)
+                .where(func.lower(Migration.organization) == name)
+                .order_by(col(Migration.id).desc())
+            ).first()
+        )
+        if found is not None:
+            return found
+        raise WorkflowError(
+            f"There is no migration of {organization.strip()}; start one with `start ORG TENANT`."
+        )
+    active_rows = active(session)
+    if len(active_rows) == 1:
+        return active_rows[0]
+    if not active_rows:
+        raise WorkflowError("No migration is in progress; start one with `start ORG TENANT`.")
+    names = ", ".join(sorted(row.organization for row in active_rows))
+    raise WorkflowError(
+        f"Several migrations are in progress ({names}); name the organization, e.g. `status ORG`."
+    )
+
+
+def active(session: Session, organization_key: str | None = None) -> Sequence[Migration]:
+    query = select(Migration).join(ActiveMigration, col(ActiveMigration.migration_id) == Migration.id)
+    if organization_key is not None:
+        query = query.where(ActiveMigration.organization_key == organization_key)
+    return session.exec(query.order_by(col(Migration.id))).all()
+
+
+def deactivate(unit: Unit) -> None:
+    found = unit.session.exec(
+        select(ActiveMigration).where(ActiveMigration.migration_id == unit.row.id)
+    ).first()
+    if found is not None:
+        unit.session.delete(found)
+
+
+def organization_name(ctx: Context, organization: str | None) -> str:
+    if organization is not None and organization.strip():
+        return organization.strip()
+    with ctx.database.session() as session:
+        return find(session, None).organization
+
+
+def status(session: Session, row: Migration) -> MigrationStatus:
+    pending = session.exec(
+        select(Approval).where(Approval.migration_id == row.id, Approval.status == "pending")
+    ).first()
+    return migration_status(row, pending.id if pending else None)
+
+
+def same_person(actor: Actor, other_id: str, other_email: str) -> bool:
+    return actor.id == other_id or bool(actor.email and actor.email.casefold() == other_email.casefold())
+
+
+def heartbeat(row: Migration, now: datetime) -> None:
+    """Write the row even if nothing changed: the step shows it is alive, and the version check turns a
+    rival's change (a cancel) into a conflict at this commit."""
+    row.updated_at = now
+    flag_modified(row, "updated_at")
+
+
+def hhmm(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
