@@ -1,0 +1,108 @@
+"""What every emulated service shares: requests, replies, host names, error shapes, paging, tokens."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox._state import State, Token
+
+GRAPH_HOST = "graph.microsoft.com"
+LOGIN_HOST = "login.microsoftonline.com"
+ARM_HOST = "management.azure.com"
+VSAEX_HOST = "vsaex.dev.azure.com"
+VSSPS_HOST = "vssps.dev.azure.com"
+COMMERCE_HOST = "azdevopscommerce.dev.azure.com"
+AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
+
+
+@dataclass
+class Call:
+    method: str
+    host: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# --- errors in each service's own shape -----------------------------------------------------------
+
+
+def graph_error(status: int, code: str, message: str) -> Reply:
+    inner = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "request-id": str(uuid.uuid4())}
+    return Reply(status, {"error": {"code": code, "message": message, "innerError": inner}})
+
+
+def devops_error(status: int, message: str, type_key: str) -> Reply:
+    body = {
+        "$id": "1",
+        "innerException": None,
+        "message": message,
+        "typeName": f"Microsoft.VisualStudio.Services.{type_key}, Microsoft.VisualStudio.Services.WebApi",
+        "typeKey": type_key,
+        "errorCode": 0,
+        "eventId": 3000,
+    }
+    return Reply(status, body)
+
+
+def arm_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, {"error": {"code": code, "message": message}}, headers or {})
+
+
+def login_error(status: int, error: str, description: str) -> Reply:
+    return Reply(status, {"error": error, "error_description": description, "error_codes": []})
+
+
+def seconds_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# --- paging ---------------------------------------------------------------------------------------
+
+
+def page_offset(token: str | None) -> int | None:
+    if not token:
+        return 0
+    try:
+        value = int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return value if value >= 0 else None
+
+
+def page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")
+
+
+def bearer(state: State, call: Call, audience: str) -> Token | Reply:
+    header = call.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value:
+        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+    token = state.tokens.get(value.strip())
+    if token is None or token.expires_at < state.clock():
+        return graph_error(
+            401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience or expired."
+        )
+    if token.audience != audience:
+        return graph_error(
+            401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience."
+        )
+    return token

@@ -1,0 +1,252 @@
+"""The emulated Microsoft Graph: users, memberOf, invitations, organization, authorizationPolicy, `$batch`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from secrets import token_urlsafe
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from sandbox._common import GRAPH_HOST, LOGIN_HOST, Call, Reply, bearer, graph_error, page_offset, page_token
+from sandbox._odata import FilterError, parse_filter
+from sandbox._state import State, Token
+
+_GRAPH_DEFAULT_FIELDS = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+)
+_GRAPH_MAX_TOP = 999
+_INVITER_ROLES = frozenset(("guest inviter", "user administrator", "global administrator"))
+
+
+def graph(state: State, call: Call) -> Reply:
+    token = bearer(state, call, "graph")
+    if isinstance(token, Reply):
+        return token
+    return _graph_route(state, call, token)
+
+
+def _graph_route(state: State, call: Call, token: Token) -> Reply:
+    path = call.path.rstrip("/")
+    if not path.startswith("/v1.0/"):
+        return graph_error(400, "BadRequest", "Invalid version: use /v1.0.")
+    parts = path.split("/")[2:]
+    route = (call.method, parts[0] if parts else "")
+    if route == ("POST", "$batch"):
+        return _graph_batch(state, call, token)
+    if route == ("GET", "users") and len(parts) == 1:
+        return _graph_list_users(state, call)
+    if route == ("GET", "users") and len(parts) == 2:
+        user = state.find_directory_user(parts[1])
+        if user is None:
+            return graph_error(404, "Request_ResourceNotFound", f"Resource '{parts[1]}' does not exist.")
+        return Reply(200, _select(user, call.query.get("$select")))
+    if route == ("GET", "users") and len(parts) >= 3 and parts[2] == "memberOf":
+        return _graph_member_of(state, parts)
+    if route == ("POST", "invitations") and len(parts) == 1:
+        return _graph_invite(state, call, token)
+    if route == ("GET", "organization") and len(parts) == 1:
+        tenant = state.tenant
+        domains = [
+            {"capabilities": "Email, OfficeCommunicationsOnline", "type": "Managed", **domain}
+            for domain in tenant["verifiedDomains"]
+        ]
+        entry = {"id": tenant["id"], "displayName": tenant["displayName"], "verifiedDomains": domains}
+        return Reply(
+            200, {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#organization", "value": [entry]}
+        )
+    if route == ("GET", "policies") and parts[1:] == ["authorizationPolicy"]:
+        policy = {
+            "@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#policies/authorizationPolicy/$entity",
+            "id": "authorizationPolicy",
+            "displayName": "Authorization Policy",
+            **state.tenant["authorizationPolicy"],
+        }
+        return Reply(200, policy)
+    return graph_error(400, "BadRequest", f"Resource not found for the segment '{'/'.join(parts)}'.")
+
+
+def _select(user: dict[str, Any], select: str | None) -> dict[str, Any]:
+    fields = [name.strip() for name in select.split(",")] if select else list(_GRAPH_DEFAULT_FIELDS)
+    return {name: user.get(name) for name in ["id", *fields]}
+
+
+def _graph_list_users(state: State, call: Call) -> Reply:
+    query = call.query
+    try:
+        top = int(query.get("$top", "100"))
+    except ValueError:
+        return graph_error(
+            400, "Request_BadRequest", f"Invalid value '{query['$top']}' for query parameter $top."
+        )
+    if not 1 <= top <= _GRAPH_MAX_TOP:
+        return graph_error(
+            400,
+            "Request_BadRequest",
+            f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.",
+        )
+    if "$skip" in query:
+        return graph_error(400, "Request_BadRequest", "'$skip' is not supported by the service.")
+    users = state.directory_users
+    if "$filter" in query:
+        try:
+            predicate = parse_filter(query["$filter"])
+        except FilterError as error:
+            return graph_error(
+                400, "Request_UnsupportedQuery", f"Unsupported or invalid query filter: {error}"
+            )
+        users = [user for user in users if predicate(user)]
+    offset = page_offset(query.get("$skiptoken"))
+    if offset is None:
+        return graph_error(400, "Request_BadRequest", "The $skiptoken is invalid.")
+    select = query.get("$select")
+    page = [_select(user, select) for user in users[offset : offset + top]]
+    body: dict[str, Any] = {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#users", "value": page}
+    if offset + top < len(users):
+        rest = {key: value for key, value in query.items() if key != "$skiptoken"}
+        rest["$skiptoken"] = page_token(offset + top)
+        body["@odata.nextLink"] = f"https://{GRAPH_HOST}/v1.0/users?{urlencode(rest)}"
+    return Reply(200, body)
+
+
+def _graph_member_of(state: State, parts: list[str]) -> Reply:
+    user = state.find_directory_user(parts[1])
+    if user is None:
+        return graph_error(404, "Request_ResourceNotFound", f"Resource '{parts[1]}' does not exist.")
+    if parts[3:] not in ([], ["microsoft.graph.directoryRole"]):
+        return graph_error(400, "BadRequest", "Unsupported memberOf cast.")
+    roles = [
+        {
+            "@odata.type": "#microsoft.graph.directoryRole",
+            "id": str(uuid.uuid5(uuid.NAMESPACE_OID, name)),
+            "displayName": name,
+        }
+        for name in state.roles_of(user)
+    ]
+    return Reply(
+        200, {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#directoryObjects", "value": roles}
+    )
+
+
+def _graph_invite(state: State, call: Call, token: Token) -> Reply:
+    try:
+        body = call.json()
+    except ValueError:
+        return graph_error(400, "BadRequest", "The request body is not valid JSON.")
+    if not isinstance(body, dict):
+        return graph_error(400, "BadRequest", "The request body must be a JSON object.")
+    email = str(body.get("invitedUserEmailAddress") or "").strip()
+    redirect = str(body.get("inviteRedirectUrl") or "")
+    if "@" not in email or not redirect:
+        return graph_error(400, "BadRequest", "invitedUserEmailAddress and inviteRedirectUrl are required.")
+    if not _may_invite(state, token):
+        return graph_error(
+            403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+        )
+    wanted = email.casefold()
+    existing = next((user for user in state.directory_users if wanted in _addresses(user)), None)
+    if existing is None:
+        existing = _new_guest(state, email, str(body.get("invitedUserDisplayName") or email))
+        state.directory_users.append(existing)
+    invitation = {
+        "id": str(uuid.uuid4()),
+        "inviteRedeemUrl": f"https://{LOGIN_HOST}/redeem?rd={token_urlsafe(12)}",
+        "invitedUserDisplayName": body.get("invitedUserDisplayName"),
+        "invitedUserEmailAddress": email,
+        "invitedUserType": "Guest",
+        "inviteRedirectUrl": redirect,
+        "sendInvitationMessage": bool(body.get("sendInvitationMessage", False)),
+        "invitedUserMessageInfo": body.get("invitedUserMessageInfo") or {},
+        "status": "PendingAcceptance"
+        if existing.get("externalUserState") == "PendingAcceptance"
+        else "Completed",
+        "invitedUser": {"id": existing["id"]},
+    }
+    state.tenant.setdefault("invitations", []).append(invitation)
+    return Reply(
+        201, {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#invitations/$entity", **invitation}
+    )
+
+
+def _may_invite(state: State, token: Token) -> bool:
+    """`allowInvitesFrom` applied to the token's holder: a signed-in user by type and roles; an app
+    (client credentials) invites where members may, and is refused where only admins and Guest
+    Inviters (or nobody) may."""
+    policy = str(state.tenant["authorizationPolicy"]["allowInvitesFrom"])
+    if token.user is None:
+        return policy in ("everyone", "adminsGuestInvitersAndAllMembers")
+    user = state.find_directory_user(token.user)
+    if user is None or not user.get("accountEnabled", True):
+        return False
+    holds_role = bool({role.casefold() for role in state.roles_of(user)} & _INVITER_ROLES)
+    if policy == "everyone":
+        return True
+    if policy == "adminsGuestInvitersAndAllMembers":
+        return holds_role or str(user.get("userType") or "Member") == "Member"
+    return policy == "adminsAndGuestInviters" and holds_role
+
+
+def _addresses(user: dict[str, Any]) -> set[str]:
+    proxies = [
+        str(p).split(":", 1)[1]
+        for p in user.get("proxyAddresses") or ()
+        if str(p).lower().startswith("smtp:")
+    ]
+    values = [user.get("userPrincipalName"), user.get("mail"), *(user.get("otherMails") or ()), *proxies]
+    return {str(value).casefold() for value in values if value}
+
+
+def _new_guest(state: State, email: str, display_name: str) -> dict[str, Any]:
+    domains = state.tenant["verifiedDomains"]
+    home = next((d["name"] for d in domains if d["isInitial"]), None) or next(
+        (d["name"] for d in domains if d["isDefault"]), f"{state.tenant['id']}.onmicrosoft.com"
+    )
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"guest:{state.tenant['id']}:{email.casefold()}")),
+        "displayName": display_name,
+        "userPrincipalName": f"{email.replace('@', '_')}#EXT#@{home}",
+        "mail": email,
+        "otherMails": [email],
+        "proxyAddresses": [f"SMTP:{email}"],
+        "userType": "Guest",
+        "accountEnabled": True,
+        "externalUserState": "PendingAcceptance",
+    }
+
+
+def _graph_batch(state: State, call: Call, token: Token) -> Reply:
+    try:
+        requests = call.json().get("requests")
+    except (ValueError, AttributeError):
+        return graph_error(400, "BadRequest", "Invalid batch payload.")
+    if not isinstance(requests, list) or not 1 <= len(requests) <= 20:
+        return graph_error(400, "BadRequest", "A batch holds between 1 and 20 requests.")
+    ids = [str(item.get("id")) for item in requests if isinstance(item, dict)]
+    if len(set(ids)) != len(requests):
+        return graph_error(400, "BadRequest", "Each batch request needs a unique id.")
+    responses = []
+    for item in requests:
+        split = urlsplit(str(item.get("url", "")))
+        inner = Call(
+            method=str(item.get("method", "GET")).upper(),
+            host=GRAPH_HOST,
+            path="/v1.0/" + split.path.lstrip("/"),
+            query=dict(parse_qsl(split.query)),
+            headers={k.lower(): str(v) for k, v in (item.get("headers") or {}).items()},
+            body=json.dumps(item["body"]).encode() if "body" in item else b"",
+        )
+        reply = _graph_route(state, inner, token)
+        responses.append(
+            {"id": str(item["id"]), "status": reply.status, "headers": reply.headers, "body": reply.body}
+        )
+    return Reply(200, {"responses": responses})
