@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,3 +27,18 @@ def test_quick_start_has_exactly_a_demo_command_and_a_test_command() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert quick_start_commands()[1] in ci_lines
+
+
+def test_plain_pytest_collects_every_test_from_the_repository_root() -> None:
+    """Typing `pytest` (not `python -m pytest`) must work: no test folder may shadow a package it tests."""
+    pytest_command = Path(sys.executable).parent / "pytest"
+    plain = subprocess.run(
+        [str(pytest_command), "-o", "addopts=", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert plain.returncode == 0, plain.stdout[-2000:] + plain.stderr[-2000:]
+    collected = re.search(r"^(\d+) tests? collected", plain.stdout, re.MULTILINE)
+    assert collected is not None and int(collected.group(1)) > 500, plain.stdout[-500:]

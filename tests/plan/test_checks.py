@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from snapshots import TENANT, build, member
 
+from tests.plan.snapshots import TENANT, build, member
 from workflows.directory import Organization, Subscription
 from workflows.plan import Check, build_plan, connector_checks
 

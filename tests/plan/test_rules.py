@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 
 import pytest
-from snapshots import build, member
 
+from tests.plan.snapshots import build, member
 from workflows.plan import Match, build_plan
 
 
