@@ -80,5 +80,6 @@ class ConsoleSurface:
             case Channel(channel):
                 return f"→ {channel or self.channel}"
             case Reply():
-                return f"→ {speaker.name if speaker else 'you'}"
+                only = " (only you see this)" if message.message.private else ""
+                return f"→ {speaker.name if speaker else 'you'}{only}"
         raise AssertionError(message.to)

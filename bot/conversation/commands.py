@@ -14,35 +14,211 @@ class Usage:
     arguments: str
     summary: str
     admin: bool = True
+    example: str = ""
+    """A whole command as someone would type it; `help WORD` shows it."""
+    details: str = ""
+    """What `help WORD` adds to the summary: when to use it, what happens, what is safe."""
+
+    @property
+    def synopsis(self) -> str:
+        return f"{self.word} {self.arguments}".strip()
 
 
+_ORG = "ORG may be left out while only one migration is in progress."
 USAGES: tuple[Usage, ...] = (
-    Usage("start", "ORG TENANT", "start migrating organization ORG to tenant TENANT (id or verified domain)"),
-    Usage("status", "[ORG]", "where the migration stands and what comes next", admin=False),
-    Usage("plan", "[ORG]", "the per-user plan: who keeps access, who is mapped, who is invited"),
-    Usage("recheck", "[ORG]", "check the prerequisites and rebuild the plan"),
-    Usage("announce", "[ORG] [WHEN]", "tell every affected user what will happen to them, and when"),
-    Usage("invite", "[ORG]", "invite the users missing from the directory as B2B guests"),
-    Usage("request-approval", "[ORG]", "ask another admin to approve connecting"),
-    Usage("approve", "APPROVAL", "approve a pending request (the prompt's button does the same)"),
-    Usage("reject", "APPROVAL [REASON]", "reject a pending request"),
-    Usage("check-connection", "[ORG]", "check now whether the organization is connected"),
-    Usage("notify", "[ORG]", "send every affected user their own to-do list"),
-    Usage("progress", "[ORG]", "completion per item and per person, and where each to-do list stands"),
-    Usage("retry-failed", "[ORG]", "send again the to-do lists that could not be delivered"),
-    Usage("check-billing", "[ORG]", "check the billing subscription is in the new directory"),
-    Usage("complete", "[ORG]", "close the migration"),
-    Usage("stale-users", "[ORG] [DAYS]", "users with no sign-in for DAYS days (default 90)"),
-    Usage("remove-users", "ORG USER...", "remove users from the organization (after stale-users)"),
-    Usage("resume", "[ORG]", "go on after a failure"),
-    Usage("cancel", "[ORG] [REASON]", "cancel the migration"),
-    Usage("todo", "", "your own to-do list", admin=False),
-    Usage("done", "ITEM", "tick off an item of your to-do list", admin=False),
-    Usage("need-help", "ITEM", "help with an item of your to-do list; the admins are told", admin=False),
-    Usage("snooze", "REMINDER 1d|1w", "put your reminders off by a day or a week", admin=False),
-    Usage("ask", "QUESTION", "ask anything about the move", admin=False),
-    Usage("help", "", "this list", admin=False),
+    Usage(
+        "start",
+        "ORG TENANT",
+        "start migrating organization ORG to tenant TENANT (id or verified domain)",
+        example="start fabrikam-fiber fabrikam.com",
+        details="ORG is the name in https://dev.azure.com/ORG; TENANT the directory's tenant id or one of its"
+        " verified domains. I check every prerequisite and compare the organization's users with the"
+        " directory; nothing is changed yet.",
+    ),
+    Usage(
+        "status",
+        "[ORG]",
+        "where the migration stands and what comes next",
+        admin=False,
+        example="status fabrikam-fiber",
+        details=f"The stage, who started it, the plan's counts and the buttons for the next step. {_ORG}",
+    ),
+    Usage(
+        "plan",
+        "[ORG]",
+        "the per-user plan: who keeps access, who is mapped, who is invited",
+        example="plan fabrikam-fiber",
+        details="The first 25 users in chat and every user in the attached CSV, with their outcome and"
+        f" directory account. {_ORG}",
+    ),
+    Usage(
+        "recheck",
+        "[ORG]",
+        "check the prerequisites and rebuild the plan",
+        example="recheck fabrikam-fiber",
+        details="After fixing a failing check (or when the directory changed). A new plan voids a pending"
+        " approval.",
+    ),
+    Usage(
+        "announce",
+        "[ORG] [WHEN]",
+        "tell every affected user what will happen to them, and when",
+        example="announce fabrikam-fiber Friday 14:00 UTC",
+        details="Each person gets a direct message about their own case. Nobody is told twice, unless you"
+        " give a new date.",
+    ),
+    Usage(
+        "invite",
+        "[ORG]",
+        "invite the users missing from the directory as B2B guests",
+        example="invite fabrikam-fiber",
+        details="Safe to repeat: nobody is invited twice. A 403 from the directory says which setting or"
+        " role to change.",
+    ),
+    Usage(
+        "request-approval",
+        "[ORG]",
+        "ask another admin to approve connecting",
+        example="request-approval fabrikam-fiber",
+        details="Posts Approve / Reject here and to the other admins by direct message. The approval is"
+        " bound to the current plan: any change voids it.",
+    ),
+    Usage(
+        "approve",
+        "APPROVAL",
+        "approve a pending request (the prompt's button does the same)",
+        example="approve 7",
+        details="Not by the admin who asked. Then the person who connects gets the portal steps.",
+    ),
+    Usage(
+        "reject",
+        "APPROVAL [REASON]",
+        "reject a pending request",
+        example="reject 7 wait for the Monday change window",
+        details="The reason is shown to everyone who has the prompt.",
+    ),
+    Usage(
+        "check-connection",
+        "[ORG]",
+        "check now whether the organization is connected",
+        example="check-connection fabrikam-fiber",
+        details="I check on my own every few seconds after the approval; this asks at once.",
+    ),
+    Usage(
+        "notify",
+        "[ORG]",
+        "send every affected user their own to-do list",
+        example="notify fabrikam-fiber",
+        details="After connecting. Each person gets their list once; a live message here shows the delivery.",
+    ),
+    Usage(
+        "progress",
+        "[ORG]",
+        "completion per item and per person, and where each to-do list stands",
+        example="progress fabrikam-fiber",
+        details="The people furthest behind in chat, everyone in the attached CSV (only you see it).",
+    ),
+    Usage(
+        "retry-failed",
+        "[ORG]",
+        "send again the to-do lists that could not be delivered",
+        example="retry-failed fabrikam-fiber",
+        details="Only the failed ones: nobody gets a list twice.",
+    ),
+    Usage(
+        "check-billing",
+        "[ORG]",
+        "check the billing subscription is in the new directory",
+        example="check-billing fabrikam-fiber",
+        details="If it is not, the steps to move it; admins are reminded before the month ends.",
+    ),
+    Usage(
+        "complete",
+        "[ORG]",
+        "close the migration",
+        example="complete fabrikam-fiber",
+        details="When billing is in the new directory. Reminders stop.",
+    ),
+    Usage(
+        "stale-users",
+        "[ORG] [DAYS]",
+        "users with no sign-in for DAYS days (default 90)",
+        example="stale-users fabrikam-fiber 120",
+        details="Lists them with a button that removes exactly that list, after you confirm; the full list"
+        " is attached as CSV.",
+    ),
+    Usage(
+        "remove-users",
+        "ORG USER...",
+        "remove users from the organization (after stale-users)",
+        example="remove-users fabrikam-fiber 3f1c9a52-0000-4000-8000-000000000001",
+        details="USER is an id from the `stale-users` CSV. The owner and administrators are never removed."
+        " The button under `stale-users` does the same for the whole list.",
+    ),
+    Usage(
+        "resume",
+        "[ORG]",
+        "go on after a failure",
+        example="resume fabrikam-fiber",
+        details="Runs the failed step again; every step is saved as it completes.",
+    ),
+    Usage(
+        "cancel",
+        "[ORG] [REASON]",
+        "cancel the migration",
+        example="cancel fabrikam-fiber wrong tenant",
+        details="A reason needs the organization first, so a typo never cancels another migration.",
+    ),
+    Usage(
+        "todo",
+        "",
+        "your own to-do list",
+        admin=False,
+        example="todo",
+        details="What you need to do after the move, with Done and I need help buttons.",
+    ),
+    Usage(
+        "done",
+        "ITEM",
+        "tick off an item of your to-do list",
+        admin=False,
+        example="done 3",
+        details="ITEM is the number shown on your list; its Done button does the same.",
+    ),
+    Usage(
+        "need-help",
+        "ITEM",
+        "help with an item of your to-do list; the admins are told",
+        admin=False,
+        example="need-help 3",
+        details="You get the answer from the FAQ, and the migration admins hear you need a hand.",
+    ),
+    Usage(
+        "snooze",
+        "REMINDER 1d|1w",
+        "put your reminders off by a day or a week",
+        admin=False,
+        example="snooze 12 1w",
+        details="The reminder's Snooze buttons do the same.",
+    ),
+    Usage(
+        "ask",
+        "QUESTION",
+        "ask anything about the move",
+        admin=False,
+        example="ask do I keep my Visual Studio subscription?",
+        details="A question also works without `ask`, here or by direct message.",
+    ),
+    Usage(
+        "help",
+        "[all | WORD]",
+        "what you can do next; `help all` every word; `help WORD` one word",
+        admin=False,
+        example="help invite",
+        details="Without a word: the next step of each migration you are part of.",
+    ),
 )
+USAGE_OF = {usage.word: usage for usage in USAGES}
 WORDS = frozenset(usage.word for usage in USAGES)
 
 
@@ -57,12 +233,17 @@ class Command:
         return self.args[index] if index < len(self.args) else None
 
 
-def parse(text: str) -> Command:
-    """`start fabrikam-fiber fabrikam.com` -> Command("start", ...). Unknown words become `help`-worthy."""
+def typed_words(text: str) -> str:
+    """What was typed after `/aad`, if it was typed at all (the console takes both)."""
     stripped = text.strip()
     if stripped.startswith(SLASH_COMMAND + " ") or stripped == SLASH_COMMAND:
         stripped = stripped[len(SLASH_COMMAND) :].strip()
-    word, _, rest = stripped.partition(" ")
+    return stripped
+
+
+def parse(text: str) -> Command:
+    """`start fabrikam-fiber fabrikam.com` -> Command("start", ...); nothing at all is `help`."""
+    word, _, rest = typed_words(text).partition(" ")
     word = word.casefold()
     rest = rest.strip()
     try:

@@ -7,18 +7,20 @@ Listeners on Slack, the console and later Teams stay thin: they turn their platf
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.conversation import views
-from bot.conversation.commands import USAGES, WORDS, Command, parse
-from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say
+from bot.conversation import help_views, views
+from bot.conversation.commands import USAGE_OF, USAGES, WORDS, Command, parse, typed_words
+from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say, tell_privately
+from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
 from bot.delivery.render import CHANNEL_PREFIX
 from faq import AskerContext, FaqAnswerer
-from workflows.directory import MicrosoftError
+from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -109,19 +111,22 @@ class Conversation:
     # ------------------------------------------------------------ entry points
 
     def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
-        """`/aad WORDS`, a mention, or a line typed in the console."""
-        return self._run(actor, parse(text), channel)
+        """`/aad WORDS`, a mention, or a line typed in the console: a command, a typo of one, a question."""
+        command = parse(text)
+        if command.word in WORDS:
+            return self._run(actor, command, channel)
+        return self._not_a_command(actor, command, typed_words(text), channel)
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
         """A button click: its action is a command word and its value the argument."""
         return self._run(actor, parse(f"{action} {value}"), channel)
 
     def chat(self, actor: Actor, text: str) -> list[Outgoing]:
-        """A direct message to the bot: a command if it starts with one, otherwise a question."""
+        """A direct message to the bot: a command if it starts with one, a typo of one, else a question."""
         command = parse(text)
         if command.word in WORDS:
             return self._run(actor, command, None)
-        return self._run(actor, Command("ask", tuple(text.split()), text.strip()), None)
+        return self._not_a_command(actor, command, typed_words(text), None, anything_is_a_question=True)
 
     def home(self, actor: Actor) -> Message:
         """What the App Home shows this person: migrations for admins, their own list for everyone."""
@@ -155,21 +160,45 @@ class Conversation:
 
     # ------------------------------------------------------------ dispatching
 
+    def _not_a_command(
+        self,
+        actor: Actor,
+        command: Command,
+        text: str,
+        channel: str | None,
+        *,
+        anything_is_a_question: bool = False,
+    ) -> list[Outgoing]:
+        """A question goes to the FAQ, a typo gets "Did you mean", anything else a short pointer to help.
+
+        Never the whole help: the person meant something, and a wall of words hides it.
+        """
+        if not text:
+            return self._run(actor, Command("help", (), ""), channel)
+        if reads_like_question(text):
+            return self._run(actor, Command("ask", tuple(text.split()), text), channel)
+        meant = suggestions(command, [usage.word for usage in USAGES])
+        if meant:
+            return [help_views.did_you_mean(command.word, meant)]
+        if anything_is_a_question:
+            return self._run(actor, Command("ask", tuple(text.split()), text), channel)
+        return [help_views.not_understood(command.word)]
+
     def _run(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         handler = self._handlers.get(command.word)
         if handler is None:
-            return [views.unknown_command(command.word)]
+            return [help_views.not_understood(command.word)]
         try:
             if command.word in ADMIN_WORDS:
                 self._require_admin(actor, command)
             return handler(actor, command, channel)
         except (WorkflowError, MicrosoftError) as error:
-            return [say(str(error))]
+            return [tell_privately(str(error))]
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("command %r failed (reference %s)", command.word, reference)
             return [
-                say(
+                tell_privately(
                     f"Something went wrong on my side (reference {reference}); the bot's operators can find"
                     " it in the log under that reference. Every step is saved as it completes, so check"
                     " `status` to see where the migration stands before trying again."
@@ -233,7 +262,32 @@ class Conversation:
     # ------------------------------------------------------------ everyone
 
     def _help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [views.help_message()]
+        """`help`: this person's next steps; `help all`: every word; `help WORD`: one word in detail."""
+        topic = (command.arg(0) or "").casefold()
+        if not topic:
+            return [self._help_now(actor)]
+        if topic == "all":
+            return [help_views.help_all()]
+        if topic in USAGE_OF:
+            return [help_views.help_word(USAGE_OF[topic])]
+        if reads_like_question(command.text):  # "help, my pipelines stopped"
+            return self._ask(actor, Command("ask", command.args, command.text), channel)
+        meant = suggestions(Command(topic, (), ""), [usage.word for usage in USAGES])
+        if meant:
+            return [help_views.did_you_mean(f"help {topic}", [Suggestion("help", s.word) for s in meant])]
+        return [help_views.not_understood(topic)]
+
+    def _help_now(self, actor: Actor) -> Outgoing:
+        administered = []
+        for status in self._service.migrations():
+            if not status.active:
+                continue
+            try:
+                if self._may_administer(status.organization, actor):
+                    administered.append(status)
+            except (WorkflowError, MicrosoftError):
+                continue  # help must not depend on Azure DevOps being up
+        return help_views.help_now(administered, self._service.todo_list(actor))
 
     def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         context = self._asker_context(actor)
@@ -362,7 +416,7 @@ class Conversation:
 
     def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         report = self._tracking.progress(self._known_organization(command, "reported on nothing"))
-        return [Outgoing(views.progress(report))]
+        return [Outgoing(views.progress(report))]  # private: people's addresses
 
     def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         named = self._known_organization(command, "queued nothing again")
@@ -395,17 +449,41 @@ class Conversation:
                 organization = arg
         status = self._service.status(organization)
         users = self._service.stale_users(status.organization, days)
-        return [views.stale_users(status, users, days)]
+        return [views.stale_users(status, users, days, list_fingerprint(users))]
 
     def _remove_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """`remove-users ORG ID...` typed, or the button under `stale-users`: that very list, unchanged."""
         if len(command.args) < 2:
             raise WorkflowError("Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`.")
-        result = self._service.remove_users(command.args[0], command.args[1:], actor)
-        return [views.removed(result)]
+        organization, *rest = command.args
+        if rest[0] != STALE_FLAG:
+            return [views.removed(self._service.remove_users(organization, rest, actor))]
+        if len(rest) != 4 or rest[2] != LIST_FLAG or not rest[1].isdigit():
+            raise WorkflowError("Use the *Remove* button under `stale-users`, or `remove-users ORG ID...`.")
+        days = _number(rest[1], "", maximum=MAX_DAYS)
+        status = self._service.status(organization)
+        users = self._service.stale_users(status.organization, days)
+        fingerprint = list_fingerprint(users)
+        if fingerprint != rest[3]:
+            changed = tell_privately(
+                "The list changed since it was shown (someone signed in, or was removed), so I removed"
+                " nobody. Here it is as it stands now."
+            )
+            return [changed, views.stale_users(status, users, days, fingerprint)]
+        ids = [user.id for user in users]
+        return [views.removed(self._service.remove_users(status.organization, ids, actor))]
 
 
+STALE_FLAG = "--stale"
+LIST_FLAG = "--list"
 MAX_ID = 2**63 - 1
 MAX_DAYS = 36_500
+
+
+def list_fingerprint(users: Sequence[OrgUser]) -> str:
+    """Stands for exactly these users: a button carries it instead of thousands of ids."""
+    joined = "\n".join(sorted(user.id for user in users))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def _number(raw: str | None, question: str, *, maximum: int = MAX_ID) -> int:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ButtonStyle = Literal["primary", "danger", "default"]
+MAX_BUTTON_VALUE = 2000
+"""The longest value a button may carry on every surface (Slack's limit is the strictest)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Button:
     """A command word (`invite`, `approve`, `done`...) the surface sends back when clicked."""
     value: str = ""
     style: ButtonStyle = "default"
+    confirm: str = ""
+    """A question the surface asks before acting (removals): empty for none."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class Message:
     summary: str
     """One line that stands for the whole message (notifications, screen readers, logs)."""
     blocks: tuple[Block, ...] = ()
+    private: bool = False
+    """Only the person it answers may see it (mistakes, their own list, lists of people's addresses):
+    Slack makes it ephemeral, a surface without ephemeral messages sends it by direct message."""
 
     @property
     def buttons(self) -> tuple[Button, ...]:
@@ -95,5 +102,16 @@ class Outgoing:
     """Messages that share this key are copies of one thing (an approval prompt): update them all."""
 
 
-def say(summary: str, *blocks: Block, to: Audience | None = None, updates: str | None = None) -> Outgoing:
-    return Outgoing(Message(summary, blocks or (Text(summary),)), to or Reply(), updates)
+def say(
+    summary: str,
+    *blocks: Block,
+    to: Audience | None = None,
+    updates: str | None = None,
+    private: bool = False,
+) -> Outgoing:
+    return Outgoing(Message(summary, blocks or (Text(summary),), private), to or Reply(), updates)
+
+
+def tell_privately(summary: str, *blocks: Block) -> Outgoing:
+    """A reply only the person who spoke sees: what went wrong, and how to put it right."""
+    return say(summary, *blocks, private=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.conversation import plan_views
-from bot.conversation.commands import USAGES
+from bot.conversation import lists, plan_views
 from bot.conversation.messages import (
     Actions,
-    Attachment,
     Audience,
     Block,
     Button,
@@ -28,7 +26,7 @@ from bot.conversation.messages import (
 from faq import Answer
 from workflows.directory import OrgUser
 from workflows.plan import Plan
-from workflows.reminders import Progress, Snoozed, zone
+from workflows.reminders import Progress, Snoozed, UserProgress, zone
 from workflows.results import (
     Actor,
     AnnounceResult,
@@ -95,6 +93,18 @@ def next_actions(status: MigrationStatus) -> Actions | None:
         for label, style in (_NEXT_BUTTONS[word],)
     )
     return Actions(buttons) if buttons else None
+
+
+def next_step(status: MigrationStatus) -> Button | None:
+    """The one action that moves this migration on now (the first primary one), as its button."""
+    buttons = next_actions(status)
+    if buttons is None:
+        return None
+    ranked = sorted(
+        (button for button in buttons.buttons if button.style != "danger"),
+        key=lambda button: button.style != "primary",
+    )
+    return ranked[0] if ranked else None
 
 
 def _with_next(blocks: list[Block], status: MigrationStatus) -> tuple[Block, ...]:
@@ -200,11 +210,26 @@ def _counts_sentence(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count) or "no users"
 
 
+_INVITE_ORDER = {"denied": 0, "failed": 1, "sent": 2, "already-invited": 3, "found": 4, "skipped": 5}
+"""What needs an admin's eye comes first in the shortened list."""
+
+
 def invited(result: InviteResult) -> Outgoing:
-    rows = tuple((outcome.email, outcome.status, outcome.detail) for outcome in result.outcomes)
-    blocks: list[Block] = [Heading(f"Invitations for {result.status.organization}"), Text(result.message)]
+    organization = result.status.organization
+    outcomes = sorted(result.outcomes, key=lambda outcome: _INVITE_ORDER.get(outcome.status, 9))
+    rows = [(outcome.email, outcome.status, outcome.detail) for outcome in outcomes]
+    blocks: list[Block] = [Heading(f"Invitations for {organization}"), Text(result.message)]
     if rows:
-        blocks.append(Table(("user", "result", "detail"), rows))
+        blocks.extend(lists.table(("user", "result", "detail"), rows))
+    if lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                f"invitations-{organization}.csv",
+                f"Invitation results for {organization}",
+                ("email", "name", "result", "detail"),
+                [(o.email, o.display_name, o.status, o.detail) for o in outcomes],
+            )
+        )
     if result.denied:
         blocks.append(
             Text(
@@ -401,12 +426,20 @@ def straggler_digest(
     *, organization: str, users: int, stragglers: Sequence[tuple[str, str, int, int]], unreachable: int = 0
 ) -> Message:
     heading = f"{len(stragglers)} of {users} people in {organization} still have open to-do items"
-    rows = tuple((email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers)
-    blocks: list[Block] = [
-        Heading(heading),
-        Table(("user", "name", "progress"), rows),
-        Text("They get reminders in their working hours; a word from you may help. `progress` shows more."),
-    ]
+    rows = [(email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers]
+    blocks: list[Block] = [Heading(heading), *lists.table(("user", "name", "progress"), rows)]
+    if lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                f"open-items-{organization}.csv",
+                f"Everyone in {organization} with open to-do items",
+                ("email", "name", "items done", "items total"),
+                [(email, name, str(total - left), str(total)) for email, name, left, total in stragglers],
+            )
+        )
+    blocks.append(
+        Text("They get reminders in their working hours; a word from you may help. `progress` shows more.")
+    )
     if unreachable:
         blocks.append(
             Text(
@@ -435,11 +468,12 @@ _DELIVERY_WORDS = {
 }
 
 
-def progress(report: Progress, *, with_csv: bool = True) -> Message:
+def progress(report: Progress, *, live: bool = False) -> Message:
     """Completion per item, per user and overall, and where each to-do list stands in delivery.
 
-    `with_csv` attaches the people not in chat as a file; the live progress message leaves it out, since
-    a platform re-uploads an attachment on every update.
+    Asked for, it is private (people's addresses) and attaches everyone as CSV when the list is cut or
+    someone must be reached outside chat. `live` is the channel's report, updated as lists go out: no
+    file, since a platform re-uploads an attachment on every update; its Refresh button gives the file.
     """
     unreachable = report.with_delivery("not-in-chat")
     users = len(report.users) - len(unreachable)
@@ -453,46 +487,68 @@ def progress(report: Progress, *, with_csv: bool = True) -> Message:
         for state in _DELIVERY_WORDS
         if (count := len(report.with_delivery(state)))
     )
+    behind = sorted(report.users, key=_furthest_behind)
+    rows = [
+        (
+            user.email,
+            f"{user.done} of {user.total}",
+            _DELIVERY_WORDS[user.delivery],
+            user.delivery_error or "",
+        )
+        for user in behind
+    ]
+    with_csv = not live and (lists.is_cut(rows) or bool(unreachable))
+    rest = "in the attached CSV" if with_csv else "in the CSV that `progress` (or Refresh) attaches"
     blocks: list[Block] = [
         Heading(f"Progress of {report.organization}"),
         Text(f"{overall}\nTo-do lists: {deliveries}."),
         Table(("item", "done"), tuple((item.title, f"{item.done} of {item.total}") for item in report.items)),
-        Table(
-            ("user", "items done", "to-do list", "reason"),
-            tuple(
-                (
-                    user.email,
-                    f"{user.done} of {user.total}",
-                    _DELIVERY_WORDS[user.delivery],
-                    user.delivery_error or "",
-                )
-                for user in report.users
-            ),
-        ),
+        *lists.table(("user", "items done", "to-do list", "reason"), rows, rest=rest),
     ]
     if unreachable:
         where = "the attached list has" if with_csv else "`progress` attaches a list of"
         blocks.append(
             Text(
                 f"{len(unreachable)} people have no chat account with their Azure DevOps email; reach them"
-                f" another way ({where} their addresses)."
+                f" another way ({where} their addresses, marked `not in chat`)."
             )
         )
-    if unreachable and with_csv:
-        csv = "email,name,case\n" + "".join(
-            f"{user.email},{_csv_cell(user.display_name)},{user.outcome}\n" for user in unreachable
+    if with_csv:
+        blocks.append(
+            lists.csv_file(
+                f"progress-{report.organization}.csv",
+                f"To-do progress of everyone in {report.organization}",
+                ("email", "name", "case", "items done", "items total", "to-do list", "reason"),
+                [
+                    (
+                        user.email,
+                        user.display_name,
+                        user.outcome,
+                        str(user.done),
+                        str(user.total),
+                        _DELIVERY_WORDS[user.delivery],
+                        user.delivery_error or "",
+                    )
+                    for user in behind
+                ],
+            )
         )
-        blocks.append(Attachment(f"not-in-chat-{report.organization}.csv", csv, "People not in chat"))
     buttons = [Button("Refresh", "progress", report.organization)]
     if report.with_delivery("failed", "not-in-chat"):
         buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
     blocks.append(Actions(tuple(buttons)))
-    return Message(f"{report.organization}: {overall}", tuple(blocks))
+    return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
+
+
+def _furthest_behind(user: UserProgress) -> tuple[int, float]:
+    """Undelivered lists first, then the smallest share of items done."""
+    undelivered = 0 if user.delivery in ("failed", "not-in-chat") else 1
+    return undelivered, (user.done / user.total if user.total else 1.0)
 
 
 def delivery_update(report: Progress) -> Outgoing:
     """The live progress message in the migration's channel, updated in place."""
-    live = progress(report, with_csv=False)
+    live = progress(report, live=True)
     return Outgoing(live, Channel(report.channel_id), updates=progress_key(report.migration_id))
 
 
@@ -505,12 +561,9 @@ def retried(organization: str, count: int) -> Outgoing:
 def snoozed(snooze: Snoozed) -> Outgoing:
     when = snooze.until.astimezone(zone(snooze.time_zone))
     return say(
-        f"😴 Snoozed: your next reminder comes on {when:%A %d %B at %H:%M} ({snooze.time_zone or 'UTC'})."
+        f"😴 Snoozed: your next reminder comes on {when:%A %d %B at %H:%M} ({snooze.time_zone or 'UTC'}).",
+        private=True,
     )
-
-
-def _csv_cell(text: str) -> str:
-    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
 
 
 def _items(items: Sequence[TodoEntry]) -> list[Block]:
@@ -532,21 +585,21 @@ def _items(items: Sequence[TodoEntry]) -> list[Block]:
 
 def todo_list(entries: Sequence[TodoEntry], actor: Actor) -> Outgoing:
     if not entries:
-        return say("You have no to-do items: nothing for you to do in any migration right now.")
+        return say("You have no to-do items: nothing for you to do in any migration right now.", private=True)
     open_items = [entry for entry in entries if not entry.done_at]
     heading = f"Your to-do list for {entries[0].organization}: {len(open_items)} of {len(entries)} open"
-    return say(heading, Heading(heading), *_items(entries))
+    return say(heading, Heading(heading), *_items(entries), private=True)
 
 
 def marked_done(result: MarkDoneResult) -> Outgoing:
     if result.already_done:
-        return say(f"*{result.item.title}* was already done.")
+        return say(f"*{result.item.title}* was already done.", private=True)
     tail = (
         "That was the last one: all done, thank you!"
         if result.remaining == 0
         else f"{result.remaining} to go."
     )
-    return say(f"✅ *{result.item.title}* done. {tail}")
+    return say(f"✅ *{result.item.title}* done. {tail}", private=True)
 
 
 def help_for_item(
@@ -560,7 +613,7 @@ def help_for_item(
         blocks.append(
             Text("I have also told the migration admins that you need a hand; one of them will reach out.")
         )
-    return [Outgoing(Message(f"Help with {item.title}", tuple(blocks)))]
+    return [Outgoing(Message(f"Help with {item.title}", tuple(blocks), private=True))]
 
 
 def help_request(*, name: str, email: str, title: str, item_id: int) -> Message:
@@ -590,31 +643,59 @@ def cancelled(status: MigrationStatus, actor: Actor) -> Outgoing:
     return say(text, to=Channel(status.channel_id))
 
 
-def stale_users(status: MigrationStatus, users: Sequence[OrgUser], days: int | None) -> Outgoing:
+def stale_users(
+    status: MigrationStatus, users: Sequence[OrgUser], days: int | None, fingerprint: str
+) -> Outgoing:
+    """Who has not signed in for a while, and one button that removes exactly this list once confirmed.
+
+    The button carries the list's fingerprint, not its ids: a list of thousands fits no button, and a
+    list that changed since (someone signed in) is shown again instead of removed.
+    """
     period = f"{days} days" if days else "90 days"
+    organization = status.organization
     if not users:
-        return say(f"Nobody in {status.organization} has been away for more than {period}.")
-    rows = tuple(
+        return say(f"Nobody in {organization} has been away for more than {period}.", private=True)
+    rows = [
         (user.principal_name, _day(user.last_accessed) if user.last_accessed else "never", user.id)
         for user in users
-    )
-    command = f"remove-users {status.organization} " + " ".join(user.id for user in users)
-    return say(
-        f"{len(users)} users have not signed in for {period}",
-        Heading(f"Users of {status.organization} with no sign-in for {period}"),
-        Table(("user", "last sign-in", "id"), rows),
+    ]
+    blocks: list[Block] = [
+        Heading(f"Users of {organization} with no sign-in for {period}"),
+        *lists.table(("user", "last sign-in", "id"), rows),
+    ]
+    if lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                f"stale-users-{organization}.csv",
+                f"Users of {organization} with no sign-in for {period}",
+                ("user", "name", "last sign-in", "id"),
+                [
+                    (name, user.display_name, last, id_)
+                    for user, (name, last, id_) in zip(users, rows, strict=True)
+                ],
+            )
+        )
+    count = plan_views.people(len(users))
+    blocks.append(
         Text(
             "Removing people who left keeps them out of the directory comparison. Nothing is removed until"
-            f" an admin confirms with:\n`{command}`"
-        ),
+            f" an admin presses *Remove these {count}* and confirms. To keep some, remove the others with"
+            f" `remove-users {organization} ID...`."
+        )
     )
+    value = f"{organization} --stale {days or 90} --list {fingerprint}"
+    confirm = f"Remove {count} from {organization}? This cannot be undone; they lose access at once."
+    blocks.append(Actions((Button(f"Remove these {count}", "remove-users", value, "danger", confirm),)))
+    return say(f"{len(users)} users have not signed in for {period}", *blocks, private=True)
 
 
 def removed(result: RemovalResult) -> Outgoing:
-    lines = [f"Removed {len(result.removed)} users: {', '.join(result.removed) or 'none'}."]
+    lines = [f"Removed {len(result.removed)} users: {lists.names(result.removed)}."]
     if result.message:
         lines.append(result.message)
-    lines.extend(f"Could not remove {name}: {reason}" for name, reason in result.failed)
+    failures = [f"{name}: {reason}" for name, reason in result.failed]
+    if failures:
+        lines.append(f"Could not remove {len(failures)}: {lists.names(failures)}")
     blocks: list[Block] = [Text("\n".join(lines)), _counts(result.status)]
     return Outgoing(Message(lines[0], _with_next(blocks, result.status)))
 
@@ -626,33 +707,6 @@ def answer(answer: Answer) -> Outgoing:
             Actions(tuple(Button(topic.replace("-", " "), "ask", topic) for topic in answer.alternatives[:3]))
         )
     return Outgoing(Message(answer.answer.split("\n", 1)[0], tuple(blocks)))
-
-
-def help_message() -> Outgoing:
-    admin = [
-        f"`{usage.word} {usage.arguments}`".replace(" `", "`") + f" - {usage.summary}"
-        for usage in USAGES
-        if usage.admin
-    ]
-    everyone = [
-        f"`{usage.word} {usage.arguments}`".replace(" `", "`") + f" - {usage.summary}"
-        for usage in USAGES
-        if not usage.admin
-    ]
-    return say(
-        "What I can do",
-        Heading("aadbot: move Azure DevOps from Microsoft accounts to Microsoft Entra ID"),
-        Text("*For the organization's admins*\n" + "\n".join(admin)),
-        Text("*For everyone*\n" + "\n".join(everyone)),
-    )
-
-
-def unknown_command(word: str) -> Outgoing:
-    return say(
-        f"I don't know `{word}`.",
-        Text(f"I don't know `{word}`. Here is what I understand:"),
-        *help_message().message.blocks,
-    )
 
 
 def home(statuses: Sequence[MigrationStatus], entries: Sequence[TodoEntry]) -> Message:

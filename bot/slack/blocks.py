@@ -1,46 +1,71 @@
-"""A `Message` as Block Kit: the one place that knows Slack's block shapes and size limits."""
+"""A `Message` as Block Kit: the one place that knows Slack's block shapes and size limits.
+
+Every Web API call that carries blocks (`chat.postMessage`, `chat.update`, `chat.postEphemeral`, a
+`response_url`, `views.publish`) takes them from `message_payload` or `view_payload`, so no message
+leaves past Slack's limits, whatever is added around it: Slack refuses a message over its limits whole.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from bot.conversation.messages import Actions, Attachment, Block, Button, Facts, Heading, Message, Table, Text
 
 SlackBlock = dict[str, Any]
 
-# Slack's documented limits; past them the whole message is rejected, so we cut and say so.
+logger = logging.getLogger(__name__)
+
+# Slack's documented limits (https://api.slack.com/reference/block-kit)
 MAX_BLOCKS = 50
+"""In a message."""
+MAX_VIEW_BLOCKS = 100
+"""In a view: the App Home, a modal."""
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
 MAX_BUTTONS = 25
 MAX_BUTTON_LABEL = 75
 MAX_BUTTON_VALUE = 2000
+MAX_CONFIRM_TEXT = 300
 MAX_FALLBACK_TEXT = 4000
+"""Slack cuts `text` at 40,000 characters; 4,000 is what it advises for notifications."""
 
 ACTION_ID = re.compile(r"^(?P<word>[a-z][a-z-]*)(?:#\d+)?$")
 """A button's action_id is its command word, suffixed `#n` when a message repeats the word."""
 
 
-def render(message: Message) -> list[SlackBlock]:
-    """Block Kit blocks for a message; attachments appear as a note (files travel separately)."""
-    blocks: list[SlackBlock] = []
+def message_payload(message: Message, *, footer: Sequence[SlackBlock] = ()) -> dict[str, Any]:
+    """`text` and `blocks` for any message call; `footer` blocks (a note) count within the budget."""
+    return {"text": fallback_text(message), "blocks": render(message, footer=footer)}
+
+
+def view_payload(message: Message) -> dict[str, Any]:
+    """The App Home view: the same message, with a view's larger budget."""
+    return {"type": "home", "blocks": render(message, limit=MAX_VIEW_BLOCKS)}
+
+
+def render(
+    message: Message, *, limit: int = MAX_BLOCKS, footer: Sequence[SlackBlock] = ()
+) -> list[SlackBlock]:
+    """Block Kit blocks for a message, at most `limit` of them, `footer` last.
+
+    When a message is over budget its longest parts (lists, tables, long texts) give up their ends,
+    each saying how much was left out; the blocks after them (what to do next, the buttons) stay.
+    Attachments appear as a note (files travel separately).
+    """
     repeats: dict[str, int] = {}
-    for block in message.blocks:
-        blocks.extend(_render_block(block, repeats))
-    if len(blocks) > MAX_BLOCKS:
-        cut = len(blocks) - (MAX_BLOCKS - 1)
-        blocks = [
-            *blocks[: MAX_BLOCKS - 1],
-            _context(f"…{cut} more blocks left out (Slack shows at most 50)."),
-        ]
-    return blocks
+    parts = [_render_block(block, repeats) for block in message.blocks]
+    parts = _within(parts, limit - len(footer))
+    return [*(block for part in parts for block in part), *footer]
 
 
 def fallback_text(message: Message) -> str:
-    """The notification text Slack shows where blocks cannot be rendered."""
-    return _clip(message.summary, MAX_FALLBACK_TEXT)
+    """The notification text Slack shows where blocks cannot be rendered; never empty."""
+    return _clip(message.summary.strip() or "aadbot", MAX_FALLBACK_TEXT)
 
 
 def word_of(action_id: str) -> str | None:
@@ -53,6 +78,44 @@ def attachments_of(message: Message) -> list[Attachment]:
     return [block for block in message.blocks if isinstance(block, Attachment)]
 
 
+def note(text: str) -> SlackBlock:
+    """A small grey line under a message."""
+    return _context(text)
+
+
+def _within(parts: list[list[SlackBlock]], room: int) -> list[list[SlackBlock]]:
+    """Cut parts until their blocks fit in `room`: the longest part first, then the last ones."""
+    parts = [list(part) for part in parts]
+    while (excess := sum(len(part) for part in parts) - room) > 0:
+        longest = max(range(len(parts)), key=lambda index: len(parts[index]))
+        part = parts[longest]
+        if len(part) < 3:
+            return _without_last_parts(parts, room)
+        keep = max(1, len(part) - excess - 1)
+        parts[longest] = [*part[:keep], _left_out(len(part) - keep)]
+    return parts
+
+
+def _without_last_parts(parts: list[list[SlackBlock]], room: int) -> list[list[SlackBlock]]:
+    """Many short parts (a long to-do list): the last ones go, the closing buttons stay."""
+    tail = parts[-1:] if _is_actions(parts[-1]) else []
+    body = parts[: len(parts) - len(tail)]
+    left_out = 0
+    while body and sum(len(part) for part in [*body, *tail]) + 1 > room:
+        left_out += len(body.pop())
+    if not body:
+        return [[block for part in parts for block in part][:room]]
+    return [*body, [_left_out(left_out)], *tail]
+
+
+def _left_out(count: int) -> SlackBlock:
+    return _context(f"…{count} more blocks left out here, past what Slack shows in one message.")
+
+
+def _is_actions(part: list[SlackBlock]) -> bool:
+    return bool(part) and all(block["type"] == "actions" for block in part)
+
+
 def _render_block(block: Block, repeats: dict[str, int]) -> list[SlackBlock]:
     match block:
         case Heading(text):
@@ -60,7 +123,7 @@ def _render_block(block: Block, repeats: dict[str, int]) -> list[SlackBlock]:
         case Text(markdown):
             return [_section(chunk) for chunk in _chunks(markdown, MAX_SECTION_TEXT)]
         case Facts(pairs):
-            fields = [_mrkdwn(_clip(f"*{key}*\n{value}", 2000)) for key, value in pairs]
+            fields = [_mrkdwn(_clip(f"*{key}*\n{value}", MAX_FIELD_TEXT)) for key, value in pairs]
             return [
                 {"type": "section", "fields": fields[start : start + MAX_FIELDS]}
                 for start in range(0, len(fields), MAX_FIELDS)
@@ -68,7 +131,7 @@ def _render_block(block: Block, repeats: dict[str, int]) -> list[SlackBlock]:
         case Table(header, rows):
             return [_section(chunk) for chunk in _table_chunks(header, rows)]
         case Actions(buttons):
-            elements = [_button(button, repeats) for button in buttons]
+            elements = [_button(button, repeats) for button in buttons if _fits(button)]
             return [
                 {"type": "actions", "elements": elements[start : start + MAX_BUTTONS]}
                 for start in range(0, len(elements), MAX_BUTTONS)
@@ -78,6 +141,14 @@ def _render_block(block: Block, repeats: dict[str, int]) -> list[SlackBlock]:
     raise AssertionError(f"unknown block {block!r}")
 
 
+def _fits(button: Button) -> bool:
+    """A cut value would run another command than the one shown: such a button is left out."""
+    if len(button.value) <= MAX_BUTTON_VALUE:
+        return True
+    logger.warning("button %r left out: its value has %d characters", button.label, len(button.value))
+    return False
+
+
 def _button(button: Button, repeats: dict[str, int]) -> SlackBlock:
     seen = repeats.get(button.action, 0)
     repeats[button.action] = seen + 1
@@ -85,10 +156,19 @@ def _button(button: Button, repeats: dict[str, int]) -> SlackBlock:
         "type": "button",
         "text": _plain(_clip(button.label, MAX_BUTTON_LABEL)),
         "action_id": button.action if seen == 0 else f"{button.action}#{seen + 1}",
-        "value": button.value[:MAX_BUTTON_VALUE],
+        "value": button.value,
     }
     if button.style != "default":
         element["style"] = button.style
+    if button.confirm:
+        element["confirm"] = {
+            "title": _plain("Are you sure?"),
+            "text": _plain(_clip(button.confirm, MAX_CONFIRM_TEXT)),
+            "confirm": _plain("Yes"),
+            "deny": _plain("No"),
+        }
+        if button.style == "danger":
+            element["confirm"]["style"] = "danger"
     return element
 
 

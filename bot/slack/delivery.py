@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -11,14 +12,13 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply
-from bot.slack.blocks import SlackBlock, attachments_of, fallback_text, render
+from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
+from bot.slack.blocks import SlackBlock, attachments_of, message_payload, note, view_payload
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
 
 logger = logging.getLogger(__name__)
 
-MAX_HOME_BLOCKS = 100
 DELIVERY_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError)
 
 
@@ -30,7 +30,7 @@ class Origin:
     channel: str | None
     """None when they clicked in the App Home."""
     response_url: str | None = None
-    """Slash commands and clicks on message buttons come with one: replies through it can be private."""
+    """Slash commands and clicks on message buttons come with one: replies go through it, ephemeral."""
     thread_ts: str | None = None
     """Mentions are answered in their thread."""
 
@@ -70,11 +70,10 @@ class Delivery:
 
     async def tell(self, origin: Origin, text: str) -> None:
         """A private note to whoever spoke; failures are logged, never raised."""
-        message = Message(text.splitlines()[0], ())
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
+        message = Message(text.splitlines()[0], (Text(text),), private=True)
         try:
             if origin.response_url:
-                await self._respond(origin.response_url, message, blocks)
+                await self._respond(origin.response_url, message)
             elif origin.channel and not origin.channel.startswith("D"):
                 await self._client.chat_postEphemeral(
                     channel=origin.channel, user=origin.user_id, text=text, thread_ts=origin.thread_ts
@@ -86,8 +85,7 @@ class Delivery:
             logger.warning("could not tell %s about a problem: %s", origin.user_id, _code(error))
 
     async def publish_home(self, user_id: str, message: Message) -> None:
-        blocks = render(message)[:MAX_HOME_BLOCKS]
-        await self._client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
+        await self._client.views_publish(user_id=user_id, view=view_payload(message))
 
     async def _deliver_one(
         self,
@@ -102,7 +100,7 @@ class Delivery:
                 logger.warning("%r has no audience outside a conversation; dropped", message.summary)
                 return
             origin = Origin(user_id="", channel=None)
-        if isinstance(to, Reply) and outgoing.updates is None and origin.response_url:
+        if isinstance(to, Reply) and outgoing.updates is None and _answered_privately(origin, message):
             await self._reply_privately(origin, message)
             return
         thread_ts = origin.thread_ts if isinstance(to, Reply) else None
@@ -159,19 +157,17 @@ class Delivery:
             done.add(copy)
             if copy not in copies:
                 continue  # just posted
-            await self._client.chat_update(
-                channel=copy.channel, ts=copy.ts, text=fallback_text(message), blocks=render(message)
-            )
+            await self._client.chat_update(channel=copy.channel, ts=copy.ts, **message_payload(message))
 
     async def _post(self, channel: str, message: Message, thread_ts: str | None) -> str:
         response = await self._client.chat_postMessage(
-            channel=channel, text=fallback_text(message), blocks=render(message), thread_ts=thread_ts
+            channel=channel, thread_ts=thread_ts, **message_payload(message)
         )
         return str(response["ts"])
 
     async def _reply_privately(self, origin: Origin, message: Message) -> None:
-        assert origin.response_url is not None
-        blocks = render(message)
+        """Through the response_url, or as an ephemeral message where they spoke (a mention's thread)."""
+        footer: list[SlackBlock] = []
         attachments = attachments_of(message)
         if attachments:
             # ephemeral messages cannot carry files: they go to the person's DM with the bot
@@ -183,22 +179,37 @@ class Delivery:
                     filename=attachment.filename,
                     title=attachment.title,
                 )
-            blocks.append(_note("The file is in your direct messages with me."))
-        await self._respond(origin.response_url, message, blocks)
+            footer.append(note("The file is in your direct messages with me."))
+        if origin.response_url:
+            await self._respond(origin.response_url, message, footer)
+        else:
+            assert origin.channel is not None
+            await self._client.chat_postEphemeral(
+                channel=origin.channel,
+                user=origin.user_id,
+                thread_ts=origin.thread_ts,
+                **message_payload(message, footer=footer),
+            )
 
-    async def _respond(self, response_url: str, message: Message, blocks: list[SlackBlock]) -> None:
+    async def _respond(self, response_url: str, message: Message, footer: Sequence[SlackBlock] = ()) -> None:
         webhook = AsyncWebhookClient(
             url=response_url, timeout=int(self._timeout), retry_handlers=list(self._retry_handlers)
         )
         response = await webhook.send(
-            text=fallback_text(message), blocks=blocks, response_type="ephemeral", replace_original=False
+            **message_payload(message, footer=footer), response_type="ephemeral", replace_original=False
         )
         if response.status_code != 200:
             raise SlackApiError(f"response_url answered {response.status_code}", {"error": response.body})  # type: ignore[no-untyped-call]
 
 
-def _note(text: str) -> SlackBlock:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+def _answered_privately(origin: Origin, message: Message) -> bool:
+    """Replies through a response_url are ephemeral (slash commands, clicks); private ones always are.
+
+    A direct message is private already; a private reply to a mention goes to its thread, ephemeral.
+    """
+    if origin.response_url:
+        return True
+    return message.private and origin.channel is not None and not origin.channel.startswith("D")
 
 
 def _code(error: BaseException) -> str:

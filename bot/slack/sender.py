@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Channel
 from bot.delivery.sender import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
-from bot.slack.blocks import attachments_of, fallback_text, render
+from bot.slack.blocks import attachments_of, message_payload
 from bot.slack.people import People
 
 logger = logging.getLogger(__name__)
@@ -89,8 +89,7 @@ class SlackSender:
         message = envelope.message
         response = await self._client.chat_postMessage(
             channel=channel,  # a user id posts to the bot's DM with them, without conversations.open
-            text=fallback_text(message),
-            blocks=render(message),
+            **message_payload(message),
             metadata={"event_type": EVENT_TYPE, "event_payload": {"key": envelope.key}},
         )
         posted_in, ts = str(response["channel"]), str(response["ts"])

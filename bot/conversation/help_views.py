@@ -1,0 +1,119 @@
+"""Help that fits the moment, and replies to words the bot does not know: all private to the asker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversation import views
+from bot.conversation.commands import USAGE_OF, USAGES, Usage
+from bot.conversation.messages import (
+    MAX_BUTTON_VALUE,
+    Actions,
+    Block,
+    Button,
+    Heading,
+    Outgoing,
+    Text,
+    tell_privately,
+)
+from bot.conversation.understanding import Suggestion
+from workflows.results import MigrationStatus, TodoEntry
+
+_DANGEROUS = frozenset({"cancel", "remove-users", "reject"})
+EVERYTHING_ELSE = (
+    "*Everything else*\n"
+    "`status` where a migration stands · `todo` your own list · ask a question by just writing it"
+    " (`will our pipelines keep running?`) · `help all` every word · `help WORD` one word in detail,"
+    " e.g. `help invite`"
+)
+
+
+def help_now(administered: Sequence[MigrationStatus], entries: Sequence[TodoEntry]) -> Outgoing:
+    """What this person can do next in the migrations they are part of, one line each, then the rest."""
+    lines: list[str] = []
+    buttons: list[Button] = []
+    for status in administered:
+        step = views.next_step(status)
+        stage = status.state.replace("_", " ")
+        if step is None:
+            lines.append(f"• *{status.organization}* ({stage}): nothing to do until it moves on.")
+            continue
+        command = f"{step.action} {status.organization}"
+        lines.append(
+            f"• *{status.organization}* ({stage}): next, *`{command}`*: {USAGE_OF[step.action].summary}."
+        )
+        buttons.append(Button(f"{step.label}: {status.organization}", step.action, step.value, "primary"))
+    open_items = [entry for entry in entries if not entry.done_at]
+    if open_items:
+        organization = open_items[0].organization
+        lines.append(
+            f"• *Your to-do list* ({organization}): *{len(open_items)} of {len(entries)} items open*;"
+            " `todo` shows them, `done N` ticks item N off."
+        )
+        buttons.append(Button("My to-do list", "todo", "", "primary" if not administered else "default"))
+    if not lines:
+        lines.append(
+            "Nothing is waiting for you in any migration right now. Admins start one with"
+            " `start ORG TENANT`, e.g. `start fabrikam-fiber fabrikam.com`."
+        )
+    blocks: list[Block] = [Heading("What you can do now"), Text("\n".join(lines))]
+    if buttons:
+        blocks.append(Actions(tuple(buttons)))
+    blocks.append(Text(EVERYTHING_ELSE))
+    return tell_privately("What you can do now", *blocks)
+
+
+def help_all() -> Outgoing:
+    admin = [_line(usage) for usage in USAGES if usage.admin]
+    everyone = [_line(usage) for usage in USAGES if not usage.admin]
+    return tell_privately(
+        "Every word I understand",
+        Heading("aadbot: move Azure DevOps from Microsoft accounts to Microsoft Entra ID"),
+        Text("*For the organization's admins*\n" + "\n".join(admin)),
+        Text("*For everyone*\n" + "\n".join(everyone)),
+        Text("`help WORD` explains one word with an example."),
+    )
+
+
+def help_word(usage: Usage) -> Outgoing:
+    who = "the organization's admins" if usage.admin else "everyone"
+    return tell_privately(
+        f"help {usage.word}",
+        Heading(f"{usage.synopsis}"),
+        Text(
+            f"{usage.summary[0].upper()}{usage.summary[1:]}. {usage.details}\n"
+            f"*For* {who}. *Example:* `{usage.example}`"
+        ),
+    )
+
+
+def did_you_mean(typed: str, suggestions: Sequence[Suggestion]) -> Outgoing:
+    """A typo: the likely commands, each a button that runs it with the arguments as typed."""
+    meant = " or ".join(f"`{suggestion.command}`" for suggestion in suggestions)
+    text = f"I don't know `{typed}`. Did you mean {meant}?"
+    buttons = tuple(
+        Button(
+            suggestion.command,
+            suggestion.word,
+            suggestion.text,
+            "danger" if suggestion.word in _DANGEROUS else ("primary" if rank == 0 else "default"),
+        )
+        for rank, suggestion in enumerate(suggestions)
+        if len(suggestion.text) <= MAX_BUTTON_VALUE
+    )
+    blocks: list[Block] = [Text(text)]
+    if buttons:
+        blocks.append(Actions(buttons))
+    return tell_privately(text, *blocks)
+
+
+def not_understood(typed: str) -> Outgoing:
+    text = (
+        f"I don't know `{typed}`. `help` shows what you can do next, `help all` every word. To ask me"
+        " something, write it as a question, e.g. `will our pipelines keep running?`"
+    )
+    return tell_privately(f"I don't know `{typed}`.", Text(text))
+
+
+def _line(usage: Usage) -> str:
+    return f"`{usage.synopsis}` - {usage.summary}"

@@ -1,0 +1,49 @@
+"""Lists of people in chat: the first rows where they are read, every row in a CSV file beside them.
+
+A list grows with the organization (20,000 people) while a chat message does not, so each list is cut
+on its own, saying how many more there are and where; what follows it (the next step, its buttons)
+stays in the message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from bot.conversation.messages import Attachment, Block, Table, Text
+
+ROW_LIMIT = 25
+"""Rows of a list shown in chat, as `plan` has always shown."""
+NAME_LIMIT = 25
+"""Names in a sentence ("Removed a, b, c and 40 more")."""
+
+
+def table(
+    header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, rest: str = "in the attached CSV"
+) -> list[Block]:
+    """The first `ROW_LIMIT` rows; past them a line says how many more there are and where (`rest`)."""
+    blocks: list[Block] = [Table(header, tuple(rows[:ROW_LIMIT]))]
+    if len(rows) > ROW_LIMIT:
+        blocks.append(Text(f"…and {len(rows) - ROW_LIMIT} more {rest}."))
+    return blocks
+
+
+def is_cut(rows: Sequence[object]) -> bool:
+    return len(rows) > ROW_LIMIT
+
+
+def csv_file(filename: str, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Attachment:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Attachment(filename, buffer.getvalue(), title)
+
+
+def names(items: Sequence[str]) -> str:
+    """`a, b, c and 40 more`; `none` for nobody."""
+    if not items:
+        return "none"
+    shown = ", ".join(items[:NAME_LIMIT])
+    return shown + (f" and {len(items) - NAME_LIMIT} more" if len(items) > NAME_LIMIT else "")
