@@ -25,12 +25,6 @@ def approved(chat: Chat) -> None:
     chat.click(LEE, prompt, "Approve")
 
 
-def test_unknown_words_get_the_list_of_commands(chat: Chat) -> None:
-    reply = text_of(chat.say(ANN, "/aad frobnicate"))
-    assert "I don't know `frobnicate`" in reply
-    assert "request-approval" in reply and "ask QUESTION" in reply
-
-
 def test_start_reports_every_check_and_the_plan_in_the_channel(chat: Chat) -> None:
     outgoing = chat.say(DANA, f"/aad start {ORG} fabrikam.com")
     assert isinstance(outgoing[0].to, Channel)

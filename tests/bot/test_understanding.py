@@ -1,0 +1,144 @@
+"""Conversations where people do not type a command exactly: typos, questions, asking for help."""
+
+from __future__ import annotations
+
+from bot.conversation.messages import DirectMessage, Outgoing, Reply
+from tests.bot.conftest import ORG, Chat, text_of
+
+DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
+
+
+def start(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+
+
+def notified(chat: Chat) -> list[Outgoing]:
+    start(chat)
+    chat.say(DANA, "invite")
+    prompt = chat.say(DANA, "request-approval")
+    chat.click(LEE, prompt, "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    return chat.say(DANA, "notify")
+
+
+def only_for_the_asker(outgoing: list[Outgoing]) -> bool:
+    return all(isinstance(message.to, Reply) and message.message.private for message in outgoing)
+
+
+def test_a_typo_gets_did_you_mean_and_its_button_runs_the_corrected_command(chat: Chat) -> None:
+    notified(chat)
+    typo = chat.say(DANA, f"/aad progres {ORG}")
+    assert only_for_the_asker(typo)
+    reply = " ".join(text_of(typo).split())
+    assert f"I don't know `progres`. Did you mean `progress {ORG}`?" in reply
+    assert "request-approval" not in reply  # no wall of help for a slip of the keyboard
+    [suggested] = typo[0].message.buttons
+    assert (suggested.action, suggested.value) == ("progress", ORG)
+
+    ran = chat.click(DANA, typo, f"progress {ORG}")
+    assert ran[0].message.summary.startswith(f"{ORG}: 0 of 11 people done")
+
+
+def test_typos_of_many_kinds_point_to_the_command_meant(chat: Chat) -> None:
+    start(chat)
+    for typed, meant in (
+        ("stat", "status"),
+        ("aprove 1", "approve 1"),
+        ("invte", "invite"),
+        ("stauts fabrikam-fiber", "status fabrikam-fiber"),
+        ("request approval", "request-approval"),
+        ("Stale_Users 30", "stale-users 30"),
+    ):
+        reply = " ".join(text_of(chat.say(DANA, typed)).split())
+        assert f"Did you mean `{meant}`?" in reply, typed
+
+
+def test_a_typo_in_a_direct_message_is_a_typo_not_a_question(chat: Chat) -> None:
+    start(chat)
+    typo = chat.say(ANN, "stat", in_dm=True)
+    assert "Did you mean `status`?" in text_of(typo)
+    shown = chat.click(ANN, typo, "status")
+    assert shown[0].message.summary == f"{ORG}: planned"
+
+
+def test_an_unknown_word_that_is_no_typo_gets_a_short_pointer_not_the_whole_help(chat: Chat) -> None:
+    reply = chat.say(ANN, "/aad frobnicate")
+    assert only_for_the_asker(reply)
+    text = text_of(reply)
+    assert "I don't know `frobnicate`" in text and "`help`" in text
+    assert "Did you mean" not in text and "request-approval" not in text
+
+
+def test_a_question_after_the_slash_command_is_answered_like_ask(chat: Chat) -> None:
+    start(chat)
+    question = "what happens to my pipelines?"
+    answered = chat.say(ANN, f"/aad {question}")
+    assert isinstance(answered[0].to, Reply)
+    assert text_of(answered) == text_of(chat.say(ANN, f"ask {question}"))
+    assert "I don't know `what`" not in text_of(answered)
+    declined = chat.say(ANN, "/aad what's the best pizza topping?")
+    assert text_of(declined) == text_of(chat.say(ANN, "ask what's the best pizza topping?"))
+    assert "don't know" in text_of(declined).lower() or "not sure" in text_of(declined).lower()
+
+
+def test_questions_that_start_like_a_command_word_are_still_questions(chat: Chat) -> None:
+    start(chat)
+    for question in ("can I keep my personal access tokens", "do I keep my Visual Studio subscription"):
+        reply = text_of(chat.say(ANN, question))
+        assert "Did you mean" not in reply, question
+    assert chat.state() == "planned"  # `can` was never taken for `cancel`
+
+
+def test_help_shows_an_admin_the_next_step_of_their_migration_first(chat: Chat) -> None:
+    start(chat)
+    shown = chat.say(DANA, "help")
+    assert only_for_the_asker(shown)
+    text = " ".join(text_of(shown).split())
+    assert f"{ORG} (planned): next, `invite {ORG}`" in text
+    assert "help all" in text and "help WORD" in text
+    assert "retry-failed" not in text and "check-billing" not in text  # not the whole list
+    [step, *_] = shown[0].message.buttons
+    assert (step.action, step.value, step.style) == ("invite", ORG, "primary")
+    invited = chat.click(DANA, shown, "Invite missing users")
+    assert invited[0].message.summary == "2 invited."
+
+
+def test_help_shows_a_user_their_own_list_and_nothing_of_the_admins(chat: Chat) -> None:
+    notified(chat)
+    text = " ".join(text_of(chat.say(ANN, "help", in_dm=True)).split())
+    assert "Your to-do list (fabrikam-fiber):" in text and "items open" in text
+    assert "next, `" not in text  # Ann administers nothing
+    nobody = " ".join(text_of(chat.say("zed@elsewhere.example", "help")).split())
+    assert "Nothing is waiting for you" in nobody
+
+
+def test_help_all_lists_every_word_and_help_word_explains_one_with_an_example(chat: Chat) -> None:
+    everything = text_of(chat.say(ANN, "help all"))
+    for word in ("start ORG TENANT", "request-approval", "retry-failed", "ask QUESTION", "snooze"):
+        assert word in everything
+    one = " ".join(text_of(chat.say(ANN, "help invite")).split())
+    assert "Example: `invite fabrikam-fiber`" in one and "nobody is invited twice" in one
+    typo = chat.say(ANN, "help progres")
+    assert "Did you mean `help progress`?" in text_of(typo)
+    assert "completion per item" in text_of(chat.click(ANN, typo, "help progress")).lower()
+
+
+def test_mistakes_and_personal_lists_are_private_and_results_are_not(chat: Chat) -> None:
+    start(chat)
+    assert only_for_the_asker(chat.say(ANN, "invite"))  # refused: Ann is no admin
+    assert only_for_the_asker(chat.say(DANA, "done"))  # which item?
+    assert only_for_the_asker(chat.say(DANA, "cancel contoso"))  # no such migration
+    status = chat.say(DANA, "status")
+    assert not status[0].message.private
+    outgoing = chat.say(DANA, "invite")
+    assert not outgoing[0].message.private
+    chat.say(DANA, "request-approval")
+
+
+def test_to_do_lists_and_progress_asked_for_are_private(chat: Chat) -> None:
+    lists = notified(chat)
+    assert any(isinstance(message.to, DirectMessage) for message in lists)
+    assert only_for_the_asker(chat.say(ANN, "todo"))
+    assert only_for_the_asker(chat.say(DANA, "progress"))
+    assert "(only you see this)" in chat.out.getvalue()
