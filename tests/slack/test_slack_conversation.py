@@ -1,0 +1,121 @@
+"""Talking to the bot over Slack as people do: typos, questions in mentions, private replies to mistakes.
+
+The real conversation (SQLite, the sandbox tenant) behind the real app, over loopback HTTP to a fake
+Slack: what Slack would show, and to whom.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.demo import bundled_scenario
+from bot.runtime import build_runtime
+from bot.settings import Settings
+from tests.fakes.slack_api import Call, FakeSlack
+from tests.fakes.slack_harness import ServeBot, texts
+from tests.slack.test_slack_migration import CHANNEL, ORGANIZATION, PEOPLE, Migration, Recording
+
+MENTION_TS = "1700000000.000100"
+
+
+@pytest.fixture
+def migration(serve_bot: ServeBot, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Migration]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'slack.db'}", sandbox_scenario=str(bundled_scenario())
+    )
+    runtime = build_runtime(settings)
+    fake_slack.users.update(PEOPLE)
+    recording = Recording(runtime.conversation)
+    yield Migration(serve_bot(recording), runtime, recording)
+    runtime.close()
+
+
+def mention(migration: Migration, user: str, text: str, *, ts: str = MENTION_TS) -> None:
+    turns = len(migration.recording.turns)
+    event = {"type": "app_mention", "user": user, "text": f"<@UAADBOT> {text}", "channel": CHANNEL, "ts": ts}
+    assert migration.slack.send.event(event).status_code == 200
+    migration.recording.wait_for_turns(turns + 1)
+
+
+def buttons(call: Call) -> list[dict[str, Any]]:
+    blocks = call.params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return [element for block in blocks if block["type"] == "actions" for element in block["elements"]]
+
+
+def test_a_typo_in_a_mention_gets_a_private_suggestion_whose_button_runs_the_command(
+    migration: Migration,
+) -> None:
+    fake, send = migration.slack.fake, migration.slack.send
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+
+    mention(migration, "UDANA", f"invte {ORGANIZATION}")
+    (suggestion,) = fake.wait_for_calls("chat.postEphemeral")
+    assert suggestion.params["user"] == "UDANA" and suggestion.params["thread_ts"] == MENTION_TS
+    assert f"Did you mean `invite {ORGANIZATION}`?" in texts(suggestion.params)
+    assert "request-approval" not in texts(suggestion.params)  # not the whole help
+    assert not [c for c in fake.calls_of("chat.postMessage") if c.params.get("thread_ts") == MENTION_TS]
+
+    (run,) = buttons(suggestion)
+    turns = len(migration.recording.turns)
+    send.click(run["action_id"], run["value"], user="UDANA", channel=CHANNEL)
+    (answer,) = migration.recording.wait_for_turns(turns + 1)[turns]
+    assert answer.message.summary == "2 invited."
+    fake.wait_for(lambda f: any("Invitations for" in texts(body) for body in f.responses))
+
+
+def test_a_question_after_the_slash_command_is_answered_privately(migration: Migration) -> None:
+    fake = migration.slack.fake
+    question = "will our pipelines keep running?"
+    answer = migration.command("UANN", question)
+    assert answer == migration.command("UANN", f"ask {question}")
+    assert "I don't know `will`" not in answer and "no downtime" in answer.lower()
+    fake.wait_for(lambda f: len(f.responses) >= 2)
+    assert {body["response_type"] for body in fake.responses} == {"ephemeral"}
+    assert not fake.calls_of("chat.postMessage")
+
+
+def test_a_question_in_a_mention_is_answered_in_its_thread(migration: Migration) -> None:
+    fake = migration.slack.fake
+    mention(migration, "UANN", "will our pipelines keep running?")
+    (posted,) = fake.wait_for_calls("chat.postMessage")
+    assert posted.params["channel"] == CHANNEL and posted.params["thread_ts"] == MENTION_TS
+    assert "no downtime" in texts(posted.params).lower()
+    assert not fake.calls_of("chat.postEphemeral")
+
+
+def test_a_mention_with_a_command_word_still_runs_the_command(migration: Migration) -> None:
+    fake = migration.slack.fake
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    mention(migration, "UDANA", f"status {ORGANIZATION}")
+    fake.wait_for(
+        lambda f: any(c.params.get("thread_ts") == MENTION_TS for c in f.calls_of("chat.postMessage"))
+    )
+    threaded = [c for c in fake.calls_of("chat.postMessage") if c.params.get("thread_ts") == MENTION_TS]
+    assert f"Migration of {ORGANIZATION}" in texts(threaded[0].params)
+    assert not fake.calls_of("chat.postEphemeral")
+
+
+def test_mistakes_and_personal_lists_asked_by_mention_stay_private(migration: Migration) -> None:
+    fake = migration.slack.fake
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    mention(migration, "UANN", f"invite {ORGANIZATION}", ts="1.1")  # Ann is no admin
+    mention(migration, "UANN", "todo", ts="1.2")
+    mention(migration, "UDANA", f"progress {ORGANIZATION}", ts="1.3")  # not notified yet: a refusal
+    fake.wait_for_calls("chat.postEphemeral", 3)
+    private = fake.calls_of("chat.postEphemeral")
+    assert [(call.params["user"], call.params["thread_ts"]) for call in private] == [
+        ("UANN", "1.1"),
+        ("UANN", "1.2"),
+        ("UDANA", "1.3"),
+    ]
+    assert "for the organization's admins" in texts(private[0].params)
+    public = [
+        c for c in fake.calls_of("chat.postMessage") if c.params.get("thread_ts") in ("1.1", "1.2", "1.3")
+    ]
+    assert public == []
