@@ -156,8 +156,9 @@ def _button(button: Button, repeats: dict[str, int]) -> SlackBlock:
         "type": "button",
         "text": _plain(_clip(button.label, MAX_BUTTON_LABEL)),
         "action_id": button.action if seen == 0 else f"{button.action}#{seen + 1}",
-        "value": button.value,
     }
+    if button.value:  # Slack refuses an empty value; a click without one reads as ""
+        element["value"] = button.value
     if button.style != "default":
         element["style"] = button.style
     if button.confirm:

@@ -1,0 +1,414 @@
+"""Every message the bot can send fits Slack, for 10 users and for 20,000 users with long names.
+
+The organizations come from `sandbox.generate` (the 20,000 with names as long as real ones get), the
+plan from the real planner, to-do items from the real templates and answers from the real FAQ; each
+message is rendered as it is sent and checked by slack_sdk's models and Slack's documented limits.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.conversation import help_views, views
+from bot.conversation.commands import USAGES
+from bot.conversation.messages import Attachment, Message, Outgoing, Table
+from bot.conversation.understanding import Suggestion
+from bot.slack.blocks import message_payload, note, render, view_payload
+from faq import AskerContext, default_answerer
+from sandbox.generate import generate
+from tests.slack.slack_limits import problems
+from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
+from workflows.machine import next_commands
+from workflows.plan import Plan, build_plan
+from workflows.reminders import ItemProgress, Progress, Snoozed, UserProgress
+from workflows.results import (
+    Actor,
+    AnnounceResult,
+    ApprovalRequest,
+    BillingResult,
+    ConnectionResult,
+    DecisionResult,
+    InvitationOutcome,
+    InviteResult,
+    MarkDoneResult,
+    MigrationStatus,
+    NotifiedUser,
+    NotifyResult,
+    RemovalResult,
+    TodoEntry,
+)
+from workflows.todo import advance_notice, todo_items
+
+SIZES = (10, 20_000)
+NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+STATES = (
+    "draft",
+    "checking_prerequisites",
+    "planned",
+    "blocked",
+    "inviting",
+    "waiting_for_invite_settings",
+    "awaiting_approval",
+    "connecting",
+    "connected",
+    "users_notified",
+    "billing_checked",
+    "completed",
+    "cancelled",
+    "failed",
+)
+LONG_ORGANIZATION = "contoso-platform-engineering-emea-subsidiary-2026"  # 49: Azure DevOps allows 50
+LONG_DOMAIN = "engineering.emea.subsidiary-holdings.contoso-enterprise.com"
+LONG_TENANT = "Contoso Enterprise Holdings (EMEA Subsidiaries, Platform Engineering and Operations Division)"
+DELIVERIES = ("sent", "queued", "failed", "not-in-chat", "sending", "sent", "sent")
+
+
+@dataclass(frozen=True)
+class World:
+    snapshot: DirectorySnapshot
+    plan: Plan
+    admin: Actor
+
+
+@functools.cache
+def world(size: int) -> World:
+    scenario = generate(size, size * 19 // 20, seed=2026)
+    if size > 100:  # names as long as real directories have them
+        text = json.dumps(scenario)
+        text = re.sub(r"\buser(\d+)", r"maximiliana.alexandrina.wiesenthal-kolmogorova.user\1", text)
+        text = re.sub(
+            r'"User (\d+)"',
+            r'"Maximiliana Alexandrina von Wiesenthal-Kolmogorova (Platform Reliability, EMEA) \1"',
+            text,
+        )
+        text = text.replace("contoso.com", LONG_DOMAIN).replace(
+            '"contoso-synthetic"', f'"{LONG_ORGANIZATION}"'
+        )
+        text = text.replace('"Contoso (synthetic)"', f'"{LONG_TENANT}"')
+        scenario = json.loads(text)
+    snapshot = _snapshot(scenario)
+    connector = snapshot.organization.administrators[0]
+    admin = Actor("U1", connector, "Maximiliana Alexandrina von Wiesenthal-Kolmogorova")
+    return World(snapshot, build_plan(snapshot, connector), admin)
+
+
+def _snapshot(scenario: dict[str, Any]) -> DirectorySnapshot:
+    organization, tenant = scenario["organization"], scenario["tenant"]
+    return DirectorySnapshot(
+        organization=Organization(
+            name=organization["name"],
+            owner=organization["owner"],
+            administrators=tuple(organization["project_collection_administrators"]),
+        ),
+        users=tuple(
+            OrgUser(
+                id=entry["id"],
+                principal_name=entry["user"]["principalName"],
+                mail_address=entry["user"]["mailAddress"],
+                display_name=entry["user"]["displayName"],
+                last_accessed=datetime.fromisoformat(entry["lastAccessedDate"]),
+            )
+            for entry in scenario["user_entitlements"]
+        ),
+        tenant=Tenant(
+            id=tenant["id"],
+            display_name=tenant["displayName"],
+            verified_domains=tuple(domain["name"] for domain in tenant["verifiedDomains"]),
+        ),
+        directory_users=tuple(
+            DirectoryUser(
+                id=user["id"],
+                user_principal_name=user["userPrincipalName"],
+                display_name=user["displayName"],
+                mail=user["mail"],
+                other_mails=tuple(user["otherMails"]),
+                proxy_addresses=tuple(user["proxyAddresses"]),
+                user_type=user["userType"],
+                account_enabled=user["accountEnabled"],
+            )
+            for user in tenant["users"]
+        ),
+        allow_invites_from=tenant["authorizationPolicy"]["allowInvitesFrom"],
+    )
+
+
+def status(world: World, state: str) -> MigrationStatus:
+    plan, tenant = world.plan, world.snapshot.tenant
+    return MigrationStatus(
+        id=1,
+        organization=plan.organization,
+        tenant_id=tenant.id,
+        tenant_name=tenant.display_name,
+        state=state,
+        active=state not in ("completed", "cancelled"),
+        blocked_reason="The directory refused: " + "x" * 500 if state in ("blocked", "failed") else None,
+        blocked_fix="Fix it in the Microsoft Entra admin center, then `recheck`.",
+        plan_fingerprint=plan.fingerprint,
+        counts=plan.counts,
+        checks=plan.checks,
+        started_by=world.admin,
+        channel_id="CMIGRATE",
+        created_at=NOW,
+        updated_at=NOW,
+        invite_recheck_at=NOW,
+        pending_approval_id=7 if state == "awaiting_approval" else None,
+        next_commands=tuple(next_commands(state)),
+        version=3,
+    )
+
+
+def entries(world: World) -> list[TodoEntry]:
+    user = (
+        next(user for user in world.plan.users if user.outcome == "map")
+        if any(user.outcome == "map" for user in world.plan.users)
+        else world.plan.users[0]
+    )
+    templates = todo_items(
+        user, None, organization=world.plan.organization, tenant=world.snapshot.tenant, invited_as=None
+    )
+    return [
+        TodoEntry(
+            id=1_000_000 + index,
+            affected_user_id=5,
+            migration_id=1,
+            organization=world.plan.organization,
+            key=template.key,
+            title=template.title,
+            body=template.body,
+            link=template.link,
+            done_at=NOW if index == 0 else None,
+            done_by=None,
+        )
+        for index, template in enumerate(templates)
+    ]
+
+
+def progress(world: World, items: list[TodoEntry]) -> Progress:
+    users = tuple(
+        UserProgress(
+            affected_user_id=index,
+            email=user.principal_name,
+            display_name=user.principal_name.split("@")[0],
+            outcome=user.outcome,
+            done=index % (len(items) + 1),
+            total=len(items),
+            delivery=(delivery := DELIVERIES[index % len(DELIVERIES)]),
+            delivery_error="channel_not_found: " + "y" * 200 if delivery == "failed" else None,
+        )
+        for index, user in enumerate(world.plan.users)
+    )
+    item_rows = tuple(ItemProgress(item.key, item.title, len(users) // 2, len(users)) for item in items)
+    return Progress(1, world.plan.organization, "CMIGRATE", item_rows, users)
+
+
+@functools.cache
+def catalog(size: int) -> dict[str, Message]:
+    """Every message the conversation and the outbox send, by name, for an organization of `size`."""
+    return _catalog(world(size))
+
+
+def _catalog(world: World) -> dict[str, Message]:
+    plan, admin = world.plan, world.admin
+    organization, tenant = plan.organization, world.snapshot.tenant
+    items = entries(world)
+    report = progress(world, items)
+    answerer = default_answerer()
+    context = AskerContext(outcome="map", stage="connecting", organization=organization, is_admin=True)
+    invitees = plan.users_with("invite") or plan.users
+    outcomes = tuple(
+        InvitationOutcome(
+            user.principal_name,
+            user.principal_name.split("@")[0],
+            ("sent", "failed", "already-invited")[index % 3],
+            "Graph answered 400 Bad Request: " + "z" * 300 if index % 3 == 1 else "",
+        )
+        for index, user in enumerate(invitees)
+    )
+    stale = list(world.snapshot.users)
+    found: dict[str, Message | Outgoing | list[Outgoing]] = {
+        f"status {state}": views.status(status(world, state), report) for state in STATES
+    }
+    planned = status(world, "planned")
+    found |= {
+        "started": views.started(planned, admin),
+        "checked": views.checked(planned),
+        "plan": views.plan(plan, planned),
+        "invited": views.invited(InviteResult(planned, outcomes, denied=True, message="Invited some.")),
+        "approval prompt": views.approval_prompt(
+            ApprovalRequest(
+                7,
+                organization,
+                tenant.id,
+                tenant.display_name,
+                plan.fingerprint,
+                plan.counts,
+                plan.checks,
+                admin,
+                1,
+                NOW,
+                planned,
+            ),
+            plan,
+        ),
+        "portal steps": views.portal_steps(planned, admin),
+        "connection": views.connection(ConnectionResult("connected", tenant.id, planned, "Connected.")),
+        "queued": views.queued(
+            NotifyResult(
+                planned,
+                tuple(
+                    NotifiedUser(i, u.principal_name, u.principal_name, u.outcome, (), i)
+                    for i, u in enumerate(plan.users)
+                ),
+            )
+        ),
+        "announced": views.announced(
+            AnnounceResult(planned, len(plan.users), len(plan.users), "Friday 14:00")
+        ),
+        "advance notice": views.advance_notice_dm(
+            organization=organization,
+            tenant=tenant.display_name,
+            name=admin.name,
+            when="Friday 14:00 UTC",
+            lines=advance_notice(plan.users[0], organization=organization, tenant=tenant.display_name),
+        ),
+        "to-do list dm": views.todo_list_dm(
+            organization=organization,
+            tenant=tenant.display_name,
+            name=admin.name,
+            notes=["Your identity is mapped by hand."],
+            items=items,
+        ),
+        "to-do reminder": views.todo_reminder(
+            organization=organization, name=admin.name, items=items, total=len(items), reminder_id=99
+        ),
+        "digest": views.straggler_digest(
+            organization=organization,
+            users=len(plan.users),
+            stragglers=[(u.principal_name, u.principal_name.split("@")[0], 2, 5) for u in plan.users],
+            unreachable=len(plan.users) // 7,
+        ),
+        "billing reminder": views.billing_reminder(
+            organization=organization,
+            message="Billing is still in the old directory.",
+            steps=["Open the Azure portal.", "Change the directory."],
+            deadline="2026-11-30",
+        ),
+        "progress": views.progress(report),
+        "live report": views.delivery_update(report),
+        "retried": views.retried(organization, len(plan.users)),
+        "snoozed": views.snoozed(Snoozed(NOW + timedelta(days=1), "Europe/Berlin")),
+        "to-do list": views.todo_list(items, admin),
+        "marked done": views.marked_done(MarkDoneResult(items[1], False, 3)),
+        "help for item": views.help_for_item(
+            items[1], answerer.explain("git-credential-cache", context), True
+        ),
+        "help request": views.help_request(
+            name=admin.name, email=admin.email, title=items[1].title, item_id=5
+        ),
+        "billing": views.billing(
+            BillingResult(False, "sub", "tenant", ("Step one.", "Step two."), planned, "No.")
+        ),
+        "completed": views.completed(planned),
+        "cancelled": views.cancelled(planned, admin),
+        "stale users": views.stale_users(planned, stale, 90, "0123456789abcdef"),
+        "removed": views.removed(
+            RemovalResult(
+                tuple(u.principal_name for u in stale),
+                tuple((u.principal_name, "403") for u in stale[:500]),
+                planned,
+            )
+        ),
+        "answer": views.answer(answerer.answer("I get a 403 when inviting a guest", context)),
+        "declined": views.answer(answerer.answer("what's the best pizza topping?", context)),
+        "help now": help_views.help_now([status(world, state) for state in STATES], items),
+        "help all": help_views.help_all(),
+        "did you mean": help_views.did_you_mean("progres", [Suggestion("progress", organization)]),
+        "not understood": help_views.not_understood("frobnicate"),
+        **{f"help {usage.word}": help_views.help_word(usage) for usage in USAGES},
+    }
+    for outcome in ("approved", "recorded", "rejected", "expired", "void"):
+        result = DecisionResult(7, outcome, 1, 2, planned, "Because.", admin)  # type: ignore[arg-type]
+        for index, outgoing in enumerate(views.decision(result, admin)):
+            found[f"decision {outcome} {index}"] = outgoing
+    messages: dict[str, Message] = {}
+    for name, value in found.items():
+        for index, outgoing in enumerate(value if isinstance(value, list) else [value]):
+            messages[f"{name} {index}" if index else name] = (
+                outgoing.message if isinstance(outgoing, Outgoing) else outgoing
+            )
+    return messages
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_message_fits_slack_with_its_buttons_and_closing_text(size: int) -> None:
+    messages = catalog(size)
+    assert len(messages) > 70
+    private_reply_footer = [note("The file is in your direct messages with me.")]
+    for name, message in messages.items():
+        for payload in (message_payload(message), message_payload(message, footer=private_reply_footer)):
+            assert problems(payload) == [], name
+        blocks = render(message)
+        sent = json.dumps(blocks)
+        assert "left out here" not in sent, f"{name}: the views should have cut their lists themselves"
+        rendered_buttons = {
+            (element["action_id"].split("#")[0], element.get("value", ""))
+            for block in blocks
+            if block["type"] == "actions"
+            for element in block["elements"]
+        }
+        assert {(button.action, button.value) for button in message.buttons} == rendered_buttons, name
+        last = message.blocks[-1]
+        if not isinstance(last, Attachment):  # what closes a message (the next step, a note) is kept
+            closing = json.dumps(render(Message("last", (last,)))[-1])
+            assert _without_repeat_marks(closing) in _without_repeat_marks(sent), name
+
+
+def _without_repeat_marks(text: str) -> str:
+    """A button's action_id is numbered when its word repeats in a message (`done#3`)."""
+    return re.sub(r'#\d+"', '"', text)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_app_home_fits_a_view(size: int) -> None:
+    w = world(size)
+    statuses = [status(w, state) for state in STATES]
+    assert problems(view_payload(views.home(statuses, entries(w))), view=True) == []
+
+
+def test_long_lists_show_twenty_five_rows_and_attach_everyone() -> None:
+    w = world(20_000)
+    messages = catalog(20_000)
+    for name, rows in (
+        ("progress", len(w.plan.users)),
+        ("invited", len(w.plan.users_with("invite"))),
+        ("digest", len(w.plan.users)),
+        ("stale users", len(w.snapshot.users)),
+        ("plan", len(w.plan.users)),
+    ):
+        message = messages[name]
+        tables = [block for block in message.blocks if isinstance(block, Table)]
+        assert max(len(table.rows) for table in tables) == 25, name
+        (attached,) = [block for block in message.blocks if isinstance(block, Attachment)]
+        assert len(attached.content.splitlines()) == rows + 1, name  # a header, then everyone
+    live = messages["live report"]
+    assert not any(isinstance(block, Attachment) for block in live.blocks)  # re-sent on every update
+    assert "Refresh" in {button.label for button in live.buttons}
+
+
+def test_stale_users_are_removed_by_a_confirmed_button_not_by_pasting_ids() -> None:
+    message = catalog(20_000)["stale users"]
+    (remove,) = message.buttons
+    assert remove.action == "remove-users" and remove.style == "danger" and remove.confirm
+    assert remove.value.endswith("--stale 90 --list 0123456789abcdef")
+    w = world(20_000)
+    sent = json.dumps(render(message))
+    first = w.snapshot.users[0]
+    assert f"remove-users {w.plan.organization} {first.id}" not in sent  # no command of ids to copy
+    assert len(sent) < 40_000
