@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
-from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION_TEXT, fallback_text, render, word_of
+from bot.slack.blocks import (
+    MAX_BLOCKS,
+    MAX_SECTION_TEXT,
+    MAX_VIEW_BLOCKS,
+    fallback_text,
+    message_payload,
+    note,
+    render,
+    view_payload,
+    word_of,
+)
 
 
 def test_each_kind_of_block_has_its_block_kit_shape() -> None:
@@ -67,3 +77,52 @@ def test_more_than_ten_facts_and_twenty_five_buttons_are_spread_over_blocks() ->
     buttons = Actions(tuple(Button(f"b{n}", "done", str(n)) for n in range(30)))
     rendered = render(Message("big", (facts, buttons)))
     assert [len(block.get("fields", block.get("elements", []))) for block in rendered] == [10, 2, 25, 5]
+
+
+def test_an_over_budget_message_gives_up_the_end_of_its_longest_list_and_keeps_what_follows() -> None:
+    rows = tuple((f"user{n}@fabrikam.com", "x" * 200) for n in range(2_000))
+    closing = Text("Press *Retry failed* to send them again.")
+    buttons = Actions(
+        (Button("Refresh", "progress", "fabrikam"), Button("Retry failed", "retry-failed", "f"))
+    )
+    message = Message("progress", (Heading("Progress"), Table(("user", "reason"), rows), closing, buttons))
+    blocks = render(message)
+    assert len(blocks) == MAX_BLOCKS
+    assert blocks[0]["type"] == "header"
+    assert blocks[-2] == {"type": "section", "text": {"type": "mrkdwn", "text": closing.markdown}}
+    assert [element["action_id"] for element in blocks[-1]["elements"]] == ["progress", "retry-failed"]
+    assert "more blocks left out here" in blocks[-3]["elements"][0]["text"]
+
+
+def test_blocks_added_where_a_message_is_sent_count_within_its_budget() -> None:
+    message = Message("many", tuple(Text(f"item {n}") for n in range(80)))
+    payload = message_payload(message, footer=[note("The file is in your direct messages with me.")])
+    assert len(payload["blocks"]) == MAX_BLOCKS
+    assert payload["blocks"][-1]["elements"][0]["text"] == "The file is in your direct messages with me."
+    assert payload["text"] == "many"
+
+
+def test_the_app_home_gets_a_views_budget_of_a_hundred_blocks() -> None:
+    message = Message("home", tuple(Text(f"item {n}") for n in range(150)))
+    view = view_payload(message)
+    assert view["type"] == "home" and len(view["blocks"]) == MAX_VIEW_BLOCKS
+    assert len(render(Message("home", message.blocks[:99]), limit=MAX_VIEW_BLOCKS)) == 99
+
+
+def test_a_button_whose_value_does_not_fit_is_left_out_rather_than_cut() -> None:
+    too_long = Button("Remove", "remove-users", "fabrikam " + "id " * 1_000)
+    (actions,) = render(Message("x", (Actions((too_long, Button("Status", "status", "fabrikam"))),)))
+    assert [element["action_id"] for element in actions["elements"]] == ["status"]
+
+
+def test_a_dangerous_button_asks_for_confirmation_and_an_empty_value_is_left_out() -> None:
+    (actions,) = render(
+        Message("x", (Actions((Button("Remove 3", "remove-users", "", "danger", "Sure?"),)),))
+    )
+    (button,) = actions["elements"]
+    assert "value" not in button
+    assert button["confirm"]["text"]["text"] == "Sure?" and button["confirm"]["style"] == "danger"
+
+
+def test_an_empty_summary_still_gives_slack_a_fallback_text() -> None:
+    assert fallback_text(Message("  ", (Text("hello"),))) == "aadbot"
