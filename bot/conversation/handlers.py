@@ -23,7 +23,7 @@ from faq import AskerContext, FaqAnswerer
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
-from workflows.results import Actor
+from workflows.results import BOT, Actor
 from workflows.service import MigrationService, check_start_arguments
 
 log = logging.getLogger(__name__)
@@ -448,8 +448,17 @@ class Conversation:
             else:
                 organization = arg
         status = self._service.status(organization)
-        users = self._service.stale_users(status.organization, days)
+        users = self._removable_stale_users(status.organization, days)
         return [views.stale_users(status, users, days, list_fingerprint(users))]
+
+    def _removable_stale_users(self, organization: str, days: int | None) -> list[OrgUser]:
+        """Stale users but the owner and administrators, whom a removal never touches."""
+        admins = set(self._service.approver_emails(organization, exclude=BOT))
+        return [
+            user
+            for user in self._service.stale_users(organization, days)
+            if not {user.principal_name.casefold(), user.mail_address.casefold()} & admins
+        ]
 
     def _remove_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`remove-users ORG ID...` typed, or the button under `stale-users`: that very list, unchanged."""
@@ -462,7 +471,7 @@ class Conversation:
             raise WorkflowError("Use the *Remove* button under `stale-users`, or `remove-users ORG ID...`.")
         days = _number(rest[1], "", maximum=MAX_DAYS)
         status = self._service.status(organization)
-        users = self._service.stale_users(status.organization, days)
+        users = self._removable_stale_users(status.organization, days)
         fingerprint = list_fingerprint(users)
         if fingerprint != rest[3]:
             changed = tell_privately(

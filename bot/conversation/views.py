@@ -678,7 +678,8 @@ def stale_users(
     count = plan_views.people(len(users))
     blocks.append(
         Text(
-            "Removing people who left keeps them out of the directory comparison. Nothing is removed until"
+            "Removing people who left keeps them out of the directory comparison; the owner and the"
+            " administrators are never listed. Nothing is removed until"
             f" an admin presses *Remove these {count}* and confirms. To keep some, remove the others with"
             f" `remove-users {organization} ID...`."
         )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.conversation.messages import DirectMessage, Outgoing, Reply
 from tests.bot.conftest import ORG, Chat, text_of
+from workflows.directory import OrgUser
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
 
@@ -142,3 +145,36 @@ def test_to_do_lists_and_progress_asked_for_are_private(chat: Chat) -> None:
     assert only_for_the_asker(chat.say(ANN, "todo"))
     assert only_for_the_asker(chat.say(DANA, "progress"))
     assert "(only you see this)" in chat.out.getvalue()
+
+
+def test_stale_users_are_removed_with_the_confirmed_button_under_their_list(chat: Chat) -> None:
+    start(chat)
+    listed = chat.say(DANA, "stale-users")
+    assert only_for_the_asker(listed)
+    text = text_of(listed)
+    assert "gus@fabrikam.com" in text and "dana@fabrikam.com" not in text  # admins are never listed
+    [remove] = listed[0].message.buttons
+    assert remove.style == "danger" and "cannot be undone" in remove.confirm
+    assert chat.say(ANN, f"remove-users {remove.value}")[0].message.private  # Ann is no admin
+    removed = text_of(chat.click(DANA, listed, "Remove these"))
+    assert "Removed 1 users: gus@fabrikam.com." in " ".join(removed.split())
+
+
+def test_a_stale_list_that_changed_since_it_was_shown_removes_nobody(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start(chat)
+    listed = chat.say(DANA, "stale-users 30")
+    assert "ann@fabrikam.com" in text_of(listed)
+    service = chat.runtime.service
+    shown = service.stale_users
+
+    def ann_signed_in_since(organization: str | None, days: int | None = None) -> list[OrgUser]:
+        return [user for user in shown(organization, days) if user.principal_name != ANN]
+
+    monkeypatch.setattr(service, "stale_users", ann_signed_in_since)
+    again = chat.click(DANA, listed, "Remove these")
+    assert "removed nobody" in text_of(again[:1])
+    assert "ann@fabrikam.com" not in text_of(again[1:]) and "gus@fabrikam.com" in text_of(again[1:])
+    assert chat.state() == "planned"
+    assert not [entry for entry in service.audit_trail(ORG) if entry.action == "remove_users"]
