@@ -58,10 +58,16 @@ def _block(block: Block) -> list[str]:
         case Table(header, rows):
             return _table(header, rows)
         case Actions(buttons):
-            return ["  ".join(f"[{button.label}: `{button_command(button)}`]" for button in buttons)]
+            return ["  ".join(_button(button) for button in buttons)]
         case Attachment(filename, content, title):
             return [f"📎 {title} ({filename}, {len(content.splitlines())} lines)"]
     raise AssertionError(f"unknown block {block!r}")
+
+
+def _button(button: Button) -> str:
+    """`[Label: `words to type`]`; a button labelled with its own command shows it once."""
+    command = button_command(button)
+    return f"[`{command}`]" if button.label == command else f"[{button.label}: `{command}`]"
 
 
 def _plain(markdown: str) -> str:

@@ -42,7 +42,7 @@ def help_now(administered: Sequence[MigrationStatus], entries: Sequence[TodoEntr
         lines.append(
             f"• *{status.organization}* ({stage}): next, *`{command}`*: {USAGE_OF[step.action].summary}."
         )
-        buttons.append(Button(f"{step.label}: {status.organization}", step.action, step.value, "primary"))
+        buttons.append(Button(f"{step.label} ({status.organization})", step.action, step.value, "primary"))
     open_items = [entry for entry in entries if not entry.done_at]
     if open_items:
         organization = open_items[0].organization
