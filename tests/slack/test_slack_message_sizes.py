@@ -25,7 +25,7 @@ from faq import AskerContext, default_answerer
 from sandbox.generate import generate
 from tests.slack.slack_limits import problems
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
-from workflows.machine import next_commands
+from workflows.machine import STATES, next_commands
 from workflows.plan import Plan, build_plan
 from workflows.reminders import ItemProgress, Progress, Snoozed, UserProgress
 from workflows.results import (
@@ -48,22 +48,6 @@ from workflows.todo import advance_notice, todo_items
 
 SIZES = (10, 20_000)
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-STATES = (
-    "draft",
-    "checking_prerequisites",
-    "planned",
-    "blocked",
-    "inviting",
-    "waiting_for_invite_settings",
-    "awaiting_approval",
-    "connecting",
-    "connected",
-    "users_notified",
-    "billing_checked",
-    "completed",
-    "cancelled",
-    "failed",
-)
 LONG_ORGANIZATION = "contoso-platform-engineering-emea-subsidiary-2026"  # 49: Azure DevOps allows 50
 LONG_DOMAIN = "engineering.emea.subsidiary-holdings.contoso-enterprise.com"
 LONG_TENANT = "Contoso Enterprise Holdings (EMEA Subsidiaries, Platform Engineering and Operations Division)"
