@@ -23,7 +23,16 @@ class Usage:
     def synopsis(self) -> str:
         return f"{self.word} {self.arguments}".strip()
 
+    @property
+    def most_arguments(self) -> int | None:
+        """How many words may follow; None when free text may (a reason, a date, a question, ids)."""
+        names = self.arguments.replace("[", "").replace("]", "").split()
+        if any(name in _FREE_TEXT or name.endswith("...") for name in names):
+            return None
+        return len(names)
 
+
+_FREE_TEXT = frozenset({"REASON", "WHEN", "QUESTION"})
 _ORG = "ORG may be left out while only one migration is in progress."
 USAGES: tuple[Usage, ...] = (
     Usage(
@@ -244,7 +253,7 @@ def typed_words(text: str) -> str:
 def parse(text: str) -> Command:
     """`start fabrikam-fiber fabrikam.com` -> Command("start", ...); nothing at all is `help`."""
     word, _, rest = typed_words(text).partition(" ")
-    word = word.casefold()
+    word = word.casefold().rstrip("?!.,:;")  # `status?` is `status`
     rest = rest.strip()
     try:
         args = tuple(shlex.split(rest))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.conversation import help_views, views
-from bot.conversation.commands import USAGE_OF, USAGES, WORDS, Command, parse, typed_words
+from bot.conversation.commands import USAGE_OF, USAGES, Command, parse
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say, tell_privately
-from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
+from bot.conversation.understanding import Reading, Suggestion, read, reads_like_question, suggestions
 from bot.delivery.render import CHANNEL_PREFIX
 from faq import AskerContext, FaqAnswerer
 from workflows.directory import MicrosoftError, OrgUser
@@ -112,10 +112,7 @@ class Conversation:
 
     def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
         """`/aad WORDS`, a mention, or a line typed in the console: a command, a typo of one, a question."""
-        command = parse(text)
-        if command.word in WORDS:
-            return self._run(actor, command, channel)
-        return self._not_a_command(actor, command, typed_words(text), channel)
+        return self._answer(actor, read(text), channel)
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
         """A button click: its action is a command word and its value the argument."""
@@ -123,10 +120,7 @@ class Conversation:
 
     def chat(self, actor: Actor, text: str) -> list[Outgoing]:
         """A direct message to the bot: a command if it starts with one, a typo of one, else a question."""
-        command = parse(text)
-        if command.word in WORDS:
-            return self._run(actor, command, None)
-        return self._not_a_command(actor, command, typed_words(text), None, anything_is_a_question=True)
+        return self._answer(actor, read(text, in_direct_message=True), None)
 
     def home(self, actor: Actor) -> Message:
         """What the App Home shows this person: migrations for admins, their own list for everyone."""
@@ -160,29 +154,14 @@ class Conversation:
 
     # ------------------------------------------------------------ dispatching
 
-    def _not_a_command(
-        self,
-        actor: Actor,
-        command: Command,
-        text: str,
-        channel: str | None,
-        *,
-        anything_is_a_question: bool = False,
-    ) -> list[Outgoing]:
-        """A question goes to the FAQ, a typo gets "Did you mean", anything else a short pointer to help.
-
-        Never the whole help: the person meant something, and a wall of words hides it.
-        """
-        if not text:
-            return self._run(actor, Command("help", (), ""), channel)
-        if reads_like_question(text):
-            return self._run(actor, Command("ask", tuple(text.split()), text), channel)
-        meant = suggestions(command, [usage.word for usage in USAGES])
-        if meant:
-            return [help_views.did_you_mean(command.word, meant)]
-        if anything_is_a_question:
-            return self._run(actor, Command("ask", tuple(text.split()), text), channel)
-        return [help_views.not_understood(command.word)]
+    def _answer(self, actor: Actor, reading: Reading, channel: str | None) -> list[Outgoing]:
+        """Never the whole help for words that are not a command: a wall of words hides what was meant."""
+        match reading.kind:
+            case "typo":
+                return [help_views.did_you_mean(reading.command.word, reading.meant)]
+            case "unknown":
+                return [help_views.not_understood(reading.command.word)]
+        return self._run(actor, reading.command, channel)
 
     def _run(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         handler = self._handlers.get(command.word)

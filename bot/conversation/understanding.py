@@ -7,9 +7,10 @@ the FAQ, written where commands go. Which one it is decides between "Did you mea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
-from bot.conversation.commands import Command
+from bot.conversation.commands import USAGE_OF, USAGES, Command, parse, typed_words
 
 MAX_SUGGESTIONS = 3
 MIN_PREFIX = 3
@@ -18,6 +19,13 @@ QUESTION_OPENERS = frozenset(
     {
         "what",
         "what's",
+        "what're",
+        "when's",
+        "where's",
+        "who's",
+        "why's",
+        "that's",
+        "there's",
         "whats",
         "how",
         "how's",
@@ -99,34 +107,68 @@ class Suggestion:
         return f"{self.word} {self.text}".strip()
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the words were taken for, and the command to run (`ask` for a question)."""
+
+    kind: Literal["command", "question", "typo", "unknown"]
+    command: Command
+    meant: tuple[Suggestion, ...] = field(default=())
+
+
+def read(text: str, *, in_direct_message: bool = False) -> Reading:
+    """A command, a question for the FAQ, a typo of a command, or none of these.
+
+    In a direct message whatever is not a command or a typo is a question: people write to the bot.
+    """
+    command = parse(text)
+    typed = typed_words(text)
+    usage = USAGE_OF.get(command.word)
+    if usage is not None and not _is_sentence_after(command, usage.most_arguments, typed):
+        return Reading("command", command)
+    question = Reading("question", Command("ask", tuple(typed.split()), typed))
+    meant = suggestions(command, [usage.word for usage in USAGES])
+    if meant and len(typed.split()) == 1:  # `stat?` is a slip, not a question
+        return Reading("typo", command, meant)
+    if reads_like_question(typed):
+        return question
+    if meant:
+        return Reading("typo", command, meant)
+    return question if in_direct_message else Reading("unknown", command)
+
+
 def suggestions(command: Command, words: Sequence[str]) -> tuple[Suggestion, ...]:
     """Command words `command.word` may have been meant as, best first; empty when none is close."""
     typed = command.word.casefold().replace("_", "-")
     joined = _joined(command, words)
     if joined is not None:
         return (joined,)
-    rest = command.text
-    if len(typed) >= MIN_PREFIX:
-        prefixed = [word for word in words if word.startswith(typed)]
-        if prefixed:
-            return tuple(Suggestion(word, rest) for word in prefixed[:MAX_SUGGESTIONS])
+    prefixed = [word for word in words if word.startswith(typed)] if len(typed) >= MIN_PREFIX else []
     allowed = 1 if len(typed) <= 5 else 2
     scored = sorted((distance(typed, word), index, word) for index, word in enumerate(words))
     best = scored[0][0] if scored else allowed + 1
-    if best > allowed:
-        return ()
-    return tuple(Suggestion(word, rest) for score, _, word in scored if score == best)[:MAX_SUGGESTIONS]
+    close = [word for score, _, word in scored if score == best and score <= allowed]
+    meant = list(dict.fromkeys([*prefixed, *close]))  # `stat`: `status` first, then `start`
+    return tuple(Suggestion(word, command.text) for word in meant[:MAX_SUGGESTIONS])
 
 
-def reads_like_question(text: str) -> bool:
-    """A question or a sentence: ends with `?`, opens like one, or runs on for several words."""
+def asks(text: str) -> bool:
+    """Ends with `?` or opens like a question (`how`, `can I`, `my`...)."""
     words = text.split()
     if not words:
         return False
-    if text.rstrip().endswith("?"):
-        return True
     first = words[0].casefold().strip(",.!:;")
-    return (first in QUESTION_OPENERS and len(words) > 1) or len(words) > SENTENCE_WORDS
+    return text.rstrip().endswith("?") or (first in QUESTION_OPENERS and len(words) > 1)
+
+
+def reads_like_question(text: str) -> bool:
+    """A question, or a sentence: more words than a command takes (a quoted reason counts as one)."""
+    return asks(text) or len(parse(text).args) >= SENTENCE_WORDS
+
+
+def _is_sentence_after(command: Command, most_arguments: int | None, text: str) -> bool:
+    """`status: disconnected users, what do I do?` starts with a command word but asks a question."""
+    return most_arguments is not None and len(command.args) > most_arguments + 1 and reads_like_question(text)
 
 
 def distance(first: str, second: str) -> int:
