@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.conversation import help_views, views
+from bot.conversation import help_views, todo_views, views
 from bot.conversation.commands import USAGE_OF, USAGES, Command, parse
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say, tell_privately
 from bot.conversation.understanding import Reading, Suggestion, read, reads_like_question, suggestions
@@ -297,14 +297,14 @@ class Conversation:
         return [views.status(status, report)]
 
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [views.todo_list(self._service.todo_list(actor), actor)]
+        return [todo_views.todo_list(self._service.todo_list(actor), actor)]
 
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         item = _number(
             command.arg(0), "Which item? Say `done N` with the number on your list, or use its button."
         )
         result = self._service.mark_done(item, actor)
-        return [views.marked_done(result), views.todo_list(self._service.todo_list(actor), actor)]
+        return [todo_views.marked_done(result), todo_views.todo_list(self._service.todo_list(actor), actor)]
 
     def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         raw = command.arg(0) or ""
@@ -322,7 +322,7 @@ class Conversation:
         else:  # started from a direct message: no channel to tell, so tell each admin
             recipients = self._service.approver_emails(migration.organization, exclude=actor)
         fresh = self._tracking.ask_for_help(item, actor, recipients)
-        told = views.help_for_item(item, answer, admins_told=bool(recipients), again=not fresh)
+        told = todo_views.help_for_item(item, answer, admins_told=bool(recipients), again=not fresh)
         return [*told, *self._outbox.flush()]
 
     # ------------------------------------------------------------ admins
@@ -395,17 +395,17 @@ class Conversation:
 
     def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         report = self._tracking.progress(self._known_organization(command, "reported on nothing"))
-        return [Outgoing(views.progress(report))]  # private: people's addresses
+        return [Outgoing(todo_views.progress(report))]  # private: people's addresses
 
     def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         named = self._known_organization(command, "queued nothing again")
         organization = self._service.status(named).organization
         count = self._tracking.retry_failed(organization)
-        return [views.retried(organization, count), *self._outbox.flush()]
+        return [todo_views.retried(organization, count), *self._outbox.flush()]
 
     def _snooze(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         reminder = _number(command.arg(0), "Which reminder? Use the *Snooze* buttons on a reminder.")
-        return [views.snoozed(self._tracking.snooze(actor, reminder, command.arg(1) or ""))]
+        return [todo_views.snoozed(self._tracking.snooze(actor, reminder, command.arg(1) or ""))]
 
     def _check_billing(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.billing(self._service.check_billing(command.arg(0), actor))]

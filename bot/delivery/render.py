@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation import views
+from bot.conversation import todo_views, views
 from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery.sender import Envelope
 from storage import OutboundMessage
@@ -18,7 +18,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
     payload = message.payload
     match message.kind:
         case "todo_list":
-            rendered = views.todo_list_dm(
+            rendered = todo_views.todo_list_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
                 name=payload.get("display_name") or payload["email"],
@@ -34,7 +34,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 lines=[str(line) for line in payload["lines"]],
             )
         case "todo_reminder":
-            rendered = views.todo_reminder(
+            rendered = todo_views.todo_reminder(
                 organization=payload["organization"],
                 name=payload.get("display_name") or payload["email"],
                 items=_entries(payload),
@@ -42,7 +42,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 reminder_id=int(payload["reminder_id"]),
             )
         case "straggler_digest":
-            rendered = views.straggler_digest(
+            rendered = todo_views.straggler_digest(
                 organization=payload["organization"],
                 users=int(payload["users"]),
                 stragglers=[
@@ -51,14 +51,14 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 unreachable=int(payload.get("unreachable", 0)),
             )
         case "billing_reminder":
-            rendered = views.billing_reminder(
+            rendered = todo_views.billing_reminder(
                 organization=payload["organization"],
                 message=payload["message"],
                 steps=[str(step) for step in payload["steps"]],
                 deadline=payload["deadline"],
             )
         case "help_request":
-            rendered = views.help_request(
+            rendered = todo_views.help_request(
                 name=str(payload["name"]),
                 email=str(payload["email"]),
                 title=str(payload["title"]),

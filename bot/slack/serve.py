@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.conversation import views
+from bot.conversation import todo_views
 from bot.delivery import DeliverySettings, OutboxWorker
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_delivery, build_web_client, create_app
@@ -101,7 +101,7 @@ def outbox_worker(persistence: Persistence, sender: SlackSender, delivery: Deliv
                 logger.info("no delivery report for %s: %s", organization, error)
                 continue
             if progress.channel_id:
-                await delivery.deliver([views.delivery_update(progress)], None)
+                await delivery.deliver([todo_views.delivery_update(progress)], None)
 
     return OutboxWorker(
         persistence.database,

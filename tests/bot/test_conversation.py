@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.conversation import views
+from bot.conversation import todo_views
 from bot.conversation.messages import Attachment, Channel, DirectMessage, Outgoing, Reply
 from tests.bot.conftest import ORG, Chat, text_of
 from workflows.errors import WorkflowError
@@ -252,8 +252,8 @@ def test_the_live_progress_message_leaves_the_not_in_chat_list_out(chat: Chat) -
     report = chat.runtime.tracking.progress(ORG)
     unreachable = replace(report.users[0], delivery="not-in-chat")
     report = replace(report, users=(unreachable, *report.users[1:]))
-    assert any(isinstance(block, Attachment) for block in views.progress(report).blocks)
-    live = views.delivery_update(report)
+    assert any(isinstance(block, Attachment) for block in todo_views.progress(report).blocks)
+    live = todo_views.delivery_update(report)
     assert not any(isinstance(block, Attachment) for block in live.message.blocks)
     assert "1 more are not in chat" in text_of([live])
 

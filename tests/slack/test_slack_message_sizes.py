@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import help_views, views
+from bot.conversation import help_views, todo_views, views
 from bot.conversation.commands import USAGES
 from bot.conversation.messages import Attachment, Message, Outgoing, Table
 from bot.conversation.understanding import Suggestion
@@ -262,38 +262,38 @@ def _catalog(world: World) -> dict[str, Message]:
             when="Friday 14:00 UTC",
             lines=advance_notice(plan.users[0], organization=organization, tenant=tenant.display_name),
         ),
-        "to-do list dm": views.todo_list_dm(
+        "to-do list dm": todo_views.todo_list_dm(
             organization=organization,
             tenant=tenant.display_name,
             name=admin.name,
             notes=["Your identity is mapped by hand."],
             items=items,
         ),
-        "to-do reminder": views.todo_reminder(
+        "to-do reminder": todo_views.todo_reminder(
             organization=organization, name=admin.name, items=items, total=len(items), reminder_id=99
         ),
-        "digest": views.straggler_digest(
+        "digest": todo_views.straggler_digest(
             organization=organization,
             users=len(plan.users),
             stragglers=[(u.principal_name, u.principal_name.split("@")[0], 2, 5) for u in plan.users],
             unreachable=len(plan.users) // 7,
         ),
-        "billing reminder": views.billing_reminder(
+        "billing reminder": todo_views.billing_reminder(
             organization=organization,
             message="Billing is still in the old directory.",
             steps=["Open the Azure portal.", "Change the directory."],
             deadline="2026-11-30",
         ),
-        "progress": views.progress(report),
-        "live report": views.delivery_update(report),
-        "retried": views.retried(organization, len(plan.users)),
-        "snoozed": views.snoozed(Snoozed(NOW + timedelta(days=1), "Europe/Berlin")),
-        "to-do list": views.todo_list(items, admin),
-        "marked done": views.marked_done(MarkDoneResult(items[1], False, 3)),
-        "help for item": views.help_for_item(
+        "progress": todo_views.progress(report),
+        "live report": todo_views.delivery_update(report),
+        "retried": todo_views.retried(organization, len(plan.users)),
+        "snoozed": todo_views.snoozed(Snoozed(NOW + timedelta(days=1), "Europe/Berlin")),
+        "to-do list": todo_views.todo_list(items, admin),
+        "marked done": todo_views.marked_done(MarkDoneResult(items[1], False, 3)),
+        "help for item": todo_views.help_for_item(
             items[1], answerer.explain("git-credential-cache", context), True
         ),
-        "help request": views.help_request(
+        "help request": todo_views.help_request(
             name=admin.name, email=admin.email, title=items[1].title, item_id=5
         ),
         "billing": views.billing(

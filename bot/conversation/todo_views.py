@@ -1,0 +1,262 @@
+"""After connecting: each person's to-do list, its reminders, help with an item, and how far everyone is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversation import lists
+from bot.conversation.messages import (
+    Actions,
+    Block,
+    Button,
+    Channel,
+    Heading,
+    Message,
+    Outgoing,
+    Table,
+    Text,
+    say,
+)
+from faq import Answer
+from workflows.reminders import Progress, Snoozed, UserProgress, zone
+from workflows.results import Actor, MarkDoneResult, TodoEntry
+
+
+def progress_key(migration_id: int) -> str:
+    """The live delivery report of a migration: one message, updated as the outbox drains."""
+    return f"delivery:{migration_id}"
+
+
+def todo_list_dm(
+    *, organization: str, tenant: str, name: str, notes: Sequence[str], items: Sequence[TodoEntry]
+) -> Message:
+    target = tenant or "your company's directory"
+    blocks: list[Block] = [
+        Heading(f"Your to-do list: {organization} now signs in with {target}"),
+        Text(
+            f"Hi {name}, {organization} on Azure DevOps now uses {target} accounts."
+            " Here is what *you* need to do; press Done as you go."
+        ),
+    ]
+    if notes:
+        blocks.append(Text("\n".join(f"• {note}" for note in notes)))
+    blocks.extend(_items(items))
+    return Message(f"Your to-do list for {organization}", tuple(blocks))
+
+
+def todo_reminder(
+    *, organization: str, name: str, items: Sequence[TodoEntry], total: int, reminder_id: int
+) -> Message:
+    heading = f"Reminder: {len(items)} of {total} items left on your {organization} list"
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(f"Hi {name}, these are still open. Press Done on each one you have finished."),
+        *_items(items),
+        Actions(
+            (
+                Button("Snooze 1 day", "snooze", f"{reminder_id} 1d"),
+                Button("Snooze 1 week", "snooze", f"{reminder_id} 1w"),
+            )
+        ),
+    ]
+    return Message(heading, tuple(blocks))
+
+
+def straggler_digest(
+    *, organization: str, users: int, stragglers: Sequence[tuple[str, str, int, int]], unreachable: int = 0
+) -> Message:
+    heading = f"{len(stragglers)} of {users} people in {organization} still have open to-do items"
+    rows = [(email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers]
+    blocks: list[Block] = [Heading(heading), *lists.table(("user", "name", "progress"), rows)]
+    if lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                f"open-items-{organization}.csv",
+                f"Everyone in {organization} with open to-do items",
+                ("email", "name", "items done", "items total"),
+                [(email, name, str(total - left), str(total)) for email, name, left, total in stragglers],
+            )
+        )
+    blocks.append(
+        Text("They get reminders in their working hours; a word from you may help. `progress` shows more.")
+    )
+    if unreachable:
+        blocks.append(
+            Text(
+                f"Not counted: {unreachable} people who are not in chat and cannot tick items here;"
+                " `progress` lists them to be reached another way."
+            )
+        )
+    return Message(heading, tuple(blocks))
+
+
+def billing_reminder(*, organization: str, message: str, steps: Sequence[str], deadline: str) -> Message:
+    heading = f"Reminder: move the billing of {organization} before the month ends ({deadline})"
+    blocks: list[Block] = [Heading(heading), Text(message)]
+    if steps:
+        blocks.append(Text("\n".join(f"{number}. {step}" for number, step in enumerate(steps, start=1))))
+    blocks.append(Actions((Button("Check billing", "check-billing", organization, "primary"),)))
+    return Message(heading, tuple(blocks))
+
+
+_DELIVERY_WORDS = {
+    "sent": "sent",
+    "queued": "queued",
+    "sending": "sending",
+    "failed": "failed",
+    "not-in-chat": "not in chat",
+}
+
+
+def progress(report: Progress, *, live: bool = False) -> Message:
+    """Completion per item, per user and overall, and where each to-do list stands in delivery.
+
+    Asked for, it is private (people's addresses) and attaches everyone as CSV when the list is cut or
+    someone must be reached outside chat. `live` is the channel's report, updated as lists go out: no
+    file, since a platform re-uploads an attachment on every update; its Refresh button gives the file.
+    """
+    unreachable = report.with_delivery("not-in-chat")
+    users = len(report.users) - len(unreachable)
+    outside = f" ({len(unreachable)} more are not in chat and cannot tick items)" if unreachable else ""
+    overall = (
+        f"{report.users_done} of {users} people done{outside}; {report.items_done} of {report.items_total}"
+        " items done."
+    )
+    deliveries = ", ".join(
+        f"{count} {_DELIVERY_WORDS[state]}"
+        for state in _DELIVERY_WORDS
+        if (count := len(report.with_delivery(state)))
+    )
+    behind = sorted(report.users, key=_furthest_behind)
+    rows = [
+        (
+            user.email,
+            f"{user.done} of {user.total}",
+            _DELIVERY_WORDS[user.delivery],
+            user.delivery_error or "",
+        )
+        for user in behind
+    ]
+    with_csv = not live and (lists.is_cut(rows) or bool(unreachable))
+    rest = "in the attached CSV" if with_csv else "in the CSV that `progress` (or Refresh) attaches"
+    blocks: list[Block] = [
+        Heading(f"Progress of {report.organization}"),
+        Text(f"{overall}\nTo-do lists: {deliveries}."),
+        Table(("item", "done"), tuple((item.title, f"{item.done} of {item.total}") for item in report.items)),
+        *lists.table(("user", "items done", "to-do list", "reason"), rows, rest=rest),
+    ]
+    if unreachable:
+        where = "the attached list has" if with_csv else "`progress` attaches a list of"
+        blocks.append(
+            Text(
+                f"{len(unreachable)} people have no chat account with their Azure DevOps email; reach them"
+                f" another way ({where} their addresses, marked `not in chat`)."
+            )
+        )
+    if with_csv:
+        blocks.append(
+            lists.csv_file(
+                f"progress-{report.organization}.csv",
+                f"To-do progress of everyone in {report.organization}",
+                ("email", "name", "case", "items done", "items total", "to-do list", "reason"),
+                [
+                    (
+                        user.email,
+                        user.display_name,
+                        user.outcome,
+                        str(user.done),
+                        str(user.total),
+                        _DELIVERY_WORDS[user.delivery],
+                        user.delivery_error or "",
+                    )
+                    for user in behind
+                ],
+            )
+        )
+    buttons = [Button("Refresh", "progress", report.organization)]
+    if report.with_delivery("failed", "not-in-chat"):
+        buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
+    blocks.append(Actions(tuple(buttons)))
+    return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
+
+
+def _furthest_behind(user: UserProgress) -> tuple[int, float]:
+    """Undelivered lists first, then the smallest share of items done."""
+    undelivered = 0 if user.delivery in ("failed", "not-in-chat") else 1
+    return undelivered, (user.done / user.total if user.total else 1.0)
+
+
+def delivery_update(report: Progress) -> Outgoing:
+    """The live progress message in the migration's channel, updated in place."""
+    live = progress(report, live=True)
+    return Outgoing(live, Channel(report.channel_id), updates=progress_key(report.migration_id))
+
+
+def retried(organization: str, count: int) -> Outgoing:
+    if not count:
+        return say(f"No to-do list of {organization} failed to arrive: there is nothing to retry.")
+    return say(f"Queued {count} undelivered to-do lists of {organization} again; sending now.")
+
+
+def snoozed(snooze: Snoozed) -> Outgoing:
+    when = snooze.until.astimezone(zone(snooze.time_zone))
+    return say(
+        f"😴 Snoozed: your next reminder comes on {when:%A %d %B at %H:%M} ({snooze.time_zone or 'UTC'}).",
+        private=True,
+    )
+
+
+def _items(items: Sequence[TodoEntry]) -> list[Block]:
+    blocks: list[Block] = []
+    for number, item in enumerate(items, start=1):
+        mark = "✅" if item.done_at else f"{number}."
+        blocks.append(Text(f"{mark} *{item.title}* (item {item.id})\n{item.body}\nMore: {item.link}"))
+        if not item.done_at:
+            blocks.append(
+                Actions(
+                    (
+                        Button("Done", "done", str(item.id), "primary"),
+                        Button("I need help", "need-help", str(item.id)),
+                    )
+                )
+            )
+    return blocks
+
+
+def todo_list(entries: Sequence[TodoEntry], actor: Actor) -> Outgoing:
+    if not entries:
+        return say("You have no to-do items: nothing for you to do in any migration right now.", private=True)
+    open_items = [entry for entry in entries if not entry.done_at]
+    heading = f"Your to-do list for {entries[0].organization}: {len(open_items)} of {len(entries)} open"
+    return say(heading, Heading(heading), *_items(entries), private=True)
+
+
+def marked_done(result: MarkDoneResult) -> Outgoing:
+    if result.already_done:
+        return say(f"*{result.item.title}* was already done.", private=True)
+    tail = (
+        "That was the last one: all done, thank you!"
+        if result.remaining == 0
+        else f"{result.remaining} to go."
+    )
+    return say(f"✅ *{result.item.title}* done. {tail}", private=True)
+
+
+def help_for_item(
+    item: TodoEntry, answer: Answer, admins_told: bool, *, again: bool = False
+) -> list[Outgoing]:
+    """The answer to "I need help"; `again` when the admins were already told about this item today."""
+    blocks: list[Block] = [Heading(f"Help with: {item.title}"), Text(answer.answer)]
+    if admins_told and again:
+        blocks.append(Text("The migration admins already know today that you need a hand with this."))
+    elif admins_told:
+        blocks.append(
+            Text("I have also told the migration admins that you need a hand; one of them will reach out.")
+        )
+    return [Outgoing(Message(f"Help with {item.title}", tuple(blocks), private=True))]
+
+
+def help_request(*, name: str, email: str, title: str, item_id: int) -> Message:
+    """Tells the admins that someone asked for help with an item of their list."""
+    text = f"{name} ({email}) needs help with: {title} (item {item_id})."
+    return Message(text, (Text(text),))
