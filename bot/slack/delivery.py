@@ -76,11 +76,14 @@ class Delivery:
                 await self._respond(origin.response_url, message)
             elif origin.channel and not origin.channel.startswith("D"):
                 await self._client.chat_postEphemeral(
-                    channel=origin.channel, user=origin.user_id, text=text, thread_ts=origin.thread_ts
+                    channel=origin.channel,
+                    user=origin.user_id,
+                    thread_ts=origin.thread_ts,
+                    **message_payload(message),
                 )
             else:
                 channel = await self._people.dm_channel(origin.user_id)
-                await self._client.chat_postMessage(channel=channel, text=text)
+                await self._client.chat_postMessage(channel=channel, **message_payload(message))
         except DELIVERY_ERRORS as error:
             logger.warning("could not tell %s about a problem: %s", origin.user_id, _code(error))
 
