@@ -38,7 +38,7 @@ def help_now(administered: Sequence[MigrationStatus], entries: Sequence[TodoEntr
         if step is None:
             lines.append(f"• *{status.organization}* ({stage}): nothing to do until it moves on.")
             continue
-        command = f"{step.action} {status.organization}"
+        command = f"{step.action} {step.value}"
         lines.append(
             f"• *{status.organization}* ({stage}): next, *`{command}`*: {USAGE_OF[step.action].summary}."
         )

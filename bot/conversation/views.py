@@ -99,6 +99,9 @@ def next_actions(status: MigrationStatus) -> Actions | None:
 
 def next_step(status: MigrationStatus) -> Button | None:
     """The one action that moves this migration on now (the first primary one), as its button."""
+    if status.pending_approval_id:  # another admin's approval, whatever else may be done meanwhile
+        approval = str(status.pending_approval_id)
+        return Button(f"Approve #{approval}", "approve", approval, "primary")
     buttons = next_actions(status)
     if buttons is None:
         return None

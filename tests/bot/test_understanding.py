@@ -123,6 +123,17 @@ def test_help_shows_an_admin_the_next_step_of_their_migration_first(chat: Chat) 
     assert invited[0].message.summary == "2 invited."
 
 
+def test_while_an_approval_waits_help_tells_the_other_admin_to_approve(chat: Chat) -> None:
+    start(chat)
+    chat.say(DANA, "invite")
+    chat.say(DANA, "request-approval")
+    approval = chat.runtime.service.status(ORG).pending_approval_id
+    shown = chat.say(LEE, "help")
+    assert f"next, `approve {approval}`" in " ".join(text_of(shown).split())
+    chat.click(LEE, shown, f"Approve #{approval}")
+    assert chat.state() == "connecting"
+
+
 def test_help_shows_a_user_their_own_list_and_nothing_of_the_admins(chat: Chat) -> None:
     notified(chat)
     text = " ".join(text_of(chat.say(ANN, "help", in_dm=True)).split())
