@@ -2,7 +2,8 @@
 
 Reached by the app's WebClient through its base_url (`{url}/api/`). Failures are scripted per method:
 an HTTP 429 with Retry-After, a 5xx, or a Slack error code. `post_limit` enforces a workspace-wide
-rate on `chat.postMessage` the way Slack does: past it, HTTP 429 with `Retry-After`.
+rate on `chat.postMessage` the way Slack does: past it, HTTP 429 with `Retry-After`. Blocks past
+Slack's limits (checked with slack_sdk's models) are refused as Slack refuses them: `invalid_blocks`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.slack_limits import problems
 
 BOT_USER_ID = "UAADBOT"
 WAIT_SECONDS = 5.0
@@ -143,6 +146,9 @@ class FakeSlack:
             return {"ok": False, "error": "invalid_auth"}
         if failure is not None and failure.error:
             return {"ok": False, "error": failure.error}
+        refused = _refused_blocks(method, params)
+        if refused:
+            return {"ok": False, "error": "invalid_blocks", "response_metadata": {"messages": refused}}
         match method:
             case "auth.test":
                 return {
@@ -224,6 +230,9 @@ class FakeSlack:
 
     async def _respond(self, request: Request) -> Response:
         body = json.loads(await request.body())
+        refused = problems(body) if "blocks" in body else []
+        if refused:
+            return PlainTextResponse("invalid_blocks: " + "; ".join(refused), status_code=400)
         with self._changed:
             self.responses.append(body)
             self._changed.notify_all()
@@ -235,6 +244,19 @@ class FakeSlack:
             self.uploads[request.path_params["file_id"]] = content
             self._changed.notify_all()
         return PlainTextResponse("OK - 0")
+
+
+def _refused_blocks(method: str, params: dict[str, Any]) -> list[str]:
+    """What Slack would refuse in blocks sent to it (past its limits, unknown keys), as Slack does."""
+    if method == "views.publish":
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        return problems(view, view=True) if isinstance(view, dict) else ["no view"]
+    if method not in ("chat.postMessage", "chat.update", "chat.postEphemeral") or "blocks" not in params:
+        return []
+    blocks = params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return problems({"text": params.get("text"), "blocks": blocks})
 
 
 def _described(call: Call) -> str:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
 from bot.conversation.messages import (
     Actions,
     Attachment,
@@ -20,9 +24,11 @@ from bot.conversation.messages import (
     Outgoing,
     Table,
     Text,
+    say,
 )
-from tests.fakes.slack_harness import ADMIN, CHANNEL, Harness, ScriptedConversation
-from tests.slack.slack_limits import problems
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import ADMIN, BOT_TOKEN, CHANNEL, Harness, ScriptedConversation
+from tests.fakes.slack_limits import problems
 
 ROWS = tuple(
     (f"someone.with.a.long.name{n}@engineering.emea.contoso-enterprise.com", "x" * 120) for n in range(3000)
@@ -94,13 +100,18 @@ def test_a_private_reply_to_a_mention_is_ephemeral_in_its_thread_and_fits(
 
 def test_a_channel_post_and_its_update_fit(bot: Harness, scripted: ScriptedConversation) -> None:
     public = Message(HUGE.summary, tuple(b for b in HUGE.blocks if not isinstance(b, Attachment)))
-    scripted.answers = [Outgoing(public, Channel(CHANNEL), updates="delivery:1")]
+    later = Message("Progress of fabrikam, later", public.blocks)
+    # the reply after the post arrives once the post is recorded: then the next turn updates it
+    scripted.answers = [Outgoing(public, Channel(CHANNEL), updates="delivery:1"), say("Sending.")]
     bot.send.command("notify fabrikam")
-    (posted,) = bot.fake.wait_for_calls("chat.postMessage")
-    _fits_with_buttons(posted.params)
-    bot.send.command("notify fabrikam")
+    bot.fake.wait_for(lambda fake: len(fake.responses) == 1)
+    scripted.answers = [Outgoing(later, Channel(CHANNEL), updates="delivery:1")]
+    bot.send.command("progress fabrikam")
     (updated,) = bot.fake.wait_for_calls("chat.update")
+    (posted,) = bot.fake.calls_of("chat.postMessage")
+    _fits_with_buttons(posted.params)
     _fits_with_buttons(updated.params)
+    assert updated.params["text"] == "Progress of fabrikam, later"
 
 
 def test_the_app_home_fits_a_view_of_a_hundred_blocks(bot: Harness, scripted: ScriptedConversation) -> None:
@@ -110,3 +121,14 @@ def test_the_app_home_fits_a_view_of_a_hundred_blocks(bot: Harness, scripted: Sc
     view = published.params["view"]
     view = json.loads(view) if isinstance(view, str) else view
     _fits_with_buttons(view, view=True)
+
+
+def test_the_fake_slack_refuses_what_slack_refuses(fake_slack: FakeSlack) -> None:
+    client = WebClient(token=BOT_TOKEN, base_url=f"{fake_slack.url}/api/")
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    client.chat_postMessage(channel=CHANNEL, text="fits", blocks=[section] * 50)
+    for blocks in ([section] * 51, [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]):
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_postMessage(channel=CHANNEL, text="too big", blocks=blocks)
+        assert refused.value.response["error"] == "invalid_blocks"
+    assert len(fake_slack.messages) == 1

@@ -23,7 +23,7 @@ from bot.conversation.understanding import Suggestion
 from bot.slack.blocks import message_payload, note, render, view_payload
 from faq import AskerContext, default_answerer
 from sandbox.generate import generate
-from tests.slack.slack_limits import problems
+from tests.fakes.slack_limits import problems
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
 from workflows.machine import STATES, next_commands
 from workflows.plan import Plan, build_plan

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
@@ -30,7 +31,10 @@ def problems(payload: dict[str, Any], *, view: bool = False) -> list[str]:
     if len(blocks) > limit:
         found.append(f"{len(blocks)} blocks, over {limit}")
     if view:
-        View(type=payload["type"], blocks=blocks).validate_json()
+        try:
+            View(type=payload["type"], blocks=blocks).validate_json()
+        except SlackObjectFormationError as error:
+            found.append(f"view: {error}")
     elif not str(payload.get("text") or "").strip():
         found.append("no text fallback")
     action_ids: list[str] = []
@@ -39,7 +43,11 @@ def problems(payload: dict[str, Any], *, view: bool = False) -> list[str]:
         if parsed is None:
             found.append(f"unknown block {block}")
             continue
-        parsed.validate_json()  # raises SlackObjectFormationError past slack_sdk's limits
+        try:
+            parsed.validate_json()
+        except SlackObjectFormationError as error:
+            found.append(f"{block['type']}: {error}")
+            continue
         if parsed.to_dict() != block:
             found.append(f"keys Slack does not know in {block}")
         found.extend(_text_limits(block))
