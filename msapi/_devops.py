@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from msapi import permissions
 from msapi._http import HttpSession, service_error
 from workflows.directory import MicrosoftError, OrgUser
+
+log = logging.getLogger("msapi")
 
 SERVICE = "Azure DevOps"
 _ENTITLEMENTS_API = "7.1"
@@ -49,9 +53,19 @@ class AzureDevOps:
             )
         return tenant.split(",")[0].strip()
 
-    def organization_record(self, organization: str) -> OrganizationRecord:
+    def organization_record(self, organization: str) -> OrganizationRecord | None:
+        """The organization's id and owner, or None when the undocumented endpoint fails.
+
+        Nothing documented gives the owner: a failure here means "unknown", never a failed migration.
+        """
         url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/Organization/Organizations/Me"
-        body = self._get(url, {"api-version": _ORGANIZATION_API}, f"the organization {organization!r}")
+        response = self._session.request(
+            "GET", url, service=SERVICE, headers=self._auth, params={"api-version": _ORGANIZATION_API}
+        )
+        body = _json_object(response) if response.status_code == 200 else None
+        if body is None:
+            log.warning("Organizations/Me (undocumented) answered HTTP %s", response.status_code)
+            return None
         collection = body.get("primaryCollection") or {}
         return OrganizationRecord(
             id=str(body.get("id") or ""),
@@ -59,6 +73,52 @@ class AzureDevOps:
             tenant_id=str(body.get("tenantId") or ""),
             owner_id=collection.get("owner") or None,
         )
+
+    def entitlement(self, organization: str, user_id: str) -> OrgUser | None:
+        """One user entitlement by id (the owner's id is one), or None when there is none."""
+        url = (
+            f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements/{_segment(user_id)}"
+        )
+        response = self._send(
+            "GET",
+            url,
+            {"api-version": _ENTITLEMENTS_API},
+            "reading the owner's user entitlement",
+            missing_ok=True,
+        )
+        body = _json_object(response) if response.status_code == 200 else None
+        return _org_user(body) if body else None
+
+    def account_of(self, organization: str, identity_id: str) -> str | None:
+        """The sign-in address of an identity id (`GET vssps/_apis/identities?identityIds=`), or None
+        when the PAT lacks the optional vso.identity scope: only an owner without an entitlement needs it."""
+        url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/identities"
+        response = self._session.request(
+            "GET",
+            url,
+            service=SERVICE,
+            headers=self._auth,
+            params={"identityIds": identity_id, "api-version": "7.1"},
+        )
+        body = _json_object(response) if response.status_code == 200 else None
+        for identity in (body or {}).get("value") or ():
+            account = ((identity.get("properties") or {}).get("Account") or {}).get("$value")
+            if account:
+                return str(account)
+        return None
+
+    def entitlements_page(self, organization: str) -> None:
+        """The first page of users: proof that the PAT may read them."""
+        url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements"
+        self._get(url, {"api-version": _ENTITLEMENTS_API}, f"the users of {organization!r}")
+
+    def may_remove(self, organization: str) -> None:
+        """Proof that the PAT may remove users, without removing anyone: DELETE of the all-zero id.
+
+        Azure DevOps checks the scope before looking the user up, so a PAT without
+        vso.memberentitlementmanagement_write gets 401 and one with it gets 404 (no such user).
+        """
+        self.remove_entitlement(organization, _NOBODY)
 
     def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
         url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements"
@@ -81,21 +141,10 @@ class AzureDevOps:
         url = (
             f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements/{_segment(user_id)}"
         )
-        response = self._session.request(
-            "DELETE", url, service=SERVICE, headers=self._auth, params={"api-version": _ENTITLEMENTS_API}
+        # 200 is the 7.1 spec's answer; 204 is accepted too. A 404 means already gone.
+        self._send(
+            "DELETE", url, {"api-version": _ENTITLEMENTS_API}, f"removing user {user_id}", missing_ok=True
         )
-        if response.status_code >= 400 and response.status_code != 404:
-            raise service_error(self._session, response, f"removing user {user_id}", SERVICE)
-
-    def account_of(self, organization: str, identity_id: str) -> str | None:
-        """The sign-in address of an identity id (`GET vssps/_apis/identities?identityIds=`)."""
-        url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/identities"
-        body = self._get(url, {"identityIds": identity_id, "api-version": "7.1"}, "the owner's identity")
-        for identity in body.get("value") or ():
-            account = ((identity.get("properties") or {}).get("Account") or {}).get("$value")
-            if account:
-                return str(account)
-        return None
 
     def administrators(self, organization: str, known: Mapping[str, str]) -> tuple[str, ...]:
         """Principal names in Project Collection Administrators, nested groups resolved.
@@ -130,9 +179,18 @@ class AzureDevOps:
         return tuple(dict.fromkeys(names[descriptor] for descriptor in users if descriptor in names))
 
     def billing_subscription_id(self, organization_id: str) -> str | None:
-        """The organization's billing subscription (`azdevopscommerce` BillingSetup; undocumented)."""
+        """The organization's billing subscription (`azdevopscommerce` BillingSetup; undocumented).
+
+        Raises `UndocumentedFailure` when the endpoint does not answer as expected, so callers can
+        report "unknown" with the manual way instead of failing.
+        """
         url = f"https://azdevopscommerce.dev.azure.com/{_segment(organization_id)}/_apis/AzComm/BillingSetup"
-        body = self._get(url, {"api-version": "7.1-preview.1"}, "the billing setup")
+        response = self._session.request(
+            "GET", url, service=SERVICE, headers=self._auth, params={"api-version": "7.1-preview.1"}
+        )
+        body = _json_object(response) if response.status_code == 200 else None
+        if body is None:
+            raise UndocumentedFailure(f"BillingSetup (undocumented) answered HTTP {response.status_code}")
         return str(body["subscriptionId"]) if body.get("subscriptionId") else None
 
     def _find_group(self, root: str, principal_name: str) -> str:
@@ -141,7 +199,7 @@ class AzureDevOps:
             params = {"api-version": _GRAPH_API}
             if token:
                 params["continuationToken"] = token
-            response = self._send("GET", f"{root}/groups", params, "the organization's groups")
+            response = self._send("GET", f"{root}/groups", params, "reading the organization's groups")
             for group in response.json().get("value") or ():
                 if str(group.get("principalName", "")).casefold() == principal_name:
                     return str(group["descriptor"])
@@ -162,6 +220,8 @@ class AzureDevOps:
             json=body,
             retry_unsafe=True,  # a read, despite the verb
         )
+        if response.status_code in _REFUSED:
+            raise permissions.missing(permissions.GRAPH_READ, SERVICE, "looking up administrators", 401)
         if response.status_code >= 400:
             raise service_error(self._session, response, "looking up administrators", SERVICE)
         subjects: dict[str, Any] = response.json().get("value") or {}
@@ -170,22 +230,46 @@ class AzureDevOps:
         }
 
     def _get(self, url: str, params: dict[str, str], what: str) -> dict[str, Any]:
-        body = self._send("GET", url, params, what).json()
+        body = self._send("GET", url, params, f"reading {what}").json()
         if not isinstance(body, dict):
             raise MicrosoftError(f"Azure DevOps sent an unexpected answer for {what}")
         return body
 
-    def _send(self, method: str, url: str, params: dict[str, str], what: str) -> Any:
+    def _send(
+        self, method: str, url: str, params: dict[str, str], what: str, *, missing_ok: bool = False
+    ) -> Any:
         response = self._session.request(method, url, service=SERVICE, headers=self._auth, params=params)
-        if response.status_code == 401 or response.status_code == 203:
-            raise MicrosoftError(
-                f"Azure DevOps refused the personal access token reading {what}: check that "
-                "AZURE_DEVOPS_PAT is valid for this organization with Member Entitlement Management "
-                "and Graph read scopes"
-            )
+        if response.status_code in _REFUSED:
+            # A PAT without the scope gets 401 like an invalid one; name the scope this call needs.
+            raise permissions.missing(_scope_for(method, url), SERVICE, what, response.status_code)
+        if response.status_code == 404 and missing_ok:
+            return response
         if response.status_code >= 400:
-            raise service_error(self._session, response, f"reading {what}", SERVICE)
+            raise service_error(self._session, response, what, SERVICE)
         return response
+
+
+class UndocumentedFailure(MicrosoftError):
+    """An undocumented endpoint failed: what it would tell is unknown, not wrong."""
+
+
+_REFUSED = (401, 403, 203)
+"""203 is Azure DevOps' sign-in page for a PAT it does not accept."""
+_NOBODY = "00000000-0000-0000-0000-000000000000"
+
+
+def _scope_for(method: str, url: str) -> permissions.Permission:
+    if "/_apis/userentitlements" in url:
+        return permissions.ENTITLEMENTS_WRITE
+    return permissions.GRAPH_READ
+
+
+def _json_object(response: Any) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _segment(value: str) -> str:

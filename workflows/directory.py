@@ -103,14 +103,29 @@ class DirectorySnapshot:
     allow_invites_from: str
     connector_roles: tuple[str, ...] = ()
     billing_subscription: Subscription | None = None
+    invites_as_app: bool = False
+    """Invitations are sent by the bot's app registration (app-only), not by a signed-in person."""
 
 
 class InvitePermissionDenied(Exception):
-    """The directory answered 403 to an invitation: the inviter may not invite guests."""
+    """The directory refused an invitation by policy (External collaboration settings), not for consent."""
 
 
 class MicrosoftError(Exception):
     """A Microsoft service failed in a way retries did not cure; the message is safe to show."""
+
+
+class MissingPermission(MicrosoftError):
+    """A service refused a call because the bot's credentials lack a permission, scope or role.
+
+    `permission` is Microsoft's own name for it (`User.Invite.All`, `vso.graph`, `Reader`); the
+    message names it and says how to grant it.
+    """
+
+    def __init__(self, message: str, *, permission: str, fix: str) -> None:
+        super().__init__(f"{message} Fix: {fix}")
+        self.permission = permission
+        self.fix = fix
 
 
 class Microsoft(Protocol):
