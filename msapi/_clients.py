@@ -12,6 +12,7 @@ from msapi._arm import ResourceManager
 from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header
 from msapi._device import DeviceSignIn
 from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure
+from msapi._doctor import microsoft_checks
 from msapi._graph import Graph
 from msapi._http import HttpSession
 from workflows.directory import (
@@ -24,6 +25,7 @@ from workflows.directory import (
     Subscription,
     Tenant,
 )
+from workflows.plan import Check
 
 Progress = Callable[[str, int, int | None], None]
 P = ParamSpec("P")
@@ -180,6 +182,18 @@ class MicrosoftClients:
     def billing_account_in(self, subscription_id: str, tenant_id: str, organization: str) -> bool:
         """The subscription holds the organization's `Microsoft.VisualStudio/account` resource."""
         return self._arm(tenant_id).holds_organization(subscription_id, organization)
+
+    # --- preflight ---
+
+    def doctor(self, organization: str, tenant: str) -> list[Check]:
+        """Read-only checks that these credentials can do everything the migration needs."""
+        return microsoft_checks(
+            self._devops,
+            self._graph(tenant),
+            self._arm(tenant),
+            organization,
+            delegated=not self.invites_as_app,
+        )
 
     # --- everything at once ---
 

@@ -50,9 +50,13 @@ class Graph:
         self._token = token
         self._delegated = delegated
 
+    def claims(self) -> dict[str, Any]:
+        """The current token's claims (empty for an opaque token)."""
+        return token_claims(self._token(False))
+
     def granted(self) -> frozenset[str]:
         """What the current token grants (`roles` of an app, `scp` of a signed-in person)."""
-        return granted(token_claims(self._token(False)))
+        return granted(self.claims())
 
     def tenant_id(self) -> str:
         """The tenant the token was issued for (its `tid`); `GET /organization` when the token is opaque."""

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from workflows.plan import Check
 
 MSA_TENANT_ID = "00000000-0000-0000-0000-000000000000"
 """What `X-VSS-ResourceTenant` reports for an organization backed by Microsoft accounts."""
@@ -169,4 +172,8 @@ class Microsoft(Protocol):
 
     def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
         """Fetch everything the plan needs in as few requests as the services allow."""
+        ...
+
+    def doctor(self, organization: str, tenant: str) -> list[Check]:
+        """Read-only checks that the credentials can do everything the migration needs (`aadbot doctor`)."""
         ...

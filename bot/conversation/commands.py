@@ -18,6 +18,7 @@ class Usage:
 
 USAGES: tuple[Usage, ...] = (
     Usage("start", "ORG TENANT", "start migrating organization ORG to tenant TENANT (id or verified domain)"),
+    Usage("doctor", "ORG TENANT", "check that the bot's credentials can do everything the migration needs"),
     Usage("status", "[ORG]", "where the migration stands and what comes next", admin=False),
     Usage("plan", "[ORG]", "the per-user plan: who keeps access, who is mapped, who is invited"),
     Usage("recheck", "[ORG]", "check the prerequisites and rebuild the plan"),

@@ -18,6 +18,7 @@ from bot.conversation.commands import USAGES, WORDS, Command, parse
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say
 from bot.delivery.render import CHANNEL_PREFIX
 from faq import AskerContext, FaqAnswerer
+from workflows.arguments import organization_name, user_id
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -82,6 +83,7 @@ class Conversation:
             "help": self._help,
             "ask": self._ask,
             "start": self._start,
+            "doctor": self._doctor,
             "status": self._status,
             "plan": self._plan,
             "recheck": self._recheck,
@@ -190,14 +192,18 @@ class Conversation:
         return self._service.is_admin(organization, actor, tuple(self._roles.extra_admin_ids))
 
     def _organization_of(self, command: Command) -> str | None:
-        if command.word == "start":  # checked before the admin check, which asks Azure DevOps about ORG
+        if command.word in ("start", "doctor"):  # checked before the admin check asks Azure DevOps
             if len(command.args) != 2:
-                raise WorkflowError(START_USAGE)
+                raise WorkflowError(START_USAGE if command.word == "start" else _DOCTOR_USAGE)
             return check_start_arguments(*command.args)[0]
         if command.word in ("approve", "reject"):
             return self._service.approval_organization(self._approval_id(command))
         if command.word == "remove-users":
-            return command.arg(0)
+            if len(command.args) < 2:
+                raise WorkflowError(_REMOVE_USAGE)
+            for user in command.args[1:]:
+                user_id(user)
+            return organization_name(command.args[0])
         return self._named_organization(command)
 
     def _known_organization(self, command: Command, nothing_done: str, *, usage: str = "") -> str | None:
@@ -397,13 +403,21 @@ class Conversation:
         users = self._service.stale_users(status.organization, days)
         return [views.stale_users(status, users, days)]
 
+    def _doctor(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        if len(command.args) != 2:
+            raise WorkflowError(_DOCTOR_USAGE)
+        checks = self._service.doctor(command.args[0], command.args[1])
+        return [say(views.doctor(checks))]
+
     def _remove_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         if len(command.args) < 2:
-            raise WorkflowError("Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`.")
+            raise WorkflowError(_REMOVE_USAGE)
         result = self._service.remove_users(command.args[0], command.args[1:], actor)
         return [views.removed(result)]
 
 
+_DOCTOR_USAGE = "Say `doctor ORG TENANT`, e.g. `doctor fabrikam contoso.com`."
+_REMOVE_USAGE = "Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`."
 MAX_ID = 2**63 - 1
 MAX_DAYS = 36_500
 
