@@ -59,7 +59,7 @@ class FakeSlack:
     rate_limited: int = 0
     """How many calls the limit turned away."""
     scopes: tuple[str, ...] | None = None
-    """The bot token's scopes, sent as Slack does in `auth.test`'s `x-oauth-scopes` header (None: none sent)."""
+    """The bot token's scopes, sent as Slack does in `auth.test`'s `x-oauth-scopes` header."""
     _bucket: tuple[float, float] = (0.0, 0.0)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _changed: threading.Condition = field(default_factory=threading.Condition)

@@ -194,7 +194,7 @@ def test_invitations_and_their_refusal(fabrikam: dict[str, Any], make_clients: A
     fabrikam["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = "none"
     with (
         Sandbox(parse_scenario(fabrikam)) as box,
-        pytest.raises(InvitePermissionDenied, match="by policy .*Guest invite settings"),
+        pytest.raises(InvitePermissionDenied, match=r"by policy .*Guest invite settings"),
     ):
         make_clients(box).invite_guest(tenant, email="x@gmail.com", inviter="lee@fabrikam.com", **options)
 

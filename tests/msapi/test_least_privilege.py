@@ -81,7 +81,9 @@ def test_one_entry_less_fails_doctor_naming_it(fabrikam: dict[str, Any], removed
     assert any(grant.fix().split(" > ")[0] in c["fix"] for c in failing)
 
 
-def test_start_refuses_in_chat_naming_the_missing_permission(fabrikam: dict[str, Any], tmp_path: Path) -> None:
+def test_start_refuses_in_chat_naming_the_missing_permission(
+    fabrikam: dict[str, Any], tmp_path: Path
+) -> None:
     scenario = exactly_the_table(fabrikam)
     scenario["credentials"]["graph_app_roles"].remove("User.Invite.All")
     path = tmp_path / "no-invite.json"
