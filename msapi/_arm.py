@@ -58,9 +58,15 @@ class ResourceManager:
         if response.status_code != 200:
             raise self._refusal(response, subscription_id, f"listing the resources of {subscription_id}")
         wanted = organization.casefold()
+        # The account's name is the id's last segment (Microsoft's own example shows `name` holding
+        # the resource group's name instead).
         return any(
-            str(item.get("name") or "").casefold() == wanted
-            and str(item.get("type") or "").casefold() == _VISUAL_STUDIO_ACCOUNT.casefold()
+            str(item.get("type") or "").casefold() == _VISUAL_STUDIO_ACCOUNT.casefold()
+            and wanted
+            in (
+                str(item.get("id") or "").rsplit("/", 1)[-1].casefold(),
+                str(item.get("name") or "").casefold(),
+            )
             for item in response.json().get("value") or ()
         )
 
