@@ -202,6 +202,15 @@ def _refusal(state: State, token: Token, method: str, template: str) -> Reply | 
     held = token.roles if token.user is None else token.scopes
     if held & (application if token.user is None else delegated):
         return None
+    if template == "invitations":
+        # The invitation service's own wording for a missing permission (microsoft-graph-docs-contrib#4228).
+        return graph_error(
+            403,
+            "Unauthorized",
+            "Insufficient privileges to perform requested operation by the application "
+            "'00000003-0000-0000-c000-000000000000'. ControllerName=MSGraphInviteAPI, "
+            f"ActionName=CreateInvite, URL absolute path=/api/{state.tenant['id']}/invites",
+        )
     return graph_error(
         403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
     )
