@@ -184,7 +184,8 @@ class Conversation:
             where = f" of {organization}" if organization else ""
             raise PermissionDenied(
                 f"Sorry {actor.name or actor.email}, `{command.word}` is for the organization's admins: the"
-                f" owner and the Project Collection Administrators{where}. Nothing was changed. Ask one of"
+                f" owner and the Project Collection Administrators{where}. Nothing was changed. If you are"
+                " one, I could not confirm it just now: try again in a few minutes. Otherwise ask one of"
                 " them, or ask the bot's operators to add you to AADBOT_ADMINS."
             )
 

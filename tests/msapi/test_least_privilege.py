@@ -15,6 +15,7 @@ from bot.demo import run_demo
 from msapi import from_environment, permissions
 from sandbox import Sandbox
 from sandbox._scenario import parse_scenario
+from workflows.directory import InvitePermissionDenied, MissingPermission
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "fabrikam-fiber"
@@ -94,3 +95,31 @@ def test_start_refuses_in_chat_naming_the_missing_permission(
     conversation = out.getvalue()
     assert "User.Invite.All" in conversation and "Grant admin consent" in conversation
     assert "nothing was started" in conversation
+
+
+def test_an_invitation_403_is_told_apart_missing_consent_from_policy(fabrikam: dict[str, Any]) -> None:
+    options = {
+        "display_name": "Zed",
+        "message": "Join",
+        "redirect_url": "https://dev.azure.com/x",
+        "inviter": "x",
+    }
+    scenario = exactly_the_table(fabrikam)
+    scenario["credentials"]["graph_app_roles"].remove("User.Invite.All")
+    with (
+        Sandbox(parse_scenario(scenario)) as box,
+        from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients,
+    ):
+        tenant = box.state()["tenant"]["id"]
+        with pytest.raises(MissingPermission) as missing:
+            clients.invite_guest(tenant, email="zed@gmail.com", **options)
+        assert missing.value.permission == "User.Invite.All" and "Grant admin consent" in str(missing.value)
+    scenario = exactly_the_table(fabrikam)
+    scenario["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = "none"
+    with (
+        Sandbox(parse_scenario(scenario)) as box,
+        from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients,
+    ):
+        tenant = box.state()["tenant"]["id"]
+        with pytest.raises(InvitePermissionDenied, match="External collaboration settings"):
+            clients.invite_guest(tenant, email="zed@gmail.com", **options)
