@@ -409,7 +409,7 @@ def test_the_fields_the_clients_select_are_published() -> None:
 
 
 def test_the_sandbox_knows_exactly_the_published_user_properties() -> None:
-    from sandbox._graph import USER_PROPERTIES
+    from sandbox._graph_schema import USER_PROPERTIES
 
     structural = {
         p.get("Name")
