@@ -118,7 +118,15 @@ class AzureDevOps:
         Azure DevOps checks the scope before looking the user up, so a PAT without
         vso.memberentitlementmanagement_write gets 401 and one with it gets 404 (no such user).
         """
-        self.remove_entitlement(organization, _NOBODY)
+        url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements/{_NOBODY}"
+        response = self._session.request(
+            "DELETE", url, service=SERVICE, headers=self._auth, params={"api-version": _ENTITLEMENTS_API}
+        )
+        if response.status_code in _REFUSED:
+            raise permissions.missing(
+                permissions.ENTITLEMENTS_WRITE, SERVICE, "removing users", response.status_code
+            )
+        # Any other answer (404 no such user, or 400 for the all-zero id) got past the scope check.
 
     def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
         url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements"
