@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import quote
 
 import httpx
 
 from msapi import permissions
-from msapi._http import HttpSession, service_error
+from msapi._http import HttpSession, segment, service_error
 from workflows.directory import Subscription
 
 SERVICE = "Azure Resource Manager"
@@ -31,7 +30,7 @@ class ResourceManager:
         own tenant in the `WWW-Authenticate` challenge, which is all the billing check needs. A 403
         means the app holds no role on it: that names the Reader role and how to assign it.
         """
-        url = f"https://management.azure.com/subscriptions/{quote(subscription_id, safe='')}"
+        url = f"https://management.azure.com/subscriptions/{segment(subscription_id)}"
         response = self._get(url, {"api-version": _API})
         if response.status_code == 200:
             body = response.json()
@@ -52,7 +51,7 @@ class ResourceManager:
     def holds_organization(self, subscription_id: str, organization: str) -> bool:
         """The subscription holds the organization's `Microsoft.VisualStudio/account` resource, which is
         what linking it for billing creates (documented ARM, unlike Azure DevOps' BillingSetup)."""
-        url = f"https://management.azure.com/subscriptions/{quote(subscription_id, safe='')}/resources"
+        url = f"https://management.azure.com/subscriptions/{segment(subscription_id)}/resources"
         params = {"$filter": f"resourceType eq '{_VISUAL_STUDIO_ACCOUNT}'", "api-version": _RESOURCES_API}
         response = self._get(url, params)
         if response.status_code != 200:

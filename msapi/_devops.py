@@ -7,10 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from msapi import permissions
-from msapi._http import HttpSession, service_error
+from msapi._http import HttpSession, segment, service_error
 from workflows.directory import MicrosoftError, OrgUser
 
 log = logging.getLogger("msapi")
@@ -42,7 +41,7 @@ class AzureDevOps:
 
     def tenant_id(self, organization: str) -> str:
         """`HEAD vssps.dev.azure.com/{org}`: 404 with `X-VSS-ResourceTenant`, no credentials needed."""
-        url = f"https://vssps.dev.azure.com/{_segment(organization)}"
+        url = f"https://vssps.dev.azure.com/{segment(organization)}"
         tenant = str(
             self._session.request("HEAD", url, service=SERVICE).headers.get("X-VSS-ResourceTenant", "")
         )
@@ -58,7 +57,7 @@ class AzureDevOps:
 
         Nothing documented gives the owner: a failure here means "unknown", never a failed migration.
         """
-        url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/Organization/Organizations/Me"
+        url = f"https://vssps.dev.azure.com/{segment(organization)}/_apis/Organization/Organizations/Me"
         response = self._session.request(
             "GET", url, service=SERVICE, headers=self._auth, params={"api-version": _ORGANIZATION_API}
         )
@@ -76,9 +75,7 @@ class AzureDevOps:
 
     def entitlement(self, organization: str, user_id: str) -> OrgUser | None:
         """One user entitlement by id (the owner's id is one), or None when there is none."""
-        url = (
-            f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements/{_segment(user_id)}"
-        )
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{segment(user_id)}"
         response = self._send(
             "GET",
             url,
@@ -92,7 +89,7 @@ class AzureDevOps:
     def account_of(self, organization: str, identity_id: str) -> str | None:
         """The sign-in address of an identity id (`GET vssps/_apis/identities?identityIds=`), or None
         when the PAT lacks the optional vso.identity scope: only an owner without an entitlement needs it."""
-        url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/identities"
+        url = f"https://vssps.dev.azure.com/{segment(organization)}/_apis/identities"
         response = self._session.request(
             "GET",
             url,
@@ -109,7 +106,7 @@ class AzureDevOps:
 
     def entitlements_page(self, organization: str) -> None:
         """The first page of users: proof that the PAT may read them."""
-        url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements"
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements"
         self._get(url, {"api-version": _ENTITLEMENTS_API}, f"the users of {organization!r}")
 
     def may_remove(self, organization: str) -> None:
@@ -118,7 +115,7 @@ class AzureDevOps:
         Azure DevOps checks the scope before looking the user up, so a PAT without
         vso.memberentitlementmanagement_write gets 401 and one with it gets 404 (no such user).
         """
-        url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements/{_NOBODY}"
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{_NOBODY}"
         response = self._session.request(
             "DELETE", url, service=SERVICE, headers=self._auth, params={"api-version": _ENTITLEMENTS_API}
         )
@@ -129,7 +126,7 @@ class AzureDevOps:
         # Any other answer (404 no such user, or 400 for the all-zero id) got past the scope check.
 
     def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
-        url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements"
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements"
         users: list[OrgUser] = []
         token = ""
         while True:
@@ -146,9 +143,7 @@ class AzureDevOps:
 
     def remove_entitlement(self, organization: str, user_id: str) -> None:
         """Remove a user from the organization; one already gone counts as removed (safe to repeat)."""
-        url = (
-            f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements/{_segment(user_id)}"
-        )
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{segment(user_id)}"
         # 200 is the 7.1 spec's answer; 204 is accepted too. A 404 means already gone.
         self._send(
             "DELETE", url, {"api-version": _ENTITLEMENTS_API}, f"removing user {user_id}", missing_ok=True
@@ -160,7 +155,7 @@ class AzureDevOps:
         `known` maps user descriptors to principal names (from the entitlements) so only strangers
         cost a subject lookup.
         """
-        root = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/graph"
+        root = f"https://vssps.dev.azure.com/{segment(organization)}/_apis/graph"
         group = self._find_group(root, f"[{organization}]\\{_PCA}".casefold())
         users: list[str] = []
         seen = {group}
@@ -168,7 +163,7 @@ class AzureDevOps:
         while pending:
             container = pending.pop(0)
             body = self._get(
-                f"{root}/Memberships/{_segment(container)}",
+                f"{root}/Memberships/{segment(container)}",
                 {"direction": "down", "api-version": _GRAPH_API},
                 f"the members of {_PCA}",
             )
@@ -192,7 +187,7 @@ class AzureDevOps:
         Raises `UndocumentedFailure` when the endpoint does not answer as expected, so callers can
         report "unknown" with the manual way instead of failing.
         """
-        url = f"https://azdevopscommerce.dev.azure.com/{_segment(organization_id)}/_apis/AzComm/BillingSetup"
+        url = f"https://azdevopscommerce.dev.azure.com/{segment(organization_id)}/_apis/AzComm/BillingSetup"
         response = self._session.request(
             "GET", url, service=SERVICE, headers=self._auth, params={"api-version": "7.1-preview.1"}
         )
@@ -278,10 +273,6 @@ def _json_object(response: Any) -> dict[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
 
 
 def _date(value: object) -> datetime | None:

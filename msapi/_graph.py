@@ -7,13 +7,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import httpx
 
 from msapi import permissions
 from msapi._auth import granted, token_claims
-from msapi._http import HttpSession, service_error
+from msapi._http import HttpSession, segment, service_error
 from msapi._odata import address_filter, odata_string
 from workflows.directory import DirectoryUser, Invitation, InvitePermissionDenied, MicrosoftError, Tenant
 
@@ -67,7 +67,7 @@ class Graph:
         """Everything the plan needs from the directory; the first users page rides in one `$batch`."""
         first_page = f"/users?{urlencode({'$select': USER_FIELDS, '$top': str(PAGE_SIZE)})}"
         requests = {
-            "organization": f"/organization/{quote(self.tenant_id(), safe='')}?$select={ORGANIZATION_FIELDS}",
+            "organization": f"/organization/{segment(self.tenant_id())}?$select={ORGANIZATION_FIELDS}",
             "policy": "/policies/authorizationPolicy",
             "users": first_page,
         }
@@ -129,7 +129,7 @@ class Graph:
         return found[0] if found else None
 
     def tenant(self) -> Tenant:
-        tenant_id = quote(self.tenant_id(), safe="")
+        tenant_id = segment(self.tenant_id())
         return _organization(
             self._call(
                 "GET",
@@ -147,7 +147,9 @@ class Graph:
         """Directory roles held by `user` (an object id or UPN), through role assignments."""
         user_id = user.strip()
         if not _GUID.fullmatch(user_id):
-            response = self._send("GET", f"{ROOT}/users/{quote(user_id, safe='@')}", params={"$select": "id"})
+            response = self._send(
+                "GET", f"{ROOT}/users/{segment(user_id, safe='@')}", params={"$select": "id"}
+            )
             if response.status_code == 404:
                 return []
             if response.status_code >= 400:

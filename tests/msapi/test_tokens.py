@@ -60,3 +60,16 @@ def test_a_token_rejected_twice_is_an_error_not_a_loop(
     with pytest.raises(MicrosoftError, match="InvalidAuthenticationToken"):
         clients.allow_invites_from(tenant)
     assert box.request_counts()["graph.microsoft.com"] == 2
+
+
+@pytest.mark.parametrize("name", ["..", ".", " "])
+def test_dot_segments_never_reach_a_microsoft_url(
+    box: Sandbox, sessions: list[HttpSession], name: str
+) -> None:
+    clients = _clients(box, sessions)
+    box.request_counts(reset=True)
+    with pytest.raises(MicrosoftError, match="cannot name anything"):
+        clients.remove_org_user(ORG, name)
+    with pytest.raises(MicrosoftError, match="cannot name anything"):
+        clients.org_users(name)
+    assert box.request_counts() == {}
