@@ -66,7 +66,7 @@ def _attempt(code: str, what: str, call: Callable[[], object]) -> Check:
     try:
         call()
     except MissingPermission as error:
-        return Check(code, "fail", f"Cannot {what}: {str(error).split(' Fix: ')[0]}", fix=error.fix)
+        return Check(code, "fail", f"Cannot {what}: {error.reason}", fix=error.fix)
     except MicrosoftError as error:
         return Check(code, "fail", f"Cannot {what}: {error}")
     return Check(code, "pass", f"Can {what}.")
@@ -86,7 +86,7 @@ def _graph_checks(graph: Graph, *, delegated: bool) -> list[Check]:
     try:
         policy = graph.allow_invites_from()
     except MissingPermission as error:
-        checks.append(Check("graph-invite-settings", "fail", str(error).split(" Fix: ")[0], fix=error.fix))
+        checks.append(Check("graph-invite-settings", "fail", error.reason, fix=error.fix))
     except MicrosoftError as error:
         checks.append(Check("graph-invite-settings", "fail", f"Cannot read the invitation settings: {error}"))
     else:
@@ -194,7 +194,7 @@ def _billing(
             )
         holds = arm.holds_organization(subscription_id, organization)
     except MissingPermission as error:
-        return Check("billing-subscription", "fail", str(error).split(" Fix: ")[0], fix=error.fix)
+        return Check("billing-subscription", "fail", error.reason, fix=error.fix)
     except MicrosoftError as error:
         return Check(
             "billing-subscription", "warn", f"Cannot read subscription {subscription_id}: {error}", fix=manual

@@ -125,8 +125,9 @@ class MissingPermission(MicrosoftError):
     message names it and says how to grant it.
     """
 
-    def __init__(self, message: str, *, permission: str, fix: str) -> None:
-        super().__init__(f"{message} Fix: {fix}")
+    def __init__(self, reason: str, *, permission: str, fix: str) -> None:
+        super().__init__(f"{reason} Fix: {fix}")
+        self.reason = reason
         self.permission = permission
         self.fix = fix
 

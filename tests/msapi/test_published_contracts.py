@@ -280,6 +280,20 @@ def test_sandbox_azure_devops_answers_have_the_published_shape(box: Sandbox) -> 
     assert set(lookup) == set(example_body("devops/graph-subjectlookup.json")) and isinstance(
         lookup["value"], dict
     )
+    owner = httpx.get(
+        f"{box.url}/vssps.dev.azure.com/{ORG}/_apis/Organization/Organizations/Me",
+        params={"api-version": "7.1-preview.1"},
+        headers=headers,
+    ).json()["primaryCollection"]["owner"]
+    identities = httpx.get(
+        f"{box.url}/vssps.dev.azure.com/{ORG}/_apis/identities",
+        params={"api-version": "7.1", "identityIds": owner},
+        headers=headers,
+    ).json()
+    published_identities = example_body("devops/identities-by-ids.json")
+    assert set(identities) == set(published_identities) and identities["value"]
+    for identity in identities["value"]:
+        _keys_match(identity, published_identities["value"][0], swagger_properties("Identity"), "Identity")
 
 
 def test_sandbox_resource_manager_answers_have_the_published_shape(box: Sandbox) -> None:
