@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import doctor
 from bot.settings import Settings
 from bot.slack import commands as slack_commands
 from bot.slack.serve import Persistence
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--scenario", metavar="FILE", help="use the sandbox with this scenario (default: the bundled example)"
     )
     chat.set_defaults(run=_chat)
+    doctor.register(subparsers)
     shared = _OneRuntime()
     slack_commands.register(
         subparsers,

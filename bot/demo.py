@@ -31,11 +31,12 @@ def bundled_scenario() -> Path:
     return Path(str(resources.files("sandbox") / "scenarios" / "fabrikam.json"))
 
 
-def run_demo(out: TextIO) -> int:
+def run_demo(out: TextIO, scenario: Path | None = None) -> int:
+    """The whole migration of fabrikam-fiber; `scenario` may restrict it (e.g. its `credentials`)."""
     with tempfile.TemporaryDirectory(prefix="aadbot-demo-") as folder:
         settings = Settings(
             database_url=f"sqlite:///{Path(folder) / 'demo.db'}",
-            sandbox_scenario=str(bundled_scenario()),
+            sandbox_scenario=str(scenario or bundled_scenario()),
         )
         runtime = build_runtime(settings)
         try:

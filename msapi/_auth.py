@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -33,7 +35,9 @@ _ENTRA_DISCOVERY = re.compile(
 class Tokens(Protocol):
     """Where Graph and Resource Manager access tokens come from (the app itself, or a signed-in user)."""
 
-    def token(self, tenant: str, scope: str) -> str: ...
+    def token(self, tenant: str, scope: str, *, fresh: bool = False) -> str:
+        """A token from the cache, or with `fresh` a new one (the service rejected the cached one)."""
+        ...
 
 
 class MsalHttpClient:
@@ -143,7 +147,7 @@ class AppTokens:
         session.redact.add(credential.client_secret)
         session.redact.add(credential.certificate_password)
 
-    def token(self, tenant: str, scope: str) -> str:
+    def token(self, tenant: str, scope: str, *, fresh: bool = False) -> str:
         app = self._apps.get(tenant.casefold())
         if app is None:
             try:
@@ -160,6 +164,8 @@ class AppTokens:
                 raise tenant_error(self._session, tenant) from None
             self._apps[tenant.casefold()] = app
         self._cache.refresh()
+        if fresh:
+            app.remove_tokens_for_client()  # the service rejected the cached token: never hand it out again
         result = app.acquire_token_for_client([scope])
         if "access_token" not in result:
             if unknown_tenant(result):
@@ -187,3 +193,27 @@ def pat_header(session: HttpSession, pat: str) -> dict[str, str]:
     session.redact.add(pat)
     session.redact.add(encoded)
     return {"Authorization": f"Basic {encoded}"}
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT access token, read without verifying it (the service verifies it).
+
+    Entra's access tokens say which tenant issued them (`tid`) and what they grant: `roles` for an
+    app, `scp` for a signed-in user. Anything that is not a readable JWT has no claims.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def granted(claims: Mapping[str, Any]) -> frozenset[str]:
+    """The permissions a token carries: an app's `roles`, or a user's space-separated `scp`."""
+    roles = claims.get("roles")
+    if isinstance(roles, list):
+        return frozenset(str(role) for role in roles)
+    return frozenset(str(claims.get("scp") or "").split())

@@ -11,7 +11,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 from msapi._arm import ResourceManager
 from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header
 from msapi._device import DeviceSignIn
-from msapi._devops import AzureDevOps, OrganizationRecord
+from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure
+from msapi._doctor import microsoft_checks
 from msapi._graph import Graph
 from msapi._http import HttpSession
 from workflows.directory import (
@@ -24,6 +25,7 @@ from workflows.directory import (
     Subscription,
     Tenant,
 )
+from workflows.plan import Check
 
 Progress = Callable[[str, int, int | None], None]
 P = ParamSpec("P")
@@ -102,13 +104,23 @@ class MicrosoftClients:
     @_answers_checked
     def organization(self, name: str) -> Organization:
         record = self._devops.organization_record(name)
-        owner = self._devops.account_of(name, record.owner_id) if record.owner_id else None
-        return self._organization(record, owner, self._devops.administrators(name, {}))
+        owner = None
+        if record is not None and record.owner_id:
+            entitlement = self._devops.entitlement(name, record.owner_id)
+            owner = (
+                entitlement.principal_name if entitlement else self._devops.account_of(name, record.owner_id)
+            )
+        return self._organization(name, record, owner, self._devops.administrators(name, {}))
 
     @_answers_checked
     def billing_subscription_id(self, name: str) -> str | None:
         record = self._devops.organization_record(name)
-        return self._devops.billing_subscription_id(record.id) if record.id else None
+        if record is None or not record.id:
+            return None
+        try:
+            return self._devops.billing_subscription_id(record.id)
+        except UndocumentedFailure:
+            return None
 
     @_answers_checked
     def organization_tenant_id(self, name: str) -> str:
@@ -155,42 +167,54 @@ class MicrosoftClients:
             email=email, display_name=display_name, message=message, redirect_url=redirect_url
         )
 
+    @property
+    def invites_as_app(self) -> bool:
+        """Invitations go out as the app registration (client credentials), not as a person."""
+        return not isinstance(self._tokens, DeviceSignIn)
+
     # --- Azure Resource Manager ---
 
     @_answers_checked
     def subscription(self, subscription_id: str, tenant_id: str) -> Subscription | None:
-        arm = ResourceManager(self.session, lambda: self._tokens.token(tenant_id, ARM_SCOPE))
-        return arm.subscription(subscription_id)
+        return self._arm(tenant_id).subscription(subscription_id)
+
+    @_answers_checked
+    def billing_account_in(self, subscription_id: str, tenant_id: str, organization: str) -> bool:
+        """The subscription holds the organization's `Microsoft.VisualStudio/account` resource."""
+        return self._arm(tenant_id).holds_organization(subscription_id, organization)
+
+    # --- preflight ---
+
+    def doctor(self, organization: str, tenant: str) -> list[Check]:
+        """Read-only checks that these credentials can do everything the migration needs."""
+        return microsoft_checks(
+            self._devops,
+            self._graph(tenant),
+            self._arm(tenant),
+            organization,
+            delegated=not self.invites_as_app,
+        )
 
     # --- everything at once ---
 
     @_answers_checked
     def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
         """Organization and directory with the fewest requests: entitlement pages, Graph pages (the
-        first inside a `$batch` with the tenant, policy and roles), plus the organization record,
+        first inside a `$batch` with the tenant and policy), plus the organization record,
         administrators, billing setup and subscription."""
         record = self._devops.organization_record(organization)
         users = self._devops.entitlements(organization, self.progress)
+        owner_id = record.owner_id if record is not None else None
         owner = next(
-            (
-                u.principal_name
-                for u in users
-                if record.owner_id and u.id.casefold() == record.owner_id.casefold()
-            ),
-            None,
+            (u.principal_name for u in users if owner_id and u.id.casefold() == owner_id.casefold()), None
         )
-        if owner is None and record.owner_id:
-            owner = self._devops.account_of(organization, record.owner_id)
+        if owner is None and owner_id:
+            owner = self._devops.account_of(organization, owner_id)
         known = {user.descriptor: user.principal_name for user in users if user.descriptor}
-        org = self._organization(record, owner, self._devops.administrators(organization, known))
+        org = self._organization(
+            organization, record, owner, self._devops.administrators(organization, known)
+        )
         overview = self._graph(tenant).overview(connector, self.progress)
-        roles = overview.roles
-        wanted = connector.strip().casefold()
-        if not any(user.user_principal_name.casefold() == wanted for user in overview.users):
-            # The batch asked by UPN; a connector known only by mail needs its roles asked by id.
-            by_mail = next((user for user in overview.users if (user.mail or "").casefold() == wanted), None)
-            if by_mail is not None:
-                roles = tuple(self._graph(tenant).roles(by_mail.id))
         billing_id = org.billing_subscription_id
         billing = self.subscription(billing_id, tenant) if billing_id else None
         return DirectorySnapshot(
@@ -199,24 +223,37 @@ class MicrosoftClients:
             tenant=overview.tenant,
             directory_users=overview.users,
             allow_invites_from=overview.allow_invites_from,
-            connector_roles=roles,
+            connector_roles=overview.roles,
             billing_subscription=billing,
+            invites_as_app=self.invites_as_app,
         )
 
     def _organization(
-        self, record: OrganizationRecord, owner: str | None, admins: tuple[str, ...]
+        self, name: str, record: OrganizationRecord | None, owner: str | None, admins: tuple[str, ...]
     ) -> Organization:
-        billing = self._devops.billing_subscription_id(record.id) if record.id else None
+        billing = None
+        if record is not None and record.id:
+            try:
+                billing = self._devops.billing_subscription_id(record.id)
+            except UndocumentedFailure as error:
+                log.warning("billing subscription unknown: %s", error)
         # The record's shape is undocumented: without its tenant, ask the documented-by-use probe.
-        tenant_id = record.tenant_id or self._devops.tenant_id(record.name)
+        tenant_id = (record.tenant_id if record is not None else "") or self._devops.tenant_id(name)
         return Organization(
-            name=record.name,
+            name=record.name if record is not None else name,
             connected_tenant_id=tenant_id,
             owner=owner,
             administrators=admins,
             billing_subscription_id=billing,
-            id=record.id,
+            id=record.id if record is not None else "",
         )
 
+    def _arm(self, tenant: str) -> ResourceManager:
+        return ResourceManager(self.session, lambda fresh: self._tokens.token(tenant, ARM_SCOPE, fresh=fresh))
+
     def _graph(self, tenant: str) -> Graph:
-        return Graph(self.session, lambda: self._tokens.token(tenant, GRAPH_SCOPE))
+        return Graph(
+            self.session,
+            lambda fresh: self._tokens.token(tenant, GRAPH_SCOPE, fresh=fresh),
+            delegated=not self.invites_as_app,
+        )

@@ -138,7 +138,7 @@ class DeviceSignIn:
         account = self._account(self._app(self.tenant))
         return str(account["username"]) if account else None
 
-    def token(self, tenant: str, scope: str) -> str:
+    def token(self, tenant: str, scope: str, *, fresh: bool = False) -> str:
         """A delegated token for `scope` from the cache, refreshed with the refresh token when needed."""
         self._cache.refresh()
         app = self._app(tenant)
@@ -147,7 +147,7 @@ class DeviceSignIn:
             who = f" as {self._username}" if self._username else ""
             where = f" (token cache {self.cache_path})" if self.cache_path else ""
             raise MicrosoftError(f"nobody has signed in{who} yet{where}: {_SIGN_IN_AGAIN}")
-        result = app.acquire_token_silent([scope], account=account)
+        result = app.acquire_token_silent([scope], account=account, force_refresh=fresh)
         if not result or "access_token" not in result:
             if result and unknown_tenant(result):
                 raise tenant_error(self.session, tenant)

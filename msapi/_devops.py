@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-from msapi._http import HttpSession, service_error
+from msapi import permissions
+from msapi._http import HttpSession, segment, service_error
 from workflows.directory import MicrosoftError, OrgUser
+
+log = logging.getLogger("msapi")
 
 SERVICE = "Azure DevOps"
 _ENTITLEMENTS_API = "7.1"
@@ -38,7 +41,7 @@ class AzureDevOps:
 
     def tenant_id(self, organization: str) -> str:
         """`HEAD vssps.dev.azure.com/{org}`: 404 with `X-VSS-ResourceTenant`, no credentials needed."""
-        url = f"https://vssps.dev.azure.com/{_segment(organization)}"
+        url = f"https://vssps.dev.azure.com/{segment(organization)}"
         tenant = str(
             self._session.request("HEAD", url, service=SERVICE).headers.get("X-VSS-ResourceTenant", "")
         )
@@ -49,9 +52,19 @@ class AzureDevOps:
             )
         return tenant.split(",")[0].strip()
 
-    def organization_record(self, organization: str) -> OrganizationRecord:
-        url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/Organization/Organizations/Me"
-        body = self._get(url, {"api-version": _ORGANIZATION_API}, f"the organization {organization!r}")
+    def organization_record(self, organization: str) -> OrganizationRecord | None:
+        """The organization's id and owner, or None when the undocumented endpoint fails.
+
+        Nothing documented gives the owner: a failure here means "unknown", never a failed migration.
+        """
+        url = f"https://vssps.dev.azure.com/{segment(organization)}/_apis/Organization/Organizations/Me"
+        response = self._session.request(
+            "GET", url, service=SERVICE, headers=self._auth, params={"api-version": _ORGANIZATION_API}
+        )
+        body = _json_object(response) if response.status_code == 200 else None
+        if body is None:
+            log.warning("Organizations/Me (undocumented) answered HTTP %s", response.status_code)
+            return None
         collection = body.get("primaryCollection") or {}
         return OrganizationRecord(
             id=str(body.get("id") or ""),
@@ -60,8 +73,60 @@ class AzureDevOps:
             owner_id=collection.get("owner") or None,
         )
 
+    def entitlement(self, organization: str, user_id: str) -> OrgUser | None:
+        """One user entitlement by id (the owner's id is one), or None when there is none."""
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{segment(user_id)}"
+        response = self._send(
+            "GET",
+            url,
+            {"api-version": _ENTITLEMENTS_API},
+            "reading the owner's user entitlement",
+            missing_ok=True,
+        )
+        body = _json_object(response) if response.status_code == 200 else None
+        return _org_user(body) if body else None
+
+    def account_of(self, organization: str, identity_id: str) -> str | None:
+        """The sign-in address of an identity id (`GET vssps/_apis/identities?identityIds=`), or None
+        when the PAT lacks the optional vso.identity scope: only an owner without an entitlement needs it."""
+        url = f"https://vssps.dev.azure.com/{segment(organization)}/_apis/identities"
+        response = self._session.request(
+            "GET",
+            url,
+            service=SERVICE,
+            headers=self._auth,
+            params={"identityIds": identity_id, "api-version": "7.1"},
+        )
+        body = _json_object(response) if response.status_code == 200 else None
+        for identity in (body or {}).get("value") or ():
+            account = ((identity.get("properties") or {}).get("Account") or {}).get("$value")
+            if account:
+                return str(account)
+        return None
+
+    def entitlements_page(self, organization: str) -> None:
+        """The first page of users: proof that the PAT may read them."""
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements"
+        self._get(url, {"api-version": _ENTITLEMENTS_API}, f"the users of {organization!r}")
+
+    def may_remove(self, organization: str) -> None:
+        """Proof that the PAT may remove users, without removing anyone: DELETE of the all-zero id.
+
+        Azure DevOps checks the scope before looking the user up, so a PAT without
+        vso.memberentitlementmanagement_write gets 401 and one with it gets 404 (no such user).
+        """
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{_NOBODY}"
+        response = self._session.request(
+            "DELETE", url, service=SERVICE, headers=self._auth, params={"api-version": _ENTITLEMENTS_API}
+        )
+        if response.status_code in _REFUSED:
+            raise permissions.missing(
+                permissions.ENTITLEMENTS_WRITE, SERVICE, "removing users", response.status_code
+            )
+        # Any other answer (404 no such user, or 400 for the all-zero id) got past the scope check.
+
     def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
-        url = f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements"
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements"
         users: list[OrgUser] = []
         token = ""
         while True:
@@ -78,24 +143,11 @@ class AzureDevOps:
 
     def remove_entitlement(self, organization: str, user_id: str) -> None:
         """Remove a user from the organization; one already gone counts as removed (safe to repeat)."""
-        url = (
-            f"https://vsaex.dev.azure.com/{_segment(organization)}/_apis/userentitlements/{_segment(user_id)}"
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{segment(user_id)}"
+        # 200 is the 7.1 spec's answer; 204 is accepted too. A 404 means already gone.
+        self._send(
+            "DELETE", url, {"api-version": _ENTITLEMENTS_API}, f"removing user {user_id}", missing_ok=True
         )
-        response = self._session.request(
-            "DELETE", url, service=SERVICE, headers=self._auth, params={"api-version": _ENTITLEMENTS_API}
-        )
-        if response.status_code >= 400 and response.status_code != 404:
-            raise service_error(self._session, response, f"removing user {user_id}", SERVICE)
-
-    def account_of(self, organization: str, identity_id: str) -> str | None:
-        """The sign-in address of an identity id (`GET vssps/_apis/identities?identityIds=`)."""
-        url = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/identities"
-        body = self._get(url, {"identityIds": identity_id, "api-version": "7.1"}, "the owner's identity")
-        for identity in body.get("value") or ():
-            account = ((identity.get("properties") or {}).get("Account") or {}).get("$value")
-            if account:
-                return str(account)
-        return None
 
     def administrators(self, organization: str, known: Mapping[str, str]) -> tuple[str, ...]:
         """Principal names in Project Collection Administrators, nested groups resolved.
@@ -103,7 +155,7 @@ class AzureDevOps:
         `known` maps user descriptors to principal names (from the entitlements) so only strangers
         cost a subject lookup.
         """
-        root = f"https://vssps.dev.azure.com/{_segment(organization)}/_apis/graph"
+        root = f"https://vssps.dev.azure.com/{segment(organization)}/_apis/graph"
         group = self._find_group(root, f"[{organization}]\\{_PCA}".casefold())
         users: list[str] = []
         seen = {group}
@@ -111,7 +163,7 @@ class AzureDevOps:
         while pending:
             container = pending.pop(0)
             body = self._get(
-                f"{root}/Memberships/{_segment(container)}",
+                f"{root}/Memberships/{segment(container)}",
                 {"direction": "down", "api-version": _GRAPH_API},
                 f"the members of {_PCA}",
             )
@@ -130,9 +182,18 @@ class AzureDevOps:
         return tuple(dict.fromkeys(names[descriptor] for descriptor in users if descriptor in names))
 
     def billing_subscription_id(self, organization_id: str) -> str | None:
-        """The organization's billing subscription (`azdevopscommerce` BillingSetup; undocumented)."""
-        url = f"https://azdevopscommerce.dev.azure.com/{_segment(organization_id)}/_apis/AzComm/BillingSetup"
-        body = self._get(url, {"api-version": "7.1-preview.1"}, "the billing setup")
+        """The organization's billing subscription (`azdevopscommerce` BillingSetup; undocumented).
+
+        Raises `UndocumentedFailure` when the endpoint does not answer as expected, so callers can
+        report "unknown" with the manual way instead of failing.
+        """
+        url = f"https://azdevopscommerce.dev.azure.com/{segment(organization_id)}/_apis/AzComm/BillingSetup"
+        response = self._session.request(
+            "GET", url, service=SERVICE, headers=self._auth, params={"api-version": "7.1-preview.1"}
+        )
+        body = _json_object(response) if response.status_code == 200 else None
+        if body is None:
+            raise UndocumentedFailure(f"BillingSetup (undocumented) answered HTTP {response.status_code}")
         return str(body["subscriptionId"]) if body.get("subscriptionId") else None
 
     def _find_group(self, root: str, principal_name: str) -> str:
@@ -141,7 +202,7 @@ class AzureDevOps:
             params = {"api-version": _GRAPH_API}
             if token:
                 params["continuationToken"] = token
-            response = self._send("GET", f"{root}/groups", params, "the organization's groups")
+            response = self._send("GET", f"{root}/groups", params, "reading the organization's groups")
             for group in response.json().get("value") or ():
                 if str(group.get("principalName", "")).casefold() == principal_name:
                     return str(group["descriptor"])
@@ -162,6 +223,8 @@ class AzureDevOps:
             json=body,
             retry_unsafe=True,  # a read, despite the verb
         )
+        if response.status_code in _REFUSED:
+            raise permissions.missing(permissions.GRAPH_READ, SERVICE, "looking up administrators", 401)
         if response.status_code >= 400:
             raise service_error(self._session, response, "looking up administrators", SERVICE)
         subjects: dict[str, Any] = response.json().get("value") or {}
@@ -170,26 +233,46 @@ class AzureDevOps:
         }
 
     def _get(self, url: str, params: dict[str, str], what: str) -> dict[str, Any]:
-        body = self._send("GET", url, params, what).json()
+        body = self._send("GET", url, params, f"reading {what}").json()
         if not isinstance(body, dict):
             raise MicrosoftError(f"Azure DevOps sent an unexpected answer for {what}")
         return body
 
-    def _send(self, method: str, url: str, params: dict[str, str], what: str) -> Any:
+    def _send(
+        self, method: str, url: str, params: dict[str, str], what: str, *, missing_ok: bool = False
+    ) -> Any:
         response = self._session.request(method, url, service=SERVICE, headers=self._auth, params=params)
-        if response.status_code == 401 or response.status_code == 203:
-            raise MicrosoftError(
-                f"Azure DevOps refused the personal access token reading {what}: check that "
-                "AZURE_DEVOPS_PAT is valid for this organization with Member Entitlement Management "
-                "and Graph read scopes"
-            )
+        if response.status_code in _REFUSED:
+            # A PAT without the scope gets 401 like an invalid one; name the scope this call needs.
+            raise permissions.missing(_scope_for(method, url), SERVICE, what, response.status_code)
+        if response.status_code == 404 and missing_ok:
+            return response
         if response.status_code >= 400:
-            raise service_error(self._session, response, f"reading {what}", SERVICE)
+            raise service_error(self._session, response, what, SERVICE)
         return response
 
 
-def _segment(value: str) -> str:
-    return quote(value, safe="")
+class UndocumentedFailure(MicrosoftError):
+    """An undocumented endpoint failed: what it would tell is unknown, not wrong."""
+
+
+_REFUSED = (401, 403, 203)
+"""203 is Azure DevOps' sign-in page for a PAT it does not accept."""
+_NOBODY = "00000000-0000-0000-0000-000000000000"
+
+
+def _scope_for(method: str, url: str) -> permissions.Permission:
+    if "/_apis/userentitlements" in url:
+        return permissions.ENTITLEMENTS_WRITE
+    return permissions.GRAPH_READ
+
+
+def _json_object(response: Any) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _date(value: object) -> datetime | None:

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from msapi._http import HttpSession, service_error
-from msapi._odata import address_filter
+import httpx
+
+from msapi import permissions
+from msapi._auth import granted, token_claims
+from msapi._http import HttpSession, segment, service_error
+from msapi._odata import address_filter, odata_string
 from workflows.directory import DirectoryUser, Invitation, InvitePermissionDenied, MicrosoftError, Tenant
 
 SERVICE = "Microsoft Graph"
 ROOT = "https://graph.microsoft.com/v1.0"
 USER_FIELDS = "id,displayName,userPrincipalName,mail,otherMails,proxyAddresses,userType,accountEnabled"
+ORGANIZATION_FIELDS = "id,displayName,verifiedDomains"
 PAGE_SIZE = 999
 
 Progress = Callable[[str, int, int | None], None]
-BearerToken = Callable[[], str]
+BearerToken = Callable[[bool], str]
+"""`token(fresh)`: a bearer token; `fresh=True` when the service rejected the last one."""
+log = logging.getLogger("msapi")
 
 
 @dataclass(frozen=True)
@@ -31,18 +40,36 @@ class Overview:
 
 
 class Graph:
-    def __init__(self, session: HttpSession, token: BearerToken) -> None:
+    """Graph calls with the least permissions Microsoft documents for each (see `msapi.permissions`).
+
+    `token(fresh)` gives a bearer token; a 401 `InvalidAuthenticationToken` asks once for a fresh one.
+    """
+
+    def __init__(self, session: HttpSession, token: BearerToken, *, delegated: bool = False) -> None:
         self._session = session
         self._token = token
+        self._delegated = delegated
+
+    def claims(self) -> dict[str, Any]:
+        """The current token's claims (empty for an opaque token)."""
+        return token_claims(self._token(False))
+
+    def granted(self) -> frozenset[str]:
+        """What the current token grants (`roles` of an app, `scp` of a signed-in person)."""
+        return granted(self.claims())
+
+    def tenant_id(self) -> str:
+        """The tenant the token was issued for (its `tid`); `GET /organization` when the token is opaque."""
+        tenant = str(token_claims(self._token(False)).get("tid") or "")
+        return tenant or _tenant(self._call("GET", f"{ROOT}/organization", "the organization")).id
 
     def overview(self, connector: str, progress: Progress | None = None) -> Overview:
         """Everything the plan needs from the directory; the first users page rides in one `$batch`."""
         first_page = f"/users?{urlencode({'$select': USER_FIELDS, '$top': str(PAGE_SIZE)})}"
         requests = {
-            "organization": "/organization",
+            "organization": f"/organization/{segment(self.tenant_id())}?$select={ORGANIZATION_FIELDS}",
             "policy": "/policies/authorizationPolicy",
             "users": first_page,
-            "roles": f"{_roles_path(connector)}?$select=displayName",
         }
         body = self._call(
             "POST",
@@ -52,26 +79,31 @@ class Graph:
         )
         answers = {str(item.get("id")): item for item in body.get("responses") or ()}
 
-        def answer(key: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
+        def answer(key: str) -> dict[str, Any]:
             item = answers.get(key) or {}
-            status = int(item.get("status") or 0)
-            if status == 200 and isinstance(item.get("body"), dict):
+            if int(item.get("status") or 0) == 200 and isinstance(item.get("body"), dict):
                 return dict(item["body"])
-            if status == 404 and missing_ok:
-                return None
-            # Throttled or failed inside the batch: ask again on its own, with the usual retries.
-            return self._call(
-                "GET", ROOT + requests[key], f"the {key} of the directory", missing_ok=missing_ok
-            )
+            # Refused, throttled or failed inside the batch: ask again on its own, where a refusal
+            # names its permission and a throttle gets the usual retries.
+            return self._call("GET", ROOT + requests[key], _WHAT[key])
 
-        organization = answer("organization") or {}
-        policy = answer("policy") or {}
-        roles = answer("roles", missing_ok=True)
-        users = _users(answer("users") or {}, self, progress)
+        organization = answer("organization")
+        policy = answer("policy")
+        users = _users(answer("users"), self, progress)
+        allow = str(policy.get("allowInvitesFrom") or "everyone")
+        roles: tuple[str, ...] = ()
+        if self._delegated and allow == "adminsAndGuestInviters":
+            # Only then do roles decide who may invite; an app never invites under this setting.
+            wanted = connector.strip().casefold()
+            match = next(
+                (u for u in users if wanted in (u.user_principal_name.casefold(), (u.mail or "").casefold())),
+                None,
+            )
+            roles = tuple(self.roles(match.id)) if match is not None else ()
         return Overview(
-            tenant=_tenant(organization),
-            allow_invites_from=str(policy.get("allowInvitesFrom") or "everyone"),
-            roles=_role_names(roles),
+            tenant=_organization(organization),
+            allow_invites_from=allow,
+            roles=roles,
             users=tuple(users),
         )
 
@@ -79,33 +111,55 @@ class Graph:
         params = urlencode({"$select": USER_FIELDS, "$top": str(PAGE_SIZE)})
         return _users(self._call("GET", f"{ROOT}/users?{params}", "the directory users"), self, progress)
 
+    def first_user(self) -> None:
+        """One user, one field: proof that the directory's users can be read."""
+        self._call("GET", f"{ROOT}/users", "the directory users", params={"$select": "id", "$top": "1"})
+
     def next_page(self, url: str) -> dict[str, Any]:
-        return self._call("GET", url, "the next page of directory users")
+        return self._call("GET", url, "the directory users")
 
     def find_user(self, email: str) -> DirectoryUser | None:
         """A directory user holding `email` as UPN, mail, other mail or SMTP address; enabled ones first."""
         params = {"$select": USER_FIELDS, "$filter": address_filter(email.strip()), "$count": "true"}
         # `or` across lambdas can need advanced query mode; asking for it is always allowed.
-        body = self._call("GET", f"{ROOT}/users", f"the directory user {email}", params=params, eventual=True)
+        body = self._call("GET", f"{ROOT}/users", "the directory users", params=params, eventual=True)
         found = sorted(
             (_directory_user(item) for item in body.get("value") or ()), key=lambda u: not u.account_enabled
         )
         return found[0] if found else None
 
     def tenant(self) -> Tenant:
-        return _tenant(self._call("GET", f"{ROOT}/organization", "the organization"))
+        tenant_id = segment(self.tenant_id())
+        return _organization(
+            self._call(
+                "GET",
+                f"{ROOT}/organization/{tenant_id}",
+                _WHAT["organization"],
+                params={"$select": ORGANIZATION_FIELDS},
+            )
+        )
 
     def allow_invites_from(self) -> str:
-        policy = self._call("GET", f"{ROOT}/policies/authorizationPolicy", "the authorization policy")
+        policy = self._call("GET", f"{ROOT}/policies/authorizationPolicy", _WHAT["policy"])
         return str(policy.get("allowInvitesFrom") or "everyone")
 
     def roles(self, user: str) -> list[str]:
+        """Directory roles held by `user` (an object id or UPN), through role assignments."""
+        user_id = user.strip()
+        if not _GUID.fullmatch(user_id):
+            response = self._send(
+                "GET", f"{ROOT}/users/{segment(user_id, safe='@')}", params={"$select": "id"}
+            )
+            if response.status_code == 404:
+                return []
+            if response.status_code >= 400:
+                raise service_error(self._session, response, "reading the directory users", SERVICE)
+            user_id = str(response.json().get("id") or "")
         body = self._call(
             "GET",
-            f"{ROOT}{_roles_path(user)}",
-            f"the roles of {user}",
-            params={"$select": "displayName"},
-            missing_ok=True,
+            f"{ROOT}/roleManagement/directory/roleAssignments",
+            "the directory roles",
+            params={"$filter": f"principalId eq {odata_string(user_id)}", "$expand": "roleDefinition"},
         )
         return list(_role_names(body))
 
@@ -117,14 +171,9 @@ class Graph:
             "sendInvitationMessage": True,
             "invitedUserMessageInfo": {"customizedMessageBody": message},
         }
-        response = self._session.request(
-            "POST", f"{ROOT}/invitations", service=SERVICE, headers=self._headers(), json=payload
-        )
+        response = self._send("POST", f"{ROOT}/invitations", json=payload)
         if response.status_code == 403:
-            raise InvitePermissionDenied(
-                f"the directory refused to invite {email}: the inviter may not invite guests "
-                "(External collaboration settings: Guest invite settings)"
-            )
+            raise self._invite_refusal(email, response)
         if response.status_code >= 400:
             raise service_error(self._session, response, f"inviting {email}", SERVICE)
         body = response.json()
@@ -135,11 +184,54 @@ class Graph:
             redeem_url=body.get("inviteRedeemUrl"),
         )
 
-    def _headers(self, *, eventual: bool = False) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self._token()}"}
-        if eventual:
-            headers["ConsistencyLevel"] = "eventual"
-        return headers
+    def _invite_refusal(self, email: str, response: httpx.Response) -> Exception:
+        """Missing consent (the token lacks User.Invite.All) or a policy refusal: different fixes."""
+        invite = permissions.USER_INVITE_ALL
+        held = self.granted()
+        accepted = {invite.name, *invite.also_accepted}
+        message = str(((_json(response) or {}).get("error") or {}).get("message") or "")
+        if (held and not held & accepted) or message.startswith("Insufficient privileges to perform"):
+            return permissions.missing(self._permission(invite), SERVICE, f"inviting {email}", 403)
+        return InvitePermissionDenied(
+            f"the directory refused to invite {email} by policy ({message or 'HTTP 403'}): "
+            "External Identities > External collaboration settings > Guest invite settings"
+        )
+
+    def _permission(self, permission: permissions.Permission) -> permissions.Permission:
+        if self._delegated and permission.kind == "graph-application":
+            return replace(permission, kind="graph-delegated")
+        return permission
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        eventual: bool = False,
+        retry_unsafe: bool = False,
+    ) -> httpx.Response:
+        """One request; a rejected token (401 `InvalidAuthenticationToken`) is replaced once and retried."""
+        response = None
+        for fresh in (False, True):
+            headers = {"Authorization": f"Bearer {self._token(fresh)}"}
+            if eventual:
+                headers["ConsistencyLevel"] = "eventual"
+            response = self._session.request(
+                method,
+                url,
+                service=SERVICE,
+                headers=headers,
+                params=params,
+                json=json,
+                retry_unsafe=retry_unsafe,
+            )
+            if not _rejected_token(response):
+                return response
+            log.info("Microsoft Graph rejected the cached token; asking for a new one")
+        assert response is not None
+        return response
 
     def _call(
         self,
@@ -150,19 +242,17 @@ class Graph:
         params: dict[str, str] | None = None,
         json: Any = None,
         eventual: bool = False,
-        missing_ok: bool = False,
     ) -> dict[str, Any]:
-        response = self._session.request(
+        response = self._send(
             method,
             url,
-            service=SERVICE,
-            headers=self._headers(eventual=eventual),
             params=params,
             json=json,
+            eventual=eventual,
             retry_unsafe=method == "POST",  # only the read-only batch is posted through here
         )
-        if response.status_code == 404 and missing_ok:
-            return {}
+        if response.status_code == 403 and what in _NEEDS:
+            raise permissions.missing(self._permission(_NEEDS[what]), SERVICE, f"reading {what}", 403)
         if response.status_code >= 400:
             raise service_error(self._session, response, f"reading {what}", SERVICE)
         body = response.json()
@@ -171,14 +261,42 @@ class Graph:
         return body
 
 
-def _roles_path(user: str) -> str:
-    return f"/users/{quote(user.strip(), safe='@')}/memberOf/microsoft.graph.directoryRole"
+_WHAT = {
+    "organization": "the organization",
+    "policy": "the authorization policy",
+    "users": "the directory users",
+}
+_NEEDS = {
+    "the organization": permissions.ORGANIZATION_READ_ALL,
+    "the authorization policy": permissions.POLICY_READ_ALL,
+    "the directory users": permissions.USER_READ_ALL,
+    "the directory roles": permissions.ROLE_MANAGEMENT_READ_DIRECTORY,
+}
+"""Which permission a refused read lacks, by what was being read."""
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _rejected_token(response: httpx.Response) -> bool:
+    if response.status_code != 401:
+        return False
+    error = (_json(response) or {}).get("error")
+    return isinstance(error, dict) and error.get("code") == "InvalidAuthenticationToken"
+
+
+def _json(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _role_names(body: dict[str, Any] | None) -> tuple[str, ...]:
-    return tuple(
-        str(item["displayName"]) for item in (body or {}).get("value") or () if item.get("displayName")
+    """Role names of `roleAssignments?$expand=roleDefinition`."""
+    names = (
+        ((item.get("roleDefinition") or {}).get("displayName")) for item in (body or {}).get("value") or ()
     )
+    return tuple(dict.fromkeys(str(name) for name in names if name))
 
 
 def _users(first: dict[str, Any], graph: Graph, progress: Progress | None) -> list[DirectoryUser]:
@@ -208,10 +326,15 @@ def _directory_user(item: dict[str, Any]) -> DirectoryUser:
 
 
 def _tenant(body: dict[str, Any]) -> Tenant:
+    """The first entry of `GET /organization` (the collection)."""
     entries = body.get("value") or ()
     if not entries:
         raise MicrosoftError("Microsoft Graph returned no organization for this tenant")
-    entry = entries[0]
+    return _organization(entries[0])
+
+
+def _organization(entry: dict[str, Any]) -> Tenant:
+    """`GET /organization/{id}`: the tenant's id, name and verified domains."""
     domains = entry.get("verifiedDomains") or ()
     default = next((str(d["name"]) for d in domains if d.get("isDefault")), "")
     return Tenant(

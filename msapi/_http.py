@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -202,3 +202,10 @@ def service_error(session: HttpSession, response: httpx.Response, what: str, ser
         elif "message" in body:
             detail = str(body["message"])
     return session.error(f"{service} refused {what}: HTTP {response.status_code} {detail}".rstrip(": "))
+
+
+def segment(value: str, *, safe: str = "") -> str:
+    """`value` as one URL path segment: percent-encoded, and never `.` or `..`, which would climb the path."""
+    if value.strip() in ("", ".", ".."):
+        raise MicrosoftError(f"{value!r} cannot name anything in a Microsoft URL")
+    return quote(value, safe=safe)

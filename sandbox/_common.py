@@ -78,17 +78,28 @@ def seconds_text(value: float) -> str:
 
 
 def page_offset(token: str | None) -> int | None:
+    """The offset a continuation token stands for; None when the token was not one of ours."""
     if not token:
         return 0
+    if not token.startswith(_TOKEN_PREFIX) or not token.endswith(_TOKEN_SUFFIX):
+        return None
+    encoded = token[len(_TOKEN_PREFIX) :].split("#", 1)[0]
     try:
-        value = int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+        value = int(base64.b64decode(encoded, validate=True).decode().split("/", 1)[0])
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None
     return value if value >= 0 else None
 
 
 def page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")
+    """A continuation token shaped like the services' own (Cosmos DB style): `+`, `/`, `=` and `#` in it,
+    so a client that forgets to encode it breaks here as it would against Microsoft."""
+    encoded = base64.b64encode(f"{offset}/~page".encode()).decode()
+    return f"{_TOKEN_PREFIX}{encoded}#RT:1#TRC:{offset}{_TOKEN_SUFFIX}"
+
+
+_TOKEN_PREFIX = "+RID:~"
+_TOKEN_SUFFIX = "#FPC:AgEAAAAQAB+AAA/AAA=="
 
 
 def bearer(state: State, call: Call, audience: str) -> Token | Reply:

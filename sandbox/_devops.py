@@ -8,24 +8,41 @@ import uuid
 from typing import Any
 
 from sandbox._common import Call, Reply, bearer, devops_error, page_offset, page_token
+from sandbox._permissions import DEVOPS_SCOPES, devops_allows
 from sandbox._scenario import descriptor_for
 from sandbox._state import State
 
 
 def _devops_auth(state: State, call: Call) -> Reply | None:
+    """401 for a missing or unknown credential, and for one without the scope the route needs."""
     scheme, _, value = call.headers.get("authorization", "").partition(" ")
+    scopes: frozenset[str] | None = None
     if scheme.lower() == "basic":
         try:
             _, _, secret = base64.b64decode(value).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             secret = ""
         if secret:
-            return None
-    elif scheme.lower() == "bearer" and not isinstance(bearer(state, call, "devops"), Reply):
+            scopes = state.credentials.pat_scopes()
+    elif scheme.lower() == "bearer":
+        token = bearer(state, call, "devops")
+        if not isinstance(token, Reply):
+            scopes = token.scopes
+    if scopes is not None and devops_allows(scopes, DEVOPS_SCOPES.get(_scope_route(call))):
         return None
+    # Azure DevOps answers a PAT without the needed scope with 401, as it does a bad PAT.
     return devops_error(
         401, "TF400813: The user is not authorized to access this resource.", "UnauthorizedRequestException"
     )
+
+
+def _scope_route(call: Call) -> tuple[str, str]:
+    """The key of `DEVOPS_SCOPES` for a call: its method and API area."""
+    parts = [part.casefold() for part in call.path.strip("/").split("/")]
+    area = parts[2] if len(parts) > 2 and parts[1] == "_apis" else ""
+    if area == "graph" and call.method == "POST" and parts[3:4] == ["subjectlookup"]:
+        area = "graph/subjectlookup"
+    return call.method, area
 
 
 def _devops_common(state: State, call: Call) -> tuple[list[str], Reply | None]:
@@ -77,7 +94,7 @@ def vsaex(state: State, call: Call) -> Reply:
         if call.method == "GET":
             return Reply(200, state.entitlements[index])
         del state.entitlements[index]
-        return Reply(204)
+        return Reply(200)  # memberEntitlementManagement 7.1: DELETE answers 200
     return devops_error(405, f"{call.method} is not supported here.", "MethodNotAllowed")
 
 

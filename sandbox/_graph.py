@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections.abc import Callable
 from secrets import token_urlsafe
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sandbox._common import GRAPH_HOST, LOGIN_HOST, Call, Reply, bearer, graph_error, page_offset, page_token
+from sandbox._graph_schema import USER_PROPERTIES
 from sandbox._odata import FilterError, parse_filter
+from sandbox._permissions import GRAPH_PERMISSIONS
 from sandbox._state import State, Token
 
 _GRAPH_DEFAULT_FIELDS = (
@@ -26,6 +30,13 @@ _GRAPH_DEFAULT_FIELDS = (
     "userPrincipalName",
 )
 _GRAPH_MAX_TOP = 999
+_ROLE_TEMPLATES = {
+    "global administrator": "62e90394-69f5-4237-9190-012177145e10",
+    "user administrator": "fe930be7-5e62-47db-91af-98c3a49a38b1",
+    "guest inviter": "95e79109-95c0-4d8e-aee3-d01accf2d47b",
+}
+"""Built-in directory roles' template ids, as Microsoft publishes them."""
+_PRINCIPAL_FILTER = re.compile(r"principalId eq '(?P<id>[^']+)'")
 _INVITER_ROLES = frozenset(("guest inviter", "user administrator", "global administrator"))
 
 
@@ -41,31 +52,41 @@ def _graph_route(state: State, call: Call, token: Token) -> Reply:
     if not path.startswith("/v1.0/"):
         return graph_error(400, "BadRequest", "Invalid version: use /v1.0.")
     parts = path.split("/")[2:]
-    route = (call.method, parts[0] if parts else "")
-    if route == ("POST", "$batch"):
+    if (call.method, parts) == ("POST", ["$batch"]):
         return _graph_batch(state, call, token)
-    if route == ("GET", "users") and len(parts) == 1:
+    template = _template(parts)
+    refused = _refusal(state, token, call.method, template)
+    if refused is not None:
+        return refused
+    route = (call.method, template)
+    if route == ("GET", "users"):
         return _graph_list_users(state, call)
-    if route == ("GET", "users") and len(parts) == 2:
+    if route == ("GET", "users/{id}"):
         user = state.find_directory_user(parts[1])
         if user is None:
             return graph_error(404, "Request_ResourceNotFound", f"Resource '{parts[1]}' does not exist.")
-        return Reply(200, _select(user, call.query.get("$select")))
-    if route == ("GET", "users") and len(parts) >= 3 and parts[2] == "memberOf":
-        return _graph_member_of(state, parts)
-    if route == ("POST", "invitations") and len(parts) == 1:
+        return _selected(user, call.query.get("$select"), lambda row: Reply(200, row))
+    if route == ("GET", "users/{id}/memberOf"):
+        return _graph_member_of(state, call, parts)
+    if route == ("POST", "invitations"):
         return _graph_invite(state, call, token)
-    if route == ("GET", "organization") and len(parts) == 1:
-        tenant = state.tenant
-        domains = [
-            {"capabilities": "Email, OfficeCommunicationsOnline", "type": "Managed", **domain}
-            for domain in tenant["verifiedDomains"]
-        ]
-        entry = {"id": tenant["id"], "displayName": tenant["displayName"], "verifiedDomains": domains}
+    if route == ("GET", "organization"):
         return Reply(
-            200, {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#organization", "value": [entry]}
+            200,
+            {
+                "@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#organization",
+                "value": [_organization(state)],
+            },
         )
-    if route == ("GET", "policies") and parts[1:] == ["authorizationPolicy"]:
+    if route == ("GET", "organization/{id}"):
+        if parts[1].casefold() != str(state.tenant["id"]).casefold():
+            return graph_error(404, "Request_ResourceNotFound", f"Resource '{parts[1]}' does not exist.")
+        entity = {
+            "@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#organization/$entity",
+            **_organization(state),
+        }
+        return Reply(200, entity)
+    if route == ("GET", "policies/authorizationPolicy"):
         policy = {
             "@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#policies/authorizationPolicy/$entity",
             "id": "authorizationPolicy",
@@ -73,12 +94,81 @@ def _graph_route(state: State, call: Call, token: Token) -> Reply:
             **state.tenant["authorizationPolicy"],
         }
         return Reply(200, policy)
+    if route == ("GET", "roleManagement/directory/roleAssignments"):
+        return _role_assignments(state, call)
     return graph_error(400, "BadRequest", f"Resource not found for the segment '{'/'.join(parts)}'.")
 
 
-def _select(user: dict[str, Any], select: str | None) -> dict[str, Any]:
+def _template(parts: list[str]) -> str:
+    """The route with its key segments generalized: `users/ann@x/memberOf/...` -> `users/{id}/memberOf`."""
+    if parts[:1] == ["users"] and len(parts) >= 2:
+        return "users/{id}" + ("/" + parts[2] if len(parts) >= 3 else "")
+    if parts[:1] == ["organization"] and len(parts) == 2:
+        return "organization/{id}"
+    return "/".join(parts)
+
+
+def _refusal(state: State, token: Token, method: str, template: str) -> Reply | None:
+    """403 `Authorization_RequestDenied` when the token holds none of the permissions Microsoft lists."""
+    needed = GRAPH_PERMISSIONS.get((method, template))
+    if needed is None:
+        return None
+    application, delegated = needed
+    held = token.roles if token.user is None else token.scopes
+    if held & (application if token.user is None else delegated):
+        return None
+    if template == "invitations":
+        # The invitation service's own wording for a missing permission (microsoft-graph-docs-contrib#4228).
+        return graph_error(
+            403,
+            "Unauthorized",
+            "Insufficient privileges to perform requested operation by the application "
+            "'00000003-0000-0000-c000-000000000000'. ControllerName=MSGraphInviteAPI, "
+            f"ActionName=CreateInvite, URL absolute path=/api/{state.tenant['id']}/invites",
+        )
+    return graph_error(
+        403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+    )
+
+
+def _organization(state: State) -> dict[str, Any]:
+    tenant = state.tenant
+    domains = [
+        {"capabilities": "Email, OfficeCommunicationsOnline", "type": "Managed", **domain}
+        for domain in tenant["verifiedDomains"]
+    ]
+    return {"id": tenant["id"], "displayName": tenant["displayName"], "verifiedDomains": domains}
+
+
+def _selected(user: dict[str, Any], select: str | None, then: Callable[[dict[str, Any]], Reply]) -> Reply:
     fields = [name.strip() for name in select.split(",")] if select else list(_GRAPH_DEFAULT_FIELDS)
-    return {name: user.get(name) for name in ["id", *fields]}
+    unknown = next((name for name in fields if name not in USER_PROPERTIES), None)
+    if unknown is not None:
+        return _unknown_property(unknown)
+    return then({name: user.get(name) for name in ["id", *fields]})
+
+
+def _unknown_property(name: str) -> Reply:
+    return graph_error(
+        400, "Request_BadRequest", f"Could not find a property named '{name}' on type 'microsoft.graph.user'."
+    )
+
+
+def _needs_eventual(call: Call) -> Reply | None:
+    """Advanced queries (`$count`, `$search`, `$filter` with `$orderby`) need `ConsistencyLevel: eventual`."""
+    query = call.query
+    advanced = (
+        query.get("$count", "").casefold() == "true"
+        or "$search" in query
+        or ("$filter" in query and "$orderby" in query)
+    )
+    if advanced and call.headers.get("consistencylevel", "").casefold() != "eventual":
+        if "$count" in query:
+            return graph_error(400, "Request_BadRequest", "$count is not currently supported.")
+        return graph_error(
+            400, "Request_UnsupportedQuery", "This query needs the ConsistencyLevel header set to eventual."
+        )
+    return None
 
 
 def _graph_list_users(state: State, call: Call) -> Reply:
@@ -97,6 +187,20 @@ def _graph_list_users(state: State, call: Call) -> Reply:
         )
     if "$skip" in query:
         return graph_error(400, "Request_BadRequest", "'$skip' is not supported by the service.")
+    advanced = _needs_eventual(call)
+    if advanced is not None:
+        return advanced
+    select = query.get("$select")
+    unknown = next(
+        (
+            name.strip()
+            for name in (select or "").split(",")
+            if select and name.strip() not in USER_PROPERTIES
+        ),
+        None,
+    )
+    if unknown is not None:
+        return _unknown_property(unknown)
     users = state.directory_users
     if "$filter" in query:
         try:
@@ -109,9 +213,12 @@ def _graph_list_users(state: State, call: Call) -> Reply:
     offset = page_offset(query.get("$skiptoken"))
     if offset is None:
         return graph_error(400, "Request_BadRequest", "The $skiptoken is invalid.")
-    select = query.get("$select")
-    page = [_select(user, select) for user in users[offset : offset + top]]
-    body: dict[str, Any] = {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#users", "value": page}
+    fields = [name.strip() for name in select.split(",")] if select else list(_GRAPH_DEFAULT_FIELDS)
+    page = [{name: user.get(name) for name in ["id", *fields]} for user in users[offset : offset + top]]
+    body: dict[str, Any] = {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#users"}
+    if query.get("$count", "").casefold() == "true" and offset == 0:
+        body["@odata.count"] = len(users)
+    body["value"] = page
     if offset + top < len(users):
         rest = {key: value for key, value in query.items() if key != "$skiptoken"}
         rest["$skiptoken"] = page_token(offset + top)
@@ -119,23 +226,60 @@ def _graph_list_users(state: State, call: Call) -> Reply:
     return Reply(200, body)
 
 
-def _graph_member_of(state: State, parts: list[str]) -> Reply:
+def _graph_member_of(state: State, call: Call, parts: list[str]) -> Reply:
     user = state.find_directory_user(parts[1])
     if user is None:
         return graph_error(404, "Request_ResourceNotFound", f"Resource '{parts[1]}' does not exist.")
     if parts[3:] not in ([], ["microsoft.graph.directoryRole"]):
         return graph_error(400, "BadRequest", "Unsupported memberOf cast.")
+    if parts[3:] and call.headers.get("consistencylevel", "").casefold() != "eventual":
+        # user-list-memberof.md: an OData cast needs ConsistencyLevel: eventual and $count.
+        return graph_error(400, "Request_UnsupportedQuery", "An OData cast needs ConsistencyLevel: eventual.")
     roles = [
         {
             "@odata.type": "#microsoft.graph.directoryRole",
             "id": str(uuid.uuid5(uuid.NAMESPACE_OID, name)),
             "displayName": name,
+            "roleTemplateId": _role_template(name),
         }
         for name in state.roles_of(user)
     ]
     return Reply(
         200, {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#directoryObjects", "value": roles}
     )
+
+
+def _role_template(name: str) -> str:
+    return _ROLE_TEMPLATES.get(name.casefold()) or str(uuid.uuid5(uuid.NAMESPACE_OID, name.casefold()))
+
+
+def _role_assignments(state: State, call: Call) -> Reply:
+    """`GET /roleManagement/directory/roleAssignments?$filter=principalId eq '{id}'` (+ `$expand`)."""
+    match = _PRINCIPAL_FILTER.fullmatch(call.query.get("$filter", "").strip())
+    if match is None:
+        return graph_error(400, "BadRequest", "Filter on principalId eq '{id}' is the only one emulated.")
+    user = state.find_directory_user(match["id"])
+    names = state.roles_of(user) if user is not None else []
+    expand = call.query.get("$expand", "").split("(")[0].strip()
+    value = []
+    for name in names:
+        template = _role_template(name)
+        assignment: dict[str, Any] = {
+            "id": f"{template}-{match['id']}",
+            "principalId": match["id"],
+            "roleDefinitionId": template,
+            "directoryScopeId": "/",
+        }
+        if expand == "roleDefinition":
+            assignment["roleDefinition"] = {
+                "id": template,
+                "displayName": name,
+                "isBuiltIn": template in _ROLE_TEMPLATES.values(),
+                "templateId": template,
+            }
+        value.append(assignment)
+    context = f"https://{GRAPH_HOST}/v1.0/$metadata#roleManagement/directory/roleAssignments"
+    return Reply(200, {"@odata.context": context, "value": value})
 
 
 def _graph_invite(state: State, call: Call, token: Token) -> Reply:
@@ -150,8 +294,12 @@ def _graph_invite(state: State, call: Call, token: Token) -> Reply:
     if "@" not in email or not redirect:
         return graph_error(400, "BadRequest", "invitedUserEmailAddress and inviteRedirectUrl are required.")
     if not _may_invite(state, token):
+        # A policy refusal, worded as Graph words it (MicrosoftDocs/azure-docs#78054).
         return graph_error(
-            403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+            403,
+            "Forbidden",
+            "Guest invitations not allowed for your company. "
+            "Contact your company administrator for more details.",
         )
     wanted = email.casefold()
     existing = next((user for user in state.directory_users if wanted in _addresses(user)), None)

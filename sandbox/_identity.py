@@ -20,6 +20,11 @@ _RESOURCES = {
     AZURE_DEVOPS_RESOURCE: "devops",
     "https://app.vssps.visualstudio.com": "devops",
 }
+_AUDIENCE_URIS = {
+    "graph": "https://graph.microsoft.com",
+    "arm": "https://management.azure.com",
+    "devops": AZURE_DEVOPS_RESOURCE,
+}
 _TOKEN_LIFETIME = 3599
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_CODE_LIFETIME = 900
@@ -96,14 +101,51 @@ def _issue_token(state: State, form: dict[str, str], tenant: str) -> Reply:
     return Reply(200, _access_token(state, audience, client_id, None))
 
 
-def _access_token(state: State, audience: str, client_id: str, user: str | None) -> dict[str, Any]:
-    access_token = "sandbox." + token_urlsafe(24)
+def _access_token(
+    state: State, audience: str, client_id: str, user: str | None, requested: str = ""
+) -> dict[str, Any]:
+    """A JWT-shaped access token: app-only ones carry `roles`, delegated ones `scp`, as Entra's do."""
+    credentials = state.credentials
+    roles: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    if audience == "devops":
+        scopes = credentials.pat_scopes() if user else frozenset()
+    elif user is None:
+        roles = frozenset(credentials.app_roles()) if audience == "graph" else frozenset()
+    else:
+        asked = [
+            item.rsplit("/", 1)[-1] if "/" in item and not item.endswith("/.default") else item
+            for item in requested.split()
+            if item not in _OIDC_SCOPES
+        ]
+        scopes = frozenset(credentials.delegated_scopes(asked)) if audience == "graph" else frozenset()
+    tenant_id = str(state.tenant["id"])
+    now = int(state.clock())
+    claims: dict[str, Any] = {
+        "aud": _AUDIENCE_URIS[audience],
+        "iss": f"https://sts.windows.net/{tenant_id}/",
+        "iat": now,
+        "nbf": now,
+        "exp": now + _TOKEN_LIFETIME,
+        "appid": client_id,
+        "tid": tenant_id,
+        "ver": "1.0",
+    }
+    if user is None:
+        claims["roles"] = sorted(roles)
+    else:
+        claims["upn"] = user
+        claims["scp"] = " ".join(sorted(scopes))
+    header = {"typ": "JWT", "alg": "RS256", "kid": "sandbox"}
+    access_token = f"{_b64(header)}.{_b64(claims)}.{token_urlsafe(24)}"
     state.tokens[access_token] = Token(
         audience=audience,
-        tenant_id=str(state.tenant["id"]),
+        tenant_id=tenant_id,
         principal=user or client_id,
         expires_at=state.clock() + _TOKEN_LIFETIME,
         user=user,
+        roles=roles,
+        scopes=scopes,
     )
     return {
         "token_type": "Bearer",
@@ -225,7 +267,7 @@ def _user_tokens(state: State, client_id: str, upn: str, scope: str) -> Reply:
     return Reply(
         200,
         {
-            **_access_token(state, audience, client_id, upn),
+            **_access_token(state, audience, client_id, upn, scope),
             "scope": granted,
             "refresh_token": refresh_token,
             "id_token": f"{_b64({'typ': 'JWT', 'alg': 'RS256', 'kid': 'sandbox'})}.{_b64(claims)}.c2FuZGJveA",

@@ -70,10 +70,32 @@ def parse_scenario(data: object) -> Scenario:
         for index, item in enumerate(_list(root, "subscriptions", ""))
     ]
     normalized = dict(root)
+    if root.get("credentials") is not None:
+        normalized["credentials"] = _credentials(_object(root["credentials"], "credentials"))
     normalized.update(
         organization=organization, user_entitlements=entitlements, tenant=tenant, subscriptions=subscriptions
     )
     return Scenario(normalized)
+
+
+def _credentials(raw: dict[str, Any]) -> dict[str, Any]:
+    """`credentials`: lists of Microsoft's permission, scope and role names; a missing list grants all."""
+    result: dict[str, Any] = {}
+    for key in ("graph_app_roles", "graph_delegated_scopes", "devops_pat_scopes"):
+        if raw.get(key) is not None:
+            result[key] = _names(raw[key], f"credentials.{key}")
+    if raw.get("arm_roles") is not None:
+        result["arm_roles"] = {
+            str(subscription): _names(roles, f"credentials.arm_roles.{subscription}")
+            for subscription, roles in _object(raw["arm_roles"], "credentials.arm_roles").items()
+        }
+    return result
+
+
+def _names(value: object, path: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ScenarioError(f"{path}: expected a list of names")
+    return [item.strip() for item in value]
 
 
 def descriptor_for(kind: str, name: str) -> str:

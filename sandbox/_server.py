@@ -95,6 +95,10 @@ class Sandbox:
         if problem:
             raise ValueError(problem)
 
+    def revoke_tokens(self) -> None:
+        """Every access token issued so far is rejected from now on (401 `InvalidAuthenticationToken`)."""
+        self._state.revoke_tokens()
+
     def state(self) -> dict[str, Any]:
         """A copy of the scenario as it is now (invitations, removals and connection applied)."""
         with self._state.lock:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox._permissions import Credentials
 from sandbox._scenario import ZERO_TENANT, Scenario, descriptor_for
 
 
@@ -24,6 +25,10 @@ class Token:
     expires_at: float
     user: str | None = None
     """The signed-in user's UPN for a delegated token; None for an app-only one."""
+    roles: frozenset[str] = frozenset()
+    """An app-only token's application permissions (its `roles` claim)."""
+    scopes: frozenset[str] = frozenset()
+    """A delegated token's consented scopes (its `scp` claim)."""
 
 
 @dataclass
@@ -94,6 +99,7 @@ class State:
         """By device code (the secret the client polls with)."""
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.faults = Faults()
+        self.credentials = Credentials.from_scenario(self.data)
         self.request_counts: Counter[str] = Counter()
 
     @property
@@ -134,6 +140,11 @@ class State:
         roles: dict[str, list[str]] = self.tenant["directoryRoles"]
         upn = str(user["userPrincipalName"]).casefold()
         return next((names for key, names in roles.items() if key.casefold() == upn), [])
+
+    def revoke_tokens(self) -> None:
+        """Every issued access token stops working, as when Entra revokes them (refresh tokens stay)."""
+        with self.lock:
+            self.tokens.clear()
 
     def approve_device(self, user_code: str, user: str) -> str:
         """What a person entering `user_code` and signing in as `user` does; the reason when it can't."""

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from workflows.plan import Check
 
 MSA_TENANT_ID = "00000000-0000-0000-0000-000000000000"
 """What `X-VSS-ResourceTenant` reports for an organization backed by Microsoft accounts."""
@@ -103,14 +106,30 @@ class DirectorySnapshot:
     allow_invites_from: str
     connector_roles: tuple[str, ...] = ()
     billing_subscription: Subscription | None = None
+    invites_as_app: bool = False
+    """Invitations are sent by the bot's app registration (app-only), not by a signed-in person."""
 
 
 class InvitePermissionDenied(Exception):
-    """The directory answered 403 to an invitation: the inviter may not invite guests."""
+    """The directory refused an invitation by policy (External collaboration settings), not for consent."""
 
 
 class MicrosoftError(Exception):
     """A Microsoft service failed in a way retries did not cure; the message is safe to show."""
+
+
+class MissingPermission(MicrosoftError):
+    """A service refused a call because the bot's credentials lack a permission, scope or role.
+
+    `permission` is Microsoft's own name for it (`User.Invite.All`, `vso.graph`, `Reader`); the
+    message names it and says how to grant it.
+    """
+
+    def __init__(self, reason: str, *, permission: str, fix: str) -> None:
+        super().__init__(f"{reason} Fix: {fix}")
+        self.reason = reason
+        self.permission = permission
+        self.fix = fix
 
 
 class Microsoft(Protocol):
@@ -154,4 +173,8 @@ class Microsoft(Protocol):
 
     def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
         """Fetch everything the plan needs in as few requests as the services allow."""
+        ...
+
+    def doctor(self, organization: str, tenant: str) -> list[Check]:
+        """Read-only checks that the credentials can do everything the migration needs (`aadbot doctor`)."""
         ...

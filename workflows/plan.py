@@ -389,6 +389,10 @@ def _duplicate_principal_names(snapshot: DirectorySnapshot) -> Check:
     )
 
 
+_NO_APP_INVITES = ("adminsAndGuestInviters", "none")
+"""invitation-post.md: app-only invitations fail when invitations are disabled or limited to admins."""
+
+
 def _invite_permission(
     snapshot: DirectorySnapshot, connector: str, user: DirectoryUser | None, users: tuple[PlannedUser, ...]
 ) -> Check:
@@ -396,6 +400,16 @@ def _invite_permission(
     if needed == 0:
         return Check("invite-permission", "pass", "Nobody needs a guest invitation.")
     policy = snapshot.allow_invites_from
+    if snapshot.invites_as_app and policy in _NO_APP_INVITES:
+        return Check(
+            "invite-permission",
+            "fail",
+            f"{needed} user(s) need a guest invitation, which the bot's app sends; Microsoft refuses "
+            f"invitations from an app when allowInvitesFrom is {policy}.",
+            fix="In the Microsoft Entra admin center open External Identities > External collaboration "
+            "settings > Guest invite settings and choose 'Member users and users assigned to specific admin "
+            "roles can invite', or have a Guest Inviter run `aadbot signin` and set AZURE_AUTH=device.",
+        )
     roles = {role.casefold() for role in snapshot.connector_roles}
     holds_role = bool(roles & _INVITE_ROLES)
     if user is None or not user.account_enabled:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from storage import AuditEntry, Database
 from workflows.directory import Microsoft, OrgUser
-from workflows.plan import Plan
+from workflows.plan import Check, Plan
 from workflows.results import (
     Actor,
     AnnounceResult,
@@ -136,6 +136,11 @@ class MigrationService:
 
     def mark_done(self, item_id: int, actor: Actor) -> MarkDoneResult:
         return todo_lists.mark_done(self._ctx, item_id, actor)
+
+    # preflight
+    def doctor(self, organization: str, tenant: str) -> list[Check]:
+        """The read-only preflight of the bot's credentials (`aadbot doctor`)."""
+        return checking.preflight(self._ctx, organization, tenant)
 
     # administrators
     def is_admin(self, organization: str | None, actor: Actor, extra_admin_ids: Sequence[str] = ()) -> bool:

@@ -45,6 +45,15 @@ USAGES: tuple[Usage, ...] = (
         " directory; nothing is changed yet.",
     ),
     Usage(
+        "doctor",
+        "ORG TENANT",
+        "check that the bot's credentials can do everything the migration needs",
+        example="doctor fabrikam-fiber fabrikam.com",
+        details="Read-only: one check per capability (organization users, directory, invite settings,"
+        " invitations, roles, billing, chat scopes). A missing permission is named as Microsoft spells it,"
+        " with how to grant it. `start` runs it first.",
+    ),
+    Usage(
         "status",
         "[ORG]",
         "where the migration stands and what comes next",

@@ -20,6 +20,7 @@ from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing,
 from bot.conversation.understanding import Reading, Suggestion, read, reads_like_question, suggestions
 from bot.delivery.render import CHANNEL_PREFIX
 from faq import AskerContext, FaqAnswerer
+from workflows.arguments import organization_name, user_id
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -84,6 +85,7 @@ class Conversation:
             "help": self._help,
             "ask": self._ask,
             "start": self._start,
+            "doctor": self._doctor,
             "status": self._status,
             "plan": self._plan,
             "recheck": self._recheck,
@@ -190,7 +192,8 @@ class Conversation:
             where = f" of {organization}" if organization else ""
             raise PermissionDenied(
                 f"Sorry {actor.name or actor.email}, `{command.word}` is for the organization's admins: the"
-                f" owner and the Project Collection Administrators{where}. Nothing was changed. Ask one of"
+                f" owner and the Project Collection Administrators{where}. Nothing was changed. If you are"
+                " one, I could not confirm it just now: try again in a few minutes. Otherwise ask one of"
                 " them, or ask the bot's operators to add you to AADBOT_ADMINS."
             )
 
@@ -198,14 +201,19 @@ class Conversation:
         return self._service.is_admin(organization, actor, tuple(self._roles.extra_admin_ids))
 
     def _organization_of(self, command: Command) -> str | None:
-        if command.word == "start":  # checked before the admin check, which asks Azure DevOps about ORG
+        if command.word in ("start", "doctor"):  # checked before the admin check asks Azure DevOps
             if len(command.args) != 2:
-                raise WorkflowError(START_USAGE)
+                raise WorkflowError(START_USAGE if command.word == "start" else _DOCTOR_USAGE)
             return check_start_arguments(*command.args)[0]
         if command.word in ("approve", "reject"):
             return self._service.approval_organization(self._approval_id(command))
         if command.word == "remove-users":
-            return command.arg(0)
+            if len(command.args) < 2:
+                raise WorkflowError(_REMOVE_USAGE)
+            if command.args[1] != STALE_FLAG:  # the button names its list, not ids
+                for user in command.args[1:]:
+                    user_id(user)
+            return organization_name(command.args[0])
         return self._named_organization(command)
 
     def _known_organization(self, command: Command, nothing_done: str, *, usage: str = "") -> str | None:
@@ -439,10 +447,16 @@ class Conversation:
             if not {user.principal_name.casefold(), user.mail_address.casefold()} & admins
         ]
 
+    def _doctor(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        if len(command.args) != 2:
+            raise WorkflowError(_DOCTOR_USAGE)
+        checks = self._service.doctor(command.args[0], command.args[1])
+        return [say(views.doctor(checks))]
+
     def _remove_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`remove-users ORG ID...` typed, or the button under `stale-users`: that very list, unchanged."""
         if len(command.args) < 2:
-            raise WorkflowError("Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`.")
+            raise WorkflowError(_REMOVE_USAGE)
         organization, *rest = command.args
         if rest[0] != STALE_FLAG:
             return [views.removed(self._service.remove_users(organization, rest, actor))]
@@ -464,6 +478,10 @@ class Conversation:
 
 STALE_FLAG = "--stale"
 LIST_FLAG = "--list"
+
+
+_DOCTOR_USAGE = "Say `doctor ORG TENANT`, e.g. `doctor fabrikam contoso.com`."
+_REMOVE_USAGE = "Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`."
 MAX_ID = 2**63 - 1
 MAX_DAYS = 36_500
 

@@ -28,7 +28,7 @@ from bot.conversation.messages import (
 )
 from faq import Answer
 from workflows.directory import OrgUser
-from workflows.plan import Plan
+from workflows.plan import Check, Plan
 from workflows.reminders import Progress
 from workflows.results import (
     Actor,
@@ -504,3 +504,22 @@ def _day(moment: datetime) -> str:
 
 def _time(moment: datetime) -> str:
     return moment.strftime("%H:%M")
+
+
+_DOCTOR_MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
+
+
+def doctor(checks: Sequence[Check]) -> str:
+    """The preflight, one line per check; failures first, each with its fix."""
+    failing = sum(1 for check in checks if check.status == "fail")
+    head = (
+        f"*{failing} check(s) fail*: the migration cannot run until they are fixed."
+        if failing
+        else "*Every check passes*: these credentials can do everything the migration needs."
+    )
+    order = {"fail": 0, "warn": 1, "pass": 2}
+    lines = [
+        f"{_DOCTOR_MARK[c.status]} `{c.code}`: {c.message}"
+        for c in sorted(checks, key=lambda c: order[c.status])
+    ]
+    return "\n".join([head, *lines])

@@ -61,6 +61,8 @@ class FakeSlack:
     """chat.postMessage calls allowed per second (a bucket of one second's worth); None: no limit."""
     rate_limited: int = 0
     """How many calls the limit turned away."""
+    scopes: tuple[str, ...] | None = None
+    """The bot token's scopes, sent as Slack does in `auth.test`'s `x-oauth-scopes` header."""
     _bucket: tuple[float, float] = (0.0, 0.0)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -120,6 +122,8 @@ class FakeSlack:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             error = "ratelimited" if failure.status == 429 else "internal_error"
             return JSONResponse({"ok": False, "error": error}, status_code=failure.status, headers=headers)
+        if method == "auth.test" and self.scopes is not None:
+            return JSONResponse(body, headers={"x-oauth-scopes": ",".join(self.scopes)})
         return JSONResponse(body)
 
     def _over_limit(self) -> Failure | None:

@@ -115,7 +115,9 @@ def test_the_signed_in_person_reads_the_directory_and_the_cache_serves_later_run
     later = _signin(timed_box, cache, sessions)  # a new process: only the file is shared
     clients = MicrosoftClients(later.session, pat="pat", signin=later)
     snapshot = clients.snapshot(ORG, "fabrikam.com", "dana@fabrikam.com")
-    assert len(snapshot.directory_users) == 11 and snapshot.connector_roles == ("Global Administrator",)
+    assert (
+        len(snapshot.directory_users) == 11 and snapshot.connector_roles == ()
+    )  # read only when invites are limited to role holders
     assert snapshot.billing_subscription is not None
     # Graph's token came from the cache; Resource Manager's from the refresh token, once.
     assert timed_box.request_counts()[LOGIN] == 1
@@ -254,3 +256,29 @@ def test_signin_command_prints_microsofts_message_and_waits(fabrikam: dict[str, 
         text=True,
     )
     assert usage.returncode == 2 and "--tenant" in usage.stderr and "Traceback" not in usage.stderr
+
+
+@pytest.mark.parametrize(
+    "granted", [None, ["User.Read.All", "Organization.Read.All", "Policy.Read.All", "User.Invite.All"]]
+)
+def test_doctor_with_a_device_sign_in_checks_delegated_scopes_and_roles(
+    fabrikam: dict[str, Any], sandbox_clock: Clock, tmp_path: Path, sessions: list[HttpSession], granted: Any
+) -> None:
+    if granted is not None:
+        fabrikam["credentials"] = {"graph_delegated_scopes": granted}
+    with Sandbox(parse_scenario(fabrikam), clock=sandbox_clock) as box:
+        signin = _signin(box, tmp_path / "tokens.json", sessions)
+        code = signin.start()
+        _approve(box, code.user_code, "dana@fabrikam.com")
+        signin.wait(code)
+        checks = {
+            c.code: c
+            for c in MicrosoftClients(signin.session, pat="pat", signin=signin).doctor(ORG, "fabrikam.com")
+        }
+    assert checks["graph-invite"].status == "pass"
+    if granted is None:
+        assert checks["graph-roles"].status == "pass"
+    else:  # without RoleManagement.Read.Directory the delegated role read is refused and named
+        assert checks["graph-roles"].status == "fail"
+        assert "RoleManagement.Read.Directory" in checks["graph-roles"].message
+        assert "Delegated permissions" in checks["graph-roles"].fix

@@ -66,7 +66,9 @@ def test_entitlements_page_with_continuation_token_and_delete(fabrikam: dict[str
                 break
             params["continuationToken"] = body["continuationToken"]
         assert len(seen) == len(set(seen)) == 11
-        assert httpx.delete(f"{url}/{seen[3]}", params={"api-version": "7.1"}, headers=PAT).status_code == 204
+        assert (
+            httpx.delete(f"{url}/{seen[3]}", params={"api-version": "7.1"}, headers=PAT).status_code == 200
+        )  # the 7.1 spec's answer
         assert httpx.delete(f"{url}/{seen[3]}", params={"api-version": "7.1"}, headers=PAT).status_code == 404
         assert seen[3] not in [e["id"] for e in box.state()["user_entitlements"]]
 
@@ -169,7 +171,8 @@ def test_invitation_obeys_allow_invites_from(fabrikam: dict[str, Any], policy: s
         )
     assert answer.status_code == status
     if status == 403:
-        assert answer.json()["error"]["code"] == "Authorization_RequestDenied"
+        # A policy refusal, not missing consent: Graph's own wording (MicrosoftDocs/azure-docs#78054).
+        assert answer.json()["error"]["message"].startswith("Guest invitations not allowed for your company")
 
 
 def test_batch_runs_inner_requests(box: Sandbox) -> None:
@@ -179,6 +182,7 @@ def test_batch_runs_inner_requests(box: Sandbox) -> None:
             "id": "2",
             "method": "GET",
             "url": "/users/dana@fabrikam.com/memberOf/microsoft.graph.directoryRole",
+            "headers": {"ConsistencyLevel": "eventual"},  # an OData cast needs it (user-list-memberof.md)
         },
         {"id": "3", "method": "GET", "url": "/users/nobody@fabrikam.com"},
     ]

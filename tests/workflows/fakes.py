@@ -17,6 +17,7 @@ from workflows.directory import (
     Subscription,
     Tenant,
 )
+from workflows.plan import Check
 
 TENANT_ID = "7f1c2d3e-0000-4000-8000-00000000fab1"
 OTHER_TENANT_ID = "9a9a9a9a-0000-4000-8000-0000000000ff"
@@ -77,6 +78,7 @@ class FakeMicrosoft:
             ),
         ]
     )
+    doctor_checks: list[Check] = field(default_factory=list)
     tenant_info: Tenant = field(
         default_factory=lambda: Tenant(
             id=TENANT_ID,
@@ -187,6 +189,11 @@ class FakeMicrosoft:
         self._call("subscription")
         self.subscription_tenants.append(tenant_id)
         return self.subscriptions.get(subscription_id)
+
+    def doctor(self, organization: str, tenant: str) -> list[Check]:
+        """The preflight: `doctor_checks` as configured (all passing by default)."""
+        self._call("doctor")
+        return list(self.doctor_checks)
 
     def snapshot(self, organization: str, tenant: str, connector: str) -> DirectorySnapshot:
         self._call("snapshot")

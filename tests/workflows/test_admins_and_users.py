@@ -44,12 +44,16 @@ def test_approvers_are_the_other_admins(
     ]
 
 
-def test_an_outage_while_checking_admins_is_a_clear_error(
+def test_an_outage_while_checking_admins_is_a_refusal_that_is_not_asked_again_at_once(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
 ) -> None:
+    # A failed look-up is refused like a non-admin, so the reply never tells whether the organization
+    # exists; the refusal is remembered for a while instead of asking Azure DevOps on every message.
     microsoft.broken.add("organization")
-    with pytest.raises(WorkflowError, match="could not check the administrators of fabrikam"):
-        service.is_admin("fabrikam", dana)
+    assert not service.is_admin("fabrikam", dana)
+    microsoft.broken.discard("organization")
+    assert not service.is_admin("fabrikam", dana)
+    assert microsoft.calls["organization"] == 1
 
 
 def test_stale_users_are_those_not_seen_for_the_given_days(

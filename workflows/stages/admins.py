@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from workflows.admin_gate import AdminGate
 from workflows.directory import Microsoft, MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.results import Actor
@@ -17,6 +18,7 @@ class Administrators:
         self._microsoft = microsoft
         self._clock = clock
         self._ttl = ttl
+        self._gate = AdminGate(clock, remember=ttl)
         self._cache: dict[str, tuple[datetime, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
 
@@ -26,7 +28,10 @@ class Administrators:
             return True
         if not actor.email:
             return False
-        return actor.email.strip().lower() in self.emails(organization)
+        email = actor.email.strip().lower()
+        # Refusals are remembered and rate limited per person; a failed look-up is a refusal too, so
+        # the answer never tells whether the organization exists.
+        return self._gate.allows(actor.id or email, organization, lambda: email in self.emails(organization))
 
     def approvers(self, organization: str, *, exclude: Actor) -> list[str]:
         """Who may approve a request by `exclude`: the owner and administrators but them, lower-cased."""

@@ -13,7 +13,7 @@ from workflows import _plan_codec
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.machine import describe_state
-from workflows.plan import Plan, build_plan
+from workflows.plan import Check, Plan, build_plan
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, status, step
@@ -38,11 +38,27 @@ def check_start_arguments(organization: str, tenant: str) -> tuple[str, str]:
     return organization, tenant
 
 
+def preflight(ctx: Context, organization: str, tenant: str) -> list[Check]:
+    """The read-only checks of the bot's credentials (`aadbot doctor`, and the first thing `start` does)."""
+    organization, tenant = check_start_arguments(organization, tenant)
+    try:
+        return ctx.microsoft.doctor(organization, tenant)
+    except MicrosoftError as error:
+        raise WorkflowError(f"I could not run the preflight checks: {error}") from None
+
+
 def start(
     ctx: Context, organization: str, tenant: str, actor: Actor, *, channel: str | None = None
 ) -> MigrationStatus:
     """Create the migration and check the prerequisites at once (-> planned or blocked)."""
     organization, tenant = check_start_arguments(organization, tenant)
+    failing = [check for check in preflight(ctx, organization, tenant) if check.status == "fail"]
+    if failing:  # before anything is stored: a migration these credentials cannot finish never starts
+        raise WorkflowError(
+            "The bot's credentials cannot do everything this migration needs, so nothing was started:\n"
+            + "\n".join(f"• {check.code}: {check.message}" for check in failing)
+            + "\nFix these, then `start` again (`doctor ORG TENANT` re-checks them)."
+        )
     if not actor.email:
         raise WorkflowError(
             "I need your email address to check that you can make the connection; add it to your chat"

@@ -1,0 +1,147 @@
+"""`aadbot doctor --org ORG --tenant TENANT [--json]`: the configured credentials, checked before a migration.
+
+The Microsoft checks come from `msapi` (the same ones `start` runs in chat); this adds the chat side:
+the Slack bot token's scopes (`auth.test`'s `x-oauth-scopes`) against `manifest.yml`, and the Teams
+settings when `TEAMS_APP_ID` is set. Exit 0 when no check fails, 1 when one does, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from workflows.arguments import ArgumentError, organization_name, tenant_name
+from workflows.directory import MicrosoftError
+from workflows.plan import Check
+
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DOMAIN = re.compile(r"(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}")
+_MARK = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check, read-only, that the configured credentials can do everything the migration needs",
+        description="Read-only preflight: one check per capability (Azure DevOps, Microsoft Graph, Azure "
+        "Resource Manager, Slack, Teams). A missing permission names itself and how to grant it.",
+    )
+    parser.add_argument("--org", metavar="ORG", required=True, help="the Azure DevOps organization")
+    parser.add_argument("--tenant", metavar="TENANT", required=True, help="tenant id or verified domain")
+    parser.add_argument("--json", action="store_true", help='print {"checks": [...]}')
+    parser.set_defaults(run=run_doctor)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from msapi import from_environment
+
+    try:
+        organization, tenant = organization_name(args.org), tenant_name(args.tenant)
+    except ArgumentError as error:
+        print(f"aadbot doctor: {error}", file=sys.stderr)
+        return 2
+    try:
+        clients = from_environment(os.environ)
+    except MicrosoftError as error:
+        print(f"aadbot doctor: {error}", file=sys.stderr)
+        return 2
+    with clients:
+        checks = clients.doctor(organization, tenant)
+    checks += slack_checks(os.environ) + teams_checks(os.environ)
+    if args.json:
+        payload = {
+            "checks": [
+                {"code": c.code, "status": c.status, "message": c.message, "fix": c.fix} for c in checks
+            ]
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        for check in checks:
+            print(f"{_MARK[check.status]} {check.code}: {check.message}")
+    return 1 if any(check.status == "fail" for check in checks) else 0
+
+
+def manifest_scopes(path: Path = MANIFEST) -> tuple[str, ...]:
+    """The bot token scopes `manifest.yml` asks for."""
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def slack_checks(environ: Mapping[str, str], manifest: Path = MANIFEST) -> list[Check]:
+    """`slack-scopes`: the bot token holds every scope of the manifest (only when Slack is configured)."""
+    token = environ.get("SLACK_BOT_TOKEN", "").strip()
+    if not token:
+        return []
+    base = environ.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
+    client = WebClient(token=token, base_url=base.rstrip("/") + "/", timeout=10)
+    try:
+        answer = client.auth_test()
+    except SlackApiError as error:
+        reason = error.response.get("error") if error.response is not None else "no answer"
+        return [
+            Check(
+                "slack-scopes",
+                "fail",
+                f"Slack refused the bot token in auth.test ({reason}).",
+                fix="Copy the Bot User OAuth Token from api.slack.com/apps > your app > OAuth & Permissions "
+                "into SLACK_BOT_TOKEN.",
+            )
+        ]
+    except OSError as error:
+        return [Check("slack-scopes", "warn", f"Slack did not answer auth.test ({type(error).__name__}).")]
+    header = next((v for k, v in answer.headers.items() if k.lower() == "x-oauth-scopes"), None)
+    if header is None:
+        return [Check("slack-scopes", "warn", "Slack's auth.test did not say which scopes the token holds.")]
+    held = {scope.strip() for scope in str(header).split(",") if scope.strip()}
+    missing = [scope for scope in manifest_scopes(manifest) if scope not in held]
+    if missing:
+        return [
+            Check(
+                "slack-scopes",
+                "fail",
+                f"The Slack bot token lacks the scope(s) {', '.join(missing)} that manifest.yml asks for.",
+                fix="api.slack.com/apps > your app > OAuth & Permissions > Bot Token Scopes: add "
+                f"{', '.join(missing)}, then reinstall the app to the workspace.",
+            )
+        ]
+    return [Check("slack-scopes", "pass", f"The Slack bot token holds the manifest's {len(held)} scopes.")]
+
+
+def teams_checks(environ: Mapping[str, str]) -> list[Check]:
+    """`teams-settings`: present and well-formed (a simple check; the Teams surface validates the rest)."""
+    app_id = environ.get("TEAMS_APP_ID", "").strip()
+    if not app_id:
+        return []
+    problems = []
+    if not _GUID.fullmatch(app_id):
+        problems.append(f"TEAMS_APP_ID={app_id!r} is not an app registration's client id (a GUID)")
+    if not (
+        environ.get("TEAMS_APP_PASSWORD", "").strip() or environ.get("TEAMS_APP_CERTIFICATE_PATH", "").strip()
+    ):
+        problems.append("TEAMS_APP_PASSWORD (or a certificate) is not set")
+    tenant = environ.get("TEAMS_TENANT_ID", "").strip()
+    if not tenant:
+        problems.append("TEAMS_TENANT_ID is not set (the bot is single-tenant)")
+    elif not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
+        problems.append(f"TEAMS_TENANT_ID={tenant!r} is neither a tenant id nor a domain")
+    if problems:
+        return [
+            Check(
+                "teams-settings",
+                "fail",
+                "; ".join(problems) + ".",
+                fix="Azure portal > Azure Bot > Configuration shows the Microsoft App ID and tenant; the "
+                "password is a client secret of that app registration.",
+            )
+        ]
+    return [Check("teams-settings", "pass", "Teams app id, password and tenant are set and well-formed.")]

@@ -1,0 +1,216 @@
+"""`aadbot doctor`'s Microsoft checks: can the configured credentials do everything the migration needs?
+
+Read-only, one check per capability. A refusal names the missing permission, scope or role exactly as
+Microsoft spells it and says how to grant it (`msapi.permissions`). What only undocumented endpoints
+can tell (the owner, the billing subscription) is a warning with the manual way, never a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from msapi import permissions
+from msapi._arm import ResourceManager
+from msapi._auth import granted
+from msapi._devops import AzureDevOps, UndocumentedFailure
+from msapi._graph import Graph
+from workflows.directory import MicrosoftError, MissingPermission
+from workflows.plan import Check
+
+_NO_APP_INVITES = ("adminsAndGuestInviters", "none")
+
+
+def microsoft_checks(
+    devops: AzureDevOps,
+    graph: Graph,
+    arm: ResourceManager,
+    organization: str,
+    *,
+    delegated: bool,
+) -> list[Check]:
+    """Every Microsoft capability the migration uses, each tried with the least it needs."""
+    checks = [
+        _attempt(
+            "devops-users", "read the organization's users", lambda: devops.entitlements_page(organization)
+        ),
+        _attempt(
+            "devops-remove-users", "remove users an admin confirms", lambda: devops.may_remove(organization)
+        ),
+        _attempt(
+            "devops-admins",
+            "read the Project Collection Administrators",
+            lambda: devops.administrators(organization, {}),
+        ),
+    ]
+    record = devops.organization_record(organization)
+    if record is None:
+        checks.append(
+            Check(
+                "devops-organization",
+                "warn",
+                "The organization's owner and id are unknown: Azure DevOps' Organizations/Me endpoint is "
+                "undocumented and did not answer, so the owner is not counted as an admin and "
+                "billing is unknown.",
+                fix="Check the owner by hand at "
+                f"https://dev.azure.com/{organization}/_settings/organizationOverview.",
+            )
+        )
+    else:
+        checks.append(Check("devops-organization", "pass", f"Organization {record.name} (id {record.id})."))
+    checks += _graph_checks(graph, delegated=delegated)
+    checks.append(_billing(devops, arm, organization, record.id if record else "", graph))
+    return checks
+
+
+def _attempt(code: str, what: str, call: Callable[[], object]) -> Check:
+    try:
+        call()
+    except MissingPermission as error:
+        return Check(code, "fail", f"Cannot {what}: {error.reason}", fix=error.fix)
+    except MicrosoftError as error:
+        return Check(code, "fail", f"Cannot {what}: {error}")
+    return Check(code, "pass", f"Can {what}.")
+
+
+def _graph_checks(graph: Graph, *, delegated: bool) -> list[Check]:
+    try:
+        claims = graph.claims()
+    except MicrosoftError as error:
+        return [Check("graph-sign-in", "fail", f"Cannot get a Microsoft Graph token: {error}")]
+    checks = [
+        Check("graph-sign-in", "pass", f"Signed in to tenant {claims.get('tid') or '(opaque token)'}."),
+        _attempt("graph-users", "read the directory's users", graph.first_user),
+        _attempt("graph-tenant", "read the tenant's name and verified domains", graph.tenant),
+    ]
+    policy = ""
+    try:
+        policy = graph.allow_invites_from()
+    except MissingPermission as error:
+        checks.append(Check("graph-invite-settings", "fail", error.reason, fix=error.fix))
+    except MicrosoftError as error:
+        checks.append(Check("graph-invite-settings", "fail", f"Cannot read the invitation settings: {error}"))
+    else:
+        checks.append(
+            Check("graph-invite-settings", "pass", f"Invitation setting allowInvitesFrom: {policy}.")
+        )
+    checks.append(_invite(granted(claims), policy, delegated=delegated, opaque=not claims))
+    if delegated:
+        checks.append(
+            _attempt(
+                "graph-roles",
+                "read directory roles",
+                lambda: graph.roles(str(claims.get("oid") or claims.get("upn") or "")),
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "graph-roles",
+                "pass",
+                "Directory roles are not needed: the app sends invitations itself, whatever the "
+                "connector's roles.",
+            )
+        )
+    return checks
+
+
+def _invite(held: frozenset[str], policy: str, *, delegated: bool, opaque: bool) -> Check:
+    invite = permissions.USER_INVITE_ALL
+    if opaque:
+        return Check(
+            "graph-invite",
+            "warn",
+            "The Graph token does not say what it grants, so the invitation permission cannot be checked "
+            f"without inviting someone; make sure {invite.name} is granted.",
+            fix=invite.fix(),
+        )
+    if not held & {invite.name, *invite.also_accepted}:
+        kind = "delegated" if delegated else "application"
+        return Check(
+            "graph-invite",
+            "fail",
+            f"Cannot invite guests: the Microsoft Graph token lacks the {kind} permission {invite.name}.",
+            fix=invite.fix()
+            if not delegated
+            else invite.fix().replace("Application permissions", "Delegated permissions"),
+        )
+    if not delegated and policy in _NO_APP_INVITES:
+        return Check(
+            "graph-invite",
+            "fail",
+            f"{invite.name} is granted, but Microsoft refuses invitations from an app when "
+            "allowInvitesFrom is "
+            f"{policy} (a policy, not a missing consent).",
+            fix="External Identities > External collaboration settings > Guest invite settings: "
+            "'Member users "
+            "and users assigned to specific admin roles can invite', or sign in as a Guest Inviter "
+            "(`aadbot signin`, AZURE_AUTH=device).",
+        )
+    return Check("graph-invite", "pass", f"Can invite guests ({invite.name} granted).")
+
+
+def _billing(
+    devops: AzureDevOps, arm: ResourceManager, organization: str, organization_id: str, graph: Graph
+) -> Check:
+    manual = (
+        f"Check by hand at https://dev.azure.com/{organization}/_settings/billing (Organization settings > "
+        "Billing)."
+    )
+    if not organization_id:
+        return Check("billing-subscription", "warn", "The billing subscription is unknown.", fix=manual)
+    try:
+        subscription_id = devops.billing_subscription_id(organization_id)
+    except UndocumentedFailure as error:
+        return Check(
+            "billing-subscription",
+            "warn",
+            "The billing subscription is unknown: Azure DevOps' BillingSetup endpoint is "
+            f"undocumented ({error}).",
+            fix=manual,
+        )
+    except MicrosoftError as error:
+        return Check(
+            "billing-subscription", "warn", f"The billing subscription is unknown ({error}).", fix=manual
+        )
+    if not subscription_id:
+        return Check("billing-subscription", "pass", "The organization is not billed through Azure.")
+    try:
+        subscription = arm.subscription(subscription_id)
+        if subscription is None:
+            return Check(
+                "billing-subscription",
+                "warn",
+                f"The billing subscription {subscription_id} was not found.",
+                fix=manual,
+            )
+        if subscription.tenant_id.casefold() != graph.tenant_id().casefold():
+            return Check(
+                "billing-subscription",
+                "warn",
+                f"The billing subscription {subscription_id} is in another directory "
+                f"({subscription.tenant_id}): "
+                "change it after connecting, before the month ends.",
+                fix=manual,
+            )
+        holds = arm.holds_organization(subscription_id, organization)
+    except MissingPermission as error:
+        return Check("billing-subscription", "fail", error.reason, fix=error.fix)
+    except MicrosoftError as error:
+        return Check(
+            "billing-subscription", "warn", f"Cannot read subscription {subscription_id}: {error}", fix=manual
+        )
+    if not holds:
+        return Check(
+            "billing-subscription",
+            "warn",
+            f"Subscription {subscription_id} holds no Microsoft.VisualStudio/account resource named "
+            f"{organization}, "
+            "though Azure DevOps names it as the billing subscription.",
+            fix=manual,
+        )
+    return Check(
+        "billing-subscription",
+        "pass",
+        f"Billing subscription {subscription_id} (tenant {subscription.tenant_id}) holds the organization's "
+        "Microsoft.VisualStudio/account resource.",
+    )

@@ -1,0 +1,102 @@
+"""`aadbot doctor` as a user runs it, and `/aad doctor` in chat: read-only, exact names, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.doctor import manifest_scopes, slack_checks, teams_checks
+from tests.bot.conftest import Chat, text_of
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(scenario: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "SLACK_", "TEAMS_", "AADBOT_"))
+    }
+    environ["AADBOT_SANDBOX"] = str(scenario)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "doctor", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_command_prints_the_contract_json_and_exits_by_the_checks(
+    fabrikam: dict[str, Any], tmp_path: Path
+) -> None:
+    fabrikam["credentials"] = {
+        "graph_app_roles": ["User.Read.All", "Organization.Read.All", "Policy.Read.All"]
+    }
+    scenario = tmp_path / "no-invite.json"
+    scenario.write_text(json.dumps(fabrikam), encoding="utf-8")
+    done = _run(scenario, "--org", "fabrikam-fiber", "--tenant", "fabrikam.com", "--json")
+    assert done.returncode == 1, done.stderr
+    checks = json.loads(done.stdout)["checks"]
+    assert all(set(check) == {"code", "status", "message", "fix"} for check in checks)
+    failing = [check for check in checks if check["status"] == "fail"]
+    assert [check["code"] for check in failing] == ["graph-invite"]
+    assert "User.Invite.All" in failing[0]["message"] and "az ad app permission" in failing[0]["fix"]
+    fabrikam.pop("credentials")
+    scenario.write_text(json.dumps(fabrikam), encoding="utf-8")
+    assert _run(scenario, "--org", "fabrikam-fiber", "--tenant", "fabrikam.com").returncode == 0
+
+
+def test_bad_arguments_exit_2_before_any_call(tmp_path: Path) -> None:
+    done = _run(ROOT / "sandbox/scenarios/fabrikam.json", "--org", "..", "--tenant", "fabrikam.com")
+    assert done.returncode == 2 and "not an Azure DevOps organization name" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        yield fake
+
+
+def test_slack_scopes_come_from_auth_test_and_are_compared_with_the_manifest(slack: FakeSlack) -> None:
+    environ = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": f"{slack.url}/api/"}
+    wanted = manifest_scopes()
+    slack.scopes = wanted
+    assert [check.status for check in slack_checks(environ)] == ["pass"]
+    slack.scopes = tuple(scope for scope in wanted if scope != "users:read.email")
+    [check] = slack_checks(environ)
+    assert check.status == "fail" and "users:read.email" in check.message and "reinstall" in check.fix
+    assert slack_checks({}) == []  # Slack not configured: nothing to check
+
+
+def test_teams_settings_are_checked_when_configured() -> None:
+    assert teams_checks({}) == []
+    good = {
+        "TEAMS_APP_ID": "3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11",
+        "TEAMS_APP_PASSWORD": "secret",
+        "TEAMS_TENANT_ID": "contoso.com",
+    }
+    assert [check.status for check in teams_checks(good)] == ["pass"]
+    [check] = teams_checks({**good, "TEAMS_APP_ID": "my-bot", "TEAMS_APP_PASSWORD": ""})
+    assert (
+        check.status == "fail" and "TEAMS_APP_ID" in check.message and "TEAMS_APP_PASSWORD" in check.message
+    )
+
+
+def test_doctor_in_chat_is_for_admins(chat: Chat) -> None:
+    reply = text_of(chat.say("dana@fabrikam.com", "doctor fabrikam-fiber fabrikam.com"))
+    assert "graph-invite" in reply and "devops-remove-users" in reply
+    refused = text_of(chat.say("mallory@outlook.com", "doctor fabrikam-fiber fabrikam.com"))
+    assert "is for the organization's admins" in refused and "graph-invite" not in refused
