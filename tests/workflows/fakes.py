@@ -12,6 +12,7 @@ from workflows.directory import (
     Invitation,
     InvitePermissionDenied,
     MicrosoftError,
+    MissingPermission,
     Organization,
     OrgUser,
     Subscription,
@@ -99,6 +100,8 @@ class FakeMicrosoft:
         default_factory=lambda: {SUBSCRIPTION_ID: Subscription(id=SUBSCRIPTION_ID, tenant_id=TENANT_ID)}
     )
     deny_invites: bool = False
+    invite_refusal: MissingPermission | None = None
+    """Raised by every invitation: the credentials lack a permission (missing consent, not policy)."""
     broken: set[str] = field(default_factory=set)
     """Method names that raise `MicrosoftError`, as a service that keeps failing would."""
     kill_after_invitations: int | None = None
@@ -173,6 +176,8 @@ class FakeMicrosoft:
             raise ProcessKilled
         if self.deny_invites:
             raise InvitePermissionDenied(f"{inviter} may not invite guests")
+        if self.invite_refusal is not None:
+            raise self.invite_refusal
         with self._lock:
             self.invitations.append(email)
         guest = DirectoryUser(

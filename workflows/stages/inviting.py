@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from storage import Invitation
 from workflows import _plan_codec
-from workflows.directory import InvitePermissionDenied, MicrosoftError
+from workflows.directory import InvitePermissionDenied, MicrosoftError, MissingPermission
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages.checking import check_prerequisites
 from workflows.stages.unit import Context, Unit, commit, failing_on_error, heartbeat, hhmm, status, step
@@ -30,15 +30,28 @@ def send_invitations(unit: Unit, actor: Actor) -> InviteResult:
     row = unit.row
     plan = _plan_codec.decode(row.plan or {})
     outcomes: list[InvitationOutcome] = []
+    missing: MissingPermission | None = None
     with failing_on_error(unit, "invitations"):
         for user in plan.users_with("invite"):
             address = user.mail_address or user.principal_name
-            outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
+            try:
+                outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
+            except MissingPermission as error:  # the same for every user: stop at the first
+                missing = error
+                break
             if outcomes[-1].status == "denied":
                 break
-    denied = any(outcome.status == "denied" for outcome in outcomes)
+    denied = missing is not None or any(outcome.status == "denied" for outcome in outcomes)
     now = unit.flow.now = unit.ctx.now()
-    if denied:
+    if missing is not None:
+        # Missing consent, not the invitation policy: name the permission and how to grant it.
+        recheck_at = row.invite_recheck_at = now + unit.ctx.settings.invite_settings_delay
+        row.blocked_reason = missing.reason
+        row.blocked_fix = f"{missing.fix}. Then run `invite` again."
+        unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat()})
+        commit(unit)
+        message = f"{row.blocked_reason} {row.blocked_fix}"
+    elif denied:
         recheck_at = row.invite_recheck_at = now + unit.ctx.settings.invite_settings_delay
         inviter = actor.email or actor.name
         row.blocked_reason = f"Microsoft Entra ID refused to let {inviter} invite guests (403 Forbidden)."
@@ -75,6 +88,8 @@ def _invite_one(
         return InvitationOutcome(email, display_name, "already-invited", claim.result)
     try:
         existing = microsoft.find_directory_user(row.tenant_id, email)
+    except MissingPermission:
+        raise
     except MicrosoftError as error:
         return InvitationOutcome(email, display_name, "failed", str(error))
     now = unit.ctx.now()
@@ -119,6 +134,10 @@ def _invite_one(
         claim.status, claim.result = "denied", "403 Forbidden: the inviter may not invite guests"
         commit(unit)
         return InvitationOutcome(email, display_name, "denied", claim.result)
+    except MissingPermission as error:
+        claim.status, claim.result = "failed", error.reason  # tried again once the permission is granted
+        commit(unit)
+        raise
     except MicrosoftError as error:
         claim.status, claim.result = "failed", str(error)
         commit(unit)
