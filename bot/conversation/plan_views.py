@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from bot.conversation.messages import Attachment, Block, Facts, Table, Text
+from bot.conversation import lists
+from bot.conversation.messages import Attachment, Block, Facts, Text
 from workflows.plan import Check, Plan, PlannedUser
 
 CHECK_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
@@ -16,7 +14,6 @@ OUTCOME_WORDS = {
     "disabled": "lose access: their directory account is disabled",
     "ambiguous": "need a decision: several directory accounts match",
 }
-TABLE_LIMIT = 25
 
 
 def people(count: int) -> str:
@@ -64,35 +61,28 @@ def who_is_affected(plan: Plan) -> Text:
 
 
 def user_table(plan: Plan) -> list[Block]:
-    rows = tuple(
+    rows = [
         (user.principal_name, user.outcome, user.match.user_principal_name if user.match else "-")
-        for user in plan.users[:TABLE_LIMIT]
-    )
-    blocks: list[Block] = [Table(("Azure DevOps user", "outcome", "directory account"), rows)]
-    if len(plan.users) > TABLE_LIMIT:
-        blocks.append(Text(f"…and {len(plan.users) - TABLE_LIMIT} more in the attached CSV."))
-    return blocks
+        for user in plan.users
+    ]
+    return lists.table(("Azure DevOps user", "outcome", "directory account"), rows)
 
 
 def plan_csv(plan: Plan) -> Attachment:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        ["entitlement_id", "principal_name", "outcome", "match_id", "match_upn", "matched_by", "candidates"]
-    )
-    for user in plan.users:
-        match = user.match
-        writer.writerow(
-            [
+    return lists.csv_file(
+        f"{plan.organization}-plan.csv",
+        f"Per-user plan for {plan.organization}",
+        ("entitlement_id", "principal_name", "outcome", "match_id", "match_upn", "matched_by", "candidates"),
+        [
+            (
                 user.id,
                 user.principal_name,
                 user.outcome,
-                match.id if match else "",
-                match.user_principal_name if match else "",
-                match.by if match else "",
+                user.match.id if user.match else "",
+                user.match.user_principal_name if user.match else "",
+                user.match.by if user.match else "",
                 " ".join(user.candidates),
-            ]
-        )
-    return Attachment(
-        f"{plan.organization}-plan.csv", buffer.getvalue(), f"Per-user plan for {plan.organization}"
+            )
+            for user in plan.users
+        ],
     )
