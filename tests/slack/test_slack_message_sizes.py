@@ -18,7 +18,7 @@ import pytest
 
 from bot.conversation import help_views, todo_views, views
 from bot.conversation.commands import USAGES
-from bot.conversation.messages import Attachment, Message, Outgoing, Table
+from bot.conversation.messages import Attachment, Message, Outgoing, Table, say
 from bot.conversation.understanding import Suggestion
 from bot.slack.blocks import message_payload, note, render, view_payload
 from faq import AskerContext, default_answerer
@@ -26,7 +26,7 @@ from sandbox.generate import generate
 from tests.fakes.slack_limits import problems
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
 from workflows.machine import STATES, next_commands
-from workflows.plan import Plan, build_plan
+from workflows.plan import Check, Plan, build_plan
 from workflows.reminders import ItemProgress, Progress, Snoozed, UserProgress
 from workflows.results import (
     Actor,
@@ -51,6 +51,12 @@ NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 LONG_ORGANIZATION = "contoso-platform-engineering-emea-subsidiary-2026"  # 49: Azure DevOps allows 50
 LONG_DOMAIN = "engineering.emea.subsidiary-holdings.contoso-enterprise.com"
 LONG_TENANT = "Contoso Enterprise Holdings (EMEA Subsidiaries, Platform Engineering and Operations Division)"
+MISSING_PERMISSION = Check(
+    "graph-invite",
+    "fail",
+    "The app registration lacks User.Invite.All.",
+    "Grant User.Invite.All, then consent.",
+)
 DELIVERIES = ("sent", "queued", "failed", "not-in-chat", "sending", "sent", "sent")
 
 
@@ -315,6 +321,7 @@ def _catalog(world: World) -> dict[str, Message]:
         "help all": help_views.help_all(),
         "did you mean": help_views.did_you_mean("progres", [Suggestion("progress", organization)]),
         "not understood": help_views.not_understood("frobnicate"),
+        "doctor": say(views.doctor([*plan.checks, MISSING_PERMISSION])),
         **{f"help {usage.word}": help_views.help_word(usage) for usage in USAGES},
     }
     for outcome in ("approved", "recorded", "rejected", "expired", "void"):
