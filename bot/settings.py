@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.delivery.settings import DEFAULT_MAX_RATE, DeliverySettings
+
 DEFAULT_DATABASE_URL = "sqlite:///aadbot.db"
 
 
@@ -26,6 +28,8 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    """How the outbox worker paces messages to Slack; `serve` and the notify benchmark both use this."""
     microsoft_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The live Microsoft credentials (`AZURE_*`, `AADBOT_TOKEN_CACHE`), handed to `msapi` as they are."""
 
@@ -49,6 +53,9 @@ class Settings:
             slack_signing_secret=text("SLACK_SIGNING_SECRET"),
             slack_app_token=text("SLACK_APP_TOKEN"),
             slack_api_url=text("SLACK_API_URL"),
+            delivery=DeliverySettings(
+                max_rate_per_second=_number(environ, "AADBOT_SLACK_MAX_RATE", DEFAULT_MAX_RATE, minimum=0.1)
+            ),
             microsoft_environment={
                 name: value
                 for name, value in environ.items()

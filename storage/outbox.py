@@ -235,3 +235,61 @@ def _commit(session: Session) -> bool:
         session.rollback()
         return False
     return True
+
+
+def renew_claims(
+    database: Database, message_ids: list[int], *, worker: str, now: datetime, lease: timedelta
+) -> set[int]:
+    """Extend this worker's live claims (a heartbeat); the ids it still holds."""
+    if not message_ids:
+        return set()
+    held = (
+        col(OutboundMessage.id).in_(message_ids)
+        & (col(OutboundMessage.status) == "pending")
+        & (col(OutboundMessage.claimed_by) == worker)
+        & (col(OutboundMessage.claimed_until) > now)
+    )
+    with database.session() as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(held)
+            .values(claimed_until=now + lease, version=col(OutboundMessage.version) + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        still = session.exec(
+            select(OutboundMessage.id).where(
+                col(OutboundMessage.id).in_(message_ids),
+                OutboundMessage.claimed_by == worker,
+                col(OutboundMessage.claimed_until) > now,
+            )
+        ).all()
+        return {message_id for message_id in still if message_id is not None}
+
+
+SUPERSEDED = "superseded"
+"""The status of a message that a newer one replaced before it was sent (an approval prompt, decided)."""
+
+
+def supersede(session: Session, *, kind: str, thread: str, before: datetime) -> int:
+    """Give up pending messages of `kind` that carry `thread` in their payload and are not being sent.
+
+    Used in the transaction that queues a newer message on the same thread (the decision on an approval
+    prompt): the old prompt, still waiting for Slack, must not be posted after the decision.
+    """
+    stale = session.exec(
+        select(OutboundMessage).where(
+            OutboundMessage.kind == kind,
+            OutboundMessage.status == "pending",
+            col(OutboundMessage.in_flight).is_(False),
+            col(OutboundMessage.created_at) <= before,
+        )
+    ).all()
+    count = 0
+    for message in stale:
+        if message.payload.get("updates") == thread:
+            message.status = SUPERSEDED
+            message.claimed_by = None
+            message.claimed_until = None
+            count += 1
+    return count

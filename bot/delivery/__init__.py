@@ -2,7 +2,8 @@
 
 from bot.delivery.outboxes import BackgroundOutbox, CollectingSender, InlineOutbox
 from bot.delivery.sender import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt, Sender
-from bot.delivery.worker import DeliverySettings, OutboxWorker
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
 
 __all__ = [
     "NOT_IN_CHAT",

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from bot.conversation.messages import Outgoing
 from bot.delivery.sender import Envelope, Receipt
-from bot.delivery.worker import Delivered, DeliverySettings, OutboxWorker
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import Delivered, OutboxWorker
 from storage import Database
 
-_UNPACED = DeliverySettings(rate_per_second=1_000_000.0)
+_UNPACED = DeliverySettings.unpaced()
 
 
 class CollectingSender:

@@ -1,72 +1,37 @@
-"""The outbox worker: claims due messages, paces them to the platform's rate, sends each exactly once.
+"""The outbox worker: claims due messages, paces them to the platform's limits, sends each exactly once.
 
 Exactly once, across crashes: a claim is committed before the send (leases keep two workers, or two
 processes, off one message), and right before each send the lease is renewed and the message marked
 `in_flight` only if the claim still holds; the result is committed after the send. A process killed in
 between leaves the message `in_flight`, so the next claim marks it `uncertain` and the sender looks for
 it before posting.
+
+Leases are short and renewed by a heartbeat while the worker lives: a killed worker's claims come free
+within one lease (20 s by default), not after a long one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.delivery.pacing import AdaptivePacer, Sleep
 from bot.delivery.render import envelope_of
-from bot.delivery.sender import DeliveryFailed, Receipt, Sender
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt, Sender
+from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
-from storage.outbox import begin_send, claim_due, mark_failed, mark_sent
+from storage.outbox import begin_send, claim_due, mark_failed, mark_sent, renew_claims
 
 logger = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
 Delivered = Callable[[OutboundMessage, Receipt], None]
 """Called (in a worker thread) after a message is recorded as sent: reminders start from there."""
 Progress = Callable[[set[str]], Awaitable[None]]
-"""Called after each batch with the organizations whose messages moved."""
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    rate_per_second: float = 1.0
-    """Messages started per second; Slack allows about one a second per workspace for bursts of DMs."""
-    batch: int = 20
-    concurrency: int = 4
-    """Messages in flight at once: the database round trips of one overlap the next one's send."""
-    lease: timedelta = timedelta(minutes=5)
-    max_attempts: int = 5
-    backoff: timedelta = timedelta(seconds=30)
-    """After a failure: 30 s, 1 min, 2 min, 4 min... doubling with each attempt."""
-
-    def __post_init__(self) -> None:
-        if self.rate_per_second <= 0 or self.batch < 1 or self.concurrency < 1 or self.max_attempts < 1:
-            raise ValueError("rate, batch, concurrency and attempts must be positive")
-
-
-class _Pacer:
-    """Spaces the starts of sends; a 429 pushes every later start back by its `Retry-After`."""
-
-    def __init__(self, rate: float, clock: Callable[[], datetime], sleep: Sleep) -> None:
-        self._interval = timedelta(seconds=1 / rate)
-        self._clock = clock
-        self._sleep = sleep
-        self._next: datetime | None = None
-
-    async def slot(self) -> None:
-        now = self._clock()
-        start = max(now, self._next or now)
-        self._next = start + self._interval  # reserved before waiting: concurrent callers queue up
-        wait = (start - now).total_seconds()
-        if wait > 0:
-            await self._sleep(wait)
-
-    def pause(self, seconds: float) -> None:
-        resume = self._clock() + timedelta(seconds=seconds)
-        self._next = max(self._next or resume, resume)
+"""Called with the organizations whose messages moved, at most every `progress_every` and when idle."""
 
 
 class OutboxWorker:
@@ -81,7 +46,10 @@ class OutboxWorker:
         on_delivered: Delivered | None = None,
         on_progress: Progress | None = None,
         name: str | None = None,
+        heartbeat_sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """`sleep` paces and waits (tests move their clock with it); `heartbeat_sleep` spaces the claim
+        renewals, in real time unless a test drives it."""
         self._database = database
         self._sender = sender
         self._clock = clock
@@ -89,8 +57,17 @@ class OutboxWorker:
         self._settings = settings or DeliverySettings()
         self._on_delivered = on_delivered
         self._on_progress = on_progress
+        self._heartbeat_sleep = heartbeat_sleep
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
-        self._pacer = _Pacer(self._settings.rate_per_second, clock, sleep)
+        self.pacer = AdaptivePacer(self._settings, clock, sleep)
+        self._held: set[int] = set()
+        self._moved: set[str] = set()
+        self._reported_at: datetime | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was queued: look now instead of at the end of the idle wait."""
+        self._wake.set()
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and settle each one; how many were claimed."""
@@ -103,17 +80,26 @@ class OutboxWorker:
             lease=settings.lease,
             limit=settings.batch,
         )
-        room = asyncio.Semaphore(settings.concurrency)
-        tasks: list[asyncio.Task[None]] = []
-        for message in claimed:
-            await room.acquire()
-            await self._pacer.slot()
-            task = asyncio.create_task(self._settle(message))
-            task.add_done_callback(lambda _: room.release())
-            tasks.append(task)
-        await asyncio.gather(*tasks)
-        if claimed and self._on_progress is not None:
-            await self._on_progress({str(m.payload.get("organization")) for m in claimed} - {"None"})
+        self._held = {message.id for message in claimed if message.id is not None}
+        heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
+        try:
+            room = asyncio.Semaphore(settings.concurrency)
+            tasks: list[asyncio.Task[None]] = []
+            for message in claimed:
+                await room.acquire()
+                started = await self.pacer.slot(message.recipient)
+                task = asyncio.create_task(self._settle(message, started))
+                task.add_done_callback(lambda _: room.release())
+                tasks.append(task)
+            await asyncio.gather(*tasks)
+        finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+            self._held = set()
+        self._moved |= {str(m.payload.get("organization")) for m in claimed} - {"None"}
+        await self._report(idle=not claimed)
         return len(claimed)
 
     async def drain(self) -> int:
@@ -132,21 +118,62 @@ class OutboxWorker:
                 logger.exception("the outbox worker failed; trying again in %.0f s", idle_seconds)
                 handled = 0
             if not handled:
-                await self._sleep(idle_seconds)
+                await self._idle(idle_seconds)
 
-    async def _settle(self, message: OutboundMessage) -> None:
+    async def _idle(self, seconds: float) -> None:
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        waiting = [asyncio.ensure_future(self._sleep(seconds)), asyncio.ensure_future(self._wake.wait())]
+        _, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        self._wake.clear()
+
+    async def _heartbeat(self) -> None:
+        """Renews this worker's claims while it works through them, so only a dead worker's expire."""
+        every = self._settings.renew_every.total_seconds()
+        while True:
+            await self._heartbeat_sleep(every)
+            if not self._held:
+                continue
+            try:
+                await asyncio.to_thread(
+                    renew_claims,
+                    self._database,
+                    sorted(self._held),
+                    worker=self.name,
+                    now=self._clock(),
+                    lease=self._settings.lease,
+                )
+            except Exception:  # a missed renewal costs at most a claim; begin_send checks each send
+                logger.exception("renewing the outbox claims failed")
+
+    async def _report(self, *, idle: bool) -> None:
+        if self._on_progress is None or not self._moved:
+            return
+        now = self._clock()
+        if not idle and self._reported_at and now - self._reported_at < self._settings.progress_every:
+            return
+        moved, self._moved, self._reported_at = self._moved, set(), now
+        await self._on_progress(moved)
+
+    async def _settle(self, message: OutboundMessage, started: datetime) -> None:
         assert message.id is not None
         try:
-            envelope = envelope_of(message)
-        except (KeyError, TypeError, ValueError) as error:
-            await self._failed(
-                message, DeliveryFailed("bad_payload", f"unreadable message: {error}", permanent=True)
-            )
-            return
-        settings = self._settings
-        # A 429 is waited out here only while the wait stays well inside the lease; beyond that the
-        # message goes back to the queue, so a renewed lease never has to cover an unbounded pause.
-        patience = settings.lease.total_seconds() / 4
+            try:
+                envelope = envelope_of(message)
+            except (KeyError, TypeError, ValueError) as error:
+                unreadable = DeliveryFailed("bad_payload", f"unreadable message: {error}", permanent=True)
+                await self._failed(message, unreadable)
+                return
+            await self._send(message, envelope, started)
+        finally:
+            self._held.discard(message.id)
+
+    async def _send(self, message: OutboundMessage, envelope: Envelope, started: datetime) -> None:
+        assert message.id is not None
+        patience = self._settings.patience.total_seconds()
         waited = 0.0
         while True:
             if not await self._begin_send(message.id):
@@ -157,10 +184,10 @@ class OutboxWorker:
             except DeliveryFailed as failure:
                 wait = failure.retry_after
                 if wait is not None:
-                    self._pacer.pause(wait)
+                    self.pacer.rejected(started, wait)
                     if waited + wait <= patience:
                         waited += wait
-                        await self._pacer.slot()
+                        started = await self.pacer.slot(message.recipient)
                         continue
                 await self._failed(message, failure)
                 return
@@ -172,6 +199,7 @@ class OutboxWorker:
                 )
                 await self._failed(message, unexpected)
                 return
+            self.pacer.accepted()
             await self._sent(message, receipt)
             return
 

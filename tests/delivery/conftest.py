@@ -61,7 +61,11 @@ def slack_sender(fake: FakeSlack) -> SlackSender:
 def worker(
     database: Database, fake: FakeSlack, time: FakeTime, rate: float = 2.0, **options: object
 ) -> OutboxWorker:
-    settings = DeliverySettings(rate_per_second=rate, **options)  # type: ignore[arg-type]
+    settings = DeliverySettings(
+        max_rate_per_second=rate,
+        initial_rate_per_second=rate,
+        **options,  # type: ignore[arg-type]
+    )
     return OutboxWorker(database, slack_sender(fake), clock=time, sleep=time.sleep, settings=settings)
 
 

@@ -164,7 +164,7 @@ def test_two_processes_on_one_postgresql_database_send_nothing_twice(
     try:
         emails = people(fake_slack, 60)
         queue_lists(first, emails, datetime.now(UTC))
-        settings = DeliverySettings(rate_per_second=1000.0, batch=7, concurrency=3)
+        settings = DeliverySettings(max_rate_per_second=1000.0, batch=7, concurrency=3)
         start = threading.Barrier(2)
 
         def process(db: Database) -> int:
@@ -207,7 +207,7 @@ def test_a_worker_whose_lease_ran_out_mid_batch_sends_nothing_another_worker_too
     database: Database, fake_slack: FakeSlack, time: FakeTime
 ) -> None:
     queue_lists(database, people(fake_slack, 3), time.now)
-    settings = DeliverySettings(rate_per_second=1.0, batch=20, concurrency=1)
+    settings = DeliverySettings(max_rate_per_second=1.0, batch=20, concurrency=1)
     other = OutboxWorker(database, slack_sender(fake_slack), clock=time, sleep=time.sleep, settings=settings)
     stalling = _Stalls(slack_sender(fake_slack), time, settings.lease + timedelta(seconds=20), other)
     first = OutboxWorker(database, stalling, clock=time, sleep=time.sleep, settings=settings, name="first")
