@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from bot.conversation.messages import Outgoing
+from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import Delivered, OutboxWorker
 from storage import Database
+from storage.outbox import enqueue, supersede
 
 _UNPACED = DeliverySettings.unpaced()
 
@@ -52,3 +55,43 @@ class BackgroundOutbox:
 
     def flush(self) -> list[Outgoing]:
         return []
+
+
+class NoticeOutbox:
+    """Where a surface puts what the conversation addressed to people and channels: into the outbox, so
+    that the worker delivers each exactly once, retrying through a Slack outage instead of dropping it.
+
+    `wake` (called on the event loop after queuing) tells the worker to look now.
+    """
+
+    def __init__(
+        self, database: Database, *, clock: Callable[[], datetime], wake: Callable[[], None] = lambda: None
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        self.wake = wake
+
+    def queue(self, notices: list[tuple[str, ChatNotice]]) -> list[str]:
+        """Queue each (recipient, notice) in one transaction; their idempotency keys.
+
+        A notice that updates a thread (an approval's decision) supersedes that thread's older notices
+        still waiting for Slack: the stale prompt is never posted after the decision.
+        """
+        now = self._clock()
+        keys = []
+        with self._database.session() as session:
+            for thread in {notice.updates for _, notice in notices if notice.updates}:
+                supersede(session, kind=CHAT_MESSAGE, thread=thread, before=now)
+            for recipient, notice in notices:
+                key = f"chat:{uuid.uuid4().hex}"
+                enqueue(
+                    session,
+                    idempotency_key=key,
+                    recipient=recipient,
+                    kind=CHAT_MESSAGE,
+                    payload=notice.to_payload(),
+                    now=now,
+                )
+                keys.append(key)
+            session.commit()
+        return keys

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.conversation import todo_views, views
 from bot.conversation.messages import Channel, DirectMessage
+from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
 from storage import OutboundMessage
 from workflows.results import TodoEntry
@@ -16,7 +17,11 @@ CHANNEL_PREFIX = "channel:"
 
 def envelope_of(message: OutboundMessage) -> Envelope:
     payload = message.payload
+    updates = None
     match message.kind:
+        case kind if kind == CHAT_MESSAGE:
+            notice = ChatNotice.from_payload(payload)
+            rendered, updates = notice.message, notice.updates
         case "todo_list":
             rendered = todo_views.todo_list_dm(
                 organization=payload["organization"],
@@ -72,7 +77,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
         if recipient.startswith(CHANNEL_PREFIX)
         else DirectMessage(recipient)
     )
-    return Envelope(message.idempotency_key, to, rendered, check_first=message.uncertain)
+    return Envelope(message.idempotency_key, to, rendered, check_first=message.uncertain, updates=updates)
 
 
 def _entries(payload: dict[str, Any]) -> list[TodoEntry]:

@@ -16,6 +16,8 @@ class Envelope:
     message: Message
     check_first: bool = False
     """An earlier attempt may have reached the recipient: look for its message before posting."""
+    updates: str | None = None
+    """Copies of one message share this key: the platform updates each earlier copy to match."""
 
 
 @dataclass(frozen=True)

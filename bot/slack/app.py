@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.delivery import NoticeOutbox
 from bot.slack._runtime import Runtime
 from bot.slack.delivery import Delivery
 from bot.slack.listeners import actions, commands, events
@@ -63,8 +64,12 @@ def create_app(
     signing_secret: str,
     state: SlackState | None = None,
     people: People | None = None,
+    outbox: NoticeOutbox | None = None,
 ) -> AsyncApp:
-    """The bolt app with every listener registered; `signing_secret` may be empty in Socket Mode only."""
+    """The bolt app with every listener registered; `signing_secret` may be empty in Socket Mode only.
+
+    With an `outbox`, messages addressed to people and channels are queued there, not posted at once.
+    """
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
@@ -74,7 +79,7 @@ def create_app(
     )
     state = state or InMemorySlackState()
     people = people or People(client)
-    delivery = build_delivery(client, people, state)
+    delivery = build_delivery(client, people, state, outbox)
     runtime = Runtime(conversation=conversation, people=people, delivery=delivery, state=state)
     commands.register(app, runtime)
     events.register(app, runtime)
@@ -82,7 +87,14 @@ def create_app(
     return app
 
 
-def build_delivery(client: AsyncWebClient, people: People, state: SlackState) -> Delivery:
+def build_delivery(
+    client: AsyncWebClient, people: People, state: SlackState, outbox: NoticeOutbox | None = None
+) -> Delivery:
     return Delivery(
-        client, people, state, retry_handlers=client.retry_handlers or [], timeout=float(client.timeout)
+        client,
+        people,
+        state,
+        retry_handlers=client.retry_handlers or [],
+        timeout=float(client.timeout),
+        outbox=outbox,
     )

@@ -1,7 +1,13 @@
-"""Delivering what the conversation says: in place, by DM, to a channel; copies of one message kept equal."""
+"""Delivering what the conversation says: in place, by DM, to a channel; copies of one message kept equal.
+
+With an outbox (as `serve` runs), everything addressed to a person or a channel, and every update of a
+shared message, is queued there and sent by the outbox worker: exactly once, retried through a Slack
+outage. Only private answers to whoever spoke go straight back, since that person is waiting for them.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +20,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
 from bot.slack.blocks import SlackBlock, attachments_of, message_payload, note, view_payload
+from bot.delivery import ChatNotice, NoticeOutbox
+from bot.delivery.render import CHANNEL_PREFIX
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
 
@@ -44,7 +52,9 @@ class Delivery:
         *,
         retry_handlers: list[AsyncRetryHandler],
         timeout: float,
+        outbox: NoticeOutbox | None = None,
     ) -> None:
+        self._outbox = outbox
         self._client = client
         self._people = people
         self._state = state
@@ -58,6 +68,8 @@ class Delivery:
         """
         problems: list[str] = []
         written: dict[str, set[MessageCopy]] = {}
+        if self._outbox is not None:
+            outgoings = await self._queue(self._outbox, outgoings, origin, problems)
         for outgoing in outgoings:
             try:
                 await self._deliver_one(outgoing, origin, written, problems)
@@ -67,6 +79,51 @@ class Delivery:
             await self.tell(origin, "\n".join(problems))
         elif problems:
             logger.warning("undelivered: %s", " ".join(problems))
+
+    async def _queue(
+        self, outbox: NoticeOutbox, outgoings: list[Outgoing], origin: Origin | None, problems: list[str]
+    ) -> list[Outgoing]:
+        """Queue every addressed message in the outbox; what is left to answer directly."""
+        direct: list[Outgoing] = []
+        notices: list[tuple[str, ChatNotice]] = []
+        for outgoing in outgoings:
+            recipient = await self._recipient(outgoing, origin, problems)
+            if recipient is None:
+                direct.append(outgoing)
+            elif recipient:
+                notices.append((recipient, ChatNotice(outgoing.message, outgoing.updates)))
+        if notices:
+            try:
+                await asyncio.to_thread(outbox.queue, notices)
+            except Exception:  # the database is down: sending at once beats losing the message
+                logger.exception("queuing %d messages failed; sending them directly", len(notices))
+                return outgoings
+            outbox.wake()
+        return direct
+
+    async def _recipient(
+        self, outgoing: Outgoing, origin: Origin | None, problems: list[str]
+    ) -> str | None:
+        """The outbox recipient of an addressed message; None for a private answer, "" when unreachable."""
+        to = outgoing.to
+        if isinstance(to, Reply) and outgoing.updates is None:
+            return None
+        if isinstance(to, DirectMessage):
+            try:
+                known = await self._people.user_id(to.email)
+            except DELIVERY_ERRORS:
+                return to.email  # Slack is down: the worker finds them once it is back
+            if known is None:
+                problems.append(_not_in_slack(to.email, outgoing.message.summary))
+                return ""
+            return to.email
+        if isinstance(to, Channel) and to.channel:
+            return f"{CHANNEL_PREFIX}{to.channel}"
+        if origin is None:
+            logger.warning("%r has no audience outside a conversation; dropped", outgoing.message.summary)
+            return ""
+        # where they spoke, or their DM with the bot (a user id posts there) when they clicked in App Home
+        return f"{CHANNEL_PREFIX}{origin.channel or origin.user_id}"
 
     async def tell(self, origin: Origin, text: str) -> None:
         """A private note to whoever spoke; failures are logged, never raised."""
@@ -128,10 +185,7 @@ class Delivery:
         if isinstance(to, DirectMessage):
             user_id = await self._people.user_id(to.email)
             if user_id is None:
-                problems.append(
-                    f"*{to.email}* has no Slack account here (or a different email in Slack), "
-                    f"so they did not get “{outgoing.message.summary}”. Please reach them another way."
-                )
+                problems.append(_not_in_slack(to.email, outgoing.message.summary))
                 return None
             return await self._people.dm_channel(user_id)
         if isinstance(to, Channel) and to.channel:
@@ -213,6 +267,14 @@ def _answered_privately(origin: Origin, message: Message) -> bool:
     if origin.response_url:
         return True
     return message.private and origin.channel is not None and not origin.channel.startswith("D")
+
+
+def _not_in_slack(email: str, summary: str) -> str:
+    return (
+        f"*{email}* has no Slack account here (or a different email in Slack), "
+        f"so they did not get “{summary}”. Please reach them another way."
+    )
+
 
 
 def _code(error: BaseException) -> str:

@@ -1,10 +1,12 @@
 """The outbox's Slack sender: each post carries its idempotency key in Slack message metadata.
 
-When an earlier attempt may have reached Slack (a crash or a timeout between the post and recording
-it), the DM's recent history is searched for that key first, so the message is never posted twice.
-Channels cannot be searched without the `channels:history` scopes, so a channel post that may have got
-through is recorded as sent, unconfirmed, instead of being posted again: a missed digest is followed by
-the next one, a doubled one is noise in the admins' channel.
+When an earlier attempt may have reached Slack (a crash, a timeout or a 5xx between the post and
+recording it), the conversation's recent history is searched for that key first, so the message is
+never posted twice. DMs are searched with `im:history`, channels with `channels:history` and
+`groups:history`; a workspace that did not grant those leaves a channel unsearchable, and a channel
+post that may have got through is then recorded as sent, unconfirmed, rather than posted again.
+Notices that update a thread (an approval prompt and its decision) post or update the copy in their
+conversation and update every earlier copy; updating is idempotent, so a retry repeats it safely.
 Its client must not retry on its own: a blind retry of `chat.postMessage` is exactly a duplicate.
 """
 
@@ -24,6 +26,7 @@ from bot.conversation.messages import Channel
 from bot.delivery.sender import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
 from bot.slack.blocks import attachments_of, message_payload
 from bot.slack.people import People
+from bot.slack.state import MessageCopy, SlackState
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ RETRY_AFTER_AT_MOST = 900.0
 """An absurd `Retry-After` is capped: the worker re-queues long waits anyway, asking again costs one 429."""
 HISTORY_PAGE = 100
 """Messages of a DM searched for an earlier attempt: the bot posts there rarely, so a page suffices."""
+_UNSEARCHABLE = frozenset({"missing_scope", "not_in_channel", "not_allowed_token_type"})
+"""History errors meaning the bot may not read this conversation: it cannot tell what got through."""
 _UNREACHABLE = frozenset(
     {
         "channel_not_found",
@@ -47,13 +52,12 @@ _UNREACHABLE = frozenset(
 
 
 class SlackSender:
-    def __init__(self, client: AsyncWebClient, people: People) -> None:
+    def __init__(self, client: AsyncWebClient, people: People, state: SlackState | None = None) -> None:
         self._client = client
         self._people = people
+        self._state = state
 
     async def send(self, envelope: Envelope) -> Receipt:
-        if envelope.check_first and isinstance(envelope.to, Channel):
-            return _unconfirmed(envelope, "an earlier attempt may have posted it")
         try:
             return await self._send(envelope)
         except SlackApiError as error:
@@ -63,8 +67,6 @@ class SlackSender:
             failure = DeliveryFailed(
                 "connection_error", f"Slack did not answer ({type(error).__name__})", maybe_delivered=True
             )
-        if failure.maybe_delivered and isinstance(envelope.to, Channel):
-            return _unconfirmed(envelope, failure.reason)
         raise failure
 
     async def _send(self, envelope: Envelope) -> Receipt:
@@ -80,27 +82,44 @@ class SlackSender:
                     NOT_IN_CHAT, f"no Slack account with the email {envelope.to.email}", permanent=True
                 )
             channel, time_zone = person.user_id, person.time_zone
-        if envelope.check_first:
-            channel = await self._people.dm_channel(channel)
-            earlier = await self._find(channel, envelope.key)
+        if envelope.check_first or (envelope.updates and channel.startswith("U")):
+            channel = await self._people.dm_channel(channel) if channel.startswith("U") else channel
+        copies = await self._state.copies(envelope.updates) if self._state and envelope.updates else []
+        here = next((copy for copy in copies if copy.channel == channel), None)
+        if here is None and envelope.check_first:
+            try:
+                earlier = await self._find(channel, envelope.key)
+            except SlackApiError as error:
+                if str(error.response.get("error")) not in _UNSEARCHABLE:
+                    raise
+                return _unconfirmed(envelope, channel, "its history cannot be read to check")
             if earlier is not None:
                 logger.info("outbox message %s was already posted; not posting it again", envelope.key)
-                return Receipt(f"{channel}/{earlier}", time_zone)
+                here = MessageCopy(channel, earlier)
+                await self._remember(envelope, here)
         message = envelope.message
-        response = await self._client.chat_postMessage(
-            channel=channel,  # a user id posts to the bot's DM with them, without conversations.open
-            **message_payload(message),
-            metadata={"event_type": EVENT_TYPE, "event_payload": {"key": envelope.key}},
-        )
-        posted_in, ts = str(response["channel"]), str(response["ts"])
-        for attachment in attachments_of(message):
-            await self._client.files_upload_v2(
-                channel=posted_in,
-                content=attachment.content,
-                filename=attachment.filename,
-                title=attachment.title,
+        if here is None:
+            response = await self._client.chat_postMessage(
+                channel=channel,  # a user id posts to the bot's DM with them, without conversations.open
+                **message_payload(message),
+                metadata={"event_type": EVENT_TYPE, "event_payload": {"key": envelope.key}},
             )
-        return Receipt(f"{posted_in}/{ts}", time_zone)
+            here = MessageCopy(str(response["channel"]), str(response["ts"]))
+            await self._remember(envelope, here)
+            for attachment in attachments_of(message):
+                await self._client.files_upload_v2(
+                    channel=here.channel,
+                    content=attachment.content,
+                    filename=attachment.filename,
+                    title=attachment.title,
+                )
+        for copy in copies:  # every earlier copy, the one here included, now reads the same
+            await self._client.chat_update(channel=copy.channel, ts=copy.ts, **message_payload(message))
+        return Receipt(f"{here.channel}/{here.ts}", time_zone)
+
+    async def _remember(self, envelope: Envelope, copy: MessageCopy) -> None:
+        if self._state is not None and envelope.updates:
+            await self._state.add_copy(envelope.updates, copy)
 
     async def _find(self, channel: str, key: str) -> str | None:
         """The ts of a message in `channel` stamped with `key`, if there is one."""
@@ -117,15 +136,11 @@ class SlackSender:
         return None
 
 
-def _unconfirmed(envelope: Envelope, why: str) -> Receipt:
-    assert isinstance(envelope.to, Channel)
+def _unconfirmed(envelope: Envelope, channel: str, why: str) -> Receipt:
     logger.warning(
-        "outbox message %s to channel %s recorded as sent, unconfirmed: %s",
-        envelope.key,
-        envelope.to.channel,
-        why,
+        "outbox message %s to %s recorded as sent, unconfirmed: %s", envelope.key, channel, why
     )
-    return Receipt(f"{envelope.to.channel}/{UNCONFIRMED}")
+    return Receipt(f"{channel}/{UNCONFIRMED}")
 
 
 def _failure(error: SlackApiError) -> DeliveryFailed:

@@ -14,7 +14,7 @@ import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.conversation import todo_views
-from bot.delivery import DeliverySettings, OutboxWorker
+from bot.delivery import DeliverySettings, NoticeOutbox, OutboxWorker
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_delivery, build_web_client, create_app
 from bot.slack.delivery import Delivery
@@ -43,7 +43,6 @@ class Persistence:
     database: Database
     tracking: Tracking
     clock: Callable[[], datetime]
-    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
 
 def serve(
@@ -64,18 +63,21 @@ def serve(
         else InMemorySlackState()
     )
     people = People(client)
+    outbox = NoticeOutbox(persistence.database, clock=persistence.clock) if persistence else None
     app = create_app(
         conversation=conversation,
         client=client,
         signing_secret=settings.slack_signing_secret or "",  # check_settings: required unless Socket Mode
         state=state,
         people=people,
+        outbox=outbox,
     )
-    delivery = build_delivery(client, people, state)
+    delivery = build_delivery(client, people, state, outbox)
     background = [watch_forever(conversation, delivery, settings.poll_seconds)]
-    if persistence is not None:
-        sender = SlackSender(build_web_client(token, base_url=settings.slack_api_url, retries=False), people)
-        worker = outbox_worker(persistence, sender, delivery)
+    if persistence is not None and outbox is not None:
+        posting = build_web_client(token, base_url=settings.slack_api_url, retries=False)
+        worker = outbox_worker(persistence, SlackSender(posting, people, state), delivery, settings.delivery)
+        outbox.wake = worker.wake
         background.append(worker.run_forever(OUTBOX_IDLE_SECONDS))
     if settings.slack_app_token:
         print("connecting to Slack in Socket Mode", flush=True)
@@ -89,8 +91,13 @@ def serve(
         asyncio.run(_alongside(background, server.serve(sockets=[listening])))
 
 
-def outbox_worker(persistence: Persistence, sender: SlackSender, delivery: Delivery) -> OutboxWorker:
-    """The worker that sends the outbox to Slack, starts reminders and keeps the live reports current."""
+def outbox_worker(
+    persistence: Persistence, sender: SlackSender, delivery: Delivery, settings: DeliverySettings
+) -> OutboxWorker:
+    """The worker that sends the outbox to Slack, starts reminders and keeps the live reports current.
+
+    `settings` are `Settings.delivery`, read from the environment: the notify benchmark runs `serve`
+    itself, so it measures exactly these."""
     tracking = persistence.tracking
 
     async def report(organizations: set[str]) -> None:
@@ -107,7 +114,7 @@ def outbox_worker(persistence: Persistence, sender: SlackSender, delivery: Deliv
         persistence.database,
         sender,
         clock=persistence.clock,
-        settings=persistence.delivery,
+        settings=settings,
         on_delivered=lambda message, receipt: tracking.delivered(
             message.kind, message.payload, receipt.time_zone
         ),

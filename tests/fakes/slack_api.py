@@ -63,6 +63,9 @@ class FakeSlack:
     """How many calls the limit turned away."""
     scopes: tuple[str, ...] | None = None
     """The bot token's scopes, sent as Slack does in `auth.test`'s `x-oauth-scopes` header."""
+    outage: Callable[[str], bool] | None = None
+    """While it returns True for a method, calls of it answer HTTP 503 and nothing is stored (an outage
+    driven by a test's clock)."""
     _bucket: tuple[float, float] = (0.0, 0.0)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -112,6 +115,8 @@ class FakeSlack:
         with self._changed:
             self.calls.append(Call(method, params, token))
             failure = self._failures.get(method, []).pop(0) if self._failures.get(method) else None
+            if failure is None and self.outage is not None and self.outage(method):
+                failure = Failure(status=503)
             if failure is None and method == "chat.postMessage":
                 failure = self._over_limit()
             # an HTTP failure happens before Slack acts: nothing is stored

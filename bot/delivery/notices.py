@@ -1,0 +1,99 @@
+"""A message the conversation addressed to someone (a channel announcement, portal steps, an approval
+prompt or its decision), kept in the outbox as a typed notice until the platform has it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.conversation.messages import (
+    Actions,
+    Attachment,
+    Block,
+    Button,
+    ButtonStyle,
+    Facts,
+    Heading,
+    Message,
+    Table,
+    Text,
+)
+
+CHAT_MESSAGE = "chat_message"
+"""The outbox kind of a `ChatNotice`."""
+
+
+@dataclass(frozen=True)
+class ChatNotice:
+    message: Message
+    updates: str | None = None
+    """Copies of one thing share this key (an approval prompt): posting it updates every earlier copy."""
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "summary": self.message.summary,
+            "blocks": [_block_payload(block) for block in self.message.blocks],
+            "updates": self.updates,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> ChatNotice:
+        blocks = tuple(_block(item) for item in payload["blocks"])
+        updates = payload.get("updates")
+        return cls(Message(str(payload["summary"]), blocks), str(updates) if updates else None)
+
+
+def _block_payload(block: Block) -> dict[str, Any]:
+    match block:
+        case Text(markdown):
+            return {"type": "text", "markdown": markdown}
+        case Heading(text):
+            return {"type": "heading", "text": text}
+        case Facts(pairs):
+            return {"type": "facts", "pairs": [list(pair) for pair in pairs]}
+        case Table(header, rows):
+            return {"type": "table", "header": list(header), "rows": [list(row) for row in rows]}
+        case Actions(buttons):
+            return {
+                "type": "actions",
+                "buttons": [
+                    {"label": b.label, "action": b.action, "value": b.value, "style": b.style}
+                    for b in buttons
+                ],
+            }
+        case Attachment(filename, content, title):
+            return {"type": "attachment", "filename": filename, "content": content, "title": title}
+    raise ValueError(f"unknown block {block!r}")
+
+
+def _block(item: dict[str, Any]) -> Block:
+    match item["type"]:
+        case "text":
+            return Text(str(item["markdown"]))
+        case "heading":
+            return Heading(str(item["text"]))
+        case "facts":
+            return Facts(tuple((str(name), str(value)) for name, value in item["pairs"]))
+        case "table":
+            return Table(
+                tuple(str(cell) for cell in item["header"]),
+                tuple(tuple(str(cell) for cell in row) for row in item["rows"]),
+            )
+        case "actions":
+            return Actions(
+                tuple(
+                    Button(str(b["label"]), str(b["action"]), str(b["value"]), _style(b.get("style")))
+                    for b in item["buttons"]
+                )
+            )
+        case "attachment":
+            return Attachment(str(item["filename"]), str(item["content"]), str(item["title"]))
+    raise ValueError(f"unknown block type {item['type']!r}")
+
+
+def _style(value: object) -> ButtonStyle:
+    if value == "primary":
+        return "primary"
+    if value == "danger":
+        return "danger"
+    return "default"

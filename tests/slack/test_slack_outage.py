@@ -1,0 +1,208 @@
+"""No message of the workflow is dropped: Slack fails for a minute at each moment the workflow speaks, and
+each message still arrives exactly once, through the outbox, as `serve` wires it (time is injected)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.delivery import NoticeOutbox, OutboxWorker
+from bot.demo import bundled_scenario
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from bot.slack import InMemorySlackState, build_web_client, create_app, create_asgi
+from bot.slack.app import build_delivery
+from bot.slack.people import People
+from bot.slack.sender import SlackSender
+from bot.slack.watch import watch_once
+from storage import OutboundMessage
+from tests.delivery.conftest import FakeTime
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET
+from tests.fakes.slack_harness import SlackSender as SignedRequests
+from tests.fakes.slack_harness import texts
+from tests.slack.test_slack_migration import Recording
+
+ORGANIZATION = "fabrikam-fiber"
+CHANNEL = "CMIGRATE"
+PEOPLE = {
+    "UDANA": ("dana@fabrikam.com", "Dana Owner"),
+    "ULEE": ("lee@fabrikam.com", "Lee Admin"),
+    "UCAROL": ("carol@fabrikam.com", "Carol Extra"),
+    "UANN": ("ann@fabrikam.com", "Ann User"),
+    "UGUS": ("gus@fabrikam.com", "Gus User"),
+    "UIVAN": ("ivan@fabrikam.com", "Ivan User"),
+}
+SENDING = frozenset({"chat.postMessage", "chat.update", "conversations.open", "conversations.history"})
+OUTAGE = timedelta(minutes=1)
+
+
+@dataclass
+class Bot:
+    fake: FakeSlack
+    time: FakeTime
+    runtime: Runtime
+    send: SignedRequests
+    worker: OutboxWorker
+    watch: Any
+    recording: Recording
+    down_until: Any = None
+
+    def slack_fails_for_a_minute(self) -> None:
+        self.down_until = self.time.now + OUTAGE
+        self.fake.outage = lambda method: method in SENDING and self.time.now < self.down_until
+
+    def command(self, user: str, text: str) -> None:
+        turns = len(self.recording.turns)
+        assert self.send.command(text, user=user, channel=CHANNEL).status_code == 200
+        self.recording.wait_for_turns(turns + 1)
+        asyncio.run(asyncio.sleep(0.3))  # the listener queues what the turn said, after the turn
+
+    def click(self, user: str, action_id: str, value: str) -> None:
+        turns = len(self.recording.turns)
+        assert self.send.click(action_id, value, user=user, channel=CHANNEL).status_code == 200
+        self.recording.wait_for_turns(turns + 1)
+        asyncio.run(asyncio.sleep(0.3))
+
+    def deliver_through_the_outage(self) -> None:
+        """The worker runs every 10 s of the clock for five minutes: through the outage and after it."""
+        for _ in range(30):
+            asyncio.run(self.worker.drain())
+            self.time.now += timedelta(seconds=10)
+
+    def queued(self) -> list[OutboundMessage]:
+        from sqlmodel import select
+
+        with self.runtime.database.session() as session:
+            return list(session.exec(select(OutboundMessage)).all())
+
+    def posts(self, channel: str, containing: str) -> list[dict[str, Any]]:
+        return [
+            message
+            for (where, _), message in self.fake.messages.items()
+            if where == channel and containing in texts(message)
+        ]
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Iterator[Bot]:
+    time = FakeTime()
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'slack.db'}",
+        sandbox_scenario=str(bundled_scenario()),
+        admin_ids=frozenset({"UCAROL"}),
+    )
+    runtime = build_runtime(settings, surface="slack", clock=time)
+    fake = FakeSlack(users=dict(PEOPLE))
+    with ServerThread(fake.asgi()) as slack:
+        fake.url = slack.url
+        client = build_web_client(BOT_TOKEN, base_url=f"{slack.url}/api/")
+        state, people = InMemorySlackState(), People(client)
+        outbox = NoticeOutbox(runtime.database, clock=time)
+        recording = Recording(runtime.conversation)
+        app = create_app(
+            conversation=recording,
+            client=client,
+            signing_secret=SIGNING_SECRET,
+            state=state,
+            people=people,
+            outbox=outbox,
+        )
+        posting = build_web_client(BOT_TOKEN, base_url=f"{slack.url}/api/", retries=False)
+        worker = OutboxWorker(
+            runtime.database, SlackSender(posting, people, state), clock=time, sleep=time.sleep
+        )
+        delivery = build_delivery(client, people, state, outbox)
+
+        def watch() -> None:
+            asyncio.run(watch_once(runtime.conversation, delivery))
+
+        with ServerThread(create_asgi(app, health=lambda: True)) as server, httpx.Client(
+            base_url=server.url, timeout=20
+        ) as http:
+            yield Bot(fake, time, runtime, SignedRequests(http, fake), worker, watch, recording)
+    runtime.close()
+
+
+def _button(message: dict[str, Any], label: str) -> dict[str, Any]:
+    blocks = message["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return next(
+        element
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if label in element["text"]["text"]
+    )
+
+
+def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: Bot) -> None:
+    bot.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    bot.command("UDANA", f"invite {ORGANIZATION}")
+    bot.deliver_through_the_outage()  # whatever the first steps queued
+
+    # the approval prompt, to the channel and to the other admins
+    bot.slack_fails_for_a_minute()
+    bot.command("UDANA", f"request-approval {ORGANIZATION}")
+    asyncio.run(bot.worker.drain())
+    assert bot.posts(CHANNEL, "Approve") == []  # Slack is down: nothing got through yet
+    bot.deliver_through_the_outage()
+    (prompt,) = bot.posts(CHANNEL, "Approve")
+    assert len(bot.posts("DULEE", "Approve")) == 1
+
+    # the decision updates every copy; the portal steps go to the connector by DM
+    bot.slack_fails_for_a_minute()
+    approve = _button(prompt, "Approve")
+    bot.click("ULEE", approve["action_id"], approve["value"])
+    bot.deliver_through_the_outage()
+    copies = [key for key, message in bot.fake.messages.items() if "Lee Admin" in texts(message)]
+    assert {channel for channel, _ in copies} == {CHANNEL, "DULEE"}
+    (decided,) = bot.posts(CHANNEL, "Approval #1")  # the prompt was updated in place, not posted again
+    assert "Approved by Lee Admin" in texts(decided) and "Approved by Lee Admin" in texts(
+        bot.posts("DULEE", "Approval #1")[0]
+    )
+    steps = [m for m in bot.posts("DULEE", "Connect directory") if "Approval #1" not in m["text"]]
+    assert len(steps) == 1 and len(bot.posts("DULEE", "")) == 2  # the prompt's copy and the steps
+
+    # the watch confirms the connection: the channel's announcement
+    sandbox = bot.runtime.sandbox
+    assert sandbox is not None
+    tenant_id = str(sandbox.state()["tenant"]["id"])
+    connect = {"organization": ORGANIZATION, "tenantId": tenant_id}
+    httpx.post(f"{sandbox.url}/_sandbox/connect", json=connect, timeout=10).raise_for_status()
+    bot.slack_fails_for_a_minute()
+    bot.watch()
+    bot.deliver_through_the_outage()
+    (announced,) = bot.posts(CHANNEL, "is now connected to")
+    assert announced["text"].startswith(f"🎉 {ORGANIZATION} is now connected")
+
+    # the to-do lists
+    bot.slack_fails_for_a_minute()
+    bot.command("UDANA", f"notify {ORGANIZATION}")
+    bot.deliver_through_the_outage()
+    assert len(bot.posts("DUGUS", "Done")) == 1
+
+    queued = [m for m in bot.queued() if m.status != "superseded" and m.error_code != "not_in_chat"]
+    assert {message.status for message in queued} == {"sent"}
+    stamped: dict[str, int] = {}
+    for message in bot.fake.messages.values():
+        key = (message.get("metadata") or {}).get("event_payload", {}).get("key")
+        stamped[key] = stamped.get(key, 0) + 1
+    # exactly once: each queued message is in Slack once, and Slack holds nothing else of the outbox's
+    for message in queued:
+        if message.payload.get("updates") and stamped.get(message.idempotency_key) is None:
+            channel, ts = (message.delivered_ref or "").split("/")
+            assert (channel, ts) in bot.fake.messages  # a decision: the earlier copy, updated in place
+        else:
+            assert stamped.get(message.idempotency_key) == 1
+    assert all(count == 1 for key, count in stamped.items() if key)
+    assert len(bot.fake.calls_of("chat.postMessage")) > len(queued)  # the outage did refuse posts
