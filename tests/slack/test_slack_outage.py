@@ -191,6 +191,16 @@ def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: B
     bot.deliver_through_the_outage()
     assert len(bot.posts("DUGUS", "Done")) == 1
 
+    # two working days later: reminders to whoever has not finished, the digest to the channel
+    before = {message.id for message in bot.queued()}
+    bot.time.now += timedelta(days=2, hours=2)
+    bot.slack_fails_for_a_minute()
+    bot.watch()
+    reminders = [m for m in bot.queued() if m.id not in before]
+    assert {m.kind for m in reminders} == {"todo_reminder", "billing_reminder"}
+    bot.deliver_through_the_outage()
+    assert len(bot.posts("DUGUS", "Reminder")) == 1
+
     queued = [m for m in bot.queued() if m.status != "superseded" and m.error_code != "not_in_chat"]
     assert {message.status for message in queued} == {"sent"}
     stamped: dict[str, int] = {}
