@@ -318,11 +318,27 @@ def _queue_digest(database: Database, now: datetime) -> None:
         session.commit()
 
 
-def test_a_channel_post_that_may_have_got_through_is_recorded_unconfirmed_not_posted_again(
+def test_a_channel_post_that_may_have_got_through_is_looked_for_then_posted_once(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    _queue_digest(database, time.now)
+    fake_slack.fail("chat.postMessage", Failure(status=503))  # Slack stored nothing
+    asyncio.run(worker(database, fake_slack, time).drain())
+    time.now += DeliverySettings().backoff * 4
+    asyncio.run(worker(database, fake_slack, time).drain())
+
+    (row,) = _rows(database)
+    assert (row.status, row.delivered_ref) == ("sent", "CADMINS/1.000100")
+    assert len(fake_slack.calls_of("conversations.history")) == 1
+    assert len(fake_slack.posts_to("CADMINS")) == 2 and len(fake_slack.messages) == 1
+
+
+def test_without_history_scopes_a_channel_post_that_may_have_got_through_is_recorded_unconfirmed(
     database: Database, fake_slack: FakeSlack, time: FakeTime
 ) -> None:
     _queue_digest(database, time.now)
     fake_slack.fail("chat.postMessage", Failure(status=503))
+    fake_slack.fail("conversations.history", Failure(error="missing_scope"))
     asyncio.run(worker(database, fake_slack, time).drain())
     time.now += DeliverySettings().backoff * 4
     asyncio.run(worker(database, fake_slack, time).drain())
@@ -352,7 +368,7 @@ def test_a_channel_post_left_in_flight_by_a_crash_is_not_posted_blindly(
     asyncio.run(worker(database, fake_slack, time).drain())
 
     assert len(fake_slack.posts_to("CADMINS")) == 1
-    assert _rows(database)[0].delivered_ref == "CADMINS/unconfirmed"
+    assert _rows(database)[0].delivered_ref == "CADMINS/1.000100"  # found in the channel's history
 
 
 @pytest.mark.parametrize(
