@@ -21,7 +21,7 @@ METHOD_SCOPES = {
     "conversations_open": "im:write",
     "users_info": "users:read",
     "users_list": "users:read",
-    "conversations_history": "im:history",  # only direct messages are searched
+    "conversations_history": "im:history",  # and the two below: DMs and channels are searched
     "users_lookupByEmail": "users:read.email",
     "files_upload_v2": "files:write",
     "views_publish": None,
@@ -58,6 +58,8 @@ def test_scopes_are_exactly_what_the_code_needs() -> None:
     assert "chat_postMessage" in methods  # the scan sees the code
     needed = {METHOD_SCOPES[method] for method in methods}
     needed |= {EVENT_SCOPES[event] for event in BOT_EVENTS}
+    if "conversations_history" in methods:  # public and private channels, besides DMs
+        needed |= {"channels:history", "groups:history"}
     needed.add("commands")  # the slash command
     assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed - {None}
 
