@@ -7,8 +7,8 @@ from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 
 __all__ = [
-    "NOT_IN_CHAT",
     "CHAT_MESSAGE",
+    "NOT_IN_CHAT",
     "BackgroundOutbox",
     "ChatNotice",
     "CollectingSender",

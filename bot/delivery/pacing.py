@@ -84,9 +84,7 @@ class AdaptivePacer:
         if len(self._channels) >= _IDLE_CHANNELS:
             burst = self._settings.channel_burst
             self._channels = {
-                name: state
-                for name, state in self._channels.items()
-                if self._tokens(name, now) < burst
+                name: state for name, state in self._channels.items() if self._tokens(name, now) < burst
             }
         self._channels[channel] = (self._tokens(channel, now) - 1, now)
 

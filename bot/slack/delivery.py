@@ -101,9 +101,7 @@ class Delivery:
             outbox.wake()
         return direct
 
-    async def _recipient(
-        self, outgoing: Outgoing, origin: Origin | None, problems: list[str]
-    ) -> str | None:
+    async def _recipient(self, outgoing: Outgoing, origin: Origin | None, problems: list[str]) -> str | None:
         """The outbox recipient of an addressed message; None for a private answer, "" when unreachable."""
         to = outgoing.to
         if isinstance(to, Reply) and outgoing.updates is None:

@@ -137,9 +137,7 @@ class SlackSender:
 
 
 def _unconfirmed(envelope: Envelope, channel: str, why: str) -> Receipt:
-    logger.warning(
-        "outbox message %s to %s recorded as sent, unconfirmed: %s", envelope.key, channel, why
-    )
+    logger.warning("outbox message %s to %s recorded as sent, unconfirmed: %s", envelope.key, channel, why)
     return Receipt(f"{channel}/{UNCONFIRMED}")
 
 

@@ -27,9 +27,8 @@ from storage import OutboundMessage
 from tests.delivery.conftest import FakeTime
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET
+from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, texts
 from tests.fakes.slack_harness import SlackSender as SignedRequests
-from tests.fakes.slack_harness import texts
 from tests.slack.test_slack_migration import Recording
 
 ORGANIZATION = "fabrikam-fiber"
@@ -126,9 +125,10 @@ def bot(tmp_path: Path) -> Iterator[Bot]:
         def watch() -> None:
             asyncio.run(watch_once(runtime.conversation, delivery))
 
-        with ServerThread(create_asgi(app, health=lambda: True)) as server, httpx.Client(
-            base_url=server.url, timeout=20
-        ) as http:
+        with (
+            ServerThread(create_asgi(app, health=lambda: True)) as server,
+            httpx.Client(base_url=server.url, timeout=20) as http,
+        ):
             yield Bot(fake, time, runtime, SignedRequests(http, fake), worker, watch, recording)
     runtime.close()
 
