@@ -10,7 +10,7 @@ worth). `aadbot serve` runs as a child process with a SQLite database and nothin
 it runs with `Settings.from_environment`'s delivery settings, exactly as a user gets them. The whole
 migration is driven over Slack's protocol, signed HTTP slash commands and button clicks to
 `/slack/events`: start, invite, request-approval, approve, the portal step (the emulator's connect), the
-watch's confirmation, notify. Once half the to-do lists have landed, serve is killed with SIGKILL and
+check-connection, notify. Once half the to-do lists have landed, serve is killed with SIGKILL and
 started again; the run ends when every user has their list. Checked: every user reached, no message
 twice, and the delivery rate against the enforced limit.
 """
@@ -63,7 +63,6 @@ def serve_environment(database_url: str, slack_url: str, sandbox_url: str) -> di
         "SLACK_API_URL": f"{slack_url}/api/",
         "AADBOT_DATABASE_URL": database_url,
         "AADBOT_SANDBOX_URL": sandbox_url,
-        "AADBOT_POLL_SECONDS": "1",
     }
 
 
@@ -231,11 +230,13 @@ def _migrate(
     _wait("the portal steps", lambda: any("Connect directory" in texts(m) for m in _posted(fake, "D")))
     connect = {"organization": organization, "tenantId": tenant_id}
     httpx.post(f"{sandbox.url}/_sandbox/connect", json=connect, timeout=30).raise_for_status()
+    command(f"check-connection {organization}")  # rather than wait for the watch's next look
     _wait(
         "the connection announcement", lambda: any("is now connected" in texts(m) for m in _posted(fake, "C"))
     )
-    print("  connected; notify", flush=True)
-    command(f"notify {organization}")
+    send.command(f"notify {organization}", user=requester, channel=CHANNEL).raise_for_status()
+    _wait("the first to-do list", lambda: len(_todo_posts(fake)) > 0)
+    print("  notifying", flush=True)
     restart_seconds = 0.0
     if kill:
         _wait("half the to-do lists", lambda: len(_todo_posts(fake)) >= users // 2)

@@ -40,7 +40,7 @@ class DeliverySettings:
     max_attempts: int = 5
     backoff: timedelta = timedelta(seconds=30)
     """After a failure: 30 s, 1 min, 2 min, 4 min... doubling with each attempt."""
-    progress_every: timedelta = timedelta(seconds=5)
+    progress_every: timedelta = timedelta(seconds=10)
     """The live delivery report is refreshed at most this often while a fan-out runs."""
 
     def __post_init__(self) -> None:

@@ -63,6 +63,7 @@ class OutboxWorker:
         self._held: set[int] = set()
         self._moved: set[str] = set()
         self._reported_at: datetime | None = None
+        self._reporting: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -150,13 +151,25 @@ class OutboxWorker:
                 logger.exception("renewing the outbox claims failed")
 
     async def _report(self, *, idle: bool) -> None:
+        """Refresh the live reports beside the sending, one refresh at a time: reading a big migration's
+        progress takes a while, and the next batch need not wait for it."""
         if self._on_progress is None or not self._moved:
+            return
+        if self._reporting is not None and not self._reporting.done():
             return
         now = self._clock()
         if not idle and self._reported_at and now - self._reported_at < self._settings.progress_every:
             return
         moved, self._moved, self._reported_at = self._moved, set(), now
-        await self._on_progress(moved)
+        self._reporting = asyncio.create_task(self._refresh(self._on_progress, moved))
+        if idle:
+            await self._reporting
+
+    async def _refresh(self, on_progress: Progress, moved: set[str]) -> None:
+        try:
+            await on_progress(moved)
+        except Exception:  # a report failing must not stop delivery
+            logger.exception("refreshing the delivery reports failed")
 
     async def _settle(self, message: OutboundMessage, started: datetime) -> None:
         assert message.id is not None
