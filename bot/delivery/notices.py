@@ -33,6 +33,7 @@ class ChatNotice:
         return {
             "summary": self.message.summary,
             "blocks": [_block_payload(block) for block in self.message.blocks],
+            "private": self.message.private,
             "updates": self.updates,
         }
 
@@ -40,7 +41,8 @@ class ChatNotice:
     def from_payload(cls, payload: dict[str, Any]) -> ChatNotice:
         blocks = tuple(_block(item) for item in payload["blocks"])
         updates = payload.get("updates")
-        return cls(Message(str(payload["summary"]), blocks), str(updates) if updates else None)
+        message = Message(str(payload["summary"]), blocks, private=bool(payload.get("private")))
+        return cls(message, str(updates) if updates else None)
 
 
 def _block_payload(block: Block) -> dict[str, Any]:
@@ -57,7 +59,13 @@ def _block_payload(block: Block) -> dict[str, Any]:
             return {
                 "type": "actions",
                 "buttons": [
-                    {"label": b.label, "action": b.action, "value": b.value, "style": b.style}
+                    {
+                        "label": b.label,
+                        "action": b.action,
+                        "value": b.value,
+                        "style": b.style,
+                        "confirm": b.confirm,
+                    }
                     for b in buttons
                 ],
             }
@@ -82,7 +90,13 @@ def _block(item: dict[str, Any]) -> Block:
         case "actions":
             return Actions(
                 tuple(
-                    Button(str(b["label"]), str(b["action"]), str(b["value"]), _style(b.get("style")))
+                    Button(
+                        str(b["label"]),
+                        str(b["action"]),
+                        str(b["value"]),
+                        _style(b.get("style")),
+                        str(b.get("confirm") or ""),
+                    )
                     for b in item["buttons"]
                 )
             )

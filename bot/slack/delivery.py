@@ -19,9 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
-from bot.slack.blocks import SlackBlock, attachments_of, message_payload, note, view_payload
 from bot.delivery import ChatNotice, NoticeOutbox
 from bot.delivery.render import CHANNEL_PREFIX
+from bot.slack.blocks import SlackBlock, attachments_of, message_payload, note, view_payload
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
 
@@ -272,7 +272,6 @@ def _not_in_slack(email: str, summary: str) -> str:
         f"*{email}* has no Slack account here (or a different email in Slack), "
         f"so they did not get “{summary}”. Please reach them another way."
     )
-
 
 
 def _code(error: BaseException) -> str:
