@@ -67,7 +67,8 @@ def test_a_429_pauses_sending_for_retry_after_and_costs_no_attempt(
     asyncio.run(worker(database, fake_slack, time, rate=10.0).drain())
 
     assert time.now - started >= timedelta(seconds=7)
-    assert [len(fake_slack.posts_to(channel)) for channel in ("DU00000", "DU00001")] == [2, 1]
+    # whichever of the two concurrent sends met the 429 was tried again; the other went through once
+    assert sorted(len(fake_slack.posts_to(channel)) for channel in ("DU00000", "DU00001")) == [1, 2]
     assert len(fake_slack.messages) == 2
     assert [(row.status, row.attempts) for row in _rows(database)] == [("sent", 1), ("sent", 1)]
 
