@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from msapi._arm import ResourceManager
-from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header
+from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header, token_claims
 from msapi._device import DeviceSignIn
 from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure
 from msapi._doctor import microsoft_checks
@@ -194,6 +194,20 @@ class MicrosoftClients:
             organization,
             delegated=not self.invites_as_app,
         )
+
+    # --- raw pages and grants, for `aadbot snapshot` ---
+
+    def entitlement_pages(
+        self, organization: str, order_by: str = ""
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        return self._devops.entitlement_pages(organization, order_by)
+
+    def directory_user_pages(self, tenant_id: str) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        return self._graph(tenant_id).user_pages()
+
+    def graph_token_claims(self, tenant_id: str) -> dict[str, Any]:
+        """The claims of the Graph access token (`roles` app-only, `scp` delegated): what was granted."""
+        return token_claims(self._tokens.token(tenant_id, GRAPH_SCOPE))
 
     # --- everything at once ---
 
