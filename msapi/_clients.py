@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -11,7 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from msapi._arm import ResourceManager
 from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header, token_claims
 from msapi._device import DeviceSignIn
-from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure
+from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure, org_user
 from msapi._doctor import microsoft_checks
 from msapi._graph import Graph
 from msapi._http import HttpSession
@@ -129,6 +130,24 @@ class MicrosoftClients:
     @_answers_checked
     def org_users(self, name: str) -> list[OrgUser]:
         return self._devops.entitlements(name, self.progress)
+
+    @_answers_checked
+    def sign_ins(self, organization: str, since: datetime | None) -> list[OrgUser]:
+        if since is None:
+            return self._devops.entitlements(organization, self.progress)
+        recent: list[OrgUser] = []
+        newest_first, previous = True, None
+        for items, _ in self._devops.entitlement_pages(organization, order_by="lastAccessed desc"):
+            for user in map(org_user, items):
+                seen = user.last_accessed
+                # Stop early only while the service really sorts: one that ignores $orderBy is read whole.
+                newest_first = newest_first and (previous is None or (seen is None or seen <= previous))
+                previous = seen if seen is not None else previous
+                if seen is not None and seen > since:
+                    recent.append(user)
+                elif newest_first:
+                    return recent
+        return recent
 
     @_answers_checked
     def remove_org_user(self, organization: str, user_id: str) -> None:

@@ -57,10 +57,11 @@ class Pseudonyms:
             return value
         return f"org-{self._hash('organization', value.strip().casefold(), 10)}"
 
-    def tenant_name(self, value: str) -> str:
+    def label(self, kind: str, value: str) -> str:
+        """A directory's or a subscription's display name: `Directory 1a2b3c4d`."""
         if self.key is None or not value.strip():
             return value
-        return f"Directory {self._hash('tenant', value.strip().casefold(), 8)}"
+        return f"{kind} {self._hash(kind, value.strip().casefold(), 8)}"
 
     def entitlement(self, item: dict[str, Any]) -> dict[str, Any]:
         if self.key is None:

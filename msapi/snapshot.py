@@ -97,6 +97,9 @@ def run_snapshot(args: argparse.Namespace) -> int:
     except OSError as error:
         partial.unlink(missing_ok=True)
         return _fail(f"cannot write {out}: {error.strerror or error}", FAILURE)
+    except BaseException:  # interrupted (Ctrl-C) or worse: no half-written file stays behind
+        partial.unlink(missing_ok=True)
+        raise
     finally:
         progress.finish()
     print(summary.describe(out), file=sys.stderr)
@@ -159,7 +162,7 @@ def write_snapshot(
     writer.key("tenant")
     tenant_writer = _JsonObjectWriter(out)
     tenant_writer.value("id", directory.id)
-    tenant_writer.value("displayName", redact.tenant_name(directory.display_name))
+    tenant_writer.value("displayName", redact.label("Directory", directory.display_name))
     tenant_writer.value(
         "verifiedDomains",
         [
@@ -170,7 +173,13 @@ def write_snapshot(
     tenant_writer.value("authorizationPolicy", {"allowInvitesFrom": clients.allow_invites_from(directory.id)})
     roles = {}
     for admin in dict.fromkeys(filter(None, (owner, *administrators))):
-        held = clients.directory_roles(directory.id, admin)
+        try:
+            held = clients.directory_roles(directory.id, admin)
+        except (
+            MicrosoftError
+        ) as error:  # e.g. an app without Directory.Read.All: the plan reads them live too
+            summary.notes.append(f"The administrators' directory roles could not be read ({error}).")
+            break
         if held:
             roles[redact.address(admin)] = held
     tenant_writer.value("directoryRoles", roles)
@@ -205,7 +214,7 @@ def write_snapshot(
         [
             {
                 "subscriptionId": subscription.id,
-                "displayName": redact.tenant_name(subscription.display_name),
+                "displayName": redact.label("Subscription", subscription.display_name),
                 "tenantId": subscription.tenant_id,
                 "state": subscription.state or "Enabled",
             }

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import base64
+import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
-from msapi import from_environment
+from msapi import from_environment, snapshot
 from msapi._auth import token_claims
-from msapi.snapshot import register
+from msapi.commands import Progress
+from msapi.snapshot import register, write_snapshot
 from sandbox import Sandbox, load_scenario, parse_scenario
 from workflows.plan import Plan, PlannedUser, build_plan
 
@@ -64,7 +66,9 @@ def test_the_snapshot_plans_every_user_as_the_live_services_do(
 ) -> None:
     out = tmp_path / "rehearsal.json"
     with Sandbox(parse_scenario(_harder(fabrikam))) as box:
+        before = box.state()
         assert _snapshot(monkeypatch, box.url, out) == 0
+        assert box.state() == before  # read-only: nothing in the organization or the directory changed
         live = _plan(box.url, ORGANIZATION, TENANT, "lee@fabrikam.com")
     rehearsal = _plan_of_file(out, "lee@fabrikam.com")
 
@@ -186,3 +190,31 @@ def test_an_unknown_organization_fails_with_one_line_and_leaves_no_file(
 
 def test_an_output_folder_is_refused(box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _snapshot(monkeypatch, box.url, tmp_path) == 2
+
+
+def test_big_organizations_report_progress_with_totals(box: Sandbox, tmp_path: Path) -> None:
+    seen: list[tuple[str, int, int | None]] = []
+    with from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients, (tmp_path / "s.json").open("w") as out:
+        write_snapshot(clients, ORGANIZATION, TENANT, out, progress=lambda *step: seen.append(step))
+    assert ("organization users", 11, 11) in seen
+    # Graph's `@odata.count` gives the bar its end where the service sends it; a running count otherwise.
+    assert [step[:2] for step in seen if step[0] == "directory users"] == [("directory users", 11)]
+    bar = io.StringIO()
+    bar.isatty = lambda: True  # type: ignore[method-assign]
+    draw = Progress(bar)
+    for step in seen:
+        draw(*step)
+    assert "fetching organization users [##############################] 11 of 11" in bar.getvalue()
+
+
+def test_an_interrupted_snapshot_leaves_no_file(
+    box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(clients: object, organization: str, tenant: str, out: TextIO, **_: object) -> None:
+        out.write('{"format": "aadbot-scenario/1", "user_entitlements": [')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(snapshot, "write_snapshot", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _snapshot(monkeypatch, box.url, tmp_path / "half.json")
+    assert list(tmp_path.iterdir()) == []
