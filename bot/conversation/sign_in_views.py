@@ -48,8 +48,9 @@ def sign_ins_checked(result: SignInCheck) -> Outgoing:
 
 
 _NEXT_STEPS = {
-    "map": "map their old identity to their directory account (Organization settings > Microsoft Entra ID:"
-    " resolve the disconnected users; Microsoft Support maps them for you past 100)",
+    "map": "to keep their history, have Microsoft Support map their old identity to their directory account"
+    " (Organization settings > Microsoft Entra ID lists the disconnected users); without history, they just"
+    " sign in with the directory account",
     "invite": "invite them as a guest (`invite`), or give them a work account, then map them",
     "decide": "decide which directory account is theirs (or have it enabled), then map them",
 }

@@ -67,7 +67,7 @@ def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
     # Carol and Kim still show their Microsoft accounts and need mapping; Gus and Hana a decision.
     assert "4 people are still on their Microsoft account" in _raw(progress)
     kim_row = [line for line in report.splitlines() if line.strip().startswith("kim@fabrikam-old.com")][-1]
-    assert "map" in kim_row and "resolve the disconnected users" in kim_row
+    assert "map" in kim_row and "Microsoft Support map their old identity" in kim_row
 
 
 def test_an_admin_can_read_the_sign_ins_at_once(chat: Chat) -> None:
