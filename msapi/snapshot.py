@@ -194,7 +194,13 @@ def write_snapshot(
     tenant_writer.close()
 
     billing_id = found.billing_subscription_id
-    subscription = clients.subscription(billing_id, directory.id) if billing_id else None
+    subscription, readable = None, True
+    if billing_id:
+        try:
+            subscription = clients.subscription(billing_id, directory.id)
+        except MicrosoftError as error:  # a role missing: the rehearsal must meet the same refusal
+            readable = False
+            summary.notes.append(f"Recorded as no Azure role on {billing_id}: {error}")
     summary.admins = tuple(
         redact.address(admin) for admin in dict.fromkeys(filter(None, (owner, *administrators)))
     )
@@ -222,7 +228,7 @@ def write_snapshot(
         if subscription is not None
         else [],
     )
-    credentials, notes = _granted(clients, directory.id, billing_id, subscription is not None, environ or {})
+    credentials, notes = _granted(clients, directory.id, billing_id, readable, environ or {})
     summary.notes.extend(notes)
     if credentials:
         writer.value("credentials", credentials)
@@ -279,7 +285,6 @@ def _granted(
         )
     if billing_id and not subscription_read:
         credentials["arm_roles"] = {billing_id: []}
-        notes.append(f"The credentials may not read billing subscription {billing_id}; recorded as no role.")
     return credentials, notes
 
 

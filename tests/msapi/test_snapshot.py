@@ -218,3 +218,41 @@ def test_an_interrupted_snapshot_leaves_no_file(
     with pytest.raises(KeyboardInterrupt):
         _snapshot(monkeypatch, box.url, tmp_path / "half.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_rehearsal_meets_the_same_refusals_as_the_live_credentials(
+    fabrikam: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An app without User.Invite.All and without a role on the billing subscription: the snapshot
+    records exactly that, and inviting then fails the same way live and in the rehearsal."""
+    roles = ["Directory.Read.All", "Organization.Read.All", "Policy.Read.All", "User.Read.All"]
+    billing = fabrikam["organization"]["billing_subscription_id"]
+    fabrikam["subscriptions"][0]["tenantId"] = fabrikam["tenant"]["id"]  # readable, were it allowed
+    fabrikam["credentials"] = {"graph_app_roles": roles, "arm_roles": {billing: []}}
+    out = tmp_path / "limited.json"
+    with Sandbox(parse_scenario(fabrikam)) as box:
+        assert _snapshot(monkeypatch, box.url, out) == 0
+        live = _refusal_of_an_invitation(box.url, box.state()["tenant"]["id"])
+    credentials = json.loads(out.read_text())["credentials"]
+    assert credentials["graph_app_roles"] == roles
+    assert credentials["arm_roles"] == {billing: []}
+    scenario = load_scenario(out)
+    with Sandbox(scenario) as rehearsal:
+        assert _refusal_of_an_invitation(rehearsal.url, scenario.tenant_id) == live
+    assert "User.Invite.All" in live
+
+
+def _refusal_of_an_invitation(url: str, tenant_id: str) -> str:
+    with from_environment({"AADBOT_SANDBOX_URL": url}) as clients:
+        try:
+            clients.invite_guest(
+                tenant_id,
+                email="someone@example.com",
+                display_name="Someone",
+                message="",
+                redirect_url="https://dev.azure.com/fabrikam-fiber",
+                inviter="dana@fabrikam.com",
+            )
+        except Exception as error:  # whatever the clients make of the refusal, it must be the same
+            return f"{type(error).__name__}: {error}"
+    return "invited"
