@@ -104,6 +104,8 @@ def _measure(
             check=True,
         )
         result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+        if result["code"] != 0:
+            raise SystemExit(f"aadbot snapshot failed: {child.stderr.strip()}")
         live = _plan(url, ORGANIZATION, TENANT, CONNECTOR)
     finally:
         server.terminate()

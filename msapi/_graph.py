@@ -125,7 +125,8 @@ class Graph:
             link = page.get("@odata.nextLink")
             if not link:
                 return
-            page = self.next_page(str(link))
+            # The link carries $count=true, which Graph refuses without the advanced-query header.
+            page = self._call("GET", str(link), "the directory users", eventual=True)
 
     def next_page(self, url: str) -> dict[str, Any]:
         return self._call("GET", url, "the directory users")
