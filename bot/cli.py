@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import commands as bot_commands
     from faq import commands as faq_commands
     from msapi import commands as plan_commands
+    from msapi import snapshot as snapshot_commands
     from sandbox import commands as sandbox_commands
 
     parser = argparse.ArgumentParser(
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bot_commands.register(subparsers)
     plan_commands.register(subparsers)
+    snapshot_commands.register(subparsers)
     sandbox_commands.register(subparsers)
     faq_commands.register(subparsers)
     return parser

@@ -136,7 +136,11 @@ def _play(runtime: Runtime, out: TextIO) -> int:
     demo.click(kim, kims_list, "I need help", last=True)
     say(kim, "do I really have to make new personal access tokens?", in_dm=True)
     say(demo.person("ivan@fabrikam.com"), "do I keep my visual studio subscription?", in_dm=True)
-    demo.narrate("Dana looks at how far everyone is")
+    demo.narrate("Ann signs in to Azure DevOps with her work account (simulated in the sandbox)")
+    demo.sandbox_post("/_sandbox/signin", {"organization": ORGANIZATION, "principalName": "ann@fabrikam.com"})
+    demo.narrate("the bot's watch reads the organization's sign-ins: no need for Ann to press Done")
+    demo.surface.deliver(runtime.conversation.watch())
+    demo.narrate("Dana looks at how far everyone is: verified, self-reported and open apart")
     say(dana, "/aad progress")
 
     demo.stage("8. Billing moves to the new directory")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from msapi._arm import ResourceManager
-from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header
+from msapi._auth import ARM_SCOPE, GRAPH_SCOPE, AppCredential, AppTokens, Tokens, pat_header, token_claims
 from msapi._device import DeviceSignIn
-from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure
+from msapi._devops import AzureDevOps, OrganizationRecord, UndocumentedFailure, org_user
 from msapi._doctor import microsoft_checks
 from msapi._graph import Graph
 from msapi._http import HttpSession
@@ -131,6 +132,24 @@ class MicrosoftClients:
         return self._devops.entitlements(name, self.progress)
 
     @_answers_checked
+    def sign_ins(self, organization: str, since: datetime | None) -> list[OrgUser]:
+        if since is None:
+            return self._devops.entitlements(organization, self.progress)
+        recent: list[OrgUser] = []
+        newest_first, previous = True, None
+        for items, _ in self._devops.entitlement_pages(organization, order_by="lastAccessed desc"):
+            for user in map(org_user, items):
+                seen = user.last_accessed
+                # Stop early only while the service really sorts: one that ignores $orderBy is read whole.
+                newest_first = newest_first and (previous is None or (seen is None or seen <= previous))
+                previous = seen if seen is not None else previous
+                if seen is not None and seen > since:
+                    recent.append(user)
+                elif newest_first:
+                    return recent
+        return recent
+
+    @_answers_checked
     def remove_org_user(self, organization: str, user_id: str) -> None:
         self._devops.remove_entitlement(organization, user_id)
 
@@ -194,6 +213,20 @@ class MicrosoftClients:
             organization,
             delegated=not self.invites_as_app,
         )
+
+    # --- raw pages and grants, for `aadbot snapshot` ---
+
+    def entitlement_pages(
+        self, organization: str, order_by: str = ""
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        return self._devops.entitlement_pages(organization, order_by)
+
+    def directory_user_pages(self, tenant_id: str) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        return self._graph(tenant_id).user_pages()
+
+    def graph_token_claims(self, tenant_id: str) -> dict[str, Any]:
+        """The claims of the Graph access token (`roles` app-only, `scp` delegated): what was granted."""
+        return token_claims(self._tokens.token(tenant_id, GRAPH_SCOPE))
 
     # --- everything at once ---
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,7 +84,7 @@ class AzureDevOps:
             missing_ok=True,
         )
         body = _json_object(response) if response.status_code == 200 else None
-        return _org_user(body) if body else None
+        return org_user(body) if body else None
 
     def account_of(self, organization: str, identity_id: str) -> str | None:
         """The sign-in address of an identity id (`GET vssps/_apis/identities?identityIds=`), or None
@@ -126,20 +126,32 @@ class AzureDevOps:
         # Any other answer (404 no such user, or 400 for the all-zero id) got past the scope check.
 
     def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
-        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements"
         users: list[OrgUser] = []
+        for items, total in self.entitlement_pages(organization):
+            users.extend(org_user(item) for item in items)
+            if progress is not None:
+                progress("organization users", len(users), total)
+        return users
+
+    def entitlement_pages(
+        self, organization: str, order_by: str = ""
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        """The raw entitlements page by page, with the total the service reports; `order_by` is a
+        `$orderBy` such as `lastAccessed desc` (a reader may stop early)."""
+        url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements"
         token = ""
         while True:
             params = {"api-version": _ENTITLEMENTS_API}
+            if order_by:
+                params["$orderBy"] = order_by
             if token:
                 params["continuationToken"] = token
             body = self._get(url, params, f"the users of {organization!r}")
-            users.extend(_org_user(item) for item in body.get("items") or ())
-            if progress is not None:
-                progress("organization users", len(users), body.get("totalCount"))
+            total = body.get("totalCount")
+            yield list(body.get("items") or ()), int(total) if isinstance(total, int) else None
             token = body.get("continuationToken") or ""
             if not token:
-                return users
+                return
 
     def remove_entitlement(self, organization: str, user_id: str) -> None:
         """Remove a user from the organization; one already gone counts as removed (safe to repeat)."""
@@ -284,7 +296,7 @@ def _date(value: object) -> datetime | None:
         return None
 
 
-def _org_user(item: dict[str, Any]) -> OrgUser:
+def org_user(item: dict[str, Any]) -> OrgUser:
     user = item.get("user") or {}
     access = item.get("accessLevel") or {}
     return OrgUser(

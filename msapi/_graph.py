@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -114,6 +114,19 @@ class Graph:
     def first_user(self) -> None:
         """One user, one field: proof that the directory's users can be read."""
         self._call("GET", f"{ROOT}/users", "the directory users", params={"$select": "id", "$top": "1"})
+
+    def user_pages(self) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        """The raw directory users (the plan's fields) page by page, with the count Graph reports."""
+        params = {"$select": USER_FIELDS, "$top": str(PAGE_SIZE), "$count": "true"}
+        page = self._call("GET", f"{ROOT}/users", "the directory users", params=params, eventual=True)
+        total = page.get("@odata.count")
+        while True:
+            yield list(page.get("value") or ()), int(total) if isinstance(total, int) else None
+            link = page.get("@odata.nextLink")
+            if not link:
+                return
+            # The link carries $count=true, which Graph refuses without the advanced-query header.
+            page = self._call("GET", str(link), "the directory users", eventual=True)
 
     def next_page(self, url: str) -> dict[str, Any]:
         return self._call("GET", url, "the directory users")

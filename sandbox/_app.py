@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox._services import Call, Reply, dispatch, fault_reply
+from sandbox._signin import sign_in
 from sandbox._state import Faults, State
 
 
@@ -48,6 +49,13 @@ def create_app(state: State) -> Starlette:
             return JSONResponse({"error": "tenantId is required (all zeros disconnects)"}, status_code=400)
         state.connect(organization, tenant_id)
         return JSONResponse({"organization": organization, "connected_tenant_id": tenant_id})
+
+    async def signin(request: Request) -> Response:
+        body = await _json(request)
+        status, answer = sign_in(
+            state, str(body.get("organization") or ""), str(body.get("principalName") or "")
+        )
+        return JSONResponse(answer, status_code=status)
 
     async def approve_device(request: Request) -> Response:
         body = await _json(request)
@@ -97,6 +105,7 @@ def create_app(state: State) -> Starlette:
     routes = [
         Route("/_sandbox/connect", connect, methods=["POST"]),
         Route("/_sandbox/subscription", subscription, methods=["POST"]),
+        Route("/_sandbox/signin", signin, methods=["POST"]),
         Route("/_sandbox/device/approve", approve_device, methods=["POST"]),
         Route("/_sandbox/state", current_state, methods=["GET"]),
         Route("/_sandbox/faults", faults, methods=["POST"]),

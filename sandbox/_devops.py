@@ -68,6 +68,8 @@ def vsaex(state: State, call: Call) -> Reply:
         if offset is None:
             return devops_error(400, "The continuation token is invalid.", "InvalidContinuationToken")
         items = state.entitlements
+        if call.query.get("$orderBy", "").strip().casefold() == "lastaccessed desc":
+            items = sorted(items, key=lambda item: str(item.get("lastAccessedDate") or ""), reverse=True)
         page = items[offset : offset + state.page_size]
         more = offset + state.page_size < len(items)
         return Reply(

@@ -163,6 +163,8 @@ class TodoItem(Versioned, table=True):
     link: str = ""
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_by: str | None = None
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When Microsoft's data showed it done (a sign-in after the connection); None if only self-reported."""
 
 
 class OutboundMessage(Versioned, table=True):
@@ -217,6 +219,23 @@ class Reminder(Versioned, table=True):
     """Checks in a row that could not run (the billing check when Microsoft does not answer)."""
     last_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class SignInWatch(Versioned, table=True):
+    """How far the bot has read a connected organization's sign-ins (`lastAccessedDate`), and when next."""
+
+    __tablename__ = "sign_in_watch"
+
+    migration_id: int = Field(sa_column_args=[ForeignKey("migration.id")], primary_key=True)
+    connected_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    seen_through: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """The newest sign-in read so far: the next incremental read stops there."""
+    next_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    swept_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """The last full read, which also finds who is still on their Microsoft account."""
+    still_personal: list[Any] = Field(default_factory=list, sa_type=JSON)
+    """[entitlement id, principal name] of users still on their Microsoft account at the last full read."""
+    failures: int = Field(default=0, sa_type=Integer, nullable=False)
 
 
 class SlackProcessedRequest(SQLModel, table=True):

@@ -155,6 +155,14 @@ class Microsoft(Protocol):
 
     def remove_org_user(self, organization: str, user_id: str) -> None: ...
 
+    def sign_ins(self, organization: str, since: datetime | None) -> list[OrgUser]:
+        """Users who accessed the organization after `since`, newest first (every user when None).
+
+        Where the service sorts by last access, reading stops at `since`: a check every few minutes
+        reads a page or two, not the whole organization.
+        """
+        ...
+
     def tenant(self, tenant: str) -> Tenant:
         """`tenant` is a tenant id or one of its verified domains."""
         ...

@@ -25,6 +25,8 @@ from storage.outbox import enqueue, messages_of, retry_failed
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import BOT, Actor, TodoEntry
 from workflows.service import MigrationService
+from workflows.stages import verification
+from workflows.stages.verification import StillPersonal
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
 REMINDER_MESSAGE, DIGEST_MESSAGE, BILLING_MESSAGE = "todo_reminder", "straggler_digest", "billing_reminder"
@@ -56,6 +58,8 @@ class ReminderSettings:
     working_hours: tuple[int, int] = (9, 17)
     """Local hours [start, end) on Monday to Friday in which people are reminded."""
     batch: int = 200
+    sign_in_grace_working_days: int = 3
+    """After this many working days from the connection, the digest names who has not signed in."""
 
     def __post_init__(self) -> None:
         start, end = self.working_hours
@@ -135,6 +139,12 @@ class ItemProgress:
     title: str
     done: int
     total: int
+    verified: int = 0
+    """Of `done`, how many Microsoft's data confirmed (the rest are self-reported)."""
+
+    @property
+    def self_reported(self) -> int:
+        return self.done - self.verified
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,9 @@ class UserProgress:
     delivery: str
     """queued, sending, sent, failed or not-in-chat."""
     delivery_error: str | None
+    verified: int = 0
+    signed_in: bool = False
+    """Azure DevOps shows a sign-in with the directory account since the connection."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,10 @@ class Progress:
     channel_id: str | None
     items: tuple[ItemProgress, ...]
     users: tuple[UserProgress, ...]
+    connected_at: datetime | None = None
+    """When the bot saw the connection; None until it reads sign-ins."""
+    still_personal: tuple[StillPersonal, ...] = ()
+    """Still on their Microsoft account at the last full read, and needing an admin."""
 
     @property
     def users_done(self) -> int:
@@ -169,6 +186,14 @@ class Progress:
     @property
     def items_total(self) -> int:
         return sum(item.total for item in self.items)
+
+    @property
+    def items_verified(self) -> int:
+        return sum(item.verified for item in self.items)
+
+    @property
+    def users_signed_in(self) -> int:
+        return sum(user.signed_in for user in self.users)
 
     def with_delivery(self, *states: str) -> tuple[UserProgress, ...]:
         return tuple(user for user in self.users if user.delivery in states)
@@ -226,15 +251,30 @@ class Tracking:
         for item in items:
             by_user.setdefault(item.affected_user_id, []).append(item)
             by_key.setdefault(item.key, []).append(item)
+        with self._database.session() as session:
+            row = session.get(Migration, status.id)
+            assert row is not None
+            connected, personal = (
+                verification.connected_at(session, row),
+                verification.still_personal(session, row),
+            )
         return Progress(
             migration_id=status.id,
             organization=status.organization,
             channel_id=status.channel_id,
             items=tuple(
-                ItemProgress(key, group[0].title, sum(i.done_at is not None for i in group), len(group))
+                ItemProgress(
+                    key,
+                    group[0].title,
+                    sum(i.done_at is not None for i in group),
+                    len(group),
+                    sum(i.verified_at is not None for i in group),
+                )
                 for key, group in by_key.items()
             ),
             users=tuple(_user_progress(user, by_user.get(user.id or 0, []), deliveries) for user in users),
+            connected_at=connected,
+            still_personal=personal,
         )
 
     def retry_failed(self, organization: str | None) -> int:
@@ -332,7 +372,9 @@ class Tracking:
             return _commit_quietly(session) and fresh
 
     def tick(self) -> int:
-        """Queue every reminder, digest and billing reminder that is due; the number queued."""
+        """Read the sign-ins that are due, then queue every reminder, digest and billing reminder that is
+        due; the number of reminders queued."""
+        self._service.check_due_sign_ins()
         self._open_schedules()
         queued = 0
         for reminder_id in self._due():
@@ -582,15 +624,27 @@ class Tracking:
                 )
             ).all()
         }
+        connected = verification.connected_at(session, row)
+        late = connected is not None and self._now() >= self._next(
+            connected, self._settings.sign_in_grace_working_days, None
+        )
         stragglers: list[list[Any]] = []
+        not_signed_in: list[list[Any]] = []
         for user in users:
+            items = session.exec(select(TodoItem).where(TodoItem.affected_user_id == user.id)).all()
+            expected = any(item.key in verification.SIGN_IN_ITEMS for item in items)
+            signed_in = any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items)
+            if late and expected and not signed_in:
+                not_signed_in.append([user.email, user.display_name])
             if user.id in unreachable:
                 continue  # they cannot tick items in chat: `progress` lists them to be reached another way
-            items = session.exec(select(TodoItem).where(TodoItem.affected_user_id == user.id)).all()
             left = sum(item.done_at is None for item in items)
             if left:
                 stragglers.append([user.email, user.display_name, left, len(items)])
-        if not stragglers:
+        personal = [
+            [p.principal_name, p.outcome, p.next_step] for p in verification.still_personal(session, row)
+        ]
+        if not stragglers and not not_signed_in and not personal:
             return None
         return {
             "recipient": _admins_address(row),
@@ -598,6 +652,9 @@ class Tracking:
             "users": len(users) - len(unreachable),
             "unreachable": len(unreachable),
             "stragglers": stragglers,
+            "not_signed_in": not_signed_in,
+            "grace_working_days": self._settings.sign_in_grace_working_days,
+            "still_personal": personal,
         }
 
     # -------------------------------------------------------------- plumbing
@@ -635,6 +692,8 @@ def _user_progress(
         total=len(items),
         delivery=delivery,
         delivery_error=error,
+        verified=sum(item.verified_at is not None for item in items),
+        signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
     )
 
 

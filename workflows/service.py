@@ -37,6 +37,7 @@ from workflows.stages import (
     removal,
     resuming,
     todo_lists,
+    verification,
 )
 from workflows.stages.admins import Administrators
 from workflows.stages.checking import check_start_arguments
@@ -129,6 +130,14 @@ class MigrationService:
 
     def cancel(self, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
         return closing.cancel(self._ctx, organization, actor, reason)
+
+    # verifying sign-ins
+    def check_due_sign_ins(self) -> list[verification.SignInCheck]:
+        """The sign-in reads that are due (the bot's watch calls this with the reminders)."""
+        return verification.check_due(self._ctx)
+
+    def check_sign_ins(self, organization: str | None) -> verification.SignInCheck:
+        return verification.check_now(self._ctx, organization)
 
     # to-do lists
     def todo_list(self, who: Actor | str | int) -> list[TodoEntry]:

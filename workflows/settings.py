@@ -17,6 +17,10 @@ class WorkflowSettings:
     """A step silent for this long is taken as interrupted (the process died), so `resume` may re-run it."""
     admin_cache_ttl: timedelta = timedelta(minutes=5)
     stale_after_days: int = 90
+    sign_in_check_every: timedelta = timedelta(minutes=15)
+    """How often the sign-ins since the last check are read, once connected (a page or two each time)."""
+    sign_in_sweep_every: timedelta = timedelta(hours=24)
+    """How often every entitlement is read: Azure DevOps may update `lastAccessedDate` late."""
 
     def __post_init__(self) -> None:
         if self.approvers_required < 1:

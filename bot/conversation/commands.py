@@ -36,6 +36,15 @@ _FREE_TEXT = frozenset({"REASON", "WHEN", "QUESTION"})
 _ORG = "ORG may be left out while only one migration is in progress."
 USAGES: tuple[Usage, ...] = (
     Usage(
+        "rehearse",
+        "[ORG TENANT]",
+        "how to play the whole migration in the sandbox first",
+        admin=False,
+        example="rehearse fabrikam-fiber fabrikam.com",
+        details="The commands that copy your organization and directory, read-only, into a file and play the"
+        " migration on it in the sandbox, with your real users and nothing real touched.",
+    ),
+    Usage(
         "start",
         "ORG TENANT",
         "start migrating organization ORG to tenant TENANT (id or verified domain)",
@@ -128,6 +137,14 @@ USAGES: tuple[Usage, ...] = (
         "send every affected user their own to-do list",
         example="notify fabrikam-fiber",
         details="After connecting. Each person gets their list once; a live message here shows the delivery.",
+    ),
+    Usage(
+        "check-sign-ins",
+        "[ORG]",
+        "read who signed in with their work account now (I also do it myself)",
+        example="check-sign-ins fabrikam-fiber",
+        details="After connecting I read the sign-ins every 15 minutes and everyone once a day; this reads"
+        " everyone at once. Whoever signed in gets their item ticked as verified.",
     ),
     Usage(
         "progress",

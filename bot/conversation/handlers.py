@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.conversation import help_views, todo_views, views
+from bot.conversation import help_views, sign_in_views, todo_views, views
 from bot.conversation.commands import USAGE_OF, USAGES, Command, parse
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say, tell_privately
 from bot.conversation.understanding import Reading, Suggestion, read, reads_like_question, suggestions
@@ -106,6 +106,8 @@ class Conversation:
             "done": self._done,
             "need-help": self._need_help,
             "progress": self._progress,
+            "rehearse": self._rehearse,
+            "check-sign-ins": self._check_sign_ins,
             "retry-failed": self._retry_failed,
             "snooze": self._snooze,
         }
@@ -385,6 +387,19 @@ class Conversation:
             f"Which approval? Say `{command.word} N` with the number on the approval prompt, or use its"
             " buttons.",
         )
+
+    def _rehearse(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        organization, tenant = command.arg(0), command.arg(1)
+        if organization is None:
+            try:
+                status = self._service.status(None)
+                organization, tenant = status.organization, status.tenant_id
+            except WorkflowError:
+                pass  # no migration yet: the steps name ORG and TENANT
+        return [sign_in_views.rehearse(organization, tenant, actor.email)]
+
+    def _check_sign_ins(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [sign_in_views.sign_ins_checked(self._service.check_sign_ins(command.arg(0)))]
 
     def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.connection(self._service.check_connection(command.arg(0)))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation import lists
+from bot.conversation import lists, sign_in_views
 from bot.conversation.messages import (
     Actions,
     Block,
@@ -20,6 +20,7 @@ from bot.conversation.messages import (
 from faq import Answer
 from workflows.reminders import Progress, Snoozed, UserProgress, zone
 from workflows.results import Actor, MarkDoneResult, TodoEntry
+from workflows.stages.verification import StillPersonal
 
 
 def progress_key(migration_id: int) -> str:
@@ -63,11 +64,21 @@ def todo_reminder(
 
 
 def straggler_digest(
-    *, organization: str, users: int, stragglers: Sequence[tuple[str, str, int, int]], unreachable: int = 0
+    *,
+    organization: str,
+    users: int,
+    stragglers: Sequence[tuple[str, str, int, int]],
+    unreachable: int = 0,
+    not_signed_in: Sequence[tuple[str, str]] = (),
+    grace_working_days: int = 0,
+    still_personal: Sequence[StillPersonal] = (),
 ) -> Message:
     heading = f"{len(stragglers)} of {users} people in {organization} still have open to-do items"
     rows = [(email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers]
-    blocks: list[Block] = [Heading(heading), *lists.table(("user", "name", "progress"), rows)]
+    blocks: list[Block] = [
+        Heading(heading),
+        *(lists.table(("user", "name", "progress"), rows) if rows else []),
+    ]
     if lists.is_cut(rows):
         blocks.append(
             lists.csv_file(
@@ -77,9 +88,14 @@ def straggler_digest(
                 [(email, name, str(total - left), str(total)) for email, name, left, total in stragglers],
             )
         )
-    blocks.append(
-        Text("They get reminders in their working hours; a word from you may help. `progress` shows more.")
-    )
+    if rows:
+        blocks.append(
+            Text(
+                "They get reminders in their working hours; a word from you may help. `progress` shows more."
+            )
+        )
+    blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
+    blocks += sign_in_views.still_personal_blocks(still_personal)
     if unreachable:
         blocks.append(
             Text(
@@ -132,6 +148,7 @@ def progress(report: Progress, *, live: bool = False) -> Message:
         (
             user.email,
             f"{user.done} of {user.total}",
+            "verified" if user.signed_in else "not yet",
             _DELIVERY_WORDS[user.delivery],
             user.delivery_error or "",
         )
@@ -141,9 +158,22 @@ def progress(report: Progress, *, live: bool = False) -> Message:
     rest = "in the attached CSV" if with_csv else "in the CSV that `progress` (or Refresh) attaches"
     blocks: list[Block] = [
         Heading(f"Progress of {report.organization}"),
-        Text(f"{overall}\nTo-do lists: {deliveries}."),
-        Table(("item", "done"), tuple((item.title, f"{item.done} of {item.total}") for item in report.items)),
-        *lists.table(("user", "items done", "to-do list", "reason"), rows, rest=rest),
+        Text(f"{overall}\nTo-do lists: {deliveries}.{sign_in_views.sign_ins_line(report)}"),
+        Table(
+            ("item", "done", "verified", "self-reported", "open"),
+            tuple(
+                (
+                    item.title,
+                    f"{item.done} of {item.total}",
+                    str(item.verified),
+                    str(item.self_reported),
+                    str(item.total - item.done),
+                )
+                for item in report.items
+            ),
+        ),
+        *lists.table(("user", "items done", "signed in", "to-do list", "reason"), rows, rest=rest),
+        *sign_in_views.still_personal_blocks(report.still_personal, with_csv=not live),
     ]
     if unreachable:
         where = "the attached list has" if with_csv else "`progress` attaches a list of"
@@ -158,13 +188,23 @@ def progress(report: Progress, *, live: bool = False) -> Message:
             lists.csv_file(
                 f"progress-{report.organization}.csv",
                 f"To-do progress of everyone in {report.organization}",
-                ("email", "name", "case", "items done", "items total", "to-do list", "reason"),
+                (
+                    "email",
+                    "name",
+                    "case",
+                    "items done",
+                    "signed in",
+                    "items total",
+                    "to-do list",
+                    "reason",
+                ),
                 [
                     (
                         user.email,
                         user.display_name,
                         user.outcome,
                         str(user.done),
+                        "verified" if user.signed_in else "not yet",
                         str(user.total),
                         _DELIVERY_WORDS[user.delivery],
                         user.delivery_error or "",

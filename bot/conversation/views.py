@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.conversation import lists, plan_views, todo_views
+from bot.conversation import lists, plan_views, sign_in_views, todo_views
 from bot.conversation.messages import (
     Actions,
     Audience,
@@ -145,7 +145,9 @@ def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
         blocks.append(
             Text(
                 f"To-do lists: {report.users_done} of {len(report.users)} people done,"
-                f" {report.items_done} of {report.items_total} items; `progress` has the details."
+                f" {report.items_done} of {report.items_total} items"
+                + (f", {report.users_signed_in} seen signing in" if report.connected_at else "")
+                + "; `progress` has the details."
             )
         )
     return Outgoing(
@@ -180,6 +182,7 @@ def started(status: MigrationStatus, actor: Actor) -> Outgoing:
         blocks.append(Text("*The plan*"))
         blocks.append(_counts(status))
     blocks.append(Text(_STAGES.get(status.state, "")))
+    blocks.append(Text(sign_in_views.REHEARSE_HINT))
     return Outgoing(
         Message(f"Migration of {status.organization} started: {status.state}", _with_next(blocks, status)),
         Channel(status.channel_id),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation import todo_views, views
+from bot.conversation import sign_in_views, todo_views, views
 from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
 from storage import OutboundMessage
 from workflows.results import TodoEntry
+from workflows.stages.verification import StillPersonal
 
 CHANNEL_PREFIX = "channel:"
 """Recipients are emails (direct messages) or `channel:ID`."""
@@ -54,6 +55,18 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                     (str(e), str(n), int(left), int(total)) for e, n, left, total in payload["stragglers"]
                 ],
                 unreachable=int(payload.get("unreachable", 0)),
+                not_signed_in=[(str(e), str(n)) for e, n in payload.get("not_signed_in", [])],
+                grace_working_days=int(payload.get("grace_working_days", 0)),
+                still_personal=[
+                    StillPersonal("", str(name), str(outcome), str(step))
+                    for name, outcome, step in payload.get("still_personal", [])
+                ],
+            )
+        case "sign_in_verified":
+            rendered = sign_in_views.sign_in_verified_dm(
+                organization=payload["organization"],
+                name=payload.get("display_name") or payload["email"],
+                title=str(payload["title"]),
             )
         case "billing_reminder":
             rendered = todo_views.billing_reminder(

@@ -355,6 +355,7 @@ _ENVELOPES = {
     "continuationToken",
     "totalCount",
     "@odata.nextLink",
+    "@odata.count",  # OData's $count=true answer (Graph: advanced queries, ConsistencyLevel: eventual)
     "responses",
     "status",
     "body",

@@ -110,6 +110,8 @@ class FakeMicrosoft:
     subscription_tenants: list[str] = field(default_factory=list)
     """The tenant each `subscription` call was asked to read with."""
     calls: dict[str, int] = field(default_factory=dict)
+    sign_ins_since: list[datetime | None] = field(default_factory=list)
+    """What each `sign_ins` read asked for: None for everyone, else the moment it read back to."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- what an admin does outside the bot
@@ -143,6 +145,22 @@ class FakeMicrosoft:
     def org_users(self, name: str) -> list[OrgUser]:
         self._call("org_users")
         return list(self.users)
+
+    def sign_ins(self, organization: str, since: datetime | None) -> list[OrgUser]:
+        self._call("sign_ins")
+        self.sign_ins_since.append(since)
+        seen = [user for user in self.users if since is None or (user.last_accessed or since) > since]
+        return sorted(
+            seen, key=lambda user: user.last_accessed or datetime.min.replace(tzinfo=UTC), reverse=True
+        )
+
+    def sign_in(self, entitlement_id: str, at: datetime) -> None:
+        """What that user's sign-in does: last access now, and the directory's identity once connected."""
+        origin = "aad" if self.org.connected_tenant_id == self.tenant_info.id else "msa"
+        self.users = [
+            replace(user, last_accessed=at, origin=origin) if user.id == entitlement_id else user
+            for user in self.users
+        ]
 
     def remove_org_user(self, organization: str, user_id: str) -> None:
         self._call("remove_org_user")

@@ -1,0 +1,123 @@
+"""The words of the rehearsal and of verified sign-ins: what admins and users read about them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversation import lists
+from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, say
+from workflows.reminders import Progress
+from workflows.stages.verification import SignInCheck, StillPersonal
+
+REHEARSE_HINT = (
+    "Want to see exactly what will happen first? `rehearse` shows how to play this whole migration in the"
+    " sandbox with your organization's real users, without touching anything real."
+)
+
+
+def rehearse(organization: str | None, tenant: str | None, email: str) -> Outgoing:
+    """The steps of a rehearsal: snapshot the live services, then run the migration on the snapshot."""
+    org, directory, admin = organization or "ORG", tenant or "TENANT", email or "YOU@EXAMPLE.COM"
+    steps = (
+        "1. On a machine with the bot's credentials (the same environment as `aadbot serve`), take a"
+        f" read-only snapshot: `aadbot snapshot --org {org} --tenant {directory} --out rehearsal.json`"
+        " (add `--redact` to share it: names and addresses become consistent stand-ins).\n"
+        f"2. See the plan it gives: `aadbot plan --scenario rehearsal.json --connector {admin}`; every user"
+        " gets the outcome the live plan gives.\n"
+        f"3. Play the whole migration on it: `aadbot chat --as {admin} --scenario rehearsal.json`, then"
+        f" `start {org} {directory}`, `invite`, `request-approval` and so on. The sandbox answers as"
+        " Microsoft would, with the permissions your credentials really have; nothing real changes.\n"
+        "4. Come back here for the real one."
+    )
+    return say(
+        f"Rehearse the migration of {org} first",
+        Heading(f"Rehearse the migration of {org} first"),
+        Text(steps),
+    )
+
+
+def sign_ins_checked(result: SignInCheck) -> Outgoing:
+    read = f"I read {result.read} users of {result.organization}"
+    if not result.verified:
+        return say(f"{read}: no new sign-in with a work account since my last look.")
+    names = ", ".join(result.verified)
+    return say(
+        f"{read}: {len(result.verified)} signed in with their work account since my last look ({names});"
+        " I ticked it off their lists and told them. `progress` has the details."
+    )
+
+
+_NEXT_STEPS = {
+    "map": "to keep their history, have Microsoft Support map their old identity to their directory account"
+    " (Organization settings > Microsoft Entra ID lists the disconnected users); without history, they just"
+    " sign in with the directory account",
+    "invite": "invite them as a guest (`invite`), or give them a work account, then map them",
+    "decide": "decide which directory account is theirs (or have it enabled), then map them",
+}
+
+
+def sign_ins_line(report: Progress) -> str:
+    """Verified (Azure DevOps saw it), self-reported (the person pressed Done) and open, overall."""
+    if report.connected_at is None:
+        return ""
+    verified, done = report.items_verified, report.items_done
+    return (
+        f"\nItems: {verified} verified from sign-ins, {done - verified} self-reported,"
+        f" {report.items_total - done} open. Signed in with their work account since the connection"
+        f" ({report.connected_at:%Y-%m-%d}): {report.users_signed_in} of {len(report.users)} people."
+    )
+
+
+def people_counted(count: int, one: str, many: str) -> str:
+    """`1 person has`, `3 people have`: the count with its verb."""
+    return f"1 person {one}" if count == 1 else f"{count} people {many}"
+
+
+def still_personal_blocks(people: Sequence[StillPersonal], *, with_csv: bool = True) -> list[Block]:
+    """Who needs an admin to get across; past the chat list's length, all of them as CSV (`with_csv`)."""
+    if not people:
+        return []
+    rows = [(p.principal_name, p.outcome, _NEXT_STEPS[p.next_step]) for p in people]
+    rest = "in the attached CSV" if with_csv else "in the CSV that `progress` attaches"
+    blocks: list[Block] = [
+        Text(
+            f"{people_counted(len(people), 'is', 'are')} still on their Microsoft account after the"
+            " connection and need you: they cannot sign in until you act."
+        ),
+        *lists.table(("user", "case", "next step"), rows, rest=rest),
+    ]
+    if with_csv and lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                "still-on-microsoft-accounts.csv",
+                "Everyone still on their Microsoft account, with the next step",
+                ("principal name", "case", "next step"),
+                rows,
+            )
+        )
+    return blocks
+
+
+def sign_in_verified_dm(*, organization: str, name: str, title: str) -> Message:
+    text = (
+        f"Hi {name}, I can see you signed in to {organization} with your work account: thanks, that's done."
+        f" I ticked “{title}” on your list."
+    )
+    return Message(text, (Text(text),))
+
+
+def not_signed_in_blocks(not_signed_in: Sequence[tuple[str, str]], grace_working_days: int) -> list[Block]:
+    """For the digest: who Azure DevOps has not seen signing in, some working days after the connection."""
+    if not not_signed_in:
+        return []
+    return [
+        Text(
+            f"{people_counted(len(not_signed_in), 'has', 'have')} not signed in with their work account"
+            f" {grace_working_days} working days after the connection (Azure DevOps shows no sign-in):"
+        ),
+        *lists.table(
+            ("user", "name"),
+            list(not_signed_in),
+            rest="in the CSV that `progress` attaches (column *signed in*)",
+        ),
+    ]

@@ -1,0 +1,99 @@
+"""Consistent stand-ins for names and addresses, so a snapshot can be shared and still plan the same.
+
+The plan matches addresses after trimming and Unicode case-folding, so every address is keyed that way
+and replaced by a keyed hash: the same address gets the same stand-in wherever it appears (the
+organization, the directory, a proxy address, the administrators), different ones different stand-ins.
+Domains are replaced the same way on their own, so "is this a verified domain of the tenant" still
+answers alike, and a guest's `#EXT#` name stays a guest's name. The key is random per snapshot and
+never written: stand-ins cannot be reversed by hashing guessed addresses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+_GUEST_MARK = "#ext#"
+
+
+@dataclass(frozen=True)
+class Pseudonyms:
+    key: bytes | None
+
+    @classmethod
+    def fresh(cls) -> Pseudonyms:
+        return cls(secrets.token_bytes(32))
+
+    @classmethod
+    def none(cls) -> Pseudonyms:
+        """Changes nothing: the same code path writes an unredacted snapshot."""
+        return cls(None)
+
+    def address(self, value: str) -> str:
+        if self.key is None or not value.strip():
+            return value
+        folded = value.strip().casefold()
+        local, at, domain = folded.rpartition("@")
+        if not at:
+            return "u" + self._hash("address", folded, 16)
+        guest = "#EXT#" if _GUEST_MARK in local else ""
+        return f"u{self._hash('address', folded, 16)}{guest}@{self.domain(domain)}"
+
+    def domain(self, value: str) -> str:
+        if self.key is None or not value.strip():
+            return value
+        return f"d{self._hash('domain', value.strip().casefold(), 12)}.example"
+
+    def name(self, value: str) -> str:
+        if self.key is None or not value.strip():
+            return value
+        return f"Person {self._hash('name', value.strip().casefold(), 8)}"
+
+    def organization(self, value: str) -> str:
+        if self.key is None:
+            return value
+        return f"org-{self._hash('organization', value.strip().casefold(), 10)}"
+
+    def label(self, kind: str, value: str) -> str:
+        """A directory's or a subscription's display name: `Directory 1a2b3c4d`."""
+        if self.key is None or not value.strip():
+            return value
+        return f"{kind} {self._hash(kind, value.strip().casefold(), 8)}"
+
+    def entitlement(self, item: dict[str, Any]) -> dict[str, Any]:
+        if self.key is None:
+            return item
+        user = dict(item.get("user") or {})
+        for key in ("principalName", "mailAddress"):
+            if isinstance(user.get(key), str):
+                user[key] = self.address(user[key])
+        if isinstance(user.get("displayName"), str):
+            user["displayName"] = self.name(user["displayName"])
+        return {**item, "user": user}
+
+    def directory_user(self, item: dict[str, Any]) -> dict[str, Any]:
+        if self.key is None:
+            return item
+        redacted = dict(item)
+        for key in ("userPrincipalName", "mail"):
+            if isinstance(redacted.get(key), str):
+                redacted[key] = self.address(redacted[key])
+        if isinstance(redacted.get("displayName"), str):
+            redacted["displayName"] = self.name(redacted["displayName"])
+        redacted["otherMails"] = [self.address(str(mail)) for mail in item.get("otherMails") or ()]
+        redacted["proxyAddresses"] = [self._proxy(str(entry)) for entry in item.get("proxyAddresses") or ()]
+        return redacted
+
+    def _proxy(self, entry: str) -> str:
+        """`SMTP:addr` keeps its prefix (its case marks the primary address); the address is replaced."""
+        prefix, colon, rest = entry.partition(":")
+        if not colon:
+            return self.address(entry)
+        return f"{prefix}:{self.address(rest)}"
+
+    def _hash(self, kind: str, value: str, length: int) -> str:
+        assert self.key is not None
+        return hmac.new(self.key, f"{kind}\0{value}".encode(), hashlib.sha256).hexdigest()[:length]

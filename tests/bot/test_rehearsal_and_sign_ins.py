@@ -1,0 +1,96 @@
+"""In chat: how to rehearse, and sign-ins verified from the sandbox's data (console surface, real sandbox)."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+
+from bot.conversation.messages import DirectMessage, Outgoing, Text
+from bot.demo import run_demo
+from tests.bot.conftest import ORG, Chat, text_of
+
+DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
+
+
+def _notified(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, "notify")
+
+
+def _sign_in(chat: Chat, who: str) -> None:
+    sandbox = chat.runtime.sandbox
+    assert sandbox is not None
+    answer = httpx.post(f"{sandbox.url}/_sandbox/signin", json={"organization": ORG, "principalName": who})
+    answer.raise_for_status()
+
+
+def _raw(outgoing: list[Outgoing]) -> str:
+    """The words before a surface wraps them."""
+    return "\n".join(b.markdown for m in outgoing for b in m.message.blocks if isinstance(b, Text))
+
+
+def test_rehearse_gives_the_commands_for_this_organization(chat: Chat) -> None:
+    general = _raw(chat.say(ANN, "/aad rehearse"))
+    assert "aadbot snapshot --org ORG --tenant TENANT --out rehearsal.json" in general
+    started = _raw(chat.say(DANA, f"/aad start {ORG} fabrikam.com"))
+    assert "`rehearse` shows how" in started
+    tenant = chat.runtime.service.status(ORG).tenant_id
+    steps = _raw(chat.say(DANA, "/aad rehearse"))
+    assert f"aadbot snapshot --org {ORG} --tenant {tenant} --out rehearsal.json" in steps
+    assert f"aadbot chat --as {DANA} --scenario rehearsal.json" in steps
+    assert "--redact" in steps
+
+
+def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
+    _notified(chat)
+    _sign_in(chat, ANN)
+    told = chat.runtime.conversation.watch()
+    thanks = [m for m in told if m.to == DirectMessage(ANN)]
+    assert len(thanks) == 1
+    assert "I can see you signed in to fabrikam-fiber with your work account: thanks, that's done" in _raw(
+        thanks
+    )
+    assert not [m for m in chat.runtime.conversation.watch() if m.to == DirectMessage(ANN)]  # told once
+
+    assert "1 seen signing in; `progress` has the details." in _raw(chat.say(DANA, "status"))
+    progress = chat.say(DANA, "progress")
+    assert "Items: 1 verified from sign-ins, 0 self-reported" in _raw(progress)
+    assert "since the connection" in _raw(progress) and "1 of 11 people." in _raw(progress)
+    report = text_of(progress)
+    ann_row = next(line for line in report.splitlines() if line.strip().startswith(ANN))
+    assert "verified" in ann_row
+    # Carol and Kim still show their Microsoft accounts and need mapping; Gus and Hana a decision.
+    assert "4 people are still on their Microsoft account" in _raw(progress)
+    kim_row = [line for line in report.splitlines() if line.strip().startswith("kim@fabrikam-old.com")][-1]
+    assert "map" in kim_row and "Microsoft Support map their old identity" in kim_row
+
+
+def test_an_admin_can_read_the_sign_ins_at_once(chat: Chat) -> None:
+    _notified(chat)
+    chat.runtime.conversation.watch()  # the first scheduled read: nobody yet
+    _sign_in(chat, "bob.builder@outlook.com")  # a guest already, signing in with their own address
+    _sign_in(chat, "erin.eng@gmail.com")  # invited by the bot, so their item was to accept the invitation
+    reply = _raw(chat.say(DANA, "check-sign-ins"))
+    assert "2 signed in with their work account since my last look" in reply
+    assert "bob.builder@outlook.com" in reply and "erin.eng@gmail.com" in reply
+    bob = chat.runtime.service.todo_list("bob.builder@outlook.com")
+    erin = chat.runtime.service.todo_list("erin.eng@gmail.com")
+    assert [entry.key for entry in bob if entry.done_at] == ["sign-in-work-account"]
+    assert [entry.key for entry in erin if entry.done_at] == ["accept-invitation"]
+    refused = text_of(chat.say(ANN, "check-sign-ins"))
+    assert "for the organization's admins" in refused
+
+
+def test_the_demo_shows_a_verified_sign_in() -> None:
+    out = io.StringIO()
+    assert run_demo(out) == 0
+    transcript = out.getvalue()
+    signed_in = transcript.index("Ann signs in to Azure DevOps with her work account")
+    thanks = transcript.index("I can see you signed in to fabrikam-fiber with your work account")
+    shown = transcript.index("Items: 1 verified from sign-ins")
+    assert signed_in < thanks < shown

@@ -1,0 +1,65 @@
+"""The outbox rows the sign-in watch queues, as every surface renders them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.conversation.messages import Channel, DirectMessage, Table, Text
+from bot.delivery.render import envelope_of
+from storage import OutboundMessage
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _row(kind: str, recipient: str, payload: dict[str, Any]) -> OutboundMessage:
+    return OutboundMessage(
+        idempotency_key=f"{kind}-1",
+        recipient=recipient,
+        kind=kind,
+        payload=payload,
+        not_before=NOW,
+        created_at=NOW,
+    )
+
+
+def test_the_verified_sign_in_thanks_the_person_by_direct_message() -> None:
+    envelope = envelope_of(
+        _row(
+            "sign_in_verified",
+            "ann@fabrikam.com",
+            {
+                "organization": "fabrikam",
+                "email": "ann@fabrikam.com",
+                "display_name": "Ann",
+                "title": "Sign in",
+            },
+        )
+    )
+    assert envelope.to == DirectMessage("ann@fabrikam.com")
+    assert envelope.message.summary.startswith(
+        "Hi Ann, I can see you signed in to fabrikam with your work account: thanks, that's done."
+    )
+
+
+def test_the_digest_names_who_has_not_signed_in_and_who_needs_an_admin() -> None:
+    payload = {
+        "organization": "fabrikam",
+        "users": 5,
+        "unreachable": 0,
+        "stragglers": [],
+        "not_signed_in": [["lee@fabrikam.com", "Lee"]],
+        "grace_working_days": 3,
+        "still_personal": [["kim@old.com", "map", "map"], ["hana@contoso.com", "ambiguous", "decide"]],
+    }
+    envelope = envelope_of(_row("straggler_digest", "channel:C1", payload))
+    assert envelope.to == Channel("C1")
+    texts = [block.markdown for block in envelope.message.blocks if isinstance(block, Text)]
+    tables = [block for block in envelope.message.blocks if isinstance(block, Table)]
+    assert any("1 person has not signed in with their work account 3 working days after" in t for t in texts)
+    assert tables[0].rows == (("lee@fabrikam.com", "Lee"),)
+    assert [row[:2] for row in tables[1].rows] == [("kim@old.com", "map"), ("hana@contoso.com", "ambiguous")]
+    assert (
+        "Microsoft Support map their old identity" in tables[1].rows[0][2]
+        and "decide" in tables[1].rows[1][2]
+    )

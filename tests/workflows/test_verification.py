@@ -1,0 +1,231 @@
+"""Sign-ins verified from Azure DevOps' data: ticked, audited, told once, read on a paced schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from storage import Database, OutboundMessage, TodoItem
+from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from workflows.errors import WorkflowError
+from workflows.reminders import Tracking
+from workflows.results import Actor
+from workflows.service import MigrationService
+from workflows.stages import verification
+
+CHANNEL = "CMIGRATE"
+
+
+def _connect_and_notify(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor) -> None:
+    request = service.request_approval(None, dana)
+    service.decide(request.approval_id, lee, approve=True)
+    microsoft.connect(service.status().tenant_id)
+    service.check_connection()
+    service.notify(None, dana)
+
+
+@pytest.fixture
+def notified(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> MigrationService:
+    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+    service.invite(None, dana)
+    _connect_and_notify(service, microsoft, dana, lee)
+    return service
+
+
+def _messages(database: Database, kind: str) -> list[OutboundMessage]:
+    with database.session() as session:
+        query = select(OutboundMessage).where(OutboundMessage.kind == kind)
+        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
+
+
+def _item(service: MigrationService, email: str, key: str) -> int:
+    return next(entry.id for entry in service.todo_list(email) if entry.key == key)
+
+
+def test_a_sign_in_after_the_connection_ticks_the_item_audits_it_and_tells_the_user_once(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    clock.advance(hours=1)
+    microsoft.sign_in("e-ann", clock.now)
+    checks = notified.check_due_sign_ins()
+    assert [check.verified for check in checks] == [("ann@fabrikam.com",)]
+
+    entry = next(e for e in notified.todo_list("ann@fabrikam.com") if e.key == "sign-in-work-account")
+    assert entry.done_at == clock.now and entry.done_by == "aadbot"
+    with database.session() as session:
+        item = session.get(TodoItem, entry.id)
+        assert item is not None and item.verified_at == clock.now
+    audited = [e for e in notified.audit_trail() if e.action == "sign_in_verified"]
+    assert len(audited) == 1 and audited[0].actor_name == "aadbot"
+    assert (
+        audited[0].details["user"] == "ann@fabrikam.com"
+        and audited[0].details["self_reported_before"] is False
+    )
+    told = _messages(database, "sign_in_verified")
+    assert [(m.recipient, m.payload["title"]) for m in told] == [
+        ("ann@fabrikam.com", "Sign in with your work account")
+    ]
+
+    clock.advance(hours=1)
+    microsoft.sign_in("e-ann", clock.now)  # signs in again the next day: nothing new to tell
+    clock.advance(days=2)
+    notified.check_due_sign_ins()
+    assert len(_messages(database, "sign_in_verified")) == 1
+    assert len([e for e in notified.audit_trail() if e.action == "sign_in_verified"]) == 1
+
+
+def test_a_sign_in_before_the_connection_or_with_the_microsoft_account_verifies_nothing(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    microsoft.sign_in("e-dana", clock.now - timedelta(days=1))  # before the connection
+    microsoft.users = [
+        user if user.id != "e-dana" else user.__class__(**{**user.__dict__, "origin": "aad"})
+        for user in microsoft.users
+    ]
+    clock.advance(minutes=5)
+    assert notified.check_due_sign_ins()[0].verified == ()
+    assert _messages(database, "sign_in_verified") == []
+
+
+def test_self_reported_then_verified_is_recorded_without_a_second_message(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database, lee: Actor
+) -> None:
+    notified.mark_done(_item(notified, "lee@fabrikam.com", "sign-in-work-account"), lee)
+    clock.advance(hours=2)
+    microsoft.sign_in("e-lee", clock.now)
+    notified.check_due_sign_ins()
+    audited = [e for e in notified.audit_trail() if e.action == "sign_in_verified"]
+    assert [e.details["self_reported_before"] for e in audited] == [True]
+    assert _messages(database, "sign_in_verified") == []
+
+
+def test_reads_are_paced_and_incremental_with_a_daily_full_read(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
+) -> None:
+    notified.check_due_sign_ins()  # the first read is a full one
+    assert microsoft.sign_ins_since == [None]
+    clock.advance(minutes=5)
+    assert notified.check_due_sign_ins() == []  # not due: nothing asked
+    assert len(microsoft.sign_ins_since) == 1
+    clock.advance(minutes=11)
+    microsoft.sign_in("e-ann", clock.now)
+    assert notified.check_due_sign_ins()[0].full is False
+    connected = notified.audit_trail()
+    confirmed = next(e.at for e in connected if e.action == "connection_confirmed")
+    assert microsoft.sign_ins_since[1] == confirmed  # nobody had signed in since: back to the connection
+    clock.advance(minutes=16)
+    notified.check_due_sign_ins()
+    assert microsoft.sign_ins_since[2] == clock.now - timedelta(minutes=16)  # back to Ann's sign-in only
+    clock.advance(hours=24)
+    assert notified.check_due_sign_ins()[0].full is True
+    assert microsoft.sign_ins_since[3] is None
+
+
+def test_an_outage_backs_off_and_the_next_read_catches_up(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
+) -> None:
+    microsoft.broken.add("sign_ins")
+    assert notified.check_due_sign_ins() == []
+    clock.advance(minutes=16)
+    assert notified.check_due_sign_ins() == []  # 30 minutes after one failure
+    assert microsoft.calls["sign_ins"] == 1
+    microsoft.broken.clear()
+    microsoft.sign_in("e-ann", clock.now)
+    clock.advance(minutes=15)
+    assert notified.check_due_sign_ins()[0].verified == ("ann@fabrikam.com",)
+
+
+def test_progress_tells_verified_self_reported_and_open_apart(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database, lee: Actor
+) -> None:
+    tracking = Tracking(database, notified, clock=clock)
+    notified.mark_done(_item(notified, "lee@fabrikam.com", "clear-git-credentials"), lee)
+    clock.advance(hours=1)
+    microsoft.sign_in("e-ann", clock.now)
+    tracking.tick()  # the watch reads sign-ins with the reminders
+    report = tracking.progress(None)
+    sign_in = next(item for item in report.items if item.key == "sign-in-work-account")
+    git = next(item for item in report.items if item.key == "clear-git-credentials")
+    assert (sign_in.verified, sign_in.self_reported, sign_in.total - sign_in.done) == (
+        1,
+        0,
+        sign_in.total - 1,
+    )
+    assert (git.verified, git.self_reported) == (0, 1)
+    assert (report.items_verified, report.items_done) == (1, 2)
+    assert [user.email for user in report.users if user.signed_in] == ["ann@fabrikam.com"]
+    assert report.connected_at is not None
+
+
+def test_people_still_on_their_microsoft_account_are_listed_with_the_next_step(
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    database: Database,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)  # nobody invited: Bob and Cy
+    _connect_and_notify(service, microsoft, dana, lee)
+    microsoft.sign_in("e-dana", clock.now + timedelta(minutes=1))
+    clock.advance(minutes=2)
+    tracking = Tracking(database, service, clock=clock)
+    tracking.tick()
+    report = tracking.progress(None)
+    # Ann and Lee have not signed in yet, but their identities carry over by themselves: not listed.
+    assert [(p.principal_name, p.outcome, p.next_step) for p in report.still_personal] == [
+        ("bob@outlook.com", "invite", "invite"),
+        ("cy@gmail.com", "invite", "invite"),
+    ]
+
+
+def test_the_digest_names_who_has_not_signed_in_after_the_grace_days(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    tracking = Tracking(database, notified, clock=clock)
+    microsoft.sign_in("e-ann", clock.now + timedelta(minutes=1))
+    clock.advance(minutes=2)
+    tracking.tick()
+    for _ in range(12):  # a week and a half of ticks, twice a day
+        clock.advance(hours=12)
+        tracking.tick()
+    digests = _messages(database, "straggler_digest")
+    assert digests, "the digest went out"
+    last = digests[-1].payload
+    assert last["grace_working_days"] == 3
+    named = {email for email, _ in last["not_signed_in"]}
+    assert "ann@fabrikam.com" not in named and {"dana@fabrikam.com", "lee@fabrikam.com"} <= named
+    early = [d.payload for d in digests if d.payload["not_signed_in"]]
+    assert (
+        early and digests[0].payload["not_signed_in"] == []
+    )  # the first digest comes before the grace days end
+
+
+def test_checking_now_needs_a_connected_migration_with_lists(service: MigrationService, dana: Actor) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError, match="once fabrikam is connected"):
+        service.check_sign_ins(None)
+
+
+def test_checking_now_reads_everyone(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
+) -> None:
+    notified.check_due_sign_ins()
+    clock.advance(minutes=1)
+    microsoft.sign_in("e-lee", clock.now)
+    result = notified.check_sign_ins("fabrikam")
+    assert result.full and result.verified == ("lee@fabrikam.com",)
+    assert microsoft.sign_ins_since == [None, None]
+
+
+def test_a_full_read_of_a_big_organization_verifies_only_who_signed_in(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verification, "_IN_LIST_AT_MOST", 0)  # as if thousands had signed in at once
+    clock.advance(minutes=1)
+    microsoft.sign_in("e-lee", clock.now)
+    assert notified.check_sign_ins(None).verified == ("lee@fabrikam.com",)

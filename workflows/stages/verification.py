@@ -1,0 +1,280 @@
+"""After connecting: who has really made it across, from Azure DevOps' own data rather than self-reports.
+
+Each entitlement's `lastAccessedDate` and its identity's origin show who signed in with a directory
+account after the connection. A watch per migration reads them on a schedule: a short incremental read
+(newest sign-ins first, down to the last one seen) every few minutes, and a full read once a day, which
+also catches a late `lastAccessedDate` and lists who is still on their Microsoft account. A verified
+sign-in ticks the user's "Sign in with your work account" (or "Accept the invitation") item, is
+audited, and the user hears it once.
+
+"After the connection" means after the bot saw it (the watch looks every minute): a sign-in in between
+counts at the person's next one. Earlier marks would be wrong the other way: an identity that Connect
+moved to the directory keeps the last access of its Microsoft account.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from storage import AffectedUser, AuditEntry, Invitation, Migration, SignInWatch, TodoItem
+from storage.outbox import enqueue
+from workflows.directory import MicrosoftError, OrgUser
+from workflows.errors import WorkflowError
+from workflows.results import BOT
+from workflows.stages.unit import Context, audit, find
+
+SIGN_IN_ITEMS = frozenset({"sign-in-work-account", "accept-invitation"})
+"""The to-do items a sign-in with the directory's identity proves done."""
+VERIFIED_MESSAGE = "sign_in_verified"
+WATCHED_STATES = frozenset({"connected", "users_notified", "billing_checked"})
+"""Connected, and not yet completed: sign-ins are worth reading."""
+_RETRY_AT_MOST = timedelta(hours=8)
+_IN_LIST_AT_MOST = 500
+"""Ids bound in one `IN (...)`: well under SQLite's limit on a statement's parameters."""
+_NEXT_STEP = {"map": "map", "invite": "invite", "ambiguous": "decide", "disabled": "decide"}
+"""What admins do for someone still on their Microsoft account, by the plan's outcome."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignInCheck:
+    organization: str
+    full: bool
+    """A full read (everyone) rather than the sign-ins since the last check."""
+    read: int
+    verified: tuple[str, ...]
+    """Principal names whose sign-in was verified by this check."""
+
+
+@dataclass(frozen=True)
+class StillPersonal:
+    """Someone Azure DevOps still shows with their Microsoft account after the connection."""
+
+    entitlement_id: str
+    principal_name: str
+    outcome: str
+    next_step: str
+    """map, invite or decide."""
+
+
+def check_due(ctx: Context) -> list[SignInCheck]:
+    """Start a watch for every connected migration whose users have their lists; run the due ones."""
+    now = ctx.now()
+    with ctx.database.session() as session:
+        rows = session.exec(select(Migration).where(col(Migration.state).in_(sorted(WATCHED_STATES)))).all()
+        due: list[int] = []
+        for row in rows:
+            assert row.id is not None
+            watch = session.get(SignInWatch, row.id) or _open_watch(session, row, now)
+            if watch is not None and watch.next_at <= now:
+                due.append(row.id)
+    return [result for migration_id in due if (result := _check(ctx, migration_id)) is not None]
+
+
+def check_now(ctx: Context, organization: str | None) -> SignInCheck:
+    """An admin's `check-sign-ins`: a full read at once, whatever the schedule says."""
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        if row.state not in WATCHED_STATES:
+            raise WorkflowError(
+                f"Sign-ins are read once {row.organization} is connected and its users have their lists."
+            )
+        assert row.id is not None
+        if session.get(SignInWatch, row.id) is None and _open_watch(session, row, ctx.now()) is None:
+            raise WorkflowError(
+                f"`notify` the users of {row.organization} first; then I read their sign-ins."
+            )
+    result = _check(ctx, row.id, full=True)
+    if result is None:
+        raise WorkflowError(
+            "Another check of the sign-ins is running right now; look at `progress` in a moment."
+        )
+    return result
+
+
+def still_personal(session: Session, row: Migration) -> tuple[StillPersonal, ...]:
+    """Who the last full read found still on a Microsoft account, neither mapped nor invited."""
+    watch = session.get(SignInWatch, row.id)
+    if watch is None or not watch.still_personal:
+        return ()
+    outcomes = dict(
+        session.exec(
+            select(AffectedUser.entitlement_id, AffectedUser.outcome).where(
+                AffectedUser.migration_id == row.id
+            )
+        ).all()
+    )
+    invited = set(
+        session.exec(
+            select(Invitation.entitlement_id).where(
+                Invitation.migration_id == row.id, col(Invitation.status).in_(("sent", "found"))
+            )
+        ).all()
+    )
+    left = []
+    for entitlement_id, principal_name in watch.still_personal:
+        outcome = outcomes.get(entitlement_id, "invite")  # joined after the plan: nobody planned for them
+        step = _NEXT_STEP.get(outcome)
+        if step is not None and entitlement_id not in invited:
+            left.append(StillPersonal(entitlement_id, principal_name, outcome, step))
+    return tuple(left)
+
+
+def connected_at(session: Session, row: Migration) -> datetime | None:
+    """When the bot saw the organization connected (the watch's start), or None before."""
+    watch = session.get(SignInWatch, row.id)
+    return watch.connected_at if watch is not None else None
+
+
+def _open_watch(session: Session, row: Migration, now: datetime) -> SignInWatch | None:
+    if session.exec(select(AffectedUser.id).where(AffectedUser.migration_id == row.id)).first() is None:
+        return None  # nobody has a list yet: nothing to tick
+    confirmed = session.exec(
+        select(AuditEntry.at)
+        .where(AuditEntry.migration_id == row.id, AuditEntry.action == "connection_confirmed")
+        .order_by(col(AuditEntry.id).desc())
+    ).first()
+    assert row.id is not None
+    watch = SignInWatch(migration_id=row.id, connected_at=confirmed or now, next_at=now)
+    session.add(watch)
+    try:
+        session.commit()
+    except (IntegrityError, StaleDataError):
+        session.rollback()  # another process opened it at the same moment
+        return session.get(SignInWatch, row.id)
+    return watch
+
+
+def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInCheck | None:
+    """Claim the watch (moving its next check on), read Microsoft with no transaction open, apply."""
+    now = ctx.now()
+    with ctx.database.session() as session:
+        if (found := _watched(session, migration_id)) is None:
+            return None
+        watch, row = found
+        full = full or watch.swept_at is None or now - watch.swept_at >= ctx.settings.sign_in_sweep_every
+        since = None if full else (watch.seen_through or watch.connected_at)
+        watch.next_at = now + ctx.settings.sign_in_check_every
+        organization = row.organization
+        try:
+            session.commit()
+        except StaleDataError:
+            session.rollback()
+            return None  # another process claimed this check
+    try:
+        users = ctx.microsoft.sign_ins(organization, since)
+    except MicrosoftError as error:
+        log.warning("reading the sign-ins of %s failed: %s", organization, error)
+        _back_off(ctx, migration_id)
+        return None
+    return _apply(ctx, migration_id, users, full)
+
+
+def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) -> SignInCheck | None:
+    now = ctx.now()
+    with ctx.database.session() as session:
+        if (found := _watched(session, migration_id)) is None:
+            return None
+        watch, row = found
+        moved = {
+            user.id: user
+            for user in users
+            if user.last_accessed is not None
+            and user.last_accessed > watch.connected_at
+            and user.origin != "msa"
+        }
+        query = (
+            select(TodoItem, AffectedUser)
+            .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
+            .where(
+                AffectedUser.migration_id == migration_id,
+                col(TodoItem.key).in_(sorted(SIGN_IN_ITEMS)),
+                col(TodoItem.verified_at).is_(None),
+            )
+        )
+        if len(moved) <= _IN_LIST_AT_MOST:  # a full read of a big organization filters below instead
+            query = query.where(col(AffectedUser.entitlement_id).in_(list(moved)))
+        verified = []
+        for item, person in session.exec(query).all():
+            if person.entitlement_id not in moved:
+                continue
+            signed_in = moved[person.entitlement_id].last_accessed
+            assert signed_in is not None
+            _verify(session, row, item, person, signed_in, now)
+            verified.append(person.principal_name)
+        seen = [user.last_accessed for user in users if user.last_accessed is not None]
+        if seen and (watch.seen_through is None or max(seen) > watch.seen_through):
+            watch.seen_through = max(seen)
+        if full:
+            watch.swept_at = now
+            watch.still_personal = [[user.id, user.principal_name] for user in users if user.origin == "msa"]
+        watch.failures = 0
+        try:
+            session.commit()
+        except (StaleDataError, IntegrityError):
+            session.rollback()  # someone ticked an item at this moment; the next check sees it again
+            return None
+        return SignInCheck(row.organization, full, len(users), tuple(verified))
+
+
+def _watched(session: Session, migration_id: int) -> tuple[SignInWatch, Migration] | None:
+    watch, row = session.get(SignInWatch, migration_id), session.get(Migration, migration_id)
+    return (watch, row) if watch is not None and row is not None else None
+
+
+def _verify(
+    session: Session, row: Migration, item: TodoItem, person: AffectedUser, signed_in: datetime, now: datetime
+) -> None:
+    """Tick the item as verified; tell the person once, unless they had ticked it themselves."""
+    assert row.id is not None and person.id is not None
+    self_reported = item.done_at is not None
+    item.verified_at = signed_in
+    if not self_reported:
+        item.done_at, item.done_by = now, BOT.id
+    details: dict[str, object] = {
+        "user": person.principal_name,
+        "item": item.key,
+        "signed_in_at": signed_in.isoformat(),
+        "self_reported_before": self_reported,
+    }
+    session.add(audit(now, row, BOT, "sign_in_verified", row.state, row.state, details))
+    if self_reported:
+        return
+    enqueue(
+        session,
+        idempotency_key=f"migration-{row.id}-sign-in-verified-{person.id}",
+        recipient=person.email,
+        kind=VERIFIED_MESSAGE,
+        payload={
+            "migration_id": row.id,
+            "organization": row.organization,
+            "affected_user_id": person.id,
+            "email": person.email,
+            "display_name": person.display_name,
+            "item_id": item.id,
+            "title": item.title,
+            "signed_in_at": signed_in.isoformat(),
+        },
+        now=now,
+    )
+
+
+def _back_off(ctx: Context, migration_id: int) -> None:
+    with ctx.database.session() as session:
+        watch = session.get(SignInWatch, migration_id)
+        if watch is None:
+            return
+        watch.failures += 1
+        delay = min(ctx.settings.sign_in_check_every * 2**watch.failures, _RETRY_AT_MOST)
+        watch.next_at = ctx.now() + delay
+        try:
+            session.commit()
+        except StaleDataError:
+            session.rollback()
