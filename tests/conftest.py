@@ -10,9 +10,14 @@ from typing import Any
 import pytest
 
 from sandbox import Sandbox, parse_scenario
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
 
 FABRIKAM = Path(__file__).parents[1] / "sandbox" / "scenarios" / "fabrikam.json"
 _FABRIKAM_DATA = json.loads(FABRIKAM.read_text())
+
+pytest_plugins = ["tests.storage.databases"]
+"""The `database` and `database_url` fixtures, for every folder."""
 
 _LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_")
 
@@ -37,3 +42,13 @@ def box(fabrikam: dict[str, Any]) -> Iterator[Sandbox]:
     """The sandbox serving `fabrikam` over loopback HTTP."""
     with Sandbox(parse_scenario(fabrikam)) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def served_slack() -> Iterator[FakeSlack]:
+    """One fake Slack server per test module, reset by each test's `fake_slack`: starting and stopping
+    uvicorn costs more than most tests."""
+    fake = FakeSlack()
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        yield fake
