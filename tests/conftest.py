@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from sandbox import Sandbox, parse_scenario
 from tests.fakes.server import ServerThread
@@ -15,6 +16,19 @@ from tests.fakes.slack_api import FakeSlack
 
 FABRIKAM = Path(__file__).parents[1] / "sandbox" / "scenarios" / "fabrikam.json"
 _FABRIKAM_DATA = json.loads(FABRIKAM.read_text())
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=40,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+"""Property tests are deterministic and bounded unless asked (`HYPOTHESIS_PROFILE=explore`)."""
 
 pytest_plugins = ["tests.storage.databases"]
 """The `database` and `database_url` fixtures, for every folder."""
