@@ -21,14 +21,17 @@ settings.register_profile(
     "ci",
     derandomize=True,
     max_examples=40,
+    stateful_step_count=25,
     deadline=None,
     database=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.register_profile("mutation", settings.get_profile("ci"), max_examples=12, stateful_step_count=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-"""Property tests are deterministic and bounded unless asked (`HYPOTHESIS_PROFILE=explore`)."""
+"""Property tests are deterministic and bounded unless asked (`HYPOTHESIS_PROFILE=explore`); the mutation
+run (docs/mutation-testing.md) uses fewer examples, as it runs the tests once per mutant."""
 
 pytest_plugins = ["tests.storage.databases"]
 """The `database` and `database_url` fixtures, for every folder."""

@@ -228,7 +228,7 @@ def test_no_sequence_of_commands_connects_without_a_valid_approval(
 ) -> None:
     run_state_machine_as_test(
         lambda: ApprovalRules(sqlite_template, tmp_path),
-        settings=settings(settings.default, max_examples=15, stateful_step_count=25),
+        settings=settings(settings.default, max_examples=settings.default.max_examples * 3 // 8),
     )
 
 
@@ -258,7 +258,7 @@ def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
 ) -> None:
     """Request, change one thing outside, approve: it connects exactly when the live plan is unchanged."""
 
-    @settings(settings.default, max_examples=25)
+    @settings(settings.default, max_examples=settings.default.max_examples * 5 // 8)
     @given(change=world_changes, invited_first=st.booleans())
     def approve_after(change: tuple[str, str, str, str, str, int], invited_first: bool) -> None:
         machine = ApprovalRules(sqlite_template, tmp_path)
