@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from storage import Approval, ApprovalDecision, Database, Migration
 from tests.workflows.conftest import ServiceFactory
-from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft
+from tests.workflows.fakes import DANA, LEE, TENANT_ID, FakeClock, FakeMicrosoft
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -339,3 +339,51 @@ def test_the_approval_names_its_organization_in_any_status(
     service.decide(requested, lee, approve=False)
     assert service.approval_organization(requested) == "fabrikam"
     assert service.approval_organization(requested + 1000) is None
+
+
+def test_the_live_check_asks_microsoft_about_this_organization_for_whoever_started_it(
+    service: MigrationService, microsoft: FakeMicrosoft, requested: int, lee: Actor
+) -> None:
+    asked: list[tuple[str, str, str]] = []
+    snapshot = microsoft.snapshot
+
+    def recording(organization: str, tenant: str, connector: str) -> Any:
+        asked.append((organization, tenant, connector))
+        return snapshot(organization, tenant, connector)
+
+    microsoft.snapshot = recording  # type: ignore[method-assign]
+    service.decide(requested, lee, approve=True)
+    assert asked == [("fabrikam", TENANT_ID, DANA)]
+
+
+def test_an_approver_who_may_not_connect_hands_the_portal_step_to_the_requester_not_the_starter(
+    service: MigrationService, microsoft: FakeMicrosoft, lee: Actor, dana: Actor
+) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
+    service.start("fabrikam", "fabrikam.com", lee)
+    request = service.request_approval(None, dana)
+    result = service.decide(request.approval_id, PAT, approve=True)
+    assert result.connector == dana
+    assert result.connector_reason == (
+        "Pat cannot make the connection (pat@fabrikam.com is not a user of Fabrikam), so Dana, who requested"
+        " the approval, does."
+    )
+
+
+@pytest.mark.parametrize(
+    ("approver", "named"),
+    [
+        (Actor(id="U-PAT", email="pat@fabrikam.com", name=""), "pat@fabrikam.com"),
+        (Actor(id="U-NOBODY", email="", name=""), "The approver"),
+    ],
+)
+def test_an_approver_without_a_name_is_called_by_their_email_or_the_approver(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, approver: Actor, named: str
+) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana)
+    result = service.decide(request.approval_id, approver, approve=True)
+    assert result.connector == dana
+    assert result.connector_reason.startswith(f"{named} cannot make the connection (")
+    assert result.connector_reason.endswith("), so Dana, who requested the approval, does.")

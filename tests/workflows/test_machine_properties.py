@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from storage import AuditEntry, Migration
@@ -81,6 +81,21 @@ rows = st.builds(
     previous=st.sampled_from((None, *sorted(BUSY_STATES), "planned")),
     idle=st.sampled_from((timedelta(0), LEASE - timedelta(seconds=1), LEASE, LEASE * 3)),
 )
+
+
+def _row(state: str, *, idle: timedelta = timedelta(0), previous: str | None = None) -> Migration:
+    return Migration(
+        id=7,
+        organization="fabrikam",
+        tenant_id="t",
+        state=state,
+        previous_state=previous,
+        started_by_id=ACTOR[0],
+        started_by_email=ACTOR[1],
+        started_by_name=ACTOR[2],
+        created_at=NOW - timedelta(days=1),
+        updated_at=NOW - idle,
+    )
 
 
 def _passing_plan(row: Migration) -> bool:
@@ -157,6 +172,10 @@ def test_request_approval_moves_exactly_when_the_plan_passes(row: Migration) -> 
 
 
 @given(row=rows)
+@example(row=_row("inviting", idle=LEASE))  # the lease has just run out: abandoned
+@example(row=_row("inviting", idle=LEASE - timedelta(seconds=1)))  # still running
+@example(row=_row("failed", previous="removing"))
+@example(row=_row("failed", previous="checking_prerequisites"))
 def test_resume_reruns_the_failed_step_or_an_abandoned_one_and_nothing_else(row: Migration) -> None:
     flow = MigrationFlow(row, Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
     state, previous, idle = row.state, row.previous_state, row.updated_at + LEASE <= NOW
@@ -173,17 +192,7 @@ def test_resume_reruns_the_failed_step_or_an_abandoned_one_and_nothing_else(row:
 
 
 def test_details_given_to_a_move_are_audited_as_given() -> None:
-    row = Migration(
-        id=7,
-        organization="fabrikam",
-        tenant_id="t",
-        state="awaiting_approval",
-        started_by_id=ACTOR[0],
-        started_by_email=ACTOR[1],
-        started_by_name=ACTOR[2],
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    row = _row("awaiting_approval")
     session = Session()
     flow = MigrationFlow(row, session, actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
     flow.fire("approve", details={"approval_id": 3})
