@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from sandbox import Sandbox, parse_scenario
 from tests.fakes.server import ServerThread
@@ -28,7 +28,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("explore", max_examples=2000, deadline=None)
-settings.register_profile("mutation", settings.get_profile("ci"), max_examples=12, stateful_step_count=20)
+settings.register_profile(
+    "mutation",
+    settings.get_profile("ci"),
+    max_examples=12,
+    stateful_step_count=20,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failure is enough: shrinking it costs minutes
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 """Property tests are deterministic and bounded unless asked (`HYPOTHESIS_PROFILE=explore`); the mutation
 run (docs/mutation-testing.md) uses fewer examples, as it runs the tests once per mutant."""
