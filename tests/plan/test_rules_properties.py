@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.plan.snapshots import build
@@ -127,8 +127,20 @@ def _agrees(planned: PlannedUser, want: Expected) -> bool:
     return planned.match.id in want.match_ids and planned.match.by in want.by
 
 
+GUEST_BY_OTHER_MAIL = DirectoryUser(
+    id="g0", user_principal_name="bob_a.com#EXT#@t.com", other_mails=("BOB@a.com",), user_type="Guest"
+)
+DISABLED_BY_MAIL = DirectoryUser(id="g1", user_principal_name="bob@b.com", account_enabled=False)
+
+
 @settings(max_examples=3 * settings.default.max_examples)  # the rules in full: cheap, so more
 @given(users=org_users, directory=directory_users())
+# Rule 2 when a second, disabled candidate is in play: the guest matched through otherMails (or mail) wins.
+@example(users=[("bob@a.com", "bob@b.com")], directory=[GUEST_BY_OTHER_MAIL, DISABLED_BY_MAIL])
+@example(
+    users=[("bob@a.com", "bob@b.com")],
+    directory=[replace(GUEST_BY_OTHER_MAIL, mail="bob@b.com"), DISABLED_BY_MAIL],
+)
 def test_every_user_gets_the_outcome_the_contract_gives(
     users: list[tuple[str, str]], directory: list[DirectoryUser]
 ) -> None:

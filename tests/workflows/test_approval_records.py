@@ -15,7 +15,7 @@ from sqlmodel import select
 from storage import Approval, ApprovalDecision, Database, Migration
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, TENANT_ID, FakeClock, FakeMicrosoft
-from workflows.errors import WorkflowError
+from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
 
@@ -387,3 +387,64 @@ def test_an_approver_without_a_name_is_called_by_their_email_or_the_approver(
     assert result.connector == dana
     assert result.connector_reason.startswith(f"{named} cannot make the connection (")
     assert result.connector_reason.endswith("), so Dana, who requested the approval, does.")
+
+
+def test_a_late_click_right_after_someone_approved_names_them_later_only_the_status(
+    service: MigrationService, clock: FakeClock, requested: int, lee: Actor
+) -> None:
+    service.decide(requested, lee, approve=True)
+    with pytest.raises(ConflictError) as conflict:
+        service.decide(requested, PAT, approve=True)
+    assert str(conflict.value) == (
+        "Lee just approved the plan; the migration is now connecting. Next: `check-connection`, `cancel`."
+    )
+    clock.advance(minutes=3)
+    with pytest.raises(WorkflowError) as late:
+        service.decide(requested, PAT, approve=True)
+    assert type(late.value) is WorkflowError
+    assert str(late.value) == "This approval request is already approved; nothing to decide."
+
+
+def test_the_requester_may_not_approve_under_any_of_their_identities(
+    service: MigrationService, database: Database, requested: int
+) -> None:
+    for same in (
+        Actor(id="U-DANA", email="dana.new@fabrikam.com", name="Dana"),  # same chat user, other email
+        Actor(id="U-DANA-2", email="DANA@fabrikam.com", name="Dana"),  # other chat user, same email
+    ):
+        with pytest.raises(PermissionDenied) as refused:
+            service.decide(requested, same, approve=True)
+        assert str(refused.value) == (
+            "You requested this approval, so another admin must approve it (four eyes). You can still"
+            " `reject` it or `cancel` the migration."
+        )
+    assert _decisions(database) == [] and _approval(database, requested).status == "pending"
+
+
+def test_an_approver_may_not_decide_twice_under_any_of_their_identities(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
+    service = make_service(approvers_required=2)
+    service.start("fabrikam", "fabrikam.com", dana)
+    approval_id = service.request_approval(None, dana).approval_id
+    service.decide(approval_id, lee, approve=True)
+    for same in (
+        Actor(id="U-LEE", email="lee.new@fabrikam.com", name="Lee"),
+        Actor(id="U-LEE-2", email="LEE@fabrikam.com", name="Lee"),
+    ):
+        with pytest.raises(WorkflowError) as refused:
+            service.decide(approval_id, same, approve=True)
+        assert str(refused.value) == "You already decided on this request; another admin has to approve it."
+
+
+def test_only_an_approval_names_a_connector(
+    service: MigrationService, clock: FakeClock, requested: int, dana: Actor, lee: Actor
+) -> None:
+    rejected = service.decide(requested, lee, approve=False)
+    again = service.request_approval(None, dana).approval_id
+    clock.advance(hours=25)
+    expired = service.decide(again, lee, approve=True)
+    for result in (rejected, expired):
+        assert (result.connector, result.connector_reason) == (None, "")
+    assert (rejected.approval_id, expired.approval_id) == (requested, again)
