@@ -135,6 +135,15 @@ DISABLED_BY_MAIL = DirectoryUser(id="g1", user_principal_name="bob@b.com", accou
 
 @settings(max_examples=3 * settings.default.max_examples)  # the rules in full: cheap, so more
 @given(users=org_users, directory=directory_users())
+# A blank other mail is skipped, not the end of the user's keys: the proxy after it still matches.
+@example(
+    users=[("bob@a.com", "")],
+    directory=[
+        DirectoryUser(
+            id="g0", user_principal_name="x@t.com", other_mails=(" ",), proxy_addresses=("smtp:bob@a.com",)
+        )
+    ],
+)
 # Rule 2 when a second, disabled candidate is in play: the guest matched through otherMails (or mail) wins.
 @example(users=[("bob@a.com", "bob@b.com")], directory=[GUEST_BY_OTHER_MAIL, DISABLED_BY_MAIL])
 @example(
@@ -153,6 +162,11 @@ def test_every_user_gets_the_outcome_the_contract_gives(
         if planned.match is not None:
             named = next(d for d in directory if d.id == planned.match.id)
             assert planned.match.user_principal_name == named.user_principal_name
+        assert (planned.principal_name, planned.mail_address, planned.display_name) == (
+            user.principal_name,
+            user.mail_address,
+            user.display_name,
+        )
 
 
 @given(users=org_users, directory=directory_users())
@@ -234,3 +248,30 @@ def test_the_fingerprint_ignores_order_wording_and_principal_name_case(
         tenant_name="another name",
     )
     assert reworded.fingerprint == plan.fingerprint
+
+
+@given(users=org_users, directory=directory_users())
+def test_the_json_form_is_the_contracts(users: list[tuple[str, str]], directory: list[DirectoryUser]) -> None:
+    plan = _plan_of(users, directory)
+    data = plan.to_json()
+    assert set(data) == {"organization", "tenant_id", "users", "counts", "checks"}
+    for planned, shown in zip(plan.users, data["users"], strict=True):
+        match = planned.match
+        assert shown == {
+            "id": planned.id,
+            "principal_name": planned.principal_name,
+            "outcome": planned.outcome,
+            "match": None
+            if match is None
+            else {"id": match.id, "user_principal_name": match.user_principal_name, "by": match.by},
+            "candidates": list(planned.candidates),
+        }
+    for check, shown in zip(plan.checks, data["checks"], strict=True):
+        expected = {"code": check.code, "status": check.status, "message": check.message}
+        assert shown == (expected | {"fix": check.fix} if check.fix else expected)
+
+
+def test_a_fix_is_told_once_in_the_message() -> None:
+    assert Check("c", "fail", "Broken.", fix="Mend it.").message == "Broken. Mend it."
+    assert Check("c", "fail", "Broken. Mend it.", fix="Mend it.").message == "Broken. Mend it."
+    assert Check("c", "pass", "Fine.").message == "Fine."

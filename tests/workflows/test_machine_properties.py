@@ -57,6 +57,8 @@ class Session:
 def _plan(status: str | None) -> dict[str, Any] | None:
     if status is None:
         return None
+    if status == "no-checks":
+        return {"users": []}  # a plan with nothing to check
     return {"checks": [{"code": "org-connection", "status": "pass"}, {"code": "x", "status": status}]}
 
 
@@ -76,7 +78,7 @@ rows = st.builds(
         updated_at=NOW - idle,
     ),
     state=st.sampled_from(STATES),
-    plan_check=st.sampled_from((None, "pass", "warn", "fail")),
+    plan_check=st.sampled_from((None, "pass", "warn", "fail", "no-checks")),
     fingerprint=st.sampled_from((None, "", "abc123")),
     previous=st.sampled_from((None, *sorted(BUSY_STATES), "planned")),
     idle=st.sampled_from((timedelta(0), LEASE - timedelta(seconds=1), LEASE, LEASE * 3)),
@@ -221,8 +223,27 @@ def test_a_row_without_an_id_cannot_be_moved() -> None:
         updated_at=NOW,
     )
     flow = MigrationFlow(row, Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
-    with pytest.raises(RuntimeError, match="must be flushed"):
+    with pytest.raises(RuntimeError, match=r"^the migration row must be flushed before its machine runs$"):
         flow.fire("check")
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_no_hidden_trigger_moves_the_machine(state: str) -> None:
+    """Only the procedure's triggers exist: no `to_connected` shortcut around the approval."""
+    flow = MigrationFlow(_row(state), Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    assert set(flow.machine.get_triggers(state)) <= set(TRIGGERS)
+    assert not flow.allows("to_connected")
+    with pytest.raises(KeyError):
+        flow.fire("to_connected")
+
+
+def test_require_refuses_with_the_command_word() -> None:
+    flow = MigrationFlow(_row("planned"), Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    flow.require("invite", command="invite")
+    with pytest.raises(WorkflowError) as refused:
+        flow.require("notify", command="notify")
+    assert str(refused.value) == str(refusal("planned", "notify"))
+    assert str(refused.value).startswith("`notify` does not fit now: the migration is planned.")
 
 
 @pytest.mark.parametrize("state", STATES)
