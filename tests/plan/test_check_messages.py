@@ -113,7 +113,8 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         (
             "fail",
             "1 user(s) need a guest invitation but admin@a.com may not invite guests"
-            " (allowInvitesFrom: none). Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
+            " (allowInvitesFrom: none). Give them the Guest Inviter role, or relax the guest invite settings"
+            " (External collaboration).",
             "Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
         ),
     ),
