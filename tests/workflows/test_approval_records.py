@@ -448,3 +448,72 @@ def test_only_an_approval_names_a_connector(
     for result in (rejected, expired):
         assert (result.connector, result.connector_reason) == (None, "")
     assert (rejected.approval_id, expired.approval_id) == (requested, again)
+
+
+def test_the_request_tells_where_and_what_it_is_about(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.subscriptions = {
+        sub: replace(subscription, tenant_id="another-tenant")
+        for sub, subscription in microsoft.subscriptions.items()
+    }
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval("fabrikam", dana)
+    assert (request.organization, request.tenant_id, request.tenant_name) == (
+        "fabrikam",
+        TENANT_ID,
+        "Fabrikam",
+    )
+    assert [check.code for check in request.warnings] == ["billing-subscription"]
+    with pytest.raises(WorkflowError) as refused:
+        service.request_approval("fabrikam", dana)
+    assert str(refused.value).startswith(
+        "`request-approval` does not fit now: the migration is awaiting approval. What you can do next:"
+    )
+
+
+def test_a_request_expiring_this_very_minute_is_replaced_by_a_new_one(
+    service: MigrationService, database: Database, clock: FakeClock, requested: int, dana: Actor
+) -> None:
+    clock.now = _approval(database, requested).expires_at
+    fresh = service.request_approval("fabrikam", dana)
+    assert _approval(database, requested).status == "expired"
+    assert _approval(database, fresh.approval_id).status == "pending"
+
+
+def test_several_other_admins_are_all_named_when_too_few(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
+    service = make_service(approvers_required=3)
+    service.start("fabrikam", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError) as refused:
+        service.request_approval(None, dana)
+    assert str(refused.value).startswith(
+        "3 approvers needed, only 2 other admins: lee@fabrikam.com, pat@fabrikam.com. Add a Project"
+    )
+
+
+def test_the_approved_message_gives_the_portal_steps_in_full(
+    service: MigrationService, requested: int, lee: Actor
+) -> None:
+    result = service.decide(requested, lee, approve=True)
+    assert result.message == (
+        "Lee connects it in the portal: https://dev.azure.com/fabrikam > Organization settings > Microsoft"
+        " Entra ID > Connect directory > Fabrikam > Connect. I watch the organization and confirm once it is"
+        " connected."
+    )
+
+
+def test_every_check_failing_at_the_decision_is_named(
+    service: MigrationService, microsoft: FakeMicrosoft, requested: int, lee: Actor
+) -> None:
+    microsoft.allow_invites = "none"
+    microsoft.connect("9a9a9a9a-0000-4000-8000-0000000000ff")
+    result = service.decide(requested, lee, approve=True)
+    failing = [check.message for check in result.status.checks if check.status == "fail"]
+    assert len(failing) == 2
+    assert result.message == (
+        f"A prerequisite fails now, so the approval is void: {' '.join(failing)} Then run `recheck` and"
+        " `request-approval` again."
+    )
