@@ -154,6 +154,8 @@ def test_every_user_gets_the_outcome_the_contract_gives(
     users: list[tuple[str, str]], directory: list[DirectoryUser]
 ) -> None:
     snapshot = build(list(users), directory)
+    named = tuple(replace(user, display_name=f"User {user.id}") for user in snapshot.users)
+    snapshot = replace(snapshot, users=named)
     plan = build_plan(snapshot, "admin@a.com")
     assert [planned.id for planned in plan.users] == [user.id for user in snapshot.users]
     for user, planned in zip(snapshot.users, plan.users, strict=True):
