@@ -32,7 +32,9 @@ def main(pytest_args: list[str]) -> int:
         if _run(step, command) != 0:
             print(f"FAILED: {step}", file=sys.stderr)
             return 1
-    chosen = any(arg.startswith(("-n", "--numprocesses", "--dist")) or arg == "no:xdist" for arg in pytest_args)
+    chosen = any(
+        arg.startswith(("-n", "--numprocesses", "--dist")) or arg == "no:xdist" for arg in pytest_args
+    )
     code = _run("tests", [python, "-m", "pytest", *([] if chosen else PARALLEL), *pytest_args])
     if code == PYTEST_NO_TESTS_COLLECTED:
         print("FAILED: pytest collected no test", file=sys.stderr)
