@@ -179,6 +179,7 @@ def test_counts_add_up_to_the_users_and_match_their_outcomes(
     assert set(plan.counts) == set(OUTCOMES)
     assert plan.counts == {o: sum(1 for u in plan.users if u.outcome == o) for o in OUTCOMES}
     assert sum(plan.counts.values()) == len(users)
+    assert (plan.connector, plan.tenant_name) == ("admin@a.com", "A")  # what the chat's plan view names
     assert plan.to_json()["counts"] == plan.counts
 
 
