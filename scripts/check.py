@@ -1,7 +1,8 @@
 """The whole quality gate: lint, format, types, then the test suite.
 
 Run from the repository root by the README's test command and by `.ci/run`.
-Extra arguments go to pytest (for example `-k plan`).
+Extra arguments go to pytest (for example `-k plan`); the tests run on every core unless they choose
+(`-n 0` runs them in this process).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import subprocess
 import sys
 
 PYTEST_NO_TESTS_COLLECTED = 5
+PARALLEL = ["-n", "auto", "--dist", "loadfile"]
+"""One test process per core (pytest-xdist); each gets its own database schema and fake servers, and a
+whole file runs in one process so its module-scoped fake servers start once."""
 
 
 def _run(step: str, command: list[str]) -> int:
@@ -28,7 +32,10 @@ def main(pytest_args: list[str]) -> int:
         if _run(step, command) != 0:
             print(f"FAILED: {step}", file=sys.stderr)
             return 1
-    code = _run("tests", [python, "-m", "pytest", *pytest_args])
+    chosen = any(
+        arg.startswith(("-n", "--numprocesses", "--dist")) or arg == "no:xdist" for arg in pytest_args
+    )
+    code = _run("tests", [python, "-m", "pytest", *([] if chosen else PARALLEL), *pytest_args])
     if code == PYTEST_NO_TESTS_COLLECTED:
         print("FAILED: pytest collected no test", file=sys.stderr)
         return 1

@@ -8,11 +8,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 from sandbox import Sandbox, parse_scenario
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
 
 FABRIKAM = Path(__file__).parents[1] / "sandbox" / "scenarios" / "fabrikam.json"
 _FABRIKAM_DATA = json.loads(FABRIKAM.read_text())
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=40,
+    stateful_step_count=25,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.register_profile(
+    "mutation",
+    settings.get_profile("ci"),
+    max_examples=12,
+    stateful_step_count=20,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failure is enough: shrinking it costs minutes
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+"""Property tests are deterministic and bounded unless asked (`HYPOTHESIS_PROFILE=explore`); the mutation
+run (docs/mutation-testing.md) uses fewer examples, as it runs the tests once per mutant."""
+
+pytest_plugins = ["tests.storage.databases"]
+"""The `database` and `database_url` fixtures, for every folder."""
 
 _LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_")
 
@@ -37,3 +65,13 @@ def box(fabrikam: dict[str, Any]) -> Iterator[Sandbox]:
     """The sandbox serving `fabrikam` over loopback HTTP."""
     with Sandbox(parse_scenario(fabrikam)) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def served_slack() -> Iterator[FakeSlack]:
+    """One fake Slack server per test module, reset by each test's `fake_slack`: starting and stopping
+    uvicorn costs more than most tests."""
+    fake = FakeSlack()
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        yield fake

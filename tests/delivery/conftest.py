@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -14,12 +13,8 @@ from bot.slack.people import People
 from bot.slack.sender import SlackSender
 from storage import Database
 from storage.outbox import enqueue
-from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
-from tests.storage.databases import database, database_url
 from tests.storage.rows import add_migration
-
-__all__ = ["database", "database_url"]
 
 TOKEN = "xoxb-delivery-test"
 
@@ -40,11 +35,10 @@ class FakeTime:
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack()
-    with ServerThread(fake.asgi()) as server:
-        fake.url = server.url
-        yield fake
+def fake_slack(served_slack: FakeSlack) -> FakeSlack:
+    """The module's fake Slack, reset to a new one's state."""
+    served_slack.reset()
+    return served_slack
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -79,6 +79,18 @@ class FakeSlack:
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
             ]
         )
+
+    def reset(self, users: dict[str, tuple[str, str]] | None = None) -> None:
+        """Back to a new fake's state (keeping its url): one fake serves a whole test module."""
+        with self._changed:
+            for spec in fields(self):
+                if spec.name in ("url", "_changed"):
+                    continue
+                if spec.default_factory is not MISSING:
+                    setattr(self, spec.name, spec.default_factory())
+                else:
+                    setattr(self, spec.name, spec.default)
+            self.users = dict(users or {})
 
     def response_url(self, hook: str = "1") -> str:
         return f"{self.url}/respond/{hook}"

@@ -130,9 +130,9 @@ def test_secrets_in_an_unanswered_question_are_not_kept(
     secret = "abcd1234efgh5678ijkl9012mnop3456qrst7890uvwx"
     answer = answerer.answer(f"why does curl with Bearer {secret} give me nothing about pipelines")
     assert answer.topic is None
-    assert secret not in answer.answer
-    [entry] = log.entries()
-    assert secret not in entry.question and "[redacted]" in entry.question
+    assert answer.answer.startswith("Sorry, I don't know the answer to that one.\n")  # a decline never echoes
+    [entry] = log.entries()  # the one place the question is kept
+    assert entry.question == "why does curl with Bearer [redacted] give me nothing about pipelines"
 
 
 ODD_INPUTS = [

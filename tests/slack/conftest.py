@@ -25,19 +25,18 @@ from tests.fakes.slack_harness import (
     SlackSender,
 )
 
+MEMBERS = {
+    ADMIN: (ADMIN_EMAIL, "Ada Admin"),
+    COLLEAGUE: (COLLEAGUE_EMAIL, "Cole League"),
+    "UHIDDEN": ("", "Hid"),
+}
+
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack(
-        users={
-            ADMIN: (ADMIN_EMAIL, "Ada Admin"),
-            COLLEAGUE: (COLLEAGUE_EMAIL, "Cole League"),
-            "UHIDDEN": ("", "Hid"),
-        }
-    )
-    with ServerThread(fake.asgi()) as server:
-        fake.url = server.url
-        yield fake
+def fake_slack(served_slack: FakeSlack) -> FakeSlack:
+    """The module's fake Slack, reset to a new one's state with the workspace's members."""
+    served_slack.reset(users=MEMBERS)
+    return served_slack
 
 
 @pytest.fixture

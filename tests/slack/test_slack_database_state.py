@@ -6,10 +6,7 @@ import asyncio
 
 from bot.slack.state import REQUEST_MEMORY_SECONDS, DatabaseSlackState, MessageCopy
 from storage import Database, open_database
-from tests.storage.databases import database, database_url
 from tests.workflows.fakes import FakeClock
-
-__all__ = ["database", "database_url"]
 
 
 def test_of_two_processes_handed_one_request_exactly_one_acts(database_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -125,13 +126,19 @@ def button(call: Call, label: str) -> dict[str, Any]:
 
 def test_a_whole_migration_from_start_to_notified_users(migration: Migration) -> None:
     fake, send = migration.slack.fake, migration.slack.send
-    assert ORGANIZATION in migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    started = migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    assert started.startswith(f"Migration of {ORGANIZATION} started: planned\n")
+    assert migration.state() == "planned"
 
     before = migration.state()
-    assert "admin" in migration.command("UANN", f"invite {ORGANIZATION}").lower()
+    refused = migration.command("UANN", f"invite {ORGANIZATION}")
+    assert refused.startswith("Sorry Ann User, `invite` is for the organization's admins")
     assert migration.state() == before  # refused: nothing changed
 
-    assert "invit" in migration.command("UDANA", f"invite {ORGANIZATION}").lower()
+    invited = migration.command("UDANA", f"invite {ORGANIZATION}")
+    assert invited.startswith("2 invited.\n")
+    assert re.search(r"erin\.eng@gmail\.com +sent +PendingAcceptance", invited)
+    assert re.search(r"frank\.f@outlook\.com +sent +PendingAcceptance", invited)
 
     migration.command("UDANA", f"request-approval {ORGANIZATION}")
     fake.wait_for(lambda f: sum("Approve" in texts(m) for m in f.messages.values()) >= 2, timeout=20)
@@ -184,7 +191,9 @@ def test_a_whole_migration_from_start_to_notified_users(migration: Migration) ->
     tenant_id = str(sandbox.state()["tenant"]["id"])
     connect = {"organization": ORGANIZATION, "tenantId": tenant_id}
     httpx.post(f"{sandbox.url}/_sandbox/connect", json=connect, timeout=10).raise_for_status()
-    assert "connected" in migration.command("UDANA", f"check-connection {ORGANIZATION}").lower()
+    connected = migration.command("UDANA", f"check-connection {ORGANIZATION}")
+    assert connected.startswith(f"🎉 {ORGANIZATION} is now connected to Fabrikam.")
+    assert migration.state() == "connected"
 
     migration.command("UDANA", f"notify {ORGANIZATION}")
     fake.wait_for(

@@ -56,6 +56,7 @@ def test_the_ack_comes_before_slow_work(serve_bot: ServeBot) -> None:
 
 def test_who_spoke_is_looked_up_once_and_cached(bot: Harness, scripted: ScriptedConversation) -> None:
     bot.send.command("status")
+    bot.fake.wait_for(lambda fake: len(fake.responses) == 1)  # looked up and answered: now it is cached
     bot.send.command("help")
     bot.fake.wait_for(lambda fake: len(fake.responses) == 2)
     assert len(bot.fake.calls_of("users.info")) == 1

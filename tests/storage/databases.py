@@ -1,32 +1,47 @@
 """The `database` fixture: every storage and workflow test runs on SQLite and on PostgreSQL.
 
-PostgreSQL is the server on 127.0.0.1:5432 (trust auth, database `test`); each test gets a fresh
-schema, dropped afterwards. An unreachable server fails the test: skipping would hide the half of
-the suite that guards production.
+Migrating is done once per run (per xdist worker), not per test:
+- SQLite: a template file is migrated once; each test gets its own copy.
+- PostgreSQL (the server on 127.0.0.1:5432, trust auth, database `test`): one schema per run, migrated
+  once; before each test every table but `alembic_version` is emptied (TRUNCATE ... RESTART IDENTITY),
+  so ids start at 1 again. The schema is dropped at the end of the run.
+`empty_database_url` gives a database nothing has touched, for the tests of migrating itself.
+
+An unreachable server fails the test: skipping would hide the half of the suite that guards production.
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from storage import Database, open_database
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+_KEPT_TABLES = frozenset({"alembic_version"})
+_RESET_LOCK_TIMEOUT = "10s"
+"""A test that leaks an open transaction makes the next reset fail clearly instead of hanging."""
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'aadbot.db'}"
-        return
+def _schema_url(schema: str) -> str:
+    return f"{POSTGRES_URL}?connect_timeout=5&options=-csearch_path%3D{schema}"
+
+
+def _admin_engine() -> Engine:
+    return create_engine(f"{POSTGRES_URL}?connect_timeout=5")
+
+
+def _create_schema(admin: Engine) -> str:
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(f"{POSTGRES_URL}?connect_timeout=5")
     try:
         with admin.begin() as connection:
             connection.execute(text(f"CREATE SCHEMA {schema}"))
@@ -35,11 +50,93 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         pytest.fail(
             f"PostgreSQL at 127.0.0.1:5432 is unreachable ({error.orig}); start it: these tests need it."
         )
+    return schema
+
+
+def _drop_schema(admin: Engine, schema: str) -> None:
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def reset_postgres_schema(engine: Engine, schema: str) -> None:
+    """Empty every table of `schema` but the migrations' own, and restart its id sequences."""
+    with engine.begin() as connection:
+        connection.execute(text(f"SET LOCAL lock_timeout = '{_RESET_LOCK_TIMEOUT}'"))
+        tables = [
+            name
+            for (name,) in connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"), {"schema": schema}
+            )
+            if name not in _KEPT_TABLES
+        ]
+        if tables:
+            listed = ", ".join(f'{schema}."{name}"' for name in sorted(tables))
+            connection.execute(text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the latest revision once per run; tests copy it."""
+    path = tmp_path_factory.mktemp("template") / "aadbot.db"
+    open_database(f"sqlite:///{path}").dispose()
+    return path
+
+
+@dataclass(frozen=True)
+class RunSchema:
+    admin: Engine
+    name: str
+
+    @property
+    def url(self) -> str:
+        return _schema_url(self.name)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[RunSchema]:
+    """A PostgreSQL schema migrated once per run; `database_url` empties it before each test."""
+    admin = _admin_engine()
+    schema = _create_schema(admin)
     try:
-        yield f"{POSTGRES_URL}?connect_timeout=5&options=-csearch_path%3D{schema}"
+        open_database(_schema_url(schema)).dispose()
+        yield RunSchema(admin, schema)
     finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        _drop_schema(admin, schema)
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    copy = tmp_path / "aadbot.db"
+    shutil.copyfile(sqlite_template, copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture
+def postgres_url(postgres_schema: RunSchema) -> str:
+    reset_postgres_schema(postgres_schema.admin, postgres_schema.name)
+    return postgres_schema.url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated database with no rows, on each backend."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database no migration has touched yet, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin = _admin_engine()
+    schema = _create_schema(admin)
+    try:
+        yield _schema_url(schema)
+    finally:
+        _drop_schema(admin, schema)
         admin.dispose()
 
 

@@ -18,7 +18,15 @@ from storage import Database, Migration, StorageError, open_database
 from storage.database import alembic_config
 
 
-def test_start_up_applies_every_revision_and_leaves_no_drift(database: Database) -> None:
+def test_start_up_applies_every_revision_and_leaves_no_drift(empty_database_url: str) -> None:
+    database = open_database(empty_database_url)
+    try:
+        _assert_at_head_without_drift(database)
+    finally:
+        database.dispose()
+
+
+def _assert_at_head_without_drift(database: Database) -> None:
     head = ScriptDirectory.from_config(alembic_config(database.engine)).get_current_head()
     with database.engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
@@ -31,9 +39,9 @@ def test_start_up_applies_every_revision_and_leaves_no_drift(database: Database)
     assert {table.name for table in SQLModel.metadata.sorted_tables} <= tables
 
 
-def test_opening_twice_is_harmless(database_url: str) -> None:
-    first = open_database(database_url)
-    second = open_database(database_url)
+def test_opening_twice_is_harmless(empty_database_url: str) -> None:
+    first = open_database(empty_database_url)
+    second = open_database(empty_database_url)
     try:
         assert second.ping()
     finally:

@@ -7,13 +7,10 @@ from collections.abc import Callable
 import pytest
 
 from storage import Database
-from tests.storage.databases import database, database_url
 from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings
-
-__all__ = ["database", "database_url"]
 
 ServiceFactory = Callable[..., MigrationService]
 

@@ -14,5 +14,16 @@ def test_the_diagram_draws_every_state_and_trigger() -> None:
     assert source.splitlines()[3] == "stateDiagram-v2"
     for state in STATES:
         assert f'state "{state}" as {state}' in source
+    labels: dict[tuple[str, str], set[str]] = {}
+    for line in source.splitlines():
+        if " --> " in line and ": " in line:
+            ends, label = line.strip().split(": ", 1)
+            origin, dest = ends.split(" --> ")
+            labels.setdefault((origin, dest), set()).update(label.split(" | "))
     for transition in TRANSITIONS:
-        assert f": {transition['trigger']}" in source or f"| {transition['trigger']}" in source
+        sources = transition["source"]
+        conditions = transition.get("conditions")
+        label = transition["trigger"] if conditions is None else f"{transition['trigger']} [{conditions}]"
+        for origin in sources if isinstance(sources, list) else [sources]:
+            dest = origin if transition["dest"] == "=" else transition["dest"]
+            assert label in labels.get((origin, dest), set()), (origin, dest, label)

@@ -206,7 +206,13 @@ def test_progress_counts_items_users_and_delivery(
     assert after.users_done == 1
     assert after.items_done == len(lists[0].payload["items"])
     per_item = {item.key: (item.done, item.total) for item in after.items}
-    assert all(done <= total for done, total in per_item.values())
+
+    def holding(key: str, queued: list[OutboundMessage]) -> int:
+        return sum(1 for message in queued for item in message.payload["items"] if item["key"] == key)
+
+    keys = {item["key"] for message in lists for item in message.payload["items"]}
+    assert per_item == {key: (holding(key, lists[:1]), holding(key, lists)) for key in keys}
+    assert 0 < sum(done for done, _ in per_item.values()) < sum(total for _, total in per_item.values())
 
 
 def test_billing_in_another_directory_is_reminded_until_it_moves(

@@ -1,0 +1,174 @@
+"""What each check tells the admins, word for word: the message and the fix are the product here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.plan.snapshots import TENANT, member
+from tests.plan.test_checks import _check
+from workflows.directory import Organization, Subscription
+
+BILLED = Organization(name="org", billing_subscription_id="sub")
+CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
+    "org-pass": (
+        "org-connection",
+        {},
+        ("pass", "org is backed by Microsoft accounts, not yet by a directory.", ""),
+    ),
+    "org-warn": (
+        "org-connection",
+        {"organization": Organization(name="org", connected_tenant_id=TENANT.upper())},
+        ("warn", "org is already connected to this tenant.", ""),
+    ),
+    "org-fail": (
+        "org-connection",
+        {"organization": Organization(name="org", connected_tenant_id="9" * 8)},
+        (
+            "fail",
+            "org is connected to another tenant (99999999). Disconnect it from that directory first"
+            " (Organization settings > Microsoft Entra ID).",
+            "Disconnect it from that directory first (Organization settings > Microsoft Entra ID).",
+        ),
+    ),
+    "member-pass": (
+        "connector-member",
+        {"directory": [member("1", "admin@a.com")]},
+        ("pass", "admin@a.com is an enabled Member of A.", ""),
+    ),
+    "member-guest": (
+        "connector-member",
+        {"directory": [member("1", "admin@a.com", user_type="Guest")]},
+        (
+            "fail",
+            "admin@a.com is a Guest in A; connecting needs a Member. Connect as a Member of the tenant"
+            " (a guest cannot see its identities).",
+            "Connect as a Member of the tenant (a guest cannot see its identities).",
+        ),
+    ),
+    "member-disabled": (
+        "connector-member",
+        {"directory": [member("1", "admin@a.com", account_enabled=False)]},
+        (
+            "fail",
+            "admin@a.com's account in A is disabled. Enable the account (Entra admin center > Users)"
+            " or connect as another Member.",
+            "Enable the account (Entra admin center > Users) or connect as another Member.",
+        ),
+    ),
+    "member-absent": (
+        "connector-member",
+        {"directory": [member("1", "someone@a.com")]},
+        (
+            "fail",
+            "admin@a.com is not a user of A. Connect as a Member of A, or have an admin create that account.",
+            "Connect as a Member of A, or have an admin create that account.",
+        ),
+    ),
+    "admin-owner": ("connector-admin", {"connector": "owner@a.com"}, ("pass", "owner@a.com owns org.", "")),
+    "admin-pca": (
+        "connector-admin",
+        {},
+        ("pass", "admin@a.com is a Project Collection Administrator of org.", ""),
+    ),
+    "admin-fail": (
+        "connector-admin",
+        {"connector": "else@a.com"},
+        (
+            "fail",
+            "else@a.com is neither the owner nor a Project Collection Administrator of org. Have the"
+            " owner add them to Project Collection Administrators, or connect as an admin.",
+            "Have the owner add them to Project Collection Administrators, or connect as an admin.",
+        ),
+    ),
+    "duplicates-pass": (
+        "duplicate-principal-names",
+        {"users": ["a@a.com", "b@a.com"]},
+        ("pass", "Every principal name is distinct.", ""),
+    ),
+    "duplicates-fail": (
+        "duplicate-principal-names",
+        {"users": ["a@a.com", " A@A.com", "b@a.com", "c@a.com", "C@a.com"]},
+        (
+            "fail",
+            "Users share a principal name, which blocks mapping: a@a.com =  A@A.com; c@a.com = C@a.com."
+            " Remove the extra users from the organization, or have them rename their Microsoft account.",
+            "Remove the extra users from the organization, or have them rename their Microsoft account.",
+        ),
+    ),
+    "invite-nobody": (
+        "invite-permission",
+        {"users": ["admin@a.com"]},
+        ("pass", "Nobody needs a guest invitation.", ""),
+    ),
+    "invite-pass": (
+        "invite-permission",
+        {"users": ["x@b.com", "y@b.com"]},
+        ("pass", "admin@a.com may invite the 2 guest(s) needed (allowInvitesFrom: everyone).", ""),
+    ),
+    "invite-fail": (
+        "invite-permission",
+        {"users": ["x@b.com"], "allow_invites_from": "none"},
+        (
+            "fail",
+            "1 user(s) need a guest invitation but admin@a.com may not invite guests"
+            " (allowInvitesFrom: none). Give them the Guest Inviter role, or relax the guest invite settings"
+            " (External collaboration).",
+            "Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
+        ),
+    ),
+    "count-pass": (
+        "user-count",
+        {"users": [f"u{i}@a.com" for i in range(100)]},
+        ("pass", "100 users (at most 100).", ""),
+    ),
+    "count-warn": (
+        "user-count",
+        {"users": [f"u{i}@a.com" for i in range(101)]},
+        (
+            "warn",
+            "101 users, more than 100: Microsoft asks for a support request to map disconnected users. Open a"
+            " support request with Azure DevOps before connecting.",
+            "Open a support request with Azure DevOps before connecting.",
+        ),
+    ),
+    "billing-none": (
+        "billing-subscription",
+        {},
+        ("pass", "The organization has no billing subscription.", ""),
+    ),
+    "billing-inside": (
+        "billing-subscription",
+        {"organization": BILLED, "billing_subscription": Subscription(id="sub", tenant_id=TENANT)},
+        ("pass", "Billing subscription sub is in the tenant.", ""),
+    ),
+    "billing-outside": (
+        "billing-subscription",
+        {"organization": BILLED, "billing_subscription": Subscription(id="sub", tenant_id="other")},
+        (
+            "warn",
+            "Billing subscription sub is in another directory (directory other). After connecting, change"
+            " billing to a subscription in the tenant before the month ends.",
+            "After connecting, change billing to a subscription in the tenant before the month ends.",
+        ),
+    ),
+    "billing-unreadable": (
+        "billing-subscription",
+        {"organization": BILLED},
+        (
+            "warn",
+            "Billing subscription sub is in another directory (a directory the app cannot read). After"
+            " connecting, change billing to a subscription in the tenant before the month ends.",
+            "After connecting, change billing to a subscription in the tenant before the month ends.",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_check_says_what_is_wrong_and_how_to_fix_it_word_for_word(case: str) -> None:
+    code, snapshot, expected = CASES[case]
+    snapshot = dict(snapshot)
+    check = _check(code, snapshot.pop("connector", "admin@a.com"), **snapshot)
+    assert (check.status, check.message, check.fix) == expected

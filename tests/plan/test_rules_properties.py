@@ -1,0 +1,280 @@
+"""The contract's matching rules as properties: `build_plan` agrees with a plain reading of the rules.
+
+The oracle below is written from `shared/contracts/plan-and-scenario.md` ("Matching rules"), slowly and
+literally (every candidate compared with every key), so that it shares no shortcut with `workflows/plan.py`.
+Addresses come from a small pool so that users collide by UPN, mail, other mails and proxies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from tests.plan.snapshots import build
+from workflows.directory import DirectoryUser, OrgUser
+from workflows.plan import OUTCOMES, Check, Match, Plan, PlannedUser, build_plan
+
+FIELDS = ("upn", "mail", "otherMails", "proxyAddresses")
+LOCAL_PARTS = ("ann", "bob", "cy", "straße", "strasse")
+DOMAINS = ("a.com", "B.com")
+
+
+def _spelled(address: str) -> st.SearchStrategy[str]:
+    """The same key as Microsoft may return it: other case, stray white space."""
+    return st.tuples(
+        st.sampled_from(("", " ", "\t")),
+        st.sampled_from((str.lower, str.upper, str.title)),
+        st.sampled_from(("", " ")),
+    ).map(lambda parts: f"{parts[0]}{parts[1](address)}{parts[2]}")
+
+
+addresses = st.tuples(st.sampled_from(LOCAL_PARTS), st.sampled_from(DOMAINS)).map("@".join).flatmap(_spelled)
+proxies = st.tuples(st.sampled_from(("SMTP:", "smtp:", "Smtp:", "x500:", "sip:", "SIP:")), addresses).map(
+    "".join
+)
+
+
+@st.composite
+def directory_users(draw: st.DrawFn) -> list[DirectoryUser]:
+    count = draw(st.integers(0, 8))
+    upns = draw(st.lists(addresses, min_size=count, max_size=count, unique_by=lambda a: a.strip().casefold()))
+    return [
+        DirectoryUser(
+            id=f"g{position}",
+            user_principal_name=upn,
+            mail=draw(st.none() | addresses),
+            other_mails=tuple(draw(st.lists(addresses, max_size=3))),
+            proxy_addresses=tuple(draw(st.lists(proxies, max_size=2))),
+            user_type=draw(st.sampled_from(("Member", "Guest", "guest"))),
+            account_enabled=draw(st.sampled_from((True, True, False))),
+        )
+        for position, upn in enumerate(upns)
+    ]
+
+
+org_users = st.lists(st.tuples(addresses, st.just("") | addresses), min_size=1, max_size=6)
+
+
+def _key(value: str) -> str:
+    return value.strip().casefold()
+
+
+def _fields_holding(user: DirectoryUser, key: str) -> set[str]:
+    held = set()
+    if _key(user.user_principal_name) == key:
+        held.add("upn")
+    if user.mail and _key(user.mail) == key:
+        held.add("mail")
+    if any(_key(other) == key for other in user.other_mails):
+        held.add("otherMails")
+    for proxy in user.proxy_addresses:
+        proxy = proxy.strip()
+        if proxy[:5].lower() == "smtp:" and _key(proxy[5:]) == key:
+            held.add("proxyAddresses")
+    return held
+
+
+@dataclass(frozen=True)
+class Expected:
+    outcome: str
+    match_ids: frozenset[str]
+    """Directory users the match may name (rule 4 lets the plan name any of the disabled candidates)."""
+    by: frozenset[str]
+    candidates: frozenset[str]
+
+
+def expected(user: OrgUser, directory: list[DirectoryUser]) -> Expected:
+    keys = {_key(user.principal_name)} | ({_key(user.mail_address)} if user.mail_address.strip() else set())
+    keys.discard("")
+    matched: dict[str, set[str]] = {}
+    for candidate in directory:
+        held = set().union(*(_fields_holding(candidate, key) for key in keys)) if keys else set()
+        if held:
+            matched[candidate.id] = held
+    by_id = {candidate.id: candidate for candidate in directory}
+    enabled = [i for i in matched if by_id[i].account_enabled]
+    nothing: frozenset[str] = frozenset()
+    for i in enabled:
+        if _key(by_id[i].user_principal_name) == _key(user.principal_name):
+            return Expected("auto", frozenset({i}), frozenset({"upn"}), nothing)
+    if len(enabled) == 1:
+        (i,) = enabled
+        held = matched[i]
+        if by_id[i].user_type.casefold() == "guest" and held & {"mail", "otherMails"}:
+            return Expected(
+                "auto", frozenset({i}), frozenset({"mail" if "mail" in held else "otherMails"}), nothing
+            )
+        return Expected("map", frozenset({i}), frozenset({next(f for f in FIELDS if f in held)}), nothing)
+    if len(enabled) > 1:
+        return Expected("ambiguous", nothing, nothing, frozenset(enabled))
+    if matched:
+        return Expected(
+            "disabled",
+            frozenset(matched),
+            frozenset(next(f for f in FIELDS if f in held) for held in matched.values()),
+            nothing,
+        )
+    return Expected("invite", nothing, nothing, nothing)
+
+
+def _agrees(planned: PlannedUser, want: Expected) -> bool:
+    if planned.outcome != want.outcome or frozenset(planned.candidates) != want.candidates:
+        return False
+    if planned.match is None:
+        return not want.match_ids
+    return planned.match.id in want.match_ids and planned.match.by in want.by
+
+
+GUEST_BY_OTHER_MAIL = DirectoryUser(
+    id="g0", user_principal_name="bob_a.com#EXT#@t.com", other_mails=("BOB@a.com",), user_type="Guest"
+)
+DISABLED_BY_MAIL = DirectoryUser(id="g1", user_principal_name="bob@b.com", account_enabled=False)
+
+
+@settings(max_examples=3 * settings.default.max_examples)  # the rules in full: cheap, so more
+@given(users=org_users, directory=directory_users())
+# A blank other mail is skipped, not the end of the user's keys: the proxy after it still matches.
+@example(
+    users=[("bob@a.com", "")],
+    directory=[
+        DirectoryUser(
+            id="g0", user_principal_name="x@t.com", other_mails=(" ",), proxy_addresses=("smtp:bob@a.com",)
+        )
+    ],
+)
+# Rule 2 when a second, disabled candidate is in play: the guest matched through otherMails (or mail) wins.
+@example(users=[("bob@a.com", "bob@b.com")], directory=[GUEST_BY_OTHER_MAIL, DISABLED_BY_MAIL])
+@example(
+    users=[("bob@a.com", "bob@b.com")],
+    directory=[replace(GUEST_BY_OTHER_MAIL, mail="bob@b.com"), DISABLED_BY_MAIL],
+)
+def test_every_user_gets_the_outcome_the_contract_gives(
+    users: list[tuple[str, str]], directory: list[DirectoryUser]
+) -> None:
+    snapshot = build(list(users), directory)
+    named = tuple(replace(user, display_name=f"User {user.id}") for user in snapshot.users)
+    snapshot = replace(snapshot, users=named)
+    plan = build_plan(snapshot, "admin@a.com")
+    assert [planned.id for planned in plan.users] == [user.id for user in snapshot.users]
+    for user, planned in zip(snapshot.users, plan.users, strict=True):
+        want = expected(user, directory)
+        assert _agrees(planned, want), (user, planned, want)
+        if planned.match is not None:
+            named = next(d for d in directory if d.id == planned.match.id)
+            assert planned.match.user_principal_name == named.user_principal_name
+        assert (planned.principal_name, planned.mail_address, planned.display_name) == (
+            user.principal_name,
+            user.mail_address,
+            user.display_name,
+        )
+
+
+@given(users=org_users, directory=directory_users())
+def test_counts_add_up_to_the_users_and_match_their_outcomes(
+    users: list[tuple[str, str]], directory: list[DirectoryUser]
+) -> None:
+    plan = build_plan(build(list(users), directory), "admin@a.com")
+    assert set(plan.counts) == set(OUTCOMES)
+    assert plan.counts == {o: sum(1 for u in plan.users if u.outcome == o) for o in OUTCOMES}
+    assert sum(plan.counts.values()) == len(users)
+    assert (plan.connector, plan.tenant_name) == ("admin@a.com", "A")  # what the chat's plan view names
+    assert plan.to_json()["counts"] == plan.counts
+
+
+@given(users=org_users, directory=directory_users(), order=st.randoms(use_true_random=False))
+def test_the_plan_does_not_depend_on_the_order_microsoft_lists_the_directory_in(
+    users: list[tuple[str, str]], directory: list[DirectoryUser], order: object
+) -> None:
+    shuffled = list(directory)
+    order.shuffle(shuffled)  # type: ignore[attr-defined]
+    first = build_plan(build(list(users), directory), "admin@a.com")
+    second = build_plan(build(list(users), shuffled), "admin@a.com")
+    assert [(u.outcome, frozenset(u.candidates)) for u in first.users] == [
+        (u.outcome, frozenset(u.candidates)) for u in second.users
+    ]
+    decided = [u for u in first.users if u.outcome in ("auto", "map")]
+    assert all(u.match == v.match for u, v in zip(first.users, second.users, strict=True) if u in decided)
+
+
+def _plan_of(users: list[tuple[str, str]], directory: list[DirectoryUser]) -> Plan:
+    return build_plan(build(list(users), directory), "admin@a.com")
+
+
+@given(users=org_users, directory=directory_users(), data=st.data())
+def test_the_fingerprint_changes_with_any_outcome_match_user_or_check_status(
+    users: list[tuple[str, str]], directory: list[DirectoryUser], data: st.DataObject
+) -> None:
+    plan = _plan_of(users, directory)
+    index = data.draw(st.integers(0, len(plan.users) - 1))
+    user = plan.users[index]
+    other_outcome = data.draw(st.sampled_from([o for o in OUTCOMES if o != user.outcome]))
+    check_at = data.draw(st.integers(0, len(plan.checks) - 1))
+    check = plan.checks[check_at]
+    other_status = data.draw(st.sampled_from([s for s in ("pass", "warn", "fail") if s != check.status]))
+
+    def with_user(changed: PlannedUser) -> Plan:
+        return replace(plan, users=(*plan.users[:index], changed, *plan.users[index + 1 :]))
+
+    def with_check(changed: Check) -> Plan:
+        return replace(plan, checks=(*plan.checks[:check_at], changed, *plan.checks[check_at + 1 :]))
+
+    changed_plans = [
+        with_user(replace(user, outcome=other_outcome)),  # type: ignore[arg-type]
+        with_user(replace(user, id=user.id + "x")),
+        with_user(replace(user, principal_name=user.principal_name + "x")),
+        with_user(replace(user, match=None if user.match else Match("g-other", "other@a.com", "upn"))),
+        with_check(replace(check, status=other_status)),  # type: ignore[arg-type]
+        replace(plan, users=plan.users[:index] + plan.users[index + 1 :]),
+        replace(plan, tenant_id=plan.tenant_id + "x"),
+        replace(plan, organization=plan.organization + "x"),
+    ]
+    for changed in changed_plans:
+        assert changed.fingerprint != plan.fingerprint, changed
+
+
+@given(users=org_users, directory=directory_users(), order=st.randoms(use_true_random=False))
+def test_the_fingerprint_ignores_order_wording_and_principal_name_case(
+    users: list[tuple[str, str]], directory: list[DirectoryUser], order: object
+) -> None:
+    plan = _plan_of(users, directory)
+    users_shuffled, checks_shuffled = list(plan.users), list(plan.checks)
+    order.shuffle(users_shuffled)  # type: ignore[attr-defined]
+    order.shuffle(checks_shuffled)  # type: ignore[attr-defined]
+    reworded = replace(
+        plan,
+        users=tuple(
+            replace(u, principal_name=u.principal_name.upper(), display_name="x") for u in users_shuffled
+        ),
+        checks=tuple(Check(c.code, c.status, "reworded") for c in checks_shuffled),
+        tenant_name="another name",
+    )
+    assert reworded.fingerprint == plan.fingerprint
+
+
+@given(users=org_users, directory=directory_users())
+def test_the_json_form_is_the_contracts(users: list[tuple[str, str]], directory: list[DirectoryUser]) -> None:
+    plan = _plan_of(users, directory)
+    data = plan.to_json()
+    assert set(data) == {"organization", "tenant_id", "users", "counts", "checks"}
+    for planned, shown in zip(plan.users, data["users"], strict=True):
+        match = planned.match
+        assert shown == {
+            "id": planned.id,
+            "principal_name": planned.principal_name,
+            "outcome": planned.outcome,
+            "match": None
+            if match is None
+            else {"id": match.id, "user_principal_name": match.user_principal_name, "by": match.by},
+            "candidates": list(planned.candidates),
+        }
+    for check, shown in zip(plan.checks, data["checks"], strict=True):
+        expected = {"code": check.code, "status": check.status, "message": check.message}
+        assert shown == (expected | {"fix": check.fix} if check.fix else expected)
+
+
+def test_a_fix_is_told_once_in_the_message() -> None:
+    assert Check("c", "fail", "Broken.", fix="Mend it.").message == "Broken. Mend it."
+    assert Check("c", "fail", "Broken. Mend it.", fix="Mend it.").message == "Broken. Mend it."
+    assert Check("c", "pass", "Fine.").message == "Fine."

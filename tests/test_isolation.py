@@ -1,0 +1,116 @@
+"""What one test leaves behind never reaches the next: the database resets and the shared fake Slack."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import fields
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import SQLModel
+
+from storage import Database, open_database
+from storage.outbox import enqueue
+from tests.fakes.slack_api import Failure, FakeSlack
+from tests.storage.databases import RunSchema, reset_postgres_schema
+from tests.storage.rows import NOW, add_migration
+
+
+def _row_counts(database: Database) -> dict[str, int]:
+    with database.engine.connect() as connection:
+        return {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in SQLModel.metadata.sorted_tables
+        }
+
+
+def _fill(database: Database, organization: str = "fabrikam") -> None:
+    migration_id = add_migration(database, organization)
+    with database.session() as session:
+        enqueue(
+            session,
+            idempotency_key=f"migration-{migration_id}-todo-1",
+            recipient="ann@fabrikam.com",
+            kind="todo_list",
+            payload={},
+            now=NOW,
+        )
+        session.commit()
+
+
+def test_every_test_starts_on_a_migrated_database_without_rows(database: Database) -> None:
+    counts = _row_counts(database)
+    assert set(counts) == {table.name for table in SQLModel.metadata.sorted_tables}
+    assert counts == dict.fromkeys(counts, 0)
+    assert add_migration(database) == 1  # ids start again too
+
+
+@pytest.mark.postgres
+def test_the_postgresql_reset_empties_every_table_and_restarts_ids(postgres_schema: RunSchema) -> None:
+    database = open_database(postgres_schema.url)
+    try:
+        reset_postgres_schema(postgres_schema.admin, postgres_schema.name)
+        _fill(database)
+        _fill(database, "contoso")
+        assert sum(_row_counts(database).values()) > 0
+
+        reset_postgres_schema(postgres_schema.admin, postgres_schema.name)
+
+        assert _row_counts(database) == dict.fromkeys(_row_counts(database), 0)
+        assert add_migration(database) == 1
+        assert database.ping()  # the migrations' own table survives: reopening needs no migration
+    finally:
+        reset_postgres_schema(postgres_schema.admin, postgres_schema.name)
+        database.dispose()
+
+
+def test_a_sqlite_copy_never_writes_back_to_the_template(sqlite_template: Path, sqlite_url: str) -> None:
+    before = hashlib.sha256(sqlite_template.read_bytes()).hexdigest()
+    database = open_database(sqlite_url)
+    try:
+        _fill(database)
+        assert sum(_row_counts(database).values()) > 0
+    finally:
+        database.dispose()
+    assert hashlib.sha256(sqlite_template.read_bytes()).hexdigest() == before
+
+
+def _observable(fake: FakeSlack) -> dict[str, object]:
+    state = {
+        spec.name: getattr(fake, spec.name) for spec in fields(fake) if spec.name not in ("url", "_changed")
+    }
+    state["_ts"] = next(fake._ts)  # the next message timestamp: counters start again
+    return state
+
+
+def test_a_reset_fake_slack_is_a_new_fake_with_the_same_url(served_slack: FakeSlack) -> None:
+    served_slack.reset()
+    fresh = _observable(FakeSlack())
+    url = served_slack.url
+    served_slack.users["U1"] = ("ann@fabrikam.com", "Ann")
+    served_slack.time_zones["U1"] = "Europe/Paris"
+    served_slack.post_limit = 1.0
+    served_slack.fail("chat.update", Failure(status=500))
+    httpx.post(
+        f"{url}/api/chat.postMessage",
+        json={"channel": "U1", "text": "hi"},
+        headers={"Authorization": "Bearer xoxb-t"},
+    ).raise_for_status()
+    httpx.post(served_slack.response_url(), json={"text": "later"}).raise_for_status()
+    assert _observable(served_slack) != fresh
+
+    served_slack.reset()
+
+    assert served_slack.url == url
+    assert _observable(served_slack) == fresh
+    answer = httpx.post(
+        f"{url}/api/chat.update",
+        data={"channel": "DU1", "ts": "1.000100"},
+        headers={"Authorization": "Bearer xoxb-t"},
+    )
+    assert answer.json() == {
+        "ok": False,
+        "error": "message_not_found",
+    }  # no scripted failure, no message left

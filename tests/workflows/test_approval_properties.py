@@ -1,0 +1,285 @@
+"""The approval rules as properties over random sequences of commands and outside changes.
+
+Hypothesis drives a migration with whatever admins type (in any order, by any of them) while the
+directory and the organization change under it and time passes. After every step:
+- the migration reaches `connecting` (and anything after it) only through an approval that was valid when
+  it was given: requested by someone else, not expired, for exactly the live plan, no check failing;
+- an approval never survives a change to the plan or its checks: a decision on a plan that changed since
+  the request does not connect;
+- a pending approval exists only while the migration awaits it, and only for the stored plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import shutil
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlmodel import select
+
+from storage import Approval, Database, open_database
+from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, TENANT_ID, FakeClock, FakeMicrosoft
+from workflows.directory import DirectoryUser, OrgUser
+from workflows.errors import WorkflowError
+from workflows.plan import build_plan
+from workflows.results import Actor
+from workflows.service import MigrationService
+from workflows.settings import WorkflowSettings
+
+PAT = "pat@fabrikam.com"
+ACTORS = {
+    DANA: Actor(id="U-DANA", email=DANA, name="Dana"),
+    LEE: Actor(id="U-LEE", email=LEE, name="Lee"),
+    PAT: Actor(id="U-PAT", email=PAT, name="Pat"),
+}
+PEOPLE = ("bob@outlook.com", "cy@gmail.com", "ann@fabrikam.com", "new@fabrikam.com", LEE)
+world_changes = st.tuples(
+    st.sampled_from(("joins-directory", "disabled", "joins-organization", "policy", "portal", "time")),
+    st.sampled_from(PEOPLE),
+    st.sampled_from(("Member", "Guest")),
+    st.sampled_from(("none", "adminsAndGuestInviters", "everyone")),
+    st.sampled_from((TENANT_ID, OTHER_TENANT_ID)),
+    st.sampled_from((1, 12, 25)),
+)
+AFTER_APPROVAL = frozenset({"connecting", "connected", "users_notified", "billing_checked", "completed"})
+
+
+@dataclass(frozen=True)
+class Requested:
+    approval_id: int
+    fingerprint: str
+    requester: str
+    expires_at: datetime
+
+
+class ApprovalRules(RuleBasedStateMachine):
+    approvals = Bundle("approvals")
+
+    def __init__(self, template: Path, workdir: Path) -> None:
+        super().__init__()
+        self.workdir = workdir
+        self.template = template
+        self.database: Database | None = None
+        self.microsoft = FakeMicrosoft()
+        self.microsoft.org = replace(self.microsoft.org, administrators=(DANA, LEE, PAT))
+        self.microsoft.directory.append(DirectoryUser(id="g-pat", user_principal_name=PAT, mail=PAT))
+        self.clock = FakeClock()
+        self.validly_approved = False
+
+    @initialize(approvers=st.sampled_from((1, 1, 2)), starter=st.sampled_from((DANA, LEE)))
+    def start(self, approvers: int, starter: str) -> None:
+        copy = self.workdir / f"machine-{next(_RUNS)}.db"
+        shutil.copyfile(self.template, copy)
+        self.database = open_database(f"sqlite:///{copy}")
+        self.service = MigrationService(
+            self.database,
+            self.microsoft,
+            clock=self.clock,
+            settings=WorkflowSettings(approvers_required=approvers),
+        )
+        self.starter = starter
+        self.service.start("fabrikam", "fabrikam.com", ACTORS[starter])
+
+    def teardown(self) -> None:
+        if self.database is not None:
+            self.database.dispose()
+
+    # ---------------------------------------------------------------- what admins type
+    @rule(who=st.sampled_from(sorted(ACTORS)))
+    def invite(self, who: str) -> None:
+        _refusal_allowed(lambda: self.service.invite("fabrikam", ACTORS[who]))
+
+    @rule(who=st.sampled_from(sorted(ACTORS)))
+    def recheck(self, who: str) -> None:
+        _refusal_allowed(lambda: self.service.recheck("fabrikam", ACTORS[who]))
+
+    @rule(target=approvals, who=st.sampled_from(sorted(ACTORS)))
+    def request_approval(self, who: str) -> object:
+        try:
+            request = self.service.request_approval("fabrikam", ACTORS[who])
+        except WorkflowError:
+            return multiple()
+        assert request.status.state == "awaiting_approval"
+        return Requested(request.approval_id, request.plan_fingerprint, who, request.expires_at)
+
+    @rule(requested=approvals, who=st.sampled_from(sorted(ACTORS)), approve=st.booleans())
+    def decide(self, requested: Requested, who: str, approve: bool) -> None:
+        before = self.service.status("fabrikam").state
+        live = build_plan(self.microsoft.snapshot("fabrikam", TENANT_ID, self.starter), self.starter)
+        try:
+            result = self.service.decide(requested.approval_id, ACTORS[who], approve=approve)
+        except WorkflowError:
+            assert self.service.status("fabrikam").state == before
+            return
+        if result.outcome == "approved":
+            assert approve
+            assert who.casefold() != requested.requester.casefold(), "four eyes"
+            assert self.clock.now < requested.expires_at, "approved after it expired"
+            assert requested.fingerprint == live.fingerprint, "approved a plan that changed"
+            assert not live.failed_checks, "approved while a check fails"
+            assert result.status.state == "connecting"
+            self.validly_approved = True
+        else:
+            assert result.status.state not in AFTER_APPROVAL or before in AFTER_APPROVAL
+
+    @rule(
+        target=approvals,
+        requester=st.sampled_from(sorted(ACTORS)),
+        deciders=st.lists(st.sampled_from(sorted(ACTORS)), min_size=1, max_size=2),
+        approve=st.booleans(),
+        between=st.none() | world_changes,
+    )
+    def request_then_decide(
+        self,
+        requester: str,
+        deciders: list[str],
+        approve: bool,
+        between: tuple[str, str, str, str, str, int] | None,
+    ) -> object:
+        """Requests usually get an answer soon (sometimes after a change): without this, random steps
+        seldom reach a decision."""
+        requested = self.request_approval(requester)
+        if isinstance(requested, Requested):
+            if between is not None:
+                self.the_world_changes(between)
+            for decider in deciders:
+                self.decide(requested, decider, approve)
+        return requested
+
+    @rule(who=st.sampled_from(sorted(ACTORS)), now=st.integers(0, 9))
+    def cancel(self, who: str, now: int) -> None:
+        """Rarely: a cancelled migration ends the run's interest."""
+        if now == 0:
+            _refusal_allowed(lambda: self.service.cancel("fabrikam", ACTORS[who]))
+
+    @rule()
+    def check_connection(self) -> None:
+        _refusal_allowed(lambda: self.service.check_connection("fabrikam"))
+
+    # ---------------------------------------------------------------- the world changes under it
+    @rule(change=world_changes)
+    def the_world_changes(self, change: tuple[str, str, str, str, str, int]) -> None:
+        """One rule for every outside change, so that admins' commands get most of the steps."""
+        kind, email, user_type, policy, tenant, hours = change
+        microsoft = self.microsoft
+        if kind == "joins-directory":
+            if not any(user.user_principal_name == email for user in microsoft.directory):
+                microsoft.add_directory_user(email, user_type=user_type)
+        elif kind == "disabled":
+            microsoft.directory = [
+                replace(user, account_enabled=False) if user.user_principal_name == email else user
+                for user in microsoft.directory
+            ]
+        elif kind == "joins-organization":
+            if not any(user.principal_name == email for user in microsoft.users):
+                microsoft.users.append(OrgUser(id=f"e-{email}", principal_name=email, mail_address=email))
+        elif kind == "policy":
+            microsoft.allow_invites = policy
+        elif kind == "portal":
+            microsoft.connect(tenant)
+        else:
+            self.clock.advance(hours=hours)
+
+    # ---------------------------------------------------------------- after every step
+    @invariant()
+    def nothing_after_the_approval_without_a_valid_one(self) -> None:
+        state = self.service.status("fabrikam").state
+        assert state not in AFTER_APPROVAL or self.validly_approved, state
+
+    @invariant()
+    def a_pending_approval_is_for_the_stored_plan_while_awaiting_it(self) -> None:
+        assert self.database is not None
+        with self.database.session() as session:
+            pending = session.exec(select(Approval).where(Approval.status == "pending")).all()
+        status = self.service.status("fabrikam")
+        if status.state != "awaiting_approval":
+            assert pending == [] or all(p.expires_at <= self.clock.now for p in pending), status.state
+        else:
+            assert len(pending) <= 1
+            assert all(p.plan_fingerprint == status.plan_fingerprint for p in pending)
+
+
+_RUNS = itertools.count()
+
+
+def _refusal_allowed(command: object) -> None:
+    """A refusal is a fine answer to any command; any other exception is a bug."""
+    with contextlib.suppress(WorkflowError):
+        command()  # type: ignore[operator]
+
+
+def test_no_sequence_of_commands_connects_without_a_valid_approval(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    run_state_machine_as_test(
+        lambda: ApprovalRules(sqlite_template, tmp_path),
+        settings=settings(settings.default, max_examples=settings.default.max_examples * 3 // 8),
+    )
+
+
+@pytest.mark.parametrize("approvers", [1, 2])
+def test_the_machine_can_reach_connecting(sqlite_template: Path, tmp_path: Path, approvers: int) -> None:
+    """The properties above would hold trivially if approving never worked: one valid path, checked."""
+    machine = ApprovalRules(sqlite_template, tmp_path)
+    try:
+        machine.start(approvers=approvers, starter=DANA)
+        machine.invite(DANA)
+        requested = machine.request_approval(DANA)
+        assert isinstance(requested, Requested)
+        machine.decide(requested, LEE, approve=True)
+        if approvers == 2:
+            assert machine.service.status().state == "awaiting_approval"
+            machine.decide(requested, PAT, approve=True)
+        assert machine.service.status().state == "connecting"
+        assert machine.validly_approved
+        machine.nothing_after_the_approval_without_a_valid_one()
+        machine.a_pending_approval_is_for_the_stored_plan_while_awaiting_it()
+    finally:
+        machine.teardown()
+
+
+def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Request, change one thing outside, approve: it connects exactly when the live plan is unchanged."""
+
+    @settings(settings.default, max_examples=settings.default.max_examples * 5 // 8)
+    @given(change=world_changes, invited_first=st.booleans())
+    def approve_after(change: tuple[str, str, str, str, str, int], invited_first: bool) -> None:
+        machine = ApprovalRules(sqlite_template, tmp_path)
+        try:
+            machine.start(approvers=1, starter=DANA)
+            if invited_first:
+                machine.invite(DANA)
+            requested = machine.request_approval(DANA)
+            assert isinstance(requested, Requested)
+            machine.the_world_changes(change)
+            live = build_plan(machine.microsoft.snapshot("fabrikam", TENANT_ID, DANA), DANA)
+            unchanged = live.fingerprint == requested.fingerprint and not live.failed_checks
+            in_time = machine.clock.now < requested.expires_at
+
+            result = machine.service.decide(requested.approval_id, ACTORS[LEE], approve=True)
+
+            assert result.outcome == (
+                "approved" if unchanged and in_time else "void" if in_time else "expired"
+            )
+            assert (result.status.state == "connecting") == (unchanged and in_time)
+        finally:
+            machine.teardown()
+
+    approve_after()

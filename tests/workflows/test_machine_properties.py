@@ -1,0 +1,289 @@
+"""The state machine's guards as properties: random triggers on a stored row, checked after each one.
+
+The procedure written out by hand (not read from `TRANSITIONS`), for the part that guards connecting:
+only an approval reaches `connecting`, only a passing plan reaches `awaiting_approval`, only a confirmed
+connection reaches `connected`. Every move is audited once; every refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from storage import AuditEntry, Migration
+from workflows.errors import WorkflowError
+from workflows.machine import (
+    BUSY_STATES,
+    COMMAND_WORDS,
+    FINAL_STATES,
+    STATES,
+    TRANSITIONS,
+    MigrationFlow,
+    describe_state,
+    next_commands,
+    refusal,
+)
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=10)
+ACTOR = ("U-DANA", "dana@fabrikam.com", "Dana")
+TRIGGERS = sorted({transition["trigger"] for transition in TRANSITIONS})
+
+GUARDED_ENTRIES = {
+    "awaiting_approval": {("planned", "request_approval")},
+    "connecting": {("awaiting_approval", "approve")},
+    "connected": {("connecting", "connection_confirmed")},
+    "users_notified": {("connected", "notify")},
+    "billing_checked": {("users_notified", "billing_confirmed")},
+    "completed": {("billing_checked", "complete")},
+}
+"""State -> the only (state before, trigger) pairs that may enter it: Microsoft's procedure, in order."""
+
+
+class Session:
+    """Collects what the flow adds, as the database session would."""
+
+    def __init__(self) -> None:
+        self.added: list[AuditEntry] = []
+
+    def add(self, entry: AuditEntry) -> None:
+        self.added.append(entry)
+
+
+def _plan(status: str | None) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    if status == "no-checks":
+        return {"users": []}  # a plan with nothing to check
+    return {"checks": [{"code": "org-connection", "status": "pass"}, {"code": "x", "status": status}]}
+
+
+rows = st.builds(
+    lambda state, plan_check, fingerprint, previous, idle: Migration(
+        id=7,
+        organization="fabrikam",
+        tenant_id="t",
+        state=state,
+        previous_state=previous,
+        plan=_plan(plan_check),
+        plan_fingerprint=fingerprint,
+        started_by_id=ACTOR[0],
+        started_by_email=ACTOR[1],
+        started_by_name=ACTOR[2],
+        created_at=NOW - timedelta(days=1),
+        updated_at=NOW - idle,
+    ),
+    state=st.sampled_from(STATES),
+    plan_check=st.sampled_from((None, "pass", "warn", "fail", "no-checks")),
+    fingerprint=st.sampled_from((None, "", "abc123")),
+    previous=st.sampled_from((None, *sorted(BUSY_STATES), "planned")),
+    idle=st.sampled_from((timedelta(0), LEASE - timedelta(seconds=1), LEASE, LEASE * 3)),
+)
+
+
+def _row(state: str, *, idle: timedelta = timedelta(0), previous: str | None = None) -> Migration:
+    return Migration(
+        id=7,
+        organization="fabrikam",
+        tenant_id="t",
+        state=state,
+        previous_state=previous,
+        started_by_id=ACTOR[0],
+        started_by_email=ACTOR[1],
+        started_by_name=ACTOR[2],
+        created_at=NOW - timedelta(days=1),
+        updated_at=NOW - idle,
+    )
+
+
+def _fresh(row: Migration) -> Migration:
+    """A copy the test may move: an explicit example is one object, shared by every run of the test."""
+    return Migration(**row.model_dump())
+
+
+def _passing_plan(row: Migration) -> bool:
+    checks = (row.plan or {}).get("checks", [])
+    return bool(row.plan) and bool(row.plan_fingerprint) and all(c["status"] != "fail" for c in checks)
+
+
+@given(row=rows, triggers=st.lists(st.sampled_from(TRIGGERS), min_size=1, max_size=12))
+def test_every_move_is_allowed_guarded_and_audited_and_every_refusal_changes_nothing(
+    row: Migration, triggers: list[str]
+) -> None:
+    row = _fresh(row)
+    session = Session()
+    flow = MigrationFlow(row, session, actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    for trigger in triggers:
+        before = (row.state, row.previous_state, row.updated_at)
+        passing, idle = _passing_plan(row), row.updated_at + LEASE <= NOW
+        audited = len(session.added)
+        allowed = flow.allows(trigger)
+        try:
+            flow.fire(trigger)
+        except WorkflowError as refused:
+            assert (row.state, row.previous_state, row.updated_at) == before
+            assert len(session.added) == audited
+            word = COMMAND_WORDS.get(trigger, trigger.replace("_", "-"))
+            if allowed:  # the state fits, a guard said no
+                assert str(refused).startswith(f"`{word}` is not possible yet: ")
+            else:
+                assert str(refused) == str(refusal(before[0], word))
+            continue
+        assert allowed
+        source, dest = before[0], row.state
+        assert dest in STATES
+        assert (source, trigger) in GUARDED_ENTRIES.get(dest, {(source, trigger)}), (source, trigger, dest)
+        if trigger == "request_approval":
+            assert passing
+        if trigger == "resume":
+            assert (source == "failed" and dest == before[1]) or (
+                source in BUSY_STATES and dest == source and idle
+            )
+        if dest == "failed":
+            assert row.previous_state == source
+        else:
+            assert row.previous_state == before[1]
+        assert row.updated_at == NOW
+        (entry,) = session.added[audited:]
+        assert (entry.migration_id, entry.at, entry.actor_id, entry.actor_email, entry.actor_name) == (
+            7,
+            NOW,
+            *ACTOR,
+        )
+        assert (entry.action, entry.state_before, entry.state_after, entry.details) == (
+            trigger,
+            source,
+            dest,
+            {},
+        )
+
+
+@given(row=rows)
+def test_request_approval_moves_exactly_when_the_plan_passes(row: Migration) -> None:
+    row = _fresh(row)
+    row.state = "planned"
+    flow = MigrationFlow(row, Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    if _passing_plan(row):
+        flow.fire("request_approval")
+        assert row.state == "awaiting_approval"
+    else:
+        with pytest.raises(WorkflowError) as refused:
+            flow.fire("request_approval")
+        assert str(refused.value) == (
+            "`request-approval` is not possible yet: a prerequisite check fails (or there is no plan yet);"
+            " fix it, then run `recheck`."
+        )
+        assert row.state == "planned"
+
+
+@given(row=rows)
+@example(row=_row("inviting", idle=LEASE))  # the lease has just run out: abandoned
+@example(row=_row("inviting", idle=LEASE - timedelta(seconds=1)))  # still running
+@example(row=_row("failed", previous="removing"))
+@example(row=_row("failed", previous="checking_prerequisites"))
+def test_resume_reruns_the_failed_step_or_an_abandoned_one_and_nothing_else(row: Migration) -> None:
+    row = _fresh(row)
+    flow = MigrationFlow(row, Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    state, previous, idle = row.state, row.previous_state, row.updated_at + LEASE <= NOW
+    expected = None
+    if state == "failed" and previous in BUSY_STATES:
+        expected = previous  # the step that failed runs again
+    elif state in BUSY_STATES and idle:
+        expected = state  # a step whose process died runs again
+    if expected is None:
+        with pytest.raises(WorkflowError):
+            flow.fire("resume")
+        assert row.state == state
+    else:
+        flow.fire("resume", details={"after": previous})
+        assert row.state == expected
+
+
+def test_details_given_to_a_move_are_audited_as_given() -> None:
+    row = _row("awaiting_approval")
+    session = Session()
+    flow = MigrationFlow(row, session, actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    flow.fire("approve", details={"approval_id": 3})
+    assert session.added[0].details == {"approval_id": 3}
+
+
+def test_a_row_without_an_id_cannot_be_moved() -> None:
+    row = Migration(
+        organization="f",
+        tenant_id="t",
+        state="draft",
+        started_by_id="u",
+        started_by_email="e",
+        started_by_name="n",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    flow = MigrationFlow(row, Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match=r"^the migration row must be flushed before its machine runs$"):
+        flow.fire("check")
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_no_hidden_trigger_moves_the_machine(state: str) -> None:
+    """Only the procedure's triggers exist: no `to_connected` shortcut around the approval."""
+    flow = MigrationFlow(_row(state), Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    assert set(flow.machine.get_triggers(state)) <= set(TRIGGERS)
+    assert not flow.allows("to_connected")
+    with pytest.raises(KeyError):
+        flow.fire("to_connected")
+
+
+def test_require_refuses_with_the_command_word() -> None:
+    flow = MigrationFlow(_row("planned"), Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    flow.require("invite", command="invite")
+    with pytest.raises(WorkflowError) as refused:
+        flow.require("notify", command="notify")
+    assert str(refused.value) == str(refusal("planned", "notify"))
+    assert str(refused.value).startswith("`notify` does not fit now: the migration is planned.")
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_the_words_offered_are_the_ones_that_fit_cancel_last(state: str) -> None:
+    words = next_commands(state)
+    assert len(words) == len(set(words))
+    fitting = {
+        COMMAND_WORDS[t["trigger"]] for t in TRANSITIONS if t["trigger"] in COMMAND_WORDS and _from(t, state)
+    }
+    extra = {"check-connection"} if state == "connecting" else set()
+    if state in ("planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"):
+        extra.add("announce")
+    assert set(words) == fitting | extra
+    if "cancel" in words:
+        assert words[-1] == "cancel"
+    assert (state in FINAL_STATES) == (words == [])
+    message = str(refusal(state, "frobnicate"))
+    options = ", ".join(f"`{word}`" for word in words) if words else "nothing (it has ended)"
+    assert message == (
+        f"`frobnicate` does not fit now: the migration is {describe_state(state)}."
+        f" What you can do next: {options}."
+    )
+
+
+def test_the_procedure_offers_its_words_in_order() -> None:
+    assert next_commands("planned") == [
+        "recheck",
+        "invite",
+        "request-approval",
+        "remove-users",
+        "announce",
+        "cancel",
+    ]
+    assert next_commands("awaiting_approval") == ["recheck", "approve", "reject", "announce", "cancel"]
+    assert next_commands("connecting") == ["check-connection", "cancel"]
+    assert next_commands("connected") == ["notify"]
+    assert next_commands("failed") == ["resume", "cancel"]
+    assert describe_state("waiting_for_invite_settings") == "waiting for invite settings"
+
+
+def _from(transition: dict[str, Any], state: str) -> bool:
+    sources = transition["source"]
+    return state in sources if isinstance(sources, list) else state == sources
