@@ -19,6 +19,7 @@ _RESOURCES = {
     "https://management.azure.com": "arm",
     AZURE_DEVOPS_RESOURCE: "devops",
     "https://app.vssps.visualstudio.com": "devops",
+    "https://api.botframework.com": "botframework",
 }
 _AUDIENCE_URIS = {
     "graph": "https://graph.microsoft.com",
