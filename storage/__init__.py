@@ -16,6 +16,7 @@ from storage.models import (
     SlackProcessedRequest,
     TodoItem,
 )
+from storage.teams import TeamsCardCopy, TeamsConversation, TeamsSeenActivity, TeamsSharedCard
 
 __all__ = [
     "DEFAULT_URL",
@@ -33,6 +34,10 @@ __all__ = [
     "SlackMessageCopy",
     "SlackProcessedRequest",
     "StorageError",
+    "TeamsCardCopy",
+    "TeamsConversation",
+    "TeamsSeenActivity",
+    "TeamsSharedCard",
     "TodoItem",
     "open_database",
 ]

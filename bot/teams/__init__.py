@@ -1,1 +1,1 @@
-"""The Microsoft Teams surface: `POST /api/messages`, Adaptive Cards, proactive 1:1 messages, the app package."""
+"""The Microsoft Teams surface: `POST /api/messages`, Adaptive Cards, proactive 1:1 messages, app package."""
