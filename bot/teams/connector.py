@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.teams.pacing import GRAPH_INSTALLS, PER_CONVERSATION, PER_TENANT, Pacer
 from bot.teams.settings import TeamsSettings
 from msapi import Router
 
@@ -53,13 +54,19 @@ class TeamsApi:
         *,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        paced: bool = True,
     ) -> None:
+        """`paced`: keep Teams' documented limits on this side (off only to measure the service's own)."""
         self._settings = settings
         self._router = Router(settings.sandbox_url)
         self._client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
         self._clock = clock
         self._tokens: dict[str, tuple[float, str]] = {}
         self._token_lock = asyncio.Lock()
+        self._paced = paced
+        self._per_tenant = Pacer(PER_TENANT)
+        self._per_conversation = Pacer(PER_CONVERSATION)
+        self._installs = Pacer(GRAPH_INSTALLS)
 
     @property
     def app_id(self) -> str:
@@ -84,11 +91,13 @@ class TeamsApi:
             "tenantId": tenant,
             "channelData": {"tenant": {"id": tenant}},
         }
+        await self._pace(f"new:{user_id}")
         answer = await self._call("POST", _join(service_url, "v3/conversations"), BOT_FRAMEWORK_SCOPE, body)
         return str(answer["id"])
 
     async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
         url = _join(service_url, f"v3/conversations/{quote(conversation_id, safe=':@;=')}/activities")
+        await self._pace(conversation_id)
         answer = await self._call("POST", url, BOT_FRAMEWORK_SCOPE, activity)
         return str(answer.get("id") or "")
 
@@ -96,6 +105,7 @@ class TeamsApi:
         self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
     ) -> None:
         path = f"v3/conversations/{quote(conversation_id, safe=':@;=')}/activities/{quote(activity_id)}"
+        await self._pace(conversation_id)
         await self._call(
             "PUT", _join(service_url, path), BOT_FRAMEWORK_SCOPE, {**activity, "id": activity_id}
         )
@@ -106,6 +116,8 @@ class TeamsApi:
         """Install the app in a user's personal scope; False when it was there already (409)."""
         bind = f"{GRAPH}/appCatalogs/teamsApps/{self.app_id}"
         url = f"{GRAPH}/users/{quote(user_id)}/teamwork/installedApps"
+        if self._paced:
+            await self._installs.acquire()
         try:
             await self._call("POST", url, GRAPH_SCOPE, {"teamsApp@odata.bind": bind})
         except TeamsApiError as error:
@@ -127,6 +139,11 @@ class TeamsApi:
         return DirectoryPerson(str(answer["id"]), principal, str(answer.get("displayName") or principal))
 
     # ------------------------------------------------------------ plumbing
+
+    async def _pace(self, conversation: str) -> None:
+        if self._paced:
+            await self._per_conversation.acquire(conversation)
+            await self._per_tenant.acquire()
 
     async def _call(self, method: str, url: str, scope: str, body: dict[str, Any] | None) -> dict[str, Any]:
         token = await self._token(scope)
