@@ -60,6 +60,7 @@ def teams_routes(state: State) -> list[Route]:
         Route("/_sandbox/teams/message", control.message, methods=["POST"]),
         Route("/_sandbox/teams/invoke", control.invoke, methods=["POST"]),
         Route("/_sandbox/teams/activities", control.activities, methods=["GET"]),
+        Route("/_sandbox/teams/view", control.view, methods=["GET"]),
     ]
 
 
@@ -241,6 +242,20 @@ class _Control:
             )
         status, answer = await self._deliver(self._invoke(user, target, conversation.kind, action), None)
         return JSONResponse({"status": status, "body": answer})
+
+    async def view(self, request: Request) -> Response:
+        """`?activityId=ID&user=UPN`: the card of that activity as that person sees it (refreshed for them)."""
+        world = self._world
+        user = world.user(request.query_params.get("user", ""))
+        with world.lock:
+            target = world.activities.get(request.query_params.get("activityId", ""))
+            conversation = world.conversations.get(target.conversation_id) if target else None
+        if user is None or target is None or conversation is None:
+            return JSONResponse({"error": "unknown user or activity"}, status_code=404)
+        card = _card(target.body)
+        if card is None:
+            return JSONResponse({"error": "that activity carries no Adaptive Card"}, status_code=400)
+        return JSONResponse(await self._view_of(card, user, target, conversation.kind))
 
     async def activities(self, request: Request) -> Response:
         with self._world.lock:

@@ -67,7 +67,7 @@ class TeamsEndpoint:
         self._tenant_id = tenant_id
         self._background: set[asyncio.Task[Any]] = set()
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         try:
             activity = await request.json()
         except ValueError:
