@@ -152,16 +152,18 @@ class TeamsWorld:
         public.update(kid=self.key_id, use="sig", endorsements=["msteams"])
         return {"keys": [public]}
 
-    def sign(self, service_url: str, *, audience: str | None = None, lifetime: int | None = None) -> str:
-        """A Bot Connector token for one request to the bot."""
+    def sign(self, service_url: str, *, changes: dict[str, Any] | None = None) -> str:
+        """A Bot Connector token for one request to the bot; `changes` alter claims (None drops one)."""
         now = int(self.state.clock())
-        claims = {
+        claims: dict[str, Any] = {
             "serviceurl": service_url,
             "nbf": now - 5,
-            "exp": now + (lifetime if lifetime is not None else _ACTIVITY_TOKEN_LIFETIME),
+            "exp": now + _ACTIVITY_TOKEN_LIFETIME,
             "iss": ISSUER,
-            "aud": audience or self.app_id,
+            "aud": self.app_id,
         }
+        claims.update(changes or {})
+        claims = {name: value for name, value in claims.items() if value is not None}
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.key_id})
 
 

@@ -61,6 +61,7 @@ def teams_routes(state: State) -> list[Route]:
         Route("/_sandbox/teams/invoke", control.invoke, methods=["POST"]),
         Route("/_sandbox/teams/activities", control.activities, methods=["GET"]),
         Route("/_sandbox/teams/view", control.view, methods=["GET"]),
+        Route("/_sandbox/teams/sign", control.sign, methods=["POST"]),
     ]
 
 
@@ -243,8 +244,14 @@ class _Control:
         status, answer = await self._deliver(self._invoke(user, target, conversation.kind, action), None)
         return JSONResponse({"status": status, "body": answer})
 
+    async def sign(self, request: Request) -> Response:
+        """A Bot Connector token with the given claims changed (`null` drops one): tests of the bot's checks."""
+        changes = await _json(request)
+        token = self._world.sign(SERVICE_URL, changes=changes)
+        return JSONResponse({"token": token})
+
     async def view(self, request: Request) -> Response:
-        """`?activityId=ID&user=UPN`: the card of that activity as that person sees it (refreshed for them)."""
+        """`?activityId=ID&user=UPN`: that activity's card as that person sees it (refreshed for them)."""
         world = self._world
         user = world.user(request.query_params.get("user", ""))
         with world.lock:

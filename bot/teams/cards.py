@@ -64,9 +64,8 @@ def card(
             case Actions():
                 pass
             case Attachment(filename, _content, title):
-                body.append(
-                    TextBlock(text=f"📎 {title} ({filename}): ask me in our personal chat", wrap=True)
-                )
+                note = f"📎 {title} (`{filename}`): files are not sent in Teams yet; Slack and the console have it."
+                body.append(TextBlock(text=note, wrap=True, is_subtle=True))
     if not body:
         body.append(TextBlock(text=message.summary, wrap=True))
     adaptive = AdaptiveCard(version=CARD_VERSION, body=body)
