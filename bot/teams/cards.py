@@ -64,7 +64,7 @@ def card(
             case Actions():
                 pass
             case Attachment(filename, _content, title):
-                note = f"📎 {title} (`{filename}`): files are not sent in Teams yet; Slack and the console have it."
+                note = f"📎 {title} (`{filename}`): Teams gets no files from me yet; Slack and the console do."
                 body.append(TextBlock(text=note, wrap=True, is_subtle=True))
     if not body:
         body.append(TextBlock(text=message.summary, wrap=True))

@@ -1,4 +1,4 @@
-"""`POST /api/messages` refuses what the Bot Connector did not sign for this bot, and acts on a redelivery once."""
+"""`POST /api/messages` refuses what the Bot Connector did not sign for this bot; redeliveries act once."""
 
 from __future__ import annotations
 
