@@ -245,7 +245,7 @@ class _Control:
         return JSONResponse({"status": status, "body": answer})
 
     async def sign(self, request: Request) -> Response:
-        """A Bot Connector token with the given claims changed (`null` drops one), to test the bot's checks."""
+        """A Bot Connector token with the given claims changed (`null` drops one), to test the bot."""
         changes = await _json(request)
         token = self._world.sign(SERVICE_URL, changes=changes)
         return JSONResponse({"token": token})

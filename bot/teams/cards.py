@@ -64,7 +64,7 @@ def card(
             case Actions():
                 pass
             case Attachment(filename, _content, title):
-                note = f"📎 {title} (`{filename}`): Teams gets no files from me yet; Slack and the console do."
+                note = f"📎 {title} (`{filename}`): no files in Teams yet; Slack and the console have it."
                 body.append(TextBlock(text=note, wrap=True, is_subtle=True))
     if not body:
         body.append(TextBlock(text=message.summary, wrap=True))
