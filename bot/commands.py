@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import doctor
+from bot import serve as bot_serve
 from bot.settings import Settings
 from bot.slack import commands as slack_commands
 from bot.slack.serve import Persistence
@@ -36,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         health_factory=lambda settings: shared(settings).database.ping,
         persistence_factory=lambda settings: shared.persistence(settings),
     )
+    # with TEAMS_APP_ID set, `serve` also (or only) serves Teams: see bot/serve.py
+    serve = subparsers.choices["serve"]
+    slack_run = serve.get_default("run")
+    serve.set_defaults(run=lambda args: bot_serve.run(args, slack_run=slack_run, runtime=shared))
 
 
 class _OneRuntime:
