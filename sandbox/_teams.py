@@ -84,6 +84,11 @@ class TeamsWorld:
         self.blocked = {self._user_id(upn) for upn in section.get("blocked", []) if self._user_id(upn)}
         self.conversations[CHANNEL_CONVERSATION] = Conversation(CHANNEL_CONVERSATION, "channel")
 
+    @property
+    def catalog_id(self) -> str:
+        """The id the organization's app catalog gave the uploaded app (not its manifest id)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"catalog/{self.app_id}"))
+
     def _user_id(self, key: str) -> str:
         user = self.state.find_directory_user(key)
         return str(user["id"]) if user else ""

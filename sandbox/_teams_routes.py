@@ -56,6 +56,7 @@ def teams_routes(state: State) -> list[Route]:
         Route(
             "/graph.microsoft.com/v1.0/users/{user}/teamwork/installedApps", control.install, methods=["POST"]
         ),
+        Route("/graph.microsoft.com/v1.0/appCatalogs/teamsApps", control.catalog, methods=["GET"]),
         Route("/_sandbox/teams/bot", control.bot, methods=["POST"]),
         Route("/_sandbox/teams/message", control.message, methods=["POST"]),
         Route("/_sandbox/teams/invoke", control.invoke, methods=["POST"]),
@@ -171,7 +172,9 @@ class _Control:
         if user is None:
             return _error(404, "NotFound", "The user does not exist.")
         body = await _json(request)
-        if not str(body.get("teamsApp@odata.bind") or "").endswith(f"/appCatalogs/teamsApps/{world.app_id}"):
+        if not str(body.get("teamsApp@odata.bind") or "").endswith(
+            f"/appCatalogs/teamsApps/{world.catalog_id}"
+        ):
             return _error(404, "NotFound", "The app is not in the organization's app catalog.")
         with world.lock:
             wait = world.installs.wait("installs")
@@ -181,6 +184,22 @@ class _Control:
                 return _error(409, "Conflict", "The app is already installed for this user.")
             world.installed.add(str(user["id"]))
         return Response(status_code=201)
+
+    async def catalog(self, request: Request) -> Response:
+        """The organization's app catalog: the bot's app, uploaded with its manifest id as `externalId`."""
+        world = self._world
+        if not _bearer(world.state, request, "graph"):
+            return _error(401, "InvalidAuthenticationToken", "Access token validation failure.")
+        wanted = request.query_params.get("$filter", "")
+        entry = {
+            "id": world.catalog_id,
+            "externalId": world.app_id,
+            "displayName": BOT_NAME,
+            "distributionMethod": "organization",
+        }
+        found = [entry] if world.app_id and f"externalId eq '{world.app_id}'" in wanted else []
+        context = "https://graph.microsoft.com/v1.0/$metadata#appCatalogs/teamsApps"
+        return JSONResponse({"@odata.context": context, "value": found})
 
     async def bot(self, request: Request) -> Response:
         body = await _json(request)

@@ -64,6 +64,7 @@ class TeamsApi:
         self._tokens: dict[str, tuple[float, str]] = {}
         self._token_lock = asyncio.Lock()
         self._paced = paced
+        self._catalog_id: str | None = None
         self._per_tenant = Pacer(PER_TENANT)
         self._per_conversation = Pacer(PER_CONVERSATION)
         self._installs = Pacer(GRAPH_INSTALLS)
@@ -112,9 +113,21 @@ class TeamsApi:
 
     # ------------------------------------------------------------ Graph
 
+    async def catalog_id(self) -> str:
+        """The app's id in the organization's catalog, found by its manifest id (this bot's app id)."""
+        if self._catalog_id is None:
+            url = f"{GRAPH}/appCatalogs/teamsApps?$filter=externalId eq '{self.app_id}'"
+            found = (await self._call("GET", url, GRAPH_SCOPE, None)).get("value") or []
+            if not found:
+                raise TeamsApiError(
+                    404, "AppNotInCatalog", "the app is not in the organization's app catalog"
+                )
+            self._catalog_id = str(found[0]["id"])
+        return self._catalog_id
+
     async def install_for(self, user_id: str) -> bool:
         """Install the app in a user's personal scope; False when it was there already (409)."""
-        bind = f"{GRAPH}/appCatalogs/teamsApps/{self.app_id}"
+        bind = f"{GRAPH}/appCatalogs/teamsApps/{await self.catalog_id()}"
         url = f"{GRAPH}/users/{quote(user_id)}/teamwork/installedApps"
         if self._paced:
             await self._installs.acquire()

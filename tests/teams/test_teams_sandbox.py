@@ -112,7 +112,14 @@ def test_blocked_user_gets_403_and_graph_installs_once(teams_box: Sandbox) -> No
     ann = _user(teams_box, "ann@fabrikam.com")
     dana = _user(teams_box, "dana@fabrikam.com")
     url = f"{teams_box.url}/graph.microsoft.com/v1.0/users/{dana['id']}/teamwork/installedApps"
-    bind = {"teamsApp@odata.bind": f"https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{APP_ID}"}
+    catalog = httpx.get(
+        f"{teams_box.url}/graph.microsoft.com/v1.0/appCatalogs/teamsApps",
+        params={"$filter": f"externalId eq '{APP_ID}'"},
+        headers=graph,
+    ).json()["value"]
+    assert catalog[0]["externalId"] == APP_ID and catalog[0]["id"] != APP_ID
+    catalog_app = f"https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{catalog[0]['id']}"
+    bind = {"teamsApp@odata.bind": catalog_app}
     assert httpx.post(url, json=bind).status_code == 401
     assert httpx.post(url, json=bind, headers=graph).status_code == 201
     assert httpx.post(url, json=bind, headers=graph).status_code == 409
