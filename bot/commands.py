@@ -15,6 +15,7 @@ from bot import serve as bot_serve
 from bot.settings import Settings
 from bot.slack import commands as slack_commands
 from bot.slack.serve import Persistence
+from bot.teams import package as teams_package
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         health_factory=lambda settings: shared(settings).database.ping,
         persistence_factory=lambda settings: shared.persistence(settings),
     )
+    teams_package.register(subparsers)
     # with TEAMS_APP_ID set, `serve` also (or only) serves Teams: see bot/serve.py
     serve = subparsers.choices["serve"]
     slack_run = serve.get_default("run")

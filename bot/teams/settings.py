@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.settings import SettingsError
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class TeamsSettings:
         app_id = environ.get("TEAMS_APP_ID", "").strip()
         if not app_id:
             return None
-        if not _GUID.match(app_id):
+        if not GUID.match(app_id):
             raise SettingsError(
                 f"TEAMS_APP_ID={app_id!r} is not an app id: copy the Application (client) id, a GUID, "
                 "from the bot's app registration in the Entra admin center."
