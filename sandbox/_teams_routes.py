@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from datetime import UTC, datetime
@@ -91,10 +92,19 @@ class _Connector:
     def __init__(self, world: TeamsWorld) -> None:
         self._world = world
 
-    def _refused(self, request: Request, conversation_id: str) -> Response | None:
+    async def _refused(self, request: Request, conversation_id: str) -> Response | None:
         world = self._world
         if not _bearer(world.state, request, "botframework"):
             return _error(401, "Unauthorized", "Authorization has been denied for this request.")
+        with world.state.lock:  # faults injected through POST /_sandbox/faults, as on every other host
+            fault = world.state.faults.draw(CONNECTOR_HOST)
+            delay, retry_after = world.state.faults.slow_seconds, world.state.faults.retry_after
+        if fault == "slow":
+            await asyncio.sleep(delay)
+        elif isinstance(fault, int):
+            code = "TooManyRequests" if fault == 429 else "ServiceError"
+            wait = retry_after if fault == 429 else None
+            return _error(fault, code, "Simulated failure.", retry_after=wait)
         with world.lock:
             wait = world.per_conversation.wait(conversation_id)
             if not wait:
@@ -112,13 +122,15 @@ class _Connector:
         user = world.user(str(members[0].get("id") or ""))
         if user is None:
             return _error(404, "NotFound", "The user is not in this tenant.")
+        if not _bearer(world.state, request, "botframework"):
+            return _error(401, "Unauthorized", "Authorization has been denied for this request.")
+        with world.lock:
+            if str(user["id"]) not in world.installed:  # refused before it is an operation in a conversation
+                return _error(403, "Forbidden", "The bot is not installed in the user's personal scope.")
         conversation = world.personal_conversation(user)
-        refused = self._refused(request, conversation.id)
+        refused = await self._refused(request, conversation.id)
         if refused:
             return refused
-        with world.lock:
-            if str(user["id"]) not in world.installed:
-                return _error(403, "Forbidden", "The bot is not installed in the user's personal scope.")
         return JSONResponse({"id": conversation.id}, status_code=201)
 
     async def send(self, request: Request) -> Response:
@@ -136,7 +148,7 @@ class _Connector:
             conversation = world.conversations.get(conversation_id)
         if conversation is None:
             return _error(404, "ConversationNotFound", "Conversation not found.")
-        refused = self._refused(request, conversation_id)
+        refused = await self._refused(request, conversation_id)
         if refused:
             return refused
         body = await _json(request)

@@ -17,7 +17,14 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.teams.pacing import GRAPH_INSTALLS, PER_CONVERSATION, PER_TENANT, Pacer
+from bot.teams.pacing import (
+    CONVERSATION_MARGIN,
+    GRAPH_INSTALLS,
+    PER_CONVERSATION,
+    PER_TENANT,
+    TENANT_MARGIN,
+    Pacer,
+)
 from bot.teams.settings import TeamsSettings
 from msapi import Router
 
@@ -65,9 +72,9 @@ class TeamsApi:
         self._token_lock = asyncio.Lock()
         self._paced = paced
         self._catalog_id: str | None = None
-        self._per_tenant = Pacer(PER_TENANT)
-        self._per_conversation = Pacer(PER_CONVERSATION)
-        self._installs = Pacer(GRAPH_INSTALLS)
+        self._per_tenant = Pacer(PER_TENANT, margin=TENANT_MARGIN)
+        self._per_conversation = Pacer(PER_CONVERSATION, margin=CONVERSATION_MARGIN)
+        self._installs = Pacer(GRAPH_INSTALLS, margin=TENANT_MARGIN)
 
     @property
     def app_id(self) -> str:
@@ -92,9 +99,12 @@ class TeamsApi:
             "tenantId": tenant,
             "channelData": {"tenant": {"id": tenant}},
         }
-        await self._pace(f"new:{user_id}")
+        if self._paced:
+            await self._per_tenant.acquire()
         answer = await self._call("POST", _join(service_url, "v3/conversations"), BOT_FRAMEWORK_SCOPE, body)
-        return str(answer["id"])
+        conversation_id = str(answer["id"])
+        self._per_conversation.note(conversation_id)  # Teams counts the creation in the conversation made
+        return conversation_id
 
     async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
         url = _join(service_url, f"v3/conversations/{quote(conversation_id, safe=':@;=')}/activities")
