@@ -1,4 +1,4 @@
-"""The outbox's Teams sender against the sandbox's Bot Connector: each failure classified as Teams means it."""
+"""The outbox's Teams sender against the sandbox's Bot Connector: failures classified as Teams means them."""
 
 from __future__ import annotations
 
