@@ -70,6 +70,9 @@ class TeamsWorld:
     activities: dict[str, SentActivity] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     """Every send and update, oldest first, for `GET /_sandbox/teams/activities`."""
+    operations: list[float] = field(default_factory=list)
+    """When each connector operation was accepted (the rate limits count these)."""
+    throttled: int = 0
     key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

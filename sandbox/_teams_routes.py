@@ -64,6 +64,7 @@ def teams_routes(state: State) -> list[Route]:
         Route("/_sandbox/teams/activities", control.activities, methods=["GET"]),
         Route("/_sandbox/teams/view", control.view, methods=["GET"]),
         Route("/_sandbox/teams/sign", control.sign, methods=["POST"]),
+        Route("/_sandbox/teams/stats", control.stats, methods=["GET"]),
     ]
 
 
@@ -103,12 +104,16 @@ class _Connector:
             await asyncio.sleep(delay)
         elif isinstance(fault, int):
             code = "TooManyRequests" if fault == 429 else "ServiceError"
-            wait = retry_after if fault == 429 else None
-            return _error(fault, code, "Simulated failure.", retry_after=wait)
+            after = retry_after if fault == 429 else None
+            return _error(fault, code, "Simulated failure.", retry_after=after)
         with world.lock:
             wait = world.per_conversation.wait(conversation_id)
             if not wait:
                 wait = world.per_tenant.wait(world.app_id or "")
+            if wait:
+                world.throttled += 1
+            else:
+                world.operations.append(world.state.clock())
         if wait:
             return _error(429, "TooManyRequests", "The bot is sending too fast.", retry_after=wait)
         return None
@@ -274,6 +279,19 @@ class _Control:
             )
         status, answer = await self._deliver(self._invoke(user, target, conversation.kind, action), None)
         return JSONResponse({"status": status, "body": answer})
+
+    async def stats(self, request: Request) -> Response:
+        """Connector operations accepted (and when the first and last came) and requests refused with 429."""
+        with self._world.lock:
+            operations = list(self._world.operations)
+            return JSONResponse(
+                {
+                    "operations": len(operations),
+                    "firstAt": min(operations, default=None),
+                    "lastAt": max(operations, default=None),
+                    "throttled": self._world.throttled,
+                }
+            )
 
     async def sign(self, request: Request) -> Response:
         """A Bot Connector token with the given claims changed (`null` drops one), to test the bot."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.teams.connector import TeamsApi, TeamsApiError
+from bot.teams.connector import TeamsApi
 from bot.teams.store import ConversationRef, TeamsStore
 
 DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
@@ -26,20 +26,17 @@ class Chats:
     async def personal(self, user_id: str, *, fresh: bool = False) -> ConversationRef:
         """The personal chat with a user (installing the app for them if needed); `fresh` asks Teams again.
 
-        Raises `TeamsApiError` as Teams or Graph answered (403: the app may not be installed or is blocked).
+        Raises `TeamsApiError` as Teams or Graph answered (403: the app may not be installed for them).
         """
         if not fresh:
             known = await asyncio.to_thread(self._store.personal, user_id)
             if known is not None:
                 return known
         service_url = await asyncio.to_thread(self._store.any_service_url) or DEFAULT_SERVICE_URL
-        try:
-            conversation_id = await self._api.create_personal_conversation(service_url, user_id)
-        except TeamsApiError as error:
-            if error.status not in (403, 404):
-                raise
-            await self._api.install_for(user_id)  # not installed for them yet: install, then ask again
-            conversation_id = await self._api.create_personal_conversation(service_url, user_id)
+        # Installing first costs a Graph call (409 when it is there already) but never a refused connector
+        # operation, which would count against the tenant's rate limit like a message.
+        await self._api.install_for(user_id)
+        conversation_id = await self._api.create_personal_conversation(service_url, user_id)
         ref = ConversationRef(conversation_id, service_url, self._tenant_id, "personal", user_id)
         await asyncio.to_thread(self._store.remember, ref)
         return ref
