@@ -61,6 +61,7 @@ def teams_routes(state: State) -> list[Route]:
         Route("/_sandbox/teams/bot", control.bot, methods=["POST"]),
         Route("/_sandbox/teams/message", control.message, methods=["POST"]),
         Route("/_sandbox/teams/invoke", control.invoke, methods=["POST"]),
+        Route("/_sandbox/teams/install", control.install_personally, methods=["POST"]),
         Route("/_sandbox/teams/activities", control.activities, methods=["GET"]),
         Route("/_sandbox/teams/view", control.view, methods=["GET"]),
         Route("/_sandbox/teams/sign", control.sign, methods=["POST"]),
@@ -252,6 +253,20 @@ class _Control:
                     str(user["id"])
                 )  # writing to the bot in a personal chat means it is there
         status, _ = await self._deliver(activity, body.get("token"))
+        return JSONResponse({"status": status, "activityId": activity["id"]})
+
+    async def install_personally(self, request: Request) -> Response:
+        """`{"from": UPN}`: that person adds the app themselves; an `installationUpdate` reaches the bot."""
+        body = await _json(request)
+        world = self._world
+        user = world.user(str(body.get("from") or ""))
+        if user is None:
+            return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
+        with world.lock:
+            world.installed.add(str(user["id"]))
+        activity = self._activity(user, "installationUpdate", channel=False)
+        activity["action"] = "add"
+        status, _ = await self._deliver(activity, None)
         return JSONResponse({"status": status, "activityId": activity["id"]})
 
     async def invoke(self, request: Request) -> Response:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.conversation.messages import Outgoing
+from bot.conversation.messages import Message, Outgoing
 from bot.teams import cards
 from bot.teams.auth import ActivityAuthenticator, Unauthorized
 from bot.teams.connector import TeamsApiError
@@ -46,6 +46,8 @@ class Conversation(Protocol):
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]: ...
 
     def chat(self, actor: Actor, text: str) -> list[Outgoing]: ...
+
+    def home(self, actor: Actor) -> Message: ...
 
 
 class TeamsEndpoint:
@@ -98,6 +100,8 @@ class TeamsEndpoint:
             return Response(status_code=200)
         if kind == "invoke" and activity.get("name") == "adaptiveCard/action":
             return JSONResponse(await self._card_action(activity, origin))
+        if kind == "installationUpdate" and activity.get("action") == "add" and origin.ref.kind == "personal":
+            await self._within_budget(self._welcome(origin))
         return Response(status_code=200)
 
     async def _origin(self, activity: dict[str, Any]) -> Origin | None:
@@ -133,6 +137,14 @@ class TeamsEndpoint:
         outgoings = await self._talk(talk, origin, text)
         if outgoings is not None:
             await self._delivery.deliver(outgoings, origin)
+
+    async def _welcome(self, origin: Origin) -> None:
+        """Someone added the app for themselves: what they can do, and their own to-do list if any."""
+        actor = await self._actor(origin)
+        if actor is None:
+            return
+        home = await asyncio.to_thread(self._conversation.home, actor)
+        await self._delivery.deliver([Outgoing(home)], origin)
 
     async def _card_action(self, activity: dict[str, Any], origin: Origin) -> dict[str, Any]:
         action = (activity.get("value") or {}).get("action") or {}
