@@ -240,11 +240,12 @@ class _Control:
             mention = f"<at>{BOT_NAME}</at>"
             activity["text"] = f"{mention} {text}"
             activity["entities"] = [
+                *activity["entities"],
                 {
                     "type": "mention",
                     "text": mention,
                     "mentioned": {"id": f"28:{world.app_id}", "name": BOT_NAME},
-                }
+                },
             ]
         else:
             activity["text"] = text
@@ -378,6 +379,7 @@ class _Control:
             "recipient": {"id": f"28:{world.app_id}", "name": BOT_NAME},
             "channelData": data,
             "locale": "en-US",
+            "entities": [_client_info(world, user)],
         }
 
     def _invoke(
@@ -417,6 +419,14 @@ class _Control:
         except ValueError:
             answer = response.text
         return response.status_code, answer
+
+
+def _client_info(world: TeamsWorld, user: dict[str, Any]) -> dict[str, Any]:
+    """What the person's Teams client says about itself; the scenario's `teams.timeZones` names their zone."""
+    zones = (world.state.data.get("teams") or {}).get("timeZones") or {}
+    info = {"type": "clientInfo", "locale": "en-US", "country": "US", "platform": "Web"}
+    zone = zones.get(str(user["userPrincipalName"]))
+    return {**info, "timezone": zone} if zone else info
 
 
 def _card(activity: dict[str, Any]) -> dict[str, Any] | None:

@@ -117,8 +117,12 @@ class TeamsEndpoint:
             tenant_id=self._tenant_id,
             kind="personal" if personal else "channel",
             user_id=user_id if personal else None,
+            time_zone=time_zone_of(activity) if personal else None,
         )
         await asyncio.to_thread(self._store.remember, ref)
+        time_zone = time_zone_of(activity)
+        if time_zone and not personal:
+            await asyncio.to_thread(self._store.set_time_zone, user_id, time_zone)
         return Origin(ref=ref, user_id=user_id)
 
     async def _message(self, activity: dict[str, Any], origin: Origin) -> None:
@@ -206,6 +210,14 @@ def words_of(activity: dict[str, Any]) -> str:
     """The message's words: @mentions of the bot and HTML markup taken out."""
     text = _MENTION.sub(" ", str(activity.get("text") or ""))
     return " ".join(html.unescape(_TAG.sub(" ", text)).split())
+
+
+def time_zone_of(activity: dict[str, Any]) -> str | None:
+    """The IANA time zone the sender's Teams client reports (its `clientInfo` entity), if any."""
+    for entity in activity.get("entities") or []:
+        if isinstance(entity, dict) and entity.get("type") == "clientInfo" and entity.get("timezone"):
+            return str(entity["timezone"])
+    return None
 
 
 def _card_answer(card: dict[str, Any]) -> dict[str, Any]:

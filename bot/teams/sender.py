@@ -49,7 +49,7 @@ class TeamsSender:
                 logger.warning("outbox message %s timed out; recorded as possibly delivered", envelope.key)
                 return Receipt(f"{ref.conversation_id}/{POSSIBLY_DELIVERED}")
             raise _failure(error, envelope) from None
-        return Receipt(f"{ref.conversation_id}/{activity_id}")
+        return Receipt(f"{ref.conversation_id}/{activity_id}", time_zone=ref.time_zone)
 
     async def _destination(self, envelope: Envelope) -> ConversationRef:
         to = envelope.to

@@ -29,6 +29,7 @@ class ConversationRef:
     tenant_id: str
     kind: str
     user_id: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,13 @@ class TeamsStore:
                     tenant_id=ref.tenant_id,
                     kind=ref.kind,
                     user_id=ref.user_id,
+                    time_zone=ref.time_zone,
                     updated_at=self._clock(),
                 )
             else:
                 row.service_url, row.tenant_id, row.updated_at = ref.service_url, ref.tenant_id, self._clock()
                 row.user_id = ref.user_id or row.user_id
+                row.time_zone = ref.time_zone or row.time_zone
             session.add(row)
             try:
                 session.commit()
@@ -91,6 +94,14 @@ class TeamsStore:
                 .order_by(col(TeamsConversation.updated_at).desc())
             ).first()
             return _ref(row) if row else None
+
+    def set_time_zone(self, user_id: str, time_zone: str) -> None:
+        """What a person's Teams client says their time zone is, kept with their personal chat."""
+        with self._database.session() as session:
+            for row in session.exec(select(TeamsConversation).where(TeamsConversation.user_id == user_id)):
+                row.time_zone = time_zone
+                session.add(row)
+            session.commit()
 
     def any_service_url(self) -> str | None:
         """The service URL Teams last wrote from: where new conversations are created."""
@@ -147,4 +158,6 @@ class TeamsStore:
 
 
 def _ref(row: TeamsConversation) -> ConversationRef:
-    return ConversationRef(row.conversation_id, row.service_url, row.tenant_id, row.kind, row.user_id)
+    return ConversationRef(
+        row.conversation_id, row.service_url, row.tenant_id, row.kind, row.user_id, row.time_zone
+    )

@@ -134,7 +134,11 @@ def actions_of(node: Any) -> list[dict[str, Any]]:
 @pytest.fixture
 def scenario(tmp_path: Path) -> Path:
     data = json.loads(bundled_scenario().read_text())
-    data["teams"] = {"installed": ["dana@fabrikam.com"], "blocked": ["ivan@fabrikam.com"]}
+    data["teams"] = {
+        "installed": ["dana@fabrikam.com"],
+        "blocked": ["ivan@fabrikam.com"],
+        "timeZones": {"gus@fabrikam.com": "Asia/Tokyo"},
+    }
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(data))
     return path

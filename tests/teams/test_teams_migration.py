@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from sqlmodel import select
 
+from storage import Reminder
 from tests.teams.conftest import ORGANIZATION, Teams, latest_card, texts
 
 DANA, LEE, ANN, GUS, IVAN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "gus", "ivan"))
@@ -62,8 +64,12 @@ def test_a_whole_migration_in_teams(teams: Teams) -> None:
     noticed = [e for e in teams.activities()[before:] if e["conversation"]["conversationType"] == "channel"]
     assert any("connected" in texts(e).lower() for e in noticed), noticed
 
+    teams.say(GUS, "what happens to my pull requests?", channel=False)  # his Teams client: Tokyo
     teams.say(DANA, f"notify {ORGANIZATION}")
     assert teams.deliver_outbox() > 0
+    with teams.runtime.database.session() as session:
+        zones = {row.key: row.time_zone for row in session.exec(select(Reminder))}
+    assert "Asia/Tokyo" in zones.values()  # reminders come in his working hours
     (todo,) = [e for e in teams.personal(GUS) if "to-do list" in texts(e).lower()]
     assert not teams.personal(IVAN)  # Ivan blocked the bot
     done = teams.click(GUS, todo["id"], "Done")

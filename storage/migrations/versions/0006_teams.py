@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(), nullable=False),
         sa.Column("kind", sa.String(), nullable=False),
         sa.Column("user_id", sa.String(), nullable=True),
+        sa.Column("time_zone", sa.String(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("conversation_id", name=op.f("pk_teams_conversation")),
     )
