@@ -41,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     teams_package.register(subparsers)
     # with TEAMS_APP_ID set, `serve` also (or only) serves Teams: see bot/serve.py
     serve = subparsers.choices["serve"]
+    serve.description = (
+        f"{serve.description} With TEAMS_APP_ID set, also Microsoft Teams at POST /api/messages"
+        " (HTTP on HOST:PORT; Slack too when SLACK_BOT_TOKEN is set)."
+    )
     slack_run = serve.get_default("run")
     serve.set_defaults(run=lambda args: bot_serve.run(args, slack_run=slack_run, runtime=shared))
 

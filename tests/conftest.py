@@ -14,7 +14,7 @@ from sandbox import Sandbox, parse_scenario
 FABRIKAM = Path(__file__).parents[1] / "sandbox" / "scenarios" / "fabrikam.json"
 _FABRIKAM_DATA = json.loads(FABRIKAM.read_text())
 
-_LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_")
+_LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_", "TEAMS_")
 
 
 @pytest.fixture(autouse=True)
