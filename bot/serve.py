@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.conversation import views
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery import DeliverySettings, Envelope, OutboxWorker, Receipt, Sender
 from bot.settings import Settings
@@ -31,6 +32,7 @@ from bot.teams.delivery import CHANNEL_PREFIX
 from bot.teams.settings import TeamsSettings
 from bot.teams.surface import OUTBOX_IDLE_SECONDS, TeamsSurface, build_surface
 from storage import Database, Migration, OutboundMessage
+from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 
 logger = logging.getLogger(__name__)
@@ -154,6 +156,7 @@ def serve(
         on_delivered=lambda message, receipt: built.tracking.delivered(
             message.kind, message.payload, receipt.time_zone
         ),
+        on_progress=lambda organizations: _report(built.tracking, deliveries, organizations),
     )
     background = [
         _watch_forever(built.conversation, deliveries, settings.poll_seconds),
@@ -199,6 +202,19 @@ class RoutingSender:
                 return None
             migration = session.get(Migration, message.migration_id)
             return migration.channel_id if migration else None
+
+
+async def _report(tracking: Tracking, deliveries: dict[str, Delivering], organizations: set[str]) -> None:
+    """After each batch, the delivery report in each migration's channel is brought up to date."""
+    for organization in sorted(organizations):
+        try:
+            progress = await asyncio.to_thread(tracking.progress, organization)
+        except WorkflowError as error:
+            logger.info("no delivery report for %s: %s", organization, error)
+            continue
+        delivery = deliveries.get(surface_of(progress.channel_id))
+        if progress.channel_id and delivery is not None:
+            await delivery.deliver([views.delivery_update(progress)], None)
 
 
 async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], interval: float) -> None:

@@ -81,10 +81,7 @@ class TeamsEndpoint:
         except Unauthorized as error:
             logger.warning("refused an activity: %s", error)
             return JSONResponse({"error": "Unauthorized"}, status_code=401)
-        if (
-            str(activity.get("channelData", {}).get("tenant", {}).get("id") or self._tenant_id)
-            != self._tenant_id
-        ):
+        if tenant_of(activity) not in (None, self._tenant_id):
             return JSONResponse({"error": "this bot serves one tenant"}, status_code=403)
         conversation_id = str((activity.get("conversation") or {}).get("id") or "")
         key = f"{conversation_id}|{activity.get('id') or ''}"
@@ -210,6 +207,13 @@ def words_of(activity: dict[str, Any]) -> str:
     """The message's words: @mentions of the bot and HTML markup taken out."""
     text = _MENTION.sub(" ", str(activity.get("text") or ""))
     return " ".join(html.unescape(_TAG.sub(" ", text)).split())
+
+
+def tenant_of(activity: dict[str, Any]) -> str | None:
+    """The tenant the activity comes from (`channelData.tenant.id`), if it says."""
+    data = activity.get("channelData")
+    tenant = data.get("tenant") if isinstance(data, dict) else None
+    return str(tenant["id"]) if isinstance(tenant, dict) and tenant.get("id") else None
 
 
 def time_zone_of(activity: dict[str, Any]) -> str | None:
