@@ -147,12 +147,14 @@ def queue(database_url: str, people: list[str]) -> None:
 
 
 def play(name: str, users: int, kill_after: int | None) -> Round:
-    scenario = generate(users, users + 50, seed=7)
+    scenario = generate(users, users * 6 // 5 + 50, seed=7)
     people = [
         str(user["userPrincipalName"])
         for user in scenario["tenant"]["users"]
         if user["accountEnabled"] and user["userType"] == "Member"
     ][:users]
+    if len(people) < users:
+        raise SystemExit(f"the generated directory has only {len(people)} enabled members")
     with (
         tempfile.TemporaryDirectory(prefix="aadbot-teams-") as folder,
         Sandbox(parse_scenario(scenario)) as box,
@@ -215,7 +217,7 @@ def report(rounds: list[Round], users: int) -> str:
         f"per tenant {TENANT_LIMIT:g}/s; Graph installs 30/s; past a limit 429 with `Retry-After`). Nobody",
         "has the app yet, so each person costs a refused conversation, a Graph install (the catalog id is",
         "looked up once), a conversation and the to-do list. A child process runs the outbox worker with",
-        "the Teams sender and `serve`'s settings (worker 60 starts/s, 8 in flight; the connector client",
+        "the Teams sender and `serve`'s settings (worker 60 starts/s, 16 in flight; the connector client",
         "keeps Teams' limits itself). Round 2 SIGKILLs the child once half the lists are out and starts",
         f"a new one. Outbox lease: {LEASE_SECONDS:g} s (default: 5 minutes). SQLite outbox.",
         "",

@@ -26,11 +26,11 @@ from starlette.routing import BaseRoute, Route
 
 from bot.conversation import views
 from bot.conversation.messages import Channel, Outgoing
-from bot.delivery import DeliverySettings, Envelope, OutboxWorker, Receipt, Sender
+from bot.delivery import Envelope, OutboxWorker, Receipt, Sender
 from bot.settings import Settings
 from bot.teams.delivery import CHANNEL_PREFIX
 from bot.teams.settings import TeamsSettings
-from bot.teams.surface import OUTBOX_IDLE_SECONDS, TeamsSurface, build_surface
+from bot.teams.surface import DELIVERY, OUTBOX_IDLE_SECONDS, TeamsSurface, build_surface
 from storage import Database, Migration, OutboundMessage
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
@@ -152,7 +152,7 @@ def serve(
         built.database,
         RoutingSender(built.database, senders),
         clock=utc_now,
-        settings=DeliverySettings(rate_per_second=60.0, batch=50, concurrency=8),
+        settings=DELIVERY,
         on_delivered=lambda message, receipt: built.tracking.delivered(
             message.kind, message.payload, receipt.time_zone
         ),
