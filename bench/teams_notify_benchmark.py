@@ -217,7 +217,7 @@ def report(rounds: list[Round], users: int) -> str:
         f"per tenant {TENANT_LIMIT:g}/s; Graph installs 30/s; past a limit 429 with `Retry-After`). Nobody",
         "has the app yet, so each person costs a refused conversation, a Graph install (the catalog id is",
         "looked up once), a conversation and the to-do list. A child process runs the outbox worker with",
-        "the Teams sender and `serve`'s settings (worker 60 starts/s, 16 in flight; the connector client",
+        "the Teams sender and `serve`'s settings (worker 60 starts/s, 32 in flight; the connector client",
         "keeps Teams' limits itself). Round 2 SIGKILLs the child once half the lists are out and starts",
         f"a new one. Outbox lease: {LEASE_SECONDS:g} s (default: 5 minutes). SQLite outbox.",
         "",
