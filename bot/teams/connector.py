@@ -8,6 +8,7 @@ try again. Tokens come from the bot's own app registration (client credentials),
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -17,14 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.teams.pacing import (
-    CONVERSATION_MARGIN,
-    GRAPH_INSTALLS,
-    PER_CONVERSATION,
-    PER_TENANT,
-    TENANT_MARGIN,
-    Pacer,
-)
+from bot.teams.pacing import GRAPH_INSTALLS, PER_CONVERSATION, PER_TENANT, Pacer
 from bot.teams.settings import TeamsSettings
 from msapi import Router
 
@@ -72,9 +66,9 @@ class TeamsApi:
         self._token_lock = asyncio.Lock()
         self._paced = paced
         self._catalog_id: str | None = None
-        self._per_tenant = Pacer(PER_TENANT, margin=TENANT_MARGIN)
-        self._per_conversation = Pacer(PER_CONVERSATION, margin=CONVERSATION_MARGIN)
-        self._installs = Pacer(GRAPH_INSTALLS, margin=TENANT_MARGIN)
+        self._per_tenant = Pacer(PER_TENANT)
+        self._per_conversation = Pacer(PER_CONVERSATION)
+        self._installs = Pacer(GRAPH_INSTALLS)
 
     @property
     def app_id(self) -> str:
@@ -99,26 +93,22 @@ class TeamsApi:
             "tenantId": tenant,
             "channelData": {"tenant": {"id": tenant}},
         }
-        if self._paced:
-            await self._per_tenant.acquire()
-        answer = await self._call("POST", _join(service_url, "v3/conversations"), BOT_FRAMEWORK_SCOPE, body)
+        answer = await self._connector("POST", _join(service_url, "v3/conversations"), body, None)
         conversation_id = str(answer["id"])
         self._per_conversation.note(conversation_id)  # Teams counts the creation in the conversation made
         return conversation_id
 
     async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
         url = _join(service_url, f"v3/conversations/{quote(conversation_id, safe=':@;=')}/activities")
-        await self._pace(conversation_id)
-        answer = await self._call("POST", url, BOT_FRAMEWORK_SCOPE, activity)
+        answer = await self._connector("POST", url, activity, conversation_id)
         return str(answer.get("id") or "")
 
     async def update(
         self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
     ) -> None:
         path = f"v3/conversations/{quote(conversation_id, safe=':@;=')}/activities/{quote(activity_id)}"
-        await self._pace(conversation_id)
-        await self._call(
-            "PUT", _join(service_url, path), BOT_FRAMEWORK_SCOPE, {**activity, "id": activity_id}
+        await self._connector(
+            "PUT", _join(service_url, path), {**activity, "id": activity_id}, conversation_id
         )
 
     # ------------------------------------------------------------ Graph
@@ -139,10 +129,9 @@ class TeamsApi:
         """Install the app in a user's personal scope; False when it was there already (409)."""
         bind = f"{GRAPH}/appCatalogs/teamsApps/{await self.catalog_id()}"
         url = f"{GRAPH}/users/{quote(user_id)}/teamwork/installedApps"
-        if self._paced:
-            await self._installs.acquire()
         try:
-            await self._call("POST", url, GRAPH_SCOPE, {"teamsApp@odata.bind": bind})
+            async with self._installs.slot() if self._paced else contextlib.nullcontext():
+                await self._call("POST", url, GRAPH_SCOPE, {"teamsApp@odata.bind": bind})
         except TeamsApiError as error:
             if error.status == 409:
                 return False
@@ -163,10 +152,16 @@ class TeamsApi:
 
     # ------------------------------------------------------------ plumbing
 
-    async def _pace(self, conversation: str) -> None:
-        if self._paced:
-            await self._per_conversation.acquire(conversation)
-            await self._per_tenant.acquire()
+    async def _connector(
+        self, method: str, url: str, body: dict[str, Any], conversation: str | None
+    ) -> dict[str, Any]:
+        """A Bot Connector call inside Teams' limits: per conversation (when known) and per tenant."""
+        async with contextlib.AsyncExitStack() as paced:
+            if self._paced and conversation is not None:
+                await paced.enter_async_context(self._per_conversation.slot(conversation))
+            if self._paced:
+                await paced.enter_async_context(self._per_tenant.slot())
+            return await self._call(method, url, BOT_FRAMEWORK_SCOPE, body)
 
     async def _call(self, method: str, url: str, scope: str, body: dict[str, Any] | None) -> dict[str, Any]:
         token = await self._token(scope)

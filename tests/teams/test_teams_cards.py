@@ -63,14 +63,14 @@ def test_the_pacer_keeps_seven_a_second_and_eight_in_two_seconds_per_conversatio
     async def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    pacer = Pacer(PER_CONVERSATION, clock=lambda: now[0], sleep=sleep)
+    pacer = Pacer(PER_CONVERSATION, margin=0.0, clock=lambda: now[0], sleep=sleep)
 
     async def run() -> None:
         for _ in range(16):
-            await pacer.acquire("conversation")
+            async with pacer.slot("conversation"):
+                starts.append(now[0])
+        async with pacer.slot("another"):  # other conversations do not wait
             starts.append(now[0])
-        await pacer.acquire("another")  # other conversations do not wait
-        starts.append(now[0])
 
     asyncio.run(run())
     assert starts[:7] == [0.0] * 7
@@ -79,3 +79,28 @@ def test_the_pacer_keeps_seven_a_second_and_eight_in_two_seconds_per_conversatio
         assert sum(1 for other in starts[:16] if start - 2 < other <= start) <= 8, index
     assert starts[7] == 1.0 and starts[8] == 2.0
     assert starts[16] == starts[15]
+
+
+def test_the_pacer_counts_a_request_from_its_answer_and_in_flight_ones_as_now() -> None:
+    """A request Microsoft saw late must not let the next one in early."""
+    now = [0.0]
+    order: list[str] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(((1.0, 1),), margin=0.0, clock=lambda: now[0], sleep=sleep)
+
+    async def slow() -> None:
+        async with pacer.slot():
+            order.append(f"slow starts {now[0]:.2f}")
+            now[0] += 0.5  # the answer comes half a second later
+        order.append(f"slow answered {now[0]:.2f}")
+
+    async def run() -> None:
+        await slow()
+        async with pacer.slot():
+            order.append(f"next starts {now[0]:.2f}")
+
+    asyncio.run(run())
+    assert order == ["slow starts 0.00", "slow answered 0.50", "next starts 1.50"]
