@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.conversation import views
+from bot.conversation import todo_views
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery import Envelope, OutboxWorker, Receipt, Sender
 from bot.settings import Settings
@@ -214,7 +214,7 @@ async def _report(tracking: Tracking, deliveries: dict[str, Delivering], organiz
             continue
         delivery = deliveries.get(surface_of(progress.channel_id))
         if progress.channel_id and delivery is not None:
-            await delivery.deliver([views.delivery_update(progress)], None)
+            await delivery.deliver([todo_views.delivery_update(progress)], None)
 
 
 async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], interval: float) -> None:

@@ -18,6 +18,7 @@ from microsoft_teams.cards import (
     Fact,
     FactSet,
     RefreshDefinition,
+    ShowCardAction,
     TextBlock,
 )
 
@@ -80,12 +81,17 @@ def card(
     return _fitted(content)
 
 
-def execute(button: Button) -> ExecuteAction:
+def execute(button: Button) -> ExecuteAction | ShowCardAction:
+    """The button's action; one that asks first opens a card with the question and the real action."""
     action = ExecuteAction(title=button.label, verb=button.action, data={"value": button.value})
     style = _STYLES.get(button.style)
     if style:
         action.style = style
-    return action
+    if not button.confirm:
+        return action
+    action.title = f"Yes, {button.label[:1].lower()}{button.label[1:]}"
+    question = AdaptiveCard(body=[TextBlock(text=button.confirm, wrap=True), ActionSet(actions=[action])])
+    return ShowCardAction(title=button.label, card=question)
 
 
 def activity(message: Message, **options: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Delivering what the conversation says in Teams: replies, personal chats, channels, shared cards.
 
-Teams channels have no private (ephemeral) messages, so a reply meant for one person (their to-do list,
-a progress report with people's addresses) asked for in a channel goes to their personal chat instead.
+Teams channels have no private (ephemeral) messages, so a private reply (their to-do list, a mistake
+they made, people's addresses) to someone who spoke in a channel goes to their personal chat instead.
 A shared message (an approval prompt) is posted as a read-only card that Teams refreshes into the full
 card, with its actions, for the people named in `refresh.userIds`; after each decision every copy is
 updated (`updateActivity`) so all of them say the same.
@@ -25,8 +25,6 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "teams:"
 """A migration started in Teams keeps `teams:CONVERSATION_ID` as its channel."""
-PRIVATE_WORDS = frozenset({"todo", "done", "need-help", "snooze", "progress", "retry-failed"})
-"""Answers that concern one person, or list people's addresses: never posted in a channel."""
 RETRIES = 3
 RETRY_AFTER_AT_MOST = 10.0
 """A chat turn waits out a short 429; anything longer is reported to whoever spoke."""
@@ -38,7 +36,6 @@ class Origin:
 
     ref: ConversationRef
     user_id: str
-    word: str = ""
     invoke: bool = False
 
 
@@ -56,7 +53,7 @@ class Delivery:
         viewers = await self._viewers(outgoings)
         for outgoing in outgoings:
             try:
-                if outgoing is answer and outgoing.updates is None and not self._private(origin):
+                if outgoing is answer and outgoing.updates is None and not _elsewhere(outgoing, origin):
                     continue  # answered in place of the clicked card
                 await self._deliver_one(outgoing, origin, viewers, problems)
             except TeamsApiError as error:
@@ -71,7 +68,7 @@ class Delivery:
             logger.warning("undelivered: %s", " ".join(problems))
         if answer is None:
             return None
-        if self._private(origin):
+        if _elsewhere(answer, origin):
             note = Message("Sent privately", (Text("I sent you the answer in our personal chat."),))
             return cards.card(note)
         return await self._card_for(answer, origin.user_id if origin else "", viewers)
@@ -134,12 +131,9 @@ class Delivery:
         if origin is None:
             logger.warning("%r has no audience outside a conversation; dropped", outgoing.message.summary)
             return None
-        if isinstance(to, Reply) and self._private(origin):
+        if _elsewhere(outgoing, origin):
             return await self._chats.personal(origin.user_id)
         return origin.ref
-
-    def _private(self, origin: Origin | None) -> bool:
-        return origin is not None and origin.ref.kind != "personal" and origin.word in PRIVATE_WORDS
 
     async def _post(self, ref: ConversationRef, message: Message, **options: Any) -> str:
         activity = cards.activity(message, **options)
@@ -202,6 +196,17 @@ class Delivery:
             return cards.card(outgoing.message)
         view = await self.shared_view(outgoing.updates, user_id)
         return view if view is not None else cards.card(outgoing.message, actions=False)
+
+
+def _elsewhere(outgoing: Outgoing, origin: Origin | None) -> bool:
+    """A private reply to someone who spoke in a channel: Teams has no ephemeral messages, so it goes
+    to their personal chat instead."""
+    return (
+        origin is not None
+        and origin.ref.kind != "personal"
+        and isinstance(outgoing.to, Reply)
+        and outgoing.message.private
+    )
 
 
 def _answer(outgoings: list[Outgoing]) -> Outgoing | None:

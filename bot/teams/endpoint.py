@@ -124,7 +124,6 @@ class TeamsEndpoint:
 
     async def _message(self, activity: dict[str, Any], origin: Origin) -> None:
         text = words_of(activity)
-        origin = Origin(origin.ref, origin.user_id, word=(text.split() or ["help"])[0].casefold())
         actor = await self._actor(origin)
         if actor is None:
             return
@@ -151,7 +150,7 @@ class TeamsEndpoint:
         action = (activity.get("value") or {}).get("action") or {}
         verb = str(action.get("verb") or "")
         value = str((action.get("data") or {}).get("value") or "")
-        origin = Origin(origin.ref, origin.user_id, word=verb, invoke=True)
+        origin = Origin(origin.ref, origin.user_id, invoke=True)
         if verb == cards.REFRESH_VERB:
             view = await self._delivery.shared_view(value, origin.user_id)
             return _card_answer(view) if view else _message_answer("This card is no longer current.")

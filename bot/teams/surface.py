@@ -12,7 +12,7 @@ from typing import Protocol
 
 from starlette.routing import Route
 
-from bot.conversation import views
+from bot.conversation import todo_views
 from bot.conversation.messages import Outgoing
 from bot.delivery import DeliverySettings, OutboxWorker
 from bot.teams.auth import ActivityAuthenticator
@@ -70,7 +70,7 @@ class TeamsSurface:
                     logger.info("no delivery report for %s: %s", organization, error)
                     continue
                 if progress.channel_id and progress.channel_id.startswith(CHANNEL_PREFIX):
-                    await self.delivery.deliver([views.delivery_update(progress)], None)
+                    await self.delivery.deliver([todo_views.delivery_update(progress)], None)
 
         return OutboxWorker(
             database,

@@ -46,6 +46,24 @@ def test_buttons_become_execute_actions_with_their_word_and_value() -> None:
     }
 
 
+def test_a_button_that_asks_first_opens_the_question_with_the_real_action_inside() -> None:
+    button = Button("Remove these 3 people", "remove-users", "org --stale 90", "danger", "Remove 3? No undo.")
+    (action_set,) = cards.card(Message("Stale", (Actions((button,)),)))["body"]
+    (shown,) = action_set["actions"]
+    assert shown["type"] == "Action.ShowCard" and shown["title"] == "Remove these 3 people"
+    question, actions = shown["card"]["body"]
+    assert question["text"] == "Remove 3? No undo."
+    assert actions["actions"] == [
+        {
+            "type": "Action.Execute",
+            "title": "Yes, remove these 3 people",
+            "style": "destructive",
+            "verb": "remove-users",
+            "data": {"value": "org --stale 90"},
+        }
+    ]
+
+
 def test_a_huge_message_is_cut_to_fit_teams_and_says_so() -> None:
     rows = tuple((f"user{n:05d}@fabrikam.com", "auto", f"user{n:05d}@fabrikam.com") for n in range(5000))
     blocks = (Table(("user", "outcome", "account"), rows), *(Text("x" * 5000) for _ in range(10)))
