@@ -16,7 +16,13 @@ from storage.models import (
     SlackProcessedRequest,
     TodoItem,
 )
-from storage.teams import TeamsCardCopy, TeamsConversation, TeamsSeenActivity, TeamsSharedCard
+from storage.teams import (
+    TeamsCardCopy,
+    TeamsConversation,
+    TeamsDispatch,
+    TeamsSeenActivity,
+    TeamsSharedCard,
+)
 
 __all__ = [
     "DEFAULT_URL",
@@ -36,6 +42,7 @@ __all__ = [
     "StorageError",
     "TeamsCardCopy",
     "TeamsConversation",
+    "TeamsDispatch",
     "TeamsSeenActivity",
     "TeamsSharedCard",
     "TodoItem",

@@ -58,3 +58,15 @@ class TeamsCardCopy(SQLModel, table=True):
     conversation_id: str = Field(primary_key=True)
     activity_id: str
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class TeamsDispatch(SQLModel, table=True):
+    """An outbox message handed to Teams: written right before the request, so that after a crash a
+    message that never left is sent, and one that may have arrived is not sent twice."""
+
+    __tablename__ = "teams_dispatch"
+
+    key: str = Field(primary_key=True)
+    """The outbox idempotency key."""
+    conversation_id: str
+    dispatched_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -98,9 +98,17 @@ class TeamsApi:
         self._per_conversation.note(conversation_id)  # Teams counts the creation in the conversation made
         return conversation_id
 
-    async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
+    async def send(
+        self,
+        service_url: str,
+        conversation_id: str,
+        activity: dict[str, Any],
+        *,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> str:
+        """Post a message; `before` runs once its turn under the limits has come, right before the request."""
         url = _join(service_url, f"v3/conversations/{quote(conversation_id, safe=':@;=')}/activities")
-        answer = await self._connector("POST", url, activity, conversation_id)
+        answer = await self._connector("POST", url, activity, conversation_id, before)
         return str(answer.get("id") or "")
 
     async def update(
@@ -153,7 +161,12 @@ class TeamsApi:
     # ------------------------------------------------------------ plumbing
 
     async def _connector(
-        self, method: str, url: str, body: dict[str, Any], conversation: str | None
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any],
+        conversation: str | None,
+        before: Callable[[], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """A Bot Connector call inside Teams' limits: per conversation (when known) and per tenant."""
         async with contextlib.AsyncExitStack() as paced:
@@ -161,6 +174,8 @@ class TeamsApi:
                 await paced.enter_async_context(self._per_conversation.slot(conversation))
             if self._paced:
                 await paced.enter_async_context(self._per_tenant.slot())
+            if before is not None:
+                await before()
             return await self._call(method, url, BOT_FRAMEWORK_SCOPE, body)
 
     async def _call(self, method: str, url: str, scope: str, body: dict[str, Any] | None) -> dict[str, Any]:

@@ -6,14 +6,16 @@
 - 412, 502, 504: Microsoft asks for a retry with back-off.
 - A timeout: the message may have arrived. Teams keeps no history a bot could search, so it is recorded
   as possibly delivered rather than sent again.
-- A message claimed again after a crash mid-send (`check_first`) is sent again: for a to-do list a rare
-  duplicate costs less than a person who never hears what to do.
+- A message claimed again after a crash mid-send (`check_first`): each message is recorded as handed to
+  Teams right before its request (after any wait for the rate limits). One that never got that far is
+  sent; one that did may have arrived and is recorded as possibly delivered, not sent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from bot.conversation.messages import Channel
 from bot.delivery import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
@@ -22,7 +24,7 @@ from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX
 from bot.teams.people import People
-from bot.teams.store import ConversationRef, TeamsStore
+from bot.teams.store import ConversationRef, Dispatches, TeamsStore
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +35,23 @@ NOT_INSTALLABLE = "app_not_installable"
 
 
 class TeamsSender:
-    def __init__(self, api: TeamsApi, store: TeamsStore, people: People, chats: Chats) -> None:
+    def __init__(
+        self, api: TeamsApi, store: TeamsStore, people: People, chats: Chats, dispatches: Dispatches
+    ) -> None:
         self._api = api
         self._store = store
         self._people = people
         self._chats = chats
+        self._dispatches = dispatches
 
     async def send(self, envelope: Envelope) -> Receipt:
+        if envelope.check_first:
+            handed = await asyncio.to_thread(self._dispatches.conversation_of, envelope.key)
+            if handed is not None:
+                logger.warning(
+                    "outbox message %s may have reached Teams before a crash; not sent again", envelope.key
+                )
+                return Receipt(f"{handed}/{POSSIBLY_DELIVERED}")
         ref: ConversationRef | None = None
         try:
             ref = await self._destination(envelope)
@@ -74,14 +86,25 @@ class TeamsSender:
     async def _post(self, ref: ConversationRef, envelope: Envelope) -> str:
         activity = cards.activity(envelope.message)
         try:
-            return await self._api.send(ref.service_url, ref.conversation_id, activity)
+            return await self._send(ref, envelope.key, activity)
         except TeamsApiError as error:
             if error.status != 404 or ref.kind != "personal" or ref.user_id is None:
                 raise
         logger.info("the personal chat %s is gone; creating it again", ref.conversation_id)
         await self._chats.forget(ref)
         fresh = await self._chats.personal(ref.user_id, fresh=True)
-        return await self._api.send(fresh.service_url, fresh.conversation_id, activity)
+        return await self._send(fresh, envelope.key, activity)
+
+    async def _send(self, ref: ConversationRef, key: str, activity: dict[str, Any]) -> str:
+        async def handing_over() -> None:
+            await asyncio.to_thread(self._dispatches.record, key, ref.conversation_id)
+
+        try:
+            return await self._api.send(ref.service_url, ref.conversation_id, activity, before=handing_over)
+        except TeamsApiError as error:
+            if 400 <= error.status < 500:  # refused: it did not arrive, so a later attempt may send it
+                await asyncio.to_thread(self._dispatches.forget, key)
+            raise
 
 
 def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:

@@ -14,7 +14,14 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from storage import Database, TeamsCardCopy, TeamsConversation, TeamsSeenActivity, TeamsSharedCard
+from storage import (
+    Database,
+    TeamsCardCopy,
+    TeamsConversation,
+    TeamsDispatch,
+    TeamsSeenActivity,
+    TeamsSharedCard,
+)
 
 ACTIVITY_MEMORY = timedelta(hours=1)
 """The Bot Connector redelivers within minutes; an hour covers every redelivery."""
@@ -155,6 +162,34 @@ class TeamsStore:
                 session.commit()
             except IntegrityError:
                 session.rollback()
+
+
+class Dispatches:
+    """Which outbox messages were handed to Teams (see `storage.TeamsDispatch`)."""
+
+    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+        self._database = database
+        self._clock = clock
+
+    def record(self, key: str, conversation_id: str) -> None:
+        with self._database.session() as session:
+            session.add(TeamsDispatch(key=key, conversation_id=conversation_id, dispatched_at=self._clock()))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # handed over before, by an attempt that then failed
+
+    def forget(self, key: str) -> None:
+        """Teams refused the message: it did not arrive."""
+        with self._database.session() as session:
+            session.execute(delete(TeamsDispatch).where(col(TeamsDispatch.key) == key))
+            session.commit()
+
+    def conversation_of(self, key: str) -> str | None:
+        """Where the message was handed to Teams, if it was."""
+        with self._database.session() as session:
+            row = session.get(TeamsDispatch, key)
+            return row.conversation_id if row else None
 
 
 def _ref(row: TeamsConversation) -> ConversationRef:

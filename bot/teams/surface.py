@@ -23,7 +23,7 @@ from bot.teams.endpoint import MESSAGES_PATH, Conversation, TeamsEndpoint
 from bot.teams.people import People
 from bot.teams.sender import TeamsSender
 from bot.teams.settings import TeamsSettings
-from bot.teams.store import TeamsStore
+from bot.teams.store import Dispatches, TeamsStore
 from storage import Database
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
@@ -133,5 +133,5 @@ def build_surface(
         store=store,
         tenant_id=settings.tenant_id,
     )
-    sender = TeamsSender(api, store, people, chats)
+    sender = TeamsSender(api, store, people, chats, Dispatches(database, clock=clock))
     return TeamsSurface(settings, api, store, people, chats, delivery, endpoint, sender)

@@ -138,3 +138,26 @@ def test_with_its_own_pacing_a_burst_gets_no_429(teams: Teams) -> None:
     results = _with_surface(teams, burst)
     assert all(isinstance(r, Receipt) for r in results), " ".join(getattr(r, "code", "ok") for r in results)
     assert len(teams.personal("gus@fabrikam.com")) == 10
+
+
+def test_after_a_crash_a_message_handed_to_teams_is_not_sent_twice_and_one_that_was_not_is_sent(
+    teams: Teams,
+) -> None:
+    _send(teams, "gus@fabrikam.com", key="handed")  # handed over and sent; the crash lost the record
+    again = Envelope("handed", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+    receipt = _with_surface(teams, lambda surface: surface.sender.send(again))
+    assert receipt.ref.endswith(f"/{POSSIBLY_DELIVERED}")
+    never = Envelope("never-handed", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+    _with_surface(teams, lambda surface: surface.sender.send(never))
+    assert len(teams.personal("gus@fabrikam.com")) == 2
+
+
+def test_a_refused_message_is_not_taken_for_handed_over(teams: Teams) -> None:
+    _send(teams, "gus@fabrikam.com", key="first")
+    _faults(teams, sequence=[429], retry_after=1)
+    with pytest.raises(DeliveryFailed):
+        _send(teams, "gus@fabrikam.com", key="refused")
+    retried = Envelope("refused", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+    receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
+    assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
+    assert len(teams.personal("gus@fabrikam.com")) == 2

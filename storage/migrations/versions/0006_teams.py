@@ -1,4 +1,4 @@
-"""Teams: conversation references, activities acted on, shared cards and their copies
+"""Teams: conversation references, activities acted on, shared cards and their copies, dispatches
 
 Revision ID: 0006
 Revises: 0003
@@ -56,9 +56,17 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", "conversation_id", name=op.f("pk_teams_card_copy")),
     )
+    op.create_table(
+        "teams_dispatch",
+        sa.Column("key", sa.String(), nullable=False),
+        sa.Column("conversation_id", sa.String(), nullable=False),
+        sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_teams_dispatch")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("teams_dispatch")
     op.drop_table("teams_card_copy")
     op.drop_table("teams_shared_card")
     with op.batch_alter_table("teams_seen_activity", schema=None) as batch_op:
