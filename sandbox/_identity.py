@@ -25,6 +25,7 @@ _AUDIENCE_URIS = {
     "graph": "https://graph.microsoft.com",
     "arm": "https://management.azure.com",
     "devops": AZURE_DEVOPS_RESOURCE,
+    "botframework": "https://api.botframework.com",
 }
 _TOKEN_LIFETIME = 3599
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
