@@ -3,8 +3,8 @@
 Run from the repository root: `.venv/bin/python -m bench.teams_notify_benchmark [--users N] [--write]`.
 The sandbox (this process) plays Teams with its documented limits: per bot per conversation 7 operations
 a second, 8 in 2 s, 60 in 30 s; per tenant 30 a second; Graph installs 30 a second; past a limit HTTP 429
-with `Retry-After`. Nobody has the app yet, so each person costs a refused conversation, a Graph install,
-a conversation and the message. The lists are queued in a SQLite outbox; a child process runs the outbox
+with `Retry-After`. Nobody has the app yet, so each person costs a Graph install, a conversation and the
+message. The lists are queued in a SQLite outbox; a child process runs the outbox
 worker with the Teams sender and the settings `serve` uses. Round 2 SIGKILLs the child once half the
 lists are out and starts a new one. Checked: every user reached exactly once, the rate of connector
 operations against the per-tenant limit.
@@ -215,7 +215,7 @@ def report(rounds: list[Round], users: int) -> str:
         "`.venv/bin/python -m bench.teams_notify_benchmark --write` (default `--users 2000`). The sandbox",
         "plays Teams with its documented limits (per bot per conversation 7 operations/s, 8/2 s, 60/30 s;",
         f"per tenant {TENANT_LIMIT:g}/s; Graph installs 30/s; past a limit 429 with `Retry-After`). Nobody",
-        "has the app yet, so each person costs a refused conversation, a Graph install (the catalog id is",
+        "has the app yet, so each person costs a Graph install (the app's catalog id is",
         "looked up once), a conversation and the to-do list. A child process runs the outbox worker with",
         "the Teams sender and `serve`'s settings (worker 60 starts/s, 32 in flight; the connector client",
         "keeps Teams' limits itself). Round 2 SIGKILLs the child once half the lists are out and starts",
@@ -238,9 +238,9 @@ def report(rounds: list[Round], users: int) -> str:
         "",
         "Connector operations are the conversations created and the messages sent, counted by the sandbox as",
         "Teams counts them. Sending time runs from the first operation to the last, so round 2 includes the",
-        "restart and the wait for the killed process's claims to expire. A message the killed process had",
-        "claimed is sent again (Teams keeps no history a bot could search); a duplicate appears only when",
-        "the kill falls between Teams taking a message and the outbox recording it. Graph look-ups are the",
+        "restart and the wait for the killed process's claims to expire. Of the messages the killed process",
+        "had claimed, those never handed to Teams are sent; one that was may have arrived (Teams keeps no",
+        "history a bot could search) and is recorded as possibly delivered. Graph look-ups are the",
         "users found by sign-in name (one each); installs go to Graph as well.",
         END,
     ]
