@@ -30,7 +30,14 @@ from workflows.reminders import Tracking
 
 logger = logging.getLogger(__name__)
 
-DELIVERY = DeliverySettings(rate_per_second=60.0, batch=200, concurrency=32)
+DELIVERY = DeliverySettings(
+    max_rate_per_second=60.0,
+    initial_rate_per_second=60.0,
+    per_channel_per_second=7.0,
+    channel_burst=7,
+    batch=200,
+    concurrency=32,
+)
 """The worker starts messages quickly and keeps enough in flight to cover each one's round trips (Graph
 look-up, install, conversation, message); the connector client keeps Teams' limits (30 operations a
 second per tenant, 7 a second per conversation), so those, not this, decide the pace."""
