@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import doctor
+from bot import serve as bot_serve
 from bot.settings import Settings
 from bot.slack import commands as slack_commands
 from bot.slack.serve import Persistence
+from bot.teams import package as teams_package
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -36,6 +38,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         health_factory=lambda settings: shared(settings).database.ping,
         persistence_factory=lambda settings: shared.persistence(settings),
     )
+    teams_package.register(subparsers)
+    # with TEAMS_APP_ID set, `serve` also (or only) serves Teams: see bot/serve.py
+    serve = subparsers.choices["serve"]
+    serve.description = (
+        f"{serve.description} With TEAMS_APP_ID set, also Microsoft Teams at POST /api/messages"
+        " (HTTP on HOST:PORT; Slack too when SLACK_BOT_TOKEN is set)."
+    )
+    slack_run = serve.get_default("run")
+    serve.set_defaults(run=lambda args: bot_serve.run(args, slack_run=slack_run, runtime=shared))
 
 
 class _OneRuntime:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from sandbox._services import Call, Reply, dispatch, fault_reply
 from sandbox._signin import sign_in
 from sandbox._state import Faults, State
+from sandbox._teams_routes import teams_routes
 
 
 def create_app(state: State) -> Starlette:
@@ -110,6 +111,7 @@ def create_app(state: State) -> Starlette:
         Route("/_sandbox/state", current_state, methods=["GET"]),
         Route("/_sandbox/faults", faults, methods=["POST"]),
         Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
+        *teams_routes(state),
         Route("/{path:path}", microsoft, methods=["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"]),
     ]
     return Starlette(routes=routes)

@@ -19,11 +19,13 @@ _RESOURCES = {
     "https://management.azure.com": "arm",
     AZURE_DEVOPS_RESOURCE: "devops",
     "https://app.vssps.visualstudio.com": "devops",
+    "https://api.botframework.com": "botframework",
 }
 _AUDIENCE_URIS = {
     "graph": "https://graph.microsoft.com",
     "arm": "https://management.azure.com",
     "devops": AZURE_DEVOPS_RESOURCE,
+    "botframework": "https://api.botframework.com",
 }
 _TOKEN_LIFETIME = 3599
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

@@ -17,6 +17,13 @@ from storage.models import (
     SlackProcessedRequest,
     TodoItem,
 )
+from storage.teams import (
+    TeamsCardCopy,
+    TeamsConversation,
+    TeamsDispatch,
+    TeamsSeenActivity,
+    TeamsSharedCard,
+)
 
 __all__ = [
     "DEFAULT_URL",
@@ -35,6 +42,11 @@ __all__ = [
     "SlackMessageCopy",
     "SlackProcessedRequest",
     "StorageError",
+    "TeamsCardCopy",
+    "TeamsConversation",
+    "TeamsDispatch",
+    "TeamsSeenActivity",
+    "TeamsSharedCard",
     "TodoItem",
     "open_database",
 ]

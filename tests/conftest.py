@@ -42,7 +42,7 @@ run (docs/mutation-testing.md) uses fewer examples, as it runs the tests once pe
 pytest_plugins = ["tests.storage.databases"]
 """The `database` and `database_url` fixtures, for every folder."""
 
-_LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_")
+_LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_", "TEAMS_")
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,255 @@
+"""`aadbot serve` with Teams: Teams alone, or Slack and Teams in one process on one Starlette/uvicorn server.
+
+Without `TEAMS_APP_ID` this hands over to the Slack app's own `serve` unchanged. With it, `POST
+/api/messages` joins `/slack/events` and `/healthz`; Slack may still use Socket Mode (the HTTP server
+then serves Teams alone). One connection watch and one outbox worker serve both surfaces: a message
+goes to the surface its migration was started on (a Teams channel is `teams:ID`), so nobody gets the
+same to-do list twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.conversation import todo_views
+from bot.conversation.messages import Channel, Outgoing
+from bot.delivery import Envelope, OutboxWorker, Receipt, Sender
+from bot.settings import Settings
+from bot.teams.delivery import CHANNEL_PREFIX
+from bot.teams.settings import TeamsSettings
+from bot.teams.surface import DELIVERY, OUTBOX_IDLE_SECONDS, TeamsSurface, build_surface
+from storage import Database, Migration, OutboundMessage
+from workflows.errors import WorkflowError
+from workflows.reminders import Tracking
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+
+
+class Runtime(Protocol):
+    """What `serve` needs of `bot.runtime.Runtime`."""
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def tracking(self) -> Tracking: ...
+
+    @property
+    def conversation(self) -> Any: ...
+
+    @property
+    def sandbox(self) -> Any: ...
+
+
+class Delivering(Protocol):
+    async def deliver(self, outgoings: list[Outgoing], origin: None) -> Any: ...
+
+
+def run(
+    args: argparse.Namespace,
+    *,
+    slack_run: Callable[[argparse.Namespace], int],
+    runtime: Callable[[Settings], Runtime],
+) -> int:
+    """The `serve` command: Slack's own when Teams is not configured, else Teams (and Slack if configured)."""
+    from bot.runtime import utc_now
+    from bot.slack.serve import check_settings
+
+    settings = Settings.from_environment(os.environ)
+    teams = TeamsSettings.from_environment(os.environ)
+    if teams is None:
+        return slack_run(args)
+    if settings.slack_bot_token:
+        check_settings(settings)  # unusable Slack settings stop everything before it starts
+    built = runtime(settings)
+    sandbox_url = built.sandbox.url if built.sandbox is not None else settings.sandbox_url
+    surface = build_surface(
+        replace(teams, sandbox_url=sandbox_url), built.conversation, built.database, clock=utc_now
+    )
+    slack = _slack(settings, built) if settings.slack_bot_token else None
+    serve(settings, built, surface, slack, host=args.host, port=args.port)
+    return 0
+
+
+@dataclass
+class SlackPart:
+    """The Slack app's pieces when it runs beside Teams."""
+
+    routes: list[BaseRoute]
+    delivery: Delivering
+    sender: Sender
+    socket_mode: Coroutine[Any, Any, Any] | None
+
+
+def _slack(settings: Settings, built: Runtime) -> SlackPart:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.runtime import utc_now
+    from bot.slack.app import build_delivery, build_web_client, create_app
+    from bot.slack.http import create_asgi
+    from bot.slack.people import People
+    from bot.slack.sender import SlackSender
+    from bot.slack.state import DatabaseSlackState
+
+    token = settings.slack_bot_token or ""
+    client = build_web_client(token, base_url=settings.slack_api_url)
+    state = DatabaseSlackState(built.database, clock=utc_now)
+    people = People(client)
+    app = create_app(
+        conversation=built.conversation,
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        state=state,
+        people=people,
+    )
+    sender = SlackSender(build_web_client(token, base_url=settings.slack_api_url, retries=False), people)
+    socket_mode = None
+    routes: list[BaseRoute] = []
+    if settings.slack_app_token:
+        handler = AsyncSocketModeHandler(app, settings.slack_app_token)
+        socket_mode = handler.start_async()  # type: ignore[no-untyped-call]
+    else:
+        slack_asgi = create_asgi(app, health=lambda: True)
+        routes = [route for route in slack_asgi.routes if getattr(route, "path", "") != HEALTH_PATH]
+    return SlackPart(routes, build_delivery(client, people, state), sender, socket_mode)
+
+
+def serve(
+    settings: Settings,
+    built: Runtime,
+    surface: TeamsSurface,
+    slack: SlackPart | None,
+    *,
+    host: str,
+    port: int,
+) -> None:
+    from bot.runtime import utc_now
+
+    routes: list[BaseRoute] = [surface.route(), Route(HEALTH_PATH, _health(built.database), methods=["GET"])]
+    if slack is not None:
+        routes.extend(slack.routes)
+    app = Starlette(routes=routes, lifespan=surface.lifespan)
+    deliveries: dict[str, Delivering] = {"teams": surface.delivery}
+    senders: dict[str, Sender] = {"teams": surface.sender}
+    if slack is not None:
+        deliveries["slack"], senders["slack"] = slack.delivery, slack.sender
+    worker = OutboxWorker(
+        built.database,
+        RoutingSender(built.database, senders),
+        clock=utc_now,
+        settings=DELIVERY,
+        on_delivered=lambda message, receipt: built.tracking.delivered(
+            message.kind, message.payload, receipt.time_zone
+        ),
+        on_progress=lambda organizations: _report(built.tracking, deliveries, organizations),
+    )
+    background = [
+        _watch_forever(built.conversation, deliveries, settings.poll_seconds),
+        worker.run_forever(OUTBOX_IDLE_SECONDS),
+    ]
+    if slack is not None and slack.socket_mode is not None:
+        background.append(slack.socket_mode)
+        print("connecting to Slack in Socket Mode", flush=True)
+    listening = socket.create_server((host, port))  # bound first, so `--port 0` can say which port
+    bound = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=bound, log_level="warning"))
+    print(f"listening on http://{host}:{bound}", flush=True)
+    asyncio.run(_alongside(background, server.serve(sockets=[listening])))
+
+
+def surface_of(channel: str | None) -> str:
+    return "teams" if channel and channel.startswith(CHANNEL_PREFIX) else "slack"
+
+
+class RoutingSender:
+    """Sends each outbox message through the surface its migration lives on."""
+
+    def __init__(self, database: Database, senders: dict[str, Sender]) -> None:
+        self._database = database
+        self._senders = senders
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        if isinstance(envelope.to, Channel):
+            surface = surface_of(envelope.to.channel)
+        else:
+            surface = surface_of(await asyncio.to_thread(self._migration_channel, envelope.key))
+        sender = self._senders.get(surface) or next(iter(self._senders.values()))
+        return await sender.send(envelope)
+
+    def _migration_channel(self, key: str) -> str | None:
+        with self._database.session() as session:
+            from sqlmodel import select
+
+            message = session.exec(
+                select(OutboundMessage).where(OutboundMessage.idempotency_key == key)
+            ).first()
+            if message is None or message.migration_id is None:
+                return None
+            migration = session.get(Migration, message.migration_id)
+            return migration.channel_id if migration else None
+
+
+async def _report(tracking: Tracking, deliveries: dict[str, Delivering], organizations: set[str]) -> None:
+    """After each batch, the delivery report in each migration's channel is brought up to date."""
+    for organization in sorted(organizations):
+        try:
+            progress = await asyncio.to_thread(tracking.progress, organization)
+        except WorkflowError as error:
+            logger.info("no delivery report for %s: %s", organization, error)
+            continue
+        delivery = deliveries.get(surface_of(progress.channel_id))
+        if progress.channel_id and delivery is not None:
+            await delivery.deliver([todo_views.delivery_update(progress)], None)
+
+
+async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], interval: float) -> None:
+    """One connection watch for every surface: each announcement goes to its migration's surface."""
+    while True:
+        try:
+            outgoings: list[Outgoing] = await asyncio.to_thread(conversation.watch)
+            for name, delivery in deliveries.items():
+                mine = [o for o in outgoings if surface_of(_channel(o)) == name]
+                if mine:
+                    await delivery.deliver(mine, None)
+        except Exception:  # the watch must outlive a bad minute (database restart, Microsoft outage)
+            logger.exception("the connection watch failed; trying again in %.0f s", interval)
+        await asyncio.sleep(interval)
+
+
+def _channel(outgoing: Outgoing) -> str | None:
+    return outgoing.to.channel if isinstance(outgoing.to, Channel) else None
+
+
+def _health(database: Database) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    async def healthz(_: Request) -> Response:
+        try:
+            healthy = await asyncio.to_thread(database.ping)
+        except Exception:  # a probe that fails is an unhealthy answer, not a server error
+            healthy = False
+        return PlainTextResponse("ok" if healthy else "unavailable", status_code=200 if healthy else 503)
+
+    return healthz
+
+
+async def _alongside(background: list[Coroutine[Any, Any, Any]], main: Coroutine[Any, Any, Any]) -> None:
+    tasks = [asyncio.create_task(loop) for loop in background]
+    try:
+        await main
+    finally:
+        for task in tasks:
+            task.cancel()

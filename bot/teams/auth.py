@@ -1,0 +1,94 @@
+"""Is this activity really from the Bot Connector? The Bot Framework's rules, checked on every request.
+
+The token must be an RS256 JWT signed by a key listed in the Bot Framework's OpenID metadata (its
+`jwks_uri`, read from the metadata document rather than guessed), issued by `https://api.botframework.com`,
+for this bot (`aud` = the app id), unexpired (5 minutes of clock skew), and carrying the `serviceurl` the
+activity names, so that nobody can point the bot's replies (and its token) at their own server.
+
+The checking itself is the Teams SDK's `TokenValidator`. It fetches signing keys with blocking I/O from
+inside its coroutine, so it runs on a worker thread with an event loop of its own: the server's event
+loop never waits on a key download.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import jwt
+
+from bot.teams._sdk import JwtValidationOptions, TokenValidator
+from msapi import Router
+
+logger = logging.getLogger(__name__)
+
+OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+ISSUER = "https://api.botframework.com"
+METADATA_SECONDS = 24 * 3600.0
+"""The Bot Framework asks for the metadata to be read again at least daily (keys roll over)."""
+METADATA_TIMEOUT_SECONDS = 10.0
+
+
+class Unauthorized(Exception):
+    """The request is not from the Bot Connector for this bot; the message says why (for the log)."""
+
+
+class ActivityAuthenticator:
+    def __init__(
+        self,
+        app_id: str,
+        *,
+        sandbox_url: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._app_id = app_id
+        self._router = Router(sandbox_url)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._validator: tuple[float, TokenValidator] | None = None
+
+    async def verify(self, authorization: str | None, activity: dict[str, Any]) -> dict[str, Any]:
+        """The token's claims; `Unauthorized` when the request must be refused with 401."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.casefold() != "bearer" or not token.strip():
+            raise Unauthorized("no bearer token")
+        service_url = activity.get("serviceUrl")
+        if not isinstance(service_url, str) or not service_url:
+            raise Unauthorized("the activity names no serviceUrl")
+        return await asyncio.to_thread(self._verify, token.strip(), service_url)
+
+    def _verify(self, token: str, service_url: str) -> dict[str, Any]:
+        validator = self._current_validator()
+        try:
+            return asyncio.run(validator.validate_token(token, service_url))
+        except jwt.PyJWTError as error:  # bad token, unknown key, or keys that could not be read
+            raise Unauthorized(f"{type(error).__name__}: {error}") from None
+
+    def _current_validator(self) -> TokenValidator:
+        with self._lock:
+            if self._validator is not None and self._clock() < self._validator[0]:
+                return self._validator[1]
+            jwks_uri = self._router.resolve(self._jwks_uri())
+            options = JwtValidationOptions(
+                valid_issuers=[ISSUER], valid_audiences=[self._app_id], jwks_uri=jwks_uri
+            )
+            validator = TokenValidator(options)
+            self._validator = (self._clock() + METADATA_SECONDS, validator)
+            return validator
+
+    def _jwks_uri(self) -> str:
+        url = self._router.resolve(OPENID_METADATA_URL)
+        try:
+            response = httpx.get(url, timeout=METADATA_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            uri = response.json()["jwks_uri"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            raise Unauthorized(f"the Bot Framework's OpenID metadata could not be read: {error}") from None
+        if not isinstance(uri, str) or not uri.startswith("https://"):
+            raise Unauthorized(f"the OpenID metadata names no usable jwks_uri: {uri!r}")
+        return uri

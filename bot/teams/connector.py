@@ -1,0 +1,255 @@
+"""The Microsoft calls of the Teams surface: the Bot Connector, Graph's app installations and users.
+
+Every call has a timeout and no retry of its own: a failure comes back as `TeamsApiError` with the
+status and `Retry-After`, so the caller (a chat turn, or the outbox worker) decides whether and when to
+try again. Tokens come from the bot's own app registration (client credentials), one per resource.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bot.teams.pacing import GRAPH_INSTALLS, PER_CONVERSATION, PER_TENANT, Pacer
+from bot.teams.settings import TeamsSettings
+from msapi import Router
+
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+GRAPH = "https://graph.microsoft.com/v1.0"
+TIMEOUT_SECONDS = 10.0
+TOKEN_MARGIN_SECONDS = 300.0
+RETRY_AFTER_AT_MOST = 900.0
+
+
+class TeamsApiError(Exception):
+    """A Microsoft endpoint answered with an error (or did not answer: `status` 0)."""
+
+    def __init__(self, status: int, code: str, what: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{what}: {status or 'no answer'} {code}".strip())
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class DirectoryPerson:
+    id: str
+    """The directory object id (Teams' `aadObjectId`)."""
+    principal_name: str
+    name: str
+
+
+class TeamsApi:
+    def __init__(
+        self,
+        settings: TeamsSettings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        paced: bool = True,
+    ) -> None:
+        """`paced`: keep Teams' documented limits on this side (off only to measure the service's own)."""
+        self._settings = settings
+        self._router = Router(settings.sandbox_url)
+        self._client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
+        self._clock = clock
+        self._tokens: dict[str, tuple[float, str]] = {}
+        self._token_lock = asyncio.Lock()
+        self._paced = paced
+        self._catalog_id: str | None = None
+        self._per_tenant = Pacer(PER_TENANT)
+        self._per_conversation = Pacer(PER_CONVERSATION)
+        self._installs = Pacer(GRAPH_INSTALLS)
+
+    @property
+    def app_id(self) -> str:
+        return self._settings.app_id
+
+    def route(self, url: str) -> str:
+        """Where a Microsoft URL really goes (the service, or the sandbox)."""
+        return self._router.resolve(url)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # ------------------------------------------------------------ the Bot Connector
+
+    async def create_personal_conversation(self, service_url: str, user_id: str) -> str:
+        """The 1:1 chat with a user by their directory object id (Teams returns the existing one)."""
+        tenant = self._settings.tenant_id
+        body = {
+            "bot": {"id": f"28:{self.app_id}"},
+            "members": [{"id": user_id}],
+            "isGroup": False,
+            "tenantId": tenant,
+            "channelData": {"tenant": {"id": tenant}},
+        }
+        answer = await self._connector("POST", _join(service_url, "v3/conversations"), body, None)
+        conversation_id = str(answer["id"])
+        self._per_conversation.note(conversation_id)  # Teams counts the creation in the conversation made
+        return conversation_id
+
+    async def send(
+        self,
+        service_url: str,
+        conversation_id: str,
+        activity: dict[str, Any],
+        *,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> str:
+        """Post a message; `before` runs once its turn under the limits has come, right before the request."""
+        url = _join(service_url, f"v3/conversations/{quote(conversation_id, safe=':@;=')}/activities")
+        answer = await self._connector("POST", url, activity, conversation_id, before)
+        return str(answer.get("id") or "")
+
+    async def update(
+        self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
+    ) -> None:
+        path = f"v3/conversations/{quote(conversation_id, safe=':@;=')}/activities/{quote(activity_id)}"
+        await self._connector(
+            "PUT", _join(service_url, path), {**activity, "id": activity_id}, conversation_id
+        )
+
+    # ------------------------------------------------------------ Graph
+
+    async def catalog_id(self) -> str:
+        """The app's id in the organization's catalog, found by its manifest id (this bot's app id)."""
+        if self._catalog_id is None:
+            url = f"{GRAPH}/appCatalogs/teamsApps?$filter=externalId eq '{self.app_id}'"
+            found = (await self._call("GET", url, GRAPH_SCOPE, None)).get("value") or []
+            if not found:
+                raise TeamsApiError(
+                    404, "AppNotInCatalog", "the app is not in the organization's app catalog"
+                )
+            self._catalog_id = str(found[0]["id"])
+        return self._catalog_id
+
+    async def install_for(self, user_id: str) -> bool:
+        """Install the app in a user's personal scope; False when it was there already (409)."""
+        bind = f"{GRAPH}/appCatalogs/teamsApps/{await self.catalog_id()}"
+        url = f"{GRAPH}/users/{quote(user_id)}/teamwork/installedApps"
+        try:
+            async with self._installs.slot() if self._paced else contextlib.nullcontext():
+                await self._call("POST", url, GRAPH_SCOPE, {"teamsApp@odata.bind": bind})
+        except TeamsApiError as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    async def person(self, key: str) -> DirectoryPerson | None:
+        """A directory user by object id or user principal name; None when there is none."""
+        url = f"{GRAPH}/users/{quote(key)}?$select=id,userPrincipalName,displayName"
+        try:
+            answer = await self._call("GET", url, GRAPH_SCOPE, None)
+        except TeamsApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        principal = str(answer.get("userPrincipalName") or "")
+        return DirectoryPerson(str(answer["id"]), principal, str(answer.get("displayName") or principal))
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _connector(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any],
+        conversation: str | None,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """A Bot Connector call inside Teams' limits: per conversation (when known) and per tenant."""
+        async with contextlib.AsyncExitStack() as paced:
+            if self._paced and conversation is not None:
+                await paced.enter_async_context(self._per_conversation.slot(conversation))
+            if self._paced:
+                await paced.enter_async_context(self._per_tenant.slot())
+            if before is not None:
+                await before()
+            return await self._call(method, url, BOT_FRAMEWORK_SCOPE, body)
+
+    async def _call(self, method: str, url: str, scope: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        token = await self._token(scope)
+        what = f"{method} {url.split('?')[0]}"
+        try:
+            response = await self._client.request(
+                method, self.route(url), json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.TimeoutException:
+            raise TeamsApiError(0, "timeout", what) from None
+        except httpx.TransportError as error:
+            raise TeamsApiError(0, type(error).__name__, what) from None
+        if response.status_code >= 400:
+            raise TeamsApiError(
+                response.status_code,
+                _error_code(response),
+                what,
+                _retry_after(response.headers.get("retry-after")),
+            )
+        if not response.content:
+            return {}
+        answer = response.json()
+        return answer if isinstance(answer, dict) else {}
+
+    async def _token(self, scope: str) -> str:
+        async with self._token_lock:
+            cached = self._tokens.get(scope)
+            if cached is not None and self._clock() < cached[0]:
+                return cached[1]
+            url = f"https://login.microsoftonline.com/{self._settings.tenant_id}/oauth2/v2.0/token"
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": self.app_id,
+                "client_secret": self._settings.password,
+                "scope": scope,
+            }
+            try:
+                response = await self._client.post(self.route(url), data=form)
+            except httpx.HTTPError as error:
+                raise TeamsApiError(0, type(error).__name__, "the bot's token") from None
+            if response.status_code != 200:
+                raise TeamsApiError(response.status_code, _error_code(response), "the bot's token")
+            answer = response.json()
+            lifetime = float(answer.get("expires_in") or 3599)
+            self._tokens[scope] = (
+                self._clock() + lifetime - TOKEN_MARGIN_SECONDS,
+                str(answer["access_token"]),
+            )
+            return str(answer["access_token"])
+
+
+def _join(service_url: str, path: str) -> str:
+    return service_url.rstrip("/") + "/" + path
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code") or "")
+    return str(error or "")
+
+
+def _retry_after(header: str | None) -> float | None:
+    if header is None:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
+        return 1.0
+    if not math.isfinite(seconds):
+        return RETRY_AFTER_AT_MOST
+    return min(max(seconds, 0.0), RETRY_AFTER_AT_MOST)

@@ -1,0 +1,233 @@
+"""Delivering what the conversation says in Teams: replies, personal chats, channels, shared cards.
+
+Teams channels have no private (ephemeral) messages, so a private reply (their to-do list, a mistake
+they made, people's addresses) to someone who spoke in a channel goes to their personal chat instead.
+A shared message (an approval prompt) is posted as a read-only card that Teams refreshes into the full
+card, with its actions, for the people named in `refresh.userIds`; after each decision every copy is
+updated (`updateActivity`) so all of them say the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
+from bot.teams import cards
+from bot.teams.chats import Chats
+from bot.teams.connector import TeamsApi, TeamsApiError
+from bot.teams.people import People, mri
+from bot.teams.store import CardCopy, ConversationRef, TeamsStore
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "teams:"
+"""A migration started in Teams keeps `teams:CONVERSATION_ID` as its channel."""
+RETRIES = 3
+RETRY_AFTER_AT_MOST = 10.0
+"""A chat turn waits out a short 429; anything longer is reported to whoever spoke."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where and how a person spoke, so that replies go back the same way."""
+
+    ref: ConversationRef
+    user_id: str
+    invoke: bool = False
+
+
+class Delivery:
+    def __init__(self, api: TeamsApi, store: TeamsStore, people: People, chats: Chats) -> None:
+        self._api = api
+        self._store = store
+        self._people = people
+        self._chats = chats
+
+    async def deliver(self, outgoings: list[Outgoing], origin: Origin | None) -> dict[str, Any] | None:
+        """Send each message; for a card action, the card to answer the click with (None otherwise)."""
+        problems: list[str] = []
+        answer = _answer(outgoings) if origin is not None and origin.invoke else None
+        viewers = await self._viewers(outgoings)
+        for outgoing in outgoings:
+            try:
+                if outgoing is answer and outgoing.updates is None and not _elsewhere(outgoing, origin):
+                    continue  # answered in place of the clicked card
+                await self._deliver_one(outgoing, origin, viewers, problems)
+            except TeamsApiError as error:
+                logger.warning("delivering %r failed: %s", outgoing.message.summary, error)
+                problems.append(
+                    f"I could not deliver “{outgoing.message.summary}” "
+                    f"(Teams said {error.status} {error.code}). Try again; if it persists, check my log."
+                )
+        if problems and origin is not None:
+            await self.tell(origin, "\n\n".join(problems))
+        elif problems:
+            logger.warning("undelivered: %s", " ".join(problems))
+        if answer is None:
+            return None
+        if _elsewhere(answer, origin):
+            note = Message("Sent privately", (Text("I sent you the answer in our personal chat."),))
+            return cards.card(note)
+        return await self._card_for(answer, origin.user_id if origin else "", viewers)
+
+    async def tell(self, origin: Origin, text: str) -> None:
+        """A note to whoever spoke, where they spoke; failures are logged, never raised."""
+        try:
+            await self._post(origin.ref, Message(text.splitlines()[0], (Text(text),)))
+        except TeamsApiError as error:
+            logger.warning("could not tell %s about a problem: %s", origin.user_id, error)
+
+    async def shared_view(self, key: str, user_id: str) -> dict[str, Any] | None:
+        """The card a person sees of a shared message: with its actions for its viewers, else read-only."""
+        shared = await asyncio.to_thread(self._store.shared, key)
+        if shared is None:
+            return None
+        content, viewers = shared
+        if user_id in viewers:
+            return content
+        return _read_only(content)
+
+    # ------------------------------------------------------------ one message
+
+    async def _deliver_one(
+        self, outgoing: Outgoing, origin: Origin | None, viewers: dict[str, list[str]], problems: list[str]
+    ) -> None:
+        ref = await self._destination(outgoing, origin, problems)
+        if ref is None:
+            return
+        if outgoing.updates is None:
+            await self._post(ref, outgoing.message)
+            return
+        await self._share(outgoing.updates, ref, outgoing.message, viewers.get(outgoing.updates, []))
+
+    async def _destination(
+        self, outgoing: Outgoing, origin: Origin | None, problems: list[str]
+    ) -> ConversationRef | None:
+        to = outgoing.to
+        if isinstance(to, DirectMessage):
+            person = await self._people.find(to.email)
+            if person is None:
+                problems.append(
+                    f"**{to.email}** is not in the directory, so they did not get "
+                    f"“{outgoing.message.summary}” in Teams. Please reach them another way."
+                )
+                return None
+            return await self._chats.personal(person.id)
+        if isinstance(to, Channel) and to.channel:
+            if not to.channel.startswith(CHANNEL_PREFIX):
+                logger.info(
+                    "%r is for another surface's channel; not sent in Teams", outgoing.message.summary
+                )
+                return None
+            ref = await asyncio.to_thread(self._store.conversation, to.channel.removeprefix(CHANNEL_PREFIX))
+            if ref is None:
+                problems.append(
+                    f"I no longer know the channel for “{outgoing.message.summary}”; @mention me there."
+                )
+            return ref
+        if origin is None:
+            logger.warning("%r has no audience outside a conversation; dropped", outgoing.message.summary)
+            return None
+        if _elsewhere(outgoing, origin):
+            return await self._chats.personal(origin.user_id)
+        return origin.ref
+
+    async def _post(self, ref: ConversationRef, message: Message, **options: Any) -> str:
+        activity = cards.activity(message, **options)
+        for attempt in range(RETRIES + 1):
+            try:
+                return await self._api.send(ref.service_url, ref.conversation_id, activity)
+            except TeamsApiError as error:
+                if not _worth_waiting(error, attempt):
+                    raise
+                await asyncio.sleep(error.retry_after or 1.0)
+        raise AssertionError("unreachable")
+
+    async def _update(self, ref: ConversationRef, activity_id: str, message: Message, **options: Any) -> None:
+        activity = cards.activity(message, **options)
+        for attempt in range(RETRIES + 1):
+            try:
+                await self._api.update(ref.service_url, ref.conversation_id, activity_id, activity)
+                return
+            except TeamsApiError as error:
+                if not _worth_waiting(error, attempt):
+                    raise
+                await asyncio.sleep(error.retry_after or 1.0)
+
+    # ------------------------------------------------------------ shared messages
+
+    async def _share(self, key: str, ref: ConversationRef, message: Message, viewers: list[str]) -> None:
+        """Post or update the copy in `ref`, then bring every other copy up to date."""
+        full = cards.card(message)
+        await asyncio.to_thread(self._store.share, key, full, viewers)
+        known = (await asyncio.to_thread(self._store.shared, key)) or (full, viewers)
+        options: dict[str, Any] = {"actions": False}
+        if message.buttons:
+            options["refresh"] = (key, [mri(user) for user in known[1]])
+        copies = await asyncio.to_thread(self._store.copies, key)
+        if not any(copy.conversation_id == ref.conversation_id for copy in copies):
+            activity_id = await self._post(ref, message, **options)
+            await asyncio.to_thread(self._store.add_copy, key, CardCopy(ref.conversation_id, activity_id))
+        for copy in copies:
+            where = ref if copy.conversation_id == ref.conversation_id else await self._copy_ref(copy)
+            if where is not None:
+                await self._update(where, copy.activity_id, message, **options)
+
+    async def _copy_ref(self, copy: CardCopy) -> ConversationRef | None:
+        return await asyncio.to_thread(self._store.conversation, copy.conversation_id)
+
+    async def _viewers(self, outgoings: list[Outgoing]) -> dict[str, list[str]]:
+        """Per shared key, the people it is sent to directly: they see it with its actions."""
+        viewers: dict[str, list[str]] = {}
+        for outgoing in outgoings:
+            if outgoing.updates and isinstance(outgoing.to, DirectMessage):
+                person = await self._people.find(outgoing.to.email)
+                if person is not None:
+                    viewers.setdefault(outgoing.updates, []).append(person.id)
+        return viewers
+
+    async def _card_for(
+        self, outgoing: Outgoing, user_id: str, viewers: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        if outgoing.updates is None:
+            return cards.card(outgoing.message)
+        view = await self.shared_view(outgoing.updates, user_id)
+        return view if view is not None else cards.card(outgoing.message, actions=False)
+
+
+def _elsewhere(outgoing: Outgoing, origin: Origin | None) -> bool:
+    """A private reply to someone who spoke in a channel: Teams has no ephemeral messages, so it goes
+    to their personal chat instead."""
+    return (
+        origin is not None
+        and origin.ref.kind != "personal"
+        and isinstance(outgoing.to, Reply)
+        and outgoing.message.private
+    )
+
+
+def _answer(outgoings: list[Outgoing]) -> Outgoing | None:
+    """What replaces the clicked card: the updated shared message if there is one, else the last reply."""
+    shared = [outgoing for outgoing in outgoings if outgoing.updates is not None]
+    if shared:
+        return shared[-1]
+    replies = [outgoing for outgoing in outgoings if isinstance(outgoing.to, Reply)]
+    return replies[-1] if replies else None
+
+
+def _read_only(content: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **content,
+        "body": [element for element in content.get("body", []) if element.get("type") != "ActionSet"],
+    }
+
+
+def _worth_waiting(error: TeamsApiError, attempt: int) -> bool:
+    if attempt >= RETRIES:
+        return False
+    if error.status == 429:
+        return (error.retry_after or 1.0) <= RETRY_AFTER_AT_MOST
+    return error.status in (412, 502, 504)

@@ -1,0 +1,231 @@
+"""`POST /api/messages`: every Teams activity, authenticated, acted on once, answered the Teams way.
+
+Messages are admin words or questions (an @mention in a channel, mention text stripped, or plain text
+in the personal chat); `adaptiveCard/action` invokes are card clicks, answered in the HTTP response
+with the card that replaces the clicked one. A turn that outlasts the answer budget goes on in the
+background, so Teams never times out and redelivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.conversation.messages import Message, Outgoing
+from bot.teams import cards
+from bot.teams.auth import ActivityAuthenticator, Unauthorized
+from bot.teams.connector import TeamsApiError
+from bot.teams.delivery import CHANNEL_PREFIX, Delivery, Origin
+from bot.teams.people import People
+from bot.teams.store import ConversationRef, TeamsStore
+from workflows.results import Actor
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/api/messages"
+ANSWER_BUDGET_SECONDS = 10.0
+"""Teams waits 15 s for the bot's answer; past this a turn finishes in the background."""
+NOT_FOUND = (
+    "I can't find you in the organization's directory, and I match people by their directory account. "
+    "Ask an admin to check that your Teams account is a user of the directory."
+)
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+class Conversation(Protocol):
+    def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]: ...
+
+    def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]: ...
+
+    def chat(self, actor: Actor, text: str) -> list[Outgoing]: ...
+
+    def home(self, actor: Actor) -> Message: ...
+
+
+class TeamsEndpoint:
+    def __init__(
+        self,
+        conversation: Conversation,
+        *,
+        authenticator: ActivityAuthenticator,
+        delivery: Delivery,
+        people: People,
+        store: TeamsStore,
+        tenant_id: str,
+    ) -> None:
+        self._conversation = conversation
+        self._authenticator = authenticator
+        self._delivery = delivery
+        self._people = people
+        self._store = store
+        self._tenant_id = tenant_id
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            activity = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "the body is not JSON"}, status_code=400)
+        if not isinstance(activity, dict):
+            return JSONResponse({"error": "the body is not an activity"}, status_code=400)
+        try:
+            await self._authenticator.verify(request.headers.get("authorization"), activity)
+        except Unauthorized as error:
+            logger.warning("refused an activity: %s", error)
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        if tenant_of(activity) not in (None, self._tenant_id):
+            return JSONResponse({"error": "this bot serves one tenant"}, status_code=403)
+        conversation_id = str((activity.get("conversation") or {}).get("id") or "")
+        key = f"{conversation_id}|{activity.get('id') or ''}"
+        if activity.get("id") and not await asyncio.to_thread(self._store.claim_activity, key):
+            logger.info("ignoring a redelivery of activity %s", key)
+            return Response(status_code=200)
+        origin = await self._origin(activity)
+        if origin is None:
+            return Response(status_code=200)
+        kind = activity.get("type")
+        if kind == "message":
+            await self._within_budget(self._message(activity, origin))
+            return Response(status_code=200)
+        if kind == "invoke" and activity.get("name") == "adaptiveCard/action":
+            return JSONResponse(await self._card_action(activity, origin))
+        if kind == "installationUpdate" and activity.get("action") == "add" and origin.ref.kind == "personal":
+            await self._within_budget(self._welcome(origin))
+        return Response(status_code=200)
+
+    async def _origin(self, activity: dict[str, Any]) -> Origin | None:
+        conversation = activity.get("conversation") or {}
+        sender = activity.get("from") or {}
+        user_id = str(sender.get("aadObjectId") or "")
+        if not conversation.get("id") or not user_id:
+            return None
+        personal = conversation.get("conversationType") == "personal"
+        ref = ConversationRef(
+            conversation_id=str(conversation["id"]).split(";messageid=")[0],
+            service_url=str(activity["serviceUrl"]),
+            tenant_id=self._tenant_id,
+            kind="personal" if personal else "channel",
+            user_id=user_id if personal else None,
+            time_zone=time_zone_of(activity) if personal else None,
+        )
+        await asyncio.to_thread(self._store.remember, ref)
+        time_zone = time_zone_of(activity)
+        if time_zone and not personal:
+            await asyncio.to_thread(self._store.set_time_zone, user_id, time_zone)
+        return Origin(ref=ref, user_id=user_id)
+
+    async def _message(self, activity: dict[str, Any], origin: Origin) -> None:
+        text = words_of(activity)
+        actor = await self._actor(origin)
+        if actor is None:
+            return
+        channel = CHANNEL_PREFIX + origin.ref.conversation_id
+
+        def talk() -> list[Outgoing]:
+            if origin.ref.kind == "personal":
+                return self._conversation.chat(actor, text)
+            return self._conversation.command(actor, text or "help", channel=channel)
+
+        outgoings = await self._talk(talk, origin, text)
+        if outgoings is not None:
+            await self._delivery.deliver(outgoings, origin)
+
+    async def _welcome(self, origin: Origin) -> None:
+        """Someone added the app for themselves: what they can do, and their own to-do list if any."""
+        actor = await self._actor(origin)
+        if actor is None:
+            return
+        home = await asyncio.to_thread(self._conversation.home, actor)
+        await self._delivery.deliver([Outgoing(home)], origin)
+
+    async def _card_action(self, activity: dict[str, Any], origin: Origin) -> dict[str, Any]:
+        action = (activity.get("value") or {}).get("action") or {}
+        verb = str(action.get("verb") or "")
+        value = str((action.get("data") or {}).get("value") or "")
+        origin = Origin(origin.ref, origin.user_id, invoke=True)
+        if verb == cards.REFRESH_VERB:
+            view = await self._delivery.shared_view(value, origin.user_id)
+            return _card_answer(view) if view else _message_answer("This card is no longer current.")
+        actor = await self._actor(origin)
+        if actor is None:
+            return _message_answer(NOT_FOUND)
+        channel = CHANNEL_PREFIX + origin.ref.conversation_id if origin.ref.kind == "channel" else None
+        outgoings = await self._talk(
+            lambda: self._conversation.action(actor, verb, value, channel=channel), origin, f"{verb} {value}"
+        )
+        if outgoings is None:
+            return _message_answer("Something went wrong on my side; the details are in my log.")
+        answer = await self._delivery.deliver(outgoings, origin)
+        return _card_answer(answer) if answer else _message_answer("Done.")
+
+    async def _actor(self, origin: Origin) -> Actor | None:
+        try:
+            actor = await self._people.actor(origin.user_id)
+        except TeamsApiError as error:
+            logger.warning("looking up %s failed: %s", origin.user_id, error)
+            await self._delivery.tell(
+                origin, "I could not look you up in the directory just now. Try again in a minute."
+            )
+            return None
+        if actor is None and not origin.invoke:
+            await self._delivery.tell(origin, NOT_FOUND)
+        return actor
+
+    async def _talk(
+        self, talk: Callable[[], list[Outgoing]], origin: Origin, what: str
+    ) -> list[Outgoing] | None:
+        try:
+            # the conversation is synchronous (database, Microsoft calls): keep it off the event loop
+            return await asyncio.to_thread(talk)
+        except Exception:
+            logger.exception("the conversation failed while handling %r", what)
+            await self._delivery.tell(
+                origin, f"Something went wrong on my side while handling `{what}`; the details are in my log."
+            )
+            return None
+
+    async def _within_budget(self, turn: Any) -> None:
+        task = asyncio.ensure_future(turn)
+        done, _ = await asyncio.wait({task}, timeout=ANSWER_BUDGET_SECONDS)
+        if not done:
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        elif task.exception() is not None:
+            logger.error("a Teams turn failed", exc_info=task.exception())
+
+
+def words_of(activity: dict[str, Any]) -> str:
+    """The message's words: @mentions of the bot and HTML markup taken out."""
+    text = _MENTION.sub(" ", str(activity.get("text") or ""))
+    return " ".join(html.unescape(_TAG.sub(" ", text)).split())
+
+
+def tenant_of(activity: dict[str, Any]) -> str | None:
+    """The tenant the activity comes from (`channelData.tenant.id`), if it says."""
+    data = activity.get("channelData")
+    tenant = data.get("tenant") if isinstance(data, dict) else None
+    return str(tenant["id"]) if isinstance(tenant, dict) and tenant.get("id") else None
+
+
+def time_zone_of(activity: dict[str, Any]) -> str | None:
+    """The IANA time zone the sender's Teams client reports (its `clientInfo` entity), if any."""
+    for entity in activity.get("entities") or []:
+        if isinstance(entity, dict) and entity.get("type") == "clientInfo" and entity.get("timezone"):
+            return str(entity["timezone"])
+    return None
+
+
+def _card_answer(card: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": 200, "type": cards.CARD_CONTENT_TYPE, "value": card}
+
+
+def _message_answer(text: str) -> dict[str, Any]:
+    return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text}

@@ -1,0 +1,173 @@
+"""`aadbot teams-package`: the Teams app package, a zip of `manifest.json` and its two icons.
+
+The manifest follows Microsoft's published schema (v1.29): a bot for the personal and team scopes,
+its words as `commandLists` (hints in the compose box, at most 10 per list), `validDomains` for the
+bot's own host, and `webApplicationInfo` naming the app registration. The icons are drawn here: a
+192×192 colour icon and a 32×32 white outline on a transparent background, as Teams requires.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.settings import SettingsError
+from bot.teams.settings import GUID
+
+MANIFEST_VERSION = "1.29"
+SCHEMA_URL = (
+    f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+)
+ACCENT = (0x4F, 0x52, 0xB2)
+"""Teams' own purple, so the icon sits well in the app bar."""
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "team": [
+        ("start", "start ORG TENANT: begin moving an organization to the directory"),
+        ("status", "where the migration stands and what comes next"),
+        ("plan", "who keeps access, who is mapped, who loses access"),
+        ("invite", "invite the missing users as guests"),
+        ("request-approval", "ask another admin to approve connecting"),
+        ("notify", "send every affected user their own to-do list"),
+        ("progress", "who has done what (sent to you privately)"),
+        ("ask", "ask QUESTION: an answer from the migration FAQ"),
+        ("help", "every word I understand"),
+    ],
+    "personal": [
+        ("todo", "your own to-do list"),
+        ("status", "where the migration stands"),
+        ("ask", "ask QUESTION: an answer from the migration FAQ"),
+        ("help", "every word I understand"),
+    ],
+}
+
+
+def manifest(app_id: str, *, domain: str | None = None, version: str = "1.0.0") -> dict[str, Any]:
+    """The manifest for a bot registered as `app_id`, served at `domain` (its host name)."""
+    return {
+        "$schema": SCHEMA_URL,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": version,
+        "id": app_id,
+        "developer": {
+            "name": "aadbot",
+            "websiteUrl": "https://github.com/aadbot/aadbot",
+            "privacyUrl": "https://github.com/aadbot/aadbot#privacy",
+            "termsOfUseUrl": "https://github.com/aadbot/aadbot#terms",
+        },
+        "name": {"short": "aadbot", "full": "aadbot: Azure DevOps to Microsoft Entra ID"},
+        "description": {
+            "short": "Moves an Azure DevOps organization to Microsoft Entra ID, safely.",
+            "full": (
+                "Checks the prerequisites, compares the organization's users with the directory, invites the"
+                " missing ones, asks another admin for approval before connecting, guides the portal step,"
+                " and sends every affected person their own to-do list. Answers questions about the move."
+            ),
+        },
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": "#{:02X}{:02X}{:02X}".format(*ACCENT),
+        "bots": [
+            {
+                "botId": app_id,
+                "scopes": ["personal", "team"],
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+                "commandLists": [
+                    {"scopes": [scope], "commands": [{"title": t, "description": d} for t, d in commands]}
+                    for scope, commands in COMMANDS.items()
+                ],
+            }
+        ],
+        "permissions": ["identity", "messageTeamMembers"],
+        "validDomains": [domain] if domain else [],
+        "webApplicationInfo": {"id": app_id, "resource": f"api://botid-{app_id}"},
+    }
+
+
+def build_package(out: Path, app_id: str, *, domain: str | None = None) -> dict[str, Any]:
+    """Write the package to `out`; the manifest written."""
+    content = manifest(app_id, domain=domain)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
+        package.writestr("manifest.json", json.dumps(content, indent=2))
+        package.writestr("color.png", png(192, _colour_pixel))
+        package.writestr("outline.png", png(32, _outline_pixel))
+    return content
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "teams-package",
+        help="build the Teams app package (manifest.json and icons) to upload to Teams",
+        description="The Teams app package for the bot registered as TEAMS_APP_ID (or --app-id).",
+    )
+    parser.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the package")
+    parser.add_argument("--app-id", help="the bot's Entra app (client) id; default TEAMS_APP_ID")
+    parser.add_argument(
+        "--domain", help="the host name the bot is served at (validDomains), e.g. bot.example.com"
+    )
+    parser.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    app_id = (args.app_id or os.environ.get("TEAMS_APP_ID", "")).strip()
+    if not GUID.match(app_id):
+        raise SettingsError(
+            "teams-package needs the bot's app id, a GUID: pass --app-id or set TEAMS_APP_ID to the "
+            "Application (client) id of the bot's app registration."
+        )
+    domain = (args.domain or "").strip().removeprefix("https://").split("/")[0] or None
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise SettingsError(f"--out {out}: the folder {out.parent} does not exist.")
+    build_package(out, app_id, domain=domain)
+    print(f"wrote {out}: upload it in Teams under Apps > Manage your apps > Upload an app")
+    return 0
+
+
+# ------------------------------------------------------------ icons
+
+
+def png(size: int, pixel: Callable[[float, float], tuple[int, int, int, int]]) -> bytes:
+    """A square RGBA PNG whose pixels `pixel(x, y)` gives, with x and y from 0 to 1."""
+    rows = bytearray()
+    for y in range(size):
+        rows.append(0)  # filter type: none
+        for x in range(size):
+            rows.extend(pixel((x + 0.5) / size, (y + 0.5) / size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def _in_key(x: float, y: float) -> bool:
+    """A key: a ring with a shaft and two teeth (the identity being moved)."""
+    ring = (x - 0.34) ** 2 + (y - 0.5) ** 2
+    if 0.012 <= ring <= 0.04:
+        return True
+    shaft = 0.5 <= x <= 0.84 and 0.46 <= y <= 0.54
+    teeth = (0.66 <= x <= 0.71 or 0.76 <= x <= 0.81) and 0.54 <= y <= 0.66
+    return shaft or teeth
+
+
+def _colour_pixel(x: float, y: float) -> tuple[int, int, int, int]:
+    return (255, 255, 255, 255) if _in_key(x, y) else (*ACCENT, 255)
+
+
+def _outline_pixel(x: float, y: float) -> tuple[int, int, int, int]:
+    return (255, 255, 255, 255) if _in_key(x, y) else (0, 0, 0, 0)

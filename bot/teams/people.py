@@ -1,0 +1,55 @@
+"""Teams users as the bot's people: an activity's `aadObjectId` is a directory user, known by sign-in name.
+
+The same person as in Slack: Slack matches by the profile's email, Teams by the directory's user
+principal name, and the workflow decides admins by that address (owner or Project Collection
+Administrator), so an admin is an admin on both surfaces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from bot.teams.connector import DirectoryPerson, TeamsApi
+from workflows.results import Actor
+
+CACHE_SECONDS = 300.0
+
+
+def mri(user_id: str) -> str:
+    """A user's Teams MRI from their directory object id, as `refresh.userIds` names people."""
+    return f"8:orgid:{user_id}"
+
+
+class People:
+    def __init__(
+        self,
+        api: TeamsApi,
+        *,
+        cache_seconds: float = CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._api = api
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._known: dict[str, tuple[float, DirectoryPerson | None]] = {}
+
+    async def actor(self, aad_object_id: str) -> Actor | None:
+        person = await self.find(aad_object_id)
+        if person is None or not person.principal_name:
+            return None
+        return Actor(id=person.id, email=person.principal_name, name=person.name)
+
+    async def find(self, key: str) -> DirectoryPerson | None:
+        """A directory user by object id or sign-in name; cached, a miss asked again after the cache time."""
+        wanted = key.strip().casefold()
+        cached = self._known.get(wanted)
+        if cached is not None and self._clock() - cached[0] <= self._cache_seconds:
+            return cached[1]
+        person = await self._api.person(key.strip())
+        now = self._clock()
+        self._known[wanted] = (now, person)
+        if person is not None:
+            self._known[person.id.casefold()] = (now, person)
+            self._known[person.principal_name.casefold()] = (now, person)
+        return person

@@ -1,0 +1,128 @@
+"""The outbox's Teams sender: to-do lists and notices as proactive messages, each failure classified.
+
+- 429: nothing was sent; wait as long as `Retry-After` says.
+- 403: the person blocked the bot, or the app cannot be installed for them: unreachable, listed for admins.
+- 404 on a stored conversation: it is gone (the app was removed); the conversation is created again once.
+- 412, 502, 504: Microsoft asks for a retry with back-off.
+- A timeout: the message may have arrived. Teams keeps no history a bot could search, so it is recorded
+  as possibly delivered rather than sent again.
+- A message claimed again after a crash mid-send (`check_first`): each message is recorded as handed to
+  Teams right before its request (after any wait for the rate limits). One that never got that far is
+  sent; one that did may have arrived and is recorded as possibly delivered, not sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.conversation.messages import Channel
+from bot.delivery import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
+from bot.teams import cards
+from bot.teams.chats import Chats
+from bot.teams.connector import TeamsApi, TeamsApiError
+from bot.teams.delivery import CHANNEL_PREFIX
+from bot.teams.people import People
+from bot.teams.store import ConversationRef, Dispatches, TeamsStore
+
+logger = logging.getLogger(__name__)
+
+POSSIBLY_DELIVERED = "possibly-delivered"
+"""In place of an activity id in the receipt of a send that timed out."""
+BLOCKED = "blocked_bot"
+NOT_INSTALLABLE = "app_not_installable"
+
+
+class TeamsSender:
+    def __init__(
+        self, api: TeamsApi, store: TeamsStore, people: People, chats: Chats, dispatches: Dispatches
+    ) -> None:
+        self._api = api
+        self._store = store
+        self._people = people
+        self._chats = chats
+        self._dispatches = dispatches
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        if envelope.check_first:
+            handed = await asyncio.to_thread(self._dispatches.conversation_of, envelope.key)
+            if handed is not None:
+                logger.warning(
+                    "outbox message %s may have reached Teams before a crash; not sent again", envelope.key
+                )
+                return Receipt(f"{handed}/{POSSIBLY_DELIVERED}")
+        ref: ConversationRef | None = None
+        try:
+            ref = await self._destination(envelope)
+            activity_id = await self._post(ref, envelope)
+        except TeamsApiError as error:
+            if error.status == 0 and error.code == "timeout" and ref is not None:
+                logger.warning("outbox message %s timed out; recorded as possibly delivered", envelope.key)
+                return Receipt(f"{ref.conversation_id}/{POSSIBLY_DELIVERED}")
+            raise _failure(error, envelope) from None
+        return Receipt(f"{ref.conversation_id}/{activity_id}", time_zone=ref.time_zone)
+
+    async def _destination(self, envelope: Envelope) -> ConversationRef:
+        to = envelope.to
+        if isinstance(to, Channel):
+            channel = to.channel or ""
+            ref = await self._channel(channel)
+            if ref is None:
+                raise DeliveryFailed("no_channel", f"no Teams channel known as {channel!r}", permanent=True)
+            return ref
+        person = await self._people.find(to.email)
+        if person is None:
+            raise DeliveryFailed(
+                NOT_IN_CHAT, f"no directory user with the sign-in name {to.email}", permanent=True
+            )
+        return await self._chats.personal(person.id)
+
+    async def _channel(self, channel: str) -> ConversationRef | None:
+        if not channel.startswith(CHANNEL_PREFIX):
+            return None
+        return await asyncio.to_thread(self._store.conversation, channel.removeprefix(CHANNEL_PREFIX))
+
+    async def _post(self, ref: ConversationRef, envelope: Envelope) -> str:
+        activity = cards.activity(envelope.message)
+        try:
+            return await self._send(ref, envelope.key, activity)
+        except TeamsApiError as error:
+            if error.status != 404 or ref.kind != "personal" or ref.user_id is None:
+                raise
+        logger.info("the personal chat %s is gone; creating it again", ref.conversation_id)
+        await self._chats.forget(ref)
+        fresh = await self._chats.personal(ref.user_id, fresh=True)
+        return await self._send(fresh, envelope.key, activity)
+
+    async def _send(self, ref: ConversationRef, key: str, activity: dict[str, Any]) -> str:
+        async def handing_over() -> None:
+            await asyncio.to_thread(self._dispatches.record, key, ref.conversation_id)
+
+        try:
+            return await self._api.send(ref.service_url, ref.conversation_id, activity, before=handing_over)
+        except TeamsApiError as error:
+            if 400 <= error.status < 500:  # refused: it did not arrive, so a later attempt may send it
+                await asyncio.to_thread(self._dispatches.forget, key)
+            raise
+
+
+def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:
+    status = error.status
+    if status == 429:
+        return DeliveryFailed("ratelimited", "Teams is rate limiting", retry_after=error.retry_after or 1.0)
+    if status == 403:
+        if error.code == "MessageWritesBlocked" or "block" in error.code.casefold():
+            return DeliveryFailed(BLOCKED, "they blocked the bot in Teams", permanent=True)
+        return DeliveryFailed(
+            NOT_INSTALLABLE,
+            f"Teams refused ({error.code or 403}): the app is not installed for them",
+            permanent=True,
+        )
+    if status == 404 and isinstance(envelope.to, Channel):
+        return DeliveryFailed(
+            "channel_gone", "the Teams channel is gone or the app was removed", permanent=True
+        )
+    if status == 0:
+        return DeliveryFailed("connection_error", f"Teams did not answer ({error.code})")
+    return DeliveryFailed(f"http_{status}", f"Teams answered {status} {error.code}".strip())

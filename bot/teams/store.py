@@ -1,0 +1,198 @@
+"""The Teams surface's memory in the database, shared by every process: conversations, activities, cards.
+
+Every method is blocking (SQLAlchemy); async callers run them with `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from storage import (
+    Database,
+    TeamsCardCopy,
+    TeamsConversation,
+    TeamsDispatch,
+    TeamsSeenActivity,
+    TeamsSharedCard,
+)
+
+ACTIVITY_MEMORY = timedelta(hours=1)
+"""The Bot Connector redelivers within minutes; an hour covers every redelivery."""
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """Enough to write to a conversation later (Teams' conversation reference)."""
+
+    conversation_id: str
+    service_url: str
+    tenant_id: str
+    kind: str
+    user_id: str | None = None
+    time_zone: str | None = None
+
+
+@dataclass(frozen=True)
+class CardCopy:
+    conversation_id: str
+    activity_id: str
+
+
+class TeamsStore:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+        self._database = database
+        self._clock = clock
+
+    def claim_activity(self, key: str) -> bool:
+        """True the first time an activity is seen (atomically across processes), False for a redelivery."""
+        now = self._clock()
+        with self._database.session() as session:
+            session.execute(
+                delete(TeamsSeenActivity).where(col(TeamsSeenActivity.seen_at) < now - ACTIVITY_MEMORY)
+            )
+            session.add(TeamsSeenActivity(activity_key=key, seen_at=now))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+    def remember(self, ref: ConversationRef) -> None:
+        with self._database.session() as session:
+            row = session.get(TeamsConversation, ref.conversation_id)
+            if row is None:
+                row = TeamsConversation(
+                    conversation_id=ref.conversation_id,
+                    service_url=ref.service_url,
+                    tenant_id=ref.tenant_id,
+                    kind=ref.kind,
+                    user_id=ref.user_id,
+                    time_zone=ref.time_zone,
+                    updated_at=self._clock(),
+                )
+            else:
+                row.service_url, row.tenant_id, row.updated_at = ref.service_url, ref.tenant_id, self._clock()
+                row.user_id = ref.user_id or row.user_id
+                row.time_zone = ref.time_zone or row.time_zone
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # another process stored the same conversation just now
+
+    def conversation(self, conversation_id: str) -> ConversationRef | None:
+        with self._database.session() as session:
+            row = session.get(TeamsConversation, conversation_id)
+            return _ref(row) if row else None
+
+    def personal(self, user_id: str) -> ConversationRef | None:
+        with self._database.session() as session:
+            row = session.exec(
+                select(TeamsConversation)
+                .where(TeamsConversation.user_id == user_id, TeamsConversation.kind == "personal")
+                .order_by(col(TeamsConversation.updated_at).desc())
+            ).first()
+            return _ref(row) if row else None
+
+    def set_time_zone(self, user_id: str, time_zone: str) -> None:
+        """What a person's Teams client says their time zone is, kept with their personal chat."""
+        with self._database.session() as session:
+            for row in session.exec(select(TeamsConversation).where(TeamsConversation.user_id == user_id)):
+                row.time_zone = time_zone
+                session.add(row)
+            session.commit()
+
+    def any_service_url(self) -> str | None:
+        """The service URL Teams last wrote from: where new conversations are created."""
+        with self._database.session() as session:
+            row = session.exec(
+                select(TeamsConversation).order_by(col(TeamsConversation.updated_at).desc())
+            ).first()
+            return row.service_url if row else None
+
+    def forget(self, conversation_id: str) -> None:
+        with self._database.session() as session:
+            session.execute(
+                delete(TeamsConversation).where(col(TeamsConversation.conversation_id) == conversation_id)
+            )
+            session.commit()
+
+    def share(self, key: str, content: dict[str, Any], viewers: list[str]) -> None:
+        """The full card of a shared message and who may see its actions; a later version replaces it."""
+        with self._database.session() as session:
+            row = session.get(TeamsSharedCard, key) or TeamsSharedCard(key=key, updated_at=self._clock())
+            row.card, row.viewers, row.updated_at = content, viewers or row.viewers, self._clock()
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+
+    def shared(self, key: str) -> tuple[dict[str, Any], list[str]] | None:
+        with self._database.session() as session:
+            row = session.get(TeamsSharedCard, key)
+            return (dict(row.card), list(row.viewers)) if row else None
+
+    def copies(self, key: str) -> list[CardCopy]:
+        with self._database.session() as session:
+            rows = session.exec(
+                select(TeamsCardCopy).where(TeamsCardCopy.key == key).order_by(col(TeamsCardCopy.created_at))
+            ).all()
+            return [CardCopy(row.conversation_id, row.activity_id) for row in rows]
+
+    def add_copy(self, key: str, copy: CardCopy) -> None:
+        with self._database.session() as session:
+            session.add(
+                TeamsCardCopy(
+                    key=key,
+                    conversation_id=copy.conversation_id,
+                    activity_id=copy.activity_id,
+                    created_at=self._clock(),
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+
+
+class Dispatches:
+    """Which outbox messages were handed to Teams (see `storage.TeamsDispatch`)."""
+
+    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+        self._database = database
+        self._clock = clock
+
+    def record(self, key: str, conversation_id: str) -> None:
+        with self._database.session() as session:
+            session.add(TeamsDispatch(key=key, conversation_id=conversation_id, dispatched_at=self._clock()))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # handed over before, by an attempt that then failed
+
+    def forget(self, key: str) -> None:
+        """Teams refused the message: it did not arrive."""
+        with self._database.session() as session:
+            session.execute(delete(TeamsDispatch).where(col(TeamsDispatch.key) == key))
+            session.commit()
+
+    def conversation_of(self, key: str) -> str | None:
+        """Where the message was handed to Teams, if it was."""
+        with self._database.session() as session:
+            row = session.get(TeamsDispatch, key)
+            return row.conversation_id if row else None
+
+
+def _ref(row: TeamsConversation) -> ConversationRef:
+    return ConversationRef(
+        row.conversation_id, row.service_url, row.tenant_id, row.kind, row.user_id, row.time_zone
+    )

@@ -1,0 +1,144 @@
+"""The Teams surface wired from its parts: one place builds what `serve`, the tests and the benchmark run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from starlette.routing import Route
+
+from bot.conversation import todo_views
+from bot.conversation.messages import Outgoing
+from bot.delivery import DeliverySettings, OutboxWorker
+from bot.teams.auth import ActivityAuthenticator
+from bot.teams.chats import Chats
+from bot.teams.connector import TeamsApi
+from bot.teams.delivery import CHANNEL_PREFIX, Delivery
+from bot.teams.endpoint import MESSAGES_PATH, Conversation, TeamsEndpoint
+from bot.teams.people import People
+from bot.teams.sender import TeamsSender
+from bot.teams.settings import TeamsSettings
+from bot.teams.store import Dispatches, TeamsStore
+from storage import Database
+from workflows.errors import WorkflowError
+from workflows.reminders import Tracking
+
+logger = logging.getLogger(__name__)
+
+DELIVERY = DeliverySettings(
+    max_rate_per_second=60.0,
+    initial_rate_per_second=60.0,
+    per_channel_per_second=7.0,
+    channel_burst=7,
+    batch=200,
+    concurrency=32,
+)
+"""The worker starts messages quickly and keeps enough in flight to cover each one's round trips (Graph
+look-up, install, conversation, message); the connector client keeps Teams' limits (30 operations a
+second per tenant, 7 a second per conversation), so those, not this, decide the pace."""
+OUTBOX_IDLE_SECONDS = 2.0
+
+
+@dataclass
+class TeamsSurface:
+    settings: TeamsSettings
+    api: TeamsApi
+    store: TeamsStore
+    people: People
+    chats: Chats
+    delivery: Delivery
+    endpoint: TeamsEndpoint
+    sender: TeamsSender
+
+    def route(self) -> Route:
+        return Route(MESSAGES_PATH, self.endpoint.handle, methods=["POST"])
+
+    def outbox_worker(
+        self,
+        database: Database,
+        tracking: Tracking,
+        *,
+        clock: Callable[[], datetime],
+        settings: DeliverySettings = DELIVERY,
+        name: str | None = None,
+    ) -> OutboxWorker:
+        """The worker that sends the outbox through Teams and keeps the channel's delivery report current."""
+
+        async def report(organizations: set[str]) -> None:
+            for organization in sorted(organizations):
+                try:
+                    progress = await asyncio.to_thread(tracking.progress, organization)
+                except WorkflowError as error:
+                    logger.info("no delivery report for %s: %s", organization, error)
+                    continue
+                if progress.channel_id and progress.channel_id.startswith(CHANNEL_PREFIX):
+                    await self.delivery.deliver([todo_views.delivery_update(progress)], None)
+
+        return OutboxWorker(
+            database,
+            self.sender,
+            clock=clock,
+            settings=settings,
+            on_delivered=lambda message, receipt: tracking.delivered(
+                message.kind, message.payload, receipt.time_zone
+            ),
+            on_progress=report,
+            name=name,
+        )
+
+    async def watch_forever(self, conversation: Watching, interval_seconds: float) -> None:
+        """The connection watch for migrations started in Teams; runs until cancelled."""
+        while True:
+            try:
+                outgoings = await asyncio.to_thread(conversation.watch)
+                await self.delivery.deliver(outgoings, None)
+            except Exception:  # the watch must outlive a bad minute (database restart, Microsoft outage)
+                logger.exception("the connection watch failed; trying again in %.0f s", interval_seconds)
+            await asyncio.sleep(interval_seconds)
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: object) -> AsyncIterator[None]:
+        """For the server: the connector's connections close with it, on its own event loop."""
+        try:
+            yield
+        finally:
+            await self.aclose()
+
+
+class Watching(Protocol):
+    def watch(self) -> list[Outgoing]:
+        """One look at migrations waiting for the portal step; the announcements to post."""
+        ...
+
+
+def build_surface(
+    settings: TeamsSettings,
+    conversation: Conversation,
+    database: Database,
+    *,
+    clock: Callable[[], datetime],
+    api: TeamsApi | None = None,
+) -> TeamsSurface:
+    api = api or TeamsApi(settings)
+    store = TeamsStore(database, clock=clock)
+    people = People(api)
+    chats = Chats(api, store, settings.tenant_id)
+    delivery = Delivery(api, store, people, chats)
+    endpoint = TeamsEndpoint(
+        conversation,
+        authenticator=ActivityAuthenticator(settings.app_id, sandbox_url=settings.sandbox_url),
+        delivery=delivery,
+        people=people,
+        store=store,
+        tenant_id=settings.tenant_id,
+    )
+    sender = TeamsSender(api, store, people, chats, Dispatches(database, clock=clock))
+    return TeamsSurface(settings, api, store, people, chats, delivery, endpoint, sender)

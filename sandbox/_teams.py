@@ -1,0 +1,185 @@
+"""Microsoft Teams as the bot meets it: Bot Framework auth, the Bot Connector, Graph app installations.
+
+Served under the real hosts (`{base}/login.botframework.com/...`, `{base}/smba.trafficmanager.net/...`,
+`{base}/graph.microsoft.com/v1.0/users/{id}/teamwork/installedApps`). The scenario's directory users are
+the Teams users (their `aadObjectId` is their Graph id); an optional `teams` section names who has the
+app installed already and who blocked the bot: `{"installed": [UPN...], "blocked": [UPN...]}`.
+Activities sent to the bot are signed RS256 JWTs with the Bot Framework's claims, under a key published
+in the OpenID metadata's JWKS with the `msteams` endorsement, as the Bot Connector service signs them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from sandbox._state import State
+from sandbox._teams_limits import GRAPH_INSTALLS, PER_CONVERSATION, PER_TENANT, SlidingLimits
+
+BOT_FRAMEWORK_HOST = "login.botframework.com"
+CONNECTOR_HOST = "smba.trafficmanager.net"
+SERVICE_URL = f"https://{CONNECTOR_HOST}/amer/"
+ISSUER = "https://api.botframework.com"
+OPENID_PATH = "/v1/.well-known/openidconfiguration"
+KEYS_PATH = "/v1/.well-known/keys"
+CHANNEL_CONVERSATION = "19:aadbot-migration@thread.tacv2"
+TEAM_ID = "19:aadbot-team@thread.tacv2"
+_ACTIVITY_TOKEN_LIFETIME = 3600
+
+
+@dataclass
+class SentActivity:
+    """What the bot posted through the connector, as it stands after its updates."""
+
+    id: str
+    conversation_id: str
+    body: dict[str, Any]
+
+
+@dataclass
+class Conversation:
+    id: str
+    kind: str
+    """`personal` or `channel`"""
+    user: str | None = None
+    """The directory user's UPN in a personal conversation."""
+
+
+@dataclass
+class TeamsWorld:
+    """Everything the emulated Teams remembers; its own lock (requests to the bot are made unlocked)."""
+
+    state: State
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    bot_endpoint: str | None = None
+    app_id: str | None = None
+    installed: set[str] = field(default_factory=set)
+    """Directory user ids who have the app in their personal scope."""
+    blocked: set[str] = field(default_factory=set)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    activities: dict[str, SentActivity] = field(default_factory=dict)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    """Every send and update, oldest first, for `GET /_sandbox/teams/activities`."""
+    operations: list[float] = field(default_factory=list)
+    """When each connector operation was accepted (the rate limits count these)."""
+    throttled: int = 0
+    key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
+    _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        clock = self.state.clock
+        self.per_conversation = SlidingLimits(PER_CONVERSATION, clock)
+        self.per_tenant = SlidingLimits(PER_TENANT, clock)
+        self.installs = SlidingLimits(GRAPH_INSTALLS, clock)
+        section = self.state.data.get("teams") or {}
+        self.installed = {self._user_id(upn) for upn in section.get("installed", []) if self._user_id(upn)}
+        self.blocked = {self._user_id(upn) for upn in section.get("blocked", []) if self._user_id(upn)}
+        self.conversations[CHANNEL_CONVERSATION] = Conversation(CHANNEL_CONVERSATION, "channel")
+
+    @property
+    def catalog_id(self) -> str:
+        """The id the organization's app catalog gave the uploaded app (not its manifest id)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"catalog/{self.app_id}"))
+
+    def _user_id(self, key: str) -> str:
+        user = self.state.find_directory_user(key)
+        return str(user["id"]) if user else ""
+
+    # ------------------------------------------------------------ people
+
+    def user(self, key: str) -> dict[str, Any] | None:
+        """A directory user by UPN, object id, or their Teams id (`29:...`)."""
+        if key.startswith("29:"):
+            key = next((u["id"] for u in self.state.directory_users if teams_id(str(u["id"])) == key), key)
+        with self.state.lock:
+            return self.state.find_directory_user(key)
+
+    def personal_conversation(self, user: dict[str, Any]) -> Conversation:
+        """The one 1:1 chat between the bot and a user: Teams gives the same id every time it is asked."""
+        digest = hashlib.sha256(f"{self.app_id}|{user['id']}".encode()).hexdigest()[:32]
+        conversation_id = f"a:1{digest}"
+        with self.lock:
+            conversation = self.conversations.get(conversation_id)
+            if conversation is None:
+                conversation = Conversation(conversation_id, "personal", str(user["userPrincipalName"]))
+                self.conversations[conversation_id] = conversation
+            return conversation
+
+    def account(self, user: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": teams_id(str(user["id"])),
+            "name": user.get("displayName") or user["userPrincipalName"],
+            "aadObjectId": user["id"],
+        }
+
+    # ------------------------------------------------------------ the connector's record
+
+    def record(self, op: str, activity: SentActivity) -> None:
+        conversation = self.conversations[activity.conversation_id]
+        self.log.append(
+            {
+                "id": activity.id,
+                "op": op,
+                "conversation": {
+                    "id": conversation.id,
+                    "conversationType": conversation.kind,
+                    "user": conversation.user,
+                },
+                "text": activity.body.get("text"),
+                "attachments": activity.body.get("attachments") or [],
+            }
+        )
+
+    def next_activity_id(self) -> str:
+        return f"1{int(time.time() * 1000)}{next(self._numbers):06d}"
+
+    # ------------------------------------------------------------ signing
+
+    def openid_configuration(self) -> dict[str, Any]:
+        return {
+            "issuer": ISSUER,
+            "authorization_endpoint": "https://invalid.botframework.com",
+            "jwks_uri": f"https://{BOT_FRAMEWORK_HOST}{KEYS_PATH}",
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        }
+
+    def keys(self) -> dict[str, Any]:
+        public = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        public.update(kid=self.key_id, use="sig", endorsements=["msteams"])
+        return {"keys": [public]}
+
+    def sign(self, service_url: str, *, changes: dict[str, Any] | None = None) -> str:
+        """A Bot Connector token for one request to the bot; `changes` alter claims (None drops one)."""
+        now = int(self.state.clock())
+        claims: dict[str, Any] = {
+            "serviceurl": service_url,
+            "nbf": now - 5,
+            "exp": now + _ACTIVITY_TOKEN_LIFETIME,
+            "iss": ISSUER,
+            "aud": self.app_id,
+        }
+        claims.update(changes or {})
+        claims = {name: value for name, value in claims.items() if value is not None}
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.key_id})
+
+
+def teams_id(user_id: str) -> str:
+    """The user's id as this bot sees it in activities (Teams' pairwise `29:` id)."""
+    return "29:1" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
+
+
+def mri(user_id: str) -> str:
+    """The user's Teams MRI, which `refresh.userIds` may name."""
+    return f"8:orgid:{user_id}"

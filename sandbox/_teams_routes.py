@@ -1,0 +1,455 @@
+"""The emulated Teams over HTTP: Microsoft's hosts, and the control endpoints a test plays a person with."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox._state import State
+from sandbox._teams import (
+    BOT_FRAMEWORK_HOST,
+    CHANNEL_CONVERSATION,
+    CONNECTOR_HOST,
+    KEYS_PATH,
+    OPENID_PATH,
+    SERVICE_URL,
+    TEAM_ID,
+    SentActivity,
+    TeamsWorld,
+    mri,
+)
+
+BOT_NAME = "aadbot"
+_BOT_TIMEOUT = 60.0
+"""Teams gives a bot 15 s; the sandbox waits longer so a slow test machine fails loudly, not here."""
+
+
+def teams_routes(state: State) -> list[Route]:
+    world = TeamsWorld(state)
+    connector = _Connector(world)
+    control = _Control(world)
+    return [
+        Route(
+            f"/{BOT_FRAMEWORK_HOST}{OPENID_PATH}",
+            lambda _: JSONResponse(world.openid_configuration()),
+            methods=["GET"],
+        ),
+        Route(f"/{BOT_FRAMEWORK_HOST}{KEYS_PATH}", lambda _: JSONResponse(world.keys()), methods=["GET"]),
+        Route(f"/{CONNECTOR_HOST}/{{region}}/v3/conversations", connector.create, methods=["POST"]),
+        Route(
+            f"/{CONNECTOR_HOST}/{{region}}/v3/conversations/{{conversation}}/activities",
+            connector.send,
+            methods=["POST"],
+        ),
+        Route(
+            f"/{CONNECTOR_HOST}/{{region}}/v3/conversations/{{conversation}}/activities/{{activity}}",
+            connector.update,
+            methods=["PUT"],
+        ),
+        Route(
+            "/graph.microsoft.com/v1.0/users/{user}/teamwork/installedApps", control.install, methods=["POST"]
+        ),
+        Route("/graph.microsoft.com/v1.0/appCatalogs/teamsApps", control.catalog, methods=["GET"]),
+        Route("/_sandbox/teams/bot", control.bot, methods=["POST"]),
+        Route("/_sandbox/teams/message", control.message, methods=["POST"]),
+        Route("/_sandbox/teams/invoke", control.invoke, methods=["POST"]),
+        Route("/_sandbox/teams/install", control.install_personally, methods=["POST"]),
+        Route("/_sandbox/teams/activities", control.activities, methods=["GET"]),
+        Route("/_sandbox/teams/view", control.view, methods=["GET"]),
+        Route("/_sandbox/teams/sign", control.sign, methods=["POST"]),
+        Route("/_sandbox/teams/stats", control.stats, methods=["GET"]),
+    ]
+
+
+def _error(status: int, code: str, message: str, retry_after: float | None = None) -> JSONResponse:
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _bearer(state: State, request: Request, audience: str) -> bool:
+    value = request.headers.get("authorization", "")
+    token = state.tokens.get(value.removeprefix("Bearer ").strip()) if value.startswith("Bearer ") else None
+    return token is not None and token.audience == audience and token.expires_at >= state.clock()
+
+
+class _Connector:
+    """The Bot Connector: conversations, activities and updates, under Teams' limits."""
+
+    def __init__(self, world: TeamsWorld) -> None:
+        self._world = world
+
+    async def _refused(self, request: Request, conversation_id: str) -> Response | None:
+        world = self._world
+        if not _bearer(world.state, request, "botframework"):
+            return _error(401, "Unauthorized", "Authorization has been denied for this request.")
+        with world.state.lock:  # faults injected through POST /_sandbox/faults, as on every other host
+            fault = world.state.faults.draw(CONNECTOR_HOST)
+            delay, retry_after = world.state.faults.slow_seconds, world.state.faults.retry_after
+        if fault == "slow":
+            await asyncio.sleep(delay)
+        elif isinstance(fault, int):
+            code = "TooManyRequests" if fault == 429 else "ServiceError"
+            after = retry_after if fault == 429 else None
+            return _error(fault, code, "Simulated failure.", retry_after=after)
+        with world.lock:
+            wait = world.per_conversation.wait(conversation_id)
+            if not wait:
+                wait = world.per_tenant.wait(world.app_id or "")
+            if wait:
+                world.throttled += 1
+            else:
+                world.operations.append(world.state.clock())
+        if wait:
+            return _error(429, "TooManyRequests", "The bot is sending too fast.", retry_after=wait)
+        return None
+
+    async def create(self, request: Request) -> Response:
+        body = await _json(request)
+        members = body.get("members") or []
+        if body.get("isGroup") or len(members) != 1:
+            return _error(400, "BadArgument", "A personal conversation needs exactly one member.")
+        world = self._world
+        user = world.user(str(members[0].get("id") or ""))
+        if user is None:
+            return _error(404, "NotFound", "The user is not in this tenant.")
+        if not _bearer(world.state, request, "botframework"):
+            return _error(401, "Unauthorized", "Authorization has been denied for this request.")
+        with world.lock:
+            if str(user["id"]) not in world.installed:  # refused before it is an operation in a conversation
+                return _error(403, "Forbidden", "The bot is not installed in the user's personal scope.")
+        conversation = world.personal_conversation(user)
+        refused = await self._refused(request, conversation.id)
+        if refused:
+            return refused
+        return JSONResponse({"id": conversation.id}, status_code=201)
+
+    async def send(self, request: Request) -> Response:
+        conversation_id = request.path_params["conversation"]
+        return await self._write(request, conversation_id, None)
+
+    async def update(self, request: Request) -> Response:
+        return await self._write(
+            request, request.path_params["conversation"], request.path_params["activity"]
+        )
+
+    async def _write(self, request: Request, conversation_id: str, activity_id: str | None) -> Response:
+        world = self._world
+        with world.lock:
+            conversation = world.conversations.get(conversation_id)
+        if conversation is None:
+            return _error(404, "ConversationNotFound", "Conversation not found.")
+        refused = await self._refused(request, conversation_id)
+        if refused:
+            return refused
+        body = await _json(request)
+        with world.lock:
+            if conversation.user:
+                user = world.user(conversation.user)
+                if user is not None and str(user["id"]) in world.blocked:
+                    return _error(403, "MessageWritesBlocked", "Thread is blocked by the user.")
+            if activity_id is None:
+                activity = SentActivity(world.next_activity_id(), conversation_id, body)
+                world.activities[activity.id] = activity
+                world.record("send", activity)
+                return JSONResponse({"id": activity.id}, status_code=201)
+            known = world.activities.get(activity_id)
+            if known is None or known.conversation_id != conversation_id:
+                return _error(404, "ActivityNotFound", "Unknown activity.")
+            known.body = body
+            world.record("update", known)
+            return JSONResponse({"id": activity_id})
+
+
+class _Control:
+    """Graph's app installations for users, and the hands of a person in Teams."""
+
+    def __init__(self, world: TeamsWorld) -> None:
+        self._world = world
+
+    async def install(self, request: Request) -> Response:
+        world = self._world
+        if not _bearer(world.state, request, "graph"):
+            return _error(401, "InvalidAuthenticationToken", "Access token validation failure.")
+        user = world.user(request.path_params["user"])
+        if user is None:
+            return _error(404, "NotFound", "The user does not exist.")
+        body = await _json(request)
+        if not str(body.get("teamsApp@odata.bind") or "").endswith(
+            f"/appCatalogs/teamsApps/{world.catalog_id}"
+        ):
+            return _error(404, "NotFound", "The app is not in the organization's app catalog.")
+        with world.lock:
+            wait = world.installs.wait("installs")
+            if wait:
+                return _error(429, "TooManyRequests", "Too many requests.", retry_after=wait)
+            if str(user["id"]) in world.installed:
+                return _error(409, "Conflict", "The app is already installed for this user.")
+            world.installed.add(str(user["id"]))
+        return Response(status_code=201)
+
+    async def catalog(self, request: Request) -> Response:
+        """The organization's app catalog: the bot's app, uploaded with its manifest id as `externalId`."""
+        world = self._world
+        if not _bearer(world.state, request, "graph"):
+            return _error(401, "InvalidAuthenticationToken", "Access token validation failure.")
+        wanted = request.query_params.get("$filter", "")
+        entry = {
+            "id": world.catalog_id,
+            "externalId": world.app_id,
+            "displayName": BOT_NAME,
+            "distributionMethod": "organization",
+        }
+        found = [entry] if world.app_id and f"externalId eq '{world.app_id}'" in wanted else []
+        context = "https://graph.microsoft.com/v1.0/$metadata#appCatalogs/teamsApps"
+        return JSONResponse({"@odata.context": context, "value": found})
+
+    async def bot(self, request: Request) -> Response:
+        body = await _json(request)
+        endpoint, app_id = str(body.get("endpoint") or ""), str(body.get("appId") or "")
+        if not endpoint.startswith(("http://", "https://")) or not app_id:
+            return JSONResponse({"error": "endpoint (http URL) and appId are required"}, status_code=400)
+        with self._world.lock:
+            self._world.bot_endpoint, self._world.app_id = endpoint, app_id
+        return JSONResponse({"endpoint": endpoint, "appId": app_id})
+
+    async def message(self, request: Request) -> Response:
+        body = await _json(request)
+        world = self._world
+        user = world.user(str(body.get("from") or ""))
+        if user is None:
+            return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
+        text = str(body.get("text") or "")
+        activity = self._activity(user, "message", channel=bool(body.get("channel")))
+        if body.get("channel"):
+            mention = f"<at>{BOT_NAME}</at>"
+            activity["text"] = f"{mention} {text}"
+            activity["entities"] = [
+                *activity["entities"],
+                {
+                    "type": "mention",
+                    "text": mention,
+                    "mentioned": {"id": f"28:{world.app_id}", "name": BOT_NAME},
+                },
+            ]
+        else:
+            activity["text"] = text
+            with world.lock:
+                world.installed.add(
+                    str(user["id"])
+                )  # writing to the bot in a personal chat means it is there
+        status, _ = await self._deliver(activity, body.get("token"))
+        return JSONResponse({"status": status, "activityId": activity["id"]})
+
+    async def install_personally(self, request: Request) -> Response:
+        """`{"from": UPN}`: that person adds the app themselves; an `installationUpdate` reaches the bot."""
+        body = await _json(request)
+        world = self._world
+        user = world.user(str(body.get("from") or ""))
+        if user is None:
+            return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
+        with world.lock:
+            world.installed.add(str(user["id"]))
+        activity = self._activity(user, "installationUpdate", channel=False)
+        activity["action"] = "add"
+        status, _ = await self._deliver(activity, None)
+        return JSONResponse({"status": status, "activityId": activity["id"]})
+
+    async def invoke(self, request: Request) -> Response:
+        body = await _json(request)
+        world = self._world
+        user = world.user(str(body.get("from") or ""))
+        if user is None:
+            return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
+        with world.lock:
+            target = world.activities.get(str(body.get("replyToId") or ""))
+            conversation = world.conversations.get(target.conversation_id) if target else None
+        if target is None or conversation is None:
+            return JSONResponse({"error": f"no activity {body.get('replyToId')!r}"}, status_code=404)
+        action = body.get("action") or {}
+        if not isinstance(action, dict) or action.get("type") != "Action.Execute":
+            return JSONResponse({"error": "action must be an Action.Execute object"}, status_code=400)
+        card = _card(target.body)
+        if card is None:
+            return JSONResponse({"error": "that activity carries no Adaptive Card"}, status_code=400)
+        view = await self._view_of(card, user, target, conversation.kind)
+        if not _has_action(view, action):
+            return JSONResponse(
+                {"error": "that action is not on the card as this user sees it", "card": view},
+                status_code=409,
+            )
+        status, answer = await self._deliver(self._invoke(user, target, conversation.kind, action), None)
+        return JSONResponse({"status": status, "body": answer})
+
+    async def stats(self, request: Request) -> Response:
+        """Connector operations accepted (and when the first and last came) and requests refused with 429."""
+        with self._world.lock:
+            operations = list(self._world.operations)
+            return JSONResponse(
+                {
+                    "operations": len(operations),
+                    "firstAt": min(operations, default=None),
+                    "lastAt": max(operations, default=None),
+                    "throttled": self._world.throttled,
+                }
+            )
+
+    async def sign(self, request: Request) -> Response:
+        """A Bot Connector token with the given claims changed (`null` drops one), to test the bot."""
+        changes = await _json(request)
+        token = self._world.sign(SERVICE_URL, changes=changes)
+        return JSONResponse({"token": token})
+
+    async def view(self, request: Request) -> Response:
+        """`?activityId=ID&user=UPN`: that activity's card as that person sees it (refreshed for them)."""
+        world = self._world
+        user = world.user(request.query_params.get("user", ""))
+        with world.lock:
+            target = world.activities.get(request.query_params.get("activityId", ""))
+            conversation = world.conversations.get(target.conversation_id) if target else None
+        if user is None or target is None or conversation is None:
+            return JSONResponse({"error": "unknown user or activity"}, status_code=404)
+        card = _card(target.body)
+        if card is None:
+            return JSONResponse({"error": "that activity carries no Adaptive Card"}, status_code=400)
+        return JSONResponse(await self._view_of(card, user, target, conversation.kind))
+
+    async def activities(self, request: Request) -> Response:
+        with self._world.lock:
+            return JSONResponse(list(self._world.log))
+
+    async def _view_of(
+        self, card: dict[str, Any], user: dict[str, Any], target: SentActivity, kind: str
+    ) -> dict[str, Any]:
+        """What this user sees: the card's refresh action is run for the users it names, as Teams does."""
+        refresh = card.get("refresh") or {}
+        user_ids = refresh.get("userIds") or []
+        if not refresh.get("action") or mri(str(user["id"])) not in user_ids:
+            return card
+        status, answer = await self._deliver(
+            self._invoke(user, target, kind, refresh["action"], "automatic"), None
+        )
+        if (
+            status == 200
+            and isinstance(answer, dict)
+            and answer.get("type") == "application/vnd.microsoft.card.adaptive"
+        ):
+            return dict(answer.get("value") or {})
+        return card
+
+    def _activity(
+        self, user: dict[str, Any], kind: str, *, channel: bool, conversation_id: str = ""
+    ) -> dict[str, Any]:
+        world = self._world
+        tenant = str(world.state.tenant["id"])
+        if channel:
+            conversation = {"id": CHANNEL_CONVERSATION, "conversationType": "channel", "tenantId": tenant}
+            data: dict[str, Any] = {
+                "tenant": {"id": tenant},
+                "team": {"id": TEAM_ID, "name": "Migration"},
+                "channel": {"id": CHANNEL_CONVERSATION, "name": "Entra migration"},
+            }
+        else:
+            personal = conversation_id or world.personal_conversation(user).id
+            conversation = {"id": personal, "conversationType": "personal", "tenantId": tenant}
+            data = {"tenant": {"id": tenant}}
+        return {
+            "type": kind,
+            "id": world.next_activity_id(),
+            "timestamp": _now_iso(),
+            "serviceUrl": SERVICE_URL,
+            "channelId": "msteams",
+            "from": world.account(user),
+            "conversation": conversation,
+            "recipient": {"id": f"28:{world.app_id}", "name": BOT_NAME},
+            "channelData": data,
+            "locale": "en-US",
+            "entities": [_client_info(world, user)],
+        }
+
+    def _invoke(
+        self,
+        user: dict[str, Any],
+        target: SentActivity,
+        kind: str,
+        action: dict[str, Any],
+        trigger: str = "manual",
+    ) -> dict[str, Any]:
+        activity = self._activity(
+            user, "invoke", channel=kind == "channel", conversation_id=target.conversation_id
+        )
+        activity.update(
+            name="adaptiveCard/action",
+            replyToId=target.id,
+            value={
+                "action": {key: action[key] for key in ("type", "id", "verb", "data") if key in action},
+                "trigger": trigger,
+            },
+        )
+        return activity
+
+    async def _deliver(self, activity: dict[str, Any], token: object) -> tuple[int, Any]:
+        """POST a signed activity to the bot; `token` in the control body overrides the signature (tests)."""
+        world = self._world
+        with world.lock:
+            endpoint, app_id = world.bot_endpoint, world.app_id
+        if not endpoint or not app_id:
+            return 503, {"error": "no bot registered: POST /_sandbox/teams/bot first"}
+        bearer = str(token) if isinstance(token, str) else world.sign(SERVICE_URL)
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        async with httpx.AsyncClient(timeout=_BOT_TIMEOUT) as client:
+            response = await client.post(endpoint, json=activity, headers=headers)
+        try:
+            answer: Any = response.json() if response.content else None
+        except ValueError:
+            answer = response.text
+        return response.status_code, answer
+
+
+def _client_info(world: TeamsWorld, user: dict[str, Any]) -> dict[str, Any]:
+    """What the person's Teams client says about itself; the scenario's `teams.timeZones` names their zone."""
+    zones = (world.state.data.get("teams") or {}).get("timeZones") or {}
+    info = {"type": "clientInfo", "locale": "en-US", "country": "US", "platform": "Web"}
+    zone = zones.get(str(user["userPrincipalName"]))
+    return {**info, "timezone": zone} if zone else info
+
+
+def _card(activity: dict[str, Any]) -> dict[str, Any] | None:
+    for attachment in activity.get("attachments") or []:
+        if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
+            return dict(attachment.get("content") or {})
+    return None
+
+
+def _has_action(node: Any, wanted: dict[str, Any]) -> bool:
+    """True when an Action.Execute with the same verb and data is anywhere on the card."""
+    if isinstance(node, dict):
+        if (
+            node.get("type") == "Action.Execute"
+            and node.get("verb") == wanted.get("verb")
+            and (node.get("data") or {}) == (wanted.get("data") or {})
+        ):
+            return True
+        return any(_has_action(value, wanted) for key, value in node.items() if key != "refresh")
+    if isinstance(node, list):
+        return any(_has_action(item, wanted) for item in node)
+    return False
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,72 @@
+"""What the Teams surface remembers: conversation references, activities acted on, shared cards and copies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+class TeamsConversation(SQLModel, table=True):
+    """A conversation the bot can write to, a personal chat or a channel: Teams' conversation reference."""
+
+    __tablename__ = "teams_conversation"
+
+    conversation_id: str = Field(primary_key=True)
+    service_url: str
+    tenant_id: str
+    kind: str
+    """`personal` or `channel`"""
+    user_id: str | None = Field(default=None, index=True)
+    """The directory object id of the user in a personal chat."""
+    time_zone: str | None = None
+    """That user's time zone as their Teams client last reported it (IANA name): reminders keep to it."""
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class TeamsSeenActivity(SQLModel, table=True):
+    """An activity already acted on: claiming one is an INSERT, so only one process acts on a redelivery."""
+
+    __tablename__ = "teams_seen_activity"
+
+    activity_key: str = Field(primary_key=True)
+    seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class TeamsSharedCard(SQLModel, table=True):
+    """The full card behind a shared message (an approval prompt) and who may see it with its actions."""
+
+    __tablename__ = "teams_shared_card"
+
+    key: str = Field(primary_key=True)
+    card: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
+    viewers: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
+    """Directory object ids who get the card with its actions (`refresh.userIds`); others a read-only copy."""
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class TeamsCardCopy(SQLModel, table=True):
+    """Where a copy of a shared card was posted, so every copy can be updated after each decision."""
+
+    __tablename__ = "teams_card_copy"
+
+    key: str = Field(primary_key=True)
+    conversation_id: str = Field(primary_key=True)
+    activity_id: str
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class TeamsDispatch(SQLModel, table=True):
+    """An outbox message handed to Teams: written right before the request, so that after a crash a
+    message that never left is sent, and one that may have arrived is not sent twice."""
+
+    __tablename__ = "teams_dispatch"
+
+    key: str = Field(primary_key=True)
+    """The outbox idempotency key."""
+    conversation_id: str
+    dispatched_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

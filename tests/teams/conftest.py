@@ -1,0 +1,164 @@
+"""The bot's Teams surface served on loopback, the sandbox playing Teams, and hands to act as people."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from bot.demo import bundled_scenario
+from bot.runtime import Runtime, build_runtime, utc_now
+from bot.settings import Settings
+from bot.teams.settings import TeamsSettings
+from bot.teams.surface import TeamsSurface, build_surface
+from tests.fakes.server import ServerThread
+
+APP_ID = "5f0c7b43-3f9e-4c36-9d4c-2b1e7d6a0a11"
+ORGANIZATION = "fabrikam-fiber"
+
+
+@dataclass
+class Teams:
+    """A person's hands in Teams, through the sandbox's control endpoints; reads what the bot sent."""
+
+    url: str
+    runtime: Runtime
+    settings: TeamsSettings
+    bot_url: str
+
+    def say(self, upn: str, text: str, *, channel: bool = True, **extra: Any) -> dict[str, Any]:
+        body = {"from": upn, "text": text, "channel": channel, **extra}
+        answer = httpx.post(f"{self.url}/_sandbox/teams/message", json=body, timeout=60)
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def said(self, upn: str, text: str, *, channel: bool = True) -> str:
+        """Everything the bot sent or updated in answer, as text."""
+        before = len(self.activities())
+        answer = self.say(upn, text, channel=channel)
+        assert answer["status"] == 200, answer
+        return "\n".join(texts(entry) for entry in self.activities()[before:])
+
+    def click(self, upn: str, activity_id: str, title: str) -> httpx.Response:
+        """`upn` clicks the action titled `title` on that card as they see it."""
+        action = self.action(activity_id, title, card=self.view(upn, activity_id))
+        body = {"from": upn, "replyToId": activity_id, "action": action}
+        return httpx.post(f"{self.url}/_sandbox/teams/invoke", json=body, timeout=60)
+
+    def action(self, activity_id: str, title: str, *, card: dict[str, Any] | None = None) -> dict[str, Any]:
+        card = card or latest_card(self.activities(), activity_id)
+        found = [action for action in actions_of(card) if title in action.get("title", "")]
+        assert found, f"no action titled {title!r} on the card"
+        return found[0]
+
+    def view(self, upn: str, activity_id: str) -> dict[str, Any]:
+        answer = httpx.get(
+            f"{self.url}/_sandbox/teams/view", params={"activityId": activity_id, "user": upn}, timeout=60
+        )
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def activities(self) -> list[dict[str, Any]]:
+        return list(httpx.get(f"{self.url}/_sandbox/teams/activities", timeout=10).json())
+
+    def personal(self, upn: str) -> list[dict[str, Any]]:
+        return [e for e in self.activities() if e["conversation"]["user"] == upn and e["op"] == "send"]
+
+    def surface(self) -> TeamsSurface:
+        """A second copy of the surface, as another process would build it (its own connections)."""
+        return build_surface(self.settings, self.runtime.conversation, self.runtime.database, clock=utc_now)
+
+    def deliver_outbox(self) -> int:
+        async def drain() -> int:
+            surface = self.surface()
+            try:
+                worker = surface.outbox_worker(self.runtime.database, self.runtime.tracking, clock=utc_now)
+                return await worker.drain()
+            finally:
+                await surface.aclose()
+
+        return asyncio.run(drain())
+
+    def watch(self) -> None:
+        async def once() -> None:
+            surface = self.surface()
+            try:
+                outgoings = await asyncio.to_thread(self.runtime.conversation.watch)
+                await surface.delivery.deliver(outgoings, None)
+            finally:
+                await surface.aclose()
+
+        asyncio.run(once())
+
+
+def texts(entry: dict[str, Any]) -> str:
+    """An activity's text and every text on its cards."""
+    found: list[str] = [str(entry.get("text") or "")]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "value"):
+                if isinstance(node.get(key), str):
+                    found.append(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(entry.get("attachments") or [])
+    return "\n".join(found)
+
+
+def latest_card(log: list[dict[str, Any]], activity_id: str) -> dict[str, Any]:
+    entry = [e for e in log if e["id"] == activity_id][-1]
+    return dict(entry["attachments"][0]["content"])
+
+
+def actions_of(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        own = [node] if node.get("type") == "Action.Execute" else []
+        return own + [a for key, value in node.items() if key != "refresh" for a in actions_of(value)]
+    if isinstance(node, list):
+        return [a for item in node for a in actions_of(item)]
+    return []
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    data = json.loads(bundled_scenario().read_text())
+    data["teams"] = {
+        "installed": ["dana@fabrikam.com"],
+        "blocked": ["ivan@fabrikam.com"],
+        "timeZones": {"gus@fabrikam.com": "Asia/Tokyo"},
+    }
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.fixture
+def teams(tmp_path: Path, scenario: Path) -> Iterator[Teams]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'teams.db'}", sandbox_scenario=str(scenario))
+    runtime = build_runtime(settings, surface="slack")
+    try:
+        assert runtime.sandbox is not None
+        tenant_id = str(runtime.sandbox.state()["tenant"]["id"])
+        teams_settings = TeamsSettings(APP_ID, "sandbox-secret", tenant_id, sandbox_url=runtime.sandbox.url)
+        surface = build_surface(teams_settings, runtime.conversation, runtime.database, clock=utc_now)
+        app = Starlette(routes=[surface.route()], lifespan=surface.lifespan)
+        with ServerThread(app, lifespan="on") as bot:
+            endpoint = f"{bot.url}/api/messages"
+            httpx.post(
+                f"{runtime.sandbox.url}/_sandbox/teams/bot", json={"endpoint": endpoint, "appId": APP_ID}
+            ).raise_for_status()
+            yield Teams(runtime.sandbox.url, runtime, teams_settings, endpoint)
+    finally:
+        runtime.close()

@@ -1,0 +1,124 @@
+"""Messages as Adaptive Cards, and the client-side pacing that keeps Teams' limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from bot.conversation.messages import Actions, Button, Facts, Heading, Message, Table, Text
+from bot.teams import cards
+from bot.teams.pacing import PER_CONVERSATION, Pacer
+
+
+def test_slack_markup_becomes_commonmark_and_code_and_lists_stay() -> None:
+    assert cards.commonmark("*Keep access* (5): `dana`, _maybe_") == "**Keep access** (5): `dana`, _maybe_"
+    assert cards.commonmark("2 * 3 = 6 and a*b") == "2 * 3 = 6 and a*b"  # no bold out of arithmetic
+    assert cards.commonmark("• *one*\n• two") == "• **one**\n• two"
+
+
+def test_buttons_become_execute_actions_with_their_word_and_value() -> None:
+    message = Message(
+        "Approval #3",
+        (
+            Heading("Approval #3"),
+            Facts((("Plan", "*11* users"),)),
+            Actions(
+                (Button("Approve", "approve", "3", "primary"), Button("Reject", "reject", "3", "danger"))
+            ),
+        ),
+    )
+    card = cards.card(message)
+    assert card["$schema"] == cards.CARD_SCHEMA and card["version"] == "1.5" and "schema" not in card
+    (action_set,) = [element for element in card["body"] if element["type"] == "ActionSet"]
+    assert [(a["title"], a["verb"], a["data"], a["style"]) for a in action_set["actions"]] == [
+        ("Approve", "approve", {"value": "3"}, "positive"),
+        ("Reject", "reject", {"value": "3"}, "destructive"),
+    ]
+    assert card["body"][1]["facts"] == [{"title": "Plan", "value": "**11** users"}]
+    read_only = cards.card(message, actions=False, refresh=("approval:3", ["8:orgid:abc"]))
+    assert all(element["type"] != "ActionSet" for element in read_only["body"])
+    assert read_only["refresh"]["userIds"] == ["8:orgid:abc"]
+    assert read_only["refresh"]["action"] == {
+        "type": "Action.Execute",
+        "title": "Refresh",
+        "verb": "refresh",
+        "data": {"value": "approval:3"},
+    }
+
+
+def test_a_button_that_asks_first_opens_the_question_with_the_real_action_inside() -> None:
+    button = Button("Remove these 3 people", "remove-users", "org --stale 90", "danger", "Remove 3? No undo.")
+    (action_set,) = cards.card(Message("Stale", (Actions((button,)),)))["body"]
+    (shown,) = action_set["actions"]
+    assert shown["type"] == "Action.ShowCard" and shown["title"] == "Remove these 3 people"
+    question, actions = shown["card"]["body"]
+    assert question["text"] == "Remove 3? No undo."
+    assert actions["actions"] == [
+        {
+            "type": "Action.Execute",
+            "title": "Yes, remove these 3 people",
+            "style": "destructive",
+            "verb": "remove-users",
+            "data": {"value": "org --stale 90"},
+        }
+    ]
+
+
+def test_a_huge_message_is_cut_to_fit_teams_and_says_so() -> None:
+    rows = tuple((f"user{n:05d}@fabrikam.com", "auto", f"user{n:05d}@fabrikam.com") for n in range(5000))
+    blocks = (Table(("user", "outcome", "account"), rows), *(Text("x" * 5000) for _ in range(10)))
+    card = cards.card(Message("Plan", (*blocks, Actions((Button("Invite", "invite"),)))))
+    assert len(json.dumps(card)) <= cards.MAX_CARD_BYTES + 200
+    assert "left out" in card["body"][-1]["text"] or "left out" in json.dumps(card)
+    assert any(element["type"] == "ActionSet" for element in card["body"])  # actions are kept
+    assert "…and 4960 more" in card["body"][0]["text"]
+
+
+def test_the_pacer_keeps_seven_a_second_and_eight_in_two_seconds_per_conversation() -> None:
+    now = [0.0]
+    starts: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(PER_CONVERSATION, margin=0.0, clock=lambda: now[0], sleep=sleep)
+
+    async def run() -> None:
+        for _ in range(16):
+            async with pacer.slot("conversation"):
+                starts.append(now[0])
+        async with pacer.slot("another"):  # other conversations do not wait
+            starts.append(now[0])
+
+    asyncio.run(run())
+    assert starts[:7] == [0.0] * 7
+    for index, start in enumerate(starts[:16]):
+        assert sum(1 for other in starts[:16] if start - 1 < other <= start) <= 7, index
+        assert sum(1 for other in starts[:16] if start - 2 < other <= start) <= 8, index
+    assert starts[7] == 1.0 and starts[8] == 2.0
+    assert starts[16] == starts[15]
+
+
+def test_the_pacer_counts_a_request_from_its_answer_and_in_flight_ones_as_now() -> None:
+    """A request Microsoft saw late must not let the next one in early."""
+    now = [0.0]
+    order: list[str] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(((1.0, 1),), margin=0.0, clock=lambda: now[0], sleep=sleep)
+
+    async def slow() -> None:
+        async with pacer.slot():
+            order.append(f"slow starts {now[0]:.2f}")
+            now[0] += 0.5  # the answer comes half a second later
+        order.append(f"slow answered {now[0]:.2f}")
+
+    async def run() -> None:
+        await slow()
+        async with pacer.slot():
+            order.append(f"next starts {now[0]:.2f}")
+
+    asyncio.run(run())
+    assert order == ["slow starts 0.00", "slow answered 0.50", "next starts 1.50"]

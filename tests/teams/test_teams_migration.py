@@ -1,0 +1,90 @@
+"""A whole migration in Teams, over real loopback HTTP with signed activities, through the sandbox's Teams."""
+
+from __future__ import annotations
+
+import httpx
+from sqlmodel import select
+
+from storage import Reminder
+from tests.teams.conftest import ORGANIZATION, Teams, latest_card, texts
+
+DANA, LEE, ANN, GUS, IVAN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "gus", "ivan"))
+
+
+def test_a_whole_migration_in_teams(teams: Teams) -> None:
+    said = teams.said(DANA, f"start {ORGANIZATION} fabrikam.com")
+    assert f"Started migrating {ORGANIZATION}" in said or ORGANIZATION in said, said
+    assert "admins" in teams.said(ANN, f"invite {ORGANIZATION}").lower()  # refused: not an admin
+
+    plan = teams.said(DANA, f"plan {ORGANIZATION}")
+    assert "**" in plan and "*" not in plan.replace("**", "")  # CommonMark bold, no Slack markup left
+    assert "invit" in teams.said(DANA, f"invite {ORGANIZATION}").lower()
+
+    before = len(teams.activities())
+    teams.say(DANA, f"request-approval {ORGANIZATION}")
+    prompts = [e for e in teams.activities()[before:] if "refresh" in e["attachments"][0]["content"]]
+    channel_prompt = next(e for e in prompts if e["conversation"]["conversationType"] == "channel")
+    lee_prompt = next(e for e in prompts if e["conversation"]["user"] == LEE)
+    card = latest_card(teams.activities(), channel_prompt["id"])
+    assert "Approve" not in texts({"attachments": [card["body"]]})  # read-only for everyone...
+    lee_id = next(
+        u["id"] for u in teams.runtime.sandbox.state()["tenant"]["users"] if u["userPrincipalName"] == LEE
+    )  # type: ignore[union-attr]
+    assert card["refresh"]["userIds"] == [f"8:orgid:{lee_id}"]  # ...but the other admin, who sees the actions
+
+    # Dana asked, so Teams never shows her the buttons; typed, the workflow refuses her too
+    assert "Approve" not in texts({"attachments": [teams.view(DANA, channel_prompt["id"])]})
+    approve = teams.action(lee_prompt["id"], "Approve", card=teams.view(LEE, lee_prompt["id"]))
+    refused = httpx.post(
+        f"{teams.url}/_sandbox/teams/invoke",
+        json={"from": DANA, "replyToId": channel_prompt["id"], "action": approve},
+        timeout=60,
+    )
+    assert refused.status_code == 409
+    assert "another admin must approve" in teams.said(DANA, f"approve {approve['data']['value']}")
+
+    clicked = teams.click(LEE, channel_prompt["id"], "Approve")
+    assert clicked.status_code == 200 and clicked.json()["status"] == 200
+    answer = clicked.json()["body"]
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "Approved by Lee Admin" in texts({"attachments": [answer["value"]]})
+    for prompt in prompts:  # every copy now says so
+        assert "Approved by Lee Admin" in texts(
+            {"attachments": [latest_card(teams.activities(), prompt["id"])]}
+        )
+    steps = [e for e in teams.personal(LEE) if "Connect directory" in texts(e)]
+    assert steps, "the connector gets the portal steps in their personal chat"
+
+    tenant_id = str(teams.runtime.sandbox.state()["tenant"]["id"])  # type: ignore[union-attr]
+    httpx.post(
+        f"{teams.url}/_sandbox/connect", json={"organization": ORGANIZATION, "tenantId": tenant_id}
+    ).raise_for_status()
+    before = len(teams.activities())
+    teams.watch()
+    noticed = [e for e in teams.activities()[before:] if e["conversation"]["conversationType"] == "channel"]
+    assert any("connected" in texts(e).lower() for e in noticed), noticed
+
+    teams.say(GUS, "what happens to my pull requests?", channel=False)  # his Teams client: Tokyo
+    teams.say(DANA, f"notify {ORGANIZATION}")
+    assert teams.deliver_outbox() > 0
+    with teams.runtime.database.session() as session:
+        zones = {row.key: row.time_zone for row in session.exec(select(Reminder))}
+    assert "Asia/Tokyo" in zones.values()  # reminders come in his working hours
+    (todo,) = [e for e in teams.personal(GUS) if "to-do list" in texts(e).lower()]
+    assert not teams.personal(IVAN)  # Ivan blocked the bot
+    done = teams.click(GUS, todo["id"], "Done")
+    assert done.json()["status"] == 200
+    assert (
+        "✅" in texts({"attachments": [done.json()["body"]["value"]]})
+        or "done" in texts({"attachments": [done.json()["body"]["value"]]}).lower()
+    )
+
+    answer_text = teams.said(GUS, "do I keep my Visual Studio subscription?", channel=False)
+    assert "Visual Studio" in answer_text
+
+
+def test_adding_the_app_shows_what_the_bot_does(teams: Teams) -> None:
+    answer = httpx.post(f"{teams.url}/_sandbox/teams/install", json={"from": ANN}, timeout=60).json()
+    assert answer["status"] == 200
+    (welcome,) = teams.personal(ANN)
+    assert "Type `help` to see what I can do" in texts(welcome)  # no migration yet: nothing for Ann to do

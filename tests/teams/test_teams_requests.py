@@ -1,0 +1,112 @@
+"""`POST /api/messages` refuses what the Bot Connector did not sign for this bot; redeliveries act once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.teams.conftest import APP_ID, Teams
+
+SERVICE_URL = "https://smba.trafficmanager.net/amer/"
+
+
+def _activity(teams: Teams, text: str = "help", activity_id: str = "f:1") -> dict[str, Any]:
+    user = next(
+        u
+        for u in teams.runtime.sandbox.state()["tenant"]["users"]
+        if u["userPrincipalName"] == "dana@fabrikam.com"
+    )  # type: ignore[union-attr]
+    tenant = teams.settings.tenant_id
+    return {
+        "type": "message",
+        "id": activity_id,
+        "serviceUrl": SERVICE_URL,
+        "channelId": "msteams",
+        "from": {"id": "29:1dana", "name": "Dana", "aadObjectId": user["id"]},
+        "conversation": {
+            "id": "19:aadbot-migration@thread.tacv2",
+            "conversationType": "channel",
+            "tenantId": tenant,
+        },
+        "recipient": {"id": f"28:{APP_ID}", "name": "aadbot"},
+        "channelData": {"tenant": {"id": tenant}},
+        "text": text,
+    }
+
+
+def _claims(**changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": "https://api.botframework.com",
+        "aud": APP_ID,
+        "serviceurl": SERVICE_URL,
+        "nbf": now - 5,
+        "exp": now + 600,
+    }
+    claims.update(changes)
+    return {key: value for key, value in claims.items() if value is not None}
+
+
+def _post(teams: Teams, activity: dict[str, Any], token: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx.post(teams.bot_url, json=activity, headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "no token",
+        "not a JWT",
+        "unsigned",
+        "signed by someone else",
+        "expired",
+        "for another bot",
+        "other issuer",
+        "other serviceurl",
+    ],
+)
+def test_requests_the_bot_connector_did_not_sign_are_refused(teams: Teams, case: str) -> None:
+    foreign = rsa.generate_private_key(65537, 2048)
+    tokens: dict[str, str | None] = {
+        "no token": None,
+        "not a JWT": "abc.def",
+        "unsigned": jwt.encode(_claims(), key=None, algorithm="none"),
+        "signed by someone else": jwt.encode(_claims(), foreign, algorithm="RS256", headers={"kid": "x"}),
+        "expired": _sandbox_token(teams, exp=int(time.time()) - 3600),
+        "for another bot": _sandbox_token(teams, aud="00000000-0000-0000-0000-000000000001"),
+        "other issuer": _sandbox_token(teams, iss="https://evil.example"),
+        "other serviceurl": _sandbox_token(teams, serviceurl="https://evil.example/"),
+    }
+    before = len(teams.activities())
+    assert _post(teams, _activity(teams), tokens[case]).status_code == 401
+    assert len(teams.activities()) == before  # nothing was acted on
+
+
+def test_a_properly_signed_activity_is_answered_and_a_redelivery_is_acted_on_once(teams: Teams) -> None:
+    token = _sandbox_token(teams)
+    activity = _activity(teams, "help", activity_id="f:redelivered")
+    assert _post(teams, activity, token).status_code == 200
+    after_first = len(teams.activities())
+    assert after_first >= 1
+    assert _post(teams, activity, token).status_code == 200
+    assert len(teams.activities()) == after_first
+
+
+def test_a_redelivered_message_through_the_sandbox_is_acted_on_once(teams: Teams) -> None:
+    first = teams.say("dana@fabrikam.com", "help", channel=True)
+    count = len(teams.activities())
+    again = _post(teams, {**_activity(teams), "id": first["activityId"]}, _sandbox_token(teams))
+    assert again.status_code == 200
+    assert len(teams.activities()) == count
+
+
+def _sandbox_token(teams: Teams, **changes: Any) -> str:
+    """A token signed with the sandbox's published key, as the Bot Connector signs, with `changes`."""
+    answer = httpx.post(f"{teams.url}/_sandbox/teams/sign", json=changes, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["token"])

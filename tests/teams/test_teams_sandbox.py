@@ -1,0 +1,178 @@
+"""The sandbox plays Teams: signed activities, the Bot Connector with its limits, blocked users, installs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from sandbox import Sandbox, parse_scenario
+from sandbox._teams_limits import PER_CONVERSATION, SlidingLimits
+from tests.fakes.server import ServerThread
+
+APP_ID = "11111111-2222-3333-4444-555555555555"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_limits_follow_teams_windows_and_say_how_long_to_wait() -> None:
+    clock = _Clock()
+    limits = SlidingLimits(PER_CONVERSATION, clock)
+    assert [limits.wait("c") for _ in range(7)] == [0.0] * 7
+    assert limits.wait("c") == pytest.approx(1.0)  # 7 per second
+    assert limits.wait("other") == 0.0  # per conversation
+    clock.now += 1.0
+    assert limits.wait("c") == 0.0  # the 8th in two seconds
+    assert limits.wait("c") == pytest.approx(1.0)  # 8 per 2 s: the first leaves the window at 1002
+    clock.now += 1.0
+    sent = 0
+    while clock.now < 1030 and sent < 100:
+        if limits.wait("c") == 0.0:
+            sent += 1
+        clock.now += 0.05
+    assert sent + 8 <= 60  # 60 per 30 s
+
+
+@pytest.fixture
+def teams_box(fabrikam: dict[str, Any]) -> Iterator[Sandbox]:
+    fabrikam["teams"] = {"installed": ["lee@fabrikam.com"], "blocked": ["ann@fabrikam.com"]}
+    frozen = (
+        time.time()
+    )  # every request lands in the same instant: the limits are exact, however slow the host
+    with Sandbox(parse_scenario(fabrikam), clock=lambda: frozen) as running:
+        httpx.post(
+            f"{running.url}/_sandbox/teams/bot", json={"endpoint": "http://127.0.0.1:9/x", "appId": APP_ID}
+        )
+        yield running
+
+
+def _token(box: Sandbox, scope: str) -> str:
+    tenant = box.state()["tenant"]["id"]
+    response = httpx.post(
+        f"{box.url}/login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": "s", "scope": scope},
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def _user(box: Sandbox, upn: str) -> dict[str, Any]:
+    return next(u for u in box.state()["tenant"]["users"] if u["userPrincipalName"] == upn)
+
+
+def test_connector_creates_sends_updates_and_refuses_as_teams_does(teams_box: Sandbox) -> None:
+    base = f"{teams_box.url}/smba.trafficmanager.net/amer/v3/conversations"
+    bot = {"Authorization": f"Bearer {_token(teams_box, 'https://api.botframework.com/.default')}"}
+    lee, dana = _user(teams_box, "lee@fabrikam.com"), _user(teams_box, "dana@fabrikam.com")
+    assert httpx.post(base, json={"members": [{"id": lee["id"]}]}).status_code == 401
+    created = httpx.post(base, json={"members": [{"id": lee["id"]}], "tenantId": "t"}, headers=bot)
+    assert created.status_code == 201
+    conversation = created.json()["id"]
+    assert httpx.post(base, json={"members": [{"id": lee["id"]}]}, headers=bot).json()["id"] == conversation
+    not_installed = httpx.post(base, json={"members": [{"id": dana["id"]}]}, headers=bot)
+    assert not_installed.status_code == 403
+
+    sent = httpx.post(
+        f"{base}/{conversation}/activities", json={"type": "message", "text": "hi"}, headers=bot
+    )
+    assert sent.status_code == 201
+    activity_id = sent.json()["id"]
+    updated = httpx.put(
+        f"{base}/{conversation}/activities/{activity_id}",
+        json={"type": "message", "text": "edited"},
+        headers=bot,
+    )
+    assert updated.status_code == 200
+    assert httpx.post(f"{base}/19:nope/activities", json={}, headers=bot).status_code == 404
+    log = httpx.get(f"{teams_box.url}/_sandbox/teams/activities").json()
+    assert [(entry["op"], entry["text"], entry["conversation"]["user"]) for entry in log] == [
+        ("send", "hi", "lee@fabrikam.com"),
+        ("update", "edited", "lee@fabrikam.com"),
+    ]
+    answers = [
+        httpx.post(f"{base}/{conversation}/activities", json={"text": str(n)}, headers=bot) for n in range(8)
+    ]
+    throttled = [answer for answer in answers if answer.status_code == 429]
+    # 7 operations a second per conversation: two creations, the send and the update above, then 3 of these
+    assert [answer.status_code for answer in answers] == [201] * 3 + [429] * 5
+    assert int(throttled[0].headers["Retry-After"]) == 1
+
+
+def test_blocked_user_gets_403_and_graph_installs_once(teams_box: Sandbox) -> None:
+    graph = {"Authorization": f"Bearer {_token(teams_box, 'https://graph.microsoft.com/.default')}"}
+    bot = {"Authorization": f"Bearer {_token(teams_box, 'https://api.botframework.com/.default')}"}
+    ann = _user(teams_box, "ann@fabrikam.com")
+    dana = _user(teams_box, "dana@fabrikam.com")
+    url = f"{teams_box.url}/graph.microsoft.com/v1.0/users/{dana['id']}/teamwork/installedApps"
+    catalog = httpx.get(
+        f"{teams_box.url}/graph.microsoft.com/v1.0/appCatalogs/teamsApps",
+        params={"$filter": f"externalId eq '{APP_ID}'"},
+        headers=graph,
+    ).json()["value"]
+    assert catalog[0]["externalId"] == APP_ID and catalog[0]["id"] != APP_ID
+    catalog_app = f"https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{catalog[0]['id']}"
+    bind = {"teamsApp@odata.bind": catalog_app}
+    assert httpx.post(url, json=bind).status_code == 401
+    assert httpx.post(url, json=bind, headers=graph).status_code == 201
+    assert httpx.post(url, json=bind, headers=graph).status_code == 409
+    base = f"{teams_box.url}/smba.trafficmanager.net/amer/v3/conversations"
+    assert httpx.post(base, json={"members": [{"id": dana["id"]}]}, headers=bot).status_code == 201
+    assert httpx.post(url.replace(dana["id"], ann["id"]), json=bind, headers=graph).status_code == 201
+    conversation = httpx.post(base, json={"members": [{"id": ann["id"]}]}, headers=bot).json()["id"]
+    blocked = httpx.post(f"{base}/{conversation}/activities", json={"text": "x"}, headers=bot)
+    assert blocked.status_code == 403
+    assert blocked.json()["error"]["code"] == "MessageWritesBlocked"
+
+
+def test_activities_reach_the_bot_signed_with_published_keys(teams_box: Sandbox) -> None:
+    received: list[tuple[dict[str, Any], str]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = dict(scope["headers"])
+        received.append((json.loads(body), headers.get(b"authorization", b"").decode()))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    with ServerThread(app) as bot:
+        httpx.post(
+            f"{teams_box.url}/_sandbox/teams/bot",
+            json={"endpoint": f"{bot.url}/api/messages", "appId": APP_ID},
+        )
+        answer = httpx.post(
+            f"{teams_box.url}/_sandbox/teams/message",
+            json={"from": "dana@fabrikam.com", "text": "status", "channel": True},
+        ).json()
+    assert answer["status"] == 200
+    activity, authorization = received[0]
+    assert activity["text"] == "<at>aadbot</at> status" and activity["id"] == answer["activityId"]
+    assert activity["from"]["aadObjectId"] == _user(teams_box, "dana@fabrikam.com")["id"]
+    metadata = httpx.get(f"{teams_box.url}/login.botframework.com/v1/.well-known/openidconfiguration").json()
+    assert metadata["jwks_uri"] == "https://login.botframework.com/v1/.well-known/keys"
+    keys = httpx.get(f"{teams_box.url}/login.botframework.com/v1/.well-known/keys").json()["keys"]
+    assert keys[0]["endorsements"] == ["msteams"]
+    token = authorization.removeprefix("Bearer ")
+    claims = jwt.decode(
+        token,
+        jwt.PyJWK(keys[0]).key,
+        algorithms=["RS256"],
+        audience=APP_ID,
+        issuer="https://api.botframework.com",
+    )
+    assert claims["serviceurl"] == activity["serviceUrl"]

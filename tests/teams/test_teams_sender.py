@@ -1,0 +1,163 @@
+"""The outbox's Teams sender against the sandbox's Bot Connector: failures classified as Teams means them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from bot.conversation.messages import DirectMessage, Message, Text
+from bot.delivery import DeliveryFailed, Envelope, Receipt
+from bot.runtime import utc_now
+from bot.teams.connector import TeamsApi, TeamsApiError
+from bot.teams.sender import BLOCKED, POSSIBLY_DELIVERED, _failure
+from bot.teams.store import ConversationRef
+from bot.teams.surface import TeamsSurface, build_surface
+from tests.teams.conftest import Teams
+
+T = TypeVar("T")
+HELLO = Message("Hello", (Text("Hello from the outbox"),))
+
+
+def _with_surface(teams: Teams, use: Callable[[TeamsSurface], Awaitable[T]], **api: object) -> T:
+    async def run() -> T:
+        client = httpx.AsyncClient(timeout=api.pop("timeout", 10.0))  # type: ignore[arg-type]
+        surface = build_surface(
+            teams.settings,
+            teams.runtime.conversation,
+            teams.runtime.database,
+            clock=utc_now,
+            api=TeamsApi(teams.settings, client=client, **api),  # type: ignore[arg-type]
+        )
+        try:
+            return await use(surface)
+        finally:
+            await surface.aclose()
+
+    return asyncio.run(run())
+
+
+def _send(teams: Teams, upn: str, key: str = "k1", **api: object) -> Receipt:
+    envelope = Envelope(key, DirectMessage(upn), HELLO)
+    return _with_surface(teams, lambda surface: surface.sender.send(envelope), **api)
+
+
+def _faults(teams: Teams, **settings: object) -> None:
+    httpx.post(
+        f"{teams.url}/_sandbox/faults", json={"hosts": ["smba.trafficmanager.net"], **settings}
+    ).raise_for_status()
+
+
+def test_a_person_without_the_app_gets_it_installed_and_a_personal_chat(teams: Teams) -> None:
+    receipt = _send(teams, "gus@fabrikam.com")
+    conversation, activity = receipt.ref.split("/")
+    (sent,) = teams.personal("gus@fabrikam.com")
+    assert (sent["conversation"]["id"], sent["id"]) == (conversation, activity)
+
+
+def test_a_person_who_blocked_the_bot_is_unreachable_for_good(teams: Teams) -> None:
+    with pytest.raises(DeliveryFailed) as failed:
+        _send(teams, "ivan@fabrikam.com")
+    assert failed.value.code == BLOCKED and failed.value.permanent
+
+
+def test_a_429_says_how_long_to_wait_and_nothing_was_sent(teams: Teams) -> None:
+    _faults(teams, sequence=[429], retry_after=7)
+    with pytest.raises(DeliveryFailed) as failed:
+        _send(teams, "gus@fabrikam.com")
+    assert failed.value.retry_after == 7 and not failed.value.maybe_delivered
+    assert not teams.personal("gus@fabrikam.com")
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_gateway_errors_are_retried_later(teams: Teams, status: int) -> None:
+    _send(teams, "gus@fabrikam.com", key="first")  # the chat exists; now the send itself fails
+    _faults(teams, sequence=[status])
+    with pytest.raises(DeliveryFailed) as failed:
+        _send(teams, "gus@fabrikam.com", key="second")
+    assert not failed.value.permanent and failed.value.retry_after is None
+
+
+def test_412_is_retried_like_the_gateway_errors() -> None:
+    envelope = Envelope("k", DirectMessage("a@b.c"), HELLO)
+    failure = _failure(TeamsApiError(412, "PreconditionFailed", "send"), envelope)
+    assert not failure.permanent and not failure.maybe_delivered
+
+
+def test_a_gone_conversation_is_created_again(teams: Teams) -> None:
+    gus = next(
+        u
+        for u in teams.runtime.sandbox.state()["tenant"]["users"]
+        if u["userPrincipalName"] == "gus@fabrikam.com"
+    )  # type: ignore[union-attr]
+    stale = ConversationRef(
+        "a:1gone", "https://smba.trafficmanager.net/amer/", teams.settings.tenant_id, "personal", gus["id"]
+    )
+    store = teams.surface().store
+    store.remember(stale)
+    _send(teams, "gus@fabrikam.com", paced=True)  # installs for Gus on the way: the app was removed
+    fresh = store.personal(gus["id"])
+    assert fresh is not None and fresh.conversation_id != "a:1gone"
+    assert len(teams.personal("gus@fabrikam.com")) == 1
+
+
+def test_a_timeout_is_recorded_as_possibly_delivered(teams: Teams) -> None:
+    _send(teams, "gus@fabrikam.com", key="first")
+    _faults(teams, sequence=["slow"], slow_seconds=4.0)
+    receipt = _send(teams, "gus@fabrikam.com", key="second", timeout=2.0)
+    assert receipt.ref.endswith(f"/{POSSIBLY_DELIVERED}")
+
+
+def test_without_its_own_pacing_the_connector_answers_429_with_retry_after(teams: Teams) -> None:
+    _send(teams, "gus@fabrikam.com", key="first")
+
+    async def burst(surface: TeamsSurface) -> list[BaseException | Receipt]:
+        sends = [
+            surface.sender.send(Envelope(f"b{n}", DirectMessage("gus@fabrikam.com"), HELLO)) for n in range(9)
+        ]
+        return await asyncio.gather(*sends, return_exceptions=True)
+
+    results = _with_surface(teams, burst, paced=False)
+    limited = [r for r in results if isinstance(r, DeliveryFailed) and r.code == "ratelimited"]
+    assert limited and all((r.retry_after or 0) >= 1 for r in limited)
+
+
+def test_with_its_own_pacing_a_burst_gets_no_429(teams: Teams) -> None:
+    """Nine messages to one person at once: Teams allows 7 a second and 8 in 2 s per conversation."""
+
+    async def burst(surface: TeamsSurface) -> list[BaseException | Receipt]:
+        first = await surface.sender.send(Envelope("first", DirectMessage("gus@fabrikam.com"), HELLO))
+        sends = [
+            surface.sender.send(Envelope(f"b{n}", DirectMessage("gus@fabrikam.com"), HELLO)) for n in range(9)
+        ]
+        return [first, *await asyncio.gather(*sends, return_exceptions=True)]
+
+    results = _with_surface(teams, burst)
+    assert all(isinstance(r, Receipt) for r in results), " ".join(getattr(r, "code", "ok") for r in results)
+    assert len(teams.personal("gus@fabrikam.com")) == 10
+
+
+def test_after_a_crash_a_message_handed_to_teams_is_not_sent_twice_and_one_that_was_not_is_sent(
+    teams: Teams,
+) -> None:
+    _send(teams, "gus@fabrikam.com", key="handed")  # handed over and sent; the crash lost the record
+    again = Envelope("handed", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+    receipt = _with_surface(teams, lambda surface: surface.sender.send(again))
+    assert receipt.ref.endswith(f"/{POSSIBLY_DELIVERED}")
+    never = Envelope("never-handed", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+    _with_surface(teams, lambda surface: surface.sender.send(never))
+    assert len(teams.personal("gus@fabrikam.com")) == 2
+
+
+def test_a_refused_message_is_not_taken_for_handed_over(teams: Teams) -> None:
+    _send(teams, "gus@fabrikam.com", key="first")
+    _faults(teams, sequence=[429], retry_after=1)
+    with pytest.raises(DeliveryFailed):
+        _send(teams, "gus@fabrikam.com", key="refused")
+    retried = Envelope("refused", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+    receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
+    assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
+    assert len(teams.personal("gus@fabrikam.com")) == 2

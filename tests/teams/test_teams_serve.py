@@ -1,0 +1,70 @@
+"""`aadbot serve` with TEAMS_APP_ID: the real command, talked to the way Teams does, beside Slack."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.settings import SettingsError
+from bot.teams.settings import TeamsSettings
+from sandbox import Sandbox
+from tests.teams.conftest import APP_ID
+
+
+def test_teams_settings_name_the_variable_and_the_fix() -> None:
+    assert TeamsSettings.from_environment({}) is None
+    with pytest.raises(SettingsError, match="TEAMS_APP_ID"):
+        TeamsSettings.from_environment({"TEAMS_APP_ID": "my-bot"})
+    with pytest.raises(SettingsError, match="TEAMS_APP_PASSWORD"):
+        TeamsSettings.from_environment({"TEAMS_APP_ID": APP_ID})
+    with pytest.raises(SettingsError, match="TEAMS_TENANT_ID"):
+        TeamsSettings.from_environment({"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s"})
+
+
+def test_aadbot_serve_speaks_teams_and_slack_in_one_process(tmp_path: Path, box: Sandbox) -> None:
+    tenant = str(box.state()["tenant"]["id"])
+    environment = {
+        **os.environ,
+        "AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "AADBOT_SANDBOX_URL": box.url,
+        "AZURE_TENANT_ID": tenant,
+        "AZURE_CLIENT_ID": "sandbox-app",
+        "AZURE_CLIENT_SECRET": "sandbox-secret",
+        "AZURE_DEVOPS_PAT": "sandbox-pat",
+        "TEAMS_APP_ID": APP_ID,
+        "TEAMS_APP_PASSWORD": "sandbox-secret",
+        "TEAMS_TENANT_ID": tenant,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    command = [sys.executable, "-m", "bot.cli", "serve", "--port", "0"]
+    with subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert line.startswith("listening on http://127.0.0.1:"), line
+            url = line.split()[-1]
+            assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+            assert httpx.post(f"{url}/slack/events", data={"command": "/aad"}, timeout=10).status_code == 401
+            assert httpx.post(f"{url}/api/messages", json={"type": "message"}, timeout=10).status_code == 401
+            registration = {"endpoint": f"{url}/api/messages", "appId": APP_ID}
+            httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
+            sent = httpx.post(
+                f"{box.url}/_sandbox/teams/message",
+                json={"from": "dana@fabrikam.com", "text": "help", "channel": True},
+                timeout=60,
+            ).json()
+            assert sent["status"] == 200
+            log = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
+            assert any("start ORG TENANT" in str(entry["attachments"]) for entry in log), log
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
