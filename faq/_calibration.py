@@ -10,7 +10,7 @@ import itertools
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from typing import Protocol
 
@@ -20,6 +20,9 @@ WRONG_ANSWER_COST = 2.0
 # at least this often; below that it is framed as likely ("This sounds like ...") with one-click alternatives.
 SURE_PRECISION = 0.95
 DECLINED_COST = 1.0
+# Messages from this length on (log(1 + content words), about 19 words) get their own fit: a long story
+# spreads its similarity thinly, so a score that is weak for a one-line question is strong for a report.
+LONG_FROM = 3.0
 _RIDGE = 0.01
 _NEWTON_STEPS = 50
 
@@ -61,10 +64,17 @@ class Calibration:
     slope_length: float = 0.0
     slope_move: float = 0.0
     """Between this and `threshold` the answer is framed as likely ("This sounds like ..."); -1: none."""
+    long_from: float = math.inf
+    long: Calibration | None = None
+    """The fit used for messages of `long_from` and longer (see `LONG_FROM`); None: this one for all."""
 
     def __post_init__(self) -> None:
         if self.framed_threshold < 0 or self.framed_threshold > self.threshold:
             object.__setattr__(self, "framed_threshold", self.threshold)
+
+    def for_length(self, length: float) -> Calibration:
+        """The part of the calibration that judges a message of this length (with its own thresholds)."""
+        return self.long if self.long is not None and length >= self.long_from else self
 
     def confidence(self, top: float, margin: float, length: float = 0.0, move: float = 0.0) -> float:
         z = (
@@ -77,30 +87,58 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def assess(self, ranking: Ranked) -> float:
-        """The confidence that the ranking's best topic is the right one."""
-        return self.confidence(
+        """The confidence that the ranking's best topic is the right one (by the part for its length)."""
+        return self.for_length(ranking.length).confidence(
             ranking.top, ranking.margin, ranking.length, 1.0 if ranking.about_the_move else 0.0
         )
 
-    def to_json(self) -> dict[str, float]:
-        return {key: round(value, 6) for key, value in asdict(self).items()}
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            key: round(value, 6)
+            for key, value in asdict(self).items()
+            if key not in ("long", "long_from") and isinstance(value, float)
+        }
+        if self.long is not None:
+            data["long_from"] = self.long_from
+            data["long"] = self.long.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Calibration:
+        def number(key: str, default: float) -> float:
+            value = data.get(key, default)
+            return float(value) if isinstance(value, (int, float)) else default
+
+        long = data.get("long")
+        threshold = number("threshold", 0.5)
+        return cls(
+            slope_top=number("slope_top", 0.0),
+            slope_margin=number("slope_margin", 0.0),
+            bias=number("bias", 0.0),
+            threshold=threshold,
+            framed_threshold=number("framed_threshold", threshold),
+            slope_length=number("slope_length", 0.0),
+            slope_move=number("slope_move", 0.0),
+            long_from=number("long_from", math.inf),
+            long=cls.from_json(long) if isinstance(long, dict) else None,
+        )
 
 
 def bundled_calibration() -> Calibration:
     text = resources.files("faq").joinpath("calibration.json").read_text(encoding="utf-8")
-    data = json.loads(text)
-    return Calibration(
-        slope_top=float(data["slope_top"]),
-        slope_margin=float(data["slope_margin"]),
-        bias=float(data["bias"]),
-        threshold=float(data["threshold"]),
-        framed_threshold=float(data.get("framed_threshold", data["threshold"])),
-        slope_length=float(data.get("slope_length", 0.0)),
-        slope_move=float(data.get("slope_move", 0.0)),
-    )
+    return Calibration.from_json(json.loads(text))
 
 
-def fit(samples: Sequence[Sample]) -> Calibration:
+def fit(samples: Sequence[Sample], long_from: float = LONG_FROM) -> Calibration:
+    """One fit for short messages and one for long ones (`LONG_FROM`), when both kinds are there."""
+    short = [s for s in samples if s.length < long_from]
+    long = [s for s in samples if s.length >= long_from]
+    if not any(s.grounded for s in short) or not any(s.grounded for s in long):
+        return fit_one(samples)
+    return replace(fit_one(short), long_from=long_from, long=fit_one(long))
+
+
+def fit_one(samples: Sequence[Sample]) -> Calibration:
     """Logistic regression of "top topic is right" on (top, margin), then the cheapest threshold.
 
     Only grounded questions shape the regression: the confidence is never consulted for the others.

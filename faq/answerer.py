@@ -106,9 +106,10 @@ class FaqAnswerer:
             starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
             return Answer(None, 0.0, _compose.greeting(starters), [topic.id for topic in starters])
         # An ungrounded question (the topics know too few of its words) has no meaningful confidence.
+        judge = self.calibration.for_length(ranking.length)
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
-        if ranking.top > 0 and ranking.grounded and confidence >= self.calibration.framed_threshold:
-            framed = confidence < self.calibration.threshold
+        if ranking.top > 0 and ranking.grounded and confidence >= judge.framed_threshold:
+            framed = confidence < judge.threshold
             also = self._other_question(knowledge, reading, ranking.topics[0].topic_id)
             answer = self._answered(
                 knowledge, ranking.topics[0].topic_id, confidence, ranking, context, framed, also
@@ -200,7 +201,7 @@ class FaqAnswerer:
             if not ranking.grounded or not ranking.topics or ranking.topics[0].topic_id == main:
                 continue
             confidence = self.calibration.assess(replace(ranking, about_the_move=reading.about_the_move))
-            if confidence >= self.calibration.framed_threshold:
+            if confidence >= self.calibration.for_length(ranking.length).framed_threshold:
                 return ranking.topics[0].topic_id
         return None
 

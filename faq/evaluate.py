@@ -50,6 +50,8 @@ class Question:
     split: str  # "tune" or "report", within its own set
     source: str  # "original", "independent", "fresh", "fourth" or "real"
     kind: str = ""  # out-of-scope questions of the later sets: "near-domain" or "far"
+    round: int = 0  # real questions: the round they were gathered in
+    spent: bool = False  # real questions held out in an earlier round and scored then: tuning material now
 
     @property
     def held_out(self) -> bool:
@@ -117,12 +119,26 @@ def load_fourth(path: Path = FOURTH_SET) -> list[Question]:
 
 
 def load_real(path: Path = REAL_SET) -> list[Question]:
-    """Real questions, one JSON object per line: {"q", "topic" (null: out of scope), "source", "split"}."""
+    """Real questions, one JSON object per line: {"q", "topic" (null: out of scope), "source", "split",
+    "round"}.
+
+    `"spent": true` marks questions that were held out (and scored) in an earlier round: tuning material now.
+    """
     questions = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             item = json.loads(line)
-            questions.append(Question(item["q"], item["topic"], item["split"], "real", "real"))
+            questions.append(
+                Question(
+                    item["q"],
+                    item["topic"],
+                    item["split"],
+                    "real",
+                    "real",
+                    item.get("round", 0),
+                    bool(item.get("spent", False)),
+                )
+            )
     return questions
 
 
@@ -175,14 +191,16 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def figures(scored: Sequence[Scored], calibration: Calibration) -> Figures:
+    judges = [calibration.for_length(s.sample.length) for s in scored]
     confidences = [
-        calibration.confidence(s.sample.top, s.sample.margin, s.sample.length, s.sample.move) for s in scored
+        judge.confidence(s.sample.top, s.sample.margin, s.sample.length, s.sample.move)
+        for s, judge in zip(scored, judges, strict=True)
     ]
     answered = [
-        c >= calibration.framed_threshold and s.sample.top > 0 and s.sample.grounded
-        for s, c in zip(scored, confidences, strict=True)
+        c >= judge.framed_threshold and s.sample.top > 0 and s.sample.grounded
+        for s, c, judge in zip(scored, confidences, judges, strict=True)
     ]
-    framed = [a and c < calibration.threshold for a, c in zip(answered, confidences, strict=True)]
+    framed = [a and c < judge.threshold for a, c, judge in zip(answered, confidences, judges, strict=True)]
     misses = []
     for s, did_answer in zip(scored, answered, strict=True):
         expected = s.question.expected
@@ -242,7 +260,14 @@ class Evaluation:
 
 
 _TUNING_GROUPS: tuple[tuple[str, Callable[[Question], bool]], ...] = (
-    ("Real questions, tune part (tuning material)", lambda q: q.source == "real" and q.split == "tune"),
+    (
+        "Real questions, round 5's tune part (tuning material)",
+        lambda q: q.source == "real" and q.split == "tune" and q.round == 5 and not q.spent,
+    ),
+    (
+        "Real questions, round 5's held-out part (scored once in round 5; tuning material since)",
+        lambda q: q.source == "real" and q.spent,
+    ),
     (
         "Fourth set (model-written; held out last round, scored once; now tuning material)",
         lambda q: q.source == "fourth",
@@ -272,7 +297,7 @@ def evaluate(
     answerer = FaqAnswerer(topics, off_topic=bundled_off_topic())
     tuning = score(answerer, tuning_questions)
     # Round as stored, so the figures describe exactly what the answerer will load.
-    calibration = Calibration(**fit([s.sample for s in tuning]).to_json())
+    calibration = Calibration.from_json(fit([s.sample for s in tuning]).to_json())
     held_out = None
     if include_held_out:
         held_out = figures(score(answerer, [q for q in questions if q.held_out]), calibration)
@@ -320,16 +345,27 @@ def render(evaluation: Evaluation) -> str:
         "consulting the confidence when it is not grounded: the best topic knows fewer than",
         f"{MIN_KNOWN_SHARE:.0%} of the distinct words it asks with, or shares only generic words with it.",
         "",
-        f"- a = {calibration.slope_top:.4f}, b = {calibration.slope_margin:.4f},"
-        f" d = {calibration.slope_length:.4f}, e = {calibration.slope_move:.4f}, c = {calibration.bias:.4f}",
-        f"- answer threshold on the confidence: **{calibration.framed_threshold:.4f}** (the middle of the",
-        f"  cheapest range on the tuning material, where a wrong answer costs {WRONG_ANSWER_COST:g} and",
-        "  declining an in-scope question costs 1)",
-        f"- sure threshold: **{calibration.threshold:.4f}** (from there the tuning material's answers were",
-        f'  right {SURE_PRECISION:.0%} of the time); between the two the reply says "This sounds like ..."',
-        "  and offers one-click alternatives",
-        "",
     ]
+    parts = [("short messages", calibration)]
+    if calibration.long is not None:
+        parts = [
+            (f"messages under {math.expm1(calibration.long_from):.0f} content words", calibration),
+            (f"messages of {math.expm1(calibration.long_from):.0f} content words or more", calibration.long),
+        ]
+    for label, part in parts:
+        lines += [
+            f"Fitted on {label}:",
+            "",
+            f"- a = {part.slope_top:.4f}, b = {part.slope_margin:.4f},"
+            f" d = {part.slope_length:.4f}, e = {part.slope_move:.4f}, c = {part.bias:.4f}",
+            f"- answer threshold on the confidence: **{part.framed_threshold:.4f}** (the middle of the",
+            f"  cheapest range on the tuning material, where a wrong answer costs {WRONG_ANSWER_COST:g} and",
+            "  declining an in-scope question costs 1)",
+            f"- sure threshold: **{part.threshold:.4f}** (from there the tuning material's answers were",
+            f"  right {SURE_PRECISION:.0%} of the time); between the two the reply says",
+            '  "This sounds like ..." and offers one-click alternatives',
+            "",
+        ]
     if held_out is not None:
         lines += [
             "### Headline: real questions, report part (held out, scored once)",
