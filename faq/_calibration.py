@@ -149,17 +149,18 @@ def fit_one(samples: Sequence[Sample]) -> Calibration:
         [1.0 if s.correct else 0.0 for s in grounded],
         [s.weight for s in grounded],
     )
-    slopes = {
-        "slope_top": weights[1],
-        "slope_margin": weights[2],
-        "slope_length": weights[3],
-        "slope_move": weights[4],
-    }
-    unthresholded = Calibration(bias=weights[0], threshold=0.5, **slopes)
+    unthresholded = Calibration(
+        slope_top=weights[1],
+        slope_margin=weights[2],
+        bias=weights[0],
+        threshold=0.5,
+        slope_length=weights[3],
+        slope_move=weights[4],
+    )
     confidences = [unthresholded.confidence(s.top, s.margin, s.length, s.move) for s in samples]
     answering = choose_threshold(confidences, samples)
     sure = sure_threshold(confidences, samples, answering)
-    return Calibration(bias=weights[0], threshold=sure, framed_threshold=answering, **slopes)
+    return replace(unthresholded, threshold=sure, framed_threshold=answering)
 
 
 def sure_threshold(confidences: Sequence[float], samples: Sequence[Sample], answering: float) -> float:
