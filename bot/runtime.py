@@ -10,10 +10,11 @@ from typing import Literal
 from bot.conversation.handlers import Conversation, Outbox, Roles
 from bot.delivery import BackgroundOutbox, InlineOutbox
 from bot.settings import Settings
-from faq import default_answerer
+from faq import FaqAnswerer, InMemoryUnansweredLog
 from msapi import MicrosoftClients, from_environment
 from sandbox import Sandbox
 from storage import Database, open_database
+from storage.faq_feedback import SqlFeedbackStore
 from workflows.reminders import Tracking
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings
@@ -83,7 +84,10 @@ def build_runtime(
                 message.kind, message.payload, receipt.time_zone
             ),
         )
+    answerer = FaqAnswerer(
+        unanswered=InMemoryUnansweredLog(), feedback=SqlFeedbackStore(database), clock=clock
+    )
     conversation = Conversation(
-        service, default_answerer(), Roles(settings.admin_ids), tracking=tracking, outbox=outbox
+        service, answerer, Roles(settings.admin_ids), tracking=tracking, outbox=outbox
     )
     return Runtime(settings, database, microsoft, service, tracking, conversation, sandbox, closers)

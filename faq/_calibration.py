@@ -10,14 +10,34 @@ import itertools
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
+from typing import Protocol
 
 # A wrong confident answer costs more than an honest "I don't know".
 WRONG_ANSWER_COST = 2.0
+# Above the answer threshold, an answer is given plainly only where the tuning material's answers are right
+# at least this often; below that it is framed as likely ("This sounds like ...") with one-click alternatives.
+SURE_PRECISION = 0.95
 DECLINED_COST = 1.0
+# Messages from this length on (log(1 + content words), about 19 words) get their own fit: a long story
+# spreads its similarity thinly, so a score that is weak for a one-line question is strong for a report.
+LONG_FROM = 3.0
 _RIDGE = 0.01
 _NEWTON_STEPS = 50
+
+
+class Ranked(Protocol):
+    """What the calibration reads from a ranking (`faq._index.Ranking`)."""
+
+    @property
+    def top(self) -> float: ...
+    @property
+    def margin(self) -> float: ...
+    @property
+    def length(self) -> float: ...
+    @property
+    def about_the_move(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,9 @@ class Sample:
     correct: bool  # the top topic is the expected one (never true for an out-of-scope question)
     in_scope: bool
     grounded: bool = True  # False: the answerer declines whatever the confidence (see `Ranking.grounded`)
+    length: float = 0.0  # log(1 + content words): long messages spread their similarity thinner
+    move: float = 0.0  # 1 when the message mentions the move (connecting, switching, a directory)
+    weight: float = 1.0  # how much this question counts in the fit (real questions count more)
 
 
 @dataclass(frozen=True)
@@ -37,42 +60,126 @@ class Calibration:
     slope_margin: float
     bias: float
     threshold: float
+    framed_threshold: float = -1.0
+    slope_length: float = 0.0
+    slope_move: float = 0.0
+    """Between this and `threshold` the answer is framed as likely ("This sounds like ..."); -1: none."""
+    long_from: float = math.inf
+    long: Calibration | None = None
+    """The fit used for messages of `long_from` and longer (see `LONG_FROM`); None: this one for all."""
 
-    def confidence(self, top: float, margin: float) -> float:
-        z = self.slope_top * top + self.slope_margin * margin + self.bias
+    def __post_init__(self) -> None:
+        if self.framed_threshold < 0 or self.framed_threshold > self.threshold:
+            object.__setattr__(self, "framed_threshold", self.threshold)
+
+    def for_length(self, length: float) -> Calibration:
+        """The part of the calibration that judges a message of this length (with its own thresholds)."""
+        return self.long if self.long is not None and length >= self.long_from else self
+
+    def confidence(self, top: float, margin: float, length: float = 0.0, move: float = 0.0) -> float:
+        z = (
+            self.slope_top * top
+            + self.slope_margin * margin
+            + self.slope_length * length
+            + self.slope_move * move
+            + self.bias
+        )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
-    def to_json(self) -> dict[str, float]:
-        return {key: round(value, 6) for key, value in asdict(self).items()}
+    def assess(self, ranking: Ranked) -> float:
+        """The confidence that the ranking's best topic is the right one (by the part for its length)."""
+        return self.for_length(ranking.length).confidence(
+            ranking.top, ranking.margin, ranking.length, 1.0 if ranking.about_the_move else 0.0
+        )
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            key: round(value, 6)
+            for key, value in asdict(self).items()
+            if key not in ("long", "long_from") and isinstance(value, float)
+        }
+        if self.long is not None:
+            data["long_from"] = self.long_from
+            data["long"] = self.long.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Calibration:
+        def number(key: str, default: float) -> float:
+            value = data.get(key, default)
+            return float(value) if isinstance(value, (int, float)) else default
+
+        long = data.get("long")
+        threshold = number("threshold", 0.5)
+        return cls(
+            slope_top=number("slope_top", 0.0),
+            slope_margin=number("slope_margin", 0.0),
+            bias=number("bias", 0.0),
+            threshold=threshold,
+            framed_threshold=number("framed_threshold", threshold),
+            slope_length=number("slope_length", 0.0),
+            slope_move=number("slope_move", 0.0),
+            long_from=number("long_from", math.inf),
+            long=cls.from_json(long) if isinstance(long, dict) else None,
+        )
 
 
 def bundled_calibration() -> Calibration:
     text = resources.files("faq").joinpath("calibration.json").read_text(encoding="utf-8")
-    data = json.loads(text)
-    return Calibration(
-        slope_top=float(data["slope_top"]),
-        slope_margin=float(data["slope_margin"]),
-        bias=float(data["bias"]),
-        threshold=float(data["threshold"]),
-    )
+    return Calibration.from_json(json.loads(text))
 
 
-def fit(samples: Sequence[Sample]) -> Calibration:
+def fit(samples: Sequence[Sample], long_from: float = LONG_FROM) -> Calibration:
+    """One fit for short messages and one for long ones (`LONG_FROM`), when both kinds are there."""
+    short = [s for s in samples if s.length < long_from]
+    long = [s for s in samples if s.length >= long_from]
+    if not any(s.grounded for s in short) or not any(s.grounded for s in long):
+        return fit_one(samples)
+    return replace(fit_one(short), long_from=long_from, long=fit_one(long))
+
+
+def fit_one(samples: Sequence[Sample]) -> Calibration:
     """Logistic regression of "top topic is right" on (top, margin), then the cheapest threshold.
 
     Only grounded questions shape the regression: the confidence is never consulted for the others.
     """
     grounded = [s for s in samples if s.grounded]
     weights = _logistic(
-        [(1.0, s.top, s.margin) for s in grounded], [1.0 if s.correct else 0.0 for s in grounded]
+        [(1.0, s.top, s.margin, s.length, s.move) for s in grounded],
+        [1.0 if s.correct else 0.0 for s in grounded],
+        [s.weight for s in grounded],
     )
-    unthresholded = Calibration(slope_top=weights[1], slope_margin=weights[2], bias=weights[0], threshold=0.5)
-    confidences = [unthresholded.confidence(s.top, s.margin) for s in samples]
-    threshold = choose_threshold(confidences, samples)
-    return Calibration(slope_top=weights[1], slope_margin=weights[2], bias=weights[0], threshold=threshold)
+    unthresholded = Calibration(
+        slope_top=weights[1],
+        slope_margin=weights[2],
+        bias=weights[0],
+        threshold=0.5,
+        slope_length=weights[3],
+        slope_move=weights[4],
+    )
+    confidences = [unthresholded.confidence(s.top, s.margin, s.length, s.move) for s in samples]
+    answering = choose_threshold(confidences, samples)
+    sure = sure_threshold(confidences, samples, answering)
+    return replace(unthresholded, threshold=sure, framed_threshold=answering)
 
 
-def choose_threshold(confidences: Sequence[float], samples: Sequence[Sample]) -> float:
+def sure_threshold(confidences: Sequence[float], samples: Sequence[Sample], answering: float) -> float:
+    """The lowest confidence from which answers were right `SURE_PRECISION` of the time (weighted)."""
+    answered = sorted(
+        ((c, s) for c, s in zip(confidences, samples, strict=True) if s.grounded and c >= answering),
+        key=lambda pair: pair[0],
+    )
+    for start, (confidence, _) in enumerate(answered):
+        rest = answered[start:]
+        right = sum(s.weight for _, s in rest if s.correct)
+        if right >= SURE_PRECISION * sum(s.weight for _, s in rest):
+            return confidence
+    return 1.0
+
+
+def choose_threshold(
+    confidences: Sequence[float], samples: Sequence[Sample], wrong_cost: float = WRONG_ANSWER_COST
+) -> float:
     """The middle of the cheapest range of thresholds, so a small shift in scores changes little."""
     values = sorted(set(confidences))
     candidates = [0.0] + [(low + high) / 2 for low, high in itertools.pairwise(values)] + [1.0]
@@ -82,9 +189,9 @@ def choose_threshold(confidences: Sequence[float], samples: Sequence[Sample]) ->
         for confidence, sample in zip(confidences, samples, strict=True):
             answered = sample.grounded and confidence >= threshold
             if answered and not sample.correct:
-                total += WRONG_ANSWER_COST
+                total += wrong_cost * sample.weight
             elif not answered and sample.in_scope:
-                total += DECLINED_COST
+                total += DECLINED_COST * sample.weight
         return total
 
     costs = [cost(candidate) for candidate in candidates]
@@ -92,19 +199,25 @@ def choose_threshold(confidences: Sequence[float], samples: Sequence[Sample]) ->
     return cheapest[len(cheapest) // 2]
 
 
-def _logistic(rows: Sequence[tuple[float, float, float]], labels: Sequence[float]) -> list[float]:
-    """Newton's method with a small ridge so that separable data still gives finite weights."""
-    weights = [0.0, 0.0, 0.0]
+def _logistic(
+    rows: Sequence[tuple[float, ...]], labels: Sequence[float], weights_of_rows: Sequence[float]
+) -> list[float]:
+    """Newton's method with a small ridge so that separable data still gives finite weights.
+
+    The first column of every row is the constant 1 (the bias, not penalised).
+    """
+    size = len(rows[0]) if rows else 1
+    weights = [0.0] * size
     for _ in range(_NEWTON_STEPS):
         gradient = [_RIDGE * w if i else 0.0 for i, w in enumerate(weights)]
-        hessian = [[(_RIDGE if i == j and i else 0.0) for j in range(3)] for i in range(3)]
-        for row, label in zip(rows, labels, strict=True):
+        hessian = [[(_RIDGE if i == j and i else 0.0) for j in range(size)] for i in range(size)]
+        for row, label, row_weight in zip(rows, labels, weights_of_rows, strict=True):
             z = sum(w * x for w, x in zip(weights, row, strict=True))
             p = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
-            for i in range(3):
-                gradient[i] += (p - label) * row[i]
-                for j in range(3):
-                    hessian[i][j] += p * (1.0 - p) * row[i] * row[j]
+            for i in range(size):
+                gradient[i] += row_weight * (p - label) * row[i]
+                for j in range(size):
+                    hessian[i][j] += row_weight * p * (1.0 - p) * row[i] * row[j]
         step = _solve(hessian, gradient)
         weights = [w - s for w, s in zip(weights, step, strict=True)]
         if max(abs(s) for s in step) < 1e-10:

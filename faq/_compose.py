@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from faq._knowledge import OUTCOMES, Note, Topic
+from faq._knowledge import CASES, OUTCOMES, Note, Topic
 
 # The workflow's states (`workflows.machine.STATES`) grouped by what they mean for the person asking.
 # Unknown names get no stage-specific text rather than a wrong one.
@@ -40,6 +40,7 @@ class AskerContext:
     stage: str | None = None  # the migration's state name, e.g. "planned", "connecting", "users_notified"
     organization: str | None = None
     is_admin: bool = False
+    case: str | None = None  # "first" (from Microsoft accounts) or "switch" (from another directory)
 
 
 def phase_of(stage: str | None) -> str | None:
@@ -52,6 +53,8 @@ def _applies(note: Note, context: AskerContext) -> bool:
         return False
     if note.phases is not None and phase_of(context.stage) not in note.phases:
         return False
+    if note.cases is not None and (context.case if context.case in CASES else None) not in note.cases:
+        return False
     return note.admin is None or note.admin == context.is_admin
 
 
@@ -62,11 +65,23 @@ def _organization_url(organization: str | None) -> str:
     return f"https://dev.azure.com/{name}"
 
 
-def answered(topic: Topic, context: AskerContext) -> str:
-    """Title, what applies to this asker first, then the general answer and the Microsoft page."""
+def answered(topic: Topic, context: AskerContext, *, framed: bool = False, also: Topic | None = None) -> str:
+    """Title, what applies to this asker first, then the general answer and the Microsoft page.
+
+    `framed`: the topic is likely but not certain, so the reply says so and points at the alternatives.
+    `also`: a second question in the same message, about another topic, offered after the answer.
+    """
     personal = [note.text for note in topic.notes if _applies(note, context)]
     body = topic.answer.replace("{org_url}", _organization_url(context.organization))
-    return "\n".join([topic.title, *personal, body, f"Microsoft's page: {topic.link}"])
+    heading = f"This sounds like: {topic.title}" if framed else topic.title
+    lines = [heading, *personal, body, f"Microsoft's page: {topic.link}"]
+    if also is not None:
+        lines.append(f"You also asked about: {also.title}. Pick it below for that answer.")
+    elif framed:
+        lines.append(
+            "Not what you meant? Pick a closer topic below, or ask an admin in the migration channel."
+        )
+    return "\n".join(lines)
 
 
 def declined(closest: Sequence[Topic]) -> str:

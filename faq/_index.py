@@ -21,6 +21,12 @@ _MIN_CORRECTED_LENGTH = 5
 # words the topic never uses ("restart the offline self-hosted agent") is about something else. The free
 # range on the tuning material was (1/6, 1/5]; one word in five reads plainly.
 MIN_KNOWN_SHARE = 0.2
+# In a message of several sentences, how much a topic's best sentence weighs against the whole message,
+# and how much a sentence that only tells the story weighs against one that asks (docs/faq-eval.md).
+SENTENCE_WEIGHT = 0.3
+TOLD_SENTENCE_WEIGHT = 0.8
+# The first question of a message is its main one; later ones are offered as well (see the answerer).
+LATER_QUESTION_WEIGHT = 0.9
 
 Vector = dict[str, float]
 
@@ -38,11 +44,17 @@ class Ranking:
     word_count: int = 0  # words that carry meaning; 0 for empty input, punctuation or small talk
     known_share: float = 1.0  # share of the question's distinct words the best topic uses
     anchored: bool = True  # the best topic shares a word with the question that is not generic
+    about_the_move: bool = False  # the message mentions connecting, switching, a directory or a tenant
 
     @property
     def grounded(self) -> bool:
         """Whether the best topic is about the question at all, however high its similarity."""
         return self.anchored and self.known_share >= MIN_KNOWN_SHARE
+
+    @property
+    def length(self) -> float:
+        """How long the message is, as the calibration sees it: log(1 + content words)."""
+        return math.log1p(self.word_count)
 
     @property
     def top(self) -> float:
@@ -89,9 +101,9 @@ class _Space:
         norm = math.sqrt(sum(weight * weight for weight in weights.values()))
         return {feature: weight / norm for feature, weight in weights.items()} if norm else {}
 
-    def similarities(self, features: Counter[str]) -> list[float]:
-        """Cosine of the question with every document, in the order the documents were added."""
-        totals = [0.0] * len(self.owners)
+    def similarities(self, features: Counter[str]) -> dict[int, float]:
+        """Cosine of the question with every document sharing a feature with it (the others are 0)."""
+        totals: dict[int, float] = defaultdict(float)
         for feature, weight in self.vector(features).items():
             for document, document_weight in self._postings.get(feature, ()):
                 totals[document] += weight * document_weight
@@ -121,9 +133,51 @@ class TopicIndex:
         self._whole_topics = _Space([[_merged(docs)] for docs in documents])
         self._characters = _Space([[_text.char_features(words) for words in docs] for docs in documents])
 
-    def rank(self, question: str) -> Ranking:
-        """Every topic with its blended similarity in [0, 1], best first (ties keep knowledge-base order)."""
-        written = _text.content_words(_text.prepare(question))
+    def rank(self, question: str, sentences: Sequence[tuple[str, float]] = ()) -> Ranking:
+        """Every topic with its blended similarity in [0, 1], best first (ties keep knowledge-base order).
+
+        `sentences`, for a message of several sentences (see `faq._reading`), are its sentences with a
+        weight each (those that ask weigh most). Long messages spread their similarity over many words, so a
+        topic's score is then part whole message, part its best sentence (`SENTENCE_WEIGHT`), and the share
+        of known words is the better of the two: a long story around one clear sentence neither dilutes
+        nor ungrounds it.
+        """
+        blended, words, written = self._similarities(question)
+        share_words = [set(words)] * len(blended)
+        if len(sentences) > 1:
+            best_sentence = [0.0] * len(blended)
+            for sentence, weight in sentences:
+                part, part_words, _ = self._similarities(sentence)
+                for position, similarity in enumerate(part):
+                    if weight * similarity > best_sentence[position]:
+                        best_sentence[position] = weight * similarity
+                        share_words[position] = set(part_words)
+            blended = [
+                (1.0 - SENTENCE_WEIGHT) * whole + SENTENCE_WEIGHT * best
+                for whole, best in zip(blended, best_sentence, strict=True)
+            ]
+        scored = [
+            ScoredTopic(topic_id, blended[position]) for position, topic_id in enumerate(self.topic_ids)
+        ]
+        best = max(range(len(self.topic_ids)), key=lambda position: blended[position], default=None)
+        known_share, anchored = 0.0, False
+        if best is not None:
+            for candidate in (set(words), share_words[best]):
+                known = candidate & self._topic_vocabularies[best]
+                share = len(known) / len(candidate) if candidate else 0.0
+                if share > known_share:
+                    known_share, anchored = share, bool(known - _text.GENERIC_TERMS)
+        return Ranking(
+            sorted(scored, key=lambda item: -item.score),
+            blended[-1],
+            len(written),
+            known_share=known_share,
+            anchored=anchored,
+        )
+
+    def _similarities(self, text: str) -> tuple[list[float], list[str], list[str]]:
+        """The blended similarity of `text` to every topic and to the off-topic subjects (last)."""
+        written = _text.content_words(_text.prepare(text))
         words = [self._corrected(word) for word in written]
         best_phrasing = self._best_per_topic(self._phrasings, _text.word_features(words))
         whole_topic = self._best_per_topic(self._whole_topics, _text.word_features(words))
@@ -134,25 +188,15 @@ class TopicIndex:
             + WEIGHT_CHARACTERS * characters[position]
             for position in range(len(self.topic_ids) + 1)
         ]
-        scored = [
-            ScoredTopic(topic_id, blended[position]) for position, topic_id in enumerate(self.topic_ids)
-        ]
-        best = max(range(len(self.topic_ids)), key=lambda position: blended[position], default=None)
-        distinct = set(words)
-        known = distinct & self._topic_vocabularies[best] if best is not None else set()
-        return Ranking(
-            sorted(scored, key=lambda item: -item.score),
-            blended[-1],
-            len(written),
-            known_share=len(known) / len(distinct) if distinct else 0.0,
-            anchored=bool(known - _text.GENERIC_TERMS),
-        )
+        return blended, words, written
 
     def _best_per_topic(self, space: _Space, features: Counter[str]) -> list[float]:
         best = [0.0] * (len(self.topic_ids) + 1)
-        for document, similarity in enumerate(space.similarities(features)):
-            owner = space.owners[document]
-            best[owner] = max(best[owner], similarity)
+        owners = space.owners
+        for document, similarity in space.similarities(features).items():
+            owner = owners[document]
+            if similarity > best[owner]:
+                best[owner] = similarity
         return best
 
     def _corrected(self, word: str) -> str:

@@ -29,10 +29,20 @@ CONTRACT_TOPICS: tuple[str, ...] = (
     "downtime",
     "invite-propagation",
     "who-can-connect",
+    "owner-locked-out",
+    "service-connections",
+    "what-is-kept",
+    "disconnect-directory",
+    "directory-not-listed",
+    "support-request",
+    "tfvc-workspaces",
+    "upn-change",
 )
 
 OUTCOMES = frozenset({"auto", "map", "invite", "disabled", "ambiguous"})
 PHASES = frozenset({"before", "connecting", "after"})
+# The asker's case: leaving Microsoft accounts for a directory, or switching from one directory to another.
+CASES = frozenset({"first", "switch"})
 
 
 class KnowledgeError(ValueError):
@@ -47,6 +57,7 @@ class Note:
     outcomes: frozenset[str] | None = None
     phases: frozenset[str] | None = None
     admin: bool | None = None
+    cases: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,9 @@ class Topic:
     link: str
     related: tuple[str, ...]
     notes: tuple[Note, ...]
+    only_about_the_move: bool = False
+    """Answer only a message that mentions the move: the same words without it are an everyday question
+    ("create a service connection"), not this topic."""
 
 
 def _strings(entry: dict[str, Any], field: str, where: str) -> tuple[str, ...]:
@@ -88,6 +102,7 @@ def _note(raw: Any, where: str) -> Note:
         outcomes=_choices(raw, "outcome", OUTCOMES, where),
         phases=_choices(raw, "phase", PHASES, where),
         admin=admin,
+        cases=_choices(raw, "case", CASES, where),
     )
 
 
@@ -111,6 +126,7 @@ def _topic(raw: Any, position: int) -> Topic:
         link=raw["link"],
         related=tuple(raw.get("related", ())),
         notes=tuple(_note(note, where) for note in notes),
+        only_about_the_move=raw.get("only_about_the_move") is True,
     )
 
 

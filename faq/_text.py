@@ -29,7 +29,7 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"another|other|different", "different"),
     (
         r"not found|(?:cant|cannot|couldnt) find|returns? nothing|(?:doesnt|does not|dont) exist"
-        r"|(?:isnt|is not|arent) in|missing",
+        r"|(?:isnt|is not|arent) in|missing|not existing|non-? ?existent|(?:doesnt|does not|dont) exists?",
         "notfound",
     ),
     (r"stop(?:ped|s)? working|not working|(?:doesnt|dont|wont|no longer) work|broke|broken|rejected", "fail"),
@@ -44,6 +44,10 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
         "keep",
     ),
     (r"personal access tokens?|access tokens?|pats?|tokens?", "pat"),
+    (r"re-?do(?:ne)?|re-?make|re-?create", "recreate"),
+    (r"nuk(?:e|es|ed|ing)|wip(?:e|es|ed|ing) out|tear(?:ing)? down|tor[en] down", "delete"),
+    (r"unknown|not (?:a )?valid|invalid|unrecogni[sz]ed|not recogni[sz]ed", "invalid"),
+    (r"(?:azure |monthly |msdn |dev ?test )?credits?", "benefit"),
     (
         r"work or school accounts?|work accounts?|school accounts?|corporate accounts?|company accounts?"
         r"|org accounts?|organi[sz]ational accounts?|work identit(?:y|ies)|work logins?|work emails?"

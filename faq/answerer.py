@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from faq import _compose
+from faq import _compose, _reading
 from faq._calibration import Calibration, bundled_calibration
 from faq._compose import AskerContext
-from faq._index import Ranking, TopicIndex
+from faq._index import LATER_QUESTION_WEIGHT, TOLD_SENTENCE_WEIGHT, Ranking, TopicIndex
 from faq._knowledge import Topic, bundled_off_topic, bundled_topics
+from faq.feedback import FeedbackError, FeedbackItem, FeedbackStore, Kind, clean_question, with_learned
 from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion, redact
 
 _MAX_ALTERNATIVES = 3
 # A runner-up is worth offering when it is nearly as similar as the chosen topic.
 _CLOSE_RUNNER_UP = 0.6
+# In a message that asks two things, the first question decides alone when its best topic leads by this much.
+_CLEAR_MAIN_QUESTION = 0.1
 _STARTER_TOPICS = ("what-is-this-migration", "after-switch-checklist", "downtime")
 
 
@@ -28,6 +32,12 @@ class Answer:
     answer: str
     alternatives: list[str] = field(default_factory=list)
     link: str | None = None
+    framed: bool = False
+    """Likely but not certain: the answer says "This sounds like ..." and offers the alternatives."""
+    ask_id: int | None = None
+    """Under which id the question is kept for review (declined questions, when a store is wired)."""
+    rating: str | None = None
+    """What the Helpful / Not helpful buttons send back to `FaqAnswerer.rate` (None: ratings not kept)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,12 +46,21 @@ class Answer:
             "answer": self.answer,
             "alternatives": list(self.alternatives),
             "link": self.link,
+            "framed": self.framed,
         }
 
 
 @cache
 def _bundled_index() -> TopicIndex:
     return TopicIndex(bundled_topics(), bundled_off_topic())
+
+
+@dataclass(frozen=True)
+class _Knowledge:
+    """The topics one organization sees (the bundled ones plus what its admins taught) and their index."""
+
+    topics: dict[str, Topic]
+    index: TopicIndex
 
 
 class FaqAnswerer:
@@ -54,45 +73,163 @@ class FaqAnswerer:
         off_topic: Sequence[str] = (),
         calibration: Calibration | None = None,
         unanswered: UnansweredLog | None = None,
+        feedback: FeedbackStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._topics = {topic.id: topic for topic in (bundled_topics() if topics is None else topics)}
-        self._index = (
-            _bundled_index() if topics is None else TopicIndex(list(self._topics.values()), off_topic)
-        )
+        base = bundled_topics() if topics is None else tuple(topics)
+        self._off_topic = tuple(bundled_off_topic() if topics is None else off_topic)
+        index = _bundled_index() if topics is None else TopicIndex(base, self._off_topic)
+        self._base = _Knowledge({topic.id: topic for topic in base}, index)
         self.calibration = calibration or bundled_calibration()
         self.unanswered = unanswered
+        self.feedback = feedback
         self._clock = clock
+        self._taught: dict[str | None, tuple[int, _Knowledge]] = {}
+        self._lock = threading.Lock()
 
     @property
     def topics(self) -> dict[str, Topic]:
-        return dict(self._topics)
+        return dict(self._base.topics)
+
+    def rank(self, question: str) -> Ranking:
+        """The topics ranked for `question`, its asking sentences weighed above the story around them."""
+        return self._rank(self._base, _reading.read(question), question)
 
     def answer(self, question: str, context: AskerContext | None = None) -> Answer:
         context = context or AskerContext()
-        ranking = self._index.rank(question)
+        reading = _reading.read(question)
+        if context.case is None and reading.switching:
+            context = replace(context, case="switch")
+        knowledge = self._knowledge(context.organization)
+        ranking = self._rank(knowledge, reading, question)
         if ranking.word_count == 0:  # nothing asked yet ("", "?!", "hey bot"): offer starting points
-            starters = [self._topics[t] for t in _STARTER_TOPICS if t in self._topics]
+            starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
             return Answer(None, 0.0, _compose.greeting(starters), [topic.id for topic in starters])
         # An ungrounded question (the topics know too few of its words) has no meaningful confidence.
-        confidence = self.calibration.confidence(ranking.top, ranking.margin) if ranking.grounded else 0.0
-        if ranking.top > 0 and ranking.grounded and confidence >= self.calibration.threshold:
-            return self._answered(ranking.topics[0].topic_id, confidence, ranking, context)
-        return self._declined(question, confidence, ranking, context)
+        judge = self.calibration.for_length(ranking.length)
+        confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
+        if ranking.top > 0 and ranking.grounded and confidence >= judge.framed_threshold:
+            framed = confidence < judge.threshold
+            also = self._other_question(knowledge, reading, ranking.topics[0].topic_id)
+            answer = self._answered(
+                knowledge, ranking.topics[0].topic_id, confidence, ranking, context, framed, also
+            )
+            if self.feedback is None:
+                return answer
+            # Answers are not written down (that costs a disk write per question); the buttons carry the
+            # question, and a rating writes it then.
+            return replace(answer, rating=f"{answer.topic} {clean_question(question)}")
+        return self._kept(
+            self._declined(knowledge, question, confidence, ranking, context), question, "declined", context
+        )
 
     def explain(self, topic_id: str, context: AskerContext | None = None) -> Answer:
         """A topic's answer chosen directly, e.g. from a suggestion button. Unknown ids raise KeyError."""
-        return self._answered(topic_id, 1.0, Ranking([], 0.0), context or AskerContext())
+        context = context or AskerContext()
+        knowledge = self._knowledge(context.organization)
+        return self._answered(knowledge, topic_id, 1.0, Ranking([], 0.0), context)
 
-    def _answered(self, topic_id: str, confidence: float, ranking: Ranking, context: AskerContext) -> Answer:
-        topic = self._topics[topic_id]
+    def knows(self, topic_id: str, organization: str | None = None) -> bool:
+        """Whether `topic_id` is a topic this organization's askers can be shown (bundled or taught)."""
+        return topic_id in self._knowledge(organization).topics
+
+    def rate(self, rating: str, helpful: bool, organization: str | None = None) -> FeedbackItem:
+        """The asker's Helpful / Not helpful on an answer's `rating`. FeedbackError when it makes no sense."""
+        if self.feedback is None:
+            raise FeedbackError("Ratings are not kept on this installation.")
+        kept = rating.strip().lstrip("#")
+        if kept.isdigit() and len(kept) < 12:
+            return self.feedback.rate(int(kept), helpful, self._clock())
+        topic, _, question = rating.strip().partition(" ")
+        if not self.knows(topic, organization) or not question.strip():
+            raise FeedbackError("Use the Helpful or Not helpful button under an answer.")
+        closest = [item.topic_id for item in self.rank(question).topics[:3] if item.topic_id != topic]
+        item_id = self.feedback.record(
+            organization=organization,
+            question=question,
+            kind="helpful" if helpful else "not-helpful",
+            topic=topic,
+            closest=closest,
+            at=self._clock(),
+        )
+        return self.feedback.rate(item_id, helpful, self._clock())
+
+    def _knowledge(self, organization: str | None) -> _Knowledge:
+        """The base knowledge, plus what the organization's admins taught in `faq review` (cached)."""
+        if self.feedback is None:
+            return self._base
+        version, learned = self.feedback.learned(organization)
+        if not learned:
+            return self._base
+        with self._lock:
+            cached = self._taught.get(organization)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            topics = with_learned(list(self._base.topics.values()), learned)
+            knowledge = _Knowledge({topic.id: topic for topic in topics}, TopicIndex(topics, self._off_topic))
+            self._taught[organization] = (version, knowledge)
+            return knowledge
+
+    def _rank(self, knowledge: _Knowledge, reading: _reading.Reading, question: str) -> Ranking:
+        main = reading.asked[0] if reading.asked else None
+        sentences = [
+            (
+                sentence,
+                1.0
+                if sentence == main
+                else LATER_QUESTION_WEIGHT
+                if sentence in reading.asked
+                else TOLD_SENTENCE_WEIGHT,
+            )
+            for sentence in reading.sentences
+        ]
+        ranking = knowledge.index.rank(reading.told or question, sentences)
+        if len(reading.asked) > 1:  # two questions in one: the first one asked is the main one
+            main_only = replace(knowledge.index.rank(main or ""), about_the_move=reading.about_the_move)
+            if main_only.grounded and main_only.margin >= _CLEAR_MAIN_QUESTION:
+                ranking = main_only
+        ranking = replace(ranking, about_the_move=reading.about_the_move)
+        best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
+        if best is not None and best.only_about_the_move and not reading.about_the_move:
+            ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
+        return ranking
+
+    def _other_question(self, knowledge: _Knowledge, reading: _reading.Reading, main: str) -> str | None:
+        """A second question in the same message about another topic, worth offering as well."""
+        for sentence in reading.asked[1:]:
+            ranking = knowledge.index.rank(sentence)
+            if not ranking.grounded or not ranking.topics or ranking.topics[0].topic_id == main:
+                continue
+            confidence = self.calibration.assess(replace(ranking, about_the_move=reading.about_the_move))
+            if confidence >= self.calibration.for_length(ranking.length).framed_threshold:
+                return ranking.topics[0].topic_id
+        return None
+
+    def _answered(
+        self,
+        knowledge: _Knowledge,
+        topic_id: str,
+        confidence: float,
+        ranking: Ranking,
+        context: AskerContext,
+        framed: bool = False,
+        also: str | None = None,
+    ) -> Answer:
+        topic = knowledge.topics[topic_id]
         close = [item.topic_id for item in ranking.topics[1:] if item.score >= _CLOSE_RUNNER_UP * ranking.top]
-        alternatives = list(dict.fromkeys(close + list(topic.related)))[:_MAX_ALTERNATIVES]
-        return Answer(topic.id, confidence, _compose.answered(topic, context), alternatives, topic.link)
+        if framed:  # unsure: the next best topics are the one-click way out
+            close = [item.topic_id for item in ranking.topics[1:_MAX_ALTERNATIVES] if item.score > 0] + close
+        first = [also] if also else []
+        alternatives = list(dict.fromkeys(first + close + list(topic.related)))[:_MAX_ALTERNATIVES]
+        also_topic = knowledge.topics[also] if also else None
+        text = _compose.answered(topic, context, framed=framed, also=also_topic)
+        return Answer(topic.id, confidence, text, alternatives, topic.link, framed)
 
-    def _declined(self, question: str, confidence: float, ranking: Ranking, context: AskerContext) -> Answer:
+    def _declined(
+        self, knowledge: _Knowledge, question: str, confidence: float, ranking: Ranking, context: AskerContext
+    ) -> Answer:
         closest = [
-            self._topics[item.topic_id] for item in ranking.topics[:_MAX_ALTERNATIVES] if item.score > 0
+            knowledge.topics[item.topic_id] for item in ranking.topics[:_MAX_ALTERNATIVES] if item.score > 0
         ]
         if self.unanswered is not None:
             self.unanswered.record(
@@ -105,6 +242,20 @@ class FaqAnswerer:
                 )
             )
         return Answer(None, confidence, _compose.declined(closest), [topic.id for topic in closest])
+
+    def _kept(self, answer: Answer, question: str, kind: Kind, context: AskerContext) -> Answer:
+        """The answer with the id its rating buttons carry, once the question is kept for review."""
+        if self.feedback is None:
+            return answer
+        ask_id = self.feedback.record(
+            organization=context.organization,
+            question=question,
+            kind=kind,
+            topic=answer.topic,
+            closest=answer.alternatives,
+            at=self._clock(),
+        )
+        return replace(answer, ask_id=ask_id, rating=f"#{ask_id}")
 
 
 @cache

@@ -1,14 +1,17 @@
 """Fit the confidence calibration on the tuning material and report on the held-out set.
 
-Four evaluation sets: the original one (`tests/faq/eval_set.json`, written with the knowledge base), and
-three written from the contract and the tutorial alone: an independent one
+Five evaluation sets. Four were written by models or people imitating users: the original one
+(`tests/faq/eval_set.json`, written with the knowledge base), an independent one
 (`tests/faq/eval_independent.json`), a fresh one (`tests/faq/eval_fresh.json`) and a fourth one
-(`tests/faq/eval_fourth.json`). The first three have been seen and are tuning material; the fourth is held
-out as a whole and is the headline.
+(`tests/faq/eval_fourth.json`); all four have been seen and are tuning material. The fifth is real: questions
+people asked in public trackers and forums, verbatim with their sources (`faq/eval/real-questions.jsonl`),
+split per label into a tune part (tuning material) and a report part, which is held out and is the headline.
 
-python -m faq.evaluate            # print the figures
-python -m faq.evaluate --write    # also store faq/calibration.json and the figures in docs/faq-eval.md
-python -m faq.evaluate --check    # exit 1 when either is out of date
+python -m faq.evaluate               # print the figures
+python -m faq.evaluate --tuning-only # only the tuning material (never looks at the held-out part)
+python -m faq.evaluate --calibrate   # store faq/calibration.json, fitted and scored on the tuning material
+python -m faq.evaluate --write       # also store faq/calibration.json and the figures in docs/faq-eval.md
+python -m faq.evaluate --check       # exit 1 when either is out of date
 """
 
 from __future__ import annotations
@@ -21,17 +24,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from faq._calibration import WRONG_ANSWER_COST, Calibration, Sample, fit
-from faq._index import MIN_KNOWN_SHARE, TopicIndex
+from faq._calibration import SURE_PRECISION, WRONG_ANSWER_COST, Calibration, Sample, fit
+from faq._index import MIN_KNOWN_SHARE, SENTENCE_WEIGHT
 from faq._knowledge import CONTRACT_TOPICS, bundled_off_topic, bundled_topics
+from faq.answerer import FaqAnswerer
 
 _REPOSITORY = Path(__file__).resolve().parents[1]
 ORIGINAL_SET = _REPOSITORY / "tests" / "faq" / "eval_set.json"
 INDEPENDENT_SET = _REPOSITORY / "tests" / "faq" / "eval_independent.json"
 FRESH_SET = _REPOSITORY / "tests" / "faq" / "eval_fresh.json"
 FOURTH_SET = _REPOSITORY / "tests" / "faq" / "eval_fourth.json"
+REAL_SET = Path(__file__).resolve().parent / "eval" / "real-questions.jsonl"
 REPORT = _REPOSITORY / "docs" / "faq-eval.md"
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
+# Real questions are what the bot will meet; there are few of them, so each counts this many times in the fit.
+REAL_WEIGHT = 4.0
 # The figures live between these markers; the rest of the report (the protocol) is written by hand.
 _START, _END = "<!-- faq-eval:start -->", "<!-- faq-eval:end -->"
 
@@ -41,12 +48,14 @@ class Question:
     text: str
     expected: str | None  # None: out of scope, the bot should decline
     split: str  # "tune" or "report", within its own set
-    source: str  # "original", "independent", "fresh" or "fourth"
+    source: str  # "original", "independent", "fresh", "fourth" or "real"
     kind: str = ""  # out-of-scope questions of the later sets: "near-domain" or "far"
+    round: int = 0  # real questions: the round they were gathered in
+    spent: bool = False  # real questions held out in an earlier round and scored then: tuning material now
 
     @property
     def held_out(self) -> bool:
-        return self.source == "fourth"
+        return self.source == "real" and self.split == "report"
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class Figures:
     contract_answered_right: int
     out_of_scope: int
     out_of_scope_declined: int
+    framed: int  # answers framed as likely ("This sounds like ..."), right or wrong
     auroc: float
     misses: list[tuple[str, str, str]]  # expected topic (or "out of scope"), question, what the bot did
 
@@ -108,23 +118,64 @@ def load_fourth(path: Path = FOURTH_SET) -> list[Question]:
     return load_listed(path, "fourth")
 
 
+def load_real(path: Path = REAL_SET) -> list[Question]:
+    """Real questions, one JSON object per line: {"q", "topic" (null: out of scope), "source", "split",
+    "round"}.
+
+    `"spent": true` marks questions that were held out (and scored) in an earlier round: tuning material now.
+    """
+    questions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            questions.append(
+                Question(
+                    item["q"],
+                    item["topic"],
+                    item["split"],
+                    "real",
+                    "real",
+                    item.get("round", 0),
+                    bool(item.get("spent", False)),
+                )
+            )
+    return questions
+
+
 def load_questions(
     original: Path = ORIGINAL_SET,
     independent: Path = INDEPENDENT_SET,
     fresh: Path = FRESH_SET,
     fourth: Path = FOURTH_SET,
+    real: Path = REAL_SET,
 ) -> list[Question]:
-    """Every question of the four sets with its expected topic, split and source."""
-    return load_original(original) + load_independent(independent) + load_fresh(fresh) + load_fourth(fourth)
+    """Every question of the five sets with its expected topic, split and source."""
+    return (
+        load_original(original)
+        + load_independent(independent)
+        + load_fresh(fresh)
+        + load_fourth(fourth)
+        + load_real(real)
+    )
 
 
-def score(index: TopicIndex, questions: Sequence[Question]) -> list[Scored]:
+def score(answerer: FaqAnswerer, questions: Sequence[Question]) -> list[Scored]:
+    """Each question ranked the way the answerer ranks it (asking sentences weighed above the story)."""
     scored = []
     for question in questions:
-        ranking = index.rank(question.text)
+        ranking = answerer.rank(question.text)
         top_topic = ranking.topics[0].topic_id
         right = question.expected is not None and top_topic == question.expected
-        sample = Sample(ranking.top, ranking.margin, right, question.expected is not None, ranking.grounded)
+        sample = Sample(
+            ranking.top,
+            ranking.margin,
+            right,
+            question.expected is not None,
+            ranking.grounded,
+            ranking.length,
+            1.0 if ranking.about_the_move else 0.0,
+            REAL_WEIGHT if question.source == "real" else 1.0,
+        )
         scored.append(Scored(question, top_topic, sample))
     return scored
 
@@ -140,18 +191,23 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def figures(scored: Sequence[Scored], calibration: Calibration) -> Figures:
-    confidences = [calibration.confidence(s.sample.top, s.sample.margin) for s in scored]
-    answered = [
-        c >= calibration.threshold and s.sample.top > 0 and s.sample.grounded
-        for s, c in zip(scored, confidences, strict=True)
+    judges = [calibration.for_length(s.sample.length) for s in scored]
+    confidences = [
+        judge.confidence(s.sample.top, s.sample.margin, s.sample.length, s.sample.move)
+        for s, judge in zip(scored, judges, strict=True)
     ]
+    answered = [
+        c >= judge.framed_threshold and s.sample.top > 0 and s.sample.grounded
+        for s, c, judge in zip(scored, confidences, judges, strict=True)
+    ]
+    framed = [a and c < judge.threshold for a, c, judge in zip(answered, confidences, judges, strict=True)]
     misses = []
     for s, did_answer in zip(scored, answered, strict=True):
         expected = s.question.expected
         if (expected is None) == (not did_answer) and (expected is None or s.sample.correct):
             continue
         did = f"answered `{s.top_topic}`" if did_answer else f"declined (closest `{s.top_topic}`)"
-        misses.append((expected or "out of scope", s.question.text, did))
+        misses.append((expected or "out of scope", _excerpt(s.question.text), did))
     return Figures(
         in_scope=sum(1 for s in scored if s.sample.in_scope),
         top1_right=sum(1 for s in scored if s.sample.correct),
@@ -167,12 +223,19 @@ def figures(scored: Sequence[Scored], calibration: Calibration) -> Figures:
         out_of_scope_declined=sum(
             1 for s, a in zip(scored, answered, strict=True) if not s.sample.in_scope and not a
         ),
+        framed=sum(framed),
         auroc=_auroc(
             [c for c, s in zip(confidences, scored, strict=True) if s.sample.correct],
             [c for c, s in zip(confidences, scored, strict=True) if not s.sample.correct],
         ),
         misses=sorted(misses),
     )
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    """A question on one line, shortened: real questions run to several paragraphs."""
+    flat = " ".join(text.split()).replace('"', "'")
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _auroc(positives: Sequence[float], negatives: Sequence[float]) -> float:
@@ -191,30 +254,30 @@ def _rate(label: str, successes: int, total: int) -> str:
 @dataclass(frozen=True)
 class Evaluation:
     calibration: Calibration
-    held_out: Figures  # the fourth set, all of it
-    held_out_near_domain: Figures  # its near-domain out-of-scope questions alone
+    held_out: Figures | None  # the real questions' report part; None when only the tuning was scored
     comparisons: list[tuple[str, Figures]]  # the tuning material, group by group
     topic_count: int
 
 
 _TUNING_GROUPS: tuple[tuple[str, Callable[[Question], bool]], ...] = (
     (
-        "Fresh set (held out in the previous round, scored once; now tuning material)",
-        lambda q: q.source == "fresh",
+        "Real questions, round 5's tune part (tuning material)",
+        lambda q: q.source == "real" and q.split == "tune" and q.round == 5 and not q.spent,
     ),
     (
-        "Independent set, report half (held out two rounds ago, scored once; now tuning material)",
-        lambda q: q.source == "independent" and q.split == "report",
+        "Real questions, round 5's held-out part (scored once in round 5; tuning material since)",
+        lambda q: q.source == "real" and q.spent,
     ),
     (
-        "Independent set, tune half (tuning material)",
-        lambda q: q.source == "independent" and q.split == "tune",
+        "Fourth set (model-written; held out last round, scored once; now tuning material)",
+        lambda q: q.source == "fourth",
     ),
+    ("Fresh set (model-written; tuning material)", lambda q: q.source == "fresh"),
+    ("Independent set (model-written, both halves; tuning material)", lambda q: q.source == "independent"),
     (
-        "Original set, report half (scored three times before; tuning material)",
-        lambda q: q.source == "original" and q.split == "report",
+        "Original set (written with the knowledge base, both halves; tuning material)",
+        lambda q: q.source == "original",
     ),
-    ("Original set, tune half (tuning material)", lambda q: q.source == "original" and q.split == "tune"),
 )
 
 
@@ -223,19 +286,24 @@ def evaluate(
     independent: Path = INDEPENDENT_SET,
     fresh: Path = FRESH_SET,
     fourth: Path = FOURTH_SET,
+    real: Path = REAL_SET,
+    *,
+    include_held_out: bool = True,
 ) -> Evaluation:
+    """Calibrate on the tuning material and score it; the held-out part only if `include_held_out`."""
     topics = bundled_topics()
-    questions = load_questions(original, independent, fresh, fourth)
-    scored = score(TopicIndex(topics, bundled_off_topic()), questions)
-    tuning = [s for s in scored if not s.question.held_out]
-    held_out = [s for s in scored if s.question.held_out]
+    questions = load_questions(original, independent, fresh, fourth, real)
+    tuning_questions = [q for q in questions if not q.held_out]
+    answerer = FaqAnswerer(topics, off_topic=bundled_off_topic())
+    tuning = score(answerer, tuning_questions)
     # Round as stored, so the figures describe exactly what the answerer will load.
-    calibration = Calibration(**fit([s.sample for s in tuning]).to_json())
-    near_domain = [s for s in held_out if s.question.kind == "near-domain"]
+    calibration = Calibration.from_json(fit([s.sample for s in tuning]).to_json())
+    held_out = None
+    if include_held_out:
+        held_out = figures(score(answerer, [q for q in questions if q.held_out]), calibration)
     return Evaluation(
         calibration=calibration,
-        held_out=figures(held_out, calibration),
-        held_out_near_domain=figures(near_domain, calibration),
+        held_out=held_out,
         comparisons=[
             (title, figures([s for s in tuning if belongs(s.question)], calibration))
             for title, belongs in _TUNING_GROUPS
@@ -249,17 +317,17 @@ def _table(result: Figures) -> list[str]:
         "| measure | count | rate | 95% Wilson interval |",
         "| --- | --- | --- | --- |",
         _rate("top-1 accuracy, in-scope", result.top1_right, result.in_scope),
-        _rate("in-scope answered right (recall)", result.answered_right, result.in_scope),
+        _rate("in-scope answered with the right topic", result.answered_right, result.in_scope),
         _rate("... contract topics only", result.contract_answered_right, result.contract_in_scope),
         _rate("answered precision", result.answered_right, result.answered),
         _rate("out-of-scope declined", result.out_of_scope_declined, result.out_of_scope),
+        f'| answers framed as likely ("This sounds like ...") | {result.framed} | | |',
     ]
 
 
 def render(evaluation: Evaluation) -> str:
     """The generated figures: the block between the markers in docs/faq-eval.md."""
     calibration, held_out = evaluation.calibration, evaluation.held_out
-    near = evaluation.held_out_near_domain
     lines = [
         "Generated by `python -m faq.evaluate --write`; do not edit this block by hand.",
         "",
@@ -267,28 +335,53 @@ def render(evaluation: Evaluation) -> str:
         "",
         "### Shipped calibration (fitted on all tuning material)",
         "",
-        "confidence = 1 / (1 + exp(-(a * top + b * margin + c))), where `top` is the best topic's blended",
-        "similarity and `margin` its lead over the runner-up or the off-topic subjects. A question is",
-        "declined without consulting it when it is not grounded: the best topic knows fewer than",
-        f"{MIN_KNOWN_SHARE:.0%} of its distinct words, or shares only generic words with it.",
-        "",
-        f"- a = {calibration.slope_top:.4f}, b = {calibration.slope_margin:.4f}, c = {calibration.bias:.4f}",
-        f"- answer threshold on the confidence: **{calibration.threshold:.4f}** (the middle of the cheapest",
-        f"  range on the tuning material, where a wrong answer costs {WRONG_ANSWER_COST:g} and declining an",
-        "  in-scope question costs 1)",
-        "",
-        "### Headline: fourth set (held out, all of it)",
-        "",
-        *_table(held_out),
-        _rate("... near-domain out-of-scope declined", near.out_of_scope_declined, near.out_of_scope),
-        "",
-        f"AUROC of the confidence (right top topic vs everything else): {held_out.auroc:.3f}",
-        "",
-        "Misses on the held-out set:",
+        "confidence = 1 / (1 + exp(-(a * top + b * margin + d * length + e * move + c))), where `top`",
+        "is the best topic's blended similarity, `margin` its lead over the runner-up or the off-topic",
+        "subjects, `length` log(1 + content words) and `move` 1 when the message mentions the move",
+        "(connecting,",
+        "switching, a directory). In a message of several sentences a topic's best sentence weighs",
+        f"{SENTENCE_WEIGHT:.0%} of the similarity (sentences that ask weigh more than those that tell the",
+        "story). A question is declined without",
+        "consulting the confidence when it is not grounded: the best topic knows fewer than",
+        f"{MIN_KNOWN_SHARE:.0%} of the distinct words it asks with, or shares only generic words with it.",
         "",
     ]
-    lines += [f'- `{expected}`: "{text}" -> {did}' for expected, text, did in held_out.misses] or ["- none"]
-    lines += ["", "The sets below have all been seen and are tuning material: for comparison only.", ""]
+    parts = [("short messages", calibration)]
+    if calibration.long is not None:
+        parts = [
+            (f"messages under {math.expm1(calibration.long_from):.0f} content words", calibration),
+            (f"messages of {math.expm1(calibration.long_from):.0f} content words or more", calibration.long),
+        ]
+    for label, part in parts:
+        lines += [
+            f"Fitted on {label}:",
+            "",
+            f"- a = {part.slope_top:.4f}, b = {part.slope_margin:.4f},"
+            f" d = {part.slope_length:.4f}, e = {part.slope_move:.4f}, c = {part.bias:.4f}",
+            f"- answer threshold on the confidence: **{part.framed_threshold:.4f}** (the middle of the",
+            f"  cheapest range on the tuning material, where a wrong answer costs {WRONG_ANSWER_COST:g} and",
+            "  declining an in-scope question costs 1)",
+            f"- sure threshold: **{part.threshold:.4f}** (from there the tuning material's answers were",
+            f"  right {SURE_PRECISION:.0%} of the time); between the two the reply says",
+            '  "This sounds like ..." and offers one-click alternatives',
+            "",
+        ]
+    if held_out is not None:
+        lines += [
+            "### Headline: real questions, report part (held out, scored once)",
+            "",
+            *_table(held_out),
+            "",
+            f"AUROC of the confidence (right top topic vs everything else): {held_out.auroc:.3f}",
+            "",
+            "Misses on the held-out part:",
+            "",
+        ]
+        lines += [f'- `{expected}`: "{text}" -> {did}' for expected, text, did in held_out.misses] or [
+            "- none"
+        ]
+        lines += [""]
+    lines += ["The sets below are tuning material: for comparison only.", ""]
     for title, result in evaluation.comparisons:
         lines += [f"### {title}", "", *_table(result), "", f"AUROC: {result.auroc:.3f}", ""]
     return "\n".join(lines).rstrip("\n")
@@ -308,8 +401,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="store the calibration and the figures")
     mode.add_argument("--check", action="store_true", help="fail when the stored files are out of date")
+    mode.add_argument(
+        "--tuning-only", action="store_true", help="score only the tuning material (for tuning rounds)"
+    )
+    mode.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="store faq/calibration.json fitted on the tuning material only",
+    )
     args = parser.parse_args(argv)
-    evaluation = evaluate()
+    evaluation = evaluate(include_held_out=not (args.tuning_only or args.calibrate))
+    if args.tuning_only or args.calibrate:
+        if args.calibrate:
+            CALIBRATION.write_text(
+                json.dumps(evaluation.calibration.to_json(), indent=2) + "\n", encoding="utf-8"
+            )
+        print(render(evaluation))
+        return 0
     block = render(evaluation)
     calibration_text = json.dumps(evaluation.calibration.to_json(), indent=2) + "\n"
     current = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# FAQ answering: evaluation\n"

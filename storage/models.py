@@ -256,3 +256,25 @@ class SlackMessageCopy(SQLModel, table=True):
     channel: str = Field(primary_key=True)
     ts: str
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class FaqFeedback(SQLModel, table=True):
+    """A question the FAQ answered or declined, its rating, and the admins' review (see `faq.feedback`)."""
+
+    __tablename__ = "faq_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization: str | None = Field(default=None, index=True)
+    question: str = Field(sa_type=Text)
+    """Redacted and shortened before it is stored: never a secret, never a whole pasted log."""
+    kind: str
+    """`answered`, `declined`, `helpful` or `not-helpful`."""
+    topic: str | None = None
+    closest: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
+    status: str = Field(default="closed", index=True)
+    """`open` (waits for an admin), `closed`, `attached`, `answered` or `dismissed`."""
+    resolution_topic: str | None = None
+    resolution_text: str | None = Field(default=None, sa_type=Text)
+    resolved_by: str | None = None
+    asked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -245,6 +245,15 @@ USAGES: tuple[Usage, ...] = (
         details="A question also works without `ask`, here or by direct message.",
     ),
     Usage(
+        "faq",
+        "review [attach N TOPIC | answer N TEXT... | dismiss N]",
+        "teach the FAQ from the questions it declined or people rated Not helpful",
+        example="faq review attach 4 owner-locked-out",
+        details="Without more words: the open questions, numbered. `attach N TOPIC` answers question N and"
+        " those like it with a FAQ topic; `answer N TEXT` with your own words (where your help desk is);"
+        " `dismiss N` drops it. Secrets are redacted before anything is kept.",
+    ),
+    Usage(
         "help",
         "[all | WORD]",
         "what you can do next; `help all` every word; `help WORD` one word",

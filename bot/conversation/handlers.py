@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.conversation import help_views, sign_in_views, todo_views, views
+from bot.conversation import faq_views, help_views, sign_in_views, todo_views, views
 from bot.conversation.commands import USAGE_OF, USAGES, Command, parse
+from bot.conversation.faq_review import FaqReview
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say, tell_privately
 from bot.conversation.understanding import Reading, Suggestion, read, reads_like_question, suggestions
 from bot.delivery.render import CHANNEL_PREFIX
@@ -23,6 +24,7 @@ from faq import AskerContext, FaqAnswerer
 from workflows.arguments import organization_name, user_id
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
+from workflows.plan import Check
 from workflows.reminders import Tracking
 from workflows.results import BOT, Actor
 from workflows.service import MigrationService, check_start_arguments
@@ -111,6 +113,7 @@ class Conversation:
             "retry-failed": self._retry_failed,
             "snooze": self._snooze,
         }
+        self._handlers.update(FaqReview(answerer, self._asker_context).handlers())
 
     # ------------------------------------------------------------ entry points
 
@@ -281,9 +284,9 @@ class Conversation:
     def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         context = self._asker_context(actor)
         topic = command.text.strip()
-        if topic in self._answerer.topics:  # a suggested topic's button
-            return [views.answer(self._answerer.explain(topic, context))]
-        return [views.answer(self._answerer.answer(command.text, context))]
+        if self._answerer.knows(topic, context.organization):  # a suggested topic's button
+            return [faq_views.answer(self._answerer.explain(topic, context))]
+        return [faq_views.answer(self._answerer.answer(command.text, context))]
 
     def _asker_context(self, actor: Actor) -> AskerContext:
         try:
@@ -296,7 +299,11 @@ class Conversation:
         except (WorkflowError, MicrosoftError):
             is_admin = False  # an answer must not depend on Azure DevOps being up
         return AskerContext(
-            outcome=outcome, stage=status.state, organization=status.organization, is_admin=is_admin
+            outcome=outcome,
+            stage=status.state,
+            organization=status.organization,
+            is_admin=is_admin,
+            case=_case_of(status.checks),
         )
 
     def _status(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -505,6 +512,14 @@ def list_fingerprint(users: Sequence[OrgUser]) -> str:
     """Stands for exactly these users: a button carries it instead of thousands of ids."""
     joined = "\n".join(sorted(user.id for user in users))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def _case_of(checks: tuple[Check, ...]) -> str | None:
+    """A first connection from Microsoft accounts, or a switch from another directory."""
+    for check in checks:
+        if check.code == "org-connection":
+            return {"pass": "first", "fail": "switch"}.get(check.status)
+    return None
 
 
 def _number(raw: str | None, question: str, *, maximum: int = MAX_ID) -> int:

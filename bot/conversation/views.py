@@ -26,7 +26,6 @@ from bot.conversation.messages import (
     Text,
     say,
 )
-from faq import Answer
 from workflows.directory import OrgUser
 from workflows.plan import Check, Plan
 from workflows.reminders import Progress
@@ -467,15 +466,6 @@ def removed(result: RemovalResult) -> Outgoing:
         lines.append(f"Could not remove {len(failures)}: {lists.names(failures)}")
     blocks: list[Block] = [Text("\n".join(lines)), _counts(result.status)]
     return Outgoing(Message(lines[0], _with_next(blocks, result.status)))
-
-
-def answer(answer: Answer) -> Outgoing:
-    blocks: list[Block] = [Text(answer.answer)]
-    if answer.topic is None and answer.alternatives:
-        blocks.append(
-            Actions(tuple(Button(topic.replace("-", " "), "ask", topic) for topic in answer.alternatives[:3]))
-        )
-    return Outgoing(Message(answer.answer.split("\n", 1)[0], tuple(blocks)))
 
 
 def home(statuses: Sequence[MigrationStatus], entries: Sequence[TodoEntry]) -> Message:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.conversation.messages import DirectMessage, Outgoing, Reply
@@ -23,6 +25,11 @@ def notified(chat: Chat) -> list[Outgoing]:
     chat.portal_connect()
     chat.runtime.conversation.watch()
     return chat.say(DANA, "notify")
+
+
+def without_rating_ids(outgoing: list[Outgoing]) -> str:
+    """The same reply twice differs only in the ids its Helpful / Not helpful buttons carry."""
+    return re.sub(r"#\d+", "#N", text_of(outgoing))
 
 
 def only_for_the_asker(outgoing: list[Outgoing]) -> bool:
@@ -78,10 +85,11 @@ def test_a_question_after_the_slash_command_is_answered_like_ask(chat: Chat) -> 
     question = "what happens to my pipelines?"
     answered = chat.say(ANN, f"/aad {question}")
     assert isinstance(answered[0].to, Reply)
-    assert text_of(answered) == text_of(chat.say(ANN, f"ask {question}"))
+    assert without_rating_ids(answered) == without_rating_ids(chat.say(ANN, f"ask {question}"))
     assert "I don't know `what`" not in text_of(answered)
     declined = chat.say(ANN, "/aad what's the best pizza topping?")
-    assert text_of(declined) == text_of(chat.say(ANN, "ask what's the best pizza topping?"))
+    asked = chat.say(ANN, "ask what's the best pizza topping?")
+    assert without_rating_ids(declined) == without_rating_ids(asked)
     assert "don't know" in text_of(declined).lower() or "not sure" in text_of(declined).lower()
 
 

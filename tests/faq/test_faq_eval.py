@@ -12,6 +12,7 @@ from faq._calibration import Calibration, Sample, choose_threshold, fit
 from faq.evaluate import (
     FOURTH_SET,
     FRESH_SET,
+    REAL_SET,
     REPORT,
     evaluate,
     load_fourth,
@@ -21,31 +22,91 @@ from faq.evaluate import (
     wilson,
 )
 
-# Measured once on the fourth held-out set (docs/faq-eval.md). The contract's targets are 0.90 for
-# in-scope answered right and for out-of-scope declined; both were reached (75/76 and 38/42), so those
-# floors sit at or just under the measured values and never below the targets.
-FLOOR_TOP1 = 1.0  # 76/76
-FLOOR_ANSWERED_RIGHT = 0.98  # 75/76
-FLOOR_PRECISION = 0.94  # 75/79
-FLOOR_OUT_OF_SCOPE_DECLINED = 0.90  # 38/42
-FLOOR_NEAR_DOMAIN_DECLINED = 0.86  # 19/22
+# The first round's 19 contract topics: the model-written sets cover those; the real set covers what it met.
+FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
+
+# Measured once on the real questions' report part, round 6's (docs/faq-eval.md). The contract's targets are
+# 0.85 for in-scope answered with the right topic and for out-of-scope declined; both were missed, so the
+# floors are the measured values and guard against getting worse, not the targets.
+FLOOR_REAL_ANSWERED_RIGHT = 0.14  # 1/7: far under the 0.85 target (docs/faq-eval.md)
+FLOOR_REAL_OUT_OF_SCOPE_DECLINED = 0.83  # 62/74: under the 0.85 target
+# The model-written sets are tuning material now; their floors are the measured values (target 0.90).
+FLOOR_MODEL_WRITTEN = {"Fourth": 0.96, "Fresh": 0.90, "Independent": 0.93, "Original": 0.95}
 
 
-def test_held_out_set_stays_above_the_floor() -> None:
-    evaluation = evaluate()
-    held_out, near_domain = evaluation.held_out, evaluation.held_out_near_domain
-    assert held_out.top1_right / held_out.in_scope >= FLOOR_TOP1
-    assert held_out.answered_right / held_out.in_scope >= FLOOR_ANSWERED_RIGHT
-    assert held_out.answered_right / held_out.answered >= FLOOR_PRECISION
-    assert held_out.out_of_scope_declined / held_out.out_of_scope >= FLOOR_OUT_OF_SCOPE_DECLINED
-    assert near_domain.out_of_scope_declined / near_domain.out_of_scope >= FLOOR_NEAR_DOMAIN_DECLINED
+def test_held_out_real_questions_stay_above_the_floor() -> None:
+    held_out = evaluate().held_out
+    assert held_out is not None
+    assert held_out.answered_right / held_out.in_scope >= FLOOR_REAL_ANSWERED_RIGHT
+    assert held_out.out_of_scope_declined / held_out.out_of_scope >= FLOOR_REAL_OUT_OF_SCOPE_DECLINED
 
 
-def test_fourth_set_is_all_held_out_and_covers_every_topic() -> None:
+def test_model_written_sets_stay_above_their_floors() -> None:
+    for title, figures in evaluate(include_held_out=False).comparisons:
+        name = title.split()[0]
+        if name in FLOOR_MODEL_WRITTEN:
+            assert figures.answered_right / figures.in_scope >= FLOOR_MODEL_WRITTEN[name], title
+
+
+def test_real_questions_are_verbatim_with_a_source_and_split_per_label_before_tuning() -> None:
+    lines = [json.loads(line) for line in REAL_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(lines) >= 200
+    assert all(set(item) - {"spent"} == {"q", "topic", "source", "split", "round"} for item in lines)
+    assert all(item["source"].startswith("https://") for item in lines)
+    assert len({item["source"] for item in lines}) == len(lines)  # one question per thread
+    assert all(item["topic"] is None or item["topic"] in CONTRACT_TOPICS for item in lines)
+    # Round 5 was split per label, then its report part was scored once: all of it is tuning material now.
+    round_five = [item for item in lines if item["round"] == 5]
+    assert all(item["split"] == "tune" for item in round_five)
+    halves = Counter((item["topic"], bool(item.get("spent"))) for item in round_five)
+    for label in {item["topic"] for item in round_five}:
+        assert abs(halves[(label, False)] - halves[(label, True)]) <= 1, label
+    # Round 6 is held out as a whole: gathered after round 5 was scored, before this round's tuning.
+    round_six = [item for item in lines if item["round"] == 6]
+    assert round_six and all(item["split"] == "report" and not item.get("spent") for item in round_six)
+    assert {item["round"] for item in lines} == {5, 6}
+    assert sum(1 for item in lines if item["topic"] is None) >= 60  # near-domain questions, declined
+
+
+def test_long_messages_get_their_own_part_of_the_calibration() -> None:
+    short_right = [Sample(0.6, 0.3, True, True, length=1.5) for _ in range(20)]
+    short_wrong = [Sample(0.2, 0.02, False, False, length=1.5) for _ in range(20)]
+    long_right = [Sample(0.3, 0.15, True, True, length=4.0) for _ in range(20)]
+    long_wrong = [Sample(0.25, 0.01, False, False, length=4.0) for _ in range(20)]
+    calibration = fit(short_right + short_wrong + long_right + long_wrong)
+    assert calibration.long is not None
+    assert calibration.for_length(1.5) is calibration and calibration.for_length(4.0) is calibration.long
+    # A weak score for a one-liner is a strong one for a long report: each part answers its own right ones.
+    for samples, part in ((short_right, calibration), (long_right, calibration.long)):
+        assert all(part.confidence(s.top, s.margin, s.length) >= part.framed_threshold for s in samples)
+    assert calibration.confidence(0.3, 0.15, 1.5) < calibration.framed_threshold
+    assert Calibration.from_json(json.loads(json.dumps(calibration.to_json()))) == Calibration.from_json(
+        calibration.to_json()
+    )
+    only_short = fit(short_right + short_wrong)
+    assert only_short.long is None and only_short.for_length(4.0) is only_short
+
+
+def test_the_held_out_part_does_not_shape_the_calibration(tmp_path: Path) -> None:
+    altered = tmp_path / "real.jsonl"
+    lines = []
+    for line in REAL_SET.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item["split"] == "report":
+            item["q"] = "completely different words about teapots and kettles"
+        lines.append(json.dumps(item))
+    altered.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    original, changed = evaluate(), evaluate(real=altered)
+    assert changed.calibration == original.calibration
+    assert changed.held_out is not None and original.held_out is not None
+    assert changed.held_out.top1_right != original.held_out.top1_right
+
+
+def test_fourth_set_is_tuning_material_and_covers_every_first_round_topic() -> None:
     questions = load_fourth()
-    assert all(q.held_out for q in questions)
+    assert not any(q.held_out for q in questions)
     per_topic = Counter(q.expected for q in questions if q.expected is not None)
-    assert all(per_topic[topic] >= 4 for topic in CONTRACT_TOPICS), per_topic
+    assert all(per_topic[topic] >= 4 for topic in FIRST_ROUND_TOPICS), per_topic
     out_of_scope = Counter(q.kind for q in questions if q.expected is None)
     assert sum(out_of_scope.values()) >= 40
     assert out_of_scope["near-domain"] >= 20
@@ -55,7 +116,7 @@ def test_fresh_set_is_tuning_material_and_covers_every_topic() -> None:
     questions = load_fresh()
     assert not any(q.held_out for q in questions)
     per_topic = Counter(q.expected for q in questions if q.expected is not None)
-    assert all(per_topic[topic] >= 5 for topic in CONTRACT_TOPICS), per_topic
+    assert all(per_topic[topic] >= 5 for topic in FIRST_ROUND_TOPICS), per_topic
     out_of_scope = Counter(q.kind for q in questions if q.expected is None)
     assert sum(out_of_scope.values()) >= 30
     assert out_of_scope["near-domain"] * 2 >= sum(out_of_scope.values())
@@ -63,31 +124,20 @@ def test_fresh_set_is_tuning_material_and_covers_every_topic() -> None:
 
 def test_blind_sets_are_the_ones_whose_hashes_the_report_recorded_before_scoring() -> None:
     report = REPORT.read_text(encoding="utf-8")
-    for blind_set in (FRESH_SET, FOURTH_SET):
+    for blind_set in (FRESH_SET, FOURTH_SET, REAL_SET):
         assert hashlib.sha256(blind_set.read_bytes()).hexdigest() in report, blind_set.name
 
 
 def test_independent_set_is_split_evenly_per_topic_and_per_kind() -> None:
     questions = load_independent()
     in_scope = Counter((q.expected, q.split) for q in questions if q.expected is not None)
-    for topic in CONTRACT_TOPICS:
+    for topic in FIRST_ROUND_TOPICS:
         assert in_scope[(topic, "tune")] == in_scope[(topic, "report")] >= 3, topic
     out_of_scope = Counter((q.kind, q.split) for q in questions if q.expected is None)
     assert sum(out_of_scope.values()) >= 40
     assert out_of_scope[("near-domain", "tune")] + out_of_scope[("near-domain", "report")] >= 20
     for kind in ("near-domain", "far"):
         assert abs(out_of_scope[(kind, "tune")] - out_of_scope[(kind, "report")]) <= 1
-
-
-def test_the_held_out_set_does_not_shape_the_calibration(tmp_path: Path) -> None:
-    data = json.loads(FOURTH_SET.read_text(encoding="utf-8"))
-    for item in data["in_scope"] + data["out_of_scope"]:
-        item["question"] = "completely different words about teapots and kettles"
-    altered = tmp_path / "fourth.json"
-    altered.write_text(json.dumps(data), encoding="utf-8")
-    original, changed = evaluate(), evaluate(fourth=altered)
-    assert changed.calibration == original.calibration
-    assert changed.held_out.top1_right != original.held_out.top1_right
 
 
 def test_stored_calibration_and_report_match_the_current_knowledge_base() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import help_views, todo_views, views
+from bot.conversation import faq_views, help_views, todo_views, views
 from bot.conversation.commands import USAGES
 from bot.conversation.messages import Attachment, Message, Outgoing, Table, say
 from bot.conversation.understanding import Suggestion
@@ -315,8 +315,8 @@ def _catalog(world: World) -> dict[str, Message]:
                 planned,
             )
         ),
-        "answer": views.answer(answerer.answer("I get a 403 when inviting a guest", context)),
-        "declined": views.answer(answerer.answer("what's the best pizza topping?", context)),
+        "answer": faq_views.answer(answerer.answer("I get a 403 when inviting a guest", context)),
+        "declined": faq_views.answer(answerer.answer("what's the best pizza topping?", context)),
         "help now": help_views.help_now([status(world, state) for state in STATES], items),
         "help all": help_views.help_all(),
         "did you mean": help_views.did_you_mean("progres", [Suggestion("progress", organization)]),

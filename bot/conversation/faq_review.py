@@ -1,0 +1,106 @@
+"""Helpful / Not helpful on every answer, and `/aad faq review` for the admins.
+
+Hooked into `Conversation` by adding `FaqReview.handlers()` to its command table: the rating buttons send
+`faq-helpful ID` / `faq-not-helpful ID`, admins type `faq review ...` (an admin word, see `commands.USAGES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.conversation import faq_views
+from bot.conversation.commands import Command
+from bot.conversation.messages import Outgoing
+from faq import AskerContext, FaqAnswerer
+from faq.feedback import FeedbackError, FeedbackStore, check_resolution
+from workflows.errors import WorkflowError
+from workflows.results import Actor
+
+Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
+REVIEW_USAGE = (
+    "Say `faq review` to list the questions waiting, then `faq review attach N TOPIC`,"
+    " `faq review answer N TEXT` or `faq review dismiss N`."
+)
+_PAGE = 10
+
+
+class FaqReview:
+    def __init__(
+        self,
+        answerer: FaqAnswerer,
+        context_of: Callable[[Actor], AskerContext],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._answerer = answerer
+        self._context_of = context_of
+        self._clock = clock
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            faq_views.RATE_HELPFUL: self._helpful,
+            faq_views.RATE_NOT_HELPFUL: self._not_helpful,
+            faq_views.REVIEW_WORD: self._review,
+        }
+
+    def _helpful(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return self._rate(actor, command, helpful=True)
+
+    def _not_helpful(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return self._rate(actor, command, helpful=False)
+
+    def _rate(self, actor: Actor, command: Command, *, helpful: bool) -> list[Outgoing]:
+        organization = self._context_of(actor).organization
+        try:
+            item = self._answerer.rate(command.text, helpful, organization)
+        except FeedbackError as error:
+            raise WorkflowError(str(error)) from None
+        return [faq_views.rated(item, helpful)]
+
+    def _review(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        store = self._store()
+        words = command.text.split(maxsplit=3)
+        if not words or words[0].casefold() != "review":
+            raise WorkflowError(REVIEW_USAGE)
+        organization = self._context_of(actor).organization
+        if len(words) == 1:
+            return [faq_views.review(store.pending(organization, _PAGE), organization)]
+        action = words[1].casefold()
+        item_id = _number(words[2] if len(words) > 2 else None, REVIEW_USAGE)
+        rest = words[3].strip() if len(words) > 3 else ""
+        topic: str | None = None
+        text: str | None = None
+        if action == "attach":
+            topic = rest.split()[0] if rest else ""
+            if not self._answerer.knows(topic, organization) or topic.startswith("local-"):
+                check_and_explain(topic, list(self._answerer.topics))
+        elif action == "answer":
+            text = rest
+            check_and_explain(None, [], text)
+        elif action != "dismiss":
+            raise WorkflowError(REVIEW_USAGE)
+        who = actor.email or actor.id
+        try:
+            item = store.resolve(item_id, topic=topic, text=text, by=who, at=self._clock())
+        except FeedbackError as error:
+            raise WorkflowError(str(error)) from None
+        return [faq_views.resolved(item)]
+
+    def _store(self) -> FeedbackStore:
+        if self._answerer.feedback is None:
+            raise WorkflowError("Ratings and reviews are not kept on this installation (no database).")
+        return self._answerer.feedback
+
+
+def check_and_explain(topic: str | None, known: list[str], text: str | None = None) -> None:
+    try:
+        check_resolution(topic, text, known)
+    except FeedbackError as error:
+        raise WorkflowError(str(error)) from None
+
+
+def _number(raw: str | None, usage: str) -> int:
+    if raw is None or not raw.lstrip("#").isdigit() or len(raw) > 12:
+        raise WorkflowError(usage)
+    return int(raw.lstrip("#"))

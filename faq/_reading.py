@@ -1,0 +1,115 @@
+"""Reading a real question: which sentences ask, which only tell the story, and what is quoted or pasted.
+
+People paste several paragraphs: context, a quoted line of Microsoft's page, a log, then the question
+(sometimes two). The ranker weighs the sentences that ask above the rest, leaves quoted documentation and
+boilerplate out of what is asked, and keeps error codes wherever they appear.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# GitHub's docs-feedback footer and everything after it is not the question.
+_FOOTER = re.compile(r"(?im)^\s*(?:-{3,}\s*$|#+\s*document details|\u26a0|\[enter feedback here\])")
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+_QUOTED_LINE = re.compile(r"^\s*>")
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9\"'(*-])|\n+")
+# Sentences that ask: they end with "?", or open with a question word or a request for help.
+_ASKING_START = re.compile(
+    r"^\W*(?:how|what|why|when|where|which|who|whom|can|could|should|shall|would|will|is|are|am|does|do"
+    r"|did|has|have|may|might|must|any (?:idea|thoughts|help|advice|suggestion)s?|is there|are there"
+    r"|please (?:help|advise|let|tell|clarify|suggest)|help|i need|we need|need help|i want to|we want to"
+    r"|i would like|we would like|looking for\b|wondering|q\d*\b)",
+    re.I,
+)
+# Error codes people paste: Azure DevOps (TF, VS), Entra sign-in (AADSTS), Git Credential Manager.
+ERROR_CODE = re.compile(r"(?i)\b(?:TF\d{5,6}|VS\d{5}|AADSTS\d{5,7}|SP\d{6})\b")
+# An Entra sign-in code (AADSTS) says something about Azure DevOps only when the message is about it: the
+# same codes come from every application that signs in with Entra.
+_AZURE_DEVOPS = re.compile(
+    r"(?i)azure ?devops|\bvsts\b|visual studio team services|dev\.azure\.com|visualstudio\.com|\bado\b"
+    r"|499b84ac-1321-427f-aa17-267ca6975798"
+)
+# Words that mean moving from one directory to another rather than leaving Microsoft accounts.
+_SWITCHING = re.compile(
+    r"(?i)(?:switch(?:ing|ed)? (?:the |our |to (?:a |an |the )?(?:new |another |different )?)?"
+    r"(?:directory|tenant|aad|azure ad|entra)"
+    r"|(?:change|changing|changed|move|moving|moved|migrat\w+) (?:the |our |an? )?"
+    r"(?:aad|azure ad|entra(?: id)?"
+    r"|directory|tenant)(?: connection)?(?! \w+ settings)"
+    r"|(?:from|between) (?:one|the old|our old|an?) (?:directory|tenant|aad|azure ad)"
+    r"|(?:another|different|new|old|source|destination|target) (?:azure ad|aad|tenant|directory|entra)"
+    r"|aad-?1|aad-?2|tenant switch|directory switch)"
+)
+
+
+# Words that tie a message to the move itself (connecting, switching or leaving a directory); a question
+# about the same products that never mentions the move is more often about something else.
+_ABOUT_THE_MOVE = re.compile(
+    r"(?i)\b(?:(?:dis)?connect(?:s|ed|ing)?|switch\w*|migrat\w*|mov(?:e|ed|ing)|transfer\w*|transition\w*"
+    r"|link(?:ed|ing)?|backed|cut ?over|(?:azure ad|aad|entra(?: id)?|active directory|directory|tenant)"
+    r"(?: id)?)\b"
+)
+
+
+# A pasted log can run to megabytes; questions come first or last, and a few dozen sentences cover them.
+_MAX_READ_CHARS = 20_000
+_MAX_SENTENCES = 40
+
+
+@dataclass(frozen=True)
+class Reading:
+    sentences: tuple[str, ...]
+    """The asker's own sentences, in order, without quotes, boilerplate and pasted logs."""
+    asked: tuple[str, ...]
+    """The sentences that ask something, in order (the main question is usually the first)."""
+    told: str
+    """Everything written by the asker, what asks first, without quotes, boilerplate and pasted logs (but
+    with their codes)."""
+    codes: tuple[str, ...]
+    """Error codes found anywhere, upper-cased, first occurrence first."""
+    switching: bool
+    """The asker describes a move from one directory to another."""
+    about_the_move: bool = False
+    """The message mentions the move at all (connecting, switching, a directory or tenant)."""
+
+
+def read(text: str) -> Reading:
+    if len(text) > _MAX_READ_CHARS:  # keep the start and the end, where people put the question
+        half = _MAX_READ_CHARS // 2
+        text = f"{text[:half]}\n{text[-half:]}"
+    body = _FOOTER.split(text, maxsplit=1)[0] if _FOOTER.search(text) else text
+    codes = tuple(dict.fromkeys(code.upper() for code in ERROR_CODE.findall(text)))
+    if not _AZURE_DEVOPS.search(text):
+        codes = tuple(code for code in codes if not code.startswith("AADSTS"))
+        body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
+    body = _FENCE.sub(lambda match: " ".join(ERROR_CODE.findall(match.group(0))), body)
+    lines = [line for line in body.splitlines() if not _QUOTED_LINE.match(line)]
+    own = _URL.sub(" ", "\n".join(lines))
+    sentences = [sentence.strip() for sentence in _SENTENCE_END.split(own) if sentence and sentence.strip()]
+    if len(sentences) > _MAX_SENTENCES:
+        half = _MAX_SENTENCES // 2
+        sentences = sentences[:half] + sentences[-half:]
+    asked = tuple(sentence for sentence in sentences if _asks(sentence))
+    # What is asked goes first, so a long story or log never pushes it out of the scored length.
+    told = " ".join([*asked, *(sentence for sentence in sentences if sentence not in asked)])
+    missing = [code for code in codes if code not in told.upper()]
+    if missing:  # a code seen only in a quote or a log still says what went wrong
+        told = f"{told} {' '.join(missing)}"
+    return Reading(
+        tuple(sentences),
+        asked,
+        told,
+        codes,
+        bool(_SWITCHING.search(text)),
+        bool(_ABOUT_THE_MOVE.search(told)),
+    )
+
+
+def _asks(sentence: str) -> bool:
+    words = sentence.split()
+    if len(words) < 2:
+        return False
+    return sentence.rstrip().endswith("?") or bool(_ASKING_START.match(sentence))

@@ -1,0 +1,219 @@
+"""Learning from use: every answer can be rated, and the admins review what the bot got wrong.
+
+Each question the bot answers or declines is kept (redacted, see `faq.unanswered.redact`) with an id the
+answer's Helpful / Not helpful buttons carry. Declined and not-helpful questions wait for an admin in
+`/aad faq review`, who attaches the right topic or writes an organization-specific answer (where the help
+desk is, which portal to use). From then on the answerer knows that question for that organization: an
+attached question becomes one more phrasing of its topic, a written answer becomes a topic of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal, Protocol
+
+from faq._knowledge import Topic
+from faq.unanswered import redact
+
+Kind = Literal["answered", "declined", "helpful", "not-helpful"]
+Status = Literal["open", "closed", "attached", "answered", "dismissed"]
+# Kinds an admin should look at; the others are kept for the counts only.
+NEEDS_REVIEW: frozenset[str] = frozenset({"declined", "not-helpful"})
+LOCAL_TOPIC_PREFIX = "local-"
+MAX_ANSWER_CHARS = 2000
+_LOCAL_LINK = (
+    "https://learn.microsoft.com/en-us/azure/devops/organizations/accounts/connect-organization-to-azure-ad"
+)
+
+
+class FeedbackError(ValueError):
+    """A review command that cannot apply; the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    id: int
+    organization: str | None
+    question: str  # redacted
+    kind: Kind
+    topic: str | None  # the topic the bot answered with, if any
+    closest: tuple[str, ...]
+    status: Status
+    asked_at: datetime
+    resolution_topic: str | None = None
+    resolution_text: str | None = None
+    resolved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """One question an admin taught the bot, for one organization (None: every organization)."""
+
+    item_id: int
+    organization: str | None
+    question: str
+    topic: str | None  # attached to a topic of the knowledge base ...
+    text: str | None  # ... or answered in the admins' own words
+
+
+class FeedbackStore(Protocol):
+    """Where ratings and reviews live: in memory for the console and tests, in the database for `serve`."""
+
+    def record(
+        self,
+        *,
+        organization: str | None,
+        question: str,
+        kind: Kind,
+        topic: str | None,
+        closest: Sequence[str],
+        at: datetime,
+    ) -> int:
+        """Keep a question the bot just answered or declined; returns its id."""
+        ...
+
+    def rate(self, item_id: int, helpful: bool, at: datetime) -> FeedbackItem:
+        """The asker's Helpful / Not helpful; FeedbackError for an unknown id."""
+        ...
+
+    def pending(self, organization: str | None, limit: int) -> list[FeedbackItem]:
+        """Open items of the organization (and of no organization), oldest first."""
+        ...
+
+    def resolve(
+        self, item_id: int, *, topic: str | None, text: str | None, by: str, at: datetime
+    ) -> FeedbackItem:
+        """Attach a topic, write an answer, or (both None) dismiss. FeedbackError if not open."""
+        ...
+
+    def learned(self, organization: str | None) -> tuple[int, tuple[Learned, ...]]:
+        """(a number that changes whenever they change, what the admins taught for this organization)."""
+        ...
+
+
+def clean_question(question: str) -> str:
+    return redact(question.strip())
+
+
+def check_resolution(topic: str | None, text: str | None, known_topics: Sequence[str]) -> None:
+    """The admin's choice is usable: an existing topic, or a non-empty answer of reasonable length."""
+    if topic is not None and topic not in known_topics:
+        raise FeedbackError(
+            f"I know no topic `{topic}`. Use one of the topic ids I suggest, for example"
+            f" {', '.join(f'`{t}`' for t in list(known_topics)[:5])}."
+        )
+    if text is not None:
+        if not text.strip():
+            raise FeedbackError("The answer is empty: write it after the item number.")
+        if len(text) > MAX_ANSWER_CHARS:
+            raise FeedbackError(f"The answer is {len(text)} characters; keep it under {MAX_ANSWER_CHARS}.")
+
+
+def local_topic_id(item_id: int) -> str:
+    return f"{LOCAL_TOPIC_PREFIX}{item_id}"
+
+
+def with_learned(topics: Sequence[Topic], learned: Sequence[Learned]) -> list[Topic]:
+    """The knowledge base as one organization sees it after its admins' reviews."""
+    extra: dict[str, list[str]] = {}
+    local: list[Topic] = []
+    for entry in learned:
+        if entry.topic is not None:
+            extra.setdefault(entry.topic, []).append(entry.question)
+        elif entry.text:
+            local.append(
+                Topic(
+                    id=local_topic_id(entry.item_id),
+                    title="Your admins' answer",
+                    phrasings=(entry.question,),
+                    answer=entry.text,
+                    link=_LOCAL_LINK,
+                    related=(),
+                    notes=(),
+                )
+            )
+    taught = [
+        replace(topic, phrasings=topic.phrasings + tuple(extra[topic.id])) if topic.id in extra else topic
+        for topic in topics
+    ]
+    return taught + local
+
+
+class InMemoryFeedbackStore:
+    """The store for the console, tests and `aadbot ask`: nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, FeedbackItem] = {}
+        self._version = 0
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        *,
+        organization: str | None,
+        question: str,
+        kind: Kind,
+        topic: str | None,
+        closest: Sequence[str],
+        at: datetime,
+    ) -> int:
+        with self._lock:
+            item_id = len(self._items) + 1
+            status: Status = "open" if kind in NEEDS_REVIEW else "closed"
+            self._items[item_id] = FeedbackItem(
+                item_id, organization, clean_question(question), kind, topic, tuple(closest), status, at
+            )
+            return item_id
+
+    def rate(self, item_id: int, helpful: bool, at: datetime) -> FeedbackItem:
+        with self._lock:
+            item = self._get(item_id)
+            if item.status in ("attached", "answered", "dismissed"):
+                return item  # already reviewed: a late click changes nothing
+            rated = replace(
+                item, kind="helpful" if helpful else "not-helpful", status="closed" if helpful else "open"
+            )
+            self._items[item_id] = rated
+            return rated
+
+    def pending(self, organization: str | None, limit: int) -> list[FeedbackItem]:
+        with self._lock:
+            mine = [
+                item
+                for item in self._items.values()
+                if item.status == "open" and item.organization in (organization, None)
+            ]
+            return mine[:limit]
+
+    def resolve(
+        self, item_id: int, *, topic: str | None, text: str | None, by: str, at: datetime
+    ) -> FeedbackItem:
+        with self._lock:
+            item = self._get(item_id)
+            if item.status != "open":
+                raise FeedbackError(f"Item {item_id} was already reviewed ({item.status}); nothing changed.")
+            status: Status = "attached" if topic else "answered" if text else "dismissed"
+            done = replace(item, status=status, resolution_topic=topic, resolution_text=text, resolved_by=by)
+            self._items[item_id] = done
+            self._version += 1
+            return done
+
+    def learned(self, organization: str | None) -> tuple[int, tuple[Learned, ...]]:
+        with self._lock:
+            entries = tuple(
+                Learned(
+                    item.id, item.organization, item.question, item.resolution_topic, item.resolution_text
+                )
+                for item in self._items.values()
+                if item.status in ("attached", "answered") and item.organization in (organization, None)
+            )
+            return self._version, entries
+
+    def _get(self, item_id: int) -> FeedbackItem:
+        item = self._items.get(item_id)
+        if item is None:
+            raise FeedbackError(f"I have no question number {item_id}; `faq review` lists the open ones.")
+        return item

@@ -1,0 +1,142 @@
+"""The FAQ's ratings and reviews in the database (`faq.feedback.FeedbackStore`), shared by every process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import col, select
+
+from faq.feedback import (
+    NEEDS_REVIEW,
+    FeedbackError,
+    FeedbackItem,
+    Kind,
+    Learned,
+    Status,
+    clean_question,
+)
+from storage.database import Database
+from storage.models import FaqFeedback
+
+_REVIEWED = ("attached", "answered", "dismissed")
+
+
+class SqlFeedbackStore:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def record(
+        self,
+        *,
+        organization: str | None,
+        question: str,
+        kind: Kind,
+        topic: str | None,
+        closest: Sequence[str],
+        at: datetime,
+    ) -> int:
+        row = FaqFeedback(
+            organization=organization,
+            question=clean_question(question),
+            kind=kind,
+            topic=topic,
+            closest=list(closest),
+            status="open" if kind in NEEDS_REVIEW else "closed",
+            asked_at=at,
+        )
+        with self._database.session() as session:
+            session.add(row)
+            session.commit()
+            assert row.id is not None
+            return row.id
+
+    def rate(self, item_id: int, helpful: bool, at: datetime) -> FeedbackItem:
+        with self._database.session() as session:
+            row = session.get(FaqFeedback, item_id)
+            if row is None:
+                raise FeedbackError(f"I have no question number {item_id}; `faq review` lists the open ones.")
+            if row.status not in _REVIEWED:  # a late click on a reviewed item changes nothing
+                row.kind = "helpful" if helpful else "not-helpful"
+                row.status = "closed" if helpful else "open"
+                session.add(row)
+                session.commit()
+            return _item(row)
+
+    def pending(self, organization: str | None, limit: int) -> list[FeedbackItem]:
+        with self._database.session() as session:
+            rows = session.exec(
+                select(FaqFeedback)
+                .where(FaqFeedback.status == "open", _of(organization))
+                .order_by(col(FaqFeedback.id))
+                .limit(limit)
+            ).all()
+            return [_item(row) for row in rows]
+
+    def resolve(
+        self, item_id: int, *, topic: str | None, text: str | None, by: str, at: datetime
+    ) -> FeedbackItem:
+        with self._database.session() as session:
+            # The status test in the UPDATE makes two admins reviewing at once safe: one wins.
+            row = session.get(FaqFeedback, item_id)
+            if row is None:
+                raise FeedbackError(f"I have no question number {item_id}; `faq review` lists the open ones.")
+            status: Status = "attached" if topic else "answered" if text else "dismissed"
+            changed = session.execute(
+                FaqFeedback.__table__.update()  # type: ignore[attr-defined]
+                .where(FaqFeedback.__table__.c.id == item_id)  # type: ignore[attr-defined]
+                .where(FaqFeedback.__table__.c.status == "open")  # type: ignore[attr-defined]
+                .values(
+                    status=status,
+                    resolution_topic=topic,
+                    resolution_text=text,
+                    resolved_by=by,
+                    resolved_at=at,
+                )
+            ).rowcount
+            session.commit()
+            if not changed:
+                raise FeedbackError(f"Item {item_id} was already reviewed ({row.status}); nothing changed.")
+            session.refresh(row)
+            return _item(row)
+
+    def learned(self, organization: str | None) -> tuple[int, tuple[Learned, ...]]:
+        with self._database.session() as session:
+            rows = session.exec(
+                select(FaqFeedback)
+                .where(col(FaqFeedback.status).in_(("attached", "answered")), _of(organization))
+                .order_by(col(FaqFeedback.id))
+            ).all()
+            newest = session.exec(select(func.max(FaqFeedback.resolved_at))).one()
+            version = hash((len(rows), newest))
+            return version, tuple(
+                Learned(
+                    row.id or 0, row.organization, row.question, row.resolution_topic, row.resolution_text
+                )
+                for row in rows
+            )
+
+
+def _of(organization: str | None) -> ColumnElement[bool]:
+    """Items of the organization, and those asked outside any migration."""
+    nowhere = col(FaqFeedback.organization).is_(None)
+    if organization is None:
+        return nowhere
+    return or_(col(FaqFeedback.organization) == organization, nowhere)
+
+
+def _item(row: FaqFeedback) -> FeedbackItem:
+    return FeedbackItem(
+        id=row.id or 0,
+        organization=row.organization,
+        question=row.question,
+        kind=row.kind,  # type: ignore[arg-type]
+        topic=row.topic,
+        closest=tuple(row.closest),
+        status=row.status,  # type: ignore[arg-type]
+        asked_at=row.asked_at,
+        resolution_topic=row.resolution_topic,
+        resolution_text=row.resolution_text,
+        resolved_by=row.resolved_by,
+    )

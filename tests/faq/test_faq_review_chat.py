@@ -1,0 +1,92 @@
+"""The feedback loop as people use it in chat: rate an answer, an admin reviews, the bot answers better."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.conversation import faq_views
+from bot.conversation.handlers import _case_of
+from faq import Answer
+from tests.bot.conftest import ORG, Chat, chat, text_of
+from workflows.plan import Check
+
+__all__ = ["chat"]
+
+DANA, ANN = "dana@fabrikam.com", "ann@fabrikam.com"  # an organization admin, an end user
+HELP_DESK = "where do I find the IT help desk on the migration weekend?"
+
+
+def _started(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+
+
+def test_every_answer_has_helpful_and_not_helpful_buttons(chat: Chat) -> None:
+    outgoing = chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
+    labels = [button.label for message in outgoing for button in message.message.buttons]
+    assert "Helpful" in labels and "Not helpful" in labels
+    thanks = text_of(chat.click(ANN, outgoing, "Helpful"))
+    assert "glad it helped" in thanks
+
+
+def test_a_declined_question_reaches_the_admins_who_teach_the_bot_their_own_answer(chat: Chat) -> None:
+    _started(chat)
+    declined = chat.say(ANN, HELP_DESK, in_dm=True)
+    assert "don't know" in text_of(declined)
+
+    refused = text_of(chat.say(ANN, "/aad faq review"))
+    assert "for the organization's admins" in refused
+
+    review = chat.say(DANA, "/aad faq review")
+    listed = text_of(review)
+    assert "help desk" in listed and "#1" in listed
+
+    done = text_of(chat.say(DANA, "/aad faq review answer 1 Call extension 4242 or #it-help."))
+    assert "from now on" in done
+    answer = text_of(chat.say(ANN, "where is the IT help desk on the migration weekend", in_dm=True))
+    assert "extension 4242" in answer
+    assert "No questions waiting" in text_of(chat.say(DANA, "/aad faq review"))
+
+
+def test_not_helpful_goes_to_review_and_attaching_a_topic_changes_the_answer(chat: Chat) -> None:
+    _started(chat)
+    question = "the deploy robots will lose their keys after the move, what now?"
+    first = chat.say(ANN, question, in_dm=True)
+    text_of(chat.click(ANN, first, "Not helpful"))
+    listed = text_of(chat.say(DANA, "/aad faq review"))
+    assert "deploy robots" in listed
+
+    bad = text_of(chat.say(DANA, "/aad faq review attach 1 no-such-topic"))
+    assert "no topic `no-such-topic`" in bad
+    done = text_of(chat.say(DANA, "/aad faq review attach 1 regenerate-pat"))
+    assert "regenerate-pat" in done
+    again = text_of(chat.say(ANN, question, in_dm=True))
+    assert "personal access tokens" in again.lower()
+    twice = text_of(chat.say(DANA, "/aad faq review dismiss 1"))
+    assert "already reviewed" in twice
+
+
+def test_a_framed_answer_offers_its_alternatives_and_the_rating_buttons() -> None:
+    framed = Answer(
+        "ssh-keys",
+        0.5,
+        "This sounds like: SSH keys",
+        ["regenerate-pat", "git-credential-cache"],
+        framed=True,
+        rating="ssh-keys do my keys work",
+    )
+    labels = [button.label for button in faq_views.answer(framed).message.buttons]
+    assert labels == ["regenerate pat", "git credential cache", "Helpful", "Not helpful"]
+    sure = replace(framed, framed=False, rating=None)
+    assert [button.label for button in faq_views.answer(sure).message.buttons] == []
+
+
+def test_the_askers_case_comes_from_the_migrations_connection_check() -> None:
+    first = Check(
+        "org-connection", "pass", "fabrikam is backed by Microsoft accounts, not yet by a directory."
+    )
+    switch = Check(
+        "org-connection", "fail", "fabrikam is connected to another tenant (x).", fix="Disconnect."
+    )
+    assert _case_of((first,)) == "first"
+    assert _case_of((switch,)) == "switch"
+    assert _case_of(()) is None

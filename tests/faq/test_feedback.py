@@ -1,0 +1,144 @@
+"""Learning from use: ratings, the admins' review, and the answers that change because of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from faq import AskerContext, FaqAnswerer
+from faq.feedback import FeedbackError, FeedbackStore, InMemoryFeedbackStore, check_resolution
+from storage import Database, open_database
+from storage.faq_feedback import SqlFeedbackStore
+from tests.storage.databases import database, database_url
+
+__all__ = ["database", "database_url"]
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+HELP_DESK = "Where is the IT help desk for the migration weekend?"
+FABRIKAM = AskerContext(organization="fabrikam")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FeedbackStore]:
+    """Both stores; PostgreSQL is covered by the tests that take the `database` fixture."""
+    if request.param == "memory":
+        yield InMemoryFeedbackStore()
+        return
+    opened = open_database(f"sqlite:///{tmp_path / 'aadbot.db'}")
+    try:
+        yield SqlFeedbackStore(opened)
+    finally:
+        opened.dispose()
+
+
+def _answerer(store: FeedbackStore) -> FaqAnswerer:
+    return FaqAnswerer(feedback=store, clock=lambda: NOW)
+
+
+def test_declines_are_kept_for_review_and_every_answer_can_be_rated(store: FeedbackStore) -> None:
+    answerer = _answerer(store)
+    answered = answerer.answer("do my ssh keys still work after the switch?", FABRIKAM)
+    declined = answerer.answer(HELP_DESK, FABRIKAM)
+    assert answered.topic == "ssh-keys" and declined.topic is None
+    assert answered.ask_id is None and answered.rating is not None  # not written down until rated
+    assert declined.ask_id is not None and declined.rating == f"#{declined.ask_id}"
+    pending = store.pending("fabrikam", 10)
+    assert [item.id for item in pending] == [declined.ask_id]
+    assert pending[0].kind == "declined" and pending[0].question == HELP_DESK
+
+
+def test_not_helpful_sends_an_answer_to_review_and_helpful_closes_it(store: FeedbackStore) -> None:
+    answerer = _answerer(store)
+    first = answerer.answer("do my ssh keys still work after the switch?", FABRIKAM)
+    second = answerer.answer("is there any downtime during the change", FABRIKAM)
+    assert first.rating and second.rating
+    answerer.rate(first.rating, helpful=False, organization="fabrikam")
+    answerer.rate(second.rating, helpful=True, organization="fabrikam")
+    pending = store.pending("fabrikam", 10)
+    assert [(item.kind, item.topic, item.question) for item in pending] == [
+        ("not-helpful", "ssh-keys", "do my ssh keys still work after the switch?")
+    ]
+    assert pending[0].closest and "ssh-keys" not in pending[0].closest  # other topics to attach
+    with pytest.raises(FeedbackError, match="no question number 999"):
+        answerer.rate("#999", helpful=True)
+    with pytest.raises(FeedbackError, match="button under an answer"):
+        answerer.rate("no-such-topic why", helpful=False)
+
+
+def test_an_attached_topic_answers_that_question_from_then_on(store: FeedbackStore) -> None:
+    answerer = _answerer(store)
+    question = "our tooling team says the deploy robots will lose their keys, what now?"
+    before = answerer.answer(question, FABRIKAM)
+    assert before.topic != "regenerate-pat" and before.rating
+    item = answerer.rate(before.rating, helpful=False, organization="fabrikam")
+    store.resolve(item.id, topic="regenerate-pat", text=None, by="admin@fabrikam.com", at=NOW)
+    after = answerer.answer(question, FABRIKAM)
+    assert after.topic == "regenerate-pat"
+    assert not store.pending("fabrikam", 10)
+
+
+def test_an_admins_own_answer_is_used_for_that_organization_only(store: FeedbackStore) -> None:
+    answerer = _answerer(store)
+    declined = answerer.answer(HELP_DESK, FABRIKAM)
+    assert declined.topic is None and declined.ask_id
+    store.resolve(
+        declined.ask_id, topic=None, text="Call extension 4242, or #it-help in Slack.", by="admin", at=NOW
+    )
+    answer = answerer.answer("where's the IT help desk during the migration weekend?", FABRIKAM)
+    assert answer.topic is not None and answer.topic.startswith("local-")
+    assert "extension 4242" in answer.answer
+    elsewhere = answerer.answer(
+        "where's the IT help desk during the migration weekend?", AskerContext("contoso")
+    )
+    assert elsewhere.topic is None or not elsewhere.topic.startswith("local-")
+
+
+def test_a_reviewed_item_cannot_be_reviewed_twice(store: FeedbackStore) -> None:
+    answerer = _answerer(store)
+    declined = answerer.answer(HELP_DESK, FABRIKAM)
+    assert declined.ask_id
+    store.resolve(declined.ask_id, topic=None, text=None, by="first-admin", at=NOW)
+    with pytest.raises(FeedbackError, match="already reviewed"):
+        store.resolve(declined.ask_id, topic="downtime", text=None, by="second-admin", at=NOW)
+    assert answerer.rate(f"#{declined.ask_id}", helpful=False).status == "dismissed"
+
+
+def test_secrets_never_reach_the_store(store: FeedbackStore) -> None:
+    answerer = _answerer(store)
+    token = "abcd1234efgh5678ijkl9012mnop3456qrst7890uvwx"
+    answerer.answer(f"my PAT {token} stopped working with Authorization: Bearer {token}", FABRIKAM)
+    answerer.answer(f"what is {token} for the printer", FABRIKAM)
+    for item in store.pending("fabrikam", 10):
+        assert token not in item.question and "[redacted]" in item.question
+
+
+def test_review_choices_are_checked_before_anything_changes() -> None:
+    with pytest.raises(FeedbackError, match="no topic `nope`"):
+        check_resolution("nope", None, ["downtime"])
+    with pytest.raises(FeedbackError, match="empty"):
+        check_resolution(None, "   ", ["downtime"])
+    with pytest.raises(FeedbackError, match="under 2000"):
+        check_resolution(None, "x" * 2001, ["downtime"])
+    check_resolution("downtime", None, ["downtime"])
+
+
+def test_the_database_store_learns_and_is_shared_between_processes(database: Database) -> None:
+    answerer = FaqAnswerer(feedback=SqlFeedbackStore(database), clock=lambda: NOW)
+    declined = answerer.answer(HELP_DESK, FABRIKAM)
+    assert declined.ask_id
+    SqlFeedbackStore(database).resolve(declined.ask_id, topic=None, text="Room 12.", by="admin", at=NOW)
+    assert "Room 12." in answerer.answer(HELP_DESK, FABRIKAM).answer
+
+
+def test_sql_store_is_shared_between_processes(database: Database) -> None:
+    one, other = SqlFeedbackStore(database), SqlFeedbackStore(database)
+    item = one.record(
+        organization="fabrikam", question=HELP_DESK, kind="declined", topic=None, closest=(), at=NOW
+    )
+    other.resolve(item, topic=None, text="Room 12.", by="admin", at=NOW)
+    version, learned = one.learned("fabrikam")
+    assert [entry.text for entry in learned] == ["Room 12."]
+    assert one.learned("fabrikam")[0] == version

@@ -1,0 +1,129 @@
+"""Real questions are long: a story, a quoted line of Microsoft's page, a log, then one or two questions."""
+
+from __future__ import annotations
+
+from faq import AskerContext, FaqAnswerer
+from faq._calibration import bundled_calibration
+from faq._reading import read
+
+STORY = (
+    "We are a team of twelve and we have used Azure DevOps with personal accounts for years. Last week"
+    " IT finally connected our organization to the company's Entra tenant and most things went fine."
+)
+
+
+def test_reading_separates_what_is_asked_from_the_story_the_quotes_and_the_footer() -> None:
+    text = (
+        f"{STORY}\n\n> Clear the cache for the Git Credential Manager if you use Visual Studio.\n\n"
+        "Since then the build agent log shows TF400813 and AADSTS50020 for our service account.\n"
+        "```\n2026-01-01 ERROR VS30063: You are not authorized to access https://dev.azure.com/x\n```\n"
+        "Do we have to create new personal access tokens?\n\n---\n#### Document Details\n* ID: 1234"
+    )
+    reading = read(text)
+    assert reading.asked == ("Do we have to create new personal access tokens?",)
+    assert "Credential Manager" not in reading.told  # quoted documentation is not the asker's words
+    assert "Document Details" not in reading.told and "2026-01-01" not in reading.told
+    assert reading.codes == ("TF400813", "AADSTS50020", "VS30063")
+    assert "VS30063" in reading.told  # a code seen only in a pasted log still counts
+
+
+def test_entra_sign_in_codes_count_only_when_the_message_is_about_azure_devops() -> None:
+    assert "AADSTS50034" not in read("My SharePoint app fails with AADSTS50034, why?").codes
+    assert read("Azure DevOps sign-in fails with AADSTS50034 since the switch").codes == ("AADSTS50034",)
+
+
+def test_the_askers_case_is_read_from_the_message() -> None:
+    assert read("We are switching the directory to the new tenant next week, what about PATs?").switching
+    assert not read("We connect our organization to Entra for the first time, what about PATs?").switching
+
+
+def test_the_question_sentence_outweighs_a_long_story_about_something_else() -> None:
+    answerer = FaqAnswerer()
+    question = (
+        f"{STORY} Our builds kept running and the boards look normal, and the wiki is fine as well."
+        " The one thing that broke: what do I do with my SSH keys now that git over SSH says"
+        " permission denied?"
+    )
+    assert answerer.answer(question).topic == "ssh-keys"
+
+
+def test_an_error_code_is_a_strong_signal() -> None:
+    answerer = FaqAnswerer()
+    answer = answerer.answer(
+        "Right after we connected the tenant every page shows TF400813 for me, and I'm the owner. Help?"
+    )
+    assert answer.topic == "owner-locked-out"
+
+
+def test_two_questions_in_one_answer_the_first_and_offer_the_second() -> None:
+    answerer = FaqAnswerer()
+    answer = answerer.answer(
+        "Will there be any downtime while the organization is connected to Entra?"
+        " Also, do my SSH keys keep working after the switch?"
+    )
+    assert answer.topic == "downtime"
+    assert answer.alternatives[0] == "ssh-keys"
+    assert "You also asked about: SSH keys" in answer.answer
+
+
+def test_a_likely_topic_is_framed_with_one_click_alternatives() -> None:
+    sure = bundled_calibration()
+    unsure = type(sure)(sure.slope_top, sure.slope_margin, sure.bias, threshold=2.0, framed_threshold=0.0)
+    answer = FaqAnswerer(calibration=unsure).answer("do my ssh keys still work after the switch?")
+    assert answer.framed and answer.topic == "ssh-keys"
+    assert answer.answer.startswith("This sounds like: SSH keys")
+    assert len(answer.alternatives) >= 2 and answer.to_json()["framed"] is True
+
+
+def test_near_domain_questions_are_still_declined() -> None:
+    answerer = FaqAnswerer()
+    for question in (
+        "How do I create an Azure Resource Manager service connection for a new pipeline?",
+        "How much does a Basic license cost per user per month?",
+        "Our YAML pipeline fails on the restore step with a timeout, how do we retry it?",
+    ):
+        assert answerer.answer(question).topic is None, question
+
+
+def test_regenerate_pat_says_regenerate_after_a_directory_switch() -> None:
+    answerer = FaqAnswerer()
+    switch = answerer.answer("do I need new PATs?", AskerContext(outcome="auto", case="switch"))
+    assert "yes, regenerate your personal access tokens" in switch.answer
+    assert "existing PATs keep working" not in switch.answer
+    first = answerer.answer("do I need new PATs?", AskerContext(outcome="auto", case="first"))
+    assert "your existing PATs keep working" in first.answer
+    unknown = answerer.answer("do I need new PATs?")
+    assert "First connection from Microsoft accounts" in unknown.answer
+    assert "Switching from one directory to another" in unknown.answer
+    from_text = answerer.answer("We are switching to another tenant, do I need new PATs?")
+    assert "yes, regenerate" in from_text.answer
+
+
+def test_every_new_topic_links_a_microsoft_page_and_is_personalised_somewhere() -> None:
+    answerer = FaqAnswerer()
+    new = (
+        "owner-locked-out",
+        "service-connections",
+        "what-is-kept",
+        "disconnect-directory",
+        "directory-not-listed",
+        "support-request",
+        "tfvc-workspaces",
+        "upn-change",
+    )
+    for topic in new:
+        answer = answerer.explain(topic, AskerContext(organization="fabrikam"))
+        assert answer.link and answer.link.startswith("https://learn.microsoft.com/"), topic
+        assert answer.link in answer.answer
+    switched = answerer.explain("service-connections", AskerContext(case="switch"))
+    assert "recreate the Azure Resource Manager connections" in switched.answer
+    assert (
+        "dev.azure.com/fabrikam"
+        in answerer.explain("tfvc-workspaces", AskerContext(organization="fabrikam")).answer
+    )
+
+
+def test_a_huge_pasted_log_with_the_question_at_the_end_is_still_answered() -> None:
+    log = "2026-11-28 09:00:01 ERROR agent worker 17 lost its connection to the server. " * 20_000
+    answer = FaqAnswerer().answer(f"{log}\nDo my PATs keep working after the switch to Entra?")
+    assert answer.topic == "regenerate-pat"
