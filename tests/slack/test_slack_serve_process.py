@@ -193,8 +193,8 @@ def test_replies_and_web_api_calls_reuse_connections(bot: Bot) -> None:
     assert len(used) >= 10  # ten replies to response_url, and the Web API calls around them
     # a new connection for every reply before; now a small pool kept open. Not exactly one: the next
     # command can start before the previous reply's connection is back in the pool
-    reused = len(used) - len(set(used))
-    assert reused >= len(used) // 2, f"{len(set(used))} connections for {len(used)} requests"
+    # (a new connection per reply gave 11 connections for 13 requests; a loaded machine overlaps more)
+    assert len(set(used)) <= 2 * len(used) // 3, f"{len(set(used))} connections for {len(used)} requests"
 
 
 def test_an_event_nobody_listens_to_is_acked_and_its_body_never_logged(bot: Bot) -> None:
