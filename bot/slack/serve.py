@@ -66,6 +66,7 @@ def serve(
     """
     token = check_settings(settings)
     requests: Serving
+    listening: socket.socket | None = None
     if settings.slack_app_token:
         print("connecting to Slack in Socket Mode", flush=True)
         requests = socket_mode(settings.slack_app_token)
@@ -74,7 +75,11 @@ def serve(
         bound = listening.getsockname()[1]
         requests = _http(listening, host, bound, health, settings.slack_signing_secret or "")
         print(f"listening on http://{host}:{bound}", flush=True)
-    asyncio.run(_serve(settings, token, conversation, persistence, requests))
+    try:
+        asyncio.run(_serve(settings, token, conversation, persistence, requests))
+    finally:
+        if listening is not None:
+            listening.close()
 
 
 Serving = Callable[[AsyncApp, AsyncWebClient], Coroutine[Any, Any, None]]
