@@ -96,8 +96,12 @@ def serve_apps(parent: Connection, slack_url: str) -> None:
                 state=DatabaseSlackState(runtime.database, clock=utc_now),  # as `aadbot serve` does
             )
             with (
-                ServerThread(create_asgi(bare_app(slack_url), health=lambda: True)) as bare,
-                ServerThread(create_asgi(ours, health=runtime.database.ping)) as aadbot,
+                ServerThread(
+                    create_asgi(bare_app(slack_url), health=lambda: True, signing_secret=SECRET)
+                ) as bare,
+                ServerThread(
+                    create_asgi(ours, health=runtime.database.ping, signing_secret=SECRET)
+                ) as aadbot,
             ):
                 parent.send({"bare": bare.url, "aadbot": aadbot.url, "state": state})
                 parent.recv()

@@ -14,7 +14,8 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -26,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.conversation import todo_views
 from bot.conversation.messages import Channel, Outgoing
-from bot.delivery import Envelope, OutboxWorker, Receipt, Sender
+from bot.delivery import DeliverySettings, Envelope, NoticeOutbox, OutboxWorker, Receipt, Sender
 from bot.settings import Settings
 from bot.teams.delivery import CHANNEL_PREFIX
 from bot.teams.settings import TeamsSettings
@@ -81,95 +82,137 @@ def run(
     surface = build_surface(
         replace(teams, sandbox_url=sandbox_url), built.conversation, built.database, clock=utc_now
     )
-    slack = _slack(settings, built) if settings.slack_bot_token else None
-    serve(settings, built, surface, slack, host=args.host, port=args.port)
+    serve(settings, built, surface, with_slack=bool(settings.slack_bot_token), host=args.host, port=args.port)
     return 0
 
 
 @dataclass
 class SlackPart:
-    """The Slack app's pieces when it runs beside Teams."""
+    """The Slack app's pieces when it runs beside Teams, made inside the running event loop (aiohttp's
+    sessions and the Socket Mode link need one)."""
 
     routes: list[BaseRoute]
     delivery: Delivering
     sender: Sender
-    socket_mode: Coroutine[Any, Any, Any] | None
+    outbox: NoticeOutbox
+    link: Coroutine[Any, Any, None] | None
+    """The Socket Mode link, run beside the server; None over HTTP (`/slack/events` is in `routes`)."""
 
 
-def _slack(settings: Settings, built: Runtime) -> SlackPart:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
+@asynccontextmanager
+async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]:
     from bot.runtime import utc_now
-    from bot.slack.app import build_delivery, build_web_client, create_app
+    from bot.slack.app import build_delivery, build_web_client, create_app, web_session
     from bot.slack.http import create_asgi
     from bot.slack.people import People
     from bot.slack.sender import SlackSender
+    from bot.slack.serve import socket_mode
     from bot.slack.state import DatabaseSlackState
 
     token = settings.slack_bot_token or ""
-    client = build_web_client(token, base_url=settings.slack_api_url)
-    state = DatabaseSlackState(built.database, clock=utc_now)
-    people = People(client)
-    app = create_app(
-        conversation=built.conversation,
-        client=client,
-        signing_secret=settings.slack_signing_secret or "",
-        state=state,
-        people=people,
-    )
-    sender = SlackSender(build_web_client(token, base_url=settings.slack_api_url, retries=False), people)
-    socket_mode = None
-    routes: list[BaseRoute] = []
-    if settings.slack_app_token:
-        handler = AsyncSocketModeHandler(app, settings.slack_app_token)
-        socket_mode = handler.start_async()  # type: ignore[no-untyped-call]
-    else:
-        slack_asgi = create_asgi(app, health=lambda: True)
-        routes = [route for route in slack_asgi.routes if getattr(route, "path", "") != HEALTH_PATH]
-    return SlackPart(routes, build_delivery(client, people, state), sender, socket_mode)
+    async with web_session() as session:
+        client = build_web_client(token, base_url=settings.slack_api_url, session=session)
+        state = DatabaseSlackState(built.database, clock=utc_now)
+        people = People(client)
+        outbox = NoticeOutbox(built.database, clock=utc_now)
+        app = create_app(
+            conversation=built.conversation,
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            state=state,
+            people=people,
+            outbox=outbox,
+        )
+        posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
+        routes: list[BaseRoute] = []
+        link = None
+        if settings.slack_app_token:
+            # uvicorn owns SIGTERM here: stopping the server cancels the link, which closes it on the way out
+            link = socket_mode(settings.slack_app_token, own_signals=False)(app, client)
+        else:
+            slack_asgi = create_asgi(
+                app, health=lambda: True, signing_secret=settings.slack_signing_secret or ""
+            )
+            routes = [route for route in slack_asgi.routes if getattr(route, "path", "") != HEALTH_PATH]
+        delivery = build_delivery(client, people, state, outbox)
+        yield SlackPart(routes, delivery, SlackSender(posting, people, state), outbox, link)
 
 
 def serve(
     settings: Settings,
     built: Runtime,
     surface: TeamsSurface,
-    slack: SlackPart | None,
     *,
+    with_slack: bool,
+    host: str,
+    port: int,
+) -> None:
+    listening = socket.create_server((host, port))  # bound first, so `--port 0` can say which port
+    bound = listening.getsockname()[1]
+    print(f"listening on http://{host}:{bound}", flush=True)
+    try:
+        asyncio.run(_serve(settings, built, surface, with_slack, listening, host, bound))
+    finally:
+        listening.close()
+
+
+async def _serve(
+    settings: Settings,
+    built: Runtime,
+    surface: TeamsSurface,
+    with_slack: bool,
+    listening: socket.socket,
     host: str,
     port: int,
 ) -> None:
     from bot.runtime import utc_now
 
-    routes: list[BaseRoute] = [surface.route(), Route(HEALTH_PATH, _health(built.database), methods=["GET"])]
-    if slack is not None:
-        routes.extend(slack.routes)
-    app = Starlette(routes=routes, lifespan=surface.lifespan)
-    deliveries: dict[str, Delivering] = {"teams": surface.delivery}
-    senders: dict[str, Sender] = {"teams": surface.sender}
-    if slack is not None:
-        deliveries["slack"], senders["slack"] = slack.delivery, slack.sender
-    worker = OutboxWorker(
-        built.database,
-        RoutingSender(built.database, senders),
-        clock=utc_now,
-        settings=DELIVERY,
-        on_delivered=lambda message, receipt: built.tracking.delivered(
-            message.kind, message.payload, receipt.time_zone
-        ),
-        on_progress=lambda organizations: _report(built.tracking, deliveries, organizations),
+    async with AsyncExitStack() as stack:
+        slack = await stack.enter_async_context(_slack(settings, built)) if with_slack else None
+        routes: list[BaseRoute] = [
+            surface.route(),
+            Route(HEALTH_PATH, _health(built.database), methods=["GET"]),
+        ]
+        deliveries: dict[str, Delivering] = {"teams": surface.delivery}
+        senders: dict[str, Sender] = {"teams": surface.sender}
+        if slack is not None:
+            routes.extend(slack.routes)
+            deliveries["slack"], senders["slack"] = slack.delivery, slack.sender
+        worker = OutboxWorker(
+            built.database,
+            RoutingSender(built.database, senders),
+            clock=utc_now,
+            settings=_delivery_settings(settings, with_slack),
+            on_delivered=lambda message, receipt: built.tracking.delivered(
+                message.kind, message.payload, receipt.time_zone
+            ),
+            on_progress=lambda organizations: _report(built.tracking, deliveries, organizations),
+        )
+        background = [
+            _watch_forever(built.conversation, deliveries, settings.poll_seconds),
+            worker.run_forever(OUTBOX_IDLE_SECONDS),
+        ]
+        if slack is not None:
+            slack.outbox.wake = worker.wake
+            if slack.link is not None:
+                print("connecting to Slack in Socket Mode", flush=True)
+                background.append(slack.link)
+        app = Starlette(routes=routes, lifespan=surface.lifespan)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        await _alongside(background, server.serve(sockets=[listening]))
+
+
+def _delivery_settings(settings: Settings, with_slack: bool) -> DeliverySettings:
+    """Teams' pace alone; beside Slack, Slack's pacing (its ceiling and one message a second per channel,
+    the stricter of the two) with enough messages in flight for Teams' longer round trips."""
+    if not with_slack:
+        return DELIVERY
+    slack = settings.delivery
+    return replace(
+        slack,
+        concurrency=max(slack.concurrency, DELIVERY.concurrency),
+        batch=max(slack.batch, DELIVERY.batch),
     )
-    background = [
-        _watch_forever(built.conversation, deliveries, settings.poll_seconds),
-        worker.run_forever(OUTBOX_IDLE_SECONDS),
-    ]
-    if slack is not None and slack.socket_mode is not None:
-        background.append(slack.socket_mode)
-        print("connecting to Slack in Socket Mode", flush=True)
-    listening = socket.create_server((host, port))  # bound first, so `--port 0` can say which port
-    bound = listening.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=bound, log_level="warning"))
-    print(f"listening on http://{host}:{bound}", flush=True)
-    asyncio.run(_alongside(background, server.serve(sockets=[listening])))
 
 
 def surface_of(channel: str | None) -> str:

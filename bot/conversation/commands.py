@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import unicodedata
 from dataclasses import dataclass
 
 SLASH_COMMAND = "/aad"
@@ -272,6 +273,8 @@ class Command:
     args: tuple[str, ...]
     text: str
     """Everything after the command word, as typed (questions keep their punctuation)."""
+    problem: str | None = None
+    """Why the words cannot be acted on at all, said back instead of running anything."""
 
     def arg(self, index: int) -> str | None:
         return self.args[index] if index < len(self.args) else None
@@ -296,4 +299,28 @@ def parse(text: str) -> Command:
         args = tuple(rest.split())
     if not word:
         return Command("help", (), "")
-    return Command(word, args, rest)
+    return Command(word, args, rest, _problem(text, args))
+
+
+MAX_NUMBER_DIGITS = 100
+"""Longer runs of digits are no number anyone means; Python refuses to read them past 4,300 anyway."""
+_TYPED_WHITESPACE = frozenset("\t\n\r")
+
+
+def _problem(text: str, args: tuple[str, ...]) -> str | None:
+    """Input no command can mean, refused before it reaches a database or a number parser."""
+    control = next(
+        (char for char in text if unicodedata.category(char) == "Cc" and char not in _TYPED_WHITESPACE), None
+    )
+    if control is not None:
+        return (
+            f"Your message contains an invisible control character (U+{ord(control):04X}), so I did nothing."
+            " Type it again without it (pasting from a terminal or a document can bring one along)."
+        )
+    for arg in args:
+        if arg.isdigit() and len(arg) > MAX_NUMBER_DIGITS:
+            return (
+                f"`{arg[:12]}…` has {len(arg):,} digits: far too long for any number I take, so I did"
+                " nothing. `todo` lists your items with their numbers."
+            )
+    return None

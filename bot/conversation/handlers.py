@@ -171,6 +171,8 @@ class Conversation:
         return self._run(actor, reading.command, channel)
 
     def _run(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        if command.problem:
+            return [say(command.problem)]
         handler = self._handlers.get(command.word)
         if handler is None:
             return [help_views.not_understood(command.word)]

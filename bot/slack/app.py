@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -14,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import NoticeOutbox
+from bot.slack._logs import quiet_bolt
 from bot.slack._runtime import Runtime
 from bot.slack.delivery import Delivery
 from bot.slack.listeners import actions, commands, events
@@ -28,6 +30,8 @@ RATE_LIMIT_RETRIES = 3
 """Per call: Slack says how long to wait, so waiting is safe."""
 ERROR_RETRIES = 2
 """Per call, for connection errors and 5xx answers, with exponential back-off (0.5 s, 1 s)."""
+MAX_CONNECTIONS = 32
+KEEPALIVE_SECONDS = 30.0
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -44,16 +48,30 @@ def build_web_client(
     base_url: str | None = None,
     timeout: float = WEB_API_TIMEOUT_SECONDS,
     retries: bool = True,
+    session: aiohttp.ClientSession | None = None,
 ) -> AsyncWebClient:
     """The Web API client: bounded timeout, retries honouring Retry-After, `base_url` for a local fake.
 
-    Without `retries` every failure comes back to the caller: the outbox worker decides itself.
+    Without `retries` every failure comes back to the caller: the outbox worker decides itself. With a
+    `session` (see `web_session`) its connections are kept and reused; without, each call opens its own.
     """
     return AsyncWebClient(
         token=token,
         base_url=base_url or AsyncWebClient.BASE_URL,
         timeout=int(timeout),
         retry_handlers=retry_handlers() if retries else [],
+        session=session,
+    )
+
+
+def web_session(timeout: float = WEB_API_TIMEOUT_SECONDS) -> aiohttp.ClientSession:
+    """One connection pool for every call to Slack (Web API and response_url), made inside the event loop.
+
+    A client given a session leaves the timeout to it, so the session carries the same bound.
+    """
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS),
     )
 
 
@@ -70,6 +88,7 @@ def create_app(
 
     With an `outbox`, messages addressed to people and channels are queued there, not posted at once.
     """
+    quiet_bolt(logger)
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,

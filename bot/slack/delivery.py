@@ -248,7 +248,10 @@ class Delivery:
 
     async def _respond(self, response_url: str, message: Message, footer: Sequence[SlackBlock] = ()) -> None:
         webhook = AsyncWebhookClient(
-            url=response_url, timeout=int(self._timeout), retry_handlers=list(self._retry_handlers)
+            url=response_url,
+            timeout=int(self._timeout),
+            retry_handlers=list(self._retry_handlers),
+            session=self._client.session,  # the Web API's connections, kept and reused
         )
         response = await webhook.send(
             **message_payload(message, footer=footer), response_type="ephemeral", replace_original=False

@@ -47,16 +47,25 @@ class People:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._actors: dict[str, tuple[float, Actor | None]] = {}
+        self._actor_locks: dict[str, asyncio.Lock] = {}
         self._by_email: dict[str, tuple[float, Person]] = {}
         self._directory: tuple[float, dict[str, Person]] | None = None
         self._directory_lock = asyncio.Lock()
         self._dm_channels: dict[str, str] = {}
 
     async def actor(self, user_id: str) -> Actor | None:
-        """The person behind a Slack user id, or None when Slack shows no email for them (bots, hidden)."""
-        cached = self._fresh(self._actors.get(user_id))
-        if cached is not None:
-            return cached[0]
+        """The person behind a Slack user id, or None when Slack shows no email for them (bots, hidden).
+
+        One lookup per person at a time: requests arriving together (Socket Mode hands them over at once)
+        wait for the first one's answer instead of each asking Slack.
+        """
+        async with self._actor_locks.setdefault(user_id, asyncio.Lock()):
+            cached = self._fresh(self._actors.get(user_id))
+            if cached is not None:
+                return cached[0]
+            return await self._look_up_actor(user_id)
+
+    async def _look_up_actor(self, user_id: str) -> Actor | None:
         response = await self._client.users_info(user=user_id)
         user: dict[str, Any] = response["user"]
         profile: dict[str, Any] = user.get("profile", {})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
+import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,11 +14,14 @@ from typing import Any
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation import todo_views
 from bot.delivery import DeliverySettings, NoticeOutbox, OutboxWorker
 from bot.settings import Settings, SettingsError
-from bot.slack.app import build_delivery, build_web_client, create_app
+from bot.slack.app import build_delivery, build_web_client, create_app, web_session
 from bot.slack.delivery import Delivery
 from bot.slack.http import HealthProbe, create_asgi
 from bot.slack.people import People
@@ -54,41 +59,118 @@ def serve(
     health: HealthProbe,
     persistence: Persistence | None = None,
 ) -> None:
-    """Runs until interrupted; unusable settings raise SettingsError before anything starts."""
+    """Runs until interrupted; unusable settings raise SettingsError before anything starts.
+
+    Everything that holds connections (the Web API's pool, the Socket Mode link) is made inside the
+    running event loop, which aiohttp requires.
+    """
     token = check_settings(settings)
-    client = build_web_client(token, base_url=settings.slack_api_url)
-    state: SlackState = (
-        DatabaseSlackState(persistence.database, clock=persistence.clock)
-        if persistence
-        else InMemorySlackState()
-    )
-    people = People(client)
-    outbox = NoticeOutbox(persistence.database, clock=persistence.clock) if persistence else None
-    app = create_app(
-        conversation=conversation,
-        client=client,
-        signing_secret=settings.slack_signing_secret or "",  # check_settings: required unless Socket Mode
-        state=state,
-        people=people,
-        outbox=outbox,
-    )
-    delivery = build_delivery(client, people, state, outbox)
-    background = [watch_forever(conversation, delivery, settings.poll_seconds)]
-    if persistence is not None and outbox is not None:
-        posting = build_web_client(token, base_url=settings.slack_api_url, retries=False)
-        worker = outbox_worker(persistence, SlackSender(posting, people, state), delivery, settings.delivery)
-        outbox.wake = worker.wake
-        background.append(worker.run_forever(OUTBOX_IDLE_SECONDS))
+    requests: Serving
+    listening: socket.socket | None = None
     if settings.slack_app_token:
         print("connecting to Slack in Socket Mode", flush=True)
-        handler = AsyncSocketModeHandler(app, settings.slack_app_token)
-        asyncio.run(_alongside(background, handler.start_async()))  # type: ignore[no-untyped-call]
+        requests = socket_mode(settings.slack_app_token)
     else:
         listening = socket.create_server((host, port))  # bound first, so `--port 0` can say which port
         bound = listening.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_asgi(app, health=health), host=host, port=bound))
+        requests = _http(listening, host, bound, health, settings.slack_signing_secret or "")
         print(f"listening on http://{host}:{bound}", flush=True)
-        asyncio.run(_alongside(background, server.serve(sockets=[listening])))
+    try:
+        asyncio.run(_serve(settings, token, conversation, persistence, requests))
+    finally:
+        if listening is not None:
+            listening.close()
+
+
+Serving = Callable[[AsyncApp, AsyncWebClient], Coroutine[Any, Any, None]]
+"""How requests reach the app (HTTP or Socket Mode); runs until the process ends."""
+
+
+async def _serve(
+    settings: Settings,
+    token: str,
+    conversation: Conversation,
+    persistence: Persistence | None,
+    requests: Serving,
+) -> None:
+    async with web_session() as session:
+        client = build_web_client(token, base_url=settings.slack_api_url, session=session)
+        state: SlackState = (
+            DatabaseSlackState(persistence.database, clock=persistence.clock)
+            if persistence
+            else InMemorySlackState()
+        )
+        people = People(client)
+        outbox = NoticeOutbox(persistence.database, clock=persistence.clock) if persistence else None
+        app = create_app(
+            conversation=conversation,
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",  # check_settings: required unless Socket Mode
+            state=state,
+            people=people,
+            outbox=outbox,
+        )
+        delivery = build_delivery(client, people, state, outbox)
+        background = [watch_forever(conversation, delivery, settings.poll_seconds)]
+        if persistence is not None and outbox is not None:
+            posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
+            sender = SlackSender(posting, people, state)
+            worker = outbox_worker(persistence, sender, delivery, settings.delivery)
+            outbox.wake = worker.wake
+            background.append(worker.run_forever(OUTBOX_IDLE_SECONDS))
+        await _alongside(background, requests(app, client))
+
+
+def _http(
+    listening: socket.socket, host: str, port: int, health: HealthProbe, signing_secret: str
+) -> Serving:
+    async def run(app: AsyncApp, _: AsyncWebClient) -> None:
+        asgi = create_asgi(app, health=health, signing_secret=signing_secret)
+        server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port))
+        await server.serve(sockets=[listening])
+
+    return run
+
+
+def socket_mode(app_token: str, *, own_signals: bool = True) -> Serving:
+    """The Socket Mode link; with `own_signals` it ends on SIGTERM, otherwise when it is cancelled."""
+
+    async def run(app: AsyncApp, client: AsyncWebClient) -> None:
+        terminated = _on_sigterm() if own_signals else asyncio.Event()
+        handler = AsyncSocketModeHandler(app, app_token, web_client=client)
+        try:
+            # the first link is asked for here, so that a refused token stops `serve` with the fix named
+            # instead of the client retrying it forever; later links (refreshes, reconnects) are its own
+            handler.client.wss_uri = await _first_link(client, app_token)
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            print("connected to Slack in Socket Mode", flush=True)
+            await terminated.wait()
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+
+    return run
+
+
+def _on_sigterm() -> asyncio.Event:
+    """Set on SIGTERM (what service managers send to stop), so the link is closed on the way out and Slack
+    sends the next requests to the other processes at once. Off the main thread (tests) it is never set;
+    the caller cancels instead."""
+    terminated = asyncio.Event()
+    if threading.current_thread() is threading.main_thread():
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
+    return terminated
+
+
+async def _first_link(client: AsyncWebClient, app_token: str) -> str:
+    try:
+        response = await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as error:
+        code = error.response.get("error") or "unknown_error"
+        raise SettingsError(
+            f"Slack refused SLACK_APP_TOKEN ({code}): it must be an app-level token of this app with the "
+            "connections:write scope, and Socket Mode must be on in the app's settings."
+        ) from None
+    return str(response["url"])
 
 
 def outbox_worker(

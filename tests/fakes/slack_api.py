@@ -66,6 +66,10 @@ class FakeSlack:
     outage: Callable[[str], bool] | None = None
     """While it returns True for a method, calls of it answer HTTP 503 and nothing is stored (an outage
     driven by a test's clock)."""
+    client_ports: list[int] = field(default_factory=list)
+    """The client-side port of every request (Web API and response_url): one port, one connection."""
+    socket_links: Callable[[], str] | None = None
+    """Issues a Socket Mode link for `apps.connections.open` (FakeSocketMode.open_link); None: refused."""
     _bucket: tuple[float, float] = (0.0, 0.0)
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -125,6 +129,7 @@ class FakeSlack:
         auth = request.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ") or None
         with self._changed:
+            self._note_port(request)
             self.calls.append(Call(method, params, token))
             failure = self._failures.get(method, []).pop(0) if self._failures.get(method) else None
             if failure is None and self.outage is not None and self.outage(method):
@@ -142,6 +147,10 @@ class FakeSlack:
         if method == "auth.test" and self.scopes is not None:
             return JSONResponse(body, headers={"x-oauth-scopes": ",".join(self.scopes)})
         return JSONResponse(body)
+
+    def _note_port(self, request: Request) -> None:
+        if request.client is not None:
+            self.client_ports.append(request.client.port)
 
     def _over_limit(self) -> Failure | None:
         if self.post_limit is None:
@@ -163,6 +172,8 @@ class FakeSlack:
         ]
 
     def _answer(self, method: str, params: dict[str, Any], token: str | None, failure: Failure | None) -> Any:
+        if method == "apps.connections.open":
+            return self._open_connection(token, failure)
         if token is None or not token.startswith("xoxb-"):
             return {"ok": False, "error": "invalid_auth"}
         if failure is not None and failure.error:
@@ -220,6 +231,16 @@ class FakeSlack:
                 }
         return {"ok": True}
 
+    def _open_connection(self, token: str | None, failure: Failure | None) -> dict[str, Any]:
+        """Only an app-level token opens a link, and only while Socket Mode is on."""
+        if token is None or not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type" if token else "not_authed"}
+        if failure is not None and failure.error:
+            return {"ok": False, "error": failure.error}
+        if self.socket_links is None:
+            return {"ok": False, "error": "invalid_auth"}  # as for a token Slack no longer knows
+        return {"ok": True, "url": self.socket_links()}
+
     def _member(self, user_id: str) -> dict[str, Any]:
         email, name = self.users[user_id]
         profile = {"real_name": name} | ({"email": email} if email else {})
@@ -255,6 +276,7 @@ class FakeSlack:
         if refused:
             return PlainTextResponse("invalid_blocks: " + "; ".join(refused), status_code=400)
         with self._changed:
+            self._note_port(request)
             self.responses.append(body)
             self._changed.notify_all()
         return PlainTextResponse("ok")

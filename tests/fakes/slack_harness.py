@@ -8,14 +8,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from bot.conversation.messages import Heading, Message, Outgoing, say
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import Call, FakeSlack
 from workflows.results import Actor
 
 SIGNING_SECRET = "test-signing-secret"
@@ -68,7 +68,8 @@ class ScriptedConversation:
 class SlackSender:
     """Posts to the app exactly as Slack does: signed body, Slack's headers and body formats."""
 
-    http: httpx.Client
+    http: httpx.Client | None
+    """None when only the payloads are wanted (Socket Mode sends them in envelopes)."""
     fake: FakeSlack
     secret: str = SIGNING_SECRET
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -84,6 +85,7 @@ class SlackSender:
     ) -> httpx.Response:
         stamp = str(timestamp if timestamp is not None else int(time.time()))
         signed = signature or SignatureVerifier(self.secret).generate_signature(timestamp=stamp, body=body)
+        assert self.http is not None, "this sender only builds payloads"
         return self.http.post(
             "/slack/events",
             content=body,
@@ -95,27 +97,28 @@ class SlackSender:
             },
         )
 
-    def command_body(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> str:
+    def command_payload(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> dict[str, str]:
         trigger = f"T{next(self._ids)}"
-        return urlencode(
-            {
-                "command": "/aad",
-                "text": text,
-                "user_id": user,
-                "channel_id": channel,
-                "team_id": "T1",
-                "trigger_id": trigger,
-                "response_url": self.fake.response_url(trigger),
-            }
-        )
+        return {
+            "command": "/aad",
+            "text": text,
+            "user_id": user,
+            "channel_id": channel,
+            "team_id": "T1",
+            "trigger_id": trigger,
+            "response_url": self.fake.response_url(trigger),
+        }
+
+    def command_body(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> str:
+        return urlencode(self.command_payload(text, user=user, channel=channel))
 
     def command(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> httpx.Response:
         return self.post(
             self.command_body(text, user=user, channel=channel), "application/x-www-form-urlencoded"
         )
 
-    def event_body(self, event: dict[str, Any], *, event_id: str | None = None) -> str:
-        envelope = {
+    def event_payload(self, event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+        return {
             "type": "event_callback",
             "team_id": "T1",
             "api_app_id": "A1",
@@ -123,12 +126,14 @@ class SlackSender:
             "event_time": int(time.time()),
             "event": event,
         }
-        return json.dumps(envelope)
+
+    def event_body(self, event: dict[str, Any], *, event_id: str | None = None) -> str:
+        return json.dumps(self.event_payload(event, event_id=event_id))
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None) -> httpx.Response:
         return self.post(self.event_body(event, event_id=event_id), "application/json")
 
-    def click(
+    def click_payload(
         self,
         action_id: str,
         value: str,
@@ -137,7 +142,7 @@ class SlackSender:
         channel: str | None = CHANNEL,
         message_ts: str = "1.000100",
         home: bool = False,
-    ) -> httpx.Response:
+    ) -> dict[str, Any]:
         trigger = f"T{next(self._ids)}"
         payload: dict[str, Any] = {
             "type": "block_actions",
@@ -158,15 +163,36 @@ class SlackSender:
                 "message": {"ts": message_ts},
                 "response_url": self.fake.response_url(trigger),
             }
+        return payload
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = ADMIN,
+        channel: str | None = CHANNEL,
+        message_ts: str = "1.000100",
+        home: bool = False,
+    ) -> httpx.Response:
+        payload = self.click_payload(
+            action_id, value, user=user, channel=channel, message_ts=message_ts, home=home
+        )
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+Transport = Literal["http", "socket"]
+TRANSPORTS: tuple[Transport, ...] = ("http", "socket")
 
 
 @dataclass
 class Harness:
     fake: FakeSlack
-    send: SlackSender
+    send: Any
+    """A SlackSender over HTTP, or a SocketModeSender: the same verbs."""
     url: str
-    http: httpx.Client
+    http: httpx.Client | None
+    """HTTP only."""
 
 
 ServeBot = Callable[..., Harness]
@@ -192,3 +218,22 @@ def texts(message: dict[str, Any]) -> str:
 
     walk(blocks)
     return "\n".join(parts)
+
+
+def button(call: Call, label: str) -> dict[str, Any]:
+    """The button labelled `label` in a posted message."""
+    blocks = call.params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return next(
+        element
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if label in element["text"]["text"]
+    )
+
+
+def in_thread(fake: FakeSlack, ts: str) -> list[Call]:
+    """What the bot said in the thread of message `ts`, for everyone or privately."""
+    said = fake.calls_of("chat.postMessage") + fake.calls_of("chat.postEphemeral")
+    return [call for call in said if call.params.get("thread_ts") == ts]

@@ -23,7 +23,10 @@ from tests.fakes.slack_harness import (
     ScriptedConversation,
     ServeBot,
     SlackSender,
+    Transport,
 )
+from tests.fakes.socket_harness import SocketModeSender, SocketModeThread
+from tests.fakes.socket_mode import FakeSocketMode
 
 MEMBERS = {
     ADMIN: (ADMIN_EMAIL, "Ada Admin"),
@@ -41,13 +44,15 @@ def fake_slack(served_slack: FakeSlack) -> FakeSlack:
 
 @pytest.fixture
 def serve_bot(fake_slack: FakeSlack) -> Iterator[ServeBot]:
-    """Serves the app over loopback around a given Conversation; every server stops after the test."""
+    """Serves the app around a given Conversation, over HTTP on loopback or in Socket Mode (its link to a
+    fake Socket Mode server); everything stops after the test."""
     with ExitStack() as stack:
 
         def serve(
             conversation: Conversation,
             health: Callable[[], bool] = lambda: True,
             state: SlackState | None = None,
+            transport: Transport = "http",
         ) -> Harness:
             client = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/")
             app = create_app(
@@ -56,7 +61,14 @@ def serve_bot(fake_slack: FakeSlack) -> Iterator[ServeBot]:
                 signing_secret=SIGNING_SECRET,
                 state=state or InMemorySlackState(),
             )
-            server = stack.enter_context(ServerThread(create_asgi(app, health=health)))
+            if transport == "socket":
+                socket = stack.enter_context(FakeSocketMode())
+                fake_slack.socket_links = socket.open_link
+                stack.enter_context(SocketModeThread(app, client, socket))
+                return Harness(fake_slack, SocketModeSender(socket, fake_slack), "", None)
+            server = stack.enter_context(
+                ServerThread(create_asgi(app, health=health, signing_secret=SIGNING_SECRET))
+            )
             http = stack.enter_context(httpx.Client(base_url=server.url, timeout=10))
             return Harness(fake_slack, SlackSender(http, fake_slack), server.url, http)
 

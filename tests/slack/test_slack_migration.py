@@ -1,15 +1,13 @@
-"""A whole migration over Slack with the real conversation: SQLite, the sandbox tenant, the fake Slack API."""
+"""A whole migration over Slack (HTTP, Socket Mode) with the real conversation, the sandbox, a fake Slack."""
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,8 +18,8 @@ from bot.demo import bundled_scenario
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.slack.blocks import render
-from tests.fakes.slack_api import Call, FakeSlack
-from tests.fakes.slack_harness import Harness, ServeBot, texts
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import TRANSPORTS, Harness, ServeBot, button, texts
 from workflows.results import Actor
 
 ORGANIZATION = "fabrikam-fiber"
@@ -105,23 +103,13 @@ def said(outgoings: list[Outgoing]) -> str:
     return "\n".join(texts({"text": out.message.summary, "blocks": render(out.message)}) for out in outgoings)
 
 
-@pytest.fixture
-def migration(serve_bot: ServeBot, fake_slack: FakeSlack, runtime: Runtime) -> Migration:
+@pytest.fixture(params=TRANSPORTS)
+def migration(
+    serve_bot: ServeBot, fake_slack: FakeSlack, runtime: Runtime, request: pytest.FixtureRequest
+) -> Migration:
     fake_slack.users.update(PEOPLE)
     recording = Recording(runtime.conversation)
-    return Migration(serve_bot(recording), runtime, recording)
-
-
-def button(call: Call, label: str) -> dict[str, Any]:
-    blocks = call.params["blocks"]
-    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    return next(
-        element
-        for block in blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if label in element["text"]["text"]
-    )
+    return Migration(serve_bot(recording, transport=request.param), runtime, recording)
 
 
 def test_a_whole_migration_from_start_to_notified_users(migration: Migration) -> None:

@@ -126,7 +126,7 @@ def bot(tmp_path: Path) -> Iterator[Bot]:
             asyncio.run(watch_once(runtime.conversation, delivery))
 
         with (
-            ServerThread(create_asgi(app, health=lambda: True)) as server,
+            ServerThread(create_asgi(app, health=lambda: True, signing_secret=SIGNING_SECRET)) as server,
             httpx.Client(base_url=server.url, timeout=20) as http,
         ):
             yield Bot(fake, time, runtime, SignedRequests(http, fake), worker, watch, recording)

@@ -1,21 +1,36 @@
-"""Slash commands, mentions, DMs, the App Home and buttons, over real loopback HTTP."""
+"""Slash commands, mentions, DMs, the App Home and buttons, over HTTP and over Socket Mode alike."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import pytest
+
 from bot.conversation.messages import Actions, Button, Heading, Message, Outgoing, Text, say
 from tests.fakes.slack_harness import (
     ADMIN,
     ADMIN_EMAIL,
     CHANNEL,
+    TRANSPORTS,
     Harness,
     ScriptedConversation,
     ServeBot,
+    Transport,
     texts,
 )
 from workflows.results import Actor
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> Transport:
+    transport: Transport = request.param
+    return transport
+
+
+@pytest.fixture
+def bot(serve_bot: ServeBot, scripted: ScriptedConversation, transport: Transport) -> Harness:
+    return serve_bot(scripted, transport=transport)
 
 
 def test_a_slash_command_reaches_the_conversation_as_the_person_and_is_answered_privately(
@@ -39,9 +54,9 @@ def test_a_slash_command_reaches_the_conversation_as_the_person_and_is_answered_
     assert "Fabrikam is planned" in texts(reply)
 
 
-def test_the_ack_comes_before_slow_work(serve_bot: ServeBot) -> None:
+def test_the_ack_comes_before_slow_work(serve_bot: ServeBot, transport: Transport) -> None:
     gate = threading.Event()
-    harness = serve_bot(ScriptedConversation(gate=gate))
+    harness = serve_bot(ScriptedConversation(gate=gate), transport=transport)
 
     started = time.monotonic()
     response = harness.send.command("plan fabrikam")

@@ -13,7 +13,14 @@ import pytest
 from bot.settings import SettingsError
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox
+from tests.fakes.serve_process import serve_process
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import texts
+from tests.fakes.socket_mode import FakeSocketMode
 from tests.teams.conftest import APP_ID
+
+WAIT = 30.0
 
 
 def test_teams_settings_name_the_variable_and_the_fix() -> None:
@@ -68,3 +75,42 @@ def test_aadbot_serve_speaks_teams_and_slack_in_one_process(tmp_path: Path, box:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, box: Sandbox) -> None:
+    """The link to Slack is opened inside the running loop even beside Teams' HTTP server (issue #9)."""
+    tenant = str(box.state()["tenant"]["id"])
+    teams = {
+        "AADBOT_SANDBOX": "",  # the test's own sandbox, which the test can also play Teams through
+        "AADBOT_SANDBOX_URL": box.url,
+        "AZURE_TENANT_ID": tenant,
+        "AZURE_CLIENT_ID": "sandbox-app",
+        "AZURE_CLIENT_SECRET": "sandbox-secret",
+        "AZURE_DEVOPS_PAT": "sandbox-pat",
+        "TEAMS_APP_ID": APP_ID,
+        "TEAMS_APP_PASSWORD": "sandbox-secret",
+        "TEAMS_TENANT_ID": tenant,
+    }
+    fake = FakeSlack(users={"UDANA": ("dana@fabrikam.com", "Dana Owner")})
+    with (
+        ServerThread(fake.asgi()) as server,
+        FakeSocketMode() as socket,
+    ):
+        fake.url = server.url
+        with serve_process("socket", fake, tmp_path, socket=socket, environment=teams) as served:
+            assert served.url is not None
+            ack = served.drive.command("help all", user="UDANA")
+            assert ack.status_code == 200
+            fake.wait_for(lambda slack: len(slack.responses) > 0, WAIT)
+            assert "`start ORG TENANT`" in texts(fake.responses[0])
+
+            registration = {"endpoint": f"{served.url}/api/messages", "appId": APP_ID}
+            httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
+            sent = httpx.post(
+                f"{box.url}/_sandbox/teams/message",
+                json={"from": "dana@fabrikam.com", "text": "help all", "channel": True},
+                timeout=60,
+            ).json()
+            assert sent["status"] == 200
+            log = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
+            assert any("start ORG TENANT" in str(entry["attachments"]) for entry in log), log

@@ -1,4 +1,8 @@
-"""`/aad WORDS`: acked at once (empty, so Slack shows nothing until the answer), answered after."""
+"""`/aad WORDS`: acked at once (empty, so Slack shows nothing until the answer), answered after.
+
+Words no command can mean (a control character, a number thousands of digits long) are answered in the
+ack itself, privately: nothing else runs for them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.conversation.commands import SLASH_COMMAND
+from bot.conversation.commands import SLASH_COMMAND, parse
 from bot.slack._runtime import Runtime
 from bot.slack.delivery import Origin
 
@@ -14,10 +18,14 @@ from bot.slack.delivery import Origin
 def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(SLASH_COMMAND)
     async def on_slash_command(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any]) -> None:
+        text = str(command.get("text") or "")
+        problem = parse(text).problem
+        if problem:
+            await ack(text=problem, response_type="ephemeral")
+            return
         await ack()
         if not await runtime.first_delivery(body):
             return
-        text = str(command.get("text") or "")
         channel = command.get("channel_id") or None
         origin = Origin(
             user_id=str(command["user_id"]), channel=channel, response_url=command.get("response_url")

@@ -27,6 +27,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     for name in BOT_EVENTS:
         # `message.im` arrives as a `message` event with channel_type "im"
         app.event(name.split(".")[0])(_bolt_listener(runtime, listeners[name]))
+    listened = "|".join(re.escape(name.split(".")[0]) for name in BOT_EVENTS)
+    app.event(re.compile(f"^(?!(?:{listened})$)"))(_ignore)
+
+
+async def _ignore() -> None:
+    """Any other event is acknowledged and dropped: unacknowledged, Slack would deliver it three more times
+    and, if that went on, switch the app's event subscriptions off."""
 
 
 def _bolt_listener(

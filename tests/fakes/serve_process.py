@@ -1,0 +1,183 @@
+"""`aadbot serve` as an operator starts it, in its own process, talking to the fake Slack over real sockets.
+
+HTTP mode gets signed requests at `POST /slack/events`; Socket Mode gets envelopes over the WebSocket the
+process opened itself after `apps.connections.open`. Either way the test holds one `Driver` with the
+same three verbs, so one test checks both.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, SlackSender
+from tests.fakes.socket_harness import APP_TOKEN, Acked, SocketModeSender
+from tests.fakes.socket_mode import FakeSocketMode
+
+Mode = Literal["http", "socket"]
+MODES: tuple[Mode, ...] = ("http", "socket")
+START_SECONDS = 60.0
+"""Generous: the process imports everything and migrates its database, on a shared, busy machine."""
+
+
+class Driver(Protocol):
+    def command(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> Acked: ...
+
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_attempt: int = 0
+    ) -> Acked: ...
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = ADMIN,
+        channel: str | None = CHANNEL,
+        home: bool = False,
+    ) -> Acked: ...
+
+
+@dataclass
+class HttpDriver:
+    """SlackSender's requests, answered as Acked like Socket Mode's acknowledgements."""
+
+    send: SlackSender
+
+    def command(self, text: str, *, user: str = ADMIN, channel: str = CHANNEL) -> Acked:
+        return _acked(self.send.command(text, user=user, channel=channel))
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_attempt: int = 0) -> Acked:
+        retry = {"x-slack-retry-num": str(retry_attempt), "x-slack-retry-reason": "timeout"}
+        body = self.send.event_body(event, event_id=event_id)
+        return _acked(self.send.post(body, "application/json", headers=retry if retry_attempt else None))
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = ADMIN,
+        channel: str | None = CHANNEL,
+        home: bool = False,
+    ) -> Acked:
+        return _acked(self.send.click(action_id, value, user=user, channel=channel, home=home))
+
+
+@dataclass
+class Served:
+    mode: Mode
+    process: subprocess.Popen[str]
+    log: Path
+    """Everything the process wrote to stderr (its log)."""
+    said: list[str]
+    """Its first lines on stdout."""
+    drive: Driver
+    url: str | None
+    """HTTP mode: where it listens."""
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def serve_process(
+    mode: Mode,
+    fake: FakeSlack,
+    folder: Path,
+    *,
+    socket: FakeSocketMode | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> Iterator[Served]:
+    """Starts `aadbot serve --port 0` and waits until it says it serves; stops it afterwards."""
+    scenario = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("SLACK_", "AADBOT_"))}
+    env |= {
+        "AADBOT_SANDBOX": str(scenario),
+        "AADBOT_DATABASE_URL": f"sqlite:///{folder / 'serve.db'}",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": f"{fake.url}/api/",
+    }
+    if mode == "socket":
+        assert socket is not None, "Socket Mode needs the fake Socket Mode server"
+        fake.socket_links = socket.open_link
+        env["SLACK_APP_TOKEN"] = APP_TOKEN
+    else:
+        env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
+    env |= environment or {}
+    log = folder / f"serve-{mode}.log"
+    links = len(socket.links) if socket is not None else 0
+    with (
+        log.open("w") as errors,
+        subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=folder,
+        ) as process,
+    ):
+        lines = _lines(process)
+        try:
+            said = [_next(lines, process, log)]
+            if mode == "socket":
+                url = None
+                if said[0].startswith("listening on http://"):  # Teams beside Slack: HTTP for /api/messages
+                    url = said.pop().split()[-1]
+                    said.append(_next(lines, process, log))
+                said.append(_next(lines, process, log))
+                assert said == ["connecting to Slack in Socket Mode", "connected to Slack in Socket Mode"], (
+                    said
+                )
+                socket.wait_for_links(links + 1)  # Slack's side of the link is registered too
+                yield Served(mode, process, log, said, SocketModeSender(socket, fake), url)
+            else:
+                assert said[0].startswith("listening on http://127.0.0.1:"), said
+                url = said[0].split()[-1]
+                with httpx.Client(base_url=url, timeout=10) as http:
+                    yield Served(mode, process, log, said, HttpDriver(SlackSender(http, fake)), url)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _acked(response: httpx.Response) -> Acked:
+    is_json = response.headers.get("content-type", "").startswith("application/json")
+    return Acked(response.status_code, response.json() if is_json and response.content else None)
+
+
+def _lines(process: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _next(lines: queue.Queue[str | None], process: subprocess.Popen[str], log: Path) -> str:
+    try:
+        line = lines.get(timeout=START_SECONDS)
+    except queue.Empty:
+        raise AssertionError(
+            f"`aadbot serve` said nothing in {START_SECONDS:.0f} s; its log:\n{log.read_text()}"
+        ) from None
+    if line is None:
+        raise AssertionError(f"`aadbot serve` exited with {process.wait()}; its log:\n{log.read_text()}")
+    return line

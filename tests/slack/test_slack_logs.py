@@ -1,0 +1,51 @@
+"""What reaches the log from Slack requests: never their bodies (people's messages, or an attacker's)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.conversation.commands import MAX_NUMBER_DIGITS, parse
+from tests.fakes.slack_harness import Harness
+
+PRIVATE = "salary-review-for-ann"
+
+
+def test_a_request_no_listener_takes_is_logged_without_its_body(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = bot.send.click("Not A Command Word", PRIVATE)  # no listener matches this action_id
+    assert response.status_code == 404  # bolt's answer for requests nobody handles
+    unhandled = [
+        record.getMessage() for record in caplog.records if "Unhandled request" in record.getMessage()
+    ]
+    assert unhandled == ["Unhandled request (body not logged)"]
+    assert PRIVATE not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("status fabrikam\x00", "(U+0000)"),
+        ("ask why\x1b[31m", "(U+001B)"),
+        ("done " + "1" * (MAX_NUMBER_DIGITS + 1), f"has {MAX_NUMBER_DIGITS + 1} digits"),
+    ],
+)
+def test_words_no_command_can_mean_carry_the_problem(text: str, problem: str) -> None:
+    found = parse(text).problem
+    assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "done " + "9" * MAX_NUMBER_DIGITS,
+        "ask how do I\nsign in?\twith tabs",
+        "start fabrikam fabrikam.com",
+        "",
+    ],
+)
+def test_ordinary_words_have_no_problem(text: str) -> None:
+    assert parse(text).problem is None

@@ -1,0 +1,104 @@
+"""A whole migration through the real `aadbot serve` process, in HTTP and in Socket Mode.
+
+Nothing is wired by the test: the process builds its runtime as operators run it (the Slack surface, the
+background outbox worker, the connection watch, its database), talks to the fake Slack and to a sandbox
+tenant this test controls, so that the test can click *Connect* in the portal the way an admin would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.demo import bundled_scenario
+from sandbox import Sandbox
+from tests.fakes.serve_process import MODES, Mode, Served, serve_process
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import Call, FakeSlack
+from tests.fakes.slack_harness import button, texts
+from tests.fakes.socket_mode import FakeSocketMode
+
+ORGANIZATION = "fabrikam-fiber"
+CHANNEL = "CMIGRATE"
+PEOPLE = {
+    "UDANA": ("dana@fabrikam.com", "Dana Owner"),
+    "ULEE": ("lee@fabrikam.com", "Lee Admin"),
+    "UANN": ("ann@fabrikam.com", "Ann User"),
+    "UGUS": ("gus@fabrikam.com", "Gus User"),
+    "UIVAN": ("ivan@fabrikam.com", "Ivan User"),
+}
+WAIT = 60.0
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(bundled_scenario()).start()
+    yield box
+    box.stop()
+
+
+class Admins:
+    def __init__(self, served: Served, fake: FakeSlack) -> None:
+        self.served, self.fake = served, fake
+
+    def command(self, user: str, words: str) -> str:
+        """`/aad words` as `user`; the first answer (private, or in the channel), as text."""
+        replies, posts = len(self.fake.responses), len(self.fake.posts_to(CHANNEL))
+        assert self.served.drive.command(words, user=user, channel=CHANNEL).status_code == 200
+        self.fake.wait_for(
+            lambda fake: len(fake.responses) > replies or len(fake.posts_to(CHANNEL)) > posts, WAIT
+        )
+        if len(self.fake.responses) > replies:
+            return texts(self.fake.responses[replies])
+        return texts(self.fake.posts_to(CHANNEL)[posts].params)
+
+    def posted(self, channel: str, containing: str) -> list[Call]:
+        return [call for call in self.fake.posts_to(channel) if containing in texts(call.params)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_migration_through_serve_with_the_watch_and_the_outbox_in_the_background(
+    mode: Mode, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    fake = FakeSlack(users=dict(PEOPLE))
+    environment = {
+        "AADBOT_SANDBOX": "",
+        "AADBOT_SANDBOX_URL": sandbox.url,
+        "AZURE_TENANT_ID": str(sandbox.state()["tenant"]["id"]),
+        "AADBOT_POLL_SECONDS": "1",
+    }
+    with (
+        ServerThread(fake.asgi()) as server,
+        FakeSocketMode() as socket,
+    ):
+        fake.url = server.url
+        with serve_process(mode, fake, tmp_path, socket=socket, environment=environment) as served:
+            admins = Admins(served, fake)
+            started = admins.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+            assert "Prerequisites pass and the plan is ready" in started
+            admins.command("UDANA", f"invite {ORGANIZATION}")
+            admins.command("UDANA", f"request-approval {ORGANIZATION}")
+            fake.wait_for(lambda _: bool(admins.posted(CHANNEL, "Approve")), WAIT)
+            approve = button(admins.posted(CHANNEL, "Approve")[0], "Approve")
+
+            assert served.drive.click(approve["action_id"], approve["value"], user="ULEE").status_code == 200
+            fake.wait_for(lambda _: bool(admins.posted("DULEE", "Connect directory")), WAIT)
+
+            # the admin clicks Connect in the portal; the watch in `serve` notices by itself
+            connect = {"organization": ORGANIZATION, "tenantId": str(sandbox.state()["tenant"]["id"])}
+            httpx.post(f"{sandbox.url}/_sandbox/connect", json=connect, timeout=10).raise_for_status()
+            announced = f"{ORGANIZATION} is now connected to"
+            fake.wait_for(lambda _: bool(admins.posted(CHANNEL, announced)), WAIT)
+
+            # the to-do lists go out through the outbox worker running inside `serve`
+            admins.command("UDANA", f"notify {ORGANIZATION}")
+            users = ("DUGUS", "DUIVAN", "DUANN")
+            fake.wait_for(lambda f: all(f.posts_to(dm) for dm in users), WAIT)
+            assert len(admins.posted(CHANNEL, announced)) == 1  # announced once, though watched every second
+            for dm in users:
+                (todo,) = fake.posts_to(dm)  # exactly once each
+                assert "Done" in texts(todo.params)
+            assert "Traceback" not in served.log_text()

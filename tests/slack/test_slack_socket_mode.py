@@ -1,0 +1,164 @@
+"""Socket Mode as Slack runs it over hours: links refreshed, disabled, dropped; a token Slack refuses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.conversation.commands import USAGES
+from tests.fakes.serve_process import Served, serve_process
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import BOT_TOKEN, SlackSender, in_thread, texts
+from tests.fakes.socket_harness import APP_TOKEN
+from tests.fakes.socket_mode import FakeSocketMode
+
+PEOPLE = {"UDANA": ("dana@fabrikam.com", "Dana Owner")}
+WAIT = 30.0
+
+
+@dataclass
+class Bot:
+    served: Served
+    fake: FakeSlack
+    socket: FakeSocketMode
+    payloads: SlackSender
+
+    def still_serves(self) -> None:
+        """A command sent now is acked on the newest link and answered."""
+        before = len(self.fake.responses)
+        payload = self.payloads.command_payload("help all", user="UDANA")
+        envelope_id = self.socket.send("slash_commands", payload)
+        ack = self.socket.ack(envelope_id)
+        assert ack == {"envelope_id": envelope_id}
+        newest = self.socket.open_links()[-1]
+        assert ack in newest.received
+        self.fake.wait_for(lambda fake: len(fake.responses) > before, WAIT)
+        assert all(f"`{usage.word}" in texts(self.fake.responses[before]) for usage in USAGES)
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    fake = FakeSlack(users=dict(PEOPLE))
+    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
+        fake.url = server.url
+        with serve_process("socket", fake, tmp_path_factory.mktemp("socket"), socket=socket) as served:
+            yield Bot(served, fake, socket, SlackSender(None, fake))
+
+
+@pytest.mark.parametrize("reason", ["refresh_requested", "warning", "link_disabled"])
+def test_after_a_disconnect_the_app_opens_a_new_link_and_goes_on_serving(bot: Bot, reason: str) -> None:
+    links = len(bot.socket.links)
+    opened = len(bot.fake.calls_of("apps.connections.open"))
+    old = bot.socket.open_links()[-1]
+
+    bot.socket.disconnect(reason, close_after=5.0)  # Slack closes the old link a little later
+
+    new = bot.socket.wait_for_links(links + 1, WAIT)
+    assert new is not old
+    assert len(bot.fake.calls_of("apps.connections.open")) == opened + 1  # a fresh link for each
+    bot.socket.wait_closed(old, WAIT)  # the app left the old one itself, well before Slack closed it
+    assert bot.socket.open_links() == [new]
+    assert bot.socket.refused == []  # never a used ticket twice
+    bot.still_serves()
+
+
+def test_a_link_slack_drops_without_a_word_is_replaced(bot: Bot) -> None:
+    links = len(bot.socket.links)
+    bot.socket.drop()
+    bot.socket.wait_for_links(links + 1, WAIT)
+    bot.still_serves()
+
+
+def test_serve_with_an_app_token_slack_refuses_stops_at_once_naming_the_fix(tmp_path: Path) -> None:
+    fake = FakeSlack()  # no Socket Mode links: apps.connections.open says invalid_auth
+    with ServerThread(fake.asgi()) as server:
+        environment = {
+            **{
+                name: value
+                for name, value in os.environ.items()
+                if not name.startswith(("SLACK_", "AADBOT_"))
+            },
+            "AADBOT_SANDBOX": str(Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"),
+            "AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": f"{server.url}/api/",
+        }
+        finished = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "serve"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert finished.returncode == 2
+    assert (
+        finished.stderr.strip()
+        .splitlines()[-1]
+        .startswith("aadbot: Slack refused SLACK_APP_TOKEN (invalid_auth)")
+    )
+    assert "connections:write" in finished.stderr
+    assert APP_TOKEN not in finished.stderr + finished.stdout
+    assert "Traceback" not in finished.stderr
+
+
+def test_sigterm_closes_the_link_and_serve_exits_cleanly(tmp_path: Path) -> None:
+    fake = FakeSlack(users=dict(PEOPLE))
+    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
+        fake.url = server.url
+        with serve_process("socket", fake, tmp_path, socket=socket) as served:
+            link = socket.wait_for_links(1)
+            served.process.send_signal(signal.SIGTERM)
+            assert served.process.wait(timeout=20) == 0
+            socket.wait_closed(link)
+            assert "Traceback" not in served.log_text()
+
+
+def test_two_serve_processes_on_one_database_share_the_work_and_a_retry_on_the_other_link_acts_once(
+    tmp_path: Path,
+) -> None:
+    """Slack spreads envelopes over every open link of the app and may retry on another one."""
+    fake = FakeSlack(users=dict(PEOPLE))
+    shared = {"AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}"}
+    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
+        fake.url = server.url
+        (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+        with (
+            serve_process("socket", fake, tmp_path / "a", socket=socket, environment=shared),
+            serve_process("socket", fake, tmp_path / "b", socket=socket, environment=shared),
+        ):
+            first, second = socket.open_links()
+            payloads = SlackSender(None, fake)
+            ts = "777.000100"
+            mention = payloads.event_payload(
+                {
+                    "type": "app_mention",
+                    "user": "UDANA",
+                    "text": "<@UAADBOT> help all",
+                    "channel": "C1",
+                    "ts": ts,
+                },
+                event_id="EvTwice",
+            )
+            socket.ack(socket.send("events_api", mention, link=first))
+            socket.ack(
+                socket.send("events_api", mention, link=second, retry_attempt=1, retry_reason="timeout")
+            )
+
+            fake.wait_for(lambda f: bool(in_thread(f, ts)), WAIT)
+            for link in (first, second):  # each process serves; by their answers the retry was looked at
+                before = len(fake.responses)
+                socket.ack(
+                    socket.send("slash_commands", payloads.command_payload("help", user="UDANA"), link=link)
+                )
+                fake.wait_for(lambda f, n=before: len(f.responses) > n, WAIT)
+            assert len(in_thread(fake, ts)) == 1
