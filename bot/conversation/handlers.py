@@ -172,7 +172,7 @@ class Conversation:
 
     def _run(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         if command.problem:
-            return [say(command.problem)]
+            return [tell_privately(command.problem)]
         handler = self._handlers.get(command.word)
         if handler is None:
             return [help_views.not_understood(command.word)]

@@ -167,6 +167,8 @@ def test_mistakes_and_personal_lists_are_private_and_results_are_not(chat: Chat)
     assert only_for_the_asker(chat.say(ANN, "invite"))  # refused: Ann is no admin
     assert only_for_the_asker(chat.say(DANA, "done"))  # which item?
     assert only_for_the_asker(chat.say(DANA, "cancel contoso"))  # no such migration
+    assert only_for_the_asker(chat.say(DANA, "done " + "9" * 200))  # unreadable words
+    assert only_for_the_asker(chat.say(DANA, "status \x00"))
     status = chat.say(DANA, "status")
     assert not status[0].message.private
     outgoing = chat.say(DANA, "invite")
