@@ -227,6 +227,8 @@ class RoutingSender:
         self._senders = senders
 
     async def send(self, envelope: Envelope) -> Receipt:
+        if len(self._senders) == 1:  # one surface: no database look-up per message on the hot path
+            return await next(iter(self._senders.values())).send(envelope)
         if isinstance(envelope.to, Channel):
             surface = surface_of(envelope.to.channel)
         else:

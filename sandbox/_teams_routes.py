@@ -233,7 +233,7 @@ class _Control:
         world = self._world
         user = world.user(str(body.get("from") or ""))
         if user is None:
-            return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
+            return _no_such_person(body)
         text = str(body.get("text") or "")
         activity = self._activity(user, "message", channel=bool(body.get("channel")))
         if body.get("channel"):
@@ -262,7 +262,7 @@ class _Control:
         world = self._world
         user = world.user(str(body.get("from") or ""))
         if user is None:
-            return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
+            return _no_such_person(body)
         with world.lock:
             world.installed.add(str(user["id"]))
         activity = self._activity(user, "installationUpdate", channel=False)
@@ -275,7 +275,7 @@ class _Control:
         world = self._world
         user = world.user(str(body.get("from") or ""))
         if user is None:
-            return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
+            return _no_such_person(body)
         with world.lock:
             target = world.activities.get(str(body.get("replyToId") or ""))
             conversation = world.conversations.get(target.conversation_id) if target else None
@@ -453,3 +453,8 @@ def _has_action(node: Any, wanted: dict[str, Any]) -> bool:
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _no_such_person(body: dict[str, Any]) -> Response:
+    """What a control endpoint answers when `from` names nobody in the directory."""
+    return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
