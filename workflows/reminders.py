@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
+from storage.inserts import insert_once
 from storage.outbox import enqueue, messages_of, retry_failed
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import BOT, Actor, TodoEntry
@@ -290,7 +291,7 @@ class Tracking:
             return
         user_id: int = payload["affected_user_id"]
         now = self._now()
-        for _ in range(2):  # a tick opening the same schedule at this moment wins once; then update it
+        for _ in range(2):  # a tick moving the schedule on at this moment (a reminder) wins once; then us
             with self._database.session() as session:
                 user = session.get(AffectedUser, user_id)
                 if user is None:
@@ -303,20 +304,22 @@ class Tracking:
                     return
 
     def _todo_schedule(self, session: Session, user: AffectedUser, delivered_at: datetime) -> Reminder:
-        """The person's reminder schedule, created (not committed) if it does not exist yet."""
+        """The person's reminder schedule, inserted (not committed) if it does not exist yet."""
         key = f"{TODO_KIND}:{user.id}"
         reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
-        if reminder is None:
-            reminder = Reminder(
-                key=key,
-                kind=TODO_KIND,
-                migration_id=user.migration_id,
-                affected_user_id=user.id,
-                next_at=self._next(delivered_at, self._settings.every_working_days, None),
-                created_at=self._now(),
-            )
-            session.add(reminder)
-        return reminder
+        if reminder is not None:
+            return reminder
+        # the delivery callback and the tick may open it at the same moment: one insert wins, quietly
+        schedule = Reminder(
+            key=key,
+            kind=TODO_KIND,
+            migration_id=user.migration_id,
+            affected_user_id=user.id,
+            next_at=self._next(delivered_at, self._settings.every_working_days, None),
+            created_at=self._now(),
+        )
+        insert_once(session, schedule, unique="key")
+        return session.exec(select(Reminder).where(Reminder.key == key)).one()
 
     def snooze(self, actor: Actor, reminder_id: int, span: str) -> Snoozed:
         """Put off someone's own reminders by a day or a week (still inside their working hours)."""
@@ -440,10 +443,11 @@ class Tracking:
     def _open(self, session: Session, key: str, kind: str, migration_id: int, first: datetime) -> None:
         if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
             return
-        session.add(
-            Reminder(key=key, kind=kind, migration_id=migration_id, next_at=first, created_at=self._now())
+        schedule = Reminder(
+            key=key, kind=kind, migration_id=migration_id, next_at=first, created_at=self._now()
         )
-        _commit_quietly(session)  # another process opening it at the same moment is just as good
+        insert_once(session, schedule, unique="key")  # another process opening it at once is as good
+        session.commit()
 
     def _due(self) -> list[int]:
         with self._database.session() as session:
