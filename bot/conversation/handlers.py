@@ -123,6 +123,8 @@ class Conversation:
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
         """A button click: its action is a command word and its value the argument."""
+        if action not in self._handlers:
+            return [help_views.stale_button()]
         return self._run(actor, parse(f"{action} {value}"), channel)
 
     def chat(self, actor: Actor, text: str) -> list[Outgoing]:

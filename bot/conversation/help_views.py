@@ -115,5 +115,14 @@ def not_understood(typed: str) -> Outgoing:
     return tell_privately(f"I don't know `{typed}`.", Text(text))
 
 
+def stale_button() -> Outgoing:
+    """A click on a button this version of the bot no longer has (a message from before an upgrade)."""
+    text = (
+        "That button is from an older message, so I did nothing. `status` shows where things stand now,"
+        " with fresh buttons; `help` shows what you can do next."
+    )
+    return tell_privately("That button is from an older message.", Text(text))
+
+
 def _line(usage: Usage) -> str:
     return f"`{usage.synopsis}` - {usage.summary}"

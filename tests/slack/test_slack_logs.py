@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from urllib.parse import urlencode
 
 import pytest
 
@@ -16,8 +18,10 @@ def test_a_request_no_listener_takes_is_logged_without_its_body(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    response = bot.send.click("Not A Command Word", PRIVATE)  # no listener matches this action_id
-    assert response.status_code == 404  # bolt's answer for requests nobody handles
+    shortcut = {"type": "shortcut", "callback_id": "not_ours", "trigger_id": "T9", "note": PRIVATE}
+    payload = shortcut | {"user": {"id": "UANN"}, "team": {"id": "T1"}}
+    response = bot.send.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+    assert response.status_code == 404  # bolt's answer for requests nobody handles (a shortcut we lack)
     unhandled = [
         record.getMessage() for record in caplog.records if "Unhandled request" in record.getMessage()
     ]

@@ -160,6 +160,27 @@ def test_a_button_is_acked_and_runs_its_command(bot: Bot) -> None:
     assert all(f"`{usage.word}" in texts(bot.fake.responses[before]) for usage in USAGES)
 
 
+@pytest.mark.parametrize(
+    "action_id",
+    [
+        "refresh_report_v1",  # a foreign or renamed action_id, not shaped like one of ours
+        "refresh-report",  # shaped like ours, but a word this version does not have
+    ],
+)
+def test_a_button_from_an_older_message_is_acked_and_the_clicker_told_what_to_do(
+    bot: Bot, action_id: str
+) -> None:
+    before = len(bot.fake.responses)
+    ack = bot.served.drive.click(action_id, "7", user="UANN", channel=CHANNEL)
+    assert ack.status_code == 200  # acked: no 404 over HTTP, no unanswered envelope in Socket Mode
+    bot.fake.wait_for(lambda fake: len(fake.responses) > before, WAIT)
+    (told,) = bot.fake.responses[before:]
+    assert told["response_type"] == "ephemeral"  # only the clicker sees it
+    said = texts(told)
+    assert "older message" in said and "did nothing" in said and "status`" in said
+    assert all("older message" not in texts(post.params) for post in bot.fake.posts_to(CHANNEL))
+
+
 def test_a_redelivered_event_is_acked_again_but_acted_on_once(bot: Bot) -> None:
     ts, marker_ts = unique_ts(), unique_ts()
     event = {
