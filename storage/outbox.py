@@ -10,6 +10,7 @@ have reached the recipient, so the sender looks for it before posting again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -271,15 +272,15 @@ SUPERSEDED = "superseded"
 """The status of a message that a newer one replaced before it was sent (an approval prompt, decided)."""
 
 
-def supersede(session: Session, *, kind: str, thread: str, before: datetime) -> int:
-    """Give up pending messages of `kind` that carry `thread` in their payload and are not being sent.
+def supersede(session: Session, *, kinds: Sequence[str], thread: str, before: datetime) -> int:
+    """Give up pending messages of `kinds` that carry `thread` in their payload and are not being sent.
 
     Used in the transaction that queues a newer message on the same thread (the decision on an approval
     prompt): the old prompt, still waiting for Slack, must not be posted after the decision.
     """
     stale = session.exec(
         select(OutboundMessage).where(
-            OutboundMessage.kind == kind,
+            col(OutboundMessage.kind).in_(list(kinds)),
             OutboundMessage.status == "pending",
             col(OutboundMessage.in_flight).is_(False),
             col(OutboundMessage.created_at) <= before,

@@ -24,6 +24,7 @@ from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder
 from storage.inserts import insert_once
 from storage.outbox import enqueue, messages_of, retry_failed
 from workflows.errors import PermissionDenied, WorkflowError
+from workflows.notices import admins_address
 from workflows.results import BOT, Actor, TodoEntry
 from workflows.service import MigrationService
 from workflows.stages import verification
@@ -517,7 +518,7 @@ class Tracking:
             }
             row = session.get(Migration, reminder.migration_id)
             assert row is not None
-            payload["recipient"] = _admins_address(row)
+            payload["recipient"] = admins_address(row)
             every = self._settings.billing_every_working_days
             last_call = next_working_moment(
                 datetime.combine(deadline, time(0), UTC), UTC, self._settings.working_hours
@@ -539,7 +540,7 @@ class Tracking:
                 enqueue(
                     session,
                     idempotency_key=f"reminder-{reminder.id}-unchecked-{now.isoformat()}",
-                    recipient=_admins_address(row),
+                    recipient=admins_address(row),
                     kind=BILLING_MESSAGE,
                     payload={
                         "migration_id": row.id,
@@ -651,7 +652,7 @@ class Tracking:
         if not stragglers and not not_signed_in and not personal:
             return None
         return {
-            "recipient": _admins_address(row),
+            "recipient": admins_address(row),
             "organization": row.organization,
             "users": len(users) - len(unreachable),
             "unreachable": len(unreachable),
@@ -699,11 +700,6 @@ def _user_progress(
         verified=sum(item.verified_at is not None for item in items),
         signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
     )
-
-
-def _admins_address(row: Migration) -> str:
-    """The migration's channel, or its starter by direct message when it was started outside one."""
-    return f"channel:{row.channel_id}" if row.channel_id else row.started_by_email
 
 
 def _is(actor: Actor, user: AffectedUser) -> bool:

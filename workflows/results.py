@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from workflows.plan import Check
+from workflows.plan import Check, Plan
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,36 @@ class InviteResult:
         return tuple(outcome for outcome in self.outcomes if outcome.status == kind)
 
 
+AFFECTED_NAMES = 10
+"""How many names an approver sees per group; the counts are always whole."""
+
+
+@dataclass(frozen=True)
+class People:
+    count: int
+    names: tuple[str, ...]
+    """The first `AFFECTED_NAMES` sign-in names."""
+
+
+@dataclass(frozen=True)
+class Affected:
+    """Who the plan affects, in short: the heart of the approval prompt."""
+
+    keep: People
+    mapped: People
+    uninvited: People
+    undecided: People
+    """Disabled or ambiguous accounts: they lose access until an admin decides."""
+
+    @classmethod
+    def of(cls, plan: Plan) -> Affected:
+        def people(*outcomes: str) -> People:
+            users = [user for user in plan.users if user.outcome in outcomes]
+            return People(len(users), tuple(user.principal_name for user in users[:AFFECTED_NAMES]))
+
+        return cls(people("auto"), people("map"), people("invite"), people("disabled", "ambiguous"))
+
+
 @dataclass(frozen=True)
 class ApprovalRequest:
     approval_id: int
@@ -76,6 +106,7 @@ class ApprovalRequest:
     approvers_required: int
     expires_at: datetime
     status: MigrationStatus
+    affected: Affected
 
 
 DecisionOutcome = Literal["recorded", "approved", "rejected", "expired", "void"]

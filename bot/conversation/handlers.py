@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.conversation import faq_views, help_views, sign_in_views, todo_views, views
 from bot.conversation.commands import USAGE_OF, USAGES, Command, parse
 from bot.conversation.faq_review import FaqReview
-from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Text, say, tell_privately
+from bot.conversation.messages import Message, Outgoing, Text, say, tell_privately
 from bot.conversation.understanding import Reading, Suggestion, read, reads_like_question, suggestions
 from bot.delivery.render import CHANNEL_PREFIX
 from faq import AskerContext, FaqAnswerer
@@ -26,7 +26,7 @@ from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.plan import Check
 from workflows.reminders import Tracking
-from workflows.results import BOT, Actor
+from workflows.results import BOT, Actor, MigrationStatus
 from workflows.service import MigrationService, check_start_arguments
 
 log = logging.getLogger(__name__)
@@ -141,17 +141,16 @@ class Conversation:
             return Message("aadbot", (Text(str(error)),))
 
     def watch(self) -> list[Outgoing]:
-        """One look at every migration waiting for the portal step; announce what changed. Reminders too."""
-        announcements: list[Outgoing] = self.remind()
+        """One look at every migration waiting for the portal step, then the reminders that are due.
+
+        What the look finds is recorded as a notice with it; the outbox delivers it with the reminders.
+        """
         for organization in self._service.organizations(state="connecting"):
             try:
-                result = self._service.check_connection(organization)
+                self._service.check_connection(organization)
             except (WorkflowError, MicrosoftError) as error:
                 log.warning("connection watch of %s failed: %s", organization, error)
-                continue
-            if result.outcome != "waiting":
-                announcements.append(views.connection(result, to=Channel(result.status.channel_id)))
-        return announcements
+        return self.remind()
 
     def remind(self) -> list[Outgoing]:
         """Queue the reminders that are due, then let the outbox deliver them."""
@@ -369,20 +368,9 @@ class Conversation:
 
     def _request_approval(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         request = self._service.request_approval(command.arg(0), actor)
-        plan = self._service.plan(request.organization)
-        prompt = views.approval_prompt(request, plan)
-        copies = [
-            Outgoing(
-                prompt, Channel(request.status.channel_id), updates=views.approval_key(request.approval_id)
-            )
-        ]
-        for email in self._service.approver_emails(request.organization, exclude=actor):
-            copies.append(
-                Outgoing(prompt, DirectMessage(email), updates=views.approval_key(request.approval_id))
-            )
         return [
             say(f"Approval requested (#{request.approval_id}); the other admins have the prompt."),
-            *copies,
+            *self._outbox.flush(),  # the prompt's copies, recorded with the request
         ]
 
     def _decide(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -390,7 +378,7 @@ class Conversation:
         approve = command.word == "approve"
         reason = " ".join(command.args[1:])
         result = self._service.decide(approval_id, actor, approve, reason)
-        return views.decision(result, actor)
+        return [*views.decision(result, actor), *self._outbox.flush()]
 
     def _approval_id(self, command: Command) -> int:
         return _number(
@@ -413,7 +401,7 @@ class Conversation:
         return [sign_in_views.sign_ins_checked(self._service.check_sign_ins(command.arg(0)))]
 
     def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [views.connection(self._service.check_connection(command.arg(0)))]
+        return [views.connection(self._service.check_connection(command.arg(0))), *self._outbox.flush()]
 
     def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization = self._named_organization(command)
@@ -445,13 +433,22 @@ class Conversation:
         return [views.billing(self._service.check_billing(command.arg(0), actor))]
 
     def _complete(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [views.completed(self._service.complete(command.arg(0), actor))]
+        status = self._service.complete(command.arg(0), actor)
+        return [*self._elsewhere(status, actor, views.completed(status)), *self._outbox.flush()]
 
     def _cancel(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`cancel [ORG [REASON]]`: a reason needs the organization first, so a typo never cancels another."""
         organization = self._known_organization(command, "cancelled nothing", usage="cancel ORG [reason]")
         status = self._service.cancel(organization, actor, " ".join(command.args[1:]))
-        return [views.cancelled(status, actor)]
+        return [*self._elsewhere(status, actor, views.cancelled(status, actor)), *self._outbox.flush()]
+
+    @staticmethod
+    def _elsewhere(status: MigrationStatus, actor: Actor, message: Message) -> list[Outgoing]:
+        """The reply to an admin the notice does not reach: it goes to the migration's channel, or to
+        whoever started it when it has none."""
+        if status.channel_id or actor.email.casefold() == status.started_by.email.casefold():
+            return []
+        return [Outgoing(message)]
 
     def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, days = None, None

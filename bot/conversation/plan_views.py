@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.conversation import lists
 from bot.conversation.messages import Attachment, Block, Facts, Text
-from workflows.plan import Check, Plan, PlannedUser
+from workflows.plan import Check, Plan
+from workflows.results import Affected, People
 
 CHECK_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 OUTCOME_WORDS = {
@@ -40,23 +41,20 @@ def counts_facts(plan: Plan) -> Facts:
     )
 
 
-def who_is_affected(plan: Plan) -> Text:
+def who_is_affected(affected: Affected) -> Text:
     """The approval prompt's heart: who keeps access, who is mapped, who loses access."""
 
-    def names(users: tuple[PlannedUser, ...]) -> str:
-        shown = ", ".join(user.principal_name for user in users[:10])
-        return shown + (f" and {len(users) - 10} more" if len(users) > 10 else "") if users else "nobody"
+    def names(people: People) -> str:
+        shown = ", ".join(people.names)
+        more = people.count - len(people.names)
+        return shown + (f" and {more} more" if more > 0 else "") if people.count else "nobody"
 
-    keep = plan.users_with("auto")
-    mapped = plan.users_with("map")
-    uninvited = plan.users_with("invite")
-    undecided = plan.users_with("disabled") + plan.users_with("ambiguous")
     return Text(
-        f"*Keep access* ({len(keep)}): {names(keep)}\n"
-        f"*Mapped by hand after connecting* ({len(mapped)}): {names(mapped)}\n"
-        f"*Will lose access unless invited* ({len(uninvited)}): {names(uninvited)}\n"
-        f"*Lose access until an admin decides* (disabled or ambiguous account, {len(undecided)}):"
-        f" {names(undecided)}"
+        f"*Keep access* ({affected.keep.count}): {names(affected.keep)}\n"
+        f"*Mapped by hand after connecting* ({affected.mapped.count}): {names(affected.mapped)}\n"
+        f"*Will lose access unless invited* ({affected.uninvited.count}): {names(affected.uninvited)}\n"
+        f"*Lose access until an admin decides* (disabled or ambiguous account, {affected.undecided.count}):"
+        f" {names(affected.undecided)}"
     )
 
 

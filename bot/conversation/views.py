@@ -16,7 +16,6 @@ from bot.conversation.messages import (
     Button,
     ButtonStyle,
     Channel,
-    DirectMessage,
     Facts,
     Heading,
     Message,
@@ -26,11 +25,13 @@ from bot.conversation.messages import (
     Text,
     say,
 )
+from workflows import notices
 from workflows.directory import OrgUser
 from workflows.plan import Check, Plan
 from workflows.reminders import Progress
 from workflows.results import (
     Actor,
+    Affected,
     AnnounceResult,
     ApprovalRequest,
     BillingResult,
@@ -79,11 +80,9 @@ _STAGES: dict[str, str] = {
     "failed": "A step failed; `resume` runs it again.",
 }
 
-APPROVAL_KEY = "approval:{}"
-
 
 def approval_key(approval_id: int) -> str:
-    return APPROVAL_KEY.format(approval_id)
+    return notices.approval_thread(approval_id)
 
 
 def next_actions(status: MigrationStatus) -> Actions | None:
@@ -203,7 +202,7 @@ def plan(plan: Plan, status: MigrationStatus) -> Outgoing:
     blocks: list[Block] = [
         Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}"),
         plan_views.counts_facts(plan),
-        plan_views.who_is_affected(plan),
+        plan_views.who_is_affected(Affected.of(plan)),
         *plan_views.user_table(plan),
         plan_views.check_lines(plan.checks),
         plan_views.plan_csv(plan),
@@ -250,7 +249,7 @@ def invited(result: InviteResult) -> Outgoing:
     return Outgoing(Message(result.message, _with_next(blocks, result.status)))
 
 
-def approval_prompt(request: ApprovalRequest, plan: Plan) -> Message:
+def approval_prompt(request: ApprovalRequest) -> Message:
     requester = request.requested_by.name or request.requested_by.email
     target = request.tenant_name or request.tenant_id
     blocks: list[Block] = [
@@ -264,7 +263,7 @@ def approval_prompt(request: ApprovalRequest, plan: Plan) -> Message:
                 ("Expires", f"{_day(request.expires_at)} {_time(request.expires_at)} UTC"),
             )
         ),
-        plan_views.who_is_affected(plan),
+        plan_views.who_is_affected(request.affected),
     ]
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
@@ -282,9 +281,14 @@ def approval_prompt(request: ApprovalRequest, plan: Plan) -> Message:
 
 
 def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
-    name = actor.name or actor.email
-    key = approval_key(result.approval_id)
-    status = result.status
+    """What the person who decided sees at once; every copy of the prompt, the channel and the connector
+    hear it through the notices the workflow recorded with the decision."""
+    return [Outgoing(decision_closed(result, actor))]
+
+
+def decision_closed(result: DecisionResult, decider: Actor) -> Message:
+    """The prompt once decided: every copy of it is updated to this (its buttons gone)."""
+    name = decider.name or decider.email
     stamp = {
         "approved": f"✅ Approved by {name}",
         "recorded": f"👍 {name} approved ({result.approvals} of {result.approvers_required})",
@@ -292,29 +296,26 @@ def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
         "expired": "⌛ Expired",
         "void": "⌛ Void: the plan changed",
     }[result.outcome]
-    closed = Message(
+    return Message(
         f"Approval #{result.approval_id}: {stamp}",
         (
-            Heading(f"Approval #{result.approval_id}: connect {status.organization}"),
+            Heading(f"Approval #{result.approval_id}: connect {result.status.organization}"),
             Text(f"{stamp}. {result.message}"),
         ),
     )
-    messages = [Outgoing(closed, Channel(status.channel_id), updates=key)]
-    if result.outcome == "approved":
-        connector = result.connector or actor
-        who = connector.name or connector.email
-        messages.append(Outgoing(portal_steps(status, connector), DirectMessage(connector.email)))
-        why = f" ({result.connector_reason})" if result.connector_reason else ""
-        messages.append(
-            say(
-                f"{name} approved connecting {status.organization}. {who} has the portal steps by direct"
-                f" message{why}; I am watching the organization and will say here when it is connected.",
-                to=Channel(status.channel_id),
-            )
-        )
-    elif result.outcome == "recorded":
-        messages.append(say(result.message))
-    return messages
+
+
+def approved(result: DecisionResult, decider: Actor) -> Message:
+    """The channel hears who approved and who connects."""
+    name = decider.name or decider.email
+    connector = result.connector or decider
+    who = connector.name or connector.email
+    why = f" ({result.connector_reason})" if result.connector_reason else ""
+    text = (
+        f"{name} approved connecting {result.status.organization}. {who} has the portal steps by direct"
+        f" message{why}; I am watching the organization and will say here when it is connected."
+    )
+    return Message(text, (Text(text),))
 
 
 def portal_steps(status: MigrationStatus, approver: Actor) -> Message:
@@ -398,16 +399,16 @@ def billing(result: BillingResult) -> Outgoing:
     return Outgoing(Message(result.message, _with_next(blocks, result.status)))
 
 
-def completed(status: MigrationStatus) -> Outgoing:
+def completed(status: MigrationStatus) -> Message:
     text = f"🏁 The move of {status.organization} to {status.tenant_name or status.tenant_id} is complete."
-    return say(text, Heading(text), _counts(status), to=Channel(status.channel_id))
+    return Message(text, (Heading(text), _counts(status)))
 
 
-def cancelled(status: MigrationStatus, actor: Actor) -> Outgoing:
+def cancelled(status: MigrationStatus, actor: Actor) -> Message:
     text = (
         f"{actor.name or actor.email} cancelled the migration of {status.organization}. Nothing more happens."
     )
-    return say(text, to=Channel(status.channel_id))
+    return Message(text, (Text(text),))
 
 
 def stale_users(

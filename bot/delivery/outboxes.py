@@ -27,7 +27,7 @@ class CollectingSender:
         self._numbers = itertools.count(1)
 
     async def send(self, envelope: Envelope) -> Receipt:
-        self.collected.append(Outgoing(envelope.message, envelope.to))
+        self.collected.append(Outgoing(envelope.message, envelope.to, envelope.updates))
         return Receipt(f"console/{next(self._numbers)}")
 
 
@@ -51,7 +51,7 @@ class InlineOutbox:
 
 
 class BackgroundOutbox:
-    """For Slack: a worker beside the app sends; the conversation has nothing to hand over."""
+    """For Slack and Teams: a worker beside the app sends; the conversation has nothing to hand over."""
 
     def flush(self) -> list[Outgoing]:
         return []
@@ -81,7 +81,7 @@ class NoticeOutbox:
         keys = []
         with self._database.session() as session:
             for thread in {notice.updates for _, notice in notices if notice.updates}:
-                supersede(session, kind=CHAT_MESSAGE, thread=thread, before=now)
+                supersede(session, kinds=(CHAT_MESSAGE,), thread=thread, before=now)
             for recipient, notice in notices:
                 key = f"chat:{uuid.uuid4().hex}"
                 enqueue(

@@ -5,24 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from bot.conversation import sign_in_views, todo_views, views
-from bot.conversation.messages import Channel, DirectMessage
+from bot.conversation.messages import Channel, DirectMessage, Message
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
 from storage import OutboundMessage
-from workflows.results import TodoEntry
+from workflows import notices
+from workflows._codec import decode
+from workflows.results import (
+    Actor,
+    ApprovalRequest,
+    ConnectionResult,
+    DecisionResult,
+    MigrationStatus,
+    TodoEntry,
+)
 from workflows.stages.verification import StillPersonal
 
-CHANNEL_PREFIX = "channel:"
+CHANNEL_PREFIX = notices.CHANNEL_PREFIX
 """Recipients are emails (direct messages) or `channel:ID`."""
 
 
 def envelope_of(message: OutboundMessage) -> Envelope:
     payload = message.payload
-    updates = None
+    updates: str | None = None
     match message.kind:
         case kind if kind == CHAT_MESSAGE:
             notice = ChatNotice.from_payload(payload)
             rendered, updates = notice.message, notice.updates
+        case kind if kind in notices.KINDS:
+            rendered = _notice(kind, payload)
+            updates = payload.get("updates")
         case "todo_list":
             rendered = todo_views.todo_list_dm(
                 organization=payload["organization"],
@@ -90,7 +102,42 @@ def envelope_of(message: OutboundMessage) -> Envelope:
         if recipient.startswith(CHANNEL_PREFIX)
         else DirectMessage(recipient)
     )
-    return Envelope(message.idempotency_key, to, rendered, check_first=message.uncertain, updates=updates)
+    return Envelope(
+        message.idempotency_key,
+        to,
+        rendered,
+        check_first=message.uncertain,
+        updates=updates,
+        shared_with=tuple(str(email) for email in payload.get("shared_with", ())),
+    )
+
+
+def _notice(kind: str, payload: dict[str, Any]) -> Message:
+    """A notice the workflow recorded with its step, in the words of the views."""
+    match kind:
+        case notices.APPROVAL_PROMPT:
+            return views.approval_prompt(decode(ApprovalRequest, payload["request"]))
+        case notices.APPROVAL_DECISION:
+            return views.decision_closed(
+                decode(DecisionResult, payload["result"]), _actor(payload["decider"])
+            )
+        case notices.APPROVED:
+            return views.approved(decode(DecisionResult, payload["result"]), _actor(payload["decider"]))
+        case notices.PORTAL_STEPS:
+            return views.portal_steps(
+                decode(MigrationStatus, payload["status"]), _actor(payload["connector"])
+            )
+        case notices.CONNECTION:
+            return views.connection(decode(ConnectionResult, payload["result"])).message
+        case notices.COMPLETED:
+            return views.completed(decode(MigrationStatus, payload["status"]))
+        case notices.CANCELLED:
+            return views.cancelled(decode(MigrationStatus, payload["status"]), _actor(payload["actor"]))
+    raise ValueError(f"unknown notice kind {kind!r}")
+
+
+def _actor(data: dict[str, Any]) -> Actor:
+    return decode(Actor, data)
 
 
 def _entries(payload: dict[str, Any]) -> list[TodoEntry]:

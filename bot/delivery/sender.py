@@ -18,6 +18,9 @@ class Envelope:
     """An earlier attempt may have reached the recipient: look for its message before posting."""
     updates: str | None = None
     """Copies of one message share this key: the platform updates each earlier copy to match."""
+    shared_with: tuple[str, ...] = ()
+    """Emails of everyone a shared message (`updates`) goes to directly: where a platform shows a copy's
+    buttons only to some people (Teams' `refresh.userIds`), these are the people."""
 
 
 @dataclass(frozen=True)

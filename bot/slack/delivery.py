@@ -69,6 +69,7 @@ class Delivery:
         problems: list[str] = []
         written: dict[str, set[MessageCopy]] = {}
         if self._outbox is not None:
+            self._outbox.wake()  # the step may have recorded notices in the outbox with its change
             outgoings = await self._queue(self._outbox, outgoings, origin, problems)
         for outgoing in outgoings:
             try:

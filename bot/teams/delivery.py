@@ -101,7 +101,7 @@ class Delivery:
         if outgoing.updates is None:
             await self._post(ref, outgoing.message)
             return
-        await self._share(outgoing.updates, ref, outgoing.message, viewers.get(outgoing.updates, []))
+        await self.share(outgoing.updates, ref, outgoing.message, viewers.get(outgoing.updates, []))
 
     async def _destination(
         self, outgoing: Outgoing, origin: Origin | None, problems: list[str]
@@ -159,7 +159,7 @@ class Delivery:
 
     # ------------------------------------------------------------ shared messages
 
-    async def _share(self, key: str, ref: ConversationRef, message: Message, viewers: list[str]) -> None:
+    async def share(self, key: str, ref: ConversationRef, message: Message, viewers: list[str]) -> None:
         """Post or update the copy in `ref`, then bring every other copy up to date."""
         full = cards.card(message)
         await asyncio.to_thread(self._store.share, key, full, viewers)

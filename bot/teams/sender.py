@@ -22,7 +22,7 @@ from bot.delivery import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
 from bot.teams import cards
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
-from bot.teams.delivery import CHANNEL_PREFIX
+from bot.teams.delivery import CHANNEL_PREFIX, Delivery
 from bot.teams.people import People
 from bot.teams.store import ConversationRef, Dispatches, TeamsStore
 
@@ -36,8 +36,15 @@ NOT_INSTALLABLE = "app_not_installable"
 
 class TeamsSender:
     def __init__(
-        self, api: TeamsApi, store: TeamsStore, people: People, chats: Chats, dispatches: Dispatches
+        self,
+        api: TeamsApi,
+        store: TeamsStore,
+        people: People,
+        chats: Chats,
+        dispatches: Dispatches,
+        delivery: Delivery,
     ) -> None:
+        self._delivery = delivery
         self._api = api
         self._store = store
         self._people = people
@@ -55,6 +62,8 @@ class TeamsSender:
         ref: ConversationRef | None = None
         try:
             ref = await self._destination(envelope)
+            if envelope.updates is not None:
+                return await self._share(ref, envelope, envelope.updates)
             activity_id = await self._post(ref, envelope)
         except TeamsApiError as error:
             if error.status == 0 and error.code == "timeout" and ref is not None:
@@ -77,6 +86,15 @@ class TeamsSender:
                 NOT_IN_CHAT, f"no directory user with the sign-in name {to.email}", permanent=True
             )
         return await self._chats.personal(person.id)
+
+    async def _share(self, ref: ConversationRef, envelope: Envelope, key: str) -> Receipt:
+        """A copy of a shared card (an approval prompt, its decision): posted or updated, every other
+        copy brought up to date, the actions shown to the people it was sent to directly."""
+        viewers = [
+            person.id for person in [await self._people.find(e) for e in envelope.shared_with] if person
+        ]
+        await self._delivery.share(key, ref, envelope.message, viewers)
+        return Receipt(f"{ref.conversation_id}/{key}", time_zone=ref.time_zone)
 
     async def _channel(self, channel: str) -> ConversationRef | None:
         if not channel.startswith(CHANNEL_PREFIX):

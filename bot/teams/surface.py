@@ -140,5 +140,5 @@ def build_surface(
         store=store,
         tenant_id=settings.tenant_id,
     )
-    sender = TeamsSender(api, store, people, chats, Dispatches(database, clock=clock))
+    sender = TeamsSender(api, store, people, chats, Dispatches(database, clock=clock), delivery)
     return TeamsSurface(settings, api, store, people, chats, delivery, endpoint, sender)

@@ -20,16 +20,21 @@ from bot.conversation import faq_views, help_views, todo_views, views
 from bot.conversation.commands import USAGES
 from bot.conversation.messages import Attachment, Message, Outgoing, Table, say
 from bot.conversation.understanding import Suggestion
+from bot.delivery.render import envelope_of
 from bot.slack.blocks import message_payload, note, render, view_payload
 from faq import AskerContext, default_answerer
 from sandbox.generate import generate
+from storage import OutboundMessage
 from tests.fakes.slack_limits import problems
+from workflows import notices
+from workflows._codec import encode
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
 from workflows.machine import STATES, next_commands
 from workflows.plan import Check, Plan, build_plan
 from workflows.reminders import ItemProgress, Progress, Snoozed, UserProgress
 from workflows.results import (
     Actor,
+    Affected,
     AnnounceResult,
     ApprovalRequest,
     BillingResult,
@@ -231,8 +236,10 @@ def _catalog(world: World) -> dict[str, Message]:
         "checked": views.checked(planned),
         "plan": views.plan(plan, planned),
         "invited": views.invited(InviteResult(planned, outcomes, denied=True, message="Invited some.")),
-        "approval prompt": views.approval_prompt(
-            ApprovalRequest(
+        # the workflow's notices, rendered from their stored form as the outbox worker renders them
+        "approval prompt": notice(
+            notices.APPROVAL_PROMPT,
+            request=ApprovalRequest(
                 7,
                 organization,
                 tenant.id,
@@ -244,11 +251,18 @@ def _catalog(world: World) -> dict[str, Message]:
                 1,
                 NOW,
                 planned,
+                Affected.of(plan),
             ),
-            plan,
         ),
-        "portal steps": views.portal_steps(planned, admin),
-        "connection": views.connection(ConnectionResult("connected", tenant.id, planned, "Connected.")),
+        "portal steps": notice(notices.PORTAL_STEPS, status=planned, connector=admin),
+        "connection": notice(
+            notices.CONNECTION, result=ConnectionResult("connected", tenant.id, planned, "Connected.")
+        ),
+        "other directory": notice(
+            notices.CONNECTION, result=ConnectionResult("other-tenant", "x" * 36, planned, "Another one.")
+        ),
+        "completed": notice(notices.COMPLETED, status=planned, actor=admin),
+        "cancelled": notice(notices.CANCELLED, status=planned, actor=admin),
         "queued": views.queued(
             NotifyResult(
                 planned,
@@ -305,8 +319,6 @@ def _catalog(world: World) -> dict[str, Message]:
         "billing": views.billing(
             BillingResult(False, "sub", "tenant", ("Step one.", "Step two."), planned, "No.")
         ),
-        "completed": views.completed(planned),
-        "cancelled": views.cancelled(planned, admin),
         "stale users": views.stale_users(planned, stale, 90, "0123456789abcdef"),
         "removed": views.removed(
             RemovalResult(
@@ -326,8 +338,9 @@ def _catalog(world: World) -> dict[str, Message]:
     }
     for outcome in ("approved", "recorded", "rejected", "expired", "void"):
         result = DecisionResult(7, outcome, 1, 2, planned, "Because.", admin)  # type: ignore[arg-type]
-        for index, outgoing in enumerate(views.decision(result, admin)):
-            found[f"decision {outcome} {index}"] = outgoing
+        found[f"decision {outcome}"] = views.decision(result, admin)
+        found[f"decided {outcome}"] = notice(notices.APPROVAL_DECISION, result=result, decider=admin)
+    found["approved"] = notice(notices.APPROVED, result=result, decider=admin)
     messages: dict[str, Message] = {}
     for name, value in found.items():
         for index, outgoing in enumerate(value if isinstance(value, list) else [value]):
@@ -335,6 +348,20 @@ def _catalog(world: World) -> dict[str, Message]:
                 outgoing.message if isinstance(outgoing, Outgoing) else outgoing
             )
     return messages
+
+
+def notice(kind: str, **told: object) -> Message:
+    """A notice as the workflow stores it (as JSON) and the outbox worker renders it."""
+    stored = json.loads(json.dumps({name: encode(value) for name, value in told.items()}))
+    row = OutboundMessage(
+        idempotency_key=kind,
+        recipient="channel:C1",
+        kind=kind,
+        payload=stored,
+        not_before=NOW,
+        created_at=NOW,
+    )
+    return envelope_of(row).message
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -22,6 +22,7 @@ def test_a_whole_migration_in_teams(teams: Teams) -> None:
 
     before = len(teams.activities())
     teams.say(DANA, f"request-approval {ORGANIZATION}")
+    assert teams.deliver_outbox() > 0  # the prompt's copies, recorded with the request
     prompts = [e for e in teams.activities()[before:] if "refresh" in e["attachments"][0]["content"]]
     channel_prompt = next(e for e in prompts if e["conversation"]["conversationType"] == "channel")
     lee_prompt = next(e for e in prompts if e["conversation"]["user"] == LEE)
@@ -48,6 +49,7 @@ def test_a_whole_migration_in_teams(teams: Teams) -> None:
     answer = clicked.json()["body"]
     assert answer["type"] == "application/vnd.microsoft.card.adaptive"
     assert "Approved by Lee Admin" in texts({"attachments": [answer["value"]]})
+    assert teams.deliver_outbox() > 0  # the decision on every copy, the portal steps, the announcement
     for prompt in prompts:  # every copy now says so
         assert "Approved by Lee Admin" in texts(
             {"attachments": [latest_card(teams.activities(), prompt["id"])]}
@@ -61,6 +63,7 @@ def test_a_whole_migration_in_teams(teams: Teams) -> None:
     ).raise_for_status()
     before = len(teams.activities())
     teams.watch()
+    assert teams.deliver_outbox() > 0  # "connected", recorded with the change
     noticed = [e for e in teams.activities()[before:] if e["conversation"]["conversationType"] == "channel"]
     assert any("connected" in texts(e).lower() for e in noticed), noticed
 

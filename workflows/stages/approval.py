@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlmodel import select
 
 from storage import Approval, ApprovalDecision, Migration
-from workflows import _plan_codec
+from workflows import _plan_codec, notices
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.plan import build_plan
-from workflows.results import Actor, ApprovalRequest, DecisionOutcome, DecisionResult
+from workflows.results import Actor, Affected, ApprovalRequest, DecisionOutcome, DecisionResult
 from workflows.stages import approval_lapse
 from workflows.stages.checking import apply_plan
 from workflows.stages.connecting import choose_connector
@@ -35,7 +35,7 @@ def request_approval(ctx: Context, organization: str | None, actor: Actor) -> Ap
             row = unit.row
             approval_lapse.expire_due(unit)
             unit.flow.require("request_approval", command="request-approval")
-            _require_enough_approvers(ctx, row.organization, actor)
+            approvers = _require_enough_approvers(ctx, row.organization, actor)
             approval_lapse.void_pending(unit, "a new approval was requested")
             unit.flow.fire("request_approval", details={"fingerprint": row.plan_fingerprint})
             assert row.id is not None and row.plan_fingerprint is not None
@@ -50,29 +50,33 @@ def request_approval(ctx: Context, organization: str | None, actor: Actor) -> Ap
                 expires_at=unit.flow.now + ctx.settings.approval_ttl,
             )
             session.add(approval)
-        plan = _plan_codec.decode(row.plan or {})
-        assert approval.id is not None
-        return ApprovalRequest(
-            approval_id=approval.id,
-            organization=row.organization,
-            tenant_id=row.tenant_id,
-            tenant_name=row.tenant_name,
-            plan_fingerprint=approval.plan_fingerprint,
-            counts=plan.counts,
-            warnings=tuple(check for check in plan.checks if check.status == "warn"),
-            requested_by=actor,
-            approvers_required=approval.approvers_required,
-            expires_at=approval.expires_at,
-            status=status(session, row),
-        )
+            session.flush()  # the approval's id, for the prompt recorded in the same transaction
+            plan = _plan_codec.decode(row.plan or {})
+            assert approval.id is not None
+            request = ApprovalRequest(
+                approval_id=approval.id,
+                organization=row.organization,
+                tenant_id=row.tenant_id,
+                tenant_name=row.tenant_name,
+                plan_fingerprint=approval.plan_fingerprint,
+                counts=plan.counts,
+                warnings=tuple(check for check in plan.checks if check.status == "warn"),
+                requested_by=actor,
+                approvers_required=approval.approvers_required,
+                expires_at=approval.expires_at,
+                status=status(session, row),
+                affected=Affected.of(plan),
+            )
+            notices.approval_prompt(session, row, request, approvers, unit.flow.now)
+        return request
 
 
-def _require_enough_approvers(ctx: Context, organization: str, requester: Actor) -> None:
-    """A request nobody can approve would only wait until it expires."""
+def _require_enough_approvers(ctx: Context, organization: str, requester: Actor) -> list[str]:
+    """Who may approve; a request nobody can approve would only wait until it expires."""
     others = ctx.admins.approvers(organization, exclude=requester)
     needed = ctx.settings.approvers_required
     if len(others) >= needed:
-        return
+        return others
     listed = f": {', '.join(others)}" if others else ""
     admins = "admin" if len(others) == 1 else "admins"
     raise WorkflowError(
@@ -102,7 +106,8 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
     def result(
         outcome: DecisionOutcome, message: str, connector: Actor | None = None, why: str = ""
     ) -> DecisionResult:
-        return DecisionResult(
+        """The decision, told in the transaction that records it, then committed."""
+        decided = DecisionResult(
             approval_id=approval.id or 0,
             outcome=outcome,
             approvals=approval.approvals,
@@ -112,6 +117,9 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
             connector=connector,
             connector_reason=why,
         )
+        notices.decision(session, row, decided, actor, now)
+        commit(unit)
+        return decided
 
     if approval.status != "pending":
         raise recent_change_or(
@@ -132,7 +140,6 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         raise WorkflowError("You already decided on this request; another admin has to approve it.")
     if approval.expires_at <= now:
         approval_lapse.expire(unit, approval)
-        commit(unit)
         return result(
             "expired",
             f"This approval request expired at {hhmm(approval.expires_at)} UTC;"
@@ -140,7 +147,6 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         )
     if approval.plan_fingerprint != row.plan_fingerprint or row.state != "awaiting_approval":
         approval_lapse.void(unit, approval, "the plan changed")
-        commit(unit)
         return result("void", "The plan changed since this request; run `request-approval` again.")
     session.add(
         ApprovalDecision(
@@ -156,12 +162,10 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
     if not approve:
         approval.status, approval.decided_at = "rejected", now
         unit.flow.fire("reject", details={"approval_id": approval.id, "reason": reason})
-        commit(unit)
         return result("rejected", f"{actor.name} rejected the plan. {reason}".strip())
     approval.approvals += 1
     if approval.approvals < approval.approvers_required:
         note(unit, actor, "decision", {"approval_id": approval.id})
-        commit(unit)
         missing = approval.approvers_required - approval.approvals
         return result("recorded", f"Approval recorded; {missing} more needed.")
     snapshot = _live_snapshot(unit.ctx, row)
@@ -170,7 +174,6 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         approval.status = "void"
         unit.flow.fire("recheck", details={"approval_id": approval.id, "reason": "plan changed"})
         apply_plan(unit, live)
-        commit(unit)
         if live.failed_checks:
             failing = " ".join(check.message for check in live.failed_checks)
             return result(
@@ -187,7 +190,6 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
     connector, why = choose_connector(snapshot, actor, approval, row)
     approval.status, approval.decided_at = "approved", now
     unit.flow.fire("approve", details={"approval_id": approval.id, "connector": connector.email})
-    commit(unit)
     message = (
         f"{connector.name or connector.email} connects it in the portal:"
         f" https://dev.azure.com/{row.organization} > Organization settings > Microsoft Entra ID >"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows import notices
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.unit import Context, deactivate, status, step
@@ -12,7 +13,9 @@ def complete(ctx: Context, organization: str | None, actor: Actor) -> MigrationS
         with step(ctx, session, organization, actor, "complete") as unit:
             unit.flow.fire("complete")
             deactivate(unit)
-        return status(session, unit.row)
+            closed = status(session, unit.row)
+            notices.closed(session, unit.row, closed, actor, unit.flow.now)
+        return closed
 
 
 def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
@@ -23,4 +26,6 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
             deactivate(unit)
             unit.row.blocked_reason = reason or None
             unit.row.blocked_fix = None
-        return status(session, unit.row)
+            closed = status(session, unit.row)
+            notices.closed(session, unit.row, closed, actor, unit.flow.now)
+        return closed

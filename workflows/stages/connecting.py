@@ -4,10 +4,11 @@ Connecting a directory has no public API, so the bot guides the click and verifi
 from __future__ import annotations
 
 from storage import Approval, Migration
+from workflows import notices
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
 from workflows.errors import ConflictError, WorkflowError
 from workflows.plan import Check, connector_checks
-from workflows.results import BOT, Actor, ConnectionResult
+from workflows.results import BOT, Actor, ConnectionResult, MigrationStatus
 from workflows.stages.reading import current_status
 from workflows.stages.unit import Context, status, step
 
@@ -15,23 +16,35 @@ CONNECTED_STATES = frozenset({"connected", "users_notified", "billing_checked", 
 
 
 def check_connection(ctx: Context, organization: str | None = None) -> ConnectionResult:
-    """One look at the organization's tenant: the bot's watch calls this every few seconds."""
+    """One look at the organization's tenant: the bot's watch calls this every few seconds.
+
+    What it finds (connected, or connected to another directory) is told to the admins in the same
+    transaction that records it.
+    """
     try:
-        with ctx.database.session() as session:
-            with step(ctx, session, organization, BOT, "connection_confirmed") as unit:
-                row = unit.row
-                if row.state in CONNECTED_STATES:
-                    return ConnectionResult("connected", row.tenant_id, status(session, row), "")
-                unit.flow.require("connection_confirmed", command="check-connection")
-                observed = _tenant_of(ctx, row.organization)
-                if observed.casefold() == row.tenant_id.casefold():
-                    unit.flow.fire("connection_confirmed", details={"tenant_id": observed})
-            now_status = status(session, row)
+        with (
+            ctx.database.session() as session,
+            step(ctx, session, organization, BOT, "connection_confirmed") as unit,
+        ):
+            row = unit.row
+            if row.state in CONNECTED_STATES:
+                return ConnectionResult("connected", row.tenant_id, status(session, row), "")
+            unit.flow.require("connection_confirmed", command="check-connection")
+            observed = _tenant_of(ctx, row.organization)
+            if observed.casefold() == row.tenant_id.casefold():
+                unit.flow.fire("connection_confirmed", details={"tenant_id": observed})
+            result = _result(row, observed, status(session, row))
+            if result.outcome != "waiting":
+                notices.connection(session, row, result, unit.flow.now)
     except ConflictError:
         now_status = current_status(ctx, organization)
         if now_status.state != "connected":
             raise
         return ConnectionResult("connected", now_status.tenant_id, now_status, "")
+    return result
+
+
+def _result(row: Migration, observed: str, now_status: MigrationStatus) -> ConnectionResult:
     target = row.tenant_name or row.tenant_id
     if now_status.state == "connected":
         message = f"{row.organization} is connected to {target}. Next: `notify` the users."

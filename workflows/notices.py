@@ -1,0 +1,123 @@
+"""What the workflow tells people, recorded in the outbox in the very transaction of the change it tells
+about: either the change and its notices are both stored, or neither is. A kill -9 right after the commit
+loses nothing; the outbox worker of whichever surface runs next renders and sends each notice once.
+
+A notice is a typed, surface-neutral row: its kind, its recipient (an email, or `channel:ID` for the
+migration's channel) and the result value it tells about; no chat formatting is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from storage import Migration
+from storage.outbox import enqueue, supersede
+from workflows._codec import encode
+from workflows.results import Actor, ApprovalRequest, ConnectionResult, DecisionResult, MigrationStatus
+
+APPROVAL_PROMPT = "approval_prompt"
+APPROVAL_DECISION = "approval_decision"
+APPROVED = "approval_approved"
+PORTAL_STEPS = "portal_steps"
+CONNECTION = "connection_notice"
+COMPLETED = "migration_completed"
+CANCELLED = "migration_cancelled"
+KINDS = (APPROVAL_PROMPT, APPROVAL_DECISION, APPROVED, PORTAL_STEPS, CONNECTION, COMPLETED, CANCELLED)
+"""Every notice kind: a renderer must know each one."""
+CHANNEL_PREFIX = "channel:"
+
+
+def approval_thread(approval_id: int) -> str:
+    """Every copy of one approval prompt shares this key: the decision updates them all."""
+    return f"approval:{approval_id}"
+
+
+def admins_address(row: Migration) -> str:
+    """The migration's channel, or its starter by direct message when it was started outside one."""
+    return f"{CHANNEL_PREFIX}{row.channel_id}" if row.channel_id else row.started_by_email
+
+
+def approval_prompt(
+    session: Session, row: Migration, request: ApprovalRequest, approvers: Sequence[str], now: datetime
+) -> None:
+    """The prompt, in the channel and to each approver: they have it with its buttons."""
+    thread = approval_thread(request.approval_id)
+    step = f"approval-{request.approval_id}"
+    for recipient in dict.fromkeys([*approvers, admins_address(row)]):
+        _record(
+            session,
+            row,
+            f"{step}-prompt-{recipient}",
+            recipient,
+            APPROVAL_PROMPT,
+            now,
+            {"request": encode(request), "updates": thread, "shared_with": list(approvers)},
+        )
+
+
+def decision(session: Session, row: Migration, result: DecisionResult, decider: Actor, now: datetime) -> None:
+    """Every copy of the prompt shows the decision (a prompt still waiting to be sent never will be);
+    once approved, the connector gets the portal steps and the channel hears who connects."""
+    thread = approval_thread(result.approval_id)
+    supersede(session, kinds=(APPROVAL_PROMPT, APPROVAL_DECISION), thread=thread, before=now)
+    told = {"result": encode(result), "decider": encode(decider)}
+    step = f"approval-{result.approval_id}"
+    closed = told | {"updates": thread}
+    key = f"{step}-{result.outcome}-{result.approvals}"
+    _record(session, row, key, admins_address(row), APPROVAL_DECISION, now, closed)
+    if result.outcome != "approved":
+        return
+    connector = result.connector or decider
+    _record(
+        session,
+        row,
+        f"{step}-portal-steps",
+        connector.email,
+        PORTAL_STEPS,
+        now,
+        {"status": encode(result.status), "connector": encode(connector)},
+    )
+    _record(session, row, f"{step}-approved", admins_address(row), APPROVED, now, told)
+
+
+def connection(session: Session, row: Migration, result: ConnectionResult, now: datetime) -> None:
+    """Connected (once), or connected to another directory (once per directory seen)."""
+    seen = "" if result.outcome == "connected" else f"-{result.observed_tenant_id}"
+    key = f"migration-{row.id}-{result.outcome}{seen}"
+    _record(session, row, key, admins_address(row), CONNECTION, now, {"result": encode(result)})
+
+
+def closed(session: Session, row: Migration, status: MigrationStatus, actor: Actor, now: datetime) -> None:
+    """Completed or cancelled: the channel hears it once."""
+    kind = COMPLETED if status.state == "completed" else CANCELLED
+    key = f"migration-{row.id}-{status.state}"
+    _record(
+        session, row, key, admins_address(row), kind, now, {"status": encode(status), "actor": encode(actor)}
+    )
+
+
+def _record(
+    session: Session,
+    row: Migration,
+    key: str,
+    recipient: str,
+    kind: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> None:
+    if not recipient:
+        return  # nobody to tell (a person with no email): the reply to whoever acted says it
+    assert row.id is not None
+    enqueue(
+        session,
+        idempotency_key=key,
+        recipient=recipient,
+        kind=kind,
+        payload=payload | {"migration_id": row.id},
+        now=now,
+        migration_id=row.id,
+    )
