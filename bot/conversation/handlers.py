@@ -417,7 +417,8 @@ class Conversation:
 
     def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         report = self._tracking.progress(self._known_organization(command, "reported on nothing"))
-        return [Outgoing(todo_views.progress(report))]  # private: people's addresses
+        full_list = command.arg(1) == todo_views.FULL_LIST
+        return [Outgoing(todo_views.progress(report, full_list=full_list))]  # private: people's addresses
 
     def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         named = self._known_organization(command, "queued nothing again")

@@ -124,12 +124,18 @@ _DELIVERY_WORDS = {
 }
 
 
-def progress(report: Progress, *, live: bool = False) -> Message:
+FULL_LIST = "csv"
+"""`progress ORG csv`: the live report's *Full list (CSV)* button, the CSV of everyone whatever the size."""
+
+
+def progress(report: Progress, *, live: bool = False, full_list: bool = False) -> Message:
     """Completion per item, per user and overall, and where each to-do list stands in delivery.
 
     Asked for, it is private (people's addresses) and attaches everyone as CSV when the list is cut or
-    someone must be reached outside chat. `live` is the channel's report, updated as lists go out: no
-    file, since a platform re-uploads an attachment on every update; its Refresh button gives the file.
+    someone must be reached outside chat, or always with `full_list`. `live` is the channel's report,
+    updated as lists go out: it carries no file (Slack cannot update a file in place, and the channel is
+    not the place for everyone's addresses); its *Full list (CSV)* button sends the current list, then,
+    privately to whichever admin asks.
     """
     unreachable = report.with_delivery("not-in-chat")
     users = len(report.users) - len(unreachable)
@@ -154,8 +160,8 @@ def progress(report: Progress, *, live: bool = False) -> Message:
         )
         for user in behind
     ]
-    with_csv = not live and (lists.is_cut(rows) or bool(unreachable))
-    rest = "in the attached CSV" if with_csv else "in the CSV that `progress` (or Refresh) attaches"
+    with_csv = not live and (full_list or lists.is_cut(rows) or bool(unreachable))
+    rest = "in the attached CSV" if with_csv else "in the CSV that *Full list (CSV)* sends you"
     blocks: list[Block] = [
         Heading(f"Progress of {report.organization}"),
         Text(f"{overall}\nTo-do lists: {deliveries}.{sign_in_views.sign_ins_line(report)}"),
@@ -176,7 +182,7 @@ def progress(report: Progress, *, live: bool = False) -> Message:
         *sign_in_views.still_personal_blocks(report.still_personal, with_csv=not live),
     ]
     if unreachable:
-        where = "the attached list has" if with_csv else "`progress` attaches a list of"
+        where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"
         blocks.append(
             Text(
                 f"{len(unreachable)} people have no chat account with their Azure DevOps email; reach them"
@@ -214,6 +220,8 @@ def progress(report: Progress, *, live: bool = False) -> Message:
             )
         )
     buttons = [Button("Refresh", "progress", report.organization)]
+    if live:
+        buttons.append(Button("Full list (CSV)", "progress", f"{report.organization} {FULL_LIST}"))
     if report.with_delivery("failed", "not-in-chat"):
         buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
     blocks.append(Actions(tuple(buttons)))

@@ -53,6 +53,10 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)
     """Bodies posted to response_url, in order."""
     uploads: dict[str, bytes] = field(default_factory=dict)
+    """file id -> the bytes POSTed to its upload URL."""
+    shared: list[tuple[str, str, bytes]] = field(default_factory=list)
+    """(channel_id, title, content) of every file `files.completeUploadExternal` shared."""
+    _declared: dict[str, int] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """(channel, ts) -> the message as it now reads (after any chat.update)."""
     time_zones: dict[str, str] = field(default_factory=dict)
@@ -221,10 +225,23 @@ class FakeSlack:
                 self.messages[key] = params
                 return {"ok": True, "channel": key[0], "ts": key[1]}
             case "files.getUploadURLExternal":
+                # Slack's documented arguments: `filename` and `length` (bytes) are both required
+                length = str(params.get("length", ""))
+                if not params.get("filename") or not length.isdigit():
+                    return {"ok": False, "error": "invalid_arguments"}
                 file_id = f"F{next(self._ts)}"
+                self._declared[file_id] = int(length)
                 return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
             case "files.completeUploadExternal":
+                # `files`: a JSON array of {"id", "title"?}; each must have been uploaded, as declared
                 files = json.loads(params.get("files", "[]"))
+                for item in files:
+                    content = self.uploads.get(item["id"])
+                    if content is None or len(content) != self._declared.get(item["id"]):
+                        return {"ok": False, "error": "invalid_arguments"}  # the code is our guess
+                for item in files:
+                    title = str(item.get("title") or "")
+                    self.shared.append((str(params.get("channel_id") or ""), title, self.uploads[item["id"]]))
                 return {
                     "ok": True,
                     "files": [{"id": item["id"], "title": item.get("title")} for item in files],

@@ -7,8 +7,10 @@ tenant this test controls, so that the test can click *Connect* in the portal th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,6 +40,15 @@ def sandbox() -> Iterator[Sandbox]:
     box = Sandbox(bundled_scenario()).start()
     yield box
     box.stop()
+
+
+def live_reports(fake: FakeSlack) -> list[dict[str, Any]]:
+    """The channel's live delivery report as it reads now (after its updates)."""
+    return [
+        message
+        for (channel, _), message in fake.messages.items()
+        if channel == CHANNEL and "Full list (CSV)" in json.dumps(message.get("blocks"))
+    ]
 
 
 class Admins:
@@ -101,4 +112,21 @@ def test_a_migration_through_serve_with_the_watch_and_the_outbox_in_the_backgrou
             for dm in users:
                 (todo,) = fake.posts_to(dm)  # exactly once each
                 assert "Done" in texts(todo.params)
+
+            # the live report in the channel: its full list, now, privately to the admin who asks
+            fake.wait_for(lambda f: bool(live_reports(f)), WAIT)
+            full_list = button(Call("chat.update", live_reports(fake)[0], None), "Full list (CSV)")
+            replies = len(fake.responses)
+            clicked = served.drive.click(full_list["action_id"], full_list["value"], user="UDANA")
+            assert clicked.status_code == 200
+            fake.wait_for(lambda f: len(f.responses) > replies and bool(f.shared), WAIT)
+            ((where, title, content),) = fake.shared
+            assert where == "DUDANA" and ORGANIZATION in title  # Dana's DM with the bot, not the channel
+            rows = content.decode().splitlines()
+            everyone = json.loads(bundled_scenario().read_text())["user_entitlements"]
+            assert rows[0].startswith("email,") and len(rows) == 1 + len(everyone)  # header, then everyone
+            assert {email for email, _ in PEOPLE.values()} - {"dana@fabrikam.com", "lee@fabrikam.com"} <= {
+                row.split(",")[0] for row in rows
+            }
+            assert "direct messages" in texts(fake.responses[replies])
             assert "Traceback" not in served.log_text()
