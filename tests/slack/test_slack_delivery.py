@@ -1,6 +1,11 @@
-"""Where answers go: DMs by email, channels, copies of one message kept equal, files."""
+"""Where answers go: DMs by email, channels, copies of one message kept equal, files.
+
+Each runs over HTTP and over Socket Mode: the answers leave the same way whichever way the request came.
+"""
 
 from __future__ import annotations
+
+import pytest
 
 from bot.conversation.messages import Attachment, Channel, DirectMessage, Message, Outgoing, Text, say
 from tests.fakes.slack_api import Failure
@@ -8,10 +13,17 @@ from tests.fakes.slack_harness import (
     CHANNEL,
     COLLEAGUE,
     COLLEAGUE_EMAIL,
+    TRANSPORTS,
     Harness,
     ScriptedConversation,
+    ServeBot,
     texts,
 )
+
+
+@pytest.fixture(params=TRANSPORTS)
+def bot(request: pytest.FixtureRequest, serve_bot: ServeBot, scripted: ScriptedConversation) -> Harness:
+    return serve_bot(scripted, transport=request.param)
 
 
 def test_a_direct_message_finds_the_person_by_email_and_opens_a_dm(

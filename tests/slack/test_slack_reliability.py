@@ -1,10 +1,15 @@
-"""Signatures, retries, replays and rate limits: nothing acts twice, forged requests change nothing."""
+"""Signatures, retries, replays and rate limits: nothing acts twice, forged requests change nothing.
+
+Signatures and replays are HTTP's; retries, `Retry-After` and failures reported run over Socket Mode too.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+
+import pytest
 
 from bot.conversation.messages import DirectMessage, say
 from bot.slack import InMemorySlackState
@@ -13,10 +18,18 @@ from tests.fakes.slack_harness import (
     ADMIN,
     CHANNEL,
     COLLEAGUE_EMAIL,
+    TRANSPORTS,
     Harness,
     ScriptedConversation,
     ServeBot,
+    Transport,
 )
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> Transport:
+    chosen: Transport = request.param
+    return chosen
 
 
 def test_a_forged_signature_gets_401_and_changes_nothing(
@@ -114,8 +127,9 @@ def test_a_double_delivered_click_acts_once(bot: Harness, scripted: ScriptedConv
 
 
 def test_a_rate_limited_call_is_retried_after_retry_after(
-    bot: Harness, scripted: ScriptedConversation
+    serve_bot: ServeBot, scripted: ScriptedConversation, transport: Transport
 ) -> None:
+    bot = serve_bot(scripted, transport=transport)
     scripted.answers = [say("Your to-do list", to=DirectMessage(COLLEAGUE_EMAIL))]
     bot.fake.fail("chat.postMessage", Failure(status=429, retry_after=1))
 
@@ -129,8 +143,9 @@ def test_a_rate_limited_call_is_retried_after_retry_after(
 
 
 def test_server_errors_are_retried_a_bounded_number_of_times_then_reported(
-    bot: Harness, scripted: ScriptedConversation
+    serve_bot: ServeBot, scripted: ScriptedConversation, transport: Transport
 ) -> None:
+    bot = serve_bot(scripted, transport=transport)
     scripted.answers = [say("Your to-do list", to=DirectMessage(COLLEAGUE_EMAIL))]
     bot.fake.fail("chat.postMessage", *[Failure(status=503)] * 10)
 
