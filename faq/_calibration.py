@@ -38,6 +38,8 @@ class Ranked(Protocol):
     def length(self) -> float: ...
     @property
     def about_the_move(self) -> bool: ...
+    @property
+    def about(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Sample:
     length: float = 0.0  # log(1 + content words): long messages spread their similarity thinner
     move: float = 0.0  # 1 when the message mentions the move (connecting, switching, a directory)
     weight: float = 1.0  # how much this question counts in the fit (real questions count more)
+    about: float = 0.0  # the learned log-odds that the message is about the move (`faq._about`)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Calibration:
     framed_threshold: float = -1.0
     slope_length: float = 0.0
     slope_move: float = 0.0
+    slope_about: float = 0.0
     """Between this and `threshold` the answer is framed as likely ("This sounds like ..."); -1: none."""
     long_from: float = math.inf
     long: Calibration | None = None
@@ -76,12 +80,15 @@ class Calibration:
         """The part of the calibration that judges a message of this length (with its own thresholds)."""
         return self.long if self.long is not None and length >= self.long_from else self
 
-    def confidence(self, top: float, margin: float, length: float = 0.0, move: float = 0.0) -> float:
+    def confidence(
+        self, top: float, margin: float, length: float = 0.0, move: float = 0.0, about: float = 0.0
+    ) -> float:
         z = (
             self.slope_top * top
             + self.slope_margin * margin
             + self.slope_length * length
             + self.slope_move * move
+            + self.slope_about * about
             + self.bias
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
@@ -89,7 +96,11 @@ class Calibration:
     def assess(self, ranking: Ranked) -> float:
         """The confidence that the ranking's best topic is the right one (by the part for its length)."""
         return self.for_length(ranking.length).confidence(
-            ranking.top, ranking.margin, ranking.length, 1.0 if ranking.about_the_move else 0.0
+            ranking.top,
+            ranking.margin,
+            ranking.length,
+            1.0 if ranking.about_the_move else 0.0,
+            ranking.about,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -119,6 +130,7 @@ class Calibration:
             framed_threshold=number("framed_threshold", threshold),
             slope_length=number("slope_length", 0.0),
             slope_move=number("slope_move", 0.0),
+            slope_about=number("slope_about", 0.0),
             long_from=number("long_from", math.inf),
             long=cls.from_json(long) if isinstance(long, dict) else None,
         )
@@ -145,7 +157,7 @@ def fit_one(samples: Sequence[Sample]) -> Calibration:
     """
     grounded = [s for s in samples if s.grounded]
     weights = _logistic(
-        [(1.0, s.top, s.margin, s.length, s.move) for s in grounded],
+        [(1.0, s.top, s.margin, s.length, s.move, s.about) for s in grounded],
         [1.0 if s.correct else 0.0 for s in grounded],
         [s.weight for s in grounded],
     )
@@ -156,8 +168,9 @@ def fit_one(samples: Sequence[Sample]) -> Calibration:
         threshold=0.5,
         slope_length=weights[3],
         slope_move=weights[4],
+        slope_about=weights[5],
     )
-    confidences = [unthresholded.confidence(s.top, s.margin, s.length, s.move) for s in samples]
+    confidences = [unthresholded.confidence(s.top, s.margin, s.length, s.move, s.about) for s in samples]
     answering = choose_threshold(confidences, samples)
     sure = sure_threshold(confidences, samples, answering)
     return replace(unthresholded, threshold=sure, framed_threshold=answering)

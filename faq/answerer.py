@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from faq import _compose, _reading
+from faq import _about, _compose, _reading
+from faq._about import AboutModel
 from faq._calibration import Calibration, bundled_calibration
 from faq._compose import AskerContext
 from faq._index import LATER_QUESTION_WEIGHT, TOLD_SENTENCE_WEIGHT, Ranking, TopicIndex
@@ -55,6 +56,11 @@ def _bundled_index() -> TopicIndex:
     return TopicIndex(bundled_topics(), bundled_off_topic())
 
 
+@cache
+def _bundled_about() -> AboutModel:
+    return _about.bundled_model()
+
+
 @dataclass(frozen=True)
 class _Knowledge:
     """The topics one organization sees (the bundled ones plus what its admins taught) and their index."""
@@ -72,6 +78,7 @@ class FaqAnswerer:
         *,
         off_topic: Sequence[str] = (),
         calibration: Calibration | None = None,
+        about: AboutModel | None = None,
         unanswered: UnansweredLog | None = None,
         feedback: FeedbackStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -81,6 +88,7 @@ class FaqAnswerer:
         index = _bundled_index() if topics is None else TopicIndex(base, self._off_topic)
         self._base = _Knowledge({topic.id: topic for topic in base}, index)
         self.calibration = calibration or bundled_calibration()
+        self.about = about or _bundled_about()
         self.unanswered = unanswered
         self.feedback = feedback
         self._clock = clock
@@ -110,7 +118,7 @@ class FaqAnswerer:
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
         if ranking.top > 0 and ranking.grounded and confidence >= judge.framed_threshold:
             framed = confidence < judge.threshold
-            also = self._other_question(knowledge, reading, ranking.topics[0].topic_id)
+            also = self._other_question(knowledge, reading, ranking.topics[0].topic_id, ranking.about)
             answer = self._answered(
                 knowledge, ranking.topics[0].topic_id, confidence, ranking, context, framed, also
             )
@@ -188,19 +196,25 @@ class FaqAnswerer:
             main_only = replace(knowledge.index.rank(main or ""), about_the_move=reading.about_the_move)
             if main_only.grounded and main_only.margin >= _CLEAR_MAIN_QUESTION:
                 ranking = main_only
-        ranking = replace(ranking, about_the_move=reading.about_the_move)
+        ranking = replace(
+            ranking, about_the_move=reading.about_the_move, about=self.about.logit(_about.features(reading))
+        )
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
         if best is not None and best.only_about_the_move and not reading.about_the_move:
             ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
         return ranking
 
-    def _other_question(self, knowledge: _Knowledge, reading: _reading.Reading, main: str) -> str | None:
+    def _other_question(
+        self, knowledge: _Knowledge, reading: _reading.Reading, main: str, about: float
+    ) -> str | None:
         """A second question in the same message about another topic, worth offering as well."""
         for sentence in reading.asked[1:]:
             ranking = knowledge.index.rank(sentence)
             if not ranking.grounded or not ranking.topics or ranking.topics[0].topic_id == main:
                 continue
-            confidence = self.calibration.assess(replace(ranking, about_the_move=reading.about_the_move))
+            confidence = self.calibration.assess(
+                replace(ranking, about_the_move=reading.about_the_move, about=about)
+            )
             if confidence >= self.calibration.for_length(ranking.length).framed_threshold:
                 return ranking.topics[0].topic_id
         return None

@@ -4,26 +4,32 @@ Five evaluation sets. Four were written by models or people imitating users: the
 (`tests/faq/eval_set.json`, written with the knowledge base), an independent one
 (`tests/faq/eval_independent.json`), a fresh one (`tests/faq/eval_fresh.json`) and a fourth one
 (`tests/faq/eval_fourth.json`); all four have been seen and are tuning material. The fifth is real: questions
-people asked in public trackers and forums, verbatim with their sources (`faq/eval/real-questions.jsonl`),
-split per label into a tune part (tuning material) and a report part, which is held out and is the headline.
+people asked in public trackers and forums, verbatim with their sources (`faq/eval/real-questions.jsonl`).
+Each round adds a held-out part (`"split": "report"`) that is scored once, by `--write`, and is tuning
+material from the next round on (`SPENT_THROUGH_ROUND`).
 
-python -m faq.evaluate               # print the figures
-python -m faq.evaluate --tuning-only # only the tuning material (never looks at the held-out part)
-python -m faq.evaluate --calibrate   # store faq/calibration.json, fitted and scored on the tuning material
-python -m faq.evaluate --write       # also store faq/calibration.json and the figures in docs/faq-eval.md
-python -m faq.evaluate --check       # exit 1 when either is out of date
+python -m faq.evaluate                  # print the figures (held-out rows already scored by --write only)
+python -m faq.evaluate --tuning-only    # only the tuning material (never looks at the held-out part)
+python -m faq.evaluate --cross-validate # cross-validated figures on the real tuning questions
+python -m faq.evaluate --calibrate      # store faq/calibration.json, fitted and scored on the tuning material
+python -m faq.evaluate --write          # score the held-out part (once); store the calibration, the figures in
+                                        # docs/faq-eval.md and what was scored (floors) in faq/eval/scored.json
+python -m faq.evaluate --check          # exit 1 when any of them is out of date
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from faq import _about, _reading
+from faq._about import NO_MODEL, AboutModel
 from faq._calibration import SURE_PRECISION, WRONG_ANSWER_COST, Calibration, Sample, fit
 from faq._index import MIN_KNOWN_SHARE, SENTENCE_WEIGHT
 from faq._knowledge import CONTRACT_TOPICS, bundled_off_topic, bundled_topics
@@ -35,10 +41,18 @@ INDEPENDENT_SET = _REPOSITORY / "tests" / "faq" / "eval_independent.json"
 FRESH_SET = _REPOSITORY / "tests" / "faq" / "eval_fresh.json"
 FOURTH_SET = _REPOSITORY / "tests" / "faq" / "eval_fourth.json"
 REAL_SET = Path(__file__).resolve().parent / "eval" / "real-questions.jsonl"
+# What `--write` scored on the held-out part (each row's hash), what it measured, and the floors the tests
+# guard from then on: the one place the floors are updated.
+SCORED = Path(__file__).resolve().parent / "eval" / "scored.json"
+# Real questions of this round and earlier have all been scored once: tuning material, whatever their split.
+SPENT_THROUGH_ROUND = 6
 REPORT = _REPOSITORY / "docs" / "faq-eval.md"
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
+ABOUT_MODEL = Path(__file__).resolve().parent / "about.json"
 # Real questions are what the bot will meet; there are few of them, so each counts this many times in the fit.
 REAL_WEIGHT = 4.0
+# The calibration trusts the "about the move" model as far as it proves right on questions it was not fitted on.
+ABOUT_FOLDS = 5
 # The figures live between these markers; the rest of the report (the protocol) is written by hand.
 _START, _END = "<!-- faq-eval:start -->", "<!-- faq-eval:end -->"
 
@@ -52,10 +66,12 @@ class Question:
     kind: str = ""  # out-of-scope questions of the later sets: "near-domain" or "far"
     round: int = 0  # real questions: the round they were gathered in
     spent: bool = False  # real questions held out in an earlier round and scored then: tuning material now
+    row: str = ""  # real questions: the SHA-256 of the row (see `row_hash`)
+    group: str = ""  # real questions: the thread they come from (cross-validation keeps a thread together)
 
     @property
     def held_out(self) -> bool:
-        return self.source == "real" and self.split == "report"
+        return self.source == "real" and self.split == "report" and self.round > SPENT_THROUGH_ROUND
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,7 @@ class Scored:
     question: Question
     top_topic: str
     sample: Sample
+    found: tuple[str, ...] = ()  # what the learned "about the move" model reads (`faq._about.features`)
 
 
 @dataclass(frozen=True)
@@ -122,7 +139,8 @@ def load_real(path: Path = REAL_SET) -> list[Question]:
     """Real questions, one JSON object per line: {"q", "topic" (null: out of scope), "source", "split",
     "round"}.
 
-    `"spent": true` marks questions that were held out (and scored) in an earlier round: tuning material now.
+    `"spent": true` marks round 5's questions that were held out (and scored) in round 5; every round up to
+    `SPENT_THROUGH_ROUND` is tuning material now.
     """
     questions = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -137,9 +155,66 @@ def load_real(path: Path = REAL_SET) -> list[Question]:
                     "real",
                     item.get("round", 0),
                     bool(item.get("spent", False)),
+                    row_hash(item),
+                    item["source"].split("#", 1)[0].split("?", 1)[0].rstrip("/"),
                 )
             )
     return questions
+
+
+def row_hash(item: dict[str, object]) -> str:
+    """A real question's identity, whatever the file's formatting: its fields, canonically encoded."""
+    canonical = json.dumps(item, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ScoredRecord:
+    """What `--write` scored on the held-out part, and the floors the tests guard from then on."""
+
+    rows: frozenset[str]  # row hashes (see `row_hash`)
+    answered_right: float  # the floor for in-scope answered with the right topic, as a share
+    out_of_scope_declined: float  # the floor for out-of-scope declined, as a share
+
+    @classmethod
+    def load(cls, path: Path = SCORED) -> ScoredRecord:
+        if not path.exists():
+            return cls(frozenset(), 0.0, 0.0)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        floors = data.get("floors", {})
+        return cls(
+            frozenset(data.get("rows", ())),
+            float(floors.get("answered_right", 0.0)),
+            float(floors.get("out_of_scope_declined", 0.0)),
+        )
+
+
+def scored_record_text(questions: Sequence[Question], held_out: Figures | None, previous: ScoredRecord) -> str:
+    """`scored.json` after a `--write`: the rows scored so far and the floors from the latest scoring.
+
+    The floors are the measured shares, rounded down to two decimals: they guard against getting worse.
+    """
+    rows = previous.rows | {q.row for q in questions}
+    floors = {"answered_right": previous.answered_right, "out_of_scope_declined": previous.out_of_scope_declined}
+    measured: dict[str, object] = {}
+    if held_out is not None and questions:
+        floors = {
+            "answered_right": _floor(held_out.answered_right, held_out.in_scope),
+            "out_of_scope_declined": _floor(held_out.out_of_scope_declined, held_out.out_of_scope),
+        }
+        measured = {
+            "in_scope": held_out.in_scope,
+            "answered_right": held_out.answered_right,
+            "top1_right": held_out.top1_right,
+            "out_of_scope": held_out.out_of_scope,
+            "out_of_scope_declined": held_out.out_of_scope_declined,
+        }
+    data = {"rows": sorted(rows), "floors": floors, "measured": measured}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _floor(successes: int, total: int) -> float:
+    return math.floor(100 * successes / total) / 100 if total else 0.0
 
 
 def load_questions(
@@ -164,6 +239,7 @@ def score(answerer: FaqAnswerer, questions: Sequence[Question]) -> list[Scored]:
     scored = []
     for question in questions:
         ranking = answerer.rank(question.text)
+        found = tuple(_about.features(_reading.read(question.text)))
         top_topic = ranking.topics[0].topic_id
         right = question.expected is not None and top_topic == question.expected
         sample = Sample(
@@ -176,8 +252,37 @@ def score(answerer: FaqAnswerer, questions: Sequence[Question]) -> list[Scored]:
             1.0 if ranking.about_the_move else 0.0,
             REAL_WEIGHT if question.source == "real" else 1.0,
         )
-        scored.append(Scored(question, top_topic, sample))
+        scored.append(Scored(question, top_topic, sample, found))
     return scored
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What the tuning material fits: the calibration and the learned "about the move" model."""
+
+    calibration: Calibration
+    about: AboutModel
+
+    def applied(self, scored: Sequence[Scored]) -> list[Scored]:
+        """The questions as this fit's answerer sees them (the model's log-odds in each sample)."""
+        return [replace(s, sample=replace(s.sample, about=self.about.logit(s.found))) for s in scored]
+
+
+def train(scored: Sequence[Scored], *, learned: bool = True) -> Trained:
+    """Fit the "about the move" model and the calibration on `scored` (tuning material only).
+
+    The calibration learns how far to trust the model from out-of-fold log-odds: what it will get on
+    messages the model has not seen, not the confident ones of its own training questions.
+    """
+    if not learned:
+        return Trained(Calibration.from_json(fit([s.sample for s in scored]).to_json()), NO_MODEL)
+    examples = [_about.Example(s.found, s.sample.in_scope, s.sample.weight) for s in scored]
+    groups = [s.question.group or f"{s.question.source}:{s.question.text}" for s in scored]
+    unseen = _about.out_of_fold(examples, groups, ABOUT_FOLDS)
+    samples = [replace(s.sample, about=logit) for s, logit in zip(scored, unseen, strict=True)]
+    # Round as stored, so the figures describe exactly what the answerer will load.
+    calibration = Calibration.from_json(fit(samples).to_json())
+    return Trained(calibration, AboutModel.from_json(_about.fit(examples).to_json()))
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -193,7 +298,7 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
 def figures(scored: Sequence[Scored], calibration: Calibration) -> Figures:
     judges = [calibration.for_length(s.sample.length) for s in scored]
     confidences = [
-        judge.confidence(s.sample.top, s.sample.margin, s.sample.length, s.sample.move)
+        judge.confidence(s.sample.top, s.sample.margin, s.sample.length, s.sample.move, s.sample.about)
         for s, judge in zip(scored, judges, strict=True)
     ]
     answered = [
@@ -254,9 +359,11 @@ def _rate(label: str, successes: int, total: int) -> str:
 @dataclass(frozen=True)
 class Evaluation:
     calibration: Calibration
+    about: AboutModel
     held_out: Figures | None  # the real questions' report part; None when only the tuning was scored
     comparisons: list[tuple[str, Figures]]  # the tuning material, group by group
     topic_count: int
+    held_out_questions: list[Question] = field(default_factory=list)  # what `held_out` scored
 
 
 _TUNING_GROUPS: tuple[tuple[str, Callable[[Question], bool]], ...] = (
@@ -267,6 +374,10 @@ _TUNING_GROUPS: tuple[tuple[str, Callable[[Question], bool]], ...] = (
     (
         "Real questions, round 5's held-out part (scored once in round 5; tuning material since)",
         lambda q: q.source == "real" and q.spent,
+    ),
+    (
+        "Real questions, round 6's held-out part (scored once in round 6; tuning material since)",
+        lambda q: q.source == "real" and q.round == 6,
     ),
     (
         "Fourth set (model-written; held out last round, scored once; now tuning material)",
@@ -289,21 +400,29 @@ def evaluate(
     real: Path = REAL_SET,
     *,
     include_held_out: bool = True,
+    held_out_rows: frozenset[str] | None = None,
 ) -> Evaluation:
-    """Calibrate on the tuning material and score it; the held-out part only if `include_held_out`."""
+    """Calibrate on the tuning material and score it; the held-out part only if `include_held_out`, and then
+    only the rows in `held_out_rows` (None: every held-out row, which only `--write` asks for)."""
     topics = bundled_topics()
     questions = load_questions(original, independent, fresh, fourth, real)
     tuning_questions = [q for q in questions if not q.held_out]
-    answerer = FaqAnswerer(topics, off_topic=bundled_off_topic())
-    tuning = score(answerer, tuning_questions)
-    # Round as stored, so the figures describe exactly what the answerer will load.
-    calibration = Calibration.from_json(fit([s.sample for s in tuning]).to_json())
-    held_out = None
+    answerer = FaqAnswerer(topics, off_topic=bundled_off_topic(), about=NO_MODEL)
+    ranked = score(answerer, tuning_questions)
+    trained = train(ranked)
+    tuning, calibration = trained.applied(ranked), trained.calibration
+    held_out, held_out_questions = None, []
     if include_held_out:
-        held_out = figures(score(answerer, [q for q in questions if q.held_out]), calibration)
+        held_out_questions = [
+            q for q in questions if q.held_out and (held_out_rows is None or q.row in held_out_rows)
+        ]
+    if held_out_questions:
+        held_out = figures(trained.applied(score(answerer, held_out_questions)), calibration)
     return Evaluation(
         calibration=calibration,
+        about=trained.about,
         held_out=held_out,
+        held_out_questions=held_out_questions,
         comparisons=[
             (title, figures([s for s in tuning if belongs(s.question)], calibration))
             for title, belongs in _TUNING_GROUPS
@@ -335,11 +454,13 @@ def render(evaluation: Evaluation) -> str:
         "",
         "### Shipped calibration (fitted on all tuning material)",
         "",
-        "confidence = 1 / (1 + exp(-(a * top + b * margin + d * length + e * move + c))), where `top`",
-        "is the best topic's blended similarity, `margin` its lead over the runner-up or the off-topic",
-        "subjects, `length` log(1 + content words) and `move` 1 when the message mentions the move",
-        "(connecting,",
-        "switching, a directory). In a message of several sentences a topic's best sentence weighs",
+        "confidence = 1 / (1 + exp(-(a * top + b * margin + d * length + e * move + f * about + c))), where",
+        "`top` is the best topic's blended similarity, `margin` its lead over the runner-up or the off-topic",
+        "subjects, `length` log(1 + content words), `move` 1 when the message mentions the move (connecting,",
+        "switching, a directory) and `about` the learned log-odds that the message is about the move",
+        f"(`faq/about.json`, {len(evaluation.about.weights)} weights over words, word pairs and error codes,",
+        f"fitted on the tuning material; the calibration fitted on its {ABOUT_FOLDS}-fold out-of-fold log-odds).",
+        "In a message of several sentences a topic's best sentence weighs",
         f"{SENTENCE_WEIGHT:.0%} of the similarity (sentences that ask weigh more than those that tell the",
         "story). A question is declined without",
         "consulting the confidence when it is not grounded: the best topic knows fewer than",
@@ -357,7 +478,8 @@ def render(evaluation: Evaluation) -> str:
             f"Fitted on {label}:",
             "",
             f"- a = {part.slope_top:.4f}, b = {part.slope_margin:.4f},"
-            f" d = {part.slope_length:.4f}, e = {part.slope_move:.4f}, c = {part.bias:.4f}",
+            f" d = {part.slope_length:.4f}, e = {part.slope_move:.4f}, f = {part.slope_about:.4f},"
+            f" c = {part.bias:.4f}",
             f"- answer threshold on the confidence: **{part.framed_threshold:.4f}** (the middle of the",
             f"  cheapest range on the tuning material, where a wrong answer costs {WRONG_ANSWER_COST:g} and",
             "  declining an in-scope question costs 1)",
@@ -366,7 +488,15 @@ def render(evaluation: Evaluation) -> str:
             '  "This sounds like ..." and offers one-click alternatives',
             "",
         ]
-    if held_out is not None:
+    if held_out is None:
+        lines += [
+            "### Headline: real questions, report part (held out, scored once)",
+            "",
+            f"No held-out part of a round after round {SPENT_THROUGH_ROUND} has been scored yet: the lead scores",
+            "it once with `python -m faq.evaluate --write`.",
+            "",
+        ]
+    else:
         lines += [
             "### Headline: real questions, report part (held out, scored once)",
             "",
@@ -409,17 +539,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="store faq/calibration.json fitted on the tuning material only",
     )
+    mode.add_argument(
+        "--cross-validate",
+        action="store_true",
+        help="cross-validated figures on the real tuning questions (for tuning rounds)",
+    )
     args = parser.parse_args(argv)
-    evaluation = evaluate(include_held_out=not (args.tuning_only or args.calibrate))
+    if args.cross_validate:
+        from faq.crossvalidate import cross_validate, render_cross_validation
+
+        questions = load_questions()
+        for learned in (False, True):
+            print(render_cross_validation(cross_validate(questions, learned=learned)) + "\n")
+        return 0
+    record = ScoredRecord.load()
+    evaluation = evaluate(
+        include_held_out=not (args.tuning_only or args.calibrate),
+        held_out_rows=None if args.write else record.rows,
+    )
+    calibration_text = json.dumps(evaluation.calibration.to_json(), indent=2) + "\n"
+    about_text = json.dumps(evaluation.about.to_json(), indent=1) + "\n"
     if args.tuning_only or args.calibrate:
         if args.calibrate:
-            CALIBRATION.write_text(
-                json.dumps(evaluation.calibration.to_json(), indent=2) + "\n", encoding="utf-8"
-            )
+            CALIBRATION.write_text(calibration_text, encoding="utf-8")
+            ABOUT_MODEL.write_text(about_text, encoding="utf-8")
         print(render(evaluation))
         return 0
     block = render(evaluation)
-    calibration_text = json.dumps(evaluation.calibration.to_json(), indent=2) + "\n"
     current = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# FAQ answering: evaluation\n"
     report = _with_figures(current, block)
     if args.check:
@@ -427,6 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             str(path)
             for path, expected, actual in (
                 (CALIBRATION, calibration_text, CALIBRATION.read_text(encoding="utf-8")),
+                (ABOUT_MODEL, about_text, ABOUT_MODEL.read_text(encoding="utf-8") if ABOUT_MODEL.exists() else ""),
                 (REPORT, report, current),
             )
             if actual != expected
@@ -436,7 +583,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
     if args.write:
+        SCORED.write_text(
+            scored_record_text(evaluation.held_out_questions, evaluation.held_out, record), encoding="utf-8"
+        )
         CALIBRATION.write_text(calibration_text, encoding="utf-8")
+        ABOUT_MODEL.write_text(about_text, encoding="utf-8")
         REPORT.parent.mkdir(parents=True, exist_ok=True)
         REPORT.write_text(report, encoding="utf-8")
     print(block)

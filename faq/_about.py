@@ -1,0 +1,128 @@
+"""Whether a message is about moving an Azure DevOps organization's identity at all: a small learned model.
+
+Real questions near the domain share the topics' words ("my SSH key fails", "AADSTS50020 in our app",
+"MSDN benefits") without being about the move; the ranker cannot tell them apart, a discriminative model
+over words, word pairs and error codes can. Logistic regression on L2-normalised binary features, fitted by
+`python -m faq.evaluate` on the tuning material (in scope vs out of scope) and stored in `about.json`, so
+answering only sums a few dozen weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+from faq import _reading, _text
+
+_EPOCHS = 30
+_LEARNING_RATE = 0.5
+_L2 = 1e-4
+# Weights this small change no answer; leaving them out keeps the stored model small.
+_KEPT_WEIGHT = 1e-3
+_SEED = 20261128
+
+
+def features(reading: _reading.Reading) -> list[str]:
+    """Words, word pairs (folded and stemmed like the ranker's) and error codes of what the asker wrote."""
+    words = _text.content_words(_text.prepare(reading.told))
+    found = {f"w:{word}" for word in words}
+    found.update(f"b:{first}_{second}" for first, second in itertools.pairwise(words))
+    found.update(f"c:{code}" for code in reading.codes)
+    if reading.switching:
+        found.add("f:switching")
+    if reading.about_the_move:
+        found.add("f:move")
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class Example:
+    features: Sequence[str]
+    about: bool  # the message is about the move (an in-scope question)
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class AboutModel:
+    weights: dict[str, float]
+    bias: float
+
+    def logit(self, found: Sequence[str]) -> float:
+        """Log-odds that the message is about the move (0 for a model that knows nothing)."""
+        if not found:
+            return self.bias
+        scale = 1.0 / math.sqrt(len(found))
+        return self.bias + scale * sum(self.weights.get(feature, 0.0) for feature in found)
+
+    def to_json(self) -> dict[str, object]:
+        kept = {f: round(w, 4) for f, w in sorted(self.weights.items()) if abs(w) >= _KEPT_WEIGHT}
+        return {"bias": round(self.bias, 6), "weights": kept}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> AboutModel:
+        weights = data.get("weights", {})
+        bias = data.get("bias", 0.0)
+        return cls(
+            {str(k): float(v) for k, v in weights.items()} if isinstance(weights, dict) else {},
+            float(bias) if isinstance(bias, (int, float)) else 0.0,
+        )
+
+
+NO_MODEL = AboutModel({}, 0.0)
+
+
+def bundled_model() -> AboutModel:
+    stored = resources.files("faq").joinpath("about.json")
+    if not stored.is_file():
+        return NO_MODEL
+    return AboutModel.from_json(json.loads(stored.read_text(encoding="utf-8")))
+
+
+def fit(examples: Sequence[Example]) -> AboutModel:
+    """Weighted logistic regression by AdaGrad, in a fixed order (the same examples give the same model)."""
+    weights: dict[str, float] = {}
+    squares: dict[str, float] = {}
+    bias, bias_square = 0.0, 1e-8
+    order = list(range(len(examples)))
+    shuffler = random.Random(_SEED)
+    total_weight = sum(example.weight for example in examples) or 1.0
+    for _ in range(_EPOCHS):
+        shuffler.shuffle(order)
+        for position in order:
+            example = examples[position]
+            found = example.features
+            scale = 1.0 / math.sqrt(len(found)) if found else 0.0
+            z = bias + scale * sum(weights.get(feature, 0.0) for feature in found)
+            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+            error = (p - (1.0 if example.about else 0.0)) * example.weight * len(examples) / total_weight
+            bias_square += error * error
+            bias -= _LEARNING_RATE * error / math.sqrt(bias_square)
+            for feature in found:
+                weight = weights.get(feature, 0.0)
+                gradient = error * scale + _L2 * weight
+                square = squares.get(feature, 1e-8) + gradient * gradient
+                squares[feature] = square
+                weights[feature] = weight - _LEARNING_RATE * gradient / math.sqrt(square)
+    return AboutModel(weights, bias)
+
+
+def fold_of(key: str, folds: int) -> int:
+    """A fixed fold for a group of examples (a thread, or a written question), from its SHA-256."""
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % folds
+
+
+def out_of_fold(examples: Sequence[Example], groups: Sequence[str], folds: int) -> list[float]:
+    """Each example's logit from a model fitted without its fold: what an unseen message would get."""
+    logits = [0.0] * len(examples)
+    for fold in range(folds):
+        inside = [i for i, group in enumerate(groups) if fold_of(group, folds) == fold]
+        model = fit([example for i, example in enumerate(examples) if fold_of(groups[i], folds) != fold])
+        for i in inside:
+            logits[i] = model.logit(examples[i].features)
+    return logits
