@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -26,13 +27,20 @@ _L2 = 1e-4
 # Weights this small change no answer; leaving them out keeps the stored model small.
 _KEPT_WEIGHT = 1e-3
 _SEED = 20261128
+_RAW_WORD = re.compile(r"[a-z0-9]+")
 
 
 def features(reading: _reading.Reading) -> list[str]:
-    """Words, word pairs (folded and stemmed like the ranker's) and error codes of what the asker wrote."""
+    """What the asker wrote: words and word pairs folded and stemmed like the ranker's, pairs of the raw words
+    (the small words the ranker drops tell the story: "after we switched", "since the move"), the words of
+    the first two sentences that ask, and error codes."""
     words = _text.content_words(_text.prepare(reading.told))
     found = {f"w:{word}" for word in words}
     found.update(f"b:{first}_{second}" for first, second in itertools.pairwise(words))
+    raw = _RAW_WORD.findall(reading.told[: _text.MAX_SCORED_CHARS].lower())
+    found.update(f"r:{first}_{second}" for first, second in itertools.pairwise(raw))
+    for sentence in reading.asked[:2]:
+        found.update(f"q:{word}" for word in _text.content_words(_text.prepare(sentence)))
     found.update(f"c:{code}" for code in reading.codes)
     if reading.switching:
         found.add("f:switching")
@@ -117,12 +125,16 @@ def fold_of(key: str, folds: int) -> int:
     return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % folds
 
 
-def out_of_fold(examples: Sequence[Example], groups: Sequence[str], folds: int) -> list[float]:
-    """Each example's logit from a model fitted without its fold: what an unseen message would get."""
+def out_of_fold(
+    examples: Sequence[Example], groups: Sequence[str], folds: int, always: Sequence[Example] = ()
+) -> list[float]:
+    """Each example's logit from a model fitted without its fold (`always` in every fit): what an unseen
+    message would get."""
     logits = [0.0] * len(examples)
     for fold in range(folds):
         inside = [i for i, group in enumerate(groups) if fold_of(group, folds) == fold]
-        model = fit([example for i, example in enumerate(examples) if fold_of(groups[i], folds) != fold])
+        outside = [example for i, example in enumerate(examples) if fold_of(groups[i], folds) != fold]
+        model = fit([*outside, *always])
         for i in inside:
             logits[i] = model.logit(examples[i].features)
     return logits
