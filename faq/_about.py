@@ -16,25 +16,26 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from faq import _reading, _text
 
-_EPOCHS = 30
+_EPOCHS = 10
 _LEARNING_RATE = 0.5
 _L2 = 1e-4
-# Weights this small change no answer; leaving them out keeps the stored model small.
-_KEPT_WEIGHT = 1e-3
 _SEED = 20261128
-_RAW_WORD = re.compile(r"[a-z0-9]+")
+_MIN_EXAMPLES = 1
+# Words of letters only: numbers, GUIDs and timestamps in pasted logs say nothing (error codes are kept apart).
+_RAW_WORD = re.compile(r"\b[a-z]+\b")
 
 
 def features(reading: _reading.Reading) -> list[str]:
     """What the asker wrote: words and word pairs folded and stemmed like the ranker's, pairs of the raw words
     (the small words the ranker drops tell the story: "after we switched", "since the move"), the words of
     the first two sentences that ask, and error codes."""
-    words = _text.content_words(_text.prepare(reading.told))
+    words = [word for word in _text.content_words(_text.prepare(reading.told)) if word.isalpha()]
     found = {f"w:{word}" for word in words}
     found.update(f"b:{first}_{second}" for first, second in itertools.pairwise(words))
     raw = _RAW_WORD.findall(reading.told[: _text.MAX_SCORED_CHARS].lower())
@@ -60,25 +61,31 @@ class Example:
 class AboutModel:
     weights: dict[str, float]
     bias: float
+    in_migration: float = 0.0
+    """The log-odds a message asked inside a migration counts as at least: the median that real in-scope
+    questions got from models not fitted on them. Public threads are mostly about something else; inside a
+    migration's channel or to-do list the asker is in the move, whatever words they use."""
 
     def logit(self, found: Sequence[str]) -> float:
-        """Log-odds that the message is about the move (0 for a model that knows nothing)."""
-        if not found:
-            return self.bias
-        scale = 1.0 / math.sqrt(len(found))
-        return self.bias + scale * sum(self.weights.get(feature, 0.0) for feature in found)
+        """Log-odds that the message is about the move (the bias alone for a message of unknown words).
+
+        Features the model never kept count for nothing, not even in the normalisation: as in its fit.
+        """
+        known = [self.weights[feature] for feature in found if feature in self.weights]
+        return self.bias + sum(known) / math.sqrt(len(known)) if known else self.bias
 
     def to_json(self) -> dict[str, object]:
-        kept = {f: round(w, 4) for f, w in sorted(self.weights.items()) if abs(w) >= _KEPT_WEIGHT}
-        return {"bias": round(self.bias, 6), "weights": kept}
+        kept = {feature: round(weight, 4) for feature, weight in sorted(self.weights.items())}
+        return {"bias": round(self.bias, 6), "in_migration": round(self.in_migration, 6), "weights": kept}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> AboutModel:
         weights = data.get("weights", {})
-        bias = data.get("bias", 0.0)
+        bias, in_migration = data.get("bias", 0.0), data.get("in_migration", 0.0)
         return cls(
             {str(k): float(v) for k, v in weights.items()} if isinstance(weights, dict) else {},
             float(bias) if isinstance(bias, (int, float)) else 0.0,
+            float(in_migration) if isinstance(in_migration, (int, float)) else 0.0,
         )
 
 
@@ -93,7 +100,14 @@ def bundled_model() -> AboutModel:
 
 
 def fit(examples: Sequence[Example]) -> AboutModel:
-    """Weighted logistic regression by AdaGrad, in a fixed order (the same examples give the same model)."""
+    """Weighted logistic regression by AdaGrad, in a fixed order (the same examples give the same model).
+
+    Only features seen in at least `_MIN_EXAMPLES` examples get a weight: a GUID or a timestamp pasted once
+    says nothing about the next message.
+    """
+    seen = Counter(feature for example in examples for feature in example.features)
+    kept = {feature for feature, count in seen.items() if count >= _MIN_EXAMPLES}
+    examples = [replace(e, features=[f for f in e.features if f in kept]) for e in examples]
     weights: dict[str, float] = {}
     squares: dict[str, float] = {}
     bias, bias_square = 0.0, 1e-8

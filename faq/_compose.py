@@ -41,6 +41,9 @@ class AskerContext:
     organization: str | None = None
     is_admin: bool = False
     case: str | None = None  # "first" (from Microsoft accounts) or "switch" (from another directory)
+    migration: str | None = None
+    """The organization whose migration the question is asked within (its channel, or the asker's to-do
+    list); None when asked outside any."""
 
 
 def phase_of(stage: str | None) -> str | None:

@@ -109,7 +109,7 @@ class FaqAnswerer:
         if context.case is None and reading.switching:
             context = replace(context, case="switch")
         knowledge = self._knowledge(context.organization)
-        ranking = self._rank(knowledge, reading, question)
+        ranking = self._rank(knowledge, reading, question, in_migration=context.migration is not None)
         if ranking.word_count == 0:  # nothing asked yet ("", "?!", "hey bot"): offer starting points
             starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
             return Answer(None, 0.0, _compose.greeting(starters), [topic.id for topic in starters])
@@ -118,7 +118,7 @@ class FaqAnswerer:
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
         if ranking.top > 0 and ranking.grounded and confidence >= judge.framed_threshold:
             framed = confidence < judge.threshold
-            also = self._other_question(knowledge, reading, ranking.topics[0].topic_id, ranking.about)
+            also = self._other_question(knowledge, reading, ranking)
             answer = self._answered(
                 knowledge, ranking.topics[0].topic_id, confidence, ranking, context, framed, also
             )
@@ -178,7 +178,15 @@ class FaqAnswerer:
             self._taught[organization] = (version, knowledge)
             return knowledge
 
-    def _rank(self, knowledge: _Knowledge, reading: _reading.Reading, question: str) -> Ranking:
+    def _rank(
+        self, knowledge: _Knowledge, reading: _reading.Reading, question: str, *, in_migration: bool = False
+    ) -> Ranking:
+        """Asked inside a migration, a message is about the move whatever its words ("what happens to my
+        pipelines?" in the migration's channel)."""
+        about = self.about.logit(_about.features(reading))
+        if in_migration:
+            reading = replace(reading, about_the_move=True)
+            about = max(about, self.about.in_migration)
         main = reading.asked[0] if reading.asked else None
         sentences = [
             (
@@ -196,24 +204,20 @@ class FaqAnswerer:
             main_only = replace(knowledge.index.rank(main or ""), about_the_move=reading.about_the_move)
             if main_only.grounded and main_only.margin >= _CLEAR_MAIN_QUESTION:
                 ranking = main_only
-        ranking = replace(
-            ranking, about_the_move=reading.about_the_move, about=self.about.logit(_about.features(reading))
-        )
+        ranking = replace(ranking, about_the_move=reading.about_the_move, about=about)
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
         if best is not None and best.only_about_the_move and not reading.about_the_move:
             ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
         return ranking
 
-    def _other_question(
-        self, knowledge: _Knowledge, reading: _reading.Reading, main: str, about: float
-    ) -> str | None:
+    def _other_question(self, knowledge: _Knowledge, reading: _reading.Reading, main: Ranking) -> str | None:
         """A second question in the same message about another topic, worth offering as well."""
         for sentence in reading.asked[1:]:
             ranking = knowledge.index.rank(sentence)
-            if not ranking.grounded or not ranking.topics or ranking.topics[0].topic_id == main:
+            if not ranking.grounded or not ranking.topics or ranking.topics[0].topic_id == main.topics[0].topic_id:
                 continue
             confidence = self.calibration.assess(
-                replace(ranking, about_the_move=reading.about_the_move, about=about)
+                replace(ranking, about_the_move=main.about_the_move, about=main.about)
             )
             if confidence >= self.calibration.for_length(ranking.length).framed_threshold:
                 return ranking.topics[0].topic_id

@@ -295,8 +295,10 @@ def train(scored: Sequence[Scored], *, learned: bool = True) -> Trained:
     seen_unseen = [replace(s, sample=replace(s.sample, about=logit)) for s, logit in zip(scored, unseen, strict=True)]
     # Round as stored, so the figures describe exactly what the answerer will load.
     calibration = Calibration.from_json(fit([s.sample for s in seen_unseen]).to_json())
-    model = AboutModel.from_json(_about.fit([*examples, *knowledge]).to_json())
-    return Trained(calibration, model, seen_unseen)
+    real_in_scope = sorted(s.sample.about for s in seen_unseen if s.question.source == "real" and s.sample.in_scope)
+    in_migration = real_in_scope[len(real_in_scope) // 2] if real_in_scope else 0.0
+    model = replace(_about.fit([*examples, *knowledge]), in_migration=in_migration)
+    return Trained(calibration, AboutModel.from_json(model.to_json()), seen_unseen)
 
 
 def _balanced(scored: Sequence[Scored]) -> list[Scored]:
