@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+from faq._compose import AskerContext
+from faq._knowledge import CASES
 from faq.answerer import Answer, default_answerer
 
 
@@ -22,18 +24,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--json", action="store_true", help="print JSON: {topic, score, answer, alternatives}"
     )
+    parser.add_argument(
+        "--migration",
+        metavar="ORGANIZATION",
+        help="answer as the bot does inside this organization's migration (its channel or to-do list): "
+        "every question is taken to be about the move",
+    )
+    parser.add_argument(
+        "--case",
+        choices=sorted(CASES),
+        help="the asker's case: first (from Microsoft accounts) or switch (from another directory)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     answerer = default_answerer()
+    context = AskerContext(organization=args.migration, migration=args.migration, case=args.case)
     out = sys.stdout
     if args.question is not None:
-        answer = answerer.answer(args.question)
+        answer = answerer.answer(args.question, context)
         out.write((_as_json(answer) if args.json else _readable(answer)) + "\n")
         return 0
     for line in _stdin_lines(sys.stdin):
-        answer = answerer.answer(line)
+        answer = answerer.answer(line, context)
         out.write((_as_json(answer) if args.json else _one_line(answer)) + "\n")
         out.flush()
     return 0

@@ -604,7 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         held_out_rows=None if args.write else record.rows,
     )
     calibration_text = json.dumps(evaluation.calibration.to_json(), indent=2) + "\n"
-    about_text = json.dumps(evaluation.about.to_json(), indent=1) + "\n"
+    about_text = json.dumps(evaluation.about.to_json(), indent=0) + "\n"
     if args.tuning_only or args.calibrate:
         if args.calibrate:
             CALIBRATION.write_text(calibration_text, encoding="utf-8")

@@ -12,13 +12,28 @@ from typing import Protocol
 KEPT_CHARS = 500
 # Long runs of token-like characters mixing letters and digits: PATs, Slack tokens, client secrets.
 _SECRET_LIKE = re.compile(r"(?=[A-Za-z0-9+/=_.~-]*\d)(?=[A-Za-z0-9+/=_.~-]*[A-Za-z])[A-Za-z0-9+/=_.~-]{20,}")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+\S+")
+# A JSON web token: a base64url header that starts with '{"' (eyJ), a payload, a signature.
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*")
+# A personal access token: 52 characters of base32, whether or not it happens to hold a digit.
+_PAT = re.compile(r"\b[a-z2-7]{52}\b")
+_AFTER_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9+/=_.~-]+)")
+# A word after "Bearer" or "Basic" is a credential when it has the shape of one; "Bearer give me" is English.
+_SHORTEST_CREDENTIAL = 8
+_CREDENTIAL_MARK = re.compile(r"[0-9+/=_.~-]|[a-z][A-Z]")
 
 
 def redact(text: str) -> str:
     """The question with anything that looks like a secret replaced, cut to a readable length."""
-    text = _BEARER.sub(r"\1 [redacted]", text[: KEPT_CHARS * 4])
+    text = _AFTER_SCHEME.sub(_credential_redacted, text[: KEPT_CHARS * 4])
+    text = _PAT.sub("[redacted]", _JWT.sub("[redacted]", text))
     return _SECRET_LIKE.sub("[redacted]", text)[:KEPT_CHARS]
+
+
+def _credential_redacted(match: re.Match[str]) -> str:
+    scheme, space, word = match.groups()
+    if len(word) >= 20 or (len(word) >= _SHORTEST_CREDENTIAL and _CREDENTIAL_MARK.search(word)):
+        return f"{scheme}{space}[redacted]"
+    return match.group(0)
 
 
 @dataclass(frozen=True)

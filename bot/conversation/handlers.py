@@ -285,15 +285,15 @@ class Conversation:
         return help_views.help_now(administered, self._service.todo_list(actor))
 
     def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        context = self._asker_context(actor)
+        context = self._asker_context(actor, channel)
         topic = command.text.strip()
         if self._answerer.knows(topic, context.organization):  # a suggested topic's button
             return [faq_views.answer(self._answerer.explain(topic, context))]
         return [faq_views.answer(self._answerer.answer(command.text, context))]
 
-    def _asker_context(self, actor: Actor) -> AskerContext:
+    def _asker_context(self, actor: Actor, channel: str | None = None) -> AskerContext:
         try:
-            status = self._service.status(None)
+            status, inside = self._migration_of(actor, channel)
         except WorkflowError:
             return AskerContext()
         outcome = self._service.outcome_of(status.organization, actor.email) if actor.email else None
@@ -307,7 +307,20 @@ class Conversation:
             organization=status.organization,
             is_admin=is_admin,
             case=_case_of(status.checks),
+            migration=status.organization if inside else None,
         )
+
+    def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
+        """The migration a question is asked within (its channel, or the asker's to-do list), and whether it
+        is; otherwise the current one, for the stage and the case only."""
+        if channel:
+            for status in self._service.migrations():
+                if status.channel_id == channel and status.active:
+                    return status, True
+        entries = self._service.todo_list(actor)
+        if entries:
+            return self._service.status(entries[0].organization), True
+        return self._service.status(None), False
 
     def _status(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._service.status(command.arg(0))

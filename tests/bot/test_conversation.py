@@ -141,6 +141,14 @@ def test_questions_get_a_precise_answer_or_an_honest_i_dont_know(chat: Chat) -> 
     assert declined.strip().startswith("Sorry, I don't know the answer to that one.\n")
 
 
+def test_a_question_asked_inside_a_migration_is_about_the_move(chat: Chat) -> None:
+    outside = text_of(chat.say(ANN, "what happens to my pipelines?", in_dm=True))
+    assert outside.strip().startswith("Sorry, I don't know the answer to that one.\n")
+    start(chat)
+    inside = text_of(chat.say(ANN, "/aad ask what happens to my pipelines?"))  # in the migration's channel
+    assert "The organization's content stays" in inside
+
+
 def test_cancel_with_an_unknown_organization_cancels_nothing(chat: Chat) -> None:
     start(chat)
     reply = text_of(chat.say(DANA, "cancel contoso wrong org"))

@@ -254,3 +254,21 @@ def test_input_the_topics_do_not_understand_gets_no_confidence(answerer: FaqAnsw
     declined = answerer.answer("<script>alert('hi')</script> convert 30 euros to dollars")
     assert declined.topic is None
     assert declined.score == 0.0
+
+
+def test_asked_inside_a_migration_a_vague_question_is_about_the_move(answerer: FaqAnswerer) -> None:
+    question = "what happens to my pipelines?"
+    assert answerer.answer(question).topic is None  # asked anywhere, it could be about anything
+    inside = answerer.answer(question, AskerContext(organization="fabrikam", migration="fabrikam"))
+    assert inside.topic == "what-is-kept"
+    # The migration makes the move likely, not any question answerable.
+    unrelated = answerer.answer("what's the best pizza topping?", AskerContext(migration="fabrikam"))
+    assert unrelated.topic is None
+
+
+def test_the_learned_model_tells_a_question_about_the_move_from_a_near_domain_one(
+    answerer: FaqAnswerer,
+) -> None:
+    about = answerer.rank("After we connected our organization to Azure AD, do our SSH keys still work?").about
+    near = answerer.rank("Our build agent cannot clone over SSH; how do I generate a new key pair?").about
+    assert about > near

@@ -68,3 +68,26 @@ def test_batch_mode_text_is_one_line_per_question(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("[downtime ") and lines[1].startswith("[unknown ")
+
+
+def test_ask_inside_a_migration_takes_the_question_to_be_about_the_move(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert _run(["ask", "what happens to my pipelines?", "--json"]) == 0
+    outside = json.loads(capsys.readouterr().out)
+    assert _run(["ask", "what happens to my pipelines?", "--json", "--migration", "fabrikam"]) == 0
+    inside = json.loads(capsys.readouterr().out)
+    assert outside["topic"] is None and inside["topic"] == "what-is-kept"
+    assert set(inside) == set(outside) >= CONTRACT_KEYS  # the contract's shape, whatever the options
+    assert "dev.azure.com/fabrikam" in inside["answer"] or "content stays" in inside["answer"]
+
+
+def test_ask_answers_the_askers_case(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["ask", "do I need new PATs?", "--json", "--case", "switch"]) == 0
+    switching = json.loads(capsys.readouterr().out)
+    assert _run(["ask", "do I need new PATs?", "--json", "--case", "first"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert switching["topic"] == first["topic"] == "regenerate-pat"
+    assert switching["answer"] != first["answer"]
+    with pytest.raises(SystemExit):
+        _run(["ask", "do I need new PATs?", "--case", "sideways"])

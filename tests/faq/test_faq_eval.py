@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 from faq import CONTRACT_TOPICS
@@ -14,35 +15,85 @@ from faq.evaluate import (
     FRESH_SET,
     REAL_SET,
     REPORT,
+    SPENT_THROUGH_ROUND,
+    Evaluation,
+    ScoredRecord,
     evaluate,
     load_fourth,
     load_fresh,
     load_independent,
+    load_real,
     main,
+    scored_record_text,
     wilson,
 )
 
 # The first round's 19 contract topics: the model-written sets cover those; the real set covers what it met.
 FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
 
-# Measured once on the real questions' report part, round 6's (docs/faq-eval.md). The contract's targets are
-# 0.85 for in-scope answered with the right topic and for out-of-scope declined; both were missed, so the
-# floors are the measured values and guard against getting worse, not the targets.
-FLOOR_REAL_ANSWERED_RIGHT = 0.14  # 1/7: far under the 0.85 target (docs/faq-eval.md)
-FLOOR_REAL_OUT_OF_SCOPE_DECLINED = 0.83  # 62/74: under the 0.85 target
-# The model-written sets are tuning material now; their floors are the measured values (target 0.90).
-FLOOR_MODEL_WRITTEN = {"Fourth": 0.96, "Fresh": 0.90, "Independent": 0.93, "Original": 0.95}
+# The model-written sets are tuning material; their floors are the measured values (target 0.90), with the
+# learned model's log-odds out of fold (docs/faq-eval.md, round 7).
+FLOOR_MODEL_WRITTEN = {"Fourth": 0.97, "Fresh": 0.93, "Independent": 0.97, "Original": 0.96}
+# Rounds 5 and 6 as the file held them when round 7 began: every one of them scored once, tuning material now.
+SPENT_ROWS_SHA256 = "4ac474982eaf39d0aa71e9b61ca85905ea4f14066d9210e897747fc5c2d282fa"
 
 
-def test_held_out_real_questions_stay_above_the_floor() -> None:
-    held_out = evaluate().held_out
+@cache
+def _evaluated(include_held_out: bool) -> Evaluation:
+    """The evaluation as the repository stands (it fits models: one run per kind for the whole module)."""
+    if include_held_out:
+        return evaluate(held_out_rows=ScoredRecord.load().rows)
+    return evaluate(include_held_out=False)
+
+
+def test_held_out_real_questions_stay_above_the_floors_measured_when_they_were_scored() -> None:
+    # Only rows `--write` has scored are evaluated (a fresh held-out part is never scored early by a test);
+    # the floors are what that scoring measured, in faq/eval/scored.json.
+    record = ScoredRecord.load()
+    held_out = _evaluated(True).held_out
+    if not record.rows:
+        assert held_out is None and record.answered_right == record.out_of_scope_declined == 0.0
+        return
     assert held_out is not None
-    assert held_out.answered_right / held_out.in_scope >= FLOOR_REAL_ANSWERED_RIGHT
-    assert held_out.out_of_scope_declined / held_out.out_of_scope >= FLOOR_REAL_OUT_OF_SCOPE_DECLINED
+    assert held_out.answered_right / held_out.in_scope >= record.answered_right
+    assert held_out.out_of_scope_declined / held_out.out_of_scope >= record.out_of_scope_declined
+
+
+def test_a_new_held_out_part_is_neither_fitted_nor_scored_before_write_scores_it(tmp_path: Path) -> None:
+    fresh_round = SPENT_THROUGH_ROUND + 1
+    rows = [
+        {"q": "After we connected the org to Entra my SSH key is refused, what now?", "topic": "ssh-keys"},
+        {"q": "How much does a Basic licence cost per user?", "topic": None},
+    ]
+    extended = tmp_path / "real.jsonl"
+    added = "".join(
+        json.dumps({**row, "source": f"https://example.org/{i}", "split": "report", "round": fresh_round}) + "\n"
+        for i, row in enumerate(rows)
+    )
+    extended.write_text(REAL_SET.read_text(encoding="utf-8") + added, encoding="utf-8")
+    new_rows = frozenset(q.row for q in load_real(extended) if q.held_out)
+    assert len(new_rows) == 2 and not any(q.held_out for q in load_real())
+
+    before_write = evaluate(real=extended, held_out_rows=frozenset())
+    assert before_write.held_out is None and before_write.held_out_questions == []
+    unchanged = _evaluated(False)
+    assert before_write.calibration == unchanged.calibration and before_write.about == unchanged.about
+
+    written = evaluate(real=extended)  # what `--write` does: every held-out row
+    assert written.held_out is not None and written.held_out.in_scope == written.held_out.out_of_scope == 1
+    assert {q.row for q in written.held_out_questions} == new_rows
+    record_file = tmp_path / "scored.json"
+    record_file.write_text(
+        scored_record_text(written.held_out_questions, written.held_out, ScoredRecord.load()), encoding="utf-8"
+    )
+    record = ScoredRecord.load(record_file)
+    assert new_rows <= record.rows
+    assert record.answered_right == written.held_out.answered_right / 1
+    assert record.out_of_scope_declined == written.held_out.out_of_scope_declined / 1
 
 
 def test_model_written_sets_stay_above_their_floors() -> None:
-    for title, figures in evaluate(include_held_out=False).comparisons:
+    for title, figures in _evaluated(False).comparisons:
         name = title.split()[0]
         if name in FLOOR_MODEL_WRITTEN:
             assert figures.answered_right / figures.in_scope >= FLOOR_MODEL_WRITTEN[name], title
@@ -51,7 +102,7 @@ def test_model_written_sets_stay_above_their_floors() -> None:
 def test_real_questions_are_verbatim_with_a_source_and_split_per_label_before_tuning() -> None:
     lines = [json.loads(line) for line in REAL_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(lines) >= 200
-    assert all(set(item) - {"spent"} == {"q", "topic", "source", "split", "round"} for item in lines)
+    assert all(set(item) - {"spent", "note"} == {"q", "topic", "source", "split", "round"} for item in lines)
     assert all(item["source"].startswith("https://") for item in lines)
     assert len({item["source"] for item in lines}) == len(lines)  # one question per thread
     assert all(item["topic"] is None or item["topic"] in CONTRACT_TOPICS for item in lines)
@@ -61,11 +112,16 @@ def test_real_questions_are_verbatim_with_a_source_and_split_per_label_before_tu
     halves = Counter((item["topic"], bool(item.get("spent"))) for item in round_five)
     for label in {item["topic"] for item in round_five}:
         assert abs(halves[(label, False)] - halves[(label, True)]) <= 1, label
-    # Round 6 is held out as a whole: gathered after round 5 was scored, before this round's tuning.
+    # Round 6 was held out as a whole and scored once in round 6: tuning material since.
     round_six = [item for item in lines if item["round"] == 6]
     assert round_six and all(item["split"] == "report" and not item.get("spent") for item in round_six)
-    assert {item["round"] for item in lines} == {5, 6}
     assert sum(1 for item in lines if item["topic"] is None) >= 60  # near-domain questions, declined
+    # No line of a spent round is changed or moved: they still hash as round 7 found them.
+    raw = REAL_SET.read_text(encoding="utf-8").splitlines(keepends=True)
+    spent = "".join(line for line in raw if json.loads(line)["round"] <= SPENT_THROUGH_ROUND)
+    assert hashlib.sha256(spent.encode("utf-8")).hexdigest() == SPENT_ROWS_SHA256
+    assert all(item["round"] <= SPENT_THROUGH_ROUND for item in lines[: len(spent.splitlines())])
+    assert all(item["split"] == "report" for item in lines if item["round"] > SPENT_THROUGH_ROUND)
 
 
 def test_long_messages_get_their_own_part_of_the_calibration() -> None:
@@ -85,21 +141,6 @@ def test_long_messages_get_their_own_part_of_the_calibration() -> None:
     )
     only_short = fit(short_right + short_wrong)
     assert only_short.long is None and only_short.for_length(4.0) is only_short
-
-
-def test_the_held_out_part_does_not_shape_the_calibration(tmp_path: Path) -> None:
-    altered = tmp_path / "real.jsonl"
-    lines = []
-    for line in REAL_SET.read_text(encoding="utf-8").splitlines():
-        item = json.loads(line)
-        if item["split"] == "report":
-            item["q"] = "completely different words about teapots and kettles"
-        lines.append(json.dumps(item))
-    altered.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    original, changed = evaluate(), evaluate(real=altered)
-    assert changed.calibration == original.calibration
-    assert changed.held_out is not None and original.held_out is not None
-    assert changed.held_out.top1_right != original.held_out.top1_right
 
 
 def test_fourth_set_is_tuning_material_and_covers_every_first_round_topic() -> None:
