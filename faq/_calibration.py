@@ -24,6 +24,9 @@ DECLINED_COST = 1.0
 # spreads its similarity thinly, so a score that is weak for a one-line question is strong for a report.
 LONG_FROM = 3.0
 _RIDGE = 0.01
+# The learned "about the move" log-odds counts up to this much: enough to doubt a near-domain question, never
+# enough to answer a topic the question barely matches because it says "migration" (docs/faq-eval.md).
+ABOUT_CAP = 0.0
 _NEWTON_STEPS = 50
 
 
@@ -88,7 +91,7 @@ class Calibration:
             + self.slope_margin * margin
             + self.slope_length * length
             + self.slope_move * move
-            + self.slope_about * about
+            + self.slope_about * min(about, ABOUT_CAP)
             + self.bias
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
@@ -157,7 +160,7 @@ def fit_one(samples: Sequence[Sample]) -> Calibration:
     """
     grounded = [s for s in samples if s.grounded]
     weights = _logistic(
-        [(1.0, s.top, s.margin, s.length, s.move, s.about) for s in grounded],
+        [(1.0, s.top, s.margin, s.length, s.move, min(s.about, ABOUT_CAP)) for s in grounded],
         [1.0 if s.correct else 0.0 for s in grounded],
         [s.weight for s in grounded],
     )

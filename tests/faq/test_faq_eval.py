@@ -33,7 +33,7 @@ FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
 
 # The model-written sets are tuning material; their floors are the measured values (target 0.90), with the
 # learned model's log-odds out of fold (docs/faq-eval.md, round 7).
-FLOOR_MODEL_WRITTEN = {"Fourth": 0.97, "Fresh": 0.93, "Independent": 0.97, "Original": 0.96}
+FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.97, "Original": 0.95}
 # Rounds 5 and 6 as the file held them when round 7 began: every one of them scored once, tuning material now.
 SPENT_ROWS_SHA256 = "4ac474982eaf39d0aa71e9b61ca85905ea4f14066d9210e897747fc5c2d282fa"
 
