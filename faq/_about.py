@@ -15,8 +15,8 @@ import json
 import math
 import random
 import re
-from collections.abc import Sequence
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 
@@ -27,7 +27,7 @@ _LEARNING_RATE = 0.5
 _L2 = 1e-4
 _SEED = 20261128
 _MIN_EXAMPLES = 1
-# Words of letters only: numbers, GUIDs and timestamps in pasted logs say nothing (error codes are kept apart).
+# Words of letters only: numbers, GUIDs and timestamps in pasted logs say nothing (error codes count apart).
 _RAW_WORD = re.compile(r"\b[a-z]+\b")
 
 

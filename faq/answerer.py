@@ -214,7 +214,11 @@ class FaqAnswerer:
         """A second question in the same message about another topic, worth offering as well."""
         for sentence in reading.asked[1:]:
             ranking = knowledge.index.rank(sentence)
-            if not ranking.grounded or not ranking.topics or ranking.topics[0].topic_id == main.topics[0].topic_id:
+            if (
+                not ranking.grounded
+                or not ranking.topics
+                or ranking.topics[0].topic_id == main.topics[0].topic_id
+            ):
                 continue
             confidence = self.calibration.assess(
                 replace(ranking, about_the_move=main.about_the_move, about=main.about)

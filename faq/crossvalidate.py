@@ -26,7 +26,9 @@ class CrossValidation:
     rounds: list[tuple[str, Figures]]  # all real tuning questions first, then round by round
 
 
-def cross_validate(questions: Sequence[Question], *, learned: bool = True, folds: int = FOLDS) -> CrossValidation:
+def cross_validate(
+    questions: Sequence[Question], *, learned: bool = True, folds: int = FOLDS
+) -> CrossValidation:
     tuning = [q for q in questions if not q.held_out]
     answerer = FaqAnswerer(bundled_topics(), off_topic=bundled_off_topic(), about=NO_MODEL)
     ranked = score(answerer, tuning)

@@ -12,8 +12,9 @@ python -m faq.evaluate                  # print the figures (held-out rows alrea
 python -m faq.evaluate --tuning-only    # only the tuning material (never looks at the held-out part)
 python -m faq.evaluate --cross-validate # cross-validated figures on the real tuning questions
 python -m faq.evaluate --calibrate      # store faq/calibration.json, fitted and scored on the tuning material
-python -m faq.evaluate --write          # score the held-out part (once); store the calibration, the figures in
-                                        # docs/faq-eval.md and what was scored (floors) in faq/eval/scored.json
+python -m faq.evaluate --write          # score the held-out part (once); store the calibration, the
+                                        # figures in docs/faq-eval.md and what was scored (and the floors)
+                                        # in faq/eval/scored.json
 python -m faq.evaluate --check          # exit 1 when any of them is out of date
 """
 
@@ -52,7 +53,8 @@ CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
 ABOUT_MODEL = Path(__file__).resolve().parent / "about.json"
 # Real questions are what the bot will meet; there are few of them, so each counts this many times in the fit.
 REAL_WEIGHT = 4.0
-# The calibration trusts the "about the move" model as far as it proves right on questions it was not fitted on.
+# The calibration trusts the "about the move" model as far as it proves right on questions it was not fitted
+# on: out-of-fold log-odds.
 ABOUT_FOLDS = 5
 # The learned model reads words, not similarities: real questions' style is what it most needs to see
 # (cross-validated on the tuning material: weights 1, 4, 10, 20 gave AUROC 0.76-0.78 alone, 10 the best
@@ -194,13 +196,18 @@ class ScoredRecord:
         )
 
 
-def scored_record_text(questions: Sequence[Question], held_out: Figures | None, previous: ScoredRecord) -> str:
+def scored_record_text(
+    questions: Sequence[Question], held_out: Figures | None, previous: ScoredRecord
+) -> str:
     """`scored.json` after a `--write`: the rows scored so far and the floors from the latest scoring.
 
     The floors are the measured shares, rounded down to two decimals: they guard against getting worse.
     """
     rows = previous.rows | {q.row for q in questions}
-    floors = {"answered_right": previous.answered_right, "out_of_scope_declined": previous.out_of_scope_declined}
+    floors = {
+        "answered_right": previous.answered_right,
+        "out_of_scope_declined": previous.out_of_scope_declined,
+    }
     measured: dict[str, object] = {}
     if held_out is not None and questions:
         floors = {
@@ -284,7 +291,9 @@ def train(scored: Sequence[Scored], *, learned: bool = True) -> Trained:
     """
     scored = _balanced(scored)
     if not learned:
-        return Trained(Calibration.from_json(fit([s.sample for s in scored]).to_json()), NO_MODEL, list(scored))
+        return Trained(
+            Calibration.from_json(fit([s.sample for s in scored]).to_json()), NO_MODEL, list(scored)
+        )
     examples = [
         _about.Example(s.found, s.sample.in_scope, ABOUT_REAL_WEIGHT if s.question.source == "real" else 1.0)
         for s in scored
@@ -292,10 +301,14 @@ def train(scored: Sequence[Scored], *, learned: bool = True) -> Trained:
     groups = [s.question.group or f"{s.question.source}:{s.question.text}" for s in scored]
     knowledge = _knowledge_examples()
     unseen = _about.out_of_fold(examples, groups, ABOUT_FOLDS, knowledge)
-    seen_unseen = [replace(s, sample=replace(s.sample, about=logit)) for s, logit in zip(scored, unseen, strict=True)]
+    seen_unseen = [
+        replace(s, sample=replace(s.sample, about=logit)) for s, logit in zip(scored, unseen, strict=True)
+    ]
     # Round as stored, so the figures describe exactly what the answerer will load.
     calibration = Calibration.from_json(fit([s.sample for s in seen_unseen]).to_json())
-    real_in_scope = sorted(s.sample.about for s in seen_unseen if s.question.source == "real" and s.sample.in_scope)
+    real_in_scope = sorted(
+        s.sample.about for s in seen_unseen if s.question.source == "real" and s.sample.in_scope
+    )
     in_migration = real_in_scope[len(real_in_scope) // 2] if real_in_scope else 0.0
     model = replace(_about.fit([*examples, *knowledge]), in_migration=in_migration)
     return Trained(calibration, AboutModel.from_json(model.to_json()), seen_unseen)
@@ -505,7 +518,8 @@ def render(evaluation: Evaluation) -> str:
         "subjects, `length` log(1 + content words), `move` 1 when the message mentions the move (connecting,",
         "switching, a directory) and `about` the learned log-odds that the message is about the move",
         f"(`faq/about.json`, {len(evaluation.about.weights)} weights over words, word pairs and error codes,",
-        f"fitted on the tuning material; the calibration fitted on its {ABOUT_FOLDS}-fold out-of-fold log-odds).",
+        "fitted on the tuning material; the calibration fitted on its",
+        f"{ABOUT_FOLDS}-fold out-of-fold log-odds).",
         "In a message of several sentences a topic's best sentence weighs",
         f"{SENTENCE_WEIGHT:.0%} of the similarity (sentences that ask weigh more than those that tell the",
         "story). A question is declined without",
@@ -538,8 +552,8 @@ def render(evaluation: Evaluation) -> str:
         lines += [
             "### Headline: real questions, report part (held out, scored once)",
             "",
-            f"No held-out part of a round after round {SPENT_THROUGH_ROUND} has been scored yet: the lead scores",
-            "it once with `python -m faq.evaluate --write`.",
+            f"No held-out part of a round after round {SPENT_THROUGH_ROUND} has been scored yet: the lead",
+            "scores it once with `python -m faq.evaluate --write`.",
             "",
         ]
     else:
@@ -619,7 +633,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             str(path)
             for path, expected, actual in (
                 (CALIBRATION, calibration_text, CALIBRATION.read_text(encoding="utf-8")),
-                (ABOUT_MODEL, about_text, ABOUT_MODEL.read_text(encoding="utf-8") if ABOUT_MODEL.exists() else ""),
+                (
+                    ABOUT_MODEL,
+                    about_text,
+                    ABOUT_MODEL.read_text(encoding="utf-8") if ABOUT_MODEL.exists() else "",
+                ),
                 (REPORT, report, current),
             )
             if actual != expected

@@ -269,6 +269,8 @@ def test_asked_inside_a_migration_a_vague_question_is_about_the_move(answerer: F
 def test_the_learned_model_tells_a_question_about_the_move_from_a_near_domain_one(
     answerer: FaqAnswerer,
 ) -> None:
-    about = answerer.rank("After we connected our organization to Azure AD, do our SSH keys still work?").about
+    about = answerer.rank(
+        "After we connected our organization to Azure AD, do our SSH keys still work?"
+    ).about
     near = answerer.rank("Our build agent cannot clone over SSH; how do I generate a new key pair?").about
     assert about > near

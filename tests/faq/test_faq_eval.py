@@ -67,7 +67,8 @@ def test_a_new_held_out_part_is_neither_fitted_nor_scored_before_write_scores_it
     ]
     extended = tmp_path / "real.jsonl"
     added = "".join(
-        json.dumps({**row, "source": f"https://example.org/{i}", "split": "report", "round": fresh_round}) + "\n"
+        json.dumps({**row, "source": f"https://example.org/{i}", "split": "report", "round": fresh_round})
+        + "\n"
         for i, row in enumerate(rows)
     )
     extended.write_text(REAL_SET.read_text(encoding="utf-8") + added, encoding="utf-8")
@@ -84,7 +85,8 @@ def test_a_new_held_out_part_is_neither_fitted_nor_scored_before_write_scores_it
     assert {q.row for q in written.held_out_questions} == new_rows
     record_file = tmp_path / "scored.json"
     record_file.write_text(
-        scored_record_text(written.held_out_questions, written.held_out, ScoredRecord.load()), encoding="utf-8"
+        scored_record_text(written.held_out_questions, written.held_out, ScoredRecord.load()),
+        encoding="utf-8",
     )
     record = ScoredRecord.load(record_file)
     assert new_rows <= record.rows

@@ -1,4 +1,4 @@
-"""Secrets are redacted before a question is kept or shown to admins; ordinary words after "Bearer" are not."""
+"""Secrets are redacted before a question is kept or shown to admins; plain words after "Bearer" are not."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ CLIENT_SECRET = "Xy78Q~h2Lq.Zr-3KfT_9wDmN4pVbC1sYeJ0uAoGi"
         ("why does the Bearer authentication fail after the switch", None),
         ("what does basic licence mean here", None),
         ("is a bearer token still valid after connecting?", None),
-        (f"curl -H 'Authorization: Bearer {JWT}' returns 401", "curl -H 'Authorization: Bearer [redacted]' returns 401"),
+        (
+            f"curl -H 'Authorization: Bearer {JWT}' returns 401",
+            "curl -H 'Authorization: Bearer [redacted]' returns 401",
+        ),
         ("Authorization: Basic dXNlcjpwYXNzd29yZA== fails", "Authorization: Basic [redacted] fails"),
         ("Authorization: Basic dXNlcjpwYXNz fails", "Authorization: Basic [redacted] fails"),
         (f"the token {JWT} expired", "the token [redacted] expired"),
