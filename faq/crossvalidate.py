@@ -3,7 +3,7 @@
 The real questions are split into `FOLDS` folds by the thread they come from (a thread's questions stay
 together), each fold's place decided by the SHA-256 of the thread's address. For each fold, everything the
 evaluation fits is fitted on the other folds' real questions plus every model-written set, and the fold's
-questions are judged as the answerer would judge them. Held-out rows are never loaded here.
+questions are judged as the answerer would judge them. Held-out rows are left out before anything is scored.
 """
 
 from __future__ import annotations

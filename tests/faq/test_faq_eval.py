@@ -72,17 +72,19 @@ def test_a_new_held_out_part_is_neither_fitted_nor_scored_before_write_scores_it
         for i, row in enumerate(rows)
     )
     extended.write_text(REAL_SET.read_text(encoding="utf-8") + added, encoding="utf-8")
-    new_rows = frozenset(q.row for q in load_real(extended) if q.held_out)
-    assert len(new_rows) == 2 and not any(q.held_out for q in load_real())
+    already = {q.row for q in load_real()}
+    new_rows = frozenset(q.row for q in load_real(extended) if q.held_out) - already
+    assert len(new_rows) == 2
 
     before_write = evaluate(real=extended, held_out_rows=frozenset())
     assert before_write.held_out is None and before_write.held_out_questions == []
     unchanged = _evaluated(False)
     assert before_write.calibration == unchanged.calibration and before_write.about == unchanged.about
 
-    written = evaluate(real=extended)  # what `--write` does: every held-out row
+    written = evaluate(real=extended, held_out_rows=new_rows)  # as `--write` scores them, these two alone
     assert written.held_out is not None and written.held_out.in_scope == written.held_out.out_of_scope == 1
     assert {q.row for q in written.held_out_questions} == new_rows
+    assert written.calibration == unchanged.calibration  # scoring fits nothing on them
     record_file = tmp_path / "scored.json"
     record_file.write_text(
         scored_record_text(written.held_out_questions, written.held_out, ScoredRecord.load()),
