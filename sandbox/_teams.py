@@ -6,6 +6,8 @@ the Teams users (their `aadObjectId` is their Graph id); an optional `teams` sec
 app installed already and who blocked the bot: `{"installed": [UPN...], "blocked": [UPN...]}`.
 Activities sent to the bot are signed RS256 JWTs with the Bot Framework's claims, under a key published
 in the OpenID metadata's JWKS with the `msteams` endorsement, as the Bot Connector service signs them.
+The JWKS also lists a key endorsed only for Web Chat (as Microsoft's lists keys for every channel), so
+that a test can sign a Teams activity with a real published key that is not Teams'.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ KEYS_PATH = "/v1/.well-known/keys"
 CHANNEL_CONVERSATION = "19:aadbot-migration@thread.tacv2"
 TEAM_ID = "19:aadbot-team@thread.tacv2"
 _ACTIVITY_TOKEN_LIFETIME = 3600
+TEAMS_CHANNEL = "msteams"
+OTHER_CHANNEL = "webchat"
 
 
 @dataclass
@@ -75,6 +79,10 @@ class TeamsWorld:
     throttled: int = 0
     key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
+    other_channel_key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    other_channel_key: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(65537, 2048)
+    )
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -156,12 +164,21 @@ class TeamsWorld:
         }
 
     def keys(self) -> dict[str, Any]:
-        public = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-        public.update(kid=self.key_id, use="sig", endorsements=["msteams"])
-        return {"keys": [public]}
+        published = []
+        for key_id, key, channel in (
+            (self.key_id, self.key, TEAMS_CHANNEL),
+            (self.other_channel_key_id, self.other_channel_key, OTHER_CHANNEL),
+        ):
+            public = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+            public.update(kid=key_id, use="sig", endorsements=[channel])
+            published.append(public)
+        return {"keys": published}
 
-    def sign(self, service_url: str, *, changes: dict[str, Any] | None = None) -> str:
-        """A Bot Connector token for one request to the bot; `changes` alter claims (None drops one)."""
+    def sign(
+        self, service_url: str, *, changes: dict[str, Any] | None = None, channel: str = "msteams"
+    ) -> str:
+        """A Bot Connector token for one request to the bot; `changes` alter claims (None drops one);
+        `channel` chooses the published key endorsed for that channel (`msteams` or `webchat`)."""
         now = int(self.state.clock())
         claims: dict[str, Any] = {
             "serviceurl": service_url,
@@ -172,7 +189,11 @@ class TeamsWorld:
         }
         claims.update(changes or {})
         claims = {name: value for name, value in claims.items() if value is not None}
-        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.key_id})
+        if channel == OTHER_CHANNEL:
+            key, key_id = self.other_channel_key, self.other_channel_key_id
+        else:
+            key, key_id = self.key, self.key_id
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id})
 
 
 def teams_id(user_id: str) -> str:

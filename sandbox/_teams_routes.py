@@ -310,9 +310,11 @@ class _Control:
             )
 
     async def sign(self, request: Request) -> Response:
-        """A Bot Connector token with the given claims changed (`null` drops one), to test the bot."""
+        """A Bot Connector token with the given claims changed (`null` drops one), to test the bot;
+        `?endorsedFor=webchat` signs with the published key endorsed for Web Chat only."""
         changes = await _json(request)
-        token = self._world.sign(SERVICE_URL, changes=changes)
+        channel = request.query_params.get("endorsedFor", "msteams")
+        token = self._world.sign(SERVICE_URL, changes=changes, channel=channel)
         return JSONResponse({"token": token})
 
     async def view(self, request: Request) -> Response:

@@ -3,7 +3,11 @@
 The token must be an RS256 JWT signed by a key listed in the Bot Framework's OpenID metadata (its
 `jwks_uri`, read from the metadata document rather than guessed), issued by `https://api.botframework.com`,
 for this bot (`aud` = the app id), unexpired (5 minutes of clock skew), and carrying the `serviceurl` the
-activity names, so that nobody can point the bot's replies (and its token) at their own server.
+activity names, so that nobody can point the bot's replies (and its token) at their own server; and the
+signing key must be endorsed for the activity's channel: the keys document gives each key the channels
+it may sign for (`endorsements`), and a key endorsed for another channel (Web Chat, say) must not vouch
+for a Teams activity (MicrosoftDocs/bot-docs, "Authentication with the Bot Connector API", step 3; the
+rule is vendored in `tests/teams/data/`). This bot serves Teams only, so `channelId` must be `msteams`.
 
 The checking itself is the Teams SDK's `TokenValidator`. It fetches signing keys with blocking I/O from
 inside its coroutine, so it runs on a worker thread with an event loop of its own: the server's event
@@ -29,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 ISSUER = "https://api.botframework.com"
+CHANNEL_ID = "msteams"
 METADATA_SECONDS = 24 * 3600.0
 """The Bot Framework asks for the metadata to be read again at least daily (keys roll over)."""
 METADATA_TIMEOUT_SECONDS = 10.0
@@ -51,6 +56,7 @@ class ActivityAuthenticator:
         self._clock = clock
         self._lock = threading.Lock()
         self._validator: tuple[float, TokenValidator] | None = None
+        self._endorsements: dict[str, frozenset[str]] = {}
 
     async def verify(self, authorization: str | None, activity: dict[str, Any]) -> dict[str, Any]:
         """The token's claims; `Unauthorized` when the request must be refused with 401."""
@@ -60,26 +66,42 @@ class ActivityAuthenticator:
         service_url = activity.get("serviceUrl")
         if not isinstance(service_url, str) or not service_url:
             raise Unauthorized("the activity names no serviceUrl")
-        return await asyncio.to_thread(self._verify, token.strip(), service_url)
+        channel = activity.get("channelId")
+        if channel != CHANNEL_ID:
+            raise Unauthorized(f"the activity is for the channel {channel!r}; this bot serves {CHANNEL_ID}")
+        return await asyncio.to_thread(self._verify, token.strip(), service_url, channel)
 
-    def _verify(self, token: str, service_url: str) -> dict[str, Any]:
-        validator = self._current_validator()
+    def _verify(self, token: str, service_url: str, channel: str) -> dict[str, Any]:
+        validator, jwks_uri = self._current_validator()
         try:
-            return asyncio.run(validator.validate_token(token, service_url))
+            claims = asyncio.run(validator.validate_token(token, service_url))
+            key_id = str(jwt.get_unverified_header(token).get("kid") or "")
         except jwt.PyJWTError as error:  # bad token, unknown key, or keys that could not be read
             raise Unauthorized(f"{type(error).__name__}: {error}") from None
+        if channel not in self._endorsements_of(key_id, jwks_uri):
+            raise Unauthorized(f"the signing key {key_id!r} is not endorsed for the channel {channel!r}")
+        return claims
 
-    def _current_validator(self) -> TokenValidator:
+    def _endorsements_of(self, key_id: str, jwks_uri: str) -> frozenset[str]:
+        """The channels the key may sign for; the keys document is read again for a key not seen before
+        (keys roll over), under the lock, so concurrent requests read it once."""
+        with self._lock:
+            if key_id not in self._endorsements:
+                self._endorsements = _endorsements(jwks_uri)
+            return self._endorsements.get(key_id, frozenset())
+
+    def _current_validator(self) -> tuple[TokenValidator, str]:
         with self._lock:
             if self._validator is not None and self._clock() < self._validator[0]:
-                return self._validator[1]
+                return self._validator[1], self._validator[1].options.jwks_uri
             jwks_uri = self._router.resolve(self._jwks_uri())
             options = JwtValidationOptions(
                 valid_issuers=[ISSUER], valid_audiences=[self._app_id], jwks_uri=jwks_uri
             )
             validator = TokenValidator(options)
             self._validator = (self._clock() + METADATA_SECONDS, validator)
-            return validator
+            self._endorsements = {}
+            return validator, jwks_uri
 
     def _jwks_uri(self) -> str:
         url = self._router.resolve(OPENID_METADATA_URL)
@@ -92,3 +114,18 @@ class ActivityAuthenticator:
         if not isinstance(uri, str) or not uri.startswith("https://"):
             raise Unauthorized(f"the OpenID metadata names no usable jwks_uri: {uri!r}")
         return uri
+
+
+def _endorsements(jwks_uri: str) -> dict[str, frozenset[str]]:
+    """Each signing key's endorsements, by key id, as the keys document lists them."""
+    try:
+        response = httpx.get(jwks_uri, timeout=METADATA_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        keys = response.json()["keys"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+        raise Unauthorized(f"the Bot Framework's signing keys could not be read: {error}") from None
+    found: dict[str, frozenset[str]] = {}
+    for key in keys if isinstance(keys, list) else []:
+        if isinstance(key, dict) and isinstance(key.get("endorsements"), list):
+            found[str(key.get("kid"))] = frozenset(str(item) for item in key["endorsements"])
+    return found

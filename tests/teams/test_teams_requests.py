@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.teams.conftest import APP_ID, Teams
+
+RULE = Path(__file__).parent / "data" / "bot-connector-endorsements.md"
 
 SERVICE_URL = "https://smba.trafficmanager.net/amer/"
 
@@ -105,8 +108,32 @@ def test_a_redelivered_message_through_the_sandbox_is_acted_on_once(teams: Teams
     assert len(teams.activities()) == count
 
 
-def _sandbox_token(teams: Teams, **changes: Any) -> str:
+def test_the_signing_key_must_be_endorsed_for_the_activity_s_channel(teams: Teams) -> None:
+    """Microsoft's rule (vendored): the activity's `channelId` must be among the signing key's
+    `endorsements`. A real published key endorsed only for Web Chat does not vouch for Teams."""
+    rule = RULE.read_text()
+    assert "`endorsements`" in rule and "`channelId`" in rule and "signed with an endorsement" in rule
+    keys = httpx.get(f"{teams.url}/login.botframework.com/v1/.well-known/keys", timeout=10).json()["keys"]
+    by_endorsement = {tuple(key["endorsements"]): key["kid"] for key in keys}
+    assert set(by_endorsement) == {("msteams",), ("webchat",)}  # the documented shape: a list per key
+
+    before = len(teams.activities())
+    webchat_key = _sandbox_token(teams, endorsed_for="webchat")
+    assert _post(teams, _activity(teams, activity_id="f:webchat-key"), webchat_key).status_code == 401
+    teams_key = _sandbox_token(teams)
+    for channel in ("webchat", "", None):
+        forged = {**_activity(teams, activity_id=f"f:channel-{channel}"), "channelId": channel}
+        assert _post(teams, forged, teams_key).status_code == 401
+    assert len(teams.activities()) == before  # nothing was acted on
+    webchat_activity = {**_activity(teams, activity_id="f:webchat-both"), "channelId": "webchat"}
+    assert _post(teams, webchat_activity, webchat_key).status_code == 401  # a Teams bot only
+    assert _post(teams, _activity(teams, activity_id="f:endorsed"), teams_key).status_code == 200
+
+
+def _sandbox_token(teams: Teams, *, endorsed_for: str = "msteams", **changes: Any) -> str:
     """A token signed with the sandbox's published key, as the Bot Connector signs, with `changes`."""
-    answer = httpx.post(f"{teams.url}/_sandbox/teams/sign", json=changes, timeout=10)
+    answer = httpx.post(
+        f"{teams.url}/_sandbox/teams/sign", params={"endorsedFor": endorsed_for}, json=changes, timeout=10
+    )
     answer.raise_for_status()
     return str(answer.json()["token"])
