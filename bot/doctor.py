@@ -13,12 +13,17 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
+import jwt
 import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from msapi import Router, permissions
+from msapi._auth import granted
 from workflows.arguments import ArgumentError, organization_name, tenant_name
 from workflows.directory import MicrosoftError
 from workflows.plan import Check
@@ -57,7 +62,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         return 2
     with clients:
         checks = clients.doctor(organization, tenant)
-    checks += slack_checks(os.environ) + teams_checks(os.environ)
+        checks += slack_checks(os.environ) + teams_checks(os.environ, router=clients.session.router)
     if args.json:
         payload = {
             "checks": [
@@ -117,8 +122,9 @@ def slack_checks(environ: Mapping[str, str], manifest: Path = MANIFEST) -> list[
     return [Check("slack-scopes", "pass", f"The Slack bot token holds the manifest's {len(held)} scopes.")]
 
 
-def teams_checks(environ: Mapping[str, str]) -> list[Check]:
-    """`teams-settings`: present and well-formed (a simple check; the Teams surface validates the rest)."""
+def teams_checks(environ: Mapping[str, str], *, router: Router | None = None) -> list[Check]:
+    """`teams-settings`: present and well-formed; then `teams-graph-permissions`: the bot's own Graph token
+    (its app registration, not AZURE_CLIENT_ID's) holds what installing it for people needs."""
     app_id = environ.get("TEAMS_APP_ID", "").strip()
     if not app_id:
         return []
@@ -144,4 +150,60 @@ def teams_checks(environ: Mapping[str, str]) -> list[Check]:
                 "password is a client secret of that app registration.",
             )
         ]
-    return [Check("teams-settings", "pass", "Teams app id, password and tenant are set and well-formed.")]
+    settings = Check("teams-settings", "pass", "Teams app id, password and tenant are set and well-formed.")
+    if not environ.get("TEAMS_APP_PASSWORD", "").strip():
+        return [settings]  # a certificate: the token is the Teams surface's to get
+    return [settings, _teams_graph_permissions(environ, router or Router())]
+
+
+_TEAMS_NEEDS = (*permissions.TEAMS_APP_PERMISSIONS, permissions.USER_READ_ALL)
+"""What the Teams bot's own app registration needs in Graph: install itself, find itself, read people."""
+
+
+def _teams_graph_permissions(environ: Mapping[str, str], router: Router) -> Check:
+    tenant = environ["TEAMS_TENANT_ID"].strip()
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": environ["TEAMS_APP_ID"].strip(),
+        "client_secret": environ["TEAMS_APP_PASSWORD"].strip(),
+        "scope": "https://graph.microsoft.com/.default",
+    }
+    url = router.resolve(f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+    try:
+        response = httpx.post(url, data=form, timeout=10)
+    except httpx.HTTPError as error:
+        return Check("teams-graph-permissions", "warn", f"The Teams bot's sign-in did not answer ({error}).")
+    try:
+        token = response.json().get("access_token") if response.status_code == 200 else None
+    except ValueError:
+        token = None
+    if not isinstance(token, str):
+        return Check(
+            "teams-graph-permissions",
+            "fail",
+            f"The Teams bot's app registration could not sign in to Graph (HTTP {response.status_code}).",
+            fix="Check TEAMS_APP_ID, TEAMS_APP_PASSWORD (a current client secret) and TEAMS_TENANT_ID.",
+        )
+    try:
+        held = granted(jwt.decode(token, options={"verify_signature": False}))
+    except jwt.PyJWTError:
+        names = ", ".join(p.name for p in _TEAMS_NEEDS)
+        return Check(
+            "teams-graph-permissions",
+            "warn",
+            f"The Teams bot's Graph token does not say what it grants; make sure it holds {names}.",
+        )
+    lacking = [p for p in _TEAMS_NEEDS if not held & {p.name, *p.also_accepted}]
+    if lacking:
+        return Check(
+            "teams-graph-permissions",
+            "fail",
+            "The Teams bot's app registration lacks the Microsoft Graph application permission(s) "
+            f"{', '.join(p.name for p in lacking)}: it cannot install itself for people who never opened it.",
+            fix=" Then: ".join(replace(p, kind="teams-graph-application").fix() for p in lacking),
+        )
+    return Check(
+        "teams-graph-permissions",
+        "pass",
+        f"The Teams bot may install itself for people ({', '.join(p.name for p in _TEAMS_NEEDS)}).",
+    )

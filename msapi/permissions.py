@@ -23,7 +23,8 @@ class Permission:
     name: str
     """Microsoft's own spelling: a Graph permission, an Azure DevOps scope id, an Azure role."""
     kind: str
-    """`graph-application`, `graph-delegated`, `devops-pat` or `azure-role`."""
+    """`graph-application`, `teams-graph-application` (on the Teams bot's own app registration,
+    `TEAMS_APP_ID`), `graph-delegated`, `devops-pat` or `azure-role`."""
     label: str
     """How the portal shows it."""
     calls: str
@@ -34,16 +35,21 @@ class Permission:
 
     def fix(self, subscription: str = "SUBSCRIPTION_ID") -> str:
         """How to grant it: the portal path and, where there is one, the `az` command."""
-        if self.kind == "graph-application":
+        if self.kind in ("graph-application", "teams-graph-application"):
+            app, variable = (
+                ("the Teams bot's app", "$TEAMS_APP_ID")
+                if self.kind == "teams-graph-application"
+                else ("the bot's app", "$AZURE_CLIENT_ID")
+            )
             role = (
                 f"$(az ad sp show --id {GRAPH_APP_ID} --query \"appRoles[?value=='{self.name}'].id\" -o tsv)"
             )
             return (
-                f"Microsoft Entra admin center > App registrations > the bot's app > API permissions > Add a "
+                f"Microsoft Entra admin center > App registrations > {app} > API permissions > Add a "
                 f"permission > Microsoft Graph > Application permissions > {self.name}, then Grant admin "
                 "consent; "
-                f"or: az ad app permission add --id $AZURE_CLIENT_ID --api {GRAPH_APP_ID} --api-permissions "
-                f"{role}=Role && az ad app permission admin-consent --id $AZURE_CLIENT_ID"
+                f"or: az ad app permission add --id {variable} --api {GRAPH_APP_ID} --api-permissions "
+                f"{role}=Role && az ad app permission admin-consent --id {variable}"
             )
         if self.kind == "graph-delegated":
             return (
@@ -141,10 +147,37 @@ READER = Permission(
     ("Contributor", "Owner"),
 )
 
+TEAMS_APP_INSTALLATION = Permission(
+    "TeamsAppInstallation.ReadWriteSelfForUser.All",
+    "teams-graph-application",
+    "Allow the Teams app to manage itself for all users",
+    "POST /users/{id}/teamwork/installedApps",
+    "with Teams only: install the bot in the personal scope of people who never opened it, so that "
+    "their to-do list can reach them",
+    _GRAPH_DOCS + "includes/permissions/userteamwork-post-installedapps-permissions.md",
+    (
+        "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+        "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+        "TeamsAppInstallation.ReadWriteForUser.All",
+        "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+    ),
+)
+APP_CATALOG_READ = Permission(
+    "AppCatalog.Read.All",
+    "teams-graph-application",
+    "Read all app catalogs",
+    "GET /appCatalogs/teamsApps?$filter=externalId eq '{app id}'",
+    "with Teams only: the bot's id in the organization's app catalog, which the installation names",
+    _GRAPH_DOCS + "api/appcatalogs-list-teamsapps.md",
+    ("AppCatalog.ReadWrite.All",),
+)
+
 APP_PERMISSIONS = (USER_READ_ALL, ORGANIZATION_READ_ALL, POLICY_READ_ALL, USER_INVITE_ALL)
 """What the app registration needs (client credentials)."""
+TEAMS_APP_PERMISSIONS = (TEAMS_APP_INSTALLATION, APP_CATALOG_READ)
+"""What the Teams bot's app registration needs besides `User.Read.All` (people by their object id)."""
 PAT_SCOPES = (ENTITLEMENTS_WRITE, GRAPH_READ)
-ALL = (*APP_PERMISSIONS, ROLE_MANAGEMENT_READ_DIRECTORY, *PAT_SCOPES, READER)
+ALL = (*APP_PERMISSIONS, ROLE_MANAGEMENT_READ_DIRECTORY, *PAT_SCOPES, READER, *TEAMS_APP_PERMISSIONS)
 
 NOT_NEEDED = {
     "vso.identity": "the owner is read by id from the user entitlements, not from _apis/identities",
@@ -164,6 +197,8 @@ def missing(
     """The error for a call a service refused because the credentials lack `permission`."""
     kind = {
         "graph-application": "the app registration lacks the Microsoft Graph application permission",
+        "teams-graph-application": "the Teams bot's app registration lacks the Microsoft Graph application "
+        "permission",
         "graph-delegated": "the signed-in account's consent lacks the Microsoft Graph delegated permission",
         "devops-pat": "the personal access token (AZURE_DEVOPS_PAT) lacks the scope",
         "azure-role": "the app lacks the Azure role",

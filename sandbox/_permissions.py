@@ -69,6 +69,32 @@ GRAPH_PERMISSIONS: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] 
             }
         ),
     ),
+    # includes/permissions/userteamwork-post-installedapps-permissions.md: installing the bot for a user.
+    ("POST", "users/{id}/teamwork/installedApps"): (
+        frozenset(
+            {
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            }
+        ),
+        frozenset(
+            {
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            }
+        ),
+    ),
+    # appcatalogs-list-teamsapps.md
+    ("GET", "appCatalogs/teamsApps"): (
+        frozenset({"AppCatalog.Read.All", "AppCatalog.ReadWrite.All"}),
+        frozenset({"AppCatalog.Submit", "AppCatalog.Read.All", "AppCatalog.ReadWrite.All"}),
+    ),
     # user-list-memberof: the cast to directoryRole; app-only needs Directory.Read.All.
     ("GET", "users/{id}/memberOf"): (
         frozenset({"Directory.Read.All", "Directory.ReadWrite.All"}),

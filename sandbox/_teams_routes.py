@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox._state import State
+from sandbox._permissions import GRAPH_PERMISSIONS
+from sandbox._state import State, Token
 from sandbox._teams import (
     BOT_FRAMEWORK_HOST,
     CHANNEL_CONVERSATION,
@@ -83,9 +84,35 @@ async def _json(request: Request) -> dict[str, Any]:
 
 
 def _bearer(state: State, request: Request, audience: str) -> bool:
+    return _token(state, request, audience) is not None
+
+
+def _token(state: State, request: Request, audience: str) -> Token | None:
     value = request.headers.get("authorization", "")
     token = state.tokens.get(value.removeprefix("Bearer ").strip()) if value.startswith("Bearer ") else None
-    return token is not None and token.audience == audience and token.expires_at >= state.clock()
+    if token is None or token.audience != audience or token.expires_at < state.clock():
+        return None
+    return token
+
+
+def _graph_refusal(state: State, request: Request, method: str, route: str) -> Response | None:
+    """401 without a Graph token; 403 in the Teams Graph service's words when it holds none of the
+    permissions Microsoft's table lists (`sandbox._permissions.GRAPH_PERMISSIONS`)."""
+    token = _token(state, request, "graph")
+    if token is None:
+        return _error(401, "InvalidAuthenticationToken", "Access token validation failure.")
+    application, delegated = GRAPH_PERMISSIONS[(method, route)]
+    app_only = token.user is None
+    held, needed = (token.roles, application) if app_only else (token.scopes, delegated)
+    if held & needed:
+        return None
+    kind, on_request = ("role", "Roles") if app_only else ("scope", "Scopes")
+    return _error(
+        403,
+        "Forbidden",
+        f"Missing {kind} permissions on the request. API requires one of '{', '.join(sorted(needed))}'. "
+        f"{on_request} on the request '{', '.join(sorted(held))}'.",
+    )
 
 
 class _Connector:
@@ -184,8 +211,9 @@ class _Control:
 
     async def install(self, request: Request) -> Response:
         world = self._world
-        if not _bearer(world.state, request, "graph"):
-            return _error(401, "InvalidAuthenticationToken", "Access token validation failure.")
+        refused = _graph_refusal(world.state, request, "POST", "users/{id}/teamwork/installedApps")
+        if refused:
+            return refused
         user = world.user(request.path_params["user"])
         if user is None:
             return _error(404, "NotFound", "The user does not exist.")
@@ -206,8 +234,9 @@ class _Control:
     async def catalog(self, request: Request) -> Response:
         """The organization's app catalog: the bot's app, uploaded with its manifest id as `externalId`."""
         world = self._world
-        if not _bearer(world.state, request, "graph"):
-            return _error(401, "InvalidAuthenticationToken", "Access token validation failure.")
+        refused = _graph_refusal(world.state, request, "GET", "appCatalogs/teamsApps")
+        if refused:
+            return refused
         wanted = request.query_params.get("$filter", "")
         entry = {
             "id": world.catalog_id,

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from bot.doctor import manifest_scopes, slack_checks, teams_checks
+from msapi import Router
+from sandbox import Sandbox
 from tests.bot.conftest import Chat, text_of
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
@@ -81,14 +83,14 @@ def test_slack_scopes_come_from_auth_test_and_are_compared_with_the_manifest(sla
     assert slack_checks({}) == []  # Slack not configured: nothing to check
 
 
-def test_teams_settings_are_checked_when_configured() -> None:
+def test_teams_settings_are_checked_when_configured(box: Sandbox) -> None:
     assert teams_checks({}) == []
     good = {
         "TEAMS_APP_ID": "3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11",
         "TEAMS_APP_PASSWORD": "secret",
-        "TEAMS_TENANT_ID": "contoso.com",
+        "TEAMS_TENANT_ID": "fabrikam.com",
     }
-    assert [check.status for check in teams_checks(good)] == ["pass"]
+    assert [check.status for check in teams_checks(good, router=Router(box.url))] == ["pass", "pass"]
     [check] = teams_checks({**good, "TEAMS_APP_ID": "my-bot", "TEAMS_APP_PASSWORD": ""})
     assert (
         check.status == "fail" and "TEAMS_APP_ID" in check.message and "TEAMS_APP_PASSWORD" in check.message
