@@ -267,16 +267,18 @@ def approval_prompt(request: ApprovalRequest) -> Message:
     ]
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
-    blocks.append(
-        Actions(
-            (
-                Button("Approve", "approve", str(request.approval_id), "primary"),
-                Button("Reject", "reject", str(request.approval_id), "danger"),
-            )
-        )
-    )
+    blocks.append(_decision_buttons(request.approval_id))
     return Message(
         f"Approval #{request.approval_id} needed: connect {request.organization} to {target}", tuple(blocks)
+    )
+
+
+def _decision_buttons(approval_id: int) -> Actions:
+    return Actions(
+        (
+            Button("Approve", "approve", str(approval_id), "primary"),
+            Button("Reject", "reject", str(approval_id), "danger"),
+        )
     )
 
 
@@ -287,22 +289,25 @@ def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
 
 
 def decision_closed(result: DecisionResult, decider: Actor) -> Message:
-    """The prompt once decided: every copy of it is updated to this (its buttons gone)."""
+    """The prompt once decided: every copy of it is updated to this. Short of the approvals needed, it
+    keeps Approve/Reject for the approvers still to decide (Teams shows them only to those)."""
     name = decider.name or decider.email
+    waiting = result.approvers_required - result.approvals
     stamp = {
         "approved": f"✅ Approved by {name}",
-        "recorded": f"👍 {name} approved ({result.approvals} of {result.approvers_required})",
+        "recorded": f"👍 Approved by {name} ({result.approvals} of {result.approvers_required}), "
+        f"waiting for {waiting} more",
         "rejected": f"🚫 Rejected by {name}",
         "expired": "⌛ Expired",
         "void": "⌛ Void: the plan changed",
     }[result.outcome]
-    return Message(
-        f"Approval #{result.approval_id}: {stamp}",
-        (
-            Heading(f"Approval #{result.approval_id}: connect {result.status.organization}"),
-            Text(f"{stamp}. {result.message}"),
-        ),
-    )
+    blocks: list[Block] = [
+        Heading(f"Approval #{result.approval_id}: connect {result.status.organization}"),
+        Text(f"{stamp}. {result.message}"),
+    ]
+    if result.outcome == "recorded":
+        blocks.append(_decision_buttons(result.approval_id))
+    return Message(f"Approval #{result.approval_id}: {stamp}", tuple(blocks))
 
 
 def approved(result: DecisionResult, decider: Actor) -> Message:

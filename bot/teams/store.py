@@ -136,6 +136,15 @@ class TeamsStore:
             except IntegrityError:
                 session.rollback()
 
+    def drop_viewer(self, key: str, user_id: str) -> None:
+        """Someone acted on a shared message (decided on an approval): from now on they see it read-only."""
+        with self._database.session() as session:
+            row = session.get(TeamsSharedCard, key)
+            if row is not None and user_id in row.viewers:
+                row.viewers = [viewer for viewer in row.viewers if viewer != user_id]
+                session.add(row)
+                session.commit()
+
     def shared(self, key: str) -> tuple[dict[str, Any], list[str]] | None:
         with self._database.session() as session:
             row = session.get(TeamsSharedCard, key)

@@ -19,6 +19,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import texts
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.teams.conftest import APP_ID
+from tests.teams.serving import teams_through
 
 WAIT = 30.0
 
@@ -36,7 +37,7 @@ def test_teams_settings_name_the_variable_and_the_fix() -> None:
 def test_aadbot_serve_speaks_teams_and_slack_in_one_process(tmp_path: Path, box: Sandbox) -> None:
     environment = {
         **os.environ,
-        **_teams_through(box),
+        **teams_through(box),
         "AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "secret",
@@ -72,7 +73,7 @@ def test_aadbot_serve_speaks_teams_and_slack_in_one_process(tmp_path: Path, box:
 def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, box: Sandbox) -> None:
     """The link to Slack is opened inside the running loop even beside Teams' HTTP server (issue #9)."""
     # the test's own sandbox (not one inside serve), so that the test can play Teams through it
-    teams = {**_teams_through(box), "AADBOT_SANDBOX": ""}
+    teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
     fake = FakeSlack(users={"UDANA": ("dana@fabrikam.com", "Dana Owner")})
     with (
         ServerThread(fake.asgi()) as server,
@@ -96,18 +97,3 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, b
             assert sent["status"] == 200
             log = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
             assert any("start ORG TENANT" in str(entry["attachments"]) for entry in log), log
-
-
-def _teams_through(box: Sandbox) -> dict[str, str]:
-    """Teams and every Microsoft call through the test's sandbox."""
-    tenant = str(box.state()["tenant"]["id"])
-    return {
-        "AADBOT_SANDBOX_URL": box.url,
-        "AZURE_TENANT_ID": tenant,
-        "AZURE_CLIENT_ID": "sandbox-app",
-        "AZURE_CLIENT_SECRET": "sandbox-secret",
-        "AZURE_DEVOPS_PAT": "sandbox-pat",
-        "TEAMS_APP_ID": APP_ID,
-        "TEAMS_APP_PASSWORD": "sandbox-secret",
-        "TEAMS_TENANT_ID": tenant,
-    }

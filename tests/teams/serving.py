@@ -1,0 +1,99 @@
+"""`aadbot serve` with Teams in its own process, as an operator starts it, against a test's sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandbox import Sandbox
+from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
+
+_OWN = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
+
+
+def teams_through(box: Sandbox) -> dict[str, str]:
+    """Teams and every Microsoft call through the test's sandbox."""
+    tenant = str(box.state()["tenant"]["id"])
+    return {
+        "AADBOT_SANDBOX_URL": box.url,
+        "AZURE_TENANT_ID": tenant,
+        "AZURE_CLIENT_ID": "sandbox-app",
+        "AZURE_CLIENT_SECRET": "sandbox-secret",
+        "AZURE_DEVOPS_PAT": "sandbox-pat",
+        "TEAMS_APP_ID": APP_ID,
+        "TEAMS_APP_PASSWORD": "sandbox-secret",
+        "TEAMS_TENANT_ID": tenant,
+    }
+
+
+@dataclass
+class ServedTeams:
+    """The running `aadbot serve` (its URL) and a person's hands in Teams through the sandbox."""
+
+    url: str
+    box: Sandbox
+    process: subprocess.Popen[str]
+
+    def say(self, upn: str, text: str, *, channel: bool = True) -> dict[str, Any]:
+        body = {"from": upn, "text": text, "channel": channel}
+        answer = httpx.post(f"{self.box.url}/_sandbox/teams/message", json=body, timeout=60)
+        answer.raise_for_status()
+        assert answer.json()["status"] == 200, answer.json()
+        return dict(answer.json())
+
+    def activities(self) -> list[dict[str, Any]]:
+        return list(httpx.get(f"{self.box.url}/_sandbox/teams/activities", timeout=10).json())
+
+    def view(self, upn: str, activity_id: str) -> dict[str, Any]:
+        answer = httpx.get(
+            f"{self.box.url}/_sandbox/teams/view", params={"activityId": activity_id, "user": upn}, timeout=60
+        )
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def card(self, activity_id: str) -> dict[str, Any]:
+        return latest_card(self.activities(), activity_id)
+
+    def titles(self, upn: str, activity_id: str) -> list[str]:
+        """The actions `upn` sees on that card."""
+        return [str(action.get("title")) for action in actions_of(self.view(upn, activity_id))]
+
+    def click(self, upn: str, activity_id: str, title: str) -> httpx.Response:
+        view = self.view(upn, activity_id)
+        found = [action for action in actions_of(view) if title in str(action.get("title"))]
+        assert found, f"{upn} sees no action {title!r}: {texts({'attachments': [view]})}"
+        body = {"from": upn, "replyToId": activity_id, "action": found[0]}
+        return httpx.post(f"{self.box.url}/_sandbox/teams/invoke", json=body, timeout=60)
+
+
+@contextmanager
+def teams_serve(
+    box: Sandbox, workdir: Path, *, environment: Mapping[str, str] | None = None, register: bool = True
+) -> Iterator[ServedTeams]:
+    """`aadbot serve --port 0` with Teams configured against `box`; registered as the bot's endpoint."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(_OWN)}
+    env.update(teams_through(box))
+    env["AADBOT_DATABASE_URL"] = f"sqlite:///{workdir / 'serve.db'}"
+    env.update(environment or {})
+    command = [sys.executable, "-m", "bot.cli", "serve", "--port", "0"]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=workdir) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert line.startswith("listening on http://127.0.0.1:"), line
+            url = line.split()[-1]
+            if register:
+                registration = {"endpoint": f"{url}/api/messages", "appId": APP_ID}
+                httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
+            yield ServedTeams(url, box, process)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)

@@ -1,0 +1,69 @@
+"""N approvers in Teams, through the real `aadbot serve`: after each approval the approvers still to decide
+keep Approve/Reject (`refresh.userIds`), everyone else reads "Approved by X, waiting for N more"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sandbox import Sandbox
+from sandbox._scenario import parse_scenario
+from tests.teams.conftest import ORGANIZATION, texts
+from tests.teams.serving import teams_serve
+
+DANA, LEE, ANN, GUS, IVAN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "gus", "ivan"))
+APPROVERS = (LEE, ANN, GUS)
+
+
+def test_three_approvers_each_keep_their_buttons_until_they_decide(
+    fabrikam: dict[str, Any], tmp_path: Path
+) -> None:
+    fabrikam["organization"]["project_collection_administrators"] = [DANA, *APPROVERS]
+    with (
+        Sandbox(parse_scenario(fabrikam)) as box,
+        teams_serve(box, tmp_path, environment={"AADBOT_APPROVERS_REQUIRED": "3"}) as teams,
+    ):
+        users = {u["userPrincipalName"]: u["id"] for u in box.state()["tenant"]["users"]}
+        teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+        teams.say(DANA, f"invite {ORGANIZATION}")
+        before = len(teams.activities())
+        teams.say(DANA, f"request-approval {ORGANIZATION}")
+        prompts = [e for e in teams.activities()[before:] if "refresh" in e["attachments"][0]["content"]]
+        channel = next(e["id"] for e in prompts if e["conversation"]["conversationType"] == "channel")
+        personal = {e["conversation"]["user"]: e["id"] for e in prompts if e["conversation"]["user"]}
+        assert set(personal) == set(APPROVERS)
+
+        def refreshed_for() -> set[str]:
+            return set(teams.card(channel)["refresh"]["userIds"])
+
+        assert refreshed_for() == {f"8:orgid:{users[upn]}" for upn in APPROVERS}
+        for upn in (DANA, IVAN):
+            assert teams.titles(upn, channel) == []  # the requester and a bystander: read-only
+
+        first = teams.click(LEE, channel, "Approve")
+        assert first.status_code == 200 and first.json()["status"] == 200
+        answer = texts({"attachments": [first.json()["body"]["value"]]})
+        assert "Approved by Lee Admin (1 of 3), waiting for 2 more" in answer
+        assert "Approve" not in [a.get("title") for a in first.json()["body"]["value"].get("body", [])]
+        assert refreshed_for() == {f"8:orgid:{users[ANN]}", f"8:orgid:{users[GUS]}"}
+        for prompt in (channel, *personal.values()):  # every copy says so
+            assert "waiting for 2 more" in texts({"attachments": [teams.card(prompt)]})
+        assert teams.titles(LEE, channel) == []  # Lee decided: read-only now
+        assert teams.titles(IVAN, channel) == []
+        for upn in (ANN, GUS):
+            assert {"Approve", "Reject"} <= set(teams.titles(upn, channel))
+            assert {"Approve", "Reject"} <= set(teams.titles(upn, personal[upn]))
+
+        second = teams.click(ANN, personal[ANN], "Approve")
+        assert second.json()["status"] == 200
+        assert "waiting for 1 more" in texts({"attachments": [teams.card(channel)]})
+        assert refreshed_for() == {f"8:orgid:{users[GUS]}"}
+        assert teams.titles(ANN, channel) == [] and teams.titles(LEE, personal[LEE]) == []
+        assert {"Approve", "Reject"} <= set(teams.titles(GUS, channel))
+
+        third = teams.click(GUS, channel, "Approve")
+        assert third.json()["status"] == 200
+        for prompt in (channel, *personal.values()):
+            card = teams.card(prompt)
+            assert "Approved by Gus" in texts({"attachments": [card]}) and "refresh" not in card
+            assert all(teams.titles(upn, prompt) == [] for upn in (*APPROVERS, DANA))
