@@ -21,6 +21,8 @@ from storage.teams import (
     TeamsCardCopy,
     TeamsConversation,
     TeamsDispatch,
+    TeamsFile,
+    TeamsRateSlot,
     TeamsSeenActivity,
     TeamsSharedCard,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "TeamsCardCopy",
     "TeamsConversation",
     "TeamsDispatch",
+    "TeamsFile",
+    "TeamsRateSlot",
     "TeamsSeenActivity",
     "TeamsSharedCard",
     "TodoItem",

@@ -70,3 +70,29 @@ class TeamsDispatch(SQLModel, table=True):
     """The outbox idempotency key."""
     conversation_id: str
     dispatched_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class TeamsFile(SQLModel, table=True):
+    """A list sent in Teams as a file: served at its signed link (`GET /files/...`) until it expires."""
+
+    __tablename__ = "teams_file"
+
+    id: str = Field(primary_key=True)
+    """Random, 128 bits: the link names it, and the link's signature covers it with what follows."""
+    organization: str
+    """The migration the list belongs to (empty when none could be named)."""
+    requester: str
+    """Who it was made for: the directory object id of the person, or `conversation:ID` for a channel."""
+    filename: str
+    content: str
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class TeamsRateSlot(SQLModel, table=True):
+    """One of Teams' limits shared by every process: when its next request may go (evenly spaced)."""
+
+    __tablename__ = "teams_rate_slot"
+
+    key: str = Field(primary_key=True)
+    next_at: float
+    """Seconds since the epoch (a float, so every database adds to it alike)."""

@@ -18,9 +18,11 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.teams.pacing import GRAPH_INSTALLS, PER_CONVERSATION, PER_TENANT, Pacer
+from bot.teams.budget import SharedRate
+from bot.teams.pacing import GRAPH_INSTALLS_PER_SECOND, PER_CONVERSATION, PER_TENANT_PER_SECOND, Pacer
 from bot.teams.settings import TeamsSettings
 from msapi import Router
+from storage import Database
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -52,12 +54,14 @@ class TeamsApi:
     def __init__(
         self,
         settings: TeamsSettings,
+        database: Database,
         *,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
         paced: bool = True,
     ) -> None:
-        """`paced`: keep Teams' documented limits on this side (off only to measure the service's own)."""
+        """`paced`: keep Teams' documented limits on this side (off only to measure the service's own);
+        the per-tenant ones are shared through `database` with every process of this bot."""
         self._settings = settings
         self._router = Router(settings.sandbox_url)
         self._client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
@@ -66,9 +70,10 @@ class TeamsApi:
         self._token_lock = asyncio.Lock()
         self._paced = paced
         self._catalog_id: str | None = None
-        self._per_tenant = Pacer(PER_TENANT)
+        tenant = settings.tenant_id
+        self._per_tenant = SharedRate(database, f"connector:{tenant}", PER_TENANT_PER_SECOND)
         self._per_conversation = Pacer(PER_CONVERSATION)
-        self._installs = Pacer(GRAPH_INSTALLS)
+        self._installs = SharedRate(database, f"graph-installs:{tenant}", GRAPH_INSTALLS_PER_SECOND)
 
     @property
     def app_id(self) -> str:
@@ -143,6 +148,8 @@ class TeamsApi:
         except TeamsApiError as error:
             if error.status == 409:
                 return False
+            if error.status == 429 and self._paced:
+                await self._installs.hold_off(error.retry_after or 1.0)
             raise
         return True
 
@@ -176,7 +183,12 @@ class TeamsApi:
                 await paced.enter_async_context(self._per_tenant.slot())
             if before is not None:
                 await before()
-            return await self._call(method, url, BOT_FRAMEWORK_SCOPE, body)
+            try:
+                return await self._call(method, url, BOT_FRAMEWORK_SCOPE, body)
+            except TeamsApiError as error:
+                if error.status == 429 and self._paced:  # every process waits, not only this one
+                    await self._per_tenant.hold_off(error.retry_after or 1.0)
+                raise
 
     async def _call(self, method: str, url: str, scope: str, body: dict[str, Any] | None) -> dict[str, Any]:
         token = await self._token(scope)

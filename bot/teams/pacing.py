@@ -2,8 +2,9 @@
 
 msteams-docs `bots/how-to/rate-limit.md`: per bot per conversation 7 operations a second, 8 in 2 s,
 60 in 30 s, 1,800 in an hour; per app per tenant 30 a second. Graph installs apps for users at 30
-requests a second per app and tenant. One process keeps these; a 429 that still comes (other processes,
-other bots) is honoured by whoever called.
+requests a second per app and tenant. The per-conversation windows are kept here, per process (one
+person's messages go out one at a time); the per-tenant limits are shared by every process
+(`bot.teams.budget`). A 429 that still comes (other bots) is honoured by whoever called.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 Window = tuple[float, int]
 PER_CONVERSATION: tuple[Window, ...] = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
-PER_TENANT: tuple[Window, ...] = ((1.0, 30),)
-GRAPH_INSTALLS: tuple[Window, ...] = ((1.0, 30),)
+PER_TENANT_PER_SECOND = 30.0
+GRAPH_INSTALLS_PER_SECOND = 30.0
 _CONVERSATIONS_REMEMBERED = 10_000
 MARGIN = 0.02
 _RECHECK_SECONDS = 0.01

@@ -127,7 +127,7 @@ def build_surface(
     clock: Callable[[], datetime],
     api: TeamsApi | None = None,
 ) -> TeamsSurface:
-    api = api or TeamsApi(settings)
+    api = api or TeamsApi(settings, database)
     store = TeamsStore(database, clock=clock)
     people = People(api)
     chats = Chats(api, store, settings.tenant_id)

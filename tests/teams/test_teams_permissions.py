@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from msapi import Router, permissions
 from sandbox import Sandbox
 from sandbox._permissions import GRAPH_PERMISSIONS
 from sandbox._scenario import parse_scenario
+from storage import Database, open_database
 from tests.teams.conftest import APP_ID
 
 PUBLISHED = Path(__file__).parents[1] / "msapi" / "published" / "graph"
@@ -47,13 +50,22 @@ def _scenario(fabrikam: dict[str, Any], without: str) -> dict[str, Any]:
     return fabrikam
 
 
-def _install(box: Sandbox) -> TeamsApiError | None:
+@contextmanager
+def _opened(url: str) -> Iterator[Database]:
+    database = open_database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _install(box: Sandbox, database: Database) -> TeamsApiError | None:
     tenant = str(box.state()["tenant"]["id"])
     httpx.post(f"{box.url}/_sandbox/teams/bot", json={"endpoint": "http://127.0.0.1:9/", "appId": APP_ID})
     user = next(u for u in box.state()["tenant"]["users"] if u["userPrincipalName"] == "gus@fabrikam.com")
 
     async def install() -> TeamsApiError | None:
-        api = TeamsApi(TeamsSettings(APP_ID, "sandbox-secret", tenant, sandbox_url=box.url))
+        api = TeamsApi(TeamsSettings(APP_ID, "sandbox-secret", tenant, sandbox_url=box.url), database)
         try:
             await api.install_for(str(user["id"]))
         except TeamsApiError as error:
@@ -67,10 +79,10 @@ def _install(box: Sandbox) -> TeamsApiError | None:
 
 @pytest.mark.parametrize("without", [p.name for p in permissions.TEAMS_APP_PERMISSIONS])
 def test_without_it_the_install_is_refused_as_graph_refuses_and_doctor_names_it(
-    fabrikam: dict[str, Any], without: str
+    fabrikam: dict[str, Any], without: str, sqlite_url: str
 ) -> None:
-    with Sandbox(parse_scenario(_scenario(fabrikam, without))) as box:
-        error = _install(box)
+    with Sandbox(parse_scenario(_scenario(fabrikam, without))) as box, _opened(sqlite_url) as database:
+        error = _install(box, database)
         assert error is not None and (error.status, error.code) == (403, "Forbidden")
         tenant = str(box.state()["tenant"]["id"])
         environ = {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "sandbox-secret", "TEAMS_TENANT_ID": tenant}
@@ -105,9 +117,9 @@ def test_the_refusal_has_microsoft_s_body(fabrikam: dict[str, Any]) -> None:
     assert "Roles on the request '" in error["message"] and "User.Read.All" in error["message"]
 
 
-def test_with_it_doctor_passes(fabrikam: dict[str, Any]) -> None:
-    with Sandbox(parse_scenario(_scenario(fabrikam, ""))) as box:
-        assert _install(box) is None
+def test_with_it_doctor_passes(fabrikam: dict[str, Any], sqlite_url: str) -> None:
+    with Sandbox(parse_scenario(_scenario(fabrikam, ""))) as box, _opened(sqlite_url) as database:
+        assert _install(box, database) is None
         tenant = str(box.state()["tenant"]["id"])
         environ = {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "sandbox-secret", "TEAMS_TENANT_ID": tenant}
         assert [c.status for c in teams_checks(environ, router=Router(box.url))] == ["pass", "pass"]

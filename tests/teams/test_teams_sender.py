@@ -30,7 +30,7 @@ def _with_surface(teams: Teams, use: Callable[[TeamsSurface], Awaitable[T]], **a
             teams.runtime.conversation,
             teams.runtime.database,
             clock=utc_now,
-            api=TeamsApi(teams.settings, client=client, **api),  # type: ignore[arg-type]
+            api=TeamsApi(teams.settings, teams.runtime.database, client=client, **api),  # type: ignore[arg-type]
         )
         try:
             return await use(surface)
