@@ -42,26 +42,26 @@ def test_two_processes_share_one_row_of_evenly_spaced_slots(database_url: str) -
         second.dispose()
 
 
-def test_a_slot_waits_for_its_turn() -> None:
+def test_a_slot_waits_for_its_turn(sqlite_url: str) -> None:
     waited: list[float] = []
 
     async def sleep(seconds: float) -> None:
         waited.append(seconds)
 
-    class Row:
-        def _reserve(self) -> float:
-            return 10.5
+    database = open_database(sqlite_url)
+    rate = SharedRate(database, "connector:t", RATE, clock=lambda: 10.0, sleep=sleep)
 
-    rate = SharedRate.__new__(SharedRate)
-    rate._clock, rate._sleep = (lambda: 10.0), sleep
-    rate._reserve = Row()._reserve  # type: ignore[method-assign]
+    async def three() -> None:
+        for _ in range(3):
+            async with rate.slot():
+                pass
 
-    async def use() -> None:
-        async with rate.slot():
-            pass
-
-    asyncio.run(use())
-    assert waited == [0.5]
+    try:
+        asyncio.run(three())
+    finally:
+        database.dispose()
+    interval = 1 / (RATE * SHARE)
+    assert waited == pytest.approx([interval, 2 * interval])  # the first goes at once
 
 
 USERS = 90
