@@ -6,8 +6,9 @@ a second, 8 in 2 s, 60 in 30 s; per tenant 30 a second; Graph installs 30 a seco
 with `Retry-After`. Nobody has the app yet, so each person costs a Graph install, a conversation and the
 message. The lists are queued in a SQLite outbox; a child process runs the outbox
 worker with the Teams sender and the settings `serve` uses. Round 2 SIGKILLs the child once half the
-lists are out and starts a new one. Checked: every user reached exactly once, the rate of connector
-operations against the per-tenant limit.
+lists are out and starts a new one; round 3 runs two children at once on one database (as two `serve`
+processes would), so the per-tenant limit must hold across processes. Checked: every user reached
+exactly once, the rate of connector operations against the per-tenant limit.
 """
 
 from __future__ import annotations
@@ -66,14 +67,21 @@ class Round:
         return self.operations / self.sending_seconds if self.sending_seconds else 0.0
 
 
-def child(database_url: str, sandbox_url: str, tenant_id: str) -> None:
-    """The sending process: deliver until nothing is pending (claims of a dead process expire first)."""
+def child(database_url: str, sandbox_url: str, tenant_id: str, batch: int = DELIVERY.batch) -> None:
+    """The sending process: deliver until nothing is pending (claims of a dead process expire first);
+    `batch`: how many messages it claims at a time (smaller lets a second process share a small outbox)."""
     database = open_database(database_url)
-    settings = TeamsSettings(APP_ID, "bench-secret", tenant_id, sandbox_url=sandbox_url)
+    registration = {
+        "TEAMS_APP_ID": APP_ID,
+        "TEAMS_APP_PASSWORD": "bench-secret",
+        "TEAMS_TENANT_ID": tenant_id,
+    }
+    settings = TeamsSettings.from_environment({**os.environ, **registration}, sandbox_url=sandbox_url)
+    assert settings is not None
 
     async def run() -> None:
         surface = build_surface(settings, _NoConversation(), database, clock=utc_now)
-        delivery = replace(DELIVERY, lease=datetime.timedelta(seconds=LEASE_SECONDS))
+        delivery = replace(DELIVERY, lease=datetime.timedelta(seconds=LEASE_SECONDS), batch=batch)
         worker = OutboxWorker(database, surface.sender, clock=utc_now, settings=delivery)
         try:
             while True:
@@ -146,7 +154,7 @@ def queue(database_url: str, people: list[str]) -> None:
     database.dispose()
 
 
-def play(name: str, users: int, kill_after: int | None) -> Round:
+def play(name: str, users: int, kill_after: int | None, *, parallel: int = 1) -> Round:
     scenario = generate(users, users * 6 // 5 + 50, seed=7)
     people = [
         str(user["userPrincipalName"])
@@ -166,7 +174,8 @@ def play(name: str, users: int, kill_after: int | None) -> Round:
         tenant_id = str(scenario["tenant"]["id"])
         command = [sys.executable, "-m", "bench.teams_notify_benchmark", "--child", url, box.url, tenant_id]
         started = time.monotonic()
-        processes = 1
+        processes = parallel
+        others = [subprocess.Popen(command) for _ in range(parallel - 1)]
         process = subprocess.Popen(command)
         if kill_after is not None:
             while _operations(box.url) < 2 * kill_after:  # a conversation and a message per person
@@ -177,8 +186,8 @@ def play(name: str, users: int, kill_after: int | None) -> Round:
             process.wait()
             process = subprocess.Popen(command)
             processes = 2
-        if process.wait(timeout=1800) != 0:
-            raise SystemExit(f"the sending process failed in round {name!r}")
+        if any(running.wait(timeout=1800) != 0 for running in (*others, process)):
+            raise SystemExit(f"a sending process failed in round {name!r}")
         wall = time.monotonic() - started
         sends = _sends(box.url)
         per_user = Counter(entry["conversation"]["user"] for entry in sends)
@@ -219,7 +228,8 @@ def report(rounds: list[Round], users: int) -> str:
         "looked up once), a conversation and the to-do list. A child process runs the outbox worker with",
         "the Teams sender and `serve`'s settings (worker 60 starts/s, 32 in flight; the connector client",
         "keeps Teams' limits itself). Round 2 SIGKILLs the child once half the lists are out and starts",
-        f"a new one. Outbox lease: {LEASE_SECONDS:g} s (default: 20 s). SQLite outbox.",
+        "a new one; round 3 runs two children at once on one database, sharing the per-tenant limit",
+        f"through it. Outbox lease: {LEASE_SECONDS:g} s (default: 20 s). SQLite outbox.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
         f" {datetime.date.today().isoformat()} (the machine is shared with other work).",
@@ -256,19 +266,23 @@ def main() -> int:
     parser.add_argument(
         "--child", nargs=3, metavar=("DATABASE_URL", "SANDBOX_URL", "TENANT"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--batch", type=int, default=DELIVERY.batch, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, batch=args.batch)
         return 0
     rounds = [
         play("1: one process", args.users, None),
         play("2: SIGKILL half-way, restart", args.users, args.users // 2),
+        play("3: two processes at once", args.users, None, parallel=2),
     ]
     text = report(rounds, args.users)
     print(text)
     failed = [played.name for played in rounds if played.reached != args.users or played.duplicates]
     if rounds[0].rate() < 0.9 * TENANT_LIMIT:
         failed.append("rate below 90% of the limit")
+    if rounds[2].rate() > TENANT_LIMIT:
+        failed.append("two processes together went over the tenant limit")
     if args.write:
         docs = DOCS.read_text()
         if START in docs:

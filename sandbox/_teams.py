@@ -3,7 +3,8 @@
 Served under the real hosts (`{base}/login.botframework.com/...`, `{base}/smba.trafficmanager.net/...`,
 `{base}/graph.microsoft.com/v1.0/users/{id}/teamwork/installedApps`). The scenario's directory users are
 the Teams users (their `aadObjectId` is their Graph id); an optional `teams` section names who has the
-app installed already and who blocked the bot: `{"installed": [UPN...], "blocked": [UPN...]}`.
+app installed already and who blocked the bot: `{"installed": [UPN...], "blocked": [UPN...]}`, and may
+lower the per-tenant limit (`"tenantLimitPerSecond": N`, Microsoft's 30 by default) for tests.
 Activities sent to the bot are signed RS256 JWTs with the Bot Framework's claims, under a key published
 in the OpenID metadata's JWKS with the `msteams` endorsement, as the Bot Connector service signs them.
 The JWKS also lists a key endorsed only for Web Chat (as Microsoft's lists keys for every channel), so
@@ -88,9 +89,10 @@ class TeamsWorld:
     def __post_init__(self) -> None:
         clock = self.state.clock
         self.per_conversation = SlidingLimits(PER_CONVERSATION, clock)
-        self.per_tenant = SlidingLimits(PER_TENANT, clock)
-        self.installs = SlidingLimits(GRAPH_INSTALLS, clock)
         section = self.state.data.get("teams") or {}
+        tenant_limit = int(section.get("tenantLimitPerSecond") or 0)
+        self.per_tenant = SlidingLimits(((1.0, tenant_limit),) if tenant_limit else PER_TENANT, clock)
+        self.installs = SlidingLimits(GRAPH_INSTALLS, clock)
         self.installed = {self._user_id(upn) for upn in section.get("installed", []) if self._user_id(upn)}
         self.blocked = {self._user_id(upn) for upn in section.get("blocked", []) if self._user_id(upn)}
         self.conversations[CHANNEL_CONVERSATION] = Conversation(CHANNEL_CONVERSATION, "channel")

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.teams.budget import SharedRate
-from bot.teams.pacing import GRAPH_INSTALLS_PER_SECOND, PER_CONVERSATION, PER_TENANT_PER_SECOND, Pacer
+from bot.teams.pacing import GRAPH_INSTALLS_PER_SECOND, PER_CONVERSATION, Pacer
 from bot.teams.settings import TeamsSettings
 from msapi import Router
 from storage import Database
@@ -71,7 +71,7 @@ class TeamsApi:
         self._paced = paced
         self._catalog_id: str | None = None
         tenant = settings.tenant_id
-        self._per_tenant = SharedRate(database, f"connector:{tenant}", PER_TENANT_PER_SECOND)
+        self._per_tenant = SharedRate(database, f"connector:{tenant}", settings.tenant_rate)
         self._per_conversation = Pacer(PER_CONVERSATION)
         self._installs = SharedRate(database, f"graph-installs:{tenant}", GRAPH_INSTALLS_PER_SECOND)
 

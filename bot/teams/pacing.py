@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 Window = tuple[float, int]
 PER_CONVERSATION: tuple[Window, ...] = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
-PER_TENANT_PER_SECOND = 30.0
 GRAPH_INSTALLS_PER_SECOND = 30.0
 _CONVERSATIONS_REMEMBERED = 10_000
 MARGIN = 0.02

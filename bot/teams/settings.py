@@ -1,4 +1,5 @@
-"""The Teams bot's registration from the environment: TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID."""
+"""The Teams bot's registration from the environment: TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID;
+AADBOT_TEAMS_TENANT_RATE, the per-tenant limit the bot keeps (Microsoft documents 30 a second)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.settings import SettingsError
+from bot.settings import SettingsError, _number
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -20,6 +21,9 @@ class TeamsSettings:
     """Single-tenant bots get their tokens from their own tenant."""
     sandbox_url: str | None = None
     """Every Microsoft host is reached through the emulator at this base URL (tests, demos)."""
+    tenant_rate: float = 30.0
+    """Bot Connector operations a second per app and tenant, shared by every process (msteams-docs
+    `bots/how-to/rate-limit.md`: 30); lower it when Teams answers 429 to several bots of the tenant."""
 
     @classmethod
     def from_environment(
@@ -46,4 +50,5 @@ class TeamsSettings:
                 "TEAMS_TENANT_ID is not set: the bot is single-tenant, so give the directory (tenant) id of "
                 "its app registration."
             )
-        return cls(app_id=app_id, password=password, tenant_id=tenant_id, sandbox_url=sandbox_url)
+        rate = _number(environ, "AADBOT_TEAMS_TENANT_RATE", 30.0, minimum=1.0)
+        return cls(app_id, password, tenant_id, sandbox_url=sandbox_url, tenant_rate=rate)

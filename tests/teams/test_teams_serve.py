@@ -32,6 +32,11 @@ def test_teams_settings_name_the_variable_and_the_fix() -> None:
         TeamsSettings.from_environment({"TEAMS_APP_ID": APP_ID})
     with pytest.raises(SettingsError, match="TEAMS_TENANT_ID"):
         TeamsSettings.from_environment({"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s"})
+    registration = {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s", "TEAMS_TENANT_ID": "t"}
+    with pytest.raises(SettingsError, match="AADBOT_TEAMS_TENANT_RATE='fast' is not a number"):
+        TeamsSettings.from_environment({**registration, "AADBOT_TEAMS_TENANT_RATE": "fast"})
+    settings = TeamsSettings.from_environment({**registration, "AADBOT_TEAMS_TENANT_RATE": "20"})
+    assert settings is not None and settings.tenant_rate == 20.0
 
 
 def test_aadbot_serve_speaks_teams_and_slack_in_one_process(tmp_path: Path, box: Sandbox) -> None:

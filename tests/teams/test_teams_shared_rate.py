@@ -64,7 +64,10 @@ def test_a_slot_waits_for_its_turn(sqlite_url: str) -> None:
     assert waited == pytest.approx([interval, 2 * interval])  # the first goes at once
 
 
-USERS = 90
+USERS = 40
+LIMIT = 10
+"""A lower per-tenant limit (sandbox and bot alike) so that two processes pacing each on their own would
+offer twice what Teams allows, whatever this machine's speed."""
 
 
 def test_two_sending_processes_together_keep_the_tenant_limit(tmp_path: Path) -> None:
@@ -78,6 +81,8 @@ def test_two_sending_processes_together_keep_the_tenant_limit(tmp_path: Path) ->
         for u in scenario["tenant"]["users"]
         if u["accountEnabled"] and u["userType"] == "Member"
     ][:USERS]
+    # no Graph installs: the connector's limit is what counts
+    scenario["teams"] = {"installed": people, "tenantLimitPerSecond": LIMIT}
     with Sandbox(parse_scenario(scenario)) as box:
         registration = {"endpoint": "http://127.0.0.1:9/api/messages", "appId": APP_ID}
         httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration).raise_for_status()
@@ -85,12 +90,18 @@ def test_two_sending_processes_together_keep_the_tenant_limit(tmp_path: Path) ->
         queue(url, people)
         tenant = str(scenario["tenant"]["id"])
         command = [sys.executable, "-m", "bench.teams_notify_benchmark", "--child", url, box.url, tenant]
+        command += ["--batch", "5"]  # both processes get messages to send from a small outbox
         root = Path(__file__).resolve().parents[2]
-        processes = [subprocess.Popen(command, cwd=root, env=dict(os.environ)) for _ in range(2)]
+        environment = {**os.environ, "AADBOT_TEAMS_TENANT_RATE": str(LIMIT)}
+        processes = [subprocess.Popen(command, cwd=root, env=environment) for _ in range(2)]
         assert [process.wait(timeout=300) for process in processes] == [0, 0]
         sends = [e for e in httpx.get(f"{box.url}/_sandbox/teams/activities").json() if e["op"] == "send"]
         stats = httpx.get(f"{box.url}/_sandbox/teams/stats").json()
     per_user = Counter(entry["conversation"]["user"] for entry in sends)
     assert sorted(per_user) == sorted(people) and set(per_user.values()) == {1}  # everyone, once
     assert stats["operations"] == 2 * USERS  # a conversation and a message each, nothing refused twice
-    assert stats["throttled"] <= 2, stats  # no 429 storm: at most a stray one from arrival jitter
+    # no 429 storm: a few strays at most, from requests that left evenly and arrived bunched on a busy
+    # machine (the same two processes pacing each on its own: about half the operations refused)
+    assert stats["throttled"] <= 0.1 * stats["operations"], stats
+    rate = stats["operations"] / (stats["lastAt"] - stats["firstAt"])
+    assert rate <= LIMIT, rate
