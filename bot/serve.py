@@ -150,6 +150,8 @@ def serve(
     listening = socket.create_server((host, port))  # bound first, so `--port 0` can say which port
     bound = listening.getsockname()[1]
     print(f"listening on http://{host}:{bound}", flush=True)
+    if surface.files.public_url is None and host not in ("0.0.0.0", "::"):
+        surface.files.public_url = f"http://{host}:{bound}"  # no AADBOT_PUBLIC_URL: links to this address
     try:
         asyncio.run(_serve(settings, built, surface, with_slack, listening, host, bound))
     finally:
@@ -170,7 +172,7 @@ async def _serve(
     async with AsyncExitStack() as stack:
         slack = await stack.enter_async_context(_slack(settings, built)) if with_slack else None
         routes: list[BaseRoute] = [
-            surface.route(),
+            *surface.routes(),
             Route(HEALTH_PATH, _health(built.database), methods=["GET"]),
         ]
         deliveries: dict[str, Delivering] = {"teams": surface.delivery}

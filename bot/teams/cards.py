@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 from microsoft_teams.cards import (
@@ -17,6 +18,7 @@ from microsoft_teams.cards import (
     ExecuteAction,
     Fact,
     FactSet,
+    OpenUrlAction,
     RefreshDefinition,
     ShowCardAction,
     TextBlock,
@@ -45,10 +47,18 @@ def commonmark(markup: str) -> str:
     return _SLACK_BOLD.sub(r"**\1**", markup)
 
 
+DOWNLOAD_TITLE = "Download the full list (CSV)"
+
+
 def card(
-    message: Message, *, actions: bool = True, refresh: tuple[str, list[str]] | None = None
+    message: Message,
+    *,
+    actions: bool = True,
+    refresh: tuple[str, list[str]] | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The card for `message`; without `actions` read-only; `refresh` = (shared key, MRIs to refresh for)."""
+    """The card for `message`; without `actions` read-only; `refresh` = (shared key, MRIs to refresh for);
+    `links`: each file's download link by filename (`bot.teams.files`)."""
     body: list[Any] = []
     for block in message.blocks:
         match block:
@@ -64,8 +74,16 @@ def card(
                 body.append(ActionSet(actions=[execute(button) for button in buttons]))
             case Actions():
                 pass
+            case Attachment(filename, _content, title) if (links or {}).get(filename):
+                note = f"📎 {title} (`{filename}`): the download link works for an hour."
+                body.append(TextBlock(text=note, wrap=True, is_subtle=True))
+                download = OpenUrlAction(title=DOWNLOAD_TITLE, url=(links or {})[filename])
+                body.append(ActionSet(actions=[download]))
             case Attachment(filename, _content, title):
-                note = f"📎 {title} (`{filename}`): no files in Teams yet; Slack and the console have it."
+                note = (
+                    f"📎 {title} (`{filename}`): I can't link the file because my public address is not "
+                    "configured (AADBOT_PUBLIC_URL); Slack and the console have it."
+                )
                 body.append(TextBlock(text=note, wrap=True, is_subtle=True))
     if not body:
         body.append(TextBlock(text=message.summary, wrap=True))

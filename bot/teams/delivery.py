@@ -20,6 +20,7 @@ from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing,
 from bot.teams import cards
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
+from bot.teams.files import FileLinks
 from bot.teams.people import People, mri
 from bot.teams.store import CardCopy, ConversationRef, TeamsStore
 
@@ -42,11 +43,14 @@ class Origin:
 
 
 class Delivery:
-    def __init__(self, api: TeamsApi, store: TeamsStore, people: People, chats: Chats) -> None:
+    def __init__(
+        self, api: TeamsApi, store: TeamsStore, people: People, chats: Chats, files: FileLinks
+    ) -> None:
         self._api = api
         self._store = store
         self._people = people
         self._chats = chats
+        self._files = files
 
     async def deliver(self, outgoings: list[Outgoing], origin: Origin | None) -> dict[str, Any] | None:
         """Send each message; for a card action, the card to answer the click with (None otherwise)."""
@@ -76,7 +80,8 @@ class Delivery:
         if _elsewhere(answer, origin):
             note = Message("Sent privately", (Text("I sent you the answer in our personal chat."),))
             return cards.card(note)
-        return await self._card_for(answer, origin.user_id if origin else "", viewers)
+        assert origin is not None  # an answer is only made for a click
+        return await self._card_for(answer, origin, viewers)
 
     async def tell(self, origin: Origin, text: str) -> None:
         """A note to whoever spoke, where they spoke; failures are logged, never raised."""
@@ -141,7 +146,7 @@ class Delivery:
         return origin.ref
 
     async def _post(self, ref: ConversationRef, message: Message, **options: Any) -> str:
-        activity = cards.activity(message, **options)
+        activity = cards.activity(message, links=await self._files.links(message, ref), **options)
         for attempt in range(RETRIES + 1):
             try:
                 return await self._api.send(ref.service_url, ref.conversation_id, activity)
@@ -152,7 +157,7 @@ class Delivery:
         raise AssertionError("unreachable")
 
     async def _update(self, ref: ConversationRef, activity_id: str, message: Message, **options: Any) -> None:
-        activity = cards.activity(message, **options)
+        activity = cards.activity(message, links=await self._files.links(message, ref), **options)
         for attempt in range(RETRIES + 1):
             try:
                 await self._api.update(ref.service_url, ref.conversation_id, activity_id, activity)
@@ -195,11 +200,11 @@ class Delivery:
         return viewers
 
     async def _card_for(
-        self, outgoing: Outgoing, user_id: str, viewers: dict[str, list[str]]
+        self, outgoing: Outgoing, origin: Origin, viewers: dict[str, list[str]]
     ) -> dict[str, Any]:
         if outgoing.updates is None:
-            return cards.card(outgoing.message)
-        view = await self.shared_view(outgoing.updates, user_id)
+            return cards.card(outgoing.message, links=await self._files.links(outgoing.message, origin.ref))
+        view = await self.shared_view(outgoing.updates, origin.user_id)
         return view if view is not None else cards.card(outgoing.message, actions=False)
 
 

@@ -23,6 +23,7 @@ from bot.teams import cards
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery
+from bot.teams.files import FileLinks
 from bot.teams.people import People
 from bot.teams.store import ConversationRef, Dispatches, TeamsStore
 
@@ -43,8 +44,10 @@ class TeamsSender:
         chats: Chats,
         dispatches: Dispatches,
         delivery: Delivery,
+        files: FileLinks,
     ) -> None:
         self._delivery = delivery
+        self._files = files
         self._api = api
         self._store = store
         self._people = people
@@ -102,7 +105,8 @@ class TeamsSender:
         return await asyncio.to_thread(self._store.conversation, channel.removeprefix(CHANNEL_PREFIX))
 
     async def _post(self, ref: ConversationRef, envelope: Envelope) -> str:
-        activity = cards.activity(envelope.message)
+        links = await self._files.links(envelope.message, ref)
+        activity = cards.activity(envelope.message, links=links)
         try:
             return await self._send(ref, envelope.key, activity)
         except TeamsApiError as error:

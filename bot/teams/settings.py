@@ -1,5 +1,6 @@
 """The Teams bot's registration from the environment: TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID;
-AADBOT_TEAMS_TENANT_RATE, the per-tenant limit the bot keeps (Microsoft documents 30 a second)."""
+AADBOT_TEAMS_TENANT_RATE, the per-tenant limit the bot keeps (Microsoft documents 30 a second);
+AADBOT_PUBLIC_URL, where Teams users reach this server (download links for lists)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ class TeamsSettings:
     """Single-tenant bots get their tokens from their own tenant."""
     sandbox_url: str | None = None
     """Every Microsoft host is reached through the emulator at this base URL (tests, demos)."""
+    public_url: str | None = None
+    """The server's public base URL, as Teams users' browsers reach it (the messaging endpoint's host);
+    `serve` uses its own address when unset."""
     tenant_rate: float = 30.0
     """Bot Connector operations a second per app and tenant, shared by every process (msteams-docs
     `bots/how-to/rate-limit.md`: 30); lower it when Teams answers 429 to several bots of the tenant."""
@@ -51,4 +55,12 @@ class TeamsSettings:
                 "its app registration."
             )
         rate = _number(environ, "AADBOT_TEAMS_TENANT_RATE", 30.0, minimum=1.0)
-        return cls(app_id, password, tenant_id, sandbox_url=sandbox_url, tenant_rate=rate)
+        public_url = environ.get("AADBOT_PUBLIC_URL", "").strip().rstrip("/") or None
+        if public_url and not public_url.startswith(("https://", "http://")):
+            raise SettingsError(
+                f"AADBOT_PUBLIC_URL={public_url!r} is not a URL: give the address Teams users reach this "
+                "server at, e.g. https://aadbot.example.com (the messaging endpoint's host)."
+            )
+        return cls(
+            app_id, password, tenant_id, sandbox_url=sandbox_url, public_url=public_url, tenant_rate=rate
+        )

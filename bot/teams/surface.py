@@ -20,6 +20,7 @@ from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery
 from bot.teams.endpoint import MESSAGES_PATH, Conversation, TeamsEndpoint
+from bot.teams.files import FileLinks, link_key
 from bot.teams.people import People
 from bot.teams.sender import TeamsSender
 from bot.teams.settings import TeamsSettings
@@ -54,9 +55,11 @@ class TeamsSurface:
     delivery: Delivery
     endpoint: TeamsEndpoint
     sender: TeamsSender
+    files: FileLinks
 
-    def route(self) -> Route:
-        return Route(MESSAGES_PATH, self.endpoint.handle, methods=["POST"])
+    def routes(self) -> list[Route]:
+        """`POST /api/messages` and the lists' download links, `GET /files/{token}`."""
+        return [Route(MESSAGES_PATH, self.endpoint.handle, methods=["POST"]), self.files.route()]
 
     def outbox_worker(
         self,
@@ -131,7 +134,8 @@ def build_surface(
     store = TeamsStore(database, clock=clock)
     people = People(api)
     chats = Chats(api, store, settings.tenant_id)
-    delivery = Delivery(api, store, people, chats)
+    files = FileLinks(database, link_key(settings.password), clock=clock, public_url=settings.public_url)
+    delivery = Delivery(api, store, people, chats, files)
     endpoint = TeamsEndpoint(
         conversation,
         authenticator=ActivityAuthenticator(settings.app_id, sandbox_url=settings.sandbox_url),
@@ -140,5 +144,5 @@ def build_surface(
         store=store,
         tenant_id=settings.tenant_id,
     )
-    sender = TeamsSender(api, store, people, chats, Dispatches(database, clock=clock), delivery)
-    return TeamsSurface(settings, api, store, people, chats, delivery, endpoint, sender)
+    sender = TeamsSender(api, store, people, chats, Dispatches(database, clock=clock), delivery, files)
+    return TeamsSurface(settings, api, store, people, chats, delivery, endpoint, sender, files)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,12 +153,14 @@ def teams(tmp_path: Path, scenario: Path) -> Iterator[Teams]:
         tenant_id = str(runtime.sandbox.state()["tenant"]["id"])
         teams_settings = TeamsSettings(APP_ID, "sandbox-secret", tenant_id, sandbox_url=runtime.sandbox.url)
         surface = build_surface(teams_settings, runtime.conversation, runtime.database, clock=utc_now)
-        app = Starlette(routes=[surface.route()], lifespan=surface.lifespan)
+        app = Starlette(routes=surface.routes(), lifespan=surface.lifespan)
         with ServerThread(app, lifespan="on") as bot:
             endpoint = f"{bot.url}/api/messages"
+            surface.files.public_url = bot.url
             httpx.post(
                 f"{runtime.sandbox.url}/_sandbox/teams/bot", json={"endpoint": endpoint, "appId": APP_ID}
             ).raise_for_status()
-            yield Teams(runtime.sandbox.url, runtime, teams_settings, endpoint)
+            # the second surfaces a test builds (another process) link files to this server too
+            yield Teams(runtime.sandbox.url, runtime, replace(teams_settings, public_url=bot.url), endpoint)
     finally:
         runtime.close()
