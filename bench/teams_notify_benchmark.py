@@ -154,13 +154,19 @@ def queue(database_url: str, people: list[str]) -> None:
     database.dispose()
 
 
-def play(name: str, users: int, kill_after: int | None, *, parallel: int = 1) -> Round:
+def generated(users: int) -> tuple[dict[str, Any], list[str]]:
+    """A generated organization of `users` and the sign-in names of the directory's enabled members."""
     scenario = generate(users, users * 6 // 5 + 50, seed=7)
     people = [
         str(user["userPrincipalName"])
         for user in scenario["tenant"]["users"]
         if user["accountEnabled"] and user["userType"] == "Member"
     ][:users]
+    return scenario, people
+
+
+def play(name: str, users: int, kill_after: int | None, *, parallel: int = 1) -> Round:
+    scenario, people = generated(users)
     if len(people) < users:
         raise SystemExit(f"the generated directory has only {len(people)} enabled members")
     with (

@@ -104,13 +104,7 @@ class ActivityAuthenticator:
             return validator, jwks_uri
 
     def _jwks_uri(self) -> str:
-        url = self._router.resolve(OPENID_METADATA_URL)
-        try:
-            response = httpx.get(url, timeout=METADATA_TIMEOUT_SECONDS)
-            response.raise_for_status()
-            uri = response.json()["jwks_uri"]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
-            raise Unauthorized(f"the Bot Framework's OpenID metadata could not be read: {error}") from None
+        uri = _read(self._router.resolve(OPENID_METADATA_URL), "jwks_uri", "OpenID metadata")
         if not isinstance(uri, str) or not uri.startswith("https://"):
             raise Unauthorized(f"the OpenID metadata names no usable jwks_uri: {uri!r}")
         return uri
@@ -118,14 +112,19 @@ class ActivityAuthenticator:
 
 def _endorsements(jwks_uri: str) -> dict[str, frozenset[str]]:
     """Each signing key's endorsements, by key id, as the keys document lists them."""
-    try:
-        response = httpx.get(jwks_uri, timeout=METADATA_TIMEOUT_SECONDS)
-        response.raise_for_status()
-        keys = response.json()["keys"]
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
-        raise Unauthorized(f"the Bot Framework's signing keys could not be read: {error}") from None
+    keys = _read(jwks_uri, "keys", "signing keys")
     found: dict[str, frozenset[str]] = {}
     for key in keys if isinstance(keys, list) else []:
         if isinstance(key, dict) and isinstance(key.get("endorsements"), list):
             found[str(key.get("kid"))] = frozenset(str(item) for item in key["endorsements"])
     return found
+
+
+def _read(url: str, field: str, what: str) -> Any:
+    """One field of a Bot Framework JSON document; `Unauthorized` when it cannot be read."""
+    try:
+        response = httpx.get(url, timeout=METADATA_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return response.json()[field]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+        raise Unauthorized(f"the Bot Framework's {what} could not be read: {error}") from None

@@ -95,15 +95,6 @@ def test_the_plan_s_card_links_its_csv_served_by_serve(
             assert "principal_name" not in refused.text
 
 
-@pytest.fixture
-def database(sqlite_url: str) -> Iterator[Database]:
-    opened = open_database(sqlite_url)
-    try:
-        yield opened
-    finally:
-        opened.dispose()
-
-
 def test_a_link_expires_after_an_hour_with_a_page_saying_so(database: Database) -> None:
     now = [datetime(2026, 11, 28, 9, 0, tzinfo=UTC)]
     files = FileLinks(database, link_key("app-password"), clock=lambda: now[0], public_url="http://x")

@@ -16,7 +16,6 @@ import pytest
 
 from bot.teams.budget import SHARE, SharedRate
 from sandbox import Sandbox, parse_scenario
-from sandbox.generate import generate
 from storage import open_database
 
 RATE = 30.0
@@ -73,14 +72,9 @@ offer twice what Teams allows, whatever this machine's speed."""
 def test_two_sending_processes_together_keep_the_tenant_limit(tmp_path: Path) -> None:
     """Two processes run the outbox worker with the Teams sender (as two `serve` would) on one database;
     the sandbox enforces 30 connector operations a second per tenant with 429s."""
-    from bench.teams_notify_benchmark import APP_ID, queue
+    from bench.teams_notify_benchmark import APP_ID, generated, queue
 
-    scenario = generate(USERS, USERS * 6 // 5 + 50, seed=7)
-    people = [
-        str(u["userPrincipalName"])
-        for u in scenario["tenant"]["users"]
-        if u["accountEnabled"] and u["userType"] == "Member"
-    ][:USERS]
+    scenario, people = generated(USERS)
     # no Graph installs: the connector's limit is what counts
     scenario["teams"] = {"installed": people, "tenantLimitPerSecond": LIMIT}
     with Sandbox(parse_scenario(scenario)) as box:
