@@ -71,7 +71,7 @@ offer twice what Teams allows, whatever this machine's speed."""
 
 def test_two_sending_processes_together_keep_the_tenant_limit(tmp_path: Path) -> None:
     """Two processes run the outbox worker with the Teams sender (as two `serve` would) on one database;
-    the sandbox enforces 30 connector operations a second per tenant with 429s."""
+    the sandbox enforces a per-tenant limit of connector operations with 429s."""
     from bench.teams_notify_benchmark import APP_ID, generated, queue
 
     scenario, people = generated(USERS)
