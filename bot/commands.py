@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     chat.add_argument(
         "--scenario", metavar="FILE", help="use the sandbox with this scenario (default: the bundled example)"
     )
+    chat.add_argument(
+        "--surface",
+        choices=("console", "teams"),
+        default="console",
+        help="print messages as the console shows them, or as Teams cards (as text)",
+    )
     chat.set_defaults(run=_chat)
     doctor.register(subparsers)
     shared = _OneRuntime()
@@ -93,6 +99,10 @@ def _chat(args: argparse.Namespace) -> int:
                 print("(sandbox: state lives for this chat only; set AADBOT_DATABASE_URL to keep it)")
         runtime = build_runtime(settings)
         try:
+            if args.surface == "teams":
+                from bot.teams.text import message_text
+
+                return run_chat(runtime, args.email, sys.stdin, sys.stdout, renderer=message_text)
             return run_chat(runtime, args.email, sys.stdin, sys.stdout)
         finally:
             runtime.close()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 import httpx
 
+from bot.console.render import render
 from bot.console.surface import ConsoleSurface, console_actor
+from bot.conversation.messages import Message
 from bot.runtime import Runtime
 
 HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
@@ -17,8 +20,11 @@ HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.co
   :quit       leave"""
 
 
-def run_chat(runtime: Runtime, email: str, lines: TextIO, out: TextIO) -> int:
-    surface = ConsoleSurface(runtime.conversation, out)
+def run_chat(
+    runtime: Runtime, email: str, lines: TextIO, out: TextIO, *, renderer: Callable[[Message], str] = render
+) -> int:
+    """`renderer`: how messages are printed (`bot.teams.text.message_text` for `--surface teams`)."""
+    surface = ConsoleSurface(runtime.conversation, out, renderer=renderer)
     actor = console_actor(email)
     out.write(f"aadbot chat as {actor.name} <{actor.email}>. {HELP}\n")
     stop = threading.Event()

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from bot.console.render import render
 from bot.conversation.handlers import Conversation
-from bot.conversation.messages import Channel, DirectMessage, Outgoing, Reply
+from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply
 from workflows.results import Actor
 
 CHANNEL = "#aad-migration"
@@ -28,10 +28,13 @@ class ConsoleSurface:
         *,
         channel: str = CHANNEL,
         brief: Callable[[Outgoing], bool] | None = None,
+        renderer: Callable[[Message], str] = render,
     ) -> None:
         self.conversation = conversation
         self.out = out
         self.channel = channel
+        self.renderer = renderer
+        """How a message is printed: the console's own text, or a Teams card as text."""
         self.brief = brief or self.show_everything
         """Messages shown by their summary line only (the demo's many similar DMs)."""
         self.delivered: list[tuple[str, Outgoing]] = []
@@ -65,7 +68,7 @@ class ConsoleSurface:
                 if message.updates and self._seen(message.updates)
                 else ""
             )
-            body = f"  {message.message.summary}" if self.brief(message) else render(message.message)
+            body = f"  {message.message.summary}" if self.brief(message) else self.renderer(message.message)
             self.out.write(f"\naadbot {where}:{note}\n{body}\n")
             self.delivered.append((where, message))
         self.out.flush()

@@ -1,0 +1,49 @@
+"""A Teams card as text, for `aadbot chat --surface teams`: what Teams would show, read in a terminal.
+
+The card is the one Teams gets (`bot.teams.cards`), walked element by element: text blocks as text,
+fact sets as aligned pairs, actions as `[Title]` (a link's target after it, a confirming action as
+`[Title…]`). So the console shows the Teams wording (CommonMark bold, cut tables, the file's note).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.conversation.messages import Message
+from bot.teams import cards
+
+
+def message_text(message: Message, *, indent: str = "  ") -> str:
+    lines = card_lines(cards.card(message))
+    return "\n".join(indent + line if line else "" for line in lines)
+
+
+def card_lines(card: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for element in card.get("body") or []:
+        lines.extend(_element(element))
+    return lines
+
+
+def _element(element: dict[str, Any]) -> list[str]:
+    kind = element.get("type")
+    if kind == "TextBlock":
+        text = str(element.get("text") or "")
+        # a monospace block is a table whose rows Teams needs as paragraphs
+        return text.split("\n\n") if element.get("fontType") == "Monospace" else text.split("\n")
+    if kind == "FactSet":
+        facts = element.get("facts") or []
+        width = max((len(str(fact.get("title"))) for fact in facts), default=0)
+        return [f"{str(fact.get('title')).ljust(width)}  {fact.get('value')}" for fact in facts]
+    if kind == "ActionSet":
+        return ["  ".join(_action(action) for action in element.get("actions") or [])]
+    return [f"({kind})"]
+
+
+def _action(action: dict[str, Any]) -> str:
+    title = str(action.get("title") or "")
+    if action.get("type") == "Action.OpenUrl":
+        return f"[{title}] {action.get('url')}"
+    if action.get("type") == "Action.ShowCard":
+        return f"[{title}…]"
+    return f"[{title}]"

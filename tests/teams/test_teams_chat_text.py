@@ -1,0 +1,48 @@
+"""`aadbot chat --surface teams`: the console prints each message as the Teams card it would be."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
+from bot.teams.text import message_text
+
+
+def test_a_card_reads_as_text() -> None:
+    message = Message(
+        "Plan",
+        (
+            Heading("Plan for contoso"),
+            Text("*Keep access* (2): a, b\nsecond line"),
+            Facts((("users", "2"), ("invite", "1"))),
+            Table(("user", "outcome"), (("a@x", "auto"),)),
+            Attachment("contoso-plan.csv", "a\n", "Per-user plan"),
+            Actions((Button("Approve", "approve", "1"), Button("Remove", "remove", "1", confirm="Sure?"))),
+        ),
+    )
+    lines = message_text(message).splitlines()
+    assert lines[:3] == ["  Plan for contoso", "  **Keep access** (2): a, b", "  second line"]
+    assert "  users   2" in lines and "  invite  1" in lines
+    assert "  user  outcome" in lines and "  a@x   auto" in lines
+    assert any("contoso-plan.csv" in line and "AADBOT_PUBLIC_URL" in line for line in lines)
+    assert lines[-1] == "  [Approve]  [Remove…]"  # the removal asks first, as its Teams card does
+
+
+def test_aadbot_chat_prints_teams_cards() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AADBOT_", "AZURE_", "TEAMS_"))}
+    typed = "start fabrikam-fiber fabrikam.com\nplan fabrikam-fiber\n:quit\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--as", "dana@fabrikam.com", "--surface", "teams"],
+        input=typed,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "**The plan**" in done.stdout  # the card's CommonMark, not Slack's *bold*
+    assert "[Request approval]" in done.stdout and "fabrikam-fiber-plan.csv" in done.stdout
+    assert "Traceback" not in done.stderr
