@@ -283,12 +283,12 @@ def _decision_buttons(approval_id: int) -> Actions:
 
 
 def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
-    """What the person who decided sees at once; every copy of the prompt, the channel and the connector
-    hear it through the notices the workflow recorded with the decision."""
-    return [Outgoing(decision_closed(result, actor))]
+    """What the person who decided sees at once (they have decided: no buttons for them); every copy of
+    the prompt, the channel and the connector hear it through the notices the workflow recorded."""
+    return [Outgoing(decision_closed(result, actor, buttons=False))]
 
 
-def decision_closed(result: DecisionResult, decider: Actor) -> Message:
+def decision_closed(result: DecisionResult, decider: Actor, *, buttons: bool = True) -> Message:
     """The prompt once decided: every copy of it is updated to this. Short of the approvals needed, it
     keeps Approve/Reject for the approvers still to decide (Teams shows them only to those)."""
     name = decider.name or decider.email
@@ -305,7 +305,7 @@ def decision_closed(result: DecisionResult, decider: Actor) -> Message:
         Heading(f"Approval #{result.approval_id}: connect {result.status.organization}"),
         Text(f"{stamp}. {result.message}"),
     ]
-    if result.outcome == "recorded":
+    if result.outcome == "recorded" and buttons:
         blocks.append(_decision_buttons(result.approval_id))
     return Message(f"Approval #{result.approval_id}: {stamp}", tuple(blocks))
 

@@ -4,9 +4,9 @@ Teams channels have no private (ephemeral) messages, so a private reply (their t
 they made, people's addresses) to someone who spoke in a channel goes to their personal chat instead.
 A shared message (an approval prompt) is posted as a read-only card that Teams refreshes into the full
 card, with its actions, for the people named in `refresh.userIds`; after each decision every copy is
-updated (`updateActivity`) so all of them say the same. Whoever decides leaves `refresh.userIds`: with
-N approvers, those still to decide keep Approve/Reject while everyone else reads "Approved by X, waiting
-for N more".
+updated (`updateActivity`) so all of them say the same. Whoever has decided leaves `refresh.userIds`:
+with N approvers, those still to decide keep Approve/Reject while everyone else reads "Approved by X,
+waiting for N more".
 """
 
 from __future__ import annotations
@@ -56,9 +56,6 @@ class Delivery:
         """Send each message; for a card action, the card to answer the click with (None otherwise)."""
         problems: list[str] = []
         answer = _answer(outgoings) if origin is not None and origin.invoke else None
-        if origin is not None:  # whoever decided keeps a read-only view; those still to decide, the actions
-            for key in {outgoing.updates for outgoing in outgoings if outgoing.updates}:
-                await asyncio.to_thread(self._store.drop_viewer, key, origin.user_id)
         viewers = await self._viewers(outgoings)
         for outgoing in outgoings:
             try:
@@ -169,10 +166,20 @@ class Delivery:
 
     # ------------------------------------------------------------ shared messages
 
-    async def share(self, key: str, ref: ConversationRef, message: Message, viewers: list[str]) -> None:
-        """Post or update the copy in `ref`, then bring every other copy up to date."""
+    async def share(
+        self,
+        key: str,
+        ref: ConversationRef,
+        message: Message,
+        viewers: list[str],
+        decided: list[str] | None = None,
+    ) -> None:
+        """Post or update the copy in `ref`, then bring every other copy up to date; `decided`: people
+        who have acted on it (approvers who decided), who from now on see it read-only."""
         full = cards.card(message)
         await asyncio.to_thread(self._store.share, key, full, viewers)
+        if decided:
+            await asyncio.to_thread(self._store.drop_viewers, key, decided)
         known = (await asyncio.to_thread(self._store.shared, key)) or (full, viewers)
         options: dict[str, Any] = {"actions": False}
         if message.buttons:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from bot.conversation.messages import Channel
@@ -93,11 +94,14 @@ class TeamsSender:
     async def _share(self, ref: ConversationRef, envelope: Envelope, key: str) -> Receipt:
         """A copy of a shared card (an approval prompt, its decision): posted or updated, every other
         copy brought up to date, the actions shown to the people it was sent to directly."""
-        viewers = [
-            person.id for person in [await self._people.find(e) for e in envelope.shared_with] if person
-        ]
-        await self._delivery.share(key, ref, envelope.message, viewers)
+        viewers = await self._ids(envelope.shared_with)
+        decided = await self._ids(await asyncio.to_thread(self._store.deciders, key))
+        await self._delivery.share(key, ref, envelope.message, viewers, decided)
         return Receipt(f"{ref.conversation_id}/{key}", time_zone=ref.time_zone)
+
+    async def _ids(self, emails: Sequence[str]) -> list[str]:
+        """The directory object ids of these people (those the directory knows)."""
+        return [person.id for person in [await self._people.find(email) for email in emails] if person]
 
     async def _channel(self, channel: str) -> ConversationRef | None:
         if not channel.startswith(CHANNEL_PREFIX):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage import (
+    ApprovalDecision,
     Database,
     TeamsCardCopy,
     TeamsConversation,
@@ -136,14 +137,26 @@ class TeamsStore:
             except IntegrityError:
                 session.rollback()
 
-    def drop_viewer(self, key: str, user_id: str) -> None:
-        """Someone acted on a shared message (decided on an approval): from now on they see it read-only."""
+    def drop_viewers(self, key: str, user_ids: list[str]) -> None:
+        """People who acted on a shared message (decided on an approval) see it read-only from now on."""
         with self._database.session() as session:
             row = session.get(TeamsSharedCard, key)
-            if row is not None and user_id in row.viewers:
-                row.viewers = [viewer for viewer in row.viewers if viewer != user_id]
+            if row is not None and set(user_ids) & set(row.viewers):
+                row.viewers = [viewer for viewer in row.viewers if viewer not in user_ids]
                 session.add(row)
                 session.commit()
+
+    def deciders(self, key: str) -> list[str]:
+        """The sign-in names of the admins who decided on the approval a shared message is about
+        (`workflows.notices.approval_thread`); none for any other shared message."""
+        kind, _, number = key.partition(":")
+        if kind != "approval" or not number.isdigit():
+            return []
+        with self._database.session() as session:
+            found = session.exec(
+                select(ApprovalDecision.approver_email).where(ApprovalDecision.approval_id == int(number))
+            )
+            return [str(email) for email in found if email]
 
     def shared(self, key: str) -> tuple[dict[str, Any], list[str]] | None:
         with self._database.session() as session:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from sandbox import Sandbox
 from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
 
 _OWN = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
+WAIT_SECONDS = 60.0
+"""Generous: the outbox worker looks every 2 s, on a shared, busy machine."""
 
 
 def teams_through(box: Sandbox) -> dict[str, str]:
@@ -51,6 +54,16 @@ class ServedTeams:
 
     def activities(self) -> list[dict[str, Any]]:
         return list(httpx.get(f"{self.box.url}/_sandbox/teams/activities", timeout=10).json())
+
+    def wait_for(self, what: str, found: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+        """The activities once `found` holds for them: serve's outbox worker sends notices in a moment."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            activities = self.activities()
+            if found(activities):
+                return activities
+            time.sleep(0.1)
+        raise AssertionError(f"{what}: not seen within {WAIT_SECONDS:g} s")
 
     def view(self, upn: str, activity_id: str) -> dict[str, Any]:
         answer = httpx.get(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sandbox import Sandbox
 from sandbox._scenario import parse_scenario
-from tests.teams.conftest import ORGANIZATION, texts
+from tests.teams.conftest import ORGANIZATION, actions_of, latest_card, texts
 from tests.teams.serving import teams_serve
 
 DANA, LEE, ANN, GUS, IVAN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "gus", "ivan"))
@@ -28,7 +28,13 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
         teams.say(DANA, f"invite {ORGANIZATION}")
         before = len(teams.activities())
         teams.say(DANA, f"request-approval {ORGANIZATION}")
-        prompts = [e for e in teams.activities()[before:] if "refresh" in e["attachments"][0]["content"]]
+
+        def prompts_in(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                e for e in log[before:] if e["op"] == "send" and "refresh" in e["attachments"][0]["content"]
+            ]
+
+        prompts = prompts_in(teams.wait_for("the prompts", lambda log: len(prompts_in(log)) == 4))
         channel = next(e["id"] for e in prompts if e["conversation"]["conversationType"] == "channel")
         personal = {e["conversation"]["user"]: e["id"] for e in prompts if e["conversation"]["user"]}
         assert set(personal) == set(APPROVERS)
@@ -40,14 +46,22 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
         for upn in (DANA, IVAN):
             assert teams.titles(upn, channel) == []  # the requester and a bystander: read-only
 
+        def everywhere(words: str) -> None:
+            teams.wait_for(
+                words,
+                lambda log: all(
+                    words in texts({"attachments": [latest_card(log, prompt)]})
+                    for prompt in (channel, *personal.values())
+                ),
+            )
+
         first = teams.click(LEE, channel, "Approve")
         assert first.status_code == 200 and first.json()["status"] == 200
-        answer = texts({"attachments": [first.json()["body"]["value"]]})
-        assert "Approved by Lee Admin (1 of 3), waiting for 2 more" in answer
-        assert "Approve" not in [a.get("title") for a in first.json()["body"]["value"].get("body", [])]
+        answer = first.json()["body"]["value"]
+        assert "Approved by Lee Admin (1 of 3), waiting for 2 more" in texts({"attachments": [answer]})
+        assert actions_of(answer) == []  # Lee decided: no buttons for him
+        everywhere("waiting for 2 more")  # every copy says so
         assert refreshed_for() == {f"8:orgid:{users[ANN]}", f"8:orgid:{users[GUS]}"}
-        for prompt in (channel, *personal.values()):  # every copy says so
-            assert "waiting for 2 more" in texts({"attachments": [teams.card(prompt)]})
         assert teams.titles(LEE, channel) == []  # Lee decided: read-only now
         assert teams.titles(IVAN, channel) == []
         for upn in (ANN, GUS):
@@ -56,13 +70,14 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
 
         second = teams.click(ANN, personal[ANN], "Approve")
         assert second.json()["status"] == 200
-        assert "waiting for 1 more" in texts({"attachments": [teams.card(channel)]})
+        everywhere("waiting for 1 more")
         assert refreshed_for() == {f"8:orgid:{users[GUS]}"}
         assert teams.titles(ANN, channel) == [] and teams.titles(LEE, personal[LEE]) == []
         assert {"Approve", "Reject"} <= set(teams.titles(GUS, channel))
 
         third = teams.click(GUS, channel, "Approve")
         assert third.json()["status"] == 200
+        everywhere("Approved by Gus")
         for prompt in (channel, *personal.values()):
             card = teams.card(prompt)
             assert "Approved by Gus" in texts({"attachments": [card]}) and "refresh" not in card
