@@ -17,7 +17,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -29,12 +29,13 @@ from bot.conversation import todo_views
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery import DeliverySettings, Envelope, NoticeOutbox, OutboxWorker, Receipt, Sender
 from bot.settings import Settings
-from bot.teams.delivery import CHANNEL_PREFIX
 from bot.teams.settings import TeamsSettings
-from bot.teams.surface import DELIVERY, OUTBOX_IDLE_SECONDS, TeamsSurface, build_surface
 from storage import Database, Migration, OutboundMessage
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
+
+if TYPE_CHECKING:  # the Teams SDK costs seconds of start-up: imported only when Teams is configured
+    from bot.teams.surface import TeamsSurface
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ def run(
     teams = TeamsSettings.from_environment(os.environ)
     if teams is None:
         return slack_run(args)
+    from bot.teams.surface import build_surface
+
     if settings.slack_bot_token:
         check_settings(settings)  # unusable Slack settings stop everything before it starts
     built = runtime(settings)
@@ -168,6 +171,7 @@ async def _serve(
     port: int,
 ) -> None:
     from bot.runtime import utc_now
+    from bot.teams.surface import OUTBOX_IDLE_SECONDS
 
     async with AsyncExitStack() as stack:
         slack = await stack.enter_async_context(_slack(settings, built)) if with_slack else None
@@ -207,6 +211,8 @@ async def _serve(
 def _delivery_settings(settings: Settings, with_slack: bool) -> DeliverySettings:
     """Teams' pace alone; beside Slack, Slack's pacing (its ceiling and one message a second per channel,
     the stricter of the two) with enough messages in flight for Teams' longer round trips."""
+    from bot.teams.surface import DELIVERY
+
     if not with_slack:
         return DELIVERY
     slack = settings.delivery
@@ -218,6 +224,8 @@ def _delivery_settings(settings: Settings, with_slack: bool) -> DeliverySettings
 
 
 def surface_of(channel: str | None) -> str:
+    from bot.teams.delivery import CHANNEL_PREFIX
+
     return "teams" if channel and channel.startswith(CHANNEL_PREFIX) else "slack"
 
 

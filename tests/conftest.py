@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from sandbox import Sandbox, parse_scenario
+from tests.fakes.cli import Aadbot
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 
@@ -75,3 +76,9 @@ def served_slack() -> Iterator[FakeSlack]:
     with ServerThread(fake.asgi()) as server:
         fake.url = server.url
         yield fake
+
+
+@pytest.fixture
+def aadbot(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Aadbot:
+    """Runs an `aadbot` command in this process (see tests/fakes/cli.py)."""
+    return Aadbot(capsys, monkeypatch)

@@ -16,6 +16,7 @@ from bot.doctor import manifest_scopes, slack_checks, teams_checks
 from msapi import Router
 from sandbox import Sandbox
 from tests.bot.conftest import Chat, text_of
+from tests.fakes.cli import Aadbot
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(scenario: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`aadbot doctor` as a real process (see `aadbot` for the same command in this process)."""
     environ = {
         k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "SLACK_", "TEAMS_", "AADBOT_"))
     }
@@ -39,14 +41,17 @@ def _run(scenario: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_command_prints_the_contract_json_and_exits_by_the_checks(
-    fabrikam: dict[str, Any], tmp_path: Path
+    fabrikam: dict[str, Any], tmp_path: Path, aadbot: Aadbot
 ) -> None:
     fabrikam["credentials"] = {
         "graph_app_roles": ["User.Read.All", "Organization.Read.All", "Policy.Read.All"]
     }
     scenario = tmp_path / "no-invite.json"
     scenario.write_text(json.dumps(fabrikam), encoding="utf-8")
-    done = _run(scenario, "--org", "fabrikam-fiber", "--tenant", "fabrikam.com", "--json")
+    sandbox = {"AADBOT_SANDBOX": str(scenario)}
+    done = aadbot(
+        "doctor", "--org", "fabrikam-fiber", "--tenant", "fabrikam.com", "--json", environment=sandbox
+    )
     assert done.returncode == 1, done.stderr
     checks = json.loads(done.stdout)["checks"]
     assert all(set(check) == {"code", "status", "message", "fix"} for check in checks)
@@ -55,7 +60,12 @@ def test_the_command_prints_the_contract_json_and_exits_by_the_checks(
     assert "User.Invite.All" in failing[0]["message"] and "az ad app permission" in failing[0]["fix"]
     fabrikam.pop("credentials")
     scenario.write_text(json.dumps(fabrikam), encoding="utf-8")
-    assert _run(scenario, "--org", "fabrikam-fiber", "--tenant", "fabrikam.com").returncode == 0
+    assert (
+        aadbot(
+            "doctor", "--org", "fabrikam-fiber", "--tenant", "fabrikam.com", environment=sandbox
+        ).returncode
+        == 0
+    )
 
 
 def test_bad_arguments_exit_2_before_any_call(tmp_path: Path) -> None:

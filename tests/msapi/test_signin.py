@@ -18,6 +18,7 @@ import pytest
 from msapi import DeviceSignIn, HttpSession, MicrosoftClients, MicrosoftError, Router, from_environment
 from msapi._auth import ARM_SCOPE, GRAPH_SCOPE
 from sandbox import Sandbox, parse_scenario
+from tests.fakes.cli import Aadbot
 from workflows.directory import InvitePermissionDenied
 
 ROOT = Path(__file__).parents[2]
@@ -225,7 +226,9 @@ def test_from_environment_uses_the_signed_in_account(
     assert "AZURE_DEVOPS_PAT" in str(missing.value) and "AZURE_CLIENT_SECRET" not in str(missing.value)
 
 
-def test_signin_command_prints_microsofts_message_and_waits(fabrikam: dict[str, Any], tmp_path: Path) -> None:
+def test_signin_command_prints_microsofts_message_and_waits(
+    fabrikam: dict[str, Any], tmp_path: Path, aadbot: Aadbot
+) -> None:
     cache = tmp_path / "tokens.json"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "AADBOT_"))},
@@ -248,13 +251,7 @@ def test_signin_command_prints_microsofts_message_and_waits(fabrikam: dict[str, 
     assert "/_sandbox/device/approve" in err
     printed = message + out + err
     assert not any(secret in printed for secret in _cached_secrets(cache))
-    usage = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "signin"],
-        cwd=ROOT,
-        env={k: v for k, v in env.items() if k != "AADBOT_SANDBOX_URL"},
-        capture_output=True,
-        text=True,
-    )
+    usage = aadbot("signin", environment={"AADBOT_TOKEN_CACHE": str(cache)})
     assert usage.returncode == 2 and "--tenant" in usage.stderr and "Traceback" not in usage.stderr
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.fakes.cli import Aadbot, Finished
 from tests.teams.conftest import APP_ID
 
 SCHEMA = Path(__file__).parent / "data" / "MicrosoftTeams.schema.v1.29.json"
@@ -48,21 +47,14 @@ def _png(data: bytes) -> tuple[int, int, list[tuple[int, int, int, int]]]:
     return width, height, pixels  # type: ignore[return-value]
 
 
-def _build(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "teams-package",
-        "--out",
-        str(tmp_path / "aadbot.zip"),
-        *extra,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+def _build(aadbot: Aadbot, tmp_path: Path, *extra: str) -> Finished:
+    return aadbot("teams-package", "--out", str(tmp_path / "aadbot.zip"), *extra)
 
 
-def test_the_package_follows_microsofts_schema_with_the_icons_teams_asks_for(tmp_path: Path) -> None:
-    done = _build(tmp_path, "--app-id", APP_ID, "--domain", "https://bot.example.com/api/messages")
+def test_the_package_follows_microsofts_schema_with_the_icons_teams_asks_for(
+    tmp_path: Path, aadbot: Aadbot
+) -> None:
+    done = _build(aadbot, tmp_path, "--app-id", APP_ID, "--domain", "https://bot.example.com/api/messages")
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(tmp_path / "aadbot.zip") as package:
         assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
@@ -87,9 +79,9 @@ def test_the_package_follows_microsofts_schema_with_the_icons_teams_asks_for(tmp
     assert {pixel for pixel in outline[2]} == {(0, 0, 0, 0), (255, 255, 255, 255)}  # white on transparent
 
 
-def test_a_manifest_the_schema_refuses_is_caught(tmp_path: Path) -> None:
+def test_a_manifest_the_schema_refuses_is_caught(tmp_path: Path, aadbot: Aadbot) -> None:
     """The check can fail: Microsoft's schema refuses what Teams would refuse."""
-    assert _build(tmp_path, "--app-id", APP_ID).returncode == 0
+    assert _build(aadbot, tmp_path, "--app-id", APP_ID).returncode == 0
     with zipfile.ZipFile(tmp_path / "aadbot.zip") as package:
         manifest = json.loads(package.read("manifest.json"))
     manifest["bots"][0]["scopes"] = ["everywhere"]
@@ -101,8 +93,8 @@ def test_a_manifest_the_schema_refuses_is_caught(tmp_path: Path) -> None:
         _validator().validate(manifest)
 
 
-def test_without_an_app_id_it_says_what_to_give(tmp_path: Path) -> None:
-    done = _build(tmp_path)
+def test_without_an_app_id_it_says_what_to_give(tmp_path: Path, aadbot: Aadbot) -> None:
+    done = _build(aadbot, tmp_path)
     assert done.returncode == 2
     assert "TEAMS_APP_ID" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "aadbot.zip").exists()
