@@ -79,11 +79,8 @@ class TeamsWorld:
     """When each connector operation was accepted (the rate limits count these)."""
     throttled: int = 0
     key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(65537, 2048))
     other_channel_key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    other_channel_key: rsa.RSAPrivateKey = field(
-        default_factory=lambda: rsa.generate_private_key(65537, 2048)
-    )
+    _keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -96,6 +93,23 @@ class TeamsWorld:
         self.installed = {self._user_id(upn) for upn in section.get("installed", []) if self._user_id(upn)}
         self.blocked = {self._user_id(upn) for upn in section.get("blocked", []) if self._user_id(upn)}
         self.conversations[CHANNEL_CONVERSATION] = Conversation(CHANNEL_CONVERSATION, "channel")
+
+    @property
+    def key(self) -> rsa.RSAPrivateKey:
+        """The key Teams signs its requests to the bot with."""
+        return self._key(self.key_id)
+
+    @property
+    def other_channel_key(self) -> rsa.RSAPrivateKey:
+        return self._key(self.other_channel_key_id)
+
+    def _key(self, key_id: str) -> rsa.RSAPrivateKey:
+        """Made on first use: a 2048-bit key costs a tenth of a second of CPU, and most sandboxes never
+        play Teams."""
+        with self.lock:
+            if key_id not in self._keys:
+                self._keys[key_id] = rsa.generate_private_key(65537, 2048)
+            return self._keys[key_id]
 
     @property
     def catalog_id(self) -> str:

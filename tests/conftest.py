@@ -3,10 +3,13 @@ from __future__ import annotations
 import copy
 import json
 import os
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+import httpx._transports.default as httpx_transports
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
@@ -44,6 +47,25 @@ pytest_plugins = ["tests.storage.databases"]
 """The `database` and `database_url` fixtures, for every folder."""
 
 _LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_", "TEAMS_")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_tls_context() -> Iterator[None]:
+    """httpx builds a new TLS context for every client, reading the whole CA bundle (50 ms of CPU), even
+    for the loopback `http://` URLs of the tests; `httpx.post(...)` makes a client per call. The default
+    context is the same every time, so each test process builds it once. Any other `verify` or `cert` is
+    left to httpx."""
+    build = httpx.create_ssl_context
+    default = build()
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        if verify is True and cert is None and trust_env:
+            return default
+        return build(verify=verify, cert=cert, trust_env=trust_env)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_transports, "create_ssl_context", shared)  # where httpx's clients call it
+        yield
 
 
 @pytest.fixture(autouse=True)
