@@ -3,7 +3,7 @@
 Migrating is done once per run (per xdist worker), not per test:
 - SQLite: a template file is migrated once; each test gets its own copy.
 - PostgreSQL (the server on 127.0.0.1:5432, trust auth, database `test`): one schema per run, migrated
-  once; before each test every table but `alembic_version` is emptied (TRUNCATE ... RESTART IDENTITY),
+  once; before each test every table but `alembic_version` is emptied (DELETE, sequences restarted),
   so ids start at 1 again. The schema is dropped at the end of the run.
 `empty_database_url` gives a database nothing has touched, for the tests of migrating itself.
 
@@ -59,9 +59,15 @@ def _drop_schema(admin: Engine, schema: str) -> None:
 
 
 def reset_postgres_schema(engine: Engine, schema: str) -> None:
-    """Empty every table of `schema` but the migrations' own, and restart its id sequences."""
+    """Empty every table of `schema` but the migrations' own, and restart its id sequences.
+
+    DELETE, not TRUNCATE: the tables of a test hold a few rows, and TRUNCATE of every table costs a
+    third of a second of the server's time per test (new files for each table), DELETE a few
+    milliseconds. Foreign keys are not checked while emptying (`session_replication_role`), so the
+    order does not matter; every table ends empty all the same."""
     with engine.begin() as connection:
         connection.execute(text(f"SET LOCAL lock_timeout = '{_RESET_LOCK_TIMEOUT}'"))
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
         tables = [
             name
             for (name,) in connection.execute(
@@ -70,8 +76,15 @@ def reset_postgres_schema(engine: Engine, schema: str) -> None:
             if name not in _KEPT_TABLES
         ]
         if tables:
-            listed = ", ".join(f'{schema}."{name}"' for name in sorted(tables))
-            connection.execute(text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
+            connection.exec_driver_sql("; ".join(f'DELETE FROM {schema}."{name}"' for name in sorted(tables)))
+        connection.execute(
+            text(
+                "SELECT setval(sequence.oid, 1, false) FROM pg_class sequence"
+                " JOIN pg_namespace owner ON owner.oid = sequence.relnamespace"
+                " WHERE sequence.relkind = 'S' AND owner.nspname = :schema"
+            ),
+            {"schema": schema},
+        )
 
 
 @pytest.fixture(scope="session")
