@@ -70,6 +70,8 @@ class World:
     snapshot: DirectorySnapshot
     plan: Plan
     admin: Actor
+    fingerprint: str
+    """The plan's, computed once: it hashes every user (a tenth of a second at 20,000 users)."""
 
 
 @functools.cache
@@ -91,7 +93,8 @@ def world(size: int) -> World:
     snapshot = _snapshot(scenario)
     connector = snapshot.organization.administrators[0]
     admin = Actor("U1", connector, "Maximiliana Alexandrina von Wiesenthal-Kolmogorova")
-    return World(snapshot, build_plan(snapshot, connector), admin)
+    plan = build_plan(snapshot, connector)
+    return World(snapshot, plan, admin, plan.fingerprint)
 
 
 def _snapshot(scenario: dict[str, Any]) -> DirectorySnapshot:
@@ -145,7 +148,7 @@ def status(world: World, state: str) -> MigrationStatus:
         active=state not in ("completed", "cancelled"),
         blocked_reason="The directory refused: " + "x" * 500 if state in ("blocked", "failed") else None,
         blocked_fix="Fix it in the Microsoft Entra admin center, then `recheck`.",
-        plan_fingerprint=plan.fingerprint,
+        plan_fingerprint=world.fingerprint,
         counts=plan.counts,
         checks=plan.checks,
         started_by=world.admin,
