@@ -111,29 +111,18 @@ def test_serve_with_an_app_token_slack_refuses_stops_at_once_naming_the_fix(tmp_
     assert "Traceback" not in finished.stderr
 
 
-def test_sigterm_closes_the_link_and_serve_exits_cleanly(tmp_path: Path) -> None:
-    fake = FakeSlack(users=dict(PEOPLE))
-    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
-        fake.url = server.url
-        with serve_process("socket", fake, tmp_path, socket=socket) as served:
-            link = socket.wait_for_links(1)
-            served.process.send_signal(signal.SIGTERM)
-            assert served.process.wait(timeout=20) == 0
-            socket.wait_closed(link)
-            assert "Traceback" not in served.log_text()
-
-
 def test_two_serve_processes_on_one_database_share_the_work_and_a_retry_on_the_other_link_acts_once(
     tmp_path: Path,
 ) -> None:
-    """Slack spreads envelopes over every open link of the app and may retry on another one."""
+    """Slack spreads envelopes over every open link of the app and may retry on another one. Then SIGTERM
+    (what service managers send) closes a process's link and it exits cleanly, the other serving on."""
     fake = FakeSlack(users=dict(PEOPLE))
     shared = {"AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}"}
     with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
         fake.url = server.url
         (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
         with (
-            serve_process("socket", fake, tmp_path / "a", socket=socket, environment=shared),
+            serve_process("socket", fake, tmp_path / "a", socket=socket, environment=shared) as one,
             serve_process("socket", fake, tmp_path / "b", socket=socket, environment=shared),
         ):
             first, second = socket.open_links()
@@ -162,3 +151,12 @@ def test_two_serve_processes_on_one_database_share_the_work_and_a_retry_on_the_o
                 )
                 fake.wait_for(lambda f, n=before: len(f.responses) > n, WAIT)
             assert len(in_thread(fake, ts)) == 1
+
+            one.process.send_signal(signal.SIGTERM)
+            assert one.process.wait(timeout=20) == 0
+            socket.wait_closed(first)
+            assert "Traceback" not in one.log_text()
+            assert socket.open_links() == [second]
+            before = len(fake.responses)
+            socket.ack(socket.send("slash_commands", payloads.command_payload("help", user="UDANA")))
+            fake.wait_for(lambda f: len(f.responses) > before, WAIT)
