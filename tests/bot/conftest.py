@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -57,10 +56,9 @@ def text_of(outgoing: list[Outgoing]) -> str:
 
 
 @pytest.fixture
-def chat(tmp_path: Path) -> Iterator[Chat]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}", sandbox_scenario=str(bundled_scenario())
-    )
+def chat(sqlite_url: str) -> Iterator[Chat]:
+    """The runtime over a copy of the run's migrated SQLite file (tests/storage/databases.py)."""
+    settings = Settings(database_url=sqlite_url, sandbox_scenario=str(bundled_scenario()))
     runtime = build_runtime(settings)
     try:
         yield Chat(runtime)
