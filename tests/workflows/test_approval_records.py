@@ -243,10 +243,10 @@ def test_a_live_plan_that_changed_voids_the_approval_and_replans(
     result = service.decide(requested, lee, approve=True)
     counts = service.plan().counts
     assert (result.outcome, result.status.state) == ("void", "planned")
-    assert result.message.startswith(
-        "The directory or the organization changed since the request, so the plan did too (now "
+    assert result.message == (
+        "The directory or the organization changed since the request, so the plan did too (now 4 auto,"
+        " 1 invite). The approval is void; review `plan` and run `request-approval` again."
     )
-    assert result.message.endswith("). The approval is void; review `plan` and run `request-approval` again.")
     assert counts["invite"] == 1
     assert _approval(database, requested).status == "void"
     assert [entry[1:4] for entry in _trail(service, 2)] == [
@@ -254,6 +254,18 @@ def test_a_live_plan_that_changed_voids_the_approval_and_replans(
         ("checking_prerequisites", "planned", "prerequisites_passed"),
     ]
     assert _trail(service, 2)[0][4] == {"approval_id": requested, "reason": "plan changed"}
+
+
+def test_a_plan_left_without_users_says_so_when_it_voids_the_approval(
+    service: MigrationService, microsoft: FakeMicrosoft, requested: int, lee: Actor
+) -> None:
+    microsoft.users = []
+    result = service.decide(requested, lee, approve=True)
+    assert (result.outcome, result.status.state) == ("void", "planned")
+    assert result.message == (
+        "The directory or the organization changed since the request, so the plan did too (now no users)."
+        " The approval is void; review `plan` and run `request-approval` again."
+    )
 
 
 def test_a_check_failing_now_voids_the_approval_and_says_which(
