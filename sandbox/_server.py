@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+from starlette.types import Receive, Scope, Send
 
 from sandbox._app import create_app, faults_from_json
 from sandbox._scenario import Scenario, load_scenario
@@ -36,7 +37,10 @@ class Sandbox:
         `device_interval` is the polling interval device-code sign-ins are told to keep."""
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
+        self._scenario = scenario
+        self._options = (page_size, clock, device_interval)
         self._state = State(scenario, page_size=page_size, clock=clock, device_interval=device_interval)
+        self._app = create_app(self._state)
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -47,7 +51,8 @@ class Sandbox:
         if self._server is not None:
             return self
         config = uvicorn.Config(
-            create_app(self._state),
+            self._serve,
+            interface="asgi3",  # a bound method: uvicorn would take it for ASGI 2
             host=self._host,
             port=self._port,
             log_level="warning",
@@ -67,6 +72,18 @@ class Sandbox:
         self._server, self._thread = server, thread
         self.url = f"http://{self._host}:{port}"
         return self
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)  # the app of the latest `reset`
+
+    def reset(self, scenario: Scenario | None = None) -> None:
+        """Back to the scenario as it was given (or to `scenario`), at once and at the same URL: what a new
+        sandbox would serve (invitations, removals, the connection, tokens, device codes, faults, request
+        counts and Teams all start again); starting a new server costs far more than this."""
+        self._scenario = scenario or self._scenario
+        page_size, clock, device_interval = self._options
+        self._state = State(self._scenario, page_size=page_size, clock=clock, device_interval=device_interval)
+        self._app = create_app(self._state)
 
     def stop(self) -> None:
         if self._server is None or self._thread is None:

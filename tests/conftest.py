@@ -83,11 +83,18 @@ def fabrikam() -> dict[str, Any]:
     return copy.deepcopy(_FABRIKAM_DATA)
 
 
-@pytest.fixture
-def box(fabrikam: dict[str, Any]) -> Iterator[Sandbox]:
-    """The sandbox serving `fabrikam` over loopback HTTP."""
-    with Sandbox(parse_scenario(fabrikam)) as running:
+@pytest.fixture(scope="module")
+def served_box() -> Iterator[Sandbox]:
+    """One sandbox server per test module, reset by each test's `box`."""
+    with Sandbox(parse_scenario(copy.deepcopy(_FABRIKAM_DATA))) as running:
         yield running
+
+
+@pytest.fixture
+def box(fabrikam: dict[str, Any], served_box: Sandbox) -> Sandbox:
+    """The sandbox serving `fabrikam` over loopback HTTP: the module's, reset to what a new one serves."""
+    served_box.reset(parse_scenario(fabrikam))
+    return served_box
 
 
 @pytest.fixture(scope="module")
