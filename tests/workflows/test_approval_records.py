@@ -417,6 +417,21 @@ def test_a_late_click_right_after_someone_approved_names_them_later_only_the_sta
     assert str(late.value) == "This approval request is already approved; nothing to decide."
 
 
+def test_a_request_right_after_another_admins_names_theirs_later_only_the_state(
+    service: MigrationService, clock: FakeClock, requested: int, lee: Actor
+) -> None:
+    with pytest.raises(ConflictError) as conflict:
+        service.request_approval(None, lee)
+    assert str(conflict.value) == (
+        "Dana just requested approval; the migration is now awaiting approval."
+        " Next: `recheck`, `approve`, `reject`, `announce`, `cancel`."
+    )
+    clock.advance(minutes=3)
+    with pytest.raises(WorkflowError) as late:
+        service.request_approval(None, lee)
+    assert type(late.value) is WorkflowError
+
+
 def test_the_requester_may_not_approve_under_any_of_their_identities(
     service: MigrationService, database: Database, requested: int
 ) -> None:
