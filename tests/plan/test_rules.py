@@ -173,3 +173,27 @@ def test_matching_leaves_the_garbage_collector_as_it_found_it() -> None:
         assert not gc.isenabled()  # someone else turned it off: not ours to turn on
     finally:
         gc.enable()
+
+
+def test_rule2_holds_beside_a_disabled_candidate_too() -> None:
+    """A second, disabled candidate for the same person sends matching through the rules in full: the guest
+    still counts by the field it matched through."""
+    disabled = member("d", "old@a.com", mail="bob@outlook.com", account_enabled=False)
+    by_mail = member("g", "bob#EXT#@a.onmicrosoft.com", mail="bob@outlook.com", user_type="Guest")
+    assert _only("bob@outlook.com", disabled, by_mail)[:2] == (
+        "auto",
+        Match("g", by_mail.user_principal_name, "mail"),
+    )
+    by_proxy = member(
+        "g", "g#EXT#@a.onmicrosoft.com", proxy_addresses=("smtp:bob@outlook.com",), user_type="Guest"
+    )
+    assert _only("bob@outlook.com", disabled, by_proxy)[:2] == (
+        "map",
+        Match("g", by_proxy.user_principal_name, "proxyAddresses"),
+    )
+
+
+def test_several_disabled_candidates_name_the_field_the_first_matched_through() -> None:
+    first = member("d1", "x@a.com", other_mails=("gus@a.com",), account_enabled=False)
+    second = member("d2", "gus@a.com", account_enabled=False)
+    assert _only("gus@a.com", first, second)[:2] == ("disabled", Match("d1", "x@a.com", "otherMails"))
