@@ -10,6 +10,12 @@ from tests.plan.snapshots import TENANT, member
 from tests.plan.test_checks import _check
 from workflows.directory import Organization, Subscription
 
+APP_INVITES_FIX = (
+    "In the Microsoft Entra admin center open External Identities > External collaboration settings > Guest"
+    " invite settings and choose 'Member users and users assigned to specific admin roles can invite', or"
+    " have a Guest Inviter run `aadbot signin` and set AZURE_AUTH=device."
+)
+
 BILLED = Organization(name="org", billing_subscription_id="sub")
 CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
     "org-pass": (
@@ -116,6 +122,34 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
             " (allowInvitesFrom: none). Give them the Guest Inviter role, or relax the guest invite settings"
             " (External collaboration).",
             "Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
+        ),
+    ),
+    "invite-as-app-refused": (
+        "invite-permission",
+        {
+            "users": ["x@b.com", "y@b.com"],
+            "allow_invites_from": "adminsAndGuestInviters",
+            "invites_as_app": True,
+        },
+        (
+            "fail",
+            "2 user(s) need a guest invitation, which the bot's app sends; Microsoft refuses invitations from"
+            " an app when allowInvitesFrom is adminsAndGuestInviters. " + APP_INVITES_FIX,
+            APP_INVITES_FIX,
+        ),
+    ),
+    "invite-as-app-allowed": (
+        "invite-permission",
+        {
+            "users": ["x@b.com"],
+            "allow_invites_from": "adminsGuestInvitersAndAllMembers",
+            "invites_as_app": True,
+        },
+        (
+            "pass",
+            "admin@a.com may invite the 1 guest(s) needed"
+            " (allowInvitesFrom: adminsGuestInvitersAndAllMembers).",
+            "",
         ),
     ),
     "count-pass": (
