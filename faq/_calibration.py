@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from typing import Protocol
 
-# A wrong confident answer costs more than an honest "I don't know".
-WRONG_ANSWER_COST = 2.0
+# A wrong answer costs more than an honest "I don't know". The answer threshold is where framed answers
+# begin ("This sounds like ...", with one-click alternatives): a wrong one says its doubt and offers the way
+# out, so it costs 1.5, not 2 (cross-validated: docs/faq-eval.md, round 8).
+WRONG_ANSWER_COST = 1.5
 # Above the answer threshold, an answer is given plainly only where the tuning material's answers are right
 # at least this often; below that it is framed as likely ("This sounds like ...") with one-click alternatives.
 SURE_PRECISION = 0.95

@@ -182,6 +182,7 @@ class ScoredRecord:
     rows: frozenset[str]  # row hashes (see `row_hash`)
     answered_right: float  # the floor for in-scope answered with the right topic, as a share
     out_of_scope_declined: float  # the floor for out-of-scope declined, as a share
+    measured: dict[str, int] = field(default_factory=dict)  # the counts of the latest scoring (history)
 
     @classmethod
     def load(cls, path: Path = SCORED) -> ScoredRecord:
@@ -193,6 +194,7 @@ class ScoredRecord:
             frozenset(data.get("rows", ())),
             float(floors.get("answered_right", 0.0)),
             float(floors.get("out_of_scope_declined", 0.0)),
+            {str(key): int(value) for key, value in data.get("measured", {}).items()},
         )
 
 
@@ -201,14 +203,15 @@ def scored_record_text(
 ) -> str:
     """`scored.json` after a `--write`: the rows scored so far and the floors from the latest scoring.
 
-    The floors are the measured shares, rounded down to two decimals: they guard against getting worse.
+    The floors are the measured shares, rounded down to two decimals: they guard against getting worse, for as
+    long as those rows are held out. A `--write` that scores nothing keeps the latest scoring's record.
     """
     rows = previous.rows | {q.row for q in questions}
     floors = {
         "answered_right": previous.answered_right,
         "out_of_scope_declined": previous.out_of_scope_declined,
     }
-    measured: dict[str, object] = {}
+    measured: dict[str, int] = dict(previous.measured)
     if held_out is not None and questions:
         floors = {
             "answered_right": _floor(held_out.answered_right, held_out.in_scope),
@@ -437,6 +440,10 @@ _TUNING_GROUPS: tuple[tuple[str, Callable[[Question], bool]], ...] = (
     (
         "Real questions, round 6's held-out part (scored once in round 6; tuning material since)",
         lambda q: q.source == "real" and q.round == 6,
+    ),
+    (
+        "Real questions, round 7's held-out part (scored once in round 7; tuning material since)",
+        lambda q: q.source == "real" and q.round == 7,
     ),
     (
         "Fourth set (model-written; held out last round, scored once; now tuning material)",

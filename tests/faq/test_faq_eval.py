@@ -33,9 +33,13 @@ FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
 
 # The model-written sets are tuning material; their floors are the measured values (target 0.90), with the
 # learned model's log-odds out of fold (docs/faq-eval.md, round 7).
-FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.97, "Original": 0.95}
-# Rounds 5 and 6 as the file held them when round 7 began: every one of them scored once, tuning material now.
-SPENT_ROWS_SHA256 = "4ac474982eaf39d0aa71e9b61ca85905ea4f14066d9210e897747fc5c2d282fa"
+FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.95, "Original": 0.95}
+# Rounds 5 to 7 as the file held them when round 8 began: every one of them scored once, tuning material now.
+SPENT_ROWS_SHA256 = "9f1fac8f36cab3df791e205b9298c1bf2608402d2a81680dfc7b06bb2811acd9"
+# Round 7's held-out rows, scored once by `--write` (faq/eval/scored.json keeps what it measured), are tuning
+# material since round 8: their held-out floors no longer apply. These guard their figures in sample, as
+# refitted on them (measured in round 8, rounded down): in scope answered right, out of scope declined.
+FLOOR_SPENT_IN_SAMPLE = {"Real questions, round 7's": (0.40, 0.90)}
 
 
 @cache
@@ -48,11 +52,13 @@ def _evaluated(include_held_out: bool) -> Evaluation:
 
 def test_held_out_real_questions_stay_above_the_floors_measured_when_they_were_scored() -> None:
     # Only rows `--write` has scored are evaluated (a fresh held-out part is never scored early by a test);
-    # the floors are what that scoring measured, in faq/eval/scored.json.
+    # the floors are what that scoring measured, in faq/eval/scored.json, and guard those rows while they are
+    # held out (a later round spends them: then FLOOR_SPENT_IN_SAMPLE guards them in sample).
     record = ScoredRecord.load()
     held_out = _evaluated(True).held_out
-    if not record.rows:
-        assert held_out is None and record.answered_right == record.out_of_scope_declined == 0.0
+    still_held_out = {q.row for q in load_real() if q.held_out} & record.rows
+    if not still_held_out:
+        assert held_out is None
         return
     assert held_out is not None
     assert held_out.answered_right / held_out.in_scope >= record.answered_right
@@ -96,6 +102,25 @@ def test_a_new_held_out_part_is_neither_fitted_nor_scored_before_write_scores_it
     assert record.out_of_scope_declined == written.held_out.out_of_scope_declined / 1
 
 
+def test_spent_held_out_parts_keep_their_record_and_stay_above_their_in_sample_floors() -> None:
+    record = ScoredRecord.load()
+    spent = {q.row for q in load_real() if q.round == 7}
+    assert spent <= record.rows  # scored once by `--write`, and recorded
+    assert record.measured == {  # round 7's single scoring, kept as history by later `--write`s
+        "in_scope": 5,
+        "answered_right": 2,
+        "top1_right": 4,
+        "out_of_scope": 65,
+        "out_of_scope_declined": 56,
+    }
+    assert (record.answered_right, record.out_of_scope_declined) == (0.4, 0.86)
+    for title, figures in _evaluated(False).comparisons:
+        for prefix, (answered, declined) in FLOOR_SPENT_IN_SAMPLE.items():
+            if title.startswith(prefix):
+                assert figures.answered_right / figures.in_scope >= answered, title
+                assert figures.out_of_scope_declined / figures.out_of_scope >= declined, title
+
+
 def test_model_written_sets_stay_above_their_floors() -> None:
     for title, figures in _evaluated(False).comparisons:
         name = title.split()[0]
@@ -126,6 +151,9 @@ def test_real_questions_are_verbatim_with_a_source_and_split_per_label_before_tu
     assert hashlib.sha256(spent.encode("utf-8")).hexdigest() == SPENT_ROWS_SHA256
     assert all(item["round"] <= SPENT_THROUGH_ROUND for item in lines[: len(spent.splitlines())])
     assert all(item["split"] == "report" for item in lines if item["round"] > SPENT_THROUGH_ROUND)
+    # Round 7 was held out as a whole and scored once in round 7: tuning material since round 8.
+    round_seven = [item for item in lines if item["round"] == 7]
+    assert len(round_seven) == 70 and all(item["split"] == "report" for item in round_seven)
 
 
 def test_long_messages_get_their_own_part_of_the_calibration() -> None:
@@ -209,5 +237,5 @@ def test_threshold_prefers_declining_over_a_wrong_answer() -> None:
     # Both questions score alike: answering both gives one wrong answer (cost 2), declining both costs 2;
     # a lone wrong answer at a higher confidence must fall below the threshold.
     confidences = [0.9, 0.4]
-    assert choose_threshold(confidences, samples) > 0.9
+    assert choose_threshold(confidences, samples, wrong_cost=2.0) > 0.9
     assert Calibration(1.0, 1.0, 0.0, 0.5).confidence(0.0, 0.0) == 0.5
