@@ -19,6 +19,7 @@ from storage.outbox import enqueue, supersede
 from workflows._codec import encode
 from workflows.results import Actor, ApprovalRequest, ConnectionResult, DecisionResult, MigrationStatus
 
+STARTED = "migration_started"
 APPROVAL_PROMPT = "approval_prompt"
 APPROVAL_DECISION = "approval_decision"
 APPROVED = "approval_approved"
@@ -26,7 +27,16 @@ PORTAL_STEPS = "portal_steps"
 CONNECTION = "connection_notice"
 COMPLETED = "migration_completed"
 CANCELLED = "migration_cancelled"
-KINDS = (APPROVAL_PROMPT, APPROVAL_DECISION, APPROVED, PORTAL_STEPS, CONNECTION, COMPLETED, CANCELLED)
+KINDS = (
+    STARTED,
+    APPROVAL_PROMPT,
+    APPROVAL_DECISION,
+    APPROVED,
+    PORTAL_STEPS,
+    CONNECTION,
+    COMPLETED,
+    CANCELLED,
+)
 """Every notice kind: a renderer must know each one."""
 CHANNEL_PREFIX = "channel:"
 
@@ -39,6 +49,15 @@ def approval_thread(approval_id: int) -> str:
 def admins_address(row: Migration) -> str:
     """The migration's channel, or its starter by direct message when it was started outside one."""
     return f"{CHANNEL_PREFIX}{row.channel_id}" if row.channel_id else row.started_by_email
+
+
+def started(session: Session, row: Migration, status: MigrationStatus, now: datetime) -> None:
+    """The start's summary, with the result of the first prerequisite check: whichever step commits that
+    result (`start`, or a `resume` after the process that started it died mid-check) tells it, once."""
+    starter = Actor(row.started_by_id, row.started_by_email, row.started_by_name)
+    key = f"migration-{row.id}-started"
+    told = {"status": encode(status), "actor": encode(starter)}
+    _record(session, row, key, admins_address(row), STARTED, now, told)
 
 
 def approval_prompt(

@@ -363,8 +363,8 @@ class Conversation:
     def _start(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         if len(command.args) != 2:
             raise WorkflowError(START_USAGE)
-        status = self._service.start(command.args[0], command.args[1], actor, channel=channel)
-        return [views.started(status, actor)]
+        self._service.start(command.args[0], command.args[1], actor, channel=channel)
+        return self._outbox.flush()  # the summary, recorded with the check's result, reaches the starter
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._service.status(command.arg(0))

@@ -15,7 +15,6 @@ from bot.conversation.messages import (
     Block,
     Button,
     ButtonStyle,
-    Channel,
     Facts,
     Heading,
     Message,
@@ -168,8 +167,9 @@ def _counts(status: MigrationStatus) -> Facts:
     return Facts(pairs or (("0 users", "nobody to move"),))
 
 
-def started(status: MigrationStatus, actor: Actor) -> Outgoing:
-    name = actor.name or actor.email
+def started(status: MigrationStatus, starter: Actor) -> Message:
+    """The channel's summary of a start: the first check's result and what comes next."""
+    name = starter.name or starter.email
     blocks: list[Block] = [
         Heading(f"{name} started moving {status.organization} to {status.tenant_name or status.tenant_id}"),
         Text("*Prerequisites*"),
@@ -181,10 +181,7 @@ def started(status: MigrationStatus, actor: Actor) -> Outgoing:
         blocks.append(_counts(status))
     blocks.append(Text(_STAGES.get(status.state, "")))
     blocks.append(Text(sign_in_views.REHEARSE_HINT))
-    return Outgoing(
-        Message(f"Migration of {status.organization} started: {status.state}", _with_next(blocks, status)),
-        Channel(status.channel_id),
-    )
+    return Message(f"Migration of {status.organization} started: {status.state}", _with_next(blocks, status))
 
 
 def checked(status: MigrationStatus) -> Outgoing:

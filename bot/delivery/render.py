@@ -115,6 +115,8 @@ def envelope_of(message: OutboundMessage) -> Envelope:
 def _notice(kind: str, payload: dict[str, Any]) -> Message:
     """A notice the workflow recorded with its step, in the words of the views."""
     match kind:
+        case notices.STARTED:
+            return views.started(decode(MigrationStatus, payload["status"]), _actor(payload["actor"]))
         case notices.APPROVAL_PROMPT:
             return views.approval_prompt(decode(ApprovalRequest, payload["request"]))
         case notices.APPROVAL_DECISION:

@@ -1,5 +1,7 @@
 """A process killed right after a step commits, where it used to queue the step's messages only then:
 the messages were recorded with the step, so the next process delivers each of them exactly once.
+A `start` killed between its two commits (the busy state, then the check's result) leaves its summary
+owed: the `resume` that finishes the check tells it, once.
 
 `ProcessKilled` is raised at the very point between the two former steps (the step has returned, its
 commit is done, nothing after it runs); the restart is a new runtime and a new outbox worker over the
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,6 +31,8 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import texts
 from tests.workflows.fakes import ProcessKilled
 from workflows.results import Actor
+from workflows.settings import WorkflowSettings
+from workflows.stages import checking
 
 ORGANIZATION = "fabrikam-fiber"
 CHANNEL = "CMIGRATE"
@@ -40,14 +45,14 @@ PEOPLE = {"UDANA": ("dana@fabrikam.com", "Dana Owner"), "ULEE": ("lee@fabrikam.c
 class Process:
     """One life of the bot over the database: its runtime, and its outbox worker sending to Slack."""
 
-    def __init__(self, database_url: str, fake: FakeSlack) -> None:
+    def __init__(self, database_url: str, fake: FakeSlack, clock: Callable[[], datetime] = utc_now) -> None:
         settings = Settings(database_url=database_url, sandbox_scenario=str(bundled_scenario()))
-        self.runtime = build_runtime(settings, surface="slack")
+        self.runtime = build_runtime(settings, surface="slack", clock=clock)
         lookups = build_web_client(TOKEN, base_url=f"{fake.url}/api/")
         posting = build_web_client(TOKEN, base_url=f"{fake.url}/api/", retries=False)
-        self.state = DatabaseSlackState(self.runtime.database, clock=utc_now)  # as serve keeps it
+        self.state = DatabaseSlackState(self.runtime.database, clock=clock)  # as serve keeps it
         sender = SlackSender(posting, People(lookups), self.state)
-        self.worker = OutboxWorker(self.runtime.database, sender, clock=utc_now, settings=UNPACED)
+        self.worker = OutboxWorker(self.runtime.database, sender, clock=clock, settings=UNPACED)
 
     def say(self, actor: Actor, text: str) -> list[Any]:
         return self.runtime.conversation.command(actor, text, channel=CHANNEL)
@@ -63,11 +68,12 @@ def fake(served_slack: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
-def lives(database_url: str, fake: FakeSlack) -> Iterator[Callable[[], Process]]:
+def lives(database_url: str, fake: FakeSlack) -> Iterator[Callable[..., Process]]:
+    """A new life of the bot; `later` starts it that long after now (a lease may have run out)."""
     started: list[Runtime] = []
 
-    def life() -> Process:
-        process = Process(database_url, fake)
+    def life(later: timedelta = timedelta(0)) -> Process:
+        process = Process(database_url, fake, clock=lambda: utc_now() + later)
         started.append(process.runtime)
         return process
 
@@ -85,6 +91,16 @@ def killed_after(monkeypatch: pytest.MonkeyPatch, view: str) -> None:
     monkeypatch.setattr(views, view, die)
 
 
+def died_after(step: Callable[..., Any]) -> Callable[..., Any]:
+    """The step runs to its end, its commits done; the process dies before anything after it runs."""
+
+    def dying(*args: Any, **kwargs: Any) -> Any:
+        step(*args, **kwargs)
+        raise ProcessKilled
+
+    return dying
+
+
 def _connect(process: Process) -> None:
     sandbox = process.runtime.sandbox
     assert sandbox is not None
@@ -100,14 +116,14 @@ def _posted(fake: FakeSlack, marker: str) -> list[str]:
 
 
 def test_a_kill_right_after_the_decision_commits_loses_none_of_its_messages(
-    lives: Callable[[], Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = lives()
     first.say(DANA, f"start {ORGANIZATION} fabrikam.com")
     first.say(DANA, "invite")
     first.say(DANA, "request-approval")
     approval_id = str(first.runtime.service.status(ORGANIZATION).pending_approval_id)
-    assert first.deliver() == 2  # the prompt, in the channel and to Lee
+    assert first.deliver() == 3  # the start's summary; the prompt, in the channel and to Lee
     with monkeypatch.context() as dying:
         killed_after(dying, "decision")
         with pytest.raises(ProcessKilled):
@@ -123,7 +139,7 @@ def test_a_kill_right_after_the_decision_commits_loses_none_of_its_messages(
 
 
 def test_a_kill_right_after_the_watch_sees_the_connection_loses_no_announcement(
-    lives: Callable[[], Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = lives()
     first.say(DANA, f"start {ORGANIZATION} fabrikam.com")
@@ -147,10 +163,11 @@ def test_a_kill_right_after_the_watch_sees_the_connection_loses_no_announcement(
 
 
 def test_a_kill_right_after_a_cancel_commits_loses_no_announcement(
-    lives: Callable[[], Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = lives()
     first.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    assert first.deliver() == 1  # the start's summary
     with monkeypatch.context() as dying:
         killed_after(dying, "cancelled")
         with pytest.raises(ProcessKilled):
@@ -161,3 +178,45 @@ def test_a_kill_right_after_a_cancel_commits_loses_no_announcement(
     assert second.deliver() == 1
     assert _posted(fake, "cancelled the migration") == ["chat.postMessage"]
     assert lives().deliver() == 0
+
+
+def test_a_kill_right_after_start_commits_loses_no_summary(
+    lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = lives()
+    with monkeypatch.context() as dying:
+        dying.setattr(first.runtime.service, "start", died_after(first.runtime.service.start))
+        with pytest.raises(ProcessKilled):
+            first.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    assert first.runtime.service.status(ORGANIZATION).state == "planned"  # the check did commit
+
+    second = lives()
+    assert second.deliver() == 1
+    assert _posted(fake, f"Dana Owner started moving {ORGANIZATION}") == ["chat.postMessage"]
+    second.say(DANA, f"recheck {ORGANIZATION}")  # a later check has no start to tell about
+    assert second.deliver() == 0 and lives().deliver() == 0
+
+
+def test_a_start_killed_mid_check_tells_its_summary_once_the_check_is_resumed(
+    lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = lives()
+    with monkeypatch.context() as dying:
+        dying.setattr(checking, "check_prerequisites", died_after(lambda _: None))
+        with pytest.raises(ProcessKilled):
+            first.say(DANA, f"start {ORGANIZATION} fabrikam.com")  # dies between its two commits
+    assert first.runtime.service.status(ORGANIZATION).state == "checking_prerequisites"
+    assert first.deliver() == 0  # no result yet, so nothing to tell
+
+    second = lives(WorkflowSettings().step_lease)  # back once the dead check's lease has run out
+    with monkeypatch.context() as dying:
+        dying.setattr(second.runtime.service, "resume", died_after(second.runtime.service.resume))
+        with pytest.raises(ProcessKilled):
+            second.say(DANA, f"resume {ORGANIZATION}")  # and dies again, right after the check commits
+    assert second.runtime.service.status(ORGANIZATION).state == "planned"
+
+    third = lives(WorkflowSettings().step_lease)
+    assert third.deliver() == 1
+    assert _posted(fake, f"Dana Owner started moving {ORGANIZATION}") == ["chat.postMessage"]
+    third.say(DANA, f"recheck {ORGANIZATION}")
+    assert third.deliver() == 0 and lives().deliver() == 0

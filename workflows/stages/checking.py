@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from storage import ActiveMigration, Migration
-from workflows import _plan_codec
+from workflows import _plan_codec, notices
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.machine import describe_state
@@ -107,10 +107,12 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> MigrationSt
 
 
 def check_prerequisites(unit: Unit) -> None:
-    """In `checking_prerequisites`: snapshot and plan, then planned, blocked or failed; commits."""
+    """In `checking_prerequisites`: snapshot and plan, then planned, blocked or failed; commits, with the
+    start's summary when this is the first result (an idempotent notice: told once however often)."""
     row, microsoft = unit.row, unit.ctx.microsoft
     unit.flow.now = unit.ctx.now()
     connector = row.started_by_email
+    first = row.plan is None  # no check has got as far as a plan yet: the start's summary is still owed
     with failing_on_error(unit, "prerequisite checks"):
         try:
             snapshot = microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
@@ -122,11 +124,12 @@ def check_prerequisites(unit: Unit) -> None:
                 " again with the right one; otherwise `resume` once the service answers."
             )
             unit.flow.fire("fail", details={"error": str(error)})
-            commit(unit)
-            return
-        row.tenant_id = snapshot.tenant.id
-        row.tenant_name = snapshot.tenant.display_name
-        apply_plan(unit, plan)
+        else:
+            row.tenant_id = snapshot.tenant.id
+            row.tenant_name = snapshot.tenant.display_name
+            apply_plan(unit, plan)
+        if first:
+            notices.started(unit.session, row, status(unit.session, row), unit.flow.now)
         commit(unit)
 
 
