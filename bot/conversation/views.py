@@ -296,7 +296,7 @@ def decision_closed(result: DecisionResult, decider: Actor, *, buttons: bool = T
         f"waiting for {waiting} more",
         "rejected": f"🚫 Rejected by {name}",
         "expired": "⌛ Expired",
-        "void": "⌛ Void: the plan changed",
+        "void": "⌛ Void",
     }[result.outcome]
     blocks: list[Block] = [
         Heading(f"Approval #{result.approval_id}: connect {result.status.organization}"),

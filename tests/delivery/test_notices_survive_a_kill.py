@@ -220,3 +220,40 @@ def test_a_start_killed_mid_check_tells_its_summary_once_the_check_is_resumed(
     assert _posted(fake, f"Dana Owner started moving {ORGANIZATION}") == ["chat.postMessage"]
     third.say(DANA, f"recheck {ORGANIZATION}")
     assert third.deliver() == 0 and lives().deliver() == 0
+
+
+def _awaiting_approval(process: Process) -> None:
+    """Started, invited, approval requested; its summary and the prompt's two copies delivered."""
+    process.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    process.say(DANA, "invite")
+    process.say(DANA, "request-approval")
+    assert process.deliver() == 3
+
+
+def test_a_prompt_voided_by_a_recheck_loses_its_buttons_everywhere_even_after_a_kill(
+    lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = lives()
+    _awaiting_approval(first)
+    with monkeypatch.context() as dying:
+        dying.setattr(first.runtime.service, "recheck", died_after(first.runtime.service.recheck))
+        with pytest.raises(ProcessKilled):
+            first.say(DANA, f"recheck {ORGANIZATION}")
+    assert first.runtime.service.status(ORGANIZATION).state == "planned"
+
+    second = lives()
+    assert second.deliver() == 1  # one notice: it updates the channel's copy and Lee's
+    assert _posted(fake, "no longer holds: the prerequisites were re-checked") == ["chat.update"] * 2
+    assert lives().deliver() == 0
+
+
+def test_a_prompt_that_expired_loses_its_buttons_when_the_next_look_finds_it(
+    lives: Callable[..., Process], fake: FakeSlack
+) -> None:
+    first = lives()
+    _awaiting_approval(first)
+    later = lives(WorkflowSettings().approval_ttl)
+    assert later.runtime.service.status(ORGANIZATION).state == "planned"  # the look that expires it
+    assert later.deliver() == 1
+    assert _posted(fake, "expired at") == ["chat.update"] * 2
+    assert later.runtime.service.status(ORGANIZATION).state == "planned" and later.deliver() == 0

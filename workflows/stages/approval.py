@@ -18,7 +18,6 @@ from workflows.stages.unit import (
     Context,
     Unit,
     commit,
-    hhmm,
     note,
     recent_change_or,
     same_person,
@@ -140,11 +139,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         raise WorkflowError("You already decided on this request; another admin has to approve it.")
     if approval.expires_at <= now:
         approval_lapse.expire(unit, approval)
-        return result(
-            "expired",
-            f"This approval request expired at {hhmm(approval.expires_at)} UTC;"
-            " run `request-approval` for a fresh one.",
-        )
+        return result("expired", approval_lapse.expired_message(approval))
     if approval.plan_fingerprint != row.plan_fingerprint or row.state != "awaiting_approval":
         approval_lapse.void(unit, approval, "the plan changed")
         return result("void", "The plan changed since this request; run `request-approval` again.")

@@ -9,8 +9,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import Approval, Migration
-from workflows.results import BOT
-from workflows.stages.unit import Context, Unit, audit
+from workflows import notices
+from workflows.results import BOT, DecisionOutcome, DecisionResult
+from workflows.stages.unit import Context, Unit, audit, hhmm, status
 
 
 def expire(unit: Unit, approval: Approval) -> None:
@@ -34,6 +35,7 @@ def expire_due(unit: Unit) -> None:
     for approval in pending(unit):
         if approval.expires_at <= unit.flow.now:
             expire(unit, approval)
+            tell_lapsed(unit, approval, "expired", expired_message(approval))
 
 
 def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = None) -> None:
@@ -44,7 +46,9 @@ def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = Non
     for approval in session.exec(query).all():
         row = session.get(Migration, approval.migration_id)
         assert row is not None
-        expire(Unit(ctx, session, ctx.flow(row, session, BOT, now)), approval)
+        unit = Unit(ctx, session, ctx.flow(row, session, BOT, now))
+        expire(unit, approval)
+        tell_lapsed(unit, approval, "expired", expired_message(approval))
         try:
             session.commit()
         except StaleDataError:
@@ -58,6 +62,28 @@ def void_pending(unit: Unit, why: str) -> None:
         state = unit.row.state
         details: dict[str, object] = {"approval_id": approval.id, "why": why}
         unit.session.add(audit(unit.ctx.now(), unit.row, unit.actor, "void_approval", state, state, details))
+        tell_lapsed(unit, approval, "void", f"This request no longer holds: {why}.")
+
+
+def expired_message(approval: Approval) -> str:
+    return (
+        f"This approval request expired at {hhmm(approval.expires_at)} UTC;"
+        " run `request-approval` for a fresh one."
+    )
+
+
+def tell_lapsed(unit: Unit, approval: Approval, outcome: DecisionOutcome, message: str) -> None:
+    """Every copy of the prompt loses its buttons and says why, recorded with the lapse itself."""
+    assert approval.id is not None
+    lapsed = DecisionResult(
+        approval_id=approval.id,
+        outcome=outcome,
+        approvals=approval.approvals,
+        approvers_required=approval.approvers_required,
+        status=status(unit.session, unit.row),
+        message=message,
+    )
+    notices.decision(unit.session, unit.row, lapsed, unit.actor, unit.flow.now)
 
 
 def pending(unit: Unit) -> Sequence[Approval]:
