@@ -198,6 +198,7 @@ async def _serve(
             _watch_forever(built.conversation, deliveries, settings.poll_seconds),
             worker.run_forever(OUTBOX_IDLE_SECONDS),
         ]
+        surface.delivery.wake = worker.wake
         if slack is not None:
             slack.outbox.wake = worker.wake
             if slack.link is not None:

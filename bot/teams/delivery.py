@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +52,12 @@ class Delivery:
         self._people = people
         self._chats = chats
         self._files = files
+        self.wake: Callable[[], None] = lambda: None
+        """Tells the outbox worker to look now (`serve` wires it): the step may have recorded notices."""
 
     async def deliver(self, outgoings: list[Outgoing], origin: Origin | None) -> dict[str, Any] | None:
         """Send each message; for a card action, the card to answer the click with (None otherwise)."""
+        self.wake()  # the step's notices (summaries, prompts, decisions) wait in the outbox, not 2 s
         problems: list[str] = []
         answer = _answer(outgoings) if origin is not None and origin.invoke else None
         viewers = await self._viewers(outgoings)
