@@ -8,9 +8,9 @@ import pytest
 
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Outgoing
-from bot.demo import bundled_scenario
-from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
+from bot.runtime import Runtime
+from sandbox import Sandbox
+from tests.fakes.runtimes import runtime_on
 from workflows.results import Actor
 
 ORG = "fabrikam-fiber"
@@ -56,10 +56,10 @@ def text_of(outgoing: list[Outgoing]) -> str:
 
 
 @pytest.fixture
-def chat(sqlite_url: str) -> Iterator[Chat]:
-    """The runtime over a copy of the run's migrated SQLite file (tests/storage/databases.py)."""
-    settings = Settings(database_url=sqlite_url, sandbox_scenario=str(bundled_scenario()))
-    runtime = build_runtime(settings)
+def chat(sqlite_url: str, box: Sandbox) -> Iterator[Chat]:
+    """The runtime over a copy of the run's migrated SQLite file (tests/storage/databases.py) and the
+    module's sandbox, reset to the bundled scenario."""
+    runtime = runtime_on(box, sqlite_url)
     try:
         yield Chat(runtime)
     finally:

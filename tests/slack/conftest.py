@@ -7,13 +7,12 @@ from contextlib import ExitStack
 
 import httpx
 import pytest
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from bot.slack import InMemorySlackState, SlackState, build_web_client, create_app, create_asgi
 from bot.slack.ports import Conversation
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_backoff import back_off_on
 from tests.fakes.slack_harness import (
     ADMIN,
     ADMIN_EMAIL,
@@ -30,8 +29,6 @@ from tests.fakes.slack_harness import (
 from tests.fakes.socket_harness import SocketModeSender, SocketModeThread
 from tests.fakes.socket_mode import FakeSocketMode
 
-SOONER = BackoffRetryIntervalCalculator(backoff_factor=0.01)
-"""Errors are retried as often as in production, only sooner: the tests need not wait 0.5 s and 1 s."""
 MEMBERS = {
     ADMIN: (ADMIN_EMAIL, "Ada Admin"),
     COLLEAGUE: (COLLEAGUE_EMAIL, "Cole League"),
@@ -59,9 +56,7 @@ def serve_bot(fake_slack: FakeSlack) -> Iterator[ServeBot]:
             transport: Transport = "http",
         ) -> Harness:
             client = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/")
-            for handler in client.retry_handlers or []:
-                if not isinstance(handler, AsyncRateLimitErrorRetryHandler):  # 429 waits as Slack says
-                    handler.interval_calculator = SOONER
+            back_off_on(client)  # errors are retried as in production, without waiting 0.5 s and 1 s
             app = create_app(
                 conversation=conversation,
                 client=client,

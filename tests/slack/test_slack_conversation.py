@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.demo import bundled_scenario
-from bot.runtime import build_runtime
-from bot.settings import Settings
+from sandbox import Sandbox
+from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_harness import ServeBot, texts
 from tests.slack.test_slack_migration import CHANNEL, ORGANIZATION, PEOPLE, Migration, Recording
@@ -24,11 +22,10 @@ MENTION_TS = "1700000000.000100"
 
 
 @pytest.fixture
-def migration(serve_bot: ServeBot, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Migration]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'slack.db'}", sandbox_scenario=str(bundled_scenario())
-    )
-    runtime = build_runtime(settings)
+def migration(
+    serve_bot: ServeBot, fake_slack: FakeSlack, sqlite_url: str, box: Sandbox
+) -> Iterator[Migration]:
+    runtime = runtime_on(box, sqlite_url)
     fake_slack.users.update(PEOPLE)
     recording = Recording(runtime.conversation)
     yield Migration(serve_bot(recording), runtime, recording)

@@ -7,17 +7,16 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import DirectMessage, Message, Outgoing
-from bot.demo import bundled_scenario
-from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
+from bot.runtime import Runtime
 from bot.slack.blocks import render
+from sandbox import Sandbox
+from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import TRANSPORTS, Harness, ServeBot, button, texts
 from workflows.results import Actor
@@ -35,13 +34,8 @@ PEOPLE = {
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'slack.db'}",
-        sandbox_scenario=str(bundled_scenario()),
-        admin_ids=frozenset({"UCAROL"}),
-    )
-    built = build_runtime(settings)
+def runtime(sqlite_url: str, box: Sandbox) -> Iterator[Runtime]:
+    built = runtime_on(box, sqlite_url, admin_ids=frozenset({"UCAROL"}))
     yield built
     built.close()
 

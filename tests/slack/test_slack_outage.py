@@ -8,25 +8,25 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.delivery import NoticeOutbox, OutboxWorker
-from bot.demo import bundled_scenario
-from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
+from bot.runtime import Runtime
 from bot.slack import InMemorySlackState, build_web_client, create_app, create_asgi
 from bot.slack.app import build_delivery
 from bot.slack.people import People
 from bot.slack.sender import SlackSender
 from bot.slack.watch import watch_once
+from sandbox import Sandbox
 from storage import OutboundMessage
 from tests.delivery.conftest import FakeTime
+from tests.fakes.runtimes import runtime_on
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_backoff import back_off_on
 from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, texts
 from tests.fakes.slack_harness import SlackSender as SignedRequests
 from tests.slack.test_slack_migration import Recording
@@ -54,6 +54,7 @@ class Bot:
     worker: OutboxWorker
     watch: Any
     recording: Recording
+    backoffs: list[float]
     down_until: Any = None
 
     def slack_fails_for_a_minute(self) -> None:
@@ -93,18 +94,18 @@ class Bot:
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Iterator[Bot]:
+def bot(sqlite_url: str, box: Sandbox) -> Iterator[Bot]:
     time = FakeTime()
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'slack.db'}",
-        sandbox_scenario=str(bundled_scenario()),
-        admin_ids=frozenset({"UCAROL"}),
-    )
-    runtime = build_runtime(settings, surface="slack", clock=time)
+    runtime = runtime_on(box, sqlite_url, surface="slack", clock=time, admin_ids=frozenset({"UCAROL"}))
     fake = FakeSlack(users=dict(PEOPLE))
     with ServerThread(fake.asgi()) as slack:
         fake.url = slack.url
         client = build_web_client(BOT_TOKEN, base_url=f"{slack.url}/api/")
+
+        def wait(seconds: float) -> None:
+            time.now += timedelta(seconds=seconds)
+
+        backoffs = back_off_on(client, wait)  # production's back-off, waited on the clock
         state, people = InMemorySlackState(), People(client)
         outbox = NoticeOutbox(runtime.database, clock=time)
         recording = Recording(runtime.conversation)
@@ -129,7 +130,7 @@ def bot(tmp_path: Path) -> Iterator[Bot]:
             ServerThread(create_asgi(app, health=lambda: True, signing_secret=SIGNING_SECRET)) as server,
             httpx.Client(base_url=server.url, timeout=20) as http,
         ):
-            yield Bot(fake, time, runtime, SignedRequests(http, fake), worker, watch, recording)
+            yield Bot(fake, time, runtime, SignedRequests(http, fake), worker, watch, recording, backoffs)
     runtime.close()
 
 
@@ -216,3 +217,4 @@ def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: B
             assert stamped.get(message.idempotency_key) == 1
     assert all(count == 1 for key, count in stamped.items() if key)
     assert len(bot.fake.calls_of("chat.postMessage")) > len(queued)  # the outage did refuse posts
+    assert bot.backoffs  # the listeners' own calls were retried, after production's back-off on the clock

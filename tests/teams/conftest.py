@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
-from bot.demo import bundled_scenario
-from bot.runtime import Runtime, build_runtime, utc_now
-from bot.settings import Settings
+from bot.runtime import Runtime, utc_now
 from bot.teams.settings import TeamsSettings
 from bot.teams.surface import TeamsSurface, build_surface
+from sandbox import Sandbox, parse_scenario
+from tests.fakes.runtimes import runtime_on
 from tests.fakes.server import ServerThread
 
 APP_ID = "5f0c7b43-3f9e-4c36-9d4c-2b1e7d6a0a11"
@@ -132,22 +130,14 @@ def actions_of(node: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def scenario(tmp_path: Path) -> Path:
-    data = json.loads(bundled_scenario().read_text())
-    data["teams"] = {
+def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_url: str) -> Iterator[Teams]:
+    fabrikam["teams"] = {
         "installed": ["dana@fabrikam.com"],
         "blocked": ["ivan@fabrikam.com"],
         "timeZones": {"gus@fabrikam.com": "Asia/Tokyo"},
     }
-    path = tmp_path / "scenario.json"
-    path.write_text(json.dumps(data))
-    return path
-
-
-@pytest.fixture
-def teams(tmp_path: Path, scenario: Path) -> Iterator[Teams]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'teams.db'}", sandbox_scenario=str(scenario))
-    runtime = build_runtime(settings, surface="slack")
+    served_box.reset(parse_scenario(fabrikam))
+    runtime = runtime_on(served_box, sqlite_url, surface="slack")
     try:
         assert runtime.sandbox is not None
         tenant_id = str(runtime.sandbox.state()["tenant"]["id"])
