@@ -11,6 +11,7 @@ from typing import TextIO
 from faq._compose import AskerContext
 from faq._knowledge import CASES
 from faq.answerer import Answer, default_answerer
+from workflows.arguments import ArgumentError, organization_name
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--migration",
         metavar="ORGANIZATION",
+        type=_organization,
         help="answer as the bot does inside this organization's migration (its channel or to-do list): "
         "every question is taken to be about the move",
     )
@@ -36,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the asker's case: first (from Microsoft accounts) or switch (from another directory)",
     )
     parser.set_defaults(run=run)
+
+
+def _organization(value: str) -> str:
+    try:
+        return organization_name(value)
+    except ArgumentError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -82,6 +82,17 @@ def test_ask_inside_a_migration_takes_the_question_to_be_about_the_move(
     assert "dev.azure.com/fabrikam" in inside["answer"] or "content stays" in inside["answer"]
 
 
+def test_ask_refuses_a_migration_that_cannot_be_an_organization_naming_the_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        _run(["ask", "what happens to my pipelines?", "--migration", "no such!"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "`no such!` is not an Azure DevOps organization name" in error
+    assert "https://dev.azure.com/NAME" in error and "Traceback" not in error
+
+
 def test_ask_answers_the_askers_case(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["ask", "do I need new PATs?", "--json", "--case", "switch"]) == 0
     switching = json.loads(capsys.readouterr().out)
