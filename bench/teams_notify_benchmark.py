@@ -59,6 +59,7 @@ class Round:
     processes: int
     operations: int
     throttled: int
+    busiest_second: int
     installs: int
     sending_seconds: float
     wall_seconds: float
@@ -207,6 +208,7 @@ def play(name: str, users: int, kill_after: int | None, *, parallel: int = 1) ->
             processes=processes,
             operations=int(stats["operations"]),
             throttled=int(stats["throttled"]),
+            busiest_second=int(stats["busiestSecond"]),
             installs=installs,
             sending_seconds=float(stats["lastAt"] - stats["firstAt"]) if stats["operations"] else 0.0,
             wall_seconds=wall,
@@ -240,20 +242,22 @@ def report(rounds: list[Round], users: int) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
         f" {datetime.date.today().isoformat()} (the machine is shared with other work).",
         "",
-        "| round | processes | users reached | duplicates | connector operations | 429s | Graph look-ups"
-        " | sending time | operations/s | of the tenant limit |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| round | processes | users reached | duplicates | connector operations | 429s | most in one second"
+        " | Graph look-ups | sending time | operations/s | of the tenant limit |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for played in rounds:
         lines.append(
             f"| {played.name} | {played.processes} | {played.reached} of {played.users} |"
-            f" {played.duplicates} | {played.operations} | {played.throttled} | {played.installs} |"
+            f" {played.duplicates} | {played.operations} | {played.throttled} | {played.busiest_second} |"
+            f" {played.installs} |"
             f" {played.sending_seconds:.1f} s | {played.rate():.1f} | {played.rate() / TENANT_LIMIT:.0%} |"
         )
     lines += [
         "",
         "Connector operations are the conversations created and the messages sent, counted by the sandbox as",
-        "Teams counts them. Sending time runs from the first operation to the last, so round 2 includes the",
+        "Teams counts them; most in one second: in any one-second window, as the limit counts them.",
+        "Sending time runs from the first operation to the last, so round 2 includes the",
         "restart and the wait for the killed process's claims to expire. Of the messages the killed process",
         "had claimed, those never handed to Teams are sent; one that was may have arrived (Teams keeps no",
         "history a bot could search) and is recorded as possibly delivered. Graph look-ups are the",
@@ -287,8 +291,8 @@ def main() -> int:
     failed = [played.name for played in rounds if played.reached != args.users or played.duplicates]
     if rounds[0].rate() < 0.9 * TENANT_LIMIT:
         failed.append("rate below 90% of the limit")
-    if rounds[2].rate() > TENANT_LIMIT:
-        failed.append("two processes together went over the tenant limit")
+    if any(played.busiest_second > TENANT_LIMIT for played in rounds):
+        failed.append("some second held more connector operations than the tenant limit")
     if args.write:
         docs = DOCS.read_text()
         if START in docs:

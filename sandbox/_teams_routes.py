@@ -326,14 +326,16 @@ class _Control:
         return JSONResponse({"status": status, "body": answer})
 
     async def stats(self, request: Request) -> Response:
-        """Connector operations accepted (and when the first and last came) and requests refused with 429."""
+        """Connector operations accepted (when the first and last came, the most in any one second) and
+        requests refused with 429."""
         with self._world.lock:
-            operations = list(self._world.operations)
+            operations = sorted(self._world.operations)
             return JSONResponse(
                 {
                     "operations": len(operations),
-                    "firstAt": min(operations, default=None),
-                    "lastAt": max(operations, default=None),
+                    "firstAt": operations[0] if operations else None,
+                    "lastAt": operations[-1] if operations else None,
+                    "busiestSecond": _busiest_second(operations),
                     "throttled": self._world.throttled,
                 }
             )
@@ -489,3 +491,13 @@ def _now_iso() -> str:
 def _no_such_person(body: dict[str, Any]) -> Response:
     """What a control endpoint answers when `from` names nobody in the directory."""
     return JSONResponse({"error": f"no directory user {body.get('from')!r}"}, status_code=404)
+
+
+def _busiest_second(moments: list[float]) -> int:
+    """The most of these (sorted) moments inside any one second, as Teams' per-second limit counts."""
+    most, first = 0, 0
+    for last, moment in enumerate(moments):
+        while moment - moments[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most

@@ -22,7 +22,7 @@ from storage.teams import (
     TeamsConversation,
     TeamsDispatch,
     TeamsFile,
-    TeamsRateSlot,
+    TeamsRateLane,
     TeamsSeenActivity,
     TeamsSharedCard,
 )
@@ -48,7 +48,7 @@ __all__ = [
     "TeamsConversation",
     "TeamsDispatch",
     "TeamsFile",
-    "TeamsRateSlot",
+    "TeamsRateLane",
     "TeamsSeenActivity",
     "TeamsSharedCard",
     "TodoItem",

@@ -11,8 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
 
-def insert_once(session: Session, row: SQLModel, *, unique: str) -> bool:
-    """Insert `row` unless a row with the same `unique` column exists; True when this one was inserted."""
+def insert_once(session: Session, row: SQLModel, *, unique: str | tuple[str, ...]) -> bool:
+    """Insert `row` unless a row with the same `unique` column(s) exists; True when this one was inserted."""
     table = type(row).__table__  # type: ignore[attr-defined]
     values = {
         column.name: getattr(row, column.name)
@@ -20,6 +20,10 @@ def insert_once(session: Session, row: SQLModel, *, unique: str) -> bool:
         if getattr(row, column.name, None) is not None
     }
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=[unique])
+    statement = (
+        dialect.insert(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[unique] if isinstance(unique, str) else list(unique))
+    )
     inserted = session.execute(statement)
     return bool(inserted.rowcount == 1)  # type: ignore[attr-defined]

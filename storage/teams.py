@@ -88,11 +88,15 @@ class TeamsFile(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
-class TeamsRateSlot(SQLModel, table=True):
-    """One of Teams' limits shared by every process: when its next request may go (evenly spaced)."""
+class TeamsRateLane(SQLModel, table=True):
+    """One of the N lanes of a Teams limit of N requests a second, shared by every process."""
 
-    __tablename__ = "teams_rate_slot"
+    __tablename__ = "teams_rate_lane"
 
     key: str = Field(primary_key=True)
-    next_at: float
-    """Seconds since the epoch (a float, so every database adds to it alike)."""
+    """The limit: `connector:TENANT` or `graph-installs:TENANT`."""
+    lane: int = Field(primary_key=True)
+    free_at: float = 0.0
+    """When the lane may be taken again: a second after its last answer, or after a 429's wait."""
+    busy_until: float = 0.0
+    """While a request holds the lane: when it is taken for dead if never freed (0 when idle)."""

@@ -1,13 +1,18 @@
-"""A Teams limit shared by every `serve` process: one database row hands out evenly spaced slots.
+"""A Teams limit shared by every `serve` process: N lanes in the database, each counted from its answer.
 
-Teams counts requests per app and tenant, whichever process sends them, so a limit kept in one process
-is exceeded by two. Each request reserves the next slot with one atomic `UPDATE ... RETURNING` (SQLite
-and PostgreSQL alike): `next_at = max(next_at, now) + 1/rate`, and waits until its slot. No lease, no
-leader: a process that dies holds nothing. A 429 that still comes moves the row past its `Retry-After`,
-so every process waits it out, not only the one that was told.
+Teams counts requests per app and tenant when they arrive, whichever process sends them, so a limit kept
+in one process is exceeded by two. A limit of N requests a second is N lanes (rows). A request takes an
+idle lane that is free, sends, and when the answer is back frees the lane for one second plus a margin
+*from the answer*. Microsoft saw the request at some moment between the take and the answer, and the
+lane's next request is taken later than a second after that, so no second ever holds more than N
+arrivals, however late or bunched the requests arrive (scheduling, the network, a busy host). Evenly
+spaced slots counted at take time cannot promise that: requests that left evenly arrive bunched, and
+each 429 holds every process off.
 
-The slots are spaced slightly below Microsoft's rate (`SHARE`): a request reaches Teams some time after
-its slot (scheduling, the network), and requests that left evenly may arrive bunched.
+Taking is one conditional `UPDATE` of the chosen lane (SQLite and PostgreSQL alike: a rival that took it
+first makes it update nothing, and the taker picks again). No leader, no lease: a lane taken by a process
+that died comes free once its request could no longer be in flight. A 429 that still comes (another bot,
+Microsoft's own counting) moves every lane past its `Retry-After`, so every process waits it out.
 """
 
 from __future__ import annotations
@@ -16,14 +21,20 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
-from sqlalchemy import case, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, case, select, update
+from sqlmodel import Session
 
-from storage import Database, TeamsRateSlot
+from storage import Database, TeamsRateLane
+from storage.inserts import insert_once
 
-SHARE = 0.93
-"""Of Microsoft's rate, what the slots use: room for requests that arrive up to ~70 ms late together."""
+WINDOW_SECONDS = 1.0
+MARGIN_SECONDS = 0.01
+"""Between the answer and the lane's next take: room for the two clocks (ours, Microsoft's) to differ."""
+IN_FLIGHT_SECONDS = 30.0
+"""How long a taken lane is held if its process never frees it: longer than any request can last."""
+_lanes = TeamsRateLane.__table__.c  # type: ignore[attr-defined]
 
 
 class SharedRate:
@@ -36,54 +47,103 @@ class SharedRate:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        if per_second < 1:
+            raise ValueError("a shared Teams limit needs at least one request a second")
         self._database = database
         self._key = key
-        self._interval = 1.0 / (per_second * SHARE)
+        self._count = int(per_second)
         self._clock = clock
         self._sleep = sleep
+        self._turn = asyncio.Lock()
+        """One taker at a time in this process: the others wait here, not in the database."""
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Around one request: waits for this request's slot under the shared limit."""
-        at = await asyncio.to_thread(self._reserve)
-        wait = at - self._clock()
-        if wait > 0:
-            await self._sleep(wait)
-        yield
+        """Around one request: waits for a free lane, holds it in flight, frees it from the answer."""
+        async with self._turn:
+            while True:
+                lane, wait = await asyncio.to_thread(self._take)
+                if lane is not None:
+                    break
+                await self._sleep(wait)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(self._free, lane, self._clock())
 
     async def hold_off(self, seconds: float) -> None:
         """Teams said 429: no process sends under this limit for `seconds`."""
-        await asyncio.to_thread(self._push, self._clock() + seconds)
+        until = self._clock() + seconds
+        await asyncio.to_thread(self._push, until)
 
-    def _reserve(self) -> float:
+    def _take(self) -> tuple[int | None, float]:
+        """A lane taken now, or None and how long until one may come free."""
         now = self._clock()
-        column = TeamsRateSlot.__table__.c.next_at  # type: ignore[attr-defined]
-        statement = (
-            update(TeamsRateSlot)
-            .where(TeamsRateSlot.__table__.c.key == self._key)  # type: ignore[attr-defined]
-            .values(next_at=case((column > now, column), else_=now) + self._interval)
-            .returning(column)
-        )
         with self._database.session() as session:
-            reserved = session.execute(statement).scalar()
-            if reserved is None:  # the first request ever under this limit
-                try:
-                    session.execute(insert(TeamsRateSlot).values(key=self._key, next_at=now + self._interval))
-                    session.commit()
-                    return now
-                except IntegrityError:  # another process made the row just now
-                    session.rollback()
-                    reserved = session.execute(statement).scalar()
-            session.commit()
-        assert reserved is not None
-        return float(reserved) - self._interval
+            rows = self._rows(session)
+            if len(rows) < self._count:  # the first request under this limit (or a higher one) makes them
+                for lane in range(self._count):
+                    insert_once(session, TeamsRateLane(key=self._key, lane=lane), unique=("key", "lane"))
+                session.commit()
+                rows = self._rows(session)
+            soonest = min(_free_from(free_at, busy_until, now) for _, free_at, busy_until in rows)
+            for lane, free_at, busy_until in sorted(rows, key=lambda row: row[1]):
+                if _free_from(free_at, busy_until, now) > now:
+                    continue
+                taken = session.execute(
+                    update(TeamsRateLane)
+                    .where(
+                        and_(
+                            _lanes.key == self._key,
+                            _lanes.lane == lane,
+                            _lanes.free_at <= now,
+                            _lanes.busy_until <= now,
+                        )
+                    )
+                    .values(busy_until=now + IN_FLIGHT_SECONDS)
+                )
+                session.commit()
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    return int(lane), 0.0
+        return None, max(soonest - now, 0.0)
 
-    def _push(self, until: float) -> None:
-        column = TeamsRateSlot.__table__.c.next_at  # type: ignore[attr-defined]
+    def _rows(self, session: Session) -> list[tuple[int, float, float]]:
+        """(lane, free_at, busy_until) of each lane of this limit."""
+        found = session.execute(
+            select(_lanes.lane, _lanes.free_at, _lanes.busy_until).where(
+                _lanes.key == self._key, _lanes.lane < self._count
+            )
+        )
+        return [(int(lane), float(free_at), float(busy)) for lane, free_at, busy in found]
+
+    def _free(self, lane: int, answered: float) -> None:
+        next_free = answered + WINDOW_SECONDS + MARGIN_SECONDS
         with self._database.session() as session:
             session.execute(
-                update(TeamsRateSlot)
-                .where(TeamsRateSlot.__table__.c.key == self._key)  # type: ignore[attr-defined]
-                .values(next_at=case((column > until, column), else_=until))
+                update(TeamsRateLane)
+                .where(and_(_lanes.key == self._key, _lanes.lane == lane))
+                .values(busy_until=0.0, free_at=_later(_lanes.free_at, next_free))
             )
             session.commit()
+
+    def _push(self, until: float) -> None:
+        with self._database.session() as session:
+            session.execute(
+                update(TeamsRateLane)
+                .where(_lanes.key == self._key)
+                .values(free_at=_later(_lanes.free_at, until))
+            )
+            session.commit()
+
+
+def _free_from(free_at: float, busy_until: float, now: float) -> float:
+    """The earliest a lane can be taken: a lane in flight comes free a window after its answer (not yet
+    back, so not before a window from now), or when its holder is taken for dead."""
+    if busy_until > now:
+        return max(free_at, min(busy_until, now + WINDOW_SECONDS))
+    return free_at
+
+
+def _later(column: Any, moment: float) -> Any:
+    """The later of a column and a moment, in SQL (every database has CASE; not all have GREATEST)."""
+    return case((column > moment, column), else_=moment)
