@@ -33,12 +33,20 @@ def is_cut(rows: Sequence[object]) -> bool:
     return len(rows) > ROW_LIMIT
 
 
-def csv_file(filename: str, title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Attachment:
+def csv_file(
+    filename: str,
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    organization: str,
+) -> Attachment:
+    """Every row as a CSV file belonging to the migration of `organization`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    return Attachment(filename, buffer.getvalue(), title)
+    return Attachment(filename, buffer.getvalue(), title, organization)
 
 
 def names(items: Sequence[str]) -> str:

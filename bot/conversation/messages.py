@@ -53,6 +53,8 @@ class Attachment:
     filename: str
     content: str
     title: str
+    organization: str = ""
+    """The migration the file belongs to (a surface that serves files binds the file to it)."""
 
 
 Block = Text | Heading | Facts | Table | Actions | Attachment

@@ -83,4 +83,5 @@ def plan_csv(plan: Plan) -> Attachment:
             )
             for user in plan.users
         ],
+        organization=plan.organization,
     )

@@ -73,7 +73,9 @@ def people_counted(count: int, one: str, many: str) -> str:
     return f"1 person {one}" if count == 1 else f"{count} people {many}"
 
 
-def still_personal_blocks(people: Sequence[StillPersonal], *, with_csv: bool = True) -> list[Block]:
+def still_personal_blocks(
+    people: Sequence[StillPersonal], organization: str, *, with_csv: bool = True
+) -> list[Block]:
     """Who needs an admin to get across; past the chat list's length, all of them as CSV (`with_csv`)."""
     if not people:
         return []
@@ -89,10 +91,11 @@ def still_personal_blocks(people: Sequence[StillPersonal], *, with_csv: bool = T
     if with_csv and lists.is_cut(rows):
         blocks.append(
             lists.csv_file(
-                "still-on-microsoft-accounts.csv",
-                "Everyone still on their Microsoft account, with the next step",
+                f"still-on-microsoft-accounts-{organization}.csv",
+                f"Everyone in {organization} still on their Microsoft account, with the next step",
                 ("principal name", "case", "next step"),
                 rows,
+                organization=organization,
             )
         )
     return blocks

@@ -86,6 +86,7 @@ def straggler_digest(
                 f"Everyone in {organization} with open to-do items",
                 ("email", "name", "items done", "items total"),
                 [(email, name, str(total - left), str(total)) for email, name, left, total in stragglers],
+                organization=organization,
             )
         )
     if rows:
@@ -95,7 +96,7 @@ def straggler_digest(
             )
         )
     blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
-    blocks += sign_in_views.still_personal_blocks(still_personal)
+    blocks += sign_in_views.still_personal_blocks(still_personal, organization)
     if unreachable:
         blocks.append(
             Text(
@@ -179,7 +180,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
             ),
         ),
         *lists.table(("user", "items done", "signed in", "to-do list", "reason"), rows, rest=rest),
-        *sign_in_views.still_personal_blocks(report.still_personal, with_csv=not live),
+        *sign_in_views.still_personal_blocks(report.still_personal, report.organization, with_csv=not live),
     ]
     if unreachable:
         where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"
@@ -217,6 +218,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
                     )
                     for user in behind
                 ],
+                organization=report.organization,
             )
         )
     buttons = [Button("Refresh", "progress", report.organization)]

@@ -231,6 +231,7 @@ def invited(result: InviteResult) -> Outgoing:
                 f"Invitation results for {organization}",
                 ("email", "name", "result", "detail"),
                 [(o.email, o.display_name, o.status, o.detail) for o in outcomes],
+                organization=organization,
             )
         )
     if result.denied:
@@ -443,6 +444,7 @@ def stale_users(
                     (name, user.display_name, last, id_)
                     for user, (name, last, id_) in zip(users, rows, strict=True)
                 ],
+                organization=organization,
             )
         )
     count = plan_views.people(len(users))

@@ -69,8 +69,14 @@ def _block_payload(block: Block) -> dict[str, Any]:
                     for b in buttons
                 ],
             }
-        case Attachment(filename, content, title):
-            return {"type": "attachment", "filename": filename, "content": content, "title": title}
+        case Attachment(filename, content, title, organization):
+            return {
+                "type": "attachment",
+                "filename": filename,
+                "content": content,
+                "title": title,
+                "organization": organization,
+            }
     raise ValueError(f"unknown block {block!r}")
 
 
@@ -101,7 +107,12 @@ def _block(item: dict[str, Any]) -> Block:
                 )
             )
         case "attachment":
-            return Attachment(str(item["filename"]), str(item["content"]), str(item["title"]))
+            return Attachment(
+                str(item["filename"]),
+                str(item["content"]),
+                str(item["title"]),
+                str(item.get("organization") or ""),  # absent in messages queued before it was kept
+            )
     raise ValueError(f"unknown block type {item['type']!r}")
 
 

@@ -21,17 +21,16 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import col, select
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot.conversation.messages import Attachment, Message
 from bot.teams.store import ConversationRef
-from storage import Database, Migration, TeamsFile
+from storage import Database, TeamsFile
 
 FILES_PATH = "/files/{token}"
 LINK_LIFETIME = timedelta(hours=1)
@@ -94,11 +93,10 @@ class FileLinks:
         expires = now + LINK_LIFETIME
         with self._database.session() as session:
             session.execute(delete(TeamsFile).where(col(TeamsFile.expires_at) < now - KEEP_EXPIRED))
-            organization = _organization_of(attachment.filename, session.exec(select(Migration.organization)))
             session.add(
                 TeamsFile(
                     id=file_id,
-                    organization=organization,
+                    organization=attachment.organization,
                     requester=audience,
                     filename=attachment.filename,
                     content=attachment.content,
@@ -107,7 +105,7 @@ class FileLinks:
             )
             session.commit()
         seconds = int(expires.timestamp())
-        signature = self._sign(file_id, seconds, organization, audience)
+        signature = self._sign(file_id, seconds, attachment.organization, audience)
         return f"{str(self.public_url).rstrip('/')}/files/{file_id}.{seconds}.{signature}"
 
     async def serve(self, request: Request) -> Response:
@@ -148,13 +146,6 @@ class FileLinks:
         signed = "\n".join((file_id, str(seconds), organization, audience)).encode()
         digest = hmac.digest(self._key, signed, hashlib.sha256)
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def _organization_of(filename: str, organizations: Any) -> str:
-    """The migration a list belongs to: the longest organization with a migration named in its filename
-    (every list's filename names its organization, e.g. `fabrikam-fiber-plan.csv`)."""
-    named = [str(name) for name in organizations if name and str(name).casefold() in filename.casefold()]
-    return max(named, key=len, default="")
 
 
 def _safe_filename(filename: str) -> str:

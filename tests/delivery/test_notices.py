@@ -34,7 +34,7 @@ def test_every_kind_of_block_comes_back_from_the_outbox_payload_unchanged() -> N
                     Button("Status", "status"),
                 )
             ),
-            Attachment("plan.csv", "email,outcome\nann@fabrikam.com,auto\n", "The plan"),
+            Attachment("plan.csv", "email,outcome\nann@fabrikam.com,auto\n", "The plan", "fabrikam"),
         ),
         private=True,
     )
@@ -50,3 +50,9 @@ def test_an_unknown_block_in_a_payload_is_refused_with_its_type() -> None:
     payload["blocks"].append({"type": "video"})
     with pytest.raises(ValueError, match="unknown block type 'video'"):
         ChatNotice.from_payload(payload)
+
+
+def test_a_file_queued_before_files_named_their_migration_still_reads() -> None:
+    payload = ChatNotice(Message("x", (Attachment("a.csv", "a\n", "A", "fabrikam"),))).to_payload()
+    del payload["blocks"][0]["organization"]  # as an outbox row written by the previous release
+    assert ChatNotice.from_payload(payload).message.blocks == (Attachment("a.csv", "a\n", "A", ""),)

@@ -122,13 +122,21 @@ def test_a_link_is_bound_to_its_audience_and_migration(database: Database) -> No
     files = FileLinks(database, link_key("pw"), clock=lambda: datetime.now(UTC), public_url="http://x")
     with ServerThread(Starlette(routes=[files.route()])) as server:
         files.public_url = server.url
-        link = files.issue(Attachment("open-items-x.csv", "a\n", "Open"), "user-1")
+        link = files.issue(Attachment("open-items.csv", "a\n", "Open", "fabrikam"), "user-1")
         assert httpx.get(link).status_code == 200
         file_id = urlsplit(link).path.removeprefix("/files/").split(".")[0]
-        with Session(database.engine) as session:
-            row = session.get(TeamsFile, file_id)
-            assert row is not None and row.requester == "user-1"
-            row.requester = "user-2"
-            session.add(row)
-            session.commit()
-        assert httpx.get(link).status_code == 403
+        for column, stored, changed in (("requester", "user-1", "user-2"), ("organization", "fabrikam", "x")):
+            with Session(database.engine) as session:
+                row = session.get(TeamsFile, file_id)
+                assert row is not None and getattr(row, column) == stored  # as the attachment said
+                setattr(row, column, changed)
+                session.add(row)
+                session.commit()
+            assert httpx.get(link).status_code == 403
+            with Session(database.engine) as session:
+                row = session.get(TeamsFile, file_id)
+                assert row is not None
+                setattr(row, column, stored)
+                session.add(row)
+                session.commit()
+            assert httpx.get(link).status_code == 200
