@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot.conversation import lists
 from bot.conversation.messages import Attachment, Block, Facts, Text
 from workflows.plan import Check, Plan
@@ -9,12 +11,19 @@ from workflows.results import Affected, People
 
 CHECK_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 OUTCOME_WORDS = {
-    "auto": "keep access (same identity)",
-    "map": "keep access, mapped by hand after connecting",
-    "invite": "lose access unless invited as guests",
-    "disabled": "lose access: their directory account is disabled",
-    "ambiguous": "need a decision: several directory accounts match",
+    "auto": ("keep access (same identity)", "keeps access (same identity)"),
+    "map": ("keep access, mapped by hand after connecting", "keeps access, mapped by hand after connecting"),
+    "invite": ("lose access unless invited as guests", "loses access unless invited as a guest"),
+    "disabled": (
+        "lose access: their directory account is disabled",
+        "loses access: their directory account is disabled",
+    ),
+    "ambiguous": (
+        "need a decision: several directory accounts match",
+        "needs a decision: several directory accounts match",
+    ),
 }
+"""What happens to the users of each outcome: (several, one)."""
 
 
 def people(count: int) -> str:
@@ -31,14 +40,14 @@ def check_lines(checks: tuple[Check, ...]) -> Text:
     return Text("\n".join(lines) or "No checks ran.")
 
 
-def counts_facts(plan: Plan) -> Facts:
-    counts = plan.counts
-    return Facts(
-        tuple(
-            (f"{counts[outcome]} users", words) for outcome, words in OUTCOME_WORDS.items() if counts[outcome]
-        )
-        or (("0 users", "the organization has no users to move"),)
+def counts_facts(counts: Mapping[str, int]) -> Facts:
+    """How many users each outcome has, and what happens to them."""
+    pairs = tuple(
+        (people(counts[outcome]), several if counts[outcome] != 1 else one)
+        for outcome, (several, one) in OUTCOME_WORDS.items()
+        if counts.get(outcome)
     )
+    return Facts(pairs or (("0 users", "the organization has no users to move"),))
 
 
 def who_is_affected(affected: Affected) -> Text:

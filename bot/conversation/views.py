@@ -137,7 +137,7 @@ def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {_time(status.invite_recheck_at)} UTC."))
     if status.plan_fingerprint:
-        blocks.append(_counts(status))
+        blocks.append(plan_views.counts_facts(status.counts))
     if report is not None:
         blocks.append(
             Text(
@@ -159,14 +159,6 @@ def _why_stopped(status: MigrationStatus) -> list[Block]:
     return [Text(f"❌ {status.blocked_reason}\nFix: {status.blocked_fix or 'see the checks above'}")]
 
 
-def _counts(status: MigrationStatus) -> Facts:
-    labels = plan_views.OUTCOME_WORDS
-    pairs = tuple(
-        (plan_views.people(count), labels[outcome]) for outcome, count in status.counts.items() if count
-    )
-    return Facts(pairs or (("0 users", "nobody to move"),))
-
-
 def started(status: MigrationStatus, starter: Actor) -> Message:
     """The channel's summary of a start: the first check's result and what comes next."""
     name = starter.name or starter.email
@@ -178,7 +170,7 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
     ]
     if status.plan_fingerprint:
         blocks.append(Text("*The plan*"))
-        blocks.append(_counts(status))
+        blocks.append(plan_views.counts_facts(status.counts))
     blocks.append(Text(_STAGES.get(status.state, "")))
     blocks.append(Text(sign_in_views.REHEARSE_HINT))
     return Message(f"Migration of {status.organization} started: {status.state}", _with_next(blocks, status))
@@ -189,7 +181,7 @@ def checked(status: MigrationStatus) -> Outgoing:
         Heading(f"Prerequisites of {status.organization}"),
         plan_views.check_lines(status.checks),
         *_why_stopped(status),
-        _counts(status),
+        plan_views.counts_facts(status.counts),
         Text(_STAGES.get(status.state, "")),
     ]
     return Outgoing(Message(f"{status.organization}: {status.state}", _with_next(blocks, status)))
@@ -198,7 +190,7 @@ def checked(status: MigrationStatus) -> Outgoing:
 def plan(plan: Plan, status: MigrationStatus) -> Outgoing:
     blocks: list[Block] = [
         Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}"),
-        plan_views.counts_facts(plan),
+        plan_views.counts_facts(plan.counts),
         plan_views.who_is_affected(Affected.of(plan)),
         *plan_views.user_table(plan),
         plan_views.check_lines(plan.checks),
@@ -404,7 +396,7 @@ def billing(result: BillingResult) -> Outgoing:
 
 def completed(status: MigrationStatus) -> Message:
     text = f"🏁 The move of {status.organization} to {status.tenant_name or status.tenant_id} is complete."
-    return Message(text, (Heading(text), _counts(status)))
+    return Message(text, (Heading(text), plan_views.counts_facts(status.counts)))
 
 
 def cancelled(status: MigrationStatus, actor: Actor) -> Message:
@@ -459,17 +451,18 @@ def stale_users(
     value = f"{organization} --stale {days or 90} --list {fingerprint}"
     confirm = f"Remove {count} from {organization}? This cannot be undone; they lose access at once."
     blocks.append(Actions((Button(f"Remove these {count}", "remove-users", value, "danger", confirm),)))
-    return say(f"{len(users)} users have not signed in for {period}", *blocks, private=True)
+    have = "has" if len(users) == 1 else "have"
+    return say(f"{plan_views.people(len(users))} {have} not signed in for {period}", *blocks, private=True)
 
 
 def removed(result: RemovalResult) -> Outgoing:
-    lines = [f"Removed {len(result.removed)} users: {lists.names(result.removed)}."]
+    lines = [f"Removed {plan_views.people(len(result.removed))}: {lists.names(result.removed)}."]
     if result.message:
         lines.append(result.message)
     failures = [f"{name}: {reason}" for name, reason in result.failed]
     if failures:
         lines.append(f"Could not remove {len(failures)}: {lists.names(failures)}")
-    blocks: list[Block] = [Text("\n".join(lines)), _counts(result.status)]
+    blocks: list[Block] = [Text("\n".join(lines)), plan_views.counts_facts(result.status.counts)]
     return Outgoing(Message(lines[0], _with_next(blocks, result.status)))
 
 

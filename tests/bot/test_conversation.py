@@ -38,6 +38,17 @@ def test_start_reports_every_check_and_the_plan_in_the_channel(chat: Chat) -> No
     assert "Invite missing users" in labels and "Request approval" in labels
 
 
+def test_the_plan_and_the_summary_count_users_alike_one_user_in_the_singular(chat: Chat) -> None:
+    summary = text_of(chat.say(DANA, f"/aad start {ORG} fabrikam.com"))
+    plan = text_of(chat.say(DANA, "plan"))
+    for counted in (summary, plan):
+        lines = [" ".join(line.split()) for line in counted.splitlines()]
+        assert "2 users lose access unless invited as guests" in lines
+        assert "1 user loses access: their directory account is disabled" in lines
+        assert "1 user needs a decision: several directory accounts match" in lines
+        assert not [line for line in lines if line.startswith("1 users")]
+
+
 def test_someone_who_is_not_an_admin_is_refused_and_nothing_changes(chat: Chat) -> None:
     start(chat)
     entries = len(chat.runtime.service.audit_trail(ORG))

@@ -194,7 +194,7 @@ def test_stale_users_are_removed_with_the_confirmed_button_under_their_list(chat
     assert remove.style == "danger" and "cannot be undone" in remove.confirm
     assert chat.say(ANN, f"remove-users {remove.value}")[0].message.private  # Ann is no admin
     removed = text_of(chat.click(DANA, listed, "Remove these"))
-    assert "Removed 1 users: gus@fabrikam.com." in " ".join(removed.split())
+    assert "Removed 1 user: gus@fabrikam.com." in " ".join(removed.split())
 
 
 def test_a_stale_list_that_changed_since_it_was_shown_removes_nobody(
