@@ -257,12 +257,16 @@ class _Control:
             self._world.bot_endpoint, self._world.app_id = endpoint, app_id
         return JSONResponse({"endpoint": endpoint, "appId": app_id})
 
-    async def message(self, request: Request) -> Response:
+    async def _person(self, request: Request) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The request's body and the person it plays (`"from"`: a sign-in name), None if nobody is."""
         body = await _json(request)
-        world = self._world
-        user = world.user(str(body.get("from") or ""))
+        return body, self._world.user(str(body.get("from") or ""))
+
+    async def message(self, request: Request) -> Response:
+        body, user = await self._person(request)
         if user is None:
             return _no_such_person(body)
+        world = self._world
         text = str(body.get("text") or "")
         activity = self._activity(user, "message", channel=bool(body.get("channel")))
         if body.get("channel"):
@@ -287,11 +291,10 @@ class _Control:
 
     async def install_personally(self, request: Request) -> Response:
         """`{"from": UPN}`: that person adds the app themselves; an `installationUpdate` reaches the bot."""
-        body = await _json(request)
-        world = self._world
-        user = world.user(str(body.get("from") or ""))
+        body, user = await self._person(request)
         if user is None:
             return _no_such_person(body)
+        world = self._world
         with world.lock:
             world.installed.add(str(user["id"]))
         activity = self._activity(user, "installationUpdate", channel=False)
@@ -300,11 +303,10 @@ class _Control:
         return JSONResponse({"status": status, "activityId": activity["id"]})
 
     async def invoke(self, request: Request) -> Response:
-        body = await _json(request)
-        world = self._world
-        user = world.user(str(body.get("from") or ""))
+        body, user = await self._person(request)
         if user is None:
             return _no_such_person(body)
+        world = self._world
         with world.lock:
             target = world.activities.get(str(body.get("replyToId") or ""))
             conversation = world.conversations.get(target.conversation_id) if target else None
