@@ -404,7 +404,7 @@ def _invite_permission(
         return Check(
             "invite-permission",
             "fail",
-            f"{needed} user(s) need a guest invitation, which the bot's app sends; Microsoft refuses "
+            f"{_users_need(needed)} a guest invitation, which the bot's app sends; Microsoft refuses "
             f"invitations from an app when allowInvitesFrom is {policy}.",
             fix="In the Microsoft Entra admin center open External Identities > External collaboration "
             "settings > Guest invite settings and choose 'Member users and users assigned to specific admin "
@@ -426,15 +426,23 @@ def _invite_permission(
         return Check(
             "invite-permission",
             "pass",
-            f"{connector} may invite the {needed} guest(s) needed (allowInvitesFrom: {policy}).",
+            f"{connector} may invite the {_guests(needed)} needed (allowInvitesFrom: {policy}).",
         )
     return Check(
         "invite-permission",
         "fail",
-        f"{needed} user(s) need a guest invitation but {connector} may not invite guests "
+        f"{_users_need(needed)} a guest invitation but {connector} may not invite guests "
         f"(allowInvitesFrom: {policy}).",
         fix="Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
     )
+
+
+def _users_need(count: int) -> str:
+    return "1 user needs" if count == 1 else f"{count} users need"
+
+
+def _guests(count: int) -> str:
+    return "1 guest" if count == 1 else f"{count} guests"
 
 
 def _user_count(snapshot: DirectorySnapshot) -> Check:

@@ -504,7 +504,9 @@ def doctor(checks: Sequence[Check]) -> str:
     """The preflight, one line per check; failures first, each with its fix."""
     failing = sum(1 for check in checks if check.status == "fail")
     head = (
-        f"*{failing} check(s) fail*: the migration cannot run until they are fixed."
+        "*1 check fails*: the migration cannot run until it is fixed."
+        if failing == 1
+        else f"*{failing} checks fail*: the migration cannot run until they are fixed."
         if failing
         else "*Every check passes*: these credentials can do everything the migration needs."
     )

@@ -112,3 +112,14 @@ def test_doctor_in_chat_is_for_admins(chat: Chat) -> None:
     assert "graph-invite" in reply and "devops-remove-users" in reply
     refused = text_of(chat.say("mallory@outlook.com", "doctor fabrikam-fiber fabrikam.com"))
     assert "is for the organization's admins" in refused and "graph-invite" not in refused
+
+
+def test_the_doctor_s_summary_counts_the_failing_checks() -> None:
+    from bot.conversation.views import doctor
+    from workflows.plan import Check
+
+    one = [Check("graph-invite", "fail", "refused", fix="grant it"), Check("devops-read", "pass", "ok")]
+    assert doctor(one).startswith("*1 check fails*: the migration cannot run until it is fixed.")
+    two = [*one, Check("devops-remove-users", "fail", "refused", fix="grant it")]
+    assert doctor(two).startswith("*2 checks fail*: the migration cannot run until they are fixed.")
+    assert doctor(one[1:]).startswith("*Every check passes*")

@@ -111,14 +111,14 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
     "invite-pass": (
         "invite-permission",
         {"users": ["x@b.com", "y@b.com"]},
-        ("pass", "admin@a.com may invite the 2 guest(s) needed (allowInvitesFrom: everyone).", ""),
+        ("pass", "admin@a.com may invite the 2 guests needed (allowInvitesFrom: everyone).", ""),
     ),
     "invite-fail": (
         "invite-permission",
         {"users": ["x@b.com"], "allow_invites_from": "none"},
         (
             "fail",
-            "1 user(s) need a guest invitation but admin@a.com may not invite guests"
+            "1 user needs a guest invitation but admin@a.com may not invite guests"
             " (allowInvitesFrom: none). Give them the Guest Inviter role, or relax the guest invite settings"
             " (External collaboration).",
             "Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
@@ -133,7 +133,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         },
         (
             "fail",
-            "2 user(s) need a guest invitation, which the bot's app sends; Microsoft refuses invitations from"
+            "2 users need a guest invitation, which the bot's app sends; Microsoft refuses invitations from"
             " an app when allowInvitesFrom is adminsAndGuestInviters. " + APP_INVITES_FIX,
             APP_INVITES_FIX,
         ),
@@ -147,8 +147,7 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         },
         (
             "pass",
-            "admin@a.com may invite the 1 guest(s) needed"
-            " (allowInvitesFrom: adminsGuestInvitersAndAllMembers).",
+            "admin@a.com may invite the 1 guest needed (allowInvitesFrom: adminsGuestInvitersAndAllMembers).",
             "",
         ),
     ),

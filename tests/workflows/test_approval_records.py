@@ -275,7 +275,7 @@ def test_a_check_failing_now_voids_the_approval_and_says_which(
     result = service.decide(requested, lee, approve=True)
     assert (result.outcome, result.status.state) == ("void", "blocked")
     assert result.message.startswith(
-        "A prerequisite fails now, so the approval is void: 2 user(s) need a guest"
+        "A prerequisite fails now, so the approval is void: 2 users need a guest"
     )
     assert result.message.endswith(" Then run `recheck` and `request-approval` again.")
     assert _approval(database, requested).status == "void"
