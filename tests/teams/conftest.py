@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -13,10 +13,12 @@ from starlette.applications import Starlette
 
 from bot.runtime import Runtime, utc_now
 from bot.teams.settings import TeamsSettings
-from bot.teams.surface import TeamsSurface, build_surface
 from sandbox import Sandbox, parse_scenario
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.server import ServerThread
+
+if TYPE_CHECKING:  # the Teams SDK (2 s of CPU): imported by the tests that build a surface, not at collection
+    from bot.teams.surface import TeamsSurface
 
 APP_ID = "5f0c7b43-3f9e-4c36-9d4c-2b1e7d6a0a11"
 ORGANIZATION = "fabrikam-fiber"
@@ -71,6 +73,8 @@ class Teams:
 
     def surface(self) -> TeamsSurface:
         """A second copy of the surface, as another process would build it (its own connections)."""
+        from bot.teams.surface import build_surface
+
         return build_surface(self.settings, self.runtime.conversation, self.runtime.database, clock=utc_now)
 
     def deliver_outbox(self) -> int:
@@ -136,6 +140,8 @@ def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_url: str) -> Ite
         "blocked": ["ivan@fabrikam.com"],
         "timeZones": {"gus@fabrikam.com": "Asia/Tokyo"},
     }
+    from bot.teams.surface import build_surface
+
     served_box.reset(parse_scenario(fabrikam))
     runtime = runtime_on(served_box, sqlite_url, surface="slack")
     try:

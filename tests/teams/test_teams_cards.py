@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
+from types import ModuleType
+
+import pytest
 
 from bot.conversation.messages import Actions, Button, Facts, Heading, Message, Table, Text
-from bot.teams import cards
 from bot.teams.pacing import PER_CONVERSATION, Pacer
 
 
-def test_slack_markup_becomes_commonmark_and_code_and_lists_stay() -> None:
+@pytest.fixture(scope="module")
+def cards() -> ModuleType:
+    """`bot.teams.cards`, imported by the first test that needs it: it loads the Teams SDK's card models,
+    which every test process would otherwise pay for at collection."""
+    return importlib.import_module("bot.teams.cards")
+
+
+def test_slack_markup_becomes_commonmark_and_code_and_lists_stay(cards: ModuleType) -> None:
     assert cards.commonmark("*Keep access* (5): `dana`, _maybe_") == "**Keep access** (5): `dana`, _maybe_"
     assert cards.commonmark("2 * 3 = 6 and a*b") == "2 * 3 = 6 and a*b"  # no bold out of arithmetic
     assert cards.commonmark("• *one*\n• two") == "• **one**\n• two"
 
 
-def test_buttons_become_execute_actions_with_their_word_and_value() -> None:
+def test_buttons_become_execute_actions_with_their_word_and_value(cards: ModuleType) -> None:
     message = Message(
         "Approval #3",
         (
@@ -46,7 +56,7 @@ def test_buttons_become_execute_actions_with_their_word_and_value() -> None:
     }
 
 
-def test_a_button_that_asks_first_opens_the_question_with_the_real_action_inside() -> None:
+def test_a_button_that_asks_first_opens_the_question_with_the_real_action_inside(cards: ModuleType) -> None:
     button = Button("Remove these 3 people", "remove-users", "org --stale 90", "danger", "Remove 3? No undo.")
     (action_set,) = cards.card(Message("Stale", (Actions((button,)),)))["body"]
     (shown,) = action_set["actions"]
@@ -64,7 +74,7 @@ def test_a_button_that_asks_first_opens_the_question_with_the_real_action_inside
     ]
 
 
-def test_a_huge_message_is_cut_to_fit_teams_and_says_so() -> None:
+def test_a_huge_message_is_cut_to_fit_teams_and_says_so(cards: ModuleType) -> None:
     rows = tuple((f"user{n:05d}@fabrikam.com", "auto", f"user{n:05d}@fabrikam.com") for n in range(5000))
     blocks = (Table(("user", "outcome", "account"), rows), *(Text("x" * 5000) for _ in range(10)))
     card = cards.card(Message("Plan", (*blocks, Actions((Button("Invite", "invite"),)))))

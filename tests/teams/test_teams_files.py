@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 from starlette.applications import Starlette
 
 from bot.conversation.messages import Attachment, Message, Text
-from bot.teams.cards import DOWNLOAD_TITLE
 from bot.teams.files import LINK_LIFETIME, FileLinks, link_key
 from bot.teams.store import ConversationRef
 from sandbox import Sandbox
@@ -32,6 +31,8 @@ DANA = "dana@fabrikam.com"
 
 
 def _download_links(node: Any) -> list[str]:
+    from bot.teams.cards import DOWNLOAD_TITLE  # the Teams SDK: not at collection
+
     if isinstance(node, dict):
         download = node.get("type") == "Action.OpenUrl" and node.get("title") == DOWNLOAD_TITLE
         own = [node["url"]] if download else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 import pytest
@@ -15,14 +15,18 @@ from bot.runtime import utc_now
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.sender import BLOCKED, POSSIBLY_DELIVERED, _failure
 from bot.teams.store import ConversationRef
-from bot.teams.surface import TeamsSurface, build_surface
 from tests.teams.conftest import Teams
+
+if TYPE_CHECKING:  # the Teams SDK is imported when a test builds a surface, not at collection
+    from bot.teams.surface import TeamsSurface
 
 T = TypeVar("T")
 HELLO = Message("Hello", (Text("Hello from the outbox"),))
 
 
 def _with_surface(teams: Teams, use: Callable[[TeamsSurface], Awaitable[T]], **api: object) -> T:
+    from bot.teams.surface import build_surface
+
     async def run() -> T:
         client = httpx.AsyncClient(timeout=api.pop("timeout", 10.0))  # type: ignore[arg-type]
         surface = build_surface(
