@@ -4,6 +4,7 @@ import copy
 import json
 import os
 import ssl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,12 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 """Property tests are deterministic and bounded unless asked (`HYPOTHESIS_PROFILE=explore`); the mutation
 run (docs/mutation-testing.md) uses fewer examples, as it runs the tests once per mutant."""
+
+sys.dont_write_bytecode = False
+"""pytest rewrites the asserts of every test module it imports (about 3 s of CPU for the suite) and keeps
+the result in `__pycache__` (git-ignored) unless bytecode writing is off: with PYTHONDONTWRITEBYTECODE set,
+as on the development machines, every test process rewrote every module on every run. The rewritten code
+is checked against each source's size and time, so a changed test is rewritten again."""
 
 pytest_plugins = ["tests.storage.databases"]
 """The `database` and `database_url` fixtures, for every folder."""
