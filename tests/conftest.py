@@ -56,6 +56,49 @@ pytest_plugins = ["tests.storage.databases"]
 _LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_", "TEAMS_")
 
 
+SHARED_SERVES = frozenset(
+    {
+        "tests/slack/test_slack_serve_process.py",
+        "tests/slack/test_slack_hostile_requests.py",
+        "tests/slack/test_slack_socket_mode.py",
+    }
+)
+"""Files driving the session's shared `aadbot serve` processes (tests/slack/conftest.py): one test
+process runs them all, so the processes start once per run instead of once per file."""
+STARTED_FIRST = (
+    "tests/faq/test_faq_eval.py",
+    "tests/teams/test_teams_shared_rate.py",
+    "tests/slack/test_slack_serve_migration.py",
+    "tests/delivery/test_notices_survive_a_kill.py",
+)
+"""The files that take longest (docs/testing.md), handed out before the rest: started last, one of them
+would keep the run waiting after every other test process has finished."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, with the files of `SHARED_SERVES` as one unit and `STARTED_FIRST` first.
+
+    pytest-xdist orders the files by their number of tests; how it splits and hands out work is its own
+    (`_split_scope`, `_assign_work_unit`, `workqueue`), so pyproject.toml keeps xdist below 4."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            return "shared serves" if file in SHARED_SERVES else file
+
+        def _assign_work_unit(self, node: Any) -> None:
+            for file in reversed(STARTED_FIRST):
+                if file in self.workqueue:
+                    self.workqueue.move_to_end(file, last=False)
+            super()._assign_work_unit(node)
+
+    return Scheduling(config, log)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_tls_context() -> Iterator[None]:
     """httpx builds a new TLS context for every client, reading the whole CA bundle (50 ms of CPU), even

@@ -20,7 +20,8 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_harness import ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, SlackSender
 from tests.fakes.socket_harness import APP_TOKEN, Acked, SocketModeSender
 from tests.fakes.socket_mode import FakeSocketMode
@@ -86,9 +87,31 @@ class Served:
     drive: Driver
     url: str | None
     """HTTP mode: where it listens."""
+    database_url: str
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+@dataclass
+class ServedSlack:
+    """A running `aadbot serve` with the fake Slack and the fake Socket Mode server it talks to."""
+
+    served: Served
+    fake: FakeSlack
+    socket: FakeSocketMode
+    opened_at_start: list[Call]
+    """The `apps.connections.open` calls it made while starting (Socket Mode: exactly one)."""
+
+
+@contextmanager
+def serve_with_fakes(mode: Mode, folder: Path, users: Mapping[str, tuple[str, str]]) -> Iterator[ServedSlack]:
+    """`serve_process` with a fake Slack knowing `users` and a fake Socket Mode server of its own."""
+    fake = FakeSlack(users=dict(users))
+    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
+        fake.url = server.url
+        with serve_process(mode, fake, folder, socket=socket) as served:
+            yield ServedSlack(served, fake, socket, fake.calls_of("apps.connections.open"))
 
 
 @contextmanager
@@ -142,12 +165,15 @@ def serve_process(
                     said
                 )
                 socket.wait_for_links(links + 1)  # Slack's side of the link is registered too
-                yield Served(mode, process, log, said, SocketModeSender(socket, fake), url)
+                yield Served(
+                    mode, process, log, said, SocketModeSender(socket, fake), url, env["AADBOT_DATABASE_URL"]
+                )
             else:
                 assert said[0].startswith("listening on http://127.0.0.1:"), said
                 url = said[0].split()[-1]
                 with httpx.Client(base_url=url, timeout=10) as http:
-                    yield Served(mode, process, log, said, HttpDriver(SlackSender(http, fake)), url)
+                    driver = HttpDriver(SlackSender(http, fake))
+                    yield Served(mode, process, log, said, driver, url, env["AADBOT_DATABASE_URL"])
         finally:
             process.terminate()
             process.wait(timeout=10)

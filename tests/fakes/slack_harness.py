@@ -64,6 +64,11 @@ class ScriptedConversation:
         return list(self.answers)
 
 
+_REQUEST_IDS = itertools.count(1)
+"""Trigger and event ids, unique in the test process: `aadbot serve` drops a request whose id it has
+seen, and one process serves the senders of several modules (tests/slack/conftest.py)."""
+
+
 @dataclass
 class SlackSender:
     """Posts to the app exactly as Slack does: signed body, Slack's headers and body formats."""
@@ -72,7 +77,7 @@ class SlackSender:
     """None when only the payloads are wanted (Socket Mode sends them in envelopes)."""
     fake: FakeSlack
     secret: str = SIGNING_SECRET
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _ids: itertools.count[int] = field(default_factory=lambda: _REQUEST_IDS)
 
     def post(
         self,

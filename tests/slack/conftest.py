@@ -10,6 +10,7 @@ import pytest
 
 from bot.slack import InMemorySlackState, SlackState, build_web_client, create_app, create_asgi
 from bot.slack.ports import Conversation
+from tests.fakes.serve_process import ServedSlack, serve_with_fakes
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_backoff import back_off_on
@@ -34,6 +35,28 @@ MEMBERS = {
     COLLEAGUE: (COLLEAGUE_EMAIL, "Cole League"),
     "UHIDDEN": ("", "Hid"),
 }
+
+SERVED_PEOPLE = {
+    "UDANA": ("dana@fabrikam.com", "Dana Owner"),
+    "UANN": ("ann@fabrikam.com", "Ann User"),
+}
+"""Who the fake Slack of the shared `aadbot serve` processes knows."""
+
+
+@pytest.fixture(scope="session")
+def serve_over_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSlack]:
+    """One `aadbot serve` over HTTP for every module that drives it (starting one costs 2 s of CPU);
+    `SHARED_SERVES` in tests/conftest.py keeps those modules in one test process. Each test uses its own
+    request ids, threads and users' messages, so tests don't see each other's answers."""
+    with serve_with_fakes("http", tmp_path_factory.mktemp("serve-http"), SERVED_PEOPLE) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def serve_in_socket_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSlack]:
+    """One `aadbot serve` in Socket Mode for every module that drives it, as `serve_over_http`."""
+    with serve_with_fakes("socket", tmp_path_factory.mktemp("serve-socket"), SERVED_PEOPLE) as served:
+        yield served
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,10 @@ import pytest
 
 from bot.slack import build_web_client, create_app, create_asgi
 from bot.slack.http import MAX_BODY_BYTES
-from tests.fakes.serve_process import Served, serve_process
+from tests.fakes.serve_process import Served, ServedSlack
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, ScriptedConversation
-from tests.fakes.socket_mode import FakeSocketMode
 
 MARKER = "hostile-body-marker-7f3a"
 """In every hostile body: if it shows up in the log, a body was logged."""
@@ -42,13 +40,12 @@ class Bot:
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
-    fake = FakeSlack()
-    with ServerThread(fake.asgi()) as server, FakeSocketMode() as unused:
-        fake.url = server.url
-        with serve_process("http", fake, tmp_path_factory.mktemp("hostile"), socket=unused) as served:
-            assert served.url is not None
-            yield Bot(served, served.url)
+def bot(serve_over_http: ServedSlack) -> Bot:
+    """The shared HTTP process (tests/slack/conftest.py): what these requests must not do to it holds for
+    a process that has served others before."""
+    served = serve_over_http.served
+    assert served.url is not None
+    return Bot(served, served.url)
 
 
 def raw_post(url: str, head_lines: list[str], body: bytes) -> int:

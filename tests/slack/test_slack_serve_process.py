@@ -1,30 +1,21 @@
 """The real `aadbot serve` process, in HTTP and in Socket Mode, driven the way Slack drives it.
 
-One process per mode for the whole module (starting one costs seconds): every test uses its own
-request ids, threads and users' messages, so tests don't see each other's answers.
+One process per mode, shared with the other modules that drive it (starting one costs seconds): every
+test uses its own request ids, threads and users' messages, so tests don't see each other's answers.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from bot.conversation.commands import USAGES
-from tests.fakes.serve_process import MODES, Served, serve_process
-from tests.fakes.server import ServerThread
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.serve_process import MODES, ServedSlack
 from tests.fakes.slack_harness import in_thread, texts
 from tests.fakes.socket_harness import APP_TOKEN
-from tests.fakes.socket_mode import FakeSocketMode
 
-PEOPLE = {
-    "UDANA": ("dana@fabrikam.com", "Dana Owner"),
-    "UANN": ("ann@fabrikam.com", "Ann User"),
-}
 CHANNEL = "CMIGRATE"
 WAIT = 30.0
 UNREADABLE = [
@@ -35,48 +26,29 @@ UNREADABLE = [
 _stamps = itertools.count(1)
 
 
-@dataclass
-class Bot:
-    served: Served
-    fake: FakeSlack
-    socket: FakeSocketMode
-
-    def answer_to(self, hook_trigger: int) -> dict[str, object]:
-        return self.fake.responses[hook_trigger]
-
-
 @pytest.fixture(scope="module", params=MODES)
-def bot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
-    fake = FakeSlack(users=dict(PEOPLE))
-    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
-        fake.url = server.url
-        folder = tmp_path_factory.mktemp(f"serve-{request.param}")
-        with serve_process(request.param, fake, folder, socket=socket) as served:
-            yield Bot(served, fake, socket)
+def bot(request: pytest.FixtureRequest) -> ServedSlack:
+    """The shared process of each mode (tests/slack/conftest.py)."""
+    return request.getfixturevalue("serve_over_http" if request.param == "http" else "serve_in_socket_mode")
 
 
 def unique_ts() -> str:
     return f"{9000 + next(_stamps)}.000100"
 
 
-def replies_to(fake: FakeSlack, text_marker: str) -> list[dict[str, object]]:
-    return [response for response in fake.responses if text_marker in texts(response)]
-
-
-def test_serve_starts_and_in_socket_mode_opens_one_link_with_the_app_token(bot: Bot) -> None:
+def test_serve_starts_and_in_socket_mode_opens_one_link_with_the_app_token(bot: ServedSlack) -> None:
     assert bot.served.process.poll() is None
     assert "token` will be unused" not in bot.served.log_text()  # bolt's start-up noise is gone
     if bot.served.mode == "http":
         health = httpx.get(f"{bot.served.url}/healthz", timeout=10)
         assert (health.status_code, health.text) == (200, "ok")
     else:
-        (opened,) = bot.fake.calls_of("apps.connections.open")
+        (opened,) = bot.opened_at_start
         assert opened.token == APP_TOKEN
-        link = bot.socket.wait_for_links(1)
-        assert link.ticket and bot.socket.refused == []
+        assert bot.socket.links[0].ticket and bot.socket.refused == []
 
 
-def test_a_slash_command_is_acked_at_once_and_answered_privately(bot: Bot) -> None:
+def test_a_slash_command_is_acked_at_once_and_answered_privately(bot: ServedSlack) -> None:
     before = len(bot.fake.responses)
     ack = bot.served.drive.command("help all", user="UDANA")
 
@@ -90,7 +62,7 @@ def test_a_slash_command_is_acked_at_once_and_answered_privately(bot: Bot) -> No
 
 @pytest.mark.parametrize(("words", "named"), UNREADABLE)
 def test_unreadable_words_are_answered_in_the_ack_with_what_is_wrong(
-    bot: Bot, words: str, named: str
+    bot: ServedSlack, words: str, named: str
 ) -> None:
     ack = bot.served.drive.command(words, user="UDANA")
     assert ack.status_code == 200 and ack.payload is not None
@@ -100,7 +72,7 @@ def test_unreadable_words_are_answered_in_the_ack_with_what_is_wrong(
 
 @pytest.mark.parametrize(("words", "named"), UNREADABLE)
 def test_unreadable_words_in_a_dm_get_a_validation_message_not_an_error(
-    bot: Bot, words: str, named: str
+    bot: ServedSlack, words: str, named: str
 ) -> None:
     dm = {"type": "message", "channel_type": "im", "user": "UANN", "channel": "DANN", "ts": unique_ts()}
     before = len(bot.fake.posts_to("DANN"))
@@ -112,7 +84,7 @@ def test_unreadable_words_in_a_dm_get_a_validation_message_not_an_error(
     assert "Traceback" not in bot.served.log_text()
 
 
-def test_a_mention_is_answered_in_its_thread(bot: Bot) -> None:
+def test_a_mention_is_answered_in_its_thread(bot: ServedSlack) -> None:
     ts = unique_ts()
     event = {
         "type": "app_mention",
@@ -128,7 +100,7 @@ def test_a_mention_is_answered_in_its_thread(bot: Bot) -> None:
     assert "`start ORG TENANT`" in texts(posted.params)
 
 
-def test_a_direct_message_is_answered_in_the_dm(bot: Bot) -> None:
+def test_a_direct_message_is_answered_in_the_dm(bot: ServedSlack) -> None:
     dm = {
         "type": "message",
         "channel_type": "im",
@@ -143,7 +115,7 @@ def test_a_direct_message_is_answered_in_the_dm(bot: Bot) -> None:
     assert "`todo`" in texts(bot.fake.posts_to("DANN")[before].params)
 
 
-def test_opening_the_app_home_publishes_the_persons_home(bot: Bot) -> None:
+def test_opening_the_app_home_publishes_the_persons_home(bot: ServedSlack) -> None:
     before = len(bot.fake.calls_of("views.publish"))
     event = {"type": "app_home_opened", "user": "UANN", "channel": "DANN", "tab": "home"}
     assert bot.served.drive.event(event).status_code == 200
@@ -152,7 +124,7 @@ def test_opening_the_app_home_publishes_the_persons_home(bot: Bot) -> None:
     assert published.params["view"]["type"] == "home"
 
 
-def test_a_button_is_acked_and_runs_its_command(bot: Bot) -> None:
+def test_a_button_is_acked_and_runs_its_command(bot: ServedSlack) -> None:
     before = len(bot.fake.responses)
     ack = bot.served.drive.click("help", "all", user="UANN", channel=CHANNEL)
     assert ack.status_code == 200
@@ -168,7 +140,7 @@ def test_a_button_is_acked_and_runs_its_command(bot: Bot) -> None:
     ],
 )
 def test_a_button_from_an_older_message_is_acked_and_the_clicker_told_what_to_do(
-    bot: Bot, action_id: str
+    bot: ServedSlack, action_id: str
 ) -> None:
     before = len(bot.fake.responses)
     ack = bot.served.drive.click(action_id, "7", user="UANN", channel=CHANNEL)
@@ -181,7 +153,7 @@ def test_a_button_from_an_older_message_is_acked_and_the_clicker_told_what_to_do
     assert all("older message" not in texts(post.params) for post in bot.fake.posts_to(CHANNEL))
 
 
-def test_a_redelivered_event_is_acked_again_but_acted_on_once(bot: Bot) -> None:
+def test_a_redelivered_event_is_acked_again_but_acted_on_once(bot: ServedSlack) -> None:
     ts, marker_ts = unique_ts(), unique_ts()
     event = {
         "type": "app_mention",
@@ -204,7 +176,7 @@ def test_a_redelivered_event_is_acked_again_but_acted_on_once(bot: Bot) -> None:
     assert len(answered) == 1
 
 
-def test_replies_and_web_api_calls_reuse_connections(bot: Bot) -> None:
+def test_replies_and_web_api_calls_reuse_connections(bot: ServedSlack) -> None:
     ports = len(bot.fake.client_ports)
     answered = len(bot.fake.responses)
     for turn in range(1, 11):
@@ -218,7 +190,7 @@ def test_replies_and_web_api_calls_reuse_connections(bot: Bot) -> None:
     assert len(set(used)) <= 2 * len(used) // 3, f"{len(set(used))} connections for {len(used)} requests"
 
 
-def test_an_event_nobody_listens_to_is_acked_and_its_body_never_logged(bot: Bot) -> None:
+def test_an_event_nobody_listens_to_is_acked_and_its_body_never_logged(bot: ServedSlack) -> None:
     secret_text = "a private message nobody should find in a log"
     event = {"type": "reaction_added", "user": "UANN", "reaction": "tada", "item": {"text": secret_text}}
     assert bot.served.drive.event(event).status_code == 200  # else Slack delivers it again, three times

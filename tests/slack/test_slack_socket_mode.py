@@ -6,21 +6,19 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.conversation.commands import USAGES
-from tests.fakes.serve_process import Served, serve_process
+from tests.fakes.serve_process import Served, ServedSlack, serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, SlackSender, in_thread, texts
 from tests.fakes.socket_harness import APP_TOKEN
 from tests.fakes.socket_mode import FakeSocketMode
 
-PEOPLE = {"UDANA": ("dana@fabrikam.com", "Dana Owner")}
 WAIT = 30.0
 
 
@@ -45,12 +43,10 @@ class Bot:
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
-    fake = FakeSlack(users=dict(PEOPLE))
-    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
-        fake.url = server.url
-        with serve_process("socket", fake, tmp_path_factory.mktemp("socket"), socket=socket) as served:
-            yield Bot(served, fake, socket, SlackSender(None, fake))
+def bot(serve_in_socket_mode: ServedSlack) -> Bot:
+    """The shared Socket Mode process (tests/slack/conftest.py): links come and go over its life."""
+    shared = serve_in_socket_mode
+    return Bot(shared.served, shared.fake, shared.socket, SlackSender(None, shared.fake))
 
 
 @pytest.mark.parametrize("reason", ["refresh_requested", "warning", "link_disabled"])
@@ -112,51 +108,43 @@ def test_serve_with_an_app_token_slack_refuses_stops_at_once_naming_the_fix(tmp_
 
 
 def test_two_serve_processes_on_one_database_share_the_work_and_a_retry_on_the_other_link_acts_once(
-    tmp_path: Path,
+    bot: Bot, tmp_path: Path
 ) -> None:
     """Slack spreads envelopes over every open link of the app and may retry on another one. Then SIGTERM
-    (what service managers send) closes a process's link and it exits cleanly, the other serving on."""
-    fake = FakeSlack(users=dict(PEOPLE))
-    shared = {"AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}"}
-    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
-        fake.url = server.url
-        (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-        with (
-            serve_process("socket", fake, tmp_path / "a", socket=socket, environment=shared) as one,
-            serve_process("socket", fake, tmp_path / "b", socket=socket, environment=shared),
-        ):
-            first, second = socket.open_links()
-            payloads = SlackSender(None, fake)
-            ts = "777.000100"
-            mention = payloads.event_payload(
-                {
-                    "type": "app_mention",
-                    "user": "UDANA",
-                    "text": "<@UAADBOT> help all",
-                    "channel": "C1",
-                    "ts": ts,
-                },
-                event_id="EvTwice",
-            )
-            socket.ack(socket.send("events_api", mention, link=first))
-            socket.ack(
-                socket.send("events_api", mention, link=second, retry_attempt=1, retry_reason="timeout")
-            )
+    (what service managers send) closes a process's link and it exits cleanly, the other serving on.
 
-            fake.wait_for(lambda f: bool(in_thread(f, ts)), WAIT)
-            for link in (first, second):  # each process serves; by their answers the retry was looked at
-                before = len(fake.responses)
-                socket.ack(
-                    socket.send("slash_commands", payloads.command_payload("help", user="UDANA"), link=link)
-                )
-                fake.wait_for(lambda f, n=before: len(f.responses) > n, WAIT)
-            assert len(in_thread(fake, ts)) == 1
+    The other process is the shared one; a second starts beside it on its database."""
+    fake, socket = bot.fake, bot.socket
+    shared = {"AADBOT_DATABASE_URL": bot.served.database_url}
+    with serve_process("socket", fake, tmp_path, socket=socket, environment=shared) as another:
+        first, second = socket.open_links()
+        payloads = bot.payloads
+        ts = "777.000100"
+        mention = payloads.event_payload(
+            {
+                "type": "app_mention",
+                "user": "UDANA",
+                "text": "<@UAADBOT> help all",
+                "channel": "C1",
+                "ts": ts,
+            },
+            event_id="EvTwice",
+        )
+        socket.ack(socket.send("events_api", mention, link=first))
+        socket.ack(socket.send("events_api", mention, link=second, retry_attempt=1, retry_reason="timeout"))
 
-            one.process.send_signal(signal.SIGTERM)
-            assert one.process.wait(timeout=20) == 0
-            socket.wait_closed(first)
-            assert "Traceback" not in one.log_text()
-            assert socket.open_links() == [second]
+        fake.wait_for(lambda f: bool(in_thread(f, ts)), WAIT)
+        for link in (first, second):  # each process serves; by their answers the retry was looked at
             before = len(fake.responses)
-            socket.ack(socket.send("slash_commands", payloads.command_payload("help", user="UDANA")))
-            fake.wait_for(lambda f: len(f.responses) > before, WAIT)
+            socket.ack(
+                socket.send("slash_commands", payloads.command_payload("help", user="UDANA"), link=link)
+            )
+            fake.wait_for(lambda f, n=before: len(f.responses) > n, WAIT)
+        assert len(in_thread(fake, ts)) == 1
+
+        another.process.send_signal(signal.SIGTERM)
+        assert another.process.wait(timeout=20) == 0
+        socket.wait_closed(second)
+        assert "Traceback" not in another.log_text()
+        assert socket.open_links() == [first]
+        bot.still_serves()
