@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import io
+
+import pytest
 
 from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
 from bot.teams.text import message_text
+from tests.fakes.cli import Aadbot
 
 
 def test_a_card_reads_as_text() -> None:
@@ -30,18 +31,10 @@ def test_a_card_reads_as_text() -> None:
     assert lines[-1] == "  [Approve]  [Remove…]"  # the removal asks first, as its Teams card does
 
 
-def test_aadbot_chat_prints_teams_cards() -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AADBOT_", "AZURE_", "TEAMS_"))}
+def test_aadbot_chat_prints_teams_cards(aadbot: Aadbot, monkeypatch: pytest.MonkeyPatch) -> None:
     typed = "start fabrikam-fiber fabrikam.com\nplan fabrikam-fiber\n:quit\n"
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--as", "dana@fabrikam.com", "--surface", "teams"],
-        input=typed,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    done = aadbot("chat", "--as", "dana@fabrikam.com", "--surface", "teams")
     assert done.returncode == 0, done.stderr
     assert "**The plan**" in done.stdout  # the card's CommonMark, not Slack's *bold*
     assert "[Request approval]" in done.stdout and "fabrikam-fiber-plan.csv" in done.stdout
