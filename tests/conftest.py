@@ -56,15 +56,16 @@ pytest_plugins = ["tests.storage.databases"]
 _LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_", "TEAMS_")
 
 
-SHARED_SERVES = frozenset(
-    {
-        "tests/slack/test_slack_serve_process.py",
-        "tests/slack/test_slack_hostile_requests.py",
-        "tests/slack/test_slack_socket_mode.py",
-    }
-)
-"""Files driving the session's shared `aadbot serve` processes (tests/slack/conftest.py): one test
-process runs them all, so the processes start once per run instead of once per file."""
+SHARED_SERVES = {
+    "tests/slack/test_slack_serve_process.py": "slack serves",
+    "tests/slack/test_slack_hostile_requests.py": "slack serves",
+    "tests/slack/test_slack_socket_mode.py": "slack serves",
+    "tests/teams/test_teams_serve.py": "teams beside slack",
+    "tests/teams/test_teams_files.py": "teams beside slack",
+}
+"""Files driving the same session-scoped `aadbot serve` processes (tests/slack/conftest.py,
+tests/teams/conftest.py), by process: one test process runs the files of each, so that each `serve` starts
+once per run instead of once per file."""
 STARTED_FIRST = (
     "tests/faq/test_faq_eval.py",
     "tests/teams/test_teams_shared_rate.py",
@@ -88,7 +89,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class Scheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             file = super()._split_scope(nodeid)
-            return "shared serves" if file in SHARED_SERVES else file
+            return SHARED_SERVES.get(file, file)
 
         def _assign_work_unit(self, node: Any) -> None:
             for file in reversed(STARTED_FIRST):

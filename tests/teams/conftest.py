@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -14,11 +15,13 @@ from starlette.applications import Starlette
 from bot.runtime import Runtime, utc_now
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox, parse_scenario
+from tests.conftest import FABRIKAM
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.server import ServerThread
 
 if TYPE_CHECKING:  # the Teams SDK (2 s of CPU): imported by the tests that build a surface, not at collection
     from bot.teams.surface import TeamsSurface
+    from tests.teams.serving import ServedTeams
 
 APP_ID = "5f0c7b43-3f9e-4c36-9d4c-2b1e7d6a0a11"
 ORGANIZATION = "fabrikam-fiber"
@@ -160,3 +163,19 @@ def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_url: str) -> Ite
             yield Teams(runtime.sandbox.url, runtime, replace(teams_settings, public_url=bot.url), endpoint)
     finally:
         runtime.close()
+
+
+@pytest.fixture(scope="session")
+def teams_beside_slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedTeams]:
+    """`aadbot serve` with Teams and Slack over HTTP against a sandbox of its own (the bundled scenario),
+    registered as the bot's endpoint: one for every module that drives it, as starting one costs 3 s of
+    CPU (`SHARED_SERVES` in tests/conftest.py keeps those modules in one test process)."""
+    from tests.teams.serving import SLACK_OVER_HTTP, teams_serve  # it imports this module
+
+    with (
+        Sandbox(parse_scenario(json.loads(FABRIKAM.read_text()))) as box,
+        teams_serve(
+            box, tmp_path_factory.mktemp("teams-beside-slack"), environment=SLACK_OVER_HTTP
+        ) as served,
+    ):
+        yield served

@@ -18,6 +18,12 @@ from sandbox import Sandbox
 from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
 
 _OWN = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
+SLACK_OVER_HTTP = {
+    "SLACK_BOT_TOKEN": "xoxb-test",
+    "SLACK_SIGNING_SECRET": "secret",
+    "SLACK_API_URL": "http://127.0.0.1:9/api/",
+}
+"""Slack beside Teams in the same process, over HTTP; nothing in these tests is sent to Slack."""
 WAIT_SECONDS = 60.0
 """Generous: the outbox worker looks every 2 s, on a shared, busy machine."""
 
@@ -44,6 +50,7 @@ class ServedTeams:
     url: str
     box: Sandbox
     process: subprocess.Popen[str]
+    database_url: str
 
     def say(self, upn: str, text: str, *, channel: bool = True) -> dict[str, Any]:
         body = {"from": upn, "text": text, "channel": channel}
@@ -106,7 +113,7 @@ def teams_serve(
             if register:
                 registration = {"endpoint": f"{url}/api/messages", "appId": APP_ID}
                 httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
-            yield ServedTeams(url, box, process)
+            yield ServedTeams(url, box, process, env["AADBOT_DATABASE_URL"])
         finally:
             process.terminate()
             process.wait(timeout=20)

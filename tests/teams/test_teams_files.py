@@ -6,26 +6,21 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from sqlmodel import Session, select
 from starlette.applications import Starlette
 
 from bot.conversation.messages import Attachment, Message, Text
 from bot.teams.files import LINK_LIFETIME, FileLinks, link_key
 from bot.teams.store import ConversationRef
-from sandbox import Sandbox
-from sandbox._scenario import parse_scenario
 from storage import Database, TeamsFile, open_database
 from tests.fakes.server import ServerThread
 from tests.teams.conftest import ORGANIZATION
-from tests.teams.serving import ServedTeams, teams_serve
+from tests.teams.serving import ServedTeams
 
 DANA = "dana@fabrikam.com"
 
@@ -42,15 +37,10 @@ def _download_links(node: Any) -> list[str]:
     return []
 
 
-@pytest.fixture
-def served(fabrikam: dict[str, Any], tmp_path: Path) -> Iterator[ServedTeams]:
-    with Sandbox(parse_scenario(fabrikam)) as box, teams_serve(box, tmp_path) as teams:
-        yield teams
-
-
 def test_the_plan_s_card_links_its_csv_served_by_serve(
-    served: ServedTeams, fabrikam: dict[str, Any], tmp_path: Path
+    teams_beside_slack: ServedTeams, fabrikam: dict[str, Any]
 ) -> None:
+    served = teams_beside_slack
     served.say(DANA, f"start {ORGANIZATION} fabrikam.com")
     before = len(served.activities())
     served.say(DANA, f"plan {ORGANIZATION}")
@@ -68,7 +58,7 @@ def test_the_plan_s_card_links_its_csv_served_by_serve(
     expected = {e["user"]["principalName"] for e in fabrikam["user_entitlements"]}
     assert {row["principal_name"] for row in rows} == expected  # every user of the plan, not 25
     assert {row["outcome"] for row in rows} >= {"auto", "invite"}
-    stored = open_database(f"sqlite:///{tmp_path / 'serve.db'}")
+    stored = open_database(served.database_url)
     try:
         with stored.session() as session:
             (row,) = session.exec(select(TeamsFile)).all()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -19,7 +16,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import texts
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.teams.conftest import APP_ID
-from tests.teams.serving import teams_through
+from tests.teams.serving import ServedTeams, teams_through
 
 WAIT = 30.0
 
@@ -39,40 +36,14 @@ def test_teams_settings_name_the_variable_and_the_fix() -> None:
     assert settings is not None and settings.tenant_rate == 20.0
 
 
-def test_aadbot_serve_speaks_teams_and_slack_in_one_process(tmp_path: Path, box: Sandbox) -> None:
-    environment = {
-        **os.environ,
-        **teams_through(box),
-        "AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-    }
-    command = [sys.executable, "-m", "bot.cli", "serve", "--port", "0"]
-    with subprocess.Popen(
-        command, env=environment, stdout=subprocess.PIPE, text=True, cwd=tmp_path
-    ) as process:
-        try:
-            assert process.stdout is not None
-            line = process.stdout.readline()
-            assert line.startswith("listening on http://127.0.0.1:"), line
-            url = line.split()[-1]
-            assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
-            assert httpx.post(f"{url}/slack/events", data={"command": "/aad"}, timeout=10).status_code == 401
-            assert httpx.post(f"{url}/api/messages", json={"type": "message"}, timeout=10).status_code == 401
-            registration = {"endpoint": f"{url}/api/messages", "appId": APP_ID}
-            httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
-            sent = httpx.post(
-                f"{box.url}/_sandbox/teams/message",
-                json={"from": "dana@fabrikam.com", "text": "help", "channel": True},
-                timeout=60,
-            ).json()
-            assert sent["status"] == 200
-            log = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
-            assert any("start ORG TENANT" in str(entry["attachments"]) for entry in log), log
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+def test_aadbot_serve_speaks_teams_and_slack_in_one_process(teams_beside_slack: ServedTeams) -> None:
+    served = teams_beside_slack
+    assert httpx.get(f"{served.url}/healthz", timeout=10).status_code == 200
+    assert httpx.post(f"{served.url}/slack/events", data={"command": "/aad"}, timeout=10).status_code == 401
+    assert httpx.post(f"{served.url}/api/messages", json={"type": "message"}, timeout=10).status_code == 401
+    before = len(served.activities())
+    served.say("dana@fabrikam.com", "help")
+    assert any("start ORG TENANT" in str(entry["attachments"]) for entry in served.activities()[before:])
 
 
 def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, box: Sandbox) -> None:
