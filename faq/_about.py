@@ -17,7 +17,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 
 from faq import _reading, _text
@@ -106,32 +106,33 @@ def fit(examples: Sequence[Example]) -> AboutModel:
     says nothing about the next message.
     """
     seen = Counter(feature for example in examples for feature in example.features)
-    kept = {feature for feature, count in seen.items() if count >= _MIN_EXAMPLES}
-    examples = [replace(e, features=[f for f in e.features if f in kept]) for e in examples]
-    weights: dict[str, float] = {}
-    squares: dict[str, float] = {}
+    kept = sorted(feature for feature, count in seen.items() if count >= _MIN_EXAMPLES)
+    # Features as positions in lists: the same updates in the same order as by name, a few times faster.
+    position_of = {feature: position for position, feature in enumerate(kept)}
+    found_at = [[position_of[f] for f in e.features if f in position_of] for e in examples]
+    weights = [0.0] * len(kept)
+    squares = [1e-8] * len(kept)
     bias, bias_square = 0.0, 1e-8
     order = list(range(len(examples)))
     shuffler = random.Random(_SEED)
     total_weight = sum(example.weight for example in examples) or 1.0
     for _ in range(_EPOCHS):
         shuffler.shuffle(order)
-        for position in order:
-            example = examples[position]
-            found = example.features
+        for index in order:
+            example, found = examples[index], found_at[index]
             scale = 1.0 / math.sqrt(len(found)) if found else 0.0
-            z = bias + scale * sum(weights.get(feature, 0.0) for feature in found)
+            z = bias + scale * sum([weights[position] for position in found])
             p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
             error = (p - (1.0 if example.about else 0.0)) * example.weight * len(examples) / total_weight
             bias_square += error * error
             bias -= _LEARNING_RATE * error / math.sqrt(bias_square)
-            for feature in found:
-                weight = weights.get(feature, 0.0)
+            for position in found:
+                weight = weights[position]
                 gradient = error * scale + _L2 * weight
-                square = squares.get(feature, 1e-8) + gradient * gradient
-                squares[feature] = square
-                weights[feature] = weight - _LEARNING_RATE * gradient / math.sqrt(square)
-    return AboutModel(weights, bias)
+                square = squares[position] + gradient * gradient
+                squares[position] = square
+                weights[position] = weight - _LEARNING_RATE * gradient / math.sqrt(square)
+    return AboutModel(dict(zip(kept, weights, strict=True)), bias)
 
 
 def fold_of(key: str, folds: int) -> int:

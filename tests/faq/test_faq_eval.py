@@ -7,13 +7,19 @@ import json
 from collections import Counter
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
+import pytest
+
+import faq.evaluate
 from faq import CONTRACT_TOPICS
 from faq._calibration import Calibration, Sample, choose_threshold, fit
 from faq.answerer import default_answerer
 from faq.evaluate import (
     FOURTH_SET,
     FRESH_SET,
+    INDEPENDENT_SET,
+    ORIGINAL_SET,
     REAL_SET,
     REPORT,
     SPENT_THROUGH_ROUND,
@@ -45,11 +51,51 @@ FLOOR_SPENT_IN_SAMPLE = {"Real questions, round 7's": (0.40, 0.90)}
 
 
 @cache
-def _evaluated(include_held_out: bool) -> Evaluation:
-    """The evaluation as the repository stands (it fits models: one run per kind for the whole module)."""
-    if include_held_out:
-        return evaluate(held_out_rows=ScoredRecord.load().rows)
-    return evaluate(include_held_out=False)
+def _evaluated() -> Evaluation:
+    """The evaluation as `--check` runs it (it fits models for seconds: once for the whole module). The
+    held-out part is only scored, never fitted, so its tuning figures are also what `--tuning-only` gives
+    (the small-set test below shows that on `evaluate` itself)."""
+    return evaluate(held_out_rows=ScoredRecord.load().rows)
+
+
+class _Sets(TypedDict):
+    original: Path
+    independent: Path
+    fresh: Path
+    fourth: Path
+    real: Path
+
+
+def _small_sets(folder: Path) -> _Sets:
+    """A few questions of each bundled set, with the same shape: `evaluate` fits on them in a fraction of a
+    second, enough to show what it fits on and what it scores."""
+    original = json.loads(ORIGINAL_SET.read_text(encoding="utf-8"))
+    topics = sorted(original["in_scope"])[:4]
+    small = {
+        "original": {
+            **original,
+            "in_scope": {topic: original["in_scope"][topic] for topic in topics},
+            "out_of_scope": {half: texts[:4] for half, texts in original["out_of_scope"].items()},
+        }
+    }
+    for name, path in (("independent", INDEPENDENT_SET), ("fresh", FRESH_SET), ("fourth", FOURTH_SET)):
+        listed = json.loads(path.read_text(encoding="utf-8"))
+        small[name] = {
+            **listed,
+            "in_scope": listed["in_scope"][::12],
+            "out_of_scope": listed["out_of_scope"][::8],
+        }
+    for name, data in small.items():
+        (folder / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    real_lines = REAL_SET.read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "real.jsonl").write_text("".join(real_lines[::7]), encoding="utf-8")
+    return _Sets(
+        original=folder / "original.json",
+        independent=folder / "independent.json",
+        fresh=folder / "fresh.json",
+        fourth=folder / "fourth.json",
+        real=folder / "real.jsonl",
+    )
 
 
 def test_held_out_real_questions_stay_above_the_floors_measured_when_they_were_scored() -> None:
@@ -57,7 +103,7 @@ def test_held_out_real_questions_stay_above_the_floors_measured_when_they_were_s
     # the floors are what that scoring measured, in faq/eval/scored.json, and guard those rows while they are
     # held out (a later round spends them: then FLOOR_SPENT_IN_SAMPLE guards them in sample).
     record = ScoredRecord.load()
-    held_out = _evaluated(True).held_out
+    held_out = _evaluated().held_out
     still_held_out = {q.row for q in load_real() if q.held_out} & record.rows
     if not still_held_out:
         assert held_out is None
@@ -68,31 +114,34 @@ def test_held_out_real_questions_stay_above_the_floors_measured_when_they_were_s
 
 
 def test_a_new_held_out_part_is_neither_fitted_nor_scored_before_write_scores_it(tmp_path: Path) -> None:
+    sets = _small_sets(tmp_path)
     fresh_round = SPENT_THROUGH_ROUND + 1
-    rows = [
+    rows: list[dict[str, str | None]] = [
         {"q": "After we connected the org to Entra my SSH key is refused, what now?", "topic": "ssh-keys"},
         {"q": "How much does a Basic licence cost per user?", "topic": None},
     ]
-    extended = tmp_path / "real.jsonl"
+    extended = tmp_path / "real-extended.jsonl"
     added = "".join(
         json.dumps({**row, "source": f"https://example.org/{i}", "split": "report", "round": fresh_round})
         + "\n"
         for i, row in enumerate(rows)
     )
-    extended.write_text(REAL_SET.read_text(encoding="utf-8") + added, encoding="utf-8")
-    already = {q.row for q in load_real()}
+    extended.write_text(sets["real"].read_text(encoding="utf-8") + added, encoding="utf-8")
+    already = {q.row for q in load_real(sets["real"])}
     new_rows = frozenset(q.row for q in load_real(extended) if q.held_out) - already
     assert len(new_rows) == 2
 
-    before_write = evaluate(real=extended, held_out_rows=frozenset())
+    unchanged = evaluate(**sets, include_held_out=False)
+    sets["real"] = extended
+    before_write = evaluate(**sets, held_out_rows=frozenset())
     assert before_write.held_out is None and before_write.held_out_questions == []
-    unchanged = _evaluated(False)
     assert before_write.calibration == unchanged.calibration and before_write.about == unchanged.about
 
-    written = evaluate(real=extended, held_out_rows=new_rows)  # as `--write` scores them, these two alone
+    written = evaluate(**sets, held_out_rows=new_rows)  # as `--write` scores them, these two alone
     assert written.held_out is not None and written.held_out.in_scope == written.held_out.out_of_scope == 1
     assert {q.row for q in written.held_out_questions} == new_rows
     assert written.calibration == unchanged.calibration  # scoring fits nothing on them
+    assert written.about == unchanged.about
     record_file = tmp_path / "scored.json"
     record_file.write_text(
         scored_record_text(written.held_out_questions, written.held_out, ScoredRecord.load()),
@@ -116,7 +165,7 @@ def test_spent_held_out_parts_keep_their_record_and_stay_above_their_in_sample_f
         "out_of_scope_declined": 56,
     }
     assert (record.answered_right, record.out_of_scope_declined) == (0.4, 0.86)
-    for title, figures in _evaluated(False).comparisons:
+    for title, figures in _evaluated().comparisons:
         for prefix, (answered, declined) in FLOOR_SPENT_IN_SAMPLE.items():
             if title.startswith(prefix):
                 assert figures.answered_right / figures.in_scope >= answered, title
@@ -124,7 +173,7 @@ def test_spent_held_out_parts_keep_their_record_and_stay_above_their_in_sample_f
 
 
 def test_model_written_sets_stay_above_their_floors() -> None:
-    for title, figures in _evaluated(False).comparisons:
+    for title, figures in _evaluated().comparisons:
         name = title.split()[0]
         if name in FLOOR_MODEL_WRITTEN:
             assert figures.answered_right / figures.in_scope >= FLOOR_MODEL_WRITTEN[name], title
@@ -215,7 +264,17 @@ def test_independent_set_is_split_evenly_per_topic_and_per_kind() -> None:
         assert abs(out_of_scope[(kind, "tune")] - out_of_scope[(kind, "report")]) <= 1
 
 
-def test_stored_calibration_and_report_match_the_current_knowledge_base() -> None:
+def test_stored_calibration_and_report_match_the_current_knowledge_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `--check` compares the stored files with what this evaluation gives: the module's, not a sixth fit.
+    expected = {"include_held_out": True, "held_out_rows": ScoredRecord.load().rows}
+
+    def evaluated_once(**arguments: object) -> Evaluation:
+        assert arguments == expected
+        return _evaluated()
+
+    monkeypatch.setattr(faq.evaluate, "evaluate", evaluated_once)
     assert main(["--check"]) == 0
 
 
