@@ -20,13 +20,13 @@ import pytest
 
 from bot.conversation import views
 from bot.delivery import DeliverySettings, OutboxWorker
-from bot.demo import bundled_scenario
-from bot.runtime import Runtime, build_runtime, utc_now
-from bot.settings import Settings
+from bot.runtime import Runtime, utc_now
 from bot.slack import DatabaseSlackState, build_web_client
 from bot.slack.people import People
 from bot.slack.sender import SlackSender
+from sandbox import Sandbox
 from tests.delivery.conftest import TOKEN
+from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import texts
 from tests.workflows.fakes import ProcessKilled
@@ -45,9 +45,10 @@ PEOPLE = {"UDANA": ("dana@fabrikam.com", "Dana Owner"), "ULEE": ("lee@fabrikam.c
 class Process:
     """One life of the bot over the database: its runtime, and its outbox worker sending to Slack."""
 
-    def __init__(self, database_url: str, fake: FakeSlack, clock: Callable[[], datetime] = utc_now) -> None:
-        settings = Settings(database_url=database_url, sandbox_scenario=str(bundled_scenario()))
-        self.runtime = build_runtime(settings, surface="slack", clock=clock)
+    def __init__(
+        self, box: Sandbox, database_url: str, fake: FakeSlack, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.runtime = runtime_on(box, database_url, surface="slack", clock=clock)
         lookups = build_web_client(TOKEN, base_url=f"{fake.url}/api/")
         posting = build_web_client(TOKEN, base_url=f"{fake.url}/api/", retries=False)
         self.state = DatabaseSlackState(self.runtime.database, clock=clock)  # as serve keeps it
@@ -68,12 +69,13 @@ def fake(served_slack: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
-def lives(database_url: str, fake: FakeSlack) -> Iterator[Callable[..., Process]]:
-    """A new life of the bot; `later` starts it that long after now (a lease may have run out)."""
+def lives(box: Sandbox, database_url: str, fake: FakeSlack) -> Iterator[Callable[..., Process]]:
+    """A new life of the bot; `later` starts it that long after now (a lease may have run out). Every life
+    talks to the same Microsoft: the module's sandbox, reset for the test."""
     started: list[Runtime] = []
 
     def life(later: timedelta = timedelta(0)) -> Process:
-        process = Process(database_url, fake, clock=lambda: utc_now() + later)
+        process = Process(box, database_url, fake, clock=lambda: utc_now() + later)
         started.append(process.runtime)
         return process
 
