@@ -165,7 +165,9 @@ def test_two_processes_on_one_postgresql_database_send_nothing_twice(
     try:
         emails = people(fake_slack, 60)
         queue_lists(first, emails, datetime.now(UTC))
-        settings = DeliverySettings(max_rate_per_second=1000.0, batch=7, concurrency=3)
+        settings = DeliverySettings(
+            max_rate_per_second=1000.0, initial_rate_per_second=1000.0, batch=7, concurrency=3
+        )
         start = threading.Barrier(2)
 
         def process(db: Database) -> int:
