@@ -35,11 +35,11 @@ def exactly_the_table(fabrikam: dict[str, Any]) -> dict[str, Any]:
     return scenario
 
 
-def _doctor(scenario: dict[str, Any]) -> list[dict[str, str]]:
-    with Sandbox(parse_scenario(scenario)) as box:
-        clients = from_environment({"AADBOT_SANDBOX_URL": box.url})
-        with clients:
-            checks = clients.doctor(ORG, "fabrikam.com")
+def _doctor(box: Sandbox, scenario: dict[str, Any]) -> list[dict[str, str]]:
+    """Doctor's checks against the module's sandbox, serving `scenario` from now on."""
+    box.reset(parse_scenario(scenario))
+    with from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients:
+        checks = clients.doctor(ORG, "fabrikam.com")
     return [{"code": c.code, "status": c.status, "message": c.message, "fix": c.fix} for c in checks]
 
 
@@ -52,10 +52,10 @@ def test_the_readme_table_is_the_permission_list() -> None:
 
 
 def test_exactly_the_table_passes_doctor_and_runs_the_whole_migration(
-    fabrikam: dict[str, Any], tmp_path: Path
+    fabrikam: dict[str, Any], served_box: Sandbox, tmp_path: Path
 ) -> None:
     scenario = exactly_the_table(fabrikam)
-    checks = _doctor(scenario)
+    checks = _doctor(served_box, scenario)
     assert [c for c in checks if c["status"] == "fail"] == []
     path = tmp_path / "least.json"
     path.write_text(json.dumps(scenario), encoding="utf-8")
@@ -67,7 +67,9 @@ def test_exactly_the_table_passes_doctor_and_runs_the_whole_migration(
 @pytest.mark.parametrize(
     "removed", [p.name for p in (*permissions.APP_PERMISSIONS, *permissions.PAT_SCOPES, permissions.READER)]
 )
-def test_one_entry_less_fails_doctor_naming_it(fabrikam: dict[str, Any], removed: str) -> None:
+def test_one_entry_less_fails_doctor_naming_it(
+    fabrikam: dict[str, Any], served_box: Sandbox, removed: str
+) -> None:
     scenario = exactly_the_table(fabrikam)
     credentials = scenario["credentials"]
     for key in ("graph_app_roles", "devops_pat_scopes"):
@@ -75,7 +77,7 @@ def test_one_entry_less_fails_doctor_naming_it(fabrikam: dict[str, Any], removed
     credentials["arm_roles"] = {
         sub: [role for role in roles if role != removed] for sub, roles in credentials["arm_roles"].items()
     }
-    failing = [c for c in _doctor(scenario) if c["status"] == "fail"]
+    failing = [c for c in _doctor(served_box, scenario) if c["status"] == "fail"]
     assert failing, f"nothing failed without {removed}"
     assert all(removed in c["message"] for c in failing), failing
     grant = permissions.by_name(removed)
@@ -97,7 +99,9 @@ def test_start_refuses_in_chat_naming_the_missing_permission(
     assert "nothing was started" in conversation
 
 
-def test_an_invitation_403_is_told_apart_missing_consent_from_policy(fabrikam: dict[str, Any]) -> None:
+def test_an_invitation_403_is_told_apart_missing_consent_from_policy(
+    fabrikam: dict[str, Any], served_box: Sandbox
+) -> None:
     options = {
         "display_name": "Zed",
         "message": "Join",
@@ -106,20 +110,17 @@ def test_an_invitation_403_is_told_apart_missing_consent_from_policy(fabrikam: d
     }
     scenario = exactly_the_table(fabrikam)
     scenario["credentials"]["graph_app_roles"].remove("User.Invite.All")
-    with (
-        Sandbox(parse_scenario(scenario)) as box,
-        from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients,
-    ):
+    box = served_box
+    box.reset(parse_scenario(scenario))
+    with from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients:
         tenant = box.state()["tenant"]["id"]
         with pytest.raises(MissingPermission) as missing:
             clients.invite_guest(tenant, email="zed@gmail.com", **options)
         assert missing.value.permission == "User.Invite.All" and "Grant admin consent" in str(missing.value)
     scenario = exactly_the_table(fabrikam)
     scenario["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = "none"
-    with (
-        Sandbox(parse_scenario(scenario)) as box,
-        from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients,
-    ):
+    box.reset(parse_scenario(scenario))
+    with from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients:
         tenant = box.state()["tenant"]["id"]
         with pytest.raises(InvitePermissionDenied, match="External collaboration settings"):
             clients.invite_guest(tenant, email="zed@gmail.com", **options)
