@@ -114,7 +114,9 @@ def test_snapshot_survives_throttling_and_errors(box: Sandbox, make_clients: Any
     assert sum(box.request_counts().values()) > 9  # 9 without faults: some were retried
 
 
-def test_nested_administrators_and_strangers(fabrikam: dict[str, Any], make_clients: Any) -> None:
+def test_nested_administrators_and_strangers(
+    fabrikam: dict[str, Any], served_box: Sandbox, make_clients: Any
+) -> None:
     fabrikam["organization"]["owner"] = "founder@outlook.com"
     fabrikam["organization"]["project_collection_administrators"] = [
         {
@@ -123,12 +125,12 @@ def test_nested_administrators_and_strangers(fabrikam: dict[str, Any], make_clie
         },
         "founder@outlook.com",
     ]
-    with Sandbox(parse_scenario(fabrikam)) as box:
-        clients = make_clients(box)
-        org = clients.snapshot(ORG, "fabrikam.com", "lee@fabrikam.com").organization
-        assert org.owner == "founder@outlook.com"
-        assert set(org.administrators) == {"ann@fabrikam.com", "x@y.z", "founder@outlook.com"}
-        assert clients.organization(ORG) == org
+    served_box.reset(parse_scenario(fabrikam))
+    clients = make_clients(served_box)
+    org = clients.snapshot(ORG, "fabrikam.com", "lee@fabrikam.com").organization
+    assert org.owner == "founder@outlook.com"
+    assert set(org.administrators) == {"ann@fabrikam.com", "x@y.z", "founder@outlook.com"}
+    assert clients.organization(ORG) == org
 
 
 class _RecordWithoutTenant(httpx.HTTPTransport):
@@ -164,38 +166,42 @@ def test_lookups_and_roles(box: Sandbox, make_clients: Any) -> None:
     assert clients.allow_invites_from(tenant.id) == "adminsGuestInvitersAndAllMembers"
 
 
-def test_quotes_in_addresses_are_escaped(fabrikam: dict[str, Any], make_clients: Any) -> None:
+def test_quotes_in_addresses_are_escaped(
+    fabrikam: dict[str, Any], served_box: Sandbox, make_clients: Any
+) -> None:
     fabrikam["tenant"]["users"].append(
         {"id": "ob", "userPrincipalName": "o'brien@fabrikam.com", "mail": "o'brien@fabrikam.com"}
     )
-    with Sandbox(parse_scenario(fabrikam)) as box:
-        found = make_clients(box).find_directory_user(box.state()["tenant"]["id"], "O'Brien@fabrikam.com")
+    box = served_box
+    box.reset(parse_scenario(fabrikam))
+    found = make_clients(box).find_directory_user(box.state()["tenant"]["id"], "O'Brien@fabrikam.com")
     assert found is not None and found.id == "ob"
 
 
-def test_invitations_and_their_refusal(fabrikam: dict[str, Any], make_clients: Any) -> None:
-    with Sandbox(parse_scenario(fabrikam)) as box:
-        clients = make_clients(box)
-        tenant = box.state()["tenant"]["id"]
-        options = {
-            "display_name": "Erin",
-            "message": "Join fabrikam-fiber",
-            "redirect_url": "https://dev.azure.com/x",
-        }
-        invitation = clients.invite_guest(
-            tenant, email="erin.eng@gmail.com", inviter="lee@fabrikam.com", **options
-        )
-        assert invitation.status == "PendingAcceptance" and invitation.invited_user_id
-        sent = box.state()["tenant"]["invitations"][0]
-        assert sent["sendInvitationMessage"] is True
-        assert "fabrikam-fiber" in sent["invitedUserMessageInfo"]["customizedMessageBody"]
-        found = clients.find_directory_user(tenant, "erin.eng@gmail.com")
-        assert found is not None and found.id == invitation.invited_user_id
+def test_invitations_and_their_refusal(
+    fabrikam: dict[str, Any], served_box: Sandbox, make_clients: Any
+) -> None:
+    box = served_box
+    box.reset(parse_scenario(fabrikam))
+    clients = make_clients(box)
+    tenant = box.state()["tenant"]["id"]
+    options = {
+        "display_name": "Erin",
+        "message": "Join fabrikam-fiber",
+        "redirect_url": "https://dev.azure.com/x",
+    }
+    invitation = clients.invite_guest(
+        tenant, email="erin.eng@gmail.com", inviter="lee@fabrikam.com", **options
+    )
+    assert invitation.status == "PendingAcceptance" and invitation.invited_user_id
+    sent = box.state()["tenant"]["invitations"][0]
+    assert sent["sendInvitationMessage"] is True
+    assert "fabrikam-fiber" in sent["invitedUserMessageInfo"]["customizedMessageBody"]
+    found = clients.find_directory_user(tenant, "erin.eng@gmail.com")
+    assert found is not None and found.id == invitation.invited_user_id
     fabrikam["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = "none"
-    with (
-        Sandbox(parse_scenario(fabrikam)) as box,
-        pytest.raises(InvitePermissionDenied, match=r"by policy .*Guest invite settings"),
-    ):
+    box.reset(parse_scenario(fabrikam))
+    with pytest.raises(InvitePermissionDenied, match=r"by policy .*Guest invite settings"):
         make_clients(box).invite_guest(tenant, email="x@gmail.com", inviter="lee@fabrikam.com", **options)
 
 

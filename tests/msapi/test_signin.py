@@ -162,40 +162,40 @@ def test_the_client_stops_polling_at_the_expiry_by_its_own_clock(
 
 
 def test_no_sign_in_yet_and_a_refused_sign_in(
-    fabrikam: dict[str, Any], tmp_path: Path, sessions: list[HttpSession]
+    box: Sandbox, tmp_path: Path, sessions: list[HttpSession]
 ) -> None:
-    with Sandbox(parse_scenario(fabrikam)) as box:
-        signin = _signin(box, tmp_path / "none.json", sessions)
-        assert signin.username() is None
-        with pytest.raises(MicrosoftError, match=r"nobody has signed in.*aadbot signin"):
-            signin.token("fabrikam.com", GRAPH_SCOPE)
-        code = signin.start()
-        assert _approve(box, code.user_code, "gus@fabrikam.com").status_code == 400  # disabled
-        assert _approve(box, "NOPE", "lee@fabrikam.com").status_code == 404
-        wrong_tenant = DeviceSignIn("public-app", "contoso.com", signin.session, None)
-        with pytest.raises(MicrosoftError, match=r"does not know tenant 'contoso\.com'"):
-            wrong_tenant.start()
+    signin = _signin(box, tmp_path / "none.json", sessions)
+    assert signin.username() is None
+    with pytest.raises(MicrosoftError, match=r"nobody has signed in.*aadbot signin"):
+        signin.token("fabrikam.com", GRAPH_SCOPE)
+    code = signin.start()
+    assert _approve(box, code.user_code, "gus@fabrikam.com").status_code == 400  # disabled
+    assert _approve(box, "NOPE", "lee@fabrikam.com").status_code == 404
+    wrong_tenant = DeviceSignIn("public-app", "contoso.com", signin.session, None)
+    with pytest.raises(MicrosoftError, match=r"does not know tenant 'contoso\.com'"):
+        wrong_tenant.start()
 
 
 def test_a_signed_in_person_invites_with_their_own_rights(
-    fabrikam: dict[str, Any], tmp_path: Path, sessions: list[HttpSession]
+    fabrikam: dict[str, Any], served_box: Sandbox, tmp_path: Path, sessions: list[HttpSession]
 ) -> None:
     fabrikam["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = "adminsAndGuestInviters"
     options = {"display_name": "Erin", "message": "Join", "redirect_url": "https://dev.azure.com/x"}
-    with Sandbox(parse_scenario(fabrikam)) as box:
-        tenant = box.state()["tenant"]["id"]
-        for user, allowed in (("lee@fabrikam.com", False), ("dana@fabrikam.com", True)):
-            signin = _signin(box, tmp_path / f"{user}.json", sessions)
-            code = signin.start()
-            _approve(box, code.user_code, user)
-            signin.wait(code)
-            clients = MicrosoftClients(signin.session, pat="pat", signin=signin)
-            if allowed:
-                invitation = clients.invite_guest(tenant, email="erin@gmail.com", inviter=user, **options)
-                assert invitation.invited_user_id
-            else:
-                with pytest.raises(InvitePermissionDenied):
-                    clients.invite_guest(tenant, email="erin@gmail.com", inviter=user, **options)
+    box = served_box
+    box.reset(parse_scenario(fabrikam))
+    tenant = box.state()["tenant"]["id"]
+    for user, allowed in (("lee@fabrikam.com", False), ("dana@fabrikam.com", True)):
+        signin = _signin(box, tmp_path / f"{user}.json", sessions)
+        code = signin.start()
+        _approve(box, code.user_code, user)
+        signin.wait(code)
+        clients = MicrosoftClients(signin.session, pat="pat", signin=signin)
+        if allowed:
+            invitation = clients.invite_guest(tenant, email="erin@gmail.com", inviter=user, **options)
+            assert invitation.invited_user_id
+        else:
+            with pytest.raises(InvitePermissionDenied):
+                clients.invite_guest(tenant, email="erin@gmail.com", inviter=user, **options)
 
 
 def test_from_environment_uses_the_signed_in_account(
