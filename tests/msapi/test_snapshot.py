@@ -36,10 +36,11 @@ def _plan(url: str, organization: str, tenant: str, connector: str) -> Plan:
         return build_plan(clients.snapshot(organization, tenant, connector), connector)
 
 
-def _plan_of_file(path: Path, connector: str) -> Plan:
+def _plan_of_file(box: Sandbox, path: Path, connector: str) -> Plan:
+    """The plan a rehearsal of the snapshot at `path` makes: the module's sandbox, serving it from now on."""
     scenario = load_scenario(path)
-    with Sandbox(scenario) as box:
-        return _plan(box.url, scenario.organization_name, scenario.tenant_id, connector)
+    box.reset(scenario)
+    return _plan(box.url, scenario.organization_name, scenario.tenant_id, connector)
 
 
 def _outcomes(plan: Plan) -> dict[str, tuple[object, ...]]:
@@ -62,15 +63,16 @@ def _harder(fabrikam: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_snapshot_plans_every_user_as_the_live_services_do(
-    fabrikam: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fabrikam: dict[str, Any], served_box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "rehearsal.json"
-    with Sandbox(parse_scenario(_harder(fabrikam))) as box:
-        before = box.state()
-        assert _snapshot(monkeypatch, box.url, out) == 0
-        assert box.state() == before  # read-only: nothing in the organization or the directory changed
-        live = _plan(box.url, ORGANIZATION, TENANT, "lee@fabrikam.com")
-    rehearsal = _plan_of_file(out, "lee@fabrikam.com")
+    box = served_box
+    box.reset(parse_scenario(_harder(fabrikam)))
+    before = box.state()
+    assert _snapshot(monkeypatch, box.url, out) == 0
+    assert box.state() == before  # read-only: nothing in the organization or the directory changed
+    live = _plan(box.url, ORGANIZATION, TENANT, "lee@fabrikam.com")
+    rehearsal = _plan_of_file(box, out, "lee@fabrikam.com")
 
     assert _outcomes(rehearsal) == _outcomes(live)
     assert len(live.users) == 12 and rehearsal.counts == live.counts
@@ -101,13 +103,14 @@ def test_the_snapshot_plans_every_user_as_the_live_services_do(
 
 
 def test_redacted_snapshot_plans_alike_and_names_nobody(
-    fabrikam: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fabrikam: dict[str, Any], served_box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scenario = _harder(fabrikam)
     out = tmp_path / "shared.json"
-    with Sandbox(parse_scenario(scenario)) as box:
-        assert _snapshot(monkeypatch, box.url, out, "--redact") == 0
-        live = _plan(box.url, ORGANIZATION, TENANT, "lee@fabrikam.com")
+    box = served_box
+    box.reset(parse_scenario(scenario))
+    assert _snapshot(monkeypatch, box.url, out, "--redact") == 0
+    live = _plan(box.url, ORGANIZATION, TENANT, "lee@fabrikam.com")
     text = out.read_text()
     written = json.loads(text)
 
@@ -123,7 +126,7 @@ def test_redacted_snapshot_plans_alike_and_names_nobody(
     assert any(e["user"]["principalName"] == lee for e in written["user_entitlements"])
     assert any(u["userPrincipalName"] == lee for u in written["tenant"]["users"])
 
-    rehearsal = _plan_of_file(out, lee)
+    rehearsal = _plan_of_file(box, out, lee)
     assert rehearsal.counts == live.counts
     assert _outcomes(rehearsal) == _outcomes(live)  # entitlement and directory ids are kept
     assert [(c.code, c.status) for c in rehearsal.checks] == [(c.code, c.status) for c in live.checks]
@@ -221,7 +224,7 @@ def test_an_interrupted_snapshot_leaves_no_file(
 
 
 def test_the_rehearsal_meets_the_same_refusals_as_the_live_credentials(
-    fabrikam: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fabrikam: dict[str, Any], served_box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An app without User.Invite.All and without a role on the billing subscription: the snapshot
     records exactly that, and inviting then fails the same way live and in the rehearsal."""
@@ -230,15 +233,16 @@ def test_the_rehearsal_meets_the_same_refusals_as_the_live_credentials(
     fabrikam["subscriptions"][0]["tenantId"] = fabrikam["tenant"]["id"]  # readable, were it allowed
     fabrikam["credentials"] = {"graph_app_roles": roles, "arm_roles": {billing: []}}
     out = tmp_path / "limited.json"
-    with Sandbox(parse_scenario(fabrikam)) as box:
-        assert _snapshot(monkeypatch, box.url, out) == 0
-        live = _refusal_of_an_invitation(box.url, box.state()["tenant"]["id"])
+    box = served_box
+    box.reset(parse_scenario(fabrikam))
+    assert _snapshot(monkeypatch, box.url, out) == 0
+    live = _refusal_of_an_invitation(box.url, box.state()["tenant"]["id"])
     credentials = json.loads(out.read_text())["credentials"]
     assert credentials["graph_app_roles"] == roles
     assert credentials["arm_roles"] == {billing: []}
     scenario = load_scenario(out)
-    with Sandbox(scenario) as rehearsal:
-        assert _refusal_of_an_invitation(rehearsal.url, scenario.tenant_id) == live
+    box.reset(scenario)
+    assert _refusal_of_an_invitation(box.url, scenario.tenant_id) == live
     assert "User.Invite.All" in live
 
 
