@@ -25,7 +25,7 @@ class TeamsConversation(SQLModel, table=True):
     """The directory object id of the user in a personal chat."""
     time_zone: str | None = None
     """That user's time zone as their Teams client last reported it (IANA name): reminders keep to it."""
-    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
 class TeamsSeenActivity(SQLModel, table=True):

@@ -114,10 +114,11 @@ class TeamsStore:
     def any_service_url(self) -> str | None:
         """The service URL Teams last wrote from: where new conversations are created."""
         with self._database.session() as session:
-            row = session.exec(
-                select(TeamsConversation).order_by(col(TeamsConversation.updated_at).desc())
+            return session.exec(
+                select(TeamsConversation.service_url)
+                .order_by(col(TeamsConversation.updated_at).desc())
+                .limit(1)
             ).first()
-            return row.service_url if row else None
 
     def forget(self, conversation_id: str) -> None:
         with self._database.session() as session:

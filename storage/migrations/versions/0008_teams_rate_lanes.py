@@ -1,4 +1,5 @@
-"""Teams: a shared rate limit is N lanes counted from each answer, not evenly spaced slots
+"""Teams: a shared rate limit is N lanes counted from each answer, not evenly spaced slots; the newest
+conversation found by an index
 
 Revision ID: 0008
 Revises: 0007
@@ -29,9 +30,13 @@ def upgrade() -> None:
         sa.Column("busy_until", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("key", "lane", name=op.f("pk_teams_rate_lane")),
     )
+    with op.batch_alter_table("teams_conversation", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_teams_conversation_updated_at"), ["updated_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("teams_conversation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_teams_conversation_updated_at"))
     op.drop_table("teams_rate_lane")
     op.create_table(
         "teams_rate_slot",
