@@ -7,7 +7,8 @@ idle lane that is free, sends, and when the answer is back frees the lane for on
 lane's next request is taken later than a second after that, so no second ever holds more than N
 arrivals, however late or bunched the requests arrive (scheduling, the network, a busy host). Evenly
 spaced slots counted at take time cannot promise that: requests that left evenly arrive bunched, and
-each 429 holds every process off.
+each 429 holds every process off. The price is the round trip L: a lane carries 1/(1 + L) requests a
+second, and no scheme that promises no 429 can carry more, since a request may arrive anywhere in it.
 
 Taking is one conditional `UPDATE` of the chosen lane (SQLite and PostgreSQL alike: a rival that took it
 first makes it update nothing, and the taker picks again). No leader, no lease: a lane taken by a process
