@@ -166,6 +166,18 @@ def generated(users: int) -> tuple[dict[str, Any], list[str]]:
     return scenario, people
 
 
+def sending_command(
+    box: Sandbox, scenario: dict[str, Any], people: list[str], database_url: str
+) -> list[str]:
+    """The bot registered with the sandbox's Teams, a to-do list queued for each of `people` at
+    `database_url`: the command of a sending process."""
+    registration = {"endpoint": "http://127.0.0.1:9/api/messages", "appId": APP_ID}
+    httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration).raise_for_status()
+    queue(database_url, people)
+    tenant_id = str(scenario["tenant"]["id"])
+    return [sys.executable, "-m", "bench.teams_notify_benchmark", "--child", database_url, box.url, tenant_id]
+
+
 def play(name: str, users: int, kill_after: int | None, *, parallel: int = 1) -> Round:
     scenario, people = generated(users)
     if len(people) < users:
@@ -174,12 +186,7 @@ def play(name: str, users: int, kill_after: int | None, *, parallel: int = 1) ->
         tempfile.TemporaryDirectory(prefix="aadbot-teams-") as folder,
         Sandbox(parse_scenario(scenario)) as box,
     ):
-        registration = {"endpoint": "http://127.0.0.1:9/api/messages", "appId": APP_ID}
-        httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration).raise_for_status()
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        queue(url, people)
-        tenant_id = str(scenario["tenant"]["id"])
-        command = [sys.executable, "-m", "bench.teams_notify_benchmark", "--child", url, box.url, tenant_id]
+        command = sending_command(box, scenario, people, f"sqlite:///{Path(folder) / 'bench.db'}")
         started = time.monotonic()
         processes = parallel
         others = [subprocess.Popen(command) for _ in range(parallel - 1)]

@@ -451,8 +451,8 @@ def stale_users(
     value = f"{organization} --stale {days or 90} --list {fingerprint}"
     confirm = f"Remove {count} from {organization}? This cannot be undone; they lose access at once."
     blocks.append(Actions((Button(f"Remove these {count}", "remove-users", value, "danger", confirm),)))
-    have = "has" if len(users) == 1 else "have"
-    return say(f"{plan_views.people(len(users))} {have} not signed in for {period}", *blocks, private=True)
+    away = sign_in_views.people_counted(len(users), "has", "have")
+    return say(f"{away} not signed in for {period}", *blocks, private=True)
 
 
 def removed(result: RemovalResult) -> Outgoing:

@@ -87,10 +87,10 @@ class SharedRate:
                     insert_once(session, TeamsRateLane(key=self._key, lane=lane), unique=("key", "lane"))
                 session.commit()
                 rows = self._rows(session)
-            soonest = min(_free_from(free_at, busy_until, now) for _, free_at, busy_until in rows)
-            for lane, free_at, busy_until in sorted(rows, key=lambda row: row[1]):
-                if _free_from(free_at, busy_until, now) > now:
-                    continue
+            by_freedom = sorted((_free_from(free_at, busy, now), lane) for lane, free_at, busy in rows)
+            for free_from, lane in by_freedom:
+                if free_from > now:
+                    break
                 taken = session.execute(
                     update(TeamsRateLane)
                     .where(
@@ -105,8 +105,8 @@ class SharedRate:
                 )
                 session.commit()
                 if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    return int(lane), 0.0
-        return None, max(soonest - now, 0.0)
+                    return lane, 0.0
+        return None, max(by_freedom[0][0] - now, 0.0)
 
     def _rows(self, session: Session) -> list[tuple[int, float, float]]:
         """(lane, free_at, busy_until) of each lane of this limit."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -123,18 +122,13 @@ offer twice what Teams allows, whatever this machine's speed."""
 def test_two_sending_processes_together_keep_the_tenant_limit(tmp_path: Path) -> None:
     """Two processes run the outbox worker with the Teams sender (as two `serve` would) on one database;
     the sandbox enforces a per-tenant limit of connector operations with 429s."""
-    from bench.teams_notify_benchmark import APP_ID, generated, queue
+    from bench.teams_notify_benchmark import generated, sending_command
 
     scenario, people = generated(USERS)
     # no Graph installs: the connector's limit is what counts
     scenario["teams"] = {"installed": people, "tenantLimitPerSecond": LIMIT}
     with Sandbox(parse_scenario(scenario)) as box:
-        registration = {"endpoint": "http://127.0.0.1:9/api/messages", "appId": APP_ID}
-        httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration).raise_for_status()
-        url = f"sqlite:///{tmp_path / 'shared.db'}"
-        queue(url, people)
-        tenant = str(scenario["tenant"]["id"])
-        command = [sys.executable, "-m", "bench.teams_notify_benchmark", "--child", url, box.url, tenant]
+        command = sending_command(box, scenario, people, f"sqlite:///{tmp_path / 'shared.db'}")
         command += ["--batch", "5"]  # both processes get messages to send from a small outbox
         root = Path(__file__).resolve().parents[2]
         environment = {**os.environ, "AADBOT_TEAMS_TENANT_RATE": str(LIMIT)}
