@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from sqlmodel import func, select
 
-from bot.delivery import OutboxWorker
+from bot.delivery import DeliverySettings, OutboxWorker
 from bot.runtime import utc_now
 from bot.teams.settings import TeamsSettings
 from bot.teams.surface import DELIVERY, build_surface
@@ -68,6 +68,17 @@ class Round:
         return self.operations / self.sending_seconds if self.sending_seconds else 0.0
 
 
+def worker_settings(batch: int = DELIVERY.batch) -> DeliverySettings:
+    """`serve`'s Teams delivery settings, but for the shorter lease (and a smaller batch if asked)."""
+    return replace(DELIVERY, lease=datetime.timedelta(seconds=LEASE_SECONDS), batch=batch)
+
+
+def children_environment() -> dict[str, str]:
+    """This environment without the bot's own Teams settings: a developer's tenant rate must not
+    change what the benchmark measures."""
+    return {key: value for key, value in os.environ.items() if not key.startswith(("TEAMS_", "AADBOT_"))}
+
+
 def child(database_url: str, sandbox_url: str, tenant_id: str, batch: int = DELIVERY.batch) -> None:
     """The sending process: deliver until nothing is pending (claims of a dead process expire first);
     `batch`: how many messages it claims at a time (smaller lets a second process share a small outbox)."""
@@ -82,7 +93,7 @@ def child(database_url: str, sandbox_url: str, tenant_id: str, batch: int = DELI
 
     async def run() -> None:
         surface = build_surface(settings, _NoConversation(), database, clock=utc_now)
-        delivery = replace(DELIVERY, lease=datetime.timedelta(seconds=LEASE_SECONDS), batch=batch)
+        delivery = worker_settings(batch)
         worker = OutboxWorker(database, surface.sender, clock=utc_now, settings=delivery)
         try:
             while True:
@@ -189,8 +200,9 @@ def play(name: str, users: int, kill_after: int | None, *, parallel: int = 1) ->
         command = sending_command(box, scenario, people, f"sqlite:///{Path(folder) / 'bench.db'}")
         started = time.monotonic()
         processes = parallel
-        others = [subprocess.Popen(command) for _ in range(parallel - 1)]
-        process = subprocess.Popen(command)
+        environment = children_environment()
+        others = [subprocess.Popen(command, env=environment) for _ in range(parallel - 1)]
+        process = subprocess.Popen(command, env=environment)
         if kill_after is not None:
             while _operations(box.url) < 2 * kill_after:  # a conversation and a message per person
                 if process.poll() is not None:
@@ -198,7 +210,7 @@ def play(name: str, users: int, kill_after: int | None, *, parallel: int = 1) ->
                 time.sleep(0.2)
             process.send_signal(signal.SIGKILL)
             process.wait()
-            process = subprocess.Popen(command)
+            process = subprocess.Popen(command, env=environment)
             processes = 2
         if any(running.wait(timeout=1800) != 0 for running in (*others, process)):
             raise SystemExit(f"a sending process failed in round {name!r}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +79,17 @@ def test_the_benchmark_runs_serve_with_the_default_delivery_settings(
 
     assert Settings.from_environment(environment).delivery == Settings.from_environment({}).delivery
     assert Settings.from_environment({}).delivery == DeliverySettings()
+
+
+def test_the_teams_benchmark_sends_with_serve_s_teams_settings_and_no_developer_s_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench.teams_notify_benchmark import LEASE_SECONDS, children_environment, worker_settings
+    from bot.serve import _delivery_settings
+
+    serves = _delivery_settings(Settings.from_environment({}), with_slack=False)
+    measured = worker_settings()
+    assert measured.lease == timedelta(seconds=LEASE_SECONDS)  # the one difference, documented
+    assert replace(measured, lease=serves.lease) == serves
+    monkeypatch.setenv("AADBOT_TEAMS_TENANT_RATE", "3")
+    assert "AADBOT_TEAMS_TENANT_RATE" not in children_environment()
