@@ -67,13 +67,22 @@ SHARED_SERVES = {
 tests/teams/conftest.py), by process: one test process runs the files of each, so that each `serve` starts
 once per run instead of once per file."""
 STARTED_FIRST = (
+    "tests/slack/test_slack_serve_migration.py",
     "tests/faq/test_faq_eval.py",
     "tests/teams/test_teams_shared_rate.py",
-    "tests/slack/test_slack_serve_migration.py",
     "tests/delivery/test_notices_survive_a_kill.py",
+    "tests/teams/test_teams_approvers.py",
+    "tests/workflows/test_approval_properties.py",
+    "tests/slack/test_slack_message_sizes.py",
+    "tests/teams/test_teams_migration.py",
+    "tests/test_quick_start.py",
+    "tests/slack/test_slack_outage.py",
+    "tests/bot/test_doctor.py",
+    "tests/plan/test_rules_properties.py",
 )
-"""The files that take longest (docs/testing.md), handed out before the rest: started last, one of them
-would keep the run waiting after every other test process has finished."""
+"""The files that take longest with few tests (docs/testing.md), longest first, handed out before the rest:
+xdist hands out files with many tests first, so these came last, and one of them kept the run waiting
+after every other test process had finished (a `serve` of one test started 80 s into a 90 s run)."""
 
 
 @pytest.hookimpl(optionalhook=True)
