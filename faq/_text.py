@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -163,8 +164,11 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD_SPLIT = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def prepare(text: str) -> str:
-    """Lower-cased, punctuation-free, synonym-folded text, cut to the scored length."""
+    """Lower-cased, punctuation-free, synonym-folded text, cut to the scored length.
+
+    Cached: fitting the answerer prepares the same phrasings and questions once per feature set."""
     text = unicodedata.normalize("NFKC", text[:MAX_SCORED_CHARS]).casefold()
     text = text.replace("'", "").replace("\u2019", "")
     text = " ".join(_WORD_SPLIT.split(text))
