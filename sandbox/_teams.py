@@ -41,6 +41,20 @@ _ACTIVITY_TOKEN_LIFETIME = 3600
 TEAMS_CHANNEL = "msteams"
 OTHER_CHANNEL = "webchat"
 
+_PROCESS_KEYS: list[rsa.RSAPrivateKey] = []
+_PROCESS_KEYS_LOCK = threading.Lock()
+
+
+def _process_key(position: int) -> rsa.RSAPrivateKey:
+    """The process's signing key at `position` (Teams' own, the other channel's), made on first use: a
+    2048-bit key costs a tenth of a second of CPU, and most sandboxes never play Teams. A reset sandbox
+    publishes the same keys under new key ids, as the Bot Framework keeps a key across many key sets; a
+    token signed for an earlier world names a key id the new one does not publish."""
+    with _PROCESS_KEYS_LOCK:
+        while len(_PROCESS_KEYS) <= position:
+            _PROCESS_KEYS.append(rsa.generate_private_key(65537, 2048))
+        return _PROCESS_KEYS[position]
+
 
 @dataclass
 class SentActivity:
@@ -80,7 +94,6 @@ class TeamsWorld:
     throttled: int = 0
     key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     other_channel_key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    _keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -97,19 +110,11 @@ class TeamsWorld:
     @property
     def key(self) -> rsa.RSAPrivateKey:
         """The key Teams signs its requests to the bot with."""
-        return self._key(self.key_id)
+        return _process_key(0)
 
     @property
     def other_channel_key(self) -> rsa.RSAPrivateKey:
-        return self._key(self.other_channel_key_id)
-
-    def _key(self, key_id: str) -> rsa.RSAPrivateKey:
-        """Made on first use: a 2048-bit key costs a tenth of a second of CPU, and most sandboxes never
-        play Teams."""
-        with self.lock:
-            if key_id not in self._keys:
-                self._keys[key_id] = rsa.generate_private_key(65537, 2048)
-            return self._keys[key_id]
+        return _process_key(1)
 
     @property
     def catalog_id(self) -> str:
