@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+import compileall
 import copy
 import json
 import os
 import ssl
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ from tests.fakes.cli import Aadbot
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 
-FABRIKAM = Path(__file__).parents[1] / "sandbox" / "scenarios" / "fabrikam.json"
+ROOT = Path(__file__).parents[1]
+FABRIKAM = ROOT / "sandbox" / "scenarios" / "fabrikam.json"
 _FABRIKAM_DATA = json.loads(FABRIKAM.read_text())
 
 settings.register_profile(
@@ -43,12 +44,6 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 """Property tests are deterministic and bounded unless asked (`HYPOTHESIS_PROFILE=explore`); the mutation
 run (docs/mutation-testing.md) uses fewer examples, as it runs the tests once per mutant."""
-
-sys.dont_write_bytecode = False
-"""pytest rewrites the asserts of every test module it imports (about 3 s of CPU for the suite) and keeps
-the result in `__pycache__` (git-ignored) unless bytecode writing is off: with PYTHONDONTWRITEBYTECODE set,
-as on the development machines, every test process rewrote every module on every run. The rewritten code
-is checked against each source's size and time, so a changed test is rewritten again."""
 
 pytest_plugins = ["tests.storage.databases"]
 """The `database` and `database_url` fixtures, for every folder."""
@@ -83,6 +78,19 @@ STARTED_FIRST = (
 """The files that take longest with few tests (docs/testing.md), longest first, handed out before the rest:
 xdist hands out files with many tests first, so these came last, and one of them kept the run waiting
 after every other test process had finished (a `serve` of one test started 80 s into a 90 s run)."""
+
+
+PROJECT_PACKAGES = ("bench", "bot", "faq", "msapi", "sandbox", "storage", "workflows")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The project is compiled once, before any test process starts: the `aadbot` processes the tests
+    start inherit PYTHONDONTWRITEBYTECODE, so a module only they import (the Teams surface, the sandbox's
+    command, the benchmarks) was compiled from source by each of them on every run; and on a fresh checkout
+    every test process compiled the rest at the same time. Up to date, this only reads file times."""
+    if not hasattr(config, "workerinput"):
+        for package in PROJECT_PACKAGES:
+            compileall.compile_dir(ROOT / package, quiet=1)
 
 
 @pytest.hookimpl(optionalhook=True)
