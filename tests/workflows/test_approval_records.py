@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from storage import Approval, ApprovalDecision, Database, Migration
+from storage import Approval, ApprovalDecision, Database, Migration, OutboundMessage
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, TENANT_ID, FakeClock, FakeMicrosoft
+from workflows import notices
+from workflows._codec import decode
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -86,6 +88,14 @@ def test_an_approval_is_recorded_with_its_decider_and_connector(
     assert _trail(service, 1) == [
         (LEE, "awaiting_approval", "connecting", "approve", {"approval_id": requested, "connector": LEE})
     ]
+    with database.session() as session:
+        told = session.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()  # type: ignore[arg-type]
+    deciders = {
+        message.kind: decode(Actor, message.payload["decider"])
+        for message in told
+        if message.kind in (notices.APPROVAL_DECISION, notices.APPROVED)
+    }
+    assert deciders == {notices.APPROVAL_DECISION: lee, notices.APPROVED: lee}
 
 
 def test_a_rejection_is_recorded_with_its_reason(

@@ -11,7 +11,7 @@ from storage import Approval, ApprovalDecision, Database
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, FakeClock, FakeMicrosoft
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.results import Actor
+from workflows.results import Actor, Affected
 from workflows.service import MigrationService
 
 PAT = Actor(id="U-PAT", email="pat@fabrikam.com", name="Pat")
@@ -31,6 +31,8 @@ def test_the_request_carries_the_plan_summary_and_expiry(
     request = service.request_approval("fabrikam", dana)
     assert request.plan_fingerprint == service.plan().fingerprint
     assert request.counts["invite"] == 2
+    assert (request.affected.uninvited.count, request.affected.keep.count) == (2, request.counts["auto"])
+    assert request.affected == Affected.of(service.plan())
     assert request.expires_at == clock.now + service._settings.approval_ttl
     assert request.requested_by == dana
     assert request.status.pending_approval_id == request.approval_id
