@@ -39,7 +39,9 @@ from slack_sdk.signature import SignatureVerifier
 from bot.demo import bundled_scenario
 from bot.runtime import build_runtime, utc_now
 from bot.settings import Settings
-from bot.slack import DatabaseSlackState, build_web_client, create_app, create_asgi
+from bot.slack.app import build_web_client, create_app
+from bot.slack.http import create_asgi
+from bot.slack.state import DatabaseSlackState
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from workflows.results import Actor

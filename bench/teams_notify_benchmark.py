@@ -31,7 +31,8 @@ from typing import Any
 import httpx
 from sqlmodel import func, select
 
-from bot.delivery import DeliverySettings, OutboxWorker
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
 from bot.runtime import utc_now
 from bot.teams.settings import TeamsSettings
 from bot.teams.surface import DELIVERY, build_surface

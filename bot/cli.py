@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -10,31 +11,40 @@ from collections.abc import Sequence
 from bot.settings import SettingsError
 
 USAGE_ERROR = 2
+REGISTERED_BY = {
+    "demo": "bot.commands",
+    "chat": "bot.commands",
+    "serve": "bot.commands",
+    "doctor": "bot.doctor",
+    "teams-package": "bot.teams.package",
+    "plan": "msapi.commands",
+    "signin": "msapi.commands",
+    "snapshot": "msapi.snapshot",
+    "sandbox": "sandbox.commands",
+    "ask": "faq.commands",
+}
+"""The module whose `register` adds each sub-command. A command imports only its own module: each costs
+up to a second of CPU to import (the database, Slack, Microsoft's libraries), which `aadbot sandbox` or
+`aadbot doctor` never use."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from bot import commands as bot_commands
-    from faq import commands as faq_commands
-    from msapi import commands as plan_commands
-    from msapi import snapshot as snapshot_commands
-    from sandbox import commands as sandbox_commands
-
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for `command` alone when it is known, else for all (help, mistyped commands)."""
     parser = argparse.ArgumentParser(
         prog="aadbot",
         description="Move an Azure DevOps organization from Microsoft accounts to Entra ID, in chat.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    bot_commands.register(subparsers)
-    plan_commands.register(subparsers)
-    snapshot_commands.register(subparsers)
-    sandbox_commands.register(subparsers)
-    faq_commands.register(subparsers)
+    owners = [REGISTERED_BY[command]] if command in REGISTERED_BY else REGISTERED_BY.values()
+    for module in dict.fromkeys(owners):
+        importlib.import_module(module).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
     try:
         return int(args.run(args))
     except SettingsError as error:

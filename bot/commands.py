@@ -1,4 +1,7 @@
-"""The bot's own sub-commands: `aadbot demo`, `aadbot chat` and `aadbot serve`."""
+"""The bot's own sub-commands: `aadbot demo`, `aadbot chat` and `aadbot serve`.
+
+Each imports what it runs when it runs: `demo` and `chat` need neither Slack's nor the web server's
+libraries."""
 
 from __future__ import annotations
 
@@ -10,15 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot import doctor
-from bot import serve as bot_serve
 from bot.settings import Settings
 from bot.slack import commands as slack_commands
-from bot.slack.serve import Persistence
-from bot.teams import package as teams_package
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
+    from bot.slack.serve import Persistence
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +36,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print messages as the console shows them, or as Teams cards (as text)",
     )
     chat.set_defaults(run=_chat)
-    doctor.register(subparsers)
     shared = _OneRuntime()
     slack_commands.register(
         subparsers,
@@ -44,7 +43,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         health_factory=lambda settings: shared(settings).database.ping,
         persistence_factory=lambda settings: shared.persistence(settings),
     )
-    teams_package.register(subparsers)
     # with TEAMS_APP_ID set, `serve` also (or only) serves Teams: see bot/serve.py
     serve = subparsers.choices["serve"]
     serve.description = (
@@ -52,7 +50,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         " (HTTP on HOST:PORT; Slack too when SLACK_BOT_TOKEN is set)."
     )
     slack_run = serve.get_default("run")
-    serve.set_defaults(run=lambda args: bot_serve.run(args, slack_run=slack_run, runtime=shared))
+
+    def run_serve(args: argparse.Namespace) -> int:
+        from bot import serve as bot_serve
+
+        return bot_serve.run(args, slack_run=slack_run, runtime=shared)
+
+    serve.set_defaults(run=run_serve)
 
 
 class _OneRuntime:
@@ -71,6 +75,7 @@ class _OneRuntime:
     def persistence(self, settings: Settings) -> Persistence:
         """The database behind `serve`: request memory shared by processes, and the outbox worker."""
         from bot.runtime import utc_now
+        from bot.slack.serve import Persistence
 
         runtime = self(settings)
         return Persistence(runtime.database, runtime.tracking, utc_now)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from bot.conversation.handlers import Conversation, Outbox, Roles
-from bot.delivery import BackgroundOutbox, InlineOutbox
+from bot.delivery.outboxes import BackgroundOutbox, InlineOutbox
 from bot.settings import Settings
 from faq import FaqAnswerer, InMemoryUnansweredLog
 from msapi import MicrosoftClients, from_environment

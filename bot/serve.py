@@ -27,7 +27,10 @@ from starlette.routing import BaseRoute, Route
 
 from bot.conversation import todo_views
 from bot.conversation.messages import Channel, Outgoing
-from bot.delivery import DeliverySettings, Envelope, NoticeOutbox, OutboxWorker, Receipt, Sender
+from bot.delivery.outboxes import NoticeOutbox
+from bot.delivery.sender import Envelope, Receipt, Sender
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
 from bot.settings import Settings
 from bot.teams.settings import TeamsSettings
 from storage import Database, Migration, OutboundMessage

@@ -1,15 +1,4 @@
-"""The Slack surface: bolt (async) listeners that drive the platform-neutral conversation."""
+"""The Slack surface: bolt (async) listeners that drive the platform-neutral conversation.
 
-from bot.slack.app import build_web_client, create_app
-from bot.slack.http import create_asgi
-from bot.slack.state import DatabaseSlackState, InMemorySlackState, MessageCopy, SlackState
-
-__all__ = [
-    "DatabaseSlackState",
-    "InMemorySlackState",
-    "MessageCopy",
-    "SlackState",
-    "build_web_client",
-    "create_app",
-    "create_asgi",
-]
+Nothing is imported here: `aadbot` registers its `serve` command from `bot.slack.commands`, which must not
+bring bolt and aiohttp to the commands that do not serve."""

@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import NoticeOutbox
+from bot.delivery.outboxes import NoticeOutbox
 from bot.slack._logs import quiet_bolt
 from bot.slack._runtime import Runtime
 from bot.slack.delivery import Delivery

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
-from bot.slack.http import HealthProbe
-from bot.slack.ports import Conversation
-from bot.slack.serve import Persistence, check_settings, serve
+
+if TYPE_CHECKING:  # `serve`'s libraries (Slack's, the web server's) are imported when it runs
+    from bot.slack.http import HealthProbe
+    from bot.slack.ports import Conversation
+    from bot.slack.serve import Persistence
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -37,6 +39,8 @@ def register(
     )
 
     def run(args: argparse.Namespace) -> int:
+        from bot.slack.serve import check_settings, serve
+
         settings = Settings.from_environment(os.environ)
         check_settings(settings)  # before building anything
         serve(

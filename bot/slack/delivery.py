@@ -19,7 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
-from bot.delivery import ChatNotice, NoticeOutbox
+from bot.delivery.notices import ChatNotice
+from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.render import CHANNEL_PREFIX
 from bot.slack.blocks import SlackBlock, attachments_of, message_payload, note, view_payload
 from bot.slack.people import People

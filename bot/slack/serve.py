@@ -19,7 +19,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation import todo_views
-from bot.delivery import DeliverySettings, NoticeOutbox, OutboxWorker
+from bot.delivery.outboxes import NoticeOutbox
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_delivery, build_web_client, create_app, web_session
 from bot.slack.delivery import Delivery

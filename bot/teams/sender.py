@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.conversation.messages import Channel
-from bot.delivery import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
+from bot.delivery.sender import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
 from bot.teams import cards
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError

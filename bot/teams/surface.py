@@ -14,7 +14,8 @@ from starlette.routing import Route
 
 from bot.conversation import todo_views
 from bot.conversation.messages import Outgoing
-from bot.delivery import DeliverySettings, OutboxWorker
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
 from bot.teams.auth import ActivityAuthenticator
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi

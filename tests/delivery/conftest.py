@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery import DeliverySettings, OutboxWorker
-from bot.slack import build_web_client
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
+from bot.slack.app import build_web_client
 from bot.slack.people import People
 from bot.slack.sender import SlackSender
 from storage import Database

@@ -14,7 +14,7 @@ from bot.console.render import render
 from bot.console.surface import ConsoleSurface
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import DirectMessage, Outgoing
-from bot.delivery import InlineOutbox
+from bot.delivery.outboxes import InlineOutbox
 from bot.demo import bundled_scenario
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings

@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.delivery import DeliverySettings, Envelope, OutboxWorker, Receipt
+from bot.delivery.sender import Envelope, Receipt
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
 from storage import Database, OutboundMessage
 from storage.outbox import claim_due
 from tests.delivery.conftest import FakeTime, people, queue_lists, slack_sender, worker

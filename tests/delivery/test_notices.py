@@ -16,7 +16,7 @@ from bot.conversation.messages import (
     Table,
     Text,
 )
-from bot.delivery import ChatNotice
+from bot.delivery.notices import ChatNotice
 
 
 def test_every_kind_of_block_comes_back_from_the_outbox_payload_unchanged() -> None:

@@ -19,11 +19,13 @@ import httpx
 import pytest
 
 from bot.conversation import views
-from bot.delivery import DeliverySettings, OutboxWorker
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
 from bot.runtime import Runtime, utc_now
-from bot.slack import DatabaseSlackState, build_web_client
+from bot.slack.app import build_web_client
 from bot.slack.people import People
 from bot.slack.sender import SlackSender
+from bot.slack.state import DatabaseSlackState
 from sandbox import Sandbox
 from tests.delivery.conftest import TOKEN
 from tests.fakes.runtimes import runtime_on

@@ -14,7 +14,8 @@ import pytest
 
 import bot.slack.serve as serving
 from bench.notify_benchmark import serve_environment
-from bot.delivery import DeliverySettings, OutboxWorker
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
 from bot.demo import bundled_scenario
 from bot.runtime import build_runtime, utc_now
 from bot.settings import Settings

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.delivery import DeliveryFailed, DeliverySettings, Envelope, OutboxWorker, Receipt
-from bot.slack import build_web_client
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
+from bot.slack.app import build_web_client
 from bot.slack.people import People
 from bot.slack.sender import EVENT_TYPE, RETRY_AFTER_AT_MOST, SlackSender, retry_after_seconds
 from storage import Database, OutboundMessage

@@ -8,8 +8,10 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from bot.slack import InMemorySlackState, SlackState, build_web_client, create_app, create_asgi
+from bot.slack.app import build_web_client, create_app
+from bot.slack.http import create_asgi
 from bot.slack.ports import Conversation
+from bot.slack.state import InMemorySlackState, SlackState
 from tests.fakes.serve_process import ServedSlack, serve_with_fakes
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bot.slack import build_web_client, create_app, create_asgi
-from bot.slack.http import MAX_BODY_BYTES
+from bot.slack.app import build_web_client, create_app
+from bot.slack.http import MAX_BODY_BYTES, create_asgi
 from tests.fakes.serve_process import Served, ServedSlack
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack

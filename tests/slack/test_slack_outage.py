@@ -13,12 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.delivery import NoticeOutbox, OutboxWorker
+from bot.delivery.outboxes import NoticeOutbox
+from bot.delivery.worker import OutboxWorker
 from bot.runtime import Runtime
-from bot.slack import InMemorySlackState, build_web_client, create_app, create_asgi
-from bot.slack.app import build_delivery
+from bot.slack.app import build_delivery, build_web_client, create_app
+from bot.slack.http import create_asgi
 from bot.slack.people import People
 from bot.slack.sender import SlackSender
+from bot.slack.state import InMemorySlackState
 from bot.slack.watch import watch_once
 from sandbox import Sandbox
 from storage import OutboundMessage

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from bot.conversation.messages import DirectMessage, say
-from bot.slack import InMemorySlackState
+from bot.slack.state import InMemorySlackState
 from tests.fakes.slack_api import Failure
 from tests.fakes.slack_harness import (
     ADMIN,

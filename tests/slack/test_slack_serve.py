@@ -9,11 +9,11 @@ import pytest
 
 from bot.conversation.messages import Channel, DirectMessage, say
 from bot.settings import Settings, SettingsError
-from bot.slack import InMemorySlackState, build_web_client
-from bot.slack.app import build_delivery
+from bot.slack.app import build_delivery, build_web_client
 from bot.slack.commands import register
 from bot.slack.people import People
 from bot.slack.serve import check_settings
+from bot.slack.state import InMemorySlackState
 from bot.slack.watch import watch_once
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL, ScriptedConversation

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.conversation.messages import DirectMessage, Message, Text
-from bot.delivery import DeliveryFailed, Envelope, Receipt
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.runtime import utc_now
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.sender import BLOCKED, POSSIBLY_DELIVERED, _failure

@@ -1,0 +1,47 @@
+"""What a process imports before it does its work: each `aadbot` command only its own libraries.
+
+Every `aadbot serve` restart, every sandbox and every sending process pays its imports in CPU before it
+serves anything (seconds for the database, Slack's and the Teams SDK's libraries together); the checks run
+in new processes, as the test process has imported everything already.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.cli import REGISTERED_BY, build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _choices(parser: argparse.ArgumentParser) -> set[str]:
+    (commands,) = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    return set(commands.choices)
+
+
+def _imported_after(code: str, watched: set[str]) -> set[str]:
+    """Which of the `watched` packages are imported once `code` has run in a new interpreter."""
+    found = f"[name for name in {sorted(watched)!r} if name in sys.modules]"
+    check = f"{code}\nimport json, sys\nprint(json.dumps({found}))"
+    done = subprocess.run(
+        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    return set(json.loads(done.stdout))
+
+
+def test_every_command_is_registered_by_the_module_named_for_it() -> None:
+    assert _choices(build_parser()) == set(REGISTERED_BY)
+    for command, module in REGISTERED_BY.items():
+        alone = _choices(build_parser(command))
+        assert command in alone
+        assert {REGISTERED_BY[other] for other in alone} == {module}, command
+
+
+def test_a_command_imports_neither_the_database_nor_slack_before_it_runs() -> None:
+    heavy = {"sqlalchemy", "storage", "slack_bolt", "aiohttp", "msal", "faq", "microsoft_teams", "jwt"}
+    assert _imported_after("import bot.cli; bot.cli.build_parser('sandbox')", heavy) == set()
+    assert _imported_after("import bot.cli; bot.cli.build_parser('serve')", heavy | {"uvicorn"}) == set()
