@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.conversation.handlers import Conversation, Outbox, Roles
 from bot.delivery.outboxes import BackgroundOutbox, InlineOutbox
 from bot.settings import Settings
 from faq import FaqAnswerer, InMemoryUnansweredLog
 from msapi import MicrosoftClients, from_environment
-from sandbox import Sandbox
 from storage import Database, open_database
 from storage.faq_feedback import SqlFeedbackStore
 from workflows.reminders import Tracking
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings
+
+if TYPE_CHECKING:  # the emulator's web app and keys: imported only where AADBOT_SANDBOX asks for it
+    from sandbox import Sandbox
 
 Surface = Literal["console", "slack"]
 """Where the outbox goes: printed at once in the console, or sent by Slack's background worker."""
@@ -52,6 +54,8 @@ def build_runtime(
     sandbox = None
     environ: dict[str, str] = {}
     if settings.sandbox_scenario:
+        from sandbox import Sandbox
+
         sandbox = Sandbox(settings.sandbox_scenario).start()
         closers.append(sandbox.stop)
         environ = {"AADBOT_SANDBOX_URL": sandbox.url, "AZURE_TENANT_ID": str(sandbox.state()["tenant"]["id"])}

@@ -79,8 +79,10 @@ def run(
     teams = TeamsSettings.from_environment(os.environ)
     if teams is None:
         return slack_run(args)
+    from bot.teams.auth import load_validator
     from bot.teams.surface import build_surface
 
+    load_validator()
     if settings.slack_bot_token:
         check_settings(settings)  # unusable Slack settings stop everything before it starts
     built = runtime(settings)

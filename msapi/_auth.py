@@ -14,8 +14,6 @@ from typing import Any, Protocol
 
 import httpx
 import msal
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 from msapi._cache import PersistedTokenCache
 from msapi._http import HttpSession
@@ -119,6 +117,10 @@ class AppCredential:
             return self.client_secret
         if not self.certificate_pem:
             raise MicrosoftError("the app credential has neither a client secret nor a certificate")
+        # only a certificate needs cryptography's X.509 (a tenth of a second to import, in every process)
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+
         try:
             certificate = x509.load_pem_x509_certificate(self.certificate_pem)
         except ValueError:

@@ -20,14 +20,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
-
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
+from typing import TYPE_CHECKING, Any
 
 from sandbox._state import State
 from sandbox._teams_limits import GRAPH_INSTALLS, PER_CONVERSATION, PER_TENANT, SlidingLimits
+
+if TYPE_CHECKING:  # PyJWT and cryptography (0.15 s of CPU to import) only once Teams is played
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 BOT_FRAMEWORK_HOST = "login.botframework.com"
 CONNECTOR_HOST = "smba.trafficmanager.net"
@@ -50,6 +49,8 @@ def _process_key(position: int) -> rsa.RSAPrivateKey:
     2048-bit key costs a tenth of a second of CPU, and most sandboxes never play Teams. A reset sandbox
     publishes the same keys under new key ids, as the Bot Framework keeps a key across many key sets; a
     token signed for an earlier world names a key id the new one does not publish."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     with _PROCESS_KEYS_LOCK:
         while len(_PROCESS_KEYS) <= position:
             _PROCESS_KEYS.append(rsa.generate_private_key(65537, 2048))
@@ -185,6 +186,8 @@ class TeamsWorld:
         }
 
     def keys(self) -> dict[str, Any]:
+        from jwt.algorithms import RSAAlgorithm
+
         published = []
         for key_id, key, channel in (
             (self.key_id, self.key, TEAMS_CHANNEL),
@@ -200,6 +203,8 @@ class TeamsWorld:
     ) -> str:
         """A Bot Connector token for one request to the bot; `changes` alter claims (None drops one);
         `channel` chooses the published key endorsed for that channel (`msteams` or `webchat`)."""
+        import jwt
+
         now = int(self.state.clock())
         claims: dict[str, Any] = {
             "serviceurl": service_url,

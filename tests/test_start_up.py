@@ -45,3 +45,13 @@ def test_a_command_imports_neither_the_database_nor_slack_before_it_runs() -> No
     heavy = {"sqlalchemy", "storage", "slack_bolt", "aiohttp", "msal", "faq", "microsoft_teams", "jwt"}
     assert _imported_after("import bot.cli; bot.cli.build_parser('sandbox')", heavy) == set()
     assert _imported_after("import bot.cli; bot.cli.build_parser('serve')", heavy | {"uvicorn"}) == set()
+
+
+def test_sending_and_serving_slack_import_no_token_checking_and_no_emulator() -> None:
+    """The Teams SDK's token validator (with PyJWT and cryptography) is for serving Teams' endpoint, the
+    sandbox for `AADBOT_SANDBOX`; the benchmark's sending processes and Slack's `serve` need neither."""
+    code = "import bot.teams.surface, bot.slack.serve, bot.serve, bot.runtime"
+    unused = {"microsoft_teams.apps", "jwt", "cryptography", "sandbox", "bot.doctor"}
+    assert _imported_after(code, unused) == set()
+    validator = "import bot.teams.auth; bot.teams.auth.load_validator()"
+    assert _imported_after(validator, {"microsoft_teams.apps", "jwt"}) == {"microsoft_teams.apps", "jwt"}

@@ -11,7 +11,9 @@ rule is vendored in `tests/teams/data/`). This bot serves Teams only, so `channe
 
 The checking itself is the Teams SDK's `TokenValidator`. It fetches signing keys with blocking I/O from
 inside its coroutine, so it runs on a worker thread with an event loop of its own: the server's event
-loop never waits on a key download.
+loop never waits on a key download. Importing it imports the whole SDK and PyJWT's cryptography (more than
+a second of CPU), which a process that only sends never needs; whoever serves the endpoint calls
+`load_validator` before it listens.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import jwt
 
-from bot.teams._sdk import JwtValidationOptions, TokenValidator
 from msapi import Router
+
+if TYPE_CHECKING:
+    from bot.teams._sdk import TokenValidator
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,12 @@ CHANNEL_ID = "msteams"
 METADATA_SECONDS = 24 * 3600.0
 """The Bot Framework asks for the metadata to be read again at least daily (keys roll over)."""
 METADATA_TIMEOUT_SECONDS = 10.0
+
+
+def load_validator() -> None:
+    """Imports the SDK's token validator (PyJWT with it) now: a broken install stops the start instead of
+    the first activity, and that activity does not wait for the import."""
+    import bot.teams._sdk  # noqa: F401
 
 
 class Unauthorized(Exception):
@@ -72,6 +81,8 @@ class ActivityAuthenticator:
         return await asyncio.to_thread(self._verify, token.strip(), service_url, channel)
 
     def _verify(self, token: str, service_url: str, channel: str) -> dict[str, Any]:
+        import jwt
+
         validator, jwks_uri = self._current_validator()
         try:
             claims = asyncio.run(validator.validate_token(token, service_url))
@@ -91,6 +102,8 @@ class ActivityAuthenticator:
             return self._endorsements.get(key_id, frozenset())
 
     def _current_validator(self) -> tuple[TokenValidator, str]:
+        from bot.teams._sdk import JwtValidationOptions, TokenValidator
+
         with self._lock:
             if self._validator is not None and self._clock() < self._validator[0]:
                 return self._validator[1], self._validator[1].options.jwks_uri
