@@ -8,10 +8,13 @@ in new processes, as the test process has imported everything already.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.cli import REGISTERED_BY, build_parser
 
@@ -55,3 +58,17 @@ def test_sending_and_serving_slack_import_no_token_checking_and_no_emulator() ->
     assert _imported_after(code, unused) == set()
     validator = "import bot.teams.auth; bot.teams.auth.load_validator()"
     assert _imported_after(validator, {"microsoft_teams.apps", "jwt"}) == {"microsoft_teams.apps", "jwt"}
+
+
+def test_the_slack_app_is_made_without_reading_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bolt names an unnamed app after its caller's file by reading the source of every frame."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.app import create_app
+
+    def refused() -> None:
+        raise AssertionError("inspect.stack() was called")
+
+    monkeypatch.setattr(inspect, "stack", refused)
+    app = create_app(conversation=object(), client=AsyncWebClient(token="xoxb-test"), signing_secret="s")  # type: ignore[arg-type]
+    assert app.name == "aadbot"
