@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from storage import Database, open_database
+from storage import Database, Migration, open_database
 from storage.outbox import enqueue
 from tests.fakes.slack_api import Failure, FakeSlack
-from tests.storage.databases import RunSchema, reset_postgres_schema
+from tests.storage.databases import RunSchema, replace_sqlite_file, reset_postgres_schema
 from tests.storage.rows import NOW, add_migration
 
 
@@ -63,6 +63,27 @@ def test_the_postgresql_reset_empties_every_table_and_restarts_ids(postgres_sche
         assert database.ping()  # the migrations' own table survives: reopening needs no migration
     finally:
         reset_postgres_schema(postgres_schema.admin, postgres_schema.name)
+        database.dispose()
+
+
+def test_a_replaced_sqlite_file_keeps_nothing_of_the_last_test(sqlite_template: Path, tmp_path: Path) -> None:
+    path = tmp_path / "aadbot.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    database = open_database(f"sqlite:///{path}")
+    left_open = database.engine.connect()  # a test that forgot one: its commits stay in the write-ahead log
+    try:
+        _fill(database)
+        left_open.execute(select(func.count()).select_from(Migration.__table__)).scalar_one()
+        assert path.with_name("aadbot.db-wal").stat().st_size > 0
+
+        replace_sqlite_file(database, sqlite_template)
+
+        assert _row_counts(database) == dict.fromkeys(_row_counts(database), 0)
+        assert add_migration(database) == 1
+        _fill(database, "contoso")  # what the old connection still sees is the old file, and only that
+        assert left_open.execute(select(Migration.organization)).scalars().all() == ["fabrikam"]
+    finally:
+        left_open.close()
         database.dispose()
 
 

@@ -1,10 +1,14 @@
 """The `database` fixture: every storage and workflow test runs on SQLite and on PostgreSQL.
 
-Migrating is done once per run (per xdist worker), not per test:
-- SQLite: a template file is migrated once; each test gets its own copy.
+Migrating is done once per run (per xdist worker), not per test, and so is opening the engine:
+- SQLite: a template file is migrated once; each test process has one database file, which before each
+  test is replaced by a fresh copy of the template.
 - PostgreSQL (the server on 127.0.0.1:5432, trust auth, database `test`): one schema per run, migrated
   once; before each test every table but `alembic_version` is emptied (DELETE, sequences restarted),
   so ids start at 1 again. The schema is dropped at the end of the run.
+`database` is one engine per backend per test process: SQLAlchemy caches compiled statements per engine,
+and compiling them again for every test was a sixth of the workflow tests' CPU. A test that opens its own
+(`open_database(database_url)`, as a second process would) reaches the same database.
 `empty_database_url` gives a database nothing has touched, for the tests of migrating itself.
 
 An unreachable server fails the test: skipping would hide the half of the suite that guards production.
@@ -12,11 +16,13 @@ An unreachable server fails the test: skipping would hide the half of the suite 
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -123,11 +129,47 @@ def postgres_schema() -> Iterator[RunSchema]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_database(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """The test process's SQLite database; `sqlite_url` replaces its file before each test."""
+    path = tmp_path_factory.mktemp("shared") / "aadbot.db"
+    shutil.copyfile(sqlite_template, path)
+    opened = open_database(f"sqlite:///{path}")
+    try:
+        yield opened
+    finally:
+        opened.dispose()
+
+
+def replace_sqlite_file(database: Database, template: Path) -> None:
+    """Put a fresh copy of `template` where `database`'s file is, keeping its engine.
+
+    A new file (a new inode), not the old one overwritten: a connection a test left open keeps writing to
+    the old file and never reaches the new one. The old write-ahead log and its index go too, or SQLite
+    would replay the last test's commits onto the copy."""
+    database.dispose()
+    path = Path(str(database.engine.url.database))
+    fresh = path.with_name(f"{path.name}.fresh")
+    shutil.copyfile(template, fresh)
+    for leftover in ("-wal", "-shm"):
+        path.with_name(path.name + leftover).unlink(missing_ok=True)
+    os.replace(fresh, path)
+
+
 @pytest.fixture
-def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "aadbot.db"
-    shutil.copyfile(sqlite_template, copy)
-    return f"sqlite:///{copy}"
+def sqlite_url(sqlite_template: Path, sqlite_database: Database) -> str:
+    replace_sqlite_file(sqlite_database, sqlite_template)
+    return sqlite_database.engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_schema: RunSchema) -> Iterator[Database]:
+    """The test process's engine on the run's schema, which `postgres_url` empties before each test."""
+    opened = open_database(postgres_schema.url)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
 
 
 @pytest.fixture
@@ -159,9 +201,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 @pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    opened = open_database(database_url)
-    try:
-        yield opened
-    finally:
-        opened.dispose()
+def database(request: pytest.FixtureRequest, database_url: str) -> Database:
+    """The process's engine on `database_url`, already emptied for this test."""
+    shared = "sqlite_database" if database_url.startswith("sqlite") else "postgres_database"
+    return cast(Database, request.getfixturevalue(shared))
