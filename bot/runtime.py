@@ -47,9 +47,16 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, *, surface: Surface = "console", clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    *,
+    surface: Surface = "console",
+    clock: Callable[[], datetime] = utc_now,
+    database: Database | None = None,
 ) -> Runtime:
-    """`AADBOT_SANDBOX` starts the emulator in-process; `AADBOT_SANDBOX_URL` uses a running one."""
+    """`AADBOT_SANDBOX` starts the emulator in-process; `AADBOT_SANDBOX_URL` uses a running one.
+
+    `database`: one the caller opened and closes (the tests' engine of their process); without it the
+    runtime opens `settings.database_url` and closes it with the rest."""
     closers: list[Callable[[], None]] = []
     sandbox = None
     environ: dict[str, str] = {}
@@ -64,8 +71,9 @@ def build_runtime(
     try:
         microsoft = from_environment({**settings.microsoft_environment, **environ})
         closers.append(microsoft.close)
-        database = open_database(settings.database_url)
-        closers.append(database.dispose)
+        if database is None:
+            database = open_database(settings.database_url)
+            closers.append(database.dispose)
     except BaseException:
         for close in reversed(closers):
             close()

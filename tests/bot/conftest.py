@@ -10,6 +10,7 @@ from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Outgoing
 from bot.runtime import Runtime
 from sandbox import Sandbox
+from storage import Database
 from tests.fakes.runtimes import runtime_on
 from workflows.results import Actor
 
@@ -56,10 +57,10 @@ def text_of(outgoing: list[Outgoing]) -> str:
 
 
 @pytest.fixture
-def chat(sqlite_url: str, box: Sandbox) -> Iterator[Chat]:
-    """The runtime over a copy of the run's migrated SQLite file (tests/storage/databases.py) and the
-    module's sandbox, reset to the bundled scenario."""
-    runtime = runtime_on(box, sqlite_url)
+def chat(sqlite_database: Database, box: Sandbox) -> Iterator[Chat]:
+    """The runtime over the process's SQLite engine on a fresh copy of the migrated template
+    (tests/storage/databases.py) and the module's sandbox, reset to the bundled scenario."""
+    runtime = runtime_on(box, sqlite_database)
     try:
         yield Chat(runtime)
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sandbox import Sandbox
+from storage import Database
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_harness import ServeBot, texts
@@ -23,9 +24,9 @@ MENTION_TS = "1700000000.000100"
 
 @pytest.fixture
 def migration(
-    serve_bot: ServeBot, fake_slack: FakeSlack, sqlite_url: str, box: Sandbox
+    serve_bot: ServeBot, fake_slack: FakeSlack, sqlite_database: Database, box: Sandbox
 ) -> Iterator[Migration]:
-    runtime = runtime_on(box, sqlite_url)
+    runtime = runtime_on(box, sqlite_database)
     fake_slack.users.update(PEOPLE)
     recording = Recording(runtime.conversation)
     yield Migration(serve_bot(recording), runtime, recording)

@@ -16,6 +16,7 @@ from bot.conversation.messages import DirectMessage, Message, Outgoing
 from bot.runtime import Runtime
 from bot.slack.blocks import render
 from sandbox import Sandbox
+from storage import Database
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import TRANSPORTS, Harness, ServeBot, button, texts
@@ -34,8 +35,8 @@ PEOPLE = {
 
 
 @pytest.fixture
-def runtime(sqlite_url: str, box: Sandbox) -> Iterator[Runtime]:
-    built = runtime_on(box, sqlite_url, admin_ids=frozenset({"UCAROL"}))
+def runtime(sqlite_database: Database, box: Sandbox) -> Iterator[Runtime]:
+    built = runtime_on(box, sqlite_database, admin_ids=frozenset({"UCAROL"}))
     yield built
     built.close()
 

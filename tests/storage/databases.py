@@ -130,7 +130,7 @@ def postgres_schema() -> Iterator[RunSchema]:
 
 
 @pytest.fixture(scope="session")
-def sqlite_database(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def process_sqlite(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """The test process's SQLite database; `sqlite_url` replaces its file before each test."""
     path = tmp_path_factory.mktemp("shared") / "aadbot.db"
     shutil.copyfile(sqlite_template, path)
@@ -157,13 +157,19 @@ def replace_sqlite_file(database: Database, template: Path) -> None:
 
 
 @pytest.fixture
-def sqlite_url(sqlite_template: Path, sqlite_database: Database) -> str:
-    replace_sqlite_file(sqlite_database, sqlite_template)
-    return sqlite_database.engine.url.render_as_string(hide_password=False)
+def sqlite_url(sqlite_template: Path, process_sqlite: Database) -> str:
+    replace_sqlite_file(process_sqlite, sqlite_template)
+    return process_sqlite.engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def sqlite_database(sqlite_url: str, process_sqlite: Database) -> Database:
+    """The process's SQLite engine, on a fresh copy of the template: for the tests run on SQLite only."""
+    return process_sqlite
 
 
 @pytest.fixture(scope="session")
-def postgres_database(postgres_schema: RunSchema) -> Iterator[Database]:
+def process_postgres(postgres_schema: RunSchema) -> Iterator[Database]:
     """The test process's engine on the run's schema, which `postgres_url` empties before each test."""
     opened = open_database(postgres_schema.url)
     try:
@@ -203,5 +209,5 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 @pytest.fixture
 def database(request: pytest.FixtureRequest, database_url: str) -> Database:
     """The process's engine on `database_url`, already emptied for this test."""
-    shared = "sqlite_database" if database_url.startswith("sqlite") else "postgres_database"
+    shared = "process_sqlite" if database_url.startswith("sqlite") else "process_postgres"
     return cast(Database, request.getfixturevalue(shared))

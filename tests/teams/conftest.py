@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from bot.runtime import Runtime, utc_now
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox, parse_scenario
+from storage import Database
 from tests.conftest import FABRIKAM
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.server import ServerThread
@@ -137,7 +138,7 @@ def actions_of(node: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_url: str) -> Iterator[Teams]:
+def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_database: Database) -> Iterator[Teams]:
     fabrikam["teams"] = {
         "installed": ["dana@fabrikam.com"],
         "blocked": ["ivan@fabrikam.com"],
@@ -146,7 +147,7 @@ def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_url: str) -> Ite
     from bot.teams.surface import build_surface
 
     served_box.reset(parse_scenario(fabrikam))
-    runtime = runtime_on(served_box, sqlite_url, surface="slack")
+    runtime = runtime_on(served_box, sqlite_database, surface="slack")
     try:
         assert runtime.sandbox is not None
         tenant_id = str(runtime.sandbox.state()["tenant"]["id"])
