@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import ssl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,14 @@ STARTED_FIRST = (
 """The files that take longest with few tests (docs/testing.md), longest first, handed out before the rest:
 xdist hands out files with many tests first, so these came last, and one of them kept the run waiting
 after every other test process had finished (a `serve` of one test started 80 s into a 90 s run)."""
+
+
+IMPORTED_AT_COLLECTION = pytest.StashKey[frozenset[str]]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collecting imported, for `test_start_up.py`: every test process collects every test file."""
+    session.config.stash[IMPORTED_AT_COLLECTION] = frozenset(sys.modules)
 
 
 PROJECT_PACKAGES = ("bench", "bot", "faq", "msapi", "sandbox", "storage", "workflows")
