@@ -27,14 +27,38 @@ def _choices(parser: argparse.ArgumentParser) -> set[str]:
     return set(commands.choices)
 
 
-def _imported_after(code: str, watched: set[str]) -> set[str]:
-    """Which of the `watched` packages are imported once `code` has run in a new interpreter."""
-    found = f"[name for name in {sorted(watched)!r} if name in sys.modules]"
-    check = f"{code}\nimport json, sys\nprint(json.dumps({found}))"
+HEAVY = {"sqlalchemy", "storage", "slack_bolt", "aiohttp", "msal", "faq", "microsoft_teams", "jwt", "uvicorn"}
+"""What parsing a command's arguments must not import: the database, Slack, Microsoft's libraries."""
+SERVING_ONLY = {"microsoft_teams.apps", "jwt", "cryptography", "sandbox", "bot.doctor"}
+"""What sending and serving Slack never need: the Teams SDK's token validator (with PyJWT and cryptography)
+serves Teams' endpoint, the sandbox `AADBOT_SANDBOX`, the doctor its command."""
+
+
+def _imported_in_turn(*steps: str) -> list[set[str]]:
+    """Which of `HEAVY` and `SERVING_ONLY` are imported after each step, the steps run in turn in one new
+    interpreter (the test process has imported everything already); each adds to what the ones before did."""
+    watched = sorted(HEAVY | SERVING_ONLY)
+    lines = ["import json, sys"]
+    for step in steps:
+        lines += [step, f"print(json.dumps([name for name in {watched!r} if name in sys.modules]))"]
     done = subprocess.run(
-        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", "\n".join(lines)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
-    return set(json.loads(done.stdout))
+    return [set(json.loads(line)) for line in done.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def serving() -> list[set[str]]:
+    """After parsing `serve`'s arguments, then after importing what serves and sends."""
+    return _imported_in_turn(
+        "import bot.cli; bot.cli.build_parser('serve')",
+        "import bot.teams.surface, bot.slack.serve, bot.serve, bot.runtime",
+    )
 
 
 def test_every_command_is_registered_by_the_module_named_for_it() -> None:
@@ -45,20 +69,23 @@ def test_every_command_is_registered_by_the_module_named_for_it() -> None:
         assert {REGISTERED_BY[other] for other in alone} == {module}, command
 
 
-def test_a_command_imports_neither_the_database_nor_slack_before_it_runs() -> None:
-    heavy = {"sqlalchemy", "storage", "slack_bolt", "aiohttp", "msal", "faq", "microsoft_teams", "jwt"}
-    assert _imported_after("import bot.cli; bot.cli.build_parser('sandbox')", heavy) == set()
-    assert _imported_after("import bot.cli; bot.cli.build_parser('serve')", heavy | {"uvicorn"}) == set()
+def test_a_command_imports_neither_the_database_nor_slack_before_it_runs(serving: list[set[str]]) -> None:
+    (sandbox,) = _imported_in_turn("import bot.cli; bot.cli.build_parser('sandbox')")
+    assert sandbox & (HEAVY - {"uvicorn"}) == set()  # the sandbox serves over uvicorn
+    assert serving[0] & HEAVY == set()
 
 
-def test_sending_and_serving_slack_import_no_token_checking_and_no_emulator() -> None:
-    """The Teams SDK's token validator (with PyJWT and cryptography) is for serving Teams' endpoint, the
-    sandbox for `AADBOT_SANDBOX`; the benchmark's sending processes and Slack's `serve` need neither."""
-    code = "import bot.teams.surface, bot.slack.serve, bot.serve, bot.runtime"
-    unused = {"microsoft_teams.apps", "jwt", "cryptography", "sandbox", "bot.doctor"}
-    assert _imported_after(code, unused) == set()
-    validator = "import bot.teams.auth; bot.teams.auth.load_validator()"
-    assert _imported_after(validator, {"microsoft_teams.apps", "jwt"}) == {"microsoft_teams.apps", "jwt"}
+def test_sending_and_serving_slack_import_no_token_checking_and_no_emulator(serving: list[set[str]]) -> None:
+    assert serving[1] & SERVING_ONLY == set()
+
+
+def test_loading_the_validator_imports_the_sdk_s_token_checking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` with Teams loads it before listening: a broken install stops the start, not an activity."""
+    from bot.teams.auth import load_validator
+
+    monkeypatch.delitem(sys.modules, "bot.teams._sdk", raising=False)
+    load_validator()
+    assert "TokenValidator" in vars(sys.modules["bot.teams._sdk"])
 
 
 def test_the_slack_app_is_made_without_reading_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
