@@ -13,7 +13,6 @@ from bot.conversation.messages import DirectMessage, Message, Text
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.runtime import utc_now
 from bot.teams.connector import TeamsApi, TeamsApiError
-from bot.teams.sender import BLOCKED, POSSIBLY_DELIVERED, _failure
 from bot.teams.store import ConversationRef
 from tests.teams.conftest import Teams
 
@@ -63,6 +62,8 @@ def test_a_person_without_the_app_gets_it_installed_and_a_personal_chat(teams: T
 
 
 def test_a_person_who_blocked_the_bot_is_unreachable_for_good(teams: Teams) -> None:
+    from bot.teams.sender import BLOCKED  # the Teams SDK's cards: not at collection
+
     with pytest.raises(DeliveryFailed) as failed:
         _send(teams, "ivan@fabrikam.com")
     assert failed.value.code == BLOCKED and failed.value.permanent
@@ -86,6 +87,8 @@ def test_gateway_errors_are_retried_later(teams: Teams, status: int) -> None:
 
 
 def test_412_is_retried_like_the_gateway_errors() -> None:
+    from bot.teams.sender import _failure  # the Teams SDK's cards: not at collection
+
     envelope = Envelope("k", DirectMessage("a@b.c"), HELLO)
     failure = _failure(TeamsApiError(412, "PreconditionFailed", "send"), envelope)
     assert not failure.permanent and not failure.maybe_delivered
@@ -109,6 +112,8 @@ def test_a_gone_conversation_is_created_again(teams: Teams) -> None:
 
 
 def test_a_timeout_is_recorded_as_possibly_delivered(teams: Teams) -> None:
+    from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
+
     _send(teams, "gus@fabrikam.com", key="first")
     _faults(teams, sequence=["slow"], slow_seconds=4.0)
     receipt = _send(teams, "gus@fabrikam.com", key="second", timeout=2.0)
@@ -147,6 +152,8 @@ def test_with_its_own_pacing_a_burst_gets_no_429(teams: Teams) -> None:
 def test_after_a_crash_a_message_handed_to_teams_is_not_sent_twice_and_one_that_was_not_is_sent(
     teams: Teams,
 ) -> None:
+    from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
+
     _send(teams, "gus@fabrikam.com", key="handed")  # handed over and sent; the crash lost the record
     again = Envelope("handed", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
     receipt = _with_surface(teams, lambda surface: surface.sender.send(again))
@@ -157,6 +164,8 @@ def test_after_a_crash_a_message_handed_to_teams_is_not_sent_twice_and_one_that_
 
 
 def test_a_refused_message_is_not_taken_for_handed_over(teams: Teams) -> None:
+    from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
+
     _send(teams, "gus@fabrikam.com", key="first")
     _faults(teams, sequence=[429], retry_after=1)
     with pytest.raises(DeliveryFailed):

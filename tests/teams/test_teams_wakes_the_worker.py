@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from bot.teams.delivery import Delivery
-
 
 def test_every_delivery_wakes_the_outbox_worker_first() -> None:
+    from bot.teams.delivery import Delivery  # the Teams SDK's cards: not at collection (tests/conftest.py)
+
     woken: list[str] = []
     unused = cast(Any, None)
     delivery = Delivery(unused, unused, unused, unused, unused)
