@@ -164,12 +164,17 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD_SPLIT = re.compile(r"[\W_]+")
 
 
-@functools.lru_cache(maxsize=4096)
 def prepare(text: str) -> str:
-    """Lower-cased, punctuation-free, synonym-folded text, cut to the scored length.
+    """Lower-cased, punctuation-free, synonym-folded text, cut to the scored length."""
+    return _prepare_scored(text[:MAX_SCORED_CHARS])
 
-    Cached: fitting the answerer prepares the same phrasings and questions once per feature set."""
-    text = unicodedata.normalize("NFKC", text[:MAX_SCORED_CHARS]).casefold()
+
+@functools.lru_cache(maxsize=4096)
+def _prepare_scored(text: str) -> str:
+    """Cached: fitting the answerer prepares the same phrasings and questions once per feature set. Keyed
+    by the scored part only, as the cache keeps its keys: keyed by whole questions, a `serve` asked long
+    pastes held thousands of them (tens of kB each) for as long as it ran."""
+    text = unicodedata.normalize("NFKC", text).casefold()
     text = text.replace("'", "").replace("\u2019", "")
     text = " ".join(_WORD_SPLIT.split(text))
     for pattern, replacement in _SYNONYM_RULES:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from faq import AskerContext, FaqAnswerer
+import gc
+import weakref
+
+from faq import AskerContext, FaqAnswerer, _text
 from faq._calibration import bundled_calibration
 from faq._reading import read
 
@@ -127,3 +130,19 @@ def test_a_huge_pasted_log_with_the_question_at_the_end_is_still_answered() -> N
     log = "2026-11-28 09:00:01 ERROR agent worker 17 lost its connection to the server. " * 20_000
     answer = FaqAnswerer().answer(f"{log}\nDo my PATs keep working after the switch to Entra?")
     assert answer.topic == "regenerate-pat"
+
+
+class _Pasted(str):
+    """A question that can be watched for who still holds it (a plain str takes no weak reference)."""
+
+
+def test_a_long_question_is_not_kept_once_answered() -> None:
+    """`serve` runs for weeks: a cache of prepared texts keyed by whole pastes held thousands of them."""
+    pasted = _Pasted("our nightly build failed again with the same error " * 1000)
+    assert len(pasted) > _text.MAX_SCORED_CHARS
+    watched = weakref.ref(pasted)
+    prepared = _text.prepare(pasted)
+    assert prepared == _text.prepare(str(pasted)[: _text.MAX_SCORED_CHARS])
+    del pasted
+    gc.collect()
+    assert watched() is None
