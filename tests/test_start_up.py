@@ -12,6 +12,7 @@ import inspect
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,22 @@ def test_loading_the_validator_imports_the_sdk_s_token_checking(monkeypatch: pyt
     monkeypatch.delitem(sys.modules, "bot.teams._sdk", raising=False)
     load_validator()
     assert "TokenValidator" in vars(sys.modules["bot.teams._sdk"])
+
+
+def test_serving_teams_on_a_broken_sdk_stops_before_building(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validator is imported lazily: `serve` must still meet a broken install at its start, before it
+    opens the database or listens, and not at the first activity Teams sends."""
+    from bot import serve
+
+    monkeypatch.setenv("TEAMS_APP_ID", str(uuid.uuid4()))
+    monkeypatch.setenv("TEAMS_APP_PASSWORD", "secret")
+    monkeypatch.setenv("TEAMS_TENANT_ID", "tenant")
+    monkeypatch.setitem(sys.modules, "bot.teams._sdk", None)  # importing it raises, as a broken SDK does
+    built: list[object] = []
+
+    with pytest.raises(ImportError, match=r"bot\.teams\._sdk"):
+        serve.run(argparse.Namespace(), slack_run=built.append, runtime=built.append)  # type: ignore[arg-type]
+    assert built == []
 
 
 def test_the_slack_app_is_made_without_reading_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
