@@ -37,7 +37,7 @@ SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 """What the snooze buttons offer."""
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
 NOT_IN_CHAT = "not_in_chat"
-"""The outbox error code of a person the chat platform does not know (`bot.delivery.NOT_IN_CHAT`)."""
+"""The outbox error code of a person the chat platform does not know (`bot.delivery.sender.NOT_IN_CHAT`)."""
 _DONE_STATES = frozenset({"cancelled", "completed"})
 """Admins closing a migration is the signal that nobody is chased any more about it."""
 _NO_MORE_REMINDERS = {
