@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cache, cached_property, partial
+from functools import cache, partial
 from typing import Any
 
 from faq import _about, _compose, _reading
@@ -71,10 +71,17 @@ class _Knowledge:
     def __init__(self, topics: dict[str, Topic], build_index: Callable[[], TopicIndex]) -> None:
         self.topics = topics
         self._build_index = build_index
+        self._index: TopicIndex | None = None
+        self._building = threading.Lock()
 
-    @cached_property
+    @property
     def index(self) -> TopicIndex:
-        return self._build_index()
+        # Several first questions at once build it once (`cached_property` has no lock since Python 3.12).
+        if self._index is None:
+            with self._building:
+                if self._index is None:
+                    self._index = self._build_index()
+        return self._index
 
 
 class FaqAnswerer:

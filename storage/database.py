@@ -63,8 +63,10 @@ def open_database(url: str | None = None) -> Database:
     """Connect to `url` (default: the SQLite file `aadbot.db` in the working directory) and upgrade it."""
     engine = _create_engine(url or DEFAULT_URL)
     shown = engine.url.render_as_string(hide_password=True)
+    revision: str | None = None
     try:
-        if _revision(engine) != HEAD_REVISION:
+        revision = _revision(engine)
+        if revision != HEAD_REVISION:
             upgrade(engine)
     except SQLAlchemyError as error:
         engine.dispose()
@@ -73,10 +75,22 @@ def open_database(url: str | None = None) -> Database:
             f"Cannot open the database {shown}: {reason}. Check that the server is running and that"
             " AADBOT_DATABASE_URL is right (for example postgresql+psycopg://user@host:5432/dbname)."
         ) from None
-    except BaseException:  # e.g. Alembic's own error for a revision newer than this code: no open pool left
+    except BaseException as error:  # no open pool left behind, whatever failed
         engine.dispose()
+        if revision is not None and _is_unknown_revision(error):
+            raise StorageError(
+                f"The database {shown} is at schema revision {revision}, which this aadbot does not know"
+                f" (its newest is {HEAD_REVISION}): a newer aadbot has upgraded it. Run that version, or"
+                " check that AADBOT_DATABASE_URL names this bot's database."
+            ) from None
         raise
     return Database(engine)
+
+
+def _is_unknown_revision(error: BaseException) -> bool:
+    from alembic.util.exc import CommandError  # only reached once Alembic has run, and failed
+
+    return isinstance(error, CommandError) and str(error).startswith("Can't locate revision")
 
 
 def _revision(engine: Engine) -> str | None:

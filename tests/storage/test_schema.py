@@ -94,8 +94,11 @@ def test_a_database_newer_than_the_code_is_refused_and_left_as_it_is(database: D
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     try:
-        with pytest.raises(Exception, match="Can't locate revision identified by '9999'"):
+        with pytest.raises(
+            StorageError, match="is at schema revision 9999, which this aadbot does not know"
+        ) as refused:
             open_database(database.engine.url.render_as_string(hide_password=False))
+        assert f"(its newest is {HEAD_REVISION}): a newer aadbot has upgraded it" in str(refused.value)
         with database.engine.connect() as connection:
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "9999"
     finally:
