@@ -71,10 +71,17 @@ def open_database(url: str | None = None) -> Database:
     except SQLAlchemyError as error:
         engine.dispose()
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise StorageError(
-            f"Cannot open the database {shown}: {reason}. Check that the server is running and that"
-            " AADBOT_DATABASE_URL is right (for example postgresql+psycopg://user@host:5432/dbname)."
-        ) from None
+        if engine.url.get_backend_name() == "sqlite":
+            fix = (
+                "Check that the file's folder exists and that aadbot may write there, or set"
+                " AADBOT_DATABASE_URL (for example sqlite:///aadbot.db)."
+            )
+        else:
+            fix = (
+                "Check that the server is running and that AADBOT_DATABASE_URL is right (for example"
+                " postgresql+psycopg://user@host:5432/dbname)."
+            )
+        raise StorageError(f"Cannot open the database {shown}: {reason}. {fix}") from None
     except BaseException as error:  # no open pool left behind, whatever failed
         engine.dispose()
         if revision is not None and _is_unknown_revision(error):

@@ -155,7 +155,21 @@ def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
     message = str(failure.value)
     assert "s3cret-pw" not in message
     assert f"Cannot open the database postgresql+psycopg://aadbot:***@127.0.0.1:{port}/aadbot" in message
-    assert "AADBOT_DATABASE_URL" in message
+    assert message.endswith(
+        "Check that the server is running and that AADBOT_DATABASE_URL is right (for example"
+        " postgresql+psycopg://user@host:5432/dbname)."
+    )
+
+
+def test_a_sqlite_file_that_cannot_be_made_names_its_folder_not_a_server(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "aadbot.db"
+    with pytest.raises(StorageError) as failure:
+        open_database(f"sqlite:///{missing}")
+    assert str(failure.value) == (
+        f"Cannot open the database sqlite:///{missing}: unable to open database file. Check that the"
+        " file's folder exists and that aadbot may write there, or set AADBOT_DATABASE_URL (for example"
+        " sqlite:///aadbot.db)."
+    )
 
 
 @pytest.mark.parametrize("url", ["not a url", "nosuchdriver://x/y"])
