@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +18,14 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 DEFAULT_URL = "sqlite:///aadbot.db"
-HEAD_REVISION = "0008"
-"""The newest revision in storage/migrations/versions: a database already there opens without Alembic
-(importing it and reading every revision cost about 0.15 s of CPU per process). A new revision changes it
-too; tests/storage/test_schema.py fails until it does."""
 _MIGRATIONS = Path(__file__).with_name("migrations")
+_OPENING_FIXES = {
+    "sqlite": "Check that the file's folder exists and that aadbot may write there, or set"
+    " AADBOT_DATABASE_URL (for example sqlite:///aadbot.db).",
+    "postgresql": "Check that the server is running and that AADBOT_DATABASE_URL is right (for example"
+    " postgresql+psycopg://user@host:5432/dbname).",
+}
+"""What to check when a database cannot be opened, by backend."""
 _MIGRATION_LOCK = 7_314_159  # any constant: serializes concurrent start-ups on PostgreSQL
 
 
@@ -66,32 +70,31 @@ def open_database(url: str | None = None) -> Database:
     revision: str | None = None
     try:
         revision = _revision(engine)
-        if revision != HEAD_REVISION:
+        if revision != head_revision():
             upgrade(engine)
     except SQLAlchemyError as error:
         engine.dispose()
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        if engine.url.get_backend_name() == "sqlite":
-            fix = (
-                "Check that the file's folder exists and that aadbot may write there, or set"
-                " AADBOT_DATABASE_URL (for example sqlite:///aadbot.db)."
-            )
-        else:
-            fix = (
-                "Check that the server is running and that AADBOT_DATABASE_URL is right (for example"
-                " postgresql+psycopg://user@host:5432/dbname)."
-            )
+        fix = _OPENING_FIXES.get(engine.url.get_backend_name(), _OPENING_FIXES["postgresql"])
         raise StorageError(f"Cannot open the database {shown}: {reason}. {fix}") from None
     except BaseException as error:  # no open pool left behind, whatever failed
         engine.dispose()
         if revision is not None and _is_unknown_revision(error):
             raise StorageError(
                 f"The database {shown} is at schema revision {revision}, which this aadbot does not know"
-                f" (its newest is {HEAD_REVISION}): a newer aadbot has upgraded it. Run that version, or"
+                f" (its newest is {head_revision()}): a newer aadbot has upgraded it. Run that version, or"
                 " check that AADBOT_DATABASE_URL names this bot's database."
             ) from None
         raise
     return Database(engine)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest revision, read from the names of storage/migrations/versions (`0008_...py` is revision
+    0008): a database already there opens without Alembic, whose import and reading of every revision cost
+    about 0.15 s of CPU per process. tests/storage/test_schema.py checks this is Alembic's own head."""
+    return max(path.name.split("_", 1)[0] for path in (_MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
 def _is_unknown_revision(error: BaseException) -> bool:

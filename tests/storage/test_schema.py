@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlmodel import SQLModel
 
 from storage import Database, Migration, StorageError, open_database
-from storage.database import HEAD_REVISION, alembic_config
+from storage.database import alembic_config, head_revision
 
 
 def test_start_up_applies_every_revision_and_leaves_no_drift(empty_database_url: str) -> None:
@@ -58,8 +58,8 @@ def upgrades(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_the_head_revision_the_code_knows_is_alembics() -> None:
     scripts = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
-    assert scripts.get_current_head() == HEAD_REVISION, (
-        "a new revision in storage/migrations/versions: set storage.database.HEAD_REVISION to it"
+    assert scripts.get_current_head() == head_revision(), (
+        "name each file in storage/migrations/versions after its revision: <revision>_<what it does>.py"
     )
 
 
@@ -98,12 +98,12 @@ def test_a_database_newer_than_the_code_is_refused_and_left_as_it_is(database: D
             StorageError, match="is at schema revision 9999, which this aadbot does not know"
         ) as refused:
             open_database(database.engine.url.render_as_string(hide_password=False))
-        assert f"(its newest is {HEAD_REVISION}): a newer aadbot has upgraded it" in str(refused.value)
+        assert f"(its newest is {head_revision()}): a newer aadbot has upgraded it" in str(refused.value)
         with database.engine.connect() as connection:
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "9999"
     finally:
         with database.engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = :to"), {"to": HEAD_REVISION})
+            connection.execute(text("UPDATE alembic_version SET version_num = :to"), {"to": head_revision()})
 
 
 def test_opening_an_up_to_date_database_does_not_import_alembic(sqlite_url: str) -> None:
