@@ -400,11 +400,12 @@ def _invite_permission(
     if needed == 0:
         return Check("invite-permission", "pass", "Nobody needs a guest invitation.")
     policy = snapshot.allow_invites_from
+    users_need = _counted(needed, "user needs", "users need")
     if snapshot.invites_as_app and policy in _NO_APP_INVITES:
         return Check(
             "invite-permission",
             "fail",
-            f"{_users_need(needed)} a guest invitation, which the bot's app sends; Microsoft refuses "
+            f"{users_need} a guest invitation, which the bot's app sends; Microsoft refuses "
             f"invitations from an app when allowInvitesFrom is {policy}.",
             fix="In the Microsoft Entra admin center open External Identities > External collaboration "
             "settings > Guest invite settings and choose 'Member users and users assigned to specific admin "
@@ -426,23 +427,21 @@ def _invite_permission(
         return Check(
             "invite-permission",
             "pass",
-            f"{connector} may invite the {_guests(needed)} needed (allowInvitesFrom: {policy}).",
+            f"{connector} may invite the {_counted(needed, 'guest', 'guests')} needed"
+            f" (allowInvitesFrom: {policy}).",
         )
     return Check(
         "invite-permission",
         "fail",
-        f"{_users_need(needed)} a guest invitation but {connector} may not invite guests "
+        f"{users_need} a guest invitation but {connector} may not invite guests "
         f"(allowInvitesFrom: {policy}).",
         fix="Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
     )
 
 
-def _users_need(count: int) -> str:
-    return "1 user needs" if count == 1 else f"{count} users need"
-
-
-def _guests(count: int) -> str:
-    return "1 guest" if count == 1 else f"{count} guests"
+def _counted(count: int, one: str, many: str) -> str:
+    """`1 user needs`, `3 users need`: the count with the words that agree with it."""
+    return f"{count} {one if count == 1 else many}"
 
 
 def _user_count(snapshot: DirectorySnapshot) -> Check:

@@ -503,13 +503,12 @@ _DOCTOR_MARK = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 def doctor(checks: Sequence[Check]) -> str:
     """The preflight, one line per check; failures first, each with its fix."""
     failing = sum(1 for check in checks if check.status == "fail")
-    head = (
-        "*1 check fails*: the migration cannot run until it is fixed."
-        if failing == 1
-        else f"*{failing} checks fail*: the migration cannot run until they are fixed."
-        if failing
-        else "*Every check passes*: these credentials can do everything the migration needs."
-    )
+    if not failing:
+        head = "*Every check passes*: these credentials can do everything the migration needs."
+    elif failing == 1:
+        head = "*1 check fails*: the migration cannot run until it is fixed."
+    else:
+        head = f"*{failing} checks fail*: the migration cannot run until they are fixed."
     order = {"fail": 0, "warn": 1, "pass": 2}
     lines = [
         f"{_DOCTOR_MARK[c.status]} `{c.code}`: {c.message}"
