@@ -166,14 +166,13 @@ def test_a_redelivered_event_is_acked_again_but_acted_on_once(bot: ServedSlack) 
     assert bot.served.drive.event(event, event_id=event_id).status_code == 200
     assert bot.served.drive.event(event, event_id=event_id, retry_attempt=1).status_code == 200
     assert bot.served.drive.event(event, event_id=event_id, retry_attempt=2).status_code == 200
-    # a later, different mention is answered: by then the retries have long been looked at
+    bot.fake.wait_for(lambda fake: bool(in_thread(fake, ts)), WAIT)
+    # A later, different mention, sent once the first is answered, is answered too: by then the retries,
+    # delivered before it, have long been looked at. (Socket Mode handles envelopes concurrently, so a mention
+    # sent before the first answer could be answered first: that is not the retries being ignored.)
     bot.served.drive.event(event | {"ts": marker_ts})
-    bot.fake.wait_for(
-        lambda fake: bool(in_thread(fake, marker_ts)),
-        WAIT,
-    )
-    answered = in_thread(bot.fake, ts)
-    assert len(answered) == 1
+    bot.fake.wait_for(lambda fake: bool(in_thread(fake, marker_ts)), WAIT)
+    assert len(in_thread(bot.fake, ts)) == 1
 
 
 def test_replies_and_web_api_calls_reuse_connections(bot: ServedSlack) -> None:

@@ -197,6 +197,16 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
+    yield from _new_postgres_schema()
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A PostgreSQL schema no migration has touched yet."""
+    yield from _new_postgres_schema()
+
+
+def _new_postgres_schema() -> Iterator[str]:
     admin = _admin_engine()
     schema = _create_schema(admin)
     try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,11 +17,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlmodel import SQLModel
 
 from storage import Database, Migration, StorageError, open_database
-from storage.database import alembic_config, head_revision
+from storage.database import _MIGRATION_LOCK, alembic_config, head_revision
 
 
 def test_start_up_applies_every_revision_and_leaves_no_drift(empty_database_url: str) -> None:
@@ -132,6 +135,67 @@ def test_opening_twice_is_harmless(empty_database_url: str) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+@pytest.mark.postgres
+def test_replicas_starting_at_once_on_a_new_postgres_schema_migrate_it_one_after_the_other(
+    empty_postgres_url: str,
+) -> None:
+    """Two `serve` replicas started together on an empty schema: both find no revision, so both upgrade.
+    The migration lock makes the second wait for the first and then find the schema at the head; without
+    it both would create the same tables and one start would fail. The test holds the lock itself until
+    both processes are seen waiting for it, so the two always meet there, whatever their timing."""
+    tag = f"aadbot-replica-{uuid.uuid4().hex[:8]}"
+    replica_url = f"{empty_postgres_url}&application_name={tag}"
+    start = f"from storage import open_database; open_database({replica_url!r})"
+    holder = create_engine(empty_postgres_url)
+    replicas: list[subprocess.Popen[str]] = []
+    try:
+        with holder.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+            replicas = [
+                subprocess.Popen([sys.executable, "-c", start], stderr=subprocess.PIPE, text=True)
+                for _ in range(2)
+            ]
+            assert _wait_for(lambda: _replicas_waiting_for_the_lock(holder, tag) == 2), (
+                "the two starts never waited for the migration lock"
+            )
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.commit()
+        outcomes = [(replica.communicate(timeout=60)[1], replica.returncode) for replica in replicas]
+        assert outcomes == [("", 0), ("", 0)]
+        with holder.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        assert versions == [head_revision()]
+    finally:
+        for replica in replicas:
+            replica.kill()
+            replica.communicate()
+        holder.dispose()
+
+
+def _replicas_waiting_for_the_lock(engine: Engine, tag: str) -> int:
+    # A connection of its own each time: within one transaction pg_stat_activity stays as first read.
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
+                    " WHERE locktype = 'advisory' AND NOT granted AND application_name = :tag"
+                ),
+                {"tag": tag},
+            ).scalar_one()
+        )
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Polls what only the server can tell (who waits for a lock); there is no event to wait on."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_the_default_is_a_sqlite_file_in_the_working_directory(
