@@ -29,11 +29,12 @@ def rehearse(organization: str | None, tenant: str | None, email: str) -> Outgoi
         " Microsoft would, with the permissions your credentials really have; nothing real changes.\n"
         "4. Come back here for the real one."
     )
-    return say(
-        f"Rehearse the migration of {org} first",
-        Heading(f"Rehearse the migration of {org} first"),
-        Text(steps),
-    )
+    if organization is None:
+        title = "Rehearse a migration first"
+        steps = f"Put your organization's name for ORG and your directory (domain or ID) for TENANT.\n{steps}"
+    else:
+        title = f"Rehearse the migration of {organization} first"
+    return say(title, Heading(title), Text(steps))
 
 
 def sign_ins_checked(result: SignInCheck) -> Outgoing:

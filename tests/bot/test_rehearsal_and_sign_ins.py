@@ -35,12 +35,18 @@ def _raw(outgoing: list[Outgoing]) -> str:
 
 
 def test_rehearse_gives_the_commands_for_this_organization(chat: Chat) -> None:
-    general = _raw(chat.say(ANN, "/aad rehearse"))
+    before_any_migration = chat.say(ANN, "/aad rehearse")
+    general = _raw(before_any_migration)
     assert "aadbot snapshot --org ORG --tenant TENANT --out rehearsal.json" in general
+    assert "Put your organization's name for ORG" in general
+    assert before_any_migration[0].message.summary == "Rehearse a migration first"  # not "... of ORG first"
     started = _raw(chat.say(DANA, f"/aad start {ORG} fabrikam.com"))
     assert "`rehearse` shows how" in started
     tenant = chat.runtime.service.status(ORG).tenant_id
-    steps = _raw(chat.say(DANA, "/aad rehearse"))
+    answered = chat.say(DANA, "/aad rehearse")
+    steps = _raw(answered)
+    assert answered[0].message.summary == f"Rehearse the migration of {ORG} first"
+    assert "Put your organization's name" not in steps
     assert f"aadbot snapshot --org {ORG} --tenant {tenant} --out rehearsal.json" in steps
     assert f"aadbot chat --as {DANA} --scenario rehearsal.json" in steps
     assert "--redact" in steps
