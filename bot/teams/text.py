@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation.messages import Message
+from bot.console.render import button_command
+from bot.conversation.messages import Button, Message
 from bot.teams import cards
 
 
@@ -41,9 +42,21 @@ def _element(element: dict[str, Any]) -> list[str]:
 
 
 def _action(action: dict[str, Any]) -> str:
+    """A button with the words that do the same when typed, as the console shows Slack's: nothing is clicked
+    in a terminal."""
     title = str(action.get("title") or "")
     if action.get("type") == "Action.OpenUrl":
         return f"[{title}] {action.get('url')}"
-    if action.get("type") == "Action.ShowCard":
-        return f"[{title}…]"
-    return f"[{title}]"
+    if action.get("type") == "Action.ShowCard":  # asks first: its card holds the question and the real action
+        inner = [
+            found for element in action["card"].get("body") or [] for found in element.get("actions") or []
+        ]
+        return f"[{title}…: `{_typed(inner[0])}`]" if inner else f"[{title}…]"
+    return f"[{title}: `{_typed(action)}`]"
+
+
+def _typed(action: dict[str, Any]) -> str:
+    data = action.get("data") or {}
+    return button_command(
+        Button(str(action.get("title") or ""), str(action.get("verb")), str(data.get("value", "")))
+    )

@@ -29,7 +29,8 @@ def test_a_card_reads_as_text() -> None:
     assert "  users   2" in lines and "  invite  1" in lines
     assert "  user  outcome" in lines and "  a@x   auto" in lines
     assert any("contoso-plan.csv" in line and "AADBOT_PUBLIC_URL" in line for line in lines)
-    assert lines[-1] == "  [Approve]  [Remove…]"  # the removal asks first, as its Teams card does
+    # what to type instead of clicking; the removal asks first, as its Teams card does
+    assert lines[-1] == "  [Approve: `approve 1`]  [Remove…: `remove 1`]"
 
 
 def test_aadbot_chat_prints_teams_cards(aadbot: Aadbot, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,5 +39,8 @@ def test_aadbot_chat_prints_teams_cards(aadbot: Aadbot, monkeypatch: pytest.Monk
     done = aadbot("chat", "--as", "dana@fabrikam.com", "--surface", "teams")
     assert done.returncode == 0, done.stderr
     assert "**The plan**" in done.stdout  # the card's CommonMark, not Slack's *bold*
-    assert "[Request approval]" in done.stdout and "fabrikam-fiber-plan.csv" in done.stdout
+    assert (
+        "[Request approval: `request-approval fabrikam-fiber`]" in done.stdout
+        and "fabrikam-fiber-plan.csv" in done.stdout
+    )
     assert "Traceback" not in done.stderr
