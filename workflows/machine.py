@@ -121,6 +121,7 @@ ACTION_PHRASES: dict[str, str] = {
     "invite": "started sending invitations",
     "invitations_sent": "sent the invitations",
     "invite_denied": "was refused permission to invite guests",
+    "guest_missing": "found an invited guest missing from the directory (invited again)",
     "request_approval": "requested approval",
     "remove_users": "started removing users",
     "users_removed": "finished removing users",

@@ -48,7 +48,7 @@ class MigrationStatus:
 class InvitationOutcome:
     email: str
     display_name: str
-    status: Literal["sent", "found", "already-invited", "denied", "failed", "skipped"]
+    status: Literal["sent", "re-invited", "found", "already-invited", "denied", "failed", "skipped"]
     detail: str = ""
 
 

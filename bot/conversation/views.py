@@ -205,7 +205,15 @@ def _counts_sentence(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count) or "no users"
 
 
-_INVITE_ORDER = {"denied": 0, "failed": 1, "sent": 2, "already-invited": 3, "found": 4, "skipped": 5}
+_INVITE_ORDER = {
+    "denied": 0,
+    "failed": 1,
+    "sent": 2,
+    "re-invited": 2,
+    "already-invited": 3,
+    "found": 4,
+    "skipped": 5,
+}
 """What needs an admin's eye comes first in the shortened list."""
 
 

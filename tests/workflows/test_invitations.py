@@ -97,3 +97,39 @@ def test_invite_with_nobody_to_invite_just_replans(
     assert result.outcomes == ()
     assert result.message == "Nobody needs an invitation."
     assert microsoft.calls.get("invite_guest") is None
+
+
+def test_a_guest_gone_from_the_directory_is_invited_again_and_the_audit_says_so(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    microsoft.directory = [user for user in microsoft.directory if user.mail != "cy@gmail.com"]
+    service.recheck(None, dana)  # the plan, read from the directory, needs Cy invited again
+
+    again = service.invite(None, dana)
+
+    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com", "cy@gmail.com"]
+    assert [(o.email, o.status) for o in again.outcomes] == [("cy@gmail.com", "re-invited")]
+    assert "invited again" in again.message
+    missing = [entry for entry in service.audit_trail() if entry.action == "guest_missing"]
+    assert [entry.details["email"] for entry in missing] == ["cy@gmail.com"]
+    with database.session() as session:
+        cy = session.exec(select(Invitation).where(Invitation.email == "cy@gmail.com")).one()
+        assert (cy.status, cy.attempts) == ("sent", 2)
+
+
+def test_a_guest_back_in_the_directory_before_invite_runs_is_not_invited_again(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    guest = next(user for user in microsoft.directory if user.mail == "cy@gmail.com")
+    microsoft.directory.remove(guest)
+    service.recheck(None, dana)
+    microsoft.directory.append(guest)  # the plan is now older than the directory
+
+    again = service.invite(None, dana)
+
+    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com"]
+    assert [(o.email, o.status) for o in again.outcomes] == [("cy@gmail.com", "already-invited")]

@@ -13,7 +13,17 @@ from workflows import _plan_codec
 from workflows.directory import InvitePermissionDenied, MicrosoftError, MissingPermission
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages.checking import check_prerequisites
-from workflows.stages.unit import Context, Unit, commit, failing_on_error, heartbeat, hhmm, status, step
+from workflows.stages.unit import (
+    Context,
+    Unit,
+    commit,
+    failing_on_error,
+    heartbeat,
+    hhmm,
+    note,
+    status,
+    step,
+)
 
 
 def invite(ctx: Context, organization: str | None, actor: Actor) -> InviteResult:
@@ -84,14 +94,19 @@ def _invite_one(
     claim = session.exec(
         select(Invitation).where(Invitation.migration_id == row.id, Invitation.email == key)
     ).first()
-    if claim is not None and claim.status in ("sent", "found"):
-        return InvitationOutcome(email, display_name, "already-invited", claim.result)
     try:
         existing = microsoft.find_directory_user(row.tenant_id, email)
     except MissingPermission:
         raise
     except MicrosoftError as error:
         return InvitationOutcome(email, display_name, "failed", str(error))
+    earlier = claim is not None and claim.status in ("sent", "found")
+    if claim is not None and earlier:
+        if existing is not None:
+            return InvitationOutcome(email, display_name, "already-invited", claim.result)
+        # The directory, not our record, says who can sign in: the guest was deleted, or the sandbox
+        # or tenant behind this database is a different one. Invite again, and say so in the audit.
+        note(unit, actor, "guest_missing", {"email": key, "recorded": claim.status, "was": claim.result})
     now = unit.ctx.now()
     if claim is None:
         assert row.id is not None
@@ -145,7 +160,7 @@ def _invite_one(
     claim.status, claim.result = "sent", invitation.status
     claim.invited_user_id = invitation.invited_user_id
     commit(unit)
-    return InvitationOutcome(email, display_name, "sent", invitation.status)
+    return InvitationOutcome(email, display_name, "re-invited" if earlier else "sent", invitation.status)
 
 
 def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
@@ -154,6 +169,7 @@ def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
     parts = []
     for kind, label in (
         ("sent", "invited"),
+        ("re-invited", "invited again (their earlier guest account is no longer in the directory)"),
         ("found", "already in the directory"),
         ("already-invited", "invited earlier"),
         ("failed", "failed"),
