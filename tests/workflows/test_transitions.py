@@ -211,3 +211,20 @@ def test_organization_names_and_approvals_resolve_without_decoding_plans(
     service.decide(request.approval_id, lee, approve=False)
     assert service.approval_organization(request.approval_id) == "fabrikam"  # in any status
     assert service.approval_organization(request.approval_id + 1) is None
+
+
+def test_start_on_a_connected_migration_names_only_commands_that_fit(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    with pytest.raises(WorkflowError, match=r"Use `status fabrikam`, or `cancel` it first\."):
+        service.start("fabrikam", "fabrikam.com", lee)
+    service.decide(service.request_approval(None, dana).approval_id, lee, approve=True)
+    microsoft.connect(service.status().tenant_id)
+    service.check_connection()
+    with pytest.raises(WorkflowError) as refused:
+        service.start("fabrikam", "fabrikam.com", lee)
+    assert "`cancel`" not in str(refused.value)
+    assert str(refused.value).endswith(
+        "It can no longer be cancelled; go on with `notify` (`status fabrikam` shows where it stands)."
+    )

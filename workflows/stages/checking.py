@@ -12,7 +12,7 @@ from storage import ActiveMigration, Migration
 from workflows import _plan_codec, notices
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
-from workflows.machine import describe_state
+from workflows.machine import describe_state, next_commands
 from workflows.plan import Check, Plan, build_plan
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.approval_lapse import void_pending
@@ -151,8 +151,15 @@ def apply_plan(unit: Unit, plan: Plan) -> None:
 
 def _already_running(session: Session, organization: str) -> WorkflowError:
     running = find(session, organization)
+    fitting = next_commands(running.state)
+    look = f"`status {running.organization}`"
+    advice = (  # once connected there is nothing to call off, only steps to finish
+        f"Use {look}, or `cancel` it first."
+        if "cancel" in fitting
+        else f"It can no longer be cancelled; go on with {', '.join(f'`{w}`' for w in fitting)} ({look}"
+        " shows where it stands)."
+    )
     return WorkflowError(
         f"A migration of {running.organization} is already in progress ({describe_state(running.state)},"
-        f" started by {running.started_by_name}). Use `status {running.organization}`, or `cancel` it"
-        " first."
+        f" started by {running.started_by_name}). {advice}"
     )
