@@ -42,6 +42,7 @@ from workflows.results import (
     RemovalResult,
     TodoEntry,
 )
+from workflows.stages.removal import why_not_removable
 
 _NEXT_BUTTONS: dict[str, tuple[str, ButtonStyle]] = {
     "announce": ("Tell users what is coming", "default"),
@@ -448,6 +449,10 @@ def stale_users(
             )
         )
     count = plan_views.people(len(users))
+    away = sign_in_views.people_counted(len(users), "has", "have")
+    summary = f"{away} not signed in for {period}"
+    if (why := why_not_removable(status.state, organization)) is not None:
+        return say(summary, *blocks, Text(why), private=True)  # no button the machine would refuse
     blocks.append(
         Text(
             "Removing people who left keeps them out of the directory comparison; the owner and the"
@@ -459,8 +464,7 @@ def stale_users(
     value = f"{organization} --stale {days or 90} --list {fingerprint}"
     confirm = f"Remove {count} from {organization}? This cannot be undone; they lose access at once."
     blocks.append(Actions((Button(f"Remove these {count}", "remove-users", value, "danger", confirm),)))
-    away = sign_in_views.people_counted(len(users), "has", "have")
-    return say(f"{away} not signed in for {period}", *blocks, private=True)
+    return say(summary, *blocks, private=True)
 
 
 def removed(result: RemovalResult) -> Outgoing:

@@ -215,3 +215,15 @@ def test_a_stale_list_that_changed_since_it_was_shown_removes_nobody(
     assert "ann@fabrikam.com" not in text_of(again[1:]) and "gus@fabrikam.com" in text_of(again[1:])
     assert chat.state() == "planned"
     assert not [entry for entry in service.audit_trail(ORG) if entry.action == "remove_users"]
+
+
+def test_after_connecting_stale_users_offers_no_button_and_says_where_to_remove_them(chat: Chat) -> None:
+    notified(chat)
+    listed = chat.say(DANA, "stale-users 30")
+    text = " ".join(text_of(listed).split())
+    gus = next(line for line in text_of(listed).splitlines() if "gus@fabrikam.com" in line).split()[-1]
+    assert listed[0].message.buttons == ()
+    assert "users notified, so I no longer remove users" in text
+    assert f"https://dev.azure.com/{ORG}/_settings/users" in text and "Remove from organization" in text
+    typed = " ".join(text_of(chat.say(DANA, f"remove-users {ORG} {gus}")).split())
+    assert "I no longer remove users" in typed and "Remove from organization" in typed

@@ -13,8 +13,10 @@ from storage import AuditEntry, Migration
 from workflows import _plan_codec
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
+from workflows.machine import describe_state, next_commands, refusal
 from workflows.results import Actor, RemovalResult
 from workflows.stages.checking import check_prerequisites
+from workflows.stages.connecting import CONNECTED_STATES
 from workflows.stages.unit import (
     Context,
     Unit,
@@ -44,6 +46,23 @@ def stale_users(ctx: Context, organization: str | None, days: int | None = None)
     return [user for user in users if (seen := user.last_accessed or user.date_created) and seen < cutoff]
 
 
+def why_not_removable(state: str, organization: str) -> str | None:
+    """Why the bot does not remove users in `state`, and what to do instead; None where it does.
+
+    Removing is prerequisite 4, before the switch; a removal re-plans, and a connected migration has no
+    plan left to change, so after connecting the portal is the way.
+    """
+    if "remove-users" in next_commands(state):
+        return None
+    if state in CONNECTED_STATES:
+        return (
+            f"The migration is {describe_state(state)}, so I no longer remove users: removing them is a"
+            f" step before connecting. To remove someone now, open https://dev.azure.com/{organization}"
+            "/_settings/users, select them and choose *Remove from organization*."
+        )
+    return str(refusal(state, "remove-users"))
+
+
 def remove_users(
     ctx: Context, organization: str | None, user_ids: Sequence[str], actor: Actor
 ) -> RemovalResult:
@@ -55,7 +74,8 @@ def remove_users(
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "remove_users") as unit:
             row = unit.row
-            unit.flow.require("remove_users", command="remove-users")
+            if (why := why_not_removable(row.state, row.organization)) is not None:
+                raise WorkflowError(why)
             plan = _plan_codec.decode(row.plan or {})
             users = {user.id: user for user in plan.users}
             wanted = list(dict.fromkeys(user_ids))
