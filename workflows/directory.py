@@ -109,6 +109,11 @@ class DirectorySnapshot:
     invites_as_app: bool = False
     """Invitations are sent by the bot's app registration (app-only), not by a signed-in person."""
 
+    @property
+    def already_connected(self) -> bool:
+        """The organization is connected to this very tenant: the portal step is done."""
+        return self.organization.connected_tenant_id.casefold() == self.tenant.id.casefold()
+
 
 class InvitePermissionDenied(Exception):
     """The directory refused an invitation by policy (External collaboration settings), not for consent."""

@@ -45,6 +45,9 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "check", "source": "draft", "dest": "checking_prerequisites"},
     {"trigger": "prerequisites_passed", "source": "checking_prerequisites", "dest": "planned"},
     {"trigger": "prerequisites_failed", "source": "checking_prerequisites", "dest": "blocked"},
+    # Microsoft says the organization is connected to the tenant already (someone clicked Connect in
+    # the portal): no approval or portal step is left, whatever the prerequisites of that click say.
+    {"trigger": "found_connected", "source": "checking_prerequisites", "dest": "connected"},
     {
         "trigger": "recheck",
         "source": ["planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"],
@@ -117,6 +120,7 @@ ACTION_PHRASES: dict[str, str] = {
     "check": "started the prerequisite checks",
     "prerequisites_passed": "finished the prerequisite checks",
     "prerequisites_failed": "found a failing prerequisite",
+    "found_connected": "found the organization already connected to the tenant",
     "recheck": "re-checked the prerequisites",
     "invite": "started sending invitations",
     "invitations_sent": "sent the invitations",

@@ -317,7 +317,7 @@ def _org_connection(snapshot: DirectorySnapshot) -> Check:
         return Check(
             "org-connection", "pass", f"{name} is backed by Microsoft accounts, not yet by a directory."
         )
-    if connected.casefold() == snapshot.tenant.id.casefold():
+    if snapshot.already_connected:
         return Check("org-connection", "warn", f"{name} is already connected to this tenant.")
     return Check(
         "org-connection",

@@ -138,3 +138,36 @@ def test_billing_reads_only_the_subscription_with_the_migrations_tenant(
     assert microsoft.calls.get("organization", 0) == organization_reads  # no administrators' walk
     assert microsoft.calls["billing_subscription_id"] == 1
     assert microsoft.subscription_tenants == [notified.status().tenant_id]
+
+
+def test_an_organization_already_connected_skips_approval_and_the_portal_step(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    microsoft.connect(microsoft.tenant_info.id)  # someone clicked Connect before the bot was asked
+    started = service.start("fabrikam", "fabrikam.com", dana)
+    assert started.state == "connected"
+    assert started.next_commands == ("notify",)
+    refused = "`request-approval` does not fit now: the migration is connected"
+    with pytest.raises(WorkflowError, match=refused):
+        service.request_approval(None, dana)
+    found = [entry for entry in service.audit_trail() if entry.action == "found_connected"]
+    assert [(e.state_before, e.state_after) for e in found] == [("checking_prerequisites", "connected")]
+    assert service.notify(None, dana).status.state == "users_notified"
+    with database.session() as session:
+        kinds = set(session.exec(select(OutboundMessage.kind)).all())
+    assert "todo_list" in kinds and not kinds & {"approval_prompt", "approval_approved", "portal_steps"}
+
+
+def test_connected_in_the_portal_while_awaiting_approval_voids_it_instead_of_asking_to_connect(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana)
+    microsoft.connect(microsoft.tenant_info.id)
+    decided = service.decide(request.approval_id, lee, approve=True)
+    assert (decided.outcome, decided.status.state) == ("void", "connected")
+    assert decided.connector is None
+    assert decided.message == (
+        "fabrikam is already connected to Fabrikam, so there is nothing to approve or connect."
+        " Next: `notify` the users."
+    )

@@ -229,3 +229,16 @@ def test_a_full_read_of_a_big_organization_verifies_only_who_signed_in(
     clock.advance(minutes=1)
     microsoft.sign_in("e-lee", clock.now)
     assert notified.check_sign_ins(None).verified == ("lee@fabrikam.com",)
+
+
+def test_an_organization_found_connected_is_watched_from_when_the_bot_found_it(
+    service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database, dana: Actor
+) -> None:
+    microsoft.connect(microsoft.tenant_info.id)
+    service.start("fabrikam", "fabrikam.com", dana)
+    found_at = clock.now
+    clock.advance(hours=2)
+    service.notify(None, dana)
+    tracking = Tracking(database, service, clock=clock)
+    tracking.tick()  # opens the watch
+    assert tracking.progress(None).connected_at == found_at

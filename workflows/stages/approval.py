@@ -165,10 +165,18 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         return result("recorded", f"Approval recorded; {missing} more needed.")
     snapshot = _live_snapshot(unit.ctx, row)
     live = build_plan(snapshot, row.started_by_email)
-    if live.fingerprint != approval.plan_fingerprint or live.failed_checks:
+    connected = snapshot.already_connected
+    if connected or live.fingerprint != approval.plan_fingerprint or live.failed_checks:
         approval.status = "void"
-        unit.flow.fire("recheck", details={"approval_id": approval.id, "reason": "plan changed"})
-        apply_plan(unit, live)
+        reason = "already connected" if connected else "plan changed"
+        unit.flow.fire("recheck", details={"approval_id": approval.id, "reason": reason})
+        apply_plan(unit, live, connected=connected)
+        if connected:
+            return result(
+                "void",
+                f"{row.organization} is already connected to {row.tenant_name or row.tenant_id}, so there"
+                " is nothing to approve or connect. Next: `notify` the users.",
+            )
         if live.failed_checks:
             failing = " ".join(check.message for check in live.failed_checks)
             return result(

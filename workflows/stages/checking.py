@@ -127,18 +127,22 @@ def check_prerequisites(unit: Unit) -> None:
         else:
             row.tenant_id = snapshot.tenant.id
             row.tenant_name = snapshot.tenant.display_name
-            apply_plan(unit, plan)
+            apply_plan(unit, plan, connected=snapshot.already_connected)
         if first:
             notices.started(unit.session, row, status(unit.session, row), unit.flow.now)
         commit(unit)
 
 
-def apply_plan(unit: Unit, plan: Plan) -> None:
+def apply_plan(unit: Unit, plan: Plan, *, connected: bool) -> None:
+    """Store the plan and move on: connected when Microsoft says so, else planned or blocked."""
     row = unit.row
     row.plan = _plan_codec.encode(plan)
     row.plan_fingerprint = plan.fingerprint
     details = {"fingerprint": plan.fingerprint, "counts": plan.counts}
-    if plan.failed_checks:
+    if connected:
+        row.blocked_reason = row.blocked_fix = None
+        unit.flow.fire("found_connected", details={**details, "tenant_id": row.tenant_id})
+    elif plan.failed_checks:
         row.blocked_reason = " ".join(check.message for check in plan.failed_checks)
         row.blocked_fix = " ".join(check.fix for check in plan.failed_checks if check.fix) or None
         unit.flow.fire(

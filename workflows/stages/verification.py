@@ -138,7 +138,10 @@ def _open_watch(session: Session, row: Migration, now: datetime) -> SignInWatch 
         return None  # nobody has a list yet: nothing to tick
     confirmed = session.exec(
         select(AuditEntry.at)
-        .where(AuditEntry.migration_id == row.id, AuditEntry.action == "connection_confirmed")
+        .where(
+            AuditEntry.migration_id == row.id,
+            col(AuditEntry.action).in_(("connection_confirmed", "found_connected")),
+        )
         .order_by(col(AuditEntry.id).desc())
     ).first()
     assert row.id is not None
