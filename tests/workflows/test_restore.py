@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlmodel import select
 
@@ -101,3 +103,29 @@ def test_killed_while_removing_resumes_with_the_users_not_removed_yet(
         e.details["principal_name"] for e in make_service().audit_trail() if e.action == "remove_user"
     ]
     assert removals == ["bob@outlook.com", "cy@gmail.com"]
+
+
+def test_killed_after_microsoft_created_a_re_invited_guest_resumes_without_a_third_invitation(
+    make_service: ServiceFactory,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    make_service().invite(None, dana)
+    microsoft.directory = [user for user in microsoft.directory if user.mail != "cy@gmail.com"]
+    make_service().recheck(None, dana)
+    invite_guest = microsoft.invite_guest
+
+    def killed_after_the_201(*args: Any, **kwargs: Any) -> Any:
+        invite_guest(*args, **kwargs)
+        raise ProcessKilled  # Microsoft created the guest; the process died before recording it
+
+    monkeypatch.setattr(microsoft, "invite_guest", killed_after_the_201)
+    with pytest.raises(ProcessKilled):
+        make_service().invite(None, dana)
+    monkeypatch.undo()
+    clock.advance(minutes=11)
+    assert make_service().resume(None, dana).state == "planned"
+    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com", "cy@gmail.com"]
