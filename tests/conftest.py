@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import atexit
-import compileall
 import copy
 import gc
 import json
@@ -18,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from sandbox import Sandbox, parse_scenario
+from tests import bytecode
 from tests.fakes.cli import Aadbot
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
@@ -105,17 +105,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-PROJECT_PACKAGES = ("bench", "bot", "faq", "msapi", "sandbox", "storage", "workflows")
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    """The project is compiled once, before any test process starts: the `aadbot` processes the tests
-    start inherit PYTHONDONTWRITEBYTECODE, so a module only they import (the Teams surface, the sandbox's
-    command, the benchmarks) was compiled from source by each of them on every run; and on a fresh checkout
-    every test process compiled the rest at the same time. Up to date, this only reads file times."""
-    if not hasattr(config, "workerinput"):
-        for package in PROJECT_PACKAGES:
-            compileall.compile_dir(ROOT / package, quiet=1)
+    """The run's first process compiles the project and, when test processes are to start, rewrites the
+    test modules once for all of them (tests/bytecode.py). Up to date, this only reads the caches."""
+    if hasattr(config, "workerinput"):
+        return
+    bytecode.compile_project()
+    if config.getoption("numprocesses", None):
+        bytecode.rewrite_test_modules(config, bytecode.modules_to_rewrite())
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -1,14 +1,24 @@
-"""Every module of the project has its compiled bytecode once the tests run (tests/__init__.py and
-`pytest_configure` in tests/conftest.py): otherwise each test process and each `aadbot` process the tests
-start compiles it from source again, on every run, where PYTHONDONTWRITEBYTECODE is set."""
+"""Every module of the project has its compiled bytecode once the tests run, and the test modules their
+rewritten asserts (tests/__init__.py, tests/bytecode.py): otherwise each test process and each `aadbot`
+process the tests start compiles them from source again, where PYTHONDONTWRITEBYTECODE is set."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
 from pathlib import Path
+from types import CodeType
 
-from tests.conftest import PROJECT_PACKAGES, ROOT
+import pytest
+from _pytest.assertion import rewrite
+
+from tests.bytecode import (
+    PROJECT_PACKAGES,
+    ROOT,
+    modules_to_rewrite,
+    rewrite_test_modules,
+    rewritten_test_module,
+)
 
 
 def _lacking_bytecode(sources: list[Path]) -> list[str]:
@@ -20,6 +30,7 @@ def _lacking_bytecode(sources: list[Path]) -> list[str]:
 
 
 def test_the_modules_this_process_imported_were_compiled_once() -> None:
+    importlib.import_module("bot.runtime")  # most of the project, should this file run alone
     imported = [
         Path(file)
         for name, module in list(sys.modules.items())
@@ -31,3 +42,30 @@ def test_the_modules_this_process_imported_were_compiled_once() -> None:
 
 def test_modules_only_aadbot_processes_import_are_compiled_for_them() -> None:
     assert _lacking_bytecode(sorted((ROOT / "bot" / "teams").glob("*.py"))) == []
+
+
+def test_the_cache_a_test_process_reads_is_where_pytest_wrote_this_module() -> None:
+    """pytest rewrote this file when it imported it: the cache must be where `rewrite_test_modules` looks and
+    writes, or the run's first process would rewrite for nobody (pytest's private functions may change)."""
+    this = Path(__file__)
+    assert this in modules_to_rewrite()
+    assert rewrite._read_pyc(this, rewritten_test_module(this)) is not None
+
+
+def test_test_modules_are_rewritten_once_into_the_cache_pytest_reads(
+    pytestconfig: pytest.Config, tmp_path: Path
+) -> None:
+    sources = []
+    for name in ("test_one.py", "test_two.py", "conftest.py"):
+        source = tmp_path / name
+        source.write_text(f"def test_{name[:-3]}() -> None:\n    assert [1] == [1]\n")
+        sources.append(source)
+    assert rewrite_test_modules(pytestconfig, sources) == sources
+    for source in sources:
+        code = rewrite._read_pyc(source, rewritten_test_module(source))
+        assert code is not None
+        (test,) = [constant for constant in code.co_consts if isinstance(constant, CodeType)]
+        assert any(name.startswith("@py_assert") for name in test.co_varnames)  # its assert is rewritten
+    assert rewrite_test_modules(pytestconfig, sources) == []  # up to date: nothing to do
+    sources[0].write_text("def test_changed() -> None:\n    assert 1\n")
+    assert rewrite_test_modules(pytestconfig, sources) == [sources[0]]

@@ -1,0 +1,71 @@
+"""What the run's first process prepares once, before the test processes start: the project's bytecode and
+the test modules with their asserts rewritten (docs/testing.md, "Cold runs").
+
+Both are cached next to the sources (`__pycache__`, git-ignored) and checked against them, so an up-to-date
+tree costs a read of each cache; a fresh clone, as CI's always is, pays once instead of once per process.
+"""
+
+from __future__ import annotations
+
+import compileall
+import multiprocessing
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from _pytest.assertion import rewrite
+
+ROOT = Path(__file__).parents[1]
+TESTS = ROOT / "tests"
+PROJECT_PACKAGES = ("bench", "bot", "faq", "msapi", "sandbox", "storage", "workflows")
+
+
+def compile_project() -> None:
+    """The `aadbot` processes the tests start inherit PYTHONDONTWRITEBYTECODE, so a module only they import
+    (the Teams surface, the sandbox's command, the benchmarks) was compiled from source by each of them on
+    every run; and on a fresh checkout every test process compiled the rest at the same time."""
+    for package in PROJECT_PACKAGES:
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
+def rewritten_test_module(source: Path) -> Path:
+    """Where pytest caches `source` with its asserts rewritten (its `AssertionRewritingHook.exec_module`)."""
+    return rewrite.get_cache_dir(source) / (source.name[:-3] + rewrite.PYC_TAIL)
+
+
+def modules_to_rewrite() -> list[Path]:
+    """The modules pytest rewrites when it collects this folder: test files and conftests."""
+    return sorted(
+        path for path in TESTS.rglob("*.py") if path.name.startswith("test_") or path.name == "conftest.py"
+    )
+
+
+def rewrite_test_modules(config: pytest.Config, sources: Sequence[Path]) -> list[Path]:
+    """Rewrite those of `sources` whose cache is missing or stale, in two processes; the rewritten ones.
+
+    Each test process collects every test file (pytest-xdist's `loadfile` hands out files only after all
+    have collected the same tests), so on a fresh clone all four rewrote all 117 modules at once: 1.7 s of
+    CPU each, 7 s in all. pytest's own functions do the work and the caching, so what a test process reads
+    is what it would have written; `tests/test_bytecode.py` fails if pytest ever changes them."""
+    stale = [source for source in sources if rewrite._read_pyc(source, rewritten_test_module(source)) is None]
+    if not stale:
+        return []
+    global _CONFIG
+    _CONFIG = config  # inherited by the forked processes: pytest's config cannot be pickled
+    halves = [stale[0::2], stale[1::2]]
+    with multiprocessing.get_context("fork").Pool(len(halves)) as pool:
+        pool.map(_rewrite, halves)
+    return stale
+
+
+_CONFIG: pytest.Config | None = None
+
+
+def _rewrite(sources: Sequence[Path]) -> None:
+    assert _CONFIG is not None
+    state = _CONFIG.stash[rewrite.assertstate_key]
+    for source in sources:
+        source_hash, code = rewrite._rewrite_test(source, _CONFIG)
+        cached = rewritten_test_module(source)
+        if rewrite.try_makedirs(cached.parent):
+            rewrite._write_pyc(state, code, source_hash, cached)
