@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.alongside import alongside
 from bot.conversation import todo_views
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.outboxes import NoticeOutbox
@@ -211,7 +212,11 @@ async def _serve(
                 background.append(slack.link)
         app = Starlette(routes=routes, lifespan=surface.lifespan)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        await _alongside(background, server.serve(sockets=[listening]))
+
+        def stop() -> None:
+            server.should_exit = True
+
+        await alongside(background, server.serve(sockets=[listening]), stop=stop)
 
 
 def _delivery_settings(settings: Settings, with_slack: bool) -> DeliverySettings:
@@ -305,12 +310,3 @@ def _health(database: Database) -> Callable[[Request], Coroutine[Any, Any, Respo
         return PlainTextResponse("ok" if healthy else "unavailable", status_code=200 if healthy else 503)
 
     return healthz
-
-
-async def _alongside(background: list[Coroutine[Any, Any, Any]], main: Coroutine[Any, Any, Any]) -> None:
-    tasks = [asyncio.create_task(loop) for loop in background]
-    try:
-        await main
-    finally:
-        for task in tasks:
-            task.cancel()

@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alongside import alongside
 from bot.conversation import todo_views
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.settings import DeliverySettings
@@ -120,7 +121,7 @@ async def _serve(
             worker = outbox_worker(persistence, sender, delivery, settings.delivery)
             outbox.wake = worker.wake
             background.append(worker.run_forever(OUTBOX_IDLE_SECONDS))
-        await _alongside(background, requests(app, client))
+        await alongside(background, requests(app, client))
 
 
 def _http(
@@ -204,16 +205,6 @@ def outbox_worker(
         ),
         on_progress=report,
     )
-
-
-async def _alongside(background: list[Coroutine[Any, Any, None]], main: Coroutine[Any, Any, Any]) -> None:
-    """Runs `main` to its end with the background loops (watch, outbox) beside it."""
-    tasks = [asyncio.create_task(loop) for loop in background]
-    try:
-        await main
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 def check_settings(settings: Settings) -> str:

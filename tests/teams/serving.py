@@ -17,7 +17,7 @@ import httpx
 from sandbox import Sandbox
 from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
 
-_OWN = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
+OWN_PREFIXES = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
 SLACK_OVER_HTTP = {
     "SLACK_BOT_TOKEN": "xoxb-test",
     "SLACK_SIGNING_SECRET": "secret",
@@ -99,7 +99,7 @@ def teams_serve(
     box: Sandbox, workdir: Path, *, environment: Mapping[str, str] | None = None, register: bool = True
 ) -> Iterator[ServedTeams]:
     """`aadbot serve --port 0` with Teams configured against `box`; registered as the bot's endpoint."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(_OWN)}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
     env.update(teams_through(box))
     env["AADBOT_DATABASE_URL"] = f"sqlite:///{workdir / 'serve.db'}"
     env.update(environment or {})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -13,10 +16,11 @@ from sandbox import Sandbox
 from tests.fakes.serve_process import serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import texts
+from tests.fakes.slack_harness import BOT_TOKEN, texts
+from tests.fakes.socket_harness import APP_TOKEN
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.teams.conftest import APP_ID
-from tests.teams.serving import ServedTeams, teams_through
+from tests.teams.serving import OWN_PREFIXES, ServedTeams, teams_through
 
 WAIT = 30.0
 
@@ -73,3 +77,31 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, b
             assert sent["status"] == 200
             log = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
             assert any("start ORG TENANT" in str(entry["attachments"]) for entry in log), log
+
+
+def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(tmp_path: Path, box: Sandbox) -> None:
+    """The Socket Mode link runs beside Teams' server as a background task: its refusal must end `serve`
+    with the same one line and exit code as Slack alone, not leave it waiting with nothing logged."""
+    fake = FakeSlack()  # no Socket Mode links: apps.connections.open says invalid_auth
+    with ServerThread(fake.asgi()) as server:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
+        env |= teams_through(box) | {
+            "AADBOT_SANDBOX": "",
+            "AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": f"{server.url}/api/",
+        }
+        finished = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert finished.returncode == 2, finished.stderr
+    last = finished.stderr.strip().splitlines()[-1]
+    assert last.startswith("aadbot: Slack refused SLACK_APP_TOKEN (invalid_auth)"), finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert APP_TOKEN not in finished.stderr + finished.stdout
