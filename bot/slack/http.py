@@ -20,12 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.request_body import BODY_SECONDS, MAX_BODY_BYTES, read_body
+
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-MAX_BODY_BYTES = 1024 * 1024
-"""Slack's largest payloads (a button in a 100-block App Home, with the view) stay well under this."""
-BODY_SECONDS = 10.0
-"""Slack sends a whole request at once; a body still trickling in after this is someone holding a slot."""
 
 HealthProbe = Callable[[], bool]
 
@@ -43,15 +41,9 @@ def create_asgi(
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request) -> Response:
-        try:
-            async with asyncio.timeout(body_seconds):
-                body = await _read_capped(request, max_body_bytes)
-        except TimeoutError:
-            return JSONResponse(
-                {"error": f"request body not received within {body_seconds:g} s"}, status_code=408
-            )
-        if body is None:
-            return JSONResponse({"error": f"request body over {max_body_bytes} bytes"}, status_code=413)
+        body = await read_body(request, max_bytes=max_body_bytes, seconds=body_seconds)
+        if isinstance(body, Response):
+            return body
         if not _signed_by_slack(verifier, request, body):
             logger.info("refused a request without a valid Slack signature (%d bytes)", len(body))
             return JSONResponse({"error": "invalid request"}, status_code=401)
@@ -75,21 +67,6 @@ def create_asgi(
             Route(HEALTH_PATH, healthz, methods=["GET"]),
         ]
     )
-
-
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it is known to be over `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _signed_by_slack(verifier: SignatureVerifier, request: Request, body: bytes) -> bool:

@@ -9,6 +9,8 @@ it may sign for (`endorsements`), and a key endorsed for another channel (Web Ch
 for a Teams activity (MicrosoftDocs/bot-docs, "Authentication with the Bot Connector API", step 3; the
 rule is vendored in `tests/teams/data/`). This bot serves Teams only, so `channelId` must be `msteams`.
 
+The token is checked from the Authorization header alone, before the body is read (a stranger's body
+costs nothing), with the key's endorsement for `msteams`; `check_activity` then holds the activity to it.
 The checking itself is the Teams SDK's `TokenValidator`. It fetches signing keys with blocking I/O from
 inside its coroutine, so it runs on a worker thread with an event loop of its own: the server's event
 loop never waits on a key download. Importing it imports the whole SDK and PyJWT's cryptography (more than
@@ -67,30 +69,25 @@ class ActivityAuthenticator:
         self._validator: tuple[float, TokenValidator] | None = None
         self._endorsements: dict[str, frozenset[str]] = {}
 
-    async def verify(self, authorization: str | None, activity: dict[str, Any]) -> dict[str, Any]:
-        """The token's claims; `Unauthorized` when the request must be refused with 401."""
+    async def verify_token(self, authorization: str | None) -> dict[str, Any]:
+        """The token's claims, checked before the body is read; `Unauthorized` when the request must be
+        refused with 401. `check_activity` then holds the activity to them."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.casefold() != "bearer" or not token.strip():
             raise Unauthorized("no bearer token")
-        service_url = activity.get("serviceUrl")
-        if not isinstance(service_url, str) or not service_url:
-            raise Unauthorized("the activity names no serviceUrl")
-        channel = activity.get("channelId")
-        if channel != CHANNEL_ID:
-            raise Unauthorized(f"the activity is for the channel {channel!r}; this bot serves {CHANNEL_ID}")
-        return await asyncio.to_thread(self._verify, token.strip(), service_url, channel)
+        return await asyncio.to_thread(self._verify, token.strip())
 
-    def _verify(self, token: str, service_url: str, channel: str) -> dict[str, Any]:
+    def _verify(self, token: str) -> dict[str, Any]:
         import jwt
 
         validator, jwks_uri = self._current_validator()
         try:
-            claims = asyncio.run(validator.validate_token(token, service_url))
+            claims = asyncio.run(validator.validate_token(token))
             key_id = str(jwt.get_unverified_header(token).get("kid") or "")
         except jwt.PyJWTError as error:  # bad token, unknown key, or keys that could not be read
             raise Unauthorized(f"{type(error).__name__}: {error}") from None
-        if channel not in self._endorsements_of(key_id, jwks_uri):
-            raise Unauthorized(f"the signing key {key_id!r} is not endorsed for the channel {channel!r}")
+        if CHANNEL_ID not in self._endorsements_of(key_id, jwks_uri):
+            raise Unauthorized(f"the signing key {key_id!r} is not endorsed for the channel {CHANNEL_ID!r}")
         return claims
 
     def _endorsements_of(self, key_id: str, jwks_uri: str) -> frozenset[str]:
@@ -121,6 +118,19 @@ class ActivityAuthenticator:
         if not isinstance(uri, str) or not uri.startswith("https://"):
             raise Unauthorized(f"the OpenID metadata names no usable jwks_uri: {uri!r}")
         return uri
+
+
+def check_activity(claims: dict[str, Any], activity: dict[str, Any]) -> None:
+    """The activity is one the token vouches for: Teams' channel, and the `serviceurl` the token names
+    (trailing slashes aside, as the SDK compares them); `Unauthorized` otherwise."""
+    channel = activity.get("channelId")
+    if channel != CHANNEL_ID:
+        raise Unauthorized(f"the activity is for the channel {channel!r}; this bot serves {CHANNEL_ID}")
+    service_url = activity.get("serviceUrl")
+    if not isinstance(service_url, str) or not service_url:
+        raise Unauthorized("the activity names no serviceUrl")
+    if str(claims.get("serviceurl") or "").rstrip("/") != service_url.rstrip("/"):
+        raise Unauthorized("the token was issued for another serviceUrl than the activity names")
 
 
 def _endorsements(jwks_uri: str) -> dict[str, frozenset[str]]:

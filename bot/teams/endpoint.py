@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.conversation.messages import Message, Outgoing
+from bot.request_body import BODY_SECONDS, read_body
 from bot.teams import cards
-from bot.teams.auth import ActivityAuthenticator, Unauthorized
+from bot.teams.auth import ActivityAuthenticator, Unauthorized, check_activity
 from bot.teams.connector import TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery, Origin
 from bot.teams.people import People
@@ -60,6 +62,7 @@ class TeamsEndpoint:
         people: People,
         store: TeamsStore,
         tenant_id: str,
+        body_seconds: float = BODY_SECONDS,
     ) -> None:
         self._conversation = conversation
         self._authenticator = authenticator
@@ -67,20 +70,27 @@ class TeamsEndpoint:
         self._people = people
         self._store = store
         self._tenant_id = tenant_id
+        self._body_seconds = body_seconds
         self._background: set[asyncio.Task[Any]] = set()
 
     async def handle(self, request: Request) -> Response:
         try:
-            activity = await request.json()
-        except ValueError:
+            claims = await self._authenticator.verify_token(request.headers.get("authorization"))
+        except Unauthorized as error:
+            return _refused(error)
+        body = await read_body(request, seconds=self._body_seconds)
+        if isinstance(body, Response):
+            return body
+        try:
+            activity = json.loads(body)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past what Python parses
             return JSONResponse({"error": "the body is not JSON"}, status_code=400)
         if not isinstance(activity, dict):
             return JSONResponse({"error": "the body is not an activity"}, status_code=400)
         try:
-            await self._authenticator.verify(request.headers.get("authorization"), activity)
+            check_activity(claims, activity)
         except Unauthorized as error:
-            logger.warning("refused an activity: %s", error)
-            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+            return _refused(error)
         if tenant_of(activity) not in (None, self._tenant_id):
             return JSONResponse({"error": "this bot serves one tenant"}, status_code=403)
         conversation_id = str((activity.get("conversation") or {}).get("id") or "")
@@ -221,6 +231,11 @@ def time_zone_of(activity: dict[str, Any]) -> str | None:
         if isinstance(entity, dict) and entity.get("type") == "clientInfo" and entity.get("timezone"):
             return str(entity["timezone"])
     return None
+
+
+def _refused(error: Unauthorized) -> Response:
+    logger.warning("refused an activity: %s", error)
+    return JSONResponse({"error": "Unauthorized"}, status_code=401)
 
 
 def _card_answer(card: dict[str, Any]) -> dict[str, Any]:

@@ -6,19 +6,18 @@ nothing of its body reaches the log.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from bot.request_body import MAX_BODY_BYTES
 from bot.slack.app import build_web_client, create_app
-from bot.slack.http import MAX_BODY_BYTES, create_asgi
+from bot.slack.http import EVENTS_PATH, create_asgi
+from tests.fakes.raw_http import raw_post
 from tests.fakes.serve_process import Served, ServedSlack
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
@@ -46,18 +45,6 @@ def bot(serve_over_http: ServedSlack) -> Bot:
     served = serve_over_http.served
     assert served.url is not None
     return Bot(served, served.url)
-
-
-def raw_post(url: str, head_lines: list[str], body: bytes) -> int:
-    """POST over a plain socket, sending only what is given; the status code the server answers with."""
-    address = urlsplit(url)
-    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
-        head = "\r\n".join(["POST /slack/events HTTP/1.1", f"Host: {address.netloc}", *head_lines, "", ""])
-        # the server may answer and close before taking everything: that is the point
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            connection.sendall(head.encode() + body)
-        answer = connection.recv(4096).decode(errors="replace")
-    return int(answer.split()[1])
 
 
 def test_an_unsigned_malformed_json_body_is_refused_with_401_and_no_traceback(bot: Bot) -> None:
@@ -104,6 +91,7 @@ def test_a_body_that_is_not_utf8_is_refused_with_401(bot: Bot) -> None:
 def test_a_declared_size_over_the_cap_is_refused_with_413_before_the_body_is_read(bot: Bot) -> None:
     status = raw_post(
         bot.url,
+        EVENTS_PATH,
         ["Content-Type: application/json", f"Content-Length: {TEN_MB}"],
         MARKER.encode() * 100,
     )
@@ -115,7 +103,9 @@ def test_a_chunked_body_growing_past_the_cap_is_refused_with_413(bot: Bot) -> No
     chunks = b"".join(
         f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" for _ in range(MAX_BODY_BYTES // len(chunk) + 2)
     )
-    status = raw_post(bot.url, ["Content-Type: application/json", "Transfer-Encoding: chunked"], chunks)
+    status = raw_post(
+        bot.url, EVENTS_PATH, ["Content-Type: application/json", "Transfer-Encoding: chunked"], chunks
+    )
     assert status == 413
 
 
@@ -147,5 +137,7 @@ def test_a_body_that_never_finishes_arriving_is_given_up_with_408(fake_slack: Fa
     )
     asgi = create_asgi(app, health=lambda: True, signing_secret=SIGNING_SECRET, body_seconds=0.2)
     with ServerThread(asgi) as server:
-        status = raw_post(server.url, ["Content-Type: application/json", "Content-Length: 1000"], b'{"type"')
+        status = raw_post(
+            server.url, EVENTS_PATH, ["Content-Type: application/json", "Content-Length: 1000"], b'{"type"'
+        )
     assert status == 408

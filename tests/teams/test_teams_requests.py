@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,20 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.applications import Starlette
+from starlette.routing import Route
 
+from bot.teams.auth import ActivityAuthenticator
+from tests.fakes.raw_http import post_and_leave, raw_post
+from tests.fakes.server import ServerThread
 from tests.teams.conftest import APP_ID, Teams
 
 RULE = Path(__file__).parent / "data" / "bot-connector-endorsements.md"
 
 SERVICE_URL = "https://smba.trafficmanager.net/amer/"
+SIXTY_MB = 60 * 1024 * 1024
+MESSAGES_PATH = "/api/messages"
+"""The contract's path (bot.teams.endpoint imports the Teams SDK's cards: not at collection)."""
 
 
 def _activity(teams: Teams, text: str = "help", activity_id: str = "f:1") -> dict[str, Any]:
@@ -137,3 +146,53 @@ def _sandbox_token(teams: Teams, *, endorsed_for: str = "msteams", **changes: An
     )
     answer.raise_for_status()
     return str(answer.json()["token"])
+
+
+def test_a_bogus_token_is_refused_before_the_body_is_read(teams: Teams) -> None:
+    """A stranger declaring 60 MB and sending a little is answered at once: nothing waits for the rest."""
+    head = ["Authorization: Bearer abc.def", "Content-Type: application/json", f"Content-Length: {SIXTY_MB}"]
+    assert raw_post(teams.bot_url, MESSAGES_PATH, head, b'{"type": "message", "text": "') == 401
+
+
+def test_a_signed_body_over_the_cap_is_refused_with_413_unread(teams: Teams) -> None:
+    head = [f"Authorization: Bearer {_sandbox_token(teams)}", f"Content-Length: {SIXTY_MB}"]
+    assert raw_post(teams.bot_url, MESSAGES_PATH, head, b'{"type": "message", "text": "') == 413
+
+
+def test_a_body_that_never_finishes_arriving_is_given_up_with_408(teams: Teams) -> None:
+    from bot.teams.endpoint import TeamsEndpoint
+
+    surface = teams.surface()
+    endpoint = TeamsEndpoint(
+        teams.runtime.conversation,
+        authenticator=ActivityAuthenticator(APP_ID, sandbox_url=teams.url),
+        delivery=surface.delivery,
+        people=surface.people,
+        store=surface.store,
+        tenant_id=teams.settings.tenant_id,
+        body_seconds=0.2,
+    )
+    app = Starlette(routes=[Route(MESSAGES_PATH, endpoint.handle, methods=["POST"])])
+    head = [f"Authorization: Bearer {_sandbox_token(teams)}", "Content-Length: 1000"]
+    with ServerThread(app) as server:
+        assert raw_post(server.url, MESSAGES_PATH, head, b'{"type"') == 408
+
+
+def test_a_client_that_leaves_halfway_costs_one_log_line(
+    teams: Teams, caplog: pytest.LogCaptureFixture
+) -> None:
+    head = [f"Authorization: Bearer {_sandbox_token(teams)}", "Content-Length: 1000"]
+    with caplog.at_level(logging.WARNING):
+        post_and_leave(teams.bot_url, MESSAGES_PATH, head, b'{"type"')
+        deadline = time.monotonic() + 10
+        while "a client left" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)  # the server notices the closed connection on its own thread
+    assert f"a client left before sending the whole body of {MESSAGES_PATH}" in caplog.text
+    assert "Traceback" not in caplog.text and "ClientDisconnect" not in caplog.text
+    assert not any(record.exc_info for record in caplog.records)
+
+
+def test_a_signed_body_nested_too_deep_is_refused_with_400(teams: Teams) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    headers = {"Authorization": f"Bearer {_sandbox_token(teams)}", "Content-Type": "application/json"}
+    assert httpx.post(teams.bot_url, content=deep, headers=headers, timeout=30).status_code == 400
