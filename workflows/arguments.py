@@ -36,8 +36,9 @@ def tenant_name(value: str) -> str:
     tenant = value.strip()
     if not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
         raise ArgumentError(
-            f"`{tenant}` is not a tenant: give the directory's tenant id (a GUID) or one of its verified "
-            "domains, e.g. contoso.com."
+            # not echoed: what lands here is as often a pasted secret (a PAT, a client secret) as a typo
+            "That is not a tenant: give the directory's tenant id (a GUID) or one of its verified "
+            "domains (with a dot), e.g. contoso.com."
         )
     return tenant
 

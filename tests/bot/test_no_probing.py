@@ -92,3 +92,17 @@ def test_the_gate_remembers_refusals_and_limits_lookups_per_person() -> None:
     assert gate.allows("U2", "org-0", lambda: True)  # another person is not affected
     clock.now += timedelta(hours=2)
     assert gate.allows("U1", "org-0", lambda: True)  # the window passed
+
+
+@pytest.mark.parametrize("command", ["start", "doctor"])
+@pytest.mark.parametrize("pasted", ["zq7wpatsecret" + "k3" * 19 + "a", "notadomain"])
+def test_a_tenant_that_is_neither_guid_nor_domain_is_refused_unechoed_before_any_call(
+    chat: Chat, command: str, pasted: str
+) -> None:
+    """A secret pasted where the tenant goes must not be repeated in the channel nor sent to Microsoft."""
+    assert chat.runtime.sandbox is not None
+    chat.runtime.sandbox.request_counts(reset=True)
+    reply = text_of(chat.say("dana@fabrikam.com", f"{command} fabrikam-fiber {pasted}"))
+    assert "not a tenant" in reply and "contoso.com" in reply, reply
+    assert pasted not in reply
+    assert sum(chat.runtime.sandbox.request_counts().values()) == 0

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from storage import ActiveMigration, Migration
 from workflows import _plan_codec, notices
+from workflows.arguments import tenant_name
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.machine import describe_state, next_commands
@@ -19,23 +20,17 @@ from workflows.stages.approval_lapse import void_pending
 from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, status, step
 
 _ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 
 
 def check_start_arguments(organization: str, tenant: str) -> tuple[str, str]:
     """The trimmed organization name and tenant of `start`, or a WorkflowError saying what to type."""
-    organization, tenant = organization.strip(), tenant.strip()
+    organization = organization.strip()
     if not _ORGANIZATION_NAME.match(organization):
         raise WorkflowError(
             f"`{organization}` is not an Azure DevOps organization name: use the name from"
             " https://dev.azure.com/NAME (letters, digits, hyphens), e.g. `start fabrikam contoso.com`."
         )
-    if not _TENANT.match(tenant):
-        raise WorkflowError(
-            f"`{tenant}` is not a tenant: give the directory's tenant id or one of its verified domains,"
-            " e.g. `start fabrikam contoso.com`."
-        )
-    return organization, tenant
+    return organization, tenant_name(tenant)
 
 
 def preflight(ctx: Context, organization: str, tenant: str) -> list[Check]:
