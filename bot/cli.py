@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -46,15 +47,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        sys.stdout.flush()  # here, where a reader that left (`| head`) can still be answered quietly
+        return code
     except SettingsError as error:
         print(f"aadbot: {error}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader (`| head`) has what it wanted; the interpreter's own flush at exit must not complain
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:  # the last line of defence: one line, never a traceback
         logging.getLogger("aadbot").debug("unhandled", exc_info=True)
-        print(f"aadbot: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"aadbot: failed unexpectedly: {error or 'no details'}", file=sys.stderr)
         return 1
 
 

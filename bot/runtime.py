@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.conversation.handlers import Conversation, Outbox, Roles
 from bot.delivery.outboxes import BackgroundOutbox, InlineOutbox
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from faq import FaqAnswerer, InMemoryUnansweredLog
-from msapi import MicrosoftClients, from_environment
-from storage import Database, open_database
+from msapi import MicrosoftClients, MicrosoftError, from_environment
+from storage import Database, StorageError, open_database
 from storage.faq_feedback import SqlFeedbackStore
 from workflows.reminders import Tracking
 from workflows.service import MigrationService
@@ -61,9 +61,12 @@ def build_runtime(
     sandbox = None
     environ: dict[str, str] = {}
     if settings.sandbox_scenario:
-        from sandbox import Sandbox
+        from sandbox import Sandbox, ScenarioError
 
-        sandbox = Sandbox(settings.sandbox_scenario).start()
+        try:
+            sandbox = Sandbox(settings.sandbox_scenario).start()
+        except ScenarioError as error:
+            raise SettingsError(f"scenario {error}") from None
         closers.append(sandbox.stop)
         environ = {"AADBOT_SANDBOX_URL": sandbox.url, "AZURE_TENANT_ID": str(sandbox.state()["tenant"]["id"])}
     elif settings.sandbox_url:
@@ -74,9 +77,12 @@ def build_runtime(
         if database is None:
             database = open_database(settings.database_url)
             closers.append(database.dispose)
-    except BaseException:
+    except BaseException as error:
         for close in reversed(closers):
             close()
+        # credentials missing, a database URL that names nothing usable: settings to fix, not a crash
+        if isinstance(error, MicrosoftError | StorageError):
+            raise SettingsError(str(error)) from None
         raise
     service = MigrationService(
         database,

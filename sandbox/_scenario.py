@@ -44,12 +44,18 @@ def load_scenario(path: str | Path) -> Scenario:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(
+            f"{path}: not a text file (a scenario is UTF-8 JSON, as `aadbot snapshot --out FILE` writes)"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ScenarioError(
             f"{path}: not JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested far deeper than any scenario (a few levels)") from None
     return parse_scenario(data)
 
 

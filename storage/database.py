@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "sqlite:///aadbot.db"
 _MIGRATIONS = Path(__file__).with_name("migrations")
+_EXAMPLE_URLS = "sqlite:///aadbot.db or postgresql+psycopg://user@host:5432/dbname"
 _OPENING_FIXES = {
     "sqlite": "Check that the file's folder exists and that aadbot may write there, or set"
     " AADBOT_DATABASE_URL (for example sqlite:///aadbot.db).",
@@ -141,9 +142,14 @@ def _create_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise StorageError(
-            "AADBOT_DATABASE_URL is not a database URL; use for example sqlite:///aadbot.db or"
-            " postgresql+psycopg://user@host:5432/dbname."
+            f"AADBOT_DATABASE_URL is not a database URL; use for example {_EXAMPLE_URLS}."
         ) from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in _OPENING_FIXES:
+        raise StorageError(
+            f"Cannot use the database URL {shown}: aadbot supports SQLite and PostgreSQL only. Set"
+            f" AADBOT_DATABASE_URL to one of those (for example {_EXAMPLE_URLS})."
+        )
     options: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         # Sessions run on chat worker threads; each one is short and never shared.
@@ -152,10 +158,13 @@ def _create_engine(url: str) -> Engine:
         options["pool_pre_ping"] = True
     try:
         engine = create_engine(parsed, **options)
-    except (ArgumentError, ImportError) as error:
+    except ImportError as error:  # a driver aadbot does not install, such as postgresql:// (psycopg2)
         raise StorageError(
-            f"Cannot use the database URL {parsed.render_as_string(hide_password=True)}: {error}."
+            f"Cannot use the database URL {shown}: its driver {error.name or ''} is not installed. Name the"
+            f" driver aadbot brings (for example {_EXAMPLE_URLS})."
         ) from None
+    except ArgumentError as error:
+        raise StorageError(f"Cannot use the database URL {shown}: {error}.") from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
