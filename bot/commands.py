@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         conversation_factory=lambda settings: shared(settings).conversation,
         health_factory=lambda settings: shared(settings).database.ping,
         persistence_factory=lambda settings: shared.persistence(settings),
+        summary="run the bot: Slack, and Microsoft Teams when TEAMS_APP_ID is set",
     )
     # with TEAMS_APP_ID set, `serve` also (or only) serves Teams: see bot/serve.py
     serve = subparsers.choices["serve"]

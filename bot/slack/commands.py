@@ -24,11 +24,13 @@ def register(
     conversation_factory: Callable[[Settings], Conversation],
     health_factory: Callable[[Settings], HealthProbe],
     persistence_factory: Callable[[Settings], Persistence] | None = None,
+    summary: str = "run the Slack app",
 ) -> None:
-    """`persistence_factory` gives `serve` its database: shared request memory and the outbox worker."""
+    """`persistence_factory` gives `serve` its database: shared request memory and the outbox worker;
+    `summary` is its line in `aadbot --help`, for a caller that serves more than Slack."""
     parser = subparsers.add_parser(
         "serve",
-        help="run the Slack app",
+        help=summary,
         description="The Slack app: Socket Mode if SLACK_APP_TOKEN is set, else HTTP at POST /slack/events.",
     )
     parser.add_argument(

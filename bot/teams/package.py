@@ -25,6 +25,9 @@ MANIFEST_VERSION = "1.29"
 SCHEMA_URL = (
     f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 )
+CATALOG_UPLOAD = "Teams admin center > Teams apps > Manage apps > Actions > Upload new app"
+"""Not a personal upload (Apps > Manage your apps): the bot installs itself for each person through
+Graph, which finds only apps in the organization's catalog (README, Teams setup)."""
 ACCENT = (0x4F, 0x52, 0xB2)
 """Teams' own purple, so the icon sits well in the app bar."""
 COMMANDS: dict[str, list[tuple[str, str]]] = {
@@ -103,7 +106,7 @@ def build_package(out: Path, app_id: str, *, domain: str | None = None) -> dict[
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "teams-package",
-        help="build the Teams app package (manifest.json and icons) to upload to Teams",
+        help="build the Teams app package (manifest.json and icons) for the organization's app catalog",
         description="The Teams app package for the bot registered as TEAMS_APP_ID (or --app-id).",
     )
     parser.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the package")
@@ -126,7 +129,10 @@ def _run(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise SettingsError(f"--out {out}: the folder {out.parent} does not exist.")
     build_package(out, app_id, domain=domain)
-    print(f"wrote {out}: upload it in Teams under Apps > Manage your apps > Upload an app")
+    print(
+        f"wrote {out}: upload it to your organization's app catalog ({CATALOG_UPLOAD}),"
+        " then add it to the team of your migration channel"
+    )
     return 0
 
 

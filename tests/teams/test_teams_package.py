@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from bot.teams.package import CATALOG_UPLOAD
 from tests.fakes.cli import Aadbot, Finished
 from tests.teams.conftest import APP_ID
 
@@ -98,3 +99,22 @@ def test_without_an_app_id_it_says_what_to_give(tmp_path: Path, aadbot: Aadbot) 
     assert done.returncode == 2
     assert "TEAMS_APP_ID" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "aadbot.zip").exists()
+
+
+def test_it_says_to_upload_to_the_organization_s_catalog_as_the_readme_does(
+    tmp_path: Path, aadbot: Aadbot
+) -> None:
+    """A personal upload (Apps > Manage your apps) would leave the bot unable to install itself for people:
+    Graph installs only apps in the organization's catalog."""
+    done = _build(aadbot, tmp_path, "--app-id", APP_ID)
+    assert done.returncode == 0, done.stderr
+    assert "app catalog" in done.stdout and CATALOG_UPLOAD in done.stdout
+    assert "Manage your apps" not in done.stdout
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    assert CATALOG_UPLOAD in readme
+
+
+def test_help_says_serve_runs_teams_too(aadbot: Aadbot) -> None:
+    listing = aadbot("--help").stdout
+    serve = " ".join(listing[listing.index("    serve") :].split("\n    ")[0].split())
+    assert "Slack" in serve and "Teams" in serve, listing
