@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversation.messages import Outgoing
-from bot.slack.delivery import DELIVERY_ERRORS, Delivery, Origin
+from bot.slack.delivery import DELIVERY_ERRORS, Delivery, Origin, error_code
 from bot.slack.people import People
 from bot.slack.ports import Conversation
 from bot.slack.state import SlackState
@@ -74,8 +74,8 @@ class Runtime:
     async def actor(self, origin: Origin) -> Actor | None:
         try:
             actor = await self.people.actor(origin.user_id)
-        except DELIVERY_ERRORS:
-            logger.warning("users.info failed for %s", origin.user_id, exc_info=True)
+        except DELIVERY_ERRORS as error:
+            logger.warning("users.info failed for %s: %s", origin.user_id, error_code(error))
             await self.delivery.tell(origin, LOOKUP_FAILED)
             return None
         if actor is None:

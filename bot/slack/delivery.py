@@ -142,7 +142,7 @@ class Delivery:
                 channel = await self._people.dm_channel(origin.user_id)
                 await self._client.chat_postMessage(channel=channel, **message_payload(message))
         except DELIVERY_ERRORS as error:
-            logger.warning("could not tell %s about a problem: %s", origin.user_id, _code(error))
+            logger.warning("could not tell %s about a problem: %s", origin.user_id, error_code(error))
 
     async def publish_home(self, user_id: str, message: Message) -> None:
         await self._client.views_publish(user_id=user_id, view=view_payload(message))
@@ -279,14 +279,15 @@ def _not_in_slack(email: str, summary: str) -> str:
     )
 
 
-def _code(error: BaseException) -> str:
+def error_code(error: BaseException) -> str:
+    """Slack's error code (`user_not_found`), or the kind of failure when Slack gave none."""
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or "unknown_error")
     return type(error).__name__
 
 
 def _explain(error: BaseException, summary: str) -> str:
-    code = _code(error)
+    code = error_code(error)
     logger.warning("delivering %r failed: %s", summary, code)
     if code in ("not_in_channel", "channel_not_found"):
         return f"I could not post “{summary}”: I am not in that channel. Invite me with `/invite @aadbot`."

@@ -3,7 +3,8 @@
 A request is checked before bolt sees it, in the order that costs an attacker the most and the bot the
 least: its declared size, then its size as it streams in (never held whole past the cap), then Slack's
 signature over the raw bytes. Only a request Slack signed is parsed, so a malformed body from anyone
-else is a quiet 401, never a traceback, and no body ever reaches the log.
+else is a quiet 401, a signed one bolt cannot parse a 400 and one log line, never a traceback, and no
+body ever reaches the log.
 """
 
 from __future__ import annotations
@@ -47,11 +48,15 @@ def create_asgi(
         if not _signed_by_slack(verifier, request, body):
             logger.info("refused a request without a valid Slack signature (%d bytes)", len(body))
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        bolt_request = AsyncBoltRequest(
-            body=body.decode("utf-8"),
-            query=request.query_params,  # type: ignore[arg-type]
-            headers=request.headers,  # type: ignore[arg-type]
-        )
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=request.query_params,  # type: ignore[arg-type]
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (ValueError, AttributeError) as error:  # bolt parses here: JSON that is not, or not an object
+            logger.warning("refused a signed request bolt cannot parse: %s", type(error).__name__)
+            return JSONResponse({"error": "the body is not a Slack payload"}, status_code=400)
         return to_starlette_response(await app.async_dispatch(bolt_request))
 
     async def healthz(_: Request) -> Response:

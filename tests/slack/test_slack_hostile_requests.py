@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from tests.fakes.raw_http import raw_post
 from tests.fakes.serve_process import Served, ServedSlack
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, ScriptedConversation
+from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, ScriptedConversation, SlackSender
 
 MARKER = "hostile-body-marker-7f3a"
 """In every hostile body: if it shows up in the log, a body was logged."""
@@ -141,3 +142,32 @@ def test_a_body_that_never_finishes_arriving_is_given_up_with_408(fake_slack: Fa
             server.url, EVENTS_PATH, ["Content-Type: application/json", "Content-Length: 1000"], b'{"type"'
         )
     assert status == 408
+
+
+def test_someone_slack_does_not_know_costs_one_log_line(bot: Bot, serve_over_http: ServedSlack) -> None:
+    """users.info says user_not_found (a user deleted since, another workspace's id): the person is told,
+    and the log gets the reason in one line, not a traceback."""
+    fake = serve_over_http.fake
+    logged = len(bot.served.log_text())
+    before = len(fake.responses)
+    ack = bot.served.drive.command("status", user="UNOBODY")
+    assert ack.status_code == 200
+    fake.wait_for(lambda slack: len(slack.responses) > before, 30)
+    log = bot.served.log_text()[logged:]
+    assert "users.info failed for UNOBODY: user_not_found" in log, log
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("payload", ["{not json", '["a list"]'], ids=["not-json", "not-an-object"])
+def test_a_signed_but_malformed_interactivity_payload_is_refused_in_one_log_line(
+    bot: Bot, serve_over_http: ServedSlack, payload: str
+) -> None:
+    logged = len(bot.served.log_text())
+    with httpx.Client(base_url=bot.url, timeout=10) as http:
+        answer = SlackSender(http, serve_over_http.fake).post(
+            urlencode({"payload": payload}), "application/x-www-form-urlencoded"
+        )
+    log = bot.served.log_text()[logged:]
+    assert answer.status_code == 400, (answer.status_code, log)
+    assert "refused a signed request bolt cannot parse" in log
+    assert "Traceback" not in log and "{not json" not in log, log
