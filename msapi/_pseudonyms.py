@@ -1,4 +1,5 @@
-"""Consistent stand-ins for names and addresses, so a snapshot can be shared and still plan the same.
+"""Consistent stand-ins for names, addresses and the ids of the tenant, organization and subscription,
+so a snapshot can be shared and still plan the same.
 
 The plan matches addresses after trimming and Unicode case-folding, so every address is keyed that way
 and replaced by a keyed hash: the same address gets the same stand-in wherever it appears (the
@@ -56,6 +57,15 @@ class Pseudonyms:
         if self.key is None:
             return value
         return f"org-{self._hash('organization', value.strip().casefold(), 10)}"
+
+    def identifier(self, value: str | None) -> str | None:
+        """A GUID-shaped stand-in for a tenant's, an organization's or a subscription's id: one mapping for
+        them all, so a tenant named by a subscription, the organization and the directory stays one
+        tenant. The all-zero GUID (no tenant connected) means something and is kept."""
+        if self.key is None or not value or not value.strip("0-"):
+            return value
+        digits = self._hash("identifier", value.strip().casefold(), 32)
+        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
     def label(self, kind: str, value: str) -> str:
         """A directory's or a subscription's display name: `Directory 1a2b3c4d`."""

@@ -58,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--redact",
         action="store_true",
-        help="replace names and addresses with consistent stand-ins, so the file can be shared",
+        help="replace names, addresses and the tenant's, organization's and subscription's ids with"
+        " consistent stand-ins, so the file can be shared",
     )
     parser.set_defaults(run=run_snapshot)
 
@@ -145,7 +146,7 @@ def write_snapshot(
     redact = pseudonyms or Pseudonyms.none()
     found = clients.organization(organization)  # owner, administrators (groups walked), billing
     directory = clients.tenant(tenant)
-    summary = SnapshotSummary(redact.organization(found.name), directory.id)
+    summary = SnapshotSummary(redact.organization(found.name), redact.identifier(directory.id) or "")
     writer = _JsonObjectWriter(out)
     writer.value("format", FORMAT)
 
@@ -161,7 +162,7 @@ def write_snapshot(
 
     writer.key("tenant")
     tenant_writer = _JsonObjectWriter(out)
-    tenant_writer.value("id", directory.id)
+    tenant_writer.value("id", summary.tenant_id)
     tenant_writer.value("displayName", redact.label("Directory", directory.display_name))
     tenant_writer.value(
         "verifiedDomains",
@@ -208,27 +209,29 @@ def write_snapshot(
         "organization",
         {
             "name": summary.organization,
-            "id": found.id,
-            "connected_tenant_id": found.connected_tenant_id,
+            "id": redact.identifier(found.id),
+            "connected_tenant_id": redact.identifier(found.connected_tenant_id),
             "owner": redact.address(owner) if owner else None,
             "project_collection_administrators": [redact.address(admin) for admin in administrators],
-            "billing_subscription_id": billing_id,
+            "billing_subscription_id": redact.identifier(billing_id),
         },
     )
     writer.value(
         "subscriptions",
         [
             {
-                "subscriptionId": subscription.id,
+                "subscriptionId": redact.identifier(subscription.id),
                 "displayName": redact.label("Subscription", subscription.display_name),
-                "tenantId": subscription.tenant_id,
+                "tenantId": redact.identifier(subscription.tenant_id),
                 "state": subscription.state or "Enabled",
             }
         ]
         if subscription is not None
         else [],
     )
-    credentials, notes = _granted(clients, directory.id, billing_id, readable, environ or {})
+    credentials, notes = _granted(
+        clients, directory.id, redact.identifier(billing_id), readable, environ or {}
+    )
     summary.notes.extend(notes)
     if credentials:
         writer.value("credentials", credentials)

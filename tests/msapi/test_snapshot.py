@@ -118,6 +118,9 @@ def test_redacted_snapshot_plans_alike_and_names_nobody(
     originals |= {u["userPrincipalName"] for u in scenario["tenant"]["users"]}
     originals |= {e["user"]["displayName"] for e in scenario["user_entitlements"]}
     originals |= {"fabrikam", "Fabrikam", "contoso", "outlook.com", "gmail.com"}
+    # the ids that name the company as surely as its domain: its tenant, organization and subscriptions
+    originals |= {scenario["tenant"]["id"], scenario["organization"]["id"]}
+    originals |= {s[key] for s in scenario["subscriptions"] for key in ("subscriptionId", "tenantId")}
     assert [name for name in originals if name.casefold() in text.casefold()] == []
 
     # Lee stands in for Lee everywhere: as administrator, role holder, organization user and directory user.
