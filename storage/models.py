@@ -147,6 +147,11 @@ class AffectedUser(Versioned, table=True):
     display_name: str = ""
     outcome: str
     chat_user_id: str | None = Field(default=None, index=True)
+    directory_account: str | None = None
+    """The sign-in name of the directory user the plan matched or mapped them to: a chat profile may
+    carry it instead of their Azure DevOps address."""
+    directory_id: str | None = Field(default=None, index=True)
+    """That directory user's object id, which Teams knows them by (`aadObjectId`)."""
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
