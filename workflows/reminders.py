@@ -24,6 +24,7 @@ from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder
 from storage.inserts import insert_once
 from storage.outbox import enqueue, messages_of, retry_failed
 from workflows.errors import PermissionDenied, WorkflowError
+from workflows.identities import affected_reach, recognises
 from workflows.notices import admins_address
 from workflows.results import BOT, Actor, TodoEntry
 from workflows.service import MigrationService
@@ -331,7 +332,7 @@ class Tracking:
             user = session.get(AffectedUser, reminder.affected_user_id) if reminder else None
             if reminder is None or user is None:
                 raise WorkflowError(f"There is no reminder #{reminder_id}; use the buttons on a reminder.")
-            if not _is(actor, user):
+            if not recognises(actor, user):
                 raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
             if reminder.status != "active":
                 raise WorkflowError(_NO_MORE_REMINDERS.get(reminder.status, _NO_MORE_REMINDERS["done"]))
@@ -603,8 +604,10 @@ class Tracking:
         open_items = [item for item in items if item.done_at is None]
         if not open_items:
             return None
+        reach = affected_reach(user)
         return {
-            "recipient": user.email,
+            **reach.payload(),
+            "recipient": reach.recipient,
             "organization": row.organization,
             "affected_user_id": user.id,
             "email": user.email,
@@ -700,13 +703,6 @@ def _user_progress(
         verified=sum(item.verified_at is not None for item in items),
         signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
     )
-
-
-def _is(actor: Actor, user: AffectedUser) -> bool:
-    if user.chat_user_id is not None and actor.id == user.chat_user_id:
-        return True
-    email = actor.email.strip().casefold()
-    return bool(email) and email in (user.email.casefold(), user.principal_name.casefold())
 
 
 def _commit_quietly(session: Session) -> bool:

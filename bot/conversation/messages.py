@@ -85,6 +85,14 @@ class Reply:
 class DirectMessage:
     email: str
     """People are addressed by email: each surface maps it to its own user id."""
+    also: tuple[str, ...] = ()
+    """The same person's other addresses, tried in this order when no chat account has `email`."""
+    directory_id: str | None = None
+    """Their directory object id when known: Teams knows people by it, whatever their addresses."""
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return (self.email, *self.also)
 
 
 @dataclass(frozen=True)

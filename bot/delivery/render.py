@@ -100,7 +100,11 @@ def envelope_of(message: OutboundMessage) -> Envelope:
     to = (
         Channel(recipient.removeprefix(CHANNEL_PREFIX))
         if recipient.startswith(CHANNEL_PREFIX)
-        else DirectMessage(recipient)
+        else DirectMessage(
+            recipient,
+            also=tuple(str(address) for address in payload.get("also", ())),
+            directory_id=str(payload["directory_id"]) if payload.get("directory_id") else None,
+        )
     )
     return Envelope(
         message.idempotency_key,

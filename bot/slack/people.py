@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -81,6 +81,14 @@ class People:
         """The Slack user with this email, or None when nobody in the workspace has it."""
         person = await self.find(email)
         return person.user_id if person else None
+
+    async def find_first(self, emails: Sequence[str]) -> Person | None:
+        """The member with the first of these emails that anyone in the workspace has."""
+        for email in emails:
+            person = await self.find(email)
+            if person is not None:
+                return person
+        return None
 
     async def find(self, email: str) -> Person | None:
         """The workspace member with this email: from the bulk directory, else looked up alone."""

@@ -76,11 +76,11 @@ class SlackSender:
                 raise DeliveryFailed("no_channel", "the migration has no channel", permanent=True)
             channel = envelope.to.channel
         else:
-            person = await self._people.find(envelope.to.email)
+            addresses = envelope.to.addresses
+            person = await self._people.find_first(addresses)
             if person is None:
-                raise DeliveryFailed(
-                    NOT_IN_CHAT, f"no Slack account with the email {envelope.to.email}", permanent=True
-                )
+                emails = " or ".join(addresses)
+                raise DeliveryFailed(NOT_IN_CHAT, f"no Slack account with the email {emails}", permanent=True)
             channel, time_zone = person.user_id, person.time_zone
         if envelope.check_first or (envelope.updates and channel.startswith("U")):
             channel = await self._people.dm_channel(channel) if channel.startswith("U") else channel

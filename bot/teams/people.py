@@ -8,7 +8,7 @@ Administrator), so an admin is an admin on both surfaces.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.teams.connector import DirectoryPerson, TeamsApi
 from workflows.results import Actor
@@ -39,6 +39,14 @@ class People:
         if person is None or not person.principal_name:
             return None
         return Actor(id=person.id, email=person.principal_name, name=person.name)
+
+    async def find_first(self, keys: Sequence[str]) -> DirectoryPerson | None:
+        """The directory user known by the first of these object ids or sign-in names that exists."""
+        for key in keys:
+            person = await self.find(key)
+            if person is not None:
+                return person
+        return None
 
     async def find(self, key: str) -> DirectoryPerson | None:
         """A directory user by object id or sign-in name; cached, a miss asked again after the cache time."""

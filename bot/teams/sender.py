@@ -84,10 +84,13 @@ class TeamsSender:
             if ref is None:
                 raise DeliveryFailed("no_channel", f"no Teams channel known as {channel!r}", permanent=True)
             return ref
-        person = await self._people.find(to.email)
+        # the object id is who they are in Teams; their addresses may name them when the plan had none
+        keys = (to.directory_id, *to.addresses) if to.directory_id else to.addresses
+        person = await self._people.find_first(keys)
         if person is None:
+            names = " or ".join(to.addresses)
             raise DeliveryFailed(
-                NOT_IN_CHAT, f"no directory user with the sign-in name {to.email}", permanent=True
+                NOT_IN_CHAT, f"no directory user with the sign-in name {names}", permanent=True
             )
         return await self._chats.personal(person.id)
 

@@ -13,6 +13,7 @@ from workflows import _plan_codec
 from workflows._views import todo_entry
 from workflows.directory import MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
+from workflows.identities import affected_reach, directory_account
 from workflows.plan import PlannedUser
 from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.unit import Context, Unit, status, step
@@ -60,6 +61,7 @@ def _notify_one(
     row, session, now = unit.row, unit.session, unit.flow.now
     assert row.id is not None
     address = (user.mail_address or user.principal_name).strip()
+    account = directory_account(user)
     affected = AffectedUser(
         migration_id=row.id,
         entitlement_id=user.id,
@@ -67,6 +69,8 @@ def _notify_one(
         email=address.lower(),
         display_name=user.display_name,
         outcome=user.outcome,
+        directory_account=account.user_principal_name if account else None,
+        directory_id=account.id if account else None,
         created_at=now,
     )
     session.add(affected)
@@ -88,13 +92,15 @@ def _notify_one(
     session.add_all(items)
     session.flush()
     entries = tuple(todo_entry(item, row) for item in items)
+    reach = affected_reach(affected)
     message = enqueue(
         session,
         idempotency_key=f"migration-{row.id}-todo-{user.id}",
-        recipient=address,
+        recipient=reach.recipient,
         kind="todo_list",
         migration_id=row.id,
         payload={
+            **reach.payload(),
             "migration_id": row.id,
             "organization": row.organization,
             "affected_user_id": affected.id,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from storage import AffectedUser, Migration, TodoItem
 from workflows._views import todo_entry
 from workflows.errors import ConflictError, WorkflowError
+from workflows.identities import owned_by, recognises
 from workflows.results import Actor, MarkDoneResult, TodoEntry
 from workflows.stages.unit import Context, audit
 
@@ -15,20 +16,13 @@ from workflows.stages.unit import Context, audit
 def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
     """A person's to-do items, newest migration first.
 
-    `who` is a chat user (matched like `mark_done` matches the owner: chat id, email or principal
-    name), an email, or an affected-user id.
+    `who` is a chat user (matched like `mark_done` matches the owner: chat id, directory id or any of
+    their addresses), an email, or an affected-user id.
     """
     with ctx.database.session() as session:
-        query = select(AffectedUser)
-        if isinstance(who, int):
-            query = query.where(AffectedUser.id == who)
-        else:
-            email = (who.email if isinstance(who, Actor) else who).strip().lower()
-            mine = (col(AffectedUser.email) == email) | (func.lower(AffectedUser.principal_name) == email)
-            if isinstance(who, Actor) and who.id:
-                mine = mine | (col(AffectedUser.chat_user_id) == who.id)
-            query = query.where(mine)
-        users = session.exec(query.order_by(col(AffectedUser.migration_id).desc())).all()
+        whose = col(AffectedUser.id) == who if isinstance(who, int) else owned_by(who)
+        query = select(AffectedUser).where(whose).order_by(col(AffectedUser.migration_id).desc())
+        users = session.exec(query).all()
         entries: list[TodoEntry] = []
         for user in users:
             row = session.get(Migration, user.migration_id)
@@ -45,7 +39,7 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
         item = session.get(TodoItem, item_id)
         user = session.get(AffectedUser, item.affected_user_id) if item is not None else None
         # Someone else's item reads like a missing one: whose list it is stays private.
-        if item is None or user is None or not _owns(actor, user):
+        if item is None or user is None or not recognises(actor, user):
             raise WorkflowError(f"There is no item #{item_id} on your list.")
         row = session.get(Migration, user.migration_id)
         assert row is not None
@@ -69,10 +63,3 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
             select(TodoItem).where(TodoItem.affected_user_id == user.id, col(TodoItem.done_at).is_(None))
         ).all()
         return MarkDoneResult(item=todo_entry(item, row), already_done=already, remaining=len(open_items))
-
-
-def _owns(actor: Actor, user: AffectedUser) -> bool:
-    if user.chat_user_id is not None and actor.id == user.chat_user_id:
-        return True
-    email = actor.email.strip().casefold()
-    return bool(email) and email in (user.email.casefold(), user.principal_name.casefold())

@@ -26,6 +26,7 @@ from storage import AffectedUser, AuditEntry, Invitation, Migration, SignInWatch
 from storage.outbox import enqueue
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
+from workflows.identities import affected_reach
 from workflows.results import BOT
 from workflows.stages.unit import Context, audit, find
 
@@ -250,12 +251,14 @@ def _verify(
     session.add(audit(now, row, BOT, "sign_in_verified", row.state, row.state, details))
     if self_reported:
         return
+    reach = affected_reach(person)
     enqueue(
         session,
         idempotency_key=f"migration-{row.id}-sign-in-verified-{person.id}",
-        recipient=person.email,
+        recipient=reach.recipient,
         kind=VERIFIED_MESSAGE,
         payload={
+            **reach.payload(),
             "migration_id": row.id,
             "organization": row.organization,
             "affected_user_id": person.id,

@@ -1,0 +1,97 @@
+"""One person, several addresses: how the bot reaches an affected user in chat, and knows them there.
+
+Azure DevOps knows a person by their mail address and principal name; the plan matches them to a
+directory account, which may be another address (kim@fabrikam-old.com works as kim@fabrikam.com).
+A chat platform may know them by any of these: Slack by the email on their profile, Teams by their
+directory account. So a message to them tries every address, and their own list answers to any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, false
+from sqlmodel import col, func
+
+from storage import AffectedUser
+from workflows.plan import Match, PlannedUser
+from workflows.results import Actor
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a direct message to one person goes."""
+
+    addresses: tuple[str, ...]
+    """In the order to try them; the first is the outbox recipient."""
+    directory_id: str | None = None
+    """Their directory object id, for a platform that knows people by it (Teams)."""
+
+    @property
+    def recipient(self) -> str:
+        return self.addresses[0]
+
+    def payload(self) -> dict[str, Any]:
+        """What the outbox message carries beside its recipient, for the sender to try next."""
+        return {"also": list(self.addresses[1:]), "directory_id": self.directory_id}
+
+
+def directory_account(user: PlannedUser) -> Match | None:
+    """The directory user the plan matched or mapped this person to, None when there is none they can use."""
+    return user.match if user.outcome != "disabled" else None
+
+
+def planned_reach(user: PlannedUser, *, connected: bool) -> Reach:
+    account = directory_account(user)
+    return _reach(
+        (user.mail_address, user.principal_name),
+        account.user_principal_name if account else None,
+        account.id if account else None,
+        connected=connected,
+    )
+
+
+def affected_reach(user: AffectedUser) -> Reach:
+    """A person with a to-do list: the organization is connected by then."""
+    return _reach(
+        (user.email, user.principal_name), user.directory_account, user.directory_id, connected=True
+    )
+
+
+def recognises(actor: Actor, user: AffectedUser) -> bool:
+    """Whether whoever speaks in chat is this person, by their chat id, directory id or any address."""
+    if actor.id and actor.id in (user.chat_user_id, user.directory_id):
+        return True
+    email = actor.email.strip().casefold()
+    known = (user.email, user.principal_name, user.directory_account or "")
+    return bool(email) and email in {address.casefold() for address in known}
+
+
+def owned_by(who: Actor | str) -> ColumnElement[bool]:
+    """The affected-user rows of this person, matched as `recognises` matches them."""
+    email = (who.email if isinstance(who, Actor) else who).strip().lower()
+    mine: ColumnElement[bool] = false()
+    if email:
+        mine = (
+            (col(AffectedUser.email) == email)
+            | (func.lower(AffectedUser.principal_name) == email)
+            | (func.lower(AffectedUser.directory_account) == email)
+        )
+    if isinstance(who, Actor) and who.id:
+        mine = mine | (col(AffectedUser.chat_user_id) == who.id) | (col(AffectedUser.directory_id) == who.id)
+    return mine
+
+
+def _reach(devops: Iterable[str], account: str | None, object_id: str | None, *, connected: bool) -> Reach:
+    """Once the organization is connected, the directory account is the one they work with, so it comes
+    first; before, the Azure DevOps addresses do. A guest's `#EXT#` sign-in name is no mailbox: the object
+    id finds them instead."""
+    directory = [account] if account and "#EXT#" not in account.upper() else []
+    ordered = [*directory, *devops] if connected else [*devops, *directory]
+    unique: dict[str, str] = {}
+    for address in ordered:
+        unique.setdefault(address.strip().casefold(), address.strip())
+    unique.pop("", None)
+    return Reach(tuple(unique.values()), object_id)
