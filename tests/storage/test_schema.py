@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -91,6 +92,61 @@ def test_an_older_database_is_upgraded_to_the_head(empty_database_url: str, upgr
         _assert_at_head_without_drift(database)
     finally:
         database.dispose()
+
+
+def test_people_notified_before_0009_get_the_directory_account_their_plan_names(
+    empty_database_url: str,
+) -> None:
+    engine = create_engine(empty_database_url)
+    plan = {
+        "users": [
+            {"id": "e-kim", "outcome": "map", "match": {"id": "g-kim", "user_principal_name": "kim@a.com"}},
+            {
+                "id": "e-gus",
+                "outcome": "disabled",
+                "match": {"id": "g-gus", "user_principal_name": "gus@a.com"},
+            },
+            {"id": "e-cy", "outcome": "invite", "match": None},
+        ]
+    }
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0008")
+            connection.execute(
+                text(
+                    "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state, plan,"
+                    " started_by_id, started_by_email, started_by_name, created_at, updated_at) VALUES"
+                    " (1, 1, 'fabrikam', 't', 'Fabrikam', 'users_notified', :plan, 'U', 'd', 'D', :now, :now)"
+                ),
+                {"plan": json.dumps(plan), "now": datetime(2026, 11, 2, tzinfo=UTC)},
+            )
+            for number, entitlement in enumerate(("e-kim", "e-gus", "e-cy"), start=1):
+                connection.execute(
+                    text(
+                        "INSERT INTO affected_user (id, version, migration_id, entitlement_id,"
+                        " principal_name, email, display_name, outcome, created_at)"
+                        " VALUES (:id, 1, 1, :entitlement, 'p', 'e', '', 'map', :now)"
+                    ),
+                    {"id": number, "entitlement": entitlement, "now": datetime(2026, 11, 2, tzinfo=UTC)},
+                )
+    finally:
+        engine.dispose()
+
+    database = open_database(empty_database_url)
+    try:
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT entitlement_id, directory_account, directory_id FROM affected_user ORDER BY id")
+            ).all()
+    finally:
+        database.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("e-kim", "kim@a.com", "g-kim"),
+        ("e-gus", None, None),
+        ("e-cy", None, None),
+    ]
 
 
 def test_a_database_newer_than_the_code_is_refused_and_left_as_it_is(database: Database) -> None:
