@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -74,8 +75,11 @@ def people(fake: FakeSlack, count: int, *, start: int = 0) -> list[str]:
     return emails
 
 
-def queue_lists(database: Database, emails: list[str], now: datetime) -> int:
-    """One to-do list per email, as `notify` queues them; the migration's id."""
+def queue_lists(
+    database: Database, emails: list[str], now: datetime, also: Mapping[str, list[str]] | None = None
+) -> int:
+    """One to-do list per email, as `notify` queues them (`also`: a person's other addresses); the
+    migration's id."""
     migration_id = add_migration(database)
     with database.session() as session:
         for number, email in enumerate(emails):
@@ -85,6 +89,7 @@ def queue_lists(database: Database, emails: list[str], now: datetime) -> int:
                 recipient=email,
                 kind="todo_list",
                 payload={
+                    "also": (also or {}).get(email, []),
                     "migration_id": migration_id,
                     "organization": "fabrikam",
                     "affected_user_id": number + 1,

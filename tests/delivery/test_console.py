@@ -23,7 +23,7 @@ from tests.bot.conftest import ORG, Chat
 from tests.workflows.fakes import FakeClock
 from workflows.reminders import Tracking
 
-DANA, LEE, KIM = "dana@fabrikam.com", "lee@fabrikam.com", "kim@fabrikam-old.com"
+DANA, LEE, KIM, WORK = "dana@fabrikam.com", "lee@fabrikam.com", "kim@fabrikam-old.com", "kim@fabrikam.com"
 
 
 @pytest.fixture
@@ -99,6 +99,15 @@ def test_notify_queues_then_delivers_each_list_once_and_progress_shows_it(chat: 
     )
     assert "Check billing" in [button.label for button in billing.message.buttons]
     assert chat.runtime.conversation.remind() == []
+
+
+def test_kim_reads_and_ticks_her_list_as_her_work_account_too(chat: Chat) -> None:
+    """Azure DevOps knows her as kim@fabrikam-old.com; the plan maps her to kim@fabrikam.com."""
+    (kims,) = to_kim(notified(chat))
+    assert kims.to == DirectMessage(WORK, also=(KIM,), directory_id=kims.to.directory_id)
+    listed = text(chat.say(WORK, "todo", in_dm=True))
+    assert "Recreate your personal access tokens" in listed
+    assert "done. 3 to go." in text(chat.click(WORK, [kims], "Done"))
 
 
 def test_reminders_arrive_in_working_hours_with_snooze_buttons(chat: Chat, clock: FakeClock) -> None:

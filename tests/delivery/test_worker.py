@@ -144,6 +144,28 @@ def test_people_not_in_slack_fail_at_once_and_retry_failed_sends_them_once_they_
     assert len(fake_slack.posts_to("DUNEW")) == 1 and len(fake_slack.posts_to("DU00000")) == 1
 
 
+def test_a_person_slack_knows_by_another_of_their_addresses_gets_their_list_there(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    fake_slack.users["UKIM"] = ("kim@fabrikam-old.com", "Kim")  # her profile still on the old address
+    fake_slack.users["UANN"] = ("ann@fabrikam.com", "Ann")
+    others = {
+        "kim@fabrikam.com": ["kim@fabrikam-old.com"],
+        "ann@fabrikam.com": ["ann@outlook.com"],
+        "lost@fabrikam.com": ["lost@outlook.com"],
+    }
+    queue_lists(database, list(others), time.now, also=others)
+
+    asyncio.run(worker(database, fake_slack, time).drain())
+    kim, ann, lost = _rows(database)
+    assert kim.status == "sent" and (kim.delivered_ref or "").startswith("DUKIM/")
+    assert (ann.status, len(fake_slack.posts_to("DUANN"))) == ("sent", 1)
+    assert (lost.status, lost.error_code) == ("failed", "not_in_chat")
+    assert lost.last_error == "no Slack account with the email lost@fabrikam.com or lost@outlook.com"
+    asked = [c.params["email"] for c in fake_slack.calls_of("users.lookupByEmail")]
+    assert "ann@outlook.com" not in asked  # the first address that works ends the search
+
+
 def test_the_directory_is_read_in_pages_of_200_without_lookups(
     database: Database, fake_slack: FakeSlack, time: FakeTime
 ) -> None:

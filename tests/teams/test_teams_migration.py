@@ -8,7 +8,9 @@ from sqlmodel import select
 from storage import Reminder
 from tests.teams.conftest import ORGANIZATION, Teams, latest_card, texts
 
-DANA, LEE, ANN, GUS, IVAN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "gus", "ivan"))
+DANA, LEE, ANN, GUS, IVAN, KIM = (
+    f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "gus", "ivan", "kim")
+)
 
 
 def test_a_whole_migration_in_teams(teams: Teams) -> None:
@@ -78,6 +80,11 @@ def test_a_whole_migration_in_teams(teams: Teams) -> None:
     assert "Asia/Tokyo" in zones.values()  # reminders come in his working hours
     (todo,) = [e for e in teams.personal(GUS) if "to-do list" in texts(e).lower()]
     assert not teams.personal(IVAN)  # Ivan blocked the bot
+    # Azure DevOps knows Kim as kim@fabrikam-old.com; in Teams she is the directory account the plan maps
+    (kims,) = [e for e in teams.personal(KIM) if "to-do list" in texts(e).lower()]
+    assert "Recreate your personal access tokens" in teams.said(KIM, "todo", channel=False)
+    ticked = teams.click(KIM, kims["id"], "Done").json()
+    assert "3 of 4 open" in texts({"attachments": [ticked["body"]["value"]]})
     done = teams.click(GUS, todo["id"], "Done")
     assert done.json()["status"] == 200
     assert (

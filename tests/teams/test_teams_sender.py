@@ -61,6 +61,21 @@ def test_a_person_without_the_app_gets_it_installed_and_a_personal_chat(teams: T
     assert (sent["conversation"]["id"], sent["id"]) == (conversation, activity)
 
 
+def test_a_person_is_found_by_their_directory_object_id_or_failing_that_another_address(teams: Teams) -> None:
+    users = teams.runtime.sandbox.state()["tenant"]["users"]  # type: ignore[index]
+    kim_id = next(u["id"] for u in users if u["userPrincipalName"] == "kim@fabrikam.com")
+
+    def send(to: DirectMessage, key: str) -> Receipt:
+        return _with_surface(teams, lambda surface: surface.sender.send(Envelope(key, to, HELLO)))
+
+    send(DirectMessage("kim@fabrikam-old.com", directory_id=kim_id), "k1")  # her Azure DevOps address
+    send(DirectMessage("kim@fabrikam-old.com", also=("kim@fabrikam.com",)), "k2")
+    assert len(teams.personal("kim@fabrikam.com")) == 2
+    with pytest.raises(DeliveryFailed) as missing:
+        send(DirectMessage("kim@fabrikam-old.com", also=("kim@outlook.com",)), "k3")
+    assert missing.value.reason.endswith("kim@fabrikam-old.com or kim@outlook.com")
+
+
 def test_a_person_who_blocked_the_bot_is_unreachable_for_good(teams: Teams) -> None:
     from bot.teams.sender import BLOCKED  # the Teams SDK's cards: not at collection
 
