@@ -41,7 +41,9 @@ def todo_items(
     items.append(_git_credentials(organization))
     items.append(_ssh_keys(organization))
     if user.outcome == "map":
-        items.append(_recreate_pats(organization))
+        items.append(_recreate_pats(organization, "Your identity is mapped by hand"))
+    if user.outcome == "invite" and invited_as is not None:
+        items.append(_recreate_pats(organization, "You sign in with a new guest identity"))
     if _msa_uses_work_address(user, tenant):
         items.append(_rename_microsoft_account(user.principal_name))
     if org_user is not None and org_user.is_visual_studio_subscriber:
@@ -49,8 +51,13 @@ def todo_items(
     return items
 
 
-def advance_notice(user: PlannedUser, *, organization: str, tenant: str) -> list[str]:
-    """Before the change: what will happen to this person, and what they will have to do afterwards."""
+def advance_notice(
+    user: PlannedUser, *, organization: str, tenant: str, invited_as: str | None = None
+) -> list[str]:
+    """Before the change: what will happen to this person, and what they will have to do afterwards.
+
+    `invited_as` is the address a B2B invitation went to, None if the bot sent none.
+    """
     lines = [
         f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of Microsoft"
         " accounts. There is no downtime, and your work items, repositories and history stay where they are."
@@ -66,6 +73,13 @@ def advance_notice(user: PlannedUser, *, organization: str, tenant: str) -> list
             lines.append(
                 f"An admin maps your identity to {account} by hand after the change, so your history stays"
                 " yours; personal access tokens you made before stop working and must be made again."
+            )
+        case "invite" if invited_as is not None:
+            lines.append(
+                f"Microsoft sent an invitation email from invites@microsoft.com to {invited_as}, to join"
+                f" {tenant} as a guest. Accept it now, or you lose access after the change (your history"
+                f" is kept). After the change you sign in as {invited_as}, a new guest identity: personal"
+                " access tokens you made before stop working and must be made again."
             )
         case "invite":
             lines.append(
@@ -212,12 +226,12 @@ def _ssh_keys(organization: str) -> TodoTemplate:
     )
 
 
-def _recreate_pats(organization: str) -> TodoTemplate:
+def _recreate_pats(organization: str, why: str) -> TodoTemplate:
     return TodoTemplate(
         key="recreate-pats",
         title="Recreate your personal access tokens",
         body=(
-            "Your identity is mapped by hand, so tokens made with your Microsoft account stop working. In"
+            f"{why}, so tokens made with your Microsoft account stop working. In"
             f" https://dev.azure.com/{organization} select User settings > Personal access tokens > New"
             " token, give it the same scopes as before, copy it (it is shown once) and replace it in your"
             " scripts, pipelines and tools."

@@ -27,8 +27,10 @@ def test_everyone_who_keeps_access_signs_in_again_and_clears_git_and_ssh() -> No
     assert keys(planned("auto")) == ["sign-in-work-account", "clear-git-credentials", "re-add-ssh-keys"]
 
 
-def test_only_users_mapped_by_hand_recreate_their_tokens() -> None:
+def test_only_users_mapped_by_hand_or_invited_as_guests_recreate_their_tokens() -> None:
     assert "recreate-pats" in keys(planned("map"))
+    assert "recreate-pats" in keys(planned("invite", upn=None), invited_as="pat@outlook.com")
+    assert "recreate-pats" not in keys(planned("invite", upn=None))  # no invitation, no account yet
     assert "recreate-pats" not in keys(planned("auto"))
     assert any("no need to recreate" in note for note in todo_notes(planned("auto")))
 

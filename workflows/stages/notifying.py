@@ -3,11 +3,7 @@ is queued in the outbox (sent exactly once, paced, by the delivery worker)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from sqlmodel import select
-
-from storage import AffectedUser, Invitation, TodoItem
+from storage import AffectedUser, TodoItem
 from storage.outbox import enqueue
 from workflows import _plan_codec
 from workflows._views import todo_entry
@@ -16,6 +12,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import affected_reach, directory_account
 from workflows.plan import PlannedUser
 from workflows.results import Actor, NotifiedUser, NotifyResult
+from workflows.stages.invited import as_invited, sent_invitations
 from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items, todo_notes
 
@@ -34,21 +31,11 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
                 raise WorkflowError(
                     f"I could not read the organization's users: {error} Try again."
                 ) from None
-            invited = dict(
-                session.exec(
-                    select(Invitation.entitlement_id, Invitation.email).where(
-                        Invitation.migration_id == row.id, Invitation.status == "sent"
-                    )
-                ).all()
-            )
-            # Whoever the bot invited matches their new guest account but must still accept it.
+            assert row.id is not None
+            invited = sent_invitations(session, row.id)
             notified = [
                 _notify_one(
-                    unit,
-                    replace(user, outcome="invite") if user.id in invited else user,
-                    org_users.get(user.id),
-                    tenant,
-                    invited.get(user.id),
+                    unit, as_invited(user, invited), org_users.get(user.id), tenant, invited.get(user.id)
                 )
                 for user in plan.users
             ]

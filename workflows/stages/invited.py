@@ -1,0 +1,26 @@
+"""Whom the bot invited as guests: until they accept, every message to them is about the invitation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlmodel import Session, select
+
+from storage import Invitation
+from workflows.plan import PlannedUser
+
+
+def sent_invitations(session: Session, migration_id: int) -> dict[str, str]:
+    """Entitlement id -> the address Microsoft sent the invitation to."""
+    return dict(
+        session.exec(
+            select(Invitation.entitlement_id, Invitation.email).where(
+                Invitation.migration_id == migration_id, Invitation.status == "sent"
+            )
+        ).all()
+    )
+
+
+def as_invited(user: PlannedUser, invited: dict[str, str]) -> PlannedUser:
+    """A fresh plan matches an invited person to their new guest account, yet they must still accept it."""
+    return replace(user, outcome="invite") if user.id in invited else user
