@@ -51,6 +51,21 @@ def test_each_user_is_told_their_own_case_once_per_date(
     assert service.status().state == "planned"
 
 
+def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_make_new_tokens(
+    service: MigrationService, database: Database, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    replanned = {user.principal_name: user.outcome for user in service.plan().users}
+    assert replanned["bob@outlook.com"] == "auto"  # the plan now matches his guest account, not yet his
+    service.announce(None, dana, "Friday 14:00 UTC")
+    (bob,) = [m for m in notices(database) if m.recipient == "bob@outlook.com"]
+    told = " ".join(bob.payload["lines"])
+    assert "invitation email from invites@microsoft.com to bob@outlook.com" in told
+    assert "Accept it now" in told and "must be made again" in told
+    assert "keep working" not in told and "You keep your identity" not in told
+
+
 def test_announcing_after_the_change_is_refused_with_what_comes_next(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:

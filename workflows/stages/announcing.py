@@ -12,8 +12,10 @@ from storage import OutboundMessage
 from storage.outbox import enqueue
 from workflows import _plan_codec
 from workflows.errors import WorkflowError
+from workflows.identities import planned_reach
 from workflows.machine import refusal
 from workflows.results import Actor, AnnounceResult
+from workflows.stages.invited import as_invited, sent_invitations
 from workflows.stages.unit import Context, audit, find, status
 from workflows.todo import advance_notice
 
@@ -44,25 +46,33 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 )
             ).all()
         )
+        invited = sent_invitations(session, row.id)
         # Flushed only at commit: a concurrent identical announce then shows as one IntegrityError there.
         with session.no_autoflush:
             for user in plan.users:
                 if keys[user.id] in sent_before:
                     continue
-                address = (user.mail_address or user.principal_name).strip()
+                reach = planned_reach(user, connected=False)
+                lines = advance_notice(
+                    as_invited(user, invited),
+                    organization=row.organization,
+                    tenant=tenant,
+                    invited_as=invited.get(user.id),
+                )
                 enqueue(
                     session,
                     idempotency_key=keys[user.id],
-                    recipient=address,
+                    recipient=reach.recipient,
                     kind="advance_notice",
                     payload={
+                        **reach.payload(),
                         "migration_id": row.id,
                         "organization": row.organization,
                         "tenant": tenant,
-                        "email": address,
+                        "email": (user.mail_address or user.principal_name).strip(),
                         "display_name": user.display_name,
                         "when": when,
-                        "lines": advance_notice(user, organization=row.organization, tenant=tenant),
+                        "lines": lines,
                     },
                     now=now,
                     migration_id=row.id,
