@@ -64,6 +64,8 @@ def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_ma
     assert "invitation email from invites@microsoft.com to bob@outlook.com" in told
     assert "Accept it now" in told and "must be made again" in told
     assert "keep working" not in told and "You keep your identity" not in told
+    # Teams finds him by his guest account's object id; its #EXT# sign-in name is no address to try
+    assert (bob.payload["also"], bob.payload["directory_id"]) == ([], "g-guest-bob@outlook.com")
 
 
 def test_announcing_after_the_change_is_refused_with_what_comes_next(
