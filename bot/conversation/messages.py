@@ -85,9 +85,10 @@ class Reply:
 class DirectMessage:
     email: str
     """People are addressed by email: each surface maps it to its own user id."""
-    also: tuple[str, ...] = ()
-    """The same person's other addresses, tried in this order when no chat account has `email`."""
-    directory_id: str | None = None
+    also: tuple[str, ...] = field(default=(), compare=False)
+    """The same person's other addresses, tried in this order when no chat account has `email`; like
+    `directory_id`, a way to find the person `email` names, not part of who it is."""
+    directory_id: str | None = field(default=None, compare=False)
     """Their directory object id when known: Teams knows people by it, whatever their addresses."""
 
     @property
