@@ -93,7 +93,8 @@ USAGES: tuple[Usage, ...] = (
         "tell every affected user what will happen to them, and when",
         example="announce fabrikam-fiber Friday 14:00 UTC",
         details="Each person gets a direct message about their own case. Nobody is told twice, unless you"
-        " give a new date.",
+        " give a new date. WHEN is free text or a date (2026-12-04); a day already over, or a mention of"
+        " people or a channel, is refused.",
     ),
     Usage(
         "invite",

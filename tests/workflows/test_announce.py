@@ -68,6 +68,42 @@ def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_ma
     assert (bob.payload["also"], bob.payload["directory_id"]) == ([], "g-guest-bob@outlook.com")
 
 
+@pytest.mark.parametrize(
+    ("when", "problem"),
+    [
+        ("yesterday", "`yesterday` is in the past"),
+        ("1999-01-01", "`1999-01-01` is in the past"),
+        ("Friday 30 October 2026", "`30 October 2026` is in the past"),
+        ("last Friday at 14:00", "`last Friday` is in the past"),
+        ("2026-02-30", "`2026-02-30` is not a date"),
+        ("<!channel> now", "mentions a channel or a person"),
+        ("Friday <@U0DANA>", "mentions a channel or a person"),
+        ("@here Friday", "mentions a channel or a person"),
+        ("<at>Lee</at> Friday", "mentions a channel or a person"),
+    ],
+)
+def test_a_when_in_the_past_or_with_a_mention_is_refused_and_nobody_is_told(
+    service: MigrationService, database: Database, dana: Actor, when: str, problem: str
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)  # the clock says Monday 2 November 2026, 09:00 UTC
+    with pytest.raises(WorkflowError) as refused:
+        service.announce(None, dana, when)
+    assert problem in str(refused.value) and "so I announced nothing" in str(refused.value)
+    assert "e.g. `announce fabrikam Friday 14:00 UTC`" in str(refused.value)
+    assert "<!" not in str(refused.value) and "<@" not in str(refused.value)  # nobody pinged by the reply
+    assert notices(database) == []
+
+
+@pytest.mark.parametrize(
+    "when", ["Friday 18:00 UTC", "tomorrow", "2026-12-04", "4 Dec 2026", "2026-11-01", "next week, email me"]
+)
+def test_free_text_and_dates_still_to_come_somewhere_on_earth_are_announced(
+    service: MigrationService, dana: Actor, when: str
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)  # 2026-11-01 is still going on at UTC-12
+    assert service.announce(None, dana, when).when == when
+
+
 def test_announcing_after_the_change_is_refused_with_what_comes_next(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:

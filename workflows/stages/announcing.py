@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from storage import OutboundMessage
 from storage.outbox import enqueue
 from workflows import _plan_codec
+from workflows.arguments import announcement_when
 from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
 from workflows.machine import refusal
@@ -34,8 +35,9 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         if row.state not in _ANNOUNCE_STATES or row.plan is None:
             raise refusal(row.state, "announce")
         assert row.id is not None
-        plan = _plan_codec.decode(row.plan)
         now = ctx.now()
+        when = announcement_when(when, now=now, usage=f"announce {row.organization}")
+        plan = _plan_codec.decode(row.plan)
         tenant = row.tenant_name or row.tenant_id
         digest = hashlib.sha256(when.casefold().encode()).hexdigest()[:12]
         keys = {user.id: f"migration-{row.id}-notice-{digest}-{user.id}" for user in plan.users}
