@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from faq._knowledge import CASES, OUTCOMES, Note, Topic
+from faq._knowledge import CASES, CASES_PLACE, OUTCOMES, Case, Note, Topic
 
 # The workflow's states (`workflows.machine.STATES`) grouped by what they mean for the person asking.
 # Unknown names get no stage-specific text rather than a wrong one.
@@ -50,15 +50,38 @@ def phase_of(stage: str | None) -> str | None:
     return _PHASE_OF_STAGE.get(stage.strip().casefold()) if stage else None
 
 
+def _outcome(context: AskerContext) -> str | None:
+    return context.outcome if context.outcome in OUTCOMES else None
+
+
+def _case(context: AskerContext) -> str | None:
+    return context.case if context.case in CASES else None
+
+
 def _applies(note: Note, context: AskerContext) -> bool:
-    outcome = context.outcome if context.outcome in OUTCOMES else None
-    if note.outcomes is not None and outcome not in note.outcomes:
+    if note.outcomes is not None and _outcome(context) not in note.outcomes:
         return False
     if note.phases is not None and phase_of(context.stage) not in note.phases:
         return False
-    if note.cases is not None and (context.case if context.case in CASES else None) not in note.cases:
+    if note.cases is not None and _case(context) not in note.cases:
         return False
     return note.admin is None or note.admin == context.is_admin
+
+
+def _may_be_in(case: Case, context: AskerContext) -> bool:
+    """Whether the asker is in this case, or may be as far as the bot knows."""
+    outcome, migration = _outcome(context), _case(context)
+    return (case.outcomes is None or outcome is None or outcome in case.outcomes) and (
+        case.cases is None or migration is None or migration in case.cases
+    )
+
+
+def _cases_for(topic: Topic, context: AskerContext) -> str:
+    """The asker's own case alone when known; otherwise every case they may be in, each after its label."""
+    possible = [case for case in topic.cases if _may_be_in(case, context)] or list(topic.cases)
+    if len(possible) == 1:
+        return possible[0].text
+    return "\n".join(f"- {case.when}: {case.text}" for case in possible)
 
 
 def _organization_url(organization: str | None) -> str:
@@ -75,7 +98,8 @@ def answered(topic: Topic, context: AskerContext, *, framed: bool = False, also:
     `also`: a second question in the same message, about another topic, offered after the answer.
     """
     personal = [note.text for note in topic.notes if _applies(note, context)]
-    body = topic.answer.replace("{org_url}", _organization_url(context.organization))
+    body = topic.answer.replace(CASES_PLACE, _cases_for(topic, context)) if topic.cases else topic.answer
+    body = body.replace("{org_url}", _organization_url(context.organization))
     heading = f"This sounds like: {topic.title}" if framed else topic.title
     lines = [heading, *personal, body, f"Microsoft's page: {topic.link}"]
     if also is not None:

@@ -61,6 +61,22 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Case:
+    """One of the answers a topic gives depending on who asks: only this one when the asker is known to be in
+    it, all those the asker may be in (each after its `when`) otherwise, so no reply says both yes and no."""
+
+    when: str
+    """Who this is, as a label for an asker whose case is unknown ("First connection, same email")."""
+    text: str
+    outcomes: frozenset[str] | None = None
+    cases: frozenset[str] | None = None
+
+
+CASES_PLACE = "{cases}"
+"""The answer line where the asker's case goes."""
+
+
+@dataclass(frozen=True)
 class Topic:
     id: str
     title: str
@@ -72,6 +88,8 @@ class Topic:
     only_about_the_move: bool = False
     """Answer only a message that mentions the move: the same words without it are an everyday question
     ("create a service connection"), not this topic."""
+    cases: tuple[Case, ...] = ()
+    """What differs by the asker's outcome or migration, shown at the answer's `{cases}` line."""
 
 
 def _strings(entry: dict[str, Any], field: str, where: str) -> tuple[str, ...]:
@@ -106,6 +124,22 @@ def _note(raw: Any, where: str) -> Note:
     )
 
 
+def _case(raw: Any, where: str) -> Case:
+    if not isinstance(raw, dict) or not all(
+        isinstance(raw.get(key), str) and raw[key] for key in ("when", "text")
+    ):
+        raise KnowledgeError(f"{where}: each `cases` entry needs a non-empty `when` and `text`")
+    unknown = sorted(set(raw) - {"when", "text", "outcome", "case"})
+    if unknown:
+        raise KnowledgeError(f"{where}: a `cases` entry depends only on outcome and case, not {unknown}")
+    return Case(
+        when=raw["when"],
+        text=raw["text"],
+        outcomes=_choices(raw, "outcome", OUTCOMES, where),
+        cases=_choices(raw, "case", CASES, where),
+    )
+
+
 def _topic(raw: Any, position: int) -> Topic:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
         raise KnowledgeError(f"topic #{position}: needs a string `id`")
@@ -118,15 +152,22 @@ def _topic(raw: Any, position: int) -> Topic:
     notes = raw.get("for", [])
     if not isinstance(notes, list):
         raise KnowledgeError(f"{where}: `for` must be a list")
+    cases = raw.get("cases", [])
+    if not isinstance(cases, list):
+        raise KnowledgeError(f"{where}: `cases` must be a list")
+    answer = _strings(raw, "answer", where)
+    if bool(cases) != (CASES_PLACE in answer):
+        raise KnowledgeError(f"{where}: an answer with `cases` needs a line {CASES_PLACE!r}, and only then")
     return Topic(
         id=raw["id"],
         title=raw["title"],
         phrasings=_strings(raw, "phrasings", where),
-        answer="\n".join(_strings(raw, "answer", where)),
+        answer="\n".join(answer),
         link=raw["link"],
         related=tuple(raw.get("related", ())),
         notes=tuple(_note(note, where) for note in notes),
         only_about_the_move=raw.get("only_about_the_move") is True,
+        cases=tuple(_case(case, where) for case in cases),
     )
 
 

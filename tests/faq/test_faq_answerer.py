@@ -10,7 +10,7 @@ from faq import CONTRACT_TOPICS, AskerContext, FaqAnswerer, InMemoryUnansweredLo
 from faq import answerer as answerer_module
 from faq._calibration import Calibration
 from faq._index import TopicIndex
-from faq._knowledge import Note, Topic
+from faq._knowledge import CASES, OUTCOMES, Note, Topic, bundled_topics
 
 CONTRACT_KEYS = {"topic", "score", "answer", "alternatives"}
 FIXED_TIME = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -46,9 +46,9 @@ def test_json_form_has_the_contract_keys_and_is_serialisable(answerer: FaqAnswer
 @pytest.mark.parametrize(
     ("outcome", "expected", "unexpected"),
     [
-        ("map", "recreate your PATs", "no need"),
-        ("auto", "no need", "recreate your PATs"),
-        ("invite", "create new PATs once you have accepted", "no need"),
+        ("map", "recreate your PATs", "keep working"),
+        ("auto", "your existing PATs keep working", "Yes"),
+        ("invite", "create new PATs once you have accepted", "keep working"),
     ],
 )
 def test_pat_answer_follows_the_askers_plan_outcome(
@@ -56,13 +56,25 @@ def test_pat_answer_follows_the_askers_plan_outcome(
 ) -> None:
     answer = answerer.answer("do I need to regenerate my PATs?", AskerContext(outcome=outcome, case="first"))
     assert answer.topic == "regenerate-pat"
-    assert expected in answer.answer
-    assert unexpected not in answer.answer.split("\n")[1]  # the personal line comes right after the title
+    assert expected in answer.answer.split("\n")[1]  # the personal line comes right after the title
+    assert unexpected not in answer.answer
 
 
-def test_without_context_no_personal_note_is_added(answerer: FaqAnswerer) -> None:
+def test_an_invited_guest_is_never_told_both_that_tokens_keep_working_and_that_they_need_new_ones(
+    answerer: FaqAnswerer,
+) -> None:
+    for case in ("first", None):
+        erin = AskerContext(outcome="invite", case=case, migration="fabrikam", organization="fabrikam")
+        answer = answerer.answer("do I need to recreate my personal access tokens?", erin).answer
+        assert "create new PATs once you have accepted" in answer, case
+        assert "keep working" not in answer and "same email" not in answer, case
+
+
+def test_without_context_every_case_is_given_and_labelled(answerer: FaqAnswerer) -> None:
     general = answerer.answer("do I need to regenerate my PATs?").answer
-    assert "mapped by hand, so yes" not in general and "so no need" not in general
+    assert "- First connection, your email matched: No need" in general
+    assert "- First connection, mapped by hand: Yes" in general
+    assert "- Switching directories: Yes" in general
     unknown_outcome = answerer.answer(
         "do I need to regenerate my PATs?", AskerContext(outcome="bogus")
     ).answer
@@ -294,3 +306,22 @@ def test_the_learned_model_tells_a_question_about_the_move_from_a_near_domain_on
     ).about
     near = answerer.rank("Our build agent cannot clone over SSH; how do I generate a new key pair?").about
     assert about > near
+
+
+def _shown(topic: Topic, context: AskerContext) -> list[str]:
+    """The `when` of each of the topic's cases whose text the answer for `context` contains."""
+    text = FaqAnswerer().explain(topic.id, context).answer
+    org = "https://dev.azure.com/YOUR-ORGANIZATION"
+    return [case.when for case in topic.cases if case.text.replace("{org_url}", org) in text]
+
+
+@pytest.mark.parametrize("topic", [topic for topic in bundled_topics() if topic.cases], ids=lambda t: t.id)
+def test_a_known_case_gets_its_own_answer_only_and_an_unknown_one_gets_every_case_labelled(
+    topic: Topic,
+) -> None:
+    for outcome in sorted(OUTCOMES):
+        for case in sorted(CASES):
+            assert len(_shown(topic, AskerContext(outcome=outcome, case=case))) <= 1, (outcome, case)
+    unknown = FaqAnswerer().explain(topic.id).answer
+    assert _shown(topic, AskerContext()) == [case.when for case in topic.cases]
+    assert all(f"- {case.when}: " in unknown for case in topic.cases)

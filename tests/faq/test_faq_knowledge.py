@@ -33,7 +33,8 @@ def test_every_contract_topic_is_covered_with_a_learn_link() -> None:
 
 def test_answers_are_plain_ascii_for_any_terminal() -> None:
     for topic in bundled_topics():
-        assert (topic.title + topic.answer + "".join(note.text for note in topic.notes)).isascii(), topic.id
+        told = topic.title + topic.answer + "".join(note.text for note in topic.notes)
+        assert (told + "".join(case.when + case.text for case in topic.cases)).isascii(), topic.id
 
 
 def test_the_tutorial_specifics_are_in_the_answers() -> None:
@@ -66,6 +67,12 @@ def test_no_evaluation_question_was_copied_into_the_phrasings() -> None:
         ({"topics": [_entry(**{"for": [{"outcome": ["maybe"], "text": "x"}]})]}, "unknown outcome ['maybe']"),
         ({"topics": [_entry(**{"for": [{"phase": ["later"], "text": "x"}]})]}, "unknown phase"),
         ({"topics": [_entry(**{"for": [{"admin": "yes", "text": "x"}]})]}, "`admin` must be true or false"),
+        ({"topics": [_entry(cases=[{"when": "w", "text": "x"}])]}, "needs a line '{cases}'"),
+        ({"topics": [_entry(answer=["{cases}"], cases=[{"when": "w"}])]}, "non-empty `when` and `text`"),
+        (
+            {"topics": [_entry(answer=["{cases}"], cases=[{"when": "w", "text": "x", "phase": ["before"]}])]},
+            "not ['phase']",
+        ),
     ],
 )
 def test_a_malformed_knowledge_base_names_the_problem(document: dict[str, Any], message: str) -> None:

@@ -91,15 +91,16 @@ def test_near_domain_questions_are_still_declined() -> None:
 def test_regenerate_pat_says_regenerate_after_a_directory_switch() -> None:
     answerer = FaqAnswerer()
     switch = answerer.answer("do I need new PATs?", AskerContext(outcome="auto", case="switch"))
-    assert "yes, regenerate your personal access tokens" in switch.answer
+    assert "Microsoft says to regenerate PATs" in switch.answer
     assert "existing PATs keep working" not in switch.answer
     first = answerer.answer("do I need new PATs?", AskerContext(outcome="auto", case="first"))
     assert "your existing PATs keep working" in first.answer
     unknown = answerer.answer("do I need new PATs?")
-    assert "First connection from Microsoft accounts" in unknown.answer
-    assert "Switching from one directory to another" in unknown.answer
+    assert "- First connection, your email matched: No need" in unknown.answer
+    assert "- Switching directories: Yes" in unknown.answer
     from_text = answerer.answer("We are switching to another tenant, do I need new PATs?")
-    assert "yes, regenerate" in from_text.answer
+    assert "Microsoft says to regenerate PATs" in from_text.answer
+    assert "keep working" not in from_text.answer
 
 
 def test_every_new_topic_links_a_microsoft_page_and_is_personalised_somewhere() -> None:
@@ -119,7 +120,8 @@ def test_every_new_topic_links_a_microsoft_page_and_is_personalised_somewhere() 
         assert answer.link and answer.link.startswith("https://learn.microsoft.com/"), topic
         assert answer.link in answer.answer
     switched = answerer.explain("service-connections", AskerContext(case="switch"))
-    assert "recreate the Azure Resource Manager connections" in switched.answer
+    assert "Create new Azure Resource Manager service connections" in switched.answer
+    assert "Nothing to do" not in switched.answer
     assert (
         "dev.azure.com/fabrikam"
         in answerer.explain("tfvc-workspaces", AskerContext(organization="fabrikam")).answer
