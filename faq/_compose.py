@@ -122,7 +122,20 @@ def declined(closest: Sequence[Topic]) -> str:
 
 def greeting(starters: Sequence[Topic]) -> str:
     """The reply to a message that asks nothing yet ("", "hey bot"): what the bot can help with."""
-    lines = ["Ask me anything about moving our Azure DevOps organization to Microsoft Entra ID, for example:"]
-    lines.extend(f"- {topic.title}" for topic in starters)
-    lines.append(HOW_TO_REACH_A_PERSON)
+    return _inviting(
+        "Ask me anything about moving our Azure DevOps organization to Microsoft Entra ID", starters
+    )
+
+
+def unreadable(starters: Sequence[Topic]) -> str:
+    """The reply to binary data or random characters: no guess at what they meant."""
+    return _inviting(
+        "Sorry, I could not read a question in that: it looks like random characters or binary data."
+        " Ask me in a sentence",
+        starters,
+    )
+
+
+def _inviting(opening: str, starters: Sequence[Topic]) -> str:
+    lines = [f"{opening}, for example:", *(f"- {topic.title}" for topic in starters), HOW_TO_REACH_A_PERSON]
     return "\n".join(lines)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from faq._text import MAX_SCORED_CHARS
+
 # GitHub's docs-feedback footer and everything after it is not the question.
 _FOOTER = re.compile(r"(?im)^\s*(?:-{3,}\s*$|#+\s*document details|\u26a0|\[enter feedback here\])")
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
@@ -54,6 +56,15 @@ _ABOUT_THE_MOVE = re.compile(
 )
 
 
+# Around a word: sentence punctuation and markup, not part of it. Inside one: letters, apostrophes, hyphens.
+_WORD_EDGES = "\"'()[]{}<>.,;:!?*`_-\u2018\u2019\u201c\u201d"
+_INSIDE_A_WORD = frozenset("'-\u2019")
+# Numbers and error codes are neither words nor noise ("403", "TF400813"); URLs and paths never reach here.
+_NEUTRAL_TOKEN = re.compile(r"(?i)^(?:[\d.,:/%+#-]+|" + ERROR_CODE.pattern.removeprefix("(?i)") + r")$")
+# Below this share of word tokens (among tokens that are words or not) a message is not written in words.
+# Questions in every evaluation set have at least 0.67; random bytes at most 0.5 (docs/faq-eval.md).
+MIN_WORD_SHARE = 0.5
+
 # A pasted log can run to megabytes; questions come first or last, and a few dozen sentences cover them.
 _MAX_READ_CHARS = 20_000
 _MAX_SENTENCES = 40
@@ -74,6 +85,8 @@ class Reading:
     """The asker describes a move from one directory to another."""
     about_the_move: bool = False
     """The message mentions the move at all (connecting, switching, a directory or tenant)."""
+    unreadable: bool = False
+    """The message is not written in words: binary data, random characters, markup soup."""
 
 
 def read(text: str) -> Reading:
@@ -105,7 +118,22 @@ def read(text: str) -> Reading:
         codes,
         bool(_SWITCHING.search(text)),
         bool(_ABOUT_THE_MOVE.search(told)),
+        not _written_in_words(told),
     )
+
+
+def _written_in_words(told: str) -> bool:
+    """Whether most of the message's tokens are words (in any alphabet), numbers and codes aside."""
+    words = junk = 0
+    for token in told[:MAX_SCORED_CHARS].split():
+        core = token.strip(_WORD_EDGES)
+        if not core or _NEUTRAL_TOKEN.match(core):
+            continue
+        if all(char.isalpha() or char in _INSIDE_A_WORD for char in core):
+            words += 1
+        else:
+            junk += 1
+    return words >= MIN_WORD_SHARE * (words + junk) if words + junk else True
 
 
 def _asks(sentence: str) -> bool:

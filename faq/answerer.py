@@ -124,9 +124,11 @@ class FaqAnswerer:
         if context.case is None and reading.switching:
             context = replace(context, case="switch")
         knowledge = self._knowledge(context.organization)
+        starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
+        if reading.unreadable:  # binary data or random characters: nothing for the admins to review either
+            return Answer(None, 0.0, _compose.unreadable(starters), [topic.id for topic in starters])
         ranking = self._rank(knowledge, reading, question, in_migration=context.migration is not None)
         if ranking.word_count == 0:  # nothing asked yet ("", "?!", "hey bot"): offer starting points
-            starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
             return Answer(None, 0.0, _compose.greeting(starters), [topic.id for topic in starters])
         # An ungrounded question (the topics know too few of its words) has no meaningful confidence.
         judge = self.calibration.for_length(ranking.length)
