@@ -56,6 +56,15 @@ _ABOUT_THE_MOVE = re.compile(
 )
 
 
+# Asking what becomes of something ("what happens to our repos?", "will we lose our history?"): said to this
+# bot, a question about the move even without naming it.
+_ASKS_WHAT_BECOMES = re.compile(
+    r"(?i)\bwhat (?:happens|will happen|would happen|becomes|stays|changes)\b"
+    r"|\b(?:will|would|do|does|did|can|could) (?:we|i|you|they|our|my|anyone|people)\b.{0,60}?"
+    r"\b(?:lose|keep|retain|survive|stay|disappear|be (?:lost|kept|deleted|removed|affected))\b"
+    r"|\b(?:is|are|get|gets) (?:\w+ ){0,6}?(?:kept|lost|deleted|retained|preserved|affected)\b"
+)
+
 # Around a word: sentence punctuation and markup, not part of it. Inside one: letters, apostrophes, hyphens.
 _WORD_EDGES = "\"'()[]{}<>.,;:!?*`_-\u2018\u2019\u201c\u201d"
 _INSIDE_A_WORD = frozenset("'-\u2019")
@@ -87,6 +96,8 @@ class Reading:
     """The message mentions the move at all (connecting, switching, a directory or tenant)."""
     unreadable: bool = False
     """The message is not written in words: binary data, random characters, markup soup."""
+    asks_what_becomes: bool = False
+    """A sentence that asks asks what happens to something, or whether it is kept or lost."""
 
 
 def read(text: str) -> Reading:
@@ -119,6 +130,7 @@ def read(text: str) -> Reading:
         bool(_SWITCHING.search(text)),
         bool(_ABOUT_THE_MOVE.search(told)),
         not _written_in_words(told),
+        any(_ASKS_WHAT_BECOMES.search(sentence) for sentence in asked),
     )
 
 

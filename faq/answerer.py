@@ -201,7 +201,8 @@ class FaqAnswerer:
         self, knowledge: _Knowledge, reading: _reading.Reading, question: str, *, in_migration: bool = False
     ) -> Ranking:
         """Asked inside a migration, a message is about the move whatever its words ("what happens to my
-        pipelines?" in the migration's channel)."""
+        pipelines?" in the migration's channel). Anywhere, asking what becomes of something is asking
+        about the move, the one change this bot is about; the calibration still judges how sure it is."""
         about = self.about.logit(_about.features(reading))
         if in_migration:
             reading = replace(reading, about_the_move=True)
@@ -225,7 +226,11 @@ class FaqAnswerer:
                 ranking = main_only
         ranking = replace(ranking, about_the_move=reading.about_the_move, about=about)
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
-        if best is not None and best.only_about_the_move and not reading.about_the_move:
+        if (
+            best is not None
+            and best.only_about_the_move
+            and not (reading.about_the_move or reading.asks_what_becomes)
+        ):
             ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
         return ranking
 

@@ -325,3 +325,23 @@ def test_a_known_case_gets_its_own_answer_only_and_an_unknown_one_gets_every_cas
     unknown = FaqAnswerer().explain(topic.id).answer
     assert _shown(topic, AskerContext()) == [case.when for case in topic.cases]
     assert all(f"- {case.when}: " in unknown for case in topic.cases)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What happens to our pipelines, repos and work items?",
+        "will we lose our work items and history?",
+        "What happens to our projects?",
+        "do we lose any of our code?",
+        "what happens to the work item history",
+    ],
+)
+def test_asking_what_becomes_of_the_organizations_content_is_answered_without_naming_the_move(
+    question: str,
+) -> None:
+    assert FaqAnswerer().answer(question).topic == "what-is-kept"
+
+
+def test_asking_what_becomes_of_something_still_needs_the_topic_to_fit() -> None:
+    assert FaqAnswerer().answer("what happens if I delete a branch?").topic is None
