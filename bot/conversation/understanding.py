@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.conversation.commands import USAGE_OF, USAGES, Command, parse, typed_words
+from bot.conversation.faq_views import RATE_HELPFUL, RATE_NOT_HELPFUL
 
 MAX_SUGGESTIONS = 3
 MIN_PREFIX = 3
@@ -92,6 +93,9 @@ QUESTION_OPENERS = frozenset(
     }
 )
 """First words of questions and sentences, never of commands."""
+TYPED_BUTTONS = frozenset({RATE_HELPFUL, RATE_NOT_HELPFUL})
+"""Button words that are no command in `help` but are typed where there is no button to click (the console
+shows every button as its words): `faq-not-helpful #3` rates answer 3, never a new question."""
 SENTENCE_WORDS = 3
 """An unknown first word followed by this many words or more is a sentence, not a mistyped command."""
 
@@ -124,7 +128,9 @@ def read(text: str, *, in_direct_message: bool = False) -> Reading:
     command = parse(text)
     typed = typed_words(text)
     usage = USAGE_OF.get(command.word)
-    if usage is not None and not _is_sentence_after(command, usage.most_arguments, typed):
+    if command.word in TYPED_BUTTONS or (
+        usage is not None and not _is_sentence_after(command, usage.most_arguments, typed)
+    ):
         return Reading("command", command)
     question = Reading("question", Command("ask", tuple(typed.split()), typed))
     meant = suggestions(command, [usage.word for usage in USAGES])

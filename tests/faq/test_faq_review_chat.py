@@ -90,3 +90,18 @@ def test_the_askers_case_comes_from_the_migrations_connection_check() -> None:
     assert _case_of((first,)) == "first"
     assert _case_of((switch,)) == "switch"
     assert _case_of(()) is None
+
+
+def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question(chat: Chat) -> None:
+    _started(chat)
+    declined = chat.say(ANN, HELP_DESK, in_dm=True)
+    rating = next(b for m in declined for b in m.message.buttons if b.label == "Not helpful")
+    typed = f"{rating.action} {rating.value}"
+    assert typed == f"{faq_views.RATE_NOT_HELPFUL} #1"
+    assert "passed your question on" in text_of(chat.say(ANN, typed, in_dm=True))
+    answered = chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
+    button = next(b for m in answered for b in m.message.buttons if b.label == "Not helpful")
+    assert "passed your question on" in text_of(chat.say(ANN, f"/aad {button.action} {button.value}"))
+    listed = text_of(chat.say(DANA, "/aad faq review"))
+    assert "help desk" in listed and "ssh keys" in listed
+    assert faq_views.RATE_NOT_HELPFUL not in listed and "#3" not in listed
