@@ -201,8 +201,9 @@ class FaqAnswerer:
         self, knowledge: _Knowledge, reading: _reading.Reading, question: str, *, in_migration: bool = False
     ) -> Ranking:
         """Asked inside a migration, a message is about the move whatever its words ("what happens to my
-        pipelines?" in the migration's channel). Anywhere, asking what becomes of something is asking
-        about the move, the one change this bot is about; the calibration still judges how sure it is."""
+        pipelines?" in the migration's channel). Anywhere, asking what becomes of something ("what happens to
+        our projects?") may be answered by a topic kept for the move, the one change this bot is about; only
+        that: the calibration still weighs it as a message that does not name the move (docs/faq-eval.md)."""
         about = self.about.logit(_about.features(reading))
         if in_migration:
             reading = replace(reading, about_the_move=True)
