@@ -57,7 +57,7 @@ _ABOUT_THE_MOVE = re.compile(
 
 
 # Asking what becomes of something ("what happens to our repos?", "will we lose our history?"): said to this
-# bot, a question about the move even without naming it.
+# bot, likely about the move even when it does not name it (see `FaqAnswerer._rank` for how far that goes).
 _ASKS_WHAT_BECOMES = re.compile(
     r"(?i)\bwhat (?:happens|will happen|would happen|becomes|stays|changes)\b"
     r"|\b(?:will|would|do|does|did|can|could) (?:we|i|you|they|our|my|anyone|people)\b.{0,60}?"
@@ -68,7 +68,7 @@ _ASKS_WHAT_BECOMES = re.compile(
 # Around a word: sentence punctuation and markup, not part of it. Inside one: letters, apostrophes, hyphens.
 _WORD_EDGES = "\"'()[]{}<>.,;:!?*`_-\u2018\u2019\u201c\u201d"
 _INSIDE_A_WORD = frozenset("'-\u2019")
-# Numbers and error codes are neither words nor noise ("403", "TF400813"); URLs and paths never reach here.
+# Numbers and error codes are neither words nor noise ("403", "TF400813"); URLs are cut out before this.
 _NEUTRAL_TOKEN = re.compile(r"(?i)^(?:[\d.,:/%+#-]+|" + ERROR_CODE.pattern.removeprefix("(?i)") + r")$")
 # Below this share of word tokens (among tokens that are words or not) a message is not written in words.
 # Questions in every evaluation set have at least 0.67; random bytes at most 0.5 (docs/faq-eval.md).
@@ -97,7 +97,7 @@ class Reading:
     unreadable: bool = False
     """The message is not written in words: binary data, random characters, markup soup."""
     asks_what_becomes: bool = False
-    """A sentence that asks asks what happens to something, or whether it is kept or lost."""
+    """A sentence that asks is about what happens to something, or whether it is kept or lost."""
 
 
 def read(text: str) -> Reading:
