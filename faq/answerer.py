@@ -167,7 +167,9 @@ class FaqAnswerer:
             return self.feedback.rate(int(kept), helpful, self._clock())
         topic, _, question = rating.strip().partition(" ")
         if not self.knows(topic, organization) or not question.strip():
-            raise FeedbackError("Use the Helpful or Not helpful button under an answer.")
+            raise FeedbackError(
+                "Use the Helpful or Not helpful button under an answer, or type the words it shows."
+            )
         closest = [item.topic_id for item in self.rank(question).topics[:3] if item.topic_id != topic]
         item_id = self.feedback.record(
             organization=organization,

@@ -105,3 +105,4 @@ def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question
     listed = text_of(chat.say(DANA, "/aad faq review"))
     assert "help desk" in listed and "ssh keys" in listed
     assert faq_views.RATE_NOT_HELPFUL not in listed and "#3" not in listed
+    assert "type the words it shows" in text_of(chat.say(ANN, faq_views.RATE_HELPFUL, in_dm=True))
