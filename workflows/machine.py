@@ -27,6 +27,7 @@ STATES: tuple[str, ...] = (
     "awaiting_approval",
     "connecting",
     "connected",
+    "inviting_after_connecting",
     "users_notified",
     "billing_checked",
     "completed",
@@ -37,7 +38,11 @@ FINAL_STATES = frozenset({"completed", "cancelled"})
 BUSY_STATES = frozenset({"checking_prerequisites", "inviting", "removing"})
 """States in which a step is talking to Microsoft; the migration stays in them only while it runs."""
 
-_CONNECTED = frozenset({"connected", "users_notified", "billing_checked"})
+CONNECTED_STEPS = ("connected", "users_notified", "billing_checked")
+"""Connected and not yet completed: people left without a directory account can still be invited."""
+INVITING_AFTER_CONNECTING = "inviting_after_connecting"
+"""Busy like `inviting`, but it only ever returns to the connected step it began in."""
+_CONNECTED = frozenset({*CONNECTED_STEPS, INVITING_AFTER_CONNECTING})
 _CANCELLABLE = [state for state in STATES if state not in FINAL_STATES | _CONNECTED]
 """Once connected there is nothing left to call off: cancelling would only silence the reminders."""
 
@@ -77,6 +82,20 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "notify", "source": "connected", "dest": "users_notified"},
     {"trigger": "billing_confirmed", "source": "users_notified", "dest": "billing_checked"},
     {"trigger": "complete", "source": "billing_checked", "dest": "completed"},
+    # Microsoft's procedure adds whoever is missing from the directory as a B2B guest, after connecting
+    # too. The step goes back to the connected step it began in, whatever happens: never to a state
+    # that could cancel, or to the portal step.
+    {"trigger": "invite", "source": list(CONNECTED_STEPS), "dest": INVITING_AFTER_CONNECTING},
+    *(
+        {
+            "trigger": trigger,
+            "source": INVITING_AFTER_CONNECTING,
+            "dest": step,
+            "conditions": "began_there",
+        }
+        for trigger in ("invitations_sent", "invite_denied", "fail")
+        for step in CONNECTED_STEPS
+    ),
     {"trigger": "fail", "source": sorted(BUSY_STATES), "dest": "failed"},
     {
         "trigger": "resume",
@@ -87,7 +106,12 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "resume", "source": "failed", "dest": "inviting", "conditions": "failed_inviting"},
     {"trigger": "resume", "source": "failed", "dest": "removing", "conditions": "failed_removing"},
     # A busy state nobody has touched for a while is an interrupted step (a crash): resume re-runs it.
-    {"trigger": "resume", "source": sorted(BUSY_STATES), "dest": "=", "conditions": "step_abandoned"},
+    {
+        "trigger": "resume",
+        "source": [*sorted(BUSY_STATES), INVITING_AFTER_CONNECTING],
+        "dest": "=",
+        "conditions": "step_abandoned",
+    },
     {"trigger": "cancel", "source": _CANCELLABLE, "dest": "cancelled"},
 ]
 
@@ -253,13 +277,17 @@ class MigrationFlow:
     def failed_removing(self, event: EventData) -> bool:
         return self.row.previous_state == "removing"
 
+    def began_there(self, event: EventData) -> bool:
+        transition = event.transition
+        return transition is not None and transition.dest == self.row.previous_state
+
     def record(self, event: EventData) -> None:
         transition = event.transition
         if transition is None:
             raise RuntimeError("after_state_change always runs with a transition")
         source, dest = transition.source, transition.dest
-        if dest == "failed":
-            self.row.previous_state = source
+        if dest in ("failed", INVITING_AFTER_CONNECTING) and source != dest:
+            self.row.previous_state = source  # where `resume`, or the end of the step, goes back to
         self.row.updated_at = self.now
         actor_id, actor_email, actor_name = self.actor
         if self.row.id is None:
@@ -282,4 +310,8 @@ class MigrationFlow:
 _GUARD_REASONS = {
     "request_approval": "a prerequisite check fails (or there is no plan yet); fix it, then run `recheck`.",
     "resume": "no interrupted step to resume (it may still be running); look at `status` in a minute.",
+    **dict.fromkeys(
+        ("invitations_sent", "invite_denied", "fail"),
+        "the invitations do not know which connected step they began in; look at `status`.",
+    ),
 }

@@ -102,7 +102,8 @@ USAGES: tuple[Usage, ...] = (
         "invite the users missing from the directory as B2B guests",
         example="invite fabrikam-fiber",
         details="Safe to repeat: nobody is invited twice. A 403 from the directory says which setting or"
-        " role to change.",
+        " role to change. After connecting it invites whoever still has no directory account, and their"
+        " to-do lists then say to accept the invitation.",
     ),
     Usage(
         "request-approval",

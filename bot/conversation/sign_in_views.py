@@ -52,7 +52,8 @@ _NEXT_STEPS = {
     "map": "to keep their history, have Microsoft Support map their old identity to their directory account"
     " (Organization settings > Microsoft Entra ID lists the disconnected users); without history, they just"
     " sign in with the directory account",
-    "invite": "invite them as a guest (`invite`), or give them a work account, then map them",
+    "invite": "invite them as a guest (`invite`) or give them a work account; to keep their history, have"
+    " Microsoft Support map their old identity to it",
     "decide": "decide which directory account is theirs (or have it enabled), then map them",
 }
 

@@ -45,6 +45,23 @@ def todo_list_dm(
     return Message(f"Your to-do list for {organization}", tuple(blocks))
 
 
+def invited_after_connecting_dm(
+    *, organization: str, tenant: str, name: str, items: Sequence[TodoEntry]
+) -> Message:
+    """The admins invited someone whose list said to ask for an account: the item that replaced it."""
+    target = tenant or "your company's directory"
+    heading = f"You are invited to {target}: {organization} is open to you again"
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(
+            f"Hi {name}, the migration admins invited you as a guest of {target}, so you can sign in to"
+            f" {organization} again. I changed the first item of your to-do list to this:"
+        ),
+        *_items(items),
+    ]
+    return Message(heading, tuple(blocks))
+
+
 def todo_reminder(
     *, organization: str, name: str, items: Sequence[TodoEntry], total: int, reminder_id: int
 ) -> Message:

@@ -26,6 +26,7 @@ from bot.conversation.messages import (
 )
 from workflows import notices
 from workflows.directory import OrgUser
+from workflows.machine import CONNECTED_STEPS
 from workflows.plan import Check, Plan
 from workflows.reminders import Progress
 from workflows.results import (
@@ -73,6 +74,10 @@ _STAGES: dict[str, str] = {
         " directory); I check the organization's directory until it is connected."
     ),
     "connected": "Connected. Next: send every affected user their own to-do list.",
+    "inviting_after_connecting": (
+        "Connected; inviting people with no directory account as B2B guests. Then it goes on from where"
+        " it was."
+    ),
     "users_notified": "Users have their to-do lists. Next: move billing to the new directory.",
     "billing_checked": "Billing is in the new directory. Complete the migration when you are ready.",
     "completed": "Done.",
@@ -154,8 +159,9 @@ def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
 
 
 def _why_stopped(status: MigrationStatus) -> list[Block]:
-    """A blocked or failed migration always says why, and what fixes it."""
-    if status.state not in ("blocked", "failed") or not status.blocked_reason:
+    """A blocked or failed migration always says why, and what fixes it; so does a connected one whose
+    last `invite` stopped (it went back to where it was)."""
+    if status.state not in ("blocked", "failed", *CONNECTED_STEPS) or not status.blocked_reason:
         return []
     return [Text(f"❌ {status.blocked_reason}\nFix: {status.blocked_fix or 'see the checks above'}")]
 

@@ -19,6 +19,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
+from workflows.stages import late_invitees
 from workflows.stages.verification import StillPersonal
 
 CHANNEL_PREFIX = notices.CHANNEL_PREFIX
@@ -41,6 +42,13 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 tenant=str(payload.get("tenant") or ""),
                 name=payload.get("display_name") or payload["email"],
                 notes=[str(note) for note in payload.get("notes", [])],
+                items=_entries(payload),
+            )
+        case late_invitees.INVITED_MESSAGE:
+            rendered = todo_views.invited_after_connecting_dm(
+                organization=payload["organization"],
+                tenant=str(payload.get("tenant") or ""),
+                name=payload.get("display_name") or payload["email"],
                 items=_entries(payload),
             )
         case "advance_notice":

@@ -146,7 +146,7 @@ def test_an_organization_already_connected_skips_approval_and_the_portal_step(
     microsoft.connect(microsoft.tenant_info.id)  # someone clicked Connect before the bot was asked
     started = service.start("fabrikam", "fabrikam.com", dana)
     assert started.state == "connected"
-    assert started.next_commands == ("notify",)
+    assert started.next_commands == ("notify", "invite")
     refused = "`request-approval` does not fit now: the migration is connected"
     with pytest.raises(WorkflowError, match=refused):
         service.request_approval(None, dana)

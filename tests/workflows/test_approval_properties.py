@@ -2,8 +2,12 @@
 
 Hypothesis drives a migration with whatever admins type (in any order, by any of them) while the
 directory and the organization change under it and time passes. After every step:
-- the migration reaches `connecting` (and anything after it) only through an approval that was valid when
-  it was given: requested by someone else, not expired, for exactly the live plan, no check failing;
+- the migration reaches `connecting` only through an approval that was valid when it was given:
+  requested by someone else, not expired, for exactly the live plan, no check failing; anything after it
+  too, but for the one exception: Microsoft already reports the organization on the target tenant (someone
+  clicked Connect in the portal), and then the migration is connected at that very step;
+- once connected it stays connected (inviting after connecting included): nothing leads back to
+  cancelling, approving or the portal step;
 - an approval never survives a change to the plan or its checks: a decision on a plan that changed since
   the request does not connect;
 - a pending approval exists only while the migration awaits it, and only for the stored plan.
@@ -56,7 +60,10 @@ world_changes = st.tuples(
     st.sampled_from((TENANT_ID, OTHER_TENANT_ID)),
     st.sampled_from((1, 12, 25)),
 )
-AFTER_APPROVAL = frozenset({"connecting", "connected", "users_notified", "billing_checked", "completed"})
+CONNECTED = frozenset(
+    {"connected", "inviting_after_connecting", "users_notified", "billing_checked", "completed"}
+)
+AFTER_APPROVAL = frozenset({"connecting", *CONNECTED})
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ class ApprovalRules(RuleBasedStateMachine):
         self.microsoft.directory.append(DirectoryUser(id="g-pat", user_principal_name=PAT, mail=PAT))
         self.clock = FakeClock()
         self.validly_approved = False
+        self.found_connected = False
+        self.was_connected = False
 
     @initialize(approvers=st.sampled_from((1, 1, 2)), starter=st.sampled_from((DANA, LEE)))
     def start(self, approvers: int, starter: str) -> None:
@@ -135,7 +144,11 @@ class ApprovalRules(RuleBasedStateMachine):
             assert result.status.state == "connecting"
             self.validly_approved = True
         else:
-            assert result.status.state not in AFTER_APPROVAL or before in AFTER_APPROVAL
+            assert (
+                result.status.state not in AFTER_APPROVAL
+                or before in AFTER_APPROVAL
+                or (result.outcome == "void" and self.connected_in_the_portal())
+            )
 
     @rule(
         target=approvals,
@@ -167,6 +180,10 @@ class ApprovalRules(RuleBasedStateMachine):
         if now == 0:
             _refusal_allowed(lambda: self.service.cancel("fabrikam", ACTORS[who]))
 
+    @rule(who=st.sampled_from(sorted(ACTORS)))
+    def notify(self, who: str) -> None:
+        _refusal_allowed(lambda: self.service.notify("fabrikam", ACTORS[who]))
+
     @rule()
     def check_connection(self) -> None:
         _refusal_allowed(lambda: self.service.check_connection("fabrikam"))
@@ -195,6 +212,9 @@ class ApprovalRules(RuleBasedStateMachine):
         else:
             self.clock.advance(hours=hours)
 
+    def connected_in_the_portal(self) -> bool:
+        return self.microsoft.org.connected_tenant_id == TENANT_ID
+
     # ---------------------------------------------------------------- after every step
     @invariant()
     def the_approval_rules_hold(self) -> None:
@@ -203,8 +223,14 @@ class ApprovalRules(RuleBasedStateMachine):
         with self.database.session() as session:
             pending = session.exec(select(Approval).where(Approval.status == "pending")).all()
         status = self.service.status("fabrikam")
-        # Nothing after the approval without a valid one.
-        assert status.state not in AFTER_APPROVAL or self.validly_approved, status.state
+        # Nothing after the approval without a valid one, unless Microsoft said the portal step was done
+        # at the step that got there (a later disconnect does not undo what was found).
+        if status.state in AFTER_APPROVAL and not (self.validly_approved or self.found_connected):
+            assert status.state == "connected" and self.connected_in_the_portal(), status.state
+            self.found_connected = True
+        # Once connected, always connected (or completed).
+        assert status.state in CONNECTED or not self.was_connected, status.state
+        self.was_connected |= status.state in CONNECTED
         # A pending approval is for the stored plan, and only while the migration awaits it.
         if status.state != "awaiting_approval":
             assert pending == [] or all(p.expires_at <= self.clock.now for p in pending), status.state
@@ -281,3 +307,28 @@ def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
             machine.teardown()
 
     approve_after()
+
+
+def test_microsoft_reporting_the_portal_step_done_is_the_one_way_around_the_approval(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The exception the properties allow, taken on purpose; inviting afterwards stays connected."""
+    machine = ApprovalRules(sqlite_template, tmp_path)
+    try:
+        machine.start(approvers=1, starter=DANA)
+        machine.the_world_changes(("portal", DANA, "Member", "none", OTHER_TENANT_ID, 1))
+        machine.recheck(DANA)
+        machine.the_approval_rules_hold()
+        assert machine.service.status().state == "blocked"  # connected elsewhere is no shortcut
+        machine.the_world_changes(("portal", DANA, "Member", "none", TENANT_ID, 1))
+        machine.recheck(DANA)
+        machine.the_approval_rules_hold()
+        assert machine.service.status().state == "connected" and not machine.validly_approved
+        for step in (machine.invite, machine.notify, machine.invite):
+            step(LEE)
+            machine.the_approval_rules_hold()
+        machine.cancel(DANA, 0)
+        machine.the_approval_rules_hold()
+        assert machine.service.status().state == "users_notified"
+    finally:
+        machine.teardown()

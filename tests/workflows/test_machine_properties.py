@@ -33,12 +33,24 @@ LEASE = timedelta(minutes=10)
 ACTOR = ("U-DANA", "dana@fabrikam.com", "Dana")
 TRIGGERS = sorted({transition["trigger"] for transition in TRANSITIONS})
 
+_BACK_FROM_INVITING = {
+    ("inviting_after_connecting", trigger) for trigger in ("invitations_sent", "invite_denied", "fail")
+}
 GUARDED_ENTRIES = {
     "awaiting_approval": {("planned", "request_approval")},
     "connecting": {("awaiting_approval", "approve")},
-    "connected": {("connecting", "connection_confirmed")},
-    "users_notified": {("connected", "notify")},
-    "billing_checked": {("users_notified", "billing_confirmed")},
+    # The one way around the approval: Microsoft already reports the organization on the tenant.
+    "connected": {
+        ("connecting", "connection_confirmed"),
+        ("checking_prerequisites", "found_connected"),
+        *_BACK_FROM_INVITING,
+    },
+    "inviting_after_connecting": {
+        *((state, "invite") for state in ("connected", "users_notified", "billing_checked")),
+        ("inviting_after_connecting", "resume"),
+    },
+    "users_notified": {("connected", "notify"), *_BACK_FROM_INVITING},
+    "billing_checked": {("users_notified", "billing_confirmed"), *_BACK_FROM_INVITING},
     "completed": {("billing_checked", "complete")},
 }
 """State -> the only (state before, trigger) pairs that may enter it: Microsoft's procedure, in order."""
@@ -80,7 +92,7 @@ rows = st.builds(
     state=st.sampled_from(STATES),
     plan_check=st.sampled_from((None, "pass", "warn", "fail", "no-checks")),
     fingerprint=st.sampled_from((None, "", "abc123")),
-    previous=st.sampled_from((None, *sorted(BUSY_STATES), "planned")),
+    previous=st.sampled_from((None, *sorted(BUSY_STATES), "planned", "connected", "users_notified")),
     idle=st.sampled_from((timedelta(0), LEASE - timedelta(seconds=1), LEASE, LEASE * 3)),
 )
 
@@ -111,6 +123,8 @@ def _passing_plan(row: Migration) -> bool:
 
 
 @given(row=rows, triggers=st.lists(st.sampled_from(TRIGGERS), min_size=1, max_size=12))
+@example(row=_row("checking_prerequisites"), triggers=["found_connected", "invite", "invitations_sent"])
+@example(row=_row("users_notified"), triggers=["invite", "fail", "invite", "invite_denied", "cancel"])
 def test_every_move_is_allowed_guarded_and_audited_and_every_refusal_changes_nothing(
     row: Migration, triggers: list[str]
 ) -> None:
@@ -141,9 +155,11 @@ def test_every_move_is_allowed_guarded_and_audited_and_every_refusal_changes_not
             assert passing
         if trigger == "resume":
             assert (source == "failed" and dest == before[1]) or (
-                source in BUSY_STATES and dest == source and idle
+                source in {*BUSY_STATES, "inviting_after_connecting"} and dest == source and idle
             )
-        if dest == "failed":
+        if source == "inviting_after_connecting" and dest != source:
+            assert dest == before[1], "invitations after connecting go back where they began"
+        if dest in ("failed", "inviting_after_connecting") and dest != source:
             assert row.previous_state == source
         else:
             assert row.previous_state == before[1]
@@ -192,7 +208,7 @@ def test_resume_reruns_the_failed_step_or_an_abandoned_one_and_nothing_else(row:
     expected = None
     if state == "failed" and previous in BUSY_STATES:
         expected = previous  # the step that failed runs again
-    elif state in BUSY_STATES and idle:
+    elif state in {*BUSY_STATES, "inviting_after_connecting"} and idle:
         expected = state  # a step whose process died runs again
     if expected is None:
         with pytest.raises(WorkflowError):
@@ -279,7 +295,9 @@ def test_the_procedure_offers_its_words_in_order() -> None:
     ]
     assert next_commands("awaiting_approval") == ["recheck", "approve", "reject", "announce", "cancel"]
     assert next_commands("connecting") == ["check-connection", "cancel"]
-    assert next_commands("connected") == ["notify"]
+    assert next_commands("connected") == ["notify", "invite"]
+    assert next_commands("users_notified") == ["check-billing", "invite"]
+    assert next_commands("inviting_after_connecting") == ["resume"]
     assert next_commands("failed") == ["resume", "cancel"]
     assert describe_state("waiting_for_invite_settings") == "waiting for invite settings"
 
@@ -287,3 +305,22 @@ def test_the_procedure_offers_its_words_in_order() -> None:
 def _from(transition: dict[str, Any], state: str) -> bool:
     sources = transition["source"]
     return state in sources if isinstance(sources, list) else state == sources
+
+
+def test_once_connected_no_path_leads_back_to_cancelling_or_the_portal_step() -> None:
+    """Inviting after connecting returns to a connected step: every state reachable from `connected`."""
+    reachable, frontier = {"connected"}, ["connected"]
+    while frontier:
+        state = frontier.pop()
+        for transition in TRANSITIONS:
+            dest = state if transition["dest"] == "=" else transition["dest"]
+            if _from(transition, state) and dest not in reachable:
+                reachable.add(dest)
+                frontier.append(dest)
+    assert reachable == {
+        "connected",
+        "inviting_after_connecting",
+        "users_notified",
+        "billing_checked",
+        "completed",
+    }

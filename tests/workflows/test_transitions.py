@@ -141,7 +141,7 @@ def test_a_microsoft_failure_while_checking_fails_the_migration_and_resume_retri
 def test_once_connected_cancel_is_refused_with_what_can_be_done(
     service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, lee: Actor
 ) -> None:
-    for state in ("connected", "users_notified", "billing_checked"):
+    for state in ("connected", "inviting_after_connecting", "users_notified", "billing_checked"):
         assert "cancel" not in next_commands(state), state
     service.start("fabrikam", "fabrikam.com", dana)
     service.decide(service.request_approval(None, dana).approval_id, lee, approve=True)
@@ -151,7 +151,7 @@ def test_once_connected_cancel_is_refused_with_what_can_be_done(
     with pytest.raises(WorkflowError) as refused:
         service.cancel(None, dana, "changed my mind")
     assert str(refused.value) == (
-        "`cancel` does not fit now: the migration is connected. What you can do next: `notify`."
+        "`cancel` does not fit now: the migration is connected. What you can do next: `notify`, `invite`."
     )
     assert service.status().state == "connected" and service.status().active
 
@@ -226,5 +226,6 @@ def test_start_on_a_connected_migration_names_only_commands_that_fit(
         service.start("fabrikam", "fabrikam.com", lee)
     assert "`cancel`" not in str(refused.value)
     assert str(refused.value).endswith(
-        "It can no longer be cancelled; go on with `notify` (`status fabrikam` shows where it stands)."
+        "It can no longer be cancelled; go on with `notify`, `invite` (`status fabrikam` shows where it"
+        " stands)."
     )

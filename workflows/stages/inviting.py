@@ -10,8 +10,11 @@ from sqlmodel import select
 
 from storage import Invitation
 from workflows import _plan_codec
-from workflows.directory import InvitePermissionDenied, MicrosoftError, MissingPermission
+from workflows.directory import InvitePermissionDenied, MicrosoftError, MissingPermission, Tenant
+from workflows.machine import INVITING_AFTER_CONNECTING
+from workflows.plan import Check, PlannedUser, build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
+from workflows.stages import late_invitees
 from workflows.stages.checking import check_prerequisites
 from workflows.stages.unit import (
     Context,
@@ -36,13 +39,22 @@ def invite(ctx: Context, organization: str | None, actor: Actor) -> InviteResult
 
 
 def send_invitations(unit: Unit, actor: Actor) -> InviteResult:
-    """In `inviting`: invite whoever still needs it, then re-plan (or wait for the settings on a 403)."""
+    """In `inviting`: invite whoever still needs it, then re-plan (or wait for the settings on a 403).
+    In `inviting_after_connecting`: the same, from a fresh look at both sides, then back where it began."""
     row = unit.row
-    plan = _plan_codec.decode(row.plan or {})
+    connected = row.state == INVITING_AFTER_CONNECTING
     outcomes: list[InvitationOutcome] = []
     missing: MissingPermission | None = None
-    with failing_on_error(unit, "invitations"):
-        for user in plan.users_with("invite"):
+    refused: Check | None = None
+    with failing_on_error(unit, "invitations", retry="invite" if connected else "resume"):
+        if connected:
+            try:
+                users, refused = _still_without_account(unit, actor)
+            except MicrosoftError as error:
+                return _unread(unit, str(error))
+        else:
+            users = _plan_codec.decode(row.plan or {}).users_with("invite")
+        for user in () if refused else users:
             address = user.mail_address or user.principal_name
             try:
                 outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
@@ -51,36 +63,93 @@ def send_invitations(unit: Unit, actor: Actor) -> InviteResult:
                 break
             if outcomes[-1].status == "denied":
                 break
-    denied = missing is not None or any(outcome.status == "denied" for outcome in outcomes)
+    denied = missing is not None or refused is not None or any(o.status == "denied" for o in outcomes)
     now = unit.flow.now = unit.ctx.now()
-    if missing is not None:
-        # Missing consent, not the invitation policy: name the permission and how to grant it.
+    if denied:
         recheck_at = row.invite_recheck_at = now + unit.ctx.settings.invite_settings_delay
-        row.blocked_reason = missing.reason
-        row.blocked_fix = f"{missing.fix}. Then run `invite` again."
+        row.blocked_reason, row.blocked_fix = _refusal(actor, missing, refused)
         unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat()})
         commit(unit)
         message = f"{row.blocked_reason} {row.blocked_fix}"
-    elif denied:
-        recheck_at = row.invite_recheck_at = now + unit.ctx.settings.invite_settings_delay
-        inviter = actor.email or actor.name
-        row.blocked_reason = f"Microsoft Entra ID refused to let {inviter} invite guests (403 Forbidden)."
-        row.blocked_fix = (
-            "In the Microsoft Entra admin center open External Identities > External collaboration"
-            " settings and let members invite guests (or give the inviter the Guest Inviter role)."
-            " Changes take 15-60 minutes to apply; then run `invite` again."
-        )
-        unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat()})
-        commit(unit)
-        message = f"{row.blocked_reason} {row.blocked_fix} Re-check after {hhmm(recheck_at)} UTC."
+        if missing is None:
+            message += f" Re-check after {hhmm(recheck_at)} UTC."
     else:
         row.invite_recheck_at = None
+        switched = _switch_lists(unit) if connected else 0
         unit.flow.fire("invitations_sent", details={"sent": sum(o.status == "sent" for o in outcomes)})
         commit(unit)
-        check_prerequisites(unit)
         message = _invite_summary(outcomes)
+        if connected:
+            message += _after_connecting_note(outcomes, switched, row.state)
+        else:
+            check_prerequisites(unit)
     return InviteResult(
         status=status(unit.session, row), outcomes=tuple(outcomes), denied=denied, message=message
+    )
+
+
+def _still_without_account(unit: Unit, actor: Actor) -> tuple[tuple[PlannedUser, ...], Check | None]:
+    """After connecting, the stored plan is the approved one, not today's: who has no directory account
+    now, and the invite-permission check for the person inviting (a failing one, or None)."""
+    row = unit.row
+    snapshot = unit.ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=actor.email)
+    today = build_plan(snapshot, actor.email)
+    check = next(check for check in today.checks if check.code == "invite-permission")
+    return today.users_with("invite"), check if check.status == "fail" else None
+
+
+def _unread(unit: Unit, reason: str) -> InviteResult:
+    """Microsoft could not be read before inviting after connecting: back where it began, nobody invited."""
+    row = unit.row
+    unit.flow.now = unit.ctx.now()
+    row.blocked_reason, row.blocked_fix = reason, "Run `invite` again once the service answers."
+    unit.flow.fire("fail", details={"error": reason, "step": "invitations"})
+    commit(unit)
+    return InviteResult(
+        status=status(unit.session, row),
+        outcomes=(),
+        denied=False,
+        message=f"Nobody was invited: {reason} {row.blocked_fix}",
+    )
+
+
+def _refusal(actor: Actor, missing: MissingPermission | None, refused: Check | None) -> tuple[str, str]:
+    """Why invitations are refused and exactly what to change, then `invite` again."""
+    settle = "Changes take 15-60 minutes to apply; then run `invite` again."
+    if missing is not None:  # missing consent, not the invitation policy: name the permission
+        return missing.reason, f"{missing.fix}. Then run `invite` again."
+    if refused is not None:
+        return refused.message, f"{refused.fix} {settle}"
+    inviter = actor.email or actor.name
+    return (
+        f"Microsoft Entra ID refused to let {inviter} invite guests (403 Forbidden).",
+        "In the Microsoft Entra admin center open External Identities > External collaboration"
+        " settings and let members invite guests (or give the inviter the Guest Inviter role). " + settle,
+    )
+
+
+def _switch_lists(unit: Unit) -> int:
+    row = unit.row
+    tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name or "")
+    return late_invitees.switch_to_accepting(unit.session, row, tenant, unit.flow.now)
+
+
+def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, state: str) -> str:
+    """What the invited still need after connecting: accept, sign in, and (for their history) a mapping."""
+    if not any(outcome.status in ("sent", "re-invited") for outcome in outcomes):
+        return ""
+    lists = (
+        f" I changed the to-do list of {switched} of them to say so and told them."
+        if switched
+        else " `notify` gives them that step on their to-do lists."
+        if state == "connected"
+        else ""
+    )
+    return (
+        " Each gets Microsoft's invitation email: once they accept it and sign in with that address, they"
+        " are back in." + lists + " Their old work history stays with their Microsoft account: to keep it,"
+        " have Microsoft Support map it to the guest account (Organization settings > Microsoft Entra ID"
+        " lists the disconnected users)."
     )
 
 

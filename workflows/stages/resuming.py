@@ -1,8 +1,10 @@
 """Re-running the step that failed or was interrupted (a process that died mid-step leaves it busy
-until its lease runs out): checking, inviting or removing, from where it stopped."""
+until its lease runs out): checking, inviting (before or after connecting) or removing, from where it
+stopped."""
 
 from __future__ import annotations
 
+from workflows.machine import INVITING_AFTER_CONNECTING
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.checking import check_prerequisites
 from workflows.stages.inviting import send_invitations
@@ -15,7 +17,7 @@ def resume(ctx: Context, organization: str | None, actor: Actor) -> MigrationSta
         with step(ctx, session, organization, actor, "resume") as unit:
             unit.flow.fire("resume", details={"after": unit.row.previous_state or unit.row.state})
             unit.row.blocked_reason = unit.row.blocked_fix = None
-        if unit.row.state == "inviting":
+        if unit.row.state in ("inviting", INVITING_AFTER_CONNECTING):
             return send_invitations(unit, actor).status
         if unit.row.state == "removing":
             return remove(unit, actor).status

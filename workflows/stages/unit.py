@@ -22,7 +22,7 @@ from storage import ActiveMigration, Approval, AuditEntry, Database, Migration
 from workflows._views import migration_status
 from workflows.directory import Microsoft
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
-from workflows.machine import ACTION_PHRASES, BUSY_STATES, MigrationFlow, describe_state, next_commands
+from workflows.machine import ACTION_PHRASES, MigrationFlow, describe_state, next_commands
 from workflows.results import Actor, MigrationStatus
 from workflows.settings import WorkflowSettings
 from workflows.stages.admins import Administrators
@@ -101,9 +101,10 @@ def translating_conflicts(unit: Unit, trigger: str) -> Iterator[None]:
 
 
 @contextmanager
-def failing_on_error(unit: Unit, step: str) -> Iterator[None]:
-    """An unexpected error in a busy step moves the migration to `failed`, with the reason, then
-    propagates: without this the migration would sit in the busy state until its lease runs out."""
+def failing_on_error(unit: Unit, step: str, *, retry: str = "resume") -> Iterator[None]:
+    """An unexpected error in a busy step moves the migration on with `fail` (to `failed`, or back to
+    the connected step invitations after connecting began in), with the reason and the `retry` word,
+    then propagates: without this the migration would sit in the busy state until its lease runs out."""
     try:
         yield
     except WorkflowError:
@@ -111,11 +112,11 @@ def failing_on_error(unit: Unit, step: str) -> Iterator[None]:
     except Exception as error:
         unit.session.rollback()
         row = unit.row
-        if row.state in BUSY_STATES:
+        if unit.flow.allows("fail"):
             unit.flow.now = unit.ctx.now()
             row.blocked_reason = f"The {step} stopped on an unexpected error ({type(error).__name__})."
             row.blocked_fix = (
-                "Run `resume` to try again; if it fails the same way, the bot's operators find the error"
+                f"Run `{retry}` to try again; if it fails the same way, the bot's operators find the error"
                 " in its log."
             )
             unit.flow.fire("fail", details={"error": type(error).__name__, "step": step})

@@ -1,0 +1,45 @@
+"""In chat: nobody left behind after connecting (console surface, real sandbox and database)."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.conversation.messages import DirectMessage, Outgoing, Text
+from tests.bot.conftest import ORG, Chat, text_of
+
+DANA, LEE, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com"
+
+
+def _raw(outgoing: list[Outgoing]) -> str:
+    return "\n".join(b.markdown for m in outgoing for b in m.message.blocks if isinstance(b, Text))
+
+
+def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")  # nobody invited first
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    lists = {m.to.email: text_of([m]) for m in chat.say(DANA, "notify") if isinstance(m.to, DirectMessage)}
+    assert "Ask for an account in the directory" in lists[ERIN]
+    progress = text_of(chat.say(DANA, "check-sign-ins") + chat.say(DANA, "progress"))
+    erin_row = [line for line in progress.splitlines() if line.strip().startswith(ERIN)][-1]
+    assert "invite them as a guest (`invite`)" in erin_row
+
+    invited = chat.say(DANA, "invite")
+    reply = _raw([m for m in invited if not isinstance(m.to, DirectMessage)])
+    assert "2 invited." in reply and "I changed the to-do list of 2 of them" in reply
+    assert chat.state() == "users_notified"
+    told = [m for m in invited + chat.runtime.conversation.watch() if m.to == DirectMessage(ERIN)]
+    assert len(told) == 1
+    assert "the migration admins invited you as a guest" in _raw(told)
+    assert "Accept the invitation to the directory" in text_of(told)
+    assert [button.label for button in told[0].message.buttons] == ["Done", "I need help"]
+
+    answer = httpx.post(
+        f"{chat.runtime.sandbox.url}/_sandbox/signin",  # type: ignore[union-attr]
+        json={"organization": ORG, "principalName": ERIN},
+    )
+    answer.raise_for_status()  # the guest account the invitation created lets her in
+    assert "1 signed in with their work account" in _raw(chat.say(DANA, "check-sign-ins"))
+    erin = chat.runtime.service.todo_list(ERIN)
+    assert [entry.key for entry in erin if entry.done_at] == ["accept-invitation"]

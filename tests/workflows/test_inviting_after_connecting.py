@@ -1,0 +1,149 @@
+"""After connecting, whoever has no directory account can still be invited as a B2B guest: once per
+address, audited, permission checked, and always back in the connected step it began in."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from storage import Database, OutboundMessage
+from tests.workflows.conftest import ServiceFactory
+from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
+from workflows.errors import WorkflowError
+from workflows.results import Actor
+from workflows.service import MigrationService
+from workflows.stages.late_invitees import INVITED_MESSAGE
+
+
+@pytest.fixture
+def found_connected(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor) -> MigrationService:
+    """Someone clicked Connect before the bot was asked: Bob and Cy have no directory account."""
+    microsoft.connect(microsoft.tenant_info.id)
+    assert service.start("fabrikam", "fabrikam.com", dana).state == "connected"
+    return service
+
+
+def _moves(service: MigrationService) -> list[tuple[str, str | None, str | None]]:
+    return [(e.action, e.state_before, e.state_after) for e in service.audit_trail() if e.action != "start"]
+
+
+def test_invite_after_connecting_invites_once_and_stays_connected(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    result = found_connected.invite(None, dana)
+    assert result.status.state == "connected" and not result.denied
+    assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]
+    assert result.message.startswith("2 invited.")
+    assert "once they accept it and sign in with that address, they are back in" in result.message
+    assert "`notify` gives them that step on their to-do lists" in result.message
+    assert "Microsoft Support map it to the guest account" in result.message
+    assert result.status.next_commands == ("notify", "invite")
+
+    again = found_connected.invite(None, lee)  # safe to repeat: the guests are in the directory now
+    assert again.outcomes == () and again.message == "Nobody needs an invitation."
+    assert len(microsoft.invitations) == 2
+    assert (
+        _moves(found_connected)[2:]
+        == [  # after check and found_connected
+            ("invite", "connected", "inviting_after_connecting"),
+            ("invitations_sent", "inviting_after_connecting", "connected"),
+        ]
+        * 2
+    )
+    with pytest.raises(WorkflowError, match=r"What you can do next: `notify`, `invite`\."):
+        found_connected.cancel(None, dana)
+
+    notified = found_connected.notify(None, dana)
+    bob = next(user for user in notified.users if user.email == "bob@outlook.com")
+    assert bob.items[0].key == "accept-invitation"
+    assert "sign in to https://dev.azure.com/fabrikam with that same address" in bob.items[0].body
+
+
+def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
+    found_connected: MigrationService, database: Database, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    bob = found_connected.todo_list("bob@outlook.com")
+    (asking,) = [item for item in bob if item.key == "ask-for-access"]
+
+    result = found_connected.invite(None, dana)
+    assert result.status.state == "users_notified"
+    assert "I changed the to-do list of 2 of them to say so and told them." in result.message
+    first = found_connected.todo_list("bob@outlook.com")[0]
+    assert (first.id, first.key, first.done_at) == (asking.id, "accept-invitation", None)
+    assert "Microsoft sent an invitation email from invites@microsoft.com to bob@outlook.com" in first.body
+    found_connected.invite(None, dana)  # nothing new to tell anyone
+    with database.session() as session:
+        told = session.exec(select(OutboundMessage).where(OutboundMessage.kind == INVITED_MESSAGE)).all()
+    assert sorted(message.recipient for message in told) == ["bob@outlook.com", "cy@gmail.com"]
+    assert told[0].payload["items"][0]["key"] == "accept-invitation"
+
+
+def test_a_403_after_connecting_names_the_fix_and_invite_can_be_retried_without_a_cancel_path(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    microsoft.deny_invites = True
+    refused = found_connected.invite(None, dana)
+    assert refused.denied and refused.status.state == "users_notified"
+    assert "refused to let dana@fabrikam.com invite guests (403 Forbidden)" in refused.message
+    assert "External collaboration settings" in refused.message and "run `invite` again" in refused.message
+    assert "cancel" not in refused.status.next_commands
+    assert refused.status.blocked_reason is not None  # the status says why until the next `invite`
+
+    microsoft.deny_invites = False
+    retried = found_connected.invite(None, dana)
+    assert not retried.denied and retried.status.state == "users_notified"
+    assert retried.status.blocked_reason is None
+    assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]
+
+
+def test_invitations_the_directory_policy_forbids_are_not_even_tried(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    microsoft.allow_invites = "none"
+    refused = found_connected.invite(None, dana)
+    assert "invite_guest" not in microsoft.calls
+    assert refused.denied and refused.status.state == "connected"
+    assert "dana@fabrikam.com may not invite guests (allowInvitesFrom: none)" in refused.message
+    assert "relax the guest invite settings" in refused.message
+    assert "then run `invite` again" in refused.message
+
+
+def test_an_outage_or_a_crash_after_connecting_comes_back_to_the_connected_step(
+    found_connected: MigrationService,
+    make_service: ServiceFactory,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+) -> None:
+    microsoft.broken.add("snapshot")
+    unread = found_connected.invite(None, dana)
+    assert unread.status.state == "connected" and unread.message.startswith("Nobody was invited:")
+    assert "Run `invite` again once the service answers." in unread.message
+    microsoft.broken.clear()
+
+    microsoft.kill_after_invitations = 1
+    with pytest.raises(ProcessKilled):
+        found_connected.invite(None, dana)
+    microsoft.kill_after_invitations = None
+    assert found_connected.status().state == "inviting_after_connecting"
+    assert found_connected.status().next_commands == ("resume",)
+    clock.advance(minutes=30)  # the lease of the killed step has run out
+    resumed = make_service().resume(None, dana)
+    assert resumed.state == "connected"
+    assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]  # nobody twice
+
+
+def test_an_unexpected_error_after_connecting_goes_back_with_invite_as_the_retry(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    microsoft.find_directory_user = broken  # type: ignore[assignment,method-assign]
+    with pytest.raises(RuntimeError):
+        found_connected.invite(None, dana)
+    status = found_connected.status()
+    assert status.state == "connected"
+    assert status.blocked_fix is not None and status.blocked_fix.startswith("Run `invite` to try again")
