@@ -175,12 +175,30 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
         plan_views.check_lines(status.checks),
         *_why_stopped(status),
     ]
+    if status.state == "connected":  # found connected: no plan to approve, nothing to rehearse
+        blocks.append(Text(_found_connected(status)))
+        return Message(f"Migration of {status.organization} started: connected", _with_next(blocks, status))
     if status.plan_fingerprint:
         blocks.append(Text("*The plan*"))
         blocks.append(plan_views.counts_facts(status.counts))
     blocks.append(Text(_STAGES.get(status.state, "")))
     blocks.append(Text(sign_in_views.REHEARSE_HINT))
     return Message(f"Migration of {status.organization} started: {status.state}", _with_next(blocks, status))
+
+
+def _found_connected(status: MigrationStatus) -> str:
+    already = (
+        f"Already connected to {status.tenant_name or status.tenant_id}, so nothing is left to approve or"
+        " click"
+    )
+    uninvited = status.counts.get("invite", 0)
+    if not uninvited:
+        return f"{already}: `notify` sends everyone their own to-do list."
+    return (
+        f"{already}. {sign_in_views.people_counted(uninvited, 'has', 'have')} no directory account and"
+        " cannot sign in until invited: `invite` them first, then `notify` sends everyone their own to-do"
+        " list."
+    )
 
 
 def checked(status: MigrationStatus) -> Outgoing:

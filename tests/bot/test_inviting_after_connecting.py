@@ -43,3 +43,18 @@ def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat)
     assert "1 signed in with their work account" in _raw(chat.say(DANA, "check-sign-ins"))
     erin = chat.runtime.service.todo_list(ERIN)
     assert [entry.key for entry in erin if entry.done_at] == ["accept-invitation"]
+
+
+def test_the_start_of_an_organization_already_connected_says_so_in_one_line(chat: Chat) -> None:
+    chat.portal_connect()
+    started = chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    summary = _raw(started)
+    assert chat.state() == "connected"
+    assert (
+        "Already connected to Fabrikam, so nothing is left to approve or click. 2 people have no directory"
+        " account and cannot sign in until invited: `invite` them first, then `notify` sends everyone their"
+        " own to-do list."
+    ) in summary
+    assert "lose access unless invited" not in text_of(started) and "`rehearse`" not in summary
+    labels = [button.label for button in started[0].message.buttons]
+    assert labels == ["Send users their to-do lists", "Invite missing users"]
