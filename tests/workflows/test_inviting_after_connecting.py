@@ -9,6 +9,7 @@ from sqlmodel import select
 from storage import Database, OutboundMessage
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
+from workflows.directory import Invitation
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -30,7 +31,23 @@ def _moves(service: MigrationService) -> list[tuple[str, str | None, str | None]
 def test_invite_after_connecting_invites_once_and_stays_connected(
     found_connected: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:
+    texts: list[str] = []
+    invite_guest = microsoft.invite_guest
+
+    def recording(tenant_id: str, **invitation: str) -> Invitation:
+        texts.append(invitation["message"])
+        return invite_guest(tenant_id, **invitation)
+
+    microsoft.invite_guest = recording  # type: ignore[method-assign]
     result = found_connected.invite(None, dana)
+    assert (
+        texts
+        == [
+            "fabrikam now signs in to Azure DevOps with Fabrikam accounts. Accept this invitation to get your"
+            " access back."
+        ]
+        * 2
+    )
     assert result.status.state == "connected" and not result.denied
     assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]
     assert result.message.startswith("2 invited.")

@@ -1,5 +1,7 @@
 """Inviting the users the plan cannot match as B2B guests: each address claimed before Microsoft is
-called, so nobody is invited twice; a 403 waits for the directory's invitation settings."""
+called, so nobody is invited twice; a 403 waits for the directory's invitation settings. After
+connecting the same step invites whoever still has no directory account, and goes back to the connected
+step it began in."""
 
 from __future__ import annotations
 
@@ -207,9 +209,8 @@ def _invite_one(
             row.tenant_id,
             email=email,
             display_name=display_name,
-            message=(
-                f"{row.organization} is moving its Azure DevOps sign-in to"
-                f" {row.tenant_name or 'this directory'}. Accept this invitation to keep your access."
+            message=_invitation_text(
+                row.organization, row.tenant_name, connected=row.state == INVITING_AFTER_CONNECTING
             ),
             redirect_url=f"https://dev.azure.com/{row.organization}",
             inviter=actor.email,
@@ -230,6 +231,20 @@ def _invite_one(
     claim.invited_user_id = invitation.invited_user_id
     commit(unit)
     return InvitationOutcome(email, display_name, "re-invited" if earlier else "sent", invitation.status)
+
+
+def _invitation_text(organization: str, tenant_name: str | None, *, connected: bool) -> str:
+    """Microsoft's invitation email carries this: before connecting it keeps access, after it restores it."""
+    directory = tenant_name or "this directory"
+    if connected:
+        return (
+            f"{organization} now signs in to Azure DevOps with {directory} accounts. Accept this invitation"
+            " to get your access back."
+        )
+    return (
+        f"{organization} is moving its Azure DevOps sign-in to {directory}. Accept this invitation to keep"
+        " your access."
+    )
 
 
 def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
