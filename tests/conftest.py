@@ -80,6 +80,7 @@ STARTED_FIRST = (
     "tests/workflows/test_approval_properties.py",
     "tests/slack/test_slack_message_sizes.py",
     "tests/teams/test_teams_migration.py",
+    "tests/teams/test_teams_serve.py",
     "tests/test_quick_start.py",
     "tests/slack/test_slack_outage.py",
     "tests/bot/test_doctor.py",
