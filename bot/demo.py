@@ -185,7 +185,7 @@ def _summary(demo: _Demo) -> None:
         f"Stages passed     {' -> '.join(dict.fromkeys(stages))}",
         "Users             "
         + ", ".join(f"{count} {outcome}" for outcome, count in status.counts.items() if count),
-        f"Direct messages   {len(dms)} people: {', '.join(dms)}",
+        f"Direct messages   to {len(dms)} addresses: {', '.join(dms)}",
         f"Audit entries     {len(trail)}",
     ]
     demo.out.write("\n".join(lines) + "\n")

@@ -44,6 +44,10 @@ def test_the_demo_plays_every_stage_of_the_procedure(
         position = found
     assert "traceback" not in transcript
     assert "final stage       completed" in transcript
+    told = next(line for line in transcript.splitlines() if line.startswith("direct messages"))
+    count, addresses = told.removeprefix("direct messages   to ").split(" addresses: ")
+    assert int(count) == len(addresses.split(", "))  # addresses, not people: Kim has her old and her new
+    assert "kim@fabrikam-old.com" in addresses and "kim@fabrikam.com" in addresses
 
 
 def test_aadbot_demo_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
