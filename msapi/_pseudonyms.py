@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 _GUEST_MARK = "#ext#"
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,24 @@ class Pseudonyms:
                 user[key] = self.address(user[key])
         if isinstance(user.get("displayName"), str):
             user["displayName"] = self.name(user["displayName"])
+        if isinstance(user.get("domain"), str):
+            user["domain"] = self._identity_domain(user["domain"])
+        if isinstance(user.get("descriptor"), str):
+            user["descriptor"] = self._descriptor(user["descriptor"])
         return {**item, "user": user}
+
+    def _identity_domain(self, value: str) -> str:
+        """A connected user's identity domain is the tenant's id (a group's ends in the organization's);
+        a personal account's `Windows Live ID` names nobody and is kept."""
+        prefix, slash, last = value.rpartition("/")
+        stand_in = self.identifier(last)
+        return f"{prefix}{slash}{stand_in}" if _GUID.fullmatch(last) and stand_in else value
+
+    def _descriptor(self, value: str) -> str:
+        """`msa.…`/`aad.…` keep their kind (it says how the user signs in); the rest can encode the
+        address or the directory's ids, so it is replaced, one stand-in per descriptor."""
+        kind, dot, _ = value.partition(".")
+        return f"{kind}.{self._hash('descriptor', value, 32)}" if dot else self._hash("descriptor", value, 32)
 
     def directory_user(self, item: dict[str, Any]) -> dict[str, Any]:
         if self.key is None:

@@ -145,6 +145,34 @@ def test_redacted_snapshot_plans_alike_and_names_nobody(
     assert by_id[max_ids[-1]].rpartition("@")[2] in verified
 
 
+@pytest.mark.parametrize("connected", [False, True], ids=["before-connecting", "after-connecting"])
+def test_a_redacted_snapshot_holds_no_id_of_the_company_however_encoded(
+    connected: bool, box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connecting writes the tenant's id into every mapped user's identity domain and the directory ids
+    into their descriptors; a personal account's descriptor can carry its address."""
+    state = box.state()
+    if connected:
+        box.connect(ORGANIZATION, str(state["tenant"]["id"]))
+        state = box.state()
+    out = tmp_path / "shared.json"
+    assert _snapshot(monkeypatch, box.url, out, "--redact") == 0
+    written = json.loads(out.read_text())
+
+    readable = [out.read_text()]
+    for entitlement in written["user_entitlements"]:
+        _, _, encoded = entitlement["user"]["descriptor"].partition(".")
+        decoded = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        readable.append(decoded.decode(errors="replace"))
+    text = "\n".join(readable).casefold()
+    originals = {state["tenant"]["id"], state["organization"]["id"], "fabrikam"}
+    originals |= {e["user"]["principalName"].strip() for e in state["user_entitlements"]}
+    originals |= {u["userPrincipalName"] for u in state["tenant"]["users"]}
+    assert [name for name in originals if name.casefold() in text] == []
+    mapped = [e for e in written["user_entitlements"] if e["user"]["origin"] == "aad"]
+    assert bool(mapped) is connected and all(e["user"]["domain"] for e in mapped)
+
+
 def test_two_redacted_snapshots_share_no_stand_ins(
     box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
