@@ -221,7 +221,8 @@ USAGES: tuple[Usage, ...] = (
         "tick off an item of your to-do list",
         admin=False,
         example="done 3",
-        details="ITEM is the number shown on your list; its Done button does the same.",
+        details="ITEM is the number in front of the item on your list (`todo` shows it); its Done button"
+        " does the same.",
     ),
     Usage(
         "need-help",

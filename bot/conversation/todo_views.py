@@ -275,9 +275,11 @@ def snoozed(snooze: Snoozed) -> Outgoing:
 
 def _items(items: Sequence[TodoEntry]) -> list[Block]:
     blocks: list[Block] = []
-    for number, item in enumerate(items, start=1):
-        mark = "✅" if item.done_at else f"{number}."
-        blocks.append(Text(f"{mark} *{item.title}* (item {item.id})\n{item.body}\nMore: {item.link}"))
+    # The number in front is the item's id, the one `done N` and the buttons carry: a position would
+    # differ between a migration's list and the whole one, and shift when another migration adds items.
+    for item in items:
+        mark = "✅" if item.done_at else f"{item.id}."
+        blocks.append(Text(f"{mark} *{item.title}*\n{item.body}\nMore: {item.link}"))
         if not item.done_at:
             blocks.append(
                 Actions(

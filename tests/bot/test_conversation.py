@@ -125,12 +125,35 @@ def test_a_user_ticks_off_their_own_items_and_nobody_else_can(chat: Chat) -> Non
     ann_list = [m for m in outgoing if m.to == DirectMessage(ANN)]
 
     stolen = text_of(chat.click(LEE, ann_list, "Done"))
-    assert re.fullmatch(r"There is no item #\d+ on your list\.", stolen.strip())
+    assert re.match(r"There is no item \d+ on your list\. Say `done \d+`", stolen.strip())
+    assert "Sign in" not in stolen  # Lee hears his own numbers, nothing of Ann's list
 
     done = text_of(chat.click(ANN, ann_list, "Done"))
     assert done.strip().startswith("✅ Sign in with your work account done. 3 to go.\n")
     mine = chat.runtime.service.todo_list(ANN)
     assert sum(1 for entry in mine if entry.done_at) == 1
+
+
+def test_the_number_in_front_of_an_item_is_the_one_done_takes(chat: Chat) -> None:
+    approved(chat)
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, "notify")
+    first, second, *rest = chat.runtime.service.todo_list(ANN)
+    shown = text_of(chat.say(ANN, "todo"))
+    assert f"{second.id}. {second.title}" in shown
+
+    missing = max(entry.id for entry in (first, second, *rest)) + 1
+    refused = " ".join(text_of(chat.say(ANN, f"done {missing}")).split())
+    numbers = " or ".join(
+        [", ".join(f"`done {entry.id}`" for entry in (first, second, *rest)[:-1]), f"`done {rest[-1].id}`"]
+    )
+    assert refused == (
+        f"There is no item {missing} on your list. Say {numbers}: the number in front of the item,"
+        " or use its Done button."
+    )
+    done = text_of(chat.say(ANN, f"done {second.id}"))
+    assert done.strip().startswith(f"✅ {second.title} done.")
 
 
 def test_i_need_help_answers_from_the_faq_and_tells_the_admins(chat: Chat) -> None:

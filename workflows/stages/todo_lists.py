@@ -40,7 +40,7 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
         user = session.get(AffectedUser, item.affected_user_id) if item is not None else None
         # Someone else's item reads like a missing one: whose list it is stays private.
         if item is None or user is None or not recognises(actor, user):
-            raise WorkflowError(f"There is no item #{item_id} on your list.")
+            raise WorkflowError(_not_on_list(item_id, todo_list(ctx, actor)))
         row = session.get(Migration, user.migration_id)
         assert row is not None
         already = item.done_at is not None
@@ -63,3 +63,19 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
             select(TodoItem).where(TodoItem.affected_user_id == user.id, col(TodoItem.done_at).is_(None))
         ).all()
         return MarkDoneResult(item=todo_entry(item, row), already_done=already, remaining=len(open_items))
+
+
+def _not_on_list(number: int, own: list[TodoEntry]) -> str:
+    """Names the numbers that would work: the ones in front of the person's open items."""
+    open_numbers = [f"`done {entry.id}`" for entry in own if entry.done_at is None]
+    if not own:
+        return f"There is no item {number} on your list: you have no to-do items."
+    if not open_numbers:
+        return f"There is no item {number} on your list, and everything on it is done."
+    choices = (
+        open_numbers[0] if len(open_numbers) == 1 else f"{', '.join(open_numbers[:-1])} or {open_numbers[-1]}"
+    )
+    return (
+        f"There is no item {number} on your list. Say {choices}: the number in front of the item,"
+        " or use its Done button."
+    )
