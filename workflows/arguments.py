@@ -24,10 +24,20 @@ _DATES = (
     re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b"),
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?P<year>\d{{4}})\b", re.I),
     re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b", re.I),
+    re.compile(r"\b(?P<first>\d{1,2})/(?P<second>\d{1,2})/(?P<year>\d{4}|\d{2})\b"),
 )
-"""2026-12-04, 4 December 2026, Dec 4th, 2026: dates with a year, the ones that can be in the past."""
+"""2026-12-04, 4 December 2026, Dec 4th, 2026, 04/12/2026: dates with a year, the ones that can be in the
+past. A slash date reads day/month in most of the world and month/day in the US: both readings count."""
+_YEARLESS = (
+    re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?!,?\s+\d{{4}}\b)\b", re.I),
+    re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?!,?\s+\d{{4}}\b)", re.I),
+)
+"""`Nov 27`, `27th of November`: the year is the one that puts the day nearest today, as people mean it
+(on 28 November `Nov 27` is yesterday, `Jan 5` is in five weeks)."""
 _PAST_WORDS = re.compile(
-    r"\b(?:yesterday|ago|last\s+(?:night|week|month|year|mon|tue|wed|thu|fri|sat|sun)[a-z]*)\b", re.I
+    r"\b(?:yesterday|ago|this\s+morning|earlier\s+today|last\s+(?:night|week|month|year|mon|tue|wed|thu|fri"
+    r"|sat|sun)[a-z]*)\b",
+    re.I,
 )
 
 
@@ -79,28 +89,58 @@ def announcement_when(value: str, *, now: datetime, usage: str) -> str:
             f" written into every affected user's message and ping them. Give only when, e.g. {example}."
         )
     over_everywhere = (now.astimezone(UTC) - timedelta(hours=12)).date()
+    later = f"`{usage} {over_everywhere + timedelta(days=7)}`"
     past = _PAST_WORDS.search(value)
     for pattern in _DATES:
         for found in pattern.finditer(value):
-            day = _date(found)
-            if day is None:
+            readings = _readings(found)
+            if not readings:
                 raise ArgumentError(
                     f"`{found[0]}` is not a date, so I announced nothing. Write it as YYYY-MM-DD, e.g."
-                    f" `{usage} {over_everywhere + timedelta(days=7)}`, or in words, e.g. {example}."
+                    f" {later}, or in words, e.g. {example}."
                 )
-            past = past or (found if day < over_everywhere else None)
+            past = past or (found if max(readings) < over_everywhere else None)
     if past:
         raise ArgumentError(
             f"`{past[0]}` is in the past, so I announced nothing: people would read “Coming {value}”. Give"
-            f" the day of the change, e.g. {example} or `{usage} {over_everywhere + timedelta(days=7)}`."
+            f" the day of the change, e.g. {example} or {later}."
         )
+    for pattern in _YEARLESS:
+        for found in pattern.finditer(value):
+            day = _nearest(found, over_everywhere)
+            if day is not None and day < over_everywhere:
+                raise ArgumentError(
+                    f"`{found[0]}` has passed this year, so I announced nothing: people would read “Coming"
+                    f" {value}”. Give the day of the change, e.g. {example}; if you mean next year, add it:"
+                    f" `{usage} {found[0]} {day.year + 1}`."
+                )
     return value
 
 
-def _date(found: re.Match[str]) -> date | None:
-    month = found["month"]
-    number = int(month) if month.isdigit() else _MONTHS.index(month[:3].lower()) + 1
+def _readings(found: re.Match[str]) -> list[date]:
+    """The dates a match can mean: one, two for a slash date valid both ways, none if it is no date."""
+    year = int(found["year"]) + (2000 if len(found["year"]) == 2 else 0)
+    if "first" in found.re.groupindex:
+        orders = [(int(found["first"]), int(found["second"])), (int(found["second"]), int(found["first"]))]
+    else:
+        orders = [(int(found["day"]), _month(found["month"]))]
+    return [day for day_number, month in orders if (day := _day(year, month, day_number)) is not None]
+
+
+def _nearest(found: re.Match[str], today: date) -> date | None:
+    month, day_number = _month(found["month"]), int(found["day"])
+    candidates = [
+        day for year in (today.year - 1, today.year, today.year + 1) if (day := _day(year, month, day_number))
+    ]
+    return min(candidates, key=lambda day: abs(day - today), default=None)
+
+
+def _month(text: str) -> int:
+    return int(text) if text.isdigit() else _MONTHS.index(text[:3].lower()) + 1
+
+
+def _day(year: int, month: int, day: int) -> date | None:
     try:
-        return date(int(found["year"]), number, int(found["day"]))
+        return date(year, month, day)
     except ValueError:
         return None

@@ -76,6 +76,15 @@ def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_ma
         ("Friday 30 October 2026", "`30 October 2026` is in the past"),
         ("last Friday at 14:00", "`last Friday` is in the past"),
         ("2026-02-30", "`2026-02-30` is not a date"),
+        ("01/02/2020", "`01/02/2020` is in the past"),  # 1 February or 2 January: over either way
+        ("31/10/2026 at noon", "`31/10/2026` is in the past"),
+        ("10/31/2026", "`10/31/2026` is in the past"),
+        ("31/31/2026", "`31/31/2026` is not a date"),
+        ("this morning", "`this morning` is in the past"),
+        ("earlier today", "`earlier today` is in the past"),
+        ("Oct 30", "`Oct 30` has passed this year, so I announced nothing"),
+        ("Oct 30", "if you mean next year, add it: `announce fabrikam Oct 30 2027`"),
+        ("30th of October, 14:00", "`30th of October` has passed this year"),
         ("<!channel> now", "mentions a channel or a person"),
         ("Friday <@U0DANA>", "mentions a channel or a person"),
         ("@here Friday", "mentions a channel or a person"),
@@ -95,7 +104,20 @@ def test_a_when_in_the_past_or_with_a_mention_is_refused_and_nobody_is_told(
 
 
 @pytest.mark.parametrize(
-    "when", ["Friday 18:00 UTC", "tomorrow", "2026-12-04", "4 Dec 2026", "2026-11-01", "next week, email me"]
+    "when",
+    [
+        "Friday 18:00 UTC",
+        "tomorrow",
+        "2026-12-04",
+        "4 Dec 2026",
+        "2026-11-01",
+        "next week, email me",
+        "11/12/2026",  # 11 December, or 12 November: to come either way
+        "4/11/26",
+        "Nov 1",
+        "Jan 5",  # the coming one: nearer than the one ten months ago
+        "Oct 30 2027",
+    ],
 )
 def test_free_text_and_dates_still_to_come_somewhere_on_earth_are_announced(
     service: MigrationService, dana: Actor, when: str
