@@ -184,8 +184,17 @@ def next_commands(state: str) -> list[str]:
     return [*words[:at], *extra, *words[at:]]
 
 
+_STATE_WORDS = {
+    "draft": "a draft",
+    "users_notified": "connected, with everyone's to-do list sent",
+    "billing_checked": "connected, with billing moved",
+}
+"""States whose name does not read after "the migration is"."""
+
+
 def describe_state(state: str) -> str:
-    return state.replace("_", " ")
+    """The state as it reads in "the migration is …"."""
+    return _STATE_WORDS.get(state, state.replace("_", " "))
 
 
 def refusal(state: str, command: str) -> WorkflowError:

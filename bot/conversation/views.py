@@ -447,7 +447,7 @@ def stale_users(
     The button carries the list's fingerprint, not its ids: a list of thousands fits no button, and a
     list that changed since (someone signed in) is shown again instead of removed.
     """
-    period = f"{days} days" if days else "90 days"
+    period = "1 day" if days == 1 else f"{days or 90} days"
     organization = status.organization
     if not users:
         return say(f"Nobody in {organization} has been away for more than {period}.", private=True)

@@ -221,9 +221,11 @@ def test_after_connecting_stale_users_offers_no_button_and_says_where_to_remove_
     notified(chat)
     listed = chat.say(DANA, "stale-users 30")
     text = " ".join(text_of(listed).split())
+    one_day = text_of(chat.say(DANA, f"stale-users {ORG} 1")).casefold()
+    assert "no sign-in for 1 day\n" in one_day and "1 days" not in one_day
     gus = next(line for line in text_of(listed).splitlines() if "gus@fabrikam.com" in line).split()[-1]
     assert listed[0].message.buttons == ()
-    assert "users notified, so I no longer remove users" in text
+    assert "The migration is connected, with everyone's to-do list sent, so I no longer remove users" in text
     assert f"https://dev.azure.com/{ORG}/_settings/users" in text and "Remove from organization" in text
     typed = " ".join(text_of(chat.say(DANA, f"remove-users {ORG} {gus}")).split())
     assert "I no longer remove users" in typed and "Remove from organization" in typed

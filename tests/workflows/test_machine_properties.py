@@ -300,6 +300,7 @@ def test_the_procedure_offers_its_words_in_order() -> None:
     assert next_commands("inviting_after_connecting") == ["resume"]
     assert next_commands("failed") == ["resume", "cancel"]
     assert describe_state("waiting_for_invite_settings") == "waiting for invite settings"
+    assert describe_state("users_notified") == "connected, with everyone's to-do list sent"
 
 
 def _from(transition: dict[str, Any], state: str) -> bool:
