@@ -35,6 +35,19 @@ if TYPE_CHECKING:
     from bot.teams._sdk import TokenValidator
 
 logger = logging.getLogger(__name__)
+_SDK_LOGGER = "microsoft_teams.apps.auth.token_validator"
+
+
+class _RefusalsLoggedOnce(logging.Filter):
+    """Drops the SDK's ERROR line about a token it refused: every refusal raises `Unauthorized`, which
+    the endpoint logs once as a WARNING. A stranger's request is no error of ours, and at ERROR anyone
+    could fill the log at that level with made-up tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.ERROR and record.funcName == "validate_token")
+
+
+logging.getLogger(_SDK_LOGGER).addFilter(_RefusalsLoggedOnce())
 
 OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 ISSUER = "https://api.botframework.com"

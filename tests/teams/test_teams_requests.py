@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from pathlib import Path
@@ -74,6 +75,7 @@ def _post(teams: Teams, activity: dict[str, Any], token: str | None) -> httpx.Re
     [
         "no token",
         "not a JWT",
+        "random bytes",
         "unsigned",
         "signed by someone else",
         "expired",
@@ -82,11 +84,14 @@ def _post(teams: Teams, activity: dict[str, Any], token: str | None) -> httpx.Re
         "other serviceurl",
     ],
 )
-def test_requests_the_bot_connector_did_not_sign_are_refused(teams: Teams, case: str) -> None:
+def test_requests_the_bot_connector_did_not_sign_are_refused(
+    teams: Teams, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
     foreign = rsa.generate_private_key(65537, 2048)
     tokens: dict[str, str | None] = {
         "no token": None,
         "not a JWT": "abc.def",
+        "random bytes": base64.b64encode(bytes(range(7, 250, 5))).decode(),
         "unsigned": jwt.encode(_claims(), key=None, algorithm="none"),
         "signed by someone else": jwt.encode(_claims(), foreign, algorithm="RS256", headers={"kid": "x"}),
         "expired": _sandbox_token(teams, exp=int(time.time()) - 3600),
@@ -95,8 +100,12 @@ def test_requests_the_bot_connector_did_not_sign_are_refused(teams: Teams, case:
         "other serviceurl": _sandbox_token(teams, serviceurl="https://evil.example/"),
     }
     before = len(teams.activities())
-    assert _post(teams, _activity(teams), tokens[case]).status_code == 401
+    with caplog.at_level(logging.INFO):
+        assert _post(teams, _activity(teams), tokens[case]).status_code == 401
     assert len(teams.activities()) == before  # nothing was acted on
+    # one line of ours per refusal, at WARNING: a stranger's token is not an error of the bot
+    loud = [(r.name, r.levelname) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert loud == [("bot.teams.endpoint", "WARNING")]
 
 
 def test_a_properly_signed_activity_is_answered_and_a_redelivery_is_acted_on_once(teams: Teams) -> None:
