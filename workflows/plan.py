@@ -475,5 +475,10 @@ def _billing_subscription(snapshot: DirectorySnapshot) -> Check:
         "billing-subscription",
         "warn",
         f"Billing subscription {subscription_id} is in another directory ({where}).",
-        fix="After connecting, change billing to a subscription in the tenant before the month ends.",
+        fix=(
+            "The organization is connected, so change billing now to a subscription in the tenant, before"
+            " the month ends; `check-billing` confirms it once everyone is notified."
+            if snapshot.already_connected
+            else "After connecting, change billing to a subscription in the tenant before the month ends."
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -184,6 +185,21 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
             "Billing subscription sub is in another directory (directory other). After connecting, change"
             " billing to a subscription in the tenant before the month ends.",
             "After connecting, change billing to a subscription in the tenant before the month ends.",
+        ),
+    ),
+    "billing-outside-connected": (
+        "billing-subscription",
+        {
+            "organization": replace(BILLED, connected_tenant_id=TENANT),
+            "billing_subscription": Subscription(id="sub", tenant_id="other"),
+        },
+        (
+            "warn",
+            "Billing subscription sub is in another directory (directory other). The organization is"
+            " connected, so change billing now to a subscription in the tenant, before the month ends;"
+            " `check-billing` confirms it once everyone is notified.",
+            "The organization is connected, so change billing now to a subscription in the tenant, before"
+            " the month ends; `check-billing` confirms it once everyone is notified.",
         ),
     ),
     "billing-unreadable": (
