@@ -171,6 +171,7 @@ def test_a_redacted_snapshot_holds_no_id_of_the_company_however_encoded(
     assert [name for name in originals if name.casefold() in text] == []
     mapped = [e for e in written["user_entitlements"] if e["user"]["origin"] == "aad"]
     assert bool(mapped) is connected and all(e["user"]["domain"] for e in mapped)
+    assert load_scenario(out).organization_name == written["organization"]["name"]  # still rehearsable
 
 
 def test_two_redacted_snapshots_share_no_stand_ins(
