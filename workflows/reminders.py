@@ -29,11 +29,14 @@ from workflows.notices import admins_address
 from workflows.results import BOT, Actor, TodoEntry
 from workflows.service import MigrationService
 from workflows.stages import verification
+from workflows.stages.late_invitees import INVITED_MESSAGE
 from workflows.stages.verification import StillPersonal
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
 REMINDER_MESSAGE, DIGEST_MESSAGE, BILLING_MESSAGE = "todo_reminder", "straggler_digest", "billing_reminder"
 HELP_MESSAGE = "help_request"
+_PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE})
+"""DMs that hand a person their list, or its changed items."""
 SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 """What the snooze buttons offer."""
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
@@ -245,9 +248,12 @@ class Tracking:
                 f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
                 " organization is connected."
             )
+        # The newest DM a person was sent decides how they stand: after an invitation that follows their
+        # list, that is the notice telling them to accept it.
         deliveries = {
             message.payload.get("affected_user_id"): message
-            for message in messages_of(self._database, status.id, "todo_list")
+            for message in messages_of(self._database, status.id)
+            if message.kind in _PERSONAL_LISTS
         }
         by_user: dict[int, list[TodoItem]] = {}
         by_key: dict[str, list[TodoItem]] = {}

@@ -11,6 +11,7 @@ from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
 from workflows.directory import Invitation
 from workflows.errors import WorkflowError
+from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages.late_invitees import INVITED_MESSAGE
@@ -94,6 +95,21 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
         told = session.exec(select(OutboundMessage).where(OutboundMessage.kind == INVITED_MESSAGE)).all()
     assert sorted(message.recipient for message in told) == ["bob@outlook.com", "cy@gmail.com"]
     assert told[0].payload["items"][0]["key"] == "accept-invitation"
+
+
+def test_progress_shows_the_invitation_notice_that_followed_a_delivered_list(
+    found_connected: MigrationService, database: Database, clock: FakeClock, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    with database.session() as session:
+        for message in session.exec(select(OutboundMessage)).all():
+            message.status = "sent"
+        session.commit()
+    found_connected.invite(None, dana)
+    progress = Tracking(database, found_connected, clock=clock).progress(None)
+    delivery = {user.email: user.delivery for user in progress.users}
+    assert delivery["bob@outlook.com"] == "queued"  # told to accept the invitation: not yet delivered
+    assert delivery["ann@fabrikam.com"] == "sent"
 
 
 def test_a_403_after_connecting_names_the_fix_and_invite_can_be_retried_without_a_cancel_path(
