@@ -94,7 +94,7 @@ def next_actions(status: MigrationStatus) -> Actions | None:
     buttons = tuple(
         Button(label, word, status.organization, style)
         for word in status.next_commands
-        if word in _NEXT_BUTTONS
+        if word in _NEXT_BUTTONS and (word != "invite" or status.counts.get("invite", 0))
         for label, style in (_NEXT_BUTTONS[word],)
     )
     return Actions(buttons) if buttons else None

@@ -58,3 +58,20 @@ def test_the_start_of_an_organization_already_connected_says_so_in_one_line(chat
     assert "lose access unless invited" not in text_of(started) and "`rehearse`" not in summary
     labels = [button.label for button in started[0].message.buttons]
     assert labels == ["Send users their to-do lists", "Invite missing users"]
+
+
+def _labels(outgoing: list[Outgoing]) -> list[str]:
+    return [button.label for message in outgoing for button in message.message.buttons]
+
+
+def test_invite_missing_users_is_offered_only_while_someone_needs_an_invitation(chat: Chat) -> None:
+    started = chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    assert "Invite missing users" in _labels(started)
+    invited = chat.say(DANA, "invite")
+    assert chat.state() == "planned" and "Request approval" in _labels(invited)
+    assert "Invite missing users" not in _labels(invited + chat.say(DANA, "status"))
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    connected = chat.runtime.conversation.watch() + chat.say(DANA, "status")
+    assert chat.state() == "connected" and "Send users their to-do lists" in _labels(connected)
+    assert "Invite missing users" not in _labels(connected)
