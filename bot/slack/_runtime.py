@@ -22,6 +22,12 @@ NO_EMAIL = (
     "Ask a workspace admin to show emails to apps (and reinstall me with the `users:read.email` scope)."
 )
 LOOKUP_FAILED = "I could not look you up in Slack just now. Please try again in a minute."
+NOT_IN_WORKSPACE = (
+    "Slack says it cannot find you in this Slack workspace (`user_not_found`), so I cannot tell who you"
+    " are; trying again will not change that. This happens when you write from another organization's"
+    " workspace through a shared channel: talk to me from the workspace where I am installed, or ask"
+    " its admins to add you as a member."
+)
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,9 @@ class Runtime:
         try:
             actor = await self.people.actor(origin.user_id)
         except DELIVERY_ERRORS as error:
-            logger.warning("users.info failed for %s: %s", origin.user_id, error_code(error))
-            await self.delivery.tell(origin, LOOKUP_FAILED)
+            code = error_code(error)
+            logger.warning("users.info failed for %s: %s", origin.user_id, code)
+            await self.delivery.tell(origin, NOT_IN_WORKSPACE if code == "user_not_found" else LOOKUP_FAILED)
             return None
         if actor is None:
             await self.delivery.tell(origin, NO_EMAIL)

@@ -145,14 +145,17 @@ def test_a_body_that_never_finishes_arriving_is_given_up_with_408(fake_slack: Fa
 
 
 def test_someone_slack_does_not_know_costs_one_log_line(bot: Bot, serve_over_http: ServedSlack) -> None:
-    """users.info says user_not_found (a user deleted since, another workspace's id): the person is told,
-    and the log gets the reason in one line, not a traceback."""
+    """users.info says user_not_found (a user deleted since, another workspace's id): the person is told
+    what is wrong and what to do (waiting does not help), and the log gets the reason in one line."""
     fake = serve_over_http.fake
     logged = len(bot.served.log_text())
     before = len(fake.responses)
     ack = bot.served.drive.command("status", user="UNOBODY")
     assert ack.status_code == 200
     fake.wait_for(lambda slack: len(slack.responses) > before, 30)
+    told = str(fake.responses[-1].get("text", ""))
+    assert "cannot find you in this Slack workspace" in told and "workspace where I am installed" in told
+    assert "in a minute" not in told
     log = bot.served.log_text()[logged:]
     assert "users.info failed for UNOBODY: user_not_found" in log, log
     assert "Traceback" not in log
