@@ -50,6 +50,8 @@ class InvitationOutcome:
     display_name: str
     status: Literal["sent", "re-invited", "found", "already-invited", "denied", "failed", "skipped"]
     detail: str = ""
+    account: str = ""
+    """The sign-in name of the directory account found for them (`found`)."""
 
 
 @dataclass(frozen=True)

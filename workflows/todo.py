@@ -29,18 +29,24 @@ def todo_items(
     organization: str,
     tenant: Tenant,
     invited_as: str | None,
+    after_connecting: bool = False,
 ) -> list[TodoTemplate]:
     """The items this user must do after the organization is connected, most urgent first.
 
-    `invited_as` is the address a B2B invitation went to, None if the bot sent none.
+    `invited_as` is the address a B2B invitation went to, None if the bot sent none. `after_connecting`:
+    their directory account (or invitation) came after the connection, so Connect did not carry their
+    identity over: it is a new one, and their history stays with the old one until it is mapped.
     """
     work_account = _work_account(user)
-    items = [*_access_items(user, organization, tenant, work_account, invited_as)]
+    late = after_connecting and user.outcome in ("auto", "map", "invite")
+    items = [*_access_items(user, organization, tenant, work_account, invited_as, late=late)]
     if user.outcome in ("auto", "map"):
-        items.append(_sign_in(organization, work_account))
+        items.append(_sign_in(organization, work_account, late=late))
     items.append(_git_credentials(organization))
     items.append(_ssh_keys(organization))
-    if user.outcome == "map":
+    if late and user.outcome != "invite":
+        items.append(_recreate_pats(organization, "You sign in with a new identity"))
+    elif user.outcome == "map":
         items.append(_recreate_pats(organization, "Your identity is mapped by hand"))
     if user.outcome == "invite" and invited_as is not None:
         items.append(_recreate_pats(organization, "You sign in with a new guest identity"))
@@ -104,9 +110,11 @@ def advance_notice(
     return lines
 
 
-def todo_notes(user: PlannedUser) -> list[str]:
-    """Reassuring facts for the user that need no action."""
+def todo_notes(user: PlannedUser, *, after_connecting: bool = False) -> list[str]:
+    """Reassuring facts for the user that need no action (`after_connecting` as for `todo_items`)."""
     notes = ["There is no downtime: your work items, repositories and history stay where they are."]
+    if after_connecting:
+        return notes  # nothing carried over by itself: their items say what to do about their history
     if user.outcome == "auto":
         notes.append(
             "Your Microsoft account and your work account share one address, so your identity carries over"
@@ -121,7 +129,13 @@ def todo_notes(user: PlannedUser) -> list[str]:
 
 
 def _access_items(
-    user: PlannedUser, organization: str, tenant: Tenant, work_account: str, invited_as: str | None
+    user: PlannedUser,
+    organization: str,
+    tenant: Tenant,
+    work_account: str,
+    invited_as: str | None,
+    *,
+    late: bool,
 ) -> list[TodoTemplate]:
     directory = tenant.display_name or tenant.default_domain or "your company's directory"
     if user.outcome == "invite" and invited_as is None:
@@ -139,6 +153,12 @@ def _access_items(
             )
         ]
     if user.outcome == "invite":
+        why = (
+            f"{organization} already signs in with {directory} accounts: accepting gets your access back."
+            + _history(f"your guest account {invited_as}")
+            if late
+            else "Without it you lose access (your history is kept)."
+        )
         return [
             TodoTemplate(
                 key="accept-invitation",
@@ -146,9 +166,8 @@ def _access_items(
                 body=(
                     f"Microsoft sent an invitation email from invites@microsoft.com to {invited_as}"
                     f" to join {directory} as a guest. Open it and select *Accept invitation*, then sign in"
-                    f" to https://dev.azure.com/{organization} with that same address. Without it you lose"
-                    " access (your history is kept). No email? Check your spam folder, then press *I need"
-                    " help*."
+                    f" to https://dev.azure.com/{organization} with that same address. {why} No email?"
+                    " Check your spam folder, then press *I need help*."
                 ),
                 link="https://learn.microsoft.com/entra/external-id/redemption-experience",
             )
@@ -184,7 +203,7 @@ def _access_items(
     return []
 
 
-def _sign_in(organization: str, work_account: str) -> TodoTemplate:
+def _sign_in(organization: str, work_account: str, *, late: bool) -> TodoTemplate:
     return TodoTemplate(
         key="sign-in-work-account",
         title="Sign in with your work account",
@@ -192,9 +211,17 @@ def _sign_in(organization: str, work_account: str) -> TodoTemplate:
             "Sign out of Azure DevOps everywhere. Open a private browser window first, go to"
             f" https://dev.azure.com/{organization} and sign in as {work_account}. If the people picker or"
             " work items ask you to sign in or show users as not valid, clear the browser cache and cookies,"
-            " close the browser and reopen it."
+            " close the browser and reopen it." + (_history(work_account) if late else "")
         ),
         link=f"{_DOCS}/connect-organization-to-azure-ad",
+    )
+
+
+def _history(account: str) -> str:
+    """The procedure's FAQ on disconnected users who now have a directory identity."""
+    return (
+        " Your earlier work history stays with your Microsoft account: to keep it yours, the migration"
+        f" admins can have Microsoft Support map it to {account}; press *I need help* to ask them."
     )
 
 

@@ -46,16 +46,22 @@ def todo_list_dm(
 
 
 def invited_after_connecting_dm(
-    *, organization: str, tenant: str, name: str, items: Sequence[TodoEntry]
+    *, organization: str, tenant: str, name: str, items: Sequence[TodoEntry], invited: bool = True
 ) -> Message:
-    """The admins invited someone whose list said to ask for an account: the item that replaced it."""
+    """Someone whose list said to ask for an account has a way in now (invited as a guest, or found in
+    the directory): the items that replaced that one or joined it."""
     target = tenant or "your company's directory"
-    heading = f"You are invited to {target}: {organization} is open to you again"
+    if invited:
+        heading = f"You are invited to {target}: {organization} is open to you again"
+        how = f"the migration admins invited you as a guest of {target}"
+    else:
+        heading = f"You have an account in {target}: {organization} is open to you again"
+        how = f"you have an account in {target} now"
     blocks: list[Block] = [
         Heading(heading),
         Text(
-            f"Hi {name}, the migration admins invited you as a guest of {target}, so you can sign in to"
-            f" {organization} again. I changed the first item of your to-do list to this:"
+            f"Hi {name}, {how}, so you can sign in to {organization} again. These items of your to-do"
+            " list are new or changed:"
         ),
         *_items(items),
     ]

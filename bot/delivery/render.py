@@ -50,6 +50,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 tenant=str(payload.get("tenant") or ""),
                 name=payload.get("display_name") or payload["email"],
                 items=_entries(payload),
+                invited=bool(payload.get("invited", True)),
             )
         case "advance_notice":
             rendered = views.advance_notice_dm(

@@ -33,7 +33,9 @@ def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat)
     assert len(told) == 1
     assert "the migration admins invited you as a guest" in _raw(told)
     assert "Accept the invitation to the directory" in text_of(told)
-    assert [button.label for button in told[0].message.buttons] == ["Done", "I need help"]
+    assert "Recreate your personal access tokens" in text_of(told)  # a new guest identity
+    assert "Microsoft Support map it to your guest account" in _raw(told)
+    assert [button.label for button in told[0].message.buttons] == ["Done", "I need help"] * 2
 
     answer = httpx.post(
         f"{chat.runtime.sandbox.url}/_sandbox/signin",  # type: ignore[union-attr]

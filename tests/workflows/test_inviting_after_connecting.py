@@ -9,7 +9,7 @@ from sqlmodel import select
 from storage import Database, OutboundMessage
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
-from workflows.directory import Invitation
+from workflows.directory import DirectoryUser, Invitation
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -75,6 +75,30 @@ def test_invite_after_connecting_invites_once_and_stays_connected(
     bob = next(user for user in notified.users if user.email == "bob@outlook.com")
     assert bob.items[0].key == "accept-invitation"
     assert "sign in to https://dev.azure.com/fabrikam with that same address" in bob.items[0].body
+    assert "accepting gets your access back" in bob.items[0].body
+    assert "Microsoft Support map it to your guest account bob@outlook.com" in bob.items[0].body
+    assert "Without it you lose access" not in bob.items[0].body
+
+
+def test_someone_given_a_directory_account_after_connecting_is_told_to_sign_in_with_it(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    microsoft.add_directory_user("bob@outlook.com", user_type="Guest")  # added in the portal meanwhile
+    notified = found_connected.notify(None, dana)
+    bob = next(user for user in notified.users if user.email == "bob@outlook.com")
+    cy = next(user for user in notified.users if user.email == "cy@gmail.com")
+    assert [item.key for item in bob.items][:1] + [item.key for item in cy.items][:1] == [
+        "sign-in-work-account",
+        "ask-for-access",
+    ]
+    assert "recreate-pats" in [item.key for item in bob.items]
+    assert "Microsoft Support map it to bob@outlook.com" in bob.items[0].body
+    with database.session() as session:
+        lists = session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")).all()
+    (told,) = [message for message in lists if message.recipient == "bob@outlook.com"]
+    assert not any("identity carries over" in note for note in told.payload["notes"])
+    found_connected.invite(None, dana)  # only Cy is still without an account
+    assert microsoft.invitations == ["cy@gmail.com"]
 
 
 def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
@@ -95,6 +119,36 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
         told = session.exec(select(OutboundMessage).where(OutboundMessage.kind == INVITED_MESSAGE)).all()
     assert sorted(message.recipient for message in told) == ["bob@outlook.com", "cy@gmail.com"]
     assert told[0].payload["items"][0]["key"] == "accept-invitation"
+
+
+def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_in_with_that_account(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    cy = found_connected.todo_list("cy@gmail.com")
+    asking = next(item for item in cy if item.key == "ask-for-access")
+    snapshot = microsoft.snapshot
+    # Cy gets a work account between the invite's reading of the directory and its look-up of her
+    microsoft.snapshot = lambda *args, **kwargs: (  # type: ignore[method-assign]
+        snapshot(*args, **kwargs),
+        microsoft.directory.append(
+            DirectoryUser(id="g-cy", user_principal_name="cy@fabrikam.com", mail="cy@gmail.com")
+        ),
+    )[0]
+    result = found_connected.invite(None, dana)
+    assert [o.status for o in result.outcomes if o.email == "cy@gmail.com"] == ["found"]
+    now = found_connected.todo_list("cy@gmail.com")
+    assert (now[0].id, now[0].key) == (asking.id, "sign-in-work-account")
+    assert "sign in as cy@fabrikam.com" in now[0].body and "Microsoft Support map it" in now[0].body
+    assert [item.key for item in now].count("recreate-pats") == 1
+    with database.session() as session:
+        told = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == INVITED_MESSAGE, OutboundMessage.recipient == "cy@fabrikam.com"
+            )
+        ).one()
+    assert told.payload["invited"] is False
+    assert [item["key"] for item in told.payload["items"]] == ["sign-in-work-account", "recreate-pats"]
 
 
 def test_progress_shows_the_invitation_notice_that_followed_a_delivered_list(

@@ -77,7 +77,7 @@ def send_invitations(unit: Unit, actor: Actor) -> InviteResult:
             message += f" Re-check after {hhmm(recheck_at)} UTC."
     else:
         row.invite_recheck_at = None
-        switched = _switch_lists(unit) if connected else 0
+        switched = _switch_lists(unit, outcomes) if connected else 0
         unit.flow.fire("invitations_sent", details={"sent": sum(o.status == "sent" for o in outcomes)})
         commit(unit)
         message = _invite_summary(outcomes)
@@ -130,16 +130,20 @@ def _refusal(actor: Actor, missing: MissingPermission | None, refused: Check | N
     )
 
 
-def _switch_lists(unit: Unit) -> int:
+def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> int:
     row = unit.row
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name or "")
-    return late_invitees.switch_to_accepting(unit.session, row, tenant, unit.flow.now)
+    accounts = {o.email.casefold(): o.account for o in outcomes if o.status == "found" and o.account}
+    return late_invitees.switch_to_accepting(unit.session, row, tenant, unit.flow.now, accounts)
 
 
 def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, state: str) -> str:
     """What the invited still need after connecting: accept, sign in, and (for their history) a mapping."""
     if not any(outcome.status in ("sent", "re-invited") for outcome in outcomes):
-        return ""
+        found = (
+            " I told those already in the directory to sign in with that account instead." if switched else ""
+        )
+        return found
     lists = (
         f" I changed the to-do list of {switched} of them to say so and told them."
         if switched
@@ -196,7 +200,7 @@ def _invite_one(
         claim.status, claim.result = "found", f"already in the directory as {existing.user_principal_name}"
         claim.invited_user_id = existing.id
         commit(unit)
-        return InvitationOutcome(email, display_name, "found", claim.result)
+        return InvitationOutcome(email, display_name, "found", claim.result, existing.user_principal_name)
     claim.status, claim.attempts = "pending", claim.attempts + 1
     heartbeat(row, now)
     try:

@@ -1,12 +1,14 @@
-"""People invited after their to-do lists went out: their "Ask for an account" item becomes "Accept the
-invitation" (the item the sign-in watch ticks), and they hear it once.
+"""People given a way in after their to-do lists went out: their "Ask for an account" item becomes what
+they now need ("Accept the invitation" for a guest the bot invited, "Sign in with your work account" for
+someone `invite` found already in the directory; both are items the sign-in watch ticks), the rest of
+that list's items join it, and they hear it once.
 
-Before `notify` there is nothing to change: `notify` writes the invitation item itself for whoever the
-bot invited.
+Before `notify` there is nothing to change: `notify` writes these items itself from the directory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -14,15 +16,22 @@ from sqlmodel import Session, col, select
 from storage import AffectedUser, Invitation, Migration, TodoItem
 from storage.outbox import enqueue
 from workflows.directory import Tenant
-from workflows.plan import PlannedUser
-from workflows.todo import todo_items
+from workflows.identities import affected_reach
+from workflows.plan import Match, PlannedUser
+from workflows.todo import TodoTemplate, todo_items
 
 INVITED_MESSAGE = "invited_after_connecting"
 ASKING_ITEM = "ask-for-access"
 
 
-def switch_to_accepting(session: Session, row: Migration, tenant: Tenant, now: datetime) -> int:
-    """Rewrite the asking item of everyone with a sent invitation, queue their notice; how many."""
+def switch_to_accepting(
+    session: Session, row: Migration, tenant: Tenant, now: datetime, accounts: Mapping[str, str]
+) -> int:
+    """Rewrite the asking item of everyone with a sent invitation or a directory account `invite` found,
+    add the items their list now lacks, queue their notice; how many.
+
+    `accounts`: invited address (case-folded) -> the sign-in name of the directory account found for it.
+    """
     assert row.id is not None
     waiting = session.exec(
         select(TodoItem, AffectedUser, Invitation)
@@ -35,41 +44,98 @@ def switch_to_accepting(session: Session, row: Migration, tenant: Tenant, now: d
         .where(
             AffectedUser.migration_id == row.id,
             TodoItem.key == ASKING_ITEM,
-            Invitation.status == "sent",
+            col(Invitation.status).in_(["sent", "found"]),
         )
     ).all()
     for item, person, invitation in waiting:
-        invitee = PlannedUser(
-            id=person.entitlement_id,
-            principal_name=person.principal_name,
-            outcome="invite",
-            match=None,
-            display_name=person.display_name,
-            mail_address=invitation.email,
+        invited = invitation.status == "sent"
+        now_needed = todo_items(
+            _as_now(person, invitation, accounts),
+            None,
+            organization=row.organization,
+            tenant=tenant,
+            invited_as=invitation.email if invited else None,
+            after_connecting=True,
         )
-        accept = todo_items(
-            invitee, None, organization=row.organization, tenant=tenant, invited_as=invitation.email
-        )[0]
-        # The same row, so its place at the top of the list and its reminders carry over; done again
-        # only when the person (or their sign-in) says so.
-        item.key, item.title, item.body, item.link = accept.key, accept.title, accept.body, accept.link
-        item.done_at = item.done_by = item.verified_at = None
-        assert item.id is not None
+        if not invited:
+            person.outcome = "map"  # a directory account Connect did not carry them to: mapped, if at all
+            person.directory_account = accounts.get(invitation.email, invitation.email)
+        person.directory_id = invitation.invited_user_id
+        changed = [_rewrite(item, now_needed[0]), *_added(session, item.affected_user_id, now_needed[1:])]
+        reach = affected_reach(person)
         enqueue(
             session,
             idempotency_key=f"migration-{row.id}-invited-after-connecting-{person.id}",
-            recipient=person.email,
+            recipient=reach.recipient,
             kind=INVITED_MESSAGE,
             migration_id=row.id,
             payload={
+                **reach.payload(),
                 "migration_id": row.id,
                 "organization": row.organization,
                 "tenant": row.tenant_name or row.tenant_id,
                 "affected_user_id": person.id,
                 "email": person.email,
                 "display_name": person.display_name,
-                "items": [{key: getattr(item, key) for key in ("id", "key", "title", "body", "link")}],
+                "invited": invited,
+                "items": [
+                    {key: getattr(each, key) for key in ("id", "key", "title", "body", "link")}
+                    for each in changed
+                ],
             },
             now=now,
         )
     return len(waiting)
+
+
+def _as_now(person: AffectedUser, invitation: Invitation, accounts: Mapping[str, str]) -> PlannedUser:
+    """The person as a plan read now would see them: invited, or matched to the account found."""
+    found = None
+    if invitation.status == "found":
+        account = accounts.get(invitation.email, invitation.email)
+        found = Match(invitation.invited_user_id or "", account, "mail")
+    return PlannedUser(
+        id=person.entitlement_id,
+        principal_name=person.principal_name,
+        outcome="invite" if found is None else "map",
+        match=found,
+        display_name=person.display_name,
+        mail_address=invitation.email,
+    )
+
+
+def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
+    # The same row, so its place at the top of the list and its reminders carry over; done again only
+    # when the person (or their sign-in) says so.
+    item.key, item.title, item.body, item.link = (
+        now_needed.key,
+        now_needed.title,
+        now_needed.body,
+        now_needed.link,
+    )
+    item.done_at = item.done_by = item.verified_at = None
+    return item
+
+
+def _added(session: Session, affected_user_id: int, wanted: list[TodoTemplate]) -> list[TodoItem]:
+    """The items of the list they now need that theirs lacks (new tokens for a new identity), at its end."""
+    held = session.exec(select(TodoItem).where(TodoItem.affected_user_id == affected_user_id)).all()
+    keys, last = {each.key for each in held}, max(each.position for each in held)
+    added = []
+    for template in wanted:
+        if template.key in keys:
+            continue
+        last += 1
+        added.append(
+            TodoItem(
+                affected_user_id=affected_user_id,
+                position=last,
+                key=template.key,
+                title=template.title,
+                body=template.body,
+                link=template.link,
+            )
+        )
+    session.add_all(added)
+    session.flush()
+    return added

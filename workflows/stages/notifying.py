@@ -1,5 +1,10 @@
 """After connecting: every affected user is recorded with their own to-do list, and one message to each
-is queued in the outbox (sent exactly once, paced, by the delivery worker)."""
+is queued in the outbox (sent exactly once, paced, by the delivery worker).
+
+The stored plan (the approved one, or the one read when the organization was found connected) is what
+Connect did with each identity. Someone it left without a directory account may have one by now (a guest
+invitation after connecting, or an account made since): the directory, read again, decides their list.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from workflows._views import todo_entry
 from workflows.directory import MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
 from workflows.identities import affected_reach, directory_account
-from workflows.plan import PlannedUser
+from workflows.plan import PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, sent_invitations
 from workflows.stages.unit import Context, Unit, status, step
@@ -24,26 +29,50 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
             row = unit.row
             unit.flow.fire("notify")
             plan = _plan_codec.decode(row.plan or {})
+            connector = row.started_by_email
             try:
-                org_users = {user.id: user for user in ctx.microsoft.org_users(row.organization)}
-                tenant = ctx.microsoft.tenant(row.tenant_id)
+                snapshot = ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
             except MicrosoftError as error:
                 raise WorkflowError(
                     f"I could not read the organization's users: {error} Try again."
                 ) from None
+            today = {user.id: user for user in build_plan(snapshot, connector).users}
+            org_users = {user.id: user for user in snapshot.users}
             assert row.id is not None
             invited = sent_invitations(session, row.id)
             notified = [
                 _notify_one(
-                    unit, as_invited(user, invited), org_users.get(user.id), tenant, invited.get(user.id)
+                    unit,
+                    *_as_now(user, today.get(user.id), invited),
+                    org_users.get(user.id),
+                    snapshot.tenant,
+                    invited.get(user.id),
                 )
                 for user in plan.users
             ]
         return NotifyResult(status=status(session, row), users=tuple(notified))
 
 
+def _as_now(
+    stored: PlannedUser, today: PlannedUser | None, invited: dict[str, str]
+) -> tuple[PlannedUser, bool]:
+    """The person as their list must treat them, and whether their way in came after the connection."""
+    if stored.outcome != "invite":
+        return as_invited(stored, invited), False  # invited before connecting: the re-plan matched them
+    if stored.id in invited:
+        return stored, True
+    if today is not None and today.outcome != "invite":
+        return today, True
+    return stored, False
+
+
 def _notify_one(
-    unit: Unit, user: PlannedUser, org_user: OrgUser | None, tenant: Tenant, invited_as: str | None
+    unit: Unit,
+    user: PlannedUser,
+    after_connecting: bool,
+    org_user: OrgUser | None,
+    tenant: Tenant,
+    invited_as: str | None,
 ) -> NotifiedUser:
     row, session, now = unit.row, unit.session, unit.flow.now
     assert row.id is not None
@@ -73,7 +102,14 @@ def _notify_one(
             link=t.link,
         )
         for position, t in enumerate(
-            todo_items(user, org_user, organization=row.organization, tenant=tenant, invited_as=invited_as)
+            todo_items(
+                user,
+                org_user,
+                organization=row.organization,
+                tenant=tenant,
+                invited_as=invited_as,
+                after_connecting=after_connecting,
+            )
         )
     ]
     session.add_all(items)
@@ -95,7 +131,7 @@ def _notify_one(
             "display_name": user.display_name,
             "tenant": row.tenant_name or row.tenant_id,
             "outcome": user.outcome,
-            "notes": todo_notes(user),
+            "notes": todo_notes(user, after_connecting=after_connecting),
             "items": [
                 {"id": e.id, "key": e.key, "title": e.title, "body": e.body, "link": e.link} for e in entries
             ],
