@@ -95,6 +95,12 @@ class DirectMessage:
     def addresses(self) -> tuple[str, ...]:
         return (self.email, *self.also)
 
+    @property
+    def directory_keys(self) -> tuple[str, ...]:
+        """What a directory finds them by, in order: the object id is who they are; their addresses may
+        name them when the plan had none."""
+        return (self.directory_id, *self.addresses) if self.directory_id else self.addresses
+
 
 @dataclass(frozen=True)
 class Channel:

@@ -110,13 +110,13 @@ class Delivery:
             return None
         if isinstance(to, DirectMessage):
             try:
-                known = await self._people.user_id(to.email)
+                known = await self._known_address(to)
             except DELIVERY_ERRORS:
                 return to.email  # Slack is down: the worker finds them once it is back
             if known is None:
                 problems.append(_not_in_slack(to.email, outgoing.message.summary))
                 return ""
-            return to.email
+            return known
         if isinstance(to, Channel) and to.channel:
             return f"{CHANNEL_PREFIX}{to.channel}"
         if origin is None:
@@ -124,6 +124,13 @@ class Delivery:
             return ""
         # where they spoke, or their DM with the bot (a user id posts there) when they clicked in App Home
         return f"{CHANNEL_PREFIX}{origin.channel or origin.user_id}"
+
+    async def _known_address(self, to: DirectMessage) -> str | None:
+        """The first of the person's addresses a Slack account has: the one outbox row it goes to."""
+        for address in to.addresses:
+            if await self._people.user_id(address) is not None:
+                return address
+        return None
 
     async def tell(self, origin: Origin, text: str) -> None:
         """A private note to whoever spoke; failures are logged, never raised."""
@@ -183,11 +190,11 @@ class Delivery:
     async def _destination(self, outgoing: Outgoing, origin: Origin, problems: list[str]) -> str | None:
         to = outgoing.to
         if isinstance(to, DirectMessage):
-            user_id = await self._people.user_id(to.email)
-            if user_id is None:
+            person = await self._people.find_first(to.addresses)
+            if person is None:
                 problems.append(_not_in_slack(to.email, outgoing.message.summary))
                 return None
-            return await self._people.dm_channel(user_id)
+            return await self._people.dm_channel(person.user_id)
         if isinstance(to, Channel) and to.channel:
             return to.channel
         return origin.channel or await self._people.dm_channel(origin.user_id)

@@ -119,7 +119,7 @@ class Delivery:
     ) -> ConversationRef | None:
         to = outgoing.to
         if isinstance(to, DirectMessage):
-            person = await self._people.find(to.email)
+            person = await self._people.find_first(to.directory_keys)
             if person is None:
                 problems.append(
                     f"**{to.email}** is not in the directory, so they did not get "

@@ -84,9 +84,7 @@ class TeamsSender:
             if ref is None:
                 raise DeliveryFailed("no_channel", f"no Teams channel known as {channel!r}", permanent=True)
             return ref
-        # the object id is who they are in Teams; their addresses may name them when the plan had none
-        keys = (to.directory_id, *to.addresses) if to.directory_id else to.addresses
-        person = await self._people.find_first(keys)
+        person = await self._people.find_first(to.directory_keys)
         if person is None:
             names = " or ".join(to.addresses)
             raise DeliveryFailed(

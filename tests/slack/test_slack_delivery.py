@@ -57,6 +57,16 @@ def test_people_missing_from_slack_are_reported_to_the_requester(
     assert [call.params["channel"] for call in bot.fake.calls_of("chat.postMessage")] == [f"D{COLLEAGUE}"]
 
 
+def test_a_direct_message_tries_the_persons_other_addresses_as_the_outbox_does(
+    bot: Harness, scripted: ScriptedConversation
+) -> None:
+    scripted.answers = [say("Your to-do list", to=DirectMessage("old@fabrikam.com", also=(COLLEAGUE_EMAIL,)))]
+    bot.send.command("notify fabrikam")
+    posted = bot.fake.wait_for_calls("chat.postMessage")
+    assert [call.params["channel"] for call in posted] == [f"D{COLLEAGUE}"]
+    assert bot.fake.responses == []  # nobody was told the person is missing
+
+
 def test_a_channel_message_goes_to_the_named_channel_or_where_the_command_came_from(
     bot: Harness, scripted: ScriptedConversation
 ) -> None:
