@@ -27,7 +27,7 @@ def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat)
 
     invited = chat.say(DANA, "invite")
     reply = _raw([m for m in invited if not isinstance(m.to, DirectMessage)])
-    assert "2 invited." in reply and "I changed the to-do list of 2 of them" in reply
+    assert "2 invited." in reply and "I changed 2 to-do lists to say what each now needs" in reply
     assert chat.state() == "users_notified"
     told = [m for m in invited + chat.runtime.conversation.watch() if m.to == DirectMessage(ERIN)]
     assert len(told) == 1

@@ -110,7 +110,7 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
 
     result = found_connected.invite(None, dana)
     assert result.status.state == "users_notified"
-    assert "I changed the to-do list of 2 of them to say so and told them." in result.message
+    assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
     first = found_connected.todo_list("bob@outlook.com")[0]
     assert (first.id, first.key, first.done_at) == (asking.id, "accept-invitation", None)
     assert "Microsoft sent an invitation email from invites@microsoft.com to bob@outlook.com" in first.body
@@ -137,6 +137,7 @@ def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_i
     )[0]
     result = found_connected.invite(None, dana)
     assert [o.status for o in result.outcomes if o.email == "cy@gmail.com"] == ["found"]
+    assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
     now = found_connected.todo_list("cy@gmail.com")
     assert (now[0].id, now[0].key) == (asking.id, "sign-in-work-account")
     assert "sign in as cy@fabrikam.com" in now[0].body and "Microsoft Support map it" in now[0].body

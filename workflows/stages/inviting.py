@@ -134,26 +134,25 @@ def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> int:
     row = unit.row
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name or "")
     accounts = {o.email.casefold(): o.account for o in outcomes if o.status == "found" and o.account}
-    return late_invitees.switch_to_accepting(unit.session, row, tenant, unit.flow.now, accounts)
+    return late_invitees.switch_lists(unit.session, row, tenant, unit.flow.now, accounts)
 
 
 def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, state: str) -> str:
-    """What the invited still need after connecting: accept, sign in, and (for their history) a mapping."""
-    if not any(outcome.status in ("sent", "re-invited") for outcome in outcomes):
-        found = (
-            " I told those already in the directory to sign in with that account instead." if switched else ""
-        )
-        return found
-    lists = (
-        f" I changed the to-do list of {switched} of them to say so and told them."
+    """What the invited still need after connecting: accept, sign in, and (for their history) a mapping;
+    and whose lists changed (the invited, and those found already in the directory)."""
+    told = (
+        f" I changed {switched} to-do {'list' if switched == 1 else 'lists'} to say what each now needs,"
+        " and told them."
         if switched
-        else " `notify` gives them that step on their to-do lists."
-        if state == "connected"
         else ""
     )
+    if not any(outcome.status in ("sent", "re-invited") for outcome in outcomes):
+        return told
+    if not switched and state == "connected":
+        told = " `notify` gives them that step on their to-do lists."
     return (
         " Each gets Microsoft's invitation email: once they accept it and sign in with that address, they"
-        " are back in." + lists + " Their old work history stays with their Microsoft account: to keep it,"
+        " are back in." + told + " Their old work history stays with their Microsoft account: to keep it,"
         " have Microsoft Support map it to the guest account (Organization settings > Microsoft Entra ID"
         " lists the disconnected users)."
     )

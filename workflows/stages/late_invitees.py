@@ -24,7 +24,7 @@ INVITED_MESSAGE = "invited_after_connecting"
 ASKING_ITEM = "ask-for-access"
 
 
-def switch_to_accepting(
+def switch_lists(
     session: Session, row: Migration, tenant: Tenant, now: datetime, accounts: Mapping[str, str]
 ) -> int:
     """Rewrite the asking item of everyone with a sent invitation or a directory account `invite` found,
