@@ -92,6 +92,13 @@ class Served:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def tracebacks(self) -> str:
+        """Every traceback in the log with the lines before it, whole: `assert not served.tracebacks(), ...`
+        shows what went wrong, where pytest would cut a long log short."""
+        lines = self.log_text().splitlines()
+        starts = [index for index, line in enumerate(lines) if line.startswith("Traceback")]
+        return "\n...\n".join("\n".join(lines[max(0, start - 3) : start + 40]) for start in starts)
+
 
 @dataclass
 class ServedSlack:

@@ -81,7 +81,7 @@ def test_unreadable_words_in_a_dm_get_a_validation_message_not_an_error(
     answer = texts(bot.fake.posts_to("DANN")[before].params)
     assert named in answer and "I did nothing" in answer
     assert "went wrong" not in answer
-    assert "Traceback" not in bot.served.log_text()
+    assert not bot.served.tracebacks(), bot.served.tracebacks()
 
 
 def test_a_mention_is_answered_in_its_thread(bot: ServedSlack) -> None:
