@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from workflows.plan import OUTCOMES, Check, Match, Plan, PlannedUser
@@ -41,13 +42,20 @@ def counts(data: dict[str, Any]) -> dict[str, int]:
     return {outcome: int(stored.get(outcome, 0)) for outcome in OUTCOMES}
 
 
-def outcome_of(data: dict[str, Any], address: str) -> str | None:
-    """The outcome of the user whose principal name or email is `address`, without decoding the plan."""
-    wanted = address.strip().casefold()
+def candidates(data: dict[str, Any], keys: set[str]) -> Iterator[PlannedUser]:
+    """The users with an address or directory id among `keys` (case-folded), decoding only those: a question
+    must not rebuild every user of a 100,000-user plan. Which of them is really the person is for
+    `workflows.identities` to say."""
     for user in data["users"]:
-        if wanted in (str(user["principal_name"]).casefold(), str(user.get("mail_address", "")).casefold()):
-            return str(user["outcome"])
-    return None
+        match = user.get("match") or {}
+        known = (
+            user["principal_name"],
+            user.get("mail_address", ""),
+            match.get("user_principal_name", ""),
+            match.get("id", ""),
+        )
+        if keys & {str(value).strip().casefold() for value in known}:
+            yield _user(user)
 
 
 def _user(data: dict[str, Any]) -> PlannedUser:

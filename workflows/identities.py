@@ -69,6 +69,17 @@ def recognises(actor: Actor, user: AffectedUser) -> bool:
     return bool(email) and email in {address.casefold() for address in known}
 
 
+def is_planned_as(actor: Actor, user: PlannedUser) -> bool:
+    """Whether whoever speaks in chat is this planned person, known as `recognises` knows them once they have
+    a list: by any Azure DevOps address, the directory account they can use, or its object id."""
+    account = directory_account(user)
+    if actor.id and account is not None and actor.id == account.id:
+        return True
+    email = actor.email.strip().casefold()
+    known = (user.principal_name, user.mail_address, account.user_principal_name if account else "")
+    return bool(email) and email in {address.strip().casefold() for address in known}
+
+
 def owned_by(who: Actor | str) -> ColumnElement[bool]:
     """The affected-user rows of this person, matched as `recognises` matches them."""
     email = (who.email if isinstance(who, Actor) else who).strip().lower()

@@ -296,7 +296,7 @@ class Conversation:
             status, inside = self._migration_of(actor, channel)
         except WorkflowError:
             return AskerContext()
-        outcome = self._service.outcome_of(status.organization, actor.email) if actor.email else None
+        outcome = self._service.outcome_of(status.organization, actor)
         try:
             is_admin = self._may_administer(status.organization, actor)
         except (WorkflowError, MicrosoftError):
@@ -530,10 +530,15 @@ def list_fingerprint(users: Sequence[OrgUser]) -> str:
 
 
 def _case_of(checks: tuple[Check, ...]) -> str | None:
-    """A first connection from Microsoft accounts, or a switch from another directory."""
+    """A first connection from Microsoft accounts, or a switch from another directory.
+
+    An organization found already connected to the tenant ("warn") counts as a first connection: the bot
+    never connects from another directory (that check blocks until it is disconnected), and the notices and
+    to-do lists it sends there are a first connection's, which the FAQ must not contradict.
+    """
     for check in checks:
         if check.code == "org-connection":
-            return {"pass": "first", "fail": "switch"}.get(check.status)
+            return {"pass": "first", "warn": "first", "fail": "switch"}.get(check.status)
     return None
 
 

@@ -89,6 +89,8 @@ def test_the_askers_case_comes_from_the_migrations_connection_check() -> None:
     )
     assert _case_of((first,)) == "first"
     assert _case_of((switch,)) == "switch"
+    found_connected = Check("org-connection", "warn", "fabrikam is already connected to this tenant.")
+    assert _case_of((found_connected,)) == "first"  # what its notices and to-do lists describe
     assert _case_of(()) is None
 
 

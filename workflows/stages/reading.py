@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from storage import ActiveMigration, Approval, AuditEntry, Migration
+from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Migration
 from workflows import _plan_codec
 from workflows.errors import WorkflowError
+from workflows.identities import is_planned_as, owned_by
 from workflows.machine import describe_state
 from workflows.plan import Plan
-from workflows.results import MigrationStatus
+from workflows.results import Actor, MigrationStatus
 from workflows.stages.approval_lapse import expire_lapsed
+from workflows.stages.invited import as_invited, sent_invitations
 from workflows.stages.unit import Context, find, status
 
 
@@ -61,11 +63,22 @@ def plan(ctx: Context, organization: str | None = None) -> Plan:
         return _plan_codec.decode(row.plan)
 
 
-def outcome_of(ctx: Context, organization: str | None, address: str) -> str | None:
-    """This person's outcome in the current plan (by principal name or email), if they are in it."""
+def outcome_of(ctx: Context, organization: str | None, who: Actor) -> str | None:
+    """This person's outcome as their notices and to-do list have it: their list's once they have one, else
+    the plan's, where a sent invitation keeps them `invite` however the plan was remade since (as announcing
+    and notifying read it). None when they are in neither."""
     with ctx.database.session() as session:
         row = find(session, organization)
-        return _plan_codec.outcome_of(row.plan, address) if row.plan else None
+        listed = session.exec(
+            select(AffectedUser.outcome).where(AffectedUser.migration_id == row.id, owned_by(who))
+        ).first()
+        if listed is not None or row.plan is None:
+            return listed
+        keys = {key.strip().casefold() for key in (who.email, who.id) if key.strip()}
+        planned = (user for user in _plan_codec.candidates(row.plan, keys) if is_planned_as(who, user))
+        user = next(planned, None)
+        assert row.id is not None
+        return as_invited(user, sent_invitations(session, row.id)).outcome if user else None
 
 
 def audit_trail(ctx: Context, organization: str | None = None) -> list[AuditEntry]:
