@@ -14,7 +14,7 @@ from bot.conversation.messages import Message
 from bot.runtime import Runtime
 
 HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
-A button shows the words to type instead of clicking it: `faq-not-helpful #3` rates an answer Not helpful.
+A button shows the words to type instead of clicking it; right after an answer, `Not helpful` rates it.
   :as EMAIL   speak as someone else
   :dm TEXT    send TEXT as a direct message to the bot (questions, `todo`, `done N`)
   :connect    (sandbox) click Connect in the portal for the migration waiting for it

@@ -6,13 +6,15 @@ Hooked into `Conversation` by adding `FaqReview.handlers()` to its command table
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.conversation import faq_views
 from bot.conversation.commands import Command
 from bot.conversation.messages import Outgoing
-from faq import AskerContext, FaqAnswerer
+from faq import Answer, AskerContext, FaqAnswerer
 from faq.feedback import FeedbackError, FeedbackStore, check_resolution
 from workflows.errors import WorkflowError
 from workflows.results import Actor
@@ -22,7 +24,12 @@ REVIEW_USAGE = (
     "Say `faq review` to list the questions waiting, then `faq review attach N TOPIC`,"
     " `faq review answer N TEXT` or `faq review dismiss N`."
 )
+NOTHING_TO_RATE = (
+    "I have no answer of yours to rate just now. Right after an answer, type `Helpful` or `Not helpful`,"
+    " or the words its button shows (like `faq-not-helpful #3`)."
+)
 _PAGE = 10
+_REMEMBERED_ASKERS = 1000
 
 
 class FaqReview:
@@ -36,6 +43,9 @@ class FaqReview:
         self._answerer = answerer
         self._context_of = context_of
         self._clock = clock
+        # Each asker's last unrated answer, so a typed label rates it; the oldest forgotten first.
+        self._unrated: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -50,10 +60,25 @@ class FaqReview:
     def _not_helpful(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return self._rate(actor, command, helpful=False)
 
+    def answered(self, actor: Actor, answer: Answer) -> Answer:
+        """Remember the answer just given to this asker, for a `Helpful` typed next."""
+        with self._lock:
+            self._unrated.pop(_asker(actor), None)
+            if answer.rating is not None:
+                self._unrated[_asker(actor)] = answer.rating
+                if len(self._unrated) > _REMEMBERED_ASKERS:
+                    self._unrated.popitem(last=False)
+        return answer
+
     def _rate(self, actor: Actor, command: Command, *, helpful: bool) -> list[Outgoing]:
+        with self._lock:
+            last = self._unrated.pop(_asker(actor), None)
+        rating = command.text if command.text.strip() else last
+        if rating is None:
+            raise WorkflowError(NOTHING_TO_RATE)
         organization = self._context_of(actor).organization
         try:
-            item = self._answerer.rate(command.text, helpful, organization)
+            item = self._answerer.rate(rating, helpful, organization)
         except FeedbackError as error:
             raise WorkflowError(str(error)) from None
         return [faq_views.rated(item, helpful)]
@@ -98,6 +123,10 @@ def check_and_explain(topic: str | None, known: list[str], text: str | None = No
         check_resolution(topic, text, known)
     except FeedbackError as error:
         raise WorkflowError(str(error)) from None
+
+
+def _asker(actor: Actor) -> str:
+    return actor.id or actor.email.casefold()
 
 
 def _number(raw: str | None, usage: str) -> int:

@@ -10,6 +10,9 @@ from faq.feedback import FeedbackItem
 
 RATE_HELPFUL = "faq-helpful"
 RATE_NOT_HELPFUL = "faq-not-helpful"
+HELPFUL, NOT_HELPFUL = "Helpful", "Not helpful"
+RATING_OF_LABEL = {HELPFUL.casefold(): RATE_HELPFUL, NOT_HELPFUL.casefold(): RATE_NOT_HELPFUL}
+"""A rating button's label typed alone (as the console shows it) rates the asker's last answer."""
 REVIEW_WORD = "faq"
 _EXCERPT = 300
 
@@ -25,8 +28,8 @@ def answer(answer: Answer) -> Outgoing:
         blocks.append(
             Actions(
                 (
-                    Button("Helpful", RATE_HELPFUL, answer.rating, "primary"),
-                    Button("Not helpful", RATE_NOT_HELPFUL, answer.rating),
+                    Button(HELPFUL, RATE_HELPFUL, answer.rating, "primary"),
+                    Button(NOT_HELPFUL, RATE_NOT_HELPFUL, answer.rating),
                 )
             )
         )

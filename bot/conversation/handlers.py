@@ -113,7 +113,8 @@ class Conversation:
             "retry-failed": self._retry_failed,
             "snooze": self._snooze,
         }
-        self._handlers.update(FaqReview(answerer, self._asker_context).handlers())
+        self._review = FaqReview(answerer, self._asker_context)
+        self._handlers.update(self._review.handlers())
 
     # ------------------------------------------------------------ entry points
 
@@ -288,8 +289,10 @@ class Conversation:
         context = self._asker_context(actor, channel)
         topic = command.text.strip()
         if self._answerer.knows(topic, context.organization):  # a suggested topic's button
-            return [faq_views.answer(self._answerer.explain(topic, context))]
-        return [faq_views.answer(self._answerer.answer(command.text, context))]
+            answer = self._answerer.explain(topic, context)
+        else:
+            answer = self._answerer.answer(command.text, context)
+        return [faq_views.answer(self._review.answered(actor, answer))]
 
     def _asker_context(self, actor: Actor, channel: str | None = None) -> AskerContext:
         try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.conversation.commands import USAGE_OF, USAGES, Command, parse, typed_words
-from bot.conversation.faq_views import RATE_HELPFUL, RATE_NOT_HELPFUL
+from bot.conversation.faq_views import RATE_HELPFUL, RATE_NOT_HELPFUL, RATING_OF_LABEL
 
 MAX_SUGGESTIONS = 3
 MIN_PREFIX = 3
@@ -127,6 +127,9 @@ def read(text: str, *, in_direct_message: bool = False) -> Reading:
     """
     command = parse(text)
     typed = typed_words(text)
+    rating = RATING_OF_LABEL.get(" ".join(typed.split()).strip(" .!").casefold())
+    if rating is not None:  # a rating button's label, typed: never a question, never `notify helpful`
+        return Reading("command", Command(rating, (), ""))
     usage = USAGE_OF.get(command.word)
     if command.word in TYPED_BUTTONS or (
         usage is not None and not _is_sentence_after(command, usage.most_arguments, typed)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.conversation import faq_views
+from bot.conversation import faq_review, faq_views
 from bot.conversation.handlers import _case_of
+from bot.conversation.messages import Outgoing
 from faq import Answer
 from tests.bot.conftest import ORG, Chat, chat, text_of
 from workflows.plan import Check
@@ -14,6 +15,11 @@ __all__ = ["chat"]
 
 DANA, ANN = "dana@fabrikam.com", "ann@fabrikam.com"  # an organization admin, an end user
 HELP_DESK = "where do I find the IT help desk on the migration weekend?"
+
+
+def flat(outgoing: list[Outgoing]) -> str:
+    """The reply as one line: the console wraps long lines."""
+    return " ".join(text_of(outgoing).split())
 
 
 def _started(chat: Chat) -> None:
@@ -107,4 +113,17 @@ def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question
     listed = text_of(chat.say(DANA, "/aad faq review"))
     assert "help desk" in listed and "ssh keys" in listed
     assert faq_views.RATE_NOT_HELPFUL not in listed and "#3" not in listed
-    assert "type the words it shows" in text_of(chat.say(ANN, faq_views.RATE_HELPFUL, in_dm=True))
+    assert faq_review.NOTHING_TO_RATE in flat(chat.say(ANN, faq_views.RATE_HELPFUL, in_dm=True))
+
+
+def test_a_rating_buttons_label_typed_right_after_an_answer_rates_it(chat: Chat) -> None:
+    _started(chat)
+    chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
+    assert "passed your question on" in text_of(chat.say(ANN, "Not helpful", in_dm=True))
+    chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
+    assert "glad it helped" in text_of(chat.say(ANN, "helpful.", in_dm=True))
+    again = flat(chat.say(ANN, "Not helpful", in_dm=True))  # that answer is rated already
+    assert faq_review.NOTHING_TO_RATE in again and "notify" not in again
+    assert faq_review.NOTHING_TO_RATE in flat(chat.say(DANA, "Helpful", in_dm=True))  # no answer yet
+    listed = text_of(chat.say(DANA, "/aad faq review"))
+    assert "ssh keys" in listed and "> Helpful" not in listed and "> Not helpful" not in listed
