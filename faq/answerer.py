@@ -204,8 +204,9 @@ class FaqAnswerer:
     ) -> Ranking:
         """Asked inside a migration, a message is about the move whatever its words ("what happens to my
         pipelines?" in the migration's channel). Anywhere, asking what becomes of something ("what happens to
-        our projects?") may be answered by a topic kept for the move, the one change this bot is about; only
-        that: the calibration still weighs it as a message that does not name the move (docs/faq-eval.md)."""
+        our projects?") may be answered by a topic kept for the move, the one change this bot is about, and
+        the calibration then weighs it as a message about the move; the learned log-odds stay as they are
+        (docs/faq-eval.md, rounds "faqfix" and "asker")."""
         about = self.about.logit(_about.features(reading))
         if in_migration:
             reading = replace(reading, about_the_move=True)
@@ -235,6 +236,8 @@ class FaqAnswerer:
             and not (reading.about_the_move or reading.asks_what_becomes)
         ):
             ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
+        elif best is not None and best.only_about_the_move and reading.asks_what_becomes:
+            ranking = replace(ranking, about_the_move=True)
         return ranking
 
     def _other_question(self, knowledge: _Knowledge, reading: _reading.Reading, main: Ranking) -> str | None:

@@ -289,7 +289,7 @@ def test_input_the_topics_do_not_understand_gets_no_confidence(answerer: FaqAnsw
 
 
 def test_asked_inside_a_migration_a_vague_question_is_about_the_move(answerer: FaqAnswerer) -> None:
-    question = "what happens to my pipelines?"
+    question = "are pipelines impacted?"
     assert answerer.answer(question).topic is None  # asked anywhere, it could be about anything
     inside = answerer.answer(question, AskerContext(organization="fabrikam", migration="fabrikam"))
     assert inside.topic == "what-is-kept"
@@ -335,6 +335,10 @@ def test_a_known_case_gets_its_own_answer_only_and_an_unknown_one_gets_every_cas
         "What happens to our projects?",
         "do we lose any of our code?",
         "what happens to the work item history",
+        "what happens to our repos?",
+        "what happens to our repositories?",
+        "what happens to our pipelines?",
+        "what happens to our work items?",
     ],
 )
 def test_asking_what_becomes_of_the_organizations_content_is_answered_without_naming_the_move(

@@ -73,9 +73,9 @@ def test_batch_mode_text_is_one_line_per_question(
 def test_ask_inside_a_migration_takes_the_question_to_be_about_the_move(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert _run(["ask", "what happens to my pipelines?", "--json"]) == 0
+    assert _run(["ask", "are pipelines impacted?", "--json"]) == 0
     outside = json.loads(capsys.readouterr().out)
-    assert _run(["ask", "what happens to my pipelines?", "--json", "--migration", "fabrikam"]) == 0
+    assert _run(["ask", "are pipelines impacted?", "--json", "--migration", "fabrikam"]) == 0
     inside = json.loads(capsys.readouterr().out)
     assert outside["topic"] is None and inside["topic"] == "what-is-kept"
     assert set(inside) == set(outside) >= CONTRACT_KEYS  # the contract's shape, whatever the options
