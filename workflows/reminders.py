@@ -167,6 +167,9 @@ class UserProgress:
     verified: int = 0
     signed_in: bool = False
     """Azure DevOps shows a sign-in with the directory account since the connection."""
+    directory_account: str | None = None
+    """The work account the plan matched or mapped them to, where it differs from `email` and is an address
+    (a guest's `#EXT#` sign-in name is not): where their list went once connected."""
 
 
 @dataclass(frozen=True)
@@ -708,7 +711,15 @@ def _user_progress(
         delivery_error=error,
         verified=sum(item.verified_at is not None for item in items),
         signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
+        directory_account=_other_address(user),
     )
+
+
+def _other_address(user: AffectedUser) -> str | None:
+    account = user.directory_account
+    if not account or "#EXT#" in account.upper() or account.casefold() == user.email.casefold():
+        return None
+    return account
 
 
 def _commit_quietly(session: Session) -> bool:

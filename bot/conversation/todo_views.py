@@ -176,7 +176,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     behind = sorted(report.users, key=_furthest_behind)
     rows = [
         (
-            user.email,
+            _known_as(user),
             f"{user.done} of {user.total}",
             "verified" if user.signed_in else "not yet",
             _DELIVERY_WORDS[user.delivery],
@@ -227,6 +227,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
                     "items total",
                     "to-do list",
                     "reason",
+                    "work account",
                 ),
                 [
                     (
@@ -238,6 +239,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
                         str(user.total),
                         _DELIVERY_WORDS[user.delivery],
                         user.delivery_error or "",
+                        user.directory_account or "",
                     )
                     for user in behind
                 ],
@@ -251,6 +253,11 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
         buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
     blocks.append(Actions(tuple(buttons)))
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
+
+
+def _known_as(user: UserProgress) -> str:
+    """Their work account once the plan gives one, with the Azure DevOps address they were listed under."""
+    return f"{user.directory_account} (was {user.email})" if user.directory_account else user.email
 
 
 def _furthest_behind(user: UserProgress) -> tuple[int, float]:

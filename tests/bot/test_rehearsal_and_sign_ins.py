@@ -72,6 +72,12 @@ def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
     assert "verified" in ann_row
     # Carol and Kim still show their Microsoft accounts and need mapping; Gus and Hana a decision.
     assert "4 people are still on their Microsoft account" in _raw(progress)
+    # the progress table lists everyone under one kind of address: their work account where the plan gave
+    # one, with the Azure DevOps address they were known by
+    assert any(
+        line.strip().startswith("kim@fabrikam.com (was kim@fabrikam-old.com)") for line in report.splitlines()
+    )
+    assert "ann@fabrikam.com (was" not in report
     kim_row = [line for line in report.splitlines() if line.strip().startswith("kim@fabrikam-old.com")][-1]
     assert "map" in kim_row and "Microsoft Support map their old identity" in kim_row
 
