@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from storage import Database, OutboundMessage, Reminder
-from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft
+from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -23,11 +23,7 @@ def _notified(database: Database, clock: FakeClock) -> MigrationService:
     dana, lee = Actor("U-DANA", DANA, "Dana"), Actor("U-LEE", LEE, "Lee")
     service.start("fabrikam", "fabrikam.com", dana, channel="CMIGRATE")
     service.invite(None, dana)
-    request = service.request_approval(None, dana)
-    service.decide(request.approval_id, lee, approve=True)
-    microsoft.connect(service.status().tenant_id)
-    service.check_connection()
-    service.notify(None, dana)
+    connect_and_notify(service, microsoft, dana, lee)
     return service
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from workflows.directory import (
     DirectorySnapshot,
@@ -19,6 +20,9 @@ from workflows.directory import (
     Tenant,
 )
 from workflows.plan import Check
+
+if TYPE_CHECKING:
+    from workflows.service import Actor, MigrationService
 
 TENANT_ID = "7f1c2d3e-0000-4000-8000-00000000fab1"
 OTHER_TENANT_ID = "9a9a9a9a-0000-4000-8000-0000000000ff"
@@ -230,3 +234,15 @@ class FakeMicrosoft:
             allow_invites_from=self.allow_invites,
             billing_subscription=self.subscriptions.get(billing) if billing else None,
         )
+
+
+def connect_and_notify(
+    service: MigrationService, microsoft: FakeMicrosoft, requester: Actor, approver: Actor
+) -> None:
+    """Approval by another admin, the portal step, the watch seeing it, `notify`: where the tests of life
+    after connecting begin."""
+    request = service.request_approval(None, requester)
+    service.decide(request.approval_id, approver, approve=True)
+    microsoft.connect(service.status().tenant_id)
+    service.check_connection()
+    service.notify(None, requester)

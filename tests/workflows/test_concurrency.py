@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 
 from storage import Database
-from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.errors import ConflictError, WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -160,11 +160,7 @@ def test_a_double_click_on_done_marks_the_item_once(
     lee: Actor,
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, dana)
-    service.decide(request.approval_id, lee, approve=True)
-    microsoft.connect(service.status().tenant_id)
-    service.check_connection()
-    service.notify(None, dana)
+    connect_and_notify(service, microsoft, dana, lee)
     item = service.todo_list(lee.email)[0]
     racing = interleaved(database, microsoft, clock)
     results = race(lambda: racing.mark_done(item.id, lee), lambda: racing.mark_done(item.id, lee))

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from storage import Database, OutboundMessage
-from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import DirectoryUser, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -30,11 +30,7 @@ def notified(
     )
     service.start("fabrikam", "fabrikam.com", dana)
     assert service.plan().users[-1].outcome == "map"
-    request = service.request_approval(None, dana)
-    service.decide(request.approval_id, lee, approve=True)
-    microsoft.connect(service.status().tenant_id)
-    service.check_connection()
-    service.notify(None, dana)
+    connect_and_notify(service, microsoft, dana, lee)
     return service
 
 

@@ -8,7 +8,13 @@ import pytest
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder, TodoItem
-from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeClock, FakeMicrosoft
+from tests.workflows.fakes import (
+    OTHER_TENANT_ID,
+    SUBSCRIPTION_ID,
+    FakeClock,
+    FakeMicrosoft,
+    connect_and_notify,
+)
 from workflows.directory import Subscription
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import (
@@ -59,11 +65,7 @@ def notified(
 ) -> MigrationService:
     service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
     service.invite(None, dana)
-    request = service.request_approval(None, dana)
-    service.decide(request.approval_id, lee, approve=True)
-    microsoft.connect(service.status().tenant_id)
-    service.check_connection()
-    service.notify(None, dana)
+    connect_and_notify(service, microsoft, dana, lee)
     return service
 
 

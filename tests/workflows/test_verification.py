@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from storage import Database, OutboundMessage, TodoItem
-from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -19,11 +19,7 @@ CHANNEL = "CMIGRATE"
 
 
 def _connect_and_notify(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor) -> None:
-    request = service.request_approval(None, dana)
-    service.decide(request.approval_id, lee, approve=True)
-    microsoft.connect(service.status().tenant_id)
-    service.check_connection()
-    service.notify(None, dana)
+    connect_and_notify(service, microsoft, dana, lee)
 
 
 @pytest.fixture
