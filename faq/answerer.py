@@ -230,14 +230,11 @@ class FaqAnswerer:
                 ranking = main_only
         ranking = replace(ranking, about_the_move=reading.about_the_move, about=about)
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
-        if (
-            best is not None
-            and best.only_about_the_move
-            and not (reading.about_the_move or reading.asks_what_becomes)
-        ):
-            ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
-        elif best is not None and best.only_about_the_move and reading.asks_what_becomes:
-            ranking = replace(ranking, about_the_move=True)
+        if best is not None and best.only_about_the_move and not reading.about_the_move:
+            if reading.asks_what_becomes:
+                ranking = replace(ranking, about_the_move=True)
+            else:
+                ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
         return ranking
 
     def _other_question(self, knowledge: _Knowledge, reading: _reading.Reading, main: Ranking) -> str | None:

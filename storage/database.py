@@ -76,7 +76,7 @@ def open_database(url: str | None = None) -> Database:
     except SQLAlchemyError as error:
         engine.dispose()
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        fix = _OPENING_FIXES.get(engine.url.get_backend_name(), _OPENING_FIXES["postgresql"])
+        fix = _OPENING_FIXES[engine.url.get_backend_name()]  # _create_engine admits no other backend
         raise StorageError(f"Cannot open the database {shown}: {reason}. {fix}") from None
     except BaseException as error:  # no open pool left behind, whatever failed
         engine.dispose()

@@ -10,7 +10,7 @@ have reached the recipient, so the sender looks for it before posting again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -220,12 +220,14 @@ def retry_failed(database: Database, migration_id: int, *, now: datetime) -> int
         return len(failed)
 
 
-def messages_of(database: Database, migration_id: int, kind: str | None = None) -> list[OutboundMessage]:
-    """A migration's messages, oldest first; only those of `kind` when given."""
+def messages_of(
+    database: Database, migration_id: int, kinds: Collection[str] | None = None
+) -> list[OutboundMessage]:
+    """A migration's messages, oldest first; only those of `kinds` when given."""
     with database.session() as session:
         query = select(OutboundMessage).where(OutboundMessage.migration_id == migration_id)
-        if kind is not None:
-            query = query.where(OutboundMessage.kind == kind)
+        if kinds is not None:
+            query = query.where(col(OutboundMessage.kind).in_(kinds))
         return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
 
 

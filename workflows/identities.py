@@ -38,6 +38,12 @@ class Reach:
         return {"also": list(self.addresses[1:]), "directory_id": self.directory_id}
 
 
+def mailbox(sign_in_name: str | None) -> str | None:
+    """The sign-in name as an address mail and chat can reach; None for a guest's `#EXT#` name, which is
+    no mailbox."""
+    return sign_in_name if sign_in_name and "#EXT#" not in sign_in_name.upper() else None
+
+
 def directory_account(user: PlannedUser) -> Match | None:
     """The directory user the plan matched or mapped this person to, None when there is none they can use."""
     return user.match if user.outcome != "disabled" else None
@@ -99,7 +105,7 @@ def _reach(devops: Iterable[str], account: str | None, object_id: str | None, *,
     """Once the organization is connected, the directory account is the one they work with, so it comes
     first; before, the Azure DevOps addresses do. A guest's `#EXT#` sign-in name is no mailbox: the object
     id finds them instead."""
-    directory = [account] if account and "#EXT#" not in account.upper() else []
+    directory = [address] if (address := mailbox(account)) else []
     ordered = [*directory, *devops] if connected else [*devops, *directory]
     unique: dict[str, str] = {}
     for address in ordered:

@@ -42,8 +42,9 @@ CONNECTED_STEPS = ("connected", "users_notified", "billing_checked")
 """Connected and not yet completed: people left without a directory account can still be invited."""
 INVITING_AFTER_CONNECTING = "inviting_after_connecting"
 """Busy like `inviting`, but it only ever returns to the connected step it began in."""
-_CONNECTED = frozenset({*CONNECTED_STEPS, INVITING_AFTER_CONNECTING})
-_CANCELLABLE = [state for state in STATES if state not in FINAL_STATES | _CONNECTED]
+CONNECTED_UNFINISHED = frozenset({*CONNECTED_STEPS, INVITING_AFTER_CONNECTING})
+"""Connected and not completed: what the sign-in watch looks at, and nothing there can be cancelled."""
+_CANCELLABLE = [state for state in STATES if state not in FINAL_STATES | CONNECTED_UNFINISHED]
 """Once connected there is nothing left to call off: cancelling would only silence the reminders."""
 
 TRANSITIONS: list[dict[str, Any]] = [

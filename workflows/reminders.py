@@ -24,7 +24,7 @@ from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder
 from storage.inserts import insert_once
 from storage.outbox import enqueue, messages_of, retry_failed
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.identities import affected_reach, recognises
+from workflows.identities import affected_reach, mailbox, recognises
 from workflows.notices import admins_address
 from workflows.results import BOT, Actor, TodoEntry
 from workflows.service import MigrationService
@@ -255,8 +255,7 @@ class Tracking:
         # list, that is the notice telling them to accept it.
         deliveries = {
             message.payload.get("affected_user_id"): message
-            for message in messages_of(self._database, status.id)
-            if message.kind in _PERSONAL_LISTS
+            for message in messages_of(self._database, status.id, _PERSONAL_LISTS)
         }
         by_user: dict[int, list[TodoItem]] = {}
         by_key: dict[str, list[TodoItem]] = {}
@@ -716,10 +715,8 @@ def _user_progress(
 
 
 def _other_address(user: AffectedUser) -> str | None:
-    account = user.directory_account
-    if not account or "#EXT#" in account.upper() or account.casefold() == user.email.casefold():
-        return None
-    return account
+    account = mailbox(user.directory_account)
+    return account if account and account.casefold() != user.email.casefold() else None
 
 
 def _commit_quietly(session: Session) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflows.directory import OrgUser, Tenant
+from workflows.identities import mailbox
 from workflows.plan import PlannedUser
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
@@ -298,9 +299,8 @@ def _visual_studio(work_account: str) -> TodoTemplate:
 
 def _work_account(user: PlannedUser) -> str:
     """What the person types to sign in: a guest signs in with their own address, not the #EXT# name."""
-    if user.match is None or "#EXT#" in user.match.user_principal_name.upper():
-        return user.mail_address or user.principal_name
-    return user.match.user_principal_name
+    account = mailbox(user.match.user_principal_name) if user.match else None
+    return account or user.mail_address or user.principal_name
 
 
 def _msa_uses_work_address(user: PlannedUser, tenant: Tenant) -> bool:

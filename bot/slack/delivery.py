@@ -127,10 +127,8 @@ class Delivery:
 
     async def _known_address(self, to: DirectMessage) -> str | None:
         """The first of the person's addresses a Slack account has: the one outbox row it goes to."""
-        for address in to.addresses:
-            if await self._people.user_id(address) is not None:
-                return address
-        return None
+        found = await self._people.find_first(to.addresses)
+        return found[0] if found else None
 
     async def tell(self, origin: Origin, text: str) -> None:
         """A private note to whoever spoke; failures are logged, never raised."""
@@ -190,11 +188,11 @@ class Delivery:
     async def _destination(self, outgoing: Outgoing, origin: Origin, problems: list[str]) -> str | None:
         to = outgoing.to
         if isinstance(to, DirectMessage):
-            person = await self._people.find_first(to.addresses)
-            if person is None:
+            found = await self._people.find_first(to.addresses)
+            if found is None:
                 problems.append(_not_in_slack(to.email, outgoing.message.summary))
                 return None
-            return await self._people.dm_channel(person.user_id)
+            return await self._people.dm_channel(found[1].user_id)
         if isinstance(to, Channel) and to.channel:
             return to.channel
         return origin.channel or await self._people.dm_channel(origin.user_id)

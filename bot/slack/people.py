@@ -77,17 +77,12 @@ class People:
             self._by_email[email.casefold()] = (self._clock(), _person(user))
         return actor
 
-    async def user_id(self, email: str) -> str | None:
-        """The Slack user with this email, or None when nobody in the workspace has it."""
-        person = await self.find(email)
-        return person.user_id if person else None
-
-    async def find_first(self, emails: Sequence[str]) -> Person | None:
-        """The member with the first of these emails that anyone in the workspace has."""
+    async def find_first(self, emails: Sequence[str]) -> tuple[str, Person] | None:
+        """The first of these emails that a workspace member has, with that member."""
         for email in emails:
             person = await self.find(email)
             if person is not None:
-                return person
+                return email, person
         return None
 
     async def find(self, email: str) -> Person | None:

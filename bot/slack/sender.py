@@ -77,11 +77,11 @@ class SlackSender:
             channel = envelope.to.channel
         else:
             addresses = envelope.to.addresses
-            person = await self._people.find_first(addresses)
-            if person is None:
+            found = await self._people.find_first(addresses)
+            if found is None:
                 emails = " or ".join(addresses)
                 raise DeliveryFailed(NOT_IN_CHAT, f"no Slack account with the email {emails}", permanent=True)
-            channel, time_zone = person.user_id, person.time_zone
+            channel, time_zone = found[1].user_id, found[1].time_zone
         if envelope.check_first or (envelope.updates and channel.startswith("U")):
             channel = await self._people.dm_channel(channel) if channel.startswith("U") else channel
         copies = await self._state.copies(envelope.updates) if self._state and envelope.updates else []

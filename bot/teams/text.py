@@ -48,9 +48,8 @@ def _action(action: dict[str, Any]) -> str:
     if action.get("type") == "Action.OpenUrl":
         return f"[{title}] {action.get('url')}"
     if action.get("type") == "Action.ShowCard":  # asks first: its card holds the question and the real action
-        inner = [
-            found for element in action["card"].get("body") or [] for found in element.get("actions") or []
-        ]
+        card = action.get("card") or {}
+        inner = [found for element in card.get("body") or [] for found in element.get("actions") or []]
         return f"[{title}…: `{_typed(inner[0])}`]" if inner else f"[{title}…]"
     return f"[{title}: `{_typed(action)}`]"
 

@@ -7,13 +7,13 @@ from storage import Approval, Migration
 from workflows import notices
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
 from workflows.errors import ConflictError, WorkflowError
-from workflows.machine import CONNECTED_STEPS, INVITING_AFTER_CONNECTING
+from workflows.machine import CONNECTED_UNFINISHED
 from workflows.plan import Check, connector_checks
 from workflows.results import BOT, Actor, ConnectionResult, MigrationStatus
 from workflows.stages.reading import current_status
 from workflows.stages.unit import Context, status, step
 
-CONNECTED_STATES = frozenset({*CONNECTED_STEPS, INVITING_AFTER_CONNECTING, "completed"})
+CONNECTED_STATES = CONNECTED_UNFINISHED | {"completed"}
 
 
 def check_connection(ctx: Context, organization: str | None = None) -> ConnectionResult:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import Invitation
 from workflows.plan import PlannedUser
 
 
-def sent_invitations(session: Session, migration_id: int) -> dict[str, str]:
-    """Entitlement id -> the address Microsoft sent the invitation to."""
-    return dict(
-        session.exec(
-            select(Invitation.entitlement_id, Invitation.email).where(
-                Invitation.migration_id == migration_id, Invitation.status == "sent"
-            )
-        ).all()
+def sent_invitations(
+    session: Session, migration_id: int, of: Collection[str] | None = None
+) -> dict[str, str]:
+    """Entitlement id -> the address Microsoft sent the invitation to; only for the entitlements `of`
+    when given (one person's question need not read everyone's)."""
+    query = select(Invitation.entitlement_id, Invitation.email).where(
+        Invitation.migration_id == migration_id, Invitation.status == "sent"
     )
+    if of is not None:
+        query = query.where(col(Invitation.entitlement_id).in_(of))
+    return dict(session.exec(query).all())
 
 
 def as_invited(user: PlannedUser, invited: dict[str, str]) -> PlannedUser:

@@ -77,8 +77,10 @@ def outcome_of(ctx: Context, organization: str | None, who: Actor) -> str | None
         keys = {key.strip().casefold() for key in (who.email, who.id) if key.strip()}
         planned = (user for user in _plan_codec.candidates(row.plan, keys) if is_planned_as(who, user))
         user = next(planned, None)
+        if user is None:
+            return None
         assert row.id is not None
-        return as_invited(user, sent_invitations(session, row.id)).outcome if user else None
+        return as_invited(user, sent_invitations(session, row.id, of=(user.id,))).outcome
 
 
 def audit_trail(ctx: Context, organization: str | None = None) -> list[AuditEntry]:

@@ -27,14 +27,14 @@ from storage.outbox import enqueue
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
 from workflows.identities import affected_reach
-from workflows.machine import CONNECTED_STEPS, INVITING_AFTER_CONNECTING
+from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
 from workflows.stages.unit import Context, audit, find
 
 SIGN_IN_ITEMS = frozenset({"sign-in-work-account", "accept-invitation"})
 """The to-do items a sign-in with the directory's identity proves done."""
 VERIFIED_MESSAGE = "sign_in_verified"
-WATCHED_STATES = frozenset({*CONNECTED_STEPS, INVITING_AFTER_CONNECTING})
+WATCHED_STATES = CONNECTED_UNFINISHED
 """Connected, and not yet completed: sign-ins are worth reading."""
 _RETRY_AT_MOST = timedelta(hours=8)
 _IN_LIST_AT_MOST = 500
