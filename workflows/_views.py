@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from storage.models import Migration, TodoItem
 from workflows import _plan_codec
 from workflows.machine import FINAL_STATES, next_commands
@@ -48,3 +50,8 @@ def todo_entry(item: TodoItem, row: Migration) -> TodoEntry:
         done_at=item.done_at,
         done_by=item.done_by,
     )
+
+
+def item_payload(item: TodoItem | TodoEntry) -> dict[str, Any]:
+    """A to-do item as the direct messages that list it carry it."""
+    return {"id": item.id, "key": item.key, "title": item.title, "body": item.body, "link": item.link}

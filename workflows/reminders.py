@@ -23,6 +23,7 @@ from sqlmodel import Session, col, func, select
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.inserts import insert_once
 from storage.outbox import enqueue, messages_of, retry_failed
+from workflows._views import item_payload
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, mailbox, recognises
 from workflows.notices import admins_address
@@ -621,10 +622,7 @@ class Tracking:
             "email": user.email,
             "display_name": user.display_name,
             "total": len(items),
-            "items": [
-                {"id": i.id, "key": i.key, "title": i.title, "body": i.body, "link": i.link}
-                for i in open_items
-            ],
+            "items": [item_payload(item) for item in open_items],
         }
 
     def _digest_payload(self, session: Session, row: Migration) -> dict[str, Any] | None:

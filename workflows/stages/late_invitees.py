@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Invitation, Migration, TodoItem
 from storage.outbox import enqueue
+from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import affected_reach
 from workflows.plan import Match, PlannedUser
@@ -50,7 +51,7 @@ def switch_lists(
     for item, person, invitation in waiting:
         invited = invitation.status == "sent"
         now_needed = todo_items(
-            _as_now(person, invitation, accounts),
+            _from_invitation(person, invitation, accounts),
             None,
             organization=row.organization,
             tenant=tenant,
@@ -78,17 +79,16 @@ def switch_lists(
                 "email": person.email,
                 "display_name": person.display_name,
                 "invited": invited,
-                "items": [
-                    {key: getattr(each, key) for key in ("id", "key", "title", "body", "link")}
-                    for each in changed
-                ],
+                "items": [item_payload(each) for each in changed],
             },
             now=now,
         )
     return len(waiting)
 
 
-def _as_now(person: AffectedUser, invitation: Invitation, accounts: Mapping[str, str]) -> PlannedUser:
+def _from_invitation(
+    person: AffectedUser, invitation: Invitation, accounts: Mapping[str, str]
+) -> PlannedUser:
     """The person as a plan read now would see them: invited, or matched to the account found."""
     found = None
     if invitation.status == "found":

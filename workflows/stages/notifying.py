@@ -11,7 +11,7 @@ from __future__ import annotations
 from storage import AffectedUser, TodoItem
 from storage.outbox import enqueue
 from workflows import _plan_codec
-from workflows._views import todo_entry
+from workflows._views import item_payload, todo_entry
 from workflows.directory import MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
 from workflows.identities import affected_reach, directory_account
@@ -132,9 +132,7 @@ def _notify_one(
             "tenant": row.tenant_name or row.tenant_id,
             "outcome": user.outcome,
             "notes": todo_notes(user, after_connecting=after_connecting),
-            "items": [
-                {"id": e.id, "key": e.key, "title": e.title, "body": e.body, "link": e.link} for e in entries
-            ],
+            "items": [item_payload(entry) for entry in entries],
         },
         now=now,
     )
