@@ -1,4 +1,4 @@
-"""After the to-do lists go out: who has done what, reminders to those who have not, billing until it moves.
+"""After the to-do lists go out: reminders to those who have not done theirs, and billing until it moves.
 
 Schedules live in the `reminder` table, so they survive restarts; `tick` is driven by an injected clock.
 Each reminder is queued in the same transaction that moves its schedule on, so two processes ticking at
@@ -8,13 +8,10 @@ the time zone of their chat profile.
 
 from __future__ import annotations
 
-import calendar
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,27 +19,22 @@ from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.inserts import insert_once
-from storage.outbox import enqueue, messages_of, retry_failed
+from storage.outbox import enqueue, retry_failed
 from workflows._views import item_payload
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.identities import affected_reach, mailbox, recognises
+from workflows.identities import affected_reach, recognises
 from workflows.notices import admins_address
+from workflows.progress import NOT_IN_CHAT, Progress, read_progress
 from workflows.results import BOT, Actor, TodoEntry
 from workflows.service import MigrationService
 from workflows.stages import verification
-from workflows.stages.late_invitees import INVITED_MESSAGE
-from workflows.stages.verification import StillPersonal
+from workflows.working_hours import after_working_days, last_working_day, next_working_moment, zone
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
 REMINDER_MESSAGE, DIGEST_MESSAGE, BILLING_MESSAGE = "todo_reminder", "straggler_digest", "billing_reminder"
 HELP_MESSAGE = "help_request"
-_PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE})
-"""DMs that hand a person their list, or its changed items."""
 SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 """What the snooze buttons offer."""
-_OFFSET = re.compile(r"^(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
-NOT_IN_CHAT = "not_in_chat"
-"""The outbox error code of a person the chat platform does not know (`bot.delivery.sender.NOT_IN_CHAT`)."""
 _DONE_STATES = frozenset({"cancelled", "completed"})
 """Admins closing a migration is the signal that nobody is chased any more about it."""
 _NO_MORE_REMINDERS = {
@@ -76,139 +68,6 @@ class ReminderSettings:
             raise ValueError("reminders come every 1 working day or more")
 
 
-# ------------------------------------------------------------------ working hours
-
-
-def zone(name: str | None) -> tzinfo:
-    """A chat profile's time zone: an IANA name or a `+HH:MM` offset; UTC when unknown or unusable."""
-    if not name:
-        return UTC
-    offset = _OFFSET.match(name)
-    if offset:
-        delta = timedelta(hours=int(offset["hours"]), minutes=int(offset["minutes"]))
-        return timezone(-delta if offset["sign"] == "-" else delta)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
-
-
-def offset_name(seconds: int) -> str:
-    """Slack's `tz_offset` (seconds east of UTC) as the `+HH:MM` form `zone` reads."""
-    sign = "-" if seconds < 0 else "+"
-    minutes = abs(seconds) // 60
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def next_working_moment(moment: datetime, where: tzinfo, hours: tuple[int, int] = (9, 17)) -> datetime:
-    """`moment` itself if it falls in working hours there, else the start of the next working period."""
-    local = moment.astimezone(where)
-    start, end = hours
-    if local.weekday() < 5 and start <= local.hour < end:
-        return moment.astimezone(UTC)
-    day = local.date() if local.weekday() < 5 and local.hour < start else local.date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return datetime.combine(day, time(start), where).astimezone(UTC)
-
-
-def after_working_days(
-    moment: datetime, days: int, where: tzinfo, hours: tuple[int, int] = (9, 17)
-) -> datetime:
-    """`days` working days (Monday to Friday) after `moment`, counted from the working hours it falls in.
-
-    A moment outside working hours counts from the next working morning: a list delivered on Saturday
-    gives its reader two full working days, not one and a bit.
-    """
-    local = next_working_moment(moment, where, hours).astimezone(where)
-    day = local.date()
-    for _ in range(days):
-        day += timedelta(days=1)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
-    later = datetime.combine(day, local.timetz().replace(tzinfo=None), where)
-    return next_working_moment(later, where, hours)
-
-
-def last_working_day(of: date) -> date:
-    day = of.replace(day=calendar.monthrange(of.year, of.month)[1])
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
-
-
-# ------------------------------------------------------------------ progress
-
-
-@dataclass(frozen=True)
-class ItemProgress:
-    key: str
-    title: str
-    done: int
-    total: int
-    verified: int = 0
-    """Of `done`, how many Microsoft's data confirmed (the rest are self-reported)."""
-
-    @property
-    def self_reported(self) -> int:
-        return self.done - self.verified
-
-
-@dataclass(frozen=True)
-class UserProgress:
-    affected_user_id: int
-    email: str
-    display_name: str
-    outcome: str
-    done: int
-    total: int
-    delivery: str
-    """queued, sending, sent, failed or not-in-chat."""
-    delivery_error: str | None
-    verified: int = 0
-    signed_in: bool = False
-    """Azure DevOps shows a sign-in with the directory account since the connection."""
-    directory_account: str | None = None
-    """The work account the plan matched or mapped them to, where it differs from `email` and is an address
-    (a guest's `#EXT#` sign-in name is not): where their list went once connected."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    migration_id: int
-    organization: str
-    channel_id: str | None
-    items: tuple[ItemProgress, ...]
-    users: tuple[UserProgress, ...]
-    connected_at: datetime | None = None
-    """When the bot saw the connection; None until it reads sign-ins."""
-    still_personal: tuple[StillPersonal, ...] = ()
-    """Still on their Microsoft account at the last full read, and needing an admin."""
-
-    @property
-    def users_done(self) -> int:
-        return sum(user.total > 0 and user.done == user.total for user in self.users)
-
-    @property
-    def items_done(self) -> int:
-        return sum(item.done for item in self.items)
-
-    @property
-    def items_total(self) -> int:
-        return sum(item.total for item in self.items)
-
-    @property
-    def items_verified(self) -> int:
-        return sum(item.verified for item in self.items)
-
-    @property
-    def users_signed_in(self) -> int:
-        return sum(user.signed_in for user in self.users)
-
-    def with_delivery(self, *states: str) -> tuple[UserProgress, ...]:
-        return tuple(user for user in self.users if user.delivery in states)
-
-
 @dataclass(frozen=True)
 class Snoozed:
     until: datetime
@@ -234,60 +93,7 @@ class Tracking:
     # -------------------------------------------------------------- reading
 
     def progress(self, organization: str | None) -> Progress:
-        status = self._service.status(organization)
-        with self._database.session() as session:
-            users = session.exec(
-                select(AffectedUser)
-                .where(AffectedUser.migration_id == status.id)
-                .order_by(col(AffectedUser.id))
-            ).all()
-            items = session.exec(
-                select(TodoItem)
-                .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
-                .where(AffectedUser.migration_id == status.id)
-                .order_by(col(TodoItem.position))
-            ).all()
-        if not users:
-            raise WorkflowError(
-                f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
-                " organization is connected."
-            )
-        # The newest DM a person was sent decides how they stand: after an invitation that follows their
-        # list, that is the notice telling them to accept it.
-        deliveries = {
-            message.payload.get("affected_user_id"): message
-            for message in messages_of(self._database, status.id, _PERSONAL_LISTS)
-        }
-        by_user: dict[int, list[TodoItem]] = {}
-        by_key: dict[str, list[TodoItem]] = {}
-        for item in items:
-            by_user.setdefault(item.affected_user_id, []).append(item)
-            by_key.setdefault(item.key, []).append(item)
-        with self._database.session() as session:
-            row = session.get(Migration, status.id)
-            assert row is not None
-            connected, personal = (
-                verification.connected_at(session, row),
-                verification.still_personal(session, row),
-            )
-        return Progress(
-            migration_id=status.id,
-            organization=status.organization,
-            channel_id=status.channel_id,
-            items=tuple(
-                ItemProgress(
-                    key,
-                    group[0].title,
-                    sum(i.done_at is not None for i in group),
-                    len(group),
-                    sum(i.verified_at is not None for i in group),
-                )
-                for key, group in by_key.items()
-            ),
-            users=tuple(_user_progress(user, by_user.get(user.id or 0, []), deliveries) for user in users),
-            connected_at=connected,
-            still_personal=personal,
-        )
+        return read_progress(self._database, self._service.status(organization))
 
     def retry_failed(self, organization: str | None) -> int:
         """Queue again every to-do list of the migration that could not be delivered."""
@@ -681,40 +487,6 @@ class Tracking:
         if now.tzinfo is None:
             raise ValueError("the clock must return timezone-aware datetimes")
         return now
-
-
-def _user_progress(
-    user: AffectedUser, items: Sequence[TodoItem], deliveries: dict[Any, OutboundMessage]
-) -> UserProgress:
-    assert user.id is not None
-    message = deliveries.get(user.id)
-    delivery, error = "queued", None
-    if message is not None:
-        if message.status == "sent":
-            delivery = "sent"
-        elif message.status == "failed":
-            delivery = "not-in-chat" if message.error_code == NOT_IN_CHAT else "failed"
-            error = message.last_error
-        elif message.in_flight:
-            delivery = "sending"
-    return UserProgress(
-        affected_user_id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        outcome=user.outcome,
-        done=sum(item.done_at is not None for item in items),
-        total=len(items),
-        delivery=delivery,
-        delivery_error=error,
-        verified=sum(item.verified_at is not None for item in items),
-        signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
-        directory_account=_other_address(user),
-    )
-
-
-def _other_address(user: AffectedUser) -> str | None:
-    account = mailbox(user.directory_account)
-    return account if account and account.casefold() != user.email.casefold() else None
 
 
 def _commit_quietly(session: Session) -> bool:

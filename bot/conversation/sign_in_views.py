@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.conversation import lists
 from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, say
-from workflows.reminders import Progress
+from workflows.progress import Progress
 from workflows.stages.verification import SignInCheck, StillPersonal
 
 REHEARSE_HINT = (

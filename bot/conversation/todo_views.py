@@ -18,9 +18,11 @@ from bot.conversation.messages import (
     say,
 )
 from faq import Answer
-from workflows.reminders import Progress, Snoozed, UserProgress, zone
+from workflows.progress import Progress, UserProgress
+from workflows.reminders import Snoozed
 from workflows.results import Actor, MarkDoneResult, TodoEntry
 from workflows.stages.verification import StillPersonal
+from workflows.working_hours import zone
 
 
 def progress_key(migration_id: int) -> str:

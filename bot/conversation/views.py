@@ -28,7 +28,7 @@ from workflows import notices
 from workflows.directory import OrgUser
 from workflows.machine import CONNECTED_STEPS
 from workflows.plan import Check, Plan
-from workflows.reminders import Progress
+from workflows.progress import Progress
 from workflows.results import (
     Actor,
     Affected,

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from workflows.reminders import offset_name
 from workflows.results import Actor
+from workflows.working_hours import offset_name
 
 CACHE_SECONDS = 300.0
 PAGE_SIZE = 200

@@ -31,7 +31,8 @@ from workflows._codec import encode
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
 from workflows.machine import STATES, next_commands
 from workflows.plan import Check, Plan, build_plan
-from workflows.reminders import ItemProgress, Progress, Snoozed, UserProgress
+from workflows.progress import ItemProgress, Progress, UserProgress
+from workflows.reminders import Snoozed
 from workflows.results import (
     Actor,
     Affected,

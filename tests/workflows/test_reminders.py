@@ -17,15 +17,10 @@ from tests.workflows.fakes import (
 )
 from workflows.directory import Subscription
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.reminders import (
-    Tracking,
-    after_working_days,
-    next_working_moment,
-    offset_name,
-    zone,
-)
+from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
+from workflows.working_hours import after_working_days, next_working_moment, offset_name, zone
 
 CHANNEL = "CMIGRATE"
 MONDAY_9_UTC = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -1,0 +1,183 @@
+"""Progress after the to-do lists go out: who has done which item, how each list was delivered, who has
+signed in with the directory account since the connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
+from storage.outbox import messages_of
+from workflows.errors import WorkflowError
+from workflows.identities import mailbox
+from workflows.results import MigrationStatus
+from workflows.stages import verification
+from workflows.stages.late_invitees import INVITED_MESSAGE
+from workflows.stages.verification import StillPersonal
+
+PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE})
+"""DMs that hand a person their list, or its changed items."""
+NOT_IN_CHAT = "not_in_chat"
+"""The outbox error code of a person the chat platform does not know (`bot.delivery.sender.NOT_IN_CHAT`)."""
+
+
+@dataclass(frozen=True)
+class ItemProgress:
+    key: str
+    title: str
+    done: int
+    total: int
+    verified: int = 0
+    """Of `done`, how many Microsoft's data confirmed (the rest are self-reported)."""
+
+    @property
+    def self_reported(self) -> int:
+        return self.done - self.verified
+
+
+@dataclass(frozen=True)
+class UserProgress:
+    affected_user_id: int
+    email: str
+    display_name: str
+    outcome: str
+    done: int
+    total: int
+    delivery: str
+    """queued, sending, sent, failed or not-in-chat."""
+    delivery_error: str | None
+    verified: int = 0
+    signed_in: bool = False
+    """Azure DevOps shows a sign-in with the directory account since the connection."""
+    directory_account: str | None = None
+    """The work account the plan matched or mapped them to, where it differs from `email` and is an address
+    (a guest's `#EXT#` sign-in name is not): where their list went once connected."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    migration_id: int
+    organization: str
+    channel_id: str | None
+    items: tuple[ItemProgress, ...]
+    users: tuple[UserProgress, ...]
+    connected_at: datetime | None = None
+    """When the bot saw the connection; None until it reads sign-ins."""
+    still_personal: tuple[StillPersonal, ...] = ()
+    """Still on their Microsoft account at the last full read, and needing an admin."""
+
+    @property
+    def users_done(self) -> int:
+        return sum(user.total > 0 and user.done == user.total for user in self.users)
+
+    @property
+    def items_done(self) -> int:
+        return sum(item.done for item in self.items)
+
+    @property
+    def items_total(self) -> int:
+        return sum(item.total for item in self.items)
+
+    @property
+    def items_verified(self) -> int:
+        return sum(item.verified for item in self.items)
+
+    @property
+    def users_signed_in(self) -> int:
+        return sum(user.signed_in for user in self.users)
+
+    def with_delivery(self, *states: str) -> tuple[UserProgress, ...]:
+        return tuple(user for user in self.users if user.delivery in states)
+
+
+def read_progress(database: Database, status: MigrationStatus) -> Progress:
+    """Who has done what in `status`'s migration, how their lists were delivered, who signed in."""
+    with database.session() as session:
+        users = session.exec(
+            select(AffectedUser).where(AffectedUser.migration_id == status.id).order_by(col(AffectedUser.id))
+        ).all()
+        items = session.exec(
+            select(TodoItem)
+            .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
+            .where(AffectedUser.migration_id == status.id)
+            .order_by(col(TodoItem.position))
+        ).all()
+    if not users:
+        raise WorkflowError(
+            f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
+            " organization is connected."
+        )
+    # The newest DM a person was sent decides how they stand: after an invitation that follows their
+    # list, that is the notice telling them to accept it.
+    deliveries = {
+        message.payload.get("affected_user_id"): message
+        for message in messages_of(database, status.id, PERSONAL_LISTS)
+    }
+    by_user: dict[int, list[TodoItem]] = {}
+    by_key: dict[str, list[TodoItem]] = {}
+    for item in items:
+        by_user.setdefault(item.affected_user_id, []).append(item)
+        by_key.setdefault(item.key, []).append(item)
+    with database.session() as session:
+        row = session.get(Migration, status.id)
+        assert row is not None
+        connected, personal = (
+            verification.connected_at(session, row),
+            verification.still_personal(session, row),
+        )
+    return Progress(
+        migration_id=status.id,
+        organization=status.organization,
+        channel_id=status.channel_id,
+        items=tuple(
+            ItemProgress(
+                key,
+                group[0].title,
+                sum(i.done_at is not None for i in group),
+                len(group),
+                sum(i.verified_at is not None for i in group),
+            )
+            for key, group in by_key.items()
+        ),
+        users=tuple(_user_progress(user, by_user.get(user.id or 0, []), deliveries) for user in users),
+        connected_at=connected,
+        still_personal=personal,
+    )
+
+
+def _user_progress(
+    user: AffectedUser, items: Sequence[TodoItem], deliveries: dict[Any, OutboundMessage]
+) -> UserProgress:
+    assert user.id is not None
+    message = deliveries.get(user.id)
+    delivery, error = "queued", None
+    if message is not None:
+        if message.status == "sent":
+            delivery = "sent"
+        elif message.status == "failed":
+            delivery = "not-in-chat" if message.error_code == NOT_IN_CHAT else "failed"
+            error = message.last_error
+        elif message.in_flight:
+            delivery = "sending"
+    return UserProgress(
+        affected_user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        outcome=user.outcome,
+        done=sum(item.done_at is not None for item in items),
+        total=len(items),
+        delivery=delivery,
+        delivery_error=error,
+        verified=sum(item.verified_at is not None for item in items),
+        signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
+        directory_account=_other_address(user),
+    )
+
+
+def _other_address(user: AffectedUser) -> str | None:
+    account = mailbox(user.directory_account)
+    return account if account and account.casefold() != user.email.casefold() else None
