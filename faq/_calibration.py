@@ -44,6 +44,8 @@ class Ranked(Protocol):
     @property
     def about_the_move(self) -> bool: ...
     @property
+    def tells_the_move(self) -> bool: ...
+    @property
     def about(self) -> float: ...
 
 
@@ -60,6 +62,7 @@ class Sample:
     move: float = 0.0  # 1 when the message mentions the move (connecting, switching, a directory)
     weight: float = 1.0  # how much this question counts in the fit (real questions count more)
     about: float = 0.0  # the learned log-odds that the message is about the move (`faq._about`)
+    tells: float = 0.0  # 1 when the message tells that the organization was moved (`faq._reading`)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Calibration:
     slope_length: float = 0.0
     slope_move: float = 0.0
     slope_about: float = 0.0
+    slope_tells: float = 0.0
     """Between this and `threshold` the answer is framed as likely ("This sounds like ..."); -1: none."""
     long_from: float = math.inf
     long: Calibration | None = None
@@ -86,14 +90,21 @@ class Calibration:
         return self.long if self.long is not None and length >= self.long_from else self
 
     def confidence(
-        self, top: float, margin: float, length: float = 0.0, move: float = 0.0, about: float = 0.0
+        self,
+        top: float,
+        margin: float,
+        length: float = 0.0,
+        move: float = 0.0,
+        about: float = 0.0,
+        tells: float = 0.0,
     ) -> float:
         z = (
             self.slope_top * top
             + self.slope_margin * margin
             + self.slope_length * length
             + self.slope_move * move
-            + self.slope_about * min(about, ABOUT_CAP)
+            + self.slope_about * doubt(about, tells)
+            + self.slope_tells * tells
             + self.bias
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
@@ -106,6 +117,7 @@ class Calibration:
             ranking.length,
             1.0 if ranking.about_the_move else 0.0,
             ranking.about,
+            1.0 if ranking.tells_the_move else 0.0,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -136,9 +148,18 @@ class Calibration:
             slope_length=number("slope_length", 0.0),
             slope_move=number("slope_move", 0.0),
             slope_about=number("slope_about", 0.0),
+            slope_tells=number("slope_tells", 0.0),
             long_from=number("long_from", math.inf),
             long=cls.from_json(long) if isinstance(long, dict) else None,
         )
+
+
+def doubt(about: float, tells: float) -> float:
+    """What the learned log-odds adds to the confidence: at most `ABOUT_CAP`, and nothing when the message
+    tells that the organization was moved. The model doubts stories in the vocabulary of Git Credential Manager
+    or billing threads, which it mostly saw out of scope; "since we connected our organization to Azure AD"
+    says which kind this one is (cross-validated: docs/faq-eval.md, round 9)."""
+    return ABOUT_CAP if tells else min(about, ABOUT_CAP)
 
 
 def bundled_calibration() -> Calibration:
@@ -162,7 +183,7 @@ def fit_one(samples: Sequence[Sample]) -> Calibration:
     """
     grounded = [s for s in samples if s.grounded]
     weights = _logistic(
-        [(1.0, s.top, s.margin, s.length, s.move, min(s.about, ABOUT_CAP)) for s in grounded],
+        [(1.0, s.top, s.margin, s.length, s.move, doubt(s.about, s.tells), s.tells) for s in grounded],
         [1.0 if s.correct else 0.0 for s in grounded],
         [s.weight for s in grounded],
     )
@@ -174,8 +195,11 @@ def fit_one(samples: Sequence[Sample]) -> Calibration:
         slope_length=weights[3],
         slope_move=weights[4],
         slope_about=weights[5],
+        slope_tells=weights[6],
     )
-    confidences = [unthresholded.confidence(s.top, s.margin, s.length, s.move, s.about) for s in samples]
+    confidences = [
+        unthresholded.confidence(s.top, s.margin, s.length, s.move, s.about, s.tells) for s in samples
+    ]
     answering = choose_threshold(confidences, samples)
     sure = sure_threshold(confidences, samples, answering)
     return replace(unthresholded, threshold=sure, framed_threshold=answering)

@@ -45,6 +45,7 @@ class Ranking:
     known_share: float = 1.0  # share of the question's distinct words the best topic uses
     anchored: bool = True  # the best topic shares a word with the question that is not generic
     about_the_move: bool = False  # the message mentions connecting, switching, a directory or a tenant
+    tells_the_move: bool = False  # the message tells that the organization was moved (`faq._reading`)
     about: float = 0.0  # the learned log-odds that the message is about the move (`faq._about`)
     runner_up: float = 0.0  # the best score of a topic that is not related to the best one
 

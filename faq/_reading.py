@@ -56,6 +56,21 @@ _ABOUT_THE_MOVE = re.compile(
 )
 
 
+# Telling that the move happened or is planned: a verb of moving and, a few words on, the directory it is
+# moved to ("since we connected our organization to Azure AD", "after they migrated VSTS to the company's
+# tenant"). Narrower than `_ABOUT_THE_MOVE`, which any mention of a tenant or a connection sets: of the real
+# tuning questions, 19 of the 26 that tell the move are in scope, 30 of the 251 that do not (docs/faq-eval.md,
+# round 9).
+_TELLS_THE_MOVE = re.compile(
+    r"(?i)\b(?:(?:dis|re)?connect(?:ed|ing)?|switch(?:ed|ing)?|migrat(?:ed|ing)|mov(?:ed|ing)"
+    r"|transferr?(?:ed|ing)|link(?:ed|ing)|chang(?:ed|ing)|convert(?:ed|ing)|join(?:ed|ing)|hook(?:ed|ing)"
+    # "backed by Azure AD" says what an organization is; "since we backed it by Azure AD", that it changed.
+    r"|attach(?:ed|ing)|(?:since|after|once) (?:we|they|i|our \w+) backed)\b"
+    r"(?:\W+\w+){0,8}?\W+(?:aad|azure ?ad|azure active directory|entra(?: id)?|active directory"
+    r"|(?:new|another|different|our|the|company|corporate|work) (?:azure )?(?:directory|tenant))\b"
+    r"(?! accounts?\b)"  # "I sign in with my AAD account": an account, not the organization's directory
+)
+
 # Asking what becomes of something ("what happens to our repos?", "will we lose our history?"): said to this
 # bot, likely about the move even when it does not name it (see `FaqAnswerer._rank` for how far that goes).
 _ASKS_WHAT_BECOMES = re.compile(
@@ -98,6 +113,8 @@ class Reading:
     """The message is not written in words: binary data, random characters, markup soup."""
     asks_what_becomes: bool = False
     """A sentence that asks is about what happens to something, or whether it is kept or lost."""
+    tells_the_move: bool = False
+    """The asker tells that the organization was (or will be) connected or moved to a directory."""
 
 
 def read(text: str) -> Reading:
@@ -131,6 +148,7 @@ def read(text: str) -> Reading:
         bool(_ABOUT_THE_MOVE.search(told)),
         not _written_in_words(told),
         any(_ASKS_WHAT_BECOMES.search(sentence) for sentence in asked),
+        bool(_TELLS_THE_MOVE.search(told)),
     )
 
 

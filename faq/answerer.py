@@ -228,7 +228,9 @@ class FaqAnswerer:
             main_only = replace(knowledge.index.rank(main or ""), about_the_move=reading.about_the_move)
             if main_only.grounded and main_only.margin >= _CLEAR_MAIN_QUESTION:
                 ranking = main_only
-        ranking = replace(ranking, about_the_move=reading.about_the_move, about=about)
+        ranking = replace(
+            ranking, about_the_move=reading.about_the_move, tells_the_move=reading.tells_the_move, about=about
+        )
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
         if best is not None and best.only_about_the_move and not reading.about_the_move:
             if reading.asks_what_becomes:
@@ -248,7 +250,9 @@ class FaqAnswerer:
             ):
                 continue
             confidence = self.calibration.assess(
-                replace(ranking, about_the_move=main.about_the_move, about=main.about)
+                replace(
+                    ranking, about_the_move=main.about_the_move, tells_the_move=main.tells_the_move, about=main.about
+                )
             )
             if confidence >= self.calibration.for_length(ranking.length).framed_threshold:
                 return ranking.topics[0].topic_id

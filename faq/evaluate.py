@@ -266,6 +266,7 @@ def score(answerer: FaqAnswerer, questions: Sequence[Question]) -> list[Scored]:
             ranking.length,
             1.0 if ranking.about_the_move else 0.0,
             REAL_WEIGHT if question.source == "real" else 1.0,
+            tells=1.0 if ranking.tells_the_move else 0.0,
         )
         scored.append(Scored(question, top_topic, sample, found))
     return scored
@@ -360,7 +361,9 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
 def figures(scored: Sequence[Scored], calibration: Calibration) -> Figures:
     judges = [calibration.for_length(s.sample.length) for s in scored]
     confidences = [
-        judge.confidence(s.sample.top, s.sample.margin, s.sample.length, s.sample.move, s.sample.about)
+        judge.confidence(
+            s.sample.top, s.sample.margin, s.sample.length, s.sample.move, s.sample.about, s.sample.tells
+        )
         for s, judge in zip(scored, judges, strict=True)
     ]
     answered = [

@@ -148,3 +148,27 @@ def test_a_long_question_is_not_kept_once_answered() -> None:
     del pasted
     gc.collect()
     assert watched() is None
+
+
+def test_telling_the_move_is_read_apart_from_merely_naming_a_directory() -> None:
+    assert read("Since IT linked our organization to Azure AD, pushes fail. Why?").tells_the_move
+    assert read("We are moving the organization to another tenant next month.").tells_the_move
+    assert not read("Our organization is backed by Azure AD. Why do pushes fail?").tells_the_move
+    assert not read("I connect to Azure using my AAD account and get a 401, why?").tells_the_move
+
+
+GIT_STORY = (
+    "Pushing to our repository from the command line now fails with Authentication failed, and the Git"
+    " Credential Manager prompt opens with my personal account every time. I removed the entry from Windows"
+    " Credential Manager and reinstalled Git, nothing changed. How do I get git to use my work account?"
+)
+
+
+def test_a_credential_story_is_answered_when_it_tells_that_the_organization_was_moved() -> None:
+    """The learned model doubts Git Credential Manager stories (most public ones are not about the move);
+    a sentence telling the move lifts that doubt, a directory merely named does not."""
+    answerer = FaqAnswerer()
+    told = answerer.answer(f"Since our admin connected the organization to Azure AD, git broke. {GIT_STORY}")
+    assert told.topic == "git-credential-cache"
+    assert answerer.answer(GIT_STORY).topic is None
+    assert answerer.answer(f"Our organization is backed by Azure AD. {GIT_STORY}").topic is None
