@@ -47,6 +47,8 @@ def features(reading: _reading.Reading) -> list[str]:
         found.add("f:switching")
     if reading.about_the_move:
         found.add("f:move")
+    if reading.tells_the_move:
+        found.add("f:tells")
     return sorted(found)
 
 

@@ -41,7 +41,7 @@ FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
 
 # The model-written sets are tuning material; their floors are the measured values (target 0.90), with the
 # learned model's log-odds out of fold (docs/faq-eval.md, round 7).
-FLOOR_MODEL_WRITTEN = {"Fourth": 0.96, "Fresh": 0.90, "Independent": 0.95, "Original": 0.95}
+FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.95, "Original": 0.95}
 # Rounds 5 to 7 as the file held them when round 8 began: every one of them scored once, tuning material now.
 SPENT_ROWS_SHA256 = "9f1fac8f36cab3df791e205b9298c1bf2608402d2a81680dfc7b06bb2811acd9"
 # Round 7's held-out rows, scored once by `--write` (faq/eval/scored.json keeps what it measured), are tuning
