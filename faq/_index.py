@@ -24,7 +24,7 @@ MIN_KNOWN_SHARE = 0.2
 # In a message of several sentences, how much a topic's best sentence weighs against the whole message,
 # and how much a sentence that only tells the story weighs against one that asks (docs/faq-eval.md).
 SENTENCE_WEIGHT = 0.3
-TOLD_SENTENCE_WEIGHT = 0.8
+TOLD_SENTENCE_WEIGHT = 0.6
 # The first question of a message is its main one; later ones are offered as well (see the answerer).
 LATER_QUESTION_WEIGHT = 0.9
 
