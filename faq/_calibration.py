@@ -155,10 +155,10 @@ class Calibration:
 
 
 def doubt(about: float, tells: float) -> float:
-    """What the learned log-odds adds to the confidence: at most `ABOUT_CAP`, and nothing when the message
-    tells that the organization was moved. The model doubts stories in the vocabulary of Git Credential Manager
-    or billing threads, which it mostly saw out of scope; "since we connected our organization to Azure AD"
-    says which kind this one is (cross-validated: docs/faq-eval.md, round 9)."""
+    """The learned log-odds as the confidence reads it: at most `ABOUT_CAP`, and the cap (no doubt) when
+    the message tells that the organization was moved. The model doubts stories in the vocabulary of Git
+    Credential Manager or billing threads, which it mostly saw out of scope; "since we connected our
+    organization to Azure AD" says which kind this one is (cross-validated: docs/faq-eval.md, round 9)."""
     return ABOUT_CAP if tells else min(about, ABOUT_CAP)
 
 

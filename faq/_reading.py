@@ -148,7 +148,7 @@ def read(text: str) -> Reading:
         bool(_ABOUT_THE_MOVE.search(told)),
         not _written_in_words(told),
         any(_ASKS_WHAT_BECOMES.search(sentence) for sentence in asked),
-        bool(_TELLS_THE_MOVE.search(told)),
+        bool(_TELLS_THE_MOVE.search(told[:MAX_SCORED_CHARS])),  # where the ranker reads (a log can be huge)
     )
 
 

@@ -249,11 +249,13 @@ class FaqAnswerer:
                 or ranking.topics[0].topic_id == main.topics[0].topic_id
             ):
                 continue
-            confidence = self.calibration.assess(
-                replace(
-                    ranking, about_the_move=main.about_the_move, tells_the_move=main.tells_the_move, about=main.about
-                )
+            as_main = replace(
+                ranking,
+                about_the_move=main.about_the_move,
+                tells_the_move=main.tells_the_move,
+                about=main.about,
             )
+            confidence = self.calibration.assess(as_main)
             if confidence >= self.calibration.for_length(ranking.length).framed_threshold:
                 return ranking.topics[0].topic_id
         return None
