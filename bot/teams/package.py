@@ -4,6 +4,9 @@ The manifest follows Microsoft's published schema (v1.29): a bot for the persona
 its words as `commandLists` (hints in the compose box, at most 10 per list), `validDomains` for the
 bot's own host, and `webApplicationInfo` naming the app registration. The icons are drawn here: a
 192×192 colour icon and a 32×32 white outline on a transparent background, as Teams requires.
+
+Each build gets a higher `version` (its UTC build time, unless `--version` says otherwise): the Teams
+admin center takes a package as an update of the uploaded app only when its version is higher.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import struct
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.settings import SettingsError
 from bot.teams.settings import GUID
@@ -44,6 +51,9 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
     ],
     "personal": [
         ("todo", "your own to-do list"),
+        ("done", "done N: tick item N of your list off"),
+        ("snooze", "snooze N 1d|1w: remind me again in a day or a week"),
+        ("need-help", "need-help N: stuck on item N? I answer and tell the admins"),
         ("status", "where the migration stands"),
         ("ask", "ask QUESTION: an answer from the migration FAQ"),
         ("help", "every word I understand"),
@@ -51,7 +61,34 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def manifest(app_id: str, *, domain: str | None = None, version: str = "1.0.0") -> dict[str, Any]:
+PROJECT_URL = "https://github.com/aadbot/aadbot"
+PRIVACY_URL = f"{PROJECT_URL}#privacy-and-terms-of-use"
+"""README's *Privacy and terms of use*: what the bot keeps and whose terms apply, until the admin gives
+their organization's own pages."""
+_HOST = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Who publishes the app, as users read it in the app's About tab."""
+
+    name: str = "aadbot"
+    website_url: str = PROJECT_URL
+    privacy_url: str = PRIVACY_URL
+    terms_url: str = PRIVACY_URL
+
+
+def built_version(now: datetime) -> str:
+    """`YEAR.MONTHDAY.HOURMINUTE` of the UTC build time: each later build is higher, every part a plain
+    number (no leading zero, as semver asks) well inside the 32 bits Teams reads a part into."""
+    moment = now.astimezone(UTC)
+    return f"{moment.year}.{moment.month * 100 + moment.day}.{moment.hour * 100 + moment.minute}"
+
+
+def manifest(
+    app_id: str, *, version: str, domain: str | None = None, publisher: Publisher = Publisher()
+) -> dict[str, Any]:
     """The manifest for a bot registered as `app_id`, served at `domain` (its host name)."""
     return {
         "$schema": SCHEMA_URL,
@@ -59,10 +96,10 @@ def manifest(app_id: str, *, domain: str | None = None, version: str = "1.0.0") 
         "version": version,
         "id": app_id,
         "developer": {
-            "name": "aadbot",
-            "websiteUrl": "https://github.com/aadbot/aadbot",
-            "privacyUrl": "https://github.com/aadbot/aadbot#privacy",
-            "termsOfUseUrl": "https://github.com/aadbot/aadbot#terms",
+            "name": publisher.name,
+            "websiteUrl": publisher.website_url,
+            "privacyUrl": publisher.privacy_url,
+            "termsOfUseUrl": publisher.terms_url,
         },
         "name": {"short": "aadbot", "full": "aadbot: Azure DevOps to Microsoft Entra ID"},
         "description": {
@@ -93,9 +130,11 @@ def manifest(app_id: str, *, domain: str | None = None, version: str = "1.0.0") 
     }
 
 
-def build_package(out: Path, app_id: str, *, domain: str | None = None) -> dict[str, Any]:
+def build_package(
+    out: Path, app_id: str, *, version: str, domain: str | None = None, publisher: Publisher = Publisher()
+) -> dict[str, Any]:
     """Write the package to `out`; the manifest written."""
-    content = manifest(app_id, domain=domain)
+    content = manifest(app_id, version=version, domain=domain, publisher=publisher)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
         package.writestr("manifest.json", json.dumps(content, indent=2))
         package.writestr("color.png", png(192, _colour_pixel))
@@ -112,8 +151,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the package")
     parser.add_argument("--app-id", help="the bot's Entra app (client) id; default TEAMS_APP_ID")
     parser.add_argument(
-        "--domain", help="the host name the bot is served at (validDomains), e.g. bot.example.com"
+        "--domain",
+        help="the bot's host name (validDomains), or any address on it, e.g. bot.example.com; "
+        "default the host of AADBOT_PUBLIC_URL",
     )
+    parser.add_argument(
+        "--version",
+        help="the app's version, MAJOR.MINOR.PATCH, higher than the uploaded one's; "
+        "default the UTC build time, YEAR.MONTHDAY.HOURMINUTE",
+    )
+    defaults = Publisher()
+    parser.add_argument("--developer-name", default=defaults.name, help="the publisher users see")
+    parser.add_argument("--website-url", default=defaults.website_url, help="the publisher's page")
+    parser.add_argument("--privacy-url", default=defaults.privacy_url, help="the privacy statement")
+    parser.add_argument("--terms-url", default=defaults.terms_url, help="the terms of use")
     parser.set_defaults(run=_run)
 
 
@@ -124,16 +175,64 @@ def _run(args: argparse.Namespace) -> int:
             "teams-package needs the bot's app id, a GUID: pass --app-id or set TEAMS_APP_ID to the "
             "Application (client) id of the bot's app registration."
         )
-    domain = (args.domain or "").strip().removeprefix("https://").split("/")[0] or None
+    domain = _domain(args.domain, os.environ.get("AADBOT_PUBLIC_URL", ""))
+    version = (args.version or built_version(datetime.now(UTC))).strip()
+    if not _SEMVER.match(version):
+        raise SettingsError(
+            f"--version {version!r} is not MAJOR.MINOR.PATCH (three whole numbers, e.g. 1.4.0), as Teams "
+            "asks; give one higher than the version of the app already uploaded."
+        )
+    publisher = Publisher(
+        args.developer_name.strip()[:32] or Publisher.name,
+        _https("--website-url", args.website_url),
+        _https("--privacy-url", args.privacy_url),
+        _https("--terms-url", args.terms_url),
+    )
     out = Path(args.out)
     if not out.parent.is_dir():
         raise SettingsError(f"--out {out}: the folder {out.parent} does not exist.")
-    build_package(out, app_id, domain=domain)
+    build_package(out, app_id, version=version, domain=domain, publisher=publisher)
+    domains = (
+        f"validDomains: {domain}"
+        if domain
+        else "validDomains: none (no --domain and no AADBOT_PUBLIC_URL). The bot needs none: it has no"
+        " tabs or dialogs, and its download links open in the browser."
+    )
     print(
-        f"wrote {out}: upload it to your organization's app catalog ({CATALOG_UPLOAD}),"
-        " then add it to the team of your migration channel"
+        f"wrote {out}, version {version}: upload it to your organization's app catalog ({CATALOG_UPLOAD}),"
+        " then add it to the team of your migration channel. To replace an uploaded package, build again"
+        " (a later build has a higher version) and choose the app there, then Upload file.\n"
+        f"{domains}\n"
+        f"publisher: {publisher.name}, {publisher.website_url} (privacy: {publisher.privacy_url}, terms:"
+        f" {publisher.terms_url}); users see these in the app's About tab"
     )
     return 0
+
+
+def _domain(given: str | None, public_url: str) -> str | None:
+    """The host name in `given` (a host, or any address on it), else in AADBOT_PUBLIC_URL: validDomains
+    lists host names, with no scheme, port or path."""
+    text = (given or public_url).strip()
+    if not text:
+        return None
+    host = (urlsplit(text if "://" in text else f"//{text}").hostname or "").rstrip(".")
+    if not _HOST.match(host):
+        what = f"--domain {given!r}" if given else f"AADBOT_PUBLIC_URL={public_url!r}"
+        raise SettingsError(
+            f"{what} names no host the bot could be served at: give its host name, or any address on it, "
+            "e.g. --domain bot.example.com or --domain https://bot.example.com/api/messages."
+        )
+    return host
+
+
+def _https(option: str, url: str) -> str:
+    url = url.strip()
+    if not url.lower().startswith("https://") or not urlsplit(url).hostname:
+        raise SettingsError(
+            f"{option} {url!r} is not an https:// address: Teams shows it in the app's About tab, "
+            "e.g. https://contoso.com/privacy."
+        )
+    return url
 
 
 # ------------------------------------------------------------ icons

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zipfile
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from bot.teams.package import CATALOG_UPLOAD
+from bot.teams.package import CATALOG_UPLOAD, built_version
 from tests.fakes.cli import Aadbot, Finished
 from tests.teams.conftest import APP_ID
 
@@ -48,8 +50,10 @@ def _png(data: bytes) -> tuple[int, int, list[tuple[int, int, int, int]]]:
     return width, height, pixels  # type: ignore[return-value]
 
 
-def _build(aadbot: Aadbot, tmp_path: Path, *extra: str) -> Finished:
-    return aadbot("teams-package", "--out", str(tmp_path / "aadbot.zip"), *extra)
+def _build(
+    aadbot: Aadbot, tmp_path: Path, *extra: str, environment: dict[str, str] | None = None
+) -> Finished:
+    return aadbot("teams-package", "--out", str(tmp_path / "aadbot.zip"), *extra, environment=environment)
 
 
 def test_the_package_follows_microsofts_schema_with_the_icons_teams_asks_for(
@@ -118,3 +122,140 @@ def test_help_says_serve_runs_teams_too(aadbot: Aadbot) -> None:
     listing = aadbot("--help").stdout
     serve = " ".join(listing[listing.index("    serve") :].split("\n    ")[0].split())
     assert "Slack" in serve and "Teams" in serve, listing
+
+
+def _manifest(tmp_path: Path) -> dict[str, Any]:
+    with zipfile.ZipFile(tmp_path / "aadbot.zip") as package:
+        return dict(json.loads(package.read("manifest.json")))
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "http://bot.example.com:8443/x",
+        "https://bot.example.com/api/messages",
+        "bot.example.com:8443",
+        "bot.example.com/api/messages",
+        "BOT.example.com",
+    ],
+)
+def test_valid_domains_holds_the_host_of_whatever_address_is_given(
+    tmp_path: Path, aadbot: Aadbot, given: str
+) -> None:
+    """Microsoft's schema: validDomains are host names (wildcards allowed), never a scheme, port or path."""
+    done = _build(aadbot, tmp_path, "--app-id", APP_ID, "--domain", given)
+    assert done.returncode == 0, done.stderr
+    assert _manifest(tmp_path)["validDomains"] == ["bot.example.com"]
+    assert "validDomains: bot.example.com" in done.stdout
+
+
+@pytest.mark.parametrize("given", ["http://", "https:///api/messages", "bot example.com", "bot_example.com"])
+def test_an_address_with_no_host_name_is_refused_saying_what_to_give(
+    tmp_path: Path, aadbot: Aadbot, given: str
+) -> None:
+    done = _build(aadbot, tmp_path, "--app-id", APP_ID, "--domain", given)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"--domain {given!r} names no host" in done.stderr
+    assert "e.g. --domain bot.example.com" in done.stderr
+    assert not (tmp_path / "aadbot.zip").exists()
+
+
+def test_without_a_domain_it_takes_the_public_url_s_host_or_says_none_is_listed(
+    tmp_path: Path, aadbot: Aadbot
+) -> None:
+    done = _build(aadbot, tmp_path, "--app-id", APP_ID, environment={"AADBOT_PUBLIC_URL": ""})
+    assert done.returncode == 0, done.stderr
+    assert _manifest(tmp_path)["validDomains"] == []
+    assert (
+        "validDomains: none (no --domain and no AADBOT_PUBLIC_URL). The bot needs none: it has no tabs or"
+        " dialogs, and its download links open in the browser."
+    ) in " ".join(done.stdout.split())
+
+    public = {"AADBOT_PUBLIC_URL": "https://aadbot.contoso.com:443/"}
+    done = _build(aadbot, tmp_path, "--app-id", APP_ID, environment=public)
+    assert done.returncode == 0, done.stderr
+    assert _manifest(tmp_path)["validDomains"] == ["aadbot.contoso.com"]
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    assert re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", version), version
+    return tuple(int(part) for part in version.split("."))
+
+
+def test_each_build_has_a_higher_version_so_teams_takes_it_as_an_update() -> None:
+    """The Teams admin center refuses an update whose version is not higher than the uploaded one."""
+    moments = [
+        datetime(2026, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(2026, 1, 1, 0, 1, tzinfo=UTC),
+        datetime(2026, 1, 1, 9, 59, tzinfo=UTC),
+        datetime(2026, 1, 9, 23, 59, tzinfo=UTC),
+        datetime(2026, 1, 10, 0, 0, tzinfo=UTC),
+        datetime(2026, 9, 30, 23, 59, tzinfo=UTC),
+        datetime(2026, 10, 1, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(2027, 1, 1, 0, 0, tzinfo=UTC),
+    ]
+    versions = [_semver(built_version(moment)) for moment in moments]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    assert built_version(datetime(2026, 11, 28, 18, 5, tzinfo=UTC)) == "2026.1128.1805"
+    assert all(part < 2**31 for version in versions for part in version)  # Teams reads 32-bit parts
+
+
+def test_the_version_is_the_build_time_unless_given(tmp_path: Path, aadbot: Aadbot) -> None:
+    before = _semver(built_version(datetime.now(UTC)))
+    done = _build(aadbot, tmp_path, "--app-id", APP_ID)
+    after = _semver(built_version(datetime.now(UTC)))
+    assert done.returncode == 0, done.stderr
+    version = _manifest(tmp_path)["version"]
+    assert before <= _semver(version) <= after
+    assert f"version {version}" in done.stdout
+
+    assert _build(aadbot, tmp_path, "--app-id", APP_ID, "--version", "2.3.4").returncode == 0
+    assert _manifest(tmp_path)["version"] == "2.3.4"
+    refused = _build(aadbot, tmp_path, "--app-id", APP_ID, "--version", "2.3")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--version '2.3' is not MAJOR.MINOR.PATCH" in refused.stderr
+
+
+def test_the_publisher_and_its_links_are_the_admin_s_to_set(tmp_path: Path, aadbot: Aadbot) -> None:
+    """Users read them in the app's About tab; by default they are the aadbot project's pages."""
+    assert _build(aadbot, tmp_path, "--app-id", APP_ID).returncode == 0
+    assert _manifest(tmp_path)["developer"] == {
+        "name": "aadbot",
+        "websiteUrl": "https://github.com/aadbot/aadbot",
+        "privacyUrl": "https://github.com/aadbot/aadbot#privacy-and-terms-of-use",
+        "termsOfUseUrl": "https://github.com/aadbot/aadbot#privacy-and-terms-of-use",
+    }
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "\n### Privacy and terms of use\n" in readme  # where the default links lead
+
+    done = _build(
+        aadbot,
+        tmp_path,
+        *("--app-id", APP_ID, "--developer-name", "Contoso IT"),
+        *("--website-url", "https://it.contoso.com/aadbot"),
+        *("--privacy-url", "https://contoso.com/privacy"),
+        *("--terms-url", "https://contoso.com/terms"),
+    )
+    assert done.returncode == 0, done.stderr
+    manifest = _manifest(tmp_path)
+    _validator().validate(manifest)
+    assert manifest["developer"] == {
+        "name": "Contoso IT",
+        "websiteUrl": "https://it.contoso.com/aadbot",
+        "privacyUrl": "https://contoso.com/privacy",
+        "termsOfUseUrl": "https://contoso.com/terms",
+    }
+    refused = _build(aadbot, tmp_path, "--app-id", APP_ID, "--privacy-url", "contoso.com/privacy")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--privacy-url 'contoso.com/privacy' is not an https:// address" in refused.stderr
+
+
+def test_the_personal_commands_include_ticking_off_snoozing_and_asking_for_help(
+    tmp_path: Path, aadbot: Aadbot
+) -> None:
+    assert _build(aadbot, tmp_path, "--app-id", APP_ID).returncode == 0
+    (bot,) = _manifest(tmp_path)["bots"]
+    personal = next(lists for lists in bot["commandLists"] if lists["scopes"] == ["personal"])
+    titles = [command["title"] for command in personal["commands"]]
+    assert {"todo", "done", "snooze", "need-help"} <= set(titles) and len(titles) <= 10
