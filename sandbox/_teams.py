@@ -5,6 +5,11 @@ Served under the real hosts (`{base}/login.botframework.com/...`, `{base}/smba.t
 the Teams users (their `aadObjectId` is their Graph id); an optional `teams` section names who has the
 app installed already and who blocked the bot: `{"installed": [UPN...], "blocked": [UPN...]}`, and may
 lower the per-tenant limit (`"tenantLimitPerSecond": N`, Microsoft's 30 by default) for tests.
+A channel is threads, as in Teams: a person's post, or a reply under one (`POST /_sandbox/teams/message`
+with `"thread": POST-ID`), reaches the bot with the conversation id `CHANNEL;messageid=FIRST-POST` (so
+does a click on a card in a thread); the bot posts in a thread by writing to that id, and starts a post
+of its own with the channel's id alone. A card an invoke's answer returns takes the clicked card's place
+for the clicker alone, until the bot updates the message; a message answer leaves the card as it is.
 Activities sent to the bot are signed RS256 JWTs with the Bot Framework's claims, under a key published
 in the OpenID metadata's JWKS with the `msteams` endorsement, as the Bot Connector service signs them.
 The JWKS also lists a key endorsed only for Web Chat (as Microsoft's lists keys for every channel), so
@@ -64,6 +69,8 @@ class SentActivity:
     id: str
     conversation_id: str
     body: dict[str, Any]
+    thread: str | None = None
+    """The id of the channel post it replies under (None: a post of its own, or a personal chat's)."""
 
 
 @dataclass
@@ -90,6 +97,11 @@ class TeamsWorld:
     activities: dict[str, SentActivity] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
     """Every send and update, oldest first, for `GET /_sandbox/teams/activities`."""
+    posts: set[str] = field(default_factory=set)
+    """The channel's posts (people's and the bot's): each starts a thread replies can go under."""
+    views: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(activity id, user id): the card an invoke's answer put in place of that card for that person
+    alone, until the bot updates the message."""
     operations: list[float] = field(default_factory=list)
     """When each connector operation was accepted (the rate limits count these)."""
     throttled: int = 0
@@ -166,6 +178,7 @@ class TeamsWorld:
                     "conversationType": conversation.kind,
                     "user": conversation.user,
                 },
+                "thread": activity.thread,
                 "text": activity.body.get("text"),
                 "attachments": activity.body.get("attachments") or [],
             }
@@ -220,6 +233,13 @@ class TeamsWorld:
         else:
             key, key_id = self.key, self.key_id
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id})
+
+
+def threaded(conversation_id: str, thread: str | None) -> str:
+    """The conversation id Teams gives an activity in a channel thread: the channel's, `;messageid=` the
+    thread's first post (the Teams SDK's `to_threaded_conversation_id`); a post goes to the thread its
+    conversation id names, or starts one without it."""
+    return f"{conversation_id};messageid={thread}" if thread else conversation_id
 
 
 def teams_id(user_id: str) -> str:

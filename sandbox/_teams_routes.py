@@ -26,6 +26,7 @@ from sandbox._teams import (
     SentActivity,
     TeamsWorld,
     mri,
+    threaded,
 )
 
 BOT_NAME = "aadbot"
@@ -175,11 +176,14 @@ class _Connector:
             request, request.path_params["conversation"], request.path_params["activity"]
         )
 
-    async def _write(self, request: Request, conversation_id: str, activity_id: str | None) -> Response:
+    async def _write(self, request: Request, address: str, activity_id: str | None) -> Response:
+        """`address`: a conversation id, in a channel `;messageid=` the thread to post in."""
         world = self._world
+        conversation_id, _, thread = address.partition(";messageid=")
         with world.lock:
             conversation = world.conversations.get(conversation_id)
-        if conversation is None:
+            unknown_thread = bool(thread) and (conversation is None or thread not in world.posts)
+        if conversation is None or unknown_thread:
             return _error(404, "ConversationNotFound", "Conversation not found.")
         refused = await self._refused(request, conversation_id)
         if refused:
@@ -191,14 +195,18 @@ class _Connector:
                 if user is not None and str(user["id"]) in world.blocked:
                     return _error(403, "MessageWritesBlocked", "Thread is blocked by the user.")
             if activity_id is None:
-                activity = SentActivity(world.next_activity_id(), conversation_id, body)
+                activity = SentActivity(world.next_activity_id(), conversation_id, body, thread or None)
                 world.activities[activity.id] = activity
+                if conversation.kind == "channel" and not thread:
+                    world.posts.add(activity.id)
                 world.record("send", activity)
                 return JSONResponse({"id": activity.id}, status_code=201)
             known = world.activities.get(activity_id)
             if known is None or known.conversation_id != conversation_id:
                 return _error(404, "ActivityNotFound", "Unknown activity.")
             known.body = body
+            for key in [key for key in world.views if key[0] == activity_id]:
+                del world.views[key]  # everyone sees the new version
             world.record("update", known)
             return JSONResponse({"id": activity_id})
 
@@ -270,6 +278,13 @@ class _Control:
         text = str(body.get("text") or "")
         activity = self._activity(user, "message", channel=bool(body.get("channel")))
         if body.get("channel"):
+            thread = str(body.get("thread") or "")  # a reply under that post, else a post of its own
+            with world.lock:
+                if thread and thread not in world.posts:
+                    return JSONResponse({"error": f"no channel post {thread!r}"}, status_code=404)
+                if not thread:
+                    world.posts.add(activity["id"])
+            activity["conversation"]["id"] = threaded(CHANNEL_CONVERSATION, thread or activity["id"])
             mention = f"<at>{BOT_NAME}</at>"
             activity["text"] = f"{mention} {text}"
             activity["entities"] = [
@@ -325,6 +340,9 @@ class _Control:
                 status_code=409,
             )
         status, answer = await self._deliver(self._invoke(user, target, conversation.kind, action), None)
+        if status == 200 and _card_answer(answer) is not None:
+            with world.lock:  # the answer's card takes the clicked one's place, for the clicker alone
+                world.views[(target.id, str(user["id"]))] = _card_answer(answer) or {}
         return JSONResponse({"status": status, "body": answer})
 
     async def stats(self, request: Request) -> Response:
@@ -371,7 +389,12 @@ class _Control:
     async def _view_of(
         self, card: dict[str, Any], user: dict[str, Any], target: SentActivity, kind: str
     ) -> dict[str, Any]:
-        """What this user sees: the card's refresh action is run for the users it names, as Teams does."""
+        """What this user sees: the card an answer to their click put in its place, else the card, its
+        refresh action run for the users it names, as Teams does."""
+        with self._world.lock:
+            own = self._world.views.get((target.id, str(user["id"])))
+        if own is not None:
+            return own
         refresh = card.get("refresh") or {}
         user_ids = refresh.get("userIds") or []
         if not refresh.get("action") or mri(str(user["id"])) not in user_ids:
@@ -379,13 +402,8 @@ class _Control:
         status, answer = await self._deliver(
             self._invoke(user, target, kind, refresh["action"], "automatic"), None
         )
-        if (
-            status == 200
-            and isinstance(answer, dict)
-            and answer.get("type") == "application/vnd.microsoft.card.adaptive"
-        ):
-            return dict(answer.get("value") or {})
-        return card
+        refreshed = _card_answer(answer) if status == 200 else None
+        return card if refreshed is None else refreshed
 
     def _activity(
         self, user: dict[str, Any], kind: str, *, channel: bool, conversation_id: str = ""
@@ -428,6 +446,8 @@ class _Control:
         activity = self._activity(
             user, "invoke", channel=kind == "channel", conversation_id=target.conversation_id
         )
+        if kind == "channel":  # the thread the card is in: its own, or the one it replies in
+            activity["conversation"]["id"] = threaded(CHANNEL_CONVERSATION, target.thread or target.id)
         activity.update(
             name="adaptiveCard/action",
             replyToId=target.id,
@@ -468,6 +488,13 @@ def _card(activity: dict[str, Any]) -> dict[str, Any] | None:
     for attachment in activity.get("attachments") or []:
         if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
             return dict(attachment.get("content") or {})
+    return None
+
+
+def _card_answer(answer: Any) -> dict[str, Any] | None:
+    """The card of an `adaptiveCard/action` answer; None for a message answer, which leaves the card."""
+    if isinstance(answer, dict) and answer.get("type") == "application/vnd.microsoft.card.adaptive":
+        return dict(answer.get("value") or {})
     return None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
@@ -23,12 +23,16 @@ from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.files import FileLinks
 from bot.teams.people import People, mri
-from bot.teams.store import CardCopy, ConversationRef, TeamsStore
+from bot.teams.store import CardCopy, ConversationRef, TeamsStore, channel_of
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "teams:"
 """A migration started in Teams keeps `teams:CONVERSATION_ID` as its channel."""
+POINTER = "I answered you in our personal chat."
+SENT_PRIVATELY = "I sent you the answer in our personal chat."
+MAX_LINE = 300
+"""A click's answer up to this long is shown beside the card; a longer one goes to the personal chat."""
 RETRIES = 3
 RETRY_AFTER_AT_MOST = 10.0
 """A chat turn waits out a short 429; anything longer is reported to whoever spoke."""
@@ -39,8 +43,15 @@ class Origin:
     """Where and how a person spoke, so that replies go back the same way."""
 
     ref: ConversationRef
+    """Where they spoke: in a channel, the thread too (replies go there)."""
     user_id: str
     invoke: bool = False
+    card: str | None = None
+    """For a click, the activity id of the card clicked."""
+    in_place: bool = False
+    """For a click, whether its answer takes the clicked card's place for the clicker: in a personal
+    chat, and on a shared card (an approval prompt, whose new version it is). Anywhere else the card stays
+    as people in the channel rely on it."""
 
 
 class Delivery:
@@ -55,17 +66,27 @@ class Delivery:
         self.wake: Callable[[], None] = lambda: None
         """Tells the outbox worker to look now (`serve` wires it): the step may have recorded notices."""
 
-    async def deliver(self, outgoings: list[Outgoing], origin: Origin | None) -> dict[str, Any] | None:
-        """Send each message; for a card action, the card to answer the click with (None otherwise)."""
+    async def deliver(self, outgoings: list[Outgoing], origin: Origin | None) -> dict[str, Any] | str | None:
+        """Send each message. For a click, what to answer it with: a card to put in place of the clicked
+        one for the clicker (a shared message's new version, or in a personal chat the reply), a line
+        shown to the clicker that leaves the card as everyone else sees it (in a channel), or None."""
         self.wake()  # the step's notices (summaries, prompts, decisions) wait in the outbox, not 2 s
         problems: list[str] = []
-        answer = _answer(outgoings) if origin is not None and origin.invoke else None
+        answer = None
+        if origin is not None and origin.invoke:
+            card = origin.card
+            shared_card = card is not None and await asyncio.to_thread(self._store.is_copy, card)
+            origin = replace(origin, in_place=shared_card or origin.ref.kind == "personal")
+            answer = _answer(outgoings, shared_card)
+        in_reply = answer is not None and answer.updates is None and not _to_personal_chat(answer, origin)
         viewers = await self._viewers(outgoings)
+        sent_privately = False
         for outgoing in outgoings:
             try:
-                if outgoing is answer and outgoing.updates is None and not _elsewhere(outgoing, origin):
-                    continue  # answered in place of the clicked card
+                if outgoing is answer and in_reply:
+                    continue  # answered in place of the clicked card, or in a line beside it
                 await self._deliver_one(outgoing, origin, viewers, problems)
+                sent_privately = sent_privately or _to_personal_chat(outgoing, origin)
             except TeamsApiError as error:
                 logger.warning("delivering %r failed: %s", outgoing.message.summary, error)
                 problems.append(
@@ -76,16 +97,20 @@ class Delivery:
             await self.tell(origin, "\n\n".join(problems))
         elif problems:
             logger.warning("undelivered: %s", " ".join(problems))
+        if sent_privately and origin is not None and not origin.invoke:
+            await self.tell(origin, POINTER)  # the channel sees the bot answered, and where
         if answer is None:
             return None
-        if _elsewhere(answer, origin):
-            note = Message("Sent privately", (Text("I sent you the answer in our personal chat."),))
-            return cards.card(note)
         assert origin is not None  # an answer is only made for a click
+        if _to_personal_chat(answer, origin):
+            return SENT_PRIVATELY
+        if not origin.in_place:
+            return _line(answer.message)
         return await self._card_for(answer, origin, viewers)
 
     async def tell(self, origin: Origin, text: str) -> None:
-        """A note to whoever spoke, where they spoke; failures are logged, never raised."""
+        """A note to whoever spoke, where they spoke (in a channel, in their thread); failures are logged,
+        never raised."""
         try:
             await self._post(origin.ref, Message(text.splitlines()[0], (Text(text),)))
         except TeamsApiError as error:
@@ -142,7 +167,7 @@ class Delivery:
         if origin is None:
             logger.warning("%r has no audience outside a conversation; dropped", outgoing.message.summary)
             return None
-        if _elsewhere(outgoing, origin):
+        if _to_personal_chat(outgoing, origin):
             return await self._chats.personal(origin.user_id)
         return origin.ref
 
@@ -150,7 +175,7 @@ class Delivery:
         activity = cards.activity(message, links=await self._files.links(message, ref), **options)
         for attempt in range(RETRIES + 1):
             try:
-                return await self._api.send(ref.service_url, ref.conversation_id, activity)
+                return await self._api.send(ref.service_url, ref.address, activity)
             except TeamsApiError as error:
                 if not _worth_waiting(error, attempt):
                     raise
@@ -161,7 +186,7 @@ class Delivery:
         activity = cards.activity(message, links=await self._files.links(message, ref), **options)
         for attempt in range(RETRIES + 1):
             try:
-                await self._api.update(ref.service_url, ref.conversation_id, activity_id, activity)
+                await self._api.update(ref.service_url, ref.address, activity_id, activity)
                 return
             except TeamsApiError as error:
                 if not _worth_waiting(error, attempt):
@@ -189,16 +214,19 @@ class Delivery:
         if message.buttons:
             options["refresh"] = (key, [mri(user) for user in known[1]])
         copies = await asyncio.to_thread(self._store.copies, key)
-        if not any(copy.conversation_id == ref.conversation_id for copy in copies):
+        if not any(channel_of(copy.conversation_id) == ref.conversation_id for copy in copies):
             activity_id = await self._post(ref, message, **options)
-            await asyncio.to_thread(self._store.add_copy, key, CardCopy(ref.conversation_id, activity_id))
+            await asyncio.to_thread(self._store.add_copy, key, CardCopy(ref.address, activity_id))
         for copy in copies:
-            where = ref if copy.conversation_id == ref.conversation_id else await self._copy_ref(copy)
-            if where is not None:
+            here = channel_of(copy.conversation_id) == ref.conversation_id
+            where = ref if here else await self._copy_ref(copy)
+            if where is not None:  # in the thread the copy was posted in
+                where = where.in_thread(copy.conversation_id)
                 await self._update(where, copy.activity_id, message, **options)
 
     async def _copy_ref(self, copy: CardCopy) -> ConversationRef | None:
-        return await asyncio.to_thread(self._store.conversation, copy.conversation_id)
+        """Where a copy is: its conversation as stored; the copy keeps the thread it was posted in."""
+        return await asyncio.to_thread(self._store.conversation, channel_of(copy.conversation_id))
 
     async def _viewers(self, outgoings: list[Outgoing]) -> dict[str, list[str]]:
         """Per shared key, the people it is sent to directly: they see it with its actions."""
@@ -219,24 +247,35 @@ class Delivery:
         return view if view is not None else cards.card(outgoing.message, actions=False)
 
 
-def _elsewhere(outgoing: Outgoing, origin: Origin | None) -> bool:
-    """A private reply to someone who spoke in a channel: Teams has no ephemeral messages, so it goes
-    to their personal chat instead."""
-    return (
-        origin is not None
-        and origin.ref.kind != "personal"
-        and isinstance(outgoing.to, Reply)
-        and outgoing.message.private
-    )
-
-
-def _answer(outgoings: list[Outgoing]) -> Outgoing | None:
-    """What replaces the clicked card: the updated shared message if there is one, else the last reply."""
+def _answer(outgoings: list[Outgoing], shared_card: bool) -> Outgoing | None:
+    """What answers a click: on a shared card, the shared message's new version if the click made one;
+    else the last reply. A shared message a click posts (the prompt a request makes) goes where it goes."""
     shared = [outgoing for outgoing in outgoings if outgoing.updates is not None]
-    if shared:
+    if shared and shared_card:
         return shared[-1]
-    replies = [outgoing for outgoing in outgoings if isinstance(outgoing.to, Reply)]
+    replies = [o for o in outgoings if isinstance(o.to, Reply) and o.updates is None]
     return replies[-1] if replies else None
+
+
+def _to_personal_chat(outgoing: Outgoing, origin: Origin | None) -> bool:
+    """Teams channels have no ephemeral messages: a private reply to someone who spoke in a channel goes
+    to their personal chat, and so does a click's answer there that says more than a line and may not
+    take the clicked card's place (Slack shows it to the clicker alone; a line is shown beside the card)."""
+    if origin is None or origin.ref.kind == "personal" or not isinstance(outgoing.to, Reply):
+        return False
+    if outgoing.message.private:
+        return True
+    in_place = origin.in_place or outgoing.updates is not None
+    return origin.invoke and not in_place and not _line(outgoing.message)
+
+
+def _line(message: Message) -> str:
+    """The message as the line a click's answer shows beside the card; "" when it is more than text."""
+    texts = [block.markdown for block in message.blocks if isinstance(block, Text)]
+    if len(texts) != len(message.blocks) or not texts:
+        return ""
+    line = " ".join(" ".join(texts).split())
+    return line if len(line) <= MAX_LINE else ""
 
 
 def _read_only(content: dict[str, Any]) -> dict[str, Any]:

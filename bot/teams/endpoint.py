@@ -1,8 +1,10 @@
 """`POST /api/messages`: every Teams activity, authenticated, acted on once, answered the Teams way.
 
 Messages are admin words or questions (an @mention in a channel, mention text stripped, or plain text
-in the personal chat); `adaptiveCard/action` invokes are card clicks, answered in the HTTP response
-with the card that replaces the clicked one. A turn that outlasts the answer budget goes on in the
+in the personal chat), answered where they were said: in a channel, in the thread of the mention (its
+conversation id names the thread, `;messageid=`). `adaptiveCard/action` invokes are card clicks,
+answered in the HTTP response: with a card that replaces the clicked one for the clicker, or a line
+that leaves it as it is (see `Delivery.deliver`). A turn that outlasts the answer budget goes on in the
 background, so Teams never times out and redelivers.
 """
 
@@ -14,6 +16,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -26,7 +29,7 @@ from bot.teams.auth import ActivityAuthenticator, Unauthorized, check_activity
 from bot.teams.connector import TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery, Origin
 from bot.teams.people import People
-from bot.teams.store import ConversationRef, TeamsStore
+from bot.teams.store import ConversationRef, TeamsStore, channel_of
 from workflows.results import Actor
 
 logger = logging.getLogger(__name__)
@@ -93,8 +96,8 @@ class TeamsEndpoint:
             return _refused(error)
         if tenant_of(activity) not in (None, self._tenant_id):
             return JSONResponse({"error": "this bot serves one tenant"}, status_code=403)
-        conversation_id = str((activity.get("conversation") or {}).get("id") or "")
-        key = f"{conversation_id}|{activity.get('id') or ''}"
+        conversation_id = channel_of(str((activity.get("conversation") or {}).get("id") or ""))
+        key = f"{conversation_id}|{activity.get('id') or ''}"  # an activity id is the channel's, any thread
         if activity.get("id") and not await asyncio.to_thread(self._store.claim_activity, key):
             logger.info("ignoring a redelivery of activity %s", key)
             return Response(status_code=200)
@@ -118,19 +121,21 @@ class TeamsEndpoint:
         if not conversation.get("id") or not user_id:
             return None
         personal = conversation.get("conversationType") == "personal"
+        address = str(conversation["id"])
         ref = ConversationRef(
-            conversation_id=str(conversation["id"]).split(";messageid=")[0],
+            conversation_id=channel_of(address),
             service_url=str(activity["serviceUrl"]),
             tenant_id=self._tenant_id,
             kind="personal" if personal else "channel",
             user_id=user_id if personal else None,
             time_zone=time_zone_of(activity) if personal else None,
         )
-        await asyncio.to_thread(self._store.remember, ref)
+        await asyncio.to_thread(self._store.remember, ref)  # the channel, where notices go as new posts
         time_zone = time_zone_of(activity)
         if time_zone and not personal:
             await asyncio.to_thread(self._store.set_time_zone, user_id, time_zone)
-        return Origin(ref=ref, user_id=user_id)
+        card = str(activity.get("replyToId") or "") if activity.get("type") == "invoke" else ""
+        return Origin(ref=ref.in_thread(address), user_id=user_id, card=card or None)
 
     async def _message(self, activity: dict[str, Any], origin: Origin) -> None:
         text = words_of(activity)
@@ -160,7 +165,7 @@ class TeamsEndpoint:
         action = (activity.get("value") or {}).get("action") or {}
         verb = str(action.get("verb") or "")
         value = str((action.get("data") or {}).get("value") or "")
-        origin = Origin(origin.ref, origin.user_id, invoke=True)
+        origin = replace(origin, invoke=True)
         if verb == cards.REFRESH_VERB:
             view = await self._delivery.shared_view(value, origin.user_id)
             return _card_answer(view) if view else _message_answer("This card is no longer current.")
@@ -174,7 +179,9 @@ class TeamsEndpoint:
         if outgoings is None:
             return _message_answer("Something went wrong on my side; the details are in my log.")
         answer = await self._delivery.deliver(outgoings, origin)
-        return _card_answer(answer) if answer else _message_answer("Done.")
+        if isinstance(answer, dict):
+            return _card_answer(answer)
+        return _message_answer(answer or "Done.")
 
     async def _actor(self, origin: Origin) -> Actor | None:
         try:

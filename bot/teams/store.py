@@ -6,7 +6,7 @@ Every method is blocking (SQLAlchemy); async callers run them with `asyncio.to_t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,23 @@ class ConversationRef:
     kind: str
     user_id: str | None = None
     time_zone: str | None = None
+    thread: str | None = None
+    """In a channel, the thread to post in (its first post's id); never stored: the channel is."""
+
+    @property
+    def address(self) -> str:
+        """The conversation id to post to: in a channel thread `;messageid=` its first post, as Teams
+        writes it (without it a post starts a thread of its own)."""
+        return f"{self.conversation_id};messageid={self.thread}" if self.thread else self.conversation_id
+
+    def in_thread(self, address: str) -> ConversationRef:
+        """This conversation, in the thread `address` (a conversation id as Teams writes it) names."""
+        return replace(self, thread=address.partition(";messageid=")[2] or None)
+
+
+def channel_of(address: str) -> str:
+    """The conversation an address is in, its thread left out."""
+    return address.partition(";messageid=")[0]
 
 
 @dataclass(frozen=True)
@@ -170,6 +187,12 @@ class TeamsStore:
                 select(TeamsCardCopy).where(TeamsCardCopy.key == key).order_by(col(TeamsCardCopy.created_at))
             ).all()
             return [CardCopy(row.conversation_id, row.activity_id) for row in rows]
+
+    def is_copy(self, activity_id: str) -> bool:
+        """Whether the activity is a copy of a shared card (an approval prompt)."""
+        with self._database.session() as session:
+            found = session.exec(select(TeamsCardCopy.key).where(TeamsCardCopy.activity_id == activity_id))
+            return found.first() is not None
 
     def add_copy(self, key: str, copy: CardCopy) -> None:
         with self._database.session() as session:
