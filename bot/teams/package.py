@@ -205,6 +205,12 @@ def _run(args: argparse.Namespace) -> int:
         f"{domains}\n"
         f"publisher: {publisher.name}, {publisher.website_url} (privacy: {publisher.privacy_url}, terms:"
         f" {publisher.terms_url}); users see these in the app's About tab"
+        + (
+            ""
+            if publisher != Publisher()
+            else ", so give your organization's own with --developer-name,"
+            " --website-url, --privacy-url and --terms-url"
+        )
     )
     return 0
 
