@@ -98,13 +98,15 @@ def _chat(args: argparse.Namespace) -> int:
     scenario = args.scenario or settings.sandbox_scenario or (None if live else str(bundled_scenario()))
     with tempfile.TemporaryDirectory(prefix="aadbot-chat-") as folder:
         if scenario:
-            settings = replace(settings, sandbox_scenario=scenario)
-            if not os.environ.get("AADBOT_DATABASE_URL"):
-                # The in-process sandbox starts afresh every time; a database that outlived it would disagree.
-                settings = replace(settings, database_url=f"sqlite:///{Path(folder) / 'chat.db'}")
-                print("(sandbox: state lives for this chat only; set AADBOT_DATABASE_URL to keep it)")
+            # A rehearsal never shares the bot's database (AADBOT_DATABASE_URL, as `serve` has it): what it
+            # did there would block the real migration. And the in-process sandbox starts afresh every
+            # time, so a database that outlived it would disagree with it anyway.
+            settings = replace(
+                settings, sandbox_scenario=scenario, database_url=f"sqlite:///{Path(folder) / 'chat.db'}"
+            )
         runtime = build_runtime(settings)
         try:
+            print(_where_state_lives(runtime, shared=bool(os.environ.get("AADBOT_DATABASE_URL"))))
             if args.surface == "teams":
                 from bot.teams.text import message_text
 
@@ -112,3 +114,21 @@ def _chat(args: argparse.Namespace) -> int:
             return run_chat(runtime, args.email, sys.stdin, sys.stdout)
         finally:
             runtime.close()
+
+
+def _where_state_lives(runtime: Runtime, *, shared: bool) -> str:
+    """The console's first line: which database and which Microsoft the chat acts on, so that nobody takes
+    a rehearsal for the real thing or the other way round."""
+    if runtime.sandbox is not None:
+        untouched = (
+            " AADBOT_DATABASE_URL is not used: the bot's own database stays untouched." if shared else ""
+        )
+        return (
+            f"(sandbox: a database of its own, for this chat only.{untouched} To continue a rehearsal in"
+            " another chat, run `aadbot sandbox --scenario FILE`, then chat with AADBOT_SANDBOX_URL set to the"
+            " address it prints and AADBOT_DATABASE_URL to a database of the rehearsal's own.)"
+        )
+    database = runtime.database.url  # without its password
+    if runtime.settings.sandbox_url:
+        return f"(database {database}; every Microsoft call goes to the emulator at {runtime.settings.sandbox_url})"
+    return f"(database {database}; Microsoft: the live services, with the credentials of the environment)"

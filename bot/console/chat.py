@@ -61,13 +61,17 @@ def _watch(runtime: Runtime, surface: ConsoleSurface, stop: threading.Event) -> 
 
 
 def _simulate_connect(runtime: Runtime) -> str:
-    if runtime.sandbox is None:
-        return "`:connect` only works with the built-in sandbox (AADBOT_SANDBOX or --scenario)."
+    emulator = runtime.sandbox.url if runtime.sandbox is not None else runtime.settings.sandbox_url
+    if emulator is None:
+        return "`:connect` only works with the sandbox (--scenario, AADBOT_SANDBOX or AADBOT_SANDBOX_URL)."
     connecting = runtime.service.organizations(state="connecting")
     if not connecting:
         return "No migration is waiting for the portal step (it needs an approval first)."
     status = runtime.service.status(connecting[0])
     body = {"organization": status.organization, "tenantId": status.tenant_id}
-    httpx.post(f"{runtime.sandbox.url}/_sandbox/connect", json=body, timeout=10).raise_for_status()
+    try:
+        httpx.post(f"{emulator}/_sandbox/connect", json=body, timeout=10).raise_for_status()
+    except httpx.HTTPError as error:
+        return f"The emulator at {emulator} did not connect {status.organization} ({error}); is it running?"
     target = status.tenant_name or status.tenant_id
     return f"(portal: {status.organization} connected to {target}; the connection watch will notice)"

@@ -26,7 +26,8 @@ def rehearse(organization: str | None, tenant: str | None, email: str) -> Outgoi
         " gets the outcome the live plan gives.\n"
         f"3. Play the whole migration on it: `aadbot chat --as {admin} --scenario rehearsal.json`, then"
         f" `start {org} {directory}`, `invite`, `request-approval` and so on. The sandbox answers as"
-        " Microsoft would, with the permissions your credentials really have; nothing real changes.\n"
+        " Microsoft would, with the permissions your credentials really have; nothing real changes: the"
+        " rehearsal keeps its state in a database of its own, never the bot's (AADBOT_DATABASE_URL).\n"
         "4. Come back here for the real one."
     )
     if organization is None:

@@ -14,6 +14,9 @@ from tests.fakes.cli import Aadbot, Finished
 
 SCENARIO = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
 CLASS_NAMES = ("Error:", "Exception", "Traceback")
+NOT_A_REHEARSAL = {"AADBOT_SANDBOX_URL": "http://127.0.0.1:9"}
+"""A chat that uses AADBOT_DATABASE_URL: a rehearsal on the in-process sandbox keeps a database of its own.
+Nothing listens there, and the database is refused before anything asks."""
 
 
 def refused(finished: Finished, *reasons: str) -> str:
@@ -53,13 +56,14 @@ def test_missing_microsoft_credentials_are_refused_naming_them(aadbot: Aadbot) -
 
 @pytest.mark.parametrize("url", ["mysql://bot:hunter2@db.example/aadbot", "oracle+cx_oracle://db/aadbot"])
 def test_a_database_aadbot_does_not_support_is_refused_naming_those_it_does(aadbot: Aadbot, url: str) -> None:
-    finished = aadbot("chat", "--as", "dana@fabrikam.com", environment={"AADBOT_DATABASE_URL": url})
+    environment = {"AADBOT_DATABASE_URL": url, **NOT_A_REHEARSAL}
+    finished = aadbot("chat", "--as", "dana@fabrikam.com", environment=environment)
     line = refused(finished, "SQLite and PostgreSQL", "sqlite:///", "postgresql+psycopg://")
     assert "hunter2" not in line and "No module" not in line
 
 
 def test_a_missing_database_driver_is_named_with_the_url_form_that_works(aadbot: Aadbot) -> None:
-    environment = {"AADBOT_DATABASE_URL": "postgresql+psycopg2://bot@db.example/aadbot"}
+    environment = {"AADBOT_DATABASE_URL": "postgresql+psycopg2://bot@db.example/aadbot", **NOT_A_REHEARSAL}
     refused(aadbot("chat", "--as", "dana@fabrikam.com", environment=environment), "postgresql+psycopg://")
 
 
