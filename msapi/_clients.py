@@ -180,8 +180,8 @@ class MicrosoftClients:
         self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
     ) -> Invitation:
         """Invite with Microsoft's email on. With an app credential the app sends it and the directory
-        applies its app rules, while `inviter`'s own rights are what the plan's `invite-permission`
-        check judges; with a device sign-in the signed-in person sends it, under their own rights."""
+        applies its app rules (`inviter`'s own rights play no part: the plan's `invite-permission` check
+        judges the policy); with a device sign-in the signed-in person sends it, under their own rights."""
         return self._graph(tenant_id).invite(
             email=email, display_name=display_name, message=message, redirect_url=redirect_url
         )

@@ -389,8 +389,28 @@ def _duplicate_principal_names(snapshot: DirectorySnapshot) -> Check:
     )
 
 
-_NO_APP_INVITES = ("adminsAndGuestInviters", "none")
+NO_APP_INVITES = ("adminsAndGuestInviters", "none")
 """invitation-post.md: app-only invitations fail when invitations are disabled or limited to admins."""
+
+_GUEST_INVITE_SETTINGS = (
+    "In the Microsoft Entra admin center open External Identities > External collaboration settings > Guest"
+    " invite settings and choose 'Member users and users assigned to specific admin roles can invite'"
+)
+
+
+def invitation_policy_fix(policy: str) -> str:
+    """What lets the invitations out when the directory's policy refuses the bot's app (`NO_APP_INVITES`)."""
+    if policy == "none":
+        # authorizationpolicy.md: `none` prevents everyone from inviting, admins included, so neither a
+        # role nor the portal helps: only the setting does.
+        return (
+            f"{_GUEST_INVITE_SETTINGS}. Under 'No one in the organization can invite guest users' nobody can"
+            " invite them, admins included, not even in the portal."
+        )
+    return (
+        f"{_GUEST_INVITE_SETTINGS}; or have a Guest Inviter run `aadbot signin` and set AZURE_AUTH=device;"
+        " or have a Guest Inviter invite them by hand (Users > All users > New user > Invite external user)."
+    )
 
 
 def _invite_permission(
@@ -401,15 +421,28 @@ def _invite_permission(
         return Check("invite-permission", "pass", "Nobody needs a guest invitation.")
     policy = snapshot.allow_invites_from
     users_need = _counted(needed, "user needs", "users need")
-    if snapshot.invites_as_app and policy in _NO_APP_INVITES:
+    if policy == "none":
         return Check(
             "invite-permission",
             "fail",
-            f"{users_need} a guest invitation, which the bot's app sends; Microsoft refuses "
-            f"invitations from an app when allowInvitesFrom is {policy}.",
-            fix="In the Microsoft Entra admin center open External Identities > External collaboration "
-            "settings > Guest invite settings and choose 'Member users and users assigned to specific admin "
-            "roles can invite', or have a Guest Inviter run `aadbot signin` and set AZURE_AUTH=device.",
+            f"{users_need} a guest invitation, but the directory lets nobody invite guests, admins included"
+            " (allowInvitesFrom: none).",
+            fix=invitation_policy_fix(policy),
+        )
+    if snapshot.invites_as_app:  # the app sends them: whose rights count is the app's, not the connector's
+        if policy in NO_APP_INVITES:
+            return Check(
+                "invite-permission",
+                "fail",
+                f"{users_need} a guest invitation, which the bot's app sends; Microsoft refuses "
+                f"invitations from an app when allowInvitesFrom is {policy}.",
+                fix=invitation_policy_fix(policy),
+            )
+        return Check(
+            "invite-permission",
+            "pass",
+            f"The bot's app may send the {_counted(needed, 'invitation', 'invitations')} needed"
+            f" (allowInvitesFrom: {policy}).",
         )
     roles = {role.casefold() for role in snapshot.connector_roles}
     holds_role = bool(roles & _INVITE_ROLES)
@@ -435,7 +468,9 @@ def _invite_permission(
         "fail",
         f"{users_need} a guest invitation but {connector} may not invite guests "
         f"(allowInvitesFrom: {policy}).",
-        fix="Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
+        fix=f"Give {connector} the Guest Inviter role (Microsoft Entra admin center > Roles & admins > Guest"
+        " Inviter), or relax the guest invite settings (External Identities > External collaboration"
+        " settings).",
     )
 
 

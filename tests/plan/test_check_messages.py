@@ -13,8 +13,19 @@ from workflows.directory import Organization, Subscription
 
 APP_INVITES_FIX = (
     "In the Microsoft Entra admin center open External Identities > External collaboration settings > Guest"
-    " invite settings and choose 'Member users and users assigned to specific admin roles can invite', or"
-    " have a Guest Inviter run `aadbot signin` and set AZURE_AUTH=device."
+    " invite settings and choose 'Member users and users assigned to specific admin roles can invite'; or"
+    " have a Guest Inviter run `aadbot signin` and set AZURE_AUTH=device; or have a Guest Inviter invite"
+    " them by hand (Users > All users > New user > Invite external user)."
+)
+NOBODY_INVITES_FIX = (
+    "In the Microsoft Entra admin center open External Identities > External collaboration settings > Guest"
+    " invite settings and choose 'Member users and users assigned to specific admin roles can invite'. Under"
+    " 'No one in the organization can invite guest users' nobody can invite them, admins included, not even"
+    " in the portal."
+)
+ROLE_FIX = (
+    "Give admin@a.com the Guest Inviter role (Microsoft Entra admin center > Roles & admins > Guest Inviter),"
+    " or relax the guest invite settings (External Identities > External collaboration settings)."
 )
 
 BILLED = Organization(name="org", billing_subscription_id="sub")
@@ -116,13 +127,32 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
     ),
     "invite-fail": (
         "invite-permission",
-        {"users": ["x@b.com"], "allow_invites_from": "none"},
+        {"users": ["x@b.com"], "allow_invites_from": "adminsAndGuestInviters"},
         (
             "fail",
             "1 user needs a guest invitation but admin@a.com may not invite guests"
-            " (allowInvitesFrom: none). Give them the Guest Inviter role, or relax the guest invite settings"
-            " (External collaboration).",
-            "Give them the Guest Inviter role, or relax the guest invite settings (External collaboration).",
+            " (allowInvitesFrom: adminsAndGuestInviters). " + ROLE_FIX,
+            ROLE_FIX,
+        ),
+    ),
+    "invite-nobody-may": (
+        "invite-permission",
+        {"users": ["x@b.com"], "allow_invites_from": "none", "connector_roles": ("Global Administrator",)},
+        (
+            "fail",
+            "1 user needs a guest invitation, but the directory lets nobody invite guests, admins included"
+            " (allowInvitesFrom: none). " + NOBODY_INVITES_FIX,
+            NOBODY_INVITES_FIX,
+        ),
+    ),
+    "invite-as-app-nobody-may": (
+        "invite-permission",
+        {"users": ["x@b.com"], "allow_invites_from": "none", "invites_as_app": True},
+        (
+            "fail",
+            "1 user needs a guest invitation, but the directory lets nobody invite guests, admins included"
+            " (allowInvitesFrom: none). " + NOBODY_INVITES_FIX,
+            NOBODY_INVITES_FIX,
         ),
     ),
     "invite-as-app-refused": (
@@ -148,9 +178,14 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         },
         (
             "pass",
-            "admin@a.com may invite the 1 guest needed (allowInvitesFrom: adminsGuestInvitersAndAllMembers).",
+            "The bot's app may send the 1 invitation needed (allowInvitesFrom: adminsGuestInvitersAndAllMembers).",
             "",
         ),
+    ),
+    "invite-as-app-whoever-connects": (
+        "invite-permission",
+        {"users": ["x@b.com", "y@b.com"], "directory": [], "invites_as_app": True},
+        ("pass", "The bot's app may send the 2 invitations needed (allowInvitesFrom: everyone).", ""),
     ),
     "count-pass": (
         "user-count",

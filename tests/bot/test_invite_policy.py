@@ -1,0 +1,82 @@
+"""The directory's invitation policy (allowInvitesFrom) at `start` and `doctor`, as the admins read it: it
+stops a migration only when someone needs an invitation, and the fix is one that can work under it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox import Sandbox, parse_scenario
+from tests.bot.conftest import ORG, Chat, text_of
+
+DANA = "dana@fabrikam.com"
+NOBODY_INVITES = (
+    "2 users need a guest invitation, but the directory lets nobody invite guests, admins included"
+    " (allowInvitesFrom: none). In the Microsoft Entra admin center open External Identities > External"
+    " collaboration settings > Guest invite settings and choose 'Member users and users assigned to specific"
+    " admin roles can invite'. Under 'No one in the organization can invite guest users' nobody can invite"
+    " them, admins included, not even in the portal."
+)
+
+
+def _serve(box: Sandbox, scenario: dict[str, Any], policy: str) -> None:
+    scenario["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = policy
+    box.reset(parse_scenario(scenario))
+
+
+def _check_line(reply: str, code: str) -> str:
+    """The check's line in a start summary, its wrapped lines joined."""
+    lines = reply.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.lstrip("✅❌⚠️ ").startswith(f"{code}:"))
+    rest = [line.strip() for line in lines[first + 1 :]]
+    wrapped = rest[: next((i for i, line in enumerate(rest) if line[:1] in "✅❌⚠"), len(rest))]
+    return " ".join([lines[first].strip(), *wrapped])
+
+
+def test_nobody_may_invite_yet_a_migration_that_invites_nobody_starts(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    """allowInvitesFrom none, and erin and frank (the two the plan would invite) left the organization."""
+    fabrikam["user_entitlements"] = [
+        entitlement
+        for entitlement in fabrikam["user_entitlements"]
+        if entitlement["user"]["principalName"] not in ("erin.eng@gmail.com", "frank.f@outlook.com")
+    ]
+    _serve(box, fabrikam, "none")
+    started = text_of(chat.say(DANA, f"start {ORG} fabrikam.com"))
+    assert chat.state() == "planned", started
+    assert (
+        _check_line(started, "invite-permission") == "✅ invite-permission: Nobody needs a guest invitation."
+    )
+    doctor = text_of(chat.say(DANA, f"doctor {ORG} fabrikam.com"))
+    assert doctor.splitlines()[0].strip() == (
+        "Every check passes: these credentials can do everything the migration needs."
+    )
+    assert _check_line(doctor, "`graph-invite`").startswith(
+        "⚠️ `graph-invite`: User.Invite.All is granted, but the directory lets nobody invite guests, admins"
+        " included (allowInvitesFrom: none). That matters only if someone needs a guest invitation: the"
+        " plan's invite-permission check says."
+    )
+
+
+def test_nobody_may_invite_and_two_need_it_the_plan_blocks_with_the_setting_as_its_fix(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    _serve(box, fabrikam, "none")
+    started = text_of(chat.say(DANA, f"start {ORG} fabrikam.com"))
+    assert chat.state() == "blocked", started
+    assert _check_line(started, "invite-permission") == f"❌ invite-permission: {NOBODY_INVITES}"
+    assert "Guest Inviter" not in started and "signin" not in started  # neither can invite under `none`
+
+
+def test_the_app_sends_the_invitations_so_whoever_connects_needs_no_right_to_invite(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    """Members may invite, the bot's app too (AZURE_AUTH=app); Dana is only a guest of the directory."""
+    dana = next(user for user in fabrikam["tenant"]["users"] if user["userPrincipalName"] == DANA)
+    dana["userType"] = "Guest"
+    _serve(box, fabrikam, "adminsGuestInvitersAndAllMembers")
+    started = text_of(chat.say(DANA, f"start {ORG} fabrikam.com"))
+    assert _check_line(started, "invite-permission") == (
+        "✅ invite-permission: The bot's app may send the 2 invitations needed"
+        " (allowInvitesFrom: adminsGuestInvitersAndAllMembers)."
+    )
