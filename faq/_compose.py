@@ -101,7 +101,7 @@ def answered(topic: Topic, context: AskerContext, *, framed: bool = False, also:
     body = topic.answer.replace(CASES_PLACE, _cases_for(topic, context)) if topic.cases else topic.answer
     body = body.replace("{org_url}", _organization_url(context.organization))
     heading = f"This sounds like: {topic.title}" if framed else topic.title
-    lines = [heading, *personal, body, f"Microsoft's page: {topic.link}"]
+    lines = [heading, *personal, body, *([f"Microsoft's page: {topic.link}"] if topic.link else [])]
     if also is not None:
         lines.append(f"You also asked about: {also.title}. Pick it below for that answer.")
     elif framed:

@@ -278,7 +278,7 @@ class FaqAnswerer:
         alternatives = list(dict.fromkeys(first + close + list(topic.related)))[:_MAX_ALTERNATIVES]
         also_topic = knowledge.topics[also] if also else None
         text = _compose.answered(topic, context, framed=framed, also=also_topic)
-        return Answer(topic.id, confidence, text, alternatives, topic.link, framed)
+        return Answer(topic.id, confidence, text, alternatives, topic.link or None, framed)
 
     def _declined(
         self, knowledge: _Knowledge, question: str, confidence: float, ranking: Ranking, context: AskerContext

@@ -24,9 +24,6 @@ Status = Literal["open", "closed", "attached", "answered", "dismissed"]
 NEEDS_REVIEW: frozenset[str] = frozenset({"declined", "not-helpful"})
 LOCAL_TOPIC_PREFIX = "local-"
 MAX_ANSWER_CHARS = 2000
-_LOCAL_LINK = (
-    "https://learn.microsoft.com/en-us/azure/devops/organizations/accounts/connect-organization-to-azure-ad"
-)
 
 
 class FeedbackError(ValueError):
@@ -130,7 +127,7 @@ def with_learned(topics: Sequence[Topic], learned: Sequence[Learned]) -> list[To
                     title="Your admins' answer",
                     phrasings=(entry.question,),
                     answer=entry.text,
-                    link=_LOCAL_LINK,
+                    link="",  # the organization's own answer: no Microsoft page says it
                     related=(),
                     notes=(),
                 )

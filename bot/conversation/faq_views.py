@@ -52,9 +52,10 @@ def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:
     where = f" for {organization}" if organization else ""
     if not items:
         return say(f"No questions waiting for review{where}. Declined and not-helpful ones appear here.")
-    blocks: list[Block] = [Heading(f"{len(items)} questions waiting for review{where}")]
+    count = f"{len(items)} question" if len(items) == 1 else f"{len(items)} questions"
+    blocks: list[Block] = [Heading(f"{count} waiting for review{where}")]
     for item in items:
-        why = "I declined it" if item.kind == "declined" else f"rated not helpful (answered `{item.topic}`)"
+        why = _why_in_review(item)
         blocks.append(Text(f"*#{item.id}* ({why}):\n> {_excerpt(item.question)}"))
         buttons = [
             Button(f"#{item.id}: {_label(topic)}", REVIEW_WORD, f"review attach {item.id} {topic}")
@@ -70,7 +71,15 @@ def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:
             " on I answer that question that way for this organization."
         )
     )
-    return Outgoing(Message(f"{len(items)} FAQ questions to review", tuple(blocks)))
+    return Outgoing(Message(f"{count} to review in the FAQ", tuple(blocks)))
+
+
+def _why_in_review(item: FeedbackItem) -> str:
+    if item.kind == "declined":
+        return "I declined it"
+    if item.topic is None:  # the answer rated was my "I don't know"
+        return "rated not helpful; I had declined it"
+    return f"rated not helpful (answered `{item.topic}`)"
 
 
 def resolved(item: FeedbackItem) -> Outgoing:

@@ -127,3 +127,26 @@ def test_a_rating_buttons_label_typed_right_after_an_answer_rates_it(chat: Chat)
     assert faq_review.NOTHING_TO_RATE in flat(chat.say(DANA, "Helpful", in_dm=True))  # no answer yet
     listed = text_of(chat.say(DANA, "/aad faq review"))
     assert "ssh keys" in listed and "> Helpful" not in listed and "> Not helpful" not in listed
+
+
+def test_a_declined_answer_rated_not_helpful_is_reviewed_and_answered_in_the_organizations_words(
+    chat: Chat,
+) -> None:
+    _started(chat)
+    declined = chat.say(ANN, "where is our help desk?", in_dm=True)
+    assert "don't know" in text_of(declined)
+    chat.say(ANN, "Not helpful", in_dm=True)
+    listed = text_of(chat.say(DANA, "/aad faq review")).splitlines()
+    assert [line.strip() for line in listed[:2]] == [
+        "1 QUESTION WAITING FOR REVIEW FOR FABRIKAM-FIBER",
+        "#1 (rated not helpful; I had declined it):",
+    ]
+    chat.say(DANA, "/aad faq review answer 1 Our help desk is at https://help.fabrikam.com, ext 4242.")
+    again = [
+        line.strip() for line in text_of(chat.say(ANN, "where is our help desk?", in_dm=True)).splitlines()
+    ]
+    assert again[again.index("Your admins' answer") + 1 :][:2] == [
+        "Our help desk is at https://help.fabrikam.com, ext 4242.",
+        "[Helpful: `faq-helpful local-1 where is our help desk?`]  [Not helpful: `faq-not-helpful local-1 where"
+        " is our help desk?`]",
+    ]  # no Microsoft page after the organization's own answer
