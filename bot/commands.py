@@ -125,10 +125,11 @@ def _where_state_lives(runtime: Runtime, *, shared: bool) -> str:
         )
         return (
             f"(sandbox: a database of its own, for this chat only.{untouched} To continue a rehearsal in"
-            " another chat, run `aadbot sandbox --scenario FILE`, then chat with AADBOT_SANDBOX_URL set to the"
-            " address it prints and AADBOT_DATABASE_URL to a database of the rehearsal's own.)"
+            " another chat, run `aadbot sandbox --scenario FILE`, then chat with AADBOT_SANDBOX_URL set to"
+            " the address it prints and AADBOT_DATABASE_URL to a database of the rehearsal's own.)"
         )
     database = runtime.database.url  # without its password
     if runtime.settings.sandbox_url:
-        return f"(database {database}; every Microsoft call goes to the emulator at {runtime.settings.sandbox_url})"
+        emulator = runtime.settings.sandbox_url
+        return f"(database {database}; every Microsoft call goes to the emulator at {emulator})"
     return f"(database {database}; Microsoft: the live services, with the credentials of the environment)"

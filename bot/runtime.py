@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from bot.conversation.handlers import Conversation, Outbox, Roles
@@ -89,7 +89,9 @@ def build_runtime(
         microsoft,
         clock=clock,
         settings=WorkflowSettings(
-            approvers_required=settings.approvers_required, approval_ttl=settings.approval_ttl
+            approvers_required=settings.approvers_required,
+            approval_ttl=settings.approval_ttl,
+            connection_watch_every=timedelta(seconds=settings.poll_seconds),
         ),
     )
     tracking = Tracking(database, service, clock=clock)

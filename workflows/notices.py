@@ -9,7 +9,7 @@ migration's channel) and the result value it tells about; no chat formatting is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -78,9 +78,17 @@ def approval_prompt(
         )
 
 
-def decision(session: Session, row: Migration, result: DecisionResult, decider: Actor, now: datetime) -> None:
+def decision(
+    session: Session,
+    row: Migration,
+    result: DecisionResult,
+    decider: Actor,
+    now: datetime,
+    watch_every: timedelta,
+) -> None:
     """Every copy of the prompt shows the decision (a prompt still waiting to be sent never will be);
-    once approved, the connector gets the portal steps and the channel hears who connects."""
+    once approved, the connector gets the portal steps (with how often the watch looks) and the channel
+    hears who connects."""
     thread = approval_thread(result.approval_id)
     supersede(session, kinds=(APPROVAL_PROMPT, APPROVAL_DECISION), thread=thread, before=now)
     told = {"result": encode(result), "decider": encode(decider)}
@@ -98,7 +106,11 @@ def decision(session: Session, row: Migration, result: DecisionResult, decider: 
         connector.email,
         PORTAL_STEPS,
         now,
-        {"status": encode(result.status), "connector": encode(connector)},
+        {
+            "status": encode(result.status),
+            "connector": encode(connector),
+            "watch_seconds": watch_every.total_seconds(),
+        },
     )
     _record(session, row, f"{step}-approved", admins_address(row), APPROVED, now, told)
 

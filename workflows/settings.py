@@ -17,6 +17,9 @@ class WorkflowSettings:
     """A step silent for this long is taken as interrupted (the process died), so `resume` may re-run it."""
     admin_cache_ttl: timedelta = timedelta(minutes=5)
     stale_after_days: int = 90
+    connection_watch_every: timedelta = timedelta(seconds=60)
+    """How often the bot's watch looks whether the organization is connected (`AADBOT_POLL_SECONDS`);
+    the portal steps tell the connector."""
     sign_in_check_every: timedelta = timedelta(minutes=15)
     """How often the sign-ins since the last check are read, once connected (a page or two each time)."""
     sign_in_sweep_every: timedelta = timedelta(hours=24)

@@ -132,7 +132,8 @@ USAGES: tuple[Usage, ...] = (
         "[ORG]",
         "check now whether the organization is connected",
         example="check-connection fabrikam-fiber",
-        details="I check on my own every few seconds after the approval; this asks at once.",
+        details="After the approval I also check on my own (every AADBOT_POLL_SECONDS, 60 s unless set);"
+        " this asks at once.",
     ),
     Usage(
         "notify",

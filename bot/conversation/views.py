@@ -346,7 +346,7 @@ def approved(result: DecisionResult, decider: Actor) -> Message:
     return Message(text, (Text(text),))
 
 
-def portal_steps(status: MigrationStatus, approver: Actor) -> Message:
+def portal_steps(status: MigrationStatus, approver: Actor, *, watch_seconds: float | None) -> Message:
     target = status.tenant_name or status.tenant_id
     steps = (
         f"1. Sign in to https://dev.azure.com/{status.organization} as {approver.email} (a *member*, not a"
@@ -364,9 +364,22 @@ def portal_steps(status: MigrationStatus, approver: Actor) -> Message:
             Heading(f"Connect {status.organization} to {target}"),
             Text("There is no API for this step, so it is yours; it takes a minute:"),
             Text("\n".join(steps)),
-            Text("I check the organization's directory every few seconds and announce it when it is done."),
+            Text(
+                f"I check the organization's directory {_every(watch_seconds)} and announce it when it is"
+                " done; `check-connection` checks at once."
+            ),
         ),
     )
+
+
+def _every(seconds: float | None) -> str:
+    """How often the connection watch looks (AADBOT_POLL_SECONDS), in words."""
+    if seconds is None:
+        return "regularly"
+    if seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return "every minute" if minutes == 1 else f"every {minutes} minutes"
+    return f"every {seconds:g} seconds"
 
 
 def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgoing:

@@ -140,7 +140,9 @@ def _notice(kind: str, payload: dict[str, Any]) -> Message:
             return views.approved(decode(DecisionResult, payload["result"]), _actor(payload["decider"]))
         case notices.PORTAL_STEPS:
             return views.portal_steps(
-                decode(MigrationStatus, payload["status"]), _actor(payload["connector"])
+                decode(MigrationStatus, payload["status"]),
+                _actor(payload["connector"]),
+                watch_seconds=payload.get("watch_seconds"),  # absent from steps recorded before it was kept
             )
         case notices.CONNECTION:
             return views.connection(decode(ConnectionResult, payload["result"])).message

@@ -1,5 +1,5 @@
-"""The connection watch: every few seconds the conversation looks at migrations waiting for the portal step;
-whatever it announces is posted to the migration's channel."""
+"""The connection watch: every AADBOT_POLL_SECONDS the conversation looks at migrations waiting for the
+portal step; whatever it announces is posted to the migration's channel."""
 
 from __future__ import annotations
 

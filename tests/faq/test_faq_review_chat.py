@@ -147,6 +147,6 @@ def test_a_declined_answer_rated_not_helpful_is_reviewed_and_answered_in_the_org
     ]
     assert again[again.index("Your admins' answer") + 1 :][:2] == [
         "Our help desk is at https://help.fabrikam.com, ext 4242.",
-        "[Helpful: `faq-helpful local-1 where is our help desk?`]  [Not helpful: `faq-not-helpful local-1 where"
-        " is our help desk?`]",
+        "[Helpful: `faq-helpful local-1 where is our help desk?`]  [Not helpful: `faq-not-helpful local-1"
+        " where is our help desk?`]",
     ]  # no Microsoft page after the organization's own answer

@@ -178,7 +178,8 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         },
         (
             "pass",
-            "The bot's app may send the 1 invitation needed (allowInvitesFrom: adminsGuestInvitersAndAllMembers).",
+            "The bot's app may send the 1 invitation needed"
+            " (allowInvitesFrom: adminsGuestInvitersAndAllMembers).",
             "",
         ),
     ),

@@ -116,7 +116,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
             connector=connector,
             connector_reason=why,
         )
-        notices.decision(session, row, decided, actor, now)
+        notices.decision(session, row, decided, actor, now, unit.ctx.settings.connection_watch_every)
         commit(unit)
         return decided
 

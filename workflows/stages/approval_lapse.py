@@ -83,7 +83,8 @@ def tell_lapsed(unit: Unit, approval: Approval, outcome: DecisionOutcome, messag
         status=status(unit.session, unit.row),
         message=message,
     )
-    notices.decision(unit.session, unit.row, lapsed, unit.actor, unit.flow.now)
+    watch_every = unit.ctx.settings.connection_watch_every  # a lapse sends no portal steps: unused
+    notices.decision(unit.session, unit.row, lapsed, unit.actor, unit.flow.now, watch_every)
 
 
 def pending(unit: Unit) -> Sequence[Approval]:

@@ -17,7 +17,7 @@ CONNECTED_STATES = CONNECTED_UNFINISHED | {"completed"}
 
 
 def check_connection(ctx: Context, organization: str | None = None) -> ConnectionResult:
-    """One look at the organization's tenant: the bot's watch calls this every few seconds.
+    """One look at the organization's tenant: the bot's watch calls this every AADBOT_POLL_SECONDS.
 
     What it finds (connected, or connected to another directory) is told to the admins in the same
     transaction that records it.
