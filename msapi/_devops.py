@@ -46,7 +46,7 @@ class AzureDevOps:
             self._session.request("HEAD", url, service=SERVICE).headers.get("X-VSS-ResourceTenant", "")
         )
         if not tenant:
-            raise MicrosoftError(
+            raise OrganizationNotFound(
                 f"Azure DevOps organization {organization!r} was not found: "
                 f"check the name in https://dev.azure.com/{organization}"
             )
@@ -262,6 +262,10 @@ class AzureDevOps:
         if response.status_code >= 400:
             raise service_error(self._session, response, what, SERVICE)
         return response
+
+
+class OrganizationNotFound(MicrosoftError):
+    """No Azure DevOps organization has this name (a typo, most often)."""
 
 
 class UndocumentedFailure(MicrosoftError):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from msapi import permissions
 from msapi._arm import ResourceManager
 from msapi._auth import granted
-from msapi._devops import AzureDevOps, UndocumentedFailure
+from msapi._devops import AzureDevOps, OrganizationNotFound, UndocumentedFailure
 from msapi._graph import Graph
 from workflows.directory import MicrosoftError, MissingPermission
 from workflows.plan import NO_APP_INVITES, Check, invitation_policy_fix
@@ -27,6 +27,20 @@ def microsoft_checks(
     delegated: bool,
 ) -> list[Check]:
     """Every Microsoft capability the migration uses, each tried with the least it needs."""
+    try:
+        devops.tenant_id(organization)  # needs no credentials: first, is there such an organization at all
+    except OrganizationNotFound:
+        # Nothing about it can pass, and each check of it would only fail (or warn) for the same reason.
+        missing = Check(
+            "devops-organization",
+            "fail",
+            f"Organization {organization} not found.",
+            fix=f"Check the name at https://dev.azure.com/{organization}: it is what follows dev.azure.com/"
+            " in the address of your organization.",
+        )
+        return [missing, *_graph_checks(graph, delegated=delegated)]
+    except MicrosoftError:
+        pass  # the look-up itself failed: the checks below tell what works
     checks = [
         _attempt(
             "devops-users", "read the organization's users", lambda: devops.entitlements_page(organization)

@@ -67,7 +67,9 @@ class Check:
     def __post_init__(self) -> None:
         # What to do is part of what chat and `--json` readers see, not only of the `fix` field.
         if self.fix and not self.message.endswith(self.fix):
-            object.__setattr__(self, "message", f"{self.message} {self.fix}")
+            # a service's error may end the message without a full stop
+            ended = self.message if self.message.endswith((".", "!", "?")) else f"{self.message}."
+            object.__setattr__(self, "message", f"{ended} {self.fix}")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"code": self.code, "status": self.status, "message": self.message}

@@ -123,3 +123,30 @@ def test_the_doctor_s_summary_counts_the_failing_checks() -> None:
     two = [*one, Check("devops-remove-users", "fail", "refused", fix="grant it")]
     assert doctor(two).startswith("*2 checks fail*: the migration cannot run until they are fixed.")
     assert doctor(one[1:]).startswith("*Every check passes*")
+
+
+def test_a_mistyped_organization_is_one_failure_naming_where_to_check_the_name(
+    aadbot: Aadbot, box: Sandbox
+) -> None:
+    sandbox = {"AADBOT_SANDBOX_URL": box.url, "AZURE_TENANT_ID": str(box.state()["tenant"]["id"])}
+    done = aadbot("doctor", "--org", "nosuchorg", "--tenant", "fabrikam.com", environment=sandbox)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert [line for line in lines if not line.startswith("ok   graph-")] == [
+        "FAIL devops-organization: Organization nosuchorg not found. Check the name at"
+        " https://dev.azure.com/nosuchorg: it is what follows dev.azure.com/ in the address of your"
+        " organization."
+    ]
+    assert done.stderr == ""  # no warning about an undocumented endpoint that was never the problem
+
+
+def test_a_fix_after_a_services_words_starts_a_sentence_of_its_own(aadbot: Aadbot, box: Sandbox) -> None:
+    sandbox = {"AADBOT_SANDBOX_URL": box.url}
+    done = aadbot("doctor", "--org", "fabrikam-fiber", "--tenant", "contoso.com", environment=sandbox)
+    billing = next(line for line in done.stdout.splitlines() if "billing-subscription" in line)
+    assert billing == (
+        "WARN billing-subscription: Cannot read subscription c0ffee00-1234-4abc-8def-0123456789ab: the"
+        " Microsoft identity platform does not know tenant 'contoso.com': check the tenant id or verified"
+        " domain. Check by hand at https://dev.azure.com/fabrikam-fiber/_settings/billing (Organization"
+        " settings > Billing)."
+    )
