@@ -27,7 +27,8 @@ def from_environment(environ: Mapping[str, str], *, progress: Progress | None = 
     `AADBOT_SANDBOX` (a scenario file: the emulator starts in-process) or `AADBOT_SANDBOX_URL`
     (a running emulator); otherwise live: `AZURE_DEVOPS_PAT`, `AZURE_CLIENT_ID`, and
     `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (+ `AZURE_CLIENT_CERTIFICATE_PASSWORD`);
-    optional `AZURE_TENANT_ID`, `AADBOT_TOKEN_CACHE` (default `~/.cache/aadbot/msal-token-cache.json`).
+    optional `AADBOT_TOKEN_CACHE` (default `~/.cache/aadbot/msal-token-cache.json`). The tenant comes with
+    each call (`start`, `--tenant`); `AZURE_TENANT_ID` is only where a device sign-in signs in.
     `AZURE_AUTH=device` uses the person `aadbot signin` signed in (`AZURE_USERNAME` picks one of
     several) for Graph and ARM instead of the app's secret or certificate.
     """
