@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import operator_log
 from bot.alongside import alongside
 from bot.conversation import todo_views
 from bot.conversation.messages import Channel, Outgoing
@@ -87,6 +88,12 @@ def run(
     if settings.slack_bot_token:
         check_settings(settings)  # unusable Slack settings stop everything before it starts
     built = runtime(settings)
+    operator_log.start_up(
+        settings,
+        database=built.database.url,
+        slack=operator_log.slack_mode(settings) if settings.slack_bot_token else None,
+        teams_app_id=teams.app_id,
+    )
     sandbox_url = built.sandbox.url if built.sandbox is not None else settings.sandbox_url
     surface = build_surface(
         replace(teams, sandbox_url=sandbox_url), built.conversation, built.database, clock=utc_now
@@ -106,6 +113,8 @@ class SlackPart:
     outbox: NoticeOutbox
     link: Coroutine[Any, Any, None] | None
     """The Socket Mode link, run beside the server; None over HTTP (`/slack/events` is in `routes`)."""
+    identity: Coroutine[Any, Any, None]
+    """Logs the workspace and bot user the token belongs to (`auth.test`), beside the server."""
 
 
 @asynccontextmanager
@@ -144,7 +153,8 @@ async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]
             )
             routes = [route for route in slack_asgi.routes if getattr(route, "path", "") != HEALTH_PATH]
         delivery = build_delivery(client, people, state, outbox)
-        yield SlackPart(routes, delivery, SlackSender(posting, people, state), outbox, link)
+        identity = operator_log.slack_identity(client)
+        yield SlackPart(routes, delivery, SlackSender(posting, people, state), outbox, link, identity)
 
 
 def serve(
@@ -206,6 +216,7 @@ async def _serve(
         ]
         surface.delivery.wake = worker.wake
         if slack is not None:
+            background.append(slack.identity)
             slack.outbox.wake = worker.wake
             if slack.link is not None:
                 print("connecting to Slack in Socket Mode", flush=True)

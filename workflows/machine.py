@@ -15,6 +15,7 @@ from transitions import EventData, Machine, MachineError
 
 from storage.models import AuditEntry, Migration
 from workflows.errors import WorkflowError
+from workflows.step_log import stepped
 
 STATES: tuple[str, ...] = (
     "draft",
@@ -315,6 +316,8 @@ class MigrationFlow:
                 details=dict(event.kwargs.get("details") or {}),
             )
         )
+        who = actor_name or actor_email
+        stepped(self.session, self.row.organization, event.event.name, source, dest, who)
 
 
 _GUARD_REASONS = {

@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import operator_log
 from bot.alongside import alongside
 from bot.conversation import todo_views
 from bot.delivery.outboxes import NoticeOutbox
@@ -68,6 +69,12 @@ def serve(
     running event loop, which aiohttp requires.
     """
     token = check_settings(settings)
+    operator_log.start_up(
+        settings,
+        database=persistence.database.url if persistence is not None else None,
+        slack=operator_log.slack_mode(settings),
+        teams_app_id=None,
+    )
     requests: Serving
     listening: socket.socket | None = None
     if settings.slack_app_token:
@@ -114,7 +121,10 @@ async def _serve(
             outbox=outbox,
         )
         delivery = build_delivery(client, people, state, outbox)
-        background = [watch_forever(conversation, delivery, settings.poll_seconds)]
+        background = [
+            watch_forever(conversation, delivery, settings.poll_seconds),
+            operator_log.slack_identity(client),
+        ]
         if persistence is not None and outbox is not None:
             posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
             sender = SlackSender(posting, people, state)

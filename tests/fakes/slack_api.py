@@ -192,6 +192,8 @@ class FakeSlack:
                     "user_id": BOT_USER_ID,
                     "bot_id": "BAADBOT",
                     "team_id": "T1",
+                    "team": "Fabrikam",
+                    "url": "https://fabrikam.slack.com/",
                     "user": "aadbot",
                 }
             case "users.info":

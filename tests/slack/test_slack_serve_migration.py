@@ -20,7 +20,8 @@ from sandbox import Sandbox
 from tests.fakes.serve_process import MODES, Mode, Served, serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import Call, FakeSlack
-from tests.fakes.slack_harness import button, texts
+from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, button, texts
+from tests.fakes.socket_harness import APP_TOKEN
 from tests.fakes.socket_mode import FakeSocketMode
 
 ORGANIZATION = "fabrikam-fiber"
@@ -130,3 +131,37 @@ def test_a_migration_through_serve_with_the_watch_and_the_outbox_in_the_backgrou
             }
             assert "direct messages" in texts(fake.responses[replies])
             assert not served.tracebacks(), served.tracebacks()
+            _the_operator_could_follow_it(served, mode, sandbox)
+
+
+def _the_operator_could_follow_it(served: Served, mode: Mode, sandbox: Sandbox) -> None:
+    """What serve acts on, said once at start-up (loudly: the emulator), then one line per step; never a
+    secret."""
+    log = served.log_text()
+    said = [line for line in log.splitlines() if line.split(" ", 1)[-1].startswith("aadbot.")]
+    slack = (
+        "Socket Mode (SLACK_APP_TOKEN)" if mode == "socket" else "HTTP, signed requests at POST /slack/events"
+    )
+    assert said[:6] == [
+        f"INFO aadbot.serve: database: {served.database_url}",
+        f"INFO aadbot.serve: Slack: {slack}",
+        "INFO aadbot.serve: Teams: off (TEAMS_APP_ID is not set)",
+        f"WARNING aadbot.serve: EMULATOR: every Microsoft call goes to {sandbox.url} (AADBOT_SANDBOX_URL),"
+        " not to Microsoft: nothing real is read or changed",
+        "INFO aadbot.serve: connection watch: every 1 s (AADBOT_POLL_SECONDS)",
+        "INFO aadbot.serve: Slack workspace Fabrikam (T1), bot user aadbot (UAADBOT)",
+    ]
+    step = f"INFO aadbot.migration: {ORGANIZATION}:"
+    assert said[6:] == [
+        f"{step} draft -> checking_prerequisites (check, by Dana Owner)",
+        f"{step} checking_prerequisites -> planned (prerequisites_passed, by Dana Owner)",
+        f"{step} planned -> inviting (invite, by Dana Owner)",
+        f"{step} inviting -> checking_prerequisites (invitations_sent, by Dana Owner)",
+        f"{step} checking_prerequisites -> planned (prerequisites_passed, by Dana Owner)",
+        f"{step} planned -> awaiting_approval (request_approval, by Dana Owner)",
+        f"{step} awaiting_approval -> connecting (approve, by Lee Admin)",
+        f"{step} connecting -> connected (connection_confirmed, by aadbot)",
+        f"{step} connected -> users_notified (notify, by Dana Owner)",
+    ]
+    for secret in (BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, "sandbox-secret", "sandbox-pat"):
+        assert secret not in log

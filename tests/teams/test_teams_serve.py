@@ -77,6 +77,11 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, b
             assert sent["status"] == 200
             log = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
             assert any("start ORG TENANT" in str(entry["attachments"]) for entry in log), log
+            said = [line for line in served.log_text().splitlines() if line.startswith("INFO aadbot.serve: ")]
+            assert said[1:3] == [
+                "INFO aadbot.serve: Slack: Socket Mode (SLACK_APP_TOKEN)",
+                f"INFO aadbot.serve: Teams: on, app {APP_ID}, at POST /api/messages",
+            ]
 
 
 def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(tmp_path: Path, box: Sandbox) -> None:

@@ -1,0 +1,77 @@
+"""What `aadbot serve` tells its operator on stderr: one line per fact at start-up, one per migration step.
+
+Start-up says what the process acts on (which database, which Slack workspace and bot, Socket Mode or
+HTTP, Teams or not) and, loudly, when every Microsoft call goes to an emulator. Never a secret: URLs
+without their password, no token, no request body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.settings import Settings
+from workflows import step_log
+
+if TYPE_CHECKING:  # Slack's libraries: only a `serve` with Slack imports them
+    from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger("aadbot.serve")
+
+
+def start_up(
+    settings: Settings, *, database: str | None, slack: str | None, teams_app_id: str | None
+) -> None:
+    """`database`: its URL without the password (None: no database, requests remembered in memory);
+    `slack`: how requests arrive (None: Slack is off)."""
+    # The root logger stays at WARNING (libraries' chatter); these two are for operators. Each is set
+    # itself: bolt resets the level of its app's logger, "aadbot", on every request.
+    for logger in (log, step_log.log):
+        logger.setLevel(logging.INFO)
+    log.info("database: %s", database or "none (requests remembered in memory, no outbox)")
+    log.info("Slack: %s", slack or "off (SLACK_BOT_TOKEN is not set)")
+    if teams_app_id:
+        log.info("Teams: on, app %s, at POST /api/messages", teams_app_id)
+    else:
+        log.info("Teams: off (TEAMS_APP_ID is not set)")
+    if settings.sandbox_scenario:
+        log.warning(
+            "EMULATOR: every Microsoft call goes to the built-in sandbox of %s (AADBOT_SANDBOX), not to"
+            " Microsoft: nothing real is read or changed",
+            settings.sandbox_scenario,
+        )
+    elif settings.sandbox_url:
+        log.warning(
+            "EMULATOR: every Microsoft call goes to %s (AADBOT_SANDBOX_URL), not to Microsoft: nothing real"
+            " is read or changed",
+            settings.sandbox_url,
+        )
+    else:
+        mode = settings.microsoft_environment.get("AZURE_AUTH") or "app"
+        log.info("Microsoft: the live services (AZURE_AUTH=%s)", mode)
+    log.info("connection watch: every %g s (AADBOT_POLL_SECONDS)", settings.poll_seconds)
+
+
+def slack_mode(settings: Settings) -> str:
+    if settings.slack_app_token:
+        return "Socket Mode (SLACK_APP_TOKEN)"
+    return "HTTP, signed requests at POST /slack/events"
+
+
+async def slack_identity(client: AsyncWebClient) -> None:
+    """The workspace and the bot user the token belongs to, from Slack's `auth.test`."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        answer = await client.auth_test()
+    except Exception as error:  # refused or unreachable: serving goes on, the operator is told why
+        reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+        log.warning("Slack did not answer auth.test (%s): check SLACK_BOT_TOKEN and SLACK_API_URL", reason)
+        return
+    log.info(
+        "Slack workspace %s (%s), bot user %s (%s)",
+        answer.get("team") or "?",
+        answer.get("team_id") or "?",
+        answer.get("user") or "?",
+        answer.get("user_id") or "?",
+    )
