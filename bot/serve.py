@@ -40,6 +40,8 @@ from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 
 if TYPE_CHECKING:  # the Teams SDK costs seconds of start-up: imported only when Teams is configured
+    from slack_sdk.web.async_client import AsyncWebClient
+
     from bot.teams.surface import TeamsSurface
 
 logger = logging.getLogger(__name__)
@@ -113,8 +115,8 @@ class SlackPart:
     outbox: NoticeOutbox
     link: Coroutine[Any, Any, None] | None
     """The Socket Mode link, run beside the server; None over HTTP (`/slack/events` is in `routes`)."""
-    identity: Coroutine[Any, Any, None]
-    """Logs the workspace and bot user the token belongs to (`auth.test`), beside the server."""
+    client: AsyncWebClient
+    """The Web API client: `auth.test` tells the operator which workspace and bot user serve acts as."""
 
 
 @asynccontextmanager
@@ -153,8 +155,7 @@ async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]
             )
             routes = [route for route in slack_asgi.routes if getattr(route, "path", "") != HEALTH_PATH]
         delivery = build_delivery(client, people, state, outbox)
-        identity = operator_log.slack_identity(client)
-        yield SlackPart(routes, delivery, SlackSender(posting, people, state), outbox, link, identity)
+        yield SlackPart(routes, delivery, SlackSender(posting, people, state), outbox, link, client)
 
 
 def serve(
@@ -216,7 +217,7 @@ async def _serve(
         ]
         surface.delivery.wake = worker.wake
         if slack is not None:
-            background.append(slack.identity)
+            background.append(operator_log.slack_identity(slack.client))
             slack.outbox.wake = worker.wake
             if slack.link is not None:
                 print("connecting to Slack in Socket Mode", flush=True)
