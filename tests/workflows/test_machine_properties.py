@@ -61,6 +61,7 @@ class Session:
 
     def __init__(self) -> None:
         self.added: list[AuditEntry] = []
+        self.info: dict[str, Any] = {}  # where the steps wait for the commit that logs them
 
     def add(self, entry: AuditEntry) -> None:
         self.added.append(entry)
