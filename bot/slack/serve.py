@@ -121,16 +121,14 @@ async def _serve(
             outbox=outbox,
         )
         delivery = build_delivery(client, people, state, outbox)
-        background = [
-            watch_forever(conversation, delivery, settings.poll_seconds),
-            operator_log.slack_identity(client),
-        ]
+        background = [watch_forever(conversation, delivery, settings.poll_seconds)]
         if persistence is not None and outbox is not None:
             posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
             sender = SlackSender(posting, people, state)
             worker = outbox_worker(persistence, sender, delivery, settings.delivery)
             outbox.wake = worker.wake
             background.append(worker.run_forever(OUTBOX_IDLE_SECONDS))
+        background.append(operator_log.slack_identity(client))  # last: nothing left to fail before it runs
         await alongside(background, requests(app, client))
 
 
