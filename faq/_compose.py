@@ -120,10 +120,25 @@ def declined(closest: Sequence[Topic]) -> str:
     return "\n".join(lines)
 
 
-def greeting(starters: Sequence[Topic]) -> str:
-    """The reply to a message that asks nothing yet ("", "hey bot"): what the bot can help with."""
+def outside() -> str:
+    """A decline for a question no topic is about ("what's the weather?"): what the bot is for, and no
+    topics that would only look related."""
+    lines = [
+        "Sorry, I don't know the answer to that one.",
+        "I only answer questions about moving this Azure DevOps organization to Microsoft Entra ID.",
+        "Type `help` to see what you can do here.",
+        HOW_TO_REACH_A_PERSON,
+    ]
+    return "\n".join(lines)
+
+
+def introduction(starters: Sequence[Topic]) -> str:
+    """The reply to a greeting or to "who are you?": what the bot is and does, and where to start."""
     return _inviting(
-        "Ask me anything about moving our Azure DevOps organization to Microsoft Entra ID", starters
+        "I'm aadbot, a bot that takes this Azure DevOps organization to Microsoft Entra ID (the company's"
+        " directory): I help the admins run the move, send each person their own to-do list, and answer"
+        " questions about it. Type `help` to see what you can do here, or ask me a question",
+        starters,
     )
 
 

@@ -80,6 +80,19 @@ _ASKS_WHAT_BECOMES = re.compile(
     r"|\b(?:is|are|get|gets) (?:\w+ ){0,6}?(?:kept|lost|deleted|retained|preserved|affected)\b"
 )
 
+# A question to the bot itself ("who are you?", "what can you do?"), the whole message: it gets a
+# self-introduction, not the topic that shares its one word ("who" is `who-can-connect`'s word).
+_TO_THE_BOT = (
+    r"(?:who|what) (?:are|r) (?:you|u)(?: exactly)?|what (?:can|do|could) (?:you|u) do(?: for me)?"
+    r"|what (?:can|do) you help with|are you (?:a |an )?(?:bot|robot|human|person|real|ai)"
+    r"|(?:who|what) is (?:this bot|aadbot)|introduce yourself|tell me about yourself"
+)
+_BOT_QUESTION_CHARS = 200
+_ASKS_ABOUT_THE_BOT = re.compile(
+    rf"(?i)^\W*(?:(?:hi|hello|hey)(?: there)?\W+)?(?:{_TO_THE_BOT})"
+    rf"(?:[\s,.?!]+(?:and )?(?:{_TO_THE_BOT}))*\W*$"
+)
+
 # Around a word: sentence punctuation and markup, not part of it. Inside one: letters, apostrophes, hyphens.
 _WORD_EDGES = "\"'()[]{}<>.,;:!?*`_-\u2018\u2019\u201c\u201d"
 _INSIDE_A_WORD = frozenset("'-\u2019")
@@ -115,15 +128,19 @@ class Reading:
     """A sentence that asks is about what happens to something, or whether it is kept or lost."""
     tells_the_move: bool = False
     """The asker tells that the organization was (or will be) connected or moved to a directory."""
+    about_the_bot: bool = False
+    """The message only asks who or what the bot is ("who are you?")."""
 
 
-def read(text: str) -> Reading:
+def read(text: str, *, in_azure_devops: bool = False) -> Reading:
+    """`in_azure_devops`: the message is known to be about Azure DevOps (asked inside a migration), so the
+    Entra sign-in codes it carries count even when it never names Azure DevOps."""
     if len(text) > _MAX_READ_CHARS:  # keep the start and the end, where people put the question
         half = _MAX_READ_CHARS // 2
         text = f"{text[:half]}\n{text[-half:]}"
     body = _FOOTER.split(text, maxsplit=1)[0] if _FOOTER.search(text) else text
     codes = tuple(dict.fromkeys(code.upper() for code in ERROR_CODE.findall(text)))
-    if not _AZURE_DEVOPS.search(text):
+    if not in_azure_devops and not _AZURE_DEVOPS.search(text):
         codes = tuple(code for code in codes if not code.startswith("AADSTS"))
         body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
     body = _FENCE.sub(lambda match: " ".join(ERROR_CODE.findall(match.group(0))), body)
@@ -149,6 +166,7 @@ def read(text: str) -> Reading:
         not _written_in_words(told),
         any(_ASKS_WHAT_BECOMES.search(sentence) for sentence in asked),
         bool(_TELLS_THE_MOVE.search(told[:MAX_SCORED_CHARS])),  # where the ranker reads (a log can be huge)
+        len(text) <= _BOT_QUESTION_CHARS and bool(_ASKS_ABOUT_THE_BOT.match(text)),
     )
 
 

@@ -184,13 +184,14 @@ def test_empty_question_offers_starting_points_and_is_not_logged(
     assert log.entries() == []
 
 
-def test_small_talk_gets_the_starting_points_and_is_not_logged(
+def test_small_talk_and_questions_to_the_bot_get_an_introduction_and_are_not_logged(
     answerer: FaqAnswerer, log: InMemoryUnansweredLog
 ) -> None:
-    for question in ("hey bot", "hi!", "hello @aadbot, thanks"):
+    for question in ("hey bot", "hi!", "hello @aadbot, thanks", "who are you?", "Hi, what can you do?"):
         answer = answerer.answer(question)
         assert answer.topic is None and answer.score == 0.0, question
-        assert answer.alternatives and answer.answer.startswith("Ask me anything")
+        assert answer.alternatives and answer.answer.startswith("I'm aadbot"), question
+        assert "Type `help`" in answer.answer, question
     assert log.entries() == []
 
 
