@@ -132,6 +132,18 @@ def outside() -> str:
     return "\n".join(lines)
 
 
+def sign_in_code_elsewhere(code: str, documenting: Sequence[Topic]) -> str:
+    """A decline for an Entra sign-in code with no word of Azure DevOps: every application that signs in
+    with Entra shows these codes, so the bot cannot tell whether this one is about the move."""
+    lines = [
+        f"Sorry, I can't tell which application gave you {code}: every application that signs in with"
+        " Microsoft Entra ID can. If it was Azure DevOps, since the move to Microsoft Entra ID, see:",
+        *(f"- {topic.title}" for topic in documenting),
+        HOW_TO_REACH_A_PERSON,
+    ]
+    return "\n".join(lines)
+
+
 def introduction(starters: Sequence[Topic]) -> str:
     """The reply to a greeting or to "who are you?": what the bot is and does, and where to start."""
     return _inviting(

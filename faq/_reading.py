@@ -130,6 +130,8 @@ class Reading:
     """The asker tells that the organization was (or will be) connected or moved to a directory."""
     about_the_bot: bool = False
     """The message only asks who or what the bot is ("who are you?")."""
+    codes_elsewhere: tuple[str, ...] = ()
+    """Entra sign-in codes (AADSTS) in a message that never says it is about Azure DevOps: not read."""
 
 
 def read(text: str, *, in_azure_devops: bool = False) -> Reading:
@@ -140,7 +142,9 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         text = f"{text[:half]}\n{text[-half:]}"
     body = _FOOTER.split(text, maxsplit=1)[0] if _FOOTER.search(text) else text
     codes = tuple(dict.fromkeys(code.upper() for code in ERROR_CODE.findall(text)))
+    elsewhere: tuple[str, ...] = ()
     if not in_azure_devops and not _AZURE_DEVOPS.search(text):
+        elsewhere = tuple(code for code in codes if code.startswith("AADSTS"))
         codes = tuple(code for code in codes if not code.startswith("AADSTS"))
         body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
     body = _FENCE.sub(lambda match: " ".join(ERROR_CODE.findall(match.group(0))), body)
@@ -167,6 +171,7 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         any(_ASKS_WHAT_BECOMES.search(sentence) for sentence in asked),
         bool(_TELLS_THE_MOVE.search(told[:MAX_SCORED_CHARS])),  # where the ranker reads (a log can be huge)
         len(text) <= _BOT_QUESTION_CHARS and bool(_ASKS_ABOUT_THE_BOT.match(text)),
+        elsewhere,
     )
 
 

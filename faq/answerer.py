@@ -162,9 +162,8 @@ class FaqAnswerer:
             # Answers are not written down (that costs a disk write per question); the buttons carry the
             # question, and a rating writes it then.
             return replace(answer, rating=f"{answer.topic} {clean_question(question)}")
-        return self._kept(
-            self._declined(knowledge, question, confidence, ranking, context), question, "declined", context
-        )
+        declined = self._declined(knowledge, question, confidence, ranking, context, reading)
+        return self._kept(declined, question, "declined", context)
 
     def explain(self, topic_id: str, context: AskerContext | None = None) -> Answer:
         """A topic's answer chosen directly, e.g. from a suggestion button. Unknown ids raise KeyError."""
@@ -249,6 +248,8 @@ class FaqAnswerer:
         ranking = replace(
             ranking, about_the_move=reading.about_the_move, tells_the_move=reading.tells_the_move, about=about
         )
+        if reading.codes_elsewhere:  # which application refused? The other words cannot tell a topic
+            ranking = replace(ranking, anchored=False)
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
         if best is not None and best.only_about_the_move and not reading.about_the_move:
             if reading.asks_what_becomes:
@@ -304,7 +305,13 @@ class FaqAnswerer:
         return Answer(topic.id, confidence, text, alternatives, topic.link or None, framed)
 
     def _declined(
-        self, knowledge: _Knowledge, question: str, confidence: float, ranking: Ranking, context: AskerContext
+        self,
+        knowledge: _Knowledge,
+        question: str,
+        confidence: float,
+        ranking: Ranking,
+        context: AskerContext,
+        reading: _reading.Reading,
     ) -> Answer:
         closest = [
             knowledge.topics[item.topic_id] for item in ranking.topics[:_MAX_ALTERNATIVES] if item.score > 0
@@ -319,6 +326,14 @@ class FaqAnswerer:
                     asked_at=self._clock(),
                 )
             )
+        documenting = [
+            topic
+            for topic in knowledge.topics.values()
+            if knowledge.codes[topic.id] & set(reading.codes_elsewhere)
+        ][:_MAX_ALTERNATIVES]
+        if documenting:  # in case it was Azure DevOps after all: the code's own topic
+            text = _compose.sign_in_code_elsewhere(reading.codes_elsewhere[0], documenting)
+            return Answer(None, confidence, text, [topic.id for topic in documenting])
         if not _about_a_topic(
             ranking
         ):  # kept for the admins with its closest topics, not offered to the asker

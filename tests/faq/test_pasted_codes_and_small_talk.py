@@ -17,6 +17,8 @@ INVITEE = AskerContext(
 PASTED = [
     ("I get TF400813 when I open the project", "owner-locked-out"),
     ("VS30063: You are not authorized to access https://dev.azure.com", "git-credential-cache"),
+    ("I get AADSTS50020 when signing in", "email-not-found"),
+    ("AADSTS50020: User account from identity provider live.com does not exist in tenant", "email-not-found"),
 ]
 
 
@@ -43,6 +45,23 @@ def test_outside_a_migration_a_pasted_code_is_declined_with_its_topic_offered_fi
     # the bot cannot tell, so it says so and offers the code's topic first.
     answer = answerer.answer(question)
     assert answer.topic is None and answer.alternatives[0] == topic, answer
+
+
+def test_aadsts50020_is_answered_as_an_account_the_directory_does_not_know() -> None:
+    # Microsoft's reference: the account "does not exist in tenant ... needs to be added as an external user
+    # in the tenant first". Not the account picker, which it was filed under.
+    answer = FaqAnswerer().answer(PASTED[3][0], INVITEE)
+    assert answer.topic == "email-not-found" and not answer.framed
+    assert "AADSTS50020" in answer.answer and "accept the invitation first" in answer.answer
+    assert "invitation email from Microsoft" in answer.answer  # the invitee's own note
+
+
+def test_an_entra_code_from_another_application_is_not_guessed_at(answerer: FaqAnswerer) -> None:
+    elsewhere = answerer.answer("our web app shows AADSTS50020 for external users")
+    assert elsewhere.topic is None and elsewhere.alternatives == ["email-not-found"]
+    assert elsewhere.answer.startswith("Sorry, I can't tell which application gave you AADSTS50020")
+    named = answerer.answer("Azure DevOps sign-in fails with AADSTS50020, user does not exist in tenant")
+    assert named.topic == "email-not-found"
 
 
 def _coded(framed_threshold: float) -> FaqAnswerer:
