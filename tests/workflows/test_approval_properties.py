@@ -16,8 +16,6 @@ directory and the organization change under it and time passes. After every step
 from __future__ import annotations
 
 import contextlib
-import itertools
-import shutil
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +34,8 @@ from hypothesis.stateful import (
 )
 from sqlmodel import select
 
-from storage import Approval, Database, open_database
+from storage import Approval, Database
+from tests.storage.databases import replace_sqlite_file
 from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, TENANT_ID, FakeClock, FakeMicrosoft
 from workflows.directory import DirectoryUser, OrgUser
 from workflows.errors import WorkflowError
@@ -77,10 +76,10 @@ class Requested:
 class ApprovalRules(RuleBasedStateMachine):
     approvals = Bundle("approvals")
 
-    def __init__(self, template: Path, workdir: Path) -> None:
+    def __init__(self, template: Path, process_sqlite: Database) -> None:
         super().__init__()
-        self.workdir = workdir
         self.template = template
+        self.process_sqlite = process_sqlite
         self.database: Database | None = None
         self.microsoft = FakeMicrosoft()
         self.microsoft.org = replace(self.microsoft.org, administrators=(DANA, LEE, PAT))
@@ -92,9 +91,10 @@ class ApprovalRules(RuleBasedStateMachine):
 
     @initialize(approvers=st.sampled_from((1, 1, 2)), starter=st.sampled_from((DANA, LEE)))
     def start(self, approvers: int, starter: str) -> None:
-        copy = self.workdir / f"machine-{next(_RUNS)}.db"
-        shutil.copyfile(self.template, copy)
-        self.database = open_database(f"sqlite:///{copy}")
+        # A fresh copy of the template under the test process's engine, whose compiled statements every
+        # example reuses: a new engine per example compiled them all again.
+        replace_sqlite_file(self.process_sqlite, self.template)
+        self.database = self.process_sqlite
         self.service = MigrationService(
             self.database,
             self.microsoft,
@@ -239,9 +239,6 @@ class ApprovalRules(RuleBasedStateMachine):
             assert all(p.plan_fingerprint == status.plan_fingerprint for p in pending)
 
 
-_RUNS = itertools.count()
-
-
 def _refusal_allowed(command: object) -> None:
     """A refusal is a fine answer to any command; any other exception is a bug."""
     with contextlib.suppress(WorkflowError):
@@ -249,18 +246,20 @@ def _refusal_allowed(command: object) -> None:
 
 
 def test_no_sequence_of_commands_connects_without_a_valid_approval(
-    sqlite_template: Path, tmp_path: Path
+    sqlite_template: Path, process_sqlite: Database
 ) -> None:
     run_state_machine_as_test(
-        lambda: ApprovalRules(sqlite_template, tmp_path),
+        lambda: ApprovalRules(sqlite_template, process_sqlite),
         settings=settings(settings.default, max_examples=settings.default.max_examples * 3 // 8),
     )
 
 
 @pytest.mark.parametrize("approvers", [1, 2])
-def test_the_machine_can_reach_connecting(sqlite_template: Path, tmp_path: Path, approvers: int) -> None:
+def test_the_machine_can_reach_connecting(
+    sqlite_template: Path, process_sqlite: Database, approvers: int
+) -> None:
     """The properties above would hold trivially if approving never worked: one valid path, checked."""
-    machine = ApprovalRules(sqlite_template, tmp_path)
+    machine = ApprovalRules(sqlite_template, process_sqlite)
     try:
         machine.start(approvers=approvers, starter=DANA)
         machine.invite(DANA)
@@ -278,14 +277,14 @@ def test_the_machine_can_reach_connecting(sqlite_template: Path, tmp_path: Path,
 
 
 def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
-    sqlite_template: Path, tmp_path: Path
+    sqlite_template: Path, process_sqlite: Database
 ) -> None:
     """Request, change one thing outside, approve: it connects exactly when the live plan is unchanged."""
 
     @settings(settings.default, max_examples=settings.default.max_examples * 5 // 8)
     @given(change=world_changes, invited_first=st.booleans())
     def approve_after(change: tuple[str, str, str, str, str, int], invited_first: bool) -> None:
-        machine = ApprovalRules(sqlite_template, tmp_path)
+        machine = ApprovalRules(sqlite_template, process_sqlite)
         try:
             machine.start(approvers=1, starter=DANA)
             if invited_first:
@@ -310,10 +309,10 @@ def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
 
 
 def test_microsoft_reporting_the_portal_step_done_is_the_one_way_around_the_approval(
-    sqlite_template: Path, tmp_path: Path
+    sqlite_template: Path, process_sqlite: Database
 ) -> None:
     """The exception the properties allow, taken on purpose; inviting afterwards stays connected."""
-    machine = ApprovalRules(sqlite_template, tmp_path)
+    machine = ApprovalRules(sqlite_template, process_sqlite)
     try:
         machine.start(approvers=1, starter=DANA)
         machine.the_world_changes(("portal", DANA, "Member", "none", OTHER_TENANT_ID, 1))
