@@ -19,7 +19,10 @@ from workflows.directory import DirectoryUser, Invitation, InvitePermissionDenie
 
 SERVICE = "Microsoft Graph"
 ROOT = "https://graph.microsoft.com/v1.0"
-USER_FIELDS = "id,displayName,userPrincipalName,mail,otherMails,proxyAddresses,userType,accountEnabled"
+USER_FIELDS = (
+    "id,displayName,userPrincipalName,mail,otherMails,proxyAddresses,userType,accountEnabled,"
+    "externalUserState"
+)
 ORGANIZATION_FIELDS = "id,displayName,verifiedDomains"
 PAGE_SIZE = 999
 
@@ -335,6 +338,7 @@ def _directory_user(item: dict[str, Any]) -> DirectoryUser:
         proxy_addresses=tuple(item.get("proxyAddresses") or ()),
         user_type=str(item.get("userType") or "Member"),
         account_enabled=item.get("accountEnabled") is not False,
+        external_user_state=item.get("externalUserState") or None,
     )
 
 

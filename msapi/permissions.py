@@ -76,7 +76,8 @@ USER_READ_ALL = Permission(
     "graph-application",
     "Read all users' full profiles",
     "GET /users, GET /users/{id}",
-    "compare the organization's users with the directory (UPN, mail, other mails, proxy addresses)",
+    "compare the organization's users with the directory (UPN, mail, other mails, proxy addresses, and "
+    "accountEnabled and externalUserState: who is disabled, who has not accepted their invitation yet)",
     _GRAPH_DOCS + "api/user-list.md",
     ("User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
 )
@@ -175,7 +176,8 @@ APP_CATALOG_READ = Permission(
 APP_PERMISSIONS = (USER_READ_ALL, ORGANIZATION_READ_ALL, POLICY_READ_ALL, USER_INVITE_ALL)
 """What the app registration needs (client credentials)."""
 TEAMS_APP_PERMISSIONS = (TEAMS_APP_INSTALLATION, APP_CATALOG_READ)
-"""What the Teams bot's app registration needs besides `User.Read.All` (people by their object id)."""
+"""What the Teams bot's app registration needs besides `User.Read.All` (people by their object id, and
+whether they can use Teams in the tenant: `accountEnabled`, `externalUserState`)."""
 PAT_SCOPES = (ENTITLEMENTS_WRITE, GRAPH_READ)
 ALL = (*APP_PERMISSIONS, ROLE_MANAGEMENT_READ_DIRECTORY, *PAT_SCOPES, READER, *TEAMS_APP_PERMISSIONS)
 

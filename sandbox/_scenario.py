@@ -224,7 +224,7 @@ def _directory_user(user: dict[str, Any], path: str) -> dict[str, Any]:
     result = dict(user)
     result["id"] = _string(user, "id", path)
     result["userPrincipalName"] = _string(user, "userPrincipalName", path)
-    for key in ("displayName", "mail", "userType"):
+    for key in ("displayName", "mail", "userType", "externalUserState"):
         _optional_string(user, key, path)
     for key in ("otherMails", "proxyAddresses"):
         values = user.get(key)

@@ -3,7 +3,8 @@
 The entitlement's `lastAccessedDate` becomes now. Once the organization is connected to the tenant,
 the person signs in with a directory account (a member by its UPN, a guest by its own address), and
 the entitlement shows that identity from then on, as Azure DevOps does; someone with no directory
-account cannot sign in at all any more.
+account cannot sign in at all any more. A guest whose invitation was still pending redeems it by signing
+in: the directory shows them `Accepted` from then on (Graph's `externalUserState`).
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def sign_in(state: State, organization: str, principal_name: str) -> tuple[int, 
                 "error": f"{principal_name!r} has no enabled account in the directory {organization} is"
                 " connected to, so the sign-in fails"
             }
-        entitlement["lastAccessedDate"] = datetime.fromtimestamp(state.clock(), UTC).strftime(
-            "%Y-%m-%dT%H:%M:%S.%fZ"
-        )
+        now = datetime.fromtimestamp(state.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        entitlement["lastAccessedDate"] = now
+        if account is not None and account.get("externalUserState") == "PendingAcceptance":
+            account.update(externalUserState="Accepted", externalUserStateChangeDateTime=now)
         if account is not None:
             guest = account.get("userType") == "Guest"
             entitlement["user"].update(

@@ -10,6 +10,9 @@ with `"thread": POST-ID`), reaches the bot with the conversation id `CHANNEL;mes
 does a click on a card in a thread); the bot posts in a thread by writing to that id, and starts a post
 of its own with the channel's id alone. A card an invoke's answer returns takes the clicked card's place
 for the clicker alone, until the bot updates the message; a message answer leaves the card as it is.
+Directory users who cannot use Teams in the tenant (a disabled account, a guest whose `externalUserState`
+is still `PendingAcceptance`) cannot act as people here (403), and the connector refuses to open a chat
+with them (403 `AclCheckFailed`, as Teams answered bots for guests outside its roster).
 Activities sent to the bot are signed RS256 JWTs with the Bot Framework's claims, under a key published
 in the OpenID metadata's JWKS with the `msteams` endorsement, as the Bot Connector service signs them.
 The JWKS also lists a key endorsed only for Web Chat (as Microsoft's lists keys for every channel), so

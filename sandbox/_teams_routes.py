@@ -158,6 +158,8 @@ class _Connector:
             return _error(404, "NotFound", "The user is not in this tenant.")
         if not _bearer(world.state, request, "botframework"):
             return _error(401, "Unauthorized", "Authorization has been denied for this request.")
+        if _why_not(user) is not None:  # as Teams answers a bot for someone outside its roster
+            return _error(403, "ServiceError", "Failure due to: AclCheckFailed.")
         with world.lock:
             if str(user["id"]) not in world.installed:  # refused before it is an operation in a conversation
                 return _error(403, "Forbidden", "The bot is not installed in the user's personal scope.")
@@ -265,15 +267,24 @@ class _Control:
             self._world.bot_endpoint, self._world.app_id = endpoint, app_id
         return JSONResponse({"endpoint": endpoint, "appId": app_id})
 
-    async def _person(self, request: Request) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """The request's body and the person it plays (`"from"`: a sign-in name), None if nobody is."""
+    async def _person(self, request: Request) -> tuple[dict[str, Any], dict[str, Any] | Response]:
+        """The request's body and the person it plays (`"from"`: a sign-in name), or the refusal: nobody
+        is, or they cannot use Teams in this tenant."""
         body = await _json(request)
-        return body, self._world.user(str(body.get("from") or ""))
+        user = self._world.user(str(body.get("from") or ""))
+        if user is None:
+            return body, _no_such_person(body)
+        why = _why_not(user)
+        if why is not None:
+            return body, JSONResponse(
+                {"error": f"{body.get('from')!r} cannot use Teams in this tenant: {why}"}, status_code=403
+            )
+        return body, user
 
     async def message(self, request: Request) -> Response:
         body, user = await self._person(request)
-        if user is None:
-            return _no_such_person(body)
+        if isinstance(user, Response):
+            return user
         world = self._world
         text = str(body.get("text") or "")
         activity = self._activity(user, "message", channel=bool(body.get("channel")))
@@ -306,9 +317,9 @@ class _Control:
 
     async def install_personally(self, request: Request) -> Response:
         """`{"from": UPN}`: that person adds the app themselves; an `installationUpdate` reaches the bot."""
-        body, user = await self._person(request)
-        if user is None:
-            return _no_such_person(body)
+        _, user = await self._person(request)
+        if isinstance(user, Response):
+            return user
         world = self._world
         with world.lock:
             world.installed.add(str(user["id"]))
@@ -319,8 +330,8 @@ class _Control:
 
     async def invoke(self, request: Request) -> Response:
         body, user = await self._person(request)
-        if user is None:
-            return _no_such_person(body)
+        if isinstance(user, Response):
+            return user
         world = self._world
         with world.lock:
             target = world.activities.get(str(body.get("replyToId") or ""))
@@ -515,6 +526,16 @@ def _has_action(node: Any, wanted: dict[str, Any]) -> bool:
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _why_not(user: dict[str, Any]) -> str | None:
+    """Why this directory user cannot use Teams in this tenant, None when they can: a disabled account
+    cannot sign in, and a guest sees nothing of the host's Teams before redeeming the invitation."""
+    if not user.get("accountEnabled", True):
+        return "the account is disabled"
+    if user.get("externalUserState") == "PendingAcceptance":
+        return "the guest has not accepted the invitation yet"
+    return None
 
 
 def _no_such_person(body: dict[str, Any]) -> Response:

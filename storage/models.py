@@ -152,6 +152,9 @@ class AffectedUser(Versioned, table=True):
     carry it instead of their Azure DevOps address."""
     directory_id: str | None = Field(default=None, index=True)
     """That directory user's object id, which Teams knows them by (`aadObjectId`)."""
+    candidates: list[str] = Field(default_factory=list, sa_type=JSON, nullable=False)
+    """With no such account (`ambiguous`: several enabled directory users hold their address), the object
+    ids and sign-in names (lower case) of every one of them: any may be theirs, so chat knows them by each."""
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 

@@ -210,14 +210,36 @@ def retry_failed(database: Database, migration_id: int, *, now: datetime) -> int
             )
         ).all()
         for message in failed:
-            message.status = "pending"
-            message.attempts = 0
-            message.not_before = now
-            message.last_error = None
-            message.error_code = None
+            _queue_again(message, now)
         if not _commit(session):
             return 0
         return len(failed)
+
+
+NOT_IN_CHAT = "not_in_chat"
+"""The error code of a person the chat platform could not reach (`bot.delivery.sender.NOT_IN_CHAT`)."""
+
+
+def retry_unreached(session: Session, idempotency_key: str, error_code: str, *, now: datetime) -> None:
+    """Queue that message again if it failed with `error_code` (someone who could not be reached and now
+    can be); in the caller's transaction."""
+    message = session.exec(
+        select(OutboundMessage).where(
+            OutboundMessage.idempotency_key == idempotency_key,
+            OutboundMessage.status == "failed",
+            OutboundMessage.error_code == error_code,
+        )
+    ).first()
+    if message is not None:
+        _queue_again(message, now)
+
+
+def _queue_again(message: OutboundMessage, now: datetime) -> None:
+    message.status = "pending"
+    message.attempts = 0
+    message.not_before = now
+    message.last_error = None
+    message.error_code = None
 
 
 def messages_of(

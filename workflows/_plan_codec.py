@@ -53,6 +53,7 @@ def candidates(data: dict[str, Any], keys: set[str]) -> Iterator[PlannedUser]:
             user.get("mail_address", ""),
             match.get("user_principal_name", ""),
             match.get("id", ""),
+            *user.get("candidates", ()),
         )
         if keys & {str(value).strip().casefold() for value in known}:
             yield _user(user)

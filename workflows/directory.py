@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 MSA_TENANT_ID = "00000000-0000-0000-0000-000000000000"
 """What `X-VSS-ResourceTenant` reports for an organization backed by Microsoft accounts."""
+PENDING_ACCEPTANCE = "PendingAcceptance"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,14 @@ class DirectoryUser:
     proxy_addresses: tuple[str, ...] = ()
     user_type: str = "Member"
     account_enabled: bool = True
+    external_user_state: str | None = None
+    """`PendingAcceptance` for a guest who has not redeemed their invitation yet, `Accepted` once they
+    have, None for everyone else (Graph's `externalUserState`)."""
+
+    @property
+    def invitation_pending(self) -> bool:
+        """A guest who has not accepted their invitation: they cannot use anything of the tenant yet."""
+        return self.external_user_state == PENDING_ACCEPTANCE
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,16 @@ directory account. So a message to them tries every address, and their own list 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, Text, cast, false
 from sqlmodel import col, func
 
 from storage import AffectedUser
+from workflows.directory import DirectoryUser
 from workflows.plan import Match, PlannedUser
 from workflows.results import Actor
 
@@ -28,6 +30,8 @@ class Reach:
     """In the order to try them; the first is the outbox recipient."""
     directory_id: str | None = None
     """Their directory object id, for a platform that knows people by it (Teams)."""
+    candidates: tuple[str, ...] = ()
+    """With no directory id: the object ids of every directory account that may be theirs, to try in turn."""
 
     @property
     def recipient(self) -> str:
@@ -35,7 +39,11 @@ class Reach:
 
     def payload(self) -> dict[str, Any]:
         """What the outbox message carries beside its recipient, for the sender to try next."""
-        return {"also": list(self.addresses[1:]), "directory_id": self.directory_id}
+        return {
+            "also": list(self.addresses[1:]),
+            "directory_id": self.directory_id,
+            "candidates": list(self.candidates),
+        }
 
 
 def mailbox(sign_in_name: str | None) -> str | None:
@@ -51,35 +59,54 @@ def directory_account(user: PlannedUser) -> Match | None:
 
 def planned_reach(user: PlannedUser, *, connected: bool) -> Reach:
     account = directory_account(user)
-    return _reach(
+    reach = _reach(
         (user.mail_address, user.principal_name),
         account.user_principal_name if account else None,
         account.id if account else None,
         connected=connected,
     )
+    return Reach(reach.addresses, reach.directory_id, () if account else user.candidates)
 
 
 def affected_reach(user: AffectedUser) -> Reach:
-    """A person with a to-do list: the organization is connected by then."""
-    return _reach(
-        (user.email, user.principal_name), user.directory_account, user.directory_id, connected=True
+    """A person with a to-do list: the organization is connected by then. Someone the plan left ambiguous
+    is tried at each candidate account after their own addresses: any of them may be the one they read."""
+    names = [key for key in user.candidates if "@" in key]
+    reach = _reach(
+        (user.email, user.principal_name, *names), user.directory_account, user.directory_id, connected=True
     )
+    ids = tuple(key for key in user.candidates if "@" not in key)
+    return Reach(reach.addresses, reach.directory_id, ids)
+
+
+def candidate_keys(accounts: Iterable[DirectoryUser]) -> list[str]:
+    """What `AffectedUser.candidates` holds for these directory accounts: each object id, then each
+    sign-in name that is a mailbox, lower case."""
+    accounts = list(accounts)
+    names = [address.casefold() for account in accounts if (address := mailbox(account.user_principal_name))]
+    return [account.id.casefold() for account in accounts] + names
 
 
 def recognises(actor: Actor, user: AffectedUser) -> bool:
-    """Whether whoever speaks in chat is this person, by their chat id, directory id or any address."""
+    """Whether whoever speaks in chat is this person, by their chat id, directory id or any address, or any
+    candidate account of someone the plan left ambiguous."""
     if actor.id and actor.id in (user.chat_user_id, user.directory_id):
         return True
+    if actor.id and actor.id.casefold() in user.candidates:
+        return True
     email = actor.email.strip().casefold()
-    known = (user.email, user.principal_name, user.directory_account or "")
+    known = (user.email, user.principal_name, user.directory_account or "", *user.candidates)
     return bool(email) and email in {address.casefold() for address in known}
 
 
 def is_planned_as(actor: Actor, user: PlannedUser) -> bool:
     """Whether whoever speaks in chat is this planned person, known as `recognises` knows them once they have
-    a list: by any Azure DevOps address, the directory account they can use, or its object id."""
+    a list: by any Azure DevOps address, the directory account they can use, or its object id (or, left
+    ambiguous, any candidate's)."""
     account = directory_account(user)
     if actor.id and account is not None and actor.id == account.id:
+        return True
+    if actor.id and actor.id.casefold() in {candidate.casefold() for candidate in user.candidates}:
         return True
     email = actor.email.strip().casefold()
     known = (user.principal_name, user.mail_address, account.user_principal_name if account else "")
@@ -96,8 +123,12 @@ def owned_by(who: Actor | str) -> ColumnElement[bool]:
             | (func.lower(AffectedUser.principal_name) == email)
             | (func.lower(AffectedUser.directory_account) == email)
         )
+    keys = [email] if email else []
     if isinstance(who, Actor) and who.id:
         mine = mine | (col(AffectedUser.chat_user_id) == who.id) | (col(AffectedUser.directory_id) == who.id)
+        keys.append(who.id.casefold())
+    for key in keys:  # one of the JSON list's strings, quotes included: never part of a longer one
+        mine = mine | cast(AffectedUser.candidates, Text).contains(json.dumps(key), autoescape=True)
     return mine
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
-from storage.outbox import messages_of
+from storage.outbox import NOT_IN_CHAT, messages_of
 from workflows.errors import WorkflowError
 from workflows.identities import mailbox
 from workflows.results import MigrationStatus
@@ -21,8 +21,6 @@ from workflows.stages.verification import StillPersonal
 
 PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE})
 """DMs that hand a person their list, or its changed items."""
-NOT_IN_CHAT = "not_in_chat"
-"""The outbox error code of a person the chat platform does not know (`bot.delivery.sender.NOT_IN_CHAT`)."""
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.inserts import insert_once
-from storage.outbox import enqueue, retry_failed
+from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
 from workflows._views import item_payload
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
 from workflows.notices import admins_address
-from workflows.progress import NOT_IN_CHAT, Progress, read_progress
+from workflows.progress import Progress, read_progress
 from workflows.results import BOT, Actor, TodoEntry
 from workflows.service import MigrationService
 from workflows.stages import verification

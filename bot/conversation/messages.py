@@ -90,6 +90,8 @@ class DirectMessage:
     `directory_id`, a way to find the person `email` names, not part of who it is."""
     directory_id: str | None = field(default=None, compare=False)
     """Their directory object id when known: Teams knows people by it, whatever their addresses."""
+    candidates: tuple[str, ...] = field(default=(), compare=False)
+    """Without one: the object ids of the directory accounts that may be theirs (the plan found several)."""
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -98,8 +100,9 @@ class DirectMessage:
     @property
     def directory_keys(self) -> tuple[str, ...]:
         """What a directory finds them by, in order: the object id is who they are; their addresses may
-        name them when the plan had none."""
-        return (self.directory_id, *self.addresses) if self.directory_id else self.addresses
+        name them when the plan had none, and so may each account it could not choose between."""
+        ids = (self.directory_id,) if self.directory_id else self.candidates
+        return (*ids, *self.addresses)
 
 
 @dataclass(frozen=True)

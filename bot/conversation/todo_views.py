@@ -211,7 +211,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
         where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"
         blocks.append(
             Text(
-                f"{len(unreachable)} people have no chat account with their Azure DevOps email; reach them"
+                f"{len(unreachable)} people cannot be reached in chat (the reason says why); reach them"
                 f" another way ({where} their addresses, marked `not in chat`)."
             )
         )

@@ -113,6 +113,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
             recipient,
             also=tuple(str(address) for address in payload.get("also", ())),
             directory_id=str(payload["directory_id"]) if payload.get("directory_id") else None,
+            candidates=tuple(str(key) for key in payload.get("candidates", ())),
         )
     )
     return Envelope(

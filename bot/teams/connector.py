@@ -48,6 +48,9 @@ class DirectoryPerson:
     """The directory object id (Teams' `aadObjectId`)."""
     principal_name: str
     name: str
+    account_enabled: bool = True
+    external_user_state: str | None = None
+    """Graph's `externalUserState`: `PendingAcceptance` for a guest who has not redeemed the invitation."""
 
 
 class TeamsApi:
@@ -154,8 +157,11 @@ class TeamsApi:
         return True
 
     async def person(self, key: str) -> DirectoryPerson | None:
-        """A directory user by object id or user principal name; None when there is none."""
-        url = f"{GRAPH}/users/{quote(key)}?$select=id,userPrincipalName,displayName"
+        """A directory user by object id or user principal name; None when there is none. Whether they can
+        use Teams here comes with it: `accountEnabled` and `externalUserState` are only returned when
+        selected, and `User.Read.All` reads them."""
+        fields = "id,userPrincipalName,displayName,accountEnabled,externalUserState"
+        url = f"{GRAPH}/users/{quote(key)}?$select={fields}"
         try:
             answer = await self._call("GET", url, GRAPH_SCOPE, None)
         except TeamsApiError as error:
@@ -163,7 +169,13 @@ class TeamsApi:
                 return None
             raise
         principal = str(answer.get("userPrincipalName") or "")
-        return DirectoryPerson(str(answer["id"]), principal, str(answer.get("displayName") or principal))
+        return DirectoryPerson(
+            str(answer["id"]),
+            principal,
+            str(answer.get("displayName") or principal),
+            account_enabled=answer.get("accountEnabled") is not False,
+            external_user_state=answer.get("externalUserState") or None,
+        )
 
     # ------------------------------------------------------------ plumbing
 

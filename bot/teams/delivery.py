@@ -144,10 +144,10 @@ class Delivery:
     ) -> ConversationRef | None:
         to = outgoing.to
         if isinstance(to, DirectMessage):
-            person = await self._people.find_first(to.directory_keys)
+            person, why = await self._people.reachable(to.directory_keys)
             if person is None:
                 problems.append(
-                    f"**{to.email}** is not in the directory, so they did not get "
+                    f"**{to.email}** {why or 'is not in the directory'}, so they did not get "
                     f"“{outgoing.message.summary}” in Teams. Please reach them another way."
                 )
                 return None

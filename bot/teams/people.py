@@ -11,9 +11,20 @@ import time
 from collections.abc import Callable, Sequence
 
 from bot.teams.connector import DirectoryPerson, TeamsApi
+from workflows.directory import PENDING_ACCEPTANCE
 from workflows.results import Actor
 
 CACHE_SECONDS = 300.0
+
+
+def out_of_teams(person: DirectoryPerson) -> str | None:
+    """Why this directory user cannot read a Teams message in this tenant, None when they can: a disabled
+    account cannot sign in, and a guest sees nothing of the host's Teams before redeeming the invitation."""
+    if not person.account_enabled:
+        return "has a disabled directory account: cannot sign in to Teams"
+    if person.external_user_state == PENDING_ACCEPTANCE:
+        return "has not accepted the invitation yet: cannot see Teams messages in this tenant"
+    return None
 
 
 def mri(user_id: str) -> str:
@@ -40,13 +51,19 @@ class People:
             return None
         return Actor(id=person.id, email=person.principal_name, name=person.name)
 
-    async def find_first(self, keys: Sequence[str]) -> DirectoryPerson | None:
-        """The directory user known by the first of these object ids or sign-in names that exists."""
+    async def reachable(self, keys: Sequence[str]) -> tuple[DirectoryPerson | None, str]:
+        """The first directory user known by one of these object ids or sign-in names who can read Teams
+        here; else None and why the first account found cannot ("" when the directory knows none of them)."""
+        why = ""
         for key in keys:
             person = await self.find(key)
-            if person is not None:
-                return person
-        return None
+            if person is None:
+                continue
+            refused = out_of_teams(person)
+            if refused is None:
+                return person, ""
+            why = why or refused
+        return None, why
 
     async def find(self, key: str) -> DirectoryPerson | None:
         """A directory user by object id or sign-in name; cached, a miss asked again after the cache time."""
@@ -55,6 +72,8 @@ class People:
         if cached is not None and self._clock() - cached[0] <= self._cache_seconds:
             return cached[1]
         person = await self._api.person(key.strip())
+        if person is not None and out_of_teams(person) is not None:
+            return person  # asked again next time: accepting the invitation is the next step we wait for
         now = self._clock()
         self._known[wanted] = (now, person)
         if person is not None:

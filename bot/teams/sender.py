@@ -84,12 +84,10 @@ class TeamsSender:
             if ref is None:
                 raise DeliveryFailed("no_channel", f"no Teams channel known as {channel!r}", permanent=True)
             return ref
-        person = await self._people.find_first(to.directory_keys)
+        person, why = await self._people.reachable(to.directory_keys)
         if person is None:
-            names = " or ".join(to.addresses)
-            raise DeliveryFailed(
-                NOT_IN_CHAT, f"no directory user with the sign-in name {names}", permanent=True
-            )
+            # Permanent for this attempt; `retry-failed` sends it again once they can read it.
+            raise DeliveryFailed(NOT_IN_CHAT, why or _not_in_directory(to.addresses), permanent=True)
         return await self._chats.personal(person.id)
 
     async def _share(self, ref: ConversationRef, envelope: Envelope, key: str) -> Receipt:
@@ -132,6 +130,10 @@ class TeamsSender:
             if 400 <= error.status < 500:  # refused: it did not arrive, so a later attempt may send it
                 await asyncio.to_thread(self._dispatches.forget, key)
             raise
+
+
+def _not_in_directory(addresses: Sequence[str]) -> str:
+    return f"no directory user with the sign-in name {' or '.join(addresses)}"
 
 
 def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:

@@ -98,6 +98,7 @@ def test_the_snapshot_plans_every_user_as_the_live_services_do(
         "proxyAddresses",
         "userType",
         "accountEnabled",
+        "externalUserState",
     }
     assert not list(tmp_path.glob("*.partial"))
 

@@ -94,7 +94,7 @@ def test_an_older_database_is_upgraded_to_the_head(empty_database_url: str, upgr
         database.dispose()
 
 
-def test_people_notified_before_0009_get_the_directory_account_their_plan_names(
+def test_people_notified_before_0009_and_0010_get_the_directory_accounts_their_plan_names(
     empty_database_url: str,
 ) -> None:
     engine = create_engine(empty_database_url)
@@ -107,6 +107,7 @@ def test_people_notified_before_0009_get_the_directory_account_their_plan_names(
                 "match": {"id": "g-gus", "user_principal_name": "gus@a.com"},
             },
             {"id": "e-cy", "outcome": "invite", "match": None},
+            {"id": "e-hana", "outcome": "ambiguous", "match": None, "candidates": ["G-HANA", "g-hart"]},
         ]
     }
     try:
@@ -122,7 +123,7 @@ def test_people_notified_before_0009_get_the_directory_account_their_plan_names(
                 ),
                 {"plan": json.dumps(plan), "now": datetime(2026, 11, 2, tzinfo=UTC)},
             )
-            for number, entitlement in enumerate(("e-kim", "e-gus", "e-cy"), start=1):
+            for number, entitlement in enumerate(("e-kim", "e-gus", "e-cy", "e-hana"), start=1):
                 connection.execute(
                     text(
                         "INSERT INTO affected_user (id, version, migration_id, entitlement_id,"
@@ -138,14 +139,18 @@ def test_people_notified_before_0009_get_the_directory_account_their_plan_names(
     try:
         with database.engine.connect() as connection:
             rows = connection.execute(
-                text("SELECT entitlement_id, directory_account, directory_id FROM affected_user ORDER BY id")
+                text(
+                    "SELECT entitlement_id, directory_account, directory_id, candidates FROM affected_user"
+                    " ORDER BY id"
+                )
             ).all()
     finally:
         database.dispose()
-    assert [tuple(row) for row in rows] == [
-        ("e-kim", "kim@a.com", "g-kim"),
-        ("e-gus", None, None),
-        ("e-cy", None, None),
+    assert [(*row[:3], json.loads(row[3]) if isinstance(row[3], str) else row[3]) for row in rows] == [
+        ("e-kim", "kim@a.com", "g-kim", []),
+        ("e-gus", None, None, []),
+        ("e-cy", None, None, []),
+        ("e-hana", None, None, ["g-hana", "g-hart"]),
     ]
 
 

@@ -142,7 +142,7 @@ def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_database: Databa
     fabrikam["teams"] = {
         "installed": ["dana@fabrikam.com"],
         "blocked": ["ivan@fabrikam.com"],
-        "timeZones": {"gus@fabrikam.com": "Asia/Tokyo"},
+        "timeZones": {"carol@fabrikam.com": "Asia/Tokyo"},
     }
     from bot.teams.surface import build_surface
 

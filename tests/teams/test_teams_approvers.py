@@ -11,8 +11,8 @@ from sandbox._scenario import parse_scenario
 from tests.teams.conftest import ORGANIZATION, actions_of, latest_card, texts
 from tests.teams.serving import teams_serve
 
-DANA, LEE, ANN, GUS, IVAN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "gus", "ivan"))
-APPROVERS = (LEE, ANN, GUS)
+DANA, LEE, ANN, CAROL, IVAN = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "carol", "ivan"))
+APPROVERS = (LEE, ANN, CAROL)
 
 
 def test_three_approvers_each_keep_their_buttons_until_they_decide(
@@ -61,24 +61,24 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
         assert "Approved by Lee Admin (1 of 3), waiting for 2 more" in texts({"attachments": [answer]})
         assert actions_of(answer) == []  # Lee decided: no buttons for him
         everywhere("waiting for 2 more")  # every copy says so
-        assert refreshed_for() == {f"8:orgid:{users[ANN]}", f"8:orgid:{users[GUS]}"}
+        assert refreshed_for() == {f"8:orgid:{users[ANN]}", f"8:orgid:{users[CAROL]}"}
         assert teams.titles(LEE, channel) == []  # Lee decided: read-only now
         assert teams.titles(IVAN, channel) == []
-        for upn in (ANN, GUS):
+        for upn in (ANN, CAROL):
             assert {"Approve", "Reject"} <= set(teams.titles(upn, channel))
             assert {"Approve", "Reject"} <= set(teams.titles(upn, personal[upn]))
 
         second = teams.click(ANN, personal[ANN], "Approve")
         assert second.json()["status"] == 200
         everywhere("waiting for 1 more")
-        assert refreshed_for() == {f"8:orgid:{users[GUS]}"}
+        assert refreshed_for() == {f"8:orgid:{users[CAROL]}"}
         assert teams.titles(ANN, channel) == [] and teams.titles(LEE, personal[LEE]) == []
-        assert {"Approve", "Reject"} <= set(teams.titles(GUS, channel))
+        assert {"Approve", "Reject"} <= set(teams.titles(CAROL, channel))
 
-        third = teams.click(GUS, channel, "Approve")
+        third = teams.click(CAROL, channel, "Approve")
         assert third.json()["status"] == 200
-        everywhere("Approved by Gus")
+        everywhere("Approved by Carol")
         for prompt in (channel, *personal.values()):
             card = teams.card(prompt)
-            assert "Approved by Gus" in texts({"attachments": [card]}) and "refresh" not in card
+            assert "Approved by Carol" in texts({"attachments": [card]}) and "refresh" not in card
             assert all(teams.titles(upn, prompt) == [] for upn in (*APPROVERS, DANA))

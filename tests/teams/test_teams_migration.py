@@ -8,8 +8,8 @@ from sqlmodel import select
 from storage import Reminder
 from tests.teams.conftest import ORGANIZATION, Teams, latest_card, texts
 
-DANA, LEE, ANN, GUS, IVAN, KIM = (
-    f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "gus", "ivan", "kim")
+DANA, LEE, ANN, CAROL, IVAN, KIM = (
+    f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "carol", "ivan", "kim")
 )
 
 
@@ -72,27 +72,27 @@ def test_a_whole_migration_in_teams(teams: Teams) -> None:
     noticed = [e for e in teams.activities()[before:] if e["conversation"]["conversationType"] == "channel"]
     assert any("connected" in texts(e).lower() for e in noticed), noticed
 
-    teams.say(GUS, "what happens to my pull requests?", channel=False)  # his Teams client: Tokyo
+    teams.say(CAROL, "what happens to my pull requests?", channel=False)  # her Teams client: Tokyo
     teams.say(DANA, f"notify {ORGANIZATION}")
     assert teams.deliver_outbox() > 0
     with teams.runtime.database.session() as session:
         zones = {row.key: row.time_zone for row in session.exec(select(Reminder))}
-    assert "Asia/Tokyo" in zones.values()  # reminders come in his working hours
-    (todo,) = [e for e in teams.personal(GUS) if "to-do list" in texts(e).lower()]
+    assert "Asia/Tokyo" in zones.values()  # reminders come in her working hours
+    (todo,) = [e for e in teams.personal(CAROL) if "to-do list" in texts(e).lower()]
     assert not teams.personal(IVAN)  # Ivan blocked the bot
     # Azure DevOps knows Kim as kim@fabrikam-old.com; in Teams she is the directory account the plan maps
     (kims,) = [e for e in teams.personal(KIM) if "to-do list" in texts(e).lower()]
     assert "Recreate your personal access tokens" in teams.said(KIM, "todo", channel=False)
     ticked = teams.click(KIM, kims["id"], "Done").json()
     assert "3 of 4 open" in texts({"attachments": [ticked["body"]["value"]]})
-    done = teams.click(GUS, todo["id"], "Done")
+    done = teams.click(CAROL, todo["id"], "Done")
     assert done.json()["status"] == 200
     assert (
         "✅" in texts({"attachments": [done.json()["body"]["value"]]})
         or "done" in texts({"attachments": [done.json()["body"]["value"]]}).lower()
     )
 
-    answer_text = teams.said(GUS, "do I keep my Visual Studio subscription?", channel=False)
+    answer_text = teams.said(CAROL, "do I keep my Visual Studio subscription?", channel=False)
     assert "Visual Studio" in answer_text
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the Teams SDK is imported when a test builds a surface, not
 
 T = TypeVar("T")
 HELLO = Message("Hello", (Text("Hello from the outbox"),))
+CAROL = "carol@fabrikam.com"
 
 
 def _with_surface(teams: Teams, use: Callable[[TeamsSurface], Awaitable[T]], **api: object) -> T:
@@ -55,9 +56,9 @@ def _faults(teams: Teams, **settings: object) -> None:
 
 
 def test_a_person_without_the_app_gets_it_installed_and_a_personal_chat(teams: Teams) -> None:
-    receipt = _send(teams, "gus@fabrikam.com")
+    receipt = _send(teams, CAROL)
     conversation, activity = receipt.ref.split("/")
-    (sent,) = teams.personal("gus@fabrikam.com")
+    (sent,) = teams.personal(CAROL)
     assert (sent["conversation"]["id"], sent["id"]) == (conversation, activity)
 
 
@@ -87,17 +88,17 @@ def test_a_person_who_blocked_the_bot_is_unreachable_for_good(teams: Teams) -> N
 def test_a_429_says_how_long_to_wait_and_nothing_was_sent(teams: Teams) -> None:
     _faults(teams, sequence=[429], retry_after=7)
     with pytest.raises(DeliveryFailed) as failed:
-        _send(teams, "gus@fabrikam.com")
+        _send(teams, CAROL)
     assert failed.value.retry_after == 7 and not failed.value.maybe_delivered
-    assert not teams.personal("gus@fabrikam.com")
+    assert not teams.personal(CAROL)
 
 
 @pytest.mark.parametrize("status", [502, 504])
 def test_gateway_errors_are_retried_later(teams: Teams, status: int) -> None:
-    _send(teams, "gus@fabrikam.com", key="first")  # the chat exists; now the send itself fails
+    _send(teams, CAROL, key="first")  # the chat exists; now the send itself fails
     _faults(teams, sequence=[status])
     with pytest.raises(DeliveryFailed) as failed:
-        _send(teams, "gus@fabrikam.com", key="second")
+        _send(teams, CAROL, key="second")
     assert not failed.value.permanent and failed.value.retry_after is None
 
 
@@ -110,38 +111,34 @@ def test_412_is_retried_like_the_gateway_errors() -> None:
 
 
 def test_a_gone_conversation_is_created_again(teams: Teams) -> None:
-    gus = next(
-        u
-        for u in teams.runtime.sandbox.state()["tenant"]["users"]
-        if u["userPrincipalName"] == "gus@fabrikam.com"
+    carol = next(
+        u for u in teams.runtime.sandbox.state()["tenant"]["users"] if u["userPrincipalName"] == CAROL
     )  # type: ignore[union-attr]
     stale = ConversationRef(
-        "a:1gone", "https://smba.trafficmanager.net/amer/", teams.settings.tenant_id, "personal", gus["id"]
+        "a:1gone", "https://smba.trafficmanager.net/amer/", teams.settings.tenant_id, "personal", carol["id"]
     )
     store = teams.surface().store
     store.remember(stale)
-    _send(teams, "gus@fabrikam.com", paced=True)  # installs for Gus on the way: the app was removed
-    fresh = store.personal(gus["id"])
+    _send(teams, CAROL, paced=True)  # installs for Carol on the way: the app was removed
+    fresh = store.personal(carol["id"])
     assert fresh is not None and fresh.conversation_id != "a:1gone"
-    assert len(teams.personal("gus@fabrikam.com")) == 1
+    assert len(teams.personal(CAROL)) == 1
 
 
 def test_a_timeout_is_recorded_as_possibly_delivered(teams: Teams) -> None:
     from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
 
-    _send(teams, "gus@fabrikam.com", key="first")
+    _send(teams, CAROL, key="first")
     _faults(teams, sequence=["slow"], slow_seconds=4.0)
-    receipt = _send(teams, "gus@fabrikam.com", key="second", timeout=2.0)
+    receipt = _send(teams, CAROL, key="second", timeout=2.0)
     assert receipt.ref.endswith(f"/{POSSIBLY_DELIVERED}")
 
 
 def test_without_its_own_pacing_the_connector_answers_429_with_retry_after(teams: Teams) -> None:
-    _send(teams, "gus@fabrikam.com", key="first")
+    _send(teams, CAROL, key="first")
 
     async def burst(surface: TeamsSurface) -> list[BaseException | Receipt]:
-        sends = [
-            surface.sender.send(Envelope(f"b{n}", DirectMessage("gus@fabrikam.com"), HELLO)) for n in range(9)
-        ]
+        sends = [surface.sender.send(Envelope(f"b{n}", DirectMessage(CAROL), HELLO)) for n in range(9)]
         return await asyncio.gather(*sends, return_exceptions=True)
 
     results = _with_surface(teams, burst, paced=False)
@@ -153,15 +150,13 @@ def test_with_its_own_pacing_a_burst_gets_no_429(teams: Teams) -> None:
     """Nine messages to one person at once: Teams allows 7 a second and 8 in 2 s per conversation."""
 
     async def burst(surface: TeamsSurface) -> list[BaseException | Receipt]:
-        first = await surface.sender.send(Envelope("first", DirectMessage("gus@fabrikam.com"), HELLO))
-        sends = [
-            surface.sender.send(Envelope(f"b{n}", DirectMessage("gus@fabrikam.com"), HELLO)) for n in range(9)
-        ]
+        first = await surface.sender.send(Envelope("first", DirectMessage(CAROL), HELLO))
+        sends = [surface.sender.send(Envelope(f"b{n}", DirectMessage(CAROL), HELLO)) for n in range(9)]
         return [first, *await asyncio.gather(*sends, return_exceptions=True)]
 
     results = _with_surface(teams, burst)
     assert all(isinstance(r, Receipt) for r in results), " ".join(getattr(r, "code", "ok") for r in results)
-    assert len(teams.personal("gus@fabrikam.com")) == 10
+    assert len(teams.personal(CAROL)) == 10
 
 
 def test_after_a_crash_a_message_handed_to_teams_is_not_sent_twice_and_one_that_was_not_is_sent(
@@ -169,23 +164,23 @@ def test_after_a_crash_a_message_handed_to_teams_is_not_sent_twice_and_one_that_
 ) -> None:
     from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
 
-    _send(teams, "gus@fabrikam.com", key="handed")  # handed over and sent; the crash lost the record
-    again = Envelope("handed", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+    _send(teams, CAROL, key="handed")  # handed over and sent; the crash lost the record
+    again = Envelope("handed", DirectMessage(CAROL), HELLO, check_first=True)
     receipt = _with_surface(teams, lambda surface: surface.sender.send(again))
     assert receipt.ref.endswith(f"/{POSSIBLY_DELIVERED}")
-    never = Envelope("never-handed", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+    never = Envelope("never-handed", DirectMessage(CAROL), HELLO, check_first=True)
     _with_surface(teams, lambda surface: surface.sender.send(never))
-    assert len(teams.personal("gus@fabrikam.com")) == 2
+    assert len(teams.personal(CAROL)) == 2
 
 
 def test_a_refused_message_is_not_taken_for_handed_over(teams: Teams) -> None:
     from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
 
-    _send(teams, "gus@fabrikam.com", key="first")
+    _send(teams, CAROL, key="first")
     _faults(teams, sequence=[429], retry_after=1)
     with pytest.raises(DeliveryFailed):
-        _send(teams, "gus@fabrikam.com", key="refused")
-    retried = Envelope("refused", DirectMessage("gus@fabrikam.com"), HELLO, check_first=True)
+        _send(teams, CAROL, key="refused")
+    retried = Envelope("refused", DirectMessage(CAROL), HELLO, check_first=True)
     receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
     assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
-    assert len(teams.personal("gus@fabrikam.com")) == 2
+    assert len(teams.personal(CAROL)) == 2

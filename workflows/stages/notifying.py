@@ -12,9 +12,9 @@ from storage import AffectedUser, TodoItem
 from storage.outbox import enqueue
 from workflows import _plan_codec
 from workflows._views import item_payload, todo_entry
-from workflows.directory import MicrosoftError, OrgUser, Tenant
+from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
-from workflows.identities import affected_reach, directory_account
+from workflows.identities import affected_reach, candidate_keys, directory_account
 from workflows.plan import PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, sent_invitations
@@ -38,6 +38,7 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
                 ) from None
             today = {user.id: user for user in build_plan(snapshot, connector).users}
             org_users = {user.id: user for user in snapshot.users}
+            directory = {user.id: user for user in snapshot.directory_users}
             assert row.id is not None
             invited = sent_invitations(session, row.id)
             notified = [
@@ -47,10 +48,16 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
                     org_users.get(user.id),
                     snapshot.tenant,
                     invited.get(user.id),
+                    directory,
                 )
                 for user in plan.users
             ]
         return NotifyResult(status=status(session, row), users=tuple(notified))
+
+
+def todo_list_key(migration_id: int, entitlement_id: str) -> str:
+    """The outbox key of a person's to-do list: one per person and migration."""
+    return f"migration-{migration_id}-todo-{entitlement_id}"
 
 
 def _as_now(
@@ -59,8 +66,8 @@ def _as_now(
     """The person as their list must treat them, and whether their way in came after the connection."""
     if stored.outcome != "invite":
         return as_invited(stored, invited), False  # invited before connecting: the re-plan matched them
-    if stored.id in invited:
-        return stored, True
+    if stored.id in invited:  # invited after connecting: today's plan knows the guest account Teams needs
+        return (as_invited(today, invited) if today is not None and today.match else stored), True
     if today is not None and today.outcome != "invite":
         return today, True
     return stored, False
@@ -73,6 +80,7 @@ def _notify_one(
     org_user: OrgUser | None,
     tenant: Tenant,
     invited_as: str | None,
+    directory: dict[str, DirectoryUser],
 ) -> NotifiedUser:
     row, session, now = unit.row, unit.session, unit.flow.now
     assert row.id is not None
@@ -87,6 +95,7 @@ def _notify_one(
         outcome=user.outcome,
         directory_account=account.user_principal_name if account else None,
         directory_id=account.id if account else None,
+        candidates=candidate_keys(_candidates(user, directory)),
         created_at=now,
     )
     session.add(affected)
@@ -118,7 +127,7 @@ def _notify_one(
     reach = affected_reach(affected)
     message = enqueue(
         session,
-        idempotency_key=f"migration-{row.id}-todo-{user.id}",
+        idempotency_key=todo_list_key(row.id, user.id),
         recipient=reach.recipient,
         kind="todo_list",
         migration_id=row.id,
@@ -139,3 +148,10 @@ def _notify_one(
     session.flush()
     assert message.id is not None
     return NotifiedUser(affected.id, address, user.display_name, user.outcome, entries, message.id)
+
+
+def _candidates(user: PlannedUser, directory: dict[str, DirectoryUser]) -> list[DirectoryUser]:
+    """The directory accounts the plan could not choose between for them, members first: a member account
+    is the one a person works in every day, a guest one only after switching organization."""
+    found = [directory[candidate] for candidate in user.candidates if candidate in directory]
+    return sorted(found, key=lambda account: account.user_type.casefold() != "member")

@@ -23,12 +23,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, AuditEntry, Invitation, Migration, SignInWatch, TodoItem
-from storage.outbox import enqueue
+from storage.outbox import NOT_IN_CHAT, enqueue, retry_unreached
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
 from workflows.identities import affected_reach
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
+from workflows.stages.notifying import todo_list_key
 from workflows.stages.unit import Context, audit, find
 
 SIGN_IN_ITEMS = frozenset({"sign-in-work-account", "accept-invitation"})
@@ -237,8 +238,11 @@ def _watched(session: Session, migration_id: int) -> tuple[SignInWatch, Migratio
 def _verify(
     session: Session, row: Migration, item: TodoItem, person: AffectedUser, signed_in: datetime, now: datetime
 ) -> None:
-    """Tick the item as verified; tell the person once, unless they had ticked it themselves."""
+    """Tick the item as verified; tell the person once, unless they had ticked it themselves. A list that
+    could not reach them goes again: signing in with the directory account, a guest has accepted the
+    invitation, and Teams shows them the host's messages from now on."""
     assert row.id is not None and person.id is not None
+    retry_unreached(session, todo_list_key(row.id, person.entitlement_id), NOT_IN_CHAT, now=now)
     self_reported = item.done_at is not None
     item.verified_at = signed_in
     if not self_reported:

@@ -1,0 +1,140 @@
+"""Who a to-do list can reach in Teams: people who cannot read Teams in the tenant are counted as not
+reachable, with why and the address to write to, until they can; someone the plan could not match to one
+directory account is reached, and known, at the accounts it found for them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from tests.teams.conftest import ORGANIZATION, Teams, texts
+from workflows.progress import UserProgress
+from workflows.results import Actor
+
+DANA = "dana@fabrikam.com"
+ERIN, FRANK, GUS = "erin.eng@gmail.com", "frank.f@outlook.com", "gus@fabrikam.com"
+ERIN_GUEST = "erin.eng_gmail.com#EXT#@fabrikam.onmicrosoft.com"
+HANA, HANA_MEMBER, HANA_GUEST = (
+    "hana@contoso.com",
+    "hana.hart@fabrikam.com",
+    "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com",
+)
+NOT_ACCEPTED = "has not accepted the invitation yet: cannot see Teams messages in this tenant"
+DISABLED = "has a disabled directory account: cannot sign in to Teams"
+
+
+def _notified(teams: Teams) -> None:
+    """The organization found connected, the missing people invited after connecting, lists sent."""
+    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    teams.say(DANA, f"invite {ORGANIZATION}")
+    teams.say(DANA, f"notify {ORGANIZATION}")
+    teams.deliver_outbox()
+
+
+def _rows(teams: Teams) -> dict[str, UserProgress]:
+    return {user.email: user for user in teams.runtime.tracking.progress(ORGANIZATION).users}
+
+
+def _directory_user(teams: Teams, upn: str) -> dict[str, Any]:
+    users = teams.runtime.sandbox.state()["tenant"]["users"]  # type: ignore[union-attr]
+    return next(user for user in users if user["userPrincipalName"] == upn)
+
+
+def _connected(teams: Teams) -> None:
+    state = teams.runtime.sandbox.state()  # type: ignore[union-attr]
+    httpx.post(
+        f"{teams.url}/_sandbox/connect",
+        json={"organization": ORGANIZATION, "tenantId": str(state["tenant"]["id"])},
+    ).raise_for_status()
+
+
+def test_invitees_who_have_not_accepted_and_disabled_people_are_not_reached_until_they_can_be(
+    teams: Teams,
+) -> None:
+    _connected(teams)
+    _notified(teams)
+    assert _directory_user(teams, ERIN_GUEST)["externalUserState"] == "PendingAcceptance"
+
+    # Nothing went where they cannot look, and the admins are told so, with why and where to write
+    assert teams.personal(ERIN_GUEST) == [] and teams.personal(GUS) == []
+    rows = _rows(teams)
+    assert [(rows[who].delivery, rows[who].delivery_error) for who in (ERIN, FRANK, GUS)] == [
+        ("not-in-chat", NOT_ACCEPTED),
+        ("not-in-chat", NOT_ACCEPTED),
+        ("not-in-chat", DISABLED),
+    ]
+    report = teams.said(DANA, f"progress {ORGANIZATION}")
+    cells = [re.split(r"\s{2,}", line.strip()) for line in report.splitlines()]
+    assert [ERIN, "0 of 4", "not yet", "not in chat", NOT_ACCEPTED] in cells, report
+
+    # Erin accepts (her first sign-in redeems the invitation): once the bot sees the sign-in, her list goes
+    httpx.post(
+        f"{teams.url}/_sandbox/signin", json={"organization": ORGANIZATION, "principalName": ERIN}
+    ).raise_for_status()
+    teams.say(DANA, f"check-sign-ins {ORGANIZATION}")
+    teams.deliver_outbox()
+    erins = sorted(texts(entry) for entry in teams.personal(ERIN_GUEST))  # sent side by side: any order
+    assert len(erins) == 2 and erins[1].startswith(f"Your to-do list for {ORGANIZATION}\n"), erins
+    assert erins[0].startswith(f"Hi Erin Eng, I can see you signed in to {ORGANIZATION} with your work"), (
+        erins
+    )
+    rows = _rows(teams)
+    assert (rows[ERIN].delivery, rows[GUS].delivery, rows[GUS].delivery_error) == (
+        "sent",
+        "not-in-chat",
+        DISABLED,
+    )
+    # the others stay listed; `retry-failed` tries them again (Frank, Gus, and Ivan who blocked the bot)
+    retried = teams.said(DANA, f"retry-failed {ORGANIZATION}")
+    assert f"Queued 3 undelivered to-do lists of {ORGANIZATION} again; sending now." in retried
+
+
+def test_teams_refuses_people_who_cannot_use_it_in_the_tenant(teams: Teams) -> None:
+    gus = _directory_user(teams, GUS)
+    refused = httpx.post(f"{teams.url}/_sandbox/teams/message", json={"from": GUS, "text": "todo"})
+    assert (refused.status_code, refused.json()) == (
+        403,
+        {"error": "'gus@fabrikam.com' cannot use Teams in this tenant: the account is disabled"},
+    )
+    token = httpx.post(
+        f"{teams.url}/login.microsoftonline.com/{teams.settings.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": teams.settings.app_id,
+            "client_secret": teams.settings.password,
+            "scope": "https://api.botframework.com/.default",
+        },
+    ).json()["access_token"]
+    created = httpx.post(
+        f"{teams.url}/smba.trafficmanager.net/amer/v3/conversations",
+        json={"members": [{"id": gus["id"]}], "isGroup": False},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert (created.status_code, created.json()["error"]) == (
+        403,
+        {"code": "ServiceError", "message": "Failure due to: AclCheckFailed."},
+    )
+
+
+def test_a_person_with_two_matching_accounts_gets_her_list_and_is_known_by_either(teams: Teams) -> None:
+    _connected(teams)
+    _notified(teams)
+
+    # Her list reached the account she works in (the member one), not the guest one
+    (hers,) = teams.personal(HANA_MEMBER)
+    assert "Tell the admins which work account is yours" in texts(hers)
+    assert teams.personal(HANA_GUEST) == []
+    assert _rows(teams)[HANA].delivery == "sent"
+
+    # Writing from that account, her list is hers: todo, done
+    assert "Tell the admins which work account is yours" in teams.said(HANA_MEMBER, "todo", channel=False)
+    ticked = teams.click(HANA_MEMBER, hers["id"], "Done").json()
+    assert ticked["status"] == 200 and "There is no item" not in texts({"attachments": [ticked["body"]]})
+    # ...and so is the other account the plan found for her
+    guest = _directory_user(teams, HANA_GUEST)
+    assert (
+        teams.runtime.service.outcome_of(ORGANIZATION, Actor(guest["id"], HANA_GUEST, "Hana")) == "ambiguous"
+    )
+
