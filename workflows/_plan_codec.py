@@ -15,6 +15,8 @@ def encode(plan: Plan) -> dict[str, Any]:
     for user_data, user in zip(data["users"], plan.users, strict=True):
         user_data["display_name"] = user.display_name
         user_data["mail_address"] = user.mail_address
+        if user.invitation_pending:  # only then: the stored plan of 100,000 users stays as small
+            user_data["invitation_pending"] = True
     return data
 
 
@@ -71,4 +73,5 @@ def _user(data: dict[str, Any]) -> PlannedUser:
         candidates=tuple(data.get("candidates", ())),
         display_name=data.get("display_name", ""),
         mail_address=data.get("mail_address", ""),
+        invitation_pending=bool(data.get("invitation_pending", False)),
     )

@@ -39,6 +39,8 @@ class PlannedUser:
     candidates: tuple[str, ...] = ()
     display_name: str = ""
     mail_address: str = ""
+    invitation_pending: bool = False
+    """Matched to a guest who has not accepted the invitation yet: they keep access only once they do."""
 
     def to_json(self) -> dict[str, Any]:
         match = None
@@ -166,13 +168,15 @@ def _index(users: tuple[DirectoryUser, ...]) -> Index:
     return index
 
 
-def _plan_user(user: OrgUser, directory: tuple[DirectoryUser, ...], index: Index) -> PlannedUser:
+def _plan_user(
+    user: OrgUser, directory: tuple[DirectoryUser, ...], index: Index, pending: frozenset[str]
+) -> PlannedUser:
     principal = user.principal_name.strip().casefold()
     mail = user.mail_address.strip().casefold()
     by_principal = index.get(principal, _NO_ENTRIES)
     by_mail = index.get(mail, _NO_ENTRIES) if mail and mail != principal else _NO_ENTRIES
     outcome: Outcome
-    match = None
+    match: Match | None = None
     candidates: tuple[str, ...] = ()
     if not by_principal and not by_mail:
         outcome = "invite"
@@ -199,6 +203,7 @@ def _plan_user(user: OrgUser, directory: tuple[DirectoryUser, ...], index: Index
         candidates=candidates,
         display_name=user.display_name,
         mail_address=user.mail_address,
+        invitation_pending=match is not None and match.id in pending,
     )
 
 
@@ -237,7 +242,8 @@ def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:
     with _collector_paused():
         directory = snapshot.directory_users
         index = _index(directory)
-        users = tuple(_plan_user(user, directory, index) for user in snapshot.users)
+        pending = frozenset(user.id for user in directory if user.invitation_pending)
+        users = tuple(_plan_user(user, directory, index, pending) for user in snapshot.users)
         connector_user = _find_connector(directory, index.get(_key(connector), _NO_ENTRIES))
         duplicates = _duplicate_principal_names(snapshot)
     checks = (

@@ -85,14 +85,24 @@ class Affected:
     uninvited: People
     undecided: People
     """Disabled or ambiguous accounts: they lose access until an admin decides."""
+    to_accept: People = People(0, ())
+    """Invited as guests but not accepted yet: they keep access only once they accept (not in `keep`)."""
 
     @classmethod
     def of(cls, plan: Plan) -> Affected:
-        def people(*outcomes: str) -> People:
-            users = [user for user in plan.users if user.outcome in outcomes]
+        def people(*outcomes: str, pending: bool = False) -> People:
+            users = [
+                user for user in plan.users if user.outcome in outcomes and user.invitation_pending == pending
+            ]
             return People(len(users), tuple(user.principal_name for user in users[:AFFECTED_NAMES]))
 
-        return cls(people("auto"), people("map"), people("invite"), people("disabled", "ambiguous"))
+        return cls(
+            people("auto"),
+            people("map"),
+            people("invite"),
+            people("disabled", "ambiguous"),
+            to_accept=people("auto", "map", pending=True),
+        )
 
 
 @dataclass(frozen=True)

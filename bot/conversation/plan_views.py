@@ -58,8 +58,16 @@ def who_is_affected(affected: Affected) -> Text:
         more = people.count - len(people.names)
         return shown + (f" and {more} more" if more > 0 else "") if people.count else "nobody"
 
+    waiting = affected.to_accept
+    to_accept = (
+        f"*Invited, still to accept* (keep access once they accept the invitation, {waiting.count}):"
+        f" {names(waiting)}\n"
+        if waiting.count
+        else ""
+    )
     return Text(
         f"*Keep access* ({affected.keep.count}): {names(affected.keep)}\n"
+        f"{to_accept}"
         f"*Mapped by hand after connecting* ({affected.mapped.count}): {names(affected.mapped)}\n"
         f"*Will lose access unless invited* ({affected.uninvited.count}): {names(affected.uninvited)}\n"
         f"*Lose access until an admin decides* (disabled or ambiguous account, {affected.undecided.count}):"

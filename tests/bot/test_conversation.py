@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from bot.conversation import todo_views
-from bot.conversation.messages import Attachment, Channel, DirectMessage, Outgoing, Reply
+from bot.conversation.messages import Attachment, Channel, DirectMessage, Outgoing, Reply, Text
 from tests.bot.conftest import ORG, Chat, text_of
 from workflows.errors import WorkflowError
 
@@ -327,3 +327,20 @@ def test_an_unknown_tenant_says_to_start_again_with_the_right_one(chat: Chat) ->
     assert "does not know tenant 'nosuch.example'" in reply
     assert "nothing was started" in reply and "then `start` again" in reply
     assert "No migration" in text_of(chat.say(DANA, "status")) or chat.runtime.service.migrations() == []
+
+
+def test_the_approval_prompt_shows_who_still_has_to_accept_their_invitation_apart_from_who_keeps_access(
+    chat: Chat,
+) -> None:
+    start(chat)
+    chat.say(DANA, "invite")
+    prompt = next(out for out in chat.say(DANA, "request-approval") if out.updates)  # Approve / Reject
+    (affected,) = [
+        b.markdown for b in prompt.message.blocks if isinstance(b, Text) and "Keep access" in b.markdown
+    ]
+    lines = {line.split("(")[0].strip(" *"): line for line in affected.splitlines()}
+    assert "erin.eng@gmail.com" not in lines["Keep access"]
+    assert lines["Invited, still to accept"] == (
+        "*Invited, still to accept* (keep access once they accept the invitation, 2):"
+        " erin.eng@gmail.com, frank.f@outlook.com"
+    )

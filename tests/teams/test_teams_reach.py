@@ -138,3 +138,23 @@ def test_a_person_with_two_matching_accounts_gets_her_list_and_is_known_by_eithe
         teams.runtime.service.outcome_of(ORGANIZATION, Actor(guest["id"], HANA_GUEST, "Hana")) == "ambiguous"
     )
 
+
+def test_the_approval_card_shows_invitees_still_to_accept_apart_from_who_keeps_access(teams: Teams) -> None:
+    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    teams.say(DANA, f"invite {ORGANIZATION}")
+    before = len(teams.activities())
+    teams.say(DANA, f"request-approval {ORGANIZATION}")
+    teams.deliver_outbox()
+    channel = next(
+        entry
+        for entry in teams.activities()[before:]
+        if entry["conversation"]["conversationType"] == "channel"
+        and "refresh" in entry["attachments"][0]["content"]
+    )
+    lines = texts(channel).splitlines()
+    (keep,) = [line for line in lines if line.startswith("**Keep access**")]
+    assert ERIN not in keep and FRANK not in keep
+    assert (
+        "**Invited, still to accept** (keep access once they accept the invitation, 2):"
+        f" {ERIN}, {FRANK}" in lines
+    )
