@@ -140,7 +140,9 @@ def test_two_sending_processes_together_keep_the_tenant_limit(tmp_path: Path) ->
     assert sorted(per_user) == sorted(people) and set(per_user.values()) == {1}  # everyone, once
     assert stats["operations"] == 2 * USERS  # a conversation and a message each, nothing refused twice
     # not one 429 (the same two processes pacing each on its own: about half the operations refused),
-    # and not serialised either: the lanes are used in parallel
+    # and not serialised either: the lanes are used in parallel. One lane at a time would give about one
+    # operation a second; a quarter of the limit leaves room for a loaded machine (10 a second was missed
+    # once, at 9.98, with a load of 24 on 2 cores)
     assert stats["throttled"] == 0, stats
     assert stats["busiestSecond"] <= LIMIT  # counted by the sandbox as Teams counts: never over it
-    assert stats["operations"] / (stats["lastAt"] - stats["firstAt"]) >= 0.5 * LIMIT
+    assert stats["operations"] / (stats["lastAt"] - stats["firstAt"]) >= 0.25 * LIMIT
