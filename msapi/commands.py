@@ -155,6 +155,7 @@ def write_csv(plan: Plan, file: TextIO) -> None:
             "match_user_principal_name",
             "match_by",
             "candidates",
+            "candidate_upns",
         ]
     )
     for user in plan.users:
@@ -171,6 +172,7 @@ def write_csv(plan: Plan, file: TextIO) -> None:
                 match.user_principal_name if match else "",
                 match.by if match else "",
                 " ".join(user.candidates),
+                " ".join(user.candidate_names),
             )
         )
 
@@ -184,7 +186,7 @@ def _target(user: PlannedUser) -> str:
     if user.match is not None:
         return user.match.user_principal_name
     if user.candidates:
-        return f"{len(user.candidates)} candidates"
+        return " or ".join(user.candidate_names)
     return "(invite as guest)" if user.outcome == "invite" else ""
 
 

@@ -5,18 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from workflows.plan import OUTCOMES, Check, Match, Plan, PlannedUser
+from workflows.plan import OUTCOMES, Check, Decision, Match, Plan, PlannedUser
 
 
 def encode(plan: Plan) -> dict[str, Any]:
     data = plan.to_json()
     data["connector"] = plan.connector
     data["tenant_name"] = plan.tenant_name
+    data["undecided"] = len(plan.undecided)
+    data["decisions"] = [
+        {"user_id": each.user_id, "account": each.account, "by": each.by} for each in plan.decisions
+    ]
     for user_data, user in zip(data["users"], plan.users, strict=True):
         user_data["display_name"] = user.display_name
         user_data["mail_address"] = user.mail_address
         if user.invitation_pending:  # only then: the stored plan of 100,000 users stays as small
             user_data["invitation_pending"] = True
+        if user.candidate_names:
+            user_data["candidate_names"] = list(user.candidate_names)
+        if user.decided_by:
+            user_data["decided_by"] = user.decided_by
     return data
 
 
@@ -28,7 +36,23 @@ def decode(data: dict[str, Any]) -> Plan:
         checks=checks(data),
         connector=data.get("connector", ""),
         tenant_name=data.get("tenant_name", ""),
+        decisions=decisions(data),
     )
+
+
+def decisions(data: dict[str, Any]) -> tuple[Decision, ...]:
+    """The admins' decisions stored with a plan (none in plans stored before there were any)."""
+    return tuple(
+        Decision(user_id=each["user_id"], account=each["account"], by=each["by"])
+        for each in data.get("decisions", ())
+    )
+
+
+def undecided(data: dict[str, Any]) -> int:
+    """How many people wait for an admin's decision, from the stored summary (in a plan stored before
+    there were decisions, every disabled and ambiguous one)."""
+    stored = counts(data)
+    return int(data.get("undecided", stored["disabled"] + stored["ambiguous"]))
 
 
 def checks(data: dict[str, Any]) -> tuple[Check, ...]:
@@ -74,4 +98,6 @@ def _user(data: dict[str, Any]) -> PlannedUser:
         display_name=data.get("display_name", ""),
         mail_address=data.get("mail_address", ""),
         invitation_pending=bool(data.get("invitation_pending", False)),
+        candidate_names=tuple(data.get("candidate_names", ())),
+        decided_by=data.get("decided_by", ""),
     )

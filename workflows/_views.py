@@ -33,6 +33,7 @@ def migration_status(row: Migration, pending_approval_id: int | None) -> Migrati
         pending_approval_id=pending_approval_id,
         next_commands=tuple(next_commands(row.state)),
         version=row.version,
+        undecided=_plan_codec.undecided(row.plan) if row.plan else 0,
     )
 
 

@@ -168,6 +168,7 @@ ACTION_PHRASES: dict[str, str] = {
     "cancel": "cancelled the migration",
     "remove_user": "removed a user from the organization",
     "void_approval": "voided the pending approval",
+    "decide_account": "decided for someone the plan could not place",
     "todo_done": "marked a to-do item done",
 }
 

@@ -41,6 +41,11 @@ class PlannedUser:
     mail_address: str = ""
     invitation_pending: bool = False
     """Matched to a guest who has not accepted the invitation yet: they keep access only once they do."""
+    candidate_names: tuple[str, ...] = ()
+    """The sign-in names of `candidates`, in the same order: what an admin recognises them by."""
+    decided_by: str = ""
+    """The admin who decided for this person (an account of their candidates, or no access): see
+    `workflows.decisions`."""
 
     def to_json(self) -> dict[str, Any]:
         match = None
@@ -81,6 +86,19 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """An admin's decision for one person the plan cannot place: `account` is the object id of the
+    directory account that is theirs, or `NO_ACCESS` (they knowingly lose access)."""
+
+    user_id: str
+    account: str
+    by: str
+
+
+NO_ACCESS = "no-access"
+
+
+@dataclass(frozen=True)
 class Plan:
     organization: str
     tenant_id: str
@@ -88,6 +106,8 @@ class Plan:
     checks: tuple[Check, ...]
     connector: str = ""
     tenant_name: str = ""
+    decisions: tuple[Decision, ...] = ()
+    """The admins' decisions for ambiguous and disabled people, kept across re-plans."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -99,6 +119,13 @@ class Plan:
     @property
     def failed_checks(self) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if check.status == "fail")
+
+    @property
+    def undecided(self) -> tuple[PlannedUser, ...]:
+        """The disabled and ambiguous people no admin has decided for yet (`workflows.decisions`)."""
+        return tuple(
+            user for user in self.users if user.outcome in ("disabled", "ambiguous") and not user.decided_by
+        )
 
     def users_with(self, outcome: Outcome) -> tuple[PlannedUser, ...]:
         return tuple(user for user in self.users if user.outcome == outcome)
@@ -120,6 +147,8 @@ class Plan:
             "tenant_id": self.tenant_id,
             "users": sorted(
                 (user.id, user.principal_name.casefold(), user.outcome, user.match.id if user.match else "")
+                # Only a decision adds a field: plans without one keep the fingerprint they always had.
+                + (("decided",) if user.decided_by else ())
                 for user in self.users
             ),
             "checks": sorted((check.code, check.status) for check in self.checks),
@@ -178,6 +207,7 @@ def _plan_user(
     outcome: Outcome
     match: Match | None = None
     candidates: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
     if not by_principal and not by_mail:
         outcome = "invite"
     elif len(by_principal) + len(by_mail) == 1:
@@ -194,7 +224,9 @@ def _plan_user(
             outcome, by = "map", fields[0]
         match = Match(candidate.id, candidate.user_principal_name, by)
     else:
-        outcome, match, candidates = _decide(principal, by_principal, by_mail, directory)
+        outcome, match, found = _decide(principal, by_principal, by_mail, directory)
+        candidates = tuple(candidate.id for candidate in found)
+        names = tuple(candidate.user_principal_name for candidate in found)
     return PlannedUser(
         id=user.id,
         principal_name=user.principal_name,
@@ -204,6 +236,7 @@ def _plan_user(
         display_name=user.display_name,
         mail_address=user.mail_address,
         invitation_pending=match is not None and match.id in pending,
+        candidate_names=names,
     )
 
 
@@ -212,7 +245,7 @@ def _decide(
     by_principal: list[tuple[int, tuple[str, ...]]],
     by_mail: list[tuple[int, tuple[str, ...]]],
     directory: tuple[DirectoryUser, ...],
-) -> tuple[Outcome, Match | None, tuple[str, ...]]:
+) -> tuple[Outcome, Match | None, tuple[DirectoryUser, ...]]:
     """The rules in full, for a user with several candidates or several ways of matching one."""
     fields: dict[int, set[str]] = {}
     for position, found in (*by_principal, *by_mail):
@@ -230,7 +263,7 @@ def _decide(
         by = next(field_name for field_name in _FIELDS if field_name in matched)
         return "map", Match(candidate.id, candidate.user_principal_name, by), ()
     if enabled:
-        return "ambiguous", None, tuple(directory[position].id for position in enabled)
+        return "ambiguous", None, tuple(directory[position] for position in enabled)
     position = next(iter(fields))
     disabled = directory[position]
     by = next(field_name for field_name in _FIELDS if field_name in fields[position])

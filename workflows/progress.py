@@ -17,9 +17,10 @@ from workflows.identities import mailbox
 from workflows.results import MigrationStatus
 from workflows.stages import verification
 from workflows.stages.late_invitees import INVITED_MESSAGE
+from workflows.stages.relisting import DECIDED_MESSAGE
 from workflows.stages.verification import StillPersonal
 
-PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE})
+PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE, DECIDED_MESSAGE})
 """DMs that hand a person their list, or its changed items."""
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from workflows.plan import Check, Plan
+from workflows.plan import Check, Plan, PlannedUser
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class MigrationStatus:
     pending_approval_id: int | None
     next_commands: tuple[str, ...]
     version: int
+    undecided: int = 0
+    """People of the plan waiting for an admin's decision (disabled or ambiguous account)."""
 
 
 @dataclass(frozen=True)
@@ -87,21 +89,27 @@ class Affected:
     """Disabled or ambiguous accounts: they lose access until an admin decides."""
     to_accept: People = People(0, ())
     """Invited as guests but not accepted yet: they keep access only once they accept (not in `keep`)."""
+    without_access: People = People(0, ())
+    """Disabled or ambiguous accounts whose loss of access an admin accepted (`decide ... no-access`)."""
 
     @classmethod
     def of(cls, plan: Plan) -> Affected:
-        def people(*outcomes: str, pending: bool = False) -> People:
-            users = [
-                user for user in plan.users if user.outcome in outcomes and user.invitation_pending == pending
-            ]
+        def people(users: list[PlannedUser]) -> People:
             return People(len(users), tuple(user.principal_name for user in users[:AFFECTED_NAMES]))
 
+        def having(*outcomes: str, pending: bool = False) -> list[PlannedUser]:
+            return [
+                user for user in plan.users if user.outcome in outcomes and user.invitation_pending == pending
+            ]
+
+        unplaced = having("disabled", "ambiguous")
         return cls(
-            people("auto"),
-            people("map"),
-            people("invite"),
-            people("disabled", "ambiguous"),
-            to_accept=people("auto", "map", pending=True),
+            people(having("auto")),
+            people(having("map")),
+            people(having("invite")),
+            people([user for user in unplaced if not user.decided_by]),
+            to_accept=people(having("auto", "map", pending=True)),
+            without_access=people([user for user in unplaced if user.decided_by]),
         )
 
 
@@ -211,3 +219,16 @@ class AnnounceResult:
     """People newly told; an announcement already sent with the same `when` is not sent again."""
     users: int
     when: str
+
+
+@dataclass(frozen=True)
+class AccountDecision:
+    """An admin decided for someone the plan could not place (`decide`)."""
+
+    person: PlannedUser
+    """As the decision places them: mapped to the chosen account, or knowingly without access."""
+    status: MigrationStatus
+    voided_approval: int | None
+    """The pending approval the changed plan voided."""
+    list_changed: bool
+    """Their to-do list was already out and now says to sign in with the chosen account."""

@@ -10,6 +10,7 @@ from storage import AuditEntry, Database
 from workflows.directory import Microsoft, OrgUser
 from workflows.plan import Check, Plan
 from workflows.results import (
+    AccountDecision,
     Actor,
     AnnounceResult,
     ApprovalRequest,
@@ -31,6 +32,7 @@ from workflows.stages import (
     checking,
     closing,
     connecting,
+    deciding,
     inviting,
     notifying,
     reading,
@@ -101,6 +103,11 @@ class MigrationService:
 
     def invite(self, organization: str | None, actor: Actor) -> InviteResult:
         return inviting.invite(self._ctx, organization, actor)
+
+    def decide_account(
+        self, organization: str | None, person: str, choice: str, actor: Actor
+    ) -> AccountDecision:
+        return deciding.decide_account(self._ctx, organization, person, choice, actor)
 
     def stale_users(self, organization: str | None, days: int | None = None) -> list[OrgUser]:
         return removal.stale_users(self._ctx, organization, days)

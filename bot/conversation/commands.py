@@ -106,6 +106,18 @@ USAGES: tuple[Usage, ...] = (
         " to-do lists then say to accept the invitation.",
     ),
     Usage(
+        "decide",
+        "[ORG] PERSON ACCOUNT",
+        "decide for someone the plan cannot place: which directory account is theirs, or `no-access`",
+        example="decide fabrikam-fiber hana@contoso.com hana.hart@fabrikam.com",
+        details="PERSON is their Azure DevOps address; ACCOUNT the sign-in name of one of the accounts `plan`"
+        " lists for them, or `no-access` when they knowingly lose access (their only account is disabled and"
+        " stays so, or none is theirs). The plan then maps them to that account: the approval, their to-do"
+        " list and their messages use it. Connecting maps nobody by hand: after it, map them under"
+        " Organization settings > Microsoft Entra ID (*Resolve*). A changed plan voids a pending approval."
+        " The buttons under `plan` do the same.",
+    ),
+    Usage(
         "request-approval",
         "[ORG]",
         "ask another admin to approve connecting",

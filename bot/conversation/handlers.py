@@ -102,6 +102,7 @@ class Conversation:
             "complete": self._complete,
             "stale-users": self._stale_users,
             "remove-users": self._remove_users,
+            "decide": self._decide_account,
             "resume": self._resume,
             "cancel": self._cancel,
             "todo": self._todo,
@@ -396,6 +397,15 @@ class Conversation:
         result = self._service.decide(approval_id, actor, approve, reason)
         return [*views.decision(result, actor), *self._outbox.flush()]
 
+    def _decide_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """`decide [ORG] PERSON ACCOUNT`, typed or a button under `plan`."""
+        if len(command.args) not in (2, 3):
+            raise WorkflowError(_DECIDE_USAGE)
+        organization = command.args[0] if len(command.args) == 3 else None
+        person, choice = command.args[-2:]
+        result = self._service.decide_account(organization, person, choice, actor)
+        return [views.account_decided(result), *self._outbox.flush()]
+
     def _approval_id(self, command: Command) -> int:
         return _number(
             (command.arg(0) or "").lstrip("#"),
@@ -520,6 +530,10 @@ STALE_FLAG = "--stale"
 LIST_FLAG = "--list"
 
 
+_DECIDE_USAGE = (
+    "Say `decide [ORG] PERSON ACCOUNT`: their Azure DevOps address and the sign-in name of the account that"
+    " is theirs (or `no-access`), e.g. `decide hana@contoso.com hana.hart@fabrikam.com`; `plan` lists them."
+)
 _DOCTOR_USAGE = "Say `doctor ORG TENANT`, e.g. `doctor fabrikam contoso.com`."
 _REMOVE_USAGE = "Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`."
 MAX_ID = 2**63 - 1

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.conversation import lists
-from bot.conversation.messages import Attachment, Block, Facts, Text
-from workflows.plan import Check, Plan
-from workflows.results import Affected, People
+from bot.conversation.messages import Actions, Attachment, Block, Button, Facts, Text
+from workflows.machine import CONNECTED_UNFINISHED
+from workflows.plan import NO_ACCESS, Check, Plan, PlannedUser
+from workflows.results import Affected, MigrationStatus, People
+from workflows.stages.deciding import options
+from workflows.stages.removal import why_not_removable
 
 CHECK_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 OUTCOME_WORDS = {
@@ -65,29 +68,131 @@ def who_is_affected(affected: Affected) -> Text:
         if waiting.count
         else ""
     )
+    decided = (
+        f"\n*Lose access, as an admin decided* ({affected.without_access.count}):"
+        f" {names(affected.without_access)}"
+        if affected.without_access.count
+        else ""
+    )
     return Text(
         f"*Keep access* ({affected.keep.count}): {names(affected.keep)}\n"
         f"{to_accept}"
         f"*Mapped by hand after connecting* ({affected.mapped.count}): {names(affected.mapped)}\n"
         f"*Will lose access unless invited* ({affected.uninvited.count}): {names(affected.uninvited)}\n"
         f"*Lose access until an admin decides* (disabled or ambiguous account, {affected.undecided.count}):"
-        f" {names(affected.undecided)}"
+        f" {names(affected.undecided)}" + decided
     )
 
 
-def user_table(plan: Plan) -> list[Block]:
-    rows = [
-        (user.principal_name, user.outcome, user.match.user_principal_name if user.match else "-")
-        for user in plan.users
+def undecided_line(status: MigrationStatus) -> Text:
+    """Where `status` points admins to the people waiting for their decision."""
+    waiting = people(status.undecided)
+    if status.state in CONNECTED_UNFINISHED:
+        return Text(
+            f"⚠️ {waiting} still without a way in: their account is disabled, or several match. Decide for"
+            " them (`plan` shows their choices), then map them under Organization settings > Microsoft Entra"
+            " ID (*Resolve*)."
+        )
+    wait = "waits" if status.undecided == 1 else "wait"
+    return Text(
+        f"⚠️ {waiting} {wait} for an admin's decision (their account is disabled, or several match):"
+        " `plan` shows their choices, with buttons."
+    )
+
+
+DECISIONS_SHOWN = 5
+"""People shown with their decision's buttons under the plan; `decide` and the CSV reach the rest."""
+CANDIDATE_BUTTONS = 10
+"""Accounts offered as buttons for one person (a chat's row of buttons is short); `decide` takes any."""
+
+
+def decisions_needed(plan: Plan, status: MigrationStatus) -> list[Block]:
+    """Everyone still waiting for an admin's decision, with the choices they have and buttons for them."""
+    waiting = plan.undecided
+    if not waiting:
+        return []
+    organization = plan.organization
+    removable = why_not_removable(status.state, organization) is None
+    connected = status.state in CONNECTED_UNFINISHED
+    blocks: list[Block] = [
+        Text(
+            f"*Waiting for an admin's decision* ({len(waiting)}): until then they lose access when the"
+            " organization is connected. Connecting maps nobody by hand: the account you choose is the one"
+            " to map them to afterwards, under Organization settings > Microsoft Entra ID (*Resolve*)."
+        )
     ]
+    for user in waiting[:DECISIONS_SHOWN]:
+        blocks.append(Text(f"• *{user.principal_name}*: {options(user, connected=connected)}"))
+        blocks.append(_decision_buttons(user, organization, removable=removable))
+    if len(waiting) > DECISIONS_SHOWN:
+        blocks.append(
+            Text(
+                f"…and {len(waiting) - DECISIONS_SHOWN} more: say `decide {organization} PERSON ACCOUNT` (or"
+                f" `{NO_ACCESS}`); the attached CSV lists their accounts."
+            )
+        )
+    return blocks
+
+
+def _decision_buttons(user: PlannedUser, organization: str, *, removable: bool) -> Actions:
+    def deciding(account: str) -> str:
+        return f"{organization} {user.id} {account}"
+
+    accounts = list(zip(user.candidates, user.candidate_names, strict=False))[:CANDIDATE_BUTTONS]
+    buttons = [Button(f"{name[:60]} is theirs", "decide", deciding(account)) for account, name in accounts]
+    buttons.append(
+        Button(
+            "Let them lose access",
+            "decide",
+            deciding(NO_ACCESS),
+            "danger",
+            confirm=f"{user.principal_name} loses access to {organization} (their history is kept)?",
+        )
+    )
+    if removable and user.outcome == "disabled":
+        buttons.append(
+            Button(
+                "Remove from the organization",
+                "remove-users",
+                f"{organization} {user.id}",
+                "danger",
+                confirm=f"Remove {user.principal_name} from {organization}? This cannot be undone.",
+            )
+        )
+    return Actions(tuple(buttons))
+
+
+def user_table(plan: Plan) -> list[Block]:
+    rows = [(user.principal_name, user.outcome, _account(user)) for user in plan.users]
     return lists.table(("Azure DevOps user", "outcome", "directory account"), rows)
+
+
+def _account(user: PlannedUser) -> str:
+    """Their directory account, who chose it, or the accounts to choose from."""
+    if user.outcome == "map" and user.decided_by:
+        return f"{user.match.user_principal_name if user.match else '-'} (chosen by {user.decided_by})"
+    if user.decided_by:
+        return f"none: {user.decided_by} decided they lose access"
+    if user.match is not None:
+        return user.match.user_principal_name
+    return " or ".join(user.candidate_names) or "-"
 
 
 def plan_csv(plan: Plan) -> Attachment:
     return lists.csv_file(
         f"{plan.organization}-plan.csv",
         f"Per-user plan for {plan.organization}",
-        ("entitlement_id", "principal_name", "outcome", "match_id", "match_upn", "matched_by", "candidates"),
+        (
+            "entitlement_id",
+            "principal_name",
+            "outcome",
+            "match_id",
+            "match_upn",
+            "matched_by",
+            "candidates",
+            "candidate_upns",
+            "decided_by",
+        ),
         [
             (
                 user.id,
@@ -97,6 +202,8 @@ def plan_csv(plan: Plan) -> Attachment:
                 user.match.user_principal_name if user.match else "",
                 user.match.by if user.match else "",
                 " ".join(user.candidates),
+                " ".join(user.candidate_names),
+                user.decided_by,
             )
             for user in plan.users
         ],

@@ -55,7 +55,8 @@ _NEXT_STEPS = {
     " sign in with the directory account",
     "invite": "invite them as a guest (`invite`) or give them a work account; to keep their history, have"
     " Microsoft Support map their old identity to it",
-    "decide": "decide which directory account is theirs (or have it enabled), then map them",
+    "decide": "decide which directory account is theirs (`decide`, or have it enabled), then map them under"
+    " Organization settings > Microsoft Entra ID (*Resolve*)",
 }
 
 

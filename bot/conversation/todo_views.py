@@ -70,6 +70,20 @@ def invited_after_connecting_dm(
     return Message(heading, tuple(blocks))
 
 
+def account_decided_dm(*, organization: str, name: str, account: str, items: Sequence[TodoEntry]) -> Message:
+    """Someone whose list asked which work account is theirs: the admins decided, and their list says so."""
+    heading = f"Your work account for {organization} is {account}"
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(
+            f"Hi {name}, the migration admins recorded {account} as your account and map your identity to it,"
+            " so your history stays yours. These items of your to-do list are new or changed:"
+        ),
+        *_items(items),
+    ]
+    return Message(heading, tuple(blocks))
+
+
 def todo_reminder(
     *, organization: str, name: str, items: Sequence[TodoEntry], total: int, reminder_id: int
 ) -> Message:

@@ -26,10 +26,11 @@ from bot.conversation.messages import (
 )
 from workflows import notices
 from workflows.directory import OrgUser
-from workflows.machine import CONNECTED_STEPS
+from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
 from workflows.plan import Check, Plan
 from workflows.progress import Progress
 from workflows.results import (
+    AccountDecision,
     Actor,
     Affected,
     AnnounceResult,
@@ -144,6 +145,8 @@ def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
         blocks.append(Text(f"Try `invite` again after {_time(status.invite_recheck_at)} UTC."))
     if status.plan_fingerprint:
         blocks.append(plan_views.counts_facts(status.counts))
+    if status.undecided and status.active:
+        blocks.append(plan_views.undecided_line(status))
     if report is not None:
         blocks.append(
             Text(
@@ -217,6 +220,7 @@ def plan(plan: Plan, status: MigrationStatus) -> Outgoing:
         Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}"),
         plan_views.counts_facts(plan.counts),
         plan_views.who_is_affected(Affected.of(plan)),
+        *plan_views.decisions_needed(plan, status),
         *plan_views.user_table(plan),
         plan_views.check_lines(plan.checks),
         plan_views.plan_csv(plan),
@@ -224,6 +228,36 @@ def plan(plan: Plan, status: MigrationStatus) -> Outgoing:
     return Outgoing(
         Message(f"Plan for {plan.organization}: {_counts_sentence(plan.counts)}", _with_next(blocks, status))
     )
+
+
+def account_decided(result: AccountDecision) -> Outgoing:
+    """What the admin who decided reads: the decision, what it means for connecting, what it changed."""
+    person, status = result.person, result.status
+    name, organization = person.principal_name, status.organization
+    resolve = f"https://dev.azure.com/{organization} > Organization settings > Microsoft Entra ID > *Resolve*"
+    if person.outcome == "map" and person.match is not None:
+        account = person.match.user_principal_name
+        lines = [f"Recorded: {name}'s directory account is {account}; the plan maps them to it."]
+        if status.state in CONNECTED_UNFINISHED:
+            lines.append(f"Map them now: {resolve}, and choose {account} for {name}.")
+        else:
+            lines.append(
+                f"Connecting does not map them by itself: once it is connected, open {resolve} and choose"
+                f" {account} for {name}. Their to-do list will say to sign in with it."
+            )
+        if result.list_changed:
+            lines.append("Their to-do list now says to sign in with it, and I told them.")
+    else:
+        lines = [
+            f"Recorded: {name} loses access to {organization}, as you decided; their history is kept."
+            " Changed your mind? `plan` shows their choices again."
+        ]
+    if result.voided_approval is not None:
+        lines.append(
+            f"The plan changed, so approval request #{result.voided_approval} no longer holds: run"
+            " `request-approval` again."
+        )
+    return Outgoing(Message(lines[0], _with_next([Text(" ".join(lines))], status)))
 
 
 def _counts_sentence(counts: dict[str, int]) -> str:

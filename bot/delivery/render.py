@@ -19,7 +19,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
-from workflows.stages import late_invitees
+from workflows.stages import late_invitees, relisting
 from workflows.stages.verification import StillPersonal
 
 CHANNEL_PREFIX = notices.CHANNEL_PREFIX
@@ -51,6 +51,13 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 name=payload.get("display_name") or payload["email"],
                 items=_entries(payload),
                 invited=bool(payload.get("invited", True)),
+            )
+        case relisting.DECIDED_MESSAGE:
+            rendered = todo_views.account_decided_dm(
+                organization=payload["organization"],
+                name=payload.get("display_name") or payload["email"],
+                account=str(payload["account"]),
+                items=_entries(payload),
             )
         case "advance_notice":
             rendered = views.advance_notice_dm(

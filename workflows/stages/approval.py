@@ -7,9 +7,9 @@ from sqlmodel import select
 
 from storage import Approval, ApprovalDecision, Migration
 from workflows import _plan_codec, notices
+from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.plan import build_plan
 from workflows.results import Actor, Affected, ApprovalRequest, DecisionOutcome, DecisionResult
 from workflows.stages import approval_lapse
 from workflows.stages.checking import apply_plan
@@ -164,7 +164,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         missing = approval.approvers_required - approval.approvals
         return result("recorded", f"Approval recorded; {missing} more needed.")
     snapshot = _live_snapshot(unit.ctx, row)
-    live = build_plan(snapshot, row.started_by_email)
+    live = replan(snapshot, row.started_by_email, row.plan)
     connected = snapshot.already_connected
     if connected or live.fingerprint != approval.plan_fingerprint or live.failed_checks:
         approval.status = "void"

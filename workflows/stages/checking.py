@@ -11,10 +11,11 @@ from sqlmodel import Session
 from storage import ActiveMigration, Migration
 from workflows import _plan_codec, notices
 from workflows.arguments import tenant_name
+from workflows.decisions import replan
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.machine import describe_state, next_commands
-from workflows.plan import Check, Plan, build_plan
+from workflows.plan import Check, Plan
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, status, step
@@ -111,7 +112,7 @@ def check_prerequisites(unit: Unit) -> None:
     with failing_on_error(unit, "prerequisite checks"):
         try:
             snapshot = microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
-            plan = build_plan(snapshot, connector)
+            plan = replan(snapshot, connector, row.plan)
         except MicrosoftError as error:
             row.blocked_reason = str(error)
             row.blocked_fix = (

@@ -62,7 +62,8 @@ def switch_lists(
             person.outcome = "map"  # a directory account Connect did not carry them to: mapped, if at all
             person.directory_account = accounts.get(invitation.email, invitation.email)
         person.directory_id = invitation.invited_user_id
-        changed = [_rewrite(item, now_needed[0]), *_added(session, item.affected_user_id, now_needed[1:])]
+        added = add_items(session, item.affected_user_id, now_needed[1:])
+        changed = [rewrite_item(item, now_needed[0]), *added]
         reach = affected_reach(person)
         enqueue(
             session,
@@ -104,7 +105,7 @@ def _from_invitation(
     )
 
 
-def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
+def rewrite_item(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     # The same row, so its place at the top of the list and its reminders carry over; done again only
     # when the person (or their sign-in) says so.
     item.key, item.title, item.body, item.link = (
@@ -117,7 +118,7 @@ def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     return item
 
 
-def _added(session: Session, affected_user_id: int, wanted: list[TodoTemplate]) -> list[TodoItem]:
+def add_items(session: Session, affected_user_id: int, wanted: list[TodoTemplate]) -> list[TodoItem]:
     """The items of the list they now need that theirs lacks (new tokens for a new identity), at its end."""
     held = session.exec(select(TodoItem).where(TodoItem.affected_user_id == affected_user_id)).all()
     keys, last = {each.key for each in held}, max(each.position for each in held)

@@ -1,0 +1,232 @@
+"""Admins decide for the people the plan cannot place (rvops finding 4): Hana, whose address two directory
+accounts carry, and Gus, whose only account is disabled. Conversations over the console surface, with
+the bundled scenario in the sandbox and a real database."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from bot.conversation.messages import Attachment, DirectMessage, Outgoing, Table, Text
+from sandbox import Sandbox
+from storage import Database
+from tests.bot.conftest import ORG, Chat, text_of
+from tests.fakes.runtimes import runtime_on
+
+DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
+HANA, HANA_MEMBER = "hana@contoso.com", "hana.hart@fabrikam.com"
+HANA_GUEST = "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com"
+GUS = "gus@fabrikam.com"
+
+
+def lines(outgoing: list[Outgoing]) -> list[str]:
+    """Every line of text the messages say, as written (before a surface wraps or styles it)."""
+    return [
+        line
+        for message in outgoing
+        for block in message.message.blocks
+        if isinstance(block, Text)
+        for line in block.markdown.splitlines()
+    ]
+
+
+def rows(outgoing: list[Outgoing]) -> list[tuple[str, ...]]:
+    return [
+        row
+        for message in outgoing
+        for block in message.message.blocks
+        if isinstance(block, Table)
+        for row in block.rows
+    ]
+
+
+def plan_rows(outgoing: list[Outgoing]) -> dict[str, dict[str, str]]:
+    attachment = next(
+        block for message in outgoing for block in message.message.blocks if isinstance(block, Attachment)
+    )
+    return {row["principal_name"]: row for row in csv.DictReader(io.StringIO(attachment.content))}
+
+
+def test_the_plan_offers_each_undecided_person_their_choices_and_the_csv_names_the_accounts(
+    chat: Chat,
+) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    plan = chat.say(DANA, "plan")
+    shown = lines(plan)
+    assert (
+        f"• *{HANA}*: several accounts match; choose the one that is theirs: `{HANA_GUEST}` or"
+        f" `{HANA_MEMBER}`; or `no-access` to let them lose access knowingly (their history is kept)."
+    ) in shown
+    assert (
+        f"• *{GUS}*: their only account, {GUS}, is disabled: enable it (Microsoft Entra admin center >"
+        " Users), then `recheck`; or remove them from the organization (`remove-users`); or `no-access` to"
+        " let them lose access knowingly (their history is kept)."
+    ) in shown
+    labels = [button.label for message in plan for button in message.message.buttons]
+    assert labels[:5] == [
+        "Let them lose access",
+        "Remove from the organization",
+        f"{HANA_GUEST} is theirs",
+        f"{HANA_MEMBER} is theirs",
+        "Let them lose access",
+    ]
+    hana = plan_rows(plan)[HANA]
+    assert hana["outcome"] == "ambiguous"
+    assert hana["candidate_upns"] == f"{HANA_GUEST} {HANA_MEMBER}"
+    assert hana["decided_by"] == ""
+
+
+def test_choosing_hanas_account_maps_her_to_it_in_the_plan_the_csv_and_the_approval(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    reply = chat.click(DANA, chat.say(DANA, "plan"), f"{HANA_MEMBER} is theirs")
+    assert lines(reply)[0] == (
+        f"Recorded: {HANA}'s directory account is {HANA_MEMBER}; the plan maps them to it. Connecting does"
+        f" not map them by itself: once it is connected, open https://dev.azure.com/{ORG} > Organization"
+        f" settings > Microsoft Entra ID > *Resolve* and choose {HANA_MEMBER} for {HANA}. Their to-do list"
+        " will say to sign in with it."
+    )
+
+    plan = chat.say(DANA, "plan")
+    assert (HANA, "map", f"{HANA_MEMBER} (chosen by Dana)") in rows(plan)
+    row = plan_rows(plan)[HANA]
+    assert (row["outcome"], row["match_upn"], row["matched_by"], row["decided_by"]) == (
+        "map",
+        HANA_MEMBER,
+        "admin",
+        "Dana",
+    )
+    prompt = lines(chat.say(DANA, "request-approval"))
+    assert (
+        f"*Mapped by hand after connecting* (3): carol.w@outlook.com, kim@fabrikam-old.com, {HANA}" in prompt
+    )
+    assert f"*Lose access until an admin decides* (disabled or ambiguous account, 1): {GUS}" in prompt
+
+    entry = chat.runtime.service.audit_trail(ORG)[-2]  # the request's own entry comes after
+    assert (entry.action, entry.actor_email, entry.details["user"], entry.details["account_name"]) == (
+        "decide_account",
+        DANA,
+        HANA,
+        HANA_MEMBER,
+    )
+
+
+def test_letting_gus_lose_access_is_named_apart_from_the_undecided_on_the_approval_card(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    reply = lines(chat.say(DANA, f"decide {GUS} no-access"))
+    assert reply[0] == (
+        f"Recorded: {GUS} loses access to {ORG}, as you decided; their history is kept. Changed your mind?"
+        " `plan` shows their choices again."
+    )
+    prompt = lines(chat.say(DANA, "request-approval"))
+    assert f"*Lose access until an admin decides* (disabled or ambiguous account, 1): {HANA}" in prompt
+    assert f"*Lose access, as an admin decided* (1): {GUS}" in prompt
+
+
+def test_a_decision_voids_the_pending_approval_and_the_approver_is_told(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    prompt = chat.say(DANA, "request-approval")
+    sent = chat.say(DANA, f"decide {ORG} {HANA} {HANA_MEMBER}")
+    assert lines(sent)[0].endswith(
+        "The plan changed, so approval request #1 no longer holds: run `request-approval` again."
+    )
+    assert chat.state() == "planned"
+    copies = {message.updates for message in prompt if message.updates}
+    updated = [message for message in sent if message.updates in copies]
+    assert updated and all(not message.message.buttons for message in updated)
+    assert f"This request no longer holds: an admin decided for {HANA}, so the plan changed." in text_of(
+        updated
+    )
+    refused = lines(chat.click(LEE, prompt, "Approve"))
+    assert refused == [
+        "Dana just decided for someone the plan could not place; the migration is now planned. Next:"
+        " `recheck`, `invite`, `request-approval`, `remove-users`, `announce`, `cancel`."
+    ]
+    assert chat.state() == "planned"
+
+
+def test_decisions_survive_a_recheck_and_a_restart(
+    chat: Chat, box: Sandbox, sqlite_database: Database
+) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, f"decide {HANA} {HANA_GUEST}")
+    chat.say(DANA, f"decide {GUS} no-access")
+    chat.say(DANA, "recheck")
+    restarted = Chat(runtime_on(box, sqlite_database.url))  # a process of its own, on the same database
+    try:
+        plan = rows(restarted.say(DANA, "plan"))
+    finally:
+        restarted.runtime.close()
+    assert (HANA, "map", f"{HANA_GUEST} (chosen by Dana)") in plan
+    assert (GUS, "disabled", "none: Dana decided they lose access") in plan
+
+
+def test_hanas_list_messages_and_recognition_use_the_chosen_account(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    sent = chat.say(DANA, "notify")
+    to_hana = [m.to.addresses for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]
+    assert to_hana == [(HANA_MEMBER, HANA)]  # the chosen account first
+    titles = [entry.title for entry in chat.runtime.service.todo_list(HANA_MEMBER)]
+    assert titles[0] == "Sign in with your work account"
+    assert "Recreate your personal access tokens" in titles
+    assert "Tell the admins which work account is yours" not in titles
+    assert f"sign in as {HANA_MEMBER}" in chat.runtime.service.todo_list(HANA_MEMBER)[0].body
+    assert chat.runtime.service.todo_list(HANA_GUEST) == []  # the other candidate is not her
+
+
+def test_a_decision_after_the_lists_went_out_changes_hanas_list_and_tells_her(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, "notify")
+    assert chat.runtime.service.todo_list(HANA)[0].title == "Tell the admins which work account is yours"
+
+    sent = chat.say(LEE, f"decide {HANA} {HANA_MEMBER}")
+    assert lines(sent)[0] == (
+        f"Recorded: {HANA}'s directory account is {HANA_MEMBER}; the plan maps them to it. Map them now:"
+        f" https://dev.azure.com/{ORG} > Organization settings > Microsoft Entra ID > *Resolve*, and choose"
+        f" {HANA_MEMBER} for {HANA}. Their to-do list now says to sign in with it, and I told them."
+    )
+    told = [(m.to.addresses, m.message.summary) for m in sent if isinstance(m.to, DirectMessage)]
+    assert told == [((HANA_MEMBER, HANA), f"Your work account for {ORG} is {HANA_MEMBER}")]
+    titles = [entry.title for entry in chat.runtime.service.todo_list(HANA_MEMBER)]
+    assert titles[0] == "Sign in with your work account"
+    assert titles[-1] == "Recreate your personal access tokens"
+
+
+def test_wrong_choices_are_refused_with_what_to_say(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    assert lines(chat.say(DANA, f"decide {HANA} {ANN}"))[0] == (
+        f"`{ANN}` is not one of {HANA}'s accounts: several accounts match; choose the one that is theirs:"
+        f" `{HANA_GUEST}` or `{HANA_MEMBER}`; or `no-access` to let them lose access knowingly (their"
+        " history is kept)."
+    )
+    assert lines(chat.say(DANA, f"decide {ANN} {ANN}"))[0] == (
+        f"{ANN} needs no decision: the plan matches them to {ANN} (auto)."
+    )
+    assert lines(chat.say(DANA, f"decide nobody@fabrikam.com {ANN}"))[0] == (
+        f"I find nobody called `nobody@fabrikam.com` in the plan of {ORG}. Use their Azure DevOps address,"
+        f" as `plan` shows it; waiting for a decision: {GUS}, {HANA}."
+    )
+    refused = text_of(chat.say(ANN, f"decide {HANA} {HANA_MEMBER}"))
+    assert "is for the organization's admins" in refused and "Nothing was changed" in refused
+    assert [e.action for e in chat.runtime.service.audit_trail(ORG)].count("decide_account") == 0
+
+
+def test_status_points_to_the_people_waiting_for_a_decision_until_there_are_none(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    waiting = (
+        "⚠️ 2 users wait for an admin's decision (their account is disabled, or several match): `plan`"
+        " shows their choices, with buttons."
+    )
+    assert waiting in lines(chat.say(DANA, "status"))
+    chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
+    assert waiting.replace("2 users wait", "1 user waits") in lines(chat.say(DANA, "status"))
+    chat.say(DANA, f"decide {GUS} no-access")
+    assert not [line for line in lines(chat.say(DANA, "status")) if "decision" in line]

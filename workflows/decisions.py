@@ -1,0 +1,65 @@
+"""The admins' decisions for the people a plan cannot place on its own: which of an ambiguous person's
+directory accounts is theirs, or that someone knowingly loses access (their only account is disabled,
+or none of their accounts is theirs).
+
+Connecting maps nobody by hand: Microsoft's Connect carries over whoever it matches by sign-in name, and
+the others are resolved afterwards under Organization settings > Microsoft Entra ID (*Resolve*). A
+decision says, before or after, who that is: from then on the plan treats the person as mapped by hand
+to the chosen account (`map`), so the approval, their list, the messages to them and chat's recognition
+of them use that account. Decisions are stored with the plan and applied again to every plan made
+afterwards, so a re-check keeps them; one that no longer fits (the account was deleted, the person now
+matches by sign-in name) is kept but changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from workflows import _plan_codec
+from workflows.directory import DirectorySnapshot
+from workflows.plan import NO_ACCESS, Decision, Match, Plan, PlannedUser, build_plan
+
+DECIDED = "admin"
+"""The `by` of a match an admin chose: no address decided it."""
+UNDECIDED = ("ambiguous", "disabled")
+"""The outcomes that need an admin's decision."""
+
+
+def replan(snapshot: DirectorySnapshot, connector: str, stored: Mapping[str, Any] | None) -> Plan:
+    """The plan of `snapshot`, with the decisions stored in the previous plan applied to it."""
+    return apply(build_plan(snapshot, connector), _plan_codec.decisions(dict(stored or {})))
+
+
+def apply(plan: Plan, decisions: Iterable[Decision]) -> Plan:
+    """`plan` with exactly these decisions (one per person; an earlier one for them is replaced)."""
+    latest = {decision.user_id: decision for decision in decisions}
+    users = []
+    for user in plan.users:
+        user = undecided(user)
+        decision = latest.get(user.id)
+        users.append(decided(user, decision) if decision is not None else user)
+    return replace(plan, users=tuple(users), decisions=tuple(latest.values()))
+
+
+def decided(user: PlannedUser, decision: Decision) -> PlannedUser:
+    """The person as the decision places them; unchanged when it does not fit their case (any more)."""
+    if user.outcome not in UNDECIDED:
+        return user
+    if decision.account == NO_ACCESS:
+        return replace(user, decided_by=decision.by)
+    if decision.account in user.candidates:
+        name = dict(zip(user.candidates, user.candidate_names, strict=False)).get(decision.account, "")
+        match = Match(decision.account, name or decision.account, DECIDED)
+        return replace(user, outcome="map", match=match, decided_by=decision.by)
+    return user
+
+
+def undecided(user: PlannedUser) -> PlannedUser:
+    """The person as the plan's own rules place them, before any decision."""
+    if not user.decided_by:
+        return user
+    if user.match is not None and user.match.by == DECIDED:
+        return replace(user, outcome="ambiguous", match=None, decided_by="")
+    return replace(user, decided_by="")

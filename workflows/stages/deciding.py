@@ -1,0 +1,126 @@
+"""An admin decides for someone the plan cannot place: which of their directory accounts is theirs, or
+that they knowingly lose access. The decision is part of the plan (`workflows.decisions`), so it voids a
+pending approval like any other change to the plan, and it is audited."""
+
+from __future__ import annotations
+
+from storage import Migration
+from workflows import _plan_codec, decisions
+from workflows.errors import WorkflowError
+from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
+from workflows.plan import NO_ACCESS, Decision, Plan, PlannedUser
+from workflows.results import AccountDecision, Actor
+from workflows.stages import approval_lapse, relisting
+from workflows.stages.unit import Context, Unit, audit, status, step
+
+_DECIDING = frozenset(
+    {"planned", "blocked", "waiting_for_invite_settings", "awaiting_approval", "connecting", *CONNECTED_STEPS}
+)
+"""Before connecting the decision shapes the plan; after, it says whom to map (*Resolve*) and the list."""
+
+
+def decide_account(
+    ctx: Context, organization: str | None, person: str, choice: str, actor: Actor
+) -> AccountDecision:
+    with ctx.database.session() as session:
+        with step(ctx, session, organization, actor, "decide_account") as unit:
+            row = unit.row
+            _require_deciding(row)
+            plan = _plan_codec.decode(row.plan or {})
+            user = decisions.undecided(_person(plan, person))
+            account = _account(user, choice, connected=row.state in CONNECTED_STEPS)
+            decision = Decision(user.id, account, actor.name or actor.email)
+            decided = decisions.apply(plan, [*plan.decisions, decision])
+            placed = next(each for each in decided.users if each.id == user.id)
+            changed, voided = _record(unit, decided, placed)
+            relisted = changed and relisting.account_decided(unit, placed)
+        return AccountDecision(
+            person=placed, status=status(session, row), voided_approval=voided, list_changed=relisted
+        )
+
+
+def _require_deciding(row: Migration) -> None:
+    if row.state in _DECIDING and row.plan is not None:
+        return
+    if row.state in BUSY_STATES:
+        raise WorkflowError(
+            f"The migration is {describe_state(row.state)} right now; decide once that step is done"
+            " (`status`)."
+        )
+    raise WorkflowError(
+        f"There is nothing to decide now: the migration is {describe_state(row.state)}."
+        if row.plan is not None
+        else f"There is no plan for {row.organization} yet: the migration is {describe_state(row.state)}."
+    )
+
+
+def _person(plan: Plan, wanted: str) -> PlannedUser:
+    key = wanted.strip().casefold()
+    for user in plan.users:
+        if key in {user.id.casefold(), user.principal_name.casefold(), user.mail_address.casefold()}:
+            return user
+    waiting = ", ".join(user.principal_name for user in plan.undecided[:10]) or "nobody"
+    raise WorkflowError(
+        f"I find nobody called `{wanted}` in the plan of {plan.organization}. Use their Azure DevOps"
+        f" address, as `plan` shows it; waiting for a decision: {waiting}."
+    )
+
+
+def _account(user: PlannedUser, choice: str, *, connected: bool) -> str:
+    """The object id of the account chosen by its sign-in name or id, or NO_ACCESS."""
+    wanted = choice.strip().casefold()
+    if user.outcome not in decisions.UNDECIDED:
+        raise WorkflowError(
+            f"{user.principal_name} needs no decision: the plan matches them to"
+            f" {user.match.user_principal_name if user.match else 'no account'} ({user.outcome})."
+        )
+    if wanted == NO_ACCESS:
+        return NO_ACCESS
+    for account, name in zip(user.candidates, user.candidate_names, strict=False):
+        if wanted in (account.casefold(), name.casefold()):
+            return account
+    raise WorkflowError(
+        f"`{choice}` is not one of {user.principal_name}'s accounts: {options(user, connected=connected)}"
+    )
+
+
+def options(user: PlannedUser, *, connected: bool) -> str:
+    """What an admin can do for this person, as a sentence."""
+    lose = f"or `{NO_ACCESS}` to let them lose access knowingly (their history is kept)"
+    if user.outcome == "ambiguous":
+        accounts = " or ".join(f"`{name}`" for name in user.candidate_names)
+        return f"several accounts match; choose the one that is theirs: {accounts}; {lose}."
+    account = user.match.user_principal_name if user.match else "their account"
+    if connected:
+        return (
+            f"their only account, {account}, is disabled: enable it (Microsoft Entra admin center > Users),"
+            " then map them to it under Organization settings > Microsoft Entra ID (*Resolve*); or remove"
+            f" them (Organization settings > Users > *Remove from organization*); {lose}."
+        )
+    return (
+        f"their only account, {account}, is disabled: enable it (Microsoft Entra admin center > Users), then"
+        f" `recheck`; or remove them from the organization (`remove-users`); {lose}."
+    )
+
+
+def _record(unit: Unit, plan: Plan, user: PlannedUser) -> tuple[bool, int | None]:
+    """Store the changed plan, void a pending approval of the old one, audit: whether the plan changed,
+    and the voided approval's id."""
+    row, before = unit.row, unit.row.state
+    if plan.fingerprint == row.plan_fingerprint:
+        return False, None  # the same decision again: nothing changes, nothing to void
+    row.plan = _plan_codec.encode(plan)
+    row.plan_fingerprint = plan.fingerprint
+    voided = next(iter(approval_lapse.pending(unit)), None)
+    approval_lapse.void_pending(unit, f"an admin decided for {user.principal_name}, so the plan changed")
+    details: dict[str, object] = {
+        "user": user.principal_name,
+        "entitlement_id": user.id,
+        "account": user.match.id if user.outcome == "map" and user.match else NO_ACCESS,
+        "account_name": user.match.user_principal_name if user.outcome == "map" and user.match else "",
+        "fingerprint": plan.fingerprint,
+    }
+    if row.state == "awaiting_approval":
+        unit.flow.fire("void_approval", details={"why": "decide_account"})
+    unit.session.add(audit(unit.flow.now, row, unit.actor, "decide_account", before, row.state, details))
+    return True, voided.id if voided is not None else None

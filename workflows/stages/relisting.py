@@ -1,0 +1,72 @@
+"""A decision made after the to-do lists went out: the person's record follows it (chat knows them by the
+chosen account, messages go there first), and a list that said "Tell the admins which work account is
+yours" now says to sign in with it, with the items a hand-mapped identity needs; they hear it once.
+
+Before `notify` there is nothing to change: `notify` writes the list from the plan, decision included.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from storage import AffectedUser, TodoItem
+from storage.outbox import enqueue
+from workflows._views import item_payload
+from workflows.directory import Tenant
+from workflows.identities import affected_reach, directory_account
+from workflows.plan import PlannedUser
+from workflows.stages.late_invitees import add_items, rewrite_item
+from workflows.stages.unit import Unit
+from workflows.todo import todo_items
+
+DECIDED_MESSAGE = "account_decided"
+CHOOSING_ITEM = "choose-work-account"
+SIGN_IN_ITEM = "sign-in-work-account"
+
+
+def account_decided(unit: Unit, person: PlannedUser) -> bool:
+    """Bring a notified person's record and list in line with the decision; whether their list changed."""
+    row, session = unit.row, unit.session
+    affected = session.exec(
+        select(AffectedUser).where(
+            AffectedUser.migration_id == row.id, AffectedUser.entitlement_id == person.id
+        )
+    ).first()
+    if affected is None:
+        return False
+    account = directory_account(person)
+    affected.outcome = person.outcome
+    affected.directory_account = account.user_principal_name if account else None
+    affected.directory_id = account.id if account else None
+    choosing = session.exec(  # or the sign-in item of an account decided before: now another one
+        select(TodoItem).where(
+            TodoItem.affected_user_id == affected.id, col(TodoItem.key).in_([CHOOSING_ITEM, SIGN_IN_ITEM])
+        )
+    ).first()
+    if choosing is None or account is None:
+        return False
+    tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
+    wanted = todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
+    assert affected.id is not None and row.id is not None
+    changed = [rewrite_item(choosing, wanted[0]), *add_items(session, affected.id, wanted[1:])]
+    reach = affected_reach(affected)
+    enqueue(
+        session,
+        idempotency_key=f"migration-{row.id}-account-decided-{affected.id}-{account.id}",
+        recipient=reach.recipient,
+        kind=DECIDED_MESSAGE,
+        migration_id=row.id,
+        payload={
+            **reach.payload(),
+            "migration_id": row.id,
+            "organization": row.organization,
+            "tenant": row.tenant_name or row.tenant_id,
+            "affected_user_id": affected.id,
+            "email": affected.email,
+            "display_name": affected.display_name,
+            "account": account.user_principal_name,
+            "items": [item_payload(each) for each in changed],
+        },
+        now=unit.flow.now,
+    )
+    return True
