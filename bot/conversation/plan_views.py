@@ -114,13 +114,15 @@ def decisions_needed(plan: Plan, status: MigrationStatus) -> list[Block]:
     organization = plan.organization
     removable = why_not_removable(status.state, organization) is None
     connected = status.state in CONNECTED_UNFINISHED
-    blocks: list[Block] = [
-        Text(
-            f"*Waiting for an admin's decision* ({len(waiting)}): until then they lose access when the"
-            " organization is connected. Connecting maps nobody by hand: the account you choose is the one"
-            " to map them to afterwards, under Organization settings > Microsoft Entra ID (*Resolve*)."
-        )
-    ]
+    until = (
+        "until then they have no way in. Map each one to the account you choose under Organization"
+        " settings > Microsoft Entra ID (*Resolve*)."
+        if connected
+        else "until then they lose access when the organization is connected. Connecting maps nobody by"
+        " hand: the account you choose is the one to map them to afterwards, under Organization settings >"
+        " Microsoft Entra ID (*Resolve*)."
+    )
+    blocks: list[Block] = [Text(f"*Waiting for an admin's decision* ({len(waiting)}): {until}")]
     for user in waiting[:DECISIONS_SHOWN]:
         blocks.append(Text(f"• *{user.principal_name}*: {options(user, connected=connected)}"))
         blocks.append(_decision_buttons(user, organization, removable=removable))

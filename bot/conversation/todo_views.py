@@ -59,26 +59,24 @@ def invited_after_connecting_dm(
     else:
         heading = f"You have an account in {target}: {organization} is open to you again"
         how = f"you have an account in {target} now"
-    blocks: list[Block] = [
-        Heading(heading),
-        Text(
-            f"Hi {name}, {how}, so you can sign in to {organization} again. These items of your to-do"
-            " list are new or changed:"
-        ),
-        *_items(items),
-    ]
-    return Message(heading, tuple(blocks))
+    return _items_changed(heading, f"Hi {name}, {how}, so you can sign in to {organization} again.", items)
 
 
 def account_decided_dm(*, organization: str, name: str, account: str, items: Sequence[TodoEntry]) -> Message:
     """Someone whose list asked which work account is theirs: the admins decided, and their list says so."""
-    heading = f"Your work account for {organization} is {account}"
+    return _items_changed(
+        f"Your work account for {organization} is {account}",
+        f"Hi {name}, the migration admins recorded {account} as your account and map your identity to it,"
+        " so your history stays yours.",
+        items,
+    )
+
+
+def _items_changed(heading: str, why: str, items: Sequence[TodoEntry]) -> Message:
+    """A list that changed after it was sent: why, then the items that are new or changed."""
     blocks: list[Block] = [
         Heading(heading),
-        Text(
-            f"Hi {name}, the migration admins recorded {account} as your account and map your identity to it,"
-            " so your history stays yours. These items of your to-do list are new or changed:"
-        ),
+        Text(f"{why} These items of your to-do list are new or changed:"),
         *_items(items),
     ]
     return Message(heading, tuple(blocks))

@@ -40,6 +40,14 @@ def rows(outgoing: list[Outgoing]) -> list[tuple[str, ...]]:
     ]
 
 
+def connect(chat: Chat) -> None:
+    """Invited, approved by Lee, connected in the portal, and seen connected."""
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+
+
 def plan_rows(outgoing: list[Outgoing]) -> dict[str, dict[str, str]]:
     attachment = next(
         block for message in outgoing for block in message.message.blocks if isinstance(block, Attachment)
@@ -163,10 +171,7 @@ def test_decisions_survive_a_recheck_and_a_restart(
 def test_hanas_list_messages_and_recognition_use_the_chosen_account(chat: Chat) -> None:
     chat.say(DANA, f"/aad start {ORG} fabrikam.com")
     chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
-    chat.say(DANA, "invite")
-    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
+    connect(chat)
     sent = chat.say(DANA, "notify")
     to_hana = [m.to.addresses for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]
     assert to_hana == [(HANA_MEMBER, HANA)]  # the chosen account first
@@ -180,12 +185,14 @@ def test_hanas_list_messages_and_recognition_use_the_chosen_account(chat: Chat) 
 
 def test_a_decision_after_the_lists_went_out_changes_hanas_list_and_tells_her(chat: Chat) -> None:
     chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    chat.say(DANA, "invite")
-    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
+    connect(chat)
     chat.say(DANA, "notify")
     assert chat.runtime.service.todo_list(HANA)[0].title == "Tell the admins which work account is yours"
+    assert (
+        "⚠️ 2 users still without a way in: their account is disabled, or several match. Decide for them"
+        " (`plan` shows their choices), then map them under Organization settings > Microsoft Entra ID"
+        " (*Resolve*)."
+    ) in lines(chat.say(DANA, "status"))
 
     sent = chat.say(LEE, f"decide {HANA} {HANA_MEMBER}")
     assert lines(sent)[0] == (
@@ -214,6 +221,11 @@ def test_wrong_choices_are_refused_with_what_to_say(chat: Chat) -> None:
         f"I find nobody called `nobody@fabrikam.com` in the plan of {ORG}. Use their Azure DevOps address,"
         f" as `plan` shows it; waiting for a decision: {GUS}, {HANA}."
     )
+    assert lines(chat.say(DANA, f"decide {HANA}")) == [
+        "Say `decide [ORG] PERSON ACCOUNT`: their Azure DevOps address and the sign-in name of the account"
+        " that is theirs (or `no-access`), e.g. `decide hana@contoso.com hana.hart@fabrikam.com`; `plan`"
+        " lists them."
+    ]
     refused = text_of(chat.say(ANN, f"decide {HANA} {HANA_MEMBER}"))
     assert "is for the organization's admins" in refused and "Nothing was changed" in refused
     assert [e.action for e in chat.runtime.service.audit_trail(ORG)].count("decide_account") == 0

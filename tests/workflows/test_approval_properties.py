@@ -8,8 +8,8 @@ directory and the organization change under it and time passes. After every step
   clicked Connect in the portal), and then the migration is connected at that very step;
 - once connected it stays connected (inviting after connecting included): nothing leads back to
   cancelling, approving or the portal step;
-- an approval never survives a change to the plan or its checks: a decision on a plan that changed since
-  the request does not connect;
+- an approval never survives a change to the plan or its checks (an admin's decision for someone the
+  plan could not place included): a decision on a plan that changed since the request does not connect;
 - a pending approval exists only while the migration awaits it, and only for the stored plan.
 """
 

@@ -62,29 +62,56 @@ def switch_lists(
             person.outcome = "map"  # a directory account Connect did not carry them to: mapped, if at all
             person.directory_account = accounts.get(invitation.email, invitation.email)
         person.directory_id = invitation.invited_user_id
-        added = add_items(session, item.affected_user_id, now_needed[1:])
-        changed = [rewrite_item(item, now_needed[0]), *added]
-        reach = affected_reach(person)
-        enqueue(
+        replace_items(
             session,
-            idempotency_key=f"migration-{row.id}-invited-after-connecting-{person.id}",
-            recipient=reach.recipient,
+            row,
+            person,
+            item,
+            now_needed,
             kind=INVITED_MESSAGE,
-            migration_id=row.id,
-            payload={
-                **reach.payload(),
-                "migration_id": row.id,
-                "organization": row.organization,
-                "tenant": row.tenant_name or row.tenant_id,
-                "affected_user_id": person.id,
-                "email": person.email,
-                "display_name": person.display_name,
-                "invited": invited,
-                "items": [item_payload(each) for each in changed],
-            },
+            key=f"migration-{row.id}-invited-after-connecting-{person.id}",
             now=now,
+            invited=invited,
         )
     return len(waiting)
+
+
+def replace_items(
+    session: Session,
+    row: Migration,
+    person: AffectedUser,
+    item: TodoItem,
+    now_needed: list[TodoTemplate],
+    *,
+    kind: str,
+    key: str,
+    now: datetime,
+    **details: object,
+) -> None:
+    """Rewrite `item` into the first of `now_needed`, add the others their list lacks, and queue one
+    message (`kind`, idempotency `key`, with `details`) with the items that are new or changed."""
+    assert row.id is not None and person.id is not None
+    changed = [_rewrite(item, now_needed[0]), *_added(session, person.id, now_needed[1:])]
+    reach = affected_reach(person)
+    enqueue(
+        session,
+        idempotency_key=key,
+        recipient=reach.recipient,
+        kind=kind,
+        migration_id=row.id,
+        payload={
+            **reach.payload(),
+            "migration_id": row.id,
+            "organization": row.organization,
+            "tenant": row.tenant_name or row.tenant_id,
+            "affected_user_id": person.id,
+            "email": person.email,
+            "display_name": person.display_name,
+            **details,
+            "items": [item_payload(each) for each in changed],
+        },
+        now=now,
+    )
 
 
 def _from_invitation(
@@ -105,7 +132,7 @@ def _from_invitation(
     )
 
 
-def rewrite_item(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
+def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     # The same row, so its place at the top of the list and its reminders carry over; done again only
     # when the person (or their sign-in) says so.
     item.key, item.title, item.body, item.link = (
@@ -118,7 +145,7 @@ def rewrite_item(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     return item
 
 
-def add_items(session: Session, affected_user_id: int, wanted: list[TodoTemplate]) -> list[TodoItem]:
+def _added(session: Session, affected_user_id: int, wanted: list[TodoTemplate]) -> list[TodoItem]:
     """The items of the list they now need that theirs lacks (new tokens for a new identity), at its end."""
     held = session.exec(select(TodoItem).where(TodoItem.affected_user_id == affected_user_id)).all()
     keys, last = {each.key for each in held}, max(each.position for each in held)

@@ -10,12 +10,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from storage import AffectedUser, TodoItem
-from storage.outbox import enqueue
-from workflows._views import item_payload
 from workflows.directory import Tenant
-from workflows.identities import affected_reach, directory_account
+from workflows.identities import directory_account
 from workflows.plan import PlannedUser
-from workflows.stages.late_invitees import add_items, rewrite_item
+from workflows.stages.late_invitees import replace_items
 from workflows.stages.unit import Unit
 from workflows.todo import todo_items
 
@@ -47,26 +45,15 @@ def account_decided(unit: Unit, person: PlannedUser) -> bool:
         return False
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
     wanted = todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
-    assert affected.id is not None and row.id is not None
-    changed = [rewrite_item(choosing, wanted[0]), *add_items(session, affected.id, wanted[1:])]
-    reach = affected_reach(affected)
-    enqueue(
+    replace_items(
         session,
-        idempotency_key=f"migration-{row.id}-account-decided-{affected.id}-{account.id}",
-        recipient=reach.recipient,
+        row,
+        affected,
+        choosing,
+        wanted,
         kind=DECIDED_MESSAGE,
-        migration_id=row.id,
-        payload={
-            **reach.payload(),
-            "migration_id": row.id,
-            "organization": row.organization,
-            "tenant": row.tenant_name or row.tenant_id,
-            "affected_user_id": affected.id,
-            "email": affected.email,
-            "display_name": affected.display_name,
-            "account": account.user_principal_name,
-            "items": [item_payload(each) for each in changed],
-        },
+        key=f"migration-{row.id}-account-decided-{affected.id}-{account.id}",
         now=unit.flow.now,
+        account=account.user_principal_name,
     )
     return True
