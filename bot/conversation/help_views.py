@@ -43,6 +43,11 @@ def help_now(administered: Sequence[MigrationStatus], entries: Sequence[TodoEntr
             f"• *{status.organization}* ({stage}): next, *`{command}`*: {USAGE_OF[step.action].summary}."
         )
         buttons.append(Button(f"{step.label} ({status.organization})", step.action, step.value, "primary"))
+        if status.undecided:
+            lines.append(
+                f"  Also: {status.undecided} waiting for your decision (disabled or ambiguous account):"
+                f" `plan {status.organization}` shows their choices, `help decide` how."
+            )
     open_items = [entry for entry in entries if not entry.done_at]
     if open_items:
         organization = open_items[0].organization

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.conversation.messages import Attachment, DirectMessage, Outgoing, Table, Text
+from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Table, Text
 from sandbox import Sandbox
 from storage import Database
 from tests.bot.conftest import ORG, Chat, text_of
@@ -242,3 +242,19 @@ def test_status_points_to_the_people_waiting_for_a_decision_until_there_are_none
     assert waiting.replace("2 users wait", "1 user waits") in lines(chat.say(DANA, "status"))
     chat.say(DANA, f"decide {GUS} no-access")
     assert not [line for line in lines(chat.say(DANA, "status")) if "decision" in line]
+
+
+def test_help_tells_an_admin_who_waits_for_their_decision_and_how(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    also = (
+        f"  Also: 2 waiting for your decision (disabled or ambiguous account): `plan {ORG}` shows their"
+        " choices, `help decide` how."
+    )
+    assert also in lines(chat.say(DANA, "help"))
+    explained = chat.say(DANA, "help decide")[0].message
+    assert explained.summary == "help decide" and explained.blocks[0] == Heading(
+        "decide [ORG] PERSON ACCOUNT"
+    )
+    chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
+    chat.say(DANA, f"decide {GUS} no-access")
+    assert not [line for line in lines(chat.say(DANA, "help")) if "Also:" in line]
