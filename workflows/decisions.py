@@ -35,6 +35,8 @@ def replan(snapshot: DirectorySnapshot, connector: str, stored: Mapping[str, Any
 def apply(plan: Plan, decisions: Iterable[Decision]) -> Plan:
     """`plan` with exactly these decisions (one per person; an earlier one for them is replaced)."""
     latest = {decision.user_id: decision for decision in decisions}
+    if not latest and not any(user.decided_by for user in plan.users):
+        return replace(plan, decisions=())  # a fresh plan and no decisions: nothing to copy
     users = []
     for user in plan.users:
         user = undecided(user)
