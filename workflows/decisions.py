@@ -19,12 +19,10 @@ from typing import Any
 
 from workflows import _plan_codec
 from workflows.directory import DirectorySnapshot
-from workflows.plan import NO_ACCESS, Decision, Match, Plan, PlannedUser, build_plan
+from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Match, Plan, PlannedUser, build_plan
 
 DECIDED = "admin"
 """The `by` of a match an admin chose: no address decided it."""
-UNDECIDED = ("ambiguous", "disabled")
-"""The outcomes that need an admin's decision."""
 
 
 def replan(snapshot: DirectorySnapshot, connector: str, stored: Mapping[str, Any] | None) -> Plan:

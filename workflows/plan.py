@@ -20,6 +20,8 @@ from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, DirectoryUser,
 
 Outcome = Literal["auto", "map", "invite", "disabled", "ambiguous"]
 OUTCOMES: tuple[Outcome, ...] = ("auto", "map", "invite", "disabled", "ambiguous")
+UNDECIDED: tuple[Outcome, ...] = ("disabled", "ambiguous")
+"""The outcomes that wait for an admin's decision (`workflows.decisions`)."""
 CheckStatus = Literal["pass", "warn", "fail"]
 
 
@@ -123,9 +125,7 @@ class Plan:
     @property
     def undecided(self) -> tuple[PlannedUser, ...]:
         """The disabled and ambiguous people no admin has decided for yet (`workflows.decisions`)."""
-        return tuple(
-            user for user in self.users if user.outcome in ("disabled", "ambiguous") and not user.decided_by
-        )
+        return tuple(user for user in self.users if user.outcome in UNDECIDED and not user.decided_by)
 
     def users_with(self, outcome: Outcome) -> tuple[PlannedUser, ...]:
         return tuple(user for user in self.users if user.outcome == outcome)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from workflows.plan import Check, Plan, PlannedUser
+from workflows.plan import UNDECIDED, Check, Plan, PlannedUser
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Affected:
                 user for user in plan.users if user.outcome in outcomes and user.invitation_pending == pending
             ]
 
-        unplaced = having("disabled", "ambiguous")
+        unplaced = having(*UNDECIDED)
         return cls(
             people(having("auto")),
             people(having("map")),

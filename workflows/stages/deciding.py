@@ -8,7 +8,7 @@ from storage import Migration
 from workflows import _plan_codec, decisions
 from workflows.errors import WorkflowError
 from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
-from workflows.plan import NO_ACCESS, Decision, Plan, PlannedUser
+from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser
 from workflows.results import AccountDecision, Actor
 from workflows.stages import approval_lapse, relisting
 from workflows.stages.unit import Context, Unit, audit, status, step
@@ -69,7 +69,7 @@ def _person(plan: Plan, wanted: str) -> PlannedUser:
 def _account(user: PlannedUser, choice: str, *, connected: bool) -> str:
     """The object id of the account chosen by its sign-in name or id, or NO_ACCESS."""
     wanted = choice.strip().casefold()
-    if user.outcome not in decisions.UNDECIDED:
+    if user.outcome not in UNDECIDED:
         raise WorkflowError(
             f"{user.principal_name} needs no decision: the plan matches them to"
             f" {user.match.user_principal_name if user.match else 'no account'} ({user.outcome})."
