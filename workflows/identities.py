@@ -57,6 +57,12 @@ def directory_account(user: PlannedUser) -> Match | None:
     return user.match if user.outcome != "disabled" else None
 
 
+def open_candidates(user: PlannedUser) -> tuple[str, ...]:
+    """The accounts that may be theirs: every candidate while they wait for an admin's decision, none once
+    an admin decided (the chosen account is then their match, and no-access means none is theirs)."""
+    return () if user.decided_by else user.candidates
+
+
 def planned_reach(user: PlannedUser, *, connected: bool) -> Reach:
     account = directory_account(user)
     reach = _reach(
@@ -65,7 +71,7 @@ def planned_reach(user: PlannedUser, *, connected: bool) -> Reach:
         account.id if account else None,
         connected=connected,
     )
-    return Reach(reach.addresses, reach.directory_id, () if account else user.candidates)
+    return Reach(reach.addresses, reach.directory_id, () if account else open_candidates(user))
 
 
 def affected_reach(user: AffectedUser) -> Reach:
@@ -106,7 +112,7 @@ def is_planned_as(actor: Actor, user: PlannedUser) -> bool:
     account = directory_account(user)
     if actor.id and account is not None and actor.id == account.id:
         return True
-    if actor.id and actor.id.casefold() in {candidate.casefold() for candidate in user.candidates}:
+    if actor.id and actor.id.casefold() in {candidate.casefold() for candidate in open_candidates(user)}:
         return True
     email = actor.email.strip().casefold()
     known = (user.principal_name, user.mail_address, account.user_principal_name if account else "")

@@ -16,6 +16,7 @@ directory and the organization change under it and time passes. After every step
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path

@@ -14,7 +14,7 @@ from workflows import _plan_codec
 from workflows._views import item_payload, todo_entry
 from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
-from workflows.identities import affected_reach, candidate_keys, directory_account
+from workflows.identities import affected_reach, candidate_keys, directory_account, open_candidates
 from workflows.plan import PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, sent_invitations
@@ -153,5 +153,5 @@ def _notify_one(
 def _candidates(user: PlannedUser, directory: dict[str, DirectoryUser]) -> list[DirectoryUser]:
     """The directory accounts the plan could not choose between for them, members first: a member account
     is the one a person works in every day, a guest one only after switching organization."""
-    found = [directory[candidate] for candidate in user.candidates if candidate in directory]
+    found = [directory[candidate] for candidate in open_candidates(user) if candidate in directory]
     return sorted(found, key=lambda account: account.user_type.casefold() != "member")

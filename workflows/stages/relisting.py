@@ -36,6 +36,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> bool:
     affected.outcome = person.outcome
     affected.directory_account = account.user_principal_name if account else None
     affected.directory_id = account.id if account else None
+    affected.candidates = []  # decided: chat knows them by the chosen account alone, or none
     choosing = session.exec(  # or the sign-in item of an account decided before: now another one
         select(TodoItem).where(
             TodoItem.affected_user_id == affected.id, col(TodoItem.key).in_([CHOOSING_ITEM, SIGN_IN_ITEM])
