@@ -50,9 +50,18 @@ def todo_entry(item: TodoItem, row: Migration) -> TodoEntry:
         link=item.link,
         done_at=item.done_at,
         done_by=item.done_by,
+        number=item.position + 1,
     )
 
 
 def item_payload(item: TodoItem | TodoEntry) -> dict[str, Any]:
     """A to-do item as the direct messages that list it carry it."""
-    return {"id": item.id, "key": item.key, "title": item.title, "body": item.body, "link": item.link}
+    number = item.position + 1 if isinstance(item, TodoItem) else item.number
+    return {
+        "id": item.id,
+        "number": number,
+        "key": item.key,
+        "title": item.title,
+        "body": item.body,
+        "link": item.link,
+    }

@@ -138,15 +138,27 @@ class Tracking:
         insert_once(session, schedule, unique="key")
         return session.exec(select(Reminder).where(Reminder.key == key)).one()
 
-    def snooze(self, actor: Actor, reminder_id: int, span: str) -> Snoozed:
-        """Put off someone's own reminders by a day or a week (still inside their working hours)."""
+    def snooze(
+        self, actor: Actor, span: str, *, reminder_id: int | None = None, affected_user_id: int | None = None
+    ) -> Snoozed:
+        """Put off someone's own reminders by a day or a week (still inside their working hours): the
+        reminder a button names, or those of their list in a migration."""
         if span not in SNOOZES:
-            raise WorkflowError("Snooze for `1d` (a day) or `1w` (a week), e.g. `snooze 12 1d`.")
+            raise WorkflowError("Snooze for `1d` (a day) or `1w` (a week), e.g. `snooze 1d`.")
         with self._database.session() as session:
-            reminder = session.get(Reminder, reminder_id)
+            if reminder_id is not None:
+                reminder = session.get(Reminder, reminder_id)
+            else:
+                key = f"{TODO_KIND}:{affected_user_id}"
+                reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
+                if reminder is None:
+                    raise WorkflowError(
+                        "Nothing to snooze yet: your first reminder comes "
+                        f"{self._settings.every_working_days} working days after your list arrived."
+                    )
             user = session.get(AffectedUser, reminder.affected_user_id) if reminder else None
             if reminder is None or user is None:
-                raise WorkflowError(f"There is no reminder #{reminder_id}; use the buttons on a reminder.")
+                raise WorkflowError("That reminder no longer exists; say `snooze 1d` or `snooze 1w`.")
             if not recognises(actor, user):
                 raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
             if reminder.status != "active":

@@ -166,6 +166,10 @@ class TodoEntry:
     link: str
     done_at: datetime | None
     done_by: str | None
+    number: int = 0
+    """Its place on the person's list in this migration, from 1: what they see and type (`done 2`). The
+    id is the button's: a global number would start a list at "39.". 0 when unknown (a message queued
+    before lists were numbered)."""
 
 
 @dataclass(frozen=True)

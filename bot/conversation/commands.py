@@ -247,11 +247,12 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "snooze",
-        "REMINDER 1d|1w",
+        "[ITEM] 1d|1w",
         "put your reminders off by a day or a week",
         admin=False,
-        example="snooze 12 1w",
-        details="The reminder's Snooze buttons do the same.",
+        example="snooze 1w",
+        details="Puts off the reminders about your list; ITEM, if you give one, is a number on it. The"
+        " reminder's Snooze buttons do the same.",
     ),
     Usage(
         "ask",

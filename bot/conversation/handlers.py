@@ -26,8 +26,9 @@ from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.plan import Check
 from workflows.reminders import Tracking
-from workflows.results import BOT, Actor, MigrationStatus
+from workflows.results import BOT, Actor, MigrationStatus, TodoEntry
 from workflows.service import MigrationService, check_start_arguments
+from workflows.stages.todo_lists import newest_list, not_on_list
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,8 @@ class Conversation:
         """A button click: its action is a command word and its value the argument."""
         if action not in self._handlers:
             return [help_views.stale_button()]
+        if action in _ITEM_WORDS and value[:1].isdigit():  # a button from before lists were numbered
+            value = f"{todo_views.BY_ID}{value}"
         return self._run(actor, parse(f"{action} {value}"), channel)
 
     def chat(self, actor: Actor, text: str) -> list[Outgoing]:
@@ -337,17 +340,27 @@ class Conversation:
         return [todo_views.todo_list(self._service.todo_list(actor), actor)]
 
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        item = _number(
-            command.arg(0), "Which item? Say `done N` with the number on your list, or use its button."
-        )
-        result = self._service.mark_done(item, actor)
+        item = self._own_item(actor, command.arg(0), "done")
+        result = self._service.mark_done(item.id, actor)
         return [todo_views.marked_done(result), todo_views.todo_list(self._service.todo_list(actor), actor)]
 
+    def _own_item(self, actor: Actor, raw: str | None, word: str) -> TodoEntry:
+        """`#ID` from a button, or the number in front of the item on the person's newest list."""
+        entries = self._service.todo_list(actor)
+        newest = newest_list(entries)
+        if raw and raw.startswith(todo_views.BY_ID):
+            by_id = _number(raw[1:], "")
+            found = next((entry for entry in entries if entry.id == by_id), None)
+        else:
+            question = f"Which item? Say `{word} N` with the number on your list, or use its button."
+            number = _number(raw, question)
+            found = next((entry for entry in newest if entry.number == number), None)
+        if found is None:
+            raise WorkflowError(not_on_list(raw or "", entries, word))
+        return found
+
     def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        raw = command.arg(0) or ""
-        item = next((entry for entry in self._service.todo_list(actor) if str(entry.id) == raw), None)
-        if item is None:
-            raise WorkflowError("Which item? Use the *I need help* button next to it on your to-do list.")
+        item = self._own_item(actor, command.arg(0), "need-help")
         context = self._asker_context(actor)
         topic = ITEM_TOPICS.get(item.key)
         answer = (
@@ -453,8 +466,22 @@ class Conversation:
         return [todo_views.retried(organization, count), *self._outbox.flush()]
 
     def _snooze(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        reminder = _number(command.arg(0), "Which reminder? Use the *Snooze* buttons on a reminder.")
-        return [todo_views.snoozed(self._tracking.snooze(actor, reminder, command.arg(1) or ""))]
+        """`snooze 1d`, `snooze N 1w` with an item number of the list, or a reminder's button (`#ID 1d`)."""
+        *which, span = command.args or ("",)
+        if which and which[0].startswith(todo_views.BY_ID):
+            reminder = _number(which[0][1:], "Which reminder? Use the *Snooze* buttons on a reminder.")
+            return [todo_views.snoozed(self._tracking.snooze(actor, span, reminder_id=reminder))]
+        entries = newest_list(self._service.todo_list(actor))
+        if not entries:
+            raise WorkflowError("Nothing to snooze: you have no to-do list, so no reminders come to you.")
+        numbers = [str(entry.number) for entry in entries]
+        if which and which[0] not in numbers:  # a number not on the list is a mistake worth saying
+            raise WorkflowError(
+                f"There is no item {which[0]} on your list (its items are {numbers[0]} to {numbers[-1]})."
+                " Say `snooze 1d` or `snooze 1w` to put off the reminders about your list."
+            )
+        snoozed = self._tracking.snooze(actor, span, affected_user_id=entries[0].affected_user_id)
+        return [todo_views.snoozed(snoozed)]
 
     def _check_billing(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.billing(self._service.check_billing(command.arg(0), actor))]
@@ -524,6 +551,10 @@ class Conversation:
             return [changed, views.stale_users(status, users, days, fingerprint)]
         ids = [user.id for user in users]
         return [views.removed(self._service.remove_users(status.organization, ids, actor))]
+
+
+_ITEM_WORDS = frozenset({"done", "need-help", "snooze"})
+"""Words whose buttons carry an id rather than the number the person sees."""
 
 
 STALE_FLAG = "--stale"

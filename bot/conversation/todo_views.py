@@ -24,6 +24,9 @@ from workflows.results import Actor, MarkDoneResult, TodoEntry
 from workflows.stages.verification import StillPersonal
 from workflows.working_hours import zone
 
+BY_ID = "#"
+"""In front of the id a button carries (`done #57`), where a typed number is a place on the list."""
+
 
 def progress_key(migration_id: int) -> str:
     """The live delivery report of a migration: one message, updated as the outbox drains."""
@@ -92,8 +95,8 @@ def todo_reminder(
         *_items(items),
         Actions(
             (
-                Button("Snooze 1 day", "snooze", f"{reminder_id} 1d"),
-                Button("Snooze 1 week", "snooze", f"{reminder_id} 1w"),
+                Button("Snooze 1 day", "snooze", f"{BY_ID}{reminder_id} 1d"),
+                Button("Snooze 1 week", "snooze", f"{BY_ID}{reminder_id} 1w"),
             )
         ),
     ]
@@ -302,17 +305,17 @@ def snoozed(snooze: Snoozed) -> Outgoing:
 
 def _items(items: Sequence[TodoEntry]) -> list[Block]:
     blocks: list[Block] = []
-    # The number in front is the item's id, the one `done N` and the buttons carry: a position would
-    # differ between a migration's list and the whole one, and shift when another migration adds items.
+    # The number in front is the item's place on the person's list, the one they type (`done 2`); the
+    # buttons carry the item's id (`#id`), which stays right whichever list or message they are on.
     for item in items:
-        mark = "✅" if item.done_at else f"{item.id}."
+        mark = "✅" if item.done_at else (f"{item.number}." if item.number else "•")
         blocks.append(Text(f"{mark} *{item.title}*\n{item.body}\nMore: {item.link}"))
         if not item.done_at:
             blocks.append(
                 Actions(
                     (
-                        Button("Done", "done", str(item.id), "primary"),
-                        Button("I need help", "need-help", str(item.id)),
+                        Button("Done", "done", f"{BY_ID}{item.id}", "primary"),
+                        Button("I need help", "need-help", f"{BY_ID}{item.id}"),
                     )
                 )
             )

@@ -178,6 +178,7 @@ def _entries(payload: dict[str, Any]) -> list[TodoEntry]:
             link=str(item["link"]),
             done_at=None,
             done_by=None,
+            number=int(item.get("number", 0)),
         )
         for item in payload["items"]
     ]

@@ -125,7 +125,7 @@ def test_a_user_ticks_off_their_own_items_and_nobody_else_can(chat: Chat) -> Non
     ann_list = [m for m in outgoing if m.to == DirectMessage(ANN)]
 
     stolen = text_of(chat.click(LEE, ann_list, "Done"))
-    assert re.match(r"There is no item \d+ on your list\. Say `done \d+`", stolen.strip())
+    assert re.match(r"That item is not on your list\. Say `done 1`, ", stolen.strip())
     assert "Sign in" not in stolen  # Lee hears his own numbers, nothing of Ann's list
 
     done = text_of(chat.click(ANN, ann_list, "Done"))
@@ -138,22 +138,28 @@ def test_the_number_in_front_of_an_item_is_the_one_done_takes(chat: Chat) -> Non
     approved(chat)
     chat.portal_connect()
     chat.runtime.conversation.watch()
-    chat.say(DANA, "notify")
-    first, second, *rest = chat.runtime.service.todo_list(ANN)
-    shown = text_of(chat.say(ANN, "todo"))
-    assert f"{second.id}. {second.title}" in shown
+    notified = chat.say(DANA, "notify")
+    ivan = [m for m in notified if m.to == DirectMessage("ivan@fabrikam.com")]
+    entries = chat.runtime.service.todo_list("ivan@fabrikam.com")
+    assert entries[0].id > 1  # others' lists came first: ids are not what he sees
+    for shown in (text_of(ivan), text_of(chat.say("ivan@fabrikam.com", "todo"))):
+        numbers = re.findall(r"^  (\d+)\. ", shown, flags=re.MULTILINE)
+        assert numbers == [str(number) for number in range(1, len(entries) + 1)]
 
-    missing = max(entry.id for entry in (first, second, *rest)) + 1
-    refused = " ".join(text_of(chat.say(ANN, f"done {missing}")).split())
-    numbers = " or ".join(
-        [", ".join(f"`done {entry.id}`" for entry in (first, second, *rest)[:-1]), f"`done {rest[-1].id}`"]
-    )
+    refused = " ".join(text_of(chat.say("ivan@fabrikam.com", f"done {entries[0].id + 30}")).split())
+    choices = ", ".join(f"`done {number}`" for number in range(1, len(entries)))
     assert refused == (
-        f"There is no item {missing} on your list. Say {numbers}: the number in front of the item,"
-        " or use its Done button."
+        f"There is no item {entries[0].id + 30} on your list. Say {choices} or `done {len(entries)}`: the"
+        " number in front of the item, or use its button."
     )
-    done = text_of(chat.say(ANN, f"done {second.id}"))
-    assert done.strip().startswith(f"✅ {second.title} done.")
+    done = text_of(chat.say("ivan@fabrikam.com", "done 2"))
+    assert done.strip().startswith(f"✅ {entries[1].title} done.")
+    again = text_of(chat.click("ivan@fabrikam.com", ivan, "Done"))  # the list's first button
+    assert again.strip().startswith(f"✅ {entries[0].title} done.")
+    old_button = text_of(
+        chat.surface.click(chat.person("ivan@fabrikam.com"), "Done", "done", str(entries[2].id))
+    )
+    assert old_button.strip().startswith(f"✅ {entries[2].title} done.")  # an id from before numbering
 
 
 def test_i_need_help_answers_from_the_faq_and_tells_the_admins(chat: Chat) -> None:

@@ -124,3 +124,25 @@ def test_reminders_arrive_in_working_hours_with_snooze_buttons(chat: Chat, clock
     clock.now += timedelta(days=2)
     assert to_kim(chat.runtime.conversation.watch()) == []
     assert "someone else's" in text(chat.click(DANA, kims, "Snooze 1 day"))
+
+
+def test_snooze_takes_what_the_reminder_shows_and_a_wrong_number_is_named(
+    chat: Chat, clock: FakeClock
+) -> None:
+    notified(chat)
+    clock.now += timedelta(days=2)
+    (reminder,) = to_kim(chat.runtime.conversation.watch())
+    shown = text([reminder])
+    numbers = re.findall(r"^  (\d+)\. ", shown, flags=re.MULTILINE)
+    assert numbers == ["1", "2", "3", "4"]
+
+    mistaken = " ".join(text(chat.say(WORK, "snooze 18 1d", in_dm=True)).split())
+    assert mistaken == (
+        "There is no item 18 on your list (its items are 1 to 4). Say `snooze 1d` or `snooze 1w` to put"
+        " off the reminders about your list."
+    )
+    by_item = text(chat.say(WORK, "snooze 2 1d", in_dm=True))
+    assert by_item.strip() == "😴 Snoozed: your next reminder comes on Friday 06 November at 09:00 (UTC)."
+    assert text(chat.say(WORK, "snooze 1w", in_dm=True)).strip().startswith("😴 Snoozed:")
+    clock.now += timedelta(days=6)
+    assert to_kim(chat.runtime.conversation.watch()) == []

@@ -68,7 +68,7 @@ def test_nobody_else_reads_or_ticks_her_list(notified: MigrationService, dana: A
     (first, *_) = notified.todo_list(Actor(id="U-KIM", email=WORK, name="Kim"))
     for stranger in (dana, Actor(id="U-X", email="", name="No email"), Actor(id="", email="", name="")):
         assert all(item.affected_user_id != first.affected_user_id for item in notified.todo_list(stranger))
-        with pytest.raises(WorkflowError, match=f"no item {first.id} on your list"):
+        with pytest.raises(WorkflowError, match="That item is not on your list"):
             notified.mark_done(first.id, stranger)
 
 
@@ -83,6 +83,8 @@ def test_her_reminders_reach_her_the_same_way_and_she_snoozes_them_as_herself(
     reminder = _to_kim(database, "todo_reminder")
     assert (reminder.recipient, reminder.payload["also"]) == (WORK, [OLD])
     with pytest.raises(PermissionDenied):
-        tracking.snooze(dana, reminder.payload["reminder_id"], "1d")
-    snoozed = tracking.snooze(Actor(id=KIM_ID, email=WORK, name="Kim"), reminder.payload["reminder_id"], "1d")
+        tracking.snooze(dana, "1d", reminder_id=reminder.payload["reminder_id"])
+    snoozed = tracking.snooze(
+        Actor(id=KIM_ID, email=WORK, name="Kim"), "1d", reminder_id=reminder.payload["reminder_id"]
+    )
     assert snoozed.until >= clock.now + timedelta(days=1)

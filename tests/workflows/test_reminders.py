@@ -153,9 +153,9 @@ def test_snooze_puts_reminders_off_and_only_for_their_owner(
         assert owner is not None
     me = Actor("U-OWNER", owner.email, owner.display_name)
     clock.now = datetime(2026, 11, 6, 16, 30, tzinfo=UTC)  # Friday 17:30 in Paris
-    snoozed = tracking.snooze(me, reminder.id, "1d")
+    snoozed = tracking.snooze(me, "1d", reminder_id=reminder.id)
     assert snoozed.until == datetime(2026, 11, 9, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris
-    week = tracking.snooze(me, reminder.id, "1w")
+    week = tracking.snooze(me, "1w", reminder_id=reminder.id)
     assert week.until == datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # a week on is after hours again
 
     clock.now = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
@@ -163,11 +163,11 @@ def test_snooze_puts_reminders_off_and_only_for_their_owner(
     assert owner.id not in {m.payload["affected_user_id"] for m in _queued(database, "todo_reminder")}
 
     with pytest.raises(PermissionDenied):
-        tracking.snooze(Actor("U-X", "someone@else.com", "X"), reminder.id, "1d")
+        tracking.snooze(Actor("U-X", "someone@else.com", "X"), "1d", reminder_id=reminder.id)
     with pytest.raises(WorkflowError, match="1d"):
-        tracking.snooze(me, reminder.id, "forever")
-    with pytest.raises(WorkflowError, match="no reminder"):
-        tracking.snooze(me, 999_999, "1d")
+        tracking.snooze(me, "forever", reminder_id=reminder.id)
+    with pytest.raises(WorkflowError, match="no longer exists"):
+        tracking.snooze(me, "1d", reminder_id=999_999)
 
 
 def test_the_stragglers_digest_goes_to_the_admins_channel(
@@ -294,7 +294,7 @@ def test_snooze_never_brings_the_next_reminder_forward(
     reminder, owner = _first_todo_reminder(database)
     assert reminder.next_at == datetime(2026, 11, 6, 9, 0, tzinfo=UTC)  # due on Friday
     clock.now = datetime(2026, 11, 4, 9, 5, tzinfo=UTC)
-    snoozed = tracking.snooze(Actor("U-OWNER", owner.email, "Owner"), reminder.id or 0, "1d")
+    snoozed = tracking.snooze(Actor("U-OWNER", owner.email, "Owner"), "1d", reminder_id=reminder.id or 0)
     assert snoozed.until == datetime(2026, 11, 6, 9, 0, tzinfo=UTC)  # not Thursday 09:05
 
 
@@ -308,7 +308,7 @@ def test_snoozing_a_finished_list_says_no_more_reminders_come(
     clock.advance(days=2)
     tracking.tick()
     with pytest.raises(WorkflowError, match="no more reminders will come"):
-        tracking.snooze(Actor("U-OWNER", owner.email, "Owner"), reminder.id or 0, "1w")
+        tracking.snooze(Actor("U-OWNER", owner.email, "Owner"), "1w", reminder_id=reminder.id or 0)
 
 
 def test_overdue_reminders_wait_for_working_hours_after_downtime(

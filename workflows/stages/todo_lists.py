@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 
@@ -40,7 +42,7 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
         user = session.get(AffectedUser, item.affected_user_id) if item is not None else None
         # Someone else's item reads like a missing one: whose list it is stays private.
         if item is None or user is None or not recognises(actor, user):
-            raise WorkflowError(_not_on_list(item_id, todo_list(ctx, actor)))
+            raise WorkflowError(not_on_list("", todo_list(ctx, actor)))
         row = session.get(Migration, user.migration_id)
         assert row is not None
         already = item.done_at is not None
@@ -65,17 +67,23 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
         return MarkDoneResult(item=todo_entry(item, row), already_done=already, remaining=len(open_items))
 
 
-def _not_on_list(number: int, own: list[TodoEntry]) -> str:
-    """Names the numbers that would work: the ones in front of the person's open items."""
-    open_numbers = [f"`done {entry.id}`" for entry in own if entry.done_at is None]
+def newest_list(entries: Sequence[TodoEntry]) -> list[TodoEntry]:
+    """The list of the person's newest migration (`todo_list` puts it first), which a typed number means."""
+    return [entry for entry in entries if entry.migration_id == entries[0].migration_id] if entries else []
+
+
+def not_on_list(typed: str, own: list[TodoEntry], word: str = "done") -> str:
+    """Names the numbers that would work: the ones in front of the open items of the person's newest list."""
+    numbers = [entry.number for entry in newest_list(own) if entry.done_at is None and entry.number]
+    open_numbers = [f"`{word} {number}`" for number in numbers]
+    missing = f"There is no item {typed} on your list" if typed.isdigit() else "That item is not on your list"
     if not own:
-        return f"There is no item {number} on your list: you have no to-do items."
+        return f"{missing}: you have no to-do items."
     if not open_numbers:
-        return f"There is no item {number} on your list, and everything on it is done."
+        return f"{missing}, and everything on it is done."
     choices = (
         open_numbers[0] if len(open_numbers) == 1 else f"{', '.join(open_numbers[:-1])} or {open_numbers[-1]}"
     )
     return (
-        f"There is no item {number} on your list. Say {choices}: the number in front of the item,"
-        " or use its Done button."
+        f"{missing}. Say {choices}: the number in front of the item, or use its button."
     )
