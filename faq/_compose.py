@@ -37,6 +37,9 @@ class AskerContext:
     """What the bot knows about the person asking; every field optional."""
 
     outcome: str | None = None  # plan outcome: auto, map, invite, disabled or ambiguous
+    guest: bool = False
+    """A guest of the directory (invited, or matched to a `#EXT#` account): they keep signing in with their
+    own address and have no work account."""
     stage: str | None = None  # the migration's state name, e.g. "planned", "connecting", "users_notified"
     organization: str | None = None
     is_admin: bool = False
@@ -65,6 +68,8 @@ def _applies(note: Note, context: AskerContext) -> bool:
         return False
     if note.cases is not None and _case(context) not in note.cases:
         return False
+    if note.guest is not None and note.guest != context.guest:
+        return False
     return note.admin is None or note.admin == context.is_admin
 
 
@@ -76,12 +81,15 @@ def _may_be_in(case: Case, context: AskerContext) -> bool:
     )
 
 
-def _cases_for(topic: Topic, context: AskerContext) -> str:
-    """The asker's own case alone when known; otherwise every case they may be in, each after its label."""
+def _with_cases(topic: Topic, context: AskerContext) -> str:
+    """The answer with the asker's own case when known, otherwise every case they may be in after its
+    label, at `{cases}`."""
     possible = [case for case in topic.cases if _may_be_in(case, context)] or list(topic.cases)
-    if len(possible) == 1:
+    if len(possible) == 1 and possible[0].alone:
         return possible[0].text
-    return "\n".join(f"- {case.when}: {case.text}" for case in possible)
+    if len(possible) == 1:
+        return topic.answer.replace(CASES_PLACE, possible[0].text)
+    return topic.answer.replace(CASES_PLACE, "\n".join(f"- {case.when}: {case.text}" for case in possible))
 
 
 def _organization_url(organization: str | None) -> str:
@@ -98,7 +106,7 @@ def answered(topic: Topic, context: AskerContext, *, framed: bool = False, also:
     `also`: a second question in the same message, about another topic, offered after the answer.
     """
     personal = [note.text for note in topic.notes if _applies(note, context)]
-    body = topic.answer.replace(CASES_PLACE, _cases_for(topic, context)) if topic.cases else topic.answer
+    body = _with_cases(topic, context) if topic.cases else topic.answer
     body = body.replace("{org_url}", _organization_url(context.organization))
     heading = f"This sounds like: {topic.title}" if framed else topic.title
     lines = [heading, *personal, body, *([f"Microsoft's page: {topic.link}"] if topic.link else [])]

@@ -58,6 +58,7 @@ class Note:
     phases: frozenset[str] | None = None
     admin: bool | None = None
     cases: frozenset[str] | None = None
+    guest: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class Case:
     text: str
     outcomes: frozenset[str] | None = None
     cases: frozenset[str] | None = None
+    alone: bool = False
+    """For an asker known to be in this case, its text is the whole answer: "No need" followed by the steps
+    to make a new token would say both."""
 
 
 CASES_PLACE = "{cases}"
@@ -112,15 +116,16 @@ def _choices(note: dict[str, Any], field: str, allowed: frozenset[str], where: s
 def _note(raw: Any, where: str) -> Note:
     if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or not raw["text"]:
         raise KnowledgeError(f"{where}: each `for` note needs a non-empty `text`")
-    admin = raw.get("admin")
-    if admin is not None and not isinstance(admin, bool):
-        raise KnowledgeError(f"{where}: `admin` must be true or false")
+    for flag in ("admin", "guest"):
+        if raw.get(flag) is not None and not isinstance(raw[flag], bool):
+            raise KnowledgeError(f"{where}: `{flag}` must be true or false")
     return Note(
         text=raw["text"],
         outcomes=_choices(raw, "outcome", OUTCOMES, where),
         phases=_choices(raw, "phase", PHASES, where),
-        admin=admin,
+        admin=raw.get("admin"),
         cases=_choices(raw, "case", CASES, where),
+        guest=raw.get("guest"),
     )
 
 
@@ -129,7 +134,7 @@ def _case(raw: Any, where: str) -> Case:
         isinstance(raw.get(key), str) and raw[key] for key in ("when", "text")
     ):
         raise KnowledgeError(f"{where}: each `cases` entry needs a non-empty `when` and `text`")
-    unknown = sorted(set(raw) - {"when", "text", "outcome", "case"})
+    unknown = sorted(set(raw) - {"when", "text", "outcome", "case", "alone"})
     if unknown:
         raise KnowledgeError(f"{where}: a `cases` entry depends only on outcome and case, not {unknown}")
     return Case(
@@ -137,6 +142,7 @@ def _case(raw: Any, where: str) -> Case:
         text=raw["text"],
         outcomes=_choices(raw, "outcome", OUTCOMES, where),
         cases=_choices(raw, "case", CASES, where),
+        alone=raw.get("alone") is True,
     )
 
 

@@ -79,8 +79,9 @@ class MigrationService:
     def plan(self, organization: str | None = None) -> Plan:
         return reading.plan(self._ctx, organization)
 
-    def outcome_of(self, organization: str | None, who: Actor) -> str | None:
-        return reading.outcome_of(self._ctx, organization, who)
+    def standing_of(self, organization: str | None, who: Actor) -> tuple[str | None, bool]:
+        """Their outcome, and whether they are a guest of the directory."""
+        return reading.standing_of(self._ctx, organization, who)
 
     def audit_trail(self, organization: str | None = None) -> list[AuditEntry]:
         return reading.audit_trail(self._ctx, organization)

@@ -42,8 +42,8 @@ def todo_items(
     late = after_connecting and user.outcome in ("auto", "map", "invite")
     items = [*_access_items(user, organization, tenant, work_account, invited_as, late=late)]
     if user.outcome in ("auto", "map"):
-        items.append(_sign_in(organization, work_account, late=late))
-    items.append(_git_credentials(organization))
+        items.append(_sign_in(organization, work_account, _account_kind(user), late=late))
+    items.append(_git_credentials(organization, _account_kind(user)))
     items.append(_ssh_keys(organization))
     if late and user.outcome != "invite":
         items.append(_recreate_pats(organization, "You sign in with a new identity"))
@@ -53,7 +53,7 @@ def todo_items(
         items.append(_recreate_pats(organization, "You sign in with a new guest identity"))
     if _msa_uses_work_address(user, tenant):
         items.append(_rename_microsoft_account(user.principal_name))
-    if org_user is not None and org_user.is_visual_studio_subscriber:
+    if _subscription_moves(user, org_user):
         items.append(_visual_studio(work_account))
     return items
 
@@ -111,12 +111,29 @@ def advance_notice(
     return lines
 
 
-def todo_notes(user: PlannedUser, *, after_connecting: bool = False) -> list[str]:
+def todo_notes(
+    user: PlannedUser, org_user: OrgUser | None = None, *, after_connecting: bool = False
+) -> list[str]:
     """Reassuring facts for the user that need no action (`after_connecting` as for `todo_items`)."""
     notes = ["There is no downtime: your work items, repositories and history stay where they are."]
+    if (
+        org_user is not None
+        and org_user.is_visual_studio_subscriber
+        and not _subscription_moves(user, org_user)
+    ):
+        notes.append(
+            "Your Visual Studio subscription benefits carry over: you keep signing in as"
+            f" {_work_account(user)}, so if the subscription is assigned to that address there is nothing"
+            " to do."
+        )
     if after_connecting:
         return notes  # nothing carried over by itself: their items say what to do about their history
-    if user.outcome == "auto":
+    if user.outcome == "auto" and _account_kind(user) == "guest account":
+        notes.append(
+            "You are a guest of the directory with your own address, so your identity carries over and your"
+            " personal access tokens keep working: no need to recreate them."
+        )
+    elif user.outcome == "auto":
         notes.append(
             "Your Microsoft account and your work account share one address, so your identity carries over"
             " and your personal access tokens keep working: no need to recreate them."
@@ -204,10 +221,10 @@ def _access_items(
     return []
 
 
-def _sign_in(organization: str, work_account: str, *, late: bool) -> TodoTemplate:
+def _sign_in(organization: str, work_account: str, kind: str, *, late: bool) -> TodoTemplate:
     return TodoTemplate(
         key="sign-in-work-account",
-        title="Sign in with your work account",
+        title=f"Sign in with your {kind}",
         body=(
             "Sign out of Azure DevOps everywhere. Open a private browser window first, go to"
             f" https://dev.azure.com/{organization} and sign in as {work_account}. If the people picker or"
@@ -226,7 +243,7 @@ def _history(account: str) -> str:
     )
 
 
-def _git_credentials(organization: str) -> TodoTemplate:
+def _git_credentials(organization: str, kind: str) -> TodoTemplate:
     return TodoTemplate(
         key="clear-git-credentials",
         title="Clear your Git credential cache",
@@ -235,7 +252,7 @@ def _git_credentials(organization: str) -> TodoTemplate:
             " computer: run `git-credential-manager azure-repos clear-cache` (current Git Credential"
             " Manager); with the old Git Credential Manager for Windows delete"
             " `%LocalAppData%\\GitCredentialManager\\tenant.cache`. The next `git fetch` from"
-            f" dev.azure.com/{organization} asks you to sign in with your work account."
+            f" dev.azure.com/{organization} asks you to sign in with your {kind}."
         ),
         link="https://github.com/git-ecosystem/git-credential-manager/blob/main/docs/azrepos-users-and-tokens.md",
     )
@@ -295,6 +312,23 @@ def _visual_studio(work_account: str) -> TodoTemplate:
         ),
         link="https://learn.microsoft.com/visualstudio/subscriptions/vs-alternate-identity",
     )
+
+
+def _account_kind(user: PlannedUser) -> str:
+    """A guest of the directory (invited, or matched to a `#EXT#` account) has no work account: they keep
+    signing in with their own address."""
+    guest = user.outcome == "invite" or (
+        user.match is not None and not mailbox(user.match.user_principal_name)
+    )
+    return "guest account" if guest else "work account"
+
+
+def _subscription_moves(user: PlannedUser, org_user: OrgUser | None) -> bool:
+    """A Visual Studio subscriber whose sign-in address changes: the benefits follow only matching emails."""
+    if org_user is None or not org_user.is_visual_studio_subscriber:
+        return False
+    today = {address.casefold() for address in (user.principal_name, user.mail_address) if address}
+    return _work_account(user).casefold() not in today
 
 
 def _work_account(user: PlannedUser) -> str:

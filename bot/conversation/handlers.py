@@ -303,13 +303,14 @@ class Conversation:
             status, inside = self._migration_of(actor, channel)
         except WorkflowError:
             return AskerContext()
-        outcome = self._service.outcome_of(status.organization, actor)
+        outcome, guest = self._service.standing_of(status.organization, actor)
         try:
             is_admin = self._may_administer(status.organization, actor)
         except (WorkflowError, MicrosoftError):
             is_admin = False  # an answer must not depend on Azure DevOps being up
         return AskerContext(
             outcome=outcome,
+            guest=guest,
             stage=status.state,
             organization=status.organization,
             is_admin=is_admin,

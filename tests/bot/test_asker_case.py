@@ -44,3 +44,62 @@ def test_an_organization_found_connected_is_answered_as_the_first_connection_its
     answer = text_of(chat.say(ERIN, PATS, in_dm=True))
     assert "create new PATs once you have accepted the invitation" in answer
     assert "Switching directories" not in answer and EVERY_CASE not in answer
+
+
+IVAN, BOB = "ivan@fabrikam.com", "bob.builder@outlook.com"
+VISUAL_STUDIO = "do I keep my Visual Studio subscription?"
+
+
+def notified(chat: Chat) -> dict[str, str]:
+    """Everyone's to-do list after the connection, by the address it went to."""
+    start(chat)
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    lists = chat.say(DANA, "notify")
+    return {message.to.email: text_of([message]) for message in lists if hasattr(message.to, "email")}
+
+
+def flat(text: str) -> str:
+    """The text with the console's wrapping undone."""
+    return " ".join(text.split())
+
+
+VISUAL_STUDIO_TITLE = "Visual Studio (MSDN) subscriptions after the switch"
+
+
+def test_a_subscriber_who_keeps_his_address_is_told_the_same_by_his_list_and_the_faq(chat: Chat) -> None:
+    ivan = notified(chat)[IVAN]
+    assert "Keep your Visual Studio subscription benefits" not in ivan  # no "add ivan@ as alternate"
+    assert (
+        "• Your Visual Studio subscription benefits carry over: you keep signing in as ivan@fabrikam.com, so if"
+        " the subscription is assigned to that address there is nothing to do. "
+    ) in flat(ivan)
+    answer = flat(text_of(chat.say(IVAN, VISUAL_STUDIO, in_dm=True)))
+    assert answer.startswith(
+        f"{VISUAL_STUDIO_TITLE} Your work account has the same address you sign in with today, so if your"
+        " subscription uses that address your benefits carry over with nothing to do. Your Visual Studio"
+    )
+
+
+def test_guests_hear_about_their_guest_account_never_a_work_account_they_do_not_have(chat: Chat) -> None:
+    lists = notified(chat)
+    bob = lists[BOB]
+    assert "Sign in with your guest account" in bob and "work account" not in bob
+    assert "work account" not in lists[ERIN]
+    for guest in (ERIN, BOB):
+        answer = flat(text_of(chat.say(guest, VISUAL_STUDIO, in_dm=True)))
+        assert answer.startswith(
+            f"{VISUAL_STUDIO_TITLE} You keep signing in with your own address, as a guest of the directory, so"
+            " if your subscription uses that address your benefits carry over with nothing to do. Your Visual"
+        ), guest
+
+
+def test_someone_who_needs_no_new_token_is_not_given_the_steps_to_make_one(chat: Chat) -> None:
+    notified(chat)
+    answer = flat(text_of(chat.say(DANA, "do I need to recreate my personal access tokens?", in_dm=True)))
+    assert answer.startswith(
+        "Do I need new personal access tokens? No need: you keep the email you sign in with today, so"
+        " your existing PATs keep working. Microsoft's page: "
+    )

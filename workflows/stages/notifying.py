@@ -140,7 +140,7 @@ def _notify_one(
             "display_name": user.display_name,
             "tenant": row.tenant_name or row.tenant_id,
             "outcome": user.outcome,
-            "notes": todo_notes(user, after_connecting=after_connecting),
+            "notes": todo_notes(user, org_user, after_connecting=after_connecting),
             "items": [item_payload(entry) for entry in entries],
         },
         now=now,

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Migration
 from workflows import _plan_codec
 from workflows.errors import WorkflowError
-from workflows.identities import is_planned_as, owned_by
+from workflows.identities import is_planned_as, mailbox, owned_by
 from workflows.machine import describe_state
 from workflows.plan import Plan
 from workflows.results import Actor, MigrationStatus
@@ -63,24 +63,34 @@ def plan(ctx: Context, organization: str | None = None) -> Plan:
         return _plan_codec.decode(row.plan)
 
 
-def outcome_of(ctx: Context, organization: str | None, who: Actor) -> str | None:
-    """This person's outcome as their notices and to-do list have it: their list's once they have one, else
-    the plan's, where a sent invitation keeps them `invite` however the plan was remade since (as announcing
-    and notifying read it). None when they are in neither."""
+def standing_of(ctx: Context, organization: str | None, who: Actor) -> tuple[str | None, bool]:
+    """This person's outcome as their notices and to-do list have it, and whether they are (or become) a
+    guest of the directory, who keeps signing in with their own address: their list's once they have one,
+    else the plan's, where a sent invitation keeps them `invite` however the plan was remade since (as
+    announcing and notifying read it). (None, False) when they are in neither."""
     with ctx.database.session() as session:
         row = find(session, organization)
         listed = session.exec(
-            select(AffectedUser.outcome).where(AffectedUser.migration_id == row.id, owned_by(who))
+            select(AffectedUser.outcome, AffectedUser.directory_account).where(
+                AffectedUser.migration_id == row.id, owned_by(who)
+            )
         ).first()
-        if listed is not None or row.plan is None:
-            return listed
+        if listed is not None:
+            return listed[0], _is_guest(listed[0], listed[1])
+        if row.plan is None:
+            return None, False
         keys = {key.strip().casefold() for key in (who.email, who.id) if key.strip()}
         planned = (user for user in _plan_codec.candidates(row.plan, keys) if is_planned_as(who, user))
         user = next(planned, None)
         if user is None:
-            return None
+            return None, False
         assert row.id is not None
-        return as_invited(user, sent_invitations(session, row.id, of=(user.id,))).outcome
+        user = as_invited(user, sent_invitations(session, row.id, of=(user.id,)))
+        return user.outcome, _is_guest(user.outcome, user.match.user_principal_name if user.match else None)
+
+
+def _is_guest(outcome: str, directory_account: str | None) -> bool:
+    return outcome == "invite" or (directory_account is not None and mailbox(directory_account) is None)
 
 
 def audit_trail(ctx: Context, organization: str | None = None) -> list[AuditEntry]:

@@ -84,6 +84,4 @@ def not_on_list(typed: str, own: list[TodoEntry], word: str = "done") -> str:
     choices = (
         open_numbers[0] if len(open_numbers) == 1 else f"{', '.join(open_numbers[:-1])} or {open_numbers[-1]}"
     )
-    return (
-        f"{missing}. Say {choices}: the number in front of the item, or use its button."
-    )
+    return f"{missing}. Say {choices}: the number in front of the item, or use its button."
