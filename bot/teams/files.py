@@ -7,7 +7,8 @@ a random 128-bit id, the expiry (Unix seconds) and an HMAC-SHA256 over both and 
 to: its migration (organization) and its audience, the person of a personal chat or the channel it was
 posted in. The key is derived from the bot's app password, which every `serve` process has, so any of
 them serves any link. Nothing else is in the URL. A forged or altered link gets 403, an expired one
-410, each with a page saying what to do.
+410, each with a page saying what to do. Nothing checks who opens a link: it is a bearer link, good for
+an hour to whoever has it (README, *Lists as files*).
 """
 
 from __future__ import annotations
