@@ -19,6 +19,11 @@ NAME_LIMIT = 25
 """Names in a sentence ("Removed a, b, c and 40 more")."""
 
 
+def of_people(part: int, whole: int) -> str:
+    """`1 of 1 person`, `2 of 10 people`."""
+    return f"{part} of {whole} {'person' if whole == 1 else 'people'}"
+
+
 def table(
     header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, rest: str = "in the attached CSV"
 ) -> list[Block]:

@@ -113,7 +113,8 @@ def straggler_digest(
     grace_working_days: int = 0,
     still_personal: Sequence[StillPersonal] = (),
 ) -> Message:
-    heading = f"{len(stragglers)} of {users} people in {organization} still have open to-do items"
+    verb = "has" if len(stragglers) == 1 else "have"
+    heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
     rows = [(email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers]
     blocks: list[Block] = [
         Heading(heading),
@@ -140,7 +141,9 @@ def straggler_digest(
     if unreachable:
         blocks.append(
             Text(
-                f"Not counted: {unreachable} people who are not in chat and cannot tick items here;"
+                "Not counted: "
+                + sign_in_views.people_counted(unreachable, "who is", "who are")
+                + " not in chat and cannot tick items here;"
                 " `progress` lists them to be reached another way."
             )
         )
@@ -180,10 +183,11 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     """
     unreachable = report.with_delivery("not-in-chat")
     users = len(report.users) - len(unreachable)
-    outside = f" ({len(unreachable)} more are not in chat and cannot tick items)" if unreachable else ""
+    are = "is" if len(unreachable) == 1 else "are"
+    outside = f" ({len(unreachable)} more {are} not in chat and cannot tick items)" if unreachable else ""
     overall = (
-        f"{report.users_done} of {users} people done{outside}; {report.items_done} of {report.items_total}"
-        " items done."
+        f"{lists.of_people(report.users_done, users)} done{outside};"
+        f" {report.items_done} of {report.items_total} items done."
     )
     deliveries = ", ".join(
         f"{count} {_DELIVERY_WORDS[state]}"
@@ -226,8 +230,9 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
         where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"
         blocks.append(
             Text(
-                f"{len(unreachable)} people cannot be reached in chat (the reason says why); reach them"
-                f" another way ({where} their addresses, marked `not in chat`)."
+                sign_in_views.people_counted(len(unreachable), "cannot", "cannot")
+                + " be reached in chat (the reason says why); reach them another way"
+                + f" ({where} their addresses, marked `not in chat`)."
             )
         )
     if with_csv:

@@ -150,7 +150,7 @@ def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
     if report is not None:
         blocks.append(
             Text(
-                f"To-do lists: {report.users_done} of {len(report.users)} people done,"
+                f"To-do lists: {lists.of_people(report.users_done, len(report.users))} done,"
                 f" {report.items_done} of {report.items_total} items"
                 + (f", {report.users_signed_in} seen signing in" if report.connected_at else "")
                 + "; `progress` has the details."
@@ -457,7 +457,9 @@ def announced(result: AnnounceResult) -> Outgoing:
     status = result.status
     when = f" for {result.when}" if result.when else ""
     if result.queued:
-        text = f"Telling {result.queued} of {result.users} people what is coming{when}, by direct message."
+        text = (
+            f"Telling {lists.of_people(result.queued, result.users)} what is coming{when}, by direct message."
+        )
     else:
         text = (
             f"Everyone has already been told{when}; nobody gets it twice. Give a new date to tell them again."

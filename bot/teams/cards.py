@@ -69,7 +69,7 @@ def card(
             case Facts(pairs):
                 body.append(FactSet(facts=[Fact(title=key, value=commonmark(value)) for key, value in pairs]))
             case Table(header, rows):
-                body.append(TextBlock(text=_table(header, rows), font_type="Monospace", wrap=True))
+                body.extend(_table(header, rows))
             case Actions(buttons) if actions:
                 body.append(ActionSet(actions=[execute(button) for button in buttons]))
             case Actions():
@@ -122,19 +122,23 @@ def activity(message: Message, **options: Any) -> dict[str, Any]:
     }
 
 
-def _table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
+def _table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> list[FactSet | TextBlock]:
+    """A fact per row, named by its first cell, its other cells after their column's name: a monospace
+    block of five columns wraps into noise on a phone or in a narrow channel, a fact set wraps cleanly."""
     shown = rows[:MAX_TABLE_ROWS]
-    widths = [len(cell) for cell in header]
-    for row in shown:
-        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
-
-    lines = [line(header), *(line(row) for row in shown)]
+    facts = [
+        Fact(
+            title=commonmark(row[0]),
+            value=" · ".join(
+                f"{name}: {cell}" for name, cell in zip(header[1:], row[1:], strict=True) if cell
+            ),
+        )
+        for row in shown
+    ]
+    elements: list[FactSet | TextBlock] = [FactSet(facts=facts)] if facts else []
     if len(rows) > len(shown):
-        lines.append(f"…and {len(rows) - len(shown)} more")
-    return "\n\n".join(lines)
+        elements.append(TextBlock(text=f"…and {len(rows) - len(shown)} more", wrap=True))
+    return elements
 
 
 def _fitted(content: dict[str, Any]) -> dict[str, Any]:

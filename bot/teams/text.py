@@ -29,9 +29,7 @@ def card_lines(card: dict[str, Any]) -> list[str]:
 def _element(element: dict[str, Any]) -> list[str]:
     kind = element.get("type")
     if kind == "TextBlock":
-        text = str(element.get("text") or "")
-        # a monospace block is a table whose rows Teams needs as paragraphs
-        return text.split("\n\n") if element.get("fontType") == "Monospace" else text.split("\n")
+        return str(element.get("text") or "").split("\n")
     if kind == "FactSet":
         facts = element.get("facts") or []
         width = max((len(str(fact.get("title"))) for fact in facts), default=0)

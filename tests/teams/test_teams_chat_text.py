@@ -27,7 +27,7 @@ def test_a_card_reads_as_text() -> None:
     lines = message_text(message).splitlines()
     assert lines[:3] == ["  Plan for contoso", "  **Keep access** (2): a, b", "  second line"]
     assert "  users   2" in lines and "  invite  1" in lines
-    assert "  user  outcome" in lines and "  a@x   auto" in lines
+    assert "  a@x  outcome: auto" in lines  # a table reads as facts, one per row
     assert any("contoso-plan.csv" in line and "AADBOT_PUBLIC_URL" in line for line in lines)
     # what to type instead of clicking; the removal asks first, as its Teams card does
     assert lines[-1] == "  [Approve: `approve 1`]  [Remove…: `remove 1`]"
