@@ -27,8 +27,12 @@ _PHASE_OF_STAGE = {
 }
 
 HOW_TO_REACH_A_PERSON = (
-    "To reach a person, ask an admin in the migration channel, or use the I need help button."
+    "To reach a person, ask the admins running your organization's move to Microsoft Entra ID (its owner or"
+    " Project Collection Administrators)."
 )
+"""For an asker in no known migration: the bot cannot name anyone, nor pass the question on."""
+ASK_AN_ADMIN = "Ask an admin"
+_ADMINS_NAMED = 3
 _NO_ORGANIZATION_URL = "https://dev.azure.com/YOUR-ORGANIZATION"
 
 
@@ -47,6 +51,9 @@ class AskerContext:
     migration: str | None = None
     """The organization whose migration the question is asked within (its channel, or the asker's to-do
     list); None when asked outside any."""
+    admins: tuple[str, ...] = ()
+    """That migration's admins' addresses, when the chat can pass the question to them (its *Ask an admin*
+    button)."""
 
 
 def phase_of(stage: str | None) -> str | None:
@@ -113,64 +120,79 @@ def answered(topic: Topic, context: AskerContext, *, framed: bool = False, also:
     if also is not None:
         lines.append(f"You also asked about: {also.title}. Pick it below for that answer.")
     elif framed:
-        lines.append(
-            "Not what you meant? Pick a closer topic below, or ask an admin in the migration channel."
-        )
+        lines.append("Not what you meant? Pick a closer topic below.")
+    if context.admins or framed:
+        lines.append(way_to_a_person(context))
     return "\n".join(lines)
 
 
-def declined(closest: Sequence[Topic]) -> str:
+def way_to_a_person(context: AskerContext) -> str:
+    """Who can help, and how to reach them from here: the migration's admins when the asker is in one."""
+    if not context.admins:
+        return HOW_TO_REACH_A_PERSON
+    named = ", ".join(context.admins[:_ADMINS_NAMED])
+    if len(context.admins) > _ADMINS_NAMED:
+        named += f" and {len(context.admins) - _ADMINS_NAMED} more"
+    return (
+        f"To reach a person, press *{ASK_AN_ADMIN}* and I pass your question to the admins of the"
+        f" {context.migration} migration, or write to them: {named}."
+    )
+
+
+def declined(closest: Sequence[Topic], context: AskerContext) -> str:
     lines = ["Sorry, I don't know the answer to that one."]
     if closest:
         lines.append("The closest topics I know about:")
         lines.extend(f"- {topic.title}" for topic in closest)
-    lines.append(HOW_TO_REACH_A_PERSON)
+    lines.append(way_to_a_person(context))
     return "\n".join(lines)
 
 
-def outside() -> str:
+def outside(context: AskerContext) -> str:
     """A decline for a question no topic is about ("what's the weather?"): what the bot is for, and no
     topics that would only look related."""
     lines = [
         "Sorry, I don't know the answer to that one.",
         "I only answer questions about moving this Azure DevOps organization to Microsoft Entra ID.",
         "Type `help` to see what you can do here.",
-        HOW_TO_REACH_A_PERSON,
+        way_to_a_person(context),
     ]
     return "\n".join(lines)
 
 
-def sign_in_code_elsewhere(code: str, documenting: Sequence[Topic]) -> str:
+def sign_in_code_elsewhere(code: str, documenting: Sequence[Topic], context: AskerContext) -> str:
     """A decline for an Entra sign-in code with no word of Azure DevOps: every application that signs in
     with Entra shows these codes, so the bot cannot tell whether this one is about the move."""
     lines = [
         f"Sorry, I can't tell which application gave you {code}: every application that signs in with"
         " Microsoft Entra ID can. If it was Azure DevOps, since the move to Microsoft Entra ID, see:",
         *(f"- {topic.title}" for topic in documenting),
-        HOW_TO_REACH_A_PERSON,
+        way_to_a_person(context),
     ]
     return "\n".join(lines)
 
 
-def introduction(starters: Sequence[Topic]) -> str:
+def introduction(starters: Sequence[Topic], context: AskerContext) -> str:
     """The reply to a greeting or to "who are you?": what the bot is and does, and where to start."""
     return _inviting(
         "I'm aadbot, a bot that takes this Azure DevOps organization to Microsoft Entra ID (the company's"
         " directory): I help the admins run the move, send each person their own to-do list, and answer"
         " questions about it. Type `help` to see what you can do here, or ask me a question",
         starters,
+        context,
     )
 
 
-def unreadable(starters: Sequence[Topic]) -> str:
+def unreadable(starters: Sequence[Topic], context: AskerContext) -> str:
     """The reply to binary data or random characters: no guess at what they meant."""
     return _inviting(
         "Sorry, I could not read a question in that: it looks like random characters or binary data."
         " Ask me in a sentence",
         starters,
+        context,
     )
 
 
-def _inviting(opening: str, starters: Sequence[Topic]) -> str:
-    lines = [f"{opening}, for example:", *(f"- {topic.title}" for topic in starters), HOW_TO_REACH_A_PERSON]
-    return "\n".join(lines)
+def _inviting(opening: str, starters: Sequence[Topic], context: AskerContext) -> str:
+    lines = [f"{opening}, for example:", *(f"- {topic.title}" for topic in starters)]
+    return "\n".join([*lines, way_to_a_person(context)])

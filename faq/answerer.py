@@ -140,11 +140,13 @@ class FaqAnswerer:
         knowledge = self._knowledge(context.organization)
         starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
         if reading.unreadable:  # binary data or random characters: nothing for the admins to review either
-            return Answer(None, 0.0, _compose.unreadable(starters), [topic.id for topic in starters])
+            return Answer(None, 0.0, _compose.unreadable(starters, context), [topic.id for topic in starters])
         ranking = self._rank(knowledge, reading, question, in_migration=inside)
         # Nothing asked yet ("", "?!", "hey bot"), or "who are you?": what the bot is, and starting points.
         if ranking.word_count == 0 or reading.about_the_bot:
-            return Answer(None, 0.0, _compose.introduction(starters), [topic.id for topic in starters])
+            return Answer(
+                None, 0.0, _compose.introduction(starters, context), [topic.id for topic in starters]
+            )
         # An ungrounded question (the topics know too few of its words) has no meaningful confidence.
         judge = self.calibration.for_length(ranking.length)
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
@@ -332,13 +334,13 @@ class FaqAnswerer:
             if knowledge.codes[topic.id] & set(reading.codes_elsewhere)
         ][:_MAX_ALTERNATIVES]
         if documenting:  # in case it was Azure DevOps after all: the code's own topic
-            text = _compose.sign_in_code_elsewhere(reading.codes_elsewhere[0], documenting)
+            text = _compose.sign_in_code_elsewhere(reading.codes_elsewhere[0], documenting, context)
             return Answer(None, confidence, text, [topic.id for topic in documenting])
         if not _about_a_topic(
             ranking
         ):  # kept for the admins with its closest topics, not offered to the asker
-            return Answer(None, confidence, _compose.outside(), [])
-        return Answer(None, confidence, _compose.declined(closest), [topic.id for topic in closest])
+            return Answer(None, confidence, _compose.outside(context), [])
+        return Answer(None, confidence, _compose.declined(closest, context), [topic.id for topic in closest])
 
     def _kept(self, answer: Answer, question: str, kind: Kind, context: AskerContext) -> Answer:
         """The answer with the id its rating buttons carry, once the question is kept for review."""

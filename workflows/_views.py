@@ -37,7 +37,8 @@ def migration_status(row: Migration, pending_approval_id: int | None) -> Migrati
     )
 
 
-def todo_entry(item: TodoItem, row: Migration) -> TodoEntry:
+def todo_entry(item: TodoItem, row: Migration, email: str) -> TodoEntry:
+    """`email`: the Azure DevOps address of the person whose list it is."""
     assert item.id is not None and row.id is not None
     return TodoEntry(
         id=item.id,
@@ -51,6 +52,7 @@ def todo_entry(item: TodoItem, row: Migration) -> TodoEntry:
         done_at=item.done_at,
         done_by=item.done_by,
         number=item.position + 1,
+        email=email,
     )
 
 

@@ -8,6 +8,7 @@ the time zone of their chat profile.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -25,7 +26,7 @@ from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
 from workflows.notices import admins_address
 from workflows.progress import Progress, read_progress
-from workflows.results import BOT, Actor, TodoEntry
+from workflows.results import BOT, Actor, MigrationStatus, TodoEntry
 from workflows.service import MigrationService
 from workflows.stages import verification
 from workflows.working_hours import after_working_days, last_working_day, next_working_moment, zone
@@ -180,21 +181,40 @@ class Tracking:
 
         False when the admins were already told today about this item: a second click pings nobody.
         """
+        about = {"title": item.title, "item_id": item.id, "key": item.key}
+        email = item.email or asker.email  # an address to write to, not a guest's #EXT# name
+        whose = (item.migration_id, item.organization, asker.name or email, email)
+        return self._tell_admins(f"help-{item.id}", whose, about, recipients)
+
+    def ask_admins(
+        self, migration: MigrationStatus, asker: Actor, email: str, question: str, recipients: Sequence[str]
+    ) -> bool:
+        """Queue the asker's own question to the admins of `migration`, once a day per question; `email` is
+        where the admins can answer them."""
+        digest = hashlib.sha256(" ".join(question.casefold().split()).encode()).hexdigest()[:16]
+        whose = (migration.id, migration.organization, asker.name or email, email)
+        key = f"question-{migration.id}-{email.casefold()}-{digest}"
+        return self._tell_admins(key, whose, {"question": question}, recipients)
+
+    def _tell_admins(
+        self, key: str, whose: tuple[int, str, str, str], about: dict[str, Any], recipients: Sequence[str]
+    ) -> bool:
+        """`whose`: the migration's id and organization, the asker's name and address."""
         now = self._now()
+        migration_id, organization, name, email = whose
         with self._database.session() as session:
             queued = [
                 enqueue(
                     session,
-                    idempotency_key=f"help-{item.id}-{now.date().isoformat()}-{recipient}",
+                    idempotency_key=f"{key}-{now.date().isoformat()}-{recipient}",
                     recipient=recipient,
                     kind=HELP_MESSAGE,
                     payload={
-                        "migration_id": item.migration_id,
-                        "organization": item.organization,
-                        "name": asker.name or asker.email,
-                        "email": asker.email,
-                        "title": item.title,
-                        "item_id": item.id,
+                        "migration_id": migration_id,
+                        "organization": organization,
+                        "name": name,
+                        "email": email,
+                        **about,
                     },
                     now=now,
                 )

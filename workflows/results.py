@@ -170,6 +170,9 @@ class TodoEntry:
     """Its place on the person's list in this migration, from 1: what they see and type (`done 2`). The
     id is the button's: a global number would start a list at "39.". 0 when unknown (a message queued
     before lists were numbered)."""
+    email: str = ""
+    """Whose item: the address Azure DevOps knows them by, one an admin can write to (in Teams a guest
+    speaks as their `#EXT#` name, which is no mailbox)."""
 
 
 @dataclass(frozen=True)

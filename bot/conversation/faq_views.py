@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
-from faq import Answer
+from faq import ASK_AN_ADMIN, Answer
 from faq.feedback import FeedbackItem
 
+ASK_ADMIN = "ask-admin"
+"""The *Ask an admin* button under an answer: it carries the question to the migration's admins."""
+_QUESTION_CARRIED = 500
+"""Characters of the question a button carries (Slack takes 2,000 in a button's value)."""
 RATE_HELPFUL = "faq-helpful"
 RATE_NOT_HELPFUL = "faq-not-helpful"
 HELPFUL, NOT_HELPFUL = "Helpful", "Not helpful"
@@ -17,23 +21,37 @@ REVIEW_WORD = "faq"
 _EXCERPT = 300
 
 
-def answer(answer: Answer) -> Outgoing:
-    """The answer; one-click topics when it is declined or only likely; Helpful / Not helpful when kept."""
+def answer(answer: Answer, *, question: str | None = None) -> Outgoing:
+    """The answer; one-click topics when it is declined or only likely; Helpful / Not helpful when kept;
+    *Ask an admin* with the `question` when the asker's migration has admins to pass it to."""
     blocks: list[Block] = [Text(answer.answer)]
     if (answer.topic is None or answer.framed) and answer.alternatives:
         blocks.append(
             Actions(tuple(Button(_label(topic), "ask", topic) for topic in answer.alternatives[:3]))
         )
+    buttons: list[Button] = []
     if answer.rating is not None:
-        blocks.append(
-            Actions(
-                (
-                    Button(HELPFUL, RATE_HELPFUL, answer.rating, "primary"),
-                    Button(NOT_HELPFUL, RATE_NOT_HELPFUL, answer.rating),
-                )
-            )
-        )
+        buttons += [
+            Button(HELPFUL, RATE_HELPFUL, answer.rating, "primary"),
+            Button(NOT_HELPFUL, RATE_NOT_HELPFUL, answer.rating),
+        ]
+    if question:
+        buttons.append(Button(ASK_AN_ADMIN, ASK_ADMIN, " ".join(question.split())[:_QUESTION_CARRIED]))
+    if buttons:
+        blocks.append(Actions(tuple(buttons)))
     return Outgoing(Message(answer.answer.split("\n", 1)[0], tuple(blocks)))
+
+
+def passed_on(organization: str, admins: Sequence[str], *, again: bool) -> Outgoing:
+    """The reply to *Ask an admin*."""
+    if again:
+        return say(f"The admins of the {organization} migration already have this question from you today.")
+    to = f" ({', '.join(admins)})" if admins else ""
+    return say(
+        f"I passed your question to the admins of the {organization} migration{to}; one of them will"
+        " answer you.",
+        private=True,
+    )
 
 
 def rated(item: FeedbackItem, helpful: bool) -> Outgoing:
@@ -43,7 +61,7 @@ def rated(item: FeedbackItem, helpful: bool) -> Outgoing:
         return say("Thanks. An admin already looked at this question.")
     return say(
         "Thanks for telling me. I passed your question on to the admins: they can point me to a better"
-        " answer. Meanwhile, ask an admin in the migration channel if it is urgent."
+        " answer. If it is urgent, ask them directly (*Ask an admin* under my answer, where there is one)."
     )
 
 
@@ -56,7 +74,7 @@ def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:
     blocks: list[Block] = [Heading(f"{count} waiting for review{where}")]
     for item in items:
         why = _why_in_review(item)
-        blocks.append(Text(f"*#{item.id}* ({why}):\n> {_excerpt(item.question)}"))
+        blocks.append(Text(f"*#{item.id}* ({why}):\n> {excerpt(item.question)}"))
         buttons = [
             Button(f"#{item.id}: {_label(topic)}", REVIEW_WORD, f"review attach {item.id} {topic}")
             for topic in item.closest[:2]
@@ -94,6 +112,6 @@ def _label(topic: str) -> str:
     return topic.replace("-", " ")
 
 
-def _excerpt(question: str) -> str:
+def excerpt(question: str) -> str:
     flat = " ".join(question.split())
     return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 3] + "..."

@@ -21,6 +21,7 @@ from bot.conversation.messages import Message, Outgoing, Text, say, tell_private
 from bot.conversation.understanding import Reading, Suggestion, read, reads_like_question, suggestions
 from bot.delivery.render import CHANNEL_PREFIX
 from faq import AskerContext, FaqAnswerer
+from faq._compose import HOW_TO_REACH_A_PERSON
 from workflows.arguments import organization_name, user_id
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
@@ -44,12 +45,12 @@ ITEM_TOPICS = {
     "recreate-pats": "regenerate-pat",
     "rename-microsoft-account": "account-picker-prompt",
     "visual-studio-subscription": "vs-subscription",
-    "accept-invitation": "historic-user",
     "ask-for-access": "email-not-found",
     "enable-directory-account": "email-not-found",
     "choose-work-account": "disconnected-users-matching-identity",
 }
-"""The FAQ topic that answers "I need help" on each kind of to-do item."""
+"""The FAQ topic that answers "I need help" on each kind of to-do item (accepting the invitation has its own
+help: by then the invitation is out, and the person needs to find it or have it sent again)."""
 _NOTIFIED_STATES = frozenset({"users_notified", "billing_checked", "completed"})
 Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
 
@@ -114,6 +115,7 @@ class Conversation:
             "check-sign-ins": self._check_sign_ins,
             "retry-failed": self._retry_failed,
             "snooze": self._snooze,
+            faq_views.ASK_ADMIN: self._ask_admin,
         }
         self._review = FaqReview(answerer, self._asker_context)
         self._handlers.update(self._review.handlers())
@@ -296,7 +298,45 @@ class Conversation:
             answer = self._answerer.explain(topic, context)
         else:
             answer = self._answerer.answer(command.text, context)
-        return [faq_views.answer(self._review.answered(actor, answer))]
+        question = command.text if context.admins else None
+        return [faq_views.answer(self._review.answered(actor, answer), question=question)]
+
+    def _ask_admin(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """*Ask an admin* under an answer: the question goes where need-help goes, with an address to write
+        back to."""
+        question = command.text.strip()
+        if not question:
+            raise WorkflowError("Ask your question first; then *Ask an admin* under my answer passes it on.")
+        try:
+            migration, inside = self._migration_of(actor, channel)
+        except WorkflowError:
+            migration, inside = None, False
+        if migration is None or not (inside or self._service.standing_of(migration.organization, actor)[0]):
+            raise WorkflowError(
+                "I don't know which migration you are part of, so I can't pass your question on."
+                f" {HOW_TO_REACH_A_PERSON}"
+            )
+        entries = newest_list(self._service.todo_list(actor))
+        email = entries[0].email if entries else actor.email
+        fresh = self._tracking.ask_admins(
+            migration, actor, email, question, self._recipients(migration, actor)
+        )
+        admins = self._admins(migration.organization, actor)
+        return [faq_views.passed_on(migration.organization, admins, again=not fresh), *self._outbox.flush()]
+
+    def _recipients(self, migration: MigrationStatus, actor: Actor) -> list[str]:
+        """Where a request for help goes: the migration's channel, or each admin when it was started from a
+        direct message."""
+        if migration.channel_id:
+            return [f"{CHANNEL_PREFIX}{migration.channel_id}"]
+        return self._service.approver_emails(migration.organization, exclude=actor)
+
+    def _admins(self, organization: str, actor: Actor) -> tuple[str, ...]:
+        """The migration's other admins' addresses to name to a person; none when Azure DevOps cannot say."""
+        try:
+            return tuple(self._service.approver_emails(organization, exclude=actor))
+        except (WorkflowError, MicrosoftError):
+            return ()
 
     def _asker_context(self, actor: Actor, channel: str | None = None) -> AskerContext:
         try:
@@ -308,6 +348,8 @@ class Conversation:
             is_admin = self._may_administer(status.organization, actor)
         except (WorkflowError, MicrosoftError):
             is_admin = False  # an answer must not depend on Azure DevOps being up
+        # someone of the migration (in its channel, on its plan) can have a question passed to its admins
+        admins = self._admins(status.organization, actor) if inside or outcome else ()
         return AskerContext(
             outcome=outcome,
             guest=guest,
@@ -315,7 +357,8 @@ class Conversation:
             organization=status.organization,
             is_admin=is_admin,
             case=_case_of(status.checks),
-            migration=status.organization if inside else None,
+            migration=status.organization if inside or admins else None,
+            admins=admins,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
@@ -362,18 +405,22 @@ class Conversation:
 
     def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         item = self._own_item(actor, command.arg(0), "need-help")
-        context = self._asker_context(actor)
-        topic = ITEM_TOPICS.get(item.key)
-        answer = (
-            self._answerer.explain(topic, context) if topic else self._answerer.answer(item.title, context)
-        )
+        if item.key == "accept-invitation":
+            text = todo_views.finding_the_invitation(item)
+        else:
+            context = self._asker_context(actor)
+            topic = ITEM_TOPICS.get(item.key)
+            found = (
+                self._answerer.explain(topic, context)
+                if topic
+                else self._answerer.answer(item.title, context)
+            )
+            text = found.answer
         migration = self._service.status(item.organization)
-        if migration.channel_id:
-            recipients = [f"{CHANNEL_PREFIX}{migration.channel_id}"]
-        else:  # started from a direct message: no channel to tell, so tell each admin
-            recipients = self._service.approver_emails(migration.organization, exclude=actor)
+        recipients = self._recipients(migration, actor)
         fresh = self._tracking.ask_for_help(item, actor, recipients)
-        told = todo_views.help_for_item(item, answer, admins_told=bool(recipients), again=not fresh)
+        admins = self._admins(item.organization, actor)
+        told = todo_views.help_for_item(item, text, admins, admins_told=bool(recipients), again=not fresh)
         return [*told, *self._outbox.flush()]
 
     # ------------------------------------------------------------ admins

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation import lists, sign_in_views
+from bot.conversation import faq_views, lists, sign_in_views
 from bot.conversation.messages import (
     Actions,
     Block,
@@ -17,7 +17,6 @@ from bot.conversation.messages import (
     Text,
     say,
 )
-from faq import Answer
 from workflows.progress import Progress, UserProgress
 from workflows.reminders import Snoozed
 from workflows.results import Actor, MarkDoneResult, TodoEntry
@@ -347,20 +346,44 @@ def marked_done(result: MarkDoneResult) -> Outgoing:
 
 
 def help_for_item(
-    item: TodoEntry, answer: Answer, admins_told: bool, *, again: bool = False
+    item: TodoEntry, answer: str, admins: Sequence[str], admins_told: bool, *, again: bool = False
 ) -> list[Outgoing]:
-    """The answer to "I need help"; `again` when the admins were already told about this item today."""
-    blocks: list[Block] = [Heading(f"Help with: {item.title}"), Text(answer.answer)]
+    """The answer to "I need help", naming the `admins` told; `again` when they already were today."""
+    blocks: list[Block] = [Heading(f"Help with: {item.title}"), Text(answer)]
+    named = f" ({', '.join(admins)})" if admins else ""
     if admins_told and again:
-        blocks.append(Text("The migration admins already know today that you need a hand with this."))
+        blocks.append(Text(f"The migration admins{named} already know today that you need a hand with this."))
     elif admins_told:
         blocks.append(
-            Text("I have also told the migration admins that you need a hand; one of them will reach out.")
+            Text(
+                f"I have also told the migration admins{named} that you need a hand; one of them will reach"
+                " out."
+            )
         )
     return [Outgoing(Message(f"Help with {item.title}", tuple(blocks), private=True))]
 
 
-def help_request(*, name: str, email: str, title: str, item_id: int) -> Message:
-    """Tells the admins that someone asked for help with an item of their list."""
-    text = f"{name} ({email}) needs help with: {title} (item {item_id})."
+def finding_the_invitation(item: TodoEntry) -> str:
+    """Help with accepting the invitation, once it was sent: where it is, and who can send it again."""
+    return (
+        f"The invitation is an email from Microsoft Invitations (invites@microsoft.com) sent to {item.email}."
+        " Search that mailbox for invites@microsoft.com, including the spam or junk folder, open the email"
+        f" and select *Accept invitation*; then sign in to https://dev.azure.com/{item.organization} as"
+        f" {item.email}. Already accepted it? Just sign in there. If the email is nowhere, the migration"
+        " admins can send it again."
+    )
+
+
+def help_request(*, name: str, email: str, title: str = "", key: str = "", question: str = "") -> Message:
+    """Tells the admins that someone needs help with an item of their list, or asks them a question."""
+    if question:
+        asked = faq_views.excerpt(question)
+        text = f"{name} ({email}) asks the migration admins: “{asked}”. Answer them at {email}."
+    else:
+        text = f"{name} ({email}) needs help with: {title}. Write to them at {email}."
+    if key == "accept-invitation":
+        text += (
+            " If they cannot find the invitation email, send it again: Microsoft Entra admin center > Users >"
+            f" All users > {email} > Overview > B2B collaboration > Resend invitation."
+        )
     return Message(text, (Text(text),))

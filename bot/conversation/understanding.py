@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.conversation.commands import USAGE_OF, USAGES, Command, parse, typed_words
-from bot.conversation.faq_views import RATE_HELPFUL, RATE_NOT_HELPFUL, RATING_OF_LABEL
+from bot.conversation.faq_views import ASK_ADMIN, RATE_HELPFUL, RATE_NOT_HELPFUL, RATING_OF_LABEL
 
 MAX_SUGGESTIONS = 3
 MIN_PREFIX = 3
@@ -93,7 +93,7 @@ QUESTION_OPENERS = frozenset(
     }
 )
 """First words of questions and sentences, never of commands."""
-TYPED_BUTTONS = frozenset({RATE_HELPFUL, RATE_NOT_HELPFUL})
+TYPED_BUTTONS = frozenset({RATE_HELPFUL, RATE_NOT_HELPFUL, ASK_ADMIN})
 """Button words that are no command in `help` but are typed where there is no button to click (the console
 shows every button as its words): `faq-not-helpful #3` rates answer 3, never a new question."""
 SENTENCE_WORDS = 3

@@ -107,8 +107,9 @@ def envelope_of(message: OutboundMessage) -> Envelope:
             rendered = todo_views.help_request(
                 name=str(payload["name"]),
                 email=str(payload["email"]),
-                title=str(payload["title"]),
-                item_id=int(payload["item_id"]),
+                title=str(payload.get("title", "")),
+                key=str(payload.get("key", "")),
+                question=str(payload.get("question", "")),
             )
         case other:
             raise ValueError(f"unknown message kind {other!r}")
@@ -179,6 +180,7 @@ def _entries(payload: dict[str, Any]) -> list[TodoEntry]:
             done_at=None,
             done_by=None,
             number=int(item.get("number", 0)),
+            email=str(payload.get("email", "")),
         )
         for item in payload["items"]
     ]

@@ -355,3 +355,24 @@ def test_the_approval_prompt_shows_who_still_has_to_accept_their_invitation_apar
         "*Invited, still to accept* (keep access once they accept the invitation, 2):"
         " erin.eng@gmail.com, frank.f@outlook.com"
     )
+
+
+def test_a_decline_names_the_admins_to_someone_of_the_migration_and_is_honest_to_a_stranger(
+    chat: Chat,
+) -> None:
+    start(chat)
+    question = "who approves my expense claim for the new laptop?"
+    carol = text_of(chat.say("carol@fabrikam.com", question, in_dm=True))  # on the plan, no list yet
+    assert (
+        " To reach a person, press Ask an admin and I pass your question to the admins of the"
+        " fabrikam-fiber migration, or write to them: dana@fabrikam.com, lee@fabrikam.com. ["
+    ) in " ".join(carol.split())
+    assert carol.endswith(f"[Ask an admin: `ask-admin {question}`]")
+    stranger = text_of(chat.say("someone@example.org", question, in_dm=True))
+    assert (
+        " (historic users) To reach a person, ask the admins running your organization's move to Microsoft"
+        " Entra ID (its owner or Project Collection Administrators). [who can connect: "
+    ) in " ".join(stranger.split())
+    assert "Ask an admin" not in stranger
+    refused = text_of(chat.say("someone@example.org", f"ask-admin {question}", in_dm=True))
+    assert refused.strip().startswith("I don't know which migration you are part of, so I can't pass your")

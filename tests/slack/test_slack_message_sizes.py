@@ -315,10 +315,10 @@ def _catalog(world: World) -> dict[str, Message]:
         "to-do list": todo_views.todo_list(items, admin),
         "marked done": todo_views.marked_done(MarkDoneResult(items[1], False, 3)),
         "help for item": todo_views.help_for_item(
-            items[1], answerer.explain("git-credential-cache", context), True
+            items[1], answerer.explain("git-credential-cache", context).answer, [admin.email], True
         ),
         "help request": todo_views.help_request(
-            name=admin.name, email=admin.email, title=items[1].title, item_id=5
+            name=admin.name, email=admin.email, title=items[1].title, key="accept-invitation"
         ),
         "billing": views.billing(
             BillingResult(False, "sub", "tenant", ("Step one.", "Step two."), planned, "No.")

@@ -123,7 +123,7 @@ def _notify_one(
     ]
     session.add_all(items)
     session.flush()
-    entries = tuple(todo_entry(item, row) for item in items)
+    entries = tuple(todo_entry(item, row, affected.email) for item in items)
     reach = affected_reach(affected)
     message = enqueue(
         session,

@@ -32,7 +32,7 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
             items = session.exec(
                 select(TodoItem).where(TodoItem.affected_user_id == user.id).order_by(col(TodoItem.position))
             ).all()
-            entries.extend(todo_entry(item, row) for item in items)
+            entries.extend(todo_entry(item, row, user.email) for item in items)
         return entries
 
 
@@ -64,7 +64,9 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
         open_items = session.exec(
             select(TodoItem).where(TodoItem.affected_user_id == user.id, col(TodoItem.done_at).is_(None))
         ).all()
-        return MarkDoneResult(item=todo_entry(item, row), already_done=already, remaining=len(open_items))
+        return MarkDoneResult(
+            item=todo_entry(item, row, user.email), already_done=already, remaining=len(open_items)
+        )
 
 
 def newest_list(entries: Sequence[TodoEntry]) -> list[TodoEntry]:

@@ -1,0 +1,103 @@
+"""A person's way to a human in Teams: help with their invitation, and their own question passed to the admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.teams.conftest import ORGANIZATION, Teams, texts
+
+DANA, LEE, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com"
+
+
+def _notified(teams: Teams) -> str:
+    """The migration connected and everyone's list sent; Erin's Teams sign-in name (her guest `#EXT#`)."""
+    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    teams.say(DANA, f"invite {ORGANIZATION}")
+    before = len(teams.activities())
+    teams.say(DANA, f"request-approval {ORGANIZATION}")
+    teams.deliver_outbox()
+    prompt = next(
+        e
+        for e in teams.activities()[before:]
+        if e["conversation"]["conversationType"] == "channel" and "refresh" in e["attachments"][0]["content"]
+    )
+    assert teams.click(LEE, prompt["id"], "Approve").status_code == 200
+    teams.deliver_outbox()
+    tenant_id = str(teams.runtime.sandbox.state()["tenant"]["id"])  # type: ignore[union-attr]
+    httpx.post(
+        f"{teams.url}/_sandbox/connect", json={"organization": ORGANIZATION, "tenantId": tenant_id}
+    ).raise_for_status()
+    teams.watch()
+    teams.say(DANA, f"notify {ORGANIZATION}")
+    teams.deliver_outbox()
+    users = teams.runtime.sandbox.state()["tenant"]["users"]  # type: ignore[union-attr]
+    return next(str(user["userPrincipalName"]) for user in users if user.get("mail") == ERIN)
+
+
+def _channel_since(teams: Teams, before: int) -> list[str]:
+    """What the channel's new cards say."""
+    return [
+        " ".join(texts({"attachments": [e["attachments"][0]["content"]]}).split())
+        for e in teams.activities()[before:]
+        if e["conversation"]["conversationType"] == "channel"
+    ]
+
+
+def _answer_card(clicked: httpx.Response) -> dict[str, Any]:
+    assert clicked.status_code == 200, clicked.text
+    return dict(clicked.json()["body"]["value"])
+
+
+def test_help_with_the_invitation_says_where_it_is_and_the_admins_get_an_address(teams: Teams) -> None:
+    erin = _notified(teams)
+    assert "#EXT#" in erin
+    (todo,) = [e for e in teams.personal(erin) if "to-do list" in texts(e).lower()]
+    before = len(teams.activities())
+    helped = " ".join(
+        texts({"attachments": [_answer_card(teams.click(erin, todo["id"], "I need help"))]}).split()
+    )
+    assert helped.startswith(
+        "Help with: Accept the invitation to the directory The invitation is an email from Microsoft"
+        " Invitations (invites@microsoft.com) sent to erin.eng@gmail.com. Search that mailbox for"
+        " invites@microsoft.com, including the spam or junk folder"
+    )
+    assert "before connecting" not in helped and "you will be invited" not in helped
+    assert helped.endswith(
+        "I have also told the migration admins (dana@fabrikam.com, lee@fabrikam.com) that you need a hand;"
+        " one of them will reach out."
+    )
+    teams.deliver_outbox()
+    assert _channel_since(teams, before) == [
+        "Erin Eng (erin.eng@gmail.com) needs help with: Accept the invitation to the directory. Write to"
+        " them at erin.eng@gmail.com. If they cannot find the invitation email, send it again: Microsoft"
+        " Entra admin center > Users > All users > erin.eng@gmail.com > Overview > B2B collaboration >"
+        " Resend invitation."
+    ]
+
+
+def test_a_question_the_faq_cannot_answer_reaches_the_admins_with_ask_an_admin(teams: Teams) -> None:
+    erin = _notified(teams)
+    question = "who approves my expense claim for the new laptop?"
+    teams.say(erin, question, channel=False)
+    declined = [e for e in teams.personal(erin) if "don't know" in texts(e)][-1]
+    shown = " ".join(texts(declined).split())
+    assert (
+        "To reach a person, press *Ask an admin* and I pass your question to the admins of the"
+        " fabrikam-fiber migration, or write to them: dana@fabrikam.com, lee@fabrikam.com."
+    ).replace("*", "**") in shown
+    before = len(teams.activities())
+    passed = " ".join(
+        texts({"attachments": [_answer_card(teams.click(erin, declined["id"], "Ask an admin"))]}).split()
+    )
+    assert passed == (
+        "I passed your question to the admins of the fabrikam-fiber migration (dana@fabrikam.com,"
+        " lee@fabrikam.com); one of them will answer you."
+    )
+    teams.deliver_outbox()
+    assert _channel_since(teams, before) == [
+        f"Erin Eng (erin.eng@gmail.com) asks the migration admins: “{question}”. Answer them at erin.eng@gmail.com."
+    ]
+    again = teams.click(erin, declined["id"], "Ask an admin")
+    assert "already have this question from you today" in texts({"attachments": [_answer_card(again)]})
