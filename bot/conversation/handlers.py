@@ -25,6 +25,7 @@ from faq._compose import HOW_TO_REACH_A_PERSON
 from workflows.arguments import organization_name, user_id
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
+from workflows.machine import CONNECTED_UNFINISHED
 from workflows.plan import Check
 from workflows.reminders import Tracking
 from workflows.results import BOT, Actor, MigrationStatus, TodoEntry
@@ -433,7 +434,17 @@ class Conversation:
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._service.status(command.arg(0))
-        return [views.plan(self._service.plan(status.organization), status)]
+        plan = self._service.plan(status.organization)
+        if status.state not in CONNECTED_UNFINISHED | {"completed"}:
+            return [views.plan(plan, status)]
+        # the plan and its checks were made before connecting and never since: say so, not "still on MSA"
+        made = [
+            entry
+            for entry in self._service.audit_trail(status.organization)
+            if (entry.action, entry.state_after)
+            in (("approve", "connecting"), ("found_connected", "connected"))
+        ]
+        return [views.plan(plan, status, made=made[-1] if made else None)]
 
     def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.checked(self._service.recheck(command.arg(0), actor))]

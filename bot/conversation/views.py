@@ -24,6 +24,7 @@ from bot.conversation.messages import (
     Text,
     say,
 )
+from storage import AuditEntry
 from workflows import notices
 from workflows.directory import OrgUser
 from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
@@ -215,9 +216,13 @@ def checked(status: MigrationStatus) -> Outgoing:
     return Outgoing(Message(f"{status.organization}: {status.state}", _with_next(blocks, status)))
 
 
-def plan(plan: Plan, status: MigrationStatus) -> Outgoing:
-    blocks: list[Block] = [
-        Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}"),
+def plan(plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None) -> Outgoing:
+    """Once connected, the plan is the one made before: `made` is the approval (or the finding that the
+    organization was connected) it dates from, so its checks are not read as the state of things now."""
+    blocks: list[Block] = [Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}")]
+    if status.state in CONNECTED_UNFINISHED | {"completed"}:
+        blocks.append(Text(_plan_dated(made)))
+    blocks += [
         plan_views.counts_facts(plan.counts),
         plan_views.who_is_affected(Affected.of(plan)),
         *plan_views.decisions_needed(plan, status),
@@ -258,6 +263,19 @@ def account_decided(result: AccountDecision) -> Outgoing:
             " `request-approval` again."
         )
     return Outgoing(Message(lines[0], _with_next([Text(" ".join(lines))], status)))
+
+
+def _plan_dated(made: AuditEntry | None) -> str:
+    if made is not None and made.action == "found_connected":
+        when = f"made on {made.at:%Y-%m-%d}, when the organization was found already connected"
+    elif made is not None:
+        when = f"approved by {made.actor_name or made.actor_email} on {made.at:%Y-%m-%d}, before connecting"
+    else:
+        when = "made before connecting"
+    return (
+        f"*The plan {when}.* Its checks are as they stood then; `status` shows where the migration stands"
+        " now."
+    )
 
 
 def _counts_sentence(counts: dict[str, int]) -> str:

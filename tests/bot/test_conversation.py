@@ -376,3 +376,19 @@ def test_a_decline_names_the_admins_to_someone_of_the_migration_and_is_honest_to
     assert "Ask an admin" not in stranger
     refused = text_of(chat.say("someone@example.org", f"ask-admin {question}", in_dm=True))
     assert refused.strip().startswith("I don't know which migration you are part of, so I can't pass your")
+
+
+def test_the_plan_after_connecting_says_it_is_the_one_approved_before(chat: Chat) -> None:
+    before = " ".join(text_of(chat.say(DANA, f"/aad start {ORG} fabrikam.com")).split())
+    assert "before connecting" not in before
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, "notify")
+    (approved,) = [entry for entry in chat.runtime.service.audit_trail(ORG) if entry.action == "approve"]
+    shown = " ".join(text_of(chat.say(LEE, "plan")).split())
+    assert shown.startswith(
+        f"PLAN FOR {ORG.upper()} → FABRIKAM The plan approved by Lee on {approved.at:%Y-%m-%d}, before"
+        " connecting. Its checks are as they stood then; `status` shows where the migration stands now."
+    )
