@@ -52,7 +52,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
     "personal": [
         ("todo", "your own to-do list"),
         ("done", "done N: tick item N of your list off"),
-        ("snooze", "snooze N 1d|1w: remind me again in a day or a week"),
+        ("snooze", "snooze 1d|1w: remind me of my list in a day or a week"),
         ("need-help", "need-help N: stuck on item N? I answer and tell the admins"),
         ("status", "where the migration stands"),
         ("ask", "ask QUESTION: an answer from the migration FAQ"),
