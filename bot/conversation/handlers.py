@@ -20,8 +20,7 @@ from bot.conversation.faq_review import FaqReview
 from bot.conversation.messages import Message, Outgoing, Text, say, tell_privately
 from bot.conversation.understanding import Reading, Suggestion, read, reads_like_question, suggestions
 from bot.delivery.render import CHANNEL_PREFIX
-from faq import AskerContext, FaqAnswerer
-from faq._compose import HOW_TO_REACH_A_PERSON
+from faq import HOW_TO_REACH_A_PERSON, AskerContext, FaqAnswerer
 from workflows.arguments import organization_name, user_id
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
@@ -393,11 +392,11 @@ class Conversation:
         """`#ID` from a button, or the number in front of the item on the person's newest list."""
         entries = self._service.todo_list(actor)
         newest = newest_list(entries)
+        question = f"Which item? Say `{word} N` with the number on your list, or use its button."
         if raw and raw.startswith(todo_views.BY_ID):
-            by_id = _number(raw[1:], "")
+            by_id = _number(raw[1:], question)
             found = next((entry for entry in entries if entry.id == by_id), None)
         else:
-            question = f"Which item? Say `{word} N` with the number on your list, or use its button."
             number = _number(raw, question)
             found = next((entry for entry in newest if entry.number == number), None)
         if found is None:

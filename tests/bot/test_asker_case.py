@@ -73,8 +73,8 @@ def test_a_subscriber_who_keeps_his_address_is_told_the_same_by_his_list_and_the
     ivan = notified(chat)[IVAN]
     assert "Keep your Visual Studio subscription benefits" not in ivan  # no "add ivan@ as alternate"
     assert (
-        "• Your Visual Studio subscription benefits carry over: you keep signing in as ivan@fabrikam.com, so if"
-        " the subscription is assigned to that address there is nothing to do. "
+        "• Your Visual Studio subscription benefits carry over: you keep signing in as ivan@fabrikam.com, so"
+        " if the subscription is assigned to that address there is nothing to do. "
     ) in flat(ivan)
     answer = flat(text_of(chat.say(IVAN, VISUAL_STUDIO, in_dm=True)))
     assert answer.startswith(
@@ -91,8 +91,8 @@ def test_guests_hear_about_their_guest_account_never_a_work_account_they_do_not_
     for guest in (ERIN, BOB):
         answer = flat(text_of(chat.say(guest, VISUAL_STUDIO, in_dm=True)))
         assert answer.startswith(
-            f"{VISUAL_STUDIO_TITLE} You keep signing in with your own address, as a guest of the directory, so"
-            " if your subscription uses that address your benefits carry over with nothing to do. Your Visual"
+            f"{VISUAL_STUDIO_TITLE} You keep signing in with your own address, as a guest of the directory,"
+            " so if your subscription uses that address your benefits carry over with nothing to do. Your"
         ), guest
 
 

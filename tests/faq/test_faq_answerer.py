@@ -6,10 +6,16 @@ from typing import Any
 
 import pytest
 
-from faq import CONTRACT_TOPICS, AskerContext, FaqAnswerer, InMemoryUnansweredLog, default_answerer
+from faq import (
+    CONTRACT_TOPICS,
+    HOW_TO_REACH_A_PERSON,
+    AskerContext,
+    FaqAnswerer,
+    InMemoryUnansweredLog,
+    default_answerer,
+)
 from faq import answerer as answerer_module
 from faq._calibration import Calibration
-from faq._compose import HOW_TO_REACH_A_PERSON
 from faq._index import TopicIndex
 from faq._knowledge import CASES, OUTCOMES, Note, Topic, bundled_topics
 
@@ -132,8 +138,8 @@ def test_unknown_question_declines_politely_and_is_kept_for_admins(
     assert answer.topic is None and answer.link is None
     assert "don't know" in answer.answer
     assert answer.answer.endswith(  # no migration known: no button to promise, no admin to name
-        "\nTo reach a person, ask the admins running your organization's move to Microsoft Entra ID (its owner"
-        " or Project Collection Administrators)."
+        "\nTo reach a person, ask the admins running your organization's move to Microsoft Entra ID (its"
+        " owner or Project Collection Administrators)."
     )
     assert answer.score < answerer.calibration.threshold
     assert all(alternative in answerer.topics for alternative in answer.alternatives)

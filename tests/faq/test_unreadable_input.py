@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from faq import FaqAnswerer, InMemoryUnansweredLog
-from faq._compose import HOW_TO_REACH_A_PERSON
+from faq import HOW_TO_REACH_A_PERSON, FaqAnswerer, InMemoryUnansweredLog
 from faq._reading import read
 
 SEEDS = range(30)

@@ -1,4 +1,4 @@
-"""A person's way to a human in Teams: help with their invitation, and their own question passed to the admins."""
+"""A person's way to a human in Teams: help with their invitation, their own question passed to the admins."""
 
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ def test_a_question_the_faq_cannot_answer_reaches_the_admins_with_ask_an_admin(t
     )
     teams.deliver_outbox()
     assert _channel_since(teams, before) == [
-        f"Erin Eng (erin.eng@gmail.com) asks the migration admins: “{question}”. Answer them at erin.eng@gmail.com."
+        f"Erin Eng (erin.eng@gmail.com) asks the migration admins: “{question}”. Answer them at"
+        " erin.eng@gmail.com."
     ]
     again = teams.click(erin, declined["id"], "Ask an admin")
     assert "already have this question from you today" in texts({"attachments": [_answer_card(again)]})
