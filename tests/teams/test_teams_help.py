@@ -100,5 +100,11 @@ def test_a_question_the_faq_cannot_answer_reaches_the_admins_with_ask_an_admin(t
         f"Erin Eng (erin.eng@gmail.com) asks the migration admins: “{question}”. Answer them at"
         " erin.eng@gmail.com."
     ]
-    again = teams.click(erin, declined["id"], "Ask an admin")
+    teams.say(erin, question, channel=False)  # asked again, and passed on again the same day
+    declined_again = [e for e in teams.personal(erin) if "don't know" in texts(e)][-1]
+    assert declined_again["id"] != declined["id"]
+    before = len(teams.activities())
+    again = teams.click(erin, declined_again["id"], "Ask an admin")
     assert "already have this question from you today" in texts({"attachments": [_answer_card(again)]})
+    teams.deliver_outbox()
+    assert _channel_since(teams, before) == []  # nobody pinged twice
