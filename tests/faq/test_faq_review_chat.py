@@ -145,8 +145,9 @@ def test_a_declined_answer_rated_not_helpful_is_reviewed_and_answered_in_the_org
     again = [
         line.strip() for line in text_of(chat.say(ANN, "where is our help desk?", in_dm=True)).splitlines()
     ]
-    assert again[again.index("Your admins' answer") + 1 :][:2] == [
-        "Our help desk is at https://help.fabrikam.com, ext 4242.",
-        "[Helpful: `faq-helpful local-1 where is our help desk?`]  [Not helpful: `faq-not-helpful local-1"
-        " where is our help desk?`]",
-    ]  # no Microsoft page after the organization's own answer
+    answer = again[again.index("Your admins' answer") + 1 :]
+    assert " ".join(answer).startswith(  # no Microsoft page after the organization's own answer
+        "Our help desk is at https://help.fabrikam.com, ext 4242. To reach a person, press Ask an admin and I"
+        " pass your question to the admins of the fabrikam-fiber migration, or write to them:"
+        " dana@fabrikam.com, lee@fabrikam.com. [Helpful: `faq-helpful local-1 where is our help desk?`]"
+    )
