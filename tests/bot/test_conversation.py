@@ -371,8 +371,9 @@ def test_a_decline_names_the_admins_to_someone_of_the_migration_and_is_honest_to
     assert carol.endswith(f"[Ask an admin: `ask-admin {question}`]")
     stranger = text_of(chat.say("someone@example.org", question, in_dm=True))
     assert (
-        " (historic users) To reach a person, ask the admins running your organization's move to Microsoft"
-        " Entra ID (its owner or Project Collection Administrators). [who can connect: "
+        " Type `help` to see what you can do here. To reach a person, ask the admins running your"
+        " organization's move to Microsoft Entra ID (its owner or Project Collection Administrators)."
+        " [Helpful:"
     ) in " ".join(stranger.split())
     assert "Ask an admin" not in stranger
     refused = text_of(chat.say("someone@example.org", f"ask-admin {question}", in_dm=True))
