@@ -394,3 +394,25 @@ def test_the_plan_after_connecting_says_it_is_the_one_approved_before(chat: Chat
         f"PLAN FOR {ORG.upper()} → FABRIKAM The plan approved by Lee on {approved.at:%Y-%m-%d}, before"
         " connecting. Its checks are as they stood then; `status` shows where the migration stands now."
     )
+
+
+def test_help_with_accepting_the_invitation_says_where_it_is_and_who_resends_it(chat: Chat) -> None:
+    approved(chat)
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    erin = [m for m in chat.say(DANA, "notify") if m.to == DirectMessage("erin.eng@gmail.com")]
+    helped = chat.click("erin.eng@gmail.com", erin, "I need help")
+    told = " ".join(text_of(helped[:1]).split())
+    assert told.startswith(
+        "HELP WITH: ACCEPT THE INVITATION TO THE DIRECTORY The invitation is an email from Microsoft"
+        " Invitations (invites@microsoft.com) sent to erin.eng@gmail.com. Search that mailbox for"
+        " invites@microsoft.com, including the spam or junk folder"
+    )
+    assert "before connecting" not in told and "you will be invited" not in told
+    (alert,) = [m for m in helped if isinstance(m.to, Channel)]
+    assert " ".join(text_of([alert]).split()) == (
+        "Erin Eng (erin.eng@gmail.com) needs help with: Accept the invitation to the directory. Write to them"
+        " at erin.eng@gmail.com. If they cannot find the invitation email, send it again: Microsoft Entra"
+        " admin center > Users > All users > erin.eng@gmail.com > Overview > B2B collaboration > Resend"
+        " invitation."
+    )
