@@ -151,6 +151,8 @@ def _play(runtime: Runtime, out: TextIO) -> int:
 
     demo.stage("9. Done")
     say(dana, "/aad complete")
+    demo.narrate("Nobody is chased once it is complete, so the bot names who is not done yet and asks first")
+    say(dana, f"/aad complete {ORGANIZATION} confirm")
     _summary(demo)
     return 0
 

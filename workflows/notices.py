@@ -17,7 +17,16 @@ from sqlmodel import Session
 from storage import Migration
 from storage.outbox import enqueue, supersede
 from workflows._codec import encode
-from workflows.results import Actor, ApprovalRequest, ConnectionResult, DecisionResult, MigrationStatus
+from workflows.identities import Reach
+from workflows.results import (
+    Actor,
+    ApprovalRequest,
+    CalledOff,
+    ConnectionResult,
+    DecisionResult,
+    LeftBehind,
+    MigrationStatus,
+)
 
 STARTED = "migration_started"
 APPROVAL_PROMPT = "approval_prompt"
@@ -27,6 +36,8 @@ PORTAL_STEPS = "portal_steps"
 CONNECTION = "connection_notice"
 COMPLETED = "migration_completed"
 CANCELLED = "migration_cancelled"
+CALLED_OFF = "migration_called_off"
+PORTAL_WITHDRAWN = "portal_steps_withdrawn"
 KINDS = (
     STARTED,
     APPROVAL_PROMPT,
@@ -36,6 +47,8 @@ KINDS = (
     CONNECTION,
     COMPLETED,
     CANCELLED,
+    CALLED_OFF,
+    PORTAL_WITHDRAWN,
 )
 """Every notice kind: a renderer must know each one."""
 CHANNEL_PREFIX = "channel:"
@@ -44,6 +57,11 @@ CHANNEL_PREFIX = "channel:"
 def approval_thread(approval_id: int) -> str:
     """Every copy of one approval prompt shares this key: the decision updates them all."""
     return f"approval:{approval_id}"
+
+
+def portal_thread(approval_id: int) -> str:
+    """The connector's portal steps: a cancel updates them to say "do not connect"."""
+    return f"portal:{approval_id}"
 
 
 def admins_address(row: Migration) -> str:
@@ -110,6 +128,7 @@ def decision(
             "status": encode(result.status),
             "connector": encode(connector),
             "watch_seconds": watch_every.total_seconds(),
+            "updates": portal_thread(result.approval_id),
         },
     )
     _record(session, row, f"{step}-approved", admins_address(row), APPROVED, now, told)
@@ -122,13 +141,39 @@ def connection(session: Session, row: Migration, result: ConnectionResult, now: 
     _record(session, row, key, admins_address(row), CONNECTION, now, {"result": encode(result)})
 
 
-def closed(session: Session, row: Migration, status: MigrationStatus, actor: Actor, now: datetime) -> None:
-    """Completed or cancelled: the channel hears it once."""
+def closed(
+    session: Session,
+    row: Migration,
+    status: MigrationStatus,
+    actor: Actor,
+    now: datetime,
+    *,
+    left: LeftBehind | None = None,
+    told: Sequence[CalledOff] = (),
+) -> None:
+    """Completed (with who it left behind) or cancelled (with who was told it is off): the channel hears
+    it once."""
     kind = COMPLETED if status.state == "completed" else CANCELLED
     key = f"migration-{row.id}-{status.state}"
-    _record(
-        session, row, key, admins_address(row), kind, now, {"status": encode(status), "actor": encode(actor)}
-    )
+    payload = {"status": encode(status), "actor": encode(actor), "left": encode(left), "told": encode(told)}
+    _record(session, row, key, admins_address(row), kind, now, payload)
+
+
+def called_off(session: Session, row: Migration, person: CalledOff, reach: Reach, now: datetime) -> None:
+    """One person who heard of the move (announced, or invited as a guest) hears it is off, once."""
+    key = f"migration-{row.id}-called-off-{person.email.casefold()}"
+    told = {"person": encode(person), **reach.payload()}
+    _record(session, row, key, reach.recipient, CALLED_OFF, now, told)
+
+
+def portal_withdrawn(
+    session: Session, row: Migration, approval_id: int, connector: str, status: MigrationStatus, now: datetime
+) -> None:
+    """The connector's portal steps, updated to "do not connect" (never sent at all if still waiting)."""
+    thread = portal_thread(approval_id)
+    supersede(session, kinds=(PORTAL_STEPS,), thread=thread, before=now)
+    told = {"status": encode(status), "updates": thread}
+    _record(session, row, f"approval-{approval_id}-portal-withdrawn", connector, PORTAL_WITHDRAWN, now, told)
 
 
 def _record(

@@ -94,7 +94,7 @@ class Tracking:
     # -------------------------------------------------------------- reading
 
     def progress(self, organization: str | None) -> Progress:
-        return read_progress(self._database, self._service.status(organization))
+        return read_progress(self._database, self._service.status(organization, ended=True))
 
     def retry_failed(self, organization: str | None) -> int:
         """Queue again every to-do list of the migration that could not be delivered."""

@@ -189,6 +189,8 @@ class NotifiedUser:
 class NotifyResult:
     status: MigrationStatus
     users: tuple[NotifiedUser, ...]
+    listed_before: tuple[str, ...] = ()
+    """Addresses of people an earlier migration of the organization already gave this very list."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,47 @@ class RemovalResult:
     status: MigrationStatus
     message: str = ""
     """Set when the step stopped early (a rival's change, an unexpected error): what happened."""
+
+
+@dataclass(frozen=True)
+class LeftBehind:
+    """Who a migration would leave behind if it ended now: reminders stop for everyone when it does."""
+
+    people: int
+    """Everyone with a to-do list."""
+    open: tuple[str, ...] = ()
+    """Addresses of people with open items who can sign in."""
+    no_way_in: tuple[str, ...] = ()
+    """Addresses of people with no directory account they can use yet (none, disabled, several)."""
+    not_signed_in: tuple[str, ...] = ()
+    """Addresses of people not seen signing in with their work account since the connection."""
+
+    @property
+    def anyone(self) -> bool:
+        return bool(self.open or self.no_way_in or self.not_signed_in)
+
+
+@dataclass(frozen=True)
+class CalledOff:
+    """Someone told about a move that is now cancelled: what they had heard, so they hear it is off."""
+
+    email: str
+    display_name: str
+    organization: str
+    tenant: str
+    reason: str
+    announced_for: str | None = None
+    """The date they were told (empty when the announcement named none); None if never announced."""
+    invited: bool = False
+    """Microsoft sent them a guest invitation for the move."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    status: MigrationStatus
+    left: LeftBehind
+    completed: bool
+    """False when people would be left behind and nobody confirmed: nothing was changed."""
 
 
 @dataclass(frozen=True)

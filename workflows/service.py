@@ -15,6 +15,7 @@ from workflows.results import (
     AnnounceResult,
     ApprovalRequest,
     BillingResult,
+    Completion,
     ConnectionResult,
     DecisionResult,
     InviteResult,
@@ -64,8 +65,9 @@ class MigrationService:
         self._ctx = Context(database, microsoft, clock, self._settings, admins)
 
     # reading
-    def status(self, organization: str | None = None) -> MigrationStatus:
-        return reading.current_status(self._ctx, organization)
+    def status(self, organization: str | None = None, *, ended: bool = False) -> MigrationStatus:
+        """The named migration, else the one in progress; with `ended`, else the newest that ended."""
+        return reading.current_status(self._ctx, organization, ended=ended)
 
     def migrations(self) -> list[MigrationStatus]:
         return reading.migrations(self._ctx)
@@ -133,8 +135,10 @@ class MigrationService:
     def check_billing(self, organization: str | None, actor: Actor) -> BillingResult:
         return billing.check_billing(self._ctx, organization, actor)
 
-    def complete(self, organization: str | None, actor: Actor) -> MigrationStatus:
-        return closing.complete(self._ctx, organization, actor)
+    def complete(self, organization: str | None, actor: Actor, *, confirmed: bool = False) -> Completion:
+        """Close the migration; while anyone would be left behind, only once `confirmed` (else nothing
+        changes and the result names them)."""
+        return closing.complete(self._ctx, organization, actor, confirmed=confirmed)
 
     def cancel(self, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
         return closing.cancel(self._ctx, organization, actor, reason)

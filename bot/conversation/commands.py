@@ -185,10 +185,12 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "complete",
-        "[ORG]",
+        "[ORG] [confirm]",
         "close the migration",
         example="complete fabrikam-fiber",
-        details="When billing is in the new directory. Reminders stop.",
+        details="When billing is in the new directory. Reminders stop, so while anyone still has open items,"
+        " no way in, or has not signed in with their work account, it names them and closes nothing until"
+        " you press *Complete anyway* or say `complete ORG confirm`.",
     ),
     Usage(
         "stale-users",
@@ -218,7 +220,9 @@ USAGES: tuple[Usage, ...] = (
         "[ORG] [REASON]",
         "cancel the migration",
         example="cancel fabrikam-fiber wrong tenant",
-        details="A reason needs the organization first, so a typo never cancels another migration.",
+        details="A reason needs the organization first, so a typo never cancels another migration; `cancel`"
+        " alone only asks which one, with a button. Everyone told about the move or invited for it hears it"
+        " is off, and whoever has the portal steps is told not to connect.",
     ),
     Usage(
         "todo",

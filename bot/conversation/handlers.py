@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.conversation import faq_views, help_views, sign_in_views, todo_views, views
+from bot.conversation import closing_views, faq_views, help_views, sign_in_views, todo_views, views
 from bot.conversation.commands import USAGE_OF, USAGES, Command, parse
 from bot.conversation.faq_review import FaqReview
 from bot.conversation.messages import Message, Outgoing, Text, say, tell_privately
@@ -374,7 +374,7 @@ class Conversation:
         return self._service.status(None), False
 
     def _status(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        status = self._service.status(command.arg(0))
+        status = self._service.status(command.arg(0), ended=True)
         report = None
         if status.state in _NOTIFIED_STATES:
             report = self._tracking.progress(status.organization)
@@ -545,14 +545,27 @@ class Conversation:
         return [views.billing(self._service.check_billing(command.arg(0), actor))]
 
     def _complete(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        status = self._service.complete(command.arg(0), actor)
-        return [*self._elsewhere(status, actor, views.completed(status)), *self._outbox.flush()]
+        """`complete [ORG [confirm]]`: while people would be left behind, it names them and asks first."""
+        organization = self._known_organization(
+            command, "completed nothing", usage=f"complete ORG [{closing_views.CONFIRM}]"
+        )
+        confirmed = command.arg(1) == closing_views.CONFIRM
+        completion = self._service.complete(organization, actor, confirmed=confirmed)
+        if not completion.completed:
+            return [closing_views.confirm_complete(completion)]
+        status = completion.status
+        done = closing_views.completed(status, completion.left)
+        return [*self._elsewhere(status, actor, done), *self._outbox.flush()]
 
     def _cancel(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        """`cancel [ORG [REASON]]`: a reason needs the organization first, so a typo never cancels another."""
+        """`cancel [ORG [REASON]]`: a reason needs the organization first, so a typo never cancels another;
+        a bare `cancel` only asks which migration, with a button that cancels it."""
         organization = self._known_organization(command, "cancelled nothing", usage="cancel ORG [reason]")
+        if organization is None:
+            return [closing_views.confirm_cancel(self._service.status(None))]
         status = self._service.cancel(organization, actor, " ".join(command.args[1:]))
-        return [*self._elsewhere(status, actor, views.cancelled(status, actor)), *self._outbox.flush()]
+        cancelled = closing_views.cancelled(status, actor)
+        return [*self._elsewhere(status, actor, cancelled), *self._outbox.flush()]
 
     @staticmethod
     def _elsewhere(status: MigrationStatus, actor: Actor, message: Message) -> list[Outgoing]:

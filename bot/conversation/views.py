@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.conversation import lists, plan_views, sign_in_views, todo_views
+from bot.conversation.closing_views import cancel_question
 from bot.conversation.messages import (
     Actions,
     Audience,
@@ -93,8 +94,9 @@ def approval_key(approval_id: int) -> str:
 
 
 def next_actions(status: MigrationStatus) -> Actions | None:
+    organization = status.organization
     buttons = tuple(
-        Button(label, word, status.organization, style)
+        Button(label, word, organization, style, cancel_question(organization) if word == "cancel" else "")
         for word in status.next_commands
         if word in _NEXT_BUTTONS and (word != "invite" or status.counts.get("invite", 0))
         for label, style in (_NEXT_BUTTONS[word],)
@@ -454,6 +456,14 @@ def queued(result: NotifyResult) -> Outgoing:
         " the progress; `progress` gives the details."
     )
     blocks: list[Block] = [Heading(f"To-do lists for {status.organization}"), Text(text)]
+    if result.listed_before:
+        had = sign_in_views.people_counted(len(result.listed_before), "has", "have")
+        blocks.append(
+            Text(
+                f"{had} their list from an earlier migration of {status.organization} already, so they"
+                f" get none again: {lists.names(result.listed_before)}."
+            )
+        )
     return Outgoing(
         Message(f"Queued {len(result.users)}, sending", _with_next(blocks, status)),
         updates=todo_views.progress_key(status.id),
@@ -492,18 +502,6 @@ def billing(result: BillingResult) -> Outgoing:
             Text("\n".join(f"{number}. {step}" for number, step in enumerate(result.steps, start=1)))
         )
     return Outgoing(Message(result.message, _with_next(blocks, result.status)))
-
-
-def completed(status: MigrationStatus) -> Message:
-    text = f"🏁 The move of {status.organization} to {status.tenant_name or status.tenant_id} is complete."
-    return Message(text, (Heading(text), plan_views.counts_facts(status.counts)))
-
-
-def cancelled(status: MigrationStatus, actor: Actor) -> Message:
-    text = (
-        f"{actor.name or actor.email} cancelled the migration of {status.organization}. Nothing more happens."
-    )
-    return Message(text, (Text(text),))
 
 
 def stale_users(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation import sign_in_views, todo_views, views
+from bot.conversation import closing_views, sign_in_views, todo_views, views
 from bot.conversation.messages import Channel, DirectMessage, Message
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
@@ -14,8 +14,10 @@ from workflows._codec import decode
 from workflows.results import (
     Actor,
     ApprovalRequest,
+    CalledOff,
     ConnectionResult,
     DecisionResult,
+    LeftBehind,
     MigrationStatus,
     TodoEntry,
 )
@@ -156,9 +158,20 @@ def _notice(kind: str, payload: dict[str, Any]) -> Message:
         case notices.CONNECTION:
             return views.connection(decode(ConnectionResult, payload["result"])).message
         case notices.COMPLETED:
-            return views.completed(decode(MigrationStatus, payload["status"]))
+            left = payload.get("left")  # absent from notices queued before it was told
+            return closing_views.completed(
+                decode(MigrationStatus, payload["status"]), decode(LeftBehind, left) if left else None
+            )
         case notices.CANCELLED:
-            return views.cancelled(decode(MigrationStatus, payload["status"]), _actor(payload["actor"]))
+            return closing_views.cancelled(
+                decode(MigrationStatus, payload["status"]),
+                _actor(payload["actor"]),
+                decode(tuple[CalledOff, ...], payload.get("told") or []),
+            )
+        case notices.CALLED_OFF:
+            return closing_views.called_off_dm(decode(CalledOff, payload["person"]))
+        case notices.PORTAL_WITHDRAWN:
+            return closing_views.portal_withdrawn(decode(MigrationStatus, payload["status"]))
     raise ValueError(f"unknown notice kind {kind!r}")
 
 

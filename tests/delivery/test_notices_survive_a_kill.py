@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.conversation import views
+from bot.conversation import closing_views, views
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.runtime import Runtime, utc_now
@@ -86,13 +87,13 @@ def lives(box: Sandbox, database_url: str, fake: FakeSlack) -> Iterator[Callable
         runtime.close()
 
 
-def killed_after(monkeypatch: pytest.MonkeyPatch, view: str) -> None:
+def killed_after(monkeypatch: pytest.MonkeyPatch, view: str, module: ModuleType = views) -> None:
     """The process dies as the conversation turns the committed step into messages."""
 
     def die(*_: object, **__: object) -> Any:
         raise ProcessKilled
 
-    monkeypatch.setattr(views, view, die)
+    monkeypatch.setattr(module, view, die)
 
 
 def died_after(step: Callable[..., Any]) -> Callable[..., Any]:
@@ -173,7 +174,7 @@ def test_a_kill_right_after_a_cancel_commits_loses_no_announcement(
     first.say(DANA, f"start {ORGANIZATION} fabrikam.com")
     assert first.deliver() == 1  # the start's summary
     with monkeypatch.context() as dying:
-        killed_after(dying, "cancelled")
+        killed_after(dying, "cancelled", closing_views)
         with pytest.raises(ProcessKilled):
             first.say(DANA, f"cancel {ORGANIZATION} wrong tenant")
     assert first.runtime.service.status(ORGANIZATION).state == "cancelled"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import faq_views, help_views, todo_views, views
+from bot.conversation import closing_views, faq_views, help_views, todo_views, views
 from bot.conversation.commands import USAGES
 from bot.conversation.messages import Attachment, Message, Outgoing, Table, say
 from bot.conversation.understanding import Suggestion
@@ -39,10 +39,13 @@ from workflows.results import (
     AnnounceResult,
     ApprovalRequest,
     BillingResult,
+    CalledOff,
+    Completion,
     ConnectionResult,
     DecisionResult,
     InvitationOutcome,
     InviteResult,
+    LeftBehind,
     MarkDoneResult,
     MigrationStatus,
     NotifiedUser,
@@ -231,6 +234,12 @@ def _catalog(world: World) -> dict[str, Message]:
         for index, user in enumerate(invitees)
     )
     stale = list(world.snapshot.users)
+    addresses = tuple(user.principal_name for user in plan.users)
+    everyone_left = LeftBehind(len(addresses), addresses, addresses, addresses)
+    called_off = tuple(
+        CalledOff(address, "x" * 200, organization, tenant.display_name, "r" * 500, "Friday 14:00", True)
+        for address in addresses
+    )
     found: dict[str, Message | Outgoing | list[Outgoing]] = {
         f"status {state}": views.status(status(world, state), report) for state in STATES
     }
@@ -265,8 +274,12 @@ def _catalog(world: World) -> dict[str, Message]:
         "other directory": notice(
             notices.CONNECTION, result=ConnectionResult("other-tenant", "x" * 36, planned, "Another one.")
         ),
-        "completed": notice(notices.COMPLETED, status=planned, actor=admin),
-        "cancelled": notice(notices.CANCELLED, status=planned, actor=admin),
+        "completed": notice(notices.COMPLETED, status=planned, actor=admin, left=everyone_left),
+        "confirm complete": closing_views.confirm_complete(Completion(planned, everyone_left, False)),
+        "confirm cancel": closing_views.confirm_cancel(planned),
+        "cancelled": notice(notices.CANCELLED, status=planned, actor=admin, told=called_off),
+        "called off": notice(notices.CALLED_OFF, person=called_off[0]),
+        "portal withdrawn": notice(notices.PORTAL_WITHDRAWN, status=planned),
         "queued": views.queued(
             NotifyResult(
                 planned,
@@ -274,6 +287,7 @@ def _catalog(world: World) -> dict[str, Message]:
                     NotifiedUser(i, u.principal_name, u.principal_name, u.outcome, (), i)
                     for i, u in enumerate(plan.users)
                 ),
+                addresses,
             )
         ),
         "announced": views.announced(

@@ -121,7 +121,9 @@ def test_billing_in_another_directory_gives_the_steps(
         id=SUBSCRIPTION_ID, tenant_id=notified.status().tenant_id
     )
     assert notified.check_billing(None, dana).ok
-    completed = notified.complete(None, dana)
+    asked = notified.complete(None, dana)  # nobody has done anything yet: it only names them
+    assert (asked.completed, asked.status.state) == (False, "billing_checked")
+    completed = notified.complete(None, dana, confirmed=True).status
     assert completed.state == "completed" and completed.next_commands == ()
 
 

@@ -45,7 +45,7 @@ def test_a_whole_migration_survives_a_restart_between_every_step(
 
     billing = make_service().check_billing(None, dana)
     assert billing.ok and billing.status.state == "billing_checked"
-    done = make_service().complete(None, dana)
+    done = make_service().complete(None, dana, confirmed=True).status
     assert done.state == "completed" and not done.active
 
     trail = make_service().audit_trail("fabrikam")

@@ -252,7 +252,7 @@ def test_reminders_stop_when_the_migration_is_completed(
 ) -> None:
     _deliver_lists(tracking, database)
     assert notified.check_billing(None, dana).ok
-    notified.complete(None, dana)
+    notified.complete(None, dana, confirmed=True)
     clock.advance(days=7)
     assert tracking.tick() == 0
     assert _queued(database, "todo_reminder") == []

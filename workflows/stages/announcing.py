@@ -20,6 +20,8 @@ from workflows.stages.invited import as_invited, sent_invitations
 from workflows.stages.unit import Context, audit, find, status
 from workflows.todo import advance_notice
 
+ANNOUNCEMENT = "advance_notice"
+"""The outbox kind of each person's advance notice: a cancel tells those it reached that it is off."""
 _ANNOUNCE_STATES = frozenset({"planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"})
 _WHEN_LIMIT = 200
 
@@ -65,7 +67,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                     session,
                     idempotency_key=keys[user.id],
                     recipient=reach.recipient,
-                    kind="advance_notice",
+                    kind=ANNOUNCEMENT,
                     payload={
                         **reach.payload(),
                         "migration_id": row.id,

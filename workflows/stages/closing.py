@@ -1,31 +1,158 @@
-"""Ending a migration: complete it once everything is done, or cancel it before the connection."""
+"""Ending a migration: complete it once everything is done, or cancel it before the connection.
+
+Either end stops every reminder, so neither happens behind the backs of the people it concerns:
+`complete` names who would be left behind and goes ahead only once an admin confirms it, and `cancel`
+tells whoever heard of the move (the announced, the invited, the connector holding the portal steps).
+"""
 
 from __future__ import annotations
 
-from workflows import notices
-from workflows.results import Actor, MigrationStatus
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage import AffectedUser, Approval, Migration, OutboundMessage, TodoItem
+from storage.outbox import SUPERSEDED
+from workflows import _plan_codec, notices
+from workflows.identities import Reach, planned_reach
+from workflows.results import Actor, CalledOff, Completion, LeftBehind, MigrationStatus
+from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
+from workflows.stages.invited import sent_invitations
+from workflows.stages.notifying import NO_WAY_IN_ITEMS
 from workflows.stages.unit import Context, deactivate, status, step
+from workflows.stages.verification import SIGN_IN_ITEMS
 
 
-def complete(ctx: Context, organization: str | None, actor: Actor) -> MigrationStatus:
+def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed: bool = False) -> Completion:
+    """Close the migration; while anyone would be left behind, only once `confirmed`."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "complete") as unit:
-            unit.flow.fire("complete")
+            unit.flow.require("complete", command="complete")
+            left = left_behind(session, unit.row)
+            if left.anyone and not confirmed:
+                return Completion(status(session, unit.row), left, completed=False)
+            unit.flow.fire(
+                "complete",
+                details={
+                    "open": len(left.open),
+                    "no_way_in": len(left.no_way_in),
+                    "not_signed_in": len(left.not_signed_in),
+                },
+            )
             deactivate(unit)
             closed = status(session, unit.row)
-            notices.closed(session, unit.row, closed, actor, unit.flow.now)
-        return closed
+            notices.closed(session, unit.row, closed, actor, unit.flow.now, left=left)
+        return Completion(closed, left, completed=True)
+
+
+def left_behind(session: Session, row: Migration) -> LeftBehind:
+    """Who still has open items, who cannot sign in at all, and who has not been seen signing in."""
+    users = session.exec(
+        select(AffectedUser).where(AffectedUser.migration_id == row.id).order_by(col(AffectedUser.id))
+    ).all()
+    items = session.exec(
+        select(TodoItem)
+        .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
+        .where(AffectedUser.migration_id == row.id)
+    ).all()
+    by_user: dict[int, list[TodoItem]] = {}
+    for item in items:
+        by_user.setdefault(item.affected_user_id, []).append(item)
+    open_, no_way_in, not_signed_in = [], [], []
+    for user in users:
+        own = by_user.get(user.id or 0, [])
+        still_open = {item.key for item in own if item.done_at is None}
+        if still_open & NO_WAY_IN_ITEMS:
+            no_way_in.append(user.email)
+            continue
+        if still_open:
+            open_.append(user.email)
+        sign_in = [item for item in own if item.key in SIGN_IN_ITEMS]
+        if sign_in and not any(item.verified_at for item in sign_in):
+            not_signed_in.append(user.email)
+    return LeftBehind(len(users), tuple(open_), tuple(no_way_in), tuple(not_signed_in))
 
 
 def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
+    """Call the migration off; everyone who heard of it hears that, in the same transaction."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "cancel") as unit:
+            row, now = unit.row, unit.flow.now
+            connecting = row.state == "connecting"
             void_pending(unit, "the migration was cancelled")
             unit.flow.fire("cancel", details={"reason": reason})
             deactivate(unit)
-            unit.row.blocked_reason = reason or None
-            unit.row.blocked_fix = None
-            closed = status(session, unit.row)
-            notices.closed(session, unit.row, closed, actor, unit.flow.now)
+            row.blocked_reason = reason or None
+            row.blocked_fix = None
+            closed = status(session, row)
+            told = _told_of_the_move(session, row, reason)
+            for person, reach in told:
+                notices.called_off(session, row, person, reach, now)
+            if connecting:
+                _withdraw_portal_steps(session, row, closed, now)
+            people = tuple(person for person, _ in told)
+            notices.closed(session, row, closed, actor, now, told=people)
         return closed
+
+
+def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tuple[CalledOff, Reach]]:
+    """Whoever an announcement may have reached or Microsoft invited; announcements still waiting to go
+    out never will."""
+    assert row.id is not None
+    tenant = row.tenant_name or row.tenant_id
+    announced: dict[str, tuple[str, Reach, str]] = {}
+    announcements = session.exec(
+        select(OutboundMessage)
+        .where(OutboundMessage.migration_id == row.id, OutboundMessage.kind == ANNOUNCEMENT)
+        .order_by(col(OutboundMessage.id))
+    ).all()
+    for message in announcements:
+        if message.status == "pending" and not message.in_flight:
+            message.status = SUPERSEDED
+            continue
+        if message.status == "failed":
+            continue  # it never reached them
+        payload = message.payload
+        also = tuple(str(address) for address in payload.get("also", ()))
+        directory_id = payload.get("directory_id")
+        reach = Reach((message.recipient, *also), str(directory_id) if directory_id else None)
+        address = str(payload["email"])
+        announced[address.casefold()] = (str(payload.get("when") or ""), reach, address)
+    plan = _plan_codec.decode(row.plan) if row.plan else None
+    invited = sent_invitations(session, row.id)
+    told: dict[str, tuple[CalledOff, Reach]] = {}
+    for user in plan.users if plan else ():
+        address = (user.mail_address or user.principal_name).strip()
+        heard = announced.pop(address.casefold(), None)
+        if heard is None and user.id not in invited:
+            continue
+        reach = heard[1] if heard else planned_reach(user, connected=False)
+        when = heard[0] if heard else None
+        told[address.casefold()] = (
+            CalledOff(address, user.display_name, row.organization, tenant, reason, when, user.id in invited),
+            reach,
+        )
+    for key, (when, reach, address) in announced.items():  # announced, then gone from a newer plan
+        told.setdefault(key, (CalledOff(address, "", row.organization, tenant, reason, when), reach))
+    return list(told.values())
+
+
+def _withdraw_portal_steps(session: Session, row: Migration, closed: MigrationStatus, now: datetime) -> None:
+    """The connector holding the portal steps of the approved request reads "do not connect" there."""
+    approval = session.exec(
+        select(Approval)
+        .where(Approval.migration_id == row.id, Approval.status == "approved")
+        .order_by(col(Approval.id).desc())
+    ).first()
+    if approval is None or approval.id is None:
+        return
+    steps = session.exec(
+        select(OutboundMessage).where(
+            OutboundMessage.migration_id == row.id,
+            OutboundMessage.kind == notices.PORTAL_STEPS,
+            OutboundMessage.idempotency_key == f"approval-{approval.id}-portal-steps",
+        )
+    ).first()
+    if steps is not None:
+        notices.portal_withdrawn(session, row, approval.id, steps.recipient, closed, now)

@@ -8,7 +8,9 @@ invitation after connecting, or an account made since): the directory, read agai
 
 from __future__ import annotations
 
-from storage import AffectedUser, TodoItem
+from sqlmodel import Session, col, func, select
+
+from storage import AffectedUser, Migration, TodoItem
 from storage.outbox import enqueue
 from workflows import _plan_codec
 from workflows._views import item_payload, todo_entry
@@ -20,6 +22,9 @@ from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, sent_invitations
 from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items, todo_notes
+
+NO_WAY_IN_ITEMS = frozenset({"ask-for-access", "enable-directory-account", "choose-work-account"})
+"""Items that, open, mean the person has no directory account they can sign in with yet."""
 
 
 def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult:
@@ -41,18 +46,50 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
             directory = {user.id: user for user in snapshot.directory_users}
             assert row.id is not None
             invited = sent_invitations(session, row.id)
-            notified = [
-                _notify_one(
-                    unit,
-                    *_as_now(user, today.get(user.id), invited),
-                    org_users.get(user.id),
-                    snapshot.tenant,
-                    invited.get(user.id),
-                    directory,
+            listed = _listed_before(session, row)
+            notified, already = [], []
+            for user in plan.users:
+                now_user, after_connecting = _as_now(user, today.get(user.id), invited)
+                if user.id in listed and not (listed[user.id] and _has_a_way_in(now_user, invited)):
+                    already.append((user.mail_address or user.principal_name).strip())
+                    continue
+                notified.append(
+                    _notify_one(
+                        unit,
+                        now_user,
+                        after_connecting,
+                        org_users.get(user.id),
+                        snapshot.tenant,
+                        invited.get(user.id),
+                        directory,
+                    )
                 )
-                for user in plan.users
-            ]
-        return NotifyResult(status=status(session, row), users=tuple(notified))
+        return NotifyResult(status(session, row), tuple(notified), tuple(already))
+
+
+def _listed_before(session: Session, row: Migration) -> dict[str, bool]:
+    """Everyone an earlier migration of this organization to this directory gave a list, and whether it
+    left them with no way in: they get a second list only once they have one, never the same again."""
+    earlier = session.exec(
+        select(AffectedUser.entitlement_id, TodoItem.key)
+        .join(Migration, col(Migration.id) == AffectedUser.migration_id)
+        .join(TodoItem, col(TodoItem.affected_user_id) == AffectedUser.id)
+        .where(
+            func.lower(Migration.organization) == row.organization.casefold(),
+            Migration.tenant_id == row.tenant_id,
+            Migration.id != row.id,
+        )
+    ).all()
+    listed: dict[str, bool] = {}
+    for entitlement, key in earlier:
+        listed[entitlement] = listed.get(entitlement, False) or key in NO_WAY_IN_ITEMS
+    return listed
+
+
+def _has_a_way_in(user: PlannedUser, invited: dict[str, str]) -> bool:
+    if user.outcome == "invite":
+        return user.id in invited
+    return user.outcome in ("auto", "map")
 
 
 def todo_list_key(migration_id: int, entitlement_id: str) -> str:

@@ -13,12 +13,13 @@ from workflows.plan import Plan
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.approval_lapse import expire_lapsed
 from workflows.stages.invited import as_invited, sent_invitations
-from workflows.stages.unit import Context, find, status
+from workflows.stages.unit import Context, find, find_or_latest, status
 
 
-def current_status(ctx: Context, organization: str | None = None) -> MigrationStatus:
+def current_status(ctx: Context, organization: str | None = None, *, ended: bool = False) -> MigrationStatus:
+    """The named migration, else the one in progress; with `ended`, else the newest that ended."""
     with ctx.database.session() as session:
-        row = find(session, organization)
+        row = find_or_latest(session, organization) if ended else find(session, organization)
         expire_lapsed(ctx, session, row.id)
         return status(session, row)
 

@@ -245,6 +245,16 @@ def find(session: Session, organization: str | None) -> Migration:
     )
 
 
+def find_or_latest(session: Session, organization: str | None) -> Migration:
+    """`find`, but with nothing in progress and no name given, the newest migration, ended or not: what
+    a completed migration left open stays in view."""
+    if (organization is None or not organization.strip()) and not active(session):
+        latest = session.exec(select(Migration).order_by(col(Migration.id).desc())).first()
+        if latest is not None:
+            return latest
+    return find(session, organization)
+
+
 def active(session: Session, organization_key: str | None = None) -> Sequence[Migration]:
     query = select(Migration).join(ActiveMigration, col(ActiveMigration.migration_id) == Migration.id)
     if organization_key is not None:
@@ -263,8 +273,8 @@ def deactivate(unit: Unit) -> None:
 def organization_name(ctx: Context, organization: str | None) -> str:
     if organization is not None and organization.strip():
         return organization.strip()
-    with ctx.database.session() as session:
-        return find(session, None).organization
+    with ctx.database.session() as session:  # the admins of an ended migration still read it
+        return find_or_latest(session, None).organization
 
 
 def status(session: Session, row: Migration) -> MigrationStatus:

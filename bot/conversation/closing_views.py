@@ -1,0 +1,152 @@
+"""Ending a migration in words: who `complete` would leave behind, the confirmations both ends ask
+for, and what the channel, the people told of the move and the connector hear once it has ended."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversation import lists, plan_views
+from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from bot.conversation.sign_in_views import people_counted
+from workflows.results import Actor, CalledOff, Completion, LeftBehind, MigrationStatus
+
+CONFIRM = "confirm"
+"""The word after `complete ORG` that closes a migration although people would be left behind."""
+
+
+def _target(status: MigrationStatus) -> str:
+    return status.tenant_name or status.tenant_id
+
+
+def left_behind_lines(left: LeftBehind) -> list[str]:
+    """One line per way a person can be left behind, each naming them."""
+    lines = []
+    if left.no_way_in:
+        who = people_counted(len(left.no_way_in), "has", "have")
+        lines.append(
+            f"• {who} no way in yet (no directory account, a disabled one, or several to choose"
+            f" from): {lists.names(left.no_way_in)}"
+        )
+    if left.open:
+        who = people_counted(len(left.open), "has", "have")
+        lines.append(f"• {who} items still open: {lists.names(left.open)}")
+    if left.not_signed_in:
+        who = people_counted(len(left.not_signed_in), "has", "have")
+        lines.append(
+            f"• {who} not been seen signing in with their work account: {lists.names(left.not_signed_in)}"
+        )
+    return lines
+
+
+def confirm_complete(completion: Completion) -> Outgoing:
+    """Nothing was closed: who would be left behind, and the button (or words) that closes it anyway."""
+    status, left = completion.status, completion.left
+    organization = status.organization
+    heading = f"Not completed yet: {organization} would leave people behind"
+    blocks: list[Block] = [
+        Heading(heading),
+        Text("\n".join(left_behind_lines(left))),
+        Text(
+            "Once it is complete, nobody is reminded any more and `invite` no longer runs for it."
+            f" `progress {organization}` has everyone's details. To close it anyway, press *Complete"
+            f" anyway* or say `complete {organization} {CONFIRM}`."
+        ),
+        Actions(
+            (
+                Button(
+                    "Complete anyway",
+                    "complete",
+                    f"{organization} {CONFIRM}",
+                    "danger",
+                    f"Complete {organization}, leaving {len(_everyone(left))} of {left.people} people"
+                    " behind? Reminders stop for everyone.",
+                ),
+            )
+        ),
+    ]
+    return say(heading, *blocks, private=True)  # private: people's addresses
+
+
+def _everyone(left: LeftBehind) -> set[str]:
+    return {*left.open, *left.no_way_in, *left.not_signed_in}
+
+
+def completed(status: MigrationStatus, left: LeftBehind | None = None) -> Message:
+    text = f"🏁 The move of {status.organization} to {_target(status)} is complete."
+    blocks: list[Block] = [Heading(text), plan_views.counts_facts(status.counts)]
+    if left is not None and left.anyone:
+        blocks.append(
+            Text(
+                "Completed with people left behind; reminders have stopped:\n"
+                + "\n".join(left_behind_lines(left))
+                + f"\nTheir lists stay readable: `progress {status.organization}`."
+            )
+        )
+    return Message(text, tuple(blocks))
+
+
+def confirm_cancel(status: MigrationStatus) -> Outgoing:
+    """A bare `cancel`: which migration it would end, and the button that does."""
+    organization = status.organization
+    heading = f"Cancel the migration of {organization}?"
+    text = (
+        f"It is {status.state.replace('_', ' ')}. Cancelling ends it for good: everyone who was told"
+        " about the move, or invited for it, hears that it is off, and whoever holds the portal steps is"
+        f" told not to connect. To cancel with a reason, say `cancel {organization} REASON`."
+    )
+    button = Button(
+        f"Cancel migration of {organization}",
+        "cancel",
+        organization,
+        "danger",
+        cancel_question(organization),
+    )
+    return say(heading, Heading(heading), Text(text), Actions((button,)), private=True)
+
+
+def cancel_question(organization: str) -> str:
+    return f"Cancel the migration of {organization}? Everyone told about it hears that it is off."
+
+
+def cancelled(status: MigrationStatus, actor: Actor, told: Sequence[CalledOff] = ()) -> Message:
+    name = actor.name or actor.email
+    reason = f": {status.blocked_reason}" if status.blocked_reason else " (no reason given)"
+    text = f"{name} cancelled the migration of {status.organization}{reason}. Nothing more happens."
+    lines = [text]
+    if told:
+        lines.append(f"Told by direct message that the move is off: {lists.names([p.email for p in told])}.")
+    invited = [person.email for person in told if person.invited]
+    if invited:
+        lines.append(
+            f"Guests invited for the move stay in {_target(status)}'s directory: {lists.names(invited)}."
+            " Delete them in the Microsoft Entra admin center (Users) if they should not stay."
+        )
+    return Message(text, (Text("\n".join(lines)),))
+
+
+def called_off_dm(person: CalledOff) -> Message:
+    """To someone who was told of the move, or invited for it: it is off."""
+    heading = f"Called off: {person.organization} is not moving to {person.tenant} accounts"
+    if person.announced_for:
+        said = f"The change announced for {person.announced_for} is off."
+    elif person.announced_for is not None:
+        said = "The change you were told about is off."
+    else:
+        said = f"The move of {person.organization} to {person.tenant} accounts is off."
+    lines = [f"Hi {person.display_name or person.email},", f"{said} Keep signing in as you do today."]
+    if person.invited:
+        lines.append(f"You can ignore Microsoft's invitation to join {person.tenant}.")
+    if person.reason:
+        lines.append(f"The admins' reason: {person.reason}")
+    return Message(heading, (Heading(heading), Text("\n".join(lines))))
+
+
+def portal_withdrawn(status: MigrationStatus) -> Message:
+    """The connector's portal steps, replaced: the migration was cancelled."""
+    heading = f"Do not connect {status.organization} to {_target(status)}"
+    reason = f" ({status.blocked_reason})" if status.blocked_reason else ""
+    text = (
+        f"The migration was cancelled{reason}, so the portal steps you had are withdrawn: do not select"
+        " *Connect*. If you already did, tell the migration admins at once."
+    )
+    return Message(heading, (Heading(heading), Text(text)))

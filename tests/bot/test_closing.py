@@ -1,0 +1,163 @@
+"""Ending a migration over the console conversation: nobody is left behind without the admins knowing,
+and nobody who heard of a cancelled move is left thinking it is coming."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Text
+from tests.bot.conftest import ORG, Chat
+
+DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
+
+
+def billing_moved(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, "notify")
+    sandbox = chat.runtime.sandbox
+    assert sandbox is not None
+    subscription = chat.runtime.microsoft.organization(ORG).billing_subscription_id
+    tenant = str(sandbox.state()["tenant"]["id"])
+    httpx.post(
+        f"{sandbox.url}/_sandbox/subscription", json={"subscriptionId": subscription, "tenantId": tenant}
+    ).raise_for_status()
+    chat.say(DANA, "check-billing")
+    assert chat.state() == "billing_checked"
+
+
+EVERYONE_BUT_GUS_AND_HANA = (
+    "dana@fabrikam.com, lee@fabrikam.com, ann@fabrikam.com, bob.builder@outlook.com, carol@fabrikam.com,"
+    " kim@fabrikam-old.com, erin.eng@gmail.com, frank.f@outlook.com, ivan@fabrikam.com"
+)
+LEFT_BEHIND = [
+    "• 2 people have no way in yet (no directory account, a disabled one, or several to choose from):"
+    " gus@fabrikam.com, hana@contoso.com",
+    f"• 9 people have items still open: {EVERYONE_BUT_GUS_AND_HANA}",
+    f"• 9 people have not been seen signing in with their work account: {EVERYONE_BUT_GUS_AND_HANA}",
+]
+
+
+def lines_of(outgoing: list[Outgoing]) -> list[str]:
+    """The headings and the lines of text of the messages, unwrapped, as each platform gets them."""
+    lines: list[str] = []
+    for message in outgoing:
+        for block in message.message.blocks:
+            if isinstance(block, Heading):
+                lines.append(block.text)
+            elif isinstance(block, Text):
+                lines.extend(block.markdown.splitlines())
+    return lines
+
+
+def test_complete_names_who_would_be_left_behind_and_waits_for_a_confirmation(chat: Chat) -> None:
+    billing_moved(chat)
+    asked = chat.say(DANA, "complete")
+    assert asked[0].message.private
+    assert lines_of(asked)[1:4] == LEFT_BEHIND
+    assert chat.state() == "billing_checked"
+    (button,) = asked[0].message.buttons
+    assert (button.label, button.value, button.style) == ("Complete anyway", f"{ORG} confirm", "danger")
+    assert button.confirm == (f"Complete {ORG}, leaving 11 of 11 people behind? Reminders stop for everyone.")
+
+    done = chat.click(DANA, asked, "Complete anyway")
+    assert chat.state() == "completed"
+    told = [message for message in done if isinstance(message.to, Channel)]
+    assert lines_of(told)[-5:] == [
+        "Completed with people left behind; reminders have stopped:",
+        *LEFT_BEHIND,
+        f"Their lists stay readable: `progress {ORG}`.",
+    ]
+
+
+def test_a_completed_migration_stays_in_view_of_status_and_progress(chat: Chat) -> None:
+    billing_moved(chat)
+    chat.say(DANA, f"complete {ORG} confirm")
+    assert chat.state() == "completed"
+    status = lines_of(chat.say(DANA, "status"))
+    assert status[0] == f"Migration of {ORG}"
+    assert "To-do lists: 0 of 11 people done, 0 of 43 items; `progress` has the details." in status
+    progress = lines_of(chat.say(DANA, "progress"))
+    assert progress[0] == f"Progress of {ORG}"
+    assert progress[1] == "0 of 11 people done; 0 of 43 items done."
+
+
+def test_a_new_migration_of_the_connected_organization_hands_out_no_second_lists(chat: Chat) -> None:
+    billing_moved(chat)
+    chat.say(DANA, f"complete {ORG} confirm")
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    assert chat.state() == "connected"
+    notified = chat.say(DANA, "notify")
+    assert not [message for message in notified if isinstance(message.to, DirectMessage)]
+    assert lines_of(notified)[2] == (
+        f"11 people have their list from an earlier migration of {ORG} already, so they get none again:"
+        f" {EVERYONE_BUT_GUS_AND_HANA.replace('ivan', 'gus@fabrikam.com, hana@contoso.com, ivan')}."
+    )
+    kim = lines_of(chat.say("kim@fabrikam.com", "todo", in_dm=True))
+    assert kim[0] == f"Your to-do list for {ORG}: 4 of 4 open"
+
+
+def in_a_week() -> str:
+    return (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+
+
+def test_a_bare_cancel_asks_first_then_everyone_told_of_the_move_hears_it_is_off(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    when = in_a_week()
+    announced = chat.say(DANA, f"announce {ORG} {when}")
+    told = {m.to.email for m in announced if isinstance(m.to, DirectMessage)}
+    assert len(told) == 11
+    chat.say(DANA, "invite")
+
+    asked = chat.say(DANA, "cancel")
+    assert chat.state() == "planned"
+    assert asked[0].message.private
+    (button,) = asked[0].message.buttons
+    assert (button.label, button.action, button.value, button.style) == (
+        f"Cancel migration of {ORG}",
+        "cancel",
+        ORG,
+        "danger",
+    )
+    assert button.confirm == f"Cancel the migration of {ORG}? Everyone told about it hears that it is off."
+
+    cancelled = chat.click(DANA, asked, "Cancel migration")
+    assert chat.state() == "cancelled"
+    dms = {m.to.email: lines_of([m]) for m in cancelled if isinstance(m.to, DirectMessage)}
+    assert set(dms) == told
+    assert dms["ann@fabrikam.com"] == [
+        f"Called off: {ORG} is not moving to Fabrikam accounts",
+        "Hi Ann (MSA email = work email),",
+        f"The change announced for {when} is off. Keep signing in as you do today.",
+    ]
+    assert dms["erin.eng@gmail.com"][-1] == "You can ignore Microsoft's invitation to join Fabrikam."
+    channel = lines_of([m for m in cancelled if isinstance(m.to, Channel)])
+    assert channel[0] == f"Dana cancelled the migration of {ORG} (no reason given). Nothing more happens."
+    assert channel[2] == (
+        "Guests invited for the move stay in Fabrikam's directory: erin.eng@gmail.com, frank.f@outlook.com."
+        " Delete them in the Microsoft Entra admin center (Users) if they should not stay."
+    )
+
+
+def test_cancelling_after_the_approval_tells_the_connector_not_to_connect(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, "invite")
+    approved = chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    (steps,) = [m for m in approved if m.to == DirectMessage(LEE)]
+    assert steps.message.summary.startswith("Your steps to connect")
+
+    cancelled = chat.say(DANA, f"cancel {ORG} budget freeze")
+    (withdrawn,) = [m for m in cancelled if m.to == DirectMessage(LEE)]
+    assert withdrawn.updates == steps.updates is not None
+    assert lines_of([withdrawn]) == [
+        f"Do not connect {ORG} to Fabrikam",
+        "The migration was cancelled (budget freeze), so the portal steps you had are withdrawn: do not"
+        " select *Connect*. If you already did, tell the migration admins at once.",
+    ]
+    channel = lines_of([m for m in cancelled if isinstance(m.to, Channel)])
+    assert channel[0] == f"Dana cancelled the migration of {ORG}: budget freeze. Nothing more happens."

@@ -1,0 +1,65 @@
+"""Ending a migration: `complete` goes ahead at once only when nobody is left behind; a later migration of
+the connected organization gives a list only to whoever has none, or had no way in and has one now."""
+
+from __future__ import annotations
+
+from tests.workflows.fakes import SUBSCRIPTION_ID, FakeClock, FakeMicrosoft, connect_and_notify
+from workflows.directory import Subscription
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+
+def _billing_moved(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor) -> None:
+    connect_and_notify(service, microsoft, dana, lee)
+    tenant = service.status().tenant_id
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=tenant)
+    assert service.check_billing(None, dana).ok
+
+
+def test_complete_goes_ahead_at_once_when_everyone_signed_in_and_ticked_everything(
+    service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    _billing_moved(service, microsoft, dana, lee)
+    clock.advance(minutes=5)
+    for user in microsoft.users:
+        microsoft.sign_in(user.id, clock.now)
+    service.check_sign_ins(None)
+    waiting = service.complete(None, dana)
+    assert (waiting.completed, waiting.status.state) == (False, "billing_checked")
+    assert waiting.left.not_signed_in == ()
+    assert waiting.left.open == (
+        "dana@fabrikam.com",
+        "lee@fabrikam.com",
+        "ann@fabrikam.com",
+        "bob@outlook.com",
+        "cy@gmail.com",
+    )
+    for user in microsoft.users:
+        person = Actor(f"U-{user.id}", user.mail_address, user.display_name)
+        for entry in service.todo_list(person):
+            if entry.done_at is None:
+                service.mark_done(entry.id, person)
+    done = service.complete(None, dana)
+    assert (done.completed, done.status.state, done.left.anyone) == (True, "completed", False)
+
+
+def test_a_later_migration_lists_only_who_had_no_way_in_and_has_one_now(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)  # bob and cy are never invited: no way in
+    _billing_moved(service, microsoft, dana, lee)
+    assert service.complete(None, dana, confirmed=True).completed
+    microsoft.add_directory_user("bob@outlook.com")
+    again = service.start("fabrikam", "fabrikam.com", dana)
+    assert again.state == "connected"
+    notified = service.notify(None, dana)
+    assert [user.email for user in notified.users] == ["bob@outlook.com"]
+    assert notified.listed_before == (
+        "dana@fabrikam.com",
+        "lee@fabrikam.com",
+        "ann@fabrikam.com",
+        "cy@gmail.com",
+    )
+    assert [entry.key for entry in service.todo_list("ann@fabrikam.com")].count("sign-in-work-account") == 1
