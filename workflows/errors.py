@@ -1,4 +1,4 @@
-"""The three ways a workflow command is refused; every message is fit to show in chat as is."""
+"""The ways a workflow command is refused; every message is fit to show in chat as is."""
 
 from __future__ import annotations
 
@@ -13,3 +13,13 @@ class ConflictError(WorkflowError):
 
 class PermissionDenied(WorkflowError):
     """The actor may not do this (for example approving their own request)."""
+
+
+class NotInvitedYet(WorkflowError):
+    """Approval was requested while people the plan says to invite never were: connecting now would cut
+    them off. `people` are their addresses; asking again with `anyway` goes ahead."""
+
+    def __init__(self, message: str, organization: str, people: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.organization = organization
+        self.people = people

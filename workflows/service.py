@@ -119,8 +119,12 @@ class MigrationService:
         return removal.remove_users(self._ctx, organization, user_ids, actor)
 
     # approval and connecting
-    def request_approval(self, organization: str | None, actor: Actor) -> ApprovalRequest:
-        return approval.request_approval(self._ctx, organization, actor)
+    def request_approval(
+        self, organization: str | None, actor: Actor, *, anyway: bool = False
+    ) -> ApprovalRequest:
+        """Ask for approval; refused with `NotInvitedYet` while people to invite never were, unless
+        `anyway`."""
+        return approval.request_approval(self._ctx, organization, actor, anyway=anyway)
 
     def decide(self, approval_id: int, actor: Actor, approve: bool, reason: str = "") -> DecisionResult:
         return approval.decide(self._ctx, approval_id, actor, approve, reason)

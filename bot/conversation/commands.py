@@ -119,11 +119,12 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "request-approval",
-        "[ORG]",
+        "[ORG] [anyway]",
         "ask another admin to approve connecting",
         example="request-approval fabrikam-fiber",
         details="Posts Approve / Reject here and to the other admins by direct message. The approval is"
-        " bound to the current plan: any change voids it.",
+        " bound to the current plan: any change voids it. While people the plan says to invite have no"
+        " invitation it asks nothing and offers *Invite missing users*; `anyway` asks all the same.",
     ),
     Usage(
         "approve",

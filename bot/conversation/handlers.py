@@ -23,7 +23,7 @@ from bot.delivery.render import CHANNEL_PREFIX
 from faq import HOW_TO_REACH_A_PERSON, AskerContext, FaqAnswerer
 from workflows.arguments import organization_name, user_id
 from workflows.directory import MicrosoftError, OrgUser
-from workflows.errors import PermissionDenied, WorkflowError
+from workflows.errors import NotInvitedYet, PermissionDenied, WorkflowError
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.plan import Check
 from workflows.reminders import Tracking
@@ -455,7 +455,16 @@ class Conversation:
         return [views.invited(self._service.invite(command.arg(0), actor))]
 
     def _request_approval(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        request = self._service.request_approval(command.arg(0), actor)
+        """`request-approval [ORG [anyway]]`: refused, with *Invite missing users*, while people the plan
+        says to invite never were; `anyway` asks all the same."""
+        organization = self._known_organization(
+            command, "requested nothing", usage=f"request-approval ORG [{views.ANYWAY}]"
+        )
+        anyway = command.arg(1) == views.ANYWAY
+        try:
+            request = self._service.request_approval(organization, actor, anyway=anyway)
+        except NotInvitedYet as refused:
+            return [views.not_invited_yet(refused)]
         return [
             say(f"Approval requested (#{request.approval_id}); the other admins have the prompt."),
             *self._outbox.flush(),  # the prompt's copies, recorded with the request

@@ -28,6 +28,7 @@ from bot.conversation.messages import (
 from storage import AuditEntry
 from workflows import notices
 from workflows.directory import OrgUser
+from workflows.errors import NotInvitedYet
 from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
 from workflows.plan import Check, Plan
 from workflows.progress import Progress
@@ -324,6 +325,27 @@ def invited(result: InviteResult) -> Outgoing:
             )
         )
     return Outgoing(Message(result.message, _with_next(blocks, result.status)))
+
+
+ANYWAY = "anyway"
+"""The word after `request-approval ORG` that asks although people to invite never were."""
+
+
+def not_invited_yet(refused: NotInvitedYet) -> Outgoing:
+    """No request: who would be cut off, the step Microsoft puts first, and the way past it."""
+    organization = refused.organization
+    count = plan_views.people(len(refused.people))
+    buttons = (
+        Button("Invite missing users", "invite", organization, "primary"),
+        Button(
+            "Request approval anyway",
+            "request-approval",
+            f"{organization} {ANYWAY}",
+            "danger",
+            f"Request approval for {organization} although {count} lose access when it connects?",
+        ),
+    )
+    return say(str(refused), Text(str(refused)), Actions(buttons), private=True)
 
 
 def approval_prompt(request: ApprovalRequest) -> Message:

@@ -161,3 +161,34 @@ def test_cancelling_after_the_approval_tells_the_connector_not_to_connect(chat: 
     ]
     channel = lines_of([m for m in cancelled if isinstance(m.to, Channel)])
     assert channel[0] == f"Dana cancelled the migration of {ORG}: budget freeze. Nothing more happens."
+
+
+def test_approval_waits_for_the_invitations_microsoft_puts_before_connecting(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    refused = chat.say(DANA, "request-approval")
+    assert chat.state() == "planned"
+    assert refused[0].message.private
+    assert lines_of(refused) == [
+        "2 people have no directory account and no invitation to one, so connecting would cut them off:"
+        " erin.eng@gmail.com, frank.f@outlook.com. Microsoft's procedure puts everyone in the directory"
+        f" before connecting: run `invite` first. To connect without them, say `request-approval {ORG}"
+        " anyway`."
+    ]
+    invite, anyway = refused[0].message.buttons
+    assert (invite.label, invite.action, invite.value) == ("Invite missing users", "invite", ORG)
+    assert (anyway.value, anyway.style) == (f"{ORG} anyway", "danger")
+
+    chat.click(DANA, refused, "Invite missing users")
+    prompt = chat.say(DANA, "request-approval")
+    assert chat.state() == "awaiting_approval"
+    assert prompt[0].message.summary == "Approval requested (#1); the other admins have the prompt."
+
+
+def test_asked_anyway_the_approval_prompt_names_who_connecting_cuts_off(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    refused = chat.say(DANA, "request-approval")
+    prompt = chat.click(DANA, refused, "Request approval anyway")
+    assert chat.state() == "awaiting_approval"
+    assert "*Will lose access unless invited* (2): erin.eng@gmail.com, frank.f@outlook.com" in lines_of(
+        prompt
+    )

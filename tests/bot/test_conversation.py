@@ -69,7 +69,7 @@ def test_a_command_out_of_order_says_where_the_migration_is_and_what_comes_next(
 
 def test_the_requester_cannot_approve_but_another_admin_can(chat: Chat) -> None:
     start(chat)
-    prompt = chat.say(DANA, "request-approval")
+    prompt = chat.say(DANA, f"request-approval {ORG} anyway")
     copies = [message for message in prompt if message.updates]
     assert {type(message.to) for message in copies} == {Channel, DirectMessage}
     assert [m.to.email for m in copies if isinstance(m.to, DirectMessage)] == [LEE]

@@ -16,7 +16,7 @@ def _raw(outgoing: list[Outgoing]) -> str:
 
 def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat) -> None:
     chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")  # nobody invited first
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")  # nobody invited first
     chat.portal_connect()
     chat.runtime.conversation.watch()
     lists = {m.to.email: text_of([m]) for m in chat.say(DANA, "notify") if isinstance(m.to, DirectMessage)}

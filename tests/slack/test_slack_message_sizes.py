@@ -29,6 +29,7 @@ from tests.fakes.slack_limits import problems
 from workflows import notices
 from workflows._codec import encode
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
+from workflows.errors import NotInvitedYet
 from workflows.machine import STATES, next_commands
 from workflows.plan import Check, Plan, build_plan
 from workflows.progress import ItemProgress, Progress, UserProgress
@@ -277,6 +278,7 @@ def _catalog(world: World) -> dict[str, Message]:
         "completed": notice(notices.COMPLETED, status=planned, actor=admin, left=everyone_left),
         "confirm complete": closing_views.confirm_complete(Completion(planned, everyone_left, False)),
         "confirm cancel": closing_views.confirm_cancel(planned),
+        "not invited yet": views.not_invited_yet(NotInvitedYet("n" * 2000, organization, addresses)),
         "cancelled": notice(notices.CANCELLED, status=planned, actor=admin, told=called_off),
         "called off": notice(notices.CALLED_OFF, person=called_off[0]),
         "portal withdrawn": notice(notices.PORTAL_WITHDRAWN, status=planned),

@@ -241,7 +241,7 @@ def connect_and_notify(
 ) -> None:
     """Approval by another admin, the portal step, the watch seeing it, `notify`: where the tests of life
     after connecting begin."""
-    request = service.request_approval(None, requester)
+    request = service.request_approval(None, requester, anyway=True)
     service.decide(request.approval_id, approver, approve=True)
     microsoft.connect(service.status().tenant_id)
     service.check_connection()

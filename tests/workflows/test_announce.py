@@ -130,7 +130,7 @@ def test_announcing_after_the_change_is_refused_with_what_comes_next(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, dana)
+    request = service.request_approval(None, dana, anyway=True)
     service.decide(request.approval_id, lee, approve=True)
     microsoft.connect(service.status().tenant_id)
     service.check_connection()

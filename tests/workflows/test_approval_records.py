@@ -47,7 +47,7 @@ def _trail(service: MigrationService, last: int) -> list[tuple[str, str | None, 
 @pytest.fixture
 def requested(service: MigrationService, dana: Actor) -> int:
     service.start("fabrikam", "fabrikam.com", dana)
-    return service.request_approval(None, dana).approval_id
+    return service.request_approval(None, dana, anyway=True).approval_id
 
 
 def test_a_request_is_stored_bound_to_the_plan_and_audited(
@@ -72,7 +72,7 @@ def test_a_request_is_stored_bound_to_the_plan_and_audited(
         None,
     )
     assert _trail(service, 1) == [
-        (DANA, "planned", "awaiting_approval", "request_approval", {"fingerprint": fingerprint})
+        (DANA, "planned", "awaiting_approval", "request_approval", {"fingerprint": fingerprint, "anyway": True})
     ]
 
 
@@ -115,7 +115,7 @@ def test_a_rejection_is_recorded_with_its_reason(
             {"approval_id": requested, "reason": "After the holidays"},
         )
     ]
-    without_reason = service.request_approval(None, Actor(id="U-DANA", email=DANA, name="Dana"))
+    without_reason = service.request_approval(None, Actor(id="U-DANA", email=DANA, name="Dana"), anyway=True)
     assert service.decide(without_reason.approval_id, lee, approve=False).message == "Lee rejected the plan."
 
 
@@ -125,7 +125,7 @@ def test_an_approval_short_of_approvers_is_recorded_and_waits(
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
     service = make_service(approvers_required=2)
     service.start("fabrikam", "fabrikam.com", dana)
-    approval_id = service.request_approval(None, dana).approval_id
+    approval_id = service.request_approval(None, dana, anyway=True).approval_id
     first = service.decide(approval_id, lee, approve=True)
     assert (first.outcome, first.message, first.approvals) == (
         "recorded",
@@ -351,7 +351,7 @@ def test_exactly_enough_other_admins_may_request(
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
     service = make_service(approvers_required=2)
     service.start("fabrikam", "fabrikam.com", dana)
-    assert service.request_approval(None, dana).approvers_required == 2
+    assert service.request_approval(None, dana, anyway=True).approvers_required == 2
 
 
 def test_the_approval_names_its_organization_in_any_status(
@@ -383,7 +383,7 @@ def test_an_approver_who_may_not_connect_hands_the_portal_step_to_the_requester_
 ) -> None:
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
     service.start("fabrikam", "fabrikam.com", lee)
-    request = service.request_approval(None, dana)
+    request = service.request_approval(None, dana, anyway=True)
     result = service.decide(request.approval_id, PAT, approve=True)
     assert result.connector == dana
     assert result.connector_reason == (
@@ -404,7 +404,7 @@ def test_an_approver_without_a_name_is_called_by_their_email_or_the_approver(
 ) -> None:
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, dana)
+    request = service.request_approval(None, dana, anyway=True)
     result = service.decide(request.approval_id, approver, approve=True)
     assert result.connector == dana
     assert result.connector_reason.startswith(f"{named} cannot make the connection (")
@@ -464,7 +464,7 @@ def test_an_approver_may_not_decide_twice_under_any_of_their_identities(
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
     service = make_service(approvers_required=2)
     service.start("fabrikam", "fabrikam.com", dana)
-    approval_id = service.request_approval(None, dana).approval_id
+    approval_id = service.request_approval(None, dana, anyway=True).approval_id
     service.decide(approval_id, lee, approve=True)
     for same in (
         Actor(id="U-LEE", email="lee.new@fabrikam.com", name="Lee"),
@@ -479,7 +479,7 @@ def test_only_an_approval_names_a_connector(
     service: MigrationService, clock: FakeClock, requested: int, dana: Actor, lee: Actor
 ) -> None:
     rejected = service.decide(requested, lee, approve=False)
-    again = service.request_approval(None, dana).approval_id
+    again = service.request_approval(None, dana, anyway=True).approval_id
     clock.advance(hours=25)
     expired = service.decide(again, lee, approve=True)
     for result in (rejected, expired):
@@ -495,7 +495,7 @@ def test_the_request_tells_where_and_what_it_is_about(
         for sub, subscription in microsoft.subscriptions.items()
     }
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval("fabrikam", dana)
+    request = service.request_approval("fabrikam", dana, anyway=True)
     assert (request.organization, request.tenant_id, request.tenant_name) == (
         "fabrikam",
         TENANT_ID,
@@ -513,7 +513,7 @@ def test_a_request_expiring_this_very_minute_is_replaced_by_a_new_one(
     service: MigrationService, database: Database, clock: FakeClock, requested: int, dana: Actor
 ) -> None:
     clock.now = _approval(database, requested).expires_at
-    fresh = service.request_approval("fabrikam", dana)
+    fresh = service.request_approval("fabrikam", dana, anyway=True)
     assert _approval(database, requested).status == "expired"
     assert _approval(database, fresh.approval_id).status == "pending"
 

@@ -28,7 +28,7 @@ def test_the_request_carries_the_plan_summary_and_expiry(
     service: MigrationService, clock: FakeClock, dana: Actor
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval("fabrikam", dana)
+    request = service.request_approval("fabrikam", dana, anyway=True)
     assert request.plan_fingerprint == service.plan().fingerprint
     assert request.counts["invite"] == 2
     assert (request.affected.uninvited.count, request.affected.keep.count) == (2, request.counts["auto"])
@@ -55,7 +55,7 @@ def test_n_distinct_approvers_are_needed(
     microsoft.org = replace(microsoft.org, administrators=(dana.email, lee.email, PAT.email))
     service = make_service(approvers_required=2)
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, dana)
+    request = service.request_approval(None, dana, anyway=True)
     assert request.approvers_required == 2
     first = service.decide(request.approval_id, lee, approve=True)
     assert (first.outcome, first.approvals, first.status.state) == ("recorded", 1, "awaiting_approval")
@@ -161,7 +161,7 @@ def test_an_approval_is_void_when_the_connector_lost_their_admin_rights(
 ) -> None:
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
     service.start("fabrikam", "fabrikam.com", lee)
-    request = service.request_approval(None, lee)
+    request = service.request_approval(None, lee, anyway=True)
     microsoft.org = replace(microsoft.org, administrators=(DANA, PAT.email))
     result = service.decide(request.approval_id, Actor("U-DANA", DANA, "Dana"), approve=True)
     assert result.outcome == "void" and result.status.state == "blocked"
@@ -182,7 +182,7 @@ def test_an_approver_outside_the_tenant_leaves_the_portal_step_to_the_requester(
 ) -> None:
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, dana)
+    request = service.request_approval(None, dana, anyway=True)
     result = service.decide(request.approval_id, PAT, approve=True)  # an admin of the organization only
     assert result.outcome == "approved" and result.connector == dana
     assert "pat@fabrikam.com is not a user of Fabrikam" in result.connector_reason
@@ -198,7 +198,7 @@ def test_when_neither_approver_nor_requester_may_connect_the_starter_does(
     quinn = Actor("U-QUINN", "quinn@fabrikam.com", "Quinn")
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email, quinn.email))
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, PAT)
+    request = service.request_approval(None, PAT, anyway=True)
     result = service.decide(request.approval_id, quinn, approve=True)
     assert result.connector == dana
     assert "Dana, who started the migration, does" in result.connector_reason
@@ -210,7 +210,7 @@ def test_two_identities_of_one_person_are_one_approver(
     microsoft.org = replace(microsoft.org, administrators=(DANA, LEE, PAT.email))
     service = make_service(approvers_required=2)
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, dana)
+    request = service.request_approval(None, dana, anyway=True)
     service.decide(request.approval_id, lee, approve=True)
     lee_elsewhere = Actor(id="T-LEE", email="Lee@Fabrikam.com", name="Lee (Teams)")
     with pytest.raises(WorkflowError, match="already decided"):

@@ -111,7 +111,7 @@ def test_cancel_voids_the_pending_approval_and_ends_the_migration(
     service: MigrationService, clock: FakeClock, dana: Actor, lee: Actor
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, dana)
+    request = service.request_approval(None, dana, anyway=True)
     cancelled = service.cancel(None, dana, "postponed")
     assert cancelled.state == "cancelled" and not cancelled.active
     assert cancelled.pending_approval_id is None
@@ -144,7 +144,7 @@ def test_once_connected_cancel_is_refused_with_what_can_be_done(
     for state in ("connected", "inviting_after_connecting", "users_notified", "billing_checked"):
         assert "cancel" not in next_commands(state), state
     service.start("fabrikam", "fabrikam.com", dana)
-    service.decide(service.request_approval(None, dana).approval_id, lee, approve=True)
+    service.decide(service.request_approval(None, dana, anyway=True).approval_id, lee, approve=True)
     microsoft.connect(service.status().tenant_id)
     service.check_connection()
     clock.advance(minutes=5)  # not a race with the watch's confirmation: simply too late
@@ -200,7 +200,7 @@ def test_organization_names_and_approvals_resolve_without_decoding_plans(
 ) -> None:
     assert service.organizations() == [] and service.approval_organization(1) is None
     service.start("fabrikam", "fabrikam.com", dana)
-    request = service.request_approval(None, dana)
+    request = service.request_approval(None, dana, anyway=True)
     microsoft.org = microsoft.org.__class__(name="contoso", owner=dana.email, administrators=(dana.email,))
     service.start("contoso", "fabrikam.com", dana)
     assert service.organizations() == ["contoso", "fabrikam"]
@@ -219,7 +219,7 @@ def test_start_on_a_connected_migration_names_only_commands_that_fit(
     service.start("fabrikam", "fabrikam.com", dana)
     with pytest.raises(WorkflowError, match=r"Use `status fabrikam`, or `cancel` it first\."):
         service.start("fabrikam", "fabrikam.com", lee)
-    service.decide(service.request_approval(None, dana).approval_id, lee, approve=True)
+    service.decide(service.request_approval(None, dana, anyway=True).approval_id, lee, approve=True)
     microsoft.connect(service.status().tenant_id)
     service.check_connection()
     with pytest.raises(WorkflowError) as refused:

@@ -3,17 +3,27 @@ others decide; the last approval re-reads both sides and names who clicks Connec
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from storage import Approval, ApprovalDecision, Migration
 from workflows import _plan_codec, notices
 from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
-from workflows.errors import PermissionDenied, WorkflowError
-from workflows.results import Actor, Affected, ApprovalRequest, DecisionOutcome, DecisionResult
+from workflows.errors import NotInvitedYet, PermissionDenied, WorkflowError
+from workflows.results import (
+    AFFECTED_NAMES as NAMES,
+)
+from workflows.results import (
+    Actor,
+    Affected,
+    ApprovalRequest,
+    DecisionOutcome,
+    DecisionResult,
+)
 from workflows.stages import approval_lapse
 from workflows.stages.checking import apply_plan
 from workflows.stages.connecting import choose_connector
+from workflows.stages.invited import sent_invitations
 from workflows.stages.unit import (
     Context,
     Unit,
@@ -27,8 +37,11 @@ from workflows.stages.unit import (
 )
 
 
-def request_approval(ctx: Context, organization: str | None, actor: Actor) -> ApprovalRequest:
-    """Ask the other admins to approve the current plan (bound to its fingerprint)."""
+def request_approval(
+    ctx: Context, organization: str | None, actor: Actor, *, anyway: bool = False
+) -> ApprovalRequest:
+    """Ask the other admins to approve the current plan (bound to its fingerprint); while people the plan
+    says to invite never were, only `anyway`."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "request_approval") as unit:
             row = unit.row
@@ -36,7 +49,10 @@ def request_approval(ctx: Context, organization: str | None, actor: Actor) -> Ap
             unit.flow.require("request_approval", command="request-approval")
             approvers = _require_enough_approvers(ctx, row.organization, actor)
             approval_lapse.void_pending(unit, "a new approval was requested")
-            unit.flow.fire("request_approval", details={"fingerprint": row.plan_fingerprint})
+            asked = {"fingerprint": row.plan_fingerprint, **({"anyway": True} if anyway else {})}
+            unit.flow.fire("request_approval", details=asked)
+            if not anyway:  # after the guard: a failing prerequisite is the first thing to fix
+                _require_everyone_invited(session, row)
             assert row.id is not None and row.plan_fingerprint is not None
             approval = Approval(
                 migration_id=row.id,
@@ -68,6 +84,30 @@ def request_approval(ctx: Context, organization: str | None, actor: Actor) -> Ap
             )
             notices.approval_prompt(session, row, request, approvers, unit.flow.now)
         return request
+
+
+def _require_everyone_invited(session: Session, row: Migration) -> None:
+    """Microsoft's procedure puts every user in the directory before connecting: whoever the plan says to
+    invite and nobody did loses access the moment the organization connects."""
+    assert row.id is not None
+    invited = sent_invitations(session, row.id)
+    plan = _plan_codec.decode(row.plan or {})
+    never = tuple(
+        (user.mail_address or user.principal_name).strip()
+        for user in plan.users
+        if user.outcome == "invite" and user.id not in invited
+    )
+    if never:
+        count = f"{len(never)} {'person has' if len(never) == 1 else 'people have'}"
+        raise NotInvitedYet(
+            f"{count} no directory account and no invitation to one, so connecting would cut them off:"
+            f" {', '.join(never[:NAMES])}"
+            f"{f' and {len(never) - NAMES} more' if len(never) > NAMES else ''}. Microsoft's procedure"
+            " puts everyone in the directory before connecting: run `invite` first. To connect without"
+            f" them, say `request-approval {row.organization} anyway`.",
+            row.organization,
+            never,
+        )
 
 
 def _require_enough_approvers(ctx: Context, organization: str, requester: Actor) -> list[str]:
