@@ -59,13 +59,15 @@ _NEXT_BUTTONS: dict[str, tuple[str, ButtonStyle]] = {
     "complete": ("Complete", "primary"),
     "resume": ("Resume", "primary"),
     "recheck": ("Re-check", "default"),
+    "remove-users": ("Users who may have left", "default"),
     "cancel": ("Cancel migration", "danger"),
 }
+_BUTTON_ACTIONS = {"remove-users": "stale-users"}
+"""Removing starts from the list of who has not signed in for a while, with its own confirmed button."""
 
 _STAGES: dict[str, str] = {
     "draft": "Just created; the prerequisite checks come next.",
     "checking_prerequisites": "Checking the prerequisites and comparing users with the directory.",
-    "planned": "Prerequisites pass and the plan is ready. Invite the missing users, then request approval.",
     "blocked": "A prerequisite fails; fix it, then `recheck`.",
     "inviting": "Sending B2B guest invitations.",
     "waiting_for_invite_settings": (
@@ -90,6 +92,32 @@ _STAGES: dict[str, str] = {
 }
 
 
+def _stage(status: MigrationStatus) -> str:
+    """What the stage means; a planned migration says, from its own plan, what is left before approval."""
+    if status.state != "planned":
+        return _STAGES.get(status.state, "")
+    if any(check.status == "warn" for check in status.checks):
+        ready = "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
+    else:
+        ready = "Prerequisites pass and the plan is ready."
+    if status.counts.get("invite", 0):
+        return f"{ready} Invite the missing users, then request approval."
+    return f"{ready} Nobody needs an invitation: request approval next."
+
+
+def _leavers(status: MigrationStatus) -> list[Block]:
+    """Microsoft's prerequisite 4, offered while removing fits: delete the users who no longer need access."""
+    if "remove-users" not in status.next_commands:
+        return []
+    return [
+        Text(
+            "Before connecting, Microsoft also asks you to remove the users who no longer need access"
+            " (people who left): *Users who may have left* lists who has not signed in for 90 days, with a"
+            " button that removes exactly that list once you confirm."
+        )
+    ]
+
+
 def approval_key(approval_id: int) -> str:
     return notices.approval_thread(approval_id)
 
@@ -97,7 +125,13 @@ def approval_key(approval_id: int) -> str:
 def next_actions(status: MigrationStatus) -> Actions | None:
     organization = status.organization
     buttons = tuple(
-        Button(label, word, organization, style, cancel_question(organization) if word == "cancel" else "")
+        Button(
+            label,
+            _BUTTON_ACTIONS.get(word, word),
+            organization,
+            style,
+            cancel_question(organization) if word == "cancel" else "",
+        )
         for word in status.next_commands
         if word in _NEXT_BUTTONS and (word != "invite" or status.counts.get("invite", 0))
         for label, style in (_NEXT_BUTTONS[word],)
@@ -143,7 +177,7 @@ def _tenant(status: MigrationStatus) -> str:
 
 def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
-    blocks.append(Text(_STAGES.get(status.state, "")))
+    blocks.append(Text(_stage(status)))
     blocks.extend(_why_stopped(status))
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {_time(status.invite_recheck_at)} UTC."))
@@ -188,7 +222,8 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
     if status.plan_fingerprint:
         blocks.append(Text("*The plan*"))
         blocks.append(plan_views.counts_facts(status.counts))
-    blocks.append(Text(_STAGES.get(status.state, "")))
+    blocks.append(Text(_stage(status)))
+    blocks.extend(_leavers(status))
     blocks.append(Text(sign_in_views.REHEARSE_HINT))
     return Message(f"Migration of {status.organization} started: {status.state}", _with_next(blocks, status))
 
@@ -214,7 +249,7 @@ def checked(status: MigrationStatus) -> Outgoing:
         plan_views.check_lines(status.checks),
         *_why_stopped(status),
         plan_views.counts_facts(status.counts),
-        Text(_STAGES.get(status.state, "")),
+        Text(_stage(status)),
     ]
     return Outgoing(Message(f"{status.organization}: {status.state}", _with_next(blocks, status)))
 
@@ -231,6 +266,7 @@ def plan(plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None)
         *plan_views.decisions_needed(plan, status),
         *plan_views.user_table(plan),
         plan_views.check_lines(plan.checks),
+        *_leavers(status),
         plan_views.plan_csv(plan),
     ]
     return Outgoing(

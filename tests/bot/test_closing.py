@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Text
+from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Table, Text
 from tests.bot.conftest import ORG, Chat
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
@@ -192,3 +192,32 @@ def test_asked_anyway_the_approval_prompt_names_who_connecting_cuts_off(chat: Ch
     assert "*Will lose access unless invited* (2): erin.eng@gmail.com, frank.f@outlook.com" in lines_of(
         prompt
     )
+
+
+def test_the_start_offers_removing_who_left_and_says_what_is_left_before_approval(chat: Chat) -> None:
+    started = chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    lines = lines_of(started)
+    assert (
+        "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
+        " Invite the missing users, then request approval."
+    ) in lines
+    assert (
+        "Before connecting, Microsoft also asks you to remove the users who no longer need access (people"
+        " who left): *Users who may have left* lists who has not signed in for 90 days, with a button that"
+        " removes exactly that list once you confirm."
+    ) in lines
+    stale = chat.click(DANA, started, "Users who may have left")
+    (table,) = [block for block in stale[0].message.blocks if isinstance(block, Table)]
+    assert [row[:2] for row in table.rows] == [("gus@fabrikam.com", "2025-03-01")]
+    assert [button.label for button in stale[0].message.buttons] == ["Remove these 1 user"]
+
+
+def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, "invite")
+    checked = chat.say(DANA, "recheck")
+    assert (
+        "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
+        " Nobody needs an invitation: request approval next."
+    ) in lines_of(checked)
+    assert "Invite missing users" not in [button.label for button in checked[0].message.buttons]
