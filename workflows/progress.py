@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
 from storage.outbox import NOT_IN_CHAT, messages_of
@@ -96,15 +96,7 @@ class Progress:
 def read_progress(database: Database, status: MigrationStatus) -> Progress:
     """Who has done what in `status`'s migration, how their lists were delivered, who signed in."""
     with database.session() as session:
-        users = session.exec(
-            select(AffectedUser).where(AffectedUser.migration_id == status.id).order_by(col(AffectedUser.id))
-        ).all()
-        items = session.exec(
-            select(TodoItem)
-            .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
-            .where(AffectedUser.migration_id == status.id)
-            .order_by(col(TodoItem.position))
-        ).all()
+        users, items = lists_of(session, status.id)
     if not users:
         raise WorkflowError(
             f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
@@ -146,6 +138,20 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
         connected_at=connected,
         still_personal=personal,
     )
+
+
+def lists_of(session: Session, migration_id: int) -> tuple[Sequence[AffectedUser], Sequence[TodoItem]]:
+    """A migration's people with a to-do list, and every item of those lists in list order."""
+    users = session.exec(
+        select(AffectedUser).where(AffectedUser.migration_id == migration_id).order_by(col(AffectedUser.id))
+    ).all()
+    items = session.exec(
+        select(TodoItem)
+        .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
+        .where(AffectedUser.migration_id == migration_id)
+        .order_by(col(TodoItem.position))
+    ).all()
+    return users, items
 
 
 def _user_progress(

@@ -97,7 +97,10 @@ def _stage(status: MigrationStatus) -> str:
     if status.state != "planned":
         return _STAGES.get(status.state, "")
     if any(check.status == "warn" for check in status.checks):
-        ready = "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
+        ready = (
+            "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval."
+            " The plan is ready."
+        )
     else:
         ready = "Prerequisites pass and the plan is ready."
     if status.counts.get("invite", 0):

@@ -50,6 +50,16 @@ class Chat:
         return self.runtime.service.status(ORG).state
 
 
+def notified(chat: Chat, starter: str = "dana@fabrikam.com", approver: str = "lee@fabrikam.com") -> None:
+    """Started, everyone invited, approved, connected in the portal and seen by the watch, lists sent."""
+    chat.say(starter, f"/aad start {ORG} fabrikam.com")
+    chat.say(starter, "invite")
+    chat.click(approver, chat.say(starter, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(starter, "notify")
+
+
 def text_of(outgoing: list[Outgoing]) -> str:
     from bot.console.render import render
 

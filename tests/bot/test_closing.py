@@ -8,18 +8,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Table, Text
-from tests.bot.conftest import ORG, Chat
+from tests.bot.conftest import ORG, Chat, notified
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 
 
 def billing_moved(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    chat.say(DANA, "invite")
-    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    chat.say(DANA, "notify")
+    notified(chat)
     sandbox = chat.runtime.sandbox
     assert sandbox is not None
     subscription = chat.runtime.microsoft.organization(ORG).billing_subscription_id

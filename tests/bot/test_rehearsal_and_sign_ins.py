@@ -8,18 +8,9 @@ import httpx
 
 from bot.conversation.messages import DirectMessage, Outgoing, Text
 from bot.demo import run_demo
-from tests.bot.conftest import ORG, Chat, text_of
+from tests.bot.conftest import ORG, Chat, notified, text_of
 
-DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
-
-
-def _notified(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    chat.say(DANA, "invite")
-    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    chat.say(DANA, "notify")
+DANA, ANN = "dana@fabrikam.com", "ann@fabrikam.com"
 
 
 def _sign_in(chat: Chat, who: str) -> None:
@@ -53,7 +44,7 @@ def test_rehearse_gives_the_commands_for_this_organization(chat: Chat) -> None:
 
 
 def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
-    _notified(chat)
+    notified(chat)
     _sign_in(chat, ANN)
     told = chat.runtime.conversation.watch()
     thanks = [m for m in told if m.to == DirectMessage(ANN)]
@@ -83,7 +74,7 @@ def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
 
 
 def test_an_admin_can_read_the_sign_ins_at_once(chat: Chat) -> None:
-    _notified(chat)
+    notified(chat)
     chat.runtime.conversation.watch()  # the first scheduled read: nobody yet
     _sign_in(chat, "bob.builder@outlook.com")  # a guest already, signing in with their own address
     _sign_in(chat, "erin.eng@gmail.com")  # invited by the bot, so their item was to accept the invitation

@@ -72,7 +72,13 @@ def test_a_request_is_stored_bound_to_the_plan_and_audited(
         None,
     )
     assert _trail(service, 1) == [
-        (DANA, "planned", "awaiting_approval", "request_approval", {"fingerprint": fingerprint, "anyway": True})
+        (
+            DANA,
+            "planned",
+            "awaiting_approval",
+            "request_approval",
+            {"fingerprint": fingerprint, "anyway": True},
+        )
     ]
 
 

@@ -11,10 +11,11 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage import AffectedUser, Approval, Migration, OutboundMessage, TodoItem
+from storage import Approval, Migration, OutboundMessage, TodoItem
 from storage.outbox import SUPERSEDED
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
+from workflows.progress import lists_of
 from workflows.results import Actor, CalledOff, Completion, LeftBehind, MigrationStatus
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
@@ -48,14 +49,8 @@ def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed:
 
 def left_behind(session: Session, row: Migration) -> LeftBehind:
     """Who still has open items, who cannot sign in at all, and who has not been seen signing in."""
-    users = session.exec(
-        select(AffectedUser).where(AffectedUser.migration_id == row.id).order_by(col(AffectedUser.id))
-    ).all()
-    items = session.exec(
-        select(TodoItem)
-        .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
-        .where(AffectedUser.migration_id == row.id)
-    ).all()
+    assert row.id is not None
+    users, items = lists_of(session, row.id)
     by_user: dict[int, list[TodoItem]] = {}
     for item in items:
         by_user.setdefault(item.affected_user_id, []).append(item)
