@@ -94,18 +94,9 @@ def confirm_cancel(status: MigrationStatus) -> Outgoing:
         " about the move, or invited for it, hears that it is off, and whoever holds the portal steps is"
         f" told not to connect. To cancel with a reason, say `cancel {organization} REASON`."
     )
-    button = Button(
-        f"Cancel migration of {organization}",
-        "cancel",
-        organization,
-        "danger",
-        cancel_question(organization),
-    )
+    question = f"Cancel the migration of {organization}? Everyone told about it hears that it is off."
+    button = Button(f"Cancel migration of {organization}", "cancel", organization, "danger", question)
     return say(heading, Heading(heading), Text(text), Actions((button,)), private=True)
-
-
-def cancel_question(organization: str) -> str:
-    return f"Cancel the migration of {organization}? Everyone told about it hears that it is off."
 
 
 def cancelled(status: MigrationStatus, actor: Actor, told: Sequence[CalledOff] = ()) -> Message:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.conversation import lists, plan_views, sign_in_views, todo_views
-from bot.conversation.closing_views import cancel_question
 from bot.conversation.messages import (
     Actions,
     Audience,
@@ -128,13 +127,7 @@ def approval_key(approval_id: int) -> str:
 def next_actions(status: MigrationStatus) -> Actions | None:
     organization = status.organization
     buttons = tuple(
-        Button(
-            label,
-            _BUTTON_ACTIONS.get(word, word),
-            organization,
-            style,
-            cancel_question(organization) if word == "cancel" else "",
-        )
+        Button(label, _BUTTON_ACTIONS.get(word, word), organization, style)
         for word in status.next_commands
         if word in _NEXT_BUTTONS and (word != "invite" or status.counts.get("invite", 0))
         for label, style in (_NEXT_BUTTONS[word],)

@@ -80,6 +80,7 @@ def test_an_admin_s_click_keeps_the_summary_and_the_result_reaches_them(teams: T
 
 def test_a_click_answered_in_a_line_shows_the_line_to_the_clicker_alone(teams: Teams) -> None:
     summary = _started(teams)
+    teams.say(DANA, f"invite {ORGANIZATION}")  # else approval is refused until they are invited
     card = latest_card(teams.activities(), summary["id"])
     before = len(teams.activities())
 
