@@ -111,7 +111,7 @@ def test_choosing_hanas_account_maps_her_to_it_in_the_plan_the_csv_and_the_appro
         "admin",
         "Dana",
     )
-    prompt = lines(chat.say(DANA, "request-approval"))
+    prompt = lines(chat.say(DANA, f"request-approval {ORG} anyway"))
     assert (
         f"*Mapped by hand after connecting* (3): carol.w@outlook.com, kim@fabrikam-old.com, {HANA}" in prompt
     )
@@ -133,14 +133,14 @@ def test_letting_gus_lose_access_is_named_apart_from_the_undecided_on_the_approv
         f"Recorded: {GUS} loses access to {ORG}, as you decided; their history is kept. Changed your mind?"
         " `plan` shows their choices again."
     )
-    prompt = lines(chat.say(DANA, "request-approval"))
+    prompt = lines(chat.say(DANA, f"request-approval {ORG} anyway"))
     assert f"*Lose access until an admin decides* (disabled or ambiguous account, 1): {HANA}" in prompt
     assert f"*Lose access, as an admin decided* (1): {GUS}" in prompt
 
 
 def test_a_decision_voids_the_pending_approval_and_the_approver_is_told(chat: Chat) -> None:
     chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    prompt = chat.say(DANA, "request-approval")
+    prompt = chat.say(DANA, f"request-approval {ORG} anyway")
     sent = chat.say(DANA, f"decide {ORG} {HANA} {HANA_MEMBER}")
     assert lines(sent)[0].endswith(
         "The plan changed, so approval request #1 no longer holds: run `request-approval` again."
