@@ -76,10 +76,10 @@ def test_a_completed_migration_stays_in_view_of_status_and_progress(chat: Chat) 
     assert chat.state() == "completed"
     status = lines_of(chat.say(DANA, "status"))
     assert status[0] == f"Migration of {ORG}"
-    assert "To-do lists: 0 of 11 people done, 0 of 43 items; `progress` has the details." in status
+    assert "To-do lists: 0 of 11 people done, 0 of 42 items; `progress` has the details." in status
     progress = lines_of(chat.say(DANA, "progress"))
     assert progress[0] == f"Progress of {ORG}"
-    assert progress[1] == "0 of 11 people done; 0 of 43 items done."
+    assert progress[1] == "0 of 11 people done; 0 of 42 items done."
 
 
 def test_a_new_migration_of_the_connected_organization_hands_out_no_second_lists(chat: Chat) -> None:
