@@ -351,9 +351,10 @@ class _Control:
                 status_code=409,
             )
         status, answer = await self._deliver(self._invoke(user, target, conversation.kind, action), None)
-        if status == 200 and _card_answer(answer) is not None:
+        shown = _card_answer(answer) if status == 200 else None
+        if shown is not None:
             with world.lock:  # the answer's card takes the clicked one's place, for the clicker alone
-                world.views[(target.id, str(user["id"]))] = _card_answer(answer) or {}
+                world.views[(target.id, str(user["id"]))] = shown
         return JSONResponse({"status": status, "body": answer})
 
     async def stats(self, request: Request) -> Response:
