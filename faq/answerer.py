@@ -331,14 +331,13 @@ class FaqAnswerer:
         documenting = [
             topic
             for topic in knowledge.topics.values()
-            if knowledge.codes[topic.id] & set(reading.codes_elsewhere)
+            if not knowledge.codes[topic.id].isdisjoint(reading.codes_elsewhere)
         ][:_MAX_ALTERNATIVES]
         if documenting:  # in case it was Azure DevOps after all: the code's own topic
             text = _compose.sign_in_code_elsewhere(reading.codes_elsewhere[0], documenting, context)
             return Answer(None, confidence, text, [topic.id for topic in documenting])
-        if not _about_a_topic(
-            ranking
-        ):  # kept for the admins with its closest topics, not offered to the asker
+        # Kept for the admins with its closest topics, not offered to the asker.
+        if not _about_a_topic(ranking):
             return Answer(None, confidence, _compose.outside(context), [])
         return Answer(None, confidence, _compose.declined(closest, context), [topic.id for topic in closest])
 
