@@ -128,6 +128,29 @@ def latest_card(log: list[dict[str, Any]], activity_id: str) -> dict[str, Any]:
     return dict(entry["attachments"][0]["content"])
 
 
+def connect(teams: Teams) -> None:
+    """The organization connected to the directory the bot's tenant is (as an admin does in Azure DevOps)."""
+    httpx.post(
+        f"{teams.url}/_sandbox/connect",
+        json={"organization": ORGANIZATION, "tenantId": teams.settings.tenant_id},
+    ).raise_for_status()
+
+
+def approval_requested(teams: Teams, admin: str) -> dict[str, Any]:
+    """`admin` starts the migration, invites and asks for approval; the approval card in the channel."""
+    teams.say(admin, f"start {ORGANIZATION} fabrikam.com")
+    teams.say(admin, f"invite {ORGANIZATION}")
+    before = len(teams.activities())
+    teams.say(admin, f"request-approval {ORGANIZATION}")
+    teams.deliver_outbox()
+    return next(
+        entry
+        for entry in teams.activities()[before:]
+        if entry["conversation"]["conversationType"] == "channel"
+        and "refresh" in entry["attachments"][0]["content"]
+    )
+
+
 def actions_of(node: Any) -> list[dict[str, Any]]:
     if isinstance(node, dict):
         own = [node] if node.get("type") == "Action.Execute" else []

@@ -7,29 +7,17 @@ from typing import Any
 
 import httpx
 
-from tests.teams.conftest import ORGANIZATION, Teams, texts
+from tests.teams.conftest import ORGANIZATION, Teams, approval_requested, connect, texts
 
 DANA, LEE, BOB = "dana@fabrikam.com", "lee@fabrikam.com", "bob.builder@outlook.com"
 
 
 def _notified(teams: Teams) -> str:
     """The migration connected and everyone's list sent; Bob's Teams sign-in name (his guest `#EXT#`)."""
-    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
-    teams.say(DANA, f"invite {ORGANIZATION}")
-    before = len(teams.activities())
-    teams.say(DANA, f"request-approval {ORGANIZATION}")
-    teams.deliver_outbox()
-    prompt = next(
-        e
-        for e in teams.activities()[before:]
-        if e["conversation"]["conversationType"] == "channel" and "refresh" in e["attachments"][0]["content"]
-    )
+    prompt = approval_requested(teams, DANA)
     assert teams.click(LEE, prompt["id"], "Approve").status_code == 200
     teams.deliver_outbox()
-    tenant_id = str(teams.runtime.sandbox.state()["tenant"]["id"])  # type: ignore[union-attr]
-    httpx.post(
-        f"{teams.url}/_sandbox/connect", json={"organization": ORGANIZATION, "tenantId": tenant_id}
-    ).raise_for_status()
+    connect(teams)
     teams.watch()
     teams.say(DANA, f"notify {ORGANIZATION}")
     teams.deliver_outbox()

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.teams.conftest import ORGANIZATION, Teams, texts
+from tests.teams.conftest import ORGANIZATION, Teams, approval_requested, connect, texts
 from workflows.progress import UserProgress
 from workflows.results import Actor
 
@@ -41,18 +41,10 @@ def _directory_user(teams: Teams, upn: str) -> dict[str, Any]:
     return next(user for user in users if user["userPrincipalName"] == upn)
 
 
-def _connected(teams: Teams) -> None:
-    state = teams.runtime.sandbox.state()  # type: ignore[union-attr]
-    httpx.post(
-        f"{teams.url}/_sandbox/connect",
-        json={"organization": ORGANIZATION, "tenantId": str(state["tenant"]["id"])},
-    ).raise_for_status()
-
-
 def test_invitees_who_have_not_accepted_and_disabled_people_are_not_reached_until_they_can_be(
     teams: Teams,
 ) -> None:
-    _connected(teams)
+    connect(teams)
     _notified(teams)
     assert _directory_user(teams, ERIN_GUEST)["externalUserState"] == "PendingAcceptance"
 
@@ -120,7 +112,7 @@ def test_teams_refuses_people_who_cannot_use_it_in_the_tenant(teams: Teams) -> N
 
 
 def test_a_person_with_two_matching_accounts_gets_her_list_and_is_known_by_either(teams: Teams) -> None:
-    _connected(teams)
+    connect(teams)
     _notified(teams)
 
     # Her list reached the account she works in (the member one), not the guest one
@@ -142,17 +134,7 @@ def test_a_person_with_two_matching_accounts_gets_her_list_and_is_known_by_eithe
 
 
 def test_the_approval_card_shows_invitees_still_to_accept_apart_from_who_keeps_access(teams: Teams) -> None:
-    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
-    teams.say(DANA, f"invite {ORGANIZATION}")
-    before = len(teams.activities())
-    teams.say(DANA, f"request-approval {ORGANIZATION}")
-    teams.deliver_outbox()
-    channel = next(
-        entry
-        for entry in teams.activities()[before:]
-        if entry["conversation"]["conversationType"] == "channel"
-        and "refresh" in entry["attachments"][0]["content"]
-    )
+    channel = approval_requested(teams, DANA)
     lines = texts(channel).splitlines()
     (keep,) = [line for line in lines if line.startswith("**Keep access**")]
     assert ERIN not in keep and FRANK not in keep
