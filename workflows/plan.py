@@ -49,6 +49,11 @@ class PlannedUser:
     """The admin who decided for this person (an account of their candidates, or no access): see
     `workflows.decisions`."""
 
+    @property
+    def address(self) -> str:
+        """Their Azure DevOps address: the mail address, or the principal name when there is none."""
+        return (self.mail_address or self.principal_name).strip()
+
     def to_json(self) -> dict[str, Any]:
         match = None
         if self.match is not None:

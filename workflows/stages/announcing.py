@@ -73,7 +73,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                         "migration_id": row.id,
                         "organization": row.organization,
                         "tenant": tenant,
-                        "email": (user.mail_address or user.principal_name).strip(),
+                        "email": user.address,
                         "display_name": user.display_name,
                         "when": when,
                         "lines": lines,

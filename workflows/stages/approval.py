@@ -92,11 +92,7 @@ def _require_everyone_invited(session: Session, row: Migration) -> None:
     assert row.id is not None
     invited = sent_invitations(session, row.id)
     plan = _plan_codec.decode(row.plan or {})
-    never = tuple(
-        (user.mail_address or user.principal_name).strip()
-        for user in plan.users
-        if user.outcome == "invite" and user.id not in invited
-    )
+    never = tuple(user.address for user in plan.users if user.outcome == "invite" and user.id not in invited)
     if never:
         count = f"{len(never)} {'person has' if len(never) == 1 else 'people have'}"
         raise NotInvitedYet(

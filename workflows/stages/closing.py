@@ -118,7 +118,7 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
     invited = sent_invitations(session, row.id)
     told: dict[str, tuple[CalledOff, Reach]] = {}
     for user in plan.users if plan else ():
-        address = (user.mail_address or user.principal_name).strip()
+        address = user.address
         heard = announced.pop(address.casefold(), None)
         if heard is None and user.id not in invited:
             continue

@@ -51,7 +51,7 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
             for user in plan.users:
                 now_user, after_connecting = _as_now(user, today.get(user.id), invited)
                 if user.id in listed and not (listed[user.id] and _has_a_way_in(now_user, invited)):
-                    already.append((user.mail_address or user.principal_name).strip())
+                    already.append(user.address)
                     continue
                 notified.append(
                     _notify_one(
@@ -121,7 +121,7 @@ def _notify_one(
 ) -> NotifiedUser:
     row, session, now = unit.row, unit.session, unit.flow.now
     assert row.id is not None
-    address = (user.mail_address or user.principal_name).strip()
+    address = user.address
     account = directory_account(user)
     affected = AffectedUser(
         migration_id=row.id,
