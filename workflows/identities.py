@@ -52,6 +52,12 @@ def mailbox(sign_in_name: str | None) -> str | None:
     return sign_in_name if sign_in_name and "#EXT#" not in sign_in_name.upper() else None
 
 
+def is_guest(outcome: str, directory_account: str | None) -> bool:
+    """A guest of the directory (invited, or matched to a `#EXT#` account) has no work account: they keep
+    signing in with their own address."""
+    return outcome == "invite" or (directory_account is not None and mailbox(directory_account) is None)
+
+
 def directory_account(user: PlannedUser) -> Match | None:
     """The directory user the plan matched or mapped this person to, None when there is none they can use."""
     return user.match if user.outcome != "disabled" else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflows.directory import OrgUser, Tenant
-from workflows.identities import mailbox
+from workflows.identities import is_guest, mailbox
 from workflows.plan import PlannedUser
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
@@ -315,12 +315,8 @@ def _visual_studio(work_account: str) -> TodoTemplate:
 
 
 def _account_kind(user: PlannedUser) -> str:
-    """A guest of the directory (invited, or matched to a `#EXT#` account) has no work account: they keep
-    signing in with their own address."""
-    guest = user.outcome == "invite" or (
-        user.match is not None and not mailbox(user.match.user_principal_name)
-    )
-    return "guest account" if guest else "work account"
+    account = user.match.user_principal_name if user.match else None
+    return "guest account" if is_guest(user.outcome, account) else "work account"
 
 
 def _subscription_moves(user: PlannedUser, org_user: OrgUser | None) -> bool:

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Migration
 from workflows import _plan_codec
 from workflows.errors import WorkflowError
-from workflows.identities import is_planned_as, mailbox, owned_by
+from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import describe_state
 from workflows.plan import Plan
 from workflows.results import Actor, MigrationStatus
@@ -77,7 +77,7 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> tuple[str
             )
         ).first()
         if listed is not None:
-            return listed[0], _is_guest(listed[0], listed[1])
+            return listed[0], is_guest(listed[0], listed[1])
         if row.plan is None:
             return None, False
         keys = {key.strip().casefold() for key in (who.email, who.id) if key.strip()}
@@ -87,11 +87,7 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> tuple[str
             return None, False
         assert row.id is not None
         user = as_invited(user, sent_invitations(session, row.id, of=(user.id,)))
-        return user.outcome, _is_guest(user.outcome, user.match.user_principal_name if user.match else None)
-
-
-def _is_guest(outcome: str, directory_account: str | None) -> bool:
-    return outcome == "invite" or (directory_account is not None and mailbox(directory_account) is None)
+        return user.outcome, is_guest(user.outcome, user.match.user_principal_name if user.match else None)
 
 
 def audit_trail(ctx: Context, organization: str | None = None) -> list[AuditEntry]:
