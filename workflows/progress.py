@@ -97,10 +97,16 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
     """Who has done what in `status`'s migration, how their lists were delivered, who signed in."""
     with database.session() as session:
         users, items = lists_of(session, status.id)
-    if not users:
-        raise WorkflowError(
-            f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
-            " organization is connected."
+        if not users:
+            raise WorkflowError(
+                f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
+                " organization is connected."
+            )
+        row = session.get(Migration, status.id)
+        assert row is not None
+        connected, personal = (
+            verification.connected_at(session, row),
+            verification.still_personal(session, row),
         )
     # The newest DM a person was sent decides how they stand: after an invitation that follows their
     # list, that is the notice telling them to accept it.
@@ -113,13 +119,6 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
     for item in items:
         by_user.setdefault(item.affected_user_id, []).append(item)
         by_key.setdefault(item.key, []).append(item)
-    with database.session() as session:
-        row = session.get(Migration, status.id)
-        assert row is not None
-        connected, personal = (
-            verification.connected_at(session, row),
-            verification.still_personal(session, row),
-        )
     return Progress(
         migration_id=status.id,
         organization=status.organization,
