@@ -19,17 +19,19 @@ if TYPE_CHECKING:  # Slack's libraries: only a `serve` with Slack imports them
 log = logging.getLogger("aadbot.serve")
 
 
-def start_up(
-    settings: Settings, *, database: str | None, slack: str | None, teams_app_id: str | None
-) -> None:
-    """`database`: its URL without the password (None: no database, requests remembered in memory);
-    `slack`: how requests arrive (None: Slack is off)."""
+def start_up(settings: Settings, *, database: str | None, teams_app_id: str | None) -> None:
+    """`database`: its URL without the password (None: no database, requests remembered in memory)."""
     # The root logger stays at WARNING (libraries' chatter); these two are for operators. Each is set
     # itself: bolt resets the level of its app's logger, "aadbot", on every request.
     for logger in (log, step_log.log):
         logger.setLevel(logging.INFO)
     log.info("database: %s", database or "none (requests remembered in memory, no outbox)")
-    log.info("Slack: %s", slack or "off (SLACK_BOT_TOKEN is not set)")
+    if not settings.slack_bot_token:
+        log.info("Slack: off (SLACK_BOT_TOKEN is not set)")
+    elif settings.slack_app_token:
+        log.info("Slack: Socket Mode (SLACK_APP_TOKEN)")
+    else:
+        log.info("Slack: HTTP, signed requests at POST /slack/events")
     if teams_app_id:
         log.info("Teams: on, app %s, at POST /api/messages", teams_app_id)
     else:
@@ -50,12 +52,6 @@ def start_up(
         mode = settings.microsoft_environment.get("AZURE_AUTH") or "app"
         log.info("Microsoft: the live services (AZURE_AUTH=%s)", mode)
     log.info("connection watch: every %g s (AADBOT_POLL_SECONDS)", settings.poll_seconds)
-
-
-def slack_mode(settings: Settings) -> str:
-    if settings.slack_app_token:
-        return "Socket Mode (SLACK_APP_TOKEN)"
-    return "HTTP, signed requests at POST /slack/events"
 
 
 async def slack_identity(client: AsyncWebClient) -> None:

@@ -93,7 +93,6 @@ def run(
     operator_log.start_up(
         settings,
         database=built.database.url,
-        slack=operator_log.slack_mode(settings) if settings.slack_bot_token else None,
         teams_app_id=teams.app_id,
     )
     sandbox_url = built.sandbox.url if built.sandbox is not None else settings.sandbox_url

@@ -72,7 +72,6 @@ def serve(
     operator_log.start_up(
         settings,
         database=persistence.database.url if persistence is not None else None,
-        slack=operator_log.slack_mode(settings),
         teams_app_id=None,
     )
     requests: Serving
