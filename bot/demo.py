@@ -182,7 +182,7 @@ def _summary(demo: _Demo) -> None:
     )
     demo.stage("Summary")
     lines = [
-        f"Organization      {status.organization} -> {status.tenant_name or status.tenant_id}",
+        f"Organization      {status.organization} -> {status.directory_name}",
         f"Final stage       {status.state}",
         f"Stages passed     {' -> '.join(dict.fromkeys(stages))}",
         "Users             "

@@ -54,6 +54,11 @@ class Migration(Versioned, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
+    @property
+    def directory_name(self) -> str:
+        """The target directory as people know it: its display name, or its id before the name is read."""
+        return self.tenant_name or self.tenant_id
+
 
 class ActiveMigration(SQLModel, table=True):
     """One row per organization with a migration in progress: the database refuses a second one.

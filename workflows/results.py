@@ -45,6 +45,11 @@ class MigrationStatus:
     undecided: int = 0
     """People of the plan waiting for an admin's decision (disabled or ambiguous account)."""
 
+    @property
+    def directory_name(self) -> str:
+        """The target directory as people know it: its display name, or its id before the name is read."""
+        return self.tenant_name or self.tenant_id
+
 
 @dataclass(frozen=True)
 class InvitationOutcome:

@@ -73,5 +73,5 @@ def _simulate_connect(runtime: Runtime) -> str:
         httpx.post(f"{emulator}/_sandbox/connect", json=body, timeout=10).raise_for_status()
     except httpx.HTTPError as error:
         return f"The emulator at {emulator} did not connect {status.organization} ({error}); is it running?"
-    target = status.tenant_name or status.tenant_id
+    target = status.directory_name
     return f"(portal: {status.organization} connected to {target}; the connection watch will notice)"

@@ -14,10 +14,6 @@ CONFIRM = "confirm"
 """The word after `complete ORG` that closes a migration although people would be left behind."""
 
 
-def _target(status: MigrationStatus) -> str:
-    return status.tenant_name or status.tenant_id
-
-
 def left_behind_lines(left: LeftBehind) -> list[str]:
     """One line per way a person can be left behind, each naming them."""
     lines = []
@@ -72,7 +68,7 @@ def _everyone(left: LeftBehind) -> set[str]:
 
 
 def completed(status: MigrationStatus, left: LeftBehind | None = None) -> Message:
-    text = f"🏁 The move of {status.organization} to {_target(status)} is complete."
+    text = f"🏁 The move of {status.organization} to {status.directory_name} is complete."
     blocks: list[Block] = [Heading(text), plan_views.counts_facts(status.counts)]
     if left is not None and left.anyone:
         blocks.append(
@@ -109,7 +105,8 @@ def cancelled(status: MigrationStatus, actor: Actor, told: Sequence[CalledOff] =
     invited = [person.email for person in told if person.invited]
     if invited:
         lines.append(
-            f"Guests invited for the move stay in {_target(status)}'s directory: {lists.names(invited)}."
+            f"Guests invited for the move stay in {status.directory_name}'s directory:"
+            f" {lists.names(invited)}."
             " Delete them in the Microsoft Entra admin center (Users) if they should not stay."
         )
     return Message(text, (Text("\n".join(lines)),))
@@ -134,7 +131,7 @@ def called_off_dm(person: CalledOff) -> Message:
 
 def portal_withdrawn(status: MigrationStatus) -> Message:
     """The connector's portal steps, replaced: the migration was cancelled."""
-    heading = f"Do not connect {status.organization} to {_target(status)}"
+    heading = f"Do not connect {status.organization} to {status.directory_name}"
     reason = f" ({status.blocked_reason})" if status.blocked_reason else ""
     text = (
         f"The migration was cancelled{reason}, so the portal steps you had are withdrawn: do not select"

@@ -207,7 +207,7 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
     """The channel's summary of a start: the first check's result and what comes next."""
     name = starter.name or starter.email
     blocks: list[Block] = [
-        Heading(f"{name} started moving {status.organization} to {status.tenant_name or status.tenant_id}"),
+        Heading(f"{name} started moving {status.organization} to {status.directory_name}"),
         Text("*Prerequisites*"),
         plan_views.check_lines(status.checks),
         *_why_stopped(status),
@@ -225,10 +225,7 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
 
 
 def _found_connected(status: MigrationStatus) -> str:
-    already = (
-        f"Already connected to {status.tenant_name or status.tenant_id}, so nothing is left to approve or"
-        " click"
-    )
+    already = f"Already connected to {status.directory_name}, so nothing is left to approve or click"
     uninvited = status.counts.get("invite", 0)
     if not uninvited:
         return f"{already}: `notify` sends everyone their own to-do list."
@@ -455,7 +452,7 @@ def approved(result: DecisionResult, decider: Actor) -> Message:
 
 
 def portal_steps(status: MigrationStatus, approver: Actor, *, watch_seconds: float | None) -> Message:
-    target = status.tenant_name or status.tenant_id
+    target = status.directory_name
     steps = (
         f"1. Sign in to https://dev.azure.com/{status.organization} as {approver.email} (a *member*, not a"
         f" guest, of {target}, and a Project Collection Administrator).",
@@ -494,7 +491,7 @@ def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgo
     status = result.status
     if result.outcome == "connected":
         text = (
-            f"🎉 {status.organization} is now connected to {status.tenant_name or status.tenant_id}."
+            f"🎉 {status.organization} is now connected to {status.directory_name}."
             " Next: send every affected user their own to-do list."
         )
     else:

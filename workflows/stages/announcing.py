@@ -40,7 +40,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         now = ctx.now()
         when = announcement_when(when, now=now, usage=f"announce {row.organization}")
         plan = _plan_codec.decode(row.plan)
-        tenant = row.tenant_name or row.tenant_id
+        tenant = row.directory_name
         digest = hashlib.sha256(when.casefold().encode()).hexdigest()[:12]
         keys = {user.id: f"migration-{row.id}-notice-{digest}-{user.id}" for user in plan.users}
         sent_before = set(

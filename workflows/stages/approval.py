@@ -210,7 +210,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         if connected:
             return result(
                 "void",
-                f"{row.organization} is already connected to {row.tenant_name or row.tenant_id}, so there"
+                f"{row.organization} is already connected to {row.directory_name}, so there"
                 " is nothing to approve or connect. Next: `notify` the users.",
             )
         if live.failed_checks:
@@ -232,7 +232,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
     message = (
         f"{connector.name or connector.email} connects it in the portal:"
         f" https://dev.azure.com/{row.organization} > Organization settings > Microsoft Entra ID >"
-        f" Connect directory > {row.tenant_name or row.tenant_id} > Connect. I watch the organization"
+        f" Connect directory > {row.directory_name} > Connect. I watch the organization"
         " and confirm once it is connected."
     )
     return result("approved", f"{message} {why}".strip(), connector, why)

@@ -24,7 +24,7 @@ def check_billing(ctx: Context, organization: str | None, actor: Actor) -> Billi
                 raise WorkflowError(
                     f"I could not read the billing subscription: {error} Try again."
                 ) from None
-            target = row.tenant_name or row.tenant_id
+            target = row.directory_name
             ok = subscription_id is None or (
                 subscription is not None and subscription.tenant_id.casefold() == row.tenant_id.casefold()
             )

@@ -95,7 +95,7 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
     """Whoever an announcement may have reached or Microsoft invited; announcements still waiting to go
     out never will."""
     assert row.id is not None
-    tenant = row.tenant_name or row.tenant_id
+    tenant = row.directory_name
     announced: dict[str, tuple[str, Reach, str]] = {}
     announcements = session.exec(
         select(OutboundMessage)

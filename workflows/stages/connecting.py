@@ -46,7 +46,7 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
 
 
 def _result(row: Migration, observed: str, now_status: MigrationStatus) -> ConnectionResult:
-    target = row.tenant_name or row.tenant_id
+    target = row.directory_name
     if now_status.state == "connected":
         message = f"{row.organization} is connected to {target}. Next: `notify` the users."
         return ConnectionResult("connected", observed, now_status, message)

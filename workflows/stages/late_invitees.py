@@ -103,7 +103,7 @@ def replace_items(
             **reach.payload(),
             "migration_id": row.id,
             "organization": row.organization,
-            "tenant": row.tenant_name or row.tenant_id,
+            "tenant": row.directory_name,
             "affected_user_id": person.id,
             "email": person.email,
             "display_name": person.display_name,

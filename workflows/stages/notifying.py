@@ -175,7 +175,7 @@ def _notify_one(
             "affected_user_id": affected.id,
             "email": address,
             "display_name": user.display_name,
-            "tenant": row.tenant_name or row.tenant_id,
+            "tenant": row.directory_name,
             "outcome": user.outcome,
             "notes": todo_notes(user, org_user, after_connecting=after_connecting),
             "items": [item_payload(entry) for entry in entries],
