@@ -217,7 +217,7 @@ def retry_failed(database: Database, migration_id: int, *, now: datetime) -> int
 
 
 NOT_IN_CHAT = "not_in_chat"
-"""The error code of a person the chat platform could not reach (`bot.delivery.sender.NOT_IN_CHAT`)."""
+"""The error code of a person the chat platform could not reach: the senders give it, workflows read it."""
 
 
 def retry_unreached(session: Session, idempotency_key: str, error_code: str, *, now: datetime) -> None:

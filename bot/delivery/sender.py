@@ -52,10 +52,6 @@ class DeliveryFailed(Exception):
         """Seconds the platform asked us to wait (HTTP 429 `Retry-After`): nothing was sent."""
 
 
-NOT_IN_CHAT = "not_in_chat"
-"""The code of a person the platform does not know by their email."""
-
-
 class Sender(Protocol):
     async def send(self, envelope: Envelope) -> Receipt:
         """Deliver once; raise `DeliveryFailed` when it did not work."""

@@ -23,10 +23,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Channel
-from bot.delivery.sender import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.slack.blocks import attachments_of, message_payload
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
+from storage.outbox import NOT_IN_CHAT
 
 logger = logging.getLogger(__name__)
 

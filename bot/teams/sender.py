@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.conversation.messages import Channel
-from bot.delivery.sender import NOT_IN_CHAT, DeliveryFailed, Envelope, Receipt
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.teams import cards
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
@@ -27,6 +27,7 @@ from bot.teams.delivery import CHANNEL_PREFIX, Delivery
 from bot.teams.files import FileLinks
 from bot.teams.people import People
 from bot.teams.store import ConversationRef, Dispatches, TeamsStore
+from storage.outbox import NOT_IN_CHAT
 
 logger = logging.getLogger(__name__)
 
