@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from bot.conversation.handlers import Conversation, Outbox, Roles
+from bot.conversation.desk import Outbox, Roles
+from bot.conversation.handlers import Conversation
 from bot.delivery.outboxes import BackgroundOutbox, InlineOutbox
 from bot.settings import Settings, SettingsError
 from faq import FaqAnswerer, InMemoryUnansweredLog

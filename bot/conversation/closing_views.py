@@ -1,5 +1,6 @@
-"""Ending a migration in words: who `complete` would leave behind, the confirmations both ends ask
-for, and what the channel, the people told of the move and the connector hear once it has ended."""
+"""Ending a migration in words: billing moved to the directory, who `complete` would leave behind, the
+confirmations both ends ask for, and what the channel, the people told of the move and the connector hear
+once it has ended."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ from collections.abc import Sequence
 
 from bot.conversation import lists, plan_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from bot.conversation.next_actions import with_next
 from bot.conversation.sign_in_views import people_counted
-from workflows.results import Actor, CalledOff, Completion, LeftBehind, MigrationStatus
+from workflows.results import Actor, BillingResult, CalledOff, Completion, LeftBehind, MigrationStatus
 
 CONFIRM = "confirm"
 """The word after `complete ORG` that closes a migration although people would be left behind."""
+
+
+def billing(result: BillingResult) -> Outgoing:
+    blocks: list[Block] = [Heading(f"Billing for {result.status.organization}"), Text(result.message)]
+    if result.steps:
+        blocks.append(
+            Text("\n".join(f"{number}. {step}" for number, step in enumerate(result.steps, start=1)))
+        )
+    return Outgoing(Message(result.message, with_next(blocks, result.status)))
 
 
 def left_behind_lines(left: LeftBehind) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation import views
 from bot.conversation.commands import USAGE_OF, USAGES, Usage
 from bot.conversation.messages import (
     MAX_BUTTON_VALUE,
@@ -16,6 +15,7 @@ from bot.conversation.messages import (
     Text,
     tell_privately,
 )
+from bot.conversation.next_actions import next_step
 from bot.conversation.understanding import Suggestion
 from workflows.results import MigrationStatus, TodoEntry
 
@@ -33,7 +33,7 @@ def help_now(administered: Sequence[MigrationStatus], entries: Sequence[TodoEntr
     lines: list[str] = []
     buttons: list[Button] = []
     for status in administered:
-        step = views.next_step(status)
+        step = next_step(status)
         stage = status.state.replace("_", " ")
         if step is None:
             lines.append(f"• *{status.organization}* ({stage}): nothing to do until it moves on.")

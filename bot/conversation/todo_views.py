@@ -1,4 +1,5 @@
-"""After connecting: each person's to-do list, its reminders, help with an item, and how far everyone is."""
+"""After connecting: the lists `notify` queues, each person's to-do list, its reminders, help with an item,
+and how far everyone is."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from bot.conversation.messages import (
     Text,
     say,
 )
+from bot.conversation.next_actions import with_next
 from workflows.progress import Progress, UserProgress
 from workflows.reminders import Snoozed
-from workflows.results import Actor, MarkDoneResult, TodoEntry
+from workflows.results import Actor, MarkDoneResult, NotifyResult, TodoEntry
 from workflows.stages.verification import StillPersonal
 from workflows.working_hours import zone
 
@@ -30,6 +32,27 @@ BY_ID = "#"
 def progress_key(migration_id: int) -> str:
     """The live delivery report of a migration: one message, updated as the outbox drains."""
     return f"delivery:{migration_id}"
+
+
+def queued(result: NotifyResult) -> Outgoing:
+    status = result.status
+    text = (
+        f"Queued {len(result.users)} to-do lists for {status.organization}, sending now. This message shows"
+        " the progress; `progress` gives the details."
+    )
+    blocks: list[Block] = [Heading(f"To-do lists for {status.organization}"), Text(text)]
+    if result.listed_before:
+        had = sign_in_views.people_counted(len(result.listed_before), "has", "have")
+        blocks.append(
+            Text(
+                f"{had} their list from an earlier migration of {status.organization} already, so they"
+                f" get none again: {lists.names(result.listed_before)}."
+            )
+        )
+    return Outgoing(
+        Message(f"Queued {len(result.users)}, sending", with_next(blocks, status)),
+        updates=progress_key(status.id),
+    )
 
 
 def todo_list_dm(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversation import closing_views, sign_in_views, todo_views, views
+from bot.conversation import approval_views, closing_views, preparing_views, sign_in_views, todo_views, views
 from bot.conversation.messages import Channel, DirectMessage, Message
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
@@ -62,7 +62,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 items=_entries(payload),
             )
         case "advance_notice":
-            rendered = views.advance_notice_dm(
+            rendered = preparing_views.advance_notice_dm(
                 organization=payload["organization"],
                 tenant=str(payload["tenant"]),
                 name=payload.get("display_name") or payload["email"],
@@ -142,21 +142,23 @@ def _notice(kind: str, payload: dict[str, Any]) -> Message:
         case notices.STARTED:
             return views.started(decode(MigrationStatus, payload["status"]), _actor(payload["actor"]))
         case notices.APPROVAL_PROMPT:
-            return views.approval_prompt(decode(ApprovalRequest, payload["request"]))
+            return approval_views.approval_prompt(decode(ApprovalRequest, payload["request"]))
         case notices.APPROVAL_DECISION:
-            return views.decision_closed(
+            return approval_views.decision_closed(
                 decode(DecisionResult, payload["result"]), _actor(payload["decider"])
             )
         case notices.APPROVED:
-            return views.approved(decode(DecisionResult, payload["result"]), _actor(payload["decider"]))
+            return approval_views.approved(
+                decode(DecisionResult, payload["result"]), _actor(payload["decider"])
+            )
         case notices.PORTAL_STEPS:
-            return views.portal_steps(
+            return approval_views.portal_steps(
                 decode(MigrationStatus, payload["status"]),
                 _actor(payload["connector"]),
                 watch_seconds=payload.get("watch_seconds"),  # absent from steps recorded before it was kept
             )
         case notices.CONNECTION:
-            return views.connection(decode(ConnectionResult, payload["result"])).message
+            return approval_views.connection(decode(ConnectionResult, payload["result"])).message
         case notices.COMPLETED:
             left = payload.get("left")  # absent from notices queued before it was told
             return closing_views.completed(

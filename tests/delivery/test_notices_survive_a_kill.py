@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.conversation import closing_views, views
+from bot.conversation import approval_views, closing_views
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.runtime import Runtime, utc_now
@@ -87,7 +87,7 @@ def lives(box: Sandbox, database_url: str, fake: FakeSlack) -> Iterator[Callable
         runtime.close()
 
 
-def killed_after(monkeypatch: pytest.MonkeyPatch, view: str, module: ModuleType = views) -> None:
+def killed_after(monkeypatch: pytest.MonkeyPatch, view: str, module: ModuleType = approval_views) -> None:
     """The process dies as the conversation turns the committed step into messages."""
 
     def die(*_: object, **__: object) -> Any:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.conversation import faq_review, faq_views
-from bot.conversation.handlers import _case_of
 from bot.conversation.messages import Outgoing
+from bot.conversation.stages.helping import _case_of
 from faq import Answer
 from tests.bot.conftest import ORG, Chat, chat, text_of
 from workflows.plan import Check

@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import closing_views, faq_views, help_views, todo_views, views
+from bot.conversation import (
+    approval_views,
+    closing_views,
+    faq_views,
+    help_views,
+    preparing_views,
+    todo_views,
+    views,
+)
 from bot.conversation.commands import USAGES
 from bot.conversation.messages import Attachment, Message, Outgoing, Table, say
 from bot.conversation.understanding import Suggestion
@@ -249,7 +257,9 @@ def _catalog(world: World) -> dict[str, Message]:
         "started": views.started(planned, admin),
         "checked": views.checked(planned),
         "plan": views.plan(plan, planned),
-        "invited": views.invited(InviteResult(planned, outcomes, denied=True, message="Invited some.")),
+        "invited": preparing_views.invited(
+            InviteResult(planned, outcomes, denied=True, message="Invited some.")
+        ),
         # the workflow's notices, rendered from their stored form as the outbox worker renders them
         "approval prompt": notice(
             notices.APPROVAL_PROMPT,
@@ -278,11 +288,11 @@ def _catalog(world: World) -> dict[str, Message]:
         "completed": notice(notices.COMPLETED, status=planned, actor=admin, left=everyone_left),
         "confirm complete": closing_views.confirm_complete(Completion(planned, everyone_left, False)),
         "confirm cancel": closing_views.confirm_cancel(planned),
-        "not invited yet": views.not_invited_yet(NotInvitedYet("n" * 2000, organization, addresses)),
+        "not invited yet": approval_views.not_invited_yet(NotInvitedYet("n" * 2000, organization, addresses)),
         "cancelled": notice(notices.CANCELLED, status=planned, actor=admin, told=called_off),
         "called off": notice(notices.CALLED_OFF, person=called_off[0]),
         "portal withdrawn": notice(notices.PORTAL_WITHDRAWN, status=planned),
-        "queued": views.queued(
+        "queued": todo_views.queued(
             NotifyResult(
                 planned,
                 tuple(
@@ -292,10 +302,10 @@ def _catalog(world: World) -> dict[str, Message]:
                 addresses,
             )
         ),
-        "announced": views.announced(
+        "announced": preparing_views.announced(
             AnnounceResult(planned, len(plan.users), len(plan.users), "Friday 14:00")
         ),
-        "advance notice": views.advance_notice_dm(
+        "advance notice": preparing_views.advance_notice_dm(
             organization=organization,
             tenant=tenant.display_name,
             name=admin.name,
@@ -336,11 +346,11 @@ def _catalog(world: World) -> dict[str, Message]:
         "help request": todo_views.help_request(
             name=admin.name, email=admin.email, title=items[1].title, key="accept-invitation"
         ),
-        "billing": views.billing(
+        "billing": closing_views.billing(
             BillingResult(False, "sub", "tenant", ("Step one.", "Step two."), planned, "No.")
         ),
-        "stale users": views.stale_users(planned, stale, 90, "0123456789abcdef"),
-        "removed": views.removed(
+        "stale users": preparing_views.stale_users(planned, stale, 90, "0123456789abcdef"),
+        "removed": preparing_views.removed(
             RemovalResult(
                 tuple(u.principal_name for u in stale),
                 tuple((u.principal_name, "403") for u in stale[:500]),
@@ -358,7 +368,7 @@ def _catalog(world: World) -> dict[str, Message]:
     }
     for outcome in ("approved", "recorded", "rejected", "expired", "void"):
         result = DecisionResult(7, outcome, 1, 2, planned, "Because.", admin)  # type: ignore[arg-type]
-        found[f"decision {outcome}"] = views.decision(result, admin)
+        found[f"decision {outcome}"] = approval_views.decision(result, admin)
         found[f"decided {outcome}"] = notice(notices.APPROVAL_DECISION, result=result, decider=admin)
     found["approved"] = notice(notices.APPROVED, result=result, decider=admin)
     messages: dict[str, Message] = {}

@@ -1,0 +1,165 @@
+"""Approval and connecting in words: the refusal while people are not invited yet, the prompt and every
+copy of it once decided, what the channel hears, the connector's portal steps, and the connection found."""
+
+from __future__ import annotations
+
+from bot.conversation import plan_views, views
+from bot.conversation.messages import (
+    Actions,
+    Audience,
+    Block,
+    Button,
+    Facts,
+    Heading,
+    Message,
+    Outgoing,
+    Reply,
+    Text,
+    say,
+)
+from bot.conversation.next_actions import with_next
+from workflows.errors import NotInvitedYet
+from workflows.results import Actor, ApprovalRequest, ConnectionResult, DecisionResult, MigrationStatus
+
+ANYWAY = "anyway"
+"""The word after `request-approval ORG` that asks although people to invite never were."""
+
+
+def not_invited_yet(refused: NotInvitedYet) -> Outgoing:
+    """No request: who would be cut off, the step Microsoft puts first, and the way past it."""
+    organization = refused.organization
+    count = plan_views.people(len(refused.people))
+    buttons = (
+        Button("Invite missing users", "invite", organization, "primary"),
+        Button(
+            "Request approval anyway",
+            "request-approval",
+            f"{organization} {ANYWAY}",
+            "danger",
+            f"Request approval for {organization} although {count} lose access when it connects?",
+        ),
+    )
+    return say(str(refused), Text(str(refused)), Actions(buttons), private=True)
+
+
+def approval_prompt(request: ApprovalRequest) -> Message:
+    requester = request.requested_by.name or request.requested_by.email
+    target = request.tenant_name or request.tenant_id
+    blocks: list[Block] = [
+        Heading(f"Approval needed: connect {request.organization} to {target}"),
+        Facts(
+            (
+                ("Requested by", requester),
+                ("Directory", f"{target} ({request.tenant_id})"),
+                ("Plan", f"{request.plan_fingerprint} (any change to the plan voids this approval)"),
+                ("Approvals needed", f"{request.approvers_required}, not from {requester}"),
+                ("Expires", f"{views.day(request.expires_at)} {views.clock_time(request.expires_at)} UTC"),
+            )
+        ),
+        plan_views.who_is_affected(request.affected),
+    ]
+    if request.warnings:
+        blocks.append(plan_views.check_lines(request.warnings))
+    blocks.append(_decision_buttons(request.approval_id))
+    return Message(
+        f"Approval #{request.approval_id} needed: connect {request.organization} to {target}", tuple(blocks)
+    )
+
+
+def _decision_buttons(approval_id: int) -> Actions:
+    return Actions(
+        (
+            Button("Approve", "approve", str(approval_id), "primary"),
+            Button("Reject", "reject", str(approval_id), "danger"),
+        )
+    )
+
+
+def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
+    """What the person who decided sees at once (they have decided: no buttons for them); every copy of
+    the prompt, the channel and the connector hear it through the notices the workflow recorded."""
+    return [Outgoing(decision_closed(result, actor, buttons=False))]
+
+
+def decision_closed(result: DecisionResult, decider: Actor, *, buttons: bool = True) -> Message:
+    """The prompt once decided: every copy of it is updated to this. Short of the approvals needed, it
+    keeps Approve/Reject for the approvers still to decide (Teams shows them only to those)."""
+    name = decider.name or decider.email
+    waiting = result.approvers_required - result.approvals
+    stamp = {
+        "approved": f"✅ Approved by {name}",
+        "recorded": f"👍 Approved by {name} ({result.approvals} of {result.approvers_required}), "
+        f"waiting for {waiting} more",
+        "rejected": f"🚫 Rejected by {name}",
+        "expired": "⌛ Expired",
+        "void": "⌛ Void",
+    }[result.outcome]
+    blocks: list[Block] = [
+        Heading(f"Approval #{result.approval_id}: connect {result.status.organization}"),
+        Text(f"{stamp}. {result.message}"),
+    ]
+    if result.outcome == "recorded" and buttons:
+        blocks.append(_decision_buttons(result.approval_id))
+    return Message(f"Approval #{result.approval_id}: {stamp}", tuple(blocks))
+
+
+def approved(result: DecisionResult, decider: Actor) -> Message:
+    """The channel hears who approved and who connects."""
+    name = decider.name or decider.email
+    connector = result.connector or decider
+    who = connector.name or connector.email
+    why = f" ({result.connector_reason})" if result.connector_reason else ""
+    text = (
+        f"{name} approved connecting {result.status.organization}. {who} has the portal steps by direct"
+        f" message{why}; I am watching the organization and will say here when it is connected."
+    )
+    return Message(text, (Text(text),))
+
+
+def portal_steps(status: MigrationStatus, approver: Actor, *, watch_seconds: float | None) -> Message:
+    target = status.directory_name
+    steps = (
+        f"1. Sign in to https://dev.azure.com/{status.organization} as {approver.email} (a *member*, not a"
+        f" guest, of {target}, and a Project Collection Administrator).",
+        "2. Select *Organization settings* > *Microsoft Entra ID* > *Connect directory*.",
+        f"3. Pick *{target}* ({status.tenant_id}) in the list, then select *Connect*.",
+        "4. If a warning says some members will lose access: those are the users the plan could not match."
+        " Connect anyway; they are listed in the plan, and can be mapped afterwards under Organization"
+        " settings > Users (*Resolve*) or with Microsoft support.",
+        "5. Select *Sign out*, open a private browser window and sign in with your work account to confirm.",
+    )
+    return Message(
+        f"Your steps to connect {status.organization} to {target}",
+        (
+            Heading(f"Connect {status.organization} to {target}"),
+            Text("There is no API for this step, so it is yours; it takes a minute:"),
+            Text("\n".join(steps)),
+            Text(
+                f"I check the organization's directory {_every(watch_seconds)} and announce it when it is"
+                " done; `check-connection` checks at once."
+            ),
+        ),
+    )
+
+
+def _every(seconds: float | None) -> str:
+    """How often the connection watch looks (AADBOT_POLL_SECONDS), in words."""
+    if seconds is None:
+        return "regularly"
+    if seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return "every minute" if minutes == 1 else f"every {minutes} minutes"
+    return f"every {seconds:g} seconds"
+
+
+def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgoing:
+    status = result.status
+    if result.outcome == "connected":
+        text = (
+            f"🎉 {status.organization} is now connected to {status.directory_name}."
+            " Next: send every affected user their own to-do list."
+        )
+    else:
+        text = result.message
+    blocks: list[Block] = [Text(text)]
+    return Outgoing(Message(text, with_next(blocks, status)), to or Reply())

@@ -1,0 +1,85 @@
+"""What every command handler works with: the workflow's service, the reminders, the outbox and the FAQ,
+and the look-ups every stage shares (who administers a migration, which migration a command names)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.conversation.commands import Command
+from bot.conversation.messages import Outgoing
+from faq import FaqAnswerer
+from workflows.errors import WorkflowError
+from workflows.reminders import Tracking
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
+MAX_ID = 2**63 - 1
+
+
+class Outbox(Protocol):
+    """How queued messages leave: drained at once for the console, or by a background worker."""
+
+    def flush(self) -> list[Outgoing]:
+        """Deliver what is due if this surface delivers inline; what the surface should show."""
+        ...
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Chat user ids that may run admin commands whatever the organization says (`AADBOT_ADMINS`)."""
+
+    extra_admin_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Desk:
+    service: MigrationService
+    answerer: FaqAnswerer
+    roles: Roles
+    tracking: Tracking
+    outbox: Outbox
+
+    def may_administer(self, organization: str | None, actor: Actor) -> bool:
+        return self.service.is_admin(organization, actor, tuple(self.roles.extra_admin_ids))
+
+    def known_organization(self, command: Command, nothing_done: str, *, usage: str = "") -> str | None:
+        """The organization named first; an unknown name is refused, so a typo never acts on another."""
+        organization = self.named_organization(command)
+        if command.args and organization is None:
+            active = ", ".join(f"`{name}`" for name in self.service.organizations()) or "none"
+            raise WorkflowError(
+                f"I know no migration called `{command.args[0]}`, so I {nothing_done}. Say"
+                f" `{usage or command.word + ' ORG'}` with one of the migrations in progress: {active}."
+            )
+        return organization
+
+    def named_organization(self, command: Command) -> str | None:
+        """`cancel [ORG] [REASON]`: the first word is an organization only if a migration has that name."""
+        first = command.arg(0)
+        if first is None:
+            return None
+        known = {name.casefold(): name for name in self.service.organizations(include_finished=True)}
+        return known.get(first.casefold())
+
+
+class Stage:
+    """The commands of one stage of the procedure (`bot.conversation.stages`), over the shared desk."""
+
+    def __init__(self, desk: Desk) -> None:
+        self._desk = desk
+
+    def handlers(self) -> dict[str, Handler]:
+        """Each word of this stage, and what answers it."""
+        raise NotImplementedError
+
+
+def number(raw: str | None, question: str, *, maximum: int = MAX_ID) -> int:
+    """A number typed in chat or carried by a button; anything else gets `question` back."""
+    if raw is None or not raw.isdigit() or int(raw) > maximum:
+        if raw and raw.isdigit():
+            raise WorkflowError(f"{raw} is too large; give a number up to {maximum}.")
+        raise WorkflowError(question)
+    return int(raw)

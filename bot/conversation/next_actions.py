@@ -1,0 +1,53 @@
+"""The buttons that move a migration on: the next commands its stage allows, and the one to press now."""
+
+from __future__ import annotations
+
+from bot.conversation.messages import Actions, Block, Button, ButtonStyle
+from workflows.results import MigrationStatus
+
+_NEXT_BUTTONS: dict[str, tuple[str, ButtonStyle]] = {
+    "announce": ("Tell users what is coming", "default"),
+    "invite": ("Invite missing users", "primary"),
+    "request-approval": ("Request approval", "primary"),
+    "check-connection": ("Check connection now", "default"),
+    "notify": ("Send users their to-do lists", "primary"),
+    "check-billing": ("Check billing", "primary"),
+    "complete": ("Complete", "primary"),
+    "resume": ("Resume", "primary"),
+    "recheck": ("Re-check", "default"),
+    "remove-users": ("Users who may have left", "default"),
+    "cancel": ("Cancel migration", "danger"),
+}
+_BUTTON_ACTIONS = {"remove-users": "stale-users"}
+"""Removing starts from the list of who has not signed in for a while, with its own confirmed button."""
+
+
+def next_actions(status: MigrationStatus) -> Actions | None:
+    organization = status.organization
+    buttons = tuple(
+        Button(label, _BUTTON_ACTIONS.get(word, word), organization, style)
+        for word in status.next_commands
+        if word in _NEXT_BUTTONS and (word != "invite" or status.counts.get("invite", 0))
+        for label, style in (_NEXT_BUTTONS[word],)
+    )
+    return Actions(buttons) if buttons else None
+
+
+def next_step(status: MigrationStatus) -> Button | None:
+    """The one action that moves this migration on now (the first primary one), as its button."""
+    if status.pending_approval_id:  # another admin's approval, whatever else may be done meanwhile
+        approval = str(status.pending_approval_id)
+        return Button(f"Approve #{approval}", "approve", approval, "primary")
+    buttons = next_actions(status)
+    if buttons is None:
+        return None
+    ranked = sorted(
+        (button for button in buttons.buttons if button.style != "danger"),
+        key=lambda button: button.style != "primary",
+    )
+    return ranked[0] if ranked else None
+
+
+def with_next(blocks: list[Block], status: MigrationStatus) -> tuple[Block, ...]:
+    actions = next_actions(status)
+    return (*blocks, actions) if actions else tuple(blocks)

@@ -1,0 +1,174 @@
+"""Getting people ready before the connection, in words: invitations, the advance notice, an admin's
+decision for someone the plan cannot place, and removing those who left."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversation import lists, plan_views, sign_in_views, views
+from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from bot.conversation.next_actions import with_next
+from workflows.directory import OrgUser
+from workflows.machine import CONNECTED_UNFINISHED
+from workflows.results import AccountDecision, AnnounceResult, InviteResult, MigrationStatus, RemovalResult
+from workflows.stages.removal import why_not_removable
+
+
+def account_decided(result: AccountDecision) -> Outgoing:
+    """What the admin who decided reads: the decision, what it means for connecting, what it changed."""
+    person, status = result.person, result.status
+    name, organization = person.principal_name, status.organization
+    resolve = f"https://dev.azure.com/{organization} > Organization settings > Microsoft Entra ID > *Resolve*"
+    if person.outcome == "map" and person.match is not None:
+        account = person.match.user_principal_name
+        lines = [f"Recorded: {name}'s directory account is {account}; the plan maps them to it."]
+        if status.state in CONNECTED_UNFINISHED:
+            lines.append(f"Map them now: {resolve}, and choose {account} for {name}.")
+        else:
+            lines.append(
+                f"Connecting does not map them by itself: once it is connected, open {resolve} and choose"
+                f" {account} for {name}. Their to-do list will say to sign in with it."
+            )
+        if result.list_changed:
+            lines.append("Their to-do list now says to sign in with it, and I told them.")
+    else:
+        lines = [
+            f"Recorded: {name} loses access to {organization}, as you decided; their history is kept."
+            " Changed your mind? `plan` shows their choices again."
+        ]
+    if result.voided_approval is not None:
+        lines.append(
+            f"The plan changed, so approval request #{result.voided_approval} no longer holds: run"
+            " `request-approval` again."
+        )
+    return Outgoing(Message(lines[0], with_next([Text(" ".join(lines))], status)))
+
+
+_INVITE_ORDER = {
+    "denied": 0,
+    "failed": 1,
+    "sent": 2,
+    "re-invited": 2,
+    "already-invited": 3,
+    "found": 4,
+    "skipped": 5,
+}
+"""What needs an admin's eye comes first in the shortened list."""
+
+
+def invited(result: InviteResult) -> Outgoing:
+    organization = result.status.organization
+    outcomes = sorted(result.outcomes, key=lambda outcome: _INVITE_ORDER.get(outcome.status, 9))
+    rows = [(outcome.email, outcome.status, outcome.detail) for outcome in outcomes]
+    blocks: list[Block] = [Heading(f"Invitations for {organization}"), Text(result.message)]
+    if rows:
+        blocks.extend(lists.table(("user", "result", "detail"), rows))
+    if lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                f"invitations-{organization}.csv",
+                f"Invitation results for {organization}",
+                ("email", "name", "result", "detail"),
+                [(o.email, o.display_name, o.status, o.detail) for o in outcomes],
+                organization=organization,
+            )
+        )
+    if result.denied:
+        blocks.append(
+            Text(
+                "The directory answered *403 Forbidden*: you may not invite guests. Fix one of these in"
+                " Microsoft Entra admin center > External Identities > External collaboration settings:"
+                " set *Guest invite settings* so members (or everyone) can invite, or have a Global"
+                " Administrator give you the *Guest Inviter* role. Changes take 15-60 minutes to apply;"
+                " then press *Invite missing users* again. Nothing was lost: who was invited is recorded."
+            )
+        )
+    return Outgoing(Message(result.message, with_next(blocks, result.status)))
+
+
+def advance_notice_dm(
+    *, organization: str, tenant: str, name: str, when: str, lines: Sequence[str]
+) -> Message:
+    heading = (
+        f"Coming {when}: {organization} moves to {tenant} accounts"
+        if when
+        else (f"Coming soon: {organization} moves to {tenant} accounts")
+    )
+    return Message(heading, (Heading(heading), Text(f"Hi {name},"), Text("\n".join(lines))))
+
+
+def announced(result: AnnounceResult) -> Outgoing:
+    status = result.status
+    when = f" for {result.when}" if result.when else ""
+    if result.queued:
+        text = (
+            f"Telling {lists.of_people(result.queued, result.users)} what is coming{when}, by direct message."
+        )
+    else:
+        text = (
+            f"Everyone has already been told{when}; nobody gets it twice. Give a new date to tell them again."
+        )
+    return Outgoing(Message(text, with_next([Text(text)], status)))
+
+
+def stale_users(
+    status: MigrationStatus, users: Sequence[OrgUser], days: int | None, fingerprint: str
+) -> Outgoing:
+    """Who has not signed in for a while, and one button that removes exactly this list once confirmed.
+
+    The button carries the list's fingerprint, not its ids: a list of thousands fits no button, and a
+    list that changed since (someone signed in) is shown again instead of removed.
+    """
+    period = "1 day" if days == 1 else f"{days or 90} days"
+    organization = status.organization
+    if not users:
+        return say(f"Nobody in {organization} has been away for more than {period}.", private=True)
+    rows = [
+        (user.principal_name, views.day(user.last_accessed) if user.last_accessed else "never", user.id)
+        for user in users
+    ]
+    blocks: list[Block] = [
+        Heading(f"Users of {organization} with no sign-in for {period}"),
+        *lists.table(("user", "last sign-in", "id"), rows),
+    ]
+    if lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                f"stale-users-{organization}.csv",
+                f"Users of {organization} with no sign-in for {period}",
+                ("user", "name", "last sign-in", "id"),
+                [
+                    (name, user.display_name, last, id_)
+                    for user, (name, last, id_) in zip(users, rows, strict=True)
+                ],
+                organization=organization,
+            )
+        )
+    count = plan_views.people(len(users))
+    away = sign_in_views.people_counted(len(users), "has", "have")
+    summary = f"{away} not signed in for {period}"
+    if (why := why_not_removable(status.state, organization)) is not None:
+        return say(summary, *blocks, Text(why), private=True)  # no button the machine would refuse
+    blocks.append(
+        Text(
+            "Removing people who left keeps them out of the directory comparison; the owner and the"
+            " administrators are never listed. Nothing is removed until"
+            f" an admin presses *Remove these {count}* and confirms. To keep some, remove the others with"
+            f" `remove-users {organization} ID...`."
+        )
+    )
+    value = f"{organization} --stale {days or 90} --list {fingerprint}"
+    confirm = f"Remove {count} from {organization}? This cannot be undone; they lose access at once."
+    blocks.append(Actions((Button(f"Remove these {count}", "remove-users", value, "danger", confirm),)))
+    return say(summary, *blocks, private=True)
+
+
+def removed(result: RemovalResult) -> Outgoing:
+    lines = [f"Removed {plan_views.people(len(result.removed))}: {lists.names(result.removed)}."]
+    if result.message:
+        lines.append(result.message)
+    failures = [f"{name}: {reason}" for name, reason in result.failed]
+    if failures:
+        lines.append(f"Could not remove {len(failures)}: {lists.names(failures)}")
+    blocks: list[Block] = [Text("\n".join(lines)), plan_views.counts_facts(result.status.counts)]
+    return Outgoing(Message(lines[0], with_next(blocks, result.status)))

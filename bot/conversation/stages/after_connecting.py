@@ -1,0 +1,93 @@
+"""After connecting: `notify` sends the to-do lists; each person's `todo`, `done` and `snooze`; the admins'
+`progress`, `retry-failed` and `check-sign-ins`."""
+
+from __future__ import annotations
+
+from bot.conversation import sign_in_views, todo_views
+from bot.conversation.commands import Command
+from bot.conversation.desk import Desk, Handler, Stage, number
+from bot.conversation.messages import Outgoing
+from workflows.errors import WorkflowError
+from workflows.results import Actor, TodoEntry
+from workflows.stages.todo_lists import newest_list, not_on_list
+
+ITEM_WORDS = frozenset({"done", "need-help", "snooze"})
+"""Words whose buttons carry an id rather than the number the person sees."""
+
+
+class AfterConnecting(Stage):
+    """The to-do lists: sent, read, ticked off, put off, and followed by the admins."""
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "notify": self._notify,
+            "todo": self._todo,
+            "done": self._done,
+            "snooze": self._snooze,
+            "progress": self._progress,
+            "retry-failed": self._retry_failed,
+            "check-sign-ins": self._check_sign_ins,
+        }
+
+    def _notify(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        result = self._desk.service.notify(command.arg(0), actor)
+        return [todo_views.queued(result), *self._desk.outbox.flush()]
+
+    def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [todo_views.todo_list(self._desk.service.todo_list(actor), actor)]
+
+    def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        item = own_item(self._desk, actor, command.arg(0), "done")
+        result = self._desk.service.mark_done(item.id, actor)
+        return [
+            todo_views.marked_done(result),
+            todo_views.todo_list(self._desk.service.todo_list(actor), actor),
+        ]
+
+    def _snooze(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """`snooze 1d`, `snooze N 1w` with an item number of the list, or a reminder's button (`#ID 1d`)."""
+        *which, span = command.args or ("",)
+        if which and which[0].startswith(todo_views.BY_ID):
+            reminder = number(which[0][1:], "Which reminder? Use the *Snooze* buttons on a reminder.")
+            return [todo_views.snoozed(self._desk.tracking.snooze(actor, span, reminder_id=reminder))]
+        entries = newest_list(self._desk.service.todo_list(actor))
+        if not entries:
+            raise WorkflowError("Nothing to snooze: you have no to-do list, so no reminders come to you.")
+        numbers = [str(entry.number) for entry in entries]
+        if which and which[0] not in numbers:  # a number not on the list is a mistake worth saying
+            raise WorkflowError(
+                f"There is no item {which[0]} on your list (its items are {numbers[0]} to {numbers[-1]})."
+                " Say `snooze 1d` or `snooze 1w` to put off the reminders about your list."
+            )
+        snoozed = self._desk.tracking.snooze(actor, span, affected_user_id=entries[0].affected_user_id)
+        return [todo_views.snoozed(snoozed)]
+
+    def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        report = self._desk.tracking.progress(self._desk.known_organization(command, "reported on nothing"))
+        full_list = command.arg(1) == todo_views.FULL_LIST
+        return [Outgoing(todo_views.progress(report, full_list=full_list))]  # private: people's addresses
+
+    def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        named = self._desk.known_organization(command, "queued nothing again")
+        organization = self._desk.service.status(named).organization
+        count = self._desk.tracking.retry_failed(organization)
+        return [todo_views.retried(organization, count), *self._desk.outbox.flush()]
+
+    def _check_sign_ins(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [sign_in_views.sign_ins_checked(self._desk.service.check_sign_ins(command.arg(0)))]
+
+
+def own_item(desk: Desk, actor: Actor, raw: str | None, word: str) -> TodoEntry:
+    """`#ID` from a button, or the number in front of the item on the person's newest list."""
+    entries = desk.service.todo_list(actor)
+    newest = newest_list(entries)
+    question = f"Which item? Say `{word} N` with the number on your list, or use its button."
+    if raw and raw.startswith(todo_views.BY_ID):
+        by_id = number(raw[1:], question)
+        found = next((entry for entry in entries if entry.id == by_id), None)
+    else:
+        place = number(raw, question)
+        found = next((entry for entry in newest if entry.number == place), None)
+    if found is None:
+        raise WorkflowError(not_on_list(raw or "", entries, word))
+    return found

@@ -1,0 +1,199 @@
+"""Whoever is stuck: `help` for the next steps, `ask` for the FAQ, and the two ways a person's question
+reaches the admins (`need-help` on an item of their list, *Ask an admin* under an answer)."""
+
+from __future__ import annotations
+
+from bot.conversation import faq_views, help_views, todo_views
+from bot.conversation.commands import USAGE_OF, USAGES, Command
+from bot.conversation.desk import Desk, Handler, Stage
+from bot.conversation.faq_review import FaqReview
+from bot.conversation.messages import Outgoing
+from bot.conversation.stages.after_connecting import own_item
+from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
+from bot.delivery.render import CHANNEL_PREFIX
+from faq import HOW_TO_REACH_A_PERSON, AskerContext
+from workflows.directory import MicrosoftError
+from workflows.errors import WorkflowError
+from workflows.plan import Check
+from workflows.results import Actor, MigrationStatus
+from workflows.stages.todo_lists import newest_list
+
+ITEM_TOPICS = {
+    "sign-in-work-account": "identity-picker-sign-in",
+    "clear-git-credentials": "git-credential-cache",
+    "re-add-ssh-keys": "ssh-keys",
+    "recreate-pats": "regenerate-pat",
+    "rename-microsoft-account": "account-picker-prompt",
+    "visual-studio-subscription": "vs-subscription",
+    "ask-for-access": "email-not-found",
+    "enable-directory-account": "email-not-found",
+    "choose-work-account": "disconnected-users-matching-identity",
+}
+"""The FAQ topic that answers "I need help" on each kind of to-do item (accepting the invitation has its own
+help: by then the invitation is out, and the person needs to find it or have it sent again)."""
+
+
+class Helping(Stage):
+    """Help, answers, and questions passed on to the admins, with the asker's migration as context."""
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__(desk)
+        self._review = FaqReview(desk.answerer, self._asker_context)
+
+    def handlers(self) -> dict[str, Handler]:
+        """With the FAQ review's: rating an answer, and the admins' `faq review`."""
+        return {
+            "help": self._help,
+            "ask": self._ask,
+            faq_views.ASK_ADMIN: self._ask_admin,
+            "need-help": self._need_help,
+            **self._review.handlers(),
+        }
+
+    def _help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """`help`: this person's next steps; `help all`: every word; `help WORD`: one word in detail."""
+        topic = (command.arg(0) or "").casefold()
+        if not topic:
+            return [self._help_now(actor)]
+        if topic == "all":
+            return [help_views.help_all()]
+        if topic in USAGE_OF:
+            return [help_views.help_word(USAGE_OF[topic])]
+        if reads_like_question(command.text):  # "help, my pipelines stopped"
+            return self._ask(actor, Command("ask", command.args, command.text), channel)
+        meant = suggestions(Command(topic, (), ""), [usage.word for usage in USAGES])
+        if meant:
+            return [help_views.did_you_mean(f"help {topic}", [Suggestion("help", s.word) for s in meant])]
+        return [help_views.not_understood(topic)]
+
+    def _help_now(self, actor: Actor) -> Outgoing:
+        administered = []
+        for status in self._desk.service.migrations():
+            if not status.active:
+                continue
+            try:
+                if self._desk.may_administer(status.organization, actor):
+                    administered.append(status)
+            except (WorkflowError, MicrosoftError):
+                continue  # help must not depend on Azure DevOps being up
+        return help_views.help_now(administered, self._desk.service.todo_list(actor))
+
+    def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        context = self._asker_context(actor, channel)
+        topic = command.text.strip()
+        if self._desk.answerer.knows(topic, context.organization):  # a suggested topic's button
+            answer = self._desk.answerer.explain(topic, context)
+        else:
+            answer = self._desk.answerer.answer(command.text, context)
+        question = command.text if context.admins else None
+        return [faq_views.answer(self._review.answered(actor, answer), question=question)]
+
+    def _ask_admin(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """*Ask an admin* under an answer: the question goes where need-help goes, with an address to write
+        back to."""
+        question = command.text.strip()
+        if not question:
+            raise WorkflowError("Ask your question first; then *Ask an admin* under my answer passes it on.")
+        try:
+            migration, inside = self._migration_of(actor, channel)
+        except WorkflowError:
+            migration, inside = None, False
+        if migration is None or not (
+            inside or self._desk.service.standing_of(migration.organization, actor)[0]
+        ):
+            raise WorkflowError(
+                "I don't know which migration you are part of, so I can't pass your question on."
+                f" {HOW_TO_REACH_A_PERSON}"
+            )
+        entries = newest_list(self._desk.service.todo_list(actor))
+        email = entries[0].email if entries else actor.email
+        fresh = self._desk.tracking.ask_admins(
+            migration, actor, email, question, self._recipients(migration, actor)
+        )
+        admins = self._admins(migration.organization, actor)
+        return [
+            faq_views.passed_on(migration.organization, admins, again=not fresh),
+            *self._desk.outbox.flush(),
+        ]
+
+    def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        item = own_item(self._desk, actor, command.arg(0), "need-help")
+        if item.key == "accept-invitation":
+            text = todo_views.finding_the_invitation(item)
+        else:
+            context = self._asker_context(actor)
+            topic = ITEM_TOPICS.get(item.key)
+            found = (
+                self._desk.answerer.explain(topic, context)
+                if topic
+                else self._desk.answerer.answer(item.title, context)
+            )
+            text = found.answer
+        migration = self._desk.service.status(item.organization)
+        recipients = self._recipients(migration, actor)
+        fresh = self._desk.tracking.ask_for_help(item, actor, recipients)
+        admins = self._admins(item.organization, actor)
+        told = todo_views.help_for_item(item, text, admins, admins_told=bool(recipients), again=not fresh)
+        return [*told, *self._desk.outbox.flush()]
+
+    def _recipients(self, migration: MigrationStatus, actor: Actor) -> list[str]:
+        """Where a request for help goes: the migration's channel, or each admin when it was started from a
+        direct message."""
+        if migration.channel_id:
+            return [f"{CHANNEL_PREFIX}{migration.channel_id}"]
+        return self._desk.service.approver_emails(migration.organization, exclude=actor)
+
+    def _admins(self, organization: str, actor: Actor) -> tuple[str, ...]:
+        """The migration's other admins' addresses to name to a person; none when Azure DevOps cannot say."""
+        try:
+            return tuple(self._desk.service.approver_emails(organization, exclude=actor))
+        except (WorkflowError, MicrosoftError):
+            return ()
+
+    def _asker_context(self, actor: Actor, channel: str | None = None) -> AskerContext:
+        try:
+            status, inside = self._migration_of(actor, channel)
+        except WorkflowError:
+            return AskerContext()
+        outcome, guest = self._desk.service.standing_of(status.organization, actor)
+        try:
+            is_admin = self._desk.may_administer(status.organization, actor)
+        except (WorkflowError, MicrosoftError):
+            is_admin = False  # an answer must not depend on Azure DevOps being up
+        # someone of the migration (in its channel, on its plan) can have a question passed to its admins
+        admins = self._admins(status.organization, actor) if inside or outcome else ()
+        return AskerContext(
+            outcome=outcome,
+            guest=guest,
+            stage=status.state,
+            organization=status.organization,
+            is_admin=is_admin,
+            case=_case_of(status.checks),
+            migration=status.organization if inside or admins else None,
+            admins=admins,
+        )
+
+    def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
+        """The migration a question is asked within (its channel, or the asker's to-do list), and whether it
+        is; otherwise the current one, for the stage and the case only."""
+        if channel:
+            for status in self._desk.service.migrations():
+                if status.channel_id == channel and status.active:
+                    return status, True
+        entries = self._desk.service.todo_list(actor)
+        if entries:
+            return self._desk.service.status(entries[0].organization), True
+        return self._desk.service.status(None), False
+
+
+def _case_of(checks: tuple[Check, ...]) -> str | None:
+    """A first connection from Microsoft accounts, or a switch from another directory.
+
+    An organization found already connected to the tenant ("warn") counts as a first connection: the bot
+    never connects from another directory (that check blocks until it is disconnected), and the notices and
+    to-do lists it sends there are a first connection's, which the FAQ must not contradict.
+    """
+    for check in checks:
+        if check.code == "org-connection":
+            return {"pass": "first", "warn": "first", "fail": "switch"}.get(check.status)
+    return None

@@ -1,0 +1,118 @@
+"""Getting people ready before the connection: `invite`, `announce`, an admin's `decide` for someone the
+plan cannot place, and `stale-users` / `remove-users` for those who left."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Sequence
+
+from bot.conversation import preparing_views
+from bot.conversation.commands import Command
+from bot.conversation.desk import Handler, Stage, number
+from bot.conversation.messages import Outgoing, tell_privately
+from workflows.directory import OrgUser
+from workflows.errors import WorkflowError
+from workflows.results import BOT, Actor
+
+STALE_FLAG = "--stale"
+LIST_FLAG = "--list"
+MAX_DAYS = 36_500
+
+_DECIDE_USAGE = (
+    "Say `decide [ORG] PERSON ACCOUNT`: their Azure DevOps address and the sign-in name of the account that"
+    " is theirs (or `no-access`), e.g. `decide hana@contoso.com hana.hart@fabrikam.com`; `plan` lists them."
+)
+REMOVE_USAGE = "Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`."
+
+
+class Preparing(Stage):
+    """What Microsoft puts before connecting: guests invited, users told, decisions made, leavers gone."""
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "invite": self._invite,
+            "announce": self._announce,
+            "decide": self._decide_account,
+            "stale-users": self._stale_users,
+            "remove-users": self._remove_users,
+        }
+
+    def _invite(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [preparing_views.invited(self._desk.service.invite(command.arg(0), actor))]
+
+    def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        organization = self._desk.named_organization(command)
+        if organization is None and command.args:
+            self._refuse_misspelled(command)
+        when = command.args[1:] if organization else command.args
+        result = self._desk.service.announce(organization, actor, " ".join(when))
+        return [preparing_views.announced(result), *self._desk.outbox.flush()]
+
+    def _refuse_misspelled(self, command: Command) -> None:
+        """`announce fabrikam-fibre Monday`: a first word close to an organization is a typo, not a date."""
+        first = command.args[0]
+        known = {name.casefold(): name for name in self._desk.service.organizations()}
+        close = difflib.get_close_matches(first.casefold(), list(known), n=1, cutoff=0.75)
+        if close:
+            meant = " ".join(["announce", known[close[0]], *command.args[1:]])
+            raise WorkflowError(
+                f"I know no migration called `{first}`, so I announced nothing. Did you mean `{meant}`?"
+            )
+
+    def _decide_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """`decide [ORG] PERSON ACCOUNT`, typed or a button under `plan`."""
+        if len(command.args) not in (2, 3):
+            raise WorkflowError(_DECIDE_USAGE)
+        organization = command.args[0] if len(command.args) == 3 else None
+        person, choice = command.args[-2:]
+        result = self._desk.service.decide_account(organization, person, choice, actor)
+        return [preparing_views.account_decided(result), *self._desk.outbox.flush()]
+
+    def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        organization, days = None, None
+        for arg in command.args:
+            if arg.isdigit():
+                days = number(arg, "", maximum=MAX_DAYS)
+            else:
+                organization = arg
+        status = self._desk.service.status(organization)
+        users = self._removable_stale_users(status.organization, days)
+        return [preparing_views.stale_users(status, users, days, list_fingerprint(users))]
+
+    def _removable_stale_users(self, organization: str, days: int | None) -> list[OrgUser]:
+        """Stale users but the owner and administrators, whom a removal never touches."""
+        admins = set(self._desk.service.approver_emails(organization, exclude=BOT))
+        return [
+            user
+            for user in self._desk.service.stale_users(organization, days)
+            if not {user.principal_name.casefold(), user.mail_address.casefold()} & admins
+        ]
+
+    def _remove_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """`remove-users ORG ID...` typed, or the button under `stale-users`: that very list, unchanged."""
+        if len(command.args) < 2:
+            raise WorkflowError(REMOVE_USAGE)
+        organization, *rest = command.args
+        if rest[0] != STALE_FLAG:
+            return [preparing_views.removed(self._desk.service.remove_users(organization, rest, actor))]
+        if len(rest) != 4 or rest[2] != LIST_FLAG or not rest[1].isdigit():
+            raise WorkflowError("Use the *Remove* button under `stale-users`, or `remove-users ORG ID...`.")
+        days = number(rest[1], "", maximum=MAX_DAYS)
+        status = self._desk.service.status(organization)
+        users = self._removable_stale_users(status.organization, days)
+        fingerprint = list_fingerprint(users)
+        if fingerprint != rest[3]:
+            changed = tell_privately(
+                "The list changed since it was shown (someone signed in, or was removed), so I removed"
+                " nobody. Here it is as it stands now."
+            )
+            return [changed, preparing_views.stale_users(status, users, days, fingerprint)]
+        ids = [user.id for user in users]
+        return [preparing_views.removed(self._desk.service.remove_users(status.organization, ids, actor))]
+
+
+def list_fingerprint(users: Sequence[OrgUser]) -> str:
+    """Stands for exactly these users: a button carries it instead of thousands of ids."""
+    joined = "\n".join(sorted(user.id for user in users))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]

@@ -1,0 +1,83 @@
+"""Starting and checking: `start`, the preflight (`doctor`), `status`, `plan`, `recheck`, `resume`, and
+`rehearse`, which shows how to play the whole migration in the sandbox first."""
+
+from __future__ import annotations
+
+from bot.conversation import sign_in_views, views
+from bot.conversation.commands import Command
+from bot.conversation.desk import Handler, Stage
+from bot.conversation.messages import Outgoing, say
+from workflows.errors import WorkflowError
+from workflows.machine import CONNECTED_UNFINISHED
+from workflows.results import Actor
+
+START_USAGE = (
+    "Say `start ORG TENANT`: the organization name from https://dev.azure.com/ORG and the directory's"
+    " tenant id or verified domain, e.g. `start fabrikam-fiber fabrikam.com`."
+)
+DOCTOR_USAGE = "Say `doctor ORG TENANT`, e.g. `doctor fabrikam contoso.com`."
+_NOTIFIED_STATES = frozenset({"users_notified", "billing_checked", "completed"})
+
+
+class Starting(Stage):
+    """`start ORG TENANT` and the commands that read or re-check where a migration stands."""
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "start": self._start,
+            "doctor": self._doctor,
+            "status": self._status,
+            "plan": self._plan,
+            "recheck": self._recheck,
+            "resume": self._resume,
+            "rehearse": self._rehearse,
+        }
+
+    def _start(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        if len(command.args) != 2:
+            raise WorkflowError(START_USAGE)
+        self._desk.service.start(command.args[0], command.args[1], actor, channel=channel)
+        return self._desk.outbox.flush()  # the summary, recorded with the check's result, reaches the starter
+
+    def _doctor(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        if len(command.args) != 2:
+            raise WorkflowError(DOCTOR_USAGE)
+        checks = self._desk.service.doctor(command.args[0], command.args[1])
+        return [say(views.doctor(checks))]
+
+    def _status(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        status = self._desk.service.status(command.arg(0), ended=True)
+        report = None
+        if status.state in _NOTIFIED_STATES:
+            report = self._desk.tracking.progress(status.organization)
+        return [views.status(status, report)]
+
+    def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        status = self._desk.service.status(command.arg(0))
+        plan = self._desk.service.plan(status.organization)
+        if status.state not in CONNECTED_UNFINISHED | {"completed"}:
+            return [views.plan(plan, status)]
+        # the plan and its checks were made before connecting and never since: say so, not "still on MSA"
+        made = [
+            entry
+            for entry in self._desk.service.audit_trail(status.organization)
+            if (entry.action, entry.state_after)
+            in (("approve", "connecting"), ("found_connected", "connected"))
+        ]
+        return [views.plan(plan, status, made=made[-1] if made else None)]
+
+    def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.checked(self._desk.service.recheck(command.arg(0), actor))]
+
+    def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        return [views.checked(self._desk.service.resume(command.arg(0), actor))]
+
+    def _rehearse(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        organization, tenant = command.arg(0), command.arg(1)
+        if organization is None:
+            try:
+                status = self._desk.service.status(None)
+                organization, tenant = status.organization, status.tenant_id
+            except WorkflowError:
+                pass  # no migration yet: the steps name ORG and TENANT
+        return [sign_in_views.rehearse(organization, tenant, actor.email)]
