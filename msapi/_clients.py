@@ -168,6 +168,10 @@ class MicrosoftClients:
         return self._graph(tenant_id).find_user(email)
 
     @_answers_checked
+    def directory_user(self, tenant_id: str, user_id: str) -> DirectoryUser | None:
+        return self._graph(tenant_id).user(user_id)
+
+    @_answers_checked
     def allow_invites_from(self, tenant_id: str) -> str:
         return self._graph(tenant_id).allow_invites_from()
 

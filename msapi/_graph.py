@@ -144,6 +144,15 @@ class Graph:
         )
         return found[0] if found else None
 
+    def user(self, user_id: str) -> DirectoryUser | None:
+        """The directory user with this object id, None once it is gone. Read directly, not through the
+        advanced query (`ConsistencyLevel: eventual`) `find_user` needs, whose index Microsoft documents as
+        eventually consistent: a guest just invited may be missing from it for a while."""
+        response = self._send("GET", f"{ROOT}/users/{segment(user_id)}", params={"$select": USER_FIELDS})
+        if response.status_code == 404:
+            return None
+        return _directory_user(self._body(response, _WHAT["users"]))
+
     def tenant(self) -> Tenant:
         tenant_id = segment(self.tenant_id())
         return _organization(
@@ -267,6 +276,10 @@ class Graph:
             eventual=eventual,
             retry_unsafe=method == "POST",  # only the read-only batch is posted through here
         )
+        return self._body(response, what)
+
+    def _body(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        """The answer's JSON object; a refusal names the permission reading `what` needs."""
         if response.status_code == 403 and what in _NEEDS:
             raise permissions.missing(self._permission(_NEEDS[what]), SERVICE, f"reading {what}", 403)
         if response.status_code >= 400:

@@ -132,6 +132,7 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
         sequence=sequence,
         hosts=tuple(body.get("hosts") or ()),
         rng=random.Random(int(body.get("seed", 0))),
+        directory_lag=bool(body.get("directory_lag", False)),
     )
 
 

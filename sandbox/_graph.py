@@ -201,7 +201,7 @@ def _graph_list_users(state: State, call: Call) -> Reply:
     )
     if unknown is not None:
         return _unknown_property(unknown)
-    users = state.directory_users
+    users = [user for user in state.directory_users if user["id"] not in state.faults.unlisted]
     if "$filter" in query:
         try:
             predicate = parse_filter(query["$filter"])
@@ -306,6 +306,8 @@ def _graph_invite(state: State, call: Call, token: Token) -> Reply:
     if existing is None:
         existing = _new_guest(state, email, str(body.get("invitedUserDisplayName") or email))
         state.directory_users.append(existing)
+        if state.faults.directory_lag:
+            state.faults.unlisted.add(existing["id"])
     invitation = {
         "id": str(uuid.uuid4()),
         "inviteRedeemUrl": f"https://{LOGIN_HOST}/redeem?rd={token_urlsafe(12)}",

@@ -122,7 +122,8 @@ class Sandbox:
             return copy.deepcopy(self._state.data)
 
     def set_faults(self, **settings: Any) -> None:
-        """Same settings as `POST /_sandbox/faults`: rate_429, rate_500, rate_slow, retry_after, ..."""
+        """Same settings as `POST /_sandbox/faults`: rate_429, rate_500, rate_slow, retry_after, ...,
+        directory_lag."""
         faults = faults_from_json(settings)
         with self._state.lock:
             self._state.faults = faults

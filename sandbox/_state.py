@@ -60,6 +60,12 @@ class Faults:
     sequence: list[int | str] = field(default_factory=list)
     hosts: tuple[str, ...] = ()
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    directory_lag: bool = False
+    """Graph's user searches lag behind invitations (its directory is eventually consistent): a guest an
+    invitation creates is missing from `GET /users` listings and filters until the faults are set again,
+    while `GET /users/{id}` finds them at once."""
+    unlisted: set[str] = field(default_factory=set, init=False)
+    """The ids of the guests invited while `directory_lag` is on: the searches do not show them yet."""
 
     def draw(self, host: str) -> int | str | None:
         """The fault for the next request to `host`: a status code, `"slow"`, or None."""

@@ -183,6 +183,11 @@ class Microsoft(Protocol):
 
     def find_directory_user(self, tenant_id: str, email: str) -> DirectoryUser | None: ...
 
+    def directory_user(self, tenant_id: str, user_id: str) -> DirectoryUser | None:
+        """By object id, None once it is gone. Unlike the search by address, which may miss someone created
+        moments ago (the directory's search is eventually consistent), it finds a guest just invited."""
+        ...
+
     def invite_guest(
         self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
     ) -> Invitation:

@@ -9,6 +9,7 @@ import pytest
 
 from bot.conversation import todo_views
 from bot.conversation.messages import Attachment, Channel, DirectMessage, Outgoing, Reply, Text
+from sandbox import Sandbox
 from tests.bot.conftest import ORG, Chat, text_of
 from workflows.errors import WorkflowError
 
@@ -87,6 +88,18 @@ def test_the_requester_cannot_approve_but_another_admin_can(chat: Chat) -> None:
     steps = [message for message in decision if isinstance(message.to, DirectMessage)]
     assert steps[0].to == DirectMessage(LEE)
     assert "Connect directory" in text_of(steps)
+
+
+def test_invite_again_while_the_directory_lags_invites_nobody_twice(chat: Chat, box: Sandbox) -> None:
+    """Graph's search by address may not list a guest invited moments ago; the guest's recorded id finds
+    them."""
+    start(chat)
+    box.set_faults(directory_lag=True)
+    assert "2 invited." in text_of(chat.say(DANA, "invite"))
+    again = text_of(chat.say(DANA, "invite"))
+    assert "2 invited earlier." in again and "invited again" not in again
+    sent = [invitation["invitedUserEmailAddress"] for invitation in box.state()["tenant"]["invitations"]]
+    assert sorted(sent) == ["erin.eng@gmail.com", "frank.f@outlook.com"]
 
 
 def test_the_watch_announces_the_connection_once_the_portal_step_is_done(chat: Chat) -> None:

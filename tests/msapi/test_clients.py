@@ -178,6 +178,30 @@ def test_quotes_in_addresses_are_escaped(
     assert found is not None and found.id == "ob"
 
 
+def test_a_guest_just_invited_is_found_by_id_while_the_search_by_address_lags(
+    box: Sandbox, make_clients: Any
+) -> None:
+    clients = make_clients(box)
+    tenant = box.state()["tenant"]["id"]
+    box.set_faults(directory_lag=True)
+    invitation = clients.invite_guest(
+        tenant,
+        email="erin.eng@gmail.com",
+        inviter="lee@fabrikam.com",
+        display_name="Erin",
+        message="Join fabrikam-fiber",
+        redirect_url="https://dev.azure.com/x",
+    )
+    assert invitation.invited_user_id
+    assert clients.find_directory_user(tenant, "erin.eng@gmail.com") is None  # not in the search yet
+    guest = clients.directory_user(tenant, invitation.invited_user_id)
+    assert guest is not None and (guest.mail, guest.user_type) == ("erin.eng@gmail.com", "Guest")
+    assert clients.directory_user(tenant, "3f0c2f3e-0000-4000-8000-000000000000") is None  # a deleted one
+    box.set_faults()  # the search catches up
+    found = clients.find_directory_user(tenant, "erin.eng@gmail.com")
+    assert found is not None and found.id == invitation.invited_user_id
+
+
 def test_invitations_and_their_refusal(
     fabrikam: dict[str, Any], served_box: Sandbox, make_clients: Any
 ) -> None:

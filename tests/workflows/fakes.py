@@ -190,6 +190,10 @@ class FakeMicrosoft:
                 return user
         return None
 
+    def directory_user(self, tenant_id: str, user_id: str) -> DirectoryUser | None:
+        self._call("directory_user")
+        return next((user for user in self.directory if user.id == user_id), None)
+
     def invite_guest(
         self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
     ) -> Invitation:

@@ -12,7 +12,14 @@ from sqlmodel import select
 
 from storage import Invitation
 from workflows import _plan_codec
-from workflows.directory import InvitePermissionDenied, MicrosoftError, MissingPermission, Tenant
+from workflows.directory import (
+    DirectoryUser,
+    InvitePermissionDenied,
+    Microsoft,
+    MicrosoftError,
+    MissingPermission,
+    Tenant,
+)
 from workflows.machine import INVITING_AFTER_CONNECTING
 from workflows.plan import Check, PlannedUser, build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
@@ -169,7 +176,7 @@ def _invite_one(
         select(Invitation).where(Invitation.migration_id == row.id, Invitation.email == key)
     ).first()
     try:
-        existing = microsoft.find_directory_user(row.tenant_id, email)
+        existing = _in_directory(microsoft, row.tenant_id, email, claim)
     except MissingPermission:
         raise
     except MicrosoftError as error:
@@ -234,6 +241,18 @@ def _invite_one(
     claim.invited_user_id = invitation.invited_user_id
     commit(unit)
     return InvitationOutcome(email, display_name, "re-invited" if earlier else "sent", invitation.status)
+
+
+def _in_directory(
+    microsoft: Microsoft, tenant_id: str, email: str, claim: Invitation | None
+) -> DirectoryUser | None:
+    """Whoever holds the address in the directory; failing that, the guest an earlier invitation created,
+    by its id. The search by address is eventually consistent: right after an invitation it may not list
+    the new guest yet, and inviting again on its word would invite twice."""
+    found = microsoft.find_directory_user(tenant_id, email)
+    if found is None and claim is not None and claim.invited_user_id:
+        found = microsoft.directory_user(tenant_id, claim.invited_user_id)
+    return found
 
 
 def _invitation_text(organization: str, tenant_name: str | None, *, connected: bool) -> str:
