@@ -238,6 +238,9 @@ class LeftBehind:
     """Addresses of people with no directory account they can use yet (none, disabled, several)."""
     not_signed_in: tuple[str, ...] = ()
     """Addresses of people not seen signing in with their work account since the connection."""
+    undecided: tuple[str, ...] = ()
+    """Addresses of people the plan leaves for an admin's `decide` (a disabled account, or several that may
+    be theirs), no decision made yet."""
 
     @property
     def anyone(self) -> bool:

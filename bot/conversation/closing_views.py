@@ -10,6 +10,7 @@ from bot.conversation import lists, plan_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
 from bot.conversation.next_actions import with_next
 from bot.conversation.sign_in_views import people_counted
+from workflows.plan import NO_ACCESS
 from workflows.results import Actor, BillingResult, CalledOff, Completion, LeftBehind, MigrationStatus
 
 CONFIRM = "confirm"
@@ -50,13 +51,20 @@ def confirm_complete(completion: Completion) -> Outgoing:
     status, left = completion.status, completion.left
     organization = status.organization
     heading = f"Not completed yet: {organization} would leave people behind"
+    decide = (
+        f" {lists.names(left.undecided)} {'waits' if len(left.undecided) == 1 else 'wait'} for your"
+        f" decision: say `decide {organization} PERSON ACCOUNT|{NO_ACCESS}` for each (`plan` shows their"
+        " choices)."
+        if left.undecided
+        else ""
+    )
     blocks: list[Block] = [
         Heading(heading),
         Text("\n".join(left_behind_lines(left))),
         Text(
             "Once it is complete, nobody is reminded any more and `invite` no longer runs for it."
-            f" `progress {organization}` has everyone's details. To close it anyway, press *Complete"
-            f" anyway* or say `complete {organization} {CONFIRM}`."
+            f" `progress {organization}` has everyone's details.{decide} To close it anyway, press"
+            f" *Complete anyway* or say `complete {organization} {CONFIRM}`."
         ),
         Actions(
             (

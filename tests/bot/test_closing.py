@@ -70,6 +70,26 @@ def test_complete_names_who_would_be_left_behind_and_waits_for_a_confirmation(ch
     ]
 
 
+def test_complete_refused_says_to_decide_for_whoever_waits_for_a_decision(chat: Chat) -> None:
+    """Gus's only account is disabled and two accounts may be Hana's: until an admin decides, `decide`
+    is a next step, not only `complete ... confirm`."""
+    billing_moved(chat)
+
+    def next_steps() -> str:
+        lines = lines_of(chat.say(DANA, "complete"))
+        return next(line for line in lines if line.startswith("Once it is complete"))
+
+    assert (
+        "gus@fabrikam.com, hana@contoso.com wait for your decision: say"
+        f" `decide {ORG} PERSON ACCOUNT|no-access` for each (`plan` shows their choices)."
+    ) in next_steps()
+    chat.say(DANA, "decide gus@fabrikam.com no-access")
+    assert f"hana@contoso.com waits for your decision: say `decide {ORG} PERSON" in next_steps()
+    chat.say(DANA, "decide hana@contoso.com hana.hart@fabrikam.com")
+    assert "decide" not in next_steps()
+    assert chat.state() == "billing_checked"
+
+
 def test_a_completed_migration_stays_in_view_of_status_and_progress(chat: Chat) -> None:
     billing_moved(chat)
     chat.say(DANA, f"complete {ORG} confirm")

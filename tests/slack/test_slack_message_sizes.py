@@ -244,7 +244,7 @@ def _catalog(world: World) -> dict[str, Message]:
     )
     stale = list(world.snapshot.users)
     addresses = tuple(user.principal_name for user in plan.users)
-    everyone_left = LeftBehind(len(addresses), addresses, addresses, addresses)
+    everyone_left = LeftBehind(len(addresses), addresses, addresses, addresses, addresses)
     called_off = tuple(
         CalledOff(address, "x" * 200, organization, tenant.display_name, "r" * 500, "Friday 14:00", True)
         for address in addresses

@@ -48,9 +48,11 @@ def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed:
 
 
 def left_behind(session: Session, row: Migration) -> LeftBehind:
-    """Who still has open items, who cannot sign in at all, and who has not been seen signing in."""
+    """Who still has open items, who cannot sign in at all, and who has not been seen signing in; and who of
+    them waits for an admin's decision."""
     assert row.id is not None
     users, items = lists_of(session, row.id)
+    waiting = {user.id for user in _plan_codec.decode(row.plan).undecided} if row.plan else set()
     by_user: dict[int, list[TodoItem]] = {}
     for item in items:
         by_user.setdefault(item.affected_user_id, []).append(item)
@@ -66,7 +68,8 @@ def left_behind(session: Session, row: Migration) -> LeftBehind:
         sign_in = [item for item in own if item.key in SIGN_IN_ITEMS]
         if sign_in and not any(item.verified_at for item in sign_in):
             not_signed_in.append(user.email)
-    return LeftBehind(len(users), tuple(open_), tuple(no_way_in), tuple(not_signed_in))
+    undecided = tuple(user.email for user in users if user.entitlement_id in waiting)
+    return LeftBehind(len(users), tuple(open_), tuple(no_way_in), tuple(not_signed_in), undecided)
 
 
 def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
