@@ -88,6 +88,10 @@ class MigrationService:
     def audit_trail(self, organization: str | None = None) -> list[AuditEntry]:
         return reading.audit_trail(self._ctx, organization)
 
+    def plan_made(self, organization: str | None = None) -> AuditEntry | None:
+        """The approval (or the finding that it was connected) a connected migration's plan dates from."""
+        return reading.plan_made(self._ctx, organization)
+
     # checking
     def start(
         self, organization: str, tenant: str, actor: Actor, *, channel: str | None = None

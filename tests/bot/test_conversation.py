@@ -409,6 +409,19 @@ def test_the_plan_after_connecting_says_it_is_the_one_approved_before(chat: Chat
     )
 
 
+def test_the_plan_of_an_organization_found_connected_says_when_it_was_found(chat: Chat) -> None:
+    chat.portal_connect()  # someone clicked Connect before the bot was asked
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    assert chat.state() == "connected"
+    chat.say(DANA, "notify")
+    (found,) = [entry for entry in chat.runtime.service.audit_trail(ORG) if entry.action == "found_connected"]
+    shown = " ".join(text_of(chat.say(LEE, "plan")).split())
+    assert shown.startswith(
+        f"PLAN FOR {ORG.upper()} → FABRIKAM The plan made on {found.at:%Y-%m-%d}, when the organization was"
+        " found already connected. Its checks are as they stood then;"
+    )
+
+
 def test_help_with_accepting_the_invitation_says_where_it_is_and_who_resends_it(chat: Chat) -> None:
     approved(chat)
     chat.portal_connect()

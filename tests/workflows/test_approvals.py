@@ -67,6 +67,24 @@ def test_n_distinct_approvers_are_needed(
         assert len(session.exec(select(ApprovalDecision)).all()) == 2
 
 
+def test_a_connected_plan_dates_from_the_approval_that_let_it_connect(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    microsoft.org = replace(microsoft.org, administrators=(dana.email, lee.email, PAT.email))
+    service = make_service(approvers_required=2)
+    service.start("fabrikam", "fabrikam.com", dana)
+    request = service.request_approval(None, dana, anyway=True)
+    service.decide(request.approval_id, lee, approve=True)  # one of two: recorded, not yet connecting
+    assert service.plan_made() is None
+    service.decide(request.approval_id, PAT, approve=True)
+    microsoft.connect(microsoft.tenant_info.id)
+    service.check_connection(None)
+    service.notify(None, dana)  # the trail goes on after it
+    made = service.plan_made()
+    assert made is not None
+    assert (made.action, made.actor_email, made.state_after) == ("approve", PAT.email, "connecting")
+
+
 def test_a_rejection_goes_back_to_planned(service: MigrationService, awaiting: int, lee: Actor) -> None:
     result = service.decide(awaiting, lee, approve=False, reason="Wait for the holidays")
     assert result.outcome == "rejected"

@@ -3,13 +3,18 @@ address, audited, permission checked, and always back in the connected step it b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from storage import Database, OutboundMessage
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
-from workflows.directory import DirectoryUser, Invitation
+from workflows.directory import DirectoryUser, Invitation, OrgUser
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -119,6 +124,41 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
         told = session.exec(select(OutboundMessage).where(OutboundMessage.kind == INVITED_MESSAGE)).all()
     assert sorted(message.recipient for message in told) == ["bob@outlook.com", "cy@gmail.com"]
     assert told[0].payload["items"][0]["key"] == "accept-invitation"
+
+
+@contextmanager
+def _statements(database: Database) -> Iterator[list[str]]:
+    """Every SQL statement the engine runs meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+
+
+def test_the_lists_of_every_invitee_after_connecting_are_read_in_one_query(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    microsoft.users += [
+        OrgUser(id=f"e-{name}", principal_name=name) for name in ("dee@yahoo.com", "eve@aol.com")
+    ]
+    microsoft.connect(microsoft.tenant_info.id)
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.notify(None, dana)
+
+    with _statements(database) as seen:
+        result = service.invite(None, dana)
+
+    assert "I changed 4 to-do lists to say what each now needs" in result.message
+    reads = [
+        statement for statement in seen if statement.startswith("SELECT") and "FROM todo_item" in statement
+    ]
+    assert len(reads) == 2  # who waits for an account, then all their lists: none per invitee (4 here)
 
 
 def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_in_with_that_account(

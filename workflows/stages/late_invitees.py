@@ -8,7 +8,7 @@ Before `notify` there is nothing to change: `notify` writes these items itself f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -48,6 +48,7 @@ def switch_lists(
             col(Invitation.status).in_(["sent", "found"]),
         )
     ).all()
+    lists = _lists_of(session, [item.affected_user_id for item, _, _ in waiting])
     for item, person, invitation in waiting:
         invited = invitation.status == "sent"
         now_needed = todo_items(
@@ -67,6 +68,7 @@ def switch_lists(
             row,
             person,
             item,
+            lists[item.affected_user_id],
             now_needed,
             kind=INVITED_MESSAGE,
             key=f"migration-{row.id}-invited-after-connecting-{person.id}",
@@ -81,6 +83,7 @@ def replace_items(
     row: Migration,
     person: AffectedUser,
     item: TodoItem,
+    held: Sequence[TodoItem],
     now_needed: list[TodoTemplate],
     *,
     kind: str,
@@ -88,10 +91,11 @@ def replace_items(
     now: datetime,
     **details: object,
 ) -> None:
-    """Rewrite `item` into the first of `now_needed`, add the others their list lacks, and queue one
-    message (`kind`, idempotency `key`, with `details`) with the items that are new or changed."""
+    """Rewrite `item` into the first of `now_needed`, add the others their list (`held`, `item` among them)
+    lacks, and queue one message (`kind`, idempotency `key`, with `details`) with the items that are new or
+    changed."""
     assert row.id is not None and person.id is not None
-    changed = [_rewrite(item, now_needed[0]), *_added(session, person.id, now_needed[1:])]
+    changed = [_rewrite(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
     reach = affected_reach(person)
     enqueue(
         session,
@@ -145,9 +149,20 @@ def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     return item
 
 
-def _added(session: Session, affected_user_id: int, wanted: list[TodoTemplate]) -> list[TodoItem]:
-    """The items of the list they now need that theirs lacks (new tokens for a new identity), at its end."""
-    held = session.exec(select(TodoItem).where(TodoItem.affected_user_id == affected_user_id)).all()
+def _lists_of(session: Session, affected_user_ids: Sequence[int]) -> dict[int, list[TodoItem]]:
+    """Each person's items, all read in one query."""
+    lists: dict[int, list[TodoItem]] = {}
+    items = session.exec(select(TodoItem).where(col(TodoItem.affected_user_id).in_(affected_user_ids)))
+    for item in items:
+        lists.setdefault(item.affected_user_id, []).append(item)
+    return lists
+
+
+def _added(
+    session: Session, affected_user_id: int, held: Sequence[TodoItem], wanted: list[TodoTemplate]
+) -> list[TodoItem]:
+    """The items of the list they now need that theirs (`held`) lacks (new tokens for a new identity), at
+    its end."""
     keys, last = {each.key for each in held}, max(each.position for each in held)
     added = []
     for template in wanted:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Migration
 from workflows import _plan_codec
@@ -88,6 +88,26 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> tuple[str
         assert row.id is not None
         user = as_invited(user, sent_invitations(session, row.id, of=(user.id,)))
         return user.outcome, is_guest(user.outcome, user.match.user_principal_name if user.match else None)
+
+
+PLAN_MADE = (("approve", "connecting"), ("found_connected", "connected"))
+"""The moves a connected migration's plan dates from: the approval that let it connect, or the finding that
+it was connected already. The plan is not made again after either."""
+
+
+def plan_made(ctx: Context, organization: str | None = None) -> AuditEntry | None:
+    """The audit entry of the move in `PLAN_MADE`, the latest, read on its own; None before connecting."""
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        moves = [
+            (AuditEntry.action == action) & (AuditEntry.state_after == after) for action, after in PLAN_MADE
+        ]
+        return session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.migration_id == row.id, or_(*moves))
+            .order_by(col(AuditEntry.id).desc())
+            .limit(1)
+        ).first()
 
 
 def audit_trail(ctx: Context, organization: str | None = None) -> list[AuditEntry]:

@@ -7,7 +7,7 @@ Before `notify` there is nothing to change: `notify` writes the list from the pl
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from storage import AffectedUser, TodoItem
 from workflows.directory import Tenant
@@ -37,11 +37,9 @@ def account_decided(unit: Unit, person: PlannedUser) -> bool:
     affected.directory_account = account.user_principal_name if account else None
     affected.directory_id = account.id if account else None
     affected.candidates = []  # decided: chat knows them by the chosen account alone, or none
-    choosing = session.exec(  # or the sign-in item of an account decided before: now another one
-        select(TodoItem).where(
-            TodoItem.affected_user_id == affected.id, col(TodoItem.key).in_([CHOOSING_ITEM, SIGN_IN_ITEM])
-        )
-    ).first()
+    held = session.exec(select(TodoItem).where(TodoItem.affected_user_id == affected.id)).all()
+    # the item that says to choose, or the sign-in item of an account decided before (now another one)
+    choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
     if choosing is None or account is None:
         return False
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
@@ -51,6 +49,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> bool:
         row,
         affected,
         choosing,
+        held,
         wanted,
         kind=DECIDED_MESSAGE,
         key=f"migration-{row.id}-account-decided-{affected.id}-{account.id}",

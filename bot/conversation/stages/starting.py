@@ -58,13 +58,7 @@ class Starting(Stage):
         if status.state not in CONNECTED_UNFINISHED | {"completed"}:
             return [views.plan(plan, status)]
         # the plan and its checks were made before connecting and never since: say so, not "still on MSA"
-        made = [
-            entry
-            for entry in self._desk.service.audit_trail(status.organization)
-            if (entry.action, entry.state_after)
-            in (("approve", "connecting"), ("found_connected", "connected"))
-        ]
-        return [views.plan(plan, status, made=made[-1] if made else None)]
+        return [views.plan(plan, status, made=self._desk.service.plan_made(status.organization))]
 
     def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.checked(self._desk.service.recheck(command.arg(0), actor))]
