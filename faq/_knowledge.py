@@ -92,6 +92,10 @@ class Topic:
     only_about_the_move: bool = False
     """Answer only a message that mentions the move: the same words without it are an everyday question
     ("create a service connection"), not this topic."""
+    long_only_about_the_move: bool = False
+    """Answer a long message (a story, `LONG_FROM` and longer) only when it mentions the move: a one-line
+    question asked of this bot is about the move, but a whole story of SSH or Git trouble that never names
+    it is about something else (docs/faq-eval.md, round 10)."""
     cases: tuple[Case, ...] = ()
     """What differs by the asker's outcome or migration, shown at the answer's `{cases}` line."""
 
@@ -173,6 +177,7 @@ def _topic(raw: Any, position: int) -> Topic:
         related=tuple(raw.get("related", ())),
         notes=tuple(_note(note, where) for note in notes),
         only_about_the_move=raw.get("only_about_the_move") is True,
+        long_only_about_the_move=raw.get("long_only_about_the_move") is True,
         cases=tuple(_case(case, where) for case in cases),
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from faq import _about, _compose, _reading
 from faq._about import AboutModel
-from faq._calibration import Calibration, bundled_calibration
+from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
 from faq._index import LATER_QUESTION_WEIGHT, TOLD_SENTENCE_WEIGHT, Ranking, TopicIndex
 from faq._knowledge import Topic, bundled_off_topic, bundled_topics
@@ -253,7 +253,7 @@ class FaqAnswerer:
         if reading.codes_elsewhere:  # which application refused? The other words cannot tell a topic
             ranking = replace(ranking, anchored=False)
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
-        if best is not None and best.only_about_the_move and not reading.about_the_move:
+        if best is not None and _only_about_the_move(best, ranking) and not reading.about_the_move:
             if reading.asks_what_becomes:
                 ranking = replace(ranking, about_the_move=True)
             else:
@@ -354,6 +354,12 @@ class FaqAnswerer:
             at=self._clock(),
         )
         return replace(answer, ask_id=ask_id, rating=f"#{ask_id}")
+
+
+def _only_about_the_move(topic: Topic, ranking: Ranking) -> bool:
+    """Whether this topic is answered only when the message mentions the move (for some topics, only a long
+    message has to say it)."""
+    return topic.only_about_the_move or (topic.long_only_about_the_move and ranking.length >= LONG_FROM)
 
 
 def _about_a_topic(ranking: Ranking) -> bool:
