@@ -184,3 +184,23 @@ def test_round_9_probes_stay_at_what_was_measured_once() -> None:
     right = sum(answerer.answer(p["question"]).topic == p["topic"] for p in probes["in_scope"])
     declined = sum(answerer.answer(p["question"]).topic is None for p in probes["out_of_scope"])
     assert right >= 8 and declined >= 3
+
+
+SSH_STORY = (
+    "I generated a new key pair on my laptop and added the public key to my Azure DevOps profile this"
+    " morning. When I clone over SSH the host asks for a password and then says Permission denied,"
+    " although the same key works with GitHub. Why is it asking for a password?"
+)
+
+
+def test_a_long_ssh_story_that_never_mentions_the_move_is_not_taken_for_the_move() -> None:
+    """A one-line SSH question asked of this bot is about the move; a whole story of SSH trouble that never
+    names it is about something else (round 10: such stories were answered `ssh-keys`)."""
+    answerer = FaqAnswerer()
+    assert answerer.topics["ssh-keys"].long_only_about_the_move
+    assert answerer.answer(SSH_STORY).topic is None
+    told = answerer.answer(f"Last week our organization was connected to the company's Entra ID. {SSH_STORY}")
+    assert told.topic == "ssh-keys"
+    assert answerer.answer("do I need to re-upload my ssh pub key").topic == "ssh-keys"
+    # Inside a migration every message is about the move, the story too.
+    assert answerer.answer(SSH_STORY, AskerContext(migration="fabrikam")).topic == "ssh-keys"

@@ -129,3 +129,13 @@ def test_a_question_about_something_else_gets_no_topics_that_only_look_related(
         assert answer.topic is None and answer.alternatives == [], question
         assert "I only answer questions about moving this Azure DevOps organization" in answer.answer
     assert len(log.entries()) == 3  # still kept for the admins to review
+
+
+@pytest.mark.parametrize("context", [None, INVITEE])
+def test_a_question_about_builds_breaking_is_not_answered_with_tokens(
+    answerer: FaqAnswerer, context: AskerContext | None
+) -> None:
+    # Review rvteams: "do our builds break?" was a framed `regenerate-pat`, whose phrasing alone said
+    # "break". Declined now, outside a migration and inside it (round 10, step 2).
+    answer = answerer.answer("do our builds break?", context)
+    assert answer.topic is None, answer
