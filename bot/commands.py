@@ -90,8 +90,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _chat(args: argparse.Namespace) -> int:
     from bot.console.chat import run_chat
+    from bot.console.rehearsal import RehearsalClock
     from bot.demo import bundled_scenario
-    from bot.runtime import build_runtime
+    from bot.runtime import build_runtime, utc_now
 
     settings = Settings.from_environment(os.environ)
     live = settings.sandbox_url or settings.microsoft_environment
@@ -104,14 +105,18 @@ def _chat(args: argparse.Namespace) -> int:
             settings = replace(
                 settings, sandbox_scenario=scenario, database_url=f"sqlite:///{Path(folder) / 'chat.db'}"
             )
-        runtime = build_runtime(settings)
+        # `:later` may move the clock of a database that ends with the chat, never of one that outlives it
+        clock = RehearsalClock() if scenario else None
+        runtime = build_runtime(settings, clock=clock or utc_now)
         try:
             print(_where_state_lives(runtime, shared=bool(os.environ.get("AADBOT_DATABASE_URL"))))
             if args.surface == "teams":
                 from bot.teams.text import message_text
 
-                return run_chat(runtime, args.email, sys.stdin, sys.stdout, renderer=message_text)
-            return run_chat(runtime, args.email, sys.stdin, sys.stdout)
+                return run_chat(
+                    runtime, args.email, sys.stdin, sys.stdout, renderer=message_text, clock=clock
+                )
+            return run_chat(runtime, args.email, sys.stdin, sys.stdout, clock=clock)
         finally:
             runtime.close()
 

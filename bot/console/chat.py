@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import TextIO
 
 import httpx
 
+from bot.console import rehearsal
+from bot.console.rehearsal import RehearsalClock
 from bot.console.render import render
 from bot.console.surface import ConsoleSurface, console_actor
-from bot.conversation.messages import Message
+from bot.conversation.messages import Message, Outgoing
 from bot.runtime import Runtime
 
 HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
@@ -18,18 +21,30 @@ A button shows the words to type instead of clicking it; right after an answer, 
   :as EMAIL   speak as someone else
   :dm TEXT    send TEXT as a direct message to the bot (questions, `todo`, `done N`)
   :connect    (sandbox) click Connect in the portal for the migration waiting for it
+  :later 1d   (sandbox) move the clock on (3h, 1d, 1w) and see what everyone receives meanwhile
+  :now        the rehearsal's time
   :quit       leave"""
 
 
 def run_chat(
-    runtime: Runtime, email: str, lines: TextIO, out: TextIO, *, renderer: Callable[[Message], str] = render
+    runtime: Runtime,
+    email: str,
+    lines: TextIO,
+    out: TextIO,
+    *,
+    renderer: Callable[[Message], str] = render,
+    clock: RehearsalClock | None = None,
 ) -> int:
-    """`renderer`: how messages are printed (`bot.teams.text.message_text` for `--surface teams`)."""
+    """`renderer`: how messages are printed (`bot.teams.text.message_text` for `--surface teams`).
+
+    `clock`: the runtime's clock when the chat has a database of its own that `:later` may move on;
+    None where the database is one that outlives the chat (moving time there would outlast it)."""
     surface = ConsoleSurface(runtime.conversation, out, renderer=renderer)
     actor = console_actor(email)
     out.write(f"aadbot chat as {actor.name} <{actor.email}>. {HELP}\n")
     stop = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(runtime, surface, stop), daemon=True)
+    looking = threading.Lock()  # the background watch and `:later` never look at once
+    watcher = threading.Thread(target=_watch, args=(runtime, surface, stop, looking), daemon=True)
     watcher.start()
     try:
         for raw in lines:
@@ -45,6 +60,9 @@ def run_chat(
                 surface.say(actor, line[4:], in_dm=True)
             elif line == ":connect":
                 out.write(_simulate_connect(runtime) + "\n")
+            elif line == ":now" or line.startswith(":later"):
+                with looking:
+                    out.write(_move_clock(runtime, surface, clock, line.removeprefix(":later")) + "\n")
             elif line.startswith(":"):
                 out.write(HELP + "\n")
             else:
@@ -55,9 +73,45 @@ def run_chat(
     return 0
 
 
-def _watch(runtime: Runtime, surface: ConsoleSurface, stop: threading.Event) -> None:
+def _watch(runtime: Runtime, surface: ConsoleSurface, stop: threading.Event, looking: threading.Lock) -> None:
     while not stop.wait(runtime.settings.poll_seconds):
-        surface.deliver(runtime.conversation.watch())
+        with looking:
+            surface.deliver(runtime.conversation.watch())
+
+
+def _move_clock(runtime: Runtime, surface: ConsoleSurface, clock: RehearsalClock | None, span: str) -> str:
+    """`:now` (`span` is `:now`) or `:later SPAN`: the rehearsal's time, or a span lived through."""
+    if clock is None:
+        return (
+            "The rehearsal clock only moves in a chat with a database of its own (`aadbot chat --scenario"
+            f" FILE`): this chat uses {runtime.database.url}, which outlives it, and reminders sent in"
+            " the future there would stay in the future. Rehearse with `--scenario` to move time."
+        )
+    if span == ":now":
+        ahead = rehearsal.duration(clock.ahead)
+        return f"(rehearsal time: {rehearsal.when(clock())}, {ahead} ahead of the real clock)"
+    try:
+        by = rehearsal.span_of(span)
+    except ValueError as error:
+        return str(error)
+
+    surface.out.write(
+        f"(the clock moves on {rehearsal.duration(by)} from {rehearsal.when(clock())}: what people"
+        " receive meanwhile, as `serve` would send it)\n"
+    )
+    headings: list[str] = []
+
+    def show(moment: datetime, arrived: list[Outgoing]) -> None:
+        heading = rehearsal.when(moment)
+        if heading not in headings:  # two looks within a minute read as one moment
+            surface.out.write(f"\n── {heading} ──\n")
+            headings.append(heading)
+        surface.deliver(arrived)
+
+    received = rehearsal.live_through(
+        clock, by, look=runtime.conversation.watch, next_due=runtime.tracking.next_due, show=show
+    )
+    return "\n" + rehearsal.summary(received, by, clock())
 
 
 def _simulate_connect(runtime: Runtime) -> str:

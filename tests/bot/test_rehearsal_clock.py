@@ -1,0 +1,127 @@
+"""`:later` and `:now` in `aadbot chat`: an admin lives the days after the lists go out, in a moment."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.console.chat import run_chat
+from bot.console.rehearsal import RehearsalClock
+from bot.runtime import Runtime
+from sandbox import Sandbox
+from storage import Database
+from tests.fakes.runtimes import runtime_on
+
+FRIDAY_AFTERNOON = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+CONNECTED = [
+    "start fabrikam-fiber fabrikam.com",
+    "invite",
+    "request-approval",
+    ":as lee@fabrikam.com",
+    "approve 1",
+    ":connect",
+    ":later 5m",
+    ":as dana@fabrikam.com",
+    "notify",
+]
+"""Up to the lists going out, on a Friday at 15:05 UTC."""
+_HEADING = re.compile(r"^── (?P<day>\w+) (?P<date>\d+ \w+), (?P<time>\d\d:\d\d) UTC ──$", re.MULTILINE)
+
+
+@pytest.fixture
+def clock() -> RehearsalClock:
+    return RehearsalClock(real=lambda: FRIDAY_AFTERNOON)
+
+
+@pytest.fixture
+def runtime(sqlite_database: Database, box: Sandbox, clock: RehearsalClock) -> Iterator[Runtime]:
+    built = runtime_on(box, sqlite_database, clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def _chat(runtime: Runtime, typed: list[str], clock: RehearsalClock | None) -> str:
+    out = io.StringIO()
+    assert run_chat(runtime, "dana@fabrikam.com", io.StringIO("\n".join(typed) + "\n"), out, clock=clock) == 0
+    return out.getvalue()
+
+
+def _after(text: str, marker: str) -> str:
+    return text[text.index(marker) :]
+
+
+def test_a_week_later_reminders_came_on_working_days_at_nine_and_not_to_who_finished_or_snoozed(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    typed = [*CONNECTED, ":as ann@fabrikam.com", ":dm done 1", ":dm done 2", ":dm done 3", ":dm done 4"]
+    typed += [":as bob.builder@outlook.com", ":dm snooze 1w", ":as dana@fabrikam.com", ":later 1w", ":now"]
+    said = _chat(runtime, typed, clock)
+
+    assert "🎉 fabrikam-fiber is now connected to Fabrikam." in _after(
+        said, "── Friday 27 November, 15:05 UTC ──"
+    )
+    week = _after(said, "(the clock moves on 7 days from Friday 27 November, 15:05 UTC")
+    moments = [(m["day"], m["date"], m["time"]) for m in _HEADING.finditer(week)]
+    assert moments  # something came
+    assert all(day not in ("Saturday", "Sunday") and "09:00" <= time < "17:00" for day, _, time in moments)
+    # the lists went out on Friday at 15:05: reminders come two working days later, at that hour
+    assert ("Tuesday", "1 December", "15:05") in moments and ("Thursday", "3 December", "15:05") in moments
+    bobs = re.findall(
+        r"── (\w+ \d+ \w+, \d\d:\d\d) UTC ──(?:\n(?!──).*)*?\naadbot → DM to bob\.builder", week
+    )
+    reminded = set(re.findall(r"aadbot → DM to (\S+):\n  REMINDER: ", week))
+    assert "lee@fabrikam.com" in reminded and "ivan@fabrikam.com" in reminded
+    assert "ann@fabrikam.com" not in reminded  # her list is done: reminders ended
+    assert bobs == ["Friday 4 December, 15:05"]  # he snoozed for a week on Friday 15:05
+    assert "10 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS" in week  # the admins' digest
+    assert "(it is now Friday 4 December, 15:05 UTC; in these 7 days: 25 messages (#aad-migration 6, " in week
+    assert "(rehearsal time: Friday 4 December, 15:05 UTC, 7 days 5 min ahead of the real clock)" in week
+
+
+def test_a_snooze_puts_off_the_next_reminder_by_a_day(runtime: Runtime, clock: RehearsalClock) -> None:
+    typed = [*CONNECTED, ":later 3d", ":later 1h", ":as erin.eng@gmail.com", ":dm snooze 1d", ":later 2d"]
+    said = _after(_chat(runtime, typed, clock), "snooze 1d\n")
+
+    # the lists went out on Friday at 15:05; Erin snoozes on Monday at 16:05, before Tuesday's reminder
+    assert "Snoozed: your next reminder comes on Tuesday 01 December at 16:05 (UTC)." in said
+    tuesday = _after(said, "── Tuesday 1 December, 15:05 UTC ──")
+    at_three = tuesday[: tuesday.index("── Tuesday 1 December, 16:05 UTC ──")]
+    assert "DM to lee@fabrikam.com" in at_three and "DM to erin.eng@gmail.com" not in at_three
+    assert "DM to erin.eng@gmail.com" in _after(tuesday, "── Tuesday 1 December, 16:05 UTC ──")
+
+
+def test_the_clock_does_not_move_on_a_database_that_outlives_the_chat(runtime: Runtime) -> None:
+    said = _chat(runtime, [":later 1d", ":now"], clock=None)
+    refusal = (
+        "The rehearsal clock only moves in a chat with a database of its own (`aadbot chat --scenario FILE`)"
+    )
+    assert said.count(refusal) == 2
+    assert "──" not in said
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        (":later", "Say how far to move the clock: `:later 3h`, `:later 1d`, `:later 1w`"),
+        (":later 2 days", "Say how far to move the clock"),
+        (":later 5w", "at most four weeks"),
+        (":later 0h", "more than nothing"),
+    ],
+)
+def test_a_span_it_cannot_read_is_explained(
+    runtime: Runtime, clock: RehearsalClock, typed: str, answer: str
+) -> None:
+    said = _chat(runtime, [typed, ":now"], clock)
+    assert answer in said
+    assert "(rehearsal time: Friday 27 November, 15:00 UTC, no time ahead of the real clock)" in said
+
+
+def test_help_names_the_clock(runtime: Runtime, clock: RehearsalClock) -> None:
+    said = _chat(runtime, [":help"], clock)
+    assert ":later 1d" in said and ":now" in said
