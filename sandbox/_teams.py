@@ -5,6 +5,10 @@ Served under the real hosts (`{base}/login.botframework.com/...`, `{base}/smba.t
 the Teams users (their `aadObjectId` is their Graph id); an optional `teams` section names who has the
 app installed already and who blocked the bot: `{"installed": [UPN...], "blocked": [UPN...]}`, and may
 lower the per-tenant limit (`"tenantLimitPerSecond": N`, Microsoft's 30 by default) for tests.
+`POST /_sandbox/teams/leave` (`{"from": UPN, "how": "block" | "remove"}`) has a person block the bot or
+remove the app later. The connector then refuses to write to them as Microsoft documents it (403
+`ConversationBlockedByUser`, or `BotNotInConversationRoster` once the app is gone); writing to the bot
+again lifts a block.
 A channel is threads, as in Teams: a person's post, or a reply under one (`POST /_sandbox/teams/message`
 with `"thread": POST-ID`), reaches the bot with the conversation id `CHANNEL;messageid=FIRST-POST` (so
 does a click on a card in a thread); the bot posts in a thread by writing to that id, and starts a post

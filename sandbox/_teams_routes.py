@@ -64,6 +64,7 @@ def teams_routes(state: State) -> list[Route]:
         Route("/_sandbox/teams/message", control.message, methods=["POST"]),
         Route("/_sandbox/teams/invoke", control.invoke, methods=["POST"]),
         Route("/_sandbox/teams/install", control.install_personally, methods=["POST"]),
+        Route("/_sandbox/teams/leave", control.leave, methods=["POST"]),
         Route("/_sandbox/teams/activities", control.activities, methods=["GET"]),
         Route("/_sandbox/teams/view", control.view, methods=["GET"]),
         Route("/_sandbox/teams/sign", control.sign, methods=["POST"]),
@@ -194,8 +195,15 @@ class _Connector:
         with world.lock:
             if conversation.user:
                 user = world.user(conversation.user)
+                # Microsoft's codes and messages ("Status codes from bot conversational APIs")
                 if user is not None and str(user["id"]) in world.blocked:
-                    return _error(403, "MessageWritesBlocked", "Thread is blocked by the user.")
+                    return _error(
+                        403, "ConversationBlockedByUser", "User blocked the conversation with the bot."
+                    )
+                if user is not None and str(user["id"]) not in world.installed:
+                    return _error(
+                        403, "BotNotInConversationRoster", "The bot is not part of the conversation roster."
+                    )
             if activity_id is None:
                 activity = SentActivity(world.next_activity_id(), conversation_id, body, thread or None)
                 world.activities[activity.id] = activity
@@ -308,10 +316,9 @@ class _Control:
             ]
         else:
             activity["text"] = text
-            with world.lock:
-                world.installed.add(
-                    str(user["id"])
-                )  # writing to the bot in a personal chat means it is there
+            with world.lock:  # writing to the bot in a personal chat means it is there, and not blocked
+                world.installed.add(str(user["id"]))
+                world.blocked.discard(str(user["id"]))
         status, _ = await self._deliver(activity, body.get("token"))
         return JSONResponse({"status": status, "activityId": activity["id"]})
 
@@ -327,6 +334,23 @@ class _Control:
         activity["action"] = "add"
         status, _ = await self._deliver(activity, None)
         return JSONResponse({"status": status, "activityId": activity["id"]})
+
+    async def leave(self, request: Request) -> Response:
+        """`{"from": UPN, "how": "block" | "remove"}`: that person blocks the bot in their chat with it, or
+        removes the app (the bot hears nothing of either: it learns at its next message)."""
+        body, user = await self._person(request)
+        if isinstance(user, Response):
+            return user
+        how = body.get("how")
+        if how not in ("block", "remove"):
+            return JSONResponse({"error": '"how" is "block" or "remove"'}, status_code=400)
+        world = self._world
+        with world.lock:
+            if how == "block":
+                world.blocked.add(str(user["id"]))
+            else:
+                world.installed.discard(str(user["id"]))
+        return JSONResponse({"from": body.get("from"), "how": how})
 
     async def invoke(self, request: Request) -> Response:
         body, user = await self._person(request)

@@ -22,6 +22,34 @@ from workflows.stages.verification import StillPersonal
 
 PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE, DECIDED_MESSAGE})
 """DMs that hand a person their list, or its changed items."""
+REMINDER_MESSAGE = "todo_reminder"
+"""A reminder of someone's open items (`workflows.reminders` queues them)."""
+
+
+def reach_of(messages: Sequence[OutboundMessage]) -> dict[Any, OutboundMessage]:
+    """By affected user id, the message that says how each person stands in chat: the newest DM with
+    their list (after an invitation that follows it, the notice telling them to accept it), or a newer
+    reminder that was sent or could not reach them: someone who blocked the bot or left the workspace
+    after their list arrived is out of reach from then on, and back once a reminder gets through.
+
+    `messages`: a migration's messages of `PERSONAL_LISTS` and `REMINDER_MESSAGE`, oldest first."""
+    reach: dict[Any, OutboundMessage] = {}
+    for message in messages:
+        settled_reminder = message.status == "sent" or (
+            message.status == "failed" and message.error_code == NOT_IN_CHAT
+        )
+        if message.kind in PERSONAL_LISTS or settled_reminder:
+            reach[message.payload.get("affected_user_id")] = message
+    return reach
+
+
+def unreachable_in(reach: dict[Any, OutboundMessage]) -> set[Any]:
+    """The people `reach_of` found out of reach in chat."""
+    return {
+        user
+        for user, message in reach.items()
+        if message.status == "failed" and message.error_code == NOT_IN_CHAT
+    }
 
 
 @dataclass(frozen=True)
@@ -108,12 +136,7 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
             verification.connected_at(session, row),
             verification.still_personal(session, row),
         )
-    # The newest DM a person was sent decides how they stand: after an invitation that follows their
-    # list, that is the notice telling them to accept it.
-    deliveries = {
-        message.payload.get("affected_user_id"): message
-        for message in messages_of(database, status.id, PERSONAL_LISTS)
-    }
+    deliveries = reach_of(messages_of(database, status.id, PERSONAL_LISTS | {REMINDER_MESSAGE}))
     by_user: dict[int, list[TodoItem]] = {}
     by_key: dict[str, list[TodoItem]] = {}
     for item in items:

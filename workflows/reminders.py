@@ -20,19 +20,26 @@ from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.inserts import insert_once
-from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
+from storage.outbox import enqueue, retry_failed
 from workflows._views import item_payload
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
 from workflows.notices import admins_address
-from workflows.progress import Progress, read_progress
+from workflows.progress import (
+    PERSONAL_LISTS,
+    REMINDER_MESSAGE,
+    Progress,
+    reach_of,
+    read_progress,
+    unreachable_in,
+)
 from workflows.results import BOT, Actor, MigrationStatus, TodoEntry
 from workflows.service import MigrationService
 from workflows.stages import verification
 from workflows.working_hours import after_working_days, last_working_day, next_working_moment, zone
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
-REMINDER_MESSAGE, DIGEST_MESSAGE, BILLING_MESSAGE = "todo_reminder", "straggler_digest", "billing_reminder"
+DIGEST_MESSAGE, BILLING_MESSAGE = "straggler_digest", "billing_reminder"
 HELP_MESSAGE = "help_request"
 SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 """What the snooze buttons offer."""
@@ -474,17 +481,15 @@ class Tracking:
 
     def _digest_payload(self, session: Session, row: Migration) -> dict[str, Any] | None:
         users = session.exec(select(AffectedUser).where(AffectedUser.migration_id == row.id)).all()
-        unreachable = {
-            message.payload.get("affected_user_id")
-            for message in session.exec(
-                select(OutboundMessage).where(
-                    OutboundMessage.migration_id == row.id,
-                    OutboundMessage.kind == "todo_list",
-                    OutboundMessage.status == "failed",
-                    OutboundMessage.error_code == NOT_IN_CHAT,
-                )
-            ).all()
-        }
+        messages = session.exec(
+            select(OutboundMessage)
+            .where(
+                OutboundMessage.migration_id == row.id,
+                col(OutboundMessage.kind).in_(sorted(PERSONAL_LISTS | {REMINDER_MESSAGE})),
+            )
+            .order_by(col(OutboundMessage.id))
+        ).all()
+        unreachable = unreachable_in(reach_of(messages))
         connected = verification.connected_at(session, row)
         late = connected is not None and self._now() >= self._next(
             connected, self._settings.sign_in_grace_working_days, None

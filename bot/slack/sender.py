@@ -40,16 +40,23 @@ HISTORY_PAGE = 100
 """Messages of a DM searched for an earlier attempt: the bot posts there rarely, so a page suffices."""
 _UNSEARCHABLE = frozenset({"missing_scope", "not_in_channel", "not_allowed_token_type"})
 """History errors meaning the bot may not read this conversation: it cannot tell what got through."""
-_UNREACHABLE = frozenset(
-    {
-        "channel_not_found",
-        "user_not_found",
-        "account_inactive",
-        "cannot_dm_bot",
-        "user_disabled",
-        "is_archived",
-    }
-)
+_PERSON_UNREACHABLE = {
+    "user_not_found": "Slack knows no such user",
+    "user_disabled": "their Slack account is deactivated",
+    "cannot_dm_bot": "that Slack account is an app's, which cannot get direct messages",
+    "channel_not_found": "Slack cannot open a direct message with them",
+    "user_not_visible": "the bot is not allowed to see them in Slack",
+}
+"""Why Slack refuses a direct message (`conversations.open`, `chat.postMessage`): the person is not
+reachable in chat (`NOT_IN_CHAT`) and admins see the reason."""
+_CHANNEL_GONE = {
+    "channel_not_found": "the channel is gone, or private without the bot in it",
+    "is_archived": "the channel is archived",
+    "not_in_channel": "the bot is not in the channel: invite it",
+}
+_TOKEN_REFUSED = frozenset({"account_inactive", "token_revoked", "invalid_auth", "not_authed"})
+"""The bot's own token no longer works (the app was removed, its bot user or the workspace deleted):
+nothing to do with the recipient, so nobody is marked unreachable for it."""
 
 
 class SlackSender:
@@ -62,7 +69,7 @@ class SlackSender:
         try:
             return await self._send(envelope)
         except SlackApiError as error:
-            failure = _failure(error)
+            failure = _failure(error, to_person=not isinstance(envelope.to, Channel))
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
             # the request may have reached Slack before the connection broke: look before the next try
             failure = DeliveryFailed(
@@ -142,15 +149,21 @@ def _unconfirmed(envelope: Envelope, channel: str, why: str) -> Receipt:
     return Receipt(f"{channel}/{UNCONFIRMED}")
 
 
-def _failure(error: SlackApiError) -> DeliveryFailed:
+def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:
     code = str(error.response.get("error") or "unknown_error")
     status = error.response.status_code
     if status == 429:
         headers = {name.casefold(): value for name, value in (error.response.headers or {}).items()}
         retry_after = retry_after_seconds(headers.get("retry-after"))
         return DeliveryFailed("ratelimited", "Slack is rate limiting", retry_after=retry_after)
-    if code in _UNREACHABLE:
-        return DeliveryFailed(code, f"Slack refused: {code}", permanent=True)
+    if to_person and code in _PERSON_UNREACHABLE:
+        return DeliveryFailed(NOT_IN_CHAT, f"{_PERSON_UNREACHABLE[code]} ({code})", permanent=True)
+    if not to_person and code in _CHANNEL_GONE:
+        return DeliveryFailed(code, f"{_CHANNEL_GONE[code]} ({code})", permanent=True)
+    if code in _TOKEN_REFUSED:
+        return DeliveryFailed(
+            code, f"Slack refused the bot's token ({code}): reinstall the app in the workspace"
+        )
     # a 5xx may have been answered after the message was stored: look before the next attempt
     return DeliveryFailed(code, f"Slack answered {status} {code}", maybe_delivered=status >= 500)
 

@@ -1,7 +1,10 @@
 """The outbox's Teams sender: to-do lists and notices as proactive messages, each failure classified.
 
 - 429: nothing was sent; wait as long as `Retry-After` says.
-- 403: the person blocked the bot, or the app cannot be installed for them: unreachable, listed for admins.
+- 403 on a person's chat: they blocked the bot (`ConversationBlockedByUser`), removed the app
+  (`BotNotInConversationRoster`), the tenant's admin disabled it for them (`BotDisabledByAdmin`), or it
+  is not installed for them: Microsoft says not to retry, so they are not reachable in chat
+  (`NOT_IN_CHAT`), shown to admins with the reason; `retry-failed` tries again once that changed.
 - 404 on a stored conversation: it is gone (the app was removed); the conversation is created again once.
 - 412, 502, 504: Microsoft asks for a retry with back-off.
 - A timeout: the message may have arrived. Teams keeps no history a bot could search, so it is recorded
@@ -33,8 +36,15 @@ logger = logging.getLogger(__name__)
 
 POSSIBLY_DELIVERED = "possibly-delivered"
 """In place of an activity id in the receipt of a send that timed out."""
-BLOCKED = "blocked_bot"
-NOT_INSTALLABLE = "app_not_installable"
+REFUSALS = {
+    "ConversationBlockedByUser": "they blocked the bot in Teams",
+    "MessageWritesBlocked": "they blocked the bot in Teams",
+    "BotNotInConversationRoster": "they removed the app in Teams",
+    "BotDisabledByAdmin": "the tenant's admin disabled the app for them (Teams app policies)",
+    "ForbiddenOperationException": "the app is not installed for them in Teams",
+}
+"""Why Teams refuses (403) to let the bot write to someone, by Microsoft's error code ("Status codes from
+bot conversational APIs"; `MessageWritesBlocked` is the older sub-code for a block)."""
 
 
 class TeamsSender:
@@ -141,17 +151,14 @@ def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:
     status = error.status
     if status == 429:
         return DeliveryFailed("ratelimited", "Teams is rate limiting", retry_after=error.retry_after or 1.0)
-    if status == 403:
-        if error.code == "MessageWritesBlocked" or "block" in error.code.casefold():
-            return DeliveryFailed(BLOCKED, "they blocked the bot in Teams", permanent=True)
+    if status == 403 and not isinstance(envelope.to, Channel):
+        why = REFUSALS.get(error.code, "Teams refused to let the bot write to them")
+        return DeliveryFailed(NOT_IN_CHAT, f"{why} ({error.code or 403})", permanent=True)
+    if status in (403, 404) and isinstance(envelope.to, Channel):
         return DeliveryFailed(
-            NOT_INSTALLABLE,
-            f"Teams refused ({error.code or 403}): the app is not installed for them",
+            "channel_gone",
+            f"the Teams channel is gone or the app was removed from it ({error.code or status})",
             permanent=True,
-        )
-    if status == 404 and isinstance(envelope.to, Channel):
-        return DeliveryFailed(
-            "channel_gone", "the Teams channel is gone or the app was removed", permanent=True
         )
     if status == 0:
         return DeliveryFailed("connection_error", f"Teams did not answer ({error.code})")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from bot.conversation.messages import Channel, DirectMessage, Message, Text
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
@@ -18,7 +19,7 @@ from bot.slack.app import build_web_client
 from bot.slack.people import People
 from bot.slack.sender import EVENT_TYPE, RETRY_AFTER_AT_MOST, SlackSender, retry_after_seconds
 from storage import Database, OutboundMessage
-from storage.outbox import enqueue, retry_failed
+from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
 from tests.delivery.conftest import TOKEN, FakeTime, people, queue_lists, slack_sender, worker
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.storage.databases import POSTGRES_URL
@@ -435,3 +436,48 @@ def test_the_directory_lasts_the_whole_wave_and_nobody_is_remembered_as_missing(
         assert found is not None and found.user_id == "UNEW"
 
     asyncio.run(wave())
+
+
+HELLO = Message("Hello", (Text("Hello"),))
+
+
+def test_someone_whose_slack_account_was_deactivated_is_not_reachable_in_chat_with_the_reason(
+    fake_slack: FakeSlack,
+) -> None:
+    (email,) = people(fake_slack, 1)
+    sender = slack_sender(fake_slack)
+    asyncio.run(sender.send(Envelope("list", DirectMessage(email), HELLO)))  # the directory is read now
+
+    fake_slack.deactivated.add("U00000")
+    with pytest.raises(DeliveryFailed) as failed:  # an earlier attempt may have got through: look first
+        asyncio.run(sender.send(Envelope("reminder", DirectMessage(email), HELLO, check_first=True)))
+    assert (failed.value.code, failed.value.permanent) == (NOT_IN_CHAT, True)
+    assert failed.value.reason == "their Slack account is deactivated (user_disabled)"
+
+    with pytest.raises(DeliveryFailed) as unknown:  # a bot reading the directory afresh does not find them
+        asyncio.run(slack_sender(fake_slack).send(Envelope("again", DirectMessage(email), HELLO)))
+    assert (unknown.value.code, unknown.value.reason) == (
+        NOT_IN_CHAT,
+        f"no Slack account with the email {email}",
+    )
+
+
+def test_a_token_slack_no_longer_accepts_marks_nobody_unreachable_and_says_to_reinstall(
+    fake_slack: FakeSlack,
+) -> None:
+    (email,) = people(fake_slack, 1)
+    fake_slack.fail("chat.postMessage", Failure(error="account_inactive"))
+    with pytest.raises(DeliveryFailed) as failed:
+        asyncio.run(slack_sender(fake_slack).send(Envelope("list", DirectMessage(email), HELLO)))
+    assert failed.value.code == "account_inactive" and not failed.value.permanent  # tried again later
+    assert failed.value.reason == (
+        "Slack refused the bot's token (account_inactive): reinstall the app in the workspace"
+    )
+
+
+def test_a_channel_post_to_an_archived_channel_says_so(fake_slack: FakeSlack) -> None:
+    fake_slack.fail("chat.postMessage", Failure(error="is_archived"))
+    with pytest.raises(DeliveryFailed) as failed:
+        asyncio.run(slack_sender(fake_slack).send(Envelope("notice", Channel("C1"), HELLO)))
+    assert (failed.value.code, failed.value.permanent) == ("is_archived", True)
+    assert failed.value.reason == "the channel is archived (is_archived)"

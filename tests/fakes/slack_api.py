@@ -61,6 +61,10 @@ class FakeSlack:
     """(channel, ts) -> the message as it now reads (after any chat.update)."""
     time_zones: dict[str, str] = field(default_factory=dict)
     """user id -> IANA time zone shown on the profile."""
+    deactivated: set[str] = field(default_factory=set)
+    """Members an admin deactivated. As Slack answers: `users.list` keeps them with `deleted: true`,
+    `users.lookupByEmail` says `users_not_found`, `conversations.open` refuses with `user_disabled`, and
+    `chat.postMessage` to their user id still succeeds (slackapi/python-slack-sdk#1156)."""
     post_limit: float | None = None
     """chat.postMessage calls allowed per second (a bucket of one second's worth); None: no limit."""
     rate_limited: int = 0
@@ -204,11 +208,16 @@ class FakeSlack:
             case "users.lookupByEmail":
                 wanted = params.get("email", "").casefold()
                 for user_id, (email, _) in self.users.items():
-                    if email and email.casefold() == wanted:
+                    if email and email.casefold() == wanted and user_id not in self.deactivated:
                         return {"ok": True, "user": self._member(user_id)}
                 return {"ok": False, "error": "users_not_found"}
             case "conversations.open":
-                return {"ok": True, "channel": {"id": "D" + params["users"]}}
+                user_id = params["users"]
+                if user_id not in self.users:
+                    return {"ok": False, "error": "user_not_found"}
+                if user_id in self.deactivated:
+                    return {"ok": False, "error": "user_disabled"}
+                return {"ok": True, "channel": {"id": "D" + user_id}}
             case "users.list":
                 return self._users_page(int(params.get("limit") or 100), str(params.get("cursor") or ""))
             case "chat.postMessage":
@@ -264,7 +273,13 @@ class FakeSlack:
         email, name = self.users[user_id]
         profile = {"real_name": name} | ({"email": email} if email else {})
         tz = self.time_zones.get(user_id)
-        return {"id": user_id, "name": name.lower(), "profile": profile} | ({"tz": tz} if tz else {})
+        member = {
+            "id": user_id,
+            "name": name.lower(),
+            "profile": profile,
+            "deleted": user_id in self.deactivated,
+        }
+        return member | ({"tz": tz} if tz else {})
 
     def _users_page(self, limit: int, cursor: str) -> dict[str, Any]:
         ids = sorted(self.users)

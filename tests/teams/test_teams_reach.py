@@ -14,6 +14,7 @@ from workflows.results import Actor
 
 DANA = "dana@fabrikam.com"
 ERIN, FRANK, GUS = "erin.eng@gmail.com", "frank.f@outlook.com", "gus@fabrikam.com"
+IVAN = "ivan@fabrikam.com"  # blocked the bot (tests/teams/conftest.py)
 ERIN_GUEST = "erin.eng_gmail.com#EXT#@fabrikam.onmicrosoft.com"
 HANA, HANA_MEMBER, HANA_GUEST = (
     "hana@contoso.com",
@@ -51,10 +52,11 @@ def test_invitees_who_have_not_accepted_and_disabled_people_are_not_reached_unti
     # Nothing went where they cannot look, and the admins are told so, with why and where to write
     assert teams.personal(ERIN_GUEST) == [] and teams.personal(GUS) == []
     rows = _rows(teams)
-    assert [(rows[who].delivery, rows[who].delivery_error) for who in (ERIN, FRANK, GUS)] == [
+    assert [(rows[who].delivery, rows[who].delivery_error) for who in (ERIN, FRANK, GUS, IVAN)] == [
         ("not-in-chat", NOT_ACCEPTED),
         ("not-in-chat", NOT_ACCEPTED),
         ("not-in-chat", DISABLED),
+        ("not-in-chat", "they blocked the bot in Teams (ConversationBlockedByUser)"),
     ]
     report = teams.said(DANA, f"progress {ORGANIZATION}")
     row = (

@@ -131,8 +131,32 @@ def test_blocked_user_gets_403_and_graph_installs_once(teams_box: Sandbox) -> No
     assert httpx.post(url.replace(dana["id"], ann["id"]), json=bind, headers=graph).status_code == 201
     conversation = httpx.post(base, json={"members": [{"id": ann["id"]}]}, headers=bot).json()["id"]
     blocked = httpx.post(f"{base}/{conversation}/activities", json={"text": "x"}, headers=bot)
-    assert blocked.status_code == 403
-    assert blocked.json()["error"]["code"] == "MessageWritesBlocked"
+    # Microsoft's "Status codes from bot conversational APIs" (MicrosoftDocs/msteams-docs,
+    # msteams-platform/bots/build-conversational-capability.md at 35f23aa39401eb0fa20b347a5382484976da6de3)
+    assert (blocked.status_code, blocked.json()["error"]) == (
+        403,
+        {"code": "ConversationBlockedByUser", "message": "User blocked the conversation with the bot."},
+    )
+
+
+def test_a_person_who_removes_the_app_or_blocks_the_bot_later_is_refused(teams_box: Sandbox) -> None:
+    bot = {"Authorization": f"Bearer {_token(teams_box, 'https://api.botframework.com/.default')}"}
+    lee = _user(teams_box, "lee@fabrikam.com")  # the scenario installed the app for Lee
+    base = f"{teams_box.url}/smba.trafficmanager.net/amer/v3/conversations"
+    conversation = httpx.post(base, json={"members": [{"id": lee["id"]}]}, headers=bot).json()["id"]
+    assert httpx.post(f"{base}/{conversation}/activities", json={"text": "a"}, headers=bot).status_code == 201
+
+    leave = f"{teams_box.url}/_sandbox/teams/leave"
+    assert httpx.post(leave, json={"from": "lee@fabrikam.com", "how": "shrug"}).status_code == 400
+    assert httpx.post(leave, json={"from": "lee@fabrikam.com", "how": "remove"}).status_code == 200
+    gone = httpx.post(f"{base}/{conversation}/activities", json={"text": "b"}, headers=bot)
+    assert (gone.status_code, gone.json()["error"]) == (
+        403,
+        {"code": "BotNotInConversationRoster", "message": "The bot is not part of the conversation roster."},
+    )
+    assert httpx.post(leave, json={"from": "lee@fabrikam.com", "how": "block"}).status_code == 200
+    blocked = httpx.post(f"{base}/{conversation}/activities", json={"text": "c"}, headers=bot)
+    assert (blocked.status_code, blocked.json()["error"]["code"]) == (403, "ConversationBlockedByUser")
 
 
 def test_activities_reach_the_bot_signed_with_published_keys(teams_box: Sandbox) -> None:

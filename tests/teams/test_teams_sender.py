@@ -14,6 +14,7 @@ from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.runtime import utc_now
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.store import ConversationRef
+from storage.outbox import NOT_IN_CHAT
 from tests.teams.conftest import Teams
 
 if TYPE_CHECKING:  # the Teams SDK is imported when a test builds a surface, not at collection
@@ -77,12 +78,20 @@ def test_a_person_is_found_by_their_directory_object_id_or_failing_that_another_
     assert missing.value.reason.endswith("kim@fabrikam-old.com or kim@outlook.com")
 
 
-def test_a_person_who_blocked_the_bot_is_unreachable_for_good(teams: Teams) -> None:
-    from bot.teams.sender import BLOCKED  # the Teams SDK's cards: not at collection
-
+def test_a_person_who_blocked_the_bot_is_not_reachable_in_chat_with_the_reason(teams: Teams) -> None:
     with pytest.raises(DeliveryFailed) as failed:
         _send(teams, "ivan@fabrikam.com")
-    assert failed.value.code == BLOCKED and failed.value.permanent
+    assert (failed.value.code, failed.value.permanent) == (NOT_IN_CHAT, True)  # Microsoft: do not retry
+    assert failed.value.reason == "they blocked the bot in Teams (ConversationBlockedByUser)"
+
+
+def test_a_person_who_removed_the_app_after_their_list_is_not_reachable_in_chat(teams: Teams) -> None:
+    _send(teams, CAROL, key="list")
+    httpx.post(f"{teams.url}/_sandbox/teams/leave", json={"from": CAROL, "how": "remove"})
+    with pytest.raises(DeliveryFailed) as failed:
+        _send(teams, CAROL, key="reminder")
+    assert (failed.value.code, failed.value.permanent) == (NOT_IN_CHAT, True)
+    assert failed.value.reason == "they removed the app in Teams (BotNotInConversationRoster)"
 
 
 def test_a_429_says_how_long_to_wait_and_nothing_was_sent(teams: Teams) -> None:

@@ -396,3 +396,44 @@ def test_people_not_in_chat_are_left_out_of_the_stragglers_digest(
     assert _queued(database, "straggler_digest") == []  # everyone who can finish has
     report = tracking.progress(None)
     assert [u.email for u in report.with_delivery("not-in-chat")] == [absent.payload["email"]]
+
+
+def _settle(database: Database, message_id: int | None, *, reached: bool, why: str = "") -> None:
+    """What the outbox worker records: sent, or not reachable in chat with the platform's reason."""
+    with database.session() as session:
+        row = session.get(OutboundMessage, message_id)
+        assert row is not None
+        if reached:
+            row.status = "sent"
+        else:
+            row.status, row.error_code, row.last_error = "failed", "not_in_chat", why
+        session.commit()
+
+
+def test_someone_who_blocks_the_bot_after_their_list_is_shown_as_out_of_reach_until_a_reminder_gets_through(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    lists = _lists(database)
+    for message in lists:
+        _settle(database, message.id, reached=True)
+    _deliver_lists(tracking, database)
+    tracking.tick()  # opens the digest's schedule
+    blocker = int(lists[0].payload["affected_user_id"])
+    why = "they blocked the bot in Teams (ConversationBlockedByUser)"
+    clock.advance(days=2)
+    tracking.tick()
+    for reminder in _queued(database, "todo_reminder"):
+        _settle(database, reminder.id, reached=reminder.payload["affected_user_id"] != blocker, why=why)
+
+    (out_of_reach,) = tracking.progress(None).with_delivery("not-in-chat")
+    assert (out_of_reach.affected_user_id, out_of_reach.delivery_error) == (blocker, why)
+    clock.advance(days=2)
+    tracking.tick()
+    digest = _queued(database, "straggler_digest")[-1]
+    assert digest.payload["unreachable"] == 1  # not among those "a word from you may help"
+    assert lists[0].payload["email"] not in [row[0] for row in digest.payload["stragglers"]]
+
+    # they unblocked the bot: the next reminder reaches them
+    latest = [m for m in _queued(database, "todo_reminder") if m.payload["affected_user_id"] == blocker][-1]
+    _settle(database, latest.id, reached=True)
+    assert tracking.progress(None).with_delivery("not-in-chat") == ()
