@@ -65,7 +65,8 @@ def build_runtime(
         from sandbox import Sandbox, ScenarioError
 
         try:
-            sandbox = Sandbox(settings.sandbox_scenario).start()
+            # the emulator keeps the runtime's time: a rehearsal that moved its clock signs people in then
+            sandbox = Sandbox(settings.sandbox_scenario, clock=lambda: clock().timestamp()).start()
         except ScenarioError as error:
             raise SettingsError(f"scenario {error}") from None
         closers.append(sandbox.stop)

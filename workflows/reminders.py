@@ -40,6 +40,9 @@ from workflows.working_hours import after_working_days, last_working_day, next_w
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
 DIGEST_MESSAGE, BILLING_MESSAGE = "straggler_digest", "billing_reminder"
+BILLING_MOVED_MESSAGE = "billing_moved"
+"""The bot's own billing check found the subscription moved: the admins hear it, and that `complete` is
+next."""
 HELP_MESSAGE = "help_request"
 SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 """What the snooze buttons offer."""
@@ -368,10 +371,22 @@ class Tracking:
             if reminder is None:
                 return 0
             reminder.failures = 0
-            if result is None or result.ok:
-                # `check-billing` confirmed it, or the migration moved past the billing step
-                return self._end(session, reminder, "done")
             now = self._now()
+            if result is not None and result.ok:  # moved since the last reminder: nobody has heard yet
+                row = session.get(Migration, reminder.migration_id)
+                assert row is not None
+                enqueue(
+                    session,
+                    idempotency_key=f"reminder-{reminder.id}-moved",
+                    recipient=admins_address(row),
+                    kind=BILLING_MOVED_MESSAGE,
+                    payload={"migration_id": row.id, "organization": organization, "message": result.message},
+                    now=now,
+                )
+            if result is None or result.ok:
+                # confirmed now, or by `check-billing`, or the migration moved past the billing step
+                self._end(session, reminder, "done")
+                return 1 if result is not None else 0
             deadline = last_working_day(now.date())
             payload: dict[str, Any] = {
                 "recipient": None,

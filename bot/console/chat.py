@@ -15,15 +15,18 @@ from bot.console.render import render
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Message, Outgoing
 from bot.runtime import Runtime
+from workflows.results import MigrationStatus
 
 HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
 A button shows the words to type instead of clicking it; right after an answer, `Not helpful` rates it.
-  :as EMAIL   speak as someone else
-  :dm TEXT    send TEXT as a direct message to the bot (questions, `todo`, `done N`)
-  :connect    (sandbox) click Connect in the portal for the migration waiting for it
-  :later 1d   (sandbox) move the clock on (3h, 1d, 1w) and see what everyone receives meanwhile
-  :now        the rehearsal's time
-  :quit       leave"""
+  :as EMAIL      speak as someone else
+  :dm TEXT       send TEXT as a direct message to the bot (questions, `todo`, `done N`)
+  :connect       (sandbox) click Connect in the portal for the migration waiting for it
+  :signin EMAIL  (sandbox) that person signs in to the organization with their work account
+  :billing       (sandbox) move the billing subscription into the directory, as in the Azure portal
+  :later 1d      (sandbox) move the clock on (3h, 1d, 1w) and see what everyone receives meanwhile
+  :now           the rehearsal's time
+  :quit          leave"""
 
 
 def run_chat(
@@ -60,6 +63,10 @@ def run_chat(
                 surface.say(actor, line[4:], in_dm=True)
             elif line == ":connect":
                 out.write(_simulate_connect(runtime) + "\n")
+            elif line.startswith(":signin"):
+                out.write(_simulate_sign_in(runtime, line.removeprefix(":signin").strip()) + "\n")
+            elif line == ":billing":
+                out.write(_simulate_billing(runtime) + "\n")
             elif line == ":now" or line.startswith(":later"):
                 with looking:
                     out.write(_move_clock(runtime, surface, clock, line.removeprefix(":later")) + "\n")
@@ -115,17 +122,56 @@ def _move_clock(runtime: Runtime, surface: ConsoleSurface, clock: RehearsalClock
 
 
 def _simulate_connect(runtime: Runtime) -> str:
-    emulator = runtime.sandbox.url if runtime.sandbox is not None else runtime.settings.sandbox_url
-    if emulator is None:
-        return "`:connect` only works with the sandbox (--scenario, AADBOT_SANDBOX or AADBOT_SANDBOX_URL)."
     connecting = runtime.service.organizations(state="connecting")
     if not connecting:
         return "No migration is waiting for the portal step (it needs an approval first)."
     status = runtime.service.status(connecting[0])
     body = {"organization": status.organization, "tenantId": status.tenant_id}
-    try:
-        httpx.post(f"{emulator}/_sandbox/connect", json=body, timeout=10).raise_for_status()
-    except httpx.HTTPError as error:
-        return f"The emulator at {emulator} did not connect {status.organization} ({error}); is it running?"
+    refused = _in_sandbox(runtime, ":connect", "/_sandbox/connect", body)
     target = status.directory_name
-    return f"(portal: {status.organization} connected to {target}; the connection watch will notice)"
+    return (
+        refused or f"(portal: {status.organization} connected to {target}; the connection watch will notice)"
+    )
+
+
+def _simulate_sign_in(runtime: Runtime, email: str) -> str:
+    if "@" not in email:
+        return "Say who signs in: `:signin ann@fabrikam.com`."
+    status = _newest_migration(runtime)
+    if status is None:
+        return "No migration yet: `start` one first."
+    body = {"organization": status.organization, "principalName": email}
+    refused = _in_sandbox(runtime, ":signin", "/_sandbox/signin", body)
+    return refused or f"({email} signed in to {status.organization}; the sign-in checks will notice)"
+
+
+def _simulate_billing(runtime: Runtime) -> str:
+    status = _newest_migration(runtime)
+    if status is None:
+        return "No migration yet: `start` one first."
+    subscription = runtime.microsoft.organization(status.organization).billing_subscription_id
+    if subscription is None:
+        return f"{status.organization} has no billing subscription to move."
+    body = {"subscriptionId": subscription, "tenantId": status.tenant_id}
+    refused = _in_sandbox(runtime, ":billing", "/_sandbox/subscription", body)
+    moved = f"(Azure portal: subscription {subscription} moved to {status.directory_name};"
+    return refused or f"{moved} `check-billing` or the billing reminder will notice)"
+
+
+def _newest_migration(runtime: Runtime) -> MigrationStatus | None:
+    organizations = runtime.service.organizations()
+    return runtime.service.status(organizations[-1]) if organizations else None
+
+
+def _in_sandbox(runtime: Runtime, word: str, path: str, body: dict[str, str]) -> str | None:
+    """Do what a person does in Microsoft's portals, in the emulator; None when done, else why not."""
+    emulator = runtime.sandbox.url if runtime.sandbox is not None else runtime.settings.sandbox_url
+    if emulator is None:
+        return f"`{word}` only works with the sandbox (--scenario, AADBOT_SANDBOX or AADBOT_SANDBOX_URL)."
+    try:
+        httpx.post(f"{emulator}{path}", json=body, timeout=10).raise_for_status()
+    except httpx.HTTPStatusError as error:
+        return f"The emulator refused {word} ({error.response.status_code}: {error.response.text[:200]})."
+    except httpx.HTTPError as error:
+        return f"The emulator at {emulator} did not answer {word} ({error}); is it running?"
+    return None

@@ -172,6 +172,17 @@ def straggler_digest(
     return Message(heading, tuple(blocks))
 
 
+def billing_moved(*, organization: str, message: str) -> Message:
+    """The billing reminder's check found the subscription in the new directory."""
+    heading = f"Billing of {organization} has moved"
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(f"{message} No more billing reminders. Next: `complete` once everyone is done."),
+        Actions((Button("Complete", "complete", organization, "primary"),)),
+    ]
+    return Message(heading, tuple(blocks))
+
+
 def billing_reminder(*, organization: str, message: str, steps: Sequence[str], deadline: str) -> Message:
     heading = f"Reminder: move the billing of {organization} before the month ends ({deadline})"
     blocks: list[Block] = [Heading(heading), Text(message)]
@@ -325,7 +336,8 @@ def retried(organization: str, count: int) -> Outgoing:
 def snoozed(snooze: Snoozed) -> Outgoing:
     when = snooze.until.astimezone(zone(snooze.time_zone))
     return say(
-        f"😴 Snoozed: your next reminder comes on {when:%A %d %B at %H:%M} ({snooze.time_zone or 'UTC'}).",
+        f"😴 Snoozed: your next reminder comes on {when:%A} {when.day} {when:%B at %H:%M}"
+        f" ({snooze.time_zone or 'UTC'}).",
         private=True,
     )
 

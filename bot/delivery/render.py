@@ -98,6 +98,10 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 name=payload.get("display_name") or payload["email"],
                 title=str(payload["title"]),
             )
+        case "billing_moved":
+            rendered = todo_views.billing_moved(
+                organization=payload["organization"], message=str(payload["message"])
+            )
         case "billing_reminder":
             rendered = todo_views.billing_reminder(
                 organization=payload["organization"],

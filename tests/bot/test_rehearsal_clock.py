@@ -89,7 +89,7 @@ def test_a_snooze_puts_off_the_next_reminder_by_a_day(runtime: Runtime, clock: R
     said = _after(_chat(runtime, typed, clock), "snooze 1d\n")
 
     # the lists went out on Friday at 15:05; Erin snoozes on Monday at 16:05, before Tuesday's reminder
-    assert "Snoozed: your next reminder comes on Tuesday 01 December at 16:05 (UTC)." in said
+    assert "Snoozed: your next reminder comes on Tuesday 1 December at 16:05 (UTC)." in said
     tuesday = _after(said, "── Tuesday 1 December, 15:05 UTC ──")
     at_three = tuesday[: tuesday.index("── Tuesday 1 December, 16:05 UTC ──")]
     assert "DM to lee@fabrikam.com" in at_three and "DM to erin.eng@gmail.com" not in at_three
@@ -125,3 +125,29 @@ def test_a_span_it_cannot_read_is_explained(
 def test_help_names_the_clock(runtime: Runtime, clock: RehearsalClock) -> None:
     said = _chat(runtime, [":help"], clock)
     assert ":later 1d" in said and ":now" in said
+
+
+def test_a_whole_migration_rehearsed_to_the_end_then_nobody_hears_more(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    typed = [*CONNECTED, ":later 3d", ":signin ann@fabrikam.com", ":later 1h", ":billing", ":later 2d"]
+    typed += ["complete fabrikam-fiber confirm", ":later 1w"]
+    said = _chat(runtime, typed, clock)
+
+    signed_in = _after(said, "(ann@fabrikam.com signed in to fabrikam-fiber; the sign-in checks will notice)")
+    # the emulator keeps the rehearsal's time, so the sign-in counts as after the connection
+    assert "── Monday 30 November, 16:05 UTC ──\n\naadbot → DM to ann@fabrikam.com:" in signed_in
+    assert "I can see you signed in to fabrikam-fiber with your work account" in signed_in
+    moved = _after(signed_in, "(Azure portal: subscription c0ffee00-1234-4abc-8def-0123456789ab moved to")
+    # Monday evening; the billing reminder's check, due on Wednesday morning, finds it moved
+    billing = _after(moved, "── Wednesday 2 December, 09:00 UTC ──\n\naadbot → #aad-migration:")
+    assert billing.index("BILLING OF FABRIKAM-FIBER HAS MOVED") < billing.index("(it is now")
+    assert "[Complete: `complete fabrikam-fiber`]" in billing
+    assert "THE MOVE OF FABRIKAM-FIBER TO FABRIKAM IS COMPLETE" in billing
+    assert "in these 7 days: nothing for anyone)" in _after(billing, "IS COMPLETE")
+
+
+def test_the_portal_words_need_a_migration_and_a_person(runtime: Runtime, clock: RehearsalClock) -> None:
+    said = _chat(runtime, [":signin", ":billing", ":signin ann@fabrikam.com"], clock)
+    assert "Say who signs in: `:signin ann@fabrikam.com`." in said
+    assert said.count("No migration yet: `start` one first.") == 2

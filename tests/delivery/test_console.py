@@ -142,7 +142,7 @@ def test_snooze_takes_what_the_reminder_shows_and_a_wrong_number_is_named(
         " off the reminders about your list."
     )
     by_item = text(chat.say(WORK, "snooze 2 1d", in_dm=True))
-    assert by_item.strip() == "😴 Snoozed: your next reminder comes on Friday 06 November at 09:00 (UTC)."
+    assert by_item.strip() == "😴 Snoozed: your next reminder comes on Friday 6 November at 09:00 (UTC)."
     assert text(chat.say(WORK, "snooze 1w", in_dm=True)).strip().startswith("😴 Snoozed:")
     clock.now += timedelta(days=6)
     assert to_kim(chat.runtime.conversation.watch()) == []

@@ -334,6 +334,9 @@ def _catalog(world: World) -> dict[str, Message]:
             steps=["Open the Azure portal.", "Change the directory."],
             deadline="2026-11-30",
         ),
+        "billing moved": todo_views.billing_moved(
+            organization=organization, message="Billing subscription 1234 is already in Fabrikam."
+        ),
         "progress": todo_views.progress(report),
         "live report": todo_views.delivery_update(report),
         "retried": todo_views.retried(organization, len(plan.users)),

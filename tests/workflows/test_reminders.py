@@ -240,11 +240,15 @@ def test_billing_in_another_directory_is_reminded_until_it_moves(
     tracking.tick()
     assert len(_queued(database, "billing_reminder")) == 2
     assert notified.status().state == "billing_checked"
+    (moved,) = _queued(database, "billing_moved")  # the admins hear it from the check that found it
+    assert moved.recipient == f"channel:{CHANNEL}"
+    assert moved.payload["message"] == f"Billing subscription {SUBSCRIPTION_ID} is already in Fabrikam."
     with database.session() as session:
         assert session.exec(select(Reminder).where(Reminder.kind == "billing")).one().status == "done"
     clock.advance(days=5)
     tracking.tick()
     assert len(_queued(database, "billing_reminder")) == 2
+    assert len(_queued(database, "billing_moved")) == 1
 
 
 def test_reminders_stop_when_the_migration_is_completed(
