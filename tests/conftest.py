@@ -73,22 +73,31 @@ tests/teams/conftest.py), by process: one test process runs the files of each, s
 once per run instead of once per file."""
 STARTED_FIRST = (
     "tests/slack/test_slack_serve_migration.py",
+    "teams beside slack",
+    "tests/bot/test_rehearsal_clock.py",
     "tests/faq/test_faq_eval.py",
+    "slack serves",
+    "tests/teams/test_teams_sender.py",
+    "tests/teams/test_teams_approvers.py",
     "tests/teams/test_teams_shared_rate.py",
     "tests/delivery/test_notices_survive_a_kill.py",
-    "tests/teams/test_teams_approvers.py",
-    "tests/workflows/test_approval_properties.py",
     "tests/slack/test_slack_message_sizes.py",
     "tests/teams/test_teams_migration.py",
-    "tests/teams/test_teams_serve.py",
-    "tests/test_quick_start.py",
+    "tests/teams/test_teams_help.py",
+    "tests/teams/test_teams_requests.py",
+    "tests/slack/test_slack_reliability.py",
+    "tests/workflows/test_approval_properties.py",
     "tests/slack/test_slack_outage.py",
+    "tests/test_quick_start.py",
     "tests/bot/test_doctor.py",
     "tests/plan/test_rules_properties.py",
 )
-"""The files that take longest with few tests (docs/testing.md), longest first, handed out before the rest:
-xdist hands out files with many tests first, so these came last, and one of them kept the run waiting
-after every other test process had finished (a `serve` of one test started 80 s into a 90 s run)."""
+"""The units of work (a file, or a name of `SHARED_SERVES`) that take longest, by wall time in a whole run,
+longest first, handed out before the rest. xdist hands out files with many tests first, so these came
+last, and one of them kept the run waiting after every other test process had finished (a `serve` of one
+test started 80 s into a 90 s run; on 2026-11-28, `test_teams_help.py`, 6.6 s of wall for 2.4 s of CPU,
+started 76 s into a 79 s run and the cores sat idle for its last 5 s). Measure again when a file
+grows: docs/testing.md, "Scheduling"."""
 
 
 IMPORTED_AT_COLLECTION = pytest.StashKey[frozenset[str]]()
