@@ -14,7 +14,12 @@ from sqlmodel import SQLModel
 from storage import Database, Migration, open_database
 from storage.outbox import enqueue
 from tests.fakes.slack_api import Failure, FakeSlack
-from tests.storage.databases import RunSchema, replace_sqlite_file, reset_postgres_schema
+from tests.storage.databases import (
+    RunSchema,
+    replace_sqlite_file,
+    reset_postgres_schema,
+    vacuum_bloated_catalogs,
+)
 from tests.storage.rows import NOW, add_migration
 
 
@@ -51,19 +56,27 @@ def test_every_test_starts_on_a_migrated_database_without_rows(database: Databas
 def test_the_postgresql_reset_empties_every_table_and_restarts_ids(postgres_schema: RunSchema) -> None:
     database = open_database(postgres_schema.url)
     try:
-        reset_postgres_schema(postgres_schema.admin, postgres_schema.name)
+        reset_postgres_schema(postgres_schema)
         _fill(database)
         _fill(database, "contoso")
         assert sum(_row_counts(database).values()) > 0
 
-        reset_postgres_schema(postgres_schema.admin, postgres_schema.name)
+        reset_postgres_schema(postgres_schema)
 
         assert _row_counts(database) == dict.fromkeys(_row_counts(database), 0)
         assert add_migration(database) == 1
         assert database.ping()  # the migrations' own table survives: reopening needs no migration
     finally:
-        reset_postgres_schema(postgres_schema.admin, postgres_schema.name)
+        reset_postgres_schema(postgres_schema)
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_the_catalogs_are_vacuumed_only_once_they_hold_more_dead_rows_than_allowed(
+    postgres_schema: RunSchema,
+) -> None:
+    assert vacuum_bloated_catalogs(postgres_schema.admin, dead_rows_at_most=10**12) is False
+    assert vacuum_bloated_catalogs(postgres_schema.admin, dead_rows_at_most=-1) is True
 
 
 def test_a_replaced_sqlite_file_keeps_nothing_of_the_last_test(sqlite_template: Path, tmp_path: Path) -> None:
