@@ -56,6 +56,15 @@ class Desk:
             )
         return organization
 
+    def organization_and_word(
+        self, command: Command, word: str, nothing_done: str, *, usage: str
+    ) -> tuple[str | None, bool]:
+        """`request-approval [ORG] [anyway]`, `complete [ORG] [confirm]`: the organization, if named, and
+        whether the closing word was said; with one migration in progress people leave the name out."""
+        if command.arg(0) == word and self.named_organization(command) is None:
+            return None, True
+        return self.known_organization(command, nothing_done, usage=usage), command.arg(1) == word
+
     def named_organization(self, command: Command) -> str | None:
         """`cancel [ORG] [REASON]`: the first word is an organization only if a migration has that name."""
         first = command.arg(0)

@@ -209,6 +209,20 @@ def test_asked_anyway_the_approval_prompt_names_who_connecting_cuts_off(chat: Ch
     )
 
 
+def test_with_one_migration_in_progress_its_name_may_be_left_out_before_anyway_and_confirm(
+    chat: Chat,
+) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    prompt = chat.say(DANA, "request-approval anyway")
+    assert chat.state() == "awaiting_approval"
+    assert prompt[0].message.summary == "Approval requested (#1); the other admins have the prompt."
+
+    unknown = chat.say(DANA, "complete fabrikam-fibre confirm")
+    assert lines_of(unknown)[0].startswith(
+        "I know no migration called `fabrikam-fibre`, so I completed nothing."
+    )
+
+
 def test_the_start_offers_removing_who_left_and_says_what_is_left_before_approval(chat: Chat) -> None:
     started = chat.say(DANA, f"/aad start {ORG} fabrikam.com")
     lines = lines_of(started)

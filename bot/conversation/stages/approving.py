@@ -23,12 +23,14 @@ class Approving(Stage):
         }
 
     def _request_approval(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        """`request-approval [ORG [anyway]]`: refused, with *Invite missing users*, while people the plan
+        """`request-approval [ORG] [anyway]`: refused, with *Invite missing users*, while people the plan
         says to invite never were; `anyway` asks all the same."""
-        organization = self._desk.known_organization(
-            command, "requested nothing", usage=f"request-approval ORG [{approval_views.ANYWAY}]"
+        organization, anyway = self._desk.organization_and_word(
+            command,
+            approval_views.ANYWAY,
+            "requested nothing",
+            usage=f"request-approval ORG [{approval_views.ANYWAY}]",
         )
-        anyway = command.arg(1) == approval_views.ANYWAY
         try:
             request = self._desk.service.request_approval(organization, actor, anyway=anyway)
         except NotInvitedYet as refused:

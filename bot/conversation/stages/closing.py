@@ -23,11 +23,13 @@ class Closing(Stage):
         return [closing_views.billing(self._desk.service.check_billing(command.arg(0), actor))]
 
     def _complete(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        """`complete [ORG [confirm]]`: while people would be left behind, it names them and asks first."""
-        organization = self._desk.known_organization(
-            command, "completed nothing", usage=f"complete ORG [{closing_views.CONFIRM}]"
+        """`complete [ORG] [confirm]`: while people would be left behind, it names them and asks first."""
+        organization, confirmed = self._desk.organization_and_word(
+            command,
+            closing_views.CONFIRM,
+            "completed nothing",
+            usage=f"complete ORG [{closing_views.CONFIRM}]",
         )
-        confirmed = command.arg(1) == closing_views.CONFIRM
         completion = self._desk.service.complete(organization, actor, confirmed=confirmed)
         if not completion.completed:
             return [closing_views.confirm_complete(completion)]
