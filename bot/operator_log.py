@@ -54,6 +54,22 @@ def start_up(settings: Settings, *, database: str | None, teams_app_id: str | No
     log.info("connection watch: every %g s (AADBOT_POLL_SECONDS)", settings.poll_seconds)
 
 
+def no_public_url(used: str | None) -> None:
+    """Teams' download links (the CSV files) need the address Teams users reach this server at."""
+    if used is None:
+        log.warning(
+            "AADBOT_PUBLIC_URL is not set and serve listens on every address: Teams messages carry no"
+            " download links (CSV files). Set it to the public https address of this server."
+        )
+    else:
+        log.warning(
+            "AADBOT_PUBLIC_URL is not set: Teams download links (CSV files) point at %s, where serve"
+            " listens; people reach them only from where that address works. Set it to the public https"
+            " address of this server (the host of the bot's messaging endpoint).",
+            used,
+        )
+
+
 async def slack_identity(client: AsyncWebClient) -> None:
     """The workspace and the bot user the token belongs to, from Slack's `auth.test`."""
     from slack_sdk.errors import SlackApiError

@@ -169,8 +169,10 @@ def serve(
     listening = socket.create_server((host, port))  # bound first, so `--port 0` can say which port
     bound = listening.getsockname()[1]
     print(f"listening on http://{host}:{bound}", flush=True)
-    if surface.files.public_url is None and host not in ("0.0.0.0", "::"):
-        surface.files.public_url = f"http://{host}:{bound}"  # no AADBOT_PUBLIC_URL: links to this address
+    if surface.files.public_url is None:
+        if host not in ("0.0.0.0", "::"):
+            surface.files.public_url = f"http://{host}:{bound}"  # no AADBOT_PUBLIC_URL: links to this address
+        operator_log.no_public_url(surface.files.public_url)
     try:
         asyncio.run(_serve(settings, built, surface, with_slack, listening, host, bound))
     finally:

@@ -245,7 +245,16 @@ class OutboxWorker:
             if rate_limited
             else self._settings.backoff * 2 ** max(message.attempts - 1, 0)
         )
-        logger.info("outbox message %s not delivered: %s", message.id, failure.code)
+        if failure.permanent:  # the operator's log names who cannot be reached, as the admins are told
+            logger.warning(
+                "%s to %s not delivered, not retried: %s (%s)",
+                message.kind,
+                message.recipient,
+                failure.reason,
+                failure.code,
+            )
+        else:
+            logger.info("outbox message %s not delivered: %s", message.id, failure.code)
         await asyncio.to_thread(
             mark_failed,
             self._database,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -124,7 +125,7 @@ def test_a_server_error_is_retried_with_backoff_after_looking_for_the_message(
 
 
 def test_people_not_in_slack_fail_at_once_and_retry_failed_sends_them_once_they_join(
-    database: Database, fake_slack: FakeSlack, time: FakeTime
+    database: Database, fake_slack: FakeSlack, time: FakeTime, caplog: pytest.LogCaptureFixture
 ) -> None:
     member = people(fake_slack, 1)
     migration_id = queue_lists(database, [*member, "newcomer@fabrikam.com"], time.now)
@@ -134,6 +135,12 @@ def test_people_not_in_slack_fail_at_once_and_retry_failed_sends_them_once_they_
     assert sent.status == "sent"
     assert (missing.status, missing.error_code, missing.attempts) == ("failed", "not_in_chat", 1)
     assert "newcomer@fabrikam.com" in (missing.last_error or "")
+    warned = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert [
+        record.getMessage() for record in warned
+    ] == [  # the operator's log says it once, as admins see it
+        f"todo_list to newcomer@fabrikam.com not delivered, not retried: {missing.last_error} (not_in_chat)"
+    ]
     assert [c.params["email"] for c in fake_slack.calls_of("users.lookupByEmail")] == [
         "newcomer@fabrikam.com"
     ]

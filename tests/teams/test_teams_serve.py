@@ -82,6 +82,10 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, b
                 "INFO aadbot.serve: Slack: Socket Mode (SLACK_APP_TOKEN)",
                 f"INFO aadbot.serve: Teams: on, app {APP_ID}, at POST /api/messages",
             ]
+            assert (
+                "WARNING aadbot.serve: AADBOT_PUBLIC_URL is not set: Teams download links (CSV files)"
+                f" point at {served.url}, where serve listens;"
+            ) in served.log_text()
 
 
 def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(tmp_path: Path, box: Sandbox) -> None:
