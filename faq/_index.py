@@ -185,6 +185,13 @@ class TopicIndex:
             runner_up=max((item.score for item in ranked[1:] if item.topic_id not in related), default=0.0),
         )
 
+    def known_share(self, question: str, topic_id: str) -> float:
+        """The share of the question's distinct words that this topic uses (as `Ranking.known_share` for the
+        best topic)."""
+        words = {self._corrected(word) for word in _text.content_words(_text.prepare(question))}
+        known = words & self._topic_vocabularies[self.topic_ids.index(topic_id)]
+        return len(known) / len(words) if words else 0.0
+
     def _similarities(self, text: str) -> tuple[list[float], list[str], list[str]]:
         """The blended similarity of `text` to every topic and to the off-topic subjects (last)."""
         written = _text.content_words(_text.prepare(text))

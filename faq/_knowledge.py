@@ -43,6 +43,9 @@ OUTCOMES = frozenset({"auto", "map", "invite", "disabled", "ambiguous"})
 PHASES = frozenset({"before", "connecting", "after"})
 # The asker's case: leaving Microsoft accounts for a directory, or switching from one directory to another.
 CASES = frozenset({"first", "switch"})
+# Whom a topic is written for: the admins running the move, or the people being moved (their own steps).
+ADMINS, PEOPLE = "admins", "people"
+AUDIENCES = frozenset({ADMINS, PEOPLE})
 
 
 class KnowledgeError(ValueError):
@@ -98,6 +101,10 @@ class Topic:
     it is about something else (docs/faq-eval.md, round 10)."""
     cases: tuple[Case, ...] = ()
     """What differs by the asker's outcome or migration, shown at the answer's `{cases}` line."""
+    audience: str | None = None
+    """`ADMINS` or `PEOPLE` (the people being moved) when the topic is written for one of them; None: for
+    everyone. Inside a migration, someone who is not an admin is offered the people's topic first when it is
+    nearly as close as an admins' one (`faq._asker`)."""
 
 
 def _strings(entry: dict[str, Any], field: str, where: str) -> tuple[str, ...]:
@@ -166,6 +173,11 @@ def _topic(raw: Any, position: int) -> Topic:
     if not isinstance(cases, list):
         raise KnowledgeError(f"{where}: `cases` must be a list")
     answer = _strings(raw, "answer", where)
+    audience = raw.get("audience")
+    if audience is not None and audience not in AUDIENCES:
+        raise KnowledgeError(
+            f"{where}: `audience` must be one of {sorted(AUDIENCES)}, or left out for everyone"
+        )
     if bool(cases) != (CASES_PLACE in answer):
         raise KnowledgeError(f"{where}: an answer with `cases` needs a line {CASES_PLACE!r}, and only then")
     return Topic(
@@ -179,6 +191,7 @@ def _topic(raw: Any, position: int) -> Topic:
         only_about_the_move=raw.get("only_about_the_move") is True,
         long_only_about_the_move=raw.get("long_only_about_the_move") is True,
         cases=tuple(_case(case, where) for case in cases),
+        audience=audience,
     )
 
 

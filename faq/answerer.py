@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
-from faq import _about, _compose, _reading
+from faq import _about, _asker, _compose, _reading
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
@@ -110,7 +110,10 @@ class FaqAnswerer:
         unanswered: UnansweredLog | None = None,
         feedback: FeedbackStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        asker_aware: bool = True,
     ) -> None:
+        """`asker_aware=False` leaves out the choices made for a known asker (`faq._asker`), to measure
+        them (`faq.asker_effect`)."""
         base = bundled_topics() if topics is None else tuple(topics)
         self._off_topic = tuple(bundled_off_topic() if topics is None else off_topic)
         index = _bundled_index if topics is None else partial(TopicIndex, base, self._off_topic)
@@ -120,6 +123,7 @@ class FaqAnswerer:
         self.unanswered = unanswered
         self.feedback = feedback
         self._clock = clock
+        self._asker_aware = asker_aware
         self._taught: dict[str | None, tuple[int, _Knowledge]] = {}
         self._lock = threading.Lock()
 
@@ -153,17 +157,31 @@ class FaqAnswerer:
         # Inside a migration an error code the best topic documents says which situation it is: the asker
         # is in the move, unlike most public threads quoting the same code. Answered, framed when unsure.
         documented = inside and bool(ranking.topics) and self._documents(knowledge, ranking, reading)
-        if ranking.top > 0 and ranking.grounded and (confidence >= judge.framed_threshold or documented):
-            framed = confidence < judge.threshold
+        # Someone being moved gets the topic written for them before an admins' topic barely closer (not
+        # when a code the admins' topic documents says which situation it is). It is the context's choice,
+        # not the similarity's: framed.
+        own = None if documented else self._own_topic(knowledge, ranking, reading, question, context)
+        if own is not None:
+            ranking = _asker.first(ranking, own)
+        answered = (
+            ranking.top > 0 and ranking.grounded and (confidence >= judge.framed_threshold or documented)
+        )
+        # After connecting, "I can't sign in anymore" from someone in the migration is their own lock-out,
+        # however few words it shares with the topic: its notes say what applies to their outcome.
+        if self._asker_aware and _asker.locked_out_after_connecting(
+            question, ranking, context, knowledge.topics, answered=answered
+        ):
+            locked_out = _asker.first(ranking, _asker.LOCKED_OUT)
+            return self._rated(
+                self._answered(knowledge, _asker.LOCKED_OUT, confidence, locked_out, context), question
+            )
+        if answered:
+            framed = confidence < judge.threshold or own is not None
             also = self._other_question(knowledge, reading, ranking)
             answer = self._answered(
                 knowledge, ranking.topics[0].topic_id, confidence, ranking, context, framed, also
             )
-            if self.feedback is None:
-                return answer
-            # Answers are not written down (that costs a disk write per question); the buttons carry the
-            # question, and a rating writes it then.
-            return replace(answer, rating=f"{answer.topic} {clean_question(question)}")
+            return self._rated(answer, question)
         declined = self._declined(knowledge, question, confidence, ranking, context, reading)
         return self._kept(declined, question, "declined", context)
 
@@ -260,6 +278,20 @@ class FaqAnswerer:
                 ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
         return ranking
 
+    def _own_topic(
+        self,
+        knowledge: _Knowledge,
+        ranking: Ranking,
+        reading: _reading.Reading,
+        question: str,
+        context: AskerContext,
+    ) -> str | None:
+        """The topic for the people being moved to answer first for this asker (`faq._asker.own_topic`)."""
+        if not self._asker_aware:
+            return None
+        known_share = partial(knowledge.index.known_share, reading.told or question)
+        return _asker.own_topic(ranking, knowledge.topics, context, _CLOSE_RUNNER_UP, known_share)
+
     @staticmethod
     def _documents(knowledge: _Knowledge, ranking: Ranking, reading: _reading.Reading) -> bool:
         """Whether the ranking's best topic documents an error code the message carries."""
@@ -340,6 +372,13 @@ class FaqAnswerer:
         if not _about_a_topic(ranking):
             return Answer(None, confidence, _compose.outside(context), [])
         return Answer(None, confidence, _compose.declined(closest, context), [topic.id for topic in closest])
+
+    def _rated(self, answer: Answer, question: str) -> Answer:
+        """An answer with what its rating buttons carry. Answers are not written down (that costs a disk
+        write per question); the buttons carry the question, and a rating writes it then."""
+        if self.feedback is None:
+            return answer
+        return replace(answer, rating=f"{answer.topic} {clean_question(question)}")
 
     def _kept(self, answer: Answer, question: str, kind: Kind, context: AskerContext) -> Answer:
         """The answer with the id its rating buttons carry, once the question is kept for review."""

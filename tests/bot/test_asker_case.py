@@ -103,3 +103,69 @@ def test_someone_who_needs_no_new_token_is_not_given_the_steps_to_make_one(chat:
         "Do I need new personal access tokens? No need: you keep the email you sign in with today, so"
         " your existing PATs keep working. Microsoft's page: "
     )
+
+
+NO_INVITATION = "I never got the invitation email"
+EMAIL_NOT_FOUND_TITLE = "My email is not found in the directory"
+INVITE_SETTINGS_TITLE = "Invite settings take 15 to 60 minutes to apply"
+LOCKED_OUT_TITLE = "Locked out right after connecting or switching the directory"
+
+
+def test_before_connecting_the_invited_guest_hears_of_her_invitation_and_the_admin_of_the_settings(
+    chat: Chat,
+) -> None:
+    start(chat)
+    chat.say(DANA, "invite")
+    erin = flat(text_of(chat.say(ERIN, NO_INVITATION, in_dm=True)))
+    assert erin.startswith(
+        f"This sounds like: {EMAIL_NOT_FOUND_TITLE} You are on the list of people to invite"
+    )
+    for told in (
+        "It comes from invites@microsoft.com",
+        "invited you to access applications within their organization",
+        "Look in junk or spam too",
+        "the migration admins can send it again",
+        "Meanwhile nothing changes for you: keep signing in as you do today",
+        "[invite propagation: `ask invite-propagation`]",  # the admins' topic is one click away
+    ):
+        assert told in erin, told
+    # The same words from the admin running the move are about the invite settings.
+    dana = flat(text_of(chat.say(DANA, NO_INVITATION, in_dm=True)))
+    assert dana.startswith(f"This sounds like: {INVITE_SETTINGS_TITLE}")
+    assert "You are on the list of people to invite" not in dana
+
+
+def test_after_connecting_cannot_sign_in_is_each_persons_own_case(chat: Chat) -> None:
+    notified(chat)
+    cases = {
+        KIM: "You have a work account in the directory: sign in with it (the one your to-do list names)",
+        BOB: "You are a guest of the directory: you have no work account, so sign in with your own address",
+        DANA: "You have a work account in the directory",
+    }
+    for who, their_case in cases.items():
+        for question in ("I can't sign in anymore", "I cannot sign in to Azure DevOps anymore"):
+            answer = flat(text_of(chat.say(who, question, in_dm=True)))
+            assert answer.startswith(f"{LOCKED_OUT_TITLE} {their_case}"), (who, answer[:200])
+    assert "Admin tip: `/aad status`" in flat(text_of(chat.say(DANA, "I can't sign in anymore", in_dm=True)))
+    assert "Admin tip" not in flat(text_of(chat.say(KIM, "I can't sign in anymore", in_dm=True)))
+
+
+def test_an_invited_guest_locked_out_after_connecting_is_sent_to_her_invitation(chat: Chat) -> None:
+    notified(chat)
+    answer = flat(text_of(chat.say(ERIN, "I can't sign in anymore", in_dm=True)))
+    assert answer.startswith(
+        f"{LOCKED_OUT_TITLE} You were invited as a guest: Azure DevOps lets you in once you have accepted the"
+        " invitation email from invites@microsoft.com"
+    )
+    assert "not a work account" in answer
+
+
+def test_near_domain_sign_in_trouble_is_still_declined_inside_the_migration(chat: Chat) -> None:
+    notified(chat)
+    for who in (KIM, ERIN, DANA):
+        for question in (
+            "I can't sign in to my laptop anymore",
+            "I forgot my laptop password and I'm locked out",
+        ):
+            answer = flat(text_of(chat.say(who, question, in_dm=True)))
+            assert answer.startswith("Sorry, I don't know the answer to that one."), (who, question)

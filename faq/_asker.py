@@ -1,0 +1,103 @@
+"""Choosing for the person asking, when the bot knows them: someone inside a migration who is not one of its
+admins is offered the topic written for the people being moved before an admins' topic that is barely
+closer, and after the organization is connected "I can't sign in anymore" from them is their own lock-out.
+
+Neither changes the ranking of a question without an asker, which is what the evaluation scores
+(docs/faq-eval.md, "asker-aware ranking")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from faq._calibration import LONG_FROM
+from faq._compose import AskerContext, phase_of
+from faq._index import Ranking
+from faq._knowledge import ADMINS, PEOPLE, Topic
+
+LOCKED_OUT = "owner-locked-out"
+"""The contract's topic for losing access right after connecting (the owner, an admin or users) and
+getting back in: its notes say what applies to each outcome."""
+
+# "I can't sign in anymore", "we are locked out", "it won't let me log in": the asker (not Git, not Visual
+# Studio) cannot get in. What follows the verb, if it names a place, must be Azure DevOps.
+_CANNOT_SIGN_IN = re.compile(
+    r"(?i)\b(?:(?:i|we)(?:'m| am|'re| are)?(?: still)?"
+    r" (?:can'?t|can ?not|couldn'?t|could not|(?:am |are )?unable to"
+    r"|(?:am |are |'m |'re )?(?:not|no longer) able to|can no longer|no longer)(?: even)?"
+    r" (?:(?:sign|log)[- ]?(?:in|on)|login|get (?:back )?in(?:to)?|access)"
+    r"|(?:i|we)(?:'m| am|'re| are) locked out"
+    r"|(?:won'?t|doesn'?t|does not|will not) let (?:me|us) (?:sign|log)[- ]?in"
+    r"|(?:i|we) (?:have )?lost (?:my |our )?access)"
+)
+_PLACE = re.compile(r"(?i)^\s*(?:to|into|in to|on|at|onto)\s+(?:the |my |our )?([\w.-]+(?:\s+[\w.-]+)?)")
+_AZURE_DEVOPS_PLACE = re.compile(
+    r"(?i)^(?:azure devops|devops|ado|vsts|dev\.azure\.com\S*|\w+\.visualstudio\.com|org\w*|it"
+    r"|(?:the )?projects?|repos(?:itor(?:y|ies))?|boards?)\b"
+)
+
+# Devices and other applications people sign in to: a message naming one is about that, not the organization.
+_ELSEWHERE = re.compile(
+    r"(?i)\b(?:laptop|computer|pc|desktop|windows|mac(?:book)?|phone|vm|virtual machine|server|mailbox"
+    r"|outlook|teams|slack|wi-?fi|vpn|office|portal\.azure\.com|azure portal|jira|github)\b"
+)
+
+
+def cannot_sign_in(question: str) -> bool:
+    """Whether the asker says they cannot sign in, to Azure DevOps or to nothing named ("... to Jira": no)."""
+    for match in _CANNOT_SIGN_IN.finditer(question):
+        place = _PLACE.match(question[match.end() :])
+        if place is None or _AZURE_DEVOPS_PLACE.match(place.group(1)):
+            return True
+    return False
+
+
+def locked_out_after_connecting(
+    question: str, ranking: Ranking, context: AskerContext, topics: Mapping[str, Topic], *, answered: bool
+) -> bool:
+    """A sign-in failure from someone in a migration whose organization is connected: their own case, unless
+    a topic for the people being moved (Git, the account picker) is `answered` and says which trouble it is.
+    Only in a short message that names no device or other application ("I forgot my laptop password and I'm
+    locked out"): a long story names its own subject, as the public threads quoting "cannot log in" do."""
+    return (
+        context.migration is not None
+        and not (answered and topics[ranking.topics[0].topic_id].audience == PEOPLE)
+        and phase_of(context.stage) == "after"
+        and LOCKED_OUT in topics
+        and ranking.length < LONG_FROM
+        and not _ELSEWHERE.search(question)
+        and cannot_sign_in(question)
+    )
+
+
+def own_topic(
+    ranking: Ranking,
+    topics: Mapping[str, Topic],
+    context: AskerContext,
+    close: float,
+    known_share: Callable[[str], float],
+) -> str | None:
+    """The topic for the people being moved to offer first instead of the best one, an admins' topic: for an
+    asker in the migration who is not one of its admins, when the question is short (a long story names its
+    own subject), the people's topic scores at least `close` of the best and knows at least as large a
+    share of the question's words (`known_share` of a topic id): the admins' topic leads on how the words
+    are spelled and spread, not on which of them it knows."""
+    if context.migration is None or context.is_admin or not ranking.topics or ranking.length >= LONG_FROM:
+        return None
+    best = ranking.topics[0].topic_id
+    if topics[best].audience != ADMINS:
+        return None
+    for item in ranking.topics[1:]:
+        if item.score < close * ranking.top or item.score <= 0:
+            return None
+        if topics[item.topic_id].audience == PEOPLE:
+            return item.topic_id if known_share(item.topic_id) >= known_share(best) else None
+    return None
+
+
+def first(ranking: Ranking, topic_id: str) -> Ranking:
+    """The ranking with `topic_id` moved to the front (the others keep their order and scores)."""
+    chosen = [item for item in ranking.topics if item.topic_id == topic_id]
+    rest = [item for item in ranking.topics if item.topic_id != topic_id]
+    return replace(ranking, topics=chosen + rest)

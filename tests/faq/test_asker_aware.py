@@ -1,0 +1,214 @@
+"""Answers that fit who is asking inside a migration: the people being moved get the topic written for them
+before an admins' topic barely closer, and after connecting "I can't sign in anymore" is their own case."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from faq import AskerContext, FaqAnswerer, Topic
+from faq._asker import cannot_sign_in
+from faq._calibration import Calibration
+from faq._knowledge import ADMINS, PEOPLE, KnowledgeError, parse_topics
+from faq.asker_effect import ASKERS, changes
+from faq.evaluate import Question
+
+CONNECTED = AskerContext(stage="users_notified", organization="fabrikam", case="first", migration="fabrikam")
+GUEST = replace(CONNECTED, outcome="invite", guest=True)
+MAPPED = replace(CONNECTED, outcome="map")
+ADMIN = replace(CONNECTED, outcome="auto", is_admin=True)
+NO_INVITATION = "I never got the invitation email"
+CANNOT_SIGN_IN = ("I can't sign in anymore", "I cannot sign in to Azure DevOps anymore")
+
+
+@pytest.fixture(scope="module")
+def answerer() -> FaqAnswerer:
+    return FaqAnswerer()
+
+
+def test_a_guest_who_never_got_the_invitation_is_told_where_it_is_and_what_to_do_meanwhile(
+    answerer: FaqAnswerer,
+) -> None:
+    answer = answerer.answer(NO_INVITATION, GUEST)
+    assert answer.topic == "email-not-found" and answer.framed, answer
+    assert answerer.topics["email-not-found"].audience == PEOPLE
+    assert answer.alternatives[0] == "invite-propagation"  # the admins' topic, one click away
+    for told in (
+        "invites@microsoft.com",  # where it comes from
+        "invited you to access applications within their organization",  # what it looks like
+        "junk or spam",
+        "the migration admins can send it again",
+        "Meanwhile Azure DevOps refuses you",  # connected: no way in until accepted
+    ):
+        assert told in answer.answer, told
+    before = answerer.answer(NO_INVITATION, replace(GUEST, stage="planned"))
+    assert "Meanwhile nothing changes for you: keep signing in as you do today" in before.answer
+
+
+def test_the_admin_asking_the_same_words_keeps_the_admins_topic(answerer: FaqAnswerer) -> None:
+    assert answerer.topics["invite-propagation"].audience == ADMINS
+    for question in (NO_INVITATION, "no invitation email yet"):
+        assert answerer.answer(question, ADMIN).topic == "invite-propagation", question
+        assert answerer.answer(question, GUEST).topic == "email-not-found", question
+        assert answerer.answer(question, MAPPED).topic == "email-not-found", question
+
+
+def test_without_an_asker_nothing_changes(answerer: FaqAnswerer) -> None:
+    answer = answerer.answer(NO_INVITATION)
+    assert answer.topic is None and answer.alternatives[0] == "invite-propagation"
+    blind = FaqAnswerer(asker_aware=False).answer(NO_INVITATION, GUEST)
+    assert blind.topic == "invite-propagation"  # what main answered the guest
+
+
+@pytest.mark.parametrize(
+    ("asker", "their_case"),
+    [
+        (MAPPED, "You have a work account in the directory: sign in with it"),
+        (
+            replace(CONNECTED, outcome="auto", guest=True),
+            "You are a guest of the directory: you have no work",
+        ),
+        (GUEST, "Azure DevOps lets you in once you have accepted the invitation email"),
+        (replace(CONNECTED, outcome="disabled"), "No way in yet: your account in the directory is disabled"),
+        (replace(CONNECTED, outcome="ambiguous"), "Waiting for a decision: several directory accounts match"),
+        (ADMIN, "Admin tip: `/aad status`"),
+    ],
+)
+def test_after_connecting_cannot_sign_in_is_answered_for_the_askers_own_case(
+    answerer: FaqAnswerer, asker: AskerContext, their_case: str
+) -> None:
+    for question in CANNOT_SIGN_IN:
+        answer = answerer.answer(question, asker)
+        assert answer.topic == "owner-locked-out" and not answer.framed, (question, answer)
+        lines = answer.answer.splitlines()
+        assert lines[0] == "Locked out right after connecting or switching the directory"
+        assert lines[1].startswith(their_case) or their_case in answer.answer, lines[1]
+
+
+def test_each_case_hears_only_its_own_note(answerer: FaqAnswerer) -> None:
+    mapped = answerer.answer(CANNOT_SIGN_IN[0], MAPPED).answer
+    guest = answerer.answer(CANNOT_SIGN_IN[0], GUEST).answer
+    assert "accepted the invitation" not in mapped and "You have a work account" not in guest
+
+
+@pytest.mark.parametrize("stage", ["planned", "inviting"])
+def test_before_connecting_cannot_sign_in_is_not_the_move(answerer: FaqAnswerer, stage: str) -> None:
+    for question in CANNOT_SIGN_IN:
+        answer = answerer.answer(question, replace(MAPPED, stage=stage))
+        assert answer.topic is None and answer.alternatives[0] == "after-switch-checklist", question
+        assert answerer.answer(question).topic is None  # nor outside any migration
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I can't sign in to my laptop anymore",
+        "I can't sign in to Jira anymore",
+        "I forgot my laptop password and I'm locked out, help",
+        "my pipeline fails",
+        "what's the weather tomorrow",
+    ],
+)
+@pytest.mark.parametrize("asker", [GUEST, MAPPED, ADMIN])
+def test_near_domain_questions_are_still_declined(
+    answerer: FaqAnswerer, question: str, asker: AskerContext
+) -> None:
+    assert answerer.answer(question, asker).topic is None
+
+
+def test_sign_in_trouble_a_topic_for_them_describes_keeps_that_topic(answerer: FaqAnswerer) -> None:
+    answer = answerer.answer("I can't log in to Visual Studio anymore", MAPPED)
+    assert answer.topic == "git-credential-cache"
+    assert answerer.answer("it won't let me sign in", MAPPED).topic == "after-switch-checklist"
+
+
+def _office(audience_of_badges: str | None = PEOPLE) -> FaqAnswerer:
+    def topic(topic_id: str, title: str, phrasings: tuple[str, ...], audience: str | None) -> Topic:
+        return Topic(
+            topic_id, title, phrasings, f"{title}.", f"https://x.org/{topic_id}", (), (), audience=audience
+        )
+
+    topics = [
+        topic(
+            "door-codes",
+            "Changing the office door codes",
+            (
+                "the new door codes take an hour to reach every door",
+                "I changed the door code and it still fails",
+            ),
+            ADMINS,
+        ),
+        topic(
+            "my-badge",
+            "My badge does not open the door",
+            ("the code on my badge fails at the office door", "my badge stopped working"),
+            audience_of_badges,
+        ),
+        topic("office-hours", "Office opening hours", ("when does the office open",), None),
+    ]
+    return FaqAnswerer(topics, calibration=Calibration(1.0, 1.0, -5.0, threshold=0.99, framed_threshold=0.0))
+
+
+def test_the_admins_topic_is_right_for_the_admin_and_the_peoples_for_everyone_else() -> None:
+    office = _office()
+    question = "the door code still fails"
+    assert office.rank(question).topics[0].topic_id == "door-codes"
+    assert office.answer(question, ADMIN).topic == "door-codes"
+    assert office.answer(question).topic == "door-codes"  # no asker: as ranked
+    for asker in (GUEST, MAPPED):
+        answer = office.answer(question, asker)
+        assert answer.topic == "my-badge" and answer.framed and "door-codes" in answer.alternatives
+
+
+def test_only_a_close_topic_written_for_them_that_knows_the_words_as_well_is_preferred() -> None:
+    # "new", "hour" are the admins' topic's words alone: it is about the codes, whoever asks.
+    assert _office().answer("the new door code still fails after an hour", GUEST).topic == "door-codes"
+    # A topic for everyone is not preferred over the admins' one.
+    assert _office(audience_of_badges=None).answer("the door code still fails", GUEST).topic == "door-codes"
+
+
+def test_an_unknown_audience_names_the_field_and_the_choices() -> None:
+    document = {
+        "topics": [
+            {
+                "id": "t",
+                "title": "T",
+                "phrasings": ["p"],
+                "answer": ["a"],
+                "link": "https://x.org",
+                "audience": "ops",
+            }
+        ]
+    }
+    with pytest.raises(KnowledgeError, match=r"topic 't': `audience` must be one of \['admins', 'people'\]"):
+        parse_topics(document)
+
+
+@pytest.mark.parametrize(
+    ("message", "says_so"),
+    [
+        ("I can't sign in anymore", True),
+        ("We are locked out since this morning", True),
+        ("it won't let me log in", True),
+        ("I'm no longer able to sign in to the organization", True),
+        ("I cannot log into dev.azure.com/fabrikam", True),
+        ("I can't sign in to Jira anymore", False),
+        ("Git can't sign in anymore", False),  # Git's trouble, not the asker's
+        ("how do I sign in after the change", False),
+    ],
+)
+def test_what_counts_as_the_asker_unable_to_sign_in(message: str, says_so: bool) -> None:
+    assert cannot_sign_in(message) is says_so
+
+
+def test_the_measurement_counts_what_the_asker_aware_choices_change(answerer: FaqAnswerer) -> None:
+    questions = [
+        Question(NO_INVITATION, "email-not-found", "tune", "probe"),
+        Question("perms required to connect directory?", "who-can-connect", "tune", "probe"),
+    ]
+    found = changes(questions, ASKERS["invited guest"], answerer, FaqAnswerer(asker_aware=False))
+    assert [(change.before, change.after, change.verdict) for change in found] == [
+        ("invite-propagation", "email-not-found", "wrong -> right")
+    ]
+    assert changes(questions, ASKERS["admin"], answerer, FaqAnswerer(asker_aware=False)) == []
