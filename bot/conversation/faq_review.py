@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 from bot.conversation import faq_views
 from bot.conversation.commands import Command
+from bot.conversation.desk import Handler
 from bot.conversation.messages import Outgoing
 from faq import Answer, AskerContext, FaqAnswerer
 from faq.feedback import FeedbackError, FeedbackStore, check_resolution
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 
-Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
 REVIEW_USAGE = (
     "Say `faq review` to list the questions waiting, then `faq review attach N TOPIC`,"
     " `faq review answer N TEXT` or `faq review dismiss N`."

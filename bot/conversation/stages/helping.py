@@ -10,10 +10,10 @@ from bot.conversation.faq_review import FaqReview
 from bot.conversation.messages import Outgoing
 from bot.conversation.stages.after_connecting import own_item
 from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
-from bot.delivery.render import CHANNEL_PREFIX
 from faq import HOW_TO_REACH_A_PERSON, AskerContext
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
+from workflows.notices import CHANNEL_PREFIX
 from workflows.plan import Check
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.todo_lists import newest_list
