@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -82,7 +82,10 @@ class ReminderSettings:
 @dataclass(frozen=True)
 class Snoozed:
     until: datetime
+    """When the next reminder actually comes."""
     time_zone: str | None
+    moved: bool = True
+    """False when the next reminder was due after the span anyway: the snooze changed nothing."""
 
 
 class Tracking:
@@ -174,17 +177,27 @@ class Tracking:
                 raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
             if reminder.status != "active":
                 raise WorkflowError(_NO_MORE_REMINDERS.get(reminder.status, _NO_MORE_REMINDERS["done"]))
-            later = next_working_moment(
-                self._now() + SNOOZES[span], zone(reminder.time_zone), self._settings.working_hours
-            )
-            reminder.next_at = max(reminder.next_at, later)  # a snooze never brings a reminder forward
-            snoozed = Snoozed(reminder.next_at, reminder.time_zone)
+            now, put_off = self._now(), SNOOZES[span]
+            # One due after the span stays where it is: a snooze never brings a reminder forward.
+            moved = reminder.next_at < now + put_off
+            if moved:
+                reminder.next_at = self._snoozed_until(reminder, now + put_off)
+            snoozed = Snoozed(reminder.next_at, reminder.time_zone, moved)
             try:
                 session.commit()
             except StaleDataError:
                 session.rollback()
                 raise WorkflowError("Your reminder was just being sent; press Snooze again.") from None
             return snoozed
+
+    def _snoozed_until(self, reminder: Reminder, wanted: datetime) -> datetime:
+        """The first working moment from `wanted`, on a later day than the reminder it puts off: snoozing
+        a day on Monday afternoon skips Tuesday's reminder rather than moving it an hour."""
+        local = zone(reminder.time_zone)
+        later = next_working_moment(wanted, local, self._settings.working_hours)
+        if later.astimezone(local).date() <= reminder.next_at.astimezone(local).date():
+            later = self._next(later, 1, reminder.time_zone)
+        return later
 
     def ask_for_help(self, item: TodoEntry, asker: Actor, recipients: Sequence[str]) -> bool:
         """Queue "ASKER needs help with ITEM" to the admins (`channel:ID` or emails), once per item a day.
@@ -399,10 +412,21 @@ class Tracking:
             assert row is not None
             payload["recipient"] = admins_address(row)
             every = self._settings.billing_every_working_days
-            last_call = next_working_moment(
-                datetime.combine(deadline, time(0), UTC), UTC, self._settings.working_hours
-            )
+            last_call = self._last_call(now, deadline)
             return self._queue(session, reminder, BILLING_MESSAGE, payload, every, not_after=last_call)
+
+    def _last_call(self, now: datetime, deadline: date) -> datetime | None:
+        """The billing reminder on the month's last working day, a working day after the one sent `now`.
+
+        From that day's first working hour it would follow a reminder sent in the working hour before
+        (Friday 16:05, then Monday 09:00) with the same words: one due moment, reminded twice. None when
+        a working day on is past the deadline: the reminder sent now is the last call.
+        """
+        first_hour = next_working_moment(
+            datetime.combine(deadline, time(0), UTC), UTC, self._settings.working_hours
+        )
+        call = max(first_hour, self._next(now, 1, None))
+        return call if call.date() == deadline else None
 
     def _billing_unchecked(self, reminder_id: int, organization: str, error: str) -> int:
         """The check could not run: try again later and later; after a few misses, tell the admins."""

@@ -334,12 +334,16 @@ def retried(organization: str, count: int) -> Outgoing:
 
 
 def snoozed(snooze: Snoozed) -> Outgoing:
-    when = snooze.until.astimezone(zone(snooze.time_zone))
-    return say(
-        f"😴 Snoozed: your next reminder comes on {when:%A} {when.day} {when:%B at %H:%M}"
-        f" ({snooze.time_zone or 'UTC'}).",
-        private=True,
-    )
+    """When the next reminder actually comes, and whether the snooze changed it."""
+    local = snooze.until.astimezone(zone(snooze.time_zone))
+    when = f"{local:%A} {local.day} {local:%B at %H:%M} ({snooze.time_zone or 'UTC'})"
+    if not snooze.moved:
+        return say(
+            f"Your next reminder comes on {when} anyway, after the time you asked for: nothing to put off."
+            " Snooze again after it comes if you need more time.",
+            private=True,
+        )
+    return say(f"😴 Snoozed: your next reminder comes on {when}.", private=True)
 
 
 def _items(items: Sequence[TodoEntry]) -> list[Block]:

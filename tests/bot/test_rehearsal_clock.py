@@ -80,20 +80,23 @@ def test_a_week_later_reminders_came_on_working_days_at_nine_and_not_to_who_fini
     assert "ann@fabrikam.com" not in reminded  # her list is done: reminders ended
     assert bobs == ["Friday 4 December, 15:05"]  # he snoozed for a week on Friday 15:05
     assert "10 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS" in week  # the admins' digest
-    assert "(it is now Friday 4 December, 15:05 UTC; in these 7 days: 25 messages (#aad-migration 6, " in week
+    assert "(it is now Friday 4 December, 15:05 UTC; in these 7 days: 24 messages (#aad-migration 5, " in week
     assert "(rehearsal time: Friday 4 December, 15:05 UTC, 7 days 5 min ahead of the real clock)" in week
 
 
 def test_a_snooze_puts_off_the_next_reminder_by_a_day(runtime: Runtime, clock: RehearsalClock) -> None:
-    typed = [*CONNECTED, ":later 3d", ":later 1h", ":as erin.eng@gmail.com", ":dm snooze 1d", ":later 2d"]
-    said = _after(_chat(runtime, typed, clock), "snooze 1d\n")
+    typed = [*CONNECTED, ":later 3d", ":later 1h", ":as erin.eng@gmail.com", ":dm snooze 1d", ":dm snooze 1d"]
+    said = _after(_chat(runtime, [*typed, ":later 2d"], clock), "snooze 1d\n")
 
-    # the lists went out on Friday at 15:05; Erin snoozes on Monday at 16:05, before Tuesday's reminder
-    assert "Snoozed: your next reminder comes on Tuesday 1 December at 16:05 (UTC)." in said
+    # the lists went out on Friday at 15:05; Erin snoozes on Monday at 16:05, before Tuesday's reminder:
+    # not that day an hour later, which would be no snooze at all
+    assert "Snoozed: your next reminder comes on Wednesday 2 December at 16:05 (UTC)." in said
+    # pressed again: the reminder is already more than a day away, and the reply says when it comes
+    assert "Your next reminder comes on Wednesday 2 December at 16:05 (UTC) anyway" in said
     tuesday = _after(said, "── Tuesday 1 December, 15:05 UTC ──")
-    at_three = tuesday[: tuesday.index("── Tuesday 1 December, 16:05 UTC ──")]
-    assert "DM to lee@fabrikam.com" in at_three and "DM to erin.eng@gmail.com" not in at_three
-    assert "DM to erin.eng@gmail.com" in _after(tuesday, "── Tuesday 1 December, 16:05 UTC ──")
+    assert "DM to lee@fabrikam.com" in tuesday
+    erins = re.findall(r"── (\w+ \d+ \w+, \d\d:\d\d) UTC ──(?:\n(?!──).*)*?\naadbot → DM to erin\.eng", said)
+    assert erins == ["Wednesday 2 December, 16:05"]
 
 
 def test_the_clock_does_not_move_on_a_database_that_outlives_the_chat(runtime: Runtime) -> None:
@@ -136,11 +139,13 @@ def test_a_whole_migration_rehearsed_to_the_end_then_nobody_hears_more(
 
     signed_in = _after(said, "(ann@fabrikam.com signed in to fabrikam-fiber; the sign-in checks will notice)")
     # the emulator keeps the rehearsal's time, so the sign-in counts as after the connection
-    assert "── Monday 30 November, 16:05 UTC ──\n\naadbot → DM to ann@fabrikam.com:" in signed_in
+    monday = _after(signed_in, "── Monday 30 November, 16:05 UTC ──")
+    assert "aadbot → DM to ann@fabrikam.com:" in monday[: monday.index("(it is now")]  # with the billing one
     assert "I can see you signed in to fabrikam-fiber with your work account" in signed_in
     moved = _after(signed_in, "(Azure portal: subscription c0ffee00-1234-4abc-8def-0123456789ab moved to")
-    # Monday evening; the billing reminder's check, due on Wednesday morning, finds it moved
-    billing = _after(moved, "── Wednesday 2 December, 09:00 UTC ──\n\naadbot → #aad-migration:")
+    # Monday evening; the billing reminder's check, due on Wednesday afternoon (two working days after
+    # Monday's last call at 16:05, itself a working day after the first reminder), finds it moved
+    billing = _after(moved, "── Wednesday 2 December, 16:05 UTC ──\n\naadbot → #aad-migration:")
     assert billing.index("BILLING OF FABRIKAM-FIBER HAS MOVED") < billing.index("(it is now")
     assert "[Complete: `complete fabrikam-fiber`]" in billing
     assert "THE MOVE OF FABRIKAM-FIBER TO FABRIKAM IS COMPLETE" in billing

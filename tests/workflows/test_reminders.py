@@ -251,6 +251,23 @@ def test_billing_in_another_directory_is_reminded_until_it_moves(
     assert len(_queued(database, "billing_moved")) == 1
 
 
+def test_lists_out_in_the_last_working_hour_before_the_deadline_day_get_one_billing_reminder_a_day(
+    tracking: Tracking, microsoft: FakeMicrosoft, database: Database, clock: FakeClock
+) -> None:
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
+    clock.now = datetime(2026, 11, 27, 16, 5, tzinfo=UTC)  # Friday; the month's last working day is Monday
+    tracking.tick()
+    sent_at = [message.created_at for message in _queued(database, "billing_reminder")]
+    until = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    while (due := tracking.next_due()) is not None and due < until:  # every moment a schedule falls due
+        clock.now = due
+        tracking.tick()
+        sent_at = [message.created_at for message in _queued(database, "billing_reminder")]
+    # not Friday 16:05 and again on Monday 09:00, a working hour later with the same words: the last
+    # working day's reminder comes a working day after Friday's
+    assert sent_at == [datetime(2026, 11, 27, 16, 5, tzinfo=UTC), datetime(2026, 11, 30, 16, 5, tzinfo=UTC)]
+
+
 def test_reminders_stop_when_the_migration_is_completed(
     tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, dana: Actor
 ) -> None:
@@ -300,6 +317,22 @@ def test_snooze_never_brings_the_next_reminder_forward(
     clock.now = datetime(2026, 11, 4, 9, 5, tzinfo=UTC)
     snoozed = tracking.snooze(Actor("U-OWNER", owner.email, "Owner"), "1d", reminder_id=reminder.id or 0)
     assert snoozed.until == datetime(2026, 11, 6, 9, 0, tzinfo=UTC)  # not Thursday 09:05
+    assert not snoozed.moved  # the reply says so
+
+
+def test_a_snooze_the_day_before_a_reminder_skips_that_reminder(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    _deliver_lists(tracking, database, "UTC")
+    reminder, owner = _first_todo_reminder(database)
+    assert reminder.next_at == datetime(2026, 11, 4, 9, 0, tzinfo=UTC)  # Wednesday 09:00
+    clock.now = datetime(2026, 11, 3, 16, 0, tzinfo=UTC)  # Tuesday afternoon
+    snoozed = tracking.snooze(Actor("U-OWNER", owner.email, "Owner"), "1d", reminder_id=reminder.id or 0)
+    # Thursday, not Wednesday 16:00: the same day as the reminder it puts off would be no snooze at all
+    assert snoozed.until == datetime(2026, 11, 5, 16, 0, tzinfo=UTC) and snoozed.moved
+    clock.now = datetime(2026, 11, 4, 16, 59, tzinfo=UTC)
+    tracking.tick()
+    assert owner.id not in {m.payload["affected_user_id"] for m in _queued(database, "todo_reminder")}
 
 
 def test_snoozing_a_finished_list_says_no_more_reminders_come(
