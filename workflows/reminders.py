@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.inserts import insert_once
 from storage.outbox import enqueue, retry_failed
+from workflows import waiting
 from workflows._views import item_payload
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
@@ -360,6 +361,8 @@ class Tracking:
                 payload = self._todo_payload(session, reminder, row)
                 if payload is None:
                     return self._end(session, reminder, "done")
+                if "waiting_on" in payload:
+                    return self._tell_waiting(session, reminder, payload)
                 return self._queue(
                     session, reminder, REMINDER_MESSAGE, payload, self._settings.every_working_days
                 )
@@ -496,6 +499,22 @@ class Tracking:
         )
         return 1 if _commit_quietly(session) else 0
 
+    def _tell_waiting(self, session: Session, reminder: Reminder, payload: dict[str, Any]) -> int:
+        """Someone who waits on the admins hears it once, not their tasks again; the schedule moves on in
+        silence until the admins act (their list's change tells them, and reminders go on from there)."""
+        now = self._now()
+        reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
+        message = enqueue(
+            session,
+            idempotency_key=f"reminder-{reminder.id}-waiting",
+            recipient=str(payload.pop("recipient")),
+            kind=REMINDER_MESSAGE,
+            payload={**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id},
+            now=now,
+        )
+        fresh = message.id is None
+        return 1 if _commit_quietly(session) and fresh else 0
+
     def _todo_payload(self, session: Session, reminder: Reminder, row: Migration) -> dict[str, Any] | None:
         user = session.get(AffectedUser, reminder.affected_user_id)
         if user is None:
@@ -507,16 +526,24 @@ class Tracking:
         if not open_items:
             return None
         reach = affected_reach(user)
-        return {
+        payload = {
             **reach.payload(),
             "recipient": reach.recipient,
             "organization": row.organization,
             "affected_user_id": user.id,
             "email": user.email,
             "display_name": user.display_name,
+            # who asks for it, unless it is them
+            "sender": ""
+            if user.email.casefold() == row.started_by_email.casefold()
+            else row.started_by_name or row.started_by_email,
             "total": len(items),
             "items": [item_payload(item) for item in open_items],
         }
+        wait = waiting.awaited(items, user.entitlement_id, waiting.decided(row.plan))
+        if wait is not None:
+            payload |= {"waiting_on": waiting.admins_step(wait), "waiting_item": wait.key, "items": []}
+        return payload
 
     def _digest_payload(self, session: Session, row: Migration) -> dict[str, Any] | None:
         users = session.exec(select(AffectedUser).where(AffectedUser.migration_id == row.id)).all()
@@ -535,21 +562,31 @@ class Tracking:
         )
         stragglers: list[list[Any]] = []
         not_signed_in: list[list[Any]] = []
+        waits: list[list[Any]] = []
+        waiting_ids: set[str] = set()
+        decisions = waiting.decided(row.plan)
         for user in users:
             items = session.exec(select(TodoItem).where(TodoItem.affected_user_id == user.id)).all()
             expected = any(item.key in verification.SIGN_IN_ITEMS for item in items)
             signed_in = any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items)
             if late and expected and not signed_in:
                 not_signed_in.append([user.email, user.display_name])
+            wait = waiting.awaited(items, user.entitlement_id, decisions)
+            if wait is not None:  # not behind: they wait for the admins, who must act first
+                waits.append([user.email, user.display_name, waiting.admins_step(wait), wait.key])
+                waiting_ids.add(user.entitlement_id)
+                continue
             if user.id in unreachable:
                 continue  # they cannot tick items in chat: `progress` lists them to be reached another way
             left = sum(item.done_at is None for item in items)
             if left:
                 stragglers.append([user.email, user.display_name, left, len(items)])
         personal = [
-            [p.principal_name, p.outcome, p.next_step] for p in verification.still_personal(session, row)
+            [p.principal_name, p.outcome, p.next_step]
+            for p in verification.still_personal(session, row)
+            if p.entitlement_id not in waiting_ids  # the waiting list says what to do for them
         ]
-        if not stragglers and not not_signed_in and not personal:
+        if not stragglers and not not_signed_in and not personal and not waits:
             return None
         return {
             "recipient": admins_address(row),
@@ -560,6 +597,7 @@ class Tracking:
             "not_signed_in": not_signed_in,
             "grace_working_days": self._settings.sign_in_grace_working_days,
             "still_personal": personal,
+            "waiting": waits,
         }
 
     # -------------------------------------------------------------- plumbing

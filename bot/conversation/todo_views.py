@@ -108,18 +108,58 @@ def _items_changed(heading: str, why: str, items: Sequence[TodoEntry]) -> Messag
 
 
 def todo_reminder(
-    *, organization: str, name: str, items: Sequence[TodoEntry], total: int, reminder_id: int
+    *,
+    organization: str,
+    name: str,
+    items: Sequence[TodoEntry],
+    total: int,
+    reminder_id: int,
+    sender: str = "",
 ) -> Message:
+    """Short: who asks, the open items by number and title with their buttons; `todo` has the steps (the
+    first list gave them in full, and repeating them every other day buries what is left)."""
     heading = f"Reminder: {len(items)} of {total} items left on your {organization} list"
+    asked = f"{sender}, who runs the move of {organization}, asked me to remind you: " if sender else ""
     blocks: list[Block] = [
         Heading(heading),
-        Text(f"Hi {name}, these are still open. Press Done on each one you have finished."),
-        *_items(items),
+        Text(f"Hi {name}, {asked}these are still open. Press Done on each one you have finished."),
+    ]
+    for item in items:
+        blocks += [
+            Text(f"{item.number}. *{item.title}*" if item.number else f"• *{item.title}*"),
+            _item_buttons(item),
+        ]
+    blocks += [
+        Text("Say `todo` for the full steps of each."),
         Actions(
             (
                 Button("Snooze 1 day", "snooze", f"{BY_ID}{reminder_id} 1d"),
                 Button("Snooze 1 week", "snooze", f"{BY_ID}{reminder_id} 1w"),
             )
+        ),
+    ]
+    return Message(heading, tuple(blocks))
+
+
+_WAITING_FOR = {
+    "choose-work-account": "to decide which of the directory accounts that share your address is yours",
+    "enable-directory-account": "to have your disabled directory account enabled, or to choose another one",
+    "ask-for-access": "to give you a way in: an invitation to the directory as a guest, or a work account",
+}
+"""What the admins must do first, by the item that stands for the wait (`workflows.waiting`)."""
+
+
+def waiting_reminder(*, organization: str, name: str, sender: str, waiting_item: str) -> Message:
+    """Instead of a reminder of tasks they cannot do yet: whom they wait on, and what happens next."""
+    heading = f"Your {organization} list waits on the migration admins"
+    admins = f"the migration admins ({sender})" if sender else "the migration admins"
+    why = _WAITING_FOR.get(waiting_item, "to act on your account")
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(
+            f"Hi {name}, nothing on your {organization} list can be done yet: it waits for {admins} {why}."
+            " As soon as they have, I send you the steps that follow, and reminders only come again then."
+            " Something they should know, or in a hurry? Say `todo` and press *I need help* on that item."
         ),
     ]
     return Message(heading, tuple(blocks))
@@ -134,7 +174,9 @@ def straggler_digest(
     not_signed_in: Sequence[tuple[str, str]] = (),
     grace_working_days: int = 0,
     still_personal: Sequence[StillPersonal] = (),
+    waiting: Sequence[tuple[str, str, str]] = (),
 ) -> Message:
+    """`waiting`: (email, name, what the admins do: `decide` or `invite`) of who can do nothing until then."""
     verb = "has" if len(stragglers) == 1 else "have"
     heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
     rows = [(email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers]
@@ -158,6 +200,7 @@ def straggler_digest(
                 "They get reminders in their working hours; a word from you may help. `progress` shows more."
             )
         )
+    blocks += _waiting_blocks(waiting, organization)
     blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
     blocks += sign_in_views.still_personal_blocks(still_personal, organization)
     if unreachable:
@@ -170,6 +213,24 @@ def straggler_digest(
             )
         )
     return Message(heading, tuple(blocks))
+
+
+def _waiting_blocks(waiting: Sequence[tuple[str, str, str]], organization: str) -> list[Block]:
+    if not waiting:
+        return []
+    steps = {
+        "decide": f"`decide {organization} {{email}} ACCOUNT` (or `no-access`)",
+        "invite": "`invite` them, or have a work account made for them",
+    }
+    rows = [(email, name, steps[step].format(email=email)) for email, name, step in waiting]
+    return [
+        Text(
+            sign_in_views.people_counted(len(waiting), "waits", "wait")
+            + " for your decision: they can do nothing on their list until you act. They heard so once"
+            " and get no reminders until then."
+        ),
+        *lists.table(("user", "name", "your step"), rows),
+    ]
 
 
 def billing_moved(*, organization: str, message: str) -> Message:
@@ -354,15 +415,17 @@ def _items(items: Sequence[TodoEntry]) -> list[Block]:
         mark = "✅" if item.done_at else (f"{item.number}." if item.number else "•")
         blocks.append(Text(f"{mark} *{item.title}*\n{item.body}\nMore: {item.link}"))
         if not item.done_at:
-            blocks.append(
-                Actions(
-                    (
-                        Button("Done", "done", f"{BY_ID}{item.id}", "primary"),
-                        Button("I need help", "need-help", f"{BY_ID}{item.id}"),
-                    )
-                )
-            )
+            blocks.append(_item_buttons(item))
     return blocks
+
+
+def _item_buttons(item: TodoEntry) -> Actions:
+    return Actions(
+        (
+            Button("Done", "done", f"{BY_ID}{item.id}", "primary"),
+            Button("I need help", "need-help", f"{BY_ID}{item.id}"),
+        )
+    )
 
 
 def todo_list(entries: Sequence[TodoEntry], actor: Actor) -> Outgoing:

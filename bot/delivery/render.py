@@ -69,6 +69,13 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 when=str(payload.get("when") or ""),
                 lines=[str(line) for line in payload["lines"]],
             )
+        case "todo_reminder" if payload.get("waiting_item"):
+            rendered = todo_views.waiting_reminder(
+                organization=payload["organization"],
+                name=payload.get("display_name") or payload["email"],
+                sender=str(payload.get("sender") or ""),
+                waiting_item=str(payload["waiting_item"]),
+            )
         case "todo_reminder":
             rendered = todo_views.todo_reminder(
                 organization=payload["organization"],
@@ -76,6 +83,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 items=_entries(payload),
                 total=int(payload["total"]),
                 reminder_id=int(payload["reminder_id"]),
+                sender=str(payload.get("sender") or ""),  # absent from reminders queued before it was told
             )
         case "straggler_digest":
             rendered = todo_views.straggler_digest(
@@ -91,6 +99,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                     StillPersonal("", str(name), str(outcome), str(step))
                     for name, outcome, step in payload.get("still_personal", [])
                 ],
+                waiting=[(str(e), str(n), str(step)) for e, n, step, _ in payload.get("waiting", [])],
             )
         case "sign_in_verified":
             rendered = sign_in_views.sign_in_verified_dm(

@@ -79,8 +79,9 @@ def test_a_week_later_reminders_came_on_working_days_at_nine_and_not_to_who_fini
     assert "lee@fabrikam.com" in reminded and "ivan@fabrikam.com" in reminded
     assert "ann@fabrikam.com" not in reminded  # her list is done: reminders ended
     assert bobs == ["Friday 4 December, 15:05"]  # he snoozed for a week on Friday 15:05
-    assert "10 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS" in week  # the admins' digest
-    assert "(it is now Friday 4 December, 15:05 UTC; in these 7 days: 24 messages (#aad-migration 5, " in week
+    # the admins' digest: Ann is done, Gus and Hana wait for the admins
+    assert "8 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS" in week
+    assert "(it is now Friday 4 December, 15:05 UTC; in these 7 days: 22 messages (#aad-migration 5, " in week
     assert "(rehearsal time: Friday 4 December, 15:05 UTC, 7 days 5 min ahead of the real clock)" in week
 
 
@@ -156,3 +157,55 @@ def test_the_portal_words_need_a_migration_and_a_person(runtime: Runtime, clock:
     said = _chat(runtime, [":signin", ":billing", ":signin ann@fabrikam.com"], clock)
     assert "Say who signs in: `:signin ann@fabrikam.com`." in said
     assert said.count("No migration yet: `start` one first.") == 2
+
+
+def _messages_to(text: str, address: str) -> list[str]:
+    """Every message to `address` in a stretch of the chat, each up to the blank line that ends it."""
+    return re.findall(rf"aadbot → DM to {re.escape(address)}:\n((?:  .*\n?)+)", text)
+
+
+def test_a_reminder_names_the_open_items_and_who_asks_and_leaves_the_steps_to_todo(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    week = _after(_chat(runtime, [*CONNECTED, ":later 1w"], clock), "(the clock moves on 7 days")
+    reminders = [m for m in _messages_to(week, "lee@fabrikam.com") if m.startswith("  REMINDER: ")]
+    assert len(reminders) == 2
+    first = reminders[0]
+    assert "Dana, who runs the move of fabrikam-fiber, asked me to remind you" in first
+    assert "1. Sign in with your work account\n  [Done: `done #" in first
+    assert "[I need help: `need-help #" in first and "[Snooze 1 day: `snooze #" in first
+    assert "Say `todo` for the full steps of each." in first
+    # the steps themselves stay on the first list and in `todo`
+    assert "Sign out of Azure DevOps everywhere" not in first and "More:" not in first
+    assert len(first.splitlines()) <= 14
+    dana = next(m for m in _messages_to(week, "dana@fabrikam.com") if m.startswith("  REMINDER: "))
+    assert "asked me to remind you" not in dana  # she runs it: nobody asks her but herself
+
+
+def test_who_waits_on_the_admins_hears_it_once_and_the_digest_asks_the_admins_to_decide(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    typed = [*CONNECTED, ":later 1w", "decide fabrikam-fiber hana@contoso.com hana.hart@fabrikam.com"]
+    said = _chat(runtime, [*typed, ":later 3d"], clock)
+    week = _after(said, "(the clock moves on 7 days")
+    week = week[: week.index("decide fabrikam-fiber hana@contoso.com hana.hart")]
+    for waiting, why in (("hana@contoso.com", "to decide which"), ("gus@fabrikam.com", "disabled directory")):
+        (told,) = _messages_to(week, waiting)  # once in a week, not a reminder every other day
+        assert told.startswith("  YOUR FABRIKAM-FIBER LIST WAITS ON THE MIGRATION ADMINS")
+        assert "the migration admins (Dana)" in " ".join(told.split()) and why in told
+        assert "REMINDER" not in told and "Clear your Git credential cache" not in told
+    digest = _after(week, "9 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS")
+    digest = digest[: digest.index("\n\n")]
+    stragglers = digest[: digest.index("They get reminders")]
+    assert "hana@contoso.com" not in stragglers and "gus@fabrikam.com" not in stragglers
+    assert "2 people wait for your decision" in digest
+    assert "`decide fabrikam-fiber hana@contoso.com ACCOUNT` (or `no-access`)" in digest
+    # not again among those still on a Microsoft account
+    assert [line for line in digest.splitlines() if "hana@contoso.com" in line] == [
+        "  hana@contoso.com  Hana Hart  `decide fabrikam-fiber hana@contoso.com ACCOUNT` (or `no-access`)"
+    ]
+
+    decided = _after(said, "decide fabrikam-fiber hana@contoso.com hana.hart")
+    # the decision tells her at once; her reminders then come again, with what she can do now
+    reminded = [m for m in _messages_to(decided, "hana.hart@fabrikam.com") if m.startswith("  REMINDER: ")]
+    assert reminded and "Sign in with your work account" in reminded[0]

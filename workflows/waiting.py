@@ -1,0 +1,42 @@
+"""People who can do nothing on their to-do list until the admins act: several directory accounts match
+them or theirs is disabled (the admins `decide`), or they have no way in yet (the admins `invite` them).
+
+Their reminders say so once instead of repeating tasks they cannot do, and the admins' digest lists them
+as waiting for the admins rather than as stragglers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from storage import TodoItem
+from workflows import _plan_codec
+
+Awaited = Literal["decide", "invite"]
+_WAITING_ITEMS: dict[str, Awaited] = {
+    "choose-work-account": "decide",
+    "enable-directory-account": "decide",
+    "ask-for-access": "invite",
+}
+"""The item that stands for the wait, and what the admins do to end it. A decision or an invitation
+replaces it on the list (`relisting`, `late_invitees`); a disabled account's item stays, so a decision
+recorded in the plan ends that wait too."""
+
+
+def decided(plan: dict[str, Any] | None) -> frozenset[str]:
+    """The entitlement ids an admin decided for, an account or `no-access`, in a stored plan."""
+    return frozenset(each.user_id for each in _plan_codec.decisions(plan)) if plan else frozenset()
+
+
+def awaited(items: Iterable[TodoItem], entitlement_id: str, decisions: frozenset[str]) -> TodoItem | None:
+    """The item a person waits on the admins for (done or not: pressing Done does not decide), or None."""
+    for item in items:
+        wants = _WAITING_ITEMS.get(item.key)
+        if wants == "invite" or (wants == "decide" and entitlement_id not in decisions):
+            return item
+    return None
+
+
+def admins_step(item: TodoItem) -> Awaited:
+    return _WAITING_ITEMS[item.key]
