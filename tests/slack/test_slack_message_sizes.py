@@ -322,6 +322,9 @@ def _catalog(world: World) -> dict[str, Message]:
         "to-do reminder": todo_views.todo_reminder(
             organization=organization, name=admin.name, items=items, total=len(items), reminder_id=99
         ),
+        "waiting reminder": todo_views.waiting_reminder(
+            organization=organization, name=admin.name, sender=admin.name, waiting_item="choose-work-account"
+        ),
         "digest": todo_views.straggler_digest(
             organization=organization,
             users=len(plan.users),
