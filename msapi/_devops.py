@@ -10,7 +10,7 @@ from typing import Any
 
 from msapi import permissions
 from msapi._http import HttpSession, segment, service_error
-from workflows.directory import MicrosoftError, OrgUser
+from workflows.directory import MicrosoftError, OrganizationNotFound, OrgUser
 
 log = logging.getLogger("msapi")
 
@@ -63,7 +63,9 @@ class AzureDevOps:
         )
         body = _json_object(response) if response.status_code == 200 else None
         if body is None:
-            log.warning("Organizations/Me (undocumented) answered HTTP %s", response.status_code)
+            # 404 is what a mistyped organization gets; the groups' look-up that follows says so
+            level = logging.DEBUG if response.status_code == 404 else logging.WARNING
+            log.log(level, "Organizations/Me (undocumented) answered HTTP %s", response.status_code)
             return None
         collection = body.get("primaryCollection") or {}
         return OrganizationRecord(
@@ -214,7 +216,10 @@ class AzureDevOps:
             params = {"api-version": _GRAPH_API}
             if token:
                 params["continuationToken"] = token
-            response = self._send("GET", f"{root}/groups", params, "reading the organization's groups")
+            what = "reading the organization's groups"
+            response = self._send("GET", f"{root}/groups", params, what, missing_ok=True)
+            if response.status_code == 404:  # VS800075, the organization was not found
+                raise OrganizationNotFound(service_error(self._session, response, what, SERVICE).args[0])
             for group in response.json().get("value") or ():
                 if str(group.get("principalName", "")).casefold() == principal_name:
                     return str(group["descriptor"])
@@ -262,10 +267,6 @@ class AzureDevOps:
         if response.status_code >= 400:
             raise service_error(self._session, response, what, SERVICE)
         return response
-
-
-class OrganizationNotFound(MicrosoftError):
-    """No Azure DevOps organization has this name (a typo, most often)."""
 
 
 class UndocumentedFailure(MicrosoftError):

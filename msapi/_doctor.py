@@ -12,9 +12,9 @@ from collections.abc import Callable
 from msapi import permissions
 from msapi._arm import ResourceManager
 from msapi._auth import granted
-from msapi._devops import AzureDevOps, OrganizationNotFound, UndocumentedFailure
+from msapi._devops import AzureDevOps, UndocumentedFailure
 from msapi._graph import Graph
-from workflows.directory import MicrosoftError, MissingPermission
+from workflows.directory import MicrosoftError, MissingPermission, OrganizationNotFound
 from workflows.plan import NO_APP_INVITES, Check, invitation_policy_fix
 
 

@@ -132,6 +132,10 @@ class MicrosoftError(Exception):
     """A Microsoft service failed in a way retries did not cure; the message is safe to show."""
 
 
+class OrganizationNotFound(MicrosoftError):
+    """No Azure DevOps organization has this name (a typo, most often)."""
+
+
 class MissingPermission(MicrosoftError):
     """A service refused a call because the bot's credentials lack a permission, scope or role.
 

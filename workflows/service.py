@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from storage import AuditEntry, Database
+from workflows.admin_gate import ADMIN, AdminVerdict
 from workflows.directory import Microsoft, OrgUser
 from workflows.plan import Check, Plan
 from workflows.results import (
@@ -174,11 +175,15 @@ class MigrationService:
     # administrators
     def is_admin(self, organization: str | None, actor: Actor, extra_admin_ids: Sequence[str] = ()) -> bool:
         """Owner or Project Collection Administrator (by email), or listed in `extra_admin_ids`."""
+        return self.admin_verdict(organization, actor, extra_admin_ids).allowed
+
+    def admin_verdict(
+        self, organization: str | None, actor: Actor, extra_admin_ids: Sequence[str] = ()
+    ) -> AdminVerdict:
+        """`is_admin`, and if not, whether refused, limited or not checked (`workflows.admin_gate`)."""
         if actor.id in extra_admin_ids:
-            return True
-        if not actor.email:
-            return False
-        return self._ctx.admins.includes(organization_name(self._ctx, organization), actor)
+            return ADMIN
+        return self._ctx.admins.verdict(organization_name(self._ctx, organization), actor)
 
     def approver_emails(self, organization: str | None, *, exclude: Actor) -> list[str]:
         """Who may approve a request by `exclude`: the owner and administrators but them, lower-cased."""

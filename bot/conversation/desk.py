@@ -10,6 +10,7 @@ from typing import Protocol
 from bot.conversation.commands import Command
 from bot.conversation.messages import Outgoing
 from faq import FaqAnswerer
+from workflows.admin_gate import AdminVerdict
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -43,7 +44,10 @@ class Desk:
     outbox: Outbox
 
     def may_administer(self, organization: str | None, actor: Actor) -> bool:
-        return self.service.is_admin(organization, actor, tuple(self.roles.extra_admin_ids))
+        return self.admin_verdict(organization, actor).allowed
+
+    def admin_verdict(self, organization: str | None, actor: Actor) -> AdminVerdict:
+        return self.service.admin_verdict(organization, actor, tuple(self.roles.extra_admin_ids))
 
     def known_organization(self, command: Command, nothing_done: str, *, usage: str = "") -> str | None:
         """The organization named first; an unknown name is refused, so a typo never acts on another."""

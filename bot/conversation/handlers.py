@@ -136,14 +136,10 @@ class Conversation:
 
     def _require_admin(self, actor: Actor, command: Command) -> None:
         organization = self._organization_of(command)
-        if not self._desk.may_administer(organization, actor):
-            where = f" of {organization}" if organization else ""
-            raise PermissionDenied(
-                f"Sorry {actor.name or actor.email}, `{command.word}` is for the organization's admins: the"
-                f" owner and the Project Collection Administrators{where}. Nothing was changed. If you are"
-                " one, I could not confirm it just now: try again in a few minutes. Otherwise ask one of"
-                " them, or ask the bot's operators to add you to AADBOT_ADMINS."
-            )
+        verdict = self._desk.admin_verdict(organization, actor)
+        if not verdict.allowed:
+            who = actor.name or actor.email
+            raise PermissionDenied(help_views.admin_refusal(who, command.word, organization, verdict))
 
     def _organization_of(self, command: Command) -> str | None:
         if command.word in ("start", "doctor"):  # checked before the admin check asks Azure DevOps

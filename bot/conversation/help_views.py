@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import timedelta
 
 from bot.conversation.commands import USAGE_OF, USAGES, Usage
 from bot.conversation.messages import (
@@ -17,6 +19,7 @@ from bot.conversation.messages import (
 )
 from bot.conversation.next_actions import next_step
 from bot.conversation.understanding import Suggestion
+from workflows.admin_gate import AdminVerdict
 from workflows.results import MigrationStatus, TodoEntry
 
 _DANGEROUS = frozenset({"cancel", "remove-users", "reject"})
@@ -118,6 +121,41 @@ def not_understood(typed: str) -> Outgoing:
         " something, write it as a question, e.g. `will our pipelines keep running?`"
     )
     return tell_privately(f"I don't know `{typed}`.", Text(text))
+
+
+def admin_refusal(who: str, word: str, organization: str | None, verdict: AdminVerdict) -> str:
+    """Why `word` was refused, telling no stranger whether `organization` exists; any wait is the real one."""
+    where = f" of {organization}" if organization else ""
+    opening = (
+        f"Sorry {who}, `{word}` is for the organization's admins: the owner and the Project Collection"
+        f" Administrators{where}. Nothing was changed."
+    )
+    yours = ", ".join(f"`{name}`" for name in verdict.confirmed)
+    yours = f" You are an admin of {yours}." if yours else ""
+    ask = " Otherwise ask one of them, or ask the bot's operators to add you to AADBOT_ADMINS."
+    match verdict.kind:
+        case "unavailable":
+            return (
+                f"{opening} I could not confirm whether you are one just now ({verdict.reason.rstrip('.')})."
+                " That is not held against you: try again once Azure DevOps answers."
+            )
+        case "limited":
+            return (
+                f"{opening} You were refused too often within the hour (mistyped names count too), so I"
+                f" ask Azure DevOps about you again in {_minutes(verdict.wait)}; migrations you are"
+                f" confirmed an admin of are not affected.{yours}{ask}"
+            )
+    named = f" `{organization}`" if organization else ""
+    return (
+        f"{opening} I found no organization{named} that you administer: check the spelling, it is what"
+        f" follows dev.azure.com/ in the organization's address.{yours} If you were made an admin just"
+        f" now, I look again in {_minutes(verdict.wait)}.{ask}"
+    )
+
+
+def _minutes(wait: timedelta) -> str:
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def stale_button() -> Outgoing:

@@ -1,8 +1,10 @@
 """Nobody can use the bot to probe Azure DevOps: arguments are checked first, refusals are remembered and
-rate limited per person, and the reply does not tell whether an organization exists."""
+limited per person and organization, and the reply does not tell whether an organization exists; an
+admin is never locked out by typos or by Azure DevOps failing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from tests.bot.conftest import Chat, text_of
 from workflows.admin_gate import AdminGate
 from workflows.arguments import ArgumentError, organization_name, tenant_name, user_id
-from workflows.directory import MicrosoftError
+from workflows.directory import MicrosoftError, OrganizationNotFound
 
 STRANGER = "mallory@outlook.com"
 
@@ -76,22 +78,69 @@ class _Clock:
         return self.now
 
 
-def test_the_gate_remembers_refusals_and_limits_lookups_per_person() -> None:
+def _no_such_organization(asked: list[str], organization: str) -> Callable[[], bool]:
+    def look_up() -> bool:
+        asked.append(organization)
+        raise OrganizationNotFound(f"VS800075: The organization '{organization}' was not found.")
+
+    return look_up
+
+
+def test_the_gate_remembers_refusals_and_limits_lookups_per_person_and_organization() -> None:
     clock = _Clock()
-    gate = AdminGate(clock, remember=timedelta(minutes=10), limit=3, window=timedelta(hours=1))
+    gate = AdminGate(
+        clock, remember=timedelta(minutes=10), limit=3, organizations=5, window=timedelta(hours=1)
+    )
     asked: list[str] = []
-
-    def refuse(org: str) -> bool:
-        asked.append(org)
-        raise MicrosoftError("VS800075: The organization was not found.")
-
-    for n in range(10):
-        assert not gate.allows("U1", f"org-{n}", lambda n=n: refuse(f"org-{n}"))  # type: ignore[misc]
-    assert len(asked) == 3  # the rest were refused without asking
+    verdicts = [gate.verdict("U1", f"org-{n}", _no_such_organization(asked, f"org-{n}")) for n in range(10)]
+    assert len(asked) == 5  # five organizations per hour are looked up; the rest are refused without asking
+    assert [v.kind for v in verdicts] == ["refused"] * 5 + ["limited"] * 5
+    assert verdicts[5].wait == timedelta(hours=1)  # the real wait: until the first refusal leaves the hour
     assert not gate.allows("U1", "org-0", lambda: True)  # remembered, not asked again
     assert gate.allows("U2", "org-0", lambda: True)  # another person is not affected
-    clock.now += timedelta(hours=2)
-    assert gate.allows("U1", "org-0", lambda: True)  # the window passed
+    for _ in range(3):  # one organization at most three times an hour, whatever the memory's length
+        clock.now += timedelta(minutes=11)
+        gate.verdict("U1", "org-0", _no_such_organization(asked, "org-0"))
+    assert asked.count("org-0") == 3
+    limited = gate.verdict("U1", "org-0", lambda: True)
+    assert limited.kind == "limited" and limited.wait == timedelta(minutes=27)
+    clock.now += limited.wait - timedelta(seconds=1)
+    assert not gate.allows("U1", "org-0", lambda: True)
+    clock.now += timedelta(seconds=1)
+    assert gate.allows("U1", "org-0", lambda: True)  # the wait stated was the real one
+
+
+def test_a_confirmed_admin_is_never_limited_and_an_outage_is_no_refusal() -> None:
+    clock = _Clock()
+    gate = AdminGate(clock, limit=3, organizations=3)
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    asked: list[str] = []
+    for typo in ("fabrikam-fibre", "fabrikam-fibr", "fabrikamfiber", "fabrikam-fyber"):
+        verdict = gate.verdict("dana", typo, _no_such_organization(asked, typo))
+        assert verdict.confirmed == ("fabrikam-fiber",)  # her typo can be pointed home
+    assert gate.verdict("dana", "elsewhere", lambda: True).kind == "limited"
+    assert gate.allows("dana", "Fabrikam-Fiber", lambda: True)  # still looked up, never limited
+
+    def outage() -> bool:
+        raise MicrosoftError("Azure DevOps refused reading the organization's groups: HTTP 503")
+
+    for _ in range(10):
+        verdict = gate.verdict("lee", "fabrikam-fiber", outage)
+        assert verdict.kind == "unavailable" and "HTTP 503" in verdict.reason
+    assert gate.allows("lee", "fabrikam-fiber", lambda: True)  # neither remembered nor counted
+
+
+def test_mistyped_organizations_do_not_lock_the_owner_out_of_her_migration(chat: Chat) -> None:
+    dana = "dana@fabrikam.com"
+    chat.say(dana, "start fabrikam-fiber fabrikam.com")
+    for typo in ("fabrikam-fibre", "fabrikam-fibr", "fabrikamfiber"):
+        reply = " ".join(text_of(chat.say(dana, f"start {typo} fabrikam.com")).split())
+        assert f"I found no organization `{typo}` that you administer" in reply, reply
+        assert "You are an admin of `fabrikam-fiber`" in reply
+        assert "try again in a few minutes" not in reply
+    reply = text_of(chat.say(dana, "invite fabrikam-fiber"))
+    assert "is for the organization's admins" not in reply, reply
+    assert "invit" in reply.casefold()
 
 
 @pytest.mark.parametrize("command", ["start", "doctor"])

@@ -44,16 +44,17 @@ def test_approvers_are_the_other_admins(
     ]
 
 
-def test_an_outage_while_checking_admins_is_a_refusal_that_is_not_asked_again_at_once(
+def test_an_outage_while_checking_admins_is_not_a_refusal_and_is_asked_again_once_over(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
 ) -> None:
-    # A failed look-up is refused like a non-admin, so the reply never tells whether the organization
-    # exists; the refusal is remembered for a while instead of asking Azure DevOps on every message.
+    # An admin must not be locked out of their migration because Azure DevOps failed for a moment: the
+    # failure is told as such, and neither remembered nor counted as a refusal.
     microsoft.broken.add("organization")
-    assert not service.is_admin("fabrikam", dana)
+    verdict = service.admin_verdict("fabrikam", dana)
+    assert verdict.kind == "unavailable" and verdict.reason and not service.is_admin("fabrikam", dana)
     microsoft.broken.discard("organization")
-    assert not service.is_admin("fabrikam", dana)
-    assert microsoft.calls["organization"] == 1
+    assert service.is_admin("fabrikam", dana)
+    assert microsoft.calls["organization"] == 3
 
 
 def test_stale_users_are_those_not_seen_for_the_given_days(

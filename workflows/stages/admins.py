@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from workflows.admin_gate import AdminGate
+from workflows.admin_gate import ADMIN, AdminGate, AdminVerdict
 from workflows.directory import Microsoft, MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.results import Actor
@@ -22,16 +22,18 @@ class Administrators:
         self._cache: dict[str, tuple[datetime, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
 
-    def includes(self, organization: str, actor: Actor, extra_admin_ids: Sequence[str] = ()) -> bool:
-        """Owner or Project Collection Administrator (by email), or listed in `extra_admin_ids`."""
+    def verdict(self, organization: str, actor: Actor, extra_admin_ids: Sequence[str] = ()) -> AdminVerdict:
+        """Owner or Project Collection Administrator (by email), or listed in `extra_admin_ids`; if not,
+        why not (`workflows.admin_gate`)."""
         if actor.id in extra_admin_ids:
-            return True
+            return ADMIN
         if not actor.email:
-            return False
+            return AdminVerdict("refused")
         email = actor.email.strip().lower()
-        # Refusals are remembered and rate limited per person; a failed look-up is a refusal too, so
-        # the answer never tells whether the organization exists.
-        return self._gate.allows(actor.id or email, organization, lambda: email in self.emails(organization))
+        # Refusals are remembered and limited per person and organization; no such organization is a
+        # refusal too, so the answer never tells whether the organization exists.
+        person = actor.id or email
+        return self._gate.verdict(person, organization, lambda: email in self._emails(organization))
 
     def approvers(self, organization: str, *, exclude: Actor) -> list[str]:
         """Who may approve a request by `exclude`: the owner and administrators but them, lower-cased."""
@@ -39,15 +41,18 @@ class Administrators:
 
     def emails(self, organization: str) -> tuple[str, ...]:
         """Owner first, then the Project Collection Administrators, lower-cased."""
+        try:
+            return self._emails(organization)
+        except MicrosoftError as error:
+            raise WorkflowError(f"I could not check the administrators of {organization}: {error}") from None
+
+    def _emails(self, organization: str) -> tuple[str, ...]:
         key, now = organization.casefold(), self._clock()
         with self._lock:
             cached = self._cache.get(key)
         if cached is not None and now < cached[0]:
             return cached[1]
-        try:
-            found = self._microsoft.organization(organization)
-        except MicrosoftError as error:
-            raise WorkflowError(f"I could not check the administrators of {organization}: {error}") from None
+        found = self._microsoft.organization(organization)
         admins = tuple(
             dict.fromkeys(a.strip().lower() for a in (found.owner or "", *found.administrators) if a.strip())
         )
