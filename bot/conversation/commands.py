@@ -128,15 +128,15 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "approve",
-        "APPROVAL",
-        "approve a pending request (the prompt's button does the same)",
+        "NUMBER",
+        "approve a pending request by its number (the prompt's button does the same)",
         example="approve 7",
         details="Not by the admin who asked. Then the person who connects gets the portal steps.",
     ),
     Usage(
         "reject",
-        "APPROVAL [REASON]",
-        "reject a pending request",
+        "NUMBER [REASON]",
+        "reject a pending request by its number",
         example="reject 7 wait for the Monday change window",
         details="The reason is shown to everyone who has the prompt.",
     ),
@@ -203,11 +203,12 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "remove-users",
-        "ORG USER...",
+        "ORG USER... [confirm]",
         "remove users from the organization (after stale-users)",
         example="remove-users fabrikam-fiber 3f1c9a52-0000-4000-8000-000000000001",
-        details="USER is an id from the `stale-users` CSV. The owner and administrators are never removed."
-        " The button under `stale-users` does the same for the whole list.",
+        details="USER is an id from the `stale-users` CSV. It names them and removes nobody until you press"
+        " the button and confirm, or say the same words ending in `confirm`. The owner and administrators"
+        " are never removed. The button under `stale-users` does the same for the whole list.",
     ),
     Usage(
         "resume",

@@ -154,7 +154,7 @@ class Conversation:
             if len(command.args) < 2:
                 raise WorkflowError(preparing.REMOVE_USAGE)
             if command.args[1] != preparing.STALE_FLAG:  # the button names its list, not ids
-                for user in command.args[1:]:
+                for user in preparing.typed_user_ids(command):
                     user_id(user)
             return organization_name(command.args[0])
         return self._desk.named_organization(command)

@@ -87,9 +87,9 @@ def help_word(usage: Usage) -> Outgoing:
     who = "the organization's admins" if usage.admin else "everyone"
     return tell_privately(
         f"help {usage.word}",
-        Heading(f"{usage.synopsis}"),
+        Heading(f"help {usage.word}"),  # not the synopsis: a heading in capitals loses its placeholders
         Text(
-            f"{usage.summary[0].upper()}{usage.summary[1:]}. {usage.details}\n"
+            f"`{usage.synopsis}`: {usage.summary[0].upper()}{usage.summary[1:]}. {usage.details}\n"
             f"*For* {who}. *Example:* `{usage.example}`"
         ),
     )

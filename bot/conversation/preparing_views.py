@@ -3,10 +3,21 @@ decision for someone the plan cannot place, and removing those who left."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.conversation import lists, plan_views, sign_in_views, views
-from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from bot.conversation.closing_views import CONFIRM
+from bot.conversation.messages import (
+    MAX_BUTTON_VALUE,
+    Actions,
+    Block,
+    Button,
+    Heading,
+    Message,
+    Outgoing,
+    Text,
+    say,
+)
 from bot.conversation.next_actions import with_next
 from workflows.directory import OrgUser
 from workflows.machine import CONNECTED_UNFINISHED
@@ -144,23 +155,51 @@ def stale_users(
                 organization=organization,
             )
         )
-    count = plan_views.people(len(users))
     away = sign_in_views.people_counted(len(users), "has", "have")
     summary = f"{away} not signed in for {period}"
     if (why := why_not_removable(status.state, organization)) is not None:
         return say(summary, *blocks, Text(why), private=True)  # no button the machine would refuse
+    label = remove_label(len(users))
     blocks.append(
         Text(
             "Removing people who left keeps them out of the directory comparison; the owner and the"
-            " administrators are never listed. Nothing is removed until"
-            f" an admin presses *Remove these {count}* and confirms. To keep some, remove the others with"
-            f" `remove-users {organization} ID...`."
+            f" administrators are never listed. Nothing is removed until an admin presses *{label}* and"
+            f" confirms. To keep some, remove the others with `remove-users {organization} ID...`."
         )
     )
     value = f"{organization} --stale {days or 90} --list {fingerprint}"
-    confirm = f"Remove {count} from {organization}? This cannot be undone; they lose access at once."
-    blocks.append(Actions((Button(f"Remove these {count}", "remove-users", value, "danger", confirm),)))
+    blocks.append(Actions((_remove_button(label, value, organization, len(users)),)))
     return say(summary, *blocks, private=True)
+
+
+def confirm_removal(organization: str, user_ids: Sequence[str], names: Mapping[str, str]) -> Outgoing:
+    """`remove-users ORG ID...` typed: who it would remove (`names`: the plan's, by id), removed only once
+    confirmed (it cannot be undone), by the button or by the same words ending in `confirm`."""
+    rows = [(names.get(user_id, "(not in the plan)"), user_id) for user_id in user_ids]
+    label = remove_label(len(user_ids))
+    words = f"remove-users {organization} {' '.join(user_ids)} {CONFIRM}"
+    heading = f"Remove {plan_views.people(len(user_ids))} from {organization}?"
+    blocks: list[Block] = [
+        Heading(heading),
+        *lists.table(("user", "id"), rows),
+        Text(
+            "This cannot be undone: they lose access at once. Nothing is removed until you press"
+            f" *{label}* and confirm, or say `{words}`."
+        ),
+    ]
+    value = f"{organization} {' '.join(user_ids)} {CONFIRM}"
+    if len(value) <= MAX_BUTTON_VALUE:
+        blocks.append(Actions((_remove_button(label, value, organization, len(user_ids)),)))
+    return say(heading, *blocks, private=True)
+
+
+def remove_label(count: int) -> str:
+    return "Remove this user" if count == 1 else f"Remove these {plan_views.people(count)}"
+
+
+def _remove_button(label: str, value: str, organization: str, count: int) -> Button:
+    question = f"Remove {plan_views.people(count)} from {organization}? This cannot be undone; they lose"
+    return Button(label, "remove-users", value, "danger", f"{question} access at once.")
 
 
 def removed(result: RemovalResult) -> Outgoing:

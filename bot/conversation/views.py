@@ -70,8 +70,8 @@ def _leavers(status: MigrationStatus) -> list[Block]:
     return [
         Text(
             "Before connecting, Microsoft also asks you to remove the users who no longer need access"
-            " (people who left): *Users who may have left* lists who has not signed in for 90 days, with a"
-            " button that removes exactly that list once you confirm."
+            " (people who left). Press *Users who may have left* to see who has not signed in for 90 days;"
+            " the button under that list removes exactly those people once you confirm."
         )
     ]
 

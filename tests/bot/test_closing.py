@@ -232,13 +232,13 @@ def test_the_start_offers_removing_who_left_and_says_what_is_left_before_approva
     ) in lines
     assert (
         "Before connecting, Microsoft also asks you to remove the users who no longer need access (people"
-        " who left): *Users who may have left* lists who has not signed in for 90 days, with a button that"
-        " removes exactly that list once you confirm."
+        " who left). Press *Users who may have left* to see who has not signed in for 90 days; the button"
+        " under that list removes exactly those people once you confirm."
     ) in lines
     stale = chat.click(DANA, started, "Users who may have left")
     (table,) = [block for block in stale[0].message.blocks if isinstance(block, Table)]
     assert [row[:2] for row in table.rows] == [("gus@fabrikam.com", "2025-03-01")]
-    assert [button.label for button in stale[0].message.buttons] == ["Remove these 1 user"]
+    assert [button.label for button in stale[0].message.buttons] == ["Remove this user"]
 
 
 def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat: Chat) -> None:

@@ -157,6 +157,9 @@ def test_help_all_lists_every_word_and_help_word_explains_one_with_an_example(ch
         assert word in everything
     one = " ".join(text_of(chat.say(ANN, "help invite")).split())
     assert "Example: `invite fabrikam-fiber`" in one and "nobody is invited twice" in one
+    approve = text_of(chat.say(ANN, "help approve"))
+    assert "APPROVE APPROVAL" not in approve and "HELP APPROVE" in approve  # the console's capitals
+    assert "`approve NUMBER`: Approve a pending request by its number" in " ".join(approve.split())
     typo = chat.say(ANN, "help progres")
     assert "Did you mean `help progress`?" in text_of(typo)
     assert "completion per item" in text_of(chat.click(ANN, typo, "help progress")).lower()
@@ -193,8 +196,28 @@ def test_stale_users_are_removed_with_the_confirmed_button_under_their_list(chat
     [remove] = listed[0].message.buttons
     assert remove.style == "danger" and "cannot be undone" in remove.confirm
     assert chat.say(ANN, f"remove-users {remove.value}")[0].message.private  # Ann is no admin
-    removed = text_of(chat.click(DANA, listed, "Remove these"))
+    assert "Remove these 1" not in text and "presses Remove this user" in " ".join(text.split())
+    removed = text_of(chat.click(DANA, listed, "Remove this user"))
     assert "Removed 1 user: gus@fabrikam.com." in " ".join(removed.split())
+
+
+def test_typed_remove_users_names_who_it_removes_and_removes_only_once_confirmed(chat: Chat) -> None:
+    start(chat)
+    gus = next(
+        line for line in text_of(chat.say(DANA, "stale-users")).splitlines() if "gus@" in line
+    ).split()[-1]
+    asked = chat.say(DANA, f"remove-users {ORG} {gus}")
+    text = " ".join(text_of(asked).split())
+    assert "remove 1 user from fabrikam-fiber?" in text.casefold() and "gus@fabrikam.com" in text
+    assert "cannot be undone" in text and f"`remove-users {ORG} {gus} confirm`" in text
+    assert not [entry for entry in chat.runtime.service.audit_trail(ORG) if entry.action == "remove_users"]
+    [remove] = asked[0].message.buttons
+    assert remove.style == "danger" and "cannot be undone" in remove.confirm
+    removed = text_of(chat.click(DANA, asked, "Remove this user"))
+    assert "Removed 1 user: gus@fabrikam.com." in " ".join(removed.split())
+    ann = next(line for line in text_of(chat.say(DANA, "stale-users 30")).splitlines() if "ann@" in line)
+    typed = " ".join(text_of(chat.say(DANA, f"remove-users {ORG} {ann.split()[-1]} confirm")).split())
+    assert "Removed 1 user: ann@fabrikam.com." in typed  # the words ending in `confirm` do not ask again
 
 
 def test_a_stale_list_that_changed_since_it_was_shown_removes_nobody(

@@ -8,12 +8,14 @@ import hashlib
 from collections.abc import Sequence
 
 from bot.conversation import preparing_views
+from bot.conversation.closing_views import CONFIRM
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing, tell_privately
 from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
 from workflows.results import BOT, Actor
+from workflows.stages.removal import why_not_removable
 
 STALE_FLAG = "--stale"
 LIST_FLAG = "--list"
@@ -23,7 +25,9 @@ _DECIDE_USAGE = (
     "Say `decide [ORG] PERSON ACCOUNT`: their Azure DevOps address and the sign-in name of the account that"
     " is theirs (or `no-access`), e.g. `decide hana@contoso.com hana.hart@fabrikam.com`; `plan` lists them."
 )
-REMOVE_USAGE = "Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`."
+REMOVE_USAGE = (
+    "Say `remove-users ORG USER_ID...` with the ids listed by `stale-users`; I ask before removing anyone."
+)
 
 
 class Preparing(Stage):
@@ -95,7 +99,7 @@ class Preparing(Stage):
             raise WorkflowError(REMOVE_USAGE)
         organization, *rest = command.args
         if rest[0] != STALE_FLAG:
-            return [preparing_views.removed(self._desk.service.remove_users(organization, rest, actor))]
+            return self._remove_typed(actor, organization, command)
         if len(rest) != 4 or rest[2] != LIST_FLAG or not rest[1].isdigit():
             raise WorkflowError("Use the *Remove* button under `stale-users`, or `remove-users ORG ID...`.")
         days = number(rest[1], "", maximum=MAX_DAYS)
@@ -110,6 +114,26 @@ class Preparing(Stage):
             return [changed, preparing_views.stale_users(status, users, days, fingerprint)]
         ids = [user.id for user in users]
         return [preparing_views.removed(self._desk.service.remove_users(status.organization, ids, actor))]
+
+    def _remove_typed(self, actor: Actor, organization: str, command: Command) -> list[Outgoing]:
+        """`remove-users ORG ID...`: it cannot be undone, so typed ids too are removed once confirmed."""
+        user_ids = typed_user_ids(command)
+        if command.args[-1] == CONFIRM:
+            return [preparing_views.removed(self._desk.service.remove_users(organization, user_ids, actor))]
+        status = self._desk.service.status(organization)
+        if (why := why_not_removable(status.state, status.organization)) is not None:
+            raise WorkflowError(why)  # before asking to confirm what would be refused
+        names = {user.id: user.principal_name for user in self._desk.service.plan(status.organization).users}
+        return [preparing_views.confirm_removal(status.organization, user_ids, names)]
+
+
+def typed_user_ids(command: Command) -> list[str]:
+    """The ids of `remove-users ORG ID... [confirm]`, at least one."""
+    ids = list(command.args[1:])
+    ids = ids[:-1] if ids and ids[-1] == CONFIRM else ids
+    if not ids:
+        raise WorkflowError(REMOVE_USAGE)
+    return ids
 
 
 def list_fingerprint(users: Sequence[OrgUser]) -> str:
