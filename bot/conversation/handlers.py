@@ -57,7 +57,7 @@ class Conversation:
 
     def command(self, actor: Actor, text: str, *, channel: str | None) -> list[Outgoing]:
         """`/aad WORDS`, a mention, or a line typed in the console: a command, a typo of one, a question."""
-        return self._answer(actor, read(text), channel)
+        return self._answer(actor, read(text, organizations=self._known_organizations), channel)
 
     def action(self, actor: Actor, action: str, value: str, *, channel: str | None) -> list[Outgoing]:
         """A button click: its action is a command word and its value the argument."""
@@ -69,7 +69,8 @@ class Conversation:
 
     def chat(self, actor: Actor, text: str) -> list[Outgoing]:
         """A direct message to the bot: a command if it starts with one, a typo of one, else a question."""
-        return self._answer(actor, read(text, in_direct_message=True), None)
+        reading = read(text, in_direct_message=True, organizations=self._known_organizations)
+        return self._answer(actor, reading, None)
 
     def home(self, actor: Actor) -> Message:
         """What the App Home shows this person: migrations for admins, their own list for everyone."""
@@ -101,6 +102,9 @@ class Conversation:
         return self._desk.outbox.flush()
 
     # ------------------------------------------------------------ dispatching
+
+    def _known_organizations(self) -> list[str]:
+        return self._desk.service.organizations(include_finished=True)
 
     def _answer(self, actor: Actor, reading: Reading, channel: str | None) -> list[Outgoing]:
         """Never the whole help for words that are not a command: a wall of words hides what was meant."""

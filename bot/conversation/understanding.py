@@ -6,7 +6,7 @@ the FAQ, written where commands go. Which one it is decides between "Did you mea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -120,10 +120,17 @@ class Reading:
     meant: tuple[Suggestion, ...] = field(default=())
 
 
-def read(text: str, *, in_direct_message: bool = False) -> Reading:
+def read(
+    text: str,
+    *,
+    in_direct_message: bool = False,
+    organizations: Callable[[], Iterable[str]] = lambda: (),
+) -> Reading:
     """A command, a question for the FAQ, a typo of a command, or none of these.
 
     In a direct message whatever is not a command or a typo is a question: people write to the bot.
+    `organizations`: the migrations the bot knows, asked only for words that are no command: a typo of
+    a command followed by one (`annouce fabrikam-fiber Friday 14:00 UTC`) is a slip, however long.
     """
     command = parse(text)
     typed = typed_words(text)
@@ -138,6 +145,8 @@ def read(text: str, *, in_direct_message: bool = False) -> Reading:
     question = Reading("question", Command("ask", tuple(typed.split()), typed))
     meant = suggestions(command, [usage.word for usage in USAGES])
     if meant and len(typed.split()) == 1:  # `stat?` is a slip, not a question
+        return Reading("typo", command, meant)
+    if meant and _names_an_organization(command, organizations):
         return Reading("typo", command, meant)
     if reads_like_question(typed):
         return question
@@ -173,6 +182,11 @@ def asks(text: str) -> bool:
 def reads_like_question(text: str) -> bool:
     """A question, or a sentence: more words than a command takes (a quoted reason counts as one)."""
     return asks(text) or len(parse(text).args) >= SENTENCE_WORDS
+
+
+def _names_an_organization(command: Command, organizations: Callable[[], Iterable[str]]) -> bool:
+    following = command.arg(0)
+    return following is not None and following.casefold() in {name.casefold() for name in organizations()}
 
 
 def _is_sentence_after(command: Command, most_arguments: int | None, text: str) -> bool:

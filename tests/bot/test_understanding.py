@@ -64,6 +64,20 @@ def test_typos_of_many_kinds_point_to_the_command_meant(chat: Chat) -> None:
         assert f"Did you mean `{meant}`" in reply, typed
 
 
+def test_a_typo_followed_by_a_migration_and_more_words_is_a_slip_not_a_question(chat: Chat) -> None:
+    start(chat)
+    typo = chat.say(DANA, f"annouce {ORG} Friday 14:00 UTC")
+    assert f"Did you mean `announce {ORG} Friday 14:00 UTC`?" in " ".join(text_of(typo).split())
+    [suggested] = typo[0].message.buttons
+    assert suggested.action == "announce" and suggested.value == f"{ORG} Friday 14:00 UTC"
+    assert "Did you mean" in text_of(chat.say(DANA, f"invte {ORG.upper()} now please", in_dm=True))
+    question = " ".join(text_of(chat.say(DANA, "annouce means what?")).split())
+    assert "Did you mean" not in question  # a real question still reaches the FAQ
+    assert without_rating_ids(chat.say(DANA, "annouce means what?")) == without_rating_ids(
+        chat.say(DANA, "ask annouce means what?")
+    )
+
+
 def test_a_typo_in_a_direct_message_is_a_typo_not_a_question(chat: Chat) -> None:
     start(chat)
     typo = chat.say(ANN, "stat", in_dm=True)
