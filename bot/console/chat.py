@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -15,7 +16,11 @@ from bot.console.render import render
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Message, Outgoing
 from bot.runtime import Runtime
+from workflows.directory import MicrosoftError
+from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import MigrationStatus
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
 A button shows the words to type instead of clicking it; right after an answer, `Not helpful` rates it.
@@ -56,9 +61,13 @@ def run_chat(
                 continue
             if line in (":quit", ":q", ":exit"):
                 break
-            if line.startswith(":as "):
-                actor = console_actor(line[4:])
-                out.write(f"(now speaking as {actor.name} <{actor.email}>)\n")
+            if line == ":as" or line.startswith(":as "):
+                who = line.removeprefix(":as").strip()
+                if _EMAIL.fullmatch(who):
+                    actor = console_actor(who)
+                    out.write(f"(now speaking as {actor.name} <{actor.email}>)\n")
+                else:
+                    out.write(f"`:as` takes an email address, not `{who}`: `:as ann@fabrikam.com`.\n")
             elif line.startswith(":dm "):
                 surface.say(actor, line[4:], in_dm=True)
             elif line == ":connect":
@@ -71,7 +80,7 @@ def run_chat(
                 with looking:
                     out.write(_move_clock(runtime, surface, clock, line.removeprefix(":later")) + "\n")
             elif line.startswith(":"):
-                out.write(HELP + "\n")
+                out.write(f"unknown chat command {line.split()[0]}\n{HELP}\n")
             else:
                 surface.say(actor, line)
     finally:
@@ -123,15 +132,25 @@ def _move_clock(runtime: Runtime, surface: ConsoleSurface, clock: RehearsalClock
 
 def _simulate_connect(runtime: Runtime) -> str:
     connecting = runtime.service.organizations(state="connecting")
-    if not connecting:
+    status = runtime.service.status(connecting[0]) if connecting else _newest_migration(runtime)
+    if status is None or (not connecting and status.state not in CONNECTED_UNFINISHED):
         return "No migration is waiting for the portal step (it needs an approval first)."
-    status = runtime.service.status(connecting[0])
+    target = status.directory_name
+    if not connecting or _connected(runtime, status):  # the watch may not have noticed it yet
+        return f"(portal: {status.organization} is already connected to {target}; nothing to click.)"
     body = {"organization": status.organization, "tenantId": status.tenant_id}
     refused = _in_sandbox(runtime, ":connect", "/_sandbox/connect", body)
-    target = status.directory_name
     return (
         refused or f"(portal: {status.organization} connected to {target}; the connection watch will notice)"
     )
+
+
+def _connected(runtime: Runtime, status: MigrationStatus) -> bool:
+    try:
+        tenant = runtime.microsoft.organization_tenant_id(status.organization)
+    except MicrosoftError:
+        return False  # then the click tells
+    return tenant.casefold() == status.tenant_id.casefold()
 
 
 def _simulate_sign_in(runtime: Runtime, email: str) -> str:
@@ -152,6 +171,12 @@ def _simulate_billing(runtime: Runtime) -> str:
     subscription = runtime.microsoft.organization(status.organization).billing_subscription_id
     if subscription is None:
         return f"{status.organization} has no billing subscription to move."
+    try:
+        found = runtime.microsoft.subscription(subscription, status.tenant_id)
+    except MicrosoftError:
+        found = None  # then the move tells
+    if found is not None and found.tenant_id.casefold() == status.tenant_id.casefold():
+        return f"(Azure portal: subscription {subscription} is already in {status.directory_name}.)"
     body = {"subscriptionId": subscription, "tenantId": status.tenant_id}
     refused = _in_sandbox(runtime, ":billing", "/_sandbox/subscription", body)
     moved = f"(Azure portal: subscription {subscription} moved to {status.directory_name};"

@@ -1,0 +1,70 @@
+"""`aadbot chat`'s own commands (`:as`, `:connect`, `:billing`...): a first-day operator's slips get an
+answer that says what went wrong, and the log stays out of the conversation."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.console.chat import run_chat
+from bot.runtime import Runtime
+from sandbox import Sandbox
+from storage import Database
+from tests.fakes.runtimes import runtime_on
+
+APPROVED = [
+    "start fabrikam-fiber fabrikam.com",
+    "invite",
+    "request-approval",
+    ":as lee@fabrikam.com",
+    "approve 1",
+]
+
+
+@pytest.fixture
+def runtime(sqlite_database: Database, box: Sandbox) -> Iterator[Runtime]:
+    built = runtime_on(box, sqlite_database)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def _chat(runtime: Runtime, typed: list[str]) -> str:
+    out = io.StringIO()
+    assert run_chat(runtime, "dana@fabrikam.com", io.StringIO("\n".join(typed) + "\n"), out) == 0
+    return " ".join(out.getvalue().split())
+
+
+def test_speaking_as_someone_takes_an_email_address(runtime: Runtime) -> None:
+    said = _chat(runtime, [":as nobody", "status"])
+    assert "`:as` takes an email address, not `nobody`: `:as ann@fabrikam.com`." in said
+    assert "now speaking as" not in said and "Dana <dana@fabrikam.com> in" in said
+
+
+def test_an_unknown_chat_command_is_named_before_the_help(runtime: Runtime) -> None:
+    said = _chat(runtime, [":bogus"])
+    assert "unknown chat command :bogus Type what you would type after /aad" in said
+
+
+def test_connecting_or_moving_billing_twice_says_it_is_already_done(runtime: Runtime) -> None:
+    said = _chat(runtime, [*APPROVED, ":connect", ":connect"])
+    assert "(portal: fabrikam-fiber connected to Fabrikam; the connection watch will notice)" in said
+    assert "(portal: fabrikam-fiber is already connected to Fabrikam; nothing to click.)" in said
+    runtime.conversation.watch()
+    assert "is already connected to Fabrikam" in _chat(runtime, [":connect"])
+    moved = _chat(runtime, [":billing", ":billing"])
+    assert moved.count("moved to Fabrikam") == 1
+    assert "is already in Fabrikam." in moved
+
+
+def test_a_mistyped_organization_puts_no_warning_in_the_console(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        said = _chat(runtime, ["start fabrikam-fibre fabrikam.com"])
+    assert "I found no organization `fabrikam-fibre` that you administer" in said
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING], caplog.text
