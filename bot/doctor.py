@@ -83,10 +83,19 @@ def manifest_scopes(path: Path = MANIFEST) -> tuple[str, ...]:
 
 
 def slack_checks(environ: Mapping[str, str], manifest: Path = MANIFEST) -> list[Check]:
-    """`slack-scopes`: the bot token holds every scope of the manifest (only when Slack is configured)."""
+    """`slack-scopes`: the bot token holds every scope of the manifest; without a token, a warning that
+    Slack was not checked (`serve` runs the Slack app), never silence that reads as nothing to check."""
     token = environ.get("SLACK_BOT_TOKEN", "").strip()
     if not token:
-        return []
+        return [
+            Check(
+                "slack-scopes",
+                "warn",
+                "Slack was not checked: SLACK_BOT_TOKEN is not set.",
+                fix="Set SLACK_BOT_TOKEN to the Bot User OAuth Token (api.slack.com/apps > your app > OAuth &"
+                " Permissions) to check its scopes against manifest.yml.",
+            )
+        ]
     base = environ.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
     client = WebClient(token=token, base_url=base.rstrip("/") + "/", timeout=10)
     try:

@@ -90,7 +90,11 @@ def test_slack_scopes_come_from_auth_test_and_are_compared_with_the_manifest(sla
     slack.scopes = tuple(scope for scope in wanted if scope != "users:read.email")
     [check] = slack_checks(environ)
     assert check.status == "fail" and "users:read.email" in check.message and "reinstall" in check.fix
-    assert slack_checks({}) == []  # Slack not configured: nothing to check
+    [unchecked] = slack_checks({})  # not configured: said, not silently left out
+    assert (
+        unchecked.status == "warn"
+        and "Slack was not checked: SLACK_BOT_TOKEN is not set" in unchecked.message
+    )
 
 
 def test_teams_settings_are_checked_when_configured(box: Sandbox) -> None:
@@ -132,7 +136,8 @@ def test_a_mistyped_organization_is_one_failure_naming_where_to_check_the_name(
     done = aadbot("doctor", "--org", "nosuchorg", "--tenant", "fabrikam.com", environment=sandbox)
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert [line for line in lines if not line.startswith("ok   graph-")] == [
+    assert "WARN slack-scopes: Slack was not checked: SLACK_BOT_TOKEN is not set." in " ".join(lines)
+    assert [line for line in lines if not line.startswith(("ok   graph-", "WARN slack-scopes"))] == [
         "FAIL devops-organization: Organization nosuchorg not found. Check the name at"
         " https://dev.azure.com/nosuchorg: it is what follows dev.azure.com/ in the address of your"
         " organization."
