@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
-from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
+from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, SignInWatch, TodoItem
 from storage.inserts import insert_once
 from storage.outbox import enqueue, retry_failed
 from workflows import waiting
@@ -410,6 +410,7 @@ class Tracking:
                 "message": result.message,
                 "steps": list(result.steps),
                 "deadline": deadline.isoformat(),
+                "missed": _missed_deadline(session, reminder.migration_id, now),
             }
             row = session.get(Migration, reminder.migration_id)
             assert row is not None
@@ -620,3 +621,14 @@ def _commit_quietly(session: Session) -> bool:
         session.rollback()
         return False
     return True
+
+
+def _missed_deadline(session: Session, migration_id: int, now: datetime) -> str | None:
+    """The end of the month the organization was connected in, once it has passed with billing unmoved:
+    Microsoft asks for billing to move "before the end of the month", and a reminder that only names
+    next month's deadline would hide that this one was missed."""
+    watch = session.get(SignInWatch, migration_id)
+    if watch is None:
+        return None
+    first = last_working_day(watch.connected_at.date())
+    return first.isoformat() if now.date() > first else None

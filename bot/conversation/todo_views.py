@@ -244,9 +244,20 @@ def billing_moved(*, organization: str, message: str) -> Message:
     return Message(heading, tuple(blocks))
 
 
-def billing_reminder(*, organization: str, message: str, steps: Sequence[str], deadline: str) -> Message:
-    heading = f"Reminder: move the billing of {organization} before the month ends ({deadline})"
-    blocks: list[Block] = [Heading(heading), Text(message)]
+def billing_reminder(
+    *, organization: str, message: str, steps: Sequence[str], deadline: str, missed: str | None = None
+) -> Message:
+    """`missed`: the end of the month of the connection, when it passed with billing unmoved."""
+    if missed is None:
+        heading = f"Reminder: move the billing of {organization} before the month ends ({deadline})"
+        blocks: list[Block] = [Heading(heading), Text(message)]
+    else:
+        heading = f"Overdue: the billing of {organization} has not moved"
+        overdue = (
+            f"Microsoft asks to move billing before the end of the month the organization was connected in;"
+            f" that was {missed}. Move it now; until it moves I remind you, next before {deadline}."
+        )
+        blocks = [Heading(heading), Text(f"{overdue}\n{message}")]
     if steps:
         blocks.append(Text("\n".join(f"{number}. {step}" for number, step in enumerate(steps, start=1))))
     blocks.append(Actions((Button("Check billing", "check-billing", organization, "primary"),)))

@@ -117,6 +117,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 message=payload["message"],
                 steps=[str(step) for step in payload["steps"]],
                 deadline=payload["deadline"],
+                missed=payload.get("missed"),
             )
         case "help_request":
             rendered = todo_views.help_request(

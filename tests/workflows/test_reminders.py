@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
+from bot.conversation.todo_views import billing_reminder
 from storage import AffectedUser, Database, OutboundMessage, Reminder, TodoItem
 from tests.workflows.fakes import (
     OTHER_TENANT_ID,
@@ -266,6 +267,26 @@ def test_lists_out_in_the_last_working_hour_before_the_deadline_day_get_one_bill
     # not Friday 16:05 and again on Monday 09:00, a working hour later with the same words: the last
     # working day's reminder comes a working day after Friday's
     assert sent_at == [datetime(2026, 11, 27, 16, 5, tzinfo=UTC), datetime(2026, 11, 30, 16, 5, tzinfo=UTC)]
+
+
+def test_billing_still_unmoved_after_the_month_of_the_connection_is_reminded_as_overdue(
+    tracking: Tracking, microsoft: FakeMicrosoft, database: Database, clock: FakeClock
+) -> None:
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
+    tracking.tick()  # connected on Monday 2 November
+    until = datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
+    while (due := tracking.next_due()) is not None and due < until:
+        clock.now = due
+        tracking.tick()
+    reminders = _queued(database, "billing_reminder")
+    told = [(m.payload["deadline"], m.payload["missed"]) for m in reminders]
+    assert told[0] == ("2026-11-30", None)
+    assert told[-1] == ("2026-12-31", "2026-11-30")  # December's reminders say November's deadline passed
+    assert all(missed is None for deadline, missed in told if deadline == "2026-11-30")
+    overdue = billing_reminder(
+        organization="fabrikam", message="", steps=(), deadline="2026-12-31", missed="2026-11-30"
+    )
+    assert overdue.summary == "Overdue: the billing of fabrikam has not moved"
 
 
 def test_reminders_stop_when_the_migration_is_completed(
