@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from workflows.plan import OUTCOMES, Check, Decision, Match, Plan, PlannedUser
+from workflows.plan import GROUPS, OUTCOMES, Check, Decision, Match, Plan, PlannedUser
 
 
 def encode(plan: Plan) -> dict[str, Any]:
@@ -13,6 +14,7 @@ def encode(plan: Plan) -> dict[str, Any]:
     data["connector"] = plan.connector
     data["tenant_name"] = plan.tenant_name
     data["undecided"] = len(plan.undecided)
+    data["groups"] = plan.groups
     data["decisions"] = [
         {"user_id": each.user_id, "account": each.account, "by": each.by} for each in plan.decisions
     ]
@@ -66,6 +68,14 @@ def counts(data: dict[str, Any]) -> dict[str, int]:
     """Read from the stored summary: a status must not rebuild every user of a 100,000-user plan."""
     stored = data["counts"]
     return {outcome: int(stored.get(outcome, 0)) for outcome in OUTCOMES}
+
+
+def groups(data: dict[str, Any]) -> dict[str, int]:
+    """`Plan.groups`, from the stored summary (a plan stored before there was one: from its users)."""
+    stored = data.get("groups")
+    if stored is None:
+        stored = Counter(_user(user).group for user in data["users"])
+    return {group: int(stored.get(group, 0)) for group in GROUPS}
 
 
 def candidates(data: dict[str, Any], keys: set[str]) -> Iterator[PlannedUser]:

@@ -7,7 +7,7 @@ from typing import Any
 from storage.models import Migration, TodoItem
 from workflows import _plan_codec
 from workflows.machine import FINAL_STATES, next_commands
-from workflows.plan import OUTCOMES
+from workflows.plan import GROUPS
 from workflows.results import Actor, MigrationStatus, TodoEntry
 
 
@@ -23,7 +23,7 @@ def migration_status(row: Migration, pending_approval_id: int | None) -> Migrati
         blocked_reason=row.blocked_reason,
         blocked_fix=row.blocked_fix,
         plan_fingerprint=row.plan_fingerprint,
-        counts=_plan_codec.counts(row.plan) if row.plan else dict.fromkeys(OUTCOMES, 0),
+        counts=_plan_codec.groups(row.plan) if row.plan else dict.fromkeys(GROUPS, 0),
         checks=_plan_codec.checks(row.plan) if row.plan else (),
         started_by=Actor(row.started_by_id, row.started_by_email, row.started_by_name),
         channel_id=row.channel_id,

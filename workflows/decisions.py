@@ -30,6 +30,17 @@ def replan(snapshot: DirectorySnapshot, connector: str, stored: Mapping[str, Any
     return apply(build_plan(snapshot, connector), _plan_codec.decisions(dict(stored or {})))
 
 
+def lost_access_by(stored: Mapping[str, Any] | None) -> dict[str, str]:
+    """From a stored plan: the entitlement id of everyone an admin decided loses access, and who decided.
+    Only those notified as such (`AffectedUser.outcome` NO_ACCESS) lost it: a decision that no longer
+    fits changes nothing."""
+    return {
+        decision.user_id: decision.by
+        for decision in _plan_codec.decisions(dict(stored or {}))
+        if decision.account == NO_ACCESS
+    }
+
+
 def apply(plan: Plan, decisions: Iterable[Decision]) -> Plan:
     """`plan` with exactly these decisions (one per person; an earlier one for them is replaced)."""
     latest = {decision.user_id: decision for decision in decisions}

@@ -22,6 +22,10 @@ Outcome = Literal["auto", "map", "invite", "disabled", "ambiguous"]
 OUTCOMES: tuple[Outcome, ...] = ("auto", "map", "invite", "disabled", "ambiguous")
 UNDECIDED: tuple[Outcome, ...] = ("disabled", "ambiguous")
 """The outcomes that wait for an admin's decision (`workflows.decisions`)."""
+GROUPS = ("auto", "to-accept", "map", "invite", "disabled", "ambiguous", "no-access")
+"""How the plan places people, each in exactly one group: the counts every message shows. `to-accept`:
+matched to a guest account whose invitation is still pending (whichever migration sent it), not yet
+`auto` or `map`; `no-access`: disabled or ambiguous, and an admin decided they lose access."""
 CheckStatus = Literal["pass", "warn", "fail"]
 
 
@@ -48,6 +52,20 @@ class PlannedUser:
     decided_by: str = ""
     """The admin who decided for this person (an account of their candidates, or no access): see
     `workflows.decisions`."""
+
+    @property
+    def loses_access(self) -> bool:
+        """An admin decided this person knowingly loses access (`decide ... no-access`)."""
+        return self.outcome in UNDECIDED and bool(self.decided_by)
+
+    @property
+    def group(self) -> str:
+        """Their group among `GROUPS`."""
+        if self.loses_access:
+            return "no-access"
+        if self.invitation_pending and self.outcome in ("auto", "map"):
+            return "to-accept"
+        return self.outcome
 
     @property
     def address(self) -> str:
@@ -122,6 +140,14 @@ class Plan:
         for user in self.users:
             counts[user.outcome] += 1
         return counts
+
+    @property
+    def groups(self) -> dict[str, int]:
+        """How many people each of `GROUPS` has: what chat shows (`counts` is the contract's, by outcome)."""
+        groups: dict[str, int] = dict.fromkeys(GROUPS, 0)
+        for user in self.users:
+            groups[user.group] += 1
+        return groups
 
     @property
     def failed_checks(self) -> tuple[Check, ...]:

@@ -12,16 +12,19 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
 from storage.outbox import NOT_IN_CHAT, messages_of
+from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
 from workflows.identities import mailbox
+from workflows.plan import NO_ACCESS
 from workflows.results import MigrationStatus
 from workflows.stages import verification
 from workflows.stages.late_invitees import INVITED_MESSAGE
+from workflows.stages.notifying import LOST_ACCESS_MESSAGE
 from workflows.stages.relisting import DECIDED_MESSAGE
 from workflows.stages.verification import StillPersonal
 
-PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE, DECIDED_MESSAGE})
-"""DMs that hand a person their list, or its changed items."""
+PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE, DECIDED_MESSAGE, LOST_ACCESS_MESSAGE})
+"""DMs that hand a person their list, or its changed items, or tell them they lose access."""
 REMINDER_MESSAGE = "todo_reminder"
 """A reminder of someone's open items (`workflows.reminders` queues them)."""
 
@@ -83,6 +86,8 @@ class UserProgress:
     directory_account: str | None = None
     """The work account the plan matched or mapped them to, where it differs from `email` and is an address
     (a guest's `#EXT#` sign-in name is not): where their list went once connected."""
+    lost_access_by: str = ""
+    """The admin who decided they lose access (they have no list): empty for everyone else."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
             verification.connected_at(session, row),
             verification.still_personal(session, row),
         )
+        deciders = lost_access_by(row.plan)
     deliveries = reach_of(messages_of(database, status.id, PERSONAL_LISTS | {REMINDER_MESSAGE}))
     by_user: dict[int, list[TodoItem]] = {}
     by_key: dict[str, list[TodoItem]] = {}
@@ -156,7 +162,9 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
             )
             for key, group in by_key.items()
         ),
-        users=tuple(_user_progress(user, by_user.get(user.id or 0, []), deliveries) for user in users),
+        users=tuple(
+            _user_progress(user, by_user.get(user.id or 0, []), deliveries, deciders) for user in users
+        ),
         connected_at=connected,
         still_personal=personal,
     )
@@ -177,7 +185,10 @@ def lists_of(session: Session, migration_id: int) -> tuple[Sequence[AffectedUser
 
 
 def _user_progress(
-    user: AffectedUser, items: Sequence[TodoItem], deliveries: dict[Any, OutboundMessage]
+    user: AffectedUser,
+    items: Sequence[TodoItem],
+    deliveries: dict[Any, OutboundMessage],
+    deciders: dict[str, str],
 ) -> UserProgress:
     assert user.id is not None
     message = deliveries.get(user.id)
@@ -202,6 +213,7 @@ def _user_progress(
         verified=sum(item.verified_at is not None for item in items),
         signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
         directory_account=_other_address(user),
+        lost_access_by=deciders.get(user.entitlement_id, "") if user.outcome == NO_ACCESS else "",
     )
 
 

@@ -23,9 +23,11 @@ from storage.inserts import insert_once
 from storage.outbox import enqueue, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
+from workflows.decisions import lost_access_by
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
 from workflows.notices import admins_address
+from workflows.plan import NO_ACCESS
 from workflows.progress import (
     PERSONAL_LISTS,
     REMINDER_MESSAGE,
@@ -587,6 +589,10 @@ class Tracking:
             for p in verification.still_personal(session, row)
             if p.entitlement_id not in waiting_ids  # the waiting list says what to do for them
         ]
+        deciders = lost_access_by(row.plan)
+        lost = [
+            [user.email, deciders.get(user.entitlement_id, "")] for user in users if user.outcome == NO_ACCESS
+        ]
         if not stragglers and not not_signed_in and not personal and not waits:
             return None
         return {
@@ -599,6 +605,7 @@ class Tracking:
             "grace_working_days": self._settings.sign_in_grace_working_days,
             "still_personal": personal,
             "waiting": waits,
+            "lost_access": lost,
         }
 
     # -------------------------------------------------------------- plumbing

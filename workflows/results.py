@@ -33,6 +33,7 @@ class MigrationStatus:
     blocked_fix: str | None
     plan_fingerprint: str | None
     counts: dict[str, int]
+    """How many people each of the plan's `GROUPS` has (`Plan.groups`)."""
     checks: tuple[Check, ...]
     started_by: Actor
     channel_id: str | None
@@ -102,19 +103,16 @@ class Affected:
         def people(users: list[PlannedUser]) -> People:
             return People(len(users), tuple(user.principal_name for user in users[:AFFECTED_NAMES]))
 
-        def having(*outcomes: str, pending: bool = False) -> list[PlannedUser]:
-            return [
-                user for user in plan.users if user.outcome in outcomes and user.invitation_pending == pending
-            ]
+        def having(*groups: str) -> list[PlannedUser]:
+            return [user for user in plan.users if user.group in groups]
 
-        unplaced = having(*UNDECIDED)
         return cls(
             people(having("auto")),
             people(having("map")),
             people(having("invite")),
-            people([user for user in unplaced if not user.decided_by]),
-            to_accept=people(having("auto", "map", pending=True)),
-            without_access=people([user for user in unplaced if user.decided_by]),
+            people(having(*UNDECIDED)),
+            to_accept=people(having("to-accept")),
+            without_access=people(having("no-access")),
         )
 
 

@@ -15,6 +15,10 @@ from workflows.stages.removal import why_not_removable
 CHECK_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 OUTCOME_WORDS = {
     "auto": ("keep access (same identity)", "keeps access (same identity)"),
+    "to-accept": (
+        "invited, still to accept: they keep access once they accept",
+        "invited, still to accept: keeps access once they accept",
+    ),
     "map": ("keep access, mapped by hand after connecting", "keeps access, mapped by hand after connecting"),
     "invite": ("lose access unless invited as guests", "loses access unless invited as a guest"),
     "disabled": (
@@ -25,8 +29,9 @@ OUTCOME_WORDS = {
         "need a decision: several directory accounts match",
         "needs a decision: several directory accounts match",
     ),
+    "no-access": ("lose access, as an admin decided", "loses access, as an admin decided"),
 }
-"""What happens to the users of each outcome: (several, one)."""
+"""What happens to the users of each of the plan's groups (`GROUPS`): (several, one)."""
 
 
 def people(count: int) -> str:
@@ -44,7 +49,7 @@ def check_lines(checks: tuple[Check, ...]) -> Text:
 
 
 def counts_facts(counts: Mapping[str, int]) -> Facts:
-    """How many users each outcome has, and what happens to them."""
+    """How many users each of the plan's groups has (`Plan.groups`), and what happens to them."""
     pairs = tuple(
         (people(counts[outcome]), several if counts[outcome] != 1 else one)
         for outcome, (several, one) in OUTCOME_WORDS.items()
@@ -165,7 +170,7 @@ def _decision_buttons(user: PlannedUser, organization: str, *, removable: bool) 
 
 
 def user_table(plan: Plan) -> list[Block]:
-    rows = [(user.principal_name, user.outcome, _account(user)) for user in plan.users]
+    rows = [(user.principal_name, user.group, _account(user)) for user in plan.users]
     return lists.table(("Azure DevOps user", "outcome", "directory account"), rows)
 
 

@@ -47,6 +47,8 @@ def account_decided(result: AccountDecision) -> Outgoing:
             f"Recorded: {name} loses access to {organization}, as you decided; their history is kept."
             " Changed your mind? `plan` shows their choices again."
         ]
+        if result.list_changed:
+            lines.append("Their to-do list is withdrawn, and I told them they lose access.")
     if result.voided_approval is not None:
         lines.append(
             f"The plan changed, so approval request #{result.voided_approval} no longer holds: run"

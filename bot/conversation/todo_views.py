@@ -19,6 +19,7 @@ from bot.conversation.messages import (
     say,
 )
 from bot.conversation.next_actions import with_next
+from workflows.plan import NO_ACCESS
 from workflows.progress import Progress, UserProgress
 from workflows.reminders import Snoozed
 from workflows.results import Actor, MarkDoneResult, NotifyResult, TodoEntry
@@ -95,6 +96,29 @@ def account_decided_dm(*, organization: str, name: str, account: str, items: Seq
         " so your history stays yours.",
         items,
     )
+
+
+def lost_access(decided_by: str) -> str:
+    """How admins see someone an admin decided loses access, in `progress` and the digest."""
+    return f"lose access (decided by {decided_by or 'an admin'})"
+
+
+def access_lost_dm(*, organization: str, tenant: str, name: str, decided_by: str, case: str) -> Message:
+    """Someone an admin decided loses access: told once, plainly, why and by whom; nothing to do."""
+    target = tenant or "your company's directory"
+    why = (
+        f"your only account in {target} is disabled"
+        if case == "disabled"
+        else f"none of the accounts in {target} that carry your address is yours"
+    )
+    heading = f"You no longer have access to {organization}"
+    text = (
+        f"Hi {name}, {organization} on Azure DevOps now signs in with {target} accounts, and {why}."
+        f" {decided_by}, a migration admin, decided that you lose access to {organization}. Your work items,"
+        " commits and history stay in the organization under your old name. Nothing for you to do; if you"
+        f" still need access, ask {decided_by}."
+    )
+    return Message(heading, (Heading(heading), Text(text)))
 
 
 def _items_changed(heading: str, why: str, items: Sequence[TodoEntry]) -> Message:
@@ -175,8 +199,10 @@ def straggler_digest(
     grace_working_days: int = 0,
     still_personal: Sequence[StillPersonal] = (),
     waiting: Sequence[tuple[str, str, str]] = (),
+    lost: Sequence[tuple[str, str]] = (),
 ) -> Message:
-    """`waiting`: (email, name, what the admins do: `decide` or `invite`) of who can do nothing until then."""
+    """`waiting`: (email, name, what the admins do: `decide` or `invite`) of who can do nothing until then.
+    `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do."""
     verb = "has" if len(stragglers) == 1 else "have"
     heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
     rows = [(email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers]
@@ -203,6 +229,8 @@ def straggler_digest(
     blocks += _waiting_blocks(waiting, organization)
     blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
     blocks += sign_in_views.still_personal_blocks(still_personal, organization)
+    if lost:
+        blocks.append(Text("\n".join(f"• {email}: {lost_access(by)}" for email, by in lost)))
     if unreachable:
         blocks.append(
             Text(
@@ -303,7 +331,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     rows = [
         (
             _known_as(user),
-            f"{user.done} of {user.total}",
+            lost_access(user.lost_access_by) if user.outcome == NO_ACCESS else f"{user.done} of {user.total}",
             "verified" if user.signed_in else "not yet",
             _DELIVERY_WORDS[user.delivery],
             user.delivery_error or "",

@@ -60,6 +60,12 @@ def _stage(status: MigrationStatus) -> str:
         ready = "Prerequisites pass and the plan is ready."
     if status.counts.get("invite", 0):
         return f"{ready} Invite the missing users, then request approval."
+    if pending := status.counts.get("to-accept", 0):
+        waiting = sign_in_views.people_counted(pending, "is", "are")
+        return (
+            f"{ready} {waiting} invited and still to accept their invitation (`plan` names them): they keep"
+            " access once they accept. Request approval next."
+        )
     return f"{ready} Nobody needs an invitation: request approval next."
 
 
@@ -175,7 +181,7 @@ def plan(plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None)
     if status.state in CONNECTED_UNFINISHED | {"completed"}:
         blocks.append(Text(_plan_dated(made)))
     blocks += [
-        plan_views.counts_facts(plan.counts),
+        plan_views.counts_facts(plan.groups),
         plan_views.who_is_affected(Affected.of(plan)),
         *plan_views.decisions_needed(plan, status),
         *plan_views.user_table(plan),
@@ -184,7 +190,7 @@ def plan(plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None)
         plan_views.plan_csv(plan),
     ]
     return Outgoing(
-        Message(f"Plan for {plan.organization}: {_counts_sentence(plan.counts)}", with_next(blocks, status))
+        Message(f"Plan for {plan.organization}: {_counts_sentence(plan.groups)}", with_next(blocks, status))
     )
 
 

@@ -21,7 +21,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
-from workflows.stages import late_invitees, relisting
+from workflows.stages import late_invitees, notifying, relisting
 from workflows.stages.verification import StillPersonal
 
 CHANNEL_PREFIX = notices.CHANNEL_PREFIX
@@ -60,6 +60,14 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 name=payload.get("display_name") or payload["email"],
                 account=str(payload["account"]),
                 items=_entries(payload),
+            )
+        case notifying.LOST_ACCESS_MESSAGE:
+            rendered = todo_views.access_lost_dm(
+                organization=payload["organization"],
+                tenant=str(payload.get("tenant") or ""),
+                name=payload.get("display_name") or payload["email"],
+                decided_by=str(payload["decided_by"]),
+                case=str(payload["case"]),
             )
         case "advance_notice":
             rendered = preparing_views.advance_notice_dm(
@@ -100,6 +108,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                     for name, outcome, step in payload.get("still_personal", [])
                 ],
                 waiting=[(str(e), str(n), str(step)) for e, n, step, _ in payload.get("waiting", [])],
+                lost=[(str(email), str(by)) for email, by in payload.get("lost_access", [])],
             )
         case "sign_in_verified":
             rendered = sign_in_views.sign_in_verified_dm(

@@ -247,6 +247,7 @@ def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat:
     checked = chat.say(DANA, "recheck")
     assert (
         "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
-        " Nobody needs an invitation: request approval next."
+        " 2 people are invited and still to accept their invitation (`plan` names them): they keep access"
+        " once they accept. Request approval next."
     ) in lines_of(checked)
     assert "Invite missing users" not in [button.label for button in checked[0].message.buttons]

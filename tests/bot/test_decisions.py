@@ -173,7 +173,7 @@ def test_decisions_survive_a_recheck_and_a_restart(
     finally:
         restarted.runtime.close()
     assert (HANA, "map", f"{HANA_GUEST} (chosen by Dana)") in plan
-    assert (GUS, "disabled", "none: Dana decided they lose access") in plan
+    assert (GUS, "no-access", "none: Dana decided they lose access") in plan
 
 
 def test_hanas_list_messages_and_recognition_use_the_chosen_account(chat: Chat) -> None:

@@ -17,6 +17,8 @@ from storage import Database
 from tests.fakes.runtimes import runtime_on
 
 FRIDAY_AFTERNOON = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+GUS = "gus@fabrikam.com"
+"""Whose only directory account is disabled."""
 CONNECTED = [
     "start fabrikam-fiber fabrikam.com",
     "invite",
@@ -209,3 +211,27 @@ def test_who_waits_on_the_admins_hears_it_once_and_the_digest_asks_the_admins_to
     # the decision tells her at once; her reminders then come again, with what she can do now
     reminded = [m for m in _messages_to(decided, "hana.hart@fabrikam.com") if m.startswith("  REMINDER: ")]
     assert reminded and "Sign in with your work account" in reminded[0]
+
+
+def test_someone_decided_out_is_told_once_and_is_no_straggler_in_progress_the_digest_or_complete(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    decided = [CONNECTED[0], f"decide fabrikam-fiber {GUS} no-access", *CONNECTED[1:]]
+    typed = [*decided, ":later 4w", "progress", ":billing", "check-billing", "complete"]
+    said = _chat(runtime, typed, clock)
+
+    (told,) = _messages_to(said, GUS)  # once, and never reminded in four weeks
+    assert told.startswith("  YOU NO LONGER HAVE ACCESS TO FABRIKAM-FIBER\n")
+    words = " ".join(told.split())
+    assert (
+        "your only account in Fabrikam is disabled. Dana, a migration admin, decided that you lose" in words
+    )
+    assert "Your work items, commits and history stay in the organization under your old name." in words
+    assert "Get your directory account enabled" not in said
+    digests = said.split("STILL HAVE OPEN TO-DO ITEMS")[1:]
+    assert digests and all("  • gus@fabrikam.com: lose access (decided by Dana)\n" in d for d in digests)
+    assert not re.search(r"\n  gus@fabrikam\.com +(Gus|\S+ of \d+ done|disabled)", said)
+    progress = said[said.index("PROGRESS OF FABRIKAM-FIBER") :]
+    assert re.search(r"\n  gus@fabrikam\.com +lose access \(decided by Dana\) ", progress)
+    closing = said[said.index("NOT COMPLETED YET") :]
+    assert GUS not in closing and "1 person has no way in yet" in closing  # Hana, undecided

@@ -13,7 +13,15 @@ def test_a_whole_migration_survives_a_restart_between_every_step(
     started = make_service().start("fabrikam", "fabrikam.com", dana, channel="C-MIGRATION")
     assert started.state == "planned", started.blocked_reason
     assert started.tenant_id == TENANT_ID
-    assert started.counts == {"auto": 3, "map": 0, "invite": 2, "disabled": 0, "ambiguous": 0}
+    assert started.counts == {
+        "auto": 3,
+        "to-accept": 0,
+        "map": 0,
+        "invite": 2,
+        "disabled": 0,
+        "ambiguous": 0,
+        "no-access": 0,
+    }
 
     invited = make_service().invite(None, dana)
     assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]

@@ -16,7 +16,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
 from workflows.machine import refusal
 from workflows.results import Actor, AnnounceResult
-from workflows.stages.invited import as_invited, sent_invitations
+from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, audit, find, status
 from workflows.todo import advance_notice
 
@@ -50,7 +50,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 )
             ).all()
         )
-        invited = sent_invitations(session, row.id)
+        invited = to_accept(session, row.id, plan.users)
         # Flushed only at commit: a concurrent identical announce then shows as one IntegrityError there.
         with session.no_autoflush:
             for user in plan.users:

@@ -223,7 +223,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         return result(
             "void",
             "The directory or the organization changed since the request, so the plan did too"
-            f" (now {_counts_text(live.counts)}). The approval is void; review `plan` and run"
+            f" (now {_counts_text(live.groups)}). The approval is void; review `plan` and run"
             " `request-approval` again.",
         )
     connector, why = choose_connector(snapshot, actor, approval, row)

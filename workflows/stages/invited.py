@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from sqlmodel import Session, col, select
@@ -22,6 +22,14 @@ def sent_invitations(
     if of is not None:
         query = query.where(col(Invitation.entitlement_id).in_(of))
     return dict(session.exec(query).all())
+
+
+def to_accept(session: Session, migration_id: int, users: Iterable[PlannedUser]) -> dict[str, str]:
+    """`sent_invitations`, and every guest among `users` whose invitation is still pending, whichever
+    migration (or admin) invited them: until they accept, they are invited as much as anyone this
+    migration invited, and their messages say to accept it."""
+    pending = {user.id: user.address for user in users if user.group == "to-accept"}
+    return {**pending, **sent_invitations(session, migration_id)}
 
 
 def as_invited(user: PlannedUser, invited: dict[str, str]) -> PlannedUser:

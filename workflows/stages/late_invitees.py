@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage import AffectedUser, Invitation, Migration, TodoItem
+from storage import AffectedUser, Invitation, Migration, OutboundMessage, TodoItem
 from storage.outbox import enqueue
 from workflows._views import item_payload
 from workflows.directory import Tenant
@@ -96,8 +96,24 @@ def replace_items(
     changed."""
     assert row.id is not None and person.id is not None
     changed = [_rewrite(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
+    items = [item_payload(each) for each in changed]
+    tell(session, row, person, kind=kind, key=key, now=now, **details, items=items)
+
+
+def tell(
+    session: Session,
+    row: Migration,
+    person: AffectedUser,
+    *,
+    kind: str,
+    key: str,
+    now: datetime,
+    **fields: object,
+) -> OutboundMessage:
+    """Queue one direct message to a person with a record (`kind`, idempotency `key`): where to reach them
+    and who they are, with `fields`."""
     reach = affected_reach(person)
-    enqueue(
+    return enqueue(
         session,
         idempotency_key=key,
         recipient=reach.recipient,
@@ -111,8 +127,7 @@ def replace_items(
             "affected_user_id": person.id,
             "email": person.email,
             "display_name": person.display_name,
-            **details,
-            "items": [item_payload(each) for each in changed],
+            **fields,
         },
         now=now,
     )

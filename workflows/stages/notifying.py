@@ -17,12 +17,15 @@ from workflows._views import item_payload, todo_entry
 from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
 from workflows.identities import affected_reach, candidate_keys, directory_account, open_candidates
-from workflows.plan import PlannedUser, build_plan
+from workflows.plan import NO_ACCESS, PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
-from workflows.stages.invited import as_invited, sent_invitations
+from workflows.stages.invited import as_invited, to_accept
+from workflows.stages.late_invitees import tell
 from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items, todo_notes
 
+LOST_ACCESS_MESSAGE = "access_lost"
+"""To someone an admin decided loses access: told once, with no list and no reminders."""
 NO_WAY_IN_ITEMS = frozenset({"ask-for-access", "enable-directory-account", "choose-work-account"})
 """Items that, open, mean the person has no directory account they can sign in with yet."""
 
@@ -45,7 +48,7 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
             org_users = {user.id: user for user in snapshot.users}
             directory = {user.id: user for user in snapshot.directory_users}
             assert row.id is not None
-            invited = sent_invitations(session, row.id)
+            invited = to_accept(session, row.id, today.values())
             listed = _listed_before(session, row)
             notified, already = [], []
             for user in plan.users:
@@ -138,6 +141,9 @@ def _notify_one(
     session.add(affected)
     session.flush()
     assert affected.id is not None
+    if user.loses_access:  # nothing they can do: no items, so no reminders and nothing for `complete`
+        told = tell_lost_access(unit, affected, user, key=todo_list_key(row.id, user.id))
+        return NotifiedUser(affected.id, address, user.display_name, NO_ACCESS, (), told)
     items = [
         TodoItem(
             affected_user_id=affected.id,
@@ -185,6 +191,27 @@ def _notify_one(
     session.flush()
     assert message.id is not None
     return NotifiedUser(affected.id, address, user.display_name, user.outcome, entries, message.id)
+
+
+def tell_lost_access(unit: Unit, affected: AffectedUser, user: PlannedUser, *, key: str) -> int:
+    """Tell someone an admin decided loses access (`user.loses_access`), once (`key`): why, and who
+    decided. Their record says so (`NO_ACCESS`) and holds no items: nothing to remind them of or to wait
+    for. The queued message's id."""
+    affected.outcome = NO_ACCESS
+    message = tell(
+        unit.session,
+        unit.row,
+        affected,
+        kind=LOST_ACCESS_MESSAGE,
+        key=key,
+        now=unit.flow.now,
+        outcome=NO_ACCESS,
+        decided_by=user.decided_by,
+        case=user.outcome,
+    )
+    unit.session.flush()
+    assert message.id is not None
+    return message.id
 
 
 def _candidates(user: PlannedUser, directory: dict[str, DirectoryUser]) -> list[DirectoryUser]:

@@ -1,6 +1,7 @@
 """A decision made after the to-do lists went out: the person's record follows it (chat knows them by the
 chosen account, messages go there first), and a list that said "Tell the admins which work account is
-yours" now says to sign in with it, with the items a hand-mapped identity needs; they hear it once.
+yours" now says to sign in with it, with the items a hand-mapped identity needs; they hear it once. Someone
+decided to lose access has their list withdrawn (no reminders, nothing to wait for) and hears that once.
 
 Before `notify` there is nothing to change: `notify` writes the list from the plan, decision included.
 """
@@ -14,6 +15,7 @@ from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import PlannedUser
 from workflows.stages.late_invitees import replace_items
+from workflows.stages.notifying import tell_lost_access
 from workflows.stages.unit import Unit
 from workflows.todo import todo_items
 
@@ -38,6 +40,12 @@ def account_decided(unit: Unit, person: PlannedUser) -> bool:
     affected.directory_id = account.id if account else None
     affected.candidates = []  # decided: chat knows them by the chosen account alone, or none
     held = session.exec(select(TodoItem).where(TodoItem.affected_user_id == affected.id)).all()
+    if person.loses_access:  # their list asked for what they will not get: withdrawn, and they are told
+        for item in held:
+            session.delete(item)
+        key = f"migration-{row.id}-access-lost-{affected.id}"
+        tell_lost_access(unit, affected, person, key=key)
+        return True
     # the item that says to choose, or the sign-in item of an account decided before (now another one)
     choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
     if choosing is None or account is None:

@@ -1,0 +1,72 @@
+"""Two kinds of people the plan places by more than their outcome: Gus, whom an admin decided loses access
+(his only directory account is disabled), and Erin and Frank, guests whose invitation is still pending.
+Their counts, and their lists after the connection (the weeks after it: `test_rehearsal_clock`)."""
+
+from __future__ import annotations
+
+from bot.conversation.messages import DirectMessage, Facts, Table, Text
+from tests.bot.conftest import ORG, Chat, notified, text_of
+
+DANA, LEE, GUS, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "gus@fabrikam.com", "erin.eng@gmail.com"
+
+
+def test_the_counts_keep_whoever_is_still_to_accept_their_invitation_apart_everywhere(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, "invite")
+    chat.say(DANA, f"decide {ORG} {GUS} no-access")
+    plan = chat.say(DANA, "plan")
+    (counts,) = [block for out in plan for block in out.message.blocks if isinstance(block, Facts)]
+    assert counts.pairs == (
+        ("5 users", "keep access (same identity)"),
+        ("2 users", "invited, still to accept: they keep access once they accept"),
+        ("2 users", "keep access, mapped by hand after connecting"),
+        ("1 user", "needs a decision: several directory accounts match"),
+        ("1 user", "loses access, as an admin decided"),
+    )
+    said = [block.markdown for out in plan for block in out.message.blocks if isinstance(block, Text)]
+    assert any(text.startswith("*Keep access* (5): ") for text in said)
+    rows = {
+        row[0]: row[1]
+        for out in plan
+        for block in out.message.blocks
+        if isinstance(block, Table)
+        for row in block.rows
+    }
+    assert (rows[ERIN], rows["frank.f@outlook.com"], rows[GUS]) == ("to-accept", "to-accept", "no-access")
+    status = [b for out in chat.say(DANA, "status") for b in out.message.blocks if isinstance(b, Facts)]
+    assert counts in status
+
+
+def test_a_second_migration_after_a_cancel_still_asks_pending_guests_to_accept(chat: Chat) -> None:
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, "invite")
+    chat.say(DANA, f"cancel {ORG}")
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+
+    status = text_of(chat.say(DANA, "status"))
+    assert "Nobody needs an invitation" not in status
+    assert "2 people are invited and still to accept their invitation" in " ".join(status.split())
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, "notify")
+    for guest in (ERIN, "frank.f@outlook.com"):
+        titles = [entry.title for entry in chat.runtime.service.todo_list(guest)]
+        assert titles[0] == "Accept the invitation to the directory"
+        assert "Sign in with your guest account" not in titles
+
+
+def test_deciding_someone_out_after_the_lists_went_out_withdraws_their_list_and_tells_them(
+    chat: Chat,
+) -> None:
+    notified(chat)
+    assert chat.runtime.service.todo_list(GUS)[0].title == "Get your directory account enabled"
+
+    sent = chat.say(LEE, f"decide {ORG} {GUS} no-access")
+    assert "Their to-do list is withdrawn, and I told them they lose access." in " ".join(
+        text_of(sent).split()
+    )
+    told = [m.message.summary for m in sent if isinstance(m.to, DirectMessage) and GUS in m.to.addresses]
+    assert told == [f"You no longer have access to {ORG}"]
+    assert chat.runtime.service.todo_list(GUS) == []
+    assert chat.runtime.service.status(ORG).counts["no-access"] == 1
