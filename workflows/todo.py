@@ -45,12 +45,9 @@ def todo_items(
         items.append(_sign_in(organization, work_account, _account_kind(user), late=late))
     items.append(_git_credentials(organization, _account_kind(user)))
     items.append(_ssh_keys(organization))
-    if late and user.outcome != "invite":
-        items.append(_recreate_pats(organization, "You sign in with a new identity"))
-    elif user.outcome == "map":
-        items.append(_recreate_pats(organization, "Your identity is mapped by hand"))
-    if user.outcome == "invite" and invited_as is not None:
-        items.append(_recreate_pats(organization, "You sign in with a new guest identity"))
+    why_new_tokens = _why_new_tokens(user, invited_as, late=late)
+    if why_new_tokens:
+        items.append(_recreate_pats(organization, why_new_tokens))
     if _msa_uses_work_address(user, tenant):
         items.append(_rename_microsoft_account(user.principal_name))
     if _subscription_moves(user, org_user):
@@ -85,8 +82,14 @@ def advance_notice(
             lines.append(
                 f"Microsoft sent an invitation email from invites@microsoft.com to {invited_as}, to join"
                 f" {tenant} as a guest. Accept it now, or you lose access after the change (your history"
-                f" is kept). After the change you sign in as {invited_as}, a new guest identity: personal"
-                " access tokens you made before stop working and must be made again."
+                f" is kept). After the change you sign in as {invited_as}, "
+                + (
+                    "your own address, so your identity carries over and your personal access tokens"
+                    " keep working."
+                    if _same_person(user, invited_as)
+                    else "a new guest identity that an admin maps to you by hand: personal access tokens"
+                    " you made before stop working and must be made again."
+                )
             )
         case "invite":
             lines.append(
@@ -112,9 +115,14 @@ def advance_notice(
 
 
 def todo_notes(
-    user: PlannedUser, org_user: OrgUser | None = None, *, after_connecting: bool = False
+    user: PlannedUser,
+    org_user: OrgUser | None = None,
+    *,
+    after_connecting: bool = False,
+    invited_as: str | None = None,
 ) -> list[str]:
-    """Reassuring facts for the user that need no action (`after_connecting` as for `todo_items`)."""
+    """Reassuring facts for the user that need no action (`after_connecting`, `invited_as` as for
+    `todo_items`)."""
     notes = ["There is no downtime: your work items, repositories and history stay where they are."]
     if (
         org_user is not None
@@ -128,7 +136,12 @@ def todo_notes(
         )
     if after_connecting:
         return notes  # nothing carried over by itself: their items say what to do about their history
-    if user.outcome == "auto" and _account_kind(user) == "guest account":
+    if user.outcome == "invite" and invited_as is not None and _same_person(user, invited_as):
+        notes.append(
+            f"You join as a guest with your own address {invited_as}, so your identity carries over and"
+            " your personal access tokens keep working: no need to recreate them."
+        )
+    elif user.outcome == "auto" and _account_kind(user) == "guest account":
         notes.append(
             "You are a guest of the directory with your own address, so your identity carries over and your"
             " personal access tokens keep working: no need to recreate them."
@@ -269,6 +282,26 @@ def _ssh_keys(organization: str) -> TodoTemplate:
         ),
         link="https://learn.microsoft.com/azure/devops/repos/git/use-ssh-keys-to-authenticate",
     )
+
+
+def _why_new_tokens(user: PlannedUser, invited_as: str | None, *, late: bool) -> str:
+    """Why this person must recreate their personal access tokens, "" when they need not.
+
+    Microsoft's rule: no new tokens when the emails match, new ones for whoever must be mapped by hand.
+    """
+    if late and (user.outcome != "invite" or invited_as is not None):
+        return "Connect did not carry your identity over, so you sign in with a new one"
+    if user.outcome == "map":
+        return "Your identity is mapped by hand to your directory account"
+    if user.outcome == "invite" and invited_as is not None and not _same_person(user, invited_as):
+        return f"You sign in as {invited_as}, a new guest identity that is mapped to you by hand"
+    return ""
+
+
+def _same_person(user: PlannedUser, address: str) -> bool:
+    """Whether `address` is one this person already has in Azure DevOps: their emails match."""
+    today = {known.casefold() for known in (user.principal_name, user.mail_address) if known}
+    return address.strip().casefold() in today
 
 
 def _recreate_pats(organization: str, why: str) -> TodoTemplate:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from workflows.directory import OrgUser, Tenant
 from workflows.plan import Match, PlannedUser
-from workflows.todo import todo_items, todo_notes
+from workflows.todo import advance_notice, todo_items, todo_notes
 
 TENANT = Tenant(
     id="t-1", display_name="Fabrikam", verified_domains=("fabrikam.com", "fabrikam.onmicrosoft.com")
@@ -27,12 +29,56 @@ def test_everyone_who_keeps_access_signs_in_again_and_clears_git_and_ssh() -> No
     assert keys(planned("auto")) == ["sign-in-work-account", "clear-git-credentials", "re-add-ssh-keys"]
 
 
-def test_only_users_mapped_by_hand_or_invited_as_guests_recreate_their_tokens() -> None:
-    assert "recreate-pats" in keys(planned("map"))
-    assert "recreate-pats" in keys(planned("invite", upn=None), invited_as="pat@outlook.com")
-    assert "recreate-pats" not in keys(planned("invite", upn=None))  # no invitation, no account yet
-    assert "recreate-pats" not in keys(planned("auto"))
-    assert any("no need to recreate" in note for note in todo_notes(planned("auto")))
+@pytest.mark.parametrize(
+    ("user", "invited_as", "after_connecting", "recreates"),
+    [
+        (planned("auto"), None, False, False),  # emails match: Connect carries the identity over
+        (planned("auto"), None, True, True),  # a directory account after connecting: a new identity
+        (planned("auto", upn="pat_outlook.com#EXT#@fabrikam.onmicrosoft.com"), None, False, False),
+        (planned("map"), None, False, True),  # mapped by hand
+        (planned("map"), None, True, True),
+        (planned("invite", upn=None), "pat@outlook.com", False, False),  # a guest under their own address
+        (planned("invite", upn=None), "PAT@outlook.com ", False, False),
+        (planned("invite", upn=None), "pat.p@outlook.com", False, True),  # another address: mapped
+        (planned("invite", upn=None), "pat@outlook.com", True, True),  # invited after connecting
+        (planned("invite", upn=None), None, False, False),  # no invitation, no account yet
+        (planned("invite", upn=None), None, True, False),
+        (planned("disabled"), None, False, False),
+        (planned("ambiguous", upn=None), None, False, False),  # the decision brings it (relisting)
+    ],
+)
+def test_only_people_mapped_by_hand_recreate_their_tokens_as_microsoft_says(
+    user: PlannedUser, invited_as: str | None, after_connecting: bool, recreates: bool
+) -> None:
+    """ "You don't need to regenerate tokens if your emails match. You do need to regenerate new tokens
+    for the Azure AD users who need to be mapped." No list or note says otherwise."""
+    items = todo_items(
+        user,
+        None,
+        organization="fabrikam-fiber",
+        tenant=TENANT,
+        invited_as=invited_as,
+        after_connecting=after_connecting,
+    )
+    notes = todo_notes(user, after_connecting=after_connecting, invited_as=invited_as)
+    assert ("recreate-pats" in [item.key for item in items]) is recreates
+    keep_working = [note for note in notes if "tokens keep working" in note]
+    assert not (recreates and keep_working)  # never both "recreate" and "they keep working"
+    if (
+        not recreates
+        and user.outcome in ("auto", "invite")
+        and not after_connecting
+        and (invited_as or user.outcome == "auto")
+    ):
+        assert keep_working
+
+
+def test_the_advance_notice_tells_a_guest_under_their_own_address_their_tokens_keep_working() -> None:
+    user = planned("invite", upn=None)
+    own = " ".join(advance_notice(user, organization="o", tenant="Fabrikam", invited_as="pat@outlook.com"))
+    other = " ".join(advance_notice(user, organization="o", tenant="Fabrikam", invited_as="p2@outlook.com"))
+    assert "tokens keep working" in own and "must be made again" not in own
+    assert "must be made again" in other
 
 
 def test_a_microsoft_account_on_a_company_domain_is_told_to_rename_it() -> None:

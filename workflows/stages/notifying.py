@@ -183,7 +183,7 @@ def _notify_one(
             "display_name": user.display_name,
             "tenant": row.directory_name,
             "outcome": user.outcome,
-            "notes": todo_notes(user, org_user, after_connecting=after_connecting),
+            "notes": todo_notes(user, org_user, after_connecting=after_connecting, invited_as=invited_as),
             "items": [item_payload(entry) for entry in entries],
         },
         now=now,
