@@ -19,6 +19,7 @@ from bot.conversation.messages import (
 )
 from bot.conversation.next_actions import with_next
 from workflows.errors import NotInvitedYet
+from workflows.mapping import map_by_hand
 from workflows.results import Actor, ApprovalRequest, ConnectionResult, DecisionResult, MigrationStatus
 
 ANYWAY = "anyway"
@@ -124,8 +125,7 @@ def portal_steps(status: MigrationStatus, approver: Actor, *, watch_seconds: flo
         "2. Select *Organization settings* > *Microsoft Entra ID* > *Connect directory*.",
         f"3. Pick *{target}* ({status.tenant_id}) in the list, then select *Connect*.",
         "4. If a warning says some members will lose access: those are the users the plan could not match."
-        " Connect anyway; they are listed in the plan, and can be mapped afterwards under Organization"
-        " settings > Users (*Resolve*) or with Microsoft support.",
+        f" Connect anyway; they are listed in the plan. Afterwards, {map_by_hand()}.",
         "5. Select *Sign out*, open a private browser window and sign in with your work account to confirm.",
     )
     return Message(

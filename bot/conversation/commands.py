@@ -6,6 +6,8 @@ import shlex
 import unicodedata
 from dataclasses import dataclass
 
+from workflows.mapping import map_by_hand
+
 SLASH_COMMAND = "/aad"
 
 
@@ -113,8 +115,8 @@ USAGES: tuple[Usage, ...] = (
         details="PERSON is their Azure DevOps address; ACCOUNT the sign-in name of one of the accounts `plan`"
         " lists for them, or `no-access` when they knowingly lose access (their only account is disabled and"
         " stays so, or none is theirs). The plan then maps them to that account: the approval, their to-do"
-        " list and their messages use it. Connecting maps nobody by hand: after it, map them under"
-        " Organization settings > Microsoft Entra ID (*Resolve*). A changed plan voids a pending approval."
+        " list and their messages use it. Connecting maps nobody by hand: after it,"
+        f" {map_by_hand()}. A changed plan voids a pending approval."
         " The buttons under `plan` do the same.",
     ),
     Usage(

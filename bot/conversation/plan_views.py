@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from bot.conversation import lists
 from bot.conversation.messages import Actions, Attachment, Block, Button, Facts, Text
 from workflows.machine import CONNECTED_UNFINISHED
+from workflows.mapping import map_by_hand
 from workflows.plan import NO_ACCESS, Check, Plan, PlannedUser
 from workflows.results import Affected, MigrationStatus, People
 from workflows.stages.deciding import options
@@ -95,8 +96,7 @@ def undecided_line(status: MigrationStatus) -> Text:
     if status.state in CONNECTED_UNFINISHED:
         return Text(
             f"⚠️ {waiting} still without a way in: their account is disabled, or several match. Decide for"
-            " them (`plan` shows their choices), then map them under Organization settings > Microsoft Entra"
-            " ID (*Resolve*)."
+            f" them (`plan` shows their choices), then {map_by_hand()}."
         )
     wait = "waits" if status.undecided == 1 else "wait"
     return Text(
@@ -120,12 +120,10 @@ def decisions_needed(plan: Plan, status: MigrationStatus) -> list[Block]:
     removable = why_not_removable(status.state, organization) is None
     connected = status.state in CONNECTED_UNFINISHED
     until = (
-        "until then they have no way in. Map each one to the account you choose under Organization"
-        " settings > Microsoft Entra ID (*Resolve*)."
+        f"until then they have no way in. Then {map_by_hand('each one', 'the account you choose')}."
         if connected
         else "until then they lose access when the organization is connected. Connecting maps nobody by"
-        " hand: the account you choose is the one to map them to afterwards, under Organization settings >"
-        " Microsoft Entra ID (*Resolve*)."
+        f" hand: afterwards, {map_by_hand('each one', 'the account you choose')}."
     )
     blocks: list[Block] = [Text(f"*Waiting for an admin's decision* ({len(waiting)}): {until}")]
     for user in waiting[:DECISIONS_SHOWN]:

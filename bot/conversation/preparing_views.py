@@ -21,6 +21,7 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import with_next
 from workflows.directory import OrgUser
 from workflows.machine import CONNECTED_UNFINISHED
+from workflows.mapping import map_by_hand
 from workflows.results import AccountDecision, AnnounceResult, InviteResult, MigrationStatus, RemovalResult
 from workflows.stages.removal import why_not_removable
 
@@ -29,16 +30,16 @@ def account_decided(result: AccountDecision) -> Outgoing:
     """What the admin who decided reads: the decision, what it means for connecting, what it changed."""
     person, status = result.person, result.status
     name, organization = person.principal_name, status.organization
-    resolve = f"https://dev.azure.com/{organization} > Organization settings > Microsoft Entra ID > *Resolve*"
     if person.outcome == "map" and person.match is not None:
         account = person.match.user_principal_name
         lines = [f"Recorded: {name}'s directory account is {account}; the plan maps them to it."]
+        how = f"in https://dev.azure.com/{organization}, {map_by_hand(name, account)}."
         if status.state in CONNECTED_UNFINISHED:
-            lines.append(f"Map them now: {resolve}, and choose {account} for {name}.")
+            lines.append(f"Map them now: {how}")
         else:
             lines.append(
-                f"Connecting does not map them by itself: once it is connected, open {resolve} and choose"
-                f" {account} for {name}. Their to-do list will say to sign in with it."
+                f"Connecting does not map them by itself: once it is connected, {how} Their to-do list will"
+                " say to sign in with it."
             )
         if result.list_changed:
             lines.append("Their to-do list now says to sign in with it, and I told them.")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.conversation import lists
 from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, say
+from workflows.mapping import map_by_hand
 from workflows.progress import Progress
 from workflows.stages.verification import SignInCheck, StillPersonal
 
@@ -50,13 +51,11 @@ def sign_ins_checked(result: SignInCheck) -> Outgoing:
 
 
 _NEXT_STEPS = {
-    "map": "to keep their history, have Microsoft Support map their old identity to their directory account"
-    " (Organization settings > Microsoft Entra ID lists the disconnected users); without history, they just"
-    " sign in with the directory account",
-    "invite": "invite them as a guest (`invite`) or give them a work account; to keep their history, have"
-    " Microsoft Support map their old identity to it",
-    "decide": "decide which directory account is theirs (`decide`, or have it enabled), then map them under"
-    " Organization settings > Microsoft Entra ID (*Resolve*)",
+    "map": map_by_hand(),
+    "invite": "invite them as a guest (`invite`) or give them a work account; then"
+    f" {map_by_hand('them', 'it')}",
+    "decide": "decide which directory account is theirs (`decide`, or have it enabled), then"
+    f" {map_by_hand()}",
 }
 
 

@@ -12,6 +12,7 @@ from sandbox import Sandbox
 from storage import Database
 from tests.bot.conftest import ORG, Chat, text_of
 from tests.fakes.runtimes import runtime_on
+from workflows.mapping import map_by_hand
 from workflows.results import Actor
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
@@ -97,9 +98,8 @@ def test_choosing_hanas_account_maps_her_to_it_in_the_plan_the_csv_and_the_appro
     reply = chat.click(DANA, chat.say(DANA, "plan"), f"{HANA_MEMBER} is theirs")
     assert lines(reply)[0] == (
         f"Recorded: {HANA}'s directory account is {HANA_MEMBER}; the plan maps them to it. Connecting does"
-        f" not map them by itself: once it is connected, open https://dev.azure.com/{ORG} > Organization"
-        f" settings > Microsoft Entra ID > *Resolve* and choose {HANA_MEMBER} for {HANA}. Their to-do list"
-        " will say to sign in with it."
+        f" not map them by itself: once it is connected, in https://dev.azure.com/{ORG},"
+        f" {map_by_hand(HANA, HANA_MEMBER)}. Their to-do list will say to sign in with it."
     )
 
     plan = chat.say(DANA, "plan")
@@ -198,15 +198,14 @@ def test_a_decision_after_the_lists_went_out_changes_hanas_list_and_tells_her(ch
     assert chat.runtime.service.todo_list(HANA)[0].title == "Tell the admins which work account is yours"
     assert (
         "⚠️ 2 users still without a way in: their account is disabled, or several match. Decide for them"
-        " (`plan` shows their choices), then map them under Organization settings > Microsoft Entra ID"
-        " (*Resolve*)."
+        f" (`plan` shows their choices), then {map_by_hand()}."
     ) in lines(chat.say(DANA, "status"))
 
     sent = chat.say(LEE, f"decide {HANA} {HANA_MEMBER}")
     assert lines(sent)[0] == (
         f"Recorded: {HANA}'s directory account is {HANA_MEMBER}; the plan maps them to it. Map them now:"
-        f" https://dev.azure.com/{ORG} > Organization settings > Microsoft Entra ID > *Resolve*, and choose"
-        f" {HANA_MEMBER} for {HANA}. Their to-do list now says to sign in with it, and I told them."
+        f" in https://dev.azure.com/{ORG}, {map_by_hand(HANA, HANA_MEMBER)}. Their to-do list now says to"
+        " sign in with it, and I told them."
     )
     told = [(m.to.addresses, m.message.summary) for m in sent if isinstance(m.to, DirectMessage)]
     assert told == [((HANA_MEMBER, HANA), f"Your work account for {ORG} is {HANA_MEMBER}")]

@@ -8,6 +8,7 @@ from storage import Migration
 from workflows import _plan_codec, decisions
 from workflows.errors import WorkflowError
 from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
+from workflows.mapping import map_by_hand
 from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser
 from workflows.results import AccountDecision, Actor
 from workflows.stages import approval_lapse, relisting
@@ -94,7 +95,7 @@ def options(user: PlannedUser, *, connected: bool) -> str:
     if connected:
         return (
             f"their only account, {account}, is disabled: enable it (Microsoft Entra admin center > Users),"
-            " then map them to it under Organization settings > Microsoft Entra ID (*Resolve*); or remove"
+            f" then {map_by_hand('them', 'it')}; or remove"
             f" them (Organization settings > Users > *Remove from organization*); {lose}."
         )
     return (

@@ -21,6 +21,7 @@ from workflows.directory import (
     Tenant,
 )
 from workflows.machine import INVITING_AFTER_CONNECTING
+from workflows.mapping import map_by_hand
 from workflows.plan import Check, PlannedUser, build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages import late_invitees
@@ -160,8 +161,7 @@ def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int,
     return (
         " Each gets Microsoft's invitation email: once they accept it and sign in with that address, they"
         " are back in." + told + " Their old work history stays with their Microsoft account: to keep it,"
-        " have Microsoft Support map it to the guest account (Organization settings > Microsoft Entra ID"
-        " lists the disconnected users)."
+        f" {map_by_hand('them', 'the guest account')}."
     )
 
 
