@@ -58,6 +58,11 @@ def is_guest(outcome: str, directory_account: str | None) -> bool:
     return outcome == "invite" or (directory_account is not None and mailbox(directory_account) is None)
 
 
+def account_kind(outcome: str, directory_account: str | None) -> str:
+    """What the person signs in with, as their to-do list names it."""
+    return "guest account" if is_guest(outcome, directory_account) else "work account"
+
+
 def directory_account(user: PlannedUser) -> Match | None:
     """The directory user the plan matched or mapped this person to, None when there is none they can use."""
     return user.match if user.outcome != "disabled" else None

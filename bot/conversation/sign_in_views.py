@@ -104,9 +104,10 @@ def still_personal_blocks(
     return blocks
 
 
-def sign_in_verified_dm(*, organization: str, name: str, title: str) -> Message:
+def sign_in_verified_dm(*, organization: str, name: str, title: str, account: str) -> Message:
+    """`account`: what they signed in with, in their list's words ("guest account", "work account")."""
     text = (
-        f"Hi {name}, I can see you signed in to {organization} with your work account: thanks, that's done."
+        f"Hi {name}, I can see you signed in to {organization} with your {account}: thanks, that's done."
         f" I ticked “{title}” on your list."
     )
     return Message(text, (Text(text),))

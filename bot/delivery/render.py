@@ -115,6 +115,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 organization=payload["organization"],
                 name=payload.get("display_name") or payload["email"],
                 title=str(payload["title"]),
+                account=str(payload.get("account") or "work account"),  # queued before it was said
             )
         case "billing_moved":
             rendered = todo_views.billing_moved(

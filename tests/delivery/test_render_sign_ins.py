@@ -43,6 +43,14 @@ def test_the_verified_sign_in_thanks_the_person_by_direct_message() -> None:
     )
 
 
+def test_a_guest_is_thanked_for_signing_in_with_their_guest_account() -> None:
+    payload = {"organization": "fabrikam", "email": "erin@gmail.com", "title": "Sign in"}
+    erin = envelope_of(_row("sign_in_verified", "erin@gmail.com", {**payload, "account": "guest account"}))
+    assert "signed in to fabrikam with your guest account" in erin.message.summary
+    earlier = envelope_of(_row("sign_in_verified", "erin@gmail.com", payload))  # queued before the case
+    assert "signed in to fabrikam with your work account" in earlier.message.summary
+
+
 def test_the_digest_names_who_has_not_signed_in_and_who_needs_an_admin() -> None:
     payload = {
         "organization": "fabrikam",

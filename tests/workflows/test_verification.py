@@ -74,6 +74,17 @@ def test_a_sign_in_after_the_connection_ticks_the_item_audits_it_and_tells_the_u
     assert len([e for e in notified.audit_trail() if e.action == "sign_in_verified"]) == 1
 
 
+def test_a_guest_is_thanked_for_signing_in_with_their_guest_account_not_a_work_account(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    clock.advance(hours=1)
+    microsoft.sign_in("e-cy", clock.now)  # invited as a guest under cy@gmail.com
+    microsoft.sign_in("e-ann", clock.now)
+    notified.check_due_sign_ins()
+    told = {m.recipient: m.payload["account"] for m in _messages(database, "sign_in_verified")}
+    assert told == {"cy@gmail.com": "guest account", "ann@fabrikam.com": "work account"}
+
+
 def test_a_sign_in_before_the_connection_or_with_the_microsoft_account_verifies_nothing(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
 ) -> None:

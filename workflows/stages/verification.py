@@ -26,7 +26,7 @@ from storage import AffectedUser, AuditEntry, Invitation, Migration, SignInWatch
 from storage.outbox import NOT_IN_CHAT, enqueue, retry_unreached
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
-from workflows.identities import affected_reach
+from workflows.identities import account_kind, affected_reach
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
 from workflows.stages.notifying import todo_list_key
@@ -271,6 +271,7 @@ def _verify(
             "display_name": person.display_name,
             "item_id": item.id,
             "title": item.title,
+            "account": account_kind(person.outcome, person.directory_account),
             "signed_in_at": signed_in.isoformat(),
         },
         now=now,
