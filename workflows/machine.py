@@ -132,13 +132,13 @@ COMMAND_WORDS: dict[str, str] = {
 }
 """Triggers people can pull, and the chat word for each; the rest are fired by the steps themselves."""
 
-_EXTRA_WORDS: dict[str, tuple[str, ...]] = {
-    "connecting": ("check-connection",),
-    **dict.fromkeys(
-        ("planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"), ("announce",)
-    ),
-}
+_EXTRA_WORDS: dict[str, tuple[str, ...]] = {"connecting": ("check-connection",)}
 """Words that fit a state without moving it."""
+_FIRST_WORDS: dict[str, tuple[str, ...]] = dict.fromkeys(
+    ("planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"), ("announce",)
+)
+"""Words that fit a state without moving it and come before all others: Microsoft's first prerequisite
+is to tell users of the change before you begin."""
 
 ACTION_PHRASES: dict[str, str] = {
     "start": "started the migration",
@@ -184,7 +184,7 @@ def next_commands(state: str) -> list[str]:
             words.append(word)
     extra = [word for word in _EXTRA_WORDS.get(state, ()) if word not in words]
     at = words.index("cancel") if "cancel" in words else len(words)
-    return [*words[:at], *extra, *words[at:]]
+    return [*_FIRST_WORDS.get(state, ()), *words[:at], *extra, *words[at:]]
 
 
 _STATE_WORDS = {

@@ -130,6 +130,8 @@ class ApprovalRequest:
     expires_at: datetime
     status: MigrationStatus
     affected: Affected
+    nobody_told: bool = False
+    """Nobody was sent the advance notice (`announce`), Microsoft's first prerequisite; it does not block."""
 
 
 DecisionOutcome = Literal["recorded", "approved", "rejected", "expired", "void"]

@@ -17,7 +17,7 @@ from bot.conversation.messages import (
     Text,
     say,
 )
-from bot.conversation.next_actions import with_next
+from bot.conversation.next_actions import announce_button, with_next
 from workflows.errors import NotInvitedYet
 from workflows.mapping import map_by_hand
 from workflows.results import Actor, ApprovalRequest, ConnectionResult, DecisionResult, MigrationStatus
@@ -61,10 +61,32 @@ def approval_prompt(request: ApprovalRequest) -> Message:
     ]
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
+    blocks.extend(nobody_told(request))
     blocks.append(_decision_buttons(request.approval_id))
     return Message(
         f"Approval #{request.approval_id} needed: connect {request.organization} to {target}", tuple(blocks)
     )
+
+
+def requested(request: ApprovalRequest) -> Message:
+    """What the admin who asked reads: the request is out, and whether users were told beforehand."""
+    text = f"Approval requested (#{request.approval_id}); the other admins have the prompt."
+    return Message(text, (Text(text), *nobody_told(request)))
+
+
+def nobody_told(request: ApprovalRequest) -> list[Block]:
+    """Microsoft's first prerequisite, said plainly when it was skipped; approving stays possible."""
+    if not request.nobody_told:
+        return []
+    organization = request.organization
+    return [
+        Text(
+            f"⚠️ Nobody in {organization} has been told yet what is coming: Microsoft asks to inform users"
+            " before you begin. This does not block approval; tell them with"
+            f" `announce {organization} WHEN` or the button."
+        ),
+        Actions((announce_button(organization),)),
+    ]
 
 
 def _decision_buttons(approval_id: int) -> Actions:

@@ -22,10 +22,26 @@ _BUTTON_ACTIONS = {"remove-users": "stale-users"}
 """Removing starts from the list of who has not signed in for a while, with its own confirmed button."""
 
 
+def announce_button(organization: str) -> Button:
+    """*Tell users what is coming* messages everyone affected at once, and a notice without a date tells
+    them little: the click asks first, and points to the typed command that gives the date."""
+    return Button(
+        _NEXT_BUTTONS["announce"][0],
+        "announce",
+        organization,
+        _NEXT_BUTTONS["announce"][1],
+        f"Send everyone affected in {organization} the advance notice now, without a date? To give them"
+        f" the date, type `announce {organization} WHEN` instead (for example `announce {organization}"
+        " Friday 14:00 UTC`).",
+    )
+
+
 def next_actions(status: MigrationStatus) -> Actions | None:
     organization = status.organization
     buttons = tuple(
-        Button(label, _BUTTON_ACTIONS.get(word, word), organization, style)
+        announce_button(organization)
+        if word == "announce"
+        else Button(label, _BUTTON_ACTIONS.get(word, word), organization, style)
         for word in status.next_commands
         if word in _NEXT_BUTTONS and (word != "invite" or status.counts.get("invite", 0))
         for label, style in (_NEXT_BUTTONS[word],)

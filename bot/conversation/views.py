@@ -58,15 +58,16 @@ def _stage(status: MigrationStatus) -> str:
         )
     else:
         ready = "Prerequisites pass and the plan is ready."
+    next_steps = "Next, as Microsoft orders it: tell users what is coming (`announce`, with the date)"
     if status.counts.get("invite", 0):
-        return f"{ready} Invite the missing users, then request approval."
+        return f"{ready} {next_steps}, invite the missing users, then request approval."
     if pending := status.counts.get("to-accept", 0):
         waiting = sign_in_views.people_counted(pending, "is", "are")
         return (
-            f"{ready} {waiting} invited and still to accept their invitation (`plan` names them): they keep"
-            " access once they accept. Request approval next."
+            f"{ready} {next_steps}, then request approval. {waiting} invited and still to accept their"
+            " invitation (`plan` names them): they keep access once they accept."
         )
-    return f"{ready} Nobody needs an invitation: request approval next."
+    return f"{ready} {next_steps}, then request approval."
 
 
 def _leavers(status: MigrationStatus) -> list[Block]:

@@ -229,7 +229,8 @@ def test_the_start_offers_removing_who_left_and_says_what_is_left_before_approva
     lines = lines_of(started)
     assert (
         "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
-        " Invite the missing users, then request approval."
+        " Next, as Microsoft orders it: tell users what is coming (`announce`, with the date), invite the"
+        " missing users, then request approval."
     ) in lines
     assert (
         "Before connecting, Microsoft also asks you to remove the users who no longer need access (people"
@@ -248,7 +249,8 @@ def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat:
     checked = chat.say(DANA, "recheck")
     assert (
         "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
-        " 2 people are invited and still to accept their invitation (`plan` names them): they keep access"
-        " once they accept. Request approval next."
+        " Next, as Microsoft orders it: tell users what is coming (`announce`, with the date), then request"
+        " approval. 2 people are invited and still to accept their invitation (`plan` names them): they"
+        " keep access once they accept."
     ) in lines_of(checked)
     assert "Invite missing users" not in [button.label for button in checked[0].message.buttons]

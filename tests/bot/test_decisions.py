@@ -155,7 +155,7 @@ def test_a_decision_voids_the_pending_approval_and_the_approver_is_told(chat: Ch
     refused = lines(chat.click(LEE, prompt, "Approve"))
     assert refused == [
         "Dana just decided for someone the plan could not place; the migration is now planned. Next:"
-        " `recheck`, `invite`, `request-approval`, `remove-users`, `announce`, `cancel`."
+        " `announce`, `recheck`, `invite`, `request-approval`, `remove-users`, `cancel`."
     ]
     assert chat.state() == "planned"
 

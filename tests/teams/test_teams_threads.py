@@ -81,6 +81,7 @@ def test_an_admin_s_click_keeps_the_summary_and_the_result_reaches_them(teams: T
 def test_a_click_answered_in_a_line_shows_the_line_to_the_clicker_alone(teams: Teams) -> None:
     summary = _started(teams)
     teams.say(DANA, f"invite {ORGANIZATION}")  # else approval is refused until they are invited
+    teams.say(DANA, f"announce {ORGANIZATION}")  # else the answer adds that nobody was told, and a button
     card = latest_card(teams.activities(), summary["id"])
     before = len(teams.activities())
 

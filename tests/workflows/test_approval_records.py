@@ -440,7 +440,7 @@ def test_a_request_right_after_another_admins_names_theirs_later_only_the_state(
         service.request_approval(None, lee)
     assert str(conflict.value) == (
         "Dana just requested approval; the migration is now awaiting approval."
-        " Next: `recheck`, `approve`, `reject`, `announce`, `cancel`."
+        " Next: `announce`, `recheck`, `approve`, `reject`, `cancel`."
     )
     clock.advance(minutes=3)
     with pytest.raises(WorkflowError) as late:

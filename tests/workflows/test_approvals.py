@@ -256,7 +256,7 @@ def test_an_expired_request_is_not_shown_as_pending(
     clock.advance(hours=24, seconds=1)
     listed = service.migrations()[0]
     assert (listed.state, listed.pending_approval_id) == ("planned", None)
-    assert service.status().next_commands[:3] == ("recheck", "invite", "request-approval")
+    assert service.status().next_commands[:4] == ("announce", "recheck", "invite", "request-approval")
     expiries = [entry for entry in service.audit_trail() if entry.action == "expire"]
     assert [(entry.actor_name, entry.state_after) for entry in expiries] == [("aadbot", "planned")]
     with database.session() as session:

@@ -287,14 +287,14 @@ def test_the_words_offered_are_the_ones_that_fit_cancel_last(state: str) -> None
 
 def test_the_procedure_offers_its_words_in_order() -> None:
     assert next_commands("planned") == [
+        "announce",  # Microsoft's first prerequisite: tell users before you begin
         "recheck",
         "invite",
         "request-approval",
         "remove-users",
-        "announce",
         "cancel",
     ]
-    assert next_commands("awaiting_approval") == ["recheck", "approve", "reject", "announce", "cancel"]
+    assert next_commands("awaiting_approval") == ["announce", "recheck", "approve", "reject", "cancel"]
     assert next_commands("connecting") == ["check-connection", "cancel"]
     assert next_commands("connected") == ["notify", "invite"]
     assert next_commands("users_notified") == ["check-billing", "invite"]

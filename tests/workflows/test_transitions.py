@@ -17,7 +17,7 @@ def test_every_state_but_the_final_ones_offers_a_way_on() -> None:
     for state in STATES:
         words = next_commands(state)
         assert bool(words) == (state not in ("completed", "cancelled")), state
-    assert next_commands("planned")[:3] == ["recheck", "invite", "request-approval"]
+    assert next_commands("planned")[:4] == ["announce", "recheck", "invite", "request-approval"]
     assert "check-connection" in next_commands("connecting")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from storage import Approval, ApprovalDecision, Migration
+from storage import Approval, ApprovalDecision, Migration, OutboundMessage
 from workflows import _plan_codec, notices
 from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
@@ -21,6 +21,7 @@ from workflows.results import (
     DecisionResult,
 )
 from workflows.stages import approval_lapse
+from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.checking import apply_plan
 from workflows.stages.connecting import choose_connector
 from workflows.stages.invited import sent_invitations
@@ -81,9 +82,18 @@ def request_approval(
                 expires_at=approval.expires_at,
                 status=status(session, row),
                 affected=Affected.of(plan),
+                nobody_told=not _announced(session, row.id),
             )
             notices.approval_prompt(session, row, request, approvers, unit.flow.now)
         return request
+
+
+def _announced(session: Session, migration_id: int) -> bool:
+    """Whether `announce` ever queued an advance notice for this migration."""
+    told = select(OutboundMessage.id).where(
+        OutboundMessage.migration_id == migration_id, OutboundMessage.kind == ANNOUNCEMENT
+    )
+    return session.exec(told.limit(1)).first() is not None
 
 
 def _require_everyone_invited(session: Session, row: Migration) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.conversation import approval_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
-from bot.conversation.messages import Outgoing, say
+from bot.conversation.messages import Outgoing
 from workflows.errors import NotInvitedYet
 from workflows.results import Actor
 
@@ -36,7 +36,7 @@ class Approving(Stage):
         except NotInvitedYet as refused:
             return [approval_views.not_invited_yet(refused)]
         return [
-            say(f"Approval requested (#{request.approval_id}); the other admins have the prompt."),
+            Outgoing(approval_views.requested(request)),
             *self._desk.outbox.flush(),  # the prompt's copies, recorded with the request
         ]
 
