@@ -263,6 +263,17 @@ class CalledOff:
 
 
 @dataclass(frozen=True)
+class CalledOffDelivery:
+    """Where the "it is off" messages of a cancelled migration stand, by the person's address."""
+
+    reached: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()
+    """Still in the outbox, or being sent."""
+    unreached: tuple[tuple[str, str], ...] = ()
+    """Who could not be reached, with the reason the chat platform gave."""
+
+
+@dataclass(frozen=True)
 class Completion:
     status: MigrationStatus
     left: LeftBehind

@@ -16,6 +16,7 @@ from workflows.results import (
     AnnounceResult,
     ApprovalRequest,
     BillingResult,
+    CalledOffDelivery,
     Completion,
     ConnectionResult,
     DecisionResult,
@@ -151,6 +152,9 @@ class MigrationService:
 
     def cancel(self, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
         return closing.cancel(self._ctx, organization, actor, reason)
+
+    def called_off_delivery(self, migration_id: int) -> CalledOffDelivery:
+        return closing.called_off_delivery(self._ctx, migration_id)
 
     # verifying sign-ins
     def check_due_sign_ins(self) -> list[verification.SignInCheck]:

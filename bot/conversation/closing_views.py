@@ -11,7 +11,15 @@ from bot.conversation.messages import Actions, Block, Button, Heading, Message, 
 from bot.conversation.next_actions import with_next
 from bot.conversation.sign_in_views import people_counted
 from workflows.plan import NO_ACCESS
-from workflows.results import Actor, BillingResult, CalledOff, Completion, LeftBehind, MigrationStatus
+from workflows.results import (
+    Actor,
+    BillingResult,
+    CalledOff,
+    CalledOffDelivery,
+    Completion,
+    LeftBehind,
+    MigrationStatus,
+)
 
 CONFIRM = "confirm"
 """The word after `complete ORG` that closes a migration although people would be left behind."""
@@ -120,7 +128,10 @@ def cancelled(status: MigrationStatus, actor: Actor, told: Sequence[CalledOff] =
     text = f"{name} cancelled the migration of {status.organization}{reason}. Nothing more happens."
     lines = [text]
     if told:
-        lines.append(f"Told by direct message that the move is off: {lists.names([p.email for p in told])}.")
+        lines.append(
+            f"Telling by direct message that the move is off: {lists.names([p.email for p in told])}. The"
+            f" messages are on their way; `status {status.organization}` shows who could not be reached."
+        )
     invited = [person.email for person in told if person.invited]
     if invited:
         lines.append(
@@ -129,6 +140,24 @@ def cancelled(status: MigrationStatus, actor: Actor, told: Sequence[CalledOff] =
             " Delete them in the Microsoft Entra admin center (Users) if they should not stay."
         )
     return Message(text, (Text("\n".join(lines)),))
+
+
+def called_off_lines(delivery: CalledOffDelivery) -> list[Block]:
+    """For `status` of a cancelled migration: who has read that the move is off, and who could not."""
+    if not (delivery.reached or delivery.waiting or delivery.unreached):
+        return []
+    told = f"Told that the move is off: {len(delivery.reached)}"
+    if delivery.waiting:
+        told += f"; still on the way to {lists.names(list(delivery.waiting))}"
+    blocks: list[Block] = [Text(told + ".")]
+    if delivery.unreached:
+        blocks.append(
+            Text(
+                "⚠️ Could not be reached, so they may still expect the move; tell them another way:\n"
+                + "\n".join(f"• {address}: {why}" for address, why in delivery.unreached)
+            )
+        )
+    return blocks
 
 
 def called_off_dm(person: CalledOff) -> Message:

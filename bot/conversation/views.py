@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.conversation import lists, plan_views, sign_in_views, todo_views
+from bot.conversation import closing_views, lists, plan_views, sign_in_views, todo_views
 from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, Table, Text
 from bot.conversation.next_actions import with_next
 from storage import AuditEntry
 from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
 from workflows.plan import Check, Plan
 from workflows.progress import Progress
-from workflows.results import Actor, Affected, MigrationStatus, TodoEntry
+from workflows.results import Actor, Affected, CalledOffDelivery, MigrationStatus, TodoEntry
 
 _STAGES: dict[str, str] = {
     "draft": "Just created; the prerequisite checks come next.",
@@ -99,7 +99,10 @@ def _tenant(status: MigrationStatus) -> str:
     return f"{status.tenant_name} ({status.tenant_id})" if status.tenant_name else status.tenant_id
 
 
-def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
+def status(
+    status: MigrationStatus, report: Progress | None = None, called_off: CalledOffDelivery | None = None
+) -> Outgoing:
+    """`called_off`: for a cancelled migration, where its "it is off" messages stand."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
     blocks.append(Text(_stage(status)))
     blocks.extend(_why_stopped(status))
@@ -118,6 +121,8 @@ def status(status: MigrationStatus, report: Progress | None = None) -> Outgoing:
                 + "; `progress` has the details."
             )
         )
+    if called_off is not None:
+        blocks.extend(closing_views.called_off_lines(called_off))
     return Outgoing(
         Message(f"{status.organization}: {status.state.replace('_', ' ')}", with_next(blocks, status))
     )

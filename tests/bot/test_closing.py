@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlmodel import select
 
 from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Table, Text
+from storage import OutboundMessage
 from tests.bot.conftest import ORG, Chat, notified
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
@@ -254,3 +256,38 @@ def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat:
         " keep access once they accept."
     ) in lines_of(checked)
     assert "Invite missing users" not in [button.label for button in checked[0].message.buttons]
+
+
+def test_the_cancel_says_who_is_being_told_and_status_shows_who_could_not_be_reached(chat: Chat) -> None:
+    hana, hana_member = "hana@contoso.com", "hana.hart@fabrikam.com"
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    chat.say(DANA, f"announce {ORG} {in_a_week()}")
+    chat.say(DANA, f"decide {hana} {hana_member}")  # after the announcement: her account is known now
+    cancelled = chat.say(DANA, f"cancel {ORG}")
+    chosen = next(u for u in chat.runtime.service.plan(ORG).users if u.principal_name == hana).match
+    assert chosen is not None and chosen.user_principal_name == hana_member
+    (to_hana,) = [m.to for m in cancelled if isinstance(m.to, DirectMessage) and m.to.email == hana]
+    # Teams finds her by the account the admin chose, not by her sign-in name, which no directory user has
+    assert (to_hana.directory_id, to_hana.also) == (chosen.id, (hana_member,))
+    channel = lines_of([m for m in cancelled if isinstance(m.to, Channel)])
+    assert channel[1].startswith("Telling by direct message that the move is off: ")
+    assert channel[1].endswith(
+        f"The messages are on their way; `status {ORG}` shows who could not be reached."
+    )
+    assert not any(line.startswith("Told by direct message") for line in channel)  # nothing was sent yet
+
+    with chat.runtime.database.session() as session:  # the chat platform could not reach Erin
+        erin = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == "migration_called_off",
+                OutboundMessage.recipient == "erin.eng@gmail.com",
+            )
+        ).one()
+        erin.status, erin.last_error = "failed", "Erin is not in the workspace"
+        session.commit()
+    said = lines_of(chat.say(DANA, f"status {ORG}"))
+    assert said[-3:] == [
+        "Told that the move is off: 10.",
+        "⚠️ Could not be reached, so they may still expect the move; tell them another way:",
+        "• erin.eng@gmail.com: Erin is not in the workspace",
+    ]

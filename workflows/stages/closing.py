@@ -16,7 +16,14 @@ from storage.outbox import SUPERSEDED
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
 from workflows.progress import lists_of
-from workflows.results import Actor, CalledOff, Completion, LeftBehind, MigrationStatus
+from workflows.results import (
+    Actor,
+    CalledOff,
+    CalledOffDelivery,
+    Completion,
+    LeftBehind,
+    MigrationStatus,
+)
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.invited import sent_invitations
@@ -94,6 +101,26 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
         return closed
 
 
+def called_off_delivery(ctx: Context, migration_id: int) -> CalledOffDelivery:
+    """Who has read that the move is off, who is still to, and who could not be reached (and why)."""
+    with ctx.database.session() as session:
+        messages = session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.migration_id == migration_id, OutboundMessage.kind == notices.CALLED_OFF)
+            .order_by(col(OutboundMessage.id))
+        ).all()
+    reached, waiting, unreached = [], [], []
+    for message in messages:
+        address = str(message.payload["person"]["email"])
+        if message.status == "sent":
+            reached.append(address)
+        elif message.status == "failed":
+            unreached.append((address, message.last_error or "no reason given"))
+        else:
+            waiting.append(address)
+    return CalledOffDelivery(tuple(reached), tuple(waiting), tuple(unreached))
+
+
 def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tuple[CalledOff, Reach]]:
     """Whoever an announcement may have reached or Microsoft invited; announcements still waiting to go
     out never will."""
@@ -114,7 +141,8 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
         payload = message.payload
         also = tuple(str(address) for address in payload.get("also", ()))
         directory_id = payload.get("directory_id")
-        reach = Reach((message.recipient, *also), str(directory_id) if directory_id else None)
+        candidates = tuple(str(candidate) for candidate in payload.get("candidates") or ())
+        reach = Reach((message.recipient, *also), str(directory_id) if directory_id else None, candidates)
         address = str(payload["email"])
         announced[address.casefold()] = (str(payload.get("when") or ""), reach, address)
     plan = _plan_codec.decode(row.plan) if row.plan else None
@@ -125,7 +153,8 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
         heard = announced.pop(address.casefold(), None)
         if heard is None and user.id not in invited:
             continue
-        reach = heard[1] if heard else planned_reach(user, connected=False)
+        # where they are now: an admin's `decide` after the announcement names the account to try first
+        reach = planned_reach(user, connected=False)
         when = heard[0] if heard else None
         told[address.casefold()] = (
             CalledOff(address, user.display_name, row.organization, tenant, reason, when, user.id in invited),

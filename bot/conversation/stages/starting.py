@@ -50,7 +50,10 @@ class Starting(Stage):
         report = None
         if status.state in _NOTIFIED_STATES:
             report = self._desk.tracking.progress(status.organization)
-        return [views.status(status, report)]
+        called_off = None
+        if status.state == "cancelled":
+            called_off = self._desk.service.called_off_delivery(status.id)
+        return [views.status(status, report, called_off)]
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0))
