@@ -252,7 +252,8 @@ def _history(account: str) -> str:
     """The procedure's FAQ on disconnected users who now have a directory identity."""
     return (
         " Your earlier work history stays with your Microsoft account: to keep it yours, the migration"
-        f" admins can have Microsoft Support map it to {account}; press *I need help* to ask them."
+        f" admins can map it to {account} (Organization settings > Microsoft Entra ID > Resolve, or Microsoft"
+        " Support if that fails); press *I need help* to ask them."
     )
 
 

@@ -40,4 +40,7 @@ def test_the_one_definition_follows_the_tutorial() -> None:
     said = map_by_hand("kim@fabrikam-old.com", "kim@fabrikam.com")
     assert said.startswith("map kim@fabrikam-old.com to kim@fabrikam.com under Organization settings >")
     assert "Microsoft Entra ID: on the notice of disconnected users select *Resolve*" in said
-    assert "keeps their history; if Resolve fails, Microsoft Support maps them" in said
+    assert (
+        "keeps their history; if Resolve fails, or the organization has more than 100 users, Microsoft"
+        in said
+    )

@@ -82,7 +82,10 @@ def test_invite_after_connecting_invites_once_and_stays_connected(
     assert bob.items[0].key == "accept-invitation"
     assert "sign in to https://dev.azure.com/fabrikam with that same address" in bob.items[0].body
     assert "accepting gets your access back" in bob.items[0].body
-    assert "Microsoft Support map it to your guest account bob@outlook.com" in bob.items[0].body
+    assert (
+        "admins can map it to your guest account bob@outlook.com (Organization settings > Microsoft Entra ID"
+        in bob.items[0].body
+    )
     assert "Without it you lose access" not in bob.items[0].body
 
 
@@ -98,7 +101,10 @@ def test_someone_given_a_directory_account_after_connecting_is_told_to_sign_in_w
         "ask-for-access",
     ]
     assert "recreate-pats" in [item.key for item in bob.items]
-    assert "Microsoft Support map it to bob@outlook.com" in bob.items[0].body
+    assert (
+        "admins can map it to bob@outlook.com (Organization settings > Microsoft Entra ID > Resolve"
+        in bob.items[0].body
+    )
     with database.session() as session:
         lists = session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")).all()
     (told,) = [message for message in lists if message.recipient == "bob@outlook.com"]
@@ -181,7 +187,11 @@ def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_i
     assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
     now = found_connected.todo_list("cy@gmail.com")
     assert (now[0].id, now[0].key) == (asking.id, "sign-in-work-account")
-    assert "sign in as cy@fabrikam.com" in now[0].body and "Microsoft Support map it" in now[0].body
+    assert (
+        "sign in as cy@fabrikam.com" in now[0].body
+        and "admins can map it to cy@fabrikam.com (Organization settings > Microsoft Entra ID > Resolve"
+        in now[0].body
+    )
     assert [item.key for item in now].count("recreate-pats") == 1
     with database.session() as session:
         told = session.exec(
