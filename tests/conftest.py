@@ -72,18 +72,18 @@ SHARED_SERVES = {
 tests/teams/conftest.py), by process: one test process runs the files of each, so that each `serve` starts
 once per run instead of once per file."""
 STARTED_FIRST = (
+    "tests/bot/test_rehearsal_clock.py",
     "tests/slack/test_slack_serve_migration.py",
     "teams beside slack",
-    "tests/bot/test_rehearsal_clock.py",
     "tests/faq/test_faq_eval.py",
-    "slack serves",
     "tests/teams/test_teams_sender.py",
+    "tests/teams/test_teams_help.py",
+    "slack serves",
     "tests/teams/test_teams_approvers.py",
     "tests/teams/test_teams_shared_rate.py",
     "tests/delivery/test_notices_survive_a_kill.py",
     "tests/slack/test_slack_message_sizes.py",
     "tests/teams/test_teams_migration.py",
-    "tests/teams/test_teams_help.py",
     "tests/teams/test_teams_requests.py",
     "tests/slack/test_slack_reliability.py",
     "tests/workflows/test_approval_properties.py",
@@ -97,7 +97,7 @@ longest first, handed out before the rest. xdist hands out files with many tests
 last, and one of them kept the run waiting after every other test process had finished (a `serve` of one
 test started 80 s into a 90 s run; on 2026-11-28, `test_teams_help.py`, 6.6 s of wall for 2.4 s of CPU,
 started 76 s into a 79 s run and the cores sat idle for its last 5 s). Measure again when a file
-grows: docs/testing.md, "Scheduling"."""
+grows: docs/testing.md, "Session 15"."""
 
 
 IMPORTED_AT_COLLECTION = pytest.StashKey[frozenset[str]]()
