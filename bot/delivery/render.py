@@ -24,9 +24,6 @@ from workflows.results import (
 from workflows.stages import late_invitees, notifying, relisting
 from workflows.stages.verification import StillPersonal
 
-CHANNEL_PREFIX = notices.CHANNEL_PREFIX
-"""Recipients are emails (direct messages) or `channel:ID`."""
-
 
 def envelope_of(message: OutboundMessage) -> Envelope:
     payload = message.payload
@@ -141,8 +138,8 @@ def envelope_of(message: OutboundMessage) -> Envelope:
             raise ValueError(f"unknown message kind {other!r}")
     recipient = message.recipient
     to = (
-        Channel(recipient.removeprefix(CHANNEL_PREFIX))
-        if recipient.startswith(CHANNEL_PREFIX)
+        Channel(recipient.removeprefix(notices.CHANNEL_PREFIX))
+        if recipient.startswith(notices.CHANNEL_PREFIX)
         else DirectMessage(
             recipient,
             also=tuple(str(address) for address in payload.get("also", ())),

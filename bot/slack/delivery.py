@@ -21,10 +21,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
 from bot.delivery.notices import ChatNotice
 from bot.delivery.outboxes import NoticeOutbox
-from bot.delivery.render import CHANNEL_PREFIX
 from bot.slack.blocks import SlackBlock, attachments_of, message_payload, note, view_payload
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
+from workflows.notices import CHANNEL_PREFIX
 
 logger = logging.getLogger(__name__)
 
