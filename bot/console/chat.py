@@ -185,7 +185,7 @@ def _simulate_billing(runtime: Runtime) -> str:
 
 def _newest_migration(runtime: Runtime) -> MigrationStatus | None:
     organizations = runtime.service.organizations()
-    return runtime.service.status(organizations[-1]) if organizations else None
+    return runtime.service.status(organizations[0]) if organizations else None  # newest first
 
 
 def _in_sandbox(runtime: Runtime, word: str, path: str, body: dict[str, str]) -> str | None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
-from bot.console.chat import run_chat
+from bot.console.chat import _newest_migration, run_chat
 from bot.runtime import Runtime
 from sandbox import Sandbox
 from storage import Database
@@ -68,3 +70,10 @@ def test_a_mistyped_organization_puts_no_warning_in_the_console(
         said = _chat(runtime, ["start fabrikam-fibre fabrikam.com"])
     assert "I found no organization `fabrikam-fibre` that you administer" in said
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING], caplog.text
+
+
+def test_the_sandbox_words_act_on_the_newest_migration_in_progress() -> None:
+    """`organizations()` lists the newest first: `:signin`, `:billing` and `:connect` took the oldest."""
+    statuses = {"contoso": "contoso's status", "fabrikam-fiber": "fabrikam-fiber's status"}
+    service = SimpleNamespace(organizations=lambda: ["contoso", "fabrikam-fiber"], status=statuses.get)
+    assert _newest_migration(cast(Runtime, SimpleNamespace(service=service))) == "contoso's status"
