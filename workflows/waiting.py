@@ -14,7 +14,7 @@ from storage import TodoItem
 from workflows import _plan_codec
 
 Awaited = Literal["decide", "invite"]
-_WAITING_ITEMS: dict[str, Awaited] = {
+WAITING_ITEMS: dict[str, Awaited] = {
     "choose-work-account": "decide",
     "enable-directory-account": "decide",
     "ask-for-access": "invite",
@@ -32,11 +32,11 @@ def decided(plan: dict[str, Any] | None) -> frozenset[str]:
 def awaited(items: Iterable[TodoItem], entitlement_id: str, decisions: frozenset[str]) -> TodoItem | None:
     """The item a person waits on the admins for (done or not: pressing Done does not decide), or None."""
     for item in items:
-        wants = _WAITING_ITEMS.get(item.key)
+        wants = WAITING_ITEMS.get(item.key)
         if wants == "invite" or (wants == "decide" and entitlement_id not in decisions):
             return item
     return None
 
 
 def admins_step(item: TodoItem) -> Awaited:
-    return _WAITING_ITEMS[item.key]
+    return WAITING_ITEMS[item.key]

@@ -51,23 +51,26 @@ class Desk:
 
     def known_organization(self, command: Command, nothing_done: str, *, usage: str = "") -> str | None:
         """The organization named first; an unknown name is refused, so a typo never acts on another."""
-        organization = self.named_organization(command)
-        if command.args and organization is None:
-            active = ", ".join(f"`{name}`" for name in self.service.organizations()) or "none"
-            raise WorkflowError(
-                f"I know no migration called `{command.args[0]}`, so I {nothing_done}. Say"
-                f" `{usage or command.word + ' ORG'}` with one of the migrations in progress: {active}."
-            )
-        return organization
+        return self._known(command, self.named_organization(command), nothing_done, usage)
 
     def organization_and_word(
         self, command: Command, word: str, nothing_done: str, *, usage: str
     ) -> tuple[str | None, bool]:
         """`request-approval [ORG] [anyway]`, `complete [ORG] [confirm]`: the organization, if named, and
         whether the closing word was said; with one migration in progress people leave the name out."""
-        if command.arg(0) == word and self.named_organization(command) is None:
+        named = self.named_organization(command)
+        if command.arg(0) == word and named is None:
             return None, True
-        return self.known_organization(command, nothing_done, usage=usage), command.arg(1) == word
+        return self._known(command, named, nothing_done, usage), command.arg(1) == word
+
+    def _known(self, command: Command, named: str | None, nothing_done: str, usage: str) -> str | None:
+        if command.args and named is None:
+            active = ", ".join(f"`{name}`" for name in self.service.organizations()) or "none"
+            raise WorkflowError(
+                f"I know no migration called `{command.args[0]}`, so I {nothing_done}. Say"
+                f" `{usage or command.word + ' ORG'}` with one of the migrations in progress: {active}."
+            )
+        return named
 
     def named_organization(self, command: Command) -> str | None:
         """`cancel [ORG] [REASON]`: the first word is an organization only if a migration has that name."""

@@ -10,6 +10,7 @@ from workflows import _plan_codec, notices
 from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import NotInvitedYet, PermissionDenied, WorkflowError
+from workflows.plan import Plan
 from workflows.results import (
     AFFECTED_NAMES as NAMES,
 )
@@ -52,8 +53,9 @@ def request_approval(
             approval_lapse.void_pending(unit, "a new approval was requested")
             asked = {"fingerprint": row.plan_fingerprint, **({"anyway": True} if anyway else {})}
             unit.flow.fire("request_approval", details=asked)
+            plan = _plan_codec.decode(row.plan or {})
             if not anyway:  # after the guard: a failing prerequisite is the first thing to fix
-                _require_everyone_invited(session, row)
+                _require_everyone_invited(session, row, plan)
             assert row.id is not None and row.plan_fingerprint is not None
             approval = Approval(
                 migration_id=row.id,
@@ -67,7 +69,6 @@ def request_approval(
             )
             session.add(approval)
             session.flush()  # the approval's id, for the prompt recorded in the same transaction
-            plan = _plan_codec.decode(row.plan or {})
             assert approval.id is not None
             request = ApprovalRequest(
                 approval_id=approval.id,
@@ -96,12 +97,11 @@ def _announced(session: Session, migration_id: int) -> bool:
     return session.exec(told.limit(1)).first() is not None
 
 
-def _require_everyone_invited(session: Session, row: Migration) -> None:
+def _require_everyone_invited(session: Session, row: Migration, plan: Plan) -> None:
     """Microsoft's procedure puts every user in the directory before connecting: whoever the plan says to
     invite and nobody did loses access the moment the organization connects."""
     assert row.id is not None
     invited = sent_invitations(session, row.id)
-    plan = _plan_codec.decode(row.plan or {})
     never = tuple(user.address for user in plan.users if user.outcome == "invite" and user.id not in invited)
     if never:
         count = f"{len(never)} {'person has' if len(never) == 1 else 'people have'}"

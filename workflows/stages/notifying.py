@@ -23,10 +23,11 @@ from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.late_invitees import tell
 from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items, todo_notes
+from workflows.waiting import WAITING_ITEMS
 
 LOST_ACCESS_MESSAGE = "access_lost"
 """To someone an admin decided loses access: told once, with no list and no reminders."""
-NO_WAY_IN_ITEMS = frozenset({"ask-for-access", "enable-directory-account", "choose-work-account"})
+NO_WAY_IN_ITEMS = frozenset(WAITING_ITEMS)
 """Items that, open, mean the person has no directory account they can sign in with yet."""
 
 
