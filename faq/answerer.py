@@ -145,9 +145,12 @@ class FaqAnswerer:
         starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
         if reading.unreadable:  # binary data or random characters: nothing for the admins to review either
             return Answer(None, 0.0, _compose.unreadable(starters, context), [topic.id for topic in starters])
-        ranking = self._rank(knowledge, reading, question, in_migration=inside)
-        # Nothing asked yet ("", "?!", "hey bot"), or "who are you?": what the bot is, and starting points.
-        if ranking.word_count == 0 or reading.about_the_bot:
+        # "who are you?" (known before ranking, which it does not need), or nothing asked yet ("", "?!",
+        # "hey bot"): what the bot is, and starting points.
+        ranking = (
+            None if reading.about_the_bot else self._rank(knowledge, reading, question, in_migration=inside)
+        )
+        if ranking is None or ranking.word_count == 0:
             return Answer(
                 None, 0.0, _compose.introduction(starters, context), [topic.id for topic in starters]
             )

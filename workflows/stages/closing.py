@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from storage import Approval, Migration, OutboundMessage, TodoItem
-from storage.outbox import SUPERSEDED
+from storage.outbox import SUPERSEDED, messages_of
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
 from workflows.progress import lists_of
@@ -103,12 +103,7 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
 
 def called_off_delivery(ctx: Context, migration_id: int) -> CalledOffDelivery:
     """Who has read that the move is off, who is still to, and who could not be reached (and why)."""
-    with ctx.database.session() as session:
-        messages = session.exec(
-            select(OutboundMessage)
-            .where(OutboundMessage.migration_id == migration_id, OutboundMessage.kind == notices.CALLED_OFF)
-            .order_by(col(OutboundMessage.id))
-        ).all()
+    messages = messages_of(ctx.database, migration_id, {notices.CALLED_OFF})
     reached, waiting, unreached = [], [], []
     for message in messages:
         address = str(message.payload["person"]["email"])
