@@ -134,11 +134,11 @@ def decision(
     _record(session, row, f"{step}-approved", admins_address(row), APPROVED, now, told)
 
 
-def connection(session: Session, row: Migration, result: ConnectionResult, now: datetime) -> None:
-    """Connected (once), or connected to another directory (once per directory seen)."""
+def connection(session: Session, row: Migration, result: ConnectionResult, now: datetime) -> bool:
+    """Connected (once), or connected to another directory (once per directory seen); True the first time."""
     seen = "" if result.outcome == "connected" else f"-{result.observed_tenant_id}"
     key = f"migration-{row.id}-{result.outcome}{seen}"
-    _record(session, row, key, admins_address(row), CONNECTION, now, {"result": encode(result)})
+    return _record(session, row, key, admins_address(row), CONNECTION, now, {"result": encode(result)})
 
 
 def closed(
@@ -184,11 +184,12 @@ def _record(
     kind: str,
     now: datetime,
     payload: dict[str, Any],
-) -> None:
+) -> bool:
+    """Queue the notice unless it was queued before; True when queued now."""
     if not recipient:
-        return  # nobody to tell (a person with no email): the reply to whoever acted says it
+        return False  # nobody to tell (a person with no email): the reply to whoever acted says it
     assert row.id is not None
-    enqueue(
+    queued = enqueue(
         session,
         idempotency_key=key,
         recipient=recipient,
@@ -197,3 +198,4 @@ def _record(
         now=now,
         migration_id=row.id,
     )
+    return queued.id is None  # a queued row gets its id when flushed: one with an id was there before

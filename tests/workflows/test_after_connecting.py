@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlmodel import select
 
@@ -180,3 +182,17 @@ def test_connected_in_the_portal_while_awaiting_approval_voids_it_instead_of_ask
         "fabrikam is already connected to Fabrikam, so there is nothing to approve or connect."
         " Next: `notify` the users."
     )
+
+
+def test_the_operator_log_warns_once_when_the_watch_finds_another_directory(
+    connecting: MigrationService, microsoft: FakeMicrosoft, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="aadbot.migration")
+    microsoft.connect(OTHER_TENANT_ID)
+    for _ in range(3):  # the watch looks every AADBOT_POLL_SECONDS
+        connecting.check_connection()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"fabrikam is connected to another directory ({OTHER_TENANT_ID}), not to Fabrikam. Disconnect it"
+        " (Organization settings > Microsoft Entra ID > Disconnect directory), then connect the right one."
+    ]

@@ -4,7 +4,7 @@ Connecting a directory has no public API, so the bot guides the click and verifi
 from __future__ import annotations
 
 from storage import Approval, Migration
-from workflows import notices
+from workflows import notices, step_log
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
 from workflows.errors import ConflictError, WorkflowError
 from workflows.machine import CONNECTED_UNFINISHED
@@ -36,7 +36,9 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
                 unit.flow.fire("connection_confirmed", details={"tenant_id": observed})
             result = _result(row, observed, status(session, row))
             if result.outcome != "waiting":
-                notices.connection(session, row, result, unit.flow.now)
+                first = notices.connection(session, row, result, unit.flow.now)
+                if first and result.outcome == "other-tenant":
+                    step_log.warned(session, result.message)
     except ConflictError:
         now_status = current_status(ctx, organization)
         if now_status.state != "connected":
