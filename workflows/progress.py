@@ -103,6 +103,17 @@ class Progress:
     """Still on their Microsoft account at the last full read, and needing an admin."""
 
     @property
+    def listed(self) -> tuple[UserProgress, ...]:
+        """Everyone with a to-do list: not those an admin decided lose access, who have nothing to do."""
+        return tuple(user for user in self.users if user.outcome != NO_ACCESS)
+
+    @property
+    def deciders(self) -> tuple[str, ...]:
+        """For each person an admin decided loses access, who decided: they are shown apart, never counted
+        as work still open."""
+        return tuple(user.lost_access_by for user in self.users if user.outcome == NO_ACCESS)
+
+    @property
     def users_done(self) -> int:
         return sum(user.total > 0 and user.done == user.total for user in self.users)
 
@@ -143,10 +154,9 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
         )
         deciders = lost_access_by(row.plan)
     deliveries = reach_of(messages_of(database, status.id, PERSONAL_LISTS | {REMINDER_MESSAGE}))
-    by_user: dict[int, list[TodoItem]] = {}
+    by_user = by_person(items)
     by_key: dict[str, list[TodoItem]] = {}
     for item in items:
-        by_user.setdefault(item.affected_user_id, []).append(item)
         by_key.setdefault(item.key, []).append(item)
     return Progress(
         migration_id=status.id,
@@ -182,6 +192,14 @@ def lists_of(session: Session, migration_id: int) -> tuple[Sequence[AffectedUser
         .order_by(col(TodoItem.position))
     ).all()
     return users, items
+
+
+def by_person(items: Sequence[TodoItem]) -> dict[int, list[TodoItem]]:
+    """`lists_of`'s items by affected user id, each list in its order."""
+    lists: dict[int, list[TodoItem]] = {}
+    for item in items:
+        lists.setdefault(item.affected_user_id, []).append(item)
+    return lists
 
 
 def _user_progress(

@@ -24,6 +24,7 @@ from storage.outbox import enqueue, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
 from workflows.decisions import lost_access_by
+from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
 from workflows.notices import admins_address
@@ -32,6 +33,8 @@ from workflows.progress import (
     PERSONAL_LISTS,
     REMINDER_MESSAGE,
     Progress,
+    by_person,
+    lists_of,
     reach_of,
     read_progress,
     unreachable_in,
@@ -545,11 +548,24 @@ class Tracking:
         }
         wait = waiting.awaited(items, user.entitlement_id, waiting.decided(row.plan))
         if wait is not None:
+            admins = self._admins(row.organization, user)
             payload |= {"waiting_on": waiting.admins_step(wait), "waiting_item": wait.key, "items": []}
+            payload["admins"] = admins
         return payload
 
+    def _admins(self, organization: str, person: AffectedUser) -> list[str]:
+        """Who can end someone's wait: the migration's admins (owner and Project Collection Administrators,
+        as *Ask an admin* names them) but the person; none when Azure DevOps cannot say."""
+        try:
+            return self._service.approver_emails(organization, exclude=Actor("", person.email, ""))
+        except (WorkflowError, MicrosoftError):
+            return []
+
     def _digest_payload(self, session: Session, row: Migration) -> dict[str, Any] | None:
-        users = session.exec(select(AffectedUser).where(AffectedUser.migration_id == row.id)).all()
+        assert row.id is not None
+        users, items = lists_of(session, row.id)  # everyone's list in one read, not one per person
+        lists = by_person(items)
+        listed = [user for user in users if user.outcome != NO_ACCESS]  # who lose access have nothing to do
         messages = session.exec(
             select(OutboundMessage)
             .where(
@@ -558,7 +574,7 @@ class Tracking:
             )
             .order_by(col(OutboundMessage.id))
         ).all()
-        unreachable = unreachable_in(reach_of(messages))
+        unreachable = unreachable_in(reach_of(messages)) & {user.id for user in listed}
         connected = verification.connected_at(session, row)
         late = connected is not None and self._now() >= self._next(
             connected, self._settings.sign_in_grace_working_days, None
@@ -568,22 +584,22 @@ class Tracking:
         waits: list[list[Any]] = []
         waiting_ids: set[str] = set()
         decisions = waiting.decided(row.plan)
-        for user in users:
-            items = session.exec(select(TodoItem).where(TodoItem.affected_user_id == user.id)).all()
-            expected = any(item.key in verification.SIGN_IN_ITEMS for item in items)
-            signed_in = any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items)
+        for user in listed:
+            own = lists.get(user.id or 0, [])
+            expected = any(item.key in verification.SIGN_IN_ITEMS for item in own)
+            signed_in = any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in own)
             if late and expected and not signed_in:
                 not_signed_in.append([user.email, user.display_name])
-            wait = waiting.awaited(items, user.entitlement_id, decisions)
+            wait = waiting.awaited(own, user.entitlement_id, decisions)
             if wait is not None:  # not behind: they wait for the admins, who must act first
                 waits.append([user.email, user.display_name, waiting.admins_step(wait), wait.key])
                 waiting_ids.add(user.entitlement_id)
                 continue
             if user.id in unreachable:
                 continue  # they cannot tick items in chat: `progress` lists them to be reached another way
-            left = sum(item.done_at is None for item in items)
+            left = sum(item.done_at is None for item in own)
             if left:
-                stragglers.append([user.email, user.display_name, left, len(items)])
+                stragglers.append([user.email, user.display_name, left, len(own)])
         personal = [
             [p.principal_name, p.outcome, p.next_step]
             for p in verification.still_personal(session, row)
@@ -598,7 +614,7 @@ class Tracking:
         return {
             "recipient": admins_address(row),
             "organization": row.organization,
-            "users": len(users) - len(unreachable),
+            "users": len(listed) - len(unreachable),
             "unreachable": len(unreachable),
             "stragglers": stragglers,
             "not_signed_in": not_signed_in,

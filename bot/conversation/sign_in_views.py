@@ -67,7 +67,7 @@ def sign_ins_line(report: Progress) -> str:
     return (
         f"\nItems: {verified} verified from sign-ins, {done - verified} self-reported,"
         f" {report.items_total - done} open. Signed in with their work account since the connection"
-        f" ({report.connected_at:%Y-%m-%d}): {lists.of_people(report.users_signed_in, len(report.users))}."
+        f" ({report.connected_at:%Y-%m-%d}): {lists.of_people(report.users_signed_in, len(report.listed))}."
     )
 
 

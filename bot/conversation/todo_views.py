@@ -103,6 +103,16 @@ def lost_access(decided_by: str) -> str:
     return f"lose access (decided by {decided_by or 'an admin'})"
 
 
+def losing_access_apart(deciders: Sequence[str]) -> str:
+    """Beside a count of people with a list: those decided out of access (`deciders`: who decided, one per
+    person), who have nothing to do and are no open work. Empty when there are none."""
+    if not deciders:
+        return ""
+    who = ", ".join(dict.fromkeys(by or "an admin" for by in deciders))
+    verb = "loses" if len(deciders) == 1 else "lose"
+    return f"{len(deciders)} more {verb} access (decided by {who})"
+
+
 def access_lost_dm(*, organization: str, tenant: str, name: str, decided_by: str, case: str) -> Message:
     """Someone an admin decided loses access: told once, plainly, why and by whom; nothing to do."""
     target = tenant or "your company's directory"
@@ -173,15 +183,19 @@ _WAITING_FOR = {
 """What the admins must do first, by the item that stands for the wait (`workflows.waiting`)."""
 
 
-def waiting_reminder(*, organization: str, name: str, sender: str, waiting_item: str) -> Message:
-    """Instead of a reminder of tasks they cannot do yet: whom they wait on, and what happens next."""
+def waiting_reminder(
+    *, organization: str, name: str, sender: str, waiting_item: str, admins: Sequence[str] = ()
+) -> Message:
+    """Instead of a reminder of tasks they cannot do yet: whom they wait on (`admins`, everyone who can act;
+    without them, `sender`, who runs the migration), and what happens next."""
     heading = f"Your {organization} list waits on the migration admins"
-    admins = f"the migration admins ({sender})" if sender else "the migration admins"
+    who = lists.names(admins) if admins else sender
+    waits_for = f"the migration admins ({who})" if who else "the migration admins"
     why = _WAITING_FOR.get(waiting_item, "to act on your account")
     blocks: list[Block] = [
         Heading(heading),
         Text(
-            f"Hi {name}, nothing on your {organization} list can be done yet: it waits for {admins} {why}."
+            f"Hi {name}, nothing on your {organization} list can be done yet: it waits for {waits_for} {why}."
             " As soon as they have, I send you the steps that follow, and reminders only come again then."
             " Something they should know, or in a hurry? Say `todo` and press *I need help* on that item."
         ),
@@ -230,7 +244,11 @@ def straggler_digest(
     blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
     blocks += sign_in_views.still_personal_blocks(still_personal, organization)
     if lost:
-        blocks.append(Text("\n".join(f"• {email}: {lost_access(by)}" for email, by in lost)))
+        shown = [f"• {email}: {lost_access(by)}" for email, by in lost[: lists.ROW_LIMIT]]
+        if len(lost) > lists.ROW_LIMIT:
+            shown.append(f"…and {len(lost) - lists.ROW_LIMIT} more; `progress` lists everyone.")
+        apart = losing_access_apart([by for _, by in lost])
+        blocks.append(Text(f"Not counted: {apart}; nothing for them to do.\n" + "\n".join(shown)))
     if unreachable:
         blocks.append(
             Text(
@@ -315,11 +333,13 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     privately to whichever admin asks.
     """
     unreachable = report.with_delivery("not-in-chat")
-    users = len(report.users) - len(unreachable)
-    are = "is" if len(unreachable) == 1 else "are"
-    outside = f" ({len(unreachable)} more {are} not in chat and cannot tick items)" if unreachable else ""
+    out_of_chat = sum(user.delivery == "not-in-chat" for user in report.listed)
+    users = len(report.listed) - out_of_chat
+    are = "is" if out_of_chat == 1 else "are"
+    outside = f" ({out_of_chat} more {are} not in chat and cannot tick items)" if out_of_chat else ""
+    apart = losing_access_apart(report.deciders)
     overall = (
-        f"{lists.of_people(report.users_done, users)} done{outside};"
+        f"{lists.of_people(report.users_done, users)} done{outside};{f' {apart};' if apart else ''}"
         f" {report.items_done} of {report.items_total} items done."
     )
     deliveries = ", ".join(

@@ -113,10 +113,12 @@ def status(
     if status.undecided and status.active:
         blocks.append(plan_views.undecided_line(status))
     if report is not None:
+        apart = todo_views.losing_access_apart(report.deciders)
         blocks.append(
             Text(
-                f"To-do lists: {lists.of_people(report.users_done, len(report.users))} done,"
-                f" {report.items_done} of {report.items_total} items"
+                f"To-do lists: {lists.of_people(report.users_done, len(report.listed))} done"
+                + (f" ({apart})" if apart else "")
+                + f", {report.items_done} of {report.items_total} items"
                 + (f", {report.users_signed_in} seen signing in" if report.connected_at else "")
                 + "; `progress` has the details."
             )

@@ -80,6 +80,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 name=payload.get("display_name") or payload["email"],
                 sender=str(payload.get("sender") or ""),
                 waiting_item=str(payload["waiting_item"]),
+                admins=[str(admin) for admin in payload.get("admins", [])],  # absent before it was told
             )
         case "todo_reminder":
             rendered = todo_views.todo_reminder(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.conversation.messages import DirectMessage, Facts, Table, Text
 from tests.bot.conftest import ORG, Chat, notified, text_of
+from tests.bot.test_closing import billing_moved
 
 DANA, LEE, GUS, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "gus@fabrikam.com", "erin.eng@gmail.com"
 
@@ -70,3 +71,22 @@ def test_deciding_someone_out_after_the_lists_went_out_withdraws_their_list_and_
     assert told == [f"You no longer have access to {ORG}"]
     assert chat.runtime.service.todo_list(GUS) == []
     assert chat.runtime.service.status(ORG).counts["no-access"] == 1
+
+
+def test_someone_decided_out_after_the_lists_went_out_is_no_open_work_in_any_count(chat: Chat) -> None:
+    billing_moved(chat)  # the lists are out and `complete` may run
+    chat.say(LEE, f"decide {ORG} {GUS} no-access")
+
+    (progress,) = chat.say(DANA, f"progress {ORG}")
+    assert progress.message.summary.startswith(
+        f"{ORG}: 0 of 10 people done; 1 more loses access (decided by Lee); 0 of "
+    )
+    status = " ".join(text_of(chat.say(DANA, "status")).split())
+    assert "To-do lists: 0 of 10 people done (1 more loses access (decided by Lee)), 0 of " in status
+    (confirm,) = [
+        button.confirm
+        for out in chat.say(DANA, f"complete {ORG}")
+        for button in out.message.buttons
+        if button.label == "Complete anyway"
+    ]
+    assert confirm == f"Complete {ORG}, leaving 10 of 10 people behind? Reminders stop for everyone."

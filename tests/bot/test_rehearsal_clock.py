@@ -194,7 +194,9 @@ def test_who_waits_on_the_admins_hears_it_once_and_the_digest_asks_the_admins_to
     for waiting, why in (("hana@contoso.com", "to decide which"), ("gus@fabrikam.com", "disabled directory")):
         (told,) = _messages_to(week, waiting)  # once in a week, not a reminder every other day
         assert told.startswith("  YOUR FABRIKAM-FIBER LIST WAITS ON THE MIGRATION ADMINS")
-        assert "the migration admins (Dana)" in " ".join(told.split()) and why in told
+        # who can act: every admin of the organization, not only Dana, who started it
+        assert "the migration admins (dana@fabrikam.com, lee@fabrikam.com)" in " ".join(told.split())
+        assert why in told
         assert "REMINDER" not in told and "Clear your Git credential cache" not in told
     digest = _after(week, "9 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS")
     digest = digest[: digest.index("\n\n")]
@@ -231,8 +233,14 @@ def test_someone_decided_out_is_told_once_and_is_no_straggler_in_progress_the_di
     assert "Get your directory account enabled" not in said
     digests = said.split("STILL HAVE OPEN TO-DO ITEMS")[1:]
     assert digests and all("  • gus@fabrikam.com: lose access (decided by Dana)\n" in d for d in digests)
+    # counted apart, never as open work: 10 of the 11 have a list
+    assert re.findall(r"\d+ OF (\d+) PEOPLE IN FABRIKAM-FIBER STILL HAVE", said) == ["10"] * len(digests)
+    assert all("Not counted: 1 more loses access (decided by Dana)" in " ".join(d.split()) for d in digests)
     assert not re.search(r"\n  gus@fabrikam\.com +(Gus|\S+ of \d+ done|disabled)", said)
     progress = said[said.index("PROGRESS OF FABRIKAM-FIBER") :]
     assert re.search(r"\n  gus@fabrikam\.com +lose access \(decided by Dana\) ", progress)
+    assert re.search(r"\d+ of 10 people done; 1 more loses access \(decided by Dana\);", progress)
+    signed_in = r"Signed in with their work account since the connection \(\S+\): \d+ of 10 people"
+    assert re.search(signed_in, " ".join(progress.split()))
     closing = said[said.index("NOT COMPLETED YET") :]
     assert GUS not in closing and "1 person has no way in yet" in closing  # Hana, undecided

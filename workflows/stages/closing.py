@@ -11,11 +11,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage import Approval, Migration, OutboundMessage, TodoItem
+from storage import Approval, Migration, OutboundMessage
 from storage.outbox import SUPERSEDED, messages_of
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
-from workflows.progress import lists_of
+from workflows.plan import NO_ACCESS
+from workflows.progress import by_person, lists_of
 from workflows.results import (
     Actor,
     CalledOff,
@@ -60,9 +61,7 @@ def left_behind(session: Session, row: Migration) -> LeftBehind:
     assert row.id is not None
     users, items = lists_of(session, row.id)
     waiting = {user.id for user in _plan_codec.decode(row.plan).undecided} if row.plan else set()
-    by_user: dict[int, list[TodoItem]] = {}
-    for item in items:
-        by_user.setdefault(item.affected_user_id, []).append(item)
+    by_user = by_person(items)
     open_, no_way_in, not_signed_in = [], [], []
     for user in users:
         own = by_user.get(user.id or 0, [])
@@ -76,7 +75,8 @@ def left_behind(session: Session, row: Migration) -> LeftBehind:
         if sign_in and not any(item.verified_at for item in sign_in):
             not_signed_in.append(user.email)
     undecided = tuple(user.email for user in users if user.entitlement_id in waiting)
-    return LeftBehind(len(users), tuple(open_), tuple(no_way_in), tuple(not_signed_in), undecided)
+    listed = sum(user.outcome != NO_ACCESS for user in users)  # who lose access, as decided, have no list
+    return LeftBehind(listed, tuple(open_), tuple(no_way_in), tuple(not_signed_in), undecided)
 
 
 def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "") -> MigrationStatus:
