@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.conversation.todo_views import billing_reminder
@@ -495,3 +496,48 @@ def test_someone_who_blocks_the_bot_after_their_list_is_shown_as_out_of_reach_un
     latest = [m for m in _queued(database, "todo_reminder") if m.payload["affected_user_id"] == blocker][-1]
     _settle(database, latest.id, reached=True)
     assert tracking.progress(None).with_delivery("not-in-chat") == ()
+
+
+def test_the_digest_reads_everyones_lists_at_once_however_many_people_there_are(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    tracking.tick()  # opens the digest's schedule
+
+    def list_reads_of_a_digest() -> tuple[int, list[OutboundMessage]]:
+        reads = 0
+
+        def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            nonlocal reads
+            reads += "FROM todo_item" in statement
+
+        clock.advance(days=2)
+        event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            tracking.tick()
+        finally:
+            event.remove(database.engine, "before_cursor_execute", count)
+        return reads, _queued(database, "straggler_digest")
+
+    reads, (first,) = list_reads_of_a_digest()
+    with database.session() as session:
+        migration_id = session.exec(select(AffectedUser.migration_id)).first()
+        assert migration_id is not None
+        for number in range(30):
+            person = AffectedUser(
+                migration_id=migration_id,
+                entitlement_id=f"e-extra-{number}",
+                principal_name=f"extra{number}@fabrikam.com",
+                email=f"extra{number}@fabrikam.com",
+                display_name=f"Extra {number}",
+                outcome="auto",
+                created_at=clock.now,
+            )
+            session.add(person)
+            session.flush()
+            assert person.id is not None
+            item = TodoItem(affected_user_id=person.id, position=0, key="k", title="t", body="", link="")
+            session.add(item)
+        session.commit()
+    more_reads, (_, second) = list_reads_of_a_digest()
+    assert len(second.payload["stragglers"]) == len(first.payload["stragglers"]) + 30
+    assert more_reads == reads
