@@ -20,10 +20,12 @@ from workflows.results import MigrationStatus
 from workflows.stages import verification
 from workflows.stages.late_invitees import INVITED_MESSAGE
 from workflows.stages.notifying import LOST_ACCESS_MESSAGE
-from workflows.stages.relisting import DECIDED_MESSAGE
+from workflows.stages.relisting import ACCESS_KEPT_MESSAGE, DECIDED_MESSAGE
 from workflows.stages.verification import StillPersonal
 
-PERSONAL_LISTS = frozenset({"todo_list", INVITED_MESSAGE, DECIDED_MESSAGE, LOST_ACCESS_MESSAGE})
+WHOLE_LISTS = frozenset({"todo_list", ACCESS_KEPT_MESSAGE})
+"""DMs that hand a person their whole list: delivered, their reminders start (or start again)."""
+PERSONAL_LISTS = WHOLE_LISTS | {INVITED_MESSAGE, DECIDED_MESSAGE, LOST_ACCESS_MESSAGE}
 """DMs that hand a person their list, or its changed items, or tell them they lose access."""
 REMINDER_MESSAGE = "todo_reminder"
 """A reminder of someone's open items (`workflows.reminders` queues them)."""

@@ -32,6 +32,7 @@ from workflows.plan import NO_ACCESS
 from workflows.progress import (
     PERSONAL_LISTS,
     REMINDER_MESSAGE,
+    WHOLE_LISTS,
     Progress,
     by_person,
     lists_of,
@@ -123,8 +124,9 @@ class Tracking:
     # -------------------------------------------------------------- schedules
 
     def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
-        """A message reached its recipient: a to-do list starts that person's reminder schedule."""
-        if kind != "todo_list" or not isinstance(payload.get("affected_user_id"), int):
+        """A message reached its recipient: a to-do list starts that person's reminder schedule, or starts
+        it again after their list was withdrawn (they were decided out of access, then given an account)."""
+        if kind not in WHOLE_LISTS or not isinstance(payload.get("affected_user_id"), int):
             return
         user_id: int = payload["affected_user_id"]
         now = self._now()
@@ -135,7 +137,11 @@ class Tracking:
                     return
                 reminder = self._todo_schedule(session, user, now)
                 reminder.time_zone = time_zone or reminder.time_zone
-                if reminder.sent == 0:
+                # ended when their list was withdrawn (decided out of access); this new list is open
+                restarted = reminder.status == "done"
+                if restarted:
+                    reminder.status = "active"
+                if restarted or reminder.sent == 0:
                     reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
                 if _commit_quietly(session):
                     return

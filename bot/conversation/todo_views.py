@@ -98,6 +98,29 @@ def account_decided_dm(*, organization: str, name: str, account: str, items: Seq
     )
 
 
+def access_kept_dm(
+    *, organization: str, name: str, account: str, corrects: bool, items: Sequence[TodoEntry]
+) -> Message:
+    """Someone decided out of access, then given an account: their whole list; `corrects` when they may
+    have heard that they lose access, which it takes back."""
+    kept = (
+        f"the migration admins recorded {account} as your work account and map your identity to it, so"
+        " you keep access and your history stays yours."
+    )
+    if corrects:
+        heading = f"You keep access to {organization} after all"
+        why = f"Hi {name}, I told you that you lose access to {organization}. That no longer holds: {kept}"
+    else:
+        heading = f"Your work account for {organization} is {account}"
+        why = f"Hi {name}, {kept}"
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(f"{why} Here is what *you* need to do; press Done as you go."),
+        *_items(items),
+    ]
+    return Message(heading, tuple(blocks))
+
+
 def lost_access(decided_by: str) -> str:
     """How admins see someone an admin decided loses access, in `progress` and the digest."""
     return f"lose access (decided by {decided_by or 'an admin'})"

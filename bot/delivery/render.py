@@ -58,6 +58,14 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 account=str(payload["account"]),
                 items=_entries(payload),
             )
+        case relisting.ACCESS_KEPT_MESSAGE:
+            rendered = todo_views.access_kept_dm(
+                organization=payload["organization"],
+                name=payload.get("display_name") or payload["email"],
+                account=str(payload["account"]),
+                corrects=bool(payload["corrects"]),
+                items=_entries(payload),
+            )
         case notifying.LOST_ACCESS_MESSAGE:
             rendered = todo_views.access_lost_dm(
                 organization=payload["organization"],

@@ -90,3 +90,38 @@ def test_someone_decided_out_after_the_lists_went_out_is_no_open_work_in_any_cou
         if button.label == "Complete anyway"
     ]
     assert confirm == f"Complete {ORG}, leaving 10 of 10 people behind? Reminders stop for everyone."
+
+
+HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"
+"""Two directory accounts carry her address: an admin decides which is hers."""
+
+
+def test_someone_decided_out_and_then_given_an_account_gets_their_list_and_hears_they_keep_access(
+    chat: Chat,
+) -> None:
+    notified(chat)
+    chat.say(LEE, f"decide {ORG} {HANA} no-access")
+    assert chat.runtime.service.todo_list(HANA) == []
+
+    sent = chat.say(LEE, f"decide {ORG} {HANA} {HANA_AT_WORK}")
+    (told,) = [m for m in sent if isinstance(m.to, DirectMessage) and HANA_AT_WORK in m.to.addresses]
+    assert told.message.summary == f"You keep access to {ORG} after all"
+    words = " ".join(text_of([told]).split())
+    assert f"I told you that you lose access to {ORG}. That no longer holds: the migration admins" in words
+    assert f"recorded {HANA_AT_WORK} as your work account" in words
+    titles = [entry.title for entry in chat.runtime.service.todo_list(HANA_AT_WORK)]
+    assert titles[0] == "Sign in with your work account"
+    assert all(title in words for title in titles) and words.count("[Done: ") == len(titles)  # all of it
+    (progress,) = chat.say(DANA, f"progress {ORG}")
+    assert progress.message.summary.startswith(f"{ORG}: 0 of 11 people done; 0 of ")
+
+
+def test_a_lost_access_notice_not_sent_yet_is_stopped_when_an_account_is_decided(chat: Chat) -> None:
+    notified(chat)
+    # decided without the chat delivering what it queued: the notice still waits in the outbox
+    chat.runtime.service.decide_account(ORG, HANA, "no-access", chat.person(LEE))
+
+    sent = chat.say(LEE, f"decide {ORG} {HANA} {HANA_AT_WORK}")
+    to_her = [m.message.summary for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.also]
+    assert to_her == [f"Your work account for {ORG} is {HANA_AT_WORK}"]  # never "you no longer have access"
+    assert "lose access" not in text_of(sent)

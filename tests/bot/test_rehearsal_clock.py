@@ -244,3 +244,25 @@ def test_someone_decided_out_is_told_once_and_is_no_straggler_in_progress_the_di
     assert re.search(signed_in, " ".join(progress.split()))
     closing = said[said.index("NOT COMPLETED YET") :]
     assert GUS not in closing and "1 person has no way in yet" in closing  # Hana, undecided
+
+
+def test_reminders_come_again_for_someone_decided_out_and_then_given_an_account(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    hana, at_work = "hana@contoso.com", "hana.hart@fabrikam.com"
+    typed = [
+        *CONNECTED,
+        f"decide fabrikam-fiber {hana} no-access",
+        ":later 1w",  # her withdrawn list's reminders end
+        f"decide fabrikam-fiber {hana} {at_work}",
+        ":later 1w",
+    ]
+    said = _chat(runtime, typed, clock)
+    out = _after(said, "(the clock moves on 7 days")
+    out_week = out[: out.index(f"decide fabrikam-fiber {hana} {at_work}")]
+    assert not [m for m in _messages_to(out_week, at_work) + _messages_to(out_week, hana) if "REMINDER" in m]
+    back = _after(said, f"decide fabrikam-fiber {hana} {at_work}")
+    (kept, *reminders) = _messages_to(back, at_work)
+    assert kept.startswith("  YOU KEEP ACCESS TO FABRIKAM-FIBER AFTER ALL\n")
+    assert len(reminders) == 2 and all(m.startswith("  REMINDER: ") for m in reminders)
+    assert "Sign in with your work account" in reminders[0]

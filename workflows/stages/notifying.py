@@ -8,6 +8,8 @@ invitation after connecting, or an account made since): the directory, read agai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Migration, TodoItem
@@ -22,7 +24,7 @@ from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.late_invitees import tell
 from workflows.stages.unit import Context, Unit, status, step
-from workflows.todo import todo_items, todo_notes
+from workflows.todo import TodoTemplate, todo_items, todo_notes
 from workflows.waiting import WAITING_ITEMS
 
 LOST_ACCESS_MESSAGE = "access_lost"
@@ -145,26 +147,17 @@ def _notify_one(
     if user.loses_access:  # nothing they can do: no items, so no reminders and nothing for `complete`
         told = tell_lost_access(unit, affected, user, key=todo_list_key(row.id, user.id))
         return NotifiedUser(affected.id, address, user.display_name, NO_ACCESS, (), told)
-    items = [
-        TodoItem(
-            affected_user_id=affected.id,
-            position=position,
-            key=t.key,
-            title=t.title,
-            body=t.body,
-            link=t.link,
-        )
-        for position, t in enumerate(
-            todo_items(
-                user,
-                org_user,
-                organization=row.organization,
-                tenant=tenant,
-                invited_as=invited_as,
-                after_connecting=after_connecting,
-            )
-        )
-    ]
+    items = list_items(
+        affected.id,
+        todo_items(
+            user,
+            org_user,
+            organization=row.organization,
+            tenant=tenant,
+            invited_as=invited_as,
+            after_connecting=after_connecting,
+        ),
+    )
     session.add_all(items)
     session.flush()
     entries = tuple(todo_entry(item, row, affected.email) for item in items)
@@ -192,6 +185,21 @@ def _notify_one(
     session.flush()
     assert message.id is not None
     return NotifiedUser(affected.id, address, user.display_name, user.outcome, entries, message.id)
+
+
+def list_items(affected_user_id: int, templates: Sequence[TodoTemplate]) -> list[TodoItem]:
+    """A person's to-do list as rows, in the templates' order."""
+    return [
+        TodoItem(
+            affected_user_id=affected_user_id,
+            position=position,
+            key=template.key,
+            title=template.title,
+            body=template.body,
+            link=template.link,
+        )
+        for position, template in enumerate(templates)
+    ]
 
 
 def tell_lost_access(unit: Unit, affected: AffectedUser, user: PlannedUser, *, key: str) -> int:
