@@ -28,7 +28,7 @@ NOTHING_TO_RATE = (
     "I have no answer of yours to rate just now. Right after an answer, type `Helpful` or `Not helpful`,"
     " or the words its button shows (like `faq-not-helpful #3`)."
 )
-_PAGE = 10
+REVIEW_PAGE = 10
 _REMEMBERED_ASKERS = 1000
 
 
@@ -90,7 +90,7 @@ class FaqReview:
             raise WorkflowError(REVIEW_USAGE)
         organization = self._context_of(actor).organization
         if len(words) == 1:
-            return [faq_views.review(store.pending(organization, _PAGE), organization)]
+            return [faq_views.review(store.pending(organization, REVIEW_PAGE), organization)]
         action = words[1].casefold()
         item_id = _number(words[2] if len(words) > 2 else None, REVIEW_USAGE)
         rest = words[3].strip() if len(words) > 3 else ""

@@ -43,7 +43,7 @@ def sign_ins_checked(result: SignInCheck) -> Outgoing:
     read = f"I read {result.read} users of {result.organization}"
     if not result.verified:
         return say(f"{read}: no new sign-in with a work account since my last look.")
-    names = ", ".join(result.verified)
+    names = lists.names(result.verified)  # a first full read may verify the whole organization
     return say(
         f"{read}: {len(result.verified)} signed in with their work account since my last look ({names});"
         " I ticked it off their lists and told them. `progress` has the details."
