@@ -386,7 +386,7 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
     users = plan.users
     waiting = [u for u in users if u.outcome in ("ambiguous", "disabled")] or users[:3]
     admins = [user.principal_name for user in users[:40]]  # an organization with many administrators
-    rows = {
+    rows: dict[str, tuple[str, dict[str, Any]]] = {
         "advance notice": (
             "advance_notice",
             {
