@@ -173,27 +173,28 @@ def _lists_of(session: Session, affected_user_ids: Sequence[int]) -> dict[int, l
     return lists
 
 
+def list_items(affected_user_id: int, templates: Sequence[TodoTemplate], *, first: int = 0) -> list[TodoItem]:
+    """A person's to-do items as rows, in the templates' order, placed from `first` on."""
+    return [
+        TodoItem(
+            affected_user_id=affected_user_id,
+            position=position,
+            key=template.key,
+            title=template.title,
+            body=template.body,
+            link=template.link,
+        )
+        for position, template in enumerate(templates, start=first)
+    ]
+
+
 def _added(
     session: Session, affected_user_id: int, held: Sequence[TodoItem], wanted: list[TodoTemplate]
 ) -> list[TodoItem]:
     """The items of the list they now need that theirs (`held`) lacks (new tokens for a new identity), at
     its end."""
     keys, last = {each.key for each in held}, max(each.position for each in held)
-    added = []
-    for template in wanted:
-        if template.key in keys:
-            continue
-        last += 1
-        added.append(
-            TodoItem(
-                affected_user_id=affected_user_id,
-                position=last,
-                key=template.key,
-                title=template.title,
-                body=template.body,
-                link=template.link,
-            )
-        )
+    added = list_items(affected_user_id, [each for each in wanted if each.key not in keys], first=last + 1)
     session.add_all(added)
     session.flush()
     return added

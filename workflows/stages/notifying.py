@@ -8,8 +8,6 @@ invitation after connecting, or an account made since): the directory, read agai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Migration, TodoItem
@@ -22,9 +20,9 @@ from workflows.identities import affected_reach, candidate_keys, directory_accou
 from workflows.plan import NO_ACCESS, PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, to_accept
-from workflows.stages.late_invitees import tell
+from workflows.stages.late_invitees import list_items, tell
 from workflows.stages.unit import Context, Unit, status, step
-from workflows.todo import TodoTemplate, todo_items, todo_notes
+from workflows.todo import todo_items, todo_notes
 from workflows.waiting import WAITING_ITEMS
 
 LOST_ACCESS_MESSAGE = "access_lost"
@@ -185,21 +183,6 @@ def _notify_one(
     session.flush()
     assert message.id is not None
     return NotifiedUser(affected.id, address, user.display_name, user.outcome, entries, message.id)
-
-
-def list_items(affected_user_id: int, templates: Sequence[TodoTemplate]) -> list[TodoItem]:
-    """A person's to-do list as rows, in the templates' order."""
-    return [
-        TodoItem(
-            affected_user_id=affected_user_id,
-            position=position,
-            key=template.key,
-            title=template.title,
-            body=template.body,
-            link=template.link,
-        )
-        for position, template in enumerate(templates)
-    ]
 
 
 def tell_lost_access(unit: Unit, affected: AffectedUser, user: PlannedUser, *, key: str) -> int:

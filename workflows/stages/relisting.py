@@ -18,8 +18,8 @@ from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
-from workflows.stages.late_invitees import replace_items, tell
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE, list_items, tell_lost_access
+from workflows.stages.late_invitees import list_items, replace_items, tell
+from workflows.stages.notifying import LOST_ACCESS_MESSAGE, tell_lost_access
 from workflows.stages.unit import Unit
 from workflows.todo import todo_items
 
