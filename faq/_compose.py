@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from faq._knowledge import CASES, CASES_PLACE, OUTCOMES, Case, Note, Topic
+from faq._knowledge import CASES, CASES_PLACE, KEEP, OUTCOMES, RENEW, WHY_PLACE, Case, Note, Topic
 
 # The workflow's states (`workflows.machine.STATES`) grouped by what they mean for the person asking.
 # Unknown names get no stage-specific text rather than a wrong one.
@@ -54,6 +54,11 @@ class AskerContext:
     admins: tuple[str, ...] = ()
     """That migration's admins' addresses, when the chat can pass the question to them (its *Ask an admin*
     button)."""
+    renew_tokens: bool | None = None
+    """Whether the asker must make new personal access tokens, as their own notice and to-do list say
+    (`workflows.tokens`); None when the bot does not know."""
+    tokens_why: str = ""
+    """Why, a clause starting in lower case, put at a token case's `{why}`."""
 
 
 def phase_of(stage: str | None) -> str | None:
@@ -88,15 +93,30 @@ def _may_be_in(case: Case, context: AskerContext) -> bool:
     )
 
 
+def _tokens_case(context: AskerContext) -> str | None:
+    if context.renew_tokens is None or not context.tokens_why:
+        return None
+    return RENEW if context.renew_tokens else KEEP
+
+
 def _with_cases(topic: Topic, context: AskerContext) -> str:
     """The answer with the asker's own case when known, otherwise every case they may be in after its
     label, at `{cases}`."""
-    possible = [case for case in topic.cases if _may_be_in(case, context)] or list(topic.cases)
+    general = [case for case in topic.cases if case.tokens is None]
+    own = _tokens_case(context)
+    possible = (
+        [case for case in topic.cases if own is not None and case.tokens == own]  # what their own list says
+        or [case for case in general if _may_be_in(case, context)]
+        or general
+    )
+    texts = [case.text.replace(WHY_PLACE, context.tokens_why) for case in possible]
     if len(possible) == 1 and possible[0].alone:
-        return possible[0].text
+        return texts[0]
     if len(possible) == 1:
-        return topic.answer.replace(CASES_PLACE, possible[0].text)
-    return topic.answer.replace(CASES_PLACE, "\n".join(f"- {case.when}: {case.text}" for case in possible))
+        return topic.answer.replace(CASES_PLACE, texts[0])
+    return topic.answer.replace(
+        CASES_PLACE, "\n".join(f"- {case.when}: {text}" for case, text in zip(possible, texts, strict=True))
+    )
 
 
 def _organization_url(organization: str | None) -> str:

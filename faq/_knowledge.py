@@ -77,10 +77,17 @@ class Case:
     alone: bool = False
     """For an asker known to be in this case, its text is the whole answer: "No need" followed by the steps
     to make a new token would say both."""
+    tokens: str | None = None
+    """`RENEW` or `KEEP`: the case of an asker whose personal access tokens the bot knows about, as their own
+    to-do list has them (`workflows.tokens`), with the reason at `WHY_PLACE`. Such a case replaces the others,
+    and is never shown to an asker the bot knows nothing of."""
 
 
 CASES_PLACE = "{cases}"
 """The answer line where the asker's case goes."""
+WHY_PLACE = "{why}"
+"""Where a token case puts the reason the asker's tokens stop or keep working."""
+RENEW, KEEP = "renew", "keep"
 
 
 @dataclass(frozen=True)
@@ -145,15 +152,23 @@ def _case(raw: Any, where: str) -> Case:
         isinstance(raw.get(key), str) and raw[key] for key in ("when", "text")
     ):
         raise KnowledgeError(f"{where}: each `cases` entry needs a non-empty `when` and `text`")
-    unknown = sorted(set(raw) - {"when", "text", "outcome", "case", "alone"})
+    unknown = sorted(set(raw) - {"when", "text", "outcome", "case", "alone", "tokens"})
     if unknown:
-        raise KnowledgeError(f"{where}: a `cases` entry depends only on outcome and case, not {unknown}")
+        raise KnowledgeError(
+            f"{where}: a `cases` entry depends only on outcome, case and tokens, not {unknown}"
+        )
+    tokens = raw.get("tokens")
+    if tokens not in (None, RENEW, KEEP):
+        raise KnowledgeError(f"{where}: `tokens` must be {RENEW!r} or {KEEP!r}")
+    if (tokens is not None) != (WHY_PLACE in raw["text"]):
+        raise KnowledgeError(f"{where}: a `tokens` case needs {WHY_PLACE!r} in its text, and only it")
     return Case(
         when=raw["when"],
         text=raw["text"],
         outcomes=_choices(raw, "outcome", OUTCOMES, where),
         cases=_choices(raw, "case", CASES, where),
         alone=raw.get("alone") is True,
+        tokens=tokens,
     )
 
 

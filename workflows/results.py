@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from workflows.plan import UNDECIDED, Check, Plan, PlannedUser
+from workflows.tokens import TokenAdvice
 
 
 @dataclass(frozen=True)
@@ -301,3 +302,15 @@ class AccountDecision:
     """The pending approval the changed plan voided."""
     list_changed: bool
     """Their to-do list was already out and now says to sign in with the chosen account."""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the bot knows of one person in a migration, for answering them as their own messages do."""
+
+    outcome: str | None
+    """Their plan outcome as their notices and to-do list have it; None when they are in neither."""
+    guest: bool
+    """A guest of the directory (invited, or matched to a `#EXT#` account), signing in with their own address."""
+    tokens: TokenAdvice | None = None
+    """Whether they need new personal access tokens and why (`workflows.tokens`); None while not known."""

@@ -25,6 +25,7 @@ from workflows.results import (
     MigrationStatus,
     NotifyResult,
     RemovalResult,
+    Standing,
     TodoEntry,
 )
 from workflows.settings import WorkflowSettings
@@ -83,8 +84,8 @@ class MigrationService:
     def plan(self, organization: str | None = None) -> Plan:
         return reading.plan(self._ctx, organization)
 
-    def standing_of(self, organization: str | None, who: Actor) -> tuple[str | None, bool]:
-        """Their outcome, and whether they are a guest of the directory."""
+    def standing_of(self, organization: str | None, who: Actor) -> Standing:
+        """Their outcome, whether they are a guest of the directory, and their personal access tokens."""
         return reading.standing_of(self._ctx, organization, who)
 
     def audit_trail(self, organization: str | None = None) -> list[AuditEntry]:

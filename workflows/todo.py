@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from workflows.directory import OrgUser, Tenant
 from workflows.identities import is_guest, mailbox
 from workflows.plan import PlannedUser
+from workflows.tokens import TokenAdvice, token_advice
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
 
@@ -45,9 +46,9 @@ def todo_items(
         items.append(_sign_in(organization, work_account, _account_kind(user), late=late))
     items.append(_git_credentials(organization, _account_kind(user)))
     items.append(_ssh_keys(organization))
-    why_new_tokens = _why_new_tokens(user, invited_as, late=late)
-    if why_new_tokens:
-        items.append(_recreate_pats(organization, why_new_tokens))
+    tokens = person_tokens(user, invited_as, after_connecting=late)
+    if tokens is not None and tokens.renew:
+        items.append(_recreate_pats(organization, tokens))
     if _msa_uses_work_address(user, tenant):
         items.append(_rename_microsoft_account(user.principal_name))
     if _subscription_moves(user, org_user):
@@ -56,40 +57,37 @@ def todo_items(
 
 
 def advance_notice(
-    user: PlannedUser, *, organization: str, tenant: str, invited_as: str | None = None
+    user: PlannedUser,
+    *,
+    organization: str,
+    tenant: str,
+    invited_as: str | None = None,
+    case: str | None = "first",
 ) -> list[str]:
     """Before the change: what will happen to this person, and what they will have to do afterwards.
 
-    `invited_as` is the address a B2B invitation went to, None if the bot sent none.
+    `invited_as` is the address a B2B invitation went to, None if the bot sent none; `case` is "switch"
+    when the organization leaves another directory (`workflows.tokens.case_of`).
     """
+    accounts_today = "another directory's accounts" if case == "switch" else "Microsoft accounts"
     lines = [
-        f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of Microsoft"
-        " accounts. There is no downtime, and your work items, repositories and history stay where they are."
+        f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of {accounts_today}."
+        " There is no downtime, and your work items, repositories and history stay where they are."
     ]
     account = _work_account(user)
     match user.outcome:
         case "auto":
-            lines.append(
-                f"You keep your identity: after the change you sign in as {account}. Your personal access"
-                " tokens keep working."
-            )
+            lines.append(f"After the change you sign in as {account}.")
         case "map":
             lines.append(
                 f"An admin maps your identity to {account} by hand after the change, so your history stays"
-                " yours; personal access tokens you made before stop working and must be made again."
+                " yours."
             )
         case "invite" if invited_as is not None:
             lines.append(
                 f"Microsoft sent an invitation email from invites@microsoft.com to {invited_as}, to join"
                 f" {tenant} as a guest. Accept it now, or you lose access after the change (your history"
-                f" is kept). After the change you sign in as {invited_as}, "
-                + (
-                    "your own address, so your identity carries over and your personal access tokens"
-                    " keep working."
-                    if _same_person(user, invited_as)
-                    else "a new guest identity that an admin maps to you by hand: personal access tokens"
-                    " you made before stop working and must be made again."
-                )
+                f" is kept). After the change you sign in as {invited_as}."
             )
         case "invite":
             lines.append(
@@ -107,6 +105,13 @@ def advance_notice(
                 f"Several accounts in {tenant} match your address. Tell the migration admins which one you"
                 " use, so they can map you to it."
             )
+    tokens = person_tokens(user, invited_as, case=case)
+    if tokens is not None and tokens.renew:
+        lines.append(
+            f"{tokens.reason}: personal access tokens you made before stop working and must be made again."
+        )
+    elif tokens is not None:
+        lines.append(f"{tokens.reason} and your personal access tokens keep working.")
     lines.append(
         "After the change you get your own short to-do list from me (sign in again, clear the Git credential"
         " cache, and whatever applies to you). Questions? Just ask me here."
@@ -136,20 +141,10 @@ def todo_notes(
         )
     if after_connecting:
         return notes  # nothing carried over by itself: their items say what to do about their history
-    if user.outcome == "invite" and invited_as is not None and _same_person(user, invited_as):
+    tokens = person_tokens(user, invited_as)
+    if tokens is not None and not tokens.renew:
         notes.append(
-            f"You join as a guest with your own address {invited_as}, so your identity carries over and"
-            " your personal access tokens keep working: no need to recreate them."
-        )
-    elif user.outcome == "auto" and _account_kind(user) == "guest account":
-        notes.append(
-            "You are a guest of the directory with your own address, so your identity carries over and your"
-            " personal access tokens keep working: no need to recreate them."
-        )
-    elif user.outcome == "auto":
-        notes.append(
-            "Your Microsoft account and your work account share one address, so your identity carries over"
-            " and your personal access tokens keep working: no need to recreate them."
+            f"{tokens.reason} and your personal access tokens keep working: no need to recreate them."
         )
     if user.outcome == "map":
         notes.append(
@@ -285,32 +280,27 @@ def _ssh_keys(organization: str) -> TodoTemplate:
     )
 
 
-def _why_new_tokens(user: PlannedUser, invited_as: str | None, *, late: bool) -> str:
-    """Why this person must recreate their personal access tokens, "" when they need not.
-
-    Microsoft's rule: no new tokens when the emails match, new ones for whoever must be mapped by hand.
-    """
-    if late and (user.outcome != "invite" or invited_as is not None):
-        return "Connect did not carry your identity over, so you sign in with a new one"
-    if user.outcome == "map":
-        return "Your identity is mapped by hand to your directory account"
-    if user.outcome == "invite" and invited_as is not None and not _same_person(user, invited_as):
-        return f"You sign in as {invited_as}, a new guest identity that is mapped to you by hand"
-    return ""
-
-
-def _same_person(user: PlannedUser, address: str) -> bool:
-    """Whether `address` is one this person already has in Azure DevOps: their emails match."""
-    today = {known.casefold() for known in (user.principal_name, user.mail_address) if known}
-    return address.strip().casefold() in today
+def person_tokens(
+    user: PlannedUser, invited_as: str | None, *, after_connecting: bool = False, case: str | None = "first"
+) -> TokenAdvice | None:
+    """`workflows.tokens.token_advice` for a person of the plan."""
+    account = user.match.user_principal_name if user.match else None
+    return token_advice(
+        user.outcome,
+        guest=is_guest(user.outcome, account),
+        invited_as=invited_as,
+        own_addresses=(user.principal_name, user.mail_address),
+        after_connecting=after_connecting,
+        case=case,
+    )
 
 
-def _recreate_pats(organization: str, why: str) -> TodoTemplate:
+def _recreate_pats(organization: str, tokens: TokenAdvice) -> TodoTemplate:
     return TodoTemplate(
         key="recreate-pats",
         title="Recreate your personal access tokens",
         body=(
-            f"{why}, so tokens made with your Microsoft account stop working. In"
+            f"{tokens.reason}. Tokens you made before stop working: in"
             f" https://dev.azure.com/{organization} select User settings > Personal access tokens > New"
             " token, give it the same scopes as before, copy it (it is shown once) and replace it in your"
             " scripts, pipelines and tools."

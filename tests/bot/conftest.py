@@ -38,10 +38,11 @@ class Chat:
                     return self.surface.click(self.person(email), button.label, button.action, button.value)
         raise AssertionError(f"no [{label}] button in {[m.message.summary for m in outgoing]}")
 
-    def portal_connect(self) -> None:
+    def portal_connect(self, tenant: str | None = None) -> None:
+        """Connect the organization in the portal, to the scenario's directory unless `tenant` is another."""
         sandbox = self.runtime.sandbox
         assert sandbox is not None
-        tenant = str(sandbox.state()["tenant"]["id"])
+        tenant = tenant or str(sandbox.state()["tenant"]["id"])
         httpx.post(
             f"{sandbox.url}/_sandbox/connect", json={"organization": ORG, "tenantId": tenant}
         ).raise_for_status()

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import ORG, Chat, text_of
+from tests.bot.conftest import Chat, text_of
 from tests.bot.test_conversation import start
 
 DANA, LEE, ERIN, KIM = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com", "kim@fabrikam.com"
 PATS = "do my personal access tokens keep working?"
 EVERY_CASE = "First connection, your email matched"
-
-
-def test_an_invited_guest_is_told_to_recreate_her_tokens_as_her_notice_says(chat: Chat) -> None:
-    start(chat)
-    chat.say(DANA, "invite")  # remakes the plan: Erin now matches her guest account
-    notice = text_of(chat.say(DANA, f"announce {ORG} Friday 14:00 UTC"))
-    assert "personal access tokens you made before stop working" in notice
-    answer = text_of(chat.say(ERIN, PATS, in_dm=True))
-    assert "create new PATs once you have accepted the invitation" in answer
-    assert "PATs keep working" not in answer and EVERY_CASE not in answer
-
-
-def test_someone_known_by_their_directory_account_gets_only_their_own_case(chat: Chat) -> None:
-    start(chat)
-    before = text_of(chat.say(KIM, PATS, in_dm=True))  # in the plan as kim@fabrikam-old.com
-    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    chat.say(DANA, "notify")
-    after = text_of(chat.say(KIM, PATS, in_dm=True))
-    for answer in (before, after):
-        assert "Yes: you get a new identity, so recreate your PATs" in answer
-        assert EVERY_CASE not in answer
 
 
 def test_an_organization_found_connected_is_answered_as_the_first_connection_its_lists_describe(
@@ -39,10 +16,12 @@ def test_an_organization_found_connected_is_answered_as_the_first_connection_its
     chat.portal_connect()  # someone connected it before the bot was asked
     start(chat)
     assert chat.state() == "connected"
-    chat.say(DANA, "invite")
+    chat.say(DANA, "invite")  # after the connection: Erin's guest identity is a new one
     chat.say(DANA, "notify")
-    answer = text_of(chat.say(ERIN, PATS, in_dm=True))
-    assert "create new PATs once you have accepted the invitation" in answer
+    listed = flat(text_of(chat.say(ERIN, "todo", in_dm=True)))
+    assert "Recreate your personal access tokens Your directory account or invitation came after" in listed
+    answer = flat(text_of(chat.say(ERIN, PATS, in_dm=True)))
+    assert "Yes: your directory account or invitation came after the organization was connected" in answer
     assert "Switching directories" not in answer and EVERY_CASE not in answer
 
 
@@ -100,8 +79,8 @@ def test_someone_who_needs_no_new_token_is_not_given_the_steps_to_make_one(chat:
     notified(chat)
     answer = flat(text_of(chat.say(DANA, "do I need to recreate my personal access tokens?", in_dm=True)))
     assert answer.startswith(
-        "Do I need new personal access tokens? No need: you keep the email you sign in with today, so"
-        " your existing PATs keep working. Microsoft's page: "
+        "Do I need new personal access tokens? No need: your Microsoft account and your work account share"
+        " one address, so your identity carries over and your existing PATs keep working. Microsoft's page: "
     )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from faq import answerer as answerer_module
 from faq._calibration import Calibration
 from faq._index import TopicIndex
 from faq._knowledge import CASES, OUTCOMES, Note, Topic, bundled_topics
+from workflows.tokens import token_advice
 
 CONTRACT_KEYS = {"topic", "score", "answer", "alternatives"}
 FIXED_TIME = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -55,7 +57,7 @@ def test_json_form_has_the_contract_keys_and_is_serialisable(answerer: FaqAnswer
     [
         ("map", "recreate your PATs", "keep working"),
         ("auto", "your existing PATs keep working", "Yes"),
-        ("invite", "create new PATs once you have accepted", "keep working"),
+        ("invite", "It depends on when and to which address you were invited", "your email matched"),
     ],
 )
 def test_pat_answer_follows_the_askers_plan_outcome(
@@ -67,14 +69,28 @@ def test_pat_answer_follows_the_askers_plan_outcome(
     assert unexpected not in answer.answer
 
 
-def test_an_invited_guest_is_never_told_both_that_tokens_keep_working_and_that_they_need_new_ones(
+def test_an_invited_guest_hears_what_her_own_list_says_of_her_tokens_and_never_both(
     answerer: FaqAnswerer,
 ) -> None:
-    for case in ("first", None):
-        erin = AskerContext(outcome="invite", case=case, migration="fabrikam", organization="fabrikam")
-        answer = answerer.answer("do I need to recreate my personal access tokens?", erin).answer
-        assert "create new PATs once you have accepted" in answer, case
-        assert "keep working" not in answer and "same email" not in answer, case
+    """The bot knows whether her invitation went to her own address before connecting (`workflows.tokens`):
+    only that; without it, both cases in one, each with its condition."""
+    question = "do I need to recreate my personal access tokens?"
+    erin = AskerContext(outcome="invite", case="first", migration="fabrikam", organization="fabrikam")
+    own = "erin@gmail.com"
+    before = token_advice("invite", invited_as=own, own_addresses=[own])
+    after = token_advice("invite", invited_as=own, own_addresses=[own], after_connecting=True)
+    assert before is not None and after is not None
+    kept = answerer.answer(question, replace(erin, renew_tokens=before.renew, tokens_why=before.why)).answer
+    assert "No need: you join as a guest with your own address erin@gmail.com, so your identity" in kept
+    assert "Yes" not in kept and "New Token" not in kept  # no steps to make one
+    renewed = answerer.answer(question, replace(erin, renew_tokens=after.renew, tokens_why=after.why)).answer
+    assert "Yes: your directory account or invitation came after the organization was connected" in renewed
+    assert "keep working" not in renewed
+    unknown = answerer.answer(question, erin).answer
+    assert (
+        "invited at your own address before the organization is connected, no, your existing PATs keep"
+        " working; invited after it is connected, or at another address, yes: create new PATs once you have"
+    ) in unknown
 
 
 def test_without_context_every_case_is_given_and_labelled(answerer: FaqAnswerer) -> None:
@@ -334,8 +350,9 @@ def test_a_known_case_gets_its_own_answer_only_and_an_unknown_one_gets_every_cas
         for case in sorted(CASES):
             assert len(_shown(topic, AskerContext(outcome=outcome, case=case))) <= 1, (outcome, case)
     unknown = FaqAnswerer().explain(topic.id).answer
-    assert _shown(topic, AskerContext()) == [case.when for case in topic.cases]
-    assert all(f"- {case.when}: " in unknown for case in topic.cases)
+    general = [case for case in topic.cases if case.tokens is None]  # what the bot says of anyone's tokens
+    assert _shown(topic, AskerContext()) == [case.when for case in general]
+    assert all(f"- {case.when}: " in unknown for case in general)
 
 
 @pytest.mark.parametrize(

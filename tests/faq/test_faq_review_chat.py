@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from bot.conversation import faq_review, faq_views
 from bot.conversation.messages import Outgoing
-from bot.conversation.stages.helping import _case_of
 from faq import Answer
 from tests.bot.conftest import ORG, Chat, chat, text_of
 from workflows.plan import Check
+from workflows.tokens import case_of
 
 __all__ = ["chat"]
 
@@ -93,11 +93,11 @@ def test_the_askers_case_comes_from_the_migrations_connection_check() -> None:
     switch = Check(
         "org-connection", "fail", "fabrikam is connected to another tenant (x).", fix="Disconnect."
     )
-    assert _case_of((first,)) == "first"
-    assert _case_of((switch,)) == "switch"
+    assert case_of((first,)) == "first"
+    assert case_of((switch,)) == "switch"
     found_connected = Check("org-connection", "warn", "fabrikam is already connected to this tenant.")
-    assert _case_of((found_connected,)) == "first"  # what its notices and to-do lists describe
-    assert _case_of(()) is None
+    assert case_of((found_connected,)) == "first"  # what its notices and to-do lists describe
+    assert case_of(()) is None
 
 
 def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question(chat: Chat) -> None:

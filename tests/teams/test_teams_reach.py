@@ -130,7 +130,7 @@ def test_a_person_with_two_matching_accounts_gets_her_list_and_is_known_by_eithe
     # ...and so is the other account the plan found for her
     guest = _directory_user(teams, HANA_GUEST)
     assert (
-        teams.runtime.service.standing_of(ORGANIZATION, Actor(guest["id"], HANA_GUEST, "Hana"))[0]
+        teams.runtime.service.standing_of(ORGANIZATION, Actor(guest["id"], HANA_GUEST, "Hana")).outcome
         == "ambiguous"
     )
 

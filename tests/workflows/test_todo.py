@@ -123,3 +123,15 @@ def test_an_invitation_names_the_address_it_was_sent_to() -> None:
         user, None, organization="fabrikam-fiber", tenant=TENANT, invited_as="pat.p@outlook.com"
     )
     assert "to pat.p@outlook.com" in items[0].body
+
+
+def test_leaving_another_directory_everyone_is_told_to_make_new_tokens() -> None:
+    """Tokens belong to the old directory's identity, whoever keeps their address."""
+    for user in (planned("auto"), planned("map"), planned("invite", upn=None)):
+        notice = " ".join(
+            advance_notice(
+                user, organization="o", tenant="Fabrikam", invited_as="pat@outlook.com", case="switch"
+            )
+        )
+        assert "instead of another directory's accounts" in notice
+        assert "must be made again" in notice and "keep working" not in notice, user.outcome

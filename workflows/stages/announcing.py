@@ -19,6 +19,7 @@ from workflows.results import Actor, AnnounceResult
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, audit, find, status
 from workflows.todo import advance_notice
+from workflows.tokens import case_of
 
 ANNOUNCEMENT = "advance_notice"
 """The outbox kind of each person's advance notice: a cancel tells those it reached that it is off."""
@@ -51,6 +52,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
             ).all()
         )
         invited = to_accept(session, row.id, plan.users)
+        case = case_of(plan.checks)
         # Flushed only at commit: a concurrent identical announce then shows as one IntegrityError there.
         with session.no_autoflush:
             for user in plan.users:
@@ -62,6 +64,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                     organization=row.organization,
                     tenant=tenant,
                     invited_as=invited.get(user.id),
+                    case=case,
                 )
                 enqueue(
                     session,

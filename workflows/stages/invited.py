@@ -35,3 +35,10 @@ def to_accept(session: Session, migration_id: int, users: Iterable[PlannedUser])
 def as_invited(user: PlannedUser, invited: dict[str, str]) -> PlannedUser:
     """A fresh plan matches an invited person to their new guest account, yet they must still accept it."""
     return replace(user, outcome="invite") if user.id in invited else user
+
+
+def joined_after_connecting(stored: PlannedUser, invited: Collection[str], outcome_now: str | None) -> bool:
+    """Whether this person's way in came after the connection: Connect found no directory account for them
+    (the plan it connected with has them `invite`), and they have an invitation now, or an account
+    (`outcome_now` is no longer `invite`). Connect did not carry their identity over."""
+    return stored.outcome == "invite" and (stored.id in invited or outcome_now not in (None, "invite"))

@@ -19,7 +19,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import affected_reach, candidate_keys, directory_account, open_candidates
 from workflows.plan import NO_ACCESS, PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
-from workflows.stages.invited import as_invited, to_accept
+from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.late_invitees import list_items, tell
 from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items, todo_notes
@@ -105,13 +105,12 @@ def _as_now(
     stored: PlannedUser, today: PlannedUser | None, invited: dict[str, str]
 ) -> tuple[PlannedUser, bool]:
     """The person as their list must treat them, and whether their way in came after the connection."""
-    if stored.outcome != "invite":
-        return as_invited(stored, invited), False  # invited before connecting: the re-plan matched them
+    if not joined_after_connecting(stored, invited, today.outcome if today is not None else None):
+        return as_invited(stored, invited), False
     if stored.id in invited:  # invited after connecting: today's plan knows the guest account Teams needs
         return (as_invited(today, invited) if today is not None and today.match else stored), True
-    if today is not None and today.outcome != "invite":
-        return today, True
-    return stored, False
+    assert today is not None  # an account made since: today's plan has it
+    return today, True
 
 
 def _notify_one(

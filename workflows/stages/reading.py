@@ -8,12 +8,13 @@ from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Migrati
 from workflows import _plan_codec
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
-from workflows.machine import describe_state
+from workflows.machine import CONNECTED_UNFINISHED, describe_state
 from workflows.plan import Plan
-from workflows.results import Actor, MigrationStatus
+from workflows.results import Actor, MigrationStatus, Standing
 from workflows.stages.approval_lapse import expire_lapsed
-from workflows.stages.invited import as_invited, sent_invitations
+from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, find, find_or_latest, status
+from workflows.tokens import case_of, token_advice
 
 
 def current_status(ctx: Context, organization: str | None = None, *, ended: bool = False) -> MigrationStatus:
@@ -64,30 +65,54 @@ def plan(ctx: Context, organization: str | None = None) -> Plan:
         return _plan_codec.decode(row.plan)
 
 
-def standing_of(ctx: Context, organization: str | None, who: Actor) -> tuple[str | None, bool]:
-    """This person's outcome as their notices and to-do list have it, and whether they are (or become) a
-    guest of the directory, who keeps signing in with their own address: their list's once they have one,
-    else the plan's, where a sent invitation keeps them `invite` however the plan was remade since (as
-    announcing and notifying read it). (None, False) when they are in neither."""
+def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
+    """This person's outcome as their notices and to-do list have it, whether they are (or become) a guest
+    of the directory, who keeps signing in with their own address, and what their list says of their personal
+    access tokens: their list's once they have one, else the plan's, where an invitation to accept keeps them
+    `invite` however the plan was remade since (as announcing and notifying read it). Nothing is known of
+    someone in neither."""
     with ctx.database.session() as session:
         row = find(session, organization)
         listed = session.exec(
-            select(AffectedUser.outcome, AffectedUser.directory_account).where(
-                AffectedUser.migration_id == row.id, owned_by(who)
-            )
+            select(AffectedUser).where(AffectedUser.migration_id == row.id, owned_by(who))
         ).first()
-        if listed is not None:
-            return listed[0], is_guest(listed[0], listed[1])
         if row.plan is None:
-            return None, False
-        keys = {key.strip().casefold() for key in (who.email, who.id) if key.strip()}
-        planned = (user for user in _plan_codec.candidates(row.plan, keys) if is_planned_as(who, user))
-        user = next(planned, None)
-        if user is None:
-            return None, False
+            return Standing(None, False)
         assert row.id is not None
-        user = as_invited(user, sent_invitations(session, row.id, of=(user.id,)))
-        return user.outcome, is_guest(user.outcome, user.match.user_principal_name if user.match else None)
+        if listed is not None:
+            keys = {listed.principal_name.casefold(), listed.email.casefold()}
+            stored = next(
+                (user for user in _plan_codec.candidates(row.plan, keys) if user.id == listed.entitlement_id),
+                None,
+            )
+        else:
+            keys = {key.strip().casefold() for key in (who.email, who.id) if key.strip()}
+            stored = next((u for u in _plan_codec.candidates(row.plan, keys) if is_planned_as(who, u)), None)
+        if stored is None and listed is None:
+            return Standing(None, False)
+        invited = to_accept(session, row.id, [stored] if stored is not None else [])
+        if listed is not None:
+            outcome, guest = listed.outcome, is_guest(listed.outcome, listed.directory_account)
+            addresses: tuple[str, ...] = (listed.principal_name, listed.email)
+            entitlement = listed.entitlement_id
+        else:
+            assert stored is not None
+            now = as_invited(stored, invited)
+            outcome = now.outcome
+            guest = is_guest(outcome, now.match.user_principal_name if now.match else None)
+            addresses, entitlement = (stored.principal_name, stored.mail_address), stored.id
+        connected = listed is not None or row.state in CONNECTED_UNFINISHED
+        tokens = token_advice(
+            outcome,
+            guest=guest,
+            invited_as=invited.get(entitlement),
+            own_addresses=addresses,
+            after_connecting=connected
+            and stored is not None
+            and joined_after_connecting(stored, invited, outcome),
+            case=case_of(_plan_codec.checks(row.plan)),
+        )
+        return Standing(outcome, guest, tokens)
 
 
 PLAN_MADE = (("approve", "connecting"), ("found_connected", "connected"))

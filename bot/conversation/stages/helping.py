@@ -14,9 +14,9 @@ from faq import HOW_TO_REACH_A_PERSON, AskerContext
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.notices import CHANNEL_PREFIX
-from workflows.plan import Check
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.todo_lists import newest_list
+from workflows.tokens import case_of
 
 ITEM_TOPICS = {
     "sign-in-work-account": "identity-picker-sign-in",
@@ -99,7 +99,7 @@ class Helping(Stage):
         except WorkflowError:
             migration, inside = None, False
         if migration is None or not (
-            inside or self._desk.service.standing_of(migration.organization, actor)[0]
+            inside or self._desk.service.standing_of(migration.organization, actor).outcome
         ):
             raise WorkflowError(
                 "I don't know which migration you are part of, so I can't pass your question on."
@@ -155,20 +155,22 @@ class Helping(Stage):
             status, inside = self._migration_of(actor, channel)
         except WorkflowError:
             return AskerContext()
-        outcome, guest = self._desk.service.standing_of(status.organization, actor)
+        standing = self._desk.service.standing_of(status.organization, actor)
         try:
             is_admin = self._desk.may_administer(status.organization, actor)
         except (WorkflowError, MicrosoftError):
             is_admin = False  # an answer must not depend on Azure DevOps being up
         # someone of the migration (in its channel, on its plan) can have a question passed to its admins
-        admins = self._admins(status.organization, actor) if inside or outcome else ()
+        admins = self._admins(status.organization, actor) if inside or standing.outcome else ()
         return AskerContext(
-            outcome=outcome,
-            guest=guest,
+            outcome=standing.outcome,
+            guest=standing.guest,
+            renew_tokens=standing.tokens.renew if standing.tokens else None,
+            tokens_why=standing.tokens.why if standing.tokens else "",
             stage=status.state,
             organization=status.organization,
             is_admin=is_admin,
-            case=_case_of(status.checks),
+            case=case_of(status.checks),
             migration=status.organization if inside or admins else None,
             admins=admins,
         )
@@ -184,16 +186,3 @@ class Helping(Stage):
         if entries:
             return self._desk.service.status(entries[0].organization), True
         return self._desk.service.status(None), False
-
-
-def _case_of(checks: tuple[Check, ...]) -> str | None:
-    """A first connection from Microsoft accounts, or a switch from another directory.
-
-    An organization found already connected to the tenant ("warn") counts as a first connection: the bot
-    never connects from another directory (that check blocks until it is disconnected), and the notices and
-    to-do lists it sends there are a first connection's, which the FAQ must not contradict.
-    """
-    for check in checks:
-        if check.code == "org-connection":
-            return {"pass": "first", "warn": "first", "fail": "switch"}.get(check.status)
-    return None
