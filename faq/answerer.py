@@ -30,6 +30,12 @@ _STARTER_TOPICS = ("what-is-this-migration", "after-switch-checklist", "downtime
 # would only look related. Over the evaluation sets, 0.8 hides the right topic for 6 of the 605 in-scope
 # questions that have it among the closest three (docs/faq-eval.md, round 9b).
 _OFF_TOPIC_SHARE = 0.8
+# Inside a migration a message is read as about the move, unless the learned model is this sure it is about
+# something else ("how do I create a service connection", "how much does a Basic license cost"): then it is
+# judged as anywhere else. Chosen among -3, -2, -1.5, -1 and -0.5 with each question's log-odds from a model
+# not fitted on it: the most such questions declined for no model-written in-scope question lost
+# (docs/faq-eval.md, "Near-domain questions inside a migration").
+_CLEARLY_ELSEWHERE = -1.5
 
 
 @dataclass(frozen=True)
@@ -243,12 +249,20 @@ class FaqAnswerer:
         self, knowledge: _Knowledge, reading: _reading.Reading, question: str, *, in_migration: bool = False
     ) -> Ranking:
         """Asked inside a migration, a message is about the move whatever its words ("what happens to my
-        pipelines?" in the migration's channel). Anywhere, asking what becomes of something ("what happens to
-        our projects?") may be answered by a topic kept for the move, the one change this bot is about, and
-        the calibration then weighs it as a message about the move; the learned log-odds stay as they are
-        (docs/faq-eval.md, rounds "faqfix" and "asker")."""
+        pipelines?" in the migration's channel), unless the learned model reads it as clearly about something
+        else (`_CLEARLY_ELSEWHERE`); a topic kept for the move (`only_about_the_move`) still needs the message
+        to name the move, to read as about it by itself, or to ask what becomes of something. Anywhere, asking
+        what becomes of something ("what happens to our projects?") may be answered by a topic kept for the
+        move, the one change this bot is about, and the calibration then weighs it as a message about the
+        move; the learned log-odds stay as they are (docs/faq-eval.md, rounds "faqfix" and "asker", and
+        "Near-domain questions inside a migration")."""
         about = self.about.logit(_about.features(reading))
-        if in_migration:
+        # What lets a topic kept for the move (`only_about_the_move`) answer: the message names the move, or,
+        # inside a migration, the learned model reads it as about the move as much as a typical real question
+        # about it ("are pipelines impacted?"), not only by the migration's floor ("how much are basic
+        # licenses per user").
+        says_the_move = reading.about_the_move or (in_migration and about >= self.about.in_migration)
+        if in_migration and about >= _CLEARLY_ELSEWHERE:
             reading = replace(reading, about_the_move=True)
             about = max(about, self.about.in_migration)
         main = reading.asked[0] if reading.asked else None
@@ -274,7 +288,10 @@ class FaqAnswerer:
         if reading.codes_elsewhere:  # which application refused? The other words cannot tell a topic
             ranking = replace(ranking, anchored=False)
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
-        if best is not None and _only_about_the_move(best, ranking) and not reading.about_the_move:
+        # Inside a migration, the migration says it for a long story of Git or SSH trouble, not for a topic
+        # whose words are everyday ones.
+        named = says_the_move if best is not None and best.only_about_the_move else reading.about_the_move
+        if best is not None and _only_about_the_move(best, ranking) and not named:
             if reading.asks_what_becomes:
                 ranking = replace(ranking, about_the_move=True)
             else:

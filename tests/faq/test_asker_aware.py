@@ -108,6 +108,12 @@ def test_before_connecting_cannot_sign_in_is_not_the_move(answerer: FaqAnswerer,
         "I forgot my laptop password and I'm locked out, help",
         "my pipeline fails",
         "what's the weather tomorrow",
+        # Near-domain questions a migration's member may ask, about something else than the move
+        "how do I create a service connection",
+        "service connection secret expired",
+        "how much does a Basic license cost",
+        "how much are basic licenses per user",
+        "how do I add a self-hosted build agent to an agent pool",
     ],
 )
 @pytest.mark.parametrize("asker", [GUEST, MAPPED, ADMIN])
@@ -115,6 +121,23 @@ def test_near_domain_questions_are_still_declined(
     answerer: FaqAnswerer, question: str, asker: AskerContext
 ) -> None:
     assert answerer.answer(question, asker).topic is None
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("are pipelines impacted?", "what-is-kept"),
+        ("what happens to my pipelines?", "what-is-kept"),
+        ("do I keep my basic license?", "what-is-kept"),
+        ("will our service connections keep working?", "service-connections"),
+        ("do I need new PATs?", "regenerate-pat"),
+    ],
+)
+@pytest.mark.parametrize("asker", [GUEST, MAPPED, ADMIN])
+def test_questions_about_what_the_move_does_to_those_things_are_still_answered_inside(
+    answerer: FaqAnswerer, question: str, topic: str, asker: AskerContext
+) -> None:
+    assert answerer.answer(question, asker).topic == topic
 
 
 def test_sign_in_trouble_a_topic_for_them_describes_keeps_that_topic(answerer: FaqAnswerer) -> None:
