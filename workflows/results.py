@@ -311,6 +311,7 @@ class Standing:
     outcome: str | None
     """Their plan outcome as their notices and to-do list have it; None when they are in neither."""
     guest: bool
-    """A guest of the directory (invited, or matched to a `#EXT#` account), signing in with their own address."""
+    """A guest of the directory (invited, or matched to a `#EXT#` account): they sign in with their own
+    address."""
     tokens: TokenAdvice | None = None
     """Whether they need new personal access tokens and why (`workflows.tokens`); None while not known."""

@@ -69,10 +69,10 @@ def advance_notice(
     `invited_as` is the address a B2B invitation went to, None if the bot sent none; `case` is "switch"
     when the organization leaves another directory (`workflows.tokens.case_of`).
     """
-    accounts_today = "another directory's accounts" if case == "switch" else "Microsoft accounts"
+    today = "another directory's accounts" if case == "switch" else "Microsoft accounts"
     lines = [
-        f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of {accounts_today}."
-        " There is no downtime, and your work items, repositories and history stay where they are."
+        f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of {today}. There"
+        " is no downtime, and your work items, repositories and history stay where they are."
     ]
     account = _work_account(user)
     match user.outcome:

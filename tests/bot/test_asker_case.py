@@ -145,6 +145,8 @@ def test_near_domain_sign_in_trouble_is_still_declined_inside_the_migration(chat
         for question in (
             "I can't sign in to my laptop anymore",
             "I forgot my laptop password and I'm locked out",
+            "how do I create a service connection",  # near-domain, not about the move
+            "how much does a basic license cost",
         ):
             answer = flat(text_of(chat.say(who, question, in_dm=True)))
             assert answer.startswith("Sorry, I don't know the answer to that one."), (who, question)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, or_, select
+from typing import Any
+
+from sqlmodel import Session, col, or_, select
 
 from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Migration
 from workflows import _plan_codec
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import CONNECTED_UNFINISHED, describe_state
-from workflows.plan import Plan
+from workflows.plan import Plan, PlannedUser
 from workflows.results import Actor, MigrationStatus, Standing
 from workflows.stages.approval_lapse import expire_lapsed
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
@@ -67,40 +69,27 @@ def plan(ctx: Context, organization: str | None = None) -> Plan:
 
 def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
     """This person's outcome as their notices and to-do list have it, whether they are (or become) a guest
-    of the directory, who keeps signing in with their own address, and what their list says of their personal
-    access tokens: their list's once they have one, else the plan's, where an invitation to accept keeps them
-    `invite` however the plan was remade since (as announcing and notifying read it). Nothing is known of
-    someone in neither."""
+    of the directory, who keeps signing in with their own address, and what their messages say of their
+    personal access tokens: their list's once they have one, else the plan's, where an invitation to accept
+    keeps them `invite` however the plan was remade since (as announcing and notifying read it). Nothing is
+    known of someone in neither."""
     with ctx.database.session() as session:
         row = find(session, organization)
-        listed = session.exec(
-            select(AffectedUser).where(AffectedUser.migration_id == row.id, owned_by(who))
-        ).first()
         if row.plan is None:
             return Standing(None, False)
         assert row.id is not None
-        if listed is not None:
-            keys = {listed.principal_name.casefold(), listed.email.casefold()}
-            stored = next(
-                (user for user in _plan_codec.candidates(row.plan, keys) if user.id == listed.entitlement_id),
-                None,
-            )
-        else:
-            keys = {key.strip().casefold() for key in (who.email, who.id) if key.strip()}
-            stored = next((u for u in _plan_codec.candidates(row.plan, keys) if is_planned_as(who, u)), None)
-        if stored is None and listed is None:
-            return Standing(None, False)
+        listed, stored = _listed_and_planned(session, row.id, row.plan, who)
         invited = to_accept(session, row.id, [stored] if stored is not None else [])
         if listed is not None:
             outcome, guest = listed.outcome, is_guest(listed.outcome, listed.directory_account)
-            addresses: tuple[str, ...] = (listed.principal_name, listed.email)
-            entitlement = listed.entitlement_id
-        else:
-            assert stored is not None
+            addresses, entitlement = (listed.principal_name, listed.email), listed.entitlement_id
+        elif stored is not None:
             now = as_invited(stored, invited)
             outcome = now.outcome
             guest = is_guest(outcome, now.match.user_principal_name if now.match else None)
             addresses, entitlement = (stored.principal_name, stored.mail_address), stored.id
+        else:
+            return Standing(None, False)
         connected = listed is not None or row.state in CONNECTED_UNFINISHED
         tokens = token_advice(
             outcome,
@@ -113,6 +102,23 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
             case=case_of(_plan_codec.checks(row.plan)),
         )
         return Standing(outcome, guest, tokens)
+
+
+def _listed_and_planned(
+    session: Session, migration_id: int, plan: dict[str, Any], who: Actor
+) -> tuple[AffectedUser | None, PlannedUser | None]:
+    """This person's record once their list went out, and their entry in the stored plan (what Connect did
+    with them, once connected), decoding only the entries that may be theirs."""
+    listed = session.exec(
+        select(AffectedUser).where(AffectedUser.migration_id == migration_id, owned_by(who))
+    ).first()
+    if listed is not None:
+        keys = {listed.principal_name.casefold(), listed.email.casefold()}
+        mine = (user for user in _plan_codec.candidates(plan, keys) if user.id == listed.entitlement_id)
+    else:
+        keys = {key.strip().casefold() for key in (who.email, who.id) if key.strip()}
+        mine = (user for user in _plan_codec.candidates(plan, keys) if is_planned_as(who, user))
+    return listed, next(mine, None)
 
 
 PLAN_MADE = (("approve", "connecting"), ("found_connected", "connected"))
