@@ -268,15 +268,6 @@ class Tracking:
             queued += self._fire(reminder_id)
         return queued
 
-    def next_due(self) -> datetime | None:
-        """When the next active schedule falls due after now (a rehearsal moves its clock there)."""
-        with self._database.session() as session:
-            return session.exec(
-                select(func.min(col(Reminder.next_at))).where(
-                    Reminder.status == "active", col(Reminder.next_at) > self._now()
-                )
-            ).one()
-
     # -------------------------------------------------------------- ticking
 
     def _open_schedules(self) -> None:

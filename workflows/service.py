@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from storage import AuditEntry, Database
+from workflows import due
 from workflows.admin_gate import ADMIN, AdminVerdict
 from workflows.directory import Microsoft, OrgUser
 from workflows.plan import Check, Plan
@@ -32,6 +33,7 @@ from workflows.settings import WorkflowSettings
 from workflows.stages import (
     announcing,
     approval,
+    approval_lapse,
     billing,
     checking,
     closing,
@@ -156,6 +158,15 @@ class MigrationService:
 
     def called_off_delivery(self, migration_id: int) -> CalledOffDelivery:
         return closing.called_off_delivery(self._ctx, migration_id)
+
+    # the background look
+    def expire_lapsed_approvals(self) -> None:
+        """Every pending approval past its time expires, and its prompt says so (the bot's watch)."""
+        approval_lapse.expire_all_lapsed(self._ctx)
+
+    def next_due(self) -> due.Due:
+        """When the bot's watch next has something to do (a rehearsal moves its clock there)."""
+        return due.next_due(self._ctx)
 
     # verifying sign-ins
     def check_due_sign_ins(self) -> list[verification.SignInCheck]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TextIO
 
 import httpx
@@ -42,11 +42,13 @@ def run_chat(
     *,
     renderer: Callable[[Message], str] = render,
     clock: RehearsalClock | None = None,
+    stride: timedelta | None = None,
 ) -> int:
     """`renderer`: how messages are printed (`bot.teams.text.message_text` for `--surface teams`).
 
     `clock`: the runtime's clock when the chat has a database of its own that `:later` may move on;
-    None where the database is one that outlives the chat (moving time there would outlast it)."""
+    None where the database is one that outlives the chat (moving time there would outlast it).
+    `stride`: the longest `:later` goes between two looks (`rehearsal.live_through`)."""
     surface = ConsoleSurface(runtime.conversation, out, renderer=renderer)
     actor = console_actor(email)
     out.write(f"aadbot chat as {actor.name} <{actor.email}>. {HELP}\n")
@@ -78,7 +80,8 @@ def run_chat(
                 out.write(_simulate_billing(runtime) + "\n")
             elif line == ":now" or line.startswith(":later"):
                 with looking:
-                    out.write(_move_clock(runtime, surface, clock, line.removeprefix(":later")) + "\n")
+                    moved = _move_clock(runtime, surface, clock, line.removeprefix(":later"), stride)
+                    out.write(moved + "\n")
             elif line.startswith(":"):
                 out.write(f"unknown chat command {line.split()[0]}\n{HELP}\n")
             else:
@@ -95,7 +98,13 @@ def _watch(runtime: Runtime, surface: ConsoleSurface, stop: threading.Event, loo
             surface.deliver(runtime.conversation.watch())
 
 
-def _move_clock(runtime: Runtime, surface: ConsoleSurface, clock: RehearsalClock | None, span: str) -> str:
+def _move_clock(
+    runtime: Runtime,
+    surface: ConsoleSurface,
+    clock: RehearsalClock | None,
+    span: str,
+    stride: timedelta | None,
+) -> str:
     """`:now` (`span` is `:now`) or `:later SPAN`: the rehearsal's time, or a span lived through."""
     if clock is None:
         return (
@@ -125,7 +134,13 @@ def _move_clock(runtime: Runtime, surface: ConsoleSurface, clock: RehearsalClock
         surface.deliver(arrived)
 
     received = rehearsal.live_through(
-        clock, by, look=runtime.conversation.watch, next_due=runtime.tracking.next_due, show=show
+        clock,
+        by,
+        look=runtime.conversation.watch,
+        next_due=runtime.service.next_due,
+        show=show,
+        look_every=timedelta(seconds=runtime.settings.poll_seconds),
+        stride=stride,
     )
     return "\n" + rehearsal.summary(received, by, clock())
 

@@ -1,9 +1,9 @@
 """The rehearsal clock of `aadbot chat`: `:later 1d` lives the next day as `serve` would, in a moment.
 
 The chat's runtime reads the time from a `RehearsalClock`. Moving it forward walks the clock through the
-span in steps (at most an hour, and every moment a reminder falls due), and at each step runs what `serve`
-runs in the background (the connection watch, the reminders and sign-in checks, the outbox), printing
-what each person receives under the time it arrives. No sleeping: only the clock moves.
+span from one moment the background look has work (`workflows.due`) to the next, and at each runs what
+`serve` runs in the background (the connection watch, the reminders and sign-in checks, the outbox),
+printing what each person receives under the time it arrives. No sleeping: only the clock moves.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.conversation.messages import Channel, DirectMessage, Outgoing
+from workflows.due import Due
 
-STEP = timedelta(hours=1)
-"""The longest stride between two looks; `serve` looks every minute, but nothing in a rehearsal needs
-finer than an hour except reminders, which are visited at their own moment."""
 LONGEST = timedelta(weeks=4)
 """A migration's reminders are over within weeks; a longer span is more likely a typo."""
 _SPAN = re.compile(r"^(?P<count>\d{1,3})\s*(?P<unit>m|min|h|d|w)$")
@@ -79,19 +77,36 @@ def live_through(
     span: timedelta,
     *,
     look: Callable[[], list[Outgoing]],
-    next_due: Callable[[], datetime | None],
+    next_due: Callable[[], Due],
     show: Callable[[datetime, list[Outgoing]], None],
+    look_every: timedelta,
+    stride: timedelta | None = None,
 ) -> list[Outgoing]:
-    """Move `clock` by `span`, calling `look` (what `serve` runs in the background) at each step and `show`
-    with what it delivered there; everything delivered, in order."""
+    """Move `clock` by `span`, calling `look` (what `serve` runs in the background) when it has work and
+    `show` with what it delivered there; everything delivered, in order.
+
+    The first look comes `look_every` after what was typed, as `serve`'s next look would, and each
+    sign-in read then due is made at its moment. Nobody acts while the clock walks, so Microsoft's side
+    stays as the typed commands left it and a second read would find nothing new: from there the walk
+    goes from one moment due with time alone to the next. Something overdue is done at the next look,
+    `look_every` on. `stride`: at most this long between two looks (a test walks by the hour to show the
+    due moments miss nothing)."""
     now = clock()
     end = now + span
+    clock.stand_at(now)
+    first = now + look_every
+    reads = {max(first, moment) for moment in next_due().reads}
     received: list[Outgoing] = []
     try:
         while now < end:
             clock.stand_at(now)
-            due = next_due()
-            now = min(end, now + STEP, *([due] if due is not None else []))
+            due = next_due().by_clock
+            moments = [moment for moment in (first, *reads) if moment > now]
+            if due is not None:
+                moments.append(due if due > now else now + look_every)
+            if stride is not None:
+                moments.append(now + stride)
+            now = min([end, *moments])
             clock.stand_at(now)
             arrived = look()
             if arrived:

@@ -82,10 +82,15 @@ class Conversation:
             return Message("aadbot", (Text(str(error)),))
 
     def watch(self) -> list[Outgoing]:
-        """One look at every migration waiting for the portal step, then the reminders that are due.
+        """One look: approvals that lapsed, every migration waiting for the portal step, then the sign-in
+        checks and reminders that are due (`workflows.due` says when the next look has work).
 
         What the look finds is recorded as a notice with it; the outbox delivers it with the reminders.
         """
+        try:
+            self._desk.service.expire_lapsed_approvals()
+        except WorkflowError as error:
+            log.warning("expiring lapsed approvals failed: %s", error)
         for organization in self._desk.service.organizations(state="connecting"):
             try:
                 self._desk.service.check_connection(organization)

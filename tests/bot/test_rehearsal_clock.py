@@ -65,8 +65,9 @@ def test_a_week_later_reminders_came_on_working_days_at_nine_and_not_to_who_fini
     typed += [":as bob.builder@outlook.com", ":dm snooze 1w", ":as dana@fabrikam.com", ":later 1w", ":now"]
     said = _chat(runtime, typed, clock)
 
+    # `serve` looks a minute after `:connect`, and so does the rehearsal
     assert "🎉 fabrikam-fiber is now connected to Fabrikam." in _after(
-        said, "── Friday 27 November, 15:05 UTC ──"
+        said, "── Friday 27 November, 15:01 UTC ──"
     )
     week = _after(said, "(the clock moves on 7 days from Friday 27 November, 15:05 UTC")
     moments = [(m["day"], m["date"], m["time"]) for m in _HEADING.finditer(week)]
@@ -141,14 +142,16 @@ def test_a_whole_migration_rehearsed_to_the_end_then_nobody_hears_more(
     said = _chat(runtime, typed, clock)
 
     signed_in = _after(said, "(ann@fabrikam.com signed in to fabrikam-fiber; the sign-in checks will notice)")
-    # the emulator keeps the rehearsal's time, so the sign-in counts as after the connection
-    monday = _after(signed_in, "── Monday 30 November, 16:05 UTC ──")
-    assert "aadbot → DM to ann@fabrikam.com:" in monday[: monday.index("(it is now")]  # with the billing one
+    # the emulator keeps the rehearsal's time, so the sign-in counts as after the connection; the look a
+    # minute later reads it, with the billing reminder's last call (a working day after Friday's, sent a
+    # minute after the lists went out on Friday at 15:05)
+    monday = _after(signed_in, "── Monday 30 November, 15:06 UTC ──")
+    assert "aadbot → DM to ann@fabrikam.com:" in monday[: monday.index("(it is now")]
     assert "I can see you signed in to fabrikam-fiber with your work account" in signed_in
     moved = _after(signed_in, "(Azure portal: subscription c0ffee00-1234-4abc-8def-0123456789ab moved to")
     # Monday evening; the billing reminder's check, due on Wednesday afternoon (two working days after
-    # Monday's last call at 16:05, itself a working day after the first reminder), finds it moved
-    billing = _after(moved, "── Wednesday 2 December, 16:05 UTC ──\n\naadbot → #aad-migration:")
+    # Monday's last call at 15:06), finds it moved
+    billing = _after(moved, "── Wednesday 2 December, 15:06 UTC ──\n\naadbot → #aad-migration:")
     assert billing.index("BILLING OF FABRIKAM-FIBER HAS MOVED") < billing.index("(it is now")
     assert "[Complete: `complete fabrikam-fiber`]" in billing
     assert "THE MOVE OF FABRIKAM-FIBER TO FABRIKAM IS COMPLETE" in billing

@@ -253,32 +253,41 @@ def test_billing_in_another_directory_is_reminded_until_it_moves(
     assert len(_queued(database, "billing_moved")) == 1
 
 
+def _tick_through(tracking: Tracking, service: MigrationService, clock: FakeClock, until: datetime) -> None:
+    """Tick at every moment the bot's watch next has something to do, as a rehearsal walks, until `until`."""
+    tracking.tick()
+    while (due := service.next_due().by_clock) is not None and clock.now < due < until:
+        clock.now = due
+        tracking.tick()
+
+
 def test_lists_out_in_the_last_working_hour_before_the_deadline_day_get_one_billing_reminder_a_day(
-    tracking: Tracking, microsoft: FakeMicrosoft, database: Database, clock: FakeClock
+    tracking: Tracking,
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
 ) -> None:
     microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
     clock.now = datetime(2026, 11, 27, 16, 5, tzinfo=UTC)  # Friday; the month's last working day is Monday
-    tracking.tick()
+    _tick_through(tracking, notified, clock, datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
     sent_at = [message.created_at for message in _queued(database, "billing_reminder")]
-    until = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-    while (due := tracking.next_due()) is not None and due < until:  # every moment a schedule falls due
-        clock.now = due
-        tracking.tick()
-        sent_at = [message.created_at for message in _queued(database, "billing_reminder")]
     # not Friday 16:05 and again on Monday 09:00, a working hour later with the same words: the last
     # working day's reminder comes a working day after Friday's
     assert sent_at == [datetime(2026, 11, 27, 16, 5, tzinfo=UTC), datetime(2026, 11, 30, 16, 5, tzinfo=UTC)]
 
 
 def test_billing_still_unmoved_after_the_month_of_the_connection_is_reminded_as_overdue(
-    tracking: Tracking, microsoft: FakeMicrosoft, database: Database, clock: FakeClock
+    tracking: Tracking,
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
 ) -> None:
     microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
-    tracking.tick()  # connected on Monday 2 November
-    until = datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
-    while (due := tracking.next_due()) is not None and due < until:
-        clock.now = due
-        tracking.tick()
+    _tick_through(
+        tracking, notified, clock, datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
+    )  # connected Monday 2 November
     reminders = _queued(database, "billing_reminder")
     told = [(m.payload["deadline"], m.payload["missed"]) for m in reminders]
     assert told[0] == ("2026-11-30", None)

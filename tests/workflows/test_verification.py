@@ -132,6 +132,27 @@ def test_reads_are_paced_and_incremental_with_a_daily_full_read(
     assert microsoft.sign_ins_since[3] is None
 
 
+def test_reads_keep_to_their_grid_and_the_full_read_to_its_day_whoever_looks_late(
+    notified: MigrationService, clock: FakeClock
+) -> None:
+    notified.check_due_sign_ins()  # the watch opens with a full read
+    confirmed = next(e.at for e in notified.audit_trail() if e.action == "connection_confirmed")
+    grid = timedelta(minutes=15)
+    clock.advance(minutes=40)  # late: a rehearsal's walk skips the reads between
+    swept = clock.now
+    assert notified.check_sign_ins(None).full  # an admin's read, off the grid
+    (read,) = notified.next_due().reads
+    # where it would have been had every read come on time, not 15 minutes after this one
+    assert read == confirmed + grid * ((clock.now - confirmed) // grid + 1) and read - clock.now < grid
+
+    day_later = swept + timedelta(days=1)
+    assert (day_later - confirmed) % grid, "the full read must fall due between two reads"
+    clock.now = confirmed + grid * ((day_later - confirmed) // grid)  # the last read before it
+    assert [check.full for check in notified.check_due_sign_ins()] == [False]
+    clock.now = day_later
+    assert [check.full for check in notified.check_due_sign_ins()] == [True]  # on time, not at the next read
+
+
 def test_an_outage_backs_off_and_the_next_read_catches_up(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
 ) -> None:

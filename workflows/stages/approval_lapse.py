@@ -38,6 +38,13 @@ def expire_due(unit: Unit) -> None:
             tell_lapsed(unit, approval, "expired", expired_message(approval))
 
 
+def expire_all_lapsed(ctx: Context) -> None:
+    """What the bot's watch does: the prompts of lapsed requests lose their buttons when they lapse, not
+    when someone next reads the migration."""
+    with ctx.database.session() as session:
+        expire_lapsed(ctx, session)
+
+
 def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = None) -> None:
     now = ctx.now()
     query = select(Approval).where(Approval.status == "pending", col(Approval.expires_at) <= now)

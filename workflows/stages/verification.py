@@ -71,14 +71,51 @@ def check_due(ctx: Context) -> list[SignInCheck]:
     """Start a watch for every connected migration whose users have their lists; run the due ones."""
     now = ctx.now()
     with ctx.database.session() as session:
-        rows = session.exec(select(Migration).where(col(Migration.state).in_(sorted(WATCHED_STATES)))).all()
         due: list[int] = []
-        for row in rows:
-            assert row.id is not None
-            watch = session.get(SignInWatch, row.id) or _open_watch(session, row, now)
-            if watch is not None and watch.next_at <= now:
-                due.append(row.id)
+        for schedule in _schedules(ctx, session):
+            if schedule.next_at is None and _open_watch(session, schedule.migration_id, now) is None:
+                continue
+            if (schedule.due_at or now) <= now:  # a watch just opened reads at once
+                due.append(schedule.migration_id)
     return [result for migration_id in due if (result := _check(ctx, migration_id)) is not None]
+
+
+def next_reads(ctx: Context, session: Session) -> tuple[datetime, ...]:
+    """When each watched migration's sign-ins are next read (now, for a watch still to open).
+
+    The daily full read needs no moment of its own: the first look after it falls due makes it, before
+    the digest that shows who it found still on a Microsoft account."""
+    return tuple(schedule.due_at or ctx.now() for schedule in _schedules(ctx, session))
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    migration_id: int
+    next_at: datetime | None
+    """The watch's next read; None where no watch is open yet."""
+    sweep_at: datetime | None
+    """Its next full read, which falls due even before `next_at`; None before the first or while
+    Microsoft fails the reads (then the back-off decides)."""
+
+    @property
+    def due_at(self) -> datetime | None:
+        return None if self.next_at is None else min(self.next_at, self.sweep_at or self.next_at)
+
+
+def _schedules(ctx: Context, session: Session) -> list[_Schedule]:
+    """Each watched migration's schedule, read from its watch's columns: not the plan, nor the list of
+    who is still on a Microsoft account, which `serve` would otherwise load at every look."""
+    rows = session.exec(
+        select(Migration.id, SignInWatch.next_at, SignInWatch.swept_at, SignInWatch.failures)
+        .join(SignInWatch, col(SignInWatch.migration_id) == Migration.id, isouter=True)
+        .where(col(Migration.state).in_(sorted(WATCHED_STATES)))
+    ).all()
+    every = ctx.settings.sign_in_sweep_every
+    return [
+        _Schedule(migration_id, next_at, swept_at + every if swept_at and not failures else None)
+        for migration_id, next_at, swept_at, failures in rows
+        if migration_id is not None
+    ]
 
 
 def check_now(ctx: Context, organization: str | None) -> SignInCheck:
@@ -90,7 +127,7 @@ def check_now(ctx: Context, organization: str | None) -> SignInCheck:
                 f"Sign-ins are read once {row.organization} is connected and its users have their lists."
             )
         assert row.id is not None
-        if session.get(SignInWatch, row.id) is None and _open_watch(session, row, ctx.now()) is None:
+        if session.get(SignInWatch, row.id) is None and _open_watch(session, row.id, ctx.now()) is None:
             raise WorkflowError(
                 f"`notify` the users of {row.organization} first; then I read their sign-ins."
             )
@@ -136,25 +173,24 @@ def connected_at(session: Session, row: Migration) -> datetime | None:
     return watch.connected_at if watch is not None else None
 
 
-def _open_watch(session: Session, row: Migration, now: datetime) -> SignInWatch | None:
-    if session.exec(select(AffectedUser.id).where(AffectedUser.migration_id == row.id)).first() is None:
+def _open_watch(session: Session, migration_id: int, now: datetime) -> SignInWatch | None:
+    if session.exec(select(AffectedUser.id).where(AffectedUser.migration_id == migration_id)).first() is None:
         return None  # nobody has a list yet: nothing to tick
     confirmed = session.exec(
         select(AuditEntry.at)
         .where(
-            AuditEntry.migration_id == row.id,
+            AuditEntry.migration_id == migration_id,
             col(AuditEntry.action).in_(("connection_confirmed", "found_connected")),
         )
         .order_by(col(AuditEntry.id).desc())
     ).first()
-    assert row.id is not None
-    watch = SignInWatch(migration_id=row.id, connected_at=confirmed or now, next_at=now)
+    watch = SignInWatch(migration_id=migration_id, connected_at=confirmed or now, next_at=now)
     session.add(watch)
     try:
         session.commit()
     except (IntegrityError, StaleDataError):
         session.rollback()  # another process opened it at the same moment
-        return session.get(SignInWatch, row.id)
+        return session.get(SignInWatch, migration_id)
     return watch
 
 
@@ -167,7 +203,7 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         watch, row = found
         full = full or watch.swept_at is None or now - watch.swept_at >= ctx.settings.sign_in_sweep_every
         since = None if full else (watch.seen_through or watch.connected_at)
-        watch.next_at = now + ctx.settings.sign_in_check_every
+        watch.next_at = _next_read(watch, now, ctx.settings.sign_in_check_every)
         organization = row.organization
         try:
             session.commit()
@@ -181,6 +217,13 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         _back_off(ctx, migration_id)
         return None
     return _apply(ctx, migration_id, users, full)
+
+
+def _next_read(watch: SignInWatch, now: datetime, every: timedelta) -> datetime:
+    """The first moment after `now` on the watch's grid, every `every` from the connection: a read that
+    came late, or a look that skipped one, does not shift the reads after it (a rehearsal's walk reads
+    when `serve` would)."""
+    return watch.connected_at + every * ((now - watch.connected_at) // every + 1)
 
 
 def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) -> SignInCheck | None:
