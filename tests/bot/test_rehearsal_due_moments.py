@@ -21,7 +21,7 @@ TYPED = [
     "start fabrikam-fiber fabrikam.com",
     "invite",
     "request-approval",
-    ":later 2d",  # nobody approves: the request lapses on Saturday at 15:00
+    ":later 25h",  # nobody approves: the request lapses on Saturday at 15:00
     "request-approval",
     ":as lee@fabrikam.com",
     "approve 2",
@@ -30,10 +30,10 @@ TYPED = [
     ":as dana@fabrikam.com",
     "notify",
     ":signin ann@fabrikam.com",
-    ":later 6d",  # reminders, digests, the billing reminder, the sign-in checks and their daily full read
+    ":later 4d",  # reminders, a digest, the billing reminder, the sign-in checks and their daily full read
     ":signin lee@fabrikam.com",
     ":signin carol@fabrikam.com",  # mapped by hand: the full read no longer finds her on a Microsoft account
-    ":later 4d",
+    ":later 3d",
 ]
 
 

@@ -285,9 +285,8 @@ def test_billing_still_unmoved_after_the_month_of_the_connection_is_reminded_as_
     clock: FakeClock,
 ) -> None:
     microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
-    _tick_through(
-        tracking, notified, clock, datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
-    )  # connected Monday 2 November
+    # connected on Monday 2 November
+    _tick_through(tracking, notified, clock, datetime(2026, 12, 4, 0, 0, tzinfo=UTC))
     reminders = _queued(database, "billing_reminder")
     told = [(m.payload["deadline"], m.payload["missed"]) for m in reminders]
     assert told[0] == ("2026-11-30", None)
