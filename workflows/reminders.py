@@ -274,20 +274,20 @@ class Tracking:
         """Digests for migrations with lists out; a billing reminder once users are notified."""
         now = self._now()
         with self._database.session() as session:
-            migrations = session.exec(
-                select(Migration).where(col(Migration.state).not_in(sorted(_DONE_STATES)))
+            migrations = session.exec(  # not the rows: their plans are no use here, at every look
+                select(Migration.id, Migration.state).where(col(Migration.state).not_in(sorted(_DONE_STATES)))
             ).all()
-            for row in migrations:
-                assert row.id is not None
+            for migration_id, state in migrations:
+                assert migration_id is not None
                 has_users = session.exec(
-                    select(AffectedUser.id).where(AffectedUser.migration_id == row.id)
+                    select(AffectedUser.id).where(AffectedUser.migration_id == migration_id)
                 ).first()
                 if has_users is not None:
                     first = self._next(now, self._settings.digest_every_working_days, None)
-                    self._open(session, f"{DIGEST_KIND}:{row.id}", DIGEST_KIND, row.id, first)
-                    self._open_missing_todo_schedules(session, row.id)
-                if row.state == _BILLING_STATE:
-                    self._open(session, f"{BILLING_KIND}:{row.id}", BILLING_KIND, row.id, now)
+                    self._open(session, f"{DIGEST_KIND}:{migration_id}", DIGEST_KIND, migration_id, first)
+                    self._open_missing_todo_schedules(session, migration_id)
+                if state == _BILLING_STATE:
+                    self._open(session, f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id, now)
 
     def _open_missing_todo_schedules(self, session: Session, migration_id: int) -> None:
         """A delivered list whose schedule was never written (the process died right after sending it).
