@@ -344,6 +344,9 @@ class Tracking:
         return [reminder_id for reminder_id in ids if reminder_id is not None]
 
     def _fire(self, reminder_id: int) -> int:
+        """Queue what a due schedule sends; what needs Azure DevOps or Microsoft (the billing check, the
+        admins a waiting person is told of) is asked after this transaction ends."""
+        waits: dict[str, Any] | None = None
         with self._database.session() as session:
             reminder = session.get(Reminder, reminder_id)
             row = session.get(Migration, reminder.migration_id) if reminder else None
@@ -363,17 +366,19 @@ class Tracking:
                 payload = self._todo_payload(session, reminder, row)
                 if payload is None:
                     return self._end(session, reminder, "done")
-                if "waiting_on" in payload:
-                    return self._tell_waiting(session, reminder, payload)
-                return self._queue(
-                    session, reminder, REMINDER_MESSAGE, payload, self._settings.every_working_days
-                )
+                if "waiting_on" not in payload:
+                    return self._queue(
+                        session, reminder, REMINDER_MESSAGE, payload, self._settings.every_working_days
+                    )
+                waits = payload
             else:
                 payload = self._digest_payload(session, row)
                 if payload is None:
                     return self._end(session, reminder, "done")
                 every = self._settings.digest_every_working_days
                 return self._queue(session, reminder, DIGEST_MESSAGE, payload, every)
+        if waits is not None:
+            return self._tell_waiting(reminder_id, waits)
         return self._fire_billing(reminder_id, organization, billing_due)
 
     def _fire_billing(self, reminder_id: int, organization: str, due: bool) -> int:
@@ -502,21 +507,34 @@ class Tracking:
         )
         return 1 if _commit_quietly(session) else 0
 
-    def _tell_waiting(self, session: Session, reminder: Reminder, payload: dict[str, Any]) -> int:
+    def _tell_waiting(self, reminder_id: int, payload: dict[str, Any]) -> int:
         """Someone who waits on the admins hears it once, not their tasks again; the schedule moves on in
-        silence until the admins act (their list's change tells them, and reminders go on from there)."""
-        now = self._now()
-        reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
-        message = enqueue(
-            session,
-            idempotency_key=f"reminder-{reminder.id}-waiting",
-            recipient=str(payload.pop("recipient")),
-            kind=REMINDER_MESSAGE,
-            payload={**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id},
-            now=now,
-        )
-        fresh = message.id is None
-        return 1 if _commit_quietly(session) and fresh else 0
+        silence until the admins act (their list's change tells them, and reminders go on from there).
+
+        The notice names who can act, asked of Azure DevOps (cached) with no transaction open; the schedule
+        is read again after, and left alone if another process fired it meanwhile."""
+        admins = self._admins(str(payload["organization"]), str(payload["email"]))
+        with self._database.session() as session:
+            reminder = session.get(Reminder, reminder_id)
+            now = self._now()
+            if reminder is None or reminder.status != "active" or reminder.next_at > now:
+                return 0
+            reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
+            message = enqueue(
+                session,
+                idempotency_key=f"reminder-{reminder.id}-waiting",
+                recipient=str(payload.pop("recipient")),
+                kind=REMINDER_MESSAGE,
+                payload={
+                    **payload,
+                    "admins": admins,
+                    "migration_id": reminder.migration_id,
+                    "reminder_id": reminder.id,
+                },
+                now=now,
+            )
+            fresh = message.id is None
+            return 1 if _commit_quietly(session) and fresh else 0
 
     def _todo_payload(self, session: Session, reminder: Reminder, row: Migration) -> dict[str, Any] | None:
         user = session.get(AffectedUser, reminder.affected_user_id)
@@ -544,17 +562,16 @@ class Tracking:
             "items": [item_payload(item) for item in open_items],
         }
         wait = waiting.awaited(items, user.entitlement_id, waiting.decided(row.plan))
-        if wait is not None:
-            admins = self._admins(row.organization, user)
+        if wait is not None:  # `_tell_waiting` adds who can end the wait
             payload |= {"waiting_on": waiting.admins_step(wait), "waiting_item": wait.key, "items": []}
-            payload["admins"] = admins
         return payload
 
-    def _admins(self, organization: str, person: AffectedUser) -> list[str]:
+    def _admins(self, organization: str, person: str) -> list[str]:
         """Who can end someone's wait: the migration's admins (owner and Project Collection Administrators,
-        as *Ask an admin* names them) but the person; none when Azure DevOps cannot say."""
+        as *Ask an admin* names them) but the person (`person`: their address); none when Azure DevOps
+        cannot say (the notice then names who started the migration)."""
         try:
-            return self._service.approver_emails(organization, exclude=Actor("", person.email, ""))
+            return self._service.approver_emails(organization, exclude=Actor("", person, ""))
         except (WorkflowError, MicrosoftError):
             return []
 

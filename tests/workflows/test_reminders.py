@@ -11,6 +11,8 @@ from sqlmodel import col, select
 from bot.conversation.todo_views import billing_reminder
 from storage import AffectedUser, Database, OutboundMessage, Reminder, TodoItem
 from tests.workflows.fakes import (
+    DANA,
+    LEE,
     OTHER_TENANT_ID,
     SUBSCRIPTION_ID,
     FakeClock,
@@ -549,3 +551,56 @@ def test_the_digest_reads_everyones_lists_at_once_however_many_people_there_are(
     more_reads, (_, second) = list_reads_of_a_digest()
     assert len(second.payload["stragglers"]) == len(first.payload["stragglers"]) + 30
     assert more_reads == reads
+
+
+def _wait_for_an_invitation(database: Database, affected_user_id: int) -> None:
+    """Their list's first item becomes the one that waits for the admins to invite them."""
+    with database.session() as session:
+        first = session.exec(
+            select(TodoItem)
+            .where(TodoItem.affected_user_id == affected_user_id)
+            .order_by(col(TodoItem.position))
+        ).first()
+        assert first is not None
+        first.key = "ask-for-access"
+        session.commit()
+
+
+def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transaction_open(
+    tracking: Tracking,
+    database: Database,
+    clock: FakeClock,
+    microsoft: FakeMicrosoft,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _deliver_lists(tracking, database)
+    ann, bob = (
+        int(m.payload["affected_user_id"])
+        for m in _lists(database)
+        if m.payload["email"] in ("ann@fabrikam.com", "bob@outlook.com")
+    )
+    _wait_for_an_invitation(database, ann)
+    open_while_asked: list[int] = []
+    ask = microsoft.organization
+
+    def organization(name: str) -> object:
+        open_while_asked.append(database.engine.pool.checkedout())  # type: ignore[attr-defined]
+        return ask(name)
+
+    monkeypatch.setattr(microsoft, "organization", organization)
+    clock.advance(days=2)
+    tracking.tick()
+    (told,) = [m for m in _queued(database, "todo_reminder") if m.payload["affected_user_id"] == ann]
+    assert (told.payload["waiting_on"], told.payload["admins"]) == ("invite", [DANA, LEE])
+    assert open_while_asked == [0]  # asked once, while no session held a connection
+
+    _wait_for_an_invitation(database, bob)
+    microsoft.broken.add("organization")  # Azure DevOps cannot say who the admins are
+    clock.advance(days=2)
+    tracking.tick()
+    reminded = _queued(database, "todo_reminder")
+    *_, told = [m for m in reminded if m.payload["affected_user_id"] == bob]
+    # nobody named: the notice falls back on who started the migration
+    named = (told.payload["waiting_on"], told.payload["admins"], told.payload["sender"])
+    assert named == ("invite", [], "Dana")
+    assert len([m for m in reminded if m.payload["affected_user_id"] == ann]) == 1  # Ann heard it once
