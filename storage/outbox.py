@@ -195,18 +195,15 @@ def mark_failed(
         return _commit(session)
 
 
-RETRIED_KINDS = ("todo_list",)
-"""What `retry_failed` queues again: a stale reminder, digest or notice is better left undelivered."""
-
-
-def retry_failed(database: Database, migration_id: int, *, now: datetime) -> int:
-    """Queue every to-do list of a migration that could not be delivered again, with a fresh count."""
+def retry_failed(database: Database, migration_id: int, kinds: Collection[str], *, now: datetime) -> int:
+    """Queue again, with a fresh count, every message of `kinds` of a migration that could not be
+    delivered; the caller names the kinds still worth it (a stale reminder or digest is not)."""
     with database.session() as session:
         failed = session.exec(
             select(OutboundMessage).where(
                 OutboundMessage.migration_id == migration_id,
                 OutboundMessage.status == "failed",
-                col(OutboundMessage.kind).in_(RETRIED_KINDS),
+                col(OutboundMessage.kind).in_(sorted(kinds)),
             )
         ).all()
         for message in failed:

@@ -18,17 +18,15 @@ from workflows.identities import mailbox
 from workflows.plan import NO_ACCESS
 from workflows.results import MigrationStatus
 from workflows.stages import verification
-from workflows.stages.late_invitees import INVITED_MESSAGE
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE
-from workflows.stages.relisting import ACCESS_KEPT_MESSAGE, DECIDED_MESSAGE
+from workflows.stages.notifying import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE
+from workflows.stages.relisting import ACCESS_KEPT_MESSAGE, LIST_MESSAGES, REMINDER_MESSAGE
 from workflows.stages.verification import StillPersonal
 
-WHOLE_LISTS = frozenset({"todo_list", ACCESS_KEPT_MESSAGE})
+WHOLE_LISTS = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE})
 """DMs that hand a person their whole list: delivered, their reminders start (or start again)."""
-PERSONAL_LISTS = WHOLE_LISTS | {INVITED_MESSAGE, DECIDED_MESSAGE, LOST_ACCESS_MESSAGE}
-"""DMs that hand a person their list, or its changed items, or tell them they lose access."""
-REMINDER_MESSAGE = "todo_reminder"
-"""A reminder of someone's open items (`workflows.reminders` queues them)."""
+PERSONAL_LISTS = LIST_MESSAGES | {LOST_ACCESS_MESSAGE}
+"""DMs that hand a person their list, or its changed items, or tell them they lose access: what *Retry
+failed* sends again (what a newer decision contradicts was withdrawn, `relisting`)."""
 
 
 def reach_of(messages: Sequence[OutboundMessage]) -> dict[Any, OutboundMessage]:

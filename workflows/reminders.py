@@ -31,7 +31,6 @@ from workflows.notices import admins_address
 from workflows.plan import NO_ACCESS
 from workflows.progress import (
     PERSONAL_LISTS,
-    REMINDER_MESSAGE,
     WHOLE_LISTS,
     Progress,
     by_person,
@@ -43,6 +42,8 @@ from workflows.progress import (
 from workflows.results import BOT, Actor, MigrationStatus, TodoEntry
 from workflows.service import MigrationService
 from workflows.stages import verification
+from workflows.stages.notifying import TODO_LIST_MESSAGE
+from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.working_hours import after_working_days, last_working_day, next_working_moment, zone
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
@@ -117,9 +118,10 @@ class Tracking:
         return read_progress(self._database, self._service.status(organization, ended=True))
 
     def retry_failed(self, organization: str | None) -> int:
-        """Queue again every to-do list of the migration that could not be delivered."""
+        """Queue again every message of the migration that hands someone their list (or its changes, or
+        tells them they lose access) and could not be delivered."""
         status = self._service.status(organization)
-        return retry_failed(self._database, status.id, now=self._now())
+        return retry_failed(self._database, status.id, PERSONAL_LISTS, now=self._now())
 
     # -------------------------------------------------------------- schedules
 
@@ -290,38 +292,46 @@ class Tracking:
                     self._open(session, f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id, now)
 
     def _open_missing_todo_schedules(self, session: Session, migration_id: int) -> None:
-        """A delivered list whose schedule was never written (the process died right after sending it).
+        """A delivered whole list whose schedule was not opened, or not started again (the process died
+        right after sending it): `delivered` normally does both; this catches what it missed.
 
-        `delivered` normally opens the schedule; this catches what it missed, from the delivery time.
-        """
+        First lists are one per person, so counting them against the schedules finds a missing one without
+        reading any list; lists given again (`relisting`) are few and read each time."""
         delivered_lists = (
             (col(OutboundMessage.migration_id) == migration_id)
-            & (col(OutboundMessage.kind) == "todo_list")
+            & col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS))
             & (col(OutboundMessage.status) == "sent")
         )
+        first_lists = col(OutboundMessage.kind) == TODO_LIST_MESSAGE
         schedules = session.exec(
             select(func.count(col(Reminder.id))).where(
                 Reminder.migration_id == migration_id, Reminder.kind == TODO_KIND
             )
         ).one()
-        delivered = session.exec(select(func.count(col(OutboundMessage.id))).where(delivered_lists)).one()
-        if delivered <= schedules:
-            return  # the usual case, checked without reading any list
-        sent = session.exec(select(OutboundMessage).where(delivered_lists)).all()
-        opened = set(
-            session.exec(
-                select(Reminder.affected_user_id).where(
-                    Reminder.migration_id == migration_id, Reminder.kind == TODO_KIND
-                )
+        delivered = session.exec(
+            select(func.count(col(OutboundMessage.id))).where(delivered_lists, first_lists)
+        ).one()
+        suspects = delivered_lists if delivered > schedules else delivered_lists & ~first_lists
+        sent = session.exec(select(OutboundMessage).where(suspects).order_by(col(OutboundMessage.id))).all()
+        if not sent:
+            return  # the usual case
+        opened = {
+            reminder.affected_user_id: reminder
+            for reminder in session.exec(
+                select(Reminder).where(Reminder.migration_id == migration_id, Reminder.kind == TODO_KIND)
             ).all()
-        )
+        }
         for message in sent:
-            user_id = message.payload.get("affected_user_id")
-            user = session.get(AffectedUser, user_id) if isinstance(user_id, int) else None
-            if user is None or user.id in opened:
-                continue
-            self._todo_schedule(session, user, message.sent_at or self._now())
-            opened.add(user.id)
+            user_id, at = message.payload.get("affected_user_id"), message.sent_at or self._now()
+            reminder = opened.get(user_id)
+            if reminder is None:
+                user = session.get(AffectedUser, user_id) if isinstance(user_id, int) else None
+                if user is not None:
+                    opened[user_id] = self._todo_schedule(session, user, at)
+            # ended before this list arrived (it ends when its due round finds nothing open)
+            elif reminder.status == "done" and at >= reminder.next_at:
+                reminder.status = "active"
+                reminder.next_at = self._next(at, self._settings.every_working_days, reminder.time_zone)
         _commit_quietly(session)
 
     def _open(self, session: Session, key: str, kind: str, migration_id: int, first: datetime) -> None:

@@ -302,6 +302,9 @@ class AccountDecision:
     """The pending approval the changed plan voided."""
     list_changed: bool
     """Their to-do list was already out and now says to sign in with the chosen account."""
+    access_restored: bool = False
+    """They had been decided out of access (after `notify`): they keep it after all, have their whole list
+    again, and were told."""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,12 @@ def account_decided(result: AccountDecision) -> Outgoing:
                 f"Connecting does not map them by itself: once it is connected, {how} Their to-do list will"
                 " say to sign in with it."
             )
-        if result.list_changed:
+        if result.access_restored:
+            lines.append(
+                f"Their access to {organization} is restored: their whole to-do list is back, saying to"
+                " sign in with it, and I told them."
+            )
+        elif result.list_changed:
             lines.append("Their to-do list now says to sign in with it, and I told them.")
     else:
         lines = [

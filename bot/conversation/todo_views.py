@@ -136,8 +136,11 @@ def losing_access_apart(deciders: Sequence[str]) -> str:
     return f"{len(deciders)} more {verb} access (decided by {who})"
 
 
-def access_lost_dm(*, organization: str, tenant: str, name: str, decided_by: str, case: str) -> Message:
-    """Someone an admin decided loses access: told once, plainly, why and by whom; nothing to do."""
+def access_lost_dm(
+    *, organization: str, tenant: str, name: str, decided_by: str, case: str, withdraws: bool = False
+) -> Message:
+    """Someone an admin decided loses access: told once, plainly, why and by whom; nothing to do.
+    `withdraws` when a list of theirs may have reached them: it no longer holds."""
     target = tenant or "your company's directory"
     why = (
         f"your only account in {target} is disabled"
@@ -145,10 +148,11 @@ def access_lost_dm(*, organization: str, tenant: str, name: str, decided_by: str
         else f"none of the accounts in {target} that carry your address is yours"
     )
     heading = f"You no longer have access to {organization}"
+    nothing = "The to-do list I sent you no longer holds: nothing" if withdraws else "Nothing"
     text = (
         f"Hi {name}, {organization} on Azure DevOps now signs in with {target} accounts, and {why}."
         f" {decided_by}, a migration admin, decided that you lose access to {organization}. Your work items,"
-        " commits and history stay in the organization under your old name. Nothing for you to do; if you"
+        f" commits and history stay in the organization under your old name. {nothing} for you to do; if you"
         f" still need access, ask {decided_by}."
     )
     return Message(heading, (Heading(heading), Text(text)))

@@ -35,7 +35,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
         case kind if kind in notices.KINDS:
             rendered = _notice(kind, payload)
             updates = payload.get("updates")
-        case "todo_list":
+        case notifying.TODO_LIST_MESSAGE:
             rendered = todo_views.todo_list_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
@@ -73,6 +73,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 name=payload.get("display_name") or payload["email"],
                 decided_by=str(payload["decided_by"]),
                 case=str(payload["case"]),
+                withdraws=bool(payload.get("withdraws")),  # not in notices queued before it existed
             )
         case "advance_notice":
             rendered = preparing_views.advance_notice_dm(
@@ -82,7 +83,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 when=str(payload.get("when") or ""),
                 lines=[str(line) for line in payload["lines"]],
             )
-        case "todo_reminder" if payload.get("waiting_item"):
+        case relisting.REMINDER_MESSAGE if payload.get("waiting_item"):
             rendered = todo_views.waiting_reminder(
                 organization=payload["organization"],
                 name=payload.get("display_name") or payload["email"],
@@ -90,7 +91,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 waiting_item=str(payload["waiting_item"]),
                 admins=[str(admin) for admin in payload.get("admins", [])],  # absent before it was told
             )
-        case "todo_reminder":
+        case relisting.REMINDER_MESSAGE:
             rendered = todo_views.todo_reminder(
                 organization=payload["organization"],
                 name=payload.get("display_name") or payload["email"],

@@ -4,7 +4,7 @@ Their counts, and their lists after the connection (the weeks after it: `test_re
 
 from __future__ import annotations
 
-from bot.conversation.messages import DirectMessage, Facts, Table, Text
+from bot.conversation.messages import DirectMessage, Facts, Outgoing, Table, Text
 from tests.bot.conftest import ORG, Chat, notified, text_of
 from tests.bot.test_closing import billing_moved
 
@@ -106,6 +106,10 @@ def test_someone_decided_out_and_then_given_an_account_gets_their_list_and_hears
     sent = chat.say(LEE, f"decide {ORG} {HANA} {HANA_AT_WORK}")
     (told,) = [m for m in sent if isinstance(m.to, DirectMessage) and HANA_AT_WORK in m.to.addresses]
     assert told.message.summary == f"You keep access to {ORG} after all"
+    assert (
+        f"Their access to {ORG} is restored: their whole to-do list is back, saying to sign in with it, and I"
+        " told them." in " ".join(text_of([m for m in sent if m is not told]).split())
+    )
     words = " ".join(text_of([told]).split())
     assert f"I told you that you lose access to {ORG}. That no longer holds: the migration admins" in words
     assert f"recorded {HANA_AT_WORK} as your work account" in words
@@ -125,3 +129,33 @@ def test_a_lost_access_notice_not_sent_yet_is_stopped_when_an_account_is_decided
     to_her = [m.message.summary for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.also]
     assert to_her == [f"Your work account for {ORG} is {HANA_AT_WORK}"]  # never "you no longer have access"
     assert "lose access" not in text_of(sent)
+
+
+def _to_hana(sent: list[Outgoing]) -> list[Outgoing]:
+    return [m for m in sent if isinstance(m.to, DirectMessage) and {HANA, HANA_AT_WORK} & {*m.to.addresses}]
+
+
+def test_a_keep_access_message_not_sent_yet_is_stopped_when_she_is_decided_back_out(chat: Chat) -> None:
+    notified(chat)
+    chat.say(LEE, f"decide {ORG} {HANA} no-access")
+    # decided without the chat delivering what it queued: "you keep access" still waits in the outbox
+    chat.runtime.service.decide_account(ORG, HANA, HANA_AT_WORK, chat.person(LEE))
+
+    sent = _to_hana(chat.say(LEE, f"decide {ORG} {HANA} no-access"))
+    assert [m.message.summary for m in sent] == [f"You no longer have access to {ORG}"]  # never "you keep"
+    assert "The to-do list I sent you no longer holds" in " ".join(text_of(sent).split())
+    assert chat.runtime.service.todo_list(HANA_AT_WORK) == []
+    assert _to_hana(chat.say(LEE, "status")) == []  # nothing else waits for her
+
+
+def test_after_hearing_she_keeps_access_she_hears_she_no_longer_does_once_decided_back_out(
+    chat: Chat,
+) -> None:
+    notified(chat)
+    chat.say(LEE, f"decide {ORG} {HANA} no-access")
+    chat.say(LEE, f"decide {ORG} {HANA} {HANA_AT_WORK}")  # delivered: "You keep access after all"
+
+    sent = _to_hana(chat.say(LEE, f"decide {ORG} {HANA} no-access"))
+    assert [m.message.summary for m in sent] == [f"You no longer have access to {ORG}"]
+    words = " ".join(text_of(sent).split())
+    assert "The to-do list I sent you no longer holds: nothing for you to do" in words

@@ -146,7 +146,7 @@ def test_people_not_in_slack_fail_at_once_and_retry_failed_sends_them_once_they_
     ]
 
     fake_slack.users["UNEW"] = ("newcomer@fabrikam.com", "New Comer")
-    assert retry_failed(database, migration_id, now=time.now) == 1
+    assert retry_failed(database, migration_id, {"todo_list"}, now=time.now) == 1
     asyncio.run(worker(database, fake_slack, time).drain())
     assert [row.status for row in _rows(database)] == ["sent", "sent"]
     assert len(fake_slack.posts_to("DUNEW")) == 1 and len(fake_slack.posts_to("DU00000")) == 1
@@ -316,7 +316,7 @@ def test_an_unexpected_error_is_shown_to_admins_as_a_log_reference_only(
     assert reason.removeprefix("internal error; see log ref ") in caplog.text
 
 
-def test_retry_failed_queues_only_to_do_lists_again_and_forgets_the_old_error(
+def test_retry_failed_queues_only_the_kinds_named_again_and_forgets_the_old_error(
     database: Database, fake_slack: FakeSlack, time: FakeTime
 ) -> None:
     migration_id = queue_lists(database, ["gone@fabrikam.com"], time.now)
@@ -333,7 +333,7 @@ def test_retry_failed_queues_only_to_do_lists_again_and_forgets_the_old_error(
     asyncio.run(worker(database, fake_slack, time).drain())
     assert [row.status for row in _rows(database)] == ["failed", "failed"]
 
-    assert retry_failed(database, migration_id, now=time.now) == 1
+    assert retry_failed(database, migration_id, {"todo_list"}, now=time.now) == 1
     todo, reminder = _rows(database)
     assert (todo.kind, todo.status, todo.error_code, todo.last_error) == ("todo_list", "pending", None, None)
     assert (reminder.kind, reminder.status) == ("todo_reminder", "failed")

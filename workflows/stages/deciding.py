@@ -34,9 +34,13 @@ def decide_account(
             decided = decisions.apply(plan, [*plan.decisions, decision])
             placed = next(each for each in decided.users if each.id == user.id)
             changed, voided = _record(unit, decided, placed)
-            relisted = changed and relisting.account_decided(unit, placed)
+            relisted = relisting.account_decided(unit, placed) if changed else "unchanged"
         return AccountDecision(
-            person=placed, status=status(session, row), voided_approval=voided, list_changed=relisted
+            person=placed,
+            status=status(session, row),
+            voided_approval=voided,
+            list_changed=relisted != "unchanged",
+            access_restored=relisted == "restored",
         )
 
 

@@ -25,6 +25,8 @@ from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items, todo_notes
 from workflows.waiting import WAITING_ITEMS
 
+TODO_LIST_MESSAGE = "todo_list"
+"""Each person's first list, queued by `notify`."""
 LOST_ACCESS_MESSAGE = "access_lost"
 """To someone an admin decided loses access: told once, with no list and no reminders."""
 NO_WAY_IN_ITEMS = frozenset(WAITING_ITEMS)
@@ -163,7 +165,7 @@ def _notify_one(
         session,
         idempotency_key=todo_list_key(row.id, user.id),
         recipient=reach.recipient,
-        kind="todo_list",
+        kind=TODO_LIST_MESSAGE,
         migration_id=row.id,
         payload={
             **reach.payload(),
@@ -184,10 +186,12 @@ def _notify_one(
     return NotifiedUser(affected.id, address, user.display_name, user.outcome, entries, message.id)
 
 
-def tell_lost_access(unit: Unit, affected: AffectedUser, user: PlannedUser, *, key: str) -> int:
+def tell_lost_access(
+    unit: Unit, affected: AffectedUser, user: PlannedUser, *, key: str, withdraws: bool = False
+) -> int:
     """Tell someone an admin decided loses access (`user.loses_access`), once (`key`): why, and who
-    decided. Their record says so (`NO_ACCESS`) and holds no items: nothing to remind them of or to wait
-    for. The queued message's id."""
+    decided; that the list they may have had is withdrawn (`withdraws`). Their record says so (`NO_ACCESS`)
+    and holds no items: nothing to remind them of or to wait for. The queued message's id."""
     affected.outcome = NO_ACCESS
     message = tell(
         unit.session,
@@ -199,6 +203,7 @@ def tell_lost_access(unit: Unit, affected: AffectedUser, user: PlannedUser, *, k
         outcome=NO_ACCESS,
         decided_by=user.decided_by,
         case=user.outcome,
+        withdraws=withdraws,
     )
     unit.session.flush()
     assert message.id is not None

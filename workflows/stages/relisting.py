@@ -10,6 +10,9 @@ Before `notify` there is nothing to change: `notify` writes the list from the pl
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+from typing import Literal
+
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Migration, OutboundMessage, TodoItem
@@ -18,20 +21,29 @@ from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
-from workflows.stages.late_invitees import list_items, replace_items, tell
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE, tell_lost_access
+from workflows.stages.late_invitees import INVITED_MESSAGE, list_items, replace_items, tell
+from workflows.stages.notifying import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, tell_lost_access
 from workflows.stages.unit import Unit
 from workflows.todo import todo_items
 
 DECIDED_MESSAGE = "account_decided"
 ACCESS_KEPT_MESSAGE = "access_kept"
 """To someone decided out of access and then given an account: their list, and that they keep access."""
+LIST_MESSAGES = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE, DECIDED_MESSAGE, INVITED_MESSAGE})
+"""DMs that hand a person their list or its new and changed items."""
+REMINDER_MESSAGE = "todo_reminder"
+"""A reminder of someone's open items (`workflows.reminders` queues them)."""
 CHOOSING_ITEM = "choose-work-account"
 SIGN_IN_ITEM = "sign-in-work-account"
 
 
-def account_decided(unit: Unit, person: PlannedUser) -> bool:
-    """Bring a notified person's record and list in line with the decision; whether their list changed."""
+Relisted = Literal["unchanged", "changed", "restored"]
+"""What a decision did to a notified person's list: nothing, changed or withdrew it, or gave it back with
+their access (they had been decided out)."""
+
+
+def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
+    """Bring a notified person's record and list in line with the decision."""
     row, session = unit.row, unit.session
     affected = session.exec(
         select(AffectedUser).where(
@@ -39,7 +51,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> bool:
         )
     ).first()
     if affected is None:
-        return False
+        return "unchanged"
     account = directory_account(person)
     was_out = affected.outcome == NO_ACCESS
     affected.outcome = person.outcome
@@ -50,17 +62,19 @@ def account_decided(unit: Unit, person: PlannedUser) -> bool:
     if person.loses_access:  # their list asked for what they will not get: withdrawn, and they are told
         for item in held:
             session.delete(item)
+        # what still waits to hand them a list (or remind them of it) never will
+        had_a_list = _withdraw(session, row, affected, LIST_MESSAGES | {REMINDER_MESSAGE})
         # one per decision: decided back in and out again, they hear it again
         key = f"migration-{row.id}-access-lost-{affected.id}-{unit.flow.now.isoformat()}"
-        tell_lost_access(unit, affected, person, key=key)
-        return True
+        tell_lost_access(unit, affected, person, key=key, withdraws=had_a_list)
+        return "changed"
     if was_out and account is not None:
         _access_kept(unit, affected, person, account)
-        return True
+        return "restored"
     # the item that says to choose, or the sign-in item of an account decided before (now another one)
     choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
     if choosing is None or account is None:
-        return False
+        return "unchanged"
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
     wanted = todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
     replace_items(
@@ -75,7 +89,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> bool:
         now=unit.flow.now,
         account=account.user_principal_name,
     )
-    return True
+    return "changed"
 
 
 def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, account: Match) -> None:
@@ -96,28 +110,29 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
         key=f"migration-{row.id}-access-kept-{affected.id}-{now.isoformat()}",
         now=now,
         account=account.user_principal_name,
-        corrects=_stop_lost_access(session, row, affected),
+        corrects=_withdraw(session, row, affected, {LOST_ACCESS_MESSAGE}),
         items=[item_payload(item) for item in items],
     )
 
 
-def _stop_lost_access(session: Session, row: Migration, affected: AffectedUser) -> bool:
-    """Stop their "you lose access" messages that are still waiting to be sent; whether one may have
-    reached them (sent, being sent, or failed after an attempt that may have got through)."""
+def _withdraw(session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
+    """Withdraw the person's messages of `kinds`, which a newer decision contradicts: those still waiting
+    to be sent, and those that failed (`retry_failed` must never send them after the newer one). Whether
+    one may have reached them (sent, being sent, or after an attempt that may have got through): the newer
+    message then takes it back."""
     told = session.exec(
         select(OutboundMessage).where(
             OutboundMessage.migration_id == row.id,
-            OutboundMessage.kind == LOST_ACCESS_MESSAGE,
+            col(OutboundMessage.kind).in_(sorted(kinds)),
+            col(OutboundMessage.payload)["affected_user_id"].as_integer() == affected.id,
             col(OutboundMessage.status).in_(["pending", "sent", "failed"]),
         )
     ).all()
     heard = False
     for message in told:
-        if message.payload.get("affected_user_id") != affected.id:
-            continue
-        if message.status == "pending" and not message.in_flight and not message.uncertain:
+        may_have_reached = message.status == "sent" or message.in_flight or message.uncertain
+        heard = heard or may_have_reached
+        if message.status == "failed" or not may_have_reached:
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
-        else:
-            heard = heard or message.status != "failed" or message.uncertain
     return heard
