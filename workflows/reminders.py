@@ -308,13 +308,16 @@ class Tracking:
                 Reminder.migration_id == migration_id, Reminder.kind == TODO_KIND
             )
         ).one()
-        delivered = session.exec(
-            select(func.count(col(OutboundMessage.id))).where(delivered_lists, first_lists)
+        first, again = session.exec(
+            select(
+                func.count(col(OutboundMessage.id)).filter(first_lists),
+                func.count(col(OutboundMessage.id)).filter(~first_lists),
+            ).where(delivered_lists)
         ).one()
-        suspects = delivered_lists if delivered > schedules else delivered_lists & ~first_lists
-        sent = session.exec(select(OutboundMessage).where(suspects).order_by(col(OutboundMessage.id))).all()
-        if not sent:
+        if first <= schedules and not again:
             return  # the usual case
+        suspects = delivered_lists if first > schedules else delivered_lists & ~first_lists
+        sent = session.exec(select(OutboundMessage).where(suspects).order_by(col(OutboundMessage.id))).all()
         opened = {
             reminder.affected_user_id: reminder
             for reminder in session.exec(
