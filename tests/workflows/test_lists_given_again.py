@@ -23,9 +23,8 @@ HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"
 
 
 @pytest.fixture
-def notified(
-    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
-) -> MigrationService:
+def started(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor) -> MigrationService:
+    """Fabrikam with Hana, everyone invited who needs it; not connected yet."""
     microsoft.users.append(replace(microsoft.users[2], id="e-hana", principal_name=HANA, mail_address=HANA))
     microsoft.directory += [
         DirectoryUser(id="g-guest", user_principal_name="hana_contoso.com#EXT#@fabrikam.com", mail=HANA),
@@ -33,8 +32,15 @@ def notified(
     ]
     service.start("fabrikam", "fabrikam.com", dana, channel="CMIGRATE")
     service.invite(None, dana)
-    connect_and_notify(service, microsoft, dana, lee)
     return service
+
+
+@pytest.fixture
+def notified(
+    started: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> MigrationService:
+    connect_and_notify(started, microsoft, dana, lee)
+    return started
 
 
 @pytest.fixture
@@ -146,20 +152,14 @@ def test_a_crash_right_after_her_list_is_given_back_still_leaves_her_reminders(
 
 
 def test_someone_decided_out_before_notify_still_gets_reminders_after_a_crash_once_given_an_account(
-    service: MigrationService,
+    started: MigrationService,
     microsoft: FakeMicrosoft,
     database: Database,
     clock: FakeClock,
     dana: Actor,
     lee: Actor,
 ) -> None:
-    microsoft.users.append(replace(microsoft.users[2], id="e-hana", principal_name=HANA, mail_address=HANA))
-    microsoft.directory += [
-        DirectoryUser(id="g-guest", user_principal_name="hana_contoso.com#EXT#@fabrikam.com", mail=HANA),
-        DirectoryUser(id="g-hart", user_principal_name=HANA_AT_WORK, other_mails=(HANA,)),
-    ]
-    service.start("fabrikam", "fabrikam.com", dana, channel="CMIGRATE")
-    service.invite(None, dana)
+    service = started
     service.decide_account(None, HANA, "no-access", lee)
     connect_and_notify(service, microsoft, dana, lee)  # she gets no list: "you lose access"
     tracking = Tracking(database, service, clock=clock)
