@@ -6,6 +6,7 @@ import copy
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -18,6 +19,14 @@ from sandbox._scenario import Scenario, load_scenario
 from sandbox._state import State
 
 _START_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class SandboxSnapshot:
+    """What `Sandbox.save` kept; only `Sandbox.restore` reads it."""
+
+    scenario: Scenario
+    state: State
 
 
 class Sandbox:
@@ -84,6 +93,24 @@ class Sandbox:
         page_size, clock, device_interval = self._options
         self._state = State(self._scenario, page_size=page_size, clock=clock, device_interval=device_interval)
         self._app = create_app(self._state)
+
+    def save(self) -> SandboxSnapshot:
+        """Everything the sandbox serves and remembers now, for `restore` to serve again (as often as asked):
+        a test replays the steps that lead to it once and restores it after, a rehearsal can go back to it.
+        Teams' conversations are not kept: a restored sandbox starts them anew, as `reset` does."""
+        return SandboxSnapshot(self._scenario, self._copy(self._state))
+
+    def restore(self, snapshot: SandboxSnapshot) -> None:
+        """Serve what `snapshot` saved (from this sandbox or another), at once and at the same URL, on this
+        sandbox's clock and options; later changes leave the snapshot as it is, and `reset` goes back to the
+        scenario it was saved from."""
+        self._scenario = snapshot.scenario
+        self._state = self._copy(snapshot.state)
+        self._app = create_app(self._state)
+
+    def _copy(self, state: State) -> State:
+        page_size, clock, device_interval = self._options
+        return state.copy(page_size=page_size, clock=clock, device_interval=device_interval)
 
     def stop(self) -> None:
         if self._server is None or self._thread is None:

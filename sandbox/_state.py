@@ -108,6 +108,15 @@ class State:
         self.credentials = Credentials.from_scenario(self.data)
         self.request_counts: Counter[str] = Counter()
 
+    def copy(self, *, page_size: int, clock: Callable[[], float], device_interval: int) -> State:
+        """An independent copy of everything served and remembered (the scenario as it is now, tokens,
+        device codes, faults and their draws, request counts), with a lock of its own and the options given
+        (a copy may serve in another sandbox, on that one's clock)."""
+        with self.lock:
+            twin = copy.deepcopy(self, {id(self.lock): threading.RLock(), id(self.clock): clock})
+        twin.page_size, twin.device_interval = page_size, device_interval
+        return twin
+
     @property
     def organization(self) -> dict[str, Any]:
         return self.data["organization"]  # type: ignore[no-any-return]
