@@ -11,19 +11,26 @@ from bot.conversation.messages import Outgoing
 from bot.runtime import Runtime
 from sandbox import Sandbox
 from storage import Database
+from tests.bot.replays import replayed
 from tests.fakes.runtimes import runtime_on
 from workflows.results import Actor
 
 ORG = "fabrikam-fiber"
+DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 
 
 class Chat:
-    """A conversation in a test: people type, the bot answers, the test reads what went where."""
+    """A conversation in a test: people type, the bot answers, the test reads what went where.
 
-    def __init__(self, runtime: Runtime) -> None:
+    `restores`: the steps before the one under test (`started`, `approved`, `notified`) may be restored
+    from this test process's earlier replay of them (tests/bot/replays.py); tests marked
+    `replays_for_real` run them for real."""
+
+    def __init__(self, runtime: Runtime, *, restores: bool = True) -> None:
         self.runtime = runtime
         self.out = io.StringIO()
         self.surface = ConsoleSurface(runtime.conversation, self.out)
+        self.restores = restores
 
     def person(self, email: str) -> Actor:
         return console_actor(email)
@@ -51,14 +58,32 @@ class Chat:
         return self.runtime.service.status(ORG).state
 
 
-def notified(chat: Chat, starter: str = "dana@fabrikam.com", approver: str = "lee@fabrikam.com") -> None:
-    """Started, everyone invited, approved, connected in the portal and seen by the watch, lists sent."""
-    chat.say(starter, f"/aad start {ORG} fabrikam.com")
-    chat.say(starter, "invite")
-    chat.click(approver, chat.say(starter, "request-approval"), "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    chat.say(starter, "notify")
+def started(chat: Chat, starter: str = DANA) -> list[Outgoing]:
+    """`starter` started the migration of fabrikam-fiber to fabrikam.com: what the bot answered."""
+    return replayed(chat, ("started", starter), lambda: chat.say(starter, f"/aad start {ORG} fabrikam.com"))
+
+
+def approved(chat: Chat, starter: str = DANA, approver: str = LEE) -> list[Outgoing]:
+    """Started, everyone invited, the plan approved by another admin: what the approval answered."""
+
+    def steps() -> list[Outgoing]:
+        started(chat, starter)
+        chat.say(starter, "invite")
+        return chat.click(approver, chat.say(starter, "request-approval"), "Approve")
+
+    return replayed(chat, ("approved", starter, approver), steps)
+
+
+def notified(chat: Chat, starter: str = DANA, approver: str = LEE) -> list[Outgoing]:
+    """Approved, connected in the portal and seen by the watch, lists sent: what `notify` sent."""
+
+    def steps() -> list[Outgoing]:
+        approved(chat, starter, approver)
+        chat.portal_connect()
+        chat.runtime.conversation.watch()
+        return chat.say(starter, "notify")
+
+    return replayed(chat, ("notified", starter, approver), steps)
 
 
 def text_of(outgoing: list[Outgoing]) -> str:
@@ -67,12 +92,17 @@ def text_of(outgoing: list[Outgoing]) -> str:
     return "\n".join(render(message.message) for message in outgoing)
 
 
+def may_restore(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's chat may restore the steps before the one under test (`Chat`)."""
+    return request.node.get_closest_marker("replays_for_real") is None
+
+
 @pytest.fixture
-def chat(sqlite_database: Database, box: Sandbox) -> Iterator[Chat]:
+def chat(request: pytest.FixtureRequest, sqlite_database: Database, box: Sandbox) -> Iterator[Chat]:
     """The runtime over the process's SQLite engine on a fresh copy of the migrated template
     (tests/storage/databases.py) and the module's sandbox, reset to the bundled scenario."""
     runtime = runtime_on(box, sqlite_database)
     try:
-        yield Chat(runtime)
+        yield Chat(runtime, restores=may_restore(request))
     finally:
         runtime.close()

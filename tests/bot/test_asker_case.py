@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import Chat, text_of
-from tests.bot.test_conversation import start
+from tests.bot.conftest import Chat, started, text_of
+from tests.bot.conftest import notified as lists_sent
 
 DANA, LEE, ERIN, KIM = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com", "kim@fabrikam.com"
 PATS = "do my personal access tokens keep working?"
@@ -14,7 +14,7 @@ def test_an_organization_found_connected_is_answered_as_the_first_connection_its
     chat: Chat,
 ) -> None:
     chat.portal_connect()  # someone connected it before the bot was asked
-    start(chat)
+    started(chat)
     assert chat.state() == "connected"
     chat.say(DANA, "invite")  # after the connection: Erin's guest identity is a new one
     chat.say(DANA, "notify")
@@ -31,12 +31,7 @@ VISUAL_STUDIO = "do I keep my Visual Studio subscription?"
 
 def notified(chat: Chat) -> dict[str, str]:
     """Everyone's to-do list after the connection, by the address it went to."""
-    start(chat)
-    chat.say(DANA, "invite")
-    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    lists = chat.say(DANA, "notify")
+    lists = lists_sent(chat)
     return {message.to.email: text_of([message]) for message in lists if hasattr(message.to, "email")}
 
 
@@ -93,7 +88,7 @@ LOCKED_OUT_TITLE = "Locked out right after connecting or switching the directory
 def test_before_connecting_the_invited_guest_hears_of_her_invitation_and_the_admin_of_the_settings(
     chat: Chat,
 ) -> None:
-    start(chat)
+    started(chat)
     chat.say(DANA, "invite")
     erin = flat(text_of(chat.say(ERIN, NO_INVITATION, in_dm=True)))
     assert erin.startswith(

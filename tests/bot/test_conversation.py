@@ -8,23 +8,12 @@ from dataclasses import replace
 import pytest
 
 from bot.conversation import todo_views
-from bot.conversation.messages import Attachment, Channel, DirectMessage, Outgoing, Reply, Text
+from bot.conversation.messages import Attachment, Channel, DirectMessage, Reply, Text
 from sandbox import Sandbox
-from tests.bot.conftest import ORG, Chat, text_of
+from tests.bot.conftest import ORG, Chat, approved, notified, started, text_of
 from workflows.errors import WorkflowError
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
-
-
-def start(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-
-
-def approved(chat: Chat) -> None:
-    start(chat)
-    chat.say(DANA, "invite")
-    prompt = chat.say(DANA, "request-approval")
-    chat.click(LEE, prompt, "Approve")
 
 
 def test_start_reports_every_check_and_the_plan_in_the_channel(chat: Chat) -> None:
@@ -51,7 +40,7 @@ def test_the_plan_and_the_summary_count_users_alike_one_user_in_the_singular(cha
 
 
 def test_someone_who_is_not_an_admin_is_refused_and_nothing_changes(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     entries = len(chat.runtime.service.audit_trail(ORG))
     reply = text_of(chat.say(ANN, "/aad invite"))
     assert "for the organization's admins" in reply and "Nothing was changed" in reply
@@ -60,7 +49,7 @@ def test_someone_who_is_not_an_admin_is_refused_and_nothing_changes(chat: Chat) 
 
 
 def test_a_command_out_of_order_says_where_the_migration_is_and_what_comes_next(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     reply = text_of(chat.say(DANA, "/aad notify"))
     assert reply.strip().startswith(
         "`notify` does not fit now: the migration is planned. What you can do next:"
@@ -69,7 +58,7 @@ def test_a_command_out_of_order_says_where_the_migration_is_and_what_comes_next(
 
 
 def test_the_requester_cannot_approve_but_another_admin_can(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     prompt = chat.say(DANA, f"request-approval {ORG} anyway")
     copies = [message for message in prompt if message.updates]
     assert {type(message.to) for message in copies} == {Channel, DirectMessage}
@@ -93,7 +82,7 @@ def test_the_requester_cannot_approve_but_another_admin_can(chat: Chat) -> None:
 def test_invite_again_while_the_directory_lags_invites_nobody_twice(chat: Chat, box: Sandbox) -> None:
     """Graph's search by address may not list a guest invited moments ago; the guest's recorded id finds
     them."""
-    start(chat)
+    started(chat)
     box.set_faults(directory_lag=True)
     assert "2 invited." in text_of(chat.say(DANA, "invite"))
     again = text_of(chat.say(DANA, "invite"))
@@ -131,10 +120,7 @@ def test_every_affected_user_gets_their_own_list(chat: Chat) -> None:
 
 
 def test_a_user_ticks_off_their_own_items_and_nobody_else_can(chat: Chat) -> None:
-    approved(chat)
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    outgoing = chat.say(DANA, "notify")
+    outgoing = notified(chat)
     ann_list = [m for m in outgoing if m.to == DirectMessage(ANN)]
 
     stolen = text_of(chat.click(LEE, ann_list, "Done"))
@@ -148,11 +134,7 @@ def test_a_user_ticks_off_their_own_items_and_nobody_else_can(chat: Chat) -> Non
 
 
 def test_the_number_in_front_of_an_item_is_the_one_done_takes(chat: Chat) -> None:
-    approved(chat)
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    notified = chat.say(DANA, "notify")
-    ivan = [m for m in notified if m.to == DirectMessage("ivan@fabrikam.com")]
+    ivan = [m for m in notified(chat) if m.to == DirectMessage("ivan@fabrikam.com")]
     entries = chat.runtime.service.todo_list("ivan@fabrikam.com")
     assert entries[0].id > 1  # others' lists came first: ids are not what he sees
     for shown in (text_of(ivan), text_of(chat.say("ivan@fabrikam.com", "todo"))):
@@ -176,11 +158,7 @@ def test_the_number_in_front_of_an_item_is_the_one_done_takes(chat: Chat) -> Non
 
 
 def test_i_need_help_answers_from_the_faq_and_tells_the_admins(chat: Chat) -> None:
-    approved(chat)
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    outgoing = chat.say(DANA, "notify")
-    ann_list = [m for m in outgoing if m.to == DirectMessage(ANN)]
+    ann_list = [m for m in notified(chat) if m.to == DirectMessage(ANN)]
     helped = chat.click(ANN, ann_list, "I need help")
     assert isinstance(helped[0].to, Reply) and helped[0].message.summary.startswith("Help with")
     alert = [m for m in helped if isinstance(m.to, Channel)]
@@ -198,13 +176,13 @@ def test_questions_get_a_precise_answer_or_an_honest_i_dont_know(chat: Chat) -> 
 def test_a_question_asked_inside_a_migration_is_about_the_move(chat: Chat) -> None:
     outside = text_of(chat.say(ANN, "are pipelines impacted?", in_dm=True))
     assert outside.strip().startswith("Sorry, I don't know the answer to that one.\n")
-    start(chat)
+    started(chat)
     inside = text_of(chat.say(ANN, "/aad ask are pipelines impacted?"))  # in the migration's channel
     assert "The organization's content stays" in inside
 
 
 def test_cancel_with_an_unknown_organization_cancels_nothing(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     reply = text_of(chat.say(DANA, "cancel contoso wrong org"))
     assert "no migration called `contoso`" in reply and "fabrikam-fiber" in reply
     assert chat.state() == "planned"
@@ -213,7 +191,7 @@ def test_cancel_with_an_unknown_organization_cancels_nothing(chat: Chat) -> None
 
 
 def test_absurd_numbers_get_a_clear_message_not_an_error(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     for line in (
         "done 99999999999999999999999999",
         "approve 99999999999999999999",
@@ -227,7 +205,7 @@ def test_absurd_numbers_get_a_clear_message_not_an_error(chat: Chat) -> None:
 def test_questions_are_answered_even_when_azure_devops_is_down(
     chat: Chat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start(chat)
+    started(chat)
 
     def down(*args: object) -> bool:
         raise WorkflowError("I could not check the administrators of fabrikam-fiber: 503 Service Unavailable")
@@ -253,7 +231,7 @@ def test_a_migration_started_in_a_direct_message_still_gets_help_requests_to_the
 
 
 def test_the_advance_notice_reaches_every_user_with_their_own_case(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     outgoing = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
     notices = {m.to.email: text_of([m]) for m in outgoing if isinstance(m.to, DirectMessage)}
     assert len(notices) == 11
@@ -267,15 +245,8 @@ def test_the_advance_notice_reaches_every_user_with_their_own_case(chat: Chat) -
     assert "already been told" in text_of(again)
 
 
-def notified(chat: Chat) -> list[Outgoing]:
-    approved(chat)
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    return chat.say(DANA, "notify")
-
-
 def test_a_misspelled_organization_announces_nothing_and_suggests_the_right_one(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     outgoing = chat.say(DANA, "announce fabrikam-fibre next Monday")
     assert not [m for m in outgoing if isinstance(m.to, DirectMessage)]
     reply = " ".join(text_of(outgoing).split())
@@ -357,7 +328,7 @@ def test_an_unknown_tenant_says_to_start_again_with_the_right_one(chat: Chat) ->
 def test_the_approval_prompt_shows_who_still_has_to_accept_their_invitation_apart_from_who_keeps_access(
     chat: Chat,
 ) -> None:
-    start(chat)
+    started(chat)
     chat.say(DANA, "invite")
     prompt = next(out for out in chat.say(DANA, "request-approval") if out.updates)  # Approve / Reject
     (affected,) = [
@@ -374,7 +345,7 @@ def test_the_approval_prompt_shows_who_still_has_to_accept_their_invitation_apar
 def test_a_decline_names_the_admins_to_someone_of_the_migration_and_is_honest_to_a_stranger(
     chat: Chat,
 ) -> None:
-    start(chat)
+    started(chat)
     question = "who approves my expense claim for the new laptop?"
     carol = text_of(chat.say("carol@fabrikam.com", question, in_dm=True))  # on the plan, no list yet
     assert (
@@ -423,10 +394,7 @@ def test_the_plan_of_an_organization_found_connected_says_when_it_was_found(chat
 
 
 def test_help_with_accepting_the_invitation_says_where_it_is_and_who_resends_it(chat: Chat) -> None:
-    approved(chat)
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    erin = [m for m in chat.say(DANA, "notify") if m.to == DirectMessage("erin.eng@gmail.com")]
+    erin = [m for m in notified(chat) if m.to == DirectMessage("erin.eng@gmail.com")]
     helped = chat.click("erin.eng@gmail.com", erin, "I need help")
     told = " ".join(text_of(helped[:1]).split())
     assert told.startswith(

@@ -5,8 +5,7 @@ that person's own messages only: never a message to someone else in the same out
 from __future__ import annotations
 
 from bot.conversation.messages import Outgoing
-from tests.bot.conftest import ORG, Chat, text_of
-from tests.bot.test_conversation import start
+from tests.bot.conftest import ORG, Chat, started, text_of
 
 DANA, LEE, ANN, BOB = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com", "bob.builder@outlook.com"
 KIM, ERIN, FRANK = "kim@fabrikam.com", "erin.eng@gmail.com", "frank.f@outlook.com"
@@ -48,7 +47,7 @@ def answer(chat: Chat, email: str) -> str:
 
 def notify(chat: Chat, *, invite_first: bool = True) -> list[Outgoing]:
     """Started, (everyone invited,) approved, connected in the portal and seen by the watch: the lists."""
-    start(chat)
+    started(chat)
     if invite_first:
         chat.say(DANA, "invite")
     chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
@@ -77,7 +76,7 @@ def test_people_whose_sign_in_stays_the_same_keep_their_tokens_in_their_list_and
 
 
 def test_someone_mapped_by_hand_is_told_to_recreate_them_in_both(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     before = answer(chat, KIM)  # in the plan as kim@fabrikam-old.com, known by her directory account
     lists = notify(chat)
     assert_renewed(own(lists, KIM), answer(chat, KIM), MAPPED)
@@ -87,7 +86,7 @@ def test_someone_mapped_by_hand_is_told_to_recreate_them_in_both(chat: Chat) -> 
 def test_a_guest_invited_at_her_own_address_before_connecting_keeps_them_as_her_notice_and_list_say(
     chat: Chat,
 ) -> None:
-    start(chat)
+    started(chat)
     chat.say(DANA, "invite")  # remakes the plan: Erin now matches her guest account, still to accept
     why = f"you join as a guest with your own address {ERIN}, so your identity carries over"
     notice = own(chat.say(DANA, f"announce {ORG} Friday 14:00 UTC"), ERIN)
@@ -111,7 +110,7 @@ def test_a_guest_invited_after_connecting_is_told_to_make_new_ones_by_her_list_a
 
 
 def test_guests_still_to_accept_an_earlier_migrations_invitation_keep_them_in_both(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     chat.say(DANA, "invite")
     chat.say(DANA, f"cancel {ORG}")
     lists = notify(chat, invite_first=False)  # this migration invited nobody: the plan has them to accept
@@ -122,7 +121,7 @@ def test_guests_still_to_accept_an_earlier_migrations_invitation_keep_them_in_bo
 
 def test_an_organization_leaving_another_directory_tells_everyone_to_make_new_ones(chat: Chat) -> None:
     chat.portal_connect(tenant="5e1f0c2a-0000-4000-8000-0000000000aa")  # another company's directory
-    start(chat)
+    started(chat)
     assert chat.state() == "blocked"
     notices = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
     for person in (ANN, BOB, "kim@fabrikam-old.com"):  # before connecting, by their Azure DevOps address

@@ -7,24 +7,10 @@ import re
 import pytest
 
 from bot.conversation.messages import DirectMessage, Outgoing, Reply
-from tests.bot.conftest import ORG, Chat, text_of
+from tests.bot.conftest import ORG, Chat, notified, started, text_of
 from workflows.directory import OrgUser
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
-
-
-def start(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-
-
-def notified(chat: Chat) -> list[Outgoing]:
-    start(chat)
-    chat.say(DANA, "invite")
-    prompt = chat.say(DANA, "request-approval")
-    chat.click(LEE, prompt, "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    return chat.say(DANA, "notify")
 
 
 def without_rating_ids(outgoing: list[Outgoing]) -> str:
@@ -51,7 +37,7 @@ def test_a_typo_gets_did_you_mean_and_its_button_runs_the_corrected_command(chat
 
 
 def test_typos_of_many_kinds_point_to_the_command_meant(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     for typed, meant in (
         ("stat", "status"),
         ("aprove 1", "approve 1"),
@@ -65,7 +51,7 @@ def test_typos_of_many_kinds_point_to_the_command_meant(chat: Chat) -> None:
 
 
 def test_a_typo_followed_by_a_migration_and_more_words_is_a_slip_not_a_question(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     typo = chat.say(DANA, f"annouce {ORG} Friday 14:00 UTC")
     assert f"Did you mean `announce {ORG} Friday 14:00 UTC`?" in " ".join(text_of(typo).split())
     [suggested] = typo[0].message.buttons
@@ -79,7 +65,7 @@ def test_a_typo_followed_by_a_migration_and_more_words_is_a_slip_not_a_question(
 
 
 def test_a_typo_in_a_direct_message_is_a_typo_not_a_question(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     typo = chat.say(ANN, "stat", in_dm=True)
     assert "Did you mean `status`" in text_of(typo)
     shown = chat.click(ANN, typo, "status")
@@ -95,7 +81,7 @@ def test_an_unknown_word_that_is_no_typo_gets_a_short_pointer_not_the_whole_help
 
 
 def test_a_question_after_the_slash_command_is_answered_like_ask(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     question = "what happens to my pipelines?"
     answered = chat.say(ANN, f"/aad {question}")
     assert isinstance(answered[0].to, Reply)
@@ -108,13 +94,13 @@ def test_a_question_after_the_slash_command_is_answered_like_ask(chat: Chat) -> 
 
 
 def test_a_command_word_with_punctuation_is_still_the_command(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     assert chat.say(ANN, "status?")[0].message.summary == f"{ORG}: planned"
     assert "Did you mean `status`" in text_of(chat.say(ANN, "stat?"))
 
 
 def test_a_sentence_after_a_word_that_takes_only_an_organization_is_a_question(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     pasted = "invite guest -> 403 forbidden. what do i do"
     assert text_of(chat.say(DANA, pasted)) == text_of(chat.say(DANA, f"ask {pasted}"))
     assert "Guest Inviter" in text_of(chat.say(DANA, pasted))
@@ -124,7 +110,7 @@ def test_a_sentence_after_a_word_that_takes_only_an_organization_is_a_question(c
 
 
 def test_questions_that_start_like_a_command_word_are_still_questions(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     for question in ("can I keep my personal access tokens", "do I keep my Visual Studio subscription"):
         reply = text_of(chat.say(ANN, question))
         assert "Did you mean" not in reply, question
@@ -132,7 +118,7 @@ def test_questions_that_start_like_a_command_word_are_still_questions(chat: Chat
 
 
 def test_help_shows_an_admin_the_next_step_of_their_migration_first(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     shown = chat.say(DANA, "help")
     assert only_for_the_asker(shown)
     text = " ".join(text_of(shown).split())
@@ -146,7 +132,7 @@ def test_help_shows_an_admin_the_next_step_of_their_migration_first(chat: Chat) 
 
 
 def test_while_an_approval_waits_help_tells_the_other_admin_to_approve(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     chat.say(DANA, "invite")
     chat.say(DANA, "request-approval")
     approval = chat.runtime.service.status(ORG).pending_approval_id
@@ -180,7 +166,7 @@ def test_help_all_lists_every_word_and_help_word_explains_one_with_an_example(ch
 
 
 def test_mistakes_and_personal_lists_are_private_and_results_are_not(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     assert only_for_the_asker(chat.say(ANN, "invite"))  # refused: Ann is no admin
     assert only_for_the_asker(chat.say(DANA, "done"))  # which item?
     assert only_for_the_asker(chat.say(DANA, "cancel contoso"))  # no such migration
@@ -202,7 +188,7 @@ def test_to_do_lists_and_progress_asked_for_are_private(chat: Chat) -> None:
 
 
 def test_stale_users_are_removed_with_the_confirmed_button_under_their_list(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     listed = chat.say(DANA, "stale-users")
     assert only_for_the_asker(listed)
     text = text_of(listed)
@@ -216,7 +202,7 @@ def test_stale_users_are_removed_with_the_confirmed_button_under_their_list(chat
 
 
 def test_typed_remove_users_names_who_it_removes_and_removes_only_once_confirmed(chat: Chat) -> None:
-    start(chat)
+    started(chat)
     gus = next(
         line for line in text_of(chat.say(DANA, "stale-users")).splitlines() if "gus@" in line
     ).split()[-1]
@@ -237,7 +223,7 @@ def test_typed_remove_users_names_who_it_removes_and_removes_only_once_confirmed
 def test_a_stale_list_that_changed_since_it_was_shown_removes_nobody(
     chat: Chat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start(chat)
+    started(chat)
     listed = chat.say(DANA, "stale-users 30")
     assert "ann@fabrikam.com" in text_of(listed)
     service = chat.runtime.service

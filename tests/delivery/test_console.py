@@ -19,7 +19,7 @@ from bot.demo import bundled_scenario
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from faq import default_answerer
-from tests.bot.conftest import ORG, Chat
+from tests.bot.conftest import Chat, may_restore, notified
 from tests.workflows.fakes import FakeClock
 from workflows.reminders import Tracking
 
@@ -32,7 +32,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def chat(tmp_path: Path, clock: FakeClock) -> Iterator[Chat]:
+def chat(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Chat]:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'bot.db'}", sandbox_scenario=str(bundled_scenario())
     )
@@ -46,7 +46,7 @@ def chat(tmp_path: Path, clock: FakeClock) -> Iterator[Chat]:
         ),
     )
     runtime.conversation = Conversation(runtime.service, default_answerer(), tracking=tracking, outbox=outbox)
-    wired = Chat(runtime)
+    wired = Chat(runtime, restores=may_restore(request))
     wired.surface = ConsoleSurface(runtime.conversation, io.StringIO())
     try:
         yield wired
@@ -63,15 +63,7 @@ def text(outgoing: list[Outgoing]) -> str:
     return "\n".join(render(message.message) for message in outgoing)
 
 
-def notified(chat: Chat) -> list[Outgoing]:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    chat.say(DANA, "invite")
-    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
-    return chat.say(DANA, "notify")
-
-
+@pytest.mark.replays_for_real  # notify delivering at once is under test
 def test_notify_queues_then_delivers_each_list_once_and_progress_shows_it(chat: Chat) -> None:
     outgoing = notified(chat)
     assert outgoing[0].message.summary.startswith("Queued ")

@@ -1,0 +1,155 @@
+"""The steps many chat tests take before the one they test (start, invite, approve, connect, notify),
+replayed for real once per test process and restored after.
+
+`replayed(chat, key, steps)` runs `steps()` and saves the world they leave: the SQLite file, the sandbox
+(`Sandbox.save`), what the runtime remembers between commands (who was confirmed an admin), the console's
+transcript, and what `steps()` returned. A later test that asks for the same steps from the same world
+gets that world restored instead (a file copy and a sandbox copy, about 2 % of the steps' CPU). "The same
+world" is checked, not assumed: nothing said yet, the sandbox serving the same data with the same faults
+and counts, the same settings and, on a fake clock, the same time; anything else replays for real.
+
+What a restored world cannot give back: the runtime's Microsoft clients sign in again (tokens live in the
+client), so the sandbox's sign-in counts and issued tokens are not those of a replay; the Graph, Azure
+DevOps and ARM calls and everything they change are. tests/bot/test_replays.py compares both ways.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import functools
+import json
+import shutil
+import sqlite3
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Hashable
+from contextlib import closing
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from bot.runtime import utc_now
+from sandbox import SandboxSnapshot
+from tests.storage.databases import replace_sqlite_file
+from workflows.service import MigrationService
+
+if TYPE_CHECKING:
+    from tests.bot.conftest import Chat
+
+T = TypeVar("T")
+
+
+@functools.cache
+def _folder() -> Path:
+    """Where this test process keeps its saved databases, removed when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix="aadbot-replays-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+@dataclass(frozen=True)
+class _Saved:
+    database: Path
+    sandbox: SandboxSnapshot
+    admins: tuple[Any, ...]
+    transcript: str
+    delivered: list[Any]
+    result: Any
+
+
+_SAVED: dict[tuple[Hashable, ...], _Saved] = {}
+RESTORED: Counter[Hashable] = Counter()
+"""How often this process restored each kind of steps (`started`, `approved`, `notified`) instead of
+replaying them: what tests/bot/test_replays.py reads."""
+
+
+def replayed(chat: Chat, key: tuple[Hashable, ...], steps: Callable[[], T]) -> T:
+    """`steps()`, which take `chat` through the steps `key` names; or, when this test process ran them
+    already from the same world, the world they left restored and what they returned then."""
+    world = _world(chat)
+    if world is None:
+        return steps()
+    saved = _SAVED.get((*key, world))
+    if saved is not None and chat.restores:
+        _restore(chat, saved)
+        RESTORED[key[0]] += 1
+        return cast(T, copy.deepcopy(saved.result))
+    result = steps()
+    if saved is None and _clock_reading(chat) == world[-1]:  # a fake clock moved would have to move back
+        _SAVED[(*key, world)] = _save(chat, result)
+    return result
+
+
+def _world(chat: Chat) -> tuple[Hashable, ...] | None:
+    """What the steps start from, as a key; None where a snapshot cannot stand in for them."""
+    runtime, sandbox = chat.runtime, chat.runtime.sandbox
+    if sandbox is None or runtime.database.engine.url.get_backend_name() != "sqlite":
+        return None
+    if chat.surface.delivered:  # something was said already: the steps would not start where they did
+        return None
+    faults = sandbox.save().state.faults
+    settings = replace(runtime.settings, database_url="", sandbox_url=None, microsoft_environment={})
+    return (
+        json.dumps(sandbox.state(), sort_keys=True),
+        json.dumps(sandbox.request_counts(), sort_keys=True),
+        repr([getattr(faults, setting.name) for setting in fields(faults) if setting.name != "rng"]),
+        repr(faults.rng.getstate()),  # how far the faults' draws went
+        repr(settings),
+        _clock_reading(chat),
+    )
+
+
+def _clock_reading(chat: Chat) -> str:
+    clock = chat.runtime.service._ctx.clock
+    return "the real clock" if clock is utc_now else clock().isoformat()
+
+
+def _save(chat: Chat, result: Any) -> _Saved:
+    runtime = chat.runtime
+    assert runtime.sandbox is not None
+    database = _folder() / f"{len(_SAVED)}.db"
+    with (
+        closing(sqlite3.connect(str(runtime.database.engine.url.database))) as source,
+        closing(sqlite3.connect(database)) as target,
+    ):
+        source.backup(target)  # consistent whatever the write-ahead log still holds
+    return _Saved(
+        database,
+        runtime.sandbox.save(),
+        _remembered(chat.runtime.service),
+        _transcript(chat),
+        copy.deepcopy(chat.surface.delivered),
+        copy.deepcopy(result),
+    )
+
+
+def _restore(chat: Chat, saved: _Saved) -> None:
+    runtime = chat.runtime
+    assert runtime.sandbox is not None
+    replace_sqlite_file(runtime.database, saved.database)
+    runtime.sandbox.restore(saved.sandbox)
+    _remember(chat.runtime.service, saved.admins)
+    chat.surface.out.write(saved.transcript)
+    chat.surface.delivered.extend(copy.deepcopy(saved.delivered))
+
+
+def _transcript(chat: Chat) -> str:
+    out = chat.surface.out
+    return out.getvalue() if hasattr(out, "getvalue") else ""
+
+
+def _remembered(service: MigrationService) -> tuple[Any, ...]:
+    """Who the runtime found an admin (or not) and the administrators it looked up, with their expiry:
+    later commands answer from them (a refusal names the organizations one is confirmed an admin of)."""
+    admins = service._ctx.admins
+    return copy.deepcopy(
+        (admins._cache, admins._gate._confirmed, admins._gate._refused_until, admins._gate._refusals)
+    )
+
+
+def _remember(service: MigrationService, remembered: tuple[Any, ...]) -> None:
+    admins = service._ctx.admins
+    cache, confirmed, refused_until, refusals = copy.deepcopy(remembered)
+    admins._cache, gate = cache, admins._gate
+    gate._confirmed, gate._refused_until, gate._refusals = confirmed, refused_until, refusals

@@ -1,0 +1,108 @@
+"""Restoring the steps before the one under test (tests/bot/replays.py) is indistinguishable from
+replaying them: the same outgoing messages, database rows, sandbox and transcript, then and after."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.conversation.messages import DirectMessage, Outgoing
+from sandbox import Sandbox
+from storage import Database
+from tests.bot import replays
+from tests.bot.conftest import DANA, Chat, notified, text_of
+from tests.fakes.runtimes import runtime_on
+from tests.storage.databases import replace_sqlite_file
+from tests.workflows.fakes import FakeClock
+
+ANN, IVAN = "ann@fabrikam.com", "ivan@fabrikam.com"
+SIGN_IN_HOST = "login.microsoftonline.com"
+_RANDOM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|rd=[\w-]+")
+
+
+def _follow_on(chat: Chat, lists: list[Outgoing]) -> list[Outgoing]:
+    """Steps that read what the prefix left: a list ticked off, progress, the watch, a person's list, and a
+    refusal that names the migrations the runtime remembers her an admin of."""
+    ann = [message for message in lists if message.to == DirectMessage(ANN)]
+    return [
+        *chat.click(ANN, ann, "Done"),
+        *chat.say(DANA, "progress"),
+        *chat.runtime.conversation.watch(),
+        *chat.say(IVAN, "todo"),
+        *chat.say(DANA, "start no-such-org fabrikam.com"),
+    ]
+
+
+def _rows(database: Database) -> dict[str, list[tuple[Any, ...]]]:
+    with closing(sqlite3.connect(str(database.engine.url.database))) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        rows = 'SELECT * FROM "{}" ORDER BY rowid'
+        return {table: connection.execute(rows.format(table)).fetchall() for (table,) in tables}
+
+
+def _observed(chat: Chat, returned: list[Outgoing], after: list[Outgoing]) -> str:
+    """Everything a test could look at, with the sandbox's random invitation ids and links named by their
+    order of appearance: they differ between any two real replays too."""
+    box = chat.runtime.sandbox
+    assert box is not None
+    seen = {
+        "returned": [(repr(message.to), text_of([message])) for message in returned],
+        "after": [(repr(message.to), text_of([message])) for message in after],
+        "rows": _rows(chat.runtime.database),
+        "sandbox": box.state(),
+        "requests": {host: n for host, n in box.request_counts().items() if host != SIGN_IN_HOST},
+        "transcript": chat.out.getvalue(),
+        "delivered": [(where, repr(message.to)) for where, message in chat.surface.delivered],
+    }
+    text = json.dumps(seen, sort_keys=True, default=str)
+    names: dict[str, str] = {}
+    return _RANDOM.sub(lambda found: names.setdefault(found[0], f"<random {len(names)}>"), text)
+
+
+@pytest.fixture
+def world(sqlite_database: Database, sqlite_template: Any, box: Sandbox) -> Iterator[Any]:
+    """Runs the prefix and the follow-on on a fresh world (a new runtime on a fresh database and sandbox),
+    on a clock no other test uses, so that the first run replays for real and saves."""
+    clock = FakeClock(datetime(2031, 3, 4, 10, 0, tzinfo=UTC))
+
+    def run(before: Callable[[Chat], object] = lambda chat: None) -> str:
+        replace_sqlite_file(sqlite_database, sqlite_template)
+        box.reset()
+        runtime = runtime_on(box, sqlite_database, clock=clock)
+        try:
+            chat = Chat(runtime)
+            before(chat)
+            returned = notified(chat)
+            return _observed(chat, returned, _follow_on(chat, returned))
+        finally:
+            runtime.close()
+
+    yield run
+
+
+def test_a_restored_prefix_is_indistinguishable_from_a_replayed_one(world: Any) -> None:
+    restored_before = replays.RESTORED["notified"]
+    replayed = world()
+    assert replays.RESTORED["notified"] == restored_before  # the first run replayed for real
+    restored = world()
+    assert replays.RESTORED["notified"] == restored_before + 1
+    assert "are an admin of `fabrikam-fiber`" in restored  # remembered by the runtime, not the database
+    assert restored == replayed
+
+
+def test_steps_from_another_world_run_for_real(world: Any, box: Sandbox) -> None:
+    """Faults set, or something said before: the snapshot of the plain world cannot stand in for it."""
+    world()  # the plain world, saved if no earlier run saved it
+    restored_before = replays.RESTORED["notified"]
+    lagging = world(lambda chat: box.set_faults(directory_lag=True))
+    asked = world(lambda chat: chat.say(ANN, "help"))
+    assert replays.RESTORED["notified"] == restored_before
+    assert "Ann <ann@fabrikam.com> in #aad-migration" in asked
+    assert lagging != asked
