@@ -22,7 +22,8 @@ DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 class Chat:
     """A conversation in a test: people type, the bot answers, the test reads what went where.
 
-    `restores`: the steps before the one under test (`started`, `approved`, `notified`) may be restored
+    `restores`: the steps before the one under test (`started`, `approved`, `connected`, `notified`) may be
+    restored
     from this test process's earlier replay of them (tests/bot/replays.py); tests marked
     `replays_for_real` run them for real."""
 
@@ -74,13 +75,22 @@ def approved(chat: Chat, starter: str = DANA, approver: str = LEE) -> list[Outgo
     return replayed(chat, ("approved", starter, approver), steps)
 
 
-def notified(chat: Chat, starter: str = DANA, approver: str = LEE) -> list[Outgoing]:
-    """Approved, connected in the portal and seen by the watch, lists sent: what `notify` sent."""
+def connected(chat: Chat, starter: str = DANA, approver: str = LEE) -> list[Outgoing]:
+    """Approved, connected in the portal and seen by the watch: what the watch announced."""
 
     def steps() -> list[Outgoing]:
         approved(chat, starter, approver)
         chat.portal_connect()
-        chat.runtime.conversation.watch()
+        return chat.runtime.conversation.watch()
+
+    return replayed(chat, ("connected", starter, approver), steps)
+
+
+def notified(chat: Chat, starter: str = DANA, approver: str = LEE) -> list[Outgoing]:
+    """Connected, and the lists sent: what `notify` sent."""
+
+    def steps() -> list[Outgoing]:
+        connected(chat, starter, approver)
         return chat.say(starter, "notify")
 
     return replayed(chat, ("notified", starter, approver), steps)

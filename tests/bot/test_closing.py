@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Table, Text
 from storage import OutboundMessage
-from tests.bot.conftest import ORG, Chat, notified
+from tests.bot.conftest import ORG, Chat, approved, notified, started
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 
@@ -108,7 +108,7 @@ def test_a_completed_migration_stays_in_view_of_status_and_progress(chat: Chat) 
 def test_a_new_migration_of_the_connected_organization_hands_out_no_second_lists(chat: Chat) -> None:
     billing_moved(chat)
     chat.say(DANA, f"complete {ORG} confirm")
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     assert chat.state() == "connected"
     notified = chat.say(DANA, "notify")
     assert not [message for message in notified if isinstance(message.to, DirectMessage)]
@@ -125,7 +125,7 @@ def in_a_week() -> str:
 
 
 def test_a_bare_cancel_asks_first_then_everyone_told_of_the_move_hears_it_is_off(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     when = in_a_week()
     announced = chat.say(DANA, f"announce {ORG} {when}")
     told = {m.to.email for m in announced if isinstance(m.to, DirectMessage)}
@@ -163,10 +163,7 @@ def test_a_bare_cancel_asks_first_then_everyone_told_of_the_move_hears_it_is_off
 
 
 def test_cancelling_after_the_approval_tells_the_connector_not_to_connect(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    chat.say(DANA, "invite")
-    approved = chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
-    (steps,) = [m for m in approved if m.to == DirectMessage(LEE)]
+    (steps,) = [m for m in approved(chat) if m.to == DirectMessage(LEE)]
     assert steps.message.summary.startswith("Your steps to connect")
 
     cancelled = chat.say(DANA, f"cancel {ORG} budget freeze")
@@ -182,7 +179,7 @@ def test_cancelling_after_the_approval_tells_the_connector_not_to_connect(chat: 
 
 
 def test_approval_waits_for_the_invitations_microsoft_puts_before_connecting(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     refused = chat.say(DANA, "request-approval")
     assert chat.state() == "planned"
     assert refused[0].message.private
@@ -203,7 +200,7 @@ def test_approval_waits_for_the_invitations_microsoft_puts_before_connecting(cha
 
 
 def test_asked_anyway_the_approval_prompt_names_who_connecting_cuts_off(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     refused = chat.say(DANA, "request-approval")
     prompt = chat.click(DANA, refused, "Request approval anyway")
     assert chat.state() == "awaiting_approval"
@@ -215,7 +212,7 @@ def test_asked_anyway_the_approval_prompt_names_who_connecting_cuts_off(chat: Ch
 def test_with_one_migration_in_progress_its_name_may_be_left_out_before_anyway_and_confirm(
     chat: Chat,
 ) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     prompt = chat.say(DANA, "request-approval anyway")
     assert chat.state() == "awaiting_approval"
     assert prompt[0].message.summary == "Approval requested (#1); the other admins have the prompt."
@@ -246,7 +243,7 @@ def test_the_start_offers_removing_who_left_and_says_what_is_left_before_approva
 
 
 def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     chat.say(DANA, "invite")
     checked = chat.say(DANA, "recheck")
     assert (
@@ -260,7 +257,7 @@ def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat:
 
 def test_the_cancel_says_who_is_being_told_and_status_shows_who_could_not_be_reached(chat: Chat) -> None:
     hana, hana_member = "hana@contoso.com", "hana.hart@fabrikam.com"
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     chat.say(DANA, f"announce {ORG} {in_a_week()}")
     chat.say(DANA, f"decide {hana} {hana_member}")  # after the announcement: her account is known now
     cancelled = chat.say(DANA, f"cancel {ORG}")

@@ -10,7 +10,7 @@ import pytest
 from bot.conversation import todo_views
 from bot.conversation.messages import Attachment, Channel, DirectMessage, Reply, Text
 from sandbox import Sandbox
-from tests.bot.conftest import ORG, Chat, approved, notified, started, text_of
+from tests.bot.conftest import ORG, Chat, approved, connected, notified, started, text_of
 from workflows.errors import WorkflowError
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
@@ -102,9 +102,7 @@ def test_the_watch_announces_the_connection_once_the_portal_step_is_done(chat: C
 
 
 def test_every_affected_user_gets_their_own_list(chat: Chat) -> None:
-    approved(chat)
-    chat.portal_connect()
-    chat.runtime.conversation.watch()
+    connected(chat)
     outgoing = chat.say(DANA, "notify")
     lists = {m.to.email: text_of([m]) for m in outgoing if isinstance(m.to, DirectMessage)}
     assert len(lists) == 11
@@ -365,7 +363,7 @@ def test_a_decline_names_the_admins_to_someone_of_the_migration_and_is_honest_to
 
 
 def test_the_plan_after_connecting_says_it_is_the_one_approved_before(chat: Chat) -> None:
-    before = " ".join(text_of(chat.say(DANA, f"/aad start {ORG} fabrikam.com")).split())
+    before = " ".join(text_of(started(chat)).split())
     assert "before connecting" not in before
     chat.say(DANA, "invite")
     chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")

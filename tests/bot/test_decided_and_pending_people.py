@@ -5,14 +5,14 @@ Their counts, and their lists after the connection (the weeks after it: `test_re
 from __future__ import annotations
 
 from bot.conversation.messages import DirectMessage, Facts, Outgoing, Table, Text
-from tests.bot.conftest import ORG, Chat, notified, text_of
+from tests.bot.conftest import ORG, Chat, notified, started, text_of
 from tests.bot.test_closing import billing_moved
 
 DANA, LEE, GUS, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "gus@fabrikam.com", "erin.eng@gmail.com"
 
 
 def test_the_counts_keep_whoever_is_still_to_accept_their_invitation_apart_everywhere(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     chat.say(DANA, "invite")
     chat.say(DANA, f"decide {ORG} {GUS} no-access")
     plan = chat.say(DANA, "plan")
@@ -39,10 +39,10 @@ def test_the_counts_keep_whoever_is_still_to_accept_their_invitation_apart_every
 
 
 def test_a_second_migration_after_a_cancel_still_asks_pending_guests_to_accept(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     chat.say(DANA, "invite")
     chat.say(DANA, f"cancel {ORG}")
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
 
     status = text_of(chat.say(DANA, "status"))
     assert "Nobody needs an invitation" not in status

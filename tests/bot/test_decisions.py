@@ -10,7 +10,7 @@ import io
 from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Table, Text
 from sandbox import Sandbox
 from storage import Database
-from tests.bot.conftest import ORG, Chat, text_of
+from tests.bot.conftest import ORG, Chat, notified, started, text_of
 from tests.fakes.runtimes import runtime_on
 from workflows.mapping import map_by_hand
 from workflows.results import Actor
@@ -67,7 +67,7 @@ def plan_rows(outgoing: list[Outgoing]) -> dict[str, dict[str, str]]:
 def test_the_plan_offers_each_undecided_person_their_choices_and_the_csv_names_the_accounts(
     chat: Chat,
 ) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     plan = chat.say(DANA, "plan")
     shown = lines(plan)
     assert (
@@ -94,7 +94,7 @@ def test_the_plan_offers_each_undecided_person_their_choices_and_the_csv_names_t
 
 
 def test_choosing_hanas_account_maps_her_to_it_in_the_plan_the_csv_and_the_approval(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     reply = chat.click(DANA, chat.say(DANA, "plan"), f"{HANA_MEMBER} is theirs")
     assert lines(reply)[0] == (
         f"Recorded: {HANA}'s directory account is {HANA_MEMBER}; the plan maps them to it. Connecting does"
@@ -127,7 +127,7 @@ def test_choosing_hanas_account_maps_her_to_it_in_the_plan_the_csv_and_the_appro
 
 
 def test_letting_gus_lose_access_is_named_apart_from_the_undecided_on_the_approval_card(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     reply = lines(chat.say(DANA, f"decide {GUS} no-access"))
     assert reply[0] == (
         f"Recorded: {GUS} loses access to {ORG}, as you decided; their history is kept. Changed your mind?"
@@ -139,7 +139,7 @@ def test_letting_gus_lose_access_is_named_apart_from_the_undecided_on_the_approv
 
 
 def test_a_decision_voids_the_pending_approval_and_the_approver_is_told(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     prompt = chat.say(DANA, f"request-approval {ORG} anyway")
     sent = chat.say(DANA, f"decide {ORG} {HANA} {HANA_MEMBER}")
     assert lines(sent)[0].endswith(
@@ -163,7 +163,7 @@ def test_a_decision_voids_the_pending_approval_and_the_approver_is_told(chat: Ch
 def test_decisions_survive_a_recheck_and_a_restart(
     chat: Chat, box: Sandbox, sqlite_database: Database
 ) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     chat.say(DANA, f"decide {HANA} {HANA_GUEST}")
     chat.say(DANA, f"decide {GUS} no-access")
     chat.say(DANA, "recheck")
@@ -177,7 +177,7 @@ def test_decisions_survive_a_recheck_and_a_restart(
 
 
 def test_hanas_list_messages_and_recognition_use_the_chosen_account(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
     connect(chat)
     sent = chat.say(DANA, "notify")
@@ -192,9 +192,7 @@ def test_hanas_list_messages_and_recognition_use_the_chosen_account(chat: Chat) 
 
 
 def test_a_decision_after_the_lists_went_out_changes_hanas_list_and_tells_her(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    connect(chat)
-    chat.say(DANA, "notify")
+    notified(chat)
     assert chat.runtime.service.todo_list(HANA)[0].title == "Tell the admins which work account is yours"
     assert (
         "⚠️ 2 users still without a way in: their account is disabled, or several match. Decide for them"
@@ -216,7 +214,7 @@ def test_a_decision_after_the_lists_went_out_changes_hanas_list_and_tells_her(ch
 
 
 def test_wrong_choices_are_refused_with_what_to_say(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     assert lines(chat.say(DANA, f"decide {HANA} {ANN}"))[0] == (
         f"`{ANN}` is not one of {HANA}'s accounts: several accounts match; choose the one that is theirs:"
         f" `{HANA_GUEST}` or `{HANA_MEMBER}`; or `no-access` to let them lose access knowingly (their"
@@ -240,7 +238,7 @@ def test_wrong_choices_are_refused_with_what_to_say(chat: Chat) -> None:
 
 
 def test_status_points_to_the_people_waiting_for_a_decision_until_there_are_none(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     waiting = (
         "⚠️ 2 users wait for an admin's decision (their account is disabled, or several match): `plan`"
         " shows their choices, with buttons."
@@ -253,7 +251,7 @@ def test_status_points_to_the_people_waiting_for_a_decision_until_there_are_none
 
 
 def test_help_tells_an_admin_who_waits_for_their_decision_and_how(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     also = (
         f"  Also: 2 waiting for your decision (disabled or ambiguous account): `plan {ORG}` shows their"
         " choices, `help decide` how."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from bot.conversation.messages import DirectMessage, Outgoing, Text
-from tests.bot.conftest import ORG, Chat, text_of
+from tests.bot.conftest import ORG, Chat, started, text_of
 
 DANA, LEE, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com"
 
@@ -15,7 +15,7 @@ def _raw(outgoing: list[Outgoing]) -> str:
 
 
 def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")  # nobody invited first
     chat.portal_connect()
     chat.runtime.conversation.watch()

@@ -6,7 +6,7 @@ everyone (reviewer's findings)."""
 from __future__ import annotations
 
 from bot.conversation.messages import Button, DirectMessage, Outgoing, Reply
-from tests.bot.conftest import ORG, Chat, text_of
+from tests.bot.conftest import ORG, Chat, started, text_of
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 NOBODY_TOLD = f"Nobody in {ORG} has been told yet what is coming"
@@ -41,7 +41,7 @@ def test_the_announce_button_asks_for_the_date_before_messaging_everyone(chat: C
 
 
 def test_an_approval_asked_before_anyone_was_told_says_so_and_offers_the_notice(chat: Chat) -> None:
-    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    started(chat)
     chat.say(DANA, "invite")
     requested = chat.say(DANA, "request-approval")
     reply = [message for message in requested if isinstance(message.to, Reply)]
