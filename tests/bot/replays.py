@@ -20,19 +20,17 @@ import copy
 import functools
 import json
 import shutil
-import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Hashable
-from contextlib import closing
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from bot.runtime import utc_now
 from sandbox import SandboxSnapshot
-from tests.storage.databases import replace_sqlite_file
-from workflows.service import MigrationService
+from tests.fakes.remembered import admins_remembered, remember_admins
+from tests.storage.databases import replace_sqlite_file, save_sqlite_file
 
 if TYPE_CHECKING:
     from tests.bot.conftest import Chat
@@ -109,15 +107,11 @@ def _save(chat: Chat, result: Any) -> _Saved:
     runtime = chat.runtime
     assert runtime.sandbox is not None
     database = _folder() / f"{len(_SAVED)}.db"
-    with (
-        closing(sqlite3.connect(str(runtime.database.engine.url.database))) as source,
-        closing(sqlite3.connect(database)) as target,
-    ):
-        source.backup(target)  # consistent whatever the write-ahead log still holds
+    save_sqlite_file(runtime.database, database)
     return _Saved(
         database,
         runtime.sandbox.save(),
-        _remembered(chat.runtime.service),
+        admins_remembered(chat.runtime.service),
         _transcript(chat),
         copy.deepcopy(chat.surface.delivered),
         copy.deepcopy(result),
@@ -129,7 +123,7 @@ def _restore(chat: Chat, saved: _Saved) -> None:
     assert runtime.sandbox is not None
     replace_sqlite_file(runtime.database, saved.database)
     runtime.sandbox.restore(saved.sandbox)
-    _remember(chat.runtime.service, saved.admins)
+    remember_admins(chat.runtime.service, saved.admins)
     chat.surface.out.write(saved.transcript)
     chat.surface.delivered.extend(copy.deepcopy(saved.delivered))
 
@@ -137,19 +131,3 @@ def _restore(chat: Chat, saved: _Saved) -> None:
 def _transcript(chat: Chat) -> str:
     out = chat.surface.out
     return out.getvalue() if hasattr(out, "getvalue") else ""
-
-
-def _remembered(service: MigrationService) -> tuple[Any, ...]:
-    """Who the runtime found an admin (or not) and the administrators it looked up, with their expiry:
-    later commands answer from them (a refusal names the organizations one is confirmed an admin of)."""
-    admins = service._ctx.admins
-    return copy.deepcopy(
-        (admins._cache, admins._gate._confirmed, admins._gate._refused_until, admins._gate._refusals)
-    )
-
-
-def _remember(service: MigrationService, remembered: tuple[Any, ...]) -> None:
-    admins = service._ctx.admins
-    cache, confirmed, refused_until, refusals = copy.deepcopy(remembered)
-    admins._cache, gate = cache, admins._gate
-    gate._confirmed, gate._refused_until, gate._refusals = confirmed, refused_until, refusals

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -162,6 +164,8 @@ class RunSchema:
     name: str
     tables: tuple[str, ...]
     sequences: tuple[str, ...]
+    saved: list[str] = field(default_factory=list)
+    """The schemas `save_postgres_rows` made, dropped with this one."""
 
     @property
     def url(self) -> str:
@@ -173,11 +177,13 @@ def postgres_schema() -> Iterator[RunSchema]:
     """A PostgreSQL schema migrated once per run; `database_url` empties it before each test."""
     admin = _admin_engine()
     schema = _create_schema(admin)
+    saved: list[str] = []
     try:
         open_database(_schema_url(schema)).dispose()
-        yield RunSchema(admin, schema, *_contents(admin, schema))
+        yield RunSchema(admin, schema, *_contents(admin, schema), saved)
     finally:
-        _drop_schema(admin, schema)
+        for name in [schema, *saved]:
+            _drop_schema(admin, name)
         admin.dispose()
 
 
@@ -273,3 +279,56 @@ def database(request: pytest.FixtureRequest, database_url: str) -> Database:
     """The process's engine on `database_url`, already emptied for this test."""
     shared = "process_sqlite" if database_url.startswith("sqlite") else "process_postgres"
     return cast(Database, request.getfixturevalue(shared))
+
+
+def save_sqlite_file(database: Database, path: Path) -> None:
+    """A copy of `database`'s file at `path`, for `replace_sqlite_file` to put back; consistent whatever
+    its write-ahead log still holds (SQLite's own backup)."""
+    with (
+        closing(sqlite3.connect(str(database.engine.url.database))) as source,
+        closing(sqlite3.connect(path)) as target,
+    ):
+        source.backup(target)
+
+
+@dataclass(frozen=True)
+class SavedSchema:
+    """The rows of a run's schema copied into a schema of their own, and where its id sequences stood."""
+
+    name: str
+    sequences: tuple[tuple[str, int, bool], ...]
+
+
+def save_postgres_rows(schema: RunSchema) -> SavedSchema:
+    """Every row of `schema` copied into a new schema, dropped with `schema` at the end of the run."""
+    name = f"{schema.name}_saved{len(schema.saved)}"
+    schema.saved.append(name)
+    with schema.admin.begin() as connection:
+        connection.exec_driver_sql(
+            f"CREATE SCHEMA {name}; "
+            + "; ".join(
+                f'CREATE TABLE {name}."{t}" AS SELECT * FROM {schema.name}."{t}"' for t in schema.tables
+            )
+        )
+        sequences = []
+        for sequence in schema.sequences:
+            value, called = connection.exec_driver_sql(
+                f'SELECT last_value, is_called FROM {schema.name}."{sequence}"'
+            ).one()
+            sequences.append((sequence, int(value), bool(called)))
+    return SavedSchema(name, tuple(sequences))
+
+
+def restore_postgres_rows(schema: RunSchema, saved: SavedSchema) -> None:
+    """`schema` holding the rows `saved` holds and its sequences where they stood: what
+    `reset_postgres_schema` empties, filled again."""
+    statements = [f'DELETE FROM {schema.name}."{table}"' for table in schema.tables]
+    statements += [f'INSERT INTO {schema.name}."{t}" SELECT * FROM {saved.name}."{t}"' for t in schema.tables]
+    statements += [
+        f"SELECT setval('{schema.name}.\"{sequence}\"', {value}, {called})"
+        for sequence, value, called in saved.sequences
+    ]
+    with schema.admin.begin() as connection:
+        connection.execute(text(f"SET LOCAL lock_timeout = '{_RESET_LOCK_TIMEOUT}'"))
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.exec_driver_sql("; ".join(statements))

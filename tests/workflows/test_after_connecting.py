@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from storage import AffectedUser, Database, OutboundMessage
 from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeMicrosoft
+from tests.workflows.replays import replayed
 from workflows.directory import MSA_TENANT_ID, Subscription
 from workflows.errors import WorkflowError
 from workflows.results import Actor
@@ -16,11 +17,20 @@ from workflows.service import MigrationService
 
 
 @pytest.fixture
-def connecting(service: MigrationService, dana: Actor, lee: Actor) -> MigrationService:
-    service.start("fabrikam", "fabrikam.com", dana)
-    service.invite(None, dana)
-    request = service.request_approval(None, dana)
-    service.decide(request.approval_id, lee, approve=True)
+def connecting(
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    dana: Actor,
+    lee: Actor,
+) -> MigrationService:
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", dana)
+        service.invite(None, dana)
+        approval = service.request_approval(None, dana)
+        service.decide(approval.approval_id, lee, approve=True)
+
+    replayed(request, service, microsoft, steps)
     return service
 
 

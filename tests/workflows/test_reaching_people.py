@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from storage import Database, OutboundMessage
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
+from tests.workflows.replays import replayed
 from workflows.directory import DirectoryUser, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -20,7 +21,11 @@ OLD, WORK, KIM_ID = "kim@fabrikam-old.com", "kim@fabrikam.com", "g-kim"
 
 @pytest.fixture
 def notified(
-    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    dana: Actor,
+    lee: Actor,
 ) -> MigrationService:
     """Kim is `kim@fabrikam-old.com` in Azure DevOps; the plan maps her to the work account with her old
     address among its other mails."""
@@ -28,9 +33,13 @@ def notified(
     microsoft.directory.append(
         DirectoryUser(id=KIM_ID, user_principal_name=WORK, mail=WORK, other_mails=(OLD,), display_name="Kim")
     )
-    service.start("fabrikam", "fabrikam.com", dana)
-    assert service.plan().users[-1].outcome == "map"
-    connect_and_notify(service, microsoft, dana, lee)
+
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", dana)
+        assert service.plan().users[-1].outcome == "map"
+        connect_and_notify(service, microsoft, dana, lee)
+
+    replayed(request, service, microsoft, steps)
     return service
 
 

@@ -19,6 +19,7 @@ from tests.workflows.fakes import (
     FakeMicrosoft,
     connect_and_notify,
 )
+from tests.workflows.replays import replayed
 from workflows.directory import Subscription
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -60,11 +61,18 @@ def test_working_days_skip_the_weekend() -> None:
 
 @pytest.fixture
 def notified(
-    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    dana: Actor,
+    lee: Actor,
 ) -> MigrationService:
-    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
-    service.invite(None, dana)
-    connect_and_notify(service, microsoft, dana, lee)
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+        service.invite(None, dana)
+        connect_and_notify(service, microsoft, dana, lee)
+
+    replayed(request, service, microsoft, steps)
     return service
 
 

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from storage import Database, OutboundMessage, TodoItem
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
+from tests.workflows.replays import replayed
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -24,11 +25,18 @@ def _connect_and_notify(service: MigrationService, microsoft: FakeMicrosoft, dan
 
 @pytest.fixture
 def notified(
-    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    dana: Actor,
+    lee: Actor,
 ) -> MigrationService:
-    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
-    service.invite(None, dana)
-    _connect_and_notify(service, microsoft, dana, lee)
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+        service.invite(None, dana)
+        _connect_and_notify(service, microsoft, dana, lee)
+
+    replayed(request, service, microsoft, steps)
     return service
 
 

@@ -1,0 +1,130 @@
+"""The steps a workflow fixture takes before the test (start, invite, approve, connect, notify), replayed
+for real once per test process and restored after, on SQLite and PostgreSQL alike.
+
+`replayed(request, steps)` in a fixture runs `steps()` and saves what they leave: the database's rows (a
+copy of the SQLite file; on PostgreSQL, the run schema's rows copied into a schema of their own and its
+sequences), the `FakeMicrosoft`, and what the service remembers (who was confirmed an admin). A later test
+of the same fixture from the same world (an empty database, the same fake Microsoft, settings and time)
+gets them restored instead; anything else replays for real. tests/workflows/test_replays.py compares both.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import functools
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from storage import Database
+from tests.fakes.remembered import admins_remembered, remember_admins
+from tests.storage.databases import (
+    RunSchema,
+    SavedSchema,
+    replace_sqlite_file,
+    restore_postgres_rows,
+    save_postgres_rows,
+    save_sqlite_file,
+)
+from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from workflows.service import MigrationService
+
+
+@dataclass(frozen=True)
+class _Saved:
+    rows: Path | SavedSchema
+    microsoft: dict[str, Any]
+    admins: tuple[Any, ...]
+
+
+_SAVED: dict[tuple[Hashable, ...], _Saved] = {}
+RESTORED: Counter[str] = Counter()
+"""How often this process restored each fixture (by name; a test calling `replayed` itself, by its own)
+instead of replaying it: what tests/workflows/test_replays.py reads."""
+
+
+@functools.cache
+def _folder() -> Path:
+    """Where this test process keeps its saved SQLite files, removed when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix="aadbot-workflow-replays-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def replayed(
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    steps: Callable[[], object],
+) -> None:
+    """`steps()`, which take `service` and `microsoft` through the steps of the fixture asking; or, when
+    this test process ran that fixture already from the same world, what they left restored."""
+    database: Database = request.getfixturevalue("database")
+    clock = request.getfixturevalue("clock")
+    world = _world(database, microsoft, service, clock)
+    if world is None:
+        steps()
+        return
+    name = request.fixturename or request.function.__name__  # a test may call this itself
+    key = (request.module.__name__, name, world)
+    saved = _SAVED.get(key)
+    schema: RunSchema | None = (
+        None
+        if database.engine.url.get_backend_name() == "sqlite"
+        else request.getfixturevalue("postgres_schema")
+    )
+    if saved is not None:
+        _restore_rows(database, schema, saved.rows)
+        for attribute, value in copy.deepcopy(saved.microsoft).items():
+            setattr(microsoft, attribute, value)
+        remember_admins(service, saved.admins)
+        RESTORED[name] += 1
+        return
+    steps()
+    if clock.now != world[-1]:  # a clock the steps moved would have to move back too
+        return
+    rows = save_postgres_rows(schema) if schema else _save_sqlite(database)
+    _SAVED[key] = _Saved(rows, _microsoft(microsoft), admins_remembered(service))
+
+
+def _save_sqlite(database: Database) -> Path:
+    path = _folder() / f"{len(_SAVED)}.db"
+    save_sqlite_file(database, path)
+    return path
+
+
+def _restore_rows(database: Database, schema: RunSchema | None, rows: Path | SavedSchema) -> None:
+    if isinstance(rows, Path):
+        replace_sqlite_file(database, rows)
+    else:
+        assert schema is not None
+        restore_postgres_rows(schema, rows)
+
+
+def _microsoft(microsoft: FakeMicrosoft) -> dict[str, Any]:
+    return copy.deepcopy({name: value for name, value in vars(microsoft).items() if name != "_lock"})
+
+
+def _world(
+    database: Database, microsoft: FakeMicrosoft, service: MigrationService, clock: object
+) -> tuple[Hashable, ...] | None:
+    """What the steps start from, as a key; None where a snapshot cannot stand in for them."""
+    if not isinstance(clock, FakeClock):
+        return None
+    with database.engine.connect() as connection:
+        if connection.execute(text("SELECT count(*) FROM migration")).scalar_one():
+            return None  # an earlier fixture started one: the steps would not start where they did
+    return (
+        database.engine.url.get_backend_name(),
+        repr(_microsoft(microsoft)),
+        repr(service._settings),
+        clock.now,
+    )
