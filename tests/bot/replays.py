@@ -15,12 +15,8 @@ DevOps and ARM calls and everything they change are. tests/bot/test_replays.py c
 
 from __future__ import annotations
 
-import atexit
 import copy
-import functools
 import json
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields, replace
@@ -36,14 +32,6 @@ if TYPE_CHECKING:
     from tests.bot.conftest import Chat
 
 T = TypeVar("T")
-
-
-@functools.cache
-def _folder() -> Path:
-    """Where this test process keeps its saved databases, removed when it ends."""
-    folder = Path(tempfile.mkdtemp(prefix="aadbot-replays-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
 
 
 @dataclass(frozen=True)
@@ -106,10 +94,8 @@ def _clock_reading(chat: Chat) -> str:
 def _save(chat: Chat, result: Any) -> _Saved:
     runtime = chat.runtime
     assert runtime.sandbox is not None
-    database = _folder() / f"{len(_SAVED)}.db"
-    save_sqlite_file(runtime.database, database)
     return _Saved(
-        database,
+        save_sqlite_file(runtime.database),
         runtime.sandbox.save(),
         admins_remembered(chat.runtime.service),
         _transcript(chat),

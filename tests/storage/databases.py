@@ -16,9 +16,12 @@ An unreachable server fails the test: skipping would hide the half of the suite 
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -281,14 +284,25 @@ def database(request: pytest.FixtureRequest, database_url: str) -> Database:
     return cast(Database, request.getfixturevalue(shared))
 
 
-def save_sqlite_file(database: Database, path: Path) -> None:
-    """A copy of `database`'s file at `path`, for `replace_sqlite_file` to put back; consistent whatever
-    its write-ahead log still holds (SQLite's own backup)."""
+@functools.cache
+def _saved_files() -> Path:
+    """Where this test process keeps the copies `save_sqlite_file` makes, removed when it ends."""
+    folder = Path(tempfile.mkdtemp(prefix="aadbot-saved-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def save_sqlite_file(database: Database) -> Path:
+    """A copy of `database`'s file, for `replace_sqlite_file` to put back as often as asked; consistent
+    whatever its write-ahead log still holds (SQLite's own backup)."""
+    handle, name = tempfile.mkstemp(suffix=".db", dir=_saved_files())
+    os.close(handle)
     with (
         closing(sqlite3.connect(str(database.engine.url.database))) as source,
-        closing(sqlite3.connect(path)) as target,
+        closing(sqlite3.connect(name)) as target,
     ):
         source.backup(target)
+    return Path(name)
 
 
 @dataclass(frozen=True)

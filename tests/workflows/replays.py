@@ -10,11 +10,7 @@ gets them restored instead; anything else replays for real. tests/workflows/test
 
 from __future__ import annotations
 
-import atexit
 import copy
-import functools
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -51,14 +47,6 @@ RESTORED: Counter[str] = Counter()
 instead of replaying it: what tests/workflows/test_replays.py reads."""
 
 
-@functools.cache
-def _folder() -> Path:
-    """Where this test process keeps its saved SQLite files, removed when it ends."""
-    folder = Path(tempfile.mkdtemp(prefix="aadbot-workflow-replays-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
-
-
 def replayed(
     request: pytest.FixtureRequest,
     service: MigrationService,
@@ -91,14 +79,8 @@ def replayed(
     steps()
     if clock.now != world[-1]:  # a clock the steps moved would have to move back too
         return
-    rows = save_postgres_rows(schema) if schema else _save_sqlite(database)
+    rows = save_postgres_rows(schema) if schema else save_sqlite_file(database)
     _SAVED[key] = _Saved(rows, _microsoft(microsoft), admins_remembered(service))
-
-
-def _save_sqlite(database: Database) -> Path:
-    path = _folder() / f"{len(_SAVED)}.db"
-    save_sqlite_file(database, path)
-    return path
 
 
 def _restore_rows(database: Database, schema: RunSchema | None, rows: Path | SavedSchema) -> None:
