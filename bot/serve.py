@@ -19,12 +19,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
-
 from bot import operator_log
 from bot.alongside import alongside
 from bot.conversation import todo_views
@@ -39,8 +33,13 @@ from storage import Database, Migration, OutboundMessage
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 
-if TYPE_CHECKING:  # the Teams SDK costs seconds of start-up: imported only when Teams is configured
+if TYPE_CHECKING:
+    # Imported only by the mode that uses them: the Teams SDK (seconds of start-up) and the web server when
+    # Teams is configured, Slack's libraries when Slack is.
     from slack_sdk.web.async_client import AsyncWebClient
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
 
     from bot.teams.surface import TeamsSurface
 
@@ -77,7 +76,6 @@ def run(
 ) -> int:
     """The `serve` command: Slack's own when Teams is not configured, else Teams (and Slack if configured)."""
     from bot.runtime import utc_now
-    from bot.slack.serve import check_settings
 
     settings = Settings.from_environment(os.environ)
     teams = TeamsSettings.from_environment(os.environ)
@@ -88,6 +86,8 @@ def run(
 
     load_validator()
     if settings.slack_bot_token:
+        from bot.slack.serve import check_settings
+
         check_settings(settings)  # unusable Slack settings stop everything before it starts
     built = runtime(settings)
     operator_log.start_up(
@@ -188,6 +188,10 @@ async def _serve(
     host: str,
     port: int,
 ) -> None:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
     from bot.runtime import utc_now
     from bot.teams.surface import OUTBOX_IDLE_SECONDS
 
@@ -315,6 +319,8 @@ def _channel(outgoing: Outgoing) -> str | None:
 
 
 def _health(database: Database) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    from starlette.responses import PlainTextResponse
+
     async def healthz(_: Request) -> Response:
         try:
             healthy = await asyncio.to_thread(database.ping)

@@ -33,12 +33,16 @@ HEAVY = {"sqlalchemy", "storage", "slack_bolt", "aiohttp", "msal", "faq", "micro
 SERVING_ONLY = {"microsoft_teams.apps", "jwt", "cryptography", "sandbox", "bot.doctor"}
 """What sending and serving Slack never need: the Teams SDK's token validator (with PyJWT and cryptography)
 serves Teams' endpoint, the sandbox `AADBOT_SANDBOX`, the doctor its command."""
+ONE_MODE_ONLY = {"uvicorn", "slack_bolt.adapter.socket_mode"}
+"""What `serve` imports only once it runs in the mode that uses it: the web server over HTTP (Slack's events,
+Teams' endpoint), the Socket Mode link in Socket Mode."""
 
 
 def _imported_in_turn(*steps: str) -> list[set[str]]:
-    """Which of `HEAVY` and `SERVING_ONLY` are imported after each step, the steps run in turn in one new
-    interpreter (the test process has imported everything already); each adds to what the ones before did."""
-    watched = sorted(HEAVY | SERVING_ONLY)
+    """Which of `HEAVY`, `SERVING_ONLY` and `ONE_MODE_ONLY` are imported after each step, the steps run in
+    turn in one new interpreter (the test process has imported everything already); each adds to what the ones
+    before did."""
+    watched = sorted(HEAVY | SERVING_ONLY | ONE_MODE_ONLY)
     lines = ["import json, sys"]
     for step in steps:
         lines += [step, f"print(json.dumps([name for name in {watched!r} if name in sys.modules]))"]
@@ -53,11 +57,28 @@ def _imported_in_turn(*steps: str) -> list[set[str]]:
     return [set(json.loads(line)) for line in done.stdout.splitlines()]
 
 
+_SERVE_TEAMS_ALONE = f"""
+import argparse, os, sys, types
+os.environ.pop("SLACK_BOT_TOKEN", None)
+os.environ.update(TEAMS_APP_ID="{uuid.uuid4()}", TEAMS_APP_PASSWORD="secret", TEAMS_TENANT_ID="tenant")
+sys.modules["bot.teams._sdk"] = types.ModuleType("bot.teams._sdk")  # a second of CPU that proves nothing here
+from bot import serve
+class Built(Exception): ...
+def runtime(settings): raise Built
+try: serve.run(argparse.Namespace(), slack_run=None, runtime=runtime)
+except Built: pass
+"""
+"""`serve` with Teams and without Slack, up to building the runtime: everything it imports before it opens
+the database."""
+
+
 @pytest.fixture(scope="module")
 def serving() -> list[set[str]]:
-    """After parsing `serve`'s arguments, then after importing what serves and sends."""
+    """After parsing `serve`'s arguments, then serving Teams alone up to the runtime, then after importing
+    what serves and sends Slack too."""
     return _imported_in_turn(
         "import bot.cli; bot.cli.build_parser('serve')",
+        _SERVE_TEAMS_ALONE,
         "import bot.teams.surface, bot.slack.serve, bot.serve, bot.runtime",
     )
 
@@ -76,8 +97,19 @@ def test_a_command_imports_neither_the_database_nor_slack_before_it_runs(serving
     assert serving[0] & HEAVY == set()
 
 
+def test_serving_teams_alone_imports_no_slack_library(serving: list[set[str]]) -> None:
+    """Slack's libraries and aiohttp (0.2 to 0.3 s of CPU at start-up) are for Slack alone."""
+    assert serving[1] & {"slack_bolt", "aiohttp"} == set()
+
+
 def test_sending_and_serving_slack_import_no_token_checking_and_no_emulator(serving: list[set[str]]) -> None:
-    assert serving[1] & SERVING_ONLY == set()
+    assert serving[2] & SERVING_ONLY == set()
+
+
+def test_importing_what_serves_imports_neither_the_web_server_nor_the_socket_mode_link(
+    serving: list[set[str]],
+) -> None:
+    assert serving[2] & ONE_MODE_ONLY == set()
 
 
 def test_loading_the_validator_imports_the_sdk_s_token_checking(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,10 +10,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,7 +25,6 @@ from bot.delivery.worker import OutboxWorker
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_delivery, build_web_client, create_app, web_session
 from bot.slack.delivery import Delivery
-from bot.slack.http import HealthProbe, create_asgi
 from bot.slack.people import People
 from bot.slack.ports import Conversation
 from bot.slack.sender import SlackSender
@@ -36,6 +33,9 @@ from bot.slack.watch import watch_forever
 from storage import Database
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
+
+if TYPE_CHECKING:  # each mode imports its own server when it runs: uvicorn over HTTP, the link in Socket Mode
+    from bot.slack.http import HealthProbe
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +134,10 @@ async def _serve(
 def _http(
     listening: socket.socket, host: str, port: int, health: HealthProbe, signing_secret: str
 ) -> Serving:
+    import uvicorn
+
+    from bot.slack.http import create_asgi
+
     async def run(app: AsyncApp, _: AsyncWebClient) -> None:
         asgi = create_asgi(app, health=health, signing_secret=signing_secret)
         server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port))
@@ -144,6 +148,8 @@ def _http(
 
 def socket_mode(app_token: str, *, own_signals: bool = True) -> Serving:
     """The Socket Mode link; with `own_signals` it ends on SIGTERM, otherwise when it is cancelled."""
+
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     async def run(app: AsyncApp, client: AsyncWebClient) -> None:
         terminated = _on_sigterm() if own_signals else asyncio.Event()
