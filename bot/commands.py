@@ -53,9 +53,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     slack_run = serve.get_default("run")
 
     def run_serve(args: argparse.Namespace) -> int:
-        from bot import serve as bot_serve
+        from bot.start_up import collector_off_while_starting
 
-        return bot_serve.run(args, slack_run=slack_run, runtime=shared)
+        with collector_off_while_starting():  # until it serves (`started()` in each mode's `serve`)
+            from bot import serve as bot_serve
+
+            return bot_serve.run(args, slack_run=slack_run, runtime=shared)
 
     serve.set_defaults(run=run_serve)
 

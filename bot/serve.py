@@ -28,6 +28,7 @@ from bot.delivery.sender import Envelope, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.settings import Settings
+from bot.start_up import started
 from bot.teams.settings import TeamsSettings
 from storage import Database, Migration, OutboundMessage
 from workflows.errors import WorkflowError
@@ -173,6 +174,7 @@ def serve(
         if host not in ("0.0.0.0", "::"):
             surface.files.public_url = f"http://{host}:{bound}"  # no AADBOT_PUBLIC_URL: links to this address
         operator_log.no_public_url(surface.files.public_url)
+    started()
     try:
         asyncio.run(_serve(settings, built, surface, with_slack, listening, host, bound))
     finally:

@@ -30,6 +30,7 @@ from bot.slack.ports import Conversation
 from bot.slack.sender import SlackSender
 from bot.slack.state import DatabaseSlackState, InMemorySlackState, SlackState
 from bot.slack.watch import watch_forever
+from bot.start_up import started
 from storage import Database
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
@@ -84,6 +85,7 @@ def serve(
         bound = listening.getsockname()[1]
         requests = _http(listening, host, bound, health, settings.slack_signing_secret or "")
         print(f"listening on http://{host}:{bound}", flush=True)
+    started()
     try:
         asyncio.run(_serve(settings, token, conversation, persistence, requests))
     finally:
