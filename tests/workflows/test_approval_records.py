@@ -20,6 +20,8 @@ from workflows._codec import decode
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
+from workflows.stages import approval_lapse
+from workflows.stages.unit import Unit
 
 PAT = Actor(id="U-PAT", email="pat@fabrikam.com", name="Pat")
 
@@ -175,6 +177,68 @@ def test_a_lapsed_request_is_expired_by_whoever_looks_first(
     assert service.status(None).state == "planned"
     assert _approval(database, requested).status == "expired"
     assert _trail(service, 1) == [("", "awaiting_approval", "planned", "expire", {"approval_id": requested})]
+
+
+def test_the_look_that_loses_the_race_to_expire_a_lapsed_request_ends_quietly(
+    service: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    requested: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every replica's watch looks at each lapse. The loser's queries flush its UPDATEs before the commit, so
+    the conflict surfaces there, and must not break the look (the connection watch, sign-ins, reminders)."""
+    clock.advance(hours=24, minutes=1)
+    _another_look_first(monkeypatch, service)
+    service.expire_lapsed_approvals()
+    assert _approval(database, requested).status == "expired"
+    assert _told_of_lapse(database) == [(requested, "pending")]
+
+
+def test_a_look_that_lost_one_lapse_skips_the_others_the_winner_expired(
+    service: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    microsoft: FakeMicrosoft,
+    requested: int,
+    dana: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the rollback the loser reloads its next request, already expired: telling of it again would
+    supersede the winner's notice, so the channel would never hear."""
+    microsoft.org = replace(microsoft.org, name="contoso")
+    service.start("contoso", "fabrikam.com", dana)
+    other = service.request_approval("contoso", dana, anyway=True).approval_id
+    clock.advance(hours=24, minutes=1)
+    _another_look_first(monkeypatch, service)
+    service.expire_lapsed_approvals()
+    assert [_approval(database, each).status for each in (requested, other)] == ["expired", "expired"]
+    assert sorted(_told_of_lapse(database)) == [(requested, "pending"), (other, "pending")]
+
+
+def _another_look_first(monkeypatch: pytest.MonkeyPatch, service: MigrationService) -> None:
+    """Another replica's look expires every lapsed request just after this look has read them."""
+    looked: list[bool] = []
+
+    def unit_after_another_look(*args: Any, **kwargs: Any) -> Any:
+        if not looked:
+            looked.append(True)
+            service.expire_lapsed_approvals()
+        return Unit(*args, **kwargs)
+
+    monkeypatch.setattr(approval_lapse, "Unit", unit_after_another_look)
+
+
+def _told_of_lapse(database: Database) -> list[tuple[int, str]]:
+    """(approval id, outbox status) of each notice telling the channel a request expired."""
+    with database.session() as session:
+        query = select(OutboundMessage).where(OutboundMessage.kind == notices.APPROVAL_DECISION)
+        told = session.exec(query).all()
+    return [
+        (message.payload["result"]["approval_id"], message.status)
+        for message in told
+        if message.payload["result"]["outcome"] == "expired"
+    ]
 
 
 def test_a_request_not_yet_lapsed_is_left_pending_by_lookers(

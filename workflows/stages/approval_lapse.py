@@ -51,15 +51,20 @@ def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = Non
     if migration_id is not None:
         query = query.where(Approval.migration_id == migration_id)
     for approval in session.exec(query).all():
+        if approval.status != "pending":
+            continue  # reloaded after a conflict below: another look has expired this one too
         row = session.get(Migration, approval.migration_id)
         assert row is not None
         unit = Unit(ctx, session, ctx.flow(row, session, BOT, now))
-        expire(unit, approval)
-        tell_lapsed(unit, approval, "expired", expired_message(approval))
+        # The whole block, not only the commit: tell_lapsed's queries flush the versioned UPDATEs first.
         try:
+            expire(unit, approval)
+            tell_lapsed(unit, approval, "expired", expired_message(approval))
             session.commit()
         except StaleDataError:
-            session.rollback()  # someone decided on it at this moment: their change stands
+            # Another look (every replica's watch looks at each lapse) expired it and told the channel,
+            # or someone decided on it at this moment: their change stands.
+            session.rollback()
 
 
 def void_pending(unit: Unit, why: str) -> None:
