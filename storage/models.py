@@ -245,7 +245,8 @@ class SignInWatch(Versioned, table=True):
     """The newest sign-in read so far: the next incremental read stops there."""
     next_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     swept_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    """The last full read, which also finds who is still on their Microsoft account."""
+    """The last full read, which also finds who is still on their Microsoft account. While one runs, its
+    claim: set so that the next falls due an hour after it started (workflows/stages/verification.py)."""
     still_personal: list[Any] = Field(default_factory=list, sa_type=JSON)
     """[entitlement id, principal name] of users still on their Microsoft account at the last full read."""
     failures: int = Field(default=0, sa_type=Integer, nullable=False)

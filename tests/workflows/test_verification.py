@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from storage import Database, OutboundMessage, TodoItem
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.replays import replayed
+from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -173,6 +174,61 @@ def test_an_outage_backs_off_and_the_next_read_catches_up(
     microsoft.sign_in("e-ann", clock.now)
     clock.advance(minutes=15)
     assert notified.check_due_sign_ins()[0].verified == ("ann@fabrikam.com",)
+
+
+def test_while_one_look_makes_the_daily_full_read_another_look_does_not_make_it_again(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
+) -> None:
+    """Every replica looks every minute, and a full read of a big organization takes long: the look that
+    makes it claims it in the commit that claims the read, or the others would read everyone again."""
+    notified.check_due_sign_ins()  # the watch opens with a full read
+    clock.advance(days=1)  # the daily full read is due
+    reads = microsoft.calls["sign_ins"]
+    real = microsoft.sign_ins
+    another_look: list[list[verification.SignInCheck]] = []
+
+    def slow_full_read(organization: str, since: datetime | None) -> list[OrgUser]:
+        if not another_look:  # while this look reads, another replica's look
+            another_look.append(notified.check_due_sign_ins())
+        return real(organization, since)
+
+    microsoft.sign_ins = slow_full_read  # type: ignore[method-assign]
+    assert [check.full for check in notified.check_due_sign_ins()] == [True]
+    assert another_look == [[]] and microsoft.calls["sign_ins"] - reads == 1
+
+
+def test_a_failed_full_read_gives_its_claim_back_and_the_retry_reads_everyone(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
+) -> None:
+    notified.check_due_sign_ins()
+    clock.advance(days=1)
+    microsoft.broken.add("sign_ins")
+    assert notified.check_due_sign_ins() == []
+    microsoft.broken.clear()
+    clock.advance(minutes=30)  # the back-off after one failure
+    assert [check.full for check in notified.check_due_sign_ins()] == [True]
+    assert microsoft.sign_ins_since[-1] is None
+
+
+def test_a_full_read_whose_reader_died_falls_due_again_an_hour_after_it_started(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
+) -> None:
+    notified.check_due_sign_ins()
+    clock.advance(days=1)
+    started = clock.now
+    real = microsoft.sign_ins
+
+    def process_dies(organization: str, since: datetime | None) -> list[OrgUser]:
+        raise KeyboardInterrupt  # nothing after the claim runs: neither the back-off nor the apply
+
+    microsoft.sign_ins = process_dies  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        notified.check_due_sign_ins()
+    microsoft.sign_ins = real  # type: ignore[method-assign]
+    clock.advance(minutes=15)
+    assert [check.full for check in notified.check_due_sign_ins()] == [False]  # still claimed
+    clock.now = started + timedelta(hours=1)
+    assert [check.full for check in notified.check_due_sign_ins()] == [True]
 
 
 def test_progress_tells_verified_self_reported_and_open_apart(

@@ -38,6 +38,9 @@ VERIFIED_MESSAGE = "sign_in_verified"
 WATCHED_STATES = CONNECTED_UNFINISHED
 """Connected, and not yet completed: sign-ins are worth reading."""
 _RETRY_AT_MOST = timedelta(hours=8)
+_FULL_READ_CLAIMED_FOR = timedelta(hours=1)
+"""Longer than a full read of a big organization takes. The claim moves `swept_at` so that the next full
+read falls due this long after it starts: should the reader die before it applies, another look reads."""
 _IN_LIST_AT_MOST = 500
 """Ids bound in one `IN (...)`: well under SQLite's limit on a statement's parameters."""
 _NEXT_STEP = {"map": "map", "invite": "invite", "ambiguous": "decide", "disabled": "decide"}
@@ -201,9 +204,13 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         if (found := _watched(session, migration_id)) is None:
             return None
         watch, row = found
-        full = full or watch.swept_at is None or now - watch.swept_at >= ctx.settings.sign_in_sweep_every
+        every = ctx.settings.sign_in_sweep_every
+        full = full or watch.swept_at is None or now - watch.swept_at >= every
         since = None if full else (watch.seen_through or watch.connected_at)
         watch.next_at = _next_read(watch, now, ctx.settings.sign_in_check_every)
+        swept_before = watch.swept_at
+        if full:  # claimed too: other looks would make the whole read again while this one reads
+            watch.swept_at = now - every + _FULL_READ_CLAIMED_FOR
         organization = row.organization
         try:
             session.commit()
@@ -214,7 +221,7 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         users = ctx.microsoft.sign_ins(organization, since)
     except MicrosoftError as error:
         log.warning("reading the sign-ins of %s failed: %s", organization, error)
-        _back_off(ctx, migration_id)
+        _back_off(ctx, migration_id, full=full, swept_before=swept_before)
         return None
     return _apply(ctx, migration_id, users, full)
 
@@ -321,11 +328,14 @@ def _verify(
     )
 
 
-def _back_off(ctx: Context, migration_id: int) -> None:
+def _back_off(ctx: Context, migration_id: int, *, full: bool, swept_before: datetime | None) -> None:
+    """Read again later; a failed full read gives its claim back, so the retry reads everyone."""
     with ctx.database.session() as session:
         watch = session.get(SignInWatch, migration_id)
         if watch is None:
             return
+        if full:
+            watch.swept_at = swept_before
         watch.failures += 1
         delay = min(ctx.settings.sign_in_check_every * 2**watch.failures, _RETRY_AT_MOST)
         watch.next_at = ctx.now() + delay
