@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, SignInWatch, TodoItem
 from storage.inserts import insert_once
-from storage.outbox import enqueue, retry_failed
+from storage.outbox import SUPERSEDED, enqueue, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
 from workflows.decisions import lost_access_by
@@ -42,8 +42,8 @@ from workflows.progress import (
 from workflows.results import BOT, Actor, MigrationStatus, TodoEntry
 from workflows.service import MigrationService
 from workflows.stages import verification
-from workflows.stages.notifying import TODO_LIST_MESSAGE
-from workflows.stages.relisting import REMINDER_MESSAGE
+from workflows.stages.notifying import LOST_ACCESS_MESSAGE
+from workflows.stages.relisting import ACCESS_KEPT_MESSAGE, REMINDER_MESSAGE
 from workflows.working_hours import after_working_days, last_working_day, next_working_moment, zone
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
@@ -121,7 +121,28 @@ class Tracking:
         """Queue again every message of the migration that hands someone their list (or its changes, or
         tells them they lose access) and could not be delivered."""
         status = self._service.status(organization)
+        self._supersede_contradicted_lost_access(status.id)
         return retry_failed(self._database, status.id, PERSONAL_LISTS, now=self._now())
+
+    def _supersede_contradicted_lost_access(self, migration_id: int) -> None:
+        """A failed "you lose access" to someone since given access back is never sent again. Deciding
+        them back in withdraws it now; records written before that did not (it was left failed)."""
+        person = col(OutboundMessage.payload)["affected_user_id"].as_integer()
+        with self._database.session() as session:
+            contradicted = session.exec(
+                select(OutboundMessage)
+                .join(AffectedUser, col(AffectedUser.id) == person)
+                .where(
+                    OutboundMessage.migration_id == migration_id,
+                    OutboundMessage.kind == LOST_ACCESS_MESSAGE,
+                    OutboundMessage.status == "failed",
+                    AffectedUser.outcome != NO_ACCESS,
+                )
+            ).all()
+            for message in contradicted:
+                message.status = SUPERSEDED
+            if contradicted:
+                _commit_quietly(session)
 
     # -------------------------------------------------------------- schedules
 
@@ -143,7 +164,8 @@ class Tracking:
                 restarted = reminder.status == "done"
                 if restarted:
                     reminder.status = "active"
-                if restarted or reminder.sent == 0:
+                # a list given back counts from now, though the withdrawn one's round was not due yet
+                if restarted or reminder.sent == 0 or kind == ACCESS_KEPT_MESSAGE:
                     reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
                 if _commit_quietly(session):
                     return
@@ -295,47 +317,39 @@ class Tracking:
         """A delivered whole list whose schedule was not opened, or not started again (the process died
         right after sending it): `delivered` normally does both; this catches what it missed.
 
-        First lists are one per person, so counting them against the schedules finds a missing one without
-        reading any list; lists given again (`relisting`) are few and read each time."""
-        delivered_lists = (
-            (col(OutboundMessage.migration_id) == migration_id)
-            & col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS))
-            & (col(OutboundMessage.status) == "sent")
-        )
-        first_lists = col(OutboundMessage.kind) == TODO_LIST_MESSAGE
-        schedules = session.exec(
-            select(func.count(col(Reminder.id))).where(
-                Reminder.migration_id == migration_id, Reminder.kind == TODO_KIND
+        One anti-join finds exactly those lists: sent, and their person has no schedule, or one that ended
+        before the list arrived. It probes the schedules' index per list, so a look with nothing to recover
+        loads no row at all, however many lists were given back."""
+        person = col(OutboundMessage.payload)["affected_user_id"].as_integer()
+        missed = session.exec(
+            select(OutboundMessage, Reminder)
+            .outerjoin(Reminder, (col(Reminder.affected_user_id) == person) & (Reminder.kind == TODO_KIND))
+            .where(
+                OutboundMessage.migration_id == migration_id,
+                col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS)),
+                OutboundMessage.status == "sent",
+                person.is_not(None),
+                col(Reminder.id).is_(None)
+                # ended before this list arrived (it ends when its due round finds nothing open)
+                | ((col(Reminder.status) == "done") & (col(Reminder.next_at) <= OutboundMessage.sent_at)),
             )
-        ).one()
-        first, again = session.exec(
-            select(
-                func.count(col(OutboundMessage.id)).filter(first_lists),
-                func.count(col(OutboundMessage.id)).filter(~first_lists),
-            ).where(delivered_lists)
-        ).one()
-        if first <= schedules and not again:
-            return  # the usual case
-        suspects = delivered_lists if first > schedules else delivered_lists & ~first_lists
-        sent = session.exec(select(OutboundMessage).where(suspects).order_by(col(OutboundMessage.id))).all()
-        opened = {
-            reminder.affected_user_id: reminder
-            for reminder in session.exec(
-                select(Reminder).where(Reminder.migration_id == migration_id, Reminder.kind == TODO_KIND)
-            ).all()
-        }
-        for message in sent:
-            user_id, at = message.payload.get("affected_user_id"), message.sent_at or self._now()
-            reminder = opened.get(user_id)
+            .order_by(col(OutboundMessage.id))
+        ).all()
+        opened: dict[int, Reminder] = {}
+        for message, reminder in missed:
+            user_id: int = message.payload["affected_user_id"]
+            at = message.sent_at or self._now()
+            reminder = opened.get(user_id, reminder)
             if reminder is None:
-                user = session.get(AffectedUser, user_id) if isinstance(user_id, int) else None
+                user = session.get(AffectedUser, user_id)
                 if user is not None:
                     opened[user_id] = self._todo_schedule(session, user, at)
-            # ended before this list arrived (it ends when its due round finds nothing open)
             elif reminder.status == "done" and at >= reminder.next_at:
                 reminder.status = "active"
                 reminder.next_at = self._next(at, self._settings.every_working_days, reminder.time_zone)
-        _commit_quietly(session)
+                opened[user_id] = reminder
+        if missed:
+            _commit_quietly(session)
 
     def _open(self, session: Session, key: str, kind: str, migration_id: int, first: datetime) -> None:
         if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
@@ -520,19 +534,27 @@ class Tracking:
         )
         return 1 if _commit_quietly(session) else 0
 
-    def _tell_waiting(self, reminder_id: int, payload: dict[str, Any]) -> int:
+    def _tell_waiting(self, reminder_id: int, waited: dict[str, Any]) -> int:
         """Someone who waits on the admins hears it once, not their tasks again; the schedule moves on in
         silence until the admins act (their list's change tells them, and reminders go on from there).
 
-        The notice names who can act, asked of Azure DevOps (cached) with no transaction open; the schedule
-        is read again after, and left alone if another process fired it meanwhile."""
-        admins = self._admins(str(payload["organization"]), str(payload["email"]))
+        The notice names who can act, asked of Azure DevOps (cached) with no transaction open. The schedule
+        and the list are read again after: another process may have fired it meanwhile, or an admin ended
+        the wait (their decision told the person), and then no notice goes out."""
+        admins = self._admins(str(waited["organization"]), str(waited["email"]))
         with self._database.session() as session:
             reminder = session.get(Reminder, reminder_id)
+            row = session.get(Migration, reminder.migration_id) if reminder else None
             now = self._now()
-            if reminder is None or reminder.status != "active" or reminder.next_at > now:
+            if reminder is None or row is None or reminder.status != "active" or reminder.next_at > now:
                 return 0
+            payload = self._todo_payload(session, reminder, row)
+            if payload is None:
+                return self._end(session, reminder, "done")
             reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
+            if payload.get("waiting_item") != waited["waiting_item"]:
+                _commit_quietly(session)
+                return 0
             message = enqueue(
                 session,
                 idempotency_key=f"reminder-{reminder.id}-waiting",

@@ -1,6 +1,7 @@
 """Lists handed out again after `notify` (an account decided, access kept after all, an invitation after
-connecting): *Retry failed* sends them again, a crash right after one is delivered still leaves reminders,
-and the newest decision about someone's access wins over what still waits in the outbox."""
+connecting): *Retry failed* sends them again, a crash right after one is delivered still leaves reminders
+(and a look with nothing to recover stays cheap), reminders count from the list given back, and the newest
+decision about someone's access wins over what still waits in the outbox or a notice being prepared."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import col, select
 
-from storage import Database, OutboundMessage, Reminder
+from storage import AffectedUser, Database, OutboundMessage, Reminder
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import DirectoryUser
@@ -175,3 +177,144 @@ def test_someone_decided_out_before_notify_still_gets_reminders_after_a_crash_on
         ).first()
     assert opened is not None and opened.status == "active"
     assert opened.next_at - clock.now < timedelta(days=3)
+
+
+def test_a_failed_lost_access_notice_is_not_sent_again_once_the_person_was_given_access_back(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """Records written before deciding someone back in withdrew "you lose access": their outcome was set
+    back, and the failed notice was left in place for *Retry failed* to send."""
+    _deliver(tracking, database, clock)
+    notified.decide_account(None, HANA, "no-access", lee)
+    _fail_pending(database)
+    (lost,) = _messages(database, "access_lost")
+    with database.session() as session:
+        hana = session.get(AffectedUser, lost.payload["affected_user_id"])
+        assert hana is not None
+        hana.outcome = "map"  # decided back in by the older code
+        session.commit()
+
+    assert tracking.retry_failed(None) == 0
+    assert [m.status for m in _messages(database, "access_lost")] == [SUPERSEDED]
+
+
+def test_reminders_count_from_a_list_given_back_before_the_withdrawn_lists_next_round(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    _deliver(tracking, database, clock)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    clock.advance(days=2)
+    assert tracking.tick() >= 1  # her first reminder: her schedule has been sent from
+    withdrawn = _hanas_schedule(database)
+    assert withdrawn is not None and withdrawn.sent == 1
+    clock.advance(days=1)  # her schedule is still active: its next round is tomorrow
+    notified.decide_account(None, HANA, "no-access", lee)
+    clock.advance(minutes=5)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    (kept,) = _messages(database, "access_kept")
+
+    before = len(_messages(database, "todo_reminder"))
+    clock.now = withdrawn.next_at  # a day after her whole list came back
+    tracking.tick()
+    reminded = [m.payload.get("affected_user_id") for m in _messages(database, "todo_reminder")[before:]]
+    assert kept.payload["affected_user_id"] not in reminded
+    given_back = _hanas_schedule(database)
+    assert given_back is not None and given_back.status == "active"
+    assert given_back.next_at - (kept.sent_at or clock.now) >= timedelta(days=2)
+
+
+def _rows_loaded_by_a_look(tracking: Tracking) -> int:
+    loaded = 0
+
+    def count(target: object, context: object) -> None:
+        nonlocal loaded
+        loaded += 1
+
+    for model in (Reminder, OutboundMessage):
+        event.listen(model, "load", count)
+    try:
+        tracking.tick()
+    finally:
+        for model in (Reminder, OutboundMessage):
+            event.remove(model, "load", count)
+    return loaded
+
+
+def test_a_look_with_nothing_to_recover_loads_no_schedule_nor_message_once_a_list_was_given_back(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """Every replica looks every minute: finding no schedule missing must not read every schedule and
+    every list of the migration (20,000 of each at 20,000 people), even after lists were given back."""
+    _deliver(tracking, database, clock)
+    tracking.tick()
+    assert _rows_loaded_by_a_look(tracking) == 0
+
+    notified.decide_account(None, HANA, "no-access", lee)
+    clock.advance(minutes=5)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)  # delivered normally: `delivered` restarted her schedule
+    tracking.tick()
+    assert len(_messages(database, "access_kept")) == 1
+    assert _rows_loaded_by_a_look(tracking) == 0
+
+
+def test_a_schedule_a_crash_left_unopened_is_recovered_though_a_list_given_back_opened_another(
+    started: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    """Someone decided out before `notify` and then given an account has a schedule but no first list:
+    counting first lists against schedules would let hers hide the one a crash left unopened."""
+    service = started
+    service.decide_account(None, HANA, "no-access", lee)
+    connect_and_notify(service, microsoft, dana, lee)
+    tracking = Tracking(database, service, clock=clock)
+    _deliver(tracking, database, clock, callback=False)
+    lists = _messages(database, "todo_list")
+    for message in lists[1:]:  # the process died right after sending the first one
+        tracking.delivered(message.kind, message.payload, None)
+    service.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)  # her access_kept, delivered normally
+
+    tracking.tick()
+    with database.session() as session:
+        opened = session.exec(
+            select(Reminder).where(Reminder.affected_user_id == lists[0].payload["affected_user_id"])
+        ).first()
+    assert opened is not None and opened.status == "active"
+
+
+def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The notice names the admins, asked of Azure DevOps between two transactions (seconds when its
+    cache is cold): an admin deciding meanwhile has told her what to do, and "it waits for the admins"
+    must not follow."""
+    _deliver(tracking, database, clock)
+    asked = tracking._admins
+
+    def admins_while_an_admin_decides(organization: str, person: str) -> list[str]:
+        if person == HANA:
+            notified.decide_account(None, HANA, HANA_AT_WORK, lee)  # meanwhile, elsewhere
+        return asked(organization, person)
+
+    monkeypatch.setattr(tracking, "_admins", admins_while_an_admin_decides)
+    for _ in range(10):
+        clock.advance(days=1)
+        tracking.tick()
+        if _messages(database, "account_decided"):
+            break
+    (decided,) = _messages(database, "account_decided")
+    notices = [m for m in _messages(database, "todo_reminder") if m.payload.get("waiting_item")]
+    assert [m for m in notices if m.payload["email"] == HANA] == []
+    assert decided.payload["email"] == HANA
