@@ -305,6 +305,9 @@ class AccountDecision:
     access_restored: bool = False
     """They had been decided out of access (after `notify`): they keep it after all, have their whole list
     again, and were told."""
+    first_list: bool = False
+    """With `access_restored`: no list had reached them before (decided out before `notify`), so the one
+    they were just given is their first."""
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,12 @@ def account_decided(result: AccountDecision) -> Outgoing:
                 " say to sign in with it."
             )
         if result.access_restored:
+            given = (
+                "they have their to-do list now" if result.first_list else "their whole to-do list is back"
+            )
             lines.append(
-                f"Their access to {organization} is restored: their whole to-do list is back, saying to"
-                " sign in with it, and I told them."
+                f"Their access to {organization} is restored: {given}, saying to sign in with it,"
+                " and I told them."
             )
         elif result.list_changed:
             lines.append("Their to-do list now says to sign in with it, and I told them.")

@@ -131,9 +131,18 @@ def losing_access_apart(deciders: Sequence[str]) -> str:
     person), who have nothing to do and are no open work. Empty when there are none."""
     if not deciders:
         return ""
-    who = ", ".join(dict.fromkeys(by or "an admin" for by in deciders))
     verb = "loses" if len(deciders) == 1 else "lose"
-    return f"{len(deciders)} more {verb} access (decided by {who})"
+    return f"{len(deciders)} more {verb} access ({_decided_by(deciders)})"
+
+
+def _losing_access_alone(deciders: Sequence[str]) -> str:
+    """Those decided out of access when no count comes before them (a digest's line of its own)."""
+    losing = sign_in_views.people_counted(len(deciders), "who loses", "who lose")
+    return f"{losing} access ({_decided_by(deciders)})"
+
+
+def _decided_by(deciders: Sequence[str]) -> str:
+    return "decided by " + ", ".join(dict.fromkeys(by or "an admin" for by in deciders))
 
 
 def access_lost_dm(
@@ -274,7 +283,7 @@ def straggler_digest(
         shown = [f"• {email}: {lost_access(by)}" for email, by in lost[: lists.ROW_LIMIT]]
         if len(lost) > lists.ROW_LIMIT:
             shown.append(f"…and {len(lost) - lists.ROW_LIMIT} more; `progress` lists everyone.")
-        apart = losing_access_apart([by for _, by in lost])
+        apart = _losing_access_alone([by for _, by in lost])
         blocks.append(Text(f"Not counted: {apart}; nothing for them to do.\n" + "\n".join(shown)))
     if unreachable:
         blocks.append(

@@ -5,7 +5,7 @@ Their counts, and their lists after the connection (the weeks after it: `test_re
 from __future__ import annotations
 
 from bot.conversation.messages import DirectMessage, Facts, Outgoing, Table, Text
-from tests.bot.conftest import ORG, Chat, notified, started, text_of
+from tests.bot.conftest import ORG, Chat, connected, notified, started, text_of
 from tests.bot.test_closing import billing_moved
 
 DANA, LEE, GUS, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "gus@fabrikam.com", "erin.eng@gmail.com"
@@ -118,6 +118,23 @@ def test_someone_decided_out_and_then_given_an_account_gets_their_list_and_hears
     assert all(title in words for title in titles) and words.count("[Done: ") == len(titles)  # all of it
     (progress,) = chat.say(DANA, f"progress {ORG}")
     assert progress.message.summary.startswith(f"{ORG}: 0 of 11 people done; 0 of ")
+
+
+def test_someone_decided_out_before_the_lists_went_out_and_then_given_an_account_has_their_first_list(
+    chat: Chat,
+) -> None:
+    connected(chat)
+    chat.say(LEE, f"decide {ORG} {HANA} no-access")
+    chat.say(DANA, "notify")  # she gets no list: "you lose access"
+
+    sent = chat.say(LEE, f"decide {ORG} {HANA} {HANA_AT_WORK}")
+    to_admin = " ".join(text_of([m for m in sent if not isinstance(m.to, DirectMessage)]).split())
+    assert (
+        f"Their access to {ORG} is restored: they have their to-do list now, saying to sign in with it, and I"
+        " told them." in to_admin
+    )
+    assert "back" not in to_admin
+    assert chat.runtime.service.todo_list(HANA_AT_WORK)[0].title == "Sign in with your work account"
 
 
 def test_a_lost_access_notice_not_sent_yet_is_stopped_when_an_account_is_decided(chat: Chat) -> None:

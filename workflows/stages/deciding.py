@@ -40,7 +40,8 @@ def decide_account(
             status=status(session, row),
             voided_approval=voided,
             list_changed=relisted != "unchanged",
-            access_restored=relisted == "restored",
+            access_restored=relisted in ("restored", "given"),
+            first_list=relisted == "given",
         )
 
 

@@ -10,6 +10,7 @@ Before `notify` there is nothing to change: `notify` writes the list from the pl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import Literal
 
@@ -37,9 +38,9 @@ CHOOSING_ITEM = "choose-work-account"
 SIGN_IN_ITEM = "sign-in-work-account"
 
 
-Relisted = Literal["unchanged", "changed", "restored"]
-"""What a decision did to a notified person's list: nothing, changed or withdrew it, or gave it back with
-their access (they had been decided out)."""
+Relisted = Literal["unchanged", "changed", "restored", "given"]
+"""What a decision did to a notified person's list: nothing, changed or withdrew it, gave it back with
+their access (they had been decided out), or gave them their first (decided out before any reached them)."""
 
 
 def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
@@ -69,8 +70,9 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         tell_lost_access(unit, affected, person, key=key, withdraws=had_a_list)
         return "changed"
     if was_out and account is not None:
+        had_a_list = _may_have_heard(session, row, affected, LIST_MESSAGES)
         _access_kept(unit, affected, person, account)
-        return "restored"
+        return "restored" if had_a_list else "given"
     # the item that says to choose, or the sign-in item of an account decided before (now another one)
     choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
     if choosing is None or account is None:
@@ -118,9 +120,27 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
 def _withdraw(session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
     """Withdraw the person's messages of `kinds`, which a newer decision contradicts: those still waiting
     to be sent, and those that failed (`retry_failed` must never send them after the newer one). Whether
-    one may have reached them (sent, being sent, or after an attempt that may have got through): the newer
-    message then takes it back."""
-    told = session.exec(
+    one may have reached them: the newer message then takes it back."""
+    heard = False
+    for message in _told(session, row, affected, kinds):
+        heard = heard or _may_have_reached(message)
+        if message.status == "failed" or not _may_have_reached(message):
+            message.status = SUPERSEDED
+            message.claimed_by = message.claimed_until = None
+    return heard
+
+
+def _may_have_heard(
+    session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]
+) -> bool:
+    return any(_may_have_reached(message) for message in _told(session, row, affected, kinds))
+
+
+def _told(
+    session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]
+) -> Sequence[OutboundMessage]:
+    """The person's messages of `kinds` that are, were or may still be sent (not given up for a newer one)."""
+    return session.exec(
         select(OutboundMessage).where(
             OutboundMessage.migration_id == row.id,
             col(OutboundMessage.kind).in_(sorted(kinds)),
@@ -128,11 +148,8 @@ def _withdraw(session: Session, row: Migration, affected: AffectedUser, kinds: A
             col(OutboundMessage.status).in_(["pending", "sent", "failed"]),
         )
     ).all()
-    heard = False
-    for message in told:
-        may_have_reached = message.status == "sent" or message.in_flight or message.uncertain
-        heard = heard or may_have_reached
-        if message.status == "failed" or not may_have_reached:
-            message.status = SUPERSEDED
-            message.claimed_by = message.claimed_until = None
-    return heard
+
+
+def _may_have_reached(message: OutboundMessage) -> bool:
+    """Sent, being sent, or after an attempt that may have got through."""
+    return message.status == "sent" or message.in_flight or message.uncertain
