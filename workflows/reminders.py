@@ -1,6 +1,7 @@
 """After the to-do lists go out: reminders to those who have not done theirs, and billing until it moves.
 
-Schedules live in the `reminder` table, so they survive restarts; `tick` is driven by an injected clock.
+Schedules live in the `reminder` table, so they survive restarts (`workflows.schedules` opens them);
+`tick` is driven by an injected clock.
 Each reminder is queued in the same transaction that moves its schedule on, so two processes ticking at
 once queue it once (the row's version decides). Reminders to people land inside their working hours, in
 the time zone of their chat profile.
@@ -14,12 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, SignInWatch, TodoItem
-from storage.inserts import insert_once
 from storage.outbox import SUPERSEDED, enqueue, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
@@ -31,7 +30,6 @@ from workflows.notices import admins_address
 from workflows.plan import NO_ACCESS
 from workflows.progress import (
     PERSONAL_LISTS,
-    WHOLE_LISTS,
     Progress,
     by_person,
     lists_of,
@@ -40,13 +38,21 @@ from workflows.progress import (
     unreachable_in,
 )
 from workflows.results import BOT, Actor, MigrationStatus, TodoEntry
+from workflows.schedules import (
+    BILLING_KIND,
+    BILLING_STATE,
+    CLOSED_STATES,
+    TODO_KIND,
+    ReminderSettings,
+    Schedules,
+    commit_quietly,
+)
 from workflows.service import MigrationService
 from workflows.stages import verification
 from workflows.stages.notifying import LOST_ACCESS_MESSAGE
-from workflows.stages.relisting import ACCESS_KEPT_MESSAGE, REMINDER_MESSAGE
-from workflows.working_hours import after_working_days, last_working_day, next_working_moment, zone
+from workflows.stages.relisting import REMINDER_MESSAGE
+from workflows.working_hours import last_working_day, next_working_moment, zone
 
-TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
 DIGEST_MESSAGE, BILLING_MESSAGE = "straggler_digest", "billing_reminder"
 BILLING_MOVED_MESSAGE = "billing_moved"
 """The bot's own billing check found the subscription moved: the admins hear it, and that `complete` is
@@ -54,8 +60,6 @@ next."""
 HELP_MESSAGE = "help_request"
 SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
 """What the snooze buttons offer."""
-_DONE_STATES = frozenset({"cancelled", "completed"})
-"""Admins closing a migration is the signal that nobody is chased any more about it."""
 _NO_MORE_REMINDERS = {
     "done": "Nothing to snooze: your to-do list is done, so no more reminders will come. 🎉",
     "stopped": "Nothing to snooze: the admins closed this migration, so no more reminders will come.",
@@ -64,27 +68,6 @@ _CHECK_RETRY, _CHECK_RETRY_AT_MOST = timedelta(minutes=15), timedelta(hours=8)
 """A billing check that could not run is tried again after 15 min, 30 min, 1 h... at most 8 h apart."""
 _CHECK_FAILURES_TOLD = 3
 """Failed billing checks in a row after which the admins hear that it cannot run."""
-_BILLING_STATE = "users_notified"
-"""Billing is checked once users have their lists; `check-billing` moves the migration past it."""
-
-
-@dataclass(frozen=True)
-class ReminderSettings:
-    every_working_days: int = 2
-    digest_every_working_days: int = 2
-    billing_every_working_days: int = 2
-    working_hours: tuple[int, int] = (9, 17)
-    """Local hours [start, end) on Monday to Friday in which people are reminded."""
-    batch: int = 200
-    sign_in_grace_working_days: int = 3
-    """After this many working days from the connection, the digest names who has not signed in."""
-
-    def __post_init__(self) -> None:
-        start, end = self.working_hours
-        if not 0 <= start < end <= 24:
-            raise ValueError("working_hours must be (start, end) with 0 <= start < end <= 24")
-        if min(self.every_working_days, self.digest_every_working_days, self.billing_every_working_days) < 1:
-            raise ValueError("reminders come every 1 working day or more")
 
 
 @dataclass(frozen=True)
@@ -111,6 +94,11 @@ class Tracking:
         self._service = service
         self._clock = clock
         self._settings = settings or ReminderSettings()
+        self._schedules = Schedules(database, self._settings, self._now)
+
+    def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
+        """A message reached its recipient: see `Schedules.delivered`."""
+        self._schedules.delivered(kind, payload, time_zone)
 
     # -------------------------------------------------------------- reading
 
@@ -142,51 +130,7 @@ class Tracking:
             for message in contradicted:
                 message.status = SUPERSEDED
             if contradicted:
-                _commit_quietly(session)
-
-    # -------------------------------------------------------------- schedules
-
-    def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
-        """A message reached its recipient: a to-do list starts that person's reminder schedule, or starts
-        it again after their list was withdrawn (they were decided out of access, then given an account)."""
-        if kind not in WHOLE_LISTS or not isinstance(payload.get("affected_user_id"), int):
-            return
-        user_id: int = payload["affected_user_id"]
-        now = self._now()
-        for _ in range(2):  # a tick moving the schedule on at this moment (a reminder) wins once; then us
-            with self._database.session() as session:
-                user = session.get(AffectedUser, user_id)
-                if user is None:
-                    return
-                reminder = self._todo_schedule(session, user, now)
-                reminder.time_zone = time_zone or reminder.time_zone
-                # ended when their list was withdrawn (decided out of access); this new list is open
-                restarted = reminder.status == "done"
-                if restarted:
-                    reminder.status = "active"
-                # a list given back counts from now, though the withdrawn one's round was not due yet
-                if restarted or reminder.sent == 0 or kind == ACCESS_KEPT_MESSAGE:
-                    reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
-                if _commit_quietly(session):
-                    return
-
-    def _todo_schedule(self, session: Session, user: AffectedUser, delivered_at: datetime) -> Reminder:
-        """The person's reminder schedule, inserted (not committed) if it does not exist yet."""
-        key = f"{TODO_KIND}:{user.id}"
-        reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
-        if reminder is not None:
-            return reminder
-        # the delivery callback and the tick may open it at the same moment: one insert wins, quietly
-        schedule = Reminder(
-            key=key,
-            kind=TODO_KIND,
-            migration_id=user.migration_id,
-            affected_user_id=user.id,
-            next_at=self._next(delivered_at, self._settings.every_working_days, None),
-            created_at=self._now(),
-        )
-        insert_once(session, schedule, unique="key")
-        return session.exec(select(Reminder).where(Reminder.key == key)).one()
+                commit_quietly(session)
 
     def snooze(
         self, actor: Actor, span: str, *, reminder_id: int | None = None, affected_user_id: int | None = None
@@ -280,85 +224,19 @@ class Tracking:
                 for recipient in recipients
             ]
             fresh = any(message.id is None for message in queued)
-            return _commit_quietly(session) and fresh
+            return commit_quietly(session) and fresh
 
     def tick(self) -> int:
         """Read the sign-ins that are due, then queue every reminder, digest and billing reminder that is
         due; the number of reminders queued."""
         self._service.check_due_sign_ins()
-        self._open_schedules()
+        self._schedules.open_due()
         queued = 0
         for reminder_id in self._due():
             queued += self._fire(reminder_id)
         return queued
 
     # -------------------------------------------------------------- ticking
-
-    def _open_schedules(self) -> None:
-        """Digests for migrations with lists out; a billing reminder once users are notified."""
-        now = self._now()
-        with self._database.session() as session:
-            migrations = session.exec(  # not the rows: their plans are no use here, at every look
-                select(Migration.id, Migration.state).where(col(Migration.state).not_in(sorted(_DONE_STATES)))
-            ).all()
-            for migration_id, state in migrations:
-                assert migration_id is not None
-                has_users = session.exec(
-                    select(AffectedUser.id).where(AffectedUser.migration_id == migration_id)
-                ).first()
-                if has_users is not None:
-                    first = self._next(now, self._settings.digest_every_working_days, None)
-                    self._open(session, f"{DIGEST_KIND}:{migration_id}", DIGEST_KIND, migration_id, first)
-                    self._open_missing_todo_schedules(session, migration_id)
-                if state == _BILLING_STATE:
-                    self._open(session, f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id, now)
-
-    def _open_missing_todo_schedules(self, session: Session, migration_id: int) -> None:
-        """A delivered whole list whose schedule was not opened, or not started again (the process died
-        right after sending it): `delivered` normally does both; this catches what it missed.
-
-        One anti-join finds exactly those lists: sent, and their person has no schedule, or one that ended
-        before the list arrived. It probes the schedules' index per list, so a look with nothing to recover
-        loads no row at all, however many lists were given back."""
-        person = col(OutboundMessage.payload)["affected_user_id"].as_integer()
-        missed = session.exec(
-            select(OutboundMessage, Reminder)
-            .outerjoin(Reminder, (col(Reminder.affected_user_id) == person) & (Reminder.kind == TODO_KIND))
-            .where(
-                OutboundMessage.migration_id == migration_id,
-                col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS)),
-                OutboundMessage.status == "sent",
-                person.is_not(None),
-                col(Reminder.id).is_(None)
-                # ended before this list arrived (it ends when its due round finds nothing open)
-                | ((col(Reminder.status) == "done") & (col(Reminder.next_at) <= OutboundMessage.sent_at)),
-            )
-            .order_by(col(OutboundMessage.id))
-        ).all()
-        opened: dict[int, Reminder] = {}
-        for message, reminder in missed:
-            user_id: int = message.payload["affected_user_id"]
-            at = message.sent_at or self._now()
-            reminder = opened.get(user_id, reminder)
-            if reminder is None:
-                user = session.get(AffectedUser, user_id)
-                if user is not None:
-                    opened[user_id] = self._todo_schedule(session, user, at)
-            elif reminder.status == "done" and at >= reminder.next_at:
-                reminder.status = "active"
-                reminder.next_at = self._next(at, self._settings.every_working_days, reminder.time_zone)
-                opened[user_id] = reminder
-        if missed:
-            _commit_quietly(session)
-
-    def _open(self, session: Session, key: str, kind: str, migration_id: int, first: datetime) -> None:
-        if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
-            return
-        schedule = Reminder(
-            key=key, kind=kind, migration_id=migration_id, next_at=first, created_at=self._now()
-        )
-        insert_once(session, schedule, unique="key")  # another process opening it at once is as good
-        session.commit()
 
     def _due(self) -> list[int]:
         with self._database.session() as session:
@@ -379,16 +257,16 @@ class Tracking:
             row = session.get(Migration, reminder.migration_id) if reminder else None
             if reminder is None or row is None or reminder.status != "active":
                 return 0
-            if row.state in _DONE_STATES:
+            if row.state in CLOSED_STATES:
                 return self._end(session, reminder, "stopped")
             now = self._now()
             opens = next_working_moment(now, zone(reminder.time_zone), self._settings.working_hours)
             if opens > now:  # overdue after downtime, at night there: wait for the working morning
                 reminder.next_at = opens
-                _commit_quietly(session)
+                commit_quietly(session)
                 return 0
             if reminder.kind == BILLING_KIND:
-                organization, billing_due = row.organization, row.state == _BILLING_STATE
+                organization, billing_due = row.organization, row.state == BILLING_STATE
             elif reminder.kind == TODO_KIND:
                 payload = self._todo_payload(session, reminder, row)
                 if payload is None:
@@ -499,11 +377,11 @@ class Tracking:
                     now=now,
                 )
                 queued = 1
-            return queued if _commit_quietly(session) else 0
+            return queued if commit_quietly(session) else 0
 
     def _end(self, session: Session, reminder: Reminder, status: str) -> int:
         reminder.status = status
-        _commit_quietly(session)
+        commit_quietly(session)
         return 0
 
     def _queue(
@@ -532,7 +410,7 @@ class Tracking:
             payload={**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id},
             now=now,
         )
-        return 1 if _commit_quietly(session) else 0
+        return 1 if commit_quietly(session) else 0
 
     def _tell_waiting(self, reminder_id: int, waited: dict[str, Any]) -> int:
         """Someone who waits on the admins hears it once, not their tasks again; the schedule moves on in
@@ -553,7 +431,7 @@ class Tracking:
                 return self._end(session, reminder, "done")
             reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
             if payload.get("waiting_item") != waited["waiting_item"]:
-                _commit_quietly(session)
+                commit_quietly(session)
                 return 0
             message = enqueue(
                 session,
@@ -569,7 +447,7 @@ class Tracking:
                 now=now,
             )
             fresh = message.id is None
-            return 1 if _commit_quietly(session) and fresh else 0
+            return 1 if commit_quietly(session) and fresh else 0
 
     def _todo_payload(self, session: Session, reminder: Reminder, row: Migration) -> dict[str, Any] | None:
         user = session.get(AffectedUser, reminder.affected_user_id)
@@ -676,23 +554,13 @@ class Tracking:
     # -------------------------------------------------------------- plumbing
 
     def _next(self, after: datetime, days: int, time_zone: str | None) -> datetime:
-        return after_working_days(after, days, zone(time_zone), self._settings.working_hours)
+        return self._settings.after_working_days(after, days, time_zone)
 
     def _now(self) -> datetime:
         now = self._clock()
         if now.tzinfo is None:
             raise ValueError("the clock must return timezone-aware datetimes")
         return now
-
-
-def _commit_quietly(session: Session) -> bool:
-    """Commit; False when another process changed the same rows first (its work stands)."""
-    try:
-        session.commit()
-    except (StaleDataError, IntegrityError):
-        session.rollback()
-        return False
-    return True
 
 
 def _missed_deadline(session: Session, migration_id: int, now: datetime) -> str | None:

@@ -1,0 +1,185 @@
+"""Opening the reminder schedules that `workflows.reminders` fires: a person's when their whole list
+reaches them (or again, when a list is given back), each migration's digest once it has lists out, its
+billing reminder once users are notified; and, at every look, the person's schedule a crash kept
+`delivered` from opening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder
+from storage.inserts import insert_once
+from workflows.progress import WHOLE_LISTS
+from workflows.stages.relisting import ACCESS_KEPT_MESSAGE
+from workflows.working_hours import after_working_days, zone
+
+TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
+CLOSED_STATES = frozenset({"cancelled", "completed"})
+"""Admins closing a migration is the signal that nobody is chased any more about it."""
+BILLING_STATE = "users_notified"
+"""Billing is checked once users have their lists; `check-billing` moves the migration past it."""
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    every_working_days: int = 2
+    digest_every_working_days: int = 2
+    billing_every_working_days: int = 2
+    working_hours: tuple[int, int] = (9, 17)
+    """Local hours [start, end) on Monday to Friday in which people are reminded."""
+    batch: int = 200
+    sign_in_grace_working_days: int = 3
+    """After this many working days from the connection, the digest names who has not signed in."""
+
+    def __post_init__(self) -> None:
+        start, end = self.working_hours
+        if not 0 <= start < end <= 24:
+            raise ValueError("working_hours must be (start, end) with 0 <= start < end <= 24")
+        if min(self.every_working_days, self.digest_every_working_days, self.billing_every_working_days) < 1:
+            raise ValueError("reminders come every 1 working day or more")
+
+    def after_working_days(self, after: datetime, days: int, time_zone: str | None) -> datetime:
+        return after_working_days(after, days, zone(time_zone), self.working_hours)
+
+
+class Schedules:
+    """Opens and restarts schedules; `Tracking` fires them. `now` is the injected clock."""
+
+    def __init__(self, database: Database, settings: ReminderSettings, now: Callable[[], datetime]) -> None:
+        self._database = database
+        self._settings = settings
+        self._now = now
+
+    def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
+        """A message reached its recipient: a to-do list starts that person's reminder schedule, or starts
+        it again after their list was withdrawn (they were decided out of access, then given an account)."""
+        if kind not in WHOLE_LISTS or not isinstance(payload.get("affected_user_id"), int):
+            return
+        user_id: int = payload["affected_user_id"]
+        now = self._now()
+        for _ in range(2):  # a tick moving the schedule on at this moment (a reminder) wins once; then us
+            with self._database.session() as session:
+                user = session.get(AffectedUser, user_id)
+                if user is None:
+                    return
+                reminder = self._todo_schedule(session, user, now)
+                reminder.time_zone = time_zone or reminder.time_zone
+                # ended when their list was withdrawn (decided out of access); this new list is open
+                restarted = reminder.status == "done"
+                if restarted:
+                    reminder.status = "active"
+                # a list given back counts from now, though the withdrawn one's round was not due yet
+                if restarted or reminder.sent == 0 or kind == ACCESS_KEPT_MESSAGE:
+                    reminder.next_at = self._next_round(now, reminder.time_zone)
+                if commit_quietly(session):
+                    return
+
+    def open_due(self) -> None:
+        """Digests for migrations with lists out; a billing reminder once users are notified; the
+        schedules of delivered lists that `delivered` missed."""
+        now = self._now()
+        with self._database.session() as session:
+            migrations = session.exec(  # not the rows: their plans are no use here, at every look
+                select(Migration.id, Migration.state).where(
+                    col(Migration.state).not_in(sorted(CLOSED_STATES))
+                )
+            ).all()
+            for migration_id, state in migrations:
+                assert migration_id is not None
+                has_users = session.exec(
+                    select(AffectedUser.id).where(AffectedUser.migration_id == migration_id)
+                ).first()
+                if has_users is not None:
+                    first = self._settings.after_working_days(
+                        now, self._settings.digest_every_working_days, None
+                    )
+                    self._open(session, f"{DIGEST_KIND}:{migration_id}", DIGEST_KIND, migration_id, first)
+                    self._open_missing_todo_schedules(session, migration_id)
+                if state == BILLING_STATE:
+                    self._open(session, f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id, now)
+
+    def _open_missing_todo_schedules(self, session: Session, migration_id: int) -> None:
+        """A delivered whole list whose schedule was not opened, or not started again (the process died
+        right after sending it): `delivered` normally does both; this catches what it missed.
+
+        One anti-join finds exactly those lists: sent, and their person has no schedule, or one that ended
+        before the list arrived. It probes the schedules' index per list, so a look with nothing to recover
+        loads no row at all, however many lists were given back."""
+        person = col(OutboundMessage.payload)["affected_user_id"].as_integer()
+        missed = session.exec(
+            select(OutboundMessage, Reminder)
+            .outerjoin(Reminder, (col(Reminder.affected_user_id) == person) & (Reminder.kind == TODO_KIND))
+            .where(
+                OutboundMessage.migration_id == migration_id,
+                col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS)),
+                OutboundMessage.status == "sent",
+                person.is_not(None),
+                col(Reminder.id).is_(None)
+                # ended before this list arrived (it ends when its due round finds nothing open)
+                | ((col(Reminder.status) == "done") & (col(Reminder.next_at) <= OutboundMessage.sent_at)),
+            )
+            .order_by(col(OutboundMessage.id))
+        ).all()
+        opened: dict[int, Reminder] = {}
+        for message, reminder in missed:
+            user_id: int = message.payload["affected_user_id"]
+            at = message.sent_at or self._now()
+            reminder = opened.get(user_id, reminder)
+            if reminder is None:
+                user = session.get(AffectedUser, user_id)
+                if user is not None:
+                    opened[user_id] = self._todo_schedule(session, user, at)
+            elif reminder.status == "done" and at >= reminder.next_at:
+                reminder.status = "active"
+                reminder.next_at = self._next_round(at, reminder.time_zone)
+                opened[user_id] = reminder
+        if missed:
+            commit_quietly(session)
+
+    def _open(self, session: Session, key: str, kind: str, migration_id: int, first: datetime) -> None:
+        if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
+            return
+        schedule = Reminder(
+            key=key, kind=kind, migration_id=migration_id, next_at=first, created_at=self._now()
+        )
+        insert_once(session, schedule, unique="key")  # another process opening it at once is as good
+        session.commit()
+
+    def _todo_schedule(self, session: Session, user: AffectedUser, delivered_at: datetime) -> Reminder:
+        """The person's reminder schedule, inserted (not committed) if it does not exist yet."""
+        key = f"{TODO_KIND}:{user.id}"
+        reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
+        if reminder is not None:
+            return reminder
+        # the delivery callback and the tick may open it at the same moment: one insert wins, quietly
+        schedule = Reminder(
+            key=key,
+            kind=TODO_KIND,
+            migration_id=user.migration_id,
+            affected_user_id=user.id,
+            next_at=self._next_round(delivered_at, None),
+            created_at=self._now(),
+        )
+        insert_once(session, schedule, unique="key")
+        return session.exec(select(Reminder).where(Reminder.key == key)).one()
+
+    def _next_round(self, after: datetime, time_zone: str | None) -> datetime:
+        return self._settings.after_working_days(after, self._settings.every_working_days, time_zone)
+
+
+def commit_quietly(session: Session) -> bool:
+    """Commit; False when another process changed the same rows first (its work stands)."""
+    try:
+        session.commit()
+    except (StaleDataError, IntegrityError):
+        session.rollback()
+        return False
+    return True
