@@ -46,6 +46,16 @@ def notified(
 
 
 @pytest.fixture
+def decided_out_before_notify(
+    started: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> MigrationService:
+    """Hana decided out of access before `notify`: she gets no list, only "you lose access"."""
+    started.decide_account(None, HANA, "no-access", lee)
+    connect_and_notify(started, microsoft, dana, lee)
+    return started
+
+
+@pytest.fixture
 def tracking(notified: MigrationService, database: Database, clock: FakeClock) -> Tracking:
     return Tracking(database, notified, clock=clock)
 
@@ -74,6 +84,11 @@ def _fail_pending(database: Database) -> None:
         for message in session.exec(select(OutboundMessage).where(OutboundMessage.status == "pending")).all():
             message.status, message.error_code, message.attempts = "failed", NOT_IN_CHAT, 1
         session.commit()
+
+
+def _schedule_of(database: Database, affected_user_id: int) -> Reminder | None:
+    with database.session() as session:
+        return session.exec(select(Reminder).where(Reminder.affected_user_id == affected_user_id)).first()
 
 
 def _hanas_schedule(database: Database) -> Reminder | None:
@@ -154,16 +169,9 @@ def test_a_crash_right_after_her_list_is_given_back_still_leaves_her_reminders(
 
 
 def test_someone_decided_out_before_notify_still_gets_reminders_after_a_crash_once_given_an_account(
-    started: MigrationService,
-    microsoft: FakeMicrosoft,
-    database: Database,
-    clock: FakeClock,
-    dana: Actor,
-    lee: Actor,
+    decided_out_before_notify: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
-    service = started
-    service.decide_account(None, HANA, "no-access", lee)
-    connect_and_notify(service, microsoft, dana, lee)  # she gets no list: "you lose access"
+    service = decided_out_before_notify
     tracking = Tracking(database, service, clock=clock)
     _deliver(tracking, database, clock)
     service.decide_account(None, HANA, HANA_AT_WORK, lee)
@@ -171,10 +179,7 @@ def test_someone_decided_out_before_notify_still_gets_reminders_after_a_crash_on
     (kept,) = _messages(database, "access_kept")
 
     tracking.tick()
-    with database.session() as session:
-        opened = session.exec(
-            select(Reminder).where(Reminder.affected_user_id == kept.payload["affected_user_id"])
-        ).first()
+    opened = _schedule_of(database, kept.payload["affected_user_id"])
     assert opened is not None and opened.status == "active"
     assert opened.next_at - clock.now < timedelta(days=3)
 
@@ -261,18 +266,11 @@ def test_a_look_with_nothing_to_recover_loads_no_schedule_nor_message_once_a_lis
 
 
 def test_a_schedule_a_crash_left_unopened_is_recovered_though_a_list_given_back_opened_another(
-    started: MigrationService,
-    microsoft: FakeMicrosoft,
-    database: Database,
-    clock: FakeClock,
-    dana: Actor,
-    lee: Actor,
+    decided_out_before_notify: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
     """Someone decided out before `notify` and then given an account has a schedule but no first list:
     counting first lists against schedules would let hers hide the one a crash left unopened."""
-    service = started
-    service.decide_account(None, HANA, "no-access", lee)
-    connect_and_notify(service, microsoft, dana, lee)
+    service = decided_out_before_notify
     tracking = Tracking(database, service, clock=clock)
     _deliver(tracking, database, clock, callback=False)
     lists = _messages(database, "todo_list")
@@ -282,10 +280,7 @@ def test_a_schedule_a_crash_left_unopened_is_recovered_though_a_list_given_back_
     _deliver(tracking, database, clock)  # her access_kept, delivered normally
 
     tracking.tick()
-    with database.session() as session:
-        opened = session.exec(
-            select(Reminder).where(Reminder.affected_user_id == lists[0].payload["affected_user_id"])
-        ).first()
+    opened = _schedule_of(database, lists[0].payload["affected_user_id"])
     assert opened is not None and opened.status == "active"
 
 
