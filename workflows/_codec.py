@@ -2,53 +2,93 @@
 
 A notice stores the result it tells about in the outbox; the worker that renders it later, perhaps in
 another process after a restart, gets the very value the step returned.
+
+Both ways work out once per type what to do with its values (a type's hints, a dataclass's fields) and
+keep it: a notice about 20,000 people holds that many records of one class, and working it out again
+for each record was most of the time a large notice took to store and to render.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+_Convert = Callable[[Any], Any]
+
 
 def encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: encode(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (tuple, list)):
-        return [encode(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): encode(item) for key, item in value.items()}
-    return value
+    kind: Any = type(value)  # typeshed does not call a class Hashable, which the cache asks for
+    return _encoder(kind)(value)
 
 
 def decode(kind: type[T], data: Any) -> T:
-    decoded: T = _decode(kind, data)
+    hint: Any = kind
+    decoded: T = _decoder(hint)(data)
     return decoded
 
 
-def _decode(hint: Any, data: Any) -> Any:
-    if data is None:
-        return None
+@functools.cache
+def _encoder(kind: Any) -> _Convert:
+    if dataclasses.is_dataclass(kind):  # the value is an instance (a dataclass itself, a `type`, is kept)
+        names = tuple(field.name for field in dataclasses.fields(kind))
+        return lambda value: {name: encode(getattr(value, name)) for name in names}
+    if issubclass(kind, datetime):
+        return datetime.isoformat
+    if issubclass(kind, (tuple, list)):
+        return lambda value: [encode(item) for item in value]
+    if issubclass(kind, dict):
+        return lambda value: {str(key): encode(item) for key, item in value.items()}
+    return _unchanged
+
+
+@functools.cache
+def _decoder(hint: Any) -> _Convert:
+    """How to turn JSON back into a value of `hint`; JSON's null is None whatever the hint."""
+    convert = _converter(hint)
+    return lambda data: None if data is None else convert(data)
+
+
+def _converter(hint: Any) -> _Convert:
     if hint is datetime:
-        return datetime.fromisoformat(data)
+        return datetime.fromisoformat
     if dataclasses.is_dataclass(hint):
-        hints = typing.get_type_hints(hint)
-        names = [field.name for field in dataclasses.fields(hint) if field.init]
-        build: Any = hint
-        return build(**{name: _decode(hints[name], data[name]) for name in names if name in data})
+        return _dataclass_converter(hint)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], item) for item in data)
-        return tuple(_decode(arg, item) for arg, item in zip(args, data, strict=True))
+            item = _decoder(args[0])
+            return lambda data: tuple(item(each) for each in data)
+        items = tuple(_decoder(arg) for arg in args)
+        return lambda data: tuple(item(each) for item, each in zip(items, data, strict=True))
     if origin is dict:
-        return {key: _decode(args[1], item) for key, item in data.items()}
+        value = _decoder(args[1])
+        return lambda data: {key: value(item) for key, item in data.items()}
     if origin in (typing.Union, types.UnionType):
-        return _decode(next(arg for arg in args if arg is not type(None)), data)
-    return data  # str, int, bool, a Literal
+        return _decoder(next(arg for arg in args if arg is not type(None)))
+    return _unchanged  # str, int, bool, a Literal
+
+
+def _dataclass_converter(kind: Any) -> _Convert:
+    fields: tuple[tuple[str, _Convert], ...] | None = None
+
+    def convert(data: Any) -> Any:
+        nonlocal fields
+        if fields is None:  # at the first value, not before: a dataclass may hold values of its own kind
+            hints = typing.get_type_hints(kind)
+            fields = tuple(
+                (field.name, _decoder(hints[field.name])) for field in dataclasses.fields(kind) if field.init
+            )
+        return kind(**{name: field(data[name]) for name, field in fields if name in data})
+
+    return convert
+
+
+def _unchanged(value: Any) -> Any:
+    return value

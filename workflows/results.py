@@ -104,8 +104,10 @@ class Affected:
         def people(users: list[PlannedUser]) -> People:
             return People(len(users), tuple(user.principal_name for user in users[:AFFECTED_NAMES]))
 
+        grouped = [(user, user.group) for user in plan.users]  # once: six groups are asked of each
+
         def having(*groups: str) -> list[PlannedUser]:
-            return [user for user in plan.users if user.group in groups]
+            return [user for user, group in grouped if group in groups]
 
         return cls(
             people(having("auto")),

@@ -15,6 +15,7 @@ from sqlmodel import select
 from storage import Approval, ApprovalDecision, Database, Migration, OutboundMessage
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, TENANT_ID, FakeClock, FakeMicrosoft
+from tests.workflows.replays import replayed
 from workflows import notices
 from workflows._codec import decode
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
@@ -47,9 +48,22 @@ def _trail(service: MigrationService, last: int) -> list[tuple[str, str | None, 
 
 
 @pytest.fixture
-def requested(service: MigrationService, dana: Actor) -> int:
-    service.start("fabrikam", "fabrikam.com", dana)
-    return service.request_approval(None, dana, anyway=True).approval_id
+def requested(
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    dana: Actor,
+) -> int:
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", dana)
+        service.request_approval(None, dana, anyway=True)
+
+    replayed(request, service, microsoft, steps)
+    with database.session() as session:
+        (approval_id,) = session.exec(select(Approval.id)).all()  # the one approval just asked for
+    assert approval_id is not None
+    return approval_id
 
 
 def test_a_request_is_stored_bound_to_the_plan_and_audited(
