@@ -72,20 +72,23 @@ SHARED_SERVES = {
 tests/teams/conftest.py), by process: one test process runs the files of each, so that each `serve` starts
 once per run instead of once per file."""
 STARTED_FIRST = (
-    "tests/bot/test_rehearsal_clock.py",
     "tests/slack/test_slack_serve_migration.py",
     "teams beside slack",
-    "tests/faq/test_faq_eval.py",
     "tests/teams/test_teams_sender.py",
+    "tests/bot/test_rehearsal_clock.py",
+    "tests/faq/test_faq_eval.py",
     "tests/teams/test_teams_help.py",
+    "tests/workflows/test_reminders.py",
+    "tests/storage/test_schema.py",
+    "tests/teams/test_teams_shared_rate.py",
     "slack serves",
     "tests/teams/test_teams_approvers.py",
-    "tests/teams/test_teams_shared_rate.py",
+    "tests/slack/test_slack_reliability.py",
     "tests/delivery/test_notices_survive_a_kill.py",
     "tests/slack/test_slack_message_sizes.py",
     "tests/teams/test_teams_migration.py",
     "tests/teams/test_teams_requests.py",
-    "tests/slack/test_slack_reliability.py",
+    "tests/bot/test_rehearsal_due_moments.py",
     "tests/workflows/test_approval_properties.py",
     "tests/slack/test_slack_outage.py",
     "tests/test_quick_start.py",
@@ -96,8 +99,9 @@ STARTED_FIRST = (
 longest first, handed out before the rest. xdist hands out files with many tests first, so these came
 last, and one of them kept the run waiting after every other test process had finished (a `serve` of one
 test started 80 s into a 90 s run; on 2026-11-28, `test_teams_help.py`, 6.6 s of wall for 2.4 s of CPU,
-started 76 s into a 79 s run and the cores sat idle for its last 5 s). Measure again when a file
-grows: docs/testing.md, "Session 15"."""
+started 76 s into a 79 s run and the cores sat idle for its last 5 s; on 2026-11-29 the new
+`test_rehearsal_due_moments.py`, 3.3 s of CPU, ran alone for the run's last 2.5 s). Measure again when a
+file grows: docs/testing.md, "Session 15" and "Session 16"."""
 
 
 IMPORTED_AT_COLLECTION = pytest.StashKey[frozenset[str]]()
