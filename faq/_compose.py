@@ -82,6 +82,8 @@ def _applies(note: Note, context: AskerContext) -> bool:
         return False
     if note.guest is not None and note.guest != context.guest:
         return False
+    if note.unless_tokens is not None and _tokens_case(context) == note.unless_tokens:
+        return False
     return note.admin is None or note.admin == context.is_admin
 
 

@@ -62,6 +62,9 @@ class Note:
     admin: bool | None = None
     cases: frozenset[str] | None = None
     guest: bool | None = None
+    unless_tokens: str | None = None
+    """`RENEW` or `KEEP`: left out for an asker whose tokens the bot knows to be in that case (a note on
+    making new tokens is noise to someone whose own list says theirs keep working)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ def _note(raw: Any, where: str) -> Note:
     for flag in ("admin", "guest"):
         if raw.get(flag) is not None and not isinstance(raw[flag], bool):
             raise KnowledgeError(f"{where}: `{flag}` must be true or false")
+    if raw.get("unless_tokens") not in (None, RENEW, KEEP):
+        raise KnowledgeError(f"{where}: `unless_tokens` must be {RENEW!r} or {KEEP!r}")
     return Note(
         text=raw["text"],
         outcomes=_choices(raw, "outcome", OUTCOMES, where),
@@ -144,6 +149,7 @@ def _note(raw: Any, where: str) -> Note:
         admin=raw.get("admin"),
         cases=_choices(raw, "case", CASES, where),
         guest=raw.get("guest"),
+        unless_tokens=raw.get("unless_tokens"),
     )
 
 

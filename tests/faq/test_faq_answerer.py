@@ -93,6 +93,24 @@ def test_an_invited_guest_hears_what_her_own_list_says_of_her_tokens_and_never_b
     ) in unknown
 
 
+def test_before_connecting_only_those_who_may_need_new_tokens_hear_when_to_make_them(
+    answerer: FaqAnswerer,
+) -> None:
+    question = "do I need to recreate my personal access tokens?"
+    erin = AskerContext(outcome="invite", case="first", stage="planned", migration="fabrikam")
+    own = "erin@gmail.com"
+    keeps = token_advice("invite", invited_as=own, own_addresses=[own])
+    renews = token_advice("invite", invited_as=own, own_addresses=[own], after_connecting=True)
+    assert keeps is not None and renews is not None
+    when = "If you need new tokens, create them after the switch"
+    kept = answerer.answer(question, replace(erin, renew_tokens=keeps.renew, tokens_why=keeps.why)).answer
+    assert "No need:" in kept and when not in kept
+    renewing = replace(erin, renew_tokens=renews.renew, tokens_why=renews.why)
+    renewed = answerer.answer(question, renewing).answer
+    assert "Yes:" in renewed and when in renewed
+    assert when in answerer.answer(question, erin).answer  # the bot does not know yet: both cases, and when
+
+
 def test_without_context_every_case_is_given_and_labelled(answerer: FaqAnswerer) -> None:
     general = answerer.answer("do I need to regenerate my PATs?").answer
     assert "- First connection, your email matched: No need" in general
