@@ -232,6 +232,11 @@ def test_wrong_choices_are_refused_with_what_to_say(chat: Chat) -> None:
         " that is theirs (or `no-access`), e.g. `decide hana@contoso.com hana.hart@fabrikam.com`; `plan`"
         " lists them."
     ]
+    assert lines(chat.say(DANA, f"decide {ORG} {HANA}")) == [  # the organization named, the account left out
+        "Whose account, and which one? Say `decide [ORG] PERSON ACCOUNT`: their Azure DevOps address and the"
+        " sign-in name of the account that is theirs (or `no-access`), e.g. `decide hana@contoso.com"
+        " hana.hart@fabrikam.com`; `plan` lists them."
+    ]
     refused = text_of(chat.say(ANN, f"decide {HANA} {HANA_MEMBER}"))
     assert "is for the organization's admins" in refused and "Nothing was changed" in refused
     assert [e.action for e in chat.runtime.service.audit_trail(ORG)].count("decide_account") == 0

@@ -68,6 +68,8 @@ class Preparing(Stage):
         """`decide [ORG] PERSON ACCOUNT`, typed or a button under `plan`."""
         if len(command.args) not in (2, 3):
             raise WorkflowError(_DECIDE_USAGE)
+        if len(command.args) == 2 and self._desk.named_organization(command) is not None:
+            raise WorkflowError(f"Whose account, and which one? {_DECIDE_USAGE}")  # `decide ORG PERSON`
         organization = command.args[0] if len(command.args) == 3 else None
         person, choice = command.args[-2:]
         result = self._desk.service.decide_account(organization, person, choice, actor)
