@@ -39,7 +39,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
             rendered = todo_views.todo_list_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 notes=[str(note) for note in payload.get("notes", [])],
                 items=_entries(payload),
             )
@@ -47,21 +47,21 @@ def envelope_of(message: OutboundMessage) -> Envelope:
             rendered = todo_views.invited_after_connecting_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 items=_entries(payload),
                 invited=bool(payload.get("invited", True)),
             )
         case relisting.DECIDED_MESSAGE:
             rendered = todo_views.account_decided_dm(
                 organization=payload["organization"],
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 account=str(payload["account"]),
                 items=_entries(payload),
             )
         case relisting.ACCESS_KEPT_MESSAGE:
             rendered = todo_views.access_kept_dm(
                 organization=payload["organization"],
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 account=str(payload["account"]),
                 corrects=bool(payload["corrects"]),
                 items=_entries(payload),
@@ -70,7 +70,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
             rendered = todo_views.access_lost_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 decided_by=str(payload["decided_by"]),
                 case=str(payload["case"]),
                 withdraws=bool(payload.get("withdraws")),  # not in notices queued before it existed
@@ -79,14 +79,14 @@ def envelope_of(message: OutboundMessage) -> Envelope:
             rendered = preparing_views.advance_notice_dm(
                 organization=payload["organization"],
                 tenant=str(payload["tenant"]),
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 when=str(payload.get("when") or ""),
                 lines=[str(line) for line in payload["lines"]],
             )
         case relisting.REMINDER_MESSAGE if payload.get("waiting_item"):
             rendered = todo_views.waiting_reminder(
                 organization=payload["organization"],
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 sender=str(payload.get("sender") or ""),
                 waiting_item=str(payload["waiting_item"]),
                 admins=[str(admin) for admin in payload.get("admins", [])],  # absent before it was told
@@ -94,7 +94,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
         case relisting.REMINDER_MESSAGE:
             rendered = todo_views.todo_reminder(
                 organization=payload["organization"],
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 items=_entries(payload),
                 total=int(payload["total"]),
                 reminder_id=int(payload["reminder_id"]),
@@ -120,7 +120,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
         case "sign_in_verified":
             rendered = sign_in_views.sign_in_verified_dm(
                 organization=payload["organization"],
-                name=payload.get("display_name") or payload["email"],
+                name=_name(payload),
                 title=str(payload["title"]),
                 account=str(payload.get("account") or "work account"),  # queued before it was said
             )
@@ -206,6 +206,11 @@ def _notice(kind: str, payload: dict[str, Any]) -> Message:
         case notices.PORTAL_WITHDRAWN:
             return closing_views.portal_withdrawn(decode(MigrationStatus, payload["status"]))
     raise ValueError(f"unknown notice kind {kind!r}")
+
+
+def _name(payload: dict[str, Any]) -> str:
+    """How a direct message greets its reader: their display name, or their address without one."""
+    return str(payload.get("display_name") or payload["email"])
 
 
 def _actor(data: dict[str, Any]) -> Actor:
