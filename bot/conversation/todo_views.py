@@ -196,7 +196,7 @@ def todo_reminder(
     ]
     for item in items:
         blocks += [
-            Text(f"{item.number}. *{item.title}*" if item.number else f"• *{item.title}*"),
+            Text(f"{_bullet(item)} *{item.title}*"),
             _item_buttons(item),
         ]
     blocks += [
@@ -507,11 +507,15 @@ def _items(items: Sequence[TodoEntry]) -> list[Block]:
     # The number in front is the item's place on the person's list, the one they type (`done 2`); the
     # buttons carry the item's id (`#id`), which stays right whichever list or message they are on.
     for item in items:
-        mark = "✅" if item.done_at else (f"{item.number}." if item.number else "•")
+        mark = "✅" if item.done_at else _bullet(item)
         blocks.append(Text(f"{mark} *{item.title}*\n{item.body}\nMore: {item.link}"))
         if not item.done_at:
             blocks.append(_item_buttons(item))
     return blocks
+
+
+def _bullet(item: TodoEntry) -> str:
+    return f"{item.number}." if item.number else "•"
 
 
 def _item_buttons(item: TodoEntry) -> Actions:
