@@ -98,8 +98,7 @@ def live_through(
     reads = {max(first, moment) for moment in next_due().reads}
     received: list[Outgoing] = []
     try:
-        while now < end:
-            clock.stand_at(now)
+        while now < end:  # the clock stands at `now`: from before the walk, then from the last look
             due = next_due().by_clock
             moments = [moment for moment in (first, *reads) if moment > now]
             if due is not None:
