@@ -124,6 +124,14 @@ def _strings(entry: dict[str, Any], field: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _tokens_case(entry: dict[str, Any], field: str, where: str) -> str | None:
+    """`entry`'s `field`: `RENEW`, `KEEP`, or None when it is left out."""
+    value = entry.get(field)
+    if value is not None and value not in (RENEW, KEEP):
+        raise KnowledgeError(f"{where}: `{field}` must be {RENEW!r} or {KEEP!r}")
+    return None if value is None else str(value)
+
+
 def _choices(note: dict[str, Any], field: str, allowed: frozenset[str], where: str) -> frozenset[str] | None:
     if field not in note:
         return None
@@ -140,8 +148,6 @@ def _note(raw: Any, where: str) -> Note:
     for flag in ("admin", "guest"):
         if raw.get(flag) is not None and not isinstance(raw[flag], bool):
             raise KnowledgeError(f"{where}: `{flag}` must be true or false")
-    if raw.get("unless_tokens") not in (None, RENEW, KEEP):
-        raise KnowledgeError(f"{where}: `unless_tokens` must be {RENEW!r} or {KEEP!r}")
     return Note(
         text=raw["text"],
         outcomes=_choices(raw, "outcome", OUTCOMES, where),
@@ -149,7 +155,7 @@ def _note(raw: Any, where: str) -> Note:
         admin=raw.get("admin"),
         cases=_choices(raw, "case", CASES, where),
         guest=raw.get("guest"),
-        unless_tokens=raw.get("unless_tokens"),
+        unless_tokens=_tokens_case(raw, "unless_tokens", where),
     )
 
 
@@ -163,9 +169,7 @@ def _case(raw: Any, where: str) -> Case:
         raise KnowledgeError(
             f"{where}: a `cases` entry depends only on outcome, case and tokens, not {unknown}"
         )
-    tokens = raw.get("tokens")
-    if tokens not in (None, RENEW, KEEP):
-        raise KnowledgeError(f"{where}: `tokens` must be {RENEW!r} or {KEEP!r}")
+    tokens = _tokens_case(raw, "tokens", where)
     if (tokens is not None) != (WHY_PLACE in raw["text"]):
         raise KnowledgeError(f"{where}: a `tokens` case needs {WHY_PLACE!r} in its text, and only it")
     return Case(
