@@ -80,7 +80,7 @@ def replayed(
     if clock.now != world[-1]:  # a clock the steps moved would have to move back too
         return
     rows = save_postgres_rows(schema) if schema else save_sqlite_file(database)
-    _SAVED[key] = _Saved(rows, _microsoft(microsoft), admins_remembered(service))
+    _SAVED[key] = _Saved(rows, copy.deepcopy(_microsoft(microsoft)), admins_remembered(service))
 
 
 def _restore_rows(database: Database, schema: RunSchema | None, rows: Path | SavedSchema) -> None:
@@ -92,7 +92,8 @@ def _restore_rows(database: Database, schema: RunSchema | None, rows: Path | Sav
 
 
 def _microsoft(microsoft: FakeMicrosoft) -> dict[str, Any]:
-    return copy.deepcopy({name: value for name, value in vars(microsoft).items() if name != "_lock"})
+    """What `microsoft` holds, as it holds it: a save copies it, a world key reads it."""
+    return {name: value for name, value in vars(microsoft).items() if name != "_lock"}
 
 
 def _world(
