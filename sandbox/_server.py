@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from sandbox._app import create_app, faults_from_json
 from sandbox._scenario import Scenario, load_scenario
-from sandbox._state import State
+from sandbox._state import Faults, State
 
 _START_TIMEOUT = 10.0
 
@@ -154,6 +154,11 @@ class Sandbox:
         faults = faults_from_json(settings)
         with self._state.lock:
             self._state.faults = faults
+
+    def faults(self) -> Faults:
+        """A copy of the faults set now, with how far their draws went."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.faults)
 
     def request_counts(self, *, reset: bool = False) -> dict[str, int]:
         """Requests served per Microsoft host since start (or the last reset)."""

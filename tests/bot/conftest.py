@@ -23,8 +23,7 @@ class Chat:
     """A conversation in a test: people type, the bot answers, the test reads what went where.
 
     `restores`: the steps before the one under test (`started`, `approved`, `connected`, `notified`) may be
-    restored
-    from this test process's earlier replay of them (tests/bot/replays.py); tests marked
+    restored from this test process's earlier replay of them (tests/bot/replays.py); tests marked
     `replays_for_real` run them for real."""
 
     def __init__(self, runtime: Runtime, *, restores: bool = True) -> None:

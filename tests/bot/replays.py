@@ -74,7 +74,7 @@ def _world(chat: Chat) -> tuple[Hashable, ...] | None:
         return None
     if chat.surface.delivered:  # something was said already: the steps would not start where they did
         return None
-    faults = sandbox.save().state.faults
+    faults = sandbox.faults()
     settings = replace(runtime.settings, database_url="", sandbox_url=None, microsoft_environment={})
     return (
         json.dumps(sandbox.state(), sort_keys=True),

@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,9 +95,18 @@ def reset_postgres_schema(schema: RunSchema) -> None:
     order does not matter; every table ends empty all the same. The tables and sequences are the ones
     read once after migrating: reading the catalogs for them before every test scanned `pg_class`, which
     on a server without autovacuum holds more dead rows with every run (`vacuum_bloated_catalogs`)."""
+    _refill(schema, [], [(sequence, 1, False) for sequence in schema.sequences])
+
+
+def _refill(schema: RunSchema, inserts: list[str], sequences: Iterable[tuple[str, int, bool]]) -> None:
+    """Every table of `schema` emptied, then `inserts` run and the id `sequences` set where they stand,
+    in one transaction without foreign key checks (`session_replication_role`), so that order does not
+    matter."""
     statements = [f'DELETE FROM {schema.name}."{table}"' for table in schema.tables]
+    statements += inserts
     statements += [
-        f"SELECT setval('{schema.name}.\"{sequence}\"', 1, false)" for sequence in schema.sequences
+        f"SELECT setval('{schema.name}.\"{sequence}\"', {value}, {called})"
+        for sequence, value, called in sequences
     ]
     with schema.admin.begin() as connection:
         connection.execute(text(f"SET LOCAL lock_timeout = '{_RESET_LOCK_TIMEOUT}'"))
@@ -336,13 +345,5 @@ def save_postgres_rows(schema: RunSchema) -> SavedSchema:
 def restore_postgres_rows(schema: RunSchema, saved: SavedSchema) -> None:
     """`schema` holding the rows `saved` holds and its sequences where they stood: what
     `reset_postgres_schema` empties, filled again."""
-    statements = [f'DELETE FROM {schema.name}."{table}"' for table in schema.tables]
-    statements += [f'INSERT INTO {schema.name}."{t}" SELECT * FROM {saved.name}."{t}"' for t in schema.tables]
-    statements += [
-        f"SELECT setval('{schema.name}.\"{sequence}\"', {value}, {called})"
-        for sequence, value, called in saved.sequences
-    ]
-    with schema.admin.begin() as connection:
-        connection.execute(text(f"SET LOCAL lock_timeout = '{_RESET_LOCK_TIMEOUT}'"))
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        connection.exec_driver_sql("; ".join(statements))
+    inserts = [f'INSERT INTO {schema.name}."{t}" SELECT * FROM {saved.name}."{t}"' for t in schema.tables]
+    _refill(schema, inserts, saved.sequences)

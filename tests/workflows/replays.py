@@ -30,7 +30,8 @@ from tests.storage.databases import (
     save_postgres_rows,
     save_sqlite_file,
 )
-from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
+from workflows.results import Actor
 from workflows.service import MigrationService
 
 
@@ -80,7 +81,27 @@ def replayed(
     if clock.now != world[-1]:  # a clock the steps moved would have to move back too
         return
     rows = save_postgres_rows(schema) if schema else save_sqlite_file(database)
-    _SAVED[key] = _Saved(rows, _microsoft(microsoft), admins_remembered(service))
+    _SAVED[key] = _Saved(rows, copy.deepcopy(_microsoft(microsoft)), admins_remembered(service))
+
+
+def notified_in_channel(
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    starter: Actor,
+    approver: Actor,
+    channel: str,
+) -> MigrationService:
+    """The fixture of tests that begin once the lists are out: fabrikam started by `starter` in `channel`,
+    everyone invited, then `connect_and_notify`; replayed as `replayed` does."""
+
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", starter, channel=channel)
+        service.invite(None, starter)
+        connect_and_notify(service, microsoft, starter, approver)
+
+    replayed(request, service, microsoft, steps)
+    return service
 
 
 def _restore_rows(database: Database, schema: RunSchema | None, rows: Path | SavedSchema) -> None:
@@ -92,7 +113,8 @@ def _restore_rows(database: Database, schema: RunSchema | None, rows: Path | Sav
 
 
 def _microsoft(microsoft: FakeMicrosoft) -> dict[str, Any]:
-    return copy.deepcopy({name: value for name, value in vars(microsoft).items() if name != "_lock"})
+    """What `microsoft` holds, as it holds it: a save copies it, a world key reads it."""
+    return {name: value for name, value in vars(microsoft).items() if name != "_lock"}
 
 
 def _world(

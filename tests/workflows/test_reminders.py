@@ -17,9 +17,8 @@ from tests.workflows.fakes import (
     SUBSCRIPTION_ID,
     FakeClock,
     FakeMicrosoft,
-    connect_and_notify,
 )
-from tests.workflows.replays import replayed
+from tests.workflows.replays import notified_in_channel
 from workflows.directory import Subscription
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -67,13 +66,7 @@ def notified(
     dana: Actor,
     lee: Actor,
 ) -> MigrationService:
-    def steps() -> None:
-        service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
-        service.invite(None, dana)
-        connect_and_notify(service, microsoft, dana, lee)
-
-    replayed(request, service, microsoft, steps)
-    return service
+    return notified_in_channel(request, service, microsoft, dana, lee, CHANNEL)
 
 
 @pytest.fixture

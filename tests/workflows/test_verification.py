@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from storage import Database, OutboundMessage, TodoItem
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
-from tests.workflows.replays import replayed
+from tests.workflows.replays import notified_in_channel
 from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
@@ -20,10 +20,6 @@ from workflows.stages import verification
 CHANNEL = "CMIGRATE"
 
 
-def _connect_and_notify(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor) -> None:
-    connect_and_notify(service, microsoft, dana, lee)
-
-
 @pytest.fixture
 def notified(
     request: pytest.FixtureRequest,
@@ -32,13 +28,7 @@ def notified(
     dana: Actor,
     lee: Actor,
 ) -> MigrationService:
-    def steps() -> None:
-        service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
-        service.invite(None, dana)
-        _connect_and_notify(service, microsoft, dana, lee)
-
-    replayed(request, service, microsoft, steps)
-    return service
+    return notified_in_channel(request, service, microsoft, dana, lee, CHANNEL)
 
 
 def _messages(database: Database, kind: str) -> list[OutboundMessage]:
@@ -262,7 +252,7 @@ def test_people_still_on_their_microsoft_account_are_listed_with_the_next_step(
     lee: Actor,
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)  # nobody invited: Bob and Cy
-    _connect_and_notify(service, microsoft, dana, lee)
+    connect_and_notify(service, microsoft, dana, lee)
     microsoft.sign_in("e-dana", clock.now + timedelta(minutes=1))
     clock.advance(minutes=2)
     tracking = Tracking(database, service, clock=clock)
