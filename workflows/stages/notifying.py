@@ -11,12 +11,11 @@ from __future__ import annotations
 from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Migration, TodoItem
-from storage.outbox import enqueue
 from workflows import _plan_codec
 from workflows._views import item_payload, todo_entry
 from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
-from workflows.identities import affected_reach, candidate_keys, directory_account, open_candidates
+from workflows.identities import candidate_keys, directory_account, open_candidates
 from workflows.plan import NO_ACCESS, PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
@@ -160,26 +159,17 @@ def _notify_one(
     session.add_all(items)
     session.flush()
     entries = tuple(todo_entry(item, row, affected.email) for item in items)
-    reach = affected_reach(affected)
-    message = enqueue(
+    message = tell(
         session,
-        idempotency_key=todo_list_key(row.id, user.id),
-        recipient=reach.recipient,
+        row,
+        affected,
         kind=TODO_LIST_MESSAGE,
-        migration_id=row.id,
-        payload={
-            **reach.payload(),
-            "migration_id": row.id,
-            "organization": row.organization,
-            "affected_user_id": affected.id,
-            "email": address,
-            "display_name": user.display_name,
-            "tenant": row.directory_name,
-            "outcome": user.outcome,
-            "notes": todo_notes(user, org_user, after_connecting=after_connecting, invited_as=invited_as),
-            "items": [item_payload(entry) for entry in entries],
-        },
+        key=todo_list_key(row.id, user.id),
         now=now,
+        email=address,  # as they are known in Azure DevOps, not the record's lower case
+        outcome=user.outcome,
+        notes=todo_notes(user, org_user, after_connecting=after_connecting, invited_as=invited_as),
+        items=[item_payload(entry) for entry in entries],
     )
     session.flush()
     assert message.id is not None
