@@ -25,7 +25,7 @@ from workflows.plan import NO_ACCESS, Match, PlannedUser
 from workflows.stages.late_invitees import INVITED_MESSAGE, list_items, replace_items, tell
 from workflows.stages.notifying import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, tell_lost_access
 from workflows.stages.unit import Unit
-from workflows.todo import todo_items
+from workflows.todo import TodoTemplate, todo_items
 
 DECIDED_MESSAGE = "account_decided"
 ACCESS_KEPT_MESSAGE = "access_kept"
@@ -77,8 +77,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
     if choosing is None or account is None:
         return "unchanged"
-    tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
-    wanted = todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
+    wanted = _decided_list(row, person)
     replace_items(
         session,
         row,
@@ -99,9 +98,7 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
     back "you lose access" when they may have heard it; one still waiting to be sent is stopped instead."""
     row, session, now = unit.row, unit.session, unit.flow.now
     assert affected.id is not None
-    tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
-    templates = todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
-    items = list_items(affected.id, templates)
+    items = list_items(affected.id, _decided_list(row, person))
     session.add_all(items)
     session.flush()
     tell(
@@ -115,6 +112,12 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
         corrects=_withdraw(session, row, affected, {LOST_ACCESS_MESSAGE}),
         items=[item_payload(item) for item in items],
     )
+
+
+def _decided_list(row: Migration, person: PlannedUser) -> list[TodoTemplate]:
+    """The list the decided person now needs: signing in with the chosen account, no invitation."""
+    tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
+    return todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
 
 
 def _withdraw(session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
