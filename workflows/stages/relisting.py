@@ -126,8 +126,9 @@ def _withdraw(session: Session, row: Migration, affected: AffectedUser, kinds: A
     one may have reached them: the newer message then takes it back."""
     heard = False
     for message in _told(session, row, affected, kinds):
-        heard = heard or _may_have_reached(message)
-        if message.status == "failed" or not _may_have_reached(message):
+        reached = _may_have_reached(message)
+        heard = heard or reached
+        if message.status == "failed" or not reached:
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
     return heard
