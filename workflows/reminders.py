@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, SignInWatch, TodoItem
+from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.outbox import SUPERSEDED, enqueue, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
@@ -316,17 +316,16 @@ class Tracking:
                 self._end(session, reminder, "done")
                 return 1 if result is not None else 0
             deadline = last_working_day(now.date())
+            row = session.get(Migration, reminder.migration_id)
+            assert row is not None
             payload: dict[str, Any] = {
-                "recipient": None,
+                "recipient": admins_address(row),
                 "organization": organization,
                 "message": result.message,
                 "steps": list(result.steps),
                 "deadline": deadline.isoformat(),
-                "missed": _missed_deadline(session, reminder.migration_id, now),
+                "missed": _missed_deadline(verification.connected_at(session, row), now),
             }
-            row = session.get(Migration, reminder.migration_id)
-            assert row is not None
-            payload["recipient"] = admins_address(row)
             every = self._settings.billing_every_working_days
             last_call = self._last_call(now, deadline)
             return self._queue(session, reminder, BILLING_MESSAGE, payload, every, not_after=last_call)
@@ -563,12 +562,11 @@ class Tracking:
         return now
 
 
-def _missed_deadline(session: Session, migration_id: int, now: datetime) -> str | None:
+def _missed_deadline(connected_at: datetime | None, now: datetime) -> str | None:
     """The end of the month the organization was connected in, once it has passed with billing unmoved:
     Microsoft asks for billing to move "before the end of the month", and a reminder that only names
     next month's deadline would hide that this one was missed."""
-    watch = session.get(SignInWatch, migration_id)
-    if watch is None:
+    if connected_at is None:
         return None
-    first = last_working_day(watch.connected_at.date())
+    first = last_working_day(connected_at.date())
     return first.isoformat() if now.date() > first else None
