@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from workflows.directory import OrgUser, Tenant
 from workflows.identities import is_guest, mailbox
+from workflows.mapping import RESOLVE_PAGE
 from workflows.plan import PlannedUser
 from workflows.tokens import TokenAdvice, token_advice
 
@@ -247,8 +248,8 @@ def _history(account: str) -> str:
     """The procedure's FAQ on disconnected users who now have a directory identity."""
     return (
         " Your earlier work history stays with your Microsoft account: to keep it yours, the migration"
-        f" admins can map it to {account} (Organization settings > Microsoft Entra ID > Resolve, or Microsoft"
-        " Support if that fails); press *I need help* to ask them."
+        f" admins can map it to {account} ({RESOLVE_PAGE} > Resolve, or Microsoft Support if that fails);"
+        " press *I need help* to ask them."
     )
 
 
