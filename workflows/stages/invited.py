@@ -24,12 +24,14 @@ def sent_invitations(
     return dict(session.exec(query).all())
 
 
-def to_accept(session: Session, migration_id: int, users: Iterable[PlannedUser]) -> dict[str, str]:
-    """`sent_invitations`, and every guest among `users` whose invitation is still pending, whichever
-    migration (or admin) invited them: until they accept, they are invited as much as anyone this
+def to_accept(
+    session: Session, migration_id: int, users: Iterable[PlannedUser], of: Collection[str] | None = None
+) -> dict[str, str]:
+    """`sent_invitations` (`of` as there), and every guest among `users` whose invitation is still pending,
+    whichever migration (or admin) invited them: until they accept, they are invited as much as anyone this
     migration invited, and their messages say to accept it."""
     pending = {user.id: user.address for user in users if user.group == "to-accept"}
-    return {**pending, **sent_invitations(session, migration_id)}
+    return {**pending, **sent_invitations(session, migration_id, of)}
 
 
 def as_invited(user: PlannedUser, invited: dict[str, str]) -> PlannedUser:

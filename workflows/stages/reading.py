@@ -79,22 +79,28 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
             return Standing(None, False)
         assert row.id is not None
         listed, stored = _listed_and_planned(session, row.id, row.plan, who)
-        invited = to_accept(session, row.id, [stored] if stored is not None else [])
+        if listed is not None:
+            mine = listed.entitlement_id
+        elif stored is not None:
+            mine = stored.id
+        else:
+            return Standing(None, False)
+        # one person's question reads their own invitation, not everyone's
+        invited = to_accept(session, row.id, [stored] if stored is not None else [], of=(mine,))
         if listed is not None:
             outcome, guest = listed.outcome, is_guest(listed.outcome, listed.directory_account)
-            addresses, entitlement = (listed.principal_name, listed.email), listed.entitlement_id
-        elif stored is not None:
+            addresses = (listed.principal_name, listed.email)
+        else:
+            assert stored is not None
             now = as_invited(stored, invited)
             outcome = now.outcome
             guest = is_guest(outcome, now.match.user_principal_name if now.match else None)
-            addresses, entitlement = (stored.principal_name, stored.mail_address), stored.id
-        else:
-            return Standing(None, False)
+            addresses = (stored.principal_name, stored.mail_address)
         connected = listed is not None or row.state in CONNECTED_UNFINISHED
         tokens = token_advice(
             outcome,
             guest=guest,
-            invited_as=invited.get(entitlement),
+            invited_as=invited.get(mine),
             own_addresses=addresses,
             after_connecting=connected
             and stored is not None
