@@ -30,19 +30,28 @@ def _choices(parser: argparse.ArgumentParser) -> set[str]:
 
 HEAVY = {"sqlalchemy", "storage", "slack_bolt", "aiohttp", "msal", "faq", "microsoft_teams", "jwt", "uvicorn"}
 """What parsing a command's arguments must not import: the database, Slack, Microsoft's libraries."""
-SERVING_ONLY = {"microsoft_teams.apps", "jwt", "cryptography", "sandbox", "bot.doctor"}
-"""What sending and serving Slack never need: the Teams SDK's token validator (with PyJWT and cryptography)
-serves Teams' endpoint, the sandbox `AADBOT_SANDBOX`, the doctor its command."""
+SERVING_ONLY = {"jwt", "cryptography", "sandbox", "bot.doctor"}
+"""What sending and serving Slack never need: the token validator's PyJWT and cryptography serve Teams'
+endpoint, the sandbox `AADBOT_SANDBOX`, the doctor its command."""
+NEVER = {
+    "microsoft_teams.apps",
+    "microsoft_teams.api",
+    "microsoft_teams.common",
+    "fastapi",
+    "dependency_injector",
+}
+"""What no command imports: the Teams SDK but its cards. Its token validator is vendored; its app, models and
+web framework are in the `dev` extra only, for the test that compares the copy with the SDK's file."""
 ONE_MODE_ONLY = {"uvicorn", "slack_bolt.adapter.socket_mode"}
 """What `serve` imports only once it runs in the mode that uses it: the web server over HTTP (Slack's events,
 Teams' endpoint), the Socket Mode link in Socket Mode."""
 
 
 def _imported_in_turn(*steps: str) -> list[set[str]]:
-    """Which of `HEAVY`, `SERVING_ONLY` and `ONE_MODE_ONLY` are imported after each step, the steps run in
-    turn in one new interpreter (the test process has imported everything already); each adds to what the ones
-    before did."""
-    watched = sorted(HEAVY | SERVING_ONLY | ONE_MODE_ONLY)
+    """Which of `HEAVY`, `SERVING_ONLY`, `ONE_MODE_ONLY` and `NEVER` are imported after each step, the steps
+    run in turn in one new interpreter (the test process has imported everything already); each adds to what
+    the ones before did."""
+    watched = sorted(HEAVY | SERVING_ONLY | ONE_MODE_ONLY | NEVER)
     lines = ["import json, sys"]
     for step in steps:
         lines += [step, f"print(json.dumps([name for name in {watched!r} if name in sys.modules]))"]
@@ -59,9 +68,10 @@ def _imported_in_turn(*steps: str) -> list[set[str]]:
 
 _SERVE_TEAMS_ALONE = f"""
 import argparse, os, sys, types
+# the token validator (PyJWT, cryptography) is loaded in a later step, after what Slack imports was read
+sys.modules["bot.teams._token_validator"] = types.ModuleType("bot.teams._token_validator")
 os.environ.pop("SLACK_BOT_TOKEN", None)
 os.environ.update(TEAMS_APP_ID="{uuid.uuid4()}", TEAMS_APP_PASSWORD="secret", TEAMS_TENANT_ID="tenant")
-sys.modules["bot.teams._sdk"] = types.ModuleType("bot.teams._sdk")  # a second of CPU that proves nothing here
 from bot import serve
 class Built(Exception): ...
 def runtime(settings): raise Built
@@ -74,12 +84,13 @@ the database."""
 
 @pytest.fixture(scope="module")
 def serving() -> list[set[str]]:
-    """After parsing `serve`'s arguments, then serving Teams alone up to the runtime, then after importing
-    what serves and sends Slack too."""
+    """After parsing `serve`'s arguments, then serving Teams alone up to the runtime (its token validator a
+    stand-in), then after importing what serves and sends Slack too, then after loading the validator."""
     return _imported_in_turn(
         "import bot.cli; bot.cli.build_parser('serve')",
         _SERVE_TEAMS_ALONE,
         "import bot.teams.surface, bot.slack.serve, bot.serve, bot.runtime",
+        "del sys.modules['bot.teams._token_validator']; import bot.teams.auth as a; a.load_validator()",
     )
 
 
@@ -102,6 +113,13 @@ def test_serving_teams_alone_imports_no_slack_library(serving: list[set[str]]) -
     assert serving[1] & {"slack_bolt", "aiohttp"} == set()
 
 
+def test_the_vendored_token_validator_imports_none_of_the_rest_of_the_teams_sdk(
+    serving: list[set[str]],
+) -> None:
+    assert {"jwt", "cryptography"} <= serving[3]
+    assert serving[3] & NEVER == set()
+
+
 def test_sending_and_serving_slack_import_no_token_checking_and_no_emulator(serving: list[set[str]]) -> None:
     assert serving[2] & SERVING_ONLY == set()
 
@@ -112,16 +130,16 @@ def test_importing_what_serves_imports_neither_the_web_server_nor_the_socket_mod
     assert serving[2] & ONE_MODE_ONLY == set()
 
 
-def test_loading_the_validator_imports_the_sdk_s_token_checking(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loading_the_validator_imports_the_token_checking(monkeypatch: pytest.MonkeyPatch) -> None:
     """`serve` with Teams loads it before listening: a broken install stops the start, not an activity."""
     from bot.teams.auth import load_validator
 
-    monkeypatch.delitem(sys.modules, "bot.teams._sdk", raising=False)
+    monkeypatch.delitem(sys.modules, "bot.teams._token_validator", raising=False)
     load_validator()
-    assert "TokenValidator" in vars(sys.modules["bot.teams._sdk"])
+    assert "TokenValidator" in vars(sys.modules["bot.teams._token_validator"])
 
 
-def test_serving_teams_on_a_broken_sdk_stops_before_building(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serving_teams_on_a_broken_install_stops_before_building(monkeypatch: pytest.MonkeyPatch) -> None:
     """The validator is imported lazily: `serve` must still meet a broken install at its start, before it
     opens the database or listens, and not at the first activity Teams sends."""
     from bot import serve
@@ -129,10 +147,11 @@ def test_serving_teams_on_a_broken_sdk_stops_before_building(monkeypatch: pytest
     monkeypatch.setenv("TEAMS_APP_ID", str(uuid.uuid4()))
     monkeypatch.setenv("TEAMS_APP_PASSWORD", "secret")
     monkeypatch.setenv("TEAMS_TENANT_ID", "tenant")
-    monkeypatch.setitem(sys.modules, "bot.teams._sdk", None)  # importing it raises, as a broken SDK does
+    # importing it raises, as it does when PyJWT or cryptography is broken
+    monkeypatch.setitem(sys.modules, "bot.teams._token_validator", None)
     built: list[object] = []
 
-    with pytest.raises(ImportError, match=r"bot\.teams\._sdk"):
+    with pytest.raises(ImportError, match=r"bot\.teams\._token_validator"):
         serve.run(argparse.Namespace(), slack_run=built.append, runtime=built.append)  # type: ignore[arg-type]
     assert built == []
 

@@ -11,11 +11,12 @@ rule is vendored in `tests/teams/data/`). This bot serves Teams only, so `channe
 
 The token is checked from the Authorization header alone, before the body is read (a stranger's body
 costs nothing), with the key's endorsement for `msteams`; `check_activity` then holds the activity to it.
-The checking itself is the Teams SDK's `TokenValidator`. It fetches signing keys with blocking I/O from
-inside its coroutine, so it runs on a worker thread with an event loop of its own: the server's event
-loop never waits on a key download. Importing it imports the whole SDK and PyJWT's cryptography (more than
-a second of CPU), which a process that only sends never needs; whoever serves the endpoint calls
-`load_validator` before it listens.
+The checking itself is the Teams SDK's `TokenValidator`, vendored (`bot/teams/_token_validator.py`: from
+the SDK it would import the whole SDK, 0.9 s of CPU, for this one class). It fetches signing keys with
+blocking I/O from inside its coroutine, so it runs on a worker thread with an event loop of its own: the
+server's event loop never waits on a key download. Importing it imports PyJWT and its cryptography, which
+a process that only sends never needs; whoever serves the endpoint calls `load_validator` before it
+listens.
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ import httpx
 from msapi import Router
 
 if TYPE_CHECKING:
-    from bot.teams._sdk import TokenValidator
+    from bot.teams._token_validator import TokenValidator
 
 logger = logging.getLogger(__name__)
-_SDK_LOGGER = "microsoft_teams.apps.auth.token_validator"
+_VALIDATOR_LOGGER = "bot.teams._token_validator"
 
 
 class _RefusalsLoggedOnce(logging.Filter):
-    """Drops the SDK's ERROR line about a token it refused: every refusal raises `Unauthorized`, which
+    """Drops the validator's ERROR line about a token it refused: every refusal raises `Unauthorized`, which
     the endpoint logs once as a WARNING. A stranger's request is no error of ours, and at ERROR anyone
     could fill the log at that level with made-up tokens."""
 
@@ -47,7 +48,7 @@ class _RefusalsLoggedOnce(logging.Filter):
         return not (record.levelno == logging.ERROR and record.funcName == "validate_token")
 
 
-logging.getLogger(_SDK_LOGGER).addFilter(_RefusalsLoggedOnce())
+logging.getLogger(_VALIDATOR_LOGGER).addFilter(_RefusalsLoggedOnce())
 
 OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 ISSUER = "https://api.botframework.com"
@@ -58,9 +59,9 @@ METADATA_TIMEOUT_SECONDS = 10.0
 
 
 def load_validator() -> None:
-    """Imports the SDK's token validator (PyJWT with it) now: a broken install stops the start instead of
+    """Imports the token validator (PyJWT with it) now: a broken install stops the start instead of
     the first activity, and that activity does not wait for the import."""
-    import bot.teams._sdk  # noqa: F401
+    import bot.teams._token_validator  # noqa: F401
 
 
 class Unauthorized(Exception):
@@ -112,7 +113,7 @@ class ActivityAuthenticator:
             return self._endorsements.get(key_id, frozenset())
 
     def _current_validator(self) -> tuple[TokenValidator, str]:
-        from bot.teams._sdk import JwtValidationOptions, TokenValidator
+        from bot.teams._token_validator import JwtValidationOptions, TokenValidator
 
         with self._lock:
             if self._validator is not None and self._clock() < self._validator[0]:
