@@ -57,6 +57,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 name=_name(payload),
                 account=str(payload["account"]),
                 items=_entries(payload),
+                corrects=str(payload.get("corrects") or ""),  # absent before an account could change
             )
         case relisting.ACCESS_KEPT_MESSAGE:
             rendered = todo_views.access_kept_dm(

@@ -89,14 +89,16 @@ def replace_items(
     kind: str,
     key: str,
     now: datetime,
+    also: Sequence[TodoItem] = (),
     **details: object,
 ) -> None:
     """Rewrite `item` into the first of `now_needed`, add the others their list (`held`, `item` among them)
     lacks, and queue one message (`kind`, idempotency `key`, with `details`) with the items that are new or
-    changed."""
+    changed, and `also` those (items a withdrawn message would have told them)."""
     assert row.id is not None and person.id is not None
     changed = [_rewrite(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
-    items = [item_payload(each) for each in changed]
+    changed += [each for each in also if each not in changed]
+    items = [item_payload(each) for each in sorted(changed, key=lambda each: each.position)]
     tell(session, row, person, kind=kind, key=key, now=now, **details, items=items)
 
 

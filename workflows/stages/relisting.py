@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlmodel import Session, col, select
@@ -64,7 +65,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         for item in held:
             session.delete(item)
         # what still waits to hand them a list (or remind them of it) never will
-        had_a_list = _withdraw(session, row, affected, LIST_MESSAGES | {REMINDER_MESSAGE})
+        had_a_list = _withdraw(session, row, affected, LIST_MESSAGES | {REMINDER_MESSAGE}).heard
         # one per decision: decided back in and out again, they hear it again
         key = f"migration-{row.id}-access-lost-{affected.id}-{unit.flow.now.isoformat()}"
         tell_lost_access(unit, affected, person, key=key, withdraws=had_a_list)
@@ -77,18 +78,24 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
     if choosing is None or account is None:
         return "unchanged"
-    wanted = _decided_list(row, person)
+    # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
+    # tells its items too; one that may have reached them is corrected
+    earlier = _withdraw(session, row, affected, {DECIDED_MESSAGE})
+    untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
+    told_account = earlier.reached[-1].payload.get("account") if earlier.reached else None
     replace_items(
         session,
         row,
         affected,
         choosing,
         held,
-        wanted,
+        _decided_list(row, person),
         kind=DECIDED_MESSAGE,
-        key=f"migration-{row.id}-account-decided-{affected.id}-{account.id}",
+        key=f"migration-{row.id}-account-decided-{affected.id}-{unit.flow.now.isoformat()}",
         now=unit.flow.now,
+        also=[item for item in held if item.id in untold],
         account=account.user_principal_name,
+        corrects=told_account if told_account != account.user_principal_name else None,
     )
     return "changed"
 
@@ -109,7 +116,7 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
         key=f"migration-{row.id}-access-kept-{affected.id}-{now.isoformat()}",
         now=now,
         account=account.user_principal_name,
-        corrects=_withdraw(session, row, affected, {LOST_ACCESS_MESSAGE}),
+        corrects=_withdraw(session, row, affected, {LOST_ACCESS_MESSAGE}).heard,
         items=[item_payload(item) for item in items],
     )
 
@@ -120,18 +127,32 @@ def _decided_list(row: Migration, person: PlannedUser) -> list[TodoTemplate]:
     return todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
 
 
-def _withdraw(session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
+@dataclass(frozen=True)
+class _Withdrawn:
+    reached: tuple[OutboundMessage, ...]
+    """Oldest first, those that may have reached the person: the newer message takes them back."""
+    stopped: tuple[OutboundMessage, ...]
+    """Those that never will: what they said, the newer message says instead."""
+
+    @property
+    def heard(self) -> bool:
+        return bool(self.reached)
+
+
+def _withdraw(
+    session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]
+) -> _Withdrawn:
     """Withdraw the person's messages of `kinds`, which a newer decision contradicts: those still waiting
-    to be sent, and those that failed (`retry_failed` must never send them after the newer one). Whether
-    one may have reached them: the newer message then takes it back."""
-    heard = False
+    to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
+    reached, stopped = [], []
     for message in _told(session, row, affected, kinds):
-        reached = _may_have_reached(message)
-        heard = heard or reached
-        if message.status == "failed" or not reached:
+        if _may_have_reached(message):
+            reached.append(message)
+        if message.status == "failed" or not _may_have_reached(message):
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
-    return heard
+            stopped.append(message)
+    return _Withdrawn(tuple(reached), tuple(stopped))
 
 
 def _may_have_heard(
@@ -145,12 +166,14 @@ def _told(
 ) -> Sequence[OutboundMessage]:
     """The person's messages of `kinds` that are, were or may still be sent (not given up for a newer one)."""
     return session.exec(
-        select(OutboundMessage).where(
+        select(OutboundMessage)
+        .where(
             OutboundMessage.migration_id == row.id,
             col(OutboundMessage.kind).in_(sorted(kinds)),
             col(OutboundMessage.payload)["affected_user_id"].as_integer() == affected.id,
             col(OutboundMessage.status).in_(["pending", "sent", "failed"]),
         )
+        .order_by(col(OutboundMessage.id))
     ).all()
 
 
