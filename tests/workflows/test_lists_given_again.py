@@ -205,6 +205,88 @@ def test_an_account_decided_again_after_another_tells_her_again(
     assert decided == [HANA_AT_WORK, HANA_AS_GUEST, HANA_AT_WORK]
 
 
+def _her_list_now(service: MigrationService, message: OutboundMessage) -> list[dict[str, object]]:
+    """The list of the person `message` is to, as a message handing it over carries it: done items ticked."""
+    return [
+        item_payload(entry) | ({"done_at": entry.done_at.isoformat()} if entry.done_at else {})
+        for entry in service.todo_list(int(message.payload["affected_user_id"]))
+    ]
+
+
+@pytest.mark.parametrize("decision", ["failed", "waiting"])
+def test_retry_failed_sends_her_list_as_it_is_now_and_no_change_that_list_already_holds(
+    decision: str,
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    _fail_pending(database)  # her list could not reach her
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    if decision == "failed":
+        _fail_pending(database)  # nor could "your work account is ..."
+    tracking.retry_failed(None)
+    _deliver(tracking, database, clock)
+
+    (heard,) = _hanas(database)
+    assert heard.kind == "todo_list"
+    assert heard.payload["items"] == _her_list_now(notified, heard)
+    assert heard.payload["items"][0]["key"] == "sign-in-work-account"
+    assert _hanas(database, "failed") == _hanas(database, "pending") == []
+    (progress,) = [user for user in tracking.progress(None).users if user.email == HANA]
+    assert progress.delivery == "sent"  # her list reached her; the change it holds never went
+
+
+def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
+    tracking: Tracking,
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    _deliver(tracking, database, clock)
+    first_list = _hanas(database)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _fail_pending(database)
+    clock.advance(hours=1)
+    microsoft.sign_in("e-hana", clock.now)  # she heard of it elsewhere, and signed in
+    notified.check_due_sign_ins()
+    tracking.retry_failed(None)
+    _deliver(tracking, database, clock)
+
+    heard = [m for m in _hanas(database) if m.kind != "sign_in_verified"]
+    assert [m.kind for m in heard] == ["todo_list", "account_decided"]
+    changed = {item["id"] for item in _news(notified, first_list)}
+    now = [item for item in _her_list_now(notified, heard[1]) if item["id"] in changed]
+    assert heard[1].payload["items"] == now
+    assert "done_at" in now[0]  # the sign-in, verified since
+
+
+def test_a_list_sent_again_once_she_signs_in_is_her_list_as_it_is_now(
+    tracking: Tracking,
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    _fail_pending(database)  # not in chat: she has not signed in with her work account yet
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _fail_pending(database)
+    clock.advance(hours=1)
+    microsoft.sign_in("e-hana", clock.now)
+    notified.check_due_sign_ins()
+    _deliver(tracking, database, clock)
+
+    heard = _hanas(database)
+    assert [m.kind for m in heard] == ["todo_list", "sign_in_verified"]
+    assert heard[0].payload["items"] == _her_list_now(notified, heard[0])
+    assert "done_at" in heard[0].payload["items"][0]  # the sign-in just verified
+    assert _hanas(database, "failed") == _hanas(database, "pending") == []
+
+
 def test_a_failed_message_the_newest_decision_contradicts_is_never_sent_again(
     tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:

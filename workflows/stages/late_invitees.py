@@ -8,7 +8,7 @@ Before `notify` there is nothing to change: `notify` writes these items itself f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -48,7 +48,7 @@ def switch_lists(
             col(Invitation.status).in_(["sent", "found"]),
         )
     ).all()
-    lists = _lists_of(session, [item.affected_user_id for item, _, _ in waiting])
+    lists = items_of(session, [item.affected_user_id for item, _, _ in waiting])
     for item, person, invitation in waiting:
         invited = invitation.status == "sent"
         now_needed = todo_items(
@@ -166,10 +166,14 @@ def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     return item
 
 
-def _lists_of(session: Session, affected_user_ids: Sequence[int]) -> dict[int, list[TodoItem]]:
-    """Each person's items, all read in one query."""
+def items_of(session: Session, affected_user_ids: Collection[int]) -> dict[int, list[TodoItem]]:
+    """Each person's items, in list order, all read in one query."""
     lists: dict[int, list[TodoItem]] = {}
-    items = session.exec(select(TodoItem).where(col(TodoItem.affected_user_id).in_(affected_user_ids)))
+    items = session.exec(
+        select(TodoItem)
+        .where(col(TodoItem.affected_user_id).in_(affected_user_ids))
+        .order_by(col(TodoItem.position))
+    )
     for item in items:
         lists.setdefault(item.affected_user_id, []).append(item)
     return lists

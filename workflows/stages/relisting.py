@@ -31,7 +31,11 @@ from workflows.todo import TodoTemplate, todo_items
 DECIDED_MESSAGE = "account_decided"
 ACCESS_KEPT_MESSAGE = "access_kept"
 """To someone decided out of access and then given an account: their list, and that they keep access."""
-LIST_MESSAGES = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE, DECIDED_MESSAGE, INVITED_MESSAGE})
+WHOLE_LISTS = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE})
+"""DMs that hand a person their whole list: delivered, their reminders start (or start again)."""
+CHANGES = frozenset({DECIDED_MESSAGE, INVITED_MESSAGE})
+"""DMs that tell a person the items of their list that are new or changed."""
+LIST_MESSAGES = WHOLE_LISTS | CHANGES
 """DMs that hand a person their list or its new and changed items."""
 REMINDER_MESSAGE = "todo_reminder"
 """A reminder of someone's open items (`workflows.reminders` queues them)."""
@@ -65,13 +69,13 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         for item in held:
             session.delete(item)
         # what still waits to hand them a list (or remind them of it) never will
-        had_a_list = _withdraw(session, row, affected, LIST_MESSAGES | {REMINDER_MESSAGE}).heard
+        had_a_list = withdraw(session, [affected], LIST_MESSAGES | {REMINDER_MESSAGE}).heard
         # one per decision: decided back in and out again, they hear it again
         key = f"migration-{row.id}-access-lost-{affected.id}-{unit.flow.now.isoformat()}"
         tell_lost_access(unit, affected, person, key=key, withdraws=had_a_list)
         return "changed"
     if was_out and account is not None:
-        had_a_list = _may_have_heard(session, row, affected, LIST_MESSAGES)
+        had_a_list = _may_have_heard(session, affected, LIST_MESSAGES)
         _access_kept(unit, affected, person, account)
         return "restored" if had_a_list else "given"
     # the item that says to choose, or the sign-in item of an account decided before (now another one)
@@ -80,7 +84,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         return "unchanged"
     # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
     # tells its items too; one that may have reached them is corrected
-    earlier = _withdraw(session, row, affected, {DECIDED_MESSAGE})
+    earlier = withdraw(session, [affected], {DECIDED_MESSAGE})
     untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
     told_account = earlier.reached[-1].payload.get("account") if earlier.reached else None
     replace_items(
@@ -116,7 +120,7 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
         key=f"migration-{row.id}-access-kept-{affected.id}-{now.isoformat()}",
         now=now,
         account=account.user_principal_name,
-        corrects=_withdraw(session, row, affected, {LOST_ACCESS_MESSAGE}).heard,
+        corrects=withdraw(session, [affected], {LOST_ACCESS_MESSAGE}).heard,
         items=[item_payload(item) for item in items],
     )
 
@@ -128,7 +132,7 @@ def _decided_list(row: Migration, person: PlannedUser) -> list[TodoTemplate]:
 
 
 @dataclass(frozen=True)
-class _Withdrawn:
+class Withdrawn:
     reached: tuple[OutboundMessage, ...]
     """Oldest first, those that may have reached the person: the newer message takes them back."""
     stopped: tuple[OutboundMessage, ...]
@@ -139,38 +143,36 @@ class _Withdrawn:
         return bool(self.reached)
 
 
-def _withdraw(
-    session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]
-) -> _Withdrawn:
-    """Withdraw the person's messages of `kinds`, which a newer decision contradicts: those still waiting
+def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]) -> Withdrawn:
+    """Withdraw the messages of `kinds` to `people` that something newer contradicts: those still waiting
     to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
     reached, stopped = [], []
-    for message in _told(session, row, affected, kinds):
+    for message in _told(session, people, kinds):
         if _may_have_reached(message):
             reached.append(message)
         if message.status == "failed" or not _may_have_reached(message):
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
             stopped.append(message)
-    return _Withdrawn(tuple(reached), tuple(stopped))
+    return Withdrawn(tuple(reached), tuple(stopped))
 
 
-def _may_have_heard(
-    session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]
-) -> bool:
-    return any(_may_have_reached(message) for message in _told(session, row, affected, kinds))
+def _may_have_heard(session: Session, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
+    return any(_may_have_reached(message) for message in _told(session, [affected], kinds))
 
 
 def _told(
-    session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]
+    session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]
 ) -> Sequence[OutboundMessage]:
-    """The person's messages of `kinds` that are, were or may still be sent (not given up for a newer one)."""
+    """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one),
+    oldest first, all read in one query."""
+    whose = col(OutboundMessage.payload)["affected_user_id"].as_integer()
     return session.exec(
         select(OutboundMessage)
         .where(
-            OutboundMessage.migration_id == row.id,
+            col(OutboundMessage.migration_id).in_({person.migration_id for person in people}),
             col(OutboundMessage.kind).in_(sorted(kinds)),
-            col(OutboundMessage.payload)["affected_user_id"].as_integer() == affected.id,
+            whose.in_({person.id for person in people}),
             col(OutboundMessage.status).in_(["pending", "sent", "failed"]),
         )
         .order_by(col(OutboundMessage.id))
