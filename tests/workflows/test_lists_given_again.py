@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED
+from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows._views import item_payload
 from workflows.directory import DirectoryUser
@@ -168,6 +168,28 @@ def test_an_account_changed_before_the_first_decision_reached_her_tells_her_only
     assert heard[1].payload["corrects"] is None
     assert heard[1].payload["items"] == _news(notified, first_list)
     assert heard[1].payload["items"][0]["key"] == "sign-in-work-account"
+
+
+def test_a_decision_before_her_list_went_out_is_on_that_list_and_in_no_message_after_it(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    with database.session() as session:  # a worker has claimed her list, and is about to send it
+        for message in session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")):
+            message.claimed_by, message.claimed_until = "worker-1", clock.now + timedelta(minutes=5)
+        session.commit()
+    notified.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    clock.advance(minutes=5)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    (old_list,) = _hanas(database, "pending")
+    assert old_list.id is not None  # what the worker read of it is not her list any more: it must not send
+    assert not begin_send(database, old_list.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
+    _deliver(tracking, database, clock)
+
+    (heard,) = _hanas(database)
+    assert heard.kind == "todo_list"
+    assert heard.payload["items"] == _her_list_now(notified, heard)
+    assert heard.payload["items"][0]["key"] == "sign-in-work-account"
+    assert HANA_AT_WORK in heard.payload["items"][0]["body"]
 
 
 def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(

@@ -63,43 +63,31 @@ def switch_lists(
             person.outcome = "map"  # a directory account Connect did not carry them to: mapped, if at all
             person.directory_account = accounts.get(invitation.email, invitation.email)
         person.directory_id = invitation.invited_user_id
-        replace_items(
+        changed = rewrite_items(session, person, item, lists[item.affected_user_id], now_needed)
+        tell(
             session,
             row,
             person,
-            item,
-            lists[item.affected_user_id],
-            now_needed,
             kind=INVITED_MESSAGE,
             key=f"migration-{row.id}-invited-after-connecting-{person.id}",
             now=now,
             invited=invited,
+            items=[item_payload(each) for each in changed],
         )
     return len(waiting)
 
 
-def replace_items(
+def rewrite_items(
     session: Session,
-    row: Migration,
     person: AffectedUser,
     item: TodoItem,
     held: Sequence[TodoItem],
     now_needed: list[TodoTemplate],
-    *,
-    kind: str,
-    key: str,
-    now: datetime,
-    also: Sequence[TodoItem] = (),
-    **details: object,
-) -> None:
-    """Rewrite `item` into the first of `now_needed`, add the others their list (`held`, `item` among them)
-    lacks, and queue one message (`kind`, idempotency `key`, with `details`) with the items that are new or
-    changed, and `also` those (items a withdrawn message would have told them)."""
-    assert row.id is not None and person.id is not None
-    changed = [_rewrite(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
-    changed += [each for each in also if each not in changed]
-    items = [item_payload(each) for each in sorted(changed, key=lambda each: each.position)]
-    tell(session, row, person, kind=kind, key=key, now=now, **details, items=items)
+) -> list[TodoItem]:
+    """Rewrite `item` into the first of `now_needed` and add the others their list (`held`, `item` among
+    them) lacks: the items that are new or changed, in list order."""
+    assert person.id is not None
+    return [_rewrite(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
 
 
 def tell(

@@ -19,11 +19,11 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Migration, OutboundMessage, TodoItem
 from storage.outbox import SUPERSEDED
-from workflows._views import item_payload
+from workflows._views import item_as_it_stands, item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
-from workflows.stages.late_invitees import INVITED_MESSAGE, list_items, replace_items, tell
+from workflows.stages.late_invitees import INVITED_MESSAGE, items_of, list_items, rewrite_items, tell
 from workflows.stages.notifying import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, tell_lost_access
 from workflows.stages.unit import Unit
 from workflows.todo import TodoTemplate, todo_items
@@ -85,23 +85,40 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
     # tells its items too; one that may have reached them is corrected
     earlier = withdraw(session, [affected], {DECIDED_MESSAGE})
+    changed = rewrite_items(session, affected, choosing, held, _decided_list(row, person))
+    if not earlier.heard and _unsent_list_as_it_stands(session, affected):
+        return "changed"  # the list they have not got yet holds the decision
     untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
+    untold -= {item.id for item in changed}
+    told = sorted([*changed, *(item for item in held if item.id in untold)], key=lambda item: item.position)
     told_account = earlier.reached[-1].payload.get("account") if earlier.reached else None
-    replace_items(
+    tell(
         session,
         row,
         affected,
-        choosing,
-        held,
-        _decided_list(row, person),
         kind=DECIDED_MESSAGE,
         key=f"migration-{row.id}-account-decided-{affected.id}-{unit.flow.now.isoformat()}",
         now=unit.flow.now,
-        also=[item for item in held if item.id in untold],
         account=account.user_principal_name,
         corrects=told_account if told_account != account.user_principal_name else None,
+        items=[item_payload(item) for item in told],
     )
     return "changed"
+
+
+def _unsent_list_as_it_stands(session: Session, affected: AffectedUser) -> bool:
+    """Whether their whole list is still waiting to be sent (not failed: `resending` sees to those); it
+    then lists their items as they are now. A worker's claim on it is dropped, so a worker that read the
+    old list before this change cannot send it (`storage.outbox.begin_send`)."""
+    lists = _told(session, [affected], WHOLE_LISTS)
+    if not lists or lists[-1].status != "pending" or _may_have_reached(lists[-1]):
+        return False
+    unsent = lists[-1]
+    assert affected.id is not None
+    items = items_of(session, [affected.id]).get(affected.id, [])
+    unsent.payload = {**unsent.payload, "items": [item_as_it_stands(item) for item in items]}
+    unsent.claimed_by = unsent.claimed_until = None
+    return True
 
 
 def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, account: Match) -> None:

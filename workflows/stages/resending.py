@@ -11,13 +11,12 @@ A "you lose access" that a newer decision contradicts was withdrawn already (`re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage import AffectedUser, OutboundMessage, TodoItem
+from storage import AffectedUser, OutboundMessage
 from storage.outbox import SUPERSEDED
-from workflows._views import item_payload
+from workflows._views import item_as_it_stands
 from workflows.stages.late_invitees import items_of
 from workflows.stages.relisting import CHANGES, LIST_MESSAGES, WHOLE_LISTS, withdraw
 
@@ -41,11 +40,6 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
         if message.status == SUPERSEDED or not items:
             message.status = SUPERSEDED
             continue
-        message.payload = {**message.payload, "items": [_as_listed(item) for item in items]}
+        message.payload = {**message.payload, "items": [item_as_it_stands(item) for item in items]}
         again.append(message)
     return again
-
-
-def _as_listed(item: TodoItem) -> dict[str, Any]:
-    done = {"done_at": item.done_at.isoformat()} if item.done_at else {}
-    return item_payload(item) | done
