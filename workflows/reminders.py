@@ -245,9 +245,8 @@ class Tracking:
             ids = session.exec(
                 select(Reminder.id)
                 .where(Reminder.status == "active", col(Reminder.next_at) <= self._now())
-                .order_by(
-                    col(Reminder.next_at), col(Reminder.id)
-                )  # ties too: the same order on every replica
+                # ties broken too: every replica fires them in the same order
+                .order_by(col(Reminder.next_at), col(Reminder.id))
                 .limit(self._settings.batch)
             ).all()
         return [reminder_id for reminder_id in ids if reminder_id is not None]

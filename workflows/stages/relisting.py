@@ -1,9 +1,11 @@
 """A decision made after the to-do lists went out: the person's record follows it (chat knows them by the
 chosen account, messages go there first), and a list that said "Tell the admins which work account is
-yours" now says to sign in with it, with the items a hand-mapped identity needs; they hear it once. Someone
-decided to lose access has their list withdrawn (no reminders, nothing to wait for) and hears that once.
-Someone decided out of access who is then given an account gets the whole list they now need, in a
-message that takes back "you lose access" (or, not sent yet, stops it), and reminders from then on.
+yours" now says to sign in with it, with the items a hand-mapped identity needs; they hear it once (their
+list not sent yet says it instead). The newest decision wins: another account decided stops the earlier
+one's message not sent yet, or corrects the one that may have reached them. Someone decided to lose
+access has their list withdrawn (no reminders, nothing to wait for) and hears that once. Someone decided
+out of access who is then given an account gets the whole list they now need, in a message that takes
+back "you lose access" (or, not sent yet, stops it), and reminders from then on.
 
 Before `notify` there is nothing to change: `notify` writes the list from the plan, decision included.
 """
