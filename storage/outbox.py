@@ -10,7 +10,7 @@ have reached the recipient, so the sender looks for it before posting again.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -195,31 +195,49 @@ def mark_failed(
         return _commit(session)
 
 
-def retry_failed(database: Database, migration_id: int, kinds: Collection[str], *, now: datetime) -> int:
+Revise = Callable[[Session, Sequence[OutboundMessage]], Sequence[OutboundMessage]]
+"""Given failed messages about to go again: those still worth sending, brought up to date, in the same
+transaction (the others it gives up)."""
+
+
+def retry_failed(
+    database: Database,
+    migration_id: int,
+    kinds: Collection[str],
+    *,
+    now: datetime,
+    revise: Revise | None = None,
+) -> int:
     """Queue again, with a fresh count, every message of `kinds` of a migration that could not be
-    delivered; the caller names the kinds still worth it (a stale reminder or digest is not)."""
+    delivered; the caller names the kinds still worth it (a stale reminder or digest is not), and may
+    `revise` them first."""
     with database.session() as session:
         failed = session.exec(
-            select(OutboundMessage).where(
+            select(OutboundMessage)
+            .where(
                 OutboundMessage.migration_id == migration_id,
                 OutboundMessage.status == "failed",
                 col(OutboundMessage.kind).in_(sorted(kinds)),
             )
+            .order_by(col(OutboundMessage.id))
         ).all()
-        for message in failed:
+        again = revise(session, failed) if revise is not None else failed
+        for message in again:
             _queue_again(message, now)
         if not _commit(session):
             return 0
-        return len(failed)
+        return len(again)
 
 
 NOT_IN_CHAT = "not_in_chat"
 """The error code of a person the chat platform could not reach: the senders give it, workflows read it."""
 
 
-def retry_unreached(session: Session, idempotency_key: str, error_code: str, *, now: datetime) -> None:
+def retry_unreached(
+    session: Session, idempotency_key: str, error_code: str, *, now: datetime, revise: Revise | None = None
+) -> None:
     """Queue that message again if it failed with `error_code` (someone who could not be reached and now
-    can be); in the caller's transaction."""
+    can be), `revise`d first; in the caller's transaction."""
     message = session.exec(
         select(OutboundMessage).where(
             OutboundMessage.idempotency_key == idempotency_key,
@@ -227,8 +245,10 @@ def retry_unreached(session: Session, idempotency_key: str, error_code: str, *, 
             OutboundMessage.error_code == error_code,
         )
     ).first()
-    if message is not None:
-        _queue_again(message, now)
+    if message is None:
+        return
+    for again in revise(session, [message]) if revise is not None else [message]:
+        _queue_again(again, now)
 
 
 def _queue_again(message: OutboundMessage, now: datetime) -> None:

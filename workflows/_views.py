@@ -67,3 +67,9 @@ def item_payload(item: TodoItem | TodoEntry) -> dict[str, Any]:
         "body": item.body,
         "link": item.link,
     }
+
+
+def item_as_it_stands(item: TodoItem) -> dict[str, Any]:
+    """`item_payload`, with when it was done if it was: an item on a list that goes out after some were."""
+    done = {"done_at": item.done_at.isoformat()} if item.done_at else {}
+    return item_payload(item) | done

@@ -11,19 +11,17 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
-from storage.outbox import NOT_IN_CHAT, messages_of
+from storage.outbox import NOT_IN_CHAT, SUPERSEDED, messages_of
 from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
 from workflows.identities import mailbox
 from workflows.plan import NO_ACCESS
 from workflows.results import MigrationStatus
 from workflows.stages import verification
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE
-from workflows.stages.relisting import ACCESS_KEPT_MESSAGE, LIST_MESSAGES, REMINDER_MESSAGE
+from workflows.stages.notifying import LOST_ACCESS_MESSAGE
+from workflows.stages.relisting import LIST_MESSAGES, REMINDER_MESSAGE
 from workflows.stages.verification import StillPersonal
 
-WHOLE_LISTS = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE})
-"""DMs that hand a person their whole list: delivered, their reminders start (or start again)."""
 PERSONAL_LISTS = LIST_MESSAGES | {LOST_ACCESS_MESSAGE}
 """DMs that hand a person their list, or its changed items, or tell them they lose access: what *Retry
 failed* sends again (what a newer decision contradicts was withdrawn, `relisting`)."""
@@ -38,6 +36,8 @@ def reach_of(messages: Sequence[OutboundMessage]) -> dict[Any, OutboundMessage]:
     `messages`: a migration's messages of `PERSONAL_LISTS` and `REMINDER_MESSAGE`, oldest first."""
     reach: dict[Any, OutboundMessage] = {}
     for message in messages:
+        if message.status == SUPERSEDED:  # never sent: says nothing of how they stand
+            continue
         settled_reminder = message.status == "sent" or (
             message.status == "failed" and message.error_code == NOT_IN_CHAT
         )

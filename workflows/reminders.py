@@ -48,7 +48,7 @@ from workflows.schedules import (
     commit_quietly,
 )
 from workflows.service import MigrationService
-from workflows.stages import verification
+from workflows.stages import resending, verification
 from workflows.stages.notifying import LOST_ACCESS_MESSAGE
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.working_hours import last_working_day, next_working_moment, zone
@@ -110,7 +110,9 @@ class Tracking:
         tells them they lose access) and could not be delivered."""
         status = self._service.status(organization)
         self._supersede_contradicted_lost_access(status.id)
-        return retry_failed(self._database, status.id, PERSONAL_LISTS, now=self._now())
+        return retry_failed(
+            self._database, status.id, PERSONAL_LISTS, now=self._now(), revise=resending.as_now
+        )
 
     def _supersede_contradicted_lost_access(self, migration_id: int) -> None:
         """A failed "you lose access" to someone since given access back is never sent again. Deciding
@@ -243,7 +245,8 @@ class Tracking:
             ids = session.exec(
                 select(Reminder.id)
                 .where(Reminder.status == "active", col(Reminder.next_at) <= self._now())
-                .order_by(col(Reminder.next_at))
+                # ties broken too: every replica fires them in the same order
+                .order_by(col(Reminder.next_at), col(Reminder.id))
                 .limit(self._settings.batch)
             ).all()
         return [reminder_id for reminder_id in ids if reminder_id is not None]

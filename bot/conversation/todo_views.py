@@ -88,14 +88,23 @@ def invited_after_connecting_dm(
     return _items_changed(heading, f"Hi {name}, {how}, so you can sign in to {organization} again.", items)
 
 
-def account_decided_dm(*, organization: str, name: str, account: str, items: Sequence[TodoEntry]) -> Message:
-    """Someone whose list asked which work account is theirs: the admins decided, and their list says so."""
-    return _items_changed(
-        f"Your work account for {organization} is {account}",
-        f"Hi {name}, the migration admins recorded {account} as your account and map your identity to it,"
-        " so your history stays yours.",
-        items,
+def account_decided_dm(
+    *, organization: str, name: str, account: str, items: Sequence[TodoEntry], corrects: str = ""
+) -> Message:
+    """Someone whose list asked which work account is theirs: the admins decided, and their list says so.
+    `corrects`: the account an earlier decision named, which they may have been told; this one wins."""
+    recorded = (
+        f"the migration admins recorded {account} as your account and map your identity to it, so your"
+        " history stays yours."
     )
+    if corrects:
+        return _items_changed(
+            f"Your work account for {organization} is {account}, not {corrects}",
+            f"Hi {name}, I told you that {corrects} is your work account. That no longer holds: {recorded}",
+            items,
+        )
+    heading = f"Your work account for {organization} is {account}"
+    return _items_changed(heading, f"Hi {name}, {recorded}", items)
 
 
 def access_kept_dm(

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from bot.conversation.messages import Outgoing
@@ -16,7 +17,9 @@ from bot.delivery.worker import Delivered, OutboxWorker
 from storage import Database
 from storage.outbox import enqueue, supersede
 
-_UNPACED = DeliverySettings.unpaced()
+_IN_ORDER = replace(DeliverySettings.unpaced(), concurrency=1)
+"""The console shows messages in the order they were queued: sent side by side, the order the database
+answered in would decide which copy of a prompt comes first and which numbers reminders get."""
 
 
 class CollectingSender:
@@ -44,7 +47,7 @@ class InlineOutbox:
     def flush(self) -> list[Outgoing]:
         sender = CollectingSender()
         worker = OutboxWorker(
-            self._database, sender, clock=self._clock, settings=_UNPACED, on_delivered=self._on_delivered
+            self._database, sender, clock=self._clock, settings=_IN_ORDER, on_delivered=self._on_delivered
         )
         asyncio.run(worker.drain())
         return sender.collected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.conversation import approval_views, closing_views, preparing_views, sign_in_views, todo_views, views
@@ -57,6 +58,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 name=_name(payload),
                 account=str(payload["account"]),
                 items=_entries(payload),
+                corrects=str(payload.get("corrects") or ""),  # absent before an account could change
             )
         case relisting.ACCESS_KEPT_MESSAGE:
             rendered = todo_views.access_kept_dm(
@@ -228,7 +230,7 @@ def _entries(payload: dict[str, Any]) -> list[TodoEntry]:
             title=str(item["title"]),
             body=str(item["body"]),
             link=str(item["link"]),
-            done_at=None,
+            done_at=datetime.fromisoformat(item["done_at"]) if item.get("done_at") else None,
             done_by=None,
             number=int(item.get("number", 0)),
             email=str(payload.get("email", "")),

@@ -213,6 +213,24 @@ def test_a_decision_after_the_lists_went_out_changes_hanas_list_and_tells_her(ch
     assert chat.runtime.service.todo_list(guest_account(chat)) == []  # the other candidate is not her now
 
 
+def test_hana_told_one_account_and_then_another_hears_that_the_first_no_longer_holds(chat: Chat) -> None:
+    notified(chat)
+    chat.say(LEE, f"decide {HANA} {HANA_MEMBER}")
+
+    sent = chat.say(LEE, f"decide {HANA} {HANA_GUEST}")
+    to_hana = [m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]
+    assert [(m.to.addresses, m.message.summary) for m in to_hana] == [
+        ((HANA,), f"Your work account for {ORG} is {HANA_GUEST}, not {HANA_MEMBER}")  # a guest has no mailbox
+    ]
+    assert lines(to_hana)[0] == (
+        f"Hi Hana Hart, I told you that {HANA_MEMBER} is your work account. That no longer holds: the"
+        f" migration admins recorded {HANA_GUEST} as your account and map your identity to it, so your"
+        " history stays yours. These items of your to-do list are new or changed:"
+    )
+    # a guest signs in with her own address
+    assert [entry.body for entry in chat.runtime.service.todo_list(HANA) if HANA_MEMBER in entry.body] == []
+
+
 def test_wrong_choices_are_refused_with_what_to_say(chat: Chat) -> None:
     started(chat)
     assert lines(chat.say(DANA, f"decide {HANA} {ANN}"))[0] == (

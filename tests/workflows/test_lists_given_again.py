@@ -13,14 +13,16 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED
+from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
+from workflows._views import item_payload
 from workflows.directory import DirectoryUser
 from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 
 HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"
+HANA_AS_GUEST = "hana_contoso.com#EXT#@fabrikam.com"
 """Two directory accounts carry her address: an admin decides which is hers, or that she loses access."""
 
 
@@ -29,7 +31,7 @@ def started(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor) ->
     """Fabrikam with Hana, everyone invited who needs it; not connected yet."""
     microsoft.users.append(replace(microsoft.users[2], id="e-hana", principal_name=HANA, mail_address=HANA))
     microsoft.directory += [
-        DirectoryUser(id="g-guest", user_principal_name="hana_contoso.com#EXT#@fabrikam.com", mail=HANA),
+        DirectoryUser(id="g-guest", user_principal_name=HANA_AS_GUEST, mail=HANA),
         DirectoryUser(id="g-hart", user_principal_name=HANA_AT_WORK, other_mails=(HANA,)),
     ]
     service.start("fabrikam", "fabrikam.com", dana, channel="CMIGRATE")
@@ -86,6 +88,21 @@ def _fail_pending(database: Database) -> None:
         session.commit()
 
 
+def _hanas(database: Database, status: str = "sent") -> list[OutboundMessage]:
+    """Hana's own messages of a `status`, oldest first."""
+    with database.session() as session:
+        messages = session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id))).all()
+    hana = next(m.payload["affected_user_id"] for m in messages if m.payload.get("email") == HANA)
+    return [m for m in messages if m.payload.get("affected_user_id") == hana and m.status == status]
+
+
+def _news(service: MigrationService, heard: list[OutboundMessage]) -> list[dict[str, object]]:
+    """The items of Hana's list as it is now that differ from what the messages she `heard` told her."""
+    told = {item["id"]: item for message in heard for item in message.payload["items"]}
+    now = [item_payload(entry) for entry in service.todo_list(int(heard[0].payload["affected_user_id"]))]
+    return [item for item in now if told.get(item["id"]) != item]
+
+
 def _schedule_of(database: Database, affected_user_id: int) -> Reminder | None:
     with database.session() as session:
         return session.exec(select(Reminder).where(Reminder.affected_user_id == affected_user_id)).first()
@@ -122,6 +139,174 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
     _fail_pending(database)
     assert tracking.retry_failed(None) == 1
     assert [m.status for m in _messages(database, "access_kept")] == ["pending"]
+
+
+@pytest.mark.parametrize("first_decision", ["waiting", "failed"])
+def test_an_account_changed_before_the_first_decision_reached_her_tells_her_only_the_newest(
+    first_decision: str,
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    _deliver(tracking, database, clock)
+    first_list = _hanas(database)
+    notified.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    if first_decision == "failed":
+        _fail_pending(database)
+    clock.advance(minutes=5)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    tracking.retry_failed(None)
+    _deliver(tracking, database, clock)
+
+    heard = _hanas(database)
+    assert [(m.kind, m.payload.get("account")) for m in heard] == [
+        ("todo_list", None),
+        ("account_decided", HANA_AT_WORK),
+    ]
+    assert heard[1].payload["corrects"] is None
+    assert heard[1].payload["items"] == _news(notified, first_list)
+    assert heard[1].payload["items"][0]["key"] == "sign-in-work-account"
+
+
+def test_a_decision_before_her_list_went_out_is_on_that_list_and_in_no_message_after_it(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    with database.session() as session:  # a worker has claimed her list, and is about to send it
+        for message in session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")):
+            message.claimed_by, message.claimed_until = "worker-1", clock.now + timedelta(minutes=5)
+        session.commit()
+    notified.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    clock.advance(minutes=5)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    (old_list,) = _hanas(database, "pending")
+    assert old_list.id is not None  # what the worker read of it is not her list any more: it must not send
+    assert not begin_send(database, old_list.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
+    _deliver(tracking, database, clock)
+
+    (heard,) = _hanas(database)
+    assert heard.kind == "todo_list"
+    assert heard.payload["items"] == _her_list_now(notified, heard)
+    assert heard.payload["items"][0]["key"] == "sign-in-work-account"
+    assert HANA_AT_WORK in heard.payload["items"][0]["body"]
+
+
+def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    _deliver(tracking, database, clock)
+    notified.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    _deliver(tracking, database, clock)
+    before = _hanas(database)
+    clock.advance(minutes=5)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+
+    heard = _hanas(database)
+    assert [(m.kind, m.payload.get("account")) for m in heard] == [
+        ("todo_list", None),
+        ("account_decided", HANA_AS_GUEST),
+        ("account_decided", HANA_AT_WORK),
+    ]
+    assert heard[2].payload["corrects"] == HANA_AS_GUEST
+    assert heard[2].payload["items"] == _news(notified, before)
+    assert [item["key"] for item in heard[2].payload["items"]] == ["sign-in-work-account"]
+
+
+def test_an_account_decided_again_after_another_tells_her_again(
+    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    _deliver(tracking, database, clock)
+    for account in (HANA_AT_WORK, HANA_AS_GUEST, HANA_AT_WORK):
+        notified.decide_account(None, HANA, account, lee)
+        _deliver(tracking, database, clock)
+        clock.advance(minutes=5)
+
+    decided = [m.payload["account"] for m in _hanas(database) if m.kind == "account_decided"]
+    assert decided == [HANA_AT_WORK, HANA_AS_GUEST, HANA_AT_WORK]
+
+
+def _her_list_now(service: MigrationService, message: OutboundMessage) -> list[dict[str, object]]:
+    """The list of the person `message` is to, as a message handing it over carries it: done items ticked."""
+    return [
+        item_payload(entry) | ({"done_at": entry.done_at.isoformat()} if entry.done_at else {})
+        for entry in service.todo_list(int(message.payload["affected_user_id"]))
+    ]
+
+
+@pytest.mark.parametrize("decision", ["failed", "waiting"])
+def test_retry_failed_sends_her_list_as_it_is_now_and_no_change_that_list_already_holds(
+    decision: str,
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    _fail_pending(database)  # her list could not reach her
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    if decision == "failed":
+        _fail_pending(database)  # nor could "your work account is ..."
+    tracking.retry_failed(None)
+    _deliver(tracking, database, clock)
+
+    (heard,) = _hanas(database)
+    assert heard.kind == "todo_list"
+    assert heard.payload["items"] == _her_list_now(notified, heard)
+    assert heard.payload["items"][0]["key"] == "sign-in-work-account"
+    assert _hanas(database, "failed") == _hanas(database, "pending") == []
+    (progress,) = [user for user in tracking.progress(None).users if user.email == HANA]
+    assert progress.delivery == "sent"  # her list reached her; the change it holds never went
+
+
+def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
+    tracking: Tracking,
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    _deliver(tracking, database, clock)
+    first_list = _hanas(database)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _fail_pending(database)
+    clock.advance(hours=1)
+    microsoft.sign_in("e-hana", clock.now)  # she heard of it elsewhere, and signed in
+    notified.check_due_sign_ins()
+    tracking.retry_failed(None)
+    _deliver(tracking, database, clock)
+
+    heard = [m for m in _hanas(database) if m.kind != "sign_in_verified"]
+    assert [m.kind for m in heard] == ["todo_list", "account_decided"]
+    changed = {item["id"] for item in _news(notified, first_list)}
+    now = [item for item in _her_list_now(notified, heard[1]) if item["id"] in changed]
+    assert heard[1].payload["items"] == now
+    assert "done_at" in now[0]  # the sign-in, verified since
+
+
+def test_a_list_sent_again_once_she_signs_in_is_her_list_as_it_is_now(
+    tracking: Tracking,
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    _fail_pending(database)  # not in chat: she has not signed in with her work account yet
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _fail_pending(database)
+    clock.advance(hours=1)
+    microsoft.sign_in("e-hana", clock.now)
+    notified.check_due_sign_ins()
+    _deliver(tracking, database, clock)
+
+    heard = _hanas(database)
+    assert [m.kind for m in heard] == ["todo_list", "sign_in_verified"]
+    assert heard[0].payload["items"] == _her_list_now(notified, heard[0])
+    assert "done_at" in heard[0].payload["items"][0]  # the sign-in just verified
+    assert _hanas(database, "failed") == _hanas(database, "pending") == []
 
 
 def test_a_failed_message_the_newest_decision_contradicts_is_never_sent_again(

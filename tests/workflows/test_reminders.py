@@ -136,6 +136,27 @@ def test_reminders_come_every_two_working_days_in_the_persons_working_hours_unti
         assert [i["id"] for i in reminder.payload["items"]] == [i["id"] for i in own.payload["items"]]
 
 
+def test_reminders_due_at_the_same_moment_go_out_in_the_order_of_their_schedules(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """Every replica fires them in the same order, whatever order the database keeps its rows in."""
+    _deliver_lists(tracking, database)
+    with database.session() as session:
+        first = session.exec(
+            select(Reminder).where(Reminder.kind == "todo").order_by(col(Reminder.id))
+        ).first()
+        assert first is not None
+        due = first.next_at
+        # moved and moved back, the first schedule's row now lies behind the others in the table
+        for moment in (due + timedelta(days=1), due):
+            first.next_at = moment
+            session.commit()
+    clock.advance(days=2)
+    tracking.tick()
+    fired = [m.payload["reminder_id"] for m in _queued(database, "todo_reminder")]
+    assert len(fired) > 1 and fired == sorted(fired)
+
+
 def test_a_restarted_process_goes_on_with_the_same_schedules(
     tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock
 ) -> None:

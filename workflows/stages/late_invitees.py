@@ -8,7 +8,7 @@ Before `notify` there is nothing to change: `notify` writes these items itself f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -48,7 +48,7 @@ def switch_lists(
             col(Invitation.status).in_(["sent", "found"]),
         )
     ).all()
-    lists = _lists_of(session, [item.affected_user_id for item, _, _ in waiting])
+    lists = items_of(session, [item.affected_user_id for item, _, _ in waiting])
     for item, person, invitation in waiting:
         invited = invitation.status == "sent"
         now_needed = todo_items(
@@ -63,41 +63,31 @@ def switch_lists(
             person.outcome = "map"  # a directory account Connect did not carry them to: mapped, if at all
             person.directory_account = accounts.get(invitation.email, invitation.email)
         person.directory_id = invitation.invited_user_id
-        replace_items(
+        changed = rewrite_items(session, person, item, lists[item.affected_user_id], now_needed)
+        tell(
             session,
             row,
             person,
-            item,
-            lists[item.affected_user_id],
-            now_needed,
             kind=INVITED_MESSAGE,
             key=f"migration-{row.id}-invited-after-connecting-{person.id}",
             now=now,
             invited=invited,
+            items=[item_payload(each) for each in changed],
         )
     return len(waiting)
 
 
-def replace_items(
+def rewrite_items(
     session: Session,
-    row: Migration,
     person: AffectedUser,
     item: TodoItem,
     held: Sequence[TodoItem],
     now_needed: list[TodoTemplate],
-    *,
-    kind: str,
-    key: str,
-    now: datetime,
-    **details: object,
-) -> None:
-    """Rewrite `item` into the first of `now_needed`, add the others their list (`held`, `item` among them)
-    lacks, and queue one message (`kind`, idempotency `key`, with `details`) with the items that are new or
-    changed."""
-    assert row.id is not None and person.id is not None
-    changed = [_rewrite(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
-    items = [item_payload(each) for each in changed]
-    tell(session, row, person, kind=kind, key=key, now=now, **details, items=items)
+) -> list[TodoItem]:
+    """Rewrite `item` into the first of `now_needed` and add the others their list (`held`, `item` among
+    them) lacks: the items that are new or changed, in list order."""
+    assert person.id is not None
+    return [_rewrite(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
 
 
 def tell(
@@ -164,10 +154,14 @@ def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     return item
 
 
-def _lists_of(session: Session, affected_user_ids: Sequence[int]) -> dict[int, list[TodoItem]]:
-    """Each person's items, all read in one query."""
+def items_of(session: Session, affected_user_ids: Collection[int]) -> dict[int, list[TodoItem]]:
+    """Each person's items, in list order, all read in one query."""
     lists: dict[int, list[TodoItem]] = {}
-    items = session.exec(select(TodoItem).where(col(TodoItem.affected_user_id).in_(affected_user_ids)))
+    items = session.exec(
+        select(TodoItem)
+        .where(col(TodoItem.affected_user_id).in_(affected_user_ids))
+        .order_by(col(TodoItem.position))
+    )
     for item in items:
         lists.setdefault(item.affected_user_id, []).append(item)
     return lists

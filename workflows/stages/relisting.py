@@ -1,9 +1,11 @@
 """A decision made after the to-do lists went out: the person's record follows it (chat knows them by the
 chosen account, messages go there first), and a list that said "Tell the admins which work account is
-yours" now says to sign in with it, with the items a hand-mapped identity needs; they hear it once. Someone
-decided to lose access has their list withdrawn (no reminders, nothing to wait for) and hears that once.
-Someone decided out of access who is then given an account gets the whole list they now need, in a
-message that takes back "you lose access" (or, not sent yet, stops it), and reminders from then on.
+yours" now says to sign in with it, with the items a hand-mapped identity needs; they hear it once (their
+list not sent yet says it instead). The newest decision wins: another account decided stops the earlier
+one's message not sent yet, or corrects the one that may have reached them. Someone decided to lose
+access has their list withdrawn (no reminders, nothing to wait for) and hears that once. Someone decided
+out of access who is then given an account gets the whole list they now need, in a message that takes
+back "you lose access" (or, not sent yet, stops it), and reminders from then on.
 
 Before `notify` there is nothing to change: `notify` writes the list from the plan, decision included.
 """
@@ -12,17 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Migration, OutboundMessage, TodoItem
 from storage.outbox import SUPERSEDED
-from workflows._views import item_payload
+from workflows._views import item_as_it_stands, item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
-from workflows.stages.late_invitees import INVITED_MESSAGE, list_items, replace_items, tell
+from workflows.stages.late_invitees import INVITED_MESSAGE, items_of, list_items, rewrite_items, tell
 from workflows.stages.notifying import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, tell_lost_access
 from workflows.stages.unit import Unit
 from workflows.todo import TodoTemplate, todo_items
@@ -30,7 +33,11 @@ from workflows.todo import TodoTemplate, todo_items
 DECIDED_MESSAGE = "account_decided"
 ACCESS_KEPT_MESSAGE = "access_kept"
 """To someone decided out of access and then given an account: their list, and that they keep access."""
-LIST_MESSAGES = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE, DECIDED_MESSAGE, INVITED_MESSAGE})
+WHOLE_LISTS = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE})
+"""DMs that hand a person their whole list: delivered, their reminders start (or start again)."""
+CHANGES = frozenset({DECIDED_MESSAGE, INVITED_MESSAGE})
+"""DMs that tell a person the items of their list that are new or changed."""
+LIST_MESSAGES = WHOLE_LISTS | CHANGES
 """DMs that hand a person their list or its new and changed items."""
 REMINDER_MESSAGE = "todo_reminder"
 """A reminder of someone's open items (`workflows.reminders` queues them)."""
@@ -64,33 +71,56 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         for item in held:
             session.delete(item)
         # what still waits to hand them a list (or remind them of it) never will
-        had_a_list = _withdraw(session, row, affected, LIST_MESSAGES | {REMINDER_MESSAGE})
+        had_a_list = withdraw(session, [affected], LIST_MESSAGES | {REMINDER_MESSAGE}).heard
         # one per decision: decided back in and out again, they hear it again
         key = f"migration-{row.id}-access-lost-{affected.id}-{unit.flow.now.isoformat()}"
         tell_lost_access(unit, affected, person, key=key, withdraws=had_a_list)
         return "changed"
     if was_out and account is not None:
-        had_a_list = _may_have_heard(session, row, affected, LIST_MESSAGES)
+        had_a_list = _may_have_heard(session, affected, LIST_MESSAGES)
         _access_kept(unit, affected, person, account)
         return "restored" if had_a_list else "given"
     # the item that says to choose, or the sign-in item of an account decided before (now another one)
     choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
     if choosing is None or account is None:
         return "unchanged"
-    wanted = _decided_list(row, person)
-    replace_items(
+    # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
+    # tells its items too; one that may have reached them is corrected
+    earlier = withdraw(session, [affected], {DECIDED_MESSAGE})
+    changed = rewrite_items(session, affected, choosing, held, _decided_list(row, person))
+    if not earlier.heard and _unsent_list_as_it_stands(session, affected):
+        return "changed"  # the list they have not got yet holds the decision
+    untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
+    untold -= {item.id for item in changed}
+    told = sorted([*changed, *(item for item in held if item.id in untold)], key=lambda item: item.position)
+    told_account = earlier.reached[-1].payload.get("account") if earlier.reached else None
+    tell(
         session,
         row,
         affected,
-        choosing,
-        held,
-        wanted,
         kind=DECIDED_MESSAGE,
-        key=f"migration-{row.id}-account-decided-{affected.id}-{account.id}",
+        key=f"migration-{row.id}-account-decided-{affected.id}-{unit.flow.now.isoformat()}",
         now=unit.flow.now,
         account=account.user_principal_name,
+        corrects=told_account if told_account != account.user_principal_name else None,
+        items=[item_payload(item) for item in told],
     )
     return "changed"
+
+
+def _unsent_list_as_it_stands(session: Session, affected: AffectedUser) -> bool:
+    """Whether their whole list is still waiting to be sent (not failed: `resending` sees to those); it
+    then lists their items as they are now. A worker's claim on it is dropped, so a worker that read the
+    old list before this change cannot send it (`storage.outbox.begin_send`)."""
+    lists = _told(session, [affected], WHOLE_LISTS)
+    if not lists or lists[-1].status != "pending" or _may_have_reached(lists[-1]):
+        return False
+    unsent = lists[-1]
+    assert affected.id is not None
+    items = items_of(session, [affected.id]).get(affected.id, [])
+    unsent.payload = {**unsent.payload, "items": [item_as_it_stands(item) for item in items]}
+    unsent.claimed_by = unsent.claimed_until = None
+    return True
 
 
 def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, account: Match) -> None:
@@ -109,7 +139,7 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
         key=f"migration-{row.id}-access-kept-{affected.id}-{now.isoformat()}",
         now=now,
         account=account.user_principal_name,
-        corrects=_withdraw(session, row, affected, {LOST_ACCESS_MESSAGE}),
+        corrects=withdraw(session, [affected], {LOST_ACCESS_MESSAGE}).heard,
         items=[item_payload(item) for item in items],
     )
 
@@ -120,37 +150,51 @@ def _decided_list(row: Migration, person: PlannedUser) -> list[TodoTemplate]:
     return todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
 
 
-def _withdraw(session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
-    """Withdraw the person's messages of `kinds`, which a newer decision contradicts: those still waiting
-    to be sent, and those that failed (`retry_failed` must never send them after the newer one). Whether
-    one may have reached them: the newer message then takes it back."""
-    heard = False
-    for message in _told(session, row, affected, kinds):
-        reached = _may_have_reached(message)
-        heard = heard or reached
-        if message.status == "failed" or not reached:
+@dataclass(frozen=True)
+class Withdrawn:
+    reached: tuple[OutboundMessage, ...]
+    """Oldest first, those that may have reached the person: the newer message takes them back."""
+    stopped: tuple[OutboundMessage, ...]
+    """Those that never will: what they said, the newer message says instead."""
+
+    @property
+    def heard(self) -> bool:
+        return bool(self.reached)
+
+
+def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]) -> Withdrawn:
+    """Withdraw the messages of `kinds` to `people` that something newer contradicts: those still waiting
+    to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
+    reached, stopped = [], []
+    for message in _told(session, people, kinds):
+        if _may_have_reached(message):
+            reached.append(message)
+        if message.status == "failed" or not _may_have_reached(message):
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
-    return heard
+            stopped.append(message)
+    return Withdrawn(tuple(reached), tuple(stopped))
 
 
-def _may_have_heard(
-    session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]
-) -> bool:
-    return any(_may_have_reached(message) for message in _told(session, row, affected, kinds))
+def _may_have_heard(session: Session, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
+    return any(_may_have_reached(message) for message in _told(session, [affected], kinds))
 
 
 def _told(
-    session: Session, row: Migration, affected: AffectedUser, kinds: AbstractSet[str]
+    session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]
 ) -> Sequence[OutboundMessage]:
-    """The person's messages of `kinds` that are, were or may still be sent (not given up for a newer one)."""
+    """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one),
+    oldest first, all read in one query."""
+    whose = col(OutboundMessage.payload)["affected_user_id"].as_integer()
     return session.exec(
-        select(OutboundMessage).where(
-            OutboundMessage.migration_id == row.id,
+        select(OutboundMessage)
+        .where(
+            col(OutboundMessage.migration_id).in_({person.migration_id for person in people}),
             col(OutboundMessage.kind).in_(sorted(kinds)),
-            col(OutboundMessage.payload)["affected_user_id"].as_integer() == affected.id,
+            whose.in_({person.id for person in people}),
             col(OutboundMessage.status).in_(["pending", "sent", "failed"]),
         )
+        .order_by(col(OutboundMessage.id))
     ).all()
 
 

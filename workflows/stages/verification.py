@@ -29,6 +29,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import account_kind, affected_reach
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
+from workflows.stages import resending
 from workflows.stages.notifying import todo_list_key
 from workflows.stages.unit import Context, audit, find
 
@@ -292,11 +293,13 @@ def _verify(
     could not reach them goes again: signing in with the directory account, a guest has accepted the
     invitation, and Teams shows them the host's messages from now on."""
     assert row.id is not None and person.id is not None
-    retry_unreached(session, todo_list_key(row.id, person.entitlement_id), NOT_IN_CHAT, now=now)
     self_reported = item.done_at is not None
     item.verified_at = signed_in
     if not self_reported:
         item.done_at, item.done_by = now, BOT.id
+    retry_unreached(  # as the list is now: this item ticked
+        session, todo_list_key(row.id, person.entitlement_id), NOT_IN_CHAT, now=now, revise=resending.as_now
+    )
     details: dict[str, object] = {
         "user": person.principal_name,
         "item": item.key,

@@ -1,0 +1,45 @@
+"""A message that hands a person their list and could not be delivered goes again as the list is now, not
+as it was when it was queued (*Retry failed*, or someone out of reach who has since signed in): they get
+one message with their list as it stands, never a stale list followed by its corrections.
+
+A whole list lists their items today, the done ones ticked. It holds every change made to the list since,
+so their messages of changed items that have not reached them go no more. A message of changed items to
+a list that did reach them lists those items as they are today; with none of them left, it goes no more.
+A "you lose access" that a newer decision contradicts was withdrawn already (`relisting`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from storage import AffectedUser, OutboundMessage
+from storage.outbox import SUPERSEDED
+from workflows._views import item_as_it_stands
+from workflows.stages.late_invitees import items_of
+from workflows.stages.relisting import CHANGES, LIST_MESSAGES, WHOLE_LISTS, withdraw
+
+
+def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
+    """Of `failed` messages about to go again, those still worth sending, each listing the person's items
+    as they are now; the others are given up (`storage.outbox.Revise`)."""
+    people = {message.payload.get("affected_user_id") for message in failed if message.kind in WHOLE_LISTS}
+    listed = session.exec(select(AffectedUser).where(col(AffectedUser.id).in_(people))).all()
+    withdraw(session, listed, CHANGES)  # the whole list going again holds them
+    lists = items_of(session, {message.payload["affected_user_id"] for message in failed})
+    again = []
+    for message in failed:
+        if message.kind not in LIST_MESSAGES:
+            again.append(message)
+            continue
+        items = lists.get(message.payload["affected_user_id"], [])
+        if message.kind in CHANGES:
+            told = {item["id"] for item in message.payload.get("items", [])}
+            items = [item for item in items if item.id in told]
+        if message.status == SUPERSEDED or not items:
+            message.status = SUPERSEDED
+            continue
+        message.payload = {**message.payload, "items": [item_as_it_stands(item) for item in items]}
+        again.append(message)
+    return again
