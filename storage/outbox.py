@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
@@ -66,11 +66,7 @@ def claim_due(
     the batch commits once. A claim does not mark messages `in_flight`: only `begin_send` does, so a
     crash leaves uncertain just the messages whose send had started.
     """
-    free = (
-        (col(OutboundMessage.status) == "pending")
-        & (col(OutboundMessage.not_before) <= now)
-        & or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < now)
-    )
+    free = _free(now)
     won: list[int] = []
     lost: list[int] = []
     with database.session() as session:
@@ -108,6 +104,21 @@ def claim_due(
             select(OutboundMessage).where(col(OutboundMessage.id).in_(won)).order_by(col(OutboundMessage.id))
         ).all()
         return list(rows)
+
+
+def has_due(database: Database, *, now: datetime) -> bool:
+    """Whether `claim_due` would find a message to claim now (another worker may still win it)."""
+    with database.session() as session:
+        return session.exec(select(OutboundMessage.id).where(_free(now)).limit(1)).first() is not None
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """Pending, due, and claimed by no worker or by one whose lease ran out."""
+    return (
+        (col(OutboundMessage.status) == "pending")
+        & (col(OutboundMessage.not_before) <= now)
+        & or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < now)
+    )
 
 
 def begin_send(database: Database, message_id: int, *, worker: str, now: datetime, lease: timedelta) -> bool:

@@ -15,7 +15,7 @@ from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import Delivered, OutboxWorker
 from storage import Database
-from storage.outbox import enqueue, supersede
+from storage.outbox import enqueue, has_due, supersede
 
 _IN_ORDER = replace(DeliverySettings.unpaced(), concurrency=1)
 """The console shows messages in the order they were queued: sent side by side, the order the database
@@ -45,6 +45,8 @@ class InlineOutbox:
         self._on_delivered = on_delivered
 
     def flush(self) -> list[Outgoing]:
+        if not has_due(self._database, now=self._clock()):
+            return []  # most looks have nothing to send: no event loop and no worker thread for them
         sender = CollectingSender()
         worker = OutboxWorker(
             self._database, sender, clock=self._clock, settings=_IN_ORDER, on_delivered=self._on_delivered
