@@ -83,41 +83,53 @@ class Schedules:
 
     def open_due(self) -> None:
         """Digests for migrations with lists out; a billing reminder once users are notified; the
-        schedules of delivered lists that `delivered` missed."""
+        schedules of delivered lists that `delivered` missed.
+
+        It runs at every look: one statement reads which migrations have lists, one which of their
+        schedules are open, one which lists lack theirs, whatever the number of migrations; no migration row
+        (nor its plan) is loaded."""
         now = self._now()
         with self._database.session() as session:
-            migrations = session.exec(  # not the rows: their plans are no use here, at every look
-                select(Migration.id, Migration.state).where(
+            has_users = select(AffectedUser.id).where(AffectedUser.migration_id == Migration.id).exists()
+            migrations = session.exec(
+                select(Migration.id, Migration.state, has_users).where(
                     col(Migration.state).not_in(sorted(CLOSED_STATES))
                 )
             ).all()
-            for migration_id, state in migrations:
+            wanted: list[tuple[str, str, int, datetime]] = []  # key, kind, migration, first reminder
+            for migration_id, state, lists_out in migrations:
                 assert migration_id is not None
-                has_users = session.exec(
-                    select(AffectedUser.id).where(AffectedUser.migration_id == migration_id)
-                ).first()
-                if has_users is not None:
+                if lists_out:
                     first = self._settings.after_working_days(
                         now, self._settings.digest_every_working_days, None
                     )
-                    self._open(session, f"{DIGEST_KIND}:{migration_id}", DIGEST_KIND, migration_id, first)
-                    self._open_missing_todo_schedules(session, migration_id)
+                    wanted.append((f"{DIGEST_KIND}:{migration_id}", DIGEST_KIND, migration_id, first))
                 if state == BILLING_STATE:
-                    self._open(session, f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id, now)
+                    wanted.append((f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id, now))
+            keys = [key for key, *_ in wanted]
+            opened = set(
+                session.exec(select(Reminder.key).where(col(Reminder.key).in_(keys))).all() if keys else ()
+            )
+            for key, kind, migration_id, first in wanted:
+                if key not in opened:
+                    self._open(session, key, kind, migration_id, first)
+            with_lists = [migration_id for _, kind, migration_id, _ in wanted if kind == DIGEST_KIND]
+            if with_lists:
+                self._open_missing_todo_schedules(session, with_lists)
 
-    def _open_missing_todo_schedules(self, session: Session, migration_id: int) -> None:
+    def _open_missing_todo_schedules(self, session: Session, migration_ids: list[int]) -> None:
         """A delivered whole list whose schedule was not opened, or not started again (the process died
         right after sending it): `delivered` normally does both; this catches what it missed.
 
-        One anti-join finds exactly those lists: sent, and their person has no schedule, or one that ended
-        before the list arrived. It probes the schedules' index per list, so a look with nothing to recover
-        loads no row at all, however many lists were given back."""
+        One anti-join over the migrations with lists finds exactly those lists: sent, and their person has
+        no schedule, or one that ended before the list arrived. It probes the schedules' index per list, so
+        a look with nothing to recover loads no row at all, however many lists were given back."""
         person = col(OutboundMessage.payload)["affected_user_id"].as_integer()
         missed = session.exec(
             select(OutboundMessage, Reminder)
             .outerjoin(Reminder, (col(Reminder.affected_user_id) == person) & (Reminder.kind == TODO_KIND))
             .where(
-                OutboundMessage.migration_id == migration_id,
+                col(OutboundMessage.migration_id).in_(migration_ids),
                 col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS)),
                 OutboundMessage.status == "sent",
                 person.is_not(None),
@@ -144,8 +156,6 @@ class Schedules:
             commit_quietly(session)
 
     def _open(self, session: Session, key: str, kind: str, migration_id: int, first: datetime) -> None:
-        if session.exec(select(Reminder.id).where(Reminder.key == key)).first() is not None:
-            return
         schedule = Reminder(
             key=key, kind=kind, migration_id=migration_id, next_at=first, created_at=self._now()
         )

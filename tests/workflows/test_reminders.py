@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.conversation.todo_views import billing_reminder
-from storage import AffectedUser, Database, OutboundMessage, Reminder, TodoItem
+from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from tests.workflows.fakes import (
     DANA,
     LEE,
@@ -573,6 +573,65 @@ def test_the_digest_reads_everyones_lists_at_once_however_many_people_there_are(
     more_reads, (_, second) = list_reads_of_a_digest()
     assert len(second.payload["stragglers"]) == len(first.payload["stragglers"]) + 30
     assert more_reads == reads
+
+
+def test_a_look_asks_the_database_no_more_for_three_migrations_than_for_one(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """Every replica looks every minute: which schedules to open is asked once for all migrations."""
+
+    def statements_of_a_look() -> int:
+        statements = 0
+
+        def count(*_: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            tracking.tick()
+        finally:
+            event.remove(database.engine, "before_cursor_execute", count)
+        return statements
+
+    for _ in range(3):  # the clock stands: the schedules open, the billing reminder due at once goes
+        tracking.tick()
+    one = statements_of_a_look()
+    with database.session() as session:
+        for organization in ("contoso", "litware"):
+            planned = Migration(
+                organization=organization,
+                tenant_id=f"{organization}.com",
+                state="planned",
+                started_by_id="U-DANA",
+                started_by_email="dana@fabrikam.com",
+                started_by_name="Dana",
+                created_at=clock.now,
+                updated_at=clock.now,
+            )
+            session.add(planned)
+            session.flush()
+            assert planned.id is not None
+            session.add(
+                AffectedUser(
+                    migration_id=planned.id,
+                    entitlement_id=f"e-{organization}",
+                    principal_name=f"kim@{organization}.com",
+                    email=f"kim@{organization}.com",
+                    display_name="Kim",
+                    outcome="auto",
+                    created_at=clock.now,
+                )
+            )
+        session.commit()
+    tracking.tick()  # opens their digests' schedules
+    assert _schedule_keys(database) >= {"digest:2", "digest:3"}
+    assert statements_of_a_look() == one
+
+
+def _schedule_keys(database: Database) -> set[str]:
+    with database.session() as session:
+        return set(session.exec(select(Reminder.key)).all())
 
 
 def _wait_for_an_invitation(database: Database, affected_user_id: int) -> None:
