@@ -10,6 +10,7 @@ from sqlmodel import select
 from storage import Approval, ApprovalDecision, Database
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, FakeClock, FakeMicrosoft
+from tests.workflows.replays import replayed
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import Actor, Affected
 from workflows.service import MigrationService
@@ -18,10 +19,20 @@ PAT = Actor(id="U-PAT", email="pat@fabrikam.com", name="Pat")
 
 
 @pytest.fixture
-def awaiting(service: MigrationService, dana: Actor) -> int:
-    service.start("fabrikam", "fabrikam.com", dana)
-    service.invite(None, dana)
-    return service.request_approval(None, dana).approval_id
+def awaiting(
+    request: pytest.FixtureRequest, service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> int:
+    """Fabrikam started and invited, its approval requested: the request's id."""
+
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", dana)
+        service.invite(None, dana)
+        service.request_approval(None, dana)
+
+    replayed(request, service, microsoft, steps)
+    approval_id = service.status().pending_approval_id
+    assert approval_id is not None
+    return approval_id
 
 
 def test_the_request_carries_the_plan_summary_and_expiry(

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from storage import AffectedUser, Database, OutboundMessage, Reminder
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
+from tests.workflows.replays import notified_in_channel, replayed
 from workflows._views import item_payload
 from workflows.directory import DirectoryUser
 from workflows.reminders import Tracking
@@ -24,37 +25,50 @@ from workflows.service import MigrationService
 HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"
 HANA_AS_GUEST = "hana_contoso.com#EXT#@fabrikam.com"
 """Two directory accounts carry her address: an admin decides which is hers, or that she loses access."""
+CHANNEL = "CMIGRATE"
 
 
 @pytest.fixture
-def started(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor) -> MigrationService:
-    """Fabrikam with Hana, everyone invited who needs it; not connected yet."""
+def with_hana(microsoft: FakeMicrosoft) -> FakeMicrosoft:
+    """Fabrikam with Hana."""
     microsoft.users.append(replace(microsoft.users[2], id="e-hana", principal_name=HANA, mail_address=HANA))
     microsoft.directory += [
         DirectoryUser(id="g-guest", user_principal_name=HANA_AS_GUEST, mail=HANA),
         DirectoryUser(id="g-hart", user_principal_name=HANA_AT_WORK, other_mails=(HANA,)),
     ]
-    service.start("fabrikam", "fabrikam.com", dana, channel="CMIGRATE")
-    service.invite(None, dana)
-    return service
+    return microsoft
 
 
 @pytest.fixture
 def notified(
-    started: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    with_hana: FakeMicrosoft,
+    dana: Actor,
+    lee: Actor,
 ) -> MigrationService:
-    connect_and_notify(started, microsoft, dana, lee)
-    return started
+    """Fabrikam with Hana, everyone invited who needs it, then `connect_and_notify`."""
+    return notified_in_channel(request, service, with_hana, dana, lee, CHANNEL)
 
 
 @pytest.fixture
 def decided_out_before_notify(
-    started: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    with_hana: FakeMicrosoft,
+    dana: Actor,
+    lee: Actor,
 ) -> MigrationService:
     """Hana decided out of access before `notify`: she gets no list, only "you lose access"."""
-    started.decide_account(None, HANA, "no-access", lee)
-    connect_and_notify(started, microsoft, dana, lee)
-    return started
+
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+        service.invite(None, dana)
+        service.decide_account(None, HANA, "no-access", lee)
+        connect_and_notify(service, with_hana, dana, lee)
+
+    replayed(request, service, with_hana, steps)
+    return service
 
 
 @pytest.fixture
