@@ -3,6 +3,7 @@
 from storage.audit import AuditTrailImmutable
 from storage.database import DEFAULT_URL, Database, StorageError, open_database
 from storage.models import (
+    WITHOUT_PLAN,
     ActiveMigration,
     AffectedUser,
     Approval,
@@ -29,6 +30,7 @@ from storage.teams import (
 
 __all__ = [
     "DEFAULT_URL",
+    "WITHOUT_PLAN",
     "ActiveMigration",
     "AffectedUser",
     "Approval",

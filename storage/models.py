@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, ForeignKey, Integer, Text, UniqueConstraint
-from sqlalchemy.orm import declared_attr
+from sqlalchemy.orm import QueryableAttribute, declared_attr, defer
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -58,6 +58,11 @@ class Migration(Versioned, table=True):
     def directory_name(self) -> str:
         """The target directory as people know it: its display name, or its id before the name is read."""
         return self.tenant_name or self.tenant_id
+
+
+WITHOUT_PLAN = defer(cast("QueryableAttribute[Any]", Migration.plan))
+"""Loads a migration row without its plan (13 MB of JSON at 20,000 people), which then loads on first use:
+for the looks that read the row at every step and need only its name and state."""
 
 
 class ActiveMigration(SQLModel, table=True):
