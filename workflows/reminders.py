@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
+from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.outbox import SUPERSEDED, enqueue, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
@@ -95,6 +95,8 @@ class Tracking:
         self._clock = clock
         self._settings = settings or ReminderSettings()
         self._schedules = Schedules(database, self._settings, self._now)
+        self._decided: dict[int, tuple[int, frozenset[str]]] = {}
+        """Per migration, its row's version and who an admin decided for in that version's plan."""
 
     def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
         """A message reached its recipient: see `Schedules.delivered`."""
@@ -257,7 +259,7 @@ class Tracking:
         waits: dict[str, Any] | None = None
         with self._database.session() as session:
             reminder = session.get(Reminder, reminder_id)
-            row = session.get(Migration, reminder.migration_id) if reminder else None
+            row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN]) if reminder else None
             if reminder is None or row is None or reminder.status != "active":
                 return 0
             if row.state in CLOSED_STATES:
@@ -304,7 +306,7 @@ class Tracking:
             reminder.failures = 0
             now = self._now()
             if result is not None and result.ok:  # moved since the last reminder: nobody has heard yet
-                row = session.get(Migration, reminder.migration_id)
+                row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN])
                 assert row is not None
                 enqueue(
                     session,
@@ -319,7 +321,7 @@ class Tracking:
                 self._end(session, reminder, "done")
                 return 1 if result is not None else 0
             deadline = last_working_day(now.date())
-            row = session.get(Migration, reminder.migration_id)
+            row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN])
             assert row is not None
             payload: dict[str, Any] = {
                 "recipient": admins_address(row),
@@ -350,7 +352,7 @@ class Tracking:
         """The check could not run: try again later and later; after a few misses, tell the admins."""
         with self._database.session() as session:
             reminder = session.get(Reminder, reminder_id)
-            row = session.get(Migration, reminder.migration_id) if reminder else None
+            row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN]) if reminder else None
             if reminder is None or row is None:
                 return 0
             now = self._now()
@@ -424,7 +426,7 @@ class Tracking:
         admins = self._admins(str(waited["organization"]), str(waited["email"]))
         with self._database.session() as session:
             reminder = session.get(Reminder, reminder_id)
-            row = session.get(Migration, reminder.migration_id) if reminder else None
+            row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN]) if reminder else None
             now = self._now()
             if reminder is None or row is None or reminder.status != "active" or reminder.next_at > now:
                 return 0
@@ -476,10 +478,21 @@ class Tracking:
             "total": len(items),
             "items": [item_payload(item) for item in open_items],
         }
-        wait = waiting.awaited(items, user.entitlement_id, waiting.decided(row.plan))
+        wait = waiting.awaited(items, user.entitlement_id, self._decisions(row))
         if wait is not None:  # `_tell_waiting` adds who can end the wait
             payload |= {"waiting_on": waiting.admins_step(wait), "waiting_item": wait.key, "items": []}
         return payload
+
+    def _decisions(self, row: Migration) -> frozenset[str]:
+        """Who an admin decided for, read from the plan once per version of the row (any change to it moves
+        the version on): a round of reminders at 20,000 people would otherwise load and decode the whole
+        plan for each person."""
+        assert row.id is not None
+        known = self._decided.get(row.id)
+        if known is None or known[0] != row.version:
+            known = (row.version, waiting.decided(row.plan))
+            self._decided[row.id] = known
+        return known[1]
 
     def _admins(self, organization: str, person: str) -> list[str]:
         """Who can end someone's wait: the migration's admins (owner and Project Collection Administrators,
@@ -512,7 +525,7 @@ class Tracking:
         not_signed_in: list[list[Any]] = []
         waits: list[list[Any]] = []
         waiting_ids: set[str] = set()
-        decisions = waiting.decided(row.plan)
+        decisions = self._decisions(row)
         for user in listed:
             own = lists.get(user.id or 0, [])
             expected = any(item.key in verification.SIGN_IN_ITEMS for item in own)

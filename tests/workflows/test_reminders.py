@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -573,6 +574,29 @@ def test_the_digest_reads_everyones_lists_at_once_however_many_people_there_are(
     more_reads, (_, second) = list_reads_of_a_digest()
     assert len(second.payload["stragglers"]) == len(first.payload["stragglers"]) + 30
     assert more_reads == reads
+
+
+def test_a_round_of_reminders_reads_the_plan_once_however_many_people_it_reminds(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """The plan is the migration row's bulk (13 MB of JSON at 20,000 people); a reminder needs from it
+    only who an admin decided for, which stays the same until the row changes."""
+    users = _deliver_lists(tracking, database)
+    assert len(users) >= 3
+    plan_reads = 0
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        nonlocal plan_reads
+        plan_reads += bool(re.search(r'\bmigration\."?plan\b', statement))  # not its fingerprint
+
+    clock.advance(days=2)
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        assert tracking.tick() >= len(users)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    assert len(_queued(database, "todo_reminder")) == len(users)
+    assert plan_reads == 2  # who an admin decided for, once for all; and the billing check, a step of its own
 
 
 def test_a_look_asks_the_database_no_more_for_three_migrations_than_for_one(
