@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -25,6 +26,25 @@ CLOSED_STATES = frozenset({"cancelled", "completed"})
 """Admins closing a migration is the signal that nobody is chased any more about it."""
 BILLING_STATE = "users_notified"
 """Billing is checked once users have their lists; `check-billing` moves the migration past it."""
+
+
+_PERSON = col(OutboundMessage.payload)["affected_user_id"].as_integer()
+_MISSED_LISTS = (
+    select(OutboundMessage, Reminder)
+    .outerjoin(Reminder, (col(Reminder.affected_user_id) == _PERSON) & (Reminder.kind == TODO_KIND))
+    .where(
+        col(OutboundMessage.migration_id).in_(bindparam("migrations", expanding=True)),
+        col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS)),
+        OutboundMessage.status == "sent",
+        _PERSON.is_not(None),
+        col(Reminder.id).is_(None)
+        # ended before this list arrived (it ends when its due round finds nothing open)
+        | ((col(Reminder.status) == "done") & (col(Reminder.next_at) <= OutboundMessage.sent_at)),
+    )
+    .order_by(col(OutboundMessage.id))
+)
+"""`Schedules._open_missing_todo_schedules`'s anti-join, built once: every look runs it, and building it
+and its cache key cost more than running it when nothing is missing."""
 
 
 @dataclass(frozen=True)
@@ -124,21 +144,7 @@ class Schedules:
         One anti-join over the migrations with lists finds exactly those lists: sent, and their person has
         no schedule, or one that ended before the list arrived. It probes the schedules' index per list, so
         a look with nothing to recover loads no row at all, however many lists were given back."""
-        person = col(OutboundMessage.payload)["affected_user_id"].as_integer()
-        missed = session.exec(
-            select(OutboundMessage, Reminder)
-            .outerjoin(Reminder, (col(Reminder.affected_user_id) == person) & (Reminder.kind == TODO_KIND))
-            .where(
-                col(OutboundMessage.migration_id).in_(migration_ids),
-                col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS)),
-                OutboundMessage.status == "sent",
-                person.is_not(None),
-                col(Reminder.id).is_(None)
-                # ended before this list arrived (it ends when its due round finds nothing open)
-                | ((col(Reminder.status) == "done") & (col(Reminder.next_at) <= OutboundMessage.sent_at)),
-            )
-            .order_by(col(OutboundMessage.id))
-        ).all()
+        missed = session.exec(_MISSED_LISTS, params={"migrations": migration_ids}).all()
         opened: dict[int, Reminder] = {}
         for message, reminder in missed:
             user_id: int = message.payload["affected_user_id"]
