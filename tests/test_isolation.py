@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import fields
 from pathlib import Path
 
@@ -97,6 +98,26 @@ def test_a_replaced_sqlite_file_keeps_nothing_of_the_last_test(sqlite_template: 
         assert left_open.execute(select(Migration.organization)).scalars().all() == ["fabrikam"]
     finally:
         left_open.close()
+        database.dispose()
+
+
+def test_replacing_a_sqlite_file_leaves_the_old_file_unwritten(sqlite_template: Path, tmp_path: Path) -> None:
+    """Checkpointing the old file's log into it on the way out would be work for a file nobody reads."""
+    path = tmp_path / "aadbot.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    database = open_database(f"sqlite:///{path}")
+    try:
+        _fill(database)
+        assert path.with_name("aadbot.db-wal").stat().st_size > 0
+        old = tmp_path / "old.db"
+        os.link(path, old)  # the old file, still readable once its path names the copy
+        before = old.read_bytes()
+
+        replace_sqlite_file(database, sqlite_template)
+
+        assert old.read_bytes() == before
+        assert _row_counts(database) == dict.fromkeys(_row_counts(database), 0)
+    finally:
         database.dispose()
 
 

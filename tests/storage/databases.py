@@ -216,14 +216,19 @@ def replace_sqlite_file(database: Database, template: Path) -> None:
 
     A new file (a new inode), not the old one overwritten: a connection a test left open keeps writing to
     the old file and never reaches the new one. The old write-ahead log and its index go too, or SQLite
-    would replay the last test's commits onto the copy."""
-    database.dispose()
+    would replay the last test's commits onto the copy.
+
+    The pool's connections are closed only once the old file is no longer at its path: SQLite's last
+    connection to close checkpoints the log into the database file, unless that file has been moved or
+    unlinked (its pager's `databaseIsUnmoved`), and the old file is thrown away (about a second of CPU a
+    run). Such a close neither checkpoints nor deletes the `-wal` and `-shm` at the path."""
     path = Path(str(database.engine.url.database))
     fresh = path.with_name(f"{path.name}.fresh")
     shutil.copyfile(template, fresh)
     for leftover in ("-wal", "-shm"):
         path.with_name(path.name + leftover).unlink(missing_ok=True)
     os.replace(fresh, path)
+    database.dispose()
 
 
 @pytest.fixture
