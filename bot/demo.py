@@ -17,6 +17,7 @@ from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import DirectMessage, Outgoing
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
+from msapi import tls_context
 from workflows.results import Actor
 
 ORGANIZATION = "fabrikam-fiber"
@@ -77,7 +78,8 @@ class _Demo:
 
     def sandbox_post(self, path: str, body: dict[str, str]) -> None:
         assert self.runtime.sandbox is not None
-        httpx.post(f"{self.runtime.sandbox.url}{path}", json=body, timeout=10).raise_for_status()
+        url = f"{self.runtime.sandbox.url}{path}"
+        httpx.post(url, json=body, timeout=10, verify=tls_context()).raise_for_status()
 
 
 def _play(runtime: Runtime, out: TextIO) -> int:

@@ -7,6 +7,7 @@ from msapi._environment import from_environment, signin_from_environment
 from msapi._http import HttpSession, Redactor
 from msapi._odata import odata_string
 from msapi._routing import Router
+from msapi._tls import tls_context
 from workflows.directory import MicrosoftError
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "from_environment",
     "odata_string",
     "signin_from_environment",
+    "tls_context",
 ]

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from msapi._routing import Router
+from msapi._tls import tls_context
 from workflows.directory import MicrosoftError
 
 log = logging.getLogger("msapi")
@@ -81,6 +82,7 @@ class HttpSession:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
             follow_redirects=False,
+            verify=tls_context(),
         )
 
     def close(self) -> None:

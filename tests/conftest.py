@@ -164,16 +164,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 @pytest.fixture(autouse=True, scope="session")
 def one_tls_context() -> Iterator[None]:
-    """httpx builds a new TLS context for every client, reading the whole CA bundle (50 ms of CPU), even
-    for the loopback `http://` URLs of the tests; `httpx.post(...)` makes a client per call. The default
-    context is the same every time, so each test process builds it once. Any other `verify` or `cert` is
-    left to httpx."""
+    """httpx builds a new TLS context for every client it is not given one, reading the whole CA bundle
+    (20 to 40 ms of CPU), even for the loopback `http://` URLs of the tests: the tests' own `httpx.post(...)`
+    and the sandbox's clients get the process's `tls_context()`, as the bot's clients do. Any other
+    `verify` or `cert` is left to httpx."""
     build = httpx.create_ssl_context
-    default = build()
 
     def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
         if verify is True and cert is None and trust_env:
-            return default
+            from msapi import tls_context  # not at the top: the run's first process makes no client
+
+            return tls_context()
         return build(verify=verify, cert=cert, trust_env=trust_env)
 
     with pytest.MonkeyPatch.context() as patch:

@@ -16,6 +16,7 @@ from bot.console.render import render
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Message, Outgoing
 from bot.runtime import Runtime
+from msapi import tls_context
 from workflows.directory import MicrosoftError
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import MigrationStatus
@@ -209,7 +210,7 @@ def _in_sandbox(runtime: Runtime, word: str, path: str, body: dict[str, str]) ->
     if emulator is None:
         return f"`{word}` only works with the sandbox (--scenario, AADBOT_SANDBOX or AADBOT_SANDBOX_URL)."
     try:
-        httpx.post(f"{emulator}{path}", json=body, timeout=10).raise_for_status()
+        httpx.post(f"{emulator}{path}", json=body, timeout=10, verify=tls_context()).raise_for_status()
     except httpx.HTTPStatusError as error:
         return f"The emulator refused {word} ({error.response.status_code}: {error.response.text[:200]})."
     except httpx.HTTPError as error:

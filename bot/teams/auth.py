@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from msapi import Router
+from msapi import Router, tls_context
 
 if TYPE_CHECKING:
     from bot.teams._token_validator import TokenValidator
@@ -160,7 +160,7 @@ def _endorsements(jwks_uri: str) -> dict[str, frozenset[str]]:
 def _read(url: str, field: str, what: str) -> Any:
     """One field of a Bot Framework JSON document; `Unauthorized` when it cannot be read."""
     try:
-        response = httpx.get(url, timeout=METADATA_TIMEOUT_SECONDS)
+        response = httpx.get(url, timeout=METADATA_TIMEOUT_SECONDS, verify=tls_context())
         response.raise_for_status()
         return response.json()[field]
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
