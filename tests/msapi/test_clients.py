@@ -16,7 +16,6 @@ import msal
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,6 +32,7 @@ from msapi import (
     from_environment,
 )
 from sandbox import Sandbox, parse_scenario
+from tests.fakes.keys import spare_rsa_key
 from tests.fakes.server import ServerThread
 from workflows.directory import InvitePermissionDenied
 
@@ -261,7 +261,7 @@ def test_secrets_never_reach_logs_or_errors(
 
 
 def _certificate() -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = spare_rsa_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aadbot-test")])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (

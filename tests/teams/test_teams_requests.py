@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from bot.teams.auth import ActivityAuthenticator
+from tests.fakes.keys import spare_rsa_key
 from tests.fakes.raw_http import post_and_leave, raw_post
 from tests.fakes.server import ServerThread
 from tests.teams.conftest import APP_ID, Teams
@@ -87,7 +87,7 @@ def _post(teams: Teams, activity: dict[str, Any], token: str | None) -> httpx.Re
 def test_requests_the_bot_connector_did_not_sign_are_refused(
     teams: Teams, case: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    foreign = rsa.generate_private_key(65537, 2048)
+    foreign = spare_rsa_key()
     tokens: dict[str, str | None] = {
         "no token": None,
         "not a JWT": "abc.def",
