@@ -30,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from msapi import from_environment  # noqa: E402
+from msapi import from_environment, tls_context  # noqa: E402
 from workflows.plan import build_plan  # noqa: E402
 
 GRAPH_PAGE = 999
@@ -88,7 +88,7 @@ def run(users: int, directory: int, seed: int, ado_page: int) -> dict[str, Any]:
 
 
 def _measure(url: str, users: int, directory: int, ado_page: int) -> dict[str, Any]:
-    httpx.delete(f"{url}/_sandbox/requests")
+    httpx.delete(f"{url}/_sandbox/requests", verify=tls_context())
     started = time.perf_counter()
     with from_environment({"AADBOT_SANDBOX_URL": url}) as clients:
         snapshot = clients.snapshot(ORGANIZATION, TENANT, CONNECTOR)
@@ -101,7 +101,7 @@ def _measure(url: str, users: int, directory: int, ado_page: int) -> dict[str, A
     build_plan(snapshot, CONNECTOR)
     _, matching_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    counts = httpx.get(f"{url}/_sandbox/requests").json()["byHost"]
+    counts = httpx.get(f"{url}/_sandbox/requests", verify=tls_context()).json()["byHost"]
     auth = counts.get("login.microsoftonline.com", 0)
     total = sum(counts.values())
     page_minimum = max(1, math.ceil(directory / GRAPH_PAGE)) + max(1, math.ceil(users / ado_page))
