@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faq._about import NO_MODEL, fold_of
-from faq._knowledge import bundled_off_topic, bundled_topics
 from faq.answerer import FaqAnswerer
 from faq.evaluate import Figures, Question, Scored, figures, score, train
 
@@ -26,12 +25,13 @@ class CrossValidation:
     rounds: list[tuple[str, Figures]]  # all real tuning questions first, then round by round
 
 
-def cross_validate(
-    questions: Sequence[Question], *, learned: bool = True, folds: int = FOLDS
-) -> CrossValidation:
-    tuning = [q for q in questions if not q.held_out]
-    answerer = FaqAnswerer(bundled_topics(), off_topic=bundled_off_topic(), about=NO_MODEL)
-    ranked = score(answerer, tuning)
+def ranked_tuning(questions: Sequence[Question]) -> list[Scored]:
+    """The tuning questions ranked once, for every cross-validation of them (ranking does not depend on the
+    fit)."""
+    return score(FaqAnswerer(about=NO_MODEL), [q for q in questions if not q.held_out])
+
+
+def cross_validate(ranked: Sequence[Scored], *, learned: bool = True, folds: int = FOLDS) -> CrossValidation:
     parts: dict[str, list[Figures]] = {}
     for fold in range(folds):
 
