@@ -87,42 +87,47 @@ class _Space:
         }
         # A feature the knowledge base never uses weighs most: it pulls the question away from every topic.
         self._unknown_idf = math.log(topic_count + 1) + 1.0
-        self._topic_count = topic_count
-        self._owners: list[int] = []
+        # Each topic's documents are numbered one after the other: the topic's slice of the totals.
+        self._slices: list[slice] = []
+        self._document_count = 0
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for topic_position, documents in enumerate(per_topic_features):
+        for documents in per_topic_features:
+            first = self._document_count
             for features in documents:
-                document = len(self._owners)
-                self._owners.append(topic_position)
-                for feature, weight in self.vector(features).items():
-                    postings[feature].append((document, weight))
+                weights, norm = self._weights(features)
+                for feature, weight in weights.items() if norm else ():
+                    postings[feature].append((self._document_count, weight / norm))
+                self._document_count += 1
+            self._slices.append(slice(first, self._document_count))
         # Tuples in a plain dict, summed into a list: the same products added in the same order as a
         # dictionary of totals would add them, in about 60 % of the time (every answer pays this loop).
         self._postings = {feature: tuple(documents) for feature, documents in postings.items()}
 
-    def vector(self, features: Counter[str]) -> Vector:
+    def _weights(self, features: Counter[str]) -> tuple[Vector, float]:
+        """TF-IDF weights, not yet normalised, and their norm. A feature found once weighs its IDF alone
+        (1 + log 1 is 1): most are, and the logarithm is skipped for them."""
+        idf, unknown = self._idf, self._unknown_idf
         weights = {
-            feature: (1.0 + math.log(count)) * self._idf.get(feature, self._unknown_idf)
+            feature: idf.get(feature, unknown)
+            if count == 1
+            else (1.0 + math.log(count)) * idf.get(feature, unknown)
             for feature, count in features.items()
         }
-        norm = math.sqrt(sum(weight * weight for weight in weights.values()))
-        return {feature: weight / norm for feature, weight in weights.items()} if norm else {}
+        return weights, math.sqrt(sum(weight * weight for weight in weights.values()))
 
     def best_per_topic(self, features: Counter[str]) -> list[float]:
         """For each topic, the best cosine of the question with one of its documents (0 when none shares a
         feature with it)."""
-        totals = [0.0] * len(self._owners)
+        totals = [0.0] * self._document_count
         postings = self._postings
-        for feature, weight in self.vector(features).items():
+        weights, norm = self._weights(features)
+        for feature, weight in weights.items() if norm else ():
             posting = postings.get(feature)
             if posting is not None:
+                share = weight / norm
                 for document, document_weight in posting:
-                    totals[document] += weight * document_weight
-        best = [0.0] * self._topic_count
-        for owner, total in zip(self._owners, totals, strict=True):
-            if total > best[owner]:
-                best[owner] = total
-        return best
+                    totals[document] += share * document_weight
+        return [max(totals[documents], default=0.0) for documents in self._slices]
 
 
 class TopicIndex:
