@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from faq import AskerContext, FaqAnswerer, InMemoryUnansweredLog
@@ -78,9 +79,11 @@ def render(start_up: float, timings: Timings, rounds: int, cpu: Timings | None =
     lines = [
         "## FAQ answering",
         "",
-        f"`python bench/faq_benchmark.py --rounds {rounds} --write` on {platform.python_implementation()} "
-        f"{platform.python_version()}, {os.cpu_count()} CPUs. Pure Python, single thread; each answer"
-        " also stores its question in SQLite (as `serve` does, for the rating buttons and `faq review`).",
+        f"`python bench/faq_benchmark.py --rounds {rounds} --write`"
+        f" on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.python_implementation()}"
+        f" {platform.python_version()}, {os.cpu_count()} CPUs ({_processor()})."
+        " Pure Python, single thread; each answer also stores its question in SQLite (as `serve` does,"
+        " for the rating buttons and `faq review`).",
         "",
         f"Start-up (load knowledge base, build index, first answer): {start_up * 1000:.0f} ms."
         f" Load average during the run: {_load()}.",
@@ -104,6 +107,16 @@ def render(start_up: float, timings: Timings, rounds: int, cpu: Timings | None =
             " own work; wall time adds the waiting for a core when other processes share the machine)."
         ]
     return "\n".join(lines)
+
+
+def _processor() -> str:
+    """The processor's model name (Linux), which says more than the CPU count on a shared host."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+    except OSError:
+        models = []
+    return models[0] if models else platform.machine() or "unknown processor"
 
 
 def _load() -> str:
