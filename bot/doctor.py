@@ -22,7 +22,7 @@ import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from msapi import Router, permissions
+from msapi import Router, permissions, tls_context
 from msapi._auth import granted
 from workflows.arguments import ArgumentError, organization_name, tenant_name
 from workflows.directory import MicrosoftError
@@ -179,7 +179,7 @@ def _teams_graph_permissions(environ: Mapping[str, str], router: Router) -> Chec
     }
     url = router.resolve(f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
     try:
-        response = httpx.post(url, data=form, timeout=10)
+        response = httpx.post(url, data=form, timeout=10, verify=tls_context())
     except httpx.HTTPError as error:
         return Check("teams-graph-permissions", "warn", f"The Teams bot's sign-in did not answer ({error}).")
     try:

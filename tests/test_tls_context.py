@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import uuid
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from httpx._transports import default as httpx_transports
 from bot.teams.auth import ActivityAuthenticator, Unauthorized
 from bot.teams.connector import TeamsApi
 from bot.teams.settings import TeamsSettings
-from msapi import HttpSession, tls_context
+from msapi import HttpSession, Router, tls_context
 from storage import Database
 
 
@@ -28,6 +29,9 @@ def _closed_port_url() -> str:
 def test_the_bots_clients_make_no_tls_context_of_their_own(
     sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # here, not at the top: collecting this file need not import Slack's SDK
+    from bot.doctor import teams_checks
+
     shared = tls_context()
     made: list[Any] = []
     make = ssl.create_default_context
@@ -45,6 +49,13 @@ def test_the_bots_clients_make_no_tls_context_of_their_own(
     asyncio.run(api.aclose())
     with pytest.raises(Unauthorized, match="OpenID metadata could not be read"):
         asyncio.run(ActivityAuthenticator("app-id", sandbox_url=_closed_port_url()).verify_token("Bearer x"))
+    teams = {
+        "TEAMS_APP_ID": str(uuid.uuid4()),
+        "TEAMS_APP_PASSWORD": "secret",
+        "TEAMS_TENANT_ID": "fabrikam.com",
+    }
+    unanswered = teams_checks(teams, router=Router(_closed_port_url()))[-1]  # the doctor's Graph sign-in
+    assert (unanswered.code, unanswered.status) == ("teams-graph-permissions", "warn")
     assert made == []
     httpx.Client().close()  # the counting does see a client that makes its own
     assert len(made) == 1
