@@ -512,3 +512,31 @@ def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
     notices = [m for m in _messages(database, "todo_reminder") if m.payload.get("waiting_item")]
     assert [m for m in notices if m.payload["email"] == HANA] == []
     assert decided.payload["email"] == HANA
+
+
+@pytest.mark.parametrize("second_decision", ["before it went out", "after it failed"])
+def test_her_list_given_back_names_the_account_decided_after_it_was_queued(
+    second_decision: str,
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    _deliver(tracking, database, clock)
+    notified.decide_account(None, HANA, "no-access", lee)
+    _deliver(tracking, database, clock)
+    notified.decide_account(None, HANA, HANA_AS_GUEST, lee)  # "you keep access with ..." is queued
+    if second_decision == "after it failed":
+        _fail_pending(database)
+    clock.advance(minutes=5)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    if second_decision == "after it failed":
+        _fail_pending(database)
+        tracking.retry_failed(None)
+    _deliver(tracking, database, clock)
+
+    (kept,) = [m for m in _hanas(database) if m.kind in ("access_kept", "account_decided")]
+    assert kept.kind == "access_kept"
+    assert HANA_AT_WORK in kept.payload["items"][0]["body"]
+    assert kept.payload["account"] == HANA_AT_WORK

@@ -110,15 +110,17 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
 
 def _unsent_list_as_it_stands(session: Session, affected: AffectedUser) -> bool:
     """Whether their whole list is still waiting to be sent (not failed: `resending` sees to those); it
-    then lists their items as they are now. A worker's claim on it is dropped, so a worker that read the
-    old list before this change cannot send it (`storage.outbox.begin_send`)."""
+    then lists their items as they are now, and names the account they sign in with. A worker's claim on
+    it is dropped, so a worker that read the old list before this change cannot send it
+    (`storage.outbox.begin_send`)."""
     lists = _told(session, [affected], WHOLE_LISTS)
     if not lists or lists[-1].status != "pending" or _may_have_reached(lists[-1]):
         return False
     unsent = lists[-1]
     assert affected.id is not None
     items = items_of(session, [affected.id]).get(affected.id, [])
-    unsent.payload = {**unsent.payload, "items": [item_as_it_stands(item) for item in items]}
+    items_now = [item_as_it_stands(item) for item in items]
+    unsent.payload = {**unsent.payload, "items": items_now, "account": affected.directory_account}
     unsent.claimed_by = unsent.claimed_until = None
     return True
 

@@ -26,6 +26,7 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
     as they are now; the others are given up (`storage.outbox.Revise`)."""
     people = {message.payload.get("affected_user_id") for message in failed if message.kind in WHOLE_LISTS}
     listed = session.exec(select(AffectedUser).where(col(AffectedUser.id).in_(people))).all()
+    accounts = {person.id: person.directory_account for person in listed}
     withdraw(session, listed, CHANGES)  # the whole list going again holds them
     lists = items_of(session, {message.payload["affected_user_id"] for message in failed})
     again = []
@@ -40,6 +41,10 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
         if message.status == SUPERSEDED or not items:
             message.status = SUPERSEDED
             continue
-        message.payload = {**message.payload, "items": [item_as_it_stands(item) for item in items]}
+        # a whole list names the account its items sign in with ("you keep access with ..."): the newest
+        account = (
+            {"account": accounts[message.payload["affected_user_id"]]} if message.kind in WHOLE_LISTS else {}
+        )
+        message.payload = {**message.payload, "items": [item_as_it_stands(item) for item in items], **account}
         again.append(message)
     return again
