@@ -514,6 +514,46 @@ def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
     assert decided.payload["email"] == HANA
 
 
+def _decided_again(
+    service: MigrationService, tracking: Tracking, database: Database, clock: FakeClock, lee: Actor
+) -> list[tuple[object, object]]:
+    """Once a whole list that names HANA_AT_WORK reached Hana, her guest account decided: what each
+    "your work account is ..." to her says (the account, and the one it corrects)."""
+    (whole,) = [m for m in _hanas(database) if m.kind != "account_decided" and m.payload.get("items")][-1:]
+    assert HANA_AT_WORK in whole.payload["items"][0]["body"]
+    clock.advance(minutes=5)
+    service.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    _deliver(tracking, database, clock)
+    return [
+        (m.payload["account"], m.payload["corrects"]) for m in _hanas(database) if m.kind == "account_decided"
+    ]
+
+
+@pytest.mark.parametrize("list_given", ["first", "again", "back"])
+def test_an_account_that_reached_her_on_a_whole_list_is_corrected_when_another_is_decided(
+    list_given: str,
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    if list_given == "again":  # her list could not reach her, nor could the decision: retried as it is now
+        _fail_pending(database)
+    elif list_given == "back":  # decided out of access, then given it back with her list
+        _deliver(tracking, database, clock)
+        notified.decide_account(None, HANA, "no-access", lee)
+        _deliver(tracking, database, clock)
+        clock.advance(minutes=5)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)  # on the list that has not reached her yet
+    if list_given == "again":
+        _fail_pending(database)
+        tracking.retry_failed(None)
+    _deliver(tracking, database, clock)
+
+    assert _decided_again(notified, tracking, database, clock, lee) == [(HANA_AS_GUEST, HANA_AT_WORK)]
+
+
 @pytest.mark.parametrize("second_decision", ["before it went out", "after it failed"])
 def test_her_list_given_back_names_the_account_decided_after_it_was_queued(
     second_decision: str,
@@ -540,3 +580,21 @@ def test_her_list_given_back_names_the_account_decided_after_it_was_queued(
     assert kept.kind == "access_kept"
     assert HANA_AT_WORK in kept.payload["items"][0]["body"]
     assert kept.payload["account"] == HANA_AT_WORK
+
+
+def test_an_account_decided_before_notify_is_corrected_when_another_is_decided_after_her_list(
+    service: MigrationService,
+    with_hana: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+    service.invite(None, dana)
+    service.decide_account(None, HANA, HANA_AT_WORK, lee)
+    connect_and_notify(service, with_hana, dana, lee)
+    tracking = Tracking(database, service, clock=clock)
+    _deliver(tracking, database, clock)
+
+    assert _decided_again(service, tracking, database, clock, lee) == [(HANA_AS_GUEST, HANA_AT_WORK)]

@@ -168,6 +168,7 @@ def _notify_one(
         now=now,
         email=address,  # as they are known in Azure DevOps, not the record's lower case
         outcome=user.outcome,
+        account=affected.directory_account,  # decided before this list: a later decision corrects it
         notes=todo_notes(user, org_user, after_connecting=after_connecting, invited_as=invited_as),
         items=[item_payload(entry) for entry in entries],
     )

@@ -93,7 +93,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
     untold -= {item.id for item in changed}
     told = sorted([*changed, *(item for item in held if item.id in untold)], key=lambda item: item.position)
-    told_account = earlier.reached[-1].payload.get("account") if earlier.reached else None
+    told_account = _account_told(session, affected, earlier)
     tell(
         session,
         row,
@@ -123,6 +123,15 @@ def _unsent_list_as_it_stands(session: Session, affected: AffectedUser) -> bool:
     unsent.payload = {**unsent.payload, "items": items_now, "account": affected.directory_account}
     unsent.claimed_by = unsent.claimed_until = None
     return True
+
+
+def _account_told(session: Session, affected: AffectedUser, earlier: Withdrawn) -> str | None:
+    """The account the newest message that may have reached them named as theirs: an earlier decision's,
+    or a whole list's (one that held a decision, or gave their list back with an account)."""
+    lists = [message for message in _told(session, [affected], WHOLE_LISTS) if _may_have_reached(message)]
+    # a list sent again went out as it was then (`resending`), after the decisions it holds
+    newest = max([*earlier.reached, *lists], key=lambda m: (m.not_before, m.id or 0), default=None)
+    return None if newest is None else newest.payload.get("account")
 
 
 def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, account: Match) -> None:
