@@ -245,20 +245,11 @@ NOT_IN_CHAT = "not_in_chat"
 
 
 def retry_unreached(
-    session: Session, idempotency_key: str, error_code: str, *, now: datetime, revise: Revise | None = None
+    session: Session, failed: Sequence[OutboundMessage], *, now: datetime, revise: Revise | None = None
 ) -> None:
-    """Queue that message again if it failed with `error_code` (someone who could not be reached and now
-    can be), `revise`d first; in the caller's transaction."""
-    message = session.exec(
-        select(OutboundMessage).where(
-            OutboundMessage.idempotency_key == idempotency_key,
-            OutboundMessage.status == "failed",
-            OutboundMessage.error_code == error_code,
-        )
-    ).first()
-    if message is None:
-        return
-    for again in revise(session, [message]) if revise is not None else [message]:
+    """Queue again these messages that could not reach someone who now can be reached, `revise`d first;
+    in the caller's transaction."""
+    for again in revise(session, failed) if revise is not None and failed else failed:
         _queue_again(again, now)
 
 

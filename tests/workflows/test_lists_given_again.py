@@ -300,7 +300,16 @@ def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
     assert "done_at" in now[0]  # the sign-in, verified since
 
 
+@pytest.mark.parametrize(
+    ("her_list", "heard"),
+    [
+        ("first", ["todo_list", "sign_in_verified"]),
+        ("given back", ["todo_list", "access_lost", "access_kept", "sign_in_verified"]),
+    ],
+)
 def test_a_list_sent_again_once_she_signs_in_is_her_list_as_it_is_now(
+    her_list: str,
+    heard: list[str],
     tracking: Tracking,
     notified: MigrationService,
     microsoft: FakeMicrosoft,
@@ -308,6 +317,10 @@ def test_a_list_sent_again_once_she_signs_in_is_her_list_as_it_is_now(
     clock: FakeClock,
     lee: Actor,
 ) -> None:
+    if her_list == "given back":  # decided out of access, then given it back with "you keep access"
+        _deliver(tracking, database, clock)
+        notified.decide_account(None, HANA, "no-access", lee)
+        _deliver(tracking, database, clock)
     _fail_pending(database)  # not in chat: she has not signed in with her work account yet
     notified.decide_account(None, HANA, HANA_AT_WORK, lee)
     _fail_pending(database)
@@ -316,10 +329,10 @@ def test_a_list_sent_again_once_she_signs_in_is_her_list_as_it_is_now(
     notified.check_due_sign_ins()
     _deliver(tracking, database, clock)
 
-    heard = _hanas(database)
-    assert [m.kind for m in heard] == ["todo_list", "sign_in_verified"]
-    assert heard[0].payload["items"] == _her_list_now(notified, heard[0])
-    assert "done_at" in heard[0].payload["items"][0]  # the sign-in just verified
+    assert [m.kind for m in _hanas(database)] == heard
+    (given,) = [m for m in _hanas(database) if m.kind == heard[-2]]
+    assert given.payload["items"] == _her_list_now(notified, given)
+    assert "done_at" in given.payload["items"][0]  # the sign-in just verified
     assert _hanas(database, "failed") == _hanas(database, "pending") == []
 
 

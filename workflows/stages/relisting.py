@@ -113,7 +113,7 @@ def _unsent_list_as_it_stands(session: Session, affected: AffectedUser) -> bool:
     then lists their items as they are now, and names the account they sign in with. A worker's claim on
     it is dropped, so a worker that read the old list before this change cannot send it
     (`storage.outbox.begin_send`)."""
-    lists = _told(session, [affected], WHOLE_LISTS)
+    lists = messages_to(session, [affected], WHOLE_LISTS)
     if not lists or lists[-1].status != "pending" or _may_have_reached(lists[-1]):
         return False
     unsent = lists[-1]
@@ -128,7 +128,9 @@ def _unsent_list_as_it_stands(session: Session, affected: AffectedUser) -> bool:
 def _account_told(session: Session, affected: AffectedUser, earlier: Withdrawn) -> str | None:
     """The account the newest message that may have reached them named as theirs: an earlier decision's,
     or a whole list's (one that held a decision, or gave their list back with an account)."""
-    lists = [message for message in _told(session, [affected], WHOLE_LISTS) if _may_have_reached(message)]
+    lists = [
+        message for message in messages_to(session, [affected], WHOLE_LISTS) if _may_have_reached(message)
+    ]
     # a list sent again went out as it was then (`resending`), after the decisions it holds
     newest = max([*earlier.reached, *lists], key=lambda m: (m.not_before, m.id or 0), default=None)
     return None if newest is None else newest.payload.get("account")
@@ -177,7 +179,7 @@ def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSe
     """Withdraw the messages of `kinds` to `people` that something newer contradicts: those still waiting
     to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
     reached, stopped = [], []
-    for message in _told(session, people, kinds):
+    for message in messages_to(session, people, kinds):
         if _may_have_reached(message):
             reached.append(message)
         if message.status == "failed" or not _may_have_reached(message):
@@ -188,14 +190,17 @@ def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSe
 
 
 def _may_have_heard(session: Session, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
-    return any(_may_have_reached(message) for message in _told(session, [affected], kinds))
+    return any(_may_have_reached(message) for message in messages_to(session, [affected], kinds))
 
 
-def _told(
-    session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]
+def messages_to(
+    session: Session,
+    people: Sequence[AffectedUser],
+    kinds: AbstractSet[str],
+    statuses: Sequence[str] = ("pending", "sent", "failed"),
 ) -> Sequence[OutboundMessage]:
-    """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one),
-    oldest first, all read in one query."""
+    """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one), or
+    only those of `statuses`; oldest first, all read in one query."""
     whose = col(OutboundMessage.payload)["affected_user_id"].as_integer()
     return session.exec(
         select(OutboundMessage)
@@ -203,7 +208,7 @@ def _told(
             col(OutboundMessage.migration_id).in_({person.migration_id for person in people}),
             col(OutboundMessage.kind).in_(sorted(kinds)),
             whose.in_({person.id for person in people}),
-            col(OutboundMessage.status).in_(["pending", "sent", "failed"]),
+            col(OutboundMessage.status).in_(statuses),
         )
         .order_by(col(OutboundMessage.id))
     ).all()

@@ -15,10 +15,18 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage
-from storage.outbox import SUPERSEDED
+from storage.outbox import NOT_IN_CHAT, SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.stages.late_invitees import items_of
-from workflows.stages.relisting import CHANGES, LIST_MESSAGES, WHOLE_LISTS, withdraw
+from workflows.stages.notifying import TODO_LIST_MESSAGE, todo_list_key
+from workflows.stages.relisting import (
+    ACCESS_KEPT_MESSAGE,
+    CHANGES,
+    LIST_MESSAGES,
+    WHOLE_LISTS,
+    messages_to,
+    withdraw,
+)
 
 
 def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
@@ -48,3 +56,19 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
         message.payload = {**message.payload, "items": [item_as_it_stands(item) for item in items], **account}
         again.append(message)
     return again
+
+
+def unreached(session: Session, people: Sequence[AffectedUser]) -> list[OutboundMessage]:
+    """The message handing each of `people` their whole list (notify's, or the one that gave it back after
+    they were decided out of access), where chat could not reach them (`NOT_IN_CHAT`)."""
+    keys = sorted(todo_list_key(person.migration_id, person.entitlement_id) for person in people)
+    firsts = session.exec(
+        select(OutboundMessage).where(
+            col(OutboundMessage.idempotency_key).in_(keys),
+            OutboundMessage.kind == TODO_LIST_MESSAGE,
+            OutboundMessage.status == "failed",
+        )
+    ).all()
+    # few lists are given back: the database reads whose they are only for those that failed
+    given_back = messages_to(session, people, {ACCESS_KEPT_MESSAGE}, statuses=["failed"])
+    return [message for message in [*firsts, *given_back] if message.error_code == NOT_IN_CHAT]

@@ -5,7 +5,7 @@ account after the connection. A watch per migration reads them on a schedule: a 
 (newest sign-ins first, down to the last one seen) every few minutes, and a full read once a day, which
 also catches a late `lastAccessedDate` and lists who is still on their Microsoft account. A verified
 sign-in ticks the user's "Sign in with your work account" (or "Accept the invitation") item, is
-audited, and the user hears it once.
+audited, and the user hears it once; their list, if chat could not reach them before, goes again as it is.
 
 "After the connection" means after the bot saw it (the watch looks every minute): a sign-in in between
 counts at the person's next one. Earlier marks would be wrong the other way: an identity that Connect
@@ -23,14 +23,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, AuditEntry, Invitation, Migration, SignInWatch, TodoItem
-from storage.outbox import NOT_IN_CHAT, enqueue, retry_unreached
+from storage.outbox import enqueue, retry_unreached
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
 from workflows.identities import account_kind, affected_reach
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
 from workflows.stages import resending
-from workflows.stages.notifying import todo_list_key
 from workflows.stages.unit import Context, audit, find
 
 SIGN_IN_ITEMS = frozenset({"sign-in-work-account", "accept-invitation"})
@@ -265,7 +264,11 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
             signed_in = moved[person.entitlement_id].last_accessed
             assert signed_in is not None
             _verify(session, row, item, person, signed_in, now)
-            verified.append(person.principal_name)
+            verified.append(person)
+        # signed in with the directory account, a guest has accepted: Teams reaches them now
+        for first in range(0, len(verified), _IN_LIST_AT_MOST):
+            unreached = resending.unreached(session, verified[first : first + _IN_LIST_AT_MOST])
+            retry_unreached(session, unreached, now=now, revise=resending.as_now)
         seen = [user.last_accessed for user in users if user.last_accessed is not None]
         if seen and (watch.seen_through is None or max(seen) > watch.seen_through):
             watch.seen_through = max(seen)
@@ -278,7 +281,9 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
         except (StaleDataError, IntegrityError):
             session.rollback()  # someone ticked an item at this moment; the next check sees it again
             return None
-        return SignInCheck(row.organization, full, len(users), tuple(verified))
+        return SignInCheck(
+            row.organization, full, len(users), tuple(person.principal_name for person in verified)
+        )
 
 
 def _watched(session: Session, migration_id: int) -> tuple[SignInWatch, Migration] | None:
@@ -296,17 +301,12 @@ def _watched(session: Session, migration_id: int) -> tuple[SignInWatch, Migratio
 def _verify(
     session: Session, row: Migration, item: TodoItem, person: AffectedUser, signed_in: datetime, now: datetime
 ) -> None:
-    """Tick the item as verified; tell the person once, unless they had ticked it themselves. A list that
-    could not reach them goes again: signing in with the directory account, a guest has accepted the
-    invitation, and Teams shows them the host's messages from now on."""
+    """Tick the item as verified; tell the person once, unless they had ticked it themselves."""
     assert row.id is not None and person.id is not None
     self_reported = item.done_at is not None
     item.verified_at = signed_in
     if not self_reported:
         item.done_at, item.done_by = now, BOT.id
-    retry_unreached(  # as the list is now: this item ticked
-        session, todo_list_key(row.id, person.entitlement_id), NOT_IN_CHAT, now=now, revise=resending.as_now
-    )
     details: dict[str, object] = {
         "user": person.principal_name,
         "item": item.key,
