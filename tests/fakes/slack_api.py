@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.fakes.slack_limits import problems
 
@@ -82,9 +83,11 @@ class FakeSlack:
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _answering: int = 0
+    """Requests whose answer is not yet wholly sent (kept across `reset`: they are in flight)."""
 
-    def asgi(self) -> Starlette:
-        return Starlette(
+    def asgi(self) -> ASGIApp:
+        routes = Starlette(
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/respond/{hook}", self._respond, methods=["POST"]),
@@ -92,11 +95,44 @@ class FakeSlack:
             ]
         )
 
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await routes(scope, receive, send)
+                return
+            with self._changed:
+                self._answering += 1
+            answered = False
+
+            async def sent(message: Message) -> None:
+                nonlocal answered
+                await send(message)
+                if message["type"] == "http.response.body" and not message.get("more_body") and not answered:
+                    answered = True
+                    with self._changed:
+                        self._answering -= 1
+                        self._changed.notify_all()
+
+            try:
+                await routes(scope, receive, sent)
+            finally:
+                if not answered:
+                    with self._changed:
+                        self._answering -= 1
+                        self._changed.notify_all()
+
+        return counted
+
+    @property
+    def all_answered(self) -> bool:
+        """Every request the fake received has had its whole answer sent (the client may still be reading
+        it): a client that keeps connections can have them all back in its pool by the next request."""
+        return self._answering == 0
+
     def reset(self, users: dict[str, tuple[str, str]] | None = None) -> None:
         """Back to a new fake's state (keeping its url): one fake serves a whole test module."""
         with self._changed:
             for spec in fields(self):
-                if spec.name in ("url", "_changed"):
+                if spec.name in ("url", "_changed", "_answering"):
                     continue
                 if spec.default_factory is not MISSING:
                     setattr(self, spec.name, spec.default_factory())
