@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder
 from storage.inserts import insert_once
-from workflows.stages.relisting import ACCESS_KEPT_MESSAGE, WHOLE_LISTS
+from workflows.stages.list_messages import ACCESS_KEPT_MESSAGE, WHOLE_LISTS
 from workflows.working_hours import after_working_days, zone
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"

@@ -52,7 +52,7 @@ def todo_items(
         items.append(_recreate_pats(organization, tokens))
     if _msa_uses_work_address(user, tenant):
         items.append(_rename_microsoft_account(user.principal_name))
-    if _subscription_moves(user, org_user):
+    if _subscription_moves(user, subscriber=org_user is not None and org_user.is_visual_studio_subscriber):
         items.append(_visual_studio(work_account))
     return items
 
@@ -122,19 +122,15 @@ def advance_notice(
 
 def todo_notes(
     user: PlannedUser,
-    org_user: OrgUser | None = None,
     *,
+    subscriber: bool = False,
     after_connecting: bool = False,
     invited_as: str | None = None,
 ) -> list[str]:
-    """Reassuring facts for the user that need no action (`after_connecting`, `invited_as` as for
-    `todo_items`)."""
+    """Reassuring facts for the user that need no action (`subscriber`: their Azure DevOps access comes
+    from a Visual Studio subscription; `after_connecting`, `invited_as` as for `todo_items`)."""
     notes = ["There is no downtime: your work items, repositories and history stay where they are."]
-    if (
-        org_user is not None
-        and org_user.is_visual_studio_subscriber
-        and not _subscription_moves(user, org_user)
-    ):
+    if subscriber and not _subscription_moves(user, subscriber=subscriber):
         notes.append(
             "Your Visual Studio subscription benefits carry over: you keep signing in as"
             f" {_work_account(user)}, so if the subscription is assigned to that address there is nothing"
@@ -344,9 +340,9 @@ def _account_kind(user: PlannedUser) -> str:
     return "guest account" if is_guest(user.outcome, account) else "work account"
 
 
-def _subscription_moves(user: PlannedUser, org_user: OrgUser | None) -> bool:
+def _subscription_moves(user: PlannedUser, *, subscriber: bool) -> bool:
     """A Visual Studio subscriber whose sign-in address changes: the benefits follow only matching emails."""
-    if org_user is None or not org_user.is_visual_studio_subscriber:
+    if not subscriber:
         return False
     today = {address.casefold() for address in (user.principal_name, user.mail_address) if address}
     return _work_account(user).casefold() not in today

@@ -22,7 +22,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
-from workflows.stages import late_invitees, notifying, relisting
+from workflows.stages import list_messages, notifying, relisting
 from workflows.stages.verification import StillPersonal
 
 
@@ -36,7 +36,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
         case kind if kind in notices.KINDS:
             rendered = _notice(kind, payload)
             updates = payload.get("updates")
-        case notifying.TODO_LIST_MESSAGE:
+        case list_messages.TODO_LIST_MESSAGE:
             rendered = todo_views.todo_list_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
@@ -44,7 +44,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 notes=[str(note) for note in payload.get("notes", [])],
                 items=_entries(payload),
             )
-        case late_invitees.INVITED_MESSAGE:
+        case list_messages.INVITED_MESSAGE:
             rendered = todo_views.invited_after_connecting_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
@@ -52,7 +52,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 items=_entries(payload),
                 invited=bool(payload.get("invited", True)),
             )
-        case relisting.DECIDED_MESSAGE:
+        case list_messages.DECIDED_MESSAGE:
             rendered = todo_views.account_decided_dm(
                 organization=payload["organization"],
                 name=_name(payload),
@@ -60,7 +60,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 items=_entries(payload),
                 corrects=str(payload.get("corrects") or ""),  # absent before an account could change
             )
-        case relisting.ACCESS_KEPT_MESSAGE:
+        case list_messages.ACCESS_KEPT_MESSAGE:
             rendered = todo_views.access_kept_dm(
                 organization=payload["organization"],
                 name=_name(payload),

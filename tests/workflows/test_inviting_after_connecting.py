@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage import Database, OutboundMessage
+from storage.outbox import NOT_IN_CHAT, begin_send
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
+from workflows._views import item_payload
 from workflows.directory import DirectoryUser, Invitation, OrgUser
 from workflows.errors import WorkflowError
 from workflows.mapping import map_by_hand
 from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
-from workflows.stages.late_invitees import INVITED_MESSAGE
+from workflows.stages.list_messages import INVITED_MESSAGE
 
 
 @pytest.fixture
@@ -113,6 +116,13 @@ def test_someone_given_a_directory_account_after_connecting_is_told_to_sign_in_w
     assert microsoft.invitations == ["cy@gmail.com"]
 
 
+def _lists_sent(database: Database) -> None:
+    with database.session() as session:
+        for message in session.exec(select(OutboundMessage)).all():
+            message.status = "sent"
+        session.commit()
+
+
 def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
     found_connected: MigrationService, database: Database, dana: Actor
 ) -> None:
@@ -168,20 +178,24 @@ def test_the_lists_of_every_invitee_after_connecting_are_read_in_one_query(
     assert len(reads) == 2  # who waits for an account, then all their lists: none per invitee (4 here)
 
 
-def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_in_with_that_account(
-    found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
-) -> None:
-    found_connected.notify(None, dana)
-    cy = found_connected.todo_list("cy@gmail.com")
-    asking = next(item for item in cy if item.key == "ask-for-access")
+def _work_account_made_while_inviting(microsoft: FakeMicrosoft) -> None:
+    """Cy gets a work account between the invite's reading of the directory and its look-up of her."""
     snapshot = microsoft.snapshot
-    # Cy gets a work account between the invite's reading of the directory and its look-up of her
     microsoft.snapshot = lambda *args, **kwargs: (  # type: ignore[method-assign]
         snapshot(*args, **kwargs),
         microsoft.directory.append(
             DirectoryUser(id="g-cy", user_principal_name="cy@fabrikam.com", mail="cy@gmail.com")
         ),
     )[0]
+
+
+def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_in_with_that_account(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    cy = found_connected.todo_list("cy@gmail.com")
+    asking = next(item for item in cy if item.key == "ask-for-access")
+    _work_account_made_while_inviting(microsoft)
     result = found_connected.invite(None, dana)
     assert [o.status for o in result.outcomes if o.email == "cy@gmail.com"] == ["found"]
     assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
@@ -203,14 +217,67 @@ def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_i
     assert [item["key"] for item in told.payload["items"]] == ["sign-in-work-account", "recreate-pats"]
 
 
+def _messages_to(database: Database, address: str, status: str = "pending") -> list[OutboundMessage]:
+    """The messages of a `status` to the person notified as `address`, oldest first."""
+    with database.session() as session:
+        messages = session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id))).all()
+    whose = next(m.payload["affected_user_id"] for m in messages if m.payload.get("email") == address)
+    return [m for m in messages if m.payload.get("affected_user_id") == whose and m.status == status]
+
+
+@pytest.mark.parametrize("her_list", ["failed", "failed while being sent"])
+def test_a_list_sent_again_after_an_account_was_found_for_her_says_what_a_late_account_means(
+    her_list: str,
+    found_connected: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+) -> None:
+    found_connected.notify(None, dana)
+    (queued,) = _messages_to(database, "cy@gmail.com")
+    assert queued.id is not None
+    if her_list == "failed while being sent":  # too late to rewrite: a notice of the changed items follows
+        with database.session() as session:
+            claimed = session.get_one(OutboundMessage, queued.id)
+            claimed.claimed_by, claimed.claimed_until = "worker-1", clock.now + timedelta(minutes=5)
+            session.commit()
+        assert begin_send(database, queued.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
+    else:
+        _fail(database, queued.id)
+    _work_account_made_while_inviting(microsoft)
+    found_connected.invite(None, dana)
+    if her_list == "failed while being sent":
+        _fail(database, queued.id)
+    Tracking(database, found_connected, clock=clock).retry_failed(None)
+
+    (heard,) = _messages_to(database, "cy@gmail.com")
+    assert heard.kind == "todo_list"
+    now = found_connected.todo_list("cy@gmail.com")
+    assert heard.payload["items"] == [item_payload(entry) for entry in now]
+    assert heard.payload["items"][0]["key"] == "sign-in-work-account"
+    # not "you keep signing in as cy@gmail.com" (her subscription's benefits follow that address), nor "an
+    # admin maps your old identity" (Connect did not carry it over: her items say what to do)
+    assert heard.payload["notes"] == [
+        "There is no downtime: your work items, repositories and history stay where they are."
+    ]
+
+
+def _fail(database: Database, message_id: int) -> None:
+    """The worker could not reach her."""
+    with database.session() as session:
+        message = session.get_one(OutboundMessage, message_id)
+        message.status, message.error_code, message.attempts = "failed", NOT_IN_CHAT, 1
+        message.claimed_by = message.claimed_until = None
+        message.in_flight = False
+        session.commit()
+
+
 def test_progress_shows_the_invitation_notice_that_followed_a_delivered_list(
     found_connected: MigrationService, database: Database, clock: FakeClock, dana: Actor
 ) -> None:
     found_connected.notify(None, dana)
-    with database.session() as session:
-        for message in session.exec(select(OutboundMessage)).all():
-            message.status = "sent"
-        session.commit()
+    _lists_sent(database)
     found_connected.invite(None, dana)
     progress = Tracking(database, found_connected, clock=clock).progress(None)
     delivery = {user.email: user.delivery for user in progress.users}

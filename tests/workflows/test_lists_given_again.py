@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send
+from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send, mark_failed
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.replays import notified_in_channel, replayed
 from workflows._views import item_payload
@@ -611,3 +611,53 @@ def test_an_account_decided_before_notify_is_corrected_when_another_is_decided_a
     _deliver(tracking, database, clock)
 
     assert _decided_again(service, tracking, database, clock, lee) == [(HANA_AS_GUEST, HANA_AT_WORK)]
+
+
+NO_DOWNTIME = "There is no downtime: your work items, repositories and history stay where they are."
+MAPPED = (
+    "An admin maps your old identity to your work account by hand, so your history stays yours; personal"
+    " access tokens made with the old identity stop working."
+)
+
+
+@pytest.mark.parametrize("her_list", ["waiting", "failed", "failed while being sent"])
+def test_her_list_has_the_notes_of_the_account_decided_after_it_was_queued(
+    her_list: str,
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    (queued,) = _hanas(database, "pending")
+    assert queued.id is not None and queued.payload["notes"] == [NO_DOWNTIME]  # nothing decided yet
+    if her_list == "failed":
+        _fail_pending(database)
+    if her_list == "failed while being sent":  # too late to rewrite: "your work account is ..." follows
+        with database.session() as session:
+            claimed = session.get_one(OutboundMessage, queued.id)
+            claimed.claimed_by, claimed.claimed_until = "worker-1", clock.now + timedelta(minutes=5)
+            session.commit()
+        assert begin_send(database, queued.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    if her_list == "failed while being sent":
+        failed = mark_failed(
+            database,
+            queued.id,
+            worker="worker-1",
+            now=clock.now,
+            error="not in chat",
+            retry_after=timedelta(),
+            code=NOT_IN_CHAT,
+            permanent=True,
+        )
+        assert failed
+        _fail_pending(database)
+    if her_list != "waiting":
+        tracking.retry_failed(None)
+    _deliver(tracking, database, clock)
+
+    (heard,) = _hanas(database)
+    assert heard.kind == "todo_list"
+    assert heard.payload["items"][0]["key"] == "sign-in-work-account"
+    assert heard.payload["notes"] == [NO_DOWNTIME, MAPPED]  # as on a list written after the decision

@@ -8,7 +8,7 @@ Before `notify` there is nothing to change: `notify` writes these items itself f
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -19,9 +19,9 @@ from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import affected_reach
 from workflows.plan import Match, PlannedUser
+from workflows.stages.list_messages import INVITED_MESSAGE, items_of, rewrite_list, unreached_lists
 from workflows.todo import TodoTemplate, todo_items
 
-INVITED_MESSAGE = "invited_after_connecting"
 ASKING_ITEM = "ask-for-access"
 
 
@@ -29,7 +29,8 @@ def switch_lists(
     session: Session, row: Migration, tenant: Tenant, now: datetime, accounts: Mapping[str, str]
 ) -> int:
     """Rewrite the asking item of everyone with a sent invitation or a directory account `invite` found,
-    add the items their list now lacks, queue their notice; how many.
+    add the items their list now lacks, and tell them in a notice of the changed items; their whole list
+    that has not reached them says what their case now gives; how many.
 
     `accounts`: invited address (case-folded) -> the sign-in name of the directory account found for it.
     """
@@ -49,21 +50,29 @@ def switch_lists(
         )
     ).all()
     lists = items_of(session, [item.affected_user_id for item, _, _ in waiting])
+    unreached = unreached_lists(session, [person for _, person, _ in waiting])
     for item, person, invitation in waiting:
         invited = invitation.status == "sent"
+        invited_as = invitation.email if invited else None
+        now_as = _from_invitation(person, invitation, accounts)
         now_needed = todo_items(
-            _from_invitation(person, invitation, accounts),
+            now_as,
             None,
             organization=row.organization,
             tenant=tenant,
-            invited_as=invitation.email if invited else None,
+            invited_as=invited_as,
             after_connecting=True,
         )
         if not invited:
             person.outcome = "map"  # a directory account Connect did not carry them to: mapped, if at all
             person.directory_account = accounts.get(invitation.email, invitation.email)
         person.directory_id = invitation.invited_user_id
-        changed = rewrite_items(session, person, item, lists[item.affected_user_id], now_needed)
+        held = lists[item.affected_user_id]
+        changed = rewrite_items(session, person, item, held, now_needed)
+        their_list = unreached.get(item.affected_user_id)
+        if their_list is not None:
+            items = [*held, *changed[1:]]  # the asking item rewritten in its place, the new ones after
+            rewrite_list(their_list, person, items, now_as, after_connecting=True, invited_as=invited_as)
         tell(
             session,
             row,
@@ -152,19 +161,6 @@ def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     )
     item.done_at = item.done_by = item.verified_at = None
     return item
-
-
-def items_of(session: Session, affected_user_ids: Collection[int]) -> dict[int, list[TodoItem]]:
-    """Each person's items, in list order, all read in one query."""
-    lists: dict[int, list[TodoItem]] = {}
-    items = session.exec(
-        select(TodoItem)
-        .where(col(TodoItem.affected_user_id).in_(affected_user_ids))
-        .order_by(col(TodoItem.position))
-    )
-    for item in items:
-        lists.setdefault(item.affected_user_id, []).append(item)
-    return lists
 
 
 def list_items(affected_user_id: int, templates: Sequence[TodoTemplate], *, first: int = 0) -> list[TodoItem]:

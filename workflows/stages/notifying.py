@@ -20,12 +20,11 @@ from workflows.plan import NO_ACCESS, PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.late_invitees import list_items, tell
+from workflows.stages.list_messages import TODO_LIST_MESSAGE, list_facts, notes_for
 from workflows.stages.unit import Context, Unit, status, step
-from workflows.todo import todo_items, todo_notes
+from workflows.todo import todo_items
 from workflows.waiting import WAITING_ITEMS
 
-TODO_LIST_MESSAGE = "todo_list"
-"""Each person's first list, queued by `notify`."""
 LOST_ACCESS_MESSAGE = "access_lost"
 """To someone an admin decided loses access: told once, with no list and no reminders."""
 NO_WAY_IN_ITEMS = frozenset(WAITING_ITEMS)
@@ -159,6 +158,8 @@ def _notify_one(
     session.add_all(items)
     session.flush()
     entries = tuple(todo_entry(item, row, affected.email) for item in items)
+    subscriber = org_user is not None and org_user.is_visual_studio_subscriber
+    facts = list_facts(subscriber=subscriber, after_connecting=after_connecting, invited_as=invited_as)
     message = tell(
         session,
         row,
@@ -169,7 +170,8 @@ def _notify_one(
         email=address,  # as they are known in Azure DevOps, not the record's lower case
         outcome=user.outcome,
         account=affected.directory_account,  # decided before this list: a later decision corrects it
-        notes=todo_notes(user, org_user, after_connecting=after_connecting, invited_as=invited_as),
+        notes=notes_for(user, facts),
+        facts=facts,  # a decision or a late invitation rewrites the notes: the snapshot is gone by then
         items=[item_payload(entry) for entry in entries],
     )
     session.flush()

@@ -17,28 +17,30 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from storage import AffectedUser, Migration, OutboundMessage, TodoItem
 from storage.outbox import SUPERSEDED
-from workflows._views import item_as_it_stands, item_payload
+from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
-from workflows.stages.late_invitees import INVITED_MESSAGE, items_of, list_items, rewrite_items, tell
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, tell_lost_access
+from workflows.stages.late_invitees import list_items, rewrite_items, tell
+from workflows.stages.list_messages import (
+    ACCESS_KEPT_MESSAGE,
+    DECIDED_MESSAGE,
+    LIST_MESSAGES,
+    WHOLE_LISTS,
+    items_of,
+    may_have_reached,
+    messages_to,
+    rewrite_list,
+    unreached_lists,
+)
+from workflows.stages.notifying import LOST_ACCESS_MESSAGE, tell_lost_access
 from workflows.stages.unit import Unit
 from workflows.todo import TodoTemplate, todo_items
 
-DECIDED_MESSAGE = "account_decided"
-ACCESS_KEPT_MESSAGE = "access_kept"
-"""To someone decided out of access and then given an account: their list, and that they keep access."""
-WHOLE_LISTS = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE})
-"""DMs that hand a person their whole list: delivered, their reminders start (or start again)."""
-CHANGES = frozenset({DECIDED_MESSAGE, INVITED_MESSAGE})
-"""DMs that tell a person the items of their list that are new or changed."""
-LIST_MESSAGES = WHOLE_LISTS | CHANGES
-"""DMs that hand a person their list or its new and changed items."""
 REMINDER_MESSAGE = "todo_reminder"
 """A reminder of someone's open items (`workflows.reminders` queues them)."""
 CHOOSING_ITEM = "choose-work-account"
@@ -88,7 +90,8 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # tells its items too; one that may have reached them is corrected
     earlier = withdraw(session, [affected], {DECIDED_MESSAGE})
     changed = rewrite_items(session, affected, choosing, held, _decided_list(row, person))
-    if not earlier.heard and _unsent_list_as_it_stands(session, affected):
+    waiting = _unreached_list_as_it_stands(session, affected, person)
+    if waiting and not earlier.heard:
         return "changed"  # the list they have not got yet holds the decision
     untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
     untold -= {item.id for item in changed}
@@ -108,28 +111,25 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     return "changed"
 
 
-def _unsent_list_as_it_stands(session: Session, affected: AffectedUser) -> bool:
-    """Whether their whole list is still waiting to be sent (not failed: `resending` sees to those); it
-    then lists their items as they are now, and names the account they sign in with. A worker's claim on
-    it is dropped, so a worker that read the old list before this change cannot send it
-    (`storage.outbox.begin_send`)."""
-    lists = messages_to(session, [affected], WHOLE_LISTS)
-    if not lists or lists[-1].status != "pending" or _may_have_reached(lists[-1]):
-        return False
-    unsent = lists[-1]
+def _unreached_list_as_it_stands(session: Session, affected: AffectedUser, person: PlannedUser) -> bool:
+    """Their whole list that has not reached them (waiting, or failed: `resending` sends that again) lists
+    their items as they are now, names the account they sign in with, and has the decided person's notes;
+    whether it is waiting to be sent."""
     assert affected.id is not None
+    unreached = unreached_lists(session, [affected]).get(affected.id)
+    if unreached is None:
+        return False
     items = items_of(session, [affected.id]).get(affected.id, [])
-    items_now = [item_as_it_stands(item) for item in items]
-    unsent.payload = {**unsent.payload, "items": items_now, "account": affected.directory_account}
-    unsent.claimed_by = unsent.claimed_until = None
-    return True
+    # the facts of `_decided_list`: signing in with the chosen account, no invitation
+    rewrite_list(unreached, affected, items, person, after_connecting=False, invited_as=None)
+    return unreached.status == "pending"
 
 
 def _account_told(session: Session, affected: AffectedUser, earlier: Withdrawn) -> str | None:
     """The account the newest message that may have reached them named as theirs: an earlier decision's,
     or a whole list's (one that held a decision, or gave their list back with an account)."""
     lists = [
-        message for message in messages_to(session, [affected], WHOLE_LISTS) if _may_have_reached(message)
+        message for message in messages_to(session, [affected], WHOLE_LISTS) if may_have_reached(message)
     ]
     # a list sent again went out as it was then (`resending`), after the decisions it holds
     newest = max([*earlier.reached, *lists], key=lambda m: (m.not_before, m.id or 0), default=None)
@@ -180,9 +180,9 @@ def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSe
     to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
     reached, stopped = [], []
     for message in messages_to(session, people, kinds):
-        if _may_have_reached(message):
+        if may_have_reached(message):
             reached.append(message)
-        if message.status == "failed" or not _may_have_reached(message):
+        if message.status == "failed" or not may_have_reached(message):
             message.status = SUPERSEDED
             message.claimed_by = message.claimed_until = None
             stopped.append(message)
@@ -190,30 +190,4 @@ def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSe
 
 
 def _may_have_heard(session: Session, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
-    return any(_may_have_reached(message) for message in messages_to(session, [affected], kinds))
-
-
-def messages_to(
-    session: Session,
-    people: Sequence[AffectedUser],
-    kinds: AbstractSet[str],
-    statuses: Sequence[str] = ("pending", "sent", "failed"),
-) -> Sequence[OutboundMessage]:
-    """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one), or
-    only those of `statuses`; oldest first, all read in one query."""
-    whose = col(OutboundMessage.payload)["affected_user_id"].as_integer()
-    return session.exec(
-        select(OutboundMessage)
-        .where(
-            col(OutboundMessage.migration_id).in_({person.migration_id for person in people}),
-            col(OutboundMessage.kind).in_(sorted(kinds)),
-            whose.in_({person.id for person in people}),
-            col(OutboundMessage.status).in_(statuses),
-        )
-        .order_by(col(OutboundMessage.id))
-    ).all()
-
-
-def _may_have_reached(message: OutboundMessage) -> bool:
-    """Sent, being sent, or after an attempt that may have got through."""
-    return message.status == "sent" or message.in_flight or message.uncertain
+    return any(may_have_reached(message) for message in messages_to(session, [affected], kinds))

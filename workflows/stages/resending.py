@@ -2,7 +2,8 @@
 as it was when it was queued (*Retry failed*, or someone out of reach who has since signed in): they get
 one message with their list as it stands, never a stale list followed by its corrections.
 
-A whole list lists their items today, the done ones ticked. It holds every change made to the list since,
+A whole list lists their items today, the done ones ticked, with the notes their case now gives (a decision
+or an invitation that came while it was being sent did not rewrite it). It holds every change made since,
 so their messages of changed items that have not reached them go no more. A message of changed items to
 a list that did reach them lists those items as they are today; with none of them left, it goes no more.
 A "you lose access" that a newer decision contradicts was withdrawn already (`relisting`).
@@ -17,16 +18,20 @@ from sqlmodel import Session, col, select
 from storage import AffectedUser, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED
 from workflows._views import item_as_it_stands
-from workflows.stages.late_invitees import items_of
-from workflows.stages.notifying import TODO_LIST_MESSAGE, todo_list_key
-from workflows.stages.relisting import (
+from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
     CHANGES,
     LIST_MESSAGES,
+    TODO_LIST_MESSAGE,
     WHOLE_LISTS,
+    as_recorded,
+    case_changed,
+    items_of,
     messages_to,
-    withdraw,
+    rewrite_list,
 )
+from workflows.stages.notifying import todo_list_key
+from workflows.stages.relisting import withdraw
 
 
 def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
@@ -34,7 +39,7 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
     as they are now; the others are given up (`storage.outbox.Revise`)."""
     people = {message.payload.get("affected_user_id") for message in failed if message.kind in WHOLE_LISTS}
     listed = session.exec(select(AffectedUser).where(col(AffectedUser.id).in_(people))).all()
-    accounts = {person.id: person.directory_account for person in listed}
+    records = {person.id: person for person in listed}
     withdraw(session, listed, CHANGES)  # the whole list going again holds them
     lists = items_of(session, {message.payload["affected_user_id"] for message in failed})
     again = []
@@ -49,11 +54,15 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
         if message.status == SUPERSEDED or not items:
             message.status = SUPERSEDED
             continue
-        # a whole list names the account its items sign in with ("you keep access with ..."): the newest
-        account = (
-            {"account": accounts[message.payload["affected_user_id"]]} if message.kind in WHOLE_LISTS else {}
-        )
-        message.payload = {**message.payload, "items": [item_as_it_stands(item) for item in items], **account}
+        if message.kind in WHOLE_LISTS:
+            record = records[message.payload["affected_user_id"]]
+            if case_changed(message, record):
+                person, facts = as_recorded(record, message.payload)
+                rewrite_list(message, record, items, person, **facts)
+            else:
+                rewrite_list(message, record, items, None)
+        else:
+            message.payload = {**message.payload, "items": [item_as_it_stands(item) for item in items]}
         again.append(message)
     return again
 

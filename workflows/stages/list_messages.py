@@ -1,0 +1,141 @@
+"""The direct messages that hand a person their to-do list, or tell them what changed on it, and the list
+that has not gone out yet: a change to someone's list or case is written into it, so they get one list as
+it stands rather than a list followed by its corrections. `notifying`, `late_invitees`, `relisting` and
+`resending` all build on this.
+
+A whole list's notes follow the person's case: their outcome and account (`AffectedUser`, which every
+decision and late invitation updates), and the facts `list_facts` records with the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any, cast
+
+from sqlmodel import Session, col, select
+
+from storage import AffectedUser, OutboundMessage, TodoItem
+from workflows._views import item_as_it_stands
+from workflows.plan import Match, Outcome, PlannedUser
+from workflows.todo import todo_notes
+
+TODO_LIST_MESSAGE = "todo_list"
+"""Each person's first list, queued by `notify`."""
+ACCESS_KEPT_MESSAGE = "access_kept"
+"""To someone decided out of access and then given an account: their list, and that they keep access."""
+DECIDED_MESSAGE = "account_decided"
+INVITED_MESSAGE = "invited_after_connecting"
+WHOLE_LISTS = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE})
+"""DMs that hand a person their whole list: delivered, their reminders start (or start again)."""
+CHANGES = frozenset({DECIDED_MESSAGE, INVITED_MESSAGE})
+"""DMs that tell a person the items of their list that are new or changed."""
+LIST_MESSAGES = WHOLE_LISTS | CHANGES
+"""DMs that hand a person their list or its new and changed items."""
+
+
+def list_facts(*, subscriber: bool, after_connecting: bool, invited_as: str | None) -> dict[str, Any]:
+    """What a whole list's notes follow besides the person's outcome and account, as its payload keeps it
+    (`facts`): `workflows.todo.todo_notes`'s arguments, which a later rewrite has no snapshot to read."""
+    return {"subscriber": subscriber, "after_connecting": after_connecting, "invited_as": invited_as}
+
+
+def notes_for(person: PlannedUser, facts: Mapping[str, Any]) -> list[str]:
+    """The notes of the whole list of `person`, with the `facts` its payload keeps."""
+    return todo_notes(
+        person,
+        subscriber=bool(facts.get("subscriber")),
+        after_connecting=bool(facts.get("after_connecting")),
+        invited_as=facts.get("invited_as"),
+    )
+
+
+def unreached_lists(session: Session, people: Sequence[AffectedUser]) -> dict[int, OutboundMessage]:
+    """The newest whole list of each of `people` that surely has not reached them, by their record's id:
+    still waiting to be sent (and not being sent), or failed (`resending` sends it again)."""
+    newest = {m.payload["affected_user_id"]: m for m in messages_to(session, people, WHOLE_LISTS)}
+    return {person: message for person, message in newest.items() if not may_have_reached(message)}
+
+
+def rewrite_list(
+    message: OutboundMessage,
+    affected: AffectedUser,
+    items: Sequence[TodoItem],
+    person: PlannedUser | None,
+    **facts: object,
+) -> None:
+    """Make a whole list that has not reached them hand over `items` as they stand, with the account and
+    outcome their record now holds, and the notes `person`'s case gives (None: the case its notes were
+    written for) with the list's facts, changed by `facts`. A worker's claim on it is dropped, so a worker
+    that read the old list cannot send it (`storage.outbox.begin_send`)."""
+    payload = {**message.payload, "account": affected.directory_account, "outcome": affected.outcome}
+    # "you keep access" says in its own words what becomes of them: no notes
+    if message.kind == TODO_LIST_MESSAGE and person is not None:
+        payload["facts"] = {**payload.get("facts", {}), **facts}
+        payload["notes"] = notes_for(person, payload["facts"])
+    message.payload = {**payload, "items": [item_as_it_stands(item) for item in items]}
+    message.claimed_by = message.claimed_until = None
+
+
+def case_changed(message: OutboundMessage, affected: AffectedUser) -> bool:
+    """Whether their record's outcome or account is no longer the one their whole list was written for: a
+    decision or a late invitation came while it was being sent."""
+    payload = message.payload
+    return (payload.get("outcome"), payload.get("account")) != (affected.outcome, affected.directory_account)
+
+
+def as_recorded(affected: AffectedUser, payload: Mapping[str, Any]) -> tuple[PlannedUser, dict[str, object]]:
+    """The person as their record now has them (the outcome and account a decision or a late invitation
+    left), for a whole list (`payload`) written for another case, and the facts that change with it."""
+    account, facts = affected.directory_account, payload.get("facts", {})
+    person = PlannedUser(
+        id=affected.entitlement_id,
+        principal_name=affected.principal_name,
+        outcome=cast(Outcome, affected.outcome),  # someone decided out of access holds no list
+        match=Match(affected.directory_id or "", account, "record") if account else None,
+        display_name=affected.display_name,
+        # a guest invited after connecting signs in with the address the invitation went to
+        mail_address=facts.get("invited_as") or str(payload.get("email") or affected.email),
+    )
+    # an account found for someone their list had as waiting for an invitation came after connecting
+    late = payload.get("outcome") == "invite" and affected.outcome != "invite"
+    return person, {"after_connecting": True} if late else {}
+
+
+def items_of(session: Session, affected_user_ids: Collection[int]) -> dict[int, list[TodoItem]]:
+    """Each person's items, in list order, all read in one query."""
+    lists: dict[int, list[TodoItem]] = {}
+    items = session.exec(
+        select(TodoItem)
+        .where(col(TodoItem.affected_user_id).in_(affected_user_ids))
+        .order_by(col(TodoItem.position))
+    )
+    for item in items:
+        lists.setdefault(item.affected_user_id, []).append(item)
+    return lists
+
+
+def messages_to(
+    session: Session,
+    people: Sequence[AffectedUser],
+    kinds: AbstractSet[str],
+    statuses: Sequence[str] = ("pending", "sent", "failed"),
+) -> Sequence[OutboundMessage]:
+    """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one), or
+    only those of `statuses`; oldest first, all read in one query."""
+    whose = col(OutboundMessage.payload)["affected_user_id"].as_integer()
+    return session.exec(
+        select(OutboundMessage)
+        .where(
+            col(OutboundMessage.migration_id).in_({person.migration_id for person in people}),
+            col(OutboundMessage.kind).in_(sorted(kinds)),
+            whose.in_({person.id for person in people}),
+            col(OutboundMessage.status).in_(statuses),
+        )
+        .order_by(col(OutboundMessage.id))
+    ).all()
+
+
+def may_have_reached(message: OutboundMessage) -> bool:
+    """Sent, being sent, or after an attempt that may have got through."""
+    return message.status == "sent" or message.in_flight or message.uncertain
