@@ -127,6 +127,7 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
     found_connected: MigrationService, database: Database, dana: Actor
 ) -> None:
     found_connected.notify(None, dana)
+    _lists_sent(database)
     bob = found_connected.todo_list("bob@outlook.com")
     (asking,) = [item for item in bob if item.key == "ask-for-access"]
 
@@ -193,6 +194,7 @@ def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_i
     found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
 ) -> None:
     found_connected.notify(None, dana)
+    _lists_sent(database)
     cy = found_connected.todo_list("cy@gmail.com")
     asking = next(item for item in cy if item.key == "ask-for-access")
     _work_account_made_while_inviting(microsoft)
@@ -223,6 +225,26 @@ def _messages_to(database: Database, address: str, status: str = "pending") -> l
         messages = session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id))).all()
     whose = next(m.payload["affected_user_id"] for m in messages if m.payload.get("email") == address)
     return [m for m in messages if m.payload.get("affected_user_id") == whose and m.status == status]
+
+
+def test_an_invitation_before_his_list_went_out_is_on_that_list_and_in_no_message_after_it(
+    found_connected: MigrationService, database: Database, clock: FakeClock, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    with database.session() as session:  # a worker has claimed the lists, and is about to send them
+        for message in session.exec(select(OutboundMessage)).all():
+            message.claimed_by, message.claimed_until = "worker-1", clock.now + timedelta(minutes=5)
+        session.commit()
+    result = found_connected.invite(None, dana)
+    assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
+
+    (his_list,) = _messages_to(database, "bob@outlook.com")
+    assert his_list.kind == "todo_list" and his_list.id is not None
+    now = found_connected.todo_list("bob@outlook.com")
+    assert his_list.payload["items"] == [item_payload(entry) for entry in now]
+    assert his_list.payload["items"][0]["key"] == "accept-invitation"
+    # what the worker read of it is not his list any more: it must not send
+    assert not begin_send(database, his_list.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
 
 
 @pytest.mark.parametrize("her_list", ["failed", "failed while being sent"])

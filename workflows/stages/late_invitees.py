@@ -1,7 +1,7 @@
 """People given a way in after their to-do lists went out: their "Ask for an account" item becomes what
 they now need ("Accept the invitation" for a guest the bot invited, "Sign in with your work account" for
 someone `invite` found already in the directory; both are items the sign-in watch ticks), the rest of
-that list's items join it, and they hear it once.
+that list's items join it, and they hear it once: in their list, if it has not gone out yet.
 
 Before `notify` there is nothing to change: `notify` writes these items itself from the directory.
 """
@@ -29,8 +29,8 @@ def switch_lists(
     session: Session, row: Migration, tenant: Tenant, now: datetime, accounts: Mapping[str, str]
 ) -> int:
     """Rewrite the asking item of everyone with a sent invitation or a directory account `invite` found,
-    add the items their list now lacks, and tell them in a notice of the changed items; their whole list
-    that has not reached them says what their case now gives; how many.
+    add the items their list now lacks, and tell them: in their list if it has not gone out yet, else in a
+    notice of the changed items; how many.
 
     `accounts`: invited address (case-folded) -> the sign-in name of the directory account found for it.
     """
@@ -73,6 +73,8 @@ def switch_lists(
         if their_list is not None:
             items = [*held, *changed[1:]]  # the asking item rewritten in its place, the new ones after
             rewrite_list(their_list, person, items, now_as, after_connecting=True, invited_as=invited_as)
+            if their_list.status == "pending":
+                continue  # the list they have not got yet holds the invitation
         tell(
             session,
             row,
