@@ -27,6 +27,9 @@ _OPENING_FIXES = {
     " postgresql+psycopg://user@host:5432/dbname).",
 }
 """What to check when a database cannot be opened, by backend."""
+IN_LIST_AT_MOST = 500
+"""Values bound in one `IN (...)`: well under the parameters a statement may have (SQLite 32,766, psycopg
+65,535), however big the organization."""
 _MIGRATION_LOCK = 7_314_159  # any constant: serializes concurrent start-ups on PostgreSQL
 
 

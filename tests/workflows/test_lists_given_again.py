@@ -5,11 +5,14 @@ decision about someone's access wins over what still waits in the outbox or a no
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
@@ -21,6 +24,7 @@ from workflows.directory import DirectoryUser
 from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
+from workflows.stages import resending
 
 HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"
 HANA_AS_GUEST = "hana_contoso.com#EXT#@fabrikam.com"
@@ -661,3 +665,48 @@ def test_her_list_has_the_notes_of_the_account_decided_after_it_was_queued(
     assert heard.kind == "todo_list"
     assert heard.payload["items"][0]["key"] == "sign-in-work-account"
     assert heard.payload["notes"] == [NO_DOWNTIME, MAPPED]  # as on a list written after the decision
+
+
+@contextmanager
+def _sqlite_binding_at_most(database: Database, parameters: int) -> Iterator[None]:
+    """SQLite refusing a statement of more than `parameters` parameters, as it refuses one of more than
+    32,766: a big organization in a small test. (PostgreSQL's 65,535 cannot be lowered.)"""
+    limited: dict[sqlite3.Connection, int] = {}
+
+    def limit(conn: Connection, *_: object) -> None:
+        raw = conn.connection.dbapi_connection
+        if isinstance(raw, sqlite3.Connection) and raw not in limited:
+            limited[raw] = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, parameters)
+
+    event.listen(database.engine, "before_cursor_execute", limit)
+    try:
+        yield
+    finally:
+        event.remove(database.engine, "before_cursor_execute", limit)
+        for raw, before in limited.items():
+            raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+
+
+def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_can_name(
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _fail_pending(database)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _fail_pending(database)  # nor could "your work account is ...", which her list now holds
+    lists = _messages(database, "todo_list")
+    assert len(lists) == 6
+    monkeypatch.setattr(resending, "IN_LIST_AT_MOST", 2)
+    # two people's ids and a query's other parameters fit (an update of a message binds 9), six do not
+    with _sqlite_binding_at_most(database, 10):
+        assert tracking.retry_failed(None) == len(lists)
+    _deliver(tracking, database, clock)
+
+    (heard,) = _hanas(database)  # her list, as it is now; not the change it holds
+    assert heard.kind == "todo_list"
+    assert heard.payload["items"] == _her_list_now(notified, heard)
+    assert [m.status for m in _messages(database, "todo_list")] == ["sent"] * len(lists)

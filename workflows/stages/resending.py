@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage
+from storage.database import IN_LIST_AT_MOST
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.stages.list_messages import (
@@ -37,16 +38,29 @@ from workflows.stages.relisting import withdraw
 def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
     """Of `failed` messages about to go again, those still worth sending, each listing the person's items
     as they are now; the others are given up (`storage.outbox.Revise`)."""
-    people = {message.payload.get("affected_user_id") for message in failed if message.kind in WHOLE_LISTS}
+    theirs: dict[int, list[OutboundMessage]] = {}
+    for message in failed:
+        if message.kind in LIST_MESSAGES:
+            theirs.setdefault(message.payload["affected_user_id"], []).append(message)
+    kept = {id(message) for message in failed if message.kind not in LIST_MESSAGES}
+    people = sorted(theirs)
+    # each query binds the ids of the people it reads, and a big organization has more than a statement
+    # may hold: so many people at a time, each with all their messages (a list withdraws its changes)
+    for first in range(0, len(people), IN_LIST_AT_MOST):
+        some = [message for person in people[first : first + IN_LIST_AT_MOST] for message in theirs[person]]
+        kept.update(id(message) for message in _lists_as_now(session, some))
+    return [message for message in failed if id(message) in kept]
+
+
+def _lists_as_now(session: Session, failed: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+    """`as_now` for messages of `LIST_MESSAGES`, all the failed ones of each person among them."""
+    people = {message.payload["affected_user_id"] for message in failed if message.kind in WHOLE_LISTS}
     listed = session.exec(select(AffectedUser).where(col(AffectedUser.id).in_(people))).all()
     records = {person.id: person for person in listed}
     withdraw(session, listed, CHANGES)  # the whole list going again holds them
     lists = items_of(session, {message.payload["affected_user_id"] for message in failed})
     again = []
     for message in failed:
-        if message.kind not in LIST_MESSAGES:
-            again.append(message)
-            continue
         items = lists.get(message.payload["affected_user_id"], [])
         if message.kind in CHANGES:
             told = {item["id"] for item in message.payload.get("items", [])}

@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, AuditEntry, Invitation, Migration, SignInWatch, TodoItem
+from storage.database import IN_LIST_AT_MOST
 from storage.outbox import enqueue, retry_unreached
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
@@ -41,8 +42,6 @@ _RETRY_AT_MOST = timedelta(hours=8)
 _FULL_READ_CLAIMED_FOR = timedelta(hours=1)
 """Longer than a full read of a big organization takes. The claim moves `swept_at` so that the next full
 read falls due this long after it starts: should the reader die before it applies, another look reads."""
-_IN_LIST_AT_MOST = 500
-"""Ids bound in one `IN (...)`: well under SQLite's limit on a statement's parameters."""
 _NEXT_STEP = {"map": "map", "invite": "invite", "ambiguous": "decide", "disabled": "decide"}
 """What admins do for someone still on their Microsoft account, by the plan's outcome."""
 
@@ -255,7 +254,7 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
                 col(TodoItem.verified_at).is_(None),
             )
         )
-        if len(moved) <= _IN_LIST_AT_MOST:  # a full read of a big organization filters below instead
+        if len(moved) <= IN_LIST_AT_MOST:  # a full read of a big organization filters below instead
             query = query.where(col(AffectedUser.entitlement_id).in_(list(moved)))
         verified = []
         for item, person in session.exec(query).all():
@@ -266,8 +265,8 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
             _verify(session, row, item, person, signed_in, now)
             verified.append(person)
         # signed in with the directory account, a guest has accepted: Teams reaches them now
-        for first in range(0, len(verified), _IN_LIST_AT_MOST):
-            unreached = resending.unreached(session, verified[first : first + _IN_LIST_AT_MOST])
+        for first in range(0, len(verified), IN_LIST_AT_MOST):
+            unreached = resending.unreached(session, verified[first : first + IN_LIST_AT_MOST])
             retry_unreached(session, unreached, now=now, revise=resending.as_now)
         seen = [user.last_accessed for user in users if user.last_accessed is not None]
         if seen and (watch.seen_through is None or max(seen) > watch.seen_through):
