@@ -22,14 +22,7 @@ from sqlalchemy import text
 
 from storage import Database
 from tests.fakes.remembered import admins_remembered, remember_admins
-from tests.storage.databases import (
-    RunSchema,
-    SavedSchema,
-    replace_sqlite_file,
-    restore_postgres_rows,
-    save_postgres_rows,
-    save_sqlite_file,
-)
+from tests.storage.databases import RunSchema, SavedSchema, restore_rows, save_rows
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -71,7 +64,7 @@ def replayed(
         else request.getfixturevalue("postgres_schema")
     )
     if saved is not None:
-        _restore_rows(database, schema, saved.rows)
+        restore_rows(database, schema, saved.rows)
         for attribute, value in copy.deepcopy(saved.microsoft).items():
             setattr(microsoft, attribute, value)
         remember_admins(service, saved.admins)
@@ -80,8 +73,9 @@ def replayed(
     steps()
     if clock.now != world[-1]:  # a clock the steps moved would have to move back too
         return
-    rows = save_postgres_rows(schema) if schema else save_sqlite_file(database)
-    _SAVED[key] = _Saved(rows, copy.deepcopy(_microsoft(microsoft)), admins_remembered(service))
+    _SAVED[key] = _Saved(
+        save_rows(database, schema), copy.deepcopy(_microsoft(microsoft)), admins_remembered(service)
+    )
 
 
 def notified_in_channel(
@@ -102,14 +96,6 @@ def notified_in_channel(
 
     replayed(request, service, microsoft, steps)
     return service
-
-
-def _restore_rows(database: Database, schema: RunSchema | None, rows: Path | SavedSchema) -> None:
-    if isinstance(rows, Path):
-        replace_sqlite_file(database, rows)
-    else:
-        assert schema is not None
-        restore_postgres_rows(schema, rows)
 
 
 def _microsoft(microsoft: FakeMicrosoft) -> dict[str, Any]:
