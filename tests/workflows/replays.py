@@ -46,16 +46,19 @@ def replayed(
     service: MigrationService,
     microsoft: FakeMicrosoft,
     steps: Callable[[], object],
+    *,
+    name: str | None = None,
 ) -> None:
-    """`steps()`, which take `service` and `microsoft` through the steps of the fixture asking; or, when
-    this test process ran that fixture already from the same world, what they left restored."""
+    """`steps()`, which take `service` and `microsoft` through the steps of the fixture asking (or the
+    steps `name` names, where a fixture takes another's first); or, when this test process ran them
+    already from the same world, what they left restored."""
     database: Database = request.getfixturevalue("database")
     clock = request.getfixturevalue("clock")
     world = _world(database, microsoft, service, clock)
     if world is None:
         steps()
         return
-    name = request.fixturename or request.function.__name__  # a test may call this itself
+    name = name or request.fixturename or request.function.__name__  # a test may call this itself
     key = (request.module.__name__, name, world)
     saved = _SAVED.get(key)
     schema: RunSchema | None = (
@@ -85,16 +88,18 @@ def notified_in_channel(
     starter: Actor,
     approver: Actor,
     channel: str,
+    *,
+    name: str | None = None,
 ) -> MigrationService:
     """The fixture of tests that begin once the lists are out: fabrikam started by `starter` in `channel`,
-    everyone invited, then `connect_and_notify`; replayed as `replayed` does."""
+    everyone invited, then `connect_and_notify`; replayed as `replayed` does (under `name`, if given)."""
 
     def steps() -> None:
         service.start("fabrikam", "fabrikam.com", starter, channel=channel)
         service.invite(None, starter)
         connect_and_notify(service, microsoft, starter, approver)
 
-    replayed(request, service, microsoft, steps)
+    replayed(request, service, microsoft, steps, name=name)
     return service
 
 
