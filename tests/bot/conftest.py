@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import copy
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from sandbox import Sandbox
 from storage import Database
 from tests.bot.replays import replayed
 from tests.fakes.runtimes import runtime_on
+from tests.storage.databases import RunSchema
 from workflows.results import Actor
 
 ORG = "fabrikam-fiber"
@@ -26,11 +29,27 @@ class Chat:
     restored from this test process's earlier replay of them (tests/bot/replays.py); tests marked
     `replays_for_real` run them for real."""
 
+    schema: RunSchema | None = None  # always SQLite
+
     def __init__(self, runtime: Runtime, *, restores: bool = True) -> None:
         self.runtime = runtime
         self.out = io.StringIO()
         self.surface = ConsoleSurface(runtime.conversation, self.out)
         self.restores = restores
+
+    def untouched(self) -> bool:
+        return not self.surface.delivered
+
+    def surface_saved(self) -> tuple[str, list[Any]]:
+        """The console's transcript and what it delivered where."""
+        out = self.surface.out
+        transcript = out.getvalue() if isinstance(out, io.StringIO) else ""
+        return transcript, copy.deepcopy(self.surface.delivered)
+
+    def restore_surface(self, saved: tuple[str, list[Any]]) -> None:
+        transcript, delivered = saved
+        self.surface.out.write(transcript)
+        self.surface.delivered.extend(copy.deepcopy(delivered))
 
     def person(self, email: str) -> Actor:
         return console_actor(email)

@@ -11,6 +11,10 @@ and counts, the same settings and, on a fake clock, the same time; anything else
 What a restored world cannot give back: the runtime's Microsoft clients sign in again (tokens live in the
 client), so the sandbox's sign-in counts and issued tokens are not those of a replay; the Graph, Azure
 DevOps and ARM calls and everything they change are. tests/bot/test_replays.py compares both ways.
+
+A `Scene` is what the steps run in: a console `Chat` (tests/bot/conftest.py), on SQLite; or a Slack life of
+the bot with its fake Slack (tests/delivery/test_notices_survive_a_kill.py), on SQLite and PostgreSQL,
+whose proof is that file's first test.
 """
 
 from __future__ import annotations
@@ -21,26 +25,42 @@ from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
-from bot.runtime import utc_now
+from bot.runtime import Runtime, utc_now
 from sandbox import SandboxSnapshot
 from tests.fakes.remembered import admins_remembered, remember_admins
-from tests.storage.databases import replace_sqlite_file, save_sqlite_file
-
-if TYPE_CHECKING:
-    from tests.bot.conftest import Chat
+from tests.storage.databases import RunSchema, SavedSchema, restore_rows, save_rows
 
 T = TypeVar("T")
 
 
+class Scene(Protocol):
+    """Where the steps run: a runtime over the sandbox, and the surface it talks through."""
+
+    runtime: Runtime
+    restores: bool
+    """False: the steps always run for real."""
+    schema: RunSchema | None
+    """The run's PostgreSQL schema the runtime's database is; None on SQLite."""
+
+    def untouched(self) -> bool:
+        """Nothing said yet: the steps would start where they started when saved."""
+        ...
+
+    def surface_saved(self) -> Any:
+        """What the surface holds after the steps (a transcript, messages posted)."""
+        ...
+
+    def restore_surface(self, saved: Any) -> None: ...
+
+
 @dataclass(frozen=True)
 class _Saved:
-    database: Path
+    rows: Path | SavedSchema
     sandbox: SandboxSnapshot
     admins: tuple[Any, ...]
-    transcript: str
-    delivered: list[Any]
+    surface: Any
     result: Any
 
 
@@ -50,7 +70,7 @@ RESTORED: Counter[Hashable] = Counter()
 replaying them: what tests/bot/test_replays.py reads."""
 
 
-def replayed(chat: Chat, key: tuple[Hashable, ...], steps: Callable[[], T]) -> T:
+def replayed(chat: Scene, key: tuple[Hashable, ...], steps: Callable[[], T]) -> T:
     """`steps()`, which take `chat` through the steps `key` names; or, when this test process ran them
     already from the same world, the world they left restored and what they returned then."""
     world = _world(chat)
@@ -67,16 +87,18 @@ def replayed(chat: Chat, key: tuple[Hashable, ...], steps: Callable[[], T]) -> T
     return result
 
 
-def _world(chat: Chat) -> tuple[Hashable, ...] | None:
+def _world(chat: Scene) -> tuple[Hashable, ...] | None:
     """What the steps start from, as a key; None where a snapshot cannot stand in for them."""
     runtime, sandbox = chat.runtime, chat.runtime.sandbox
-    if sandbox is None or runtime.database.engine.url.get_backend_name() != "sqlite":
+    backend = runtime.database.engine.url.get_backend_name()
+    if sandbox is None or (backend != "sqlite" and chat.schema is None):
         return None
-    if chat.surface.delivered:  # something was said already: the steps would not start where they did
+    if not chat.untouched():
         return None
     faults = sandbox.faults()
     settings = replace(runtime.settings, database_url="", sandbox_url=None, microsoft_environment={})
     return (
+        backend,
         json.dumps(sandbox.state(), sort_keys=True),
         json.dumps(sandbox.request_counts(), sort_keys=True),
         repr([getattr(faults, setting.name) for setting in fields(faults) if setting.name != "rng"]),
@@ -86,34 +108,27 @@ def _world(chat: Chat) -> tuple[Hashable, ...] | None:
     )
 
 
-def _clock_reading(chat: Chat) -> str:
+def _clock_reading(chat: Scene) -> str:
     clock = chat.runtime.service._ctx.clock
     return "the real clock" if clock is utc_now else clock().isoformat()
 
 
-def _save(chat: Chat, result: Any) -> _Saved:
+def _save(chat: Scene, result: Any) -> _Saved:
     runtime = chat.runtime
     assert runtime.sandbox is not None
     return _Saved(
-        save_sqlite_file(runtime.database),
+        save_rows(runtime.database, chat.schema),
         runtime.sandbox.save(),
         admins_remembered(chat.runtime.service),
-        _transcript(chat),
-        copy.deepcopy(chat.surface.delivered),
+        chat.surface_saved(),
         copy.deepcopy(result),
     )
 
 
-def _restore(chat: Chat, saved: _Saved) -> None:
+def _restore(chat: Scene, saved: _Saved) -> None:
     runtime = chat.runtime
     assert runtime.sandbox is not None
-    replace_sqlite_file(runtime.database, saved.database)
+    restore_rows(runtime.database, chat.schema, saved.rows)
     runtime.sandbox.restore(saved.sandbox)
     remember_admins(chat.runtime.service, saved.admins)
-    chat.surface.out.write(saved.transcript)
-    chat.surface.delivered.extend(copy.deepcopy(saved.delivered))
-
-
-def _transcript(chat: Chat) -> str:
-    out = chat.surface.out
-    return out.getvalue() if hasattr(out, "getvalue") else ""
+    chat.restore_surface(saved.surface)

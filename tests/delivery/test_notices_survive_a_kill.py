@@ -6,33 +6,44 @@ owed: the `resume` that finishes the check tells it, once.
 `ProcessKilled` is raised at the very point between the two former steps (the step has returned, its
 commit is done, nothing after it runs); the restart is a new runtime and a new outbox worker over the
 same database, on SQLite and on PostgreSQL.
+
+The steps before the kill (started, awaiting approval, approved) run for real once per test process, on
+a clock that stands still, and are restored after (tests/bot/replays.py); the first test runs them for
+real and proves that a restore leaves what they leave.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from bot.conversation import approval_views, closing_views
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
-from bot.runtime import Runtime, utc_now
+from bot.runtime import Runtime
 from bot.slack.app import build_web_client
 from bot.slack.people import People
 from bot.slack.sender import SlackSender
 from bot.slack.state import DatabaseSlackState
 from sandbox import Sandbox
+from tests.bot import replays
+from tests.bot.replays import replayed
 from tests.delivery.conftest import TOKEN
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import texts
-from tests.workflows.fakes import ProcessKilled
+from tests.storage.databases import RunSchema, all_rows, replace_sqlite_file, reset_postgres_schema
+from tests.workflows.fakes import FakeClock, ProcessKilled
 from workflows.results import Actor
 from workflows.settings import WorkflowSettings
 from workflows.stages import checking
@@ -42,15 +53,26 @@ CHANNEL = "CMIGRATE"
 DANA = Actor("UDANA", "dana@fabrikam.com", "Dana Owner")
 LEE = Actor("ULEE", "lee@fabrikam.com", "Lee Admin")
 UNPACED = DeliverySettings.unpaced()
+SIGN_IN_HOST = "login.microsoftonline.com"
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PEOPLE = {"UDANA": ("dana@fabrikam.com", "Dana Owner"), "ULEE": ("lee@fabrikam.com", "Lee Admin")}
 
 
 class Process:
-    """One life of the bot over the database: its runtime, and its outbox worker sending to Slack."""
+    """One life of the bot over the database: its runtime, and its outbox worker sending to Slack. A
+    `Scene` of tests/bot/replays.py: the steps before a kill may be restored into its first life."""
 
     def __init__(
-        self, box: Sandbox, database_url: str, fake: FakeSlack, clock: Callable[[], datetime] = utc_now
+        self,
+        box: Sandbox,
+        database_url: str,
+        fake: FakeSlack,
+        schema: RunSchema | None,
+        clock: Callable[[], datetime],
+        *,
+        restores: bool = True,
     ) -> None:
+        self.fake, self.schema, self.restores = fake, schema, restores
         self.runtime = runtime_on(box, database_url, surface="slack", clock=clock)
         lookups = build_web_client(TOKEN, base_url=f"{fake.url}/api/")
         posting = build_web_client(TOKEN, base_url=f"{fake.url}/api/", retries=False)
@@ -64,6 +86,17 @@ class Process:
     def deliver(self) -> int:
         return asyncio.run(self.worker.drain())
 
+    def untouched(self) -> bool:
+        with self.runtime.database.engine.connect() as connection:
+            started = connection.execute(text("SELECT count(*) FROM migration")).scalar_one()
+        return not started and not self.fake.calls
+
+    def surface_saved(self) -> dict[str, Any]:
+        return self.fake.save()
+
+    def restore_surface(self, saved: dict[str, Any]) -> None:
+        self.fake.restore(saved)
+
 
 @pytest.fixture
 def fake(served_slack: FakeSlack) -> FakeSlack:
@@ -72,13 +105,23 @@ def fake(served_slack: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
-def lives(box: Sandbox, database_url: str, fake: FakeSlack) -> Iterator[Callable[..., Process]]:
-    """A new life of the bot; `later` starts it that long after now (a lease may have run out). Every life
-    talks to the same Microsoft: the module's sandbox, reset for the test."""
+def schema(request: pytest.FixtureRequest, database_url: str) -> RunSchema | None:
+    """The run's PostgreSQL schema `database_url` names; None on SQLite."""
+    return None if database_url.startswith("sqlite") else request.getfixturevalue("postgres_schema")
+
+
+@pytest.fixture
+def lives(
+    box: Sandbox, database_url: str, fake: FakeSlack, schema: RunSchema | None
+) -> Iterator[Callable[..., Process]]:
+    """A new life of the bot; `later` starts it that long after `NOW` (a lease may have run out). Every life
+    talks to the same Microsoft: the module's sandbox, reset for the test. The clock stands still, so that
+    every test starts from the world the steps before a kill left in the first (`replayed`)."""
     started: list[Runtime] = []
 
     def life(later: timedelta = timedelta(0)) -> Process:
-        process = Process(box, database_url, fake, clock=lambda: utc_now() + later)
+        now = FakeClock(NOW + later)
+        process = Process(box, database_url, fake, schema, now)
         started.append(process.runtime)
         return process
 
@@ -120,15 +163,113 @@ def _posted(fake: FakeSlack, marker: str) -> list[str]:
     return [call.method for call in calls if marker in texts(call.params)]
 
 
+def _started(process: Process) -> None:
+    """Dana started the migration; its summary delivered."""
+
+    def steps() -> None:
+        process.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+        assert process.deliver() == 1
+
+    replayed(process, ("started on slack",), steps)
+
+
+def _awaiting_approval(process: Process) -> None:
+    """Started, invited, approval requested; the prompt's two copies delivered."""
+
+    def steps() -> None:
+        _started(process)
+        process.say(DANA, "invite")
+        process.say(DANA, "request-approval")
+        assert process.deliver() == 2
+
+    replayed(process, ("awaiting approval on slack",), steps)
+
+
+def _approved(process: Process) -> None:
+    """Awaiting approval, then approved by Lee; what the approval said delivered."""
+
+    def steps() -> None:
+        _awaiting_approval(process)
+        approval_id = str(process.runtime.service.status(ORGANIZATION).pending_approval_id)
+        process.runtime.conversation.action(LEE, "approve", approval_id, channel=CHANNEL)
+        assert process.deliver() == 3
+
+    replayed(process, ("approved on slack",), steps)
+
+
+_RANDOM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|rd=[\w-]+")
+
+
+def _observed(process: Process, fake: FakeSlack) -> str:
+    """What a test here could look at, with the sandbox's random invitation ids and links named by their
+    order of appearance (they differ between two real replays too); not the sign-ins, which a restore's
+    new Microsoft clients make again."""
+    box = process.runtime.sandbox
+    assert box is not None
+    seen = {
+        "rows": all_rows(process.runtime.database),
+        "sandbox": box.state(),
+        "requests": {host: n for host, n in box.request_counts().items() if host != SIGN_IN_HOST},
+        "slack": [(call.method, call.params) for call in fake.calls],
+        "messages": sorted(map(repr, fake.messages.items())),
+    }
+    text = json.dumps(seen, sort_keys=True, default=str)
+    names: dict[str, str] = {}
+    return _RANDOM.sub(lambda found: names.setdefault(found[0], f"<random {len(names)}>"), text)
+
+
+def test_restored_steps_before_a_kill_are_indistinguishable_from_replayed_ones(
+    request: pytest.FixtureRequest,
+    box: Sandbox,
+    database_url: str,
+    fake: FakeSlack,
+    schema: RunSchema | None,
+    sqlite_template: Path,
+) -> None:
+    """Approved (started and awaiting approval on the way), then the connection announced, a recheck and a
+    second life's look: once with the steps run for real (and saved, for the tests after this one), once
+    with them restored."""
+    clock = FakeClock(NOW)
+
+    def run(*, restores: bool) -> str:
+        if schema is None:
+            replace_sqlite_file(request.getfixturevalue("process_sqlite"), sqlite_template)
+        else:
+            reset_postgres_schema(schema)
+        box.reset()
+        fake.reset(users=dict(PEOPLE))
+        first = Process(box, database_url, fake, schema, clock, restores=restores)
+        try:
+            _approved(first)
+            _connect(first)
+            first.runtime.conversation.watch()
+            first.say(DANA, f"recheck {ORGANIZATION}")  # Dana, whom the first life remembers an admin
+            first.deliver()
+        finally:
+            first.runtime.close()
+        second = Process(box, database_url, fake, schema, clock)
+        try:
+            second.runtime.conversation.watch()
+            second.deliver()
+            return _observed(second, fake)
+        finally:
+            second.runtime.close()
+
+    restored_before = replays.RESTORED["approved on slack"]
+    replayed_for_real = run(restores=False)
+    assert replays.RESTORED["approved on slack"] == restored_before
+    restored = run(restores=True)
+    assert replays.RESTORED["approved on slack"] == restored_before + 1
+    assert "is now connected" in restored and "Approved by Lee Admin" in restored
+    assert restored == replayed_for_real
+
+
 def test_a_kill_right_after_the_decision_commits_loses_none_of_its_messages(
     lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = lives()
-    first.say(DANA, f"start {ORGANIZATION} fabrikam.com")
-    first.say(DANA, "invite")
-    first.say(DANA, "request-approval")
+    _awaiting_approval(first)
     approval_id = str(first.runtime.service.status(ORGANIZATION).pending_approval_id)
-    assert first.deliver() == 3  # the start's summary; the prompt, in the channel and to Lee
     with monkeypatch.context() as dying:
         killed_after(dying, "decision")
         with pytest.raises(ProcessKilled):
@@ -147,12 +288,7 @@ def test_a_kill_right_after_the_watch_sees_the_connection_loses_no_announcement(
     lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = lives()
-    first.say(DANA, f"start {ORGANIZATION} fabrikam.com")
-    first.say(DANA, "invite")
-    first.say(DANA, "request-approval")
-    approval_id = str(first.runtime.service.status(ORGANIZATION).pending_approval_id)
-    first.runtime.conversation.action(LEE, "approve", approval_id, channel=CHANNEL)
-    first.deliver()
+    _approved(first)
     _connect(first)
     with monkeypatch.context() as dying:
         dying.setattr(first.runtime.tracking, "tick", lambda: (_ for _ in ()).throw(ProcessKilled()))
@@ -171,8 +307,7 @@ def test_a_kill_right_after_a_cancel_commits_loses_no_announcement(
     lives: Callable[..., Process], fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = lives()
-    first.say(DANA, f"start {ORGANIZATION} fabrikam.com")
-    assert first.deliver() == 1  # the start's summary
+    _started(first)
     with monkeypatch.context() as dying:
         killed_after(dying, "cancelled", closing_views)
         with pytest.raises(ProcessKilled):
@@ -225,14 +360,6 @@ def test_a_start_killed_mid_check_tells_its_summary_once_the_check_is_resumed(
     assert _posted(fake, f"Dana Owner started moving {ORGANIZATION}") == ["chat.postMessage"]
     third.say(DANA, f"recheck {ORGANIZATION}")
     assert third.deliver() == 0 and lives().deliver() == 0
-
-
-def _awaiting_approval(process: Process) -> None:
-    """Started, invited, approval requested; its summary and the prompt's two copies delivered."""
-    process.say(DANA, f"start {ORGANIZATION} fabrikam.com")
-    process.say(DANA, "invite")
-    process.say(DANA, "request-approval")
-    assert process.deliver() == 3
 
 
 def test_a_prompt_voided_by_a_recheck_loses_its_buttons_everywhere_even_after_a_kill(

@@ -8,6 +8,7 @@ Slack's limits (checked with slack_sdk's models) are refused as Slack refuses th
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -28,6 +29,7 @@ from tests.fakes.slack_limits import problems
 
 BOT_USER_ID = "UAADBOT"
 WAIT_SECONDS = 5.0
+_NOT_SAVED = ("url", "_changed", "_ts")
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,23 @@ class FakeSlack:
                 else:
                     setattr(self, spec.name, spec.default)
             self.users = dict(users or {})
+
+    def save(self) -> dict[str, Any]:
+        """Everything it serves and remembers, for `restore` to put back as often as asked."""
+        with self._changed:
+            following = next(self._ts)
+            self._ts = itertools.count(following)
+            kept = {
+                spec.name: getattr(self, spec.name) for spec in fields(self) if spec.name not in _NOT_SAVED
+            }
+            return copy.deepcopy({**kept, "_ts": following})
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """As `save` found it (keeping its url)."""
+        with self._changed:
+            for name, value in copy.deepcopy(saved).items():
+                setattr(self, name, itertools.count(value) if name == "_ts" else value)
+            self._changed.notify_all()
 
     def response_url(self, hook: str = "1") -> str:
         return f"{self.url}/respond/{hook}"

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from storage import Database, open_database
@@ -345,6 +345,31 @@ def save_postgres_rows(schema: RunSchema) -> SavedSchema:
             ).one()
             sequences.append((sequence, int(value), bool(called)))
     return SavedSchema(name, tuple(sequences))
+
+
+def save_rows(database: Database, schema: RunSchema | None) -> Path | SavedSchema:
+    """Every row of `database` saved for `restore_rows`: a copy of its SQLite file, or on PostgreSQL
+    (`schema`, the run's) its rows in a schema of their own."""
+    return save_postgres_rows(schema) if schema else save_sqlite_file(database)
+
+
+def restore_rows(database: Database, schema: RunSchema | None, rows: Path | SavedSchema) -> None:
+    """`database` holding again the rows `save_rows` saved."""
+    if isinstance(rows, Path):
+        replace_sqlite_file(database, rows)
+    else:
+        assert schema is not None
+        restore_postgres_rows(schema, rows)
+
+
+def all_rows(database: Database) -> dict[str, list[str]]:
+    """Every table's rows, in a fixed order (PostgreSQL returns them in none): to compare two databases."""
+    with database.engine.connect() as connection:
+        tables = sorted(inspect(connection).get_table_names())
+        return {
+            table: sorted(repr(tuple(row)) for row in connection.execute(text(f'SELECT * FROM "{table}"')))
+            for table in tables
+        }
 
 
 def restore_postgres_rows(schema: RunSchema, saved: SavedSchema) -> None:

@@ -22,14 +22,7 @@ from sqlalchemy import text
 
 from storage import Database
 from tests.fakes.remembered import admins_remembered, remember_admins
-from tests.storage.databases import (
-    RunSchema,
-    SavedSchema,
-    replace_sqlite_file,
-    restore_postgres_rows,
-    save_postgres_rows,
-    save_sqlite_file,
-)
+from tests.storage.databases import RunSchema, SavedSchema, restore_rows, save_rows
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -53,16 +46,19 @@ def replayed(
     service: MigrationService,
     microsoft: FakeMicrosoft,
     steps: Callable[[], object],
+    *,
+    name: str | None = None,
 ) -> None:
-    """`steps()`, which take `service` and `microsoft` through the steps of the fixture asking; or, when
-    this test process ran that fixture already from the same world, what they left restored."""
+    """`steps()`, which take `service` and `microsoft` through the steps of the fixture asking (or the
+    steps `name` names, where a fixture takes another's first); or, when this test process ran them
+    already from the same world, what they left restored."""
     database: Database = request.getfixturevalue("database")
     clock = request.getfixturevalue("clock")
     world = _world(database, microsoft, service, clock)
     if world is None:
         steps()
         return
-    name = request.fixturename or request.function.__name__  # a test may call this itself
+    name = name or request.fixturename or request.function.__name__  # a test may call this itself
     key = (request.module.__name__, name, world)
     saved = _SAVED.get(key)
     schema: RunSchema | None = (
@@ -71,7 +67,7 @@ def replayed(
         else request.getfixturevalue("postgres_schema")
     )
     if saved is not None:
-        _restore_rows(database, schema, saved.rows)
+        restore_rows(database, schema, saved.rows)
         for attribute, value in copy.deepcopy(saved.microsoft).items():
             setattr(microsoft, attribute, value)
         remember_admins(service, saved.admins)
@@ -80,8 +76,9 @@ def replayed(
     steps()
     if clock.now != world[-1]:  # a clock the steps moved would have to move back too
         return
-    rows = save_postgres_rows(schema) if schema else save_sqlite_file(database)
-    _SAVED[key] = _Saved(rows, copy.deepcopy(_microsoft(microsoft)), admins_remembered(service))
+    _SAVED[key] = _Saved(
+        save_rows(database, schema), copy.deepcopy(_microsoft(microsoft)), admins_remembered(service)
+    )
 
 
 def notified_in_channel(
@@ -91,25 +88,19 @@ def notified_in_channel(
     starter: Actor,
     approver: Actor,
     channel: str,
+    *,
+    name: str | None = None,
 ) -> MigrationService:
     """The fixture of tests that begin once the lists are out: fabrikam started by `starter` in `channel`,
-    everyone invited, then `connect_and_notify`; replayed as `replayed` does."""
+    everyone invited, then `connect_and_notify`; replayed as `replayed` does (under `name`, if given)."""
 
     def steps() -> None:
         service.start("fabrikam", "fabrikam.com", starter, channel=channel)
         service.invite(None, starter)
         connect_and_notify(service, microsoft, starter, approver)
 
-    replayed(request, service, microsoft, steps)
+    replayed(request, service, microsoft, steps, name=name)
     return service
-
-
-def _restore_rows(database: Database, schema: RunSchema | None, rows: Path | SavedSchema) -> None:
-    if isinstance(rows, Path):
-        replace_sqlite_file(database, rows)
-    else:
-        assert schema is not None
-        restore_postgres_rows(schema, rows)
 
 
 def _microsoft(microsoft: FakeMicrosoft) -> dict[str, Any]:

@@ -56,6 +56,26 @@ def notified(
 
 
 @pytest.fixture
+def delivered(
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    with_hana: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> MigrationService:
+    """`notified`, then every list sent and its delivery reported, as the outbox worker does."""
+
+    def steps() -> None:
+        notified_in_channel(request, service, with_hana, dana, lee, CHANNEL, name="notified")
+        _deliver(Tracking(database, service, clock=clock), database, clock)
+
+    replayed(request, service, with_hana, steps)
+    return service
+
+
+@pytest.fixture
 def decided_out_before_notify(
     request: pytest.FixtureRequest,
     service: MigrationService,
@@ -76,8 +96,8 @@ def decided_out_before_notify(
 
 
 @pytest.fixture
-def tracking(notified: MigrationService, database: Database, clock: FakeClock) -> Tracking:
-    return Tracking(database, notified, clock=clock)
+def tracking(service: MigrationService, database: Database, clock: FakeClock) -> Tracking:
+    return Tracking(database, service, clock=clock)
 
 
 def _messages(database: Database, kind: str) -> list[OutboundMessage]:
@@ -135,10 +155,9 @@ def _hanas_schedule(database: Database) -> Reminder | None:
 
 
 def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_list(
-    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
-    _deliver(tracking, database, clock)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)  # her list asked which account is hers
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)  # her list asked which account is hers
     _fail_pending(database)
     assert tracking.retry_failed(None) == 1
     (decided,) = _messages(database, "account_decided")
@@ -146,14 +165,14 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
 
     _deliver(tracking, database, clock)
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, "no-access", lee)
+    delivered.decide_account(None, HANA, "no-access", lee)
     _fail_pending(database)
     assert tracking.retry_failed(None) == 1
     assert [m.status for m in _messages(database, "access_lost")] == ["pending"]
 
     _deliver(tracking, database, clock)
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _fail_pending(database)
     assert tracking.retry_failed(None) == 1
     assert [m.status for m in _messages(database, "access_kept")] == ["pending"]
@@ -163,18 +182,17 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
 def test_an_account_changed_before_the_first_decision_reached_her_tells_her_only_the_newest(
     first_decision: str,
     tracking: Tracking,
-    notified: MigrationService,
+    delivered: MigrationService,
     database: Database,
     clock: FakeClock,
     lee: Actor,
 ) -> None:
-    _deliver(tracking, database, clock)
     first_list = _hanas(database)
-    notified.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)
     if first_decision == "failed":
         _fail_pending(database)
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     tracking.retry_failed(None)
     _deliver(tracking, database, clock)
 
@@ -184,7 +202,7 @@ def test_an_account_changed_before_the_first_decision_reached_her_tells_her_only
         ("account_decided", HANA_AT_WORK),
     ]
     assert heard[1].payload["corrects"] is None
-    assert heard[1].payload["items"] == _news(notified, first_list)
+    assert heard[1].payload["items"] == _news(delivered, first_list)
     assert heard[1].payload["items"][0]["key"] == "sign-in-work-account"
 
 
@@ -211,14 +229,13 @@ def test_a_decision_before_her_list_went_out_is_on_that_list_and_in_no_message_a
 
 
 def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(
-    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
-    _deliver(tracking, database, clock)
-    notified.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)
     _deliver(tracking, database, clock)
     before = _hanas(database)
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _deliver(tracking, database, clock)
 
     heard = _hanas(database)
@@ -228,16 +245,15 @@ def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(
         ("account_decided", HANA_AT_WORK),
     ]
     assert heard[2].payload["corrects"] == HANA_AS_GUEST
-    assert heard[2].payload["items"] == _news(notified, before)
+    assert heard[2].payload["items"] == _news(delivered, before)
     assert [item["key"] for item in heard[2].payload["items"]] == ["sign-in-work-account"]
 
 
 def test_an_account_decided_again_after_another_tells_her_again(
-    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
-    _deliver(tracking, database, clock)
     for account in (HANA_AT_WORK, HANA_AS_GUEST, HANA_AT_WORK):
-        notified.decide_account(None, HANA, account, lee)
+        delivered.decide_account(None, HANA, account, lee)
         _deliver(tracking, database, clock)
         clock.advance(minutes=5)
 
@@ -280,26 +296,25 @@ def test_retry_failed_sends_her_list_as_it_is_now_and_no_change_that_list_alread
 
 def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
     tracking: Tracking,
-    notified: MigrationService,
+    delivered: MigrationService,
     microsoft: FakeMicrosoft,
     database: Database,
     clock: FakeClock,
     lee: Actor,
 ) -> None:
-    _deliver(tracking, database, clock)
     first_list = _hanas(database)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _fail_pending(database)
     clock.advance(hours=1)
     microsoft.sign_in("e-hana", clock.now)  # she heard of it elsewhere, and signed in
-    notified.check_due_sign_ins()
+    delivered.check_due_sign_ins()
     tracking.retry_failed(None)
     _deliver(tracking, database, clock)
 
     heard = [m for m in _hanas(database) if m.kind != "sign_in_verified"]
     assert [m.kind for m in heard] == ["todo_list", "account_decided"]
-    changed = {item["id"] for item in _news(notified, first_list)}
-    now = [item for item in _her_list_now(notified, heard[1]) if item["id"] in changed]
+    changed = {item["id"] for item in _news(delivered, first_list)}
+    now = [item for item in _her_list_now(delivered, heard[1]) if item["id"] in changed]
     assert heard[1].payload["items"] == now
     assert "done_at" in now[0]  # the sign-in, verified since
 
@@ -341,18 +356,17 @@ def test_a_list_sent_again_once_she_signs_in_is_her_list_as_it_is_now(
 
 
 def test_a_failed_message_the_newest_decision_contradicts_is_never_sent_again(
-    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
-    _deliver(tracking, database, clock)
-    notified.decide_account(None, HANA, "no-access", lee)
+    delivered.decide_account(None, HANA, "no-access", lee)
     _fail_pending(database)  # "you lose access" did not reach her
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     (kept,) = _messages(database, "access_kept")
     assert kept.payload["corrects"] is False  # nothing to take back: she never heard it
     _fail_pending(database)  # nor did "your account is ..."
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, "no-access", lee)
+    delivered.decide_account(None, HANA, "no-access", lee)
 
     assert [m.status for m in _messages(database, "access_kept")] == [SUPERSEDED]
     assert [m.status for m in _messages(database, "access_lost")] == [SUPERSEDED, "pending"]
@@ -360,10 +374,9 @@ def test_a_failed_message_the_newest_decision_contradicts_is_never_sent_again(
 
 
 def test_a_crash_right_after_her_list_is_given_back_still_leaves_her_reminders(
-    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
-    _deliver(tracking, database, clock)
-    notified.decide_account(None, HANA, "no-access", lee)
+    delivered.decide_account(None, HANA, "no-access", lee)
     _deliver(tracking, database, clock)
     clock.advance(days=2)
     tracking.tick()  # her withdrawn list's schedule ends
@@ -371,7 +384,7 @@ def test_a_crash_right_after_her_list_is_given_back_still_leaves_her_reminders(
     assert ended is not None and ended.status == "done"
 
     clock.advance(hours=1)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _deliver(tracking, database, clock, callback=False)  # the process died before `delivered`
     tracking.tick()
     restarted = _hanas_schedule(database)
@@ -401,12 +414,11 @@ def test_someone_decided_out_before_notify_still_gets_reminders_after_a_crash_on
 
 
 def test_a_failed_lost_access_notice_is_not_sent_again_once_the_person_was_given_access_back(
-    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
     """Records written before deciding someone back in withdrew "you lose access": their outcome was set
     back, and the failed notice was left in place for *Retry failed* to send."""
-    _deliver(tracking, database, clock)
-    notified.decide_account(None, HANA, "no-access", lee)
+    delivered.decide_account(None, HANA, "no-access", lee)
     _fail_pending(database)
     (lost,) = _messages(database, "access_lost")
     with database.session() as session:
@@ -420,19 +432,18 @@ def test_a_failed_lost_access_notice_is_not_sent_again_once_the_person_was_given
 
 
 def test_reminders_count_from_a_list_given_back_before_the_withdrawn_lists_next_round(
-    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
-    _deliver(tracking, database, clock)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _deliver(tracking, database, clock)
     clock.advance(days=2)
     assert tracking.tick() >= 1  # her first reminder: her schedule has been sent from
     withdrawn = _hanas_schedule(database)
     assert withdrawn is not None and withdrawn.sent == 1
     clock.advance(days=1)  # her schedule is still active: its next round is tomorrow
-    notified.decide_account(None, HANA, "no-access", lee)
+    delivered.decide_account(None, HANA, "no-access", lee)
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _deliver(tracking, database, clock)
     (kept,) = _messages(database, "access_kept")
 
@@ -464,17 +475,16 @@ def _rows_loaded_by_a_look(tracking: Tracking) -> int:
 
 
 def test_a_look_with_nothing_to_recover_loads_no_schedule_nor_message_once_a_list_was_given_back(
-    tracking: Tracking, notified: MigrationService, database: Database, clock: FakeClock, lee: Actor
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
     """Every replica looks every minute: finding no schedule missing must not read every schedule and
     every list of the migration (20,000 of each at 20,000 people), even after lists were given back."""
-    _deliver(tracking, database, clock)
     tracking.tick()
     assert _rows_loaded_by_a_look(tracking) == 0
 
-    notified.decide_account(None, HANA, "no-access", lee)
+    delivered.decide_account(None, HANA, "no-access", lee)
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _deliver(tracking, database, clock)  # delivered normally: `delivered` restarted her schedule
     tracking.tick()
     assert len(_messages(database, "access_kept")) == 1
@@ -502,7 +512,7 @@ def test_a_schedule_a_crash_left_unopened_is_recovered_though_a_list_given_back_
 
 def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
     tracking: Tracking,
-    notified: MigrationService,
+    delivered: MigrationService,
     database: Database,
     clock: FakeClock,
     lee: Actor,
@@ -511,12 +521,11 @@ def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
     """The notice names the admins, asked of Azure DevOps between two transactions (seconds when its
     cache is cold): an admin deciding meanwhile has told her what to do, and "it waits for the admins"
     must not follow."""
-    _deliver(tracking, database, clock)
     asked = tracking._admins
 
     def admins_while_an_admin_decides(organization: str, person: str) -> list[str]:
         if person == HANA:
-            notified.decide_account(None, HANA, HANA_AT_WORK, lee)  # meanwhile, elsewhere
+            delivered.decide_account(None, HANA, HANA_AT_WORK, lee)  # meanwhile, elsewhere
         return asked(organization, person)
 
     monkeypatch.setattr(tracking, "_admins", admins_while_an_admin_decides)
@@ -575,19 +584,18 @@ def test_an_account_that_reached_her_on_a_whole_list_is_corrected_when_another_i
 def test_her_list_given_back_names_the_account_decided_after_it_was_queued(
     second_decision: str,
     tracking: Tracking,
-    notified: MigrationService,
+    delivered: MigrationService,
     database: Database,
     clock: FakeClock,
     lee: Actor,
 ) -> None:
+    delivered.decide_account(None, HANA, "no-access", lee)
     _deliver(tracking, database, clock)
-    notified.decide_account(None, HANA, "no-access", lee)
-    _deliver(tracking, database, clock)
-    notified.decide_account(None, HANA, HANA_AS_GUEST, lee)  # "you keep access with ..." is queued
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)  # "you keep access with ..." is queued
     if second_decision == "after it failed":
         _fail_pending(database)
     clock.advance(minutes=5)
-    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     if second_decision == "after it failed":
         _fail_pending(database)
         tracking.retry_failed(None)

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, text
 
 from storage import Database
 from tests.fakes.remembered import admins_remembered
-from tests.storage.databases import replace_sqlite_file, reset_postgres_schema
+from tests.storage.databases import all_rows, replace_sqlite_file, reset_postgres_schema
 from tests.workflows import replays
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.reminders import Tracking
@@ -18,27 +17,17 @@ from workflows.results import Actor
 from workflows.service import MigrationService
 
 
-def _rows(database: Database) -> dict[str, list[str]]:
-    """Every table's rows, in a fixed order: PostgreSQL returns them in no particular order."""
-    with database.engine.connect() as connection:
-        tables = sorted(inspect(connection).get_table_names())
-        return {
-            table: sorted(repr(tuple(row)) for row in connection.execute(text(f'SELECT * FROM "{table}"')))
-            for table in tables
-        }
-
-
 def _observed(
     database: Database, microsoft: FakeMicrosoft, service: MigrationService, clock: FakeClock, dana: Actor
 ) -> str:
     """The rows and the fake Microsoft the steps left, then what a follow-on reads and does: the to-do
     lists, whom the service remembers an admin, the reminders due three days on."""
-    left = (_rows(database), {name: value for name, value in vars(microsoft).items() if name != "_lock"})
+    left = (all_rows(database), {name: value for name, value in vars(microsoft).items() if name != "_lock"})
     lists = [service.todo_list(email) for email in ("ann@fabrikam.com", "bob@outlook.com", "cy@gmail.com")]
     remembered = admins_remembered(service)
     clock.advance(days=3)
     reminded = Tracking(database, service, clock=clock).tick()
-    return repr((left, lists, remembered, reminded, _rows(database)))
+    return repr((left, lists, remembered, reminded, all_rows(database)))
 
 
 def test_a_restored_fixture_is_indistinguishable_from_a_replayed_one(
