@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from storage import Database, OutboundMessage
+from storage import AffectedUser, Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, begin_send
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
@@ -245,6 +245,24 @@ def test_an_invitation_before_his_list_went_out_is_on_that_list_and_in_no_messag
     assert his_list.payload["items"][0]["key"] == "accept-invitation"
     # what the worker read of it is not his list any more: it must not send
     assert not begin_send(database, his_list.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
+
+
+def test_a_list_that_holds_a_late_invitation_goes_where_the_message_it_replaces_would_have(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    _work_account_made_while_inviting(microsoft)
+    found_connected.invite(None, dana)
+
+    # Cy reads chat as her new work account: her notify-time address is no account Teams knows
+    (her_list,) = _messages_to(database, "cy@gmail.com")
+    assert her_list.kind == "todo_list"
+    assert (her_list.recipient, her_list.payload["directory_id"]) == ("cy@fabrikam.com", "g-cy")
+    # Bob's guest account is found by its object id: a guest's sign-in name is no address
+    (his_list,) = _messages_to(database, "bob@outlook.com")
+    with database.session() as session:
+        bob = session.exec(select(AffectedUser).where(AffectedUser.email == "bob@outlook.com")).one()
+    assert bob.directory_id is not None and his_list.payload["directory_id"] == bob.directory_id
 
 
 @pytest.mark.parametrize("her_list", ["failed", "failed while being sent"])

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage, TodoItem
 from workflows._views import item_as_it_stands
+from workflows.identities import affected_reach
 from workflows.plan import Match, Outcome, PlannedUser
 from workflows.todo import todo_notes
 
@@ -66,9 +67,18 @@ def rewrite_list(
 ) -> None:
     """Make a whole list that has not reached them hand over `items` as they stand, with the account and
     outcome their record now holds, and the notes `person`'s case gives (None: the case its notes were
-    written for) with the list's facts, changed by `facts`. A worker's claim on it is dropped, so a worker
-    that read the old list cannot send it (`storage.outbox.begin_send`)."""
-    payload = {**message.payload, "account": affected.directory_account, "outcome": affected.outcome}
+    written for) with the list's facts, changed by `facts`. It goes where their record now reaches them: a
+    decided or late account may be the only one chat knows them by, and the message that would have said
+    so is not sent. A worker's claim on it is dropped, so a worker that read the old list cannot send it
+    (`storage.outbox.begin_send`)."""
+    reach = affected_reach(affected)
+    message.recipient = reach.recipient
+    payload = {
+        **message.payload,
+        **reach.payload(),
+        "account": affected.directory_account,
+        "outcome": affected.outcome,
+    }
     # "you keep access" says in its own words what becomes of them: no notes
     if message.kind == TODO_LIST_MESSAGE and person is not None:
         payload["facts"] = {**payload.get("facts", {}), **facts}
