@@ -303,6 +303,27 @@ def test_a_list_sent_again_after_an_account_was_found_for_her_says_what_a_late_a
     ]
 
 
+def test_a_list_queued_before_lists_kept_their_facts_still_tells_a_subscriber_her_benefits_carry_over(
+    found_connected: MigrationService, database: Database, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    (queued,) = _messages_to(database, "cy@gmail.com")
+    keeps_signing_in = (
+        "Your Visual Studio subscription benefits carry over: you keep signing in as cy@gmail.com, so if the"
+        " subscription is assigned to that address there is nothing to do."
+    )
+    assert keeps_signing_in in queued.payload["notes"]
+    with database.session() as session:  # as the bot queued it before a list kept `facts`
+        old = session.get_one(OutboundMessage, queued.id)
+        old.payload = {key: value for key, value in old.payload.items() if key != "facts"}
+        session.commit()
+    found_connected.invite(None, dana)  # invited as cy@gmail.com: she still signs in with that address
+
+    (her_list,) = _messages_to(database, "cy@gmail.com")
+    assert her_list.payload["items"][0]["key"] == "accept-invitation"
+    assert keeps_signing_in in her_list.payload["notes"]
+
+
 def _fail(database: Database, message_id: int) -> None:
     """The worker could not reach her."""
     with database.session() as session:

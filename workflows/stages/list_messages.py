@@ -33,6 +33,8 @@ CHANGES = frozenset({DECIDED_MESSAGE, INVITED_MESSAGE})
 """DMs that tell a person the items of their list that are new or changed."""
 LIST_MESSAGES = WHOLE_LISTS | CHANGES
 """DMs that hand a person their list or its new and changed items."""
+_SUBSCRIBER_SAID = ("Your Visual Studio subscription benefits carry over", "visual-studio-subscription")
+"""How a list tells a Visual Studio subscriber about their benefits: the note, or the item's key."""
 
 
 def list_facts(*, subscriber: bool, after_connecting: bool, invited_as: str | None) -> dict[str, Any]:
@@ -81,10 +83,19 @@ def rewrite_list(
     }
     # "you keep access" says in its own words what becomes of them: no notes
     if message.kind == TODO_LIST_MESSAGE and person is not None:
-        payload["facts"] = {**payload.get("facts", {}), **facts}
+        payload["facts"] = {**_facts_of(payload), **facts}
         payload["notes"] = notes_for(person, payload["facts"])
     message.payload = {**payload, "items": [item_as_it_stands(item) for item in items]}
     message.claimed_by = message.claimed_until = None
+
+
+def _facts_of(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts a whole list was written with. One queued before lists kept them still says whether the
+    person is a Visual Studio subscriber: notify gave every subscriber its note or its item."""
+    if "facts" in payload:
+        return dict(payload["facts"])
+    said = [*payload.get("notes", []), *(item.get("key", "") for item in payload.get("items", []))]
+    return {"subscriber": any(str(each).startswith(_SUBSCRIBER_SAID) for each in said)}
 
 
 def case_changed(message: OutboundMessage, affected: AffectedUser) -> bool:
