@@ -3,17 +3,19 @@ address, audited, permission checked, and always back in the connected step it b
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage
-from storage.outbox import NOT_IN_CHAT, begin_send
+from storage.outbox import NOT_IN_CHAT, begin_send, renew_claims
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
 from workflows._views import item_payload
@@ -263,6 +265,63 @@ def test_a_list_that_holds_a_late_invitation_goes_where_the_message_it_replaces_
     with database.session() as session:
         bob = session.exec(select(AffectedUser).where(AffectedUser.email == "bob@outlook.com")).one()
     assert bob.directory_id is not None and his_list.payload["directory_id"] == bob.directory_id
+
+
+@contextmanager
+def _heartbeat_while_rewriting(database: Database, clock: FakeClock) -> Iterator[list[threading.Thread]]:
+    """On the first item `invite` rewrites (its lists read by then), the worker holding the lists renews
+    its claim on them from another connection: done, or waiting for `invite`'s transaction to end."""
+    started: list[threading.Thread] = []
+
+    def heartbeat() -> None:
+        with database.session() as session:
+            ids = [m.id for m in session.exec(select(OutboundMessage)).all() if m.id is not None]
+        renew_claims(database, ids, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
+
+    def waited_on(pid: int) -> bool:
+        with database.engine.connect() as connection:
+            waiting = text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND :pid = ANY(pg_blocking_pids(pid))"
+            )
+            return bool(connection.execute(waiting, {"pid": pid}).scalar())
+
+    def on_statement(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if started or not statement.startswith("UPDATE todo_item"):
+            return
+        started.append(threading.Thread(target=heartbeat))
+        started[0].start()
+        pid = connection.connection.dbapi_connection.info.backend_pid
+        for _attempt in range(500):
+            if not started[0].is_alive() or waited_on(pid):
+                return
+            time.sleep(0.01)
+
+    event.listen(database.engine, "before_cursor_execute", on_statement)
+    try:
+        yield started
+    finally:
+        event.remove(database.engine, "before_cursor_execute", on_statement)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_worker_renewing_its_claim_while_invite_rewrites_the_lists_neither_fails_it_nor_sends_them(
+    found_connected: MigrationService, database: Database, clock: FakeClock, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    with database.session() as session:  # the worker sending the lists holds them
+        for message in session.exec(select(OutboundMessage)).all():
+            message.claimed_by, message.claimed_until = "worker-1", clock.now + timedelta(minutes=1)
+        session.commit()
+
+    with _heartbeat_while_rewriting(database, clock) as heartbeats:
+        result = found_connected.invite(None, dana)
+    heartbeats[0].join(timeout=10)
+
+    assert result.status.state == "users_notified" and "I changed 2 to-do lists" in result.message
+    (his_list,) = _messages_to(database, "bob@outlook.com")
+    assert his_list.payload["items"][0]["key"] == "accept-invitation" and his_list.id is not None
+    assert not begin_send(database, his_list.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
 
 
 @pytest.mark.parametrize("her_list", ["failed", "failed while being sent"])

@@ -55,8 +55,11 @@ def notes_for(person: PlannedUser, facts: Mapping[str, Any]) -> list[str]:
 
 def unreached_lists(session: Session, people: Sequence[AffectedUser]) -> dict[int, OutboundMessage]:
     """The newest whole list of each of `people` that surely has not reached them, by their record's id:
-    still waiting to be sent (and not being sent), or failed (`resending` sends it again)."""
-    newest = {m.payload["affected_user_id"]: m for m in messages_to(session, people, WHOLE_LISTS)}
+    still waiting to be sent (and not being sent), or failed (`resending` sends it again). They stay locked
+    until the caller's transaction ends: an outbox worker's claim or send would otherwise make the caller's
+    rewrite of a list fail on its version (`storage.models`); it now waits, and finds its claim dropped."""
+    lists = messages_to(session, people, WHOLE_LISTS, locked=True)
+    newest = {m.payload["affected_user_id"]: m for m in lists}
     return {person: message for person, message in newest.items() if not may_have_reached(message)}
 
 
@@ -141,11 +144,13 @@ def messages_to(
     people: Sequence[AffectedUser],
     kinds: AbstractSet[str],
     statuses: Sequence[str] = ("pending", "sent", "failed"),
+    *,
+    locked: bool = False,
 ) -> Sequence[OutboundMessage]:
     """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one), or
-    only those of `statuses`; oldest first, all read in one query."""
+    only those of `statuses`; oldest first, all read in one query (`locked`: for update)."""
     whose = col(OutboundMessage.payload)["affected_user_id"].as_integer()
-    return session.exec(
+    query = (
         select(OutboundMessage)
         .where(
             col(OutboundMessage.migration_id).in_({person.migration_id for person in people}),
@@ -154,7 +159,8 @@ def messages_to(
             col(OutboundMessage.status).in_(statuses),
         )
         .order_by(col(OutboundMessage.id))
-    ).all()
+    )
+    return session.exec(query.with_for_update() if locked else query).all()
 
 
 def may_have_reached(message: OutboundMessage) -> bool:
