@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workflows.directory import OrgUser, Tenant
+from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
 from workflows.mapping import RESOLVE_PAGE
 from workflows.plan import PlannedUser
@@ -27,7 +27,7 @@ class TodoTemplate:
 
 def todo_items(
     user: PlannedUser,
-    org_user: OrgUser | None,
+    subscriber: bool,
     *,
     organization: str,
     tenant: Tenant,
@@ -36,9 +36,10 @@ def todo_items(
 ) -> list[TodoTemplate]:
     """The items this user must do after the organization is connected, most urgent first.
 
-    `invited_as` is the address a B2B invitation went to, None if the bot sent none. `after_connecting`:
-    their directory account (or invitation) came after the connection, so Connect did not carry their
-    identity over: it is a new one, and their history stays with the old one until it is mapped.
+    `subscriber`: their Azure DevOps access comes from a Visual Studio subscription. `invited_as` is the
+    address a B2B invitation went to, None if the bot sent none. `after_connecting`: their directory
+    account (or invitation) came after the connection, so Connect did not carry their identity over: it is
+    a new one, and their history stays with the old one until it is mapped.
     """
     work_account = _work_account(user)
     late = after_connecting and user.outcome in ("auto", "map", "invite")
@@ -52,7 +53,7 @@ def todo_items(
         items.append(_recreate_pats(organization, tokens))
     if _msa_uses_work_address(user, tenant):
         items.append(_rename_microsoft_account(user.principal_name))
-    if _subscription_moves(user, subscriber=org_user is not None and org_user.is_visual_studio_subscriber):
+    if _subscription_moves(user, subscriber=subscriber):
         items.append(_visual_studio(work_account))
     return items
 

@@ -201,7 +201,7 @@ def entries(world: World) -> list[TodoEntry]:
         else world.plan.users[0]
     )
     templates = todo_items(
-        user, None, organization=world.plan.organization, tenant=world.snapshot.tenant, invited_as=None
+        user, False, organization=world.plan.organization, tenant=world.snapshot.tenant, invited_as=None
     )
     return [
         TodoEntry(

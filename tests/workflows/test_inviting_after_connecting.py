@@ -218,7 +218,11 @@ def test_someone_invite_finds_in_the_directory_after_the_lists_is_told_to_sign_i
             )
         ).one()
     assert told.payload["invited"] is False
-    assert [item["key"] for item in told.payload["items"]] == ["sign-in-work-account", "recreate-pats"]
+    assert [item["key"] for item in told.payload["items"]] == [
+        "sign-in-work-account",
+        "recreate-pats",
+        "visual-studio-subscription",  # a subscriber whose sign-in moves from cy@gmail.com
+    ]
 
 
 def _messages_to(database: Database, address: str, status: str = "pending") -> list[OutboundMessage]:
@@ -360,6 +364,19 @@ def test_a_list_sent_again_after_an_account_was_found_for_her_says_what_a_late_a
     assert heard.payload["notes"] == [
         "There is no downtime: your work items, repositories and history stay where they are."
     ]
+
+
+def test_a_subscriber_given_a_work_account_after_connecting_is_told_how_to_keep_her_benefits(
+    found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    found_connected.notify(None, dana)
+    _work_account_made_while_inviting(microsoft)
+    found_connected.invite(None, dana)
+
+    (her_list,) = _messages_to(database, "cy@gmail.com")
+    keeping = [item for item in her_list.payload["items"] if item["key"] == "visual-studio-subscription"]
+    assert [item["title"] for item in keeping] == ["Keep your Visual Studio subscription benefits"]
+    assert "Add alternate account and add cy@fabrikam.com," in keeping[0]["body"]
 
 
 def test_a_list_queued_before_lists_kept_their_facts_still_tells_a_subscriber_her_benefits_carry_over(

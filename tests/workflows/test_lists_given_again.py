@@ -44,6 +44,14 @@ def with_hana(microsoft: FakeMicrosoft) -> FakeMicrosoft:
 
 
 @pytest.fixture
+def hana_subscribes(with_hana: FakeMicrosoft) -> FakeMicrosoft:
+    """Hana's access comes from a Visual Studio subscription, tied to hana@contoso.com."""
+    hana = next(index for index, user in enumerate(with_hana.users) if user.id == "e-hana")
+    with_hana.users[hana] = replace(with_hana.users[hana], licensing_source="msdn")
+    return with_hana
+
+
+@pytest.fixture
 def notified(
     request: pytest.FixtureRequest,
     service: MigrationService,
@@ -226,6 +234,29 @@ def test_a_decision_before_her_list_went_out_is_on_that_list_and_in_no_message_a
     assert heard.payload["items"] == _her_list_now(notified, heard)
     assert heard.payload["items"][0]["key"] == "sign-in-work-account"
     assert HANA_AT_WORK in heard.payload["items"][0]["body"]
+
+
+@pytest.mark.parametrize("her_list", ["waiting", "delivered"])
+def test_a_subscriber_decided_onto_another_address_is_told_how_to_keep_her_benefits(
+    her_list: str,
+    hana_subscribes: FakeMicrosoft,
+    tracking: Tracking,
+    notified: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    if her_list == "delivered":
+        _deliver(tracking, database, clock)
+    notified.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+
+    heard = _hanas(database)
+    items = [item for message in heard for item in message.payload["items"]]
+    keeping = [item for item in items if item["key"] == "visual-studio-subscription"]
+    assert [item["title"] for item in keeping] == ["Keep your Visual Studio subscription benefits"]
+    assert f"Add alternate account and add {HANA_AT_WORK}," in keeping[0]["body"]
+    assert not any("benefits carry over" in note for note in heard[-1].payload.get("notes", []))
 
 
 def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(

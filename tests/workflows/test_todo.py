@@ -21,7 +21,8 @@ def planned(
 
 
 def keys(user: PlannedUser, org_user: OrgUser | None = None, invited_as: str | None = None) -> list[str]:
-    items = todo_items(user, org_user, organization="fabrikam-fiber", tenant=TENANT, invited_as=invited_as)
+    subscriber = org_user is not None and org_user.is_visual_studio_subscriber
+    items = todo_items(user, subscriber, organization="fabrikam-fiber", tenant=TENANT, invited_as=invited_as)
     return [item.key for item in items]
 
 
@@ -54,7 +55,7 @@ def test_only_people_mapped_by_hand_recreate_their_tokens_as_microsoft_says(
     for the Azure AD users who need to be mapped." No list or note says otherwise."""
     items = todo_items(
         user,
-        None,
+        False,
         organization="fabrikam-fiber",
         tenant=TENANT,
         invited_as=invited_as,
@@ -111,7 +112,7 @@ def test_a_guest_signs_in_with_their_own_address_not_the_ext_name() -> None:
         match=Match(id="g-2", user_principal_name="bob_outlook.com#EXT#@fabrikam.onmicrosoft.com", by="mail"),
         mail_address="bob@outlook.com",
     )
-    items = todo_items(guest, None, organization="fabrikam-fiber", tenant=TENANT, invited_as=None)
+    items = todo_items(guest, False, organization="fabrikam-fiber", tenant=TENANT, invited_as=None)
     sign_in = next(item for item in items if item.key == "sign-in-work-account")
     assert "sign in as bob@outlook.com" in sign_in.body
     assert "#EXT#" not in sign_in.body
@@ -120,7 +121,7 @@ def test_a_guest_signs_in_with_their_own_address_not_the_ext_name() -> None:
 def test_an_invitation_names_the_address_it_was_sent_to() -> None:
     user = PlannedUser(id="e-3", principal_name="pat@outlook.com", outcome="invite", match=None)
     items = todo_items(
-        user, None, organization="fabrikam-fiber", tenant=TENANT, invited_as="pat.p@outlook.com"
+        user, False, organization="fabrikam-fiber", tenant=TENANT, invited_as="pat.p@outlook.com"
     )
     assert "to pat.p@outlook.com" in items[0].body
 

@@ -19,7 +19,13 @@ from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import affected_reach
 from workflows.plan import Match, PlannedUser
-from workflows.stages.list_messages import INVITED_MESSAGE, items_of, rewrite_list, unreached_lists
+from workflows.stages.list_messages import (
+    INVITED_MESSAGE,
+    items_of,
+    rewrite_list,
+    subscribers,
+    unreached_lists,
+)
 from workflows.todo import TodoTemplate, todo_items
 
 ASKING_ITEM = "ask-for-access"
@@ -50,14 +56,16 @@ def switch_lists(
         )
     ).all()
     lists = items_of(session, [item.affected_user_id for item, _, _ in waiting])
-    unreached = unreached_lists(session, [person for _, person, _ in waiting])
+    people = [person for _, person, _ in waiting]
+    unreached = unreached_lists(session, people)
+    subscribing = subscribers(session, people)
     for item, person, invitation in waiting:
         invited = invitation.status == "sent"
         invited_as = invitation.email if invited else None
         now_as = _from_invitation(person, invitation, accounts)
         now_needed = todo_items(
             now_as,
-            None,
+            person.id in subscribing,
             organization=row.organization,
             tenant=tenant,
             invited_as=invited_as,

@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage, TodoItem
+from storage.outbox import SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.identities import affected_reach
 from workflows.plan import Match, Outcome, PlannedUser
@@ -99,6 +100,14 @@ def _facts_of(payload: Mapping[str, Any]) -> dict[str, Any]:
         return dict(payload["facts"])
     said = [*payload.get("notes", []), *(item.get("key", "") for item in payload.get("items", []))]
     return {"subscriber": any(str(each).startswith(_SUBSCRIBER_SAID) for each in said)}
+
+
+def subscribers(session: Session, people: Sequence[AffectedUser]) -> set[int]:
+    """Those of `people` (by record id) whose newest whole list, even one withdrawn since, says they are
+    Visual Studio subscribers: nothing else the bot keeps knows it, and Azure DevOps is not asked again."""
+    lists = messages_to(session, people, WHOLE_LISTS, ("pending", "sent", "failed", SUPERSEDED))
+    newest = {message.payload["affected_user_id"]: message.payload for message in lists}
+    return {person for person, payload in newest.items() if _facts_of(payload).get("subscriber")}
 
 
 def case_changed(message: OutboundMessage, affected: AffectedUser) -> bool:

@@ -144,11 +144,12 @@ def _notify_one(
     if user.loses_access:  # nothing they can do: no items, so no reminders and nothing for `complete`
         told = tell_lost_access(unit, affected, user, key=todo_list_key(row.id, user.id))
         return NotifiedUser(affected.id, address, user.display_name, NO_ACCESS, (), told)
+    subscriber = org_user is not None and org_user.is_visual_studio_subscriber
     items = list_items(
         affected.id,
         todo_items(
             user,
-            org_user,
+            subscriber,
             organization=row.organization,
             tenant=tenant,
             invited_as=invited_as,
@@ -158,7 +159,6 @@ def _notify_one(
     session.add_all(items)
     session.flush()
     entries = tuple(todo_entry(item, row, affected.email) for item in items)
-    subscriber = org_user is not None and org_user.is_visual_studio_subscriber
     facts = list_facts(subscriber=subscriber, after_connecting=after_connecting, invited_as=invited_as)
     message = tell(
         session,

@@ -35,6 +35,7 @@ from workflows.stages.list_messages import (
     may_have_reached,
     messages_to,
     rewrite_list,
+    subscribers,
     unreached_lists,
 )
 from workflows.stages.notifying import LOST_ACCESS_MESSAGE, tell_lost_access
@@ -89,7 +90,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
     # tells its items too; one that may have reached them is corrected
     earlier = withdraw(session, [affected], {DECIDED_MESSAGE})
-    changed = rewrite_items(session, affected, choosing, held, _decided_list(row, person))
+    changed = rewrite_items(session, affected, choosing, held, _decided_list(session, row, affected, person))
     waiting = _unreached_list_as_it_stands(session, affected, person)
     if waiting and not earlier.heard:
         return "changed"  # the list they have not got yet holds the decision
@@ -141,7 +142,7 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
     back "you lose access" when they may have heard it; one still waiting to be sent is stopped instead."""
     row, session, now = unit.row, unit.session, unit.flow.now
     assert affected.id is not None
-    items = list_items(affected.id, _decided_list(row, person))
+    items = list_items(affected.id, _decided_list(session, row, affected, person))
     session.add_all(items)
     session.flush()
     tell(
@@ -157,10 +158,13 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
     )
 
 
-def _decided_list(row: Migration, person: PlannedUser) -> list[TodoTemplate]:
+def _decided_list(
+    session: Session, row: Migration, affected: AffectedUser, person: PlannedUser
+) -> list[TodoTemplate]:
     """The list the decided person now needs: signing in with the chosen account, no invitation."""
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
-    return todo_items(person, None, organization=row.organization, tenant=tenant, invited_as=None)
+    subscriber = affected.id in subscribers(session, [affected])
+    return todo_items(person, subscriber, organization=row.organization, tenant=tenant, invited_as=None)
 
 
 @dataclass(frozen=True)
