@@ -18,8 +18,7 @@ from workflows.identities import mailbox
 from workflows.plan import NO_ACCESS
 from workflows.results import MigrationStatus
 from workflows.stages import verification
-from workflows.stages.list_messages import LIST_MESSAGES
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE
+from workflows.stages.list_messages import LIST_MESSAGES, LOST_ACCESS_MESSAGE
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.stages.verification import StillPersonal
 

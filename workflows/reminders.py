@@ -49,7 +49,7 @@ from workflows.schedules import (
 )
 from workflows.service import MigrationService
 from workflows.stages import resending, verification
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE
+from workflows.stages.list_messages import LOST_ACCESS_MESSAGE
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.working_hours import last_working_day, next_working_moment, zone
 

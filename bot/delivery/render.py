@@ -22,7 +22,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
-from workflows.stages import list_messages, notifying, relisting
+from workflows.stages import list_messages, relisting
 from workflows.stages.verification import StillPersonal
 
 
@@ -68,7 +68,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 corrects=bool(payload["corrects"]),
                 items=_entries(payload),
             )
-        case notifying.LOST_ACCESS_MESSAGE:
+        case list_messages.LOST_ACCESS_MESSAGE:
             rendered = todo_views.access_lost_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),

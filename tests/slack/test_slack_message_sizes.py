@@ -77,8 +77,12 @@ from workflows.results import (
     RemovalResult,
     TodoEntry,
 )
-from workflows.stages.list_messages import ACCESS_KEPT_MESSAGE, DECIDED_MESSAGE, INVITED_MESSAGE
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE
+from workflows.stages.list_messages import (
+    ACCESS_KEPT_MESSAGE,
+    DECIDED_MESSAGE,
+    INVITED_MESSAGE,
+    LOST_ACCESS_MESSAGE,
+)
 from workflows.stages.verification import SignInCheck
 from workflows.todo import advance_notice, todo_items
 

@@ -252,11 +252,28 @@ def test_a_subscriber_decided_onto_another_address_is_told_how_to_keep_her_benef
     _deliver(tracking, database, clock)
 
     heard = _hanas(database)
-    items = [item for message in heard for item in message.payload["items"]]
+    _tells_her_to_keep_her_benefits_as(HANA_AT_WORK, [item for m in heard for item in m.payload["items"]])
+    assert not any("benefits carry over" in note for note in heard[-1].payload.get("notes", []))
+
+
+def test_a_subscriber_decided_out_before_notify_then_given_another_address_is_told_how_to_keep_her_benefits(
+    hana_subscribes: FakeMicrosoft,
+    decided_out_before_notify: MigrationService,
+    database: Database,
+    lee: Actor,
+) -> None:
+    decided_out_before_notify.decide_account(None, HANA, HANA_AT_WORK, lee)
+
+    (kept,) = _hanas(database, "pending")
+    assert kept.kind == "access_kept"
+    _tells_her_to_keep_her_benefits_as(HANA_AT_WORK, kept.payload["items"])
+
+
+def _tells_her_to_keep_her_benefits_as(account: str, items: list[dict[str, str]]) -> None:
+    """`items` hold the one Visual Studio item, and it names `account`."""
     keeping = [item for item in items if item["key"] == "visual-studio-subscription"]
     assert [item["title"] for item in keeping] == ["Keep your Visual Studio subscription benefits"]
-    assert f"Add alternate account and add {HANA_AT_WORK}," in keeping[0]["body"]
-    assert not any("benefits carry over" in note for note in heard[-1].payload.get("notes", []))
+    assert f"Add alternate account and add {account}," in keeping[0]["body"]
 
 
 def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(

@@ -26,6 +26,8 @@ TODO_LIST_MESSAGE = "todo_list"
 """Each person's first list, queued by `notify`."""
 ACCESS_KEPT_MESSAGE = "access_kept"
 """To someone decided out of access and then given an account: their list, and that they keep access."""
+LOST_ACCESS_MESSAGE = "access_lost"
+"""To someone an admin decided loses access: told once, with no list and no reminders."""
 DECIDED_MESSAGE = "account_decided"
 INVITED_MESSAGE = "invited_after_connecting"
 WHOLE_LISTS = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE})
@@ -103,9 +105,11 @@ def _facts_of(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def subscribers(session: Session, people: Sequence[AffectedUser]) -> set[int]:
-    """Those of `people` (by record id) whose newest whole list, even one withdrawn since, says they are
-    Visual Studio subscribers: nothing else the bot keeps knows it, and Azure DevOps is not asked again."""
-    lists = messages_to(session, people, WHOLE_LISTS, ("pending", "sent", "failed", SUPERSEDED))
+    """Those of `people` (by record id) whose newest whole list or lost-access notice, even one withdrawn
+    since, says they are Visual Studio subscribers: nothing else the bot keeps knows it, and Azure DevOps
+    is not asked again."""
+    kinds = WHOLE_LISTS | {LOST_ACCESS_MESSAGE}
+    lists = messages_to(session, people, kinds, ("pending", "sent", "failed", SUPERSEDED))
     newest = {message.payload["affected_user_id"]: message.payload for message in lists}
     return {person for person, payload in newest.items() if _facts_of(payload).get("subscriber")}
 

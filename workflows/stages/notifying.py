@@ -20,13 +20,11 @@ from workflows.plan import NO_ACCESS, PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.late_invitees import list_items, tell
-from workflows.stages.list_messages import TODO_LIST_MESSAGE, list_facts, notes_for
+from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, list_facts, notes_for
 from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items
 from workflows.waiting import WAITING_ITEMS
 
-LOST_ACCESS_MESSAGE = "access_lost"
-"""To someone an admin decided loses access: told once, with no list and no reminders."""
 NO_WAY_IN_ITEMS = frozenset(WAITING_ITEMS)
 """Items that, open, mean the person has no directory account they can sign in with yet."""
 
@@ -141,10 +139,11 @@ def _notify_one(
     session.add(affected)
     session.flush()
     assert affected.id is not None
-    if user.loses_access:  # nothing they can do: no items, so no reminders and nothing for `complete`
-        told = tell_lost_access(unit, affected, user, key=todo_list_key(row.id, user.id))
-        return NotifiedUser(affected.id, address, user.display_name, NO_ACCESS, (), told)
     subscriber = org_user is not None and org_user.is_visual_studio_subscriber
+    if user.loses_access:  # nothing they can do: no items, so no reminders and nothing for `complete`
+        key = todo_list_key(row.id, user.id)
+        told = tell_lost_access(unit, affected, user, key=key, subscriber=subscriber)
+        return NotifiedUser(affected.id, address, user.display_name, NO_ACCESS, (), told)
     items = list_items(
         affected.id,
         todo_items(
@@ -180,11 +179,18 @@ def _notify_one(
 
 
 def tell_lost_access(
-    unit: Unit, affected: AffectedUser, user: PlannedUser, *, key: str, withdraws: bool = False
+    unit: Unit,
+    affected: AffectedUser,
+    user: PlannedUser,
+    *,
+    key: str,
+    subscriber: bool,
+    withdraws: bool = False,
 ) -> int:
     """Tell someone an admin decided loses access (`user.loses_access`), once (`key`): why, and who
     decided; that the list they may have had is withdrawn (`withdraws`). Their record says so (`NO_ACCESS`)
-    and holds no items: nothing to remind them of or to wait for. The queued message's id."""
+    and holds no items: nothing to remind them of or to wait for. The notice keeps whether they are a
+    Visual Studio `subscriber`, for the list a later decision may give them. The queued message's id."""
     affected.outcome = NO_ACCESS
     message = tell(
         unit.session,
@@ -197,6 +203,7 @@ def tell_lost_access(
         decided_by=user.decided_by,
         case=user.outcome,
         withdraws=withdraws,
+        facts={"subscriber": subscriber},
     )
     unit.session.flush()
     assert message.id is not None

@@ -30,15 +30,17 @@ from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
     DECIDED_MESSAGE,
     LIST_MESSAGES,
+    LOST_ACCESS_MESSAGE,
     WHOLE_LISTS,
     items_of,
+    list_facts,
     may_have_reached,
     messages_to,
     rewrite_list,
     subscribers,
     unreached_lists,
 )
-from workflows.stages.notifying import LOST_ACCESS_MESSAGE, tell_lost_access
+from workflows.stages.notifying import tell_lost_access
 from workflows.stages.unit import Unit
 from workflows.todo import TodoTemplate, todo_items
 
@@ -65,6 +67,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         return "unchanged"
     account = directory_account(person)
     was_out = affected.outcome == NO_ACCESS
+    subscriber = affected.id in subscribers(session, [affected])
     affected.outcome = person.outcome
     affected.directory_account = account.user_principal_name if account else None
     affected.directory_id = account.id if account else None
@@ -77,11 +80,11 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         had_a_list = withdraw(session, [affected], LIST_MESSAGES | {REMINDER_MESSAGE}).heard
         # one per decision: decided back in and out again, they hear it again
         key = f"migration-{row.id}-access-lost-{affected.id}-{unit.flow.now.isoformat()}"
-        tell_lost_access(unit, affected, person, key=key, withdraws=had_a_list)
+        tell_lost_access(unit, affected, person, key=key, subscriber=subscriber, withdraws=had_a_list)
         return "changed"
     if was_out and account is not None:
         had_a_list = _may_have_heard(session, affected, LIST_MESSAGES)
-        _access_kept(unit, affected, person, account)
+        _access_kept(unit, affected, person, account, subscriber=subscriber)
         return "restored" if had_a_list else "given"
     # the item that says to choose, or the sign-in item of an account decided before (now another one)
     choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
@@ -90,7 +93,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
     # tells its items too; one that may have reached them is corrected
     earlier = withdraw(session, [affected], {DECIDED_MESSAGE})
-    changed = rewrite_items(session, affected, choosing, held, _decided_list(session, row, affected, person))
+    changed = rewrite_items(session, affected, choosing, held, _decided_list(row, person, subscriber))
     waiting = _unreached_list_as_it_stands(session, affected, person)
     if waiting and not earlier.heard:
         return "changed"  # the list they have not got yet holds the decision
@@ -137,12 +140,14 @@ def _account_told(session: Session, affected: AffectedUser, earlier: Withdrawn) 
     return None if newest is None else newest.payload.get("account")
 
 
-def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, account: Match) -> None:
+def _access_kept(
+    unit: Unit, affected: AffectedUser, person: PlannedUser, account: Match, *, subscriber: bool
+) -> None:
     """Their whole list (they hold none: it was withdrawn, or never written), in one message that takes
     back "you lose access" when they may have heard it; one still waiting to be sent is stopped instead."""
     row, session, now = unit.row, unit.session, unit.flow.now
     assert affected.id is not None
-    items = list_items(affected.id, _decided_list(session, row, affected, person))
+    items = list_items(affected.id, _decided_list(row, person, subscriber))
     session.add_all(items)
     session.flush()
     tell(
@@ -155,15 +160,14 @@ def _access_kept(unit: Unit, affected: AffectedUser, person: PlannedUser, accoun
         account=account.user_principal_name,
         corrects=withdraw(session, [affected], {LOST_ACCESS_MESSAGE}).heard,
         items=[item_payload(item) for item in items],
+        # a later decision reads it here: a list given back has no notes to tell it by
+        facts=list_facts(subscriber=subscriber, after_connecting=False, invited_as=None),
     )
 
 
-def _decided_list(
-    session: Session, row: Migration, affected: AffectedUser, person: PlannedUser
-) -> list[TodoTemplate]:
+def _decided_list(row: Migration, person: PlannedUser, subscriber: bool) -> list[TodoTemplate]:
     """The list the decided person now needs: signing in with the chosen account, no invitation."""
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
-    subscriber = affected.id in subscribers(session, [affected])
     return todo_items(person, subscriber, organization=row.organization, tenant=tenant, invited_as=None)
 
 
