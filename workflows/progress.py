@@ -18,7 +18,7 @@ from workflows.identities import mailbox
 from workflows.plan import NO_ACCESS
 from workflows.results import MigrationStatus
 from workflows.stages import verification
-from workflows.stages.list_messages import LIST_MESSAGES, LOST_ACCESS_MESSAGE
+from workflows.stages.list_messages import LIST_MESSAGES, LOST_ACCESS_MESSAGE, by_person
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.stages.verification import StillPersonal
 
@@ -192,14 +192,6 @@ def lists_of(session: Session, migration_id: int) -> tuple[Sequence[AffectedUser
         .order_by(col(TodoItem.position))
     ).all()
     return users, items
-
-
-def by_person(items: Sequence[TodoItem]) -> dict[int, list[TodoItem]]:
-    """`lists_of`'s items by affected user id, each list in its order."""
-    lists: dict[int, list[TodoItem]] = {}
-    for item in items:
-        lists.setdefault(item.affected_user_id, []).append(item)
-    return lists
 
 
 def _user_progress(

@@ -31,7 +31,6 @@ from workflows.plan import NO_ACCESS
 from workflows.progress import (
     PERSONAL_LISTS,
     Progress,
-    by_person,
     lists_of,
     reach_of,
     read_progress,
@@ -49,7 +48,7 @@ from workflows.schedules import (
 )
 from workflows.service import MigrationService
 from workflows.stages import resending, verification
-from workflows.stages.list_messages import LOST_ACCESS_MESSAGE
+from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, by_person
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.working_hours import last_working_day, next_working_moment, zone
 

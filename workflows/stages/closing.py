@@ -16,7 +16,7 @@ from storage.outbox import SUPERSEDED, messages_of
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
 from workflows.plan import NO_ACCESS
-from workflows.progress import by_person, lists_of
+from workflows.progress import lists_of
 from workflows.results import (
     Actor,
     CalledOff,
@@ -28,6 +28,7 @@ from workflows.results import (
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.invited import sent_invitations
+from workflows.stages.list_messages import by_person
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
 from workflows.stages.unit import Context, deactivate, status, step
 from workflows.stages.verification import SIGN_IN_ITEMS

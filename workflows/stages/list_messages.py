@@ -141,12 +141,17 @@ def as_recorded(affected: AffectedUser, payload: Mapping[str, Any]) -> tuple[Pla
 
 def items_of(session: Session, affected_user_ids: Collection[int]) -> dict[int, list[TodoItem]]:
     """Each person's items, in list order, all read in one query."""
-    lists: dict[int, list[TodoItem]] = {}
     items = session.exec(
         select(TodoItem)
         .where(col(TodoItem.affected_user_id).in_(affected_user_ids))
         .order_by(col(TodoItem.position))
-    )
+    ).all()
+    return by_person(items)
+
+
+def by_person(items: Sequence[TodoItem]) -> dict[int, list[TodoItem]]:
+    """`items` (in list order) by affected user id, each list in its order."""
+    lists: dict[int, list[TodoItem]] = {}
     for item in items:
         lists.setdefault(item.affected_user_id, []).append(item)
     return lists
