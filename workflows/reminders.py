@@ -48,7 +48,7 @@ from workflows.schedules import (
 )
 from workflows.service import MigrationService
 from workflows.stages import resending, verification
-from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, by_person
+from workflows.stages.list_messages import ADDRESSEE, LOST_ACCESS_MESSAGE, by_person
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.working_hours import last_working_day, next_working_moment, zone
 
@@ -118,11 +118,10 @@ class Tracking:
     def _supersede_contradicted_lost_access(self, migration_id: int) -> None:
         """A failed "you lose access" to someone since given access back is never sent again. Deciding
         them back in withdraws it now; records written before that did not (it was left failed)."""
-        person = col(OutboundMessage.payload)["affected_user_id"].as_integer()
         with self._database.session() as session:
             contradicted = session.exec(
                 select(OutboundMessage)
-                .join(AffectedUser, col(AffectedUser.id) == person)
+                .join(AffectedUser, col(AffectedUser.id) == ADDRESSEE)
                 .where(
                     OutboundMessage.migration_id == migration_id,
                     OutboundMessage.kind == LOST_ACCESS_MESSAGE,

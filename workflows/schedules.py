@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder
 from storage.inserts import insert_once
-from workflows.stages.list_messages import ACCESS_KEPT_MESSAGE, WHOLE_LISTS
+from workflows.stages.list_messages import ACCESS_KEPT_MESSAGE, ADDRESSEE, WHOLE_LISTS
 from workflows.working_hours import after_working_days, zone
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
@@ -28,15 +28,14 @@ BILLING_STATE = "users_notified"
 """Billing is checked once users have their lists; `check-billing` moves the migration past it."""
 
 
-_PERSON = col(OutboundMessage.payload)["affected_user_id"].as_integer()
 _MISSED_LISTS = (
     select(OutboundMessage, Reminder)
-    .outerjoin(Reminder, (col(Reminder.affected_user_id) == _PERSON) & (Reminder.kind == TODO_KIND))
+    .outerjoin(Reminder, (col(Reminder.affected_user_id) == ADDRESSEE) & (Reminder.kind == TODO_KIND))
     .where(
         col(OutboundMessage.migration_id).in_(bindparam("migrations", expanding=True)),
         col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS)),
         OutboundMessage.status == "sent",
-        _PERSON.is_not(None),
+        ADDRESSEE.is_not(None),
         col(Reminder.id).is_(None)
         # ended before this list arrived (it ends when its due round finds nothing open)
         | ((col(Reminder.status) == "done") & (col(Reminder.next_at) <= OutboundMessage.sent_at)),

@@ -36,6 +36,8 @@ CHANGES = frozenset({DECIDED_MESSAGE, INVITED_MESSAGE})
 """DMs that tell a person the items of their list that are new or changed."""
 LIST_MESSAGES = WHOLE_LISTS | CHANGES
 """DMs that hand a person their list or its new and changed items."""
+ADDRESSEE = col(OutboundMessage.payload)["affected_user_id"].as_integer()
+"""The person (affected user id) a message to one person is for, as queries read it from its payload."""
 _SUBSCRIBER_SAID = ("Your Visual Studio subscription benefits carry over", "visual-studio-subscription")
 """How a list tells a Visual Studio subscriber about their benefits: the note, or the item's key."""
 
@@ -167,13 +169,12 @@ def messages_to(
 ) -> Sequence[OutboundMessage]:
     """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one), or
     only those of `statuses`; oldest first, all read in one query (`locked`: for update)."""
-    whose = col(OutboundMessage.payload)["affected_user_id"].as_integer()
     query = (
         select(OutboundMessage)
         .where(
             col(OutboundMessage.migration_id).in_({person.migration_id for person in people}),
             col(OutboundMessage.kind).in_(sorted(kinds)),
-            whose.in_({person.id for person in people}),
+            ADDRESSEE.in_({person.id for person in people}),
             col(OutboundMessage.status).in_(statuses),
         )
         .order_by(col(OutboundMessage.id))
