@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
-from storage.outbox import SUPERSEDED, enqueue, retry_failed
+from storage.outbox import enqueue, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
 from workflows.decisions import lost_access_by
@@ -48,7 +48,7 @@ from workflows.schedules import (
 )
 from workflows.service import MigrationService
 from workflows.stages import resending, verification
-from workflows.stages.list_messages import ADDRESSEE, LOST_ACCESS_MESSAGE, by_person
+from workflows.stages.list_messages import by_person
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.working_hours import last_working_day, next_working_moment, zone
 
@@ -110,29 +110,9 @@ class Tracking:
         """Queue again every message of the migration that hands someone their list (or its changes, or
         tells them they lose access) and could not be delivered."""
         status = self._service.status(organization)
-        self._supersede_contradicted_lost_access(status.id)
         return retry_failed(
             self._database, status.id, PERSONAL_LISTS, now=self._now(), revise=resending.as_now
         )
-
-    def _supersede_contradicted_lost_access(self, migration_id: int) -> None:
-        """A failed "you lose access" to someone since given access back is never sent again. Deciding
-        them back in withdraws it now; records written before that did not (it was left failed)."""
-        with self._database.session() as session:
-            contradicted = session.exec(
-                select(OutboundMessage)
-                .join(AffectedUser, col(AffectedUser.id) == ADDRESSEE)
-                .where(
-                    OutboundMessage.migration_id == migration_id,
-                    OutboundMessage.kind == LOST_ACCESS_MESSAGE,
-                    OutboundMessage.status == "failed",
-                    AffectedUser.outcome != NO_ACCESS,
-                )
-            ).all()
-            for message in contradicted:
-                message.status = SUPERSEDED
-            if contradicted:
-                commit_quietly(session)
 
     def snooze(
         self, actor: Actor, span: str, *, reminder_id: int | None = None, affected_user_id: int | None = None

@@ -6,7 +6,8 @@ A whole list lists their items today, the done ones ticked, with the notes their
 or an invitation that came while it was being sent did not rewrite it). It holds every change made since,
 so their messages of changed items that have not reached them go no more. A message of changed items to
 a list that did reach them lists those items as they are today; with none of them left, it goes no more.
-A "you lose access" that a newer decision contradicts was withdrawn already (`relisting`).
+A "you lose access" that a newer decision contradicts was withdrawn already (`relisting`); one that records
+written before that left failed goes no more either.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from storage import AffectedUser, OutboundMessage
 from storage.database import IN_LIST_AT_MOST
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED
 from workflows._views import item_as_it_stands
+from workflows.plan import NO_ACCESS
 from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
+    ADDRESSEE,
     CHANGES,
     LIST_MESSAGES,
+    LOST_ACCESS_MESSAGE,
     TODO_LIST_MESSAGE,
     WHOLE_LISTS,
     as_recorded,
@@ -42,7 +46,12 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
     for message in failed:
         if message.kind in LIST_MESSAGES:
             theirs.setdefault(message.payload["affected_user_id"], []).append(message)
-    kept = {id(message) for message in failed if message.kind not in LIST_MESSAGES}
+    _give_up_lost_access_given_back(session, failed)
+    kept = {
+        id(message)
+        for message in failed
+        if message.kind not in LIST_MESSAGES and message.status != SUPERSEDED
+    }
     people = sorted(theirs)
     # each query binds the ids of the people it reads, and a big organization has more than a statement
     # may hold: so many people at a time, each with all their messages (a list withdraws its changes)
@@ -50,6 +59,27 @@ def as_now(session: Session, failed: Sequence[OutboundMessage]) -> Sequence[Outb
         some = [message for person in people[first : first + IN_LIST_AT_MOST] for message in theirs[person]]
         kept.update(id(message) for message in _lists_as_now(session, some))
     return [message for message in failed if id(message) in kept]
+
+
+def _give_up_lost_access_given_back(session: Session, failed: Sequence[OutboundMessage]) -> None:
+    """A failed "you lose access" to someone since given access back goes no more. Deciding them back in
+    withdraws it now (`relisting`); records written before that left it failed."""
+    lost = {message.id: message for message in failed if message.kind == LOST_ACCESS_MESSAGE}
+    if not lost:
+        return
+    given_back = session.exec(
+        select(OutboundMessage.id)
+        .join(AffectedUser, col(AffectedUser.id) == ADDRESSEE)
+        .where(
+            col(OutboundMessage.migration_id).in_({message.migration_id for message in lost.values()}),
+            OutboundMessage.kind == LOST_ACCESS_MESSAGE,
+            OutboundMessage.status == "failed",
+            AffectedUser.outcome != NO_ACCESS,
+        )
+    ).all()
+    for message_id in given_back:
+        if message_id in lost:
+            lost[message_id].status = SUPERSEDED
 
 
 def _lists_as_now(session: Session, failed: Sequence[OutboundMessage]) -> list[OutboundMessage]:
