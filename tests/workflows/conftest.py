@@ -1,4 +1,5 @@
-"""A service over the parametrized database, the fake Microsoft and a clock the test moves."""
+"""A service over the parametrized database, the fake Microsoft and a clock the test moves; and the
+migration most tests begin from, once the lists are out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from storage import Database
 from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft
+from tests.workflows.replays import CHANNEL, notified_in_channel
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings
@@ -48,3 +50,16 @@ def dana() -> Actor:
 @pytest.fixture
 def lee() -> Actor:
     return Actor(id="U-LEE", email=LEE, name="Lee")
+
+
+@pytest.fixture
+def notified(
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    dana: Actor,
+    lee: Actor,
+) -> MigrationService:
+    """Fabrikam started by Dana in `CHANNEL`, everyone invited, then `connect_and_notify` (Lee approving).
+    A module whose tests begin elsewhere defines its own `notified`."""
+    return notified_in_channel(request, service, microsoft, dana, lee, CHANNEL)

@@ -35,6 +35,9 @@ class _Saved:
     admins: tuple[Any, ...]
 
 
+CHANNEL = "CMIGRATE"
+"""The channel the fixtures start fabrikam in."""
+
 _SAVED: dict[tuple[Hashable, ...], _Saved] = {}
 RESTORED: Counter[str] = Counter()
 """How often this process restored each fixture (by name; a test calling `replayed` itself, by its own)

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from storage import AffectedUser, Database, OutboundMessage, Reminder
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send, mark_failed
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
-from tests.workflows.replays import notified_in_channel, replayed
+from tests.workflows.replays import CHANNEL, notified_in_channel, replayed
 from workflows._views import item_payload
 from workflows.directory import DirectoryUser
 from workflows.reminders import Tracking
@@ -29,7 +29,6 @@ from workflows.stages import resending
 HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"
 HANA_AS_GUEST = "hana_contoso.com#EXT#@fabrikam.com"
 """Two directory accounts carry her address: an admin decides which is hers, or that she loses access."""
-CHANNEL = "CMIGRATE"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.workflows.fakes import (
     FakeClock,
     FakeMicrosoft,
 )
-from tests.workflows.replays import notified_in_channel
+from tests.workflows.replays import CHANNEL
 from workflows.directory import Subscription
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -27,7 +27,6 @@ from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.working_hours import after_working_days, next_working_moment, offset_name, zone
 
-CHANNEL = "CMIGRATE"
 MONDAY_9_UTC = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -57,17 +56,6 @@ def test_working_days_skip_the_weekend() -> None:
     friday_10 = datetime(2026, 11, 6, 10, 0, tzinfo=UTC)
     assert after_working_days(friday_10, 2, UTC) == datetime(2026, 11, 10, 10, 0, tzinfo=UTC)  # Tuesday
     assert after_working_days(MONDAY_9_UTC, 2, UTC) == datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def notified(
-    request: pytest.FixtureRequest,
-    service: MigrationService,
-    microsoft: FakeMicrosoft,
-    dana: Actor,
-    lee: Actor,
-) -> MigrationService:
-    return notified_in_channel(request, service, microsoft, dana, lee, CHANNEL)
 
 
 @pytest.fixture

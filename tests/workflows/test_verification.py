@@ -11,26 +11,13 @@ from sqlmodel import col, select
 
 from storage import Database, OutboundMessage, TodoItem
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
-from tests.workflows.replays import notified_in_channel
+from tests.workflows.replays import CHANNEL
 from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import verification
-
-CHANNEL = "CMIGRATE"
-
-
-@pytest.fixture
-def notified(
-    request: pytest.FixtureRequest,
-    service: MigrationService,
-    microsoft: FakeMicrosoft,
-    dana: Actor,
-    lee: Actor,
-) -> MigrationService:
-    return notified_in_channel(request, service, microsoft, dana, lee, CHANNEL)
 
 
 def _messages(database: Database, kind: str) -> list[OutboundMessage]:
