@@ -233,6 +233,17 @@ def _messages_to(database: Database, address: str, status: str = "pending") -> l
     return [m for m in messages if m.payload.get("affected_user_id") == whose and m.status == status]
 
 
+def _her_list_once_invite_found_her_work_account(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> OutboundMessage:
+    """Lists out, then an invite that finds Cy's work account: the one message waiting for her."""
+    service.notify(None, dana)
+    _work_account_made_while_inviting(microsoft)
+    service.invite(None, dana)
+    (her_list,) = _messages_to(database, "cy@gmail.com")
+    return her_list
+
+
 def test_an_invitation_before_his_list_went_out_is_on_that_list_and_in_no_message_after_it(
     found_connected: MigrationService, database: Database, clock: FakeClock, dana: Actor
 ) -> None:
@@ -256,12 +267,8 @@ def test_an_invitation_before_his_list_went_out_is_on_that_list_and_in_no_messag
 def test_a_list_that_holds_a_late_invitation_goes_where_the_message_it_replaces_would_have(
     found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
 ) -> None:
-    found_connected.notify(None, dana)
-    _work_account_made_while_inviting(microsoft)
-    found_connected.invite(None, dana)
-
+    her_list = _her_list_once_invite_found_her_work_account(found_connected, microsoft, database, dana)
     # Cy reads chat as her new work account: her notify-time address is no account Teams knows
-    (her_list,) = _messages_to(database, "cy@gmail.com")
     assert her_list.kind == "todo_list"
     assert (her_list.recipient, her_list.payload["directory_id"]) == ("cy@fabrikam.com", "g-cy")
     # Bob's guest account is found by its object id: a guest's sign-in name is no address
@@ -369,11 +376,7 @@ def test_a_list_sent_again_after_an_account_was_found_for_her_says_what_a_late_a
 def test_a_subscriber_given_a_work_account_after_connecting_is_told_how_to_keep_her_benefits(
     found_connected: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
 ) -> None:
-    found_connected.notify(None, dana)
-    _work_account_made_while_inviting(microsoft)
-    found_connected.invite(None, dana)
-
-    (her_list,) = _messages_to(database, "cy@gmail.com")
+    her_list = _her_list_once_invite_found_her_work_account(found_connected, microsoft, database, dana)
     keeping = [item for item in her_list.payload["items"] if item["key"] == "visual-studio-subscription"]
     assert [item["title"] for item in keeping] == ["Keep your Visual Studio subscription benefits"]
     assert "Add alternate account and add cy@fabrikam.com," in keeping[0]["body"]
