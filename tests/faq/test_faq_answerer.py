@@ -69,24 +69,34 @@ def test_pat_answer_follows_the_askers_plan_outcome(
     assert unexpected not in answer.answer
 
 
+TOKENS_QUESTION = "do I need to recreate my personal access tokens?"
+
+
+def _told_of_her_tokens(answerer: FaqAnswerer, erin: AskerContext) -> tuple[str, str]:
+    """What `erin`, invited at her own address erin@gmail.com, hears of her tokens when that invitation came
+    before connecting, then after: the advice `workflows.tokens` puts in her context."""
+    own = "erin@gmail.com"
+    heard: list[str] = []
+    for late in (False, True):
+        advice = token_advice("invite", invited_as=own, own_addresses=[own], after_connecting=late)
+        assert advice is not None
+        told = replace(erin, renew_tokens=advice.renew, tokens_why=advice.why)
+        heard.append(answerer.answer(TOKENS_QUESTION, told).answer)
+    return heard[0], heard[1]
+
+
 def test_an_invited_guest_hears_what_her_own_list_says_of_her_tokens_and_never_both(
     answerer: FaqAnswerer,
 ) -> None:
     """The bot knows whether her invitation went to her own address before connecting (`workflows.tokens`):
     only that; without it, both cases in one, each with its condition."""
-    question = "do I need to recreate my personal access tokens?"
     erin = AskerContext(outcome="invite", case="first", migration="fabrikam", organization="fabrikam")
-    own = "erin@gmail.com"
-    before = token_advice("invite", invited_as=own, own_addresses=[own])
-    after = token_advice("invite", invited_as=own, own_addresses=[own], after_connecting=True)
-    assert before is not None and after is not None
-    kept = answerer.answer(question, replace(erin, renew_tokens=before.renew, tokens_why=before.why)).answer
+    kept, renewed = _told_of_her_tokens(answerer, erin)
     assert "No need: you join as a guest with your own address erin@gmail.com, so your identity" in kept
     assert "Yes" not in kept and "New Token" not in kept  # no steps to make one
-    renewed = answerer.answer(question, replace(erin, renew_tokens=after.renew, tokens_why=after.why)).answer
     assert "Yes: your directory account or invitation came after the organization was connected" in renewed
     assert "keep working" not in renewed
-    unknown = answerer.answer(question, erin).answer
+    unknown = answerer.answer(TOKENS_QUESTION, erin).answer
     assert (
         "invited at your own address before the organization is connected, no, your existing PATs keep"
         " working; invited after it is connected, or at another address, yes: create new PATs once you have"
@@ -96,19 +106,13 @@ def test_an_invited_guest_hears_what_her_own_list_says_of_her_tokens_and_never_b
 def test_before_connecting_only_those_who_may_need_new_tokens_hear_when_to_make_them(
     answerer: FaqAnswerer,
 ) -> None:
-    question = "do I need to recreate my personal access tokens?"
     erin = AskerContext(outcome="invite", case="first", stage="planned", migration="fabrikam")
-    own = "erin@gmail.com"
-    keeps = token_advice("invite", invited_as=own, own_addresses=[own])
-    renews = token_advice("invite", invited_as=own, own_addresses=[own], after_connecting=True)
-    assert keeps is not None and renews is not None
     when = "If you need new tokens, create them after the switch"
-    kept = answerer.answer(question, replace(erin, renew_tokens=keeps.renew, tokens_why=keeps.why)).answer
+    kept, renewed = _told_of_her_tokens(answerer, erin)
     assert "No need:" in kept and when not in kept
-    renewing = replace(erin, renew_tokens=renews.renew, tokens_why=renews.why)
-    renewed = answerer.answer(question, renewing).answer
     assert "Yes:" in renewed and when in renewed
-    assert when in answerer.answer(question, erin).answer  # the bot does not know yet: both cases, and when
+    unknown = answerer.answer(TOKENS_QUESTION, erin).answer
+    assert when in unknown  # the bot does not know yet: both cases, and when
 
 
 def test_without_context_every_case_is_given_and_labelled(answerer: FaqAnswerer) -> None:
