@@ -228,9 +228,7 @@ def test_a_decision_before_her_list_went_out_is_on_that_list_and_in_no_message_a
     assert not begin_send(database, old_list.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
     _deliver(tracking, database, clock)
 
-    (heard,) = _hanas(database)
-    assert heard.kind == "todo_list"
-    assert heard.payload["items"] == _her_list_now(notified, heard)
+    heard = _only_her_list_as_it_is_now(notified, database)
     assert heard.payload["items"][0]["key"] == "sign-in-work-account"
     assert HANA_AT_WORK in heard.payload["items"][0]["body"]
 
@@ -316,6 +314,14 @@ def _her_list_now(service: MigrationService, message: OutboundMessage) -> list[d
     ]
 
 
+def _only_her_list_as_it_is_now(service: MigrationService, database: Database) -> OutboundMessage:
+    """The one message Hana heard: her list, as it is now."""
+    (heard,) = _hanas(database)
+    assert heard.kind == "todo_list"
+    assert heard.payload["items"] == _her_list_now(service, heard)
+    return heard
+
+
 @pytest.mark.parametrize("decision", ["failed", "waiting"])
 def test_retry_failed_sends_her_list_as_it_is_now_and_no_change_that_list_already_holds(
     decision: str,
@@ -332,9 +338,7 @@ def test_retry_failed_sends_her_list_as_it_is_now_and_no_change_that_list_alread
     tracking.retry_failed(None)
     _deliver(tracking, database, clock)
 
-    (heard,) = _hanas(database)
-    assert heard.kind == "todo_list"
-    assert heard.payload["items"] == _her_list_now(notified, heard)
+    heard = _only_her_list_as_it_is_now(notified, database)
     assert heard.payload["items"][0]["key"] == "sign-in-work-account"
     assert _hanas(database, "failed") == _hanas(database, "pending") == []
     (progress,) = [user for user in tracking.progress(None).users if user.email == HANA]
@@ -761,7 +765,5 @@ def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_ca
         assert tracking.retry_failed(None) == len(lists)
     _deliver(tracking, database, clock)
 
-    (heard,) = _hanas(database)  # her list, as it is now; not the change it holds
-    assert heard.kind == "todo_list"
-    assert heard.payload["items"] == _her_list_now(notified, heard)
+    _only_her_list_as_it_is_now(notified, database)  # not the change it holds
     assert [m.status for m in _messages(database, "todo_list")] == ["sent"] * len(lists)
