@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from storage import AffectedUser, Database, OutboundMessage, Reminder
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send, mark_failed
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
+from tests.workflows.outbox import queued
 from tests.workflows.replays import CHANNEL, notified_in_channel, replayed
 from workflows._views import item_payload
 from workflows.directory import DirectoryUser
@@ -107,12 +108,6 @@ def tracking(service: MigrationService, database: Database, clock: FakeClock) ->
     return Tracking(database, service, clock=clock)
 
 
-def _messages(database: Database, kind: str) -> list[OutboundMessage]:
-    with database.session() as session:
-        query = select(OutboundMessage).where(OutboundMessage.kind == kind)
-        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
-
-
 def _deliver(tracking: Tracking, database: Database, clock: FakeClock, *, callback: bool = True) -> None:
     """What the outbox worker does with everything pending: sends it, then reports each delivery (unless
     the process dies first: no `callback`)."""
@@ -156,7 +151,7 @@ def _schedule_of(database: Database, affected_user_id: int) -> Reminder | None:
 def _hanas_schedule(database: Database) -> Reminder | None:
     with database.session() as session:
         reminders = session.exec(select(Reminder).where(Reminder.kind == "todo")).all()
-        payloads = [m.payload for m in _messages(database, "todo_list")]
+        payloads = [m.payload for m in queued(database, "todo_list")]
     hana = next(int(p["affected_user_id"]) for p in payloads if p["email"] == HANA)
     return next((reminder for reminder in reminders if reminder.affected_user_id == hana), None)
 
@@ -167,7 +162,7 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)  # her list asked which account is hers
     _fail_pending(database)
     assert tracking.retry_failed(None) == 1
-    (decided,) = _messages(database, "account_decided")
+    (decided,) = queued(database, "account_decided")
     assert (decided.status, decided.error_code) == ("pending", None)
 
     _deliver(tracking, database, clock)
@@ -175,14 +170,14 @@ def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_
     delivered.decide_account(None, HANA, "no-access", lee)
     _fail_pending(database)
     assert tracking.retry_failed(None) == 1
-    assert [m.status for m in _messages(database, "access_lost")] == ["pending"]
+    assert [m.status for m in queued(database, "access_lost")] == ["pending"]
 
     _deliver(tracking, database, clock)
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _fail_pending(database)
     assert tracking.retry_failed(None) == 1
-    assert [m.status for m in _messages(database, "access_kept")] == ["pending"]
+    assert [m.status for m in queued(database, "access_kept")] == ["pending"]
 
 
 @pytest.mark.parametrize("first_decision", ["waiting", "failed"])
@@ -413,14 +408,14 @@ def test_a_failed_message_the_newest_decision_contradicts_is_never_sent_again(
     _fail_pending(database)  # "you lose access" did not reach her
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
-    (kept,) = _messages(database, "access_kept")
+    (kept,) = queued(database, "access_kept")
     assert kept.payload["corrects"] is False  # nothing to take back: she never heard it
     _fail_pending(database)  # nor did "your account is ..."
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, "no-access", lee)
 
-    assert [m.status for m in _messages(database, "access_kept")] == [SUPERSEDED]
-    assert [m.status for m in _messages(database, "access_lost")] == [SUPERSEDED, "pending"]
+    assert [m.status for m in queued(database, "access_kept")] == [SUPERSEDED]
+    assert [m.status for m in queued(database, "access_lost")] == [SUPERSEDED, "pending"]
     assert tracking.retry_failed(None) == 0
 
 
@@ -440,10 +435,10 @@ def test_a_crash_right_after_her_list_is_given_back_still_leaves_her_reminders(
     tracking.tick()
     restarted = _hanas_schedule(database)
     assert restarted is not None and restarted.status == "active"
-    before = len(_messages(database, "todo_reminder"))
+    before = len(queued(database, "todo_reminder"))
     clock.advance(days=2)
     tracking.tick()
-    reminded = _messages(database, "todo_reminder")[before:]
+    reminded = queued(database, "todo_reminder")[before:]
     assert restarted.affected_user_id in [m.payload["affected_user_id"] for m in reminded]
     assert tracking.tick() == 0  # and the recovery does not start it once more
 
@@ -456,7 +451,7 @@ def test_someone_decided_out_before_notify_still_gets_reminders_after_a_crash_on
     _deliver(tracking, database, clock)
     service.decide_account(None, HANA, HANA_AT_WORK, lee)
     _deliver(tracking, database, clock, callback=False)  # the process died before `delivered`
-    (kept,) = _messages(database, "access_kept")
+    (kept,) = queued(database, "access_kept")
 
     tracking.tick()
     opened = _schedule_of(database, kept.payload["affected_user_id"])
@@ -471,7 +466,7 @@ def test_a_failed_lost_access_notice_is_not_sent_again_once_the_person_was_given
     back, and the failed notice was left in place for *Retry failed* to send."""
     delivered.decide_account(None, HANA, "no-access", lee)
     _fail_pending(database)
-    (lost,) = _messages(database, "access_lost")
+    (lost,) = queued(database, "access_lost")
     with database.session() as session:
         hana = session.get(AffectedUser, lost.payload["affected_user_id"])
         assert hana is not None
@@ -479,7 +474,7 @@ def test_a_failed_lost_access_notice_is_not_sent_again_once_the_person_was_given
         session.commit()
 
     assert tracking.retry_failed(None) == 0
-    assert [m.status for m in _messages(database, "access_lost")] == [SUPERSEDED]
+    assert [m.status for m in queued(database, "access_lost")] == [SUPERSEDED]
 
 
 def test_reminders_count_from_a_list_given_back_before_the_withdrawn_lists_next_round(
@@ -496,12 +491,12 @@ def test_reminders_count_from_a_list_given_back_before_the_withdrawn_lists_next_
     clock.advance(minutes=5)
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _deliver(tracking, database, clock)
-    (kept,) = _messages(database, "access_kept")
+    (kept,) = queued(database, "access_kept")
 
-    before = len(_messages(database, "todo_reminder"))
+    before = len(queued(database, "todo_reminder"))
     clock.now = withdrawn.next_at  # a day after her whole list came back
     tracking.tick()
-    reminded = [m.payload.get("affected_user_id") for m in _messages(database, "todo_reminder")[before:]]
+    reminded = [m.payload.get("affected_user_id") for m in queued(database, "todo_reminder")[before:]]
     assert kept.payload["affected_user_id"] not in reminded
     given_back = _hanas_schedule(database)
     assert given_back is not None and given_back.status == "active"
@@ -538,7 +533,7 @@ def test_a_look_with_nothing_to_recover_loads_no_schedule_nor_message_once_a_lis
     delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
     _deliver(tracking, database, clock)  # delivered normally: `delivered` restarted her schedule
     tracking.tick()
-    assert len(_messages(database, "access_kept")) == 1
+    assert len(queued(database, "access_kept")) == 1
     assert _rows_loaded_by_a_look(tracking) == 0
 
 
@@ -550,7 +545,7 @@ def test_a_schedule_a_crash_left_unopened_is_recovered_though_a_list_given_back_
     service = decided_out_before_notify
     tracking = Tracking(database, service, clock=clock)
     _deliver(tracking, database, clock, callback=False)
-    lists = _messages(database, "todo_list")
+    lists = queued(database, "todo_list")
     for message in lists[1:]:  # the process died right after sending the first one
         tracking.delivered(message.kind, message.payload, None)
     service.decide_account(None, HANA, HANA_AT_WORK, lee)
@@ -583,10 +578,10 @@ def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
     for _ in range(10):
         clock.advance(days=1)
         tracking.tick()
-        if _messages(database, "account_decided"):
+        if queued(database, "account_decided"):
             break
-    (decided,) = _messages(database, "account_decided")
-    notices = [m for m in _messages(database, "todo_reminder") if m.payload.get("waiting_item")]
+    (decided,) = queued(database, "account_decided")
+    notices = [m for m in queued(database, "todo_reminder") if m.payload.get("waiting_item")]
     assert [m for m in notices if m.payload["email"] == HANA] == []
     assert decided.payload["email"] == HANA
 
@@ -692,21 +687,21 @@ def test_her_list_has_the_notes_of_the_account_decided_after_it_was_queued(
     clock: FakeClock,
     lee: Actor,
 ) -> None:
-    (queued,) = _hanas(database, "pending")
-    assert queued.id is not None and queued.payload["notes"] == [NO_DOWNTIME]  # nothing decided yet
+    (pending,) = _hanas(database, "pending")
+    assert pending.id is not None and pending.payload["notes"] == [NO_DOWNTIME]  # nothing decided yet
     if her_list == "failed":
         _fail_pending(database)
     if her_list == "failed while being sent":  # too late to rewrite: "your work account is ..." follows
         with database.session() as session:
-            claimed = session.get_one(OutboundMessage, queued.id)
+            claimed = session.get_one(OutboundMessage, pending.id)
             claimed.claimed_by, claimed.claimed_until = "worker-1", clock.now + timedelta(minutes=5)
             session.commit()
-        assert begin_send(database, queued.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
+        assert begin_send(database, pending.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
     notified.decide_account(None, HANA, HANA_AT_WORK, lee)
     if her_list == "failed while being sent":
         failed = mark_failed(
             database,
-            queued.id,
+            pending.id,
             worker="worker-1",
             now=clock.now,
             error="not in chat",
@@ -757,7 +752,7 @@ def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_ca
     _fail_pending(database)
     notified.decide_account(None, HANA, HANA_AT_WORK, lee)
     _fail_pending(database)  # nor could "your work account is ...", which her list now holds
-    lists = _messages(database, "todo_list")
+    lists = queued(database, "todo_list")
     assert len(lists) == 6
     monkeypatch.setattr(resending, "IN_LIST_AT_MOST", 2)
     # two people's ids and a query's other parameters fit (an update of a message binds 9), six do not
@@ -766,4 +761,4 @@ def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_ca
     _deliver(tracking, database, clock)
 
     _only_her_list_as_it_is_now(notified, database)  # not the change it holds
-    assert [m.status for m in _messages(database, "todo_list")] == ["sent"] * len(lists)
+    assert [m.status for m in queued(database, "todo_list")] == ["sent"] * len(lists)

@@ -19,6 +19,7 @@ from tests.workflows.fakes import (
     FakeClock,
     FakeMicrosoft,
 )
+from tests.workflows.outbox import queued
 from tests.workflows.replays import CHANNEL
 from workflows.directory import Subscription
 from workflows.errors import PermissionDenied, WorkflowError
@@ -63,22 +64,10 @@ def tracking(notified: MigrationService, database: Database, clock: FakeClock) -
     return Tracking(database, notified, clock=clock)
 
 
-def _lists(database: Database) -> list[OutboundMessage]:
-    with database.session() as session:
-        query = select(OutboundMessage).where(OutboundMessage.kind == "todo_list")
-        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
-
-
-def _queued(database: Database, kind: str) -> list[OutboundMessage]:
-    with database.session() as session:
-        query = select(OutboundMessage).where(OutboundMessage.kind == kind)
-        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
-
-
 def _deliver_lists(tracking: Tracking, database: Database, time_zone: str | None = None) -> list[int]:
     """Every to-do list reached its person (what the outbox worker reports)."""
     ids = []
-    for message in _lists(database):
+    for message in queued(database, "todo_list"):
         tracking.delivered(message.kind, message.payload, time_zone)
         ids.append(int(message.payload["affected_user_id"]))
     return ids
@@ -102,10 +91,10 @@ def test_reminders_come_every_two_working_days_in_the_persons_working_hours_unti
 
     clock.now = datetime(2026, 11, 4, 13, 59, tzinfo=UTC)
     tracking.tick()
-    assert _queued(database, "todo_reminder") == []
+    assert queued(database, "todo_reminder") == []
     clock.now = datetime(2026, 11, 4, 14, 0, tzinfo=UTC)
     assert tracking.tick() >= len(users)
-    first = _queued(database, "todo_reminder")
+    first = queued(database, "todo_reminder")
     assert len(first) == len(users)
     assert tracking.tick() == 0  # due ones moved on: nothing twice
 
@@ -113,12 +102,12 @@ def test_reminders_come_every_two_working_days_in_the_persons_working_hours_unti
     _finish(database, finished, clock.now)
     clock.now = datetime(2026, 11, 6, 14, 0, tzinfo=UTC)  # Friday: the next round
     tracking.tick()
-    second = _queued(database, "todo_reminder")[len(first) :]
+    second = queued(database, "todo_reminder")[len(first) :]
     assert sorted(m.payload["affected_user_id"] for m in second) == sorted(others)
     with database.session() as session:
         ended = session.exec(select(Reminder).where(Reminder.affected_user_id == finished)).one()
     assert ended.status == "done"
-    lists = {m.payload["affected_user_id"]: m for m in _lists(database)}
+    lists = {m.payload["affected_user_id"]: m for m in queued(database, "todo_list")}
     for reminder in second:
         own = lists[reminder.payload["affected_user_id"]]
         assert reminder.recipient == own.recipient
@@ -142,7 +131,7 @@ def test_reminders_due_at_the_same_moment_go_out_in_the_order_of_their_schedules
             session.commit()
     clock.advance(days=2)
     tracking.tick()
-    fired = [m.payload["reminder_id"] for m in _queued(database, "todo_reminder")]
+    fired = [m.payload["reminder_id"] for m in queued(database, "todo_reminder")]
     assert len(fired) > 1 and fired == sorted(fired)
 
 
@@ -153,7 +142,7 @@ def test_a_restarted_process_goes_on_with_the_same_schedules(
     clock.advance(days=2)
     restarted = Tracking(database, notified, clock=clock)
     restarted.tick()
-    assert len(_queued(database, "todo_reminder")) == len(users)
+    assert len(queued(database, "todo_reminder")) == len(users)
     assert tracking.tick() == 0
 
 
@@ -175,7 +164,7 @@ def test_snooze_puts_reminders_off_and_only_for_their_owner(
 
     clock.now = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
     tracking.tick()
-    assert owner.id not in {m.payload["affected_user_id"] for m in _queued(database, "todo_reminder")}
+    assert owner.id not in {m.payload["affected_user_id"] for m in queued(database, "todo_reminder")}
 
     with pytest.raises(PermissionDenied):
         tracking.snooze(Actor("U-X", "someone@else.com", "X"), "1d", reminder_id=reminder.id)
@@ -194,21 +183,21 @@ def test_the_stragglers_digest_goes_to_the_admins_channel(
         _finish(database, user, clock.now)
     clock.advance(days=2)
     tracking.tick()
-    (digest,) = _queued(database, "straggler_digest")
+    (digest,) = queued(database, "straggler_digest")
     assert digest.recipient == f"channel:{CHANNEL}"
     assert [row[0] for row in digest.payload["stragglers"]] == [
-        m.payload["email"] for m in _lists(database) if m.payload["affected_user_id"] == users[0]
+        m.payload["email"] for m in queued(database, "todo_list") if m.payload["affected_user_id"] == users[0]
     ]
     _finish(database, users[0], clock.now)
     clock.advance(days=3)
     tracking.tick()
-    assert len(_queued(database, "straggler_digest")) == 1  # everyone is done: no more digests
+    assert len(queued(database, "straggler_digest")) == 1  # everyone is done: no more digests
 
 
 def test_progress_counts_items_users_and_delivery(
     tracking: Tracking, database: Database, clock: FakeClock
 ) -> None:
-    lists = _lists(database)
+    lists = queued(database, "todo_list")
     before = tracking.progress("fabrikam")
     assert before.users_done == 0 and before.items_done == 0
     assert {user.delivery for user in before.users} == {"queued"}
@@ -219,8 +208,8 @@ def test_progress_counts_items_users_and_delivery(
     assert after.items_done == len(lists[0].payload["items"])
     per_item = {item.key: (item.done, item.total) for item in after.items}
 
-    def holding(key: str, queued: list[OutboundMessage]) -> int:
-        return sum(1 for message in queued for item in message.payload["items"] if item["key"] == key)
+    def holding(key: str, messages: list[OutboundMessage]) -> int:
+        return sum(1 for message in messages for item in message.payload["items"] if item["key"] == key)
 
     keys = {item["key"] for message in lists for item in message.payload["items"]}
     assert per_item == {key: (holding(key, lists[:1]), holding(key, lists)) for key in keys}
@@ -236,7 +225,7 @@ def test_billing_in_another_directory_is_reminded_until_it_moves(
 ) -> None:
     microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
     tracking.tick()
-    (first,) = _queued(database, "billing_reminder")
+    (first,) = queued(database, "billing_reminder")
     assert first.recipient == f"channel:{CHANNEL}"
     assert first.payload["deadline"] == "2026-11-30"
     assert any("Change directory" in step for step in first.payload["steps"])
@@ -244,7 +233,7 @@ def test_billing_in_another_directory_is_reminded_until_it_moves(
 
     clock.now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # Thursday; the month ends on Monday the 30th
     tracking.tick()
-    assert len(_queued(database, "billing_reminder")) == 2
+    assert len(queued(database, "billing_reminder")) == 2
     with database.session() as session:
         schedule = session.exec(select(Reminder).where(Reminder.kind == "billing")).one()
     assert schedule.next_at == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # the last working day
@@ -253,17 +242,17 @@ def test_billing_in_another_directory_is_reminded_until_it_moves(
     microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=tenant)
     clock.now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     tracking.tick()
-    assert len(_queued(database, "billing_reminder")) == 2
+    assert len(queued(database, "billing_reminder")) == 2
     assert notified.status().state == "billing_checked"
-    (moved,) = _queued(database, "billing_moved")  # the admins hear it from the check that found it
+    (moved,) = queued(database, "billing_moved")  # the admins hear it from the check that found it
     assert moved.recipient == f"channel:{CHANNEL}"
     assert moved.payload["message"] == f"Billing subscription {SUBSCRIPTION_ID} is already in Fabrikam."
     with database.session() as session:
         assert session.exec(select(Reminder).where(Reminder.kind == "billing")).one().status == "done"
     clock.advance(days=5)
     tracking.tick()
-    assert len(_queued(database, "billing_reminder")) == 2
-    assert len(_queued(database, "billing_moved")) == 1
+    assert len(queued(database, "billing_reminder")) == 2
+    assert len(queued(database, "billing_moved")) == 1
 
 
 def _tick_through(tracking: Tracking, service: MigrationService, clock: FakeClock, until: datetime) -> None:
@@ -284,7 +273,7 @@ def test_lists_out_in_the_last_working_hour_before_the_deadline_day_get_one_bill
     microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
     clock.now = datetime(2026, 11, 27, 16, 5, tzinfo=UTC)  # Friday; the month's last working day is Monday
     _tick_through(tracking, notified, clock, datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
-    sent_at = [message.created_at for message in _queued(database, "billing_reminder")]
+    sent_at = [message.created_at for message in queued(database, "billing_reminder")]
     # not Friday 16:05 and again on Monday 09:00, a working hour later with the same words: the last
     # working day's reminder comes a working day after Friday's
     assert sent_at == [datetime(2026, 11, 27, 16, 5, tzinfo=UTC), datetime(2026, 11, 30, 16, 5, tzinfo=UTC)]
@@ -300,7 +289,7 @@ def test_billing_still_unmoved_after_the_month_of_the_connection_is_reminded_as_
     microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
     # connected on Monday 2 November
     _tick_through(tracking, notified, clock, datetime(2026, 12, 4, 0, 0, tzinfo=UTC))
-    reminders = _queued(database, "billing_reminder")
+    reminders = queued(database, "billing_reminder")
     told = [(m.payload["deadline"], m.payload["missed"]) for m in reminders]
     assert told[0] == ("2026-11-30", None)
     assert told[-1] == ("2026-12-31", "2026-11-30")  # December's reminders say November's deadline passed
@@ -319,7 +308,7 @@ def test_reminders_stop_when_the_migration_is_completed(
     notified.complete(None, dana, confirmed=True)
     clock.advance(days=7)
     assert tracking.tick() == 0
-    assert _queued(database, "todo_reminder") == []
+    assert queued(database, "todo_reminder") == []
 
 
 def test_working_days_count_from_the_next_working_morning() -> None:
@@ -375,7 +364,7 @@ def test_a_snooze_the_day_before_a_reminder_skips_that_reminder(
     assert snoozed.until == datetime(2026, 11, 5, 16, 0, tzinfo=UTC) and snoozed.moved
     clock.now = datetime(2026, 11, 4, 16, 59, tzinfo=UTC)
     tracking.tick()
-    assert owner.id not in {m.payload["affected_user_id"] for m in _queued(database, "todo_reminder")}
+    assert owner.id not in {m.payload["affected_user_id"] for m in queued(database, "todo_reminder")}
 
 
 def test_snoozing_a_finished_list_says_no_more_reminders_come(
@@ -398,7 +387,7 @@ def test_overdue_reminders_wait_for_working_hours_after_downtime(
     tracking.tick()
     clock.now = datetime(2026, 11, 7, 3, 0, tzinfo=UTC)  # the bot is back on Friday 22:00 in New York
     assert tracking.tick() == 0
-    assert _queued(database, "todo_reminder") == [] and _queued(database, "straggler_digest") == []
+    assert queued(database, "todo_reminder") == [] and queued(database, "straggler_digest") == []
     with database.session() as session:
         todo = session.exec(select(Reminder).where(Reminder.kind == "todo")).all()
     monday_9_new_york = datetime(2026, 11, 9, 14, 0, tzinfo=UTC)
@@ -406,7 +395,7 @@ def test_overdue_reminders_wait_for_working_hours_after_downtime(
 
     clock.now = monday_9_new_york
     tracking.tick()
-    assert len(_queued(database, "todo_reminder")) == len(users)
+    assert len(queued(database, "todo_reminder")) == len(users)
 
 
 def test_a_delivered_list_whose_schedule_was_never_written_still_gets_reminders(
@@ -417,7 +406,7 @@ def test_a_delivered_list_whose_schedule_was_never_written_still_gets_reminders(
         for message in session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")).all():
             message.status, message.sent_at = "sent", delivered_at
         session.commit()
-    users = {int(m.payload["affected_user_id"]) for m in _lists(database)}
+    users = {int(m.payload["affected_user_id"]) for m in queued(database, "todo_list")}
 
     tracking.tick()
     with database.session() as session:
@@ -425,28 +414,29 @@ def test_a_delivered_list_whose_schedule_was_never_written_still_gets_reminders(
     assert {r.affected_user_id for r in schedules} == users
     assert {r.next_at for r in schedules} == {datetime(2026, 11, 4, 9, 0, tzinfo=UTC)}
 
-    tracking.delivered("todo_list", _lists(database)[0].payload, "Europe/Paris")  # the late callback
+    late = queued(database, "todo_list")[0]
+    tracking.delivered("todo_list", late.payload, "Europe/Paris")  # the late callback
     clock.now = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
     tracking.tick()
-    assert {m.payload["affected_user_id"] for m in _queued(database, "todo_reminder")} == users
+    assert {m.payload["affected_user_id"] for m in queued(database, "todo_reminder")} == users
 
 
 def test_a_billing_check_that_cannot_run_backs_off_and_then_tells_the_admins(
     tracking: Tracking, microsoft: FakeMicrosoft, database: Database, clock: FakeClock
 ) -> None:
     microsoft.broken.add("billing_subscription_id")
-    waits, queued = [], []
+    waits, queued_per_look = [], []
     for _ in range(4):
-        queued.append(tracking.tick())
+        queued_per_look.append(tracking.tick())
         assert tracking.tick() == 0  # not again before the back-off
         with database.session() as session:
             schedule = session.exec(select(Reminder).where(Reminder.kind == "billing")).one()
         waits.append(schedule.next_at - clock.now)
         clock.now = schedule.next_at
     assert waits == [timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2)]
-    assert queued == [0, 0, 1, 0]  # the admins hear it once, after the third miss
+    assert queued_per_look == [0, 0, 1, 0]  # the admins hear it once, after the third miss
     assert microsoft.calls["billing_subscription_id"] == 4
-    (told,) = _queued(database, "billing_reminder")
+    (told,) = queued(database, "billing_reminder")
     assert told.recipient == f"channel:{CHANNEL}"
     assert "could not" in told.payload["message"] and "503" in told.payload["message"]
     assert any("check-billing" in step for step in told.payload["steps"])
@@ -461,7 +451,7 @@ def test_a_billing_check_that_cannot_run_backs_off_and_then_tells_the_admins(
 def test_people_not_in_chat_are_left_out_of_the_stragglers_digest(
     tracking: Tracking, database: Database, clock: FakeClock
 ) -> None:
-    absent, *present = _lists(database)
+    absent, *present = queued(database, "todo_list")
     with database.session() as session:
         row = session.get(OutboundMessage, absent.id)
         assert row is not None
@@ -473,7 +463,7 @@ def test_people_not_in_chat_are_left_out_of_the_stragglers_digest(
     tracking.tick()
     clock.advance(days=2)
     tracking.tick()
-    assert _queued(database, "straggler_digest") == []  # everyone who can finish has
+    assert queued(database, "straggler_digest") == []  # everyone who can finish has
     report = tracking.progress(None)
     assert [u.email for u in report.with_delivery("not-in-chat")] == [absent.payload["email"]]
 
@@ -493,7 +483,7 @@ def _settle(database: Database, message_id: int | None, *, reached: bool, why: s
 def test_someone_who_blocks_the_bot_after_their_list_is_shown_as_out_of_reach_until_a_reminder_gets_through(
     tracking: Tracking, database: Database, clock: FakeClock
 ) -> None:
-    lists = _lists(database)
+    lists = queued(database, "todo_list")
     for message in lists:
         _settle(database, message.id, reached=True)
     _deliver_lists(tracking, database)
@@ -502,19 +492,19 @@ def test_someone_who_blocks_the_bot_after_their_list_is_shown_as_out_of_reach_un
     why = "they blocked the bot in Teams (ConversationBlockedByUser)"
     clock.advance(days=2)
     tracking.tick()
-    for reminder in _queued(database, "todo_reminder"):
+    for reminder in queued(database, "todo_reminder"):
         _settle(database, reminder.id, reached=reminder.payload["affected_user_id"] != blocker, why=why)
 
     (out_of_reach,) = tracking.progress(None).with_delivery("not-in-chat")
     assert (out_of_reach.affected_user_id, out_of_reach.delivery_error) == (blocker, why)
     clock.advance(days=2)
     tracking.tick()
-    digest = _queued(database, "straggler_digest")[-1]
+    digest = queued(database, "straggler_digest")[-1]
     assert digest.payload["unreachable"] == 1  # not among those "a word from you may help"
     assert lists[0].payload["email"] not in [row[0] for row in digest.payload["stragglers"]]
 
     # they unblocked the bot: the next reminder reaches them
-    latest = [m for m in _queued(database, "todo_reminder") if m.payload["affected_user_id"] == blocker][-1]
+    latest = [m for m in queued(database, "todo_reminder") if m.payload["affected_user_id"] == blocker][-1]
     _settle(database, latest.id, reached=True)
     assert tracking.progress(None).with_delivery("not-in-chat") == ()
 
@@ -537,7 +527,7 @@ def test_the_digest_reads_everyones_lists_at_once_however_many_people_there_are(
             tracking.tick()
         finally:
             event.remove(database.engine, "before_cursor_execute", count)
-        return reads, _queued(database, "straggler_digest")
+        return reads, queued(database, "straggler_digest")
 
     reads, (first,) = list_reads_of_a_digest()
     with database.session() as session:
@@ -583,7 +573,7 @@ def test_a_round_of_reminders_reads_the_plan_once_however_many_people_it_reminds
         assert tracking.tick() >= len(users)
     finally:
         event.remove(database.engine, "before_cursor_execute", count)
-    assert len(_queued(database, "todo_reminder")) == len(users)
+    assert len(queued(database, "todo_reminder")) == len(users)
     assert plan_reads == 2  # who an admin decided for, once for all; and the billing check, a step of its own
 
 
@@ -669,7 +659,7 @@ def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transacti
     _deliver_lists(tracking, database)
     ann, bob = (
         int(m.payload["affected_user_id"])
-        for m in _lists(database)
+        for m in queued(database, "todo_list")
         if m.payload["email"] in ("ann@fabrikam.com", "bob@outlook.com")
     )
     _wait_for_an_invitation(database, ann)
@@ -683,7 +673,7 @@ def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transacti
     monkeypatch.setattr(microsoft, "organization", organization)
     clock.advance(days=2)
     tracking.tick()
-    (told,) = [m for m in _queued(database, "todo_reminder") if m.payload["affected_user_id"] == ann]
+    (told,) = [m for m in queued(database, "todo_reminder") if m.payload["affected_user_id"] == ann]
     assert (told.payload["waiting_on"], told.payload["admins"]) == ("invite", [DANA, LEE])
     assert open_while_asked == [0]  # asked once, while no session held a connection
 
@@ -691,7 +681,7 @@ def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transacti
     microsoft.broken.add("organization")  # Azure DevOps cannot say who the admins are
     clock.advance(days=2)
     tracking.tick()
-    reminded = _queued(database, "todo_reminder")
+    reminded = queued(database, "todo_reminder")
     *_, told = [m for m in reminded if m.payload["affected_user_id"] == bob]
     # nobody named: the notice falls back on who started the migration
     named = (told.payload["waiting_on"], told.payload["admins"], told.payload["sender"])

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import col, select
 
-from storage import Database, OutboundMessage, TodoItem
+from storage import Database, TodoItem
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
+from tests.workflows.outbox import queued
 from tests.workflows.replays import CHANNEL
 from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
@@ -18,12 +18,6 @@ from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import verification
-
-
-def _messages(database: Database, kind: str) -> list[OutboundMessage]:
-    with database.session() as session:
-        query = select(OutboundMessage).where(OutboundMessage.kind == kind)
-        return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
 
 
 def _item(service: MigrationService, email: str, key: str) -> int:
@@ -49,7 +43,7 @@ def test_a_sign_in_after_the_connection_ticks_the_item_audits_it_and_tells_the_u
         audited[0].details["user"] == "ann@fabrikam.com"
         and audited[0].details["self_reported_before"] is False
     )
-    told = _messages(database, "sign_in_verified")
+    told = queued(database, "sign_in_verified")
     assert [(m.recipient, m.payload["title"]) for m in told] == [
         ("ann@fabrikam.com", "Sign in with your work account")
     ]
@@ -58,7 +52,7 @@ def test_a_sign_in_after_the_connection_ticks_the_item_audits_it_and_tells_the_u
     microsoft.sign_in("e-ann", clock.now)  # signs in again the next day: nothing new to tell
     clock.advance(days=2)
     notified.check_due_sign_ins()
-    assert len(_messages(database, "sign_in_verified")) == 1
+    assert len(queued(database, "sign_in_verified")) == 1
     assert len([e for e in notified.audit_trail() if e.action == "sign_in_verified"]) == 1
 
 
@@ -81,7 +75,7 @@ def test_a_read_of_the_sign_ins_that_ticks_an_item_loads_no_plan(
     finally:
         event.remove(database.engine, "before_cursor_execute", count)
     assert [check.verified for check in checks] == [("ann@fabrikam.com",)]
-    assert [m.recipient for m in _messages(database, "sign_in_verified")] == ["ann@fabrikam.com"]
+    assert [m.recipient for m in queued(database, "sign_in_verified")] == ["ann@fabrikam.com"]
     assert plan_reads == 0
 
 
@@ -92,7 +86,7 @@ def test_a_guest_is_thanked_for_signing_in_with_their_guest_account_not_a_work_a
     microsoft.sign_in("e-cy", clock.now)  # invited as a guest under cy@gmail.com
     microsoft.sign_in("e-ann", clock.now)
     notified.check_due_sign_ins()
-    told = {m.recipient: m.payload["account"] for m in _messages(database, "sign_in_verified")}
+    told = {m.recipient: m.payload["account"] for m in queued(database, "sign_in_verified")}
     assert told == {"cy@gmail.com": "guest account", "ann@fabrikam.com": "work account"}
 
 
@@ -106,7 +100,7 @@ def test_a_sign_in_before_the_connection_or_with_the_microsoft_account_verifies_
     ]
     clock.advance(minutes=5)
     assert notified.check_due_sign_ins()[0].verified == ()
-    assert _messages(database, "sign_in_verified") == []
+    assert queued(database, "sign_in_verified") == []
 
 
 def test_self_reported_then_verified_is_recorded_without_a_second_message(
@@ -118,7 +112,7 @@ def test_self_reported_then_verified_is_recorded_without_a_second_message(
     notified.check_due_sign_ins()
     audited = [e for e in notified.audit_trail() if e.action == "sign_in_verified"]
     assert [e.details["self_reported_before"] for e in audited] == [True]
-    assert _messages(database, "sign_in_verified") == []
+    assert queued(database, "sign_in_verified") == []
 
 
 def test_reads_are_paced_and_incremental_with_a_daily_full_read(
@@ -287,7 +281,7 @@ def test_the_digest_names_who_has_not_signed_in_after_the_grace_days(
     for _ in range(12):  # a week and a half of ticks, twice a day
         clock.advance(hours=12)
         tracking.tick()
-    digests = _messages(database, "straggler_digest")
+    digests = queued(database, "straggler_digest")
     assert digests, "the digest went out"
     last = digests[-1].payload
     assert last["grace_working_days"] == 3
