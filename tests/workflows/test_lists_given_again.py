@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from storage import AffectedUser, Database, OutboundMessage, Reminder
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send, mark_failed
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
-from tests.workflows.outbox import queued
+from tests.workflows.outbox import queued, tells_how_to_keep_benefits_as
 from tests.workflows.replays import CHANNEL, notified_in_channel, replayed
 from workflows._views import item_payload
 from workflows.directory import DirectoryUser
@@ -244,7 +244,7 @@ def test_a_subscriber_decided_onto_another_address_is_told_how_to_keep_her_benef
     _deliver(tracking, database, clock)
 
     heard = _hanas(database)
-    _tells_her_to_keep_her_benefits_as(HANA_AT_WORK, [item for m in heard for item in m.payload["items"]])
+    tells_how_to_keep_benefits_as(HANA_AT_WORK, [item for m in heard for item in m.payload["items"]])
     assert not any("benefits carry over" in note for note in heard[-1].payload.get("notes", []))
 
 
@@ -258,14 +258,7 @@ def test_a_subscriber_decided_out_before_notify_then_given_another_address_is_to
 
     (kept,) = _hanas(database, "pending")
     assert kept.kind == "access_kept"
-    _tells_her_to_keep_her_benefits_as(HANA_AT_WORK, kept.payload["items"])
-
-
-def _tells_her_to_keep_her_benefits_as(account: str, items: list[dict[str, str]]) -> None:
-    """`items` hold the one Visual Studio item, and it names `account`."""
-    keeping = [item for item in items if item["key"] == "visual-studio-subscription"]
-    assert [item["title"] for item in keeping] == ["Keep your Visual Studio subscription benefits"]
-    assert f"Add alternate account and add {account}," in keeping[0]["body"]
+    tells_how_to_keep_benefits_as(HANA_AT_WORK, kept.payload["items"])
 
 
 def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(
