@@ -19,12 +19,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from faq._about import NO_MODEL, fold_of
+from faq._about import fold_of
 from faq._compose import AskerContext
-from faq._knowledge import bundled_off_topic, bundled_topics
 from faq.answerer import FaqAnswerer
-from faq.crossvalidate import FOLDS
-from faq.evaluate import Question, load_questions, score, train
+from faq.crossvalidate import FOLDS, ranked_tuning
+from faq.evaluate import Question, load_questions, train
 
 _INSIDE = AskerContext(stage="users_notified", organization="fabrikam", case="first", migration="fabrikam")
 ASKERS = {
@@ -91,20 +90,14 @@ def inside_and_outside(questions: Sequence[Question], *, folds: int = FOLDS) -> 
     Counted by (where, "real" or "model-written", "in" or "out" of scope, "n" or "right"): right is answered
     with the expected topic in scope, declined out of scope.
     """
-    tuning = [question for question in questions if not question.held_out]
-    ranked = score(FaqAnswerer(bundled_topics(), off_topic=bundled_off_topic(), about=NO_MODEL), tuning)
+    ranked = ranked_tuning(questions)
     fold = {
         id(s): fold_of(s.question.group or f"{s.question.source}:{s.question.text}", folds) for s in ranked
     }
     counts: Counter[tuple[str, ...]] = Counter()
     for part in range(folds):
         trained = train([s for s in ranked if fold[id(s)] != part])
-        answerer = FaqAnswerer(
-            bundled_topics(),
-            off_topic=bundled_off_topic(),
-            calibration=trained.calibration,
-            about=trained.about,
-        )
+        answerer = FaqAnswerer(calibration=trained.calibration, about=trained.about)
         for question in (s.question for s in ranked if fold[id(s)] == part):
             kind = (
                 "real" if question.source == "real" else "model-written",
