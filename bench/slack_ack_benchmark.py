@@ -42,6 +42,7 @@ from bot.settings import Settings
 from bot.slack.app import build_web_client, create_app
 from bot.slack.http import create_asgi
 from bot.slack.state import DatabaseSlackState
+from bot.start_up import collector_off_while_starting, started
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from workflows.results import Actor
@@ -82,7 +83,7 @@ def bare_app(slack_url: str) -> AsyncApp:
 
 def serve_apps(parent: Connection, slack_url: str) -> None:
     """Child process: both apps, served until the parent says stop; sends their URLs (or a problem)."""
-    with tempfile.TemporaryDirectory(prefix="aadbot-ack-bench-") as folder:
+    with collector_off_while_starting(), tempfile.TemporaryDirectory(prefix="aadbot-ack-bench-") as folder:
         settings = Settings(
             database_url=f"sqlite:///{Path(folder) / 'bench.db'}", sandbox_scenario=str(bundled_scenario())
         )
@@ -105,6 +106,7 @@ def serve_apps(parent: Connection, slack_url: str) -> None:
                     create_asgi(ours, health=runtime.database.ping, signing_secret=SECRET)
                 ) as aadbot,
             ):
+                started()  # the collector as `serve` leaves it once it serves (bot/start_up.py)
                 parent.send({"bare": bare.url, "aadbot": aadbot.url, "state": state})
                 parent.recv()
         except Exception as error:  # the parent reports it; a child's traceback would be lost in its output

@@ -34,6 +34,7 @@ from sqlmodel import func, select
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.runtime import utc_now
+from bot.start_up import collector_off_while_starting, started
 from bot.teams.settings import TeamsSettings
 from bot.teams.surface import DELIVERY, build_surface
 from sandbox import Sandbox, parse_scenario
@@ -112,6 +113,7 @@ def child(database_url: str, sandbox_url: str, tenant_id: str, batch: int = DELI
         finally:
             await surface.aclose()
 
+    started()  # the collector as `serve` leaves it once it serves (bot/start_up.py)
     asyncio.run(run())
 
 
@@ -299,7 +301,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=DELIVERY.batch, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child, batch=args.batch)
+        with collector_off_while_starting():  # as `serve` starts
+            child(*args.child, batch=args.batch)
         return 0
     rounds = [
         play("1: one process", args.users, None),
