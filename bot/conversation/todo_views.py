@@ -93,18 +93,15 @@ def account_decided_dm(
 ) -> Message:
     """Someone whose list asked which work account is theirs: the admins decided, and their list says so.
     `corrects`: the account an earlier decision named, which they may have been told; this one wins."""
-    recorded = (
+    heading = f"Your work account for {organization} is {account}"
+    why = (
         f"the migration admins recorded {account} as your account and map your identity to it, so your"
         " history stays yours."
     )
     if corrects:
-        return _items_changed(
-            f"Your work account for {organization} is {account}, not {corrects}",
-            f"Hi {name}, I told you that {corrects} is your work account. That no longer holds: {recorded}",
-            items,
-        )
-    heading = f"Your work account for {organization} is {account}"
-    return _items_changed(heading, f"Hi {name}, {recorded}", items)
+        heading += f", not {corrects}"
+        why = f"I told you that {corrects} is your work account. That no longer holds: {why}"
+    return _items_changed(heading, f"Hi {name}, {why}", items)
 
 
 def access_kept_dm(
