@@ -84,15 +84,7 @@ class OutboxWorker:
         self._held = {message.id for message in claimed if message.id is not None}
         heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
         try:
-            room = asyncio.Semaphore(settings.concurrency)
-            tasks: list[asyncio.Task[None]] = []
-            for message in claimed:
-                await room.acquire()
-                started = await self.pacer.slot(message.recipient)
-                task = asyncio.create_task(self._settle(message, started))
-                task.add_done_callback(lambda _: room.release())
-                tasks.append(task)
-            await asyncio.gather(*tasks)
+            await self._settle_all(claimed)
         finally:
             if heartbeat is not None:
                 heartbeat.cancel()
@@ -102,6 +94,54 @@ class OutboxWorker:
         self._moved |= {str(m.payload.get("organization")) for m in claimed} - {"None"}
         await self._report(idle=not claimed)
         return len(claimed)
+
+    async def _settle_all(self, claimed: list[OutboundMessage]) -> None:
+        """Settle each claimed message, `concurrency` at a time, paced. No send started here outlives it.
+
+        A send failing unexpectedly (the database gone while recording it) stops the batch: no other send
+        starts, those under way finish and record their outcome, then the first failure is raised, the
+        others noted on it, for the caller to log once. Cancelled (the service stopping), it cancels the
+        sends under way and waits for them to end. Either way each message is settled or stays claimed
+        until its lease runs out, `in_flight` if its send had begun, so the next worker looks for it
+        before posting: exactly once holds.
+        """
+        room = asyncio.Semaphore(self._settings.concurrency)
+        sending: list[asyncio.Task[None]] = []
+        failures: list[BaseException] = []
+
+        async def settle(message: OutboundMessage, started: datetime) -> None:
+            try:
+                await self._settle(message, started)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as failure:  # seen before its room is given back: no send starts after it
+                failures.append(failure)
+            finally:
+                room.release()
+
+        try:
+            for message in claimed:
+                await room.acquire()
+                if failures:
+                    break  # the rest keep their claims until the lease runs out, then go again
+                started = await self.pacer.slot(message.recipient)
+                if failures:  # one failed while this one waited for its turn
+                    break
+                sending.append(asyncio.create_task(settle(message, started)))
+        except asyncio.CancelledError:
+            for task in sending:
+                task.cancel()
+            raise
+        except BaseException as failure:  # the pacing failed: raised first, once the sends under way end
+            failures.insert(0, failure)
+        finally:
+            await asyncio.gather(*sending, return_exceptions=True)
+        if failures:
+            first, *others = failures
+            if others:
+                kinds = ", ".join(sorted({type(other).__name__ for other in others}))
+                first.add_note(f"other sends of this batch that failed too: {len(others)} ({kinds})")
+            raise first
 
     async def drain(self) -> int:
         """Send everything due now; the number of messages handled."""

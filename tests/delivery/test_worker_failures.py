@@ -1,0 +1,180 @@
+"""A batch that fails part-way: nothing the worker started runs on once `run_once` has ended, every claimed
+message is settled or comes free when its lease runs out, and none is posted twice."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import select
+
+import bot.delivery.worker
+from bot.conversation.messages import DirectMessage
+from bot.delivery.sender import Envelope, Receipt
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import OutboxWorker
+from storage import Database, OutboundMessage
+from storage.outbox import mark_sent
+from tests.delivery.conftest import FakeTime, queue_lists
+from tests.workflows.fakes import ProcessKilled
+
+SETTINGS = DeliverySettings(concurrency=2, max_rate_per_second=10.0, initial_rate_per_second=10.0)
+EMAILS = [f"user{number}@fabrikam.com" for number in range(3)]
+
+
+class Platform:
+    """Posts by idempotency key, in the order they happened; a post that may have got through before
+    (`check_first`) is looked for first, as the real platforms do. A send to someone in `stalled` posts,
+    then says so (`stalls`) and waits for `answer` before it returns (an answer slow to come back)."""
+
+    def __init__(self, stalled: set[str] | None = None) -> None:
+        self.posts: list[str] = []
+        self.stalled = stalled or set()
+        self.stalls = asyncio.Semaphore(0)
+        self.answer = asyncio.Event()
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        if not (envelope.check_first and envelope.key in self.posts):
+            self.posts.append(envelope.key)
+        if isinstance(envelope.to, DirectMessage) and envelope.to.email in self.stalled:
+            self.stalls.release()
+            await self.answer.wait()
+        return Receipt(f"posted/{envelope.key}")
+
+
+def _rows(database: Database) -> list[OutboundMessage]:
+    with database.session() as session:
+        return list(session.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all())  # type: ignore[arg-type]
+
+
+def _worker(database: Database, platform: Platform, time: FakeTime) -> OutboxWorker:
+    return OutboxWorker(database, platform, clock=time, sleep=time.sleep, settings=SETTINGS, name="first")
+
+
+def _others() -> set[asyncio.Task[Any]]:
+    """The tasks of the running loop besides the test's own: whatever the worker left running."""
+    return asyncio.all_tasks() - {asyncio.current_task()}
+
+
+def _after_the_lease(database: Database, time: FakeTime, platform: Platform) -> None:
+    """A worker that starts once the first one's leases ran out takes over what is left, and every
+    message ends posted exactly once."""
+    time.now += SETTINGS.lease * 2
+    platform.stalled = set()
+    asyncio.run(OutboxWorker(database, platform, clock=time, sleep=time.sleep, settings=SETTINGS).drain())
+    assert sorted(platform.posts) == sorted({row.idempotency_key for row in _rows(database)})
+    assert [row.status for row in _rows(database)] == ["sent"] * len(EMAILS)
+
+
+def _failing_to_record(monkeypatch: pytest.MonkeyPatch, failing: set[int]) -> None:
+    """Recording the send of the messages `failing` (ids) fails as a lost database connection does."""
+
+    def record(database: Database, message_id: int, **options: Any) -> bool:
+        if message_id in failing:
+            raise OperationalError(
+                "UPDATE outboundmessage", {}, ConnectionError("server closed the connection")
+            )
+        return mark_sent(database, message_id, **options)
+
+    monkeypatch.setattr(bot.delivery.worker, "mark_sent", record)
+
+
+def test_a_database_error_recording_a_send_lets_the_sends_under_way_finish_and_starts_no_other(
+    database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue_lists(database, EMAILS, time.now)
+    platform = Platform(stalled={EMAILS[1]})
+    _failing_to_record(monkeypatch, {1})
+    settle = OutboxWorker._settle
+
+    async def answered_once_the_first_failed(
+        worker: OutboxWorker, message: OutboundMessage, *when: Any
+    ) -> None:
+        try:
+            await settle(worker, message, *when)
+        finally:
+            if message.id == 1:
+                platform.answer.set()
+
+    monkeypatch.setattr(OutboxWorker, "_settle", answered_once_the_first_failed)
+
+    async def batch() -> None:
+        with pytest.raises(OperationalError):
+            await _worker(database, platform, time).run_once()
+        assert _others() == set()
+
+    asyncio.run(batch())
+    first, second, third = _rows(database)
+    assert (first.status, first.in_flight) == ("pending", True)  # posted, not recorded: looked for next time
+    assert second.status == "sent"  # under way when the first failed: it finished and was recorded
+    assert (third.status, third.in_flight, third.claimed_by) == ("pending", False, "first")  # never started
+    assert sorted(platform.posts) == [first.idempotency_key, second.idempotency_key]
+
+    monkeypatch.undo()
+    _after_the_lease(database, time, platform)
+
+
+def test_two_sends_failing_raise_one_error_that_counts_the_other(
+    database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue_lists(database, EMAILS, time.now)
+    platform = Platform()
+    _failing_to_record(monkeypatch, {1, 2})
+
+    with pytest.raises(OperationalError) as raised:
+        asyncio.run(_worker(database, platform, time).run_once())
+    assert raised.value.__notes__ == ["other sends of this batch that failed too: 1 (OperationalError)"]
+    assert len(platform.posts) == 2  # the third never started
+
+    monkeypatch.undo()
+    _after_the_lease(database, time, platform)
+
+
+def test_a_worker_cancelled_mid_batch_cancels_its_sends_and_leaves_none_running(
+    database: Database, time: FakeTime
+) -> None:
+    queue_lists(database, EMAILS, time.now)
+    platform = Platform(stalled=set(EMAILS))  # posted, and no answer comes back
+
+    async def stopped() -> None:
+        running = asyncio.create_task(_worker(database, platform, time).run_once())
+        for _ in range(SETTINGS.concurrency):
+            await platform.stalls.acquire()
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        assert _others() == set()
+
+    asyncio.run(stopped())
+    assert [(row.status, row.in_flight) for row in _rows(database)] == [
+        ("pending", True),
+        ("pending", True),
+        ("pending", False),
+    ]
+    _after_the_lease(database, time, platform)
+
+
+def test_a_send_killed_mid_batch_leaves_no_task_exception_unretrieved(
+    database: Database, time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_lists(database, EMAILS, time.now)
+
+    class DiesWhileSending:
+        async def send(self, envelope: Envelope) -> Receipt:
+            raise ProcessKilled
+
+    async def dead(seconds: float) -> None:
+        raise ProcessKilled  # the process is gone: it never wakes up for the next message
+
+    settings = DeliverySettings(concurrency=1)
+    doomed = OutboxWorker(database, DiesWhileSending(), clock=time, sleep=dead, settings=settings)
+    with caplog.at_level(logging.ERROR, logger="asyncio"), pytest.raises(ProcessKilled):
+        asyncio.run(doomed.run_once())
+    del doomed
+    gc.collect()  # an exception never retrieved is logged when its task is collected
+    assert [record.getMessage() for record in caplog.records if record.name == "asyncio"] == []
+    assert [row.in_flight for row in _rows(database)] == [True, False, False]
