@@ -65,16 +65,21 @@ def claim_due(
     racing for it exactly one changes the row (the other waits for the row lock, then finds it taken);
     the batch commits once. A claim does not mark messages `in_flight`: only `begin_send` does, so a
     crash leaves uncertain just the messages whose send had started.
+
+    The claims lock rows in ascending id order, as every transaction that locks several messages does
+    (`workflows.stages.list_messages.unreached_lists`), so none of them waits for another in a cycle: a
+    claim that looks again goes on up the queue, never back below a row it holds (a message that came
+    free down there is the next claim's).
     """
     free = _free(now)
     won: list[int] = []
-    lost: list[int] = []
+    after = 0
     with database.session() as session:
         while len(won) < limit:
             # past candidates another worker took: a lost race is no reason to stop
             candidates = session.exec(
                 select(OutboundMessage.id)
-                .where(free, col(OutboundMessage.id).not_in(lost))
+                .where(free, col(OutboundMessage.id) > after)
                 .order_by(col(OutboundMessage.id))
                 .limit(limit - len(won))
             ).all()
@@ -96,7 +101,9 @@ def claim_due(
                     )
                     .execution_options(synchronize_session=False)
                 )
-                (won if claimed.rowcount == 1 else lost).append(message_id)  # type: ignore[attr-defined]
+                if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                    won.append(message_id)
+                after = message_id
         session.commit()
         if not won:
             return []
@@ -284,7 +291,13 @@ def _commit(session: Session) -> bool:
 def renew_claims(
     database: Database, message_ids: list[int], *, worker: str, now: datetime, lease: timedelta
 ) -> set[int]:
-    """Extend this worker's live claims (a heartbeat); the ids it still holds."""
+    """Extend this worker's live claims (a heartbeat); the ids it still holds.
+
+    The rows are locked lowest id first, as `claim_due` explains, before the UPDATE renews them (SQLite
+    locks the whole database instead): left to itself, the UPDATE locks them in the order its plan reads
+    them (as they lie on disk, for a scan of the table), and could wait for a list `invite` has locked
+    while holding one `invite` waits for.
+    """
     if not message_ids:
         return set()
     held = (
@@ -294,6 +307,9 @@ def renew_claims(
         & (col(OutboundMessage.claimed_until) > now)
     )
     with database.session() as session:
+        session.exec(  # locks them, lowest id first
+            select(OutboundMessage.id).where(held).order_by(col(OutboundMessage.id)).with_for_update()
+        ).all()
         session.execute(
             update(OutboundMessage)
             .where(held)
