@@ -21,14 +21,17 @@ from tests.workflows.fakes import (
 )
 from tests.workflows.outbox import queued
 from tests.workflows.replays import CHANNEL
+from workflows import _plan_codec, decisions
 from workflows.directory import Subscription
 from workflows.errors import PermissionDenied, WorkflowError
+from workflows.plan import NO_ACCESS, Decision
 from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.working_hours import after_working_days, next_working_moment, offset_name, zone
 
 MONDAY_9_UTC = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+ANN = "ann@fabrikam.com"
 
 
 def test_working_hours_follow_the_persons_time_zone() -> None:
@@ -636,8 +639,8 @@ def _schedule_keys(database: Database) -> set[str]:
         return set(session.exec(select(Reminder.key)).all())
 
 
-def _wait_for_an_invitation(database: Database, affected_user_id: int) -> None:
-    """Their list's first item becomes the one that waits for the admins to invite them."""
+def _wait_for_the_admins(database: Database, affected_user_id: int, item: str = "ask-for-access") -> None:
+    """Their list's first item becomes one that waits for the admins: to invite them, by default."""
     with database.session() as session:
         first = session.exec(
             select(TodoItem)
@@ -645,7 +648,7 @@ def _wait_for_an_invitation(database: Database, affected_user_id: int) -> None:
             .order_by(col(TodoItem.position))
         ).first()
         assert first is not None
-        first.key = "ask-for-access"
+        first.key = item
         session.commit()
 
 
@@ -662,7 +665,7 @@ def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transacti
         for m in queued(database, "todo_list")
         if m.payload["email"] in ("ann@fabrikam.com", "bob@outlook.com")
     )
-    _wait_for_an_invitation(database, ann)
+    _wait_for_the_admins(database, ann)
     open_while_asked: list[int] = []
     ask = microsoft.organization
 
@@ -677,7 +680,7 @@ def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transacti
     assert (told.payload["waiting_on"], told.payload["admins"]) == ("invite", [DANA, LEE])
     assert open_while_asked == [0]  # asked once, while no session held a connection
 
-    _wait_for_an_invitation(database, bob)
+    _wait_for_the_admins(database, bob)
     microsoft.broken.add("organization")  # Azure DevOps cannot say who the admins are
     clock.advance(days=2)
     tracking.tick()
@@ -687,3 +690,31 @@ def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transacti
     named = (told.payload["waiting_on"], told.payload["admins"], told.payload["sender"])
     assert named == ("invite", [], "Dana")
     assert len([m for m in reminded if m.payload["affected_user_id"] == ann]) == 1  # Ann heard it once
+
+
+def test_a_decision_written_into_the_plan_ends_the_wait_at_the_next_round_of_the_same_tracker(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """Who was decided is read from the plan once per version of the migration row: a decision recorded
+    in the plan (as `decide` records it, the item on the list unchanged, as a disabled account's stays)
+    moves the version on, and the long-lived tracker sees it at its next round."""
+    _deliver_lists(tracking, database)
+    (ann,) = [
+        int(m.payload["affected_user_id"]) for m in queued(database, "todo_list") if m.payload["email"] == ANN
+    ]
+    _wait_for_the_admins(database, ann, "enable-directory-account")  # her only account is disabled
+    clock.advance(days=2)
+    tracking.tick()
+    (told,) = [m for m in queued(database, "todo_reminder") if m.payload["affected_user_id"] == ann]
+    assert told.payload["waiting_on"] == "decide"
+
+    with database.session() as session:
+        row = session.exec(select(Migration)).one()
+        plan = _plan_codec.decode(row.plan or {})
+        decided = decisions.apply(plan, [*plan.decisions, Decision("e-ann", NO_ACCESS, "Dana")])
+        row.plan = _plan_codec.encode(decided)
+        session.commit()
+    clock.advance(days=2)
+    tracking.tick()
+    *_, reminded = [m for m in queued(database, "todo_reminder") if m.payload["affected_user_id"] == ann]
+    assert "waiting_on" not in reminded.payload and reminded.payload["items"]  # her tasks again
