@@ -29,15 +29,19 @@ EMAILS = [f"user{number}@fabrikam.com" for number in range(3)]
 class Platform:
     """Posts by idempotency key, in the order they happened; a post that may have got through before
     (`check_first`) is looked for first, as the real platforms do. A send to someone in `stalled` posts,
-    then says so (`stalls`) and waits for `answer` before it returns (an answer slow to come back)."""
+    then says so (`stalls`) and waits for `answer` before it returns (an answer slow to come back). One
+    that `dies` takes the process with it at the first send."""
 
-    def __init__(self, stalled: set[str] | None = None) -> None:
+    def __init__(self, stalled: set[str] | None = None, *, dies: bool = False) -> None:
         self.posts: list[str] = []
         self.stalled = stalled or set()
         self.stalls = asyncio.Semaphore(0)
         self.answer = asyncio.Event()
+        self._dies = dies
 
     async def send(self, envelope: Envelope) -> Receipt:
+        if self._dies:
+            raise ProcessKilled
         if not (envelope.check_first and envelope.key in self.posts):
             self.posts.append(envelope.key)
         if isinstance(envelope.to, DirectMessage) and envelope.to.email in self.stalled:
@@ -162,16 +166,13 @@ def test_a_send_killed_mid_batch_leaves_no_task_exception_unretrieved(
     database: Database, time: FakeTime, caplog: pytest.LogCaptureFixture
 ) -> None:
     queue_lists(database, EMAILS, time.now)
+    platform = Platform(dies=True)
 
-    class DiesWhileSending:
-        async def send(self, envelope: Envelope) -> Receipt:
-            raise ProcessKilled
+    async def never_wakes(seconds: float) -> None:
+        raise ProcessKilled  # the pacing waits for the next send: the process is gone by then
 
-    async def dead(seconds: float) -> None:
-        raise ProcessKilled  # the process is gone: it never wakes up for the next message
-
-    settings = DeliverySettings(concurrency=1)
-    doomed = OutboxWorker(database, DiesWhileSending(), clock=time, sleep=dead, settings=settings)
+    one_at_a_time = DeliverySettings(concurrency=1)
+    doomed = OutboxWorker(database, platform, clock=time, sleep=never_wakes, settings=one_at_a_time)
     with caplog.at_level(logging.ERROR, logger="asyncio"), pytest.raises(ProcessKilled):
         asyncio.run(doomed.run_once())
     del doomed
