@@ -35,7 +35,7 @@ from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 
 if TYPE_CHECKING:
-    # Imported only by the mode that uses them: the Teams SDK (seconds of start-up) and the web server when
+    # Imported only by the mode that uses them: the Teams surface and the web server when
     # Teams is configured, Slack's libraries when Slack is.
     from slack_sdk.web.async_client import AsyncWebClient
     from starlette.requests import Request

@@ -1,8 +1,12 @@
-"""A `Message` as an Adaptive Card (built with the Teams SDK's card models): the one place that knows cards.
+"""A `Message` as an Adaptive Card: the one place that knows cards.
 
 The conversation writes Slack-flavoured markup (`*bold*`); Adaptive Cards read CommonMark's subset
 (`**bold**`, `_italic_`, lists, links), so text is converted here. Buttons become `Action.Execute`
 actions whose `verb` is the command word and whose `data` carries its value.
+
+Each element is written as the Teams SDK's card models (`microsoft_teams.cards`) write it, key for key and
+in their order: importing those models (112 pydantic classes) cost every Teams process 0.4 s of CPU at
+start-up. tests/teams/test_teams_cards.py checks every builder here against the SDK's model.
 """
 
 from __future__ import annotations
@@ -12,19 +16,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
-from microsoft_teams.cards import (
-    ActionSet,
-    AdaptiveCard,
-    ExecuteAction,
-    Fact,
-    FactSet,
-    OpenUrlAction,
-    RefreshDefinition,
-    ShowCardAction,
-    TextBlock,
-)
-
 from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
+
+Element = dict[str, Any]
+"""A card, or an element of one, as JSON."""
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -39,12 +34,76 @@ MAX_REFRESH_USERS = 60
 """`refresh.userIds` names at most 60 people (Microsoft's limit for automatic refresh)."""
 
 _SLACK_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
-_STYLES: dict[str, Literal["positive", "destructive"]] = {"primary": "positive", "danger": "destructive"}
+ActionStyle = Literal["positive", "destructive"]
+_STYLES: dict[str, ActionStyle] = {"primary": "positive", "danger": "destructive"}
 
 
 def commonmark(markup: str) -> str:
     """The conversation's markup in the CommonMark subset Adaptive Cards render."""
     return _SLACK_BOLD.sub(r"**\1**", markup)
+
+
+def adaptive_card(body: list[Element], *, refresh: Element | None = None) -> Element:
+    """`AdaptiveCard(version=CARD_VERSION, refresh=refresh, body=body)`."""
+    card: Element = {"type": "AdaptiveCard", "version": CARD_VERSION}
+    if refresh is not None:
+        card["refresh"] = refresh
+    card["body"] = body
+    return card
+
+
+def text_block(
+    text: str,
+    *,
+    size: Literal["Large"] | None = None,
+    weight: Literal["Bolder"] | None = None,
+    is_subtle: bool | None = None,
+) -> Element:
+    """`TextBlock(text=text, size=size, weight=weight, is_subtle=is_subtle, wrap=True)`: every text wraps."""
+    block: Element = {"type": "TextBlock", "text": text}
+    if size is not None:
+        block["size"] = size
+    if weight is not None:
+        block["weight"] = weight
+    if is_subtle is not None:
+        block["isSubtle"] = is_subtle
+    block["wrap"] = True
+    return block
+
+
+def fact_set(facts: list[tuple[str, str]]) -> Element:
+    """`FactSet(facts=[Fact(title=title, value=value) for title, value in facts])`."""
+    return {"type": "FactSet", "facts": [{"title": title, "value": value} for title, value in facts]}
+
+
+def action_set(actions: list[Element]) -> Element:
+    """`ActionSet(actions=actions)`."""
+    return {"type": "ActionSet", "actions": actions}
+
+
+def execute_action(title: str, verb: str, value: str, *, style: ActionStyle | None = None) -> Element:
+    """`ExecuteAction(title=title, style=style, data={"value": value}, verb=verb)`."""
+    action: Element = {"type": "Action.Execute", "title": title}
+    if style is not None:
+        action["style"] = style
+    action["data"] = {"value": value}
+    action["verb"] = verb
+    return action
+
+
+def open_url_action(title: str, url: str) -> Element:
+    """`OpenUrlAction(title=title, url=url)`."""
+    return {"type": "Action.OpenUrl", "title": title, "url": url}
+
+
+def show_card_action(title: str, card: Element) -> Element:
+    """`ShowCardAction(title=title, card=card)`."""
+    return {"type": "Action.ShowCard", "title": title, "card": card}
+
+
+def refresh_definition(action: Element, user_ids: list[str]) -> Element:
+    """`RefreshDefinition(action=action, user_ids=user_ids)`."""
+    return {"action": action, "userIds": user_ids}
 
 
 DOWNLOAD_TITLE = "Download the full list (CSV)"
@@ -59,57 +118,50 @@ def card(
 ) -> dict[str, Any]:
     """The card for `message`; without `actions` read-only; `refresh` = (shared key, MRIs to refresh for);
     `links`: each file's download link by filename (`bot.teams.files`)."""
-    body: list[Any] = []
+    body: list[Element] = []
     for block in message.blocks:
         match block:
             case Heading(text):
-                body.append(TextBlock(text=text, weight="Bolder", size="Large", wrap=True))
+                body.append(text_block(text, size="Large", weight="Bolder"))
             case Text(markup):
-                body.append(TextBlock(text=commonmark(markup), wrap=True))
+                body.append(text_block(commonmark(markup)))
             case Facts(pairs):
-                body.append(FactSet(facts=[Fact(title=key, value=commonmark(value)) for key, value in pairs]))
+                body.append(fact_set([(key, commonmark(value)) for key, value in pairs]))
             case Table(header, rows):
                 body.extend(_table(header, rows))
             case Actions(buttons) if actions:
-                body.append(ActionSet(actions=[execute(button) for button in buttons]))
+                body.append(action_set([execute(button) for button in buttons]))
             case Actions():
                 pass
             case Attachment(filename, _content, title) if (links or {}).get(filename):
                 note = f"📎 {title} (`{filename}`): the download link works for an hour."
-                body.append(TextBlock(text=note, wrap=True, is_subtle=True))
-                download = OpenUrlAction(title=DOWNLOAD_TITLE, url=(links or {})[filename])
-                body.append(ActionSet(actions=[download]))
+                body.append(text_block(note, is_subtle=True))
+                body.append(action_set([open_url_action(DOWNLOAD_TITLE, (links or {})[filename])]))
             case Attachment(filename, _content, title):
                 note = (
                     f"📎 {title} (`{filename}`): I can't link the file because my public address is not "
                     "configured (AADBOT_PUBLIC_URL); Slack and the console have it."
                 )
-                body.append(TextBlock(text=note, wrap=True, is_subtle=True))
+                body.append(text_block(note, is_subtle=True))
     if not body:
-        body.append(TextBlock(text=message.summary, wrap=True))
-    adaptive = AdaptiveCard(version=CARD_VERSION, body=body)
+        body.append(text_block(message.summary))
+    updated = None
     if refresh is not None:
         key, user_ids = refresh
-        adaptive.refresh = RefreshDefinition(
-            action=ExecuteAction(title="Refresh", verb=REFRESH_VERB, data={"value": key}),
-            user_ids=user_ids[:MAX_REFRESH_USERS],
+        updated = refresh_definition(
+            execute_action("Refresh", REFRESH_VERB, key), user_ids[:MAX_REFRESH_USERS]
         )
-    content = {"$schema": CARD_SCHEMA, **adaptive.model_dump(by_alias=True, exclude_none=True)}
-    content.pop("schema", None)  # the SDK's model writes `schema`; the card format names it `$schema`
-    return _fitted(content)
+    return _fitted({"$schema": CARD_SCHEMA, **adaptive_card(body, refresh=updated)})
 
 
-def execute(button: Button) -> ExecuteAction | ShowCardAction:
+def execute(button: Button) -> Element:
     """The button's action; one that asks first opens a card with the question and the real action."""
-    action = ExecuteAction(title=button.label, verb=button.action, data={"value": button.value})
     style = _STYLES.get(button.style)
-    if style:
-        action.style = style
     if not button.confirm:
-        return action
-    action.title = f"Yes, {button.label[:1].lower()}{button.label[1:]}"
-    question = AdaptiveCard(body=[TextBlock(text=button.confirm, wrap=True), ActionSet(actions=[action])])
-    return ShowCardAction(title=button.label, card=question)
+        return execute_action(button.label, button.action, button.value, style=style)
+    confirmed = f"Yes, {button.label[:1].lower()}{button.label[1:]}"
+    action = execute_action(confirmed, button.action, button.value, style=style)
+    return show_card_action(button.label, adaptive_card([text_block(button.confirm), action_set([action])]))
 
 
 def activity(message: Message, **options: Any) -> dict[str, Any]:
@@ -122,28 +174,26 @@ def activity(message: Message, **options: Any) -> dict[str, Any]:
     }
 
 
-def _table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> list[FactSet | TextBlock]:
+def _table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> list[Element]:
     """A fact per row, named by its first cell, its other cells after their column's name: a monospace
     block of five columns wraps into noise on a phone or in a narrow channel, a fact set wraps cleanly."""
     shown = rows[:MAX_TABLE_ROWS]
     facts = [
-        Fact(
-            title=commonmark(row[0]),
-            value=" · ".join(
-                f"{name}: {cell}" for name, cell in zip(header[1:], row[1:], strict=True) if cell
-            ),
+        (
+            commonmark(row[0]),
+            " · ".join(f"{name}: {cell}" for name, cell in zip(header[1:], row[1:], strict=True) if cell),
         )
         for row in shown
     ]
-    elements: list[FactSet | TextBlock] = [FactSet(facts=facts)] if facts else []
+    elements = [fact_set(facts)] if facts else []
     if len(rows) > len(shown):
-        elements.append(TextBlock(text=f"…and {len(rows) - len(shown)} more", wrap=True))
+        elements.append(text_block(f"…and {len(rows) - len(shown)} more"))
     return elements
 
 
-def _fitted(content: dict[str, Any]) -> dict[str, Any]:
+def _fitted(content: Element) -> Element:
     """Leave out trailing text blocks until the card fits Teams' message size, and say so."""
-    body: list[dict[str, Any]] = content["body"]
+    body: list[Element] = content["body"]
     for element in body:
         if element.get("type") == "TextBlock" and len(element["text"]) > MAX_TEXT:
             element["text"] = element["text"][: MAX_TEXT - 1] + "…"
@@ -156,5 +206,5 @@ def _fitted(content: dict[str, Any]) -> dict[str, Any]:
         left_out += 1
     if left_out:
         note = f"…{left_out} parts left out (too long for one Teams message)."
-        body.append({"type": "TextBlock", "text": note, "wrap": True, "isSubtle": True})
+        body.append(text_block(note, is_subtle=True))
     return content
