@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -49,15 +50,21 @@ SERVED_PEOPLE = {
 def serve_over_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSlack]:
     """One `aadbot serve` over HTTP for every module that drives it (starting one costs 2 s of CPU);
     `SHARED_SERVES` in tests/conftest.py keeps those modules in one test process. Each test uses its own
-    request ids, threads and users' messages, so tests don't see each other's answers."""
+    request ids, threads and users' messages, so tests don't see each other's answers.
+
+    The one `serve` of a run that starts on a new database and migrates it, as at an install's first start;
+    the others start on a copy of the migrated template, as at a restart."""
     with serve_with_fakes("http", tmp_path_factory.mktemp("serve-http"), SERVED_PEOPLE) as served:
         yield served
 
 
 @pytest.fixture(scope="session")
-def serve_in_socket_mode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSlack]:
+def serve_in_socket_mode(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[ServedSlack]:
     """One `aadbot serve` in Socket Mode for every module that drives it, as `serve_over_http`."""
-    with serve_with_fakes("socket", tmp_path_factory.mktemp("serve-socket"), SERVED_PEOPLE) as served:
+    folder = tmp_path_factory.mktemp("serve-socket")
+    with serve_with_fakes("socket", folder, SERVED_PEOPLE, migrated=sqlite_template) as served:
         yield served
 
 

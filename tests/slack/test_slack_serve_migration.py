@@ -73,7 +73,7 @@ class Admins:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_migration_through_serve_with_the_watch_and_the_outbox_in_the_background(
-    mode: Mode, sandbox: Sandbox, tmp_path: Path
+    mode: Mode, sandbox: Sandbox, tmp_path: Path, sqlite_template: Path
 ) -> None:
     fake = FakeSlack(users=dict(PEOPLE))
     environment = {
@@ -87,7 +87,9 @@ def test_a_migration_through_serve_with_the_watch_and_the_outbox_in_the_backgrou
         FakeSocketMode() as socket,
     ):
         fake.url = server.url
-        with serve_process(mode, fake, tmp_path, socket=socket, environment=environment) as served:
+        with serve_process(
+            mode, fake, tmp_path, socket=socket, environment=environment, migrated=sqlite_template
+        ) as served:
             admins = Admins(served, fake)
             started = admins.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
             assert "The plan is ready" in started

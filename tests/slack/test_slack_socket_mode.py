@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.conversation.commands import USAGES
-from tests.fakes.serve_process import Served, ServedSlack, serve_process
+from tests.fakes.serve_process import Served, ServedSlack, serve_database, serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, SlackSender, in_thread, texts
@@ -73,7 +73,9 @@ def test_a_link_slack_drops_without_a_word_is_replaced(bot: Bot) -> None:
     bot.still_serves()
 
 
-def test_serve_with_an_app_token_slack_refuses_stops_at_once_naming_the_fix(tmp_path: Path) -> None:
+def test_serve_with_an_app_token_slack_refuses_stops_at_once_naming_the_fix(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
     fake = FakeSlack()  # no Socket Mode links: apps.connections.open says invalid_auth
     with ServerThread(fake.asgi()) as server:
         environment = {
@@ -83,7 +85,7 @@ def test_serve_with_an_app_token_slack_refuses_stops_at_once_naming_the_fix(tmp_
                 if not name.startswith(("SLACK_", "AADBOT_"))
             },
             "AADBOT_SANDBOX": str(Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"),
-            "AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template),
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": f"{server.url}/api/",

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,7 +21,7 @@ from tests.conftest import FABRIKAM
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.server import ServerThread
 
-if TYPE_CHECKING:  # the Teams SDK (2 s of CPU): imported by the tests that build a surface, not at collection
+if TYPE_CHECKING:  # the Teams surface: imported by the tests that build one, not at collection
     from bot.teams.surface import TeamsSurface
     from tests.teams.serving import ServedTeams
 
@@ -190,7 +191,9 @@ def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_database: Databa
 
 
 @pytest.fixture(scope="session")
-def teams_beside_slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedTeams]:
+def teams_beside_slack(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[ServedTeams]:
     """`aadbot serve` with Teams and Slack over HTTP against a sandbox of its own (the bundled scenario),
     registered as the bot's endpoint: one for every module that drives it, as starting one costs 3 s of
     CPU (`SHARED_SERVES` in tests/conftest.py keeps those modules in one test process)."""
@@ -199,7 +202,10 @@ def teams_beside_slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
     with (
         Sandbox(parse_scenario(json.loads(FABRIKAM.read_text()))) as box,
         teams_serve(
-            box, tmp_path_factory.mktemp("teams-beside-slack"), environment=SLACK_OVER_HTTP
+            box,
+            tmp_path_factory.mktemp("teams-beside-slack"),
+            environment=SLACK_OVER_HTTP,
+            migrated=sqlite_template,
         ) as served,
     ):
         yield served

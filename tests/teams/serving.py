@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from sandbox import Sandbox
+from tests.fakes.serve_process import serve_database
 from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
 
 OWN_PREFIXES = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
@@ -96,12 +97,18 @@ class ServedTeams:
 
 @contextmanager
 def teams_serve(
-    box: Sandbox, workdir: Path, *, environment: Mapping[str, str] | None = None, register: bool = True
+    box: Sandbox,
+    workdir: Path,
+    *,
+    environment: Mapping[str, str] | None = None,
+    register: bool = True,
+    migrated: Path | None = None,
 ) -> Iterator[ServedTeams]:
-    """`aadbot serve --port 0` with Teams configured against `box`; registered as the bot's endpoint."""
+    """`aadbot serve --port 0` with Teams configured against `box`; registered as the bot's endpoint.
+    `migrated`: see `serve_database`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
     env.update(teams_through(box))
-    env["AADBOT_DATABASE_URL"] = f"sqlite:///{workdir / 'serve.db'}"
+    env["AADBOT_DATABASE_URL"] = serve_database(workdir, migrated)
     env.update(environment or {})
     command = [sys.executable, "-m", "bot.cli", "serve", "--port", "0"]
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=workdir) as process:

@@ -16,12 +16,14 @@ APPROVERS = (LEE, ANN, CAROL)
 
 
 def test_three_approvers_each_keep_their_buttons_until_they_decide(
-    fabrikam: dict[str, Any], tmp_path: Path
+    fabrikam: dict[str, Any], tmp_path: Path, sqlite_template: Path
 ) -> None:
     fabrikam["organization"]["project_collection_administrators"] = [DANA, *APPROVERS]
     with (
         Sandbox(parse_scenario(fabrikam)) as box,
-        teams_serve(box, tmp_path, environment={"AADBOT_APPROVERS_REQUIRED": "3"}) as teams,
+        teams_serve(
+            box, tmp_path, environment={"AADBOT_APPROVERS_REQUIRED": "3"}, migrated=sqlite_template
+        ) as teams,
     ):
         users = {u["userPrincipalName"]: u["id"] for u in box.state()["tenant"]["users"]}
         teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")

@@ -13,7 +13,7 @@ import pytest
 from bot.settings import SettingsError
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox
-from tests.fakes.serve_process import serve_process
+from tests.fakes.serve_process import serve_database, serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, texts
@@ -50,7 +50,9 @@ def test_aadbot_serve_speaks_teams_and_slack_in_one_process(teams_beside_slack: 
     assert any("start ORG TENANT" in str(entry["attachments"]) for entry in served.activities()[before:])
 
 
-def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, box: Sandbox) -> None:
+def test_slack_in_socket_mode_and_teams_serve_from_one_process(
+    tmp_path: Path, box: Sandbox, sqlite_template: Path
+) -> None:
     """The link to Slack is opened inside the running loop even beside Teams' HTTP server (issue #9)."""
     # the test's own sandbox (not one inside serve), so that the test can play Teams through it
     teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
@@ -60,7 +62,9 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, b
         FakeSocketMode() as socket,
     ):
         fake.url = server.url
-        with serve_process("socket", fake, tmp_path, socket=socket, environment=teams) as served:
+        with serve_process(
+            "socket", fake, tmp_path, socket=socket, environment=teams, migrated=sqlite_template
+        ) as served:
             assert served.url is not None
             ack = served.drive.command("help all", user="UDANA")
             assert ack.status_code == 200
@@ -88,7 +92,9 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process(tmp_path: Path, b
             ) in served.log_text()
 
 
-def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(tmp_path: Path, box: Sandbox) -> None:
+def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(
+    tmp_path: Path, box: Sandbox, sqlite_template: Path
+) -> None:
     """The Socket Mode link runs beside Teams' server as a background task: its refusal must end `serve`
     with the same one line and exit code as Slack alone, not leave it waiting with nothing logged."""
     fake = FakeSlack()  # no Socket Mode links: apps.connections.open says invalid_auth
@@ -96,7 +102,7 @@ def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(tmp_path:
         env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
         env |= teams_through(box) | {
             "AADBOT_SANDBOX": "",
-            "AADBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template),
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": f"{server.url}/api/",
