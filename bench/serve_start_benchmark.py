@@ -2,9 +2,10 @@
 
 Each run starts `python -m bot.cli serve --port 0` in a new process (Slack over HTTP or in Socket Mode against
 the tests' fake Slack with the bundled scenario's sandbox in-process, as tests/fakes/serve_process.py does;
-Teams alone against a sandbox served here, as tests/teams/serving.py does) and reads the process's user +
-system CPU from /proc once it is ready: `GET /healthz` answers 200 over HTTP, or it says it is connected in
-Socket Mode. Then it is stopped. docs/testing.md, "Session 16: the wire and serve's start-up".
+Teams alone against a sandbox served here, as tests/teams/serving.py does), on a new database as at an
+install's first start (most `serve`s of the tests start on a migrated copy instead), and reads the process's
+user + system CPU from /proc once it is ready: `GET /healthz` answers 200 over HTTP, or it says it is
+connected in Socket Mode. Then it is stopped. docs/testing.md, "Session 16: the wire and serve's start-up".
 
     .venv/bin/python -m bench.serve_start_benchmark --runs 5 [--mode http --mode socket --mode teams]
 """
