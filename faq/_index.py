@@ -106,8 +106,12 @@ class _Space:
                 self._document_count += 1
             self._slices.append(slice(first, self._document_count))
         # Tuples in a plain dict, summed into a list: the same products added in the same order as a
-        # dictionary of totals would add them, in about 60 % of the time (every answer pays this loop).
-        self._postings = {feature: tuple(documents) for feature, documents in postings.items()}
+        # dictionary of totals would add them, in about 60 % of the time (every answer pays this loop). The
+        # documents and their weights as two tuples, zipped: a fifth faster than a tuple of pairs.
+        self._postings = {
+            feature: (tuple(document for document, _ in documents), tuple(weight for _, weight in documents))
+            for feature, documents in postings.items()
+        }
 
     def weigh(self, features: Counter[str]) -> Weights:
         """TF-IDF weights, not yet normalised, and their norm. A feature found once weighs its IDF alone
@@ -131,7 +135,8 @@ class _Space:
             posting = postings.get(feature)
             if posting is not None:
                 share = weight / norm
-                for document, document_weight in posting:
+                documents, document_weights = posting
+                for document, document_weight in zip(documents, document_weights, strict=True):
                     totals[document] += share * document_weight
         return [max(totals[documents], default=0.0) for documents in self._slices]
 
