@@ -76,6 +76,11 @@ class AboutModel:
         known = [self.weights[feature] for feature in found if feature in self.weights]
         return self.bias + sum(known) / math.sqrt(len(known)) if known else self.bias
 
+    def read(self, reading: _reading.Reading) -> float:
+        """`logit` of the message's features; a model without weights (the evaluation ranks with one while it
+        fits its own) has nothing to read in them."""
+        return self.logit(features(reading)) if self.weights else self.bias
+
     def to_json(self) -> dict[str, object]:
         kept = {feature: round(weight, 4) for feature, weight in sorted(self.weights.items())}
         return {"bias": round(self.bias, 6), "in_migration": round(self.in_migration, 6), "weights": kept}

@@ -226,18 +226,26 @@ def choose_threshold(
     values = sorted(set(confidences))
     candidates = [0.0] + [(low + high) / 2 for low, high in itertools.pairwise(values)] + [1.0]
 
+    # What each question costs answered and declined, read once for the thousand thresholds; one that is not
+    # grounded is never answered. Adding a question that costs nothing changes no total.
+    questions = [
+        (
+            confidence if sample.grounded else -math.inf,
+            0.0 if sample.correct else wrong_cost * sample.weight,
+            DECLINED_COST * sample.weight if sample.in_scope else 0.0,
+        )
+        for confidence, sample in zip(confidences, samples, strict=True)
+    ]
+
     def cost(threshold: float) -> float:
         total = 0.0
-        for confidence, sample in zip(confidences, samples, strict=True):
-            answered = sample.grounded and confidence >= threshold
-            if answered and not sample.correct:
-                total += wrong_cost * sample.weight
-            elif not answered and sample.in_scope:
-                total += DECLINED_COST * sample.weight
+        for confidence, if_answered, if_declined in questions:
+            total += if_answered if confidence >= threshold else if_declined
         return total
 
-    costs = [cost(candidate) for candidate in candidates]
-    cheapest = [candidate for candidate, value in zip(candidates, costs, strict=True) if value == min(costs)]
+    totals = [cost(candidate) for candidate in candidates]
+    lowest = min(totals)
+    cheapest = [candidate for candidate, value in zip(candidates, totals, strict=True) if value == lowest]
     return cheapest[len(cheapest) // 2]
 
 
@@ -256,10 +264,15 @@ def _logistic(
         for row, label, row_weight in zip(rows, labels, weights_of_rows, strict=True):
             z = sum(w * x for w, x in zip(weights, row, strict=True))
             p = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
-            for i in range(size):
-                gradient[i] += row_weight * (p - label) * row[i]
-                for j in range(size):
-                    hessian[i][j] += row_weight * p * (1.0 - p) * row[i] * row[j]
+            # The products as written out in full (row_weight * (p - label) * row[i], row_weight * p *
+            # (1 - p) * row[i] * row[j]) multiply left to right: their common left parts are computed once.
+            slope = row_weight * (p - label)
+            curvature = row_weight * p * (1.0 - p)
+            for i, x in enumerate(row):
+                gradient[i] += slope * x
+                hessian_row, scaled = hessian[i], curvature * x
+                for j, y in enumerate(row):
+                    hessian_row[j] += scaled * y
         step = _solve(hessian, gradient)
         weights = [w - s for w, s in zip(weights, step, strict=True)]
         if max(abs(s) for s in step) < 1e-10:

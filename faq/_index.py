@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -27,8 +28,13 @@ SENTENCE_WEIGHT = 0.3
 TOLD_SENTENCE_WEIGHT = 0.6
 # The first question of a message is its main one; later ones are offered as well (see the answerer).
 LATER_QUESTION_WEIGHT = 0.9
+# How many texts' similarities an index keeps (about 2 kB each): answering a message of several questions
+# ranks its sentences again (its main question alone, its other questions), people ask the same questions,
+# and evaluations of the same sets rank the same texts.
+_KEPT_SIMILARITIES = 1024
 
 Vector = dict[str, float]
+Weights = tuple[Vector, float]
 
 
 @dataclass(frozen=True)
@@ -94,16 +100,20 @@ class _Space:
         for documents in per_topic_features:
             first = self._document_count
             for features in documents:
-                weights, norm = self._weights(features)
+                weights, norm = self.weigh(features)
                 for feature, weight in weights.items() if norm else ():
                     postings[feature].append((self._document_count, weight / norm))
                 self._document_count += 1
             self._slices.append(slice(first, self._document_count))
         # Tuples in a plain dict, summed into a list: the same products added in the same order as a
-        # dictionary of totals would add them, in about 60 % of the time (every answer pays this loop).
-        self._postings = {feature: tuple(documents) for feature, documents in postings.items()}
+        # dictionary of totals would add them, in about 60 % of the time (every answer pays this loop). The
+        # documents and their weights as two tuples, zipped: a fifth faster than a tuple of pairs.
+        self._postings = {
+            feature: (tuple(document for document, _ in documents), tuple(weight for _, weight in documents))
+            for feature, documents in postings.items()
+        }
 
-    def _weights(self, features: Counter[str]) -> tuple[Vector, float]:
+    def weigh(self, features: Counter[str]) -> Weights:
         """TF-IDF weights, not yet normalised, and their norm. A feature found once weighs its IDF alone
         (1 + log 1 is 1): most are, and the logarithm is skipped for them."""
         idf, unknown = self._idf, self._unknown_idf
@@ -115,17 +125,18 @@ class _Space:
         }
         return weights, math.sqrt(sum(weight * weight for weight in weights.values()))
 
-    def best_per_topic(self, features: Counter[str]) -> list[float]:
-        """For each topic, the best cosine of the question with one of its documents (0 when none shares a
-        feature with it)."""
+    def best_per_topic(self, question: Weights) -> list[float]:
+        """For each topic, the best cosine of the question (weighed by `weigh`) with one of its documents (0
+        when none shares a feature with it)."""
         totals = [0.0] * self._document_count
         postings = self._postings
-        weights, norm = self._weights(features)
+        weights, norm = question
         for feature, weight in weights.items() if norm else ():
             posting = postings.get(feature)
             if posting is not None:
                 share = weight / norm
-                for document, document_weight in posting:
+                documents, document_weights = posting
+                for document, document_weight in zip(documents, document_weights, strict=True):
                     totals[document] += share * document_weight
         return [max(totals[documents], default=0.0) for documents in self._slices]
 
@@ -153,6 +164,9 @@ class TopicIndex:
         self._phrasings = _Space([[_text.word_features(words) for words in docs] for docs in documents])
         self._whole_topics = _Space([[_merged(docs)] for docs in documents])
         self._characters = _Space([[_text.char_features(words) for words in docs] for docs in documents])
+        # Kept per index (a taught organization's index is another): a text is ranked again when its message
+        # is (the main question alone, the other questions) and when people ask it again.
+        self._kept_similarities = functools.lru_cache(maxsize=_KEPT_SIMILARITIES)(self._computed_similarities)
 
     def rank(self, question: str, sentences: Sequence[tuple[str, float]] = ()) -> Ranking:
         """Every topic with its blended similarity in [0, 1], best first (ties keep knowledge-base order).
@@ -164,7 +178,7 @@ class TopicIndex:
         nor ungrounds it.
         """
         blended, words, written = self._similarities(question)
-        share_words = [set(words)] * len(blended)
+        share_words = [words] * len(blended)
         if len(sentences) > 1:
             best_sentence = [0.0] * len(blended)
             for sentence, weight in sentences:
@@ -172,7 +186,7 @@ class TopicIndex:
                 for position, similarity in enumerate(part):
                     if weight * similarity > best_sentence[position]:
                         best_sentence[position] = weight * similarity
-                        share_words[position] = set(part_words)
+                        share_words[position] = part_words
             blended = [
                 (1.0 - SENTENCE_WEIGHT) * whole + SENTENCE_WEIGHT * best
                 for whole, best in zip(blended, best_sentence, strict=True)
@@ -183,7 +197,7 @@ class TopicIndex:
         best = max(range(len(self.topic_ids)), key=lambda position: blended[position], default=None)
         known_share, anchored = 0.0, False
         if best is not None:
-            for candidate in (set(words), share_words[best]):
+            for candidate in (words, share_words[best]):
                 known = candidate & self._topic_vocabularies[best]
                 share = len(known) / len(candidate) if candidate else 0.0
                 if share > known_share:
@@ -193,7 +207,7 @@ class TopicIndex:
         return Ranking(
             ranked,
             blended[-1],
-            len(written),
+            written,
             known_share=known_share,
             anchored=anchored,
             runner_up=max((item.score for item in ranked[1:] if item.topic_id not in related), default=0.0),
@@ -206,21 +220,28 @@ class TopicIndex:
         known = words & self._topic_vocabularies[self.topic_ids.index(topic_id)]
         return len(known) / len(words) if words else 0.0
 
-    def _similarities(self, text: str) -> tuple[list[float], list[str], list[str]]:
-        """The blended similarity of `text` to every topic and to the off-topic subjects (last)."""
+    def _similarities(self, text: str) -> tuple[Sequence[float], frozenset[str], int]:
+        """`_computed_similarities`, kept by the part of `text` that is scored."""
+        return self._kept_similarities(text[: _text.MAX_SCORED_CHARS])
+
+    def _computed_similarities(self, text: str) -> tuple[tuple[float, ...], frozenset[str], int]:
+        """The blended similarity of `text` to every topic and to the off-topic subjects (last), its distinct
+        words as corrected, and how many words it has that carry meaning."""
         written = _text.content_words(_text.prepare(text))
         words = [self._corrected(word) for word in written]
-        word_features = _text.word_features(words)
-        best_phrasing = self._phrasings.best_per_topic(word_features)
-        whole_topic = self._whole_topics.best_per_topic(word_features)
-        characters = self._characters.best_per_topic(_text.char_features(written))
-        blended = [
+        # Both word spaces count, per topic, the set of its phrasings' word features: the same IDF, so they
+        # weigh a question alike.
+        weighed_words = self._phrasings.weigh(_text.word_features(words))
+        best_phrasing = self._phrasings.best_per_topic(weighed_words)
+        whole_topic = self._whole_topics.best_per_topic(weighed_words)
+        characters = self._characters.best_per_topic(self._characters.weigh(_text.char_features(written)))
+        blended = tuple(
             WEIGHT_BEST_PHRASING * best_phrasing[position]
             + WEIGHT_WHOLE_TOPIC * whole_topic[position]
             + WEIGHT_CHARACTERS * characters[position]
             for position in range(len(self.topic_ids) + 1)
-        ]
-        return blended, words, written
+        )
+        return blended, frozenset(words), len(written)
 
     def _corrected(self, word: str) -> str:
         """The knowledge-base word one typo away from `word`, or `word` itself."""

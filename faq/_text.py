@@ -182,6 +182,13 @@ def _prepare_scored(text: str) -> str:
     return text
 
 
+# Words recur from question to question: the stems and character n-grams of this many are kept (about 2 MB
+# when full; the evaluation's 1,200 questions meet 2,500 words). Longer "words" (a pasted token or hash) are
+# rarely met twice and would hold kilobytes each.
+_KEPT_WORDS = 4096
+_LONGEST_KEPT_WORD = 30
+
+
 def stem(word: str) -> str:
     """A deliberately small suffix stripper: enough to meet "inviting", "invites" and "invitation"."""
     if len(word) <= 3 or not word.isalpha():
@@ -203,27 +210,42 @@ def stem(word: str) -> str:
     return word
 
 
+_kept_stem = functools.lru_cache(maxsize=_KEPT_WORDS)(stem)
+
+
 def content_words(prepared: str) -> list[str]:
     """The stemmed words that carry meaning, in order."""
-    return [stem(word) for word in prepared.split() if word not in _STOPWORDS]
+    return [
+        _kept_stem(word) if len(word) <= _LONGEST_KEPT_WORD else stem(word)
+        for word in prepared.split()
+        if word not in _STOPWORDS
+    ]
 
 
 def word_features(words: Iterable[str]) -> Counter[str]:
     """Unigrams plus adjacent pairs, so "guest member" weighs more than the two words apart."""
     words = list(words)
-    features = Counter(words)
-    features.update(f"{first}_{second}" for first, second in itertools.pairwise(words))
-    return features
+    return Counter(
+        itertools.chain(words, (f"{first}_{second}" for first, second in itertools.pairwise(words)))
+    )
 
 
 def char_features(words: Iterable[str]) -> Counter[str]:
     """Character 3- to 5-grams inside each word: they survive typos the word features miss."""
-    features: Counter[str] = Counter()
-    for word in words:
-        padded = f" {word} "
-        for size in (3, 4, 5):
-            features.update(padded[i : i + size] for i in range(len(padded) - size + 1))
-    return features
+    grams = (
+        _kept_char_grams(word) if len(word) <= _LONGEST_KEPT_WORD else _char_grams(word) for word in words
+    )
+    return Counter(itertools.chain.from_iterable(grams))
+
+
+def _char_grams(word: str) -> tuple[str, ...]:
+    """The word's 3-grams, then its 4-grams, then its 5-grams, each in order (the order they are counted in,
+    which the similarities' sums follow)."""
+    padded = f" {word} "
+    return tuple(padded[i : i + size] for size in (3, 4, 5) for i in range(len(padded) - size + 1))
+
+
+_kept_char_grams = functools.lru_cache(maxsize=_KEPT_WORDS)(_char_grams)
 
 
 # Everyday software words: the knowledge base uses them, but so does any IT question ("add a stage",

@@ -137,9 +137,11 @@ class FaqAnswerer:
     def topics(self) -> dict[str, Topic]:
         return dict(self._base.topics)
 
-    def rank(self, question: str) -> Ranking:
-        """The topics ranked for `question`, its asking sentences weighed above the story around them."""
-        return self._rank(self._base, _reading.read(question), question)
+    def rank(self, question: str, reading: _reading.Reading | None = None) -> Ranking:
+        """The topics ranked for `question`, its asking sentences weighed above the story around them.
+
+        `reading`: the question as `faq._reading.read` reads it, when the caller has read it already."""
+        return self._rank(self._base, _reading.read(question) if reading is None else reading, question)
 
     def answer(self, question: str, context: AskerContext | None = None) -> Answer:
         context = context or AskerContext()
@@ -256,7 +258,7 @@ class FaqAnswerer:
         move, the one change this bot is about, and the calibration then weighs it as a message about the
         move; the learned log-odds stay as they are (docs/faq-eval.md, rounds "faqfix" and "asker", and
         "Near-domain questions inside a migration")."""
-        about = self.about.logit(_about.features(reading))
+        about = self.about.read(reading)
         # What lets a topic kept for the move (`only_about_the_move`) answer: the message names the move, or,
         # inside a migration, the learned model reads it as about the move as much as a typical real question
         # about it ("are pipelines impacted?"), not only by the migration's floor ("how much are basic
