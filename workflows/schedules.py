@@ -44,6 +44,14 @@ _MISSED_LISTS = (
 )
 """`Schedules._open_missing_todo_schedules`'s anti-join, built once: every look runs it, and building it
 and its cache key cost more than running it when nothing is missing."""
+_OPEN_MIGRATIONS = select(
+    Migration.id,
+    Migration.state,
+    select(AffectedUser.id).where(AffectedUser.migration_id == Migration.id).exists(),
+).where(col(Migration.state).not_in(sorted(CLOSED_STATES)))
+_OPENED = select(Reminder.key).where(col(Reminder.key).in_(bindparam("keys", expanding=True)))
+"""`Schedules.open_due`'s reads, built once and run as plain SQL: passing them through the ORM at every
+look cost several times running them."""
 
 
 @dataclass(frozen=True)
@@ -109,12 +117,8 @@ class Schedules:
         (nor its plan) is loaded."""
         now = self._now()
         with self._database.session() as session:
-            has_users = select(AffectedUser.id).where(AffectedUser.migration_id == Migration.id).exists()
-            migrations = session.exec(
-                select(Migration.id, Migration.state, has_users).where(
-                    col(Migration.state).not_in(sorted(CLOSED_STATES))
-                )
-            ).all()
+            connection = session.connection()
+            migrations = connection.execute(_OPEN_MIGRATIONS).all()
             wanted: list[tuple[str, str, int, datetime]] = []  # key, kind, migration, first reminder
             for migration_id, state, lists_out in migrations:
                 assert migration_id is not None
@@ -126,9 +130,7 @@ class Schedules:
                 if state == BILLING_STATE:
                     wanted.append((f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id, now))
             keys = [key for key, *_ in wanted]
-            opened = set(
-                session.exec(select(Reminder.key).where(col(Reminder.key).in_(keys))).all() if keys else ()
-            )
+            opened = set(connection.execute(_OPENED, {"keys": keys}).scalars() if keys else ())
             for key, kind, migration_id, first in wanted:
                 if key not in opened:
                     self._open(session, key, kind, migration_id, first)

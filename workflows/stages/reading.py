@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Migration
 from workflows import _plan_codec
@@ -39,12 +41,28 @@ def migrations(ctx: Context) -> list[MigrationStatus]:
 def organizations(ctx: Context, *, state: str | None = None, include_finished: bool = False) -> list[str]:
     """Names of the migrations in progress (or all, with `include_finished`), newest first; cheap."""
     with ctx.database.session() as session:
-        query = select(Migration.organization).order_by(col(Migration.id).desc())
-        if not include_finished:
-            query = query.join(ActiveMigration, col(ActiveMigration.migration_id) == Migration.id)
-        if state is not None:
-            query = query.where(Migration.state == state)
-        return list(dict.fromkeys(session.exec(query).all()))
+        names = session.connection().execute(
+            _ORGANIZATIONS[include_finished, state is not None], {"state": state}
+        )
+        return list(dict.fromkeys(names.scalars()))
+
+
+def _organizations(*, include_finished: bool, in_state: bool) -> SelectOfScalar[str]:
+    query = select(Migration.organization).order_by(col(Migration.id).desc())
+    if not include_finished:
+        query = query.join(ActiveMigration, col(ActiveMigration.migration_id) == Migration.id)
+    if in_state:
+        query = query.where(Migration.state == bindparam("state"))
+    return query
+
+
+_ORGANIZATIONS = {
+    (finished, in_state): _organizations(include_finished=finished, in_state=in_state)
+    for finished in (False, True)
+    for in_state in (False, True)
+}
+"""Built once and run as plain SQL: every look asks which migrations wait for the portal step, and building
+the query and passing it through the ORM cost several times running it."""
 
 
 def approval_organization(ctx: Context, approval_id: int) -> str | None:
