@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
@@ -45,13 +46,22 @@ def expire_all_lapsed(ctx: Context) -> None:
         expire_lapsed(ctx, session)
 
 
+_LAPSED = select(Approval.id).where(
+    Approval.status == "pending", col(Approval.expires_at) <= bindparam("now")
+)
+_LAPSED_OF_ONE = _LAPSED.where(Approval.migration_id == bindparam("migration"))
+"""Built once and run as plain SQL: every look and every status reads them and seldom finds one, and building
+them and passing them through the ORM cost several times running them."""
+
+
 def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = None) -> None:
+    """Expire the lapsed requests (of one migration, or all); the session has no changes of its own yet."""
     now = ctx.now()
-    query = select(Approval).where(Approval.status == "pending", col(Approval.expires_at) <= now)
-    if migration_id is not None:
-        query = query.where(Approval.migration_id == migration_id)
-    for approval in session.exec(query).all():
-        if approval.status != "pending":
+    query = _LAPSED if migration_id is None else _LAPSED_OF_ONE
+    lapsed = session.connection().execute(query, {"now": now, "migration": migration_id}).scalars().all()
+    for approval_id in lapsed:
+        approval = session.get(Approval, approval_id)
+        if approval is None or approval.status != "pending":
             continue  # reloaded after a conflict below: another look has expired this one too
         row = session.get(Migration, approval.migration_id)
         assert row is not None

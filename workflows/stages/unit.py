@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
@@ -278,10 +279,16 @@ def organization_name(ctx: Context, organization: str | None) -> str:
 
 
 def status(session: Session, row: Migration) -> MigrationStatus:
-    pending = session.exec(
-        select(Approval).where(Approval.migration_id == row.id, Approval.status == "pending")
-    ).first()
-    return migration_status(row, pending.id if pending else None)
+    session.flush()  # what this unit changed (an approval requested or lapsed) counts, as in any ORM read
+    pending = session.connection().execute(_PENDING_APPROVAL, {"migration": row.id}).scalars().first()
+    return migration_status(row, pending)
+
+
+_PENDING_APPROVAL = select(Approval.id).where(
+    Approval.migration_id == bindparam("migration"), Approval.status == "pending"
+)
+"""Built once and run as plain SQL: every answer with a status reads it, and building it and passing it
+through the ORM cost several times running it."""
 
 
 def same_person(actor: Actor, other_id: str, other_email: str) -> bool:
