@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
@@ -115,17 +115,22 @@ def claim_due(
 
 def has_due(database: Database, *, now: datetime) -> bool:
     """Whether `claim_due` would find a message to claim now (another worker may still win it)."""
-    with database.session() as session:
-        return session.exec(select(OutboundMessage.id).where(_free(now)).limit(1)).first() is not None
+    with database.engine.connect() as connection:
+        return connection.execute(_ANY_DUE, {"now": now}).first() is not None
 
 
-def _free(now: datetime) -> ColumnElement[bool]:
+def _free(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Pending, due, and claimed by no worker or by one whose lease ran out."""
     return (
         (col(OutboundMessage.status) == "pending")
         & (col(OutboundMessage.not_before) <= now)
         & or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < now)
     )
+
+
+_ANY_DUE = select(OutboundMessage.id).where(_free(bindparam("now"))).limit(1)
+"""Built once and run as plain SQL: the console asks after every command and look, mostly to find nothing,
+and building the query and passing it through the ORM cost several times running it."""
 
 
 def begin_send(database: Database, message_id: int, *, worker: str, now: datetime, lease: timedelta) -> bool:
