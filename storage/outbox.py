@@ -36,9 +36,7 @@ def enqueue(
 
     `migration_id` groups messages for progress reports; by default the payload's `migration_id`.
     """
-    existing = session.exec(
-        select(OutboundMessage).where(OutboundMessage.idempotency_key == idempotency_key)
-    ).first()
+    existing = session.exec(_BY_KEY, params={"key": idempotency_key}).first()
     if existing is not None:
         return existing
     if migration_id is None and isinstance(payload.get("migration_id"), int):
@@ -54,6 +52,11 @@ def enqueue(
     )
     session.add(message)
     return message
+
+
+_BY_KEY = select(OutboundMessage).where(OutboundMessage.idempotency_key == bindparam("key"))
+"""Built once: every message queued looks for its key first, and building the query and its cache key anew
+costs about as much as running it."""
 
 
 def claim_due(

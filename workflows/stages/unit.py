@@ -257,10 +257,19 @@ def find_or_latest(session: Session, organization: str | None) -> Migration:
 
 
 def active(session: Session, organization_key: str | None = None) -> Sequence[Migration]:
-    query = select(Migration).join(ActiveMigration, col(ActiveMigration.migration_id) == Migration.id)
-    if organization_key is not None:
-        query = query.where(ActiveMigration.organization_key == organization_key)
-    return session.exec(query.order_by(col(Migration.id))).all()
+    if organization_key is None:
+        return session.exec(_ACTIVE).all()
+    return session.exec(_ACTIVE_NAMED, params={"key": organization_key}).all()
+
+
+_ACTIVE = (
+    select(Migration)
+    .join(ActiveMigration, col(ActiveMigration.migration_id) == Migration.id)
+    .order_by(col(Migration.id))
+)
+_ACTIVE_NAMED = _ACTIVE.where(ActiveMigration.organization_key == bindparam("key"))
+"""Built once: every command finds its migration, and building the query and its cache key anew costs
+about as much as running it."""
 
 
 def deactivate(unit: Unit) -> None:
