@@ -97,7 +97,9 @@ class ApprovalRules(RuleBasedStateMachine):
     @initialize(approvers=st.sampled_from((1, 1, 2)), starter=st.sampled_from((DANA, LEE)))
     def start(self, approvers: int, starter: str) -> None:
         # A fresh copy of the template under the test process's engine, whose compiled statements every
-        # example reuses: a new engine per example compiled them all again.
+        # example reuses: a new engine per example compiled them all again. Nothing closes the engine after
+        # an example: its connections close once the next copy is in place, so SQLite does not first copy
+        # the example's log into the file thrown away.
         replace_sqlite_file(self.process_sqlite, self.template)
         self.database = self.process_sqlite
         self.service = MigrationService(
@@ -108,10 +110,6 @@ class ApprovalRules(RuleBasedStateMachine):
         )
         self.starter = starter
         self.service.start("fabrikam", "fabrikam.com", ACTORS[starter])
-
-    def teardown(self) -> None:
-        if self.database is not None:
-            self.database.dispose()
 
     # ---------------------------------------------------------------- what admins type
     @rule(who=st.sampled_from(sorted(ACTORS)))
@@ -288,20 +286,17 @@ def test_the_machine_can_reach_connecting(
 ) -> None:
     """The properties above would hold trivially if approving never worked: one valid path, checked."""
     machine = ApprovalRules(sqlite_template, process_sqlite)
-    try:
-        machine.start(approvers=approvers, starter=DANA)
-        machine.invite(DANA)
-        requested = machine.request_approval(DANA)
-        assert isinstance(requested, Requested)
-        machine.decide(requested, LEE, approve=True)
-        if approvers == 2:
-            assert machine.service.status().state == "awaiting_approval"
-            machine.decide(requested, PAT, approve=True)
-        assert machine.service.status().state == "connecting"
-        assert machine.validly_approved
-        machine.the_approval_rules_hold()
-    finally:
-        machine.teardown()
+    machine.start(approvers=approvers, starter=DANA)
+    machine.invite(DANA)
+    requested = machine.request_approval(DANA)
+    assert isinstance(requested, Requested)
+    machine.decide(requested, LEE, approve=True)
+    if approvers == 2:
+        assert machine.service.status().state == "awaiting_approval"
+        machine.decide(requested, PAT, approve=True)
+    assert machine.service.status().state == "connecting"
+    assert machine.validly_approved
+    machine.the_approval_rules_hold()
 
 
 def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
@@ -315,36 +310,31 @@ def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
         change: tuple[str, str, str, str, str, int], invited_first: bool, decided: bool
     ) -> None:
         machine = ApprovalRules(sqlite_template, process_sqlite)
+        machine.start(approvers=1, starter=DANA)
+        if decided:  # Cy's address on two accounts: the plan waits for an admin's decision on her
+            for _ in range(2):
+                machine.the_world_changes(("second-account", "cy@gmail.com", "Member", "", TENANT_ID, 1))
+            machine.recheck(DANA)
+        if invited_first:
+            machine.invite(DANA)
+        requested = machine.request_approval(DANA)
+        assert isinstance(requested, Requested)
+        machine.the_world_changes(change)
+        if decided:
+            machine.decide_account(LEE, "cy@gmail.com", 0)
+        live = machine.live_plan()
+        unchanged = live.fingerprint == requested.fingerprint and not live.failed_checks
+        in_time = machine.clock.now < requested.expires_at
+
         try:
-            machine.start(approvers=1, starter=DANA)
-            if decided:  # Cy's address on two accounts: the plan waits for an admin's decision on her
-                for _ in range(2):
-                    machine.the_world_changes(("second-account", "cy@gmail.com", "Member", "", TENANT_ID, 1))
-                machine.recheck(DANA)
-            if invited_first:
-                machine.invite(DANA)
-            requested = machine.request_approval(DANA)
-            assert isinstance(requested, Requested)
-            machine.the_world_changes(change)
-            if decided:
-                machine.decide_account(LEE, "cy@gmail.com", 0)
-            live = machine.live_plan()
-            unchanged = live.fingerprint == requested.fingerprint and not live.failed_checks
-            in_time = machine.clock.now < requested.expires_at
+            result = machine.service.decide(requested.approval_id, ACTORS[LEE], approve=True)
+        except WorkflowError as refused:  # the decision changed the plan and voided it at once
+            assert decided and not unchanged and "already void" in str(refused)
+            assert machine.service.status().state == "planned"
+            return
 
-            try:
-                result = machine.service.decide(requested.approval_id, ACTORS[LEE], approve=True)
-            except WorkflowError as refused:  # the decision changed the plan and voided it at once
-                assert decided and not unchanged and "already void" in str(refused)
-                assert machine.service.status().state == "planned"
-                return
-
-            assert result.outcome == (
-                "approved" if unchanged and in_time else "void" if in_time else "expired"
-            )
-            assert (result.status.state == "connecting") == (unchanged and in_time)
-        finally:
-            machine.teardown()
+        assert result.outcome == ("approved" if unchanged and in_time else "void" if in_time else "expired")
+        assert (result.status.state == "connecting") == (unchanged and in_time)
 
     approve_after()
 
@@ -354,21 +344,18 @@ def test_microsoft_reporting_the_portal_step_done_is_the_one_way_around_the_appr
 ) -> None:
     """The exception the properties allow, taken on purpose; inviting afterwards stays connected."""
     machine = ApprovalRules(sqlite_template, process_sqlite)
-    try:
-        machine.start(approvers=1, starter=DANA)
-        machine.the_world_changes(("portal", DANA, "Member", "none", OTHER_TENANT_ID, 1))
-        machine.recheck(DANA)
+    machine.start(approvers=1, starter=DANA)
+    machine.the_world_changes(("portal", DANA, "Member", "none", OTHER_TENANT_ID, 1))
+    machine.recheck(DANA)
+    machine.the_approval_rules_hold()
+    assert machine.service.status().state == "blocked"  # connected elsewhere is no shortcut
+    machine.the_world_changes(("portal", DANA, "Member", "none", TENANT_ID, 1))
+    machine.recheck(DANA)
+    machine.the_approval_rules_hold()
+    assert machine.service.status().state == "connected" and not machine.validly_approved
+    for step in (machine.invite, machine.notify, machine.invite):
+        step(LEE)
         machine.the_approval_rules_hold()
-        assert machine.service.status().state == "blocked"  # connected elsewhere is no shortcut
-        machine.the_world_changes(("portal", DANA, "Member", "none", TENANT_ID, 1))
-        machine.recheck(DANA)
-        machine.the_approval_rules_hold()
-        assert machine.service.status().state == "connected" and not machine.validly_approved
-        for step in (machine.invite, machine.notify, machine.invite):
-            step(LEE)
-            machine.the_approval_rules_hold()
-        machine.cancel(DANA, 0)
-        machine.the_approval_rules_hold()
-        assert machine.service.status().state == "users_notified"
-    finally:
-        machine.teardown()
+    machine.cancel(DANA, 0)
+    machine.the_approval_rules_hold()
+    assert machine.service.status().state == "users_notified"
