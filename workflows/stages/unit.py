@@ -185,9 +185,16 @@ def conflict_from(latest: AuditEntry, row: Migration) -> ConflictError:
 
 def latest_audit(session: Session, row: Migration) -> AuditEntry | None:
     session.expire_all()
-    return session.exec(
-        select(AuditEntry).where(AuditEntry.migration_id == row.id).order_by(col(AuditEntry.id).desc())
-    ).first()
+    return session.exec(_LATEST_AUDIT, params={"migration": row.id}).first()
+
+
+_LATEST_AUDIT = (
+    select(AuditEntry)
+    .where(AuditEntry.migration_id == bindparam("migration"))
+    .order_by(col(AuditEntry.id).desc())
+    .limit(1)
+)
+"""Built once: every refusal asks whether someone else's change just caused it."""
 
 
 def audit(
