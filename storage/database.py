@@ -153,7 +153,9 @@ def _create_engine(url: str) -> Engine:
             f"Cannot use the database URL {shown}: aadbot supports SQLite and PostgreSQL only. Set"
             f" AADBOT_DATABASE_URL to one of those (for example {_EXAMPLE_URLS})."
         )
-    options: dict[str, Any] = {}
+    # A failed statement's error is logged and may be shown: it names the SQL, never the values bound to it
+    # (a message's payload can hold a download link or a person's note).
+    options: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         # Sessions run on chat worker threads; each one is short and never shared.
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}

@@ -22,6 +22,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from storage import Database, Migration, StorageError, open_database
@@ -294,6 +295,23 @@ def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
         "Check that the server is running and that AADBOT_DATABASE_URL is right (for example"
         " postgresql+psycopg://user@host:5432/dbname)."
     )
+
+
+def test_a_failed_statement_names_the_sql_but_not_the_values_it_carried(database_url: str) -> None:
+    # Values can be a message's payload (a download link, a person's note): a database error is logged and
+    # may be shown, so it names the statement and hides what was bound to it.
+    database = open_database(database_url)
+    try:
+        with pytest.raises(DBAPIError) as failure, database.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO no_such_table (token) VALUES (:token)"), {"token": "pat-0xSECRET"}
+            )
+        message = str(failure.value)
+        assert "INSERT INTO no_such_table" in message
+        assert "pat-0xSECRET" not in message
+        assert "[SQL parameters hidden due to hide_parameters=True]" in message
+    finally:
+        database.dispose()
 
 
 def test_a_sqlite_file_that_cannot_be_made_names_its_folder_not_a_server(tmp_path: Path) -> None:
