@@ -179,3 +179,37 @@ def test_a_send_killed_mid_batch_leaves_no_task_exception_unretrieved(
     gc.collect()  # an exception never retrieved is logged when its task is collected
     assert [record.getMessage() for record in caplog.records if record.name == "asyncio"] == []
     assert [row.in_flight for row in _rows(database)] == [True, False, False]
+
+
+class PacingBroke(Exception):
+    """The wait for the next send's turn failed (the clock or the loop gone wrong)."""
+
+
+def test_pacing_that_fails_is_raised_once_the_send_under_way_ends_with_that_sends_failure_noted(
+    database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue_lists(database, EMAILS, time.now)
+    platform = Platform(stalled={EMAILS[0]})
+    _failing_to_record(monkeypatch, {1})
+
+    async def broken_pacing(seconds: float) -> None:
+        platform.answer.set()  # the first send, under way meanwhile, comes back and fails to be recorded
+        raise PacingBroke
+
+    worker = OutboxWorker(database, platform, clock=time, sleep=broken_pacing, settings=SETTINGS)
+
+    async def batch() -> None:
+        with pytest.raises(PacingBroke) as failure:
+            await worker.run_once()
+        assert failure.value.__notes__ == ["other sends of this batch that failed too: 1 (OperationalError)"]
+        assert _others() == set()
+
+    asyncio.run(batch())
+    assert platform.posts == [_rows(database)[0].idempotency_key]  # the first send alone started
+    assert [(row.status, row.in_flight) for row in _rows(database)] == [
+        ("pending", True),
+        ("pending", False),
+        ("pending", False),
+    ]
+    monkeypatch.undo()  # the database is back
+    _after_the_lease(database, time, platform)
