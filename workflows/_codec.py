@@ -21,10 +21,14 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _Convert = Callable[[Any], Any]
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+"""Values stored as they are, recognised before asking the cache: most of a large notice's values."""
 
 
 def encode(value: Any) -> Any:
     kind: Any = type(value)  # typeshed does not call a class Hashable, which the cache asks for
+    if kind in _PLAIN:
+        return value
     return _encoder(kind)(value)
 
 
@@ -52,6 +56,8 @@ def _encoder(kind: Any) -> _Convert:
 def _decoder(hint: Any) -> _Convert:
     """How to turn JSON back into a value of `hint`; JSON's null is None whatever the hint."""
     convert = _converter(hint)
+    if convert is _unchanged:
+        return _unchanged  # null stays None as it is
     return lambda data: None if data is None else convert(data)
 
 
@@ -76,16 +82,24 @@ def _converter(hint: Any) -> _Convert:
 
 
 def _dataclass_converter(kind: Any) -> _Convert:
-    fields: tuple[tuple[str, _Convert], ...] | None = None
+    fields: tuple[tuple[str, ...], tuple[tuple[str, _Convert], ...]] | None = None
+    """The names of the fields taken as they are, and the other fields with their converters."""
 
     def convert(data: Any) -> Any:
         nonlocal fields
         if fields is None:  # at the first value, not before: a dataclass may hold values of its own kind
             hints = typing.get_type_hints(kind)
-            fields = tuple(
+            decoders = [
                 (field.name, _decoder(hints[field.name])) for field in dataclasses.fields(kind) if field.init
+            ]
+            fields = (
+                tuple(name for name, decoder in decoders if decoder is _unchanged),
+                tuple((name, decoder) for name, decoder in decoders if decoder is not _unchanged),
             )
-        return kind(**{name: field(data[name]) for name, field in fields if name in data})
+        plain, converted = fields
+        values = {name: data[name] for name in plain if name in data}
+        values.update((name, field(data[name])) for name, field in converted if name in data)
+        return kind(**values)
 
     return convert
 

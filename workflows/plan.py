@@ -6,6 +6,7 @@ contract; `Plan.fingerprint` is what an approval is bound to.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -170,9 +171,12 @@ class Plan:
             "checks": [check.to_json() for check in self.checks],
         }
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """Stable digest of what connecting would do: any change to users, outcomes or checks changes it."""
+        """Stable digest of what connecting would do: any change to users, outcomes or checks changes it.
+
+        Worked out once per plan (every field is immutable): a step reads it two or three times, and it
+        hashes every user (a tenth of a second at 20,000)."""
         material = {
             "organization": self.organization,
             "tenant_id": self.tenant_id,

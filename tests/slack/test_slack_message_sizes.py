@@ -115,10 +115,11 @@ def world(size: int) -> World:
     scenario = generate(size, size * 19 // 20, seed=2026)
     if size > 100:  # names as long as real directories have them
         text = json.dumps(scenario)
-        text = re.sub(r"\buser(\d+)", r"maximiliana.alexandrina.wiesenthal-kolmogorova.user\1", text)
+        # a prefix put before the number, which is left where it is: no template to fill per name
+        text = re.sub(r"\buser(?=\d)", "maximiliana.alexandrina.wiesenthal-kolmogorova.user", text)
         text = re.sub(
-            r'"User (\d+)"',
-            r'"Maximiliana Alexandrina von Wiesenthal-Kolmogorova (Platform Reliability, EMEA) \1"',
+            r'"User (?=\d+")',
+            '"Maximiliana Alexandrina von Wiesenthal-Kolmogorova (Platform Reliability, EMEA) ',
             text,
         )
         text = text.replace("contoso.com", LONG_DOMAIN).replace(
