@@ -101,9 +101,9 @@ class OutboxWorker:
         A send failing unexpectedly (the database gone while recording it) stops the batch: no other send
         starts, those under way finish and record their outcome, then the first failure is raised, the
         others noted on it, for the caller to log once. Cancelled (the service stopping), it cancels the
-        sends under way and waits for them to end. Either way each message is settled or stays claimed
-        until its lease runs out, `in_flight` if its send had begun, so the next worker looks for it
-        before posting: exactly once holds.
+        sends under way, waits for them to end and logs a failure it can no longer raise. Either way each
+        message is settled or stays claimed until its lease runs out, `in_flight` if its send had begun,
+        so the next worker looks for it before posting: exactly once holds.
         """
         room = asyncio.Semaphore(self._settings.concurrency)
         sending: list[asyncio.Task[None]] = []
@@ -120,22 +120,31 @@ class OutboxWorker:
                 room.release()
 
         try:
-            for message in claimed:
-                await room.acquire()
-                if failures:
-                    break  # the rest keep their claims until the lease runs out, then go again
-                started = await self.pacer.slot(message.recipient)
-                if failures:  # one failed while this one waited for its turn
-                    break
-                sending.append(asyncio.create_task(settle(message, started)))
+            try:
+                for message in claimed:
+                    await room.acquire()
+                    if failures:
+                        break  # the rest keep their claims until the lease runs out, then go again
+                    started = await self.pacer.slot(message.recipient)
+                    if failures:  # one failed while this one waited for its turn
+                        break
+                    sending.append(asyncio.create_task(settle(message, started)))
+            except asyncio.CancelledError:
+                for task in sending:
+                    task.cancel()
+                raise
+            except BaseException as failure:  # the pacing failed: raised first, once the sends under way end
+                failures.insert(0, failure)
+            finally:
+                await asyncio.gather(*sending, return_exceptions=True)  # cancelled, it cancels them
         except asyncio.CancelledError:
-            for task in sending:
-                task.cancel()
+            if failures:  # nobody is left to raise them to: said here, or never
+                logger.error(
+                    "the outbox worker stopped with %d send(s) of its batch failed",
+                    len(failures),
+                    exc_info=failures[0],
+                )
             raise
-        except BaseException as failure:  # the pacing failed: raised first, once the sends under way end
-            failures.insert(0, failure)
-        finally:
-            await asyncio.gather(*sending, return_exceptions=True)
         if failures:
             first, *others = failures
             if others:

@@ -213,3 +213,42 @@ def test_pacing_that_fails_is_raised_once_the_send_under_way_ends_with_that_send
     ]
     monkeypatch.undo()  # the database is back
     _after_the_lease(database, time, platform)
+
+
+def test_a_failure_before_the_service_stops_is_logged_since_nobody_is_left_to_raise_it_to(
+    database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_lists(database, EMAILS, time.now)
+    platform = Platform(stalled={EMAILS[1]})
+    _failing_to_record(monkeypatch, {1})
+    settle = OutboxWorker._settle
+    first_failed = asyncio.Event()
+
+    async def noting_the_first(worker: OutboxWorker, message: OutboundMessage, *when: Any) -> None:
+        try:
+            await settle(worker, message, *when)
+        finally:
+            if message.id == 1:
+                first_failed.set()
+
+    monkeypatch.setattr(OutboxWorker, "_settle", noting_the_first)
+
+    async def stopped_after_the_failure() -> None:
+        running = asyncio.create_task(_worker(database, platform, time).run_once())
+        await platform.stalls.acquire()  # the second send is under way
+        await first_failed.wait()
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        assert _others() == set()
+
+    with caplog.at_level(logging.ERROR, logger="bot.delivery.worker"):
+        asyncio.run(stopped_after_the_failure())
+    (logged,) = [record for record in caplog.records if record.name == "bot.delivery.worker"]
+    assert logged.getMessage() == "the outbox worker stopped with 1 send(s) of its batch failed"
+    assert logged.exc_info is not None and logged.exc_info[0] is OperationalError
+    assert [(row.status, row.in_flight) for row in _rows(database)] == [
+        ("pending", True),
+        ("pending", True),
+        ("pending", False),
+    ]
