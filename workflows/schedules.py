@@ -42,8 +42,11 @@ _MISSED_LISTS = (
     )
     .order_by(col(OutboundMessage.id))
 )
-"""`Schedules._open_missing_todo_schedules`'s anti-join, built once: every look runs it, and building it
-and its cache key cost more than running it when nothing is missing."""
+"""`Schedules._open_missing_todo_schedules`'s anti-join, built once: it loads the lists a crash left without
+their schedule, with those schedules."""
+_ANY_MISSED_LIST = _MISSED_LISTS.with_only_columns(col(OutboundMessage.id)).order_by(None).limit(1)
+"""The same anti-join, one id at most, run as plain SQL: every look asks it and nearly always finds nothing,
+and the ORM's loading of two entities cost several times running it."""
 _OPEN_MIGRATIONS = select(
     Migration.id,
     Migration.state,
@@ -145,7 +148,10 @@ class Schedules:
         One anti-join over the migrations with lists finds exactly those lists: sent, and their person has
         no schedule, or one that ended before the list arrived. It probes the schedules' index per list, so
         a look with nothing to recover loads no row at all, however many lists were given back."""
-        missed = session.exec(_MISSED_LISTS, params={"migrations": migration_ids}).all()
+        params = {"migrations": migration_ids}
+        if session.connection().execute(_ANY_MISSED_LIST, params).first() is None:
+            return
+        missed = session.exec(_MISSED_LISTS, params=params).all()
         opened: dict[int, Reminder] = {}
         for message, reminder in missed:
             user_id: int = message.payload["affected_user_id"]

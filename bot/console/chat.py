@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TextIO
 
@@ -45,34 +46,75 @@ def run_chat(
     clock: RehearsalClock | None = None,
     stride: timedelta | None = None,
 ) -> int:
-    """`renderer`: how messages are printed (`bot.teams.text.message_text` for `--surface teams`).
+    """`ConsoleChat`, from its greeting to the last line or `:quit`, with the background watch."""
+    chat = ConsoleChat(runtime, email, out, renderer=renderer, clock=clock, stride=stride)
+    with chat.watching():
+        chat.type(lines)
+    return 0
 
+
+class ConsoleChat:
+    """One chat: who speaks now, what the console printed, and the rehearsal clock. `type` takes the lines
+    in as many parts as they come; a test restores a first part and types the rest (tests/bot/replays.py).
+
+    `renderer`: how messages are printed (`bot.teams.text.message_text` for `--surface teams`).
     `clock`: the runtime's clock when the chat has a database of its own that `:later` may move on;
     None where the database is one that outlives the chat (moving time there would outlast it).
     `stride`: the longest `:later` goes between two looks (`rehearsal.live_through`)."""
-    surface = ConsoleSurface(runtime.conversation, out, renderer=renderer)
-    actor = console_actor(email)
-    out.write(f"aadbot chat as {actor.name} <{actor.email}>. {HELP}\n")
-    stop = threading.Event()
-    looking = threading.Lock()  # the background watch and `:later` never look at once
-    watcher = threading.Thread(target=_watch, args=(runtime, surface, stop, looking), daemon=True)
-    watcher.start()
-    try:
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        email: str,
+        out: TextIO,
+        *,
+        renderer: Callable[[Message], str] = render,
+        clock: RehearsalClock | None = None,
+        stride: timedelta | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.surface = ConsoleSurface(runtime.conversation, out, renderer=renderer)
+        self.actor = console_actor(email)
+        self.clock = clock
+        self.stride = stride
+        self._looking = threading.Lock()  # the background watch and `:later` never look at once
+        out.write(f"aadbot chat as {self.actor.name} <{self.actor.email}>. {HELP}\n")
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """The look `serve` runs in the background, every `poll_seconds`, while the block runs."""
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(stop,), daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            watcher.join(timeout=5)
+
+    def _watch(self, stop: threading.Event) -> None:
+        while not stop.wait(self.runtime.settings.poll_seconds):
+            with self._looking:
+                self.surface.deliver(self.runtime.conversation.watch())
+
+    def type(self, lines: Iterable[str]) -> bool:
+        """Each line as typed; False once one leaves the chat (`:quit`)."""
+        out, runtime = self.surface.out, self.runtime
         for raw in lines:
             line = raw.strip()
             if not line:
                 continue
             if line in (":quit", ":q", ":exit"):
-                break
+                return False
             if line == ":as" or line.startswith(":as "):
                 who = line.removeprefix(":as").strip()
                 if _EMAIL.fullmatch(who):
-                    actor = console_actor(who)
-                    out.write(f"(now speaking as {actor.name} <{actor.email}>)\n")
+                    self.actor = console_actor(who)
+                    out.write(f"(now speaking as {self.actor.name} <{self.actor.email}>)\n")
                 else:
                     out.write(f"`:as` takes an email address, not `{who}`: `:as ann@fabrikam.com`.\n")
             elif line.startswith(":dm "):
-                surface.say(actor, line[4:], in_dm=True)
+                self.surface.say(self.actor, line[4:], in_dm=True)
             elif line == ":connect":
                 out.write(_simulate_connect(runtime) + "\n")
             elif line.startswith(":signin"):
@@ -80,23 +122,14 @@ def run_chat(
             elif line == ":billing":
                 out.write(_simulate_billing(runtime) + "\n")
             elif line == ":now" or line.startswith(":later"):
-                with looking:
-                    moved = _move_clock(runtime, surface, clock, line.removeprefix(":later"), stride)
-                    out.write(moved + "\n")
+                with self._looking:
+                    span = line.removeprefix(":later")
+                    out.write(_move_clock(runtime, self.surface, self.clock, span, self.stride) + "\n")
             elif line.startswith(":"):
                 out.write(f"unknown chat command {line.split()[0]}\n{HELP}\n")
             else:
-                surface.say(actor, line)
-    finally:
-        stop.set()
-        watcher.join(timeout=5)
-    return 0
-
-
-def _watch(runtime: Runtime, surface: ConsoleSurface, stop: threading.Event, looking: threading.Lock) -> None:
-    while not stop.wait(runtime.settings.poll_seconds):
-        with looking:
-            surface.deliver(runtime.conversation.watch())
+                self.surface.say(self.actor, line)
+        return True
 
 
 def _move_clock(

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.console.chat import ConsoleChat
+from bot.console.rehearsal import RehearsalClock
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Outgoing
 from bot.runtime import Runtime
@@ -20,6 +22,18 @@ from workflows.results import Actor
 
 ORG = "fabrikam-fiber"
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
+CONNECTED = [
+    "start fabrikam-fiber fabrikam.com",
+    "invite",
+    "request-approval",
+    ":as lee@fabrikam.com",
+    "approve 1",
+    ":connect",
+    ":later 5m",
+    ":as dana@fabrikam.com",
+    "notify",
+]
+"""What an admin types in a rehearsal up to the lists going out, five minutes after it began."""
 
 
 class Chat:
@@ -112,6 +126,47 @@ def notified(chat: Chat, starter: str = DANA, approver: str = LEE) -> list[Outgo
         return chat.say(starter, "notify")
 
     return replayed(chat, ("notified", starter, approver), steps)
+
+
+class Rehearsal:
+    """`aadbot chat --scenario` in a test: Dana's `ConsoleChat` on the rehearsal clock. Its first lines
+    (`rehearsed`) may be restored from this test process's earlier replay of them (tests/bot/replays.py)."""
+
+    schema: RunSchema | None = None  # always SQLite
+
+    def __init__(self, runtime: Runtime, clock: RehearsalClock, *, restores: bool = True) -> None:
+        self.runtime = runtime
+        self.restores = restores
+        self.out = io.StringIO()
+        self.chat = ConsoleChat(runtime, DANA, self.out, clock=clock)
+        self._greeting = self.out.getvalue()
+
+    def untouched(self) -> bool:
+        return self.out.getvalue() == self._greeting  # every line typed prints something
+
+    def surface_saved(self) -> tuple[str, list[Any], Actor]:
+        """What the chat printed after its greeting, what it delivered where, and who speaks now."""
+        transcript = self.out.getvalue().removeprefix(self._greeting)
+        return transcript, copy.deepcopy(self.chat.surface.delivered), self.chat.actor
+
+    def restore_surface(self, saved: tuple[str, list[Any], Actor]) -> None:
+        transcript, delivered, actor = saved
+        self.out.write(transcript)
+        self.chat.surface.delivered.extend(copy.deepcopy(delivered))
+        self.chat.actor = actor
+
+    def type(self, lines: list[str]) -> str:
+        """Everything the chat printed, from its greeting, once `lines` are typed, with the background watch
+        on while they are."""
+        with self.chat.watching():
+            self.chat.type(lines)
+        return self.out.getvalue()
+
+
+def rehearsed(rehearsal: Rehearsal, lines: list[str]) -> str:
+    """`lines` typed in the rehearsal, or restored as this test process left them from the same world: what
+    the chat printed then."""
+    return replayed(rehearsal, ("rehearsed", *lines), lambda: rehearsal.type(lines))
 
 
 def text_of(outgoing: list[Outgoing]) -> str:

@@ -3,30 +3,37 @@ replayed for real once per test process and restored after.
 
 `replayed(chat, key, steps)` runs `steps()` and saves the world they leave: the SQLite file, the sandbox
 (`Sandbox.save`), what the runtime remembers between commands (who was confirmed an admin), the console's
-transcript, and what `steps()` returned. A later test that asks for the same steps from the same world
-gets that world restored instead (a file copy and a sandbox copy, about 2 % of the steps' CPU). "The same
-world" is checked, not assumed: nothing said yet, the sandbox serving the same data with the same faults
-and counts, the same settings and, on a fake clock, the same time; anything else replays for real.
+transcript, where a rehearsal clock stands (`:later` moves it on), and what `steps()` returned. A later test
+that asks for the same steps from the same world gets that world restored instead (a file copy and a sandbox
+copy, about 2 % of the steps' CPU). "The same world" is checked, not assumed: nothing said yet, the sandbox
+serving the same data with the same faults and counts, the same settings and, on a fake clock, the same time;
+anything else replays for real.
 
 What a restored world cannot give back: the runtime's Microsoft clients sign in again (tokens live in the
 client), so the sandbox's sign-in counts and issued tokens are not those of a replay; the Graph, Azure
 DevOps and ARM calls and everything they change are. tests/bot/test_replays.py compares both ways.
 
-A `Scene` is what the steps run in: a console `Chat` (tests/bot/conftest.py), on SQLite; or a Slack life of
-the bot with its fake Slack (tests/delivery/test_notices_survive_a_kill.py), on SQLite and PostgreSQL,
-whose proof is that file's first test.
+A `Scene` is what the steps run in: a console `Chat` (tests/bot/conftest.py), on SQLite; a rehearsal's
+`ConsoleChat` (tests/bot/test_rehearsal_clock.py), on SQLite, whose proof is that file's first test; or a
+Slack life of the bot with its fake Slack (tests/delivery/test_notices_survive_a_kill.py), on SQLite and
+PostgreSQL, whose proof is that file's first test.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Hashable
+from contextlib import closing
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
+from bot.console.rehearsal import RehearsalClock
 from bot.runtime import Runtime, utc_now
 from sandbox import SandboxSnapshot
 from tests.fakes.remembered import admins_remembered, remember_admins
@@ -62,8 +69,12 @@ class _Saved:
     admins: tuple[Any, ...]
     surface: Any
     result: Any
+    clock: datetime | None
+    """Where the steps left a rehearsal clock; None for another clock, which the steps left where it was."""
 
 
+SIGN_IN_HOST = "login.microsoftonline.com"
+_RANDOM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|rd=[\w-]+")
 _SAVED: dict[tuple[Hashable, ...], _Saved] = {}
 RESTORED: Counter[Hashable] = Counter()
 """How often this process restored each kind of steps (`started`, `approved`, `notified`) instead of
@@ -82,7 +93,9 @@ def replayed(chat: Scene, key: tuple[Hashable, ...], steps: Callable[[], T]) -> 
         RESTORED[key[0]] += 1
         return cast(T, copy.deepcopy(saved.result))
     result = steps()
-    if saved is None and _clock_reading(chat) == world[-1]:  # a fake clock moved would have to move back
+    # a fake clock moved would have to move back; a rehearsal clock moves on again to where it was left
+    moved_on = isinstance(_clock(chat), RehearsalClock)
+    if saved is None and (moved_on or _clock_reading(chat) == world[-1]):
         _SAVED[(*key, world)] = _save(chat, result)
     return result
 
@@ -108,8 +121,12 @@ def _world(chat: Scene) -> tuple[Hashable, ...] | None:
     )
 
 
+def _clock(chat: Scene) -> Callable[[], datetime]:
+    return chat.runtime.service._ctx.clock
+
+
 def _clock_reading(chat: Scene) -> str:
-    clock = chat.runtime.service._ctx.clock
+    clock = _clock(chat)
     return "the real clock" if clock is utc_now else clock().isoformat()
 
 
@@ -122,6 +139,7 @@ def _save(chat: Scene, result: Any) -> _Saved:
         admins_remembered(chat.runtime.service),
         chat.surface_saved(),
         copy.deepcopy(result),
+        clock() if isinstance(clock := _clock(chat), RehearsalClock) else None,
     )
 
 
@@ -132,3 +150,32 @@ def _restore(chat: Scene, saved: _Saved) -> None:
     runtime.sandbox.restore(saved.sandbox)
     remember_admins(chat.runtime.service, saved.admins)
     chat.restore_surface(saved.surface)
+    clock = _clock(chat)
+    if saved.clock is not None and isinstance(clock, RehearsalClock):
+        clock.stand_at(saved.clock)  # from the reading the steps started from (the world's), as they moved it
+        clock.walk_on()
+
+
+def observed(runtime: Runtime, transcript: str, delivered: list[tuple[str, Any]], **more: Any) -> str:
+    """Everything a test on the console could look at, for the proofs that a restore leaves what a replay
+    leaves: the database's rows, the sandbox's state and requests (not its sign-ins, which a restore's new
+    Microsoft clients make again), the transcript, what was delivered where, and `more`. The sandbox's
+    random invitation ids and links are named by their order of appearance: they differ between any two
+    real replays too."""
+    box = runtime.sandbox
+    assert box is not None
+    with closing(sqlite3.connect(str(runtime.database.engine.url.database))) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        select = 'SELECT * FROM "{}" ORDER BY rowid'
+        rows = {table: connection.execute(select.format(table)).fetchall() for (table,) in tables}
+    seen = {
+        "rows": rows,
+        "sandbox": box.state(),
+        "requests": {host: n for host, n in box.request_counts().items() if host != SIGN_IN_HOST},
+        "transcript": transcript,
+        "delivered": [(where, repr(message.to)) for where, message in delivered],
+        **more,
+    }
+    text = json.dumps(seen, sort_keys=True, default=str)
+    names: dict[str, str] = {}
+    return _RANDOM.sub(lambda found: names.setdefault(found[0], f"<random {len(names)}>"), text)

@@ -6,6 +6,7 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,23 +15,14 @@ from bot.console.rehearsal import RehearsalClock
 from bot.runtime import Runtime
 from sandbox import Sandbox
 from storage import Database
+from tests.bot import replays
+from tests.bot.conftest import CONNECTED, Rehearsal, rehearsed
 from tests.fakes.runtimes import runtime_on
+from tests.storage.databases import replace_sqlite_file
 
 FRIDAY_AFTERNOON = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 GUS = "gus@fabrikam.com"
 """Whose only directory account is disabled."""
-CONNECTED = [
-    "start fabrikam-fiber fabrikam.com",
-    "invite",
-    "request-approval",
-    ":as lee@fabrikam.com",
-    "approve 1",
-    ":connect",
-    ":later 5m",
-    ":as dana@fabrikam.com",
-    "notify",
-]
-"""Up to the lists going out, on a Friday at 15:05 UTC."""
 _HEADING = re.compile(r"^── (?P<day>\w+) (?P<date>\d+ \w+), (?P<time>\d\d:\d\d) UTC ──$", re.MULTILINE)
 
 
@@ -49,6 +41,12 @@ def runtime(sqlite_database: Database, box: Sandbox, clock: RehearsalClock) -> I
 
 
 def _chat(runtime: Runtime, typed: list[str], clock: RehearsalClock | None) -> str:
+    """What the chat printed. Lines up to the lists going out (`CONNECTED`, on a Friday at 15:05 UTC) are
+    restored when this test process typed them already (tests/bot/replays.py, proven in test_replays.py)."""
+    if clock is not None and typed[: len(CONNECTED)] == CONNECTED:
+        rehearsal = Rehearsal(runtime, clock)
+        rehearsed(rehearsal, CONNECTED)
+        return rehearsal.type(typed[len(CONNECTED) :])
     out = io.StringIO()
     assert run_chat(runtime, "dana@fabrikam.com", io.StringIO("\n".join(typed) + "\n"), out, clock=clock) == 0
     return out.getvalue()
@@ -56,6 +54,44 @@ def _chat(runtime: Runtime, typed: list[str], clock: RehearsalClock | None) -> s
 
 def _after(text: str, marker: str) -> str:
     return text[text.index(marker) :]
+
+
+_CARRIED_ON = [":now", ":later 3d", ":as ann@fabrikam.com", ":dm done 1", ":as dana@fabrikam.com", "progress"]
+"""Lines that read what the lines up to the lists going out left: the clock, the reminders' schedules, the
+outbox, a person's list, who speaks."""
+
+
+def test_a_restored_rehearsal_carries_on_as_a_replayed_one(
+    sqlite_database: Database, sqlite_template: Path, box: Sandbox
+) -> None:
+    """The lines up to the lists going out, then `_CARRIED_ON`: once typed for real (and saved, for the tests
+    after this one), once restored; the rows, the outbox, the sandbox, the transcript and the clock agree."""
+
+    def run(*, restores: bool) -> str:
+        replace_sqlite_file(sqlite_database, sqlite_template)
+        box.reset()
+        clock = RehearsalClock(real=lambda: FRIDAY_AFTERNOON)
+        runtime = runtime_on(box, sqlite_database, clock=clock)
+        try:
+            rehearsal = Rehearsal(runtime, clock, restores=restores)
+            assert rehearsed(rehearsal, CONNECTED) == rehearsal.out.getvalue()
+            rehearsal.type(_CARRIED_ON)
+            delivered = rehearsal.chat.surface.delivered
+            clock_read = [clock().isoformat(), str(clock.ahead)]
+            return replays.observed(runtime, rehearsal.out.getvalue(), delivered, clock=clock_read)
+        finally:
+            runtime.close()
+
+    restored_before = replays.RESTORED["rehearsed"]
+    typed = run(restores=False)
+    assert replays.RESTORED["rehearsed"] == restored_before
+    restored = run(restores=True)
+    assert replays.RESTORED["rehearsed"] == restored_before + 1
+    # the first lines moved the clock on five minutes; the billing reminder a minute after the lists
+    assert "(rehearsal time: Friday 27 November, 15:05 UTC, 5 min ahead of the real clock)" in restored
+    assert "REMINDER: MOVE THE BILLING OF FABRIKAM-FIBER" in restored
+    assert "(it is now Monday 30 November, 15:05 UTC; in these 3 days: 1 message" in restored
+    assert restored == typed
 
 
 def test_a_week_later_reminders_came_on_working_days_at_nine_and_not_to_who_finished_or_snoozed(

@@ -3,11 +3,7 @@ replaying them: the same outgoing messages, database rows, sandbox and transcrip
 
 from __future__ import annotations
 
-import json
-import re
-import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +19,6 @@ from tests.storage.databases import replace_sqlite_file
 from tests.workflows.fakes import FakeClock
 
 ANN, IVAN = "ann@fabrikam.com", "ivan@fabrikam.com"
-SIGN_IN_HOST = "login.microsoftonline.com"
-_RANDOM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|rd=[\w-]+")
 
 
 def _follow_on(chat: Chat, lists: list[Outgoing]) -> list[Outgoing]:
@@ -40,30 +34,14 @@ def _follow_on(chat: Chat, lists: list[Outgoing]) -> list[Outgoing]:
     ]
 
 
-def _rows(database: Database) -> dict[str, list[tuple[Any, ...]]]:
-    with closing(sqlite3.connect(str(database.engine.url.database))) as connection:
-        tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-        rows = 'SELECT * FROM "{}" ORDER BY rowid'
-        return {table: connection.execute(rows.format(table)).fetchall() for (table,) in tables}
-
-
 def _observed(chat: Chat, returned: list[Outgoing], after: list[Outgoing]) -> str:
-    """Everything a test could look at, with the sandbox's random invitation ids and links named by their
-    order of appearance: they differ between any two real replays too."""
-    box = chat.runtime.sandbox
-    assert box is not None
-    seen = {
-        "returned": [(repr(message.to), text_of([message])) for message in returned],
-        "after": [(repr(message.to), text_of([message])) for message in after],
-        "rows": _rows(chat.runtime.database),
-        "sandbox": box.state(),
-        "requests": {host: n for host, n in box.request_counts().items() if host != SIGN_IN_HOST},
-        "transcript": chat.out.getvalue(),
-        "delivered": [(where, repr(message.to)) for where, message in chat.surface.delivered],
-    }
-    text = json.dumps(seen, sort_keys=True, default=str)
-    names: dict[str, str] = {}
-    return _RANDOM.sub(lambda found: names.setdefault(found[0], f"<random {len(names)}>"), text)
+    return replays.observed(
+        chat.runtime,
+        chat.out.getvalue(),
+        chat.surface.delivered,
+        returned=[(repr(message.to), text_of([message])) for message in returned],
+        after=[(repr(message.to), text_of([message])) for message in after],
+    )
 
 
 @pytest.fixture
