@@ -196,7 +196,9 @@ class OutboundMessage(Versioned, table=True):
     __tablename__ = "outbound_message"
 
     id: int | None = Field(default=None, primary_key=True)
-    idempotency_key: str = Field(unique=True)
+    idempotency_key: str = Field(unique=True, sa_column_kwargs={"insert_sentinel": True})
+    """Also what SQLite's batched INSERT matches each new row's id by (each key is unique and set here), so a
+    wave's messages go in a few statements instead of one each."""
     migration_id: int | None = Field(default=None, sa_column_args=[ForeignKey("migration.id")], index=True)
     recipient: str
     kind: str
