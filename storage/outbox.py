@@ -11,6 +11,7 @@ have reached the recipient, so the sender looks for it before posting again.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import BindParameter, ColumnElement, bindparam, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
-from storage.database import Database
+from storage.database import IN_LIST_AT_MOST, Database
 from storage.models import OutboundMessage
 
 
@@ -39,17 +40,7 @@ def enqueue(
     existing = session.exec(_BY_KEY, params={"key": idempotency_key}).first()
     if existing is not None:
         return existing
-    if migration_id is None and isinstance(payload.get("migration_id"), int):
-        migration_id = payload["migration_id"]
-    message = OutboundMessage(
-        idempotency_key=idempotency_key,
-        migration_id=migration_id,
-        recipient=recipient,
-        kind=kind,
-        payload=payload,
-        not_before=now,
-        created_at=now,
-    )
+    message = _new(NewMessage(idempotency_key, recipient, kind, payload, migration_id), now)
     session.add(message)
     return message
 
@@ -57,6 +48,53 @@ def enqueue(
 _BY_KEY = select(OutboundMessage).where(OutboundMessage.idempotency_key == bindparam("key"))
 """Built once: every message queued looks for its key first, and building the query and its cache key anew
 costs about as much as running it."""
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to queue with `enqueue_all`; its fields mean what `enqueue`'s arguments do."""
+
+    idempotency_key: str
+    recipient: str
+    kind: str
+    payload: dict[str, Any]
+    migration_id: int | None = None
+
+
+def enqueue_all(session: Session, messages: Sequence[NewMessage], *, now: datetime) -> list[OutboundMessage]:
+    """`enqueue` each of `messages`, in order: the queued message of each (an existing one for a key queued
+    before, the first of the batch for a key it holds twice).
+
+    The keys are looked up together, so many at a time (a statement binds only so many), and the new
+    messages are inserted together when the session flushes: one at a time, each lookup would flush the
+    message queued before it, a statement per message each way for a wave of thousands.
+    """
+    keys = list(dict.fromkeys(message.idempotency_key for message in messages))
+    queued: dict[str, OutboundMessage] = {}
+    for first in range(0, len(keys), IN_LIST_AT_MOST):
+        some = keys[first : first + IN_LIST_AT_MOST]
+        found = session.exec(select(OutboundMessage).where(col(OutboundMessage.idempotency_key).in_(some)))
+        queued.update((message.idempotency_key, message) for message in found)
+    for new in messages:
+        if new.idempotency_key not in queued:
+            queued[new.idempotency_key] = message = _new(new, now)
+            session.add(message)
+    return [queued[message.idempotency_key] for message in messages]
+
+
+def _new(new: NewMessage, now: datetime) -> OutboundMessage:
+    migration_id, payload = new.migration_id, new.payload
+    if migration_id is None and isinstance(payload.get("migration_id"), int):
+        migration_id = payload["migration_id"]
+    return OutboundMessage(
+        idempotency_key=new.idempotency_key,
+        migration_id=migration_id,
+        recipient=new.recipient,
+        kind=new.kind,
+        payload=payload,
+        not_before=now,
+        created_at=now,
+    )
 
 
 def claim_due(

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
-from storage.outbox import enqueue, retry_failed
+from storage.outbox import NewMessage, enqueue, enqueue_all, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
 from workflows.decisions import lost_access_by
@@ -198,23 +198,13 @@ class Tracking:
         now = self._now()
         migration_id, organization, name, email = whose
         with self._database.session() as session:
-            queued = [
-                enqueue(
-                    session,
-                    idempotency_key=f"{key}-{now.date().isoformat()}-{recipient}",
-                    recipient=recipient,
-                    kind=HELP_MESSAGE,
-                    payload={
-                        "migration_id": migration_id,
-                        "organization": organization,
-                        "name": name,
-                        "email": email,
-                        **about,
-                    },
-                    now=now,
-                )
+            whom = {"migration_id": migration_id, "organization": organization, "name": name, "email": email}
+            today = now.date().isoformat()
+            messages = [
+                NewMessage(f"{key}-{today}-{recipient}", recipient, HELP_MESSAGE, whom | about)
                 for recipient in recipients
             ]
+            queued = enqueue_all(session, messages, now=now)
             fresh = any(message.id is None for message in queued)
             return commit_quietly(session) and fresh
 

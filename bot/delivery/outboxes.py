@@ -15,7 +15,7 @@ from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import Delivered, OutboxWorker
 from storage import Database
-from storage.outbox import enqueue, has_due, supersede
+from storage.outbox import NewMessage, enqueue_all, has_due, supersede
 
 _IN_ORDER = replace(DeliverySettings.unpaced(), concurrency=1)
 """The console shows messages in the order they were queued: sent side by side, the order the database
@@ -83,20 +83,13 @@ class NoticeOutbox:
         still waiting for Slack: the stale prompt is never posted after the decision.
         """
         now = self._clock()
-        keys = []
+        messages = [
+            NewMessage(f"chat:{uuid.uuid4().hex}", recipient, CHAT_MESSAGE, notice.to_payload())
+            for recipient, notice in notices
+        ]
         with self._database.session() as session:
             for thread in {notice.updates for _, notice in notices if notice.updates}:
                 supersede(session, kinds=(CHAT_MESSAGE,), thread=thread, before=now)
-            for recipient, notice in notices:
-                key = f"chat:{uuid.uuid4().hex}"
-                enqueue(
-                    session,
-                    idempotency_key=key,
-                    recipient=recipient,
-                    kind=CHAT_MESSAGE,
-                    payload=notice.to_payload(),
-                    now=now,
-                )
-                keys.append(key)
+            enqueue_all(session, messages, now=now)
             session.commit()
-        return keys
+        return [message.idempotency_key for message in messages]

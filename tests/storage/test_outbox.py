@@ -7,8 +7,10 @@ from datetime import timedelta
 from sqlmodel import select
 
 from storage import Database, OutboundMessage
-from storage.outbox import claim_due, enqueue, mark_failed, mark_sent
+from storage.database import IN_LIST_AT_MOST
+from storage.outbox import NewMessage, claim_due, enqueue, enqueue_all, mark_failed, mark_sent
 from tests.storage.rows import NOW
+from tests.storage.statements import statements, verbs
 
 LEASE = timedelta(minutes=1)
 
@@ -32,6 +34,53 @@ def test_the_same_key_queues_one_message(database: Database) -> None:
     _queue(database, "a")
     with database.session() as session:
         assert sorted(m.idempotency_key for m in session.exec(select(OutboundMessage)).all()) == ["a", "b"]
+
+
+def _new(key: str) -> NewMessage:
+    return NewMessage(key, f"{key}@x.com", "todo_list", {"k": key})
+
+
+def _stored(database: Database) -> dict[str, OutboundMessage]:
+    with database.session() as session:
+        return {m.idempotency_key: m for m in session.exec(select(OutboundMessage)).all()}
+
+
+def test_a_batch_queues_each_key_once_and_returns_what_was_there_before(database: Database) -> None:
+    _queue(database, "a")
+    with database.session() as session:
+        enqueue(session, idempotency_key="b", recipient="b@x.com", kind="todo_list", payload={}, now=NOW)
+        queued = enqueue_all(session, [_new("a"), _new("b"), _new("c"), _new("c")], now=NOW)
+        assert queued[0].id is not None and queued[0].payload == {"k": "a"}  # committed before: as it was
+        assert queued[1].payload == {}  # queued earlier in this transaction
+        assert queued[2] is queued[3] and queued[2].id is None  # twice in the batch: one message
+        session.commit()
+    stored = _stored(database)
+    assert sorted(stored) == ["a", "b", "c"]
+    new = stored["c"]
+    assert (new.recipient, new.kind, new.payload, new.not_before) == ("c@x.com", "todo_list", {"k": "c"}, NOW)
+
+
+def test_a_batch_rolled_back_queues_nothing(database: Database) -> None:
+    with database.session() as session:
+        enqueue_all(session, [_new("a"), _new("b")], now=NOW)
+        session.rollback()
+    assert _stored(database) == {}
+    _queue(database, "a")
+    assert sorted(_stored(database)) == ["a"]
+
+
+def test_a_wave_is_looked_up_so_many_keys_at_a_time_and_inserted_together(database: Database) -> None:
+    wave = 2_000
+    _queue(database, "person-0")
+    with database.session() as session, statements(database) as seen:
+        queued = enqueue_all(session, [_new(f"person-{n}") for n in range(wave)], now=NOW)
+        fresh = sum(message.id is None for message in queued)
+        session.commit()
+    assert fresh == wave - 1
+    counted = verbs(seen)
+    assert counted["SELECT"] == -(-wave // IN_LIST_AT_MOST)  # one per keys a statement may bind, not per key
+    assert counted["INSERT"] <= 4, counted  # a few pages of many rows each, whatever the database
+    assert len(_stored(database)) == wave
 
 
 def test_two_workers_never_claim_the_same_message(database: Database) -> None:

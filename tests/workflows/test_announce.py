@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
 
 import pytest
 from sqlmodel import Session, col, select
 
 import workflows.stages.announcing as service_module
 from storage import AuditEntry, Database, OutboundMessage
+from storage.outbox import NewMessage, enqueue_all
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeMicrosoft
 from workflows.errors import WorkflowError
@@ -149,17 +151,17 @@ def test_two_admins_announcing_the_same_date_at_once_get_a_clear_answer_and_one_
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
     other = make_service()
-    real_enqueue = service_module.enqueue
+    real_enqueue_all = enqueue_all
     raced: list[AnnounceResult] = []
 
-    def racing(session: Session, **fields: Any) -> OutboundMessage:
-        queued = real_enqueue(session, **fields)
+    def racing(session: Session, messages: Sequence[NewMessage], *, now: datetime) -> list[OutboundMessage]:
+        queued = real_enqueue_all(session, messages, now=now)
         if not raced:  # the other admin's identical announce commits while this one is half-way
-            monkeypatch.setattr(service_module, "enqueue", real_enqueue)
+            monkeypatch.setattr(service_module, "enqueue_all", real_enqueue_all)
             raced.append(other.announce(None, lee, "Friday 14:00 UTC"))
         return queued
 
-    monkeypatch.setattr(service_module, "enqueue", racing)
+    monkeypatch.setattr(service_module, "enqueue_all", racing)
     with pytest.raises(WorkflowError, match="just announced for Friday 14:00 UTC"):
         service.announce(None, dana, "Friday 14:00 UTC")
 

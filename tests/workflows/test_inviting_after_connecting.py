@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, begin_send, renew_claims
+from tests.storage.statements import statements
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
 from tests.workflows.outbox import tells_how_to_keep_benefits_as
@@ -147,21 +148,6 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
     assert told[0].payload["items"][0]["key"] == "accept-invitation"
 
 
-@contextmanager
-def _statements(database: Database) -> Iterator[list[str]]:
-    """Every SQL statement the engine runs meanwhile."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-
-
 def test_the_lists_of_every_invitee_after_connecting_are_read_in_one_query(
     service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
 ) -> None:
@@ -172,7 +158,7 @@ def test_the_lists_of_every_invitee_after_connecting_are_read_in_one_query(
     service.start("fabrikam", "fabrikam.com", dana)
     service.notify(None, dana)
 
-    with _statements(database) as seen:
+    with statements(database) as seen:
         result = service.invite(None, dana)
 
     assert "I changed 4 to-do lists to say what each now needs" in result.message

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage import OutboundMessage
-from storage.outbox import enqueue
+from storage.outbox import NewMessage, enqueue_all
 from workflows import _plan_codec
 from workflows.arguments import announcement_when
 from workflows.errors import WorkflowError
@@ -53,37 +53,35 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         )
         invited = to_accept(session, row.id, plan.users)
         case = case_of(plan.checks)
+        messages = [
+            NewMessage(
+                keys[user.id],
+                reach.recipient,
+                ANNOUNCEMENT,
+                {
+                    **reach.payload(),
+                    "migration_id": row.id,
+                    "organization": row.organization,
+                    "tenant": tenant,
+                    "email": user.address,
+                    "display_name": user.display_name,
+                    "when": when,
+                    "lines": advance_notice(
+                        as_invited(user, invited),
+                        organization=row.organization,
+                        tenant=tenant,
+                        invited_as=invited.get(user.id),
+                        case=case,
+                    ),
+                },
+                row.id,
+            )
+            for user in plan.users
+            if keys[user.id] not in sent_before
+            for reach in [planned_reach(user, connected=False)]
+        ]
         # Flushed only at commit: a concurrent identical announce then shows as one IntegrityError there.
-        with session.no_autoflush:
-            for user in plan.users:
-                if keys[user.id] in sent_before:
-                    continue
-                reach = planned_reach(user, connected=False)
-                lines = advance_notice(
-                    as_invited(user, invited),
-                    organization=row.organization,
-                    tenant=tenant,
-                    invited_as=invited.get(user.id),
-                    case=case,
-                )
-                enqueue(
-                    session,
-                    idempotency_key=keys[user.id],
-                    recipient=reach.recipient,
-                    kind=ANNOUNCEMENT,
-                    payload={
-                        **reach.payload(),
-                        "migration_id": row.id,
-                        "organization": row.organization,
-                        "tenant": tenant,
-                        "email": user.address,
-                        "display_name": user.display_name,
-                        "when": when,
-                        "lines": lines,
-                    },
-                    now=now,
-                    migration_id=row.id,
-                )
+        enqueue_all(session, messages, now=now)
         queued = len(keys) - len(sent_before)
         session.add(
             audit(ctx.now(), row, actor, "announce", row.state, row.state, {"when": when, "users": queued})
