@@ -3,9 +3,13 @@ the connected organization gives a list only to whoever has none, or had no way 
 
 from __future__ import annotations
 
+import re
+
+from storage import Database
+from tests.storage.statements import statements
 from tests.workflows.fakes import SUBSCRIPTION_ID, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import Subscription
-from workflows.results import Actor
+from workflows.results import Actor, NotifyResult
 from workflows.service import MigrationService
 
 
@@ -45,16 +49,23 @@ def test_complete_goes_ahead_at_once_when_everyone_signed_in_and_ticked_everythi
     assert (done.completed, done.status.state, done.left.anyone) == (True, "completed", False)
 
 
-def test_a_later_migration_lists_only_who_had_no_way_in_and_has_one_now(
+def _listed_again(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
-) -> None:
+) -> NotifyResult:
+    """Fabrikam migrated with bob and cy never invited, then again once bob has a directory account."""
     service.start("fabrikam", "fabrikam.com", dana)  # bob and cy are never invited: no way in
     _billing_moved(service, microsoft, dana, lee)
     assert service.complete(None, dana, confirmed=True).completed
     microsoft.add_directory_user("bob@outlook.com")
     again = service.start("fabrikam", "fabrikam.com", dana)
     assert again.state == "connected"
-    notified = service.notify(None, dana)
+    return service.notify(None, dana)
+
+
+def test_a_later_migration_lists_only_who_had_no_way_in_and_has_one_now(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    notified = _listed_again(service, microsoft, dana, lee)
     assert [user.email for user in notified.users] == ["bob@outlook.com"]
     assert notified.listed_before == (
         "dana@fabrikam.com",
@@ -63,3 +74,18 @@ def test_a_later_migration_lists_only_who_had_no_way_in_and_has_one_now(
         "cy@gmail.com",
     )
     assert [entry.key for entry in service.todo_list("ann@fabrikam.com")].count("sign-in-work-account") == 1
+
+
+def test_the_lists_of_someone_in_several_migrations_are_read_in_three_statements_without_the_plans(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
+) -> None:
+    _listed_again(service, microsoft, dana, lee)
+    with statements(database) as seen:
+        bob = service.todo_list("bob@outlook.com")
+    migrations = [entry.migration_id for entry in bob]
+    assert len(set(migrations)) == 2 and migrations == sorted(migrations, reverse=True)  # newest first
+    for migration in set(migrations):
+        numbers = [entry.number for entry in bob if entry.migration_id == migration]
+        assert numbers == list(range(1, len(numbers) + 1))  # each list in its own order
+    assert len(seen) == 3  # the person's records, their migrations, their items: not one query per list
+    assert not any(re.search(r'\bmigration\."?plan\b', statement) for statement in seen)

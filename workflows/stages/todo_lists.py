@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 
-from storage import AffectedUser, Migration, TodoItem
+from storage import WITHOUT_PLAN, AffectedUser, Migration, TodoItem
 from workflows._views import todo_entry
 from workflows.errors import ConflictError, WorkflowError
 from workflows.identities import owned_by, recognises
@@ -25,15 +25,28 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
         whose = col(AffectedUser.id) == who if isinstance(who, int) else owned_by(who)
         query = select(AffectedUser).where(whose).order_by(col(AffectedUser.migration_id).desc())
         users = session.exec(query).all()
-        entries: list[TodoEntry] = []
-        for user in users:
-            row = session.get(Migration, user.migration_id)
-            assert row is not None
-            items = session.exec(
-                select(TodoItem).where(TodoItem.affected_user_id == user.id).order_by(col(TodoItem.position))
-            ).all()
-            entries.extend(todo_entry(item, row, user.email) for item in items)
-        return entries
+        if not users:
+            return []
+        # three statements however many migrations listed them, and never the plans (megabytes each)
+        migrations = session.exec(
+            select(Migration)
+            .options(WITHOUT_PLAN)
+            .where(col(Migration.id).in_({user.migration_id for user in users}))
+        ).all()
+        rows = {row.id: row for row in migrations}
+        items = session.exec(
+            select(TodoItem)
+            .where(col(TodoItem.affected_user_id).in_([user.id for user in users]))
+            .order_by(col(TodoItem.position))
+        ).all()
+        theirs: dict[int | None, list[TodoItem]] = {user.id: [] for user in users}
+        for item in items:
+            theirs[item.affected_user_id].append(item)
+        return [
+            todo_entry(item, rows[user.migration_id], user.email)
+            for user in users
+            for item in theirs[user.id]
+        ]
 
 
 def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
@@ -43,7 +56,7 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
         # Someone else's item reads like a missing one: whose list it is stays private.
         if item is None or user is None or not recognises(actor, user):
             raise WorkflowError(not_on_list("", todo_list(ctx, actor)))
-        row = session.get(Migration, user.migration_id)
+        row = session.get(Migration, user.migration_id, options=[WITHOUT_PLAN])
         assert row is not None
         already = item.done_at is not None
         if not already:
