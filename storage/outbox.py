@@ -285,7 +285,10 @@ def retry_failed(
             )
             .order_by(col(OutboundMessage.id))
         ).all()
-        again = revise(session, failed) if revise is not None else failed
+        # Written once, at commit: a query of a revise that reads people so many at a time would flush the
+        # messages it rewrote before they are queued again, an UPDATE each twice.
+        with session.no_autoflush:
+            again = revise(session, failed) if revise is not None else failed
         for message in again:
             _queue_again(message, now)
         if not _commit(session):

@@ -714,6 +714,12 @@ def test_her_list_has_the_notes_of_the_account_decided_after_it_was_queued(
     assert heard.payload["notes"] == [NO_DOWNTIME, MAPPED]  # as on a list written after the decision
 
 
+def _versions(database: Database) -> dict[str, int]:
+    """Every message's version, by key: how many times it was written."""
+    with database.session() as session:
+        return dict(session.exec(select(OutboundMessage.idempotency_key, OutboundMessage.version)).all())
+
+
 @contextmanager
 def _sqlite_binding_at_most(database: Database, parameters: int) -> Iterator[None]:
     """SQLite refusing a statement of more than `parameters` parameters, as it refuses one of more than
@@ -739,19 +745,26 @@ def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_ca
     notified: MigrationService,
     database: Database,
     clock: FakeClock,
+    dana: Actor,
     lee: Actor,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _fail_pending(database)
     notified.decide_account(None, HANA, HANA_AT_WORK, lee)
     _fail_pending(database)  # nor could "your work account is ...", which her list now holds
+    ticked = notified.mark_done(notified.todo_list(dana)[0].id, dana).item  # on a list read first
     lists = queued(database, "todo_list")
     assert len(lists) == 6
     monkeypatch.setattr(resending, "IN_LIST_AT_MOST", 2)
+    before = _versions(database)
     # two people's ids and a query's other parameters fit (an update of a message binds 9), six do not
     with _sqlite_binding_at_most(database, 10):
         assert tracking.retry_failed(None) == len(lists)
+    # each written once: rewritten and queued again together, not flushed by the next people's reads first
+    assert {version - before[key] for key, version in _versions(database).items()} == {0, 1}
     _deliver(tracking, database, clock)
 
+    (danas,) = [m for m in queued(database, "todo_list") if m.payload["email"] == dana.email]
+    assert ticked.done_at is not None and danas.payload["items"][0]["done_at"] == ticked.done_at.isoformat()
     _only_her_list_as_it_is_now(notified, database)  # not the change it holds
     assert [m.status for m in queued(database, "todo_list")] == ["sent"] * len(lists)
