@@ -37,10 +37,15 @@ def enqueue(
 
     `migration_id` groups messages for progress reports; by default the payload's `migration_id`.
     """
-    existing = session.exec(_BY_KEY, params={"key": idempotency_key}).first()
+    return enqueue_one(session, NewMessage(idempotency_key, recipient, kind, payload, migration_id), now=now)
+
+
+def enqueue_one(session: Session, new: NewMessage, *, now: datetime) -> OutboundMessage:
+    """`enqueue` of a message built ahead (`enqueue_all` of one, in one prepared lookup)."""
+    existing = session.exec(_BY_KEY, params={"key": new.idempotency_key}).first()
     if existing is not None:
         return existing
-    message = _new(NewMessage(idempotency_key, recipient, kind, payload, migration_id), now)
+    message = _new(new, now)
     session.add(message)
     return message
 

@@ -245,8 +245,13 @@ def connect_and_notify(
 ) -> None:
     """Approval by another admin, the portal step, the watch seeing it, `notify`: where the tests of life
     after connecting begin."""
+    connect(service, microsoft, requester, approver)
+    service.notify(None, requester)
+
+
+def connect(service: MigrationService, microsoft: FakeMicrosoft, requester: Actor, approver: Actor) -> None:
+    """`connect_and_notify` up to `notify`."""
     request = service.request_approval(None, requester, anyway=True)
     service.decide(request.approval_id, approver, approve=True)
     microsoft.connect(service.status().tenant_id)
     service.check_connection()
-    service.notify(None, requester)

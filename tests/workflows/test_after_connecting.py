@@ -8,9 +8,11 @@ import pytest
 from sqlmodel import select
 
 from storage import AffectedUser, Database, OutboundMessage
-from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeMicrosoft
+from tests.storage.statements import statements, verbs
+from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeMicrosoft, connect
+from tests.workflows.outbox import queued
 from tests.workflows.replays import replayed
-from workflows.directory import MSA_TENANT_ID, Subscription
+from workflows.directory import MSA_TENANT_ID, OrgUser, Subscription
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -97,6 +99,28 @@ def test_notify_queues_one_message_per_user_with_their_own_items(
     )
     assert all(message.status == "pending" for message in messages)
     assert len({message.idempotency_key for message in messages}) == 5
+
+
+def test_notify_writes_a_wave_in_a_few_statements_not_a_round_per_person(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
+) -> None:
+    wave = 40
+    for n in range(wave):
+        email = f"person{n}@fabrikam.com"
+        microsoft.users.append(OrgUser(id=f"e-{n}", principal_name=email, mail_address=email))
+        microsoft.add_directory_user(email)
+    service.start("fabrikam", "fabrikam.com", dana)
+    connect(service, microsoft, dana, lee)
+    with statements(database) as seen:
+        notified = service.notify(None, dana)
+
+    assert len(notified.users) == len(queued(database, "todo_list")) == wave + 5
+    messages = [statement for statement in seen if " outbound_message" in statement.split(" WHERE ")[0]]
+    assert verbs(messages) == {"SELECT": 1, "INSERT": 1}  # the keys looked up, the messages inserted
+    # SQLite inserts each record and item on its own (nothing to match the ids it returns by): the rest
+    # is one round for the whole wave
+    rows = [s for s in seen if s.startswith(("INSERT INTO affected_user ", "INSERT INTO todo_item "))]
+    assert len(seen) - (len(rows) if not database.is_postgresql else 0) < wave // 2
 
 
 def test_a_user_marks_their_own_items_done(notified: MigrationService, lee: Actor, dana: Actor) -> None:

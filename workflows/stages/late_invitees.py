@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Invitation, Migration, OutboundMessage, TodoItem
-from storage.outbox import enqueue
+from storage.outbox import NewMessage, enqueue_one
 from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import affected_reach
@@ -121,25 +121,23 @@ def tell(
 ) -> OutboundMessage:
     """Queue one direct message to a person with a record (`kind`, idempotency `key`): where to reach them
     and who they are, with `fields`."""
+    return enqueue_one(session, message_to(row, person, kind=kind, key=key, **fields), now=now)
+
+
+def message_to(row: Migration, person: AffectedUser, *, kind: str, key: str, **fields: object) -> NewMessage:
+    """`tell`'s message, to queue with others (`storage.outbox.enqueue_all`)."""
     reach = affected_reach(person)
-    return enqueue(
-        session,
-        idempotency_key=key,
-        recipient=reach.recipient,
-        kind=kind,
-        migration_id=row.id,
-        payload={
-            **reach.payload(),
-            "migration_id": row.id,
-            "organization": row.organization,
-            "tenant": row.directory_name,
-            "affected_user_id": person.id,
-            "email": person.email,
-            "display_name": person.display_name,
-            **fields,
-        },
-        now=now,
-    )
+    payload = {
+        **reach.payload(),
+        "migration_id": row.id,
+        "organization": row.organization,
+        "tenant": row.directory_name,
+        "affected_user_id": person.id,
+        "email": person.email,
+        "display_name": person.display_name,
+        **fields,
+    }
+    return NewMessage(key, reach.recipient, kind, payload, row.id)
 
 
 def _from_invitation(

@@ -8,18 +8,22 @@ invitation after connecting, or an account made since): the directory, read agai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Migration, TodoItem
+from storage.outbox import NewMessage, enqueue_all, enqueue_one
 from workflows import _plan_codec
 from workflows._views import item_payload, todo_entry
 from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
 from workflows.identities import candidate_keys, directory_account, open_candidates
 from workflows.plan import NO_ACCESS, PlannedUser, build_plan
-from workflows.results import Actor, NotifiedUser, NotifyResult
+from workflows.results import Actor, NotifiedUser, NotifyResult, TodoEntry
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
-from workflows.stages.late_invitees import list_items, tell
+from workflows.stages.late_invitees import list_items, message_to
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, list_facts, notes_for
 from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items
@@ -49,24 +53,27 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
             assert row.id is not None
             invited = to_accept(session, row.id, today.values())
             listed = _listed_before(session, row)
-            notified, already = [], []
+            wave, already = [], []
             for user in plan.users:
                 now_user, after_connecting = _as_now(user, today.get(user.id), invited)
                 if user.id in listed and not (listed[user.id] and _has_a_way_in(now_user, invited)):
                     already.append(user.address)
                     continue
-                notified.append(
-                    _notify_one(
-                        unit,
-                        now_user,
-                        after_connecting,
-                        org_users.get(user.id),
-                        snapshot.tenant,
-                        invited.get(user.id),
-                        directory,
-                    )
+                wave.append(
+                    _Listing(now_user, after_connecting, org_users.get(user.id), invited.get(user.id))
                 )
+            notified = _notify_all(unit, wave, snapshot.tenant, directory)
         return NotifyResult(status(session, row), tuple(notified), tuple(already))
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """Someone `notify` gives a list: as their list must treat them (`_as_now`), with what it depends on."""
+
+    user: PlannedUser
+    after_connecting: bool
+    org_user: OrgUser | None
+    invited_as: str | None
 
 
 def _listed_before(session: Session, row: Migration) -> dict[str, bool]:
@@ -111,71 +118,98 @@ def _as_now(
     return today, True
 
 
-def _notify_one(
-    unit: Unit,
-    user: PlannedUser,
-    after_connecting: bool,
-    org_user: OrgUser | None,
-    tenant: Tenant,
-    invited_as: str | None,
-    directory: dict[str, DirectoryUser],
-) -> NotifiedUser:
+def _notify_all(
+    unit: Unit, wave: Sequence[_Listing], tenant: Tenant, directory: dict[str, DirectoryUser]
+) -> list[NotifiedUser]:
+    """Record everyone in `wave` with their list and queue their messages, each kind of row written
+    together: their records, then their items, then their messages (not a round of each per person)."""
     row, session, now = unit.row, unit.session, unit.flow.now
     assert row.id is not None
-    address = user.address
+    records = [_record(unit, listing.user, directory) for listing in wave]
+    session.add_all(records)
+    session.flush()  # their ids, which their items and messages carry
+    lists: list[list[TodoItem]] = []
+    for listing, affected in zip(wave, records, strict=True):
+        assert affected.id is not None
+        if listing.user.loses_access:  # nothing they can do: no items, no reminders, nothing for `complete`
+            lists.append([])
+            continue
+        templates = todo_items(
+            listing.user,
+            _subscribes(listing),
+            organization=row.organization,
+            tenant=tenant,
+            invited_as=listing.invited_as,
+            after_connecting=listing.after_connecting,
+        )
+        lists.append(list_items(affected.id, templates))
+        session.add_all(lists[-1])
+    session.flush()  # the items' ids, which the messages carry
+    messages: list[NewMessage] = []
+    entries: list[tuple[TodoEntry, ...]] = []
+    for listing, affected, items in zip(wave, records, lists, strict=True):
+        user, key = listing.user, todo_list_key(row.id, listing.user.id)
+        if user.loses_access:
+            messages.append(
+                _lost_access_message(unit, affected, user, key=key, subscriber=_subscribes(listing))
+            )
+            entries.append(())
+            continue
+        entries.append(tuple(todo_entry(item, row, affected.email) for item in items))
+        facts = list_facts(
+            subscriber=_subscribes(listing),
+            after_connecting=listing.after_connecting,
+            invited_as=listing.invited_as,
+        )
+        messages.append(
+            message_to(
+                row,
+                affected,
+                kind=TODO_LIST_MESSAGE,
+                key=key,
+                email=user.address,  # as they are known in Azure DevOps, not the record's lower case
+                outcome=user.outcome,
+                # decided before this list: a later decision corrects it
+                account=affected.directory_account,
+                notes=notes_for(user, facts),
+                # a decision or a late invitation rewrites the notes: the snapshot is gone by then
+                facts=facts,
+                items=[item_payload(entry) for entry in entries[-1]],
+            )
+        )
+    queued = enqueue_all(session, messages, now=now)
+    session.flush()  # the messages' ids, which the result names
+    notified = []
+    for listing, affected, listed, message in zip(wave, records, entries, queued, strict=True):
+        user = listing.user
+        assert affected.id is not None and message.id is not None
+        outcome = NO_ACCESS if user.loses_access else user.outcome
+        notified.append(
+            NotifiedUser(affected.id, user.address, user.display_name, outcome, listed, message.id)
+        )
+    return notified
+
+
+def _subscribes(listing: _Listing) -> bool:
+    return listing.org_user is not None and listing.org_user.is_visual_studio_subscriber
+
+
+def _record(unit: Unit, user: PlannedUser, directory: dict[str, DirectoryUser]) -> AffectedUser:
+    """The record of someone given a list."""
+    assert unit.row.id is not None
     account = directory_account(user)
-    affected = AffectedUser(
-        migration_id=row.id,
+    return AffectedUser(
+        migration_id=unit.row.id,
         entitlement_id=user.id,
         principal_name=user.principal_name,
-        email=address.lower(),
+        email=user.address.lower(),
         display_name=user.display_name,
         outcome=user.outcome,
         directory_account=account.user_principal_name if account else None,
         directory_id=account.id if account else None,
         candidates=candidate_keys(_candidates(user, directory)),
-        created_at=now,
+        created_at=unit.flow.now,
     )
-    session.add(affected)
-    session.flush()
-    assert affected.id is not None
-    subscriber = org_user is not None and org_user.is_visual_studio_subscriber
-    if user.loses_access:  # nothing they can do: no items, so no reminders and nothing for `complete`
-        key = todo_list_key(row.id, user.id)
-        told = tell_lost_access(unit, affected, user, key=key, subscriber=subscriber)
-        return NotifiedUser(affected.id, address, user.display_name, NO_ACCESS, (), told)
-    items = list_items(
-        affected.id,
-        todo_items(
-            user,
-            subscriber,
-            organization=row.organization,
-            tenant=tenant,
-            invited_as=invited_as,
-            after_connecting=after_connecting,
-        ),
-    )
-    session.add_all(items)
-    session.flush()
-    entries = tuple(todo_entry(item, row, affected.email) for item in items)
-    facts = list_facts(subscriber=subscriber, after_connecting=after_connecting, invited_as=invited_as)
-    message = tell(
-        session,
-        row,
-        affected,
-        kind=TODO_LIST_MESSAGE,
-        key=todo_list_key(row.id, user.id),
-        now=now,
-        email=address,  # as they are known in Azure DevOps, not the record's lower case
-        outcome=user.outcome,
-        account=affected.directory_account,  # decided before this list: a later decision corrects it
-        notes=notes_for(user, facts),
-        facts=facts,  # a decision or a late invitation rewrites the notes: the snapshot is gone by then
-        items=[item_payload(entry) for entry in entries],
-    )
-    session.flush()
-    assert message.id is not None
-    return NotifiedUser(affected.id, address, user.display_name, user.outcome, entries, message.id)
 
 
 def tell_lost_access(
@@ -191,23 +225,35 @@ def tell_lost_access(
     decided; that the list they may have had is withdrawn (`withdraws`). Their record says so (`NO_ACCESS`)
     and holds no items: nothing to remind them of or to wait for. The notice keeps whether they are a
     Visual Studio `subscriber`, for the list a later decision may give them. The queued message's id."""
+    lost = _lost_access_message(unit, affected, user, key=key, subscriber=subscriber, withdraws=withdraws)
+    message = enqueue_one(unit.session, lost, now=unit.flow.now)
+    unit.session.flush()
+    assert message.id is not None
+    return message.id
+
+
+def _lost_access_message(
+    unit: Unit,
+    affected: AffectedUser,
+    user: PlannedUser,
+    *,
+    key: str,
+    subscriber: bool,
+    withdraws: bool = False,
+) -> NewMessage:
+    """`tell_lost_access`'s message, its record changed to say so."""
     affected.outcome = NO_ACCESS
-    message = tell(
-        unit.session,
+    return message_to(
         unit.row,
         affected,
         kind=LOST_ACCESS_MESSAGE,
         key=key,
-        now=unit.flow.now,
         outcome=NO_ACCESS,
         decided_by=user.decided_by,
         case=user.outcome,
         withdraws=withdraws,
         facts={"subscriber": subscriber},
     )
-    unit.session.flush()
-    assert message.id is not None
-    return message.id
 
 
 def _candidates(user: PlannedUser, directory: dict[str, DirectoryUser]) -> list[DirectoryUser]:
