@@ -151,7 +151,7 @@ def _notify_all(
         user, key = listing.user, todo_list_key(row.id, listing.user.id)
         if user.loses_access:
             messages.append(
-                _lost_access_message(unit, affected, user, key=key, subscriber=_subscribes(listing))
+                _lost_access_message(unit, affected, user, key, _subscribes(listing), withdraws=False)
             )
             entries.append(())
             continue
@@ -225,7 +225,7 @@ def tell_lost_access(
     decided; that the list they may have had is withdrawn (`withdraws`). Their record says so (`NO_ACCESS`)
     and holds no items: nothing to remind them of or to wait for. The notice keeps whether they are a
     Visual Studio `subscriber`, for the list a later decision may give them. The queued message's id."""
-    lost = _lost_access_message(unit, affected, user, key=key, subscriber=subscriber, withdraws=withdraws)
+    lost = _lost_access_message(unit, affected, user, key, subscriber, withdraws)
     message = enqueue_one(unit.session, lost, now=unit.flow.now)
     unit.session.flush()
     assert message.id is not None
@@ -233,13 +233,7 @@ def tell_lost_access(
 
 
 def _lost_access_message(
-    unit: Unit,
-    affected: AffectedUser,
-    user: PlannedUser,
-    *,
-    key: str,
-    subscriber: bool,
-    withdraws: bool = False,
+    unit: Unit, affected: AffectedUser, user: PlannedUser, key: str, subscriber: bool, withdraws: bool
 ) -> NewMessage:
     """`tell_lost_access`'s message, its record changed to say so."""
     affected.outcome = NO_ACCESS
