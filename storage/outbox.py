@@ -37,22 +37,10 @@ def enqueue(
 
     `migration_id` groups messages for progress reports; by default the payload's `migration_id`.
     """
-    return enqueue_one(session, NewMessage(idempotency_key, recipient, kind, payload, migration_id), now=now)
-
-
-def enqueue_one(session: Session, new: NewMessage, *, now: datetime) -> OutboundMessage:
-    """`enqueue` of a message built ahead (`enqueue_all` of one, in one prepared lookup)."""
-    existing = session.exec(_BY_KEY, params={"key": new.idempotency_key}).first()
-    if existing is not None:
-        return existing
-    message = _new(new, now)
-    session.add(message)
+    (message,) = enqueue_all(
+        session, [NewMessage(idempotency_key, recipient, kind, payload, migration_id)], now=now
+    )
     return message
-
-
-_BY_KEY = select(OutboundMessage).where(OutboundMessage.idempotency_key == bindparam("key"))
-"""Built once: every message queued looks for its key first, and building the query and its cache key anew
-costs about as much as running it."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +66,20 @@ def enqueue_all(session: Session, messages: Sequence[NewMessage], *, now: dateti
     queued: dict[str, OutboundMessage] = {}
     for first in range(0, len(keys), IN_LIST_AT_MOST):
         some = keys[first : first + IN_LIST_AT_MOST]
-        found = session.exec(select(OutboundMessage).where(col(OutboundMessage.idempotency_key).in_(some)))
+        found = session.exec(_BY_KEYS, params={"keys": some})
         queued.update((message.idempotency_key, message) for message in found)
     for new in messages:
         if new.idempotency_key not in queued:
             queued[new.idempotency_key] = message = _new(new, now)
             session.add(message)
     return [queued[message.idempotency_key] for message in messages]
+
+
+_BY_KEYS = select(OutboundMessage).where(
+    col(OutboundMessage.idempotency_key).in_(bindparam("keys", expanding=True))
+)
+"""Built once: every message queued looks for its key first (most one at a time), and building the query and
+its cache key anew costs about as much as running it."""
 
 
 def _new(new: NewMessage, now: datetime) -> OutboundMessage:

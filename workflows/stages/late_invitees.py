@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Invitation, Migration, OutboundMessage, TodoItem
-from storage.outbox import NewMessage, enqueue_one
+from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import affected_reach
@@ -121,7 +121,8 @@ def tell(
 ) -> OutboundMessage:
     """Queue one direct message to a person with a record (`kind`, idempotency `key`): where to reach them
     and who they are, with `fields`."""
-    return enqueue_one(session, message_to(row, person, kind=kind, key=key, **fields), now=now)
+    (message,) = enqueue_all(session, [message_to(row, person, kind=kind, key=key, **fields)], now=now)
+    return message
 
 
 def message_to(row: Migration, person: AffectedUser, *, kind: str, key: str, **fields: object) -> NewMessage:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Migration, TodoItem
-from storage.outbox import NewMessage, enqueue_all, enqueue_one
+from storage.outbox import NewMessage, enqueue_all
 from workflows import _plan_codec
 from workflows._views import item_payload, todo_entry
 from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
@@ -226,7 +226,7 @@ def tell_lost_access(
     and holds no items: nothing to remind them of or to wait for. The notice keeps whether they are a
     Visual Studio `subscriber`, for the list a later decision may give them. The queued message's id."""
     lost = _lost_access_message(unit, affected, user, key, subscriber, withdraws)
-    message = enqueue_one(unit.session, lost, now=unit.flow.now)
+    (message,) = enqueue_all(unit.session, [lost], now=unit.flow.now)
     unit.session.flush()
     assert message.id is not None
     return message.id
