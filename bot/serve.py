@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import operator_log
 from bot.alongside import alongside
-from bot.conversation import todo_views
+from bot.conversation import progress_views
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.sender import Envelope, Receipt, Sender
@@ -299,7 +299,7 @@ async def _report(tracking: Tracking, deliveries: dict[str, Delivering], organiz
             continue
         delivery = deliveries.get(surface_of(progress.channel_id))
         if progress.channel_id and delivery is not None:
-            await delivery.deliver([todo_views.delivery_update(progress)], None)
+            await delivery.deliver([progress_views.delivery_update(progress)], None)
 
 
 async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], interval: float) -> None:

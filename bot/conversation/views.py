@@ -2,8 +2,9 @@
 Home and the preflight (`doctor`).
 
 The other stages have their own views: invitations, announcements, decisions and removals in
-`preparing_views`, approval and connecting in `approval_views`, the to-do lists after connecting in
-`todo_views`, billing and the end in `closing_views`; help and typos in `help_views`.
+`preparing_views`, approval and connecting in `approval_views`, each person's to-do list after connecting
+in `todo_views`, the admins' view of the lists in `progress_views`, reminders in `reminder_views`, billing
+and the end in `closing_views`; help and typos in `help_views`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.conversation import closing_views, lists, plan_views, sign_in_views, todo_views
+from bot.conversation import closing_views, lists, plan_views, progress_views, sign_in_views, todo_views
 from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, Table, Text
 from bot.conversation.next_actions import with_next
 from storage import AuditEntry
@@ -113,7 +114,7 @@ def status(
     if status.undecided and status.active:
         blocks.append(plan_views.undecided_line(status))
     if report is not None:
-        apart = todo_views.losing_access_apart(report.deciders)
+        apart = progress_views.losing_access_apart(report.deciders)
         blocks.append(
             Text(
                 f"To-do lists: {lists.of_people(report.users_done, len(report.listed))} done"

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.conversation import approval_views, closing_views, preparing_views, sign_in_views, todo_views, views
+from bot.conversation import (
+    approval_views,
+    closing_views,
+    preparing_views,
+    progress_views,
+    reminder_views,
+    sign_in_views,
+    todo_views,
+    views,
+)
 from bot.conversation.messages import Channel, DirectMessage, Message
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
@@ -86,7 +95,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 lines=[str(line) for line in payload["lines"]],
             )
         case relisting.REMINDER_MESSAGE if payload.get("waiting_item"):
-            rendered = todo_views.waiting_reminder(
+            rendered = reminder_views.waiting_reminder(
                 organization=payload["organization"],
                 name=_name(payload),
                 sender=str(payload.get("sender") or ""),
@@ -94,7 +103,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 admins=[str(admin) for admin in payload.get("admins", [])],  # absent before it was told
             )
         case relisting.REMINDER_MESSAGE:
-            rendered = todo_views.todo_reminder(
+            rendered = reminder_views.todo_reminder(
                 organization=payload["organization"],
                 name=_name(payload),
                 items=_entries(payload),
@@ -103,7 +112,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 sender=str(payload.get("sender") or ""),  # absent from reminders queued before it was told
             )
         case "straggler_digest":
-            rendered = todo_views.straggler_digest(
+            rendered = progress_views.straggler_digest(
                 organization=payload["organization"],
                 users=int(payload["users"]),
                 stragglers=[
@@ -127,11 +136,11 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 account=str(payload.get("account") or "work account"),  # queued before it was said
             )
         case "billing_moved":
-            rendered = todo_views.billing_moved(
+            rendered = reminder_views.billing_moved(
                 organization=payload["organization"], message=str(payload["message"])
             )
         case "billing_reminder":
-            rendered = todo_views.billing_reminder(
+            rendered = reminder_views.billing_reminder(
                 organization=payload["organization"],
                 message=payload["message"],
                 steps=[str(step) for step in payload["steps"]],

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import operator_log
 from bot.alongside import alongside
-from bot.conversation import todo_views
+from bot.conversation import progress_views
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
@@ -208,7 +208,7 @@ def outbox_worker(
                 logger.info("no delivery report for %s: %s", organization, error)
                 continue
             if progress.channel_id:
-                await delivery.deliver([todo_views.delivery_update(progress)], None)
+                await delivery.deliver([progress_views.delivery_update(progress)], None)
 
     return OutboxWorker(
         persistence.database,

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from starlette.routing import Route
 
-from bot.conversation import todo_views
+from bot.conversation import progress_views
 from bot.conversation.messages import Outgoing
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
@@ -81,7 +81,7 @@ class TeamsSurface:
                     logger.info("no delivery report for %s: %s", organization, error)
                     continue
                 if progress.channel_id and progress.channel_id.startswith(CHANNEL_PREFIX):
-                    await self.delivery.deliver([todo_views.delivery_update(progress)], None)
+                    await self.delivery.deliver([progress_views.delivery_update(progress)], None)
 
         return OutboxWorker(
             database,

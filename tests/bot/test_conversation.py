@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.conversation import todo_views
+from bot.conversation import progress_views
 from bot.conversation.messages import Attachment, Channel, DirectMessage, Reply, Text
 from sandbox import Sandbox
 from tests.bot.conftest import ORG, Chat, approved, connected, notified, started, text_of
@@ -287,8 +287,8 @@ def test_the_live_progress_message_leaves_the_not_in_chat_list_out(chat: Chat) -
     report = chat.runtime.tracking.progress(ORG)
     unreachable = replace(report.users[0], delivery="not-in-chat")
     report = replace(report, users=(unreachable, *report.users[1:]))
-    assert any(isinstance(block, Attachment) for block in todo_views.progress(report).blocks)
-    live = todo_views.delivery_update(report)
+    assert any(isinstance(block, Attachment) for block in progress_views.progress(report).blocks)
+    live = progress_views.delivery_update(report)
     assert not any(isinstance(block, Attachment) for block in live.message.blocks)
     shown = " ".join(text_of([live]).split())
     assert live.message.summary == (

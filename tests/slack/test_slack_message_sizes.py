@@ -24,6 +24,8 @@ from bot.conversation import (
     faq_views,
     help_views,
     preparing_views,
+    progress_views,
+    reminder_views,
     sign_in_views,
     todo_views,
     views,
@@ -300,7 +302,7 @@ def _catalog(world: World) -> dict[str, Message]:
         "cancelled": notice(notices.CANCELLED, status=planned, actor=admin, told=called_off),
         "called off": notice(notices.CALLED_OFF, person=called_off[0]),
         "portal withdrawn": notice(notices.PORTAL_WITHDRAWN, status=planned),
-        "queued": todo_views.queued(
+        "queued": progress_views.queued(
             NotifyResult(
                 planned,
                 tuple(
@@ -313,10 +315,10 @@ def _catalog(world: World) -> dict[str, Message]:
         "announced": preparing_views.announced(
             AnnounceResult(planned, len(plan.users), len(plan.users), "Friday 14:00")
         ),
-        "progress": todo_views.progress(report),
-        "live report": todo_views.delivery_update(report),
-        "retried": todo_views.retried(organization, len(plan.users)),
-        "snoozed": todo_views.snoozed(Snoozed(NOW + timedelta(days=1), "Europe/Berlin")),
+        "progress": progress_views.progress(report),
+        "live report": progress_views.delivery_update(report),
+        "retried": progress_views.retried(organization, len(plan.users)),
+        "snoozed": reminder_views.snoozed(Snoozed(NOW + timedelta(days=1), "Europe/Berlin")),
         "to-do list": todo_views.todo_list(items, admin),
         "marked done": todo_views.marked_done(MarkDoneResult(items[1], False, 3)),
         "help for item": todo_views.help_for_item(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from bot.conversation.todo_views import billing_reminder
+from bot.conversation.reminder_views import billing_reminder
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from tests.workflows.fakes import (
     DANA,

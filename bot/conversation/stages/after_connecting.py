@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import sign_in_views, todo_views
+from bot.conversation import progress_views, reminder_views, sign_in_views, todo_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Desk, Handler, Stage, number
 from bot.conversation.messages import Outgoing
@@ -31,7 +31,7 @@ class AfterConnecting(Stage):
 
     def _notify(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         result = self._desk.service.notify(command.arg(0), actor)
-        return [todo_views.queued(result), *self._desk.outbox.flush()]
+        return [progress_views.queued(result), *self._desk.outbox.flush()]
 
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [todo_views.todo_list(self._desk.service.todo_list(actor), actor)]
@@ -49,7 +49,7 @@ class AfterConnecting(Stage):
         *which, span = command.args or ("",)
         if which and which[0].startswith(todo_views.BY_ID):
             reminder = number(which[0][1:], "Which reminder? Use the *Snooze* buttons on a reminder.")
-            return [todo_views.snoozed(self._desk.tracking.snooze(actor, span, reminder_id=reminder))]
+            return [reminder_views.snoozed(self._desk.tracking.snooze(actor, span, reminder_id=reminder))]
         entries = newest_list(self._desk.service.todo_list(actor))
         if not entries:
             raise WorkflowError("Nothing to snooze: you have no to-do list, so no reminders come to you.")
@@ -60,18 +60,18 @@ class AfterConnecting(Stage):
                 " Say `snooze 1d` or `snooze 1w` to put off the reminders about your list."
             )
         snoozed = self._desk.tracking.snooze(actor, span, affected_user_id=entries[0].affected_user_id)
-        return [todo_views.snoozed(snoozed)]
+        return [reminder_views.snoozed(snoozed)]
 
     def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         report = self._desk.tracking.progress(self._desk.known_organization(command, "reported on nothing"))
-        full_list = command.arg(1) == todo_views.FULL_LIST
-        return [Outgoing(todo_views.progress(report, full_list=full_list))]  # private: people's addresses
+        full_list = command.arg(1) == progress_views.FULL_LIST
+        return [Outgoing(progress_views.progress(report, full_list=full_list))]  # private: people's addresses
 
     def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         named = self._desk.known_organization(command, "queued nothing again")
         organization = self._desk.service.status(named).organization
         count = self._desk.tracking.retry_failed(organization)
-        return [todo_views.retried(organization, count), *self._desk.outbox.flush()]
+        return [progress_views.retried(organization, count), *self._desk.outbox.flush()]
 
     def _check_sign_ins(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [sign_in_views.sign_ins_checked(self._desk.service.check_sign_ins(command.arg(0)))]

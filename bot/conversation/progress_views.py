@@ -1,0 +1,294 @@
+"""The to-do lists as the admins see them: the lists `notify` queued, the live delivery report and
+`progress`, the retry of those that failed, and the digest of who still has open items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversation import lists, sign_in_views
+from bot.conversation.messages import (
+    Actions,
+    Block,
+    Button,
+    Channel,
+    Heading,
+    Message,
+    Outgoing,
+    Table,
+    Text,
+    say,
+)
+from bot.conversation.next_actions import with_next
+from workflows.plan import NO_ACCESS
+from workflows.progress import Progress, UserProgress
+from workflows.results import NotifyResult
+from workflows.stages.verification import StillPersonal
+
+
+def progress_key(migration_id: int) -> str:
+    """The live delivery report of a migration: one message, updated as the outbox drains."""
+    return f"delivery:{migration_id}"
+
+
+def queued(result: NotifyResult) -> Outgoing:
+    status = result.status
+    text = (
+        f"Queued {len(result.users)} to-do lists for {status.organization}, sending now. This message shows"
+        " the progress; `progress` gives the details."
+    )
+    blocks: list[Block] = [Heading(f"To-do lists for {status.organization}"), Text(text)]
+    if result.listed_before:
+        had = sign_in_views.people_counted(len(result.listed_before), "has", "have")
+        blocks.append(
+            Text(
+                f"{had} their list from an earlier migration of {status.organization} already, so they"
+                f" get none again: {lists.names(result.listed_before)}."
+            )
+        )
+    return Outgoing(
+        Message(f"Queued {len(result.users)}, sending", with_next(blocks, status)),
+        updates=progress_key(status.id),
+    )
+
+
+def lost_access(decided_by: str) -> str:
+    """How admins see someone an admin decided loses access, in `progress` and the digest."""
+    return f"lose access (decided by {decided_by or 'an admin'})"
+
+
+def losing_access_apart(deciders: Sequence[str]) -> str:
+    """Beside a count of people with a list: those decided out of access (`deciders`: who decided, one per
+    person), who have nothing to do and are no open work. Empty when there are none."""
+    if not deciders:
+        return ""
+    verb = "loses" if len(deciders) == 1 else "lose"
+    return f"{len(deciders)} more {verb} access ({_decided_by(deciders)})"
+
+
+def _losing_access_alone(deciders: Sequence[str]) -> str:
+    """Those decided out of access when no count comes before them (a digest's line of its own)."""
+    losing = sign_in_views.people_counted(len(deciders), "who loses", "who lose")
+    return f"{losing} access ({_decided_by(deciders)})"
+
+
+def _decided_by(deciders: Sequence[str]) -> str:
+    return "decided by " + ", ".join(dict.fromkeys(by or "an admin" for by in deciders))
+
+
+def straggler_digest(
+    *,
+    organization: str,
+    users: int,
+    stragglers: Sequence[tuple[str, str, int, int]],
+    unreachable: int = 0,
+    not_signed_in: Sequence[tuple[str, str]] = (),
+    grace_working_days: int = 0,
+    still_personal: Sequence[StillPersonal] = (),
+    waiting: Sequence[tuple[str, str, str]] = (),
+    lost: Sequence[tuple[str, str]] = (),
+) -> Message:
+    """`waiting`: (email, name, what the admins do: `decide` or `invite`) of who can do nothing until then.
+    `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do."""
+    verb = "has" if len(stragglers) == 1 else "have"
+    heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
+    rows = [(email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers]
+    blocks: list[Block] = [
+        Heading(heading),
+        *(lists.table(("user", "name", "progress"), rows) if rows else []),
+    ]
+    if lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                f"open-items-{organization}.csv",
+                f"Everyone in {organization} with open to-do items",
+                ("email", "name", "items done", "items total"),
+                [(email, name, str(total - left), str(total)) for email, name, left, total in stragglers],
+                organization=organization,
+            )
+        )
+    if rows:
+        blocks.append(
+            Text(
+                "They get reminders in their working hours; a word from you may help. `progress` shows more."
+            )
+        )
+    blocks += _waiting_blocks(waiting, organization)
+    blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
+    blocks += sign_in_views.still_personal_blocks(still_personal, organization)
+    if lost:
+        shown = [f"• {email}: {lost_access(by)}" for email, by in lost[: lists.ROW_LIMIT]]
+        if len(lost) > lists.ROW_LIMIT:
+            shown.append(f"…and {len(lost) - lists.ROW_LIMIT} more; `progress` lists everyone.")
+        apart = _losing_access_alone([by for _, by in lost])
+        blocks.append(Text(f"Not counted: {apart}; nothing for them to do.\n" + "\n".join(shown)))
+    if unreachable:
+        blocks.append(
+            Text(
+                "Not counted: "
+                + sign_in_views.people_counted(unreachable, "who is", "who are")
+                + " not in chat and cannot tick items here;"
+                " `progress` lists them to be reached another way."
+            )
+        )
+    return Message(heading, tuple(blocks))
+
+
+def _waiting_blocks(waiting: Sequence[tuple[str, str, str]], organization: str) -> list[Block]:
+    if not waiting:
+        return []
+    steps = {
+        "decide": f"`decide {organization} {{email}} ACCOUNT` (or `no-access`)",
+        "invite": "`invite` them, or have a work account made for them",
+    }
+    rows = [(email, name, steps[step].format(email=email)) for email, name, step in waiting]
+    return [
+        Text(
+            sign_in_views.people_counted(len(waiting), "waits", "wait")
+            + " for your decision: they can do nothing on their list until you act. They heard so once"
+            " and get no reminders until then."
+        ),
+        *lists.table(("user", "name", "your step"), rows),
+    ]
+
+
+_DELIVERY_WORDS = {
+    "sent": "sent",
+    "queued": "queued",
+    "sending": "sending",
+    "failed": "failed",
+    "not-in-chat": "not in chat",
+}
+
+
+FULL_LIST = "csv"
+"""`progress ORG csv`: the live report's *Full list (CSV)* button, the CSV of everyone whatever the size."""
+
+
+def progress(report: Progress, *, live: bool = False, full_list: bool = False) -> Message:
+    """Completion per item, per user and overall, and where each to-do list stands in delivery.
+
+    Asked for, it is private (people's addresses) and attaches everyone as CSV when the list is cut or
+    someone must be reached outside chat, or always with `full_list`. `live` is the channel's report,
+    updated as lists go out: it carries no file (Slack cannot update a file in place, and the channel is
+    not the place for everyone's addresses); its *Full list (CSV)* button sends the current list, then,
+    privately to whichever admin asks.
+    """
+    unreachable = report.with_delivery("not-in-chat")
+    out_of_chat = sum(user.delivery == "not-in-chat" for user in report.listed)
+    users = len(report.listed) - out_of_chat
+    are = "is" if out_of_chat == 1 else "are"
+    outside = f" ({out_of_chat} more {are} not in chat and cannot tick items)" if out_of_chat else ""
+    apart = losing_access_apart(report.deciders)
+    overall = (
+        f"{lists.of_people(report.users_done, users)} done{outside};{f' {apart};' if apart else ''}"
+        f" {report.items_done} of {report.items_total} items done."
+    )
+    deliveries = ", ".join(
+        f"{count} {_DELIVERY_WORDS[state]}"
+        for state in _DELIVERY_WORDS
+        if (count := len(report.with_delivery(state)))
+    )
+    behind = sorted(report.users, key=_furthest_behind)
+    rows = [
+        (
+            _known_as(user),
+            lost_access(user.lost_access_by) if user.outcome == NO_ACCESS else f"{user.done} of {user.total}",
+            "verified" if user.signed_in else "not yet",
+            _DELIVERY_WORDS[user.delivery],
+            user.delivery_error or "",
+        )
+        for user in behind
+    ]
+    with_csv = not live and (full_list or lists.is_cut(rows) or bool(unreachable))
+    rest = "in the attached CSV" if with_csv else "in the CSV that *Full list (CSV)* sends you"
+    blocks: list[Block] = [
+        Heading(f"Progress of {report.organization}"),
+        Text(f"{overall}\nTo-do lists: {deliveries}.{sign_in_views.sign_ins_line(report)}"),
+        Table(
+            ("item", "done", "verified", "self-reported", "open"),
+            tuple(
+                (
+                    item.title,
+                    f"{item.done} of {item.total}",
+                    str(item.verified),
+                    str(item.self_reported),
+                    str(item.total - item.done),
+                )
+                for item in report.items
+            ),
+        ),
+        *lists.table(("user", "items done", "signed in", "to-do list", "reason"), rows, rest=rest),
+        *sign_in_views.still_personal_blocks(report.still_personal, report.organization, with_csv=not live),
+    ]
+    if unreachable:
+        where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"
+        blocks.append(
+            Text(
+                sign_in_views.people_counted(len(unreachable), "cannot", "cannot")
+                + " be reached in chat (the reason says why); reach them another way"
+                + f" ({where} their addresses, marked `not in chat`)."
+            )
+        )
+    if with_csv:
+        blocks.append(
+            lists.csv_file(
+                f"progress-{report.organization}.csv",
+                f"To-do progress of everyone in {report.organization}",
+                (
+                    "email",
+                    "name",
+                    "case",
+                    "items done",
+                    "signed in",
+                    "items total",
+                    "to-do list",
+                    "reason",
+                    "work account",
+                ),
+                [
+                    (
+                        user.email,
+                        user.display_name,
+                        user.outcome,
+                        str(user.done),
+                        "verified" if user.signed_in else "not yet",
+                        str(user.total),
+                        _DELIVERY_WORDS[user.delivery],
+                        user.delivery_error or "",
+                        user.directory_account or "",
+                    )
+                    for user in behind
+                ],
+                organization=report.organization,
+            )
+        )
+    buttons = [Button("Refresh", "progress", report.organization)]
+    if live:
+        buttons.append(Button("Full list (CSV)", "progress", f"{report.organization} {FULL_LIST}"))
+    if report.with_delivery("failed", "not-in-chat"):
+        buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
+    blocks.append(Actions(tuple(buttons)))
+    return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
+
+
+def _known_as(user: UserProgress) -> str:
+    """Their work account once the plan gives one, with the Azure DevOps address they were listed under."""
+    return f"{user.directory_account} (was {user.email})" if user.directory_account else user.email
+
+
+def _furthest_behind(user: UserProgress) -> tuple[int, float]:
+    """Undelivered lists first, then the smallest share of items done."""
+    undelivered = 0 if user.delivery in ("failed", "not-in-chat") else 1
+    return undelivered, (user.done / user.total if user.total else 1.0)
+
+
+def delivery_update(report: Progress) -> Outgoing:
+    """The live progress message in the migration's channel, updated in place."""
+    live = progress(report, live=True)
+    return Outgoing(live, Channel(report.channel_id), updates=progress_key(report.migration_id))
+
+
+def retried(organization: str, count: int) -> Outgoing:
+    if not count:
+        return say(f"No to-do list of {organization} failed to arrive: there is nothing to retry.")
+    return say(f"Queued {count} undelivered to-do lists of {organization} again; sending now.")

@@ -1,0 +1,119 @@
+"""Reminders in words: of the open items of a to-do list (and when a snooze puts the next one), of a list
+that waits on the admins, and of billing that has yet to move."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversation import lists
+from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from bot.conversation.todo_views import BY_ID, bullet, item_buttons
+from workflows.reminders import Snoozed
+from workflows.results import TodoEntry
+from workflows.working_hours import zone
+
+
+def todo_reminder(
+    *,
+    organization: str,
+    name: str,
+    items: Sequence[TodoEntry],
+    total: int,
+    reminder_id: int,
+    sender: str = "",
+) -> Message:
+    """Short: who asks, the open items by number and title with their buttons; `todo` has the steps (the
+    first list gave them in full, and repeating them every other day buries what is left)."""
+    heading = f"Reminder: {len(items)} of {total} items left on your {organization} list"
+    asked = f"{sender}, who runs the move of {organization}, asked me to remind you: " if sender else ""
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(f"Hi {name}, {asked}these are still open. Press Done on each one you have finished."),
+    ]
+    for item in items:
+        blocks += [
+            Text(f"{bullet(item)} *{item.title}*"),
+            item_buttons(item),
+        ]
+    blocks += [
+        Text("Say `todo` for the full steps of each."),
+        Actions(
+            (
+                Button("Snooze 1 day", "snooze", f"{BY_ID}{reminder_id} 1d"),
+                Button("Snooze 1 week", "snooze", f"{BY_ID}{reminder_id} 1w"),
+            )
+        ),
+    ]
+    return Message(heading, tuple(blocks))
+
+
+_WAITING_FOR = {
+    "choose-work-account": "to decide which of the directory accounts that share your address is yours",
+    "enable-directory-account": "to have your disabled directory account enabled, or to choose another one",
+    "ask-for-access": "to give you a way in: an invitation to the directory as a guest, or a work account",
+}
+"""What the admins must do first, by the item that stands for the wait (`workflows.waiting`)."""
+
+
+def waiting_reminder(
+    *, organization: str, name: str, sender: str, waiting_item: str, admins: Sequence[str] = ()
+) -> Message:
+    """Instead of a reminder of tasks they cannot do yet: whom they wait on (`admins`, everyone who can act;
+    without them, `sender`, who runs the migration), and what happens next."""
+    heading = f"Your {organization} list waits on the migration admins"
+    who = lists.names(admins) if admins else sender
+    waits_for = f"the migration admins ({who})" if who else "the migration admins"
+    why = _WAITING_FOR.get(waiting_item, "to act on your account")
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(
+            f"Hi {name}, nothing on your {organization} list can be done yet: it waits for {waits_for} {why}."
+            " As soon as they have, I send you the steps that follow, and reminders only come again then."
+            " Something they should know, or in a hurry? Say `todo` and press *I need help* on that item."
+        ),
+    ]
+    return Message(heading, tuple(blocks))
+
+
+def billing_moved(*, organization: str, message: str) -> Message:
+    """The billing reminder's check found the subscription in the new directory."""
+    heading = f"Billing of {organization} has moved"
+    blocks: list[Block] = [
+        Heading(heading),
+        Text(f"{message} No more billing reminders. Next: `complete` once everyone is done."),
+        Actions((Button("Complete", "complete", organization, "primary"),)),
+    ]
+    return Message(heading, tuple(blocks))
+
+
+def billing_reminder(
+    *, organization: str, message: str, steps: Sequence[str], deadline: str, missed: str | None = None
+) -> Message:
+    """`missed`: the end of the month of the connection, when it passed with billing unmoved."""
+    if missed is None:
+        heading = f"Reminder: move the billing of {organization} before the month ends ({deadline})"
+        blocks: list[Block] = [Heading(heading), Text(message)]
+    else:
+        heading = f"Overdue: the billing of {organization} has not moved"
+        overdue = (
+            f"Microsoft asks to move billing before the end of the month the organization was connected in;"
+            f" that was {missed}. Move it now; until it moves I remind you, next before {deadline}."
+        )
+        blocks = [Heading(heading), Text(f"{overdue}\n{message}")]
+    if steps:
+        blocks.append(Text("\n".join(f"{number}. {step}" for number, step in enumerate(steps, start=1))))
+    blocks.append(Actions((Button("Check billing", "check-billing", organization, "primary"),)))
+    return Message(heading, tuple(blocks))
+
+
+def snoozed(snooze: Snoozed) -> Outgoing:
+    """When the next reminder actually comes, and whether the snooze changed it."""
+    local = snooze.until.astimezone(zone(snooze.time_zone))
+    when = f"{local:%A} {local.day} {local:%B at %H:%M} ({snooze.time_zone or 'UTC'})"
+    if not snooze.moved:
+        return say(
+            f"Your next reminder comes on {when} anyway, after the time you asked for: nothing to put off."
+            " Snooze again after it comes if you need more time.",
+            private=True,
+        )
+    return say(f"😴 Snoozed: your next reminder comes on {when}.", private=True)
