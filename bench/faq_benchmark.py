@@ -18,12 +18,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from faq import AskerContext, FaqAnswerer, InMemoryUnansweredLog
-from faq.evaluate import load_questions
-from storage import Database, open_database
-from storage.faq_feedback import SqlFeedbackStore
-
 _REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(_REPOSITORY))
+
+from bench.machine import processor  # noqa: E402
+from faq import AskerContext, FaqAnswerer, InMemoryUnansweredLog  # noqa: E402
+from faq.evaluate import load_questions  # noqa: E402
+from storage import Database, open_database  # noqa: E402
+from storage.faq_feedback import SqlFeedbackStore  # noqa: E402
+
 _DOC = _REPOSITORY / "docs" / "benchmarks.md"
 _START, _END = "<!-- faq:start -->", "<!-- faq:end -->"
 # Asked inside a migration, as most questions reach `serve` (its channel, or the asker's to-do list).
@@ -81,7 +84,7 @@ def render(start_up: float, timings: Timings, rounds: int, cpu: Timings | None =
         "",
         f"`python bench/faq_benchmark.py --rounds {rounds} --write`"
         f" on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.python_implementation()}"
-        f" {platform.python_version()}, {os.cpu_count()} CPUs ({_processor()})."
+        f" {platform.python_version()}, {os.cpu_count()} CPUs ({processor()})."
         " Pure Python, single thread; each answer also stores its question in SQLite (as `serve` does,"
         " for the rating buttons and `faq review`).",
         "",
@@ -107,16 +110,6 @@ def render(start_up: float, timings: Timings, rounds: int, cpu: Timings | None =
             " own work; wall time adds the waiting for a core when other processes share the machine)."
         ]
     return "\n".join(lines)
-
-
-def _processor() -> str:
-    """The processor's model name (Linux), which says more than the CPU count on a shared host."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
-    except OSError:
-        models = []
-    return models[0] if models else platform.machine() or "unknown processor"
 
 
 def _load() -> str:

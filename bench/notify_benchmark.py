@@ -18,10 +18,8 @@ twice, and the delivery rate against the enforced limit.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import re
 import signal
 import subprocess
@@ -34,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from bench import machine
 from bot.settings import Settings
 from sandbox import Sandbox
 from sandbox.generate import generate
@@ -303,8 +302,7 @@ def report(rounds: list[Round], users: int) -> str:
         f" {delivery.lease.total_seconds():g} s). Once half the lists are out, serve is SIGKILLed and"
         " started again.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other work), Python"
-        f" {platform.python_version()}; {datetime.date.today().isoformat()}.",
+        f"Machine: {machine.summary()} (shared with other work).",
         "",
         "| enforced limit | users | reached | duplicates | 429s | history look-ups | sending time"
         " | serve down | rate | of limit | rate while up | of limit |",

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,6 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import facts  # noqa: E402
 from msapi import from_environment, tls_context  # noqa: E402
 from workflows.plan import build_plan  # noqa: E402
 
@@ -128,23 +127,8 @@ def _measure(url: str, users: int, directory: int, ado_page: int) -> dict[str, A
             "matching_peak_traced": round(matching_peak / 2**20, 1),
         },
         "counts": plan.counts,
-        "machine": {
-            "nproc": os.cpu_count(),
-            "cpu": _cpu_model(),
-            "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d"),
-        },
+        "machine": facts(),
     }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> int:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import multiprocessing
 import os
-import platform
 import re
 import statistics
 import tempfile
@@ -36,6 +34,7 @@ import httpx
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from bench import machine
 from bot.demo import bundled_scenario
 from bot.runtime import build_runtime, utc_now
 from bot.settings import Settings
@@ -263,8 +262,7 @@ def render(requests: int, state: str, results: dict[str, list[Round]]) -> str:
             "and a fake Slack Web API run in two other processes.",
             "Not included: the connection watch and the outbox worker that `serve` also runs.",
             "",
-            f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
-            f" {datetime.date.today().isoformat()}; load average {load:.1f} at the end (other sessions",
+            f"Machine: {machine.summary()}; load average {load:.1f} at the end (other sessions",
             f"share the machine). One warm-up round of each app, then {len(results['aadbot'])} rounds",
             "interleaved (bare, aadbot, bare, aadbot, ...); each aadbot round ends when every answer",
             f"has reached Slack. p99 of {requests} samples is the slowest request.",

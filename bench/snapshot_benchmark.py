@@ -14,17 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import facts  # noqa: E402
 from msapi import from_environment  # noqa: E402
 from sandbox import Sandbox, load_scenario  # noqa: E402
 from workflows.plan import Plan, build_plan  # noqa: E402
@@ -53,11 +52,7 @@ def run(users: int, directory: int, seed: int, ado_page: int) -> dict[str, Any]:
             "directory": directory,
             "ado_page": ado_page,
             "snapshot": {"baseline_1000_users": small, "plain": big, "redacted": redacted},
-            "machine": {
-                "nproc": os.cpu_count(),
-                "python": platform.python_version(),
-                "date": time.strftime("%Y-%m-%d"),
-            },
+            "machine": facts(),
         }
 
 

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import datetime
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 from sqlmodel import func, select
 
+from bench import machine
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.runtime import utc_now
@@ -261,8 +261,7 @@ def report(rounds: list[Round], users: int) -> str:
         "a new one; round 3 runs two children at once on one database, sharing the per-tenant limit",
         f"through it. Outbox lease: {LEASE_SECONDS:g} s (default: 20 s). SQLite outbox.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
-        f" {datetime.date.today().isoformat()} (the machine is shared with other work).",
+        f"Machine: {machine.summary()} (the machine is shared with other work).",
         "",
         "| round | processes | users reached | duplicates | connector operations | 429s | most in one second"
         " | Graph look-ups | sending time | operations/s | of the tenant limit |",
