@@ -11,13 +11,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-import httpx
-
+from bot.console.portal import in_sandbox
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import DirectMessage, Outgoing
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
-from msapi import tls_context
 from workflows.results import Actor
 
 ORGANIZATION = "fabrikam-fiber"
@@ -77,9 +75,9 @@ class _Demo:
         return self.surface.click(actor, label, button.action, button.value)
 
     def sandbox_post(self, path: str, body: dict[str, str]) -> None:
-        assert self.runtime.sandbox is not None
-        url = f"{self.runtime.sandbox.url}{path}"
-        httpx.post(url, json=body, timeout=10, verify=tls_context()).raise_for_status()
+        refused = in_sandbox(self.runtime, path, path, body)
+        if refused is not None:
+            raise RuntimeError(f"the demo's portal step failed: {refused}")
 
 
 def _play(runtime: Runtime, out: TextIO) -> int:

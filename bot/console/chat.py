@@ -9,15 +9,13 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TextIO
 
-import httpx
-
 from bot.console import rehearsal
+from bot.console.portal import in_sandbox
 from bot.console.rehearsal import RehearsalClock
 from bot.console.render import render
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Message, Outgoing
 from bot.runtime import Runtime
-from msapi import tls_context
 from workflows.directory import MicrosoftError
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import MigrationStatus
@@ -188,7 +186,7 @@ def _simulate_connect(runtime: Runtime) -> str:
     if not connecting or _connected(runtime, status):  # the watch may not have noticed it yet
         return f"(portal: {status.organization} is already connected to {target}; nothing to click.)"
     body = {"organization": status.organization, "tenantId": status.tenant_id}
-    refused = _in_sandbox(runtime, ":connect", "/_sandbox/connect", body)
+    refused = in_sandbox(runtime, ":connect", "/_sandbox/connect", body)
     return (
         refused or f"(portal: {status.organization} connected to {target}; the connection watch will notice)"
     )
@@ -209,7 +207,7 @@ def _simulate_sign_in(runtime: Runtime, email: str) -> str:
     if status is None:
         return "No migration yet: `start` one first."
     body = {"organization": status.organization, "principalName": email}
-    refused = _in_sandbox(runtime, ":signin", "/_sandbox/signin", body)
+    refused = in_sandbox(runtime, ":signin", "/_sandbox/signin", body)
     return refused or f"({email} signed in to {status.organization}; the sign-in checks will notice)"
 
 
@@ -227,7 +225,7 @@ def _simulate_billing(runtime: Runtime) -> str:
     if found is not None and found.tenant_id.casefold() == status.tenant_id.casefold():
         return f"(Azure portal: subscription {subscription} is already in {status.directory_name}.)"
     body = {"subscriptionId": subscription, "tenantId": status.tenant_id}
-    refused = _in_sandbox(runtime, ":billing", "/_sandbox/subscription", body)
+    refused = in_sandbox(runtime, ":billing", "/_sandbox/subscription", body)
     moved = f"(Azure portal: subscription {subscription} moved to {status.directory_name};"
     return refused or f"{moved} `check-billing` or the billing reminder will notice)"
 
@@ -235,17 +233,3 @@ def _simulate_billing(runtime: Runtime) -> str:
 def _newest_migration(runtime: Runtime) -> MigrationStatus | None:
     organizations = runtime.service.organizations()
     return runtime.service.status(organizations[0]) if organizations else None  # newest first
-
-
-def _in_sandbox(runtime: Runtime, word: str, path: str, body: dict[str, str]) -> str | None:
-    """Do what a person does in Microsoft's portals, in the emulator; None when done, else why not."""
-    emulator = runtime.sandbox.url if runtime.sandbox is not None else runtime.settings.sandbox_url
-    if emulator is None:
-        return f"`{word}` only works with the sandbox (--scenario, AADBOT_SANDBOX or AADBOT_SANDBOX_URL)."
-    try:
-        httpx.post(f"{emulator}{path}", json=body, timeout=10, verify=tls_context()).raise_for_status()
-    except httpx.HTTPStatusError as error:
-        return f"The emulator refused {word} ({error.response.status_code}: {error.response.text[:200]})."
-    except httpx.HTTPError as error:
-        return f"The emulator at {emulator} did not answer {word} ({error}); is it running?"
-    return None

@@ -1,0 +1,23 @@
+"""The steps a person takes in Microsoft's portals (connect the organization, sign in, move billing),
+taken in the sandbox emulator instead: `chat`'s `:connect`, `:signin` and `:billing`, and the demo's."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.runtime import Runtime
+from msapi import tls_context
+
+
+def in_sandbox(runtime: Runtime, word: str, path: str, body: dict[str, str]) -> str | None:
+    """Do what a person does in Microsoft's portals, in the emulator; None when done, else why not."""
+    emulator = runtime.sandbox.url if runtime.sandbox is not None else runtime.settings.sandbox_url
+    if emulator is None:
+        return f"`{word}` only works with the sandbox (--scenario, AADBOT_SANDBOX or AADBOT_SANDBOX_URL)."
+    try:
+        httpx.post(f"{emulator}{path}", json=body, timeout=10, verify=tls_context()).raise_for_status()
+    except httpx.HTTPStatusError as error:
+        return f"The emulator refused {word} ({error.response.status_code}: {error.response.text[:200]})."
+    except httpx.HTTPError as error:
+        return f"The emulator at {emulator} did not answer {word} ({error}); is it running?"
+    return None
