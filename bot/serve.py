@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import operator_log
 from bot.alongside import alongside
-from bot.conversation import progress_views
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.outboxes import NoticeOutbox
+from bot.delivery.reports import Delivering, refresh_reports
 from bot.delivery.sender import Envelope, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
@@ -31,7 +31,6 @@ from bot.settings import Settings
 from bot.start_up import started
 from bot.teams.settings import TeamsSettings
 from storage import Database, Migration, OutboundMessage
-from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 
 if TYPE_CHECKING:
@@ -63,10 +62,6 @@ class Runtime(Protocol):
 
     @property
     def sandbox(self) -> Any: ...
-
-
-class Delivering(Protocol):
-    async def deliver(self, outgoings: list[Outgoing], origin: None) -> Any: ...
 
 
 def run(
@@ -216,7 +211,9 @@ async def _serve(
             on_delivered=lambda message, receipt: built.tracking.delivered(
                 message.kind, message.payload, receipt.time_zone
             ),
-            on_progress=lambda organizations: _report(built.tracking, deliveries, organizations),
+            on_progress=lambda organizations: refresh_reports(
+                built.tracking, organizations, lambda channel: deliveries.get(surface_of(channel))
+            ),
         )
         background = [
             _watch_forever(built.conversation, deliveries, settings.poll_seconds),
@@ -287,19 +284,6 @@ class RoutingSender:
                 return None
             migration = session.get(Migration, message.migration_id)
             return migration.channel_id if migration else None
-
-
-async def _report(tracking: Tracking, deliveries: dict[str, Delivering], organizations: set[str]) -> None:
-    """After each batch, the delivery report in each migration's channel is brought up to date."""
-    for organization in sorted(organizations):
-        try:
-            progress = await asyncio.to_thread(tracking.progress, organization)
-        except WorkflowError as error:
-            logger.info("no delivery report for %s: %s", organization, error)
-            continue
-        delivery = deliveries.get(surface_of(progress.channel_id))
-        if progress.channel_id and delivery is not None:
-            await delivery.deliver([progress_views.delivery_update(progress)], None)
 
 
 async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], interval: float) -> None:

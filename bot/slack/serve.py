@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import socket
 import threading
@@ -18,8 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import operator_log
 from bot.alongside import alongside
-from bot.conversation import progress_views
 from bot.delivery.outboxes import NoticeOutbox
+from bot.delivery.reports import refresh_reports
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.settings import Settings, SettingsError
@@ -32,13 +31,11 @@ from bot.slack.state import DatabaseSlackState, InMemorySlackState, SlackState
 from bot.slack.watch import watch_forever
 from bot.start_up import started
 from storage import Database
-from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 
 if TYPE_CHECKING:  # each mode imports its own server when it runs: uvicorn over HTTP, the link in Socket Mode
     from bot.slack.http import HealthProbe
 
-logger = logging.getLogger(__name__)
 
 OUTBOX_IDLE_SECONDS = 2.0
 
@@ -200,16 +197,6 @@ def outbox_worker(
     itself, so it measures exactly these."""
     tracking = persistence.tracking
 
-    async def report(organizations: set[str]) -> None:
-        for organization in sorted(organizations):
-            try:
-                progress = await asyncio.to_thread(tracking.progress, organization)
-            except WorkflowError as error:
-                logger.info("no delivery report for %s: %s", organization, error)
-                continue
-            if progress.channel_id:
-                await delivery.deliver([progress_views.delivery_update(progress)], None)
-
     return OutboxWorker(
         persistence.database,
         sender,
@@ -218,7 +205,7 @@ def outbox_worker(
         on_delivered=lambda message, receipt: tracking.delivered(
             message.kind, message.payload, receipt.time_zone
         ),
-        on_progress=report,
+        on_progress=lambda organizations: refresh_reports(tracking, organizations, lambda _: delivery),
     )
 
 

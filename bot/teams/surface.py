@@ -12,8 +12,8 @@ from typing import Protocol
 
 from starlette.routing import Route
 
-from bot.conversation import progress_views
 from bot.conversation.messages import Outgoing
+from bot.delivery.reports import Delivering, refresh_reports
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.teams.auth import ActivityAuthenticator
@@ -27,7 +27,6 @@ from bot.teams.sender import TeamsSender
 from bot.teams.settings import TeamsSettings
 from bot.teams.store import Dispatches, TeamsStore
 from storage import Database
-from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 
 logger = logging.getLogger(__name__)
@@ -73,15 +72,8 @@ class TeamsSurface:
     ) -> OutboxWorker:
         """The worker that sends the outbox through Teams and keeps the channel's delivery report current."""
 
-        async def report(organizations: set[str]) -> None:
-            for organization in sorted(organizations):
-                try:
-                    progress = await asyncio.to_thread(tracking.progress, organization)
-                except WorkflowError as error:
-                    logger.info("no delivery report for %s: %s", organization, error)
-                    continue
-                if progress.channel_id and progress.channel_id.startswith(CHANNEL_PREFIX):
-                    await self.delivery.deliver([progress_views.delivery_update(progress)], None)
+        def delivery_to(channel: str) -> Delivering | None:
+            return self.delivery if channel.startswith(CHANNEL_PREFIX) else None
 
         return OutboxWorker(
             database,
@@ -91,7 +83,7 @@ class TeamsSurface:
             on_delivered=lambda message, receipt: tracking.delivered(
                 message.kind, message.payload, receipt.time_zone
             ),
-            on_progress=report,
+            on_progress=lambda organizations: refresh_reports(tracking, organizations, delivery_to),
             name=name,
         )
 
