@@ -4,7 +4,7 @@ from msapi._auth import AppCredential, MsalHttpClient
 from msapi._clients import MicrosoftClients
 from msapi._device import DeviceCode, DeviceSignIn, SignedIn
 from msapi._environment import from_environment, signin_from_environment
-from msapi._http import HttpSession, Redactor
+from msapi._http import HttpSession, Redactor, error_code
 from msapi._odata import odata_string
 from msapi._routing import Router
 from msapi._tls import tls_context
@@ -21,6 +21,7 @@ __all__ = [
     "Redactor",
     "Router",
     "SignedIn",
+    "error_code",
     "from_environment",
     "odata_string",
     "signin_from_environment",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from msapi import permissions
-from msapi._http import HttpSession, segment, service_error
+from msapi._http import HttpSession, error_code, segment, service_error
 from workflows.directory import Subscription
 
 SERVICE = "Azure Resource Manager"
@@ -79,22 +79,13 @@ class ResourceManager:
                 headers={"Authorization": f"Bearer {self._token(fresh)}"},
                 params=params,
             )
-            error = _error_code(response)
+            error = error_code(response)
             if not (response.status_code == 401 and error == "InvalidAuthenticationToken"):
                 return response
         assert response is not None
         return response
 
     def _refusal(self, response: httpx.Response, subscription_id: str, what: str) -> Exception:
-        if response.status_code == 403 and _error_code(response) == "AuthorizationFailed":
+        if response.status_code == 403 and error_code(response) == "AuthorizationFailed":
             return permissions.missing(permissions.READER, SERVICE, what, 403, subscription=subscription_id)
         return service_error(self._session, response, what, SERVICE)
-
-
-def _error_code(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    return str(error.get("code") or "") if isinstance(error, dict) else ""

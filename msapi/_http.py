@@ -206,6 +206,19 @@ def service_error(session: HttpSession, response: httpx.Response, what: str, ser
     return session.error(f"{service} refused {what}: HTTP {response.status_code} {detail}".rstrip(": "))
 
 
+def error_code(response: httpx.Response) -> str:
+    """The code of a Microsoft error body: `{"error": {"code": ...}}` (Graph, Resource Manager, Bot
+    Framework) or the OAuth token endpoint's `{"error": "invalid_client"}`; empty when there is none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code") or "")
+    return str(error or "")
+
+
 def segment(value: str, *, safe: str = "") -> str:
     """`value` as one URL path segment: percent-encoded, and never `.` or `..`, which would climb the path."""
     if value.strip() in ("", ".", ".."):

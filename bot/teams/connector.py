@@ -21,7 +21,7 @@ import httpx
 from bot.teams.budget import SharedRate
 from bot.teams.pacing import GRAPH_INSTALLS_PER_SECOND, PER_CONVERSATION, Pacer
 from bot.teams.settings import TeamsSettings
-from msapi import Router, tls_context
+from msapi import Router, error_code, tls_context
 from storage import Database
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
@@ -216,7 +216,7 @@ class TeamsApi:
         if response.status_code >= 400:
             raise TeamsApiError(
                 response.status_code,
-                _error_code(response),
+                error_code(response),
                 what,
                 _retry_after(response.headers.get("retry-after")),
             )
@@ -242,7 +242,7 @@ class TeamsApi:
             except httpx.HTTPError as error:
                 raise TeamsApiError(0, type(error).__name__, "the bot's token") from None
             if response.status_code != 200:
-                raise TeamsApiError(response.status_code, _error_code(response), "the bot's token")
+                raise TeamsApiError(response.status_code, error_code(response), "the bot's token")
             answer = response.json()
             lifetime = float(answer.get("expires_in") or 3599)
             self._tokens[scope] = (
@@ -254,17 +254,6 @@ class TeamsApi:
 
 def _join(service_url: str, path: str) -> str:
     return service_url.rstrip("/") + "/" + path
-
-
-def _error_code(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        return str(error.get("code") or "")
-    return str(error or "")
 
 
 def _retry_after(header: str | None) -> float | None:
