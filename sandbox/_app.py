@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox._common import json_object
 from sandbox._services import Call, Reply, dispatch, fault_reply
 from sandbox._signin import sign_in
 from sandbox._state import Faults, State
@@ -41,7 +42,7 @@ def create_app(state: State) -> Starlette:
         return _response(dispatch(state, call), request.method)
 
     async def connect(request: Request) -> Response:
-        body = await _json(request)
+        body = json_object(await request.body())
         organization = str(body.get("organization") or "")
         tenant_id = str(body.get("tenantId") or "")
         if not state.is_organization(organization):
@@ -52,14 +53,14 @@ def create_app(state: State) -> Starlette:
         return JSONResponse({"organization": organization, "connected_tenant_id": tenant_id})
 
     async def signin(request: Request) -> Response:
-        body = await _json(request)
+        body = json_object(await request.body())
         status, answer = sign_in(
             state, str(body.get("organization") or ""), str(body.get("principalName") or "")
         )
         return JSONResponse(answer, status_code=status)
 
     async def approve_device(request: Request) -> Response:
-        body = await _json(request)
+        body = json_object(await request.body())
         user_code, user = str(body.get("user_code") or ""), str(body.get("user") or "")
         if not user_code or not user:
             return JSONResponse(
@@ -73,7 +74,7 @@ def create_app(state: State) -> Starlette:
         return JSONResponse({"user_code": user_code, "user": user})
 
     async def subscription(request: Request) -> Response:
-        body = await _json(request)
+        body = json_object(await request.body())
         subscription_id = str(body.get("subscriptionId") or "")
         tenant_id = str(body.get("tenantId") or "")
         if not tenant_id:
@@ -87,7 +88,7 @@ def create_app(state: State) -> Starlette:
             return Response(json.dumps(state.data), media_type="application/json")
 
     async def faults(request: Request) -> Response:
-        body = await _json(request)
+        body = json_object(await request.body())
         try:
             configured = faults_from_json(body)
         except (TypeError, ValueError) as error:
@@ -134,14 +135,6 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
         rng=random.Random(int(body.get("seed", 0))),
         directory_lag=bool(body.get("directory_lag", False)),
     )
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _response(reply: Reply, method: str) -> Response:

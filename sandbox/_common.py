@@ -34,6 +34,15 @@ class Call:
         return json.loads(self.body or b"null")
 
 
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A control endpoint's body as a JSON object: empty when it is missing, malformed or not an object."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 @dataclass
 class Reply:
     status: int

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox._common import json_object
 from sandbox._permissions import GRAPH_PERMISSIONS
 from sandbox._state import State, Token
 from sandbox._teams import (
@@ -75,14 +75,6 @@ def teams_routes(state: State) -> list[Route]:
 def _error(status: int, code: str, message: str, retry_after: float | None = None) -> JSONResponse:
     headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _bearer(state: State, request: Request, audience: str) -> bool:
@@ -149,7 +141,7 @@ class _Connector:
         return None
 
     async def create(self, request: Request) -> Response:
-        body = await _json(request)
+        body = json_object(await request.body())
         members = body.get("members") or []
         if body.get("isGroup") or len(members) != 1:
             return _error(400, "BadArgument", "A personal conversation needs exactly one member.")
@@ -191,7 +183,7 @@ class _Connector:
         refused = await self._refused(request, conversation_id)
         if refused:
             return refused
-        body = await _json(request)
+        body = json_object(await request.body())
         with world.lock:
             if conversation.user:
                 user = world.user(conversation.user)
@@ -235,7 +227,7 @@ class _Control:
         user = world.user(request.path_params["user"])
         if user is None:
             return _error(404, "NotFound", "The user does not exist.")
-        body = await _json(request)
+        body = json_object(await request.body())
         if not str(body.get("teamsApp@odata.bind") or "").endswith(
             f"/appCatalogs/teamsApps/{world.catalog_id}"
         ):
@@ -267,7 +259,7 @@ class _Control:
         return JSONResponse({"@odata.context": context, "value": found})
 
     async def bot(self, request: Request) -> Response:
-        body = await _json(request)
+        body = json_object(await request.body())
         endpoint, app_id = str(body.get("endpoint") or ""), str(body.get("appId") or "")
         if not endpoint.startswith(("http://", "https://")) or not app_id:
             return JSONResponse({"error": "endpoint (http URL) and appId are required"}, status_code=400)
@@ -278,7 +270,7 @@ class _Control:
     async def _person(self, request: Request) -> tuple[dict[str, Any], dict[str, Any] | Response]:
         """The request's body and the person it plays (`"from"`: a sign-in name), or the refusal: nobody
         is, or they cannot use Teams in this tenant."""
-        body = await _json(request)
+        body = json_object(await request.body())
         user = self._world.user(str(body.get("from") or ""))
         if user is None:
             return body, _no_such_person(body)
@@ -399,7 +391,7 @@ class _Control:
     async def sign(self, request: Request) -> Response:
         """A Bot Connector token with the given claims changed (`null` drops one), to test the bot;
         `?endorsedFor=webchat` signs with the published key endorsed for Web Chat only."""
-        changes = await _json(request)
+        changes = json_object(await request.body())
         channel = request.query_params.get("endorsedFor", "msteams")
         token = self._world.sign(SERVICE_URL, changes=changes, channel=channel)
         return JSONResponse({"token": token})
