@@ -11,11 +11,9 @@ merely parsing the scenario file, in the same run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,50 +27,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import facts  # noqa: E402
+from bench.synthetic import CONNECTOR, ORGANIZATION, TENANT, arguments, generate, served  # noqa: E402
 from msapi import from_environment, tls_context  # noqa: E402
 from workflows.plan import build_plan  # noqa: E402
 
 GRAPH_PAGE = 999
 REQUEST_BUDGET_OVER_MINIMUM = 5  # issue 3: "no more HTTP requests than the page minimum ... plus 5"
-# What `sandbox.generate` produces; the tenant is named by its verified domain.
-ORGANIZATION, TENANT, CONNECTOR = "contoso-synthetic", "contoso.com", "admin@contoso.com"
-_SERVE = """
-import argparse, sys
-from sandbox import commands
-parser = argparse.ArgumentParser(prog="aadbot")
-commands.register(parser.add_subparsers(dest="command", required=True))
-args = parser.parse_args(sys.argv[1:])
-sys.exit(args.run(args))
-"""
 
 
 def run(users: int, directory: int, seed: int, ado_page: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "scenario.json"
-        # Generated and served by child processes: this process's peak memory is the bot's alone.
-        generator = [
-            sys.executable,
-            "-m",
-            "sandbox.generate",
-            "--users",
-            str(users),
-            "--directory",
-            str(directory),
-        ]
-        subprocess.run([*generator, "--seed", str(seed), "-o", str(path)], cwd=ROOT, check=True)
-        server = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, "sandbox", "--scenario", str(path), "--page-size", str(ado_page)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            url = server.stdout.readline().strip().removeprefix("listening on ")
+        generate(path, users, directory, seed)
+        with served(path, ado_page) as url:
             result = _measure(url, users, directory, ado_page)
-        finally:
-            server.terminate()
-            server.wait(30)
         started = time.perf_counter()
         json.loads(path.read_text(encoding="utf-8"))
         parse = time.perf_counter() - started
@@ -132,15 +100,7 @@ def _measure(url: str, users: int, directory: int, ado_page: int) -> dict[str, A
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--directory", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--ado-page", type=int, default=100, help="Azure DevOps page size the sandbox uses")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     result = run(args.users, args.directory, args.seed, args.ado_page)
     if args.json:
         print(json.dumps(result, indent=2))

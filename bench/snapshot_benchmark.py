@@ -11,7 +11,6 @@ written file and compares them user by user.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -24,11 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import facts  # noqa: E402
+from bench.synthetic import CONNECTOR, ORGANIZATION, TENANT, arguments, generate, served  # noqa: E402
 from msapi import from_environment  # noqa: E402
 from sandbox import Sandbox, load_scenario  # noqa: E402
 from workflows.plan import Plan, build_plan  # noqa: E402
 
-ORGANIZATION, TENANT, CONNECTOR = "contoso-synthetic", "contoso.com", "admin@contoso.com"
 _SNAPSHOT = """
 import json, sys, time
 from bot.cli import main
@@ -61,34 +60,8 @@ def _measure(
 ) -> dict[str, Any]:
     scenario = base / f"{name}-scenario.json"
     out = base / f"{name}-snapshot.json"
-    generator = [
-        sys.executable,
-        "-m",
-        "sandbox.generate",
-        "--users",
-        str(users),
-        "--directory",
-        str(directory),
-    ]
-    subprocess.run([*generator, "--seed", str(seed), "-o", str(scenario)], cwd=ROOT, check=True)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "sandbox",
-            "--scenario",
-            str(scenario),
-            "--page-size",
-            str(ado_page),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip().removeprefix("listening on ")
+    generate(scenario, users, directory, seed)
+    with served(scenario, ado_page) as url:
         command = ["snapshot", "--org", ORGANIZATION, "--tenant", TENANT, "--out", str(out)]
         child = subprocess.run(
             [sys.executable, "-c", _SNAPSHOT, *command, *(["--redact"] if redact else [])],
@@ -102,9 +75,6 @@ def _measure(
         if result["code"] != 0:
             raise SystemExit(f"aadbot snapshot failed: {child.stderr.strip()}")
         live = _plan(url, ORGANIZATION, TENANT, CONNECTOR)
-    finally:
-        server.terminate()
-        server.wait(30)
     result["file_mib"] = round(out.stat().st_size / 2**20, 1)
     connector = CONNECTOR
     if redact:
@@ -132,15 +102,7 @@ def _outcomes(plan: Plan) -> dict[str, tuple[str, str | None]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--directory", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--ado-page", type=int, default=100, help="Azure DevOps page size the sandbox uses")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     result = run(args.users, args.directory, args.seed, args.ado_page)
     if args.json:
         print(json.dumps(result, indent=2))
