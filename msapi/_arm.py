@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from msapi import permissions
-from msapi._http import HttpSession, error_code, segment, service_error
+from msapi._http import HttpSession, error_code, rejected_token, segment, service_error
 from workflows.directory import Subscription
 
 SERVICE = "Azure Resource Manager"
@@ -79,8 +79,7 @@ class ResourceManager:
                 headers={"Authorization": f"Bearer {self._token(fresh)}"},
                 params=params,
             )
-            error = error_code(response)
-            if not (response.status_code == 401 and error == "InvalidAuthenticationToken"):
+            if not rejected_token(response):
                 return response
         assert response is not None
         return response

@@ -13,7 +13,7 @@ import httpx
 
 from msapi import permissions
 from msapi._auth import granted, token_claims
-from msapi._http import HttpSession, segment, service_error
+from msapi._http import HttpSession, rejected_token, segment, service_error
 from msapi._odata import address_filter, odata_string
 from workflows.directory import DirectoryUser, Invitation, InvitePermissionDenied, MicrosoftError, Tenant
 
@@ -252,7 +252,7 @@ class Graph:
                 json=json,
                 retry_unsafe=retry_unsafe,
             )
-            if not _rejected_token(response):
+            if not rejected_token(response):
                 return response
             log.info("Microsoft Graph rejected the cached token; asking for a new one")
         assert response is not None
@@ -303,13 +303,6 @@ _NEEDS = {
 }
 """Which permission a refused read lacks, by what was being read."""
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def _rejected_token(response: httpx.Response) -> bool:
-    if response.status_code != 401:
-        return False
-    error = (_json(response) or {}).get("error")
-    return isinstance(error, dict) and error.get("code") == "InvalidAuthenticationToken"
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:

@@ -219,6 +219,11 @@ def error_code(response: httpx.Response) -> str:
     return str(error or "")
 
 
+def rejected_token(response: httpx.Response) -> bool:
+    """Graph and Resource Manager refusing the bearer token itself (expired, revoked): ask for a fresh one."""
+    return response.status_code == 401 and error_code(response) == "InvalidAuthenticationToken"
+
+
 def segment(value: str, *, safe: str = "") -> str:
     """`value` as one URL path segment: percent-encoded, and never `.` or `..`, which would climb the path."""
     if value.strip() in ("", ".", ".."):
