@@ -313,6 +313,23 @@ class AccountDecision:
 
 
 @dataclass(frozen=True)
+class InvitationStanding:
+    """One person's B2B invitation to the directory, as the bot recorded it: for answering "I never got
+    the invitation" with their own case."""
+
+    address: str
+    """Where it goes, or went: the address they accept it with and then sign in with."""
+    directory: str
+    """The directory's name as the invitation email shows it (its id before the name is read)."""
+    tenant_id: str
+    sent: bool
+    sent_at: datetime | None = None
+    """When this migration sent it; None when it is not sent yet, or another migration or an admin did."""
+    accepted: bool = False
+    """Their list shows it done: a sign-in the bot saw, or their own tick."""
+
+
+@dataclass(frozen=True)
 class Standing:
     """What the bot knows of one person in a migration, for answering them as their own messages do."""
 
@@ -323,3 +340,5 @@ class Standing:
     address."""
     tokens: TokenAdvice | None = None
     """Whether they need new personal access tokens and why (`workflows.tokens`); None while not known."""
+    invitation: InvitationStanding | None = None
+    """Their invitation, when their plan invites them (`invite`, or a guest still to accept one)."""

@@ -15,6 +15,8 @@ from workflows.plan import PlannedUser
 from workflows.tokens import TokenAdvice, token_advice
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
+ACCEPT_INVITATION = "accept-invitation"
+"""The item of an invited person's list: accepting the B2B invitation is how they get in."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def _access_items(
         )
         return [
             TodoTemplate(
-                key="accept-invitation",
+                key=ACCEPT_INVITATION,
                 title="Accept the invitation to the directory",
                 body=(
                     f"Microsoft sent an invitation email from invites@microsoft.com to {invited_as}"

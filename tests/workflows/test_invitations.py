@@ -1,4 +1,5 @@
-"""Invitations: nobody invited twice, late arrivals skipped, and the 403 path."""
+"""Invitations: nobody invited twice, late arrivals skipped, the 403 path, and what a person's standing says
+of theirs."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import pytest
 from sqlmodel import select
 
 from storage import Database, Invitation
-from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.errors import WorkflowError
-from workflows.results import Actor
+from workflows.results import Actor, InvitationStanding
 from workflows.service import MigrationService
 
 
@@ -133,3 +134,27 @@ def test_a_guest_back_in_the_directory_before_invite_runs_is_not_invited_again(
 
     assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com"]
     assert [(o.email, o.status) for o in again.outcomes] == [("cy@gmail.com", "already-invited")]
+
+
+def test_an_invited_persons_standing_says_when_and_where_the_invitation_went_and_whether_accepted(
+    service: MigrationService, clock: FakeClock, dana: Actor, lee: Actor, microsoft: FakeMicrosoft
+) -> None:
+    bob = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
+    service.start("fabrikam", "fabrikam.com", dana)
+    waiting = service.standing_of(None, bob).invitation
+    assert waiting is not None and not waiting.sent and waiting.sent_at is None
+    assert waiting.address == "bob@outlook.com" and waiting.directory == "Fabrikam"
+    sent_at = clock.now
+    service.invite(None, dana)
+    clock.advance(days=1)
+    assert service.standing_of(None, bob).invitation == InvitationStanding(
+        address="bob@outlook.com", directory="Fabrikam", tenant_id=TENANT_ID, sent=True, sent_at=sent_at
+    )
+    assert service.standing_of(None, dana).invitation is None  # her work account needs none
+    connect_and_notify(service, microsoft, dana, lee)
+    (accept,) = [entry for entry in service.todo_list(bob) if entry.key == "accept-invitation"]
+    listed = service.standing_of(None, bob).invitation
+    assert listed is not None and not listed.accepted
+    service.mark_done(accept.id, bob)
+    accepted = service.standing_of(None, bob).invitation
+    assert accepted is not None and accepted.accepted and accepted.sent_at == sent_at

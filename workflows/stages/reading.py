@@ -8,16 +8,17 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Migration
+from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Invitation, Migration, TodoItem
 from workflows import _plan_codec
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import CONNECTED_UNFINISHED, describe_state
 from workflows.plan import Plan, PlannedUser
-from workflows.results import Actor, MigrationStatus, Standing
+from workflows.results import Actor, InvitationStanding, MigrationStatus, Standing
 from workflows.stages.approval_lapse import expire_lapsed
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, find, find_or_latest, status
+from workflows.todo import ACCEPT_INVITATION
 from workflows.tokens import case_of, token_advice
 
 
@@ -125,7 +126,49 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
             and joined_after_connecting(stored, invited, outcome),
             case=case_of(_plan_codec.checks(row.plan)),
         )
-        return Standing(outcome, guest, tokens)
+        invitation = None
+        if outcome == "invite" or mine in invited:
+            invitation = _invitation_of(session, row, mine, invited.get(mine), listed, stored)
+        return Standing(outcome, guest, tokens, invitation)
+
+
+def _invitation_of(
+    session: Session,
+    row: Migration,
+    mine: str,
+    invited_as: str | None,
+    listed: AffectedUser | None,
+    stored: PlannedUser | None,
+) -> InvitationStanding:
+    """Their invitation: sent when and to which address, and whether it is accepted as far as their list
+    says (a sign-in the watch verified, or their own tick). Not from the plan: a guest whose directory entry
+    does not say `PendingAcceptance` (no `externalUserState` read) is not known to have accepted."""
+    sent_at = session.exec(
+        select(Invitation.updated_at)
+        .where(
+            Invitation.migration_id == row.id, Invitation.entitlement_id == mine, Invitation.status == "sent"
+        )
+        .order_by(col(Invitation.updated_at).desc())
+    ).first()
+    ticked = listed is not None and (
+        session.exec(
+            select(TodoItem.id).where(
+                TodoItem.affected_user_id == listed.id,
+                TodoItem.key == ACCEPT_INVITATION,
+                or_(col(TodoItem.done_at).is_not(None), col(TodoItem.verified_at).is_not(None)),
+            )
+        ).first()
+        is not None
+    )
+    fallback = listed.email if listed is not None else stored.address if stored is not None else ""
+    return InvitationStanding(
+        address=invited_as or fallback,
+        directory=row.directory_name,
+        tenant_id=row.tenant_id,
+        sent=invited_as is not None,
+        sent_at=sent_at,
+        accepted=ticked,
+    )
 
 
 def _listed_and_planned(
