@@ -1,6 +1,6 @@
 """Offline answers to migration questions, with an honest "I don't know"."""
 
-from faq._compose import ASK_AN_ADMIN, HOW_TO_REACH_A_PERSON, AskerContext
+from faq._compose import ASK_AN_ADMIN, HOW_TO_REACH_A_PERSON, AskerContext, OwnInvitation
 from faq._knowledge import CONTRACT_TOPICS, KnowledgeError, Topic
 from faq.answerer import Answer, FaqAnswerer, default_answerer
 from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion
@@ -14,6 +14,7 @@ __all__ = [
     "FaqAnswerer",
     "InMemoryUnansweredLog",
     "KnowledgeError",
+    "OwnInvitation",
     "Topic",
     "UnansweredLog",
     "UnansweredQuestion",

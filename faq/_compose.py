@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from faq._knowledge import CASES, CASES_PLACE, KEEP, OUTCOMES, RENEW, WHY_PLACE, Case, Note, Topic
 
@@ -36,6 +38,31 @@ _ADMINS_NAMED = 3
 _NO_ORGANIZATION_URL = "https://dev.azure.com/YOUR-ORGANIZATION"
 
 
+class OwnInvitation(Protocol):
+    """The asker's B2B invitation to the directory, as the migration recorded it (the bot passes
+    `workflows.results.InvitationStanding`)."""
+
+    @property
+    def address(self) -> str:
+        """Where it goes, or went: the address they accept it with and then sign in with."""
+
+    @property
+    def directory(self) -> str: ...
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def sent(self) -> bool: ...
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When it was sent (UTC); None when not sent yet, or sent by someone else."""
+
+    @property
+    def accepted(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class AskerContext:
     """What the bot knows about the person asking; every field optional."""
@@ -59,6 +86,8 @@ class AskerContext:
     (`workflows.tokens`); None when the bot does not know."""
     tokens_why: str = ""
     """Why, a clause starting in lower case, put at a token case's `{why}`."""
+    invitation: OwnInvitation | None = None
+    """Their invitation, when the migration's plan invites them."""
 
 
 def phase_of(stage: str | None) -> str | None:
@@ -121,7 +150,7 @@ def _with_cases(topic: Topic, context: AskerContext) -> str:
     )
 
 
-def _organization_url(organization: str | None) -> str:
+def organization_url(organization: str | None) -> str:
     name = (organization or "").strip()
     if not name or not all(ch.isalnum() or ch in "-_." for ch in name):
         return _NO_ORGANIZATION_URL
@@ -136,7 +165,7 @@ def answered(topic: Topic, context: AskerContext, *, framed: bool = False, also:
     """
     personal = [note.text for note in topic.notes if _applies(note, context)]
     body = _with_cases(topic, context) if topic.cases else topic.answer
-    body = body.replace("{org_url}", _organization_url(context.organization))
+    body = body.replace("{org_url}", organization_url(context.organization))
     heading = f"This sounds like: {topic.title}" if framed else topic.title
     lines = [heading, *personal, body, *([f"Microsoft's page: {topic.link}"] if topic.link else [])]
     if also is not None:

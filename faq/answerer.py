@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
-from faq import _about, _asker, _compose, _reading
+from faq import _about, _asker, _compose, _invitation, _reading
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
@@ -165,6 +165,11 @@ class FaqAnswerer:
         # An ungrounded question (the topics know too few of its words) has no meaningful confidence.
         judge = self.calibration.for_length(ranking.length)
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
+        # "I never got the invitation email" is answered by who asks, not by its words (`faq._invitation`).
+        if _invitation.missing_invitation(question):
+            invitation = self._invitation_reply(knowledge, confidence, ranking, context)
+            if invitation is not None:
+                return self._rated(invitation, question)
         # Inside a migration an error code the best topic documents says which situation it is: the asker
         # is in the move, unlike most public threads quoting the same code. Answered, framed when unsure.
         documented = inside and bool(ranking.topics) and self._documents(knowledge, ranking, reading)
@@ -313,6 +318,26 @@ class FaqAnswerer:
             return None
         known_share = partial(knowledge.index.known_share, reading.told or question)
         return _asker.own_topic(ranking, knowledge.topics, context, _CLOSE_RUNNER_UP, known_share)
+
+    def _invitation_reply(
+        self, knowledge: _Knowledge, confidence: float, ranking: Ranking, context: AskerContext
+    ) -> Answer | None:
+        """ "I never got the invitation email": the asker's own case when the migration knows them (their
+        invitation, or why they need none), else every case briefly, in a short message only (a long story
+        names its own subject)."""
+        topic = knowledge.topics.get(_invitation.TOPIC)
+        if topic is None:
+            return None
+        if self._asker_aware:
+            text = _invitation.own_case(context)
+            if text is not None:
+                return Answer(topic.id, confidence, text, [], _invitation.REDEMPTION_PAGE)
+            if context.migration is not None and context.outcome is not None:  # the topic has their note
+                ranking = _asker.first(ranking, topic.id)
+                return self._answered(knowledge, topic.id, confidence, ranking, context)
+        if ranking.length >= LONG_FROM:
+            return None
+        return Answer(topic.id, confidence, _invitation.every_case(context), [], _invitation.REDEMPTION_PAGE)
 
     @staticmethod
     def _documents(knowledge: _Knowledge, ranking: Ranking, reading: _reading.Reading) -> bool:

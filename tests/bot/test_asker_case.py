@@ -1,4 +1,5 @@
-"""The FAQ answers each person for their own case, from the same records as their notices and to-do list."""
+"""The FAQ answers each person for their own case, from the same records as their notices and to-do list
+(their invitation: tests/bot/test_invitation_case.py)."""
 
 from __future__ import annotations
 
@@ -79,34 +80,7 @@ def test_someone_who_needs_no_new_token_is_not_given_the_steps_to_make_one(chat:
     )
 
 
-NO_INVITATION = "I never got the invitation email"
-EMAIL_NOT_FOUND_TITLE = "My email is not found in the directory"
-INVITE_SETTINGS_TITLE = "Invite settings take 15 to 60 minutes to apply"
 LOCKED_OUT_TITLE = "Locked out right after connecting or switching the directory"
-
-
-def test_before_connecting_the_invited_guest_hears_of_her_invitation_and_the_admin_of_the_settings(
-    chat: Chat,
-) -> None:
-    started(chat)
-    chat.say(DANA, "invite")
-    erin = flat(text_of(chat.say(ERIN, NO_INVITATION, in_dm=True)))
-    assert erin.startswith(
-        f"This sounds like: {EMAIL_NOT_FOUND_TITLE} You are on the list of people to invite"
-    )
-    for told in (
-        "It comes from invites@microsoft.com",
-        "invited you to access applications within their organization",
-        "Look in junk or spam too",
-        "the migration admins can send it again",
-        "Meanwhile nothing changes for you: keep signing in as you do today",
-        "[invite propagation: `ask invite-propagation`]",  # the admins' topic is one click away
-    ):
-        assert told in erin, told
-    # The same words from the admin running the move are about the invite settings.
-    dana = flat(text_of(chat.say(DANA, NO_INVITATION, in_dm=True)))
-    assert dana.startswith(f"This sounds like: {INVITE_SETTINGS_TITLE}")
-    assert "You are on the list of people to invite" not in dana
 
 
 def test_after_connecting_cannot_sign_in_is_each_persons_own_case(chat: Chat) -> None:

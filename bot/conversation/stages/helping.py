@@ -173,6 +173,7 @@ class Helping(Stage):
             case=case_of(status.checks),
             migration=status.organization if inside or admins else None,
             admins=admins,
+            invitation=standing.invitation,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:

@@ -1,0 +1,202 @@
+"""The asker's own invitation, for "I never got the invitation email". The words of such a message are those
+of the admins' topics too (invite settings, an address missing from the directory), and every phrasing that
+drew it to a topic cost other questions (docs/faq-eval.md, round 10); what the bot knows of the asker says
+which case it is: invited and sent on a date to an address, not sent yet, accepted, or not invited at all."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from faq._compose import (
+    ASK_AN_ADMIN,
+    AskerContext,
+    OwnInvitation,
+    organization_url,
+    phase_of,
+    way_to_a_person,
+)
+
+TOPIC = "email-not-found"
+"""The contract's topic for someone the directory does not know yet: its answer says what to do when the
+invitation email never came. The reply to the asker's own case answers under it."""
+TITLE = "Your invitation to the directory"
+REDEMPTION_PAGE = "https://learn.microsoft.com/entra/external-id/redemption-experience"
+_MY_APPS = "https://myapps.microsoft.com"
+
+_NOUN = (
+    r"(?:(?:the|an?|my|any|that|this|your)\s+)?(?:(?:microsoft|ms|email|e-mail|guest|b2b|entra|azure|devops"
+    r"|directory|tenant)\s+){0,2}invit(?:e|ation)s?\b"
+    # an invitation setting, or an invitation to something other than the directory, is not theirs
+    r"(?!\s+(?:settings?|options?|button|page|menu|polic\w*|roles?|permissions?|tab|feature"
+    r"|(?:to|for)\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+)?(?:teams|zoom|meeting|call|calendar|event|webinar"
+    r"|github|jira|slack|sharepoint|onedrive|workspace|channel)\b))"
+)
+# The asker (not a guest they invited, not "the user") has not received it, cannot find it, or it expired.
+_MISSING = re.compile(
+    r"(?i)\bi(?:'ve| have|'m| am)?(?:\s+(?:still|yet|just))?\s+"
+    r"(?:never|still\s+haven'?t|haven'?t|have\s+not|didn'?t|did\s+not|don'?t|do\s+not|can'?t|cannot|can\s+not"
+    r"|couldn'?t|could\s+not|unable\s+to|not)(?:\s+(?:yet|even|ever|been\s+able\s+to))?\s+"
+    r"(?:get|got|gotten|receive[ds]?|find|found|see|seen|locate[ds]?|have|had)\s+"
+    + _NOUN
+    + r"|\bi(?:'m| am)\s+(?:still\s+)?waiting\s+(?:for|on)\s+"
+    + _NOUN
+    + r"|\bmy\s+(?:(?:microsoft|guest|b2b|email|e-mail)\s+)?invit(?:e|ation)(?:\s+(?:email|e-mail|mail|link"
+    r"|message))?\s+(?:(?:has|had|is|was)\s+)?(?:never\s+(?:came|come|arrived|reached\s+me|showed\s+up)"
+    r"|not\s+(?:arrived|come)|didn'?t\s+(?:arrive|come)|hasn'?t\s+(?:arrived|come)|expired|missing|gone)"
+    r"|\bwhere(?:'s|\s+is)\s+my\s+invit(?:e|ation)\b"
+    r"|\b(?:has|was|did)\s+my\s+invit(?:e|ation)\s+(?:(?:been|got|get|gone)\s+)?(?:sent|go\s+out|out)\b"
+    r"|\bno\s+invit(?:e|ation)(?:\s+(?:email|e-mail|mail))?\s+(?:has\s+)?(?:arrived|came|reached\s+me"
+    r"|in\s+my\s+(?:inbox|mailbox|mail))"
+    r"|(?:^\W*the|\bmy)\s+invit(?:e|ation)\s+(?:email\s+|e-mail\s+|link\s+)?(?:has\s+|had\s+|is\s+)?expired"
+    # the whole message: "no invitation email yet"
+    r"|^\W*(?:still\s+)?no\s+invit(?:e|ation)(?:\s+(?:email|e-mail|mail))?(?:\s+yet)?\W*$"
+)
+
+
+_READ_AT_MOST = 1_000
+"""Characters read from the start of a message: people say it there, and reading a 100 kB paste costs about
+0.5 microseconds a character (30-80 ms)."""
+
+
+def missing_invitation(question: str) -> bool:
+    """Whether the asker says their own invitation never came, cannot be found, or expired ("how do I invite a
+    guest?", "the invitation email to our vendor bounced": no)."""
+    return _MISSING.search(question[:_READ_AT_MOST]) is not None
+
+
+def own_case(context: AskerContext) -> str | None:
+    """The reply for an asker the migration knows: their invitation (sent, not sent yet, accepted), or why
+    they need none. None when it does not know them (`every_case`), or knows them invited without the
+    invitation's record (then the topic's note for invitees)."""
+    if context.migration is None or (context.outcome is None and context.invitation is None):
+        return None
+    if context.invitation is not None:
+        lines = _invited(context.invitation, context)
+    elif context.outcome in ("auto", "map"):
+        lines = _not_invited(context)
+    elif context.outcome == "disabled":
+        lines = [
+            "You get no invitation: a directory account with your address exists but is disabled. Ask your"
+            " directory administrator to enable it (your to-do list has the words to use)."
+        ]
+    elif context.outcome == "ambiguous":
+        lines = [
+            "You get no invitation: several directory accounts match your address, and the admins choose the"
+            " one you sign in with. Tell them its sign-in name."
+        ]
+    else:
+        return None
+    if context.is_admin:
+        lines.append(_ADMIN_TIP)
+    return "\n".join([TITLE, *lines, way_to_a_person(context)])
+
+
+def every_case(context: AskerContext) -> str:
+    """For an asker the bot does not know: which case they may be in, briefly."""
+    return "\n".join(
+        [
+            TITLE,
+            "Whether you get one depends on your case:",
+            "- You have a work account in the company's directory (your address is the company's): you need"
+            " no invitation. Sign in with that work account once the organization is connected.",
+            "- Your address is not the company's (gmail.com, outlook.com, a partner's domain): you are"
+            " invited as a guest. The email comes from invites@microsoft.com, shown as Microsoft Invitations"
+            " on behalf of the company, with an *Accept invitation* button. Look in junk, spam and quarantine"
+            f" too. Not there, or expired: sign in at {_MY_APPS} with that address and accept there, or ask"
+            " the admins to send it again.",
+            f"Microsoft's page: {REDEMPTION_PAGE}",
+            way_to_a_person(context),
+        ]
+    )
+
+
+_ADMIN_TIP = (
+    "Admin tip: someone else's invitation missing? `/aad status` shows who was invited; resend it in the"
+    " Microsoft Entra admin center > Users > their guest account > B2B collaboration > Resend invitation."
+)
+
+
+def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
+    address, directory = invitation.address, invitation.directory
+    signing_in = f"sign in to {organization_url(context.organization)} with {address}, not a work account."
+    if invitation.accepted:
+        return [
+            f"You have accepted your invitation already: {directory} knows you as a guest, {address}."
+            f" Just {signing_in}"
+        ]
+    if not invitation.sent:
+        lines = [f"Your invitation has not been sent yet. {_when_sent(context)} It goes to {address}."]
+        if phase_of(context.stage) == "after":
+            lines.append("The organization is connected: until you accept it, Azure DevOps refuses you.")
+        return lines
+    when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
+    phase = phase_of(context.stage)
+    meanwhile = (
+        "Until the organization is connected nothing changes: keep signing in as you do today, and accept it"
+        " before then, or you lose access at the switch (your work and history are kept)."
+        if phase == "before"
+        else f"Azure DevOps lets you in once you have accepted it: then {signing_in}"
+    )
+    return [
+        f"Your invitation was sent{when} to {address}. It comes from invites@microsoft.com, shown as"
+        f' "Microsoft Invitations on behalf of {directory}", with an *Accept invitation* button.',
+        f"Search {address}'s mailbox for invites@microsoft.com, in junk or spam too; if your mail is"
+        " filtered, ask your mail administrator whether it is held in quarantine.",
+        "Really not there, or the link expired: you need no email to accept it. Open"
+        f" {_my_apps(invitation)}, sign in with {address} and accept the prompt from {directory}; or"
+        f" {_ask_admins(context, 'send it again')}.",
+        meanwhile,
+        f"Microsoft's page: {REDEMPTION_PAGE}",
+    ]
+
+
+def _when_sent(context: AskerContext) -> str:
+    """When the invitations go out, from the migration's stage."""
+    stage = (context.stage or "").casefold()
+    if stage == "inviting":
+        return "The admins are sending the invitations right now: it should come within minutes."
+    if stage == "waiting_for_invite_settings":
+        return (
+            "The admins are waiting for the directory's invite settings to take effect (up to an hour);"
+            " then they send the invitations."
+        )
+    if phase_of(stage) == "before" and stage != "awaiting_approval":
+        return "The admins send the invitations before they ask for approval to connect the organization."
+    return f"The admins have not sent it yet: {_ask_admins(context, 'send it (`invite`)')}."
+
+
+def _ask_admins(context: AskerContext, to: str) -> str:
+    if context.admins:
+        return f"press *{ASK_AN_ADMIN}* and the admins {to}"
+    return f"ask the migration admins to {to}"
+
+
+def _not_invited(context: AskerContext) -> list[str]:
+    if context.guest:
+        return [
+            "You need no invitation: the plan found you already a guest of the directory, with your own"
+            " address. Sign in with that address, as you do today."
+        ]
+    after = phase_of(context.stage) in ("connecting", "after")
+    return [
+        "You need no invitation: you have a work account in the directory, and the plan matched you to it. "
+        + (
+            "Sign in with it (the one your to-do list names), not with your Microsoft account."
+            if after
+            else "Once the organization is connected you sign in with it; until then nothing changes."
+        )
+    ]
+
+
+def _date(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y} at {moment:%H:%M} UTC"
+
+
+def _my_apps(invitation: OwnInvitation) -> str:
+    """Microsoft's page for accepting without the email: the directory's own apps page, when its id reads as
+    one."""
+    tenant = invitation.tenant_id.strip()
+    if tenant and all(ch.isalnum() or ch in "-." for ch in tenant):
+        return f"{_MY_APPS}/?tenantid={tenant}"
+    return _MY_APPS

@@ -1,0 +1,170 @@
+"""The asker's own invitation: recognising "I never got the invitation email" in its many wordings and nowhere
+else, and the reply for each case the migration's records can put the asker in."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from faq import AskerContext, FaqAnswerer
+from faq._invitation import missing_invitation
+from workflows.results import InvitationStanding
+
+# Written before the recogniser was run on any of them.
+THEIR_OWN = (
+    "I never received the invitation",
+    "I haven't got any invite from Microsoft yet",
+    "I can't find my invitation email, I looked everywhere",
+    "my invite expired before I could accept it",
+    "has my invitation been sent?",
+    "I'm still waiting for the invitation email",
+    "there's no invitation in my inbox",
+    "I did not get the guest invitation",
+    "no invitation email yet",
+    "the invitation link has expired",
+)
+NOT_THEIR_OWN = (
+    "how do I invite a guest?",
+    "the invitation email to our vendor bounced",
+    "how do I resend an invitation to a guest?",
+    "Bob never got his invitation email",
+    "the user says the invitation expired",
+    "I never got the invite to the Teams meeting",
+    "I can't see the invite button in the portal",
+    "invitations still fail after I changed the guest invite setting",
+    "we invited our partners but they never received the invitations",
+    "I can't find the invitation settings",
+)
+SENT_AT = datetime(2026, 11, 27, 15, 4, tzinfo=UTC)
+INVITATION = InvitationStanding(
+    address="erin.eng@gmail.com",
+    directory="Fabrikam",
+    tenant_id="3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11",
+    sent=True,
+    sent_at=SENT_AT,
+)
+PLANNED = AskerContext(
+    outcome="invite",
+    guest=True,
+    stage="planned",
+    organization="fabrikam",
+    case="first",
+    migration="fabrikam",
+    admins=("dana@fabrikam.com",),
+    invitation=INVITATION,
+)
+CONNECTED = replace(PLANNED, stage="users_notified")
+
+
+@pytest.fixture(scope="module")
+def answerer() -> FaqAnswerer:
+    return FaqAnswerer()
+
+
+@pytest.mark.parametrize("question", THEIR_OWN)
+def test_the_askers_own_missing_invitation_is_recognised(question: str) -> None:
+    assert missing_invitation(question)
+
+
+@pytest.mark.parametrize("question", NOT_THEIR_OWN)
+def test_someone_elses_invitation_or_an_invite_setting_is_not(question: str) -> None:
+    assert not missing_invitation(question)
+
+
+def test_a_sent_invitation_is_named_by_its_date_address_and_sender(answerer: FaqAnswerer) -> None:
+    for question in THEIR_OWN:
+        answer = answerer.answer(question, PLANNED)
+        assert answer.topic == "email-not-found" and not answer.framed, question
+        assert answer.link == "https://learn.microsoft.com/entra/external-id/redemption-experience"
+        assert answer.answer.startswith(
+            "Your invitation to the directory\nYour invitation was sent on 27 November 2026 at 15:04 UTC to"
+            ' erin.eng@gmail.com. It comes from invites@microsoft.com, shown as "Microsoft Invitations on'
+            ' behalf of Fabrikam"'
+        ), question
+    before = answerer.answer(THEIR_OWN[0], PLANNED).answer
+    assert "https://myapps.microsoft.com/?tenantid=3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11" in before
+    assert "quarantine" in before and "junk or spam" in before
+    assert "Until the organization is connected nothing changes" in before
+    after = answerer.answer(THEIR_OWN[0], CONNECTED).answer
+    assert (
+        "Azure DevOps lets you in once you have accepted it: then sign in to https://dev.azure.com/fabrikam"
+        in after
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "when"),
+    [
+        (
+            "planned",
+            "The admins send the invitations before they ask for approval to connect the organization.",
+        ),
+        ("inviting", "The admins are sending the invitations right now"),
+        ("waiting_for_invite_settings", "waiting for the directory's invite settings to take effect"),
+        ("awaiting_approval", "The admins have not sent it yet: press *Ask an admin*"),
+        ("users_notified", "The admins have not sent it yet: press *Ask an admin*"),
+    ],
+)
+def test_an_invitation_not_sent_yet_is_said_so_with_when_it_will_be(
+    answerer: FaqAnswerer, stage: str, when: str
+) -> None:
+    unsent = replace(PLANNED, stage=stage, invitation=replace(INVITATION, sent=False, sent_at=None))
+    answer = answerer.answer(THEIR_OWN[0], unsent).answer
+    assert answer.startswith("Your invitation to the directory\nYour invitation has not been sent yet. ")
+    assert when in answer and "It goes to erin.eng@gmail.com." in answer
+    assert ("Azure DevOps refuses you" in answer) is (stage == "users_notified")
+
+
+def test_an_accepted_invitation_is_said_so(answerer: FaqAnswerer) -> None:
+    accepted = replace(CONNECTED, invitation=replace(INVITATION, accepted=True))
+    assert answerer.answer(THEIR_OWN[0], accepted).answer.startswith(
+        "Your invitation to the directory\nYou have accepted your invitation already: Fabrikam knows you as a"
+        " guest, erin.eng@gmail.com."
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "guest", "their_case"),
+    [
+        ("map", False, "You need no invitation: you have a work account in the directory"),
+        ("auto", True, "You need no invitation: the plan found you already a guest of the directory"),
+        (
+            "disabled",
+            False,
+            "You get no invitation: a directory account with your address exists but is disabled",
+        ),
+        ("ambiguous", False, "You get no invitation: several directory accounts match your address"),
+    ],
+)
+def test_someone_not_invited_hears_why_they_need_none(
+    answerer: FaqAnswerer, outcome: str, guest: bool, their_case: str
+) -> None:
+    asker = replace(CONNECTED, outcome=outcome, guest=guest, invitation=None)
+    assert answerer.answer(THEIR_OWN[0], asker).answer.startswith(
+        f"Your invitation to the directory\n{their_case}"
+    )
+
+
+def test_without_the_admins_to_pass_it_to_the_reply_names_no_button(answerer: FaqAnswerer) -> None:
+    answer = answerer.answer(THEIR_OWN[0], replace(PLANNED, admins=())).answer
+    assert "Ask an admin" not in answer and "ask the migration admins to send it again" in answer
+
+
+def test_near_domain_questions_keep_their_usual_answer(answerer: FaqAnswerer) -> None:
+    for question in NOT_THEIR_OWN:
+        for asker in (None, PLANNED):
+            assert not answerer.answer(question, asker).answer.startswith("Your invitation"), question
+
+
+def test_a_long_story_without_an_asker_is_ranked_as_usual(answerer: FaqAnswerer) -> None:
+    story = (
+        "Our company is moving its tooling to a new tenant next week and the IT department said every"
+        " external consultant would get a message, but I never got the invitation email although I checked"
+        " the spam folder twice and my colleagues in the Lisbon office saw nothing either: wrong?"
+    )
+    assert not answerer.answer(story).answer.startswith("Your invitation")
+    assert answerer.answer(story, PLANNED).answer.startswith(
+        "Your invitation to the directory\nYour invitation"
+    )
