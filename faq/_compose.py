@@ -157,13 +157,16 @@ def organization_url(organization: str | None) -> str:
     return f"https://dev.azure.com/{name}"
 
 
-def answered(topic: Topic, context: AskerContext, *, framed: bool = False, also: Topic | None = None) -> str:
+def answered(
+    topic: Topic, context: AskerContext, *, framed: bool = False, also: Topic | None = None, own: str = ""
+) -> str:
     """Title, what applies to this asker first, then the general answer and the Microsoft page.
 
     `framed`: the topic is likely but not certain, so the reply says so and points at the alternatives.
     `also`: a second question in the same message, about another topic, offered after the answer.
+    `own`: what the migration's records say of the asker's own case, after the topic's notes for it.
     """
-    personal = [note.text for note in topic.notes if _applies(note, context)]
+    personal = [note.text for note in topic.notes if _applies(note, context)] + ([own] if own else [])
     body = _with_cases(topic, context) if topic.cases else topic.answer
     body = body.replace("{org_url}", organization_url(context.organization))
     heading = f"This sounds like: {topic.title}" if framed else topic.title

@@ -111,6 +111,27 @@ def every_case(context: AskerContext) -> str:
     )
 
 
+def why_refused(context: AskerContext) -> str:
+    """For an invitee refused at sign-in after connecting: where their invitation stands ("" for anyone
+    else)."""
+    invitation = context.invitation
+    if invitation is None:
+        return ""
+    if invitation.accepted:
+        return (
+            f"You have accepted your invitation: sign in with {invitation.address}. Still refused an hour"
+            " later? Ask an admin."
+        )
+    if not invitation.sent:
+        return f"Your invitation has not been sent yet: {_ask_admins(context, 'send it (`invite`)')}."
+    when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
+    return (
+        f"Yours was sent{when} to {invitation.address} and is not accepted yet. Cannot find it? Open"
+        f" {_my_apps(invitation)}, sign in with {invitation.address} and accept the prompt from"
+        f" {invitation.directory}."
+    )
+
+
 _ADMIN_TIP = (
     "Admin tip: someone else's invitation missing? `/aad status` shows who was invited; resend it in the"
     " Microsoft Entra admin center > Users > their guest account > B2B collaboration > Resend invitation."

@@ -188,9 +188,9 @@ class FaqAnswerer:
             question, ranking, context, knowledge.topics, answered=answered
         ):
             locked_out = _asker.first(ranking, _asker.LOCKED_OUT)
-            return self._rated(
-                self._answered(knowledge, _asker.LOCKED_OUT, confidence, locked_out, context), question
-            )
+            own = _invitation.why_refused(context)  # an invitee: where their invitation stands
+            answer = self._answered(knowledge, _asker.LOCKED_OUT, confidence, locked_out, context, own=own)
+            return self._rated(answer, question)
         if answered:
             framed = confidence < judge.threshold or own is not None
             also = self._other_question(knowledge, reading, ranking)
@@ -374,6 +374,7 @@ class FaqAnswerer:
         context: AskerContext,
         framed: bool = False,
         also: str | None = None,
+        own: str = "",
     ) -> Answer:
         topic = knowledge.topics[topic_id]
         close = [item.topic_id for item in ranking.topics[1:] if item.score >= _CLOSE_RUNNER_UP * ranking.top]
@@ -382,7 +383,7 @@ class FaqAnswerer:
         first = [also] if also else []
         alternatives = list(dict.fromkeys(first + close + list(topic.related)))[:_MAX_ALTERNATIVES]
         also_topic = knowledge.topics[also] if also else None
-        text = _compose.answered(topic, context, framed=framed, also=also_topic)
+        text = _compose.answered(topic, context, framed=framed, also=also_topic, own=own)
         return Answer(topic.id, confidence, text, alternatives, topic.link or None, framed)
 
     def _declined(

@@ -125,6 +125,18 @@ def test_after_connecting_the_invitee_is_told_her_invitation_then_that_she_accep
     )
 
 
+def test_an_invitee_who_cannot_sign_in_after_connecting_hears_where_her_invitation_stands(chat: Chat) -> None:
+    notified(chat)
+    for question in ("I can't sign in anymore", "I cannot sign in to Azure DevOps anymore"):
+        answer = asked(chat, ERIN, question)
+        assert answer.startswith("Locked out right after connecting or switching the directory"), answer[:200]
+        found = re.search(
+            r"Yours was sent on [^.]+ to (\S+) and is not accepted yet\. Cannot find it\? Open", answer
+        )
+        assert found is not None and found.group(1) == ERIN, answer
+    assert "Yours was sent" not in asked(chat, KIM, "I can't sign in anymore")  # mapped: no invitation
+
+
 def test_someone_the_plan_maps_to_a_work_account_hears_they_need_no_invitation(chat: Chat) -> None:
     started(chat)
     chat.say(DANA, "invite")

@@ -168,3 +168,30 @@ def test_a_long_story_without_an_asker_is_ranked_as_usual(answerer: FaqAnswerer)
     assert answerer.answer(story, PLANNED).answer.startswith(
         "Your invitation to the directory\nYour invitation"
     )
+
+
+@pytest.mark.parametrize(
+    ("invitation", "where_it_stands"),
+    [
+        (
+            INVITATION,
+            "Yours was sent on 27 November 2026 at 15:04 UTC to erin.eng@gmail.com and is not accepted",
+        ),
+        (
+            replace(INVITATION, accepted=True),
+            "You have accepted your invitation: sign in with erin.eng@gmail.com.",
+        ),
+        (
+            replace(INVITATION, sent=False, sent_at=None),
+            "Your invitation has not been sent yet: press *Ask an admin*",
+        ),
+    ],
+)
+def test_an_invitee_locked_out_after_connecting_hears_where_her_invitation_stands(
+    answerer: FaqAnswerer, invitation: InvitationStanding, where_it_stands: str
+) -> None:
+    answer = answerer.answer("I can't sign in anymore", replace(CONNECTED, invitation=invitation))
+    assert answer.topic == "owner-locked-out" and where_it_stands in answer.answer
+    mapped = replace(CONNECTED, outcome="map", guest=False, invitation=None)
+    for told in ("Yours was sent", "You have accepted your invitation", "Your invitation has not been sent"):
+        assert told not in answerer.answer("I can't sign in anymore", mapped).answer
