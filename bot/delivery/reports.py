@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from bot.conversation import progress_views
 from bot.conversation.messages import Outgoing
 from workflows.errors import WorkflowError
-from workflows.reminders import Tracking
+from workflows.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +21,20 @@ class Delivering(Protocol):
     async def deliver(self, outgoings: list[Outgoing], origin: None) -> Any: ...
 
 
+class ReadsProgress(Protocol):
+    """What a refresh reads (`workflows.reminders.Tracking`)."""
+
+    def progress(self, organization: str | None) -> Progress: ...
+
+
 async def refresh_reports(
-    tracking: Tracking, organizations: set[str], delivery_to: Callable[[str], Delivering | None]
+    tracking: ReadsProgress, organizations: set[str], delivery_to: Callable[[str], Delivering | None]
 ) -> None:
-    """`delivery_to`: how a report reaches a migration's channel; None where this surface does not."""
+    """`delivery_to`: how a report reaches a migration's channel; None where this surface does not.
+
+    One migration's report failing (its channel archived, the bot removed from it) must not cost the others
+    theirs: the worker hands each organization over once, so a report skipped here stays stale until that
+    migration's lists move again, which after its last batch is never."""
     for organization in sorted(organizations):
         try:
             progress = await asyncio.to_thread(tracking.progress, organization)
@@ -32,5 +42,9 @@ async def refresh_reports(
             logger.info("no delivery report for %s: %s", organization, error)
             continue
         delivery = delivery_to(progress.channel_id) if progress.channel_id else None
-        if delivery is not None:
+        if delivery is None:
+            continue
+        try:
             await delivery.deliver([progress_views.delivery_update(progress)], None)
+        except Exception:
+            logger.exception("the delivery report of %s could not be updated", organization)
