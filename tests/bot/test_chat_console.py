@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import cast
 
 import pytest
 
 from bot.console.chat import _newest_migration, run_chat
+from bot.console.portal import in_sandbox
 from bot.runtime import Runtime
 from sandbox import Sandbox
 from storage import Database
@@ -77,3 +80,38 @@ def test_the_sandbox_words_act_on_the_newest_migration_in_progress() -> None:
     statuses = {"contoso": "contoso's status", "fabrikam-fiber": "fabrikam-fiber's status"}
     service = SimpleNamespace(organizations=lambda: ["contoso", "fabrikam-fiber"], status=statuses.get)
     assert _newest_migration(cast(Runtime, SimpleNamespace(service=service))) == "contoso's status"
+
+
+# The portal step itself (`bot.console.portal`), as `:connect`, `:signin`, `:billing` and the demo take it.
+def test_a_step_the_emulator_takes_is_done(runtime: Runtime, box: Sandbox) -> None:
+    tenant = str(box.state()["tenant"]["id"])
+    body = {"organization": "fabrikam-fiber", "tenantId": tenant}
+    assert in_sandbox(runtime, ":connect", "/_sandbox/connect", body) is None
+    assert box.state()["organization"]["connected_tenant_id"] == tenant
+
+
+def test_without_a_sandbox_it_says_how_to_get_one(runtime: Runtime) -> None:
+    alone = replace(runtime, sandbox=None, settings=replace(runtime.settings, sandbox_url=None))
+    body = {"subscriptionId": "s", "tenantId": "t"}
+    refused = in_sandbox(alone, ":billing", "/_sandbox/subscription", body)
+    assert refused == (
+        "`:billing` only works with the sandbox (--scenario, AADBOT_SANDBOX or AADBOT_SANDBOX_URL)."
+    )
+
+
+def test_a_refusal_names_the_step_and_the_emulator_s_reason(runtime: Runtime) -> None:
+    body = {"organization": "no-such-org", "tenantId": "t"}
+    refused = in_sandbox(runtime, ":connect", "/_sandbox/connect", body)
+    reason = """{"error":"unknown organization 'no-such-org'"}"""
+    assert refused == f"The emulator refused :connect (404: {reason})."
+
+
+def test_an_emulator_that_does_not_answer_is_named(runtime: Runtime) -> None:
+    with socket.socket() as closed:  # a port nothing listens on once it is closed
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    gone = replace(runtime, sandbox=None, settings=replace(runtime.settings, sandbox_url=url))
+    refused = in_sandbox(gone, ":signin", "/_sandbox/signin", {"organization": "o", "principalName": "p"})
+    assert refused is not None
+    assert refused.startswith(f"The emulator at {url} did not answer :signin (")
+    assert refused.endswith("); is it running?")
