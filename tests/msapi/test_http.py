@@ -7,7 +7,8 @@ import socket
 import httpx
 import pytest
 
-from msapi import HttpSession, MicrosoftError, Redactor, Router, odata_string
+from msapi import HttpSession, MicrosoftError, Redactor, Router, error_code, odata_string
+from msapi._http import rejected_token
 from sandbox import Sandbox
 
 HEAD = "https://vssps.dev.azure.com/fabrikam-fiber"
@@ -163,3 +164,31 @@ def test_azure_devops_rate_limit_headers_pace_the_next_request() -> None:
         paced.request("GET", "https://vsaex.dev.azure.com/o/x", service="Azure DevOps")
         paced.request("GET", "https://vsaex.dev.azure.com/o/x", service="Azure DevOps")
     assert sleeps == [1.5, 30.0]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (
+            b'{"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}',
+            "InvalidAuthenticationToken",
+        ),
+        (b'{"error": "invalid_client", "error_description": "AADSTS7000215"}', "invalid_client"),  # OAuth
+        (b'{"error": {"message": "no code"}}', ""),
+        (b'["error"]', ""),
+        (b"<html>Bad gateway</html>", ""),
+        (b"", ""),
+    ],
+)
+def test_the_code_of_a_microsoft_error_body_in_each_shape(body: bytes, code: str) -> None:
+    assert error_code(httpx.Response(400, content=body)) == code
+
+
+def test_only_a_401_naming_the_token_asks_for_a_fresh_one() -> None:
+    rejected = b'{"error": {"code": "InvalidAuthenticationToken"}}'
+    assert rejected_token(httpx.Response(401, content=rejected))
+    assert not rejected_token(httpx.Response(403, content=rejected))  # the token is fine, the rights are not
+    assert not rejected_token(
+        httpx.Response(401, content=b'{"error": {"code": "InvalidAuthenticationTokenTenant"}}')
+    )
+    assert not rejected_token(httpx.Response(401, content=b"Unauthorized"))
