@@ -342,3 +342,9 @@ class Standing:
     """Whether they need new personal access tokens and why (`workflows.tokens`); None while not known."""
     invitation: InvitationStanding | None = None
     """Their invitation, when their plan invites them (`invite`, or a guest still to accept one)."""
+    signs_in_as: str = ""
+    """The sign-in name of their Azure DevOps identity: what they sign in with until the organization is
+    connected."""
+    announced_for: str | None = None
+    """The date the newest advance notice to them named (empty when it named none); None when `announce`
+    never reached them."""

@@ -168,3 +168,29 @@ def test_two_admins_announcing_the_same_date_at_once_get_a_clear_answer_and_one_
     users = len(service.plan().users)
     assert raced[0].queued == users
     assert len(notices(database)) == users
+
+
+def test_a_persons_standing_names_the_date_announced_to_them_and_what_they_sign_in_with_today(
+    service: MigrationService, database: Database, dana: Actor
+) -> None:
+    bob = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
+    service.start("fabrikam", "fabrikam.com", dana)
+    quiet = service.standing_of(None, bob)
+    assert quiet.announced_for is None and quiet.signs_in_as == "bob@outlook.com"
+    service.announce(None, dana, "Friday 14:00 UTC")
+    assert service.standing_of(None, bob).announced_for == "Friday 14:00 UTC"
+    service.announce(None, dana, "Monday 09:00 UTC")
+    assert service.standing_of(None, bob).announced_for == "Monday 09:00 UTC"
+    with database.session() as session:  # the newest notice never reached him: he was told Friday
+        (newest,) = [
+            m
+            for m in session.exec(select(OutboundMessage)).all()
+            if m.payload.get("when") == "Monday 09:00 UTC" and m.recipient == "bob@outlook.com"
+        ]
+        newest.status = "failed"
+        session.add(newest)
+        session.commit()
+    assert service.standing_of(None, bob).announced_for == "Friday 14:00 UTC"
+    assert service.standing_of(None, dana).announced_for == "Monday 09:00 UTC"
+    outsider = Actor(id="U-ZOE", email="zoe@contoso.com", name="Zoe")
+    assert service.standing_of(None, outsider).announced_for is None

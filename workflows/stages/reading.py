@@ -8,13 +8,24 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import ActiveMigration, AffectedUser, Approval, AuditEntry, Invitation, Migration, TodoItem
+from storage import (
+    ActiveMigration,
+    AffectedUser,
+    Approval,
+    AuditEntry,
+    Invitation,
+    Migration,
+    OutboundMessage,
+    TodoItem,
+)
+from storage.outbox import SUPERSEDED
 from workflows import _plan_codec
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import CONNECTED_UNFINISHED, describe_state
 from workflows.plan import Plan, PlannedUser
 from workflows.results import Actor, InvitationStanding, MigrationStatus, Standing
+from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import expire_lapsed
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, find, find_or_latest, status
@@ -129,7 +140,23 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         invitation = None
         if outcome == "invite" or mine in invited:
             invitation = _invitation_of(session, row, mine, invited.get(mine), listed, stored)
-        return Standing(outcome, guest, tokens, invitation)
+        return Standing(outcome, guest, tokens, invitation, addresses[0], _announced_for(session, row, mine))
+
+
+def _announced_for(session: Session, row: Migration, mine: str) -> str | None:
+    """The date the newest advance notice to this person named, among those that reached them or still may
+    (the notice's key ends with their entitlement id, `announcing.announce`)."""
+    payload = session.exec(
+        select(OutboundMessage.payload)
+        .where(
+            OutboundMessage.migration_id == row.id,
+            OutboundMessage.kind == ANNOUNCEMENT,
+            col(OutboundMessage.idempotency_key).endswith(f"-{mine}", autoescape=True),
+            col(OutboundMessage.status).not_in(("failed", SUPERSEDED)),
+        )
+        .order_by(col(OutboundMessage.id).desc())
+    ).first()
+    return None if payload is None else str(payload.get("when") or "")
 
 
 def _invitation_of(
