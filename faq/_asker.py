@@ -1,6 +1,7 @@
 """Choosing for the person asking, when the bot knows them: someone inside a migration who is not one of its
 admins is offered the topic written for the people being moved before an admins' topic that is barely
-closer, and after the organization is connected "I can't sign in anymore" from them is their own lock-out.
+closer, and "I can't sign in anymore" from them is their own case at the migration's stage: a lock-out once
+the organization is connected, maybe the switch while it connects, not the move before.
 
 Neither changes the ranking of a question without an asker, which is what the evaluation scores
 (docs/faq-eval.md, "asker-aware ranking")."""
@@ -16,6 +17,9 @@ from faq._compose import AskerContext, phase_of
 from faq._index import Ranking
 from faq._knowledge import ADMINS, PEOPLE, Topic
 
+CHECKLIST = "after-switch-checklist"
+"""The people's topic listing what to do once the organization is connected ("sign in with your work
+account"): until then it does not apply, however many words it shares with "it won't let me log in"."""
 LOCKED_OUT = "owner-locked-out"
 """The contract's topic for losing access right after connecting (the owner, an admin or users) and
 getting back in: its notes say what applies to each outcome."""
@@ -38,9 +42,11 @@ _AZURE_DEVOPS_PLACE = re.compile(
 )
 
 # Devices and other applications people sign in to: a message naming one is about that, not the organization.
+# Git, Visual Studio and the other clients of Azure DevOps sign in their own way, which their topics answer.
 _ELSEWHERE = re.compile(
     r"(?i)\b(?:laptop|computer|pc|desktop|windows|mac(?:book)?|phone|vm|virtual machine|server|mailbox"
-    r"|outlook|teams|slack|wi-?fi|vpn|office|portal\.azure\.com|azure portal|jira|github)\b"
+    r"|outlook|teams|slack|wi-?fi|vpn|office|portal\.azure\.com|azure portal|jira|github"
+    r"|git|ssh|visual studio|vs ?code|az(?:ure)? cli|nuget|npm|maven|gradle|tf\.exe)\b"
 )
 
 
@@ -53,22 +59,32 @@ def cannot_sign_in(question: str) -> bool:
     return False
 
 
-def locked_out_after_connecting(
+def own_sign_in_trouble(
     question: str, ranking: Ranking, context: AskerContext, topics: Mapping[str, Topic], *, answered: bool
-) -> bool:
-    """A sign-in failure from someone in a migration whose organization is connected: their own case, unless
-    a topic for the people being moved (Git, the account picker) is `answered` and says which trouble it is.
-    Only in a short message that names no device or other application ("I forgot my laptop password and I'm
-    locked out"): a long story names its own subject, as the public threads quoting "cannot log in" do."""
-    return (
-        context.migration is not None
-        and not (answered and topics[ranking.topics[0].topic_id].audience == PEOPLE)
-        and phase_of(context.stage) == "after"
-        and LOCKED_OUT in topics
-        and ranking.length < LONG_FROM
-        and not _ELSEWHERE.search(question)
-        and cannot_sign_in(question)
-    )
+) -> str | None:
+    """The migration's phase (before, connecting, after) when someone in it says they cannot sign in: their
+    own case, unless a topic for the people being moved (Git, the account picker; the `CHECKLIST` once
+    connected) is `answered` and says which trouble it is. Only in a short message that names no device or
+    other application ("I forgot my laptop password and I'm locked out"): a long story names its own subject,
+    as the public threads quoting "cannot log in" do. None otherwise, and outside a migration."""
+    phase = phase_of(context.stage)
+    if (
+        context.migration is None
+        or phase is None
+        or (answered and _names_the_trouble(topics[ranking.topics[0].topic_id], phase))
+        or LOCKED_OUT not in topics
+        or ranking.length >= LONG_FROM
+        or _ELSEWHERE.search(question)
+        or not cannot_sign_in(question)
+    ):
+        return None
+    return phase
+
+
+def _names_the_trouble(topic: Topic, phase: str) -> bool:
+    """Whether an answered topic says which sign-in trouble it is: one for the people being moved, and the
+    `CHECKLIST` only once connected."""
+    return topic.audience == PEOPLE and (topic.id != CHECKLIST or phase == "after")
 
 
 def own_topic(

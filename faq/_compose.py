@@ -88,6 +88,11 @@ class AskerContext:
     """Why, a clause starting in lower case, put at a token case's `{why}`."""
     invitation: OwnInvitation | None = None
     """Their invitation, when the migration's plan invites them."""
+    signs_in_as: str = ""
+    """The sign-in name of their Azure DevOps identity, what they sign in with until the organization is
+    connected; empty when the plan does not name them."""
+    announced_for: str | None = None
+    """The date the admins' advance notice to them named (empty: it named none); None when not announced."""
 
 
 def phase_of(stage: str | None) -> str | None:
@@ -158,15 +163,23 @@ def organization_url(organization: str | None) -> str:
 
 
 def answered(
-    topic: Topic, context: AskerContext, *, framed: bool = False, also: Topic | None = None, own: str = ""
+    topic: Topic,
+    context: AskerContext,
+    *,
+    framed: bool = False,
+    also: Topic | None = None,
+    own: str = "",
+    opening: str = "",
 ) -> str:
     """Title, what applies to this asker first, then the general answer and the Microsoft page.
 
     `framed`: the topic is likely but not certain, so the reply says so and points at the alternatives.
     `also`: a second question in the same message, about another topic, offered after the answer.
     `own`: what the migration's records say of the asker's own case, after the topic's notes for it.
+    `opening`: what the migration's stage says of the question, before the notes.
     """
-    personal = [note.text for note in topic.notes if _applies(note, context)] + ([own] if own else [])
+    notes = [note.text for note in topic.notes if _applies(note, context)]
+    personal = ([opening] if opening else []) + notes + ([own] if own else [])
     body = _with_cases(topic, context) if topic.cases else topic.answer
     body = body.replace("{org_url}", organization_url(context.organization))
     heading = f"This sounds like: {topic.title}" if framed else topic.title

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
-from faq import _about, _asker, _compose, _invitation, _reading
+from faq import _about, _asker, _compose, _invitation, _reading, _sign_in
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
@@ -182,14 +182,15 @@ class FaqAnswerer:
         answered = (
             ranking.top > 0 and ranking.grounded and (confidence >= judge.framed_threshold or documented)
         )
-        # After connecting, "I can't sign in anymore" from someone in the migration is their own lock-out,
-        # however few words it shares with the topic: its notes say what applies to their outcome.
-        if self._asker_aware and _asker.locked_out_after_connecting(
-            question, ranking, context, knowledge.topics, answered=answered
-        ):
-            locked_out = _asker.first(ranking, _asker.LOCKED_OUT)
-            own = _invitation.why_refused(context)  # an invitee: where their invitation stands
-            answer = self._answered(knowledge, _asker.LOCKED_OUT, confidence, locked_out, context, own=own)
+        # "I can't sign in anymore" from someone in the migration is their own case at its stage, however few
+        # words it shares with the topic.
+        phase = (
+            _asker.own_sign_in_trouble(question, ranking, context, knowledge.topics, answered=answered)
+            if self._asker_aware
+            else None
+        )
+        if phase is not None:
+            answer = self._sign_in_trouble(knowledge, phase, confidence, ranking, context)
             return self._rated(answer, question)
         if answered:
             framed = confidence < judge.threshold or own is not None
@@ -339,6 +340,27 @@ class FaqAnswerer:
             return None
         return Answer(topic.id, confidence, _invitation.every_case(context), [], _invitation.REDEMPTION_PAGE)
 
+    def _sign_in_trouble(
+        self, knowledge: _Knowledge, phase: str, confidence: float, ranking: Ranking, context: AskerContext
+    ) -> Answer:
+        """Someone in the migration cannot sign in. Before connecting the move changed nothing: what usually
+        causes it. After, their own lock-out: the topic's notes say what applies to their outcome, and an
+        invitee hears where their invitation stands. While connecting, maybe the switch: the lock-out answer
+        as it reads once connected."""
+        topic = knowledge.topics[_asker.LOCKED_OUT]
+        if phase == "before":
+            text = _sign_in.not_connected_yet(context, topic.link)
+            return Answer(topic.id, confidence, text, [], topic.link or None)
+        locked_out = _asker.first(ranking, topic.id)
+        own = _invitation.why_refused(context)
+        if phase == "connecting":
+            opening = _sign_in.while_connecting(context)
+            connected = replace(context, stage="connected")
+            return self._answered(
+                knowledge, topic.id, confidence, locked_out, connected, own=own, opening=opening
+            )
+        return self._answered(knowledge, topic.id, confidence, locked_out, context, own=own)
+
     @staticmethod
     def _documents(knowledge: _Knowledge, ranking: Ranking, reading: _reading.Reading) -> bool:
         """Whether the ranking's best topic documents an error code the message carries."""
@@ -375,6 +397,7 @@ class FaqAnswerer:
         framed: bool = False,
         also: str | None = None,
         own: str = "",
+        opening: str = "",
     ) -> Answer:
         topic = knowledge.topics[topic_id]
         close = [item.topic_id for item in ranking.topics[1:] if item.score >= _CLOSE_RUNNER_UP * ranking.top]
@@ -383,7 +406,7 @@ class FaqAnswerer:
         first = [also] if also else []
         alternatives = list(dict.fromkeys(first + close + list(topic.related)))[:_MAX_ALTERNATIVES]
         also_topic = knowledge.topics[also] if also else None
-        text = _compose.answered(topic, context, framed=framed, also=also_topic, own=own)
+        text = _compose.answered(topic, context, framed=framed, also=also_topic, own=own, opening=opening)
         return Answer(topic.id, confidence, text, alternatives, topic.link or None, framed)
 
     def _declined(

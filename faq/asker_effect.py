@@ -1,4 +1,5 @@
-"""What the asker-aware choices change: every evaluation question asked inside a migration after connecting.
+"""What the asker-aware choices change: every evaluation question asked inside a migration after connecting,
+and as a mapped member before connecting and while connecting.
 
 Each question is answered as an invited guest, as a mapped member and as an admin would ask it, once with the
 choices made for a known asker (`faq._asker`) and once without, in sample (the bundled calibration). A
@@ -30,6 +31,8 @@ ASKERS = {
     "invited guest": replace(_INSIDE, outcome="invite", guest=True),
     "mapped member": replace(_INSIDE, outcome="map"),
     "admin": replace(_INSIDE, outcome="auto", is_admin=True),
+    "mapped member, planned": replace(_INSIDE, outcome="map", stage="planned"),
+    "mapped member, connecting": replace(_INSIDE, outcome="map", stage="connecting"),
 }
 
 
@@ -61,7 +64,8 @@ def changes(
 def render(questions: Sequence[Question]) -> str:
     aware, blind = FaqAnswerer(), FaqAnswerer(asker_aware=False)
     lines = [
-        f"{len(questions)} evaluation questions, each asked inside a migration after connecting:",
+        f"{len(questions)} evaluation questions, each asked inside a migration"
+        " (after connecting unless said):",
         "",
         "| asked as | answers changed | right -> wrong | wrong -> right | wrong -> wrong |",
         "| --- | --- | --- | --- | --- |",

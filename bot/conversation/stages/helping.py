@@ -174,6 +174,8 @@ class Helping(Stage):
             migration=status.organization if inside or admins else None,
             admins=admins,
             invitation=standing.invitation,
+            signs_in_as=standing.signs_in_as,
+            announced_for=standing.announced_for,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:

@@ -1,0 +1,83 @@
+"""Saying "I can't sign in anymore" when the organization is not connected yet. The move changes nobody's
+sign-in before Connect, so the reply says where the migration stands and what usually causes the trouble
+instead; while the admin is clicking Connect (`connecting`), that it may be the switch itself."""
+
+from __future__ import annotations
+
+from faq._compose import AskerContext, organization_url, way_to_a_person
+
+TITLE = "Your sign-in has not changed"
+_SIGN_OUT_EVERYWHERE = "https://aka.ms/VsSignout"
+_RESET_MICROSOFT_ACCOUNT = "https://account.live.com/password/reset"
+
+# What each state before connecting means to someone being moved (`workflows.machine.STATES`); unknown names
+# get no stage rather than a wrong one.
+_STAGE = {
+    "draft": "the admins are checking its prerequisites",
+    "checking_prerequisites": "the admins are checking its prerequisites",
+    "planned": "the admins have made the plan",
+    "blocked": "the admins are fixing a prerequisite",
+    "inviting": "the admins are inviting guests to the directory",
+    "waiting_for_invite_settings": "the admins are waiting for the directory's invite settings",
+    "awaiting_approval": "the admins are waiting for an approval to connect it",
+}
+
+
+def not_connected_yet(context: AskerContext, link: str) -> str:
+    """Before connecting: their sign-in is as it was, with which account, and the usual causes; `link` is
+    Microsoft's page on signing-in trouble ("" when the knowledge base has none)."""
+    organization = context.organization or "your organization"
+    account = context.signs_in_as or "the account you use now"
+    where = "; ".join(
+        part for part in (_STAGE.get((context.stage or "").casefold(), ""), _date(context)) if part
+    )
+    first = context.case != "switch"  # from Microsoft accounts, not from another directory
+    reset = (
+        f"a Microsoft account: {_RESET_MICROSOFT_ACCOUNT}" if first else "your current directory's help desk"
+    )
+    causes = [
+        f"Another account signed in to the browser: sign out everywhere ({_SIGN_OUT_EVERYWHERE}), open a"
+        f" private window and sign in with {account}.",
+        *(
+            [
+                "Asked to choose between a work or school account and a personal account: choose the personal"
+                " account, the Microsoft account you have used so far."
+            ]
+            if first
+            else []
+        ),
+        f"A forgotten password or a lost second factor: reset it where the account lives ({reset}), not in"
+        " Azure DevOps.",
+        "Removed from the organization, or your access level changed: an admin can check it under"
+        " Organization settings > Users.",
+    ]
+    return "\n".join(
+        [
+            TITLE,
+            f"The move has not changed your sign-in: {organization} is not connected to the new directory yet"
+            f" ({where}). Until then you sign in to {organization_url(context.organization)} as today, with"
+            f" {account}.",
+            "What usually causes it instead:",
+            *(f"- {cause}" for cause in causes),
+            *([f"Microsoft's page: {link}"] if link else []),
+            way_to_a_person(context),
+        ]
+    )
+
+
+def while_connecting(context: AskerContext) -> str:
+    """While the admin is clicking Connect: the opening of the lock-out answer, read as after connecting."""
+    organization = context.organization or "your organization"
+    return (
+        f"The admins are connecting {organization} to the new directory right now: this may be the switch in"
+        " progress. Wait a few minutes, then sign in again as below; once it is connected, only accounts of"
+        " the new directory get in."
+    )
+
+
+def _date(context: AskerContext) -> str:
+    if context.announced_for is None:
+        return "no date is announced yet"
+    if not context.announced_for:
+        return "it is announced, with no date yet"
+    return f"it is announced for {context.announced_for}"
