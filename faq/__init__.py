@@ -1,6 +1,7 @@
 """Offline answers to migration questions, with an honest "I don't know"."""
 
 from faq._compose import ASK_AN_ADMIN, HOW_TO_REACH_A_PERSON, AskerContext, OwnInvitation
+from faq._invitation import accept_invitation_help
 from faq._knowledge import CONTRACT_TOPICS, KnowledgeError, Topic
 from faq.answerer import Answer, FaqAnswerer, default_answerer
 from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion
@@ -18,5 +19,6 @@ __all__ = [
     "Topic",
     "UnansweredLog",
     "UnansweredQuestion",
+    "accept_invitation_help",
     "default_answerer",
 ]

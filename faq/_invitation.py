@@ -6,6 +6,7 @@ which case it is: invited and sent on a date to an address, not sent yet, accept
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 
 from faq._compose import (
@@ -90,6 +91,15 @@ def own_case(context: AskerContext) -> str | None:
     if context.is_admin:
         lines.append(_ADMIN_TIP)
     return "\n".join([TITLE, *lines, way_to_a_person(context)])
+
+
+def accept_invitation_help(context: AskerContext) -> str | None:
+    """Help with the to-do item *Accept the invitation*: the facts the reply to "I never got the invitation
+    email" gives (sent on, to, accepting without the email). Asking for it tells the admins already, so it
+    names no button to press. None when the migration has no record of their invitation."""
+    if context.invitation is None:
+        return None
+    return "\n".join(_invited(context.invitation, replace(context, admins=())))
 
 
 def every_case(context: AskerContext) -> str:

@@ -181,17 +181,6 @@ def help_for_item(
     return [Outgoing(Message(f"Help with {item.title}", tuple(blocks), private=True))]
 
 
-def finding_the_invitation(item: TodoEntry) -> str:
-    """Help with accepting the invitation, once it was sent: where it is, and who can send it again."""
-    return (
-        f"The invitation is an email from Microsoft Invitations (invites@microsoft.com) sent to {item.email}."
-        " Search that mailbox for invites@microsoft.com, including the spam or junk folder, open the email"
-        f" and select *Accept invitation*; then sign in to https://dev.azure.com/{item.organization} as"
-        f" {item.email}. Already accepted it? Just sign in there. If the email is nowhere, the migration"
-        " admins can send it again."
-    )
-
-
 def help_request(*, name: str, email: str, title: str = "", key: str = "", question: str = "") -> Message:
     """Tells the admins that someone needs help with an item of their list, or asks them a question."""
     if question:

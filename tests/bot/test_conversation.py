@@ -393,11 +393,13 @@ def test_help_with_accepting_the_invitation_says_where_it_is_and_who_resends_it(
     erin = [m for m in notified(chat) if m.to == DirectMessage("erin.eng@gmail.com")]
     helped = chat.click("erin.eng@gmail.com", erin, "I need help")
     told = " ".join(text_of(helped[:1]).split())
-    assert told.startswith(
-        "HELP WITH: ACCEPT THE INVITATION TO THE DIRECTORY The invitation is an email from Microsoft"
-        " Invitations (invites@microsoft.com) sent to erin.eng@gmail.com. Search that mailbox for"
-        " invites@microsoft.com, including the spam or junk folder"
-    )
+    # her own invitation, sent on a date to her address (tests/bot/test_sign_in_case.py has the rest)
+    assert re.match(
+        r"HELP WITH: ACCEPT THE INVITATION TO THE DIRECTORY Your invitation was sent on [^.]+ to"
+        r" erin\.eng@gmail\.com\. It comes from invites@microsoft\.com",
+        told,
+    ), told
+    assert "Search erin.eng@gmail.com's mailbox for invites@microsoft.com, in junk or spam too" in told
     assert "before connecting" not in told and "you will be invited" not in told
     (alert,) = [m for m in helped if isinstance(m.to, Channel)]
     assert " ".join(text_of([alert]).split()) == (

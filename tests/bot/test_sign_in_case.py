@@ -1,13 +1,14 @@
 """Saying "I can't sign in anymore" in a migration that is not connected yet, stage by stage: the move has
 not changed the asker's sign-in (where the migration stands, the date announced, the account they sign in with
-today); while the admin clicks Connect, that it may be the switch."""
+today); while the admin clicks Connect, that it may be the switch. And the *I need help* of *Accept the
+invitation*, with the person's own invitation."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
 
-from tests.bot.conftest import DANA, ORG, Chat, approved, started, text_of
+from tests.bot.conftest import DANA, ORG, Chat, approved, notified, started, text_of
 
 KIM, ERIN, BOB = "kim@fabrikam.com", "erin.eng@gmail.com", "bob.builder@outlook.com"
 OUTSIDER = "zoe@contoso.com"
@@ -101,3 +102,37 @@ def test_outside_any_migration_and_for_another_application_nothing_changes(chat:
         for question in SOMETHING_ELSE:
             answer = asked(chat, who, question)
             assert not answer.startswith((NOT_CHANGED, f"{LOCKED_OUT} The admins are connecting")), question
+
+
+def test_help_with_accepting_the_invitation_gives_her_own_invitation_in_the_faqs_words(chat: Chat) -> None:
+    lists = notified(chat)
+    sandbox = chat.runtime.sandbox
+    assert sandbox is not None
+    tenant = str(sandbox.state()["tenant"]["id"])
+    erin = [message for message in lists if getattr(message.to, "email", None) == ERIN]
+    helped = chat.click(ERIN, erin, "I need help")
+    told = flat(text_of(helped[:1]))
+    sent = re.search(r"Your invitation was sent on \d{1,2} \w+ \d{4} at \d\d:\d\d UTC to (\S+)\.", told)
+    assert told.startswith("HELP WITH: ACCEPT THE INVITATION TO THE DIRECTORY Your invitation was sent on"), (
+        told
+    )
+    assert sent is not None and sent.group(1) == ERIN
+    for fact in (
+        f"Open https://myapps.microsoft.com/?tenantid={tenant}, sign in with {ERIN} and accept the prompt",
+        "or ask the migration admins to send it again.",  # asking for help told them: no button to press
+        "Azure DevOps lets you in once you have accepted it: then sign in to"
+        f" https://dev.azure.com/{ORG} with {ERIN}, not a work account.",
+        "I have also told the migration admins",
+    ):
+        assert fact in told, fact
+    assert "Ask an admin" not in told
+    # the same sentences as the answer to "I never got the invitation email", from one place
+    faq = asked(chat, ERIN, "I never got the invitation email")
+    assert sent.group(0) in faq and "Search erin.eng@gmail.com's mailbox for invites@microsoft.com" in faq
+
+
+def test_help_with_another_item_is_still_its_topics_answer(chat: Chat) -> None:
+    lists = notified(chat)
+    kim = [message for message in lists if getattr(message.to, "email", None) == KIM]
+    told = flat(text_of(chat.click(KIM, kim, "I need help")[:1]))
+    assert told.startswith("HELP WITH:") and "Your invitation" not in told

@@ -10,12 +10,13 @@ from bot.conversation.faq_review import FaqReview
 from bot.conversation.messages import Outgoing
 from bot.conversation.stages.after_connecting import own_item
 from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
-from faq import HOW_TO_REACH_A_PERSON, AskerContext
+from faq import HOW_TO_REACH_A_PERSON, AskerContext, accept_invitation_help
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.notices import CHANNEL_PREFIX
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.todo_lists import newest_list
+from workflows.todo import ACCEPT_INVITATION
 from workflows.tokens import case_of
 
 ITEM_TOPICS = {
@@ -28,9 +29,10 @@ ITEM_TOPICS = {
     "ask-for-access": "email-not-found",
     "enable-directory-account": "email-not-found",
     "choose-work-account": "disconnected-users-matching-identity",
+    ACCEPT_INVITATION: "email-not-found",
 }
-"""The FAQ topic that answers "I need help" on each kind of to-do item (accepting the invitation has its own
-help: by then the invitation is out, and the person needs to find it or have it sent again)."""
+"""The FAQ topic that answers "I need help" on each kind of to-do item (accepting the invitation is answered
+with the person's own invitation when the migration recorded it: `faq.accept_invitation_help`)."""
 
 
 class Helping(Stage):
@@ -118,10 +120,10 @@ class Helping(Stage):
 
     def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         item = own_item(self._desk, actor, command.arg(0), "need-help")
-        if item.key == "accept-invitation":
-            text = todo_views.finding_the_invitation(item)
-        else:
-            context = self._asker_context(actor)
+        migration = self._desk.service.status(item.organization)
+        context = self._context_in(migration, actor, inside=True)
+        text = accept_invitation_help(context) if item.key == ACCEPT_INVITATION else None
+        if text is None:
             topic = ITEM_TOPICS.get(item.key)
             found = (
                 self._desk.answerer.explain(topic, context)
@@ -129,7 +131,6 @@ class Helping(Stage):
                 else self._desk.answerer.answer(item.title, context)
             )
             text = found.answer
-        migration = self._desk.service.status(item.organization)
         recipients = self._recipients(migration, actor)
         fresh = self._desk.tracking.ask_for_help(item, actor, recipients)
         admins = self._admins(item.organization, actor)
@@ -155,6 +156,11 @@ class Helping(Stage):
             status, inside = self._migration_of(actor, channel)
         except WorkflowError:
             return AskerContext()
+        return self._context_in(status, actor, inside=inside)
+
+    def _context_in(self, status: MigrationStatus, actor: Actor, *, inside: bool) -> AskerContext:
+        """What the bot knows of `actor` in this migration; `inside`: asked within it (its channel, or their
+        own list)."""
         standing = self._desk.service.standing_of(status.organization, actor)
         try:
             is_admin = self._desk.may_administer(status.organization, actor)
