@@ -7,8 +7,13 @@ and goes on in the same transaction.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
+from typing import TYPE_CHECKING
+
 from sqlmodel import Session, SQLModel
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 def insert_once(session: Session, row: SQLModel, *, unique: str | tuple[str, ...]) -> bool:
@@ -19,11 +24,23 @@ def insert_once(session: Session, row: SQLModel, *, unique: str | tuple[str, ...
         for column in table.columns
         if getattr(row, column.name, None) is not None
     }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(table)
+        _insert(session.get_bind().dialect.name, table)
         .values(values)
         .on_conflict_do_nothing(index_elements=[unique] if isinstance(unique, str) else list(unique))
     )
     inserted = session.execute(statement)
     return bool(inserted.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _insert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The database's own `insert`, the one with `on_conflict_do_nothing`, imported for the database in use:
+    SQLAlchemy's PostgreSQL dialect (with psycopg's, asyncpg's and pg8000's) is 19 modules and 35 ms of CPU
+    that every `serve` on SQLite paid at start-up; on PostgreSQL the engine has imported it already."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
