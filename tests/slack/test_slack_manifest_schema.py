@@ -10,11 +10,12 @@ import copy
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft7Validator
-from referencing import Registry, Resource
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = Path(__file__).parent / "manifest_schema"
@@ -28,6 +29,10 @@ def load(name: str) -> Any:
 
 def validator() -> Draft7Validator:
     """Slack's top schema, its `$ref`s to the versioned schemas answered from the vendored copies."""
+    # here: collecting this file need not import them (tests/test_start_up.py)
+    from jsonschema import Draft7Validator
+    from referencing import Registry, Resource
+
     registry: Registry[Any] = Registry().with_resources(
         (RAW + name, Resource.from_contents(load(name)))
         for name in ("manifest.schema.1.0.0.json", "manifest.schema.2.0.0.json")

@@ -9,20 +9,24 @@ import zipfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import pytest
 
 from bot.teams.package import CATALOG_UPLOAD, built_version
 from tests.fakes.cli import Aadbot, Finished
 from tests.teams.conftest import APP_ID
 
+if TYPE_CHECKING:
+    import jsonschema
+
 SCHEMA = Path(__file__).parent / "data" / "MicrosoftTeams.schema.v1.29.json"
 
 
 def _validator() -> jsonschema.protocols.Validator:
     """Draft 4, as the schema declares, plus `const`, which it uses (draft 6) for `manifestVersion`."""
+    import jsonschema  # here: collecting this file need not import it (tests/test_start_up.py)
+
     schema = json.loads(SCHEMA.read_text())
     draft4 = jsonschema.Draft4Validator
     with_const = jsonschema.validators.extend(
@@ -86,6 +90,8 @@ def test_the_package_follows_microsofts_schema_with_the_icons_teams_asks_for(
 
 def test_a_manifest_the_schema_refuses_is_caught(tmp_path: Path, aadbot: Aadbot) -> None:
     """The check can fail: Microsoft's schema refuses what Teams would refuse."""
+    import jsonschema
+
     assert _build(aadbot, tmp_path, "--app-id", APP_ID).returncode == 0
     with zipfile.ZipFile(tmp_path / "aadbot.zip") as package:
         manifest = json.loads(package.read("manifest.json"))
