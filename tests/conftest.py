@@ -9,18 +9,19 @@ import ssl
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import httpx._transports.default as httpx_transports
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from sandbox import Sandbox, parse_scenario
 from tests import bytecode
-from tests.fakes.cli import Aadbot
-from tests.fakes.server import ServerThread
-from tests.fakes.slack_api import FakeSlack
+
+if TYPE_CHECKING:
+    # imported by the fixtures that use them: the run's first process loads this file and runs no test, and
+    # importing them (the sandbox, uvicorn, Starlette, Slack's SDK) would delay every test process's start
+    from sandbox import Sandbox
+    from tests.fakes.cli import Aadbot
+    from tests.fakes.slack_api import FakeSlack
 
 ROOT = Path(__file__).parents[1]
 FABRIKAM = ROOT / "sandbox" / "scenarios" / "fabrikam.json"
@@ -187,6 +188,9 @@ def one_tls_context() -> Iterator[None]:
     (20 to 40 ms of CPU), even for the loopback `http://` URLs of the tests: the tests' own `httpx.post(...)`
     and the sandbox's clients get the process's `tls_context()`, as the bot's clients do. Any other
     `verify` or `cert` is left to httpx."""
+    import httpx
+    import httpx._transports.default as httpx_transports
+
     build = httpx.create_ssl_context
 
     def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
@@ -219,6 +223,8 @@ def fabrikam() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def served_box() -> Iterator[Sandbox]:
     """One sandbox server per test module, reset by each test's `box`."""
+    from sandbox import Sandbox, parse_scenario
+
     with Sandbox(parse_scenario(copy.deepcopy(_FABRIKAM_DATA))) as running:
         yield running
 
@@ -226,6 +232,8 @@ def served_box() -> Iterator[Sandbox]:
 @pytest.fixture
 def box(fabrikam: dict[str, Any], served_box: Sandbox) -> Sandbox:
     """The sandbox serving `fabrikam` over loopback HTTP: the module's, reset to what a new one serves."""
+    from sandbox import parse_scenario
+
     served_box.reset(parse_scenario(fabrikam))
     return served_box
 
@@ -234,6 +242,9 @@ def box(fabrikam: dict[str, Any], served_box: Sandbox) -> Sandbox:
 def served_slack() -> Iterator[FakeSlack]:
     """One fake Slack server per test module, reset by each test's `fake_slack`: starting and stopping
     uvicorn costs more than most tests."""
+    from tests.fakes.server import ServerThread
+    from tests.fakes.slack_api import FakeSlack
+
     fake = FakeSlack()
     with ServerThread(fake.asgi()) as server:
         fake.url = server.url
@@ -243,4 +254,6 @@ def served_slack() -> Iterator[FakeSlack]:
 @pytest.fixture
 def aadbot(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Aadbot:
     """Runs an `aadbot` command in this process (see tests/fakes/cli.py)."""
+    from tests.fakes.cli import Aadbot
+
     return Aadbot(capsys, monkeypatch)

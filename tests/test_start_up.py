@@ -146,6 +146,14 @@ def test_opening_an_up_to_date_database_imports_no_alembic(serving: list[set[str
     assert serving[4] & {"alembic", "mako"} == set()
 
 
+def test_the_runs_first_process_starts_the_test_processes_without_the_product() -> None:
+    """xdist's first process loads tests/conftest.py with its plugins and runs no test; the test processes
+    start once it has: whatever those import at their top (the database's models, the sandbox, the fakes'
+    web server) delays the start of every test process. Only SQLAlchemy: its end keeps PostgreSQL tidy."""
+    (loaded,) = _imported_in_turn("import tests.conftest, tests.storage.databases")
+    assert loaded & (HEAVY | SERVING_ONLY) == {"sqlalchemy"}
+
+
 def test_serving_on_sqlite_imports_nothing_of_postgresql(serving: list[set[str]]) -> None:
     assert serving[4] & POSTGRESQL_ONLY == set()
 

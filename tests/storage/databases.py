@@ -27,13 +27,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
-from storage import Database, open_database
+if TYPE_CHECKING:
+    from storage import Database
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _KEPT_TABLES = frozenset({"alembic_version"})
@@ -168,6 +169,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated to the latest revision once per run; tests copy it."""
+    # `storage` is imported by the fixtures, not at the top: the run's first process loads this plugin and
+    # opens no database, and importing it (0.3 s of CPU) would delay the start of every test process
+    from storage import open_database
+
     path = tmp_path_factory.mktemp("template") / "aadbot.db"
     open_database(f"sqlite:///{path}").dispose()
     return path
@@ -190,6 +195,8 @@ class RunSchema:
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[RunSchema]:
     """A PostgreSQL schema migrated once per run; `database_url` empties it before each test."""
+    from storage import open_database
+
     admin = _admin_engine()
     schema = _create_schema(admin)
     saved: list[str] = []
@@ -205,6 +212,8 @@ def postgres_schema() -> Iterator[RunSchema]:
 @pytest.fixture(scope="session")
 def process_sqlite(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """The test process's SQLite database; `sqlite_url` replaces its file before each test."""
+    from storage import open_database
+
     path = tmp_path_factory.mktemp("shared") / "aadbot.db"
     shutil.copyfile(sqlite_template, path)
     opened = open_database(f"sqlite:///{path}")
@@ -249,6 +258,8 @@ def sqlite_database(sqlite_url: str, process_sqlite: Database) -> Database:
 @pytest.fixture(scope="session")
 def process_postgres(postgres_schema: RunSchema) -> Iterator[Database]:
     """The test process's engine on the run's schema, which `postgres_url` empties before each test."""
+    from storage import open_database
+
     opened = open_database(postgres_schema.url)
     try:
         yield opened
@@ -298,7 +309,7 @@ def _new_postgres_schema() -> Iterator[str]:
 def database(request: pytest.FixtureRequest, database_url: str) -> Database:
     """The process's engine on `database_url`, already emptied for this test."""
     shared = "process_sqlite" if database_url.startswith("sqlite") else "process_postgres"
-    return cast(Database, request.getfixturevalue(shared))
+    return cast("Database", request.getfixturevalue(shared))
 
 
 @functools.cache
