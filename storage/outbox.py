@@ -376,6 +376,38 @@ def renew_claims(
         return {message_id for message_id in still if message_id is not None}
 
 
+def release_claims(database: Database, message_ids: list[int], *, worker: str) -> int:
+    """Give back this worker's claims on messages it never began to send (its process is stopping): due at
+    once for any worker, and the claim not counted as an attempt. How many it gave back.
+
+    Locked lowest id first before the UPDATE, as `renew_claims` explains."""
+    if not message_ids:
+        return 0
+    held = (
+        col(OutboundMessage.id).in_(message_ids)
+        & (col(OutboundMessage.status) == "pending")
+        & (col(OutboundMessage.claimed_by) == worker)
+        & ~col(OutboundMessage.in_flight)
+    )
+    with database.session() as session:
+        session.exec(
+            select(OutboundMessage.id).where(held).order_by(col(OutboundMessage.id)).with_for_update()
+        ).all()
+        released = session.execute(
+            update(OutboundMessage)
+            .where(held)
+            .values(
+                claimed_by=None,
+                claimed_until=None,
+                attempts=col(OutboundMessage.attempts) - 1,
+                version=col(OutboundMessage.version) + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return int(released.rowcount)  # type: ignore[attr-defined]
+
+
 SUPERSEDED = "superseded"
 """The status of a message that a newer one replaced before it was sent (an approval prompt, decided)."""
 

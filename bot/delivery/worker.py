@@ -7,7 +7,8 @@ between leaves the message `in_flight`, so the next claim marks it `uncertain` a
 it before posting.
 
 Leases are short and renewed by a heartbeat while the worker lives: a killed worker's claims come free
-within one lease (20 s by default), not after a long one.
+within one lease (20 s by default), not after a long one. A worker told to `stop` (the service stopping)
+gives back at once the claims it had not begun to send, for the next process to take.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bot.delivery.render import envelope_of
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
-from storage.outbox import begin_send, claim_due, mark_failed, mark_sent, renew_claims
+from storage.outbox import begin_send, claim_due, mark_failed, mark_sent, release_claims, renew_claims
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +66,15 @@ class OutboxWorker:
         self._reported_at: datetime | None = None
         self._reporting: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the end of the idle wait."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """The service is stopping: no other send starts, and `run_forever` ends once those under way have."""
+        self._stopping = True
         self._wake.set()
 
     async def run_once(self) -> int:
@@ -85,6 +92,8 @@ class OutboxWorker:
         heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
         try:
             await self._settle_all(claimed)
+            if self._stopping and self._held:  # never begun: the next process need not wait out the lease
+                await asyncio.to_thread(release_claims, self._database, sorted(self._held), worker=self.name)
         finally:
             if heartbeat is not None:
                 heartbeat.cancel()
@@ -123,10 +132,12 @@ class OutboxWorker:
             try:
                 for message in claimed:
                     await room.acquire()
-                    if failures:
-                        break  # the rest keep their claims until the lease runs out, then go again
+                    if failures or self._stopping:
+                        # after a failure the rest keep their claims until the lease runs out; after
+                        # `stop`, `run_once` gives them back
+                        break
                     started = await self.pacer.slot(message.recipient)
-                    if failures:  # one failed while this one waited for its turn
+                    if failures or self._stopping:  # one failed, or `stop`, while this one waited its turn
                         break
                     sending.append(asyncio.create_task(settle(message, started)))
             except asyncio.CancelledError:
@@ -160,24 +171,37 @@ class OutboxWorker:
         return total
 
     async def run_forever(self, idle_seconds: float) -> None:
-        """Runs until cancelled; a failed round is logged and the next one comes after `idle_seconds`."""
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:  # a database restart must not end delivery for good
-                logger.exception("the outbox worker failed; trying again in %.0f s", idle_seconds)
-                handled = 0
-            if not handled:
-                await self._idle(idle_seconds)
+        """Runs until `stop` or cancelled; a failed round is logged and the next one comes after
+        `idle_seconds`. Whichever ends it, no task it started runs on: a report refresh under way is
+        awaited once stopped, cancelled once cancelled."""
+        try:
+            while not self._stopping:
+                try:
+                    handled = await self.run_once()
+                except Exception:  # a database restart must not end delivery for good
+                    logger.exception("the outbox worker failed; trying again in %.0f s", idle_seconds)
+                    handled = 0
+                if not handled:
+                    await self._idle(idle_seconds)
+        except asyncio.CancelledError:
+            if self._reporting is not None:
+                self._reporting.cancel()
+            raise
+        finally:
+            if self._reporting is not None:
+                await asyncio.gather(self._reporting, return_exceptions=True)
 
     async def _idle(self, seconds: float) -> None:
         if self._wake.is_set():
             self._wake.clear()
             return
         waiting = [asyncio.ensure_future(self._sleep(seconds)), asyncio.ensure_future(self._wake.wait())]
-        _, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # cancelled too: neither wait may outlive this one
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
         self._wake.clear()
 
     async def _heartbeat(self) -> None:

@@ -252,3 +252,79 @@ def test_a_failure_before_the_service_stops_is_logged_since_nobody_is_left_to_ra
         ("pending", True),
         ("pending", False),
     ]
+
+
+def test_a_worker_stopped_mid_batch_finishes_the_sends_under_way_and_gives_back_the_rest_at_once(
+    database: Database, time: FakeTime
+) -> None:
+    queue_lists(database, EMAILS, time.now)
+    platform = Platform(stalled=set(EMAILS))  # posted, and the answer comes once the worker is told to stop
+
+    async def stopped() -> None:
+        worker = _worker(database, platform, time)
+        running = asyncio.create_task(worker.run_forever(idle_seconds=2.0))
+        for _ in range(SETTINGS.concurrency):
+            await platform.stalls.acquire()
+        worker.stop()
+        platform.answer.set()
+        await running
+        assert _others() == set()
+
+    asyncio.run(stopped())
+    first, second, third = _rows(database)
+    assert [first.status, second.status] == ["sent", "sent"]
+    assert (third.status, third.claimed_by, third.attempts) == ("pending", None, 0)  # free, no attempt spent
+    assert len(platform.posts) == 2
+    # the next process takes the third at once, without waiting for a lease to run out
+    asyncio.run(OutboxWorker(database, platform, clock=time, sleep=time.sleep, settings=SETTINGS).drain())
+    assert sorted(platform.posts) == sorted(row.idempotency_key for row in _rows(database))
+
+
+class Idle:
+    """An idle wait that says when it began and ends only when cancelled (the service's wait between
+    looks), and a report refresh that waits for `reported` (a slow read of a big migration's progress)."""
+
+    def __init__(self) -> None:
+        self.waiting = asyncio.Event()
+        self.reported = asyncio.Event()
+        self.refreshes: list[str] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.waiting.set()
+        await asyncio.Event().wait()
+
+    async def refresh(self, organizations: set[str]) -> None:
+        try:
+            await self.reported.wait()
+            self.refreshes.append("done")
+        except asyncio.CancelledError:
+            self.refreshes.append("cancelled")
+            raise
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "stopped"])
+def test_a_worker_ended_while_idle_with_a_report_refresh_under_way_leaves_no_task_running(
+    database: Database, time: FakeTime, ending: str
+) -> None:
+    """Cancelled, the refresh is cancelled with it; stopped (`stop`), the refresh is let finish."""
+    queue_lists(database, EMAILS[:1], time.now)
+    idle = Idle()
+    worker = OutboxWorker(
+        database, Platform(), clock=time, sleep=idle.sleep, settings=SETTINGS, on_progress=idle.refresh
+    )
+
+    async def ended() -> None:
+        running = asyncio.create_task(worker.run_forever(2.0))
+        await idle.waiting.wait()  # its one message sent, the report refresh under way beside the idle wait
+        if ending == "cancelled":
+            running.cancel()
+        else:
+            worker.stop()
+            idle.reported.set()
+        (outcome,) = await asyncio.gather(running, return_exceptions=True)
+        assert isinstance(outcome, asyncio.CancelledError) == (ending == "cancelled")
+        assert _others() == set()
+
+    asyncio.run(ended())
+    assert idle.refreshes == ["cancelled" if ending == "cancelled" else "done"]
+    assert [row.status for row in _rows(database)] == ["sent"]
