@@ -1,36 +1,97 @@
-"""Running a server with its background loops (watch, outbox worker, Socket Mode link) beside it."""
+"""Running a server with its background loops (watch, outbox worker, Socket Mode link) beside it, and
+stopping them all within a bounded time."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import logging
+from collections.abc import Callable, Collection, Coroutine
+from dataclasses import dataclass
 from typing import Any
+
+logger = logging.getLogger("aadbot.serve")
+
+CANCELLED_SECONDS = 2.0
+"""How long what was cancelled gets to run its own clean-up (closing a link) before it is left behind."""
+
+
+@dataclass(frozen=True)
+class Loop:
+    name: str
+    """What the log calls it if it is still running when the time to stop is up."""
+    run: Coroutine[Any, Any, Any]
+    stop: Callable[[], None] | None = None
+    """Asks it to finish the work under way and end by itself; None: it holds no work, and is cancelled."""
 
 
 async def alongside(
-    background: list[Coroutine[Any, Any, Any]],
-    main: Coroutine[Any, Any, Any],
+    background: list[Loop],
+    main: Loop,
     *,
-    stop: Callable[[], None] | None = None,
+    stopping: asyncio.Event | None = None,
+    grace: float,
 ) -> None:
-    """Runs `main` to its end with `background` beside it; the first background failure ends it all.
+    """Runs `main` to its end with `background` beside it, until `stopping` is set or a loop fails.
 
     A background loop that raises (a Socket Mode link Slack refuses) would otherwise be a task nobody
-    awaits: `serve` would go on serving half of what it was asked to, with nothing said. `stop` asks
-    `main` to end by itself (uvicorn logs a traceback when it is cancelled instead).
+    awaits: `serve` would go on serving half of what it was asked to, with nothing said; its failure ends
+    it all and is raised here. However it ends, every loop is stopped (`Loop.stop`) or cancelled, and so is
+    every other task started meanwhile (a reply being posted after its ack) still running `grace` seconds
+    (`AADBOT_STOP_SECONDS`) after, with a warning naming them: nothing is left for the loop's close to
+    destroy.
     """
-    main_task = asyncio.create_task(main)
-    tasks = [asyncio.create_task(loop) for loop in background]
+    earlier = asyncio.all_tasks()
+    tasks = {asyncio.create_task(loop.run, name=loop.name): loop for loop in (main, *background)}
+    main_task = next(iter(tasks))
+    told = asyncio.create_task((stopping or asyncio.Event()).wait())
     try:
-        pending = {main_task, *tasks}
-        while main_task in pending:
+        pending = {*tasks, told}
+        while main_task in pending and told in pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
+            for task in done - {told}:
                 task.result()  # re-raises what ended it
     finally:
-        if stop is not None and not main_task.done():
-            stop()
-            await asyncio.wait({main_task})
-        for task in (main_task, *tasks):
+        told.cancel()
+        await _stop(tasks, grace, earlier)
+
+
+async def _stop(tasks: dict[asyncio.Task[Any], Loop], grace: float, earlier: set[asyncio.Task[Any]]) -> None:
+    """Each loop is asked to end, or cancelled; then every task started since `earlier` gets what is left
+    of `grace` to end, and is cancelled after it."""
+    deadline = asyncio.get_running_loop().time() + grace
+    for task, loop in tasks.items():
+        if task.done():
+            continue
+        if loop.stop is not None:
+            loop.stop()
+        else:
             task.cancel()
-        await asyncio.gather(main_task, *tasks, return_exceptions=True)  # their own clean-up runs to its end
+    await _within(tasks, deadline)
+    await _within(asyncio.all_tasks() - earlier, deadline)
+
+
+async def _within(tasks: Collection[asyncio.Task[Any]], deadline: float) -> None:
+    """Waits for `tasks` until `deadline`, then cancels the late ones; a failure among them is logged."""
+    running = {task for task in tasks if not task.done()}
+    if running:
+        timeout = max(deadline - asyncio.get_running_loop().time(), 0.0)
+        _, late = await asyncio.wait(running, timeout=timeout)
+        if late:
+            logger.warning(
+                "still running when the time to stop was up, cancelled: %s",
+                ", ".join(sorted(_name(task) for task in late)),
+            )
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late, timeout=CANCELLED_SECONDS)
+    for task in running:  # what ended before was raised or said already
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            logger.error("%s failed while stopping", _name(task), exc_info=task.exception())
+
+
+def _name(task: asyncio.Task[Any]) -> str:
+    """Its loop's name, or for a task of a library (a request, a listener) what it runs."""
+    name = task.get_name()
+    if not name.startswith("Task-"):
+        return name
+    return getattr(task.get_coro(), "__qualname__", name)

@@ -58,7 +58,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         with collector_off_while_starting():  # until it serves (`started()` in each mode's `serve`)
             from bot import serve as bot_serve
 
-            return bot_serve.run(args, slack_run=slack_run, runtime=shared)
+            try:
+                return bot_serve.run(args, slack_run=slack_run, runtime=shared)
+            finally:
+                shared.close()  # its database, its Microsoft clients, its sandbox
 
     serve.set_defaults(run=run_serve)
 
@@ -75,6 +78,10 @@ class _OneRuntime:
         if self._runtime is None:
             self._runtime = build_runtime(settings, surface="slack")
         return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
 
     def persistence(self, settings: Settings) -> Persistence:
         """The database behind `serve`: request memory shared by processes, and the outbox worker."""

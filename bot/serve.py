@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import operator_log
-from bot.alongside import alongside
+from bot.alongside import Loop, alongside
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.reports import Delivering, refresh_reports
@@ -29,6 +29,7 @@ from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.settings import Settings
 from bot.start_up import started
+from bot.stopping import run_until_stopped
 from bot.teams.settings import TeamsSettings
 from storage import Database, Migration, OutboundMessage
 from workflows.reminders import Tracking
@@ -108,7 +109,7 @@ class SlackPart:
     delivery: Delivering
     sender: Sender
     outbox: NoticeOutbox
-    link: Coroutine[Any, Any, None] | None
+    link: Loop | None
     """The Socket Mode link, run beside the server; None over HTTP (`/slack/events` is in `routes`)."""
     client: AsyncWebClient
     """The Web API client: `auth.test` tells the operator which workspace and bot user serve acts as."""
@@ -142,8 +143,7 @@ async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]
         routes: list[BaseRoute] = []
         link = None
         if settings.slack_app_token:
-            # uvicorn owns SIGTERM here: stopping the server cancels the link, which closes it on the way out
-            link = socket_mode(settings.slack_app_token, own_signals=False)(app, client)
+            link = socket_mode(settings.slack_app_token)(app, client)
         else:
             slack_asgi = create_asgi(
                 app, health=lambda: True, signing_secret=settings.slack_signing_secret or ""
@@ -171,7 +171,10 @@ def serve(
         operator_log.no_public_url(surface.files.public_url)
     started()
     try:
-        asyncio.run(_serve(settings, built, surface, with_slack, listening, host, bound))
+        run_until_stopped(
+            lambda stopping: _serve(settings, built, surface, with_slack, listening, host, bound, stopping),
+            grace=settings.stop_seconds,
+        )
     finally:
         listening.close()
 
@@ -184,15 +187,18 @@ async def _serve(
     listening: socket.socket,
     host: str,
     port: int,
+    stopping: asyncio.Event,
 ) -> None:
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.routing import Route
 
     from bot.runtime import utc_now
     from bot.teams.surface import OUTBOX_IDLE_SECONDS
+    from bot.web_server import web_server
 
     async with AsyncExitStack() as stack:
+        # closed once everything has stopped: the outbox worker sends through Teams' connections to the end
+        stack.push_async_callback(surface.aclose)
         slack = await stack.enter_async_context(_slack(settings, built)) if with_slack else None
         routes: list[BaseRoute] = [
             *surface.routes(),
@@ -215,24 +221,22 @@ async def _serve(
                 built.tracking, organizations, lambda channel: deliveries.get(surface_of(channel))
             ),
         )
+        watch = _watch_forever(built.conversation, deliveries, settings.poll_seconds)
         background = [
-            _watch_forever(built.conversation, deliveries, settings.poll_seconds),
-            worker.run_forever(OUTBOX_IDLE_SECONDS),
+            Loop("the connection watch", watch),
+            Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop),
         ]
         surface.delivery.wake = worker.wake
         if slack is not None:
-            background.append(operator_log.slack_identity(slack.client))
+            background.append(Loop("Slack's auth.test", operator_log.slack_identity(slack.client)))
             slack.outbox.wake = worker.wake
             if slack.link is not None:
                 print("connecting to Slack in Socket Mode", flush=True)
                 background.append(slack.link)
-        app = Starlette(routes=routes, lifespan=surface.lifespan)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-
-        def stop() -> None:
-            server.should_exit = True
-
-        await alongside(background, server.serve(sockets=[listening]), stop=stop)
+        app = Starlette(routes=routes)
+        grace = settings.stop_seconds
+        server = web_server(app, listening, host=host, port=port, grace=grace, log_level="warning")
+        await alongside(background, server, stopping=stopping, grace=grace)
 
 
 def _delivery_settings(settings: Settings, with_slack: bool) -> DeliverySettings:

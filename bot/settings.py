@@ -21,6 +21,8 @@ class Settings:
     sandbox_scenario: str | None = None
     sandbox_url: str | None = None
     poll_seconds: float = 60.0
+    stop_seconds: float = 10.0
+    """How long `serve`, told to stop, gives the work under way (a send, a request) to finish."""
     admin_ids: frozenset[str] = frozenset()
     approvers_required: int = 1
     approval_ttl: timedelta = timedelta(hours=24)
@@ -44,6 +46,7 @@ class Settings:
             sandbox_scenario=text("AADBOT_SANDBOX"),
             sandbox_url=text("AADBOT_SANDBOX_URL"),
             poll_seconds=_number(environ, "AADBOT_POLL_SECONDS", 60.0, minimum=0.1),
+            stop_seconds=_number(environ, "AADBOT_STOP_SECONDS", 10.0, minimum=1.0),
             admin_ids=frozenset(
                 part.strip() for part in environ.get("AADBOT_ADMINS", "").split(",") if part.strip()
             ),

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
-import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import operator_log
-from bot.alongside import alongside
+from bot.alongside import Loop, alongside
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.reports import refresh_reports
 from bot.delivery.settings import DeliverySettings
@@ -30,6 +28,7 @@ from bot.slack.sender import SlackSender
 from bot.slack.state import DatabaseSlackState, InMemorySlackState, SlackState
 from bot.slack.watch import watch_forever
 from bot.start_up import started
+from bot.stopping import run_until_stopped
 from storage import Database
 from workflows.reminders import Tracking
 
@@ -80,18 +79,21 @@ def serve(
     else:
         listening = socket.create_server((host, port))  # bound first, so `--port 0` can say which port
         bound = listening.getsockname()[1]
-        requests = _http(listening, host, bound, health, settings.slack_signing_secret or "")
+        requests = _http(listening, host, bound, health, settings)
         print(f"listening on http://{host}:{bound}", flush=True)
     started()
     try:
-        asyncio.run(_serve(settings, token, conversation, persistence, requests))
+        run_until_stopped(
+            lambda stopping: _serve(settings, token, conversation, persistence, requests, stopping),
+            grace=settings.stop_seconds,
+        )
     finally:
         if listening is not None:
             listening.close()
 
 
-Serving = Callable[[AsyncApp, AsyncWebClient], Coroutine[Any, Any, None]]
-"""How requests reach the app (HTTP or Socket Mode); runs until the process ends."""
+Serving = Callable[[AsyncApp, AsyncWebClient], Loop]
+"""How requests reach the app (HTTP or Socket Mode): a loop that runs until it is stopped."""
 
 
 async def _serve(
@@ -100,6 +102,7 @@ async def _serve(
     conversation: Conversation,
     persistence: Persistence | None,
     requests: Serving,
+    stopping: asyncio.Event,
 ) -> None:
     async with web_session() as session:
         client = build_web_client(token, base_url=settings.slack_api_url, session=session)
@@ -119,39 +122,37 @@ async def _serve(
             outbox=outbox,
         )
         delivery = build_delivery(client, people, state, outbox)
-        background = [watch_forever(conversation, delivery, settings.poll_seconds)]
+        watch = watch_forever(conversation, delivery, settings.poll_seconds)
+        background = [Loop("the connection watch", watch)]
         if persistence is not None and outbox is not None:
             posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
             sender = SlackSender(posting, people, state)
             worker = outbox_worker(persistence, sender, delivery, settings.delivery)
             outbox.wake = worker.wake
-            background.append(worker.run_forever(OUTBOX_IDLE_SECONDS))
-        background.append(operator_log.slack_identity(client))  # last: nothing left to fail before it runs
-        await alongside(background, requests(app, client))
+            background.append(Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop))
+        # last: nothing left to fail before it runs
+        background.append(Loop("Slack's auth.test", operator_log.slack_identity(client)))
+        await alongside(background, requests(app, client), stopping=stopping, grace=settings.stop_seconds)
 
 
-def _http(
-    listening: socket.socket, host: str, port: int, health: HealthProbe, signing_secret: str
-) -> Serving:
-    import uvicorn
-
+def _http(listening: socket.socket, host: str, port: int, health: HealthProbe, settings: Settings) -> Serving:
     from bot.slack.http import create_asgi
+    from bot.web_server import web_server
 
-    async def run(app: AsyncApp, _: AsyncWebClient) -> None:
-        asgi = create_asgi(app, health=health, signing_secret=signing_secret)
-        server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port))
-        await server.serve(sockets=[listening])
+    def serving(app: AsyncApp, _: AsyncWebClient) -> Loop:
+        asgi = create_asgi(app, health=health, signing_secret=settings.slack_signing_secret or "")
+        return web_server(asgi, listening, host=host, port=port, grace=settings.stop_seconds)
 
-    return run
+    return serving
 
 
-def socket_mode(app_token: str, *, own_signals: bool = True) -> Serving:
-    """The Socket Mode link; with `own_signals` it ends on SIGTERM, otherwise when it is cancelled."""
+def socket_mode(app_token: str) -> Serving:
+    """The Socket Mode link: it runs until cancelled, and is closed on the way out, so that Slack sends the
+    next requests to the other processes at once."""
 
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     async def run(app: AsyncApp, client: AsyncWebClient) -> None:
-        terminated = _on_sigterm() if own_signals else asyncio.Event()
         handler = AsyncSocketModeHandler(app, app_token, web_client=client)
         try:
             # the first link is asked for here, so that a refused token stops `serve` with the fix named
@@ -159,21 +160,11 @@ def socket_mode(app_token: str, *, own_signals: bool = True) -> Serving:
             handler.client.wss_uri = await _first_link(client, app_token)
             await handler.connect_async()  # type: ignore[no-untyped-call]
             print("connected to Slack in Socket Mode", flush=True)
-            await terminated.wait()
+            await asyncio.Event().wait()  # until cancelled
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
 
-    return run
-
-
-def _on_sigterm() -> asyncio.Event:
-    """Set on SIGTERM (what service managers send to stop), so the link is closed on the way out and Slack
-    sends the next requests to the other processes at once. Off the main thread (tests) it is never set;
-    the caller cancels instead."""
-    terminated = asyncio.Event()
-    if threading.current_thread() is threading.main_thread():
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
-    return terminated
+    return lambda app, client: Loop("the Socket Mode link", run(app, client))
 
 
 async def _first_link(client: AsyncWebClient, app_token: str) -> str:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 
@@ -27,10 +29,24 @@ from tests.fakes.slack_harness import ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET,
 from tests.fakes.socket_harness import APP_TOKEN, Acked, SocketModeSender
 from tests.fakes.socket_mode import FakeSocketMode
 
+if TYPE_CHECKING:
+    from storage import OutboundMessage
+
 Mode = Literal["http", "socket"]
 MODES: tuple[Mode, ...] = ("http", "socket")
 START_SECONDS = 60.0
 """Generous: the process imports everything and migrates its database, on a shared, busy machine."""
+EXIT_SECONDS = 40.0
+"""Generous too: `serve` ends at most AADBOT_STOP_SECONDS plus 7 s after the signal (bot/stopping.py)."""
+UNCLEAN = (
+    "Traceback",
+    "Task was destroyed but it is pending",
+    "Task exception was never retrieved",
+    "Event loop is closed",
+    "still running when the time to stop was up",
+    "exiting without them",
+)
+"""What a clean stop never leaves in the log."""
 
 
 class Driver(Protocol):
@@ -93,6 +109,15 @@ class Served:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def stop(self, number: signal.Signals = signal.SIGTERM) -> int:
+        """Signals it as a service manager (SIGTERM) or an operator (SIGINT) does; its exit status."""
+        self.process.send_signal(number)
+        return self.process.wait(timeout=EXIT_SECONDS)
+
+    def unclean(self) -> list[str]:
+        """The lines of its log that a clean stop never leaves."""
+        return [line for line in self.log_text().splitlines() if any(sign in line for sign in UNCLEAN)]
+
     def tracebacks(self) -> str:
         """Every traceback in the log with the lines before it, whole: `assert not served.tracebacks(), ...`
         shows what went wrong, where pytest would cut a long log short."""
@@ -111,16 +136,40 @@ class ServedSlack:
     opened_at_start: list[Call]
     """The `apps.connections.open` calls it made while starting (Socket Mode: exactly one)."""
 
+    def taking_no_new_work(self) -> None:
+        """Returns once `serve` has begun to stop: it no longer listens for HTTP (Slack's events, Teams'
+        activities), and its Socket Mode link is closed (Slack sends the next requests to the other
+        processes)."""
+        if self.served.mode == "socket":
+            self.socket.wait_closed(self.socket.links[-1], EXIT_SECONDS)
+        if self.served.url is None:
+            return
+        deadline = time.monotonic() + EXIT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.served.url}/healthz", timeout=1)
+            except httpx.TransportError:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"still listening {EXIT_SECONDS:g} s after the signal")
+
 
 @contextmanager
 def serve_with_fakes(
-    mode: Mode, folder: Path, users: Mapping[str, tuple[str, str]], *, migrated: Path | None = None
+    mode: Mode,
+    folder: Path,
+    users: Mapping[str, tuple[str, str]],
+    *,
+    migrated: Path | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[ServedSlack]:
     """`serve_process` with a fake Slack knowing `users` and a fake Socket Mode server of its own."""
     fake = FakeSlack(users=dict(users))
     with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
         fake.url = server.url
-        with serve_process(mode, fake, folder, socket=socket, migrated=migrated) as served:
+        with serve_process(
+            mode, fake, folder, socket=socket, migrated=migrated, environment=environment
+        ) as served:
             yield ServedSlack(served, fake, socket, fake.calls_of("apps.connections.open"))
 
 
@@ -200,6 +249,25 @@ def serve_database(folder: Path, migrated: Path | None) -> str:
     if migrated is not None:
         shutil.copyfile(migrated, database)
     return f"sqlite:///{database}"
+
+
+def queue_dms(database_url: str, emails: list[str]) -> None:
+    """A to-do list for each of `emails`, queued in `serve`'s database as `notify` queues them; its outbox
+    worker looks every 2 s."""
+    from bot.runtime import utc_now
+    from storage import open_database
+    from tests.delivery.conftest import queue_lists
+
+    queue_lists(open_database(database_url), emails, utc_now())
+
+
+def outbox_of(database_url: str) -> list[OutboundMessage]:
+    from sqlmodel import col, select
+
+    from storage import OutboundMessage, open_database
+
+    with open_database(database_url).session() as session:
+        return list(session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id))).all())
 
 
 def _acked(response: httpx.Response) -> Acked:

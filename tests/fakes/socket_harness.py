@@ -98,7 +98,7 @@ class SocketModeThread:
         self._loop.close()
 
     async def _start(self) -> None:
-        self._task = asyncio.ensure_future(socket_mode(APP_TOKEN)(self._app, self._client))
+        self._task = asyncio.ensure_future(socket_mode(APP_TOKEN)(self._app, self._client).run)
 
     async def _stop(self) -> None:
         """Serving ends (closing the link), then whatever it left running (the client's loops, listener

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -13,7 +15,7 @@ import pytest
 from bot.settings import SettingsError
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox
-from tests.fakes.serve_process import serve_database, serve_process
+from tests.fakes.serve_process import ServedSlack, outbox_of, queue_dms, serve_database, serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, texts
@@ -50,10 +52,14 @@ def test_aadbot_serve_speaks_teams_and_slack_in_one_process(teams_beside_slack: 
     assert any("start ORG TENANT" in str(entry["attachments"]) for entry in served.activities()[before:])
 
 
-def test_slack_in_socket_mode_and_teams_serve_from_one_process(
+def test_slack_in_socket_mode_and_teams_serve_from_one_process_and_stop_cleanly(
     tmp_path: Path, box: Sandbox, sqlite_template: Path
 ) -> None:
-    """The link to Slack is opened inside the running loop even beside Teams' HTTP server (issue #9)."""
+    """The link to Slack is opened inside the running loop even beside Teams' HTTP server (issue #9).
+
+    Stopped (SIGTERM) while Slack holds the answer to a DM, it closes the link and stops listening, lets
+    that send finish and records it, and exits 0 with a clean log, as Slack alone does
+    (tests/slack/test_slack_serve_stopping.py)."""
     # the test's own sandbox (not one inside serve), so that the test can play Teams through it
     teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
     fake = FakeSlack(users={"UDANA": ("dana@fabrikam.com", "Dana Owner")})
@@ -90,6 +96,19 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process(
                 "WARNING aadbot.serve: AADBOT_PUBLIC_URL is not set: Teams download links (CSV files)"
                 f" point at {served.url}, where serve listens;"
             ) in served.log_text()
+
+            answer = fake.held = threading.Event()
+            queue_dms(served.database_url, ["dana@fabrikam.com"])
+            fake.wait_for(lambda slack: len(slack.posts_to("DUDANA")) == 1, WAIT)
+            served.process.send_signal(signal.SIGTERM)
+            ServedSlack(served, fake, socket, []).taking_no_new_work()  # the link and Teams' endpoint
+            answer.set()
+            assert served.process.wait(timeout=WAIT) == 0
+            assert served.unclean() == [], served.log_text()
+            assert served.log_text().count("INFO aadbot.serve: stopped (SIGTERM)") == 1
+            (message,) = outbox_of(served.database_url)
+            assert (message.status, message.in_flight) == ("sent", False)
+            assert len(fake.posts_to("DUDANA")) == 1
 
 
 def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(

@@ -1,0 +1,90 @@
+"""How `aadbot serve` stops: SIGTERM (a deploy, a service manager) or Ctrl-C asks it to, and the process
+ends within a bounded time, with exit status 0, even when Slack, Teams or Microsoft stop answering.
+
+The event loop's own work is bounded by `alongside` (`AADBOT_STOP_SECONDS`, then cancelled). Work in
+threads (a Microsoft call or a database query behind `asyncio.to_thread`) cannot be cancelled, and the
+interpreter waits for those threads at exit; `CLOSING_SECONDS` after that bound the process names what
+each thread is doing and ends without them. A send cut short by either bound stays `in_flight` in the outbox,
+so the next process looks for it before posting it: nothing is lost and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from bot.alongside import CANCELLED_SECONDS
+
+logger = logging.getLogger("aadbot.serve")
+
+CLOSING_SECONDS = 5.0
+"""After the event loop's bound, for closing the HTTP clients and the database."""
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+Serving = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+"""Serves until the event is set, then stops everything it started and returns."""
+
+
+def run_until_stopped(serving: Serving, *, grace: float) -> None:
+    """Runs `serving` in a new event loop; SIGTERM or SIGINT sets its event (on the main thread only: the
+    tests' in-process servers stop by being cancelled), and the process ends at most `grace` (what
+    `serving` gives the work under way) plus a few seconds later. Returns once stopped and said so."""
+    received: list[signal.Signals] = []
+    asyncio.run(_on_signals(serving, received, grace + CANCELLED_SECONDS + CLOSING_SECONDS))
+    if received:
+        logger.info("stopped (%s)", received[0].name)
+
+
+async def _on_signals(serving: Serving, received: list[signal.Signals], bound: float) -> None:
+    stopping = asyncio.Event()
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+
+        def stop(number: signal.Signals) -> None:
+            if not received:
+                _bound_the_exit(bound)
+            received.append(number)
+            stopping.set()
+
+        for number in SIGNALS:
+            loop.add_signal_handler(number, stop, number)
+    await serving(stopping)
+
+
+def _bound_the_exit(seconds: float) -> None:
+    timer = threading.Timer(seconds, _exit_now, args=(seconds,))
+    timer.daemon = True  # the process ending in time ends it too
+    timer.start()
+
+
+def _exit_now(seconds: float) -> None:
+    logger.warning(
+        "not stopped %g s after the signal, still running: %s; exiting without them",
+        seconds,
+        "; ".join(_busy_threads()) or "nothing in Python",
+    )
+    logger.info("stopped")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def _busy_threads() -> list[str]:
+    """Each thread but this one and daemon threads, with the function it is in (a Microsoft call's
+    `_send_single_request`, a worker thread's `join`)."""
+    frames = sys._current_frames()
+    me = threading.current_thread()
+    busy = []
+    for thread in threading.enumerate():
+        if thread is me or thread.daemon or thread.ident not in frames:
+            continue
+        frame = frames[thread.ident]
+        busy.append(f"{thread.name} in {frame.f_code.co_name} ({os.path.basename(frame.f_code.co_filename)})")
+    return busy

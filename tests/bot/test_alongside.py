@@ -1,0 +1,117 @@
+"""`alongside`, as `serve` stops: loops asked to end finish their work, the others are cancelled, the event
+loop's other tasks get the rest of the time, and whatever is still running then is cancelled and named.
+Driven by events, and by a time to stop of 0 where the time must run out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.alongside import Loop, alongside
+
+GRACE = 30.0
+"""Longer than any of these tests runs: when it matters, the time to stop is 0."""
+
+
+class Worker:
+    """Stands for the outbox worker: asked to stop, it finishes the send under way first."""
+
+    def __init__(self) -> None:
+        self.sending = asyncio.Event()
+        self.answered = asyncio.Event()
+        self.stopped = False
+        self.finished: list[str] = []
+
+    async def run(self) -> None:
+        self.sending.set()
+        await self.answered.wait()
+        self.finished.append("send")
+        while not self.stopped:
+            await asyncio.sleep(0)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+async def _until_cancelled(ended: list[str], name: str) -> None:
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        ended.append(name)
+        raise
+
+
+def test_stopping_lets_the_work_under_way_finish_cancels_the_rest_and_leaves_no_task() -> None:
+    worker = Worker()
+    ended: list[str] = []
+    reply_posted: list[str] = []
+
+    async def reply() -> None:  # a listener's reply after its ack: a task of the library, not a loop
+        await worker.answered.wait()
+        reply_posted.append("reply")
+
+    async def served() -> None:
+        stopping = asyncio.Event()
+        background = [
+            Loop("the watch", _until_cancelled(ended, "watch")),
+            Loop("worker", worker.run(), worker.stop),
+        ]
+        running = asyncio.create_task(
+            alongside(
+                background, Loop("server", _until_cancelled(ended, "server")), stopping=stopping, grace=GRACE
+            )
+        )
+        await worker.sending.wait()
+        replying = asyncio.create_task(reply())  # started while it serves: waited for too
+        stopping.set()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not running.done() and sorted(ended) == ["server", "watch"]  # the send is not cut short
+        worker.answered.set()
+        await running
+        assert replying.done() and asyncio.all_tasks() == {asyncio.current_task()}
+
+    asyncio.run(served())
+    assert worker.finished == ["send"] and reply_posted == ["reply"]
+
+
+def test_what_runs_on_past_the_time_to_stop_is_cancelled_and_named(caplog: pytest.LogCaptureFixture) -> None:
+    worker = Worker()  # its send is never answered
+    ended: list[str] = []
+
+    async def served() -> None:
+        stopping = asyncio.Event()
+        stopping.set()
+        background = [Loop("the outbox worker", worker.run(), worker.stop)]
+        server = Loop("the web server", _until_cancelled(ended, "server"))
+        await alongside(background, server, stopping=stopping, grace=0.0)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    with caplog.at_level(logging.WARNING, logger="aadbot.serve"):
+        asyncio.run(served())
+    assert [record.getMessage() for record in caplog.records] == [
+        "still running when the time to stop was up, cancelled: the outbox worker"
+    ]
+    assert worker.finished == [] and ended == ["server"]
+
+
+class LinkRefused(Exception):
+    pass
+
+
+def test_a_background_loop_that_fails_ends_it_all_and_is_raised_once() -> None:
+    ended: list[str] = []
+
+    async def refused() -> None:
+        raise LinkRefused
+
+    async def served() -> None:
+        background = [Loop("the link", refused()), Loop("the watch", _until_cancelled(ended, "watch"))]
+        with pytest.raises(LinkRefused):
+            await alongside(background, Loop("server", _until_cancelled(ended, "server")), grace=GRACE)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    asyncio.run(served())
+    assert sorted(ended) == ["server", "watch"]
