@@ -15,8 +15,10 @@ import logging
 import os
 import signal
 import sys
+import sysconfig
 import threading
 from collections.abc import Callable, Coroutine
+from types import FrameType
 from typing import Any
 
 from bot.alongside import CANCELLED_SECONDS
@@ -31,12 +33,13 @@ Serving = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """Serves until the event is set, then stops everything it started and returns."""
 
 
-def run_until_stopped(serving: Serving, *, grace: float) -> None:
+def run_until_stopped(serving: Serving, *, grace: float, closing: float = CLOSING_SECONDS) -> None:
     """Runs `serving` in a new event loop; SIGTERM or SIGINT sets its event (on the main thread only: the
     tests' in-process servers stop by being cancelled), and the process ends at most `grace` (what
-    `serving` gives the work under way) plus a few seconds later. Returns once stopped and said so."""
+    `serving` gives the work under way) plus `closing` and a little more later. Returns once stopped
+    and said so."""
     received: list[signal.Signals] = []
-    asyncio.run(_on_signals(serving, received, grace + CANCELLED_SECONDS + CLOSING_SECONDS))
+    asyncio.run(_on_signals(serving, received, grace + CANCELLED_SECONDS + closing))
     if received:
         logger.info("stopped (%s)", received[0].name)
 
@@ -77,14 +80,22 @@ def _exit_now(seconds: float) -> None:
 
 
 def _busy_threads() -> list[str]:
-    """Each thread but this one and daemon threads, with the function it is in (a Microsoft call's
-    `_send_single_request`, a worker thread's `join`)."""
+    """Each thread but this one and daemon threads, with the function it is in: the innermost one outside
+    the standard library (a Microsoft call's, a database driver's), or its innermost where there is none."""
     frames = sys._current_frames()
     me = threading.current_thread()
     busy = []
     for thread in threading.enumerate():
         if thread is me or thread.daemon or thread.ident not in frames:
             continue
-        frame = frames[thread.ident]
-        busy.append(f"{thread.name} in {frame.f_code.co_name} ({os.path.basename(frame.f_code.co_filename)})")
+        where = _outside_the_standard_library(frames[thread.ident])
+        busy.append(f"{thread.name} in {where.f_code.co_name} ({os.path.basename(where.f_code.co_filename)})")
     return busy
+
+
+def _outside_the_standard_library(frame: FrameType) -> FrameType:
+    standard = sysconfig.get_paths()["stdlib"]
+    found: FrameType | None = frame
+    while found is not None and found.f_code.co_filename.startswith(standard):
+        found = found.f_back
+    return found or frame

@@ -1,0 +1,45 @@
+"""A `serve` whose work in a thread never ends (a Microsoft call that hangs) still exits, with status 0,
+shortly after its bound, naming what each thread was doing: a small process of its own, no real server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+HUNG = textwrap.dedent(
+    """
+    import asyncio, logging, os, signal, threading
+
+    from bot.alongside import Loop, alongside
+    from bot.stopping import run_until_stopped
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    def microsoft_call():  # a request's call that never answers, with the deploy's SIGTERM meanwhile
+        os.kill(os.getpid(), signal.SIGTERM)
+        threading.Event().wait()
+
+    async def serving(stopping):
+        request = Loop("a request", asyncio.to_thread(microsoft_call), stop=lambda: None)  # to finish
+        await alongside([request], Loop("the web server", asyncio.Event().wait()), stopping=stopping, grace=0)
+
+    run_until_stopped(serving, grace=0, closing=0.5)
+    """
+)
+
+
+def test_a_thread_that_never_ends_holds_the_exit_no_longer_than_the_bound(tmp_path: Path) -> None:
+    root = Path(__file__).parents[2]
+    finished = subprocess.run(
+        [sys.executable, "-c", HUNG], capture_output=True, text=True, cwd=root, timeout=30
+    )
+    assert finished.returncode == 0, finished.stderr
+    lines = finished.stderr.splitlines()
+    assert (
+        lines[0] == "WARNING aadbot.serve: still running when the time to stop was up, cancelled: a request"
+    )
+    assert lines[1].startswith("WARNING aadbot.serve: not stopped 2.5 s after the signal, still running: ")
+    assert "in microsoft_call (<string>)" in lines[1] and lines[1].endswith("; exiting without them")
+    assert lines[2:] == ["INFO aadbot.serve: stopped"]
