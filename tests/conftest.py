@@ -75,6 +75,7 @@ once per run instead of once per file."""
 STARTED_FIRST = (
     "tests/slack/test_slack_serve_migration.py",
     "teams beside slack",
+    "tests/slack/test_slack_serve_stopping.py",
     "tests/teams/test_teams_sender.py",
     "tests/bot/test_rehearsal_clock.py",
     "tests/faq/test_faq_eval.py",
