@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from storage import (
     AffectedUser,
@@ -18,8 +18,11 @@ from storage import (
     Invitation,
     Migration,
     OutboundMessage,
+    Reminder,
+    TeamsRateLane,
     TodoItem,
 )
+from storage.inserts import insert_once
 from tests.storage.rows import NOW, add_migration
 
 
@@ -146,3 +149,23 @@ def test_one_active_migration_per_organization(database: Database) -> None:
     add_migration(database)
     with pytest.raises(IntegrityError):
         add_migration(database)
+
+
+def test_inserting_once_says_whether_this_insert_made_the_row(database: Database) -> None:
+    """`insert_once` of a row a rival made first is a no-op that says so, on both databases (the row count
+    is -1 on PostgreSQL, so it cannot tell)."""
+    migration_id = add_migration(database)
+
+    def schedule(kind: str) -> Reminder:
+        return Reminder(key="digest:1", kind=kind, migration_id=migration_id, next_at=NOW, created_at=NOW)
+
+    with database.session() as session:
+        assert insert_once(session, schedule("digest"), unique="key")
+        assert not insert_once(session, schedule("billing"), unique="key")
+        assert insert_once(session, TeamsRateLane(key="connector:t", lane=0), unique=("key", "lane"))
+        assert insert_once(session, TeamsRateLane(key="connector:t", lane=1), unique=("key", "lane"))
+        assert not insert_once(session, TeamsRateLane(key="connector:t", lane=1), unique=("key", "lane"))
+        session.commit()
+    with database.session() as session:
+        assert session.exec(select(Reminder.kind)).all() == ["digest"]
+        assert len(session.exec(select(TeamsRateLane)).all()) == 2
