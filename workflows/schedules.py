@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +55,12 @@ _OPEN_MIGRATIONS = select(
 _OPENED = select(Reminder.key).where(col(Reminder.key).in_(bindparam("keys", expanding=True)))
 """`Schedules.open_due`'s reads, built once and run as plain SQL: passing them through the ORM at every
 look cost several times running them."""
+_TODO_SCHEDULE = select(Reminder).where(Reminder.key == bindparam("key"))
+_MIGRATION_OF = select(AffectedUser.migration_id).where(AffectedUser.id == bindparam("user"))
+"""`delivered`'s reads, built once: it runs for every message that reaches someone."""
+
+Opened = Literal["opened", "taken", "nobody"]
+"""A person's reminder schedule inserted; or a rival's inserted first; or no such person."""
 
 
 @dataclass(frozen=True)
@@ -96,10 +102,16 @@ class Schedules:
         now = self._now()
         for _ in range(2):  # a tick moving the schedule on at this moment (a reminder) wins once; then us
             with self._database.session() as session:
-                user = session.get(AffectedUser, user_id)
-                if user is None:
-                    return
-                reminder = self._todo_schedule(session, user, now)
+                reminder = _schedule_of(session, user_id)
+                if reminder is None:
+                    opened = self._open_todo_schedule(session, user_id, now, time_zone)
+                    if opened == "nobody":
+                        return
+                    if opened == "opened":  # inserted as it should stand
+                        session.commit()
+                        return
+                    reminder = _schedule_of(session, user_id)  # a rival's, opened at this moment
+                    assert reminder is not None
                 reminder.time_zone = time_zone or reminder.time_zone
                 # ended when their list was withdrawn (decided out of access); this new list is open
                 restarted = reminder.status == "done"
@@ -152,19 +164,19 @@ class Schedules:
         if session.connection().execute(_ANY_MISSED_LIST, params).first() is None:
             return
         missed = session.exec(_MISSED_LISTS, params=params).all()
-        opened: dict[int, Reminder] = {}
+        handled: set[int] = set()  # people whose schedule this look opened or started again
         for message, reminder in missed:
             user_id: int = message.payload["affected_user_id"]
             at = message.sent_at or self._now()
-            reminder = opened.get(user_id, reminder)
+            if user_id in handled:
+                continue
             if reminder is None:
-                user = session.get(AffectedUser, user_id)
-                if user is not None:
-                    opened[user_id] = self._todo_schedule(session, user, at)
+                if self._open_todo_schedule(session, user_id, at, None) != "nobody":
+                    handled.add(user_id)
             elif reminder.status == "done" and at >= reminder.next_at:
                 reminder.status = "active"
                 reminder.next_at = self._next_round(at, reminder.time_zone)
-                opened[user_id] = reminder
+                handled.add(user_id)
         if missed:
             commit_quietly(session)
 
@@ -175,26 +187,37 @@ class Schedules:
         insert_once(session, schedule, unique="key")  # another process opening it at once is as good
         session.commit()
 
-    def _todo_schedule(self, session: Session, user: AffectedUser, delivered_at: datetime) -> Reminder:
-        """The person's reminder schedule, inserted (not committed) if it does not exist yet."""
-        key = f"{TODO_KIND}:{user.id}"
-        reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
-        if reminder is not None:
-            return reminder
-        # the delivery callback and the tick may open it at the same moment: one insert wins, quietly
+    def _open_todo_schedule(
+        self, session: Session, user_id: int, delivered_at: datetime, time_zone: str | None
+    ) -> Opened:
+        """Insert the person's reminder schedule (not committed), its first round counted from
+        `delivered_at`, as a core statement: the ORM would load the row back to return it, and nobody
+        changes it before the commit."""
+        migration_id = session.connection().execute(_MIGRATION_OF, {"user": user_id}).scalar()
+        if migration_id is None:
+            return "nobody"
         schedule = Reminder(
-            key=key,
+            key=_todo_key(user_id),
             kind=TODO_KIND,
-            migration_id=user.migration_id,
-            affected_user_id=user.id,
-            next_at=self._next_round(delivered_at, None),
+            migration_id=migration_id,
+            affected_user_id=user_id,
+            time_zone=time_zone,
+            next_at=self._next_round(delivered_at, time_zone),
             created_at=self._now(),
         )
-        insert_once(session, schedule, unique="key")
-        return session.exec(select(Reminder).where(Reminder.key == key)).one()
+        # the delivery callback and the tick may open it at the same moment: one insert wins, quietly
+        return "opened" if insert_once(session, schedule, unique="key") else "taken"
 
     def _next_round(self, after: datetime, time_zone: str | None) -> datetime:
         return self._settings.after_working_days(after, self._settings.every_working_days, time_zone)
+
+
+def _todo_key(user_id: int) -> str:
+    return f"{TODO_KIND}:{user_id}"
+
+
+def _schedule_of(session: Session, user_id: int) -> Reminder | None:
+    return session.exec(_TODO_SCHEDULE, params={"key": _todo_key(user_id)}).first()
 
 
 def commit_quietly(session: Session) -> bool:

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from bot.conversation.reminder_views import billing_reminder
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
+from tests.storage.statements import statements, verbs
 from tests.workflows.fakes import (
     DANA,
     LEE,
@@ -422,6 +423,42 @@ def test_a_delivered_list_whose_schedule_was_never_written_still_gets_reminders(
     clock.now = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
     tracking.tick()
     assert {m.payload["affected_user_id"] for m in queued(database, "todo_reminder")} == users
+
+
+def test_a_delivered_list_opens_its_schedule_in_three_statements_and_one_delivered_again_reads_it_once(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """Every message that reaches someone is reported: the schedule is inserted as it stands, not inserted,
+    read back and updated, and the person's row is not loaded for the migration's id."""
+    listed = queued(database, "todo_list")[0]
+    with statements(database) as first:
+        tracking.delivered(listed.kind, listed.payload, "Europe/Paris")
+    assert [statement.split(" ", 1)[0] for statement in first] == ["SELECT", "SELECT", "INSERT"]
+    assert "FROM reminder" in first[0] and "SELECT affected_user.migration_id FROM" in first[1]
+    with database.session() as session:
+        schedule = session.exec(select(Reminder).where(Reminder.kind == "todo")).one()
+    # Monday 09:00 UTC is 10:00 in Paris: two working days on, Wednesday 10:00 there
+    assert (schedule.affected_user_id, schedule.time_zone) == (
+        listed.payload["affected_user_id"],
+        "Europe/Paris",
+    )
+    assert (schedule.next_at, schedule.status, schedule.sent) == (
+        datetime(2026, 11, 4, 9, 0, tzinfo=UTC),
+        "active",
+        0,
+    )
+
+    clock.advance(hours=1)  # the same list reported again: the schedule stands, and only it is read
+    with statements(database) as again:
+        tracking.delivered(listed.kind, listed.payload, "Europe/Paris")
+    assert verbs(again) == {"SELECT": 1, "UPDATE": 1}  # its first round moves with the newer delivery
+    with statements(database) as nobody:
+        tracking.delivered(listed.kind, {**listed.payload, "affected_user_id": 10_000}, None)
+    assert verbs(nobody) == {"SELECT": 2}
+    with database.session() as session:
+        assert session.exec(select(Reminder).where(Reminder.kind == "todo")).one().next_at == datetime(
+            2026, 11, 4, 10, 0, tzinfo=UTC
+        )
 
 
 def test_a_billing_check_that_cannot_run_backs_off_and_then_tells_the_admins(
