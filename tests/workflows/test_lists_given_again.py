@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send, mark_failed
+from tests.storage.statements import statements
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.outbox import queued, tells_how_to_keep_benefits_as
 from tests.workflows.replays import CHANNEL, notified_in_channel, replayed
@@ -101,6 +102,19 @@ def decided_out_before_notify(
 
     replayed(request, service, with_hana, steps)
     return service
+
+
+def test_a_decision_reads_the_pending_approval_it_voids_once(
+    service: MigrationService, with_hana: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+    service.invite(None, dana)
+    requested = service.request_approval(None, dana)
+    with statements(database) as seen:
+        decided = service.decide_account(None, HANA, HANA_AT_WORK, lee)
+    assert decided.voided_approval == requested.approval_id
+    assert service.status(None).pending_approval_id is None
+    assert sum(statement.startswith("SELECT approval.version, ") for statement in seen) == 1
 
 
 @pytest.fixture

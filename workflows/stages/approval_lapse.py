@@ -77,14 +77,17 @@ def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = Non
             session.rollback()
 
 
-def void_pending(unit: Unit, why: str) -> None:
-    """Void the pending requests without moving the migration: the caller's transition does that."""
-    for approval in pending(unit):
+def void_pending(unit: Unit, why: str) -> Sequence[Approval]:
+    """Void the pending requests without moving the migration (the caller's transition does that); those
+    it voided."""
+    voided = pending(unit)
+    for approval in voided:
         approval.status = "void"
         state = unit.row.state
         details: dict[str, object] = {"approval_id": approval.id, "why": why}
         unit.session.add(audit(unit.ctx.now(), unit.row, unit.actor, "void_approval", state, state, details))
         tell_lapsed(unit, approval, "void", f"This request no longer holds: {why}.")
+    return voided
 
 
 def expired_message(approval: Approval) -> str:
@@ -110,6 +113,10 @@ def tell_lapsed(unit: Unit, approval: Approval, outcome: DecisionOutcome, messag
 
 
 def pending(unit: Unit) -> Sequence[Approval]:
-    return unit.session.exec(
-        select(Approval).where(Approval.migration_id == unit.row.id, Approval.status == "pending")
-    ).all()
+    return unit.session.exec(_PENDING, params={"migration": unit.row.id}).all()
+
+
+_PENDING = select(Approval).where(
+    Approval.migration_id == bindparam("migration"), Approval.status == "pending"
+)
+"""Built once: every step that changes the plan, and every approval request, voids what is pending."""

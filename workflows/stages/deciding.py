@@ -117,8 +117,9 @@ def _record(unit: Unit, plan: Plan, user: PlannedUser) -> tuple[bool, int | None
         return False, None  # the same decision again: nothing changes, nothing to void
     row.plan = _plan_codec.encode(plan)
     row.plan_fingerprint = plan.fingerprint
-    voided = next(iter(approval_lapse.pending(unit)), None)
-    approval_lapse.void_pending(unit, f"an admin decided for {user.principal_name}, so the plan changed")
+    voided = approval_lapse.void_pending(
+        unit, f"an admin decided for {user.principal_name}, so the plan changed"
+    )
     details: dict[str, object] = {
         "user": user.principal_name,
         "entitlement_id": user.id,
@@ -129,4 +130,4 @@ def _record(unit: Unit, plan: Plan, user: PlannedUser) -> tuple[bool, int | None
     if row.state == "awaiting_approval":
         unit.flow.fire("void_approval", details={"why": "decide_account"})
     unit.session.add(audit(unit.flow.now, row, unit.actor, "decide_account", before, row.state, details))
-    return True, voided.id if voided is not None else None
+    return True, voided[0].id if voided else None
