@@ -77,6 +77,21 @@ _DUE = (
 )
 """Built once and run as plain SQL: every look reads it, and building it and passing it through the ORM
 cost several times running it."""
+_SCHEDULE = (
+    select(Reminder, Migration)
+    .join(Migration, col(Migration.id) == Reminder.migration_id)
+    .where(Reminder.id == bindparam("reminder"))
+    .options(WITHOUT_PLAN)
+)
+"""A due schedule and its migration's row (not its plan), in one statement: each reminder fired reads both."""
+_PERSON_AND_ITEMS = (
+    select(AffectedUser, TodoItem)
+    .outerjoin(TodoItem, col(TodoItem.affected_user_id) == AffectedUser.id)
+    .where(AffectedUser.id == bindparam("person"))
+    .order_by(col(TodoItem.position))
+)
+"""A person and their items in list order (none: one row without an item), in one statement: every reminder
+to someone reads both."""
 
 
 @dataclass(frozen=True)
@@ -230,8 +245,7 @@ class Tracking:
         admins a waiting person is told of) is asked after this transaction ends."""
         waits: dict[str, Any] | None = None
         with self._database.session() as session:
-            reminder = session.get(Reminder, reminder_id)
-            row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN]) if reminder else None
+            reminder, row = _schedule(session, reminder_id)
             if reminder is None or row is None or reminder.status != "active":
                 return 0
             if row.state in CLOSED_STATES:
@@ -272,14 +286,12 @@ class Tracking:
             except WorkflowError as error:
                 return self._billing_unchecked(reminder_id, organization, str(error))
         with self._database.session() as session:
-            reminder = session.get(Reminder, reminder_id)
-            if reminder is None:
+            reminder, row = _schedule(session, reminder_id)
+            if reminder is None or row is None:
                 return 0
             reminder.failures = 0
             now = self._now()
             if result is not None and result.ok:  # moved since the last reminder: nobody has heard yet
-                row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN])
-                assert row is not None
                 enqueue(
                     session,
                     idempotency_key=f"reminder-{reminder.id}-moved",
@@ -293,8 +305,6 @@ class Tracking:
                 self._end(session, reminder, "done")
                 return 1 if result is not None else 0
             deadline = last_working_day(now.date())
-            row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN])
-            assert row is not None
             payload: dict[str, Any] = {
                 "recipient": admins_address(row),
                 "organization": organization,
@@ -323,8 +333,7 @@ class Tracking:
     def _billing_unchecked(self, reminder_id: int, organization: str, error: str) -> int:
         """The check could not run: try again later and later; after a few misses, tell the admins."""
         with self._database.session() as session:
-            reminder = session.get(Reminder, reminder_id)
-            row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN]) if reminder else None
+            reminder, row = _schedule(session, reminder_id)
             if reminder is None or row is None:
                 return 0
             now = self._now()
@@ -397,8 +406,7 @@ class Tracking:
         the wait (their decision told the person), and then no notice goes out."""
         admins = self._admins(str(waited["organization"]), str(waited["email"]))
         with self._database.session() as session:
-            reminder = session.get(Reminder, reminder_id)
-            row = session.get(Migration, reminder.migration_id, options=[WITHOUT_PLAN]) if reminder else None
+            reminder, row = _schedule(session, reminder_id)
             now = self._now()
             if reminder is None or row is None or reminder.status != "active" or reminder.next_at > now:
                 return 0
@@ -426,12 +434,11 @@ class Tracking:
             return 1 if commit_quietly(session) and fresh else 0
 
     def _todo_payload(self, session: Session, reminder: Reminder, row: Migration) -> dict[str, Any] | None:
-        user = session.get(AffectedUser, reminder.affected_user_id)
-        if user is None:
+        rows = session.exec(_PERSON_AND_ITEMS, params={"person": reminder.affected_user_id}).all()
+        if not rows:
             return None
-        items = session.exec(
-            select(TodoItem).where(TodoItem.affected_user_id == user.id).order_by(col(TodoItem.position))
-        ).all()
+        user = rows[0][0]
+        items = [item for _, item in rows if item is not None]
         open_items = [item for item in items if item.done_at is None]
         if not open_items:
             return None
@@ -548,6 +555,11 @@ class Tracking:
         if now.tzinfo is None:
             raise ValueError("the clock must return timezone-aware datetimes")
         return now
+
+
+def _schedule(session: Session, reminder_id: int) -> tuple[Reminder | None, Migration | None]:
+    found = session.exec(_SCHEDULE, params={"reminder": reminder_id}).first()
+    return (None, None) if found is None else found
 
 
 def _missed_deadline(connected_at: datetime | None, now: datetime) -> str | None:

@@ -617,6 +617,25 @@ def test_a_round_of_reminders_reads_the_plan_once_however_many_people_it_reminds
     assert plan_reads == 2  # who an admin decided for, once for all; and the billing check, a step of its own
 
 
+def test_a_reminder_reads_its_schedule_with_the_migration_and_the_person_with_their_items(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """Two statements per reminder before it is queued, not one per row it reads."""
+    users = _deliver_lists(tracking, database)
+    clock.advance(days=2)
+    with statements(database) as seen:
+        assert tracking.tick() >= len(users)
+    assert len(queued(database, "todo_reminder")) == len(users)
+    entity = "(reminder|migration|affected_user)"
+    by_id_alone = re.compile(rf"^SELECT {entity}\.version, .* FROM \1 WHERE \1\.id = ")
+    assert [statement for statement in seen if by_id_alone.search(statement)] == []
+    schedules = [statement for statement in seen if "FROM reminder JOIN migration ON" in statement]
+    people = [
+        statement for statement in seen if "FROM affected_user LEFT OUTER JOIN todo_item ON" in statement
+    ]
+    assert len(people) == len(users) and len(schedules) > len(users)  # the billing reminder's too
+
+
 def test_a_look_asks_the_database_no_more_for_three_migrations_than_for_one(
     tracking: Tracking, database: Database, clock: FakeClock
 ) -> None:
