@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, cast
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage, TodoItem
@@ -169,17 +170,28 @@ def messages_to(
 ) -> Sequence[OutboundMessage]:
     """People's messages of `kinds` that are, were or may still be sent (not given up for a newer one), or
     only those of `statuses`; oldest first, all read in one query (`locked`: for update)."""
-    query = (
-        select(OutboundMessage)
-        .where(
-            col(OutboundMessage.migration_id).in_({person.migration_id for person in people}),
-            col(OutboundMessage.kind).in_(sorted(kinds)),
-            ADDRESSEE.in_({person.id for person in people}),
-            col(OutboundMessage.status).in_(statuses),
-        )
-        .order_by(col(OutboundMessage.id))
+    params = {
+        "migrations": sorted({person.migration_id for person in people}),
+        "kinds": sorted(kinds),
+        "people": sorted({person.id for person in people if person.id is not None}),
+        "statuses": list(statuses),
+    }
+    return session.exec(_MESSAGES_TO_LOCKED if locked else _MESSAGES_TO, params=params).all()
+
+
+_MESSAGES_TO = (
+    select(OutboundMessage)
+    .where(
+        col(OutboundMessage.migration_id).in_(bindparam("migrations", expanding=True)),
+        col(OutboundMessage.kind).in_(bindparam("kinds", expanding=True)),
+        ADDRESSEE.in_(bindparam("people", expanding=True)),
+        col(OutboundMessage.status).in_(bindparam("statuses", expanding=True)),
     )
-    return session.exec(query.with_for_update() if locked else query).all()
+    .order_by(col(OutboundMessage.id))
+)
+_MESSAGES_TO_LOCKED = _MESSAGES_TO.with_for_update()
+"""`messages_to`'s query, built once: a decision, a late invitation and a list sent again each ask it several
+times, and building it and its cache key anew cost about as much as running it."""
 
 
 def may_have_reached(message: OutboundMessage) -> bool:
