@@ -17,6 +17,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from storage import AffectedUser, Migration, OutboundMessage, TodoItem
@@ -58,11 +59,7 @@ their access (they had been decided out), or gave them their first (decided out 
 def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     """Bring a notified person's record and list in line with the decision."""
     row, session = unit.row, unit.session
-    affected = session.exec(
-        select(AffectedUser).where(
-            AffectedUser.migration_id == row.id, AffectedUser.entitlement_id == person.id
-        )
-    ).first()
+    affected = session.exec(_AFFECTED, params={"migration": row.id, "person": person.id}).first()
     if affected is None:
         return "unchanged"
     account = directory_account(person)
@@ -72,7 +69,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     affected.directory_account = account.user_principal_name if account else None
     affected.directory_id = account.id if account else None
     affected.candidates = []  # decided: chat knows them by the chosen account alone, or none
-    held = session.exec(select(TodoItem).where(TodoItem.affected_user_id == affected.id)).all()
+    held = session.exec(_HELD, params={"affected": affected.id}).all()
     if person.loses_access:  # their list asked for what they will not get: withdrawn, and they are told
         for item in held:
             session.delete(item)
@@ -113,6 +110,14 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         items=[item_payload(item) for item in told],
     )
     return "changed"
+
+
+_AFFECTED = select(AffectedUser).where(
+    AffectedUser.migration_id == bindparam("migration"), AffectedUser.entitlement_id == bindparam("person")
+)
+_HELD = select(TodoItem).where(TodoItem.affected_user_id == bindparam("affected"))
+"""`account_decided`'s reads of the person's record and items, built once: every decision after `notify`
+makes them."""
 
 
 def _unreached_list_as_it_stands(session: Session, affected: AffectedUser, person: PlannedUser) -> bool:
