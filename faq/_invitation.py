@@ -17,6 +17,7 @@ from faq._compose import (
     phase_of,
     way_to_a_person,
 )
+from faq._reading import ERROR_CODE
 
 TOPIC = "email-not-found"
 """The contract's topic for someone the directory does not know yet: its answer says what to do when the
@@ -28,8 +29,10 @@ _MY_APPS = "https://myapps.microsoft.com"
 _NOUN = (
     r"(?:(?:the|an?|my|any|that|this|your)\s+)?(?:(?:microsoft|ms|email|e-mail|guest|b2b|entra|azure|devops"
     r"|directory|tenant)\s+){0,2}invit(?:e|ation)s?\b"
-    # an invitation setting, or an invitation to something other than the directory, is not theirs
-    r"(?!\s+(?:settings?|options?|button|page|menu|polic\w*|roles?|permissions?|tab|feature"
+    # an invitation setting, an admin's tool, or invitations the asker sends ("get the invites out"), are not
+    # theirs
+    r"(?!\s+(?:settings?|options?|button|page|menu|polic\w*|roles?|permissions?|rights|tab|feature|api|list"
+    r"|logs?|(?:e-?mail\s+)?templates?|status|report|quota|limits?|out|sent|through|working|accepted|to\s+go"
     r"|(?:to|for)\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+)?(?:teams|zoom|meeting|call|calendar|event|webinar"
     r"|github|jira|slack|sharepoint|onedrive|workspace|channel)\b))"
 )
@@ -60,10 +63,45 @@ _READ_AT_MOST = 1_000
 0.5 microseconds a character (30-80 ms)."""
 
 
+# What may follow "to" or "for" in the rest of the asker's clause when the invitation is still theirs:
+# themselves, joining, the directory or the move, a while ("for two days"). Anyone or anything else ("for our
+# contractor", "to work with allowInvitesFrom", "for the vendor") makes it someone else's or an admin's.
+_THEIRS_TO_OR_FOR = (
+    r"(?:me|myself|join|access|accept|sign|log\s+in|get\s+in|it|you"
+    r"|my\s+(?:own\s+)?(?:e-?mail|address|inbox|mailbox|account|gmail|outlook|hotmail|personal|guest)"
+    r"|(?:the|our|your|this|that)\s+(?:[\w'-]+\s+)?(?:directory|tenant|organi[sz]ation|org|company|domain|entra"
+    r"|azure|devops|ado|migration|move|guest\s+account|b2b)"
+    r"|azure|entra|devops|ado|dev\.azure|microsoft"
+    r"|(?:a|an|one|two|three|four|five|several|many|\d+|the\s+(?:past|last))\s+(?:\w+\s+)?"
+    r"(?:minutes?|hours?|days?|weeks?|months?|while)|ages|days|weeks|hours)\b"
+)
+_SOMEONE_OR_SOMETHING_ELSE = re.compile(
+    r"(?i)\b(?:to|for)\s+(?!" + _THEIRS_TO_OR_FOR + r")\S"
+    r"|\b(?:meeting|call|stand-?up|sync|kick-?off|webinar|event|calendar|channel|zoom|review|workshop"
+    r"|training|session|interview|demo|audit|portal|admin\s+cent(?:er|re)|graph)s?\b"
+)
+_CLAUSE_END = re.compile(r"(?i)[,;:.!?\n]|\b(?:and|but|so|because|since|although|though|while|when)\b")
+# An invitation failing with a code or status is the admins' error topic ("... Graph says 403 Forbidden
+# Authorization_RequestDenied"), whoever asks.
+_AN_ERROR = re.compile(
+    r"\b(?:[45]\d\d|[A-Z][A-Za-z]*_[A-Z][A-Za-z]+)\b|(?i:\b(?:forbidden|unauthori[sz]ed|exception)\b)"
+)
+
+
 def missing_invitation(question: str) -> bool:
     """Whether the asker says their own invitation never came, cannot be found, or expired ("how do I invite a
-    guest?", "the invitation email to our vendor bounced": no)."""
-    return _MISSING.search(question[:_READ_AT_MOST]) is not None
+    guest?", "the invitation email to our vendor bounced", "I never got the invites out, Graph says 403":
+    no)."""
+    text = question[:_READ_AT_MOST]
+    if not any(_theirs(text[match.end() :]) for match in _MISSING.finditer(text)):
+        return False
+    return ERROR_CODE.search(text) is None and _AN_ERROR.search(text) is None
+
+
+def _theirs(after: str) -> bool:
+    """Whether the rest of the clause after a match leaves the invitation the asker's own."""
+    clause = _CLAUSE_END.split(after, maxsplit=1)[0]
+    return _SOMEONE_OR_SOMETHING_ELSE.search(clause) is None
 
 
 def own_case(context: AskerContext) -> str | None:

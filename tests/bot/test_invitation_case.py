@@ -42,6 +42,8 @@ NEAR_DOMAIN = (
     "the invitation email to our vendor bounced",
     "I can't find the invite settings in Entra",
     "I invited a contractor but he never got the invitation",
+    "I never got the invites out, Graph says 403 Forbidden Authorization_RequestDenied",  # review1
+    "has my invitation been sent to the contractor?",
 )
 TITLE = "Your invitation to the directory"
 SENT = re.compile(r"Your invitation was sent on \d{1,2} \w+ \d{4} at \d\d:\d\d UTC to (\S+)\. It comes from")

@@ -24,6 +24,12 @@ THEIR_OWN = (
     "I did not get the guest invitation",
     "no invitation email yet",
     "the invitation link has expired",
+    # with more after it (written before the narrower recogniser was run on them)
+    "I never got the invitation to join the Fabrikam directory",
+    "I haven't received my invite to the tenant yet, it's been two days",
+    "I never got the invitation for the migration, can you resend it?",
+    "I didn't get the invitation email you sent me",
+    "I can't find my invite to Azure DevOps anywhere",
 )
 NOT_THEIR_OWN = (
     "how do I invite a guest?",
@@ -36,7 +42,33 @@ NOT_THEIR_OWN = (
     "invitations still fail after I changed the guest invite setting",
     "we invited our partners but they never received the invitations",
     "I can't find the invitation settings",
+    # review1's sentences (written after reading the first recogniser, so adversarial)
+    "I never got the invites out, Graph says 403 Forbidden Authorization_RequestDenied",
+    "I can't get invites to work with allowInvitesFrom set to adminsAndGuestInviters",
+    "I can't find the invite API permission User.Invite.All",
+    "I can't find the invitation my colleague sent to the vendor",
+    "has my invitation been sent to the contractor?",
+    "the invite expired for our contractor",
+    "No invitation arrived for erin",
+    "I didn't get the invite for the migration call",
+    "I didn't get the invite for the standup meeting",
+    "I never got the invitation to the Microsoft Teams channel",
+    # more, written before the recogniser was run on them
+    "I haven't got the invites sent yet, the inviting step is still running",
+    "I can't see the invitations in the audit log",
+    "I didn't receive the invitation list from the bot",
+    "I don't have invite rights in the tenant",
+    "I cannot find the invitation link for our vendor",
+    "has my invitation to the contractor been sent?",
+    "I'm waiting for the invitations to be accepted by the guests",
+    "I haven't seen any invitations accepted yet",
+    "I never got the invite from Dana for the kickoff meeting",
+    "I can't get the invitation email template to show our logo",
+    "I never got the invitations through, it says TF400813",
+    "my invitation to the design review expired",
+    "I didn't get invites working for the partner domain",
 )
+INVITING_FAILED = "I never got the invites out, Graph says 403 Forbidden Authorization_RequestDenied"
 SENT_AT = datetime(2026, 11, 27, 15, 4, tzinfo=UTC)
 INVITATION = InvitationStanding(
     address="erin.eng@gmail.com",
@@ -156,6 +188,12 @@ def test_near_domain_questions_keep_their_usual_answer(answerer: FaqAnswerer) ->
     for question in NOT_THEIR_OWN:
         for asker in (None, PLANNED):
             assert not answerer.answer(question, asker).answer.startswith("Your invitation"), question
+
+
+def test_an_admins_failing_invitations_keep_their_error_codes_answer(answerer: FaqAnswerer) -> None:
+    dana = replace(CONNECTED, outcome="auto", guest=False, is_admin=True, invitation=None)
+    for asker in (None, PLANNED, dana):
+        assert answerer.answer(INVITING_FAILED, asker).topic == "invite-403"
 
 
 def test_a_long_story_without_an_asker_is_ranked_as_usual(answerer: FaqAnswerer) -> None:
