@@ -9,8 +9,11 @@ from typing import Protocol
 
 from faq._knowledge import CASES, CASES_PLACE, KEEP, OUTCOMES, RENEW, WHY_PLACE, Case, Note, Topic
 
-# The workflow's states (`workflows.machine.STATES`) grouped by what they mean for the person asking.
-# Unknown names get no stage-specific text rather than a wrong one.
+CANCELLED = "cancelled"
+"""The phase of a migration called off: nothing changes for anyone, and no note is written for it."""
+# The workflow's states (`workflows.machine.STATES`, every one of them: tests/faq/test_stages.py) grouped by
+# what they mean for the person asking. `failed` only ever follows a step before connecting (a failed
+# invitation round after connecting returns to its connected step).
 _PHASE_OF_STAGE = {
     **dict.fromkeys(
         (
@@ -20,12 +23,17 @@ _PHASE_OF_STAGE = {
             "blocked",
             "inviting",
             "waiting_for_invite_settings",
+            "removing",
             "awaiting_approval",
+            "failed",
         ),
         "before",
     ),
     "connecting": "connecting",
-    **dict.fromkeys(("connected", "users_notified", "billing_checked", "completed"), "after"),
+    **dict.fromkeys(
+        ("connected", "inviting_after_connecting", "users_notified", "billing_checked", "completed"), "after"
+    ),
+    "cancelled": CANCELLED,
 }
 
 HOW_TO_REACH_A_PERSON = (

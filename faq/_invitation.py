@@ -11,6 +11,7 @@ from datetime import datetime
 
 from faq._compose import (
     ASK_AN_ADMIN,
+    CANCELLED,
     AskerContext,
     OwnInvitation,
     organization_url,
@@ -194,19 +195,24 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
             f"You have accepted your invitation already: {directory} knows you as a guest, {address}."
             f" Just {signing_in}"
         ]
+    phase = phase_of(context.stage)
+    if not invitation.sent and phase == CANCELLED:
+        return [f"Your invitation was not sent. {_CALLED_OFF}"]
     if not invitation.sent:
         lines = [f"Your invitation has not been sent yet. {_when_sent(context)} It goes to {address}."]
-        if phase_of(context.stage) == "after":
+        if phase == "after":
             lines.append("The organization is connected: until you accept it, Azure DevOps refuses you.")
         return lines
     when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
-    phase = phase_of(context.stage)
-    meanwhile = (
-        "Until the organization is connected nothing changes: keep signing in as you do today, and accept it"
-        " before then, or you lose access at the switch (your work and history are kept)."
-        if phase == "before"
-        else f"Azure DevOps lets you in once you have accepted it: then {signing_in}"
-    )
+    if phase == "before":
+        meanwhile = (
+            "Until the organization is connected nothing changes: keep signing in as you do today, and accept"
+            " it before then, or you lose access at the switch (your work and history are kept)."
+        )
+    elif phase == CANCELLED:
+        meanwhile = _CALLED_OFF
+    else:
+        meanwhile = f"Azure DevOps lets you in once you have accepted it: then {signing_in}"
     return [
         f"Your invitation was sent{when} to {address}. It comes from invites@microsoft.com, shown as"
         f' "Microsoft Invitations on behalf of {directory}", with an *Accept invitation* button.',
@@ -223,7 +229,7 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
 def _when_sent(context: AskerContext) -> str:
     """When the invitations go out, from the migration's stage."""
     stage = (context.stage or "").casefold()
-    if stage == "inviting":
+    if stage in ("inviting", "inviting_after_connecting"):
         return "The admins are sending the invitations right now: it should come within minutes."
     if stage == "waiting_for_invite_settings":
         return (
@@ -232,7 +238,8 @@ def _when_sent(context: AskerContext) -> str:
         )
     if phase_of(stage) == "before" and stage != "awaiting_approval":
         return "The admins send the invitations before they ask for approval to connect the organization."
-    return f"The admins have not sent it yet: {_ask_admins(context, 'send it (`invite`)')}."
+    ask = _ask_admins(context, "send it (`invite`)")
+    return f"{ask[0].upper()}{ask[1:]}."
 
 
 def _ask_admins(context: AskerContext, to: str) -> str:
@@ -247,7 +254,10 @@ def _not_invited(context: AskerContext) -> list[str]:
             "You need no invitation: the plan found you already a guest of the directory, with your own"
             " address. Sign in with that address, as you do today."
         ]
-    after = phase_of(context.stage) in ("connecting", "after")
+    phase = phase_of(context.stage)
+    if phase == CANCELLED:
+        return [f"You need no invitation. {_CALLED_OFF}"]
+    after = phase in ("connecting", "after")
     return [
         "You need no invitation: you have a work account in the directory, and the plan matched you to it. "
         + (
@@ -256,6 +266,11 @@ def _not_invited(context: AskerContext) -> list[str]:
             else "Once the organization is connected you sign in with it; until then nothing changes."
         )
     ]
+
+
+_CALLED_OFF = (
+    "The migration was cancelled: nothing changes for you in Azure DevOps, keep signing in as you do today."
+)
 
 
 def _date(moment: datetime) -> str:

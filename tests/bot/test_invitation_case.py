@@ -181,8 +181,8 @@ def test_an_invitee_the_admins_have_not_invited_after_connecting_is_told_so(chat
     started(chat)
     answer = asked(chat, ERIN, MISSING[2])
     assert answer.startswith(
-        f"{TITLE} Your invitation has not been sent yet. The admins have not sent it yet: press Ask an admin"
-        " and the admins send it (`invite`). It goes to erin.eng@gmail.com. The organization is connected:"
+        f"{TITLE} Your invitation has not been sent yet. Press Ask an admin and the admins send it"
+        " (`invite`). It goes to erin.eng@gmail.com. The organization is connected:"
         " until you accept it, Azure DevOps refuses you."
     ), answer[:300]
 

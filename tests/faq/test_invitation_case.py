@@ -135,8 +135,11 @@ def test_a_sent_invitation_is_named_by_its_date_address_and_sender(answerer: Faq
         ),
         ("inviting", "The admins are sending the invitations right now"),
         ("waiting_for_invite_settings", "waiting for the directory's invite settings to take effect"),
-        ("awaiting_approval", "The admins have not sent it yet: press *Ask an admin*"),
-        ("users_notified", "The admins have not sent it yet: press *Ask an admin*"),
+        ("removing", "The admins send the invitations before they ask for approval"),
+        ("failed", "The admins send the invitations before they ask for approval"),
+        ("awaiting_approval", "Press *Ask an admin* and the admins send it (`invite`)."),
+        ("users_notified", "Press *Ask an admin* and the admins send it (`invite`)."),
+        ("inviting_after_connecting", "The admins are sending the invitations right now"),
     ],
 )
 def test_an_invitation_not_sent_yet_is_said_so_with_when_it_will_be(
@@ -146,7 +149,11 @@ def test_an_invitation_not_sent_yet_is_said_so_with_when_it_will_be(
     answer = answerer.answer(THEIR_OWN[0], unsent).answer
     assert answer.startswith("Your invitation to the directory\nYour invitation has not been sent yet. ")
     assert when in answer and "It goes to erin.eng@gmail.com." in answer
-    assert ("Azure DevOps refuses you" in answer) is (stage == "users_notified")
+    assert "not sent it yet" not in answer  # said once
+    connected = stage in ("users_notified", "inviting_after_connecting")
+    assert (
+        "The organization is connected: until you accept it, Azure DevOps refuses you" in answer
+    ) is connected
 
 
 def test_an_accepted_invitation_is_said_so(answerer: FaqAnswerer) -> None:
@@ -155,6 +162,41 @@ def test_an_accepted_invitation_is_said_so(answerer: FaqAnswerer) -> None:
         "Your invitation to the directory\nYou have accepted your invitation already: Fabrikam knows you as a"
         " guest, erin.eng@gmail.com."
     )
+
+
+@pytest.mark.parametrize(
+    ("invitation", "outcome", "their_case"),
+    [
+        (INVITATION, "invite", "Your invitation was sent on 27 November 2026"),
+        (replace(INVITATION, sent=False, sent_at=None), "invite", "Your invitation was not sent."),
+        (None, "map", "You need no invitation."),
+    ],
+)
+def test_in_a_cancelled_migration_nothing_changes(
+    answerer: FaqAnswerer, invitation: InvitationStanding | None, outcome: str, their_case: str
+) -> None:
+    cancelled = replace(
+        PLANNED, stage="cancelled", outcome=outcome, guest=outcome != "map", invitation=invitation
+    )
+    answer = answerer.answer(THEIR_OWN[0], cancelled).answer
+    assert answer.startswith(f"Your invitation to the directory\n{their_case}")
+    assert "The migration was cancelled: nothing changes for you in Azure DevOps" in answer
+    for wrong in ("Until the organization is connected", "lose access", "once you have accepted", "`invite`"):
+        assert wrong not in answer
+
+
+def test_while_the_admins_invite_after_connecting_a_mapped_person_signs_in_with_the_work_account(
+    answerer: FaqAnswerer,
+) -> None:
+    mapped = replace(PLANNED, stage="inviting_after_connecting", outcome="map", guest=False, invitation=None)
+    answer = answerer.answer(THEIR_OWN[0], mapped).answer
+    assert "Sign in with it (the one your to-do list names)" in answer and "until then" not in answer
+
+
+def test_while_removing_users_a_sent_invitation_is_before_connecting(answerer: FaqAnswerer) -> None:
+    answer = answerer.answer(THEIR_OWN[0], replace(PLANNED, stage="removing")).answer
+    assert "Until the organization is connected nothing changes" in answer
+    assert "Azure DevOps lets you in once" not in answer
 
 
 @pytest.mark.parametrize(
