@@ -68,7 +68,12 @@ class OwnInvitation(Protocol):
         """When it was sent (UTC); None when not sent yet, or sent by someone else."""
 
     @property
-    def accepted(self) -> bool: ...
+    def accepted(self) -> bool:
+        """Their list shows it done: by a sign-in the bot saw (`verified`), or by their own tick."""
+
+    @property
+    def verified(self) -> bool:
+        """A sign-in the bot saw shows it accepted."""
 
 
 @dataclass(frozen=True)

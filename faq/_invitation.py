@@ -166,18 +166,22 @@ def why_refused(context: AskerContext) -> str:
     invitation = context.invitation
     if invitation is None:
         return ""
-    if invitation.accepted:
+    if invitation.verified:
         return (
             f"You have accepted your invitation: sign in with {invitation.address}. Still refused an hour"
             " later? Ask an admin."
+        )
+    if invitation.accepted:
+        return (
+            f"Your list shows your invitation ticked as accepted: sign in with {invitation.address}. Refused?"
+            f" {_accept_without_the_email(invitation)}, or ask an admin."
         )
     if not invitation.sent:
         return f"Your invitation has not been sent yet: {_ask_admins(context, 'send it (`invite`)')}."
     when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
     return (
-        f"Yours was sent{when} to {invitation.address} and is not accepted yet. Cannot find it? Open"
-        f" {_my_apps(invitation)}, sign in with {invitation.address} and accept the prompt from"
-        f" {invitation.directory}."
+        f"Yours was sent{when} to {invitation.address} and is not accepted yet. Cannot find it?"
+        f" {_accept_without_the_email(invitation)}."
     )
 
 
@@ -190,10 +194,16 @@ _ADMIN_TIP = (
 def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     address, directory = invitation.address, invitation.directory
     signing_in = f"sign in to {organization_url(context.organization)} with {address}, not a work account."
+    if invitation.verified:
+        return [
+            f"You have accepted your invitation already: you signed in as {address}, a guest of {directory}."
+            f" Just {signing_in}"
+        ]
+    accept_anyway = _accept_without_the_email(invitation)
     if invitation.accepted:
         return [
-            f"You have accepted your invitation already: {directory} knows you as a guest, {address}."
-            f" Just {signing_in}"
+            f"Your to-do list shows *Accept the invitation* ticked: if you accepted it, just {signing_in}"
+            f" Refused? It may not be accepted after all. {accept_anyway}."
         ]
     phase = phase_of(context.stage)
     if not invitation.sent and phase == CANCELLED:
@@ -218,8 +228,7 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
         f' "Microsoft Invitations on behalf of {directory}", with an *Accept invitation* button.',
         f"Search {address}'s mailbox for invites@microsoft.com, in junk or spam too; if your mail is"
         " filtered, ask your mail administrator whether it is held in quarantine.",
-        "Really not there, or the link expired: you need no email to accept it. Open"
-        f" {_my_apps(invitation)}, sign in with {address} and accept the prompt from {directory}; or"
+        f"Really not there, or the link expired: you need no email to accept it. {accept_anyway}; or"
         f" {_ask_admins(context, 'send it again')}.",
         meanwhile,
         f"Microsoft's page: {REDEMPTION_PAGE}",
@@ -275,6 +284,13 @@ _CALLED_OFF = (
 
 def _date(moment: datetime) -> str:
     return f"{moment.day} {moment:%B %Y} at {moment:%H:%M} UTC"
+
+
+def _accept_without_the_email(invitation: OwnInvitation) -> str:
+    return (
+        f"Open {_my_apps(invitation)}, sign in with {invitation.address} and accept the prompt from"
+        f" {invitation.directory}"
+    )
 
 
 def _my_apps(invitation: OwnInvitation) -> str:

@@ -327,6 +327,8 @@ class InvitationStanding:
     """When this migration sent it; None when it is not sent yet, or another migration or an admin did."""
     accepted: bool = False
     """Their list shows it done: a sign-in the bot saw, or their own tick."""
+    verified: bool = False
+    """A sign-in the bot saw after connecting shows it accepted; without it, `accepted` is their own word."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sandbox import Sandbox
 from storage import Database
 from tests.bot.conftest import ORG, Chat, notified, started, text_of
 from tests.fakes.runtimes import runtime_on
+from workflows.todo import ACCEPT_INVITATION
 
 DANA, ERIN, KIM, BOB = (
     "dana@fabrikam.com",
@@ -114,6 +115,16 @@ def test_after_connecting_the_invitee_is_told_her_invitation_then_that_she_accep
             "Azure DevOps lets you in once you have accepted it: then sign in to"
             " https://dev.azure.com/fabrikam-fiber with erin.eng@gmail.com, not a work account."
         ) in answer
+    keys = [entry.key for entry in chat.runtime.service.todo_list(ERIN)]
+    ticking = flat(text_of(chat.say(ERIN, f"done {keys.index(ACCEPT_INVITATION) + 1}", in_dm=True)))
+    assert ticking.startswith("✅ Accept the invitation to the directory done."), ticking
+    ticked = asked(chat, ERIN, MISSING[0])  # her own word only
+    assert ticked.startswith(
+        f"{TITLE} Your to-do list shows Accept the invitation ticked: if you accepted it, just sign in to"
+        " https://dev.azure.com/fabrikam-fiber with erin.eng@gmail.com, not a work account. Refused? It may"
+        " not be accepted after all. Open https://myapps.microsoft.com/?tenantid="
+    ), ticked[:300]
+    assert "You have accepted" not in ticked and "guest of Fabrikam" not in ticked
     sandbox = chat.runtime.sandbox
     assert sandbox is not None
     httpx.post(
@@ -121,9 +132,9 @@ def test_after_connecting_the_invitee_is_told_her_invitation_then_that_she_accep
     ).raise_for_status()
     chat.runtime.conversation.watch()  # the sign-in checks see her in: her invitation is accepted
     assert asked(chat, ERIN, MISSING[0]).startswith(
-        f"{TITLE} You have accepted your invitation already: Fabrikam knows you as a guest,"
-        " erin.eng@gmail.com. Just sign in to https://dev.azure.com/fabrikam-fiber with erin.eng@gmail.com,"
-        " not a work account."
+        f"{TITLE} You have accepted your invitation already: you signed in as erin.eng@gmail.com, a guest of"
+        " Fabrikam. Just sign in to https://dev.azure.com/fabrikam-fiber with erin.eng@gmail.com, not a work"
+        " account."
     )
 
 

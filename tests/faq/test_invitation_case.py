@@ -156,12 +156,23 @@ def test_an_invitation_not_sent_yet_is_said_so_with_when_it_will_be(
     ) is connected
 
 
-def test_an_accepted_invitation_is_said_so(answerer: FaqAnswerer) -> None:
-    accepted = replace(CONNECTED, invitation=replace(INVITATION, accepted=True))
+def test_an_invitation_accepted_as_a_sign_in_shows_is_said_so(answerer: FaqAnswerer) -> None:
+    accepted = replace(CONNECTED, invitation=replace(INVITATION, accepted=True, verified=True))
     assert answerer.answer(THEIR_OWN[0], accepted).answer.startswith(
-        "Your invitation to the directory\nYou have accepted your invitation already: Fabrikam knows you as a"
-        " guest, erin.eng@gmail.com."
+        "Your invitation to the directory\nYou have accepted your invitation already: you signed in as"
+        " erin.eng@gmail.com, a guest of Fabrikam. Just sign in to https://dev.azure.com/fabrikam with"
     )
+
+
+def test_an_invitation_only_ticked_by_the_asker_is_not_stated_as_accepted(answerer: FaqAnswerer) -> None:
+    ticked = replace(CONNECTED, invitation=replace(INVITATION, accepted=True))
+    answer = answerer.answer(THEIR_OWN[0], ticked).answer
+    assert answer.startswith(
+        "Your invitation to the directory\nYour to-do list shows *Accept the invitation* ticked: if you"
+        " accepted it, just sign in to https://dev.azure.com/fabrikam with erin.eng@gmail.com"
+    )
+    assert "Refused? It may not be accepted after all. Open https://myapps.microsoft.com/?tenantid=" in answer
+    assert "You have accepted" not in answer and "a guest of Fabrikam" not in answer
 
 
 @pytest.mark.parametrize(
@@ -258,8 +269,13 @@ def test_a_long_story_without_an_asker_is_ranked_as_usual(answerer: FaqAnswerer)
             "Yours was sent on 27 November 2026 at 15:04 UTC to erin.eng@gmail.com and is not accepted",
         ),
         (
-            replace(INVITATION, accepted=True),
+            replace(INVITATION, accepted=True, verified=True),
             "You have accepted your invitation: sign in with erin.eng@gmail.com.",
+        ),
+        (
+            replace(INVITATION, accepted=True),
+            "Your list shows your invitation ticked as accepted: sign in with erin.eng@gmail.com. Refused?"
+            " Open https://myapps.microsoft.com/?tenantid=",
         ),
         (
             replace(INVITATION, sent=False, sent_at=None),

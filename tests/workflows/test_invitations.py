@@ -158,3 +158,4 @@ def test_an_invited_persons_standing_says_when_and_where_the_invitation_went_and
     service.mark_done(accept.id, bob)
     accepted = service.standing_of(None, bob).invitation
     assert accepted is not None and accepted.accepted and accepted.sent_at == sent_at
+    assert not accepted.verified  # her own word: no sign-in seen yet

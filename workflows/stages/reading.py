@@ -177,15 +177,16 @@ def _invitation_of(
         )
         .order_by(col(Invitation.updated_at).desc())
     ).first()
-    ticked = listed is not None and (
+    done = (  # (id, verified_at) of their ticked or verified *Accept the invitation* item
         session.exec(
-            select(TodoItem.id).where(
+            select(TodoItem.id, TodoItem.verified_at).where(
                 TodoItem.affected_user_id == listed.id,
                 TodoItem.key == ACCEPT_INVITATION,
                 or_(col(TodoItem.done_at).is_not(None), col(TodoItem.verified_at).is_not(None)),
             )
         ).first()
-        is not None
+        if listed is not None
+        else None
     )
     fallback = listed.email if listed is not None else stored.address if stored is not None else ""
     return InvitationStanding(
@@ -194,7 +195,8 @@ def _invitation_of(
         tenant_id=row.tenant_id,
         sent=invited_as is not None,
         sent_at=sent_at,
-        accepted=ticked,
+        accepted=done is not None,
+        verified=done is not None and done[1] is not None,
     )
 
 
