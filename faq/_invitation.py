@@ -19,6 +19,7 @@ from faq._compose import (
     way_to_a_person,
 )
 from faq._reading import ERROR_CODE
+from workflows.invitation_email import FROM, SENDER, SUBJECT
 
 TOPIC = "email-not-found"
 """The contract's topic for someone the directory does not know yet: its answer says what to do when the
@@ -150,10 +151,9 @@ def every_case(context: AskerContext) -> str:
             "- You have a work account in the company's directory (your address is the company's): you need"
             " no invitation. Sign in with that work account once the organization is connected.",
             "- Your address is not the company's (gmail.com, outlook.com, a partner's domain): you are"
-            " invited as a guest. The email comes from invites@microsoft.com, shown as Microsoft Invitations"
-            " on behalf of the company, with an *Accept invitation* button. Look in junk, spam and quarantine"
-            f" too. Not there, or expired: sign in at {_MY_APPS} with that address and accept there, or ask"
-            " the admins to send it again.",
+            f" invited as a guest. The email comes from {FROM}, with an *Accept invitation* button. Look in"
+            " junk, spam and quarantine too. Not there, or expired: ask the admins to send it again, or for"
+            f" the directory's own apps link ({_MY_APPS}/?tenantid= and its id) to accept it there.",
             f"Microsoft's page: {REDEMPTION_PAGE}",
             way_to_a_person(context),
         ]
@@ -224,10 +224,10 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     else:
         meanwhile = f"Azure DevOps lets you in once you have accepted it: then {signing_in}"
     return [
-        f"Your invitation was sent{when} to {address}. It comes from invites@microsoft.com, shown as"
-        f' "Microsoft Invitations on behalf of {directory}", with an *Accept invitation* button.',
-        f"Search {address}'s mailbox for invites@microsoft.com, in junk or spam too; if your mail is"
-        " filtered, ask your mail administrator whether it is held in quarantine.",
+        f"Your invitation was sent{when} to {address}. It comes from {FROM}, subject {SUBJECT}, with an"
+        " *Accept invitation* button.",
+        f'Search {address}\'s mailbox for "{SENDER}", in junk or spam too; if your mail is filtered, ask your'
+        " mail administrator whether it is held in quarantine.",
         f"Really not there, or the link expired: you need no email to accept it. {accept_anyway}; or"
         f" {_ask_admins(context, 'send it again')}.",
         meanwhile,
@@ -287,16 +287,16 @@ def _date(moment: datetime) -> str:
 
 
 def _accept_without_the_email(invitation: OwnInvitation) -> str:
+    """Accepting at the directory's own apps page. Without the directory's id there is no such link: a link
+    that does not name the directory signs a guest in to their own (`REDEMPTION_PAGE`: "a direct link is
+    tenant-specific")."""
+    tenant = invitation.tenant_id.strip()
+    if not tenant or not all(ch.isalnum() or ch in "-." for ch in tenant):
+        return (
+            f"Ask the admins for {invitation.directory}'s own apps link and accept the prompt there, signed"
+            f" in as {invitation.address}"
+        )
     return (
-        f"Open {_my_apps(invitation)}, sign in with {invitation.address} and accept the prompt from"
+        f"Open {_MY_APPS}/?tenantid={tenant}, sign in with {invitation.address} and accept the prompt from"
         f" {invitation.directory}"
     )
-
-
-def _my_apps(invitation: OwnInvitation) -> str:
-    """Microsoft's page for accepting without the email: the directory's own apps page, when its id reads as
-    one."""
-    tenant = invitation.tenant_id.strip()
-    if tenant and all(ch.isalnum() or ch in "-." for ch in tenant):
-        return f"{_MY_APPS}/?tenantid={tenant}"
-    return _MY_APPS

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
+from workflows.invitation_email import FROM
 from workflows.mapping import RESOLVE_PAGE
 from workflows.plan import PlannedUser
 from workflows.tokens import TokenAdvice, token_advice
@@ -89,15 +90,14 @@ def advance_notice(
             )
         case "invite" if invited_as is not None:
             lines.append(
-                f"Microsoft sent an invitation email from invites@microsoft.com to {invited_as}, to join"
-                f" {tenant} as a guest. Accept it now, or you lose access after the change (your history"
-                f" is kept). After the change you sign in as {invited_as}."
+                f"Microsoft sent an invitation email from {FROM} to {invited_as}, to join {tenant} as a"
+                " guest. Accept it now, or you lose access after the change (your history is kept). After the"
+                f" change you sign in as {invited_as}."
             )
         case "invite":
             lines.append(
-                f"You have no account in {tenant} yet: you will get an invitation email from"
-                " invites@microsoft.com. Accept it, or you lose access after the change (your history is"
-                " kept)."
+                f"You have no account in {tenant} yet: you will get an invitation email from {FROM}."
+                " Accept it, or you lose access after the change (your history is kept)."
             )
         case "disabled":
             lines.append(
@@ -190,7 +190,7 @@ def _access_items(
                 key=ACCEPT_INVITATION,
                 title="Accept the invitation to the directory",
                 body=(
-                    f"Microsoft sent an invitation email from invites@microsoft.com to {invited_as}"
+                    f"Microsoft sent an invitation email from {FROM} to {invited_as}"
                     f" to join {directory} as a guest. Open it and select *Accept invitation*, then sign in"
                     f" to https://dev.azure.com/{organization} with that same address. {why} No email?"
                     " Check your spam folder, then press *I need help*."

@@ -103,7 +103,7 @@ def test_an_invited_guest_locked_out_after_connecting_is_sent_to_her_invitation(
     answer = flat(text_of(chat.say(ERIN, "I can't sign in anymore", in_dm=True)))
     assert answer.startswith(
         f"{LOCKED_OUT_TITLE} You were invited as a guest: Azure DevOps lets you in once you have accepted the"
-        " invitation email from invites@microsoft.com"
+        " invitation email from Microsoft Invitations"
     )
     assert "not a work account" in answer
 

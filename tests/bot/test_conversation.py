@@ -396,10 +396,10 @@ def test_help_with_accepting_the_invitation_says_where_it_is_and_who_resends_it(
     # her own invitation, sent on a date to her address (tests/bot/test_sign_in_case.py has the rest)
     assert re.match(
         r"HELP WITH: ACCEPT THE INVITATION TO THE DIRECTORY Your invitation was sent on [^.]+ to"
-        r" erin\.eng@gmail\.com\. It comes from invites@microsoft\.com",
+        r' erin\.eng@gmail\.com\. It comes from "Microsoft Invitations on behalf of" the company',
         told,
     ), told
-    assert "Search erin.eng@gmail.com's mailbox for invites@microsoft.com, in junk or spam too" in told
+    assert 'Search erin.eng@gmail.com\'s mailbox for "Microsoft Invitations", in junk or spam too' in told
     assert "before connecting" not in told and "you will be invited" not in told
     (alert,) = [m for m in helped if isinstance(m.to, Channel)]
     assert " ".join(text_of([alert]).split()) == (

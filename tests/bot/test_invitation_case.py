@@ -88,9 +88,10 @@ def test_in_a_rehearsal_the_invited_person_hears_when_and_where_her_invitation_w
     ) in before
     own_case = (
         "Your invitation was sent on 27 November 2026 at 15:00 UTC to erin.eng@gmail.com. It comes from"
-        ' invites@microsoft.com, shown as "Microsoft Invitations on behalf of Fabrikam", with an Accept'
-        " invitation button. Search erin.eng@gmail.com's mailbox for invites@microsoft.com, in junk or spam"
-        " too; if your mail is filtered, ask your mail administrator whether it is held in quarantine."
+        ' "Microsoft Invitations on behalf of" the company, subject "... invited you to collaborate with'
+        ' ...", with an Accept invitation button. Search erin.eng@gmail.com\'s mailbox for "Microsoft'
+        ' Invitations", in junk or spam too; if your mail is filtered, ask your mail administrator whether it'
+        " is held in quarantine."
     )
     assert answers.count(own_case) == len(MISSING), answers
     for told in (

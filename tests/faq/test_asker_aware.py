@@ -37,8 +37,8 @@ def test_a_guest_who_never_got_the_invitation_is_told_where_it_is_and_what_to_do
     assert answerer.topics["email-not-found"].audience == PEOPLE
     assert "email-not-found" not in answer.alternatives
     for told in (
-        "invites@microsoft.com",  # where it comes from
-        "invited you to access applications within their organization",  # what it looks like
+        '"Microsoft Invitations on behalf of" the company',  # who it comes from
+        '"invited you to collaborate with" the company',  # what it looks like
         "junk or spam",
         "the migration admins can send it again",
         "Meanwhile Azure DevOps refuses you",  # connected: no way in until accepted

@@ -10,6 +10,7 @@ import pytest
 from faq import CONTRACT_TOPICS, KnowledgeError
 from faq._knowledge import bundled_topics, parse_topics
 from faq.evaluate import load_questions
+from workflows.invitation_email import SENDER
 
 
 def _entry(**overrides: Any) -> dict[str, Any]:
@@ -35,6 +36,17 @@ def test_answers_are_plain_ascii_for_any_terminal() -> None:
     for topic in bundled_topics():
         told = topic.title + topic.answer + "".join(note.text for note in topic.notes)
         assert (told + "".join(case.when + case.text for case in topic.cases)).isascii(), topic.id
+
+
+def test_the_invitation_email_is_named_as_microsoft_sends_it_since_december_2025() -> None:
+    # workflows/invitation_email.py: no longer from invites@microsoft.com, and its subject changed
+    for topic in bundled_topics():
+        told = topic.answer + "".join(note.text for note in topic.notes)
+        told += "".join(case.text for case in topic.cases)
+        assert "invites@microsoft.com" not in told, topic.id
+        assert "access applications within their organization" not in told, topic.id
+    email_not_found = {topic.id: topic for topic in bundled_topics()}["email-not-found"]
+    assert SENDER in email_not_found.answer
 
 
 def test_the_tutorial_specifics_are_in_the_answers() -> None:

@@ -3,6 +3,7 @@ else, and the reply for each case the migration's records can put the asker in."
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -112,8 +113,9 @@ def test_a_sent_invitation_is_named_by_its_date_address_and_sender(answerer: Faq
         assert answer.link == "https://learn.microsoft.com/entra/external-id/redemption-experience"
         assert answer.answer.startswith(
             "Your invitation to the directory\nYour invitation was sent on 27 November 2026 at 15:04 UTC to"
-            ' erin.eng@gmail.com. It comes from invites@microsoft.com, shown as "Microsoft Invitations on'
-            ' behalf of Fabrikam"'
+            ' erin.eng@gmail.com. It comes from "Microsoft Invitations on behalf of" the company, subject'
+            ' "... invited you to collaborate with ...", with an *Accept invitation* button.\nSearch'
+            ' erin.eng@gmail.com\'s mailbox for "Microsoft Invitations", in junk or spam too'
         ), question
     before = answerer.answer(THEIR_OWN[0], PLANNED).answer
     assert "https://myapps.microsoft.com/?tenantid=3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11" in before
@@ -235,6 +237,19 @@ def test_someone_not_invited_hears_why_they_need_none(
 def test_without_the_admins_to_pass_it_to_the_reply_names_no_button(answerer: FaqAnswerer) -> None:
     answer = answerer.answer(THEIR_OWN[0], replace(PLANNED, admins=())).answer
     assert "Ask an admin" not in answer and "ask the migration admins to send it again" in answer
+
+
+def test_without_the_directorys_id_no_apps_link_is_given_that_would_not_name_it(
+    answerer: FaqAnswerer,
+) -> None:
+    # a link without the tenant signs a guest in to their own directory (Microsoft's redemption page)
+    no_id = replace(PLANNED, invitation=replace(INVITATION, tenant_id=""))
+    answer = answerer.answer(THEIR_OWN[0], no_id).answer
+    assert "Ask the admins for Fabrikam's own apps link and accept the prompt there" in answer
+    assert "https://myapps.microsoft.com," not in answer and "myapps.microsoft.com " not in answer
+    anyone = answerer.answer(THEIR_OWN[0], AskerContext()).answer
+    assert "https://myapps.microsoft.com/?tenantid= and its id" in anyone
+    assert re.search(r"myapps\.microsoft\.com(?!/\?tenantid=)", anyone) is None
 
 
 def test_near_domain_questions_keep_their_usual_answer(answerer: FaqAnswerer) -> None:

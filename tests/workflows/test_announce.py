@@ -63,7 +63,7 @@ def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_ke
     service.announce(None, dana, "Friday 14:00 UTC")
     (bob,) = [m for m in notices(database) if m.recipient == "bob@outlook.com"]
     told = " ".join(bob.payload["lines"])
-    assert "invitation email from invites@microsoft.com to bob@outlook.com" in told
+    assert 'invitation email from "Microsoft Invitations on behalf of" the company to bob@outlook.com' in told
     # invited under his own address, his emails match: Microsoft says no new tokens
     assert "Accept it now" in told and "personal access tokens keep working" in told
     assert "must be made again" not in told and "You keep your identity" not in told

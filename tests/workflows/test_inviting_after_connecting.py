@@ -140,7 +140,10 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
     assert "I changed 2 to-do lists to say what each now needs, and told them." in result.message
     first = found_connected.todo_list("bob@outlook.com")[0]
     assert (first.id, first.key, first.done_at) == (asking.id, "accept-invitation", None)
-    assert "Microsoft sent an invitation email from invites@microsoft.com to bob@outlook.com" in first.body
+    assert (
+        'Microsoft sent an invitation email from "Microsoft Invitations on behalf of" the company to'
+        " bob@outlook.com"
+    ) in first.body
     found_connected.invite(None, dana)  # nothing new to tell anyone
     with database.session() as session:
         told = session.exec(select(OutboundMessage).where(OutboundMessage.kind == INVITED_MESSAGE)).all()
