@@ -21,9 +21,10 @@ REVIEW_WORD = "faq"
 _EXCERPT = 300
 
 
-def answer(answer: Answer, *, question: str | None = None) -> Outgoing:
+def answer(answer: Answer, *, question: str | None = None, private: bool = False) -> Outgoing:
     """The answer; one-click topics when it is declined or only likely; Helpful / Not helpful when kept;
-    *Ask an admin* with the `question` when the asker's migration has admins to pass it to."""
+    *Ask an admin* with the `question` when the asker's migration has admins to pass it to. `private`: only
+    the asker sees it (it names their own address)."""
     blocks: list[Block] = [Text(answer.answer)]
     if (answer.topic is None or answer.framed) and answer.alternatives:
         blocks.append(
@@ -39,7 +40,7 @@ def answer(answer: Answer, *, question: str | None = None) -> Outgoing:
         buttons.append(Button(ASK_AN_ADMIN, ASK_ADMIN, " ".join(question.split())[:_QUESTION_CARRIED]))
     if buttons:
         blocks.append(Actions(tuple(buttons)))
-    return Outgoing(Message(answer.answer.split("\n", 1)[0], tuple(blocks)))
+    return Outgoing(Message(answer.answer.split("\n", 1)[0], tuple(blocks), private))
 
 
 def passed_on(organization: str, admins: Sequence[str], *, again: bool) -> Outgoing:

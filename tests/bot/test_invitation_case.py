@@ -13,6 +13,7 @@ import pytest
 
 from bot.console.chat import run_chat
 from bot.console.rehearsal import RehearsalClock
+from bot.conversation.messages import Reply
 from bot.runtime import Runtime
 from sandbox import Sandbox
 from storage import Database
@@ -137,6 +138,20 @@ def test_after_connecting_the_invitee_is_told_her_invitation_then_that_she_accep
         " Fabrikam. Just sign in to https://dev.azure.com/fabrikam-fiber with erin.eng@gmail.com, not a work"
         " account."
     )
+
+
+def test_asked_in_the_channel_her_own_invitation_is_answered_for_her_eyes_only(chat: Chat) -> None:
+    notified(chat)
+    shown_from = len(chat.out.getvalue())
+    (reply,) = chat.say(ERIN, MISSING[0])  # in the migration's channel
+    assert reply.message.private and isinstance(reply.to, Reply)
+    assert SENT.search(flat(text_of([reply]))) is not None  # still her own case, address and all
+    assert "(only you see this)" in chat.out.getvalue()[shown_from:]
+    (general,) = chat.say(ERIN, "how do I clear the git credential cache?")
+    assert not general.message.private  # nothing of hers in it: the channel may read it
+    for who in (ERIN, KIM):  # "I can't sign in anymore" names her invitation's address too
+        (locked_out,) = chat.say(who, "I can't sign in anymore")
+        assert locked_out.message.private is (who == ERIN)
 
 
 def test_an_invitee_who_cannot_sign_in_after_connecting_hears_where_her_invitation_stands(chat: Chat) -> None:

@@ -88,7 +88,10 @@ class Helping(Stage):
         else:
             answer = self._desk.answerer.answer(command.text, context)
         question = command.text if context.admins else None
-        return [faq_views.answer(self._review.answered(actor, answer), question=question)]
+        # In a channel, a reply naming the asker's own address (their invitation, what they sign in with) is
+        # for their eyes only.
+        private = channel is not None and _names(answer.answer, actor, context)
+        return [faq_views.answer(self._review.answered(actor, answer), question=question, private=private)]
 
     def _ask_admin(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """*Ask an admin* under an answer: the question goes where need-help goes, with an address to write
@@ -195,3 +198,10 @@ class Helping(Stage):
         if entries:
             return self._desk.service.status(entries[0].organization), True
         return self._desk.service.status(None), False
+
+
+def _names(text: str, actor: Actor, context: AskerContext) -> bool:
+    """Whether `text` names one of the asker's own addresses."""
+    own = [actor.email, context.signs_in_as, context.invitation.address if context.invitation else ""]
+    told = text.casefold()
+    return any(address and address.casefold() in told for address in own)
