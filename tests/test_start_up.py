@@ -51,13 +51,18 @@ MIGRATING_ONLY = {"alembic", "mako", "pygments"}
 """What only migrating a database needs: Alembic with its templates (0.15 s of CPU at every start)."""
 POSTGRESQL_ONLY = {"sqlalchemy.dialects.postgresql", "psycopg"}
 """What only a PostgreSQL database needs: SQLAlchemy's dialect (35 ms of CPU) and the driver."""
+FIXTURES_ONLY = {"httpx", "starlette", "slack_sdk"}
+"""Libraries the tests' fixtures import, which the run's first process needs none of: httpx, the tests' and
+the sandbox's HTTP client (90 ms of CPU), and the fake Slack's Starlette with Slack's SDK (150 ms)."""
 
 
 def _imported_in_turn(*steps: str) -> list[set[str]]:
-    """Which of `HEAVY`, `SERVING_ONLY`, `ONE_MODE_ONLY`, `NEVER`, `MIGRATING_ONLY` and `POSTGRESQL_ONLY` are
-    imported after each step, the steps run in turn in one new interpreter (the test process has imported
-    everything already); each adds to what the ones before did."""
-    watched = sorted(HEAVY | SERVING_ONLY | ONE_MODE_ONLY | NEVER | MIGRATING_ONLY | POSTGRESQL_ONLY)
+    """Which of `HEAVY`, `SERVING_ONLY`, `ONE_MODE_ONLY`, `NEVER`, `MIGRATING_ONLY`, `POSTGRESQL_ONLY` and
+    `FIXTURES_ONLY` are imported after each step, the steps run in turn in one new interpreter (the test
+    process has imported everything already); each adds to what the ones before did."""
+    watched = sorted(
+        HEAVY | SERVING_ONLY | ONE_MODE_ONLY | NEVER | MIGRATING_ONLY | POSTGRESQL_ONLY | FIXTURES_ONLY
+    )
     lines = ["import json, sys"]
     for step in steps:
         lines += [step, f"print(json.dumps([name for name in {watched!r} if name in sys.modules]))"]
@@ -149,9 +154,10 @@ def test_opening_an_up_to_date_database_imports_no_alembic(serving: list[set[str
 def test_the_runs_first_process_starts_the_test_processes_without_the_product() -> None:
     """xdist's first process loads tests/conftest.py with its plugins and runs no test; the test processes
     start once it has: whatever those import at their top (the database's models, the sandbox, the fakes'
-    web server) delays the start of every test process. Only SQLAlchemy: its end keeps PostgreSQL tidy."""
+    web server, httpx) delays the start of every test process. Only SQLAlchemy: its end keeps PostgreSQL
+    tidy."""
     (loaded,) = _imported_in_turn("import tests.conftest, tests.storage.databases")
-    assert loaded & (HEAVY | SERVING_ONLY) == {"sqlalchemy"}
+    assert loaded & (HEAVY | SERVING_ONLY | FIXTURES_ONLY) == {"sqlalchemy"}
 
 
 def test_serving_on_sqlite_imports_nothing_of_postgresql(serving: list[set[str]]) -> None:
