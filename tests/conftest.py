@@ -132,8 +132,6 @@ def pytest_collection_modifyitems() -> Iterator[None]:
     reads them at the first draw that wants one (`HypothesisProvider._local_constants`), in the processes
     that run a property test. These are hypothesis's private names (`hypothesis>=6.170,<7` may rename them in
     any release): without them the collection goes on as hypothesis does it, 0.2 s slower, never red."""
-    if "hypothesis" not in sys.modules:
-        return (yield)
     from hypothesis.internal.conjecture import providers
 
     read = getattr(providers, "_get_local_constants", None)
