@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -76,6 +76,23 @@ class OwnInvitation(Protocol):
         """A sign-in the bot saw shows it accepted."""
 
 
+class Announced(Protocol):
+    """What the admins' advance notices told the asker of the connection's date (the bot passes
+    `workflows.results.Announcement`)."""
+
+    @property
+    def to_them(self) -> str | None:
+        """The date the newest notice to them named (empty: none named); None when none reached them."""
+
+    @property
+    def latest(self) -> str | None:
+        """The date the admins last announced, to anyone (empty: none named); None when never."""
+
+    @property
+    def passed(self) -> bool:
+        """The date named (theirs, else the latest) is a day already over."""
+
+
 @dataclass(frozen=True)
 class AskerContext:
     """What the bot knows about the person asking; every field optional."""
@@ -104,8 +121,9 @@ class AskerContext:
     signs_in_as: str = ""
     """The sign-in name of their Azure DevOps identity, what they sign in with until the organization is
     connected; empty when the plan does not name them."""
-    announced_for: str | None = None
-    """The date the admins' advance notice to them named (empty: it named none); None when not announced."""
+    announcement: Callable[[], Announced] | None = None
+    """What the admins' advance notices told them, read only by a reply that names the date; None when the
+    bot does not know."""
 
 
 def phase_of(stage: str | None) -> str | None:

@@ -76,8 +76,14 @@ def while_connecting(context: AskerContext) -> str:
 
 
 def _date(context: AskerContext) -> str:
-    if context.announced_for is None:
+    told = context.announcement() if context.announcement is not None else None
+    if told is None or told.latest is None:
         return "no date is announced yet"
-    if not context.announced_for:
-        return "it is announced, with no date yet"
-    return f"it is announced for {context.announced_for}"
+    date = told.latest if told.to_them is None else told.to_them
+    said = "it was announced" if told.passed else "it is announced"
+    said += f" for {date}" if date else ", with no date yet"
+    if told.to_them is None:
+        said += ", but no notice of it reached you"
+    if told.passed:
+        said += "; that day is past, so ask an admin for the new date"
+    return said

@@ -117,6 +117,16 @@ def announcement_when(value: str, *, now: datetime, usage: str) -> str:
     return value
 
 
+def passed(value: str, *, now: datetime) -> bool:
+    """Whether an announced `value` names a day now over everywhere on Earth, as `announcement_when` reads
+    it (which refused it when announced; words like "Friday" name no day to judge)."""
+    try:
+        announcement_when(value, now=now, usage="announce")
+    except ArgumentError:
+        return True
+    return False
+
+
 def _readings(found: re.Match[str]) -> list[date]:
     """The dates a match can mean: one, two for a slash date valid both ways, none if it is no date."""
     year = int(found["year"]) + (2000 if len(found["year"]) == 2 else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -332,6 +333,19 @@ class InvitationStanding:
 
 
 @dataclass(frozen=True)
+class Announcement:
+    """What the advance notices told one person of the connection's date."""
+
+    to_them: str | None = None
+    """The date the newest notice to them named (empty when it named none), of those that reached them or
+    still may; None when none did."""
+    latest: str | None = None
+    """The date the admins last announced, to anyone (empty: none named); None when they never did."""
+    passed: bool = False
+    """The date they were told (else the latest) is a day over everywhere on Earth."""
+
+
+@dataclass(frozen=True)
 class Standing:
     """What the bot knows of one person in a migration, for answering them as their own messages do."""
 
@@ -347,6 +361,6 @@ class Standing:
     signs_in_as: str = ""
     """The sign-in name of their Azure DevOps identity: what they sign in with until the organization is
     connected."""
-    announced_for: str | None = None
-    """The date the newest advance notice to them named (empty when it named none); None when `announce`
-    never reached them."""
+    announcement: Callable[[], Announcement] = Announcement
+    """What `announce` told them, read when called (by default: nothing): few answers need it, and every
+    question reads a standing."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from storage import Database
 from tests.bot.conftest import DANA, ORG, Chat, approved, notified, started, text_of
+from tests.storage.statements import statements, verbs
 
 KIM, ERIN, BOB = "kim@fabrikam.com", "erin.eng@gmail.com", "bob.builder@outlook.com"
 OUTSIDER = "zoe@contoso.com"
@@ -92,6 +94,39 @@ def test_while_the_admin_clicks_connect_it_may_be_the_switch_and_each_hears_how_
     assert erin.startswith(opening), erin[:300]
     found = re.search(r"Yours was sent on [^.]+ to (\S+) and is not accepted yet\.", erin)
     assert found is not None and found.group(1) == ERIN, erin
+
+
+def test_the_date_that_now_stands_is_the_one_each_person_hears_also_when_an_earlier_one_returns(
+    chat: Chat,
+) -> None:
+    started(chat)
+    friday, monday = ((datetime.now(UTC).date() + timedelta(days=days)).isoformat() for days in (7, 10))
+    for when in (friday, monday, friday):
+        chat.say(DANA, f"announce {ORG} {when}")
+    assert asked(chat, KIM, CANNOT_SIGN_IN[0]).startswith(
+        not_changed(KIM, f"the admins have made the plan; it is announced for {friday}")
+    )
+    notices = [
+        text_of([message])
+        for where, message in chat.surface.delivered
+        if where == f"→ DM to {SIGNS_IN_TODAY[KIM]}" and text_of([message]).lstrip().startswith("COMING")
+    ]
+    assert [friday in notice for notice in notices] == [True, False, True], notices
+
+
+def test_a_plain_question_reads_no_announcement_and_a_sign_in_question_reads_it_by_exact_keys(
+    chat: Chat, sqlite_database: Database
+) -> None:
+    started(chat)
+    chat.say(DANA, f"announce {ORG} {(datetime.now(UTC).date() + timedelta(days=7)).isoformat()}")
+    with statements(sqlite_database) as plain:
+        asked(chat, KIM, "how do I clear the git credential cache?")
+    with statements(sqlite_database) as sign_in:
+        asked(chat, KIM, CANNOT_SIGN_IN[0])
+    assert verbs(plain) == {"SELECT": 11}, plain
+    assert verbs(sign_in) == {"SELECT": 13}, sign_in
+    read = [statement for statement in sign_in if "outbound_message" in statement]
+    assert len(read) == 1 and " LIKE " not in read[0] and "idempotency_key IN" in read[0], read
 
 
 def test_outside_any_migration_and_for_another_application_nothing_changes(chat: Chat) -> None:

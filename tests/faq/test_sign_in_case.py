@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from faq import AskerContext, FaqAnswerer
-from workflows.results import InvitationStanding
+from workflows.results import Announcement, InvitationStanding
 
 # Written before the bot was asked any of them.
 CANNOT_SIGN_IN = (
@@ -107,12 +107,16 @@ def test_what_usually_causes_it_is_said_with_the_askers_own_address(answerer: Fa
         assert cause in answer.splitlines(), cause
 
 
+def told(to_them: str | None, latest: str | None, *, passed: bool = False) -> AskerContext:
+    return replace(KIM, announcement=lambda: Announcement(to_them, latest, passed))
+
+
 def test_the_announced_date_is_named_and_a_switch_keeps_the_current_directorys_account(
     answerer: FaqAnswerer,
 ) -> None:
-    announced = answerer.answer(CANNOT_SIGN_IN[0], replace(KIM, announced_for="Friday 14:00 UTC")).answer
+    announced = answerer.answer(CANNOT_SIGN_IN[0], told("Friday 14:00 UTC", "Friday 14:00 UTC")).answer
     assert "(the admins have made the plan; it is announced for Friday 14:00 UTC)" in announced
-    undated = answerer.answer(CANNOT_SIGN_IN[0], replace(KIM, announced_for="")).answer
+    undated = answerer.answer(CANNOT_SIGN_IN[0], told("", "")).answer
     assert "(the admins have made the plan; it is announced, with no date yet)" in undated
     switching = answerer.answer(CANNOT_SIGN_IN[0], replace(KIM, case="switch")).answer
     assert "personal account" not in switching
@@ -120,6 +124,38 @@ def test_the_announced_date_is_named_and_a_switch_keeps_the_current_directorys_a
         "- A forgotten password or a lost second factor: reset it where the account lives (your current"
         " directory's help desk), not in Azure DevOps."
     ) in switching.splitlines()
+
+
+def test_a_date_announced_that_never_reached_the_asker_or_is_past_is_not_no_date(
+    answerer: FaqAnswerer,
+) -> None:
+    unreached = answerer.answer(CANNOT_SIGN_IN[0], told(None, "Monday 09:00 UTC")).answer
+    assert (
+        "(the admins have made the plan; it is announced for Monday 09:00 UTC, but no notice of it reached"
+        " you)"
+    ) in unreached
+    past = answerer.answer(CANNOT_SIGN_IN[0], told("2026-11-06", "2026-11-06", passed=True)).answer
+    assert (
+        "(the admins have made the plan; it was announced for 2026-11-06; that day is past, so ask an admin"
+        " for the new date)"
+    ) in past
+    for answer in (unreached, past):
+        assert "no date is announced yet" not in answer
+
+
+def test_the_date_is_read_only_by_a_reply_that_names_it(answerer: FaqAnswerer) -> None:
+    read: list[str] = []
+
+    def announcement() -> Announcement:
+        read.append("read")
+        return Announcement("Friday 14:00 UTC", "Friday 14:00 UTC")
+
+    asker = replace(KIM, announcement=announcement)
+    answerer.answer("how do I clear the git credential cache?", asker)
+    answerer.answer("I can't sign in to Visual Studio", asker)
+    assert read == []
+    answerer.answer(CANNOT_SIGN_IN[0], asker)
+    assert read == ["read"]
 
 
 def test_an_asker_the_plan_does_not_name_signs_in_as_today_with_their_own_account(

@@ -12,9 +12,9 @@ import workflows.stages.announcing as service_module
 from storage import AuditEntry, Database, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
 from tests.workflows.conftest import ServiceFactory
-from tests.workflows.fakes import FakeMicrosoft
+from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.errors import WorkflowError
-from workflows.results import Actor, AnnounceResult
+from workflows.results import Actor, Announcement, AnnounceResult
 from workflows.service import MigrationService
 
 
@@ -176,11 +176,11 @@ def test_a_persons_standing_names_the_date_announced_to_them_and_what_they_sign_
     bob = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
     service.start("fabrikam", "fabrikam.com", dana)
     quiet = service.standing_of(None, bob)
-    assert quiet.announced_for is None and quiet.signs_in_as == "bob@outlook.com"
+    assert quiet.announcement() == Announcement() and quiet.signs_in_as == "bob@outlook.com"
     service.announce(None, dana, "Friday 14:00 UTC")
-    assert service.standing_of(None, bob).announced_for == "Friday 14:00 UTC"
+    assert service.standing_of(None, bob).announcement().to_them == "Friday 14:00 UTC"
     service.announce(None, dana, "Monday 09:00 UTC")
-    assert service.standing_of(None, bob).announced_for == "Monday 09:00 UTC"
+    assert service.standing_of(None, bob).announcement().to_them == "Monday 09:00 UTC"
     with database.session() as session:  # the newest notice never reached him: he was told Friday
         (newest,) = [
             m
@@ -190,7 +190,44 @@ def test_a_persons_standing_names_the_date_announced_to_them_and_what_they_sign_
         newest.status = "failed"
         session.add(newest)
         session.commit()
-    assert service.standing_of(None, bob).announced_for == "Friday 14:00 UTC"
-    assert service.standing_of(None, dana).announced_for == "Monday 09:00 UTC"
+    assert service.standing_of(None, bob).announcement() == Announcement(
+        "Friday 14:00 UTC", "Monday 09:00 UTC"
+    )
+    assert service.standing_of(None, dana).announcement().to_them == "Monday 09:00 UTC"
     outsider = Actor(id="U-ZOE", email="zoe@contoso.com", name="Zoe")
-    assert service.standing_of(None, outsider).announced_for is None
+    assert service.standing_of(None, outsider).announcement() == Announcement()
+
+
+def test_an_earlier_date_announced_again_reaches_everyone_once_and_is_the_date_that_stands(
+    service: MigrationService, database: Database, dana: Actor
+) -> None:
+    bob = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
+    service.start("fabrikam", "fabrikam.com", dana)
+    users = len(service.plan().users)
+    for when in ("Friday 14:00 UTC", "Monday 09:00 UTC"):
+        assert service.announce(None, dana, when).queued == users
+    back = service.announce(None, dana, "friday 14:00 utc")
+    assert back.queued == users, "everyone was last told Monday"
+    assert service.standing_of(None, bob).announcement().to_them == "friday 14:00 utc"
+    assert service.announce(None, dana, "Friday 14:00 UTC").queued == 0
+    assert len(notices(database)) == 3 * users
+    assert service.announce(None, dana, "Monday 09:00 UTC").queued == users
+    assert service.standing_of(None, bob).announcement().to_them == "Monday 09:00 UTC"
+
+
+def test_a_date_announced_that_is_now_past_is_said_to_be_past_and_words_are_not_judged(
+    service: MigrationService, dana: Actor, clock: FakeClock
+) -> None:
+    bob = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.announce(None, dana, "2026-11-06 14:00 UTC")  # the clock's Friday
+    assert not service.standing_of(None, bob).announcement().passed
+    clock.advance(days=4, hours=14)  # Friday 23:00 UTC: still Friday at UTC-12
+    assert not service.standing_of(None, bob).announcement().passed
+    clock.advance(days=1)
+    assert service.standing_of(None, bob).announcement() == Announcement(
+        "2026-11-06 14:00 UTC", "2026-11-06 14:00 UTC", passed=True
+    )
+    service.announce(None, dana, "Friday 14:00 UTC")
+    clock.advance(days=30)
+    assert not service.standing_of(None, bob).announcement().passed

@@ -4,11 +4,12 @@ what will happen to them and when."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from storage import OutboundMessage
+from storage import AuditEntry, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
 from workflows import _plan_codec
 from workflows.arguments import announcement_when
@@ -30,7 +31,9 @@ _WHEN_LIMIT = 200
 def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "") -> AnnounceResult:
     """Tell every affected user, before connecting, what will happen to them and when.
 
-    Announcing the same `when` twice sends nothing new; a new `when` reaches everyone again.
+    Announcing again the `when` the last announcement named sends nothing new (but to people the plan has
+    gained since); any other `when`, an earlier one too, reaches everyone again: they hear the date that
+    now stands, once.
     """
     when = " ".join(when.split())[:_WHEN_LIMIT]
     with ctx.database.session() as session:
@@ -42,8 +45,8 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         when = announcement_when(when, now=now, usage=f"announce {row.organization}")
         plan = _plan_codec.decode(row.plan)
         tenant = row.directory_name
-        digest = hashlib.sha256(when.casefold().encode()).hexdigest()[:12]
-        keys = {user.id: f"migration-{row.id}-notice-{digest}-{user.id}" for user in plan.users}
+        this, occurrence = rounds([*announced_whens(session, row.id), when])[-1]
+        keys = {user.id: notice_key(row.id, this, occurrence, user.id) for user in plan.users}
         sent_before = set(
             session.exec(
                 select(OutboundMessage.idempotency_key).where(
@@ -96,3 +99,34 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 " same moment; everyone gets that notice once. Nothing more was sent."
             ) from None
         return AnnounceResult(status(session, row), queued, len(plan.users), when)
+
+
+def announced_whens(session: Session, migration_id: int) -> list[str]:
+    """The `when` of each announcement of the migration, in order (their audit entries)."""
+    details = session.exec(
+        select(AuditEntry.details)
+        .where(AuditEntry.migration_id == migration_id, AuditEntry.action == "announce")
+        .order_by(col(AuditEntry.id))
+    ).all()
+    return [str(detail.get("when") or "") for detail in details]
+
+
+def rounds(whens: Sequence[str]) -> list[tuple[str, int]]:
+    """The rounds of notices that announcements of `whens` (in order) sent: each one's `when`, and how many
+    rounds before it named the same date. Announcing the date of the last round again is that round (it
+    reaches only whom it missed); any other date, an earlier one too, starts a round that reaches everyone."""
+    found: list[tuple[str, int]] = []
+    for when in whens:
+        if found and found[-1][0].casefold() == when.casefold():
+            continue
+        found.append((when, sum(earlier.casefold() == when.casefold() for earlier, _ in found)))
+    return found
+
+
+def notice_key(migration_id: int, when: str, occurrence: int, user_id: str) -> str:
+    """The idempotency key of the advance notice to `user_id` in the `occurrence`th round naming `when`
+    (`rounds`): the same for the same round, so a notice goes once, and found by exact key when reading what
+    someone was told. The first round's has no count, as before dates could be announced again."""
+    digest = hashlib.sha256(when.casefold().encode()).hexdigest()[:12]
+    again = f"-{occurrence}" if occurrence else ""
+    return f"migration-{migration_id}-notice-{digest}{again}-{user_id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -20,12 +21,13 @@ from storage import (
 )
 from storage.outbox import SUPERSEDED
 from workflows import _plan_codec
+from workflows.arguments import passed
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import CONNECTED_UNFINISHED, describe_state
 from workflows.plan import Plan, PlannedUser
-from workflows.results import Actor, InvitationStanding, MigrationStatus, Standing
-from workflows.stages.announcing import ANNOUNCEMENT
+from workflows.results import Actor, Announcement, InvitationStanding, MigrationStatus, Standing
+from workflows.stages.announcing import announced_whens, notice_key, rounds
 from workflows.stages.approval_lapse import expire_lapsed
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, find, find_or_latest, status
@@ -140,23 +142,29 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         invitation = None
         if outcome == "invite" or mine in invited:
             invitation = _invitation_of(session, row, mine, invited.get(mine), listed, stored)
-        return Standing(outcome, guest, tokens, invitation, addresses[0], _announced_for(session, row, mine))
+        announcement = partial(_announcement, ctx, row.id, mine)
+        return Standing(outcome, guest, tokens, invitation, addresses[0], announcement)
 
 
-def _announced_for(session: Session, row: Migration, mine: str) -> str | None:
-    """The date the newest advance notice to this person named, among those that reached them or still may
-    (the notice's key ends with their entitlement id, `announcing.announce`)."""
-    payload = session.exec(
-        select(OutboundMessage.payload)
-        .where(
-            OutboundMessage.migration_id == row.id,
-            OutboundMessage.kind == ANNOUNCEMENT,
-            col(OutboundMessage.idempotency_key).endswith(f"-{mine}", autoescape=True),
-            col(OutboundMessage.status).not_in(("failed", SUPERSEDED)),
-        )
-        .order_by(col(OutboundMessage.id).desc())
-    ).first()
-    return None if payload is None else str(payload.get("when") or "")
+def _announcement(ctx: Context, migration_id: int, mine: str) -> Announcement:
+    """What the advance notices told this person: the newest that reached them or still may, found by the
+    exact keys `announce` gave them."""
+    with ctx.database.session() as session:
+        whens = announced_whens(session, migration_id)
+        if not whens:
+            return Announcement()
+        keys = {notice_key(migration_id, when, again, mine): when for when, again in rounds(whens)}
+        newest = session.exec(
+            select(OutboundMessage.idempotency_key)
+            .where(
+                col(OutboundMessage.idempotency_key).in_(list(keys)),
+                col(OutboundMessage.status).not_in(("failed", SUPERSEDED)),
+            )
+            .order_by(col(OutboundMessage.id).desc())
+        ).first()
+    to_them = None if newest is None else keys[newest]
+    told = whens[-1] if to_them is None else to_them
+    return Announcement(to_them, whens[-1], bool(told) and passed(told, now=ctx.now()))
 
 
 def _invitation_of(

@@ -184,7 +184,7 @@ class Helping(Stage):
             admins=admins,
             invitation=standing.invitation,
             signs_in_as=standing.signs_in_as,
-            announced_for=standing.announced_for,
+            announcement=standing.announcement,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
