@@ -16,6 +16,7 @@ from faq._calibration import LONG_FROM
 from faq._compose import AskerContext, phase_of
 from faq._index import Ranking
 from faq._knowledge import ADMINS, PEOPLE, Topic
+from faq._reading import ERROR_CODE
 
 CHECKLIST = "after-switch-checklist"
 """The people's topic listing what to do once the organization is connected ("sign in with your work
@@ -30,7 +31,7 @@ _CANNOT_SIGN_IN = re.compile(
     r"(?i)\b(?:(?:i|we)(?:'m| am|'re| are)?(?: still)?"
     r" (?:can'?t|can ?not|couldn'?t|could not|(?:am |are )?unable to"
     r"|(?:am |are |'m |'re )?(?:not|no longer) able to|can no longer|no longer)(?: even)?"
-    r" (?:(?:sign|log)[- ]?(?:in|on)|login|get (?:back )?in(?:to)?|access)"
+    r" (?:(?:sign|log)[- ]?(?:in|on)|login|get (?:back )?in(?:to)?\b|access)"
     r"|(?:i|we)(?:'m| am|'re| are) locked out"
     r"|(?:won'?t|doesn'?t|does not|will not) let (?:me|us) (?:sign|log)[- ]?in"
     r"|(?:i|we) (?:have )?lost (?:my |our )?access)"
@@ -46,8 +47,24 @@ _AZURE_DEVOPS_PLACE = re.compile(
 _ELSEWHERE = re.compile(
     r"(?i)\b(?:laptop|computer|pc|desktop|windows|mac(?:book)?|phone|vm|virtual machine|server|mailbox"
     r"|outlook|teams|slack|wi-?fi|vpn|office|portal\.azure\.com|azure portal|jira|github"
-    r"|git|ssh|visual studio|vs ?code|az(?:ure)? cli|nuget|npm|maven|gradle|tf\.exe)\b"
+    r"|git|ssh|visual studio|vs(?: ?code|\d{4})?|az login|cli|nuget|npm|maven|gradle|tf\.exe"
+    r"|rider|intellij|eclipse|xcode)\b"
 )
+
+
+_INVITATION = re.compile(r"(?i)\binvit(?:e|ation)s?\b")
+
+
+def own_invitation_trouble(question: str, context: AskerContext) -> bool:
+    """Whether an invitee says their invitation will not let them in ("I can't accept the invitation, it
+    won't let me sign in"): where their invitation stands answers it, not their sign-in. Not over an error
+    code, which its topic documents."""
+    return (
+        context.invitation is not None
+        and _INVITATION.search(question) is not None
+        and cannot_sign_in(question)
+        and ERROR_CODE.search(question) is None
+    )
 
 
 def cannot_sign_in(question: str) -> bool:
@@ -71,7 +88,7 @@ def own_sign_in_trouble(
     if (
         context.migration is None
         or phase is None
-        or (answered and _names_the_trouble(topics[ranking.topics[0].topic_id], phase))
+        or (answered and _names_the_trouble(topics[ranking.topics[0].topic_id], phase, context))
         or LOCKED_OUT not in topics
         or ranking.length >= LONG_FROM
         or _ELSEWHERE.search(question)
@@ -81,10 +98,12 @@ def own_sign_in_trouble(
     return phase
 
 
-def _names_the_trouble(topic: Topic, phase: str) -> bool:
+def _names_the_trouble(topic: Topic, phase: str, context: AskerContext) -> bool:
     """Whether an answered topic says which sign-in trouble it is: one for the people being moved, and the
-    `CHECKLIST` only once connected."""
-    return topic.audience == PEOPLE and (topic.id != CHECKLIST or phase == "after")
+    `CHECKLIST` only once connected, for someone the plan names."""
+    return topic.audience == PEOPLE and (
+        topic.id != CHECKLIST or (phase == "after" and not context.off_the_plan)
+    )
 
 
 def own_topic(

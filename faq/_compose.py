@@ -124,6 +124,9 @@ class AskerContext:
     announcement: Callable[[], Announced] | None = None
     """What the admins' advance notices told them, read only by a reply that names the date; None when the
     bot does not know."""
+    off_the_plan: bool = False
+    """The migration's plan is made and does not name them: not a user of the organization, or removed from
+    it (`remove-users`)."""
 
 
 def phase_of(stage: str | None) -> str | None:

@@ -1,12 +1,14 @@
 """Saying "I can't sign in anymore" when the organization is not connected yet. The move changes nobody's
 sign-in before Connect, so the reply says where the migration stands and what usually causes the trouble
-instead; while the admin is clicking Connect (`connecting`), that it may be the switch itself."""
+instead; once Connect is approved (`connecting`, until the bot sees the organization connected), how to
+sign in until then and after. Someone the plan does not name is told so, whatever the stage."""
 
 from __future__ import annotations
 
 from faq._compose import AskerContext, organization_url, way_to_a_person
 
 TITLE = "Your sign-in has not changed"
+OFF_THE_PLAN = "The migration's plan does not name you"
 _SIGN_OUT_EVERYWHERE = "https://aka.ms/VsSignout"
 _RESET_MICROSOFT_ACCOUNT = "https://account.live.com/password/reset"
 
@@ -48,8 +50,9 @@ def not_connected_yet(context: AskerContext, link: str) -> str:
         ),
         f"A forgotten password or a lost second factor: reset it where the account lives ({reset}), not in"
         " Azure DevOps.",
-        "Removed from the organization, or your access level changed: an admin can check it under"
-        " Organization settings > Users.",
+        "Removed from the organization, or your access level changed: "
+        + ("check it" if context.is_admin else "an admin can check it")
+        + " under Organization settings > Users.",
     ]
     return "\n".join(
         [
@@ -66,12 +69,32 @@ def not_connected_yet(context: AskerContext, link: str) -> str:
 
 
 def while_connecting(context: AskerContext) -> str:
-    """While the admin is clicking Connect: the opening of the lock-out answer, read as after connecting."""
+    """Once Connect is approved: the opening of the lock-out answer, which reads as after connecting. The
+    portal click may not have happened yet, so until the organization is connected they sign in as today."""
     organization = context.organization or "your organization"
+    account = context.signs_in_as or "the account you use now"
     return (
-        f"The admins are connecting {organization} to the new directory right now: this may be the switch in"
-        " progress. Wait a few minutes, then sign in again as below; once it is connected, only accounts of"
-        " the new directory get in."
+        f"Connecting {organization} to the new directory is approved, and an admin makes the switch in its"
+        f" settings. Until I send you your to-do list, which says it is connected, sign in to"
+        f" {organization_url(context.organization)} as today, with {account}. Once it is connected, sign in"
+        " as below: only members or guests of the new directory get in, and a guest keeps signing in with"
+        " their own address."
+    )
+
+
+def not_on_the_plan(context: AskerContext) -> str:
+    """For someone the migration's plan does not name: the move says nothing of their sign-in, and only an
+    admin can tell whether they should have access."""
+    organization = context.organization or "your organization"
+    return "\n".join(
+        [
+            OFF_THE_PLAN,
+            f"The plan for moving {organization} to the new directory does not name you: you were not one of"
+            " its Azure DevOps users when it was made, or the admins removed you from it (for example as"
+            " inactive). So I cannot tell what you sign in with. If you should have access, an admin can"
+            " add you again under Organization settings > Users.",
+            way_to_a_person(context),
+        ]
     )
 
 

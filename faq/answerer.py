@@ -166,7 +166,10 @@ class FaqAnswerer:
         judge = self.calibration.for_length(ranking.length)
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
         # "I never got the invitation email" is answered by who asks, not by its words (`faq._invitation`).
-        if _invitation.missing_invitation(question):
+        # So is an invitee's "I can't accept the invitation, it won't let me sign in".
+        if _invitation.missing_invitation(question) or (
+            self._asker_aware and _asker.own_invitation_trouble(question, context)
+        ):
             invitation = self._invitation_reply(knowledge, confidence, ranking, context)
             if invitation is not None:
                 return self._rated(invitation, question)
@@ -345,9 +348,12 @@ class FaqAnswerer:
     ) -> Answer:
         """Someone in the migration cannot sign in. Before connecting the move changed nothing: what usually
         causes it. After, their own lock-out: the topic's notes say what applies to their outcome, and an
-        invitee hears where their invitation stands. While connecting, maybe the switch: the lock-out answer
-        as it reads once connected."""
+        invitee hears where their invitation stands. Once Connect is approved, how to sign in until it is
+        connected, then the lock-out answer as it reads once connected. Someone the plan does not name hears
+        so, and to ask an admin."""
         topic = knowledge.topics[_asker.LOCKED_OUT]
+        if context.off_the_plan:
+            return Answer(topic.id, confidence, _sign_in.not_on_the_plan(context), [], None)
         if phase == "before":
             text = _sign_in.not_connected_yet(context, topic.link)
             return Answer(topic.id, confidence, text, [], topic.link or None)

@@ -77,21 +77,27 @@ def test_before_connecting_each_person_hears_their_sign_in_has_not_changed_stage
     )
 
 
-def test_while_the_admin_clicks_connect_it_may_be_the_switch_and_each_hears_how_to_sign_in_after(
+def test_once_connect_is_approved_each_signs_in_as_today_until_told_and_hears_how_after(
     chat: Chat,
 ) -> None:
     approved(chat)
     assert chat.state() == "connecting"
-    opening = (
-        f"{LOCKED_OUT} The admins are connecting {ORG} to the new directory right now: this may be the switch"
-        " in progress. Wait a few minutes, then sign in again as below; once it is connected, only accounts"
-        " of the new directory get in."
-    )
+
+    def opening(who: str) -> str:
+        return (
+            f"{LOCKED_OUT} Connecting {ORG} to the new directory is approved, and an admin makes the switch"
+            " in its settings. Until I send you your to-do list, which says it is connected, sign in to"
+            f" https://dev.azure.com/{ORG} as today, with {SIGNS_IN_TODAY[who]}. Once it is connected, sign"
+            " in as below: only members or guests of the new directory get in, and a guest keeps signing in"
+            " with their own address."
+        )
+
     kim = asked(chat, KIM, CANNOT_SIGN_IN[0])
-    assert kim.startswith(opening), kim[:300]
+    assert kim.startswith(opening(KIM)), kim[:400]
     assert "You have a work account in the directory: sign in with it" in kim
     erin = asked(chat, ERIN, CANNOT_SIGN_IN[2])
-    assert erin.startswith(opening), erin[:300]
+    assert erin.startswith(opening(ERIN)), erin[:400]
+    assert "wait a few minutes" not in (kim + erin).casefold()
     found = re.search(r"Yours was sent on [^.]+ to (\S+) and is not accepted yet\.", erin)
     assert found is not None and found.group(1) == ERIN, erin
 
@@ -112,6 +118,26 @@ def test_the_date_that_now_stands_is_the_one_each_person_hears_also_when_an_earl
         if where == f"→ DM to {SIGNS_IN_TODAY[KIM]}" and text_of([message]).lstrip().startswith("COMING")
     ]
     assert [friday in notice for notice in notices] == [True, False, True], notices
+
+
+def test_someone_in_the_channel_the_plan_does_not_name_is_told_so(chat: Chat) -> None:
+    started(chat)
+    answer = flat(text_of(chat.say(OUTSIDER, CANNOT_SIGN_IN[0])))
+    assert answer.startswith(
+        f"The migration's plan does not name you The plan for moving {ORG} to the new directory does not"
+        " name you:"
+    ), answer[:300]
+    assert "has not changed" not in answer and "Ask an admin" in answer
+
+
+def test_an_invitees_trouble_accepting_her_invitation_gets_her_invitation(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "invite")
+    answer = asked(chat, ERIN, "I can't accept the invitation, it won't let me sign in")
+    sent = re.search(r"Your invitation was sent on [^.]+ to (\S+)\.", answer)
+    assert answer.startswith("Your invitation to the directory Your invitation was sent on"), answer[:300]
+    assert sent is not None and sent.group(1) == ERIN
+    assert NOT_CHANGED not in answer
 
 
 def test_a_plain_question_reads_no_announcement_and_a_sign_in_question_reads_it_by_exact_keys(

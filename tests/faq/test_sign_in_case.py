@@ -34,6 +34,13 @@ SOMETHING_ELSE = (
     "my colleague can't sign in",
     "I can't sign in to the Azure portal",
     "we can't log in with SSH since yesterday",
+    "I can't sign in in VS",
+    "I can't sign in from Rider",
+    "I can't sign in from IntelliJ",
+    "az login fails, I can't sign in",
+    "I can't sign in to the Azure DevOps CLI",
+    "Eclipse says I can't log in",
+    "I can't sign in from Xcode",
 )
 BEFORE_CONNECTING = {
     "draft": "the admins are checking its prerequisites",
@@ -158,37 +165,82 @@ def test_the_date_is_read_only_by_a_reply_that_names_it(answerer: FaqAnswerer) -
     assert read == ["read"]
 
 
-def test_an_asker_the_plan_does_not_name_signs_in_as_today_with_their_own_account(
+def test_an_asker_the_plan_does_not_name_is_told_so_and_sent_to_an_admin_at_any_stage(
     answerer: FaqAnswerer,
 ) -> None:
-    channel_member = replace(KIM, outcome=None, signs_in_as="")
+    removed = replace(KIM, outcome=None, signs_in_as="", off_the_plan=True)
+    for stage in ("planned", "removing", "awaiting_approval", "connecting", "users_notified"):
+        for question in CANNOT_SIGN_IN:
+            answer = answerer.answer(question, replace(removed, stage=stage)).answer
+            lines = answer.splitlines()
+            assert lines[:2] == [
+                "The migration's plan does not name you",
+                "The plan for moving fabrikam to the new directory does not name you: you were not one of its"
+                " Azure DevOps users when it was made, or the admins removed you from it (for example as"
+                " inactive). So I cannot tell what you sign in with. If you should have access, an admin can"
+                " add you again under Organization settings > Users.",
+            ], (stage, question)
+            assert lines[-1].startswith("To reach a person, press *Ask an admin*"), lines[-1]
+            assert "has not changed" not in answer
+
+
+def test_before_a_plan_exists_an_unnamed_asker_signs_in_as_today_with_their_own_account(
+    answerer: FaqAnswerer,
+) -> None:
+    channel_member = replace(KIM, outcome=None, signs_in_as="", stage="checking_prerequisites")
     answer = answerer.answer(CANNOT_SIGN_IN[0], channel_member).answer
     assert (
         "Until then you sign in to https://dev.azure.com/fabrikam as today, with the account you use now."
         in (answer)
     )
-    assert "sign in with the account you use now." in answer
 
 
-def test_while_connecting_it_may_be_the_switch_and_each_outcome_hears_how_to_sign_in_after_it(
+def test_an_admin_is_told_to_check_a_removal_not_to_ask_an_admin(answerer: FaqAnswerer) -> None:
+    answer = answerer.answer(CANNOT_SIGN_IN[0], replace(KIM, is_admin=True)).answer
+    assert (
+        "- Removed from the organization, or your access level changed: check it under Organization"
+        " settings > Users."
+    ) in answer.splitlines()
+    assert "an admin can check it" not in answer
+
+
+def test_an_invitees_trouble_accepting_her_invitation_is_her_invitations_case(answerer: FaqAnswerer) -> None:
+    erins = "Your invitation was sent on 27 November 2026 at 15:04 UTC to erin.eng@gmail.com."
+    for stage in ("inviting", "awaiting_approval", "connecting", "users_notified"):
+        for question in (
+            "I can't accept the invitation, it won't let me sign in",
+            "the invite won't let me sign in",
+            "I clicked accept invitation but I still can't sign in",
+        ):
+            answer = answerer.answer(question, replace(ERIN, stage=stage)).answer
+            assert answer.startswith(f"Your invitation to the directory\n{erins}"), (stage, question, answer)
+            assert NOT_CHANGED not in answer
+    for_kim = answerer.answer("I can't accept the invitation, it won't let me sign in", KIM).answer
+    assert "Your invitation was sent" not in for_kim
+
+
+def test_once_connect_is_approved_each_hears_to_sign_in_as_today_until_told_and_how_after(
     answerer: FaqAnswerer,
 ) -> None:
-    opening = (
-        "The admins are connecting fabrikam to the new directory right now: this may be the switch in"
-        " progress. Wait a few minutes, then sign in again as below; once it is connected, only accounts of"
-        " the new directory get in."
-    )
     cases = {
         replace(KIM, outcome="map"): "You have a work account in the directory: sign in with it",
         ERIN: "Yours was sent on 27 November 2026 at 15:04 UTC to erin.eng@gmail.com and is not accepted",
         replace(KIM, outcome="ambiguous"): "Waiting for a decision: several directory accounts match",
     }
     for asker, their_case in cases.items():
+        opening = (
+            "Connecting fabrikam to the new directory is approved, and an admin makes the switch in its"
+            " settings. Until I send you your to-do list, which says it is connected, sign in to"
+            f" https://dev.azure.com/fabrikam as today, with {asker.signs_in_as}. Once it is connected,"
+            " sign in as below: only members or guests of the new directory get in, and a guest keeps signing"
+            " in with their own address."
+        )
         for question in CANNOT_SIGN_IN:
             answer = answerer.answer(question, replace(asker, stage="connecting"))
             assert answer.topic == "owner-locked-out" and not answer.framed, question
             lines = answer.answer.splitlines()
             assert lines[:2] == [LOCKED_OUT, opening], question
+            assert "wait a few minutes" not in answer.answer.casefold()
             assert their_case in answer.answer, (question, answer.answer)
 
 

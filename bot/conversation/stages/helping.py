@@ -185,6 +185,7 @@ class Helping(Stage):
             invitation=standing.invitation,
             signs_in_as=standing.signs_in_as,
             announcement=standing.announcement,
+            off_the_plan=standing.outcome is None and status.plan_fingerprint is not None,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
