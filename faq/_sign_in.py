@@ -21,7 +21,9 @@ _STAGE = {
     "blocked": "the admins are fixing a prerequisite",
     "inviting": "the admins are inviting guests to the directory",
     "waiting_for_invite_settings": "the admins are waiting for the directory's invite settings",
+    "removing": "the admins are removing users who no longer need access",
     "awaiting_approval": "the admins are waiting for an approval to connect it",
+    "failed": "a step failed and waits for the admins to resume it",
 }
 
 

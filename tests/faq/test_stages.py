@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from faq._compose import _PHASE_OF_STAGE, CANCELLED, phase_of
 from faq._knowledge import PHASES
+from faq._sign_in import _STAGE
 from workflows.machine import FINAL_STATES, STATES
 
 
@@ -16,3 +17,8 @@ def test_a_stage_reads_as_the_phase_it_is_in() -> None:
     assert phase_of(" Inviting_After_Connecting ") == phase_of("completed") == "after"
     assert {phase_of(state) for state in FINAL_STATES} == {"after", CANCELLED}
     assert phase_of(None) is None and phase_of("renamed_state") is None
+
+
+def test_every_state_before_connecting_is_said_in_words_to_someone_who_cannot_sign_in() -> None:
+    before = {state for state in STATES if phase_of(state) == "before"}
+    assert set(_STAGE) == before
