@@ -140,6 +140,10 @@ class Invitation(Versioned, table=True):
     status: str = "pending"
     result: str = Field(default="", sa_type=Text)
     invited_user_id: str | None = None
+    redeem_url: str | None = Field(default=None, sa_type=Text)
+    """The newest invitation's own link to accept it (Graph's `inviteRedeemUrl`), for the person's eyes
+    only: a credential, never logged, audited or shown in a channel. Set to None once a sign-in shows the
+    invitation accepted, and when the migration ends."""
     attempts: int = Field(default=0, sa_type=Integer, nullable=False)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

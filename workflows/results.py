@@ -330,6 +330,8 @@ class InvitationStanding:
     """Their list shows it done: a sign-in the bot saw, or their own tick."""
     verified: bool = False
     """A sign-in the bot saw after connecting shows it accepted; without it, `accepted` is their own word."""
+    redeem_url: str | None = None
+    """Their own link to accept it (`workflows.stages.redeem_links`): only for a reply to them in private."""
 
 
 @dataclass(frozen=True)

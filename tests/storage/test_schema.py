@@ -98,6 +98,43 @@ def test_an_older_database_is_upgraded_to_the_head(empty_database_url: str, upgr
         database.dispose()
 
 
+def test_an_invitation_sent_before_0011_is_kept_without_a_link_to_accept_it(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0010")
+            connection.execute(
+                text(
+                    "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state,"
+                    " started_by_id, started_by_email, started_by_name, created_at, updated_at) VALUES"
+                    " (1, 1, 'fabrikam', 't', 'Fabrikam', 'planned', 'U', 'd', 'D', :now, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO invitation (id, version, migration_id, email, entitlement_id, display_name,"
+                    " status, result, invited_user_id, attempts, created_at, updated_at) VALUES"
+                    " (1, 1, 1, 'erin@gmail.com', 'e-erin', 'Erin', 'sent', 'PendingAcceptance', 'g-erin', 1,"
+                    " :now, :now)"
+                ),
+                {"now": now},
+            )
+    finally:
+        engine.dispose()
+
+    database = open_database(empty_database_url)
+    try:
+        with database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT email, status, redeem_url FROM invitation")).all()
+    finally:
+        database.dispose()
+    assert [tuple(row) for row in rows] == [("erin@gmail.com", "sent", None)]
+
+
 def test_people_notified_before_0009_and_0010_get_the_directory_accounts_their_plan_names(
     empty_database_url: str,
 ) -> None:

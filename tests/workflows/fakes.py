@@ -46,6 +46,11 @@ class ProcessKilled(BaseException):
     """Stands for the process dying mid-step: nothing in the service may catch it."""
 
 
+def redeem_link(sent: int) -> str:
+    """The link to accept the `sent`th invitation (from 1), each a new one as Graph's are."""
+    return f"https://login.microsoftonline.com/redeem?rd=fake-{sent}"
+
+
 @dataclass
 class FakeMicrosoft:
     """Fabrikam: an organization on Microsoft accounts and its company directory."""
@@ -206,6 +211,7 @@ class FakeMicrosoft:
             raise self.invite_refusal
         with self._lock:
             self.invitations.append(email)
+            sent = len(self.invitations)
         guest = DirectoryUser(
             id=f"g-guest-{email}",
             user_principal_name=f"{email.replace('@', '_')}#EXT#@{self.tenant_info.default_domain}",
@@ -214,7 +220,9 @@ class FakeMicrosoft:
             user_type="Guest",
         )
         self.directory.append(guest)
-        return Invitation(email=email, status="PendingAcceptance", invited_user_id=guest.id)
+        return Invitation(
+            email=email, status="PendingAcceptance", invited_user_id=guest.id, redeem_url=redeem_link(sent)
+        )
 
     def subscription(self, subscription_id: str, tenant_id: str) -> Subscription | None:
         self._call("subscription")

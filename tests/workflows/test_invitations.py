@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from storage import Database, Invitation
-from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify
+from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify, redeem_link
 from workflows.errors import WorkflowError
 from workflows.results import Actor, InvitationStanding
 from workflows.service import MigrationService
@@ -118,6 +118,7 @@ def test_a_guest_gone_from_the_directory_is_invited_again_and_the_audit_says_so(
     with database.session() as session:
         cy = session.exec(select(Invitation).where(Invitation.email == "cy@gmail.com")).one()
         assert (cy.status, cy.attempts) == ("sent", 2)
+        assert cy.redeem_url == redeem_link(3)  # the newest invitation's link only
 
 
 def test_a_guest_back_in_the_directory_before_invite_runs_is_not_invited_again(
@@ -148,7 +149,12 @@ def test_an_invited_persons_standing_says_when_and_where_the_invitation_went_and
     service.invite(None, dana)
     clock.advance(days=1)
     assert service.standing_of(None, bob).invitation == InvitationStanding(
-        address="bob@outlook.com", directory="Fabrikam", tenant_id=TENANT_ID, sent=True, sent_at=sent_at
+        address="bob@outlook.com",
+        directory="Fabrikam",
+        tenant_id=TENANT_ID,
+        sent=True,
+        sent_at=sent_at,
+        redeem_url=redeem_link(microsoft.invitations.index("bob@outlook.com") + 1),
     )
     assert service.standing_of(None, dana).invitation is None  # her work account needs none
     connect_and_notify(service, microsoft, dana, lee)

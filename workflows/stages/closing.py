@@ -25,6 +25,7 @@ from workflows.results import (
     LeftBehind,
     MigrationStatus,
 )
+from workflows.stages import redeem_links
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.invited import sent_invitations
@@ -51,6 +52,7 @@ def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed:
                 },
             )
             deactivate(unit)
+            redeem_links.forget(session, unit.row)
             closed = status(session, unit.row)
             notices.closed(session, unit.row, closed, actor, unit.flow.now, left=left)
         return Completion(closed, left, completed=True)
@@ -89,6 +91,7 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
             void_pending(unit, "the migration was cancelled")
             unit.flow.fire("cancel", details={"reason": reason})
             deactivate(unit)
+            redeem_links.forget(session, row)
             row.blocked_reason = reason or None
             row.blocked_fix = None
             closed = status(session, row)

@@ -204,7 +204,7 @@ def _invite_one(
     if existing is not None:
         # Someone added them meanwhile (or an earlier run's invitation went through before a crash).
         claim.status, claim.result = "found", f"already in the directory as {existing.user_principal_name}"
-        claim.invited_user_id = existing.id
+        claim.invited_user_id, claim.redeem_url = existing.id, None
         commit(unit)
         return InvitationOutcome(email, display_name, "found", claim.result, existing.user_principal_name)
     claim.status, claim.attempts = "pending", claim.attempts + 1
@@ -239,6 +239,9 @@ def _invite_one(
         return InvitationOutcome(email, display_name, "failed", str(error))
     claim.status, claim.result = "sent", invitation.status
     claim.invited_user_id = invitation.invited_user_id
+    # Only the newest invitation's link: Microsoft documents it as the person's way in when the email
+    # never comes (https://learn.microsoft.com/graph/api/resources/invitation, `sendInvitationMessage`).
+    claim.redeem_url = invitation.redeem_url
     commit(unit)
     return InvitationOutcome(email, display_name, "re-invited" if earlier else "sent", invitation.status)
 

@@ -178,13 +178,14 @@ def _invitation_of(
     """Their invitation: sent when and to which address, and whether it is accepted as far as their list
     says (a sign-in the watch verified, or their own tick). Not from the plan: a guest whose directory entry
     does not say `PendingAcceptance` (no `externalUserState` read) is not known to have accepted."""
-    sent_at = session.exec(
-        select(Invitation.updated_at)
+    sent = session.exec(
+        select(Invitation.updated_at, Invitation.redeem_url)
         .where(
             Invitation.migration_id == row.id, Invitation.entitlement_id == mine, Invitation.status == "sent"
         )
         .order_by(col(Invitation.updated_at).desc())
     ).first()
+    sent_at, redeem_url = sent if sent is not None else (None, None)
     done = (  # (id, verified_at) of their ticked or verified *Accept the invitation* item
         session.exec(
             select(TodoItem.id, TodoItem.verified_at).where(
@@ -205,6 +206,7 @@ def _invitation_of(
         sent_at=sent_at,
         accepted=done is not None,
         verified=done is not None and done[1] is not None,
+        redeem_url=redeem_url,
     )
 
 

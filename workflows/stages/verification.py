@@ -31,8 +31,9 @@ from workflows.errors import WorkflowError
 from workflows.identities import account_kind, affected_reach
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
-from workflows.stages import resending
+from workflows.stages import redeem_links, resending
 from workflows.stages.unit import Context, audit, find
+from workflows.todo import ACCEPT_INVITATION
 
 SIGN_IN_ITEMS = frozenset({"sign-in-work-account", "accept-invitation"})
 """The to-do items a sign-in with the directory's identity proves done."""
@@ -316,6 +317,8 @@ def _verify(
     assert row.id is not None and person.id is not None
     self_reported = item.done_at is not None
     item.verified_at = signed_in
+    if item.key == ACCEPT_INVITATION:
+        redeem_links.forget(session, row, [person.entitlement_id])
     if not self_reported:
         item.done_at, item.done_by = now, BOT.id
     details: dict[str, object] = {

@@ -1,0 +1,41 @@
+"""Each invited person's own link to accept their B2B invitation (Graph's `inviteRedeemUrl`).
+
+Microsoft documents sending this link "through some other means" than its email as supported
+(https://learn.microsoft.com/graph/api/resources/invitation, `sendInvitationMessage: false`). The commonest
+trouble of an invited person is an email that never came, went to quarantine, or was deleted. Graph returns
+the link only in its answer to `POST /invitations`, so the bot keeps the newest one per person and
+migration, and shows it only in that person's direct messages.
+
+What Microsoft says about the link, and what it leaves open:
+- Lifetime: an invitation does not expire; it can be redeemed until the guest is deleted (Graph's engineers in
+  microsoftgraph/microsoft-graph-docs#5799).
+- Who: redemption signs in the invited address (its directory, Microsoft account, or a one-time passcode
+  mailed to it), and a guest using another alias of it needs the email's own link
+  (https://learn.microsoft.com/entra/external-id/redemption-experience). Whether a forwarded link lets
+  someone else in, Microsoft does not say, so the link is treated as a credential.
+- Re-inviting: a new invitation, such as a resend or a reset with `resetRedemption`, comes with a new link
+  (https://learn.microsoft.com/entra/external-id/reset-redemption-status). Microsoft does not say whether the
+  old one still works, so only the newest is kept.
+
+So the link never reaches logs, audit details, the plan, exports, error messages or a channel. It is
+forgotten once a sign-in shows the invitation accepted, and when the migration ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from storage import Invitation, Migration
+
+
+def forget(session: Session, row: Migration, entitlement_ids: Sequence[str] | None = None) -> None:
+    """Drop the links of these people (everyone's when None) in this migration, in the caller's commit."""
+    forgetting = update(Invitation).where(
+        col(Invitation.migration_id) == row.id, col(Invitation.redeem_url).is_not(None)
+    )
+    if entitlement_ids is not None:
+        forgetting = forgetting.where(col(Invitation.entitlement_id).in_(list(entitlement_ids)))
+    session.execute(forgetting.values(redeem_url=None))
