@@ -182,6 +182,9 @@ class TodoEntry:
     email: str = ""
     """Whose item: the address Azure DevOps knows them by, one an admin can write to (in Teams a guest
     speaks as their `#EXT#` name, which is no mailbox)."""
+    accept_url: str | None = None
+    """*Accept the invitation*: the person's own link to accept it, set only for a direct message to them
+    (`workflows.stages.redeem_links`)."""
 
 
 @dataclass(frozen=True)

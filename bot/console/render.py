@@ -65,7 +65,10 @@ def _block(block: Block) -> list[str]:
 
 
 def _button(button: Button) -> str:
-    """`[Label: `words to type`]`; a button labelled with its own command shows it once."""
+    """`[Label: `words to type`]`; a button labelled with its own command shows it once; a link button
+    shows its link."""
+    if button.url:
+        return f"[{button.label}: {button.url}]"
     command = button_command(button)
     return f"[`{command}`]" if button.label == command else f"[{button.label}: `{command}`]"
 

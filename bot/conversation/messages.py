@@ -41,6 +41,9 @@ class Button:
     style: ButtonStyle = "default"
     confirm: str = ""
     """A question the surface asks before acting (removals): empty for none."""
+    url: str = ""
+    """A web page the button opens instead of sending `action` back (a link button): empty for none.
+    Links only one person may see (an invitation's own link) go in buttons of their direct messages."""
 
 
 @dataclass(frozen=True)

@@ -136,8 +136,14 @@ def bullet(item: TodoEntry) -> str:
 
 
 def item_buttons(item: TodoEntry) -> Actions:
+    accept = (
+        (Button("Accept the invitation", "accept-invitation", url=item.accept_url),)
+        if item.accept_url
+        else ()
+    )
     return Actions(
         (
+            *accept,
             Button("Done", "done", f"{BY_ID}{item.id}", "primary"),
             Button("I need help", "need-help", f"{BY_ID}{item.id}"),
         )

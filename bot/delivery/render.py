@@ -33,10 +33,15 @@ from workflows.results import (
 )
 from workflows.stages import list_messages, relisting
 from workflows.stages.verification import StillPersonal
+from workflows.todo import ACCEPT_INVITATION
 
 
-def envelope_of(message: OutboundMessage) -> Envelope:
+def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> Envelope:
+    """`accept_url`: the recipient's own link to accept their invitation (`redeem_links.for_list`), which
+    their list's *Accept the invitation* item offers; never for a channel."""
     payload = message.payload
+    if message.recipient.startswith(notices.CHANNEL_PREFIX):
+        accept_url = None
     updates: str | None = None
     match message.kind:
         case kind if kind == CHAT_MESSAGE:
@@ -51,14 +56,14 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 tenant=str(payload.get("tenant") or ""),
                 name=_name(payload),
                 notes=[str(note) for note in payload.get("notes", [])],
-                items=_entries(payload),
+                items=_entries(payload, accept_url),
             )
         case list_messages.INVITED_MESSAGE:
             rendered = todo_views.invited_after_connecting_dm(
                 organization=payload["organization"],
                 tenant=str(payload.get("tenant") or ""),
                 name=_name(payload),
-                items=_entries(payload),
+                items=_entries(payload, accept_url),
                 invited=bool(payload.get("invited", True)),
             )
         case list_messages.DECIDED_MESSAGE:
@@ -66,7 +71,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 organization=payload["organization"],
                 name=_name(payload),
                 account=str(payload["account"]),
-                items=_entries(payload),
+                items=_entries(payload, accept_url),
                 corrects=str(payload.get("corrects") or ""),  # absent before an account could change
             )
         case list_messages.ACCESS_KEPT_MESSAGE:
@@ -75,7 +80,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
                 name=_name(payload),
                 account=str(payload["account"]),
                 corrects=bool(payload["corrects"]),
-                items=_entries(payload),
+                items=_entries(payload, accept_url),
             )
         case list_messages.LOST_ACCESS_MESSAGE:
             rendered = todo_views.access_lost_dm(
@@ -106,7 +111,7 @@ def envelope_of(message: OutboundMessage) -> Envelope:
             rendered = reminder_views.todo_reminder(
                 organization=payload["organization"],
                 name=_name(payload),
-                items=_entries(payload),
+                items=_entries(payload, accept_url),
                 total=int(payload["total"]),
                 reminder_id=int(payload["reminder_id"]),
                 sender=str(payload.get("sender") or ""),  # absent from reminders queued before it was told
@@ -228,7 +233,7 @@ def _actor(data: dict[str, Any]) -> Actor:
     return decode(Actor, data)
 
 
-def _entries(payload: dict[str, Any]) -> list[TodoEntry]:
+def _entries(payload: dict[str, Any], accept_url: str | None = None) -> list[TodoEntry]:
     return [
         TodoEntry(
             id=int(item["id"]),
@@ -243,6 +248,7 @@ def _entries(payload: dict[str, Any]) -> list[TodoEntry]:
             done_by=None,
             number=int(item.get("number", 0)),
             email=str(payload.get("email", "")),
+            accept_url=accept_url if item["key"] == ACCEPT_INVITATION else None,
         )
         for item in payload["items"]
     ]

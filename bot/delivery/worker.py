@@ -26,6 +26,7 @@ from bot.delivery.sender import DeliveryFailed, Envelope, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
 from storage.outbox import begin_send, claim_due, mark_failed, mark_sent, release_claims, renew_claims
+from workflows.stages import redeem_links
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +249,8 @@ class OutboxWorker:
         assert message.id is not None
         try:
             try:
-                envelope = envelope_of(message)
+                accept_url = await asyncio.to_thread(redeem_links.for_list, self._database, message.payload)
+                envelope = envelope_of(message, accept_url=accept_url)
             except (KeyError, TypeError, ValueError) as error:
                 unreadable = DeliveryFailed("bad_payload", f"unreadable message: {error}", permanent=True)
                 await self._failed(message, unreadable)

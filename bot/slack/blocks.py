@@ -36,6 +36,9 @@ MAX_FALLBACK_TEXT = 4000
 
 ACTION_ID = re.compile(r"^(?P<word>[a-z][a-z-]*)(?:#\d+)?$")
 """A button's action_id is its command word, suffixed `#n` when a message repeats the word."""
+LINK_ACTION_ID = re.compile(r"^link\.")
+"""A link button's action_id: Slack opens its `url` and still reports the click, which needs only an ack."""
+MAX_BUTTON_URL = 3000
 
 
 def message_payload(message: Message, *, footer: Sequence[SlackBlock] = ()) -> dict[str, Any]:
@@ -143,9 +146,14 @@ def _render_block(block: Block, repeats: dict[str, int]) -> list[SlackBlock]:
 
 def _fits(button: Button) -> bool:
     """A cut value would run another command than the one shown: such a button is left out."""
-    if len(button.value) <= MAX_BUTTON_VALUE:
+    if len(button.value) <= MAX_BUTTON_VALUE and len(button.url) <= MAX_BUTTON_URL:
         return True
-    logger.warning("button %r left out: its value has %d characters", button.label, len(button.value))
+    logger.warning(
+        "button %r left out: its value has %d characters, its url %d",
+        button.label,
+        len(button.value),
+        len(button.url),
+    )
     return False
 
 
@@ -157,6 +165,9 @@ def _button(button: Button, repeats: dict[str, int]) -> SlackBlock:
         "text": _plain(_clip(button.label, MAX_BUTTON_LABEL)),
         "action_id": button.action if seen == 0 else f"{button.action}#{seen + 1}",
     }
+    if button.url:
+        element["action_id"] = f"link.{element['action_id']}"
+        element["url"] = button.url
     if button.value:  # Slack refuses an empty value; a click without one reads as ""
         element["value"] = button.value
     if button.style != "default":

@@ -156,6 +156,8 @@ def card(
 
 def execute(button: Button) -> Element:
     """The button's action; one that asks first opens a card with the question and the real action."""
+    if button.url:
+        return open_url_action(button.label, button.url)
     style = _STYLES.get(button.style)
     if not button.confirm:
         return execute_action(button.label, button.action, button.value, style=style)

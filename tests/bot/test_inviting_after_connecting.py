@@ -35,7 +35,11 @@ def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat)
     assert "Accept the invitation to the directory" in text_of(told)
     assert "Recreate your personal access tokens" in text_of(told)  # a new guest identity
     assert "admins can map it to your guest account" in _raw(told)
-    assert [button.label for button in told[0].message.buttons] == ["Done", "I need help"] * 2
+    accept, *others = told[0].message.buttons  # her own link to accept it comes first
+    sent = chat.runtime.sandbox.state()["tenant"]["invitations"]  # type: ignore[union-attr]
+    assert [i["inviteRedeemUrl"] for i in sent if i["invitedUserEmailAddress"] == ERIN] == [accept.url]
+    assert accept.label == "Accept the invitation"
+    assert [button.label for button in others] == ["Done", "I need help"] * 2
 
     answer = httpx.post(
         f"{chat.runtime.sandbox.url}/_sandbox/signin",  # type: ignore[union-attr]

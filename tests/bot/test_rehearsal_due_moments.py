@@ -88,7 +88,7 @@ def _as_shown(transcript: str) -> list[str | list[str]]:
     together: list[str] = []
     for part in _MESSAGE.split(transcript):
         if part.startswith("aadbot → "):
-            together.append(_SNOOZE.sub("snooze #N", part.replace(_UPDATE, "")))
+            together.append(_REDEEM.sub("REDEEM-LINK", _SNOOZE.sub("snooze #N", part.replace(_UPDATE, ""))))
         elif part.strip():
             counts = _COUNTS.sub(lambda m: "(" + ", ".join(sorted(m[1].split(", "))) + ")", part)
             shown += [sorted(together), counts]
@@ -99,5 +99,7 @@ def _as_shown(transcript: str) -> list[str | list[str]]:
 _MESSAGE = re.compile(r"^(aadbot → .*\n(?:  .*\n)*)", re.MULTILINE)
 _UPDATE = "  (updates every copy of this prompt)"
 _SNOOZE = re.compile(r"snooze #\d+")
+_REDEEM = re.compile(r"https://\S+/redeem\?rd=[\w-]+")
+"""An invitation's own link to accept it: each run's invitations get new ones."""
 _COUNTS = re.compile(r"(?<=messages )\(([^()]*)\)")
 """After `:later`, who got how many: in the order of delivery where the counts tie."""

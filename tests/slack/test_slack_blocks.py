@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
 from bot.slack.blocks import (
+    ACTION_ID,
+    LINK_ACTION_ID,
     MAX_BLOCKS,
     MAX_SECTION_TEXT,
     MAX_VIEW_BLOCKS,
@@ -122,6 +124,19 @@ def test_a_dangerous_button_asks_for_confirmation_and_an_empty_value_is_left_out
     (button,) = actions["elements"]
     assert "value" not in button
     assert button["confirm"]["text"]["text"] == "Sure?" and button["confirm"]["style"] == "danger"
+
+
+def test_a_link_button_opens_its_url_and_its_click_is_no_command() -> None:
+    link = "https://login.microsoftonline.com/redeem?rd=abc"
+    accept = Button("Accept the invitation", "accept-invitation", url=link)
+    (actions,) = render(Message("x", (Actions((accept, Button("Done", "done", "#7"))),)))
+    opened, done = actions["elements"]
+    assert (opened["text"]["text"], opened["url"]) == ("Accept the invitation", link)
+    assert LINK_ACTION_ID.match(opened["action_id"]) and not ACTION_ID.match(opened["action_id"])
+    assert "url" not in done and word_of(done["action_id"]) == "done"
+    too_long = Button("Open", "open", url="https://example.com/" + "a" * 3_000)
+    (kept,) = render(Message("x", (Actions((too_long, accept)),)))
+    assert [element["url"] for element in kept["elements"]] == [link]
 
 
 def test_an_empty_summary_still_gives_slack_a_fallback_text() -> None:

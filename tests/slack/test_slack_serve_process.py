@@ -153,6 +153,16 @@ def test_a_button_from_an_older_message_is_acked_and_the_clicker_told_what_to_do
     assert all("older message" not in texts(post.params) for post in bot.fake.posts_to(CHANNEL))
 
 
+def test_a_click_on_a_link_button_is_acked_and_answered_by_nothing(bot: ServedSlack) -> None:
+    before = len(bot.fake.responses)
+    ack = bot.served.drive.click("link.accept-invitation", "", user="UANN", channel=CHANNEL)
+    assert ack.status_code == 200  # Slack opened the link in the browser; the bot has nothing to add
+    bot.served.drive.click("help", "all", user="UANN", channel=CHANNEL)  # answered after the link's click
+    bot.fake.wait_for(lambda fake: len(fake.responses) > before, WAIT)
+    (answered,) = bot.fake.responses[before:]
+    assert "older message" not in texts(answered) and "`todo`" in texts(answered)
+
+
 def test_a_redelivered_event_is_acked_again_but_acted_on_once(bot: ServedSlack) -> None:
     ts, marker_ts = unique_ts(), unique_ts()
     event = {

@@ -122,6 +122,15 @@ def test_a_button_that_asks_first_opens_the_question_with_the_real_action_inside
     ]
 
 
+def test_a_link_button_becomes_an_open_url_action() -> None:
+    link = "https://login.microsoftonline.com/redeem?rd=abc"
+    accept = Button("Accept the invitation", "accept-invitation", url=link)
+    (action_set,) = cards.card(Message("List", (Actions((accept, Button("Done", "done", "#7"))),)))["body"]
+    opened, done = action_set["actions"]
+    assert opened == {"type": "Action.OpenUrl", "title": "Accept the invitation", "url": link}
+    assert done["type"] == "Action.Execute" and done["verb"] == "done"
+
+
 def test_a_huge_message_is_cut_to_fit_teams_and_says_so() -> None:
     rows = tuple((f"user{n:05d}@fabrikam.com", "auto", f"user{n:05d}@fabrikam.com") for n in range(5000))
     blocks: tuple[Table | Text, ...] = (

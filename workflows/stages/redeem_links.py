@@ -23,12 +23,14 @@ forgotten once a sign-in shows the invitation accepted, and when the migration e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
-from storage import Invitation, Migration
+from storage import AffectedUser, Database, Invitation, Migration
+from workflows.todo import ACCEPT_INVITATION
 
 
 def forget(session: Session, row: Migration, entitlement_ids: Sequence[str] | None = None) -> None:
@@ -39,3 +41,21 @@ def forget(session: Session, row: Migration, entitlement_ids: Sequence[str] | No
     if entitlement_ids is not None:
         forgetting = forgetting.where(col(Invitation.entitlement_id).in_(list(entitlement_ids)))
     session.execute(forgetting.values(redeem_url=None))
+
+
+def for_list(database: Database, payload: Mapping[str, Any]) -> str | None:
+    """The link for a direct message that lists the person's *Accept the invitation* item, read when it
+    is sent (the message's stored payload never holds it); None for any other message, or without one."""
+    items = payload.get("items") or ()
+    if not any(item.get("key") == ACCEPT_INVITATION and not item.get("done_at") for item in items):
+        return None
+    with database.session() as session:
+        return session.exec(
+            select(Invitation.redeem_url)
+            .join(
+                AffectedUser,
+                (col(AffectedUser.migration_id) == Invitation.migration_id)
+                & (col(AffectedUser.entitlement_id) == Invitation.entitlement_id),
+            )
+            .where(AffectedUser.id == int(payload["affected_user_id"]), Invitation.status == "sent")
+        ).first()

@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.slack._runtime import Runtime
-from bot.slack.blocks import ACTION_ID, word_of
+from bot.slack.blocks import ACTION_ID, LINK_ACTION_ID, word_of
 from bot.slack.delivery import Origin
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         )
         if (body.get("view") or {}).get("type") == "home":
             await runtime.refresh_home(origin.user_id)
+
+    @app.action(LINK_ACTION_ID)
+    async def on_link(ack: AsyncAck) -> None:
+        await ack()  # the browser opened the link: nothing for the bot to do
 
     @app.action(_ANY)  # registered last: bolt runs the first listener that matches
     async def on_unknown_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
