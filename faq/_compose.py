@@ -75,6 +75,10 @@ class OwnInvitation(Protocol):
     def verified(self) -> bool:
         """A sign-in the bot saw shows it accepted."""
 
+    @property
+    def redeem_url(self) -> str | None:
+        """Their own link to accept it, passed only for a reply nobody else sees (a direct message)."""
+
 
 class Announced(Protocol):
     """What the admins' advance notices told the asker of the connection's date (the bot passes

@@ -228,11 +228,24 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
         " *Accept invitation* button.",
         f'Search {address}\'s mailbox for "{SENDER}", in junk or spam too; if your mail is filtered, ask your'
         " mail administrator whether it is held in quarantine.",
-        f"Really not there, or the link expired: you need no email to accept it. {accept_anyway}; or"
-        f" {_ask_admins(context, 'send it again')}.",
+        _without_the_email(invitation, accept_anyway, context),
         meanwhile,
         f"Microsoft's page: {REDEMPTION_PAGE}",
     ]
+
+
+def _without_the_email(invitation: OwnInvitation, accept_anyway: str, context: AskerContext) -> str:
+    """Accepting without the email: first with their own link, when the bot has it and may show it here."""
+    own = (
+        f" Your own link to accept it is {invitation.redeem_url}: open it and sign in with"
+        f" {invitation.address} (keep it to yourself, it is your invitation). Or:"
+        if invitation.redeem_url
+        else ""
+    )
+    return (
+        f"Really not there, or the link expired: you need no email to accept it.{own} {accept_anyway}; or"
+        f" {_ask_admins(context, 'send it again')}."
+    )
 
 
 def _when_sent(context: AskerContext) -> str:

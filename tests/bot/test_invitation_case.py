@@ -96,7 +96,9 @@ def test_in_a_rehearsal_the_invited_person_hears_when_and_where_her_invitation_w
     )
     assert answers.count(own_case) == len(MISSING), answers
     for told in (
-        "you need no email to accept it. Open https://myapps.microsoft.com/?tenantid=",
+        "you need no email to accept it. Your own link to accept it is https://",  # asked privately
+        "open it and sign in with erin.eng@gmail.com (keep it to yourself, it is your invitation). Or: Open"
+        " https://myapps.microsoft.com/?tenantid=",
         "sign in with erin.eng@gmail.com and accept the prompt from Fabrikam; or press Ask an admin and the"
         " admins send it again.",
         "Until the organization is connected nothing changes: keep signing in as you do today",

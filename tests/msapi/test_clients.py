@@ -251,13 +251,23 @@ def test_secrets_never_reach_logs_or_errors(
     box.set_faults(sequence=[429, 500])
     clients = make_clients(box)
     clients.snapshot(ORG, "fabrikam.com", "lee@fabrikam.com")
+    invitation = clients.invite_guest(  # its link to accept it is the invited person's own
+        box.state()["tenant"]["id"],
+        email="erin.eng@gmail.com",
+        inviter="lee@fabrikam.com",
+        display_name="Erin",
+        message="Join fabrikam-fiber",
+        redirect_url="https://dev.azure.com/x",
+    )
     with pytest.raises(MicrosoftError) as error:
         clients.tenant("contoso.com")
     encoded = base64.b64encode(f":{PAT}".encode()).decode()
     texts = [str(error.value), caplog.text]
     assert "does not know tenant 'contoso.com'" in str(error.value)
+    assert invitation.redeem_url and invitation.redeem_url.startswith("https://")
     for text in texts:
         assert PAT not in text and encoded not in text and SECRET not in text and "sandbox." not in text
+        assert invitation.redeem_url not in text
 
 
 def _certificate() -> bytes:

@@ -3,6 +3,8 @@ reaches the admins (`need-help` on an item of their list, *Ask an admin* under a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.conversation import faq_views, help_views, todo_views
 from bot.conversation.commands import USAGE_OF, USAGES, Command
 from bot.conversation.desk import Desk, Handler, Stage
@@ -124,7 +126,7 @@ class Helping(Stage):
     def _need_help(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         item = own_item(self._desk, actor, command.arg(0), "need-help")
         migration = self._desk.service.status(item.organization)
-        context = self._context_in(migration, actor, inside=True)
+        context = self._context_in(migration, actor, inside=True, privately=channel is None)
         text = accept_invitation_help(context) if item.key == ACCEPT_INVITATION else None
         if text is None:
             topic = ITEM_TOPICS.get(item.key)
@@ -159,12 +161,17 @@ class Helping(Stage):
             status, inside = self._migration_of(actor, channel)
         except WorkflowError:
             return AskerContext()
-        return self._context_in(status, actor, inside=inside)
+        return self._context_in(status, actor, inside=inside, privately=channel is None)
 
-    def _context_in(self, status: MigrationStatus, actor: Actor, *, inside: bool) -> AskerContext:
+    def _context_in(
+        self, status: MigrationStatus, actor: Actor, *, inside: bool, privately: bool
+    ) -> AskerContext:
         """What the bot knows of `actor` in this migration; `inside`: asked within it (its channel, or their
-        own list)."""
+        own list); `privately`: in a direct message, the only place their invitation's own link is shown."""
         standing = self._desk.service.standing_of(status.organization, actor)
+        invitation = standing.invitation
+        if invitation is not None and not privately:
+            invitation = replace(invitation, redeem_url=None)
         try:
             is_admin = self._desk.may_administer(status.organization, actor)
         except (WorkflowError, MicrosoftError):
@@ -182,7 +189,7 @@ class Helping(Stage):
             case=case_of(status.checks),
             migration=status.organization if inside or admins else None,
             admins=admins,
-            invitation=standing.invitation,
+            invitation=invitation,
             signs_in_as=standing.signs_in_as,
             announcement=standing.announcement,
             off_the_plan=standing.outcome is None and status.plan_fingerprint is not None,
