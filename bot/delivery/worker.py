@@ -19,6 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.delivery.pacing import AdaptivePacer, Sleep
 from bot.delivery.render import envelope_of
@@ -29,6 +30,8 @@ from storage.outbox import begin_send, claim_due, mark_failed, mark_sent, releas
 from workflows.stages import redeem_links
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Delivered = Callable[[OutboundMessage, Receipt], None]
 """Called (in a worker thread) after a message is recorded as sent: reminders start from there."""
@@ -68,6 +71,9 @@ class OutboxWorker:
         self._reporting: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stopped = asyncio.Event()
+        """Set by `stop`, for the waits of a batch; each batch makes its own, of its event loop (`drain` may
+        run in several)."""
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the end of the idle wait."""
@@ -76,11 +82,15 @@ class OutboxWorker:
     def stop(self) -> None:
         """The service is stopping: no other send starts, and `run_forever` ends once those under way have."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and settle each one; how many were claimed."""
         settings = self._settings
+        self._stopped = asyncio.Event()
+        if self._stopping:
+            self._stopped.set()
         claimed = await asyncio.to_thread(
             claim_due,
             self._database,
@@ -137,8 +147,8 @@ class OutboxWorker:
                         # after a failure the rest keep their claims until the lease runs out; after
                         # `stop`, `run_once` gives them back
                         break
-                    started = await self.pacer.slot(message.recipient)
-                    if failures or self._stopping:  # one failed, or `stop`, while this one waited its turn
+                    started = await self._turn(message.recipient)
+                    if failures or started is None:  # one failed, or `stop`, while this one waited its turn
                         break
                     sending.append(asyncio.create_task(settle(message, started)))
             except asyncio.CancelledError:
@@ -193,17 +203,14 @@ class OutboxWorker:
                 await asyncio.gather(self._reporting, return_exceptions=True)
 
     async def _idle(self, seconds: float) -> None:
-        if self._wake.is_set():
-            self._wake.clear()
-            return
-        waiting = [asyncio.ensure_future(self._sleep(seconds)), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        finally:  # cancelled too: neither wait may outlive this one
-            for task in waiting:
-                task.cancel()
-            await asyncio.gather(*waiting, return_exceptions=True)
+        if not self._wake.is_set():
+            await _unless(self._wake, self._sleep(seconds))
         self._wake.clear()
+
+    async def _turn(self, recipient: str) -> datetime | None:
+        """The pacer's next start for `recipient`, or None once `stop`: a stopping worker waits neither for
+        a turn nor out a 429, which could outlast the service's time to stop and be cancelled there."""
+        return await _unless(self._stopped, self.pacer.slot(recipient))
 
     async def _heartbeat(self) -> None:
         """Renews this worker's claims while it works through them, so only a dead worker's expire."""
@@ -275,9 +282,11 @@ class OutboxWorker:
                     self.pacer.rejected(started, wait)
                     if waited + wait <= patience:
                         waited += wait
-                        started = await self.pacer.slot(message.recipient)
-                        continue
-                await self._failed(message, failure)
+                        turn = await self._turn(message.recipient)
+                        if turn is not None:
+                            started = turn
+                            continue
+                await self._failed(message, failure)  # stopped meanwhile: due again after the 429's wait
                 return
             except Exception:  # an unexpected bug must not leave the message claimed until the lease ends
                 reference = uuid.uuid4().hex[:8]
@@ -344,3 +353,16 @@ class OutboxWorker:
             maybe_delivered=failure.maybe_delivered,
             counted=not rate_limited,
         )
+
+
+async def _unless(event: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """What `work` gives, or None when `event` is set first (`work` is cancelled then). Cancelled too,
+    neither wait outlives this one."""
+    working, told = asyncio.ensure_future(work), asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait((working, told), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        working.cancel()
+        told.cancel()
+        await asyncio.gather(working, told, return_exceptions=True)
+    return None if event.is_set() else working.result()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from sqlmodel import select
 
 import bot.delivery.worker
 from bot.conversation.messages import DirectMessage
-from bot.delivery.sender import Envelope, Receipt
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from storage import Database, OutboundMessage
@@ -328,3 +329,65 @@ def test_a_worker_ended_while_idle_with_a_report_refresh_under_way_leaves_no_tas
     asyncio.run(ended())
     assert idle.refreshes == ["cancelled" if ending == "cancelled" else "done"]
     assert [row.status for row in _rows(database)] == ["sent"]
+
+
+class Throttled:
+    """Answers a platform's 429 (`Retry-After`) to the first post, and posts the others; nothing of the
+    throttled post was sent."""
+
+    RETRY_AFTER = 30.0
+
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+        self.throttled = False
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        if not self.throttled:
+            self.throttled = True
+            raise DeliveryFailed("rate_limited", "rate limited", retry_after=self.RETRY_AFTER)
+        self.posts.append(envelope.key)
+        return Receipt(f"posted/{envelope.key}")
+
+
+class HeldBack:
+    """The pacing's waits, each of which says it began (`waits`) and ends only when cancelled: the worker
+    is waiting out a 429 or its next turn when it is told to stop."""
+
+    def __init__(self) -> None:
+        self.waits = asyncio.Semaphore(0)
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.release()
+        await asyncio.Event().wait()
+
+
+def test_a_worker_stopped_while_waiting_out_a_rate_limit_ends_at_once_and_gives_both_messages_back(
+    database: Database, time: FakeTime
+) -> None:
+    """The throttled send waits to go again, the next message waits for its turn: stopped, neither waits
+    past the service's time to stop (to be cancelled there, the throttled message left `in_flight` for a
+    look-up it does not need and both claimed until their lease runs out)."""
+    queue_lists(database, EMAILS[:2], time.now)
+    platform, held_back = Throttled(), HeldBack()
+    worker = OutboxWorker(database, platform, clock=time, sleep=held_back.sleep, settings=SETTINGS)
+
+    async def stopped() -> None:
+        running = asyncio.create_task(worker.run_forever(idle_seconds=2.0))
+        for _ in range(2):  # the throttled send's wait to go again, and the next one's for its turn
+            await held_back.waits.acquire()
+        worker.stop()
+        await asyncio.wait_for(running, timeout=10)  # only reached when it waits on: the test fails then
+        assert _others() == set()
+
+    asyncio.run(stopped())
+    throttled, next_one = _rows(database)
+    due_again = time.now + timedelta(seconds=Throttled.RETRY_AFTER)
+    assert (throttled.status, throttled.claimed_by, throttled.in_flight, throttled.uncertain) == (
+        "pending",
+        None,
+        False,
+        False,
+    )
+    assert (throttled.attempts, throttled.not_before) == (0, due_again)  # a 429 is no attempt
+    assert (next_one.status, next_one.claimed_by, next_one.attempts) == ("pending", None, 0)
+    assert platform.posts == []
