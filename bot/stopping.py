@@ -17,7 +17,8 @@ import signal
 import sys
 import sysconfig
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -55,9 +56,32 @@ async def _on_signals(serving: Serving, received: list[signal.Signals], bound: f
             received.append(number)
             stopping.set()
 
-        for number in SIGNALS:
-            loop.add_signal_handler(number, stop, number)
+        try:
+            for number in SIGNALS:
+                loop.add_signal_handler(number, stop, number)
+        except NotImplementedError:  # Windows: Python's own handlers, passing the signal on to the loop
+            with _handled_by_python(loop, stop):
+                await serving(stopping)
+            return
     await serving(stopping)
+
+
+@contextmanager
+def _handled_by_python(
+    loop: asyncio.AbstractEventLoop, stop: Callable[[signal.Signals], None]
+) -> Iterator[None]:
+    """SIGTERM and SIGINT call `stop` in `loop` while this lasts; the handlers before are put back after
+    it (one left calling a closed loop would fail at a later Ctrl-C)."""
+
+    def handle(number: int, _frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(stop, signal.Signals(number))
+
+    before = {number: signal.signal(number, handle) for number in SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
 
 
 def _bound_the_exit(seconds: float) -> None:

@@ -43,3 +43,39 @@ def test_a_thread_that_never_ends_holds_the_exit_no_longer_than_the_bound(tmp_pa
     assert lines[1].startswith("WARNING aadbot.serve: not stopped 2.5 s after the signal, still running: ")
     assert "in microsoft_call (<string>)" in lines[1] and lines[1].endswith("; exiting without them")
     assert lines[2:] == ["INFO aadbot.serve: stopped"]
+
+
+WITHOUT_LOOP_SIGNAL_HANDLERS = textwrap.dedent(
+    """
+    import asyncio, logging, os, signal
+
+    from bot.stopping import run_until_stopped
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    def windows(*_):
+        raise NotImplementedError  # as Windows' event loops answer `add_signal_handler`
+
+    asyncio.SelectorEventLoop.add_signal_handler = windows
+
+    async def serving(stopping):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+        await stopping.wait()
+
+    run_until_stopped(serving, grace=0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "left to a closed loop"
+    """
+)
+
+
+def test_where_the_event_loop_cannot_handle_signals_ctrl_c_still_stops_serve_cleanly() -> None:
+    """Windows: `serve` starts, and Ctrl-C stops it as elsewhere, with exit status 0."""
+    root = Path(__file__).parents[2]
+    finished = subprocess.run(
+        [sys.executable, "-c", WITHOUT_LOOP_SIGNAL_HANDLERS],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=30,
+    )
+    assert (finished.returncode, finished.stderr) == (0, "INFO aadbot.serve: stopped (SIGINT)\n")
