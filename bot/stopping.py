@@ -5,7 +5,8 @@ The event loop's own work is bounded by `alongside` (`AADBOT_STOP_SECONDS`, then
 threads (a Microsoft call or a database query behind `asyncio.to_thread`) cannot be cancelled, and the
 interpreter waits for those threads at exit; `CLOSING_SECONDS` after that bound the process names what
 each thread is doing and ends without them. A send cut short by either bound stays `in_flight` in the outbox,
-so the next process looks for it before posting it: nothing is lost and nothing is sent twice.
+so the next process looks for it before posting it: nothing is lost and nothing is sent twice. That is why a
+second signal (an operator's second Ctrl-C) may end the process at once.
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ async def _on_signals(serving: Serving, received: list[signal.Signals], bound: f
         loop = asyncio.get_running_loop()
 
         def stop(number: signal.Signals) -> None:
-            if not received:
-                _bound_the_exit(bound)
+            if received:  # asked again (a second Ctrl-C): whoever asked will not wait for the bound
+                _exit_now(f"{number.name} again")
             received.append(number)
+            _bound_the_exit(bound)
             stopping.set()
 
         try:
@@ -85,15 +87,15 @@ def _handled_by_python(
 
 
 def _bound_the_exit(seconds: float) -> None:
-    timer = threading.Timer(seconds, _exit_now, args=(seconds,))
+    timer = threading.Timer(seconds, _exit_now, args=(f"not stopped {seconds:g} s after the signal",))
     timer.daemon = True  # the process ending in time ends it too
     timer.start()
 
 
-def _exit_now(seconds: float) -> None:
+def _exit_now(why: str) -> None:
     logger.warning(
-        "not stopped %g s after the signal, still running: %s; exiting without them",
-        seconds,
+        "%s, still running: %s; exiting without them",
+        why,
         "; ".join(_busy_threads()) or "nothing in Python",
     )
     logger.info("stopped")

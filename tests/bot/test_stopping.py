@@ -79,3 +79,37 @@ def test_where_the_event_loop_cannot_handle_signals_ctrl_c_still_stops_serve_cle
         timeout=30,
     )
     assert (finished.returncode, finished.stderr) == (0, "INFO aadbot.serve: stopped (SIGINT)\n")
+
+
+ASKED_TWICE = textwrap.dedent(
+    """
+    import asyncio, logging, os, signal, threading
+
+    from bot.stopping import run_until_stopped
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    def microsoft_call():
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, not waiting for this call that never answers
+        threading.Event().wait()
+
+    async def serving(stopping):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+        await stopping.wait()
+        await asyncio.to_thread(microsoft_call)
+
+    run_until_stopped(serving, grace=600)
+    """
+)
+
+
+def test_a_second_ctrl_c_ends_serve_at_once_rather_than_at_the_bound() -> None:
+    root = Path(__file__).parents[2]
+    finished = subprocess.run(  # the bound is over 600 s: only the second Ctrl-C ends it within the timeout
+        [sys.executable, "-c", ASKED_TWICE], capture_output=True, text=True, cwd=root, timeout=30
+    )
+    assert finished.returncode == 0, finished.stderr
+    warning, said_stopped = finished.stderr.splitlines()
+    assert warning.startswith("WARNING aadbot.serve: SIGINT again, still running: ")
+    assert "in microsoft_call (<string>)" in warning and warning.endswith("; exiting without them")
+    assert said_stopped == "INFO aadbot.serve: stopped"
