@@ -86,11 +86,11 @@ class OutboxWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Claim one batch of due messages and settle each one; how many were claimed."""
+        """Claim one batch of due messages and settle each one; how many were claimed (none once `stop`)."""
+        if self._stopping:  # claimed only to be given back, `drain` would take the same batch for ever
+            return 0
         settings = self._settings
         self._stopped = asyncio.Event()
-        if self._stopping:
-            self._stopped.set()
         claimed = await asyncio.to_thread(
             claim_due,
             self._database,

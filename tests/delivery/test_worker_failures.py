@@ -391,3 +391,16 @@ def test_a_worker_stopped_while_waiting_out_a_rate_limit_ends_at_once_and_gives_
     assert (throttled.attempts, throttled.not_before) == (0, due_again)  # a 429 is no attempt
     assert (next_one.status, next_one.claimed_by, next_one.attempts) == ("pending", None, 0)
     assert platform.posts == []
+
+
+def test_a_stopped_worker_claims_nothing_more(database: Database, time: FakeTime) -> None:
+    """Not even to give it back at once: `drain` on it would claim and release the same batch for ever."""
+    queue_lists(database, EMAILS[:1], time.now)
+    platform = Platform()
+    worker = _worker(database, platform, time)
+    worker.stop()
+
+    assert asyncio.run(asyncio.wait_for(worker.drain(), timeout=10)) == 0  # the bound: only if it loops
+    (untouched,) = _rows(database)
+    assert (untouched.claimed_by, untouched.attempts, untouched.version) == (None, 0, 1)
+    assert platform.posts == []
