@@ -30,11 +30,16 @@ HUNG = textwrap.dedent(
 )
 
 
-def test_a_thread_that_never_ends_holds_the_exit_no_longer_than_the_bound(tmp_path: Path) -> None:
+def _run(script: str) -> subprocess.CompletedProcess[str]:
+    """`script` in a process of its own, from the repository's root; 30 s at most."""
     root = Path(__file__).parents[2]
-    finished = subprocess.run(
-        [sys.executable, "-c", HUNG], capture_output=True, text=True, cwd=root, timeout=30
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=30
     )
+
+
+def test_a_thread_that_never_ends_holds_the_exit_no_longer_than_the_bound() -> None:
+    finished = _run(HUNG)
     assert finished.returncode == 0, finished.stderr
     lines = finished.stderr.splitlines()
     assert (
@@ -70,14 +75,7 @@ WITHOUT_LOOP_SIGNAL_HANDLERS = textwrap.dedent(
 
 def test_where_the_event_loop_cannot_handle_signals_ctrl_c_still_stops_serve_cleanly() -> None:
     """Windows: `serve` starts, and Ctrl-C stops it as elsewhere, with exit status 0."""
-    root = Path(__file__).parents[2]
-    finished = subprocess.run(
-        [sys.executable, "-c", WITHOUT_LOOP_SIGNAL_HANDLERS],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        timeout=30,
-    )
+    finished = _run(WITHOUT_LOOP_SIGNAL_HANDLERS)
     assert (finished.returncode, finished.stderr) == (0, "INFO aadbot.serve: stopped (SIGINT)\n")
 
 
@@ -104,10 +102,7 @@ ASKED_TWICE = textwrap.dedent(
 
 
 def test_a_second_ctrl_c_ends_serve_at_once_rather_than_at_the_bound() -> None:
-    root = Path(__file__).parents[2]
-    finished = subprocess.run(  # the bound is over 600 s: only the second Ctrl-C ends it within the timeout
-        [sys.executable, "-c", ASKED_TWICE], capture_output=True, text=True, cwd=root, timeout=30
-    )
+    finished = _run(ASKED_TWICE)  # the bound is over 600 s: only the second Ctrl-C ends it within 30 s
     assert finished.returncode == 0, finished.stderr
     warning, said_stopped = finished.stderr.splitlines()
     assert warning.startswith("WARNING aadbot.serve: SIGINT again, still running: ")
