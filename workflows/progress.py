@@ -7,19 +7,21 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED, messages_of
+from storage.outbox import NOT_IN_CHAT, SUPERSEDED
 from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
 from workflows.identities import mailbox
 from workflows.plan import NO_ACCESS
 from workflows.results import MigrationStatus
 from workflows.stages import verification
-from workflows.stages.list_messages import LIST_MESSAGES, LOST_ACCESS_MESSAGE, by_person
+from workflows.stages.list_messages import ADDRESSEE, LIST_MESSAGES, LOST_ACCESS_MESSAGE, by_person
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.stages.verification import StillPersonal
 
@@ -28,27 +30,53 @@ PERSONAL_LISTS = LIST_MESSAGES | {LOST_ACCESS_MESSAGE}
 failed* sends again (what a newer decision contradicts was withdrawn, `relisting`)."""
 
 
-def reach_of(messages: Sequence[OutboundMessage]) -> dict[Any, OutboundMessage]:
-    """By affected user id, the message that says how each person stands in chat: the newest DM with
-    their list (after an invitation that follows it, the notice telling them to accept it), or a newer
-    reminder that was sent or could not reach them: someone who blocked the bot or left the workspace
-    after their list arrived is out of reach from then on, and back once a reminder gets through.
+class Reach(NamedTuple):
+    """How a person stands in chat, as the message `reach_in` chose for them says it."""
 
-    `messages`: a migration's messages of `PERSONAL_LISTS` and `REMINDER_MESSAGE`, oldest first."""
-    reach: dict[Any, OutboundMessage] = {}
-    for message in messages:
-        if message.status == SUPERSEDED:  # never sent: says nothing of how they stand
-            continue
-        settled_reminder = message.status == "sent" or (
-            message.status == "failed" and message.error_code == NOT_IN_CHAT
+    status: str
+    error_code: str | None
+    last_error: str | None
+    in_flight: bool
+
+
+def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
+    """By affected user id, how each person of a migration stands in chat: as the newest DM with their
+    list says it (after an invitation that follows it, the notice telling them to accept it), or a newer
+    reminder that was sent or could not reach them: someone who blocked the bot or left the workspace
+    after their list arrived is out of reach from then on, and back once a reminder gets through."""
+    reach: dict[int, Reach] = {}
+    for person, kind, *state in session.execute(_REACHING, {"migration": migration_id}):
+        found = Reach(*state)
+        settled_reminder = found.status == "sent" or (
+            found.status == "failed" and found.error_code == NOT_IN_CHAT
         )
-        if message.kind in PERSONAL_LISTS or settled_reminder:
-            reach[message.payload.get("affected_user_id")] = message
+        if kind in PERSONAL_LISTS or settled_reminder:
+            reach[person] = found
     return reach
 
 
-def unreachable_in(reach: dict[Any, OutboundMessage]) -> set[Any]:
-    """The people `reach_of` found out of reach in chat."""
+_REACHING = (
+    select_columns(
+        ADDRESSEE,
+        col(OutboundMessage.kind),
+        col(OutboundMessage.status),
+        col(OutboundMessage.error_code),
+        col(OutboundMessage.last_error),
+        col(OutboundMessage.in_flight),
+    )
+    .where(
+        col(OutboundMessage.migration_id) == bindparam("migration"),
+        col(OutboundMessage.kind).in_(sorted(PERSONAL_LISTS | {REMINDER_MESSAGE})),
+        col(OutboundMessage.status) != SUPERSEDED,  # never sent: says nothing of how they stand
+    )
+    .order_by(col(OutboundMessage.id))
+)
+"""`reach_in`'s columns, not the messages' payloads: a digest and a progress report read every list of the
+migration, and each list's payload holds all its items."""
+
+
+def unreachable_in(reach: dict[int, Reach]) -> set[int]:
+    """The people `reach_in` found out of reach in chat."""
     return {
         user
         for user, message in reach.items()
@@ -155,7 +183,7 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
             verification.still_personal(session, row),
         )
         deciders = lost_access_by(row.plan)
-    deliveries = reach_of(messages_of(database, status.id, PERSONAL_LISTS | {REMINDER_MESSAGE}))
+        deliveries = reach_in(session, status.id)
     by_user = by_person(items)
     by_key: dict[str, list[TodoItem]] = {}
     for item in items:
@@ -199,7 +227,7 @@ def lists_of(session: Session, migration_id: int) -> tuple[Sequence[AffectedUser
 def _user_progress(
     user: AffectedUser,
     items: Sequence[TodoItem],
-    deliveries: dict[Any, OutboundMessage],
+    deliveries: dict[int, Reach],
     deciders: dict[str, str],
 ) -> UserProgress:
     assert user.id is not None

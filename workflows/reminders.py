@@ -19,7 +19,7 @@ from sqlalchemy import Integer, bindparam
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
+from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, Reminder, TodoItem
 from storage.outbox import NewMessage, enqueue, enqueue_all, retry_failed
 from workflows import waiting
 from workflows._views import item_payload
@@ -33,7 +33,7 @@ from workflows.progress import (
     PERSONAL_LISTS,
     Progress,
     lists_of,
-    reach_of,
+    reach_in,
     read_progress,
     unreachable_in,
 )
@@ -487,15 +487,7 @@ class Tracking:
         users, items = lists_of(session, row.id)  # everyone's list in one read, not one per person
         lists = by_person(items)
         listed = [user for user in users if user.outcome != NO_ACCESS]  # who lose access have nothing to do
-        messages = session.exec(
-            select(OutboundMessage)
-            .where(
-                OutboundMessage.migration_id == row.id,
-                col(OutboundMessage.kind).in_(sorted(PERSONAL_LISTS | {REMINDER_MESSAGE})),
-            )
-            .order_by(col(OutboundMessage.id))
-        ).all()
-        unreachable = unreachable_in(reach_of(messages)) & {user.id for user in listed}
+        unreachable = unreachable_in(reach_in(session, row.id)) & {user.id for user in listed}
         connected = verification.connected_at(session, row)
         late = connected is not None and self._now() >= self._next(
             connected, self._settings.sign_in_grace_working_days, None

@@ -774,3 +774,25 @@ def test_a_decision_written_into_the_plan_ends_the_wait_at_the_next_round_of_the
     tracking.tick()
     *_, reminded = [m for m in queued(database, "todo_reminder") if m.payload["affected_user_id"] == ann]
     assert "waiting_on" not in reminded.payload and reminded.payload["items"]  # her tasks again
+
+
+def test_the_digest_and_the_progress_report_read_how_people_stand_not_their_whole_lists(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """Each list's payload holds all its items; how its person stands in chat is four columns beside it."""
+    _deliver_lists(tracking, database)
+    tracking.tick()  # opens the digest's schedule
+    clock.advance(days=2)
+    with statements(database) as seen:
+        tracking.tick()
+        report = tracking.progress(None)
+    assert len(queued(database, "straggler_digest")) == 1 and report.with_delivery("queued") == report.users
+    whole_rows = re.compile(
+        r"^SELECT .*outbound_message\.payload, outbound_message\.status, .*"
+        r" WHERE outbound_message\.migration_id = "
+    )
+    assert [statement for statement in seen if whole_rows.search(statement)] == []
+    standing = [
+        statement for statement in seen if "outbound_message.in_flight FROM outbound_message" in statement
+    ]
+    assert len(standing) == 2  # the digest's, the report's
