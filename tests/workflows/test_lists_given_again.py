@@ -296,6 +296,32 @@ def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(
     assert [item["key"] for item in heard[2].payload["items"]] == ["sign-in-work-account"]
 
 
+def test_each_decision_after_her_list_reached_her_reads_her_messages_once_and_locked(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """Whether she subscribes, what to withdraw, which list has not reached her and which account she was
+    told all come from one read of her messages, locked as the list it may rewrite must be."""
+    her_messages = " FROM outbound_message WHERE outbound_message.migration_id IN "
+    reads = []
+    for account in (HANA_AS_GUEST, HANA_AT_WORK, "no-access", HANA_AT_WORK):
+        with statements(database) as seen:
+            delivered.decide_account(None, HANA, account, lee)
+        reads.append([statement for statement in seen if her_messages in statement])
+        _deliver(tracking, database, clock)
+        clock.advance(minutes=5)
+
+    assert [(m.kind, m.payload.get("corrects")) for m in _hanas(database)] == [
+        ("todo_list", None),
+        ("account_decided", None),
+        ("account_decided", HANA_AS_GUEST),
+        ("access_lost", None),
+        ("access_kept", True),
+    ]
+    assert [len(each) for each in reads] == [1, 1, 1, 1]
+    if database.engine.dialect.name == "postgresql":
+        assert all(statement.endswith(" FOR UPDATE") for each in reads for statement in each)
+
+
 def test_an_account_decided_again_after_another_tells_her_again(
     tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:

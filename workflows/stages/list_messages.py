@@ -64,8 +64,12 @@ def unreached_lists(session: Session, people: Sequence[AffectedUser]) -> dict[in
     still waiting to be sent (and not being sent), or failed (`resending` sends it again). They stay locked
     until the caller's transaction ends: an outbox worker's claim or send would otherwise make the caller's
     rewrite of a list fail on its version (`storage.models`); it now waits, and finds its claim dropped."""
-    lists = messages_to(session, people, WHOLE_LISTS, locked=True)
-    newest = {m.payload["affected_user_id"]: m for m in lists}
+    return unreached_among(messages_to(session, people, WHOLE_LISTS, locked=True))
+
+
+def unreached_among(messages: Sequence[OutboundMessage]) -> dict[int, OutboundMessage]:
+    """`unreached_lists` of messages already read (oldest first, and locked: see there)."""
+    newest = {m.payload["affected_user_id"]: m for m in of_kinds(messages, WHOLE_LISTS)}
     return {person: message for person, message in newest.items() if not may_have_reached(message)}
 
 
@@ -111,10 +115,18 @@ def subscribers(session: Session, people: Sequence[AffectedUser]) -> set[int]:
     """Those of `people` (by record id) whose newest whole list or lost-access notice, even one withdrawn
     since, says they are Visual Studio subscribers: nothing else the bot keeps knows it, and Azure DevOps
     is not asked again."""
-    kinds = WHOLE_LISTS | {LOST_ACCESS_MESSAGE}
-    lists = messages_to(session, people, kinds, ("pending", "sent", "failed", SUPERSEDED))
-    newest = {message.payload["affected_user_id"]: message.payload for message in lists}
+    return subscribed(messages_to(session, people, _SUBSCRIBER_TOLD, EVERY_STATUS))
+
+
+def subscribed(messages: Sequence[OutboundMessage]) -> set[int]:
+    """`subscribers` among messages already read (oldest first, withdrawn ones included)."""
+    told = of_kinds(messages, _SUBSCRIBER_TOLD, EVERY_STATUS)
+    newest = {message.payload["affected_user_id"]: message.payload for message in told}
     return {person for person, payload in newest.items() if _facts_of(payload).get("subscriber")}
+
+
+_SUBSCRIBER_TOLD = WHOLE_LISTS | {LOST_ACCESS_MESSAGE}
+"""What says whether someone is a Visual Studio subscriber."""
 
 
 def case_changed(message: OutboundMessage, affected: AffectedUser) -> bool:
@@ -160,11 +172,16 @@ def by_person(items: Sequence[TodoItem]) -> dict[int, list[TodoItem]]:
     return lists
 
 
+MAY_STILL_SEND = ("pending", "sent", "failed")
+"""Messages that are, were or may still be sent: not given up for a newer one."""
+EVERY_STATUS = (*MAY_STILL_SEND, SUPERSEDED)
+
+
 def messages_to(
     session: Session,
     people: Sequence[AffectedUser],
     kinds: AbstractSet[str],
-    statuses: Sequence[str] = ("pending", "sent", "failed"),
+    statuses: Sequence[str] = MAY_STILL_SEND,
     *,
     locked: bool = False,
 ) -> Sequence[OutboundMessage]:
@@ -177,6 +194,14 @@ def messages_to(
         "statuses": list(statuses),
     }
     return session.exec(_MESSAGES_TO_LOCKED if locked else _MESSAGES_TO, params=params).all()
+
+
+def of_kinds(
+    messages: Sequence[OutboundMessage], kinds: AbstractSet[str], statuses: Sequence[str] = MAY_STILL_SEND
+) -> list[OutboundMessage]:
+    """What `messages_to` would answer now among `messages` it answered for more kinds or statuses: a
+    status changed since (a message withdrawn) counts as it stands."""
+    return [message for message in messages if message.kind in kinds and message.status in statuses]
 
 
 _MESSAGES_TO = (

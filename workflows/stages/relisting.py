@@ -30,6 +30,7 @@ from workflows.stages.late_invitees import list_items, rewrite_items, tell
 from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
     DECIDED_MESSAGE,
+    EVERY_STATUS,
     LIST_MESSAGES,
     LOST_ACCESS_MESSAGE,
     WHOLE_LISTS,
@@ -37,9 +38,10 @@ from workflows.stages.list_messages import (
     list_facts,
     may_have_reached,
     messages_to,
+    of_kinds,
     rewrite_list,
-    subscribers,
-    unreached_lists,
+    subscribed,
+    unreached_among,
 )
 from workflows.stages.notifying import tell_lost_access
 from workflows.stages.unit import Unit
@@ -64,7 +66,9 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         return "unchanged"
     account = directory_account(person)
     was_out = affected.outcome == NO_ACCESS
-    subscriber = affected.id in subscribers(session, [affected])
+    # what each step below asks of their messages, read at once and locked (as `unreached_lists` explains)
+    messages = messages_to(session, [affected], _WHAT_A_DECISION_READS, EVERY_STATUS, locked=True)
+    subscriber = affected.id in subscribed(messages)
     affected.outcome = person.outcome
     affected.directory_account = account.user_principal_name if account else None
     affected.directory_id = account.id if account else None
@@ -74,14 +78,14 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         for item in held:
             session.delete(item)
         # what still waits to hand them a list (or remind them of it) never will
-        had_a_list = withdraw(session, [affected], LIST_MESSAGES | {REMINDER_MESSAGE}).heard
+        had_a_list = withdrawn(messages, LIST_MESSAGES | {REMINDER_MESSAGE}).heard
         # one per decision: decided back in and out again, they hear it again
         key = f"migration-{row.id}-access-lost-{affected.id}-{unit.flow.now.isoformat()}"
         tell_lost_access(unit, affected, person, key=key, subscriber=subscriber, withdraws=had_a_list)
         return "changed"
     if was_out and account is not None:
-        had_a_list = _may_have_heard(session, affected, LIST_MESSAGES)
-        _access_kept(unit, affected, person, account, subscriber=subscriber)
+        had_a_list = any(may_have_reached(message) for message in of_kinds(messages, LIST_MESSAGES))
+        _access_kept(unit, affected, person, account, messages, subscriber=subscriber)
         return "restored" if had_a_list else "given"
     # the item that says to choose, or the sign-in item of an account decided before (now another one)
     choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
@@ -89,15 +93,15 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         return "unchanged"
     # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
     # tells its items too; one that may have reached them is corrected
-    earlier = withdraw(session, [affected], {DECIDED_MESSAGE})
+    earlier = withdrawn(messages, {DECIDED_MESSAGE})
     changed = rewrite_items(session, affected, choosing, held, _decided_list(row, person, subscriber))
-    waiting = _unreached_list_as_it_stands(session, affected, person)
+    waiting = _unreached_list_as_it_stands(session, affected, person, messages)
     if waiting and not earlier.heard:
         return "changed"  # the list they have not got yet holds the decision
     untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
     untold -= {item.id for item in changed}
     told = sorted([*changed, *(item for item in held if item.id in untold)], key=lambda item: item.position)
-    told_account = _account_told(session, affected, earlier)
+    told_account = _account_told(messages, earlier)
     tell(
         session,
         row,
@@ -118,14 +122,17 @@ _AFFECTED = select(AffectedUser).where(
 _HELD = select(TodoItem).where(TodoItem.affected_user_id == bindparam("affected"))
 """`account_decided`'s reads of the person's record and items, built once: every decision after `notify`
 makes them."""
+_WHAT_A_DECISION_READS = LIST_MESSAGES | {LOST_ACCESS_MESSAGE, REMINDER_MESSAGE}
 
 
-def _unreached_list_as_it_stands(session: Session, affected: AffectedUser, person: PlannedUser) -> bool:
+def _unreached_list_as_it_stands(
+    session: Session, affected: AffectedUser, person: PlannedUser, messages: Sequence[OutboundMessage]
+) -> bool:
     """Their whole list that has not reached them (waiting, or failed: `resending` sends that again) lists
     their items as they are now, names the account they sign in with, and has the decided person's notes;
     whether it is waiting to be sent."""
     assert affected.id is not None
-    unreached = unreached_lists(session, [affected]).get(affected.id)
+    unreached = unreached_among(messages).get(affected.id)
     if unreached is None:
         return False
     items = items_of(session, [affected.id]).get(affected.id, [])
@@ -134,19 +141,23 @@ def _unreached_list_as_it_stands(session: Session, affected: AffectedUser, perso
     return unreached.status == "pending"
 
 
-def _account_told(session: Session, affected: AffectedUser, earlier: Withdrawn) -> str | None:
+def _account_told(messages: Sequence[OutboundMessage], earlier: Withdrawn) -> str | None:
     """The account the newest message that may have reached them named as theirs: an earlier decision's,
     or a whole list's (one that held a decision, or gave their list back with an account)."""
-    lists = [
-        message for message in messages_to(session, [affected], WHOLE_LISTS) if may_have_reached(message)
-    ]
+    lists = [message for message in of_kinds(messages, WHOLE_LISTS) if may_have_reached(message)]
     # a list sent again went out as it was then (`resending`), after the decisions it holds
     newest = max([*earlier.reached, *lists], key=lambda m: (m.not_before, m.id or 0), default=None)
     return None if newest is None else newest.payload.get("account")
 
 
 def _access_kept(
-    unit: Unit, affected: AffectedUser, person: PlannedUser, account: Match, *, subscriber: bool
+    unit: Unit,
+    affected: AffectedUser,
+    person: PlannedUser,
+    account: Match,
+    messages: Sequence[OutboundMessage],
+    *,
+    subscriber: bool,
 ) -> None:
     """Their whole list (they hold none: it was withdrawn, or never written), in one message that takes
     back "you lose access" when they may have heard it; one still waiting to be sent is stopped instead."""
@@ -163,7 +174,7 @@ def _access_kept(
         key=f"migration-{row.id}-access-kept-{affected.id}-{now.isoformat()}",
         now=now,
         account=account.user_principal_name,
-        corrects=withdraw(session, [affected], {LOST_ACCESS_MESSAGE}).heard,
+        corrects=withdrawn(messages, {LOST_ACCESS_MESSAGE}).heard,
         items=[item_payload(item) for item in items],
         # a later decision reads it here: a list given back has no notes to tell it by
         facts=list_facts(subscriber=subscriber, after_connecting=False, invited_as=None),
@@ -191,8 +202,13 @@ class Withdrawn:
 def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]) -> Withdrawn:
     """Withdraw the messages of `kinds` to `people` that something newer contradicts: those still waiting
     to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
+    return withdrawn(messages_to(session, people, kinds), kinds)
+
+
+def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> Withdrawn:
+    """`withdraw` among messages already read."""
     reached, stopped = [], []
-    for message in messages_to(session, people, kinds):
+    for message in of_kinds(messages, kinds):
         if may_have_reached(message):
             reached.append(message)
         if message.status == "failed" or not may_have_reached(message):
@@ -200,7 +216,3 @@ def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSe
             message.claimed_by = message.claimed_until = None
             stopped.append(message)
     return Withdrawn(tuple(reached), tuple(stopped))
-
-
-def _may_have_heard(session: Session, affected: AffectedUser, kinds: AbstractSet[str]) -> bool:
-    return any(may_have_reached(message) for message in messages_to(session, [affected], kinds))
