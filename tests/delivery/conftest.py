@@ -14,7 +14,7 @@ from bot.slack.app import build_web_client
 from bot.slack.people import People
 from bot.slack.sender import SlackSender
 from storage import Database
-from storage.outbox import enqueue
+from storage.outbox import NewMessage, enqueue_all
 from tests.fakes.slack_api import FakeSlack
 from tests.storage.rows import add_migration
 
@@ -81,33 +81,34 @@ def queue_lists(
     """One to-do list per email, as `notify` queues them (`also`: a person's other addresses); the
     migration's id."""
     migration_id = add_migration(database)
+    lists = [
+        NewMessage(
+            f"migration-{migration_id}-todo-{number}",
+            email,
+            "todo_list",
+            {
+                "also": (also or {}).get(email, []),
+                "migration_id": migration_id,
+                "organization": "fabrikam",
+                "affected_user_id": number + 1,
+                "email": email,
+                "display_name": email.split("@")[0],
+                "outcome": "auto",
+                "notes": [],
+                "items": [
+                    {
+                        "id": 10 * number + 1,
+                        "key": "sign-in-work-account",
+                        "title": "Sign in",
+                        "body": "b",
+                        "link": "l",
+                    }
+                ],
+            },
+        )
+        for number, email in enumerate(emails)
+    ]
     with database.session() as session:
-        for number, email in enumerate(emails):
-            enqueue(
-                session,
-                idempotency_key=f"migration-{migration_id}-todo-{number}",
-                recipient=email,
-                kind="todo_list",
-                payload={
-                    "also": (also or {}).get(email, []),
-                    "migration_id": migration_id,
-                    "organization": "fabrikam",
-                    "affected_user_id": number + 1,
-                    "email": email,
-                    "display_name": email.split("@")[0],
-                    "outcome": "auto",
-                    "notes": [],
-                    "items": [
-                        {
-                            "id": 10 * number + 1,
-                            "key": "sign-in-work-account",
-                            "title": "Sign in",
-                            "body": "b",
-                            "link": "l",
-                        }
-                    ],
-                },
-                now=now,
-            )
+        enqueue_all(session, lists, now=now)
         session.commit()
     return migration_id
