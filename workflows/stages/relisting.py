@@ -123,6 +123,7 @@ _HELD = select(TodoItem).where(TodoItem.affected_user_id == bindparam("affected"
 """`account_decided`'s reads of the person's record and items, built once: every decision after `notify`
 makes them."""
 _WHAT_A_DECISION_READS = LIST_MESSAGES | {LOST_ACCESS_MESSAGE, REMINDER_MESSAGE}
+"""Every kind of message to the person that `account_decided` asks about, whichever way it goes."""
 
 
 def _unreached_list_as_it_stands(
