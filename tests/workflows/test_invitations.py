@@ -165,3 +165,15 @@ def test_an_invited_persons_standing_says_when_and_where_the_invitation_went_and
     accepted = service.standing_of(None, bob).invitation
     assert accepted is not None and accepted.accepted and accepted.sent_at == sent_at
     assert not accepted.verified  # her own word: no sign-in seen yet
+
+
+def test_removing_an_invited_user_forgets_their_link_to_accept(
+    service: MigrationService, database: Database, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    service.remove_users(None, ["e-bob"], dana)
+    with database.session() as session:
+        links = {row.email: row.redeem_url for row in session.exec(select(Invitation)).all()}
+    assert links["bob@outlook.com"] is None
+    assert links["cy@gmail.com"] is not None  # still in the organization, still to accept it

@@ -15,6 +15,7 @@ from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.machine import describe_state, next_commands, refusal
 from workflows.results import Actor, RemovalResult
+from workflows.stages import redeem_links
 from workflows.stages.checking import check_prerequisites
 from workflows.stages.connecting import CONNECTED_STATES
 from workflows.stages.unit import (
@@ -125,6 +126,8 @@ def remove(unit: Unit, actor: Actor) -> RemovalResult:
                     continue
                 removed.append(name)
                 note(unit, actor, "remove_user", {"user_id": user_id, "principal_name": name})
+                # Their invitation to the directory was for a user the organization no longer has.
+                redeem_links.forget(session, row, [user_id])
                 session.commit()  # each removal is recorded as soon as Microsoft confirmed it
             unit.flow.now = unit.ctx.now()
             unit.flow.fire("users_removed", details={"removed": len(removed), "failed": len(failed)})
