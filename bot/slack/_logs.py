@@ -28,3 +28,12 @@ class _QuietBolt(logging.Filter):
 def quiet_bolt(logger: logging.Logger) -> None:
     if not any(isinstance(existing, _QuietBolt) for existing in logger.filters):
         logger.addFilter(_QuietBolt())
+
+
+def without_bodies(name: str) -> logging.Logger:
+    """slack_sdk's logger `name`, kept above DEBUG: there the Web API client logs each request's and answer's
+    body, and the Socket Mode client each message it receives, with people's words and links only one person
+    may see (an invitation's own link to accept it)."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    return logger

@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.outboxes import NoticeOutbox
-from bot.slack._logs import quiet_bolt
+from bot.slack._logs import quiet_bolt, without_bodies
 from bot.slack._runtime import Runtime
 from bot.slack.delivery import Delivery
 from bot.slack.listeners import actions, commands, events
@@ -61,6 +61,7 @@ def build_web_client(
         timeout=int(timeout),
         retry_handlers=retry_handlers() if retries else [],
         session=session,
+        logger=without_bodies("slack_sdk.web.async_base_client"),
     )
 
 

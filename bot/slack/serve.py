@@ -20,6 +20,7 @@ from bot.delivery.reports import refresh_reports
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.settings import Settings, SettingsError
+from bot.slack._logs import without_bodies
 from bot.slack.app import build_delivery, build_web_client, create_app, web_session
 from bot.slack.delivery import Delivery
 from bot.slack.people import People
@@ -153,7 +154,9 @@ def socket_mode(app_token: str) -> Serving:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     async def run(app: AsyncApp, client: AsyncWebClient) -> None:
-        handler = AsyncSocketModeHandler(app, app_token, web_client=client)
+        handler = AsyncSocketModeHandler(
+            app, app_token, web_client=client, logger=without_bodies("slack_sdk.socket_mode")
+        )
         try:
             # the first link is asked for here, so that a refused token stops `serve` with the fix named
             # instead of the client retrying it forever; later links (refreshes, reconnects) are its own

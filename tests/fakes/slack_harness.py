@@ -147,6 +147,7 @@ class SlackSender:
         channel: str | None = CHANNEL,
         message_ts: str = "1.000100",
         home: bool = False,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         trigger = f"T{next(self._ids)}"
         payload: dict[str, Any] = {
@@ -165,7 +166,8 @@ class SlackSender:
             payload |= {
                 "container": {"type": "message", "message_ts": message_ts},
                 "channel": {"id": channel},
-                "message": {"ts": message_ts},
+                # Slack sends the clicked message back whole
+                "message": {"ts": message_ts} | ({"blocks": blocks} if blocks else {}),
                 "response_url": self.fake.response_url(trigger),
             }
         return payload
@@ -179,9 +181,10 @@ class SlackSender:
         channel: str | None = CHANNEL,
         message_ts: str = "1.000100",
         home: bool = False,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> httpx.Response:
         payload = self.click_payload(
-            action_id, value, user=user, channel=channel, message_ts=message_ts, home=home
+            action_id, value, user=user, channel=channel, message_ts=message_ts, home=home, blocks=blocks
         )
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 

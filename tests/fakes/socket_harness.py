@@ -59,9 +59,10 @@ class SocketModeSender:
         channel: str | None = CHANNEL,
         message_ts: str = "1.000100",
         home: bool = False,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> Acked:
         payload = self.payloads.click_payload(
-            action_id, value, user=user, channel=channel, message_ts=message_ts, home=home
+            action_id, value, user=user, channel=channel, message_ts=message_ts, home=home, blocks=blocks
         )
         return self._deliver("interactive", payload)
 

@@ -9,7 +9,16 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.conversation.commands import MAX_NUMBER_DIGITS, parse
-from tests.fakes.slack_harness import Harness
+from bot.conversation.messages import Actions, Button, DirectMessage, say
+from tests.fakes.slack_harness import (
+    COLLEAGUE,
+    COLLEAGUE_EMAIL,
+    TRANSPORTS,
+    Harness,
+    ScriptedConversation,
+    ServeBot,
+    Transport,
+)
 
 PRIVATE = "salary-review-for-ann"
 
@@ -26,6 +35,27 @@ def test_a_request_no_listener_takes_is_logged_without_its_body(
         record.getMessage() for record in caplog.records if "Unhandled request" in record.getMessage()
     ]
     assert unhandled == ["Unhandled request (body not logged)"]
+    assert PRIVATE not in caplog.text
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_link_only_its_reader_may_see_is_not_logged_even_at_debug(
+    serve_bot: ServeBot,
+    scripted: ScriptedConversation,
+    transport: Transport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bot = serve_bot(scripted, transport=transport)
+    link = f"https://login.microsoftonline.com/redeem?rd={PRIVATE}"
+    accept = Button("Accept the invitation", "accept-invitation", url=link)
+    scripted.answers = [say("Your to-do list", Actions((accept,)), to=DirectMessage(COLLEAGUE_EMAIL))]
+    bot.send.command("notify fabrikam")
+    posted = bot.fake.wait_for_calls("chat.postMessage")[0].params
+    assert link in json.dumps(posted)  # it was sent, in a button
+    bot.send.click(
+        "link.accept-invitation", "", user=COLLEAGUE, channel="DUCOLLEAGUE", blocks=posted["blocks"]
+    )
     assert PRIVATE not in caplog.text
 
 
