@@ -3,14 +3,18 @@ of theirs."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
-from storage import Database, Invitation
+from storage import AffectedUser, Database, Invitation
 from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify, redeem_link
 from workflows.errors import WorkflowError
 from workflows.results import Actor, InvitationStanding
 from workflows.service import MigrationService
+from workflows.stages import redeem_links
+from workflows.todo import ACCEPT_INVITATION
 
 
 def test_invite_twice_never_invites_anyone_twice(
@@ -177,3 +181,26 @@ def test_removing_an_invited_user_forgets_their_link_to_accept(
         links = {row.email: row.redeem_url for row in session.exec(select(Invitation)).all()}
     assert links["bob@outlook.com"] is None
     assert links["cy@gmail.com"] is not None  # still in the organization, still to accept it
+
+
+def test_a_list_offers_the_link_of_the_persons_newest_invitation(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    connect_and_notify(service, microsoft, dana, lee)
+    with database.session() as session:
+        first = session.exec(select(Invitation).where(Invitation.email == "bob@outlook.com")).one()
+        bob = session.exec(select(AffectedUser).where(AffectedUser.entitlement_id == "e-bob")).one()
+        newer = Invitation.model_validate(  # his address changed, and the new one was invited later
+            first.model_dump(exclude={"id", "version"})
+            | {
+                "email": "bob@new.example",
+                "redeem_url": "https://newer",
+                "updated_at": first.updated_at + timedelta(1),
+            }
+        )
+        session.add(newer)
+        session.commit()
+        payload = {"affected_user_id": bob.id, "items": [{"key": ACCEPT_INVITATION}]}
+    assert redeem_links.for_list(database, payload) == "https://newer"

@@ -58,4 +58,5 @@ def for_list(database: Database, payload: Mapping[str, Any]) -> str | None:
                 & (col(AffectedUser.entitlement_id) == Invitation.entitlement_id),
             )
             .where(AffectedUser.id == int(payload["affected_user_id"]), Invitation.status == "sent")
+            .order_by(col(Invitation.updated_at).desc())  # the newest, as their standing reads it
         ).first()
