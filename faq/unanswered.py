@@ -20,13 +20,25 @@ _AFTER_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9+/=_.~-]+)")
 # A word after "Bearer" or "Basic" is a credential when it has the shape of one; "Bearer give me" is English.
 _SHORTEST_CREDENTIAL = 8
 _CREDENTIAL_MARK = re.compile(r"[0-9+/=_.~-]|[a-z][A-Z]")
+# An invitation's own link to accept it (Graph's `inviteRedeemUrl`, the email's link, the sandbox's) lets
+# whoever holds it accept: its host and a `redeem` path, plain or percent-encoded (a pasted `rd=` value, a
+# Safe Links wrapper). The whole pasted run is masked, since its secret part has no fixed shape.
+_PASTED_RUN = re.compile(r"[^\s<>\"'|]+")
+_REDEEM_LINK = re.compile(
+    r"(?i)(?:login\.microsoftonline\.com|invitations\.microsoft\.com)(?:/|%(?:25)*2f).*?redeem"
+)
 
 
 def redact(text: str) -> str:
     """The question with anything that looks like a secret replaced, cut to a readable length."""
-    text = _AFTER_SCHEME.sub(_credential_redacted, text[: KEPT_CHARS * 4])
+    text = _PASTED_RUN.sub(_redeem_link_redacted, text[: KEPT_CHARS * 4])
+    text = _AFTER_SCHEME.sub(_credential_redacted, text)
     text = _PAT.sub("[redacted]", _JWT.sub("[redacted]", text))
     return _SECRET_LIKE.sub("[redacted]", text)[:KEPT_CHARS]
+
+
+def _redeem_link_redacted(match: re.Match[str]) -> str:
+    return "[redacted invitation link]" if _REDEEM_LINK.search(match.group(0)) else match.group(0)
 
 
 def _credential_redacted(match: re.Match[str]) -> str:

@@ -124,3 +124,15 @@ def test_her_link_is_in_no_log_and_no_other_row(chat: Chat, caplog: pytest.LogCa
     chat.say(ERIN, MISSING[0])
     assert link not in caplog.text
     assert link not in everything_stored_but_invitations(chat)
+
+
+def test_her_link_pasted_into_a_question_is_neither_kept_nor_passed_to_the_admins(chat: Chat) -> None:
+    notified(chat)
+    link = her_link(chat)
+    question = f"I opened {link} and it asks for a password, which one?"
+    chat.say(ERIN, question, in_dm=True)  # kept for review, redacted
+    passed_on = chat.say(ERIN, f"ask-admin {question}", in_dm=True)
+    forwarded = " ".join(text_of(passed_on).split())
+    assert "I opened [redacted invitation link] and it asks for a password" in forwarded
+    assert link not in shown(passed_on)
+    assert link not in everything_stored_but_invitations(chat)

@@ -13,6 +13,7 @@ from bot.conversation.messages import Outgoing
 from bot.conversation.stages.after_connecting import own_item
 from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
 from faq import HOW_TO_REACH_A_PERSON, AskerContext, accept_invitation_help
+from faq.unanswered import redact
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.notices import CHANNEL_PREFIX
@@ -97,8 +98,8 @@ class Helping(Stage):
 
     def _ask_admin(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """*Ask an admin* under an answer: the question goes where need-help goes, with an address to write
-        back to."""
-        question = command.text.strip()
+        back to. The question is redacted as a kept one is: the admins' channel is no place for a secret."""
+        question = redact(command.text.strip())
         if not question:
             raise WorkflowError("Ask your question first; then *Ask an admin* under my answer passes it on.")
         try:
