@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from bot.console import rehearsal
-from bot.console.portal import in_sandbox
+from bot.console.portal import emulator_of, in_sandbox
 from bot.console.rehearsal import RehearsalClock
-from bot.console.render import render
+from bot.console.render import links_withheld, render
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Message, Outgoing
 from bot.runtime import Runtime
@@ -55,7 +55,8 @@ class ConsoleChat:
     """One chat: who speaks now, what the console printed, and the rehearsal clock. `type` takes the lines
     in as many parts as they come; a test restores a first part and types the rest (tests/bot/replays.py).
 
-    `renderer`: how messages are printed (`bot.teams.text.message_text` for `--surface teams`).
+    `renderer`: how messages are printed (`bot.teams.text.message_text` for `--surface teams`); against the
+    real Microsoft, without the links of link buttons (`links_withheld`).
     `clock`: the runtime's clock when the chat has a database of its own that `:later` may move on;
     None where the database is one that outlives the chat (moving time there would outlast it).
     `stride`: the longest `:later` goes between two looks (`rehearsal.live_through`)."""
@@ -71,6 +72,8 @@ class ConsoleChat:
         stride: timedelta | None = None,
     ) -> None:
         self.runtime = runtime
+        if emulator_of(runtime) is None:
+            renderer = _without_links(renderer)
         self.surface = ConsoleSurface(runtime.conversation, out, renderer=renderer)
         self.actor = console_actor(email)
         self.clock = clock
@@ -128,6 +131,10 @@ class ConsoleChat:
             else:
                 self.surface.say(self.actor, line)
         return True
+
+
+def _without_links(renderer: Callable[[Message], str]) -> Callable[[Message], str]:
+    return lambda message: renderer(links_withheld(message))
 
 
 def _move_clock(

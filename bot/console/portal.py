@@ -9,9 +9,14 @@ from bot.runtime import Runtime
 from msapi import tls_context
 
 
+def emulator_of(runtime: Runtime) -> str | None:
+    """The sandbox emulator's address when the runtime's Microsoft is the sandbox; None for the real one."""
+    return runtime.sandbox.url if runtime.sandbox is not None else runtime.settings.sandbox_url
+
+
 def in_sandbox(runtime: Runtime, word: str, path: str, body: dict[str, str]) -> str | None:
     """Do what a person does in Microsoft's portals, in the emulator; None when done, else why not."""
-    emulator = runtime.sandbox.url if runtime.sandbox is not None else runtime.settings.sandbox_url
+    emulator = emulator_of(runtime)
     if emulator is None:
         return f"`{word}` only works with the sandbox (--scenario, AADBOT_SANDBOX or AADBOT_SANDBOX_URL)."
     try:

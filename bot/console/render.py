@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from dataclasses import replace
 
 from bot.conversation.messages import (
     Actions,
@@ -27,6 +28,24 @@ def render(message: Message, *, indent: str = "  ") -> str:
     for block in message.blocks:
         lines.extend(_block(block))
     return "\n".join(indent + line if line else "" for line in lines)
+
+
+WITHHELD_LINK = "their own link, sent to them privately (printed only with the sandbox)"
+
+
+def links_withheld(message: Message) -> Message:
+    """`message` with each link button's link replaced by a note. Against the real Microsoft a link button
+    holds one person's own link to accept their invitation, and the operator's terminal prints every
+    person's messages."""
+    blocks = tuple(
+        Actions(
+            tuple(replace(button, url=WITHHELD_LINK) if button.url else button for button in block.buttons)
+        )
+        if isinstance(block, Actions)
+        else block
+        for block in message.blocks
+    )
+    return replace(message, blocks=blocks)
 
 
 def button_command(button: Button) -> str:

@@ -3,14 +3,21 @@ channel, a log or any other row, and gone once a sign-in shows her in. Through t
 
 from __future__ import annotations
 
+import io
 import logging
+import re
+from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
-from bot.conversation.messages import Button, DirectMessage, Outgoing
+from bot.console.chat import ConsoleChat
+from bot.console.render import render
+from bot.conversation.messages import Button, DirectMessage, Message, Outgoing
+from bot.teams.text import message_text
 from storage import Invitation
 from tests.bot.conftest import DANA, ORG, Chat, notified, started, text_of
 from tests.bot.test_invitation_case import ERIN, MISSING
@@ -136,3 +143,22 @@ def test_her_link_pasted_into_a_question_is_neither_kept_nor_passed_to_the_admin
     assert "I opened [redacted invitation link] and it asks for a password" in forwarded
     assert link not in shown(passed_on)
     assert link not in everything_stored_but_invitations(chat)
+
+
+@pytest.mark.parametrize("renderer", [render, message_text], ids=["console", "teams"])
+def test_a_chat_against_the_real_microsoft_prints_a_note_where_her_link_would_be(
+    chat: Chat, renderer: Callable[[Message], str]
+) -> None:
+    notified(chat)
+    link, delivered = her_link(chat), [message for _, message in chat.surface.delivered]
+    live = replace(chat.runtime, sandbox=None, settings=replace(chat.runtime.settings, sandbox_url=None))
+    printed: dict[str, str] = {}
+    for where, runtime in (("sandbox", chat.runtime), ("live", live)):
+        out = io.StringIO()
+        ConsoleChat(runtime, DANA, out, renderer=renderer).surface.deliver(delivered)
+        printed[where] = out.getvalue()
+    assert printed["sandbox"].count(link) == 1
+    everyones = re.compile(r"https://login\.microsoftonline\.com/redeem\?rd=[\w-]+")  # the sandbox's links
+    assert len(everyones.findall(printed["sandbox"])) > 1 and not everyones.search(printed["live"])
+    note = "their own link, sent to them privately (printed only with the sandbox)"
+    assert printed["live"] == everyones.sub(note, printed["sandbox"])
