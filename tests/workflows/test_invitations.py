@@ -183,6 +183,19 @@ def test_removing_an_invited_user_forgets_their_link_to_accept(
     assert links["cy@gmail.com"] is not None  # still in the organization, still to accept it
 
 
+def test_someone_removed_from_the_organization_by_hand_loses_their_link_when_the_plan_is_remade(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    microsoft.remove_org_user("fabrikam", "e-bob")  # in the portal, not with `remove-users`
+    service.recheck(None, dana)
+    with database.session() as session:
+        links = {row.email: row.redeem_url for row in session.exec(select(Invitation)).all()}
+    assert links["bob@outlook.com"] is None
+    assert links["cy@gmail.com"] == redeem_link(microsoft.invitations.index("cy@gmail.com") + 1)
+
+
 def test_a_list_offers_the_link_of_the_persons_newest_invitation(
     service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
 ) -> None:

@@ -17,6 +17,7 @@ from workflows.errors import WorkflowError
 from workflows.machine import describe_state, next_commands
 from workflows.plan import Check, Plan
 from workflows.results import Actor, MigrationStatus
+from workflows.stages import redeem_links
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, status, step
 
@@ -134,6 +135,7 @@ def apply_plan(unit: Unit, plan: Plan, *, connected: bool) -> None:
     row = unit.row
     row.plan = _plan_codec.encode(plan)
     row.plan_fingerprint = plan.fingerprint
+    redeem_links.forget_unplanned(unit.session, row, (user.id for user in plan.users))
     details = {"fingerprint": plan.fingerprint, "counts": plan.counts}
     if connected:
         row.blocked_reason = row.blocked_fix = None

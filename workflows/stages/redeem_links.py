@@ -18,12 +18,13 @@ What Microsoft says about the link, and what it leaves open:
   old one still works, so only the newest is kept.
 
 So the link never reaches logs, audit details, the plan, exports, error messages or a channel. It is
-forgotten once a sign-in shows the invitation accepted, and when the migration ends.
+forgotten once a sign-in shows the invitation accepted, when the person is removed from the organization
+(`remove-users`, or by hand in the portal, which a remade plan shows), and when the migration ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -41,6 +42,20 @@ def forget(session: Session, row: Migration, entitlement_ids: Sequence[str] | No
     if entitlement_ids is not None:
         forgetting = forgetting.where(col(Invitation.entitlement_id).in_(list(entitlement_ids)))
     session.execute(forgetting.values(redeem_url=None))
+
+
+def forget_unplanned(session: Session, row: Migration, planned: Iterable[str]) -> None:
+    """Drop the links of people a remade plan no longer names (removed from the organization by hand):
+    nothing offers them the link any more, and it stays a credential."""
+    kept = set(planned)
+    linked = session.exec(
+        select(Invitation.entitlement_id).where(
+            Invitation.migration_id == row.id, col(Invitation.redeem_url).is_not(None)
+        )
+    ).all()
+    unplanned = [entitlement_id for entitlement_id in linked if entitlement_id not in kept]
+    if unplanned:
+        forget(session, row, unplanned)
 
 
 def for_list(database: Database, payload: Mapping[str, Any]) -> str | None:
