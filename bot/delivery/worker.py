@@ -255,24 +255,32 @@ class OutboxWorker:
     async def _settle(self, message: OutboundMessage, started: datetime) -> None:
         assert message.id is not None
         try:
-            try:
-                accept_url = await asyncio.to_thread(redeem_links.for_list, self._database, message.payload)
-                envelope = envelope_of(message, accept_url=accept_url)
-            except (KeyError, TypeError, ValueError) as error:
-                unreadable = DeliveryFailed("bad_payload", f"unreadable message: {error}", permanent=True)
-                await self._failed(message, unreadable)
-                return
-            await self._send(message, envelope, started)
+            await self._send(message, started)
         finally:
             self._held.discard(message.id)
 
-    async def _send(self, message: OutboundMessage, envelope: Envelope, started: datetime) -> None:
+    async def _envelope(self, message: OutboundMessage) -> Envelope | None:
+        """What to send, the recipient's own link read only now that the claim holds; None when the
+        payload is unreadable (then the message failed for good)."""
+        try:
+            accept_url = await asyncio.to_thread(redeem_links.for_list, self._database, message.payload)
+            return envelope_of(message, accept_url=accept_url)
+        except (KeyError, TypeError, ValueError) as error:
+            unreadable = DeliveryFailed("bad_payload", f"unreadable message: {error}", permanent=True)
+            await self._failed(message, unreadable)
+            return None
+
+    async def _send(self, message: OutboundMessage, started: datetime) -> None:
         assert message.id is not None
         patience = self._settings.patience.total_seconds()
         waited = 0.0
+        envelope: Envelope | None = None
         while True:
             if not await self._begin_send(message.id):
                 logger.info("outbox message %s: the claim ran out before sending; not sent", message.id)
+                return
+            envelope = envelope or await self._envelope(message)
+            if envelope is None:
                 return
             try:
                 receipt = await self._sender.send(envelope)
