@@ -196,6 +196,31 @@ def test_someone_removed_from_the_organization_by_hand_loses_their_link_when_the
     assert links["cy@gmail.com"] == redeem_link(microsoft.invitations.index("cy@gmail.com") + 1)
 
 
+def test_someone_removed_by_hand_after_connecting_loses_their_link_at_the_next_full_read_of_sign_ins(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
+) -> None:
+    """After connecting the plan is never remade: the daily full read is what shows who is still there."""
+    bob, cy = (
+        Actor(id=f"U-{email}", email=email, name=email) for email in ("bob@outlook.com", "cy@gmail.com")
+    )
+
+    def link_of(who: Actor) -> str | None:
+        invitation = notified.standing_of(None, who).invitation
+        assert invitation is not None
+        return invitation.redeem_url
+
+    assert notified.check_due_sign_ins()[0].full  # the first read is a full one, with everyone still there
+    cy_link = redeem_link(microsoft.invitations.index("cy@gmail.com") + 1)
+    assert link_of(bob) is not None and link_of(cy) == cy_link
+    microsoft.remove_org_user("fabrikam", "e-bob")  # in the portal, not with `remove-users`
+    clock.advance(minutes=16)
+    assert not notified.check_due_sign_ins()[0].full  # names only who signed in since: nobody
+    assert link_of(bob) is not None and link_of(cy) == cy_link
+    clock.advance(days=1)
+    assert notified.check_due_sign_ins()[0].full
+    assert link_of(bob) is None and link_of(cy) == cy_link
+
+
 def test_a_list_offers_the_link_of_the_persons_newest_invitation(
     service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
 ) -> None:

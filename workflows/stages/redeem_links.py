@@ -19,7 +19,8 @@ What Microsoft says about the link, and what it leaves open:
 
 So the link never reaches logs, audit details, the plan, exports, error messages or a channel. It is
 forgotten once a sign-in shows the invitation accepted, when the person is removed from the organization
-(`remove-users`, or by hand in the portal, which a remade plan shows), and when the migration ends.
+(`remove-users`, or by hand in the portal, which a remade plan or the daily full read of
+the sign-ins shows), and when the migration ends.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ def forget(session: Session, row: Migration, entitlement_ids: Sequence[str] | No
     session.execute(forgetting.values(redeem_url=None))
 
 
-def forget_unplanned(session: Session, row: Migration, planned: Iterable[str]) -> None:
-    """Drop the links of people a remade plan no longer names (removed from the organization by hand):
-    nothing offers them the link any more, and it stays a credential."""
-    kept = set(planned)
+def forget_all_but(session: Session, row: Migration, present: Iterable[str]) -> None:
+    """Drop the links of people no longer in the organization (removed by hand in the portal), given
+    everyone who is (`present`: a remade plan's people, or a full read of the sign-ins after connecting):
+    the link stays a credential, and a direct message would still offer it."""
+    kept = set(present)
     linked = session.exec(
         select(Invitation.entitlement_id).where(
             Invitation.migration_id == row.id, col(Invitation.redeem_url).is_not(None)

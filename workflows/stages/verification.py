@@ -3,7 +3,8 @@
 Each entitlement's `lastAccessedDate` and its identity's origin show who signed in with a directory
 account after the connection. A watch per migration reads them on a schedule: a short incremental read
 (newest sign-ins first, down to the last one seen) every few minutes, and a full read once a day, which
-also catches a late `lastAccessedDate` and lists who is still on their Microsoft account. A verified
+also catches a late `lastAccessedDate`, lists who is still on their Microsoft account and forgets the
+link to accept an invitation of anyone removed from the organization by hand since. A verified
 sign-in ticks the user's "Sign in with your work account" (or "Accept the invitation") item, is
 audited, and the user hears it once; their list, if chat could not reach them before, goes again as it is.
 
@@ -281,6 +282,7 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
             watch.seen_through = max(seen)
         if full:
             watch.swept_at = now
+            redeem_links.forget_all_but(session, row, (user.id for user in users))
             watch.still_personal = [[user.id, user.principal_name] for user in users if user.origin == "msa"]
         watch.failures = 0
         try:
