@@ -22,8 +22,9 @@ _SHORTEST_CREDENTIAL = 8
 _CREDENTIAL_MARK = re.compile(r"[0-9+/=_.~-]|[a-z][A-Z]")
 # An invitation's own link to accept it (Graph's `inviteRedeemUrl`, the email's link, the sandbox's) lets
 # whoever holds it accept: its host and a `redeem` path, plain or percent-encoded (a pasted `rd=` value, a
-# Safe Links wrapper). The whole pasted run is masked, since its secret part has no fixed shape.
-_PASTED_RUN = re.compile(r"[^\s<>\"'|]+")
+# Safe Links wrapper). The whole pasted run is masked, since its secret part has no fixed shape, but not
+# the punctuation that ends a sentence or clause around it ("… is <link>: open it").
+_PASTED_RUN = re.compile(r"[^\s<>\"'|]*[^\s<>\"'|.,:;!?)]")
 _REDEEM_LINK = re.compile(
     r"(?i)(?:login\.microsoftonline\.com|invitations\.microsoft\.com)(?:/|%(?:25)*2f).*?redeem"
 )
@@ -31,14 +32,15 @@ _REDEEM_LINK = re.compile(
 
 def redact(text: str) -> str:
     """The question with anything that looks like a secret replaced, cut to a readable length."""
-    text = _PASTED_RUN.sub(_redeem_link_redacted, text[: KEPT_CHARS * 4])
+    text = invitation_links_masked(text[: KEPT_CHARS * 4], "[redacted invitation link]")
     text = _AFTER_SCHEME.sub(_credential_redacted, text)
     text = _PAT.sub("[redacted]", _JWT.sub("[redacted]", text))
     return _SECRET_LIKE.sub("[redacted]", text)[:KEPT_CHARS]
 
 
-def _redeem_link_redacted(match: re.Match[str]) -> str:
-    return "[redacted invitation link]" if _REDEEM_LINK.search(match.group(0)) else match.group(0)
+def invitation_links_masked(text: str, mask: str) -> str:
+    """`text` with each run that holds an invitation's own link to accept it replaced by `mask`."""
+    return _PASTED_RUN.sub(lambda run: mask if _REDEEM_LINK.search(run.group(0)) else run.group(0), text)
 
 
 def _credential_redacted(match: re.Match[str]) -> str:

@@ -17,6 +17,7 @@ from bot.conversation.messages import (
     Table,
     Text,
 )
+from faq.unanswered import invitation_links_masked
 
 WIDTH = 100
 _BOLD = re.compile(r"\*([^*\n]+)\*")
@@ -34,18 +35,19 @@ WITHHELD_LINK = "their own link, sent to them privately (printed only with the s
 
 
 def links_withheld(message: Message) -> Message:
-    """`message` with each link button's link replaced by a note. Against the real Microsoft a link button
-    holds one person's own link to accept their invitation, and the operator's terminal prints every
-    person's messages."""
-    blocks = tuple(
-        Actions(
-            tuple(replace(button, url=WITHHELD_LINK) if button.url else button for button in block.buttons)
-        )
-        if isinstance(block, Actions)
-        else block
-        for block in message.blocks
-    )
-    return replace(message, blocks=blocks)
+    """`message` with each link button's link, and each invitation's link in its text, replaced by a note.
+    Against the real Microsoft a link button, or the FAQ's reply to a direct message, holds one person's
+    own link to accept their invitation, and the operator's terminal prints every person's messages."""
+    return replace(message, blocks=tuple(_withheld(block) for block in message.blocks))
+
+
+def _withheld(block: Block) -> Block:
+    match block:
+        case Actions(buttons):
+            return Actions(tuple(replace(b, url=WITHHELD_LINK) if b.url else b for b in buttons))
+        case Text(markdown):
+            return Text(invitation_links_masked(markdown, WITHHELD_LINK))
+    return block
 
 
 def button_command(button: Button) -> str:

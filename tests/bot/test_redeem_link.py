@@ -146,18 +146,20 @@ def test_her_link_pasted_into_a_question_is_neither_kept_nor_passed_to_the_admin
 
 
 @pytest.mark.parametrize("renderer", [render, message_text], ids=["console", "teams"])
-def test_a_chat_against_the_real_microsoft_prints_a_note_where_her_link_would_be(
+def test_a_chat_against_the_real_microsoft_prints_a_note_wherever_her_link_would_be(
     chat: Chat, renderer: Callable[[Message], str]
 ) -> None:
     notified(chat)
+    asked = chat.say(ERIN, MISSING[0], in_dm=True)  # the FAQ's reply names her link in its text
     link, delivered = her_link(chat), [message for _, message in chat.surface.delivered]
+    assert link in text_of(asked) and all(outgoing in delivered for outgoing in asked)
     live = replace(chat.runtime, sandbox=None, settings=replace(chat.runtime.settings, sandbox_url=None))
     printed: dict[str, str] = {}
     for where, runtime in (("sandbox", chat.runtime), ("live", live)):
         out = io.StringIO()
         ConsoleChat(runtime, DANA, out, renderer=renderer).surface.deliver(delivered)
         printed[where] = out.getvalue()
-    assert printed["sandbox"].count(link) == 1
+    assert printed["sandbox"].count(link) == 2  # her list's button and the FAQ's reply
     everyones = re.compile(r"https://login\.microsoftonline\.com/redeem\?rd=[\w-]+")  # the sandbox's links
     assert len(everyones.findall(printed["sandbox"])) > 1 and not everyones.search(printed["live"])
     note = "their own link, sent to them privately (printed only with the sandbox)"

@@ -65,6 +65,7 @@ WRAPPED = "https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Flog
 def test_a_pasted_link_to_accept_an_invitation_is_masked_whole_and_the_words_kept(link: str) -> None:
     for question, kept in (
         (f"I clicked {link} and it says the invitation expired", "I clicked {} and it says the invitation"),
+        (f"I opened {link}, then {link}: both fail", "I opened {0}, then {0}: both fail"),  # punctuation kept
         (f"this link <{link}|here> fails", "this link <{}|here> fails"),  # as Slack sends a pasted link
         (f'<a href="{link}">{link}</a> fails', '<a href="{0}">{0}</a> fails'),  # as Teams sends it
     ):
