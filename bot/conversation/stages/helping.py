@@ -198,7 +198,7 @@ class Helping(Stage):
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
         """The migration a question is asked within (its channel, or the asker's to-do list), and whether it
-        is; otherwise the current one, for the stage and the case only."""
+        is; otherwise the one in progress, or of several the newest whose plan names the asker."""
         if channel:
             for status in self._desk.service.migrations():
                 if status.channel_id == channel and status.active:
@@ -206,7 +206,21 @@ class Helping(Stage):
         entries = self._desk.service.todo_list(actor)
         if entries:
             return self._desk.service.status(entries[0].organization), True
-        return self._desk.service.status(None), False
+        try:
+            return self._desk.service.status(None), False
+        except WorkflowError:  # none in progress, or several: only one naming the asker is theirs
+            planned = self._planned_in(actor)
+            if planned is None:
+                raise
+            return self._desk.service.status(planned), False
+
+    def _planned_in(self, actor: Actor) -> str | None:
+        """The newest migration in progress whose plan names `actor`: one standing read per migration, paid
+        only when several are in progress and the asker has no list yet."""
+        service = self._desk.service
+        return next(
+            (name for name in service.organizations() if service.standing_of(name, actor).outcome), None
+        )
 
 
 def _names(text: str, actor: Actor, context: AskerContext) -> bool:

@@ -1,0 +1,50 @@
+"""Someone on the plan of one of two migrations in progress, asking by direct message before they have a
+to-do list, is answered for the migration whose plan names them, not left without one."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation.handlers import Conversation
+from bot.delivery.outboxes import InlineOutbox
+from faq import default_answerer
+from storage import Database
+from tests.bot.conftest import text_of
+from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft
+from workflows.reminders import Tracking
+from workflows.results import Actor
+from workflows.service import MigrationService
+
+BOB = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
+
+
+@pytest.fixture
+def conversation(database: Database) -> Conversation:
+    """Fabrikam, which invited Bob, and then Contoso, whose organization has no Bob: both in progress."""
+    microsoft, clock, dana = FakeMicrosoft(), FakeClock(), Actor(id="U-DANA", email=DANA, name="Dana")
+    service = MigrationService(database, microsoft, clock=clock)
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    microsoft.org = microsoft.org.__class__(name="contoso", owner=DANA)
+    microsoft.users = [user for user in microsoft.users if user.id != "e-bob"]
+    service.start("contoso", "fabrikam.com", dana)
+    assert service.organizations() == ["contoso", "fabrikam"]
+    tracking = Tracking(database, service, clock=clock)
+    return Conversation(
+        service, default_answerer(), tracking=tracking, outbox=InlineOutbox(database, clock=clock)
+    )
+
+
+def test_his_invitation_question_is_answered_for_the_migration_that_invited_him(
+    conversation: Conversation,
+) -> None:
+    reply = " ".join(
+        text_of(conversation.command(BOB, "I never got the invitation email", channel=None)).split()
+    )
+    assert "Your invitation was sent on" in reply and "to bob@outlook.com" in reply
+
+
+def test_someone_on_neither_plan_gets_the_answer_for_nobody_in_particular(conversation: Conversation) -> None:
+    zoe = Actor(id="U-ZOE", email="zoe@contoso.com", name="Zoe")
+    reply = text_of(conversation.command(zoe, "I never got the invitation email", channel=None))
+    assert "Your invitation was sent" not in reply
