@@ -35,7 +35,7 @@ def web_server(
             yield
 
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=max(int(grace) - 2, 1)
+        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=_graceful_seconds(grace)
     )
     server = Server(config)
 
@@ -43,3 +43,10 @@ def web_server(
         server.should_exit = True
 
     return Loop("the web server", server.serve(sockets=[listening]), stop)
+
+
+def _graceful_seconds(grace: float) -> int:
+    """What uvicorn gives the requests under way: whole seconds (its type), 2 fewer than `grace` for its
+    own steps around them (noticing the stop, a pause, its lifespan's end), and none under 3 s, where it
+    cancels them itself at once rather than race `serve`'s bound."""
+    return max(int(grace) - 2, 0)
