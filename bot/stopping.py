@@ -55,6 +55,7 @@ async def _on_signals(serving: Serving, received: list[signal.Signals], bound: f
             if received:  # asked again (a second Ctrl-C): whoever asked will not wait for the bound
                 _exit_now(f"{number.name} again")
             received.append(number)
+            logger.info("stopping (%s)", number.name)  # the work under way may take a while yet
             _bound_the_exit(bound)
             stopping.set()
 

@@ -148,26 +148,34 @@ def _http(listening: socket.socket, host: str, port: int, health: HealthProbe, s
 
 
 def socket_mode(app_token: str) -> Serving:
-    """The Socket Mode link: it runs until cancelled, and is closed on the way out, so that Slack sends the
-    next requests to the other processes at once."""
+    """The Socket Mode link: it runs until stopped, then acks the envelopes it took (`EnvelopesUnderWay`)
+    and closes, so that Slack sends the next requests to the other processes at once."""
 
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    async def run(app: AsyncApp, client: AsyncWebClient) -> None:
+    from bot.slack.envelopes import EnvelopesUnderWay
+
+    async def run(app: AsyncApp, client: AsyncWebClient, stopping: asyncio.Event) -> None:
         handler = AsyncSocketModeHandler(
             app, app_token, web_client=client, logger=without_bodies("slack_sdk.socket_mode")
         )
+        under_way = EnvelopesUnderWay(handler.client)
         try:
             # the first link is asked for here, so that a refused token stops `serve` with the fix named
             # instead of the client retrying it forever; later links (refreshes, reconnects) are its own
             handler.client.wss_uri = await _first_link(client, app_token)
             await handler.connect_async()  # type: ignore[no-untyped-call]
             print("connected to Slack in Socket Mode", flush=True)
-            await asyncio.Event().wait()  # until cancelled
+            await stopping.wait()
+            await under_way.finish()
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
 
-    return lambda app, client: Loop("the Socket Mode link", run(app, client))
+    def link(app: AsyncApp, client: AsyncWebClient) -> Loop:
+        stopping = asyncio.Event()
+        return Loop("the Socket Mode link", run(app, client, stopping), stopping.set)
+
+    return link
 
 
 async def _first_link(client: AsyncWebClient, app_token: str) -> str:

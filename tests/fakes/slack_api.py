@@ -30,7 +30,7 @@ from tests.fakes.slack_limits import problems
 
 BOT_USER_ID = "UAADBOT"
 WAIT_SECONDS = 5.0
-_NOT_SAVED = ("url", "_changed", "_ts", "held")
+_NOT_SAVED = ("url", "_changed", "_ts", "held", "held_method")
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,9 @@ class FakeSlack:
     client_ports: list[int] = field(default_factory=list)
     """The client-side port of every request (Web API and response_url): one port, one connection."""
     held: threading.Event | None = None
-    """While set to an event, each `chat.postMessage` is stored (it reached Slack) and its answer waits
+    """While set to an event, each call of `held_method` is stored (it reached Slack) and its answer waits
     until the event is set: an answer slow to come back, or that never does before the client gives up."""
+    held_method: str = "chat.postMessage"
     socket_links: Callable[[], str] | None = None
     """Issues a Socket Mode link for `apps.connections.open` (FakeSocketMode.open_link); None: refused."""
     _bucket: tuple[float, float] = (0.0, 0.0)
@@ -207,7 +208,7 @@ class FakeSlack:
             http_failure = failure is not None and failure.status != 200
             body = {} if http_failure else self._answer(method, params, token, failure)
             self._changed.notify_all()
-            held = self.held if method == "chat.postMessage" else None
+            held = self.held if method == self.held_method else None
         if held is not None:
             await asyncio.to_thread(held.wait)
         if failure is not None and failure.status != 200:

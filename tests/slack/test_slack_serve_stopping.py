@@ -21,6 +21,7 @@ from sqlalchemy import update
 
 from storage import OutboundMessage, open_database
 from tests.fakes.serve_process import Served, outbox_of, queue_dms, serve_process, serve_with_fakes
+from tests.fakes.slack_harness import SlackSender
 from tests.slack.conftest import SERVED_PEOPLE
 
 ANN = "ann@fabrikam.com"
@@ -60,6 +61,28 @@ def test_a_dm_under_way_when_serve_is_stopped_is_finished_and_recorded_sent_once
         (message,) = outbox_of(served.served.database_url)
         assert (message.status, message.in_flight, message.attempts) == ("sent", False, 1)
         assert len(served.fake.posts_to(ANNS_DM)) == 1
+
+
+def test_a_slash_command_taken_just_before_sigterm_is_acked_before_the_link_closes(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    with serve_with_fakes("socket", tmp_path, SERVED_PEOPLE, migrated=sqlite_template) as served:
+        fake = served.fake
+        fake.wait_for(lambda fake: len(fake.calls_of("auth.test")) == 1, WAIT)  # its own, at start
+        fake.held_method, answer = "auth.test", threading.Event()
+        fake.held = answer  # bolt asks auth.test once, before it acks the first request
+        command = SlackSender(None, fake).command_payload("help")
+        envelope = served.socket.send("slash_commands", command)
+        fake.wait_for(lambda fake: len(fake.calls_of("auth.test")) == 2, WAIT)  # taken, not yet acked
+
+        served.served.process.send_signal(signal.SIGTERM)
+        _until("stopping", lambda: "INFO aadbot.serve: stopping (SIGTERM)" in served.served.log_text())
+        answer.set()
+        assert served.socket.ack(envelope, WAIT) == {"envelope_id": envelope}  # on the link still open
+        served.taking_no_new_work()  # then closed
+        assert served.served.process.wait(timeout=WAIT) == 0
+        assert served.served.unclean() == [], served.served.log_text()
+        _said_stopped(served.served, "SIGTERM")
 
 
 def test_a_dm_slack_never_answers_is_cut_short_in_time_and_the_next_serve_records_it_without_posting_twice(
