@@ -36,7 +36,7 @@ from workflows.stages import redeem_links, resending
 from workflows.stages.unit import Context, audit, find
 from workflows.todo import ACCEPT_INVITATION
 
-SIGN_IN_ITEMS = frozenset({"sign-in-work-account", "accept-invitation"})
+SIGN_IN_ITEMS = frozenset({"sign-in-work-account", ACCEPT_INVITATION})
 """The to-do items a sign-in with the directory's identity proves done."""
 VERIFIED_MESSAGE = "sign_in_verified"
 WATCHED_STATES = CONNECTED_UNFINISHED
@@ -265,6 +265,7 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
         if len(moved) <= IN_LIST_AT_MOST:  # a full read of a big organization filters below instead
             query = query.where(col(AffectedUser.entitlement_id).in_(list(moved)))
         verified = []
+        accepted: list[str] = []  # their links to accept are forgotten in one statement per chunk
         # nobody signed in since the last read (most reads): no item to look at
         for item, person in session.exec(query).all() if moved else ():
             if person.entitlement_id not in moved:
@@ -273,6 +274,10 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
             assert signed_in is not None
             _verify(session, row, item, person, signed_in, now)
             verified.append(person)
+            if item.key == ACCEPT_INVITATION:
+                accepted.append(person.entitlement_id)
+        for first in range(0, len(accepted), IN_LIST_AT_MOST):
+            redeem_links.forget(session, row, accepted[first : first + IN_LIST_AT_MOST])
         # signed in with the directory account, a guest has accepted: Teams reaches them now
         for first in range(0, len(verified), IN_LIST_AT_MOST):
             unreached = resending.unreached(session, verified[first : first + IN_LIST_AT_MOST])
@@ -319,8 +324,6 @@ def _verify(
     assert row.id is not None and person.id is not None
     self_reported = item.done_at is not None
     item.verified_at = signed_in
-    if item.key == ACCEPT_INVITATION:
-        redeem_links.forget(session, row, [person.entitlement_id])
     if not self_reported:
         item.done_at, item.done_by = now, BOT.id
     details: dict[str, object] = {

@@ -139,7 +139,7 @@ class Helping(Stage):
             text = found.answer
         recipients = self._recipients(migration, actor)
         fresh = self._desk.tracking.ask_for_help(item, actor, recipients)
-        admins = self._admins(item.organization, actor)
+        admins = context.admins  # read for this migration just above (`inside`)
         told = todo_views.help_for_item(item, text, admins, admins_told=bool(recipients), again=not fresh)
         return [*told, *self._desk.outbox.flush()]
 
