@@ -57,6 +57,8 @@ WITHOUT_LOOP_SIGNAL_HANDLERS = textwrap.dedent(
     from bot.stopping import run_until_stopped
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # As in a terminal's foreground: a job a script started with `&` inherits SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def windows(*_):
         raise NotImplementedError  # as Windows' event loops answer `add_signal_handler`
@@ -68,7 +70,8 @@ WITHOUT_LOOP_SIGNAL_HANDLERS = textwrap.dedent(
         await stopping.wait()
 
     run_until_stopped(serving, grace=0)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "left to a closed loop"
+    left = signal.getsignal(signal.SIGINT)
+    assert left is signal.default_int_handler, f"left to a closed loop: {left!r}"
     """
 )
 
