@@ -70,10 +70,9 @@ class OutboxWorker:
         self._reported_at: datetime | None = None
         self._reporting: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._stopping = False
         self._stopped = asyncio.Event()
-        """Set by `stop`, for the waits of a batch; each batch makes its own, of its event loop (`drain` may
-        run in several)."""
+        """Set by `stop`. A batch waits on it, which binds it to that batch's event loop (`drain` may run in
+        several): each batch begun before `stop` makes a new one."""
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the end of the idle wait."""
@@ -81,13 +80,12 @@ class OutboxWorker:
 
     def stop(self) -> None:
         """The service is stopping: no other send starts, and `run_forever` ends once those under way have."""
-        self._stopping = True
         self._stopped.set()
         self._wake.set()
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and settle each one; how many were claimed (none once `stop`)."""
-        if self._stopping:  # claimed only to be given back, `drain` would take the same batch for ever
+        if self._stopped.is_set():  # claimed only to be given back, `drain` would take one batch for ever
             return 0
         settings = self._settings
         self._stopped = asyncio.Event()
@@ -103,7 +101,8 @@ class OutboxWorker:
         heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
         try:
             await self._settle_all(claimed)
-            if self._stopping and self._held:  # never begun: the next process need not wait out the lease
+            if self._stopped.is_set() and self._held:
+                # never begun: the next process need not wait out the lease
                 await asyncio.to_thread(release_claims, self._database, sorted(self._held), worker=self.name)
         finally:
             if heartbeat is not None:
@@ -143,7 +142,7 @@ class OutboxWorker:
             try:
                 for message in claimed:
                     await room.acquire()
-                    if failures or self._stopping:
+                    if failures or self._stopped.is_set():
                         # after a failure the rest keep their claims until the lease runs out; after
                         # `stop`, `run_once` gives them back
                         break
@@ -186,7 +185,7 @@ class OutboxWorker:
         `idle_seconds`. Whichever ends it, no task it started runs on: a report refresh under way is
         awaited once stopped, cancelled once cancelled."""
         try:
-            while not self._stopping:
+            while not self._stopped.is_set():
                 try:
                     handled = await self.run_once()
                 except Exception:  # a database restart must not end delivery for good
