@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +56,10 @@ async def alongside(
 
 
 async def _stop(tasks: dict[asyncio.Task[Any], Loop], grace: float, earlier: set[asyncio.Task[Any]]) -> None:
-    """Each loop is asked to end, or cancelled; then every task started since `earlier` gets what is left
-    of `grace` to end, and is cancelled after it."""
-    deadline = asyncio.get_running_loop().time() + grace
+    """Each loop is asked to end, or cancelled; then every task started since `earlier` (the loops, and
+    what started meanwhile) gets `grace` to end, all in the same time, and what still runs is named in one
+    warning and cancelled, with `CANCELLED_SECONDS` for its clean-up: the time to stop is spent once, and
+    `bot.stopping`'s bound counts on it."""
     for task, loop in tasks.items():
         if task.done():
             continue
@@ -66,27 +67,40 @@ async def _stop(tasks: dict[asyncio.Task[Any], Loop], grace: float, earlier: set
             loop.stop()
         else:
             task.cancel()
-    await _within(tasks, deadline)
-    await _within(asyncio.all_tasks() - earlier, deadline)
-
-
-async def _within(tasks: Collection[asyncio.Task[Any]], deadline: float) -> None:
-    """Waits for `tasks` until `deadline`, then cancels the late ones; a failure among them is logged."""
-    running = {task for task in tasks if not task.done()}
-    if running:
-        timeout = max(deadline - asyncio.get_running_loop().time(), 0.0)
-        _, late = await asyncio.wait(running, timeout=timeout)
-        if late:
-            logger.warning(
-                "still running when the time to stop was up, cancelled: %s",
-                ", ".join(sorted(_name(task) for task in late)),
-            )
-            for task in late:
-                task.cancel()
-            await asyncio.wait(late, timeout=CANCELLED_SECONDS)
-    for task in running:  # what ended before was raised or said already
+    seen: set[asyncio.Task[Any]] = set()
+    late = await _ended_within(grace, earlier, seen)
+    if late:
+        logger.warning(
+            "still running when the time to stop was up, cancelled: %s",
+            ", ".join(sorted(_name(task) for task in late)),
+        )
+        for task in late:
+            task.cancel()
+        await _ended_within(CANCELLED_SECONDS, earlier, seen)
+    for task in seen:  # what ended before was raised or said already
         if task.done() and not task.cancelled() and task.exception() is not None:
             logger.error("%s failed while stopping", _name(task), exc_info=task.exception())
+
+
+async def _ended_within(
+    seconds: float, earlier: set[asyncio.Task[Any]], seen: set[asyncio.Task[Any]]
+) -> set[asyncio.Task[Any]]:
+    """Waits up to `seconds` for every task started since `earlier` to end, those started while it waits
+    too; the ones still running then. Each one it waited for is added to `seen`."""
+    clock = asyncio.get_running_loop()
+    deadline = clock.time() + seconds
+    running = asyncio.all_tasks() - earlier
+    while running:
+        seen |= running
+        # even with no time left, the wait lets what was just cancelled end: it is not late
+        await asyncio.wait(
+            running, timeout=max(deadline - clock.time(), 0.0), return_when=asyncio.FIRST_COMPLETED
+        )
+        running = asyncio.all_tasks() - earlier
+        if clock.time() >= deadline:
+            break
+    seen |= running
+    return running
 
 
 def _name(task: asyncio.Task[Any]) -> str:
