@@ -1,5 +1,6 @@
 """How `aadbot serve` stops: SIGTERM (a deploy, a service manager) or Ctrl-C asks it to, and the process
-ends within a bounded time, with exit status 0, even when Slack, Teams or Microsoft stop answering.
+ends within a bounded time, even when Slack, Teams or Microsoft stop answering: with exit status 0 when
+everything it started ended, `CUT_SHORT` when it had to end without some of it.
 
 The event loop's own work is bounded by `alongside` (`AADBOT_STOP_SECONDS`, then cancelled). Work in
 threads (a Microsoft call or a database query behind `asyncio.to_thread`) cannot be cancelled, and the
@@ -30,6 +31,12 @@ logger = logging.getLogger("aadbot.serve")
 CLOSING_SECONDS = 5.0
 """After the event loop's bound, for closing the HTTP clients and the database."""
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+CUT_SHORT = 75
+"""The exit status of a stop forced by the bound or a second signal: sysexits' EX_TEMPFAIL, "try again
+later", as what was cut is (the outbox sends it again). Not 0, so that the service manager records it
+(systemd: the unit failed, `status=75/TEMPFAIL`; Kubernetes: the container's last state `Error`, exit
+code 75), nor 1 (a crash), 2 (bad settings) or 128 + a signal (killed by it: monitoring takes 143 for an
+ordinary SIGTERM)."""
 
 Serving = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """Serves until the event is set, then stops everything it started and returns."""
@@ -103,7 +110,7 @@ def _exit_now(why: str) -> None:
     for handler in logging.getLogger().handlers:
         handler.flush()
     sys.stdout.flush()
-    os._exit(0)
+    os._exit(CUT_SHORT)
 
 
 def _busy_threads() -> list[str]:
