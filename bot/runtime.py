@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from bot.conversation.desk import Outbox, Roles
 from bot.conversation.handlers import Conversation
 from bot.delivery.outboxes import BackgroundOutbox, InlineOutbox
+from bot.delivery.tracked import starting_reminders
 from bot.settings import Settings, SettingsError
 from faq import FaqAnswerer, InMemoryUnansweredLog
 from msapi import MicrosoftClients, MicrosoftError, from_environment
@@ -99,13 +100,7 @@ def build_runtime(
     tracking = Tracking(database, service, clock=clock)
     outbox: Outbox = BackgroundOutbox()
     if surface == "console":
-        outbox = InlineOutbox(
-            database,
-            clock=clock,
-            on_delivered=lambda message, receipt: tracking.delivered(
-                message.kind, message.payload, receipt.time_zone
-            ),
-        )
+        outbox = InlineOutbox(database, clock=clock, on_delivered=starting_reminders(tracking))
     answerer = FaqAnswerer(
         unanswered=InMemoryUnansweredLog(), feedback=SqlFeedbackStore(database), clock=clock
     )

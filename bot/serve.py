@@ -23,10 +23,10 @@ from bot import operator_log
 from bot.alongside import Loop, alongside
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.outboxes import NoticeOutbox
-from bot.delivery.reports import Delivering, refresh_reports
+from bot.delivery.reports import Delivering
 from bot.delivery.sender import Envelope, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
-from bot.delivery.worker import OutboxWorker
+from bot.delivery.tracked import tracked_worker
 from bot.settings import Settings
 from bot.start_up import started
 from bot.stopping import run_until_stopped
@@ -209,17 +209,13 @@ async def _serve(
         if slack is not None:
             routes.extend(slack.routes)
             deliveries["slack"], senders["slack"] = slack.delivery, slack.sender
-        worker = OutboxWorker(
+        worker = tracked_worker(
             built.database,
             RoutingSender(built.database, senders),
+            built.tracking,
             clock=utc_now,
             settings=_delivery_settings(settings, with_slack),
-            on_delivered=lambda message, receipt: built.tracking.delivered(
-                message.kind, message.payload, receipt.time_zone
-            ),
-            on_progress=lambda organizations: refresh_reports(
-                built.tracking, organizations, lambda channel: deliveries.get(surface_of(channel))
-            ),
+            delivery_to=lambda channel: deliveries.get(surface_of(channel)),
         )
         watch = _watch_forever(built.conversation, deliveries, settings.poll_seconds)
         background = [

@@ -16,13 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import operator_log
 from bot.alongside import Loop, alongside
 from bot.delivery.outboxes import NoticeOutbox
-from bot.delivery.reports import refresh_reports
-from bot.delivery.settings import DeliverySettings
-from bot.delivery.worker import OutboxWorker
+from bot.delivery.tracked import tracked_worker
 from bot.settings import Settings, SettingsError
 from bot.slack._logs import without_bodies
 from bot.slack.app import build_delivery, build_web_client, create_app, web_session
-from bot.slack.delivery import Delivery
 from bot.slack.people import People
 from bot.slack.ports import Conversation
 from bot.slack.sender import SlackSender
@@ -128,7 +125,16 @@ async def _serve(
         if persistence is not None and outbox is not None:
             posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
             sender = SlackSender(posting, people, state)
-            worker = outbox_worker(persistence, sender, delivery, settings.delivery)
+            # `Settings.delivery`, from the environment: the notify benchmark runs `serve` itself, so that
+            # it measures exactly these
+            worker = tracked_worker(
+                persistence.database,
+                sender,
+                persistence.tracking,
+                clock=persistence.clock,
+                settings=settings.delivery,
+                delivery_to=lambda _: delivery,
+            )
             outbox.wake = worker.wake
             background.append(Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop))
         # last: nothing left to fail before it runs
@@ -188,27 +194,6 @@ async def _first_link(client: AsyncWebClient, app_token: str) -> str:
             "connections:write scope, and Socket Mode must be on in the app's settings."
         ) from None
     return str(response["url"])
-
-
-def outbox_worker(
-    persistence: Persistence, sender: SlackSender, delivery: Delivery, settings: DeliverySettings
-) -> OutboxWorker:
-    """The worker that sends the outbox to Slack, starts reminders and keeps the live reports current.
-
-    `settings` are `Settings.delivery`, read from the environment: the notify benchmark runs `serve`
-    itself, so it measures exactly these."""
-    tracking = persistence.tracking
-
-    return OutboxWorker(
-        persistence.database,
-        sender,
-        clock=persistence.clock,
-        settings=settings,
-        on_delivered=lambda message, receipt: tracking.delivered(
-            message.kind, message.payload, receipt.time_zone
-        ),
-        on_progress=lambda organizations: refresh_reports(tracking, organizations, lambda _: delivery),
-    )
 
 
 def check_settings(settings: Settings) -> str:

@@ -13,8 +13,9 @@ from typing import Protocol
 from starlette.routing import Route
 
 from bot.conversation.messages import Outgoing
-from bot.delivery.reports import Delivering, refresh_reports
+from bot.delivery.reports import Delivering
 from bot.delivery.settings import DeliverySettings
+from bot.delivery.tracked import tracked_worker
 from bot.delivery.worker import OutboxWorker
 from bot.teams.auth import ActivityAuthenticator
 from bot.teams.chats import Chats
@@ -75,15 +76,13 @@ class TeamsSurface:
         def delivery_to(channel: str) -> Delivering | None:
             return self.delivery if channel.startswith(CHANNEL_PREFIX) else None
 
-        return OutboxWorker(
+        return tracked_worker(
             database,
             self.sender,
+            tracking,
             clock=clock,
             settings=settings,
-            on_delivered=lambda message, receipt: tracking.delivered(
-                message.kind, message.payload, receipt.time_zone
-            ),
-            on_progress=lambda organizations: refresh_reports(tracking, organizations, delivery_to),
+            delivery_to=delivery_to,
             name=name,
         )
 

@@ -15,6 +15,7 @@ from bot.console.surface import ConsoleSurface
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import DirectMessage, Outgoing
 from bot.delivery.outboxes import InlineOutbox
+from bot.delivery.tracked import starting_reminders
 from bot.demo import bundled_scenario
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
@@ -38,13 +39,7 @@ def chat(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> It
     )
     runtime: Runtime = build_runtime(settings, clock=clock)
     tracking = Tracking(runtime.database, runtime.service, clock=clock)
-    outbox = InlineOutbox(
-        runtime.database,
-        clock=clock,
-        on_delivered=lambda message, receipt: tracking.delivered(
-            message.kind, message.payload, receipt.time_zone
-        ),
-    )
+    outbox = InlineOutbox(runtime.database, clock=clock, on_delivered=starting_reminders(tracking))
     runtime.conversation = Conversation(runtime.service, default_answerer(), tracking=tracking, outbox=outbox)
     wired = Chat(runtime, restores=may_restore(request))
     wired.surface = ConsoleSurface(runtime.conversation, io.StringIO())

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import bot.delivery.tracked as tracked
 import bot.slack.serve as serving
 from bench.notify_benchmark import serve_environment
 from bot.delivery.settings import DeliverySettings
@@ -43,19 +44,18 @@ def test_serve_builds_its_outbox_worker_from_the_environments_delivery_settings(
     class Built(Exception):
         """Everything up to the worker is built; serving itself is other tests' business."""
 
-    real_worker = serving.outbox_worker
     loops: list[Coroutine[Any, Any, None]] = []
 
-    def worker_then_stop(*args: Any) -> OutboxWorker:
-        real_worker(*args)
+    def worker_then_stop(*args: Any, **options: Any) -> OutboxWorker:
+        tracked.tracked_worker(*args, **options)
         raise Built
 
     def watch(*args: Any) -> Coroutine[Any, Any, None]:
         loops.append(asyncio.sleep(0))
         return loops[-1]
 
-    monkeypatch.setattr(serving, "OutboxWorker", Recorded)
-    monkeypatch.setattr(serving, "outbox_worker", worker_then_stop)
+    monkeypatch.setattr(tracked, "OutboxWorker", Recorded)
+    monkeypatch.setattr(serving, "tracked_worker", worker_then_stop)
     monkeypatch.setattr(serving, "watch_forever", watch)
     try:
         persistence = serving.Persistence(runtime.database, runtime.tracking, utc_now)

@@ -1,0 +1,52 @@
+"""The outbox worker as the chat surfaces run it: what reaches its person starts her reminders, and the
+live delivery reports follow the sending. Built here alone, so the console, Slack, Teams and Teams beside
+Slack wire it alike and differ only in what they send through and which channels they reach."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.delivery.reports import Delivering, refresh_reports
+from bot.delivery.sender import Receipt, Sender
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.worker import Delivered, OutboxWorker
+
+if TYPE_CHECKING:
+    from storage import Database, OutboundMessage
+    from workflows.reminders import Tracking
+
+
+def starting_reminders(tracking: Tracking) -> Delivered:
+    """The worker's `on_delivered`: a to-do list recorded sent starts its person's reminders, in her time
+    zone where the platform told it."""
+
+    def delivered(message: OutboundMessage, receipt: Receipt) -> None:
+        tracking.delivered(message.kind, message.payload, receipt.time_zone)
+
+    return delivered
+
+
+def tracked_worker(
+    database: Database,
+    sender: Sender,
+    tracking: Tracking,
+    *,
+    clock: Callable[[], datetime],
+    settings: DeliverySettings,
+    delivery_to: Callable[[str], Delivering | None],
+    name: str | None = None,
+) -> OutboxWorker:
+    """The worker beside a server: sends through `sender`, starts reminders, and brings the report of each
+    migration whose messages moved up to date in its channel, through `delivery_to` (None where this
+    surface does not reach that channel)."""
+    return OutboxWorker(
+        database,
+        sender,
+        clock=clock,
+        settings=settings,
+        on_delivered=starting_reminders(tracking),
+        on_progress=lambda organizations: refresh_reports(tracking, organizations, delivery_to),
+        name=name,
+    )
