@@ -1,6 +1,7 @@
 """How `aadbot serve` stops: SIGTERM (a deploy, a service manager) or Ctrl-C asks it to, and the process
-ends within a bounded time, even when Slack, Teams or Microsoft stop answering: with exit status 0 when
-everything it started ended, `CUT_SHORT` when it had to end without some of it.
+ends within a bounded time, even when Slack, Teams or Microsoft stop answering: with exit status 0 once
+everything it started has ended (finished, or cancelled at `alongside`'s bound), `CUT_SHORT` when it ends
+without waiting for some of it (a thread that never returns, a second signal).
 
 The event loop's own work is bounded by `alongside` (`AADBOT_STOP_SECONDS`, then cancelled). Work in
 threads (a Microsoft call or a database query behind `asyncio.to_thread`) cannot be cancelled, and the
@@ -35,8 +36,8 @@ CUT_SHORT = 75
 """The exit status of a stop forced by the bound or a second signal: sysexits' EX_TEMPFAIL, "try again
 later", as what was cut is (the outbox sends it again). Not 0, so that the service manager records it
 (systemd: the unit failed, `status=75/TEMPFAIL`; Kubernetes: the container's last state `Error`, exit
-code 75), nor 1 (a crash), 2 (bad settings) or 128 + a signal (killed by it: monitoring takes 143 for an
-ordinary SIGTERM)."""
+code 75), nor 1 (a crash), 2 (bad settings) or 128 + a signal (killed by it: 143 is how Java services
+end on an ordinary SIGTERM, and their units list it as success)."""
 
 Serving = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """Serves until the event is set, then stops everything it started and returns."""
