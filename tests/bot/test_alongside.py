@@ -179,3 +179,40 @@ def test_a_background_loop_that_fails_ends_it_all_and_is_raised_once() -> None:
 
     asyncio.run(served())
     assert sorted(ended) == ["server", "watch"]
+
+
+class RecordingFailed(Exception):
+    pass
+
+
+def test_what_fails_while_stopping_is_logged_once_by_name(caplog: pytest.LogCaptureFixture) -> None:
+    """A loop and a task started meanwhile, each failing as it ends (the database gone while recording a
+    send): nobody is left to raise it to, so the log says it, once each."""
+    asked = asyncio.Event()
+
+    async def recording() -> None:
+        await asked.wait()
+        raise RecordingFailed
+
+    async def served() -> None:
+        stopping = asyncio.Event()
+        background = [Loop("the outbox worker", recording(), asked.set)]
+        running = asyncio.create_task(
+            alongside(background, Loop("server", asyncio.Event().wait()), stopping=stopping, grace=GRACE)
+        )
+        await asyncio.sleep(0)  # `alongside` starts its loops before the reply is posted
+        reply = asyncio.create_task(recording(), name="a reply")
+        stopping.set()
+        await running
+        assert reply.done()
+
+    with caplog.at_level(logging.ERROR, logger="aadbot.serve"):
+        asyncio.run(served())
+    said = sorted(
+        (record.getMessage(), record.exc_info[1].__class__) for record in caplog.records if record.exc_info
+    )
+    assert said == [
+        ("a reply failed while stopping", RecordingFailed),
+        ("the outbox worker failed while stopping", RecordingFailed),
+    ]
+    assert len(caplog.records) == 2
