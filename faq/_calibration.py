@@ -22,6 +22,12 @@ WRONG_ANSWER_COST = 1.5
 # at least this often; below that it is framed as likely ("This sounds like ...") with one-click alternatives.
 SURE_PRECISION = 0.95
 DECLINED_COST = 1.0
+# Issue #13's targets are rates per population: 85% of real out-of-scope questions declined, 90% of each
+# model-written set answered right. The threshold keeps the tuning material this far above them (5 and 2
+# points: what a fit loses on questions it was not fitted on) and answers as many real in-scope questions
+# right as it can under that (cross-validated: docs/faq-eval.md, round 11).
+OUT_OF_SCOPE_DECLINED_AIM = 0.90
+MODEL_WRITTEN_RIGHT_AIM = 0.92
 # Messages from this length on (log(1 + content words), about 19 words) get their own fit: a long story
 # spreads its similarity thinly, so a score that is weak for a one-line question is strong for a report.
 LONG_FROM = 3.0
@@ -63,6 +69,7 @@ class Sample:
     weight: float = 1.0  # how much this question counts in the fit (real questions count more)
     about: float = 0.0  # the learned log-odds that the message is about the move (`faq._about`)
     tells: float = 0.0  # 1 when the message tells that the organization was moved (`faq._reading`)
+    real: bool = False  # a real question (public threads), not a model-written one: the targets differ
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,7 @@ def fit(samples: Sequence[Sample], long_from: float = LONG_FROM) -> Calibration:
 
 
 def fit_one(samples: Sequence[Sample]) -> Calibration:
-    """Logistic regression of "top topic is right" on (top, margin), then the cheapest threshold.
+    """Logistic regression of "top topic is right" on (top, margin, ...), then the answer threshold.
 
     Only grounded questions shape the regression: the confidence is never consulted for the others.
     """
@@ -222,31 +229,69 @@ def sure_threshold(confidences: Sequence[float], samples: Sequence[Sample], answ
 def choose_threshold(
     confidences: Sequence[float], samples: Sequence[Sample], wrong_cost: float = WRONG_ANSWER_COST
 ) -> float:
-    """The middle of the cheapest range of thresholds, so a small shift in scores changes little."""
+    """The answer threshold aimed at issue #13's targets, each a rate of its own population: of the thresholds
+    that keep real out-of-scope questions declined at `OUT_OF_SCOPE_DECLINED_AIM` and model-written in-scope
+    ones answered right at `MODEL_WRITTEN_RIGHT_AIM`, those that answer the most real in-scope questions
+    right; among them (or among all, when there are no real questions or no threshold keeps both aims) the
+    cheapest, where a wrong answer costs `wrong_cost` and declining an in-scope question 1, and the middle of
+    that range, so a small shift in scores changes little."""
     values = sorted(set(confidences))
     candidates = [0.0] + [(low + high) / 2 for low, high in itertools.pairwise(values)] + [1.0]
 
-    # What each question costs answered and declined, read once for the thousand thresholds; one that is not
-    # grounded is never answered. Adding a question that costs nothing changes no total.
+    # What each question costs answered and declined, and what it counts for, read once for the thousand
+    # thresholds; one that is not grounded is never answered.
     questions = [
         (
             confidence if sample.grounded else -math.inf,
             0.0 if sample.correct else wrong_cost * sample.weight,
             DECLINED_COST * sample.weight if sample.in_scope else 0.0,
+            sample.correct and sample.real,
+            not sample.in_scope and sample.real,
+            sample.correct and not sample.real,
         )
         for confidence, sample in zip(confidences, samples, strict=True)
     ]
 
-    def cost(threshold: float) -> float:
-        total = 0.0
-        for confidence, if_answered, if_declined in questions:
-            total += if_answered if confidence >= threshold else if_declined
-        return total
+    def tally(threshold: float) -> _Tally:
+        cost, real_right, real_declined, written_right = 0.0, 0, 0, 0
+        for confidence, if_answered, if_declined, counts_right, counts_declined, counts_written in questions:
+            if confidence >= threshold:
+                cost += if_answered
+                real_right += counts_right
+                written_right += counts_written
+            else:
+                cost += if_declined
+                real_declined += counts_declined
+        return _Tally(cost, real_right, real_declined, written_right)
 
-    totals = [cost(candidate) for candidate in candidates]
-    lowest = min(totals)
-    cheapest = [candidate for candidate, value in zip(candidates, totals, strict=True) if value == lowest]
+    tallies = [tally(candidate) for candidate in candidates]
+    real_out_of_scope = sum(1 for sample in samples if sample.real and not sample.in_scope)
+    written_in_scope = sum(1 for sample in samples if sample.in_scope and not sample.real)
+
+    def keeps_the_aims(t: _Tally) -> bool:
+        return (
+            t.real_declined >= OUT_OF_SCOPE_DECLINED_AIM * real_out_of_scope
+            and t.written_right >= MODEL_WRITTEN_RIGHT_AIM * written_in_scope
+        )
+
+    eligible = list(zip(candidates, tallies, strict=True))
+    if any(sample.real and sample.in_scope for sample in samples) and any(map(keeps_the_aims, tallies)):
+        eligible = [(candidate, t) for candidate, t in eligible if keeps_the_aims(t)]
+        most = max(t.real_right for _, t in eligible)
+        eligible = [(candidate, t) for candidate, t in eligible if t.real_right == most]
+    lowest = min(t.cost for _, t in eligible)
+    cheapest = [candidate for candidate, t in eligible if t.cost == lowest]
     return cheapest[len(cheapest) // 2]
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """What answering from one threshold gives on the tuning material."""
+
+    cost: float
+    real_right: int  # real in-scope questions answered with the right topic
+    real_declined: int  # real out-of-scope questions declined
+    written_right: int  # model-written in-scope questions answered with the right topic
 
 
 def _logistic(

@@ -32,7 +32,15 @@ from pathlib import Path
 
 from faq import _about, _reading
 from faq._about import NO_MODEL, AboutModel
-from faq._calibration import SURE_PRECISION, WRONG_ANSWER_COST, Calibration, Sample, fit
+from faq._calibration import (
+    MODEL_WRITTEN_RIGHT_AIM,
+    OUT_OF_SCOPE_DECLINED_AIM,
+    SURE_PRECISION,
+    WRONG_ANSWER_COST,
+    Calibration,
+    Sample,
+    fit,
+)
 from faq._index import MIN_KNOWN_SHARE, SENTENCE_WEIGHT
 from faq._knowledge import CONTRACT_TOPICS, bundled_off_topic, bundled_topics
 from faq.answerer import FaqAnswerer
@@ -268,6 +276,7 @@ def score(answerer: FaqAnswerer, questions: Sequence[Question]) -> list[Scored]:
             1.0 if ranking.about_the_move else 0.0,
             REAL_WEIGHT if question.source == "real" else 1.0,
             tells=1.0 if ranking.tells_the_move else 0.0,
+            real=question.source == "real",
         )
         scored.append(Scored(question, top_topic, sample, found))
     return scored
@@ -561,9 +570,12 @@ def render(evaluation: Evaluation) -> str:
             f"- a = {part.slope_top:.4f}, b = {part.slope_margin:.4f},"
             f" d = {part.slope_length:.4f}, e = {part.slope_move:.4f}, f = {part.slope_about:.4f},"
             f" c = {part.bias:.4f}",
-            f"- answer threshold on the confidence: **{part.framed_threshold:.4f}** (the middle of the",
-            f"  cheapest range on the tuning material, where a wrong answer costs {WRONG_ANSWER_COST:g} and",
-            "  declining an in-scope question costs 1)",
+            f"- answer threshold on the confidence: **{part.framed_threshold:.4f}** (of the thresholds that",
+            f"  keep {OUT_OF_SCOPE_DECLINED_AIM:.0%} of the real out-of-scope questions declined and"
+            f" {MODEL_WRITTEN_RIGHT_AIM:.0%} of the",
+            "  model-written in-scope ones answered right on the tuning material, those that answer the most",
+            "  real in-scope questions right; among them the middle of the cheapest range, where a wrong",
+            f"  answer costs {WRONG_ANSWER_COST:g} and declining an in-scope question costs 1)",
             f"- sure threshold: **{part.threshold:.4f}** (from there the tuning material's answers were",
             f"  right {SURE_PRECISION:.0%} of the time); between the two the reply says",
             '  "This sounds like ..." and offers one-click alternatives',
