@@ -50,9 +50,9 @@ SPENT_ROWS_SHA256 = "33a4611286b44b7cab97b5f755b6235fd71096e9f18d02fea54af25f128
 # Rounds 7 and 10's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what the latest
 # scoring measured), are tuning material since: their held-out floors no longer apply. These guard their
 # figures in sample, as refitted on them (measured in rounds 9 and 10, rounded down): in scope answered right,
-# out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold now aims at 90% of the
-# real out-of-scope questions declined and spends what is above on in-scope answers (41/44 -> 40/44 in sample;
-# cross-validated 40/44 before and after, docs/faq-eval.md round 11).
+# out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold now aims at 90% of
+# the real out-of-scope questions declined and spends what is above on in-scope answers (41/44 -> 40/44 in
+# sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11).
 FLOOR_SPENT_IN_SAMPLE = {
     "Real questions, round 7's": (0.80, 0.93),
     "Real questions, round 10's": (0.50, 0.90),
