@@ -15,6 +15,7 @@ from bot.settings import Settings, SettingsError
 from faq import FaqAnswerer, InMemoryUnansweredLog
 from msapi import MicrosoftClients, MicrosoftError, from_environment
 from storage import Database, StorageError, open_database
+from storage.admin_gate import DatabaseAdminMemory
 from storage.faq_feedback import SqlFeedbackStore
 from workflows.reminders import Tracking
 from workflows.service import MigrationService
@@ -96,6 +97,7 @@ def build_runtime(
             approval_ttl=settings.approval_ttl,
             connection_watch_every=timedelta(seconds=settings.poll_seconds),
         ),
+        gate_memory=DatabaseAdminMemory(database),  # the limits hold across replicas and restarts
     )
     tracking = Tracking(database, service, clock=clock)
     outbox: Outbox = BackgroundOutbox()

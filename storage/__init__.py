@@ -5,6 +5,8 @@ from storage.database import DEFAULT_URL, Database, StorageError, open_database
 from storage.models import (
     WITHOUT_PLAN,
     ActiveMigration,
+    AdminConfirmation,
+    AdminRefusal,
     AffectedUser,
     Approval,
     ApprovalDecision,
@@ -32,6 +34,8 @@ __all__ = [
     "DEFAULT_URL",
     "WITHOUT_PLAN",
     "ActiveMigration",
+    "AdminConfirmation",
+    "AdminRefusal",
     "AffectedUser",
     "Approval",
     "ApprovalDecision",

@@ -303,3 +303,31 @@ class FaqFeedback(SQLModel, table=True):
     resolved_by: str | None = None
     asked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AdminRefusal(SQLModel, table=True):
+    """A refused admin look-up (`workflows.admin_gate`), or one under way, counted as a refusal until
+    answered; forgotten once older than the gate's window."""
+
+    __tablename__ = "admin_refusal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(index=True)
+    """The chat user id, else the email, of who asked."""
+    organization: str
+    """Case-folded."""
+    refused_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    remembered_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """None while the look-up is under way."""
+
+
+class AdminConfirmation(SQLModel, table=True):
+    """An organization a person's last look-up confirmed them an admin of: never limited for it."""
+
+    __tablename__ = "admin_confirmation"
+
+    person: str = Field(primary_key=True)
+    organization: str = Field(primary_key=True)
+    """Case-folded."""
+    as_typed: str
+    confirmed_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

@@ -10,16 +10,27 @@ What the limits must not do is lock an admin out: a person whose last look-up of
 confirmed them is never limited for it (a few typos of other names change nothing), and a look-up
 that failed for another reason (Azure DevOps down, the bot's own credentials) is not a refusal: it is
 neither remembered nor counted, and the verdict says why it failed.
+
+The bot keeps all this in its database (`workflows.admin_memory`), so a prober round-robined across
+several `serve` replicas, or waiting for a restart, gets no more look-ups than from one process.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from workflows.admin_memory import (
+    RENEWED_AFTER,
+    AdminMemory,
+    Confirmation,
+    InMemoryAdminMemory,
+    LookUp,
+    Outcome,
+    Remembered,
+)
 from workflows.directory import MicrosoftError, OrganizationNotFound
 from workflows.errors import WorkflowError
 
@@ -49,24 +60,25 @@ ADMIN = AdminVerdict("admin")
 
 
 class AdminGate:
+    """The rules; what they remember is kept in `memory` (`workflows.admin_memory`): this process's own
+    unless given the database's, which every replica shares."""
+
     def __init__(
         self,
         clock: Callable[[], datetime],
         *,
+        memory: AdminMemory | None = None,
         remember: timedelta = timedelta(minutes=10),
         limit: int = 3,
         organizations: int = 5,
         window: timedelta = timedelta(hours=1),
     ) -> None:
         self._clock = clock
+        self._memory = memory or InMemoryAdminMemory()
         self._remember = remember
         self._limit = limit
         self._organizations = organizations
         self._window = window
-        self._refused_until: dict[tuple[str, str], datetime] = {}
-        self._refusals: dict[str, list[tuple[datetime, str]]] = {}  # person: (when, organization)
-        self._confirmed: dict[str, dict[str, str]] = {}  # person: {folded organization: as typed}
-        self._lock = threading.Lock()
 
     def allows(self, person: str, organization: str, look_up: Callable[[], bool]) -> bool:
         return self.verdict(person, organization, look_up).allowed
@@ -75,37 +87,81 @@ class AdminGate:
         """`look_up()` (True: an admin; `OrganizationNotFound`: no such organization) unless a remembered
         refusal or a limit answers first. Any other `WorkflowError` or `MicrosoftError` is `unavailable`."""
         folded, now = organization.casefold(), self._clock()
-        with self._lock:
-            early = self._answer_without_asking(person, folded, now)
-        if early is not None:
-            return early
+        since = now - max(self._window, self._remember)  # what the rules still read: older is forgotten
+        confirmed = self._memory.confirmations(person, now=now)
+        begun: LookUp | None = None
+        if folded not in confirmed:
+            # a confirmed admin is asked about again, never limited; anyone else's look-up is counted as
+            # it begins, so that look-ups at once (threads, replicas) each count the others
+            answer = self._memory.begin_look_up(
+                person,
+                folded,
+                now=now,
+                since=since,
+                answer=lambda remembered: self._answer_without_asking(remembered, folded, now),
+            )
+            if isinstance(answer, AdminVerdict):
+                return answer
+            begun = answer
+        outcome: Outcome
         try:
-            allowed = look_up()
+            outcome = "admin" if look_up() else "refused"
         except OrganizationNotFound:
-            allowed = False
+            outcome = "refused"
         except (WorkflowError, MicrosoftError) as error:
-            return AdminVerdict("unavailable", reason=str(error), confirmed=self._confirmed_of(person))
-        with self._lock:
-            yours = self._confirmed.setdefault(person, {})
-            if allowed:
-                yours[folded] = organization
-                self._refused_until.pop((person, folded), None)
-                return ADMIN
-            yours.pop(folded, None)
-            self._refused_until[(person, folded)] = now + self._remember
-            self._refusals[person] = [*self._recent(person, now), (now, folded)]
-            return AdminVerdict("refused", self._remember, confirmed=tuple(yours.values()))
+            still = self._settle(person, organization, begun, "unavailable", now, since)
+            return AdminVerdict("unavailable", reason=str(error), confirmed=still)
+        if outcome == "admin":
+            if begun is not None or _to_renew(confirmed.get(folded), organization, now):
+                self._settle(person, organization, begun, outcome, now, since)
+            return ADMIN
+        return AdminVerdict(
+            "refused",
+            self._remember,
+            confirmed=self._settle(person, organization, begun, outcome, now, since),
+        )
 
-    def _answer_without_asking(self, person: str, folded: str, now: datetime) -> AdminVerdict | None:
-        yours = self._confirmed.get(person, {})
-        if folded in yours:
-            return None  # a confirmed admin is asked about again, never limited
-        confirmed = tuple(yours.values())
-        until = self._refused_until.get((person, folded))
+    def _settle(
+        self,
+        person: str,
+        organization: str,
+        begun: LookUp | None,
+        outcome: Outcome,
+        now: datetime,
+        since: datetime,
+    ) -> tuple[str, ...]:
+        return self._memory.settle(
+            person,
+            organization.casefold(),
+            organization,
+            look_up=begun,
+            outcome=outcome,
+            now=now,
+            remember_until=now + self._remember,
+            since=since,
+        )
+
+    def _answer_without_asking(
+        self, remembered: Remembered, folded: str, now: datetime
+    ) -> AdminVerdict | None:
+        if folded in remembered.confirmed:
+            return None  # confirmed meanwhile: asked about again, never limited
+        confirmed = tuple(confirmation.as_typed for confirmation in remembered.confirmed.values())
+        until = max(
+            (
+                refusal.remembered_until
+                for refusal in remembered.refusals
+                if refusal.organization == folded and refusal.remembered_until is not None
+            ),
+            default=None,
+        )
         if until is not None and now < until:
             return AdminVerdict("refused", until - now, confirmed=confirmed)
-        recent = self._recent(person, now)
-        self._refusals[person] = recent
+        recent = [
+            (refusal.at, refusal.organization)
+            for refusal in remembered.refusals
+            if now - refusal.at < self._window
+        ]
         of_this = [at for at, refused in recent if refused == folded]
         if len(of_this) >= self._limit:
             free_at = of_this[len(of_this) - self._limit] + self._window
@@ -117,9 +173,7 @@ class AdminGate:
             return AdminVerdict("limited", free_at - now, confirmed=confirmed)
         return None
 
-    def _recent(self, person: str, now: datetime) -> list[tuple[datetime, str]]:
-        return [(at, refused) for at, refused in self._refusals.get(person, []) if now - at < self._window]
 
-    def _confirmed_of(self, person: str) -> tuple[str, ...]:
-        with self._lock:
-            return tuple(self._confirmed.get(person, {}).values())
+def _to_renew(known: Confirmation | None, as_typed: str, now: datetime) -> bool:
+    """Whether an admin's confirmation is to be written again: new, typed otherwise, or getting old."""
+    return known is None or known.as_typed != as_typed or now - known.at >= RENEWED_AFTER

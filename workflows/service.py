@@ -9,6 +9,7 @@ from datetime import datetime
 from storage import AuditEntry, Database
 from workflows import due
 from workflows.admin_gate import ADMIN, AdminVerdict
+from workflows.admin_memory import AdminMemory
 from workflows.directory import Microsoft, OrgUser
 from workflows.plan import Check, Plan
 from workflows.results import (
@@ -64,9 +65,12 @@ class MigrationService:
         *,
         clock: Callable[[], datetime],
         settings: WorkflowSettings | None = None,
+        gate_memory: AdminMemory | None = None,
     ) -> None:
+        """`gate_memory`: where the admin gate remembers refusals (`workflows.admin_memory`); the bot gives
+        its database's, which every replica shares. Without it, this process's memory."""
         self._settings = settings or WorkflowSettings()
-        admins = Administrators(microsoft, clock, self._settings.admin_cache_ttl)
+        admins = Administrators(microsoft, clock, self._settings.admin_cache_ttl, gate_memory=gate_memory)
         self._ctx = Context(database, microsoft, clock, self._settings, admins)
 
     # reading

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.bot.conftest import Chat, text_of
+from tests.fakes.runtimes import runtime_on
 from workflows.admin_gate import AdminGate
+from workflows.admin_memory import AdminMemory, InMemoryAdminMemory
 from workflows.arguments import ArgumentError, organization_name, tenant_name, user_id
 from workflows.directory import MicrosoftError, OrganizationNotFound
+
+if TYPE_CHECKING:
+    from sandbox import Sandbox
 
 STRANGER = "mallory@outlook.com"
 
@@ -33,6 +39,24 @@ def test_a_stranger_starting_twenty_times_costs_a_bounded_number_of_requests(cha
     replies = [text_of(chat.say(STRANGER, f"start probe-org-{n} fabrikam.com")) for n in range(20)]
     assert _devops_requests(chat) <= 3 * 6  # three look-ups at most, a handful of requests each
     assert all("is for the organization's admins" in reply for reply in replies)
+
+
+def test_a_stranger_round_robined_across_three_replicas_costs_what_one_allows(
+    box: Sandbox, sqlite_url: str
+) -> None:
+    """Three runtimes with an engine each on one database, as three `serve` processes have: with a
+    gate's memory each, they would look up three times as many organizations."""
+    replicas = [Chat(runtime_on(box, sqlite_url)) for _ in range(3)]
+    try:
+        box.request_counts(reset=True)
+        replies = [
+            text_of(replicas[n % 3].say(STRANGER, f"start probe-org-{n} fabrikam.com")) for n in range(20)
+        ]
+        assert sum(c for host, c in box.request_counts().items() if host.endswith("dev.azure.com")) <= 3 * 6
+        assert all("is for the organization's admins" in reply for reply in replies)
+    finally:
+        for replica in replicas:
+            replica.runtime.close()
 
 
 def test_the_refusal_is_the_same_whether_or_not_the_organization_exists(chat: Chat) -> None:
@@ -86,10 +110,28 @@ def _no_such_organization(asked: list[str], organization: str) -> Callable[[], b
     return look_up
 
 
-def test_the_gate_remembers_refusals_and_limits_lookups_per_person_and_organization() -> None:
+@pytest.fixture(params=["process", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def gate_memory(request: pytest.FixtureRequest) -> AdminMemory:
+    """Where the gate remembers: the same rules whether in this process or in the database."""
+    if request.param == "process":
+        return InMemoryAdminMemory()
+    from storage.admin_gate import DatabaseAdminMemory
+
+    request.getfixturevalue(f"{request.param}_url")  # emptied for this test
+    return DatabaseAdminMemory(request.getfixturevalue(f"process_{request.param}"))
+
+
+def test_the_gate_remembers_refusals_and_limits_lookups_per_person_and_organization(
+    gate_memory: AdminMemory,
+) -> None:
     clock = _Clock()
     gate = AdminGate(
-        clock, remember=timedelta(minutes=10), limit=3, organizations=5, window=timedelta(hours=1)
+        clock,
+        memory=gate_memory,
+        remember=timedelta(minutes=10),
+        limit=3,
+        organizations=5,
+        window=timedelta(hours=1),
     )
     asked: list[str] = []
     verdicts = [gate.verdict("U1", f"org-{n}", _no_such_organization(asked, f"org-{n}")) for n in range(10)]
@@ -110,9 +152,9 @@ def test_the_gate_remembers_refusals_and_limits_lookups_per_person_and_organizat
     assert gate.allows("U1", "org-0", lambda: True)  # the wait stated was the real one
 
 
-def test_a_confirmed_admin_is_never_limited_and_an_outage_is_no_refusal() -> None:
+def test_a_confirmed_admin_is_never_limited_and_an_outage_is_no_refusal(gate_memory: AdminMemory) -> None:
     clock = _Clock()
-    gate = AdminGate(clock, limit=3, organizations=3)
+    gate = AdminGate(clock, memory=gate_memory, limit=3, organizations=3)
     assert gate.allows("dana", "fabrikam-fiber", lambda: True)
     asked: list[str] = []
     for typo in ("fabrikam-fibre", "fabrikam-fibr", "fabrikamfiber", "fabrikam-fyber"):

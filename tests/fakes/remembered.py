@@ -6,19 +6,24 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from workflows.admin_memory import InMemoryAdminMemory
 from workflows.service import MigrationService
 
 
 def admins_remembered(service: MigrationService) -> tuple[Any, ...]:
-    """Who the service found an admin (or not) and the administrators it looked up, with their expiry:
-    later calls answer from them (a refusal names the organizations one is confirmed an admin of)."""
+    """The administrators the service looked up, with their expiry, and, when its admin gate keeps them
+    in this process rather than in the database, whom it found an admin (or not): later calls answer from
+    them (a refusal names the organizations one is confirmed an admin of)."""
     admins = service._ctx.admins
-    gate = admins._gate
-    return copy.deepcopy((admins._cache, gate._confirmed, gate._refused_until, gate._refusals))
+    memory = admins._gate._memory
+    people = memory._people if isinstance(memory, InMemoryAdminMemory) else None
+    return copy.deepcopy((admins._cache, people))
 
 
 def remember_admins(service: MigrationService, remembered: tuple[Any, ...]) -> None:
     """`service` remembering what `admins_remembered` read from another (or the same) service."""
     admins = service._ctx.admins
-    gate = admins._gate
-    admins._cache, gate._confirmed, gate._refused_until, gate._refusals = copy.deepcopy(remembered)
+    admins._cache, people = copy.deepcopy(remembered)
+    memory = admins._gate._memory
+    if isinstance(memory, InMemoryAdminMemory) and people is not None:
+        memory._people = people

@@ -8,17 +8,26 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from workflows.admin_gate import ADMIN, AdminGate, AdminVerdict
+from workflows.admin_memory import AdminMemory
 from workflows.directory import Microsoft, MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 
 
 class Administrators:
-    def __init__(self, microsoft: Microsoft, clock: Callable[[], datetime], ttl: timedelta) -> None:
+    def __init__(
+        self,
+        microsoft: Microsoft,
+        clock: Callable[[], datetime],
+        ttl: timedelta,
+        *,
+        gate_memory: AdminMemory | None = None,
+    ) -> None:
+        """`gate_memory`: where the gate keeps who was refused and confirmed (`workflows.admin_memory`)."""
         self._microsoft = microsoft
         self._clock = clock
         self._ttl = ttl
-        self._gate = AdminGate(clock, remember=ttl)
+        self._gate = AdminGate(clock, memory=gate_memory, remember=ttl)
         self._cache: dict[str, tuple[datetime, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
 

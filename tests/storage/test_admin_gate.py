@@ -1,0 +1,203 @@
+"""The admin gate's memory in the database: its limits hold across replicas (two gates, each on an engine of
+its own, as two `serve` processes have) and a restart, look-ups at once are each counted, old rows go."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import AdminConfirmation, AdminRefusal, Database, open_database
+from storage.admin_gate import DatabaseAdminMemory
+from tests.storage.statements import statements, verbs
+from workflows.admin_gate import AdminGate
+from workflows.directory import OrganizationNotFound
+
+WINDOW = timedelta(hours=1)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> _Clock:
+    return _Clock()
+
+
+@pytest.fixture
+def replicas(database_url: str) -> Iterator[list[Database]]:
+    """Two engines on one database, as two `serve` processes have."""
+    opened = [open_database(database_url), open_database(database_url)]
+    try:
+        yield opened
+    finally:
+        for database in opened:
+            database.dispose()
+
+
+def _gate(database: Database, clock: _Clock) -> AdminGate:
+    return AdminGate(
+        clock,
+        memory=DatabaseAdminMemory(database),
+        remember=timedelta(minutes=10),
+        limit=3,
+        organizations=5,
+        window=WINDOW,
+    )
+
+
+def _no_such_organization(asked: list[str], organization: str) -> Callable[[], bool]:
+    def look_up() -> bool:
+        asked.append(organization)
+        raise OrganizationNotFound(f"VS800075: The organization '{organization}' was not found.")
+
+    return look_up
+
+
+def _rows(database: Database, table: type[AdminRefusal] | type[AdminConfirmation]) -> int:
+    with database.session() as session:
+        return int(session.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_a_prober_round_robined_across_two_replicas_gets_the_limits_of_one(
+    replicas: list[Database], clock: _Clock
+) -> None:
+    gates = [_gate(database, clock) for database in replicas]
+    asked: list[str] = []
+    verdicts = [
+        gates[n % 2].verdict("U1", f"org-{n}", _no_such_organization(asked, f"org-{n}")) for n in range(10)
+    ]
+    assert len(asked) == 5  # five organizations an hour between them, not five each
+    assert [v.kind for v in verdicts] == ["refused"] * 5 + ["limited"] * 5
+    assert verdicts[5].wait == WINDOW
+    assert not gates[1].allows("U1", "org-0", lambda: True)  # refused by the other replica: remembered
+    for n in range(3):
+        clock.now += timedelta(minutes=11)
+        gates[n % 2].verdict("U1", "org-0", _no_such_organization(asked, "org-0"))
+    assert asked.count("org-0") == 3
+    assert gates[0].verdict("U1", "org-0", lambda: True).kind == "limited"
+
+
+def test_an_admin_confirmed_on_one_replica_is_never_limited_on_the_other(
+    replicas: list[Database], clock: _Clock
+) -> None:
+    first, second = (_gate(database, clock) for database in replicas)
+    assert first.allows("dana", "Fabrikam-Fiber", lambda: True)
+    asked: list[str] = []
+    for typo in ("fabrikam-fibre", "fabrikam-fibr", "fabrikamfiber", "fabrikam-fyber", "fabrikam-fybre"):
+        assert second.verdict("dana", typo, _no_such_organization(asked, typo)).confirmed == (
+            "Fabrikam-Fiber",
+        )
+    assert second.verdict("dana", "elsewhere", lambda: True).kind == "limited"
+    assert second.allows("dana", "fabrikam-fiber", lambda: True)  # still looked up, never limited
+
+
+def test_the_limits_and_refusals_survive_a_restart(database_url: str, clock: _Clock) -> None:
+    asked: list[str] = []
+    before = open_database(database_url)
+    try:
+        for n in range(5):
+            _gate(before, clock).verdict("U1", f"org-{n}", _no_such_organization(asked, f"org-{n}"))
+    finally:
+        before.dispose()
+    clock.now += timedelta(minutes=1)
+    after = open_database(database_url)  # the process started again: nothing of the old one in memory
+    try:
+        gate = _gate(after, clock)
+        limited = gate.verdict("U1", "org-5", _no_such_organization(asked, "org-5"))
+        assert limited.kind == "limited" and limited.wait == WINDOW - timedelta(minutes=1)
+        remembered = gate.verdict("U1", "org-0", lambda: True)
+        assert remembered.kind == "refused" and remembered.wait == timedelta(minutes=9)
+    finally:
+        after.dispose()
+    assert asked == [f"org-{n}" for n in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("organizations", "looked_up"),
+    [(["org-x"] * 8, 3), ([f"org-{n}" for n in range(8)], 5)],
+    ids=["one organization", "eight organizations"],
+)
+def test_look_ups_at_once_on_two_replicas_are_each_counted(
+    replicas: list[Database], clock: _Clock, organizations: list[str], looked_up: int
+) -> None:
+    """Eight requests at once, half on each replica, each look-up held until every request has either
+    begun its look-up or been answered: had two read the same count before either added to it, more
+    than the limit would reach Azure DevOps."""
+    gates = [_gate(database, clock) for database in replicas]
+    started = threading.Barrier(len(organizations), timeout=20)
+    progress = threading.Condition()
+    counts = {"looking": 0, "answered": 0}
+    release = threading.Event()
+
+    def look_up() -> bool:
+        with progress:
+            counts["looking"] += 1
+            progress.notify_all()
+        assert release.wait(timeout=20)
+        raise OrganizationNotFound("VS800075")
+
+    def ask(n: int) -> str:
+        started.wait()
+        verdict = gates[n % 2].verdict("mallory", organizations[n], look_up)
+        with progress:
+            counts["answered"] += 1
+            progress.notify_all()
+        return verdict.kind
+
+    with ThreadPoolExecutor(max_workers=len(organizations)) as pool:
+        futures = [pool.submit(ask, n) for n in range(len(organizations))]
+        with progress:
+            assert progress.wait_for(
+                lambda: counts["looking"] + counts["answered"] == len(organizations), timeout=30
+            )
+        release.set()
+        kinds = sorted(future.result() for future in futures)
+    assert counts["looking"] == looked_up
+    assert kinds == sorted(["refused"] * looked_up + ["limited"] * (len(organizations) - looked_up))
+    assert _rows(replicas[0], AdminRefusal) == looked_up
+
+
+def test_old_refusals_and_confirmations_are_forgotten(database: Database, clock: _Clock) -> None:
+    gate = _gate(database, clock)
+    asked: list[str] = []
+    for n in range(3):
+        gate.verdict("U1", f"org-{n}", _no_such_organization(asked, f"org-{n}"))
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (3, 1)
+    clock.now += WINDOW + timedelta(minutes=1)
+    gate.verdict("U2", "org-9", _no_such_organization(asked, "org-9"))  # anyone's refusal sweeps
+    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (1, 1)
+    clock.now += timedelta(days=29)
+    assert gate.allows("lee", "fabrikam-fiber", lambda: True)
+    assert _rows(database, AdminConfirmation) == 2  # dana's is 29 days and 61 minutes old: kept
+    clock.now += timedelta(days=1)
+    gate.verdict("U2", "org-9", _no_such_organization(asked, "org-9"))
+    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (1, 1)  # lee's only
+
+
+def test_a_confirmed_admins_click_is_one_read_and_their_confirmation_is_renewed_daily(
+    database: Database, clock: _Clock
+) -> None:
+    gate = _gate(database, clock)
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    clock.now += timedelta(hours=23)
+    with statements(database) as seen:
+        assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    assert verbs(seen) == {"SELECT": 1}
+    clock.now += timedelta(hours=1)
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)  # a day old: renewed
+    clock.now += timedelta(days=29, hours=23)
+    assert gate.allows("lee", "fabrikam-fiber", lambda: True)
+    with database.session() as session:
+        kept = session.execute(select(AdminConfirmation.person)).scalars().all()
+    assert sorted(kept) == ["dana", "lee"]  # 30 days and 23 hours since dana's first, 29 days since renewed
