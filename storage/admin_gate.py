@@ -7,7 +7,7 @@ alone: on PostgreSQL a transaction-scoped advisory lock on the person, on SQLite
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import delete, select, text, update
@@ -34,9 +34,9 @@ class DatabaseAdminMemory:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    def confirmations(self, person: str, *, now: datetime) -> Mapping[str, Confirmation]:
+    def recall(self, person: str, *, now: datetime, since: datetime) -> Remembered:
         with self._database.session() as session:
-            return _confirmations(session, person, now)
+            return _remembered(session, person, now, since)
 
     def begin_look_up(
         self,
@@ -70,11 +70,9 @@ class DatabaseAdminMemory:
         outcome: Outcome,
         now: datetime,
         remember_until: datetime,
-        since: datetime,
-    ) -> tuple[str, ...]:
+    ) -> None:
+        # what it writes depends on nothing it reads: no need to hold the person
         with self._database.session() as session:
-            _hold(session, person)
-            _forget(session, now, since)
             if outcome == "refused":
                 _forget_confirmation(session, person, organization)
                 if look_up is None:  # a confirmed admin's look-up: counted only now it is refused
@@ -97,9 +95,6 @@ class DatabaseAdminMemory:
             if outcome == "admin":
                 _confirm(session, person, organization, as_typed, now)
             session.commit()
-            return tuple(
-                confirmation.as_typed for confirmation in _confirmations(session, person, now).values()
-            )
 
 
 def _hold(session: Session, person: str) -> None:

@@ -88,17 +88,20 @@ class AdminGate:
         refusal or a limit answers first. Any other `WorkflowError` or `MicrosoftError` is `unavailable`."""
         folded, now = organization.casefold(), self._clock()
         since = now - max(self._window, self._remember)  # what the rules still read: older is forgotten
-        confirmed = self._memory.confirmations(person, now=now)
+        remembered = self._memory.recall(person, now=now, since=since)
         begun: LookUp | None = None
-        if folded not in confirmed:
-            # a confirmed admin is asked about again, never limited; anyone else's look-up is counted as
-            # it begins, so that look-ups at once (threads, replicas) each count the others
+        if folded not in remembered.confirmed:  # a confirmed admin is asked about again, never limited
+            early = self._answer_without_asking(remembered, folded, now)
+            if early is not None:
+                return early  # only read: a prober answered from memory writes nothing
+            # Read again, and the look-up counted as it begins, in one step: look-ups at once (threads,
+            # replicas) each count the others
             answer = self._memory.begin_look_up(
                 person,
                 folded,
                 now=now,
                 since=since,
-                answer=lambda remembered: self._answer_without_asking(remembered, folded, now),
+                answer=lambda again: self._answer_without_asking(again, folded, now),
             )
             if isinstance(answer, AdminVerdict):
                 return answer
@@ -109,17 +112,15 @@ class AdminGate:
         except OrganizationNotFound:
             outcome = "refused"
         except (WorkflowError, MicrosoftError) as error:
-            still = self._settle(person, organization, begun, "unavailable", now, since)
-            return AdminVerdict("unavailable", reason=str(error), confirmed=still)
+            if begun is not None:
+                self._settle(person, organization, begun, "unavailable", now)
+            return AdminVerdict("unavailable", reason=str(error), confirmed=_as_typed(remembered, ()))
         if outcome == "admin":
-            if begun is not None or _to_renew(confirmed.get(folded), organization, now):
-                self._settle(person, organization, begun, outcome, now, since)
+            if begun is not None or _to_renew(remembered.confirmed.get(folded), organization, now):
+                self._settle(person, organization, begun, outcome, now)
             return ADMIN
-        return AdminVerdict(
-            "refused",
-            self._remember,
-            confirmed=self._settle(person, organization, begun, outcome, now, since),
-        )
+        self._settle(person, organization, begun, outcome, now)
+        return AdminVerdict("refused", self._remember, confirmed=_as_typed(remembered, (folded,)))
 
     def _settle(
         self,
@@ -128,9 +129,8 @@ class AdminGate:
         begun: LookUp | None,
         outcome: Outcome,
         now: datetime,
-        since: datetime,
-    ) -> tuple[str, ...]:
-        return self._memory.settle(
+    ) -> None:
+        self._memory.settle(
             person,
             organization.casefold(),
             organization,
@@ -138,7 +138,6 @@ class AdminGate:
             outcome=outcome,
             now=now,
             remember_until=now + self._remember,
-            since=since,
         )
 
     def _answer_without_asking(
@@ -146,7 +145,7 @@ class AdminGate:
     ) -> AdminVerdict | None:
         if folded in remembered.confirmed:
             return None  # confirmed meanwhile: asked about again, never limited
-        confirmed = tuple(confirmation.as_typed for confirmation in remembered.confirmed.values())
+        confirmed = _as_typed(remembered, ())
         until = max(
             (
                 refusal.remembered_until
@@ -177,3 +176,8 @@ class AdminGate:
 def _to_renew(known: Confirmation | None, as_typed: str, now: datetime) -> bool:
     """Whether an admin's confirmation is to be written again: new, typed otherwise, or getting old."""
     return known is None or known.as_typed != as_typed or now - known.at >= RENEWED_AFTER
+
+
+def _as_typed(remembered: Remembered, but: tuple[str, ...]) -> tuple[str, ...]:
+    """The organizations `remembered` confirms, as typed, but the case-folded ones in `but`."""
+    return tuple(kept.as_typed for folded, kept in remembered.confirmed.items() if folded not in but)

@@ -62,8 +62,8 @@ class LookUp:
 
 
 class AdminMemory(Protocol):
-    def confirmations(self, person: str, *, now: datetime) -> Mapping[str, Confirmation]:
-        """`Remembered.confirmed` alone: what an admin's look-up needs."""
+    def recall(self, person: str, *, now: datetime, since: datetime) -> Remembered:
+        """What is remembered of `person`, refusals since `since`: only read, nothing held."""
         ...
 
     def begin_look_up(
@@ -76,7 +76,8 @@ class AdminMemory(Protocol):
         answer: Callable[[Remembered], Answer | None],
     ) -> Answer | LookUp:
         """`answer`'s answer to what is remembered of `person`, read and acted on atomically: when it has
-        none, a look-up of `organization` begins, counted as a refusal at `now` until it is settled."""
+        none, a look-up of `organization` begins, counted as a refusal at `now` until it is settled.
+        Everyone's refusals before `since`, and confirmations no longer kept, are forgotten."""
         ...
 
     def settle(
@@ -89,12 +90,10 @@ class AdminMemory(Protocol):
         outcome: Outcome,
         now: datetime,
         remember_until: datetime,
-        since: datetime,
-    ) -> tuple[str, ...]:
+    ) -> None:
         """The look-up's outcome (`look_up`: the one begun for it, if any). `admin`: it counts no more and
         `organization` is confirmed; `refused`: it counts as a refusal remembered until `remember_until`,
-        and the confirmation is dropped; `unavailable`: it counts no more. Refusals before `since` are
-        forgotten. Returns the organizations `person` is confirmed an admin of, as typed."""
+        and the confirmation is dropped; `unavailable`: it counts no more."""
         ...
 
 
@@ -121,9 +120,9 @@ class InMemoryAdminMemory:
         self._keys = itertools.count(1)
         self._lock = threading.Lock()
 
-    def confirmations(self, person: str, *, now: datetime) -> Mapping[str, Confirmation]:
+    def recall(self, person: str, *, now: datetime, since: datetime) -> Remembered:
         with self._lock:
-            return self._remembered(person, now, now).confirmed
+            return self._remembered(person, now, since)
 
     def begin_look_up(
         self,
@@ -135,6 +134,7 @@ class InMemoryAdminMemory:
         answer: Callable[[Remembered], Answer | None],
     ) -> Answer | LookUp:
         with self._lock:
+            self._forget(now, since)
             answered = answer(self._remembered(person, now, since))
             if answered is not None:
                 return answered
@@ -152,10 +152,8 @@ class InMemoryAdminMemory:
         outcome: Outcome,
         now: datetime,
         remember_until: datetime,
-        since: datetime,
-    ) -> tuple[str, ...]:
+    ) -> None:
         with self._lock:
-            self._forget(now, since)
             yours = self._people.setdefault(person, _Person())
             begun = [
                 refusal for refusal in yours.refusals if look_up is not None and refusal.key == look_up.key
@@ -171,7 +169,6 @@ class InMemoryAdminMemory:
             if outcome == "admin":
                 yours.confirmed.pop(organization, None)  # renewed: last in the order confirmed
                 yours.confirmed[organization] = Confirmation(as_typed, now)
-            return tuple(confirmation.as_typed for confirmation in yours.confirmed.values())
 
     def _remembered(self, person: str, now: datetime, since: datetime) -> Remembered:
         yours = self._people.get(person, _Person())

@@ -185,19 +185,24 @@ def test_old_refusals_and_confirmations_are_forgotten(database: Database, clock:
     assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (1, 1)  # lee's only
 
 
-def test_a_confirmed_admins_click_is_one_read_and_their_confirmation_is_renewed_daily(
+def test_answers_from_memory_only_read_and_a_confirmation_is_renewed_daily(
     database: Database, clock: _Clock
 ) -> None:
     gate = _gate(database, clock)
     assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    assert not gate.allows("mallory", "fabrikam-fiber", lambda: False)
+    clock.now += timedelta(minutes=5)
+    with statements(database) as seen:
+        assert not gate.allows("mallory", "fabrikam-fiber", lambda: True)  # remembered, not asked
+    assert verbs(seen) == {"SELECT": 2}
     clock.now += timedelta(hours=23)
     with statements(database) as seen:
-        assert gate.allows("dana", "fabrikam-fiber", lambda: True)
-    assert verbs(seen) == {"SELECT": 1}
+        assert gate.allows("dana", "fabrikam-fiber", lambda: True)  # asked; confirmed a day ago at most
+    assert verbs(seen) == {"SELECT": 2}
     clock.now += timedelta(hours=1)
     assert gate.allows("dana", "fabrikam-fiber", lambda: True)  # a day old: renewed
     clock.now += timedelta(days=29, hours=23)
     assert gate.allows("lee", "fabrikam-fiber", lambda: True)
     with database.session() as session:
         kept = session.execute(select(AdminConfirmation.person)).scalars().all()
-    assert sorted(kept) == ["dana", "lee"]  # 30 days and 23 hours since dana's first, 29 days since renewed
+    assert sorted(kept) == ["dana", "lee"]  # dana's first confirmation is over 30 days old, her renewal not
