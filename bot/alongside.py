@@ -4,8 +4,12 @@ stopping them all within a bounded time."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Callable, Coroutine
+import weakref
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +17,13 @@ logger = logging.getLogger("aadbot.serve")
 
 CANCELLED_SECONDS = 2.0
 """How long what was cancelled gets to run its own clean-up (closing a link) before it is left behind."""
+
+_LOOP: contextvars.ContextVar[str] = contextvars.ContextVar("aadbot_loop")
+"""The name of the loop a task works for: set in each loop's context, so that every task it starts
+(directly, or from a callback: a request's) inherits it."""
+
+Owners = weakref.WeakKeyDictionary[asyncio.Task[Any], str]
+"""Each task started in a loop's context, with that loop's name."""
 
 
 @dataclass(frozen=True)
@@ -41,25 +52,61 @@ async def alongside(
     destroy.
     """
     earlier = asyncio.all_tasks()
-    tasks = {asyncio.create_task(loop.run, name=loop.name): loop for loop in (main, *background)}
-    main_task = next(iter(tasks))
-    told = asyncio.create_task((stopping or asyncio.Event()).wait())
+    with _owners_recorded() as owners:
+        tasks = {_started(loop): loop for loop in (main, *background)}
+        main_task = next(iter(tasks))
+        told = asyncio.create_task((stopping or asyncio.Event()).wait())
+        try:
+            pending = {*tasks, told}
+            while main_task in pending and told in pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done - {told}:
+                    task.result()  # re-raises what ended it
+        finally:
+            told.cancel()
+            await _stop(tasks, grace, earlier, owners)
+
+
+def _started(loop: Loop) -> asyncio.Task[Any]:
+    context = contextvars.copy_context()
+    context.run(_LOOP.set, loop.name)
+    return asyncio.create_task(loop.run, name=loop.name, context=context)
+
+
+@contextmanager
+def _owners_recorded() -> Iterator[Owners]:
+    """While this lasts, each task started in a loop's context is recorded with the loop's name: a task
+    does not say which context it runs in before Python 3.12 (`Task.get_context`)."""
+    event_loop = asyncio.get_running_loop()
+    before = event_loop.get_task_factory()
+    owners: Owners = weakref.WeakKeyDictionary()
+
+    def start(loop: asyncio.AbstractEventLoop, coroutine: Any, /, **options: Any) -> asyncio.Future[Any]:
+        if before is None:
+            task: asyncio.Future[Any] = asyncio.Task(coroutine, loop=loop, **options)
+        else:
+            task = before(loop, coroutine, **options)
+        context: contextvars.Context | None = options.get("context")  # else the current one
+        owner = _LOOP.get(None) if context is None else context.get(_LOOP)
+        if owner is not None and isinstance(task, asyncio.Task):
+            owners[task] = owner
+        return task
+
+    event_loop.set_task_factory(start)
     try:
-        pending = {*tasks, told}
-        while main_task in pending and told in pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done - {told}:
-                task.result()  # re-raises what ended it
+        yield owners
     finally:
-        told.cancel()
-        await _stop(tasks, grace, earlier)
+        event_loop.set_task_factory(before)
 
 
-async def _stop(tasks: dict[asyncio.Task[Any], Loop], grace: float, earlier: set[asyncio.Task[Any]]) -> None:
+async def _stop(
+    tasks: dict[asyncio.Task[Any], Loop], grace: float, earlier: set[asyncio.Task[Any]], owners: Owners
+) -> None:
     """Each loop is asked to end, or cancelled; then every task started since `earlier` (the loops, and
     what started meanwhile) gets `grace` to end, all in the same time, and what still runs is named in one
     warning and cancelled, with `CANCELLED_SECONDS` for its clean-up: the time to stop is spent once, and
-    `bot.stopping`'s bound counts on it."""
+    `bot.stopping`'s bound counts on it. A failure nobody else took (a loop's, a task's nobody awaits)
+    is logged, once."""
     for task, loop in tasks.items():
         if task.done():
             continue
@@ -72,14 +119,32 @@ async def _stop(tasks: dict[asyncio.Task[Any], Loop], grace: float, earlier: set
     if late:
         logger.warning(
             "still running when the time to stop was up, cancelled: %s",
-            ", ".join(sorted(_name(task) for task in late)),
+            _named(late, owners),
         )
         for task in late:
             task.cancel()
         await _ended_within(CANCELLED_SECONDS, earlier, seen)
-    for task in seen:  # what ended before was raised or said already
-        if task.done() and not task.cancelled() and task.exception() is not None:
+    for task in seen:
+        if _failed_unseen(task):
             logger.error("%s failed while stopping", _name(task), exc_info=task.exception())
+
+
+def _failed_unseen(task: asyncio.Task[Any]) -> bool:
+    """Whether it failed and nobody took its failure: `alongside` raising a loop's, a parent awaiting its
+    child's (to re-raise it, as the outbox worker does, or to log it, as a Teams turn's budget does).
+    asyncio's own flag for "Task exception was never retrieved" is the only way to ask."""
+    if not task.done() or task.cancelled():
+        return False
+    return bool(getattr(task, "_log_traceback", True)) and task.exception() is not None
+
+
+def _named(late: set[asyncio.Task[Any]], owners: Owners) -> str:
+    """Each loop once, for itself and what it started (the outbox worker's sends); any other task by what
+    it runs, once, with how many there were."""
+    loops = {owners[task] for task in late if task in owners}
+    others = Counter(_name(task) for task in late if task not in owners)
+    counted = [name if count == 1 else f"{name} ({count})" for name, count in others.items()]
+    return ", ".join(sorted([*loops, *counted]))
 
 
 async def _ended_within(

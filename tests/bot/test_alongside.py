@@ -93,16 +93,41 @@ def test_what_runs_on_past_the_time_to_stop_is_cancelled_and_named(caplog: pytes
 
     with caplog.at_level(logging.WARNING, logger="aadbot.serve"):
         asyncio.run(served())
-    (named,) = _named_late(caplog)
-    assert "the outbox worker" in named
+    assert [record.getMessage() for record in caplog.records] == [LATE + "the outbox worker"]
     assert worker.finished == [] and ended == ["server"]
 
 
-def _named_late(caplog: pytest.LogCaptureFixture) -> list[set[str]]:
-    """What each warning said was cancelled for running late; nothing else may have been said."""
-    said = [record.getMessage() for record in caplog.records]
-    assert all(line.startswith(LATE) for line in said), said
-    return [set(line.removeprefix(LATE).split(", ")) for line in said]
+def test_what_runs_late_is_named_as_an_operator_knows_it(caplog: pytest.LogCaptureFixture) -> None:
+    """The tasks a loop started (the outbox worker's heartbeat and its sends, started from them too) are
+    the loop's work, named by the loop's name alone; other tasks by what they run, once, with a count."""
+
+    async def sending() -> None:  # its sends start their own tasks, as a request's might
+        await asyncio.gather(*(asyncio.create_task(asyncio.Event().wait()) for _ in range(2)))
+
+    async def outbox_worker() -> None:
+        beating = asyncio.create_task(asyncio.Event().wait())
+        await asyncio.gather(beating, *(asyncio.create_task(sending()) for _ in range(3)))
+
+    async def served() -> None:
+        stopping = asyncio.Event()
+        running = asyncio.create_task(
+            alongside(
+                [Loop("the outbox worker", outbox_worker(), stop=lambda: None)],
+                Loop("the web server", asyncio.Event().wait()),
+                stopping=stopping,
+                grace=0.0,
+            )
+        )
+        await asyncio.sleep(0)  # `alongside` starts its loops before the replies are posted
+        replies = [asyncio.create_task(asyncio.Event().wait(), name="a reply") for _ in range(2)]
+        stopping.set()
+        await running
+        assert all(reply.cancelled() for reply in replies)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    with caplog.at_level(logging.WARNING, logger="aadbot.serve"):
+        asyncio.run(served())
+    assert [record.getMessage() for record in caplog.records] == [LATE + "a reply (2), the outbox worker"]
 
 
 CLEAN_UP_SECONDS = 0.5
@@ -156,8 +181,7 @@ def test_what_runs_late_is_named_in_one_warning_and_cancelled_once(
 
     with caplog.at_level(logging.WARNING, logger="aadbot.serve"):
         took = asyncio.run(served())
-    (named,) = _named_late(caplog)
-    assert {"the outbox worker", "a reply"} <= named
+    assert [record.getMessage() for record in caplog.records] == [LATE + "a reply, the outbox worker"]
     assert CLEAN_UP_SECONDS <= took < 2 * CLEAN_UP_SECONDS
 
 
@@ -216,3 +240,40 @@ def test_what_fails_while_stopping_is_logged_once_by_name(caplog: pytest.LogCapt
         ("the outbox worker failed while stopping", RecordingFailed),
     ]
     assert len(caplog.records) == 2
+
+
+def test_a_failure_a_parent_took_is_left_to_it(caplog: pytest.LogCaptureFixture) -> None:
+    """A task whose failure its parent re-raises (the outbox worker recording a send) or logs itself (a
+    Teams turn's budget): said once, by whoever took it, not again by `alongside`."""
+    asked = asyncio.Event()
+
+    async def recording() -> None:
+        await asked.wait()
+        raise RecordingFailed
+
+    async def outbox_worker() -> None:
+        await asyncio.create_task(recording(), name="recording a send")
+
+    async def web_server() -> None:  # lets the turn under way finish, and says how it failed
+        turn = asyncio.create_task(recording(), name="a Teams turn")
+        await asyncio.wait({turn})
+        logging.getLogger("aadbot.teams").error("a Teams turn failed", exc_info=turn.exception())
+
+    async def served() -> None:
+        stopping = asyncio.Event()
+        background = [Loop("the outbox worker", outbox_worker(), asked.set)]
+        running = asyncio.create_task(
+            alongside(
+                background, Loop("the web server", web_server(), asked.set), stopping=stopping, grace=GRACE
+            )
+        )
+        await asyncio.sleep(0)
+        stopping.set()
+        await running
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(served())
+    assert sorted(record.getMessage() for record in caplog.records) == [
+        "a Teams turn failed",
+        "the outbox worker failed while stopping",
+    ]

@@ -98,8 +98,8 @@ def test_a_dm_slack_never_answers_is_cut_short_in_time_and_the_next_serve_record
 
         assert served.served.stop(signal.SIGTERM) == 0  # Slack's answer still to come
         said = served.served.log_text()
-        (named,) = [line.partition(LATE)[2] for line in said.splitlines() if LATE in line]
-        assert "the outbox worker" in named.split(", ")
+        named = [line.partition(LATE)[2] for line in said.splitlines() if LATE in line]
+        assert named == ["the outbox worker"], said
         assert [line for line in served.served.unclean() if LATE not in line] == [], said
         _said_stopped(served.served, "SIGTERM")
         (message,) = outbox_of(served.served.database_url)
