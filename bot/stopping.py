@@ -1,7 +1,8 @@
 """How `aadbot serve` stops: SIGTERM (a deploy, a service manager) or Ctrl-C asks it to, and the process
 ends within a bounded time, even when Slack, Teams or Microsoft stop answering: with exit status 0 once
 everything it started has ended (finished, or cancelled at `alongside`'s bound), `CUT_SHORT` when it ends
-without waiting for some of it (a thread that never returns, a second signal).
+without waiting for some of it (a thread that never returns, a second signal). A `serve` that fails is
+bounded the same way, and exits as a failure (`FAILED`) even when a thread holds it.
 
 The event loop's own work is bounded by `alongside` (`AADBOT_STOP_SECONDS`, then cancelled). Work in
 threads (a Microsoft call or a database query behind `asyncio.to_thread`) cannot be cancelled, and the
@@ -33,11 +34,16 @@ CLOSING_SECONDS = 5.0
 """After the event loop's bound, for closing the HTTP clients and the database."""
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 CUT_SHORT = 75
-"""The exit status of a stop forced by the bound or a second signal: sysexits' EX_TEMPFAIL, "try again
-later", as what was cut is (the outbox sends it again). Not 0, so that the service manager records it
-(systemd: the unit failed, `status=75/TEMPFAIL`; Kubernetes: the container's last state `Error`, exit
-code 75), nor 1 (a crash), 2 (bad settings) or 128 + a signal (killed by it: 143 is how Java services
-end on an ordinary SIGTERM, and their units list it as success)."""
+"""The exit status of a process that ended without waiting for the work still under way: a thread still
+running at the bound (`CLOSING_SECONDS` after `alongside`'s), or a second signal. Not that of a send
+cancelled at `AADBOT_STOP_SECONDS`: the process waits for it to end and exits 0, and the outbox sends it
+again, so nothing is lost. Sysexits' EX_TEMPFAIL, "try again later". Not 0, so that the service manager
+records the cut (systemd: the unit failed, `status=75/TEMPFAIL`; Kubernetes: the container's last state
+`Error`, exit code 75), nor 1 (a failure), 2 (bad settings) or 128 + a signal (killed by it: 143 is how
+Java services end on an ordinary SIGTERM, and their units list it as success)."""
+FAILED = 1
+"""The exit status of a `serve` that failed, as `aadbot` gives it (bot/cli.py); kept when a thread that
+never returns holds its exit and the bound ends it."""
 
 Serving = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """Serves until the event is set, then stops everything it started and returns."""
@@ -49,24 +55,33 @@ def run_until_stopped(serving: Serving, *, grace: float, closing: float = CLOSIN
     `serving` gives the work under way) plus `closing` and a little more later. Returns once stopped
     and said so."""
     received: list[signal.Signals] = []
-    asyncio.run(_on_signals(serving, received, grace + CANCELLED_SECONDS + closing))
+    bound = _Bound(grace + CANCELLED_SECONDS + closing)
+    try:
+        asyncio.run(_on_signals(serving, received, bound))
+    finally:
+        bound.cancel()  # stopped: closing the listener and the interpreter's exit are not cut short
     if received:
         logger.info("stopped (%s)", received[0].name)
 
 
-async def _on_signals(serving: Serving, received: list[signal.Signals], bound: float) -> None:
+async def _on_signals(serving: Serving, received: list[signal.Signals], bound: _Bound) -> None:
+    """`serving` with the signals stopping it, and `bound` armed by a signal or its failure (the event
+    loop's close waits for its threads, hung ones too); on the main thread only."""
     stopping = asyncio.Event()
-    if threading.current_thread() is threading.main_thread():
-        loop = asyncio.get_running_loop()
+    if threading.current_thread() is not threading.main_thread():
+        await serving(stopping)
+        return
+    loop = asyncio.get_running_loop()
 
-        def stop(number: signal.Signals) -> None:
-            if received:  # asked again (a second Ctrl-C): whoever asked will not wait for the bound
-                _exit_now(f"{number.name} again")
-            received.append(number)
-            logger.info("stopping (%s)", number.name)  # the work under way may take a while yet
-            _bound_the_exit(bound)
-            stopping.set()
+    def stop(number: signal.Signals) -> None:
+        if received:  # asked again (a second Ctrl-C): whoever asked will not wait for the bound
+            bound.exit_now(f"{number.name} again")
+        received.append(number)
+        logger.info("stopping (%s)", number.name)  # the work under way may take a while yet
+        bound.arm("the signal")
+        stopping.set()
 
+    try:
         try:
             for number in SIGNALS:
                 loop.add_signal_handler(number, stop, number)
@@ -74,7 +89,10 @@ async def _on_signals(serving: Serving, received: list[signal.Signals], bound: f
             with _handled_by_python(loop, stop):
                 await serving(stopping)
             return
-    await serving(stopping)
+        await serving(stopping)
+    except BaseException as failure:
+        bound.arm(f"failing with {type(failure).__name__}", failed=True)  # its message may hold a secret
+        raise
 
 
 @contextmanager
@@ -95,23 +113,38 @@ def _handled_by_python(
             signal.signal(number, handler)
 
 
-def _bound_the_exit(seconds: float) -> None:
-    timer = threading.Timer(seconds, _exit_now, args=(f"not stopped {seconds:g} s after the signal",))
-    timer.daemon = True  # the process ending in time ends it too
-    timer.start()
+class _Bound:
+    """Ends the process `seconds` after it is first armed (a signal, a failure) unless cancelled first."""
 
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._timer: threading.Timer | None = None
+        self._failed = False
 
-def _exit_now(why: str) -> None:
-    logger.warning(
-        "%s, still running: %s; exiting without them",
-        why,
-        "; ".join(_busy_threads()) or "nothing in Python",
-    )
-    logger.info("stopped")
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    sys.stdout.flush()
-    os._exit(CUT_SHORT)
+    def arm(self, after: str, *, failed: bool = False) -> None:
+        self._failed |= failed  # a failure stays one, whatever stops the process after it
+        if self._timer is None:
+            self._timer = threading.Timer(
+                self.seconds, self.exit_now, args=(f"not stopped {self.seconds:g} s after {after}",)
+            )
+            self._timer.daemon = True  # the process ending in time ends it too
+            self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def exit_now(self, why: str) -> None:
+        logger.warning(
+            "%s, still running: %s; exiting without them",
+            why,
+            "; ".join(_busy_threads()) or "nothing in Python",
+        )
+        logger.info("stopped")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stdout.flush()
+        os._exit(FAILED if self._failed else CUT_SHORT)
 
 
 def _busy_threads() -> list[str]:

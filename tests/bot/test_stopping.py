@@ -1,6 +1,7 @@
 """A `serve` whose work in a thread never ends (a Microsoft call that hangs) still exits shortly after its
 bound, naming what each thread was doing, with a status that says work was cut (`CUT_SHORT`), as it does
-when a second signal cuts the wait: a small process of its own, no real server."""
+when a second signal cuts the wait; or, when it failed, with a failure's status. A stop that ended in time
+is not cut short afterwards. Each a small process of its own, no real server."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot.stopping import CUT_SHORT
+from bot.stopping import CUT_SHORT, FAILED
 
 HUNG = textwrap.dedent(
     """
@@ -41,15 +42,99 @@ def _run(script: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+LATE = "WARNING aadbot.serve: still running when the time to stop was up, cancelled: "
+
+
+def _ended_without_the_call(
+    finished: subprocess.CompletedProcess[str], status: int, said_first: list[str], why: str
+) -> None:
+    """`finished` exited with `status`, having said `said_first`, then `why` it ended without waiting for
+    the call that never answers, named, then that it stopped."""
+    assert finished.returncode == status, finished.stderr
+    *first, warning, stopped = finished.stderr.splitlines()
+    assert first == said_first
+    assert warning.startswith(f"WARNING aadbot.serve: {why}, still running: ")
+    assert "in microsoft_call (<string>)" in warning and warning.endswith("; exiting without them")
+    assert stopped == "INFO aadbot.serve: stopped"
+
+
 def test_a_thread_that_never_ends_holds_the_exit_no_longer_than_the_bound() -> None:
-    finished = _run(HUNG)
-    assert finished.returncode == CUT_SHORT, finished.stderr
-    lines = finished.stderr.splitlines()[1:]  # after "stopping (SIGTERM)"
-    late = "WARNING aadbot.serve: still running when the time to stop was up, cancelled: "
-    assert lines[0].startswith(late) and "a request" in lines[0].removeprefix(late).split(", ")
-    assert lines[1].startswith("WARNING aadbot.serve: not stopped 2.5 s after the signal, still running: ")
-    assert "in microsoft_call (<string>)" in lines[1] and lines[1].endswith("; exiting without them")
-    assert lines[2:] == ["INFO aadbot.serve: stopped"]
+    _ended_without_the_call(
+        _run(HUNG),
+        CUT_SHORT,
+        ["INFO aadbot.serve: stopping (SIGTERM)", LATE + "a request"],
+        "not stopped 2.5 s after the signal",
+    )
+
+
+FAILED_WITH_A_THREAD_HUNG = textwrap.dedent(
+    """
+    import asyncio, logging, threading
+
+    from bot.alongside import Loop, alongside
+    from bot.stopping import run_until_stopped
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    class LinkRefused(Exception):
+        pass
+
+    def microsoft_call(loop, calling):  # a request's call that never answers
+        loop.call_soon_threadsafe(calling.set)
+        threading.Event().wait()
+
+    async def socket_mode(calling):  # Slack refuses the link while the call is under way; no signal
+        await calling.wait()
+        raise LinkRefused
+
+    async def serving(stopping):
+        calling = asyncio.Event()
+        call = asyncio.to_thread(microsoft_call, asyncio.get_running_loop(), calling)
+        background = [Loop("a request", call, stop=lambda: None), Loop("the link", socket_mode(calling))]
+        server = Loop("the web server", asyncio.Event().wait())
+        await alongside(background, server, stopping=stopping, grace=0)
+
+    run_until_stopped(serving, grace=0, closing=0.5)
+    """
+)
+
+
+def test_a_serve_that_fails_while_a_thread_hangs_still_exits_as_a_failure_at_the_bound() -> None:
+    _ended_without_the_call(
+        _run(FAILED_WITH_A_THREAD_HUNG),
+        FAILED,
+        [LATE + "a request"],
+        "not stopped 2.5 s after failing with LinkRefused",
+    )
+
+
+STOPPED_IN_TIME = textwrap.dedent(
+    """
+    import asyncio, logging, os, signal, threading
+
+    from bot.stopping import run_until_stopped
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    async def serving(stopping):
+        os.kill(os.getpid(), signal.SIGTERM)
+        await stopping.wait()
+
+    run_until_stopped(serving, grace=0, closing=0)
+    # what comes after (closing the listener, the interpreter's exit) outlasts what was left of the bound
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread():
+            thread.join()
+    """
+)
+
+
+def test_a_stop_that_ended_in_time_is_not_cut_short_by_what_comes_after() -> None:
+    finished = _run(STOPPED_IN_TIME)
+    assert (finished.returncode, finished.stderr) == (
+        0,
+        "INFO aadbot.serve: stopping (SIGTERM)\nINFO aadbot.serve: stopped (SIGTERM)\n",
+    )
 
 
 WITHOUT_LOOP_SIGNAL_HANDLERS = textwrap.dedent(
@@ -111,9 +196,4 @@ ASKED_TWICE = textwrap.dedent(
 
 def test_a_second_ctrl_c_ends_serve_at_once_rather_than_at_the_bound() -> None:
     finished = _run(ASKED_TWICE)  # the bound is over 600 s: only the second Ctrl-C ends it within 30 s
-    assert finished.returncode == CUT_SHORT, finished.stderr
-    said_stopping, warning, said_stopped = finished.stderr.splitlines()
-    assert said_stopping == "INFO aadbot.serve: stopping (SIGINT)"
-    assert warning.startswith("WARNING aadbot.serve: SIGINT again, still running: ")
-    assert "in microsoft_call (<string>)" in warning and warning.endswith("; exiting without them")
-    assert said_stopped == "INFO aadbot.serve: stopped"
+    _ended_without_the_call(finished, CUT_SHORT, ["INFO aadbot.serve: stopping (SIGINT)"], "SIGINT again")
