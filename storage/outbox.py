@@ -108,7 +108,7 @@ def claim_due(
     crash leaves uncertain just the messages whose send had started.
 
     The claims lock rows in ascending id order, as every transaction that locks several messages does
-    (`workflows.stages.list_messages.unreached_lists`), so none of them waits for another in a cycle: a
+    (`workflows.stages.list_messages.lists_told`), so none of them waits for another in a cycle: a
     claim that looks again goes on up the queue, never back below a row it holds (a message that came
     free down there is the next claim's).
     """

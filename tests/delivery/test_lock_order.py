@@ -1,5 +1,5 @@
 """The outbox worker and `invite` lock the same lists on PostgreSQL: the worker's claim (and its heartbeat)
-and `invite`'s rewrite of the lists that have not gone out (`unreached_lists`, FOR UPDATE) take the row
+and `invite`'s rewrite of the lists that have not gone out (`lists_told`, FOR UPDATE) take the row
 locks in the same order, ascending id, so neither waits for the other in a cycle (a deadlock PostgreSQL
 would break by failing one of them: an admin's `invite`, or the worker's claim)."""
 
@@ -21,7 +21,7 @@ from storage import AffectedUser, Database, OutboundMessage
 from storage.outbox import claim_due, enqueue, renew_claims
 from tests.delivery.conftest import FakeTime
 from tests.storage.rows import add_migration
-from workflows.stages.list_messages import unreached_lists
+from workflows.stages.list_messages import lists_told, unreached_among
 
 LEASE = timedelta(seconds=20)
 
@@ -83,7 +83,7 @@ def _waiting_behind(database: Database, pid: int) -> int:
 def _locked_lists(database: Database, people: list[AffectedUser]) -> set[int]:
     """What `invite` does first when it rewrites people's lists: lock those that have not gone out."""
     with database.session() as session:
-        lists = unreached_lists(session, people)
+        lists = unreached_among(lists_told(session, people))
         session.commit()
         return {message.id for message in lists.values() if message.id is not None}
 

@@ -151,7 +151,7 @@ def test_an_invitee_already_told_to_ask_for_access_is_told_to_accept_instead(
     assert told[0].payload["items"][0]["key"] == "accept-invitation"
 
 
-def test_the_lists_of_every_invitee_after_connecting_are_read_in_one_query(
+def test_the_lists_and_messages_of_every_invitee_after_connecting_are_read_in_one_query_each(
     service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
 ) -> None:
     microsoft.users += [
@@ -169,6 +169,11 @@ def test_the_lists_of_every_invitee_after_connecting_are_read_in_one_query(
         statement for statement in seen if statement.startswith("SELECT") and "FROM todo_item" in statement
     ]
     assert len(reads) == 2  # who waits for an account, then all their lists: none per invitee (4 here)
+    # which list has not reached them and whether they subscribe: one read of their messages, locked
+    their_messages = [statement for statement in seen if " FROM outbound_message WHERE " in statement]
+    assert len(their_messages) == 1
+    if database.engine.dialect.name == "postgresql":
+        assert their_messages[0].endswith(" FOR UPDATE")
 
 
 def _work_account_made_while_inviting(microsoft: FakeMicrosoft) -> None:

@@ -22,9 +22,10 @@ from workflows.plan import Match, PlannedUser
 from workflows.stages.list_messages import (
     INVITED_MESSAGE,
     items_of,
+    lists_told,
     rewrite_list,
-    subscribers,
-    unreached_lists,
+    subscribed,
+    unreached_among,
 )
 from workflows.todo import TodoTemplate, todo_items
 
@@ -57,8 +58,8 @@ def switch_lists(
     ).all()
     lists = items_of(session, [item.affected_user_id for item, _, _ in waiting])
     people = [person for _, person, _ in waiting]
-    unreached = unreached_lists(session, people)
-    subscribing = subscribers(session, people)
+    told = lists_told(session, people)
+    unreached, subscribing = unreached_among(told), subscribed(told)
     for item, person, invitation in waiting:
         invited = invitation.status == "sent"
         invited_as = invitation.email if invited else None

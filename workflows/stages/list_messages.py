@@ -59,16 +59,18 @@ def notes_for(person: PlannedUser, facts: Mapping[str, Any]) -> list[str]:
     )
 
 
-def unreached_lists(session: Session, people: Sequence[AffectedUser]) -> dict[int, OutboundMessage]:
-    """The newest whole list of each of `people` that surely has not reached them, by their record's id:
-    still waiting to be sent (and not being sent), or failed (`resending` sends it again). They stay locked
-    until the caller's transaction ends: an outbox worker's claim or send would otherwise make the caller's
-    rewrite of a list fail on its version (`storage.models`); it now waits, and finds its claim dropped."""
-    return unreached_among(messages_to(session, people, WHOLE_LISTS, locked=True))
+def lists_told(session: Session, people: Sequence[AffectedUser]) -> Sequence[OutboundMessage]:
+    """Every whole list and lost-access notice of `people`, withdrawn ones included, oldest first, in one
+    query: what `unreached_among` and `subscribed` answer from. They stay locked until the caller's
+    transaction ends: an outbox worker's claim or send would otherwise make the caller's rewrite of a list
+    fail on its version (`storage.models`); it now waits, and finds its claim dropped."""
+    return messages_to(session, people, _SUBSCRIBER_TOLD, EVERY_STATUS, locked=True)
 
 
 def unreached_among(messages: Sequence[OutboundMessage]) -> dict[int, OutboundMessage]:
-    """`unreached_lists` of messages already read (oldest first, and locked: see there)."""
+    """The newest whole list of each person among `messages` (oldest first, and locked: see `lists_told`)
+    that surely has not reached them, by their record's id: still waiting to be sent (and not being sent),
+    or failed (`resending` sends it again)."""
     newest = {m.payload["affected_user_id"]: m for m in of_kinds(messages, WHOLE_LISTS)}
     return {person: message for person, message in newest.items() if not may_have_reached(message)}
 
@@ -111,15 +113,10 @@ def _facts_of(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"subscriber": any(str(each).startswith(_SUBSCRIBER_SAID) for each in said)}
 
 
-def subscribers(session: Session, people: Sequence[AffectedUser]) -> set[int]:
-    """Those of `people` (by record id) whose newest whole list or lost-access notice, even one withdrawn
-    since, says they are Visual Studio subscribers: nothing else the bot keeps knows it, and Azure DevOps
-    is not asked again."""
-    return subscribed(messages_to(session, people, _SUBSCRIBER_TOLD, EVERY_STATUS))
-
-
 def subscribed(messages: Sequence[OutboundMessage]) -> set[int]:
-    """`subscribers` among messages already read (oldest first, withdrawn ones included)."""
+    """Those people (by record id) whose newest whole list or lost-access notice among `messages` (oldest
+    first, withdrawn ones included), says they are Visual Studio subscribers: nothing else the bot keeps
+    knows it, and Azure DevOps is not asked again."""
     told = of_kinds(messages, _SUBSCRIBER_TOLD, EVERY_STATUS)
     newest = {message.payload["affected_user_id"]: message.payload for message in told}
     return {person for person, payload in newest.items() if _facts_of(payload).get("subscriber")}

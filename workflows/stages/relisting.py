@@ -66,7 +66,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         return "unchanged"
     account = directory_account(person)
     was_out = affected.outcome == NO_ACCESS
-    # what each step below asks of their messages, read at once and locked (as `unreached_lists` explains)
+    # what each step below asks of their messages, read at once and locked (as `lists_told` explains)
     messages = messages_to(session, [affected], _WHAT_A_DECISION_READS, EVERY_STATUS, locked=True)
     subscriber = affected.id in subscribed(messages)
     affected.outcome = person.outcome
