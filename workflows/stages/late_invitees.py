@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Invitation, Migration, OutboundMessage, TodoItem
+from storage.inserts import insert_all
 from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
 from workflows.directory import Tenant
@@ -173,19 +175,34 @@ def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     return item
 
 
-def list_items(affected_user_id: int, templates: Sequence[TodoTemplate], *, first: int = 0) -> list[TodoItem]:
-    """A person's to-do items as rows, in the templates' order, placed from `first` on."""
+def item_rows(
+    affected_user_id: int, templates: Sequence[TodoTemplate], *, first: int = 0
+) -> list[dict[str, Any]]:
+    """A person's to-do items as new rows' values (`storage.inserts.insert_all`), in the templates' order,
+    placed from `first` on."""
     return [
-        TodoItem(
-            affected_user_id=affected_user_id,
-            position=position,
-            key=template.key,
-            title=template.title,
-            body=template.body,
-            link=template.link,
-        )
+        {
+            "version": 1,
+            "affected_user_id": affected_user_id,
+            "position": position,
+            "key": template.key,
+            "title": template.title,
+            "body": template.body,
+            "link": template.link,
+        }
         for position, template in enumerate(templates, start=first)
     ]
+
+
+ITEM = ("affected_user_id", "key")
+"""What tells an item of someone's list apart (its table's unique constraint)."""
+
+
+def write_items(
+    session: Session, affected_user_id: int, templates: Sequence[TodoTemplate], *, first: int = 0
+) -> list[TodoItem]:
+    """A person's to-do items written (`item_rows`), with their ids, in one statement."""
+    return insert_all(session, TodoItem, item_rows(affected_user_id, templates, first=first), unique=ITEM)
 
 
 def _added(
@@ -194,7 +211,6 @@ def _added(
     """The items of the list they now need that theirs (`held`) lacks (new tokens for a new identity), at
     its end."""
     keys, last = {each.key for each in held}, max(each.position for each in held)
-    added = list_items(affected_user_id, [each for each in wanted if each.key not in keys], first=last + 1)
-    session.add_all(added)
-    session.flush()
-    return added
+    return write_items(
+        session, affected_user_id, [each for each in wanted if each.key not in keys], first=last + 1
+    )

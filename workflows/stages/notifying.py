@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from storage import AffectedUser, Migration, TodoItem
+from storage.inserts import insert_all
 from storage.outbox import NewMessage, enqueue_all
 from workflows import _plan_codec
 from workflows._views import item_payload, todo_entry
@@ -23,7 +25,7 @@ from workflows.identities import candidate_keys, directory_account, open_candida
 from workflows.plan import NO_ACCESS, PlannedUser, build_plan
 from workflows.results import Actor, NotifiedUser, NotifyResult, TodoEntry
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
-from workflows.stages.late_invitees import list_items, message_to
+from workflows.stages.late_invitees import ITEM, item_rows, message_to
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, list_facts, notes_for
 from workflows.stages.unit import Context, Unit, status, step
 from workflows.todo import todo_items
@@ -125,14 +127,14 @@ def _notify_all(
     together: their records, then their items, then their messages (not a round of each per person)."""
     row, session, now = unit.row, unit.session, unit.flow.now
     assert row.id is not None
-    records = [_record(unit, listing.user, directory) for listing in wave]
-    session.add_all(records)
-    session.flush()  # their ids, which their items and messages carry
-    lists: list[list[TodoItem]] = []
+    records = insert_all(  # with their ids, which their items and messages carry
+        session, AffectedUser, [_record(unit, listing.user, directory) for listing in wave], unique=_PERSON
+    )
+    new_lists: list[list[dict[str, Any]]] = []
     for listing, affected in zip(wave, records, strict=True):
         assert affected.id is not None
         if listing.user.loses_access:  # nothing they can do: no items, no reminders, nothing for `complete`
-            lists.append([])
+            new_lists.append([])
             continue
         templates = todo_items(
             listing.user,
@@ -142,9 +144,10 @@ def _notify_all(
             invited_as=listing.invited_as,
             after_connecting=listing.after_connecting,
         )
-        lists.append(list_items(affected.id, templates))
-        session.add_all(lists[-1])
-    session.flush()  # the items' ids, which the messages carry
+        new_lists.append(item_rows(affected.id, templates))
+    # with their ids, which the messages carry
+    written = iter(insert_all(session, TodoItem, [item for each in new_lists for item in each], unique=ITEM))
+    lists = [[next(written) for _ in each] for each in new_lists]
     messages: list[NewMessage] = []
     entries: list[tuple[TodoEntry, ...]] = []
     for listing, affected, items in zip(wave, records, lists, strict=True):
@@ -190,26 +193,30 @@ def _notify_all(
     return notified
 
 
+_PERSON = ("migration_id", "entitlement_id")
+"""What tells a person's record apart (its table's unique constraint)."""
+
+
 def _subscribes(listing: _Listing) -> bool:
     return listing.org_user is not None and listing.org_user.is_visual_studio_subscriber
 
 
-def _record(unit: Unit, user: PlannedUser, directory: dict[str, DirectoryUser]) -> AffectedUser:
-    """The record of someone given a list."""
-    assert unit.row.id is not None
+def _record(unit: Unit, user: PlannedUser, directory: dict[str, DirectoryUser]) -> dict[str, Any]:
+    """The record of someone given a list, as a new row's values (`storage.inserts.insert_all`)."""
     account = directory_account(user)
-    return AffectedUser(
-        migration_id=unit.row.id,
-        entitlement_id=user.id,
-        principal_name=user.principal_name,
-        email=user.address.lower(),
-        display_name=user.display_name,
-        outcome=user.outcome,
-        directory_account=account.user_principal_name if account else None,
-        directory_id=account.id if account else None,
-        candidates=candidate_keys(_candidates(user, directory)),
-        created_at=unit.flow.now,
-    )
+    return {
+        "version": 1,
+        "migration_id": unit.row.id,
+        "entitlement_id": user.id,
+        "principal_name": user.principal_name,
+        "email": user.address.lower(),
+        "display_name": user.display_name,
+        "outcome": user.outcome,
+        "directory_account": account.user_principal_name if account else None,
+        "directory_id": account.id if account else None,
+        "candidates": candidate_keys(_candidates(user, directory)),
+        "created_at": unit.flow.now,
+    }
 
 
 def tell_lost_access(

@@ -26,7 +26,7 @@ from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
-from workflows.stages.late_invitees import list_items, rewrite_items, tell
+from workflows.stages.late_invitees import rewrite_items, tell, write_items
 from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
     DECIDED_MESSAGE,
@@ -164,9 +164,7 @@ def _access_kept(
     back "you lose access" when they may have heard it; one still waiting to be sent is stopped instead."""
     row, session, now = unit.row, unit.session, unit.flow.now
     assert affected.id is not None
-    items = list_items(affected.id, _decided_list(row, person, subscriber))
-    session.add_all(items)
-    session.flush()
+    items = write_items(session, affected.id, _decided_list(row, person, subscriber))
     tell(
         session,
         row,
