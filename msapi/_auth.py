@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-import msal
 
 from msapi._cache import PersistedTokenCache
 from msapi._http import HttpSession
@@ -152,6 +151,8 @@ class AppTokens:
     def token(self, tenant: str, scope: str, *, fresh: bool = False) -> str:
         app = self._apps.get(tenant.casefold())
         if app is None:
+            import msal  # at the first token: PersistedTokenCache says why
+
             try:
                 app = msal.ConfidentialClientApplication(
                     self._credential.client_id,

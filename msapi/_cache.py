@@ -6,10 +6,12 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-
-import msal
+from typing import TYPE_CHECKING
 
 from workflows.directory import MicrosoftError
+
+if TYPE_CHECKING:
+    import msal
 
 
 class PersistedTokenCache:
@@ -17,13 +19,25 @@ class PersistedTokenCache:
 
     Re-reading a changed file lets a running bot pick up a sign-in that `aadbot signin` saved
     meanwhile. Writes replace the file atomically, so a reader never sees half a cache.
+
+    msal (with requests, 0.15 s of CPU to import) is imported by the first token or the first file to
+    read: a process that never signs in (`serve` until a Microsoft call, the emulator's runs) skips it,
+    and an unreadable file is still reported when the cache is made.
     """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.cache = msal.SerializableTokenCache()
+        self._cache: msal.SerializableTokenCache | None = None
         self._loaded_stamp: tuple[int, int] | None = None
         self.refresh()
+
+    @property
+    def cache(self) -> msal.SerializableTokenCache:
+        if self._cache is None:
+            import msal
+
+            self._cache = msal.SerializableTokenCache()
+        return self._cache
 
     def refresh(self) -> None:
         """Load the file again if another process rewrote it since the last load or save."""
@@ -41,7 +55,7 @@ class PersistedTokenCache:
         self._loaded_stamp = stamp
 
     def save(self) -> None:
-        if self.path is None or not self.cache.has_state_changed:
+        if self.path is None or self._cache is None or not self._cache.has_state_changed:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # mkstemp creates the file owner-only from the first byte: the cache holds tokens.

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msal
-
 from msapi._auth import (
     AUTHORITY_HOST,
     GRAPH_SCOPE,
@@ -163,6 +161,8 @@ class DeviceSignIn:
     def _app(self, tenant: str) -> Any:
         app = self._apps.get(tenant.casefold())
         if app is None:
+            import msal  # at the first token: PersistedTokenCache says why
+
             try:
                 app = msal.PublicClientApplication(
                     self._client_id,

@@ -51,17 +51,27 @@ MIGRATING_ONLY = {"alembic", "mako", "pygments"}
 """What only migrating a database needs: Alembic with its templates (0.15 s of CPU at every start)."""
 POSTGRESQL_ONLY = {"sqlalchemy.dialects.postgresql", "psycopg"}
 """What only a PostgreSQL database needs: SQLAlchemy's dialect (35 ms of CPU) and the driver."""
+TOKENS_ONLY = {"msal", "requests"}
+"""What only getting a Microsoft token needs: msal with requests (0.15 s of CPU), imported by the first token
+(or a token cache file to read), not by making the clients every `serve` makes at start."""
 FIXTURES_ONLY = {"httpx", "starlette", "slack_sdk"}
 """Libraries the tests' fixtures import, which the run's first process needs none of: httpx, the tests' and
 the sandbox's HTTP client (90 ms of CPU), and the fake Slack's Starlette with Slack's SDK (150 ms)."""
 
 
 def _imported_in_turn(*steps: str) -> list[set[str]]:
-    """Which of `HEAVY`, `SERVING_ONLY`, `ONE_MODE_ONLY`, `NEVER`, `MIGRATING_ONLY`, `POSTGRESQL_ONLY` and
-    `FIXTURES_ONLY` are imported after each step, the steps run in turn in one new interpreter (the test
-    process has imported everything already); each adds to what the ones before did."""
+    """Which of `HEAVY`, `SERVING_ONLY`, `ONE_MODE_ONLY`, `NEVER`, `MIGRATING_ONLY`, `POSTGRESQL_ONLY`,
+    `TOKENS_ONLY` and `FIXTURES_ONLY` are imported after each step, the steps run in turn in one new
+    interpreter (the test process has imported everything already); each adds to what the ones before did."""
     watched = sorted(
-        HEAVY | SERVING_ONLY | ONE_MODE_ONLY | NEVER | MIGRATING_ONLY | POSTGRESQL_ONLY | FIXTURES_ONLY
+        HEAVY
+        | SERVING_ONLY
+        | ONE_MODE_ONLY
+        | NEVER
+        | MIGRATING_ONLY
+        | POSTGRESQL_ONLY
+        | TOKENS_ONLY
+        | FIXTURES_ONLY
     )
     lines = ["import json, sys"]
     for step in steps:
@@ -97,15 +107,24 @@ the database."""
 def serving(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> list[set[str]]:
     """After parsing `serve`'s arguments, then serving Teams alone up to the runtime (its token validator a
     stand-in), then after importing what serves and sends Slack too, then after loading the validator, then
-    after opening a database already at the newest revision."""
-    up_to_date = tmp_path_factory.mktemp("start-up") / "aadbot.db"
+    after opening a database already at the newest revision, then after making the Microsoft clients with
+    an app's secret and no token cache file yet."""
+    folder = tmp_path_factory.mktemp("start-up")
+    up_to_date = folder / "aadbot.db"
     shutil.copyfile(sqlite_template, up_to_date)
+    live = {
+        "AZURE_DEVOPS_PAT": "pat",
+        "AZURE_CLIENT_ID": "app",
+        "AZURE_CLIENT_SECRET": "secret",
+        "AADBOT_TOKEN_CACHE": str(folder / "tokens.json"),
+    }
     return _imported_in_turn(
         "import bot.cli; bot.cli.build_parser('serve')",
         _SERVE_TEAMS_ALONE,
         "import bot.teams.surface, bot.slack.serve, bot.serve, bot.runtime",
         "del sys.modules['bot.teams._token_validator']; import bot.teams.auth as a; a.load_validator()",
         f"from storage import open_database; open_database({f'sqlite:///{up_to_date}'!r}).dispose()",
+        f"from msapi import from_environment; from_environment({live!r}).close()",
     )
 
 
@@ -162,6 +181,12 @@ def test_the_runs_first_process_starts_the_test_processes_without_the_product() 
 
 def test_serving_on_sqlite_imports_nothing_of_postgresql(serving: list[set[str]]) -> None:
     assert serving[4] & POSTGRESQL_ONLY == set()
+
+
+def test_serving_and_making_the_microsoft_clients_import_no_msal_before_a_token(
+    serving: list[set[str]],
+) -> None:
+    assert serving[5] & TOKENS_ONLY == set()
 
 
 def test_loading_the_validator_imports_the_token_checking(monkeypatch: pytest.MonkeyPatch) -> None:
