@@ -22,7 +22,7 @@ from storage import (
     TeamsRateLane,
     TodoItem,
 )
-from storage.inserts import insert_once
+from storage.inserts import insert_all, insert_once
 from tests.storage.rows import NOW, add_migration
 
 
@@ -149,6 +149,39 @@ def test_one_active_migration_per_organization(database: Database) -> None:
     add_migration(database)
     with pytest.raises(IntegrityError):
         add_migration(database)
+
+
+def test_inserting_all_returns_each_row_with_its_own_id_or_refuses_keys_that_do_not_tell_them_apart(
+    database: Database,
+) -> None:
+    migration_id = add_migration(database)
+
+    def person(n: int, directory_id: str | None) -> dict[str, object]:
+        return {
+            "migration_id": migration_id,
+            "entitlement_id": f"e-{n}",
+            "principal_name": f"p{n}@fabrikam.com",
+            "email": f"p{n}@fabrikam.com",
+            "directory_id": directory_id,
+            "outcome": "invite_as_guest" if directory_id is None else "keep_access",
+            "created_at": NOW,
+        }
+
+    rows = [person(n, None if n % 2 else f"d-{n}") for n in range(6)]
+    with database.session() as session:
+        inserted = insert_all(session, AffectedUser, rows, unique=("migration_id", "entitlement_id"))
+        assert [(row.email, row.directory_id) for row in inserted] == [
+            (values["email"], values["directory_id"]) for values in rows
+        ]
+        assert len({row.id for row in inserted}) == len(rows)
+        # two people with no directory account share the key (migration, NULL): their ids cannot be told apart
+        with pytest.raises(ValueError, match=r"does not tell AffectedUser's 2 new rows apart"):
+            insert_all(
+                session,
+                AffectedUser,
+                [person(7, None), person(9, None)],
+                unique=("migration_id", "directory_id"),
+            )
 
 
 def test_inserting_once_says_whether_this_insert_made_the_row(database: Database) -> None:
