@@ -3,6 +3,7 @@ and the look-ups every stage shares (who administers a migration, which migratio
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -11,6 +12,7 @@ from bot.conversation.commands import Command
 from bot.conversation.messages import Outgoing
 from faq import FaqAnswerer
 from workflows.admin_gate import AdminVerdict
+from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -18,6 +20,8 @@ from workflows.service import MigrationService
 
 Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
 MAX_ID = 2**63 - 1
+
+log = logging.getLogger(__name__)
 
 
 class Outbox(Protocol):
@@ -44,7 +48,21 @@ class Desk:
     outbox: Outbox
 
     def may_administer(self, organization: str | None, actor: Actor) -> bool:
-        return self.admin_verdict(organization, actor).allowed
+        """For replies that only tailor what they show (help, an FAQ answer, the App Home), which tell an
+        Azure DevOps failure (`WorkflowError`, `MicrosoftError`) their own way: any other failure of the
+        check (the gate's database write) answers as for someone who is no admin."""
+        try:
+            return self.admin_verdict(organization, actor).allowed
+        except (WorkflowError, MicrosoftError):
+            raise
+        except Exception as error:
+            # the class only: whatever the error says may name the person
+            log.warning(
+                "checking an admin of %s failed (%s): answered as for a non-admin",
+                organization,
+                type(error).__name__,
+            )
+            return False
 
     def admin_verdict(self, organization: str | None, actor: Actor) -> AdminVerdict:
         return self.service.admin_verdict(organization, actor, tuple(self.roles.extra_admin_ids))

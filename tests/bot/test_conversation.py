@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 from dataclasses import replace
+from typing import NoReturn
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.conversation import progress_views
 from bot.conversation.messages import Attachment, Channel, DirectMessage, Reply, Text
 from sandbox import Sandbox
+from storage.admin_gate import DatabaseAdminMemory
 from tests.bot.conftest import ORG, Chat, approved, connected, notified, started, text_of
 from workflows.errors import WorkflowError
 
@@ -211,6 +216,29 @@ def test_questions_are_answered_even_when_azure_devops_is_down(
     monkeypatch.setattr(chat.runtime.service, "is_admin", down)
     answer = text_of(chat.say(ANN, "do I keep my visual studio subscription?", in_dm=True))
     assert "my.visualstudio.com" in answer
+
+
+def test_questions_help_and_the_home_survive_the_admin_gates_database_failing(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """They only tailor what they show to an admin: a failed check answers as for someone who is none."""
+    started(chat)
+
+    def locked(*args: object, **kwargs: object) -> NoReturn:
+        raise OperationalError(
+            "DELETE FROM admin_refusal", None, sqlite3.OperationalError("database is locked")
+        )
+
+    monkeypatch.setattr(DatabaseAdminMemory, "begin_look_up", locked)
+    with caplog.at_level(logging.WARNING):
+        answer = text_of(chat.say(ANN, "do I keep my visual studio subscription?", in_dm=True))
+        helped = text_of(chat.say(ANN, "help", in_dm=True))
+        home = chat.runtime.conversation.home(chat.person(ANN))
+    assert "my.visualstudio.com" in answer
+    assert "Nothing is waiting for you in any migration right now" in helped, helped
+    assert home.summary == "aadbot home", home
+    assert f"checking an admin of {ORG} failed (OperationalError)" in caplog.text
+    assert ANN not in caplog.text
 
 
 def test_a_migration_started_in_a_direct_message_still_gets_help_requests_to_the_admins(chat: Chat) -> None:
