@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from storage import Database
+from storage.admin_gate import DatabaseAdminMemory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import Actor
@@ -19,16 +21,34 @@ def test_owner_and_collection_administrators_are_admins(
     ann = Actor("U-ANN", "ann@fabrikam.com", "Ann")
     assert service.is_admin("fabrikam", dana)
     assert service.is_admin("fabrikam", Actor("U-LEE", "LEE@Fabrikam.com", "Lee"))
-    assert not service.is_admin("fabrikam", ann)
-    assert service.is_admin("fabrikam", ann, extra_admin_ids=["U-ANN"])
     assert microsoft.calls["organization"] == 1  # cached
+    assert not service.is_admin("fabrikam", ann)
+    assert microsoft.calls["organization"] == 2  # a refusal never rests on the cached list
+    assert service.is_admin("fabrikam", ann, extra_admin_ids=["U-ANN"])
 
     microsoft.org = replace(microsoft.org, administrators=(dana.email, "ann@fabrikam.com"))
-    assert not service.is_admin("fabrikam", ann)  # still the cached answer
+    assert not service.is_admin("fabrikam", ann)  # her refusal is remembered
     clock.advance(minutes=6)
     assert service.is_admin("fabrikam", ann)
     assert not service.is_admin("fabrikam", lee)
-    assert microsoft.calls["organization"] == 2
+    assert microsoft.calls["organization"] == 4
+
+
+def test_a_replica_whose_admin_list_is_older_than_her_grant_asks_again_before_refusing_her(
+    database: Database, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    """Each process caches the admin list, but a refusal is remembered for every replica: made on a list
+    from before she was made an admin, it would refuse her everywhere for as long as it is remembered."""
+    replicas = [
+        MigrationService(database, microsoft, clock=clock, gate_memory=DatabaseAdminMemory(database))
+        for _ in range(2)
+    ]
+    ann = Actor("U-ANN", "ann@fabrikam.com", "Ann")
+    assert replicas[0].is_admin("fabrikam", dana)  # its list, cached, has no Ann
+    microsoft.org = replace(microsoft.org, administrators=(*microsoft.org.administrators, ann.email))
+    clock.advance(minutes=1)
+    assert replicas[0].is_admin("fabrikam", ann)
+    assert replicas[1].is_admin("fabrikam", ann)
 
 
 def test_approvers_are_the_other_admins(

@@ -42,7 +42,7 @@ class Administrators:
         # Refusals are remembered and limited per person and organization; no such organization is a
         # refusal too, so the answer never tells whether the organization exists.
         person = actor.id or email
-        return self._gate.verdict(person, organization, lambda: email in self._emails(organization))
+        return self._gate.verdict(person, organization, lambda: self._administers(organization, email))
 
     def approvers(self, organization: str, *, exclude: Actor) -> list[str]:
         """Who may approve a request by `exclude`: the owner and administrators but them, lower-cased."""
@@ -51,20 +51,29 @@ class Administrators:
     def emails(self, organization: str) -> tuple[str, ...]:
         """Owner first, then the Project Collection Administrators, lower-cased."""
         try:
-            return self._emails(organization)
+            cached = self._cached(organization)
+            return cached if cached is not None else self._fetch(organization)
         except MicrosoftError as error:
             raise WorkflowError(f"I could not check the administrators of {organization}: {error}") from None
 
-    def _emails(self, organization: str) -> tuple[str, ...]:
-        key, now = organization.casefold(), self._clock()
+    def _administers(self, organization: str, email: str) -> bool:
+        cached = self._cached(organization)
+        if cached is not None and email in cached:
+            return True
+        # A refusal is remembered and counted for every replica: it must not rest on this process's list
+        # from before she was made an admin. Refusals are limited, so asking again is too.
+        return email in self._fetch(organization)
+
+    def _cached(self, organization: str) -> tuple[str, ...] | None:
         with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None and now < cached[0]:
-            return cached[1]
+            cached = self._cache.get(organization.casefold())
+        return cached[1] if cached is not None and self._clock() < cached[0] else None
+
+    def _fetch(self, organization: str) -> tuple[str, ...]:
         found = self._microsoft.organization(organization)
         admins = tuple(
             dict.fromkeys(a.strip().lower() for a in (found.owner or "", *found.administrators) if a.strip())
         )
         with self._lock:
-            self._cache[key] = (now + self._ttl, admins)
+            self._cache[organization.casefold()] = (self._clock() + self._ttl, admins)
         return admins
