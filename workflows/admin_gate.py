@@ -8,8 +8,10 @@ administer, so the reply never tells a stranger whether an organization exists.
 
 What the limits must not do is lock an admin out: a person whose last look-up of an organization
 confirmed them is never limited for it (a few typos of other names change nothing), and a look-up
-that failed for another reason (Azure DevOps down, the bot's own credentials) is not a refusal: it is
-neither remembered nor counted, and the verdict says why it failed.
+that failed for another reason (Azure DevOps down, the bot's own credentials, a bug) is not a refusal: it
+is neither remembered nor counted, and the verdict says why it failed. A look-up under way counts, so
+requests at once get no more look-ups than requests one after the other, but only for `LOOK_UP_LEASE`:
+one whose process died, or whose outcome could not be written, stops counting on its own.
 
 The bot keeps all this in its database (`workflows.admin_memory`), so a prober round-robined across
 several `serve` replicas, or waiting for a restart, gets no more look-ups than from one process.
@@ -35,6 +37,14 @@ from workflows.directory import MicrosoftError, OrganizationNotFound
 from workflows.errors import WorkflowError
 
 VerdictKind = Literal["admin", "refused", "limited", "unavailable"]
+
+LOOK_UP_LEASE = timedelta(minutes=3)
+"""How long a look-up under way counts as a refusal unless settled first. Its Azure DevOps requests are
+each tried at most 5 times, 30 s each, with 7.5 s of backoff in all (`msapi._http.HttpSession`): 157.5 s
+before one gives up. A little over that keeps a live look-up counted while it runs, and lets one that is
+never settled (its process died, the database failed to record the outcome) stop limiting a real admin
+within minutes, not the hour a refusal counts. A look-up slowed down further (Azure DevOps throttling,
+many requests each nearly failing) stops counting early: the limits loosen only while it is that slow."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class AdminGate:
         limit: int = 3,
         organizations: int = 5,
         window: timedelta = timedelta(hours=1),
+        lease: timedelta = LOOK_UP_LEASE,
     ) -> None:
         self._clock = clock
         self._memory = memory or InMemoryAdminMemory()
@@ -79,13 +90,15 @@ class AdminGate:
         self._limit = limit
         self._organizations = organizations
         self._window = window
+        self._lease = lease
 
     def allows(self, person: str, organization: str, look_up: Callable[[], bool]) -> bool:
         return self.verdict(person, organization, look_up).allowed
 
     def verdict(self, person: str, organization: str, look_up: Callable[[], bool]) -> AdminVerdict:
         """`look_up()` (True: an admin; `OrganizationNotFound`: no such organization) unless a remembered
-        refusal or a limit answers first. Any other `WorkflowError` or `MicrosoftError` is `unavailable`."""
+        refusal or a limit answers first. Any other `WorkflowError` or `MicrosoftError` is `unavailable`;
+        any other exception is raised, the look-up settled as unavailable first."""
         folded, now = organization.casefold(), self._clock()
         since = now - max(self._window, self._remember)  # what the rules still read: older is forgotten
         remembered = self._memory.recall(person, now=now, since=since)
@@ -115,6 +128,10 @@ class AdminGate:
             if begun is not None:
                 self._settle(person, organization, begun, "unavailable", now)
             return AdminVerdict("unavailable", reason=str(error), confirmed=_as_typed(remembered, ()))
+        except BaseException:  # a bug, an interrupt: no refusal either, and the caller hears of it
+            if begun is not None:
+                self._settle(person, organization, begun, "unavailable", now)
+            raise
         if outcome == "admin":
             if begun is not None or _to_renew(remembered.confirmed.get(folded), organization, now):
                 self._settle(person, organization, begun, outcome, now)
@@ -156,19 +173,25 @@ class AdminGate:
         )
         if until is not None and now < until:
             return AdminVerdict("refused", until - now, confirmed=confirmed)
-        recent = [
-            (refusal.at, refusal.organization)
+        # each counts until it leaves the window, a look-up still under way until its lease ends
+        counted = [
+            (
+                refusal.organization,
+                refusal.at + (self._lease if refusal.remembered_until is None else self._window),
+            )
             for refusal in remembered.refusals
-            if now - refusal.at < self._window
         ]
-        of_this = [at for at, refused in recent if refused == folded]
+        counted = [(refused, until) for refused, until in counted if now < until]
+        of_this = sorted(until for refused, until in counted if refused == folded)
         if len(of_this) >= self._limit:
-            free_at = of_this[len(of_this) - self._limit] + self._window
+            free_at = of_this[len(of_this) - self._limit]
             return AdminVerdict("limited", free_at - now, confirmed=confirmed)
-        last_refused = {refused: at for at, refused in recent}  # an organization counts until its last
-        if folded not in last_refused and len(last_refused) >= self._organizations:
-            leaving = sorted(last_refused.values())
-            free_at = leaving[len(leaving) - self._organizations] + self._window
+        last_counted: dict[str, datetime] = {}  # an organization counts until its last refusal leaves
+        for refused, until in counted:
+            last_counted[refused] = max(until, last_counted.get(refused, until))
+        if folded not in last_counted and len(last_counted) >= self._organizations:
+            leaving = sorted(last_counted.values())
+            free_at = leaving[len(leaving) - self._organizations]
             return AdminVerdict("limited", free_at - now, confirmed=confirmed)
         return None
 

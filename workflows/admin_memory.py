@@ -5,8 +5,9 @@ gate without a database; `storage.admin_gate.DatabaseAdminMemory` keeps it in th
 limits hold across every `serve` replica and a restart.
 
 A look-up of an organization the person is not confirmed for is counted as a refusal from the moment it
-begins until it is settled: two requests at once (two threads, two replicas) each see the other's, so a
-prober firing many at once gets no more look-ups than one asking one after the other.
+begins until it is settled (or its lease ends, `workflows.admin_gate.LOOK_UP_LEASE`): two requests at once
+(two threads, two replicas) each see the other's, so a prober firing many at once gets no more look-ups
+than one asking one after the other.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class Refusal:
     """Case-folded."""
     at: datetime
     remembered_until: datetime | None
-    """None while the look-up is under way: it counts towards the limits, it is no remembered refusal."""
+    """None while the look-up is under way: it counts towards the limits for its lease, it is no remembered
+    refusal."""
 
 
 @dataclass(frozen=True)

@@ -141,8 +141,9 @@ def admin_refusal(who: str, word: str, organization: str | None, verdict: AdminV
             )
         case "limited":
             return (
-                f"{opening} You were refused too often within the hour (mistyped names count too), so I"
-                f" ask Azure DevOps about you again in {_minutes(verdict.wait)}; migrations you are"
+                f"{opening} You were refused too often within the hour (mistyped names count too), or"
+                " too many checks of you are still under way, so I ask Azure DevOps about you again in"
+                f" {_minutes(verdict.wait)}; migrations you are"
                 f" confirmed an admin of are not affected.{yours}{ask}"
             )
     named = f" `{organization}`" if organization else ""

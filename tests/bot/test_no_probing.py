@@ -4,15 +4,17 @@ admin is never locked out by typos or by Azure DevOps failing."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
+from msapi import HttpSession
 from tests.bot.conftest import Chat, text_of
 from tests.fakes.runtimes import runtime_on
-from workflows.admin_gate import AdminGate
+from workflows.admin_gate import LOOK_UP_LEASE, AdminGate, AdminVerdict
 from workflows.admin_memory import AdminMemory, InMemoryAdminMemory
 from workflows.arguments import ArgumentError, organization_name, tenant_name, user_id
 from workflows.directory import MicrosoftError, OrganizationNotFound
@@ -170,6 +172,71 @@ def test_a_confirmed_admin_is_never_limited_and_an_outage_is_no_refusal(gate_mem
         verdict = gate.verdict("lee", "fabrikam-fiber", outage)
         assert verdict.kind == "unavailable" and "HTTP 503" in verdict.reason
     assert gate.allows("lee", "fabrikam-fiber", lambda: True)  # neither remembered nor counted
+
+
+def test_a_look_up_failing_unexpectedly_is_no_refusal_either(gate_memory: AdminMemory) -> None:
+    clock = _Clock()
+    gate = AdminGate(clock, memory=gate_memory, limit=3, organizations=5)
+
+    def bug() -> bool:
+        raise KeyError("descriptor")
+
+    for _ in range(3):
+        with pytest.raises(KeyError):
+            gate.verdict("dana", "fabrikam-fiber", bug)
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+
+
+def test_a_look_up_never_settled_counts_only_for_its_lease(
+    gate_memory: AdminMemory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its process died, or the database failed as the outcome was written: the look-up is not left
+    counting as a refusal for the hour, limiting a real admin."""
+    clock = _Clock()
+    gate = AdminGate(clock, memory=gate_memory, limit=3, organizations=5)
+
+    def database_down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(gate_memory, "settle", database_down)
+        for _ in range(3):
+            with pytest.raises(ConnectionError):
+                gate.verdict("dana", "fabrikam-fiber", lambda: True)
+    limited = gate.verdict("dana", "fabrikam-fiber", lambda: True)
+    assert limited.kind == "limited" and limited.wait == LOOK_UP_LEASE
+    clock.now += LOOK_UP_LEASE
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+
+
+def test_look_ups_under_way_limit_only_until_their_lease_ends(gate_memory: AdminMemory) -> None:
+    """A first-time admin's fourth request while three are looked up (a slow Azure DevOps, double clicks):
+    the wait told is the real one, not the hour a refusal counts."""
+    clock = _Clock()
+    gate = AdminGate(clock, memory=gate_memory, limit=3, organizations=5)
+    fourth: list[AdminVerdict] = []
+
+    def under_way(requests: int) -> Callable[[], bool]:
+        def look_up() -> bool:  # the next request comes while this one is looked up
+            clock.now += timedelta(seconds=10)
+            if requests < 3:
+                assert gate.allows("dana", "fabrikam-fiber", under_way(requests + 1))
+            else:
+                fourth.append(gate.verdict("dana", "fabrikam-fiber", lambda: True))
+            return True
+
+        return look_up
+
+    assert gate.allows("dana", "fabrikam-fiber", under_way(1))
+    assert fourth[0].kind == "limited" and fourth[0].wait == LOOK_UP_LEASE - timedelta(seconds=30)
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)  # the three settled: confirmed
+
+
+def test_the_lease_of_a_look_up_outlasts_an_azure_devops_request_given_up() -> None:
+    defaults = inspect.signature(HttpSession).parameters
+    timeout, attempts, backoff = (defaults[name].default for name in ("timeout", "max_attempts", "backoff"))
+    given_up_after = timedelta(seconds=attempts * timeout + sum(backoff * 2**n for n in range(attempts - 1)))
+    assert given_up_after < LOOK_UP_LEASE <= given_up_after * 1.25
 
 
 def test_mistyped_organizations_do_not_lock_the_owner_out_of_her_migration(chat: Chat) -> None:
