@@ -60,6 +60,11 @@ class DatabaseAdminMemory:
             assert row.id is not None
             return LookUp(row.id)
 
+    def forget(self, *, now: datetime, since: datetime) -> None:
+        with self._database.session() as session:
+            _forget(session, now, since)
+            session.commit()
+
     def settle(
         self,
         person: str,

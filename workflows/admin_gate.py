@@ -100,7 +100,7 @@ class AdminGate:
         refusal or a limit answers first. Any other `WorkflowError` or `MicrosoftError` is `unavailable`;
         any other exception is raised, the look-up settled as unavailable first."""
         folded, now = organization.casefold(), self._clock()
-        since = now - max(self._window, self._remember)  # what the rules still read: older is forgotten
+        since = self._forgotten_before(now)
         remembered = self._memory.recall(person, now=now, since=since)
         begun: LookUp | None = None
         if folded not in remembered.confirmed:  # a confirmed admin is asked about again, never limited
@@ -138,6 +138,15 @@ class AdminGate:
             return ADMIN
         self._settle(person, organization, begun, outcome, now)
         return AdminVerdict("refused", self._remember, confirmed=_as_typed(remembered, (folded,)))
+
+    def forget_old(self) -> None:
+        """Forget what the rules no longer read, everyone's: for a periodic look, so that a quiet bot does
+        not keep the last refusals (who asked, and about what) once nobody begins a look-up."""
+        now = self._clock()
+        self._memory.forget(now=now, since=self._forgotten_before(now))
+
+    def _forgotten_before(self, now: datetime) -> datetime:
+        return now - max(self._window, self._remember)  # what the rules still read
 
     def _settle(
         self,

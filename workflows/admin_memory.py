@@ -82,6 +82,10 @@ class AdminMemory(Protocol):
         Everyone's refusals before `since`, and confirmations no longer kept, are forgotten."""
         ...
 
+    def forget(self, *, now: datetime, since: datetime) -> None:
+        """Everyone's refusals before `since`, and confirmations no longer kept at `now`."""
+        ...
+
     def settle(
         self,
         person: str,
@@ -143,6 +147,10 @@ class InMemoryAdminMemory:
             key = next(self._keys)
             self._people.setdefault(person, _Person()).refusals.append(_Refusal(key, organization, now, None))
             return LookUp(key)
+
+    def forget(self, *, now: datetime, since: datetime) -> None:
+        with self._lock:
+            self._forget(now, since)
 
     def settle(
         self,

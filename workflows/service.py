@@ -168,6 +168,11 @@ class MigrationService:
         """Every pending approval past its time expires, and its prompt says so (the bot's watch)."""
         approval_lapse.expire_all_lapsed(self._ctx)
 
+    def forget_old_admin_refusals(self) -> None:
+        """The admin gate forgets what its rules no longer read (the bot's watch): in a quiet bot no
+        look-up comes to sweep the last refusals, who asked about which organization."""
+        self._ctx.admins.forget_old_refusals()
+
     def next_due(self) -> due.Due:
         """When the bot's watch next has something to do (a rehearsal moves its clock there)."""
         return due.next_due(self._ctx)

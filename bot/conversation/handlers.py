@@ -82,8 +82,8 @@ class Conversation:
             return Message("aadbot", (Text(str(error)),))
 
     def watch(self) -> list[Outgoing]:
-        """One look: approvals that lapsed, every migration waiting for the portal step, then the sign-in
-        checks and reminders that are due (`workflows.due` says when the next look has work).
+        """One look: approvals that lapsed, old admin refusals, every migration waiting for the portal step,
+        then the sign-in checks and reminders that are due (`workflows.due` says when the next look has work).
 
         What the look finds is recorded as a notice with it; the outbox delivers it with the reminders.
         """
@@ -91,6 +91,10 @@ class Conversation:
             self._desk.service.expire_lapsed_approvals()
         except WorkflowError as error:
             log.warning("expiring lapsed approvals failed: %s", error)
+        try:
+            self._desk.service.forget_old_admin_refusals()
+        except Exception as error:  # the least of the look, never to cost the rest: the next look forgets
+            log.warning("forgetting old admin refusals failed (%s)", type(error).__name__)
         for organization in self._desk.service.organizations(state="connecting"):
             try:
                 self._desk.service.check_connection(organization)

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import func, select
 
 from msapi import HttpSession
+from storage import AdminRefusal
 from tests.bot.conftest import Chat, text_of
 from tests.fakes.runtimes import runtime_on
 from workflows.admin_gate import LOOK_UP_LEASE, AdminGate, AdminVerdict
@@ -21,6 +23,7 @@ from workflows.directory import MicrosoftError, OrganizationNotFound
 
 if TYPE_CHECKING:
     from sandbox import Sandbox
+    from storage import Database
 
 STRANGER = "mallory@outlook.com"
 
@@ -264,3 +267,22 @@ def test_a_tenant_that_is_neither_guid_nor_domain_is_refused_unechoed_before_any
     assert "not a tenant" in reply and "contoso.com" in reply, reply
     assert pasted not in reply
     assert sum(chat.runtime.sandbox.request_counts().values()) == 0
+
+
+def test_the_watch_forgets_refusals_the_rules_no_longer_read(box: Sandbox, sqlite_database: Database) -> None:
+    """Who asked about which organization is not kept in a quiet bot, where no look-up comes to sweep."""
+    clock = _Clock()
+    runtime = runtime_on(box, sqlite_database, clock=clock)
+    try:
+        Chat(runtime).say(STRANGER, "start probe-org fabrikam.com")
+        assert _refusals(sqlite_database) == 1
+        clock.now += timedelta(hours=1, seconds=1)
+        runtime.conversation.watch()
+        assert _refusals(sqlite_database) == 0
+    finally:
+        runtime.close()
+
+
+def _refusals(database: Database) -> int:
+    with database.session() as session:
+        return int(session.execute(select(func.count()).select_from(AdminRefusal)).scalar_one())

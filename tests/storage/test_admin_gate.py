@@ -206,3 +206,19 @@ def test_answers_from_memory_only_read_and_a_confirmation_is_renewed_daily(
     with database.session() as session:
         kept = session.execute(select(AdminConfirmation.person)).scalars().all()
     assert sorted(kept) == ["dana", "lee"]  # dana's first confirmation is over 30 days old, her renewal not
+
+
+def test_a_quiet_bot_forgets_the_last_refusals_without_another_look_up(
+    database: Database, clock: _Clock
+) -> None:
+    """The watch forgets them (`AdminGate.forget_old`): who asked about which organization is kept no
+    longer than the rules read it."""
+    gate = _gate(database, clock)
+    gate.verdict("U1", "org-0", _no_such_organization([], "org-0"))
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    clock.now += WINDOW
+    gate.forget_old()
+    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (1, 1)  # still counted
+    clock.now += timedelta(seconds=1)
+    gate.forget_old()
+    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (0, 1)

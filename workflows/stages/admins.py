@@ -44,6 +44,9 @@ class Administrators:
         person = actor.id or email
         return self._gate.verdict(person, organization, lambda: self._administers(organization, email))
 
+    def forget_old_refusals(self) -> None:
+        self._gate.forget_old()
+
     def approvers(self, organization: str, *, exclude: Actor) -> list[str]:
         """Who may approve a request by `exclude`: the owner and administrators but them, lower-cased."""
         return [admin for admin in self.emails(organization) if admin != exclude.email.strip().lower()]
