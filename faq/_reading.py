@@ -23,7 +23,10 @@ _ASKING_START = re.compile(
     r"^\W*(?:how|what|why|when|where|which|who|whom|can|could|should|shall|would|will|is|are|am|does|do"
     r"|did|has|have|may|might|must|any (?:idea|thoughts|help|advice|suggestion)s?|is there|are there"
     r"|please (?:help|advise|let|tell|clarify|suggest)|help|i need|we need|need help|i want to|we want to"
-    r"|i would like|we would like|looking for\b|wondering|q\d*\b)",
+    r"|i would like|we would like|looking for\b|wondering|q\d*\b)"
+    # The word itself or its negation or contraction ("can't", "cannot", "whats"), not the start of another
+    # word: "However, ...", "Documentation issues:", "Maybe ..." do not ask.
+    r"(?:n?['\u2019]?t|not|['\u2019]?s)?\b",
     re.I,
 )
 # Error codes people paste: Azure DevOps (TF, VS), Entra sign-in (AADSTS), Git Credential Manager.

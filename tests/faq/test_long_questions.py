@@ -32,6 +32,15 @@ def test_reading_separates_what_is_asked_from_the_story_the_quotes_and_the_foote
     assert "VS30063" in reading.told  # a code seen only in a pasted log still counts
 
 
+def test_a_sentence_asks_by_its_first_word_not_by_a_word_that_starts_like_one() -> None:
+    telling_sentences = ("However, the org exists.", "Documentation issues:", "Maybe the owner left.")
+    for telling in telling_sentences:
+        assert read(f"{telling} We connected last week.").asked == ()
+    asking_sentences = ("Can't we reuse the tokens.", "Whats the timeline.", "Isn't there a way to keep it.")
+    for asking in asking_sentences:
+        assert read(f"We connected last week. {asking}").asked == (asking,)
+
+
 def test_entra_sign_in_codes_count_only_when_the_message_is_about_azure_devops() -> None:
     assert "AADSTS50034" not in read("My SharePoint app fails with AADSTS50034, why?").codes
     assert read("Azure DevOps sign-in fails with AADSTS50034 since the switch").codes == ("AADSTS50034",)
