@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.conversation.commands import Command
 from bot.conversation.messages import Outgoing
 from faq import FaqAnswerer
 from workflows.admin_gate import AdminVerdict
-from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor
@@ -49,13 +50,11 @@ class Desk:
 
     def may_administer(self, organization: str | None, actor: Actor) -> bool:
         """For replies that only tailor what they show (help, an FAQ answer, the App Home), which tell an
-        Azure DevOps failure (`WorkflowError`, `MicrosoftError`) their own way: any other failure of the
-        check (the gate's database write) answers as for someone who is no admin."""
+        Azure DevOps failure (`WorkflowError`, `MicrosoftError`) their own way: the gate's database failing
+        (locked, a connection lost) answers as for someone who is no admin. Anything else is a bug, raised."""
         try:
             return self.admin_verdict(organization, actor).allowed
-        except (WorkflowError, MicrosoftError):
-            raise
-        except Exception as error:
+        except SQLAlchemyError as error:
             # the class only: whatever the error says may name the person
             log.warning(
                 "checking an admin of %s failed (%s): answered as for a non-admin",

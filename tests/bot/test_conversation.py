@@ -225,8 +225,10 @@ def test_questions_help_and_the_home_survive_the_admin_gates_database_failing(
     started(chat)
 
     def locked(*args: object, **kwargs: object) -> NoReturn:
-        raise OperationalError(
-            "DELETE FROM admin_refusal", None, sqlite3.OperationalError("database is locked")
+        raise OperationalError(  # as a real one does, it names the person in its parameters
+            "DELETE FROM admin_refusal WHERE person = ?",
+            (ANN,),
+            sqlite3.OperationalError("database is locked"),
         )
 
     monkeypatch.setattr(DatabaseAdminMemory, "begin_look_up", locked)

@@ -13,6 +13,12 @@ from workflows.directory import Microsoft, MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 
+# A refusal is remembered and counted for every replica, so it must not rest on this process's admin list from
+# before someone was made an admin: a list older than this is read again first. Not on every refusal: every
+# FAQ question, help and App Home view checks the asker, and a wave of people asking would each cost Azure
+# DevOps a read of the organization; at most one a minute per organization and process does.
+REFUSAL_LIST_AGE = timedelta(minutes=1)
+
 
 class Administrators:
     def __init__(
@@ -60,17 +66,19 @@ class Administrators:
             raise WorkflowError(f"I could not check the administrators of {organization}: {error}") from None
 
     def _administers(self, organization: str, email: str) -> bool:
-        cached = self._cached(organization)
-        if cached is not None and email in cached:
-            return True
-        # A refusal is remembered and counted for every replica: it must not rest on this process's list
-        # from before she was made an admin. Refusals are limited, so asking again is too.
+        with self._lock:
+            cached = self._cache.get(organization.casefold())
+        now = self._clock()
+        if cached is not None and now < cached[0] + self._ttl:
+            fetched_at, admins = cached
+            if email in admins or now < fetched_at + REFUSAL_LIST_AGE:
+                return email in admins
         return email in self._fetch(organization)
 
     def _cached(self, organization: str) -> tuple[str, ...] | None:
         with self._lock:
             cached = self._cache.get(organization.casefold())
-        return cached[1] if cached is not None and self._clock() < cached[0] else None
+        return cached[1] if cached is not None and self._clock() < cached[0] + self._ttl else None
 
     def _fetch(self, organization: str) -> tuple[str, ...]:
         found = self._microsoft.organization(organization)
@@ -78,5 +86,5 @@ class Administrators:
             dict.fromkeys(a.strip().lower() for a in (found.owner or "", *found.administrators) if a.strip())
         )
         with self._lock:
-            self._cache[organization.casefold()] = (self._clock() + self._ttl, admins)
+            self._cache[organization.casefold()] = (self._clock(), admins)  # when it was read
         return admins
