@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import uuid
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.conversation import help_views, todo_views, views
 from bot.conversation.commands import USAGES, Command, parse
 from bot.conversation.desk import Desk, Handler, Outbox, Roles, Stage
@@ -93,7 +95,7 @@ class Conversation:
             log.warning("expiring lapsed approvals failed: %s", error)
         try:
             self._desk.service.forget_old_admin_refusals()
-        except Exception as error:  # the least of the look, never to cost the rest: the next look forgets
+        except SQLAlchemyError as error:  # the least of the look, never to cost the rest: the next forgets
             log.warning("forgetting old admin refusals failed (%s)", type(error).__name__)
         for organization in self._desk.service.organizations(state="connecting"):
             try:

@@ -5,15 +5,19 @@ admin is never locked out by typos or by Azure DevOps failing."""
 from __future__ import annotations
 
 import inspect
+import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from msapi import HttpSession
 from storage import AdminRefusal
+from storage.admin_gate import DatabaseAdminMemory
 from tests.bot.conftest import Chat, text_of
 from tests.fakes.runtimes import runtime_on
 from workflows.admin_gate import LOOK_UP_LEASE, AdminGate, AdminVerdict
@@ -281,6 +285,32 @@ def test_the_watch_forgets_refusals_the_rules_no_longer_read(box: Sandbox, sqlit
         assert _refusals(sqlite_database) == 0
     finally:
         runtime.close()
+
+
+def test_a_watch_whose_forgetting_fails_still_looks_at_the_rest(
+    box: Sandbox, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def locked(*args: object, **kwargs: object) -> None:
+        raise OperationalError(
+            "DELETE FROM admin_refusal", None, sqlite3.OperationalError("database is locked")
+        )
+
+    runtime = runtime_on(box, sqlite_database, clock=_Clock())
+    reminded: list[bool] = []
+
+    def remind() -> list[object]:
+        reminded.append(True)
+        return []
+
+    monkeypatch.setattr(DatabaseAdminMemory, "forget", locked)
+    monkeypatch.setattr(runtime.conversation, "remind", remind)
+    try:
+        with caplog.at_level(logging.WARNING):
+            runtime.conversation.watch()
+    finally:
+        runtime.close()
+    assert reminded == [True]
+    assert "forgetting old admin refusals failed (OperationalError)" in caplog.text
 
 
 def _refusals(database: Database) -> int:
