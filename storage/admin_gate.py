@@ -48,7 +48,7 @@ class DatabaseAdminMemory:
         answer: Callable[[Remembered], Answer | None],
     ) -> Answer | LookUp:
         with self._database.session() as session:
-            _hold(session, person)
+            _hold(session, person, postgresql=self._database.is_postgresql)
             _forget(session, now, since)
             answered = answer(_remembered(session, person, now, since))
             if answered is not None:
@@ -102,9 +102,9 @@ class DatabaseAdminMemory:
             session.commit()
 
 
-def _hold(session: Session, person: str) -> None:
+def _hold(session: Session, person: str, *, postgresql: bool) -> None:
     """Until the transaction ends, nobody else holds `person`."""
-    if session.get_bind().dialect.name == "postgresql":
+    if postgresql:
         session.execute(
             text("SELECT pg_advisory_xact_lock(:locks, hashtext(:person))"),
             {"locks": _PERSON_LOCKS, "person": person},

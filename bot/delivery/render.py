@@ -37,11 +37,9 @@ from workflows.todo import ACCEPT_INVITATION
 
 
 def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> Envelope:
-    """`accept_url`: the recipient's own link to accept their invitation (`redeem_links.for_list`), which
-    their list's *Accept the invitation* item offers; never for a channel."""
+    """`accept_url`: the recipient's own link to accept their invitation (`redeem_links.for_list`, for a
+    message it is `offered` to), which their list's *Accept the invitation* item offers."""
     payload = message.payload
-    if message.recipient.startswith(notices.CHANNEL_PREFIX):
-        accept_url = None
     updates: str | None = None
     match message.kind:
         case kind if kind == CHAT_MESSAGE:

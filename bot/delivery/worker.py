@@ -262,7 +262,9 @@ class OutboxWorker:
         """What to send, the recipient's own link read only now that the claim holds; None when the
         payload is unreadable (then the message failed for good)."""
         try:
-            accept_url = await asyncio.to_thread(redeem_links.for_list, self._database, message.payload)
+            accept_url = None
+            if redeem_links.offered(message.recipient, message.payload):  # no thread nor query for the rest
+                accept_url = await asyncio.to_thread(redeem_links.for_list, self._database, message.payload)
             return envelope_of(message, accept_url=accept_url)
         except (KeyError, TypeError, ValueError) as error:
             unreadable = DeliveryFailed("bad_payload", f"unreadable message: {error}", permanent=True)

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from storage import AffectedUser, Database, Invitation
 from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify, redeem_link
+from workflows import notices
 from workflows.errors import WorkflowError
 from workflows.results import Actor, InvitationStanding
 from workflows.service import MigrationService
@@ -242,3 +243,10 @@ def test_a_list_offers_the_link_of_the_persons_newest_invitation(
         session.commit()
         payload = {"affected_user_id": bob.id, "items": [{"key": ACCEPT_INVITATION}]}
     assert redeem_links.for_list(database, payload) == "https://newer"
+    # offered only to the person, while the item is open: no query for a channel, a done item, another message
+    assert redeem_links.offered(bob.email, payload)
+    assert not redeem_links.offered(f"{notices.CHANNEL_PREFIX}C1", payload)
+    assert not redeem_links.offered(
+        bob.email, {**payload, "items": [{"key": ACCEPT_INVITATION, "done_at": "x"}]}
+    )
+    assert not redeem_links.offered(bob.email, {"affected_user_id": bob.id})

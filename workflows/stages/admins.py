@@ -61,24 +61,23 @@ class Administrators:
         """Owner first, then the Project Collection Administrators, lower-cased."""
         try:
             cached = self._cached(organization)
-            return cached if cached is not None else self._fetch(organization)
+            return cached[1] if cached is not None else self._fetch(organization)
         except MicrosoftError as error:
             raise WorkflowError(f"I could not check the administrators of {organization}: {error}") from None
 
     def _administers(self, organization: str, email: str) -> bool:
-        with self._lock:
-            cached = self._cache.get(organization.casefold())
-        now = self._clock()
-        if cached is not None and now < cached[0] + self._ttl:
+        cached = self._cached(organization)
+        if cached is not None:
             fetched_at, admins = cached
-            if email in admins or now < fetched_at + REFUSAL_LIST_AGE:
+            if email in admins or self._clock() < fetched_at + REFUSAL_LIST_AGE:
                 return email in admins
         return email in self._fetch(organization)
 
-    def _cached(self, organization: str) -> tuple[str, ...] | None:
+    def _cached(self, organization: str) -> tuple[datetime, tuple[str, ...]] | None:
+        """When the organization's list was read, and the list, while it is kept."""
         with self._lock:
             cached = self._cache.get(organization.casefold())
-        return cached[1] if cached is not None and self._clock() < cached[0] + self._ttl else None
+        return cached if cached is not None and self._clock() < cached[0] + self._ttl else None
 
     def _fetch(self, organization: str) -> tuple[str, ...]:
         found = self._microsoft.organization(organization)

@@ -25,7 +25,6 @@ from workflows.results import (
     LeftBehind,
     MigrationStatus,
 )
-from workflows.stages import redeem_links
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.invited import sent_invitations
@@ -52,7 +51,6 @@ def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed:
                 },
             )
             deactivate(unit)
-            redeem_links.forget(session, unit.row)
             closed = status(session, unit.row)
             notices.closed(session, unit.row, closed, actor, unit.flow.now, left=left)
         return Completion(closed, left, completed=True)
@@ -91,7 +89,6 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
             void_pending(unit, "the migration was cancelled")
             unit.flow.fire("cancel", details={"reason": reason})
             deactivate(unit)
-            redeem_links.forget(session, row)
             row.blocked_reason = reason or None
             row.blocked_fix = None
             closed = status(session, row)

@@ -32,6 +32,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Invitation, Migration
+from workflows import notices
 from workflows.todo import ACCEPT_INVITATION
 
 
@@ -60,12 +61,18 @@ def forget_all_but(session: Session, row: Migration, present: Iterable[str]) -> 
         forget(session, row, unplanned)
 
 
-def for_list(database: Database, payload: Mapping[str, Any]) -> str | None:
-    """The link for a direct message that lists the person's *Accept the invitation* item, read when it
-    is sent (the message's stored payload never holds it); None for any other message, or without one."""
+def offered(recipient: str, payload: Mapping[str, Any]) -> bool:
+    """Whether a message offers its recipient's own link: a direct message (never a channel) whose list
+    holds their *Accept the invitation* item, not done. Read from the payload alone, before any query."""
+    if recipient.startswith(notices.CHANNEL_PREFIX):
+        return False
     items = payload.get("items") or ()
-    if not any(item.get("key") == ACCEPT_INVITATION and not item.get("done_at") for item in items):
-        return None
+    return any(item.get("key") == ACCEPT_INVITATION and not item.get("done_at") for item in items)
+
+
+def for_list(database: Database, payload: Mapping[str, Any]) -> str | None:
+    """The link for a list that `offered` it, read when it is sent (the message's stored payload never
+    holds it); None without one."""
     with database.session() as session:
         return session.exec(
             select(Invitation.redeem_url)
