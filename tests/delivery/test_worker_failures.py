@@ -127,11 +127,19 @@ def test_two_sends_failing_raise_one_error_that_counts_the_other(
     database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue_lists(database, EMAILS, time.now)
-    platform = Platform()
+    platform = Platform(stalled={EMAILS[0], EMAILS[1]})
     _failing_to_record(monkeypatch, {1, 2})
 
+    async def batch() -> None:
+        """Both sends are under way before either records (a failure seen first would stop the second)."""
+        sending = asyncio.create_task(_worker(database, platform, time).run_once())
+        for _ in range(2):
+            await platform.stalls.acquire()
+        platform.answer.set()
+        await sending
+
     with pytest.raises(OperationalError) as raised:
-        asyncio.run(_worker(database, platform, time).run_once())
+        asyncio.run(batch())
     assert raised.value.__notes__ == ["other sends of this batch that failed too: 1 (OperationalError)"]
     assert len(platform.posts) == 2  # the third never started
 
