@@ -5,6 +5,12 @@ and only the emails it does not show are looked up one by one with `users.lookup
 notification wave to 2,000 people thus costs about ten calls, however long it takes to send: the
 directory is kept while it answers and reloaded only on a miss once it is older than the cache time.
 Nobody is remembered as missing, so a person who joins is found the next time they are asked for.
+
+A wave to 20,000 people takes hours and reading their directory again about five minutes, so between
+reads Slack's own `user_change` events keep it current (`changed`): someone deactivated during the wave
+is no longer found (Slack still accepts a `chat.postMessage` to their user id, slackapi/python-slack-sdk
+#1156, so without this their message would be recorded as sent), someone reactivated is found again, and
+a changed email moves their entry.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
@@ -35,6 +41,40 @@ class Person:
     """IANA name from the profile (`tz`), else its `tz_offset` as `+HH:MM`."""
 
 
+@dataclass
+class _Directory:
+    """The workspace's members that can be messaged, by case-folded email."""
+
+    loaded_at: float = 0.0
+    by_email: dict[str, Person] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    """user id -> the key of their entry in `by_email`, to move or remove it when they change."""
+    deactivated: set[str] = field(default_factory=set)
+    """Emails of deactivated members: why they are not found."""
+
+    def put(self, member: dict[str, Any]) -> None:
+        """A member as Slack shows them now, from `users.list` or a `user_change` event.
+
+        A member shown without an email keeps the one they had: Slack leaves it out of some events
+        (the profile of a deactivation may be elided), which says nothing about it having changed.
+        """
+        user_id = str(member["id"])
+        email = _email(member)
+        old = self.emails.pop(user_id, None)
+        if old is not None:
+            email = email or old
+            if (held := self.by_email.get(old)) is not None and held.user_id == user_id:
+                del self.by_email[old]
+        if not email or member.get("is_bot"):
+            return
+        if member.get("deleted"):
+            self.deactivated.add(email)
+            return
+        self.deactivated.discard(email)
+        self.by_email[email] = _person(member)
+        self.emails[user_id] = email
+
+
 class People:
     def __init__(
         self,
@@ -49,8 +89,9 @@ class People:
         self._actors: dict[str, tuple[float, Actor | None]] = {}
         self._actor_locks: dict[str, asyncio.Lock] = {}
         self._by_email: dict[str, tuple[float, Person]] = {}
-        self._directory: tuple[float, dict[str, Person]] | None = None
+        self._directory: _Directory | None = None
         self._directory_lock = asyncio.Lock()
+        self._changes_while_loading: list[dict[str, Any]] | None = None
         self._dm_channels: dict[str, str] = {}
 
     async def actor(self, user_id: str) -> Actor | None:
@@ -86,18 +127,42 @@ class People:
         return None
 
     async def find(self, email: str) -> Person | None:
-        """The workspace member with this email: from the bulk directory, else looked up alone."""
+        """The workspace member with this email: from the bulk directory, else looked up alone.
+
+        Nobody deactivated is found, nor looked up (Slack's answer would be `users_not_found`).
+        """
         key = email.strip().casefold()
+        if self._directory is not None and key in self._directory.by_email:
+            return self._directory.by_email[key]
         cached = self._fresh(self._by_email.get(key))
         if cached is not None and cached[0] is not None:
             return cached[0]
         directory = await self._directory_with(key)
-        person = directory.get(key)
-        if person is None:
+        person = directory.by_email.get(key)
+        if person is None and key not in directory.deactivated:
             person = await self._look_up(email.strip())
-        if person is not None:
-            self._by_email[key] = (self._clock(), person)
+            if person is not None:
+                self._by_email[key] = (self._clock(), person)
         return person
+
+    def deactivated(self, emails: Sequence[str]) -> bool:
+        """Whether Slack said that a member with one of these emails is deactivated."""
+        known = self._directory.deactivated if self._directory is not None else set()
+        return any(email.strip().casefold() in known for email in emails)
+
+    def changed(self, member: dict[str, Any]) -> None:
+        """Slack's `user_change` event: this member as they are now (deactivated, a new email...).
+
+        Whatever was looked up about them alone is forgotten, so that it is read again when needed.
+        """
+        user_id = str(member["id"])
+        self._actors.pop(user_id, None)
+        for key in [key for key, (_, person) in self._by_email.items() if person.user_id == user_id]:
+            del self._by_email[key]
+        if self._directory is not None:
+            self._directory.put(member)
+        if self._changes_while_loading is not None:
+            self._changes_while_loading.append(member)
 
     async def dm_channel(self, user_id: str) -> str:
         """The bot's direct-message channel with a user; channel ids never change, so no expiry."""
@@ -108,28 +173,37 @@ class People:
             self._dm_channels[user_id] = channel
         return channel
 
-    async def _directory_with(self, key: str) -> dict[str, Person]:
+    async def _directory_with(self, key: str) -> _Directory:
         """Every member with a visible email, by case-folded email; one load at a time.
 
         Loaded once, then reloaded only when it does not have `key` and is older than the cache time.
         """
         async with self._directory_lock:
-            if self._directory is not None:
-                loaded_at, known = self._directory
-                if key in known or self._clock() - loaded_at <= self._cache_seconds:
-                    return known
-            directory: dict[str, Person] = {}
-            cursor: str | None = None
-            while True:
-                response = await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
-                for member in response.get("members") or []:
-                    email = str((member.get("profile") or {}).get("email") or "").strip()
-                    if email and not member.get("deleted") and not member.get("is_bot"):
-                        directory[email.casefold()] = _person(member)
-                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-                if not cursor:
-                    break
-            self._directory = (self._clock(), directory)
+            known = self._directory
+            # someone deactivated is looked for in a fresh read too: without the event subscription (an
+            # app installed from an older manifest) that is how their reactivation is seen
+            if known is not None and (
+                key in known.by_email or self._clock() - known.loaded_at <= self._cache_seconds
+            ):
+                return known
+            directory = _Directory()
+            self._changes_while_loading = []
+            try:
+                cursor: str | None = None
+                while True:
+                    response = await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
+                    for member in response.get("members") or []:
+                        directory.put(member)
+                    cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                    if not cursor:
+                        break
+                # a page read before a change Slack told of since shows the member as they were
+                for member in self._changes_while_loading:
+                    directory.put(member)
+            finally:
+                self._changes_while_loading = None
+            directory.loaded_at = self._clock()
+            self._directory = directory
             return directory
 
     async def _look_up(self, email: str) -> Person | None:
@@ -145,6 +219,10 @@ class People:
         if entry is None or self._clock() - entry[0] > self._cache_seconds:
             return None
         return (entry[1],)
+
+
+def _email(member: dict[str, Any]) -> str:
+    return str((member.get("profile") or {}).get("email") or "").strip().casefold()
 
 
 def _person(user: dict[str, Any]) -> Person:

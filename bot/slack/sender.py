@@ -87,8 +87,12 @@ class SlackSender:
             addresses = envelope.to.addresses
             found = await self._people.find_first(addresses)
             if found is None:
-                emails = " or ".join(addresses)
-                raise DeliveryFailed(NOT_IN_CHAT, f"no Slack account with the email {emails}", permanent=True)
+                why = (
+                    _PERSON_UNREACHABLE["user_disabled"]
+                    if self._people.deactivated(addresses)
+                    else f"no Slack account with the email {' or '.join(addresses)}"
+                )
+                raise DeliveryFailed(NOT_IN_CHAT, why, permanent=True)
             channel, time_zone = found[1].user_id, found[1].time_zone
         if envelope.check_first or (envelope.updates and channel.startswith("U")):
             channel = await self._people.dm_channel(channel) if channel.startswith("U") else channel
