@@ -1,27 +1,35 @@
 """The admin gate's memory in the database (`workflows.admin_memory.AdminMemory`), shared by every process.
 
-Beginning a look-up reads a person's refusals and adds one in a single transaction that holds that person
-alone: on PostgreSQL a transaction-scoped advisory lock on the person, on SQLite the database's write lock
-(SQLite has no other), so of two replicas asked at once the second counts the first's look-up.
+A look-up begins in one session: what is remembered of the person is read first, holding nothing, so an
+answer from memory only reads; only when a look-up is to be counted is the person held, read again and the
+look-up added, in one transaction: on PostgreSQL a transaction-scoped advisory lock on the person, on
+SQLite the database's write lock (SQLite has no other), so of two replicas asked at once the second counts
+the first's look-up.
+
+A database failing is `workflows.admin_memory.MemoryFailed`, which the gate answers as unavailable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from storage.database import Database
 from storage.inserts import insert_once
 from storage.models import AdminConfirmation, AdminRefusal
 from workflows.admin_memory import (
-    CONFIRMATIONS_KEPT,
     Answer,
     Confirmation,
+    Kept,
     LookUp,
+    MemoryFailed,
     Outcome,
+    Recalled,
     Refusal,
     Remembered,
 )
@@ -34,41 +42,49 @@ class DatabaseAdminMemory:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    def recall(self, person: str, *, now: datetime, since: datetime) -> Remembered:
-        with self._database.session() as session:
-            return _remembered(session, person, now, since)
-
-    def begin_look_up(
+    def recall(
         self,
         person: str,
         organization: str,
         *,
         now: datetime,
-        since: datetime,
+        kept: Kept,
         answer: Callable[[Remembered], Answer | None],
-    ) -> Answer | LookUp:
-        with self._database.session() as session:
+    ) -> Recalled[Answer]:
+        with self._session() as session:
+            remembered = _remembered(session, person, kept)
+            if organization in remembered.confirmed:
+                return Recalled(remembered)
+            answered = answer(remembered)
+            if answered is not None:
+                return Recalled(remembered, answered)
+            # Read again once held: look-ups at once (threads, replicas) each count the others
             _hold(session, person, postgresql=self._database.is_postgresql)
-            _forget(session, now, since)
-            answered = answer(_remembered(session, person, now, since))
+            remembered = _remembered(session, person, kept)
+            if organization in remembered.confirmed:  # confirmed meanwhile
+                session.commit()
+                return Recalled(remembered)
+            answered = answer(remembered)
             if answered is not None:
                 session.commit()
-                return answered
+                return Recalled(remembered, answered)
             row = AdminRefusal(person=person, organization=organization, refused_at=now)
             session.add(row)
             session.commit()
             assert row.id is not None
-            return LookUp(row.id)
+            return Recalled(remembered, look_up=LookUp(row.id))
 
-    def forget(self, *, now: datetime, since: datetime) -> None:
-        with self._database.session() as session:
-            _forget(session, now, since)
+    def forget(self, *, kept: Kept) -> None:
+        with self._session() as session:
+            session.execute(delete(AdminRefusal).where(col(AdminRefusal.refused_at) < kept.refusals_from))
+            session.execute(
+                delete(AdminConfirmation).where(col(AdminConfirmation.confirmed_at) < kept.confirmations_from)
+            )
             session.commit()
 
     def settle(
         self,
         person: str,
-        organization: str,
         as_typed: str,
         *,
         look_up: LookUp | None,
@@ -76,8 +92,9 @@ class DatabaseAdminMemory:
         now: datetime,
         remember_until: datetime,
     ) -> None:
+        organization = as_typed.casefold()
         # what it writes depends on nothing it reads: no need to hold the person
-        with self._database.session() as session:
+        with self._session() as session:
             if outcome == "refused":
                 _forget_confirmation(session, person, organization)
                 if look_up is None:  # a confirmed admin's look-up: counted only now it is refused
@@ -101,6 +118,14 @@ class DatabaseAdminMemory:
                 _confirm(session, person, organization, as_typed, now)
             session.commit()
 
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with self._database.session() as session:
+                yield session
+        except SQLAlchemyError as error:
+            raise MemoryFailed(type(error).__name__) from error
+
 
 def _hold(session: Session, person: str, *, postgresql: bool) -> None:
     """Until the transaction ends, nobody else holds `person`."""
@@ -109,15 +134,10 @@ def _hold(session: Session, person: str, *, postgresql: bool) -> None:
             text("SELECT pg_advisory_xact_lock(:locks, hashtext(:person))"),
             {"locks": _PERSON_LOCKS, "person": person},
         )
-    # SQLite: `_forget`'s DELETE, the transaction's first statement, takes the database's write lock
-
-
-def _forget(session: Session, now: datetime, since: datetime) -> None:
-    """Every person's refusals before `since` and confirmations no longer kept: no table grows forever."""
-    session.execute(delete(AdminRefusal).where(col(AdminRefusal.refused_at) < since))
-    session.execute(
-        delete(AdminConfirmation).where(col(AdminConfirmation.confirmed_at) < now - CONFIRMATIONS_KEPT)
-    )
+    else:
+        # A write that changes nothing: it begins the transaction with the database's write lock, which a
+        # read would not take (the reads before it ran outside any transaction)
+        session.execute(delete(AdminRefusal).where(col(AdminRefusal.id) < 0))
 
 
 def _forget_confirmation(session: Session, person: str, organization: str) -> None:
@@ -139,8 +159,15 @@ def _confirm(session: Session, person: str, organization: str, as_typed: str, no
         insert_once(session, row, unique=("person", "organization"))
 
 
-def _confirmations(session: Session, person: str, now: datetime) -> dict[str, Confirmation]:
-    rows = session.execute(
+def _remembered(session: Session, person: str, kept: Kept) -> Remembered:
+    refusals = session.execute(
+        select(
+            col(AdminRefusal.organization), col(AdminRefusal.refused_at), col(AdminRefusal.remembered_until)
+        )
+        .where(col(AdminRefusal.person) == person, col(AdminRefusal.refused_at) >= kept.refusals_from)
+        .order_by(col(AdminRefusal.refused_at), col(AdminRefusal.id))
+    ).all()
+    confirmations = session.execute(
         select(
             col(AdminConfirmation.organization),
             col(AdminConfirmation.as_typed),
@@ -148,22 +175,11 @@ def _confirmations(session: Session, person: str, now: datetime) -> dict[str, Co
         )
         .where(
             col(AdminConfirmation.person) == person,
-            col(AdminConfirmation.confirmed_at) >= now - CONFIRMATIONS_KEPT,
+            col(AdminConfirmation.confirmed_at) >= kept.confirmations_from,
         )
         .order_by(col(AdminConfirmation.confirmed_at), col(AdminConfirmation.organization))
     ).all()
-    return {organization: Confirmation(as_typed, at) for organization, as_typed, at in rows}
-
-
-def _remembered(session: Session, person: str, now: datetime, since: datetime) -> Remembered:
-    refusals = session.execute(
-        select(
-            col(AdminRefusal.organization), col(AdminRefusal.refused_at), col(AdminRefusal.remembered_until)
-        )
-        .where(col(AdminRefusal.person) == person, col(AdminRefusal.refused_at) >= since)
-        .order_by(col(AdminRefusal.refused_at), col(AdminRefusal.id))
-    ).all()
     return Remembered(
-        confirmed=_confirmations(session, person, now),
+        confirmed={organization: Confirmation(as_typed, at) for organization, as_typed, at in confirmations},
         refusals=tuple(Refusal(organization, at, until) for organization, at, until in refusals),
     )

@@ -14,29 +14,42 @@ requests at once get no more look-ups than requests one after the other, but onl
 one whose process died, or whose outcome could not be written, stops counting on its own.
 
 The bot keeps all this in its database (`workflows.admin_memory`), so a prober round-robined across
-several `serve` replicas, or waiting for a restart, gets no more look-ups than from one process.
+several `serve` replicas, or waiting for a restart, gets no more look-ups than from one process. When that
+database fails, the check is `unavailable` like an Azure DevOps outage: refused, held against nobody.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from workflows.admin_memory import (
-    RENEWED_AFTER,
     AdminMemory,
     Confirmation,
     InMemoryAdminMemory,
+    Kept,
     LookUp,
+    MemoryFailed,
     Outcome,
     Remembered,
 )
 from workflows.directory import MicrosoftError, OrganizationNotFound
 from workflows.errors import WorkflowError
 
+log = logging.getLogger(__name__)
+
 VerdictKind = Literal["admin", "refused", "limited", "unavailable"]
+
+CONFIRMATIONS_KEPT = timedelta(days=30)
+"""A confirmation not renewed for this long is forgotten: the next look-up confirms the admin again."""
+RENEWED_AFTER = timedelta(days=1)
+"""A confirmation is renewed once it is this old: an admin's every click is then a read, not a write."""
+MEMORY_FAILED = "my own records of admin checks could not be read just now"
+"""The `unavailable` reason when the memory fails (its database locked or gone)."""
 
 LOOK_UP_LEASE = timedelta(minutes=3)
 """How long a look-up under way counts as a refusal unless settled first. Its Azure DevOps requests are
@@ -97,28 +110,28 @@ class AdminGate:
 
     def verdict(self, person: str, organization: str, look_up: Callable[[], bool]) -> AdminVerdict:
         """`look_up()` (True: an admin; `OrganizationNotFound`: no such organization) unless a remembered
-        refusal or a limit answers first. Any other `WorkflowError` or `MicrosoftError` is `unavailable`;
-        any other exception is raised, the look-up settled as unavailable first."""
+        refusal or a limit answers first. Any other `WorkflowError` or `MicrosoftError`, or the memory
+        failing, is `unavailable`; any other exception is raised, the look-up settled as unavailable first."""
+        try:
+            return self._verdict(person, organization, look_up)
+        except MemoryFailed as error:
+            # the kind only: what a database error says may name the person
+            log.warning("checking an admin of %s failed (%s): answered unavailable", organization, error)
+            return AdminVerdict("unavailable", reason=MEMORY_FAILED)
+
+    def _verdict(self, person: str, organization: str, look_up: Callable[[], bool]) -> AdminVerdict:
         folded, now = organization.casefold(), self._clock()
-        since = self._forgotten_before(now)
-        remembered = self._memory.recall(person, now=now, since=since)
-        begun: LookUp | None = None
-        if folded not in remembered.confirmed:  # a confirmed admin is asked about again, never limited
-            early = self._answer_without_asking(remembered, folded, now)
-            if early is not None:
-                return early  # only read: a prober answered from memory writes nothing
-            # Read again, and the look-up counted as it begins, in one step: look-ups at once (threads,
-            # replicas) each count the others
-            answer = self._memory.begin_look_up(
-                person,
-                folded,
-                now=now,
-                since=since,
-                answer=lambda again: self._answer_without_asking(again, folded, now),
-            )
-            if isinstance(answer, AdminVerdict):
-                return answer
-            begun = answer
+        # a confirmed admin is asked about again, never limited; a prober answered from memory writes nothing
+        recalled = self._memory.recall(
+            person,
+            folded,
+            now=now,
+            kept=self._kept(now),
+            answer=lambda remembered: self._answer_without_asking(remembered, folded, now),
+        )
+        if recalled.answer is not None:
+            return recalled.answer
+        remembered, begun = recalled.remembered, recalled.look_up
         outcome: Outcome
         try:
             outcome = "admin" if look_up() else "refused"
@@ -130,7 +143,8 @@ class AdminGate:
             return AdminVerdict("unavailable", reason=str(error), confirmed=_as_typed(remembered, ()))
         except BaseException:  # a bug, an interrupt: no refusal either, and the caller hears of it
             if begun is not None:
-                self._settle(person, organization, begun, "unavailable", now)
+                with contextlib.suppress(MemoryFailed):  # its lease ends it: the bug is what to hear of
+                    self._settle(person, organization, begun, "unavailable", now)
             raise
         if outcome == "admin":
             if begun is not None or _to_renew(remembered.confirmed.get(folded), organization, now):
@@ -140,13 +154,17 @@ class AdminGate:
         return AdminVerdict("refused", self._remember, confirmed=_as_typed(remembered, (folded,)))
 
     def forget_old(self) -> None:
-        """Forget what the rules no longer read, everyone's: for a periodic look, so that a quiet bot does
-        not keep the last refusals (who asked, and about what) once nobody begins a look-up."""
-        now = self._clock()
-        self._memory.forget(now=now, since=self._forgotten_before(now))
+        """Forget what the rules no longer read, everyone's: for a periodic look (the bot's watch), the only
+        one to, so that no look-up pays for sweeping everyone's rows and a quiet bot does not keep the last
+        refusals (who asked, and about what). `MemoryFailed` if the memory fails."""
+        self._memory.forget(kept=self._kept(self._clock()))
 
-    def _forgotten_before(self, now: datetime) -> datetime:
-        return now - max(self._window, self._remember)  # what the rules still read
+    def _kept(self, now: datetime) -> Kept:
+        """What the rules still read at `now`: the window, a refusal's memory, a confirmation's."""
+        return Kept(
+            refusals_from=now - max(self._window, self._remember),
+            confirmations_from=now - CONFIRMATIONS_KEPT,
+        )
 
     def _settle(
         self,
@@ -158,7 +176,6 @@ class AdminGate:
     ) -> None:
         self._memory.settle(
             person,
-            organization.casefold(),
             organization,
             look_up=begun,
             outcome=outcome,
@@ -169,8 +186,6 @@ class AdminGate:
     def _answer_without_asking(
         self, remembered: Remembered, folded: str, now: datetime
     ) -> AdminVerdict | None:
-        if folded in remembered.confirmed:
-            return None  # confirmed meanwhile: asked about again, never limited
         confirmed = _as_typed(remembered, ())
         until = max(
             (

@@ -8,6 +8,9 @@ A look-up of an organization the person is not confirmed for is counted as a ref
 begins until it is settled (or its lease ends, `workflows.admin_gate.LOOK_UP_LEASE`): two requests at once
 (two threads, two replicas) each see the other's, so a prober firing many at once gets no more look-ups
 than one asking one after the other.
+
+What the rules no longer read (`Kept`) is never recalled, and is deleted by `forget` alone: the bot's watch
+calls it, so a look-up does not also sweep everyone's rows.
 """
 
 from __future__ import annotations
@@ -16,17 +19,27 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Literal, Protocol, TypeVar
+from datetime import datetime
+from typing import Generic, Literal, Protocol, TypeVar
 
 Outcome = Literal["admin", "refused", "unavailable"]
 
-CONFIRMATIONS_KEPT = timedelta(days=30)
-"""A confirmation not renewed for this long is forgotten: the next look-up confirms the admin again."""
-RENEWED_AFTER = timedelta(days=1)
-"""A confirmation is renewed once it is this old: an admin's every click is then a read, not a write."""
-
 Answer = TypeVar("Answer")
+
+
+class MemoryFailed(Exception):
+    """The memory could not be read or written (its database locked, a connection lost): the gate answers
+    `unavailable`. The message is the failure's kind only, since what a database error says may name the
+    person."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What the gate's rules still read (`workflows.admin_gate` sets both): a store recalls nothing older,
+    and forgets it."""
+
+    refusals_from: datetime
+    confirmations_from: datetime
 
 
 @dataclass(frozen=True)
@@ -63,33 +76,40 @@ class LookUp:
     key: int
 
 
-class AdminMemory(Protocol):
-    def recall(self, person: str, *, now: datetime, since: datetime) -> Remembered:
-        """What is remembered of `person`, refusals since `since`: only read, nothing held."""
-        ...
+@dataclass(frozen=True)
+class Recalled(Generic[Answer]):
+    """What `AdminMemory.recall` found of a person: `answer` when the gate answered from it, else the
+    look-up begun (None: a confirmed admin's, not counted)."""
 
-    def begin_look_up(
+    remembered: Remembered
+    answer: Answer | None = None
+    look_up: LookUp | None = None
+
+
+class AdminMemory(Protocol):
+    def recall(
         self,
         person: str,
         organization: str,
         *,
         now: datetime,
-        since: datetime,
+        kept: Kept,
         answer: Callable[[Remembered], Answer | None],
-    ) -> Answer | LookUp:
-        """`answer`'s answer to what is remembered of `person`, read and acted on atomically: when it has
-        none, a look-up of `organization` begins, counted as a refusal at `now` until it is settled.
-        Everyone's refusals before `since`, and confirmations no longer kept, are forgotten."""
+    ) -> Recalled[Answer]:
+        """What is remembered of `person` and, unless they are confirmed an admin of `organization`
+        (case-folded; asked about again, never limited nor counted), `answer`'s answer to it. When it has
+        none, a look-up of `organization` begins, counted as a refusal at `now` until it is settled: what is
+        remembered is read again, `answer` asked again and the look-up counted atomically, so look-ups at
+        once each count the others. An answer from memory only reads."""
         ...
 
-    def forget(self, *, now: datetime, since: datetime) -> None:
-        """Everyone's refusals before `since`, and confirmations no longer kept at `now`."""
+    def forget(self, *, kept: Kept) -> None:
+        """Everyone's refusals and confirmations older than `kept`."""
         ...
 
     def settle(
         self,
         person: str,
-        organization: str,
         as_typed: str,
         *,
         look_up: LookUp | None,
@@ -97,9 +117,10 @@ class AdminMemory(Protocol):
         now: datetime,
         remember_until: datetime,
     ) -> None:
-        """The look-up's outcome (`look_up`: the one begun for it, if any). `admin`: it counts no more and
-        `organization` is confirmed; `refused`: it counts as a refusal remembered until `remember_until`,
-        and the confirmation is dropped; `unavailable`: it counts no more."""
+        """The outcome of the look-up of the organization typed `as_typed` (`look_up`: the one begun for it,
+        if any). `admin`: it counts no more and the organization is confirmed; `refused`: it counts as a
+        refusal remembered until `remember_until`, and the confirmation is dropped; `unavailable`: it counts
+        no more."""
         ...
 
 
@@ -126,36 +147,38 @@ class InMemoryAdminMemory:
         self._keys = itertools.count(1)
         self._lock = threading.Lock()
 
-    def recall(self, person: str, *, now: datetime, since: datetime) -> Remembered:
-        with self._lock:
-            return self._remembered(person, now, since)
-
-    def begin_look_up(
+    def recall(
         self,
         person: str,
         organization: str,
         *,
         now: datetime,
-        since: datetime,
+        kept: Kept,
         answer: Callable[[Remembered], Answer | None],
-    ) -> Answer | LookUp:
-        with self._lock:
-            self._forget(now, since)
-            answered = answer(self._remembered(person, now, since))
+    ) -> Recalled[Answer]:
+        with self._lock:  # read, answered and counted in one step
+            remembered = self._remembered(person, kept)
+            if organization in remembered.confirmed:
+                return Recalled(remembered)
+            answered = answer(remembered)
             if answered is not None:
-                return answered
+                return Recalled(remembered, answered)
             key = next(self._keys)
             self._people.setdefault(person, _Person()).refusals.append(_Refusal(key, organization, now, None))
-            return LookUp(key)
+            return Recalled(remembered, look_up=LookUp(key))
 
-    def forget(self, *, now: datetime, since: datetime) -> None:
+    def forget(self, *, kept: Kept) -> None:
         with self._lock:
-            self._forget(now, since)
+            for person, yours in list(self._people.items()):
+                still = _kept(yours, kept)
+                if still.refusals or still.confirmed:
+                    self._people[person] = still
+                else:
+                    del self._people[person]
 
     def settle(
         self,
         person: str,
-        organization: str,
         as_typed: str,
         *,
         look_up: LookUp | None,
@@ -163,6 +186,7 @@ class InMemoryAdminMemory:
         now: datetime,
         remember_until: datetime,
     ) -> None:
+        organization = as_typed.casefold()
         with self._lock:
             yours = self._people.setdefault(person, _Person())
             begun = [
@@ -180,24 +204,24 @@ class InMemoryAdminMemory:
                 yours.confirmed.pop(organization, None)  # renewed: last in the order confirmed
                 yours.confirmed[organization] = Confirmation(as_typed, now)
 
-    def _remembered(self, person: str, now: datetime, since: datetime) -> Remembered:
-        yours = self._people.get(person, _Person())
-        kept_from = now - CONFIRMATIONS_KEPT
+    def _remembered(self, person: str, kept: Kept) -> Remembered:
+        yours = _kept(self._people.get(person, _Person()), kept)
         return Remembered(
-            confirmed={folded: kept for folded, kept in yours.confirmed.items() if kept.at >= kept_from},
+            confirmed=yours.confirmed,
             refusals=tuple(
                 Refusal(refusal.organization, refusal.at, refusal.remembered_until)
                 for refusal in yours.refusals
-                if refusal.at >= since
             ),
         )
 
-    def _forget(self, now: datetime, since: datetime) -> None:
-        kept_from = now - CONFIRMATIONS_KEPT
-        for person, yours in list(self._people.items()):
-            yours.refusals = [refusal for refusal in yours.refusals if refusal.at >= since]
-            yours.confirmed = {
-                folded: kept for folded, kept in yours.confirmed.items() if kept.at >= kept_from
-            }
-            if not yours.refusals and not yours.confirmed:
-                del self._people[person]
+
+def _kept(yours: _Person, kept: Kept) -> _Person:
+    """What the rules still read of `yours`; the same rows `storage.admin_gate` recalls and keeps."""
+    return _Person(
+        confirmed={
+            folded: confirmation
+            for folded, confirmation in yours.confirmed.items()
+            if confirmation.at >= kept.confirmations_from
+        },
+        refusals=[refusal for refusal in yours.refusals if refusal.at >= kept.refusals_from],
+    )

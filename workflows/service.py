@@ -169,8 +169,9 @@ class MigrationService:
         approval_lapse.expire_all_lapsed(self._ctx)
 
     def forget_old_admin_refusals(self) -> None:
-        """The admin gate forgets what its rules no longer read (the bot's watch): in a quiet bot no
-        look-up comes to sweep the last refusals, who asked about which organization."""
+        """The admin gate forgets what its rules no longer read (the bot's watch, the only one to: no look-up
+        sweeps), so that the last refusals, who asked about which organization, are not kept.
+        `workflows.admin_memory.MemoryFailed` if its memory fails."""
         self._ctx.admins.forget_old_refusals()
 
     def next_due(self) -> due.Due:

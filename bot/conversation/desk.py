@@ -3,12 +3,9 @@ and the look-ups every stage shares (who administers a migration, which migratio
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.conversation.commands import Command
 from bot.conversation.messages import Outgoing
@@ -21,8 +18,6 @@ from workflows.service import MigrationService
 
 Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
 MAX_ID = 2**63 - 1
-
-log = logging.getLogger(__name__)
 
 
 class Outbox(Protocol):
@@ -49,19 +44,9 @@ class Desk:
     outbox: Outbox
 
     def may_administer(self, organization: str | None, actor: Actor) -> bool:
-        """For replies that only tailor what they show (help, an FAQ answer, the App Home), which tell an
-        Azure DevOps failure (`WorkflowError`, `MicrosoftError`) their own way: the gate's database failing
-        (locked, a connection lost) answers as for someone who is no admin. Anything else is a bug, raised."""
-        try:
-            return self.admin_verdict(organization, actor).allowed
-        except SQLAlchemyError as error:
-            # the class only: whatever the error says may name the person
-            log.warning(
-                "checking an admin of %s failed (%s): answered as for a non-admin",
-                organization,
-                type(error).__name__,
-            )
-            return False
+        """For replies that only tailor what they show (help, an FAQ answer, the App Home): a check that
+        could not be made (Azure DevOps or the gate's database failing) answers as for a non-admin."""
+        return self.admin_verdict(organization, actor).allowed
 
     def admin_verdict(self, organization: str | None, actor: Actor) -> AdminVerdict:
         return self.service.admin_verdict(organization, actor, tuple(self.roles.extra_admin_ids))

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.conversation import help_views, todo_views, views
 from bot.conversation.commands import USAGES, Command, parse
 from bot.conversation.desk import Desk, Handler, Outbox, Roles, Stage
@@ -20,6 +18,7 @@ from bot.conversation.messages import Message, Outgoing, Text, tell_privately
 from bot.conversation.stages import after_connecting, approving, closing, helping, preparing, starting
 from bot.conversation.understanding import Reading, read
 from faq import FaqAnswerer
+from workflows.admin_memory import MemoryFailed
 from workflows.arguments import organization_name, user_id
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
@@ -95,8 +94,8 @@ class Conversation:
             log.warning("expiring lapsed approvals failed: %s", error)
         try:
             self._desk.service.forget_old_admin_refusals()
-        except SQLAlchemyError as error:  # the least of the look, never to cost the rest: the next forgets
-            log.warning("forgetting old admin refusals failed (%s)", type(error).__name__)
+        except MemoryFailed as error:  # the least of the look, never to cost the rest: the next forgets
+            log.warning("forgetting old admin refusals failed (%s)", error)
         for organization in self._desk.service.organizations(state="connecting"):
             try:
                 self._desk.service.check_connection(organization)

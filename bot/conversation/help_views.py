@@ -137,7 +137,7 @@ def admin_refusal(who: str, word: str, organization: str | None, verdict: AdminV
         case "unavailable":
             return (
                 f"{opening} I could not confirm whether you are one just now ({verdict.reason.rstrip('.')})."
-                " That is not held against you: try again once Azure DevOps answers."
+                " That is not held against you: try again in a few minutes."
             )
         case "limited":
             return (

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from dataclasses import replace
-from typing import NoReturn
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from bot.conversation import progress_views
 from bot.conversation.messages import Attachment, Channel, DirectMessage, Reply, Text
 from sandbox import Sandbox
-from storage.admin_gate import DatabaseAdminMemory
 from tests.bot.conftest import ORG, Chat, approved, connected, notified, started, text_of
+from tests.storage.statements import failing
 from workflows.errors import WorkflowError
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
@@ -219,20 +216,11 @@ def test_questions_are_answered_even_when_azure_devops_is_down(
 
 
 def test_questions_help_and_the_home_survive_the_admin_gates_database_failing(
-    chat: Chat, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    chat: Chat, caplog: pytest.LogCaptureFixture
 ) -> None:
     """They only tailor what they show to an admin: a failed check answers as for someone who is none."""
     started(chat)
-
-    def locked(*args: object, **kwargs: object) -> NoReturn:
-        raise OperationalError(  # as a real one does, it names the person in its parameters
-            "DELETE FROM admin_refusal WHERE person = ?",
-            (ANN,),
-            sqlite3.OperationalError("database is locked"),
-        )
-
-    monkeypatch.setattr(DatabaseAdminMemory, "begin_look_up", locked)
-    with caplog.at_level(logging.WARNING):
+    with failing(chat.runtime.database, "admin_refusal"), caplog.at_level(logging.WARNING):
         answer = text_of(chat.say(ANN, "do I keep my visual studio subscription?", in_dm=True))
         helped = text_of(chat.say(ANN, "help", in_dm=True))
         home = chat.runtime.conversation.home(chat.person(ANN))
@@ -241,6 +229,18 @@ def test_questions_help_and_the_home_survive_the_admin_gates_database_failing(
     assert home.summary == "aadbot home", home
     assert f"checking an admin of {ORG} failed (OperationalError)" in caplog.text
     assert ANN not in caplog.text
+
+
+def test_an_admin_command_the_gates_database_cannot_check_is_refused_and_nothing_changes(chat: Chat) -> None:
+    started(chat)
+    entries = len(chat.runtime.service.audit_trail(ORG))
+    with failing(chat.runtime.database, "admin_confirmation"):
+        reply = " ".join(text_of(chat.say(DANA, "/aad invite")).split())
+    assert "Nothing was changed" in reply and "could not confirm whether you are one just now" in reply, reply
+    assert "not held against you" in reply and "Something went wrong" not in reply
+    assert chat.state() == "planned"
+    assert len(chat.runtime.service.audit_trail(ORG)) == entries
+    assert "invit" in text_of(chat.say(DANA, "/aad invite")).casefold()  # once it answers, she is an admin
 
 
 def test_a_migration_started_in_a_direct_message_still_gets_help_requests_to_the_admins(chat: Chat) -> None:

@@ -6,22 +6,28 @@ from __future__ import annotations
 
 import inspect
 import logging
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from msapi import HttpSession
 from storage import AdminRefusal
-from storage.admin_gate import DatabaseAdminMemory
 from tests.bot.conftest import Chat, text_of
 from tests.fakes.runtimes import runtime_on
-from workflows.admin_gate import LOOK_UP_LEASE, AdminGate, AdminVerdict
-from workflows.admin_memory import AdminMemory, InMemoryAdminMemory
+from tests.storage.statements import failing
+from workflows.admin_gate import LOOK_UP_LEASE, MEMORY_FAILED, AdminGate, AdminVerdict
+from workflows.admin_memory import (
+    AdminMemory,
+    Confirmation,
+    InMemoryAdminMemory,
+    Kept,
+    MemoryFailed,
+    Refusal,
+    Remembered,
+)
 from workflows.arguments import ArgumentError, organization_name, tenant_name, user_id
 from workflows.directory import MicrosoftError, OrganizationNotFound
 
@@ -239,6 +245,80 @@ def test_look_ups_under_way_limit_only_until_their_lease_ends(gate_memory: Admin
     assert gate.allows("dana", "fabrikam-fiber", lambda: True)  # the three settled: confirmed
 
 
+def test_a_failing_memory_is_an_unavailable_check_held_against_nobody(
+    gate_memory: AdminMemory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its database locked or gone: refused for now like an Azure DevOps outage, never a refusal; a bug
+    whose look-up cannot be settled either is still raised."""
+    clock = _Clock()
+    gate = AdminGate(clock, memory=gate_memory, limit=3, organizations=5)
+
+    def locked(*args: object, **kwargs: object) -> NoReturn:
+        raise MemoryFailed("OperationalError")
+
+    def bug() -> bool:
+        raise KeyError("descriptor")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(gate_memory, "recall", locked)
+        verdict = gate.verdict("dana", "fabrikam-fiber", lambda: True)
+    assert verdict.kind == "unavailable" and verdict.reason == MEMORY_FAILED
+    with monkeypatch.context() as patched:
+        patched.setattr(gate_memory, "settle", locked)
+        for _ in range(3):
+            assert gate.verdict("dana", "fabrikam-fiber", lambda: True).kind == "unavailable"
+        with pytest.raises(KeyError):
+            gate.verdict("lee", "fabrikam-fiber", bug)
+    clock.now += LOOK_UP_LEASE  # the look-ups whose outcome could not be written count no more
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    assert gate.allows("lee", "fabrikam-fiber", lambda: True)
+
+
+def test_both_memories_recall_and_keep_the_same_rows(gate_memory: AdminMemory) -> None:
+    """What the gate still reads (`Kept`): the in-process memory and the database's alike."""
+    start = _Clock().now
+
+    def at(minutes: int) -> datetime:
+        return start + timedelta(minutes=minutes)
+
+    gate_memory.settle(
+        "dana", "Fabrikam-Fiber", look_up=None, outcome="admin", now=at(0), remember_until=at(0)
+    )
+    gate_memory.settle("dana", "Tailspin", look_up=None, outcome="admin", now=at(10), remember_until=at(10))
+    for minutes in (0, 10):
+        gate_memory.settle(
+            "dana",
+            "Contoso",
+            look_up=None,
+            outcome="refused",
+            now=at(minutes),
+            remember_until=at(minutes + 5),
+        )
+    begun = gate_memory.recall(
+        "dana",
+        "elsewhere",
+        now=at(20),
+        kept=Kept(refusals_from=at(10), confirmations_from=at(10)),
+        answer=lambda remembered: None,
+    )
+    assert begun.remembered.confirmed == {"tailspin": Confirmation("Tailspin", at(10))}  # keyed folded
+    assert begun.remembered.refusals == (Refusal("contoso", at(10), at(15)),)
+    assert begun.look_up is not None
+
+    def everything() -> Remembered:  # what is left, however old
+        since_ever = Kept(refusals_from=at(0), confirmations_from=at(0))
+        answered = gate_memory.recall(
+            "dana", "elsewhere", now=at(20), kept=since_ever, answer=lambda remembered: "from memory"
+        )
+        return answered.remembered
+
+    gate_memory.forget(kept=Kept(refusals_from=at(11), confirmations_from=at(0)))
+    assert everything().refusals == (Refusal("elsewhere", at(20), None),)
+    assert list(everything().confirmed) == ["fabrikam-fiber", "tailspin"]
+    gate_memory.forget(kept=Kept(refusals_from=at(11), confirmations_from=at(10)))
+    assert list(everything().confirmed) == ["tailspin"]
+
+
 def test_the_lease_of_a_look_up_outlasts_an_azure_devops_request_given_up() -> None:
     defaults = inspect.signature(HttpSession).parameters
     timeout, attempts, backoff = (defaults[name].default for name in ("timeout", "max_attempts", "backoff"))
@@ -290,11 +370,6 @@ def test_the_watch_forgets_refusals_the_rules_no_longer_read(box: Sandbox, sqlit
 def test_a_watch_whose_forgetting_fails_still_looks_at_the_rest(
     box: Sandbox, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def locked(*args: object, **kwargs: object) -> None:
-        raise OperationalError(
-            "DELETE FROM admin_refusal", None, sqlite3.OperationalError("database is locked")
-        )
-
     runtime = runtime_on(box, sqlite_database, clock=_Clock())
     reminded: list[bool] = []
 
@@ -302,10 +377,9 @@ def test_a_watch_whose_forgetting_fails_still_looks_at_the_rest(
         reminded.append(True)
         return []
 
-    monkeypatch.setattr(DatabaseAdminMemory, "forget", locked)
     monkeypatch.setattr(runtime.conversation, "remind", remind)
     try:
-        with caplog.at_level(logging.WARNING):
+        with failing(sqlite_database, "admin_refusal"), caplog.at_level(logging.WARNING):
             runtime.conversation.watch()
     finally:
         runtime.close()

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from storage import AdminConfirmation, AdminRefusal, Database, open_database
 from storage.admin_gate import DatabaseAdminMemory
-from tests.storage.statements import statements, verbs
+from tests.storage.statements import checkouts, failing, statements, verbs
 from workflows.admin_gate import AdminGate
+from workflows.admin_memory import Kept, MemoryFailed
 from workflows.directory import OrganizationNotFound
 
 WINDOW = timedelta(hours=1)
@@ -167,22 +168,73 @@ def test_look_ups_at_once_on_two_replicas_are_each_counted(
     assert _rows(replicas[0], AdminRefusal) == looked_up
 
 
-def test_old_refusals_and_confirmations_are_forgotten(database: Database, clock: _Clock) -> None:
+def test_old_refusals_and_confirmations_are_read_no_more_and_the_watch_alone_forgets_them(
+    database: Database, clock: _Clock
+) -> None:
+    """A look-up sweeps nobody's rows (the watch does, `AdminGate.forget_old`), yet reads none the rules no
+    longer read."""
     gate = _gate(database, clock)
     asked: list[str] = []
-    for n in range(3):
+    for n in range(5):
         gate.verdict("U1", f"org-{n}", _no_such_organization(asked, f"org-{n}"))
     assert gate.allows("dana", "fabrikam-fiber", lambda: True)
-    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (3, 1)
+    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (5, 1)
     clock.now += WINDOW + timedelta(minutes=1)
-    gate.verdict("U2", "org-9", _no_such_organization(asked, "org-9"))  # anyone's refusal sweeps
+    assert gate.verdict("U1", "org-5", _no_such_organization(asked, "org-5")).kind == "refused"  # not limited
+    assert asked == [f"org-{n}" for n in range(6)]
+    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (6, 1)
+    gate.forget_old()
     assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (1, 1)
     clock.now += timedelta(days=29)
     assert gate.allows("lee", "fabrikam-fiber", lambda: True)
-    assert _rows(database, AdminConfirmation) == 2  # dana's is 29 days and 61 minutes old: kept
     clock.now += timedelta(days=1)
-    gate.verdict("U2", "org-9", _no_such_organization(asked, "org-9"))
-    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (1, 1)  # lee's only
+    gate.forget_old()
+    assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (0, 1)  # lee's only
+    with database.session() as session:
+        assert session.execute(select(AdminConfirmation.person)).scalars().all() == ["lee"]
+
+
+def test_a_refusal_costs_two_sessions_and_an_answer_from_memory_one(
+    database: Database, clock: _Clock
+) -> None:
+    """One to read, answer and count the look-up as it begins, one to settle it: Azure DevOps is asked in
+    between, with no connection held."""
+    gate = _gate(database, clock)
+    with checkouts(database) as refused, statements(database) as seen:
+        assert not gate.allows("mallory", "fabrikam-fiber", lambda: False)
+    assert refused == [2]
+    assert not [
+        statement for statement in seen if "refused_at <" in statement or "confirmed_at <" in statement
+    ]
+    with checkouts(database) as remembered:
+        assert not gate.allows("mallory", "fabrikam-fiber", lambda: True)
+    assert remembered == [1]
+    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    with checkouts(database) as confirmed:
+        assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    assert confirmed == [1]
+
+
+def test_the_database_failing_is_the_memorys_failure_naming_its_kind_only(
+    database: Database, clock: _Clock
+) -> None:
+    memory = DatabaseAdminMemory(database)
+    kept = Kept(refusals_from=clock.now, confirmations_from=clock.now)
+    with failing(database, "admin_refusal"):
+        with pytest.raises(MemoryFailed, match=r"^OperationalError$"):
+            memory.recall("dana", "fabrikam-fiber", now=clock.now, kept=kept, answer=lambda remembered: None)
+        with pytest.raises(MemoryFailed, match=r"^OperationalError$"):
+            memory.forget(kept=kept)
+        with pytest.raises(MemoryFailed, match=r"^OperationalError$"):
+            memory.settle(
+                "dana",
+                "fabrikam-fiber",
+                look_up=None,
+                outcome="refused",
+                now=clock.now,
+                remember_until=clock.now,
+            )
+    assert _rows(database, AdminRefusal) == 0
 
 
 def test_answers_from_memory_only_read_and_a_confirmation_is_renewed_daily(
