@@ -32,9 +32,9 @@ _RAW_WORD = re.compile(r"\b[a-z]+\b")
 
 
 def features(reading: _reading.Reading) -> list[str]:
-    """What the asker wrote: words and word pairs folded and stemmed like the ranker's, pairs of the raw words
-    (the small words the ranker drops tell the story: "after we switched", "since the move"), the words of
-    the first two sentences that ask, and error codes."""
+    """What the asker wrote, and the lines they quote (`Reading.told`): words and word pairs folded and
+    stemmed like the ranker's, pairs of the raw words (the small words the ranker drops tell the story: "after
+    we switched", "since the move"), the words of the first two sentences that ask, and error codes."""
     words = [word for word in _text.content_words(_text.prepare(reading.told)) if word.isalpha()]
     found = {f"w:{word}" for word in words}
     found.update(f"b:{first}_{second}" for first, second in itertools.pairwise(words))

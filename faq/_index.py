@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from faq import _text
@@ -16,6 +16,14 @@ from faq._knowledge import Topic
 WEIGHT_BEST_PHRASING = 0.35
 WEIGHT_WHOLE_TOPIC = 0.35
 WEIGHT_CHARACTERS = 0.30
+# Microsoft's own page text for a topic (`faq/pages.json`) is further evidence: people who comment on a page
+# quote or paraphrase its lines, which no phrasing written here has. It counts only where a text is at least
+# `PAGE_QUOTE_FLOOR` similar to a section: below, what it shares is the vocabulary of every question about
+# directories (of the real tuning questions with a sentence that close, 8 are in scope and 1 is not; between
+# 0.3 and 0.4, 1 and 9). Weights 0.2-0.5 gave 37-38 of 51 cross-validated, 0.6 gave 36 (docs/faq-eval.md,
+# round 12).
+WEIGHT_PAGES = 0.4
+PAGE_QUOTE_FLOOR = 0.4
 # Words shorter than this are left alone by typo correction: too many short words are one edit apart.
 _MIN_CORRECTED_LENGTH = 5
 # The best topic must know at least this share of the question's distinct words: a question mostly made of
@@ -28,6 +36,8 @@ SENTENCE_WEIGHT = 0.3
 TOLD_SENTENCE_WEIGHT = 0.6
 # The first question of a message is its main one; later ones are offered as well (see the answerer).
 LATER_QUESTION_WEIGHT = 0.9
+# A quoted line (most often Microsoft's page) weighs as a sentence of the story (docs/faq-eval.md, round 12).
+QUOTED_WEIGHT = TOLD_SENTENCE_WEIGHT
 # How many texts' similarities an index keeps (about 2 kB each): answering a message of several questions
 # ranks its sentences again (its main question alone, its other questions), people ask the same questions,
 # and evaluations of the same sets rank the same texts.
@@ -54,11 +64,14 @@ class Ranking:
     tells_the_move: bool = False  # the message tells that the organization was moved (`faq._reading`)
     about: float = 0.0  # the learned log-odds that the message is about the move (`faq._about`)
     runner_up: float = 0.0  # the best score of a topic that is not related to the best one
+    cites_the_page: bool = False  # a sentence quotes or closely paraphrases the best topic's Microsoft page
 
     @property
     def grounded(self) -> bool:
-        """Whether the best topic is about the question at all, however high its similarity."""
-        return self.anchored and self.known_share >= MIN_KNOWN_SHARE
+        """Whether the best topic is about the question at all, however high its similarity: not when the
+        subjects the bot does not cover are at least as close (no in-scope question of any evaluation set
+        is, 136 out-of-scope ones are: docs/faq-eval.md, round 12)."""
+        return self.anchored and self.known_share >= MIN_KNOWN_SHARE and self.top > self.off_topic
 
     @property
     def length(self) -> float:
@@ -147,7 +160,11 @@ class TopicIndex:
     The off-topic subjects form one more pseudo-topic, scored like the others but never answered.
     """
 
-    def __init__(self, topics: Sequence[Topic], off_topic: Sequence[str] = ()) -> None:
+    def __init__(
+        self, topics: Sequence[Topic], off_topic: Sequence[str] = (), pages: Mapping[str, Sequence[str]] = {}
+    ) -> None:
+        """`pages`: per topic id, the sections of Microsoft's documentation that answer it (none for the
+        others and for the off-topic subjects)."""
         self.topic_ids = tuple(topic.id for topic in topics)
         self._related = {topic.id: frozenset(topic.related) for topic in topics}
         texts = [(topic.title, *topic.phrasings) for topic in topics] + [tuple(off_topic)]
@@ -164,6 +181,13 @@ class TopicIndex:
         self._phrasings = _Space([[_text.word_features(words) for words in docs] for docs in documents])
         self._whole_topics = _Space([[_merged(docs)] for docs in documents])
         self._characters = _Space([[_text.char_features(words) for words in docs] for docs in documents])
+        page_texts = [pages.get(topic_id, ()) for topic_id in self.topic_ids] + [()]
+        self._pages = _Space(
+            [
+                [_text.word_features(_text.content_words(_text.prepare(text))) for text in texts]
+                for texts in page_texts
+            ]
+        )
         # Kept per index (a taught organization's index is another): a text is ranked again when its message
         # is (the main question alone, the other questions) and when people ask it again.
         self._kept_similarities = functools.lru_cache(maxsize=_KEPT_SIMILARITIES)(self._computed_similarities)
@@ -177,12 +201,14 @@ class TopicIndex:
         of known words is the better of the two: a long story around one clear sentence neither dilutes
         nor ungrounds it.
         """
-        blended, words, written = self._similarities(question)
+        blended, words, written, pages = self._similarities(question)
         share_words = [words] * len(blended)
+        best_page = list(pages)
         if len(sentences) > 1:
             best_sentence = [0.0] * len(blended)
             for sentence, weight in sentences:
-                part, part_words, _ = self._similarities(sentence)
+                part, part_words, _, part_pages = self._similarities(sentence)
+                best_page = [max(pair) for pair in zip(best_page, part_pages, strict=True)]
                 for position, similarity in enumerate(part):
                     if weight * similarity > best_sentence[position]:
                         best_sentence[position] = weight * similarity
@@ -211,6 +237,7 @@ class TopicIndex:
             known_share=known_share,
             anchored=anchored,
             runner_up=max((item.score for item in ranked[1:] if item.topic_id not in related), default=0.0),
+            cites_the_page=best is not None and best_page[best] >= PAGE_QUOTE_FLOOR,
         )
 
     def known_share(self, question: str, topic_id: str) -> float:
@@ -220,13 +247,16 @@ class TopicIndex:
         known = words & self._topic_vocabularies[self.topic_ids.index(topic_id)]
         return len(known) / len(words) if words else 0.0
 
-    def _similarities(self, text: str) -> tuple[Sequence[float], frozenset[str], int]:
+    def _similarities(self, text: str) -> tuple[Sequence[float], frozenset[str], int, Sequence[float]]:
         """`_computed_similarities`, kept by the part of `text` that is scored."""
         return self._kept_similarities(text[: _text.MAX_SCORED_CHARS])
 
-    def _computed_similarities(self, text: str) -> tuple[tuple[float, ...], frozenset[str], int]:
+    def _computed_similarities(
+        self, text: str
+    ) -> tuple[tuple[float, ...], frozenset[str], int, tuple[float, ...]]:
         """The blended similarity of `text` to every topic and to the off-topic subjects (last), its distinct
-        words as corrected, and how many words it has that carry meaning."""
+        words as corrected, how many words it has that carry meaning, and its similarity to each topic's
+        closest page section (0 for the off-topic subjects)."""
         written = _text.content_words(_text.prepare(text))
         words = [self._corrected(word) for word in written]
         # Both word spaces count, per topic, the set of its phrasings' word features: the same IDF, so they
@@ -235,13 +265,15 @@ class TopicIndex:
         best_phrasing = self._phrasings.best_per_topic(weighed_words)
         whole_topic = self._whole_topics.best_per_topic(weighed_words)
         characters = self._characters.best_per_topic(self._characters.weigh(_text.char_features(written)))
+        pages = self._pages.best_per_topic(self._pages.weigh(_text.word_features(words)))
         blended = tuple(
             WEIGHT_BEST_PHRASING * best_phrasing[position]
             + WEIGHT_WHOLE_TOPIC * whole_topic[position]
             + WEIGHT_CHARACTERS * characters[position]
+            + (WEIGHT_PAGES * pages[position] if pages[position] >= PAGE_QUOTE_FLOOR else 0.0)
             for position in range(len(self.topic_ids) + 1)
         )
-        return blended, frozenset(words), len(written)
+        return blended, frozenset(words), len(written), tuple(pages)
 
     def _corrected(self, word: str) -> str:
         """The knowledge-base word one typo away from `word`, or `word` itself."""

