@@ -6,7 +6,9 @@ look-up added, in one transaction: on PostgreSQL a transaction-scoped advisory l
 SQLite the database's write lock (SQLite has no other), so of two replicas asked at once the second counts
 the first's look-up.
 
-A database failing is `workflows.admin_memory.MemoryFailed`, which the gate answers as unavailable.
+A database failing (unreachable, locked, a connection lost) is `workflows.admin_memory.MemoryFailed`, which
+the gate answers as unavailable; any other database error is a bug (a statement the schema does not fit),
+raised as it is, so that it is logged with its traceback, not told as an outage over and over.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete, exc, select, text, update
 from sqlmodel import Session, col
 
 from storage.database import Database
@@ -45,12 +46,13 @@ class DatabaseAdminMemory:
     def recall(
         self,
         person: str,
-        organization: str,
+        as_typed: str,
         *,
         now: datetime,
         kept: Kept,
         answer: Callable[[Remembered], Answer | None],
     ) -> Recalled[Answer]:
+        organization = as_typed.casefold()
         with self._session() as session:
             remembered = _remembered(session, person, kept)
             if organization in remembered.confirmed:
@@ -123,8 +125,27 @@ class DatabaseAdminMemory:
         try:
             with self._database.session() as session:
                 yield session
-        except SQLAlchemyError as error:
+        except exc.SQLAlchemyError as error:
+            if not _outage(error):
+                raise  # a bug: logged with its traceback by whoever catches it, never told as an outage
             raise MemoryFailed(type(error).__name__) from error
+
+
+_SQLITE_ERROR = 1
+"""SQLite's result code for a statement it cannot run (no such table or column, a syntax error), which its
+driver raises as an `OperationalError`, like a locked database or an unreadable file."""
+
+
+def _outage(error: exc.SQLAlchemyError) -> bool:
+    """The database unreachable, locked or cut off, not a statement it cannot run: the driver's operational
+    and interface errors (but SQLite's for such a statement), no connection free in the pool
+    (`exc.TimeoutError`), or any error that lost its connection."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError):
+        return False
+    code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
+    return code is None or code & 0xFF != _SQLITE_ERROR  # an extended code's low byte is its primary one
 
 
 def _hold(session: Session, person: str, *, postgresql: bool) -> None:

@@ -161,6 +161,10 @@ def _create_engine(url: str) -> Engine:
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         options["pool_pre_ping"] = True
+        # The admin gate reads again once it holds its advisory lock, counting on seeing what others
+        # committed meanwhile: a REPEATABLE READ default (the server's, a role's or the database's) would
+        # take its snapshot at the transaction's first statement, before the lock.
+        options["isolation_level"] = "READ COMMITTED"
     try:
         engine = create_engine(parsed, **options)
     except ImportError as error:  # a driver aadbot does not install, such as postgresql:// (psycopg2)

@@ -11,16 +11,17 @@ confirmed them is never limited for it (a few typos of other names change nothin
 that failed for another reason (Azure DevOps down, the bot's own credentials, a bug) is not a refusal: it
 is neither remembered nor counted, and the verdict says why it failed. A look-up under way counts, so
 requests at once get no more look-ups than requests one after the other, but only for `LOOK_UP_LEASE`:
-one whose process died, or whose outcome could not be written, stops counting on its own.
+one whose process died, or whose outcome could not be written, stops counting on its own. An admin Azure
+DevOps confirmed is let through even when that outcome cannot be written: nothing else reads it.
 
 The bot keeps all this in its database (`workflows.admin_memory`), so a prober round-robined across
 several `serve` replicas, or waiting for a restart, gets no more look-ups than from one process. When that
-database fails, the check is `unavailable` like an Azure DevOps outage: refused, held against nobody.
+database fails before Azure DevOps is asked, or as a refusal is written, the check is `unavailable` like
+an Azure DevOps outage: refused, held against nobody.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from workflows.admin_memory import (
     Outcome,
     Remembered,
 )
-from workflows.directory import MicrosoftError, OrganizationNotFound
+from workflows.directory import MicrosoftError, MissingPermission, OrganizationNotFound
 from workflows.errors import WorkflowError
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,8 @@ CONFIRMATIONS_KEPT = timedelta(days=30)
 """A confirmation not renewed for this long is forgotten: the next look-up confirms the admin again."""
 RENEWED_AFTER = timedelta(days=1)
 """A confirmation is renewed once it is this old: an admin's every click is then a read, not a write."""
-MEMORY_FAILED = "my own records of admin checks could not be read just now"
-"""The `unavailable` reason when the memory fails (its database locked or gone)."""
+MEMORY_FAILED = "my own records of admin checks are not answering"
+"""The `unavailable` reason when the memory fails (its database locked or gone), reading or writing."""
 
 LOOK_UP_LEASE = timedelta(minutes=3)
 """How long a look-up under way counts as a refusal unless settled first. Its Azure DevOps requests are
@@ -67,12 +68,15 @@ class AdminVerdict:
 
     `wait`: how long the answer stands (`refused`: remembered; `limited`: until a look-up is free again).
     `confirmed`: the organizations this person was last confirmed an admin of, to point a typo home.
+    `operators_must_fix`: `unavailable` until the bot's operators act (its credentials lack a permission),
+    so asking again later does not help.
     """
 
     kind: VerdictKind
     wait: timedelta = timedelta(0)
     reason: str = ""
     confirmed: tuple[str, ...] = ()
+    operators_must_fix: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -111,7 +115,8 @@ class AdminGate:
     def verdict(self, person: str, organization: str, look_up: Callable[[], bool]) -> AdminVerdict:
         """`look_up()` (True: an admin; `OrganizationNotFound`: no such organization) unless a remembered
         refusal or a limit answers first. Any other `WorkflowError` or `MicrosoftError`, or the memory
-        failing, is `unavailable`; any other exception is raised, the look-up settled as unavailable first."""
+        failing before Azure DevOps is asked or as a refusal is written, is `unavailable`; any other
+        exception is raised, the look-up settled as unavailable first."""
         try:
             return self._verdict(person, organization, look_up)
         except MemoryFailed as error:
@@ -124,7 +129,7 @@ class AdminGate:
         # a confirmed admin is asked about again, never limited; a prober answered from memory writes nothing
         recalled = self._memory.recall(
             person,
-            folded,
+            organization,
             now=now,
             kept=self._kept(now),
             answer=lambda remembered: self._answer_without_asking(remembered, folded, now),
@@ -137,16 +142,20 @@ class AdminGate:
             outcome = "admin" if look_up() else "refused"
         except OrganizationNotFound:
             outcome = "refused"
-        except (WorkflowError, MicrosoftError) as error:
+        except (WorkflowError, MicrosoftError) as error:  # Azure DevOps's reason is the one to tell
             if begun is not None:
                 self._settle(person, organization, begun, "unavailable", now)
-            return AdminVerdict("unavailable", reason=str(error), confirmed=_as_typed(remembered, ()))
+            return AdminVerdict(
+                "unavailable",
+                reason=str(error),
+                confirmed=_as_typed(remembered, ()),
+                operators_must_fix=isinstance(error, MissingPermission),
+            )
         except BaseException:  # a bug, an interrupt: no refusal either, and the caller hears of it
             if begun is not None:
-                with contextlib.suppress(MemoryFailed):  # its lease ends it: the bug is what to hear of
-                    self._settle(person, organization, begun, "unavailable", now)
+                self._settle(person, organization, begun, "unavailable", now)
             raise
-        if outcome == "admin":
+        if outcome == "admin":  # Azure DevOps said yes: that stands without the record
             if begun is not None or _to_renew(remembered.confirmed.get(folded), organization, now):
                 self._settle(person, organization, begun, outcome, now)
             return ADMIN
@@ -174,14 +183,23 @@ class AdminGate:
         outcome: Outcome,
         now: datetime,
     ) -> None:
-        self._memory.settle(
-            person,
-            organization,
-            look_up=begun,
-            outcome=outcome,
-            now=now,
-            remember_until=now + self._remember,
-        )
+        """`MemoryFailed` if the memory fails to record a refusal, whose wait is told from the record. Any
+        other outcome's verdict stands without it: the failure is logged, and a look-up left unsettled
+        stops counting when its lease ends."""
+        try:
+            self._memory.settle(
+                person,
+                organization,
+                look_up=begun,
+                outcome=outcome,
+                now=now,
+                remember_until=now + self._remember,
+            )
+        except MemoryFailed as error:
+            if outcome == "refused":
+                raise
+            # the kind only: what a database error says may name the person
+            log.warning("recording an admin check of %s as %s failed (%s)", organization, outcome, error)
 
     def _answer_without_asking(
         self, remembered: Remembered, folded: str, now: datetime

@@ -90,15 +90,15 @@ class AdminMemory(Protocol):
     def recall(
         self,
         person: str,
-        organization: str,
+        as_typed: str,
         *,
         now: datetime,
         kept: Kept,
         answer: Callable[[Remembered], Answer | None],
     ) -> Recalled[Answer]:
-        """What is remembered of `person` and, unless they are confirmed an admin of `organization`
-        (case-folded; asked about again, never limited nor counted), `answer`'s answer to it. When it has
-        none, a look-up of `organization` begins, counted as a refusal at `now` until it is settled: what is
+        """What is remembered of `person` and, unless they are confirmed an admin of the organization typed
+        `as_typed` (asked about again, never limited nor counted), `answer`'s answer to it. When it has
+        none, a look-up of it begins, counted as a refusal at `now` until it is settled: what is
         remembered is read again, `answer` asked again and the look-up counted atomically, so look-ups at
         once each count the others. An answer from memory only reads."""
         ...
@@ -150,12 +150,13 @@ class InMemoryAdminMemory:
     def recall(
         self,
         person: str,
-        organization: str,
+        as_typed: str,
         *,
         now: datetime,
         kept: Kept,
         answer: Callable[[Remembered], Answer | None],
     ) -> Recalled[Answer]:
+        organization = as_typed.casefold()
         with self._lock:  # read, answered and counted in one step
             remembered = self._remembered(person, kept)
             if organization in remembered.confirmed:

@@ -134,6 +134,12 @@ def admin_refusal(who: str, word: str, organization: str | None, verdict: AdminV
     yours = f" You are an admin of {yours}." if yours else ""
     ask = " Otherwise ask one of them, or ask the bot's operators to add you to AADBOT_ADMINS."
     match verdict.kind:
+        case "unavailable" if verdict.operators_must_fix:
+            return (
+                f"{opening} I could not confirm whether you are one ({verdict.reason.rstrip('.')})."
+                " That is not held against you, but asking again will not help until the bot's operators"
+                " fix this."
+            )
         case "unavailable":
             return (
                 f"{opening} I could not confirm whether you are one just now ({verdict.reason.rstrip('.')})."

@@ -237,10 +237,25 @@ def test_an_admin_command_the_gates_database_cannot_check_is_refused_and_nothing
     with failing(chat.runtime.database, "admin_confirmation"):
         reply = " ".join(text_of(chat.say(DANA, "/aad invite")).split())
     assert "Nothing was changed" in reply and "could not confirm whether you are one just now" in reply, reply
+    assert "are not answering" in reply and reply.count("just now") == 1
     assert "not held against you" in reply and "Something went wrong" not in reply
     assert chat.state() == "planned"
     assert len(chat.runtime.service.audit_trail(ORG)) == entries
     assert "invit" in text_of(chat.say(DANA, "/aad invite")).casefold()  # once it answers, she is an admin
+
+
+def test_an_admin_azure_devops_confirmed_is_let_in_though_the_gates_database_fails_to_record_it(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only the writing of the outcome fails (settling it updates the confirmation, which reading never
+    does): refused, her look-up would still count, and retries would end in "refused too often"."""
+    with failing(chat.runtime.database, "UPDATE admin_confirmation"), caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            reply = " ".join(text_of(chat.say(DANA, f"/aad start {ORG} fabrikam.com")).split())
+            assert "is for the organization's admins" not in reply, reply
+    assert chat.state() == "planned"
+    assert f"recording an admin check of {ORG} as admin failed (OperationalError)" in caplog.text
+    assert DANA not in caplog.text
 
 
 def test_a_migration_started_in_a_direct_message_still_gets_help_requests_to_the_admins(chat: Chat) -> None:

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, NoReturn
 import pytest
 from sqlalchemy import func, select
 
-from msapi import HttpSession
+from bot.conversation.help_views import admin_refusal
+from msapi import HttpSession, permissions
 from storage import AdminRefusal
 from tests.bot.conftest import Chat, text_of
 from tests.fakes.runtimes import runtime_on
 from tests.storage.statements import failing
-from workflows.admin_gate import LOOK_UP_LEASE, MEMORY_FAILED, AdminGate, AdminVerdict
+from workflows.admin_gate import ADMIN, LOOK_UP_LEASE, MEMORY_FAILED, AdminGate, AdminVerdict
 from workflows.admin_memory import (
     AdminMemory,
     Confirmation,
@@ -245,33 +246,78 @@ def test_look_ups_under_way_limit_only_until_their_lease_ends(gate_memory: Admin
     assert gate.allows("dana", "fabrikam-fiber", lambda: True)  # the three settled: confirmed
 
 
+def _locked(*args: object, **kwargs: object) -> NoReturn:
+    raise MemoryFailed("OperationalError")
+
+
 def test_a_failing_memory_is_an_unavailable_check_held_against_nobody(
     gate_memory: AdminMemory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Its database locked or gone: refused for now like an Azure DevOps outage, never a refusal; a bug
-    whose look-up cannot be settled either is still raised."""
+    """Its database locked or gone as the person is recalled or a refusal written: refused for now like an
+    Azure DevOps outage, never a refusal; an outage's own reason stands, and a bug whose look-up cannot be
+    settled either is still raised."""
     clock = _Clock()
     gate = AdminGate(clock, memory=gate_memory, limit=3, organizations=5)
 
-    def locked(*args: object, **kwargs: object) -> NoReturn:
-        raise MemoryFailed("OperationalError")
+    def outage() -> bool:
+        raise MicrosoftError("Azure DevOps refused reading the organization's groups: HTTP 503")
 
     def bug() -> bool:
         raise KeyError("descriptor")
 
     with monkeypatch.context() as patched:
-        patched.setattr(gate_memory, "recall", locked)
+        patched.setattr(gate_memory, "recall", _locked)
         verdict = gate.verdict("dana", "fabrikam-fiber", lambda: True)
     assert verdict.kind == "unavailable" and verdict.reason == MEMORY_FAILED
     with monkeypatch.context() as patched:
-        patched.setattr(gate_memory, "settle", locked)
+        patched.setattr(gate_memory, "settle", _locked)
         for _ in range(3):
-            assert gate.verdict("dana", "fabrikam-fiber", lambda: True).kind == "unavailable"
+            assert gate.verdict("mallory", "fabrikam-fiber", lambda: False).kind == "unavailable"
+        verdict = gate.verdict("kim", "fabrikam-fiber", outage)
+        assert verdict.kind == "unavailable" and "HTTP 503" in verdict.reason
         with pytest.raises(KeyError):
             gate.verdict("lee", "fabrikam-fiber", bug)
     clock.now += LOOK_UP_LEASE  # the look-ups whose outcome could not be written count no more
-    assert gate.allows("dana", "fabrikam-fiber", lambda: True)
+    assert gate.allows("mallory", "fabrikam-fiber", lambda: True)
     assert gate.allows("lee", "fabrikam-fiber", lambda: True)
+
+
+def test_an_admin_azure_devops_confirmed_is_let_through_though_the_outcome_cannot_be_written(
+    gate_memory: AdminMemory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing else reads the record. Refused as unavailable, she would try again within the lease, each
+    look-up still counted, until told she was refused too often."""
+    clock = _Clock()
+    gate = AdminGate(clock, memory=gate_memory, limit=3, organizations=5)
+    with monkeypatch.context() as patched, caplog.at_level(logging.WARNING):
+        patched.setattr(gate_memory, "settle", _locked)
+        for _ in range(2):
+            assert gate.verdict("dana", "fabrikam-fiber", lambda: True) == ADMIN
+            clock.now += timedelta(seconds=20)
+    assert "recording an admin check of fabrikam-fiber as admin failed (OperationalError)" in caplog.text
+    assert "dana" not in caplog.text
+    for _ in range(3):  # written once the database answers: never limited since, within the lease too
+        assert gate.verdict("dana", "fabrikam-fiber", lambda: True) == ADMIN
+        clock.now += timedelta(seconds=20)
+
+
+def test_credentials_lacking_a_permission_are_for_the_operators_to_fix_not_a_wait() -> None:
+    gate = AdminGate(_Clock())
+
+    def scope_missing() -> bool:  # the look-up's own (msapi._devops)
+        raise permissions.missing(permissions.GRAPH_READ, "Azure DevOps", "looking up administrators", 401)
+
+    def outage() -> bool:
+        raise MicrosoftError("Azure DevOps refused reading the organization's groups: HTTP 503")
+
+    verdict = gate.verdict("dana", "fabrikam-fiber", scope_missing)
+    assert verdict.kind == "unavailable" and verdict.operators_must_fix
+    reply = " ".join(admin_refusal("Dana", "invite", "fabrikam-fiber", verdict).split())
+    assert "vso.graph" in reply and "Fix:" in reply, reply
+    assert "the bot's operators fix this" in reply and "try again" not in reply and "just now" not in reply
+    verdict = gate.verdict("dana", "fabrikam-fiber", outage)
+    assert verdict.kind == "unavailable" and not verdict.operators_must_fix
+    assert "try again in a few minutes" in admin_refusal("Dana", "invite", "fabrikam-fiber", verdict)
 
 
 def test_both_memories_recall_and_keep_the_same_rows(gate_memory: AdminMemory) -> None:
@@ -317,6 +363,10 @@ def test_both_memories_recall_and_keep_the_same_rows(gate_memory: AdminMemory) -
     assert list(everything().confirmed) == ["fabrikam-fiber", "tailspin"]
     gate_memory.forget(kept=Kept(refusals_from=at(11), confirmations_from=at(10)))
     assert list(everything().confirmed) == ["tailspin"]
+    retyped = gate_memory.recall(
+        "dana", "TAILSPIN", now=at(20), kept=Kept(at(10), at(10)), answer=lambda remembered: "limited"
+    )
+    assert retyped.answer is None and retyped.look_up is None  # confirmed however typed: never limited
 
 
 def test_the_lease_of_a_look_up_outlasts_an_azure_devops_request_given_up() -> None:

@@ -55,12 +55,13 @@ def checkouts(database: Database) -> Iterator[list[int]]:
 
 
 @contextmanager
-def failing(database: Database, table: str) -> Iterator[None]:
-    """Every statement naming `table` fails as on a locked SQLite database, its parameters (which a real
-    error carries, and may name a person) in the error."""
+def failing(database: Database, naming: str) -> Iterator[None]:
+    """Every statement naming `naming` (a table, or `UPDATE table` for its updates only) fails as on a
+    locked SQLite database, its parameters (which a real error carries, and may name a person) in the
+    error."""
 
     def fail(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if table in statement:
+        if naming in statement:
             raise OperationalError(statement, parameters, sqlite3.OperationalError("database is locked"))
 
     event.listen(database.engine, "before_cursor_execute", fail)

@@ -3,18 +3,20 @@ its own, as two `serve` processes have) and a restart, look-ups at once are each
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, exc, func, select, text
 
 from storage import AdminConfirmation, AdminRefusal, Database, open_database
 from storage.admin_gate import DatabaseAdminMemory
 from tests.storage.statements import checkouts, failing, statements, verbs
-from workflows.admin_gate import AdminGate
+from workflows.admin_gate import MEMORY_FAILED, AdminGate
 from workflows.admin_memory import Kept, MemoryFailed
 from workflows.directory import OrganizationNotFound
 
@@ -131,10 +133,39 @@ def test_the_limits_and_refusals_survive_a_restart(database_url: str, clock: _Cl
 def test_look_ups_at_once_on_two_replicas_are_each_counted(
     replicas: list[Database], clock: _Clock, organizations: list[str], looked_up: int
 ) -> None:
-    """Eight requests at once, half on each replica, each look-up held until every request has either
-    begun its look-up or been answered: had two read the same count before either added to it, more
-    than the limit would reach Azure DevOps."""
-    gates = [_gate(database, clock) for database in replicas]
+    """Eight requests at once, half on each replica: had two read the same count before either added to it,
+    more than the limit would reach Azure DevOps."""
+    assert _at_once([_gate(database, clock) for database in replicas], organizations) == looked_up
+    assert _rows(replicas[0], AdminRefusal) == looked_up
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_look_ups_at_once_are_each_counted_under_a_repeatable_read_default(
+    replicas: list[Database], clock: _Clock
+) -> None:
+    """A server, role or database whose default is REPEATABLE READ would take each transaction's snapshot
+    at its first statement, before the person is held: the engine asks for READ COMMITTED itself."""
+    for database in replicas:
+        event.listen(database.engine, "connect", _repeatable_read_by_default)
+        database.dispose()  # the connections opening it made, without that default
+    with replicas[0].session() as session:
+        default = session.execute(text("SHOW default_transaction_isolation")).scalar_one()
+    assert default == "repeatable read"
+    assert _at_once([_gate(database, clock) for database in replicas], ["org-x"] * 8) == 3
+
+
+def _repeatable_read_by_default(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET default_transaction_isolation = 'repeatable read'")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def _at_once(gates: list[AdminGate], organizations: list[str]) -> int:
+    """How many of `mallory`'s requests at once about `organizations`, one each, taking turns between
+    `gates`, reach Azure DevOps; each look-up is held until every request has either begun its look-up
+    or been answered, and every other request must be limited."""
     started = threading.Barrier(len(organizations), timeout=20)
     progress = threading.Condition()
     counts = {"looking": 0, "answered": 0}
@@ -163,9 +194,9 @@ def test_look_ups_at_once_on_two_replicas_are_each_counted(
             )
         release.set()
         kinds = sorted(future.result() for future in futures)
-    assert counts["looking"] == looked_up
+    looked_up = counts["looking"]
     assert kinds == sorted(["refused"] * looked_up + ["limited"] * (len(organizations) - looked_up))
-    assert _rows(replicas[0], AdminRefusal) == looked_up
+    return looked_up
 
 
 def test_old_refusals_and_confirmations_are_read_no_more_and_the_watch_alone_forgets_them(
@@ -235,6 +266,43 @@ def test_the_database_failing_is_the_memorys_failure_naming_its_kind_only(
                 remember_until=clock.now,
             )
     assert _rows(database, AdminRefusal) == 0
+
+
+def test_a_statement_the_schema_does_not_fit_is_raised_as_the_bug_it_is(
+    database: Database, clock: _Clock
+) -> None:
+    """A migration renamed a column the gate reads: told as an outage, every admin would be asked to try
+    again in a few minutes, for ever, and the log would hold a warning without the statement."""
+    gate = _gate(database, clock)
+    renamed = "ALTER TABLE admin_confirmation RENAME COLUMN {} TO {}"
+    with database.engine.begin() as connection:
+        connection.execute(text(renamed.format("as_typed", "typed")))
+    try:
+        with pytest.raises(exc.DBAPIError, match="as_typed"):
+            gate.verdict("dana", "fabrikam-fiber", lambda: True)
+    finally:  # PostgreSQL's schema is kept for the next test, only emptied
+        with database.engine.begin() as connection:
+            connection.execute(text(renamed.format("typed", "as_typed")))
+
+
+def test_a_sqlite_database_another_process_holds_is_an_outage(sqlite_url: str, clock: _Clock) -> None:
+    """Its driver raises the same `OperationalError` as for a statement SQLite cannot run."""
+    database = open_database(sqlite_url)
+    event.listen(database.engine, "connect", _no_busy_wait)
+    database.dispose()
+    writer = sqlite3.connect(str(database.engine.url.database), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        verdict = _gate(database, clock).verdict("dana", "fabrikam-fiber", lambda: True)
+        assert verdict.kind == "unavailable" and verdict.reason == MEMORY_FAILED
+    finally:
+        writer.close()
+        database.dispose()
+
+
+def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    """Locked is answered at once, not after the bot's 30 s."""
+    dbapi_connection.execute("PRAGMA busy_timeout = 0")
 
 
 def test_answers_from_memory_only_read_and_a_confirmation_is_renewed_daily(
