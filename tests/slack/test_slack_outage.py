@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.conversation.messages import Outgoing
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.worker import OutboxWorker
 from bot.runtime import Runtime
 from bot.slack.app import build_delivery, build_web_client, create_app
+from bot.slack.delivery import Delivery, Origin
 from bot.slack.http import create_asgi
 from bot.slack.people import People
 from bot.slack.sender import SlackSender
@@ -31,7 +34,6 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_backoff import back_off_on
 from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, texts
 from tests.fakes.slack_harness import SlackSender as SignedRequests
-from tests.slack.test_slack_migration import Recording
 
 ORGANIZATION = "fabrikam-fiber"
 CHANNEL = "CMIGRATE"
@@ -47,6 +49,32 @@ SENDING = frozenset({"chat.postMessage", "chat.update", "conversations.open", "c
 OUTAGE = timedelta(minutes=1)
 
 
+class Delivered:
+    """How many turns' answers the app has delivered: the listener queues what a turn said in the outbox
+    (or answers it at once) after the turn, so the test waits for that, not for a while."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        self._changed = threading.Condition()
+        deliver = Delivery.deliver
+
+        async def counted(delivery: Delivery, outgoings: list[Outgoing], origin: Origin | None) -> None:
+            try:
+                await deliver(delivery, outgoings, origin)
+            finally:
+                with self._changed:
+                    self.count += 1
+                    self._changed.notify_all()
+
+        monkeypatch.setattr(Delivery, "deliver", counted)
+
+    def wait_for(self, count: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.count >= count, 20), (
+                "the turn's answers never went out"
+            )
+
+
 @dataclass
 class Bot:
     fake: FakeSlack
@@ -55,8 +83,8 @@ class Bot:
     send: SignedRequests
     worker: OutboxWorker
     watch: Any
-    recording: Recording
     backoffs: list[float]
+    delivered: Delivered
     down_until: Any = None
 
     def slack_fails_for_a_minute(self) -> None:
@@ -64,16 +92,14 @@ class Bot:
         self.fake.outage = lambda method: method in SENDING and self.time.now < self.down_until
 
     def command(self, user: str, text: str) -> None:
-        turns = len(self.recording.turns)
+        delivered = self.delivered.count
         assert self.send.command(text, user=user, channel=CHANNEL).status_code == 200
-        self.recording.wait_for_turns(turns + 1)
-        asyncio.run(asyncio.sleep(0.3))  # the listener queues what the turn said, after the turn
+        self.delivered.wait_for(delivered + 1)
 
     def click(self, user: str, action_id: str, value: str) -> None:
-        turns = len(self.recording.turns)
+        delivered = self.delivered.count
         assert self.send.click(action_id, value, user=user, channel=CHANNEL).status_code == 200
-        self.recording.wait_for_turns(turns + 1)
-        asyncio.run(asyncio.sleep(0.3))
+        self.delivered.wait_for(delivered + 1)
 
     def deliver_through_the_outage(self) -> None:
         """The worker runs every 10 s of the clock for five minutes: through the outage and after it."""
@@ -96,7 +122,8 @@ class Bot:
 
 
 @pytest.fixture
-def bot(sqlite_url: str, box: Sandbox) -> Iterator[Bot]:
+def bot(sqlite_url: str, box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bot]:
+    delivered = Delivered(monkeypatch)
     time = FakeTime()
     runtime = runtime_on(box, sqlite_url, surface="slack", clock=time, admin_ids=frozenset({"UCAROL"}))
     fake = FakeSlack(users=dict(PEOPLE))
@@ -110,9 +137,8 @@ def bot(sqlite_url: str, box: Sandbox) -> Iterator[Bot]:
         backoffs = back_off_on(client, wait)  # production's back-off, waited on the clock
         state, people = InMemorySlackState(), People(client)
         outbox = NoticeOutbox(runtime.database, clock=time)
-        recording = Recording(runtime.conversation)
         app = create_app(
-            conversation=recording,
+            conversation=runtime.conversation,
             client=client,
             signing_secret=SIGNING_SECRET,
             state=state,
@@ -132,7 +158,7 @@ def bot(sqlite_url: str, box: Sandbox) -> Iterator[Bot]:
             ServerThread(create_asgi(app, health=lambda: True, signing_secret=SIGNING_SECRET)) as server,
             httpx.Client(base_url=server.url, timeout=20) as http,
         ):
-            yield Bot(fake, time, runtime, SignedRequests(http, fake), worker, watch, recording, backoffs)
+            yield Bot(fake, time, runtime, SignedRequests(http, fake), worker, watch, backoffs, delivered)
     runtime.close()
 
 

@@ -13,16 +13,28 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import update
 
 from storage import OutboundMessage, open_database
-from tests.fakes.serve_process import Served, outbox_of, queue_dms, serve_process, serve_with_fakes
+from tests.fakes.serve_process import (
+    Mode,
+    Served,
+    ServedSlack,
+    outbox_of,
+    serve_process,
+    serve_with_fakes,
+)
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackSender
+from tests.fakes.socket_mode import FakeSocketMode
 from tests.slack.conftest import SERVED_PEOPLE
+from tests.slack.lists_waiting import lists_waiting
 
 ANN = "ann@fabrikam.com"
 ANNS_DM = "DUANN"
@@ -44,14 +56,28 @@ def _until(what: str, holds: Callable[[], bool]) -> None:
         time.sleep(0.1)
 
 
+@contextmanager
+def _sending_to_ann(
+    mode: Mode, folder: Path, template: Path, environment: Mapping[str, str] | None = None
+) -> Iterator[tuple[ServedSlack, threading.Event]]:
+    """`serve` started on a database where a to-do list for Ann waits (`lists_waiting`); the event holds
+    Slack's answer to it."""
+    waiting = lists_waiting(template, folder, [ANN])
+    fake = FakeSlack(users=dict(SERVED_PEOPLE))
+    answer = fake.held = threading.Event()
+    with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
+        fake.url = server.url
+        with serve_process(
+            mode, fake, folder, socket=socket, migrated=waiting, environment=environment
+        ) as served:
+            fake.wait_for(lambda fake: len(fake.posts_to(ANNS_DM)) == 1, WAIT)  # at Slack, unanswered
+            yield ServedSlack(served, fake, socket, []), answer
+
+
 def test_a_dm_under_way_when_serve_is_stopped_is_finished_and_recorded_sent_once(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
-    with serve_with_fakes("socket", tmp_path, SERVED_PEOPLE, migrated=sqlite_template) as served:
-        answer = served.fake.held = threading.Event()
-        queue_dms(served.served.database_url, [ANN])
-        served.fake.wait_for(lambda fake: len(fake.posts_to(ANNS_DM)) == 1, WAIT)  # at Slack, unanswered
-
+    with _sending_to_ann("socket", tmp_path, sqlite_template) as (served, answer):
         served.served.process.send_signal(signal.SIGTERM)
         served.taking_no_new_work()  # its link is closed
         answer.set()  # Slack answers while `serve` stops
@@ -89,13 +115,7 @@ def test_a_slash_command_taken_just_before_sigterm_is_acked_before_the_link_clos
 def test_a_dm_slack_never_answers_is_cut_short_in_time_and_the_next_serve_records_it_without_posting_twice(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
-    with serve_with_fakes(
-        "http", tmp_path, SERVED_PEOPLE, migrated=sqlite_template, environment=QUICK
-    ) as served:
-        never = served.fake.held = threading.Event()
-        queue_dms(served.served.database_url, [ANN])
-        served.fake.wait_for(lambda fake: len(fake.posts_to(ANNS_DM)) == 1, WAIT)
-
+    with _sending_to_ann("http", tmp_path, sqlite_template, QUICK) as (served, never):
         assert served.served.stop(signal.SIGTERM) == 0  # Slack's answer still to come
         said = served.served.log_text()
         named = [line.partition(LATE)[2] for line in said.splitlines() if LATE in line]
