@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from faq import AskerContext, FaqAnswerer, Topic
+from faq._about import AboutModel
 from faq._asker import cannot_sign_in
 from faq._calibration import Calibration
 from faq._knowledge import ADMINS, PEOPLE, KnowledgeError, parse_topics
@@ -132,6 +133,29 @@ def test_near_domain_questions_are_still_declined(
     answerer: FaqAnswerer, question: str, asker: AskerContext
 ) -> None:
     assert answerer.answer(question, asker).topic is None
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "I have a personal account and a work account with the same email address. When I sign in to the"
+        " Azure AI Toolkit extension I can pick either, but the project list stays empty. Which account"
+        " should I use?",
+        "ChangedBy user is not migrated correctly. During the history migration of work items with the"
+        " migration tool the ChangedBy field shows the service account instead of the original user. How do"
+        " I keep the original user?",
+    ],
+)
+def test_a_story_the_model_reads_as_about_something_else_is_judged_inside_as_outside(story: str) -> None:
+    # Near-domain stories the refit of round 12 answered inside a migration (docs/faq-eval.md, round 13): read
+    # at -1.4 by the learned model they are about something else, declined inside as outside; read at -1.1
+    # the migration still says they are about the move.
+    elsewhere = FaqAnswerer(about=AboutModel({}, -1.4, in_migration=0.8))
+    assert elsewhere.answer(story).topic is None
+    assert elsewhere.answer(story, MAPPED).topic is None
+    unsure = FaqAnswerer(about=AboutModel({}, -1.1, in_migration=0.8))
+    assert unsure.answer(story).topic is None
+    assert unsure.answer(story, MAPPED).topic is not None
 
 
 @pytest.mark.parametrize(
