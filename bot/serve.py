@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.routing import BaseRoute
 
+    from bot.slack.people import People
     from bot.teams.surface import TeamsSurface
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ class SlackPart:
     """The Socket Mode link, run beside the server; None over HTTP (`/slack/events` is in `routes`)."""
     client: AsyncWebClient
     """The Web API client: `auth.test` tells the operator which workspace and bot user serve acts as."""
+    people: People
+    """The workspace directory, read again beside the sends (`People.refreshing`)."""
 
 
 @asynccontextmanager
@@ -150,7 +153,7 @@ async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]
             )
             routes = [route for route in slack_asgi.routes if getattr(route, "path", "") != HEALTH_PATH]
         delivery = build_delivery(client, people, state, outbox)
-        yield SlackPart(routes, delivery, SlackSender(posting, people, state), outbox, link, client)
+        yield SlackPart(routes, delivery, SlackSender(posting, people, state), outbox, link, client, people)
 
 
 def serve(
@@ -224,6 +227,7 @@ async def _serve(
         ]
         surface.delivery.wake = worker.wake
         if slack is not None:
+            background.append(slack.people.refreshing())
             background.append(Loop("Slack's auth.test", operator_log.slack_identity(slack.client)))
             slack.outbox.wake = worker.wake
             if slack.link is not None:

@@ -18,7 +18,7 @@ from bot.delivery.outboxes import NoticeOutbox
 from bot.slack._logs import quiet_bolt, without_bodies
 from bot.slack._runtime import Runtime
 from bot.slack.delivery import Delivery
-from bot.slack.listeners import actions, commands, directory, events
+from bot.slack.listeners import actions, commands, events
 from bot.slack.people import People
 from bot.slack.ports import Conversation
 from bot.slack.state import InMemorySlackState, SlackState
@@ -106,7 +106,6 @@ def create_app(
     runtime = Runtime(conversation=conversation, people=people, delivery=delivery, state=state)
     commands.register(app, runtime)
     events.register(app, runtime)
-    directory.register(app, runtime)
     actions.register(app, runtime)
     return app
 

@@ -2,32 +2,47 @@
 
 Emails are resolved in bulk: the whole workspace directory comes in `users.list` pages of 200 (Tier 2),
 and only the emails it does not show are looked up one by one with `users.lookupByEmail` (Tier 3). A
-notification wave to 2,000 people thus costs about ten calls, however long it takes to send: the
-directory is kept while it answers and reloaded only on a miss once it is older than the cache time.
-Nobody is remembered as missing, so a person who joins is found the next time they are asked for.
+notification wave to 2,000 people thus costs about ten calls, however long it takes to send. A miss on a
+directory older than the cache time reads it again before the lookup. Nobody is remembered as missing, so a
+person who joins is found the next time they are asked for.
 
-A wave to 20,000 people takes hours and reading their directory again about five minutes, so between
-reads Slack's own `user_change` events keep it current (`changed`): someone deactivated during the wave
-is no longer found (Slack still accepts a `chat.postMessage` to their user id, slackapi/python-slack-sdk
-#1156, so without this their message would be recorded as sent), someone reactivated is found again, and
-a changed email moves their entry.
+A hit is never waited for, but it is no older than `MAX_AGE_SECONDS` plus one read: once the directory is
+that old, `keep_fresh` (which `serve` runs beside the sends) reads it again while the sends go on with the
+old one, and swaps the new one in. So someone deactivated in Slack is not DMed for long (Slack still
+accepts a `chat.postMessage` to their user id, slackapi/python-slack-sdk #1156, and the message would be
+recorded as sent): `users.list` shows them with `deleted: true`, and the send fails with why. The bot does
+not follow Slack's `user_change` event instead: Slack sends it with every status, profile and huddle change
+of every member, which in a large workspace can go over the Events API's hourly limit per app, and Slack then
+drops events, people's messages to the bot among them; and it reaches one `serve` process of several.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alongside import Loop
 from workflows.results import Actor
 from workflows.working_hours import offset_name
 
+logger = logging.getLogger(__name__)
+
 CACHE_SECONDS = 300.0
+"""How long a single lookup is kept, the directory on a miss, and the wait before a failed read is tried
+again."""
+MAX_AGE_SECONDS = 3600.0
+"""How old the directory may be before a hit has it read again: for about this long, someone deactivated
+in Slack is still DMed. Reading 20,000 members is 100 pages, about five minutes at Tier 2 (20 a minute), so
+an hourly read keeps `users.list`'s budget free for the reads on a miss."""
 PAGE_SIZE = 200
 """Slack's recommended `users.list` page size."""
 
@@ -43,36 +58,26 @@ class Person:
 
 @dataclass
 class _Directory:
-    """The workspace's members that can be messaged, by case-folded email."""
+    """The workspace's members that can be messaged, by case-folded email, as one read showed them."""
 
-    loaded_at: float = 0.0
+    loaded_at: float
+    """When the read began: its first pages are that old."""
     by_email: dict[str, Person] = field(default_factory=dict)
-    emails: dict[str, str] = field(default_factory=dict)
-    """user id -> the key of their entry in `by_email`, to move or remove it when they change."""
     deactivated: set[str] = field(default_factory=set)
-    """Emails of deactivated members: why they are not found."""
+    """Emails of deactivated members (`users.list` keeps them, with `deleted: true`) that no active member
+    holds: why they are not found."""
 
     def put(self, member: dict[str, Any]) -> None:
-        """A member as Slack shows them now, from `users.list` or a `user_change` event.
-
-        A member shown without an email keeps the one they had: Slack leaves it out of some events
-        (the profile of a deactivation may be elided), which says nothing about it having changed.
-        """
-        user_id = str(member["id"])
+        """A member of a `users.list` page. An email an active member holds is theirs, whichever of them
+        and the deactivated holder comes first (an address handed on to someone else)."""
         email = _email(member)
-        old = self.emails.pop(user_id, None)
-        if old is not None:
-            email = email or old
-            if (held := self.by_email.get(old)) is not None and held.user_id == user_id:
-                del self.by_email[old]
         if not email or member.get("is_bot"):
             return
-        if member.get("deleted"):
+        if not member.get("deleted"):
+            self.by_email[email] = _person(member)
+            self.deactivated.discard(email)
+        elif email not in self.by_email:
             self.deactivated.add(email)
-            return
-        self.deactivated.discard(email)
-        self.by_email[email] = _person(member)
-        self.emails[user_id] = email
 
 
 class People:
@@ -81,17 +86,22 @@ class People:
         client: AsyncWebClient,
         *,
         cache_seconds: float = CACHE_SECONDS,
+        max_age: float = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._cache_seconds = cache_seconds
+        self._max_age = max_age
         self._clock = clock
         self._actors: dict[str, tuple[float, Actor | None]] = {}
         self._actor_locks: dict[str, asyncio.Lock] = {}
         self._by_email: dict[str, tuple[float, Person]] = {}
         self._directory: _Directory | None = None
         self._directory_lock = asyncio.Lock()
-        self._changes_while_loading: list[dict[str, Any]] | None = None
+        self._refresh_at = math.inf
+        """When a hit asks `keep_fresh` for a new read: `max_age` after the last read, or the cache time
+        after a failed one."""
+        self._refresh_wanted = asyncio.Event()
         self._dm_channels: dict[str, str] = {}
 
     async def actor(self, user_id: str) -> Actor | None:
@@ -114,7 +124,7 @@ class People:
         name = str(profile.get("real_name") or user.get("real_name") or user.get("name") or user_id)
         actor = Actor(id=user_id, email=email, name=name) if email else None
         self._actors[user_id] = (self._clock(), actor)
-        if actor is not None:
+        if actor is not None and not user.get("deleted") and not self._deactivated_now(email.casefold()):
             self._by_email[email.casefold()] = (self._clock(), _person(user))
         return actor
 
@@ -132,37 +142,61 @@ class People:
         Nobody deactivated is found, nor looked up (Slack's answer would be `users_not_found`).
         """
         key = email.strip().casefold()
-        if self._directory is not None and key in self._directory.by_email:
-            return self._directory.by_email[key]
+        known = self._directory
+        if known is not None and key in known.by_email:
+            if self._clock() >= self._refresh_at:
+                self._refresh_wanted.set()
+            return known.by_email[key]
         cached = self._fresh(self._by_email.get(key))
-        if cached is not None and cached[0] is not None:
+        if cached is not None:
             return cached[0]
         directory = await self._directory_with(key)
         person = directory.by_email.get(key)
-        if person is None and key not in directory.deactivated:
-            person = await self._look_up(email.strip())
-            if person is not None:
-                self._by_email[key] = (self._clock(), person)
-        return person
+        if person is not None or key in directory.deactivated:
+            return person
+        found = await self._look_up(email.strip())
+        # a read that landed while Slack answered may show them deactivated: the send fails with why
+        if found is None or self._deactivated_now(key):
+            return None
+        self._by_email[key] = (self._clock(), found)
+        return found
 
     def deactivated(self, emails: Sequence[str]) -> bool:
-        """Whether Slack said that a member with one of these emails is deactivated."""
-        known = self._directory.deactivated if self._directory is not None else set()
-        return any(email.strip().casefold() in known for email in emails)
+        """Whether the directory shows a deactivated member with one of these emails."""
+        return any(self._deactivated_now(email.strip().casefold()) for email in emails)
 
-    def changed(self, member: dict[str, Any]) -> None:
-        """Slack's `user_change` event: this member as they are now (deactivated, a new email...).
+    def _deactivated_now(self, key: str) -> bool:
+        return self._directory is not None and key in self._directory.deactivated
 
-        Whatever was looked up about them alone is forgotten, so that it is read again when needed.
-        """
-        user_id = str(member["id"])
-        self._actors.pop(user_id, None)
-        for key in [key for key, (_, person) in self._by_email.items() if person.user_id == user_id]:
-            del self._by_email[key]
-        if self._directory is not None:
-            self._directory.put(member)
-        if self._changes_while_loading is not None:
-            self._changes_while_loading.append(member)
+    async def keep_fresh(self) -> None:
+        """Reads the directory again each time a hit finds it over `max_age` old, while the sends go on
+        with the one they have, then swaps it in; a read that fails is logged and tried again on a hit
+        after the cache time, with the old directory kept. Runs until cancelled: `serve` runs it beside
+        the sends and cancels it when it stops."""
+        while True:
+            await self._refresh_wanted.wait()
+            await self._refresh()
+
+    async def _refresh(self) -> None:
+        """One read for `keep_fresh`, unless a miss has read the directory since it was asked for."""
+        async with self._directory_lock:
+            self._refresh_wanted.clear()
+            if self._clock() < self._refresh_at:
+                return
+            try:
+                self._loaded(await self._read())
+            except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+                self._refresh_at = self._clock() + self._cache_seconds
+                logger.warning(
+                    "reading the Slack directory again failed (%s): the last one is kept, tried again in"
+                    " %.0f min",
+                    _why(error),
+                    self._cache_seconds / 60,
+                )
+
+    def refreshing(self) -> Loop:
+        """`keep_fresh` as `serve` runs it beside the sends: holding no work, it is cancelled at a stop."""
+        return Loop("the Slack directory refresh", self.keep_fresh())
 
     async def dm_channel(self, user_id: str) -> str:
         """The bot's direct-message channel with a user; channel ids never change, so no expiry."""
@@ -174,37 +208,37 @@ class People:
         return channel
 
     async def _directory_with(self, key: str) -> _Directory:
-        """Every member with a visible email, by case-folded email; one load at a time.
-
-        Loaded once, then reloaded only when it does not have `key` and is older than the cache time.
-        """
+        """The directory, read first if there is none yet or if it does not have `key` and is older than
+        the cache time (someone deactivated is looked for in a fresh read too: they may be back). A read
+        under way is not waited for once there is a directory: it takes minutes in a large workspace."""
+        if self._directory is not None and self._directory_lock.locked():
+            return self._directory
         async with self._directory_lock:
             known = self._directory
-            # someone deactivated is looked for in a fresh read too: without the event subscription (an
-            # app installed from an older manifest) that is how their reactivation is seen
             if known is not None and (
                 key in known.by_email or self._clock() - known.loaded_at <= self._cache_seconds
             ):
                 return known
-            directory = _Directory()
-            self._changes_while_loading = []
-            try:
-                cursor: str | None = None
-                while True:
-                    response = await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
-                    for member in response.get("members") or []:
-                        directory.put(member)
-                    cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-                    if not cursor:
-                        break
-                # a page read before a change Slack told of since shows the member as they were
-                for member in self._changes_while_loading:
-                    directory.put(member)
-            finally:
-                self._changes_while_loading = None
-            directory.loaded_at = self._clock()
-            self._directory = directory
-            return directory
+            return self._loaded(await self._read())
+
+    async def _read(self) -> _Directory:
+        directory = _Directory(loaded_at=self._clock())
+        cursor: str | None = None
+        while True:
+            response = await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
+            for member in response.get("members") or []:
+                directory.put(member)
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return directory
+
+    def _loaded(self, directory: _Directory) -> _Directory:
+        """Swaps `directory` in; single lookups are forgotten, as it shows whoever they found as they are
+        now (someone who joined after the last read, maybe deactivated since)."""
+        self._directory = directory
+        self._by_email.clear()
+        self._refresh_at = directory.loaded_at + self._max_age
+        return directory
 
     async def _look_up(self, email: str) -> Person | None:
         try:
@@ -219,6 +253,13 @@ class People:
         if entry is None or self._clock() - entry[0] > self._cache_seconds:
             return None
         return (entry[1],)
+
+
+def _why(error: Exception) -> str:
+    """Slack's error code, or the exception's class: never the text, which may quote the request."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or type(error).__name__)
+    return type(error).__name__
 
 
 def _email(member: dict[str, Any]) -> str:

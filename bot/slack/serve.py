@@ -137,7 +137,8 @@ async def _serve(
             )
             outbox.wake = worker.wake
             background.append(Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop))
-        # last: nothing left to fail before it runs
+        # last: nothing left to fail before they run
+        background.append(people.refreshing())
         background.append(Loop("Slack's auth.test", operator_log.slack_identity(client)))
         await alongside(background, requests(app, client), stopping=stopping, grace=settings.stop_seconds)
 

@@ -1,220 +1,370 @@
-"""Slack tells the bot of a member who changed (`user_change`) in the middle of a notification wave.
+"""The Slack directory kept fresh in a long-running `serve`, without Slack's events.
 
-The workspace directory is read once for a wave that can last hours; these conversations show the bot
-following Slack's events instead: someone deactivated gets nothing more (Slack would still take a post to
-their user id and the bot would record it sent), someone reactivated is reached again, someone whose
-email changed is reached at the new one only. Over HTTP and over Socket Mode: one listener serves both.
+`serve` sends from one read of the workspace directory; once that read is `MAX_AGE_SECONDS` old, the next
+send that finds someone in it has it read again beside the sends, which go on with the old one until the
+new one is in. These conversations show someone deactivated in Slack after the read (Slack would still take
+a post to their user id, and the bot would record it sent), someone reactivated, a read that fails, and a
+stop in the middle of a read.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
+import logging
 import threading
-from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import select
 
+from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
-from bot.slack.app import build_web_client, create_app
-from bot.slack.http import create_asgi
-from bot.slack.people import People
+from bot.slack.app import build_web_client
+from bot.slack.people import CACHE_SECONDS, MAX_AGE_SECONDS, People, _Directory
 from bot.slack.sender import SlackSender
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
 from tests.delivery.conftest import FakeTime, queue_lists
-from tests.fakes.server import ServerThread
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import (
-    BOT_TOKEN,
-    COLLEAGUE,
-    COLLEAGUE_EMAIL,
-    SIGNING_SECRET,
-    TRANSPORTS,
-    ScriptedConversation,
-)
-from tests.fakes.slack_harness import (
-    SlackSender as SignedRequests,
-)
-from tests.fakes.socket_harness import SocketModeSender, SocketModeThread
-from tests.fakes.socket_mode import FakeSocketMode
+from tests.fakes.slack_api import Failure, FakeSlack
+from tests.fakes.slack_harness import ADMIN, ADMIN_EMAIL, BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL
 from workflows.stages.relisting import REMINDER_MESSAGE
 
-RECORDED = json.loads((Path(__file__).parent / "events" / "user_change.json").read_text())["event"]
 WAIT_SECONDS = 5.0
-
-
-class HeardPeople(People):
-    """People that tells the test each time a change is applied: listeners run after the ack."""
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        super().__init__(client)
-        self.applied = threading.Semaphore(0)
-
-    def changed(self, member: dict[str, Any]) -> None:
-        super().changed(member)
-        self.applied.release()
+LATE = "still running when the time to stop was up"
+DEACTIVATED = "their Slack account is deactivated"
 
 
 @dataclass
-class Workspace:
+class Clock:
+    """People's clock (monotonic seconds), moved by the test."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ReadingPeople(People):
+    """People that tells the test each time its background read has been tried: it runs beside the sends."""
+
+    def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
+        super().__init__(client, clock=clock)
+        self.tried: asyncio.Queue[None] = asyncio.Queue()
+
+    async def _refresh(self) -> None:
+        await super()._refresh()
+        self.tried.put_nowait(None)
+
+    async def read_again(self) -> None:
+        """Waits for the background read a send asked for to end."""
+        async with asyncio.timeout(WAIT_SECONDS):
+            await self.tried.get()
+
+
+@dataclass
+class Wave:
+    """A notification wave sent by the outbox worker through the People `serve` shares with the app."""
+
     fake: FakeSlack
-    send: Any
-    """A signed-request sender over HTTP or a Socket Mode one: the same `event` verb."""
-    people: HeardPeople
+    people: ReadingPeople
+    clock: Clock
     worker: OutboxWorker
     database: Database
     time: FakeTime
+    reminders: Iterator[int] = field(default_factory=lambda: iter(range(1, 100)))
 
-    def slack_says(self, user_id: str, *, email: str | None, deleted: bool) -> None:
-        """Slack's `user_change` for this member, as in Slack's own example; waits until applied."""
-        event = copy.deepcopy(RECORDED)
-        event["user"] |= {"id": user_id, "deleted": deleted}
-        event["user"]["profile"] |= {"email": email} if email else {}
-        assert self.send.event(event).status_code == 200
-        assert self.people.applied.acquire(timeout=WAIT_SECONDS), "the change never reached People"
+    def run(self, scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """The scenario as `serve` runs the sends, with `People.refreshing` beside it, stopped at its end."""
+        asyncio.run(alongside([self.people.refreshing()], Loop("the wave", scenario()), grace=WAIT_SECONDS))
 
-    def lists_to(self, *emails: str) -> list[OutboundMessage]:
+    async def lists_to(self, *emails: str) -> list[OutboundMessage]:
         """A to-do list to each, queued as `notify` queues them and sent by the outbox worker."""
         migration_id = queue_lists(self.database, list(emails), self.time.now)
-        asyncio.run(self.worker.drain())
+        await self.drain()
         return self.rows(OutboundMessage.migration_id == migration_id)
 
-    def remind(self, listed: OutboundMessage, *, at: str | None = None) -> OutboundMessage:
+    async def remind(self, listed: OutboundMessage, *, at: str | None = None) -> OutboundMessage:
         """A reminder of that list (`at` another address), queued as the watch queues one, and sent by
         the outbox worker."""
-        recipient = at or listed.recipient
+        number = next(self.reminders)
         with self.database.session() as session:
             reminder = enqueue(
                 session,
-                idempotency_key=f"{listed.idempotency_key}-reminder-{recipient}",
-                recipient=recipient,
+                idempotency_key=f"{listed.idempotency_key}-reminder-{number}",
+                recipient=at or listed.recipient,
                 kind=REMINDER_MESSAGE,
-                payload=listed.payload | {"total": 1, "reminder_id": 1},
+                payload=listed.payload | {"total": 1, "reminder_id": number},
                 now=self.time.now,
             )
             session.commit()
             key = reminder.idempotency_key
-        asyncio.run(self.worker.drain())
+        await self.drain()
         (sent,) = self.rows(OutboundMessage.idempotency_key == key)
         return sent
+
+    async def drain(self) -> None:
+        async with asyncio.timeout(WAIT_SECONDS):  # a send held up by a read would hang here
+            await self.worker.drain()
 
     def rows(self, where: Any) -> list[OutboundMessage]:
         with self.database.session() as session:
             query = select(OutboundMessage).where(where).order_by(OutboundMessage.id)  # type: ignore[arg-type]
             return list(session.exec(query).all())
 
+    def dms(self) -> int:
+        return len(self.fake.posts_to(f"D{COLLEAGUE}"))
 
-@pytest.fixture(params=TRANSPORTS)
-def workspace(
-    request: pytest.FixtureRequest, fake_slack: FakeSlack, sqlite_database: Database
-) -> Iterator[Workspace]:
-    """The app and the outbox worker sharing one People, as `serve` runs them."""
-    client = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/")
-    people = HeardPeople(client)
-    app = create_app(
-        conversation=ScriptedConversation(), client=client, signing_secret=SIGNING_SECRET, people=people
-    )
-    posting = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/", retries=False)
+
+@pytest.fixture
+def fake(fake_slack: FakeSlack) -> Iterator[FakeSlack]:
+    """The fake Slack, made to answer what a test held (a read when the wave stopped, a test that failed)."""
+    yield fake_slack
+    if fake_slack.held is not None:
+        fake_slack.held.set()
+
+
+@pytest.fixture
+def wave(fake: FakeSlack, sqlite_database: Database) -> Wave:
+    clock = Clock()
+    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), clock)
+    posting = build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/", retries=False)
     time = FakeTime()
     worker = OutboxWorker(sqlite_database, SlackSender(posting, people), clock=time, sleep=time.sleep)
-    with ExitStack() as stack:
-        send: Any
-        if request.param == "socket":
-            socket = stack.enter_context(FakeSocketMode())
-            fake_slack.socket_links = socket.open_link
-            stack.enter_context(SocketModeThread(app, client, socket))
-            send = SocketModeSender(socket, fake_slack)
-        else:
-            server = stack.enter_context(
-                ServerThread(create_asgi(app, health=lambda: True, signing_secret=SIGNING_SECRET))
-            )
-            send = SignedRequests(stack.enter_context(httpx.Client(base_url=server.url)), fake_slack)
-        yield Workspace(fake_slack, send, people, worker, sqlite_database, time)
+    return Wave(fake, people, clock, worker, sqlite_database, time)
 
 
-def test_someone_deactivated_during_the_wave_gets_nothing_more_and_is_not_in_chat_with_the_reason(
-    workspace: Workspace,
+def test_someone_deactivated_after_the_read_gets_nothing_once_the_hourly_read_is_in(wave: Wave) -> None:
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)  # the directory is read for the wave
+        wave.fake.deactivated.add(COLLEAGUE)  # an admin deactivates them in Slack
+        wave.clock.now += MAX_AGE_SECONDS
+
+        held = wave.fake.held = threading.Event()
+        wave.fake.held_method = "users.list"
+        meanwhile = await wave.remind(listed)  # found in the old directory, which is read again beside it
+        await asyncio.to_thread(wave.fake.wait_for_calls, "users.list", 2)
+        assert meanwhile.status == "sent"  # while the read is under way: the sends are not held up by it
+        stranger = await wave.remind(listed, at="stranger@contoso.com")  # nor a miss: looked up alone
+        assert (stranger.error_code, stranger.last_error) == (
+            NOT_IN_CHAT,
+            "no Slack account with the email stranger@contoso.com",
+        )
+        assert not held.is_set()
+
+        held.set()
+        await wave.people.read_again()
+        after = await wave.remind(listed)
+
+        assert (after.status, after.error_code, after.last_error) == ("failed", NOT_IN_CHAT, DEACTIVATED)
+        assert wave.dms() == 2  # the list and the reminder sent before the new read was in
+        assert len(wave.fake.calls_of("users.list")) == 2
+        # the stranger only: Slack would say users_not_found for them
+        assert [call.params["email"] for call in wave.fake.calls_of("users.lookupByEmail")] == [
+            "stranger@contoso.com"
+        ]
+
+    wave.run(scenario)
+
+
+def test_the_directory_is_not_read_again_before_the_hour_is_up(wave: Wave) -> None:
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        wave.fake.deactivated.add(COLLEAGUE)
+        wave.clock.now += MAX_AGE_SECONDS - 1
+
+        assert (await wave.remind(listed)).status == "sent"  # the bound's price: still DMed within the hour
+        assert (await wave.remind(listed)).status == "sent"
+        assert len(wave.fake.calls_of("users.list")) == 1
+
+    wave.run(scenario)
+
+
+def test_someone_reactivated_is_reached_again_when_what_failed_is_retried(wave: Wave) -> None:
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        wave.fake.deactivated.add(COLLEAGUE)
+        wave.clock.now += MAX_AGE_SECONDS
+        await wave.remind(listed)
+        await wave.people.read_again()
+        unreached = await wave.remind(listed)
+        assert unreached.last_error == DEACTIVATED
+
+        wave.fake.deactivated.discard(COLLEAGUE)  # an admin reactivates them; an operator retries later
+        wave.clock.now += CACHE_SECONDS + 1
+        assert listed.migration_id is not None
+        retry_failed(wave.database, listed.migration_id, {REMINDER_MESSAGE}, now=wave.time.now)
+        await wave.drain()
+
+        (reached,) = wave.rows(OutboundMessage.id == unreached.id)
+        assert reached.status == "sent"
+        assert wave.dms() == 3
+        assert len(wave.fake.calls_of("users.list")) == 3  # a miss reads a directory past the cache time
+
+    wave.run(scenario)
+
+
+def test_a_read_that_fails_keeps_the_old_directory_and_is_tried_again_later(
+    wave: Wave, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (listed,) = workspace.lists_to(COLLEAGUE_EMAIL)  # the directory is read for the wave
-    assert listed.status == "sent"
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        wave.fake.deactivated.add(COLLEAGUE)
+        wave.clock.now += MAX_AGE_SECONDS
+        wave.fake.fail("users.list", Failure(error="fatal_error"))
 
-    workspace.fake.deactivated.add(COLLEAGUE)  # an admin deactivates them in Slack, which tells the bot
-    workspace.slack_says(COLLEAGUE, email=COLLEAGUE_EMAIL, deleted=True)
-    reminder = workspace.remind(listed)
+        assert (await wave.remind(listed)).status == "sent"
+        await wave.people.read_again()
+        assert "reading the Slack directory again failed (fatal_error): the last one is kept" in caplog.text
+        wave.clock.now += CACHE_SECONDS - 1
+        assert (await wave.remind(listed)).status == "sent"  # from the old directory, not read again yet
+        assert len(wave.fake.calls_of("users.list")) == 2
 
-    assert (reminder.status, reminder.error_code) == ("failed", NOT_IN_CHAT)
-    assert reminder.last_error == "their Slack account is deactivated"
-    assert len(workspace.fake.posts_to(f"D{COLLEAGUE}")) == 1  # only the list, sent before
-    assert len(workspace.fake.calls_of("users.list")) == 1  # told, not read again
-    assert workspace.fake.calls_of("users.lookupByEmail") == []
+        wave.clock.now += 1
+        assert (await wave.remind(listed)).status == "sent"  # asks again
+        await wave.people.read_again()
+        assert (await wave.remind(listed)).last_error == DEACTIVATED
+        assert len(wave.fake.calls_of("users.list")) == 3
 
-
-def test_someone_reactivated_is_reached_again_when_what_failed_is_retried(workspace: Workspace) -> None:
-    (listed,) = workspace.lists_to(COLLEAGUE_EMAIL)
-    workspace.fake.deactivated.add(COLLEAGUE)
-    # what Slack was seen to send for a deactivation: the profile elided (mashabow/slack-rota#61)
-    workspace.slack_says(COLLEAGUE, email=None, deleted=True)
-    unreached = workspace.remind(listed)
-    assert unreached.last_error == "their Slack account is deactivated"
-
-    workspace.fake.deactivated.discard(COLLEAGUE)  # an admin reactivates them
-    workspace.slack_says(COLLEAGUE, email=COLLEAGUE_EMAIL, deleted=False)
-    assert listed.migration_id is not None
-    retry_failed(workspace.database, listed.migration_id, {REMINDER_MESSAGE}, now=workspace.time.now)
-    asyncio.run(workspace.worker.drain())
-
-    (reached,) = workspace.rows(OutboundMessage.id == unreached.id)
-    assert reached.status == "sent"
-    assert len(workspace.fake.posts_to(f"D{COLLEAGUE}")) == 2
-    assert len(workspace.fake.calls_of("users.list")) == 1
+    with caplog.at_level(logging.WARNING, logger="bot.slack.people"):
+        wave.run(scenario)
 
 
-def test_someone_whose_email_changed_is_reached_at_the_new_one_and_no_longer_at_the_old(
-    workspace: Workspace,
+def test_a_read_under_way_when_serve_stops_is_cancelled_not_waited_for(
+    wave: Wave, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (listed,) = workspace.lists_to(COLLEAGUE_EMAIL)
-    workspace.fake.users[COLLEAGUE] = ("cole@fabrikam.com", "Cole League")
-    workspace.slack_says(COLLEAGUE, email="Cole@Fabrikam.com", deleted=False)
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        wave.clock.now += MAX_AGE_SECONDS
+        wave.fake.held, wave.fake.held_method = threading.Event(), "users.list"
+        await wave.remind(listed)
+        await asyncio.to_thread(wave.fake.wait_for_calls, "users.list", 2)  # Slack never answers it
 
-    at_old = workspace.remind(listed)
-    at_new = workspace.remind(listed, at="cole@fabrikam.com")
-
-    assert (at_old.status, at_old.last_error) == (
-        "failed",
-        f"no Slack account with the email {COLLEAGUE_EMAIL}",
-    )
-    assert at_new.status == "sent" and (at_new.delivered_ref or "").startswith(f"D{COLLEAGUE}/")
-    assert len(workspace.fake.posts_to(f"D{COLLEAGUE}")) == 2
-    # the new address came from the event; only the old one was asked about, and Slack no longer knows it
-    assert [call.params["email"] for call in workspace.fake.calls_of("users.lookupByEmail")] == [
-        COLLEAGUE_EMAIL
-    ]
+    with caplog.at_level(logging.WARNING):
+        wave.run(scenario)
+    assert LATE not in caplog.text
 
 
-def test_a_change_told_while_the_directory_is_being_read_is_not_lost(fake_slack: FakeSlack) -> None:
-    """A page read before the change shows the member as they were: the change is applied after it."""
-    people = People(build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/"))
-    fake_slack.held_method, fake_slack.held = "users.list", threading.Event()
-    deactivated = copy.deepcopy(RECORDED["user"]) | {"id": COLLEAGUE, "deleted": True}
+def test_two_members_who_swapped_addresses_are_each_found_at_their_new_one_after_the_read(
+    fake: FakeSlack,
+) -> None:
+    clock = Clock()
+    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), clock)
 
-    async def read_while_told() -> None:
-        reading = asyncio.create_task(people.find(COLLEAGUE_EMAIL))
-        await asyncio.to_thread(fake_slack.wait_for_calls, "users.list")  # the page is being answered
-        fake_slack.deactivated.add(COLLEAGUE)
-        people.changed(deactivated)
-        assert fake_slack.held is not None
-        fake_slack.held.set()
-        assert await reading is None
+    async def scenario() -> None:
+        assert await user_ids(ADMIN_EMAIL, COLLEAGUE_EMAIL) == [ADMIN, COLLEAGUE]
+        fake.users[ADMIN] = (COLLEAGUE_EMAIL, "Ada Admin")
+        fake.users[COLLEAGUE] = (ADMIN_EMAIL, "Cole League")
+        clock.now += MAX_AGE_SECONDS
+        assert await user_ids(ADMIN_EMAIL) == [ADMIN]  # the old read until the new one is in
+        await people.read_again()
+
+        assert await user_ids(ADMIN_EMAIL, COLLEAGUE_EMAIL) == [COLLEAGUE, ADMIN]
+        assert fake.calls_of("users.lookupByEmail") == []
+
+    async def user_ids(*emails: str) -> list[str | None]:
+        return [person.user_id if (person := await people.find(email)) else None for email in emails]
+
+    asyncio.run(alongside([people.refreshing()], Loop("the sends", scenario()), grace=WAIT_SECONDS))
+
+
+def test_a_lookup_answered_before_the_read_that_shows_them_deactivated_does_not_find_them(
+    fake: FakeSlack,
+) -> None:
+    """Someone who joined after the read is looked up alone; the read that lands meanwhile wins."""
+    clock = Clock()
+    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), clock)
+    newcomer = "newcomer@fabrikam.com"
+
+    async def scenario() -> None:
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # the directory is read
+        fake.users["UNEW"] = (newcomer, "New Comer")
+        fake.held, fake.held_method = threading.Event(), "users.lookupByEmail"
+        looking = asyncio.create_task(people.find(newcomer))
+        await asyncio.to_thread(fake.wait_for_calls, "users.lookupByEmail")  # Slack answered: active
+
+        fake.deactivated.add("UNEW")
+        clock.now += MAX_AGE_SECONDS
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # asks for the read, which shows them deleted
+        await people.read_again()
+        assert fake.held is not None
+        fake.held.set()
+
+        assert await looking is None
+        assert await people.find(newcomer) is None  # nor was the answer kept
+        assert people.deactivated([newcomer])
+        assert len(fake.calls_of("users.lookupByEmail")) == 1
+
+    asyncio.run(alongside([people.refreshing()], Loop("the sends", scenario()), grace=WAIT_SECONDS))
+
+
+def test_someone_found_alone_is_not_found_once_a_read_shows_them_deactivated(fake: FakeSlack) -> None:
+    """A lookup is kept for the cache time; a read of the directory meanwhile says how they are now."""
+    clock = Clock()
+    people = People(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), clock=clock)
+    newcomer = "newcomer@fabrikam.com"
+
+    async def scenario() -> None:
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # the directory is read
+        clock.now += 10
+        fake.users["UNEW"] = (newcomer, "New Comer")  # joins after the read: looked up alone
+        assert await people.find(newcomer) is not None
+        fake.deactivated.add("UNEW")
+        clock.now += CACHE_SECONDS - 9
+        assert await people.find("stranger@contoso.com") is None  # a miss reads the directory again
+
+        assert await people.find(newcomer) is None
+        assert people.deactivated([newcomer])
+        assert len(fake.calls_of("users.list")) == 2
+
+    asyncio.run(scenario())
+
+
+def test_someone_who_wrote_to_the_bot_from_a_deactivated_account_is_not_found_by_their_email(
+    fake: FakeSlack,
+) -> None:
+    """`users.info` tells of a deactivated member too (a late request of theirs): that is no member to DM."""
+    people = People(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"))
+    fake.deactivated.add(COLLEAGUE)
+
+    async def scenario() -> None:
+        actor = await people.actor(COLLEAGUE)
+        assert actor is not None and actor.email == COLLEAGUE_EMAIL
+        assert await people.find(COLLEAGUE_EMAIL) is None
         assert people.deactivated([COLLEAGUE_EMAIL])
 
-    asyncio.run(read_while_told())
-    assert fake_slack.calls_of("users.lookupByEmail") == []
+    asyncio.run(scenario())
+
+
+def _member(user_id: str, email: str, *, deleted: bool = False) -> dict[str, Any]:
+    return {"id": user_id, "deleted": deleted, "profile": {"email": email}}
+
+
+@pytest.mark.parametrize("deleted_first", [True, False])
+def test_an_address_an_active_member_holds_is_theirs_whichever_comes_first_in_the_read(
+    deleted_first: bool,
+) -> None:
+    """An address handed on from a deactivated member to someone else."""
+    active, deleted = _member("UNEW", "Ops@Fabrikam.com"), _member("UOLD", "ops@fabrikam.com", deleted=True)
+    directory = _Directory(loaded_at=0.0)
+    for member in (deleted, active) if deleted_first else (active, deleted):
+        directory.put(member)
+
+    assert directory.by_email["ops@fabrikam.com"].user_id == "UNEW"
+    assert directory.deactivated == set()
+
+
+def test_a_read_keeps_the_deactivated_by_address_and_leaves_out_bots_and_hidden_addresses() -> None:
+    directory = _Directory(loaded_at=0.0)
+    for member in (
+        _member("UOLD", "Gone@Fabrikam.com ", deleted=True),
+        _member("UHID", ""),
+        _member("BOT", "bot@fabrikam.com") | {"is_bot": True},
+        _member("UONE", "one@fabrikam.com"),
+    ):
+        directory.put(member)
+
+    assert set(directory.by_email) == {"one@fabrikam.com"}
+    assert directory.deactivated == {"gone@fabrikam.com"}

@@ -12,14 +12,8 @@ from bot.conversation.commands import SLASH_COMMAND, WORDS
 from bot.slack.listeners.events import BOT_EVENTS
 
 ROOT = Path(__file__).resolve().parents[2]
-EVENT_SCOPES = {
-    "app_mention": "app_mentions:read",
-    "message.im": "im:history",
-    "app_home_opened": None,
-    "user_change": "users:read",
-}
-"""From Slack's event reference (`user_change`: slackapi/slack-api-specs, events-api/
-slack_events_api_asyncapi_v2.json, `x-scopes-required`)."""
+EVENT_SCOPES = {"app_mention": "app_mentions:read", "message.im": "im:history", "app_home_opened": None}
+"""From Slack's event reference."""
 METHOD_SCOPES = {
     "chat_postMessage": "chat:write",
     "chat_postEphemeral": "chat:write",

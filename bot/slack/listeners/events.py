@@ -10,10 +10,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack._runtime import Runtime
 from bot.slack.delivery import Origin
-from bot.slack.listeners import directory
 
-BOT_EVENTS = ("app_mention", "message.im", "app_home_opened", *directory.BOT_EVENTS)
-"""The manifest's `bot_events`, each with its listener below or in `directory`."""
+BOT_EVENTS = ("app_mention", "message.im", "app_home_opened")
+"""The manifest's `bot_events`, each with its listener below."""
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _EventListener = Callable[[dict[str, Any]], Awaitable[None]]
@@ -25,9 +24,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         "message.im": lambda event: _on_direct_message(runtime, event),
         "app_home_opened": lambda event: _on_home_opened(runtime, event),
     }
-    for name, listener in listeners.items():
+    for name in BOT_EVENTS:
         # `message.im` arrives as a `message` event with channel_type "im"
-        app.event(name.split(".")[0])(_bolt_listener(runtime, listener))
+        app.event(name.split(".")[0])(_bolt_listener(runtime, listeners[name]))
     listened = "|".join(re.escape(name.split(".")[0]) for name in BOT_EVENTS)
     app.event(re.compile(f"^(?!(?:{listened})$)"))(_ignore)
 
