@@ -163,9 +163,14 @@ def suggestions(command: Command, words: Sequence[str]) -> tuple[Suggestion, ...
         return (joined,)
     prefixed = [word for word in words if word.startswith(typed)] if len(typed) >= MIN_PREFIX else []
     allowed = 1 if len(typed) <= 5 else 2
-    scored = sorted((distance(typed, word), index, word) for index, word in enumerate(words))
-    best = scored[0][0] if scored else allowed + 1
-    close = [word for score, _, word in scored if score == best and score <= allowed]
+    # A word longer or shorter by more than `allowed` is further than that (each extra letter is an edit),
+    # so only the others are measured: every line that is not a command is read against every command word.
+    scored = sorted(
+        (score, index, word)
+        for index, word in enumerate(words)
+        if abs(len(word) - len(typed)) <= allowed and (score := distance(typed, word)) <= allowed
+    )
+    close = [word for score, _, word in scored if score == scored[0][0]]
     meant = list(dict.fromkeys([*prefixed, *close]))  # `stat`: `status` first, then `start`
     return tuple(Suggestion(word, command.text) for word in meant[:MAX_SUGGESTIONS])
 
