@@ -16,6 +16,7 @@ moved to the directory keeps the last access of its Microsoft account.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -253,21 +254,10 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
             and user.last_accessed > watch.connected_at
             and user.origin != "msa"
         }
-        query = (
-            select(TodoItem, AffectedUser)
-            .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
-            .where(
-                AffectedUser.migration_id == migration_id,
-                col(TodoItem.key).in_(sorted(SIGN_IN_ITEMS)),
-                col(TodoItem.verified_at).is_(None),
-            )
-        )
-        if len(moved) <= IN_LIST_AT_MOST:  # a full read of a big organization filters below instead
-            query = query.where(col(AffectedUser.entitlement_id).in_(list(moved)))
         verified = []
         accepted: list[str] = []  # their links to accept are forgotten in one statement per chunk
-        # nobody signed in since the last read (most reads): no item to look at
-        for item, person in session.exec(query).all() if moved else ():
+        # nobody signed in since the last read (most reads): no item to look at, and no query built
+        for item, person in _unverified_sign_ins(session, migration_id, moved) if moved else ():
             if person.entitlement_id not in moved:
                 continue
             signed_in = moved[person.entitlement_id].last_accessed
@@ -298,6 +288,26 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
         return SignInCheck(
             row.organization, full, len(users), tuple(person.principal_name for person in verified)
         )
+
+
+def _unverified_sign_ins(
+    session: Session, migration_id: int, moved: Mapping[str, OrgUser]
+) -> Sequence[tuple[TodoItem, AffectedUser]]:
+    """The sign-in items not verified yet of the migration's people, with each person: of those in `moved`
+    (by entitlement id) only, unless they are too many for one statement (a full read of a big organization:
+    the caller filters)."""
+    query = (
+        select(TodoItem, AffectedUser)
+        .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
+        .where(
+            AffectedUser.migration_id == migration_id,
+            col(TodoItem.key).in_(sorted(SIGN_IN_ITEMS)),
+            col(TodoItem.verified_at).is_(None),
+        )
+    )
+    if len(moved) <= IN_LIST_AT_MOST:
+        query = query.where(col(AffectedUser.entitlement_id).in_(list(moved)))
+    return session.exec(query).all()
 
 
 def _watched(session: Session, migration_id: int) -> tuple[SignInWatch, Migration] | None:
