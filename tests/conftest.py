@@ -222,9 +222,11 @@ def fabrikam() -> dict[str, Any]:
     return copy.deepcopy(_FABRIKAM_DATA)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served_box() -> Iterator[Sandbox]:
-    """One sandbox server per test module, reset by each test's `box`."""
+    """One sandbox server per test process, reset by each test's `box` to what a new one serves
+    (tests/test_isolation.py): uvicorn's start and stop wait about 0.2 s of wall between them, which a
+    server per test module (92 a run) paid again in each."""
     from sandbox import Sandbox, parse_scenario
 
     with Sandbox(parse_scenario(copy.deepcopy(_FABRIKAM_DATA))) as running:
@@ -240,10 +242,10 @@ def box(fabrikam: dict[str, Any], served_box: Sandbox) -> Sandbox:
     return served_box
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served_slack() -> Iterator[FakeSlack]:
-    """One fake Slack server per test module, reset by each test's `fake_slack`: starting and stopping
-    uvicorn costs more than most tests."""
+    """One fake Slack server per test process, reset by each test's `fake_slack`: starting and stopping
+    uvicorn costs more than most tests (as `served_box`)."""
     from tests.fakes.server import ServerThread
     from tests.fakes.slack_api import FakeSlack
 

@@ -183,7 +183,7 @@ def may_restore(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def chat(request: pytest.FixtureRequest, sqlite_database: Database, box: Sandbox) -> Iterator[Chat]:
     """The runtime over the process's SQLite engine on a fresh copy of the migrated template
-    (tests/storage/databases.py) and the module's sandbox, reset to the bundled scenario."""
+    (tests/storage/databases.py) and the test process's sandbox, reset to the bundled scenario."""
     runtime = runtime_on(box, sqlite_database)
     try:
         yield Chat(runtime, restores=may_restore(request))

@@ -38,7 +38,7 @@ class FakeTime:
 
 @pytest.fixture
 def fake_slack(served_slack: FakeSlack) -> FakeSlack:
-    """The module's fake Slack, reset to a new one's state."""
+    """The test process's fake Slack, reset to a new one's state."""
     served_slack.reset()
     return served_slack
 

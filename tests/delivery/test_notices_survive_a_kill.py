@@ -115,8 +115,8 @@ def lives(
     box: Sandbox, database_url: str, fake: FakeSlack, schema: RunSchema | None
 ) -> Iterator[Callable[..., Process]]:
     """A new life of the bot; `later` starts it that long after `NOW` (a lease may have run out). Every life
-    talks to the same Microsoft: the module's sandbox, reset for the test. The clock stands still, so that
-    every test starts from the world the steps before a kill left in the first (`replayed`)."""
+    talks to the same Microsoft: the test process's sandbox, reset for the test. The clock stands still, so
+    that every test starts from the world the steps before a kill left in the first (`replayed`)."""
     started: list[Runtime] = []
 
     def life(later: timedelta = timedelta(0)) -> Process:

@@ -1,4 +1,4 @@
-"""Chat runtimes over the module's sandbox: a reset costs 2 ms, a sandbox server of its own 0.2 s."""
+"""Chat runtimes over the test process's sandbox: a reset costs 2 ms, a sandbox server of its own 0.2 s."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def runtime_on(
     clock: Callable[[], datetime] = utc_now,
     **settings: Any,
 ) -> Runtime:
-    """The chat runtime over a running sandbox, as `AADBOT_SANDBOX_URL` wires it: the module's sandbox,
+    """The chat runtime over a running sandbox, as `AADBOT_SANDBOX_URL` wires it: the test process's sandbox,
     reset by the test, instead of a new server per runtime (`AADBOT_SANDBOX`) for each test.
 
     `database`: the test process's engine (its compiled statements are kept from test to test), or a

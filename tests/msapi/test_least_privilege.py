@@ -36,7 +36,7 @@ def exactly_the_table(fabrikam: dict[str, Any]) -> dict[str, Any]:
 
 
 def _doctor(box: Sandbox, scenario: dict[str, Any]) -> list[dict[str, str]]:
-    """Doctor's checks against the module's sandbox, serving `scenario` from now on."""
+    """Doctor's checks against the test process's sandbox, serving `scenario` from now on."""
     box.reset(parse_scenario(scenario))
     with from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients:
         checks = clients.doctor(ORG, "fabrikam.com")

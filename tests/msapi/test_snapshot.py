@@ -37,7 +37,8 @@ def _plan(url: str, organization: str, tenant: str, connector: str) -> Plan:
 
 
 def _plan_of_file(box: Sandbox, path: Path, connector: str) -> Plan:
-    """The plan a rehearsal of the snapshot at `path` makes: the module's sandbox, serving it from now on."""
+    """The plan a rehearsal of the snapshot at `path` makes: the test process's sandbox, serving it from now
+    on."""
     scenario = load_scenario(path)
     box.reset(scenario)
     return _plan(box.url, scenario.organization_name, scenario.tenant_id, connector)

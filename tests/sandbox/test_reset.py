@@ -1,4 +1,4 @@
-"""`Sandbox.reset`: one server per test module, each test served what a new sandbox would serve."""
+"""`Sandbox.reset`: one server per test process, each test served what a new sandbox would serve."""
 
 from __future__ import annotations
 
