@@ -12,6 +12,7 @@ admin center takes a package as an update of the uploaded app only when its vers
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -137,8 +138,9 @@ def build_package(
     content = manifest(app_id, version=version, domain=domain, publisher=publisher)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
         package.writestr("manifest.json", json.dumps(content, indent=2))
-        package.writestr("color.png", png(192, _colour_pixel))
-        package.writestr("outline.png", png(32, _outline_pixel))
+        colour, outline = _icons()
+        package.writestr("color.png", colour)
+        package.writestr("outline.png", outline)
     return content
 
 
@@ -242,6 +244,12 @@ def _https(option: str, url: str) -> str:
 
 
 # ------------------------------------------------------------ icons
+
+
+@functools.cache
+def _icons() -> tuple[bytes, bytes]:
+    """The colour and outline icons: the same in every package, so drawn once (pixel by pixel, it is slow)."""
+    return png(192, _colour_pixel), png(32, _outline_pixel)
 
 
 def png(size: int, pixel: Callable[[float, float], tuple[int, int, int, int]]) -> bytes:
