@@ -252,13 +252,25 @@ def serve_database(folder: Path, migrated: Path | None) -> str:
 
 
 def queue_dms(database_url: str, emails: list[str]) -> None:
-    """A to-do list for each of `emails`, queued in `serve`'s database as `notify` queues them; its outbox
-    worker looks every 2 s."""
+    """A to-do list for each of `emails`, queued in `serve`'s database as `notify` queues them, from another
+    process: nothing wakes `serve`'s outbox worker, which finds them at its next idle look (every 2 s)."""
     from bot.runtime import utc_now
     from storage import open_database
     from tests.delivery.conftest import queue_lists
 
-    queue_lists(open_database(database_url), emails, utc_now())
+    database = open_database(database_url)
+    queue_lists(database, emails, utc_now())
+    database.dispose()  # written through to the file (not left in SQLite's WAL), should it be copied
+
+
+def lists_waiting(template: Path, folder: Path, emails: list[str]) -> Path:
+    """A copy of the migrated `template` in `folder`, with a to-do list queued for each of `emails`, for
+    `serve_process(migrated=...)`: `serve` finds them as a restarted `serve` does, and its outbox worker sends
+    them at its first look, at start, with no idle wait (`queue_dms` once `serve` runs waits for one)."""
+    waiting = folder / "lists-waiting.db"
+    shutil.copyfile(template, waiting)
+    queue_dms(f"sqlite:///{waiting}", emails)
+    return waiting
 
 
 def outbox_of(database_url: str) -> list[OutboundMessage]:

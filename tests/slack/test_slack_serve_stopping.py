@@ -25,6 +25,7 @@ from tests.fakes.serve_process import (
     Mode,
     Served,
     ServedSlack,
+    lists_waiting,
     outbox_of,
     serve_process,
     serve_with_fakes,
@@ -34,7 +35,6 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackSender
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.slack.conftest import SERVED_PEOPLE
-from tests.slack.lists_waiting import lists_waiting
 
 ANN = "ann@fabrikam.com"
 ANNS_DM = "DUANN"

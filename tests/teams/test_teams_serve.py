@@ -15,13 +15,12 @@ import pytest
 from bot.settings import SettingsError
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox
-from tests.fakes.serve_process import ServedSlack, outbox_of, serve_database, serve_process
+from tests.fakes.serve_process import ServedSlack, outbox_of, queue_dms, serve_database, serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, texts
 from tests.fakes.socket_harness import APP_TOKEN
 from tests.fakes.socket_mode import FakeSocketMode
-from tests.slack.lists_waiting import lists_waiting
 from tests.teams.conftest import APP_ID
 from tests.teams.serving import OWN_PREFIXES, ServedTeams, teams_through
 
@@ -58,21 +57,22 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process_and_stop_cleanly(
 ) -> None:
     """The link to Slack is opened inside the running loop even beside Teams' HTTP server (issue #9).
 
-    Stopped (SIGTERM) while Slack holds the answer to a DM, it closes the link and stops listening, lets
-    that send finish and records it, and exits 0 with a clean log, as Slack alone does
+    A list queued once it runs, with nothing to wake its outbox worker (as `notify` queues one from another
+    process), is sent at the worker's next idle look: the one test of `run_forever(OUTBOX_IDLE_SECONDS)`
+    in `serve` (up to 2 s, spent after the turns below, which wake the worker). Stopped (SIGTERM) while
+    Slack holds the answer to that DM, it closes the link and stops listening, lets that send finish and
+    records it, and exits 0 with a clean log, as Slack alone does
     (tests/slack/test_slack_serve_stopping.py)."""
     # the test's own sandbox (not one inside serve), so that the test can play Teams through it
     teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
     fake = FakeSlack(users={"UDANA": ("dana@fabrikam.com", "Dana Owner")})
-    waiting = lists_waiting(sqlite_template, tmp_path, ["dana@fabrikam.com"])
-    answer = fake.held = threading.Event()  # Slack holds its answer to Dana's list, sent at start
     with (
         ServerThread(fake.asgi()) as server,
         FakeSocketMode() as socket,
     ):
         fake.url = server.url
         with serve_process(
-            "socket", fake, tmp_path, socket=socket, environment=teams, migrated=waiting
+            "socket", fake, tmp_path, socket=socket, environment=teams, migrated=sqlite_template
         ) as served:
             assert served.url is not None
             ack = served.drive.command("help all", user="UDANA")
@@ -100,6 +100,8 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process_and_stop_cleanly(
                 f" point at {served.url}, where serve listens;"
             ) in served.log_text()
 
+            answer = fake.held = threading.Event()  # Slack holds its answer to Dana's list
+            queue_dms(served.database_url, ["dana@fabrikam.com"])
             fake.wait_for(lambda slack: len(slack.posts_to("DUDANA")) == 1, WAIT)
             served.process.send_signal(signal.SIGTERM)
             ServedSlack(served, fake, socket, []).taking_no_new_work()  # the link and Teams' endpoint
