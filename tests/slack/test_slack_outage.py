@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from bot.conversation.messages import Outgoing
+from bot.delivery.notices import CHAT_MESSAGE
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.worker import OutboxWorker
 from bot.runtime import Runtime
@@ -219,6 +220,10 @@ def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: B
     bot.command("UDANA", f"notify {ORGANIZATION}")
     bot.deliver_through_the_outage()
     assert len(bot.posts("DUGUS", "Done")) == 1
+    # what the command told the channel, the listener queued (the workflow queued the rest itself)
+    (summary,) = [message for message in bot.queued() if message.kind == CHAT_MESSAGE]
+    (said,) = bot.posts(CHANNEL, "To-do lists for")
+    assert said["metadata"]["event_payload"]["key"] == summary.idempotency_key
 
     # two working days later: reminders to whoever has not finished, the digest to the channel
     before = {message.id for message in bot.queued()}
