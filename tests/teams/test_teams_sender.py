@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.conversation.messages import DirectMessage, Message, Text
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.runtime import utc_now
+from bot.teams.budget import SharedRate
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.store import ConversationRef
 from storage.outbox import NOT_IN_CHAT
@@ -197,6 +199,30 @@ def test_a_refused_message_is_not_taken_for_handed_over(teams: Teams) -> None:
     _faults(teams, sequence=[429], retry_after=1)
     with pytest.raises(DeliveryFailed):  # unpaced: the 429 holds no later send off for its second
         _send(teams, CAROL, key="refused", paced=False)
+    retried = Envelope("refused", DirectMessage(CAROL), HELLO, check_first=True)
+    receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
+    assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
+    assert len(teams.personal(CAROL)) == 2
+
+
+def test_a_paced_refusal_whose_hold_off_could_not_be_recorded_is_not_taken_for_handed_over(
+    teams: Teams, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Paced, as `serve` sends: the 429 is recorded for every process to hold off, and that write may
+    fail (the database restarting). The refusal is still what the send says, and the message is not left
+    recorded as handed over. No hold-off recorded, the retry waits for none."""
+    from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
+
+    async def unrecorded(rate: SharedRate, seconds: float) -> None:
+        raise OperationalError("UPDATE teams_rate_lane", {}, Exception("the database is restarting"))
+
+    _send(teams, CAROL, key="first")
+    monkeypatch.setattr(SharedRate, "hold_off", unrecorded)
+    _faults(teams, sequence=[429], retry_after=1)
+    with pytest.raises(DeliveryFailed) as refused:
+        _send(teams, CAROL, key="refused")
+    assert refused.value.code == "ratelimited"
+    assert "recording Teams' hold-off" in caplog.text
     retried = Envelope("refused", DirectMessage(CAROL), HELLO, check_first=True)
     receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
     assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
