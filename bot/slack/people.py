@@ -6,11 +6,14 @@ notification wave to 2,000 people thus costs about ten calls, however long it ta
 directory older than the cache time reads it again before the lookup. Nobody is remembered as missing, so a
 person who joins is found the next time they are asked for.
 
-A hit is never waited for, but it is no older than `MAX_AGE_SECONDS` plus one read: once the directory is
-that old, `keep_fresh` (which `serve` runs beside the sends) reads it again while the sends go on with the
-old one, and swaps the new one in. So someone deactivated in Slack is not DMed for long (Slack still
-accepts a `chat.postMessage` to their user id, slackapi/python-slack-sdk #1156, and the message would be
-recorded as sent): `users.list` shows them with `deleted: true`, and the send fails with why. The bot does
+The outbox's sends never use a directory more than `MAX_AGE_SECONDS` plus `READ_SECONDS` (70 minutes) old.
+Once it is `MAX_AGE_SECONDS` old, a hit has `keep_fresh` (which `serve` runs beside the sends) read it again
+while the sends go on with the old one, and swaps the new one in. A send that finds it older still (the
+first after idle time between waves, or while reads fail) calls `up_to_date` and waits for a read, as the
+very first send does; replies in a conversation only `find`, and never wait for a read under way. So
+someone deactivated in Slack is not DMed for long (Slack still accepts a `chat.postMessage` to their user
+id, slackapi/python-slack-sdk #1156, and the message would be recorded as sent): `users.list` shows them
+with `deleted: true`, and the send fails with why. The bot does
 not follow Slack's `user_change` event instead: Slack sends it with every status, profile and huddle change
 of every member, which in a large workspace can go over the Events API's hourly limit per app, and Slack then
 drops events, people's messages to the bot among them; and it reaches one `serve` process of several.
@@ -22,12 +25,11 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alongside import Loop
@@ -40,9 +42,22 @@ CACHE_SECONDS = 300.0
 """How long a single lookup is kept, the directory on a miss, and the wait before a failed read is tried
 again."""
 MAX_AGE_SECONDS = 3600.0
-"""How old the directory may be before a hit has it read again: for about this long, someone deactivated
-in Slack is still DMed. Reading 20,000 members is 100 pages, about five minutes at Tier 2 (20 a minute), so
-an hourly read keeps `users.list`'s budget free for the reads on a miss."""
+"""How old the directory may be before a hit has it read again in the background. Reading 20,000 members is
+100 pages, about five minutes at Tier 2 (20 a minute), so an hourly read keeps `users.list`'s budget free
+for the reads on a miss."""
+READ_SECONDS = 600.0
+"""How much longer the sends may go on with the old directory while it is read again: twice a 20,000-member
+read at `PAGE_SECONDS`, so that a steady wave does not stop for it. A send that finds it older waits for a
+read: for at most `MAX_AGE_SECONDS` plus this, someone deactivated in Slack is still DMed."""
+PAGE_SECONDS = 3.0
+"""The pause between two pages of a background read: Tier 2's 20 calls a minute, so that it leaves the
+budget to the reads someone waits for (a send past the bound, a miss), which are not paced: a 429's
+Retry-After paces them, and a send that starts waiting ends the pauses of a background read."""
+PAGE_TRIES = 3
+"""How many more times a page Slack still rate-limits after the client's own retries is asked for, after
+its Retry-After: the read goes on from that page instead of failing and starting over from the first."""
+RETRY_AFTER_SECONDS = 60.0
+"""When a 429 has no readable Retry-After: Tier 2's limit is per minute."""
 PAGE_SIZE = 200
 """Slack's recommended `users.list` page size."""
 
@@ -87,12 +102,18 @@ class People:
         *,
         cache_seconds: float = CACHE_SECONDS,
         max_age: float = MAX_AGE_SECONDS,
+        read_seconds: float = READ_SECONDS,
+        page_seconds: float = PAGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
         self._cache_seconds = cache_seconds
         self._max_age = max_age
+        self._read_seconds = read_seconds
+        self._page_seconds = page_seconds
         self._clock = clock
+        self._sleep = sleep
         self._actors: dict[str, tuple[float, Actor | None]] = {}
         self._actor_locks: dict[str, asyncio.Lock] = {}
         self._by_email: dict[str, tuple[float, Person]] = {}
@@ -102,6 +123,8 @@ class People:
         """When a hit asks `keep_fresh` for a new read: `max_age` after the last read, or the cache time
         after a failed one."""
         self._refresh_wanted = asyncio.Event()
+        self._waiting = 0
+        """Sends waiting in `up_to_date`: a background read under way stops pausing between pages."""
         self._dm_channels: dict[str, str] = {}
 
     async def actor(self, user_id: str) -> Actor | None:
@@ -161,6 +184,25 @@ class People:
         self._by_email[key] = (self._clock(), found)
         return found
 
+    async def up_to_date(self) -> None:
+        """Reads the directory first when there is none or it is over `max_age` plus `read_seconds` old,
+        after the read under way if any (which may land a fresh one). The outbox's sends call this before
+        `find`: none goes out from an older directory. A read that fails raises: the send is tried again
+        later, as when the very first read fails."""
+        if not self._overdue():
+            return
+        self._waiting += 1
+        try:
+            async with self._directory_lock:
+                if self._overdue():
+                    self._loaded(await self._read())
+        finally:
+            self._waiting -= 1
+
+    def _overdue(self) -> bool:
+        known = self._directory
+        return known is None or self._clock() - known.loaded_at > self._max_age + self._read_seconds
+
     def deactivated(self, emails: Sequence[str]) -> bool:
         """Whether the directory shows a deactivated member with one of these emails."""
         return any(self._deactivated_now(email.strip().casefold()) for email in emails)
@@ -169,10 +211,10 @@ class People:
         return self._directory is not None and key in self._directory.deactivated
 
     async def keep_fresh(self) -> None:
-        """Reads the directory again each time a hit finds it over `max_age` old, while the sends go on
-        with the one they have, then swaps it in; a read that fails is logged and tried again on a hit
-        after the cache time, with the old directory kept. Runs until cancelled: `serve` runs it beside
-        the sends and cancels it when it stops."""
+        """Reads the directory again, pacing its pages, each time a hit finds it over `max_age` old, while
+        the sends go on with the one they have, then swaps it in; a read that fails, whatever the error,
+        is logged and tried again on a hit after the cache time, with the old directory kept. Runs until
+        cancelled: `serve` runs it beside the sends and cancels it when it stops."""
         while True:
             await self._refresh_wanted.wait()
             await self._refresh()
@@ -184,8 +226,10 @@ class People:
             if self._clock() < self._refresh_at:
                 return
             try:
-                self._loaded(await self._read())
-            except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+                self._loaded(await self._read(paced=True))
+            # best effort, beside the sends: no error of a read may end `serve` (CancelledError is no
+            # Exception: a stop still ends it)
+            except Exception as error:
                 self._refresh_at = self._clock() + self._cache_seconds
                 logger.warning(
                     "reading the Slack directory again failed (%s): the last one is kept, tried again in"
@@ -221,16 +265,29 @@ class People:
                 return known
             return self._loaded(await self._read())
 
-    async def _read(self) -> _Directory:
+    async def _read(self, *, paced: bool = False) -> _Directory:
         directory = _Directory(loaded_at=self._clock())
         cursor: str | None = None
         while True:
-            response = await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
+            response = await self._page(cursor)
             for member in response.get("members") or []:
                 directory.put(member)
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 return directory
+            if paced and not self._waiting:
+                await self._sleep(self._page_seconds)
+
+    async def _page(self, cursor: str | None) -> Any:
+        """One `users.list` page, asked for again after a 429 the client's retries did not get past."""
+        for _ in range(PAGE_TRIES):
+            try:
+                return await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
+            except SlackApiError as error:
+                if error.response.status_code != 429:
+                    raise
+                await self._sleep(_retry_after(error))
+        return await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
 
     def _loaded(self, directory: _Directory) -> _Directory:
         """Swaps `directory` in; single lookups are forgotten, as it shows whoever they found as they are
@@ -260,6 +317,14 @@ def _why(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or type(error).__name__)
     return type(error).__name__
+
+
+def _retry_after(error: SlackApiError) -> float:
+    headers = {name.casefold(): value for name, value in (error.response.headers or {}).items()}
+    try:
+        return float(headers.get("retry-after", RETRY_AFTER_SECONDS))
+    except ValueError:
+        return RETRY_AFTER_SECONDS
 
 
 def _email(member: dict[str, Any]) -> str:

@@ -85,6 +85,7 @@ class SlackSender:
             channel = envelope.to.channel
         else:
             addresses = envelope.to.addresses
+            await self._people.up_to_date()  # after idle time, not from a directory a day old
             found = await self._people.find_first(addresses)
             if found is None:
                 why = (

@@ -2,9 +2,10 @@
 
 `serve` sends from one read of the workspace directory; once that read is `MAX_AGE_SECONDS` old, the next
 send that finds someone in it has it read again beside the sends, which go on with the old one until the
-new one is in. These conversations show someone deactivated in Slack after the read (Slack would still take
-a post to their user id, and the bot would record it sent), someone reactivated, a read that fails, and a
-stop in the middle of a read.
+new one is in, or until it is `READ_SECONDS` older still: a send then waits for a read. These conversations
+show someone deactivated in Slack after the read (Slack would still take a post to their user id, and the
+bot would record it sent), the first wave after idle time, someone reactivated, reads that fail or are
+rate limited, and a stop in the middle of a read.
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ from sqlmodel import select
 from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
 from bot.slack.app import build_web_client
-from bot.slack.people import CACHE_SECONDS, MAX_AGE_SECONDS, People, _Directory
+from bot.slack.people import (
+    CACHE_SECONDS,
+    MAX_AGE_SECONDS,
+    PAGE_SECONDS,
+    PAGE_SIZE,
+    PAGE_TRIES,
+    READ_SECONDS,
+    People,
+    _Directory,
+)
 from bot.slack.sender import SlackSender
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
@@ -51,8 +61,19 @@ class ReadingPeople(People):
     """People that tells the test each time its background read has been tried: it runs beside the sends."""
 
     def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
-        super().__init__(client, clock=clock)
+        super().__init__(client, clock=clock, sleep=self._pause)
         self.tried: asyncio.Queue[None] = asyncio.Queue()
+        self.pauses: list[float] = []
+        """The pauses between pages and after 429s, taken at once (the test moves no real time)."""
+        self.paused = asyncio.Event()
+        self.resume: asyncio.Event | None = None
+        """While set to an event, a pause lasts until it is set."""
+
+    async def _pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.paused.set()
+        if self.resume is not None:
+            await self.resume.wait()
 
     async def _refresh(self) -> None:
         await super()._refresh()
@@ -128,12 +149,17 @@ def fake(fake_slack: FakeSlack) -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def wave(fake: FakeSlack, sqlite_database: Database) -> Wave:
+    return _wave(fake, sqlite_database, build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"))
+
+
+def _wave(fake: FakeSlack, database: Database, client: AsyncWebClient) -> Wave:
+    """The wave, its People reading the directory with `client`."""
     clock = Clock()
-    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), clock)
+    people = ReadingPeople(client, clock)
     posting = build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/", retries=False)
     time = FakeTime()
-    worker = OutboxWorker(sqlite_database, SlackSender(posting, people), clock=time, sleep=time.sleep)
-    return Wave(fake, people, clock, worker, sqlite_database, time)
+    worker = OutboxWorker(database, SlackSender(posting, people), clock=time, sleep=time.sleep)
+    return Wave(fake, people, clock, worker, database, time)
 
 
 def test_someone_deactivated_after_the_read_gets_nothing_once_the_hourly_read_is_in(wave: Wave) -> None:
@@ -165,6 +191,46 @@ def test_someone_deactivated_after_the_read_gets_nothing_once_the_hourly_read_is
         assert [call.params["email"] for call in wave.fake.calls_of("users.lookupByEmail")] == [
             "stranger@contoso.com"
         ]
+
+    wave.run(scenario)
+
+
+def test_the_first_wave_after_idle_time_waits_for_the_read_instead_of_dming_the_deactivated(
+    wave: Wave,
+) -> None:
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        wave.fake.deactivated.add(COLLEAGUE)  # offboarded overnight
+        wave.clock.now += 24 * 3600  # serve sat idle until the next day's reminders
+
+        wave.fake.held, wave.fake.held_method = threading.Event(), "users.list"
+        reminding = asyncio.create_task(wave.remind(listed))
+        await asyncio.to_thread(wave.fake.wait_for_calls, "users.list", 2)
+        assert not reminding.done() and wave.dms() == 1  # the send waits for the read
+        wave.fake.held.set()
+        wave_after = [await reminding, await wave.remind(listed), await wave.remind(listed)]
+
+        assert [(sent.status, sent.last_error) for sent in wave_after] == [("failed", DEACTIVATED)] * 3
+        assert wave.dms() == 1
+        assert len(wave.fake.calls_of("users.list")) == 2
+
+    wave.run(scenario)
+
+
+def test_the_sends_go_on_with_the_old_directory_until_the_bound_then_wait(wave: Wave) -> None:
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        wave.fake.deactivated.add(COLLEAGUE)
+        wave.fake.held, wave.fake.held_method = threading.Event(), "users.list"  # a slow background read
+        wave.clock.now += MAX_AGE_SECONDS + READ_SECONDS
+        assert (await wave.remind(listed)).status == "sent"  # the bound's price
+        await asyncio.to_thread(wave.fake.wait_for_calls, "users.list", 2)
+
+        wave.clock.now += 1
+        reminding = asyncio.create_task(wave.remind(listed))
+        wave.fake.held.set()
+        assert (await reminding).last_error == DEACTIVATED
+        assert len(wave.fake.calls_of("users.list")) == 2  # the background read's, waited for
 
     wave.run(scenario)
 
@@ -336,6 +402,111 @@ def test_someone_who_wrote_to_the_bot_from_a_deactivated_account_is_not_found_by
         assert people.deactivated([COLLEAGUE_EMAIL])
 
     asyncio.run(scenario())
+
+
+def _three_pages(fake: FakeSlack) -> None:
+    fake.users |= {f"U{n:04}": (f"member{n}@fabrikam.com", f"Member {n}") for n in range(2 * PAGE_SIZE)}
+
+
+def test_a_background_read_is_paced_until_a_send_waits_for_it_and_the_first_read_is_not(
+    fake: FakeSlack,
+) -> None:
+    clock = Clock()
+    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), clock)
+    _three_pages(fake)
+
+    async def scenario() -> None:
+        await people.up_to_date()  # the first read, which a send waits for
+        assert (people.pauses, len(fake.calls_of("users.list"))) == ([], 3)
+
+        fake.deactivated.add(COLLEAGUE)
+        clock.now += MAX_AGE_SECONDS
+        people.resume = asyncio.Event()
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # a hit: read again beside the sends
+        async with asyncio.timeout(WAIT_SECONDS):
+            await people.paused.wait()
+        assert people.pauses == [PAGE_SECONDS]  # after its first page
+        clock.now += READ_SECONDS + 1
+        waiting = asyncio.create_task(people.up_to_date())
+        await asyncio.sleep(0)  # lets the send start waiting
+        people.resume.set()
+        await waiting
+
+        assert people.pauses == [PAGE_SECONDS]  # none once a send waits
+        assert len(fake.calls_of("users.list")) == 6  # the send read nothing itself
+        assert await people.find(COLLEAGUE_EMAIL) is None
+
+    asyncio.run(alongside([people.refreshing()], Loop("the sends", scenario()), grace=WAIT_SECONDS))
+
+
+def test_a_page_slack_still_rate_limits_after_the_retries_is_asked_again_not_the_whole_read(
+    fake: FakeSlack,
+) -> None:
+    # without the client's retries (which sleep for real): it gives up on a page the same way
+    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/", retries=False), Clock())
+    _three_pages(fake)
+    fake.fail("users.list", Failure(), *[Failure(status=429, retry_after=7)] * PAGE_TRIES)
+
+    assert asyncio.run(people.find(COLLEAGUE_EMAIL)) is not None
+    cursors = [call.params.get("cursor") for call in fake.calls_of("users.list")]
+    assert cursors == [None, *[str(PAGE_SIZE)] * (PAGE_TRIES + 1), str(2 * PAGE_SIZE)]
+    assert people.pauses == [7.0] * PAGE_TRIES  # Slack's Retry-After
+
+
+class BrokenClient(AsyncWebClient):
+    """A client whose directory reads fail, once broken, with an error nobody foresaw, quoting the token."""
+
+    broken = False
+
+    async def users_list(self, **kwargs: Any) -> Any:
+        if self.broken:
+            raise LookupError(f"a bug, with {self.token}")
+        return await super().users_list(**kwargs)
+
+
+@pytest.mark.parametrize("failing", ["times out", "raises an error nobody foresaw"])
+def test_a_background_read_that_fails_any_way_keeps_the_old_directory_and_serve_running(
+    fake: FakeSlack, sqlite_database: Database, caplog: pytest.LogCaptureFixture, failing: str
+) -> None:
+    url = f"{fake.url}/api/"
+    timing_out = failing == "times out"
+    client = (
+        build_web_client(BOT_TOKEN, base_url=url, timeout=1, retries=False)
+        if timing_out
+        else BrokenClient(BOT_TOKEN, base_url=url)
+    )
+    wave = _wave(fake, sqlite_database, client)
+
+    def fail(broken: bool) -> None:
+        if timing_out:
+            wave.fake.held_method = "users.list"
+            if broken:
+                wave.fake.held = threading.Event()
+            elif wave.fake.held is not None:
+                wave.fake.held.set()  # the read that timed out is answered too, at last
+        elif isinstance(client, BrokenClient):
+            client.broken = broken
+
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        wave.fake.deactivated.add(COLLEAGUE)
+        wave.clock.now += MAX_AGE_SECONDS
+        fail(True)
+        assert (await wave.remind(listed)).status == "sent"
+        await wave.people.read_again()
+        assert (await wave.remind(listed)).status == "sent"  # from the old directory: serve goes on
+
+        fail(False)
+        wave.clock.now += CACHE_SECONDS
+        assert (await wave.remind(listed)).status == "sent"  # asks again
+        await wave.people.read_again()
+        assert (await wave.remind(listed)).last_error == DEACTIVATED
+
+    with caplog.at_level(logging.WARNING, logger="bot.slack.people"):
+        wave.run(scenario)
+    why = "TimeoutError" if timing_out else "LookupError"
+    assert f"reading the Slack directory again failed ({why}): the last one is kept" in caplog.text
+    assert BOT_TOKEN not in caplog.text
 
 
 def _member(user_id: str, email: str, *, deleted: bool = False) -> dict[str, Any]:
