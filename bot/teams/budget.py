@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -29,6 +30,8 @@ from sqlmodel import Session
 
 from storage import Database, TeamsRateLane
 from storage.inserts import insert_once
+
+logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 1.0
 MARGIN_SECONDS = 0.01
@@ -70,7 +73,24 @@ class SharedRate:
         try:
             yield
         finally:
+            await self._release(lane)
+
+    async def _release(self, lane: int) -> None:
+        """Frees the lane from the answer, best effort. Raised, a failure (the database restarting) would
+        take the place of what the request gave: a 429 that tells the sender the message did not arrive,
+        or the id of one that did. Not freed, the lane stays in flight until `IN_FLIGHT_SECONDS` from its
+        take, later than a window after any answer, so the limit holds; only this lane idles meanwhile.
+        Logged by class: the database's text is not needed here."""
+        try:
             await asyncio.to_thread(self._free, lane, self._clock())
+        except Exception as error:
+            logger.warning(
+                "freeing Teams rate lane %s of %s failed (%s); it comes free %.0f s after it was taken",
+                lane,
+                self._key,
+                type(error).__name__,
+                IN_FLIGHT_SECONDS,
+            )
 
     async def hold_off(self, seconds: float) -> None:
         """Teams said 429: no process sends under this limit for `seconds`."""

@@ -259,11 +259,14 @@ async def _hold_off(rate: SharedRate, refusal: TeamsApiError) -> None:
     """Records Teams' 429 so that every process holds off. A failure to record it (the database
     restarting) is logged, not raised: raised, it would take the refusal's place, and the sender forgets
     a refused message only on seeing the refusal; otherwise it stays recorded as handed over, and its
-    retry is taken for possibly delivered and never sent."""
+    retry is taken for possibly delivered and never sent. Logged by class, as the lane's release is."""
     try:
         await rate.hold_off(refusal.retry_after or 1.0)
-    except Exception:
-        logger.exception("recording Teams' hold-off after a 429 failed; the other processes do not hold off")
+    except Exception as error:
+        logger.warning(
+            "recording Teams' hold-off after a 429 failed (%s); the other processes do not hold off",
+            type(error).__name__,
+        )
 
 
 def _join(service_url: str, path: str) -> str:

@@ -205,24 +205,33 @@ def test_a_refused_message_is_not_taken_for_handed_over(teams: Teams) -> None:
     assert len(teams.personal(CAROL)) == 2
 
 
-def test_a_paced_refusal_whose_hold_off_could_not_be_recorded_is_not_taken_for_handed_over(
+def test_a_paced_refusal_while_the_database_restarts_is_not_taken_for_handed_over(
     teams: Teams, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Paced, as `serve` sends: the 429 is recorded for every process to hold off, and that write may
-    fail (the database restarting). The refusal is still what the send says, and the message is not left
-    recorded as handed over. No hold-off recorded, the retry waits for none."""
+    """Paced, as `serve` sends: after a 429 the limit's two writes (the hold-off for every process, the
+    lane's release) fail, the database restarting. The refusal is still what the send says, so the message
+    is not left recorded as handed over, and the retry posts it. Both failures are logged by class only."""
     from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
 
+    restarting = OperationalError("UPDATE teams_rate_lane", {}, Exception("the database is restarting"))
+
     async def unrecorded(rate: SharedRate, seconds: float) -> None:
-        raise OperationalError("UPDATE teams_rate_lane", {}, Exception("the database is restarting"))
+        raise restarting
+
+    def unfreed(rate: SharedRate, lane: int, answered: float) -> None:
+        raise restarting
 
     _send(teams, CAROL, key="first")
     monkeypatch.setattr(SharedRate, "hold_off", unrecorded)
+    monkeypatch.setattr(SharedRate, "_free", unfreed)
     _faults(teams, sequence=[429], retry_after=1)
     with pytest.raises(DeliveryFailed) as refused:
         _send(teams, CAROL, key="refused")
     assert refused.value.code == "ratelimited"
-    assert "recording Teams' hold-off" in caplog.text
+    assert "recording Teams' hold-off after a 429 failed (OperationalError)" in caplog.text
+    assert "failed (OperationalError); it comes free 30 s after it was taken" in caplog.text
+    assert "restarting" not in caplog.text
+    # No hold-off recorded and the lane not freed: the retry takes another of the tenant's lanes, unwaited.
     retried = Envelope("refused", DirectMessage(CAROL), HELLO, check_first=True)
     receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
     assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
