@@ -6,9 +6,10 @@ look-up added, in one transaction: on PostgreSQL a transaction-scoped advisory l
 SQLite the database's write lock (SQLite has no other), so of two replicas asked at once the second counts
 the first's look-up.
 
-A database failing (unreachable, locked, a connection lost) is `workflows.admin_memory.MemoryFailed`, which
-the gate answers as unavailable; any other database error is a bug (a statement the schema does not fit),
-raised as it is, so that it is logged with its traceback, not told as an outage over and over.
+A database failing (unreachable, read-only, locked, a connection lost) is
+`workflows.admin_memory.MemoryFailed`, which the gate answers as unavailable; any other database error is a
+bug (a statement the schema does not fit), raised as it is, so that it is logged with its traceback, not
+told as an outage over and over.
 """
 
 from __future__ import annotations
@@ -135,16 +136,29 @@ _SQLITE_ERROR = 1
 """SQLite's result code for a statement it cannot run (no such table or column, a syntax error), which its
 driver raises as an `OperationalError`, like a locked database or an unreadable file."""
 
+_POSTGRESQL_OUTAGE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+"""SQLSTATE classes of a PostgreSQL failing, not the statement: connection exceptions, transaction rollback
+(a deadlock, a serialization failure), insufficient resources (disk, memory, connections), operator
+intervention (a shutdown, a cancelled statement) and the server's own system errors (I/O)."""
+_POSTGRESQL_OUTAGE_STATES = frozenset({"25006", "25P03", "25P04", "55P03"})
+"""Outages in classes that also hold bugs: a read-only transaction (a hot standby the URL points at after a
+failover, or `default_transaction_read_only`), a session or transaction timed out, a lock not available.
+The driver raises the first three as an `InternalError`, so its exception's class cannot tell."""
+
 
 def _outage(error: exc.SQLAlchemyError) -> bool:
-    """The database unreachable, locked or cut off, not a statement it cannot run: the driver's operational
-    and interface errors (but SQLite's for such a statement), no connection free in the pool
-    (`exc.TimeoutError`), or any error that lost its connection."""
+    """The database unreachable, read-only, locked or cut off, not a statement it cannot run: on PostgreSQL
+    as its SQLSTATE says; otherwise the driver's operational and interface errors (but SQLite's for such a
+    statement), no connection free in the pool (`exc.TimeoutError`), or any error that lost its connection."""
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
+    orig = getattr(error, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)  # None: not PostgreSQL's, or raised before the server answered
+    if sqlstate is not None:
+        return sqlstate[:2] in _POSTGRESQL_OUTAGE_CLASSES or sqlstate in _POSTGRESQL_OUTAGE_STATES
     if not isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError):
         return False
-    code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
+    code = getattr(orig, "sqlite_errorcode", None)
     return code is None or code & 0xFF != _SQLITE_ERROR  # an extended code's low byte is its primary one
 
 

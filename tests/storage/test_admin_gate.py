@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from psycopg.errors import ReadOnlySqlTransaction
 from sqlalchemy import event, exc, func, select, text
 
 from storage import AdminConfirmation, AdminRefusal, Database, open_database
@@ -303,6 +304,33 @@ def test_a_sqlite_database_another_process_holds_is_an_outage(sqlite_url: str, c
 def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
     """Locked is answered at once, not after the bot's 30 s."""
     dbapi_connection.execute("PRAGMA busy_timeout = 0")
+
+
+@pytest.mark.postgres
+def test_a_read_only_postgresql_is_an_outage(postgres_url: str, clock: _Clock) -> None:
+    """A hot standby the URL points at after a failover: it reads, but its driver raises the refusal to
+    write as an `InternalError`, the class of some bugs too."""
+    database = open_database(postgres_url)
+    event.listen(database.engine, "connect", _read_only_by_default)
+    database.dispose()  # the connections opening it made, without that default
+    try:
+        memory = DatabaseAdminMemory(database)
+        kept = Kept(refusals_from=clock.now, confirmations_from=clock.now)
+        with pytest.raises(MemoryFailed, match=r"^InternalError$") as failed:
+            memory.recall("dana", "fabrikam-fiber", now=clock.now, kept=kept, answer=lambda remembered: None)
+        cause = failed.value.__cause__
+        assert isinstance(cause, exc.DBAPIError) and isinstance(cause.orig, ReadOnlySqlTransaction)
+        verdict = _gate(database, clock).verdict("dana", "fabrikam-fiber", lambda: True)
+        assert verdict.kind == "unavailable" and verdict.reason == MEMORY_FAILED
+    finally:
+        database.dispose()
+
+
+def _read_only_by_default(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET default_transaction_read_only = on")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def test_answers_from_memory_only_read_and_a_confirmation_is_renewed_daily(
