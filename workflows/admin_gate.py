@@ -23,6 +23,7 @@ an Azure DevOps outage: refused, held against nobody.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -183,9 +184,11 @@ class AdminGate:
         outcome: Outcome,
         now: datetime,
     ) -> None:
-        """`MemoryFailed` if the memory fails to record a refusal, whose wait is told from the record. Any
-        other outcome's verdict stands without it: the failure is logged, and a look-up left unsettled
-        stops counting when its lease ends."""
+        """Raises what the memory raised recording a refusal, whose wait is told from the record. Any other
+        outcome's verdict stands without it, the memory failing or a bug: the failure is logged, the
+        exception a look-up raised is raised as it was, and a look-up left unsettled stops counting when
+        its lease ends. An admin's look-up that a bug left unsettled is settled as unavailable instead:
+        she would be asked about again at every command, each look-up counted, and limited."""
         try:
             self._memory.settle(
                 person,
@@ -200,6 +203,19 @@ class AdminGate:
                 raise
             # the kind only: what a database error says may name the person
             log.warning("recording an admin check of %s as %s failed (%s)", organization, outcome, error)
+        except Exception as error:
+            if outcome == "refused":
+                raise
+            # where, to fix it, but not what it says: a database's error can quote the row it refused
+            log.error(
+                "recording an admin check of %s as %s failed (%s), a bug; traceback:\n%s",
+                organization,
+                outcome,
+                _kinds(error),
+                "".join(traceback.format_tb(error.__traceback__)).rstrip(),
+            )
+            if outcome == "admin" and begun is not None:  # a bug writing her confirmation, say
+                self._settle(person, organization, begun, "unavailable", now)
 
     def _answer_without_asking(
         self, remembered: Remembered, folded: str, now: datetime
@@ -236,6 +252,12 @@ class AdminGate:
             free_at = leaving[len(leaving) - self._organizations]
             return AdminVerdict("limited", free_at - now, confirmed=confirmed)
         return None
+
+
+def _kinds(error: BaseException) -> str:
+    """`error`'s class, and its cause's: a database error's says which one the driver raised."""
+    cause = error.__cause__
+    return type(error).__name__ if cause is None else f"{type(error).__name__} from {type(cause).__name__}"
 
 
 def _to_renew(known: Confirmation | None, as_typed: str, now: datetime) -> bool:

@@ -215,8 +215,7 @@ def test_a_look_up_never_settled_counts_only_for_its_lease(
     with monkeypatch.context() as patched:
         patched.setattr(gate_memory, "settle", database_down)
         for _ in range(3):
-            with pytest.raises(ConnectionError):
-                gate.verdict("dana", "fabrikam-fiber", lambda: True)
+            assert gate.verdict("dana", "fabrikam-fiber", lambda: True) == ADMIN
     limited = gate.verdict("dana", "fabrikam-fiber", lambda: True)
     assert limited.kind == "limited" and limited.wait == LOOK_UP_LEASE
     clock.now += LOOK_UP_LEASE
@@ -299,6 +298,34 @@ def test_an_admin_azure_devops_confirmed_is_let_through_though_the_outcome_canno
     for _ in range(3):  # written once the database answers: never limited since, within the lease too
         assert gate.verdict("dana", "fabrikam-fiber", lambda: True) == ADMIN
         clock.now += timedelta(seconds=20)
+
+
+def test_a_bug_recording_an_outcome_hides_neither_an_outage_nor_the_look_ups_own_exception(
+    gate_memory: AdminMemory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Logged where it was raised, not what it says (the person); only a refusal's record, whose wait is
+    told from it, is raised."""
+    gate = AdminGate(_Clock(), memory=gate_memory, limit=3, organizations=5)
+
+    def outage() -> bool:
+        raise MicrosoftError("Azure DevOps refused reading the organization's groups: HTTP 503")
+
+    def bug() -> bool:
+        raise KeyError("descriptor")
+
+    def broken(person: str, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(f"cannot record {person}")
+
+    with monkeypatch.context() as patched, caplog.at_level(logging.ERROR):
+        patched.setattr(gate_memory, "settle", broken)
+        verdict = gate.verdict("kim@contoso.com", "fabrikam-fiber", outage)
+        assert verdict.kind == "unavailable" and "HTTP 503" in verdict.reason
+        with pytest.raises(KeyError, match="descriptor"):
+            gate.verdict("lee@contoso.com", "fabrikam-fiber", bug)
+        with pytest.raises(TypeError):
+            gate.verdict("mallory", "fabrikam-fiber", lambda: False)
+    assert caplog.text.count("as unavailable failed (TypeError), a bug; traceback:") == 2
+    assert "in broken" in caplog.text and "@contoso.com" not in caplog.text
 
 
 def test_credentials_lacking_a_permission_are_for_the_operators_to_fix_not_a_wait() -> None:

@@ -3,6 +3,7 @@ its own, as two `serve` processes have) and a restart, look-ups at once are each
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -284,6 +285,31 @@ def test_a_statement_the_schema_does_not_fit_is_raised_as_the_bug_it_is(
     finally:  # PostgreSQL's schema is kept for the next test, only emptied
         with database.engine.begin() as connection:
             connection.execute(text(renamed.format("typed", "as_typed")))
+
+
+def test_an_admin_whose_confirmation_a_schema_change_cannot_write_is_let_through_and_never_limited(
+    database: Database, clock: _Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A migration added a column the gate does not fill: only the write of her confirmation fails. Each
+    look-up left counted, her fourth command within the lease would be limited; the log says where, not
+    what PostgreSQL said (it quotes the row, her address included)."""
+    gate = _gate(database, clock)
+    added = "ALTER TABLE admin_confirmation {} note"
+    with database.engine.begin() as connection:
+        connection.execute(text(added.format("ADD COLUMN") + " TEXT CHECK (note IS NOT NULL)"))
+    try:
+        with caplog.at_level(logging.ERROR):
+            for _ in range(5):
+                assert gate.verdict("dana@contoso.com", "fabrikam-fiber", lambda: True).kind == "admin"
+                clock.now += timedelta(seconds=20)
+    finally:  # PostgreSQL's schema is kept for the next test, only emptied
+        with database.engine.begin() as connection:
+            connection.execute(text(added.format("DROP COLUMN")))
+    assert (
+        caplog.text.count("recording an admin check of fabrikam-fiber as admin failed (IntegrityError") == 5
+    )
+    assert "in _confirm" in caplog.text and "dana" not in caplog.text
+    assert _rows(database, AdminRefusal) == 0 and _rows(database, AdminConfirmation) == 0
 
 
 def test_a_sqlite_database_another_process_holds_is_an_outage(sqlite_url: str, clock: _Clock) -> None:
