@@ -235,7 +235,8 @@ def served_box() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def box(fabrikam: dict[str, Any], served_box: Sandbox) -> Sandbox:
-    """The sandbox serving `fabrikam` over loopback HTTP: the module's, reset to what a new one serves."""
+    """The sandbox serving `fabrikam` over loopback HTTP: the test process's, reset to what a new one
+    serves."""
     from sandbox import parse_scenario
 
     served_box.reset(parse_scenario(fabrikam))

@@ -136,7 +136,7 @@ class FakeSlack:
         return self._answering == 0
 
     def reset(self, users: dict[str, tuple[str, str]] | None = None) -> None:
-        """Back to a new fake's state (keeping its url): one fake serves a whole test module."""
+        """Back to a new fake's state (keeping its url): one fake serves every test of a test process."""
         with self._changed:
             for spec in fields(self):
                 if spec.name in ("url", "_changed", "_answering"):

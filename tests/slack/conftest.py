@@ -70,7 +70,7 @@ def serve_in_socket_mode(
 
 @pytest.fixture
 def fake_slack(served_slack: FakeSlack) -> FakeSlack:
-    """The module's fake Slack, reset to a new one's state with the workspace's members."""
+    """The test process's fake Slack, reset to a new one's state with the workspace's members."""
     served_slack.reset(users=MEMBERS)
     return served_slack
 
