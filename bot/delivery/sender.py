@@ -42,6 +42,7 @@ class DeliveryFailed(Exception):
         permanent: bool = False,
         maybe_delivered: bool = False,
         retry_after: float | None = None,
+        later: float | None = None,
     ) -> None:
         super().__init__(reason)
         self.code = code
@@ -50,6 +51,9 @@ class DeliveryFailed(Exception):
         self.maybe_delivered = maybe_delivered
         self.retry_after = retry_after
         """Seconds the platform asked us to wait (HTTP 429 `Retry-After`): nothing was sent."""
+        self.later = later
+        """Seconds after which to try again when the sender was not ready and asked the platform nothing
+        (Slack's directory being read again): the attempt is not counted and the pace is left as it is."""
 
 
 class Sender(Protocol):

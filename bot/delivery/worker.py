@@ -332,10 +332,11 @@ class OutboxWorker:
 
     async def _failed(self, message: OutboundMessage, failure: DeliveryFailed) -> None:
         assert message.id is not None
-        rate_limited = failure.retry_after is not None
+        # rate limited, or the sender not ready: nothing was tried, so nothing counts
+        pause = failure.retry_after if failure.retry_after is not None else failure.later
         wait = (
-            timedelta(seconds=failure.retry_after or 0)
-            if rate_limited
+            timedelta(seconds=pause)
+            if pause is not None
             else self._settings.backoff * 2 ** max(message.attempts - 1, 0)
         )
         if failure.permanent:  # the operator's log names who cannot be reached, as the admins are told
@@ -360,7 +361,7 @@ class OutboxWorker:
             code=failure.code,
             permanent=failure.permanent,
             maybe_delivered=failure.maybe_delivered,
-            counted=not rate_limited,
+            counted=pause is None,
         )
 
 

@@ -9,11 +9,14 @@ person who joins is found the next time they are asked for.
 The outbox's sends never use a directory more than `MAX_AGE_SECONDS` plus `READ_SECONDS` (70 minutes) old.
 Once it is `MAX_AGE_SECONDS` old, a hit has `keep_fresh` (which `serve` runs beside the sends) read it again
 while the sends go on with the old one, and swaps the new one in. A send that finds it older still (the
-first after idle time between waves, or while reads fail) calls `up_to_date` and waits for a read, as the
-very first send does; replies in a conversation only `find`, and never wait for a read under way. So
-someone deactivated in Slack is not DMed for long (Slack still accepts a `chat.postMessage` to their user
-id, slackapi/python-slack-sdk #1156, and the message would be recorded as sent): `users.list` shows them
-with `deleted: true`, and the send fails with why. The bot does
+first after idle time between waves, or while reads fail) asks `overdue`, which asks `keep_fresh` for that
+read, and goes no further: the outbox tries it again later, uncounted, so no send waits for a read nor
+reads itself, and a failing read is tried once per `CACHE_SECONDS` however many sends find it overdue.
+Only the very first send waits for the first read (there is no directory to send from); sends that waited
+with it share a failed read's error instead of each reading again. Replies in a conversation only `find`,
+and never wait for a read under way. So someone deactivated in Slack is not DMed for long (Slack still
+accepts a `chat.postMessage` to their user id, slackapi/python-slack-sdk #1156, and the message would be
+recorded as sent): `users.list` shows them with `deleted: true`, and the send fails with why. The bot does
 not follow Slack's `user_change` event instead: Slack sends it with every status, profile and huddle change
 of every member, which in a large workspace can go over the Events API's hourly limit per app, and Slack then
 drops events, people's messages to the bot among them; and it reaches one `serve` process of several.
@@ -47,17 +50,25 @@ MAX_AGE_SECONDS = 3600.0
 for the reads on a miss."""
 READ_SECONDS = 600.0
 """How much longer the sends may go on with the old directory while it is read again: twice a 20,000-member
-read at `PAGE_SECONDS`, so that a steady wave does not stop for it. A send that finds it older waits for a
-read: for at most `MAX_AGE_SECONDS` plus this, someone deactivated in Slack is still DMed."""
+read at `PAGE_SECONDS`, so that a steady wave does not stop for it. A send that finds it older is put back
+until a read is in: for at most `MAX_AGE_SECONDS` plus this, someone deactivated in Slack is still DMed."""
 PAGE_SECONDS = 3.0
 """The pause between two pages of a background read: Tier 2's 20 calls a minute, so that it leaves the
-budget to the reads someone waits for (a send past the bound, a miss), which are not paced: a 429's
-Retry-After paces them, and a send that starts waiting ends the pauses of a background read."""
+budget to the reads someone waits for (the very first, a miss), which are not paced: a 429's Retry-After
+paces them."""
 PAGE_TRIES = 3
 """How many more times a page Slack still rate-limits after the client's own retries is asked for, after
 its Retry-After: the read goes on from that page instead of failing and starting over from the first."""
+READ_WAITS = 6
+"""How many Retry-After waits of its own one read takes at most, over all its pages, before it fails: with
+`RETRY_AFTER_AT_MOST` they add at most 30 minutes to a read, which holds the directory's lock throughout.
+The client's own retries on a 429 (`RATE_LIMIT_RETRIES` per call, waiting Slack's Retry-After as given)
+come on top."""
 RETRY_AFTER_SECONDS = 60.0
 """When a 429 has no readable Retry-After: Tier 2's limit is per minute."""
+RETRY_AFTER_AT_MOST = 300.0
+"""A longer Retry-After is waited this long: a read failing meanwhile is tried again after `CACHE_SECONDS`
+(as long) anyway."""
 PAGE_SIZE = 200
 """Slack's recommended `users.list` page size."""
 
@@ -123,8 +134,13 @@ class People:
         """When a hit asks `keep_fresh` for a new read: `max_age` after the last read, or the cache time
         after a failed one."""
         self._refresh_wanted = asyncio.Event()
-        self._waiting = 0
-        """Sends waiting in `up_to_date`: a background read under way stops pausing between pages."""
+        self._reads = 0
+        """Reads ended, landed or failed: a send that waited for the lock sees whether one ended meanwhile."""
+        self._failure: Exception | None = None
+        """Why the last read failed, if it did: the sends that waited for it fail with it, not reading
+        again."""
+        self._waits_left = READ_WAITS
+        """Retry-After waits the read under way may still take (one read at a time, under the lock)."""
         self._dm_channels: dict[str, str] = {}
 
     async def actor(self, user_id: str) -> Actor | None:
@@ -184,24 +200,16 @@ class People:
         self._by_email[key] = (self._clock(), found)
         return found
 
-    async def up_to_date(self) -> None:
-        """Reads the directory first when there is none or it is over `max_age` plus `read_seconds` old,
-        after the read under way if any (which may land a fresh one). The outbox's sends call this before
-        `find`: none goes out from an older directory. A read that fails raises: the send is tried again
-        later, as when the very first read fails."""
-        if not self._overdue():
-            return
-        self._waiting += 1
-        try:
-            async with self._directory_lock:
-                if self._overdue():
-                    self._loaded(await self._read())
-        finally:
-            self._waiting -= 1
-
-    def _overdue(self) -> bool:
+    def overdue(self) -> bool:
+        """Whether the directory is over `max_age` plus `read_seconds` old; then asks `keep_fresh` for a
+        read (which after a failed one waits out the cache time). The outbox's sends ask this first and go
+        no further while it holds: none goes out from an older directory, none waits for the read. False
+        when there is no directory yet: the first send waits for the first read in `find`."""
         known = self._directory
-        return known is None or self._clock() - known.loaded_at > self._max_age + self._read_seconds
+        if known is None or self._clock() - known.loaded_at <= self._max_age + self._read_seconds:
+            return False
+        self._refresh_wanted.set()
+        return True
 
     def deactivated(self, emails: Sequence[str]) -> bool:
         """Whether the directory shows a deactivated member with one of these emails."""
@@ -257,35 +265,50 @@ class People:
         under way is not waited for once there is a directory: it takes minutes in a large workspace."""
         if self._directory is not None and self._directory_lock.locked():
             return self._directory
+        reads = self._reads
         async with self._directory_lock:
             known = self._directory
             if known is not None and (
                 key in known.by_email or self._clock() - known.loaded_at <= self._cache_seconds
             ):
                 return known
+            if self._reads != reads and self._failure is not None:
+                # the read this send waited for failed: one read per wave of sends, not one each in turn
+                raise self._failure
             return self._loaded(await self._read())
 
     async def _read(self, *, paced: bool = False) -> _Directory:
+        """The whole directory, under the lock; its failure is kept for the sends that waited for it."""
         directory = _Directory(loaded_at=self._clock())
         cursor: str | None = None
-        while True:
-            response = await self._page(cursor)
-            for member in response.get("members") or []:
-                directory.put(member)
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return directory
-            if paced and not self._waiting:
-                await self._sleep(self._page_seconds)
+        self._waits_left = READ_WAITS
+        try:
+            while True:
+                response = await self._page(cursor)
+                for member in response.get("members") or []:
+                    directory.put(member)
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    self._failure = None
+                    return directory
+                if paced:
+                    await self._sleep(self._page_seconds)
+        except Exception as error:
+            self._failure = error
+            raise
+        finally:
+            self._reads += 1
 
     async def _page(self, cursor: str | None) -> Any:
-        """One `users.list` page, asked for again after a 429 the client's retries did not get past."""
+        """One `users.list` page, asked for again after a 429 the client's retries did not get past, while
+        the read has waits left."""
         for _ in range(PAGE_TRIES):
             try:
                 return await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
             except SlackApiError as error:
-                if error.response.status_code != 429:
+                if error.response.status_code != 429 or not self._waits_left:
                     raise
+                self._waits_left -= 1
                 await self._sleep(_retry_after(error))
         return await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
 
@@ -322,9 +345,10 @@ def _why(error: Exception) -> str:
 def _retry_after(error: SlackApiError) -> float:
     headers = {name.casefold(): value for name, value in (error.response.headers or {}).items()}
     try:
-        return float(headers.get("retry-after", RETRY_AFTER_SECONDS))
+        seconds = float(headers.get("retry-after", RETRY_AFTER_SECONDS))
     except ValueError:
         return RETRY_AFTER_SECONDS
+    return min(max(seconds, 0.0), RETRY_AFTER_AT_MOST) if math.isfinite(seconds) else RETRY_AFTER_AT_MOST
 
 
 def _email(member: dict[str, Any]) -> str:

@@ -8,6 +8,9 @@ post that may have got through is then recorded as sent, unconfirmed, rather tha
 Notices that update a thread (an approval prompt and its decision) post or update the copy in their
 conversation and update every earlier copy; updating is idempotent, so a retry repeats it safely.
 Its client must not retry on its own: a blind retry of `chat.postMessage` is exactly a duplicate.
+A DM finding the directory of people overdue (`People.overdue`) is put back before anything is asked of
+Slack (`DeliveryFailed.later`): marked in flight only for that check, like any failed attempt, it does not
+rest on the claim's heartbeat while the directory is read.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ UNCONFIRMED = "unconfirmed"
 """In place of a ts in the receipt of a channel post that may or may not have reached Slack."""
 RETRY_AFTER_AT_MOST = 900.0
 """An absurd `Retry-After` is capped: the worker re-queues long waits anyway, asking again costs one 429."""
+DIRECTORY_LATER_SECONDS = 60.0
+"""When a DM put back for the directory is tried again: nothing was asked of Slack, and the background
+read takes seconds to minutes."""
 HISTORY_PAGE = 100
 """Messages of a DM searched for an earlier attempt: the bot posts there rarely, so a page suffices."""
 _UNSEARCHABLE = frozenset({"missing_scope", "not_in_channel", "not_allowed_token_type"})
@@ -85,7 +91,12 @@ class SlackSender:
             channel = envelope.to.channel
         else:
             addresses = envelope.to.addresses
-            await self._people.up_to_date()  # after idle time, not from a directory a day old
+            if self._people.overdue():  # after idle time, or while reads fail: not from a day-old directory
+                raise DeliveryFailed(
+                    "directory_outdated",
+                    "waiting for the Slack directory to be read again",
+                    later=DIRECTORY_LATER_SECONDS,
+                )
             found = await self._people.find_first(addresses)
             if found is None:
                 why = (

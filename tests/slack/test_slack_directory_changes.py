@@ -2,7 +2,8 @@
 
 `serve` sends from one read of the workspace directory; once that read is `MAX_AGE_SECONDS` old, the next
 send that finds someone in it has it read again beside the sends, which go on with the old one until the
-new one is in, or until it is `READ_SECONDS` older still: a send then waits for a read. These conversations
+new one is in, or until it is `READ_SECONDS` older still: a DM is then put back, uncounted, until a read is
+in. These conversations
 show someone deactivated in Slack after the read (Slack would still take a post to their user id, and the
 bot would record it sent), the first wave after idle time, someone reactivated, reads that fail or are
 rate limited, and a stop in the middle of a read.
@@ -15,11 +16,13 @@ import logging
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
@@ -31,10 +34,12 @@ from bot.slack.people import (
     PAGE_SIZE,
     PAGE_TRIES,
     READ_SECONDS,
+    READ_WAITS,
+    RETRY_AFTER_AT_MOST,
     People,
     _Directory,
 )
-from bot.slack.sender import SlackSender
+from bot.slack.sender import DIRECTORY_LATER_SECONDS, SlackSender
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
 from tests.delivery.conftest import FakeTime, queue_lists
@@ -45,6 +50,7 @@ from workflows.stages.relisting import REMINDER_MESSAGE
 WAIT_SECONDS = 5.0
 LATE = "still running when the time to stop was up"
 DEACTIVATED = "their Slack account is deactivated"
+OUTDATED = "directory_outdated"
 
 
 @dataclass
@@ -110,6 +116,13 @@ class Wave:
     async def remind(self, listed: OutboundMessage, *, at: str | None = None) -> OutboundMessage:
         """A reminder of that list (`at` another address), queued as the watch queues one, and sent by
         the outbox worker."""
+        key = self.queue_reminder(listed, at=at)
+        await self.drain()
+        (sent,) = self.rows(OutboundMessage.idempotency_key == key)
+        return sent
+
+    def queue_reminder(self, listed: OutboundMessage, *, at: str | None = None) -> str:
+        """A reminder of that list queued as the watch queues one; its idempotency key."""
         number = next(self.reminders)
         with self.database.session() as session:
             reminder = enqueue(
@@ -121,10 +134,12 @@ class Wave:
                 now=self.time.now,
             )
             session.commit()
-            key = reminder.idempotency_key
+            return reminder.idempotency_key
+
+    async def later(self) -> None:
+        """The outbox's clock on to when a DM put back for the directory is due, and what is due sent."""
+        self.time.now += timedelta(seconds=DIRECTORY_LATER_SECONDS)
         await self.drain()
-        (sent,) = self.rows(OutboundMessage.idempotency_key == key)
-        return sent
 
     async def drain(self) -> None:
         async with asyncio.timeout(WAIT_SECONDS):  # a send held up by a read would hang here
@@ -195,29 +210,66 @@ def test_someone_deactivated_after_the_read_gets_nothing_once_the_hourly_read_is
     wave.run(scenario)
 
 
-def test_the_first_wave_after_idle_time_waits_for_the_read_instead_of_dming_the_deactivated(
+def test_the_first_wave_after_idle_time_is_put_back_uncounted_and_sent_once_the_read_is_in(
     wave: Wave,
 ) -> None:
     async def scenario() -> None:
-        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        colleague, admin = await wave.lists_to(COLLEAGUE_EMAIL, ADMIN_EMAIL)
         wave.fake.deactivated.add(COLLEAGUE)  # offboarded overnight
         wave.clock.now += 24 * 3600  # serve sat idle until the next day's reminders
 
         wave.fake.held, wave.fake.held_method = threading.Event(), "users.list"
-        reminding = asyncio.create_task(wave.remind(listed))
-        await asyncio.to_thread(wave.fake.wait_for_calls, "users.list", 2)
-        assert not reminding.done() and wave.dms() == 1  # the send waits for the read
+        put_back = [await wave.remind(colleague), await wave.remind(admin)]  # the worker is not held up
+        await asyncio.to_thread(wave.fake.wait_for_calls, "users.list", 2)  # the read they asked for
+        # while it is under way: nothing sent, nothing in flight, no attempt counted, nothing to look for
+        assert [(m.status, m.in_flight, m.attempts, m.uncertain, m.error_code) for m in put_back] == [
+            ("pending", False, 0, False, OUTDATED)
+        ] * 2
+        assert (wave.dms(), len(wave.fake.posts_to(f"D{ADMIN}"))) == (1, 1)
         wave.fake.held.set()
-        wave_after = [await reminding, await wave.remind(listed), await wave.remind(listed)]
+        await wave.people.read_again()
+        await wave.later()
 
-        assert [(sent.status, sent.last_error) for sent in wave_after] == [("failed", DEACTIVATED)] * 3
-        assert wave.dms() == 1
+        after = [wave.rows(OutboundMessage.id == message.id)[0] for message in put_back]
+        assert [(m.status, m.attempts, m.error_code) for m in after] == [
+            ("failed", 1, NOT_IN_CHAT),
+            ("sent", 1, None),
+        ]
+        assert after[0].last_error == DEACTIVATED
+        assert (wave.dms(), len(wave.fake.posts_to(f"D{ADMIN}"))) == (1, 2)
         assert len(wave.fake.calls_of("users.list")) == 2
 
     wave.run(scenario)
 
 
-def test_the_sends_go_on_with_the_old_directory_until_the_bound_then_wait(wave: Wave) -> None:
+def test_a_failing_read_burns_no_attempt_nor_pace_and_is_not_read_once_per_send(wave: Wave) -> None:
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        wave.clock.now += MAX_AGE_SECONDS + READ_SECONDS + 1
+        wave.fake.fail("users.list", *[Failure(error="fatal_error")] * 10)
+        rate = wave.worker.pacer.rate
+        keys = [wave.queue_reminder(listed) for _ in range(8)]
+
+        await wave.drain()
+        await wave.people.read_again()  # the one read the wave asked for: failed
+        await wave.later()  # each tried again: the read is not, before the cache time
+        assert len(wave.fake.calls_of("users.list")) == 2
+        wave.clock.now += CACHE_SECONDS
+        await wave.later()  # the first asks for the read again, the others are put back meanwhile
+        await wave.people.read_again()
+
+        put_back = wave.rows(col(OutboundMessage.idempotency_key).in_(keys))
+        assert [(m.status, m.attempts, m.uncertain, m.error_code) for m in put_back] == [
+            ("pending", 0, False, OUTDATED)
+        ] * 8
+        assert len(wave.fake.calls_of("users.list")) == 3
+        assert wave.worker.pacer.rate == rate  # neither cut as after a 429 nor grown: nothing was posted
+        assert wave.dms() == 1
+
+    wave.run(scenario)
+
+
+def test_the_sends_go_on_with_the_old_directory_until_the_bound_then_are_put_back(wave: Wave) -> None:
     async def scenario() -> None:
         (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
         wave.fake.deactivated.add(COLLEAGUE)
@@ -227,10 +279,13 @@ def test_the_sends_go_on_with_the_old_directory_until_the_bound_then_wait(wave: 
         await asyncio.to_thread(wave.fake.wait_for_calls, "users.list", 2)
 
         wave.clock.now += 1
-        reminding = asyncio.create_task(wave.remind(listed))
+        put_back = await wave.remind(listed)
+        assert (put_back.status, put_back.error_code) == ("pending", OUTDATED)
         wave.fake.held.set()
-        assert (await reminding).last_error == DEACTIVATED
-        assert len(wave.fake.calls_of("users.list")) == 2  # the background read's, waited for
+        await wave.people.read_again()
+        await wave.later()
+        assert wave.rows(OutboundMessage.id == put_back.id)[0].last_error == DEACTIVATED
+        assert len(wave.fake.calls_of("users.list")) == 2  # the background read's only
 
     wave.run(scenario)
 
@@ -408,35 +463,43 @@ def _three_pages(fake: FakeSlack) -> None:
     fake.users |= {f"U{n:04}": (f"member{n}@fabrikam.com", f"Member {n}") for n in range(2 * PAGE_SIZE)}
 
 
-def test_a_background_read_is_paced_until_a_send_waits_for_it_and_the_first_read_is_not(
-    fake: FakeSlack,
-) -> None:
+def test_a_background_read_is_paced_and_the_first_read_is_not(fake: FakeSlack) -> None:
     clock = Clock()
     people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), clock)
     _three_pages(fake)
 
     async def scenario() -> None:
-        await people.up_to_date()  # the first read, which a send waits for
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # the first read: the first send waits for it
         assert (people.pauses, len(fake.calls_of("users.list"))) == ([], 3)
 
         fake.deactivated.add(COLLEAGUE)
-        clock.now += MAX_AGE_SECONDS
-        people.resume = asyncio.Event()
-        assert await people.find(COLLEAGUE_EMAIL) is not None  # a hit: read again beside the sends
-        async with asyncio.timeout(WAIT_SECONDS):
-            await people.paused.wait()
-        assert people.pauses == [PAGE_SECONDS]  # after its first page
-        clock.now += READ_SECONDS + 1
-        waiting = asyncio.create_task(people.up_to_date())
-        await asyncio.sleep(0)  # lets the send start waiting
-        people.resume.set()
-        await waiting
+        clock.now += MAX_AGE_SECONDS + READ_SECONDS + 1
+        assert people.overdue()  # asks for the read, reads nothing itself
+        await people.read_again()
 
-        assert people.pauses == [PAGE_SECONDS]  # none once a send waits
-        assert len(fake.calls_of("users.list")) == 6  # the send read nothing itself
+        assert people.pauses == [PAGE_SECONDS] * 2  # after each page but the last
+        assert len(fake.calls_of("users.list")) == 6
+        assert not people.overdue()
         assert await people.find(COLLEAGUE_EMAIL) is None
 
     asyncio.run(alongside([people.refreshing()], Loop("the sends", scenario()), grace=WAIT_SECONDS))
+
+
+def test_sends_waiting_for_the_very_first_read_share_its_failure_instead_of_each_reading(
+    fake: FakeSlack,
+) -> None:
+    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/", retries=False), Clock())
+    fake.fail("users.list", Failure(error="fatal_error"))
+
+    async def scenario() -> None:
+        finding = (people.find(COLLEAGUE_EMAIL) for _ in range(4))
+        sends = await asyncio.gather(*finding, return_exceptions=True)
+        assert [isinstance(send, SlackApiError) for send in sends] == [True] * 4
+        assert len(fake.calls_of("users.list")) == 1
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # a later send reads again
+        assert len(fake.calls_of("users.list")) == 2
+
+    asyncio.run(scenario())
 
 
 def test_a_page_slack_still_rate_limits_after_the_retries_is_asked_again_not_the_whole_read(
@@ -451,6 +514,20 @@ def test_a_page_slack_still_rate_limits_after_the_retries_is_asked_again_not_the
     cursors = [call.params.get("cursor") for call in fake.calls_of("users.list")]
     assert cursors == [None, *[str(PAGE_SIZE)] * (PAGE_TRIES + 1), str(2 * PAGE_SIZE)]
     assert people.pauses == [7.0] * PAGE_TRIES  # Slack's Retry-After
+
+
+def test_a_read_waits_out_a_capped_retry_after_a_bounded_number_of_times_over_its_pages(
+    fake: FakeSlack,
+) -> None:
+    people = ReadingPeople(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/", retries=False), Clock())
+    _three_pages(fake)
+    limited = Failure(status=429, retry_after=86400)  # a day: absurd
+    fake.fail("users.list", *[limited, limited, Failure()] * 2, limited, limited, limited)
+
+    with pytest.raises(SlackApiError):
+        asyncio.run(people.find(COLLEAGUE_EMAIL))
+    assert people.pauses == [RETRY_AFTER_AT_MOST] * READ_WAITS  # two on each page: the third's third fails
+    assert len(fake.calls_of("users.list")) == 9
 
 
 class BrokenClient(AsyncWebClient):
