@@ -282,6 +282,7 @@ class People:
         directory = _Directory(loaded_at=self._clock())
         cursor: str | None = None
         self._waits_left = READ_WAITS
+        self._failure = None  # a read cancelled (a stop) leaves none: a send waiting for it reads itself
         try:
             while True:
                 response = await self._page(cursor)
@@ -289,7 +290,6 @@ class People:
                     directory.put(member)
                 cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
-                    self._failure = None
                     return directory
                 if paced:
                     await self._sleep(self._page_seconds)
