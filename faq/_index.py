@@ -261,11 +261,12 @@ class TopicIndex:
         words = [self._corrected(word) for word in written]
         # Both word spaces count, per topic, the set of its phrasings' word features: the same IDF, so they
         # weigh a question alike.
-        weighed_words = self._phrasings.weigh(_text.word_features(words))
+        features = _text.word_features(words)
+        weighed_words = self._phrasings.weigh(features)
         best_phrasing = self._phrasings.best_per_topic(weighed_words)
         whole_topic = self._whole_topics.best_per_topic(weighed_words)
         characters = self._characters.best_per_topic(self._characters.weigh(_text.char_features(written)))
-        pages = self._pages.best_per_topic(self._pages.weigh(_text.word_features(words)))
+        pages = self._pages.best_per_topic(self._pages.weigh(features))
         blended = tuple(
             WEIGHT_BEST_PHRASING * best_phrasing[position]
             + WEIGHT_WHOLE_TOPIC * whole_topic[position]

@@ -297,8 +297,7 @@ class FaqAnswerer:
         # Quoting or closely paraphrasing a topic's Microsoft page (each about connecting, switching or
         # leaving a directory) lets a topic kept for the move answer, as naming the move does; what the
         # calibration reads stays the reading's (docs/faq-eval.md, round 12).
-        names_the_move = reading.about_the_move or ranking.cites_the_page
-        says_the_move = says_the_move or ranking.cites_the_page
+        cites_the_page = ranking.cites_the_page
         if len(reading.asked) > 1:  # two questions in one: the first one asked is the main one
             main_only = replace(knowledge.index.rank(main or ""), about_the_move=reading.about_the_move)
             if main_only.grounded and main_only.margin >= _CLEAR_MAIN_QUESTION:
@@ -311,7 +310,9 @@ class FaqAnswerer:
         best = knowledge.topics.get(ranking.topics[0].topic_id) if ranking.topics else None
         # Inside a migration, the migration says it for a long story of Git or SSH trouble, not for a topic
         # whose words are everyday ones.
-        named = says_the_move if best is not None and best.only_about_the_move else names_the_move
+        named = cites_the_page or (
+            says_the_move if best is not None and best.only_about_the_move else reading.about_the_move
+        )
         if best is not None and _only_about_the_move(best, ranking) and not named:
             if reading.asks_what_becomes:
                 ranking = replace(ranking, about_the_move=True)

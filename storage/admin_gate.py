@@ -34,6 +34,7 @@ from workflows.admin_memory import (
     Recalled,
     Refusal,
     Remembered,
+    answered_from,
 )
 
 _PERSON_LOCKS = 7_314_160
@@ -55,22 +56,16 @@ class DatabaseAdminMemory:
     ) -> Recalled[Answer]:
         organization = as_typed.casefold()
         with self._session() as session:
-            remembered = _remembered(session, person, kept)
-            if organization in remembered.confirmed:
-                return Recalled(remembered)
-            answered = answer(remembered)
-            if answered is not None:
-                return Recalled(remembered, answered)
+            early = answered_from(_remembered(session, person, kept), organization, answer)
+            if early is not None:
+                return early
             # Read again once held: look-ups at once (threads, replicas) each count the others
             _hold(session, person, postgresql=self._database.is_postgresql)
             remembered = _remembered(session, person, kept)
-            if organization in remembered.confirmed:  # confirmed meanwhile
+            early = answered_from(remembered, organization, answer)  # confirmed or refused meanwhile
+            if early is not None:
                 session.commit()
-                return Recalled(remembered)
-            answered = answer(remembered)
-            if answered is not None:
-                session.commit()
-                return Recalled(remembered, answered)
+                return early
             row = AdminRefusal(person=person, organization=organization, refused_at=now)
             session.add(row)
             session.commit()

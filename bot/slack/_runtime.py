@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversation.messages import Outgoing
-from bot.slack.delivery import DELIVERY_ERRORS, Delivery, Origin, error_code
+from bot.slack._errors import error_code
+from bot.slack.delivery import DELIVERY_ERRORS, Delivery, Origin
 from bot.slack.people import People
 from bot.slack.ports import Conversation
 from bot.slack.state import SlackState

@@ -21,6 +21,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
 from bot.delivery.notices import ChatNotice
 from bot.delivery.outboxes import NoticeOutbox
+from bot.slack._errors import error_code
 from bot.slack.blocks import SlackBlock, attachments_of, message_payload, note, view_payload
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
@@ -282,13 +283,6 @@ def _not_in_slack(email: str, summary: str) -> str:
         f"*{email}* has no Slack account here (or a different email in Slack), "
         f"so they did not get “{summary}”. Please reach them another way."
     )
-
-
-def error_code(error: BaseException) -> str:
-    """Slack's error code (`user_not_found`), or the kind of failure when Slack gave none."""
-    if isinstance(error, SlackApiError):
-        return str(error.response.get("error") or "unknown_error")
-    return type(error).__name__
 
 
 def _explain(error: BaseException, summary: str) -> str:

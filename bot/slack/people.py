@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alongside import Loop
+from bot.slack._errors import error_code, retry_after_header, retry_after_seconds
 from workflows.results import Actor
 from workflows.working_hours import offset_name
 
@@ -112,17 +113,11 @@ class People:
         client: AsyncWebClient,
         *,
         cache_seconds: float = CACHE_SECONDS,
-        max_age: float = MAX_AGE_SECONDS,
-        read_seconds: float = READ_SECONDS,
-        page_seconds: float = PAGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._client = client
         self._cache_seconds = cache_seconds
-        self._max_age = max_age
-        self._read_seconds = read_seconds
-        self._page_seconds = page_seconds
         self._clock = clock
         self._sleep = sleep
         self._actors: dict[str, tuple[float, Actor | None]] = {}
@@ -131,8 +126,8 @@ class People:
         self._directory: _Directory | None = None
         self._directory_lock = asyncio.Lock()
         self._refresh_at = math.inf
-        """When a hit asks `keep_fresh` for a new read: `max_age` after the last read, or the cache time
-        after a failed one."""
+        """When a hit asks `keep_fresh` for a new read: `MAX_AGE_SECONDS` after the last read, or the cache
+        time after a failed one."""
         self._refresh_wanted = asyncio.Event()
         self._reads = 0
         """Reads ended, landed or failed: a send that waited for the lock sees whether one ended meanwhile."""
@@ -163,8 +158,9 @@ class People:
         name = str(profile.get("real_name") or user.get("real_name") or user.get("name") or user_id)
         actor = Actor(id=user_id, email=email, name=name) if email else None
         self._actors[user_id] = (self._clock(), actor)
-        if actor is not None and not user.get("deleted") and not self._deactivated_now(email.casefold()):
-            self._by_email[email.casefold()] = (self._clock(), _person(user))
+        key = _email(user)
+        if actor is not None and not user.get("deleted") and not self._deactivated_now(key):
+            self._by_email[key] = (self._clock(), _person(user))
         return actor
 
     async def find_first(self, emails: Sequence[str]) -> tuple[str, Person] | None:
@@ -201,12 +197,12 @@ class People:
         return found
 
     def overdue(self) -> bool:
-        """Whether the directory is over `max_age` plus `read_seconds` old; then asks `keep_fresh` for a
-        read (which after a failed one waits out the cache time). The outbox's sends ask this first and go
-        no further while it holds: none goes out from an older directory, none waits for the read. False
-        when there is no directory yet: the first send waits for the first read in `find`."""
+        """Whether the directory is over `MAX_AGE_SECONDS` plus `READ_SECONDS` old; then asks `keep_fresh`
+        for a read (which after a failed one waits out the cache time). The outbox's sends ask this first
+        and go no further while it holds: none goes out from an older directory, none waits for the read.
+        False when there is no directory yet: the first send waits for the first read in `find`."""
         known = self._directory
-        if known is None or self._clock() - known.loaded_at <= self._max_age + self._read_seconds:
+        if known is None or self._clock() - known.loaded_at <= MAX_AGE_SECONDS + READ_SECONDS:
             return False
         self._refresh_wanted.set()
         return True
@@ -219,8 +215,8 @@ class People:
         return self._directory is not None and key in self._directory.deactivated
 
     async def keep_fresh(self) -> None:
-        """Reads the directory again, pacing its pages, each time a hit finds it over `max_age` old, while
-        the sends go on with the one they have, then swaps it in; a read that fails, whatever the error,
+        """Reads the directory again, pacing its pages, each time a hit finds it over `MAX_AGE_SECONDS` old,
+        while the sends go on with the one they have, then swaps it in; a read that fails, whatever the error,
         is logged and tried again on a hit after the cache time, with the old directory kept. Runs until
         cancelled: `serve` runs it beside the sends and cancels it when it stops."""
         while True:
@@ -242,7 +238,7 @@ class People:
                 logger.warning(
                     "reading the Slack directory again failed (%s): the last one is kept, tried again in"
                     " %.0f min",
-                    _why(error),
+                    error_code(error),
                     self._cache_seconds / 60,
                 )
 
@@ -292,7 +288,7 @@ class People:
                 if not cursor:
                     return directory
                 if paced:
-                    await self._sleep(self._page_seconds)
+                    await self._sleep(PAGE_SECONDS)
         except Exception as error:
             self._failure = error
             raise
@@ -309,7 +305,11 @@ class People:
                 if error.response.status_code != 429 or not self._waits_left:
                     raise
                 self._waits_left -= 1
-                await self._sleep(_retry_after(error))
+                await self._sleep(
+                    retry_after_seconds(
+                        retry_after_header(error), missing=RETRY_AFTER_SECONDS, at_most=RETRY_AFTER_AT_MOST
+                    )
+                )
         return await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
 
     def _loaded(self, directory: _Directory) -> _Directory:
@@ -317,7 +317,7 @@ class People:
         now (someone who joined after the last read, maybe deactivated since)."""
         self._directory = directory
         self._by_email.clear()
-        self._refresh_at = directory.loaded_at + self._max_age
+        self._refresh_at = directory.loaded_at + MAX_AGE_SECONDS
         return directory
 
     async def _look_up(self, email: str) -> Person | None:
@@ -333,22 +333,6 @@ class People:
         if entry is None or self._clock() - entry[0] > self._cache_seconds:
             return None
         return (entry[1],)
-
-
-def _why(error: Exception) -> str:
-    """Slack's error code, or the exception's class: never the text, which may quote the request."""
-    if isinstance(error, SlackApiError):
-        return str(error.response.get("error") or type(error).__name__)
-    return type(error).__name__
-
-
-def _retry_after(error: SlackApiError) -> float:
-    headers = {name.casefold(): value for name, value in (error.response.headers or {}).items()}
-    try:
-        seconds = float(headers.get("retry-after", RETRY_AFTER_SECONDS))
-    except ValueError:
-        return RETRY_AFTER_SECONDS
-    return min(max(seconds, 0.0), RETRY_AFTER_AT_MOST) if math.isfinite(seconds) else RETRY_AFTER_AT_MOST
 
 
 def _email(member: dict[str, Any]) -> str:

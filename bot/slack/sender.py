@@ -16,9 +16,6 @@ rest on the claim's heartbeat while the directory is read.
 from __future__ import annotations
 
 import logging
-import math
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -27,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Channel
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
+from bot.slack._errors import error_code, retry_after_header, retry_after_seconds
 from bot.slack.blocks import attachments_of, message_payload
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
@@ -37,8 +35,6 @@ logger = logging.getLogger(__name__)
 EVENT_TYPE = "aadbot_outbox"
 UNCONFIRMED = "unconfirmed"
 """In place of a ts in the receipt of a channel post that may or may not have reached Slack."""
-RETRY_AFTER_AT_MOST = 900.0
-"""An absurd `Retry-After` is capped: the worker re-queues long waits anyway, asking again costs one 429."""
 DIRECTORY_LATER_SECONDS = 60.0
 """When a DM put back for the directory is tried again: nothing was asked of Slack, and the background
 read takes seconds to minutes."""
@@ -166,11 +162,10 @@ def _unconfirmed(envelope: Envelope, channel: str, why: str) -> Receipt:
 
 
 def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:
-    code = str(error.response.get("error") or "unknown_error")
+    code = error_code(error)
     status = error.response.status_code
     if status == 429:
-        headers = {name.casefold(): value for name, value in (error.response.headers or {}).items()}
-        retry_after = retry_after_seconds(headers.get("retry-after"))
+        retry_after = retry_after_seconds(retry_after_header(error))
         return DeliveryFailed("ratelimited", "Slack is rate limiting", retry_after=retry_after)
     if to_person and code in _PERSON_UNREACHABLE:
         return DeliveryFailed(NOT_IN_CHAT, f"{_PERSON_UNREACHABLE[code]} ({code})", permanent=True)
@@ -182,21 +177,3 @@ def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:
         )
     # a 5xx may have been answered after the message was stored: look before the next attempt
     return DeliveryFailed(code, f"Slack answered {status} {code}", maybe_delivered=status >= 500)
-
-
-def retry_after_seconds(header: str | None, now: datetime | None = None) -> float:
-    """`Retry-After` in seconds: delta-seconds or an HTTP date; 1 s when missing or unreadable; capped."""
-    seconds = 1.0
-    if header:
-        try:
-            seconds = float(header)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(header)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None and when.tzinfo is not None:
-                seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        seconds = RETRY_AFTER_AT_MOST
-    return min(max(seconds, 1.0), RETRY_AFTER_AT_MOST)

@@ -93,9 +93,18 @@ class SharedRate:
             )
 
     async def hold_off(self, seconds: float) -> None:
-        """Teams said 429: no process sends under this limit for `seconds`."""
-        until = self._clock() + seconds
-        await asyncio.to_thread(self._push, until)
+        """Teams said 429: no process sends under this limit for `seconds`. Best effort, as `_release`:
+        raised, a failure to record it (the database restarting) would take the refusal's place, and the
+        sender forgets a refused message only on seeing the refusal; otherwise it stays recorded as handed
+        over, and its retry is taken for possibly delivered and never sent. This process holds off anyway
+        (its pacer has the Retry-After)."""
+        try:
+            await asyncio.to_thread(self._push, self._clock() + seconds)
+        except Exception as error:
+            logger.warning(
+                "recording Teams' hold-off after a 429 failed (%s); the other processes do not hold off",
+                type(error).__name__,
+            )
 
     def _take(self) -> tuple[int | None, float]:
         """A lane taken now, or None and how long until one may come free."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -24,8 +23,6 @@ from bot.teams.pacing import GRAPH_INSTALLS_PER_SECOND, PER_CONVERSATION, Pacer
 from bot.teams.settings import TeamsSettings
 from msapi import Router, error_code, tls_context
 from storage import Database
-
-logger = logging.getLogger(__name__)
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -155,7 +152,7 @@ class TeamsApi:
             if error.status == 409:
                 return False
             if error.status == 429 and self._paced:
-                await _hold_off(self._installs, error)
+                await self._installs.hold_off(error.retry_after or 1.0)
             raise
         return True
 
@@ -202,7 +199,7 @@ class TeamsApi:
                 return await self._call(method, url, BOT_FRAMEWORK_SCOPE, body)
             except TeamsApiError as error:
                 if error.status == 429 and self._paced:  # every process waits, not only this one
-                    await _hold_off(self._per_tenant, error)
+                    await self._per_tenant.hold_off(error.retry_after or 1.0)
                 raise
 
     async def _call(self, method: str, url: str, scope: str, body: dict[str, Any] | None) -> dict[str, Any]:
@@ -253,20 +250,6 @@ class TeamsApi:
                 str(answer["access_token"]),
             )
             return str(answer["access_token"])
-
-
-async def _hold_off(rate: SharedRate, refusal: TeamsApiError) -> None:
-    """Records Teams' 429 so that every process holds off. A failure to record it (the database
-    restarting) is logged, not raised: raised, it would take the refusal's place, and the sender forgets
-    a refused message only on seeing the refusal; otherwise it stays recorded as handed over, and its
-    retry is taken for possibly delivered and never sent. Logged by class, as the lane's release is."""
-    try:
-        await rate.hold_off(refusal.retry_after or 1.0)
-    except Exception as error:
-        logger.warning(
-            "recording Teams' hold-off after a 429 failed (%s); the other processes do not hold off",
-            type(error).__name__,
-        )
 
 
 def _join(service_url: str, path: str) -> str:

@@ -16,9 +16,10 @@ from bot.conversation.messages import Channel, DirectMessage, Message, Text
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
+from bot.slack._errors import RETRY_AFTER_AT_MOST, retry_after_seconds
 from bot.slack.app import build_web_client
 from bot.slack.people import People
-from bot.slack.sender import EVENT_TYPE, RETRY_AFTER_AT_MOST, SlackSender, retry_after_seconds
+from bot.slack.sender import EVENT_TYPE, SlackSender
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
 from tests.delivery.conftest import TOKEN, FakeTime, people, queue_lists, slack_sender, worker

@@ -245,3 +245,13 @@ def in_thread(fake: FakeSlack, ts: str) -> list[Call]:
     """What the bot said in the thread of message `ts`, for everyone or privately."""
     said = fake.calls_of("chat.postMessage") + fake.calls_of("chat.postEphemeral")
     return [call for call in said if call.params.get("thread_ts") == ts]
+
+
+@dataclass
+class Clock:
+    """A monotonic clock in seconds (People's, the Slack state's), moved by the test."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

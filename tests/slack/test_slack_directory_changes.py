@@ -44,7 +44,7 @@ from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
 from tests.delivery.conftest import FakeTime, queue_lists
 from tests.fakes.slack_api import Failure, FakeSlack
-from tests.fakes.slack_harness import ADMIN, ADMIN_EMAIL, BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL
+from tests.fakes.slack_harness import ADMIN, ADMIN_EMAIL, BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL, Clock
 from workflows.stages.relisting import REMINDER_MESSAGE
 
 WAIT_SECONDS = 5.0
@@ -53,14 +53,9 @@ DEACTIVATED = "their Slack account is deactivated"
 OUTDATED = "directory_outdated"
 
 
-@dataclass
-class Clock:
-    """People's clock (monotonic seconds), moved by the test."""
-
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+def beside_reads(people: People, scenario: Coroutine[Any, Any, None], name: str = "the sends") -> None:
+    """The scenario as `serve` runs the sends, with `People.refreshing` beside it, stopped at its end."""
+    asyncio.run(alongside([people.refreshing()], Loop(name, scenario), grace=WAIT_SECONDS))
 
 
 class ReadingPeople(People):
@@ -105,7 +100,7 @@ class Wave:
 
     def run(self, scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """The scenario as `serve` runs the sends, with `People.refreshing` beside it, stopped at its end."""
-        asyncio.run(alongside([self.people.refreshing()], Loop("the wave", scenario()), grace=WAIT_SECONDS))
+        beside_reads(self.people, scenario(), "the wave")
 
     async def lists_to(self, *emails: str) -> list[OutboundMessage]:
         """A to-do list to each, queued as `notify` queues them and sent by the outbox worker."""
@@ -388,7 +383,7 @@ def test_two_members_who_swapped_addresses_are_each_found_at_their_new_one_after
     async def user_ids(*emails: str) -> list[str | None]:
         return [person.user_id if (person := await people.find(email)) else None for email in emails]
 
-    asyncio.run(alongside([people.refreshing()], Loop("the sends", scenario()), grace=WAIT_SECONDS))
+    beside_reads(people, scenario())
 
 
 def test_a_lookup_answered_before_the_read_that_shows_them_deactivated_does_not_find_them(
@@ -418,7 +413,7 @@ def test_a_lookup_answered_before_the_read_that_shows_them_deactivated_does_not_
         assert people.deactivated([newcomer])
         assert len(fake.calls_of("users.lookupByEmail")) == 1
 
-    asyncio.run(alongside([people.refreshing()], Loop("the sends", scenario()), grace=WAIT_SECONDS))
+    beside_reads(people, scenario())
 
 
 def test_someone_found_alone_is_not_found_once_a_read_shows_them_deactivated(fake: FakeSlack) -> None:
@@ -482,7 +477,7 @@ def test_a_background_read_is_paced_and_the_first_read_is_not(fake: FakeSlack) -
         assert not people.overdue()
         assert await people.find(COLLEAGUE_EMAIL) is None
 
-    asyncio.run(alongside([people.refreshing()], Loop("the sends", scenario()), grace=WAIT_SECONDS))
+    beside_reads(people, scenario())
 
 
 def test_sends_waiting_for_the_very_first_read_share_its_failure_instead_of_each_reading(

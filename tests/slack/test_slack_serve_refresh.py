@@ -30,8 +30,7 @@ from sandbox import Sandbox
 from storage import Database
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL, ScriptedConversation
-from tests.slack.test_slack_directory_changes import Clock
+from tests.fakes.slack_harness import BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL, Clock, ScriptedConversation
 
 
 class Made:

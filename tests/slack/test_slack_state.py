@@ -5,14 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.slack.state import REQUEST_MEMORY_SECONDS, InMemorySlackState, MessageCopy
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.slack_harness import Clock
 
 
 def test_a_request_is_claimed_once_until_it_is_forgotten() -> None:

@@ -215,14 +215,14 @@ def test_a_paced_refusal_while_the_database_restarts_is_not_taken_for_handed_ove
 
     restarting = OperationalError("UPDATE teams_rate_lane", {}, Exception("the database is restarting"))
 
-    async def unrecorded(rate: SharedRate, seconds: float) -> None:
+    def unrecorded(rate: SharedRate, until: float) -> None:
         raise restarting
 
     def unfreed(rate: SharedRate, lane: int, answered: float) -> None:
         raise restarting
 
     _send(teams, CAROL, key="first")
-    monkeypatch.setattr(SharedRate, "hold_off", unrecorded)
+    monkeypatch.setattr(SharedRate, "_push", unrecorded)
     monkeypatch.setattr(SharedRate, "_free", unfreed)
     _faults(teams, sequence=[429], retry_after=1)
     with pytest.raises(DeliveryFailed) as refused:

@@ -182,7 +182,6 @@ def item_rows(
     placed from `first` on."""
     return [
         {
-            "version": 1,
             "affected_user_id": affected_user_id,
             "position": position,
             "key": template.key,

@@ -205,7 +205,6 @@ def _record(unit: Unit, user: PlannedUser, directory: dict[str, DirectoryUser]) 
     """The record of someone given a list, as a new row's values (`storage.inserts.insert_all`)."""
     account = directory_account(user)
     return {
-        "version": 1,
         "migration_id": unit.row.id,
         "entitlement_id": user.id,
         "principal_name": user.principal_name,
