@@ -168,11 +168,11 @@ class MigrationService:
         """Every pending approval past its time expires, and its prompt says so (the bot's watch)."""
         approval_lapse.expire_all_lapsed(self._ctx)
 
-    def forget_old_admin_refusals(self) -> None:
-        """The admin gate forgets what its rules no longer read (the bot's watch, the only one to: no look-up
-        sweeps), so that the last refusals, who asked about which organization, are not kept.
+    def forget_old_admin_verdicts(self) -> None:
+        """The admin gate forgets the refusals and confirmations its rules no longer read (the bot's watch,
+        the only one to: no look-up sweeps), so that who asked about which organization is not kept.
         `workflows.admin_memory.MemoryFailed` if its memory fails."""
-        self._ctx.admins.forget_old_refusals()
+        self._ctx.admins.forget_old_verdicts()
 
     def next_due(self) -> due.Due:
         """When the bot's watch next has something to do (a rehearsal moves its clock there)."""

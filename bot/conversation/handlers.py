@@ -83,7 +83,7 @@ class Conversation:
             return Message("aadbot", (Text(str(error)),))
 
     def watch(self) -> list[Outgoing]:
-        """One look: approvals that lapsed, old admin refusals, every migration waiting for the portal step,
+        """One look: approvals that lapsed, old admin verdicts, every migration waiting for the portal step,
         then the sign-in checks and reminders that are due (`workflows.due` says when the next look has work).
 
         What the look finds is recorded as a notice with it; the outbox delivers it with the reminders.
@@ -93,9 +93,9 @@ class Conversation:
         except WorkflowError as error:
             log.warning("expiring lapsed approvals failed: %s", error)
         try:
-            self._desk.service.forget_old_admin_refusals()
+            self._desk.service.forget_old_admin_verdicts()
         except MemoryFailed as error:  # the least of the look, never to cost the rest: the next forgets
-            log.warning("forgetting old admin refusals failed (%s)", error)
+            log.warning("forgetting old admin verdicts failed (%s)", error)
         for organization in self._desk.service.organizations(state="connecting"):
             try:
                 self._desk.service.check_connection(organization)

@@ -461,7 +461,7 @@ def test_a_watch_whose_forgetting_fails_still_looks_at_the_rest(
     finally:
         runtime.close()
     assert reminded == [True]
-    assert "forgetting old admin refusals failed (OperationalError)" in caplog.text
+    assert "forgetting old admin verdicts failed (OperationalError)" in caplog.text
 
 
 def _refusals(database: Database) -> int:

@@ -50,7 +50,7 @@ class Administrators:
         person = actor.id or email
         return self._gate.verdict(person, organization, lambda: self._administers(organization, email))
 
-    def forget_old_refusals(self) -> None:
+    def forget_old_verdicts(self) -> None:
         self._gate.forget_old()
 
     def approvers(self, organization: str, *, exclude: Actor) -> list[str]:
