@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -108,6 +109,21 @@ def test_microsofts_page_sections_name_their_source_and_known_topics() -> None:
     pages = bundled_pages()
     assert set(pages) <= {topic.id for topic in bundled_topics()}
     assert all(text.isascii() for texts in pages.values() for text in texts)
+
+
+def test_a_page_section_does_not_repeat_its_topics_own_phrasings() -> None:
+    """A section is evidence the phrasings lack: the FAQ's question before its answer is already a phrasing,
+    nearly word for word, and would count a question worded like it twice (docs/faq-eval.md, round 14)."""
+    topics = {topic.id: topic for topic in bundled_topics()}
+    repeated = [
+        (topic_id, sentence)
+        for topic_id, sections in bundled_pages().items()
+        for section in sections
+        for sentence in re.split(r"(?<=[.?!])\s+", section)
+        for phrasing in (topics[topic_id].title, *topics[topic_id].phrasings)
+        if difflib.SequenceMatcher(None, sentence.casefold(), phrasing.casefold()).ratio() >= 0.8
+    ]
+    assert repeated == []
 
 
 @pytest.mark.parametrize(
