@@ -223,11 +223,14 @@ class TopicIndex:
         best = max(range(len(self.topic_ids)), key=lambda position: blended[position], default=None)
         known_share, anchored = 0.0, False
         if best is not None:
+            # Each is the better of the whole message and its best sentence, read apart: a short generic
+            # sentence ("Microsoft account works fine.") knows a larger share of its words than the story
+            # does, and must not unanchor the story's own words ("git", "password").
             for candidate in (words, share_words[best]):
                 known = candidate & self._topic_vocabularies[best]
-                share = len(known) / len(candidate) if candidate else 0.0
-                if share > known_share:
-                    known_share, anchored = share, bool(known - _text.GENERIC_TERMS)
+                if candidate:
+                    known_share = max(known_share, len(known) / len(candidate))
+                anchored = anchored or bool(known - _text.GENERIC_TERMS)
         ranked = sorted(scored, key=lambda item: -item.score)
         related = self._related.get(ranked[0].topic_id, frozenset()) if ranked else frozenset()
         return Ranking(

@@ -415,6 +415,19 @@ def test_a_page_section_counts_for_its_topic_only_when_a_text_is_close_to_it() -
     assert sharing_a_word.topics[0].topic_id == "teapot" and not sharing_a_word.cites_the_page
 
 
+def test_a_short_generic_sentence_does_not_unanchor_the_story_around_it() -> None:
+    """The best sentence for the topic knows a larger share of its words than the whole story, but only a
+    generic one ("update"): the story's own words ("kettle", "whistles") still anchor the topic."""
+    kettle = Topic("kettle", "Kettles", ("my kettle whistles after the update",), "Descale it.", "", (), ())
+    teapot = Topic("teapot", "Teapots", ("how do I brew tea in a teapot",), "Warm the pot.", "", (), ())
+    story = "My kettle whistles. The update happened. Neighbours complain all night."
+    sentences = [("The update happened.", 1.0), ("Neighbours complain all night.", 0.6)]
+    ranking = TopicIndex([kettle, teapot]).rank(story, sentences)
+    assert ranking.topics[0].topic_id == "kettle"
+    assert ranking.known_share == 0.5  # the generic sentence's share: one of its two words
+    assert ranking.anchored and ranking.grounded
+
+
 def test_a_topic_is_not_grounded_when_the_uncovered_subjects_are_as_close() -> None:
     index = TopicIndex(list(_custom(threshold=0.0).topics.values()), ("the weather forecast for tomorrow",))
     assert index.rank("brew tea in a teapot").grounded
