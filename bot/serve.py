@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -21,10 +22,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import operator_log
 from bot.alongside import Loop, alongside
-from bot.conversation.messages import Channel, Outgoing
+from bot.conversation.messages import Channel, DirectMessage, Outgoing
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.reports import Delivering
-from bot.delivery.sender import Envelope, Receipt, Sender
+from bot.delivery.sender import DeliveryFailed, Envelope, Readiness, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.tracked import tracked_worker
 from bot.settings import Settings
@@ -260,22 +261,36 @@ def surface_of(channel: str | None) -> str:
     return "teams" if channel and channel.startswith(CHANNEL_PREFIX) else "slack"
 
 
+ROUTES_REMEMBERED = 1024
+"""Messages whose surface `RoutingSender` remembers: several of the worker's batches (at most 200 each)."""
+
+
 class RoutingSender:
     """Sends each outbox message through the surface its migration lives on."""
 
     def __init__(self, database: Database, senders: dict[str, Sender]) -> None:
         self._database = database
         self._senders = senders
+        # a message's migration never moves: a DM asked `not_ready` before its turn is routed once, not
+        # looked up again when it is sent right after
+        self._channel_of = functools.lru_cache(maxsize=ROUTES_REMEMBERED)(self._migration_channel)
 
     async def send(self, envelope: Envelope) -> Receipt:
+        return await (await self._route(envelope.key, envelope.to)).send(envelope)
+
+    async def not_ready(self, key: str, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        """Its surface's answer: one surface not ready (Slack's directory unread) holds back no other's."""
+        sender = await self._route(key, to)
+        return await sender.not_ready(key, to) if isinstance(sender, Readiness) else None
+
+    async def _route(self, key: str, to: DirectMessage | Channel) -> Sender:
         if len(self._senders) == 1:  # one surface: no database look-up per message on the hot path
-            return await next(iter(self._senders.values())).send(envelope)
-        if isinstance(envelope.to, Channel):
-            surface = surface_of(envelope.to.channel)
+            return next(iter(self._senders.values()))
+        if isinstance(to, Channel):
+            surface = surface_of(to.channel)
         else:
-            surface = surface_of(await asyncio.to_thread(self._migration_channel, envelope.key))
-        sender = self._senders.get(surface) or next(iter(self._senders.values()))
-        return await sender.send(envelope)
+            surface = surface_of(await asyncio.to_thread(self._channel_of, key))
+        return self._senders.get(surface) or next(iter(self._senders.values()))
 
     def _migration_channel(self, key: str) -> str | None:
         with self._database.session() as session:

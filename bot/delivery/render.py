@@ -160,24 +160,26 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
             )
         case other:
             raise ValueError(f"unknown message kind {other!r}")
-    recipient = message.recipient
-    to = (
-        Channel(recipient.removeprefix(notices.CHANNEL_PREFIX))
-        if recipient.startswith(notices.CHANNEL_PREFIX)
-        else DirectMessage(
-            recipient,
-            also=tuple(str(address) for address in payload.get("also", ())),
-            directory_id=str(payload["directory_id"]) if payload.get("directory_id") else None,
-            candidates=tuple(str(key) for key in payload.get("candidates", ())),
-        )
-    )
     return Envelope(
         message.idempotency_key,
-        to,
+        addressee_of(message),
         rendered,
         check_first=message.uncertain,
         updates=updates,
         shared_with=tuple(str(email) for email in payload.get("shared_with", ())),
+    )
+
+
+def addressee_of(message: OutboundMessage) -> DirectMessage | Channel:
+    """Where the message goes, read without rendering it."""
+    recipient, payload = message.recipient, message.payload
+    if recipient.startswith(notices.CHANNEL_PREFIX):
+        return Channel(recipient.removeprefix(notices.CHANNEL_PREFIX))
+    return DirectMessage(
+        recipient,
+        also=tuple(str(address) for address in payload.get("also", ())),
+        directory_id=str(payload["directory_id"]) if payload.get("directory_id") else None,
+        candidates=tuple(str(key) for key in payload.get("candidates", ())),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.conversation.messages import Channel, DirectMessage, Message
 
@@ -53,10 +53,22 @@ class DeliveryFailed(Exception):
         """Seconds the platform asked us to wait (HTTP 429 `Retry-After`): nothing was sent."""
         self.later = later
         """Seconds after which to try again when the sender was not ready and asked the platform nothing
-        (Slack's directory being read again): the attempt is not counted and the pace is left as it is."""
+        (Slack's directory being read again): the attempt is not counted and the pace is left as it is.
+        The sender tells the operator once why it is not ready, so the worker logs no line per message."""
 
 
 class Sender(Protocol):
     async def send(self, envelope: Envelope) -> Receipt:
         """Deliver once; raise `DeliveryFailed` when it did not work."""
+        ...
+
+
+@runtime_checkable
+class Readiness(Protocol):
+    """A sender that may not be ready for a message for a while (Slack's, until its directory is read)."""
+
+    async def not_ready(self, key: str, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        """Why the message `key` to `to` cannot be sent yet, with `later` set, or None. The worker asks
+        before the message's turn of the pace: a message put back costs no turn that the ready ones
+        (another surface's, beside it) wait for."""
         ...

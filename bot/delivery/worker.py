@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.delivery.pacing import AdaptivePacer, Sleep
-from bot.delivery.render import envelope_of
-from bot.delivery.sender import DeliveryFailed, Envelope, Receipt, Sender
+from bot.delivery.render import addressee_of, envelope_of
+from bot.delivery.sender import DeliveryFailed, Envelope, Readiness, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
 from storage.outbox import begin_send, claim_due, mark_failed, mark_sent, release_claims, renew_claims
@@ -63,6 +63,7 @@ class OutboxWorker:
         self._on_delivered = on_delivered
         self._on_progress = on_progress
         self._heartbeat_sleep = heartbeat_sleep
+        self._readiness = sender if isinstance(sender, Readiness) else None
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self.pacer = AdaptivePacer(self._settings, clock, sleep)
         self._held: set[int] = set()
@@ -128,9 +129,9 @@ class OutboxWorker:
         sending: list[asyncio.Task[None]] = []
         failures: list[BaseException] = []
 
-        async def settle(message: OutboundMessage, started: datetime) -> None:
+        async def settle(message: OutboundMessage, turn: datetime | DeliveryFailed) -> None:
             try:
-                await self._settle(message, started)
+                await self._settle(message, turn)
             except asyncio.CancelledError:
                 raise
             except BaseException as failure:  # seen before its room is given back: no send starts after it
@@ -146,6 +147,10 @@ class OutboxWorker:
                         # after a failure the rest keep their claims until the lease runs out; after
                         # `stop`, `run_once` gives them back
                         break
+                    unready = await self._not_ready(message)
+                    if unready is not None:  # put back without taking a turn
+                        sending.append(asyncio.create_task(settle(message, unready)))
+                        continue
                     started = await self._turn(message.recipient)
                     if failures or started is None:  # one failed, or `stop`, while this one waited its turn
                         break
@@ -154,7 +159,7 @@ class OutboxWorker:
                 for task in sending:
                     task.cancel()
                 raise
-            except BaseException as failure:  # the pacing failed: raised first, once the sends under way end
+            except BaseException as failure:  # asking or pacing failed: raised first, once the sends end
                 failures.insert(0, failure)
             finally:
                 await asyncio.gather(*sending, return_exceptions=True)  # cancelled, it cancels them
@@ -206,6 +211,16 @@ class OutboxWorker:
             await _unless(self._wake, self._sleep(seconds))
         self._wake.clear()
 
+    async def _not_ready(self, message: OutboundMessage) -> DeliveryFailed | None:
+        """Why the sender cannot take the message yet (`Readiness`), asked before its turn of the pace."""
+        if self._readiness is None:
+            return None
+        try:
+            to = addressee_of(message)
+        except (KeyError, TypeError, ValueError):  # unreadable: its send fails it for good
+            return None
+        return await self._readiness.not_ready(message.idempotency_key, to)
+
     async def _turn(self, recipient: str) -> datetime | None:
         """The pacer's next start for `recipient`, or None once `stop`: a stopping worker waits neither for
         a turn nor out a 429, which could outlast the service's time to stop and be cancelled there."""
@@ -251,10 +266,15 @@ class OutboxWorker:
         except Exception:  # a report failing must not stop delivery
             logger.exception("refreshing the delivery reports failed")
 
-    async def _settle(self, message: OutboundMessage, started: datetime) -> None:
+    async def _settle(self, message: OutboundMessage, turn: datetime | DeliveryFailed) -> None:
+        """Send the message at the start its turn gave, or put it back when `turn` says why its sender was
+        not ready (it took no turn)."""
         assert message.id is not None
         try:
-            await self._send(message, started)
+            if isinstance(turn, DeliveryFailed):
+                await self._failed(message, turn)
+            else:
+                await self._send(message, turn)
         finally:
             self._held.discard(message.id)
 
@@ -347,7 +367,7 @@ class OutboxWorker:
                 failure.reason,
                 failure.code,
             )
-        else:
+        elif failure.later is None:  # a sender not ready says why once, not once per message
             logger.info("outbox message %s not delivered: %s", message.id, failure.code)
         await asyncio.to_thread(
             mark_failed,

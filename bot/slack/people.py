@@ -32,11 +32,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alongside import Loop
-from bot.slack._errors import error_code, retry_after_header, retry_after_seconds
+from bot.slack._errors import error_code, fix_for, retry_after_header, retry_after_seconds
 from workflows.results import Actor
 from workflows.working_hours import offset_name
 
@@ -134,6 +135,8 @@ class People:
         self._failure: Exception | None = None
         """Why the last read failed, if it did: the sends that waited for it fail with it, not reading
         again."""
+        self._unreadable: str | None = None
+        """Why the background reads fail, in words admins may see, since the last one that worked."""
         self._waits_left = READ_WAITS
         """Retry-After waits the read under way may still take (one read at a time, under the lock)."""
         self._dm_channels: dict[str, str] = {}
@@ -207,6 +210,11 @@ class People:
         self._refresh_wanted.set()
         return True
 
+    def unreadable(self) -> str | None:
+        """Why the directory cannot be read again, when its last background read failed: what Slack said
+        and what fixes it, without the token. None once a read works."""
+        return self._unreadable
+
     def deactivated(self, emails: Sequence[str]) -> bool:
         """Whether the directory shows a deactivated member with one of these emails."""
         return any(self._deactivated_now(email.strip().casefold()) for email in emails)
@@ -235,6 +243,7 @@ class People:
             # Exception: a stop still ends it)
             except Exception as error:
                 self._refresh_at = self._clock() + self._cache_seconds
+                self._unreadable = _unreadable_because(error)
                 logger.warning(
                     "reading the Slack directory again failed (%s): the last one is kept, tried again in"
                     " %.0f min",
@@ -316,6 +325,7 @@ class People:
         """Swaps `directory` in; single lookups are forgotten, as it shows whoever they found as they are
         now (someone who joined after the last read, maybe deactivated since)."""
         self._directory = directory
+        self._unreadable = None
         self._by_email.clear()
         self._refresh_at = directory.loaded_at + MAX_AGE_SECONDS
         return directory
@@ -333,6 +343,20 @@ class People:
         if entry is None or self._clock() - entry[0] > self._cache_seconds:
             return None
         return (entry[1],)
+
+
+def _unreadable_because(error: Exception) -> str:
+    """Why a `users.list` read failed, and what fixes it where admins can (`fix_for`). Slack's Web API spec
+    (slackapi/slack-api-specs) lists its codes: the token's, `no_permission`, `request_timeout`,
+    `fatal_error`..., and every method may answer `missing_scope` or `ratelimited`."""
+    if not isinstance(error, SlackApiError):
+        kind = type(error).__name__
+        if isinstance(error, (SlackClientError, aiohttp.ClientError, TimeoutError)):
+            return f"Slack did not answer ({kind})"
+        return f"the read failed ({kind}); the log has more"
+    if error.response.status_code == 429:
+        return "Slack is rate limiting the reads (ratelimited)"
+    return fix_for(error) or f"Slack answered {error_code(error)}"
 
 
 def _email(member: dict[str, Any]) -> str:

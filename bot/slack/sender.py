@@ -9,8 +9,9 @@ Notices that update a thread (an approval prompt and its decision) post or updat
 conversation and update every earlier copy; updating is idempotent, so a retry repeats it safely.
 Its client must not retry on its own: a blind retry of `chat.postMessage` is exactly a duplicate.
 A DM finding the directory of people overdue (`People.overdue`) is put back before anything is asked of
-Slack (`DeliveryFailed.later`): marked in flight only for that check, like any failed attempt, it does not
-rest on the claim's heartbeat while the directory is read.
+Slack (`DeliveryFailed.later`): the worker asks `not_ready` before the DM's turn of the pace, so a DM held
+for the directory neither rests on the claim's heartbeat while it is read nor takes a turn that the DMs
+and channel posts ready to go (Teams' beside Slack's) wait for.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.conversation.messages import Channel
+from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
-from bot.slack._errors import error_code, retry_after_header, retry_after_seconds
+from bot.slack._errors import error_code, fix_for, retry_after_header, retry_after_seconds
 from bot.slack.blocks import attachments_of, message_payload
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 EVENT_TYPE = "aadbot_outbox"
 UNCONFIRMED = "unconfirmed"
 """In place of a ts in the receipt of a channel post that may or may not have reached Slack."""
+DIRECTORY_OUTDATED = "directory_outdated"
+"""The error code of a DM put back until the directory is read (admins see it waiting, with the reason)."""
 DIRECTORY_LATER_SECONDS = 60.0
 """When a DM put back for the directory is tried again: nothing was asked of Slack, and the background
 read takes seconds to minutes."""
@@ -56,9 +59,6 @@ _CHANNEL_GONE = {
     "is_archived": "the channel is archived",
     "not_in_channel": "the bot is not in the channel: invite it",
 }
-_TOKEN_REFUSED = frozenset({"account_inactive", "token_revoked", "invalid_auth", "not_authed"})
-"""The bot's own token no longer works (the app was removed, its bot user or the workspace deleted):
-nothing to do with the recipient, so nobody is marked unreachable for it."""
 
 
 class SlackSender:
@@ -66,6 +66,29 @@ class SlackSender:
         self._client = client
         self._people = people
         self._state = state
+        self._held_because: str | None = None
+        """Why the operator was told DMs are held (the directory cannot be read), until they go again."""
+
+    async def not_ready(self, key: str, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        """A DM finding the directory overdue (`People.overdue`: after idle time, or while its reads fail)
+        waits for a read, not to be sent from a day-old one. While the reads fail, admins see why and what
+        fixes it; the operator's log says so once, and once more when the DMs go again."""
+        if isinstance(to, Channel):
+            return None
+        if not self._people.overdue():
+            if self._held_because is not None:
+                logger.info("Slack's member list was read again: the DMs held for it go out")
+                self._held_because = None
+            return None
+        unreadable = self._people.unreadable()
+        if unreadable is None:
+            why = "waiting for Slack's member list to be read again"
+        else:
+            why = f"Slack's member list cannot be read: {unreadable}"
+            if unreadable != self._held_because:
+                logger.warning("Slack DMs are held, put back every %.0f s: %s", DIRECTORY_LATER_SECONDS, why)
+                self._held_because = unreadable
+        return DeliveryFailed(DIRECTORY_OUTDATED, why, later=DIRECTORY_LATER_SECONDS)
 
     async def send(self, envelope: Envelope) -> Receipt:
         try:
@@ -87,12 +110,10 @@ class SlackSender:
             channel = envelope.to.channel
         else:
             addresses = envelope.to.addresses
-            if self._people.overdue():  # after idle time, or while reads fail: not from a day-old directory
-                raise DeliveryFailed(
-                    "directory_outdated",
-                    "waiting for the Slack directory to be read again",
-                    later=DIRECTORY_LATER_SECONDS,
-                )
+            # asked before the turn too: a long turn (a 429's wait) may have made the directory overdue
+            unready = await self.not_ready(envelope.key, envelope.to)
+            if unready is not None:
+                raise unready
             found = await self._people.find_first(addresses)
             if found is None:
                 why = (
@@ -171,9 +192,8 @@ def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:
         return DeliveryFailed(NOT_IN_CHAT, f"{_PERSON_UNREACHABLE[code]} ({code})", permanent=True)
     if not to_person and code in _CHANNEL_GONE:
         return DeliveryFailed(code, f"{_CHANNEL_GONE[code]} ({code})", permanent=True)
-    if code in _TOKEN_REFUSED:
-        return DeliveryFailed(
-            code, f"Slack refused the bot's token ({code}): reinstall the app in the workspace"
-        )
+    refused = fix_for(error)
+    if refused is not None:  # the app's, not the recipient's: nobody is marked unreachable for it
+        return DeliveryFailed(code, refused)
     # a 5xx may have been answered after the message was stored: look before the next attempt
     return DeliveryFailed(code, f"Slack answered {status} {code}", maybe_delivered=status >= 500)

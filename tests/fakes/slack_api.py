@@ -46,6 +46,8 @@ class Failure:
     status: int = 200
     error: str | None = None
     retry_after: int | None = None
+    needed: str | None = None
+    """The scope a `missing_scope` answer names, as Slack's does (beside `provided`)."""
 
 
 @dataclass
@@ -248,7 +250,8 @@ class FakeSlack:
         if token is None or not token.startswith("xoxb-"):
             return {"ok": False, "error": "invalid_auth"}
         if failure is not None and failure.error:
-            return {"ok": False, "error": failure.error}
+            needed = {"needed": failure.needed, "provided": "chat:write"} if failure.needed else {}
+            return {"ok": False, "error": failure.error, **needed}
         refused = _refused_blocks(method, params)
         if refused:
             return {"ok": False, "error": "invalid_blocks", "response_metadata": {"messages": refused}}

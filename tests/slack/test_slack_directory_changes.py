@@ -51,6 +51,10 @@ WAIT_SECONDS = 5.0
 LATE = "still running when the time to stop was up"
 DEACTIVATED = "their Slack account is deactivated"
 OUTDATED = "directory_outdated"
+MISSING_SCOPE = (
+    "the app lacks the users:read scope (missing_scope): add it under OAuth & Permissions, then reinstall"
+    " the app"
+)
 
 
 def beside_reads(people: People, scenario: Coroutine[Any, Any, None], name: str = "the sends") -> None:
@@ -84,6 +88,12 @@ class ReadingPeople(People):
         """Waits for the background read a send asked for to end."""
         async with asyncio.timeout(WAIT_SECONDS):
             await self.tried.get()
+
+    def forget_tried(self) -> None:
+        """Forgets the reads tried so far (sends that asked while one was under way ask once more, and find
+        it too early to read again), so that `read_again` waits for the next one."""
+        while not self.tried.empty():
+            self.tried.get_nowait()
 
 
 @dataclass
@@ -262,6 +272,55 @@ def test_a_failing_read_burns_no_attempt_nor_pace_and_is_not_read_once_per_send(
         assert wave.dms() == 1
 
     wave.run(scenario)
+
+
+def test_dms_held_while_the_member_list_cannot_be_read_show_the_fix_and_each_goes_out_once_it_can(
+    wave: Wave, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Someone took the app's users:read scope away: the DMs wait, costing no turn of the pace, with the
+    reason and the fix where admins look; the operator reads it once, and once that the DMs go again."""
+
+    async def scenario() -> None:
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        paced = list(wave.time.slept)
+        wave.clock.now += MAX_AGE_SECONDS + READ_SECONDS + 1  # the next DMs find the directory overdue
+        wave.fake.fail("users.list", *[Failure(error="missing_scope", needed="users:read")] * 2)
+        keys = [wave.queue_reminder(listed) for _ in range(3)]
+
+        await wave.drain()  # put back: the read they asked for fails
+        await wave.people.read_again()
+        await wave.later()
+        held = wave.rows(col(OutboundMessage.idempotency_key).in_(keys))
+        assert [(m.status, m.attempts, m.in_flight, m.error_code, m.last_error) for m in held] == [
+            ("pending", 0, False, OUTDATED, f"Slack's member list cannot be read: {MISSING_SCOPE}")
+        ] * 3
+
+        wave.clock.now += CACHE_SECONDS  # read again, and failing again: nothing new for the operator
+        wave.people.forget_tried()
+        await wave.later()
+        await wave.people.read_again()
+        await wave.later()
+        assert (wave.dms(), len(wave.fake.calls_of("users.list"))) == (1, 3)
+        assert wave.time.slept == paced  # no DM held took a turn of the pace
+
+        wave.clock.now += CACHE_SECONDS  # the scope is back (the app reinstalled): the next read works
+        wave.people.forget_tried()
+        await wave.later()
+        await wave.people.read_again()
+        await wave.later()
+        sent = wave.rows(col(OutboundMessage.idempotency_key).in_(keys))
+        assert [(m.status, m.attempts, m.error_code) for m in sent] == [("sent", 1, None)] * 3
+        assert wave.dms() == 4  # each reminder once
+
+    with caplog.at_level(logging.INFO):
+        wave.run(scenario)
+    said = [record.getMessage() for record in caplog.records if record.name == "bot.slack.sender"]
+    assert said == [
+        "Slack DMs are held, put back every 60 s: Slack's member list cannot be read: " + MISSING_SCOPE,
+        "Slack's member list was read again: the DMs held for it go out",
+    ]
+    assert [record.getMessage() for record in caplog.records if record.name == "bot.delivery.worker"] == []
+    assert BOT_TOKEN not in caplog.text
 
 
 def test_the_sends_go_on_with_the_old_directory_until_the_bound_then_are_put_back(wave: Wave) -> None:
