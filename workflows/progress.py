@@ -36,6 +36,7 @@ class Reach(NamedTuple):
     status: str
     error_code: str | None
     last_error: str | None
+    queued_at: datetime
     in_flight: bool
 
 
@@ -62,6 +63,7 @@ _REACHING = (
         col(OutboundMessage.status),
         col(OutboundMessage.error_code),
         col(OutboundMessage.last_error),
+        col(OutboundMessage.created_at),
         col(OutboundMessage.in_flight),
     )
     .where(
@@ -107,7 +109,8 @@ class UserProgress:
     done: int
     total: int
     delivery: str
-    """queued, sending, sent, failed or not-in-chat."""
+    """queued, waiting (queued, its last try put back or failed: `delivery_error` says why), sending, sent,
+    failed or not-in-chat."""
     delivery_error: str | None
     verified: int = 0
     signed_in: bool = False
@@ -117,6 +120,8 @@ class UserProgress:
     (a guest's `#EXT#` sign-in name is not): where their list went once connected."""
     lost_access_by: str = ""
     """The admin who decided they lose access (they have no list): empty for everyone else."""
+    queued_at: datetime | None = None
+    """When their list was queued, while it is waiting."""
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,7 @@ def _user_progress(
 ) -> UserProgress:
     assert user.id is not None
     message = deliveries.get(user.id)
-    delivery, error = "queued", None
+    delivery, error, queued_at = "queued", None, None
     if message is not None:
         if message.status == "sent":
             delivery = "sent"
@@ -241,6 +246,8 @@ def _user_progress(
             error = message.last_error
         elif message.in_flight:
             delivery = "sending"
+        elif message.error_code is not None:  # tried, and put back or failed for now: admins see why
+            delivery, error, queued_at = "waiting", message.last_error, message.queued_at
     return UserProgress(
         affected_user_id=user.id,
         email=user.email,
@@ -254,6 +261,7 @@ def _user_progress(
         signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
         directory_account=_other_address(user),
         lost_access_by=deciders.get(user.entitlement_id, "") if user.outcome == NO_ACCESS else "",
+        queued_at=queued_at,
     )
 
 

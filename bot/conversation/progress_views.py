@@ -154,6 +154,7 @@ def _waiting_blocks(waiting: Sequence[tuple[str, str, str]], organization: str) 
 _DELIVERY_WORDS = {
     "sent": "sent",
     "queued": "queued",
+    "waiting": "waiting",
     "sending": "sending",
     "failed": "failed",
     "not-in-chat": "not in chat",
@@ -204,6 +205,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     blocks: list[Block] = [
         Heading(f"Progress of {report.organization}"),
         Text(f"{overall}\nTo-do lists: {deliveries}.{sign_in_views.sign_ins_line(report)}"),
+        *_waiting_lists(report.with_delivery("waiting")),
         Table(
             ("item", "done", "verified", "self-reported", "open"),
             tuple(
@@ -271,6 +273,21 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
 
 
+def _waiting_lists(waiting: Sequence[UserProgress]) -> list[Block]:
+    """Lists that were tried and wait to be tried again, by why (Slack's member list unreadable, a 429):
+    how many, since when, and the reason, which names the fix when there is one."""
+    by_reason: dict[str, list[UserProgress]] = {}
+    for user in waiting:
+        by_reason.setdefault(user.delivery_error or "no reason recorded", []).append(user)
+    lines = []
+    for reason, users in by_reason.items():
+        oldest = min((user.queued_at for user in users if user.queued_at), default=None)
+        since = f", the oldest queued {oldest:%Y-%m-%d %H:%M} UTC" if oldest else ""
+        counted = "1 to-do list" if len(users) == 1 else f"{len(users)} to-do lists"
+        lines.append(f"{counted} waiting{since}: {reason}.")
+    return [Text("\n".join(lines))] if lines else []
+
+
 def _known_as(user: UserProgress) -> str:
     """Their work account once the plan gives one, with the Azure DevOps address they were listed under."""
     return f"{user.directory_account} (was {user.email})" if user.directory_account else user.email
@@ -278,7 +295,7 @@ def _known_as(user: UserProgress) -> str:
 
 def _furthest_behind(user: UserProgress) -> tuple[int, float]:
     """Undelivered lists first, then the smallest share of items done."""
-    undelivered = 0 if user.delivery in ("failed", "not-in-chat") else 1
+    undelivered = 0 if user.delivery in ("failed", "not-in-chat", "waiting") else 1
     return undelivered, (user.done / user.total if user.total else 1.0)
 
 

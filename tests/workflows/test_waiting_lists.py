@@ -1,0 +1,61 @@
+"""Lists the chat platform cannot take yet (Slack's member list unreadable) wait, uncounted, for as long as it
+takes: admins see in `progress` and the live report how many wait, since when, why and what fixes it, not
+an endless "queued"."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.console.render import render
+from bot.conversation import progress_views
+from bot.conversation.messages import Channel, DirectMessage
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
+from bot.delivery.worker import OutboxWorker
+from bot.slack.sender import DIRECTORY_LATER_SECONDS, DIRECTORY_OUTDATED
+from storage import Database
+from tests.workflows.fakes import FakeClock
+from workflows.reminders import Tracking
+from workflows.service import MigrationService
+
+WHY = (
+    "Slack's member list cannot be read: the app lacks the users:read scope (missing_scope): add it under"
+    " OAuth & Permissions, then reinstall the app"
+)
+
+
+class HeldDMs:
+    """Slack's sender while its member list cannot be read: not ready for any DM; channel posts go."""
+
+    def __init__(self) -> None:
+        self.posted: list[str] = []
+
+    async def not_ready(self, key: str, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        if isinstance(to, Channel):
+            return None
+        return DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=DIRECTORY_LATER_SECONDS)
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        assert isinstance(envelope.to, Channel), f"{envelope.key} was sent while held"
+        self.posted.append(envelope.key)
+        return Receipt(f"channel/{envelope.key}")
+
+
+async def _paced(seconds: float) -> None:
+    """The channel posts' pace, not waited: the test's clock moves by hours."""
+
+
+def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(
+    notified: MigrationService, database: Database, clock: FakeClock
+) -> None:
+    tracking = Tracking(database, notified, clock=clock)
+    listed = len(tracking.progress("fabrikam").listed)
+    worker = OutboxWorker(database, HeldDMs(), clock=clock, sleep=_paced)
+    asyncio.run(worker.drain())  # Monday 09:00: the lists notify queued are put back
+    clock.advance(hours=3)
+    asyncio.run(worker.drain())  # and still at noon
+
+    report = tracking.progress("fabrikam")
+    assert {(user.delivery, user.delivery_error) for user in report.listed} == {("waiting", WHY)}
+    live = " ".join(render(progress_views.delivery_update(report).message).split())
+    assert f"To-do lists: {listed} waiting." in live
+    assert f"{listed} to-do lists waiting, the oldest queued 2026-11-02 09:00 UTC: {WHY}." in live
