@@ -323,6 +323,22 @@ def test_dms_held_while_the_member_list_cannot_be_read_show_the_fix_and_each_goe
     assert BOT_TOKEN not in caplog.text
 
 
+def test_a_first_read_refused_for_a_missing_scope_tells_admins_the_scope_and_the_fix(wave: Wave) -> None:
+    """No directory to send from yet: the list's attempt fails, counted, with what Slack says is needed."""
+
+    async def scenario() -> None:
+        wave.fake.fail("users.list", Failure(error="missing_scope", needed="users:read"))
+        (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
+        assert (listed.status, listed.attempts, listed.error_code, listed.last_error) == (
+            "pending",
+            1,
+            "missing_scope",
+            MISSING_SCOPE,
+        )
+
+    wave.run(scenario)
+
+
 def test_the_sends_go_on_with_the_old_directory_until_the_bound_then_are_put_back(wave: Wave) -> None:
     async def scenario() -> None:
         (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
