@@ -162,26 +162,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadfile`, with the files of `SHARED_SERVES` as one unit and `STARTED_FIRST` first.
-
-    pytest-xdist orders the files by their number of tests; how it splits and hands out work is its own
-    (`_split_scope`, `_assign_work_unit`, `workqueue`), so pyproject.toml keeps xdist below 4."""
+    """tests/scheduling.py's for `--dist loadfile` (imported here: the test processes schedule nothing)."""
     if config.getoption("dist") != "loadfile":
         return None
-    from xdist.scheduler import LoadFileScheduling
+    from tests.scheduling import FileScheduling
 
-    class Scheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            file = super()._split_scope(nodeid)
-            return SHARED_SERVES.get(file, file)
-
-        def _assign_work_unit(self, node: Any) -> None:
-            for file in reversed(STARTED_FIRST):
-                if file in self.workqueue:
-                    self.workqueue.move_to_end(file, last=False)
-            super()._assign_work_unit(node)
-
-    return Scheduling(config, log)
+    return FileScheduling(config, log)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,0 +1,43 @@
+"""How the run's first process hands out the test files (`--dist loadfile`), for tests/conftest.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdist.scheduler import LoadFileScheduling
+
+from tests.conftest import SHARED_SERVES, STARTED_FIRST
+
+
+class FileScheduling(LoadFileScheduling):
+    """`--dist loadfile`, with the files of `SHARED_SERVES` as one unit, `STARTED_FIRST` first, and the last
+    units only for a test process with nothing else to run.
+
+    xdist hands a test process its next file as soon as it has two tests left to run (or as soon as it
+    starts a file of one or two tests), so that it never waits for the next; the file then waits behind
+    those tests. In the run's last seconds that kept a file queued behind a slow last test while another
+    process had finished all it had (in two whole runs: `test_teams_people.py` started 2.8 and 3.3 s after
+    a test process had ended, `test_render_lists.py` 0.5 s after). Once fewer units are left than there are
+    test processes, a unit goes to a process only when it has nothing left to run but the last test it
+    holds (xdist's worker runs a test only once it knows the next). That costs one exchange with the first
+    process per unit, and only for those few.
+
+    pytest-xdist orders the files by their number of tests; how it splits and hands out work is its own
+    (`_split_scope`, `_assign_work_unit`, `_reschedule`, `_pending_of`, `workqueue`), so pyproject.toml
+    keeps xdist below 4."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        file = super()._split_scope(nodeid)
+        return SHARED_SERVES.get(file, file)
+
+    def _assign_work_unit(self, node: Any) -> None:
+        for file in reversed(STARTED_FIRST):
+            if file in self.workqueue:
+                self.workqueue.move_to_end(file, last=False)
+        super()._assign_work_unit(node)
+
+    def _reschedule(self, node: Any) -> None:
+        in_the_tail = 0 < len(self.workqueue) < len(self.nodes)
+        if in_the_tail and self._pending_of(self.assigned_work[node]) > 1:
+            return
+        super()._reschedule(node)
