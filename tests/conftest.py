@@ -149,7 +149,11 @@ def pytest_configure(config: pytest.Config) -> None:
     test modules once for all of them (tests/bytecode.py). Up to date, this only reads the caches.
 
     A process that is to collect the tests (a test process, or the only process) turns the garbage collector
-    off until it has (`pytest_collection_finish`); xdist's first process collects nothing, so it keeps it."""
+    off until it has (`pytest_collection_finish`); xdist's first process collects nothing, so it keeps it,
+    and from here on only hands out work and reports what comes back: what it has loaded (about 60,000
+    objects) is frozen out of the collector's reach. pytest's last two collections there (unraisable
+    exceptions, at its unconfigure) come after the last test process has ended, so the run waited for them
+    walking all of it: 0.095 s of CPU, 0.01 s frozen (`-n 2`, one file)."""
     collects = hasattr(config, "workerinput") or not config.getoption("numprocesses", None)
     if collects:
         gc.disable()
@@ -158,6 +162,7 @@ def pytest_configure(config: pytest.Config) -> None:
     bytecode.compile_project()
     if config.getoption("numprocesses", None):
         bytecode.rewrite_test_modules(config, bytecode.modules_to_rewrite())
+        gc.freeze()
 
 
 @pytest.hookimpl(optionalhook=True)
