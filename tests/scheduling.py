@@ -15,12 +15,13 @@ class FileScheduling(LoadFileScheduling):
 
     xdist hands a test process its next file as soon as it has two tests left to run (or as soon as it
     starts a file of one or two tests), so that it never waits for the next; the file then waits behind
-    those tests. In the run's last seconds that kept a file queued behind a slow last test while another
-    process had finished all it had (in two whole runs: `test_teams_people.py` started 2.8 and 3.3 s after
-    a test process had ended, `test_render_lists.py` 0.5 s after). Once fewer units are left than there are
-    test processes, a unit goes to a process only when it has nothing left to run but the last test it
-    holds (xdist's worker runs a test only once it knows the next). That costs one exchange with the first
-    process per unit, and only for those few.
+    those tests. In the run's last seconds that kept files queued behind a slow last test while another
+    process had finished all it had (three whole runs: `test_tls_context.py` started 9.9 s after a test
+    process had ended, behind `test_benchmark.py`; `test_teams_people.py` 2.3 to 3.3 s after;
+    `test_web_server.py`, handed out with six units left, 2.0 s after). Once fewer units are left than
+    twice the test processes, a unit goes to a process only when it has nothing left to run but the last
+    test it holds (xdist's worker runs a test only once it knows the next). That costs one exchange with
+    the first process per unit, and only for those few.
 
     pytest-xdist orders the files by their number of tests; how it splits and hands out work is its own
     (`_split_scope`, `_assign_work_unit`, `_reschedule`, `_pending_of`, `workqueue`), so pyproject.toml
@@ -37,7 +38,7 @@ class FileScheduling(LoadFileScheduling):
         super()._assign_work_unit(node)
 
     def _reschedule(self, node: Any) -> None:
-        in_the_tail = 0 < len(self.workqueue) < len(self.nodes)
+        in_the_tail = 0 < len(self.workqueue) < 2 * len(self.nodes)
         if in_the_tail and self._pending_of(self.assigned_work[node]) > 1:
             return
         super()._reschedule(node)

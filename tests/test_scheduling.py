@@ -61,22 +61,23 @@ def _files_sent(process: _TestProcess, collection: list[str]) -> list[str]:
 
 
 def test_a_last_file_waits_for_a_process_with_nothing_else_to_run() -> None:
-    """`b` still has two tests to run when `last` is the only file left: xdist would queue `last` behind them;
-    it goes to `a`'s process once that one has nothing else to run."""
+    """`b` still has two tests to run when three single-test files are left to two processes: xdist would
+    queue the next behind them; it goes to `a`'s process once that one has nothing else to run."""
     a, b = _TestProcess("a"), _TestProcess("b")
-    scheduling, collection = _scheduling({"a.py": 4, "b.py": 2, "last.py": 1}, [a, b])
+    scheduling, collection = _scheduling({"a.py": 4, "b.py": 2, "x.py": 1, "y.py": 1, "z.py": 1}, [a, b])
     assert (_files_sent(a, collection), _files_sent(b, collection)) == (["a.py"], ["b.py"])
 
     for done in range(2):
         scheduling.mark_test_complete(cast(Any, a), a.sent[done])
     assert _files_sent(a, collection) == ["a.py"]  # two tests of `a.py` left to run
     scheduling.mark_test_complete(cast(Any, a), a.sent[2])
-    assert (_files_sent(a, collection), _files_sent(b, collection)) == (["a.py", "last.py"], ["b.py"])
+    assert (_files_sent(a, collection), _files_sent(b, collection)) == (["a.py", "x.py"], ["b.py"])
 
 
 def test_before_the_last_files_a_process_gets_its_next_file_before_it_runs_out() -> None:
     """xdist's hand-out, which spares a test process from waiting for its next file, is kept while there
-    are at least as many files left as processes."""
+    are at least twice as many files left as processes."""
     a, b = _TestProcess("a"), _TestProcess("b")
-    _, collection = _scheduling({"a.py": 4, "b.py": 2, "c.py": 1, "d.py": 1}, [a, b])
-    assert (_files_sent(a, collection), _files_sent(b, collection)) == (["a.py"], ["b.py", "c.py"])
+    files = {"a.py": 4, "b.py": 2, "w.py": 1, "x.py": 1, "y.py": 1, "z.py": 1}
+    _, collection = _scheduling(files, [a, b])
+    assert (_files_sent(a, collection), _files_sent(b, collection)) == (["a.py"], ["b.py", "w.py"])
