@@ -16,8 +16,9 @@ PARALLEL = ["-n", str(2 * (os.cpu_count() or 1)), "--dist", "loadfile"]
 """Two test processes per core (pytest-xdist): the tests spend much of their time waiting (on sockets, on
 `aadbot serve` processes, on pacing), so a second process per core keeps the cores busy (2 cores: 4
 processes took 131 s of wall against 152 s for 2). Each gets its own database schema and fake servers, and
-a whole file runs in one process so its module-scoped fake servers start once (tests/conftest.py also
-keeps the files sharing a session's `aadbot serve` together and hands the longest files out first)."""
+a whole file runs in one process so its module-scoped fake servers start once (tests/scheduling.py also
+keeps the files sharing a session's `aadbot serve` together, hands the longest files out first and the last
+ones to the processes that have run out)."""
 
 
 def _run(step: str, command: list[str]) -> int:
