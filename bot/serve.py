@@ -32,7 +32,7 @@ from bot.settings import Settings
 from bot.start_up import started
 from bot.stopping import run_until_stopped
 from bot.teams.settings import TeamsSettings
-from storage import Database, Migration, OutboundMessage
+from storage import Database, Migration
 from workflows.reminders import Tracking
 
 if TYPE_CHECKING:
@@ -261,8 +261,8 @@ def surface_of(channel: str | None) -> str:
     return "teams" if channel and channel.startswith(CHANNEL_PREFIX) else "slack"
 
 
-ROUTES_REMEMBERED = 1024
-"""Messages whose surface `RoutingSender` remembers: several of the worker's batches (at most 200 each)."""
+MIGRATIONS_REMEMBERED = 1024
+"""Migrations whose surface `RoutingSender` remembers: far more than are ever delivering at once."""
 
 
 class RoutingSender:
@@ -271,38 +271,34 @@ class RoutingSender:
     def __init__(self, database: Database, senders: dict[str, Sender]) -> None:
         self._database = database
         self._senders = senders
-        # a message's migration never moves: a DM asked `not_ready` before its turn is routed once, not
-        # looked up again when it is sent right after
-        self._channel_of = functools.lru_cache(maxsize=ROUTES_REMEMBERED)(self._migration_channel)
+        # a migration's channel never moves: looked up once, not for every message of its waves
+        self._channel_of = functools.lru_cache(maxsize=MIGRATIONS_REMEMBERED)(self._migration_channel)
 
     async def send(self, envelope: Envelope) -> Receipt:
-        return await (await self._route(envelope.key, envelope.to)).send(envelope)
+        return await (await self._route(envelope.migration_id, envelope.to)).send(envelope)
 
-    async def not_ready(self, key: str, to: DirectMessage | Channel) -> DeliveryFailed | None:
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
         """Its surface's answer: one surface not ready (Slack's directory unread) holds back no other's."""
-        sender = await self._route(key, to)
-        return await sender.not_ready(key, to) if isinstance(sender, Readiness) else None
+        sender = await self._route(migration_id, to)
+        return await sender.not_ready(migration_id, to) if isinstance(sender, Readiness) else None
 
-    async def _route(self, key: str, to: DirectMessage | Channel) -> Sender:
+    async def _route(self, migration_id: int | None, to: DirectMessage | Channel) -> Sender:
         if len(self._senders) == 1:  # one surface: no database look-up per message on the hot path
             return next(iter(self._senders.values()))
         if isinstance(to, Channel):
             surface = surface_of(to.channel)
+        elif migration_id is None:
+            surface = surface_of(None)
         else:
-            surface = surface_of(await asyncio.to_thread(self._channel_of, key))
+            surface = surface_of(await asyncio.to_thread(self._channel_of, migration_id))
         return self._senders.get(surface) or next(iter(self._senders.values()))
 
-    def _migration_channel(self, key: str) -> str | None:
-        with self._database.session() as session:
-            from sqlmodel import select
+    def _migration_channel(self, migration_id: int) -> str | None:
+        """The channel alone: the migration's row holds its plan, megabytes for a large organization."""
+        from sqlmodel import select
 
-            message = session.exec(
-                select(OutboundMessage).where(OutboundMessage.idempotency_key == key)
-            ).first()
-            if message is None or message.migration_id is None:
-                return None
-            migration = session.get(Migration, message.migration_id)
-            return migration.channel_id if migration else None
+        with self._database.session() as session:
+            return session.exec(select(Migration.channel_id).where(Migration.id == migration_id)).first()
 
 
 async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], interval: float) -> None:

@@ -259,6 +259,22 @@ def mark_failed(
         return _commit(session)
 
 
+def put_back(
+    database: Database, message_ids: list[int], *, worker: str, until: datetime, code: str, reason: str
+) -> int:
+    """Give back this worker's claims on messages its sender was not ready for (nothing was tried), due
+    again at `until`, uncounted, with `code` and `reason` shown to admins meanwhile: one UPDATE for a
+    batch, however many of it are held. How many it put back."""
+    return _give_back(
+        database,
+        message_ids,
+        worker,
+        not_before=until,
+        last_error=reason[:500],
+        error_code=code,
+    )
+
+
 Revise = Callable[[Session, Sequence[OutboundMessage]], Sequence[OutboundMessage]]
 """Given failed messages about to go again: those still worth sending, brought up to date, in the same
 transaction (the others it gives up)."""
@@ -378,9 +394,13 @@ def renew_claims(
 
 def release_claims(database: Database, message_ids: list[int], *, worker: str) -> int:
     """Give back this worker's claims on messages it never began to send (its process is stopping): due at
-    once for any worker, and the claim not counted as an attempt. How many it gave back.
+    once for any worker, and the claim not counted as an attempt. How many it gave back."""
+    return _give_back(database, message_ids, worker)
 
-    Locked lowest id first before the UPDATE, as `renew_claims` explains."""
+
+def _give_back(database: Database, message_ids: list[int], worker: str, **values: Any) -> int:
+    """Free this worker's claims on `message_ids` it never began to send, uncounted, setting `values`
+    too; how many. Locked lowest id first before the UPDATE, as `renew_claims` explains."""
     if not message_ids:
         return 0
     held = (
@@ -393,7 +413,7 @@ def release_claims(database: Database, message_ids: list[int], *, worker: str) -
         session.exec(
             select(OutboundMessage.id).where(held).order_by(col(OutboundMessage.id)).with_for_update()
         ).all()
-        released = session.execute(
+        given = session.execute(
             update(OutboundMessage)
             .where(held)
             .values(
@@ -401,11 +421,12 @@ def release_claims(database: Database, message_ids: list[int], *, worker: str) -
                 claimed_until=None,
                 attempts=col(OutboundMessage.attempts) - 1,
                 version=col(OutboundMessage.version) + 1,
+                **values,
             )
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        return int(released.rowcount)  # type: ignore[attr-defined]
+        return int(given.rowcount)  # type: ignore[attr-defined]
 
 
 SUPERSEDED = "superseded"

@@ -167,6 +167,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
         check_first=message.uncertain,
         updates=updates,
         shared_with=tuple(str(email) for email in payload.get("shared_with", ())),
+        migration_id=message.migration_id,
     )
 
 

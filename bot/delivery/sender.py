@@ -21,6 +21,8 @@ class Envelope:
     shared_with: tuple[str, ...] = ()
     """Emails of everyone a shared message (`updates`) goes to directly: where a platform shows a copy's
     buttons only to some people (Teams' `refresh.userIds`), these are the people."""
+    migration_id: int | None = None
+    """The migration the message belongs to: a sender serving several surfaces routes by it."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ class Sender(Protocol):
 class Readiness(Protocol):
     """A sender that may not be ready for a message for a while (Slack's, until its directory is read)."""
 
-    async def not_ready(self, key: str, to: DirectMessage | Channel) -> DeliveryFailed | None:
-        """Why the message `key` to `to` cannot be sent yet, with `later` set, or None. The worker asks
-        before the message's turn of the pace: a message put back costs no turn that the ready ones
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        """Why a message of `migration_id` to `to` cannot be sent yet, with `later` set, or None. The worker
+        asks before the message's turn of the pace: a message put back costs no turn that the ready ones
         (another surface's, beside it) wait for."""
         ...

@@ -26,7 +26,15 @@ from bot.delivery.render import addressee_of, envelope_of
 from bot.delivery.sender import DeliveryFailed, Envelope, Readiness, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
-from storage.outbox import begin_send, claim_due, mark_failed, mark_sent, release_claims, renew_claims
+from storage.outbox import (
+    begin_send,
+    claim_due,
+    mark_failed,
+    mark_sent,
+    put_back,
+    release_claims,
+    renew_claims,
+)
 from workflows.stages import redeem_links
 
 logger = logging.getLogger(__name__)
@@ -67,6 +75,8 @@ class OutboxWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self.pacer = AdaptivePacer(self._settings, clock, sleep)
         self._held: set[int] = set()
+        self._still_waiting: set[int] = set()
+        """Messages of the batch put back for the reason they already waited for: they did not move."""
         self._moved: set[str] = set()
         self._reported_at: datetime | None = None
         self._reporting: asyncio.Task[None] | None = None
@@ -99,6 +109,7 @@ class OutboxWorker:
             limit=settings.batch,
         )
         self._held = {message.id for message in claimed if message.id is not None}
+        self._still_waiting = set()
         heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
         try:
             await self._settle_all(claimed)
@@ -111,7 +122,8 @@ class OutboxWorker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
             self._held = set()
-        self._moved |= {str(m.payload.get("organization")) for m in claimed} - {"None"}
+        moved = (m for m in claimed if m.id not in self._still_waiting)
+        self._moved |= {str(m.payload.get("organization")) for m in moved} - {"None"}
         await self._report(idle=not claimed)
         return len(claimed)
 
@@ -123,15 +135,22 @@ class OutboxWorker:
         others noted on it, for the caller to log once. Cancelled (the service stopping), it cancels the
         sends under way, waits for them to end and logs a failure it can no longer raise. Either way each
         message is settled or stays claimed until its lease runs out, `in_flight` if its send had begun,
-        so the next worker looks for it before posting: exactly once holds.
+        so the next worker looks for it before posting: exactly once holds. So does asking the sender
+        whether it is ready (`Readiness`) failing: a database gone while routing a message stops the
+        batch as a send failing would.
+
+        The messages the sender is not ready for take no turn and are put back together, one statement
+        for the batch (many DMs held while Slack's member list cannot be read would otherwise cost a
+        few statements each, every time they come due).
         """
         room = asyncio.Semaphore(self._settings.concurrency)
         sending: list[asyncio.Task[None]] = []
         failures: list[BaseException] = []
+        unready: list[tuple[OutboundMessage, DeliveryFailed]] = []
 
-        async def settle(message: OutboundMessage, turn: datetime | DeliveryFailed) -> None:
+        async def settle(message: OutboundMessage, started: datetime) -> None:
             try:
-                await self._settle(message, turn)
+                await self._settle(message, started)
             except asyncio.CancelledError:
                 raise
             except BaseException as failure:  # seen before its room is given back: no send starts after it
@@ -147,14 +166,16 @@ class OutboxWorker:
                         # after a failure the rest keep their claims until the lease runs out; after
                         # `stop`, `run_once` gives them back
                         break
-                    unready = await self._not_ready(message)
-                    if unready is not None:  # put back without taking a turn
-                        sending.append(asyncio.create_task(settle(message, unready)))
+                    why = await self._not_ready(message)
+                    if why is not None:  # put back with the batch's others, without taking a turn
+                        room.release()
+                        unready.append((message, why))
                         continue
                     started = await self._turn(message.recipient)
                     if failures or started is None:  # one failed, or `stop`, while this one waited its turn
                         break
                     sending.append(asyncio.create_task(settle(message, started)))
+                await self._put_back(unready)
             except asyncio.CancelledError:
                 for task in sending:
                     task.cancel()
@@ -219,7 +240,7 @@ class OutboxWorker:
             to = addressee_of(message)
         except (KeyError, TypeError, ValueError):  # unreadable: its send fails it for good
             return None
-        return await self._readiness.not_ready(message.idempotency_key, to)
+        return await self._readiness.not_ready(message.migration_id, to)
 
     async def _turn(self, recipient: str) -> datetime | None:
         """The pacer's next start for `recipient`, or None once `stop`: a stopping worker waits neither for
@@ -266,17 +287,34 @@ class OutboxWorker:
         except Exception:  # a report failing must not stop delivery
             logger.exception("refreshing the delivery reports failed")
 
-    async def _settle(self, message: OutboundMessage, turn: datetime | DeliveryFailed) -> None:
-        """Send the message at the start its turn gave, or put it back when `turn` says why its sender was
-        not ready (it took no turn)."""
+    async def _settle(self, message: OutboundMessage, started: datetime) -> None:
+        """Send the message at the start its turn gave."""
         assert message.id is not None
         try:
-            if isinstance(turn, DeliveryFailed):
-                await self._failed(message, turn)
-            else:
-                await self._send(message, turn)
+            await self._send(message, started)
         finally:
             self._held.discard(message.id)
+
+    async def _put_back(self, unready: list[tuple[OutboundMessage, DeliveryFailed]]) -> None:
+        """Put back the messages the sender was not ready for, due again when it said, uncounted: one
+        statement for those held for the same reason. A message already waiting for that reason has not
+        moved: the live reports are not refreshed for it every time it comes due."""
+        now = self._clock()
+        alike: dict[tuple[str, str, float], list[OutboundMessage]] = {}
+        for message, why in unready:
+            alike.setdefault((why.code, why.reason, why.later or 0.0), []).append(message)
+        for (code, reason, later), messages in alike.items():
+            ids = [message.id for message in messages if message.id is not None]
+            until = now + timedelta(seconds=later)
+            await asyncio.to_thread(
+                put_back, self._database, ids, worker=self.name, until=until, code=code, reason=reason
+            )
+            self._held.difference_update(ids)
+            self._still_waiting.update(
+                message.id
+                for message in messages
+                if message.id is not None and (message.error_code, message.last_error) == (code, reason[:500])
+            )
 
     async def _envelope(self, message: OutboundMessage) -> Envelope | None:
         """What to send, the recipient's own link read only now that the claim holds; None when the

@@ -7,7 +7,8 @@ import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 RETRY_AFTER_AT_MOST = 900.0
 """An absurd `Retry-After` is capped: the worker re-queues long waits anyway, asking again costs one 429."""
@@ -18,6 +19,18 @@ _TOKEN_REFUSED = frozenset(
 )
 """The bot's own token no longer works (the app was removed, its bot user or the workspace deleted, a
 rotating token not refreshed): nothing to do with a recipient or a call's arguments."""
+
+
+NOT_ANSWERED = (SlackClientError, aiohttp.ClientError, TimeoutError)
+"""A call that got no answer from Slack (the connection broke or timed out); a `SlackApiError` among them
+is an answer, to be caught first."""
+RATE_LIMITING = "Slack is rate limiting"
+"""The start of what admins read when Slack answered 429."""
+
+
+def not_answered(error: BaseException) -> str:
+    """What admins read of a call Slack did not answer: the kind of failure, nothing of the request."""
+    return f"Slack did not answer ({type(error).__name__})"
 
 
 def fix_for(error: SlackApiError) -> str | None:

@@ -32,12 +32,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alongside import Loop
-from bot.slack._errors import error_code, fix_for, retry_after_header, retry_after_seconds
+from bot.slack._errors import (
+    NOT_ANSWERED,
+    RATE_LIMITING,
+    error_code,
+    fix_for,
+    not_answered,
+    retry_after_header,
+    retry_after_seconds,
+)
 from workflows.results import Actor
 from workflows.working_hours import offset_name
 
@@ -200,20 +207,30 @@ class People:
         return found
 
     def overdue(self) -> bool:
-        """Whether the directory is over `MAX_AGE_SECONDS` plus `READ_SECONDS` old; then asks `keep_fresh`
-        for a read (which after a failed one waits out the cache time). The outbox's sends ask this first
-        and go no further while it holds: none goes out from an older directory, none waits for the read.
-        False when there is no directory yet: the first send waits for the first read in `find`."""
+        """Whether the directory is over `MAX_AGE_SECONDS` plus `READ_SECONDS` old, or there is none because
+        Slack refused the first read for something only an admin can fix (`fix_for`: a scope, the token);
+        then asks `keep_fresh` for a read (which after a failed one waits out the cache time). The outbox's
+        sends ask this first and go no further while it holds: none goes out from an older directory, none
+        waits for the read, and none fails for want of a scope while admins add it. False when there is
+        no directory yet otherwise: the first send waits for the first read in `find`."""
         known = self._directory
-        if known is None or self._clock() - known.loaded_at <= MAX_AGE_SECONDS + READ_SECONDS:
+        if known is None and self._unreadable is None:
+            return False
+        if known is not None and self._clock() - known.loaded_at <= MAX_AGE_SECONDS + READ_SECONDS:
             return False
         self._refresh_wanted.set()
         return True
 
     def unreadable(self) -> str | None:
-        """Why the directory cannot be read again, when its last background read failed: what Slack said
-        and what fixes it, without the token. None once a read works."""
+        """Why the directory cannot be read again, when its last background read (or a first read, for a
+        cause `fix_for` names) failed: what Slack said and what fixes it, without the token. None once a
+        read works."""
         return self._unreadable
+
+    def next_read_in(self) -> float:
+        """Seconds until a read asked for now would start: after a failed one, the rest of the cache time;
+        0 otherwise."""
+        return max(self._refresh_at - self._clock(), 0.0) if self._unreadable is not None else 0.0
 
     def deactivated(self, emails: Sequence[str]) -> bool:
         """Whether the directory shows a deactivated member with one of these emails."""
@@ -242,14 +259,18 @@ class People:
             # best effort, beside the sends: no error of a read may end `serve` (CancelledError is no
             # Exception: a stop still ends it)
             except Exception as error:
-                self._refresh_at = self._clock() + self._cache_seconds
-                self._unreadable = _unreadable_because(error)
+                self._unreadable_since(error)
                 logger.warning(
                     "reading the Slack directory again failed (%s): the last one is kept, tried again in"
                     " %.0f min",
                     error_code(error),
                     self._cache_seconds / 60,
                 )
+
+    def _unreadable_since(self, error: Exception) -> None:
+        """A read failed: the sends are told why, and the next one waits out the cache time."""
+        self._refresh_at = self._clock() + self._cache_seconds
+        self._unreadable = _unreadable_because(error)
 
     def refreshing(self) -> Loop:
         """`keep_fresh` as `serve` runs it beside the sends: holding no work, it is cancelled at a stop."""
@@ -280,7 +301,12 @@ class People:
             if self._reads != reads and self._failure is not None:
                 # the read this send waited for failed: one read per wave of sends, not one each in turn
                 raise self._failure
-            return self._loaded(await self._read())
+            try:
+                return self._loaded(await self._read())
+            except SlackApiError as error:
+                if known is None and fix_for(error) is not None:  # the sends wait for an admin's fix
+                    self._unreadable_since(error)
+                raise
 
     async def _read(self, *, paced: bool = False) -> _Directory:
         """The whole directory, under the lock; its failure is kept for the sends that waited for it."""
@@ -350,12 +376,11 @@ def _unreadable_because(error: Exception) -> str:
     (slackapi/slack-api-specs) lists its codes: the token's, `no_permission`, `request_timeout`,
     `fatal_error`..., and every method may answer `missing_scope` or `ratelimited`."""
     if not isinstance(error, SlackApiError):
-        kind = type(error).__name__
-        if isinstance(error, (SlackClientError, aiohttp.ClientError, TimeoutError)):
-            return f"Slack did not answer ({kind})"
-        return f"the read failed ({kind}); the log has more"
+        if isinstance(error, NOT_ANSWERED):
+            return not_answered(error)
+        return f"the read failed ({type(error).__name__}); the log has more"
     if error.response.status_code == 429:
-        return "Slack is rate limiting the reads (ratelimited)"
+        return f"{RATE_LIMITING} the reads (ratelimited)"
     return fix_for(error) or f"Slack answered {error_code(error)}"
 
 

@@ -19,13 +19,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
-from bot.slack._errors import error_code, fix_for, retry_after_header, retry_after_seconds
+from bot.slack._errors import (
+    NOT_ANSWERED,
+    RATE_LIMITING,
+    error_code,
+    fix_for,
+    not_answered,
+    retry_after_header,
+    retry_after_seconds,
+)
 from bot.slack.blocks import attachments_of, message_payload
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
@@ -39,8 +46,8 @@ UNCONFIRMED = "unconfirmed"
 DIRECTORY_OUTDATED = "directory_outdated"
 """The error code of a DM put back until the directory is read (admins see it waiting, with the reason)."""
 DIRECTORY_LATER_SECONDS = 60.0
-"""When a DM put back for the directory is tried again: nothing was asked of Slack, and the background
-read takes seconds to minutes."""
+"""When a DM put back for the directory is tried again at the soonest: nothing was asked of Slack, and the
+background read takes seconds to minutes. While the reads fail, not before the next one is tried."""
 HISTORY_PAGE = 100
 """Messages of a DM searched for an earlier attempt: the bot posts there rarely, so a page suffices."""
 _UNSEARCHABLE = frozenset({"missing_scope", "not_in_channel", "not_allowed_token_type"})
@@ -69,7 +76,7 @@ class SlackSender:
         self._held_because: str | None = None
         """Why the operator was told DMs are held (the directory cannot be read), until they go again."""
 
-    async def not_ready(self, key: str, to: DirectMessage | Channel) -> DeliveryFailed | None:
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
         """A DM finding the directory overdue (`People.overdue`: after idle time, or while its reads fail)
         waits for a read, not to be sent from a day-old one. While the reads fail, admins see why and what
         fixes it; the operator's log says so once, and once more when the DMs go again."""
@@ -86,20 +93,19 @@ class SlackSender:
         else:
             why = f"Slack's member list cannot be read: {unreadable}"
             if unreadable != self._held_because:
-                logger.warning("Slack DMs are held, put back every %.0f s: %s", DIRECTORY_LATER_SECONDS, why)
+                logger.warning("Slack DMs are held until the member list can be read: %s", why)
                 self._held_because = unreadable
-        return DeliveryFailed(DIRECTORY_OUTDATED, why, later=DIRECTORY_LATER_SECONDS)
+        later = max(self._people.next_read_in(), DIRECTORY_LATER_SECONDS)
+        return DeliveryFailed(DIRECTORY_OUTDATED, why, later=later)
 
     async def send(self, envelope: Envelope) -> Receipt:
         try:
             return await self._send(envelope)
         except SlackApiError as error:
             failure = _failure(error, to_person=not isinstance(envelope.to, Channel))
-        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+        except NOT_ANSWERED as error:
             # the request may have reached Slack before the connection broke: look before the next try
-            failure = DeliveryFailed(
-                "connection_error", f"Slack did not answer ({type(error).__name__})", maybe_delivered=True
-            )
+            failure = DeliveryFailed("connection_error", not_answered(error), maybe_delivered=True)
         raise failure
 
     async def _send(self, envelope: Envelope) -> Receipt:
@@ -111,10 +117,17 @@ class SlackSender:
         else:
             addresses = envelope.to.addresses
             # asked before the turn too: a long turn (a 429's wait) may have made the directory overdue
-            unready = await self.not_ready(envelope.key, envelope.to)
+            unready = await self.not_ready(envelope.migration_id, envelope.to)
             if unready is not None:
                 raise unready
-            found = await self._people.find_first(addresses)
+            try:
+                found = await self._people.find_first(addresses)
+            except SlackApiError:
+                # the first read refused for want of an admin's fix: this DM waits for it as the others do
+                unready = await self.not_ready(envelope.migration_id, envelope.to)
+                if unready is not None:
+                    raise unready from None
+                raise
             if found is None:
                 why = (
                     _PERSON_UNREACHABLE["user_disabled"]
@@ -187,7 +200,7 @@ def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:
     status = error.response.status_code
     if status == 429:
         retry_after = retry_after_seconds(retry_after_header(error))
-        return DeliveryFailed("ratelimited", "Slack is rate limiting", retry_after=retry_after)
+        return DeliveryFailed("ratelimited", RATE_LIMITING, retry_after=retry_after)
     if to_person and code in _PERSON_UNREACHABLE:
         return DeliveryFailed(NOT_IN_CHAT, f"{_PERSON_UNREACHABLE[code]} ({code})", permanent=True)
     if not to_person and code in _CHANNEL_GONE:

@@ -17,6 +17,9 @@ from storage import Database
 from storage.outbox import NewMessage, enqueue_all
 from tests.fakes.slack_api import FakeSlack
 from tests.storage.rows import add_migration
+from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft, connect_and_notify
+from workflows.results import Actor
+from workflows.service import MigrationService
 
 TOKEN = "xoxb-delivery-test"
 
@@ -112,3 +115,15 @@ def queue_lists(
         enqueue_all(session, lists, now=now)
         session.commit()
     return migration_id
+
+
+def notified_fabrikam(database: Database, clock: FakeClock) -> MigrationService:
+    """Fabrikam started by Dana in CMIGRATE, everyone invited, connected (Lee approving) and notified: its
+    lists queued, as the workflows' tests' `notified` gives it."""
+    microsoft = FakeMicrosoft()
+    service = MigrationService(database, microsoft, clock=clock)
+    dana, lee = Actor("U-DANA", DANA, "Dana"), Actor("U-LEE", LEE, "Lee")
+    service.start("fabrikam", "fabrikam.com", dana, channel="CMIGRATE")
+    service.invite(None, dana)
+    connect_and_notify(service, microsoft, dana, lee)
+    return service

@@ -11,20 +11,9 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from storage import Database, OutboundMessage, Reminder
-from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft, connect_and_notify
+from tests.delivery.conftest import notified_fabrikam
+from tests.workflows.fakes import FakeClock
 from workflows.reminders import Tracking
-from workflows.results import Actor
-from workflows.service import MigrationService
-
-
-def _notified(database: Database, clock: FakeClock) -> MigrationService:
-    microsoft = FakeMicrosoft()
-    service = MigrationService(database, microsoft, clock=clock)
-    dana, lee = Actor("U-DANA", DANA, "Dana"), Actor("U-LEE", LEE, "Lee")
-    service.start("fabrikam", "fabrikam.com", dana, channel="CMIGRATE")
-    service.invite(None, dana)
-    connect_and_notify(service, microsoft, dana, lee)
-    return service
 
 
 class _Collision:
@@ -69,7 +58,7 @@ def test_the_tick_and_the_delivery_callback_open_one_schedule_without_a_unique_k
     database: Database, collision: _Collision
 ) -> None:
     clock = FakeClock()
-    tracking = Tracking(database, _notified(database, clock), clock=clock)
+    tracking = Tracking(database, notified_fabrikam(database, clock), clock=clock)
     with database.session() as session:  # the worker recorded the send; its callback comes now
         lists = session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")).all()
         first = lists[0]

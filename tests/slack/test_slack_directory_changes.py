@@ -140,10 +140,17 @@ class Wave:
             session.commit()
             return reminder.idempotency_key
 
-    async def later(self) -> None:
-        """The outbox's clock on to when a DM put back for the directory is due, and what is due sent."""
-        self.time.now += timedelta(seconds=DIRECTORY_LATER_SECONDS)
+    async def later(self, seconds: float = DIRECTORY_LATER_SECONDS) -> None:
+        """The outbox's clock on by `seconds` (by default to when a DM put back for the directory is due at
+        the soonest), and what is due sent."""
+        self.time.now += timedelta(seconds=seconds)
         await self.drain()
+
+    async def read_due(self) -> None:
+        """Both clocks on by the cache time: a failed read may be tried again, and the DMs put back until
+        then are due, and sent if they may."""
+        self.clock.now += CACHE_SECONDS
+        await self.later(CACHE_SECONDS)
 
     async def drain(self) -> None:
         async with asyncio.timeout(WAIT_SECONDS):  # a send held up by a read would hang here
@@ -258,8 +265,11 @@ def test_a_failing_read_burns_no_attempt_nor_pace_and_is_not_read_once_per_send(
         await wave.people.read_again()  # the one read the wave asked for: failed
         await wave.later()  # each tried again: the read is not, before the cache time
         assert len(wave.fake.calls_of("users.list")) == 2
-        wave.clock.now += CACHE_SECONDS
-        await wave.later()  # the first asks for the read again, the others are put back meanwhile
+        until_the_read = wave.time.now + timedelta(seconds=CACHE_SECONDS)
+        assert {m.not_before for m in wave.rows(col(OutboundMessage.idempotency_key).in_(keys))} == {
+            until_the_read  # put back until the read is tried again, not every minute
+        }
+        await wave.read_due()  # the first asks for the read again, the others are put back meanwhile
         await wave.people.read_again()
 
         put_back = wave.rows(col(OutboundMessage.idempotency_key).in_(keys))
@@ -294,15 +304,13 @@ def test_dms_held_while_the_member_list_cannot_be_read_show_the_fix_and_each_goe
             ("pending", 0, False, OUTDATED, f"Slack's member list cannot be read: {MISSING_SCOPE}")
         ] * 3
 
-        wave.clock.now += CACHE_SECONDS  # read again, and failing again: nothing new for the operator
-        await wave.later()
+        await wave.read_due()  # read again, and failing again: nothing new for the operator
         await wave.people.read_again()
         await wave.later()
         assert (wave.dms(), len(wave.fake.calls_of("users.list"))) == (1, 3)
         assert wave.time.slept == paced  # no DM held took a turn of the pace
 
-        wave.clock.now += CACHE_SECONDS  # the scope is back (the app reinstalled): the next read works
-        await wave.later()
+        await wave.read_due()  # the scope is back (the app reinstalled): the next read works
         await wave.people.read_again()
         await wave.later()
         sent = wave.rows(col(OutboundMessage.idempotency_key).in_(keys))
@@ -313,24 +321,61 @@ def test_dms_held_while_the_member_list_cannot_be_read_show_the_fix_and_each_goe
         wave.run(scenario)
     said = [record.getMessage() for record in caplog.records if record.name == "bot.slack.sender"]
     assert said == [
-        "Slack DMs are held, put back every 60 s: Slack's member list cannot be read: " + MISSING_SCOPE,
+        "Slack DMs are held until the member list can be read: Slack's member list cannot be read: "
+        + MISSING_SCOPE,
         "Slack's member list was read again: the DMs held for it go out",
     ]
     assert [record.getMessage() for record in caplog.records if record.name == "bot.delivery.worker"] == []
     assert BOT_TOKEN not in caplog.text
 
 
-def test_a_first_read_refused_for_a_missing_scope_tells_admins_the_scope_and_the_fix(wave: Wave) -> None:
-    """No directory to send from yet: the list's attempt fails, counted, with what Slack says is needed."""
+def test_a_fresh_install_without_users_read_holds_the_lists_with_the_fix_until_the_scope_is_added(
+    wave: Wave,
+) -> None:
+    """No directory to send from yet, and Slack refuses the first read for a scope only an admin can add:
+    the lists wait, uncounted, with what Slack says is needed, however long it takes; none fails."""
 
     async def scenario() -> None:
-        wave.fake.fail("users.list", Failure(error="missing_scope", needed="users:read"))
+        wave.fake.fail("users.list", *[Failure(error="missing_scope", needed="users:read")] * 2)
+        listed = await wave.lists_to(COLLEAGUE_EMAIL, ADMIN_EMAIL)
+        assert [(m.status, m.attempts, m.error_code, m.last_error) for m in listed] == [
+            ("pending", 0, OUTDATED, f"Slack's member list cannot be read: {MISSING_SCOPE}")
+        ] * 2
+
+        for _ in range(10):  # more than the attempts a list has: uncounted, none gives up
+            await wave.later()
+        await wave.read_due()  # read again in the background: refused again
+        await wave.people.read_again()
+        await wave.later(CACHE_SECONDS)
+        assert [(m.status, m.attempts) for m in wave.rows(OutboundMessage.kind == "todo_list")] == [
+            ("pending", 0)
+        ] * 2
+
+        await wave.read_due()  # the admin added the scope: the next read works
+        await wave.people.read_again()
+        await wave.later()
+        sent = wave.rows(OutboundMessage.kind == "todo_list")
+        assert [(m.status, m.attempts, m.error_code) for m in sent] == [("sent", 1, None)] * 2
+        assert wave.dms() == 1 and len(wave.fake.calls_of("users.list")) == 3
+
+    wave.run(scenario)
+
+
+def test_a_first_read_failing_for_slacks_own_error_fails_the_lists_counted_with_its_answer(
+    wave: Wave,
+) -> None:
+    """Slack failing the first read for no cause an admin could fix (its own error): the list's attempt
+    fails, counted, and is tried again with the usual backoff, so it fails for good after its attempts
+    rather than wait without end for a read that may never work."""
+
+    async def scenario() -> None:
+        wave.fake.fail("users.list", Failure(error="fatal_error"))
         (listed,) = await wave.lists_to(COLLEAGUE_EMAIL)
         assert (listed.status, listed.attempts, listed.error_code, listed.last_error) == (
             "pending",
             1,
-            "missing_scope",
-            MISSING_SCOPE,
+            "fatal_error",
+            "Slack answered 200 fatal_error",
         )
 
     wave.run(scenario)

@@ -13,9 +13,9 @@ from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
 from bot.slack.sender import DIRECTORY_LATER_SECONDS, DIRECTORY_OUTDATED
 from storage import Database
+from tests.delivery.conftest import notified_fabrikam
 from tests.workflows.fakes import FakeClock
 from workflows.reminders import Tracking
-from workflows.service import MigrationService
 
 WHY = (
     "Slack's member list cannot be read: the app lacks the users:read scope (missing_scope): add it under"
@@ -29,7 +29,7 @@ class HeldDMs:
     def __init__(self) -> None:
         self.posted: list[str] = []
 
-    async def not_ready(self, key: str, to: DirectMessage | Channel) -> DeliveryFailed | None:
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
         if isinstance(to, Channel):
             return None
         return DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=DIRECTORY_LATER_SECONDS)
@@ -44,10 +44,9 @@ async def _paced(seconds: float) -> None:
     """The channel posts' pace, not waited: the test's clock moves by hours."""
 
 
-def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(
-    notified: MigrationService, database: Database, clock: FakeClock
-) -> None:
-    tracking = Tracking(database, notified, clock=clock)
+def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(database: Database) -> None:
+    clock = FakeClock()
+    tracking = Tracking(database, notified_fabrikam(database, clock), clock=clock)
     listed = len(tracking.progress("fabrikam").listed)
     worker = OutboxWorker(database, HeldDMs(), clock=clock, sleep=_paced)
     asyncio.run(worker.drain())  # Monday 09:00: the lists notify queued are put back
@@ -59,3 +58,4 @@ def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(
     live = " ".join(render(progress_views.delivery_update(report).message).split())
     assert f"To-do lists: {listed} waiting." in live
     assert f"{listed} to-do lists waiting, the oldest queued 2026-11-02 09:00 UTC: {WHY}." in live
+
