@@ -122,6 +122,8 @@ class UserProgress:
     """The admin who decided they lose access (they have no list): empty for everyone else."""
     queued_at: datetime | None = None
     """When their list was queued, while it is waiting."""
+    waiting_for: str | None = None
+    """The error code of why it is waiting (`directory_outdated`, `ratelimited`...): a kind of reason."""
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ def _user_progress(
 ) -> UserProgress:
     assert user.id is not None
     message = deliveries.get(user.id)
-    delivery, error, queued_at = "queued", None, None
+    delivery, error, queued_at, waiting_for = "queued", None, None, None
     if message is not None:
         if message.status == "sent":
             delivery = "sent"
@@ -248,6 +250,7 @@ def _user_progress(
             delivery = "sending"
         elif message.error_code is not None:  # tried, and put back or failed for now: admins see why
             delivery, error, queued_at = "waiting", message.last_error, message.queued_at
+            waiting_for = message.error_code
     return UserProgress(
         affected_user_id=user.id,
         email=user.email,
@@ -262,6 +265,7 @@ def _user_progress(
         directory_account=_other_address(user),
         lost_access_by=deciders.get(user.entitlement_id, "") if user.outcome == NO_ACCESS else "",
         queued_at=queued_at,
+        waiting_for=waiting_for,
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from bot.conversation import lists, sign_in_views
@@ -273,19 +274,34 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
 
 
+WAITING_REASONS_SHOWN = 5
+"""Why lists wait, one line per kind of reason at most this many: the rest are counted in one line."""
+
+
 def _waiting_lists(waiting: Sequence[UserProgress]) -> list[Block]:
-    """Lists that were tried and wait to be tried again, by why (Slack's member list unreadable, a 429):
-    how many, since when, and the reason, which names the fix when there is one."""
-    by_reason: dict[str, list[UserProgress]] = {}
+    """Lists that were tried and wait to be tried again, by the kind of reason (Slack's member list
+    unreadable, a 429): how many, since when, and one reason of the kind, which names the fix when there
+    is one. Reasons of one kind may differ (an internal error's log reference): the table and the CSV show
+    each list's."""
+    by_kind: dict[str, list[UserProgress]] = {}
     for user in waiting:
-        by_reason.setdefault(user.delivery_error or "no reason recorded", []).append(user)
+        by_kind.setdefault(user.waiting_for or user.delivery_error or "", []).append(user)
+    kinds = sorted(by_kind.values(), key=len, reverse=True)
     lines = []
-    for reason, users in by_reason.items():
+    for users in kinds[:WAITING_REASONS_SHOWN]:
         oldest = min((user.queued_at for user in users if user.queued_at), default=None)
         since = f", the oldest queued {oldest:%Y-%m-%d %H:%M} UTC" if oldest else ""
-        counted = "1 to-do list" if len(users) == 1 else f"{len(users)} to-do lists"
-        lines.append(f"{counted} waiting{since}: {reason}.")
+        reasons = Counter(user.delivery_error or "no reason recorded" for user in users)
+        (reason, _), *others = reasons.most_common()
+        alike = f" (and {len(others)} more reasons of this kind)" if others else ""
+        lines.append(f"{_lists(len(users))} waiting{since}: {reason}{alike}.")
+    if rest := kinds[WAITING_REASONS_SHOWN:]:
+        lines.append(f"And {_lists(sum(map(len, rest)))} waiting for {len(rest)} other kinds of reason.")
     return [Text("\n".join(lines))] if lines else []
+
+
+def _lists(count: int) -> str:
+    return "1 to-do list" if count == 1 else f"{count} to-do lists"
 
 
 def _known_as(user: UserProgress) -> str:

@@ -15,6 +15,7 @@ from bot.slack.sender import DIRECTORY_LATER_SECONDS, DIRECTORY_OUTDATED
 from storage import Database
 from tests.delivery.conftest import notified_fabrikam
 from tests.workflows.fakes import FakeClock
+from workflows.progress import Progress, UserProgress
 from workflows.reminders import Tracking
 
 WHY = (
@@ -59,3 +60,50 @@ def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(database: Dat
     assert f"To-do lists: {listed} waiting." in live
     assert f"{listed} to-do lists waiting, the oldest queued 2026-11-02 09:00 UTC: {WHY}." in live
 
+
+class Failing:
+    """A sender with a bug: every send fails unexpectedly, each with its own log reference."""
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        raise RuntimeError("a bug")
+
+
+def test_lists_waiting_for_one_kind_of_reason_make_one_line_however_many_differ(database: Database) -> None:
+    """An internal error's reason carries its own log reference: 2,000 such lists made 2,000 lines, a
+    200 KB block in the live report. One line per kind of reason, one of them shown, as many as shown."""
+    clock = FakeClock()
+    tracking = Tracking(database, notified_fabrikam(database, clock), clock=clock)
+    asyncio.run(OutboxWorker(database, Failing(), clock=clock, sleep=_paced).drain())
+
+    report = tracking.progress("fabrikam")
+    waiting = report.with_delivery("waiting")
+    assert len({user.delivery_error for user in waiting}) == len(waiting) > 2
+    live = " ".join(render(progress_views.delivery_update(report).message).split())
+    assert live.count("waiting, the oldest queued") == 1
+    since = "the oldest queued 2026-11-02 09:00 UTC"
+    assert f"{len(waiting)} to-do lists waiting, {since}: internal error; see log ref " in live
+    assert f" (and {len(waiting) - 1} more reasons of this kind)." in live
+
+
+def _waiting(number: int, code: str) -> UserProgress:
+    return UserProgress(
+        affected_user_id=number,
+        email=f"user{number}@fabrikam.com",
+        display_name=f"User {number}",
+        outcome="auto",
+        done=0,
+        total=1,
+        delivery="waiting",
+        delivery_error=f"Slack answered {code}",
+        waiting_for=code,
+    )
+
+
+def test_no_more_than_five_kinds_of_reason_are_told_the_others_counted() -> None:
+    """Seven kinds of reason for 20 lists: the five most common are told, the 5 lists of the two others
+    are counted in one line."""
+    users = tuple(_waiting(number, f"code_{number % 7}") for number in range(20))
+    live = render(progress_views.progress(Progress(1, "fabrikam", "CMIGRATE", (), users), live=True))
+    told = [line for line in live.splitlines() if "waiting: Slack answered" in line]
+    assert len(told) == progress_views.WAITING_REASONS_SHOWN
+    assert "And 5 to-do lists waiting for 2 other kinds of reason." in live
