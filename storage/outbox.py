@@ -275,6 +275,53 @@ def put_back(
     )
 
 
+def put_back_alike(
+    database: Database,
+    migration_ids: Collection[int],
+    *,
+    not_to: str,
+    now: datetime,
+    until: datetime,
+    code: str,
+    reason: str,
+) -> set[int]:
+    """Put back, unclaimed, every message due now of these migrations whose recipient does not begin with
+    `not_to` (their direct messages): its sender said it is not ready for one of them, so it is not for
+    these either. One statement, so thousands held cost no claim each; uncounted (none was claimed), and
+    an unfinished attempt (`in_flight`) is left to mark the next claim uncertain. The migrations of those
+    whose reason changed: their progress moved.
+
+    Locked lowest id first before the UPDATE, as `renew_claims` explains."""
+    if not migration_ids:
+        return set()
+    alike = (
+        col(OutboundMessage.migration_id).in_(sorted(migration_ids))
+        & _free(now)
+        & ~col(OutboundMessage.recipient).startswith(not_to)
+    )
+    with database.session() as session:
+        locked = session.exec(
+            select(OutboundMessage.migration_id, OutboundMessage.error_code, OutboundMessage.last_error)
+            .where(alike)
+            .order_by(col(OutboundMessage.id))
+            .with_for_update()
+        ).all()
+        session.execute(
+            update(OutboundMessage)
+            .where(alike)
+            .values(
+                not_before=until,
+                last_error=reason[:500],
+                error_code=code,
+                version=col(OutboundMessage.version) + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        told = (code, reason[:500])
+        return {migration for migration, *was in locked if migration is not None and tuple(was) != told}
+
+
 Revise = Callable[[Session, Sequence[OutboundMessage]], Sequence[OutboundMessage]]
 """Given failed messages about to go again: those still worth sending, brought up to date, in the same
 transaction (the others it gives up)."""

@@ -32,9 +32,11 @@ from storage.outbox import (
     mark_failed,
     mark_sent,
     put_back,
+    put_back_alike,
     release_claims,
     renew_claims,
 )
+from workflows.notices import CHANNEL_PREFIX
 from workflows.stages import redeem_links
 
 logger = logging.getLogger(__name__)
@@ -297,8 +299,11 @@ class OutboxWorker:
 
     async def _put_back(self, unready: list[tuple[OutboundMessage, DeliveryFailed]]) -> None:
         """Put back the messages the sender was not ready for, due again when it said, uncounted: one
-        statement for those held for the same reason. A message already waiting for that reason has not
-        moved: the live reports are not refreshed for it every time it comes due."""
+        statement for those held for the same reason, and one for the direct messages of their migrations
+        due meanwhile, unclaimed (`Readiness`: the answer is theirs too), so thousands held cost no claim
+        each and the messages queued behind them (another surface's) are claimed next. A message already
+        waiting for that reason has not moved: the live reports are not refreshed for it every time it
+        comes due."""
         now = self._clock()
         alike: dict[tuple[str, str, float], list[OutboundMessage]] = {}
         for message, why in unready:
@@ -310,6 +315,22 @@ class OutboxWorker:
                 put_back, self._database, ids, worker=self.name, until=until, code=code, reason=reason
             )
             self._held.difference_update(ids)
+            direct = {
+                message.migration_id
+                for message in messages
+                if message.migration_id is not None and not message.recipient.startswith(CHANNEL_PREFIX)
+            }
+            changed = await asyncio.to_thread(
+                put_back_alike,
+                self._database,
+                direct,
+                not_to=CHANNEL_PREFIX,
+                now=now,
+                until=until,
+                code=code,
+                reason=reason,
+            )
+            self._moved |= {str(m.payload.get("organization")) for m in messages if m.migration_id in changed}
             self._still_waiting.update(
                 message.id
                 for message in messages

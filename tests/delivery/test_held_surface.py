@@ -195,9 +195,32 @@ def test_held_dms_are_put_back_together_until_the_member_list_is_read_again_and_
     assert refreshed == [{"fabrikam"}]  # nothing moved: no report read again
 
     put_back = [statement for statement in statements.run if statement.startswith("UPDATE")]
-    assert len(put_back) == HELD_SLACK_DMS + 1  # a claim each, and one put-back for the batch
+    assert len(put_back) == HELD_SLACK_DMS + 2  # a claim each, one put-back for the batch, none due besides
     with database.session() as session:
         held = session.exec(select(OutboundMessage)).all()
+    assert {(m.status, m.attempts, m.claimed_by, m.error_code, m.last_error) for m in held} == {
+        ("pending", 0, None, DIRECTORY_OUTDATED, WHY)
+    }
+    assert {m.not_before for m in held} == {time.now + timedelta(seconds=HELD_SECONDS)}
+
+
+def test_one_batch_of_held_dms_puts_back_all_their_migrations_dms_so_teams_is_claimed_next(
+    database: Database, time: FakeTime
+) -> None:
+    """Thousands of held DMs were each claimed to be put back, a sweep of tens of seconds that the Teams
+    list queued behind them waited out: one batch of them says Slack is not ready for their migration."""
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(HELD_SLACK_DMS)], time.now)
+    teams = TeamsChats(time)
+    key = _teams_list(database, time.now)
+    routing = RoutingSender(database, {"slack": HeldSlackDMs(), "teams": teams})
+    settings = DeliverySettings(batch=HELD_SLACK_DMS // 5)
+    worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep, settings=settings)
+
+    assert asyncio.run(worker.drain()) == settings.batch + 1  # one batch of Slack's, then Teams' list
+
+    assert list(teams.reached) == [key]
+    with database.session() as session:
+        held = session.exec(select(OutboundMessage).where(col(OutboundMessage.idempotency_key) != key)).all()
     assert {(m.status, m.attempts, m.claimed_by, m.error_code, m.last_error) for m in held} == {
         ("pending", 0, None, DIRECTORY_OUTDATED, WHY)
     }
