@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
@@ -112,35 +112,20 @@ def claim_due(
     claim that looks again goes on up the queue, never back below a row it holds (a message that came
     free down there is the next claim's).
     """
-    free = _free(now)
     won: list[int] = []
     after = 0
     with database.session() as session:
         while len(won) < limit:
             # past candidates another worker took: a lost race is no reason to stop
             candidates = session.exec(
-                select(OutboundMessage.id)
-                .where(free, col(OutboundMessage.id) > after)
-                .order_by(col(OutboundMessage.id))
-                .limit(limit - len(won))
+                _CANDIDATES, params={"now": now, "after": after, "limit": limit - len(won)}
             ).all()
             if not candidates:
                 break
             for message_id in candidates:
                 assert message_id is not None
                 claimed = session.execute(
-                    update(OutboundMessage)
-                    .where(col(OutboundMessage.id) == message_id)
-                    .where(free)
-                    .values(
-                        claimed_by=worker,
-                        claimed_until=now + lease,
-                        attempts=col(OutboundMessage.attempts) + 1,
-                        uncertain=col(OutboundMessage.uncertain) | col(OutboundMessage.in_flight),
-                        in_flight=False,
-                        version=col(OutboundMessage.version) + 1,
-                    )
-                    .execution_options(synchronize_session=False)
+                    _CLAIM, {"message_id": message_id, "now": now, "worker": worker, "until": now + lease}
                 )
                 if claimed.rowcount == 1:  # type: ignore[attr-defined]
                     won.append(message_id)
@@ -148,10 +133,7 @@ def claim_due(
         session.commit()
         if not won:
             return []
-        rows = session.exec(
-            select(OutboundMessage).where(col(OutboundMessage.id).in_(won)).order_by(col(OutboundMessage.id))
-        ).all()
-        return list(rows)
+        return list(session.exec(_BY_IDS, params={"ids": won}).all())
 
 
 def has_due(database: Database, *, now: datetime) -> bool:
@@ -160,18 +142,72 @@ def has_due(database: Database, *, now: datetime) -> bool:
         return connection.execute(_ANY_DUE, {"now": now}).first() is not None
 
 
-def _free(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
-    """Pending, due, and claimed by no worker or by one whose lease ran out."""
-    return (
-        (col(OutboundMessage.status) == "pending")
-        & (col(OutboundMessage.not_before) <= now)
-        & or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < now)
-    )
+_FREE = (
+    (col(OutboundMessage.status) == "pending")
+    & (col(OutboundMessage.not_before) <= bindparam("now"))
+    & or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < bindparam("now"))
+)
+"""Pending, due (at the bound `now`), and claimed by no worker or by one whose lease ran out."""
 
 
-_ANY_DUE = select(OutboundMessage.id).where(_free(bindparam("now"))).limit(1)
+_ANY_DUE = select(OutboundMessage.id).where(_FREE).limit(1)
 """Built once and run as plain SQL: the console asks after every command and look, mostly to find nothing,
 and building the query and passing it through the ORM cost several times running it."""
+
+# The statements below are built once, as `_ANY_DUE` is: every message delivered runs a claim, a
+# `begin_send` and a `mark_sent`, and building each statement and its cache key anew cost about as much CPU
+# as running it.
+_CANDIDATES = (
+    select(OutboundMessage.id)
+    .where(_FREE, col(OutboundMessage.id) > bindparam("after"))
+    .order_by(col(OutboundMessage.id))
+    .limit(bindparam("limit"))
+)
+_CLAIM = (
+    update(OutboundMessage)
+    .where(col(OutboundMessage.id) == bindparam("message_id"))
+    .where(_FREE)
+    .values(
+        claimed_by=bindparam("worker"),
+        claimed_until=bindparam("until"),
+        attempts=col(OutboundMessage.attempts) + 1,
+        uncertain=col(OutboundMessage.uncertain) | col(OutboundMessage.in_flight),
+        in_flight=False,
+        version=col(OutboundMessage.version) + 1,
+    )
+    .execution_options(synchronize_session=False)
+)
+_BY_IDS = (
+    select(OutboundMessage)
+    .where(col(OutboundMessage.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(OutboundMessage.id))
+)
+_BEGIN_SEND = (
+    update(OutboundMessage)
+    .where(col(OutboundMessage.id) == bindparam("message_id"))
+    .where(col(OutboundMessage.status) == "pending")
+    .where(col(OutboundMessage.claimed_by) == bindparam("worker"))
+    .where(col(OutboundMessage.claimed_until) > bindparam("now"))
+    .values(in_flight=True, claimed_until=bindparam("until"), version=col(OutboundMessage.version) + 1)
+    .execution_options(synchronize_session=False)
+)
+_MARK_SENT = (
+    update(OutboundMessage)
+    .where(col(OutboundMessage.id) == bindparam("message_id"))
+    .where(col(OutboundMessage.status) == "pending")
+    .where(col(OutboundMessage.claimed_by) == bindparam("worker"))
+    .values(
+        status="sent",
+        sent_at=bindparam("now"),
+        delivered_ref=bindparam("ref"),
+        in_flight=False,
+        error_code=None,
+        claimed_by=None,
+        claimed_until=None,
+        version=col(OutboundMessage.version) + 1,
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def begin_send(database: Database, message_id: int, *, worker: str, now: datetime, lease: timedelta) -> bool:
@@ -181,13 +217,7 @@ def begin_send(database: Database, message_id: int, *, worker: str, now: datetim
     """
     with database.session() as session:
         renewed = session.execute(
-            update(OutboundMessage)
-            .where(col(OutboundMessage.id) == message_id)
-            .where(col(OutboundMessage.status) == "pending")
-            .where(col(OutboundMessage.claimed_by) == worker)
-            .where(col(OutboundMessage.claimed_until) > now)
-            .values(in_flight=True, claimed_until=now + lease, version=col(OutboundMessage.version) + 1)
-            .execution_options(synchronize_session=False)
+            _BEGIN_SEND, {"message_id": message_id, "worker": worker, "now": now, "until": now + lease}
         )
         session.commit()
         return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
@@ -199,21 +229,7 @@ def mark_sent(
     """Record delivery; False when this worker's claim was lost meanwhile (someone else owns it now)."""
     with database.session() as session:
         recorded = session.execute(
-            update(OutboundMessage)
-            .where(col(OutboundMessage.id) == message_id)
-            .where(col(OutboundMessage.status) == "pending")
-            .where(col(OutboundMessage.claimed_by) == worker)
-            .values(
-                status="sent",
-                sent_at=now,
-                delivered_ref=ref,
-                in_flight=False,
-                error_code=None,
-                claimed_by=None,
-                claimed_until=None,
-                version=col(OutboundMessage.version) + 1,
-            )
-            .execution_options(synchronize_session=False)
+            _MARK_SENT, {"message_id": message_id, "worker": worker, "now": now, "ref": ref}
         )
         session.commit()
         return bool(recorded.rowcount == 1)  # type: ignore[attr-defined]
