@@ -7,6 +7,7 @@ entry to the same session, so state and audit commit together or not at all.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -175,6 +176,13 @@ ACTION_PHRASES: dict[str, str] = {
 
 def next_commands(state: str) -> list[str]:
     """The chat words that make sense in `state`, in procedure order."""
+    return list(_next_commands(state))
+
+
+@functools.cache
+def _next_commands(state: str) -> tuple[str, ...]:
+    """Worked out once per state: every status names them, and walking the transitions for each status
+    cost about 20 µs, 0.15 s of a test run."""
     words: list[str] = []
     for transition in TRANSITIONS:
         word = COMMAND_WORDS.get(transition["trigger"])
@@ -184,7 +192,7 @@ def next_commands(state: str) -> list[str]:
             words.append(word)
     extra = [word for word in _EXTRA_WORDS.get(state, ()) if word not in words]
     at = words.index("cancel") if "cancel" in words else len(words)
-    return [*_FIRST_WORDS.get(state, ()), *words[:at], *extra, *words[at:]]
+    return (*_FIRST_WORDS.get(state, ()), *words[:at], *extra, *words[at:])
 
 
 _STATE_WORDS = {
