@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +38,8 @@ class Platform:
         self.posts: list[str] = []
         self.stalled = stalled or set()
         self.stalls = asyncio.Semaphore(0)
+        self.stalled_once = threading.Event()
+        """Set by the first stalled send, for code off the event loop (recording a send runs in a thread)."""
         self.answer = asyncio.Event()
         self._dies = dies
 
@@ -47,6 +50,7 @@ class Platform:
             self.posts.append(envelope.key)
         if isinstance(envelope.to, DirectMessage) and envelope.to.email in self.stalled:
             self.stalls.release()
+            self.stalled_once.set()
             await self.answer.wait()
         return Receipt(f"posted/{envelope.key}")
 
@@ -75,11 +79,17 @@ def _after_the_lease(database: Database, time: FakeTime, platform: Platform) -> 
     assert [row.status for row in _rows(database)] == ["sent"] * len(EMAILS)
 
 
-def _failing_to_record(monkeypatch: pytest.MonkeyPatch, failing: set[int]) -> None:
-    """Recording the send of the messages `failing` (ids) fails as a lost database connection does."""
+def _failing_to_record(
+    monkeypatch: pytest.MonkeyPatch, failing: set[int], *, once: threading.Event | None = None
+) -> None:
+    """Recording the send of the messages `failing` (ids) fails as a lost database connection does, `once`
+    it is set when given: a failure that must come while another send is under way waits for it (the worker
+    starts no send after a failure, and a quick one could otherwise come before the next send starts)."""
 
     def record(database: Database, message_id: int, **options: Any) -> bool:
         if message_id in failing:
+            if once is not None:
+                assert once.wait(timeout=30), "the send that should be under way never started"
             raise OperationalError(
                 "UPDATE outboundmessage", {}, ConnectionError("server closed the connection")
             )
@@ -93,7 +103,7 @@ def test_a_database_error_recording_a_send_lets_the_sends_under_way_finish_and_s
 ) -> None:
     queue_lists(database, EMAILS, time.now)
     platform = Platform(stalled={EMAILS[1]})
-    _failing_to_record(monkeypatch, {1})
+    _failing_to_record(monkeypatch, {1}, once=platform.stalled_once)
     settle = OutboxWorker._settle
 
     async def answered_once_the_first_failed(
@@ -229,7 +239,7 @@ def test_a_failure_before_the_service_stops_is_logged_since_nobody_is_left_to_ra
 ) -> None:
     queue_lists(database, EMAILS, time.now)
     platform = Platform(stalled={EMAILS[1]})
-    _failing_to_record(monkeypatch, {1})
+    _failing_to_record(monkeypatch, {1}, once=platform.stalled_once)
     settle = OutboxWorker._settle
     first_failed = asyncio.Event()
 
