@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
@@ -142,12 +142,17 @@ def has_due(database: Database, *, now: datetime) -> bool:
         return connection.execute(_ANY_DUE, {"now": now}).first() is not None
 
 
-_FREE = (
-    (col(OutboundMessage.status) == "pending")
-    & (col(OutboundMessage.not_before) <= bindparam("now"))
-    & or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < bindparam("now"))
-)
-"""Pending, due (at the bound `now`), and claimed by no worker or by one whose lease ran out."""
+def _free(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """Pending, due, and claimed by no worker or by one whose lease ran out."""
+    return (
+        (col(OutboundMessage.status) == "pending")
+        & (col(OutboundMessage.not_before) <= now)
+        & or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < now)
+    )
+
+
+_FREE = _free(bindparam("now"))
+"""`_free` at the bound `now`, for the statements built once."""
 
 
 _ANY_DUE = select(OutboundMessage.id).where(_FREE).limit(1)
