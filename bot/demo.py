@@ -166,8 +166,7 @@ def _brief(message: Outgoing) -> bool:
 
 
 def _billing_subscription(runtime: Runtime) -> str | None:
-    organization = runtime.microsoft.organization(ORGANIZATION)
-    return organization.billing_subscription_id
+    return runtime.microsoft.billing_subscription_id(ORGANIZATION)
 
 
 def _summary(demo: _Demo) -> None:

@@ -105,13 +105,14 @@ class MicrosoftClients:
     @_answers_checked
     def organization(self, name: str) -> Organization:
         record = self._devops.organization_record(name)
-        owner = None
-        if record is not None and record.owner_id:
-            entitlement = self._devops.entitlement(name, record.owner_id)
-            owner = (
-                entitlement.principal_name if entitlement else self._devops.account_of(name, record.owner_id)
-            )
-        return self._organization(name, record, owner, self._devops.administrators(name, {}))
+        return self._organization(
+            name, record, self._owner(name, record), self._devops.administrators(name, {})
+        )
+
+    @_answers_checked
+    def administrators(self, name: str) -> tuple[str, ...]:
+        owner = self._owner(name, self._devops.organization_record(name))
+        return (*((owner,) if owner else ()), *self._devops.administrators(name, {}))
 
     @_answers_checked
     def billing_subscription_id(self, name: str) -> str | None:
@@ -264,6 +265,13 @@ class MicrosoftClients:
             billing_subscription=billing,
             invites_as_app=self.invites_as_app,
         )
+
+    def _owner(self, name: str, record: OrganizationRecord | None) -> str | None:
+        """The owner's principal name: from their entitlement, else (none) their identity's account."""
+        if record is None or not record.owner_id:
+            return None
+        entitlement = self._devops.entitlement(name, record.owner_id)
+        return entitlement.principal_name if entitlement else self._devops.account_of(name, record.owner_id)
 
     def _organization(
         self, name: str, record: OrganizationRecord | None, owner: str | None, admins: tuple[str, ...]

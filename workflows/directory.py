@@ -161,6 +161,11 @@ class Microsoft(Protocol):
         """The organization with its owner and administrators (walks the administrators' groups)."""
         ...
 
+    def administrators(self, name: str) -> tuple[str, ...]:
+        """The owner's principal name (when known) first, then the Project Collection Administrators':
+        what `organization` says of who administers it, without the billing setup's read."""
+        ...
+
     def billing_subscription_id(self, name: str) -> str | None:
         """Only the subscription that bills the organization, without the administrators' walk."""
         ...

@@ -222,7 +222,7 @@ def _simulate_billing(runtime: Runtime) -> str:
     status = _newest_migration(runtime)
     if status is None:
         return "No migration yet: `start` one first."
-    subscription = runtime.microsoft.organization(status.organization).billing_subscription_id
+    subscription = runtime.microsoft.billing_subscription_id(status.organization)
     if subscription is None:
         return f"{status.organization} has no billing subscription to move."
     try:

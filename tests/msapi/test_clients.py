@@ -133,6 +133,19 @@ def test_nested_administrators_and_strangers(
     assert clients.organization(ORG) == org
 
 
+def test_the_admin_list_is_the_organizations_owner_and_administrators_without_its_billing_read(
+    box: Sandbox, make_clients: Any
+) -> None:
+    """Every admin check reads it: the undocumented billing setup, which `organization` reads too, is no
+    part of who administers the organization."""
+    clients = make_clients(box)
+    found = clients.organization(ORG)
+    box.request_counts(reset=True)
+    assert clients.administrators(ORG) == (found.owner, *found.administrators)
+    # the record (its owner), the owner's entitlement, the groups, their members, the members' names
+    assert box.request_counts() == {"vssps.dev.azure.com": 4, "vsaex.dev.azure.com": 1}
+
+
 class _RecordWithoutTenant(httpx.HTTPTransport):
     """Real HTTP to the sandbox, but the undocumented organization record comes back without `tenantId`."""
 

@@ -143,6 +143,10 @@ class FakeMicrosoft:
         self._call("organization")
         return self.org
 
+    def administrators(self, name: str) -> tuple[str, ...]:
+        self._call("administrators")
+        return (*((self.org.owner,) if self.org.owner else ()), *self.org.administrators)
+
     def billing_subscription_id(self, name: str) -> str | None:
         self._call("billing_subscription_id")
         return self.org.billing_subscription_id

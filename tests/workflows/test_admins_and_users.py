@@ -21,9 +21,9 @@ def test_owner_and_collection_administrators_are_admins(
     ann = Actor("U-ANN", "ann@fabrikam.com", "Ann")
     assert service.is_admin("fabrikam", dana)
     assert service.is_admin("fabrikam", Actor("U-LEE", "LEE@Fabrikam.com", "Lee"))
-    assert microsoft.calls["organization"] == 1  # cached
+    assert microsoft.calls["administrators"] == 1  # cached
     assert not service.is_admin("fabrikam", ann)
-    assert microsoft.calls["organization"] == 1  # a list under a minute old answers a refusal too
+    assert microsoft.calls["administrators"] == 1  # a list under a minute old answers a refusal too
     assert service.is_admin("fabrikam", ann, extra_admin_ids=["U-ANN"])
 
     microsoft.org = replace(microsoft.org, administrators=(dana.email, "ann@fabrikam.com"))
@@ -31,7 +31,7 @@ def test_owner_and_collection_administrators_are_admins(
     clock.advance(minutes=6)
     assert service.is_admin("fabrikam", ann)
     assert not service.is_admin("fabrikam", lee)
-    assert microsoft.calls["organization"] == 2
+    assert microsoft.calls["administrators"] == 2
 
 
 def test_a_wave_of_people_asking_costs_azure_devops_one_read_of_the_admins_a_minute(
@@ -42,10 +42,10 @@ def test_a_wave_of_people_asking_costs_azure_devops_one_read_of_the_admins_a_min
     assert service.is_admin("fabrikam", dana)
     people = [Actor(f"U-{n}", f"person{n}@fabrikam.com", f"Person {n}") for n in range(50)]
     assert not any(service.is_admin("fabrikam", person) for person in people[:25])
-    assert microsoft.calls["organization"] == 1
+    assert microsoft.calls["administrators"] == 1
     clock.advance(seconds=61)
     assert not any(service.is_admin("fabrikam", person) for person in people[25:])
-    assert microsoft.calls["organization"] == 2
+    assert microsoft.calls["administrators"] == 2
 
 
 def test_a_replica_whose_admin_list_is_older_than_her_grant_asks_again_before_refusing_her(
@@ -83,12 +83,12 @@ def test_an_outage_while_checking_admins_is_not_a_refusal_and_is_asked_again_onc
 ) -> None:
     # An admin must not be locked out of their migration because Azure DevOps failed for a moment: the
     # failure is told as such, and neither remembered nor counted as a refusal.
-    microsoft.broken.add("organization")
+    microsoft.broken.add("administrators")
     verdict = service.admin_verdict("fabrikam", dana)
     assert verdict.kind == "unavailable" and verdict.reason and not service.is_admin("fabrikam", dana)
-    microsoft.broken.discard("organization")
+    microsoft.broken.discard("administrators")
     assert service.is_admin("fabrikam", dana)
-    assert microsoft.calls["organization"] == 3
+    assert microsoft.calls["administrators"] == 3
 
 
 def test_stale_users_are_those_not_seen_for_the_given_days(

@@ -723,13 +723,13 @@ def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transacti
     )
     _wait_for_the_admins(database, ann)
     open_while_asked: list[int] = []
-    ask = microsoft.organization
+    ask = microsoft.administrators
 
-    def organization(name: str) -> object:
+    def administrators(name: str) -> object:
         open_while_asked.append(database.engine.pool.checkedout())  # type: ignore[attr-defined]
         return ask(name)
 
-    monkeypatch.setattr(microsoft, "organization", organization)
+    monkeypatch.setattr(microsoft, "administrators", administrators)
     clock.advance(days=2)
     tracking.tick()
     (told,) = [m for m in queued(database, "todo_reminder") if m.payload["affected_user_id"] == ann]
@@ -737,7 +737,7 @@ def test_who_waits_is_told_of_the_admins_asked_of_azure_devops_with_no_transacti
     assert open_while_asked == [0]  # asked once, while no session held a connection
 
     _wait_for_the_admins(database, bob)
-    microsoft.broken.add("organization")  # Azure DevOps cannot say who the admins are
+    microsoft.broken.add("administrators")  # Azure DevOps cannot say who the admins are
     clock.advance(days=2)
     tracking.tick()
     reminded = queued(database, "todo_reminder")

@@ -80,10 +80,8 @@ class Administrators:
         return cached if cached is not None and self._clock() < cached[0] + self._ttl else None
 
     def _fetch(self, organization: str) -> tuple[str, ...]:
-        found = self._microsoft.organization(organization)
-        admins = tuple(
-            dict.fromkeys(a.strip().lower() for a in (found.owner or "", *found.administrators) if a.strip())
-        )
+        found = self._microsoft.administrators(organization)
+        admins = tuple(dict.fromkeys(a.strip().lower() for a in found if a.strip()))
         with self._lock:
             self._cache[organization.casefold()] = (self._clock(), admins)  # when it was read
         return admins
