@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -206,6 +207,9 @@ class MicrosoftClients:
     def billing_account_in(self, subscription_id: str, tenant_id: str, organization: str) -> bool:
         """The subscription holds the organization's `Microsoft.VisualStudio/account` resource."""
         return self._arm(tenant_id).holds_organization(subscription_id, organization)
+
+    def reads_once(self) -> AbstractContextManager[None]:
+        return self.session.reads_once()
 
     # --- preflight ---
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,6 +23,10 @@ log = logging.getLogger("msapi")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _THROTTLED = frozenset({429, 503})
 _TRANSIENT = frozenset({500, 502, 504})
+_ReadKey = tuple[int, str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+_READ_ONCE: ContextVar[dict[_ReadKey, httpx.Response] | None] = ContextVar("read_once", default=None)
+"""Within `HttpSession.reads_once`, the GETs answered 200 so far (session, URL, parameters, headers: the
+credentials say whose answer it is), per thread."""
 _CREDENTIAL_PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(
@@ -94,6 +100,23 @@ class HttpSession:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @contextmanager
+    def reads_once(self) -> Iterator[None]:
+        """Within it, a GET this session had sent alike and got 200 for is answered with that, not sent:
+        `start` runs the doctor's checks and then the snapshot, which read the organization's record,
+        administrators, first page of users, billing setup and subscription alike, moments apart.
+
+        Only in this thread (a `ContextVar`), so another conversation's reads are never shared. A failed
+        read is not kept: whoever reads next asks the service again, as without it."""
+        if _READ_ONCE.get() is not None:
+            yield
+            return
+        scope = _READ_ONCE.set({})
+        try:
+            yield
+        finally:
+            _READ_ONCE.reset(scope)
+
     def request(
         self,
         method: str,
@@ -105,6 +128,28 @@ class HttpSession:
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         retry_unsafe: bool = False,
+    ) -> httpx.Response:
+        answered = _READ_ONCE.get() if method == "GET" else None
+        if answered is None:
+            return self._send(method, url, service, headers, params, json, data, retry_unsafe)
+        key = (id(self), url, tuple(sorted((params or {}).items())), tuple(sorted((headers or {}).items())))
+        if key not in answered:
+            response = self._send(method, url, service, headers, params, json, data, retry_unsafe)
+            if response.status_code != 200:
+                return response
+            answered[key] = response
+        return answered[key]
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        service: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        retry_unsafe: bool,
     ) -> httpx.Response:
         target = self.router.resolve(url)
         where = f"{method} {urlsplit(url).netloc}{urlsplit(url).path}"

@@ -6,6 +6,7 @@ workflow and the chat surfaces only ever see these.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -168,6 +169,10 @@ class Microsoft(Protocol):
 
     def billing_subscription_id(self, name: str) -> str | None:
         """Only the subscription that bills the organization, without the administrators' walk."""
+        ...
+
+    def reads_once(self) -> AbstractContextManager[None]:
+        """Within it, this thread reads the same thing once (`start`'s checks, then its snapshot)."""
         ...
 
     def organization_tenant_id(self, name: str) -> str:

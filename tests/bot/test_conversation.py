@@ -30,6 +30,25 @@ def test_start_reports_every_check_and_the_plan_in_the_channel(chat: Chat) -> No
     assert "Invite missing users" in labels and "Request approval" in labels
 
 
+def test_start_reads_what_its_checks_and_its_snapshot_share_once(chat: Chat, box: Sandbox) -> None:
+    """The preflight's checks, then the snapshot, moments apart: the organization's record, administrators,
+    first page of users and billing setup are read once (the admin check before them reads its own)."""
+    box.request_counts(reset=True)
+    chat.say(DANA, f"/aad start {ORG} fabrikam.com")
+    assert chat.state() == "planned"
+    assert box.request_counts() == {
+        # the admin check's record, groups, members and names (4), the checks' organization probe (HEAD),
+        # then record, groups, members and names once
+        "vssps.dev.azure.com": 9,
+        # the owner's entitlement (the admin check), the users' page, the removal's dry run
+        "vsaex.dev.azure.com": 3,
+        "azdevopscommerce.dev.azure.com": 1,  # the billing setup: only the checks and the snapshot read it
+        "management.azure.com": 2,  # the subscription of another directory answers 401: not kept
+        "graph.microsoft.com": 4,
+        "login.microsoftonline.com": 2,
+    }
+
+
 def test_the_plan_and_the_summary_count_users_alike_one_user_in_the_singular(chat: Chat) -> None:
     summary = text_of(chat.say(DANA, f"/aad start {ORG} fabrikam.com"))
     plan = text_of(chat.say(DANA, "plan"))

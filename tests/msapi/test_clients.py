@@ -7,6 +7,7 @@ import datetime
 import json
 import logging
 import stat
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,26 @@ def test_the_admin_list_is_the_organizations_owner_and_administrators_without_it
     assert clients.administrators(ORG) == (found.owner, *found.administrators)
     # the record (its owner), the owner's entitlement, the groups, their members, the members' names
     assert box.request_counts() == {"vssps.dev.azure.com": 4, "vsaex.dev.azure.com": 1}
+
+
+def test_within_reads_once_a_get_answered_is_not_sent_again_but_a_failed_one_or_another_threads_is(
+    box: Sandbox, make_clients: Any
+) -> None:
+    clients = make_clients(box)
+    with clients.reads_once():
+        found = clients.organization(ORG)
+        box.request_counts(reset=True)
+        assert clients.organization(ORG) == found
+        assert box.request_counts(reset=True) == {"vssps.dev.azure.com": 1}  # the names' look-up: a POST
+        assert clients.billing_subscription_id("no-such-org") is None
+        assert clients.billing_subscription_id("no-such-org") is None
+        assert box.request_counts(reset=True) == {"vssps.dev.azure.com": 2}  # its record's 404, twice
+        another_conversation = threading.Thread(target=clients.organization, args=(ORG,))
+        another_conversation.start()
+        another_conversation.join()
+        assert box.request_counts(reset=True)["azdevopscommerce.dev.azure.com"] == 1
+    clients.organization(ORG)
+    assert box.request_counts()["azdevopscommerce.dev.azure.com"] == 1
 
 
 class _RecordWithoutTenant(httpx.HTTPTransport):

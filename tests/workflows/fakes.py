@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -150,6 +151,10 @@ class FakeMicrosoft:
     def billing_subscription_id(self, name: str) -> str | None:
         self._call("billing_subscription_id")
         return self.org.billing_subscription_id
+
+    def reads_once(self) -> AbstractContextManager[None]:
+        """The fake keeps nothing: every read is counted as asked."""
+        return nullcontext()
 
     def organization_tenant_id(self, name: str) -> str:
         self._call("organization_tenant_id")

@@ -49,6 +49,15 @@ def start(
 ) -> MigrationStatus:
     """Create the migration and check the prerequisites at once (-> planned or blocked)."""
     organization, tenant = check_start_arguments(organization, tenant)
+    # The preflight's checks and the snapshot read the organization's record, administrators and billing
+    # alike, moments apart: once is enough.
+    with ctx.microsoft.reads_once():
+        return _start(ctx, organization, tenant, actor, channel)
+
+
+def _start(
+    ctx: Context, organization: str, tenant: str, actor: Actor, channel: str | None
+) -> MigrationStatus:
     failing = [check for check in preflight(ctx, organization, tenant) if check.status == "fail"]
     if failing:  # before anything is stored: a migration these credentials cannot finish never starts
         raise WorkflowError(
