@@ -3,6 +3,15 @@
 HTTP mode gets signed requests at `POST /slack/events`; Socket Mode gets envelopes over the WebSocket the
 process opened itself after `apps.connections.open`. Either way the test holds one `Driver` with the
 same three verbs, so one test checks both.
+
+The process is forked by the test process's pre-imported launcher (tests/fakes/preimported.py): a real process
+with the real settings, on real sockets, without paying the imports again (0.7 s of CPU a start). With
+`execs=True` it is the real command instead (`python -m bot.cli serve`: the interpreter's start and every
+import included), so that the entry an operator runs stays covered in each mode: over HTTP and in Socket
+Mode by the shared `serve_over_http` and `serve_in_socket_mode` (tests/slack/conftest.py), Teams alone and
+beside Slack by tests/teams/serving.py's. Failing starts exec too (`subprocess.run` in
+test_slack_socket_mode.py and test_teams_serve.py), and tests/test_start_up.py checks what the real entry
+imports.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 
+from tests.fakes.preimported import Process, start
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_harness import ADMIN, BOT_TOKEN, CHANNEL, SIGNING_SECRET, SlackSender
@@ -96,7 +106,7 @@ class HttpDriver:
 @dataclass
 class Served:
     mode: Mode
-    process: subprocess.Popen[str]
+    process: Process
     log: Path
     """Everything the process wrote to stderr (its log)."""
     said: list[str]
@@ -162,13 +172,14 @@ def serve_with_fakes(
     *,
     migrated: Path | None = None,
     environment: Mapping[str, str] | None = None,
+    execs: bool = False,
 ) -> Iterator[ServedSlack]:
     """`serve_process` with a fake Slack knowing `users` and a fake Socket Mode server of its own."""
     fake = FakeSlack(users=dict(users))
     with ServerThread(fake.asgi()) as server, FakeSocketMode() as socket:
         fake.url = server.url
         with serve_process(
-            mode, fake, folder, socket=socket, migrated=migrated, environment=environment
+            mode, fake, folder, socket=socket, migrated=migrated, environment=environment, execs=execs
         ) as served:
             yield ServedSlack(served, fake, socket, fake.calls_of("apps.connections.open"))
 
@@ -182,10 +193,11 @@ def serve_process(
     socket: FakeSocketMode | None = None,
     environment: Mapping[str, str] | None = None,
     migrated: Path | None = None,
+    execs: bool = False,
 ) -> Iterator[Served]:
     """Starts `aadbot serve --port 0` and waits until it says it serves; stops it afterwards.
 
-    `migrated`: see `serve_database`."""
+    `migrated`: see `serve_database`. `execs`: the real command, not a fork of the launcher (see above)."""
     scenario = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
     env = {name: value for name, value in os.environ.items() if not name.startswith(("SLACK_", "AADBOT_"))}
     env |= {
@@ -205,12 +217,12 @@ def serve_process(
     links = len(socket.links) if socket is not None else 0
     with (
         log.open("w") as errors,
-        subprocess.Popen(
+        start(
             [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+            execs=execs,
             env=env,
             stdout=subprocess.PIPE,
             stderr=errors,
-            text=True,
             cwd=folder,
         ) as process,
     ):
@@ -287,7 +299,7 @@ def _acked(response: httpx.Response) -> Acked:
     return Acked(response.status_code, response.json() if is_json and response.content else None)
 
 
-def _lines(process: subprocess.Popen[str]) -> queue.Queue[str | None]:
+def _lines(process: Process) -> queue.Queue[str | None]:
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:
@@ -300,7 +312,7 @@ def _lines(process: subprocess.Popen[str]) -> queue.Queue[str | None]:
     return lines
 
 
-def _next(lines: queue.Queue[str | None], process: subprocess.Popen[str], log: Path) -> str:
+def _next(lines: queue.Queue[str | None], process: Process, log: Path) -> str:
     try:
         line = lines.get(timeout=START_SECONDS)
     except queue.Empty:

@@ -53,8 +53,9 @@ def serve_over_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served
     request ids, threads and users' messages, so tests don't see each other's answers.
 
     The one `serve` of a run that starts on a new database and migrates it, as at an install's first start;
-    the others start on a copy of the migrated template, as at a restart."""
-    with serve_with_fakes("http", tmp_path_factory.mktemp("serve-http"), SERVED_PEOPLE) as served:
+    the others start on a copy of the migrated template, as at a restart. Exec'd for real, imports included,
+    as an operator starts it: the other `serve`s over HTTP are forked (tests/fakes/serve_process.py)."""
+    with serve_with_fakes("http", tmp_path_factory.mktemp("serve-http"), SERVED_PEOPLE, execs=True) as served:
         yield served
 
 
@@ -62,9 +63,9 @@ def serve_over_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served
 def serve_in_socket_mode(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
 ) -> Iterator[ServedSlack]:
-    """One `aadbot serve` in Socket Mode for every module that drives it, as `serve_over_http`."""
+    """One `aadbot serve` in Socket Mode for every module that drives it, exec'd as `serve_over_http` is."""
     folder = tmp_path_factory.mktemp("serve-socket")
-    with serve_with_fakes("socket", folder, SERVED_PEOPLE, migrated=sqlite_template) as served:
+    with serve_with_fakes("socket", folder, SERVED_PEOPLE, migrated=sqlite_template, execs=True) as served:
         yield served
 
 

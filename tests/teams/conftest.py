@@ -196,7 +196,8 @@ def teams_beside_slack(
 ) -> Iterator[ServedTeams]:
     """`aadbot serve` with Teams and Slack over HTTP against a sandbox of its own (the bundled scenario),
     registered as the bot's endpoint: one for every module that drives it, as starting one costs 3 s of
-    CPU (`SHARED_SERVES` in tests/conftest.py keeps those modules in one test process)."""
+    CPU (`SHARED_SERVES` in tests/conftest.py keeps those modules in one test process). Exec'd for real,
+    imports included (tests/teams/serving.py)."""
     from tests.teams.serving import SLACK_OVER_HTTP, teams_serve  # it imports this module
 
     with (
@@ -206,6 +207,7 @@ def teams_beside_slack(
             tmp_path_factory.mktemp("teams-beside-slack"),
             environment=SLACK_OVER_HTTP,
             migrated=sqlite_template,
+            execs=True,
         ) as served,
     ):
         yield served

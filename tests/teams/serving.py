@@ -1,4 +1,9 @@
-"""`aadbot serve` with Teams in its own process, as an operator starts it, against a test's sandbox."""
+"""`aadbot serve` with Teams in its own process, as an operator starts it, against a test's sandbox.
+
+Forked by the test process's pre-imported launcher unless `execs` (tests/fakes/preimported.py): Teams alone
+(`test_teams_approvers.py`) and Teams beside Slack over HTTP (`teams_beside_slack`, tests/teams/conftest.py)
+exec the real `python -m bot.cli serve`, imports included, so that an operator's entry stays covered in both;
+Teams beside Socket Mode is tests/fakes/serve_process.py's."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import Any
 import httpx
 
 from sandbox import Sandbox
+from tests.fakes.preimported import Process, start
 from tests.fakes.serve_process import serve_database
 from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
 
@@ -50,7 +56,7 @@ class ServedTeams:
 
     url: str
     box: Sandbox
-    process: subprocess.Popen[str]
+    process: Process
     database_url: str
 
     def say(self, upn: str, text: str, *, channel: bool = True) -> dict[str, Any]:
@@ -103,15 +109,16 @@ def teams_serve(
     environment: Mapping[str, str] | None = None,
     register: bool = True,
     migrated: Path | None = None,
+    execs: bool = False,
 ) -> Iterator[ServedTeams]:
     """`aadbot serve --port 0` with Teams configured against `box`; registered as the bot's endpoint.
-    `migrated`: see `serve_database`."""
+    `migrated`: see `serve_database`. `execs`: the real command, not a fork of the launcher."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
     env.update(teams_through(box))
     env["AADBOT_DATABASE_URL"] = serve_database(workdir, migrated)
     env.update(environment or {})
     command = [sys.executable, "-m", "bot.cli", "serve", "--port", "0"]
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=workdir) as process:
+    with start(command, execs=execs, env=env, stdout=subprocess.PIPE, cwd=workdir) as process:
         try:
             assert process.stdout is not None
             line = process.stdout.readline()

@@ -22,7 +22,11 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
     with (
         Sandbox(parse_scenario(fabrikam)) as box,
         teams_serve(
-            box, tmp_path, environment={"AADBOT_APPROVERS_REQUIRED": "3"}, migrated=sqlite_template
+            box,
+            tmp_path,
+            environment={"AADBOT_APPROVERS_REQUIRED": "3"},
+            migrated=sqlite_template,
+            execs=True,  # Teams alone, as an operator starts it (tests/teams/serving.py)
         ) as teams,
     ):
         users = {u["userPrincipalName"]: u["id"] for u in box.state()["tenant"]["users"]}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from bot.teams.budget import IN_FLIGHT_SECONDS, MARGIN_SECONDS, WINDOW_SECONDS, SharedRate
 from sandbox import Sandbox, parse_scenario
 from storage import open_database
+from tests.fakes.preimported import start
 
 RATE = 3.0
 AFTER_ANSWER = WINDOW_SECONDS + MARGIN_SECONDS
@@ -132,8 +132,11 @@ def test_two_sending_processes_together_keep_the_tenant_limit(tmp_path: Path) ->
         command += ["--batch", "5"]  # both processes get messages to send from a small outbox
         root = Path(__file__).resolve().parents[2]
         environment = {**os.environ, "AADBOT_TEAMS_TENANT_RATE": str(LIMIT)}
-        processes = [subprocess.Popen(command, cwd=root, env=environment) for _ in range(2)]
-        assert [process.wait(timeout=300) for process in processes] == [0, 0]
+        with (  # forked by the test process's launcher (tests/fakes/preimported.py)
+            start(command, cwd=root, env=environment) as first,
+            start(command, cwd=root, env=environment) as second,
+        ):
+            assert [first.wait(timeout=300), second.wait(timeout=300)] == [0, 0]
         sends = [e for e in httpx.get(f"{box.url}/_sandbox/teams/activities").json() if e["op"] == "send"]
         stats = httpx.get(f"{box.url}/_sandbox/teams/stats").json()
     per_user = Counter(entry["conversation"]["user"] for entry in sends)
