@@ -9,8 +9,7 @@ environment whole, its working directory and its standard streams, and runs the 
 logging flushed). What it does not repeat is the interpreter's start and the imports; what that changes
 (the hash seed shared by the launcher's children, `__main__` being this module, `sys.orig_argv`, modules
 imported that the command alone would not import) is listed in docs/testing.md, session 22. A command
-that sets what the interpreter reads only at its start (`PYTHON*`, the locale) is refused: it needs a real
-`subprocess.Popen`.
+whose environment changes anything read before it runs is refused (`SETTINGS_READ_WHEN_RUN`).
 
 The launcher is single-threaded and changes no signal disposition: it waits on its control socket and on
 one pidfd per child (Linux; elsewhere `launch` is not available and the harnesses exec). When the test
@@ -73,11 +72,12 @@ the Teams sending processes of tests/teams/test_teams_shared_rate.py. Not Alembi
 only a `serve` on a new database migrates it, and that one execs (`serve_over_http`). None of them starts a
 thread or opens a connection when imported (docs/testing.md, session 22): that would differ between a fork
 and an exec."""
-SETTINGS_READ_WHEN_RUN = ("SLACK_", "TEAMS_", "AZURE_", "AADBOT_", "MSAL_", "PYTEST_CURRENT_TEST")
+SETTINGS_READ_WHEN_RUN = ("SLACK_", "TEAMS_", "AZURE_", "AADBOT_", "PYTEST_CURRENT_TEST")
 """The only variables a command's environment may change from the test process's: the product reads them
-when it runs, never on import (and pytest names the test under way in the last). Any other (`PYTHON*` and the locale, read at the interpreter's start; `HOME`,
-read by msapi on import; the libraries' switches, read by aiohttp, pydantic, yarl... on import) would reach
-a forked child too late: a command that changes one needs a real `subprocess.Popen`."""
+when it runs, never on import (and pytest names the test under way in the last). Any other would reach a
+forked child too late: `PYTHON*` and the locale are read at the interpreter's start, `HOME` by msapi on
+import, the libraries' switches by aiohttp, pydantic, yarl... on import. A command that changes one needs a
+real `subprocess.Popen`."""
 AVAILABLE = hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 MESSAGE_BYTES = 1 << 20
 
