@@ -143,7 +143,8 @@ class OutboxWorker:
 
         The messages the sender is not ready for take no turn and are put back together, one statement
         for the batch (many DMs held while Slack's member list cannot be read would otherwise cost a
-        few statements each, every time they come due).
+        few statements each, every time they come due), once the sends end. Those found before asking
+        about another failed are put back too: kept claimed, each would be counted an attempt never made.
         """
         room = asyncio.Semaphore(self._settings.concurrency)
         sending: list[asyncio.Task[None]] = []
@@ -177,7 +178,6 @@ class OutboxWorker:
                     if failures or started is None:  # one failed, or `stop`, while this one waited its turn
                         break
                     sending.append(asyncio.create_task(settle(message, started)))
-                await self._put_back(unready)
             except asyncio.CancelledError:
                 for task in sending:
                     task.cancel()
@@ -186,6 +186,10 @@ class OutboxWorker:
                 failures.insert(0, failure)
             finally:
                 await asyncio.gather(*sending, return_exceptions=True)  # cancelled, it cancels them
+            try:
+                await self._put_back(unready)
+            except Exception as failure:
+                failures.append(failure)
         except asyncio.CancelledError:
             if failures:  # nobody is left to raise them to: said here, or never
                 logger.error(
@@ -305,12 +309,17 @@ class OutboxWorker:
         waiting for that reason has not moved: the live reports are not refreshed for it every time it
         comes due."""
         now = self._clock()
-        alike: dict[tuple[str, str, float], list[OutboundMessage]] = {}
+        alike: dict[tuple[str, str], list[tuple[OutboundMessage, DeliveryFailed]]] = {}
         for message, why in unready:
-            alike.setdefault((why.code, why.reason, why.later or 0.0), []).append(message)
-        for (code, reason, later), messages in alike.items():
+            alike.setdefault((why.code, why.reason), []).append((message, why))
+        for (code, reason), held in alike.items():
+            messages = [message for message, _ in held]
             ids = [message.id for message in messages if message.id is not None]
-            until = now + timedelta(seconds=later)
+            # The shortest wait told: none is held longer than its sender asked, and one due sooner than it
+            # said is only asked again. A sender's wait may shrink from one message to the next (Slack's
+            # runs to its next read try, on a monotonic clock): `now` is read after every answer, so the
+            # shortest still ends at that try.
+            until = now + timedelta(seconds=min(why.later or 0.0 for _, why in held))
             await asyncio.to_thread(
                 put_back, self._database, ids, worker=self.name, until=until, code=code, reason=reason
             )

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
 from bot.conversation.messages import Channel, DirectMessage
@@ -17,13 +20,13 @@ from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.serve import RoutingSender
 from bot.slack.app import build_web_client
-from bot.slack.people import MAX_AGE_SECONDS, READ_SECONDS, People
+from bot.slack.people import CACHE_SECONDS, MAX_AGE_SECONDS, READ_SECONDS, People
 from bot.slack.sender import DIRECTORY_OUTDATED, SlackSender
 from bot.teams.delivery import CHANNEL_PREFIX
 from storage import Database, Migration, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
 from tests.delivery.conftest import TOKEN, FakeTime, people, queue_lists
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import Failure, FakeSlack
 from tests.fakes.slack_harness import Clock
 from tests.storage.rows import add_migration
 
@@ -225,3 +228,81 @@ def test_one_batch_of_held_dms_puts_back_all_their_migrations_dms_so_teams_is_cl
         ("pending", 0, None, DIRECTORY_OUTDATED, WHY)
     }
     assert {m.not_before for m in held} == {time.now + timedelta(seconds=HELD_SECONDS)}
+
+
+@dataclass
+class Monotonic:
+    """`time.monotonic` as People reads it: later each time it is asked (by a millisecond here)."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 1e-3
+        return self.now
+
+
+def test_dms_held_by_slack_itself_are_put_back_together_though_each_is_told_a_later_wait(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    """Slack's sender holds a DM until its next read try, `refresh_at - monotonic()`: a little less for
+    each DM. Grouped by that wait, each held DM was put back in statements of its own (150 UPDATEs for 50)."""
+    clock = Monotonic()
+    slack_people = People(build_web_client(TOKEN, base_url=f"{fake_slack.url}/api/"), clock=clock)
+    sender = SlackSender(
+        build_web_client(TOKEN, base_url=f"{fake_slack.url}/api/", retries=False), slack_people
+    )
+    fake_slack.fail("users.list", Failure(error="missing_scope", needed="users:read"))  # a fresh install
+    with pytest.raises(SlackApiError):
+        asyncio.run(slack_people.find("anyone@fabrikam.com"))
+    read_again_at = clock.now + CACHE_SECONDS
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(HELD_SLACK_DMS)], time.now)
+    settings = DeliverySettings(batch=HELD_SLACK_DMS)
+    worker = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=settings)
+
+    with Statements(database) as statements:
+        assert asyncio.run(worker.drain()) == HELD_SLACK_DMS
+
+    put_back = [statement for statement in statements.run if statement.startswith("UPDATE")]
+    assert len(put_back) == HELD_SLACK_DMS + 2  # a claim each, one put-back for the batch, none due besides
+    with database.session() as session:
+        held = session.exec(select(OutboundMessage)).all()
+    assert {(m.status, m.attempts, m.claimed_by, m.error_code) for m in held} == {
+        ("pending", 0, None, DIRECTORY_OUTDATED)
+    }
+    # the wait told last, the shortest: none is held past the read try
+    assert {m.not_before for m in held} == {time.now + timedelta(seconds=read_again_at - clock.now)}
+
+
+class HeldUntilTheDatabaseGoes(HeldSlackDMs):
+    """Not ready for DMs, until asking fails: the database gone while routing one (RoutingSender reads its
+    migration)."""
+
+    def __init__(self, answers: int) -> None:
+        self.answers = answers
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        if not self.answers:
+            raise OperationalError("SELECT migration.channel_id", {}, Exception("the database is gone"))
+        self.answers -= 1
+        return await super().not_ready(migration_id, to)
+
+
+def test_dms_found_not_ready_before_asking_fails_are_put_back_uncounted(
+    database: Database, time: FakeTime
+) -> None:
+    """They were put back after the batch's last question only: asking failing left them claimed, their
+    claim counted an attempt never made, which could fail them early."""
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
+    worker = OutboxWorker(database, HeldUntilTheDatabaseGoes(answers=2), clock=time, sleep=time.sleep)
+
+    with pytest.raises(OperationalError):
+        asyncio.run(worker.run_once())
+
+    with database.session() as session:
+        rows = session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id))).all()
+    assert [(m.status, m.attempts, m.claimed_by is None, m.error_code) for m in rows] == [
+        ("pending", 0, True, DIRECTORY_OUTDATED),
+        ("pending", 0, True, DIRECTORY_OUTDATED),
+        *[("pending", 1, False, None)]
+        * 3,  # never asked about: claimed until the lease runs out, as after a send failing
+    ]
