@@ -38,6 +38,7 @@ class Reach(NamedTuple):
     last_error: str | None
     queued_at: datetime
     in_flight: bool
+    due_at: datetime
 
 
 def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
@@ -65,6 +66,7 @@ _REACHING = (
         col(OutboundMessage.last_error),
         col(OutboundMessage.created_at),
         col(OutboundMessage.in_flight),
+        col(OutboundMessage.not_before),
     )
     .where(
         col(OutboundMessage.migration_id) == bindparam("migration"),
@@ -124,6 +126,8 @@ class UserProgress:
     """When their list was queued, while it is waiting."""
     waiting_for: str | None = None
     """The error code of why it is waiting (`directory_outdated`, `ratelimited`...): a kind of reason."""
+    waiting_until: datetime | None = None
+    """When it is tried again, while it is waiting."""
 
 
 @dataclass(frozen=True)
@@ -239,7 +243,7 @@ def _user_progress(
 ) -> UserProgress:
     assert user.id is not None
     message = deliveries.get(user.id)
-    delivery, error, queued_at, waiting_for = "queued", None, None, None
+    delivery, error, queued_at, waiting_for, waiting_until = "queued", None, None, None, None
     if message is not None:
         if message.status == "sent":
             delivery = "sent"
@@ -250,7 +254,7 @@ def _user_progress(
             delivery = "sending"
         elif message.error_code is not None:  # tried, and put back or failed for now: admins see why
             delivery, error, queued_at = "waiting", message.last_error, message.queued_at
-            waiting_for = message.error_code
+            waiting_for, waiting_until = message.error_code, message.due_at
     return UserProgress(
         affected_user_id=user.id,
         email=user.email,
@@ -266,6 +270,7 @@ def _user_progress(
         lost_access_by=deciders.get(user.entitlement_id, "") if user.outcome == NO_ACCESS else "",
         queued_at=queued_at,
         waiting_for=waiting_for,
+        waiting_until=waiting_until,
     )
 
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot.conversation import lists, sign_in_views
 from bot.conversation.messages import (
@@ -281,8 +281,10 @@ WAITING_REASONS_SHOWN = 5
 def _waiting_lists(waiting: Sequence[UserProgress]) -> list[Block]:
     """Lists that were tried and wait to be tried again, by the kind of reason (Slack's member list
     unreadable, a 429): how many, since when, and one reason of the kind, which names the fix when there
-    is one. Reasons of one kind may differ (an internal error's log reference): the table and the CSV show
-    each list's."""
+    is one. Reasons of one kind may differ (an internal error's log reference, a fix found since): the
+    table and the CSV show each list's; the line shows that of the list held longest, as a rule its
+    sender's latest answer (Slack holds its DMs until its next read try: the fix it names once a read
+    failed outlasts its earlier "waiting to be read again", however many of those are still held)."""
     by_kind: dict[str, list[UserProgress]] = {}
     for user in waiting:
         by_kind.setdefault(user.waiting_for or user.delivery_error or "", []).append(user)
@@ -291,17 +293,28 @@ def _waiting_lists(waiting: Sequence[UserProgress]) -> list[Block]:
     for users in kinds[:WAITING_REASONS_SHOWN]:
         oldest = min((user.queued_at for user in users if user.queued_at), default=None)
         since = f", the oldest queued {oldest:%Y-%m-%d %H:%M} UTC" if oldest else ""
-        reasons = Counter(user.delivery_error or "no reason recorded" for user in users)
-        (reason, _), *others = reasons.most_common()
-        alike = f" (and {len(others)} more reasons of this kind)" if others else ""
-        lines.append(f"{_lists(len(users))} waiting{since}: {reason}{alike}.")
+        latest = max(users, key=_tried_again_at)
+        others = len({user.delivery_error for user in users} - {latest.delivery_error})
+        alike = f" (and {_count(others, 'more reason')} of this kind)" if others else ""
+        lines.append(
+            f"{_lists(len(users))} waiting{since}: {latest.delivery_error or 'no reason recorded'}{alike}."
+        )
     if rest := kinds[WAITING_REASONS_SHOWN:]:
-        lines.append(f"And {_lists(sum(map(len, rest)))} waiting for {len(rest)} other kinds of reason.")
+        kinds_left = _count(len(rest), "other kind")
+        lines.append(f"And {_lists(sum(map(len, rest)))} waiting for {kinds_left} of reason.")
     return [Text("\n".join(lines))] if lines else []
 
 
 def _lists(count: int) -> str:
-    return "1 to-do list" if count == 1 else f"{count} to-do lists"
+    return _count(count, "to-do list")
+
+
+def _count(count: int, thing: str) -> str:
+    return f"{count} {thing}" if count == 1 else f"{count} {thing}s"
+
+
+def _tried_again_at(user: UserProgress) -> datetime:
+    return user.waiting_until or datetime.min.replace(tzinfo=UTC)
 
 
 def _known_as(user: UserProgress) -> str:

@@ -11,6 +11,7 @@ from bot.conversation import progress_views
 from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
+from bot.slack.people import CACHE_SECONDS
 from bot.slack.sender import DIRECTORY_LATER_SECONDS, DIRECTORY_OUTDATED
 from storage import Database
 from tests.delivery.conftest import notified_fabrikam
@@ -61,6 +62,47 @@ def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(database: Dat
     assert f"{listed} to-do lists waiting, the oldest queued 2026-11-02 09:00 UTC: {WHY}." in live
 
 
+class ReadFailingMidBatch:
+    """Slack's sender when its member list's read fails during a batch: the DMs asked about before wait for
+    the read, those after for the fix, until the next read try five minutes on."""
+
+    def __init__(self, before_the_failure: int) -> None:
+        self.before_the_failure = before_the_failure
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        if isinstance(to, Channel):
+            return None
+        if self.before_the_failure:
+            self.before_the_failure -= 1
+            return DeliveryFailed(DIRECTORY_OUTDATED, WAITING_FOR_THE_READ, later=DIRECTORY_LATER_SECONDS)
+        return DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=CACHE_SECONDS)
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        assert isinstance(envelope.to, Channel), f"{envelope.key} was sent while held"
+        return Receipt(f"channel/{envelope.key}")
+
+
+WAITING_FOR_THE_READ = "waiting for Slack's member list to be read again"
+
+
+def test_the_line_of_lists_waiting_for_slacks_member_list_names_the_fix_however_few_were_told_it(
+    database: Database,
+) -> None:
+    """Most lists were put back to wait for the read before it failed: the line showed the most common
+    reason, "waiting to be read again", and no fix until they came due again."""
+    clock = FakeClock()
+    tracking = Tracking(database, notified_fabrikam(database, clock), clock=clock)
+    listed = len(tracking.progress("fabrikam").listed)
+    asyncio.run(OutboxWorker(database, ReadFailingMidBatch(listed - 1), clock=clock, sleep=_paced).drain())
+
+    report = tracking.progress("fabrikam")
+    reasons = [user.delivery_error for user in report.with_delivery("waiting")]
+    assert reasons.count(WAITING_FOR_THE_READ) > reasons.count(WHY) > 0  # outnumbered
+    live = " ".join(render(progress_views.delivery_update(report).message).split())
+    since = "the oldest queued 2026-11-02 09:00 UTC"
+    assert f"{listed} to-do lists waiting, {since}: {WHY} (and 1 more reason of this kind)." in live
+
+
 class Failing:
     """A sender with a bug: every send fails unexpectedly, each with its own log reference."""
 
@@ -107,3 +149,11 @@ def test_no_more_than_five_kinds_of_reason_are_told_the_others_counted() -> None
     told = [line for line in live.splitlines() if "waiting: Slack answered" in line]
     assert len(told) == progress_views.WAITING_REASONS_SHOWN
     assert "And 5 to-do lists waiting for 2 other kinds of reason." in live
+
+
+def test_one_kind_of_reason_left_untold_is_counted_as_one() -> None:
+    users = tuple(
+        _waiting(number, f"code_{number}") for number in range(progress_views.WAITING_REASONS_SHOWN + 1)
+    )
+    live = render(progress_views.progress(Progress(1, "fabrikam", "CMIGRATE", (), users), live=True))
+    assert "And 1 to-do list waiting for 1 other kind of reason." in live
