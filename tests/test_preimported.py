@@ -31,7 +31,7 @@ def main():
     }))
     print("to the log", file=sys.stderr)
     if sys.argv[1] == "wait":
-        sys.stdin.read()  # until killed
+        signal.pause()  # until a signal ends it (stdin is /dev/null under pytest: reading it returns at once)
     return int(sys.argv[2])
 """
 
