@@ -80,6 +80,9 @@ import, the libraries' switches by aiohttp, pydantic, yarl... on import. A comma
 real `subprocess.Popen`."""
 AVAILABLE = hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 MESSAGE_BYTES = 1 << 20
+START_SECONDS = 60.0
+"""How long the launcher may take to fork a child, or to end at the test process's exit: generous, on a
+busy machine (its children are killed first)."""
 
 
 class Process(Protocol):
@@ -215,11 +218,15 @@ def launch(
     try:
         streams = [theirs.fileno(), 0, out, _fileno(stderr, 2)]
         socket.send_fds(control, [json.dumps(request).encode()], streams)
+    except OSError as error:  # a launcher that died: say so, not a bare broken pipe
+        raise RuntimeError(f"the launcher did not take {command} ({error}): {_launcher_status()}") from None
     finally:
         theirs.close()
         if read_end is not None:
             os.close(out)
+    ours.settimeout(START_SECONDS)  # a launcher that hangs fails the test instead of the whole run
     started = ours.recv(MESSAGE_BYTES)
+    ours.settimeout(None)
     if not started:
         raise RuntimeError(f"the launcher did not start {command}: {_launcher_status()}")
     reader = open(read_end, encoding=None) if read_end is not None else None  # noqa: SIM115 (closed on exit)
@@ -260,7 +267,11 @@ def _stop_launcher() -> None:
     """At the test process's exit: the launcher kills what is left of its children, and is reaped."""
     if _running is not None:
         _running.control.close()
-        _running.launcher.wait()
+        try:
+            _running.launcher.wait(timeout=START_SECONDS)
+        except subprocess.TimeoutExpired:  # never a test process that cannot end because of it
+            _running.launcher.kill()
+            _running.launcher.wait()
 
 
 def _launcher_status() -> str:
