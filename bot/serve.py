@@ -271,8 +271,8 @@ class RoutingSender:
     def __init__(self, database: Database, senders: dict[str, Sender]) -> None:
         self._database = database
         self._senders = senders
-        # a migration's channel never moves: looked up once, not for every message of its waves
-        self._channel_of = functools.lru_cache(maxsize=MIGRATIONS_REMEMBERED)(self._migration_channel)
+        # a migration's surface never moves: looked up once, not for every message of its waves
+        self._surface_of = functools.lru_cache(maxsize=MIGRATIONS_REMEMBERED)(self._migration_surface)
 
     async def send(self, envelope: Envelope) -> Receipt:
         return await (await self._route(envelope.migration_id, envelope.to)).send(envelope)
@@ -290,15 +290,20 @@ class RoutingSender:
         elif migration_id is None:
             surface = surface_of(None)
         else:
-            surface = surface_of(await asyncio.to_thread(self._channel_of, migration_id))
+            surface = await asyncio.to_thread(self._surface_of, migration_id)
         return self._senders.get(surface) or next(iter(self._senders.values()))
 
-    def _migration_channel(self, migration_id: int) -> str | None:
-        """The channel alone: the migration's row holds its plan, megabytes for a large organization."""
+    def _migration_surface(self, migration_id: int) -> str:
+        """The surface it was started on; by its channel when that was not recorded (before revision 0013).
+        Only these two columns: the migration's row holds its plan, megabytes for a large organization."""
         from sqlmodel import select
 
         with self._database.session() as session:
-            return session.exec(select(Migration.channel_id).where(Migration.id == migration_id)).first()
+            found = session.exec(
+                select(Migration.surface, Migration.channel_id).where(Migration.id == migration_id)
+            ).first()
+        surface, channel = found if found is not None else (None, None)
+        return surface or surface_of(channel)
 
 
 async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], interval: float) -> None:

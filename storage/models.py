@@ -50,6 +50,9 @@ class Migration(Versioned, table=True):
     started_by_email: str
     started_by_name: str
     channel_id: str | None = None
+    surface: str | None = None
+    """The chat surface it was started on (`slack`, `teams`), where its messages go; None before 0013 when
+    it could not be told, and for the console."""
     invite_recheck_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

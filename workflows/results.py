@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -18,6 +18,9 @@ class Actor:
     id: str
     email: str
     name: str
+    surface: str | None = field(default=None, compare=False)
+    """The chat they spoke from (`slack`, `teams`): their id is that surface's. A migration they start is
+    delivered there."""
 
 
 BOT = Actor(id="aadbot", email="", name="aadbot")

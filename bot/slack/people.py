@@ -166,7 +166,7 @@ class People:
         profile: dict[str, Any] = user.get("profile", {})
         email = str(profile.get("email") or "").strip()
         name = str(profile.get("real_name") or user.get("real_name") or user.get("name") or user_id)
-        actor = Actor(id=user_id, email=email, name=name) if email else None
+        actor = Actor(id=user_id, email=email, name=name, surface="slack") if email else None
         self._actors[user_id] = (self._clock(), actor)
         key = _email(user)
         if actor is not None and not user.get("deleted") and not self._deactivated_now(key):

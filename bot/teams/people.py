@@ -49,7 +49,7 @@ class People:
         person = await self.find(aad_object_id)
         if person is None or not person.principal_name:
             return None
-        return Actor(id=person.id, email=person.principal_name, name=person.name)
+        return Actor(id=person.id, email=person.principal_name, name=person.name, surface="teams")
 
     async def reachable(self, keys: Sequence[str]) -> tuple[DirectoryPerson | None, str]:
         """The first directory user known by one of these object ids or sign-in names who can read Teams

@@ -126,13 +126,69 @@ def test_an_invitation_sent_before_0011_is_kept_without_a_link_to_accept_it(empt
     finally:
         engine.dispose()
 
-    database = open_database(empty_database_url)
+    rows = _opened_and_read(empty_database_url, "SELECT email, status, redeem_url FROM invitation")
+    assert rows == [("erin@gmail.com", "sent", None)]
+
+
+def _opened_and_read(url: str, query: str) -> list[tuple[Any, ...]]:
+    """The rows `query` reads once start-up has brought the database at `url` to the head revision."""
+    database = open_database(url)
     try:
         with database.engine.connect() as connection:
-            rows = connection.execute(text("SELECT email, status, redeem_url FROM invitation")).all()
+            return [tuple(row) for row in connection.execute(text(query)).all()]
     finally:
         database.dispose()
-    assert [tuple(row) for row in rows] == [("erin@gmail.com", "sent", None)]
+
+
+def test_migrations_started_before_0013_are_given_the_surface_their_channel_or_starter_tells(
+    empty_database_url: str,
+) -> None:
+    """A Teams channel is Teams'; without a channel, Teams' when its starter has a personal chat with the bot
+    (their id is a directory object id); anything else keeps the rule of old, its channel (Slack's)."""
+    engine = create_engine(empty_database_url)
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    started = [
+        (1, "teams:19:migrate@thread.tacv2", "g-dana"),
+        (2, None, "g-dana"),  # in Dana's personal chat in Teams
+        (3, None, "U-LEE"),  # in a DM to the bot in Slack
+        (4, "C-MIGRATE", "U-LEE"),
+        (5, None, "g-team"),  # someone Teams knows only from a channel
+    ]
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0012")
+            for number, channel, starter in started:
+                connection.execute(
+                    text(
+                        "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state,"
+                        " started_by_id, started_by_email, started_by_name, channel_id, created_at,"
+                        " updated_at) VALUES (:id, 1, :organization, 't', '', 'planned', :starter, 'd', 'D',"
+                        " :channel, :now, :now)"
+                    ),
+                    {
+                        "id": number,
+                        "organization": f"org{number}",
+                        "starter": starter,
+                        "channel": channel,
+                        "now": now,
+                    },
+                )
+            for conversation, kind, user in (("a:dana", "personal", "g-dana"), ("19:team", "channel", None)):
+                connection.execute(
+                    text(
+                        "INSERT INTO teams_conversation (conversation_id, service_url, tenant_id, kind,"
+                        " user_id, updated_at)"
+                        " VALUES (:conversation, 'https://smba', 't', :kind, :user, :now)"
+                    ),
+                    {"conversation": conversation, "kind": kind, "user": user, "now": now},
+                )
+    finally:
+        engine.dispose()
+
+    rows = _opened_and_read(empty_database_url, "SELECT id, surface FROM migration ORDER BY id")
+    assert rows == [(1, "teams"), (2, "teams"), (3, None), (4, None), (5, None)]
 
 
 def test_people_notified_before_0009_and_0010_get_the_directory_accounts_their_plan_names(
@@ -176,17 +232,10 @@ def test_people_notified_before_0009_and_0010_get_the_directory_accounts_their_p
     finally:
         engine.dispose()
 
-    database = open_database(empty_database_url)
-    try:
-        with database.engine.connect() as connection:
-            rows = connection.execute(
-                text(
-                    "SELECT entitlement_id, directory_account, directory_id, candidates FROM affected_user"
-                    " ORDER BY id"
-                )
-            ).all()
-    finally:
-        database.dispose()
+    rows = _opened_and_read(
+        empty_database_url,
+        "SELECT entitlement_id, directory_account, directory_id, candidates FROM affected_user ORDER BY id",
+    )
     assert [(*row[:3], json.loads(row[3]) if isinstance(row[3], str) else row[3]) for row in rows] == [
         ("e-kim", "kim@a.com", "g-kim", []),
         ("e-gus", None, None, []),

@@ -80,6 +80,7 @@ def _start(
             started_by_email=actor.email,
             started_by_name=actor.name,
             channel_id=channel,
+            surface=actor.surface,
             created_at=now,
             updated_at=now,
         )
