@@ -63,7 +63,7 @@ class MsalHttpClient:
         if data is not None:
             data = {key: value.decode() if isinstance(value, bytes) else value for key, value in data.items()}
         return self._session.request(
-            "POST", url, service=SERVICE, params=params, data=data, headers=headers, retry_unsafe=True
+            "POST", url, service=SERVICE, params=params, data=data, headers=headers, read_only=True
         )
 
     def get(

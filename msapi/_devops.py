@@ -119,7 +119,12 @@ class AzureDevOps:
         """
         url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{_NOBODY}"
         response = self._session.request(
-            "DELETE", url, service=SERVICE, headers=self._auth, params={"api-version": _ENTITLEMENTS_API}
+            "DELETE",
+            url,
+            service=SERVICE,
+            headers=self._auth,
+            params={"api-version": _ENTITLEMENTS_API},
+            read_only=True,  # nobody holds the all-zero id: nothing is removed
         )
         if response.status_code in _REFUSED:
             raise permissions.missing(
@@ -238,7 +243,7 @@ class AzureDevOps:
             headers=self._auth,
             params={"api-version": _GRAPH_API},
             json=body,
-            retry_unsafe=True,  # a read, despite the verb
+            read_only=True,  # a read, despite the verb
         )
         if response.status_code in _REFUSED:
             raise permissions.missing(permissions.GRAPH_READ, SERVICE, "looking up administrators", 401)

@@ -235,7 +235,7 @@ class Graph:
         params: dict[str, str] | None = None,
         json: Any = None,
         eventual: bool = False,
-        retry_unsafe: bool = False,
+        read_only: bool = False,
     ) -> httpx.Response:
         """One request; a rejected token (401 `InvalidAuthenticationToken`) is replaced once and retried."""
         response = None
@@ -250,7 +250,7 @@ class Graph:
                 headers=headers,
                 params=params,
                 json=json,
-                retry_unsafe=retry_unsafe,
+                read_only=read_only,
             )
             if not rejected_token(response):
                 return response
@@ -274,7 +274,7 @@ class Graph:
             params=params,
             json=json,
             eventual=eventual,
-            retry_unsafe=method == "POST",  # only the read-only batch is posted through here
+            read_only=method == "POST",  # only the batch of reads is posted through here
         )
         return self._body(response, what)
 

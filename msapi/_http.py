@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
@@ -21,12 +21,19 @@ from workflows.directory import MicrosoftError
 log = logging.getLogger("msapi")
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+_CONTINUATIONS = frozenset({"continuationtoken", "$skiptoken"})
+"""Parameters naming a later page: Azure DevOps' `continuationToken`, the `$skiptoken` of Graph's and
+Resource Manager's next links."""
 _THROTTLED = frozenset({429, 503})
 _TRANSIENT = frozenset({500, 502, 504})
-_ReadKey = tuple[int, str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
-_READ_ONCE: ContextVar[dict[_ReadKey, httpx.Response] | None] = ContextVar("read_once", default=None)
-"""Within `HttpSession.reads_once`, the GETs answered 200 so far (session, URL, parameters, headers: the
-credentials say whose answer it is), per thread."""
+_ReadKey = tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+_READ_ONCE: ContextVar[Mapping[HttpSession, dict[_ReadKey, httpx.Response]] | None] = ContextVar(
+    "read_once", default=None
+)
+"""In this context, each session within its `reads_once` and the GETs it got 200 for so far (URL,
+parameters, headers: the credentials say whose answer it is). Held by the session itself, not its `id`,
+which a later session could be given."""
 _CREDENTIAL_PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(
@@ -56,7 +63,8 @@ class HttpSession:
     """Sends requests with bounded retries: returns what it won't retry, raises when retries run out.
 
     Retries: 429/503 always (the service did not process the request), waiting `Retry-After`; 500/502/504
-    and network errors only for idempotent requests (or `retry_unsafe=True`). Azure DevOps'
+    and network errors only for idempotent requests or those that change nothing (`read_only=True`: a POST
+    for a token, a look-up or a batch of reads; a dry run). Azure DevOps'
     `X-RateLimit-Delay` and an exhausted `X-RateLimit-Remaining` pace the following requests.
     """
 
@@ -106,12 +114,16 @@ class HttpSession:
         `start` runs the doctor's checks and then the snapshot, which read the organization's record,
         administrators, first page of users, billing setup and subscription alike, moments apart.
 
-        Only in this thread (a `ContextVar`), so another conversation's reads are never shared. A failed
-        read is not kept: whoever reads next asks the service again, as without it."""
-        if _READ_ONCE.get() is not None:
+        Only this session, in this context (a `ContextVar`: a thread or task that copies the context
+        shares it), so another conversation's reads are never shared. Not kept: a failed read, so
+        whoever reads next asks the service again; a later page, read once anyway, so a big directory
+        is not held in memory. A request that may change something (not a GET, HEAD or OPTIONS, and not
+        `read_only`) forgets every read kept so far: what follows it reads afresh."""
+        remembered = _READ_ONCE.get() or {}
+        if self in remembered:
             yield
             return
-        scope = _READ_ONCE.set({})
+        scope = _READ_ONCE.set({**remembered, self: {}})
         try:
             yield
         finally:
@@ -127,14 +139,16 @@ class HttpSession:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
-        retry_unsafe: bool = False,
+        read_only: bool = False,
     ) -> httpx.Response:
-        answered = _READ_ONCE.get() if method == "GET" else None
-        if answered is None:
-            return self._send(method, url, service, headers, params, json, data, retry_unsafe)
-        key = (id(self), url, tuple(sorted((params or {}).items())), tuple(sorted((headers or {}).items())))
+        answered = (_READ_ONCE.get() or {}).get(self)
+        if answered is not None and method not in _SAFE and not read_only:
+            answered.clear()
+        if answered is None or method != "GET" or _later_page(url, params):
+            return self._send(method, url, service, headers, params, json, data, read_only)
+        key = (url, tuple(sorted((params or {}).items())), tuple(sorted((headers or {}).items())))
         if key not in answered:
-            response = self._send(method, url, service, headers, params, json, data, retry_unsafe)
+            response = self._send(method, url, service, headers, params, json, data, read_only)
             if response.status_code != 200:
                 return response
             answered[key] = response
@@ -149,11 +163,11 @@ class HttpSession:
         params: Mapping[str, str] | None,
         json: Any,
         data: Mapping[str, Any] | None,
-        retry_unsafe: bool,
+        read_only: bool,
     ) -> httpx.Response:
         target = self.router.resolve(url)
         where = f"{method} {urlsplit(url).netloc}{urlsplit(url).path}"
-        may_repeat = retry_unsafe or method in _IDEMPOTENT
+        may_repeat = read_only or method in _IDEMPOTENT
         for attempt in range(1, self._max_attempts + 1):
             self._pace()
             started = self._clock()
@@ -210,6 +224,11 @@ class HttpSession:
         )
         if remaining is not None and remaining <= 0 and reset is not None:
             self._not_before = max(self._not_before, self._clock() + max(0.0, reset - self._wall_clock()))
+
+
+def _later_page(url: str, params: Mapping[str, str] | None) -> bool:
+    names = [*(params or {}), *(name for name, _ in parse_qsl(urlsplit(url).query))]
+    return any(name.casefold() in _CONTINUATIONS for name in names)
 
 
 def _float(value: str | None) -> float | None:

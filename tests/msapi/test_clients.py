@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import datetime
 import json
 import logging
 import stat
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -147,7 +147,7 @@ def test_the_admin_list_is_the_organizations_owner_and_administrators_without_it
     assert box.request_counts() == {"vssps.dev.azure.com": 4, "vsaex.dev.azure.com": 1}
 
 
-def test_within_reads_once_a_get_answered_is_not_sent_again_but_a_failed_one_or_another_threads_is(
+def test_within_reads_once_a_get_answered_is_not_sent_again_unless_failed_or_another_sessions_or_contexts(
     box: Sandbox, make_clients: Any
 ) -> None:
     clients = make_clients(box)
@@ -159,12 +159,47 @@ def test_within_reads_once_a_get_answered_is_not_sent_again_but_a_failed_one_or_
         assert clients.billing_subscription_id("no-such-org") is None
         assert clients.billing_subscription_id("no-such-org") is None
         assert box.request_counts(reset=True) == {"vssps.dev.azure.com": 2}  # its record's 404, twice
-        another_conversation = threading.Thread(target=clients.organization, args=(ORG,))
-        another_conversation.start()
-        another_conversation.join()
+        contextvars.Context().run(clients.organization, ORG)  # another conversation's
         assert box.request_counts(reset=True)["azdevopscommerce.dev.azure.com"] == 1
+        another_session = make_clients(box)  # in the same context, outside its own `reads_once`
+        another_session.organization(ORG)
+        another_session.organization(ORG)
+        assert box.request_counts(reset=True)["azdevopscommerce.dev.azure.com"] == 2
     clients.organization(ORG)
     assert box.request_counts()["azdevopscommerce.dev.azure.com"] == 1
+
+
+def test_within_reads_once_only_first_pages_are_kept(
+    fabrikam: dict[str, Any], make_clients: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later page is read once anyway: kept, a big directory would be held in memory until `start` ends."""
+    monkeypatch.setattr("msapi._graph.PAGE_SIZE", 2)  # Graph pages by `$top`, the sandbox's Azure DevOps by 2
+    with Sandbox(parse_scenario(fabrikam), page_size=2) as box:
+        clients = make_clients(box)
+        tenant = clients.tenant("fabrikam.com").id
+        with clients.reads_once():
+            users, directory = clients.org_users(ORG), clients.directory_users(tenant)
+            assert len(users) == 11 and len(directory) == 11  # six pages each
+            box.request_counts(reset=True)
+            assert clients.org_users(ORG) == users and clients.directory_users(tenant) == directory
+        assert box.request_counts() == {"vsaex.dev.azure.com": 5, "graph.microsoft.com": 5}
+
+
+def test_within_reads_once_a_change_makes_what_follows_read_afresh(box: Sandbox, make_clients: Any) -> None:
+    clients = make_clients(box)
+    with clients.reads_once():
+        users = clients.org_users(ORG)
+        clients.remove_org_user(ORG, users[-1].id)
+        assert [user.id for user in clients.org_users(ORG)] == [user.id for user in users[:-1]]
+        clients.doctor(ORG, "fabrikam.com")
+        box.request_counts(reset=True)
+        clients.doctor(ORG, "fabrikam.com")  # its dry-run DELETE removes nobody, its POSTs read: no GET again
+        # the tenant's HEAD and the names' look-up, the dry run, the subscription's 401 (another directory)
+        assert box.request_counts() == {
+            "vssps.dev.azure.com": 2,
+            "vsaex.dev.azure.com": 1,
+            "management.azure.com": 1,
+        }
 
 
 class _RecordWithoutTenant(httpx.HTTPTransport):
