@@ -158,13 +158,9 @@ class Microsoft(Protocol):
     raises `MicrosoftError` with a message fit for chat when a service keeps failing.
     """
 
-    def organization(self, name: str) -> Organization:
-        """The organization with its owner and administrators (walks the administrators' groups)."""
-        ...
-
     def administrators(self, name: str) -> tuple[str, ...]:
-        """The owner's principal name (when known) first, then the Project Collection Administrators':
-        what `organization` says of who administers it, without the billing setup's read."""
+        """The owner's principal name (when known) first, then the Project Collection Administrators'
+        (walks the administrators' groups)."""
         ...
 
     def billing_subscription_id(self, name: str) -> str | None:
@@ -172,7 +168,7 @@ class Microsoft(Protocol):
         ...
 
     def reads_once(self) -> AbstractContextManager[None]:
-        """Within it, this thread reads the same thing once (`start`'s checks, then its snapshot)."""
+        """Within it, this context reads the same thing once (`start`'s checks, then its snapshot)."""
         ...
 
     def organization_tenant_id(self, name: str) -> str:

@@ -140,10 +140,6 @@ class FakeMicrosoft:
         if name in self.broken:
             raise MicrosoftError(f"Microsoft Graph kept answering 503 to {name}; try again later.")
 
-    def organization(self, name: str) -> Organization:
-        self._call("organization")
-        return self.org
-
     def administrators(self, name: str) -> tuple[str, ...]:
         self._call("administrators")
         return (*((self.org.owner,) if self.org.owner else ()), *self.org.administrators)

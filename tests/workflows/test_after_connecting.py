@@ -179,10 +179,10 @@ def test_no_billing_subscription_means_nothing_to_change(
 def test_billing_reads_only_the_subscription_with_the_migrations_tenant(
     notified: MigrationService, microsoft: FakeMicrosoft, dana: Actor
 ) -> None:
-    organization_reads = microsoft.calls.get("organization", 0)
+    admin_reads = microsoft.calls.get("administrators", 0)
     microsoft.subscription_tenants.clear()
     assert notified.check_billing(None, dana).ok
-    assert microsoft.calls.get("organization", 0) == organization_reads  # no administrators' walk
+    assert microsoft.calls.get("administrators", 0) == admin_reads  # no administrators' walk
     assert microsoft.calls["billing_subscription_id"] == 1
     assert microsoft.subscription_tenants == [notified.status().tenant_id]
 
