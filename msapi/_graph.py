@@ -79,6 +79,7 @@ class Graph:
             f"{ROOT}/$batch",
             "a batch of directory reads",
             json={"requests": [{"id": key, "method": "GET", "url": url} for key, url in requests.items()]},
+            read_only=True,  # every request in the batch is a GET
         )
         answers = {str(item.get("id")): item for item in body.get("responses") or ()}
 
@@ -267,15 +268,11 @@ class Graph:
         params: dict[str, str] | None = None,
         json: Any = None,
         eventual: bool = False,
+        read_only: bool = False,
     ) -> dict[str, Any]:
-        response = self._send(
-            method,
-            url,
-            params=params,
-            json=json,
-            eventual=eventual,
-            read_only=method == "POST",  # only the batch of reads is posted through here
-        )
+        """`read_only`: a request other than a GET that changes nothing (resent after an error; keeps
+        `reads_once`'s memory), said by its caller, never guessed from the method."""
+        response = self._send(method, url, params=params, json=json, eventual=eventual, read_only=read_only)
         return self._body(response, what)
 
     def _body(self, response: httpx.Response, what: str) -> dict[str, Any]:
