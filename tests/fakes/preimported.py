@@ -216,19 +216,23 @@ def launch(
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     request = {"command": list(command), "env": dict(env), "cwd": str(cwd)}
     try:
-        streams = [theirs.fileno(), 0, out, _fileno(stderr, 2)]
-        socket.send_fds(control, [json.dumps(request).encode()], streams)
-    except OSError as error:  # a launcher that died: say so, not a bare broken pipe
-        raise RuntimeError(f"the launcher did not take {command} ({error}): {_launcher_status()}") from None
-    finally:
-        theirs.close()
+        try:
+            streams = [theirs.fileno(), 0, out, _fileno(stderr, 2)]
+            socket.send_fds(control, [json.dumps(request).encode()], streams)
+        finally:
+            theirs.close()
+            if read_end is not None:
+                os.close(out)
+        ours.settimeout(START_SECONDS)  # a launcher that hangs fails the test instead of the whole run
+        started = ours.recv(MESSAGE_BYTES)
+        ours.settimeout(None)
+        if not started:
+            raise ConnectionError("it closed the process's socket")
+    except OSError as error:  # a launcher that died or hangs: say so, not a bare broken pipe or timeout
+        ours.close()
         if read_end is not None:
-            os.close(out)
-    ours.settimeout(START_SECONDS)  # a launcher that hangs fails the test instead of the whole run
-    started = ours.recv(MESSAGE_BYTES)
-    ours.settimeout(None)
-    if not started:
-        raise RuntimeError(f"the launcher did not start {command}: {_launcher_status()}")
+            os.close(read_end)
+        raise RuntimeError(f"the launcher did not start {command} ({error}): {_launcher_status()}") from None
     reader = open(read_end, encoding=None) if read_end is not None else None  # noqa: SIM115 (closed on exit)
     return Launched(list(command), int(json.loads(started)["pid"]), ours, reader)
 
