@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import logging
 import os
 import socket
@@ -271,27 +270,39 @@ class RoutingSender:
     def __init__(self, database: Database, senders: dict[str, Sender]) -> None:
         self._database = database
         self._senders = senders
+        self._readiness = {name: sender for name, sender in senders.items() if isinstance(sender, Readiness)}
         # a migration's surface never moves: looked up once, not for every message of its waves
-        self._surface_of = functools.lru_cache(maxsize=MIGRATIONS_REMEMBERED)(self._migration_surface)
+        self._surfaces: dict[int, str] = {}
 
     async def send(self, envelope: Envelope) -> Receipt:
         return await (await self._route(envelope.migration_id, envelope.to)).send(envelope)
 
     async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
         """Its surface's answer: one surface not ready (Slack's directory unread) holds back no other's."""
-        sender = await self._route(migration_id, to)
-        return await sender.not_ready(migration_id, to) if isinstance(sender, Readiness) else None
+        ready = self._readiness.get(await self._surface(migration_id, to))
+        return await ready.not_ready(migration_id, to) if ready is not None else None
 
     async def _route(self, migration_id: int | None, to: DirectMessage | Channel) -> Sender:
+        return self._senders[await self._surface(migration_id, to)]
+
+    async def _surface(self, migration_id: int | None, to: DirectMessage | Channel) -> str:
         if len(self._senders) == 1:  # one surface: no database look-up per message on the hot path
-            return next(iter(self._senders.values()))
+            return next(iter(self._senders))
         if isinstance(to, Channel):
             surface = surface_of(to.channel)
         elif migration_id is None:
             surface = surface_of(None)
         else:
-            surface = await asyncio.to_thread(self._surface_of, migration_id)
-        return self._senders.get(surface) or next(iter(self._senders.values()))
+            surface = self._surfaces.get(migration_id) or await self._remembered(migration_id)
+        return surface if surface in self._senders else next(iter(self._senders))
+
+    async def _remembered(self, migration_id: int) -> str:
+        if len(self._surfaces) >= MIGRATIONS_REMEMBERED:
+            self._surfaces.clear()
+        surface = self._surfaces[migration_id] = await asyncio.to_thread(
+            self._migration_surface, migration_id
+        )
+        return surface
 
     def _migration_surface(self, migration_id: int) -> str:
         """The surface it was started on; by its channel when that was not recorded (before revision 0013).

@@ -265,7 +265,7 @@ def mark_failed(
         message = session.get(OutboundMessage, message_id)
         if message is None or message.claimed_by != worker:
             return False
-        message.last_error = error[:500]
+        message.last_error = shown_error(error)
         message.error_code = code
         message.claimed_by = None
         message.claimed_until = None
@@ -280,6 +280,14 @@ def mark_failed(
         return _commit(session)
 
 
+LAST_ERROR_CHARS = 500
+
+
+def shown_error(reason: str) -> str:
+    """`reason` as `last_error` keeps it (and admins see it): its first `LAST_ERROR_CHARS` characters."""
+    return reason[:LAST_ERROR_CHARS]
+
+
 def put_back(
     database: Database, message_ids: list[int], *, worker: str, until: datetime, code: str, reason: str
 ) -> int:
@@ -291,7 +299,7 @@ def put_back(
         message_ids,
         worker,
         not_before=until,
-        last_error=reason[:500],
+        last_error=shown_error(reason),
         error_code=code,
     )
 
@@ -332,14 +340,14 @@ def put_back_alike(
             .where(alike)
             .values(
                 not_before=until,
-                last_error=reason[:500],
+                last_error=shown_error(reason),
                 error_code=code,
                 version=col(OutboundMessage.version) + 1,
             )
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        told = (code, reason[:500])
+        told = (code, shown_error(reason))
         return {migration for migration, *was in locked if migration is not None and tuple(was) != told}
 
 

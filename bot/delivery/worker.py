@@ -35,6 +35,7 @@ from storage.outbox import (
     put_back_alike,
     release_claims,
     renew_claims,
+    shown_error,
 )
 from workflows.notices import CHANNEL_PREFIX
 from workflows.stages import redeem_links
@@ -329,21 +330,26 @@ class OutboxWorker:
                 for message in messages
                 if message.migration_id is not None and not message.recipient.startswith(CHANNEL_PREFIX)
             }
-            changed = await asyncio.to_thread(
-                put_back_alike,
-                self._database,
-                direct,
-                not_to=CHANNEL_PREFIX,
-                now=now,
-                until=until,
-                code=code,
-                reason=reason,
+            changed = (
+                await asyncio.to_thread(
+                    put_back_alike,
+                    self._database,
+                    direct,
+                    not_to=CHANNEL_PREFIX,
+                    now=now,
+                    until=until,
+                    code=code,
+                    reason=reason,
+                )
+                if direct
+                else set()
             )
             self._moved |= {str(m.payload.get("organization")) for m in messages if m.migration_id in changed}
             self._still_waiting.update(
                 message.id
                 for message in messages
-                if message.id is not None and (message.error_code, message.last_error) == (code, reason[:500])
+                if message.id is not None
+                and (message.error_code, message.last_error) == (code, shown_error(reason))
             )
 
     async def _envelope(self, message: OutboundMessage) -> Envelope | None:
