@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
@@ -29,6 +27,7 @@ from tests.delivery.conftest import TOKEN, FakeTime, people, queue_lists
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.fakes.slack_harness import Clock
 from tests.storage.rows import add_migration
+from tests.storage.statements import statements
 
 HELD_SLACK_DMS = 50
 RATE = 2.0
@@ -124,27 +123,6 @@ WHY = "Slack's member list cannot be read: Slack answered fatal_error"
 HELD_SECONDS = 300.0
 
 
-class Statements:
-    """The SQL statements run on `database` while it is entered."""
-
-    def __init__(self, database: Database) -> None:
-        self._engine = database.engine
-        self.run: list[str] = []
-
-    def _before(self, _connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.run.append(" ".join(statement.split()))
-
-    def __enter__(self) -> Statements:
-        event.listen(self._engine, "before_cursor_execute", self._before)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self._engine, "before_cursor_execute", self._before)
-
-    def reading(self, table: str) -> list[str]:
-        return [statement for statement in self.run if f"FROM {table}" in statement]
-
-
 def test_routing_a_wave_beside_teams_reads_its_migrations_channel_once_and_never_its_plan(
     database: Database, time: FakeTime
 ) -> None:
@@ -163,11 +141,11 @@ def test_routing_a_wave_beside_teams_reads_its_migrations_channel_once_and_never
     routing = RoutingSender(database, {"slack": HeldSlackDMs(), "teams": teams})
     worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep)
 
-    with Statements(database) as statements:
+    with statements(database) as seen:
         asyncio.run(worker.drain())
 
     assert list(teams.reached) == [key]
-    routes = statements.reading("migration ")
+    routes = [statement for statement in seen if "FROM migration " in statement]
     assert len(routes) == 2  # once for Slack's migration, once for Teams'
     assert not [statement for statement in routes if "plan" in statement]
 
@@ -193,11 +171,11 @@ def test_held_dms_are_put_back_together_until_the_member_list_is_read_again_and_
     time.now += timedelta(seconds=HELD_SECONDS - 1)
     assert asyncio.run(worker.drain()) == 0  # not due before the read is tried again
     time.now += timedelta(seconds=1)
-    with Statements(database) as statements:
+    with statements(database) as seen:
         assert asyncio.run(worker.drain()) == HELD_SLACK_DMS  # due, still held: put back again
     assert refreshed == [{"fabrikam"}]  # nothing moved: no report read again
 
-    put_back = [statement for statement in statements.run if statement.startswith("UPDATE")]
+    put_back = [statement for statement in seen if statement.startswith("UPDATE")]
     assert len(put_back) == HELD_SLACK_DMS + 2  # a claim each, one put-back for the batch, none due besides
     with database.session() as session:
         held = session.exec(select(OutboundMessage)).all()
@@ -259,10 +237,10 @@ def test_dms_held_by_slack_itself_are_put_back_together_though_each_is_told_a_la
     settings = DeliverySettings(batch=HELD_SLACK_DMS)
     worker = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=settings)
 
-    with Statements(database) as statements:
+    with statements(database) as seen:
         assert asyncio.run(worker.drain()) == HELD_SLACK_DMS
 
-    put_back = [statement for statement in statements.run if statement.startswith("UPDATE")]
+    put_back = [statement for statement in seen if statement.startswith("UPDATE")]
     assert len(put_back) == HELD_SLACK_DMS + 2  # a claim each, one put-back for the batch, none due besides
     with database.session() as session:
         held = session.exec(select(OutboundMessage)).all()
