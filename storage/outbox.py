@@ -328,26 +328,19 @@ def put_back_alike(
         & _free(now)
         & ~col(OutboundMessage.recipient).startswith(not_to)
     )
+    told = (code, shown_error(reason))
     with database.session() as session:
-        locked = session.exec(
-            select(OutboundMessage.migration_id, OutboundMessage.error_code, OutboundMessage.last_error)
-            .where(alike)
-            .order_by(col(OutboundMessage.id))
-            .with_for_update()
-        ).all()
-        session.execute(
-            update(OutboundMessage)
-            .where(alike)
-            .values(
-                not_before=until,
-                last_error=shown_error(reason),
-                error_code=code,
-                version=col(OutboundMessage.version) + 1,
-            )
-            .execution_options(synchronize_session=False)
+        locked, _ = _lock_then_update(
+            session,
+            alike,
+            OutboundMessage.migration_id,
+            OutboundMessage.error_code,
+            OutboundMessage.last_error,
+            not_before=until,
+            error_code=code,
+            last_error=told[1],
         )
         session.commit()
-        told = (code, shown_error(reason))
         return {migration for migration, *was in locked if migration is not None and tuple(was) != told}
 
 
@@ -448,15 +441,7 @@ def renew_claims(
         & (col(OutboundMessage.claimed_until) > now)
     )
     with database.session() as session:
-        session.exec(  # locks them, lowest id first
-            select(OutboundMessage.id).where(held).order_by(col(OutboundMessage.id)).with_for_update()
-        ).all()
-        session.execute(
-            update(OutboundMessage)
-            .where(held)
-            .values(claimed_until=now + lease, version=col(OutboundMessage.version) + 1)
-            .execution_options(synchronize_session=False)
-        )
+        _lock_then_update(session, held, OutboundMessage.id, claimed_until=now + lease)
         session.commit()
         still = session.exec(
             select(OutboundMessage.id).where(
@@ -486,23 +471,32 @@ def _give_back(database: Database, message_ids: list[int], worker: str, **values
         & ~col(OutboundMessage.in_flight)
     )
     with database.session() as session:
-        session.exec(
-            select(OutboundMessage.id).where(held).order_by(col(OutboundMessage.id)).with_for_update()
-        ).all()
-        given = session.execute(
-            update(OutboundMessage)
-            .where(held)
-            .values(
-                claimed_by=None,
-                claimed_until=None,
-                attempts=col(OutboundMessage.attempts) - 1,
-                version=col(OutboundMessage.version) + 1,
-                **values,
-            )
-            .execution_options(synchronize_session=False)
+        _, given = _lock_then_update(
+            session,
+            held,
+            OutboundMessage.id,
+            claimed_by=None,
+            claimed_until=None,
+            attempts=col(OutboundMessage.attempts) - 1,
+            **values,
         )
         session.commit()
-        return int(given.rowcount)  # type: ignore[attr-defined]
+        return given
+
+
+def _lock_then_update(session: Session, where: Any, *columns: Any, **values: Any) -> tuple[list[Any], int]:
+    """Locks the messages `where` picks, lowest id first (as `renew_claims` explains), then sets `values`
+    and a new version on them, uncommitted: their `columns` as locked, and how many were updated."""
+    locked = session.exec(
+        select(*columns).where(where).order_by(col(OutboundMessage.id)).with_for_update()
+    ).all()
+    updated = session.execute(
+        update(OutboundMessage)
+        .where(where)
+        .values(version=col(OutboundMessage.version) + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return list(locked), int(updated.rowcount)  # type: ignore[attr-defined]
 
 
 SUPERSEDED = "superseded"
