@@ -55,7 +55,7 @@ REAL_SET = Path(__file__).resolve().parent / "eval" / "real-questions.jsonl"
 # guard from then on: the one place the floors are updated.
 SCORED = Path(__file__).resolve().parent / "eval" / "scored.json"
 # Real questions of this round and earlier have all been scored once: tuning material, whatever their split.
-SPENT_THROUGH_ROUND = 10
+SPENT_THROUGH_ROUND = 16
 REPORT = _REPOSITORY / "docs" / "faq-eval.md"
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
 ABOUT_MODEL = Path(__file__).resolve().parent / "about.json"
@@ -468,6 +468,10 @@ _TUNING_GROUPS: tuple[tuple[str, Callable[[Question], bool]], ...] = (
     (
         "Real questions, round 10's held-out part (scored once in round 10; tuning material since)",
         lambda q: q.source == "real" and q.round == 10,
+    ),
+    (
+        "Real questions, round 16's held-out part (scored once in round 16; tuning material since)",
+        lambda q: q.source == "real" and q.round == 16,
     ),
     (
         "Fourth set (model-written; held out last round, scored once; now tuning material)",

@@ -46,12 +46,12 @@ FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
 # Fourth: 0.94 since round 12 (73/76 -> 72/76 through the refit with Microsoft's page text, kept for 36 -> 38
 # of 51 real questions answered right, cross-validated; docs/faq-eval.md).
 FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.94, "Original": 0.94}
-# Rounds 5 to 10 as the file held them when round 10's tuning began: every one of them scored once, tuning
+# Rounds 5 to 16 as the file held them when round 16's tuning began: every one of them scored once, tuning
 # material now.
-SPENT_ROWS_SHA256 = "33a4611286b44b7cab97b5f755b6235fd71096e9f18d02fea54af25f12816a75"
-# Rounds 7 and 10's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what the latest
+SPENT_ROWS_SHA256 = "2c27a03de34c2b60708df8eee075a55dd5b93d34003bd6de2210872032e7b008"
+# Rounds 7, 10 and 16's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what the latest
 # scoring measured), are tuning material since: their held-out floors no longer apply. These guard their
-# figures in sample, as refitted on them (measured in rounds 9 and 10, rounded down): in scope answered right,
+# figures in sample, as refitted on them (measured in rounds 9, 10 and 16, rounded down): in scope answered right,
 # out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold now aims at 90% of
 # the real out-of-scope questions declined and spends what is above on in-scope answers (41/44 -> 40/44 in
 # sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11); 0.88 since round 12 (40/44 ->
@@ -59,6 +59,8 @@ SPENT_ROWS_SHA256 = "33a4611286b44b7cab97b5f755b6235fd71096e9f18d02fea54af25f128
 FLOOR_SPENT_IN_SAMPLE = {
     "Real questions, round 7's": (0.80, 0.93),
     "Real questions, round 10's": (0.50, 0.88),
+    # Round 16: its one in-scope question is declined (held out and in sample); 35/42 declined both ways.
+    "Real questions, round 16's": (0.0, 0.83),
 }
 
 
@@ -220,6 +222,10 @@ def test_real_questions_are_verbatim_with_a_source_and_split_per_label_before_tu
     # Round 10 likewise, scored once in round 10 before any change to faq/ (docs/faq-eval.md).
     round_ten = [item for item in lines if item["round"] == 10]
     assert len(round_ten) == 46 and all(item["split"] == "report" and item.get("note") for item in round_ten)
+    # Round 16 likewise (docs/faq-eval.md, round 16).
+    round_sixteen = [item for item in lines if item["round"] == 16]
+    assert len(round_sixteen) == 43
+    assert all(item["split"] == "report" and item.get("note") for item in round_sixteen)
 
 
 def test_long_messages_get_their_own_part_of_the_calibration() -> None:
