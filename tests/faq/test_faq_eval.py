@@ -49,13 +49,13 @@ FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.94, "Orig
 # Rounds 5 to 16 as the file held them when round 16's tuning began: every one of them scored once, tuning
 # material now.
 SPENT_ROWS_SHA256 = "2c27a03de34c2b60708df8eee075a55dd5b93d34003bd6de2210872032e7b008"
-# Rounds 7, 10 and 16's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what the latest
-# scoring measured), are tuning material since: their held-out floors no longer apply. These guard their
-# figures in sample, as refitted on them (measured in rounds 9, 10 and 16, rounded down): in scope answered right,
-# out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold now aims at 90% of
-# the real out-of-scope questions declined and spends what is above on in-scope answers (41/44 -> 40/44 in
-# sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11); 0.88 since round 12 (40/44 ->
-# 39/44 in sample and cross-validated, with 36 -> 38 of 51 real in-scope questions answered right).
+# Rounds 7, 10 and 16's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what the
+# latest scoring measured), are tuning material since: their held-out floors no longer apply. These guard
+# their figures in sample, as refitted on them (measured in rounds 9, 10 and 16, rounded down): in scope
+# answered right, out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold now
+# aims at 90% of the real out-of-scope questions declined and spends what is above on in-scope answers (41/44
+# -> 40/44 in sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11); 0.88 since round 12
+# (40/44 -> 39/44 in sample and cross-validated, with 36 -> 38 of 51 real in-scope questions answered right).
 FLOOR_SPENT_IN_SAMPLE = {
     "Real questions, round 7's": (0.80, 0.93),
     "Real questions, round 10's": (0.50, 0.88),
@@ -171,7 +171,8 @@ def test_spent_held_out_parts_keep_their_record_and_stay_above_their_in_sample_f
     record = ScoredRecord.load()
     scored = {q.row for q in load_real() if q.round in (7, 10, 16)}
     assert scored <= record.rows  # each part scored once by `--write`, and recorded
-    assert record.measured == {  # round 16's single scoring (rounds 7 and 10's are history in docs/faq-eval.md)
+    # Round 16's single scoring (rounds 7 and 10's are history in docs/faq-eval.md).
+    assert record.measured == {
         "in_scope": 1,
         "answered_right": 0,
         "top1_right": 0,
