@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -92,7 +93,7 @@ class HttpSession:
         self._clock = clock
         self._wall_clock = wall_clock
         self._not_before = 0.0
-        self._client = httpx.Client(
+        self._client = _CookielessClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
             follow_redirects=False,
@@ -165,8 +166,9 @@ class HttpSession:
         data: Mapping[str, Any] | None,
         read_only: bool,
     ) -> httpx.Response:
-        target = self.router.resolve(url)
-        where = f"{method} {urlsplit(url).netloc}{urlsplit(url).path}"
+        target, params = _with_query(self.router.resolve(url), params)
+        parts = urlsplit(url)
+        where = f"{method} {parts.netloc}{parts.path}"
         may_repeat = read_only or method in _IDEMPOTENT
         for attempt in range(1, self._max_attempts + 1):
             self._pace()
@@ -224,6 +226,55 @@ class HttpSession:
         )
         if remaining is not None and remaining <= 0 and reset is not None:
             self._not_before = max(self._not_before, self._clock() + max(0.0, reset - self._wall_clock()))
+
+
+class _CookielessClient(httpx.Client):
+    """An httpx client that keeps no cookies: every request the bot sends carries its own credentials
+    (a bearer token, a PAT, a client assertion), and one session serves several people and organizations,
+    so a cookie a service set for one request must not ride along on the next. Keeping none also spares
+    every response httpx's cookie jar, which reads it through urllib's request and email's headers (about a
+    tenth of a request's client CPU against the sandbox) even when it sets none."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._kept_none = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._kept_none
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("this client keeps no cookies")
+
+
+class _NoCookies(httpx.Cookies):
+    """Always empty: what a response sets is not kept."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+def _with_query(
+    url: str, params: Mapping[str, str] | None
+) -> tuple[httpx.URL | str, Mapping[str, str] | None]:
+    """`url` parsed, with `params` as its query, encoded as httpx encodes them (they replace any query
+    the URL has), and no params left to pass. Given a URL string and `params`, httpx parses the URL, then
+    again with their query in it, each parse about a tenth of a request's client CPU; given a parsed URL
+    and none, it parses nothing. A URL that has a query or a fragment already, and params too, is left to
+    httpx."""
+    if params is None:
+        return _parsed(url), None
+    if "?" in url or "#" in url:
+        return url, params
+    return _parsed(f"{url}?{httpx.QueryParams(params)}" if params else url), None
+
+
+@lru_cache(maxsize=512)
+def _parsed(url: str) -> httpx.URL:
+    """The same URL is asked for again and again (a migration's organization, its directory, the reads a
+    look repeats); an `httpx.URL` is immutable."""
+    return httpx.URL(url)
 
 
 def _later_page(url: str, params: Mapping[str, str] | None) -> bool:

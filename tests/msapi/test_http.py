@@ -192,3 +192,56 @@ def test_only_a_401_naming_the_token_asks_for_a_fresh_one() -> None:
         httpx.Response(401, content=b'{"error": {"code": "InvalidAuthenticationTokenTenant"}}')
     )
     assert not rejected_token(httpx.Response(401, content=b"Unauthorized"))
+
+
+_PARAMS: list[dict[str, str] | None] = [
+    None,
+    {"api-version": "7.1-preview.1", "top": "100"},
+    {"$filter": "userPrincipalName eq 'ann o''neil@fabrikam.com' and startswith(mail, 'a+b')"},
+    {"$select": "id,mail", "q": "é & ü / ? # = %20 ;"},
+    {},
+]
+
+
+@pytest.mark.parametrize("params", _PARAMS)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://graph.microsoft.com/v1.0/users",
+        "https://vsaex.dev.azure.com/fabrikam-fiber/_apis/userentitlements/a%2Fb",
+        "https://graph.microsoft.com/v1.0/users?$top=999",  # a query of its own: params replace it
+    ],
+)
+def test_parameters_reach_the_service_as_httpx_itself_encodes_them(
+    url: str, params: dict[str, str] | None
+) -> None:
+    """The session puts the parameters into the URL itself and parses it (once, kept for the next request
+    alike, not twice a request): what the service gets is byte for byte what httpx sends given the same URL
+    and parameters."""
+    sent: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url)
+        return httpx.Response(200, json={})
+
+    with HttpSession(transport=httpx.MockTransport(answer)) as session:
+        for _ in range(2):  # the second time, the URL parsed before
+            session.request("GET", url, service="Graph", params=params)
+    expected = httpx.Request("GET", url, params=params).url
+    assert [str(url) for url in sent] == [str(expected)] * 2
+    assert [url.raw_path for url in sent] == [expected.raw_path] * 2
+
+
+def test_a_cookie_a_service_sets_is_never_sent_back() -> None:
+    """Each request carries its own credentials, and one session serves several people: what a service
+    set for one request does not ride along on the next."""
+    cookies: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("Cookie"))
+        return httpx.Response(200, headers={"Set-Cookie": "VstsSession=someone; Path=/"}, json={})
+
+    with HttpSession(transport=httpx.MockTransport(answer)) as session:
+        for _ in range(2):
+            session.request("GET", f"{HEAD}/_apis/connectionData", service="Azure DevOps")
+    assert cookies == [None, None]
