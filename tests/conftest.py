@@ -56,8 +56,8 @@ which the whole run waits (py-spy: `gc_collect_main` after the last `atexit`). p
 collection, which reports unraisable exceptions, has run by then (at unconfigure), and nothing looks at
 what is collected after it, so the objects are frozen out of that collection and the process just ends."""
 
-pytest_plugins = ["tests.storage.databases"]
-"""The `database` and `database_url` fixtures, for every folder."""
+pytest_plugins = ["tests.storage.databases", "tests.fakes.one_launcher"]
+"""The `database` and `database_url` fixtures, for every folder; the run's one pre-imported launcher."""
 
 _LEAKY_PREFIXES = ("SLACK_", "AADBOT_", "AZURE_", "MSAL_", "AZDO_", "TEAMS_")
 

@@ -1,14 +1,17 @@
 """A process forked by the pre-imported launcher is started as `subprocess.Popen` starts one: the command's
 environment whole, its directory, arguments and streams, the signal dispositions of a new interpreter, a
-single-threaded parent, and its exit status (tests/fakes/preimported.py)."""
+single-threaded parent, and its exit status (tests/fakes/preimported.py). One launcher serves the run's test
+processes; each one's children end with it, and all of them and the launcher with the launcher's owner."""
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,8 @@ def main():
         "environment": dict(os.environ),
         "handlers": [repr(signal.getsignal(n)) for n in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD)],
         "parent_threads": next(l.split()[1] for l in parent.splitlines() if l.startswith("Threads:")),
+        "pid": os.getpid(),
+        "parent": os.getppid(),
     }))
     print("to the log", file=sys.stderr)
     if sys.argv[1] == "wait":
@@ -89,3 +94,89 @@ def test_a_command_changing_what_the_interpreter_read_at_its_start_needs_a_real_
 ) -> None:
     with pytest.raises(ValueError, match="PYTHONHASHSEED"):
         preimported.launch([*reporter, "exit", "0"], env={**os.environ, "PYTHONHASHSEED": "1"}, cwd=tmp_path)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT = """
+import json, os, sys
+from pathlib import Path
+from tests.fakes import preimported
+
+if sys.argv[1] == "owns":  # a launcher of its own, importing nothing (the run's imports cost 0.8 s)
+    owned = preimported.own(imports=())
+    os.environ[preimported.LAUNCHER_VARIABLE] = str(owned.path)
+    print(json.dumps({"launcher": owned.launcher.pid}), flush=True)
+preimported.launch([sys.executable, "-m", "reporter", "wait", "0"], env=os.environ, cwd=Path(sys.argv[2]))
+sys.stdin.read()  # until the test closes it (then `owned.stop()` at the exit), or kills this process
+"""
+"""Another test process (or a run's first process, `owns`): its reporter writes to its stdout."""
+
+
+@pytest.fixture
+def pidfds() -> Iterator[dict[int, int]]:
+    """Each pid's pidfd, opened while it runs: readable once it has ended, whoever reaps it."""
+    opened: dict[int, int] = {}
+    yield opened
+    for pidfd in opened.values():
+        os.close(pidfd)
+
+
+def ended(pidfd: int) -> bool:
+    return bool(select.select([pidfd], [], [], 60)[0])
+
+
+def test_the_run_s_test_processes_share_one_launcher_and_each_one_s_children_end_with_it(
+    reporter: list[str], tmp_path: Path, pidfds: dict[int, int]
+) -> None:
+    assert preimported.LAUNCHER_VARIABLE in os.environ  # the run's (tests/fakes/one_launcher.py)
+    with (
+        preimported.launch(
+            [*reporter, "wait", "0"], env=os.environ, cwd=tmp_path, stdout=subprocess.PIPE
+        ) as ours,
+        subprocess.Popen(
+            [sys.executable, "-c", CLIENT, "connects", str(tmp_path)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as other,
+    ):
+        try:
+            assert ours.stdout is not None and other.stdout is not None
+            launcher = json.loads(ours.stdout.readline())["parent"]
+            theirs = json.loads(other.stdout.readline())
+            assert theirs["parent"] == launcher  # the same launcher forked both
+            pidfds[theirs["pid"]] = os.pidfd_open(theirs["pid"])
+            other.kill()  # as a test process dies: its connection closes
+            assert other.wait(timeout=60) == -signal.SIGKILL
+            assert ended(pidfds[theirs["pid"]])
+            assert ours.poll() is None  # another test process's children go on
+        finally:
+            ours.terminate()
+        assert ours.wait(timeout=60) == -signal.SIGTERM
+
+
+@pytest.mark.parametrize("owner_ends", ["at its exit", "killed"])
+def test_a_launcher_and_its_children_end_with_the_process_that_owns_it(
+    owner_ends: str, reporter: list[str], tmp_path: Path, pidfds: dict[int, int]
+) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", CLIENT, "owns", str(tmp_path)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as owner:
+        assert owner.stdin is not None and owner.stdout is not None
+        launcher = json.loads(owner.stdout.readline())["launcher"]
+        child = json.loads(owner.stdout.readline())
+        assert child["parent"] == launcher
+        for pid in (launcher, child["pid"]):
+            pidfds[pid] = os.pidfd_open(pid)
+        if owner_ends == "killed":
+            owner.kill()
+            assert owner.wait(timeout=60) == -signal.SIGKILL
+        else:
+            owner.stdin.close()
+            assert owner.wait(timeout=60) == 0  # its `stop()` waited for the launcher
+        assert ended(pidfds[launcher]) and ended(pidfds[child["pid"]])

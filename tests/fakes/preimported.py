@@ -1,21 +1,28 @@
 """Processes the tests start without paying Python's imports each time: a pre-imported launcher.
 
 Starting `aadbot serve` costs about 0.8 s of CPU, most of it importing (SQLAlchemy, SQLModel's tables, Slack's
-and Teams' libraries, uvicorn): the same modules in every process a test starts. The launcher is started once
-per test process, as `python -m tests.fakes.preimported`, imports what those processes import, and then forks
-one child for each `launch(...)`. The child is a real process on real sockets: it takes the command's
-environment whole, its working directory and its standard streams, and runs the module's `main()` as
-`python -m MODULE ARGS` would run it, ending through the interpreter's own exit (atexit, threads joined,
-logging flushed). What it does not repeat is the interpreter's start and the imports; what that changes
-(the hash seed shared by the launcher's children, `__main__` being this module, `sys.orig_argv`, modules
-imported that the command alone would not import) is listed in docs/testing.md, session 22. A command
-whose environment changes anything read before it runs is refused (`SETTINGS_READ_WHEN_RUN`).
+and Teams' libraries, uvicorn): the same modules in every process a test starts. One launcher serves the whole
+run: the run's first process (pytest's own, or xdist's controller) starts it, as `python -m
+tests.fakes.preimported`, listening on a Unix socket in the run's basetemp that `LAUNCHER_VARIABLE` names to
+the test processes it starts (tests/fakes/one_launcher.py). A test process connects at its first `launch`;
+the launcher imports what those processes import at its first connection (a run that launches nothing pays
+only an interpreter's start), and then forks one child for each `launch(...)`. The child is a real process on
+real sockets: it takes the command's environment whole, its working directory and its standard streams, and
+runs the module's `main()` as `python -m MODULE ARGS` would run it, ending through the interpreter's own exit
+(atexit, threads joined, logging flushed). What it does not repeat is the interpreter's start and the imports;
+what that changes (the hash seed shared by the launcher's children, `__main__` being this module,
+`sys.orig_argv`, modules imported that the command alone would not import) is listed in docs/testing.md,
+session 22. A command whose environment changes anything read before it runs is refused
+(`SETTINGS_READ_WHEN_RUN`).
 
-The launcher is single-threaded and changes no signal disposition: it waits on its control socket and on
-one pidfd per child (Linux; elsewhere `launch` is not available and the harnesses exec). When the test
-process goes (end of file on the control socket), it kills its children and reaps them before it exits.
-The test process waits for the launcher at its exit, so that the children's CPU counts in its own, as a
-child's does when `subprocess` reaps it.
+The launcher is single-threaded and changes no signal disposition: it waits on its listening socket, on one
+connection per test process, on its owner's socket and on one pidfd per child (Linux; elsewhere `launch` is
+not available and the harnesses exec). When a test process goes (end of file on its connection), the launcher
+kills the children started for it, and only those, and reaps them. When its owner goes (end of file on the
+owner's socket: the run's end, or its first process killed), it kills and reaps all its children and exits.
+The owner waits for the launcher at its end, so that the children's CPU counts in its own, as a child's does
+when `subprocess` reaps it. A process that launches outside such a run (no `LAUNCHER_VARIABLE`) starts a
+launcher of its own at its first `launch`, and owns it.
 """
 
 from __future__ import annotations
@@ -30,8 +37,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,17 +80,34 @@ the Teams sending processes of tests/teams/test_teams_shared_rate.py. Not Alembi
 only a `serve` on a new database migrates it, and that one execs (`serve_over_http`). None of them starts a
 thread or opens a connection when imported (docs/testing.md, session 22): that would differ between a fork
 and an exec."""
-SETTINGS_READ_WHEN_RUN = ("SLACK_", "TEAMS_", "AZURE_", "AADBOT_", "PYTEST_CURRENT_TEST")
-"""The only variables a command's environment may change from the test process's: the product reads them
-when it runs, never on import (and pytest names the test under way in the last). Any other would reach a
-forked child too late: `PYTHON*` and the locale are read at the interpreter's start, `HOME` by msapi on
-import, the libraries' switches by aiohttp, pydantic, yarl... on import. A command that changes one needs a
-real `subprocess.Popen`."""
+LAUNCHER_VARIABLE = "TESTS_PREIMPORTED_LAUNCHER"
+"""The path of the run's launcher's socket, which the run's first process gives the test processes it starts
+(tests/fakes/one_launcher.py); only `launch` reads it."""
+SETTINGS_READ_WHEN_RUN = (
+    "SLACK_",
+    "TEAMS_",
+    "AZURE_",
+    "AADBOT_",
+    "PYTEST_CURRENT_TEST",
+    "PYTEST_XDIST_",
+    LAUNCHER_VARIABLE,
+)
+"""The only variables a command's environment may change from the launcher's (with `TERMINAL_SIZE`): the
+product reads them when it runs, never on import; pytest names the test under way in `PYTEST_CURRENT_TEST`
+and xdist the test process in `PYTEST_XDIST_WORKER`..., which only pytest reads (the launcher has the
+environment of the run's first process, without them); `LAUNCHER_VARIABLE` is set once the launcher runs.
+Any other would reach a forked child too late: `PYTHON*` and the locale are read at the interpreter's
+start, `HOME` by msapi on import, the libraries' switches by aiohttp, pydantic, yarl... on import. A command
+that changes one needs a real `subprocess.Popen`."""
+TERMINAL_SIZE = ("LINES", "COLUMNS")
+"""Put into the C library's environment by readline, which pytest imports at its start: in the launcher's and
+the test processes' (which inherit it), not in the `os.environ` of the process that imported it. Read only
+when a program asks for the terminal's size (`shutil.get_terminal_size`, click), never before it runs."""
 AVAILABLE = hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 MESSAGE_BYTES = 1 << 20
 START_SECONDS = 60.0
-"""How long the launcher may take to fork a child, or to end at the test process's exit: generous, on a
-busy machine (its children are killed first)."""
+"""How long the launcher may take to answer a test process's connection (its imports, at the first) or to
+fork a child, or to end at its owner's end: generous, on a busy machine (its children are killed first)."""
 
 
 class Process(Protocol):
@@ -199,12 +224,14 @@ def launch(
     stdout: int | IO[Any] | None = None,
     stderr: IO[Any] | None = None,
 ) -> Launched:
-    """`python -m MODULE ARGS` forked by this test process's launcher (started at the first call). `stdout`:
-    None (this process's), `subprocess.PIPE` (read as text) or a file; `stderr`: None or a file."""
+    """`python -m MODULE ARGS` forked by the run's launcher (reached at the first call), or by this process's
+    own outside a run that has one. `stdout`: None (this process's), `subprocess.PIPE` (read as text) or a
+    file; `stderr`: None or a file."""
     if list(command[:2]) != [sys.executable, "-m"]:
         raise ValueError(f"not `python -m MODULE ...`: {command}")
-    control, launcher_environment = _launcher()
-    differing = _fixed_at_start(env).symmetric_difference(_fixed_at_start(launcher_environment))
+    connection = _connected()
+    control = connection.control
+    differing = _fixed_at_start(env).symmetric_difference(_fixed_at_start(connection.environment))
     if differing:
         raise ValueError(f"read before a forked process runs, so not for one: {sorted(differing)}")
     read_end: int | None = None
@@ -238,53 +265,135 @@ def launch(
 
 
 @dataclass
-class _Running:
-    launcher: subprocess.Popen[bytes]
+class _Connection:
+    """This process's connection to a launcher."""
+
     control: socket.socket
     environment: dict[str, str]
-    """The test process's, which the launcher started with."""
+    """The launcher's when it started (the run's first process's), which it imported under."""
+    launcher_pidfd: int
+    pid: int
+    """This process's: a process forked from it has a copy of the socket, not a connection of its own."""
 
 
-_running: _Running | None = None
+_connection: _Connection | None = None
 
 
-def _launcher() -> tuple[socket.socket, dict[str, str]]:
-    """The control socket of this test process's launcher, started at the first call, and its environment."""
-    global _running
-    if _running is None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        root = Path(__file__).resolve().parents[2]
+@dataclass
+class Owned:
+    """A launcher this process started, listening at `path`: it runs until this process ends it or ends."""
+
+    path: Path
+    launcher: subprocess.Popen[bytes]
+    owner: socket.socket
+    """End of file on it (this process's `stop`, or its death however) ends the launcher and its children."""
+    pid: int
+    folder: Path | None
+    """The folder made for `path`, removed with it."""
+
+    def stop(self) -> None:
+        """The launcher kills what is left of its children, and is reaped here (their CPU with it)."""
+        if os.getpid() != self.pid or self.owner.fileno() == -1:  # a fork of this process owns nothing
+            return
+        self.owner.close()
+        try:
+            self.launcher.wait(timeout=START_SECONDS)
+        except subprocess.TimeoutExpired:  # never a run that cannot end because of it
+            self.launcher.kill()
+            self.launcher.wait()
+        with suppress(FileNotFoundError):
+            self.path.unlink()
+        if self.folder is not None:
+            self.folder.rmdir()
+
+
+def own(path: Path | None = None, imports: Sequence[str] = PREIMPORTED) -> Owned:
+    """A launcher listening at `path` (a Unix socket's: at most 107 bytes; by default in a new folder of the
+    system's), for this process and the processes given `LAUNCHER_VARIABLE` = its path. It imports `imports`
+    at its first connection."""
+    folder = None
+    if path is None:
+        folder = Path(tempfile.mkdtemp(prefix="launcher-"))
+        path = folder / "socket"
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        listening.bind(str(path))
+        listening.listen(64)  # before the launcher runs: a test process may connect at once, and waits
         launcher = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(theirs.fileno())],
-            cwd=root,
+            [sys.executable, "-m", __name__, str(theirs.fileno()), str(listening.fileno()), *imports],
+            cwd=Path(__file__).resolve().parents[2],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            pass_fds=[theirs.fileno()],
+            pass_fds=[theirs.fileno(), listening.fileno()],
         )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
         theirs.close()
-        _running = _Running(launcher, ours, dict(os.environ))
-        atexit.register(_stop_launcher)
-    return _running.control, _running.environment
+        listening.close()
+    return Owned(path, launcher, ours, os.getpid(), folder)
 
 
-def _stop_launcher() -> None:
-    """At the test process's exit: the launcher kills what is left of its children, and is reaped."""
-    if _running is not None:
-        _running.control.close()
-        try:
-            _running.launcher.wait(timeout=START_SECONDS)
-        except subprocess.TimeoutExpired:  # never a test process that cannot end because of it
-            _running.launcher.kill()
-            _running.launcher.wait()
+def _connected() -> _Connection:
+    """This process's connection to the run's launcher (`LAUNCHER_VARIABLE`), made at the first call; outside
+    a run that has one, to a launcher of this process's own, started then and ended at its exit."""
+    global _connection
+    if _connection is not None and _connection.pid != os.getpid():
+        _connection.control.close()  # the copy a fork inherited: the launcher knows its parent's children
+        os.close(_connection.launcher_pidfd)
+        _connection = None
+    if _connection is None:
+        path = os.environ.get(LAUNCHER_VARIABLE)
+        if path is None:
+            owned = own()
+            atexit.register(owned.stop)
+            path = str(owned.path)
+        _connection = _connect(Path(path))
+        atexit.register(_disconnect)  # before `owned.stop` (last in, first out)
+    return _connection
+
+
+def _disconnect() -> None:
+    """At this process's exit: the launcher ends the children started for it that are still running."""
+    global _connection
+    if _connection is not None:
+        _connection.control.close()
+        os.close(_connection.launcher_pidfd)
+        _connection = None
+
+
+def _connect(path: Path) -> _Connection:
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        control.settimeout(START_SECONDS)  # the launcher imports before it answers its first connection
+        control.connect(str(path))
+        hello = control.recv(MESSAGE_BYTES)
+        if not hello:
+            raise ConnectionError("it closed the connection")
+        said = json.loads(hello)
+        pidfd = os.pidfd_open(said["pid"])
+    except OSError as error:
+        control.close()
+        raise RuntimeError(f"no launcher answered at {path} ({error})") from None
+    control.settimeout(None)
+    return _Connection(control, said["environment"], pidfd, os.getpid())
 
 
 def _launcher_status() -> str:
-    code = _running.launcher.poll() if _running is not None else None
-    return "still running" if code is None else f"exited with {code}"
+    if _connection is None:
+        return "not connected"
+    ended, _, _ = select.select([_connection.launcher_pidfd], [], [], 0)
+    return "exited" if ended else "still running"
 
 
 def _fixed_at_start(env: Mapping[str, str]) -> set[tuple[str, str]]:
-    return {(name, value) for name, value in env.items() if not name.startswith(SETTINGS_READ_WHEN_RUN)}
+    return {
+        (name, value)
+        for name, value in env.items()
+        if not name.startswith(SETTINGS_READ_WHEN_RUN) and name not in TERMINAL_SIZE
+    }
 
 
 def _fileno(stream: int | IO[Any] | None, inherited: int) -> int:
@@ -328,29 +437,55 @@ class _Child:
     pid: int
     pidfd: int
     reply: socket.socket
+    client: int
+    """The connection of the test process it was started for."""
 
 
-def _serve(control: socket.socket) -> _Request | None:
-    """The launcher's loop: forks a child for each request and tells the test process its pid, then its exit
-    status. Returns None in the launcher once the test process has gone; returns the request in each child."""
+def _serve(owner: socket.socket, listening: socket.socket, imports: Sequence[str]) -> _Request | None:
+    """The launcher's loop: answers each test process's connection (importing at the first), forks a child
+    for each of its requests and tells it the child's pid, then its exit status. Returns None in the launcher
+    once its owner has gone; returns the request in each child."""
+    launcher = os.getpid()
+    started_with = json.dumps({"pid": launcher, "environment": dict(os.environ)}).encode()
+    clients: dict[int, socket.socket] = {}  # by file descriptor
     children: dict[int, _Child] = {}  # by pidfd
+    imported = False  # at the first connection: a run that launches nothing does without
     try:
         while True:
-            readable, _, _ = select.select([control.fileno(), *children], [], [])
+            readable, _, _ = select.select([owner.fileno(), listening.fileno(), *clients, *children], [], [])
+            if owner.fileno() in readable:  # the run has ended, or its first process is gone: so do they all
+                _end_all(children.values())
+                return None
+            changed: set[int] = set()  # closed or opened in this batch: a number may come back as another
             for ready in readable:
-                if ready != control.fileno():
-                    _reap(children.pop(ready))
+                if ready in changed:
                     continue
-                message, streams, _, _ = socket.recv_fds(control, MESSAGE_BYTES, 4)
-                if not message:  # the test process has gone: so do its children
-                    _end_all(children)
-                    return None
+                if ready == listening.fileno():
+                    if not imported:
+                        _preimport(imports)
+                        imported = True
+                    client, _ = listening.accept()
+                    client.send(started_with)
+                    clients[client.fileno()] = client
+                    changed.add(client.fileno())
+                    continue
+                if ready in children:
+                    _reap(children.pop(ready))
+                    changed.add(ready)
+                    continue
+                message, streams, _, _ = socket.recv_fds(clients[ready], MESSAGE_BYTES, 4)
+                if not message:  # that test process has gone: so do the children started for it
+                    gone = [pidfd for pidfd, child in children.items() if child.client == ready]
+                    _end_all([children.pop(pidfd) for pidfd in gone])
+                    clients.pop(ready).close()
+                    changed.update([ready, *gone])
+                    continue
                 request = json.loads(message)
                 reply = socket.socket(fileno=streams[0])
                 pid = os.fork()
                 if pid == 0:
-                    control.close()
-                    reply.close()
+                    for held in [owner, listening, reply, *clients.values()]:
+                        held.close()
                     for child in children.values():
                         child.reply.close()
                         os.close(child.pidfd)
@@ -358,10 +493,12 @@ def _serve(control: socket.socket) -> _Request | None:
                 for stream in streams[1:]:
                     os.close(stream)
                 pidfd = os.pidfd_open(pid)
-                children[pidfd] = _Child(pid, pidfd, reply)
+                children[pidfd] = _Child(pid, pidfd, reply, ready)
+                changed.add(pidfd)
                 reply.send(json.dumps({"pid": pid}).encode())
     except BaseException:
-        _end_all(children)
+        if os.getpid() == launcher:  # never a child killing the launcher's others
+            _end_all(children.values())
         raise
 
 
@@ -374,18 +511,19 @@ def _reap(child: _Child) -> None:
     os.close(child.pidfd)
 
 
-def _end_all(children: dict[int, _Child]) -> None:
-    for child in children.values():
+def _end_all(children: Iterable[_Child]) -> None:
+    ending = list(children)
+    for child in ending:
         signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
-    for child in children.values():
+    for child in ending:
         _reap(child)
 
 
-def _preimport() -> None:
+def _preimport(imports: Sequence[str]) -> None:
     """Imports as `serve` does at its start, with the collector off, then keeps what it made out of every
     later collection (bot/start_up.py): the children start with it frozen, as `serve` freezes its own."""
     gc.disable()
-    for module in PREIMPORTED:
+    for module in imports:
         importlib.import_module(module)
     gc.freeze()
     gc.enable()
@@ -393,7 +531,8 @@ def _preimport() -> None:
 
 
 if __name__ == "__main__":
-    _preimport()
-    forked = _serve(socket.socket(fileno=int(sys.argv[1])))
+    forked = _serve(
+        socket.socket(fileno=int(sys.argv[1])), socket.socket(fileno=int(sys.argv[2])), sys.argv[3:]
+    )
     if forked is not None:
         sys.exit(forked.run())

@@ -1,0 +1,41 @@
+"""The run's one pre-imported launcher (tests/fakes/preimported.py), started by the run's first process.
+
+Under xdist that is the controller, which runs no test: it starts the launcher before it starts the test
+processes, which inherit `LAUNCHER_VARIABLE` and connect at their first `launch`; without xdist, the one
+process does both. One launcher a run instead of one per test process that forks: its imports (0.8 s of CPU)
+once, not three or four times. The run's first process ends it at its own end (`pytest_unconfigure`, after
+the test processes have ended) and reaps it, so that the forked children's CPU counts in the run's; if that
+process is killed instead, the launcher sees its socket close and ends its children and itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.fakes import preimported
+
+SOCKET_PATH_BYTES = 107
+"""A Unix socket's path is at most 108 bytes with its final NUL: a longer `--basetemp` gets a folder of
+/tmp's instead."""
+
+_owned: preimported.Owned | None = None
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own, which makes the run's basetemp (tmp_path_factory)
+def pytest_configure(config: pytest.Config) -> None:
+    global _owned
+    if hasattr(config, "workerinput") or not preimported.AVAILABLE or config.option.collectonly:
+        return
+    path = config._tmp_path_factory.getbasetemp() / "launcher"
+    _owned = preimported.own(path if len(os.fsencode(path)) <= SOCKET_PATH_BYTES else None)
+    os.environ[preimported.LAUNCHER_VARIABLE] = str(_owned.path)  # before xdist starts the test processes
+
+
+def pytest_unconfigure() -> None:
+    global _owned
+    if _owned is not None:
+        _owned.stop()
+        _owned = None
+        os.environ.pop(preimported.LAUNCHER_VARIABLE, None)
