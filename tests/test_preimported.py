@@ -98,12 +98,13 @@ def test_a_command_changing_what_the_interpreter_read_at_its_start_needs_a_real_
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = """
-import json, os, sys
+import atexit, json, os, sys
 from pathlib import Path
 from tests.fakes import preimported
 
 if sys.argv[1] == "owns":  # a launcher of its own, importing nothing (the run's imports cost 0.8 s)
-    owned = preimported.own(imports=())
+    owned = preimported.own(Path(sys.argv[2]) / "launcher", imports=())
+    atexit.register(owned.stop)
     os.environ[preimported.LAUNCHER_VARIABLE] = str(owned.path)
     print(json.dumps({"launcher": owned.launcher.pid}), flush=True)
 preimported.launch([sys.executable, "-m", "reporter", "wait", "0"], env=os.environ, cwd=Path(sys.argv[2]))
@@ -179,4 +180,5 @@ def test_a_launcher_and_its_children_end_with_the_process_that_owns_it(
         else:
             owner.stdin.close()
             assert owner.wait(timeout=60) == 0  # its `stop()` waited for the launcher
+            assert not (tmp_path / "launcher").exists()
         assert ended(pidfds[launcher]) and ended(pidfds[child["pid"]])
