@@ -524,6 +524,11 @@ def evaluate(
     )
 
 
+def _shown_auroc(value: float) -> str:
+    """n/a where a set has no question on one side (round 16's one in-scope question, always declined)."""
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
+
+
 def _table(result: Figures) -> list[str]:
     return [
         "| measure | count | rate | 95% Wilson interval |",
@@ -599,7 +604,7 @@ def render(evaluation: Evaluation) -> str:
             "",
             *_table(held_out),
             "",
-            f"AUROC of the confidence (right top topic vs everything else): {held_out.auroc:.3f}",
+            f"AUROC of the confidence (right top topic vs everything else): {_shown_auroc(held_out.auroc)}",
             "",
             "Misses on the held-out part:",
             "",
@@ -610,7 +615,7 @@ def render(evaluation: Evaluation) -> str:
         lines += [""]
     lines += ["The sets below are tuning material: for comparison only.", ""]
     for title, result in evaluation.comparisons:
-        lines += [f"### {title}", "", *_table(result), "", f"AUROC: {result.auroc:.3f}", ""]
+        lines += [f"### {title}", "", *_table(result), "", f"AUROC: {_shown_auroc(result.auroc)}", ""]
     return "\n".join(lines).rstrip("\n")
 
 

@@ -258,11 +258,11 @@ class _NoCookies(httpx.Cookies):
 def _with_query(
     url: str, params: Mapping[str, str] | None
 ) -> tuple[httpx.URL | str, Mapping[str, str] | None]:
-    """`url` parsed, with `params` as its query, encoded as httpx encodes them (they replace any query
-    the URL has), and no params left to pass. Given a URL string and `params`, httpx parses the URL, then
-    again with their query in it, each parse about a tenth of a request's client CPU; given a parsed URL
-    and none, it parses nothing. A URL that has a query or a fragment already, and params too, is left to
-    httpx."""
+    """`url` parsed, with `params` as its query, encoded as httpx encodes them, and no params left to
+    pass. Given a URL string and `params`, httpx parses the URL, then again with their query in it, each
+    parse about a tenth of a request's client CPU; given a parsed URL and none, it parses nothing. A URL
+    that has a query or a fragment already, and params too, is left to httpx (whose params replace that
+    query)."""
     if params is None:
         return _parsed(url), None
     if "?" in url or "#" in url:

@@ -56,11 +56,12 @@ SPENT_ROWS_SHA256 = "2c27a03de34c2b60708df8eee075a55dd5b93d34003bd6de2210872032e
 # aims at 90% of the real out-of-scope questions declined and spends what is above on in-scope answers (41/44
 # -> 40/44 in sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11); 0.88 since round 12
 # (40/44 -> 39/44 in sample and cross-validated, with 36 -> 38 of 51 real in-scope questions answered right).
-FLOOR_SPENT_IN_SAMPLE = {
+FLOOR_SPENT_IN_SAMPLE: dict[str, tuple[float | None, float]] = {
     "Real questions, round 7's": (0.80, 0.93),
     "Real questions, round 10's": (0.50, 0.88),
-    # Round 16: its one in-scope question is declined (held out and in sample); 35/42 declined both ways.
-    "Real questions, round 16's": (0.0, 0.83),
+    # Round 16: its one in-scope question is declined (held out and in sample), so no in-scope floor: one
+    # question measures nothing; 35/42 declined both ways.
+    "Real questions, round 16's": (None, 0.83),
 }
 
 
@@ -183,7 +184,8 @@ def test_spent_held_out_parts_keep_their_record_and_stay_above_their_in_sample_f
     for title, figures in _evaluated().comparisons:
         for prefix, (answered, declined) in FLOOR_SPENT_IN_SAMPLE.items():
             if title.startswith(prefix):
-                assert figures.answered_right / figures.in_scope >= answered, title
+                if answered is not None:
+                    assert figures.answered_right / figures.in_scope >= answered, title
                 assert figures.out_of_scope_declined / figures.out_of_scope >= declined, title
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import httpx
 import pytest
@@ -194,8 +195,9 @@ def test_only_a_401_naming_the_token_asks_for_a_fresh_one() -> None:
     assert not rejected_token(httpx.Response(401, content=b"Unauthorized"))
 
 
-_PARAMS: list[dict[str, str] | None] = [
+_PARAMS: list[dict[str, Any] | None] = [
     None,
+    {"scope": ["openid", "profile"], "prompt": None, "validate": True, "n": 3},  # msal's params, untyped
     {"api-version": "7.1-preview.1", "top": "100"},
     {"$filter": "userPrincipalName eq 'ann o''neil@fabrikam.com' and startswith(mail, 'a+b')"},
     {"$select": "id,mail", "q": "é & ü / ? # = %20 ;"},
@@ -213,7 +215,7 @@ _PARAMS: list[dict[str, str] | None] = [
     ],
 )
 def test_parameters_reach_the_service_as_httpx_itself_encodes_them(
-    url: str, params: dict[str, str] | None
+    url: str, params: dict[str, Any] | None
 ) -> None:
     """The session puts the parameters into the URL itself and parses it (once, kept for the next request
     alike, not twice a request): what the service gets is byte for byte what httpx sends given the same URL
