@@ -260,6 +260,19 @@ def test_fourth_set_is_tuning_material_and_covers_every_first_round_topic() -> N
     assert out_of_scope["near-domain"] >= 20
 
 
+def test_long_message_set_covers_every_contract_topic_with_stories_and_is_recorded() -> None:
+    # Round 18's set, measured and left out of the tuning material (docs/faq-eval.md): kept well-formed for a
+    # later round, and recognisable as the bytes that round measured.
+    path = ORIGINAL_SET.with_name("eval_long.json")
+    questions = load_listed(path, "long")
+    per_topic = Counter(q.expected for q in questions if q.expected is not None)
+    assert set(per_topic) == set(CONTRACT_TOPICS)
+    assert min(per_topic.values()) >= 3
+    assert Counter(q.kind for q in questions if q.expected is None)["near-domain"] >= 50
+    assert all(len(q.text.split()) >= 25 for q in questions)  # stories, not one-line questions
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in REPORT.read_text(encoding="utf-8")
+
+
 def test_fresh_set_is_tuning_material_and_covers_every_topic() -> None:
     questions = load_fresh()
     assert not any(q.held_out for q in questions)
