@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from tests import bytecode
+from tests import bytecode, zygote
 
 if TYPE_CHECKING:
     # imported by the fixtures that use them: the run's first process loads this file and runs no test, and
@@ -107,6 +107,7 @@ file grows: docs/testing.md, "Session 15" and "Session 16"."""
 
 
 IMPORTED_AT_COLLECTION = pytest.StashKey[frozenset[str]]()
+ZYGOTE = pytest.StashKey[zygote.Zygote]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -161,8 +162,19 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     bytecode.compile_project()
     if config.getoption("numprocesses", None):
+        if zygote.usable(config):  # importing while the test modules are checked and xdist starts
+            config.stash[ZYGOTE] = started = zygote.start()
+            config.add_cleanup(started.stop)
         bytecode.rewrite_test_modules(config, bytecode.modules_to_rewrite())
         gc.freeze()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
+    """The test processes xdist starts on this machine are forked by the zygote (tests/zygote.py)."""
+    started = config.stash.get(ZYGOTE, None)
+    if started is not None:
+        started.fork(specs)
 
 
 @pytest.hookimpl(optionalhook=True)

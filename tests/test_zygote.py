@@ -1,0 +1,193 @@
+"""xdist's test processes forked by a pre-imported zygote (tests/zygote.py): what a forked process gets,
+how it ends, and what happens when the zygote cannot fork one."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import zygote
+
+pytestmark = pytest.mark.skipif(not zygote.AVAILABLE, reason="the zygote is Linux's")
+
+REPORT = """
+import json, os, signal, sys, threading
+line = sys.stdin.readline()
+with open(f"/proc/{os.getppid()}/cmdline", "rb") as parent:
+    parent_arguments = parent.read().decode().split("\\0")
+print(json.dumps({
+    "pid": os.getpid(),
+    "parent": parent_arguments,
+    "preimported": "colorsys" in sys.modules,
+    "line": line,
+    "argv": sys.argv,
+    "orig_argv": sys.orig_argv,
+    "flags": list(sys.flags),
+    "path": sys.path,
+    "cwd": os.getcwd(),
+    "env": dict(os.environ),
+    "threads": threading.active_count(),
+    "signals": {str(number): repr(signal.getsignal(number)) for number in signal.valid_signals()
+                if number not in (signal.SIGKILL, signal.SIGSTOP)},
+    "group": os.getpgrp(),
+    "main": sorted(name for name in vars(sys.modules["__main__"]) if name.startswith("__")),
+    "streams": [(stream.fileno(), stream.encoding, stream.errors, stream.line_buffering,
+                 getattr(stream, "write_through", None)) for stream in (sys.stdin, sys.stdout, sys.stderr)],
+    "descriptors": sorted(os.listdir("/proc/self/fd")),
+}), flush=True)
+print("to stderr", file=sys.stderr, flush=True)
+if line == "wait\\n":
+    sys.stdin.read()
+sys.exit(3)
+"""
+"""A test process's stand-in: what it got, on stdout (`colorsys` is what these tests' zygote imports)."""
+
+
+@pytest.fixture
+def forking() -> Iterator[zygote.Zygote]:
+    started = zygote.start(("colorsys",), env=_environment())
+    yield started
+    if started.directory.exists():  # not stopped by the test
+        started.stop()
+
+
+def _environment() -> dict[str, str]:
+    """This process's for the zygote and its clients alike, but pytest's name of the phase under way (as
+    xdist's controller has none); given whole, as the C library's may hold more (`zygote.start`)."""
+    return {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+
+
+def _client(started: zygote.Zygote, **options: Any) -> subprocess.Popen[str]:
+    options.setdefault("env", _environment())
+    return subprocess.Popen(
+        [*started.client(), "-u", "-c", REPORT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **options,
+    )
+
+
+def _report(process: subprocess.Popen[str], line: str) -> dict[str, Any]:
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(line)
+    process.stdin.flush()
+    report: dict[str, Any] = json.loads(process.stdout.readline())
+    return report
+
+
+def _ended(pid: int) -> bool:
+    """Whether process `pid` has ended (and been reaped), waiting for it up to a minute."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], 60)[0])
+    finally:
+        os.close(pidfd)
+
+
+def test_a_forked_process_is_what_python_u_c_starts_with_the_clients_streams_and_status(
+    forking: zygote.Zygote,
+) -> None:
+    """Everything a test process can see of its start is what `python -u -c` gives it, but its parent and the
+    modules imported already."""
+    with _client(forking) as process:
+        forked = _report(process, "hello\n")
+        out, err = process.communicate()
+    assert (out, err, process.returncode) == ("", "to stderr\n", 3)
+    with subprocess.Popen(
+        [sys.executable, "-u", "-c", REPORT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+    ) as process:
+        execd = _report(process, "hello\n")
+        process.communicate()
+    assert forked["parent"][4] == zygote.ZYGOTE_MARK and forked["parent"][0] == sys.executable
+    assert execd["parent"][0] != sys.executable and forked["pid"] != process.pid
+    assert forked["preimported"] and not execd["preimported"]
+    assert forked["threads"] == 1 and forked["group"] == os.getpgrp()  # a Ctrl-C reaches it from the terminal
+    for fact in ("pid", "parent", "preimported"):
+        del forked[fact], execd[fact]
+    assert forked == execd
+
+
+def test_a_killed_client_takes_its_test_process_with_it_and_the_zygote_forks_on(
+    forking: zygote.Zygote,
+) -> None:
+    with _client(forking) as process:
+        report = _report(process, "wait\n")
+        process.kill()
+    assert _ended(report["pid"])
+    with _client(forking) as process:
+        assert _report(process, "hello\n")["parent"][4] == zygote.ZYGOTE_MARK
+        process.communicate()
+    assert process.returncode == 3
+
+
+def test_sigterm_to_the_client_ends_the_test_process_and_the_client_reports_it(
+    forking: zygote.Zygote,
+) -> None:
+    with _client(forking) as process:
+        report = _report(process, "wait\n")
+        process.terminate()
+        process.communicate()
+    assert process.returncode == -signal.SIGTERM
+    assert _ended(report["pid"])
+
+
+def test_the_controllers_end_ends_the_zygote_and_what_it_forked(forking: zygote.Zygote) -> None:
+    with _client(forking) as process:
+        report = _report(process, "wait\n")
+        forking.stop()
+        process.communicate()
+    assert forking.process.returncode == 0 and _ended(report["pid"])
+    assert process.returncode == -signal.SIGKILL
+    assert not forking.directory.exists()
+
+
+def test_a_process_the_zygote_cannot_fork_starts_as_a_new_interpreter_and_says_so(
+    forking: zygote.Zygote,
+) -> None:
+    """An environment read at the interpreter's start differs: the client execs what execnet asked for."""
+    with _client(forking, env={**_environment(), "PYTHONHASHSEED": "7"}) as process:
+        report = _report(process, "hello\n")
+        _, err = process.communicate()
+    assert report["pid"] == process.pid and report["env"]["PYTHONHASHSEED"] == "7"
+    assert "not forked (its environment differs from the zygote's in ['PYTHONHASHSEED'])" in err
+    assert process.returncode == 3
+
+
+def test_without_a_zygote_the_test_process_starts_as_a_new_interpreter(forking: zygote.Zygote) -> None:
+    forking.process.kill()
+    forking.process.wait()
+    with _client(forking) as process:
+        report = _report(process, "hello\n")
+        _, err = process.communicate()
+    assert report["pid"] == process.pid and not report["preimported"]
+    assert f"test process not forked (the zygote at {forking.address}: " in err
+    assert process.returncode == 3
+
+
+def test_this_test_process_was_forked_by_the_runs_zygote(pytestconfig: pytest.Config) -> None:
+    """The run's own test processes are forks, unless there is no zygote to fork them."""
+    if "PYTEST_XDIST_WORKER" not in os.environ or not zygote.usable(pytestconfig):
+        pytest.skip("not a test process xdist started with a zygote")
+    parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().decode().split("\0")
+    assert parent[4] == zygote.ZYGOTE_MARK
+    assert sys.orig_argv[1:3] == ["-u", "-c"]
+    assert set(zygote.PREIMPORTED) <= set(sys.modules)

@@ -1,0 +1,449 @@
+"""xdist's test processes forked from one process that has imported the libraries already (a zygote).
+
+Each test process spent about 2 s of CPU before its first test, most of it importing the same modules as
+the others (SQLAlchemy, SQLModel, Slack's and Microsoft's libraries, httpx, Starlette, hypothesis, the
+project): on 2 cores, 4 processes doing it at once held the run's start up by about 4 s of wall. The run's
+first process (xdist's controller) now starts, in `pytest_configure`, one zygote that imports them
+(`PREIMPORTED`, never a test module or a conftest: pytest imports those, with their asserts rewritten) and
+freezes what it made out of the garbage collector's reach. xdist starts each test process as execnet does,
+`PYTHON -u -c BOOTSTRAP`, where PYTHON is this file run as a client (`client_command`, given to the gateway
+specs in `pytest_xdist_setupnodes`): the client sends its standard streams, environment, directory, process
+group and arguments to the zygote, which forks a child that takes them and runs BOOTSTRAP as `python -u -c`
+does, in a new `__main__`; the client relays signals and the child's exit status to execnet.
+
+What a forked test process shares with the others (docs/testing.md, "Session 23"): the zygote's hash seed
+(one random seed a run, where each interpreter drew its own), its parent (the zygote, not the controller),
+`sys.modules` holding `PREIMPORTED` from the start, and the warning filters those imports set (a test
+process used to drop them after collecting). Whatever is read at the interpreter's start or on import (the
+environment, the directory, the interpreter's flags) must be the test process's: the zygote refuses any
+other request, and the client then execs the interpreter as execnet would have (one line on stderr says
+so), as it does when the zygote cannot be reached. The zygote changes no signal disposition and holds no
+thread; it lives in a process group of its own, so a Ctrl-C reaches the test processes (in the
+controller's group, as before) and not it. It ends, killing what is left of its children, when the
+controller goes (end of file on a pipe only the controller holds), and kills a child whose client has gone
+(execnet kills the client it started).
+
+Linux only (pidfds, `SOCK_SEQPACKET`, file descriptors over Unix sockets): elsewhere no zygote starts and
+execnet execs as it always did. This file is run by path (`python -I -S` for the client, `-c` for the
+zygote: neither may import the `tests` package before pytest does), so it imports the standard library only
+at its top.
+"""
+
+from __future__ import annotations
+
+import builtins
+import gc
+import importlib
+import importlib.machinery
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import types
+import warnings
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    import pytest
+
+PREIMPORTED = (
+    "bot.cli",
+    "bot.console.chat",
+    "bot.conversation.stages.after_connecting",
+    "bot.conversation.stages.approving",
+    "bot.conversation.stages.closing",
+    "bot.conversation.stages.helping",
+    "bot.conversation.stages.preparing",
+    "bot.conversation.stages.starting",
+    "bot.demo",
+    "bot.doctor",
+    "bot.serve",
+    "bot.slack._logs",
+    "bot.slack.app",
+    "bot.slack.commands",
+    "bot.slack.http",
+    "bot.slack.listeners.actions",
+    "bot.slack.listeners.commands",
+    "bot.slack.listeners.events",
+    "bot.slack.sender",
+    "bot.slack.serve",
+    "bot.teams.auth",
+    "bot.teams.budget",
+    "bot.teams.cards",
+    "bot.teams.chats",
+    "bot.teams.delivery",
+    "bot.teams.endpoint",
+    "bot.teams.package",
+    "bot.teams.sender",
+    "bot.teams.surface",
+    "bot.teams.text",
+    "bot.web_server",
+    "faq.asker_effect",
+    "faq.commands",
+    "msapi._pseudonyms",
+    "msapi.commands",
+    "msapi.snapshot",
+    "sandbox.generate",
+    "workflows.diagram",
+    "alembic.command",
+    "alembic.config",
+    "hypothesis",
+    "hypothesis.stateful",
+    "hypothesis.strategies",
+    "msal",
+    "psycopg",
+    "requests",
+    "sqlalchemy.dialects.postgresql.psycopg",
+)
+"""What every test process imports while collecting (the test files' and the conftests' imports, and so most
+of the project and its libraries), named by the modules nothing else among them imports. Never a module of
+`tests` nor one only a few files use (`test_start_up.py`'s `NOT_AT_COLLECTION`): `test_zygote.py` checks
+that a test process imports all of them at collection. A module missing here is imported by each test
+process as before: slower, never wrong."""
+AVAILABLE = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
+MESSAGE_BYTES = 1 << 20
+ZYGOTE_MARK = "zygote"
+"""The zygote's first argument, by which a test process can tell that its parent is one."""
+
+
+def _run_by_path(*arguments: str) -> list[str]:
+    """`python -u -c` running this file in `__main__`, as a test process's interpreter starts (`sys.path[0]`
+    the directory, `-u`), without importing the `tests` package."""
+    path = str(Path(__file__).resolve())
+    return [sys.executable, "-u", "-c", f"exec(compile(open({path!r}).read(), {path!r}, 'exec'))", *arguments]
+
+
+# The controller's side.
+
+
+@dataclass
+class Zygote:
+    process: subprocess.Popen[bytes]
+    directory: Path
+    """Private to this user (`mkdtemp`): only its processes may ask the zygote for a child."""
+    control: int
+    """The write end of the pipe whose end of file tells the zygote the controller has gone."""
+    _undo: Callable[[], None] = lambda: None
+
+    @property
+    def address(self) -> str:
+        return str(self.directory / "socket")
+
+    def client(self) -> list[str]:
+        """The command that stands for `python` in `python -u -c CODE`, having the zygote fork it."""
+        return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "client", self.address]
+
+    def fork(self, specs: list[Any]) -> None:
+        """Has the zygote fork the test processes of those of xdist's `specs` that execnet would start on
+        this machine with this interpreter: execnet runs the client instead of `sys.executable`, with the
+        same arguments (`-u -c BOOTSTRAP`). Not by the specs' `python=`: with one, execnet sends its own
+        source to the new process instead of having it import execnet, which a test process does."""
+        from execnet import gateway_io
+
+        forked = {id(spec) for spec in specs if spec.popen and not (spec.python or spec.via)}
+        execs = gateway_io.popen_args
+
+        def popen_args(spec: Any) -> list[str]:
+            arguments = execs(spec)
+            return [*self.client(), *arguments[1:]] if id(spec) in forked else arguments
+
+        gateway_io.popen_args = popen_args
+        self._undo = lambda: setattr(gateway_io, "popen_args", execs)
+
+    def stop(self) -> None:
+        """At the controller's end: the zygote kills any child left (none, once xdist has ended its test
+        processes), removes its socket and is reaped."""
+        self._undo()
+        os.close(self.control)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # never a run that cannot end because of it
+            self.process.kill()
+            self.process.wait()
+        with suppress(FileNotFoundError):  # the zygote's to remove; unless it died before
+            os.unlink(self.address)
+            self.directory.rmdir()
+
+
+def usable(config: pytest.Config) -> bool:
+    """Whether the zygote imports the plugins' modules as this run's test processes would: it rewrites
+    their asserts with pytest's default settings, the run's must be those. `TESTS_ZYGOTE=0` in the
+    environment turns it off (every test process a new interpreter, as before), to compare the two."""
+    return (
+        AVAILABLE
+        and os.environ.get("TESTS_ZYGOTE") != "0"
+        and config.getoption("assertmode") == "rewrite"
+        and config.getini("enable_assertion_pass_hook") is False
+        and config.getini("python_files") == ["test_*.py", "*_test.py"]
+        and not getattr(config.known_args_namespace, "disable_plugin_autoload", False)
+        and not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    )
+
+
+def start(preimported: tuple[str, ...] = PREIMPORTED, env: dict[str, str] | None = None) -> Zygote:
+    """The zygote, importing in the background: the clients that connect meanwhile wait in its backlog.
+    Its environment is this process's (`env` None), as execnet's processes get it: the C library's, which
+    may hold more than `os.environ` (GNU readline sets LINES and COLUMNS)."""
+    directory = Path(tempfile.mkdtemp(prefix="aadbot-zygote-"))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    read_end, control = os.pipe()
+    try:
+        listener.bind(str(directory / "socket"))
+        listener.listen(64)
+        process = subprocess.Popen(
+            _run_by_path(ZYGOTE_MARK, str(listener.fileno()), str(read_end), *preimported),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            env=env,
+            pass_fds=(listener.fileno(), read_end),
+            process_group=0,  # a Ctrl-C is the test processes' to handle; the zygote ends at the pipe's end
+        )
+    except BaseException:
+        os.close(control)
+        raise
+    finally:
+        listener.close()  # the zygote's only: if it dies, a client is refused instead of waiting forever
+        os.close(read_end)
+    return Zygote(process, directory, control)
+
+
+# The client's side: `python -I -S tests/zygote.py client ADDRESS -u -c BOOTSTRAP`, for one test process.
+
+
+def run_client(address: str, arguments: list[str]) -> NoReturn:
+    """Has the zygote fork the test process, then stands for it: forwards SIGTERM, exits as it does."""
+    python = sys.executable
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    if arguments[:2] != ["-u", "-c"] or len(arguments) < 3:
+        answer: dict[str, Any] = {"refused": f"not `-u -c CODE`: {arguments}"}
+    else:
+        answer = _ask(connection, address, arguments)
+    if "refused" in answer:  # the test process as execnet would have started it
+        print(f"tests/zygote.py: test process not forked ({answer['refused']})", file=sys.stderr, flush=True)
+        os.execv(python, [python, *arguments])
+    pidfd = os.pidfd_open(answer["pid"])  # never a signal to another process that took the number
+    # a Ctrl-C reaches the test process from the terminal, as it always did: the client's own would end it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: signal.pidfd_send_signal(pidfd, signal.SIGTERM))
+    for stream in (0, 1):  # the test process's ends: execnet reads to the end of them, not the client's
+        os.dup2(os.open(os.devnull, os.O_RDWR), stream)
+    message = connection.recv(MESSAGE_BYTES)
+    if not message:
+        print("tests/zygote.py: the zygote ended before its test process", file=sys.stderr, flush=True)
+        sys.exit(1)
+    code = int(json.loads(message)["returncode"])
+    if code < 0:  # died of a signal: so does the client, for `Popen.returncode`
+        with suppress(OSError):  # SIGKILL's disposition cannot change
+            signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+
+
+def _ask(connection: socket.socket, address: str, arguments: list[str]) -> dict[str, Any]:
+    request = {"arguments": arguments, "env": dict(os.environ), "cwd": os.getcwd(), "pid": os.getpid()}
+    try:
+        connection.connect(address)
+        socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
+        answer = connection.recv(MESSAGE_BYTES)
+    except OSError as error:
+        return {"refused": f"the zygote at {address}: {error}"}
+    return json.loads(answer) if answer else {"refused": "the zygote closed the connection"}
+
+
+# The zygote's side: everything below runs in the zygote, or in a child it forked.
+
+
+@dataclass
+class _Request:
+    """A test process to run: its interpreter's arguments, environment, directory and standard streams."""
+
+    arguments: list[str]
+    env: dict[str, str]
+    cwd: str
+    streams: list[int]
+
+    def run(self) -> None:
+        """In the forked child: what `python -u -c CODE` would run, with the same streams, environment and
+        directory, in a new `__main__`; the interpreter's own exit follows (atexit, threads joined)."""
+        for target, stream in enumerate(self.streams):
+            os.dup2(stream, target)
+        for stream in set(self.streams) - {0, 1, 2}:
+            os.close(stream)
+        os.environ.clear()
+        os.environ.update(self.env)
+        os.chdir(self.cwd)
+        sys.argv = ["-c", *self.arguments[3:]]
+        sys.orig_argv = [sys.executable, *self.arguments]
+        main = types.ModuleType("__main__")
+        main.__dict__.update(
+            __annotations__={}, __builtins__=builtins, __loader__=importlib.machinery.BuiltinImporter
+        )
+        sys.modules["__main__"] = main
+        exec(compile(self.arguments[2], "<string>", "exec"), main.__dict__)
+
+
+@dataclass
+class _Child:
+    pid: int
+    pidfd: int
+    connection: socket.socket | None
+    """To its client: None once the client has gone."""
+
+
+def _refusal(request: dict[str, Any]) -> str | None:
+    """Why a request cannot be forked: what the interpreter reads at its start or the modules on import."""
+    if request["arguments"][:2] != ["-u", "-c"]:
+        return f"interpreter options {request['arguments'][:-1]}"
+    differing = sorted(set(request["env"].items()).symmetric_difference(os.environ.items()))
+    if differing:
+        return f"its environment differs from the zygote's in {sorted({name for name, _ in differing})}"
+    if request["cwd"] != os.getcwd():
+        return f"its directory {request['cwd']} is not the zygote's {os.getcwd()}"
+    if os.getsid(request["pid"]) != os.getsid(0):
+        return "another session"
+    return None
+
+
+def _serve(listener: socket.socket, control: int) -> _Request | None:
+    """Forks a child for each client; None in the zygote once the controller has gone, the request in each
+    child."""
+    children: dict[int, _Child] = {}  # by pidfd
+    clients: dict[int, _Child] = {}  # by the connection's descriptor
+    try:
+        while True:
+            readable, _, _ = select.select([control, listener.fileno(), *children, *clients], [], [])
+            for ready in readable:
+                if ready == control:
+                    _end_all(children)
+                    return None
+                if ready in children:
+                    _reap(children.pop(ready), clients)
+                elif ready in clients:  # the client has gone (killed): its test process goes too
+                    child = clients.pop(ready)
+                    assert child.connection is not None
+                    child.connection.close()
+                    child.connection = None
+                    signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
+                else:
+                    forked = _fork(listener, control, children, clients)
+                    if forked is not None:
+                        return forked
+    except BaseException:
+        _end_all(children)
+        raise
+
+
+def _fork(
+    listener: socket.socket, control: int, children: dict[int, _Child], clients: dict[int, _Child]
+) -> _Request | None:
+    connection, _ = listener.accept()
+    connection.settimeout(10)  # a client sends its request as it connects; never a zygote stuck on one
+    try:
+        message, streams, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, 3)
+    except OSError:
+        connection.close()
+        return None
+    request = json.loads(message) if message else None
+    refused = "no request" if request is None or len(streams) != 3 else _refusal(request)
+    if request is None or refused is not None:
+        with suppress(OSError):
+            connection.send(json.dumps({"refused": refused}).encode())
+        connection.close()
+        for stream in streams:
+            os.close(stream)
+        return None
+    client_group = os.getpgid(request["pid"])
+    assert threading.active_count() == 1, f"the zygote has threads: {threading.enumerate()}"
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, client_group)  # the controller's group, as execnet's processes: a Ctrl-C reaches it
+        listener.close()
+        os.close(control)
+        connection.close()
+        for child in children.values():
+            os.close(child.pidfd)
+            if child.connection is not None:
+                child.connection.close()
+        return _Request(request["arguments"], request["env"], request["cwd"], streams)
+    with suppress(PermissionError):  # the child has set it already
+        os.setpgid(pid, client_group)
+    for stream in streams:
+        os.close(stream)
+    child = _Child(pid, os.pidfd_open(pid), connection)
+    children[child.pidfd] = child
+    clients[connection.fileno()] = child
+    connection.settimeout(None)
+    with suppress(OSError):  # a client gone already: the next select sees it
+        connection.send(json.dumps({"pid": pid}).encode())
+    return None
+
+
+def _reap(child: _Child, clients: dict[int, _Child]) -> None:
+    _, status, _ = os.wait4(child.pid, 0)
+    if child.connection is not None:
+        clients.pop(child.connection.fileno(), None)
+        with suppress(OSError):
+            child.connection.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())
+        child.connection.close()
+    os.close(child.pidfd)
+
+
+def _end_all(children: dict[int, _Child]) -> None:
+    for child in children.values():
+        signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
+    for child in children.values():
+        _reap(child, {})
+
+
+def _preimport(modules: list[str]) -> None:
+    """Imports `modules` as a test process would while collecting: the modules of pytest's plugins'
+    distributions (hypothesis, anyio, which Starlette imports) through pytest's own rewriting hook, as
+    pytest marks them (a test process's pytest refuses to start when one was imported otherwise), warnings
+    as errors (as collecting has them) and their filters dropped afterwards (as collecting drops them).
+    What was made is then frozen out of the garbage collector's reach, in the children too."""
+    import _pytest.assertion
+    from _pytest.config import get_config
+
+    gc.disable()
+    config = get_config()
+    hook = _pytest.assertion.install_importhook(config)
+    config._mark_plugins_for_rewrite(hook, disable_autoload=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for module in modules:
+                importlib.import_module(module)
+    finally:
+        sys.meta_path.remove(hook)
+    gc.freeze()
+    gc.enable()
+    assert threading.active_count() == 1, f"importing started threads: {threading.enumerate()}"
+
+
+def _zygote(listener: int, control: int, modules: list[str]) -> _Request | None:
+    _preimport(modules)
+    listening = socket.socket(fileno=listener)
+    address = Path(listening.getsockname())
+    forked = _serve(listening, control)
+    if forked is None:  # the controller has gone, maybe without a word: its socket and directory go too
+        with suppress(FileNotFoundError):
+            address.unlink()
+            address.parent.rmdir()
+    return forked
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "client":
+        run_client(sys.argv[2], sys.argv[3:])
+    forked = _zygote(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    if forked is not None:
+        forked.run()
