@@ -146,8 +146,9 @@ def pytest_collection_modifyitems() -> Iterator[None]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The run's first process compiles the project and, when test processes are to start, rewrites the
-    test modules once for all of them (tests/bytecode.py). Up to date, this only reads the caches.
+    """The run's first process compiles the project and, when test processes are to start, starts the
+    zygote that forks them with the libraries imported (tests/zygote.py) and rewrites the test modules once
+    for all of them (tests/bytecode.py). Up to date, this only reads the caches.
 
     A process that is to collect the tests (a test process, or the only process) turns the garbage collector
     off until it has (`pytest_collection_finish`); xdist's first process collects nothing, so it keeps it,
