@@ -107,7 +107,6 @@ file grows: docs/testing.md, "Session 15" and "Session 16"."""
 
 
 IMPORTED_AT_COLLECTION = pytest.StashKey[frozenset[str]]()
-ZYGOTE = pytest.StashKey[zygote.Zygote]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -146,9 +145,8 @@ def pytest_collection_modifyitems() -> Iterator[None]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The run's first process compiles the project and, when test processes are to start, starts the
-    zygote that forks them with the libraries imported (tests/zygote.py) and rewrites the test modules once
-    for all of them (tests/bytecode.py). Up to date, this only reads the caches.
+    """The run's first process compiles the project and, when test processes are to start, rewrites the
+    test modules once for all of them (tests/bytecode.py). Up to date, this only reads the caches.
 
     A process that is to collect the tests (a test process, or the only process) turns the garbage collector
     off until it has (`pytest_collection_finish`); xdist's first process collects nothing, so it keeps it,
@@ -163,18 +161,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     bytecode.compile_project()
     if config.getoption("numprocesses", None):
-        if zygote.usable(config):  # importing while the test modules are checked and xdist starts
-            config.stash[ZYGOTE] = started = zygote.start()
-            config.add_cleanup(started.stop)
         bytecode.rewrite_test_modules(config, bytecode.modules_to_rewrite())
         gc.freeze()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
-    """The test processes xdist starts on this machine are forked by the zygote (tests/zygote.py)."""
-    started = config.stash.get(ZYGOTE, None)
-    if started is not None:
+    """The test processes xdist starts on this machine are forked by the zygote (tests/zygote.py), started
+    here: the environment is the test processes' by now (tests/fakes/one_launcher.py's variable, set at
+    `pytest_configure`, included), which the zygote's must be for it to fork them."""
+    if zygote.usable(config):
+        started = zygote.start()
+        config.add_cleanup(started.stop)
         started.fork(specs)
 
 

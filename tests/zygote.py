@@ -3,25 +3,25 @@
 Each test process spent about 2 s of CPU before its first test, most of it importing the same modules as
 the others (SQLAlchemy, SQLModel, Slack's and Microsoft's libraries, httpx, Starlette, hypothesis, the
 project): on 2 cores, 4 processes doing it at once held the run's start up by about 4 s of wall. The run's
-first process (xdist's controller) now starts, in `pytest_configure`, one zygote that imports them
-(`PREIMPORTED`, never a test module or a conftest: pytest imports those, with their asserts rewritten) and
-freezes what it made out of the garbage collector's reach. xdist starts each test process as execnet does,
-`PYTHON -u -c BOOTSTRAP`, where PYTHON is this file run as a client (`client_command`, given to the gateway
-specs in `pytest_xdist_setupnodes`): the client sends its standard streams, environment, directory, process
-group and arguments to the zygote, which forks a child that takes them and runs BOOTSTRAP as `python -u -c`
-does, in a new `__main__`; the client relays signals and the child's exit status to execnet.
+first process (xdist's controller) now starts, as xdist sets up its test processes, one zygote that
+imports them (`PREIMPORTED`, never a test module or a conftest: pytest imports those, with their asserts
+rewritten) and freezes what it made out of the garbage collector's reach. execnet starts a test process
+as `python -u -c BOOTSTRAP`; for xdist's local specs it now starts this file as a client in its place
+(`Zygote.fork`), with the same arguments: the client sends its standard streams, environment, directory,
+process and arguments to the zygote, which forks a child that takes them (and the client's process group)
+and runs BOOTSTRAP as `python -u -c` does, in a new `__main__`; the client relays SIGTERM and the child's
+exit status to execnet.
 
 What a forked test process shares with the others (docs/testing.md, "Session 23"): the zygote's hash seed
-(one random seed a run, where each interpreter drew its own), its parent (the zygote, not the controller),
-`sys.modules` holding `PREIMPORTED` from the start, and the warning filters those imports set (a test
-process used to drop them after collecting). Whatever is read at the interpreter's start or on import (the
-environment, the directory, the interpreter's flags) must be the test process's: the zygote refuses any
-other request, and the client then execs the interpreter as execnet would have (one line on stderr says
+(one random seed a run, where each interpreter drew its own), its parent (the zygote, not the controller) and
+`sys.modules` holding `PREIMPORTED` from the start. Whatever is read at the interpreter's start or on import
+(the environment, the directory, the interpreter's options) must be the test process's: the zygote refuses
+any other request, and the client then execs the interpreter as execnet would have (one line on stderr says
 so), as it does when the zygote cannot be reached. The zygote changes no signal disposition and holds no
-thread; it lives in a process group of its own, so a Ctrl-C reaches the test processes (in the
-controller's group, as before) and not it. It ends, killing what is left of its children, when the
-controller goes (end of file on a pipe only the controller holds), and kills a child whose client has gone
-(execnet kills the client it started).
+thread; it lives in a process group of its own, so a Ctrl-C reaches the test processes (in the controller's
+group, as before) and not it. It ends, killing what is left of its children, when the controller goes (end of
+file on a pipe only the controller holds), and kills a child whose client has gone (execnet kills the client
+it started).
 
 Linux only (pidfds, `SOCK_SEQPACKET`, file descriptors over Unix sockets): elsewhere no zygote starts and
 execnet execs as it always did. This file is run by path (`python -I -S` for the client, `-c` for the
