@@ -104,6 +104,32 @@ test started 80 s into a 90 s run; on 2026-11-28, `test_teams_help.py`, 6.6 s of
 started 76 s into a 79 s run and the cores sat idle for its last 5 s; on 2026-11-29 the new
 `test_rehearsal_due_moments.py`, 3.3 s of CPU, ran alone for the run's last 2.5 s). Measure again when a
 file grows: docs/testing.md, "Session 15" and "Session 16"."""
+WAITING = frozenset(
+    {
+        "tests/slack/test_slack_serve_migration.py",
+        "teams beside slack",
+        "tests/teams/test_teams_help.py",
+        "tests/teams/test_teams_sender.py",
+        "tests/slack/test_slack_reliability.py",
+        "tests/bot/test_stopping.py",
+        "tests/slack/test_slack_serve_stopping.py",
+        "tests/teams/test_teams_requests.py",
+        "tests/teams/test_teams_approvers.py",
+        "tests/teams/test_teams_migration.py",
+        "tests/teams/test_teams_shared_rate.py",
+        "tests/slack/test_slack_requests.py",
+    }
+)
+"""The units of 2.5 s of wall or more that mostly wait (on `aadbot serve` processes, real poll intervals,
+Slack's and Teams' pacing, `Retry-After`): their process and the processes they start used at most about a
+third of their wall in CPU, where a computing file uses most of it. Of a whole run on 2026-11-29 (wall and
+the test process's CPU from its per-test timeline, the CPU of the processes it started from their
+`/proc/<pid>/stat` at each test's start and end): the Slack migration through `serve` 11.5 s of wall for
+2.0 s of CPU, Teams beside Slack 8.8 for 3.2, `test_teams_help.py` 6.9 for 1.5, `test_teams_sender.py`
+6.1 for 1.1, `test_slack_reliability.py` 5.1 for 0.2, `test_stopping.py` 5.0 for 0.3; against
+`test_faq_eval.py` 3.5 s for 2.8, `test_slack_message_sizes.py` 2.6 for 2.3. tests/scheduling.py keeps at
+most half the test processes in them at once. Measure again when one of them, or a file of 2.5 s or more
+not in it, changes what it waits for: docs/testing.md, "Session 23"."""
 
 
 IMPORTED_AT_COLLECTION = pytest.StashKey[frozenset[str]]()

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from tests.conftest import SHARED_SERVES, STARTED_FIRST
+from tests.conftest import SHARED_SERVES, STARTED_FIRST, WAITING
 from tests.scheduling import FileScheduling
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,9 +22,14 @@ def test_every_file_the_scheduler_names_exists() -> None:
     assert len(set(STARTED_FIRST)) == len(STARTED_FIRST)
 
 
+def test_every_waiting_unit_the_scheduler_names_exists() -> None:
+    units = set(SHARED_SERVES.values())
+    assert [name for name in WAITING if name not in units and not (ROOT / name).is_file()] == []
+
+
 def test_a_file_that_shares_a_serve_is_handed_out_by_its_unit_s_name() -> None:
     """xdist's work queue knows such a file only by its unit's name: listed by its own, it keeps no place."""
-    assert [name for name in STARTED_FIRST if name in SHARED_SERVES] == []
+    assert [name for name in [*STARTED_FIRST, *WAITING] if name in SHARED_SERVES] == []
 
 
 class _TestProcess:
@@ -81,3 +86,60 @@ def test_before_the_last_files_a_process_gets_its_next_file_before_it_runs_out()
     files = {"a.py": 4, "b.py": 2, "w.py": 1, "x.py": 1, "y.py": 1, "z.py": 1}
     _, collection = _scheduling(files, [a, b])
     assert (_files_sent(a, collection), _files_sent(b, collection)) == (["a.py"], ["b.py", "w.py"])
+
+
+def _a_file_of(unit: str) -> str:
+    """A file of `unit` (a file, or a name of `SHARED_SERVES`) as the test processes collect it."""
+    return next((file for file, name in SHARED_SERVES.items() if name == unit), unit)
+
+
+def _unit_of(test: str) -> str:
+    file = test.split("::")[0]
+    return SHARED_SERVES.get(file, file)
+
+
+def _each_unit_of(units: list[str], processes: list[_TestProcess]) -> tuple[FileScheduling, list[str]]:
+    """`FileScheduling` over a file of each unit, three tests each: at the start, none is handed out
+    behind another."""
+    return _scheduling(dict.fromkeys(map(_a_file_of, units), 3), processes)
+
+
+def test_at_most_half_the_processes_start_in_waiting_units_the_others_computing() -> None:
+    """The longest units of `STARTED_FIRST` are waiting ones: in its order alone all four test processes
+    started by waiting (the cores about half idle 7 to 10 s into a run). Two start with the two longest
+    waiting units, two with the two longest computing ones."""
+    processes = [_TestProcess(name) for name in "abcd"]
+    _, collection = _each_unit_of(list(STARTED_FIRST), processes)
+
+    waiting = [unit for unit in STARTED_FIRST if unit in WAITING]
+    computing = [unit for unit in STARTED_FIRST if unit not in WAITING]
+    assert len(set(STARTED_FIRST[:4]) & WAITING) > 2  # else the order alone would pass
+    firsts = [_unit_of(collection[process.sent[0]]) for process in processes]
+    assert sorted(firsts) == sorted([*waiting[:2], *computing[:2]])
+
+
+def test_a_process_is_handed_a_waiting_unit_only_once_one_of_the_waiting_half_is_done() -> None:
+    processes = [_TestProcess(name) for name in "abcd"]
+    scheduling, collection = _each_unit_of(list(STARTED_FIRST), processes)
+    started = {_unit_of(collection[process.sent[0]]) for process in processes}
+    waiting = [unit for unit in STARTED_FIRST if unit in WAITING and unit not in started]
+    computing = [unit for unit in STARTED_FIRST if unit not in WAITING and unit not in started]
+
+    def finish(process: _TestProcess) -> str:
+        """Runs what `process` holds to its end; the unit it is handed next."""
+        held = list(process.sent)
+        for index in held:
+            scheduling.mark_test_complete(cast(Any, process), index)
+        return _unit_of(collection[process.sent[len(held)]])
+
+    assert finish(processes[2]) == computing[0]  # the other two still wait
+    assert finish(processes[0]) == waiting[0]  # one of the waiting half is done
+    assert finish(processes[3]) == computing[1]
+    assert finish(processes[1]) == waiting[1]
+
+
+def test_waiting_units_go_out_to_every_process_when_nothing_else_is_left() -> None:
+    processes = [_TestProcess(name) for name in "abcd"]
+    waiting = [unit for unit in STARTED_FIRST if unit in WAITING][:4]
+    _, collection = _each_unit_of(waiting, processes)
+    assert [_unit_of(collection[process.sent[0]]) for process in processes] == waiting
