@@ -9,6 +9,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -186,3 +187,23 @@ def test_a_launcher_and_its_children_end_with_the_process_that_owns_it(
             assert owner.wait(timeout=60) == 0  # its `stop()` waited for the launcher
             assert not (tmp_path / "launcher").exists()
         assert ended(pidfds[launcher]) and ended(pidfds[child["pid"]])
+
+
+def test_test_processes_that_leave_before_their_answer_leave_the_launcher_to_the_others(
+    tmp_path: Path,
+) -> None:
+    """A test process that times out or dies while the launcher answers it costs the run nothing: the run's
+    one launcher serves the next (it used to die of the broken pipe, and every test process's children with
+    it)."""
+    owned = preimported.own(tmp_path / "launcher", imports=())
+    try:
+        for _ in range(30):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as leaving:
+                leaving.connect(str(owned.path))
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as staying:
+            staying.connect(str(owned.path))
+            staying.settimeout(60)
+            assert json.loads(staying.recv(preimported.MESSAGE_BYTES))["pid"] == owned.launcher.pid
+        assert owned.launcher.poll() is None
+    finally:
+        owned.stop()

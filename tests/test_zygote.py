@@ -7,6 +7,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -192,3 +193,25 @@ def test_this_test_process_was_forked_by_the_runs_zygote(pytestconfig: pytest.Co
     assert parent[4] == zygote.ZYGOTE_MARK
     assert sys.orig_argv[1:3] == ["-u", "-c"]
     assert set(zygote.PREIMPORTED) <= set(sys.modules)
+
+
+def test_a_client_that_died_after_asking_is_refused_and_the_zygote_forks_on(forking: zygote.Zygote) -> None:
+    """Its pid gone before the zygote looked at it: that request is dropped, not every test process (the
+    zygote used to end on the `ProcessLookupError`, killing all it had forked)."""
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    request = {
+        "arguments": ["-u", "-c", "pass"],
+        "env": _environment(),
+        "cwd": os.getcwd(),
+        "pid": dead.pid,
+    }
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as asking:
+        asking.connect(forking.address)
+        socket.send_fds(asking, [json.dumps(request).encode()], [0, 1, 2])
+        asking.settimeout(60)
+        assert json.loads(asking.recv(zygote.MESSAGE_BYTES)) == {"refused": "the client has gone"}
+    with _client(forking) as process:
+        assert _report(process, "hello\n")["parent"][4] == zygote.ZYGOTE_MARK
+        process.communicate()
+    assert process.returncode == 3

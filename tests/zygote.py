@@ -38,6 +38,7 @@ import importlib.machinery
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -111,6 +112,9 @@ that a test process imports all of them at collection. A module missing here is 
 process as before: slower, never wrong."""
 AVAILABLE = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 MESSAGE_BYTES = 1 << 20
+SHORT_TEMPORARY_FOLDER = "/tmp"
+"""Where its Unix socket's folder is made, whatever TMPDIR says: a socket's path is at most 107 bytes, and a
+long TMPDIR (a CI's work folder) failed every run with `AF_UNIX path too long`."""
 ZYGOTE_MARK = "zygote"
 """The zygote's first argument, by which a test process can tell that its parent is one."""
 
@@ -193,7 +197,7 @@ def start(preimported: tuple[str, ...] = PREIMPORTED, env: dict[str, str] | None
     """The zygote, importing in the background: the clients that connect meanwhile wait in its backlog.
     Its environment is this process's (`env` None), as execnet's processes get it: the C library's, which
     may hold more than `os.environ` (GNU readline sets LINES and COLUMNS)."""
-    directory = Path(tempfile.mkdtemp(prefix="aadbot-zygote-"))
+    directory = Path(tempfile.mkdtemp(prefix="aadbot-zygote-", dir=SHORT_TEMPORARY_FOLDER))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     read_end, control = os.pipe()
     try:
@@ -209,6 +213,7 @@ def start(preimported: tuple[str, ...] = PREIMPORTED, env: dict[str, str] | None
         )
     except BaseException:
         os.close(control)
+        shutil.rmtree(directory, ignore_errors=True)
         raise
     finally:
         listener.close()  # the zygote's only: if it dies, a client is refused instead of waiting forever
@@ -321,22 +326,26 @@ def _serve(listener: socket.socket, control: int) -> _Request | None:
     try:
         while True:
             readable, _, _ = select.select([control, listener.fileno(), *children, *clients], [], [])
-            for ready in readable:
-                if ready == control:
-                    _end_all(children)
-                    return None
-                if ready in children:
-                    _reap(children.pop(ready), clients)
-                elif ready in clients:  # the client has gone (killed): its test process goes too
-                    child = clients.pop(ready)
-                    assert child.connection is not None
-                    child.connection.close()
-                    child.connection = None
-                    signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
-                else:
-                    forked = _fork(listener, control, children, clients)
-                    if forked is not None:
-                        return forked
+            # One descriptor a turn, the controller's first: each one handled may close descriptors or open
+            # new ones under the same numbers, which the rest of this select's list would then misname (a
+            # test process and its client ending together: the client's closed number taken for the listener
+            # left the zygote blocked in `accept`).
+            ready = control if control in readable else readable[0]
+            if ready == control:
+                _end_all(children)
+                return None
+            if ready in children:
+                _reap(children.pop(ready), clients)
+            elif ready in clients:  # the client has gone (killed): its test process goes too
+                child = clients.pop(ready)
+                assert child.connection is not None
+                child.connection.close()
+                child.connection = None
+                signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
+            else:
+                forked = _fork(listener, control, children, clients)
+                if forked is not None:
+                    return forked
     except BaseException:
         _end_all(children)
         raise
@@ -353,7 +362,11 @@ def _fork(
         connection.close()
         return None
     request = json.loads(message) if message else None
-    refused = "no request" if request is None or len(streams) != 3 else _refusal(request)
+    try:
+        refused = "no request" if request is None or len(streams) != 3 else _refusal(request)
+        client_group = os.getpgid(request["pid"]) if request is not None and refused is None else 0
+    except ProcessLookupError:  # the client died after asking: nobody to fork for, the others go on
+        refused = "the client has gone"
     if request is None or refused is not None:
         with suppress(OSError):
             connection.send(json.dumps({"refused": refused}).encode())
@@ -361,7 +374,6 @@ def _fork(
         for stream in streams:
             os.close(stream)
         return None
-    client_group = os.getpgid(request["pid"])
     assert threading.active_count() == 1, f"the zygote has threads: {threading.enumerate()}"
     pid = os.fork()
     if pid == 0:

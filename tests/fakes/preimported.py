@@ -33,6 +33,7 @@ import importlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -105,6 +106,9 @@ the test processes' (which inherit it), not in the `os.environ` of the process t
 when a program asks for the terminal's size (`shutil.get_terminal_size`, click), never before it runs."""
 AVAILABLE = hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 MESSAGE_BYTES = 1 << 20
+SHORT_TEMPORARY_FOLDER = "/tmp"
+"""Where its Unix socket's folder is made, whatever TMPDIR says: a socket's path is at most 107 bytes, and a
+long TMPDIR (a CI's work folder) failed every run with `AF_UNIX path too long`."""
 START_SECONDS = 60.0
 """How long the launcher may take to answer a test process's connection (its imports, at the first) or to
 fork a child, or to end at its owner's end: generous, on a busy machine (its children are killed first)."""
@@ -313,7 +317,7 @@ def own(path: Path | None = None, imports: Sequence[str] = PREIMPORTED) -> Owned
     at its first connection."""
     folder = None
     if path is None:
-        folder = Path(tempfile.mkdtemp(prefix="launcher-"))
+        folder = Path(tempfile.mkdtemp(prefix="launcher-", dir=SHORT_TEMPORARY_FOLDER))
         path = folder / "socket"
     listening = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -329,6 +333,8 @@ def own(path: Path | None = None, imports: Sequence[str] = PREIMPORTED) -> Owned
         )
     except BaseException:
         ours.close()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
     finally:
         theirs.close()
@@ -465,7 +471,11 @@ def _serve(owner: socket.socket, listening: socket.socket, imports: Sequence[str
                         _preimport(imports)
                         imported = True
                     client, _ = listening.accept()
-                    client.send(started_with)
+                    try:
+                        client.send(started_with)
+                    except OSError:  # it left before its answer (timed out, killed): the others go on
+                        client.close()
+                        continue
                     clients[client.fileno()] = client
                     changed.add(client.fileno())
                     continue
@@ -473,7 +483,10 @@ def _serve(owner: socket.socket, listening: socket.socket, imports: Sequence[str
                     _reap(children.pop(ready))
                     changed.add(ready)
                     continue
-                message, streams, _, _ = socket.recv_fds(clients[ready], MESSAGE_BYTES, 4)
+                try:
+                    message, streams, _, _ = socket.recv_fds(clients[ready], MESSAGE_BYTES, 4)
+                except OSError:  # reset by a test process that died: gone, as at the end of file
+                    message, streams = b"", []
                 if not message:  # that test process has gone: so do the children started for it
                     gone = [pidfd for pidfd, child in children.items() if child.client == ready]
                     _end_all([children.pop(pidfd) for pidfd in gone])
@@ -495,7 +508,8 @@ def _serve(owner: socket.socket, listening: socket.socket, imports: Sequence[str
                 pidfd = os.pidfd_open(pid)
                 children[pidfd] = _Child(pid, pidfd, reply, ready)
                 changed.add(pidfd)
-                reply.send(json.dumps({"pid": pid}).encode())
+                with suppress(OSError):  # a test process gone meanwhile: its end of file comes next
+                    reply.send(json.dumps({"pid": pid}).encode())
     except BaseException:
         if os.getpid() == launcher:  # never a child killing the launcher's others
             _end_all(children.values())
