@@ -215,3 +215,26 @@ def test_a_client_that_died_after_asking_is_refused_and_the_zygote_forks_on(fork
         assert _report(process, "hello\n")["parent"][4] == zygote.ZYGOTE_MARK
         process.communicate()
     assert process.returncode == 3
+
+
+def test_a_test_process_and_its_client_ending_together_leave_the_zygote_serving(
+    forking: zygote.Zygote,
+) -> None:
+    """Both ends seen in one wake-up: handling the test process's end closes the client's connection, whose
+    number the rest of that wake-up's list still held (the zygote took it for a new client and blocked in
+    `accept`; its controller's end then waited 60 s for it)."""
+    with _client(forking) as process:
+        child = _report(process, "wait\n")["pid"]
+        pidfd = os.pidfd_open(child)
+        os.kill(forking.process.pid, signal.SIGSTOP)  # until both have ended
+        try:
+            assert process.stdin is not None
+            process.stdin.close()  # the test process reads to the end of its stdin, then exits
+            assert select.select([pidfd], [], [], 60)[0]
+            process.kill()
+            process.wait()
+        finally:
+            os.kill(forking.process.pid, signal.SIGCONT)
+            os.close(pidfd)
+    forking.stop()
+    assert forking.process.returncode == 0

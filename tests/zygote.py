@@ -114,7 +114,8 @@ AVAILABLE = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(so
 MESSAGE_BYTES = 1 << 20
 SHORT_TEMPORARY_FOLDER = "/tmp"
 """Where its Unix socket's folder is made, whatever TMPDIR says: a socket's path is at most 107 bytes, and a
-long TMPDIR (a CI's work folder) failed every run with `AF_UNIX path too long`."""
+long TMPDIR (a CI's work folder) failed every run with `AF_UNIX path too long`. tests/fakes/preimported.py
+has its own: this file runs by its path, without the `tests` package."""
 ZYGOTE_MARK = "zygote"
 """The zygote's first argument, by which a test process can tell that its parent is one."""
 
@@ -321,6 +322,7 @@ def _refusal(request: dict[str, Any]) -> str | None:
 def _serve(listener: socket.socket, control: int) -> _Request | None:
     """Forks a child for each client; None in the zygote once the controller has gone, the request in each
     child."""
+    zygote = os.getpid()
     children: dict[int, _Child] = {}  # by pidfd
     clients: dict[int, _Child] = {}  # by the connection's descriptor
     try:
@@ -347,7 +349,8 @@ def _serve(listener: socket.socket, control: int) -> _Request | None:
                 if forked is not None:
                     return forked
     except BaseException:
-        _end_all(children)
+        if os.getpid() == zygote:  # never a forked child killing the zygote's others
+            _end_all(children)
         raise
 
 
