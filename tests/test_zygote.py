@@ -128,6 +128,14 @@ def test_a_forked_process_is_what_python_u_c_starts_with_the_clients_streams_and
     assert forked == execd
 
 
+def _forks_on(forking: zygote.Zygote) -> None:
+    """The zygote still forks a test process that runs to its exit status."""
+    with _client(forking) as process:
+        assert _report(process, "hello\n")["parent"][4] == zygote.ZYGOTE_MARK
+        process.communicate()
+    assert process.returncode == 3
+
+
 def test_a_killed_client_takes_its_test_process_with_it_and_the_zygote_forks_on(
     forking: zygote.Zygote,
 ) -> None:
@@ -135,10 +143,7 @@ def test_a_killed_client_takes_its_test_process_with_it_and_the_zygote_forks_on(
         report = _report(process, "wait\n")
         process.kill()
     assert _ended(report["pid"])
-    with _client(forking) as process:
-        assert _report(process, "hello\n")["parent"][4] == zygote.ZYGOTE_MARK
-        process.communicate()
-    assert process.returncode == 3
+    _forks_on(forking)
 
 
 def test_sigterm_to_the_client_ends_the_test_process_and_the_client_reports_it(
@@ -211,10 +216,7 @@ def test_a_client_that_died_after_asking_is_refused_and_the_zygote_forks_on(fork
         socket.send_fds(asking, [json.dumps(request).encode()], [0, 1, 2])
         asking.settimeout(60)
         assert json.loads(asking.recv(zygote.MESSAGE_BYTES)) == {"refused": "the client has gone"}
-    with _client(forking) as process:
-        assert _report(process, "hello\n")["parent"][4] == zygote.ZYGOTE_MARK
-        process.communicate()
-    assert process.returncode == 3
+    _forks_on(forking)
 
 
 def test_a_test_process_and_its_client_ending_together_leave_the_zygote_serving(
