@@ -114,8 +114,8 @@ AVAILABLE = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(so
 MESSAGE_BYTES = 1 << 20
 SHORT_TEMPORARY_FOLDER = "/tmp"
 """Where its Unix socket's folder is made, whatever TMPDIR says: a socket's path is at most 107 bytes, and a
-long TMPDIR (a CI's work folder) failed every run with `AF_UNIX path too long`. tests/fakes/preimported.py
-has its own: this file runs by its path, without the `tests` package."""
+long TMPDIR (a CI's work folder) failed every run with `AF_UNIX path too long`. tests/fakes/preimported.py,
+the other pre-imported process, takes this and the two above from here."""
 ZYGOTE_MARK = "zygote"
 """The zygote's first argument, by which a test process can tell that its parent is one."""
 

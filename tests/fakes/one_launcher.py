@@ -16,20 +16,15 @@ import pytest
 
 from tests.fakes import preimported
 
-SOCKET_PATH_BYTES = 107
-"""A Unix socket's path is at most 108 bytes with its final NUL: a longer `--basetemp` gets a folder of
-/tmp's instead."""
-
 _owned: preimported.Owned | None = None
 
 
-@pytest.hookimpl(trylast=True)  # after pytest's own, which makes the run's basetemp (tmp_path_factory)
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     global _owned
     if hasattr(config, "workerinput") or not preimported.AVAILABLE or config.option.collectonly:
         return
-    path = config._tmp_path_factory.getbasetemp() / "launcher"
-    _owned = preimported.own(path if len(os.fsencode(path)) <= SOCKET_PATH_BYTES else None)
+    _owned = preimported.own()  # in a folder of its own, short enough for a Unix socket whatever TMPDIR is
     os.environ[preimported.LAUNCHER_VARIABLE] = str(_owned.path)  # before xdist starts the test processes
 
 

@@ -47,6 +47,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol
 
+from tests.zygote import AVAILABLE as AVAILABLE
+from tests.zygote import MESSAGE_BYTES as MESSAGE_BYTES
+from tests.zygote import SHORT_TEMPORARY_FOLDER as SHORT_TEMPORARY_FOLDER
+
 PREIMPORTED = (
     "bot.cli",
     "bot.commands",
@@ -104,11 +108,6 @@ TERMINAL_SIZE = ("LINES", "COLUMNS")
 """Put into the C library's environment by readline, which pytest imports at its start: in the launcher's and
 the test processes' (which inherit it), not in the `os.environ` of the process that imported it. Read only
 when a program asks for the terminal's size (`shutil.get_terminal_size`, click), never before it runs."""
-AVAILABLE = hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
-MESSAGE_BYTES = 1 << 20
-SHORT_TEMPORARY_FOLDER = "/tmp"
-"""Where its Unix socket's folder is made, whatever TMPDIR says: a socket's path is at most 107 bytes, and a
-long TMPDIR (a CI's work folder) failed every run with `AF_UNIX path too long`."""
 START_SECONDS = 60.0
 """How long the launcher may take to answer a test process's connection (its imports, at the first) or to
 fork a child, or to end at its owner's end: generous, on a busy machine (its children are killed first)."""
