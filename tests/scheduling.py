@@ -6,7 +6,74 @@ from typing import Any
 
 from xdist.scheduler import LoadFileScheduling
 
-from tests.conftest import SHARED_SERVES, STARTED_FIRST, WAITING
+SHARED_SERVES = {
+    "tests/slack/test_slack_serve_process.py": "slack serves",
+    "tests/slack/test_slack_hostile_requests.py": "slack serves",
+    "tests/slack/test_slack_socket_mode.py": "slack serves",
+    "tests/teams/test_teams_serve.py": "teams beside slack",
+    "tests/teams/test_teams_files.py": "teams beside slack",
+}
+"""Files driving the same session-scoped `aadbot serve` processes (tests/slack/conftest.py,
+tests/teams/conftest.py), by process: one test process runs the files of each, so that each `serve` starts
+once per run instead of once per file."""
+STARTED_FIRST = (
+    "tests/slack/test_slack_serve_migration.py",
+    "teams beside slack",
+    "tests/slack/test_slack_serve_stopping.py",
+    "tests/teams/test_teams_sender.py",
+    "tests/bot/test_rehearsal_clock.py",
+    "tests/faq/test_faq_eval.py",
+    "tests/teams/test_teams_help.py",
+    "tests/workflows/test_reminders.py",
+    "tests/storage/test_schema.py",
+    "tests/teams/test_teams_shared_rate.py",
+    "slack serves",
+    "tests/teams/test_teams_approvers.py",
+    "tests/slack/test_slack_reliability.py",
+    "tests/delivery/test_notices_survive_a_kill.py",
+    "tests/slack/test_slack_message_sizes.py",
+    "tests/teams/test_teams_migration.py",
+    "tests/teams/test_teams_requests.py",
+    "tests/bot/test_rehearsal_due_moments.py",
+    "tests/workflows/test_approval_properties.py",
+    "tests/slack/test_slack_outage.py",
+    "tests/test_quick_start.py",
+    "tests/bot/test_doctor.py",
+    "tests/plan/test_rules_properties.py",
+)
+"""The units of work (a file, or a name of `SHARED_SERVES`) that take longest, by wall time in a whole run,
+longest first, handed out before the rest. xdist hands out files with many tests first, so these came
+last, and one of them kept the run waiting after every other test process had finished (a `serve` of one
+test started 80 s into a 90 s run; on 2026-11-28, `test_teams_help.py`, 6.6 s of wall for 2.4 s of CPU,
+started 76 s into a 79 s run and the cores sat idle for its last 5 s; on 2026-11-29 the new
+`test_rehearsal_due_moments.py`, 3.3 s of CPU, ran alone for the run's last 2.5 s). Measure again when a
+file grows: docs/testing.md, "Session 15" and "Session 16"."""
+WAITING = frozenset(
+    {
+        "tests/slack/test_slack_serve_migration.py",
+        "teams beside slack",
+        "tests/teams/test_teams_help.py",
+        "tests/teams/test_teams_sender.py",
+        "tests/slack/test_slack_reliability.py",
+        "tests/bot/test_stopping.py",
+        "tests/slack/test_slack_serve_stopping.py",
+        "tests/teams/test_teams_requests.py",
+        "tests/teams/test_teams_approvers.py",
+        "tests/teams/test_teams_migration.py",
+        "tests/teams/test_teams_shared_rate.py",
+        "tests/slack/test_slack_requests.py",
+    }
+)
+"""The units of 2.5 s of wall or more that mostly wait (on `aadbot serve` processes, real poll intervals,
+Slack's and Teams' pacing, `Retry-After`): their process and the processes they start used at most about a
+third of their wall in CPU, where a computing file uses most of it. Of a whole run on 2026-11-29 (wall and
+the test process's CPU from its per-test timeline, the CPU of the processes it started from their
+`/proc/<pid>/stat` at each test's start and end): the Slack migration through `serve` 11.5 s of wall for
+2.0 s of CPU, Teams beside Slack 8.8 for 3.2, `test_teams_help.py` 6.9 for 1.5, `test_teams_sender.py`
+6.1 for 1.1, `test_slack_reliability.py` 5.1 for 0.2, `test_stopping.py` 5.0 for 0.3; against
+`test_faq_eval.py` 3.5 s for 2.8, `test_slack_message_sizes.py` 2.6 for 2.3. tests/scheduling.py keeps at
+most half the test processes in them at once. Measure again when one of them, or a file of 2.5 s or more
+not in it, changes what it waits for: docs/testing.md, "Session 23"."""
 
 
 class FileScheduling(LoadFileScheduling):

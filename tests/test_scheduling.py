@@ -9,8 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from tests.conftest import SHARED_SERVES, STARTED_FIRST, WAITING
-from tests.scheduling import FileScheduling
+from tests.scheduling import SHARED_SERVES, STARTED_FIRST, WAITING, FileScheduling
 
 ROOT = Path(__file__).resolve().parent.parent
 
