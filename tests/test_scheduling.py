@@ -92,11 +92,6 @@ def _a_file_of(unit: str) -> str:
     return next((file for file, name in SHARED_SERVES.items() if name == unit), unit)
 
 
-def _unit_of(test: str) -> str:
-    file = test.split("::")[0]
-    return SHARED_SERVES.get(file, file)
-
-
 def _each_unit_of(units: list[str], processes: list[_TestProcess]) -> tuple[FileScheduling, list[str]]:
     """`FileScheduling` over a file of each unit, three tests each: at the start, none is handed out
     behind another."""
@@ -108,19 +103,19 @@ def test_at_most_half_the_processes_start_in_waiting_units_the_others_computing(
     started by waiting (the cores about half idle 7 to 10 s into a run). Two start with the two longest
     waiting units, two with the two longest computing ones."""
     processes = [_TestProcess(name) for name in "abcd"]
-    _, collection = _each_unit_of(list(STARTED_FIRST), processes)
+    scheduling, collection = _each_unit_of(list(STARTED_FIRST), processes)
 
     waiting = [unit for unit in STARTED_FIRST if unit in WAITING]
     computing = [unit for unit in STARTED_FIRST if unit not in WAITING]
     assert len(set(STARTED_FIRST[:4]) & WAITING) > 2  # else the order alone would pass
-    firsts = [_unit_of(collection[process.sent[0]]) for process in processes]
+    firsts = [scheduling._split_scope(collection[process.sent[0]]) for process in processes]
     assert sorted(firsts) == sorted([*waiting[:2], *computing[:2]])
 
 
 def test_a_process_is_handed_a_waiting_unit_only_once_one_of_the_waiting_half_is_done() -> None:
     processes = [_TestProcess(name) for name in "abcd"]
     scheduling, collection = _each_unit_of(list(STARTED_FIRST), processes)
-    started = {_unit_of(collection[process.sent[0]]) for process in processes}
+    started = {scheduling._split_scope(collection[process.sent[0]]) for process in processes}
     waiting = [unit for unit in STARTED_FIRST if unit in WAITING and unit not in started]
     computing = [unit for unit in STARTED_FIRST if unit not in WAITING and unit not in started]
 
@@ -129,7 +124,7 @@ def test_a_process_is_handed_a_waiting_unit_only_once_one_of_the_waiting_half_is
         held = list(process.sent)
         for index in held:
             scheduling.mark_test_complete(cast(Any, process), index)
-        return _unit_of(collection[process.sent[len(held)]])
+        return scheduling._split_scope(collection[process.sent[len(held)]])
 
     assert finish(processes[2]) == computing[0]  # the other two still wait
     assert finish(processes[0]) == waiting[0]  # one of the waiting half is done
@@ -140,5 +135,5 @@ def test_a_process_is_handed_a_waiting_unit_only_once_one_of_the_waiting_half_is
 def test_waiting_units_go_out_to_every_process_when_nothing_else_is_left() -> None:
     processes = [_TestProcess(name) for name in "abcd"]
     waiting = [unit for unit in STARTED_FIRST if unit in WAITING][:4]
-    _, collection = _each_unit_of(waiting, processes)
-    assert [_unit_of(collection[process.sent[0]]) for process in processes] == waiting
+    scheduling, collection = _each_unit_of(waiting, processes)
+    assert [scheduling._split_scope(collection[process.sent[0]]) for process in processes] == waiting
