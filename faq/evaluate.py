@@ -448,6 +448,17 @@ class Evaluation:
     held_out_questions: list[Question] = field(default_factory=list)  # what `held_out` scored
 
 
+_SCORED_ROUNDS = (6, 7, 10, 16)
+"""The rounds after round 5 whose real questions were held out and scored once; tuning material since."""
+
+
+def _scored_round(number: int) -> tuple[str, Callable[[Question], bool]]:
+    """The report group of the real questions of round `number` (held out, scored once, tuning since)."""
+    scored = f"scored once in round {number}; tuning material since"
+    title = f"Real questions, round {number}'s held-out part ({scored})"
+    return title, lambda q: q.source == "real" and q.round == number
+
+
 _TUNING_GROUPS: tuple[tuple[str, Callable[[Question], bool]], ...] = (
     (
         "Real questions, round 5's tune part (tuning material)",
@@ -457,22 +468,7 @@ _TUNING_GROUPS: tuple[tuple[str, Callable[[Question], bool]], ...] = (
         "Real questions, round 5's held-out part (scored once in round 5; tuning material since)",
         lambda q: q.source == "real" and q.spent,
     ),
-    (
-        "Real questions, round 6's held-out part (scored once in round 6; tuning material since)",
-        lambda q: q.source == "real" and q.round == 6,
-    ),
-    (
-        "Real questions, round 7's held-out part (scored once in round 7; tuning material since)",
-        lambda q: q.source == "real" and q.round == 7,
-    ),
-    (
-        "Real questions, round 10's held-out part (scored once in round 10; tuning material since)",
-        lambda q: q.source == "real" and q.round == 10,
-    ),
-    (
-        "Real questions, round 16's held-out part (scored once in round 16; tuning material since)",
-        lambda q: q.source == "real" and q.round == 16,
-    ),
+    *(_scored_round(number) for number in _SCORED_ROUNDS),
     (
         "Fourth set (model-written; held out last round, scored once; now tuning material)",
         lambda q: q.source == "fourth",
