@@ -23,11 +23,6 @@ NO_INVITATION = "I never got the invitation email"
 CANNOT_SIGN_IN = ("I can't sign in anymore", "I cannot sign in to Azure DevOps anymore")
 
 
-@pytest.fixture(scope="module")
-def answerer() -> FaqAnswerer:
-    return FaqAnswerer()
-
-
 def test_a_guest_who_never_got_the_invitation_is_told_where_it_is_and_what_to_do_meanwhile(
     answerer: FaqAnswerer,
 ) -> None:

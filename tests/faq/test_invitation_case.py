@@ -91,11 +91,6 @@ PLANNED = AskerContext(
 CONNECTED = replace(PLANNED, stage="users_notified")
 
 
-@pytest.fixture(scope="module")
-def answerer() -> FaqAnswerer:
-    return FaqAnswerer()
-
-
 @pytest.mark.parametrize("question", THEIR_OWN)
 def test_the_askers_own_missing_invitation_is_recognised(question: str) -> None:
     assert missing_invitation(question)

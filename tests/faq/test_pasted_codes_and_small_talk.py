@@ -22,11 +22,6 @@ PASTED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def answerer() -> FaqAnswerer:
-    return FaqAnswerer()
-
-
 @pytest.mark.parametrize(("question", "topic"), PASTED)
 def test_inside_a_migration_a_pasted_code_gets_the_topic_that_documents_it(
     answerer: FaqAnswerer, question: str, topic: str

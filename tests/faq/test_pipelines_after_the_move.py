@@ -19,11 +19,6 @@ ASKERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def answerer() -> FaqAnswerer:
-    return FaqAnswerer()
-
-
 @pytest.mark.parametrize(
     "question",
     [

@@ -77,11 +77,6 @@ INVITATION = InvitationStanding(
 ERIN = replace(KIM, outcome="invite", guest=True, signs_in_as="erin.eng@gmail.com", invitation=INVITATION)
 
 
-@pytest.fixture(scope="module")
-def answerer() -> FaqAnswerer:
-    return FaqAnswerer()
-
-
 @pytest.mark.parametrize(("stage", "where_it_stands"), BEFORE_CONNECTING.items())
 def test_before_connecting_the_reply_says_the_move_has_not_changed_the_sign_in(
     answerer: FaqAnswerer, stage: str, where_it_stands: str
