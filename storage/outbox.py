@@ -290,18 +290,23 @@ def shown_error(reason: str) -> str:
 
 def put_back(
     database: Database, message_ids: list[int], *, worker: str, until: datetime, code: str, reason: str
-) -> int:
+) -> set[int]:
     """Give back this worker's claims on messages its sender was not ready for (nothing was tried), due
     again at `until`, uncounted, with `code` and `reason` shown to admins meanwhile: one UPDATE for a
-    batch, however many of it are held. How many it put back."""
-    return _give_back(
+    batch, however many of it are held. The ids of those it put back whose reason changed: the others
+    were waiting for this one already, and have not moved."""
+    told = (code, shown_error(reason))
+    locked, _ = _give_back(
         database,
         message_ids,
         worker,
+        OutboundMessage.error_code,
+        OutboundMessage.last_error,
         not_before=until,
-        last_error=shown_error(reason),
+        last_error=told[1],
         error_code=code,
     )
+    return {message_id for message_id, *was in locked if tuple(was) != told}
 
 
 def put_back_alike(
@@ -456,14 +461,17 @@ def renew_claims(
 def release_claims(database: Database, message_ids: list[int], *, worker: str) -> int:
     """Give back this worker's claims on messages it never began to send (its process is stopping): due at
     once for any worker, and the claim not counted as an attempt. How many it gave back."""
-    return _give_back(database, message_ids, worker)
+    return _give_back(database, message_ids, worker)[1]
 
 
-def _give_back(database: Database, message_ids: list[int], worker: str, **values: Any) -> int:
+def _give_back(
+    database: Database, message_ids: list[int], worker: str, *columns: Any, **values: Any
+) -> tuple[list[Any], int]:
     """Free this worker's claims on `message_ids` it never began to send, uncounted, setting `values`
-    too; how many. Locked lowest id first before the UPDATE, as `renew_claims` explains."""
+    too: the id and `columns` of each, as they were, and how many. Locked lowest id first before the
+    UPDATE, as `renew_claims` explains."""
     if not message_ids:
-        return 0
+        return [], 0
     held = (
         col(OutboundMessage.id).in_(message_ids)
         & (col(OutboundMessage.status) == "pending")
@@ -471,10 +479,11 @@ def _give_back(database: Database, message_ids: list[int], worker: str, **values
         & ~col(OutboundMessage.in_flight)
     )
     with database.session() as session:
-        _, given = _lock_then_update(
+        given = _lock_then_update(
             session,
             held,
             OutboundMessage.id,
+            *columns,
             claimed_by=None,
             claimed_until=None,
             attempts=col(OutboundMessage.attempts) - 1,

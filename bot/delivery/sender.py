@@ -71,7 +71,8 @@ class Readiness(Protocol):
 
     async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
         """Why a message of `migration_id` to `to` cannot be sent yet, with `later` set, or None. The worker
-        asks before the message's turn of the pace: a message put back costs no turn that the ready ones
-        (another surface's, beside it) wait for. The answer for one direct message holds for all of its
-        migration: the worker puts back those due with it, unclaimed."""
+        asks about each message of a batch before its first send and puts back at once those not ready: a
+        message put back costs no slot nor turn that the ready ones (another surface's, beside it) wait for.
+        The answer for one direct message holds for all of its migration: the worker puts back those due
+        with it, unclaimed."""
         ...

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -35,7 +35,6 @@ from storage.outbox import (
     put_back_alike,
     release_claims,
     renew_claims,
-    shown_error,
 )
 from workflows.notices import CHANNEL_PREFIX
 from workflows.stages import redeem_links
@@ -78,8 +77,6 @@ class OutboxWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self.pacer = AdaptivePacer(self._settings, clock, sleep)
         self._held: set[int] = set()
-        self._still_waiting: set[int] = set()
-        """Messages of the batch put back for the reason they already waited for: they did not move."""
         self._moved: set[str] = set()
         self._reported_at: datetime | None = None
         self._reporting: asyncio.Task[None] | None = None
@@ -112,10 +109,10 @@ class OutboxWorker:
             limit=settings.batch,
         )
         self._held = {message.id for message in claimed if message.id is not None}
-        self._still_waiting = set()
         heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
         try:
-            await self._settle_all(claimed)
+            ready = await self._hold_back(claimed)
+            await self._settle_all(ready)
             if self._stopped.is_set() and self._held:
                 # never begun: the next process need not wait out the lease
                 await asyncio.to_thread(release_claims, self._database, sorted(self._held), worker=self.name)
@@ -125,32 +122,23 @@ class OutboxWorker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
             self._held = set()
-        moved = (m for m in claimed if m.id not in self._still_waiting)
-        self._moved |= {str(m.payload.get("organization")) for m in moved} - {"None"}
+        self._moved |= _organizations(ready)
         await self._report(idle=not claimed)
         return len(claimed)
 
-    async def _settle_all(self, claimed: list[OutboundMessage]) -> None:
-        """Settle each claimed message, `concurrency` at a time, paced. No send started here outlives it.
+    async def _settle_all(self, ready: list[OutboundMessage]) -> None:
+        """Settle each ready message, `concurrency` at a time, paced. No send started here outlives it.
 
         A send failing unexpectedly (the database gone while recording it) stops the batch: no other send
         starts, those under way finish and record their outcome, then the first failure is raised, the
         others noted on it, for the caller to log once. Cancelled (the service stopping), it cancels the
         sends under way, waits for them to end and logs a failure it can no longer raise. Either way each
         message is settled or stays claimed until its lease runs out, `in_flight` if its send had begun,
-        so the next worker looks for it before posting: exactly once holds. So does asking the sender
-        whether it is ready (`Readiness`) failing: a database gone while routing a message stops the
-        batch as a send failing would.
-
-        The messages the sender is not ready for take no turn and are put back together, one statement
-        for the batch (many DMs held while Slack's member list cannot be read would otherwise cost a
-        few statements each, every time they come due), once the sends end. Those found before asking
-        about another failed are put back too: kept claimed, each would be counted an attempt never made.
+        so the next worker looks for it before posting: exactly once holds.
         """
         room = asyncio.Semaphore(self._settings.concurrency)
         sending: list[asyncio.Task[None]] = []
         failures: list[BaseException] = []
-        unready: list[tuple[OutboundMessage, DeliveryFailed]] = []
 
         async def settle(message: OutboundMessage, started: datetime) -> None:
             try:
@@ -164,17 +152,12 @@ class OutboxWorker:
 
         try:
             try:
-                for message in claimed:
+                for message in ready:
                     await room.acquire()
                     if failures or self._stopped.is_set():
                         # after a failure the rest keep their claims until the lease runs out; after
                         # `stop`, `run_once` gives them back
                         break
-                    why = await self._not_ready(message)
-                    if why is not None:  # put back with the batch's others, without taking a turn
-                        room.release()
-                        unready.append((message, why))
-                        continue
                     started = await self._turn(message.recipient)
                     if failures or started is None:  # one failed, or `stop`, while this one waited its turn
                         break
@@ -183,14 +166,10 @@ class OutboxWorker:
                 for task in sending:
                     task.cancel()
                 raise
-            except BaseException as failure:  # asking or pacing failed: raised first, once the sends end
+            except BaseException as failure:  # pacing failed: raised first, once the sends end
                 failures.insert(0, failure)
             finally:
                 await asyncio.gather(*sending, return_exceptions=True)  # cancelled, it cancels them
-            try:
-                await self._put_back(unready)
-            except Exception as failure:
-                failures.append(failure)
         except asyncio.CancelledError:
             if failures:  # nobody is left to raise them to: said here, or never
                 logger.error(
@@ -239,8 +218,39 @@ class OutboxWorker:
             await _unless(self._wake, self._sleep(seconds))
         self._wake.clear()
 
+    async def _hold_back(self, claimed: list[OutboundMessage]) -> list[OutboundMessage]:
+        """Put back the messages the sender is not ready for (`Readiness`), before any send of the batch;
+        the others, to send. Held, a message takes neither a slot of `concurrency` nor a turn of the pace
+        that the ready ones (another surface's, beside it) would wait for, and is due again when the sender
+        said, not that long after the batch's sends end.
+
+        Asking failing (the database gone while routing a message) stops the batch before its first send,
+        as a send failing would: the rest keep their claims until the lease runs out, but those found not
+        ready are put back first (kept claimed, each would be counted an attempt never made)."""
+        if self._readiness is None:
+            return claimed
+        ready: list[OutboundMessage] = []
+        unready: list[tuple[OutboundMessage, DeliveryFailed]] = []
+        try:
+            for message in claimed:
+                why = await self._not_ready(message)
+                if why is None:
+                    ready.append(message)
+                else:
+                    unready.append((message, why))
+        except Exception as failure:
+            try:
+                await self._put_back(unready)
+            except Exception as also:  # the database gone for both: the first is the one to raise
+                failure.add_note(
+                    f"putting back the messages found not ready failed too ({type(also).__name__})"
+                )
+            raise
+        await self._put_back(unready)
+        return ready
+
     async def _not_ready(self, message: OutboundMessage) -> DeliveryFailed | None:
-        """Why the sender cannot take the message yet (`Readiness`), asked before its turn of the pace."""
+        """Why the sender cannot take the message yet (`Readiness`)."""
         if self._readiness is None:
             return None
         try:
@@ -318,10 +328,10 @@ class OutboxWorker:
             ids = [message.id for message in messages if message.id is not None]
             # The shortest wait told: none is held longer than its sender asked, and one due sooner than it
             # said is only asked again. A sender's wait may shrink from one message to the next (Slack's
-            # runs to its next read try, on a monotonic clock): `now` is read after every answer, so the
-            # shortest still ends at that try.
+            # runs to its next read try, on a monotonic clock): `now` is read after every answer (and before
+            # any send), so the shortest still ends at that try.
             until = now + timedelta(seconds=min(why.later or 0.0 for _, why in held))
-            await asyncio.to_thread(
+            reason_changed = await asyncio.to_thread(
                 put_back, self._database, ids, worker=self.name, until=until, code=code, reason=reason
             )
             self._held.difference_update(ids)
@@ -330,7 +340,7 @@ class OutboxWorker:
                 for message in messages
                 if message.migration_id is not None and not message.recipient.startswith(CHANNEL_PREFIX)
             }
-            changed = (
+            migrations_changed = (
                 await asyncio.to_thread(
                     put_back_alike,
                     self._database,
@@ -344,12 +354,8 @@ class OutboxWorker:
                 if direct
                 else set()
             )
-            self._moved |= {str(m.payload.get("organization")) for m in messages if m.migration_id in changed}
-            self._still_waiting.update(
-                message.id
-                for message in messages
-                if message.id is not None
-                and (message.error_code, message.last_error) == (code, shown_error(reason))
+            self._moved |= _organizations(
+                m for m in messages if m.id in reason_changed or m.migration_id in migrations_changed
             )
 
     async def _envelope(self, message: OutboundMessage) -> Envelope | None:
@@ -457,6 +463,11 @@ class OutboxWorker:
             maybe_delivered=failure.maybe_delivered,
             counted=pause is None,
         )
+
+
+def _organizations(messages: Iterable[OutboundMessage]) -> set[str]:
+    """The organizations whose progress the messages are part of: what the live reports refresh."""
+    return {str(m.payload.get("organization")) for m in messages} - {"None"}
 
 
 async def _unless(event: asyncio.Event, work: Awaitable[T]) -> T | None:

@@ -30,6 +30,7 @@ from tests.storage.rows import add_migration
 from tests.storage.statements import statements
 
 HELD_SLACK_DMS = 50
+TEAMS_LISTS = 10
 RATE = 2.0
 """Messages a second: 50 turns are 25 s of the pace."""
 
@@ -46,27 +47,39 @@ class TeamsChats:
         return Receipt(f"teams/{envelope.key}")
 
 
-def _teams_list(database: Database, now: datetime) -> str:
-    """A to-do list of a migration started in a Teams channel, queued after Slack's; its key."""
+def _teams_lists(database: Database, now: datetime, people: int = 1) -> list[str]:
+    """To-do lists of a migration started in a Teams channel, one for each of `people`, queued after
+    Slack's; their keys."""
     migration_id = add_migration(database, "contoso")
     with database.session() as session:
         migration = session.get(Migration, migration_id)
         assert migration is not None
         migration.channel_id = f"{CHANNEL_PREFIX}19:migrate@thread.tacv2"
-        key = f"migration-{migration_id}-todo-0"
-        payload = {
-            "migration_id": migration_id,
-            "organization": "contoso",
-            "affected_user_id": 1,
-            "email": "ann@contoso.com",
-            "display_name": "Ann",
-            "outcome": "auto",
-            "notes": [],
-            "items": [{"id": 1, "key": "sign-in-work-account", "title": "Sign in", "body": "b", "link": "l"}],
-        }
-        enqueue_all(session, [NewMessage(key, "ann@contoso.com", "todo_list", payload)], now=now)
+        lists = []
+        for number in range(people):
+            email = f"person{number}@contoso.com"
+            payload = {
+                "migration_id": migration_id,
+                "organization": "contoso",
+                "affected_user_id": number + 1,
+                "email": email,
+                "display_name": f"Person {number}",
+                "outcome": "auto",
+                "notes": [],
+                "items": [
+                    {
+                        "id": number + 1,
+                        "key": "sign-in-work-account",
+                        "title": "Sign in",
+                        "body": "b",
+                        "link": "l",
+                    }
+                ],
+            }
+            lists.append(NewMessage(f"migration-{migration_id}-todo-{number}", email, "todo_list", payload))
+        enqueue_all(session, lists, now=now)
         session.commit()
-    return key
+    return [new.idempotency_key for new in lists]
 
 
 def test_a_teams_list_queued_behind_slack_dms_held_for_the_member_list_goes_out_without_waiting(
@@ -91,7 +104,7 @@ def test_a_teams_list_queued_behind_slack_dms_held_for_the_member_list_goes_out_
         assert await slack_people.find(emails[0]) is not None  # read once, then serve sat idle
         clock.now += MAX_AGE_SECONDS + READ_SECONDS + 1  # and its read again has not come (nor would it)
         queue_lists(database, emails, time.now)
-        key = _teams_list(database, time.now)
+        (key,) = _teams_lists(database, time.now)
         started = time.now
 
         await worker.drain()
@@ -137,7 +150,7 @@ def test_routing_a_wave_beside_teams_reads_its_migrations_channel_once_and_never
         migration.plan = {"people": [{"email": f"user{n:05d}@fabrikam.com"} for n in range(HELD_SLACK_DMS)]}
         session.commit()
     teams = TeamsChats(time)
-    key = _teams_list(database, time.now)
+    (key,) = _teams_lists(database, time.now)
     routing = RoutingSender(database, {"slack": HeldSlackDMs(), "teams": teams})
     worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep)
 
@@ -192,7 +205,7 @@ def test_one_batch_of_held_dms_puts_back_all_their_migrations_dms_so_teams_is_cl
     list queued behind them waited out: one batch of them says Slack is not ready for their migration."""
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(HELD_SLACK_DMS)], time.now)
     teams = TeamsChats(time)
-    key = _teams_list(database, time.now)
+    (key,) = _teams_lists(database, time.now)
     routing = RoutingSender(database, {"slack": HeldSlackDMs(), "teams": teams})
     settings = DeliverySettings(batch=HELD_SLACK_DMS // 5)
     worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep, settings=settings)
@@ -206,6 +219,37 @@ def test_one_batch_of_held_dms_puts_back_all_their_migrations_dms_so_teams_is_cl
         ("pending", 0, None, DIRECTORY_OUTDATED, WHY)
     }
     assert {m.not_before for m in held} == {time.now + timedelta(seconds=HELD_SECONDS)}
+
+
+def test_dms_held_behind_a_batchs_sends_are_put_back_before_them_due_again_when_the_sender_said(
+    database: Database, time: FakeTime
+) -> None:
+    """Held DMs took a slot among the sends, and went back only once the batch's sends had ended: behind
+    Teams' lists paced ahead of them, they were due again that much later than the sender asked."""
+    teams_keys = _teams_lists(database, time.now, people=TEAMS_LISTS)
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(HELD_SLACK_DMS)], time.now)
+    teams = TeamsChats(time)
+    routing = RoutingSender(database, {"slack": HeldSlackDMs(), "teams": teams})
+    settings = DeliverySettings(
+        max_rate_per_second=RATE,
+        initial_rate_per_second=RATE,
+        batch=TEAMS_LISTS + HELD_SLACK_DMS,
+        concurrency=1,
+    )
+    worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep, settings=settings)
+    started = time.now
+
+    assert asyncio.run(worker.run_once()) == TEAMS_LISTS + HELD_SLACK_DMS
+
+    assert list(teams.reached) == teams_keys and time.now > started  # the pace took its time
+    with database.session() as session:
+        held = session.exec(
+            select(OutboundMessage).where(col(OutboundMessage.idempotency_key).not_in(teams_keys))
+        ).all()
+    assert {(m.status, m.attempts, m.claimed_by, m.error_code) for m in held} == {
+        ("pending", 0, None, DIRECTORY_OUTDATED)
+    }
+    assert {m.not_before for m in held} == {started + timedelta(seconds=HELD_SECONDS)}
 
 
 @dataclass
