@@ -2,6 +2,7 @@
 
 from msapi._auth import AppCredential, MsalHttpClient
 from msapi._clients import MicrosoftClients
+from msapi._cookieless import CookielessAsyncClient
 from msapi._device import DeviceCode, DeviceSignIn, SignedIn
 from msapi._environment import from_environment, signin_from_environment
 from msapi._http import HttpSession, Redactor, error_code
@@ -12,6 +13,7 @@ from workflows.directory import MicrosoftError
 
 __all__ = [
     "AppCredential",
+    "CookielessAsyncClient",
     "DeviceCode",
     "DeviceSignIn",
     "HttpSession",

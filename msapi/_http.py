@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
+from msapi._cookieless import CookielessClient
 from msapi._routing import Router
 from msapi._tls import tls_context
 from workflows.directory import MicrosoftError
@@ -93,7 +94,7 @@ class HttpSession:
         self._clock = clock
         self._wall_clock = wall_clock
         self._not_before = 0.0
-        self._client = _CookielessClient(
+        self._client = CookielessClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
             follow_redirects=False,
@@ -226,33 +227,6 @@ class HttpSession:
         )
         if remaining is not None and remaining <= 0 and reset is not None:
             self._not_before = max(self._not_before, self._clock() + max(0.0, reset - self._wall_clock()))
-
-
-class _CookielessClient(httpx.Client):
-    """An httpx client that keeps no cookies: every request the bot sends carries its own credentials
-    (a bearer token, a PAT, a client assertion), and one session serves several people and organizations,
-    so a cookie a service set for one request must not ride along on the next. Keeping none also spares
-    every response httpx's cookie jar, which reads it through urllib's request and email's headers (about a
-    tenth of a request's client CPU against the sandbox) even when it sets none."""
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._kept_none = _NoCookies()
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._kept_none
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        raise TypeError("this client keeps no cookies")
-
-
-class _NoCookies(httpx.Cookies):
-    """Always empty: what a response sets is not kept."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
 
 
 def _with_query(

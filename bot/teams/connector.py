@@ -21,7 +21,7 @@ import httpx
 from bot.teams.budget import SharedRate
 from bot.teams.pacing import GRAPH_INSTALLS_PER_SECOND, PER_CONVERSATION, Pacer
 from bot.teams.settings import TeamsSettings
-from msapi import Router, error_code, tls_context
+from msapi import CookielessAsyncClient, Router, error_code, tls_context
 from storage import Database
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
@@ -67,7 +67,7 @@ class TeamsApi:
         the per-tenant ones are shared through `database` with every process of this bot."""
         self._settings = settings
         self._router = Router(settings.sandbox_url)
-        self._client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS, verify=tls_context())
+        self._client = client or CookielessAsyncClient(timeout=TIMEOUT_SECONDS, verify=tls_context())
         self._clock = clock
         self._tokens: dict[str, tuple[float, str]] = {}
         self._token_lock = asyncio.Lock()

@@ -16,6 +16,7 @@ from bot.runtime import utc_now
 from bot.teams.budget import SharedRate
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.store import ConversationRef
+from msapi import CookielessAsyncClient
 from storage.outbox import NOT_IN_CHAT
 from tests.teams.conftest import Teams
 
@@ -37,7 +38,7 @@ def _with_surface(teams: Teams, use: Callable[[TeamsSurface], Awaitable[T]], **a
             request.extensions["timeout"] = httpx.Timeout(send_timeout).as_dict()  # type: ignore[arg-type]
 
     async def run() -> T:
-        client = httpx.AsyncClient(timeout=10.0, event_hooks={"request": [short_for_the_send]})
+        client = CookielessAsyncClient(timeout=10.0, event_hooks={"request": [short_for_the_send]})
         surface = build_surface(
             teams.settings,
             teams.runtime.conversation,
