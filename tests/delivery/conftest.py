@@ -1,4 +1,5 @@
-"""Fake Slack on loopback, the parametrized database, a clock whose sleep moves it, queued to-do lists."""
+"""Fake Slack on loopback, the parametrized database, a clock whose sleep moves it, queued to-do lists, a
+sender holding DMs, and fabrikam notified."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.conversation.messages import Channel, DirectMessage
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.slack.app import build_web_client
 from bot.slack.people import People
-from bot.slack.sender import SlackSender
+from bot.slack.sender import DIRECTORY_OUTDATED, SlackSender
 from storage import Database
 from storage.outbox import NewMessage, enqueue_all
 from tests.fakes.slack_api import FakeSlack
 from tests.storage.rows import add_migration
-from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft, connect_and_notify
+from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft
+from tests.workflows.replays import CHANNEL, notified_in_channel
 from workflows.results import Actor
 from workflows.service import MigrationService
 
@@ -117,13 +121,36 @@ def queue_lists(
     return migration_id
 
 
-def notified_fabrikam(database: Database, clock: FakeClock) -> MigrationService:
-    """Fabrikam started by Dana in CMIGRATE, everyone invited, connected (Lee approving) and notified: its
-    lists queued, as the workflows' tests' `notified` gives it."""
+class HeldDMs:
+    """Slack's sender while its member list cannot be read: not ready for any DM (for `why`, asking to be
+    asked again `later` seconds on); channel posts go."""
+
+    def __init__(self, why: str, later: float) -> None:
+        self.why = why
+        self.later = later
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        if isinstance(to, Channel):
+            return None
+        return DeliveryFailed(DIRECTORY_OUTDATED, self.why, later=self.later)
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        assert isinstance(envelope.to, Channel), f"{envelope.key} was sent while held"
+        return Receipt(f"channel/{envelope.key}")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def notified_fabrikam(
+    request: pytest.FixtureRequest, database: Database, clock: FakeClock
+) -> MigrationService:
+    """Fabrikam started by Dana in `CHANNEL`, everyone invited, connected (Lee approving) and notified: its
+    lists queued, as the workflows' tests' `notified` gives it (and replays it)."""
     microsoft = FakeMicrosoft()
     service = MigrationService(database, microsoft, clock=clock)
     dana, lee = Actor("U-DANA", DANA, "Dana"), Actor("U-LEE", LEE, "Lee")
-    service.start("fabrikam", "fabrikam.com", dana, channel="CMIGRATE")
-    service.invite(None, dana)
-    connect_and_notify(service, microsoft, dana, lee)
-    return service
+    return notified_in_channel(request, service, microsoft, dana, lee, CHANNEL)

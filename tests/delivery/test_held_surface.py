@@ -23,7 +23,7 @@ from bot.slack.sender import DIRECTORY_OUTDATED, SlackSender
 from bot.teams.delivery import CHANNEL_PREFIX
 from storage import Database, Migration, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
-from tests.delivery.conftest import TOKEN, FakeTime, people, queue_lists
+from tests.delivery.conftest import TOKEN, FakeTime, HeldDMs, people, queue_lists
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.fakes.slack_harness import Clock
 from tests.storage.rows import add_migration
@@ -33,6 +33,9 @@ HELD_SLACK_DMS = 50
 TEAMS_LISTS = 10
 RATE = 2.0
 """Messages a second: 50 turns are 25 s of the pace."""
+WHY = "Slack's member list cannot be read: Slack answered fatal_error"
+HELD_SECONDS = 300.0
+"""The wait the held DMs' sender asks for."""
 
 
 @dataclass
@@ -120,22 +123,6 @@ def test_a_teams_list_queued_behind_slack_dms_held_for_the_member_list_goes_out_
     asyncio.run(scenario())
 
 
-class HeldSlackDMs:
-    """Slack's sender while its member list cannot be read: not ready for any DM."""
-
-    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
-        return (
-            None if isinstance(to, Channel) else DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=HELD_SECONDS)
-        )
-
-    async def send(self, envelope: Envelope) -> Receipt:
-        raise AssertionError(f"{envelope.key} was sent while held")
-
-
-WHY = "Slack's member list cannot be read: Slack answered fatal_error"
-HELD_SECONDS = 300.0
-
-
 def test_routing_a_wave_beside_teams_reads_its_migrations_channel_once_and_never_its_plan(
     database: Database, time: FakeTime
 ) -> None:
@@ -151,7 +138,7 @@ def test_routing_a_wave_beside_teams_reads_its_migrations_channel_once_and_never
         session.commit()
     teams = TeamsChats(time)
     (key,) = _teams_lists(database, time.now)
-    routing = RoutingSender(database, {"slack": HeldSlackDMs(), "teams": teams})
+    routing = RoutingSender(database, {"slack": HeldDMs(WHY, HELD_SECONDS), "teams": teams})
     worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep)
 
     with statements(database) as seen:
@@ -176,7 +163,12 @@ def test_held_dms_are_put_back_together_until_the_member_list_is_read_again_and_
 
     settings = DeliverySettings(batch=HELD_SLACK_DMS)
     worker = OutboxWorker(
-        database, HeldSlackDMs(), clock=time, sleep=time.sleep, settings=settings, on_progress=on_progress
+        database,
+        HeldDMs(WHY, HELD_SECONDS),
+        clock=time,
+        sleep=time.sleep,
+        settings=settings,
+        on_progress=on_progress,
     )
     asyncio.run(worker.drain())  # held for the first time: their report now says why they wait
     assert refreshed == [{"fabrikam"}]
@@ -206,7 +198,7 @@ def test_one_batch_of_held_dms_puts_back_all_their_migrations_dms_so_teams_is_cl
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(HELD_SLACK_DMS)], time.now)
     teams = TeamsChats(time)
     (key,) = _teams_lists(database, time.now)
-    routing = RoutingSender(database, {"slack": HeldSlackDMs(), "teams": teams})
+    routing = RoutingSender(database, {"slack": HeldDMs(WHY, HELD_SECONDS), "teams": teams})
     settings = DeliverySettings(batch=HELD_SLACK_DMS // 5)
     worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep, settings=settings)
 
@@ -229,7 +221,7 @@ def test_dms_held_behind_a_batchs_sends_are_put_back_before_them_due_again_when_
     teams_keys = _teams_lists(database, time.now, people=TEAMS_LISTS)
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(HELD_SLACK_DMS)], time.now)
     teams = TeamsChats(time)
-    routing = RoutingSender(database, {"slack": HeldSlackDMs(), "teams": teams})
+    routing = RoutingSender(database, {"slack": HeldDMs(WHY, HELD_SECONDS), "teams": teams})
     settings = DeliverySettings(
         max_rate_per_second=RATE,
         initial_rate_per_second=RATE,
@@ -295,11 +287,12 @@ def test_dms_held_by_slack_itself_are_put_back_together_though_each_is_told_a_la
     assert {m.not_before for m in held} == {time.now + timedelta(seconds=read_again_at - clock.now)}
 
 
-class HeldUntilTheDatabaseGoes(HeldSlackDMs):
+class HeldUntilTheDatabaseGoes(HeldDMs):
     """Not ready for DMs, until asking fails: the database gone while routing one (RoutingSender reads its
     migration)."""
 
     def __init__(self, answers: int) -> None:
+        super().__init__(WHY, HELD_SECONDS)
         self.answers = answers
 
     async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:

@@ -11,9 +11,9 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from storage import Database, OutboundMessage, Reminder
-from tests.delivery.conftest import notified_fabrikam
 from tests.workflows.fakes import FakeClock
 from workflows.reminders import Tracking
+from workflows.service import MigrationService
 
 
 class _Collision:
@@ -55,10 +55,9 @@ def collision(database: Database) -> Iterator[_Collision]:
 
 
 def test_the_tick_and_the_delivery_callback_open_one_schedule_without_a_unique_key_error(
-    database: Database, collision: _Collision
+    database: Database, clock: FakeClock, notified_fabrikam: MigrationService, collision: _Collision
 ) -> None:
-    clock = FakeClock()
-    tracking = Tracking(database, notified_fabrikam(database, clock), clock=clock)
+    tracking = Tracking(database, notified_fabrikam, clock=clock)
     with database.session() as session:  # the worker recorded the send; its callback comes now
         lists = session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")).all()
         first = lists[0]

@@ -14,10 +14,11 @@ from bot.delivery.worker import OutboxWorker
 from bot.slack.people import CACHE_SECONDS
 from bot.slack.sender import DIRECTORY_LATER_SECONDS, DIRECTORY_OUTDATED
 from storage import Database
-from tests.delivery.conftest import notified_fabrikam
+from tests.delivery.conftest import HeldDMs
 from tests.workflows.fakes import FakeClock
 from workflows.progress import Progress, UserProgress
 from workflows.reminders import Tracking
+from workflows.service import MigrationService
 
 WHY = (
     "Slack's member list cannot be read: the app lacks the users:read scope (missing_scope): add it under"
@@ -25,32 +26,16 @@ WHY = (
 )
 
 
-class HeldDMs:
-    """Slack's sender while its member list cannot be read: not ready for any DM; channel posts go."""
-
-    def __init__(self) -> None:
-        self.posted: list[str] = []
-
-    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
-        if isinstance(to, Channel):
-            return None
-        return DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=DIRECTORY_LATER_SECONDS)
-
-    async def send(self, envelope: Envelope) -> Receipt:
-        assert isinstance(envelope.to, Channel), f"{envelope.key} was sent while held"
-        self.posted.append(envelope.key)
-        return Receipt(f"channel/{envelope.key}")
-
-
 async def _paced(seconds: float) -> None:
     """The channel posts' pace, not waited: the test's clock moves by hours."""
 
 
-def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(database: Database) -> None:
-    clock = FakeClock()
-    tracking = Tracking(database, notified_fabrikam(database, clock), clock=clock)
+def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(
+    database: Database, clock: FakeClock, notified_fabrikam: MigrationService
+) -> None:
+    tracking = Tracking(database, notified_fabrikam, clock=clock)
     listed = len(tracking.progress("fabrikam").listed)
-    worker = OutboxWorker(database, HeldDMs(), clock=clock, sleep=_paced)
+    worker = OutboxWorker(database, HeldDMs(WHY, DIRECTORY_LATER_SECONDS), clock=clock, sleep=_paced)
     asyncio.run(worker.drain())  # Monday 09:00: the lists notify queued are put back
     clock.advance(hours=3)
     asyncio.run(worker.drain())  # and still at noon
@@ -62,36 +47,30 @@ def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(database: Dat
     assert f"{listed} to-do lists waiting, the oldest queued 2026-11-02 09:00 UTC: {WHY}." in live
 
 
-class ReadFailingMidBatch:
+class ReadFailingMidBatch(HeldDMs):
     """Slack's sender when its member list's read fails during a batch: the DMs asked about before wait for
     the read, those after for the fix, until the next read try five minutes on."""
 
     def __init__(self, before_the_failure: int) -> None:
+        super().__init__(WHY, CACHE_SECONDS)
         self.before_the_failure = before_the_failure
 
     async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
-        if isinstance(to, Channel):
-            return None
-        if self.before_the_failure:
-            self.before_the_failure -= 1
-            return DeliveryFailed(DIRECTORY_OUTDATED, WAITING_FOR_THE_READ, later=DIRECTORY_LATER_SECONDS)
-        return DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=CACHE_SECONDS)
-
-    async def send(self, envelope: Envelope) -> Receipt:
-        assert isinstance(envelope.to, Channel), f"{envelope.key} was sent while held"
-        return Receipt(f"channel/{envelope.key}")
+        if isinstance(to, Channel) or not self.before_the_failure:
+            return await super().not_ready(migration_id, to)
+        self.before_the_failure -= 1
+        return DeliveryFailed(DIRECTORY_OUTDATED, WAITING_FOR_THE_READ, later=DIRECTORY_LATER_SECONDS)
 
 
 WAITING_FOR_THE_READ = "waiting for Slack's member list to be read again"
 
 
 def test_the_line_of_lists_waiting_for_slacks_member_list_names_the_fix_however_few_were_told_it(
-    database: Database,
+    database: Database, clock: FakeClock, notified_fabrikam: MigrationService
 ) -> None:
     """Most lists were put back to wait for the read before it failed: the line showed the most common
     reason, "waiting to be read again", and no fix until they came due again."""
-    clock = FakeClock()
-    tracking = Tracking(database, notified_fabrikam(database, clock), clock=clock)
+    tracking = Tracking(database, notified_fabrikam, clock=clock)
     listed = len(tracking.progress("fabrikam").listed)
     asyncio.run(OutboxWorker(database, ReadFailingMidBatch(listed - 1), clock=clock, sleep=_paced).drain())
 
@@ -110,11 +89,12 @@ class Failing:
         raise RuntimeError("a bug")
 
 
-def test_lists_waiting_for_one_kind_of_reason_make_one_line_however_many_differ(database: Database) -> None:
+def test_lists_waiting_for_one_kind_of_reason_make_one_line_however_many_differ(
+    database: Database, clock: FakeClock, notified_fabrikam: MigrationService
+) -> None:
     """An internal error's reason carries its own log reference: 2,000 such lists made 2,000 lines, a
     200 KB block in the live report. One line per kind of reason, one of them shown, as many as shown."""
-    clock = FakeClock()
-    tracking = Tracking(database, notified_fabrikam(database, clock), clock=clock)
+    tracking = Tracking(database, notified_fabrikam, clock=clock)
     asyncio.run(OutboxWorker(database, Failing(), clock=clock, sleep=_paced).drain())
 
     report = tracking.progress("fabrikam")
