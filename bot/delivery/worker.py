@@ -221,8 +221,8 @@ class OutboxWorker:
     async def _hold_back(self, claimed: list[OutboundMessage]) -> list[OutboundMessage]:
         """Put back the messages the sender is not ready for (`Readiness`), before any send of the batch;
         the others, to send. Held, a message takes neither a slot of `concurrency` nor a turn of the pace
-        that the ready ones (another surface's, beside it) would wait for, and is due again when the sender
-        said, not that long after the batch's sends end.
+        that the ready ones (another surface's, beside it) would wait for, and is due again as long after
+        the sender's answer as it said, not that long after the batch's sends end.
 
         Asking failing (the database gone while routing a message) stops the batch before its first send,
         as a send failing would: the rest keep their claims until the lease runs out, but those found not

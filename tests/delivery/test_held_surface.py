@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
 from bot.conversation.messages import Channel, DirectMessage
+from bot.delivery import worker as worker_module
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
@@ -320,4 +321,23 @@ def test_dms_found_not_ready_before_asking_fails_are_put_back_uncounted(
         ("pending", 0, True, DIRECTORY_OUTDATED),
         *[("pending", 1, False, None)]
         * 3,  # never asked about: claimed until the lease runs out, as after a send failing
+    ]
+
+
+def test_asking_failing_is_what_is_raised_when_putting_back_fails_too(
+    database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database gone for both: the operator's log names the first failure, the other noted on it."""
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
+
+    def gone(*_: object, **__: object) -> set[int]:
+        raise OperationalError("UPDATE outboundmessage", {}, Exception("the database is gone"))
+
+    monkeypatch.setattr(worker_module, "put_back", gone)
+    worker = OutboxWorker(database, HeldUntilTheDatabaseGoes(answers=2), clock=time, sleep=time.sleep)
+
+    with pytest.raises(OperationalError, match=r"SELECT migration\.channel_id") as raised:
+        asyncio.run(worker.run_once())
+    assert raised.value.__notes__ == [
+        "putting back the messages found not ready failed too (OperationalError)"
     ]
