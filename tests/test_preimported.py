@@ -8,17 +8,16 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import forkserver
 from tests.fakes import preimported
 
 pytestmark = pytest.mark.skipif(not preimported.AVAILABLE, reason="the launcher needs Linux's pidfds")
@@ -107,13 +106,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CLIENT = """
 import atexit, json, os, sys
 from pathlib import Path
+from tests import forkserver
 from tests.fakes import preimported
 
 if sys.argv[1] == "owns":  # a launcher of its own, importing nothing (the run's imports cost 0.8 s)
-    owned = preimported.own(Path(sys.argv[3]) / "launcher", imports=())
+    owned = preimported.own(imports=())
     atexit.register(owned.stop)
-    os.environ[preimported.LAUNCHER_VARIABLE] = str(owned.path)
-    print(json.dumps({"launcher": owned.launcher.pid}), flush=True)
+    os.environ[preimported.LAUNCHER_VARIABLE] = owned.address
+    print(json.dumps({"launcher": owned.process.pid, "folder": str(owned.directory)}), flush=True)
 preimported.launch([sys.executable, "-m", "reporter", "wait", "0"], env=os.environ, cwd=Path(sys.argv[2]))
 sys.stdin.read()  # until the test closes it (then `owned.stop()` at the exit), or kills this process
 """
@@ -129,20 +129,12 @@ def pidfds() -> Iterator[dict[int, int]]:
         os.close(pidfd)
 
 
-@pytest.fixture
-def short_folder() -> Iterator[Path]:
-    """For a launcher's socket: a path of at most 107 bytes, which `tmp_path` under a long TMPDIR is not."""
-    folder = Path(tempfile.mkdtemp(dir=preimported.SHORT_TEMPORARY_FOLDER))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def ended(pidfd: int) -> bool:
     return bool(select.select([pidfd], [], [], 60)[0])
 
 
 def test_the_run_s_test_processes_share_one_launcher_and_each_one_s_children_end_with_it(
-    reporter: list[str], tmp_path: Path, short_folder: Path, pidfds: dict[int, int]
+    reporter: list[str], tmp_path: Path, pidfds: dict[int, int]
 ) -> None:
     assert preimported.LAUNCHER_VARIABLE in os.environ  # the run's (tests/fakes/one_launcher.py)
     with (
@@ -150,7 +142,7 @@ def test_the_run_s_test_processes_share_one_launcher_and_each_one_s_children_end
             [*reporter, "wait", "0"], env=os.environ, cwd=tmp_path, stdout=subprocess.PIPE
         ) as ours,
         subprocess.Popen(
-            [sys.executable, "-c", CLIENT, "connects", str(tmp_path), str(short_folder)],
+            [sys.executable, "-c", CLIENT, "connects", str(tmp_path)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -174,17 +166,18 @@ def test_the_run_s_test_processes_share_one_launcher_and_each_one_s_children_end
 
 @pytest.mark.parametrize("owner_ends", ["at its exit", "killed"])
 def test_a_launcher_and_its_children_end_with_the_process_that_owns_it(
-    owner_ends: str, reporter: list[str], tmp_path: Path, short_folder: Path, pidfds: dict[int, int]
+    owner_ends: str, reporter: list[str], tmp_path: Path, pidfds: dict[int, int]
 ) -> None:
     with subprocess.Popen(
-        [sys.executable, "-c", CLIENT, "owns", str(tmp_path), str(short_folder)],
+        [sys.executable, "-c", CLIENT, "owns", str(tmp_path)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     ) as owner:
         assert owner.stdin is not None and owner.stdout is not None
-        launcher = json.loads(owner.stdout.readline())["launcher"]
+        owned = json.loads(owner.stdout.readline())
+        launcher = owned["launcher"]
         child = json.loads(owner.stdout.readline())
         assert child["parent"] == launcher
         for pid in (launcher, child["pid"]):
@@ -195,31 +188,29 @@ def test_a_launcher_and_its_children_end_with_the_process_that_owns_it(
         else:
             owner.stdin.close()
             assert owner.wait(timeout=60) == 0  # its `stop()` waited for the launcher
-            assert not (short_folder / "launcher").exists()
+            assert not Path(owned["folder"]).exists()
         assert ended(pidfds[launcher]) and ended(pidfds[child["pid"]])
 
 
-def test_test_processes_that_leave_before_their_answer_leave_the_launcher_to_the_others(
-    short_folder: Path,
-) -> None:
+def test_test_processes_that_leave_before_their_answer_leave_the_launcher_to_the_others() -> None:
     """A test process that times out or dies while the launcher answers it costs the run nothing: the run's
     one launcher serves the next (it used to die of the broken pipe or the reset, and every test process's
     children with it)."""
-    owned = preimported.own(short_folder / "launcher", imports=())
+    owned = preimported.own(imports=())
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as leaving:  # answered, never read: a reset
-            leaving.connect(str(owned.path))
+            leaving.connect(owned.address)
             assert select.select([leaving], [], [], 60)[0]
-        os.kill(owned.launcher.pid, signal.SIGSTOP)  # gone before the launcher accepts it: a broken pipe
+        os.kill(owned.process.pid, signal.SIGSTOP)  # gone before the launcher accepts it: a broken pipe
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as leaving:
-                leaving.connect(str(owned.path))
+                leaving.connect(owned.address)
         finally:
-            os.kill(owned.launcher.pid, signal.SIGCONT)
+            os.kill(owned.process.pid, signal.SIGCONT)
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as staying:
-            staying.connect(str(owned.path))
+            staying.connect(owned.address)
             staying.settimeout(60)
-            assert json.loads(staying.recv(preimported.MESSAGE_BYTES))["pid"] == owned.launcher.pid
-        assert owned.launcher.poll() is None
+            assert json.loads(staying.recv(forkserver.MESSAGE_BYTES))["pid"] == owned.process.pid
+        assert owned.process.poll() is None
     finally:
         owned.stop()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests import zygote
+from tests import forkserver, zygote
 
 pytestmark = pytest.mark.skipif(not zygote.AVAILABLE, reason="the zygote is Linux's")
 
@@ -215,7 +215,7 @@ def test_a_client_that_died_after_asking_is_refused_and_the_zygote_forks_on(fork
         asking.connect(forking.address)
         socket.send_fds(asking, [json.dumps(request).encode()], [0, 1, 2])
         asking.settimeout(60)
-        assert json.loads(asking.recv(zygote.MESSAGE_BYTES)) == {"refused": "the client has gone"}
+        assert json.loads(asking.recv(forkserver.MESSAGE_BYTES)) == {"refused": "the client has gone"}
     _forks_on(forking)
 
 

@@ -20,31 +20,25 @@ any other request, and the client then execs the interpreter as execnet would ha
 so), as it does when the zygote cannot be reached. The zygote changes no signal disposition and holds no
 thread; it lives in a process group of its own, so a Ctrl-C reaches the test processes (in the controller's
 group, as before) and not it. It ends, killing what is left of its children, when the controller goes (end of
-file on a pipe only the controller holds), and kills a child whose client has gone (execnet kills the client
+file on a socket only the controller holds), and kills a child whose client has gone (execnet kills the client
 it started).
 
-Linux only (pidfds, `SOCK_SEQPACKET`, file descriptors over Unix sockets): elsewhere no zygote starts and
-execnet execs as it always did. This file is run by path (`python -I -S` for the client, `-c` for the
-zygote: neither may import the `tests` package before pytest does), so it imports the standard library only
-at its top.
+A fork server as the run's launcher is (tests/forkserver.py): Linux only, elsewhere no zygote starts and
+execnet execs as it always did. The zygote and its clients import this module with the project's root on
+`sys.path` for the import only (`_python`): `tests`' plain modules and the standard library, as a test
+process's conftest imports them.
 """
 
 from __future__ import annotations
 
 import builtins
-import gc
 import importlib
 import importlib.machinery
 import json
 import os
-import select
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import types
 import warnings
 from collections.abc import Callable
@@ -52,6 +46,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from tests import forkserver
 
 if TYPE_CHECKING:
     import pytest
@@ -110,42 +106,32 @@ of the project and its libraries), named by the modules nothing else among them 
 `tests` nor one only a few files use (`test_start_up.py`'s `NOT_AT_COLLECTION`): `test_zygote.py` checks
 that a test process imports all of them at collection. A module missing here is imported by each test
 process as before: slower, never wrong."""
-AVAILABLE = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
-MESSAGE_BYTES = 1 << 20
-SHORT_TEMPORARY_FOLDER = "/tmp"
-"""Where its Unix socket's folder is made, whatever TMPDIR says: a socket's path is at most 107 bytes, and a
-long TMPDIR (a CI's work folder) failed every run with `AF_UNIX path too long`. tests/fakes/preimported.py,
-the other pre-imported process, takes this and the two above from here."""
+AVAILABLE = forkserver.AVAILABLE
 ZYGOTE_MARK = "zygote"
 """The zygote's first argument, by which a test process can tell that its parent is one."""
 
 
-def _run_by_path(*arguments: str) -> list[str]:
-    """`python -u -c` running this file in `__main__`, as a test process's interpreter starts (`sys.path[0]`
-    the directory, `-u`), without importing the `tests` package."""
-    path = str(Path(__file__).resolve())
-    return [sys.executable, "-u", "-c", f"exec(compile(open({path!r}).read(), {path!r}, 'exec'))", *arguments]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python(options: list[str], call: str, *arguments: str) -> list[str]:
+    """`python OPTIONS -c CODE ARGUMENTS`, CODE importing this module and making `call`, with `sys.path` as
+    `-c` has it once imported: the zygote and its client import the standard library and the `tests`
+    package's plain modules, as a test process's conftest does, never a conftest nor a test module."""
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from tests import zygote; del sys.path[0]; {call}"
+    return [sys.executable, *options, "-c", code, *arguments]
 
 
 # The controller's side.
 
 
 @dataclass
-class Zygote:
-    process: subprocess.Popen[bytes]
-    directory: Path
-    """Private to this user (`mkdtemp`): only its processes may ask the zygote for a child."""
-    control: int
-    """The write end of the pipe whose end of file tells the zygote the controller has gone."""
+class Zygote(forkserver.Server):
     _undo: Callable[[], None] = lambda: None
-
-    @property
-    def address(self) -> str:
-        return str(self.directory / "socket")
 
     def client(self) -> list[str]:
         """The command that stands for `python` in `python -u -c CODE`, having the zygote fork it."""
-        return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "client", self.address]
+        return _python(["-I", "-S"], "zygote.run_client(sys.argv[1], sys.argv[2:])", self.address)
 
     def fork(self, specs: list[Any]) -> None:
         """Has the zygote fork the test processes of those of xdist's `specs` that execnet would start on
@@ -165,18 +151,9 @@ class Zygote:
         self._undo = lambda: setattr(gateway_io, "popen_args", execs)
 
     def stop(self) -> None:
-        """At the controller's end: the zygote kills any child left (none, once xdist has ended its test
-        processes), removes its socket and is reaped."""
+        """At the controller's end (none of its test processes left by then)."""
         self._undo()
-        os.close(self.control)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:  # never a run that cannot end because of it
-            self.process.kill()
-            self.process.wait()
-        with suppress(FileNotFoundError):  # the zygote's to remove; unless it died before
-            os.unlink(self.address)
-            self.directory.rmdir()
+        super().stop()
 
 
 def usable(config: pytest.Config) -> bool:
@@ -198,31 +175,18 @@ def start(preimported: tuple[str, ...] = PREIMPORTED, env: dict[str, str] | None
     """The zygote, importing in the background: the clients that connect meanwhile wait in its backlog.
     Its environment is this process's (`env` None), as execnet's processes get it: the C library's, which
     may hold more than `os.environ` (GNU readline sets LINES and COLUMNS)."""
-    directory = Path(tempfile.mkdtemp(prefix="aadbot-zygote-", dir=SHORT_TEMPORARY_FOLDER))
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    read_end, control = os.pipe()
-    try:
-        listener.bind(str(directory / "socket"))
-        listener.listen(64)
-        process = subprocess.Popen(
-            _run_by_path(ZYGOTE_MARK, str(listener.fileno()), str(read_end), *preimported),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            env=env,
-            pass_fds=(listener.fileno(), read_end),
-            process_group=0,  # a Ctrl-C is the test processes' to handle; the zygote ends at the pipe's end
-        )
-    except BaseException:
-        os.close(control)
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    finally:
-        listener.close()  # the zygote's only: if it dies, a client is refused instead of waiting forever
-        os.close(read_end)
-    return Zygote(process, directory, control)
+    return forkserver.start(
+        lambda owner, listener: _python(
+            ["-u"], "zygote.serve_forks(sys.argv[2:])", ZYGOTE_MARK, str(owner), str(listener), *preimported
+        ),
+        "aadbot-zygote-",
+        Zygote,
+        env=env,
+        process_group=0,  # a Ctrl-C is the test processes' to handle; the zygote ends at its owner's end
+    )
 
 
-# The client's side: `python -I -S tests/zygote.py client ADDRESS -u -c BOOTSTRAP`, for one test process.
+# The client's side: `python -I -S -c CODE ADDRESS -u -c BOOTSTRAP`, for one test process.
 
 
 def run_client(address: str, arguments: list[str]) -> NoReturn:
@@ -242,7 +206,7 @@ def run_client(address: str, arguments: list[str]) -> NoReturn:
     signal.signal(signal.SIGTERM, lambda *_: signal.pidfd_send_signal(pidfd, signal.SIGTERM))
     for stream in (0, 1):  # the test process's ends: execnet reads to the end of them, not the client's
         os.dup2(os.open(os.devnull, os.O_RDWR), stream)
-    message = connection.recv(MESSAGE_BYTES)
+    message = connection.recv(forkserver.MESSAGE_BYTES)
     if not message:
         print("tests/zygote.py: the zygote ended before its test process", file=sys.stderr, flush=True)
         sys.exit(1)
@@ -259,7 +223,7 @@ def _ask(connection: socket.socket, address: str, arguments: list[str]) -> dict[
     try:
         connection.connect(address)
         socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
-        answer = connection.recv(MESSAGE_BYTES)
+        answer = connection.recv(forkserver.MESSAGE_BYTES)
     except OSError as error:
         return {"refused": f"the zygote at {address}: {error}"}
     return json.loads(answer) if answer else {"refused": "the zygote closed the connection"}
@@ -268,41 +232,18 @@ def _ask(connection: socket.socket, address: str, arguments: list[str]) -> dict[
 # The zygote's side: everything below runs in the zygote, or in a child it forked.
 
 
-@dataclass
-class _Request:
-    """A test process to run: its interpreter's arguments, environment, directory and standard streams."""
-
-    arguments: list[str]
-    env: dict[str, str]
-    cwd: str
-    streams: list[int]
-
-    def run(self) -> None:
-        """In the forked child: what `python -u -c CODE` would run, with the same streams, environment and
-        directory, in a new `__main__`; the interpreter's own exit follows (atexit, threads joined)."""
-        for target, stream in enumerate(self.streams):
-            os.dup2(stream, target)
-        for stream in set(self.streams) - {0, 1, 2}:
-            os.close(stream)
-        os.environ.clear()
-        os.environ.update(self.env)
-        os.chdir(self.cwd)
-        sys.argv = ["-c", *self.arguments[3:]]
-        sys.orig_argv = [sys.executable, *self.arguments]
-        main = types.ModuleType("__main__")
-        main.__dict__.update(
-            __annotations__={}, __builtins__=builtins, __loader__=importlib.machinery.BuiltinImporter
-        )
-        sys.modules["__main__"] = main
-        exec(compile(self.arguments[2], "<string>", "exec"), main.__dict__)
-
-
-@dataclass
-class _Child:
-    pid: int
-    pidfd: int
-    connection: socket.socket | None
-    """To its client: None once the client has gone."""
+def _run(request: forkserver.Request) -> None:
+    """In the forked child: what `python -u -c CODE` would run, with the same streams, environment and
+    directory, in a new `__main__`; the interpreter's own exit follows (atexit, threads joined)."""
+    request.take()
+    sys.argv = ["-c", *request.command[3:]]
+    sys.orig_argv = [sys.executable, *request.command]
+    main = types.ModuleType("__main__")
+    main.__dict__.update(
+        __annotations__={}, __builtins__=builtins, __loader__=importlib.machinery.BuiltinImporter
+    )
+    sys.modules["__main__"] = main
+    exec(compile(request.command[2], "<string>", "exec"), main.__dict__)
 
 
 def _refusal(request: dict[str, Any]) -> str | None:
@@ -319,48 +260,49 @@ def _refusal(request: dict[str, Any]) -> str | None:
     return None
 
 
-def _serve(listener: socket.socket, control: int) -> _Request | None:
+def _serve(owner: int, listener: socket.socket) -> forkserver.Request | None:
     """Forks a child for each client; None in the zygote once the controller has gone, the request in each
     child."""
     zygote = os.getpid()
-    children: dict[int, _Child] = {}  # by pidfd
-    clients: dict[int, _Child] = {}  # by the connection's descriptor
+    children: dict[int, forkserver.Child] = {}  # by pidfd
+    clients: dict[int, forkserver.Child] = {}  # by the connection's descriptor
     try:
         while True:
-            readable, _, _ = select.select([control, listener.fileno(), *children, *clients], [], [])
-            # One descriptor a turn, the controller's first: each one handled may close descriptors or open
-            # new ones under the same numbers, which the rest of this select's list would then misname (a
-            # test process and its client ending together: the client's closed number taken for the listener
-            # left the zygote blocked in `accept`).
-            ready = control if control in readable else readable[0]
-            if ready == control:
-                _end_all(children)
+            ready = forkserver.next_ready(owner, [listener.fileno(), *children, *clients])
+            if ready == owner:
+                forkserver.end_all(children.values())
                 return None
             if ready in children:
-                _reap(children.pop(ready), clients)
+                child = children.pop(ready)
+                if child.reply is not None:
+                    clients.pop(child.asker)
+                forkserver.reap(child)
             elif ready in clients:  # the client has gone (killed): its test process goes too
                 child = clients.pop(ready)
-                assert child.connection is not None
-                child.connection.close()
-                child.connection = None
+                assert child.reply is not None
+                child.reply.close()
+                child.reply = None
                 signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
             else:
-                forked = _fork(listener, control, children, clients)
+                forked = _fork(owner, listener, children, clients)
                 if forked is not None:
                     return forked
     except BaseException:
         if os.getpid() == zygote:  # never a forked child killing the zygote's others
-            _end_all(children)
+            forkserver.end_all(children.values())
         raise
 
 
 def _fork(
-    listener: socket.socket, control: int, children: dict[int, _Child], clients: dict[int, _Child]
-) -> _Request | None:
+    owner: int,
+    listener: socket.socket,
+    children: dict[int, forkserver.Child],
+    clients: dict[int, forkserver.Child],
+) -> forkserver.Request | None:
     connection, _ = listener.accept()
     connection.settimeout(10)  # a client sends its request as it connects; never a zygote stuck on one
     try:
-        message, streams, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, 3)
+        message, streams, _, _ = socket.recv_fds(connection, forkserver.MESSAGE_BYTES, 3)
     except OSError:
         connection.close()
         return None
@@ -377,58 +319,31 @@ def _fork(
         for stream in streams:
             os.close(stream)
         return None
-    assert threading.active_count() == 1, f"the zygote has threads: {threading.enumerate()}"
-    pid = os.fork()
+    pid = forkserver.fork([owner, listener, connection], children.values())
     if pid == 0:
         os.setpgid(0, client_group)  # the controller's group, as execnet's processes: a Ctrl-C reaches it
-        listener.close()
-        os.close(control)
-        connection.close()
-        for child in children.values():
-            os.close(child.pidfd)
-            if child.connection is not None:
-                child.connection.close()
-        return _Request(request["arguments"], request["env"], request["cwd"], streams)
+        return forkserver.Request(request["arguments"], request["env"], request["cwd"], streams)
     with suppress(PermissionError):  # the child has set it already
         os.setpgid(pid, client_group)
     for stream in streams:
         os.close(stream)
-    child = _Child(pid, os.pidfd_open(pid), connection)
+    child = forkserver.Child(pid, os.pidfd_open(pid), connection, connection.fileno())
     children[child.pidfd] = child
-    clients[connection.fileno()] = child
+    clients[child.asker] = child
     connection.settimeout(None)
     with suppress(OSError):  # a client gone already: the next select sees it
         connection.send(json.dumps({"pid": pid}).encode())
     return None
 
 
-def _reap(child: _Child, clients: dict[int, _Child]) -> None:
-    _, status, _ = os.wait4(child.pid, 0)
-    if child.connection is not None:
-        clients.pop(child.connection.fileno(), None)
-        with suppress(OSError):
-            child.connection.send(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}).encode())
-        child.connection.close()
-    os.close(child.pidfd)
-
-
-def _end_all(children: dict[int, _Child]) -> None:
-    for child in children.values():
-        signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
-    for child in children.values():
-        _reap(child, {})
-
-
-def _preimport(modules: list[str]) -> None:
+def _imports(modules: list[str]) -> None:
     """Imports `modules` as a test process would while collecting: the modules of pytest's plugins'
     distributions (hypothesis, anyio, which Starlette imports) through pytest's own rewriting hook, as
     pytest marks them (a test process's pytest refuses to start when one was imported otherwise), warnings
-    as errors (as collecting has them) and their filters dropped afterwards (as collecting drops them).
-    What was made is then frozen out of the garbage collector's reach, in the children too."""
+    as errors (as collecting has them) and their filters dropped afterwards (as collecting drops them)."""
     import _pytest.assertion
     from _pytest.config import get_config
 
-    gc.disable()
     config = get_config()
     hook = _pytest.assertion.install_importhook(config)
     config._mark_plugins_for_rewrite(hook, disable_autoload=False)
@@ -439,26 +354,18 @@ def _preimport(modules: list[str]) -> None:
                 importlib.import_module(module)
     finally:
         sys.meta_path.remove(hook)
-    gc.freeze()
-    gc.enable()
-    assert threading.active_count() == 1, f"importing started threads: {threading.enumerate()}"
 
 
-def _zygote(listener: int, control: int, modules: list[str]) -> _Request | None:
-    _preimport(modules)
+def serve_forks(arguments: list[str]) -> None:
+    """The zygote: `OWNER LISTENER MODULES...`; in each child it forks, the test process."""
+    owner, listener, modules = int(arguments[0]), int(arguments[1]), arguments[2:]
+    forkserver.preimport(lambda: _imports(modules))
     listening = socket.socket(fileno=listener)
     address = Path(listening.getsockname())
-    forked = _serve(listening, control)
+    forked = _serve(owner, listening)
     if forked is None:  # the controller has gone, maybe without a word: its socket and directory go too
         with suppress(FileNotFoundError):
             address.unlink()
             address.parent.rmdir()
-    return forked
-
-
-if __name__ == "__main__":
-    if sys.argv[1] == "client":
-        run_client(sys.argv[2], sys.argv[3:])
-    forked = _zygote(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
-    if forked is not None:
-        forked.run()
+        return
+    _run(forked)

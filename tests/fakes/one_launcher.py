@@ -14,9 +14,10 @@ import os
 
 import pytest
 
+from tests import forkserver
 from tests.fakes import preimported
 
-_owned: preimported.Owned | None = None
+_owned: forkserver.Server | None = None
 
 
 @pytest.hookimpl(trylast=True)
@@ -25,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not preimported.AVAILABLE or config.option.collectonly:
         return
     _owned = preimported.own()  # in a folder of its own, short enough for a Unix socket whatever TMPDIR is
-    os.environ[preimported.LAUNCHER_VARIABLE] = str(_owned.path)  # before xdist starts the test processes
+    os.environ[preimported.LAUNCHER_VARIABLE] = _owned.address  # before xdist starts the test processes
 
 
 def pytest_unconfigure() -> None:

@@ -3,7 +3,7 @@
 Starting `aadbot serve` costs about 0.8 s of CPU, most of it importing (SQLAlchemy, SQLModel's tables, Slack's
 and Teams' libraries, uvicorn): the same modules in every process a test starts. One launcher serves the whole
 run: the run's first process (pytest's own, or xdist's controller) starts it, as `python -m
-tests.fakes.preimported`, listening on a Unix socket in the run's basetemp that `LAUNCHER_VARIABLE` names to
+tests.fakes.preimported`, listening on a Unix socket in a folder of /tmp that `LAUNCHER_VARIABLE` names to
 the test processes it starts (tests/fakes/one_launcher.py). A test process connects at its first `launch`;
 the launcher imports what those processes import at its first connection (a run that launches nothing pays
 only an interpreter's start), and then forks one child for each `launch(...)`. The child is a real process on
@@ -15,41 +15,37 @@ what that changes (the hash seed shared by the launcher's children, `__main__` b
 session 22. A command whose environment changes anything read before it runs is refused
 (`SETTINGS_READ_WHEN_RUN`).
 
-The launcher is single-threaded and changes no signal disposition: it waits on its listening socket, on one
-connection per test process, on its owner's socket and on one pidfd per child (Linux; elsewhere `launch` is
-not available and the harnesses exec). When a test process goes (end of file on its connection), the launcher
-kills the children started for it, and only those, and reaps them. When its owner goes (end of file on the
-owner's socket: the run's end, or its first process killed), it kills and reaps all its children and exits.
-The owner waits for the launcher at its end, so that the children's CPU counts in its own, as a child's does
-when `subprocess` reaps it. A process that launches outside such a run (no `LAUNCHER_VARIABLE`) starts a
-launcher of its own at its first `launch`, and owns it.
+The launcher is a fork server as the zygote is (tests/forkserver.py): single-threaded, no signal disposition
+changed; it waits on its listening socket, on one connection per test process, on its owner's socket and on
+one pidfd per child (Linux; elsewhere `launch` is not available and the harnesses exec). When a test process
+goes (end of file on its connection), the launcher kills the children started for it, and only those, and
+reaps them. When its owner goes (end of file on the owner's socket: the run's end, or its first process
+killed), it kills and reaps all its children and exits. The owner waits for the launcher at its end, so that
+the children's CPU counts in its own, as a child's does when `subprocess` reaps it. A process that launches
+outside such a run (no `LAUNCHER_VARIABLE`) starts a launcher of its own at its first `launch`, and owns it.
 """
 
 from __future__ import annotations
 
 import atexit
-import gc
 import importlib
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol
 
-from tests.zygote import AVAILABLE as AVAILABLE
-from tests.zygote import MESSAGE_BYTES as MESSAGE_BYTES
-from tests.zygote import SHORT_TEMPORARY_FOLDER as SHORT_TEMPORARY_FOLDER
+from tests import forkserver
+from tests.forkserver import AVAILABLE as AVAILABLE
+from tests.forkserver import MESSAGE_BYTES
 
 PREIMPORTED = (
     "bot.cli",
@@ -110,7 +106,7 @@ the test processes' (which inherit it), not in the `os.environ` of the process t
 when a program asks for the terminal's size (`shutil.get_terminal_size`, click), never before it runs."""
 START_SECONDS = 60.0
 """How long the launcher may take to answer a test process's connection (its imports, at the first) or to
-fork a child, or to end at its owner's end: generous, on a busy machine (its children are killed first)."""
+fork a child: generous, on a busy machine."""
 
 
 class Process(Protocol):
@@ -282,63 +278,16 @@ class _Connection:
 _connection: _Connection | None = None
 
 
-@dataclass
-class Owned:
-    """A launcher this process started, listening at `path`: it runs until this process ends it or ends."""
-
-    path: Path
-    launcher: subprocess.Popen[bytes]
-    owner: socket.socket
-    """End of file on it (this process's `stop`, or its death however) ends the launcher and its children."""
-    pid: int
-    folder: Path | None
-    """The folder made for `path`, removed with it."""
-
-    def stop(self) -> None:
-        """The launcher kills what is left of its children, and is reaped here (their CPU with it)."""
-        if os.getpid() != self.pid or self.owner.fileno() == -1:  # a fork of this process owns nothing
-            return
-        self.owner.close()
-        try:
-            self.launcher.wait(timeout=START_SECONDS)
-        except subprocess.TimeoutExpired:  # never a run that cannot end because of it
-            self.launcher.kill()
-            self.launcher.wait()
-        with suppress(FileNotFoundError):
-            self.path.unlink()
-        if self.folder is not None:
-            self.folder.rmdir()
-
-
-def own(path: Path | None = None, imports: Sequence[str] = PREIMPORTED) -> Owned:
-    """A launcher listening at `path` (a Unix socket's: at most 107 bytes; by default in a new folder of the
-    system's), for this process and the processes given `LAUNCHER_VARIABLE` = its path. It imports `imports`
-    at its first connection."""
-    folder = None
-    if path is None:
-        folder = Path(tempfile.mkdtemp(prefix="launcher-", dir=SHORT_TEMPORARY_FOLDER))
-        path = folder / "socket"
-    listening = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        listening.bind(str(path))
-        listening.listen(64)  # before the launcher runs: a test process may connect at once, and waits
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(theirs.fileno()), str(listening.fileno()), *imports],
-            cwd=Path(__file__).resolve().parents[2],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            pass_fds=[theirs.fileno(), listening.fileno()],
-        )
-    except BaseException:
-        ours.close()
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    finally:
-        theirs.close()
-        listening.close()
-    return Owned(path, launcher, ours, os.getpid(), folder)
+def own(imports: Sequence[str] = PREIMPORTED) -> forkserver.Server:
+    """A launcher of this process's, listening at its `address` (in a new folder of the system's), for this
+    process and the processes given `LAUNCHER_VARIABLE` = that address. It imports `imports` at its first
+    connection, and runs until this process ends it (`stop`) or ends."""
+    return forkserver.start(
+        lambda owner, listener: [sys.executable, "-m", __name__, str(owner), str(listener), *imports],
+        "launcher-",
+        forkserver.Server,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 def _connected() -> _Connection:
@@ -354,7 +303,7 @@ def _connected() -> _Connection:
         if path is None:
             owned = own()
             atexit.register(owned.stop)
-            path = str(owned.path)
+            path = owned.address
         _connection = _connect(Path(path))
         atexit.register(_disconnect)  # before `owned.stop` (last in, first out)
     return _connection
@@ -410,137 +359,80 @@ def _fileno(stream: int | IO[Any] | None, inherited: int) -> int:
 # The launcher's side: everything below runs in the launcher process, or in a child it forked.
 
 
-@dataclass
-class _Request:
-    """What a child is to run, and where its standard streams go."""
-
-    command: list[str]
-    env: dict[str, str]
-    cwd: str
-    streams: list[int]
-    """stdin, stdout and stderr."""
-
-    def run(self) -> Any:
-        """In the forked child: the command's environment, directory and streams, then its module's `main()`,
-        whose result `sys.exit` takes, as the console script's does."""
-        os.environ.clear()
-        os.environ.update(self.env)
-        sys.dont_write_bytecode = bool(sys.flags.dont_write_bytecode)  # tests/__init__.py's change undone
-        os.chdir(self.cwd)
-        sys.path[0] = os.getcwd()  # as `python -m` puts it
-        for target, stream in enumerate(self.streams):
-            os.dup2(stream, target)
-        for stream in set(self.streams) - {0, 1, 2}:
-            os.close(stream)
-        module = importlib.import_module(self.command[2])
-        sys.argv = [str(module.__file__), *self.command[3:]]
-        return module.main()
+def _run(request: forkserver.Request) -> Any:
+    """In the forked child: the command's environment, directory and streams, then its module's `main()`,
+    whose result `sys.exit` takes, as the console script's does."""
+    request.take()
+    sys.dont_write_bytecode = bool(sys.flags.dont_write_bytecode)  # tests/__init__.py's change undone
+    sys.path[0] = os.getcwd()  # as `python -m` puts it
+    module = importlib.import_module(request.command[2])
+    sys.argv = [str(module.__file__), *request.command[3:]]
+    return module.main()
 
 
-@dataclass
-class _Child:
-    pid: int
-    pidfd: int
-    reply: socket.socket
-    client: int
-    """The connection of the test process it was started for."""
-
-
-def _serve(owner: socket.socket, listening: socket.socket, imports: Sequence[str]) -> _Request | None:
+def _serve(
+    owner: socket.socket, listening: socket.socket, imports: Sequence[str]
+) -> forkserver.Request | None:
     """The launcher's loop: answers each test process's connection (importing at the first), forks a child
     for each of its requests and tells it the child's pid, then its exit status. Returns None in the launcher
     once its owner has gone; returns the request in each child."""
     launcher = os.getpid()
     started_with = json.dumps({"pid": launcher, "environment": dict(os.environ)}).encode()
     clients: dict[int, socket.socket] = {}  # by file descriptor
-    children: dict[int, _Child] = {}  # by pidfd
+    children: dict[int, forkserver.Child] = {}  # by pidfd
     imported = False  # at the first connection: a run that launches nothing does without
     try:
         while True:
-            readable, _, _ = select.select([owner.fileno(), listening.fileno(), *clients, *children], [], [])
-            if owner.fileno() in readable:  # the run has ended, or its first process is gone: so do they all
-                _end_all(children.values())
+            ready = forkserver.next_ready(owner.fileno(), [listening.fileno(), *clients, *children])
+            if ready == owner.fileno():  # the run has ended, or its first process is gone: so do they all
+                forkserver.end_all(children.values())
                 return None
-            changed: set[int] = set()  # closed or opened in this batch: a number may come back as another
-            for ready in readable:
-                if ready in changed:
-                    continue
-                if ready == listening.fileno():
-                    if not imported:
-                        _preimport(imports)
-                        imported = True
-                    client, _ = listening.accept()
-                    try:
-                        client.send(started_with)
-                    except OSError:  # it left before its answer (timed out, killed): the others go on
-                        client.close()
-                        continue
-                    clients[client.fileno()] = client
-                    changed.add(client.fileno())
-                    continue
-                if ready in children:
-                    _reap(children.pop(ready))
-                    changed.add(ready)
-                    continue
+            if ready == listening.fileno():
+                if not imported:
+                    forkserver.preimport(lambda: _import(imports))
+                    imported = True
+                client, _ = listening.accept()
                 try:
-                    message, streams, _, _ = socket.recv_fds(clients[ready], MESSAGE_BYTES, 4)
-                except OSError:  # reset by a test process that died: gone, as at the end of file
-                    message, streams = b"", []
-                if not message:  # that test process has gone: so do the children started for it
-                    gone = [pidfd for pidfd, child in children.items() if child.client == ready]
-                    _end_all([children.pop(pidfd) for pidfd in gone])
-                    clients.pop(ready).close()
-                    changed.update([ready, *gone])
+                    client.send(started_with)
+                except OSError:  # it left before its answer (timed out, killed): the others go on
+                    client.close()
                     continue
-                request = json.loads(message)
-                reply = socket.socket(fileno=streams[0])
-                pid = os.fork()
-                if pid == 0:
-                    for held in [owner, listening, reply, *clients.values()]:
-                        held.close()
-                    for child in children.values():
-                        child.reply.close()
-                        os.close(child.pidfd)
-                    return _Request(request["command"], request["env"], request["cwd"], streams[1:])
-                for stream in streams[1:]:
-                    os.close(stream)
-                pidfd = os.pidfd_open(pid)
-                children[pidfd] = _Child(pid, pidfd, reply, ready)
-                changed.add(pidfd)
-                with suppress(OSError):  # a test process gone meanwhile: its end of file comes next
-                    reply.send(json.dumps({"pid": pid}).encode())
+                clients[client.fileno()] = client
+                continue
+            if ready in children:
+                forkserver.reap(children.pop(ready))
+                continue
+            try:
+                message, streams, _, _ = socket.recv_fds(clients[ready], MESSAGE_BYTES, 4)
+            except OSError:  # reset by a test process that died: gone, as at the end of file
+                message, streams = b"", []
+            if not message:  # that test process has gone: so do the children started for it
+                gone = [pidfd for pidfd, child in children.items() if child.asker == ready]
+                forkserver.end_all([children.pop(pidfd) for pidfd in gone])
+                clients.pop(ready).close()
+                continue
+            request = json.loads(message)
+            reply = socket.socket(fileno=streams[0])
+            pid = forkserver.fork([owner, listening, reply, *clients.values()], children.values())
+            if pid == 0:
+                return forkserver.Request(request["command"], request["env"], request["cwd"], streams[1:])
+            for stream in streams[1:]:
+                os.close(stream)
+            pidfd = os.pidfd_open(pid)
+            children[pidfd] = forkserver.Child(pid, pidfd, reply, ready)
+            with suppress(OSError):  # a test process gone meanwhile: its end of file comes next
+                reply.send(json.dumps({"pid": pid}).encode())
     except BaseException:
         if os.getpid() == launcher:  # never a child killing the launcher's others
-            _end_all(children.values())
+            forkserver.end_all(children.values())
         raise
 
 
-def _reap(child: _Child) -> None:
-    _, status, usage = os.wait4(child.pid, 0)
-    ended = {"returncode": os.waitstatus_to_exitcode(status), "cpu_seconds": usage.ru_utime + usage.ru_stime}
-    with suppress(OSError):  # nobody waits for it any more
-        child.reply.send(json.dumps(ended).encode())
-    child.reply.close()
-    os.close(child.pidfd)
-
-
-def _end_all(children: Iterable[_Child]) -> None:
-    ending = list(children)
-    for child in ending:
-        signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
-    for child in ending:
-        _reap(child)
-
-
-def _preimport(imports: Sequence[str]) -> None:
-    """Imports as `serve` does at its start, with the collector off, then keeps what it made out of every
-    later collection (bot/start_up.py): the children start with it frozen, as `serve` freezes its own."""
-    gc.disable()
+def _import(imports: Sequence[str]) -> None:
+    """As `serve` imports at its start, which then freezes what it made (bot/start_up.py), as the launcher
+    does (`forkserver.preimport`)."""
     for module in imports:
         importlib.import_module(module)
-    gc.freeze()
-    gc.enable()
-    assert threading.active_count() == 1, f"importing started threads: {threading.enumerate()}"
 
 
 if __name__ == "__main__":
@@ -548,4 +440,4 @@ if __name__ == "__main__":
         socket.socket(fileno=int(sys.argv[1])), socket.socket(fileno=int(sys.argv[2])), sys.argv[3:]
     )
     if forked is not None:
-        sys.exit(forked.run())
+        sys.exit(_run(forked))
