@@ -124,10 +124,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
     """The test processes xdist starts on this machine are forked by the zygote (tests/zygote.py), started
-    here: the environment is the test processes' by now (tests/fakes/one_launcher.py's variable, set at
-    `pytest_configure`, included), which the zygote's must be for it to fork them."""
+    here, which imports what they collect: the environment is the test processes' by now
+    (tests/fakes/one_launcher.py's variable, set at `pytest_configure`, included), which the zygote's must
+    be for it to fork them."""
     if zygote.usable(config):
-        started = zygote.start()
+        started = zygote.start(collected=zygote.collected_by(config))
         config.add_cleanup(started.stop)
         started.fork(specs)
 

@@ -179,9 +179,13 @@ def end_all(children: Iterable[Child]) -> None:
 
 def preimport(load: Callable[[], None]) -> None:
     """Runs `load` (the server's imports) with the collector off, then keeps what it made out of every later
-    collection: the children start with it frozen. No import may start a thread: a fork would not have it."""
+    collection: the children start with it frozen. No import may start a thread (a fork would not have it)
+    nor leave a file or a connection open (every child would share it)."""
+    opened = set(os.listdir("/proc/self/fd"))
     gc.disable()
     load()
     gc.freeze()
     gc.enable()
     assert threading.active_count() == 1, f"importing started threads: {threading.enumerate()}"
+    left = {os.readlink(f"/proc/self/fd/{fd}") for fd in set(os.listdir("/proc/self/fd")) - opened}
+    assert not left, f"importing left descriptors open: {left}"

@@ -19,6 +19,7 @@ import pytest
 from tests import forkserver, zygote
 
 pytestmark = pytest.mark.skipif(not zygote.AVAILABLE, reason="the zygote is Linux's")
+ROOT = Path(__file__).resolve().parents[1]
 
 REPORT = """
 import json, os, signal, sys, threading
@@ -240,3 +241,67 @@ def test_a_test_process_and_its_client_ending_together_leave_the_zygote_serving(
             os.close(pidfd)
     forking.stop()
     assert forking.process.returncode == 0
+
+
+COLLECTS = """
+import json, sys
+import pytest
+
+ROOT = sys.argv[2]
+before = sorted(name for name in sys.modules if name.startswith("tests."))
+
+
+class Report:
+    def pytest_collection_finish(self, session):
+        modules = {
+            name: [module.__file__, "@py_builtins" in vars(module), type(module.__loader__).__name__]
+            for name, module in sorted(sys.modules.items())
+            if name.startswith("tests") and getattr(module, "__file__", None)
+        }
+        conftests = sorted(
+            plugin.__file__ for plugin in session.config.pluginmanager.get_plugins()
+            if getattr(plugin, "__file__", "").endswith("conftest.py")
+        )
+        with open(sys.argv[1], "w") as report:
+            json.dump({
+                "before": before,
+                "modules": modules,
+                "items": [item.nodeid for item in session.items],
+                "theirs": all(item.module is sys.modules[item.module.__name__] for item in session.items),
+                "conftests": conftests,
+                "path": [entry for entry in sys.path if entry in ("", ROOT)],
+            }, report)
+
+
+sys.exit(pytest.main(["-p", "no:xdist", "--collect-only", "-q", "tests/msapi"], plugins=[Report()]))
+"""
+"""A collection in a test process's stead (one folder, with its conftest), reporting what it imported."""
+
+
+def test_a_forked_test_process_collects_the_modules_a_new_interpreter_would_import(tmp_path: Path) -> None:
+    """The zygote imported the test modules, rewritten, under their names: the forked process's collection
+    takes them, and finds what a new interpreter's collection makes itself; each process has its own."""
+    collected = [ROOT / "tests" / "conftest.py", *sorted((ROOT / "tests" / "msapi").glob("*.py"))]
+    collected = [source for source in collected if source.name.startswith(("test_", "conftest"))]
+    started = zygote.start((), collected=collected, env=_environment())
+    reports = {}
+    try:
+        for way, command in (("forked", started.client()), ("execed", [sys.executable])):
+            report = tmp_path / way
+            subprocess.run(
+                [*command, "-u", "-c", COLLECTS, str(report), str(ROOT)],
+                cwd=ROOT,
+                env=_environment(),
+                stdout=subprocess.DEVNULL,
+                check=True,
+                timeout=120,
+            )
+            reports[way] = json.loads(report.read_text())
+    finally:
+        started.stop()
+    forked, execed = reports["forked"], reports["execed"]
+    assert "tests.msapi.test_signin" in forked["before"] and execed["before"] == []
+    assert forked["modules"]["tests.msapi.test_signin"][1:] == [True, "AssertionRewritingHook"]
+    assert len(forked["items"]) > 100 and forked["theirs"] and execed["theirs"]
+    del forked["before"], execed["before"]
+    assert forked == execed

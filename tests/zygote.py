@@ -171,13 +171,58 @@ def usable(config: pytest.Config) -> bool:
     )
 
 
-def start(preimported: tuple[str, ...] = PREIMPORTED, env: dict[str, str] | None = None) -> Zygote:
-    """The zygote, importing in the background: the clients that connect meanwhile wait in its backlog.
+def collected_by(config: pytest.Config) -> list[Path]:
+    """The conftests and test modules each of this run's test processes imports while collecting, parents'
+    conftests first: those under its paths (all of tests/ by default), when each is a folder or a test
+    module of tests/ and nothing is ignored; else none (each test process imports them, as before)."""
+    if (
+        config.getoption("importmode") != "prepend"
+        or config.getini("consider_namespace_packages")
+        or config.getoption("ignore")
+        or config.getoption("ignore_glob")
+        or config.getoption("pyargs")
+        or config.getoption("noconftest")
+        or config.getoption("confcutdir") not in (None, str(ROOT))
+    ):
+        return []
+    tests = ROOT / "tests"
+    conftests: set[Path] = set()
+    modules: set[Path] = set()
+    for argument in config.args:
+        path = (config.invocation_params.dir / argument.split("::")[0]).resolve()
+        if path.is_dir() and path.is_relative_to(tests):
+            found = [source for source in path.rglob("*.py") if "__pycache__" not in source.parts]
+        elif path.is_file() and path.parent.is_relative_to(tests) and path.name.startswith("test_"):
+            found = [path]
+        else:
+            return []
+        modules.update(source for source in found if source.name.startswith("test_"))
+        conftests.update(source for source in found if source.name == "conftest.py")
+        conftests.update(folder / "conftest.py" for folder in path.parents if folder.is_relative_to(tests))
+    return sorted(
+        (source for source in conftests if source.exists()), key=lambda source: len(source.parts)
+    ) + sorted(modules)
+
+
+def start(
+    preimported: tuple[str, ...] = PREIMPORTED,
+    collected: list[Path] | None = None,
+    env: dict[str, str] | None = None,
+) -> Zygote:
+    """The zygote, importing `preimported`, then the conftests and test modules `collected` (`collected_by`)
+    in the background: the clients that connect meanwhile wait in its backlog.
     Its environment is this process's (`env` None), as execnet's processes get it: the C library's, which
     may hold more than `os.environ` (GNU readline sets LINES and COLUMNS)."""
     return forkserver.start(
         lambda owner, listener: _python(
-            ["-u"], "zygote.serve_forks(sys.argv[2:])", ZYGOTE_MARK, str(owner), str(listener), *preimported
+            ["-u"],
+            "zygote.serve_forks(sys.argv[2:])",
+            ZYGOTE_MARK,
+            str(owner),
+            str(listener),
+            *preimported,
+            "--",
+            *map(str, collected or ()),
         ),
         "aadbot-zygote-",
         Zygote,
@@ -336,30 +381,44 @@ def _fork(
     return None
 
 
-def _imports(modules: list[str]) -> None:
-    """Imports `modules` as a test process would while collecting: the modules of pytest's plugins'
-    distributions (hypothesis, anyio, which Starlette imports) through pytest's own rewriting hook, as
-    pytest marks them (a test process's pytest refuses to start when one was imported otherwise), warnings
-    as errors (as collecting has them) and their filters dropped afterwards (as collecting drops them)."""
+def _imports(modules: list[str], collected: list[Path]) -> None:
+    """Imports `modules`, then the `collected` conftests and test modules, as a test process would while
+    collecting: the modules of pytest's plugins' distributions (hypothesis, anyio, which Starlette imports)
+    through pytest's own rewriting hook, as pytest marks them (a test process's pytest refuses to start when
+    one was imported otherwise), the collected ones by pytest's own `import_path` (the test process's
+    collection then finds them imported: the same modules, rewritten, under the same names), with each
+    conftest's `pytest_plugins` marked and imported after it, as pytest registers them; warnings as errors
+    (as collecting has them) and their filters dropped afterwards (as collecting drops them). `sys.path` is
+    left as it was: the test process's xdist sets it, then its own collection puts the root first."""
     import _pytest.assertion
     from _pytest.config import get_config
+    from _pytest.pathlib import import_path
 
     config = get_config()
     hook = _pytest.assertion.install_importhook(config)
     config._mark_plugins_for_rewrite(hook, disable_autoload=False)
+    path = list(sys.path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             for module in modules:
                 importlib.import_module(module)
+            for source in collected:
+                imported = import_path(source, root=ROOT, consider_namespace_packages=False)
+                for plugin in getattr(imported, "pytest_plugins", ()):
+                    hook.mark_rewrite(plugin)
+                    importlib.import_module(plugin)
     finally:
         sys.meta_path.remove(hook)
+        sys.path[:] = path
 
 
 def serve_forks(arguments: list[str]) -> None:
-    """The zygote: `OWNER LISTENER MODULES...`; in each child it forks, the test process."""
-    owner, listener, modules = int(arguments[0]), int(arguments[1]), arguments[2:]
-    forkserver.preimport(lambda: _imports(modules))
+    """The zygote: `OWNER LISTENER MODULES... -- COLLECTED...`; in each child it forks, the test process."""
+    owner, listener = int(arguments[0]), int(arguments[1])
+    split = arguments.index("--")
+    modules, collected = arguments[2:split], [Path(source) for source in arguments[split + 1 :]]
+    forkserver.preimport(lambda: _imports(modules, collected))
     listening = socket.socket(fileno=listener)
     address = Path(listening.getsockname())
     forked = _serve(owner, listening)
