@@ -19,7 +19,6 @@ import pytest
 from tests import forkserver, zygote
 
 pytestmark = pytest.mark.skipif(not zygote.AVAILABLE, reason="the zygote is Linux's")
-ROOT = Path(__file__).resolve().parents[1]
 
 REPORT = """
 import json, os, signal, sys, threading
@@ -243,12 +242,19 @@ def test_a_test_process_and_its_client_ending_together_leave_the_zygote_serving(
     assert forking.process.returncode == 0
 
 
+SAMPLE = {
+    "__init__.py": "",
+    "conftest.py": 'pytest_plugins = ["sample.plugin"]\n',
+    "plugin.py": "import pytest\n\n\n@pytest.fixture\ndef answer():\n    return 42\n",
+    "test_one.py": "def test_answer(answer):\n    assert answer == 42\n",
+    "test_two.py": "import pytest\n\n\n@pytest.mark.parametrize('n', [1, 2])\ndef test_n(n):\n    assert n\n",
+}
+"""A test folder as the suite's: a package, a conftest naming a plugin (rewritten, as pytest marks it)."""
 COLLECTS = """
 import json, sys
 import pytest
 
-ROOT = sys.argv[2]
-before = sorted(name for name in sys.modules if name.startswith("tests."))
+before = sorted(name for name in sys.modules if name.startswith("sample"))
 
 
 class Report:
@@ -256,7 +262,7 @@ class Report:
         modules = {
             name: [module.__file__, "@py_builtins" in vars(module), type(module.__loader__).__name__]
             for name, module in sorted(sys.modules.items())
-            if name.startswith("tests") and getattr(module, "__file__", None)
+            if name.startswith("sample")
         }
         conftests = sorted(
             plugin.__file__ for plugin in session.config.pluginmanager.get_plugins()
@@ -269,28 +275,34 @@ class Report:
                 "items": [item.nodeid for item in session.items],
                 "theirs": all(item.module is sys.modules[item.module.__name__] for item in session.items),
                 "conftests": conftests,
-                "path": [entry for entry in sys.path if entry in ("", ROOT)],
+                "path": sys.path,
             }, report)
 
 
-sys.exit(pytest.main(["-p", "no:xdist", "--collect-only", "-q", "tests/msapi"], plugins=[Report()]))
+arguments = ["-p", "no:xdist", "-p", "no:cacheprovider", "--collect-only", sys.argv[2]]
+sys.exit(pytest.main(arguments, plugins=[Report()]))
 """
-"""A collection in a test process's stead (one folder, with its conftest), reporting what it imported."""
+"""A collection in a test process's stead, reporting what it imported."""
 
 
 def test_a_forked_test_process_collects_the_modules_a_new_interpreter_would_import(tmp_path: Path) -> None:
     """The zygote imported the test modules, rewritten, under their names: the forked process's collection
-    takes them, and finds what a new interpreter's collection makes itself; each process has its own."""
-    collected = [ROOT / "tests" / "conftest.py", *sorted((ROOT / "tests" / "msapi").glob("*.py"))]
-    collected = [source for source in collected if source.name.startswith(("test_", "conftest"))]
-    started = zygote.start((), collected=collected, env=_environment())
+    takes them, and finds what a new interpreter's collection makes itself."""
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    for name, source in SAMPLE.items():
+        (folder / name).write_text(source)
+    started = zygote.start(
+        (),
+        collected=[folder / "conftest.py", folder / "test_one.py", folder / "test_two.py"],
+        env=_environment(),
+    )
     reports = {}
     try:
         for way, command in (("forked", started.client()), ("execed", [sys.executable])):
             report = tmp_path / way
             subprocess.run(
-                [*command, "-u", "-c", COLLECTS, str(report), str(ROOT)],
-                cwd=ROOT,
+                [*command, "-u", "-c", COLLECTS, str(report), str(folder)],
                 env=_environment(),
                 stdout=subprocess.DEVNULL,
                 check=True,
@@ -300,8 +312,16 @@ def test_a_forked_test_process_collects_the_modules_a_new_interpreter_would_impo
     finally:
         started.stop()
     forked, execed = reports["forked"], reports["execed"]
-    assert "tests.msapi.test_signin" in forked["before"] and execed["before"] == []
-    assert forked["modules"]["tests.msapi.test_signin"][1:] == [True, "AssertionRewritingHook"]
-    assert len(forked["items"]) > 100 and forked["theirs"] and execed["theirs"]
+    assert forked["before"] == [
+        "sample",
+        "sample.conftest",
+        "sample.plugin",
+        "sample.test_one",
+        "sample.test_two",
+    ]
+    assert execed["before"] == []
+    assert forked["modules"]["sample.test_one"][1:] == [True, "AssertionRewritingHook"]
+    assert forked["modules"]["sample.plugin"][1:] == [True, "AssertionRewritingHook"]
+    assert len(forked["items"]) == 3 and forked["theirs"]
     del forked["before"], execed["before"]
     assert forked == execed
