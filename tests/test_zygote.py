@@ -198,6 +198,7 @@ def test_this_test_process_was_forked_by_the_runs_zygote(pytestconfig: pytest.Co
     assert parent[4] == zygote.ZYGOTE_MARK
     assert sys.orig_argv[1:3] == ["-u", "-c"]
     assert set(zygote.PREIMPORTED) <= set(sys.modules)
+    assert {"tests.conftest", __name__} <= set(zygote.imported_for_collection)  # found imported: collected
 
 
 def test_a_client_that_died_after_asking_is_refused_and_the_zygote_forks_on(forking: zygote.Zygote) -> None:

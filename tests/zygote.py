@@ -3,25 +3,25 @@
 Each test process spent about 2 s of CPU before its first test, most of it importing the same modules as
 the others (SQLAlchemy, SQLModel, Slack's and Microsoft's libraries, httpx, Starlette, hypothesis, the
 project): on 2 cores, 4 processes doing it at once held the run's start up by about 4 s of wall. The run's
-first process (xdist's controller) now starts, as xdist sets up its test processes, one zygote that
-imports them (`PREIMPORTED`, never a test module or a conftest: pytest imports those, with their asserts
-rewritten) and freezes what it made out of the garbage collector's reach. execnet starts a test process
-as `python -u -c BOOTSTRAP`; for xdist's local specs it now starts this file as a client in its place
-(`Zygote.fork`), with the same arguments: the client sends its standard streams, environment, directory,
-process and arguments to the zygote, which forks a child that takes them (and the client's process group)
-and runs BOOTSTRAP as `python -u -c` does, in a new `__main__`; the client relays SIGTERM and the child's
-exit status to execnet.
+first process (xdist's controller) now starts, as xdist sets up its test processes, one zygote that imports
+them (`PREIMPORTED`), then the conftests and test modules the test processes collect, as their collection
+would import them (through pytest's `import_path`, their asserts rewritten), and freezes what it made out of
+the garbage collector's reach. execnet starts a test process as `python -u -c BOOTSTRAP`; for xdist's local
+specs it now starts this module as a client in its place (`Zygote.fork`), with the same arguments: the client
+sends its standard streams, environment, directory, process and arguments to the zygote, which forks a child
+that takes them (and the client's process group) and runs BOOTSTRAP as `python -u -c` does, in a new
+`__main__`; the client relays SIGTERM and the child's exit status to execnet.
 
-What a forked test process shares with the others (docs/testing.md, "Session 23"): the zygote's hash seed
-(one random seed a run, where each interpreter drew its own), its parent (the zygote, not the controller) and
-`sys.modules` holding `PREIMPORTED` from the start. Whatever is read at the interpreter's start or on import
-(the environment, the directory, the interpreter's options) must be the test process's: the zygote refuses
-any other request, and the client then execs the interpreter as execnet would have (one line on stderr says
-so), as it does when the zygote cannot be reached. The zygote changes no signal disposition and holds no
-thread; it lives in a process group of its own, so a Ctrl-C reaches the test processes (in the controller's
-group, as before) and not it. It ends, killing what is left of its children, when the controller goes (end of
-file on a socket only the controller holds), and kills a child whose client has gone (execnet kills the client
-it started).
+What a forked test process shares with the others (docs/testing.md, "Session 23"): the zygote's hash seed (one
+random seed a run, where each interpreter drew its own), its parent (the zygote, not the controller) and
+`sys.modules` holding `PREIMPORTED` and its test modules from the start (session 24). Whatever is read at the
+interpreter's start or on import (the environment, the directory, the interpreter's options) must be the test
+process's: the zygote refuses any other request, and the client then execs the interpreter as execnet would
+have (one line on stderr says so), as it does when the zygote cannot be reached. The zygote changes no signal
+disposition and holds no thread; it lives in a process group of its own, so a Ctrl-C reaches the test
+processes (in the controller's group, as before) and not it. It ends, killing what is left of its children,
+when the controller goes (end of file on a socket only the controller holds), and kills a child whose client
+has gone (execnet kills the client it started).
 
 A fork server as the run's launcher is (tests/forkserver.py): Linux only, elsewhere no zygote starts and
 execnet execs as it always did. The zygote and its clients import this module with the project's root on
@@ -103,15 +103,17 @@ PREIMPORTED = (
 )
 """What every test process imports while collecting (the test files' and the conftests' imports, and so most
 of the project and its libraries), named by the modules nothing else among them imports. Never a module of
-`tests` nor one only a few files use (`test_start_up.py`'s `NOT_AT_COLLECTION`): `test_zygote.py` checks
-that a test process imports all of them at collection. A module missing here is imported by each test
-process as before: slower, never wrong."""
+`tests` (the conftests and test modules are `collected_by`'s, imported as pytest does) nor one only a few
+files use (`test_start_up.py`'s `NOT_AT_COLLECTION`): `test_zygote.py` checks that a test process imports all
+of them at collection. A module missing here is imported by each test process as before: slower, never
+wrong."""
 AVAILABLE = forkserver.AVAILABLE
 ZYGOTE_MARK = "zygote"
 """The zygote's first argument, by which a test process can tell that its parent is one."""
-
-
 ROOT = Path(__file__).resolve().parents[1]
+imported_for_collection: list[str] = []
+"""The conftests and test modules the zygote imported (`collected_by`), by name: in a test process it forked,
+those its collection found imported."""
 
 
 def _python(options: list[str], call: str, *arguments: str) -> list[str]:
@@ -405,6 +407,7 @@ def _imports(modules: list[str], collected: list[Path]) -> None:
                 importlib.import_module(module)
             for source in collected:
                 imported = import_path(source, root=ROOT, consider_namespace_packages=False)
+                imported_for_collection.append(imported.__name__)
                 for plugin in getattr(imported, "pytest_plugins", ()):
                     hook.mark_rewrite(plugin)
                     importlib.import_module(plugin)
