@@ -224,9 +224,9 @@ class OutboxWorker:
         that the ready ones (another surface's, beside it) would wait for, and is due again as long after
         the sender's answer as it said, not that long after the batch's sends end.
 
-        Asking failing (the database gone while routing a message) stops the batch before its first send,
-        as a send failing would: the rest keep their claims until the lease runs out, but those found not
-        ready are put back first (kept claimed, each would be counted an attempt never made)."""
+        Asking or putting back failing (the database gone while routing a message) stops the batch before
+        its first send: those found not ready are put back, the rest given back (uncounted, due at once),
+        and the first failure is raised."""
         if self._readiness is None:
             return claimed
         ready: list[OutboundMessage] = []
@@ -239,15 +239,29 @@ class OutboxWorker:
                 else:
                     unready.append((message, why))
         except Exception as failure:
-            try:
-                await self._put_back(unready)
-            except Exception as also:  # the database gone for both: the first is the one to raise
-                failure.add_note(
-                    f"putting back the messages found not ready failed too ({type(also).__name__})"
-                )
+            await self._give_all_back(failure, unready)
             raise
-        await self._put_back(unready)
+        try:
+            await self._put_back(unready)
+        except Exception as failure:
+            await self._give_all_back(failure, [])
+            raise
         return ready
+
+    async def _give_all_back(
+        self, failure: Exception, unready: list[tuple[OutboundMessage, DeliveryFailed]]
+    ) -> None:
+        """No send of the batch has begun: kept claimed until the lease runs out, each message would wait
+        that long and count an attempt never made. `unready` are put back as the sender said, every other
+        claim given back; what fails meanwhile is noted on `failure`, the one to raise."""
+        try:
+            await self._put_back(unready)
+        except Exception as also:  # the database gone for both: the first is the one to raise
+            failure.add_note(f"putting back the messages found not ready failed too ({type(also).__name__})")
+        try:
+            await asyncio.to_thread(release_claims, self._database, sorted(self._held), worker=self.name)
+        except Exception as also:
+            failure.add_note(f"giving back the other messages' claims failed too ({type(also).__name__})")
 
     async def _not_ready(self, message: OutboundMessage) -> DeliveryFailed | None:
         """Why the sender cannot take the message yet (`Readiness`)."""

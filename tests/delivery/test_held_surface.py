@@ -307,7 +307,8 @@ def test_dms_found_not_ready_before_asking_fails_are_put_back_uncounted(
     database: Database, time: FakeTime
 ) -> None:
     """They were put back after the batch's last question only: asking failing left them claimed, their
-    claim counted an attempt never made, which could fail them early."""
+    claim counted an attempt never made, which could fail them early. Those never asked about are given
+    back too: no send had begun."""
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
     worker = OutboxWorker(database, HeldUntilTheDatabaseGoes(answers=2), clock=time, sleep=time.sleep)
 
@@ -319,8 +320,7 @@ def test_dms_found_not_ready_before_asking_fails_are_put_back_uncounted(
     assert [(m.status, m.attempts, m.claimed_by is None, m.error_code) for m in rows] == [
         ("pending", 0, True, DIRECTORY_OUTDATED),
         ("pending", 0, True, DIRECTORY_OUTDATED),
-        *[("pending", 1, False, None)]
-        * 3,  # never asked about: claimed until the lease runs out, as after a send failing
+        *[("pending", 0, True, None)] * 3,  # never asked about: due again at once, uncounted
     ]
 
 
@@ -341,3 +341,69 @@ def test_asking_failing_is_what_is_raised_when_putting_back_fails_too(
     assert raised.value.__notes__ == [
         "putting back the messages found not ready failed too (OperationalError)"
     ]
+
+
+class ReadyThenGone:
+    """Ready for the first two DMs, not for the third, then asking fails (the database gone)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.sent: list[str] = []
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        self.asked += 1
+        if self.asked > 3:
+            raise OperationalError("SELECT migration.channel_id", {}, Exception("the database is gone"))
+        return None if self.asked <= 2 else DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=HELD_SECONDS)
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        self.sent.append(envelope.key)
+        return Receipt(f"dm/{envelope.key}")
+
+
+def _states(database: Database) -> list[tuple[str, int, bool, str | None]]:
+    with database.session() as session:
+        rows = session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id))).all()
+    return [(m.status, m.attempts, m.claimed_by is None, m.error_code) for m in rows]
+
+
+def test_dms_found_ready_before_asking_fails_are_given_back_uncounted_not_left_claimed(
+    database: Database, time: FakeTime
+) -> None:
+    """Asking covers the whole batch before its first send: asking failing left those found ready claimed
+    until the lease ran out, each counting an attempt never made (five such failures, and a message fails
+    for good on its next transient error)."""
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
+    sender = ReadyThenGone()
+
+    with pytest.raises(OperationalError, match=r"SELECT migration\.channel_id"):
+        asyncio.run(OutboxWorker(database, sender, clock=time, sleep=time.sleep).run_once())
+
+    assert sender.sent == []
+    assert _states(database) == [
+        ("pending", 0, True, None),
+        ("pending", 0, True, None),
+        ("pending", 0, True, DIRECTORY_OUTDATED),
+        ("pending", 0, True, None),
+        ("pending", 0, True, None),
+    ]
+
+
+def test_putting_back_failing_gives_back_the_dms_found_ready(
+    database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Putting back comes before the batch's first send: it failing (a deadlock) left every message found
+    ready claimed, and counted, until the lease ran out."""
+
+    def deadlocked(*_: object, **__: object) -> set[int]:
+        raise OperationalError("UPDATE outboundmessage", {}, Exception("a deadlock"))
+
+    monkeypatch.setattr(worker_module, "put_back", deadlocked)
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(3)], time.now)
+    sender = ReadyThenGone()
+
+    with pytest.raises(OperationalError, match="UPDATE outboundmessage"):
+        asyncio.run(OutboxWorker(database, sender, clock=time, sleep=time.sleep).run_once())
+
+    assert sender.sent == []
+    assert _states(database) == [("pending", 0, True, None)] * 3  # the held one too: asked again at once
