@@ -73,6 +73,8 @@ class Readiness(Protocol):
         """Why a message of `migration_id` to `to` cannot be sent yet, with `later` set, or None. The worker
         asks about each message of a batch before its first send and puts back at once those not ready: a
         message put back costs no slot nor turn that the ready ones (another surface's, beside it) wait for.
+        It asks again right before each ready one's turn, the batch's pace having taken its time: asked
+        twice for most messages, an answer must be cheap (no read of the database but on a miss).
         The answer for one direct message holds for all of its migration: the worker puts back those due
-        with it, unclaimed."""
+        with it, unclaimed, and those of the batch not begun yet."""
         ...

@@ -152,12 +152,19 @@ class OutboxWorker:
 
         try:
             try:
-                for message in ready:
+                put_back_now: set[int | None] = set()
+                for index, message in enumerate(ready):
+                    if message.id in put_back_now:
+                        continue
                     await room.acquire()
                     if failures or self._stopped.is_set():
                         # after a failure the rest keep their claims until the lease runs out; after
                         # `stop`, `run_once` gives them back
                         break
+                    if held := await self._no_longer_ready(message, ready[index + 1 :]):
+                        put_back_now |= held
+                        room.release()
+                        continue
                     started = await self._turn(message.recipient)
                     if failures or started is None:  # one failed, or `stop`, while this one waited its turn
                         break
@@ -166,7 +173,7 @@ class OutboxWorker:
                 for task in sending:
                     task.cancel()
                 raise
-            except BaseException as failure:  # pacing failed: raised first, once the sends end
+            except BaseException as failure:  # pacing or asking failed: raised first, once the sends end
                 failures.insert(0, failure)
             finally:
                 await asyncio.gather(*sending, return_exceptions=True)  # cancelled, it cancels them
@@ -262,6 +269,28 @@ class OutboxWorker:
             await asyncio.to_thread(release_claims, self._database, sorted(self._held), worker=self.name)
         except Exception as also:
             failure.add_note(f"giving back the other messages' claims failed too ({type(also).__name__})")
+
+    async def _no_longer_ready(
+        self, message: OutboundMessage, after: list[OutboundMessage]
+    ) -> set[int | None]:
+        """Asked again right before its turn (the batch's pace since the first answer may be minutes): a
+        message the sender is no longer ready for is put back now, due again when it said, not sent to
+        fail after a turn that the ready ones wait for. The answer for a direct message holds for its
+        migration's (`Readiness`): those of `after`, the batch's not begun, go back with it. The ids put
+        back; none when it is ready."""
+        why = await self._not_ready(message)
+        if why is None:
+            return set()
+        held = [message]
+        if message.migration_id is not None and not message.recipient.startswith(CHANNEL_PREFIX):
+            held += [
+                alike
+                for alike in after
+                if alike.migration_id == message.migration_id
+                and not alike.recipient.startswith(CHANNEL_PREFIX)
+            ]
+        await self._put_back([(alike, why) for alike in held])
+        return {alike.id for alike in held}
 
     async def _not_ready(self, message: OutboundMessage) -> DeliveryFailed | None:
         """Why the sender cannot take the message yet (`Readiness`)."""

@@ -407,3 +407,55 @@ def test_putting_back_failing_gives_back_the_dms_found_ready(
 
     assert sender.sent == []
     assert _states(database) == [("pending", 0, True, None)] * 3  # the held one too: asked again at once
+
+
+class OverdueMidBatch:
+    """Slack's sender whose member list comes overdue while a batch is paced: ready for the first `answers`
+    questions, then not; when it first said so, and what was sent."""
+
+    def __init__(self, time: FakeTime, answers: int) -> None:
+        self.time = time
+        self.answers = answers
+        self.held_at: datetime | None = None
+        self.sent: list[str] = []
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        if self.answers:
+            self.answers -= 1
+            return None
+        self.held_at = self.held_at or self.time.now
+        return DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=HELD_SECONDS)
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        self.sent.append(envelope.key)
+        return Receipt(f"dm/{envelope.key}")
+
+
+def test_a_dm_no_longer_ready_when_its_turn_comes_is_put_back_then_not_sent_after_a_turn(
+    database: Database, time: FakeTime
+) -> None:
+    """Asked only before the batch's first send, a DM found ready took its turn of the pace (minutes for a
+    batch of 50 at the slowest) however overdue the member list came meanwhile: a turn the ready ones
+    waited for, a send begun and failed."""
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
+    sender = OverdueMidBatch(
+        time, answers=5 + 2
+    )  # all five ready up front, two of them when their turn comes
+    settings = DeliverySettings(max_rate_per_second=RATE, initial_rate_per_second=RATE)
+    worker = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=settings)
+
+    with statements(database) as seen:
+        assert asyncio.run(worker.run_once()) == 5
+
+    assert len(sender.sent) == 2 and sender.held_at is not None
+    held = _states(database)[2:]
+    assert held == [("pending", 0, True, DIRECTORY_OUTDATED)] * 3
+    with database.session() as session:
+        due = session.exec(
+            select(OutboundMessage.not_before).where(OutboundMessage.status == "pending")
+        ).all()
+    assert set(due) == {sender.held_at + timedelta(seconds=HELD_SECONDS)}  # from when it said so
+    updates = [statement for statement in seen if statement.startswith("UPDATE")]
+    assert (
+        len(updates) == 5 + 2 * 2 + 2
+    )  # claims, two sends begun and recorded, the other three put back together
