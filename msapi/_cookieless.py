@@ -14,14 +14,16 @@ import httpx
 
 
 class _KeepsNoCookies:
-    """What both clients share: their `cookies` are always empty, and cannot be replaced."""
+    """What both clients share: their `cookies` are always empty, and cannot be replaced. It has no
+    `__init__`: first among the clients' bases, one taking `**options` would hide httpx's arguments from
+    mypy, a misspelled `timeout` passing unseen."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._kept_none = _NoCookies()
+    _kept_none: httpx.Cookies | None = None
 
     @property
     def cookies(self) -> httpx.Cookies:
+        if self._kept_none is None:  # made on first use, one per client: a cookie set by hand stays its own
+            self._kept_none = _NoCookies()
         return self._kept_none
 
     @cookies.setter

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
 import socket
 from typing import Any
 
 import httpx
 import pytest
 
-from msapi import HttpSession, MicrosoftError, Redactor, Router, error_code, odata_string
+from msapi import (
+    CookielessAsyncClient,
+    HttpSession,
+    MicrosoftError,
+    Redactor,
+    Router,
+    error_code,
+    odata_string,
+)
+from msapi._cookieless import CookielessClient
 from msapi._http import rejected_token
 from sandbox import Sandbox
 
@@ -247,3 +257,18 @@ def test_a_cookie_a_service_sets_is_never_sent_back() -> None:
         for _ in range(2):
             session.request("GET", f"{HEAD}/_apis/connectionData", service="Azure DevOps")
     assert cookies == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("cookieless", "client"),
+    [(CookielessClient, httpx.Client), (CookielessAsyncClient, httpx.AsyncClient)],
+)
+def test_the_cookieless_clients_take_httpxs_arguments_as_mypy_sees_them(
+    cookieless: type[httpx.Client | httpx.AsyncClient], client: type[httpx.Client | httpx.AsyncClient]
+) -> None:
+    """mypy checks a call against the first `__init__` of the class's bases: one taking `**options` let
+    `CookielessAsyncClient(timout=10.0)` pass it, though httpx refuses it when run."""
+    assert inspect.signature(cookieless) == inspect.signature(client)
+    with pytest.raises(TypeError, match="timout"):
+        cookieless(timout=10.0)  # type: ignore[call-arg]
+    assert len(cookieless().cookies) == 0
