@@ -65,12 +65,19 @@ class Sender(Protocol):
         ...
 
 
+NOT_READY_SECONDS = 60.0
+"""When a message is asked about again if its sender, not ready, said no `later` (or none to wait): due
+again at once, it would be claimed and put back for ever, and `drain` would never end. Slack's own wait
+for its member list is no shorter."""
+
+
 @runtime_checkable
 class Readiness(Protocol):
     """A sender that may not be ready for a message for a while (Slack's, until its directory is read)."""
 
     async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
-        """Why a message of `migration_id` to `to` cannot be sent yet, with `later` set, or None. The worker
+        """Why a message of `migration_id` to `to` cannot be sent yet, with `later` set (else the worker
+        waits `NOT_READY_SECONDS`), or None. The worker
         asks about each message of a batch before its first send and puts back at once those not ready: a
         message put back costs no slot nor turn that the ready ones (another surface's, beside it) wait for.
         It asks again right before each ready one's turn, the batch's pace having taken its time: asked

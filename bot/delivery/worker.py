@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from bot.delivery.pacing import AdaptivePacer, Sleep
 from bot.delivery.render import addressee_of, envelope_of
-from bot.delivery.sender import DeliveryFailed, Envelope, Readiness, Receipt, Sender
+from bot.delivery.sender import NOT_READY_SECONDS, DeliveryFailed, Envelope, Readiness, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
 from storage.outbox import (
@@ -373,7 +373,7 @@ class OutboxWorker:
             # said is only asked again. A sender's wait may shrink from one message to the next (Slack's
             # runs to its next read try, on a monotonic clock): `now` is read after every answer (and before
             # any send), so the shortest still ends at that try.
-            until = now + timedelta(seconds=min(why.later or 0.0 for _, why in held))
+            until = now + timedelta(seconds=min(why.later or NOT_READY_SECONDS for _, why in held))
             reason_changed = await asyncio.to_thread(
                 put_back, self._database, ids, worker=self.name, until=until, code=code, reason=reason
             )

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery import worker as worker_module
-from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
+from bot.delivery.sender import NOT_READY_SECONDS, DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.serve import RoutingSender
@@ -459,3 +459,25 @@ def test_a_dm_no_longer_ready_when_its_turn_comes_is_put_back_then_not_sent_afte
     assert (
         len(updates) == 5 + 2 * 2 + 2
     )  # claims, two sends begun and recorded, the other three put back together
+
+
+class NotReadySayingNoWait(HeldDMs):
+    """A sender not ready for DMs that says no `later`: the Protocol asks for one, nothing enforces it."""
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        return DeliveryFailed(DIRECTORY_OUTDATED, WHY)
+
+
+def test_dms_held_without_a_wait_said_are_due_again_a_minute_on_so_drain_ends(
+    database: Database, time: FakeTime
+) -> None:
+    """Put back due at once, they were claimed and put back again by the same `drain`, for ever."""
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(3)], time.now)
+    worker = OutboxWorker(database, NotReadySayingNoWait(WHY, HELD_SECONDS), clock=time, sleep=time.sleep)
+
+    assert asyncio.run(worker.run_once()) == 3
+    assert asyncio.run(worker.run_once()) == 0  # what `drain` asks next: nothing due, it ends
+
+    with database.session() as session:
+        due = session.exec(select(OutboundMessage.not_before)).all()
+    assert set(due) == {time.now + timedelta(seconds=NOT_READY_SECONDS)}
