@@ -139,13 +139,14 @@ def test_routing_a_wave_beside_teams_reads_its_migrations_channel_once_and_never
         session.commit()
     teams = TeamsChats(time)
     (key,) = _teams_lists(database, time.now)
-    routing = RoutingSender(database, {"slack": HeldDMs(WHY, HELD_SECONDS), "teams": teams})
+    slack = HeldDMs(WHY, HELD_SECONDS)
+    routing = RoutingSender(database, {"slack": slack, "teams": teams})
     worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep)
 
     with statements(database) as seen:
         asyncio.run(worker.drain())
 
-    assert list(teams.reached) == [key]
+    assert list(teams.reached) == [key] and slack.dms_sent == []
     routes = [statement for statement in seen if "FROM migration " in statement]
     assert len(routes) == 2  # once for Slack's migration, once for Teams'
     assert not [statement for statement in routes if "plan" in statement]
@@ -163,9 +164,10 @@ def test_held_dms_are_put_back_together_until_the_member_list_is_read_again_and_
         refreshed.append(organizations)
 
     settings = DeliverySettings(batch=HELD_SLACK_DMS)
+    slack = HeldDMs(WHY, HELD_SECONDS)
     worker = OutboxWorker(
         database,
-        HeldDMs(WHY, HELD_SECONDS),
+        slack,
         clock=time,
         sleep=time.sleep,
         settings=settings,
@@ -180,6 +182,7 @@ def test_held_dms_are_put_back_together_until_the_member_list_is_read_again_and_
     with statements(database) as seen:
         assert asyncio.run(worker.drain()) == HELD_SLACK_DMS  # due, still held: put back again
     assert refreshed == [{"fabrikam"}]  # nothing moved: no report read again
+    assert slack.dms_sent == []
 
     put_back = [statement for statement in seen if statement.startswith("UPDATE")]
     assert len(put_back) == HELD_SLACK_DMS + 2  # a claim each, one put-back for the batch, none due besides
@@ -199,13 +202,14 @@ def test_one_batch_of_held_dms_puts_back_all_their_migrations_dms_so_teams_is_cl
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(HELD_SLACK_DMS)], time.now)
     teams = TeamsChats(time)
     (key,) = _teams_lists(database, time.now)
-    routing = RoutingSender(database, {"slack": HeldDMs(WHY, HELD_SECONDS), "teams": teams})
+    slack = HeldDMs(WHY, HELD_SECONDS)
+    routing = RoutingSender(database, {"slack": slack, "teams": teams})
     settings = DeliverySettings(batch=HELD_SLACK_DMS // 5)
     worker = OutboxWorker(database, routing, clock=time, sleep=time.sleep, settings=settings)
 
     assert asyncio.run(worker.drain()) == settings.batch + 1  # one batch of Slack's, then Teams' list
 
-    assert list(teams.reached) == [key]
+    assert list(teams.reached) == [key] and slack.dms_sent == []
     with database.session() as session:
         held = session.exec(select(OutboundMessage).where(col(OutboundMessage.idempotency_key) != key)).all()
     assert {(m.status, m.attempts, m.claimed_by, m.error_code, m.last_error) for m in held} == {
@@ -222,7 +226,8 @@ def test_dms_held_behind_a_batchs_sends_are_put_back_before_them_due_again_when_
     teams_keys = _teams_lists(database, time.now, people=TEAMS_LISTS)
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(HELD_SLACK_DMS)], time.now)
     teams = TeamsChats(time)
-    routing = RoutingSender(database, {"slack": HeldDMs(WHY, HELD_SECONDS), "teams": teams})
+    slack = HeldDMs(WHY, HELD_SECONDS)
+    routing = RoutingSender(database, {"slack": slack, "teams": teams})
     settings = DeliverySettings(
         max_rate_per_second=RATE,
         initial_rate_per_second=RATE,
@@ -235,6 +240,7 @@ def test_dms_held_behind_a_batchs_sends_are_put_back_before_them_due_again_when_
     assert asyncio.run(worker.run_once()) == TEAMS_LISTS + HELD_SLACK_DMS
 
     assert list(teams.reached) == teams_keys and time.now > started  # the pace took its time
+    assert slack.dms_sent == []
     with database.session() as session:
         held = session.exec(
             select(OutboundMessage).where(col(OutboundMessage.idempotency_key).not_in(teams_keys))
@@ -310,10 +316,12 @@ def test_dms_found_not_ready_before_asking_fails_are_put_back_uncounted(
     claim counted an attempt never made, which could fail them early. Those never asked about are given
     back too: no send had begun."""
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
-    worker = OutboxWorker(database, HeldUntilTheDatabaseGoes(answers=2), clock=time, sleep=time.sleep)
+    slack = HeldUntilTheDatabaseGoes(answers=2)
+    worker = OutboxWorker(database, slack, clock=time, sleep=time.sleep)
 
     with pytest.raises(OperationalError):
         asyncio.run(worker.run_once())
+    assert slack.dms_sent == []
 
     with database.session() as session:
         rows = session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id))).all()
@@ -473,10 +481,12 @@ def test_dms_held_without_a_wait_said_are_due_again_a_minute_on_so_drain_ends(
 ) -> None:
     """Put back due at once, they were claimed and put back again by the same `drain`, for ever."""
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(3)], time.now)
-    worker = OutboxWorker(database, NotReadySayingNoWait(WHY, HELD_SECONDS), clock=time, sleep=time.sleep)
+    slack = NotReadySayingNoWait(WHY, HELD_SECONDS)
+    worker = OutboxWorker(database, slack, clock=time, sleep=time.sleep)
 
     assert asyncio.run(worker.run_once()) == 3
     assert asyncio.run(worker.run_once()) == 0  # what `drain` asks next: nothing due, it ends
+    assert slack.dms_sent == []
 
     with database.session() as session:
         due = session.exec(select(OutboundMessage.not_before)).all()

@@ -35,10 +35,12 @@ def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(
 ) -> None:
     tracking = Tracking(database, notified_fabrikam, clock=clock)
     listed = len(tracking.progress("fabrikam").listed)
-    worker = OutboxWorker(database, HeldDMs(WHY, DIRECTORY_LATER_SECONDS), clock=clock, sleep=_paced)
+    slack = HeldDMs(WHY, DIRECTORY_LATER_SECONDS)
+    worker = OutboxWorker(database, slack, clock=clock, sleep=_paced)
     asyncio.run(worker.drain())  # Monday 09:00: the lists notify queued are put back
     clock.advance(hours=3)
     asyncio.run(worker.drain())  # and still at noon
+    assert slack.dms_sent == []
 
     report = tracking.progress("fabrikam")
     assert {(user.delivery, user.delivery_error) for user in report.listed} == {("waiting", WHY)}
@@ -72,7 +74,9 @@ def test_the_line_of_lists_waiting_for_slacks_member_list_names_the_fix_however_
     reason, "waiting to be read again", and no fix until they came due again."""
     tracking = Tracking(database, notified_fabrikam, clock=clock)
     listed = len(tracking.progress("fabrikam").listed)
-    asyncio.run(OutboxWorker(database, ReadFailingMidBatch(listed - 1), clock=clock, sleep=_paced).drain())
+    slack = ReadFailingMidBatch(listed - 1)
+    asyncio.run(OutboxWorker(database, slack, clock=clock, sleep=_paced).drain())
+    assert slack.dms_sent == []
 
     report = tracking.progress("fabrikam")
     reasons = [user.delivery_error for user in report.with_delivery("waiting")]
