@@ -10,17 +10,21 @@ have reached the recipient, so the sender looks for it before posting again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import BindParameter, ColumnElement, bindparam, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import Select
 
 from storage.database import IN_LIST_AT_MOST, Database
 from storage.models import OutboundMessage
+
+_Read = TypeVarTuple("_Read")
+"""What `_lock_then_update` reads of each message it locks."""
 
 
 def enqueue(
@@ -300,13 +304,14 @@ def put_back(
         database,
         message_ids,
         worker,
-        OutboundMessage.error_code,
-        OutboundMessage.last_error,
-        not_before=until,
-        last_error=told[1],
-        error_code=code,
+        select(col(OutboundMessage.id), col(OutboundMessage.error_code), col(OutboundMessage.last_error)),
+        {
+            OutboundMessage.not_before: until,
+            OutboundMessage.error_code: told[0],
+            OutboundMessage.last_error: told[1],
+        },
     )
-    return {message_id for message_id, *was in locked if tuple(was) != told}
+    return {message_id for message_id, *was in locked if message_id is not None and tuple(was) != told}
 
 
 def put_back_alike(
@@ -338,12 +343,16 @@ def put_back_alike(
         locked, _ = _lock_then_update(
             session,
             alike,
-            OutboundMessage.migration_id,
-            OutboundMessage.error_code,
-            OutboundMessage.last_error,
-            not_before=until,
-            error_code=code,
-            last_error=told[1],
+            select(
+                col(OutboundMessage.migration_id),
+                col(OutboundMessage.error_code),
+                col(OutboundMessage.last_error),
+            ),
+            {
+                OutboundMessage.not_before: until,
+                OutboundMessage.error_code: told[0],
+                OutboundMessage.last_error: told[1],
+            },
         )
         session.commit()
         return {migration for migration, *was in locked if migration is not None and tuple(was) != told}
@@ -446,7 +455,7 @@ def renew_claims(
         & (col(OutboundMessage.claimed_until) > now)
     )
     with database.session() as session:
-        _lock_then_update(session, held, OutboundMessage.id, claimed_until=now + lease)
+        _lock_then_update(session, held, _IDS, {OutboundMessage.claimed_until: now + lease})
         session.commit()
         still = session.exec(
             select(OutboundMessage.id).where(
@@ -461,14 +470,18 @@ def renew_claims(
 def release_claims(database: Database, message_ids: list[int], *, worker: str) -> int:
     """Give back this worker's claims on messages it never began to send (its process is stopping): due at
     once for any worker, and the claim not counted as an attempt. How many it gave back."""
-    return _give_back(database, message_ids, worker)[1]
+    return _give_back(database, message_ids, worker, _IDS)[1]
 
 
 def _give_back(
-    database: Database, message_ids: list[int], worker: str, *columns: Any, **values: Any
-) -> tuple[list[Any], int]:
+    database: Database,
+    message_ids: list[int],
+    worker: str,
+    locking: Select[*_Read],
+    values: Mapping[Any, object] | None = None,
+) -> tuple[Sequence[tuple[*_Read]], int]:
     """Free this worker's claims on `message_ids` it never began to send, uncounted, setting `values`
-    too: the id and `columns` of each, as they were, and how many. Locked lowest id first before the
+    too: what `locking` reads of each, as they were, and how many. Locked lowest id first before the
     UPDATE, as `renew_claims` explains."""
     if not message_ids:
         return [], 0
@@ -478,34 +491,39 @@ def _give_back(
         & (col(OutboundMessage.claimed_by) == worker)
         & ~col(OutboundMessage.in_flight)
     )
+    freed = {
+        OutboundMessage.claimed_by: None,
+        OutboundMessage.claimed_until: None,
+        OutboundMessage.attempts: col(OutboundMessage.attempts) - 1,
+    }
     with database.session() as session:
-        given = _lock_then_update(
-            session,
-            held,
-            OutboundMessage.id,
-            *columns,
-            claimed_by=None,
-            claimed_until=None,
-            attempts=col(OutboundMessage.attempts) - 1,
-            **values,
-        )
+        given = _lock_then_update(session, held, locking, {**freed, **(values or {})})
         session.commit()
         return given
 
 
-def _lock_then_update(session: Session, where: Any, *columns: Any, **values: Any) -> tuple[list[Any], int]:
+_IDS: Select[int | None] = Select(col(OutboundMessage.id))
+"""What `_lock_then_update` reads when only the lock matters: a `Select`, not `select`'s scalar one, its
+rows as tuples as for the others."""
+
+
+def _lock_then_update(
+    session: Session,
+    where: ColumnElement[bool],
+    locking: Select[*_Read],
+    values: Mapping[Any, object],
+) -> tuple[Sequence[tuple[*_Read]], int]:
     """Locks the messages `where` picks, lowest id first (as `renew_claims` explains), then sets `values`
-    and a new version on them, uncommitted: their `columns` as locked, and how many were updated."""
-    locked = session.exec(
-        select(*columns).where(where).order_by(col(OutboundMessage.id)).with_for_update()
-    ).all()
+    (keyed by the model's attributes, so that mypy checks their names) and a new version on them,
+    uncommitted: what `locking` reads of each, as locked, and how many were updated."""
+    locked = session.exec(locking.where(where).order_by(col(OutboundMessage.id)).with_for_update()).all()
     updated = session.execute(
         update(OutboundMessage)
         .where(where)
-        .values(version=col(OutboundMessage.version) + 1, **values)
+        .values({OutboundMessage.version: col(OutboundMessage.version) + 1, **values})
         .execution_options(synchronize_session=False)
     )
-    return list(locked), int(updated.rowcount)  # type: ignore[attr-defined]
+    return locked, int(updated.rowcount)  # type: ignore[attr-defined]
 
 
 SUPERSEDED = "superseded"
