@@ -134,11 +134,14 @@ class OutboxWorker:
         others noted on it, for the caller to log once. Cancelled (the service stopping), it cancels the
         sends under way, waits for them to end and logs a failure it can no longer raise. Either way each
         message is settled or stays claimed until its lease runs out, `in_flight` if its send had begun,
-        so the next worker looks for it before posting: exactly once holds.
+        so the next worker looks for it before posting: exactly once holds. Asking the sender again failing
+        (the database gone while routing a message) stops the batch too, but gives back the claims not
+        begun, as before the first send.
         """
         room = asyncio.Semaphore(self._settings.concurrency)
         sending: list[asyncio.Task[None]] = []
         failures: list[BaseException] = []
+        asking: Exception | None = None
 
         async def settle(message: OutboundMessage, started: datetime) -> None:
             try:
@@ -161,7 +164,12 @@ class OutboxWorker:
                         # after a failure the rest keep their claims until the lease runs out; after
                         # `stop`, `run_once` gives them back
                         break
-                    if held := await self._no_longer_ready(message, ready[index + 1 :]):
+                    try:
+                        held = await self._no_longer_ready(message, ready[index + 1 :])
+                    except Exception as failure:
+                        asking = failure
+                        break
+                    if held:
                         put_back_now |= held
                         room.release()
                         continue
@@ -185,6 +193,9 @@ class OutboxWorker:
                     exc_info=failures[0],
                 )
             raise
+        if asking is not None:  # raised first, as a failing pace is
+            failures.insert(0, asking)
+            await self._give_all_back(asking, [])
         if failures:
             first, *others = failures
             if others:
@@ -258,9 +269,10 @@ class OutboxWorker:
     async def _give_all_back(
         self, failure: Exception, unready: list[tuple[OutboundMessage, DeliveryFailed]]
     ) -> None:
-        """No send of the batch has begun: kept claimed until the lease runs out, each message would wait
-        that long and count an attempt never made. `unready` are put back as the sender said, every other
-        claim given back; what fails meanwhile is noted on `failure`, the one to raise."""
+        """No send is under way and the claims still held were never begun: kept until the lease runs out,
+        each message would wait that long and count an attempt never made. `unready` are put back as the
+        sender said, every other claim given back; what fails meanwhile is noted on `failure`, the one to
+        raise."""
         try:
             await self._put_back(unready)
         except Exception as also:  # the database gone for both: the first is the one to raise

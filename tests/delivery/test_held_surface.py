@@ -491,3 +491,33 @@ def test_dms_held_without_a_wait_said_are_due_again_a_minute_on_so_drain_ends(
     with database.session() as session:
         due = session.exec(select(OutboundMessage.not_before)).all()
     assert set(due) == {time.now + timedelta(seconds=NOT_READY_SECONDS)}
+
+
+class GoneWhenAskedAgain(OverdueMidBatch):
+    """Ready for the first `answers` questions, then asking fails: the database gone while routing."""
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        if not self.answers:
+            raise OperationalError("SELECT migration.channel_id", {}, Exception("the database is gone"))
+        return await super().not_ready(migration_id, to)
+
+
+def test_asking_again_failing_mid_batch_gives_back_the_dms_not_begun_uncounted(
+    database: Database, time: FakeTime
+) -> None:
+    """As before the batch's first send: kept claimed, each would wait out the lease and count an attempt
+    never made."""
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
+    sender = GoneWhenAskedAgain(time, answers=5 + 2)
+    settings = DeliverySettings(max_rate_per_second=RATE, initial_rate_per_second=RATE)
+
+    with pytest.raises(OperationalError, match=r"SELECT migration\.channel_id"):
+        asyncio.run(
+            OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=settings).run_once()
+        )
+
+    assert len(sender.sent) == 2
+    assert [state[:3] for state in _states(database)] == [
+        *[("sent", 1, True)] * 2,
+        *[("pending", 0, True)] * 3,
+    ]
