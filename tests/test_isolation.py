@@ -10,11 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlmodel import SQLModel
+from sqlalchemy.exc import OperationalError
+from sqlmodel import SQLModel, col
 
-from storage import Database, Migration, open_database
+from storage import Database, Migration, OutboundMessage, open_database
 from storage.outbox import enqueue
 from tests.fakes.slack_api import Failure, FakeSlack
+from tests.storage import databases
 from tests.storage.databases import (
     RunSchema,
     replace_sqlite_file,
@@ -67,6 +69,31 @@ def test_the_postgresql_reset_empties_every_table_and_restarts_ids(postgres_sche
         assert _row_counts(database) == dict.fromkeys(_row_counts(database), 0)
         assert add_migration(database) == 1
         assert database.ping()  # the migrations' own table survives: reopening needs no migration
+    finally:
+        reset_postgres_schema(postgres_schema)
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_reset_that_cannot_finish_empties_nothing(
+    postgres_schema: RunSchema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reset is one implicit transaction: stopped at its last table, it leaves the first ones as they
+    were, and the connection it used serves the next reset."""
+    monkeypatch.setattr(databases, "_RESET_LOCK_TIMEOUT", "100ms")
+    database = open_database(postgres_schema.url)
+    try:
+        reset_postgres_schema(postgres_schema)
+        _fill(database)
+        filled = _row_counts(database)
+        assert filled["migration"] == 1 and filled["outbound_message"] == 1
+        with database.engine.connect() as holding:  # a test that leaked a transaction holding a row lock
+            holding.execute(select(col(OutboundMessage.id)).with_for_update()).one()
+            with pytest.raises(OperationalError, match="lock timeout"):
+                reset_postgres_schema(postgres_schema)
+            assert _row_counts(database) == filled  # `migration` is emptied before `outbound_message`
+        reset_postgres_schema(postgres_schema)
+        assert _row_counts(database) == dict.fromkeys(filled, 0)
     finally:
         reset_postgres_schema(postgres_schema)
         database.dispose()

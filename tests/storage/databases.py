@@ -102,16 +102,23 @@ def reset_postgres_schema(schema: RunSchema) -> None:
 def _refill(schema: RunSchema, inserts: list[str], sequences: Iterable[tuple[str, int, bool]]) -> None:
     """Every table of `schema` emptied, then `inserts` run and the id `sequences` set where they stand,
     in one transaction without foreign key checks (`session_replication_role`), so that order does not
-    matter."""
-    statements = [f'DELETE FROM {schema.name}."{table}"' for table in schema.tables]
+    matter.
+
+    One round trip: the statements go as one string on a connection in autocommit, which the server runs
+    as one implicit transaction (all or nothing; `SET LOCAL` lasts until its end). Opening it, setting
+    each option and committing were four more round trips: 1.4 ms of the test process's CPU and 1.4 ms of
+    the server's per reset, against 0.5 and 0.9 ms."""
+    statements = [
+        f"SET LOCAL lock_timeout = '{_RESET_LOCK_TIMEOUT}'",
+        "SET LOCAL session_replication_role = replica",
+    ]
+    statements += [f'DELETE FROM {schema.name}."{table}"' for table in schema.tables]
     statements += inserts
     statements += [
         f"SELECT setval('{schema.name}.\"{sequence}\"', {value}, {called})"
         for sequence, value, called in sequences
     ]
-    with schema.admin.begin() as connection:
-        connection.execute(text(f"SET LOCAL lock_timeout = '{_RESET_LOCK_TIMEOUT}'"))
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
+    with schema.admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("; ".join(statements))
 
 
@@ -257,10 +264,16 @@ def sqlite_database(sqlite_url: str, process_sqlite: Database) -> Database:
 
 @pytest.fixture(scope="session")
 def process_postgres(postgres_schema: RunSchema) -> Iterator[Database]:
-    """The test process's engine on the run's schema, which `postgres_url` empties before each test."""
+    """The test process's engine on the run's schema, which `postgres_url` empties before each test.
+
+    It does not ping its connections before lending them (`pool_pre_ping`, which the bot's engine keeps, to
+    survive a restart of the server): the server runs throughout the run, and the ping is a `SELECT 1` for
+    every session, about 30 a workflow test, 0.12 ms of the test process's CPU each (most of what the pool
+    costs per session). A connection the server dropped would fail the test that draws it, not pass it."""
     from storage import open_database
 
     opened = open_database(postgres_schema.url)
+    opened.engine.pool._pre_ping = False  # SQLAlchemy's own attribute; the engine is built by the bot's code
     try:
         yield opened
     finally:
