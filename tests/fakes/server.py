@@ -1,4 +1,6 @@
-"""Serve any ASGI app on 127.0.0.1 with an OS-chosen port, in a background thread."""
+"""Serve any ASGI app on 127.0.0.1 with an OS-chosen port, in a background thread: `serve`'s own server
+(bot/web_server.py), which sleeps while nobody calls, where uvicorn's wakes ten times a second (a test process
+holds a few of these for the whole run)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from bot.web_server import QuietServer
 
 START_TIMEOUT_SECONDS = 10.0
 
@@ -19,7 +23,7 @@ class ServerThread:
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False)
-        self._server = uvicorn.Server(config)
+        self._server = QuietServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
@@ -37,6 +41,6 @@ class ServerThread:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        self._server.should_exit = True
+        self._server.stop()
         self._thread.join(5)
         self._socket.close()
