@@ -13,7 +13,7 @@ SHARED_SERVES = {
     "tests/teams/test_teams_serve.py": "teams beside slack",
     "tests/teams/test_teams_files.py": "teams beside slack",
 }
-"""Files driving the same session-scoped `aadbot serve` processes (tests/slack/conftest.py,
+"""Files driving the same package-scoped `aadbot serve` processes (tests/slack/conftest.py,
 tests/teams/conftest.py), by process: one test process runs the files of each, so that each `serve` starts
 once per run instead of once per file."""
 STARTED_FIRST = (

@@ -46,11 +46,13 @@ SERVED_PEOPLE = {
 """Who the fake Slack of the shared `aadbot serve` processes knows."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def serve_over_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSlack]:
     """One `aadbot serve` over HTTP for every module that drives it (starting one costs 2 s of CPU);
-    `SHARED_SERVES` in tests/conftest.py keeps those modules in one test process. Each test uses its own
-    request ids, threads and users' messages, so tests don't see each other's answers.
+    `SHARED_SERVES` in tests/scheduling.py keeps those modules in one test process. Each test uses its own
+    request ids, threads and users' messages, so tests don't see each other's answers. Stopped once the test
+    process leaves tests/slack, not at its end: idle, a `serve` still costs CPU (its loops, its sandbox), and
+    it was idle for most of the run (2026-11-29: its last test 87 s into a 330 s run).
 
     The one `serve` of a run that starts on a new database and migrates it, as at an install's first start;
     the others start on a copy of the migrated template, as at a restart. Exec'd for real, imports included,
@@ -59,11 +61,12 @@ def serve_over_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served
         yield served
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def serve_in_socket_mode(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
 ) -> Iterator[ServedSlack]:
-    """One `aadbot serve` in Socket Mode for every module that drives it, exec'd as `serve_over_http` is."""
+    """One `aadbot serve` in Socket Mode for every module that drives it, exec'd and stopped as
+    `serve_over_http` is."""
     folder = tmp_path_factory.mktemp("serve-socket")
     with serve_with_fakes("socket", folder, SERVED_PEOPLE, migrated=sqlite_template, execs=True) as served:
         yield served
