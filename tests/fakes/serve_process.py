@@ -9,9 +9,9 @@ with the real settings, on real sockets, without paying the imports again (0.7 s
 `execs=True` it is the real command instead (`python -m bot.cli serve`: the interpreter's start and every
 import included), so that the entry an operator runs stays covered in each mode: over HTTP and in Socket
 Mode by the shared `serve_over_http` and `serve_in_socket_mode` (tests/slack/conftest.py), Teams alone and
-beside Slack by tests/teams/serving.py's. Failing starts exec too (`subprocess.run` in
-test_slack_socket_mode.py and test_teams_serve.py), and tests/test_start_up.py checks what the real entry
-imports.
+beside Slack by tests/teams/serving.py's; tests/test_start_up.py checks what the real entry imports. Failing
+starts (`serve_until_it_exits`) fork too: what they check is the message and the exit status, which an exec
+would only pay the imports again for (about 1 s of CPU each).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import httpx
 
+from tests.fakes.cli import Finished
 from tests.fakes.preimported import Process, start
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import Call, FakeSlack
@@ -251,6 +252,24 @@ def serve_process(
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def serve_until_it_exits(env: Mapping[str, str], folder: Path, *arguments: str) -> Finished:
+    """`aadbot serve ARGUMENTS` with `env` whole, in `folder`, run until it exits by itself (a start that
+    fails): its exit status and what it printed, as `subprocess.run(..., capture_output=True)` gives them."""
+    out, err = folder / "serve-stdout.txt", folder / "serve-stderr.txt"
+    command = [sys.executable, "-m", "bot.cli", "serve", *arguments]
+    with (
+        out.open("w") as stdout,
+        err.open("w") as stderr,
+        start(command, env=env, cwd=folder, stdout=stdout, stderr=stderr) as process,
+    ):
+        try:
+            code = process.wait(timeout=START_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never a test left waiting on it for good
+            raise
+    return Finished(code, out.read_text(), err.read_text())
 
 
 def serve_database(folder: Path, migrated: Path | None) -> str:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.conversation.commands import USAGES
-from tests.fakes.serve_process import Served, ServedSlack, serve_database, serve_process
+from tests.fakes.serve_process import Served, ServedSlack, serve_database, serve_process, serve_until_it_exits
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, SlackSender, in_thread, texts
@@ -90,14 +88,7 @@ def test_serve_with_an_app_token_slack_refuses_stops_at_once_naming_the_fix(
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": f"{server.url}/api/",
         }
-        finished = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "serve"],
-            env=environment,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=60,
-        )
+        finished = serve_until_it_exits(environment, tmp_path)
     assert finished.returncode == 2
     assert (
         finished.stderr.strip()

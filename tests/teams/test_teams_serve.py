@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,7 +13,14 @@ import pytest
 from bot.settings import SettingsError
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox
-from tests.fakes.serve_process import ServedSlack, outbox_of, queue_dms, serve_database, serve_process
+from tests.fakes.serve_process import (
+    ServedSlack,
+    outbox_of,
+    queue_dms,
+    serve_database,
+    serve_process,
+    serve_until_it_exits,
+)
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, texts
@@ -129,14 +134,7 @@ def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": f"{server.url}/api/",
         }
-        finished = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=60,
-        )
+        finished = serve_until_it_exits(env, tmp_path, "--port", "0")
     assert finished.returncode == 2, finished.stderr
     last = finished.stderr.strip().splitlines()[-1]
     assert last.startswith("aadbot: Slack refused SLACK_APP_TOKEN (invalid_auth)"), finished.stderr
