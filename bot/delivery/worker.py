@@ -166,8 +166,9 @@ class OutboxWorker:
                         break
                     try:
                         held = await self._no_longer_ready(message, ready[index + 1 :])
-                    except Exception as failure:
+                    except Exception as failure:  # in `failures` at once: cancelled, it is still logged
                         asking = failure
+                        failures.insert(0, failure)
                         break
                     if held:
                         put_back_now |= held
@@ -194,7 +195,6 @@ class OutboxWorker:
                 )
             raise
         if asking is not None:  # raised first, as a failing pace is
-            failures.insert(0, asking)
             await self._give_all_back(asking, [])
         if failures:
             first, *others = failures

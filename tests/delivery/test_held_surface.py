@@ -4,6 +4,8 @@ list overdue and not read) are put back before their turn, so Teams' lists queue
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -521,3 +523,50 @@ def test_asking_again_failing_mid_batch_gives_back_the_dms_not_begun_uncounted(
         *[("sent", 1, True)] * 2,
         *[("pending", 0, True)] * 3,
     ]
+
+
+class GoneOnSecondAskAgain:
+    """Ready when asked up front (3 DMs) and when first asked again; asking a second time again fails (the
+    database gone). A send hangs until cancelled."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.sending = asyncio.Event()
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        self.asked += 1
+        if self.asked == 5:
+            raise OperationalError("SELECT migration.channel_id", {}, Exception("the database is gone"))
+        return None
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        self.sending.set()
+        await asyncio.Event().wait()
+        raise AssertionError("a send is cancelled, never ended")
+
+
+def test_asking_again_failing_is_logged_when_the_batch_is_cancelled_while_a_send_runs(
+    database: Database, time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(3)], time.now)
+    sender = GoneOnSecondAskAgain()
+    worker = OutboxWorker(
+        database, sender, clock=time, sleep=time.sleep, settings=DeliverySettings(concurrency=2)
+    )
+
+    async def cancelled_mid_batch() -> None:
+        task = asyncio.create_task(worker.run_once())
+        await sender.sending.wait()
+        while sender.asked < 5:
+            await asyncio.sleep(0)
+        for _ in range(5):  # the failure handled before the cancel arrives
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(cancelled_mid_batch())
+
+    logged = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], OperationalError)]
+    assert logged, "the failure asking again was neither raised nor logged"
