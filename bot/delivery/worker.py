@@ -489,6 +489,8 @@ class OutboxWorker:
         assert message.id is not None
         # rate limited, or the sender not ready: nothing was tried, so nothing counts
         pause = failure.retry_after if failure.retry_after is not None else failure.later
+        if failure.retry_after is None and failure.later == 0:  # due again at once, `drain` never ends
+            pause = NOT_READY_SECONDS
         wait = (
             timedelta(seconds=pause)
             if pause is not None

@@ -495,6 +495,35 @@ def test_dms_held_without_a_wait_said_are_due_again_a_minute_on_so_drain_ends(
     assert set(due) == {time.now + timedelta(seconds=NOT_READY_SECONDS)}
 
 
+class SendingSaysNotReadyWithNoWait(HeldDMs):
+    """Ready when asked, then not ready at the send itself, with `later` 0."""
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        return None
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        raise DeliveryFailed(DIRECTORY_OUTDATED, WHY, later=0.0)
+
+
+def test_a_send_not_ready_with_no_wait_is_due_again_a_minute_on_so_drain_ends(
+    database: Database, time: FakeTime
+) -> None:
+    started = time.now
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(3)], time.now)
+    worker = OutboxWorker(
+        database, SendingSaysNotReadyWithNoWait(WHY, HELD_SECONDS), clock=time, sleep=time.sleep
+    )
+
+    asyncio.run(worker.run_once())
+    assert asyncio.run(worker.run_once()) == 0  # what `drain` asks next: nothing due, it ends
+
+    with database.session() as session:
+        rows = session.exec(select(OutboundMessage.not_before, OutboundMessage.attempts)).all()
+    assert [attempts for _, attempts in rows] == [0, 0, 0]  # nothing was tried
+    a_minute = timedelta(seconds=NOT_READY_SECONDS)
+    assert all(started + a_minute <= due <= time.now + a_minute for due, _ in rows)  # from each send's answer
+
+
 class GoneWhenAskedAgain(OverdueMidBatch):
     """Ready for the first `answers` questions, then asking fails: the database gone while routing."""
 
