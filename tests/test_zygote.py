@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,74 @@ def test_the_controllers_end_ends_the_zygote_and_what_it_forked(forking: zygote.
     assert forking.process.returncode == 0 and _ended(report["pid"])
     assert process.returncode == -signal.SIGKILL
     assert not forking.directory.exists()
+
+
+def test_the_answer_carries_a_pidfd_that_names_the_test_process_after_it_has_been_reaped(
+    forking: zygote.Zygote,
+) -> None:
+    """The client, descheduled after the answer (as under load), runs on once its test process has been killed
+    and reaped at the controller's end: a pid opened then was gone (the client died of `ProcessLookupError`
+    where execnet expected -9) or could be another process's; the pidfd sent with the answer is neither."""
+    stdin_read, stdin_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    request = {
+        "arguments": ["-u", "-c", REPORT],
+        "env": _environment(),
+        "cwd": os.getcwd(),
+        "pid": os.getpid(),
+    }
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as asking:
+        asking.connect(forking.address)
+        socket.send_fds(asking, [json.dumps(request).encode()], [stdin_read, stdout_write, 2])
+        os.close(stdin_read)
+        os.close(stdout_write)
+        answer, pidfds, _, _ = socket.recv_fds(asking, forkserver.MESSAGE_BYTES, 1)
+        assert len(pidfds) == 1
+        os.write(stdin_write, b"wait\n")
+        with os.fdopen(stdout_read) as out:
+            assert json.loads(out.readline())["pid"] == json.loads(answer)["pid"]
+        forking.stop()
+        with pytest.raises(ProcessLookupError):  # reaped: the signal reaches nobody
+            signal.pidfd_send_signal(pidfds[0], signal.SIGTERM)
+        assert json.loads(asking.recv(forkserver.MESSAGE_BYTES))["returncode"] == -signal.SIGKILL
+    os.close(pidfds[0])
+    os.close(stdin_write)
+
+
+def test_a_sigterm_while_the_client_asks_is_relayed_to_its_test_process(tmp_path: Path) -> None:
+    """execnet's SIGTERM before the answer waits for it, then reaches the test process (it used to end the
+    client alone, and the zygote then killed the test process). A zygote played here answers when the
+    SIGTERM has been sent; its "test process" is one this test started."""
+    played = zygote.Zygote(None, tmp_path, None, os.getpid())  # type: ignore[arg-type]  # its address only
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listening:
+        listening.bind(played.address)
+        listening.listen(1)
+        listening.settimeout(60)
+        client = subprocess.Popen(
+            [*played.client(), "-u", "-c", "pass"],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        with client, subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE) as child:
+            connection, _ = listening.accept()
+            with connection:
+                # asked: the client holds SIGTERM by now
+                _, streams, _, _ = socket.recv_fds(connection, forkserver.MESSAGE_BYTES, 3)
+                for stream in streams:  # its stderr's pipe among them, which `communicate` reads to the end
+                    os.close(stream)
+                client.terminate()
+                pidfd = os.pidfd_open(child.pid)
+                with suppress(OSError):  # a client that died of the SIGTERM has closed its end
+                    socket.send_fds(connection, [json.dumps({"pid": child.pid}).encode()], [pidfd])
+                os.close(pidfd)
+                try:
+                    assert child.wait(timeout=60) == -signal.SIGTERM
+                finally:
+                    child.kill()
+                connection.send(json.dumps({"returncode": -signal.SIGTERM}).encode())
+                _, err = client.communicate(timeout=60)
+    assert (client.returncode, err) == (-signal.SIGTERM, "")
 
 
 def test_a_process_the_zygote_cannot_fork_starts_as_a_new_interpreter_and_says_so(

@@ -240,17 +240,24 @@ def run_client(address: str, arguments: list[str]) -> NoReturn:
     """Has the zygote fork the test process, then stands for it: forwards SIGTERM, exits as it does."""
     python = sys.executable
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    # a SIGTERM while asking waits for the test process to relay it to, rather than ending the client alone
+    # (its test process then got SIGKILL at the zygote, not SIGTERM)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     if arguments[:2] != ["-u", "-c"] or len(arguments) < 3:
         answer: dict[str, Any] = {"refused": f"not `-u -c CODE`: {arguments}"}
     else:
         answer = _ask(connection, address, arguments)
-    if "refused" in answer:  # the test process as execnet would have started it
+    if "refused" in answer:  # the test process as execnet would have started it (a SIGTERM held ends it)
         print(f"tests/zygote.py: test process not forked ({answer['refused']})", file=sys.stderr, flush=True)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         os.execv(python, [python, *arguments])
-    pidfd = os.pidfd_open(answer["pid"])  # never a signal to another process that took the number
+    # The zygote's pidfd, sent with the answer: it names the test process even once reaped (a pid opened
+    # here could be gone by then, or another process's), so a signal never reaches another process.
+    pidfd = answer["pidfd"]
     # a Ctrl-C reaches the test process from the terminal, as it always did: the client's own would end it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: signal.pidfd_send_signal(pidfd, signal.SIGTERM))
+    signal.signal(signal.SIGTERM, lambda *_: _relay(pidfd, signal.SIGTERM))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     for stream in (0, 1):  # the test process's ends: execnet reads to the end of them, not the client's
         os.dup2(os.open(os.devnull, os.O_RDWR), stream)
     message = connection.recv(forkserver.MESSAGE_BYTES)
@@ -265,15 +272,24 @@ def run_client(address: str, arguments: list[str]) -> NoReturn:
     sys.exit(code)
 
 
+def _relay(pidfd: int, number: int) -> None:
+    with suppress(ProcessLookupError):  # the test process has ended: its status is on its way
+        signal.pidfd_send_signal(pidfd, number)
+
+
 def _ask(connection: socket.socket, address: str, arguments: list[str]) -> dict[str, Any]:
+    """The zygote's answer: the test process's `pid` and `pidfd`, or why it `refused`."""
     request = {"arguments": arguments, "env": dict(os.environ), "cwd": os.getcwd(), "pid": os.getpid()}
     try:
         connection.connect(address)
         socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
-        answer = connection.recv(forkserver.MESSAGE_BYTES)
+        answer, pidfds, _, _ = socket.recv_fds(connection, forkserver.MESSAGE_BYTES, 1)
     except OSError as error:
         return {"refused": f"the zygote at {address}: {error}"}
-    return json.loads(answer) if answer else {"refused": "the zygote closed the connection"}
+    if not answer:
+        return {"refused": "the zygote closed the connection"}
+    answered: dict[str, Any] = json.loads(answer)
+    return {**answered, "pidfd": pidfds[0]} if pidfds else answered
 
 
 # The zygote's side: everything below runs in the zygote, or in a child it forked.
@@ -379,7 +395,7 @@ def _fork(
     clients[child.asker] = child
     connection.settimeout(None)
     with suppress(OSError):  # a client gone already: the next select sees it
-        connection.send(json.dumps({"pid": pid}).encode())
+        socket.send_fds(connection, [json.dumps({"pid": pid}).encode()], [child.pidfd])
     return None
 
 
