@@ -395,3 +395,54 @@ def test_a_forked_test_process_collects_the_modules_a_new_interpreter_would_impo
     assert len(forked["items"]) == 3 and forked["theirs"]
     del forked["before"], execed["before"]
     assert forked == execed
+
+
+BROKEN = {
+    "test_missing.py": "import not_a_module_at_all\n",
+    "test_skipped.py": "import pytest\n\npytest.skip('not here', allow_module_level=True)\n",
+    "test_warns.py": "import warnings\n\nwarnings.warn('at import')\n\n\ndef test_it():\n    pass\n",
+}
+"""Test modules the zygote cannot import: an ImportError, a module-level skip, a warning at import (an error
+in the zygote, a recorded warning in a collection)."""
+
+
+def test_a_test_module_the_zygote_cannot_import_is_left_to_the_test_processes_to_report(
+    tmp_path: Path,
+) -> None:
+    """Each is skipped by the zygote (it used to end it, every test process then exec'd), imported by the
+    forked process's collection, which reports it as a new interpreter's does."""
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    for name, source in {**SAMPLE, **BROKEN}.items():
+        (folder / name).write_text(source)
+    started = zygote.start(
+        (),
+        collected=[
+            folder / "conftest.py",
+            *(folder / name for name in sorted(BROKEN)),
+            folder / "test_one.py",
+        ],
+        env=_environment(),
+    )
+    reports = {}
+    try:
+        for way, command in (("forked", started.client()), ("execed", [sys.executable])):
+            report = tmp_path / way
+            collecting = subprocess.run(
+                [*command, "-u", "-c", COLLECTS, str(report), str(folder)],
+                env=_environment(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            reports[way] = {**json.loads(report.read_text()), "returncode": collecting.returncode}
+            assert "not forked" not in collecting.stderr
+            assert "collected 4 items / 1 error / 1 skipped" in collecting.stdout
+            assert "test_warns.py:3: UserWarning: at import" in collecting.stdout
+    finally:
+        started.stop()
+    forked, execed = reports["forked"], reports["execed"]
+    assert forked["before"] == ["sample", "sample.conftest", "sample.plugin", "sample.test_one"]
+    assert forked["returncode"] == pytest.ExitCode.INTERRUPTED
+    del forked["before"], execed["before"]
+    assert forked == execed

@@ -410,6 +410,7 @@ def _imports(modules: list[str], collected: list[Path]) -> None:
     left as it was: the test process's xdist sets it, then its own collection puts the root first."""
     import _pytest.assertion
     from _pytest.config import get_config
+    from _pytest.outcomes import OutcomeException
     from _pytest.pathlib import import_path
 
     config = get_config()
@@ -422,7 +423,12 @@ def _imports(modules: list[str], collected: list[Path]) -> None:
             for module in modules:
                 importlib.import_module(module)
             for source in collected:
-                imported = import_path(source, root=ROOT, consider_namespace_packages=False)
+                # One that fails (an ImportError, a module-level skip, a warning collecting would not raise)
+                # is the test process's to import and report, as pytest does: it ended the zygote for the run.
+                try:
+                    imported = import_path(source, root=ROOT, consider_namespace_packages=False)
+                except (Exception, OutcomeException):
+                    continue
                 imported_for_collection.append(imported.__name__)
                 for plugin in getattr(imported, "pytest_plugins", ()):
                     hook.mark_rewrite(plugin)
