@@ -4,9 +4,9 @@ the launcher that forks `aadbot serve` processes (tests/fakes/preimported.py).
 Each is a single-threaded process that imports once, freezes what it made out of the garbage collector's
 reach, then forks a child per request: the child takes the request's standard streams, environment and
 directory, and runs it. The server watches one pidfd per child, reaps it and sends its exit status to whoever
-asked; when its owner goes (end of file on a descriptor only the owner holds), it kills and reaps them all.
-Linux only (pidfds, `SOCK_SEQPACKET`, file descriptors over Unix sockets). Standard library only: the zygote
-imports this before pytest has started.
+asked; when its owner goes (end of file on a descriptor only the owner holds), it kills and reaps them all
+and removes its socket (`leave`). Linux only (pidfds, `SOCK_SEQPACKET`, file descriptors over Unix sockets).
+Standard library only: the zygote imports this before pytest has started.
 """
 
 from __future__ import annotations
@@ -175,6 +175,15 @@ def end_all(children: Iterable[Child]) -> None:
         signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
     for child in ending:
         reap(child)
+
+
+def leave(listening: socket.socket) -> None:
+    """In the server, at its owner's end: its socket and folder go, as `stop` removes them, whether or not the
+    owner lived to call it (killed, `os._exit`, a SIGTERM without atexit)."""
+    address = Path(listening.getsockname())
+    with suppress(FileNotFoundError):  # `stop` was first
+        address.unlink()
+        address.parent.rmdir()
 
 
 def preimport(load: Callable[[], None]) -> None:

@@ -188,8 +188,8 @@ def test_a_launcher_and_its_children_end_with_the_process_that_owns_it(
         else:
             owner.stdin.close()
             assert owner.wait(timeout=60) == 0  # its `stop()` waited for the launcher
-            assert not Path(owned["folder"]).exists()
         assert ended(pidfds[launcher]) and ended(pidfds[child["pid"]])
+        assert not Path(owned["folder"]).exists()  # the launcher's to remove when nobody else did
 
 
 def test_test_processes_that_leave_before_their_answer_leave_the_launcher_to_the_others() -> None:

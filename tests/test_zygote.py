@@ -168,6 +168,13 @@ def test_the_controllers_end_ends_the_zygote_and_what_it_forked(forking: zygote.
     assert not forking.directory.exists()
 
 
+def test_a_controller_gone_without_stop_leaves_no_socket_behind(forking: zygote.Zygote) -> None:
+    """Killed, or ended by `os._exit`: its end of the owner's socket closes all the same."""
+    forking.owner.close()
+    assert forking.process.wait(timeout=60) == 0
+    assert not forking.directory.exists()
+
+
 def test_the_answer_carries_a_pidfd_that_names_the_test_process_after_it_has_been_reaped(
     forking: zygote.Zygote,
 ) -> None:

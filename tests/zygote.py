@@ -445,11 +445,8 @@ def serve_forks(arguments: list[str]) -> None:
     modules, collected = arguments[2:split], [Path(source) for source in arguments[split + 1 :]]
     forkserver.preimport(lambda: _imports(modules, collected))
     listening = socket.socket(fileno=listener)
-    address = Path(listening.getsockname())
     forked = _serve(owner, listening)
-    if forked is None:  # the controller has gone, maybe without a word: its socket and directory go too
-        with suppress(FileNotFoundError):
-            address.unlink()
-            address.parent.rmdir()
+    if forked is None:  # the controller has gone, maybe without a word
+        forkserver.leave(listening)
         return
     _run(forked)

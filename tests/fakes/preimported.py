@@ -436,8 +436,9 @@ def _import(imports: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
-    forked = _serve(
-        socket.socket(fileno=int(sys.argv[1])), socket.socket(fileno=int(sys.argv[2])), sys.argv[3:]
-    )
-    if forked is not None:
+    listening = socket.socket(fileno=int(sys.argv[2]))
+    forked = _serve(socket.socket(fileno=int(sys.argv[1])), listening, sys.argv[3:])
+    if forked is None:  # its owner has gone, maybe without a word
+        forkserver.leave(listening)
+    else:
         sys.exit(_run(forked))
