@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -207,12 +208,13 @@ def test_the_answer_carries_a_pidfd_that_names_the_test_process_after_it_has_bee
     os.close(stdin_write)
 
 
-def test_a_sigterm_while_the_client_asks_is_relayed_to_its_test_process(tmp_path: Path) -> None:
+def test_a_sigterm_while_the_client_asks_is_relayed_to_its_test_process() -> None:
     """execnet's SIGTERM before the answer waits for it, then reaches the test process (it used to end the
     client alone, and the zygote then killed the test process). A zygote played here answers when the
     SIGTERM has been sent; its "test process" is one this test started."""
-    played = zygote.Zygote(None, tmp_path, None, os.getpid())  # type: ignore[arg-type]  # its address only
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listening:
+    folder = tempfile.TemporaryDirectory(dir=forkserver.SHORT_TEMPORARY_FOLDER)  # whatever TMPDIR says
+    played = zygote.Zygote(None, Path(folder.name), None, os.getpid())  # type: ignore[arg-type]  # address only
+    with folder, socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listening:
         listening.bind(played.address)
         listening.listen(1)
         listening.settimeout(60)
@@ -453,3 +455,26 @@ def test_a_test_module_the_zygote_cannot_import_is_left_to_the_test_processes_to
     assert forked["returncode"] == pytest.ExitCode.INTERRUPTED
     del forked["before"], execed["before"]
     assert forked == execed
+
+
+def test_a_plugin_the_zygote_cannot_import_is_left_to_the_test_processes_to_report(tmp_path: Path) -> None:
+    """A conftest naming a plugin that fails to import ended the zygote (each test process then exec'd); now
+    the forked process's collection meets the error itself, as a new interpreter's does."""
+    folder = tmp_path / "sample"
+    folder.mkdir()
+    for name, source in {**SAMPLE, "conftest.py": 'pytest_plugins = ["sample.not_there"]\n'}.items():
+        (folder / name).write_text(source)
+    started = zygote.start((), collected=[folder / "conftest.py", folder / "test_one.py"], env=_environment())
+    try:
+        collecting = subprocess.run(
+            [*started.client(), "-u", "-c", COLLECTS, str(tmp_path / "forked"), str(folder)],
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert "not forked" not in collecting.stderr
+        assert "No module named 'sample.not_there'" in collecting.stdout + collecting.stderr
+        assert started.process.poll() is None  # the zygote forks on for the run's other test processes
+    finally:
+        started.stop()

@@ -425,14 +425,16 @@ def _imports(modules: list[str], collected: list[Path]) -> None:
             for source in collected:
                 # One that fails (an ImportError, a module-level skip, a warning collecting would not raise)
                 # is the test process's to import and report, as pytest does: it ended the zygote for the run.
+                # Its side effects before it failed stay in the forks, so a test module fails or skips
+                # before it changes anything, as the suite's do.
                 try:
                     imported = import_path(source, root=ROOT, consider_namespace_packages=False)
+                    for plugin in getattr(imported, "pytest_plugins", ()):
+                        hook.mark_rewrite(plugin)
+                        importlib.import_module(plugin)
                 except (Exception, OutcomeException):
                     continue
                 imported_for_collection.append(imported.__name__)
-                for plugin in getattr(imported, "pytest_plugins", ()):
-                    hook.mark_rewrite(plugin)
-                    importlib.import_module(plugin)
     finally:
         sys.meta_path.remove(hook)
         sys.path[:] = path
