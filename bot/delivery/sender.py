@@ -33,6 +33,12 @@ class Receipt:
     """The recipient's time zone when the platform knows it (IANA name or `+HH:MM`)."""
 
 
+NOT_READY_SECONDS = 60.0
+"""When a message is asked about again if its sender, not ready, said no `later` (or none to wait): due
+again at once, it would be claimed and put back for ever, and `drain` would never end. Slack's own wait
+for its member list is no shorter."""
+
+
 class DeliveryFailed(Exception):
     """One attempt failed; the fields say whether and when to try again. The text is shown to admins."""
 
@@ -53,22 +59,17 @@ class DeliveryFailed(Exception):
         self.maybe_delivered = maybe_delivered
         self.retry_after = retry_after
         """Seconds the platform asked us to wait (HTTP 429 `Retry-After`): nothing was sent."""
-        self.later = later
+        self.later = (later or NOT_READY_SECONDS) if later is not None else None
         """Seconds after which to try again when the sender was not ready and asked the platform nothing
         (Slack's directory being read again): the attempt is not counted and the pace is left as it is.
-        The sender tells the operator once why it is not ready, so the worker logs no line per message."""
+        The sender tells the operator once why it is not ready, so the worker logs no line per message.
+        0 is `NOT_READY_SECONDS`: due again at once, the message would be claimed and refused for ever."""
 
 
 class Sender(Protocol):
     async def send(self, envelope: Envelope) -> Receipt:
         """Deliver once; raise `DeliveryFailed` when it did not work."""
         ...
-
-
-NOT_READY_SECONDS = 60.0
-"""When a message is asked about again if its sender, not ready, said no `later` (or none to wait): due
-again at once, it would be claimed and put back for ever, and `drain` would never end. Slack's own wait
-for its member list is no shorter."""
 
 
 @runtime_checkable

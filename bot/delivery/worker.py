@@ -294,13 +294,9 @@ class OutboxWorker:
         if why is None:
             return set()
         held = [message]
-        if message.migration_id is not None and not message.recipient.startswith(CHANNEL_PREFIX):
-            held += [
-                alike
-                for alike in after
-                if alike.migration_id == message.migration_id
-                and not alike.recipient.startswith(CHANNEL_PREFIX)
-            ]
+        migration = _migration_of_direct(message)
+        if migration is not None:
+            held += [alike for alike in after if _migration_of_direct(alike) == migration]
         await self._put_back([(alike, why) for alike in held])
         return {alike.id for alike in held}
 
@@ -391,9 +387,7 @@ class OutboxWorker:
             )
             self._held.difference_update(ids)
             direct = {
-                message.migration_id
-                for message in messages
-                if message.migration_id is not None and not message.recipient.startswith(CHANNEL_PREFIX)
+                migration for message in messages if (migration := _migration_of_direct(message)) is not None
             }
             migrations_changed = (
                 await asyncio.to_thread(
@@ -489,8 +483,6 @@ class OutboxWorker:
         assert message.id is not None
         # rate limited, or the sender not ready: nothing was tried, so nothing counts
         pause = failure.retry_after if failure.retry_after is not None else failure.later
-        if failure.retry_after is None and failure.later == 0:  # due again at once, `drain` never ends
-            pause = NOT_READY_SECONDS
         wait = (
             timedelta(seconds=pause)
             if pause is not None
@@ -538,3 +530,9 @@ async def _unless(event: asyncio.Event, work: Awaitable[T]) -> T | None:
         told.cancel()
         await asyncio.gather(working, told, return_exceptions=True)
     return None if event.is_set() else working.result()
+
+
+def _migration_of_direct(message: OutboundMessage) -> int | None:
+    """The migration a direct message was sent for (its sender's readiness answer holds for the migration's
+    others), or None: a channel's, or no migration's."""
+    return None if message.recipient.startswith(CHANNEL_PREFIX) else message.migration_id
