@@ -67,9 +67,12 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str | None = None) -> Database:
-    """Connect to `url` (default: the SQLite file `aadbot.db` in the working directory) and upgrade it."""
-    engine = _create_engine(url or DEFAULT_URL)
+def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:
+    """Connect to `url` (default: the SQLite file `aadbot.db` in the working directory) and upgrade it.
+
+    `pre_ping` (PostgreSQL): each connection is tried before it is lent, so a server restart costs no
+    request; off only where the server is known to run throughout (the tests)."""
+    engine = _create_engine(url or DEFAULT_URL, pre_ping=pre_ping)
     shown = engine.url.render_as_string(hide_password=True)
     revision: str | None = None
     try:
@@ -140,7 +143,7 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, *, pre_ping: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -160,7 +163,7 @@ def _create_engine(url: str) -> Engine:
         # Sessions run on chat worker threads; each one is short and never shared.
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        options["pool_pre_ping"] = True
+        options["pool_pre_ping"] = pre_ping
         # The admin gate reads again once it holds its advisory lock, counting on seeing what others
         # committed meanwhile: a REPEATABLE READ default (the server's, a role's or the database's) would
         # take its snapshot at the transaction's first statement, before the lock.

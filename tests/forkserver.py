@@ -96,9 +96,7 @@ class Server:
         except subprocess.TimeoutExpired:  # never a run that cannot end because of it
             self.process.kill()
             self.process.wait()
-        with suppress(FileNotFoundError):  # the server's to remove, unless it died before
-            os.unlink(self.address)
-            self.directory.rmdir()
+        _remove(Path(self.address))  # the server's to remove, unless it died before
 
 
 S = TypeVar("S", bound=Server)
@@ -180,8 +178,12 @@ def end_all(children: Iterable[Child]) -> None:
 def leave(listening: socket.socket) -> None:
     """In the server, at its owner's end: its socket and folder go, as `stop` removes them, whether or not the
     owner lived to call it (killed, `os._exit`, a SIGTERM without atexit)."""
-    address = Path(listening.getsockname())
-    with suppress(FileNotFoundError):  # `stop` was first
+    _remove(Path(listening.getsockname()))
+
+
+def _remove(address: Path) -> None:
+    """A server's socket and its folder, unless the other of `stop` and `leave` was first."""
+    with suppress(FileNotFoundError):
         address.unlink()
         address.parent.rmdir()
 

@@ -273,10 +273,7 @@ def process_postgres(postgres_schema: RunSchema) -> Iterator[Database]:
     costs per session). A connection the server dropped would fail the test that draws it, not pass it."""
     from storage import open_database
 
-    opened = open_database(postgres_schema.url)
-    pool = opened.engine.pool
-    assert isinstance(getattr(pool, "_pre_ping", None), bool), "SQLAlchemy renamed its pre-ping attribute"
-    pool._pre_ping = False  # SQLAlchemy's own attribute; the engine is built by the bot's code
+    opened = open_database(postgres_schema.url, pre_ping=False)
     try:
         yield opened
     finally:
