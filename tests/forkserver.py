@@ -5,8 +5,8 @@ Each is a single-threaded process that imports once, freezes what it made out of
 reach, then forks a child per request: the child takes the request's standard streams, environment and
 directory, and runs it. The server watches one pidfd per child, reaps it and sends its exit status to whoever
 asked; when its owner goes (end of file on a descriptor only the owner holds), it kills and reaps them all
-and removes its socket (`leave`). Linux only (pidfds, `SOCK_SEQPACKET`, file descriptors over Unix sockets).
-Standard library only: the zygote imports this before pytest has started.
+and removes its socket (`Serving`, whose loop both run). Linux only (pidfds, `SOCK_SEQPACKET`, file
+descriptors over Unix sockets). Standard library only: the zygote imports this before pytest has started.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ killed first)."""
 class Child:
     pid: int
     pidfd: int
-    reply: socket.socket | None
-    """Where its exit status goes: None once nobody waits for it."""
+    reply: socket.socket
+    """Where its exit status goes."""
     asker: int
     """The descriptor of the connection it was forked for, whose end ends it."""
 
@@ -67,6 +67,11 @@ class Request:
         os.environ.clear()
         os.environ.update(self.env)
         os.chdir(self.cwd)
+
+    def close(self) -> None:
+        """In the server: the streams are the child's (forked) or nobody's (refused)."""
+        for stream in self.streams:
+            os.close(stream)
 
 
 @dataclass
@@ -129,7 +134,104 @@ def start(command: Callable[[int, int], list[str]], prefix: str, kind: type[S], 
     return kind(process, folder, ours, os.getpid())
 
 
-def next_ready(owner: int, others: Iterable[int]) -> int:
+class Serving:
+    """A fork server's loop over its owner's socket, its listening socket, its clients' connections and one
+    pidfd per child; a server says what a new connection gets (`accepted`) and what a request is
+    (`asked`)."""
+
+    streams = 3
+    """How many descriptors a request brings."""
+
+    def __init__(self, owner: int, listener: int) -> None:
+        self.owner = owner
+        self.listening = socket.socket(fileno=listener)
+        self.children: dict[int, Child] = {}
+        """By pidfd."""
+        self.clients: dict[int, socket.socket] = {}
+        """The connections it reads requests from, by descriptor: one whose end ends its children."""
+
+    def accepted(self, connection: socket.socket) -> bool:
+        """Whether `connection` is kept as a client, once accepted."""
+        return True
+
+    def asked(self, connection: socket.socket, message: bytes, streams: list[int]) -> Request | None:
+        """Answers a client's request, forking (`fork`) or not: the request in the child, None here."""
+        raise NotImplementedError
+
+    def serve(self) -> Request | None:
+        """Forks a child for each request until its owner goes; then the children are killed and reaped,
+        its socket removed (`_leave`), and None returned. In each child it forks, the child's request."""
+        server = os.getpid()
+        try:
+            while True:
+                ready = _next_ready(self.owner, [self.listening.fileno(), *self.clients, *self.children])
+                if ready == self.owner:  # the run has ended, or its first process is gone: so do they all
+                    end_all(self.children.values())
+                    _leave(self.listening)
+                    return None
+                if ready in self.children:
+                    self._reap(self.children.pop(ready))
+                elif ready in self.clients:
+                    forked = self._read(ready)
+                    if forked is not None:
+                        return forked
+                else:
+                    connection, _ = self.listening.accept()
+                    if self.accepted(connection):
+                        self.clients[connection.fileno()] = connection
+                    else:
+                        connection.close()
+        except BaseException:
+            if os.getpid() == server:  # never a forked child killing the server's others
+                end_all(self.children.values())
+            raise
+
+    def fork(self, request: Request, reply: socket.socket, asker: socket.socket) -> Child | None:
+        """`os.fork()` for `request`: None in the child, which has closed what the server holds but the
+        request's streams; here, the child, watched, its exit status to go to `reply` and its end to come
+        with `asker`'s."""
+        assert threading.active_count() == 1, f"the server has threads: {threading.enumerate()}"
+        pid = os.fork()
+        if pid == 0:
+            os.close(self.owner)
+            for held in (self.listening, reply, *self.clients.values()):
+                held.close()
+            for child in self.children.values():
+                os.close(child.pidfd)
+                child.reply.close()
+            return None
+        request.close()
+        child = Child(pid, os.pidfd_open(pid), reply, asker.fileno())
+        self.children[child.pidfd] = child
+        return child
+
+    def drop(self, connection: socket.socket) -> None:
+        """A client that is to ask nothing more: its connection is closed and no longer watched."""
+        self.clients.pop(connection.fileno(), None)
+        connection.close()
+
+    def _read(self, descriptor: int) -> Request | None:
+        connection = self.clients[descriptor]
+        try:
+            message, streams, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, self.streams)
+        except OSError:  # reset by a client that died: gone, as at the end of file
+            message, streams = b"", []
+        if message:
+            return self.asked(connection, message, streams)
+        # that client has gone (killed, or its process ended): so do the children started for it
+        gone = [pidfd for pidfd, child in self.children.items() if child.asker == descriptor]
+        end_all([self.children.pop(pidfd) for pidfd in gone])
+        del self.clients[descriptor]
+        connection.close()
+        return None
+
+    def _reap(self, child: Child) -> None:
+        if self.clients.get(child.asker) is child.reply:
+            del self.clients[child.asker]  # a connection that was its child's alone goes with it
+        reap(child)
+
+
+def _next_ready(owner: int, others: Iterable[int]) -> int:
     """The next descriptor to handle, the owner's first. One a turn: handling one may close descriptors or
     open new ones under the same numbers, which the rest of a `select`'s list would then misname (a test
     process and its client ending together: the client's closed number taken for the listener left the
@@ -138,32 +240,13 @@ def next_ready(owner: int, others: Iterable[int]) -> int:
     return owner if owner in readable else readable[0]
 
 
-def fork(held: Iterable[socket.socket | int], children: Iterable[Child]) -> int:
-    """`os.fork()`, the child closing what the server holds: `held`, and its other children's pidfds and
-    connections."""
-    assert threading.active_count() == 1, f"the server has threads: {threading.enumerate()}"
-    pid = os.fork()
-    if pid == 0:
-        for descriptor in held:
-            if isinstance(descriptor, socket.socket):
-                descriptor.close()
-            else:
-                os.close(descriptor)
-        for child in children:
-            os.close(child.pidfd)
-            if child.reply is not None:
-                child.reply.close()
-    return pid
-
-
 def reap(child: Child) -> None:
     """Waits for `child` (ended or killed) and tells whoever waits its exit status and CPU."""
     _, status, usage = os.wait4(child.pid, 0)
     ended = {"returncode": os.waitstatus_to_exitcode(status), "cpu_seconds": usage.ru_utime + usage.ru_stime}
-    if child.reply is not None:
-        with suppress(OSError):  # nobody waits for it any more
-            child.reply.send(json.dumps(ended).encode())
-        child.reply.close()
+    with suppress(OSError):  # nobody waits for it any more (its client killed)
+        child.reply.send(json.dumps(ended).encode())
+    child.reply.close()
     os.close(child.pidfd)
 
 
@@ -175,14 +258,14 @@ def end_all(children: Iterable[Child]) -> None:
         reap(child)
 
 
-def leave(listening: socket.socket) -> None:
+def _leave(listening: socket.socket) -> None:
     """In the server, at its owner's end: its socket and folder go, as `stop` removes them, whether or not the
     owner lived to call it (killed, `os._exit`, a SIGTERM without atexit)."""
     _remove(Path(listening.getsockname()))
 
 
 def _remove(address: Path) -> None:
-    """A server's socket and its folder, unless the other of `stop` and `leave` was first."""
+    """A server's socket and its folder, unless the other of `stop` and `_leave` was first."""
     with suppress(FileNotFoundError):
         address.unlink()
         address.parent.rmdir()

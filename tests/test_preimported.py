@@ -20,7 +20,7 @@ import pytest
 from tests import forkserver
 from tests.fakes import preimported
 
-pytestmark = pytest.mark.skipif(not preimported.AVAILABLE, reason="the launcher needs Linux's pidfds")
+pytestmark = pytest.mark.skipif(not forkserver.AVAILABLE, reason="the launcher needs Linux's pidfds")
 
 REPORTER = """
 import json, os, signal, sys, threading

@@ -20,7 +20,7 @@ import pytest
 
 from tests import forkserver, zygote
 
-pytestmark = pytest.mark.skipif(not zygote.AVAILABLE, reason="the zygote is Linux's")
+pytestmark = pytest.mark.skipif(not forkserver.AVAILABLE, reason="the zygote is Linux's")
 
 REPORT = """
 import json, os, signal, sys, threading
@@ -70,10 +70,11 @@ def _environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
 
 
-def _client(started: zygote.Zygote, **options: Any) -> subprocess.Popen[str]:
+def _client(started: zygote.Zygote, *interpreter: str, **options: Any) -> subprocess.Popen[str]:
+    """`python -u -c REPORT` (or the `interpreter` options given for `-u`) through the zygote's client."""
     options.setdefault("env", _environment())
     return subprocess.Popen(
-        [*started.client(), "-u", "-c", REPORT],
+        [*started.client(), *(interpreter or ["-u"]), "-c", REPORT],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -255,6 +256,20 @@ def test_a_process_the_zygote_cannot_fork_starts_as_a_new_interpreter_and_says_s
     assert report["pid"] == process.pid and report["env"]["PYTHONHASHSEED"] == "7"
     assert "not forked (its environment differs from the zygote's in ['PYTHONHASHSEED'])" in err
     assert process.returncode == 3
+
+
+def test_a_process_asked_with_other_interpreter_options_starts_as_a_new_interpreter(
+    forking: zygote.Zygote,
+) -> None:
+    """Only `-u -c CODE` is forked (the zygote's check; the client asks whatever it is given): `-B -c` is
+    exec'd as asked."""
+    with _client(forking, "-B") as process:
+        report = _report(process, "hello\n")
+        _, err = process.communicate()
+    assert report["pid"] == process.pid and not report["preimported"]
+    assert "test process not forked (not `-u -c CODE`: ['-B', '-c'])" in err
+    assert process.returncode == 3
+    _forks_on(forking)
 
 
 def test_without_a_zygote_the_test_process_starts_as_a_new_interpreter(forking: zygote.Zygote) -> None:

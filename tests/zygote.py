@@ -107,7 +107,6 @@ of the project and its libraries), named by the modules nothing else among them 
 files use (`test_start_up.py`'s `NOT_AT_COLLECTION`): `test_zygote.py` checks that a test process imports all
 of them at collection. A module missing here is imported by each test process as before: slower, never
 wrong."""
-AVAILABLE = forkserver.AVAILABLE
 ZYGOTE_MARK = "zygote"
 """The zygote's first argument, by which a test process can tell that its parent is one."""
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +162,7 @@ def usable(config: pytest.Config) -> bool:
     their asserts with pytest's default settings, the run's must be those. `TESTS_ZYGOTE=0` in the
     environment turns it off (every test process a new interpreter, as before), to compare the two."""
     return (
-        AVAILABLE
+        forkserver.AVAILABLE
         and os.environ.get("TESTS_ZYGOTE") != "0"
         and config.getoption("assertmode") == "rewrite"
         and config.getini("enable_assertion_pass_hook") is False
@@ -243,10 +242,7 @@ def run_client(address: str, arguments: list[str]) -> NoReturn:
     # a SIGTERM while asking waits for the test process to relay it to, rather than ending the client alone
     # (its test process then got SIGKILL at the zygote, not SIGTERM)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    if arguments[:2] != ["-u", "-c"] or len(arguments) < 3:
-        answer: dict[str, Any] = {"refused": f"not `-u -c CODE`: {arguments}"}
-    else:
-        answer = _ask(connection, address, arguments)
+    answer = _ask(connection, address, arguments)
     if "refused" in answer:  # the test process as execnet would have started it (a SIGTERM held ends it)
         print(f"tests/zygote.py: test process not forked ({answer['refused']})", file=sys.stderr, flush=True)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
@@ -311,8 +307,8 @@ def _run(request: forkserver.Request) -> None:
 
 def _refusal(request: dict[str, Any]) -> str | None:
     """Why a request cannot be forked: what the interpreter reads at its start or the modules on import."""
-    if request["arguments"][:2] != ["-u", "-c"]:
-        return f"interpreter options {request['arguments'][:-1]}"
+    if request["arguments"][:2] != ["-u", "-c"] or len(request["arguments"]) < 3:
+        return f"not `-u -c CODE`: {request['arguments'][:-1]}"
     differing = sorted(set(request["env"].items()).symmetric_difference(os.environ.items()))
     if differing:
         return f"its environment differs from the zygote's in {sorted({name for name, _ in differing})}"
@@ -323,80 +319,35 @@ def _refusal(request: dict[str, Any]) -> str | None:
     return None
 
 
-def _serve(owner: int, listener: socket.socket) -> forkserver.Request | None:
-    """Forks a child for each client; None in the zygote once the controller has gone, the request in each
-    child."""
-    zygote = os.getpid()
-    children: dict[int, forkserver.Child] = {}  # by pidfd
-    clients: dict[int, forkserver.Child] = {}  # by the connection's descriptor
-    try:
-        while True:
-            ready = forkserver.next_ready(owner, [listener.fileno(), *children, *clients])
-            if ready == owner:
-                forkserver.end_all(children.values())
-                return None
-            if ready in children:
-                child = children.pop(ready)
-                if child.reply is not None:
-                    clients.pop(child.asker)
-                forkserver.reap(child)
-            elif ready in clients:  # the client has gone (killed): its test process goes too
-                child = clients.pop(ready)
-                assert child.reply is not None
-                child.reply.close()
-                child.reply = None
-                signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
-            else:
-                forked = _fork(owner, listener, children, clients)
-                if forked is not None:
-                    return forked
-    except BaseException:
-        if os.getpid() == zygote:  # never a forked child killing the zygote's others
-            forkserver.end_all(children.values())
-        raise
+class _Forking(forkserver.Serving):
+    """The zygote's loop: one test process for each client, whose connection carries the answer (the test
+    process's pid and pidfd), then its exit status; the client's end (killed by execnet) ends it."""
 
-
-def _fork(
-    owner: int,
-    listener: socket.socket,
-    children: dict[int, forkserver.Child],
-    clients: dict[int, forkserver.Child],
-) -> forkserver.Request | None:
-    connection, _ = listener.accept()
-    connection.settimeout(10)  # a client sends its request as it connects; never a zygote stuck on one
-    try:
-        message, streams, _, _ = socket.recv_fds(connection, forkserver.MESSAGE_BYTES, 3)
-    except OSError:
-        connection.close()
+    def asked(
+        self, connection: socket.socket, message: bytes, streams: list[int]
+    ) -> forkserver.Request | None:
+        request = json.loads(message)
+        try:
+            refused = "no streams" if len(streams) != 3 else _refusal(request)
+            client_group = os.getpgid(request["pid"]) if refused is None else 0
+        except ProcessLookupError:  # the client died after asking: nobody to fork for, the others go on
+            refused = "the client has gone"
+        forked = forkserver.Request(request["arguments"], request["env"], request["cwd"], streams)
+        if refused is not None:
+            with suppress(OSError):
+                connection.send(json.dumps({"refused": refused}).encode())
+            self.drop(connection)
+            forked.close()
+            return None
+        child = self.fork(forked, connection, connection)
+        if child is None:
+            os.setpgid(0, client_group)  # the controller's group, as execnet's processes: a Ctrl-C reaches it
+            return forked
+        with suppress(PermissionError):  # the child has set it already
+            os.setpgid(child.pid, client_group)
+        with suppress(OSError):  # a client gone already: the next select sees it
+            socket.send_fds(connection, [json.dumps({"pid": child.pid}).encode()], [child.pidfd])
         return None
-    request = json.loads(message) if message else None
-    try:
-        refused = "no request" if request is None or len(streams) != 3 else _refusal(request)
-        client_group = os.getpgid(request["pid"]) if request is not None and refused is None else 0
-    except ProcessLookupError:  # the client died after asking: nobody to fork for, the others go on
-        refused = "the client has gone"
-    if request is None or refused is not None:
-        with suppress(OSError):
-            connection.send(json.dumps({"refused": refused}).encode())
-        connection.close()
-        for stream in streams:
-            os.close(stream)
-        return None
-    pid = forkserver.fork([owner, listener, connection], children.values())
-    if pid == 0:
-        os.setpgid(0, client_group)  # the controller's group, as execnet's processes: a Ctrl-C reaches it
-        return forkserver.Request(request["arguments"], request["env"], request["cwd"], streams)
-    with suppress(PermissionError):  # the child has set it already
-        os.setpgid(pid, client_group)
-    for stream in streams:
-        os.close(stream)
-    child = forkserver.Child(pid, os.pidfd_open(pid), connection, connection.fileno())
-    children[child.pidfd] = child
-    clients[child.asker] = child
-    connection.settimeout(None)
-    with suppress(OSError):  # a client gone already: the next select sees it
-        socket.send_fds(connection, [json.dumps({"pid": pid}).encode()], [child.pidfd])
-    return None
 
 
 def _imports(modules: list[str], collected: list[Path]) -> None:
@@ -442,13 +393,9 @@ def _imports(modules: list[str], collected: list[Path]) -> None:
 
 def serve_forks(arguments: list[str]) -> None:
     """The zygote: `OWNER LISTENER MODULES... -- COLLECTED...`; in each child it forks, the test process."""
-    owner, listener = int(arguments[0]), int(arguments[1])
     split = arguments.index("--")
     modules, collected = arguments[2:split], [Path(source) for source in arguments[split + 1 :]]
     forkserver.preimport(lambda: _imports(modules, collected))
-    listening = socket.socket(fileno=listener)
-    forked = _serve(owner, listening)
-    if forked is None:  # the controller has gone, maybe without a word
-        forkserver.leave(listening)
-        return
-    _run(forked)
+    forked = _Forking(int(arguments[0]), int(arguments[1])).serve()
+    if forked is not None:
+        _run(forked)

@@ -23,7 +23,7 @@ _owned: forkserver.Server | None = None
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     global _owned
-    if hasattr(config, "workerinput") or not preimported.AVAILABLE or config.option.collectonly:
+    if hasattr(config, "workerinput") or not forkserver.AVAILABLE or config.option.collectonly:
         return
     _owned = preimported.own()  # in a folder of its own, short enough for a Unix socket whatever TMPDIR is
     os.environ[preimported.LAUNCHER_VARIABLE] = _owned.address  # before xdist starts the test processes

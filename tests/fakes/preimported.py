@@ -44,8 +44,6 @@ from types import TracebackType
 from typing import IO, Any, Protocol
 
 from tests import forkserver
-from tests.forkserver import AVAILABLE as AVAILABLE
-from tests.forkserver import MESSAGE_BYTES
 
 PREIMPORTED = (
     "bot.cli",
@@ -147,7 +145,7 @@ def start(
 ) -> Process:
     """`command` (`python -m MODULE ARGS`) started as `subprocess.Popen(..., text=True)` starts it: exec'd
     for real when `execs` (or where the launcher is not available), else forked by the launcher."""
-    if execs or not AVAILABLE:
+    if execs or not forkserver.AVAILABLE:
         return subprocess.Popen(
             list(command), env=dict(env), cwd=cwd, stdout=stdout, stderr=stderr, text=True
         )
@@ -171,14 +169,14 @@ class Launched:
         if self.returncode is None:
             self._reply.setblocking(False)
             with suppress(BlockingIOError):  # not ended yet
-                self._ended(self._reply.recv(MESSAGE_BYTES))
+                self._ended(self._reply.recv(forkserver.MESSAGE_BYTES))
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
             self._reply.settimeout(timeout)
             try:
-                self._ended(self._reply.recv(MESSAGE_BYTES))
+                self._ended(self._reply.recv(forkserver.MESSAGE_BYTES))
             except TimeoutError:
                 raise subprocess.TimeoutExpired(self.args, timeout or 0) from None
         assert self.returncode is not None
@@ -250,7 +248,7 @@ def launch(
             if read_end is not None:
                 os.close(out)
         ours.settimeout(START_SECONDS)  # a launcher that hangs fails the test instead of the whole run
-        started = ours.recv(MESSAGE_BYTES)
+        started = ours.recv(forkserver.MESSAGE_BYTES)
         ours.settimeout(None)
         if not started:
             raise ConnectionError("it closed the process's socket")
@@ -323,7 +321,7 @@ def _connect(path: Path) -> _Connection:
     try:
         control.settimeout(START_SECONDS)  # the launcher imports before it answers its first connection
         control.connect(str(path))
-        hello = control.recv(MESSAGE_BYTES)
+        hello = control.recv(forkserver.MESSAGE_BYTES)
         if not hello:
             raise ConnectionError("it closed the connection")
         said = json.loads(hello)
@@ -370,62 +368,42 @@ def _run(request: forkserver.Request) -> Any:
     return module.main()
 
 
-def _serve(
-    owner: socket.socket, listening: socket.socket, imports: Sequence[str]
-) -> forkserver.Request | None:
+class _Launching(forkserver.Serving):
     """The launcher's loop: answers each test process's connection (importing at the first), forks a child
-    for each of its requests and tells it the child's pid, then its exit status. Returns None in the launcher
-    once its owner has gone; returns the request in each child."""
-    launcher = os.getpid()
-    started_with = json.dumps({"pid": launcher, "environment": dict(os.environ)}).encode()
-    clients: dict[int, socket.socket] = {}  # by file descriptor
-    children: dict[int, forkserver.Child] = {}  # by pidfd
-    imported = False  # at the first connection: a run that launches nothing does without
-    try:
-        while True:
-            ready = forkserver.next_ready(owner.fileno(), [listening.fileno(), *clients, *children])
-            if ready == owner.fileno():  # the run has ended, or its first process is gone: so do they all
-                forkserver.end_all(children.values())
-                return None
-            if ready == listening.fileno():
-                if not imported:
-                    forkserver.preimport(lambda: _import(imports))
-                    imported = True
-                client, _ = listening.accept()
-                try:
-                    client.send(started_with)
-                except OSError:  # it left before its answer (timed out, killed): the others go on
-                    client.close()
-                    continue
-                clients[client.fileno()] = client
-                continue
-            if ready in children:
-                forkserver.reap(children.pop(ready))
-                continue
-            try:
-                message, streams, _, _ = socket.recv_fds(clients[ready], MESSAGE_BYTES, 4)
-            except OSError:  # reset by a test process that died: gone, as at the end of file
-                message, streams = b"", []
-            if not message:  # that test process has gone: so do the children started for it
-                gone = [pidfd for pidfd, child in children.items() if child.asker == ready]
-                forkserver.end_all([children.pop(pidfd) for pidfd in gone])
-                clients.pop(ready).close()
-                continue
-            request = json.loads(message)
-            reply = socket.socket(fileno=streams[0])
-            pid = forkserver.fork([owner, listening, reply, *clients.values()], children.values())
-            if pid == 0:
-                return forkserver.Request(request["command"], request["env"], request["cwd"], streams[1:])
-            for stream in streams[1:]:
-                os.close(stream)
-            pidfd = os.pidfd_open(pid)
-            children[pidfd] = forkserver.Child(pid, pidfd, reply, ready)
-            with suppress(OSError):  # a test process gone meanwhile: its end of file comes next
-                reply.send(json.dumps({"pid": pid}).encode())
-    except BaseException:
-        if os.getpid() == launcher:  # never a child killing the launcher's others
-            forkserver.end_all(children.values())
-        raise
+    for each of its requests and tells it the child's pid, then its exit status, over a socket of the
+    child's own (the request's first descriptor)."""
+
+    streams = 4
+
+    def __init__(self, owner: int, listener: int, imports: Sequence[str]) -> None:
+        super().__init__(owner, listener)
+        self.imports: Sequence[str] | None = imports
+        """Until the first connection: a run that launches nothing does without."""
+        self.hello = json.dumps({"pid": os.getpid(), "environment": dict(os.environ)}).encode()
+
+    def accepted(self, connection: socket.socket) -> bool:
+        imports = self.imports
+        if imports is not None:
+            forkserver.preimport(lambda: _import(imports))
+            self.imports = None
+        try:
+            connection.send(self.hello)
+        except OSError:  # it left before its answer (timed out, killed): the others go on
+            return False
+        return True
+
+    def asked(
+        self, connection: socket.socket, message: bytes, streams: list[int]
+    ) -> forkserver.Request | None:
+        request = json.loads(message)
+        reply = socket.socket(fileno=streams[0])
+        forked = forkserver.Request(request["command"], request["env"], request["cwd"], streams[1:])
+        child = self.fork(forked, reply, connection)
+        if child is None:
+            return forked
+        with suppress(OSError):  # a test process gone meanwhile: its end of file comes next
+            reply.send(json.dumps({"pid": child.pid}).encode())
+        return None
 
 
 def _import(imports: Sequence[str]) -> None:
@@ -436,9 +414,6 @@ def _import(imports: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
-    listening = socket.socket(fileno=int(sys.argv[2]))
-    forked = _serve(socket.socket(fileno=int(sys.argv[1])), listening, sys.argv[3:])
-    if forked is None:  # its owner has gone, maybe without a word
-        forkserver.leave(listening)
-    else:
+    forked = _Launching(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]).serve()
+    if forked is not None:
         sys.exit(_run(forked))
