@@ -69,3 +69,17 @@ def test_test_modules_are_rewritten_once_into_the_cache_pytest_reads(
     assert rewrite_test_modules(pytestconfig, sources) == []  # up to date: nothing to do
     sources[0].write_text("def test_changed() -> None:\n    assert 1\n")
     assert rewrite_test_modules(pytestconfig, sources) == [sources[0]]
+
+
+def test_a_module_that_cannot_be_rewritten_is_left_for_the_test_processes_to_report(
+    pytestconfig: pytest.Config, tmp_path: Path
+) -> None:
+    """A syntax error in one test module ended the run's first process with INTERNALERROR (the pool raised
+    it); left uncached, each test process's collection meets it and reports it with its file and line, as
+    plain pytest does, and the run goes on."""
+    broken, fine = tmp_path / "test_broken.py", tmp_path / "test_fine.py"
+    broken.write_text("def test_broken(:\n    pass\n")
+    fine.write_text("def test_fine() -> None:\n    assert [1] == [1]\n")
+    assert rewrite_test_modules(pytestconfig, [broken, fine]) == [fine]
+    assert not rewritten_test_module(broken).exists()
+    assert rewrite._read_pyc(fine, rewritten_test_module(fine)) is not None
