@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -212,5 +213,22 @@ def test_test_processes_that_leave_before_their_answer_leave_the_launcher_to_the
             staying.settimeout(60)
             assert json.loads(staying.recv(forkserver.MESSAGE_BYTES))["pid"] == owned.process.pid
         assert owned.process.poll() is None
+    finally:
+        owned.stop()
+
+
+def test_a_launcher_that_dies_at_its_imports_fails_the_launch_at_once_and_says_so(
+    reporter: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not after `START_SECONDS`: its sockets close as it dies, which the test process sees at once."""
+    owned = preimported.own(imports=("not_a_module_at_all",))
+    try:
+        monkeypatch.setattr(preimported, "_connection", None)  # this process's, to the run's launcher
+        monkeypatch.setenv(preimported.LAUNCHER_VARIABLE, owned.address)
+        asked = time.monotonic()
+        with pytest.raises(RuntimeError, match=f"the launcher at {owned.address} has ended"):
+            preimported.launch([*reporter, "exit", "0"], env=os.environ, cwd=tmp_path)
+        assert time.monotonic() - asked < preimported.START_SECONDS / 2
+        assert owned.process.wait(timeout=60) == 1  # the ImportError, on its stderr
     finally:
         owned.stop()

@@ -103,8 +103,10 @@ TERMINAL_SIZE = ("LINES", "COLUMNS")
 the test processes' (which inherit it), not in the `os.environ` of the process that imported it. Read only
 when a program asks for the terminal's size (`shutil.get_terminal_size`, click), never before it runs."""
 START_SECONDS = 60.0
-"""How long the launcher may take to answer a test process's connection (its imports, at the first) or to
-fork a child: generous, on a busy machine."""
+"""How long a live launcher may take to answer a test process's connection (its imports, at the first, for
+which the other test processes' requests wait) or to fork a child: generous, on a busy machine. Only a hung
+launcher is waited for that long: one that has died has closed its sockets, and the test process learns it
+at once (`_connect`, `launch`)."""
 
 
 class Process(Protocol):
@@ -326,9 +328,14 @@ def _connect(path: Path) -> _Connection:
             raise ConnectionError("it closed the connection")
         said = json.loads(hello)
         pidfd = os.pidfd_open(said["pid"])
-    except OSError as error:
+    except TimeoutError:
         control.close()
-        raise RuntimeError(f"no launcher answered at {path} ({error})") from None
+        raise RuntimeError(f"the launcher at {path} did not answer in {START_SECONDS:.0f} s") from None
+    except OSError as error:  # refused, reset, or closed: nothing listens there any more
+        control.close()
+        raise RuntimeError(
+            f"the launcher at {path} has ended ({error}): its error, if any, is on its starter's stderr"
+        ) from None
     control.settimeout(None)
     return _Connection(control, said["environment"], pidfd, os.getpid())
 
