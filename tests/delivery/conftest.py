@@ -1,5 +1,5 @@
 """Fake Slack on loopback, the parametrized database, a clock whose sleep moves it, queued to-do lists, a
-sender holding DMs, and fabrikam notified."""
+sender holding DMs, and fabrikam notified (the workflows' tests' fixtures)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ from storage import Database
 from storage.outbox import NewMessage, enqueue_all
 from tests.fakes.slack_api import FakeSlack
 from tests.storage.rows import add_migration
-from tests.workflows.fakes import DANA, LEE, FakeClock, FakeMicrosoft
-from tests.workflows.replays import CHANNEL, notified_in_channel
-from workflows.results import Actor
-from workflows.service import MigrationService
+from tests.workflows.conftest import clock, dana, lee, make_service, microsoft, notified, service
+
+__all__ = ["clock", "dana", "lee", "make_service", "microsoft", "notified", "service"]
+"""The workflows' tests' service over the parametrized database, and `notified`, the migration whose lists
+are queued: fabrikam started by Dana in `CHANNEL`, connected (Lee approving) and notified."""
 
 TOKEN = "xoxb-delivery-test"
 
@@ -140,20 +141,3 @@ class HeldDMs:
         if not isinstance(envelope.to, Channel):
             self.dms_sent.append(envelope.key)
         return Receipt(f"channel/{envelope.key}")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def notified_fabrikam(
-    request: pytest.FixtureRequest, database: Database, clock: FakeClock
-) -> MigrationService:
-    """Fabrikam started by Dana in `CHANNEL`, everyone invited, connected (Lee approving) and notified: its
-    lists queued, as the workflows' tests' `notified` gives it (and replays it)."""
-    microsoft = FakeMicrosoft()
-    service = MigrationService(database, microsoft, clock=clock)
-    dana, lee = Actor("U-DANA", DANA, "Dana"), Actor("U-LEE", LEE, "Lee")
-    return notified_in_channel(request, service, microsoft, dana, lee, CHANNEL)

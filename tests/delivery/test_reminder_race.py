@@ -55,9 +55,9 @@ def collision(database: Database) -> Iterator[_Collision]:
 
 
 def test_the_tick_and_the_delivery_callback_open_one_schedule_without_a_unique_key_error(
-    database: Database, clock: FakeClock, notified_fabrikam: MigrationService, collision: _Collision
+    database: Database, clock: FakeClock, notified: MigrationService, collision: _Collision
 ) -> None:
-    tracking = Tracking(database, notified_fabrikam, clock=clock)
+    tracking = Tracking(database, notified, clock=clock)
     with database.session() as session:  # the worker recorded the send; its callback comes now
         lists = session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")).all()
         first = lists[0]

@@ -31,9 +31,9 @@ async def _paced(seconds: float) -> None:
 
 
 def test_lists_held_for_hours_show_as_waiting_with_why_and_the_fix(
-    database: Database, clock: FakeClock, notified_fabrikam: MigrationService
+    database: Database, clock: FakeClock, notified: MigrationService
 ) -> None:
-    tracking = Tracking(database, notified_fabrikam, clock=clock)
+    tracking = Tracking(database, notified, clock=clock)
     listed = len(tracking.progress("fabrikam").listed)
     slack = HeldDMs(WHY, DIRECTORY_LATER_SECONDS)
     worker = OutboxWorker(database, slack, clock=clock, sleep=_paced)
@@ -68,11 +68,11 @@ WAITING_FOR_THE_READ = "waiting for Slack's member list to be read again"
 
 
 def test_the_line_of_lists_waiting_for_slacks_member_list_names_the_fix_however_few_were_told_it(
-    database: Database, clock: FakeClock, notified_fabrikam: MigrationService
+    database: Database, clock: FakeClock, notified: MigrationService
 ) -> None:
     """Most lists were put back to wait for the read before it failed: the line showed the most common
     reason, "waiting to be read again", and no fix until they came due again."""
-    tracking = Tracking(database, notified_fabrikam, clock=clock)
+    tracking = Tracking(database, notified, clock=clock)
     listed = len(tracking.progress("fabrikam").listed)
     slack = ReadFailingMidBatch(listed - 1)
     asyncio.run(OutboxWorker(database, slack, clock=clock, sleep=_paced).drain())
@@ -94,11 +94,11 @@ class Failing:
 
 
 def test_lists_waiting_for_one_kind_of_reason_make_one_line_however_many_differ(
-    database: Database, clock: FakeClock, notified_fabrikam: MigrationService
+    database: Database, clock: FakeClock, notified: MigrationService
 ) -> None:
     """An internal error's reason carries its own log reference: 2,000 such lists made 2,000 lines, a
     200 KB block in the live report. One line per kind of reason, one of them shown, as many as shown."""
-    tracking = Tracking(database, notified_fabrikam, clock=clock)
+    tracking = Tracking(database, notified, clock=clock)
     asyncio.run(OutboxWorker(database, Failing(), clock=clock, sleep=_paced).drain())
 
     report = tracking.progress("fabrikam")
