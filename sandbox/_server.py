@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from msapi.quiet_server import QuietServer
 from sandbox._app import create_app, faults_from_json
 from sandbox._scenario import Scenario, load_scenario
 from sandbox._state import Faults, State
@@ -52,7 +53,7 @@ class Sandbox:
         self._app = create_app(self._state)
         self._host = host
         self._port = port
-        self._server: uvicorn.Server | None = None
+        self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
@@ -69,7 +70,7 @@ class Sandbox:
             ws="none",
             access_log=False,
         )
-        server = uvicorn.Server(config)
+        server = QuietServer(config)  # asleep while nobody calls, in every test process's sandbox
         thread = threading.Thread(target=server.run, name="aadbot-sandbox", daemon=True)
         thread.start()
         ready = threading.Event()
@@ -115,7 +116,7 @@ class Sandbox:
     def stop(self) -> None:
         if self._server is None or self._thread is None:
             return
-        self._server.should_exit = True
+        self._server.stop()
         self._thread.join(_START_TIMEOUT)
         self._server = self._thread = None
 

@@ -1,6 +1,6 @@
 """Serve any ASGI app on 127.0.0.1 with an OS-chosen port, in a background thread: `serve`'s own server
-(bot/web_server.py), which sleeps while nobody calls, where uvicorn's wakes ten times a second (a test process
-holds a few of these for the whole run)."""
+(msapi/quiet_server.py), which sleeps while nobody calls, where uvicorn's wakes ten times a second (a test
+process holds a few of these for the whole run)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
-from bot.web_server import QuietServer
+from msapi.quiet_server import QuietServer
 
 START_TIMEOUT_SECONDS = 10.0
 

@@ -1,0 +1,66 @@
+"""uvicorn's server asleep while nobody calls (msapi/quiet_server.py): `serve`'s, the sandbox's and the tests'
+fakes' look whether to stop only when stopped (or their Date header is due), where uvicorn's own look ten
+times a second."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.responses import PlainTextResponse
+
+from msapi import quiet_server
+from msapi.quiet_server import QuietServer
+from sandbox import Sandbox, parse_scenario
+
+
+@pytest.fixture
+def looks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every look of every uvicorn server started meanwhile (uvicorn's `on_tick`), none for the Date header
+    (due in an hour)."""
+    monkeypatch.setattr(quiet_server, "DATE_SECONDS", 3600.0)
+    seen: list[int] = []
+    look = uvicorn.Server.on_tick
+
+    async def counted(self: uvicorn.Server, counter: int) -> bool:
+        seen.append(counter)
+        return await look(self, counter)
+
+    monkeypatch.setattr(uvicorn.Server, "on_tick", counted)
+    return seen
+
+
+def test_an_idle_server_looks_only_when_stopped_from_another_thread_and_ends_at_once(
+    looks: list[int],
+) -> None:
+    """No look in between, and `stop` from another thread (the sandbox's and the tests' servers run in one)
+    wakes it, though its Date header is not due for an hour."""
+    listening = socket.create_server(("127.0.0.1", 0))
+    config = uvicorn.Config(PlainTextResponse("ok"), log_level="warning", lifespan="off")
+    server = QuietServer(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listening.getsockname()[1]}/"
+        answer = httpx.get(url, timeout=10)  # uvicorn listens on the socket before its first look
+        assert (answer.status_code, answer.text) == (200, "ok")
+        assert "date" in answer.headers
+        server.stop()
+        thread.join(10)
+        assert not thread.is_alive()
+    finally:
+        listening.close()
+    assert looks == [0, 0]  # the first, and the one that found it stopped
+
+
+def test_an_idle_sandbox_looks_only_when_stopped(looks: list[int], fabrikam: dict[str, Any]) -> None:
+    """A test process's sandbox idles for most of the run (and the one of a `serve` with `AADBOT_SANDBOX` for
+    all of its life): uvicorn's own server looked five times in the half second."""
+    with Sandbox(parse_scenario(fabrikam)):
+        time.sleep(0.5)
+    assert looks == [0, 0]
