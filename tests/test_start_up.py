@@ -173,10 +173,9 @@ def test_opening_an_up_to_date_database_imports_no_alembic(serving: list[set[str
 def test_the_runs_first_process_starts_the_test_processes_without_the_product() -> None:
     """xdist's first process loads tests/conftest.py with its plugins and runs no test; the test processes
     start once it has: whatever those import at their top (the database's models, the sandbox, the fakes'
-    web server, httpx) delays the start of every test process. Only SQLAlchemy: its end keeps PostgreSQL
-    tidy."""
+    web server, httpx) delays the start of every test process, and costs the run's CPU."""
     (loaded,) = _imported_in_turn("import tests.conftest, tests.storage.databases")
-    assert loaded & (HEAVY | SERVING_ONLY | FIXTURES_ONLY) == {"sqlalchemy"}
+    assert loaded & (HEAVY | SERVING_ONLY | FIXTURES_ONLY) == set()
 
 
 def test_serving_on_sqlite_imports_nothing_of_postgresql(serving: list[set[str]]) -> None:

@@ -30,11 +30,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.exc import OperationalError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from storage import Database
+
+# SQLAlchemy and `storage` are imported by the functions that use them, not at the top: the run's first
+# process loads this plugin and opens no database, and importing them would cost it CPU (SQLAlchemy alone
+# 0.35 s) and delay the start of every test process.
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _KEPT_TABLES = frozenset({"alembic_version"})
@@ -66,10 +70,15 @@ def _schema_url(schema: str) -> str:
 
 
 def _admin_engine() -> Engine:
+    from sqlalchemy import create_engine
+
     return create_engine(f"{POSTGRES_URL}?connect_timeout=5&options={_NO_COMMIT_FLUSH}")
 
 
 def _create_schema(admin: Engine) -> str:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
     schema = f"t_{uuid.uuid4().hex[:16]}"
     try:
         with admin.begin() as connection:
@@ -83,6 +92,8 @@ def _create_schema(admin: Engine) -> str:
 
 
 def _drop_schema(admin: Engine, schema: str) -> None:
+    from sqlalchemy import text
+
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
@@ -125,6 +136,8 @@ def _refill(schema: RunSchema, inserts: list[str], sequences: Iterable[tuple[str
 
 def _contents(admin: Engine, schema: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The tables a reset empties and the sequences it restarts, read once after migrating."""
+    from sqlalchemy import text
+
     with admin.connect() as connection:
         tables = connection.execute(
             text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"), {"schema": schema}
@@ -146,6 +159,8 @@ def vacuum_bloated_catalogs(admin: Engine, *, dead_rows_at_most: int = CATALOG_D
     reclaims them, and every catalog scan (creating, dropping, migrating a schema) grows slower: after
     twenty-odd runs (264,000 dead rows in `pg_attribute`), the PostgreSQL half of
     tests/storage/test_schema.py took 10 s of wall; after a VACUUM of 1.3 s, 2.6 to 3.4 s."""
+    from sqlalchemy import text
+
     with admin.connect() as connection:
         dead = connection.execute(
             text("SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_sys_tables WHERE relname = ANY(:names)"),
@@ -158,27 +173,9 @@ def vacuum_bloated_catalogs(admin: Engine, *, dead_rows_at_most: int = CATALOG_D
     return True
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The run's first process, once every test process is done, keeps the server's catalogs in shape.
-
-    A run that only collects (tests/test_quick_start.py's `pytest --collect-only`) made no schema and leaves
-    the catalogs to the runs that do: importing psycopg and connecting was a tenth of its CPU."""
-    if hasattr(session.config, "workerinput") or session.config.option.collectonly:
-        return
-    admin = _admin_engine()
-    try:
-        vacuum_bloated_catalogs(admin)
-    except OperationalError:
-        pass  # no server: the PostgreSQL tests have said so already
-    finally:
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated to the latest revision once per run; tests copy it."""
-    # `storage` is imported by the fixtures, not at the top: the run's first process loads this plugin and
-    # opens no database, and importing it (0.3 s of CPU) would delay the start of every test process
     from storage import open_database
 
     path = tmp_path_factory.mktemp("template") / "aadbot.db"
@@ -202,7 +199,10 @@ class RunSchema:
 
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[RunSchema]:
-    """A PostgreSQL schema migrated once per run; `database_url` empties it before each test."""
+    """A PostgreSQL schema migrated once per run (per test process); `database_url` empties it before each
+    test. At the test process's end, with its schemas dropped, the server's catalogs are kept in shape
+    (`vacuum_bloated_catalogs`): here, where SQLAlchemy and psycopg are loaded and connected already, rather
+    than in the run's first process, which imported them and connected for it alone (0.6 s of its CPU)."""
     from storage import open_database
 
     admin = _admin_engine()
@@ -214,6 +214,7 @@ def postgres_schema() -> Iterator[RunSchema]:
     finally:
         for name in [schema, *saved]:
             _drop_schema(admin, name)
+        vacuum_bloated_catalogs(admin)
         admin.dispose()
 
 
@@ -391,6 +392,8 @@ def restore_rows(database: Database, schema: RunSchema | None, rows: Path | Save
 
 def all_rows(database: Database) -> dict[str, list[str]]:
     """Every table's rows, in a fixed order (PostgreSQL returns them in none): to compare two databases."""
+    from sqlalchemy import inspect, text
+
     with database.engine.connect() as connection:
         tables = sorted(inspect(connection).get_table_names())
         return {
