@@ -36,6 +36,10 @@ _PHASE_OF_STAGE = {
     "cancelled": CANCELLED,
 }
 
+LOST_ACCESS = "no-access"
+"""The outcome of someone an admin decided loses access, once told (`workflows.plan.NO_ACCESS`, not imported:
+that module takes 0.15 s to import): no topic's note or case is for them, nothing of the move is theirs to
+do."""
 HOW_TO_REACH_A_PERSON = (
     "To reach a person, ask the admins running your organization's move to Microsoft Entra ID (its owner or"
     " Project Collection Administrators)."
@@ -131,6 +135,9 @@ class AskerContext:
     off_the_plan: bool = False
     """The migration's plan is made and does not name them: not a user of the organization, or removed from
     it (`remove-users`)."""
+    lost_access_by: str = ""
+    """Who decided they lose access (`decide ... no-access`), once the bot has told them so (`outcome` is
+    then `LOST_ACCESS`); empty otherwise."""
 
 
 def phase_of(stage: str | None) -> str | None:
@@ -155,6 +162,8 @@ def _applies(note: Note, context: AskerContext) -> bool:
     if note.guest is not None and note.guest != context.guest:
         return False
     if note.unless_tokens is not None and _tokens_case(context) == note.unless_tokens:
+        return False
+    if note.tokens is not None and _tokens_case(context) != note.tokens:
         return False
     return note.admin is None or note.admin == context.is_admin
 
@@ -216,7 +225,9 @@ def answered(
     `own`: what the migration's records say of the asker's own case, after the topic's notes for it.
     `opening`: what the migration's stage says of the question, before the notes.
     """
-    notes = [note.text for note in topic.notes if _applies(note, context)]
+    notes = [
+        note.text.replace(WHY_PLACE, context.tokens_why) for note in topic.notes if _applies(note, context)
+    ]
     personal = ([opening] if opening else []) + notes + ([own] if own else [])
     body = _with_cases(topic, context) if topic.cases else topic.answer
     body = body.replace("{org_url}", organization_url(context.organization))

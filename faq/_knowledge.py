@@ -65,6 +65,10 @@ class Note:
     unless_tokens: str | None = None
     """`RENEW` or `KEEP`: left out for an asker whose tokens the bot knows to be in that case (a note on
     making new tokens is noise to someone whose own list says theirs keep working)."""
+    tokens: str | None = None
+    """`RENEW` or `KEEP`: only for an asker whose tokens the bot knows to be in that case, with the reason at
+    `WHY_PLACE`, as their own list gives it: a topic that is not about tokens can still say what becomes of
+    theirs ("the PAT in my variable group") without replacing its own answer as a token `Case` would."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,14 @@ def _tokens_case(entry: dict[str, Any], field: str, where: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _tokens_with_why(raw: dict[str, Any], kind: str, where: str) -> str | None:
+    """A note's or case's `tokens`, whose text, and only then, gives the reason at `WHY_PLACE`."""
+    tokens = _tokens_case(raw, "tokens", where)
+    if (tokens is not None) != (WHY_PLACE in raw["text"]):
+        raise KnowledgeError(f"{where}: a `tokens` {kind} needs {WHY_PLACE!r} in its text, and only it")
+    return tokens
+
+
 def _choices(note: dict[str, Any], field: str, allowed: frozenset[str], where: str) -> frozenset[str] | None:
     if field not in note:
         return None
@@ -148,6 +160,7 @@ def _note(raw: Any, where: str) -> Note:
     for flag in ("admin", "guest"):
         if raw.get(flag) is not None and not isinstance(raw[flag], bool):
             raise KnowledgeError(f"{where}: `{flag}` must be true or false")
+    tokens = _tokens_with_why(raw, "note", where)
     return Note(
         text=raw["text"],
         outcomes=_choices(raw, "outcome", OUTCOMES, where),
@@ -156,6 +169,7 @@ def _note(raw: Any, where: str) -> Note:
         cases=_choices(raw, "case", CASES, where),
         guest=raw.get("guest"),
         unless_tokens=_tokens_case(raw, "unless_tokens", where),
+        tokens=tokens,
     )
 
 
@@ -169,9 +183,7 @@ def _case(raw: Any, where: str) -> Case:
         raise KnowledgeError(
             f"{where}: a `cases` entry depends only on outcome, case and tokens, not {unknown}"
         )
-    tokens = _tokens_case(raw, "tokens", where)
-    if (tokens is not None) != (WHY_PLACE in raw["text"]):
-        raise KnowledgeError(f"{where}: a `tokens` case needs {WHY_PLACE!r} in its text, and only it")
+    tokens = _tokens_with_why(raw, "case", where)
     return Case(
         when=raw["when"],
         text=raw["text"],

@@ -1,11 +1,12 @@
 """Saying "I can't sign in anymore" when the organization is not connected yet. The move changes nobody's
 sign-in before Connect, so the reply says where the migration stands and what usually causes the trouble
 instead; once Connect is approved (`connecting`, until the bot sees the organization connected), how to
-sign in until then and after. Someone the plan does not name is told so, whatever the stage."""
+sign in until then and after. Someone the plan does not name is told so, whatever the stage, and someone an
+admin decided loses access hears that decision, as their notice had it, whatever they ask."""
 
 from __future__ import annotations
 
-from faq._compose import AskerContext, organization_url, way_to_a_person
+from faq._compose import LOST_ACCESS, AskerContext, organization_url, way_to_a_person
 
 TITLE = "Your sign-in has not changed"
 OFF_THE_PLAN = "The migration's plan does not name you"
@@ -98,6 +99,43 @@ def not_on_the_plan(context: AskerContext) -> str:
             way_to_a_person(context),
         ]
     )
+
+
+def lost_access(context: AskerContext) -> str | None:
+    """For someone an admin decided loses access, once told (`LOST_ACCESS`): that decision, who made it and
+    whom to ask, as the notice told them, instead of a sign-in answer or "I don't know". Nothing more: who
+    else lost access, or why the admin decided so, is not theirs to read. None for anyone else."""
+    if context.outcome != LOST_ACCESS:
+        return None
+    organization = context.organization or "the organization"
+    return "\n".join(
+        [
+            f"You no longer have access to {organization}",
+            f"{_decided(context)}, so you cannot sign in to it any more: no step on your side changes that."
+            " Your work items, commits and history stay in the organization under your old name. If you"
+            f" still need access, ask {_whom(context)}.",
+            way_to_a_person(context),
+        ]
+    )
+
+
+def lost_access_opening(context: AskerContext) -> str | None:
+    """The line that opens any answer to someone who lost access (`lost_access`), before the topic's answer
+    for the people who keep it."""
+    if context.outcome != LOST_ACCESS:
+        return None
+    return f"{_decided(context)}: if you still need access, ask {_whom(context)}."
+
+
+def _decided(context: AskerContext) -> str:
+    name = context.lost_access_by
+    who = f"{name}, a migration admin," if name else "A migration admin"
+    organization = context.organization or "the organization"
+    return f"{who} decided that you lose access to {organization}, as I told you"
+
+
+def _whom(context: AskerContext) -> str:
+    return context.lost_access_by or "the migration admins"
 
 
 def _date(context: AskerContext) -> str:

@@ -365,6 +365,9 @@ class FaqAnswerer:
         topic = knowledge.topics[_asker.LOCKED_OUT]
         if context.off_the_plan:
             return Answer(topic.id, confidence, _sign_in.not_on_the_plan(context), [], None)
+        lost = _sign_in.lost_access(context)
+        if lost is not None:
+            return Answer(topic.id, confidence, lost, [], None)
         if phase == "before":
             text = _sign_in.not_connected_yet(context, topic.link)
             return Answer(topic.id, confidence, text, [], topic.link or None)
@@ -423,6 +426,7 @@ class FaqAnswerer:
         first = [also] if also else []
         alternatives = list(dict.fromkeys(first + close + list(topic.related)))[:_MAX_ALTERNATIVES]
         also_topic = knowledge.topics[also] if also else None
+        opening = opening or _sign_in.lost_access_opening(context) or ""
         text = _compose.answered(topic, context, framed=framed, also=also_topic, own=own, opening=opening)
         return Answer(topic.id, confidence, text, alternatives, topic.link or None, framed)
 
@@ -453,6 +457,9 @@ class FaqAnswerer:
             for topic in knowledge.topics.values()
             if not knowledge.codes[topic.id].isdisjoint(reading.codes_elsewhere)
         ][:_MAX_ALTERNATIVES]
+        lost = _sign_in.lost_access(context)
+        if lost is not None and (documenting or _about_a_topic(ranking)):  # not "I don't know" why
+            return Answer(None, confidence, lost, [topic.id for topic in documenting or closest])
         if documenting:  # in case it was Azure DevOps after all: the code's own topic
             text = _compose.sign_in_code_elsewhere(reading.codes_elsewhere[0], documenting, context)
             return Answer(None, confidence, text, [topic.id for topic in documenting])

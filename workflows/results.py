@@ -227,6 +227,15 @@ class MarkDoneResult:
 
 
 @dataclass(frozen=True)
+class AccessLost:
+    """A migration in which an admin decided this person loses access, and told them so."""
+
+    organization: str
+    decided_by: str
+    """Who decided, as their notice named them; empty when the plan no longer says."""
+
+
+@dataclass(frozen=True)
 class RemovalResult:
     removed: tuple[str, ...]
     failed: tuple[tuple[str, str], ...]
@@ -372,3 +381,6 @@ class Standing:
     announcement: Callable[[], Announcement] = Announcement
     """What `announce` told them, read when called (by default: nothing): few answers need it, and every
     question reads a standing."""
+    lost_access_by: str = ""
+    """Who decided they lose access (`decide ... no-access`), once the bot has told them so (their outcome
+    is then `workflows.plan.NO_ACCESS`); empty otherwise, and for a decision they have not heard of."""

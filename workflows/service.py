@@ -13,6 +13,7 @@ from workflows.admin_memory import AdminMemory
 from workflows.directory import Microsoft, OrgUser
 from workflows.plan import Check, Plan
 from workflows.results import (
+    AccessLost,
     AccountDecision,
     Actor,
     AnnounceResult,
@@ -189,6 +190,10 @@ class MigrationService:
     # to-do lists
     def todo_list(self, who: Actor | str | int) -> list[TodoEntry]:
         return todo_lists.todo_list(self._ctx, who)
+
+    def access_lost(self, who: Actor) -> list[AccessLost]:
+        """Where an admin decided `who` loses access, once told: why they have no to-do list."""
+        return todo_lists.access_lost(self._ctx, who)
 
     def mark_done(self, item_id: int, actor: Actor) -> MarkDoneResult:
         return todo_lists.mark_done(self._ctx, item_id, actor)

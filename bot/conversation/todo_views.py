@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.conversation import faq_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
-from workflows.results import Actor, MarkDoneResult, TodoEntry
+from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
 
 BY_ID = "#"
 """In front of the id a button carries (`done #57`), where a typed number is a place on the list."""
@@ -102,11 +102,21 @@ def access_lost_dm(
     nothing = "The to-do list I sent you no longer holds: nothing" if withdraws else "Nothing"
     text = (
         f"Hi {name}, {organization} on Azure DevOps now signs in with {target} accounts, and {why}."
-        f" {decided_by}, a migration admin, decided that you lose access to {organization}. Your work items,"
-        f" commits and history stay in the organization under your old name. {nothing} for you to do; if you"
-        f" still need access, ask {decided_by}."
+        f" {_lost_access(AccessLost(organization, decided_by), nothing)}"
     )
     return Message(heading, (Heading(heading), Text(text)))
+
+
+def _lost_access(lost: AccessLost, nothing: str = "Nothing") -> str:
+    """Who decided they lose access, that their history is kept, and whom to ask: their notice
+    (`access_lost_dm`) and `todo` say it alike."""
+    who = f"{lost.decided_by}, a migration admin," if lost.decided_by else "A migration admin"
+    ask = lost.decided_by or "the migration admins"
+    return (
+        f"{who} decided that you lose access to {lost.organization}. Your work items, commits and history"
+        f" stay in the organization under your old name. {nothing} for you to do; if you still need access,"
+        f" ask {ask}."
+    )
 
 
 def _items_changed(heading: str, why: str, items: Sequence[TodoEntry]) -> Message:
@@ -150,7 +160,11 @@ def item_buttons(item: TodoEntry) -> Actions:
     )
 
 
-def todo_list(entries: Sequence[TodoEntry], actor: Actor) -> Outgoing:
+def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[AccessLost] = ()) -> Outgoing:
+    """`lost`: where an admin decided they lose access, which is why they have no list there."""
+    if not entries and lost:
+        told = " ".join(_lost_access(each) for each in lost)
+        return say(f"You have no to-do list. {told}", private=True)
     if not entries:
         return say("You have no to-do items: nothing for you to do in any migration right now.", private=True)
     open_items = [entry for entry in entries if not entry.done_at]

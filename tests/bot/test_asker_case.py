@@ -119,3 +119,79 @@ def test_near_domain_sign_in_trouble_is_still_declined_inside_the_migration(chat
         ):
             answer = flat(text_of(chat.say(who, question, in_dm=True)))
             assert answer.startswith("Sorry, I don't know the answer to that one."), (who, question)
+
+
+SSH = "will my ssh keys keep working?"
+SUPPORT_CLEARS = "Support clear"
+
+
+def test_the_ssh_answer_says_of_each_identity_what_the_token_answer_and_the_list_say(chat: Chat) -> None:
+    """Erin, invited at her own address before the connection, keeps her identity: her SSH answer must not
+    say she gets a different one while her token answer says it carries over (walk 25, finding 5). Kim,
+    mapped by hand, gets a new identity and adds her key again. Neither connects from another directory,
+    so neither hears of Support clearing the keys."""
+    lists = notified(chat)
+    erin_tokens = flat(text_of(chat.say(ERIN, PATS, in_dm=True)))
+    assert "so your identity carries over" in erin_tokens
+    erin = flat(text_of(chat.say(ERIN, SSH, in_dm=True)))
+    assert "different identity" not in erin and "new identity" not in erin and "work account" not in erin
+    assert erin.startswith(
+        "SSH keys after the switch Your key may well keep working: you join as a guest with your own"
+        " address erin.eng@gmail.com, so your identity carries over, just as your personal access tokens keep"
+        " working."
+    )
+    kim = flat(text_of(chat.say(KIM, SSH, in_dm=True)))
+    assert kim.startswith("SSH keys after the switch You need to add your key again: your identity is mapped")
+    assert "Yes: your identity is mapped" in flat(text_of(chat.say(KIM, PATS, in_dm=True)))
+    for who, answer in ((ERIN, erin), (KIM, kim)):
+        assert "your to-do list has that step" in answer and "Re-add your SSH keys" in lists[who], who
+        assert SUPPORT_CLEARS not in answer and EVERY_CASE not in answer, who
+    assert SUPPORT_CLEARS not in flat(text_of(chat.say(DANA, SSH, in_dm=True)))  # an admin, first connection
+
+
+PAT_IN_A_VARIABLE_GROUP = "my pipelines use a PAT in a variable group, will they break after the migration?"
+
+
+def test_a_token_in_a_variable_group_is_answered_by_whose_tokens_stop_working(chat: Chat) -> None:
+    """The service connections' "nothing to do" is not the answer for the PAT of someone mapped by hand
+    (walk 25, finding 12): their own tokens stop working, as their list says."""
+    lists = notified(chat)
+    assert "Recreate your personal access tokens" in lists[KIM]
+    kim = flat(text_of(chat.say(KIM, PAT_IN_A_VARIABLE_GROUP, in_dm=True)))
+    assert (
+        "Your own personal access tokens stop working after the change (your identity is mapped by hand to"
+    ) in kim
+    assert "fails until you make a new token and put it there" in kim
+    dana = flat(text_of(chat.say(DANA, PAT_IN_A_VARIABLE_GROUP, in_dm=True)))
+    assert "Recreate your personal access tokens" not in lists[DANA]
+    assert "Your own personal access tokens keep working (your Microsoft account and your work" in dana
+    assert "stop working after the change" not in dana
+
+
+GUS, HANA = "gus@fabrikam.com", "hana@contoso.com"
+STORY = "why can't I sign in anymore? I get AADSTS50057"
+
+
+def test_someone_decided_out_hears_that_decision_from_todo_and_from_the_faq(chat: Chat) -> None:
+    """Gus lost access by an admin's decision: `todo` and his questions say so, who decided and whom to
+    ask (walk 25, finding 12), as his notice did; not who else lost access."""
+    notified(chat)
+    before = flat(text_of(chat.say(GUS, STORY, in_dm=True)))
+    chat.say(LEE, f"decide fabrikam-fiber {GUS} no-access")
+    chat.say(LEE, f"decide fabrikam-fiber {HANA} no-access")
+    todo = flat(text_of(chat.say(GUS, "todo", in_dm=True)))
+    assert todo == (
+        "You have no to-do list. Lee, a migration admin, decided that you lose access to fabrikam-fiber. Your"
+        " work items, commits and history stay in the organization under your old name. Nothing for you to"
+        " do; if you still need access, ask Lee."
+    )
+    for question in (STORY, "I can't sign in anymore"):
+        answer = flat(text_of(chat.say(GUS, question, in_dm=True)))
+        assert answer.startswith(
+            "You no longer have access to fabrikam-fiber Lee, a migration admin, decided that you lose access"
+            " to fabrikam-fiber, as I told you, so you cannot sign in to it any more"
+        ), question
+        assert "ask Lee" in answer and "hana" not in answer.casefold()
+    assert "Lee, a migration admin" not in before  # his account was only disabled, not decided, then
+    kims = flat(text_of(chat.say(KIM, "todo", in_dm=True)))
+    assert kims.casefold().startswith("your to-do list for fabrikam-fiber")

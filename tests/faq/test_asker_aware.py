@@ -11,9 +11,11 @@ from faq import AskerContext, FaqAnswerer, Topic
 from faq._about import AboutModel
 from faq._asker import cannot_sign_in
 from faq._calibration import Calibration
+from faq._compose import LOST_ACCESS
 from faq._knowledge import ADMINS, PEOPLE, KnowledgeError, parse_topics
 from faq.asker_effect import ASKERS, changes
 from faq.evaluate import Question
+from workflows.plan import NO_ACCESS
 
 CONNECTED = AskerContext(stage="users_notified", organization="fabrikam", case="first", migration="fabrikam")
 GUEST = replace(CONNECTED, outcome="invite", guest=True)
@@ -272,3 +274,73 @@ def test_the_measurement_counts_what_the_asker_aware_choices_change(answerer: Fa
 
 
 BILLING = "transfer azure subscription to my work account for devops billing"
+
+
+SSH = "will my ssh keys keep working?"
+SWITCHING = replace(CONNECTED, case="switch", outcome="auto")
+SUPPORT_CLEARS = "have Support clear the organization's SSH keys"
+
+
+def test_only_a_switch_between_directories_has_support_clear_the_ssh_keys() -> None:
+    """Microsoft asks admins to have Support clear the SSH keys before switching directories, not before a
+    first connection (walk 25, finding 5); a known asker hears only their own case."""
+    answerer = FaqAnswerer()
+    admin = answerer.answer(SSH, replace(SWITCHING, is_admin=True)).answer
+    assert admin.splitlines()[1].startswith(
+        f"Admins: before switching directories, Microsoft asks you to {SUPPORT_CLEARS}"
+    )
+    person = answerer.answer(SSH, SWITCHING).answer
+    assert "Admins:" not in person
+    assert "You need to add your key again: before the switch the admins have Support clear" in person
+    assert "First connection" not in person and "may well keep working" not in person
+    for first in (ADMIN, MAPPED, GUEST):
+        assert "Support" not in answerer.answer(SSH, first).answer, first
+    anyone = answerer.answer(SSH).answer  # the case unknown: each one after its label
+    assert "- First connection, your email matched: Your key may well keep working" in anyone
+    assert "- Switching directories: You need to add your key again" in anyone
+
+
+def test_a_topics_token_note_follows_the_askers_own_list() -> None:
+    """A note with `tokens` is shown only to an asker whose list is in that case, with its reason; the
+    topic's own cases stay (unlike a token case, which replaces them)."""
+    answerer = FaqAnswerer()
+    question = "my pipelines use a PAT in a variable group, will they break after the migration?"
+    renew = replace(MAPPED, renew_tokens=True, tokens_why="your identity is mapped by hand")
+    keep = replace(ADMIN, renew_tokens=False, tokens_why="your address stays")
+    mapped, admin, unknown = (answerer.answer(question, asker) for asker in (renew, keep, MAPPED))
+    assert {mapped.topic, admin.topic, unknown.topic} == {"service-connections"}
+    assert "Your own personal access tokens stop working after the change (your identity is mapped by" in (
+        mapped.answer
+    )
+    assert "Your own personal access tokens keep working (your address stays)" in admin.answer
+    assert "Your own" not in unknown.answer  # without their list's reason the bot does not know
+    for answer in (mapped, admin, unknown):
+        assert "Nothing to do: connections authenticate to Azure with their own principal" in answer.answer
+        assert "it belongs to whoever made it" in answer.answer
+
+
+def test_the_lost_access_outcome_is_the_workflows() -> None:
+    assert LOST_ACCESS == NO_ACCESS
+
+
+LOST = replace(CONNECTED, outcome="no-access", lost_access_by="Lee", admins=("lee@fabrikam.com",))
+
+
+def test_someone_who_lost_access_hears_the_decision_instead_of_i_dont_know() -> None:
+    answerer = FaqAnswerer()
+    for question in ("why can't I sign in anymore? I get AADSTS50057", CANNOT_SIGN_IN[0]):
+        answer = answerer.answer(question, LOST)
+        lines = answer.answer.splitlines()
+        assert lines[0] == "You no longer have access to fabrikam", question
+        assert lines[1].startswith("Lee, a migration admin, decided that you lose access to fabrikam"), (
+            question
+        )
+        assert "ask Lee" in lines[1] and answer.score == answerer.answer(question, CONNECTED).score
+    pats = answerer.answer("will my PATs keep working?", LOST)
+    assert pats.topic == "regenerate-pat"
+    assert pats.answer.splitlines()[1] == (
+        "Lee, a migration admin, decided that you lose access to fabrikam, as I told you: if you still need"
+        " access, ask Lee."
+    )
+    weather = answerer.answer("what's the weather today", LOST).answer
+    assert weather.startswith("Sorry, I don't know") and "Lee" not in weather

@@ -251,7 +251,7 @@ def test_down_means_downtime_only_when_tied_to_a_change(answerer: FaqAnswerer) -
 def test_explain_renders_a_chosen_topic(answerer: FaqAnswerer) -> None:
     answer = answerer.explain("ssh-keys", AskerContext(outcome="map"))
     assert answer.topic == "ssh-keys" and answer.score == 1.0
-    assert "add your SSH key again after the switch" in answer.answer
+    assert "You need to add your key again: you get a new identity" in answer.answer
     with pytest.raises(KeyError):
         answerer.explain("no-such-topic")
 

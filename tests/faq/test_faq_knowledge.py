@@ -86,6 +86,9 @@ def test_no_evaluation_question_was_copied_into_the_phrasings() -> None:
             {"topics": [_entry(answer=["{cases}"], cases=[{"when": "w", "text": "x", "phase": ["before"]}])]},
             "not ['phase']",
         ),
+        ({"topics": [_entry(**{"for": [{"tokens": "renew", "text": "x"}]})]}, "`tokens` note needs '{why}'"),
+        ({"topics": [_entry(**{"for": [{"text": "x {why}"}]})]}, "`tokens` note needs '{why}'"),
+        ({"topics": [_entry(**{"for": [{"tokens": "soon", "text": "{why}"}]})]}, "must be 'renew' or 'keep'"),
     ],
 )
 def test_a_malformed_knowledge_base_names_the_problem(document: dict[str, Any], message: str) -> None:

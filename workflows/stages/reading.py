@@ -22,10 +22,11 @@ from storage import (
 from storage.outbox import SUPERSEDED
 from workflows import _plan_codec
 from workflows.arguments import passed
+from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import CONNECTED_UNFINISHED, describe_state
-from workflows.plan import Plan, PlannedUser
+from workflows.plan import NO_ACCESS, Plan, PlannedUser
 from workflows.results import Actor, Announcement, InvitationStanding, MigrationStatus, Standing
 from workflows.stages.announcing import announced_whens, notice_key, rounds
 from workflows.stages.approval_lapse import expire_lapsed
@@ -143,7 +144,9 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         if outcome == "invite" or mine in invited:
             invitation = _invitation_of(session, row, mine, invited.get(mine), listed, stored)
         announcement = partial(_announcement, ctx, row.id, mine)
-        return Standing(outcome, guest, tokens, invitation, addresses[0], announcement)
+        # what they were told when the lists went out, as `tell_lost_access` put it: who decided
+        lost = lost_access_by(row.plan).get(mine, "") if outcome == NO_ACCESS else ""
+        return Standing(outcome, guest, tokens, invitation, addresses[0], announcement, lost)
 
 
 def _announcement(ctx: Context, migration_id: int, mine: str) -> Announcement:

@@ -9,9 +9,11 @@ from sqlmodel import col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, Migration, TodoItem
 from workflows._views import todo_entry
+from workflows.decisions import lost_access_by
 from workflows.errors import ConflictError, WorkflowError
 from workflows.identities import owned_by, recognises
-from workflows.results import Actor, MarkDoneResult, TodoEntry
+from workflows.plan import NO_ACCESS
+from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
 from workflows.stages.unit import Context, audit
 
 
@@ -46,6 +48,23 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
             todo_entry(item, rows[user.migration_id], user.email)
             for user in users
             for item in theirs[user.id]
+        ]
+
+
+def access_lost(ctx: Context, who: Actor) -> list[AccessLost]:
+    """The migrations, newest first, in which an admin decided `who` loses access and they were told so
+    (`notifying.tell_lost_access`): why they have no list. Each one's plan is read for who decided, as the
+    notice named them: megabytes, paid only by someone who lost access asking for their list."""
+    with ctx.database.session() as session:
+        lost = session.exec(
+            select(AffectedUser, Migration)
+            .join(Migration, col(Migration.id) == AffectedUser.migration_id)
+            .where(owned_by(who), AffectedUser.outcome == NO_ACCESS)
+            .order_by(col(AffectedUser.migration_id).desc())
+        ).all()
+        return [
+            AccessLost(row.organization, lost_access_by(row.plan).get(user.entitlement_id, ""))
+            for user, row in lost
         ]
 
 

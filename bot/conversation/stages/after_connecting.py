@@ -34,7 +34,9 @@ class AfterConnecting(Stage):
         return [progress_views.queued(result), *self._desk.outbox.flush()]
 
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [todo_views.todo_list(self._desk.service.todo_list(actor), actor)]
+        entries = self._desk.service.todo_list(actor)
+        lost = () if entries else self._desk.service.access_lost(actor)
+        return [todo_views.todo_list(entries, actor, lost=lost)]
 
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         item = own_item(self._desk, actor, command.arg(0), "done")

@@ -194,6 +194,7 @@ class Helping(Stage):
             signs_in_as=standing.signs_in_as,
             announcement=standing.announcement,
             off_the_plan=standing.outcome is None and status.plan_fingerprint is not None,
+            lost_access_by=standing.lost_access_by,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
