@@ -459,7 +459,7 @@ class FaqAnswerer:
         ][:_MAX_ALTERNATIVES]
         lost = _sign_in.lost_access(context)
         if lost is not None and (documenting or _about_a_topic(ranking)):  # not "I don't know" why
-            return Answer(None, confidence, lost, [topic.id for topic in documenting or closest])
+            return Answer(None, confidence, lost, [])  # no topic for the people who keep access is theirs
         if documenting:  # in case it was Azure DevOps after all: the code's own topic
             text = _compose.sign_in_code_elsewhere(reading.codes_elsewhere[0], documenting, context)
             return Answer(None, confidence, text, [topic.id for topic in documenting])

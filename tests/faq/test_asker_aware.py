@@ -336,6 +336,7 @@ def test_someone_who_lost_access_hears_the_decision_instead_of_i_dont_know() -> 
             question
         )
         assert "ask Lee" in lines[1] and answer.score == answerer.answer(question, CONNECTED).score
+        assert answer.alternatives == [], question  # no topic for those who keep access is theirs
     pats = answerer.answer("will my PATs keep working?", LOST)
     assert pats.topic == "regenerate-pat"
     assert pats.answer.splitlines()[1] == (
