@@ -78,6 +78,15 @@ def groups(data: dict[str, Any]) -> dict[str, int]:
     return {group: int(stored.get(group, 0)) for group in GROUPS}
 
 
+def to_accept(data: dict[str, Any]) -> frozenset[str]:
+    """The ids of the plan's `to-accept` group, read from the stored users without decoding them."""
+    return frozenset(
+        user["id"]
+        for user in data["users"]
+        if user.get("invitation_pending") and user["outcome"] in ("auto", "map")
+    )
+
+
 def candidates(data: dict[str, Any], keys: set[str]) -> Iterator[PlannedUser]:
     """The users with an address or directory id among `keys` (case-folded), decoding only those: a question
     must not rebuild every user of a 100,000-user plan. Which of them is really the person is for

@@ -55,6 +55,14 @@ def test_a_second_migration_after_a_cancel_still_asks_pending_guests_to_accept(c
         titles = [entry.title for entry in chat.runtime.service.todo_list(guest)]
         assert titles[0] == "Accept the invitation to the directory"
         assert "Sign in with your guest account" not in titles
+    # still on their Microsoft account until they accept: nothing for an admin to invite or map
+    progress = text_of(chat.say(DANA, "check-sign-ins") + chat.say(DANA, "progress"))
+    cases = {
+        line.split()[0]: line.split()[1]
+        for line in progress.splitlines()
+        if "  map  " in line or "  invite  " in line
+    }
+    assert cases == {"carol.w@outlook.com": "map", "kim@fabrikam-old.com": "map"}
 
 
 def test_deciding_someone_out_after_the_lists_went_out_withdraws_their_list_and_tells_them(

@@ -19,7 +19,8 @@ from bot.console.render import render
 from bot.conversation.messages import Button, DirectMessage, Message, Outgoing
 from bot.teams.text import message_text
 from storage import Invitation
-from tests.bot.conftest import DANA, ORG, Chat, notified, started, text_of
+from tests.bot.conftest import DANA, LEE, ORG, Chat, notified, started, text_of
+from tests.bot.test_closing import billing_moved
 from tests.bot.test_invitation_case import ERIN, MISSING
 from workflows.todo import ACCEPT_INVITATION
 
@@ -113,12 +114,35 @@ def test_her_link_is_forgotten_once_a_sign_in_shows_her_in(chat: Chat) -> None:
     assert "Your own link" not in text_of(chat.say(ERIN, MISSING[0], in_dm=True))
 
 
-def test_when_the_migration_is_cancelled_every_link_is_forgotten(chat: Chat) -> None:
+def test_after_a_cancel_the_next_migration_offers_her_the_link_of_the_invitation_she_still_has(
+    chat: Chat,
+) -> None:
     started(chat)
     chat.say(DANA, "invite")
-    assert stored_link(chat) == her_link(chat)
+    link = her_link(chat)
     chat.say(DANA, f"cancel {ORG}")
-    assert chat.state() == "cancelled"
+    assert stored_link(chat) == link  # she stays invited: the same invitation is hers to accept
+
+    started(chat)  # nobody is invited again: she is still to accept the first one
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, "notify")
+    to_erin = [
+        message
+        for _, message in chat.surface.delivered
+        if isinstance(message.to, DirectMessage) and message.to.email == ERIN
+    ]
+    assert [(button.label, button.url) for button in link_buttons(to_erin)] == [(ACCEPT, link)]
+    own_link = f"Your own link to accept it is {link}"
+    assert own_link in " ".join(text_of(chat.say(ERIN, MISSING[0], in_dm=True)).split())
+
+
+def test_when_the_migration_completes_every_link_is_forgotten(chat: Chat) -> None:
+    billing_moved(chat)
+    assert stored_link(chat) == her_link(chat)
+    chat.click(DANA, chat.say(DANA, f"complete {ORG}"), "Complete anyway")
+    assert chat.state() == "completed"
     assert stored_link(chat) is None
 
 

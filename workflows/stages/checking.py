@@ -145,7 +145,8 @@ def apply_plan(unit: Unit, plan: Plan, *, connected: bool) -> None:
     row = unit.row
     row.plan = _plan_codec.encode(plan)
     row.plan_fingerprint = plan.fingerprint
-    redeem_links.forget_all_but(unit.session, row, (user.id for user in plan.users))
+    pending = {user.id for user in plan.users if user.group == "to-accept"}
+    redeem_links.forget_all_but(unit.session, row, (user.id for user in plan.users), pending)
     details = {"fingerprint": plan.fingerprint, "counts": plan.counts}
     if connected:
         row.blocked_reason = row.blocked_fix = None

@@ -25,6 +25,7 @@ from workflows.results import (
     LeftBehind,
     MigrationStatus,
 )
+from workflows.stages import redeem_links
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.invited import sent_invitations
@@ -51,6 +52,8 @@ def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed:
                 },
             )
             deactivate(unit)
+            # a cancel keeps them: the guests stay invited, and a new migration offers their links
+            redeem_links.forget(session, unit.row)
             closed = status(session, unit.row)
             notices.closed(session, unit.row, closed, actor, unit.flow.now, left=left)
         return Completion(closed, left, completed=True)

@@ -14,7 +14,6 @@ from storage import (
     AffectedUser,
     Approval,
     AuditEntry,
-    Invitation,
     Migration,
     OutboundMessage,
     TodoItem,
@@ -28,6 +27,7 @@ from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import CONNECTED_UNFINISHED, describe_state
 from workflows.plan import NO_ACCESS, Plan, PlannedUser
 from workflows.results import Actor, Announcement, InvitationStanding, MigrationStatus, Standing
+from workflows.stages import redeem_links
 from workflows.stages.announcing import announced_whens, notice_key, rounds
 from workflows.stages.approval_lapse import expire_lapsed
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
@@ -181,13 +181,8 @@ def _invitation_of(
     """Their invitation: sent when and to which address, and whether it is accepted as far as their list
     says (a sign-in the watch verified, or their own tick). Not from the plan: a guest whose directory entry
     does not say `PendingAcceptance` (no `externalUserState` read) is not known to have accepted."""
-    sent = session.exec(
-        select(Invitation.updated_at, Invitation.redeem_url)
-        .where(
-            Invitation.migration_id == row.id, Invitation.entitlement_id == mine, Invitation.status == "sent"
-        )
-        .order_by(col(Invitation.updated_at).desc())
-    ).first()
+    # a guest still to accept may have it from an earlier migration of the organization
+    sent = redeem_links.newest_sent(session, row, mine)
     sent_at, redeem_url = sent if sent is not None else (None, None)
     done = (  # (id, verified_at) of their ticked or verified *Accept the invitation* item
         session.exec(

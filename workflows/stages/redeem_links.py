@@ -4,7 +4,9 @@ Microsoft documents sending this link "through some other means" than its email 
 (https://learn.microsoft.com/graph/api/resources/invitation, `sendInvitationMessage: false`). The commonest
 trouble of an invited person is an email that never came, went to quarantine, or was deleted. Graph returns
 the link only in its answer to `POST /invitations`, so the bot keeps the newest one per person and
-migration, and shows it only in that person's direct messages.
+organization and directory, and shows it only in that person's direct messages. A guest is invited to the
+directory, not to one migration: after a `cancel` and a new `start` they are still to accept the same
+invitation, so a link outlives a cancelled migration and a later one of the organization offers it.
 
 What Microsoft says about the link, and what it leaves open:
 - Lifetime: an invitation does not expire; it can be redeemed until the guest is deleted (Graph's engineers in
@@ -20,16 +22,21 @@ What Microsoft says about the link, and what it leaves open:
 So the link never reaches logs, audit details, the plan, exports, error messages or a channel. It is
 forgotten once a sign-in shows the invitation accepted, when the person is removed from the organization
 (`remove-users`, or by hand in the portal, which a remade plan or the daily full read of
-the sign-ins shows), and when the migration ends.
+the sign-ins shows), when a later migration's plan no longer has the invitation pending, and when a
+migration completes. A cancel keeps it: the guest stays invited (the cancel tells the admins to delete
+them if they should not stay, and a deleted guest's link lets nobody in).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage import AffectedUser, Database, Invitation, Migration
 from workflows import notices
@@ -37,28 +44,60 @@ from workflows.todo import ACCEPT_INVITATION
 
 
 def forget(session: Session, row: Migration, entitlement_ids: Sequence[str] | None = None) -> None:
-    """Drop the links of these people (everyone's when None) in this migration, in the caller's commit."""
+    """Drop the links of these people (everyone's when None) to the directory of this migration, whichever
+    migration of the organization got them, in the caller's commit."""
     forgetting = update(Invitation).where(
-        col(Invitation.migration_id) == row.id, col(Invitation.redeem_url).is_not(None)
+        col(Invitation.migration_id).in_(_same_invitations(row)), col(Invitation.redeem_url).is_not(None)
     )
     if entitlement_ids is not None:
         forgetting = forgetting.where(col(Invitation.entitlement_id).in_(list(entitlement_ids)))
     session.execute(forgetting.values(redeem_url=None))
 
 
-def forget_all_but(session: Session, row: Migration, present: Iterable[str]) -> None:
+def forget_all_but(
+    session: Session, row: Migration, present: Iterable[str], pending: Collection[str] | None = None
+) -> None:
     """Drop the links of people no longer in the organization (removed by hand in the portal), given
     everyone who is (`present`: a remade plan's people, or a full read of the sign-ins after connecting):
-    the link stays a credential, and a direct message would still offer it."""
+    the link stays a credential, and a direct message would still offer it. With `pending` (a remade plan's
+    guests still to accept), an earlier migration's links of anyone else go too: accepted, or re-invited."""
     kept = set(present)
     linked = session.exec(
-        select(Invitation.entitlement_id).where(
-            Invitation.migration_id == row.id, col(Invitation.redeem_url).is_not(None)
+        select(Invitation.entitlement_id, Invitation.migration_id).where(
+            col(Invitation.migration_id).in_(_same_invitations(row)), col(Invitation.redeem_url).is_not(None)
         )
     ).all()
-    unplanned = [entitlement_id for entitlement_id in linked if entitlement_id not in kept]
+    unplanned = {
+        entitlement_id
+        for entitlement_id, migration_id in linked
+        if entitlement_id not in kept
+        or (pending is not None and migration_id != row.id and entitlement_id not in pending)
+    }
     if unplanned:
-        forget(session, row, unplanned)
+        forget(session, row, sorted(unplanned))
+
+
+def newest_sent(session: Session, row: Migration, entitlement_id: str) -> tuple[datetime, str | None] | None:
+    """When this person's newest invitation to the migration's directory went, by any migration of the
+    organization, and its link (None once forgotten); None if none did."""
+    found = session.exec(
+        select(Invitation.updated_at, Invitation.redeem_url)
+        .where(
+            col(Invitation.migration_id).in_(_same_invitations(row)),
+            Invitation.entitlement_id == entitlement_id,
+            Invitation.status == "sent",
+        )
+        .order_by(col(Invitation.updated_at).desc())
+    ).first()
+    return (found[0], found[1]) if found is not None else None
+
+
+def _same_invitations(row: Migration) -> SelectOfScalar[int | None]:
+    """The migrations whose invitations are this one's too: the organization's, to the same directory."""
+    return select(col(Migration.id)).where(
+        func.lower(Migration.organization) == row.organization.casefold(),
+        Migration.tenant_id == row.tenant_id,
+    )
 
 
 def offered(recipient: str, payload: Mapping[str, Any]) -> bool:
@@ -72,13 +111,20 @@ def offered(recipient: str, payload: Mapping[str, Any]) -> bool:
 
 def for_list(database: Database, payload: Mapping[str, Any]) -> str | None:
     """The link for a list that `offered` it, read when it is sent (the message's stored payload never
-    holds it); None without one."""
+    holds it), in one statement; None without one."""
+    theirs, inviting = aliased(Migration), aliased(Migration)
     with database.session() as session:
         return session.exec(
             select(Invitation.redeem_url)
+            .join(inviting, col(inviting.id) == Invitation.migration_id)
+            .join(
+                theirs,
+                (func.lower(theirs.organization) == func.lower(inviting.organization))
+                & (col(theirs.tenant_id) == inviting.tenant_id),
+            )
             .join(
                 AffectedUser,
-                (col(AffectedUser.migration_id) == Invitation.migration_id)
+                (col(AffectedUser.migration_id) == theirs.id)
                 & (col(AffectedUser.entitlement_id) == Invitation.entitlement_id),
             )
             .where(AffectedUser.id == int(payload["affected_user_id"]), Invitation.status == "sent")

@@ -26,7 +26,6 @@ from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.machine import ACTION_PHRASES, MigrationFlow, describe_state, next_commands
 from workflows.results import Actor, MigrationStatus
 from workflows.settings import WorkflowSettings
-from workflows.stages import redeem_links
 from workflows.stages.admins import Administrators
 
 CONFLICT_WINDOW = timedelta(minutes=2)
@@ -281,9 +280,7 @@ about as much as running it."""
 
 
 def deactivate(unit: Unit) -> None:
-    """The migration ends (completed or cancelled): its organization is free again, and its invitees' own
-    links to accept are forgotten."""
-    redeem_links.forget(unit.session, unit.row)
+    """The migration ends (completed or cancelled): its organization is free again."""
     found = unit.session.exec(
         select(ActiveMigration).where(ActiveMigration.migration_id == unit.row.id)
     ).first()

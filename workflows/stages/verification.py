@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from storage import WITHOUT_PLAN, AffectedUser, AuditEntry, Invitation, Migration, SignInWatch, TodoItem
 from storage.database import IN_LIST_AT_MOST
 from storage.outbox import enqueue, retry_unreached
+from workflows import _plan_codec
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
 from workflows.identities import account_kind, affected_reach
@@ -151,7 +152,8 @@ def check_now(ctx: Context, organization: str | None) -> SignInCheck:
 
 
 def still_personal(session: Session, row: Migration) -> tuple[StillPersonal, ...]:
-    """Who the last full read found still on a Microsoft account, neither mapped nor invited."""
+    """Who the last full read found still on a Microsoft account, neither mapped nor invited: by this
+    migration, or by whichever (or an admin) sent the invitation the plan has them still to accept."""
     watch = session.get(SignInWatch, row.id)
     if watch is None or not watch.still_personal:
         return ()
@@ -168,7 +170,7 @@ def still_personal(session: Session, row: Migration) -> tuple[StillPersonal, ...
                 Invitation.migration_id == row.id, col(Invitation.status).in_(("sent", "found"))
             )
         ).all()
-    )
+    ) | (_plan_codec.to_accept(row.plan) if row.plan else frozenset())
     left = []
     for entitlement_id, principal_name in watch.still_personal:
         outcome = outcomes.get(entitlement_id, "invite")  # joined after the plan: nobody planned for them
