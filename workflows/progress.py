@@ -24,6 +24,7 @@ from workflows.stages import verification
 from workflows.stages.list_messages import ADDRESSEE, LIST_MESSAGES, LOST_ACCESS_MESSAGE, by_person
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.stages.verification import StillPersonal
+from workflows.todo import required
 
 PERSONAL_LISTS = LIST_MESSAGES | {LOST_ACCESS_MESSAGE}
 """DMs that hand a person their list, or its changed items, or tell them they lose access: what *Retry
@@ -160,11 +161,11 @@ class Progress:
 
     @property
     def items_done(self) -> int:
-        return sum(item.done for item in self.items)
+        return sum(item.done for item in required(self.items))
 
     @property
     def items_total(self) -> int:
-        return sum(item.total for item in self.items)
+        return sum(item.total for item in required(self.items))
 
     @property
     def items_verified(self) -> int:
@@ -260,8 +261,8 @@ def _user_progress(
         email=user.email,
         display_name=user.display_name,
         outcome=user.outcome,
-        done=sum(item.done_at is not None for item in items),
-        total=len(items),
+        done=sum(item.done_at is not None for item in required(items)),
+        total=len(required(items)),
         delivery=delivery,
         delivery_error=error,
         verified=sum(item.verified_at is not None for item in items),

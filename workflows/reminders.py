@@ -51,6 +51,7 @@ from workflows.service import MigrationService
 from workflows.stages import resending, verification
 from workflows.stages.list_messages import by_person
 from workflows.stages.relisting import REMINDER_MESSAGE
+from workflows.todo import required
 from workflows.working_hours import last_working_day, next_working_moment, zone
 
 DIGEST_MESSAGE, BILLING_MESSAGE = "straggler_digest", "billing_reminder"
@@ -439,7 +440,8 @@ class Tracking:
             return None
         user = rows[0][0]
         items = [item for _, item in rows if item is not None]
-        open_items = [item for item in items if item.done_at is None]
+        asked = required(items)
+        open_items = [item for item in asked if item.done_at is None]
         if not open_items:
             return None
         reach = affected_reach(user)
@@ -454,7 +456,7 @@ class Tracking:
             "sender": ""
             if user.email.casefold() == row.started_by_email.casefold()
             else row.started_by_name or row.started_by_email,
-            "total": len(items),
+            "total": len(asked),
             "items": [item_payload(item) for item in open_items],
         }
         wait = waiting.awaited(items, user.entitlement_id, self._decisions(row))
@@ -510,9 +512,10 @@ class Tracking:
                 continue
             if user.id in unreachable:
                 continue  # they cannot tick items in chat: `progress` lists them to be reached another way
-            left = sum(item.done_at is None for item in own)
+            asked = required(own)
+            left = sum(item.done_at is None for item in asked)
             if left:
-                stragglers.append([user.email, user.display_name, left, len(own)])
+                stragglers.append([user.email, user.display_name, left, len(asked)])
         personal = [
             [p.principal_name, p.outcome, p.next_step]
             for p in verification.still_personal(session, row)

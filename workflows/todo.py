@@ -6,7 +6,9 @@ items that apply to them, written with their organization, their work account an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
@@ -18,6 +20,23 @@ from workflows.tokens import TokenAdvice, token_advice
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
 ACCEPT_INVITATION = "accept-invitation"
 """The item of an invited person's list: accepting the B2B invitation is how they get in."""
+OPTIONAL_ITEMS = frozenset({"re-add-ssh-keys", "rename-microsoft-account"})
+"""Items the procedure makes conditional ("If you use SSH tokens", "If you don't want to be prompted to
+choose between accounts"): the list offers them, marked optional, and nobody is chased for them. Reminders,
+progress, the digest and `complete` count the others (`required`)."""
+
+
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=_Keyed)
+
+
+def required(items: Iterable[_Item]) -> list[_Item]:
+    """The items someone is asked to finish: all but the optional ones."""
+    return [item for item in items if item.key not in OPTIONAL_ITEMS]
 
 
 @dataclass(frozen=True)

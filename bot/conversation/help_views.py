@@ -21,6 +21,7 @@ from bot.conversation.next_actions import next_step
 from bot.conversation.understanding import Suggestion
 from workflows.admin_gate import AdminVerdict
 from workflows.results import MigrationStatus, TodoEntry
+from workflows.todo import required
 
 _DANGEROUS = frozenset({"cancel", "remove-users", "reject"})
 EVERYTHING_ELSE = (
@@ -51,11 +52,12 @@ def help_now(administered: Sequence[MigrationStatus], entries: Sequence[TodoEntr
                 f"  Also: {status.undecided} waiting for your decision (disabled or ambiguous account):"
                 f" `plan {status.organization}` shows their choices, `help decide` how."
             )
-    open_items = [entry for entry in entries if not entry.done_at]
+    asked = required(entries)
+    open_items = [entry for entry in asked if not entry.done_at]
     if open_items:
         organization = open_items[0].organization
         lines.append(
-            f"• *Your to-do list* ({organization}): *{len(open_items)} of {len(entries)} items open*;"
+            f"• *Your to-do list* ({organization}): *{len(open_items)} of {len(asked)} items open*;"
             " `todo` shows them, `done N` ticks item N off."
         )
         buttons.append(Button("My to-do list", "todo", "", "primary" if not administered else "default"))

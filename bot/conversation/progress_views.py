@@ -24,6 +24,7 @@ from workflows.plan import NO_ACCESS
 from workflows.progress import Progress, UserProgress
 from workflows.results import NotifyResult
 from workflows.stages.verification import StillPersonal
+from workflows.todo import OPTIONAL_ITEMS
 
 
 def progress_key(migration_id: int) -> str:
@@ -211,7 +212,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
             ("item", "done", "verified", "self-reported", "open"),
             tuple(
                 (
-                    item.title,
+                    f"{item.title} (optional)" if item.key in OPTIONAL_ITEMS else item.title,
                     f"{item.done} of {item.total}",
                     str(item.verified),
                     str(item.self_reported),

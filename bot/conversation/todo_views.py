@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.conversation import faq_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
 from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
+from workflows.todo import OPTIONAL_ITEMS, required
 
 BY_ID = "#"
 """In front of the id a button carries (`done #57`), where a typed number is a place on the list."""
@@ -135,7 +136,8 @@ def _items(items: Sequence[TodoEntry]) -> list[Block]:
     # buttons carry the item's id (`#id`), which stays right whichever list or message they are on.
     for item in items:
         mark = "✅" if item.done_at else bullet(item)
-        blocks.append(Text(f"{mark} *{item.title}*\n{item.body}\nMore: {item.link}"))
+        optional = " (optional: only if it applies to you)" if item.key in OPTIONAL_ITEMS else ""
+        blocks.append(Text(f"{mark} *{item.title}*{optional}\n{item.body}\nMore: {item.link}"))
         if not item.done_at:
             blocks.append(item_buttons(item))
     return blocks
@@ -167,8 +169,11 @@ def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[Acce
         return say(f"You have no to-do list. {told}", private=True)
     if not entries:
         return say("You have no to-do items: nothing for you to do in any migration right now.", private=True)
-    open_items = [entry for entry in entries if not entry.done_at]
-    heading = f"Your to-do list for {entries[0].organization}: {len(open_items)} of {len(entries)} open"
+    asked = required(entries)
+    open_items = [entry for entry in asked if not entry.done_at]
+    heading = f"Your to-do list for {entries[0].organization}: {len(open_items)} of {len(asked)} open"
+    if len(asked) < len(entries):
+        heading += f", {len(entries) - len(asked)} optional"
     return say(heading, Heading(heading), *_items(entries), private=True)
 
 

@@ -147,7 +147,8 @@ def test_a_user_ticks_off_their_own_items_and_nobody_else_can(chat: Chat) -> Non
     assert "Sign in" not in stolen  # Lee hears his own numbers, nothing of Ann's list
 
     done = text_of(chat.click(ANN, ann_list, "Done"))
-    assert done.strip().startswith("✅ Sign in with your work account done. 3 to go.\n")
+    # Git's cache is left; her SSH keys and renaming her Microsoft account are optional
+    assert done.strip().startswith("✅ Sign in with your work account done. 1 to go.\n")
     mine = chat.runtime.service.todo_list(ANN)
     assert sum(1 for entry in mine if entry.done_at) == 1
 
@@ -355,9 +356,10 @@ def test_the_live_progress_message_leaves_the_not_in_chat_list_out(chat: Chat) -
     live = progress_views.delivery_update(report)
     assert not any(isinstance(block, Attachment) for block in live.message.blocks)
     shown = " ".join(text_of([live]).split())
+    # not the optional items; the two guests invited under their own address keep their tokens
     assert live.message.summary == (
         "fabrikam-fiber: 0 of 10 people done (1 more is not in chat and cannot tick items);"
-        " 0 of 40 items done."  # two guests invited under their own address keep their tokens
+        " 0 of 24 items done."
     )
     assert "1 person cannot be reached in chat (the reason says why); reach them another way" in shown
     assert "1 people" not in shown and "1 more are" not in shown

@@ -324,3 +324,31 @@ def test_reminders_come_again_for_someone_decided_out_and_then_given_an_account(
     assert kept.startswith("  YOU KEEP ACCESS TO FABRIKAM-FIBER AFTER ALL\n")
     assert len(reminders) == 2 and all(m.startswith("  REMINDER: ") for m in reminders)
     assert "Sign in with your work account" in reminders[0]
+
+
+def test_optional_items_are_offered_but_nobody_is_reminded_of_them_nor_held_open_at_complete(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    """Ann's list: sign in, clear the Git cache, then what the procedure makes conditional (SSH keys "if you
+    use SSH", renaming her Microsoft account "if you don't want to be prompted"). An HTTPS-only user who
+    did the first two is done, without pressing Done on the others."""
+    typed = [*CONNECTED, ":as ann@fabrikam.com", ":dm done 1", ":dm done 2", ":dm todo"]
+    typed += [":as dana@fabrikam.com", ":later 1w", "progress", ":billing", "check-billing", "complete"]
+    said = _chat(runtime, typed, clock)
+
+    ann = said[said.index("Ann <ann@fabrikam.com> in DM to aadbot:\n  done 2") :]
+    assert "done. That was the last one: all done, thank you!" in ann[: ann.index("YOUR TO-DO LIST")]
+    listed = ann[ann.index("YOUR TO-DO LIST FOR FABRIKAM-FIBER: 0 OF 2 OPEN, 2 OPTIONAL") :]
+    assert "3. Re-add your SSH keys (if you use SSH) (optional: only if it applies to you)" in listed
+    assert "4. Rename your personal Microsoft account (optional: only if it applies to you)" in listed
+    week = _after(said, "(the clock moves on 7 days")
+    reminded = set(re.findall(r"aadbot → DM to (\S+):\n  REMINDER: ", week))
+    assert "lee@fabrikam.com" in reminded and "ann@fabrikam.com" not in reminded
+    assert not re.search(r"\n  ann@fabrikam\.com +Ann .* \d+ of \d+ done", week)  # in no digest
+    progress = said[said.index("PROGRESS OF FABRIKAM-FIBER") :]
+    assert re.search(r"\n  Re-add your SSH keys \(if you use SSH\) \(optional\) +0 of \d+ ", progress)
+    assert "1 of 11 people done; 2 of 24 items done." in progress  # Ann, and her two required items
+    assert re.search(r"\n  ann@fabrikam\.com +2 of 2 +not yet", progress)
+    closing = " ".join(said[said.index("NOT COMPLETED YET") :].split())
+    still_open = closing[closing.index("items still open") : closing.index("• 9 people have not been seen")]
+    assert "ann@fabrikam.com" not in still_open and "lee@fabrikam.com" in still_open

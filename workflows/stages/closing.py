@@ -33,6 +33,7 @@ from workflows.stages.list_messages import by_person
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
 from workflows.stages.unit import Context, deactivate, status, step
 from workflows.stages.verification import SIGN_IN_ITEMS
+from workflows.todo import required
 
 
 def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed: bool = False) -> Completion:
@@ -69,7 +70,7 @@ def left_behind(session: Session, row: Migration) -> LeftBehind:
     open_, no_way_in, not_signed_in = [], [], []
     for user in users:
         own = by_user.get(user.id or 0, [])
-        still_open = {item.key for item in own if item.done_at is None}
+        still_open = {item.key for item in required(own) if item.done_at is None}
         if still_open & NO_WAY_IN_ITEMS:
             no_way_in.append(user.email)
             continue

@@ -15,6 +15,7 @@ from workflows.identities import owned_by, recognises
 from workflows.plan import NO_ACCESS
 from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
 from workflows.stages.unit import Context, audit
+from workflows.todo import required
 
 
 def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
@@ -97,7 +98,7 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
             select(TodoItem).where(TodoItem.affected_user_id == user.id, col(TodoItem.done_at).is_(None))
         ).all()
         return MarkDoneResult(
-            item=todo_entry(item, row, user.email), already_done=already, remaining=len(open_items)
+            item=todo_entry(item, row, user.email), already_done=already, remaining=len(required(open_items))
         )
 
 
