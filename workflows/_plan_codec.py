@@ -25,6 +25,8 @@ def encode(plan: Plan) -> dict[str, Any]:
             user_data["invitation_pending"] = True
         if user.candidate_names:
             user_data["candidate_names"] = list(user.candidate_names)
+        if user.carried_over:
+            user_data["carried_over"] = list(user.carried_over)
         if user.decided_by:
             user_data["decided_by"] = user.decided_by
     return data
@@ -118,5 +120,6 @@ def _user(data: dict[str, Any]) -> PlannedUser:
         mail_address=data.get("mail_address", ""),
         invitation_pending=bool(data.get("invitation_pending", False)),
         candidate_names=tuple(data.get("candidate_names", ())),
+        carried_over=tuple(data.get("carried_over", ())),
         decided_by=data.get("decided_by", ""),
     )

@@ -5,7 +5,8 @@ or none of their accounts is theirs).
 Connecting maps nobody by hand: Microsoft's Connect carries over whoever it matches by sign-in name, and
 the others are resolved afterwards under Organization settings > Microsoft Entra ID (*Resolve*). A
 decision says, before or after, who that is: from then on the plan treats the person as mapped by hand
-to the chosen account (`map`), so the approval, their list, the messages to them and chat's recognition
+to the chosen account (`map`; `auto` for a guest whose address is theirs, as rule 2 has it: Connect
+carries their identity over), so the approval, their list, the messages to them and chat's recognition
 of them use that account. Decisions are stored with the plan and applied again to every plan made
 afterwards, so a re-check keeps them; one that no longer fits (the account was deleted, the person now
 matches by sign-in name) is kept but changes nothing.
@@ -19,7 +20,7 @@ from typing import Any
 
 from workflows import _plan_codec
 from workflows.directory import DirectorySnapshot
-from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Match, Plan, PlannedUser, build_plan
+from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Match, Outcome, Plan, PlannedUser, build_plan
 
 DECIDED = "admin"
 """The `by` of a match an admin chose: no address decided it."""
@@ -63,7 +64,9 @@ def decided(user: PlannedUser, decision: Decision) -> PlannedUser:
     if decision.account in user.candidates:
         name = dict(zip(user.candidates, user.candidate_names, strict=False)).get(decision.account, "")
         match = Match(decision.account, name or decision.account, DECIDED)
-        return replace(user, outcome="map", match=match, decided_by=decision.by)
+        # a guest signed in to by their own address is rule 2's `auto`: Connect carries the identity over
+        outcome: Outcome = "auto" if decision.account in user.carried_over else "map"
+        return replace(user, outcome=outcome, match=match, decided_by=decision.by)
     return user
 
 

@@ -53,6 +53,10 @@ class PlannedUser:
     decided_by: str = ""
     """The admin who decided for this person (an account of their candidates, or no access): see
     `workflows.decisions`."""
+    carried_over: tuple[str, ...] = ()
+    """Of `candidates`, the guests holding the person's address as their `mail` or `otherMails`: rule 2's
+    guests, whom their own address signs in to, so the identity carries over to whichever one an admin
+    decides is theirs (`workflows.decisions`)."""
 
     @property
     def loses_access(self) -> bool:
@@ -243,6 +247,7 @@ def _plan_user(
     match: Match | None = None
     candidates: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+    carried_over: tuple[str, ...] = ()
     if not by_principal and not by_mail:
         outcome = "invite"
     elif len(by_principal) + len(by_mail) == 1:
@@ -259,7 +264,7 @@ def _plan_user(
             outcome, by = "map", fields[0]
         match = Match(candidate.id, candidate.user_principal_name, by)
     else:
-        outcome, match, found = _decide(principal, by_principal, by_mail, directory)
+        outcome, match, found, carried_over = _decide(principal, by_principal, by_mail, directory)
         candidates = tuple(candidate.id for candidate in found)
         names = tuple(candidate.user_principal_name for candidate in found)
     return PlannedUser(
@@ -272,6 +277,7 @@ def _plan_user(
         mail_address=user.mail_address,
         invitation_pending=match is not None and match.id in pending,
         candidate_names=names,
+        carried_over=carried_over,
     )
 
 
@@ -280,8 +286,9 @@ def _decide(
     by_principal: list[tuple[int, tuple[str, ...]]],
     by_mail: list[tuple[int, tuple[str, ...]]],
     directory: tuple[DirectoryUser, ...],
-) -> tuple[Outcome, Match | None, tuple[DirectoryUser, ...]]:
-    """The rules in full, for a user with several candidates or several ways of matching one."""
+) -> tuple[Outcome, Match | None, tuple[DirectoryUser, ...], tuple[str, ...]]:
+    """The rules in full, for a user with several candidates or several ways of matching one; with the
+    candidates of an ambiguous one, the ids of those rule 2 would match `auto` were they alone."""
     fields: dict[int, set[str]] = {}
     for position, found in (*by_principal, *by_mail):
         fields.setdefault(position, set()).update(found)
@@ -289,20 +296,30 @@ def _decide(
     for position in enabled:
         candidate = directory[position]
         if _key(candidate.user_principal_name) == principal:
-            return "auto", Match(candidate.id, candidate.user_principal_name, "upn"), ()
+            return "auto", Match(candidate.id, candidate.user_principal_name, "upn"), (), ()
     if len(enabled) == 1:
         candidate, matched = directory[enabled[0]], fields[enabled[0]]
-        if candidate.user_type.casefold() == "guest" and matched & {"mail", "otherMails"}:
+        if _guest_by_address(candidate, matched):
             by = "mail" if "mail" in matched else "otherMails"
-            return "auto", Match(candidate.id, candidate.user_principal_name, by), ()
+            return "auto", Match(candidate.id, candidate.user_principal_name, by), (), ()
         by = next(field_name for field_name in _FIELDS if field_name in matched)
-        return "map", Match(candidate.id, candidate.user_principal_name, by), ()
+        return "map", Match(candidate.id, candidate.user_principal_name, by), (), ()
     if enabled:
-        return "ambiguous", None, tuple(directory[position] for position in enabled)
+        guests = tuple(
+            directory[position].id
+            for position in enabled
+            if _guest_by_address(directory[position], fields[position])
+        )
+        return "ambiguous", None, tuple(directory[position] for position in enabled), guests
     position = next(iter(fields))
     disabled = directory[position]
     by = next(field_name for field_name in _FIELDS if field_name in fields[position])
-    return "disabled", Match(disabled.id, disabled.user_principal_name, by), ()
+    return "disabled", Match(disabled.id, disabled.user_principal_name, by), (), ()
+
+
+def _guest_by_address(candidate: DirectoryUser, matched: set[str]) -> bool:
+    """Rule 2's guest: matched through `mail` or `otherMails`, the address its person signs in with."""
+    return candidate.user_type.casefold() == "guest" and bool(matched & {"mail", "otherMails"})
 
 
 def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:

@@ -174,7 +174,7 @@ def user_table(plan: Plan) -> list[Block]:
 
 def _account(user: PlannedUser) -> str:
     """Their directory account, who chose it, or the accounts to choose from."""
-    if user.outcome == "map" and user.decided_by:
+    if user.decided_by and not user.loses_access:
         return f"{user.match.user_principal_name if user.match else '-'} (chosen by {user.decided_by})"
     if user.decided_by:
         return f"none: {user.decided_by} decided they lose access"

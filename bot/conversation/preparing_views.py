@@ -30,17 +30,20 @@ def account_decided(result: AccountDecision) -> Outgoing:
     """What the admin who decided reads: the decision, what it means for connecting, what it changed."""
     person, status = result.person, result.status
     name, organization = person.principal_name, status.organization
-    if person.outcome == "map" and person.match is not None:
+    if not person.loses_access and person.match is not None:
         account = person.match.user_principal_name
-        lines = [f"Recorded: {name}'s directory account is {account}; the plan maps them to it."]
         how = f"in https://dev.azure.com/{organization}, {map_by_hand(name, account)}."
-        if status.state in CONNECTED_UNFINISHED:
-            lines.append(f"Map them now: {how}")
+        recorded = f"Recorded: {name}'s directory account is {account}"
+        if person.outcome == "auto":  # a guest signed in to by their own address (the plan's rule 2)
+            lines = [f"{recorded}, a guest with their own address: their identity carries over by itself."]
+        elif status.state in CONNECTED_UNFINISHED:
+            lines = [f"{recorded}; the plan maps them to it.", f"Map them now: {how}"]
         else:
-            lines.append(
+            lines = [
+                f"{recorded}; the plan maps them to it.",
                 f"Connecting does not map them by itself: once it is connected, {how} Their to-do list will"
-                " say to sign in with it."
-            )
+                " say to sign in with it.",
+            ]
         if result.access_restored:
             given = (
                 "they have their to-do list now" if result.first_list else "their whole to-do list is back"

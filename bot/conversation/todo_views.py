@@ -50,14 +50,21 @@ def invited_after_connecting_dm(
 
 
 def account_decided_dm(
-    *, organization: str, name: str, account: str, items: Sequence[TodoEntry], corrects: str = ""
+    *,
+    organization: str,
+    name: str,
+    account: str,
+    items: Sequence[TodoEntry],
+    corrects: str = "",
+    carried_over: bool = False,
 ) -> Message:
     """Someone whose list asked which work account is theirs: the admins decided, and their list says so.
-    `corrects`: the account an earlier decision named, which they may have been told; this one wins."""
+    `corrects`: the account an earlier decision named, which they may have been told; this one wins.
+    `carried_over`: the account is a guest with their own address, which their identity moves to by itself."""
     heading = f"Your work account for {organization} is {account}"
     why = (
-        f"the migration admins recorded {account} as your account and map your identity to it, so your"
-        " history stays yours."
+        f"the migration admins recorded {account} as your account and {_how(carried_over)}, so your history"
+        " stays yours."
     )
     if corrects:
         heading += f", not {corrects}"
@@ -65,14 +72,27 @@ def account_decided_dm(
     return _items_changed(heading, f"Hi {name}, {why}", items)
 
 
+def _how(carried_over: bool) -> str:
+    """How their identity gets to the account the admins recorded."""
+    if carried_over:
+        return "your identity carries over to it by itself (a guest you sign in to with your own address)"
+    return "map your identity to it"
+
+
 def access_kept_dm(
-    *, organization: str, name: str, account: str, corrects: bool, items: Sequence[TodoEntry]
+    *,
+    organization: str,
+    name: str,
+    account: str,
+    corrects: bool,
+    items: Sequence[TodoEntry],
+    carried_over: bool = False,
 ) -> Message:
     """Someone decided out of access, then given an account: their whole list; `corrects` when they may
-    have heard that they lose access, which it takes back."""
+    have heard that they lose access, which it takes back; `carried_over` as for `account_decided_dm`."""
     kept = (
-        f"the migration admins recorded {account} as your work account and map your identity to it, so"
-        " you keep access and your history stays yours."
+        f"the migration admins recorded {account} as your work account and {_how(carried_over)}, so you keep"
+        " access and your history stays yours."
     )
     if corrects:
         heading = f"You keep access to {organization} after all"

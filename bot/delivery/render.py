@@ -71,6 +71,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 account=str(payload["account"]),
                 items=_entries(payload, accept_url),
                 corrects=str(payload.get("corrects") or ""),  # absent before an account could change
+                carried_over=bool(payload.get("carried_over")),  # absent before a guest's could
             )
         case list_messages.ACCESS_KEPT_MESSAGE:
             rendered = todo_views.access_kept_dm(
@@ -79,6 +80,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 account=str(payload["account"]),
                 corrects=bool(payload["corrects"]),
                 items=_entries(payload, accept_url),
+                carried_over=bool(payload.get("carried_over")),
             )
         case list_messages.LOST_ACCESS_MESSAGE:
             rendered = todo_views.access_lost_dm(

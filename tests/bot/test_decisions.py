@@ -18,7 +18,7 @@ from workflows.results import Actor
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
 HANA, HANA_MEMBER = "hana@contoso.com", "hana.hart@fabrikam.com"
 HANA_GUEST = "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com"
-GUS = "gus@fabrikam.com"
+GUS, BOB = "gus@fabrikam.com", "bob.builder@outlook.com"
 
 
 def lines(outgoing: list[Outgoing]) -> list[str]:
@@ -172,7 +172,7 @@ def test_decisions_survive_a_recheck_and_a_restart(
         plan = rows(restarted.say(DANA, "plan"))
     finally:
         restarted.runtime.close()
-    assert (HANA, "map", f"{HANA_GUEST} (chosen by Dana)") in plan
+    assert (HANA, "auto", f"{HANA_GUEST} (chosen by Dana)") in plan
     assert (GUS, "no-access", "none: Dana decided they lose access") in plan
 
 
@@ -224,11 +224,32 @@ def test_hana_told_one_account_and_then_another_hears_that_the_first_no_longer_h
     ]
     assert lines(to_hana)[0] == (
         f"Hi Hana Hart, I told you that {HANA_MEMBER} is your work account. That no longer holds: the"
-        f" migration admins recorded {HANA_GUEST} as your account and map your identity to it, so your"
-        " history stays yours. These items of your to-do list are new or changed:"
+        f" migration admins recorded {HANA_GUEST} as your account and your identity carries over to it by"
+        " itself (a guest you sign in to with your own address), so your history stays yours. These items of"
+        " your to-do list are new or changed:"
     )
     # a guest signs in with her own address
     assert [entry.body for entry in chat.runtime.service.todo_list(HANA) if HANA_MEMBER in entry.body] == []
+
+
+def test_choosing_hanas_guest_account_with_her_own_address_places_her_as_bob_is_placed(chat: Chat) -> None:
+    """Bob's only account is a guest whose mail is his Microsoft account's address: `auto`, his identity
+    carries over ("as long as their emails match", the procedure says). Hana's chosen guest is the same."""
+    started(chat)
+    reply = lines(chat.say(DANA, f"decide {HANA} {HANA_GUEST}"))
+    assert reply[0] == (
+        f"Recorded: {HANA}'s directory account is {HANA_GUEST}, a guest with their own address: their"
+        " identity carries over by itself."
+    )
+    plan = chat.say(DANA, "plan")
+    assert (HANA, "auto", f"{HANA_GUEST} (chosen by Dana)") in rows(plan)
+    assert plan_rows(plan)[HANA]["outcome"] == plan_rows(plan)[BOB]["outcome"] == "auto"
+    connect(chat)
+    chat.say(DANA, "notify")
+    hers, his = (chat.runtime.service.todo_list(person) for person in (HANA, BOB))
+    assert [entry.title for entry in hers] == [entry.title for entry in his]
+    assert hers[0].title == "Sign in with your guest account"
+    assert "Recreate your personal access tokens" not in [entry.title for entry in hers]
 
 
 def test_wrong_choices_are_refused_with_what_to_say(chat: Chat) -> None:

@@ -15,8 +15,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.plan.snapshots import build
+from workflows.decisions import apply
 from workflows.directory import DirectoryUser, OrgUser
-from workflows.plan import OUTCOMES, Check, Match, Plan, PlannedUser, build_plan
+from workflows.plan import OUTCOMES, Check, Decision, Match, Plan, PlannedUser, build_plan
 
 FIELDS = ("upn", "mail", "otherMails", "proxyAddresses")
 LOCAL_PARTS = ("ann", "bob", "cy", "straße", "strasse")
@@ -213,6 +214,24 @@ def test_the_plan_does_not_depend_on_the_order_microsoft_lists_the_directory_in(
     ]
     decided = [u for u in first.users if u.outcome in ("auto", "map")]
     assert all(u.match == v.match for u, v in zip(first.users, second.users, strict=True) if u in decided)
+
+
+@given(users=org_users, directory=directory_users(), data=st.data())
+def test_an_admins_choice_among_several_accounts_places_them_as_if_it_were_their_only_one(
+    users: list[tuple[str, str]], directory: list[DirectoryUser], data: st.DataObject
+) -> None:
+    """Rule 2 for the one an admin chose: a guest holding their address as mail or other mail is `auto`
+    (their own address signs in to it), any other account `map`, whichever accounts were beside it."""
+    snapshot = build(list(users), directory)
+    plan = build_plan(snapshot, "admin@a.com")
+    for user, planned in zip(snapshot.users, plan.users, strict=True):
+        if planned.outcome != "ambiguous":
+            continue
+        chosen = data.draw(st.sampled_from(planned.candidates))
+        decided = apply(plan, [Decision(planned.id, chosen, "Dana")])
+        placed = next(each for each in decided.users if each.id == planned.id)
+        alone = expected(user, [next(d for d in directory if d.id == chosen)])
+        assert (placed.outcome, placed.match.id if placed.match else None) == (alone.outcome, chosen)
 
 
 def _plan_of(users: list[tuple[str, str]], directory: list[DirectoryUser]) -> Plan:

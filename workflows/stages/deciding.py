@@ -123,8 +123,8 @@ def _record(unit: Unit, plan: Plan, user: PlannedUser) -> tuple[bool, int | None
     details: dict[str, object] = {
         "user": user.principal_name,
         "entitlement_id": user.id,
-        "account": user.match.id if user.outcome == "map" and user.match else NO_ACCESS,
-        "account_name": user.match.user_principal_name if user.outcome == "map" and user.match else "",
+        "account": user.match.id if not user.loses_access and user.match else NO_ACCESS,
+        "account_name": user.match.user_principal_name if not user.loses_access and user.match else "",
         "fingerprint": plan.fingerprint,
     }
     if row.state == "awaiting_approval":

@@ -110,6 +110,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         key=f"migration-{row.id}-account-decided-{affected.id}-{unit.flow.now.isoformat()}",
         now=unit.flow.now,
         account=account.user_principal_name,
+        carried_over=person.outcome == "auto",  # a guest with their own address: nothing is mapped
         corrects=told_account if told_account != account.user_principal_name else None,
         items=[item_payload(item) for item in told],
     )
@@ -173,6 +174,7 @@ def _access_kept(
         key=f"migration-{row.id}-access-kept-{affected.id}-{now.isoformat()}",
         now=now,
         account=account.user_principal_name,
+        carried_over=person.outcome == "auto",
         corrects=withdrawn(messages, {LOST_ACCESS_MESSAGE}).heard,
         items=[item_payload(item) for item in items],
         # a later decision reads it here: a list given back has no notes to tell it by
