@@ -291,7 +291,8 @@ def _ssh_keys(organization: str) -> TodoTemplate:
         key="re-add-ssh-keys",
         title="Re-add your SSH keys (if you use SSH)",
         body=(
-            "SSH keys belong to the old identity. If you clone over SSH, add your public key again: in"
+            "Microsoft's procedure asks SSH users to add their public key for the account they sign in"
+            " with after the change. If you clone over SSH and git refuses your key, add it: in"
             f" https://dev.azure.com/{organization} select your profile picture > User settings >"
             " SSH public keys > New key. Nothing to do if you only use HTTPS."
         ),
