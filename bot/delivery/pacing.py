@@ -39,7 +39,7 @@ class AdaptivePacer:
         that arrives meanwhile pushes this start back once more.
         """
         now = self._clock()
-        start = max(now, self._next or now, self._paused_until or now, self._channel_ready(channel, now))
+        start = self._start(channel, now)
         self._next = start + timedelta(seconds=1 / self.rate)
         self._take(channel, start)
         if start > now:
@@ -50,6 +50,14 @@ class AdaptivePacer:
             self._next = max(self._next, start + timedelta(seconds=1 / self.rate))
             await self._sleep(pause.total_seconds())
         return start
+
+    def waits(self, channel: str) -> bool:
+        """Whether `slot` for `channel`, asked now, would wait for its start."""
+        now = self._clock()
+        return self._start(channel, now) > now
+
+    def _start(self, channel: str, now: datetime) -> datetime:
+        return max(now, self._next or now, self._paused_until or now, self._channel_ready(channel, now))
 
     def accepted(self) -> None:
         """Slack took a message: grow the rate by the time spent sending since the last growth."""

@@ -7,8 +7,9 @@ between leaves the message `in_flight`, so the next claim marks it `uncertain` a
 it before posting.
 
 Leases are short and renewed by a heartbeat while the worker lives: a killed worker's claims come free
-within one lease (20 s by default), not after a long one. A worker told to `stop` (the service stopping)
-gives back at once the claims it had not begun to send, for the next process to take.
+within one lease (20 s by default), not after a long one. A batch that ends with claims it never began to
+send (the worker told to `stop`, a failure, the service cancelling it) gives them back at once, for the
+next process to take.
 """
 
 from __future__ import annotations
@@ -111,37 +112,57 @@ class OutboxWorker:
         self._held = {message.id for message in claimed if message.id is not None}
         heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
         try:
-            ready = await self._hold_back(claimed)
-            await self._settle_all(ready)
-            if self._stopped.is_set() and self._held:
-                # never begun: the next process need not wait out the lease
-                await asyncio.to_thread(release_claims, self._database, sorted(self._held), worker=self.name)
+            try:
+                await self._settle_all(await self._hold_back(claimed))
+            except (Exception, asyncio.CancelledError) as failure:  # cancelled: a stop past its bound
+                await self._give_back_rest(failure)
+                raise
+            await self._give_back_rest(None)
         finally:
             if heartbeat is not None:
                 heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
             self._held = set()
-        self._moved |= _organizations(ready)
         await self._report(idle=not claimed)
         return len(claimed)
+
+    async def _give_back_rest(self, failure: BaseException | None) -> None:
+        """However the batch ended (done, `stop`, failed, cancelled), the claims still held are of messages
+        whose send never began, or never marked them `in_flight` (`release_claims` leaves those): kept until
+        the lease runs out, each would wait that long for the next process and count an attempt never made.
+        Giving back failing too (the database gone) leaves them to the lease: noted on `failure`, the one
+        raised, and logged when it is a cancel, raised to nobody."""
+        if not self._held:
+            return
+        try:
+            await asyncio.to_thread(release_claims, self._database, sorted(self._held), worker=self.name)
+        except Exception as also:
+            if failure is None:
+                raise
+            failure.add_note(f"giving back the claims not begun failed too ({type(also).__name__})")
+            if isinstance(failure, asyncio.CancelledError):
+                logger.warning(
+                    "giving back %d outbox claim(s) not begun failed: they come free when their lease ends",
+                    len(self._held),
+                    exc_info=also,
+                )
 
     async def _settle_all(self, ready: list[OutboundMessage]) -> None:
         """Settle each ready message, `concurrency` at a time, paced. No send started here outlives it.
 
         A send failing unexpectedly (the database gone while recording it) stops the batch: no other send
         starts, those under way finish and record their outcome, then the first failure is raised, the
-        others noted on it, for the caller to log once. Cancelled (the service stopping), it cancels the
-        sends under way, waits for them to end and logs a failure it can no longer raise. Either way each
-        message is settled or stays claimed until its lease runs out, `in_flight` if its send had begun,
-        so the next worker looks for it before posting: exactly once holds. Asking the sender again failing
-        (the database gone while routing a message) stops the batch too, but gives back the claims not
-        begun, as before the first send.
+        others noted on it, for the caller to log once. Asking the sender again or waiting for a turn
+        failing stops it too, and is the failure raised. Cancelled (the service stopping), it cancels the
+        sends under way, waits for them to end and logs a failure it can no longer raise. Either way a
+        message whose send had begun is settled or stays claimed until its lease runs out, `in_flight`, so
+        the next worker looks for it before posting: exactly once holds. `run_once` gives back the rest.
         """
         room = asyncio.Semaphore(self._settings.concurrency)
         sending: list[asyncio.Task[None]] = []
         failures: list[BaseException] = []
-        asking: Exception | None = None
+        halted: str | None = None  # what failed besides a send, stopping the batch: `failures[0]`
 
         async def settle(message: OutboundMessage, started: datetime) -> None:
             try:
@@ -153,27 +174,34 @@ class OutboxWorker:
             finally:
                 room.release()
 
+        directs = _directs_by_migration(ready)
+        put_back_now: set[int | None] = set()
+        # the answers `_hold_back` just had stand until the batch waits (for a room or a turn): the
+        # sender's turn with time (Slack's member list coming overdue), so asked again before, it would
+        # only say the same
+        answered = True
         try:
             try:
-                put_back_now: set[int | None] = set()
                 for index, message in enumerate(ready):
                     if message.id in put_back_now:
                         continue
+                    answered = answered and not room.locked()
                     await room.acquire()
-                    if failures or self._stopped.is_set():
-                        # after a failure the rest keep their claims until the lease runs out; after
-                        # `stop`, `run_once` gives them back
+                    if failures or self._stopped.is_set():  # `run_once` gives back the rest
                         break
-                    try:
-                        held = await self._no_longer_ready(message, ready[index + 1 :])
-                    except Exception as failure:  # in `failures` at once: cancelled, it is still logged
-                        asking = failure
-                        failures.insert(0, failure)
-                        break
-                    if held:
-                        put_back_now |= held
-                        room.release()
-                        continue
+                    if not answered:
+                        alike = directs.get(_migration_of_direct(message), [])
+                        try:
+                            held = await self._no_longer_ready(message, (m for i, m in alike if i > index))
+                        except Exception as failure:  # in `failures` at once: cancelled, it is still logged
+                            halted = "asking the sender again"
+                            failures.insert(0, failure)
+                            break
+                        if held:
+                            put_back_now |= held
+                            room.release()
+                            continue
+                    answered = answered and not self.pacer.waits(message.recipient)
                     started = await self._turn(message.recipient)
                     if failures or started is None:  # one failed, or `stop`, while this one waited its turn
                         break
@@ -182,20 +210,19 @@ class OutboxWorker:
                 for task in sending:
                     task.cancel()
                 raise
-            except BaseException as failure:  # pacing or asking failed: raised first, once the sends end
+            except BaseException as failure:  # raised first, once the sends end
+                halted = "waiting for a turn of the pace"
                 failures.insert(0, failure)
             finally:
                 await asyncio.gather(*sending, return_exceptions=True)  # cancelled, it cancels them
         except asyncio.CancelledError:
             if failures:  # nobody is left to raise them to: said here, or never
                 logger.error(
-                    "the outbox worker stopped with %d send(s) of its batch failed",
-                    len(failures),
+                    "the outbox worker stopped after %s failed",
+                    _what_failed(halted, len(failures)),
                     exc_info=failures[0],
                 )
             raise
-        if asking is not None:  # raised first, as a failing pace is
-            await self._give_all_back(asking, [])
         if failures:
             first, *others = failures
             if others:
@@ -242,9 +269,9 @@ class OutboxWorker:
         that the ready ones (another surface's, beside it) would wait for, and is due again as long after
         the sender's answer as it said, not that long after the batch's sends end.
 
-        Asking or putting back failing (the database gone while routing a message) stops the batch before
-        its first send: those found not ready are put back, the rest given back (uncounted, due at once),
-        and the first failure is raised."""
+        Asking failing (the database gone while routing a message), or the batch cancelled meanwhile, those
+        found not ready until then are put back all the same, a failure to put them back noted on the one
+        raised; `run_once` gives back the rest."""
         if self._readiness is None:
             return claimed
         ready: list[OutboundMessage] = []
@@ -256,49 +283,31 @@ class OutboxWorker:
                     ready.append(message)
                 else:
                     unready.append((message, why))
-        except Exception as failure:
-            await self._give_all_back(failure, unready)
+        except (Exception, asyncio.CancelledError) as failure:
+            try:
+                await self._put_back(unready)
+            except Exception as also:  # the database gone for both: the first is the one to raise
+                failure.add_note(
+                    f"putting back the messages found not ready failed too ({type(also).__name__})"
+                )
             raise
-        try:
-            await self._put_back(unready)
-        except Exception as failure:
-            await self._give_all_back(failure, [])
-            raise
+        await self._put_back(unready)
         return ready
 
-    async def _give_all_back(
-        self, failure: Exception, unready: list[tuple[OutboundMessage, DeliveryFailed]]
-    ) -> None:
-        """No send is under way and the claims still held were never begun: kept until the lease runs out,
-        each message would wait that long and count an attempt never made. `unready` are put back as the
-        sender said, every other claim given back; what fails meanwhile is noted on `failure`, the one to
-        raise."""
-        try:
-            await self._put_back(unready)
-        except Exception as also:  # the database gone for both: the first is the one to raise
-            failure.add_note(f"putting back the messages found not ready failed too ({type(also).__name__})")
-        try:
-            await asyncio.to_thread(release_claims, self._database, sorted(self._held), worker=self.name)
-        except Exception as also:
-            failure.add_note(f"giving back the other messages' claims failed too ({type(also).__name__})")
-
     async def _no_longer_ready(
-        self, message: OutboundMessage, after: list[OutboundMessage]
+        self, message: OutboundMessage, alike: Iterable[OutboundMessage]
     ) -> set[int | None]:
         """Asked again right before its turn (the batch's pace since the first answer may be minutes): a
         message the sender is no longer ready for is put back now, due again when it said, not sent to
         fail after a turn that the ready ones wait for. The answer for a direct message holds for its
-        migration's (`Readiness`): those of `after`, the batch's not begun, go back with it. The ids put
+        migration's (`Readiness`): `alike`, those of the batch not begun, go back with it. The ids put
         back; none when it is ready."""
         why = await self._not_ready(message)
         if why is None:
             return set()
-        held = [message]
-        migration = _migration_of_direct(message)
-        if migration is not None:
-            held += [alike for alike in after if _migration_of_direct(alike) == migration]
-        await self._put_back([(alike, why) for alike in held])
-        return {alike.id for alike in held}
+        held = [message, *alike]
+        await self._put_back([(each, why) for each in held])
+        return {each.id for each in held}
 
     async def _not_ready(self, message: OutboundMessage) -> DeliveryFailed | None:
         """Why the sender cannot take the message yet (`Readiness`)."""
@@ -358,10 +367,10 @@ class OutboxWorker:
     async def _settle(self, message: OutboundMessage, started: datetime) -> None:
         """Send the message at the start its turn gave."""
         assert message.id is not None
-        try:
-            await self._send(message, started)
-        finally:
-            self._held.discard(message.id)
+        await self._send(message, started)
+        # settled, or taken over: no claim to give back; a send that raised may not have begun, and
+        # `release_claims` leaves it if it had
+        self._held.discard(message.id)
 
     async def _put_back(self, unready: list[tuple[OutboundMessage, DeliveryFailed]]) -> None:
         """Put back the messages the sender was not ready for, due again when it said, uncounted: one
@@ -473,6 +482,8 @@ class OutboxWorker:
         recorded = await asyncio.to_thread(
             mark_sent, self._database, message.id, worker=self.name, now=self._clock(), ref=receipt.ref
         )
+        if recorded:
+            self._moved |= _organizations([message])
         if recorded and self._on_delivered is not None:
             try:
                 await asyncio.to_thread(self._on_delivered, message, receipt)
@@ -498,7 +509,7 @@ class OutboxWorker:
             )
         elif failure.later is None:  # a sender not ready says why once, not once per message
             logger.info("outbox message %s not delivered: %s", message.id, failure.code)
-        await asyncio.to_thread(
+        if await asyncio.to_thread(
             mark_failed,
             self._database,
             message.id,
@@ -511,7 +522,8 @@ class OutboxWorker:
             permanent=failure.permanent,
             maybe_delivered=failure.maybe_delivered,
             counted=pause is None,
-        )
+        ):
+            self._moved |= _organizations([message])
 
 
 def _organizations(messages: Iterable[OutboundMessage]) -> set[str]:
@@ -530,6 +542,26 @@ async def _unless(event: asyncio.Event, work: Awaitable[T]) -> T | None:
         told.cancel()
         await asyncio.gather(working, told, return_exceptions=True)
     return None if event.is_set() else working.result()
+
+
+def _directs_by_migration(
+    messages: list[OutboundMessage],
+) -> dict[int | None, list[tuple[int, OutboundMessage]]]:
+    """The direct messages of each migration among `messages`, with their index: a direct message held at
+    its turn takes the later ones of its migration along, so each migration's are looked through once."""
+    directs: dict[int | None, list[tuple[int, OutboundMessage]]] = {}
+    for index, message in enumerate(messages):
+        if (migration := _migration_of_direct(message)) is not None:
+            directs.setdefault(migration, []).append((index, message))
+    return directs
+
+
+def _what_failed(halted: str | None, failures: int) -> str:
+    """What a batch's `failures` were, the first of them `halted` unless None, as the log says it."""
+    said = [halted] if halted is not None else []
+    if sends := failures - len(said):
+        said.append(f"{sends} send(s) of its batch")
+    return " and ".join(said)
 
 
 def _migration_of_direct(message: OutboundMessage) -> int | None:

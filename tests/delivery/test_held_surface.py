@@ -448,9 +448,8 @@ def test_a_dm_no_longer_ready_when_its_turn_comes_is_put_back_then_not_sent_afte
     batch of 50 at the slowest) however overdue the member list came meanwhile: a turn the ready ones
     waited for, a send begun and failed."""
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
-    sender = OverdueMidBatch(
-        time, answers=5 + 2
-    )  # all five ready up front, two of them when their turn comes
+    # all five ready up front; the first two go before the pace waits, so are not asked again
+    sender = OverdueMidBatch(time, answers=5)
     settings = DeliverySettings(max_rate_per_second=RATE, initial_rate_per_second=RATE)
     worker = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=settings)
 
@@ -539,7 +538,7 @@ def test_asking_again_failing_mid_batch_gives_back_the_dms_not_begun_uncounted(
     """As before the batch's first send: kept claimed, each would wait out the lease and count an attempt
     never made."""
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
-    sender = GoneWhenAskedAgain(time, answers=5 + 2)
+    sender = GoneWhenAskedAgain(time, answers=5)  # asked again once the pace waited: the third
     settings = DeliverySettings(max_rate_per_second=RATE, initial_rate_per_second=RATE)
 
     with pytest.raises(OperationalError, match=r"SELECT migration\.channel_id"):
@@ -554,9 +553,9 @@ def test_asking_again_failing_mid_batch_gives_back_the_dms_not_begun_uncounted(
     ]
 
 
-class GoneOnSecondAskAgain:
-    """Ready when asked up front (3 DMs) and when first asked again; asking a second time again fails (the
-    database gone). A send hangs until cancelled."""
+class GoneWhenAskedAgainAfterAWait:
+    """Ready when asked up front (3 DMs); asking again, the pace having waited after the second DM's
+    turn, fails (the database gone). A send hangs until cancelled."""
 
     def __init__(self) -> None:
         self.asked = 0
@@ -564,7 +563,7 @@ class GoneOnSecondAskAgain:
 
     async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
         self.asked += 1
-        if self.asked == 5:
+        if self.asked == 4:
             raise OperationalError("SELECT migration.channel_id", {}, Exception("the database is gone"))
         return None
 
@@ -578,15 +577,15 @@ def test_asking_again_failing_is_logged_when_the_batch_is_cancelled_while_a_send
     database: Database, time: FakeTime, caplog: pytest.LogCaptureFixture
 ) -> None:
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(3)], time.now)
-    sender = GoneOnSecondAskAgain()
+    sender = GoneWhenAskedAgainAfterAWait()
     worker = OutboxWorker(
-        database, sender, clock=time, sleep=time.sleep, settings=DeliverySettings(concurrency=2)
+        database, sender, clock=time, sleep=time.sleep, settings=DeliverySettings(concurrency=3)
     )
 
     async def cancelled_mid_batch() -> None:
         task = asyncio.create_task(worker.run_once())
-        await sender.sending.wait()
-        while sender.asked < 5:
+        await asyncio.wait_for(sender.sending.wait(), timeout=10)  # the bound: only if no send starts
+        while sender.asked < 4:
             await asyncio.sleep(0)
         for _ in range(5):  # the failure handled before the cancel arrives
             await asyncio.sleep(0)
@@ -598,4 +597,131 @@ def test_asking_again_failing_is_logged_when_the_batch_is_cancelled_while_a_send
         asyncio.run(cancelled_mid_batch())
 
     logged = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], OperationalError)]
-    assert logged, "the failure asking again was neither raised nor logged"
+    assert [r.getMessage() for r in logged] == [
+        "the outbox worker stopped after asking the sender again failed"  # the sends were cancelled
+    ]
+
+
+class Counted(HeldDMs):
+    """Ready for every message; how many times it was asked."""
+
+    def __init__(self) -> None:
+        super().__init__(WHY, HELD_SECONDS)
+        self.asked = 0
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        self.asked += 1
+        return None
+
+
+class Ticking(FakeTime):
+    """A clock a millisecond later each time it is read: an unpaced batch's turns come without waiting."""
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
+def test_a_batch_that_never_waits_asks_the_sender_once_per_message(database: Database) -> None:
+    """It asked again before each turn though neither a room nor a turn was waited for since the first
+    answers: the same question twice for each message of a batch the pace lets straight through."""
+    time = Ticking()
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
+    sender = Counted()
+    worker = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=DeliverySettings.unpaced())
+
+    assert asyncio.run(worker.run_once()) == 5
+
+    assert (sender.asked, len(sender.dms_sent)) == (5, 5)
+    assert time.slept == []  # nothing waited: the first answers held
+
+
+class HangsOnThirdQuestion(HeldDMs):
+    """Not ready for the first two DMs; asked about the third, it never answers (a read that hangs) until
+    the batch is cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__(WHY, HELD_SECONDS)
+        self.asked = 0
+        self.hanging = asyncio.Event()
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        self.asked += 1
+        if self.asked == 3:
+            self.hanging.set()
+            await asyncio.Event().wait()
+        return await super().not_ready(migration_id, to)
+
+
+def test_a_batch_cancelled_while_asking_puts_back_those_found_not_ready_and_gives_back_the_rest(
+    database: Database, time: FakeTime
+) -> None:
+    """Cancelled (the service stopping past its time), every claim of the batch was left until the lease
+    ran out, the held DMs' too: the next process could not take them before."""
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
+    sender = HangsOnThirdQuestion()
+    worker = OutboxWorker(database, sender, clock=time, sleep=time.sleep)
+
+    async def cancelled() -> None:
+        running = asyncio.create_task(worker.run_once())
+        await sender.hanging.wait()
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+    asyncio.run(cancelled())
+    assert _states(database) == [
+        *[("pending", 0, True, DIRECTORY_OUTDATED)] * 2,  # due again when the sender said
+        *[("pending", 0, True, None)] * 3,  # never answered for: due at once
+    ]
+
+
+class ReadyForTeamsNotForDMsOnceAsked(HeldDMs):
+    """Ready for the Teams migration's lists; for the DMs, ready when asked up front, not when asked
+    again."""
+
+    def __init__(self, teams_migration: int, dms: int) -> None:
+        super().__init__(WHY, HELD_SECONDS)
+        self.teams_migration = teams_migration
+        self.answers = dms
+
+    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
+        if migration_id == self.teams_migration:
+            return None
+        if self.answers:
+            self.answers -= 1
+            return None
+        return await super().not_ready(migration_id, to)
+
+
+def test_dms_put_back_at_their_turn_already_waiting_for_that_refresh_no_report(
+    database: Database, time: FakeTime
+) -> None:
+    """Every message of the batch found ready up front counted as moved, those put back at their turn too:
+    a DM waiting for the member list had its organization's live report read again each time it came due."""
+    teams_keys = _teams_lists(database, time.now, people=2)
+    with database.session() as session:
+        teams_migration = session.exec(select(OutboundMessage.migration_id)).first()
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(3)], time.now)
+    with database.session() as session:  # put back before, for the member list: their report says so
+        for message in session.exec(
+            select(OutboundMessage).where(col(OutboundMessage.idempotency_key).not_in(teams_keys))
+        ):
+            message.error_code, message.last_error = DIRECTORY_OUTDATED, WHY
+        session.commit()
+    assert teams_migration is not None
+    refreshed: list[set[str]] = []
+
+    async def on_progress(organizations: set[str]) -> None:
+        refreshed.append(organizations)
+
+    sender = ReadyForTeamsNotForDMsOnceAsked(teams_migration, dms=3)
+    settings = DeliverySettings(max_rate_per_second=RATE, initial_rate_per_second=RATE)
+    worker = OutboxWorker(
+        database, sender, clock=time, sleep=time.sleep, settings=settings, on_progress=on_progress
+    )
+
+    assert asyncio.run(worker.drain()) == 5
+
+    assert sender.dms_sent == teams_keys  # the DMs asked again once the pace waited, and put back
+    assert refreshed == [{"contoso"}]

@@ -98,9 +98,11 @@ def _failing_to_record(
     monkeypatch.setattr(bot.delivery.worker, "mark_sent", record)
 
 
-def test_a_database_error_recording_a_send_lets_the_sends_under_way_finish_and_starts_no_other(
+def test_a_database_error_recording_a_send_lets_the_sends_under_way_finish_and_gives_back_the_rest(
     database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The rest kept their claims until the lease ran out, each counting an attempt never made, though
+    the database took the claims' give-back as it took the sends' beginnings."""
     queue_lists(database, EMAILS, time.now)
     platform = Platform(stalled={EMAILS[1]})
     _failing_to_record(monkeypatch, {1}, once=platform.stalled_once)
@@ -126,8 +128,39 @@ def test_a_database_error_recording_a_send_lets_the_sends_under_way_finish_and_s
     first, second, third = _rows(database)
     assert (first.status, first.in_flight) == ("pending", True)  # posted, not recorded: looked for next time
     assert second.status == "sent"  # under way when the first failed: it finished and was recorded
-    assert (third.status, third.in_flight, third.claimed_by) == ("pending", False, "first")  # never started
+    assert (third.status, third.in_flight, third.claimed_by, third.attempts) == ("pending", False, None, 0)
     assert sorted(platform.posts) == [first.idempotency_key, second.idempotency_key]
+
+    monkeypatch.undo()
+    _after_the_lease(database, time, platform)
+
+
+def test_the_rest_of_a_failed_batch_keeps_its_claims_when_giving_them_back_fails_too(
+    database: Database, time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database gone for both: the first failure is raised, the other noted on it, and the lease
+    frees the claims."""
+    queue_lists(database, EMAILS, time.now)
+    platform = Platform()
+    _failing_to_record(monkeypatch, {1})
+
+    def gone(*_: object, **__: object) -> int:
+        raise OperationalError("UPDATE outboundmessage", {}, ConnectionError("server closed the connection"))
+
+    monkeypatch.setattr(bot.delivery.worker, "release_claims", gone)
+    one_at_a_time = DeliverySettings(concurrency=1)
+    worker = OutboxWorker(
+        database, platform, clock=time, sleep=time.sleep, settings=one_at_a_time, name="first"
+    )
+
+    with pytest.raises(OperationalError, match="UPDATE outboundmessage") as raised:
+        asyncio.run(worker.run_once())
+    assert raised.value.__notes__ == ["giving back the claims not begun failed too (OperationalError)"]
+    assert [(row.in_flight, row.claimed_by) for row in _rows(database)] == [
+        (True, "first"),
+        (False, "first"),
+        (False, "first"),
+    ]
 
     monkeypatch.undo()
     _after_the_lease(database, time, platform)
@@ -157,9 +190,11 @@ def test_two_sends_failing_raise_one_error_that_counts_the_other(
     _after_the_lease(database, time, platform)
 
 
-def test_a_worker_cancelled_mid_batch_cancels_its_sends_and_leaves_none_running(
+def test_a_worker_cancelled_mid_batch_cancels_its_sends_leaves_none_running_and_gives_back_the_rest(
     database: Database, time: FakeTime
 ) -> None:
+    """Cancelled (the service stopping past its time), it left the messages never begun claimed until
+    the lease ran out: the next process waited that long for them."""
     queue_lists(database, EMAILS, time.now)
     platform = Platform(stalled=set(EMAILS))  # posted, and no answer comes back
 
@@ -173,10 +208,10 @@ def test_a_worker_cancelled_mid_batch_cancels_its_sends_and_leaves_none_running(
         assert _others() == set()
 
     asyncio.run(stopped())
-    assert [(row.status, row.in_flight) for row in _rows(database)] == [
-        ("pending", True),
-        ("pending", True),
-        ("pending", False),
+    assert [(row.status, row.in_flight, row.claimed_by) for row in _rows(database)] == [
+        ("pending", True, "first"),  # may have been posted: looked for once the lease runs out
+        ("pending", True, "first"),
+        ("pending", False, None),  # never begun: given back, for the next process to take at once
     ]
     _after_the_lease(database, time, platform)
 
@@ -264,7 +299,7 @@ def test_a_failure_before_the_service_stops_is_logged_since_nobody_is_left_to_ra
     with caplog.at_level(logging.ERROR, logger="bot.delivery.worker"):
         asyncio.run(stopped_after_the_failure())
     (logged,) = [record for record in caplog.records if record.name == "bot.delivery.worker"]
-    assert logged.getMessage() == "the outbox worker stopped with 1 send(s) of its batch failed"
+    assert logged.getMessage() == "the outbox worker stopped after 1 send(s) of its batch failed"
     assert logged.exc_info is not None and logged.exc_info[0] is OperationalError
     assert [(row.status, row.in_flight) for row in _rows(database)] == [
         ("pending", True),
