@@ -299,19 +299,9 @@ def put_back(
     again at `until`, uncounted, with `code` and `reason` shown to admins meanwhile: one UPDATE for a
     batch, however many of it are held. The ids of those it put back whose reason changed: the others
     were waiting for this one already, and have not moved."""
-    told = (code, shown_error(reason))
-    locked, _ = _give_back(
-        database,
-        message_ids,
-        worker,
-        select(col(OutboundMessage.id), col(OutboundMessage.error_code), col(OutboundMessage.last_error)),
-        {
-            OutboundMessage.not_before: until,
-            OutboundMessage.error_code: told[0],
-            OutboundMessage.last_error: told[1],
-        },
-    )
-    return {message_id for message_id, *was in locked if message_id is not None and tuple(was) != told}
+    told = _Told(until, code, reason)
+    locked, _ = _give_back(database, message_ids, worker, told.locking(OutboundMessage.id), told.values)
+    return told.changed(locked)
 
 
 def put_back_alike(
@@ -338,24 +328,33 @@ def put_back_alike(
         & _free(now)
         & ~col(OutboundMessage.recipient).startswith(not_to)
     )
-    told = (code, shown_error(reason))
+    told = _Told(until, code, reason)
     with database.session() as session:
-        locked, _ = _lock_then_update(
-            session,
-            alike,
-            select(
-                col(OutboundMessage.migration_id),
-                col(OutboundMessage.error_code),
-                col(OutboundMessage.last_error),
-            ),
-            {
-                OutboundMessage.not_before: until,
-                OutboundMessage.error_code: told[0],
-                OutboundMessage.last_error: told[1],
-            },
-        )
+        locked, _ = _lock_then_update(session, alike, told.locking(OutboundMessage.migration_id), told.values)
         session.commit()
-        return {migration for migration, *was in locked if migration is not None and tuple(was) != told}
+        return told.changed(locked)
+
+
+class _Told:
+    """Why messages put back wait (`code`, `reason` as admins see it), and until when: what `put_back`
+    and `put_back_alike` set, and which of those they lock was not waiting for that already."""
+
+    def __init__(self, until: datetime, code: str, reason: str) -> None:
+        self._told = (code, shown_error(reason))
+        self.values: Mapping[Any, object] = {
+            OutboundMessage.not_before: until,
+            OutboundMessage.error_code: code,
+            OutboundMessage.last_error: self._told[1],
+        }
+
+    @staticmethod
+    def locking(key: int | None) -> Select[int | None, str | None, str | None]:
+        """Reads `key` (an id column) of each message locked, with what it was waiting for."""
+        return select(col(key), col(OutboundMessage.error_code), col(OutboundMessage.last_error))
+
+    def changed(self, locked: Sequence[tuple[int | None, str | None, str | None]]) -> set[int]:
+        """The keys of the messages `locking` read that were waiting for something else, or nothing."""
+        return {key for key, *was in locked if key is not None and tuple(was) != self._told}
 
 
 Revise = Callable[[Session, Sequence[OutboundMessage]], Sequence[OutboundMessage]]
