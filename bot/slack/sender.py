@@ -47,7 +47,9 @@ DIRECTORY_OUTDATED = "directory_outdated"
 """The error code of a DM put back until the directory is read (admins see it waiting, with the reason)."""
 DIRECTORY_LATER_SECONDS = 60.0
 """When a DM put back for the directory is tried again at the soonest: nothing was asked of Slack, and the
-background read takes seconds to minutes. While the reads fail, not before the next one is tried."""
+background read takes seconds to minutes. While the reads fail, not before the next one is tried: a held DM
+then comes due twice per try (every `CACHE_SECONDS`), once to ask for it (`overdue`; with no other send, no
+one else does) and once this long after, to go if it worked or wait for the next try if not."""
 HISTORY_PAGE = 100
 """Messages of a DM searched for an earlier attempt: the bot posts there rarely, so a page suffices."""
 _UNSEARCHABLE = frozenset({"missing_scope", "not_in_channel", "not_allowed_token_type"})
