@@ -81,8 +81,9 @@ class Readiness(Protocol):
         waits `NOT_READY_SECONDS`), or None. The worker
         asks about each message of a batch before its first send and puts back at once those not ready: a
         message put back costs no slot nor turn that the ready ones (another surface's, beside it) wait for.
-        It asks again right before each ready one's turn, the batch's pace having taken its time: asked
-        twice for most messages, an answer must be cheap (no read of the database but on a miss).
+        It asks again right before each ready one's turn once the batch has waited (for a room or its
+        pace) since: asked twice for most messages of a long batch, an answer must be cheap (no read of
+        the database but on a miss).
         The answer for one direct message holds for all of its migration: the worker puts back those due
         with it, unclaimed, and those of the batch not begun yet."""
         ...
