@@ -15,17 +15,24 @@ from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from bot.slack import commands as slack_commands
+from workflows.arguments import is_email
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.slack.serve import Persistence
 
 
+def _email(value: str) -> str:
+    if not is_email(value):
+        raise argparse.ArgumentTypeError(f"takes an email address, not `{value}`: --as ann@fabrikam.com")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = subparsers.add_parser("demo", help="play a whole migration of the bundled example organization")
     demo.set_defaults(run=_demo)
     chat = subparsers.add_parser("chat", help="chat with the bot in the console as a named person")
-    chat.add_argument("--as", dest="email", required=True, metavar="EMAIL", help="who you are")
+    chat.add_argument("--as", dest="email", type=_email, required=True, metavar="EMAIL", help="who you are")
     chat.add_argument(
         "--scenario", metavar="FILE", help="use the sandbox with this scenario (default: the bundled example)"
     )

@@ -16,6 +16,7 @@ _ORGANIZATION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?")
 """Azure DevOps: 1-50 letters, digits and hyphens, starting and ending with a letter or digit."""
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DOMAIN = re.compile(r"(?=.{3,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _MENTION = re.compile(r"<[!@#]|<at>|(?<![\w.])@(?:here|channel|everyone)\b", re.IGNORECASE)
 """Slack's `<!channel>`, `<@U123>`, `<#C123>`, Teams' `<at>`, and a typed `@here`, `@channel`, `@everyone`."""
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -75,6 +76,15 @@ def user_id(value: str) -> str:
     return text
 
 
+def is_email(value: str) -> bool:
+    """Shaped like an address (`ann@fabrikam.com`): who someone is in the console chat."""
+    return _EMAIL.fullmatch(value) is not None
+
+
+MAX_WHEN = 200
+"""The longest `announce` date: it heads every person's notice, in capitals."""
+
+
 def announcement_when(value: str, *, now: datetime, usage: str) -> str:
     """When the change happens, as admins word it (`Friday 14:00 UTC`); it heads every person's notice.
 
@@ -83,6 +93,11 @@ def announcement_when(value: str, *, now: datetime, usage: str) -> str:
     `usage` is the command to show in the examples, e.g. `announce fabrikam-fiber`.
     """
     example = f"`{usage} Friday 14:00 UTC`"
+    if len(value) > MAX_WHEN:
+        raise ArgumentError(
+            f"The date you gave has {len(value):,} characters, so I announced nothing: it heads every"
+            f" person's notice: keep it to {MAX_WHEN} or fewer, e.g. {example}."
+        )
     if _MENTION.search(value):
         raise ArgumentError(
             "The date you gave mentions a channel or a person, so I announced nothing: it would go as"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -16,11 +15,10 @@ from bot.console.render import links_withheld, render
 from bot.console.surface import ConsoleSurface, console_actor
 from bot.conversation.messages import Message, Outgoing
 from bot.runtime import Runtime
+from workflows.arguments import is_email
 from workflows.directory import MicrosoftError
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import MigrationStatus
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
 A button shows the words to type instead of clicking it; right after an answer, `Not helpful` rates it.
@@ -109,7 +107,7 @@ class ConsoleChat:
                 return False
             if line == ":as" or line.startswith(":as "):
                 who = line.removeprefix(":as").strip()
-                if _EMAIL.fullmatch(who):
+                if is_email(who):
                     self.actor = console_actor(who)
                     out.write(f"(now speaking as {self.actor.name} <{self.actor.email}>)\n")
                 else:

@@ -167,10 +167,11 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "progress",
-        "[ORG]",
+        "[ORG] [csv]",
         "completion per item and per person, and where each to-do list stands",
         example="progress fabrikam-fiber",
-        details="The people furthest behind in chat, everyone in the attached CSV (only you see it).",
+        details="The people furthest behind in chat, everyone in the attached CSV (only you see it); `csv`"
+        " attaches it even when everyone fits in chat.",
     ),
     Usage(
         "retry-failed",
@@ -306,8 +307,12 @@ class Command:
 
 
 def typed_words(text: str) -> str:
-    """What was typed after `/aad`, if it was typed at all (the console takes both)."""
-    stripped = text.strip()
+    """What was typed after `/aad`, if it was typed at all (the console takes both).
+
+    Unicode spaces are spaces: a non-breaking one comes along when a command is pasted from a web page
+    or Teams, and looks the same as any other.
+    """
+    stripped = "".join(" " if unicodedata.category(char) == "Zs" else char for char in text).strip()
     if stripped.startswith(SLASH_COMMAND + " ") or stripped == SLASH_COMMAND:
         stripped = stripped[len(SLASH_COMMAND) :].strip()
     return stripped

@@ -123,6 +123,8 @@ class Conversation:
                 return [help_views.did_you_mean(reading.command.word, reading.meant)]
             case "unknown":
                 return [help_views.not_understood(reading.command.word)]
+            case "extra":
+                return [help_views.extra_words(reading.command)]
         return self._run(actor, reading.command, channel)
 
     def _run(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:

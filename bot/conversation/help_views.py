@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot.conversation.commands import USAGE_OF, USAGES, Usage
+from bot.conversation.commands import USAGE_OF, USAGES, Command, Usage
 from bot.conversation.messages import (
     MAX_BUTTON_VALUE,
     Actions,
@@ -18,7 +18,7 @@ from bot.conversation.messages import (
     tell_privately,
 )
 from bot.conversation.next_actions import next_step
-from bot.conversation.understanding import Suggestion
+from bot.conversation.understanding import Suggestion, understood_and_extra
 from workflows.admin_gate import AdminVerdict
 from workflows.results import MigrationStatus, TodoEntry
 from workflows.todo import required
@@ -114,6 +114,22 @@ def did_you_mean(typed: str, suggestions: Sequence[Suggestion]) -> Outgoing:
     blocks: list[Block] = [Text(text)]
     if buttons:
         blocks.append(Actions(buttons))
+    return tell_privately(text, *blocks)
+
+
+def extra_words(command: Command) -> Outgoing:
+    """More words than the command takes: which ones, the usage, and the command without them to run."""
+    usage = USAGE_OF[command.word]
+    understood, extra = understood_and_extra(command, usage.most_arguments or 0)
+    text = (
+        f"I understood `{understood}` but not `{extra}`. Usage: `{usage.synopsis}`, {usage.summary}."
+        f" Did you mean just `{understood}`? `help {usage.word}` explains it."
+    )
+    rest = understood.partition(" ")[2]
+    blocks: list[Block] = [Text(text)]
+    if len(rest) <= MAX_BUTTON_VALUE:
+        style = "danger" if usage.word in _DANGEROUS else "primary"
+        blocks.append(Actions((Button(understood, usage.word, rest, style),)))
     return tell_privately(text, *blocks)
 
 

@@ -115,7 +115,8 @@ class Suggestion:
 class Reading:
     """What the words were taken for, and the command to run (`ask` for a question)."""
 
-    kind: Literal["command", "question", "typo", "unknown"]
+    kind: Literal["command", "question", "typo", "unknown", "extra"]
+    """`extra`: a command word followed by more words than it takes."""
     command: Command
     meant: tuple[Suggestion, ...] = field(default=())
 
@@ -138,6 +139,12 @@ def read(
     if rating is not None:  # a rating button's label, typed: never a question, never `notify helpful`
         return Reading("command", Command(rating, (), ""))
     usage = USAGE_OF.get(command.word)
+    if usage is not None and _has_extra_words(command, usage.most_arguments):
+        # `plan fabrikam-fiber extra args here` addresses a migration: words too many, never a question
+        if _names_an_organization(command, organizations) or not _is_sentence_after(
+            command, usage.most_arguments, typed
+        ):
+            return Reading("extra", command)
     if command.word in TYPED_BUTTONS or (
         usage is not None and not _is_sentence_after(command, usage.most_arguments, typed)
     ):
@@ -171,7 +178,8 @@ def suggestions(command: Command, words: Sequence[str]) -> tuple[Suggestion, ...
         if abs(len(word) - len(typed)) <= allowed and (score := distance(typed, word)) <= allowed
     )
     close = [word for score, _, word in scored if score == scored[0][0]]
-    meant = list(dict.fromkeys([*prefixed, *close]))  # `stat`: `status` first, then `start`
+    # never the word as typed: a command word that reaches here was not understood as it stands
+    meant = [word for word in dict.fromkeys([*prefixed, *close]) if word != command.word.casefold()]
     return tuple(Suggestion(word, command.text) for word in meant[:MAX_SUGGESTIONS])
 
 
@@ -192,6 +200,16 @@ def reads_like_question(text: str) -> bool:
 def _names_an_organization(command: Command, organizations: Callable[[], Iterable[str]]) -> bool:
     following = command.arg(0)
     return following is not None and following.casefold() in {name.casefold() for name in organizations()}
+
+
+def _has_extra_words(command: Command, most_arguments: int | None) -> bool:
+    return most_arguments is not None and len(command.args) > most_arguments
+
+
+def understood_and_extra(command: Command, most_arguments: int) -> tuple[str, str]:
+    """`plan fabrikam-fiber extra args here` -> (`plan fabrikam-fiber`, `extra args here`)."""
+    understood = " ".join((command.word, *command.args[:most_arguments]))
+    return understood, " ".join(command.args[most_arguments:])
 
 
 def _is_sentence_after(command: Command, most_arguments: int | None, text: str) -> bool:

@@ -83,3 +83,9 @@ def test_the_plan_still_reaches_a_reader_that_stays(aadbot: Aadbot) -> None:
     finished = aadbot("plan", "--scenario", str(SCENARIO), "--connector", "dana@fabrikam.com", "--json")
     assert finished.returncode == 0
     assert json.loads(finished.stdout)["organization"]
+
+
+def test_chat_as_something_that_is_no_email_address_is_refused_like_the_consoles_as(aadbot: Aadbot) -> None:
+    finished = aadbot("chat", "--as", "notanemail")
+    assert finished.returncode == 2 and finished.stdout == "", finished
+    assert "argument --as: takes an email address, not `notanemail`: --as ann@fabrikam.com" in finished.stderr

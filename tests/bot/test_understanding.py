@@ -64,6 +64,37 @@ def test_a_typo_followed_by_a_migration_and_more_words_is_a_slip_not_a_question(
     )
 
 
+def test_a_command_with_words_too_many_names_them_and_its_usage_never_the_input_as_a_guess(chat: Chat) -> None:
+    started(chat)
+    for typed, understood, extra in (
+        (f"plan {ORG} extra args here", f"plan {ORG}", "extra args here"),
+        (f"invite {ORG} now please", f"invite {ORG}", "now please"),
+        (f"status {ORG} foo", f"status {ORG}", "foo"),
+    ):
+        reply = chat.say(DANA, typed)
+        said = " ".join(text_of(reply).split())
+        assert f"I understood `{understood}` but not `{extra}`" in said, said
+        assert f"Usage: `{typed.split()[0]} [ORG]`" in said and "I don't know" not in said, said
+        assert f"`{typed}`" not in said and only_for_the_asker(reply) and "INVITATIONS" not in said
+    invited = chat.click(DANA, chat.say(DANA, f"invite {ORG} now please"), f"invite {ORG}")
+    assert "INVITATIONS FOR FABRIKAM-FIBER" in text_of(invited)  # the button runs what was understood
+
+
+def test_unicode_spaces_pasted_from_a_web_page_separate_words(chat: Chat) -> None:
+    assert "DANA STARTED MOVING" in text_of(chat.say(DANA, f"start\u00a0{ORG}\u2009fabrikam.com"))
+    assert chat.state() == "planned"
+
+
+@pytest.mark.parametrize("days", ["-5", "abc", "+7"])
+def test_stale_users_with_a_word_that_is_no_number_of_days_says_so(chat: Chat, days: str) -> None:
+    started(chat)
+    alone = [] if days == "abc" else [f"stale-users {days}"]  # a lone word may be a migration's name
+    for typed in (f"stale-users {ORG} {days}", *alone):
+        said = " ".join(text_of(chat.say(DANA, typed)).split())
+        assert f"`{days}` is not a number of days" in said and "stale-users [ORG] [DAYS]" in said, said
+        assert "no migration" not in said
+
+
 def test_a_typo_in_a_direct_message_is_a_typo_not_a_question(chat: Chat) -> None:
     started(chat)
     typo = chat.say(ANN, "stat", in_dm=True)

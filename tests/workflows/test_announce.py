@@ -92,6 +92,7 @@ def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_ke
         ("Friday <@U0DANA>", "mentions a channel or a person"),
         ("@here Friday", "mentions a channel or a person"),
         ("<at>Lee</at> Friday", "mentions a channel or a person"),
+        (" ".join(["Friday"] * 40) + " 14:00", "has 285 characters, so I announced nothing"),  # never cut
     ],
 )
 def test_a_when_in_the_past_or_with_a_mention_is_refused_and_nobody_is_told(

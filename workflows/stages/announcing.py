@@ -25,7 +25,6 @@ from workflows.tokens import case_of
 ANNOUNCEMENT = "advance_notice"
 """The outbox kind of each person's advance notice: a cancel tells those it reached that it is off."""
 _ANNOUNCE_STATES = frozenset({"planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"})
-_WHEN_LIMIT = 200
 
 
 def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "") -> AnnounceResult:
@@ -35,7 +34,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
     gained since); any other `when`, an earlier one too, reaches everyone again: they hear the date that
     now stands, once.
     """
-    when = " ".join(when.split())[:_WHEN_LIMIT]
+    when = " ".join(when.split())
     with ctx.database.session() as session:
         row = find(session, organization)
         if row.state not in _ANNOUNCE_STATES or row.plan is None:

@@ -76,12 +76,7 @@ class Preparing(Stage):
         return [preparing_views.account_decided(result), *self._desk.outbox.flush()]
 
     def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        organization, days = None, None
-        for arg in command.args:
-            if arg.isdigit():
-                days = number(arg, "", maximum=MAX_DAYS)
-            else:
-                organization = arg
+        organization, days = _organization_and_days(command)
         status = self._desk.service.status(organization)
         users = self._removable_stale_users(status.organization, days)
         return [preparing_views.stale_users(status, users, days, list_fingerprint(users))]
@@ -142,3 +137,19 @@ def list_fingerprint(users: Sequence[OrgUser]) -> str:
     """Stands for exactly these users: a button carries it instead of thousands of ids."""
     joined = "\n".join(sorted(user.id for user in users))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def _organization_and_days(command: Command) -> tuple[str | None, int | None]:
+    """`stale-users [ORG] [DAYS]`: a lone word is the organization unless it is a number (signed ones too:
+    `-5` is a mistaken number of days, not the name of a migration)."""
+    if not command.args:
+        return None, None
+    if len(command.args) == 1 and not command.args[0].lstrip("+-").isdigit():
+        return command.args[0], None
+    organization, days = (command.args[0], command.args[1]) if len(command.args) > 1 else (None, command.args[0])
+    if not days.isdigit():
+        raise WorkflowError(
+            f"`{days}` is not a number of days. Say `stale-users [ORG] [DAYS]` with a whole number of days, 1 or more,"
+            " without a sign-in, e.g. `stale-users 120` (90 if you leave it out)."
+        )
+    return organization, number(days, "", maximum=MAX_DAYS)
