@@ -155,7 +155,26 @@ class Conversation:
         verdict = self._desk.admin_verdict(organization, actor)
         if not verdict.allowed:
             who = actor.name or actor.email
-            raise PermissionDenied(help_views.admin_refusal(who, command.word, organization, verdict))
+            held = self._held(organization, actor) if verdict.kind == "refused" else None
+            raise PermissionDenied(help_views.admin_refusal(who, command.word, organization, verdict, held))
+
+    def _held(self, organization: str | None, actor: Actor) -> help_views.HeldMigration | None:
+        """The migration refused, if the bot holds it (`status` shows it to anyone): never a name it has
+        no migration of, whose existence only Azure DevOps could tell."""
+        service = self._desk.service
+        if organization is not None and organization.casefold() not in {
+            name.casefold() for name in service.organizations(include_finished=True)
+        }:
+            return None
+        try:
+            status = service.status(organization)
+        except WorkflowError:  # no migration at all: nothing held
+            return None
+        try:
+            admins = tuple(service.approver_emails(status.organization, exclude=actor))
+        except WorkflowError:  # Azure DevOps failing: who started it is still known
+            admins = ()
+        return help_views.HeldMigration(status.organization, status.started_by.name, admins)
 
     def _organization_of(self, command: Command) -> str | None:
         if command.word in ("start", "doctor"):  # checked before the admin check asks Azure DevOps

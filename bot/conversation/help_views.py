@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.conversation.commands import USAGE_OF, USAGES, Command, Usage
@@ -141,8 +142,23 @@ def not_understood(typed: str) -> Outgoing:
     return tell_privately(f"I don't know `{typed}`.", Text(text))
 
 
-def admin_refusal(who: str, word: str, organization: str | None, verdict: AdminVerdict) -> str:
-    """Why `word` was refused, telling no stranger whether `organization` exists; any wait is the real one."""
+@dataclass(frozen=True)
+class HeldMigration:
+    """A migration the bot holds, which `status` shows anyone: a refusal may say it exists and who runs it."""
+
+    organization: str
+    started_by: str
+    admins: tuple[str, ...]
+    """Its owner and Project Collection Administrators, as Azure DevOps lists them; empty if unread."""
+
+
+def admin_refusal(
+    who: str, word: str, organization: str | None, verdict: AdminVerdict, held: HeldMigration | None = None
+) -> str:
+    """Why `word` was refused, telling no stranger whether `organization` exists; any wait is the real one.
+
+    `held`: the migration refused is one the bot holds, so not being its admin is said as such, with who
+    is; for any other name "no such organization" and "not its admin" read the same (no probing)."""
     where = f" of {organization}" if organization else ""
     opening = (
         f"Sorry {who}, `{word}` is for the organization's admins: the owner and the Project Collection"
@@ -170,11 +186,24 @@ def admin_refusal(who: str, word: str, organization: str | None, verdict: AdminV
                 f" {_minutes(verdict.wait)}; migrations you are"
                 f" confirmed an admin of are not affected.{yours}{ask}"
             )
+    again = f" If you were made an admin just now, I look again in {_minutes(verdict.wait)}."
+    if held is not None:
+        admins = ", ".join(held.admins) or f"{held.started_by}, who started this migration, is one"
+        return (
+            f"Sorry {who}, `{word}` is for the organization's admins (the owner and the Project Collection"
+            f" Administrators of {held.organization}), and Azure DevOps does not list you as one. Nothing"
+            " was changed."
+            f" Its admins: {admins}. Ask one of them to do it, or to add you to the Project Collection"
+            f" Administrators group (Organization settings → Permissions).{again} `status` and your own"
+            " `todo` are for everyone."
+        )
     named = f" `{organization}`" if organization else ""
     return (
-        f"{opening} I found no organization{named} that you administer: check the spelling, it is what"
-        f" follows dev.azure.com/ in the organization's address.{yours} If you were made an admin just"
-        f" now, I look again in {_minutes(verdict.wait)}.{ask}"
+        f"Sorry {who}, I found no organization{named} that you administer, so I did nothing: `{word}` is for"
+        " the organization's admins (the owner and the Project Collection Administrators). Either the name is not the one after"
+        " dev.azure.com/ in the organization's address, or you are not one of its admins; I do not say"
+        f" which, so that nobody can use me to find out which organizations exist.{yours}{again} Otherwise"
+        " ask the organization's admins, or ask the bot's operators to add you to AADBOT_ADMINS."
     )
 
 

@@ -139,12 +139,12 @@ def read(
     if rating is not None:  # a rating button's label, typed: never a question, never `notify helpful`
         return Reading("command", Command(rating, (), ""))
     usage = USAGE_OF.get(command.word)
-    if usage is not None and _has_extra_words(command, usage.most_arguments):
-        # `plan fabrikam-fiber extra args here` addresses a migration: words too many, never a question
-        if _names_an_organization(command, organizations) or not _is_sentence_after(
-            command, usage.most_arguments, typed
-        ):
-            return Reading("extra", command)
+    if (
+        usage is not None
+        and _has_extra_words(command, usage.most_arguments)
+        and _names_an_organization(command, organizations)
+    ):  # `plan fabrikam-fiber extra args here` addresses a migration: words too many, never a question
+        return Reading("extra", command)
     if command.word in TYPED_BUTTONS or (
         usage is not None and not _is_sentence_after(command, usage.most_arguments, typed)
     ):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.conversation.help_views import admin_refusal
 from msapi import HttpSession, permissions
 from storage import AdminRefusal
-from tests.bot.conftest import Chat, text_of
+from tests.bot.conftest import ORG, Chat, started, text_of
 from tests.fakes.runtimes import runtime_on
 from tests.storage.statements import failing
 from workflows.admin_gate import ADMIN, LOOK_UP_LEASE, MEMORY_FAILED, AdminGate, AdminVerdict
@@ -81,6 +81,19 @@ def test_the_refusal_is_the_same_whether_or_not_the_organization_exists(chat: Ch
     )
     missing = _without_name(text_of(chat.say(STRANGER, "start no-such-org fabrikam.com")), "no-such-org")
     assert existing == missing
+
+
+def test_a_non_admin_of_a_migration_the_bot_holds_is_told_so_and_who_its_admins_are(chat: Chat) -> None:
+    """`status` shows anyone the migrations the bot holds: refusing one says it exists, not "spelling"."""
+    started(chat)
+    for typed in (f"announce {ORG} tomorrow", "invite"):  # named, or the one migration implied
+        reply = " ".join(text_of(chat.say("ann@fabrikam.com", typed)).split())
+        assert f"Administrators of {ORG}), and Azure DevOps does not list you as one" in reply, reply
+        assert "Its admins: dana@fabrikam.com, lee@fabrikam.com. Ask one of them" in reply, reply
+        assert "spelling" not in reply and "found no organization" not in reply, reply
+    unheld = " ".join(text_of(chat.say("ann@fabrikam.com", "start nonexistent-org fabrikam.com")).split())
+    assert unheld.startswith("Sorry Ann, I found no organization `nonexistent-org` that you administer")
+    assert "I do not say which" in unheld and "dana@" not in unheld and "spelling" not in unheld
 
 
 def test_dotdot_never_reaches_azure_devops(chat: Chat) -> None:
