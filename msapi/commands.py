@@ -97,6 +97,10 @@ def run_plan(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_plan(plan))
+    if plan.failed_checks:  # a script or CI step stops here, as `doctor` does
+        failed = ", ".join(check.code for check in plan.failed_checks)
+        print(f"aadbot plan: a prerequisite fails ({failed}): fix it before connecting.", file=sys.stderr)
+        return FAILURE
     return 0
 
 

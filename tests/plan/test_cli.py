@@ -36,10 +36,14 @@ def test_json_plan_of_the_bundled_scenario(capsys: pytest.CaptureFixture[str]) -
     assert statuses["billing-subscription"] == "warn" and statuses["connector-admin"] == "pass"
 
 
-def test_human_table_and_csv(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_human_table_and_csv_and_a_failing_check_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     output = tmp_path / "plan.csv"
-    assert _run("--scenario", FABRIKAM, "--connector", "erin.eng@gmail.com", "--csv", str(output)) == 0
-    text = capsys.readouterr().out
+    assert _run("--scenario", FABRIKAM, "--connector", "erin.eng@gmail.com", "--csv", str(output)) == 1
+    captured = capsys.readouterr()
+    assert "aadbot plan: a prerequisite fails (connector-member, connector-admin)" in captured.err
+    text = captured.out
     assert "ambiguous  hana@contoso.com" in text and "auto: 5  map: 2" in text
     assert "[FAIL] connector-member: erin.eng@gmail.com is not a user of Fabrikam." in text
     rows = list(csv.DictReader(output.read_text().splitlines()))
