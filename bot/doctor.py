@@ -84,8 +84,11 @@ def manifest_scopes(path: Path = MANIFEST) -> tuple[str, ...]:
 
 def slack_checks(environ: Mapping[str, str], manifest: Path = MANIFEST) -> list[Check]:
     """`slack-scopes`: the bot token holds every scope of the manifest; without a token, a warning that
-    Slack was not checked (`serve` runs the Slack app), never silence that reads as nothing to check."""
+    Slack was not checked (`serve` runs the Slack app), never silence that reads as nothing to check;
+    unless the bot is set up for Teams alone, where there is no Slack app to check."""
     token = environ.get("SLACK_BOT_TOKEN", "").strip()
+    if not token and environ.get("TEAMS_APP_ID", "").strip():
+        return [Check("slack-scopes", "pass", "Slack is not set up (no SLACK_BOT_TOKEN): the bot runs in Teams.")]
     if not token:
         return [
             Check(

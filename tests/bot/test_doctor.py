@@ -95,6 +95,8 @@ def test_slack_scopes_come_from_auth_test_and_are_compared_with_the_manifest(sla
         unchecked.status == "warn"
         and "Slack was not checked: SLACK_BOT_TOKEN is not set" in unchecked.message
     )
+    [teams_only] = slack_checks({"TEAMS_APP_ID": "5f0c7b43-3f9e-4c36-9d4c-2b1e7d6a0a11"})
+    assert teams_only.status == "pass" and "the bot runs in Teams" in teams_only.message  # no warning
 
 
 def test_teams_settings_are_checked_when_configured(box: Sandbox) -> None:
