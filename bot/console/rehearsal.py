@@ -138,7 +138,7 @@ def summary(received: list[Outgoing], span: timedelta, now: datetime) -> str:
     what = (
         f"{len(received)} message{'s' * (len(received) != 1)} ({got})" if received else "nothing for anyone"
     )
-    return f"(it is now {when(now)}; in these {duration(span)}: {what})"
+    return f"(it is now {when(now)}, {duration(span)} later: {what})"
 
 
 def _recipient(message: Outgoing) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.console.chat import run_chat
+from bot.console import rehearsal
 from bot.console.rehearsal import RehearsalClock
 from bot.runtime import Runtime
 from sandbox import Sandbox
@@ -90,7 +91,7 @@ def test_a_restored_rehearsal_carries_on_as_a_replayed_one(
     # the first lines moved the clock on five minutes; the billing reminder a minute after the lists
     assert "(rehearsal time: Friday 27 November, 15:05 UTC, 5 min ahead of the real clock)" in restored
     assert "REMINDER: MOVE THE BILLING OF FABRIKAM-FIBER" in restored
-    assert "(it is now Monday 30 November, 15:05 UTC; in these 3 days: 1 message" in restored
+    assert "(it is now Monday 30 November, 15:05 UTC, 3 days later: 1 message" in restored
     assert restored == typed
 
 
@@ -120,7 +121,7 @@ def test_a_week_later_reminders_came_on_working_days_at_nine_and_not_to_who_fini
     assert bobs == ["Friday 4 December, 15:05"]  # he snoozed for a week on Friday 15:05
     # the admins' digest: Ann is done, Gus and Hana wait for the admins
     assert "8 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS" in week
-    assert "(it is now Friday 4 December, 15:05 UTC; in these 7 days: 22 messages (#aad-migration 5, " in week
+    assert "(it is now Friday 4 December, 15:05 UTC, 7 days later: 22 messages (#aad-migration 5, " in week
     assert "(rehearsal time: Friday 4 December, 15:05 UTC, 7 days 5 min ahead of the real clock)" in week
 
 
@@ -191,7 +192,7 @@ def test_a_whole_migration_rehearsed_to_the_end_then_nobody_hears_more(
     assert billing.index("BILLING OF FABRIKAM-FIBER HAS MOVED") < billing.index("(it is now")
     assert "[Complete: `complete fabrikam-fiber`]" in billing
     assert "THE MOVE OF FABRIKAM-FIBER TO FABRIKAM IS COMPLETE" in billing
-    assert "in these 7 days: nothing for anyone)" in _after(billing, "IS COMPLETE")
+    assert "7 days later: nothing for anyone)" in _after(billing, "IS COMPLETE")
 
 
 def test_the_portal_words_need_a_migration_and_a_person(runtime: Runtime, clock: RehearsalClock) -> None:
@@ -352,3 +353,9 @@ def test_optional_items_are_offered_but_nobody_is_reminded_of_them_nor_held_open
     closing = " ".join(said[said.index("NOT COMPLETED YET") :].split())
     still_open = closing[closing.index("items still open") : closing.index("• 9 people have not been seen")]
     assert "ann@fabrikam.com" not in still_open and "lee@fabrikam.com" in still_open
+
+
+def test_the_later_summary_reads_well_for_one_day() -> None:
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    said = rehearsal.summary([], timedelta(days=1), monday)
+    assert said == "(it is now Monday 30 November, 09:00 UTC, 1 day later: nothing for anyone)"
