@@ -7,7 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.conversation import lists, plan_views
-from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from bot.conversation.messages import (
+    Actions,
+    Block,
+    Button,
+    Heading,
+    Message,
+    Outgoing,
+    Text,
+    greeting_name,
+    say,
+)
 from bot.conversation.next_actions import with_next
 from bot.conversation.sign_in_views import people_counted
 from workflows.plan import NO_ACCESS
@@ -169,7 +179,8 @@ def called_off_dm(person: CalledOff) -> Message:
         said = "The change you were told about is off."
     else:
         said = f"The move of {person.organization} to {person.tenant} accounts is off."
-    lines = [f"Hi {person.display_name or person.email},", f"{said} Keep signing in as you do today."]
+    greeted = greeting_name(person.display_name, person.email)
+    lines = [f"Hi {greeted},", f"{said} Keep signing in as you do today."]
     if person.invited:
         lines.append(f"You can ignore Microsoft's invitation to join {person.tenant}.")
     if person.reason:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -138,3 +139,16 @@ def say(
 def tell_privately(summary: str, *blocks: Block) -> Outgoing:
     """A reply only the person who spoke sees: what went wrong, and how to put it right."""
     return say(summary, *blocks, private=True)
+
+
+_ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+"""`(MSA email = work email)`, `[Contractor]`: notes admins put into Azure DevOps display names."""
+
+
+def greeting_name(display_name: str, email: str) -> str:
+    """Who a direct message greets: `Ann` for "Ann (MSA email = work email)", `Kim` for "Lee, Kim" (the
+    directory's surname-first form); the address when the display name leaves no name."""
+    name = " ".join(_ASIDE.sub(" ", display_name).split())
+    surname, comma, given = name.partition(",")
+    words = (given if comma and given.strip() else surname).split()
+    return words[0] if words and any(char.isalpha() for char in words[0]) else email

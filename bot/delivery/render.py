@@ -15,7 +15,7 @@ from bot.conversation import (
     todo_views,
     views,
 )
-from bot.conversation.messages import Channel, DirectMessage, Message
+from bot.conversation.messages import Channel, DirectMessage, Message, greeting_name
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
 from storage import OutboundMessage
@@ -228,8 +228,8 @@ def _notice(kind: str, payload: dict[str, Any]) -> Message:
 
 
 def _name(payload: dict[str, Any]) -> str:
-    """How a direct message greets its reader: their display name, or their address without one."""
-    return str(payload.get("display_name") or payload["email"])
+    """How a direct message greets its reader: their first name, or their address without one."""
+    return greeting_name(str(payload.get("display_name") or ""), str(payload["email"]))
 
 
 def _actor(data: dict[str, Any]) -> Actor:

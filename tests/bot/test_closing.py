@@ -151,7 +151,7 @@ def test_a_bare_cancel_asks_first_then_everyone_told_of_the_move_hears_it_is_off
     assert set(dms) == told
     assert dms["ann@fabrikam.com"] == [
         f"Called off: {ORG} is not moving to Fabrikam accounts",
-        "Hi Ann (MSA email = work email),",
+        "Hi Ann,",  # the display name's aside is for admins, not a greeting
         f"The change announced for {when} is off. Keep signing in as you do today.",
     ]
     assert dms["erin.eng@gmail.com"][-1] == "You can ignore Microsoft's invitation to join Fabrikam."

@@ -223,7 +223,7 @@ def test_hana_told_one_account_and_then_another_hears_that_the_first_no_longer_h
         ((HANA,), f"Your work account for {ORG} is {HANA_GUEST}, not {HANA_MEMBER}")  # a guest has no mailbox
     ]
     assert lines(to_hana)[0] == (
-        f"Hi Hana Hart, I told you that {HANA_MEMBER} is your work account. That no longer holds: the"
+        f"Hi Hana, I told you that {HANA_MEMBER} is your work account. That no longer holds: the"
         f" migration admins recorded {HANA_GUEST} as your account and your identity carries over to it by"
         " itself (a guest you sign in to with your own address), so your history stays yours. These items of"
         " your to-do list are new or changed:"

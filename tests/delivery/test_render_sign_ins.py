@@ -43,6 +43,18 @@ def test_the_verified_sign_in_thanks_the_person_by_direct_message() -> None:
     )
 
 
+def test_a_direct_message_greets_by_first_name_not_the_display_names_asides() -> None:
+    def greeting(display_name: str) -> str:
+        payload = {"organization": "fabrikam", "email": "ann@fabrikam.com", "title": "Sign in"}
+        row = _row("sign_in_verified", "ann@fabrikam.com", {**payload, "display_name": display_name})
+        return envelope_of(row).message.summary.partition(",")[0]
+
+    assert greeting("Ann (MSA email = work email)") == "Hi Ann"
+    assert greeting("Ann Archer [Contractor]") == "Hi Ann"
+    assert greeting("Archer, Ann") == "Hi Ann"  # the directory's surname-first form
+    assert greeting("(no name)") == greeting("") == "Hi ann@fabrikam.com"
+
+
 def test_a_guest_is_thanked_for_signing_in_with_their_guest_account() -> None:
     payload = {"organization": "fabrikam", "email": "erin@gmail.com", "title": "Sign in"}
     erin = envelope_of(_row("sign_in_verified", "erin@gmail.com", {**payload, "account": "guest account"}))
