@@ -130,6 +130,20 @@ class UserProgress:
     waiting_until: datetime | None = None
     """When it is tried again, while it is waiting."""
 
+    @property
+    def known_as(self) -> str:
+        return known_as(self.email, self.directory_account)
+
+
+def known_as(email: str, directory_account: str | None) -> str:
+    """Their work account once the plan gives one, with the Azure DevOps address they were listed under:
+    how `progress` and the admins' digest both name a person."""
+    return f"{directory_account} (was {email})" if directory_account else email
+
+
+def known_as_user(user: AffectedUser) -> str:
+    return known_as(user.email, _other_address(user))
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -197,9 +211,10 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
         deciders = lost_access_by(row.plan)
         deliveries = reach_in(session, status.id)
     by_user = by_person(items)
-    by_key: dict[str, list[TodoItem]] = {}
+    # by title too: one key reads "Sign in with your work account" or "... guest account" by person
+    by_item: dict[tuple[str, str], list[TodoItem]] = {}
     for item in items:
-        by_key.setdefault(item.key, []).append(item)
+        by_item.setdefault((item.key, item.title), []).append(item)
     return Progress(
         migration_id=status.id,
         organization=status.organization,
@@ -207,12 +222,12 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
         items=tuple(
             ItemProgress(
                 key,
-                group[0].title,
+                title,
                 sum(i.done_at is not None for i in group),
                 len(group),
                 sum(i.verified_at is not None for i in group),
             )
-            for key, group in by_key.items()
+            for (key, title), group in by_item.items()
         ),
         users=tuple(
             _user_progress(user, by_user.get(user.id or 0, []), deliveries, deciders) for user in users

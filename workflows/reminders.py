@@ -32,6 +32,7 @@ from workflows.plan import NO_ACCESS
 from workflows.progress import (
     PERSONAL_LISTS,
     Progress,
+    known_as_user,
     lists_of,
     reach_in,
     read_progress,
@@ -504,10 +505,10 @@ class Tracking:
             expected = any(item.key in verification.SIGN_IN_ITEMS for item in own)
             signed_in = any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in own)
             if late and expected and not signed_in:
-                not_signed_in.append([user.email, user.display_name])
+                not_signed_in.append([known_as_user(user), user.display_name])
             wait = waiting.awaited(own, user.entitlement_id, decisions)
             if wait is not None:  # not behind: they wait for the admins, who must act first
-                waits.append([user.email, user.display_name, waiting.admins_step(wait), wait.key])
+                waits.append([known_as_user(user), user.display_name, waiting.admins_step(wait), wait.key])
                 waiting_ids.add(user.entitlement_id)
                 continue
             if user.id in unreachable:
@@ -515,7 +516,7 @@ class Tracking:
             asked = required(own)
             left = sum(item.done_at is None for item in asked)
             if left:
-                stragglers.append([user.email, user.display_name, left, len(asked)])
+                stragglers.append([known_as_user(user), user.display_name, left, len(asked)])
         personal = [
             [p.principal_name, p.outcome, p.next_step]
             for p in verification.still_personal(session, row)

@@ -179,7 +179,7 @@ def called_off_dm(person: CalledOff) -> Message:
         said = "The change you were told about is off."
     else:
         said = f"The move of {person.organization} to {person.tenant} accounts is off."
-    greeted = greeting_name(person.display_name, person.email)
+    greeted = greeting_name(person.display_name) or person.email
     lines = [f"Hi {greeted},", f"{said} Keep signing in as you do today."]
     if person.invited:
         lines.append(f"You can ignore Microsoft's invitation to join {person.tenant}.")

@@ -145,10 +145,10 @@ _ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 """`(MSA email = work email)`, `[Contractor]`: notes admins put into Azure DevOps display names."""
 
 
-def greeting_name(display_name: str, email: str) -> str:
+def greeting_name(display_name: str) -> str:
     """Who a direct message greets: `Ann` for "Ann (MSA email = work email)", `Kim` for "Lee, Kim" (the
-    directory's surname-first form); the address when the display name leaves no name."""
+    directory's surname-first form); empty when the display name leaves no name (greet the address)."""
     name = " ".join(_ASIDE.sub(" ", display_name).split())
     surname, comma, given = name.partition(",")
     words = (given if comma and given.strip() else surname).split()
-    return words[0] if words and any(char.isalpha() for char in words[0]) else email
+    return words[0] if words and any(char.isalpha() for char in words[0]) else ""

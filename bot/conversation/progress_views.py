@@ -194,7 +194,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     behind = sorted(report.users, key=_furthest_behind)
     rows = [
         (
-            _known_as(user),
+            user.known_as,
             lost_access(user.lost_access_by) if user.outcome == NO_ACCESS else f"{user.done} of {user.total}",
             "verified" if user.signed_in else "not yet",
             _DELIVERY_WORDS[user.delivery],
@@ -316,11 +316,6 @@ def _count(count: int, thing: str) -> str:
 
 def _tried_again_at(user: UserProgress) -> datetime:
     return user.waiting_until or datetime.min.replace(tzinfo=UTC)
-
-
-def _known_as(user: UserProgress) -> str:
-    """Their work account once the plan gives one, with the Azure DevOps address they were listed under."""
-    return f"{user.directory_account} (was {user.email})" if user.directory_account else user.email
 
 
 def _furthest_behind(user: UserProgress) -> tuple[int, float]:

@@ -57,6 +57,9 @@ _NEXT_STEPS = {
     "decide": "decide which directory account is theirs (`decide`, or have it enabled), then"
     f" {map_by_hand()}",
 }
+"""In full, once under the table and in each row of its CSV."""
+_STEP_CELLS = {"map": "map by hand", "invite": "invite, then map", "decide": "decide, then map"}
+"""A table cell: each of a few hundred characters would make every line of the table that long."""
 
 
 def sign_ins_line(report: Progress) -> str:
@@ -82,14 +85,16 @@ def still_personal_blocks(
     """Who needs an admin to get across; past the chat list's length, all of them as CSV (`with_csv`)."""
     if not people:
         return []
-    rows = [(p.principal_name, p.outcome, _NEXT_STEPS[p.next_step]) for p in people]
+    rows = [(p.principal_name, p.outcome, _STEP_CELLS[p.next_step]) for p in people]
     rest = "in the attached CSV" if with_csv else "in the CSV that `progress` attaches"
+    steps = dict.fromkeys(p.next_step for p in people)
     blocks: list[Block] = [
         Text(
             f"{people_counted(len(people), 'is', 'are')} still on their Microsoft account after the"
             " connection and need you: they cannot sign in until you act."
         ),
         *lists.table(("user", "case", "next step"), rows, rest=rest),
+        Text("\n".join(f"• *{_STEP_CELLS[step]}*: {_NEXT_STEPS[step]}." for step in steps)),
     ]
     if with_csv and lists.is_cut(rows):
         blocks.append(
@@ -97,7 +102,7 @@ def still_personal_blocks(
                 f"still-on-microsoft-accounts-{organization}.csv",
                 f"Everyone in {organization} still on their Microsoft account, with the next step",
                 ("principal name", "case", "next step"),
-                rows,
+                [(p.principal_name, p.outcome, _NEXT_STEPS[p.next_step]) for p in people],
                 organization=organization,
             )
         )

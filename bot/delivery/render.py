@@ -229,7 +229,7 @@ def _notice(kind: str, payload: dict[str, Any]) -> Message:
 
 def _name(payload: dict[str, Any]) -> str:
     """How a direct message greets its reader: their first name, or their address without one."""
-    return greeting_name(str(payload.get("display_name") or ""), str(payload["email"]))
+    return greeting_name(str(payload.get("display_name") or "")) or str(payload["email"])
 
 
 def _actor(data: dict[str, Any]) -> Actor:

@@ -70,7 +70,12 @@ def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
     )
     assert "ann@fabrikam.com (was" not in report
     kim_row = [line for line in report.splitlines() if line.strip().startswith("kim@fabrikam-old.com")][-1]
-    assert "map" in kim_row and "select *Resolve*" in kim_row
+    assert kim_row.split() == ["kim@fabrikam-old.com", "map", "map", "by", "hand"]
+    # each step in full once under the table, not in every row: lines stay readable
+    assert _raw(progress).count("select *Resolve*") == 2  # `map by hand` and `decide, then map`
+    assert max(len(line) for line in report.splitlines()) <= 120
+    items = {line.strip().split("  ")[0]: line.split()[-1] for line in report.splitlines() if "Sign in" in line}
+    assert items == {"Sign in with your work account": "5", "Sign in with your guest account": "1"}
 
 
 def test_an_admin_can_read_the_sign_ins_at_once(chat: Chat) -> None:

@@ -121,6 +121,8 @@ def test_a_week_later_reminders_came_on_working_days_at_nine_and_not_to_who_fini
     assert bobs == ["Friday 4 December, 15:05"]  # he snoozed for a week on Friday 15:05
     # the admins' digest: Ann is done, Gus and Hana wait for the admins
     assert "8 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS" in week
+    digest = _after(week, "8 OF 11 PEOPLE IN FABRIKAM-FIBER STILL HAVE OPEN TO-DO ITEMS")
+    assert "\n  kim@fabrikam.com (was kim@fabrikam-old.com)  Kim Lee" in digest  # as `progress` names her
     assert "(it is now Friday 4 December, 15:05 UTC, 7 days later: 22 messages (#aad-migration 5, " in week
     assert "(rehearsal time: Friday 4 December, 15:05 UTC, 7 days 5 min ahead of the real clock)" in week
 

@@ -80,4 +80,7 @@ def test_the_digest_names_who_has_not_signed_in_and_who_needs_an_admin() -> None
     assert any("1 person has not signed in with their work account 3 working days after" in t for t in texts)
     assert tables[0].rows == (("lee@fabrikam.com", "Lee"),)
     assert [row[:2] for row in tables[1].rows] == [("kim@old.com", "map"), ("hana@contoso.com", "ambiguous")]
-    assert tables[1].rows[0][2] == map_by_hand() and "decide" in tables[1].rows[1][2]
+    assert [row[2] for row in tables[1].rows] == ["map by hand", "decide, then map"]  # short cells
+    said = "\n".join(texts)  # and each step in full once, under the table
+    assert said.count(f"• *map by hand*: {map_by_hand()}.") == 1
+    assert said.count("• *decide, then map*: decide which directory account is theirs") == 1
