@@ -197,15 +197,18 @@ def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[Acce
     return say(heading, Heading(heading), *_items(entries), private=True)
 
 
-def marked_done(result: MarkDoneResult) -> Outgoing:
+def marked_done(result: MarkDoneResult, entries: Sequence[TodoEntry], actor: Actor) -> Outgoing:
+    """The tick, then the list as it now stands, in one message: Teams showed two, one after the other."""
     if result.already_done:
-        return say(f"*{result.item.title}* was already done.", private=True)
-    tail = (
-        "That was the last one: all done, thank you!"
-        if result.remaining == 0
-        else f"{result.remaining} to go."
-    )
-    return say(f"✅ *{result.item.title}* done. {tail}", private=True)
+        tick = f"*{result.item.title}* was already done."
+    else:
+        tail = (
+            "That was the last one: all done, thank you!"
+            if result.remaining == 0
+            else f"{result.remaining} to go."
+        )
+        tick = f"✅ *{result.item.title}* done. {tail}"
+    return say(tick, Text(tick), *todo_list(entries, actor).message.blocks, private=True)
 
 
 def help_for_item(

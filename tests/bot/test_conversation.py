@@ -153,6 +153,26 @@ def test_a_user_ticks_off_their_own_items_and_nobody_else_can(chat: Chat) -> Non
     assert sum(1 for entry in mine if entry.done_at) == 1
 
 
+def test_done_typed_answers_once_with_the_tick_above_the_list_as_it_stands(chat: Chat) -> None:
+    notified(chat)
+    [done] = chat.say(ANN, "done 1", in_dm=True)  # Teams showed the tick and the list as two messages
+    said = text_of([done]).strip()
+    assert said.startswith("✅ Sign in with your work account done. 3 to go.\n"), said
+    assert "YOUR TO-DO LIST FOR FABRIKAM-FIBER: 3 OF 4 OPEN" in said and done.message.private
+
+
+def test_check_connection_in_the_channel_says_connected_once(chat: Chat) -> None:
+    approved(chat)
+    chat.portal_connect()
+    first = chat.say(LEE, "check-connection")
+    assert [type(message.to) for message in first] == [Channel], first  # the post, not a reply as well
+    assert "🎉 fabrikam-fiber is now connected to Fabrikam." in text_of(first)
+    again = chat.say(LEE, "check-connection")  # nothing new to post: the reply says it
+    assert [type(message.to) for message in again] == [Reply] and "is now connected" in text_of(again)
+    from_a_direct_message = chat.say(DANA, "check-connection", in_dm=True)
+    assert "is now connected" in text_of(from_a_direct_message)
+
+
 def test_the_number_in_front_of_an_item_is_the_one_done_takes(chat: Chat) -> None:
     ivan = [m for m in notified(chat) if m.to == DirectMessage("ivan@fabrikam.com")]
     entries = chat.runtime.service.todo_list("ivan@fabrikam.com")

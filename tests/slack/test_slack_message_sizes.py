@@ -320,7 +320,7 @@ def _catalog(world: World) -> dict[str, Message]:
         "retried": progress_views.retried(organization, len(plan.users)),
         "snoozed": reminder_views.snoozed(Snoozed(NOW + timedelta(days=1), "Europe/Berlin")),
         "to-do list": todo_views.todo_list(items, admin),
-        "marked done": todo_views.marked_done(MarkDoneResult(items[1], False, 3)),
+        "marked done": todo_views.marked_done(MarkDoneResult(items[1], False, 3), items, admin),
         "help for item": todo_views.help_for_item(
             items[1], answerer.explain("git-credential-cache", context).answer, [admin.email], True
         ),

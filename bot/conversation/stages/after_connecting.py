@@ -41,10 +41,7 @@ class AfterConnecting(Stage):
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         item = own_item(self._desk, actor, command.arg(0), "done")
         result = self._desk.service.mark_done(item.id, actor)
-        return [
-            todo_views.marked_done(result),
-            todo_views.todo_list(self._desk.service.todo_list(actor), actor),
-        ]
+        return [todo_views.marked_done(result, self._desk.service.todo_list(actor), actor)]
 
     def _snooze(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`snooze 1d`, `snooze N 1w` with an item number of the list, or a reminder's button (`#ID 1d`)."""

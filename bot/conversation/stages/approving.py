@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.conversation import approval_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
-from bot.conversation.messages import Outgoing
+from bot.conversation.messages import Channel, Outgoing
 from workflows.errors import NotInvitedYet
 from workflows.results import Actor
 
@@ -48,10 +48,11 @@ class Approving(Stage):
         return [*approval_views.decision(result, actor), *self._desk.outbox.flush()]
 
     def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [
-            approval_views.connection(self._desk.service.check_connection(command.arg(0))),
-            *self._desk.outbox.flush(),
-        ]
+        result = self._desk.service.check_connection(command.arg(0))
+        posted = self._desk.outbox.flush()
+        if any(message.to == Channel(channel) for message in posted if channel is not None):
+            return posted  # the connection's notice, posted where it was asked: a reply would say it twice
+        return [approval_views.connection(result), *posted]
 
 
 def approval_number(command: Command) -> int:
