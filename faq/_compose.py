@@ -138,6 +138,8 @@ class AskerContext:
     lost_access_by: str = ""
     """Who decided they lose access (`decide ... no-access`), once the bot has told them so (`outcome` is
     then `LOST_ACCESS`); empty otherwise."""
+    in_chat: bool = True
+    """Asked in chat, where `help` is a word to type; False for `aadbot ask` on the command line."""
 
 
 def phase_of(stage: str | None) -> str | None:
@@ -270,7 +272,7 @@ def outside(context: AskerContext) -> str:
     lines = [
         "Sorry, I don't know the answer to that one.",
         "I only answer questions about moving this Azure DevOps organization to Microsoft Entra ID.",
-        "Type `help` to see what you can do here.",
+        f"{_help_pointer(context)}.",
         way_to_a_person(context),
     ]
     return "\n".join(lines)
@@ -293,7 +295,7 @@ def introduction(starters: Sequence[Topic], context: AskerContext) -> str:
     return _inviting(
         "I'm aadbot, a bot that takes this Azure DevOps organization to Microsoft Entra ID (the company's"
         " directory): I help the admins run the move, send each person their own to-do list, and answer"
-        " questions about it. Type `help` to see what you can do here, or ask me a question",
+        f" questions about it. {_help_pointer(context)}, or ask me a question",
         starters,
         context,
     )
@@ -307,6 +309,12 @@ def unreadable(starters: Sequence[Topic], context: AskerContext) -> str:
         starters,
         context,
     )
+
+
+def _help_pointer(context: AskerContext) -> str:
+    if context.in_chat:
+        return "Type `help` to see what you can do here"
+    return "In chat with me (Slack or Teams), `help` shows what you can do there"
 
 
 def _inviting(opening: str, starters: Sequence[Topic], context: AskerContext) -> str:

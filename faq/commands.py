@@ -49,7 +49,9 @@ def _organization(value: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     answerer = default_answerer()
-    context = AskerContext(organization=args.migration, migration=args.migration, case=args.case)
+    context = AskerContext(
+        organization=args.migration, migration=args.migration, case=args.case, in_chat=False
+    )
     out = sys.stdout
     if args.question is not None:
         answer = answerer.answer(args.question, context)

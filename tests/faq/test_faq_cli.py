@@ -41,6 +41,15 @@ def test_unknown_question_prints_null_topic(capsys: pytest.CaptureFixture[str]) 
     assert data["topic"] is None and "don't know" in data["answer"]
 
 
+@pytest.mark.parametrize("question", ["what's the weather in Lisbon tomorrow", "who are you?"])
+def test_the_command_line_points_to_help_in_chat_where_it_is_typed(
+    question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(["ask", question]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Type `help`" not in out and "In chat with me (Slack or Teams), `help` shows what you can do" in out
+
+
 def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
 
