@@ -88,7 +88,8 @@ def slack_checks(environ: Mapping[str, str], manifest: Path = MANIFEST) -> list[
     unless the bot is set up for Teams alone, where there is no Slack app to check."""
     token = environ.get("SLACK_BOT_TOKEN", "").strip()
     if not token and environ.get("TEAMS_APP_ID", "").strip():
-        return [Check("slack-scopes", "pass", "Slack is not set up (no SLACK_BOT_TOKEN): the bot runs in Teams.")]
+        teams_only = "Slack is not set up (no SLACK_BOT_TOKEN): the bot runs in Teams."
+        return [Check("slack-scopes", "pass", teams_only)]
     if not token:
         return [
             Check(

@@ -13,6 +13,7 @@ from bot.conversation.messages import (
     Actions,
     Block,
     Button,
+    ButtonStyle,
     Heading,
     Outgoing,
     Text,
@@ -129,7 +130,7 @@ def extra_words(command: Command) -> Outgoing:
     rest = understood.partition(" ")[2]
     blocks: list[Block] = [Text(text)]
     if len(rest) <= MAX_BUTTON_VALUE:
-        style = "danger" if usage.word in _DANGEROUS else "primary"
+        style: ButtonStyle = "danger" if usage.word in _DANGEROUS else "primary"
         blocks.append(Actions((Button(understood, usage.word, rest, style),)))
     return tell_privately(text, *blocks)
 
@@ -200,8 +201,9 @@ def admin_refusal(
     named = f" `{organization}`" if organization else ""
     return (
         f"Sorry {who}, I found no organization{named} that you administer, so I did nothing: `{word}` is for"
-        " the organization's admins (the owner and the Project Collection Administrators). Either the name is not the one after"
-        " dev.azure.com/ in the organization's address, or you are not one of its admins; I do not say"
+        " the organization's admins (the owner and the Project Collection Administrators). Either the name"
+        " is not the one after dev.azure.com/ in the organization's address, or you are not one of its"
+        " admins; I do not say"
         f" which, so that nobody can use me to find out which organizations exist.{yours}{again} Otherwise"
         " ask the organization's admins, or ask the bot's operators to add you to AADBOT_ADMINS."
     )

@@ -74,7 +74,8 @@ def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
     # each step in full once under the table, not in every row: lines stay readable
     assert _raw(progress).count("select *Resolve*") == 2  # `map by hand` and `decide, then map`
     assert max(len(line) for line in report.splitlines()) <= 120
-    items = {line.strip().split("  ")[0]: line.split()[-1] for line in report.splitlines() if "Sign in" in line}
+    rows = [line.strip() for line in report.splitlines() if line.strip().startswith("Sign in with")]
+    items = {row.split("  ")[0]: row.split()[-1] for row in rows}
     assert items == {"Sign in with your work account": "5", "Sign in with your guest account": "1"}
 
 

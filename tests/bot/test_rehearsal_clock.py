@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.console.chat import run_chat
 from bot.console import rehearsal
+from bot.console.chat import run_chat
 from bot.console.rehearsal import RehearsalClock
 from bot.runtime import Runtime
 from sandbox import Sandbox

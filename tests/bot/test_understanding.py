@@ -64,7 +64,7 @@ def test_a_typo_followed_by_a_migration_and_more_words_is_a_slip_not_a_question(
     )
 
 
-def test_a_command_with_words_too_many_names_them_and_its_usage_never_the_input_as_a_guess(chat: Chat) -> None:
+def test_a_command_with_words_too_many_names_them_and_its_usage_not_the_input_as_a_guess(chat: Chat) -> None:
     started(chat)
     for typed, understood, extra in (
         (f"plan {ORG} extra args here", f"plan {ORG}", "extra args here"),

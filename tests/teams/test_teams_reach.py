@@ -72,9 +72,7 @@ def test_invitees_who_have_not_accepted_and_disabled_people_are_not_reached_unti
     teams.deliver_outbox()
     erins = sorted(texts(entry) for entry in teams.personal(ERIN_GUEST))  # sent side by side: any order
     assert len(erins) == 2 and erins[1].startswith(f"Your to-do list for {ORGANIZATION}\n"), erins
-    assert erins[0].startswith(f"Hi Erin, I can see you signed in to {ORGANIZATION} with your guest"), (
-        erins
-    )
+    assert erins[0].startswith(f"Hi Erin, I can see you signed in to {ORGANIZATION} with your guest"), erins
     rows = _rows(teams)
     assert (rows[ERIN].delivery, rows[GUS].delivery, rows[GUS].delivery_error) == (
         "sent",

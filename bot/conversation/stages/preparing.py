@@ -146,10 +146,10 @@ def _organization_and_days(command: Command) -> tuple[str | None, int | None]:
         return None, None
     if len(command.args) == 1 and not command.args[0].lstrip("+-").isdigit():
         return command.args[0], None
-    organization, days = (command.args[0], command.args[1]) if len(command.args) > 1 else (None, command.args[0])
+    organization, days = (None, *command.args) if len(command.args) == 1 else command.args[:2]
     if not days.isdigit():
         raise WorkflowError(
-            f"`{days}` is not a number of days. Say `stale-users [ORG] [DAYS]` with a whole number of days, 1 or more,"
-            " without a sign-in, e.g. `stale-users 120` (90 if you leave it out)."
+            f"`{days}` is not a number of days. Say `stale-users [ORG] [DAYS]` with a whole number of days,"
+            " 1 or more, without a sign-in, e.g. `stale-users 120` (90 if you leave it out)."
         )
     return organization, number(days, "", maximum=MAX_DAYS)
