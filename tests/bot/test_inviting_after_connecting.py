@@ -23,7 +23,8 @@ def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat)
     assert "Ask for an account in the directory" in lists[ERIN]
     progress = text_of(chat.say(DANA, "check-sign-ins") + chat.say(DANA, "progress"))
     erin_row = [line for line in progress.splitlines() if line.strip().startswith(ERIN)][-1]
-    assert "invite them as a guest (`invite`)" in erin_row
+    assert erin_row.split()[-3:] == ["invite,", "then", "map"]  # short; in full below
+    assert "invite then map: invite them as a guest (`invite`)" in " ".join(progress.replace(",", "").split())
 
     invited = chat.say(DANA, "invite")
     reply = _raw([m for m in invited if not isinstance(m.to, DirectMessage)])
