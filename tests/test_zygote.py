@@ -313,6 +313,33 @@ def test_a_client_that_died_after_asking_is_refused_and_the_zygote_forks_on(fork
     _forks_on(forking)
 
 
+def test_a_second_request_on_one_connection_is_refused_and_the_first_process_answers_on_it(
+    forking: zygote.Zygote,
+) -> None:
+    """A connection carries one process's answer and exit status: a second child asked on it would have its
+    status lost when the first's reaping closes the connection, and be killed by whoever reused its number."""
+    request = {
+        "arguments": ["-u", "-c", "import sys; sys.stdin.read()"],
+        "env": _environment(),
+        "cwd": os.getcwd(),
+        "pid": os.getpid(),
+    }
+    stdin_read, stdin_write = os.pipe()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as asking:
+        asking.connect(forking.address)
+        asking.settimeout(60)
+        socket.send_fds(asking, [json.dumps(request).encode()], [stdin_read, 1, 2])
+        _, pidfds, _, _ = socket.recv_fds(asking, forkserver.MESSAGE_BYTES, 1)
+        socket.send_fds(asking, [json.dumps(request).encode()], [stdin_read, 1, 2])
+        refused = json.loads(asking.recv(forkserver.MESSAGE_BYTES))
+        os.close(stdin_read)
+        os.close(stdin_write)
+        assert json.loads(asking.recv(forkserver.MESSAGE_BYTES))["returncode"] == 0
+    assert refused == {"refused": "one process a connection: ask on a new one"}
+    os.close(pidfds[0])
+    _forks_on(forking)
+
+
 def test_a_test_process_and_its_client_ending_together_leave_the_zygote_serving(
     forking: zygote.Zygote,
 ) -> None:

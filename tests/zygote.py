@@ -332,11 +332,15 @@ class _Forking(forkserver.Serving):
             client_group = os.getpgid(request["pid"]) if refused is None else 0
         except ProcessLookupError:  # the client died after asking: nobody to fork for, the others go on
             refused = "the client has gone"
+        busy = any(child.reply is connection for child in self.children.values())
+        if refused is None and busy:  # the connection is its process's, for the exit status: kept open
+            refused = "one process a connection: ask on a new one"
         forked = forkserver.Request(request["arguments"], request["env"], request["cwd"], streams)
         if refused is not None:
             with suppress(OSError):
                 connection.send(json.dumps({"refused": refused}).encode())
-            self.drop(connection)
+            if not busy:
+                self.drop(connection)
             forked.close()
             return None
         child = self.fork(forked, connection, connection)
