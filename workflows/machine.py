@@ -8,6 +8,7 @@ entry to the same session, so state and audit commit together or not at all.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,17 @@ STATES: tuple[str, ...] = (
     "cancelled",
     "failed",
 )
+INVITATIONS_CHECK = "invite-permission"
+"""The check that fails when nobody may invite the people without a directory account: it is about them
+alone, so `request-approval ORG anyway` gets past it as it gets past their missing invitations."""
+
+
+def only_invitations_fail(plan: Mapping[str, Any] | None) -> bool:
+    """Whether the stored plan's one failing check is `INVITATIONS_CHECK`."""
+    checks = (plan or {}).get("checks", [])
+    return {check.get("code") for check in checks if check.get("status") == "fail"} == {INVITATIONS_CHECK}
+
+
 FINAL_STATES = frozenset({"completed", "cancelled"})
 BUSY_STATES = frozenset({"checking_prerequisites", "inviting", "removing"})
 """States in which a step is talking to Microsoft; the migration stays in them only while it runs."""
@@ -69,6 +81,14 @@ TRANSITIONS: list[dict[str, Any]] = [
         "source": "planned",
         "dest": "awaiting_approval",
         "conditions": "prerequisites_pass",
+    },
+    # Blocked only because nobody may invite the people without a directory account: `request-approval
+    # ORG anyway` connects without them (they lose access), as it does while they are not invited yet.
+    {
+        "trigger": "request_approval_anyway",
+        "source": "blocked",
+        "dest": "awaiting_approval",
+        "conditions": "only_invitations_fail",
     },
     {
         "trigger": "remove_users",
@@ -154,6 +174,7 @@ ACTION_PHRASES: dict[str, str] = {
     "invite_denied": "was refused permission to invite guests",
     "guest_missing": "found an invited guest missing from the directory (invited again)",
     "request_approval": "requested approval",
+    "request_approval_anyway": "requested approval to connect without the people nobody may invite",
     "remove_users": "started removing users",
     "users_removed": "finished removing users",
     "approve": "approved the plan",
@@ -292,6 +313,9 @@ class MigrationFlow:
             return False
         return not any(check.get("status") == "fail" for check in plan.get("checks", []))
 
+    def only_invitations_fail(self, event: EventData) -> bool:
+        return bool(self.row.plan_fingerprint) and only_invitations_fail(self.row.plan)
+
     def step_abandoned(self, event: EventData) -> bool:
         return self.row.updated_at + self.step_lease <= self.now
 
@@ -338,6 +362,8 @@ class MigrationFlow:
 
 _GUARD_REASONS = {
     "request_approval": "a prerequisite check fails (or there is no plan yet); fix it, then run `recheck`.",
+    "request_approval_anyway": "a prerequisite other than the guest invitations fails; fix it, then run"
+    " `recheck`.",
     "resume": "no interrupted step to resume (it may still be running); look at `status` in a minute.",
     **dict.fromkeys(
         ("invitations_sent", "invite_denied", "fail"),

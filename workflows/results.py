@@ -58,6 +58,17 @@ class MigrationStatus:
 
 
 @dataclass(frozen=True)
+class Rechecked:
+    """A re-check: where the migration stands now, and what became of a pending approval."""
+
+    status: MigrationStatus
+    kept: int | None = None
+    """The pending approval nothing changed for: it still stands."""
+    voided: tuple[int, ...] = ()
+    """The pending approvals the re-check voided: the plan or its checks changed."""
+
+
+@dataclass(frozen=True)
 class InvitationOutcome:
     email: str
     display_name: str
@@ -132,13 +143,17 @@ class ApprovalRequest:
     plan_fingerprint: str
     counts: dict[str, int]
     warnings: tuple[Check, ...]
+    """The checks that do not pass: a failing one only when asked `anyway` (`INVITATIONS_CHECK`)."""
     requested_by: Actor
     approvers_required: int
     expires_at: datetime
     status: MigrationStatus
     affected: Affected
     nobody_told: bool = False
-    """Nobody was sent the advance notice (`announce`), Microsoft's first prerequisite; it does not block."""
+    """The advance notice (`announce`), Microsoft's first prerequisite, reached nobody and is not on its way
+    to anyone; it does not block."""
+    unreached: tuple[Unreached, ...] = ()
+    """People the notice could not reach who must act before the change, or lose access (`matters_most`)."""
 
 
 DecisionOutcome = Literal["recorded", "approved", "rejected", "expired", "void"]
@@ -307,6 +322,42 @@ class AnnounceResult:
     """People newly told; an announcement already sent with the same `when` is not sent again."""
     users: int
     when: str
+    since: datetime
+    """When the round of notices this announcement belongs to began: now, or when `when` first went out."""
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """Someone the advance notice could not reach in chat (the delivery's final outcome)."""
+
+    address: str
+    group: str
+    """Their group in the plan (`Plan.groups`)."""
+    why: str
+
+    @property
+    def matters_most(self) -> bool:
+        """Whether the notice asks them to act before the change, or tells them they lose access."""
+        return self.group not in ("auto", "map")
+
+
+@dataclass(frozen=True)
+class Told:
+    """The advance notice as it went out: the last round's date, since when, and whom it reached so far."""
+
+    when: str
+    since: datetime
+    people: int
+    """Everyone in the plan now."""
+    delivered: int
+    waiting: int
+    """Still being sent."""
+    unreached: tuple[Unreached, ...]
+
+    @property
+    def untold(self) -> int:
+        """People the plan gained since the round: `announce` with the same date tells them."""
+        return self.people - self.delivered - self.waiting - len(self.unreached)
 
 
 @dataclass(frozen=True)

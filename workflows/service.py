@@ -27,9 +27,11 @@ from workflows.results import (
     MarkDoneResult,
     MigrationStatus,
     NotifyResult,
+    Rechecked,
     RemovalResult,
     Standing,
     TodoEntry,
+    Told,
 )
 from workflows.settings import WorkflowSettings
 from workflows.stages import (
@@ -108,7 +110,7 @@ class MigrationService:
     ) -> MigrationStatus:
         return checking.start(self._ctx, organization, tenant, actor, channel=channel)
 
-    def recheck(self, organization: str | None, actor: Actor) -> MigrationStatus:
+    def recheck(self, organization: str | None, actor: Actor) -> Rechecked:
         return checking.recheck(self._ctx, organization, actor)
 
     def resume(self, organization: str | None, actor: Actor) -> MigrationStatus:
@@ -117,6 +119,10 @@ class MigrationService:
     # before connecting
     def announce(self, organization: str | None, actor: Actor, when: str = "") -> AnnounceResult:
         return announcing.announce(self._ctx, organization, actor, when)
+
+    def told(self, organization: str | None) -> Told | None:
+        """How the advance notice went out (`announce`), from its delivery records."""
+        return announcing.told(self._ctx, organization)
 
     def invite(self, organization: str | None, actor: Actor) -> InviteResult:
         return inviting.invite(self._ctx, organization, actor)
@@ -139,6 +145,10 @@ class MigrationService:
         """Ask for approval; refused with `NotInvitedYet` while people to invite never were, unless
         `anyway`."""
         return approval.request_approval(self._ctx, organization, actor, anyway=anyway)
+
+    def still_to_decide(self, approval_id: int, actor: Actor) -> bool:
+        """Whether `actor` may still decide on the pending request (not its requester, not decided yet)."""
+        return approval.still_to_decide(self._ctx, approval_id, actor)
 
     def decide(self, approval_id: int, actor: Actor, approve: bool, reason: str = "") -> DecisionResult:
         return approval.decide(self._ctx, approval_id, actor, approve, reason)

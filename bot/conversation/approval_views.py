@@ -17,7 +17,7 @@ from bot.conversation.messages import (
     Text,
     say,
 )
-from bot.conversation.next_actions import announce_button, with_next
+from bot.conversation.next_actions import announce_button, decision_buttons, with_next
 from workflows.errors import NotInvitedYet
 from workflows.mapping import map_by_hand
 from workflows.results import Actor, ApprovalRequest, ConnectionResult, DecisionResult, MigrationStatus
@@ -62,7 +62,7 @@ def approval_prompt(request: ApprovalRequest) -> Message:
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
     blocks.extend(nobody_told(request))
-    blocks.append(_decision_buttons(request.approval_id))
+    blocks.append(decision_buttons(request.approval_id))
     return Message(
         f"Approval #{request.approval_id} needed: connect {request.organization} to {target}", tuple(blocks)
     )
@@ -75,10 +75,13 @@ def requested(request: ApprovalRequest) -> Message:
 
 
 def nobody_told(request: ApprovalRequest) -> list[Block]:
-    """Microsoft's first prerequisite, said plainly when it was skipped; approving stays possible."""
+    """Microsoft's first prerequisite, said plainly when it was skipped or missed the people it matters most
+    for; approving stays possible."""
+    organization = request.organization
+    if request.unreached:  # those who must act before the change, or lose access with it
+        return [Text(f"{views.unreached_lines(request.unreached)}\nThis does not block approval.")]
     if not request.nobody_told:
         return []
-    organization = request.organization
     return [
         Text(
             f"⚠️ Nobody in {organization} has been told yet what is coming: Microsoft asks to inform users"
@@ -87,15 +90,6 @@ def nobody_told(request: ApprovalRequest) -> list[Block]:
         ),
         Actions((announce_button(organization),)),
     ]
-
-
-def _decision_buttons(approval_id: int) -> Actions:
-    return Actions(
-        (
-            Button("Approve", "approve", str(approval_id), "primary"),
-            Button("Reject", "reject", str(approval_id), "danger"),
-        )
-    )
 
 
 def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
@@ -122,7 +116,7 @@ def decision_closed(result: DecisionResult, decider: Actor, *, buttons: bool = T
         Text(f"{stamp}. {result.message}"),
     ]
     if result.outcome == "recorded" and buttons:
-        blocks.append(_decision_buttons(result.approval_id))
+        blocks.append(decision_buttons(result.approval_id))
     return Message(f"Approval #{result.approval_id}: {stamp}", tuple(blocks))
 
 

@@ -36,6 +36,16 @@ def announce_button(organization: str) -> Button:
     )
 
 
+def decision_buttons(approval_id: int) -> Actions:
+    """Approve and Reject, under every copy of an approval prompt and for whoever may still decide."""
+    return Actions(
+        (
+            Button("Approve", "approve", str(approval_id), "primary"),
+            Button("Reject", "reject", str(approval_id), "danger"),
+        )
+    )
+
+
 def next_actions(status: MigrationStatus) -> Actions | None:
     organization = status.organization
     buttons = tuple(

@@ -125,13 +125,18 @@ def advance_notice_dm(
 def announced(result: AnnounceResult) -> Outgoing:
     status = result.status
     when = f" for {result.when}" if result.when else ""
+    since = f"{views.day(result.since)} {views.clock_time(result.since)} UTC"
     if result.queued:
         text = (
-            f"Telling {lists.of_people(result.queued, result.users)} what is coming{when}, by direct message."
+            f"Telling {lists.of_people(result.queued, result.users)} what is coming{when}, by direct message"
+            + (f" (the others were told on {since})" if result.queued < result.users else "")
+            + f". The messages are on their way; `status {status.organization}` shows who could not be"
+            " reached."
         )
     else:
         text = (
-            f"Everyone has already been told{when}; nobody gets it twice. Give a new date to tell them again."
+            f"Everyone has already been told{when}, on {since}; nobody gets it twice. Give a new date to"
+            " tell them again."
         )
     return Outgoing(Message(text, with_next([Text(text)], status)))
 

@@ -14,12 +14,22 @@ from datetime import datetime
 
 from bot.conversation import closing_views, lists, plan_views, progress_views, sign_in_views, todo_views
 from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, Table, Text
-from bot.conversation.next_actions import with_next
+from bot.conversation.next_actions import decision_buttons, with_next
 from storage import AuditEntry
 from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
 from workflows.plan import Check, Plan
 from workflows.progress import Progress
-from workflows.results import Actor, Affected, CalledOffDelivery, MigrationStatus, TodoEntry
+from workflows.results import (
+    AFFECTED_NAMES,
+    Actor,
+    Affected,
+    CalledOffDelivery,
+    MigrationStatus,
+    Rechecked,
+    TodoEntry,
+    Told,
+    Unreached,
+)
 
 _STAGES: dict[str, str] = {
     "draft": "Just created; the prerequisite checks come next.",
@@ -48,8 +58,16 @@ _STAGES: dict[str, str] = {
 }
 
 
-def _stage(status: MigrationStatus) -> str:
-    """What the stage means; a planned migration says, from its own plan, what is left before approval."""
+def _stage(status: MigrationStatus, told: Told | None = None, *, yours: bool = False) -> str:
+    """What the stage means; a planned migration says, from its own plan, what is left before approval.
+    `told`: how the advance notice went out, if it did; `yours`: the reader may approve the pending
+    request."""
+    if status.state == "awaiting_approval" and yours and status.pending_approval_id:
+        number = status.pending_approval_id
+        return (
+            f"Waiting for approval #{number} to connect, and yours counts: review `plan`, then `approve"
+            f" {number}` or `reject {number}` (or the buttons)."
+        )
     if status.state != "planned":
         return _STAGES.get(status.state, "")
     if any(check.status == "warn" for check in status.checks):
@@ -59,16 +77,62 @@ def _stage(status: MigrationStatus) -> str:
         )
     else:
         ready = "Prerequisites pass and the plan is ready."
-    next_steps = "Next, as Microsoft orders it: tell users what is coming (`announce`, with the date)"
+    steps = [] if told else ["tell users what is coming (`announce`, with the date)"]
     if status.counts.get("invite", 0):
-        return f"{ready} {next_steps}, invite the missing users, then request approval."
+        steps.append("invite the missing users")
+    next_steps = (
+        f"Next, as Microsoft orders it: {', '.join(steps)}, then request approval"
+        if steps
+        else ("Next: request approval")
+    )
     if pending := status.counts.get("to-accept", 0):
         waiting = sign_in_views.people_counted(pending, "is", "are")
         return (
-            f"{ready} {next_steps}, then request approval. {waiting} invited and still to accept their"
+            f"{ready} {next_steps}. {waiting} invited and still to accept their"
             " invitation (`plan` names them): they keep access once they accept."
         )
-    return f"{ready} {next_steps}, then request approval."
+    return f"{ready} {next_steps}."
+
+
+def _told(told: Told | None, organization: str) -> list[Block]:
+    """When users were told what is coming, and whom the notice reached (its delivery records), as the
+    status of a cancelled migration says it of the "it is off" messages."""
+    if told is None:
+        return []
+    when = f" for {told.when}" if told.when else ""
+    reached = [f"{lists.of_people(told.delivered, told.people)} reached"]
+    if told.waiting:
+        reached.append(f"{told.waiting} still on the way")
+    if told.unreached:
+        reached.append(f"{len(told.unreached)} could not be reached")
+    line = (
+        f"Users told what is coming{when} on {day(told.since)} {clock_time(told.since)} UTC:"
+        f" {', '.join(reached)}."
+    )
+    if told.untold:
+        joined = sign_in_views.people_counted(told.untold, "has", "have")
+        again = f"announce {organization} {told.when}".strip()
+        line += f" {joined} joined the plan since: `{again}` tells only them."
+    return [Text(line), *([Text(unreached_lines(told.unreached))] if told.unreached else [])]
+
+
+def unreached_lines(unreached: Sequence[Unreached]) -> str:
+    """Who the advance notice could not reach in chat, those it matters most for first, why, and how to
+    reach them."""
+    first = sorted(unreached, key=lambda person: not person.matters_most)
+    lines = [
+        f"• {person.address} ({plan_views.OUTCOME_WORDS[person.group][1]}): {person.why or 'no reason given'}"
+        for person in first[:AFFECTED_NAMES]
+    ]
+    if len(first) > AFFECTED_NAMES:
+        lines.append(f"…and {len(first) - AFFECTED_NAMES} more")
+    return "\n".join(
+        [
+            "⚠️ The advance notice could not reach them in chat, so they do not know what is coming; tell"
+            " them another way, by email at these addresses:",
+            *lines,
+        ]
+    )
 
 
 def _leavers(status: MigrationStatus) -> list[Block]:
@@ -101,11 +165,18 @@ def _tenant(status: MigrationStatus) -> str:
 
 
 def status(
-    status: MigrationStatus, report: Progress | None = None, called_off: CalledOffDelivery | None = None
+    status: MigrationStatus,
+    report: Progress | None = None,
+    called_off: CalledOffDelivery | None = None,
+    *,
+    told: Told | None = None,
+    yours: bool = False,
 ) -> Outgoing:
-    """`called_off`: for a cancelled migration, where its "it is off" messages stand."""
+    """`called_off`: for a cancelled migration, where its "it is off" messages stand; `told`: how the
+    advance notice went out; `yours`: the reader may approve the pending request (its buttons come too)."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
-    blocks.append(Text(_stage(status)))
+    blocks.append(Text(_stage(status, told, yours=yours)))
+    blocks.extend(_told(told, status.organization))
     blocks.extend(_why_stopped(status))
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {clock_time(status.invite_recheck_at)} UTC."))
@@ -126,17 +197,25 @@ def status(
         )
     if called_off is not None:
         blocks.extend(closing_views.called_off_lines(called_off))
+    if yours and status.pending_approval_id:
+        blocks.append(decision_buttons(status.pending_approval_id))
     return Outgoing(
         Message(f"{status.organization}: {status.state.replace('_', ' ')}", with_next(blocks, status))
     )
 
 
-def _why_stopped(status: MigrationStatus) -> list[Block]:
+def _why_stopped(status: MigrationStatus, *, checks_shown: bool = False) -> list[Block]:
     """A blocked or failed migration always says why, and what fixes it; so does a connected one whose
-    last `invite` stopped (it went back to where it was)."""
+    last `invite` stopped (it went back to where it was). Once: a blocked one's reason is its failing
+    checks, which `checks_shown` already were, and a check's message ends with its fix."""
     if status.state not in ("blocked", "failed", *CONNECTED_STEPS) or not status.blocked_reason:
         return []
-    return [Text(f"❌ {status.blocked_reason}\nFix: {status.blocked_fix or 'see the checks above'}")]
+    if checks_shown and status.state == "blocked":
+        return []
+    fix = status.blocked_fix or "see the checks above"
+    if fix in status.blocked_reason:
+        return [Text(f"❌ {status.blocked_reason}")]
+    return [Text(f"❌ {status.blocked_reason}\nFix: {fix}")]
 
 
 def started(status: MigrationStatus, starter: Actor) -> Message:
@@ -146,7 +225,7 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
         Heading(f"{name} started moving {status.organization} to {status.directory_name}"),
         Text("*Prerequisites*"),
         plan_views.check_lines(status.checks),
-        *_why_stopped(status),
+        *_why_stopped(status, checks_shown=True),
     ]
     if status.state == "connected":  # found connected: no plan to approve, nothing to rehearse
         blocks.append(Text(_found_connected(status)))
@@ -172,15 +251,39 @@ def _found_connected(status: MigrationStatus) -> str:
     )
 
 
-def checked(status: MigrationStatus) -> Outgoing:
+def checked(
+    status: MigrationStatus, told: Told | None = None, rechecked: Rechecked | None = None
+) -> Outgoing:
+    """`rechecked`: what a re-check did to a pending approval, said whichever way it went."""
     blocks: list[Block] = [
         Heading(f"Prerequisites of {status.organization}"),
         plan_views.check_lines(status.checks),
-        *_why_stopped(status),
+        *_why_stopped(status, checks_shown=True),
         plan_views.counts_facts(status.counts),
-        Text(_stage(status)),
+        *_approval_after(rechecked),
+        Text(_stage(status, told)),
+        *_told(told, status.organization),
     ]
     return Outgoing(Message(f"{status.organization}: {status.state}", with_next(blocks, status)))
+
+
+def _approval_after(rechecked: Rechecked | None) -> list[Block]:
+    if rechecked is not None and rechecked.kept is not None:
+        return [
+            Text(
+                f"Nothing changed (the plan and its checks are as they were), so approval #{rechecked.kept}"
+                " still stands."
+            )
+        ]
+    if rechecked is None or not rechecked.voided:
+        return []
+    numbers = ", ".join(f"#{number}" for number in rechecked.voided)
+    return [
+        Text(
+            f"The plan or its checks changed, so approval {numbers} is void: review `plan`, then"
+            " `request-approval` again."
+        )
+    ]
 
 
 def plan(plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None) -> Outgoing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.conversation.messages import DirectMessage
 from sandbox import Sandbox, parse_scenario
 from tests.bot.conftest import ORG, Chat, text_of
 
@@ -80,3 +81,30 @@ def test_the_app_sends_the_invitations_so_whoever_connects_needs_no_right_to_inv
         "✅ invite-permission: The bot's app may send the 2 invitations needed"
         " (allowInvitesFrom: adminsGuestInvitersAndAllMembers)."
     )
+
+
+def test_nobody_may_invite_so_request_approval_anyway_connects_without_the_two_and_the_reason_shows_once(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    """The documented way to connect without the people nobody can invite (walk25 finding 15)."""
+    _serve(box, fabrikam, "none")
+    started = text_of(chat.say(DANA, f"start {ORG} fabrikam.com"))
+    assert " ".join(started.split()).count("nobody can invite them") == 1
+    status = text_of(chat.say(DANA, f"status {ORG}"))
+    assert " ".join(status.split()).count("nobody can invite them") == 1
+    assert "Fix:" not in status
+
+    plain = " ".join(text_of(chat.say(DANA, "request-approval")).split())
+    assert plain.startswith(
+        f"{ORG} is blocked only because nobody may invite the people without a directory account"
+        " (erin.eng@gmail.com, frank.f@outlook.com)."
+    )
+    assert f"say `request-approval {ORG} anyway`" in plain and chat.state() == "blocked"
+
+    anyway = chat.say(DANA, f"request-approval {ORG} anyway")
+    assert chat.state() == "awaiting_approval"
+    prompt = " ".join(text_of([m for m in anyway if isinstance(m.to, DirectMessage)]).split())
+    assert "Will lose access unless invited (2): erin.eng@gmail.com, frank.f@outlook.com" in prompt
+    assert "❌ invite-permission: 2 users need a guest invitation" in prompt
+    approved = chat.click("lee@fabrikam.com", anyway, "Approve")
+    assert chat.state() == "connecting", text_of(approved)

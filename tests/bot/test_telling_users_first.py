@@ -1,11 +1,16 @@
 """Microsoft's first prerequisite, "Inform users of the upcoming change ... before you begin", comes first:
 the start summary's next steps follow the tutorial's order with *Tell users what is coming* first, an
 approval asked before anyone was told says so (without blocking), and the button asks before it messages
-everyone (reviewer's findings)."""
+everyone (reviewer's findings). Once told, `status` says when and whom the notice reached, a bare `announce`
+sends nothing vaguer, and the approval warns of those it missed who must act (walk25 findings 1, 3, 7)."""
 
 from __future__ import annotations
 
-from bot.conversation.messages import Button, DirectMessage, Outgoing, Reply
+from sqlmodel import col, select
+
+from bot.conversation.messages import Button, DirectMessage, Outgoing, Reply, Text
+from storage import OutboundMessage
+from storage.outbox import NOT_IN_CHAT
 from tests.bot.conftest import ORG, Chat, started, text_of
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
@@ -56,3 +61,83 @@ def test_an_approval_asked_before_anyone_was_told_says_so_and_offers_the_notice(
     again = chat.say(DANA, "request-approval")
     assert NOBODY_TOLD not in " ".join(text_of(again).split())
     assert "announce" not in [button.action for button in buttons(again)]
+
+
+def said(outgoing: list[Outgoing]) -> str:
+    return " ".join(text_of(outgoing).split())
+
+
+def bullets(outgoing: list[Outgoing]) -> list[str]:
+    """The bulleted lines of the messages' text, as written (before a surface wraps them)."""
+    return [
+        line
+        for message in outgoing
+        for block in message.message.blocks
+        if isinstance(block, Text)
+        for line in block.markdown.splitlines()
+        if line.startswith("• ")
+    ]
+
+
+def direct(outgoing: list[Outgoing]) -> list[str]:
+    return [message.to.email for message in outgoing if isinstance(message.to, DirectMessage)]
+
+
+def test_a_bare_announce_after_a_dated_one_messages_nobody_and_says_what_went_out_when(chat: Chat) -> None:
+    """Also what *Tell users what is coming* sends: a second, dateless notice would read as withdrawn."""
+    started(chat)
+    assert len(direct(chat.say(DANA, f"announce {ORG} next Friday"))) == 11
+    bare = chat.say(DANA, "announce")
+    assert direct(bare) == []
+    assert said(bare).startswith("Everyone has already been told for next Friday, on 20")
+    assert len(direct(chat.say(DANA, f"announce {ORG} Monday 09:00 UTC"))) == 11  # a new date: everyone
+
+
+def test_status_and_recheck_say_when_users_were_told_and_next_moves_on(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "invite")
+    before = said(chat.say(DANA, "status"))
+    assert "Next, as Microsoft orders it: tell users what is coming" in before
+    assert "Users told" not in before
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    for command in ("status", "recheck"):
+        after = said(chat.say(DANA, command))
+        assert "Users told what is coming for Friday 14:00 UTC on 20" in after
+        assert "UTC: 11 of 11 people reached." in after
+        assert "Next: request approval." in after and "tell users what is coming (`announce`" not in after
+
+
+def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_warns_of_those_who_must_act(
+    chat: Chat,
+) -> None:
+    """Teams reaches nobody who has not installed the app, Slack nobody outside the workspace: both record
+    the same outcome, `not_in_chat`, and that record is what status and the approval read."""
+    started(chat)
+    chat.say(DANA, "invite")  # Erin and Frank: invited, still to accept
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    unreachable = {"erin.eng@gmail.com", "gus@fabrikam.com", "ann@fabrikam.com"}
+    with chat.runtime.database.session() as session:
+        for notice in session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == "advance_notice", col(OutboundMessage.recipient).in_(unreachable)
+            )
+        ):
+            notice.status, notice.error_code = "failed", NOT_IN_CHAT
+            notice.last_error = "the app is not installed for them"
+            session.add(notice)
+        session.commit()
+    status = chat.say(DANA, "status")
+    assert "8 of 11 people reached, 3 could not be reached." in said(status)
+    assert bullets(status) == [  # those who must act, or lose access, first
+        "• erin.eng@gmail.com (invited, still to accept: keeps access once they accept): the app is not"
+        " installed for them",
+        "• gus@fabrikam.com (loses access: their directory account is disabled): the app is not installed"
+        " for them",
+        "• ann@fabrikam.com (keeps access (same identity)): the app is not installed for them",
+    ]
+    assert "tell them another way, by email at these addresses" in said(status)
+
+    requested = chat.say(DANA, "request-approval")
+    prompt = [m for m in requested if isinstance(m.to, DirectMessage) and m.to.email == LEE]
+    assert [line.split(" ")[1] for line in bullets(prompt)] == ["erin.eng@gmail.com", "gus@fabrikam.com"]
+    assert NOBODY_TOLD not in said(prompt) and "This does not block approval." in said(prompt)

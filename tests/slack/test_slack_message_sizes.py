@@ -313,7 +313,7 @@ def _catalog(world: World) -> dict[str, Message]:
             )
         ),
         "announced": preparing_views.announced(
-            AnnounceResult(planned, len(plan.users), len(plan.users), "Friday 14:00")
+            AnnounceResult(planned, len(plan.users), len(plan.users), "Friday 14:00", planned.created_at)
         ),
         "progress": progress_views.progress(report),
         "live report": progress_views.delivery_update(report),

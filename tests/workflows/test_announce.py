@@ -232,3 +232,20 @@ def test_a_date_announced_that_is_now_past_is_said_to_be_past_and_words_are_not_
     service.announce(None, dana, "Friday 14:00 UTC")
     clock.advance(days=30)
     assert not service.standing_of(None, bob).announcement().passed
+
+
+def test_a_bare_announce_after_a_dated_one_sends_nothing_vaguer_and_a_new_date_still_reaches_everyone(
+    service: MigrationService, database: Database, dana: Actor, clock: FakeClock
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    users = len(service.plan().users)
+    dated = service.announce(None, dana, "Friday 14:00 UTC")
+    clock.advance(hours=2)
+    bare = service.announce(None, dana, "")
+    assert (bare.queued, bare.when, bare.since) == (0, "Friday 14:00 UTC", dated.since)
+    assert {m.payload["when"] for m in notices(database)} == {"Friday 14:00 UTC"}
+    assert len(notices(database)) == users
+    moved = service.announce(None, dana, "Monday 09:00 UTC")
+    assert (moved.queued, moved.since) == (users, clock.now)
+    assert service.announce(None, dana, "").when == "Monday 09:00 UTC"
+    assert len(notices(database)) == 2 * users

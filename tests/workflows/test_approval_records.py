@@ -263,9 +263,19 @@ def test_a_request_not_yet_lapsed_is_left_pending_by_lookers(
     assert _approval(database, requested).status == "pending"
 
 
-def test_a_recheck_voids_the_pending_request_with_its_reason(
-    service: MigrationService, database: Database, requested: int, dana: Actor
+def test_a_recheck_that_finds_a_change_voids_the_pending_request_with_its_reason(
+    service: MigrationService, database: Database, microsoft: FakeMicrosoft, requested: int, dana: Actor
 ) -> None:
+    service.recheck(None, dana)  # nothing changed: it stands, and the trail says the re-check kept it
+    assert _approval(database, requested).status == "pending"
+    assert _trail(service, 1)[0] == (
+        DANA,
+        "awaiting_approval",
+        "awaiting_approval",
+        "recheck",
+        {"approval_kept": requested},
+    )
+    microsoft.allow_invites = "none"
     service.recheck(None, dana)
     assert _approval(database, requested).status == "void"
     void = next(entry for entry in _trail(service, 4) if entry[3] == "void_approval")
@@ -274,7 +284,7 @@ def test_a_recheck_voids_the_pending_request_with_its_reason(
         "awaiting_approval",
         "awaiting_approval",
         "void_approval",
-        {"approval_id": requested, "why": "the prerequisites were re-checked"},
+        {"approval_id": requested, "why": "the re-check found the plan or its checks changed"},
     )
 
 

@@ -11,6 +11,7 @@ from storage import Approval, ApprovalDecision, Database
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, FakeClock, FakeMicrosoft
 from tests.workflows.replays import replayed
+from workflows.directory import OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import Actor, Affected
 from workflows.service import MigrationService
@@ -142,13 +143,19 @@ def test_a_plan_change_voids_the_approval(
     assert service.decide(again.approval_id, lee, approve=True).status.state == "connecting"
 
 
-def test_a_recheck_while_awaiting_voids_the_request(
-    service: MigrationService, awaiting: int, dana: Actor, lee: Actor
+def test_a_recheck_that_finds_nothing_changed_keeps_the_request_and_one_that_finds_a_change_voids_it(
+    service: MigrationService, microsoft: FakeMicrosoft, awaiting: int, dana: Actor, lee: Actor
 ) -> None:
-    assert service.recheck(None, dana).state == "planned"
+    same = service.recheck(None, dana)
+    assert (same.kept, same.voided, same.status.state) == (awaiting, (), "awaiting_approval")
+    assert same.status.pending_approval_id == awaiting
+    microsoft.add_directory_user("newcomer@fabrikam.com")
+    microsoft.users.append(OrgUser(id="e-new", principal_name="newcomer@fabrikam.com"))
+    changed = service.recheck(None, dana)
+    assert (changed.kept, changed.voided, changed.status.state) == (None, (awaiting,), "planned")
     assert service.status().pending_approval_id is None
     with pytest.raises(WorkflowError, match="already void"):
-        service.decide(awaiting, Actor("U-X", "x@fabrikam.com", "X"), approve=True)
+        service.decide(awaiting, lee, approve=True)
 
 
 def test_connecting_needs_an_approval_bound_to_the_current_plan(

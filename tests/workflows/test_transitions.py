@@ -58,7 +58,7 @@ def test_a_failing_prerequisite_blocks_with_reason_and_fix_and_recheck_unblocks(
     with pytest.raises(WorkflowError, match="the migration is blocked"):
         service.invite(None, dana)
     microsoft.add_directory_user(dana.email)
-    assert service.recheck(None, dana).state == "planned"
+    assert service.recheck(None, dana).status.state == "planned"
 
 
 def test_no_approval_request_while_a_stored_check_fails(

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage import AuditEntry, OutboundMessage
+from storage import AuditEntry, Migration, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
 from workflows import _plan_codec
 from workflows.arguments import announcement_when
 from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
 from workflows.machine import refusal
-from workflows.results import Actor, AnnounceResult
+from workflows.results import Actor, AnnounceResult, Told, Unreached
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, audit, find, status
 from workflows.todo import advance_notice
@@ -31,8 +32,9 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
     """Tell every affected user, before connecting, what will happen to them and when.
 
     Announcing again the `when` the last announcement named sends nothing new (but to people the plan has
-    gained since); any other `when`, an earlier one too, reaches everyone again: they hear the date that
-    now stands, once.
+    gained since), and so does one without a `when` after a dated one: a notice without the date would read
+    as if it were withdrawn. Any other `when`, an earlier one too, reaches everyone again: they hear the
+    date that now stands, once.
     """
     when = " ".join(when.split())
     with ctx.database.session() as session:
@@ -44,7 +46,10 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         when = announcement_when(when, now=now, usage=f"announce {row.organization}")
         plan = _plan_codec.decode(row.plan)
         tenant = row.directory_name
-        this, occurrence = rounds([*announced_whens(session, row.id), when])[-1]
+        earlier = announcements(session, row.id)
+        if not when and earlier and earlier[-1][0]:  # a bare `announce` (or its button) keeps the date
+            when = rounds([when for when, _ in earlier])[-1][0]
+        this, occurrence = rounds([*(when for when, _ in earlier), when])[-1]
         keys = {user.id: notice_key(row.id, this, occurrence, user.id) for user in plan.users}
         sent_before = set(
             session.exec(
@@ -97,17 +102,71 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 f"{name} was just announced for {when or 'this date'} by someone else at the"
                 " same moment; everyone gets that notice once. Nothing more was sent."
             ) from None
-        return AnnounceResult(status(session, row), queued, len(plan.users), when)
+        return AnnounceResult(
+            status(session, row), queued, len(plan.users), when, round_began(earlier, when) or now
+        )
 
 
-def announced_whens(session: Session, migration_id: int) -> list[str]:
-    """The `when` of each announcement of the migration, in order (their audit entries)."""
-    details = session.exec(
-        select(AuditEntry.details)
+def told(ctx: Context, organization: str | None) -> Told | None:
+    """How the advance notice went out, from its delivery records; None while nobody was announced to."""
+    with ctx.database.session() as session:
+        return told_in(session, find(session, organization))
+
+
+def told_in(session: Session, row: Migration) -> Told | None:
+    assert row.id is not None
+    earlier = announcements(session, row.id)
+    if not earlier or row.plan is None:
+        return None
+    when, occurrence = rounds([when for when, _ in earlier])[-1]
+    people = {
+        notice_key(row.id, when, occurrence, user.id): user for user in _plan_codec.decode(row.plan).users
+    }
+    outcomes = session.exec(
+        select(OutboundMessage.idempotency_key, OutboundMessage.status, OutboundMessage.last_error).where(
+            col(OutboundMessage.idempotency_key).in_(list(people))
+        )
+    ).all()
+    unreached = tuple(
+        Unreached(people[key].address, people[key].group, why or "")
+        for key, outcome, why in outcomes
+        if outcome == "failed"
+    )
+    return Told(
+        when,
+        round_began(earlier, when) or earlier[-1][1],
+        len(people),
+        sum(outcome == "sent" for _, outcome, _ in outcomes),
+        sum(outcome == "pending" for _, outcome, _ in outcomes),
+        unreached,
+    )
+
+
+def announcements(session: Session, migration_id: int) -> list[tuple[str, datetime]]:
+    """The `when` of each announcement of the migration and the moment it was made, in order (their audit
+    entries)."""
+    entries = session.exec(
+        select(AuditEntry.details, AuditEntry.at)
         .where(AuditEntry.migration_id == migration_id, AuditEntry.action == "announce")
         .order_by(col(AuditEntry.id))
     ).all()
-    return [str(detail.get("when") or "") for detail in details]
+    return [(str(details.get("when") or ""), at) for details, at in entries]
+
+
+def announced_whens(session: Session, migration_id: int) -> list[str]:
+    """The `when` of each announcement of the migration, in order."""
+    return [when for when, _ in announcements(session, migration_id)]
+
+
+def round_began(earlier: Sequence[tuple[str, datetime]], when: str) -> datetime | None:
+    """When the last round of notices began, if announcing `when` now goes on with it (`rounds`)."""
+    began = None
+    for said, at in earlier:
+        if said.casefold() != when.casefold():
+            began = None
+        elif began is None:
+            began = at
+    return began
 
 
 def rounds(whens: Sequence[str]) -> list[tuple[str, int]]:

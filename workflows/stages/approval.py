@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from storage import Approval, ApprovalDecision, Migration, OutboundMessage
+from storage import Approval, ApprovalDecision, Migration
 from workflows import _plan_codec, notices
 from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import NotInvitedYet, PermissionDenied, WorkflowError
+from workflows.machine import INVITATIONS_CHECK, only_invitations_fail
 from workflows.plan import Plan
 from workflows.results import (
     AFFECTED_NAMES as NAMES,
@@ -22,7 +23,7 @@ from workflows.results import (
     DecisionResult,
 )
 from workflows.stages import approval_lapse
-from workflows.stages.announcing import ANNOUNCEMENT
+from workflows.stages.announcing import told_in
 from workflows.stages.checking import apply_plan
 from workflows.stages.connecting import choose_connector
 from workflows.stages.invited import sent_invitations
@@ -48,15 +49,20 @@ def request_approval(
         with step(ctx, session, organization, actor, "request_approval") as unit:
             row = unit.row
             approval_lapse.expire_due(unit)
-            unit.flow.require("request_approval", command="request-approval")
+            uninvitable = row.state == "blocked" and only_invitations_fail(row.plan)
+            if uninvitable and not anyway:
+                raise _uninvitable(row)
+            trigger = "request_approval_anyway" if uninvitable else "request_approval"
+            unit.flow.require(trigger, command="request-approval")
             approvers = _require_enough_approvers(ctx, row.organization, actor)
             approval_lapse.void_pending(unit, "a new approval was requested")
             asked = {"fingerprint": row.plan_fingerprint, **({"anyway": True} if anyway else {})}
-            unit.flow.fire("request_approval", details=asked)
+            unit.flow.fire(trigger, details=asked)
             plan = _plan_codec.decode(row.plan or {})
             if not anyway:  # after the guard: a failing prerequisite is the first thing to fix
                 _require_everyone_invited(session, row, plan)
             assert row.id is not None and row.plan_fingerprint is not None
+            told = told_in(session, row)
             approval = Approval(
                 migration_id=row.id,
                 plan_fingerprint=row.plan_fingerprint,
@@ -77,24 +83,34 @@ def request_approval(
                 tenant_name=row.tenant_name,
                 plan_fingerprint=approval.plan_fingerprint,
                 counts=plan.counts,
-                warnings=tuple(check for check in plan.checks if check.status == "warn"),
+                warnings=tuple(check for check in plan.checks if check.status != "pass"),
                 requested_by=actor,
                 approvers_required=approval.approvers_required,
                 expires_at=approval.expires_at,
                 status=status(session, row),
                 affected=Affected.of(plan),
-                nobody_told=not _announced(session, row.id),
+                nobody_told=told is None or not (told.delivered or told.waiting),
+                unreached=tuple(person for person in told.unreached if person.matters_most) if told else (),
             )
             notices.approval_prompt(session, row, request, approvers, unit.flow.now)
         return request
 
 
-def _announced(session: Session, migration_id: int) -> bool:
-    """Whether `announce` ever queued an advance notice for this migration."""
-    told = select(OutboundMessage.id).where(
-        OutboundMessage.migration_id == migration_id, OutboundMessage.kind == ANNOUNCEMENT
-    )
-    return session.exec(told.limit(1)).first() is not None
+def still_to_decide(ctx: Context, approval_id: int, actor: Actor) -> bool:
+    """Whether the request is pending and `actor` may still decide on it as far as the request goes: not
+    its requester (four eyes), no decision yet. Whether they administer the organization is the caller's."""
+    with ctx.database.session() as session:
+        approval = session.get(Approval, approval_id)
+        if approval is None or approval.status != "pending":
+            return False
+        if same_person(actor, approval.requested_by_id, approval.requested_by_email):
+            return False
+        decided = session.exec(
+            select(ApprovalDecision.approver_id, ApprovalDecision.approver_email).where(
+                ApprovalDecision.approval_id == approval_id
+            )
+        ).all()
+        return not any(same_person(actor, decider, email) for decider, email in decided)
 
 
 def _require_everyone_invited(session: Session, row: Migration, plan: Plan) -> None:
@@ -114,6 +130,22 @@ def _require_everyone_invited(session: Session, row: Migration, plan: Plan) -> N
             row.organization,
             never,
         )
+
+
+def _uninvitable(row: Migration) -> WorkflowError:
+    """Blocked only because nobody may invite the people without a directory account: the two ways on."""
+    uninvited = [
+        user.address for user in _plan_codec.decode(row.plan or {}).users if user.outcome == "invite"
+    ]
+    named = ", ".join(uninvited[:NAMES]) + (
+        f" and {len(uninvited) - NAMES} more" if len(uninvited) > NAMES else ""
+    )
+    return WorkflowError(
+        f"{row.organization} is blocked only because nobody may invite the people without a directory"
+        f" account ({named}). Change the directory's guest invite settings (`status` says how), then"
+        f" `recheck`; or, to connect without them (they lose access), say"
+        f" `request-approval {row.organization} anyway`."
+    )
 
 
 def _require_enough_approvers(ctx: Context, organization: str, requester: Actor) -> list[str]:
@@ -212,7 +244,12 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
     snapshot = _live_snapshot(unit.ctx, row)
     live = replan(snapshot, row.started_by_email, row.plan)
     connected = snapshot.already_connected
-    if connected or live.fingerprint != approval.plan_fingerprint or live.failed_checks:
+    # A failing invite-permission check, unchanged since the request (the fingerprint says), was known to
+    # it: only a request `anyway` gets past it, and that connects without the people it is about.
+    blocking = any(check.code != INVITATIONS_CHECK for check in live.failed_checks)
+    if connected or live.fingerprint != approval.plan_fingerprint or blocking:
+        known = {check.code for check in _plan_codec.checks(row.plan or {}) if check.status == "fail"}
+        failing = tuple(check for check in live.failed_checks if check.code not in known)
         approval.status = "void"
         reason = "already connected" if connected else "plan changed"
         unit.flow.fire("recheck", details={"approval_id": approval.id, "reason": reason})
@@ -223,11 +260,11 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
                 f"{row.organization} is already connected to {row.directory_name}, so there"
                 " is nothing to approve or connect. Next: `notify` the users.",
             )
-        if live.failed_checks:
-            failing = " ".join(check.message for check in live.failed_checks)
+        if failing:
             return result(
                 "void",
-                f"A prerequisite fails now, so the approval is void: {failing} Then run `recheck`"
+                f"A prerequisite fails now, so the approval is void: {' '.join(c.message for c in failing)}"
+                " Then run `recheck`"
                 " and `request-approval` again.",
             )
         return result(

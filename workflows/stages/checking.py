@@ -8,18 +8,18 @@ import re
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from storage import ActiveMigration, Migration
+from storage import ActiveMigration, Approval, Migration
 from workflows import _plan_codec, notices
 from workflows.arguments import tenant_name
 from workflows.decisions import replan
-from workflows.directory import MicrosoftError
+from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.machine import describe_state, next_commands
 from workflows.plan import Check, Plan
-from workflows.results import Actor, MigrationStatus
+from workflows.results import Actor, MigrationStatus, Rechecked
 from workflows.stages import redeem_links
-from workflows.stages.approval_lapse import void_pending
-from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, status, step
+from workflows.stages.approval_lapse import expire_due, pending, void_pending
+from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, note, status, step
 
 _ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
 
@@ -103,26 +103,50 @@ def _start(
         return status(session, row)
 
 
-def recheck(ctx: Context, organization: str | None, actor: Actor) -> MigrationStatus:
-    """Fetch everything again and rebuild the plan (-> planned or blocked); voids a pending approval."""
+def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
+    """Fetch everything again and rebuild the plan (-> planned or blocked). A pending approval survives
+    only a re-check that finds nothing changed (the same plan fingerprint, checks included), which keeps the
+    migration awaiting it; any change voids it, as every change to the plan does."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "recheck") as unit:
-            void_pending(unit, "the prerequisites were re-checked")
+            expire_due(unit)
+            waiting = pending(unit)
+            snapshot = _read(unit) if waiting else None
+            if snapshot is not None and _still_holds(unit, waiting[0], snapshot):
+                note(unit, actor, "recheck", {"approval_kept": waiting[0].id})
+                return Rechecked(status(session, unit.row), kept=waiting[0].id)
+            voided = void_pending(unit, "the re-check found the plan or its checks changed")
             unit.flow.fire("recheck")
-        check_prerequisites(unit)
-        return status(session, unit.row)
+        check_prerequisites(unit, snapshot)
+        return Rechecked(status(session, unit.row), voided=tuple(a.id for a in voided if a.id is not None))
 
 
-def check_prerequisites(unit: Unit) -> None:
+def _read(unit: Unit) -> DirectorySnapshot | None:
+    """Both sides now; None when Microsoft does not answer (the re-check then says why, as any would)."""
+    row = unit.row
+    try:
+        return unit.ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=row.started_by_email)
+    except MicrosoftError:
+        return None
+
+
+def _still_holds(unit: Unit, approval: Approval, snapshot: DirectorySnapshot) -> bool:
+    live = replan(snapshot, unit.row.started_by_email, unit.row.plan)
+    return not snapshot.already_connected and live.fingerprint == approval.plan_fingerprint
+
+
+def check_prerequisites(unit: Unit, snapshot: DirectorySnapshot | None = None) -> None:
     """In `checking_prerequisites`: snapshot and plan, then planned, blocked or failed; commits, with the
-    start's summary when this is the first result (an idempotent notice: told once however often)."""
+    start's summary when this is the first result (an idempotent notice: told once however often).
+    `snapshot`: both sides as just read, if they were."""
     row, microsoft = unit.row, unit.ctx.microsoft
     unit.flow.now = unit.ctx.now()
     connector = row.started_by_email
     first = row.plan is None  # no check has got as far as a plan yet: the start's summary is still owed
     with failing_on_error(unit, "prerequisite checks"):
         try:
-            snapshot = microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
+            if snapshot is None:
+                snapshot = microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
             plan = replan(snapshot, connector, row.plan)
         except MicrosoftError as error:
             row.blocked_reason = str(error)

@@ -9,7 +9,7 @@ from bot.conversation.desk import Handler, Stage
 from bot.conversation.messages import Outgoing, say
 from workflows.errors import WorkflowError
 from workflows.machine import CONNECTED_UNFINISHED
-from workflows.results import Actor
+from workflows.results import Actor, MigrationStatus, Told
 
 START_USAGE = (
     "Say `start ORG TENANT`: the organization name from https://dev.azure.com/ORG and the directory's"
@@ -53,7 +53,17 @@ class Starting(Stage):
         called_off = None
         if status.state == "cancelled":
             called_off = self._desk.service.called_off_delivery(status.id)
-        return [views.status(status, report, called_off)]
+        pending = status.pending_approval_id
+        yours = bool(pending) and self._may_decide(status.organization, pending or 0, actor)
+        return [views.status(status, report, called_off, told=self._told(status), yours=yours)]
+
+    def _told(self, status: MigrationStatus) -> Told | None:
+        """How the advance notice went out, while it still may (before connecting)."""
+        return self._desk.service.told(status.organization) if "announce" in status.next_commands else None
+
+    def _may_decide(self, organization: str, approval_id: int, actor: Actor) -> bool:
+        service = self._desk.service
+        return service.still_to_decide(approval_id, actor) and self._desk.may_administer(organization, actor)
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0))
@@ -64,7 +74,10 @@ class Starting(Stage):
         return [views.plan(plan, status, made=self._desk.service.plan_made(status.organization))]
 
     def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [views.checked(self._desk.service.recheck(command.arg(0), actor))]
+        rechecked = self._desk.service.recheck(command.arg(0), actor)
+        told = self._told(rechecked.status)
+        # the prompts of a voided approval lose their buttons now, recorded with the re-check
+        return [views.checked(rechecked.status, told, rechecked), *self._desk.outbox.flush()]
 
     def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         return [views.checked(self._desk.service.resume(command.arg(0), actor))]
