@@ -38,7 +38,7 @@ from workflows.progress import (
     read_progress,
     unreachable_in,
 )
-from workflows.results import BOT, Actor, MigrationStatus, TodoEntry
+from workflows.results import BOT, Actor, MigrationStatus, TodoEntry, Told
 from workflows.schedules import (
     BILLING_KIND,
     BILLING_STATE,
@@ -132,6 +132,12 @@ class Tracking:
 
     def progress(self, organization: str | None) -> Progress:
         return read_progress(self._database, self._service.status(organization, ended=True))
+
+    def notice_missed(self, organization: str) -> tuple[MigrationStatus, Told] | None:
+        """Before connecting, how the advance notice went out, if chat could not reach someone."""
+        status = self._service.status(organization, ended=True)
+        told = self._service.told(status.organization) if "announce" in status.next_commands else None
+        return (status, told) if told is not None and told.unreached else None
 
     def retry_failed(self, organization: str | None) -> int:
         """Queue again every message of the migration that hands someone their list (or its changes, or

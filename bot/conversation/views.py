@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.conversation import closing_views, lists, plan_views, progress_views, sign_in_views, todo_views
-from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, Table, Text
+from bot.conversation.messages import Block, Channel, Facts, Heading, Message, Outgoing, Table, Text
 from bot.conversation.next_actions import decision_buttons, with_next
 from storage import AuditEntry
 from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
@@ -114,6 +114,23 @@ def _told(told: Told | None, organization: str) -> list[Block]:
         again = f"announce {organization} {told.when}".strip()
         line += f" {joined} joined the plan since: `{again}` tells only them."
     return [Text(line), *([Text(unreached_lines(told.unreached))] if told.unreached else [])]
+
+
+def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
+    """The advance notice's report in the migration's channel once chat could not reach someone, updated
+    in place as the notice's deliveries settle."""
+    missed = len(told.unreached)
+    summary = (
+        f"{status.organization}: the advance notice could not reach {missed}"
+        f" {'person' if missed == 1 else 'people'} in chat"
+    )
+    return Outgoing(
+        Message(
+            summary, (Heading(f"Advance notice of {status.organization}"), *_told(told, status.organization))
+        ),
+        Channel(status.channel_id),
+        updates=f"notice:{status.id}",
+    )
 
 
 def unreached_lines(unreached: Sequence[Unreached]) -> str:

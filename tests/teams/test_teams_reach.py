@@ -4,10 +4,12 @@ directory account is reached, and known, at the accounts it found for them."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
+from bot.delivery.reports import refresh_reports
 from tests.teams.conftest import ORGANIZATION, Teams, approval_requested, connect, texts
 from workflows.progress import UserProgress
 from workflows.results import Actor
@@ -142,3 +144,41 @@ def test_the_approval_card_shows_invitees_still_to_accept_apart_from_who_keeps_a
         "**Invited, still to accept** (keep access once they accept the invitation, 2):"
         f" {ERIN}, {FRANK}" in lines
     )
+
+
+def _refresh_report(teams: Teams) -> None:
+    """What the worker does beside a server once a batch of the migration's messages settled (`drain` in a
+    test ends before the refresh it started does)."""
+
+    async def refresh() -> None:
+        surface = teams.surface()
+        try:
+            await refresh_reports(teams.runtime.tracking, {ORGANIZATION}, lambda _: surface.delivery)
+        finally:
+            await surface.aclose()
+
+    asyncio.run(refresh())
+
+
+def test_the_advance_notice_says_in_the_channel_in_status_and_in_the_approval_whom_it_could_not_reach(
+    teams: Teams,
+) -> None:
+    """Before connecting (walk25 finding 1): the notice's outcomes are the same records as the lists'."""
+    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    teams.say(DANA, f"invite {ORGANIZATION}")
+    teams.deliver_outbox()
+    teams.say(DANA, f"announce {ORGANIZATION} Friday 14:00 UTC")
+    assert teams.deliver_outbox() == 11
+    before = len(teams.activities())
+    _refresh_report(teams)
+    channel = [
+        texts(e) for e in teams.activities()[before:] if e["conversation"]["conversationType"] == "channel"
+    ]
+    report = " ".join(" ".join(channel).split())
+    assert "Advance notice of fabrikam-fiber" in report and "could not be reached" in report, channel
+    for who, why in ((ERIN, NOT_ACCEPTED), (GUS, DISABLED)):
+        assert f"{who} (" in report and why in report
+    status = " ".join(teams.said(DANA, f"status {ORGANIZATION}").split())
+    assert "4 could not be reached" in status and f"{ERIN} (invited, still to accept" in status
+    prompt = " ".join(teams.said(DANA, f"request-approval {ORGANIZATION}").split())
+    assert "The advance notice could not reach them in chat" in prompt and "Nobody in" not in prompt
