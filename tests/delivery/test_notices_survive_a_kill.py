@@ -149,10 +149,11 @@ def died_after(step: Callable[..., Any]) -> Callable[..., Any]:
     return dying
 
 
-def _connect(process: Process) -> None:
+def _connect(process: Process, tenant: str | None = None) -> None:
+    """Someone clicks Connect in the portal: to the migration's directory, unless `tenant` is another."""
     sandbox = process.runtime.sandbox
     assert sandbox is not None
-    tenant = str(sandbox.state()["tenant"]["id"])
+    tenant = tenant or str(sandbox.state()["tenant"]["id"])
     httpx.post(
         f"{sandbox.url}/_sandbox/connect", json={"organization": ORGANIZATION, "tenantId": tenant}
     ).raise_for_status()
@@ -367,15 +368,17 @@ def test_a_prompt_voided_by_a_recheck_loses_its_buttons_everywhere_even_after_a_
 ) -> None:
     first = lives()
     _awaiting_approval(first)
+    _connect(first, "9d3e1c2b-4a5f-4e6d-8b7a-1c2d3e4f5a6b")  # to another directory: a check fails now
     with monkeypatch.context() as dying:
         dying.setattr(first.runtime.service, "recheck", died_after(first.runtime.service.recheck))
         with pytest.raises(ProcessKilled):
             first.say(DANA, f"recheck {ORGANIZATION}")
-    assert first.runtime.service.status(ORGANIZATION).state == "planned"
+    assert first.runtime.service.status(ORGANIZATION).state == "blocked"
 
     second = lives()
     assert second.deliver() == 1  # one notice: it updates the channel's copy and Lee's
-    assert _posted(fake, "no longer holds: the prerequisites were re-checked") == ["chat.update"] * 2
+    changed = "no longer holds: the re-check found the plan or its checks changed"
+    assert _posted(fake, changed) == ["chat.update"] * 2
     assert lives().deliver() == 0
 
 
