@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.conversation.messages import Button, DirectMessage, Outgoing, Reply, Text
+from bot.conversation.messages import Button, DirectMessage, Outgoing, Reply
 from storage import OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 from tests.bot.conftest import ORG, Chat, started, text_of
+from tests.bot.test_decisions import lines
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 NOBODY_TOLD = f"Nobody in {ORG} has been told yet what is coming"
@@ -69,14 +70,7 @@ def said(outgoing: list[Outgoing]) -> str:
 
 def bullets(outgoing: list[Outgoing]) -> list[str]:
     """The bulleted lines of the messages' text, as written (before a surface wraps them)."""
-    return [
-        line
-        for message in outgoing
-        for block in message.message.blocks
-        if isinstance(block, Text)
-        for line in block.markdown.splitlines()
-        if line.startswith("• ")
-    ]
+    return [line for line in lines(outgoing) if line.startswith("• ")]
 
 
 def direct(outgoing: list[Outgoing]) -> list[str]:
