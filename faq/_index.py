@@ -38,6 +38,10 @@ TOLD_SENTENCE_WEIGHT = 0.6
 LATER_QUESTION_WEIGHT = 0.9
 # A quoted line (most often Microsoft's page) weighs as a sentence of the story (docs/faq-eval.md, round 12).
 QUOTED_WEIGHT = TOLD_SENTENCE_WEIGHT
+# A sentence that is mostly a pasted code span (`faq._reading.pasted`) weighs this share of what it would
+# otherwise: a log line's words are the tool's, and they pulled a story's ranking to the topic sharing them.
+# 0, 0.2 and 0.5 measured alike (docs/faq-eval.md, round 21).
+PASTED_SHARE_WEIGHT = 0.2
 # How many texts' similarities an index keeps (about 2 kB each): answering a message of several questions
 # ranks its sentences again (its main question alone, its other questions), people ask the same questions,
 # and evaluations of the same sets rank the same texts.

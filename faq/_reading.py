@@ -17,6 +17,10 @@ _FOOTER = re.compile(r"(?im)^\s*(?:-{3,}\s*$|#+\s*document details|\u26a0|\[ente
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _QUOTED_LINE = re.compile(r"^\s*>")
+# An inline code span (`...`, or a backtick left open to the sentence's end): a command or a log line pasted
+# into the text. A sentence that is at least this share of code spans is pasted output, not the asker's words.
+_CODE_SPAN = re.compile(r"`[^`]*`?")
+_PASTED_SHARE = 0.5
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9\"'(*-])|\n+")
 # Sentences that ask: they end with "?", or open with a question word or a request for help.
 _ASKING_START = re.compile(
@@ -182,6 +186,14 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         elsewhere,
         tuple(quoted),
     )
+
+
+def pasted(sentence: str) -> bool:
+    """Whether a sentence is mostly inline code spans: a command run or a line of a log, in the tool's words
+    (`TF400813: The user ... is not authorized`), which match a topic's phrasings as the asker's words would.
+    Its error codes still count, through `Reading.codes` and the whole message."""
+    spans = sum(len(match.group(0)) for match in _CODE_SPAN.finditer(sentence))
+    return bool(sentence) and spans >= _PASTED_SHARE * len(sentence)
 
 
 def _sentences(text: str) -> list[str]:

@@ -13,7 +13,14 @@ from faq import _about, _asker, _compose, _invitation, _reading, _sign_in
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
-from faq._index import LATER_QUESTION_WEIGHT, QUOTED_WEIGHT, TOLD_SENTENCE_WEIGHT, Ranking, TopicIndex
+from faq._index import (
+    LATER_QUESTION_WEIGHT,
+    PASTED_SHARE_WEIGHT,
+    QUOTED_WEIGHT,
+    TOLD_SENTENCE_WEIGHT,
+    Ranking,
+    TopicIndex,
+)
 from faq._knowledge import Topic, bundled_off_topic, bundled_pages, bundled_topics
 from faq._reading import ERROR_CODE
 from faq.feedback import FeedbackError, FeedbackItem, FeedbackStore, Kind, clean_question, with_learned
@@ -282,7 +289,7 @@ class FaqAnswerer:
             reading = replace(reading, about_the_move=True)
             about = max(about, self.about.in_migration)
         main = reading.asked[0] if reading.asked else None
-        sentences = [
+        weighed = [
             (
                 sentence,
                 1.0
@@ -293,6 +300,10 @@ class FaqAnswerer:
             )
             for sentence in reading.sentences
         ] + [(sentence, QUOTED_WEIGHT) for sentence in reading.quoted]  # which page section the asker is at
+        sentences = [
+            (sentence, weight * PASTED_SHARE_WEIGHT if _reading.pasted(sentence) else weight)
+            for sentence, weight in weighed
+        ]
         ranking = knowledge.index.rank(reading.told or question, sentences)
         # Quoting or closely paraphrasing a topic's Microsoft page (each about connecting, switching or
         # leaving a directory) lets a topic kept for the move answer, as naming the move does; what the

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from faq import AskerContext, FaqAnswerer, _text
 from faq._calibration import bundled_calibration
-from faq._reading import read
+from faq._reading import pasted, read
 
 STORY = (
     "We are a team of twelve and we have used Azure DevOps with personal accounts for years. Last week"
@@ -70,6 +70,27 @@ def test_an_error_code_is_a_strong_signal() -> None:
         "Right after we connected the tenant every page shows TF400813 for me, and I'm the owner. Help?"
     )
     assert answer.topic == "owner-locked-out"
+
+
+def test_a_pasted_log_line_does_not_outweigh_what_the_asker_asks() -> None:
+    """The log line's words are the tool's ("not authorized to access this resource" is the lock-out's
+    message); its code still counts, the asker asks about the credential cache."""
+    message = (
+        "After the switch to the new directory I ran the clone again.\n"
+        "`remote: TF400813: The user is not authorized to access this resource. fatal: Authentication"
+        " failed`\n"
+        "Should we clear the cached credentials in Git Credential Manager?"
+    )
+    reading = read(message)
+    assert [pasted(sentence) for sentence in reading.sentences] == [False, True, False]
+    assert reading.codes == ("TF400813",)
+    assert FaqAnswerer().rank(message).topics[0].topic_id == "git-credential-cache"
+
+
+def test_a_sentence_with_a_short_code_span_is_the_askers_own() -> None:
+    assert not pasted("I ran `git pull` and it asked for my password again, after we connected to Entra.")
+    assert pasted("`git: 'credential-manager-core' is not a git command.`")
+    assert pasted("Output: `TF30063: You are not authorized to access https://dev.azure.com/fabrikam")
 
 
 def test_two_questions_in_one_answer_the_first_and_offer_the_second() -> None:
