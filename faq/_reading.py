@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from faq._text import MAX_SCORED_CHARS
+from faq._text import MAX_SCORED_CHARS, content_words, prepare
 
 # GitHub's docs-feedback footer and everything after it is not the question.
 _FOOTER = re.compile(r"(?im)^\s*(?:-{3,}\s*$|#+\s*document details|\u26a0|\[enter feedback here\])")
@@ -99,6 +99,23 @@ _ASKS_ABOUT_THE_BOT = re.compile(
     rf"(?i)^\W*(?:(?:hi|hello|hey)(?: there)?\W+)?(?:{_TO_THE_BOT})"
     rf"(?:[\s,.?!]+(?:and )?(?:{_TO_THE_BOT}))*\W*$"
 )
+
+# Asking what the directory itself is ("What's Entra ID?", "Azure AD or Entra, what's the difference?"), the
+# whole message: only the directory's names (folded onto one word) and words of naming or comparing. Ranked,
+# that one word went to the topic naming directories most, disconnecting them (walk25, finding 4).
+_ASKS_WHAT = re.compile(r"(?i)^\W*(?:what|whats|what's|explain|is|are|how|difference)\b")
+_NAMING_WORDS = frozenset(
+    content_words(prepare("entra difference different differ same vs versus renamed name called new old"))
+)
+
+
+def asks_what_the_directory_is(text: str) -> bool:
+    """Whether the message only asks what Microsoft Entra ID (Azure AD, the directory) is."""
+    if len(text) > _BOT_QUESTION_CHARS or not _ASKS_WHAT.match(text):
+        return False
+    words = content_words(prepare(text))
+    return "entra" in words and set(words) <= _NAMING_WORDS
+
 
 # Around a word: sentence punctuation and markup, not part of it. Inside one: letters, apostrophes, hyphens.
 _WORD_EDGES = "\"'()[]{}<>.,;:!?*`_-\u2018\u2019\u201c\u201d"

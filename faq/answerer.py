@@ -31,7 +31,8 @@ _MAX_ALTERNATIVES = 3
 _CLOSE_RUNNER_UP = 0.6
 # In a message that asks two things, the first question decides alone when its best topic leads by this much.
 _CLEAR_MAIN_QUESTION = 0.1
-_STARTER_TOPICS = ("what-is-this-migration", "after-switch-checklist", "downtime")
+_WHAT_IT_IS = "what-is-this-migration"  # says what Microsoft Entra ID is, and that it was Azure AD
+_STARTER_TOPICS = (_WHAT_IT_IS, "after-switch-checklist", "downtime")
 # A declined question offers its closest topics only when it is about one of them at all: grounded, and
 # nearer the topics than the subjects the bot does not cover. Otherwise ("what's the weather?") the topics
 # would only look related. Over the evaluation sets, 0.8 hides the right topic for 6 of the 605 in-scope
@@ -91,10 +92,14 @@ class _Knowledge:
 
     def __init__(self, topics: dict[str, Topic], build_index: Callable[[], TopicIndex]) -> None:
         self.topics = topics
-        # The error codes each topic documents (its title and phrasings name them: "TF400813: ...").
+        # The error codes each topic documents: its title and phrasings name them ("TF400813: ..."), or its
+        # answer explains them. An answer's code ranks nothing (phrasings teach the ranker and the learned
+        # model, so each new one moves the refit: docs/faq-eval.md, round 22); it says which topic to offer.
         self.codes = {
             topic.id: frozenset(
-                code.upper() for text in (topic.title, *topic.phrasings) for code in ERROR_CODE.findall(text)
+                code.upper()
+                for text in (topic.title, *topic.phrasings, topic.answer)
+                for code in ERROR_CODE.findall(text)
             )
             for topic in topics.values()
         }
@@ -164,6 +169,10 @@ class FaqAnswerer:
         starters = [knowledge.topics[t] for t in _STARTER_TOPICS if t in knowledge.topics]
         if reading.unreadable:  # binary data or random characters: nothing for the admins to review either
             return Answer(None, 0.0, _compose.unreadable(starters, context), [topic.id for topic in starters])
+        # "What is Entra ID?" (known before ranking, as below): the move's own topic, not a directory's.
+        if _reading.asks_what_the_directory_is(question) and _WHAT_IT_IS in knowledge.topics:
+            explained = self._answered(knowledge, _WHAT_IT_IS, 1.0, Ranking([], 0.0), context)
+            return self._rated(explained, question)
         # "who are you?" (known before ranking, which it does not need), or nothing asked yet ("", "?!",
         # "hey bot"): what the bot is, and starting points.
         ranking = (
