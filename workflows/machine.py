@@ -98,9 +98,13 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "users_removed", "source": "removing", "dest": "checking_prerequisites"},
     # The service decides whether the approval still holds (its plan and the live one agree).
     {"trigger": "approve", "source": "awaiting_approval", "dest": "connecting"},
-    {"trigger": "reject", "source": "awaiting_approval", "dest": "planned"},
-    {"trigger": "expire", "source": "awaiting_approval", "dest": "planned"},
-    {"trigger": "void_approval", "source": "awaiting_approval", "dest": "planned"},
+    # A request that lapses goes back to where its stored checks put it: to `blocked` after an
+    # `anyway` request (or a decision that made a check fail), so `status` offers no plain request.
+    *(
+        {"trigger": trigger, "source": "awaiting_approval", "dest": dest, guard: "a_check_fails"}
+        for trigger in ("reject", "expire", "void_approval")
+        for dest, guard in (("blocked", "conditions"), ("planned", "unless"))
+    ),
     {"trigger": "connection_confirmed", "source": "connecting", "dest": "connected"},
     {"trigger": "notify", "source": "connected", "dest": "users_notified"},
     {"trigger": "billing_confirmed", "source": "users_notified", "dest": "billing_checked"},
@@ -312,6 +316,9 @@ class MigrationFlow:
         if not plan or not self.row.plan_fingerprint:
             return False
         return not any(check.get("status") == "fail" for check in plan.get("checks", []))
+
+    def a_check_fails(self, event: EventData) -> bool:
+        return any(check.get("status") == "fail" for check in (self.row.plan or {}).get("checks", []))
 
     def only_invitations_fail(self, event: EventData) -> bool:
         return bool(self.row.plan_fingerprint) and only_invitations_fail(self.row.plan)

@@ -105,6 +105,27 @@ def test_a_rejection_goes_back_to_planned(service: MigrationService, awaiting: i
     assert result.status.pending_approval_id is None
 
 
+@pytest.mark.parametrize("outcome", ["rejected", "expired"])
+def test_a_lapsed_anyway_request_goes_back_to_blocked_while_invite_permission_fails(
+    outcome: str,
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    """Back in `planned`, the status would offer a plain request and `invite`, both refused (rev29 #1)."""
+    microsoft.allow_invites = "none"
+    assert service.start("fabrikam", "fabrikam.com", dana).state == "blocked"
+    request = service.request_approval(None, dana, anyway=True)
+    if outcome == "expired":
+        clock.advance(hours=24)
+    result = service.decide(request.approval_id, lee, approve=False)
+    assert (result.outcome, result.status.state) == (outcome, "blocked")
+    assert [check.code for check in result.status.checks if check.status == "fail"] == ["invite-permission"]
+    assert service.request_approval(None, dana, anyway=True).status.state == "awaiting_approval"
+
+
 def test_an_expired_request_cannot_be_approved(
     service: MigrationService, awaiting: int, clock: FakeClock, dana: Actor, lee: Actor
 ) -> None:

@@ -22,7 +22,8 @@ def test_the_diagram_draws_every_state_and_trigger() -> None:
             labels.setdefault((origin, dest), set()).update(label.split(" | "))
     for transition in TRANSITIONS:
         sources = transition["source"]
-        conditions = transition.get("conditions")
+        unless = transition.get("unless")
+        conditions = transition.get("conditions") or (None if unless is None else f"!{unless}")
         label = transition["trigger"] if conditions is None else f"{transition['trigger']} [{conditions}]"
         for origin in sources if isinstance(sources, list) else [sources]:
             dest = origin if transition["dest"] == "=" else transition["dest"]

@@ -22,7 +22,8 @@ def expire(unit: Unit, approval: Approval) -> None:
 
 
 def void(unit: Unit, approval: Approval, why: str) -> None:
-    """The approval no longer holds; a migration awaiting it goes back to `planned`."""
+    """The approval no longer holds; a migration awaiting it goes back to `planned`, or to `blocked` while
+    a stored check fails."""
     approval.status = "void"
     details: dict[str, object] = {"approval_id": approval.id, "why": why}
     if unit.row.state == "awaiting_approval":
