@@ -3,16 +3,17 @@
 Hypothesis drives a migration with whatever admins type (in any order, by any of them) while the
 directory and the organization change under it and time passes. After every step:
 - the migration reaches `connecting` only through an approval that was valid when it was given:
-  requested by someone else, not expired, for exactly the live plan, no check failing but the one about
-  inviting the people without a directory account (every request here is `anyway`, which connects
-  without them); anything after it
-  too, but for the one exception: Microsoft already reports the organization on the target tenant (someone
-  clicked Connect in the portal), and then the migration is connected at that very step;
+  requested by someone else, not expired, for exactly the live plan, no check failing (a request
+  `anyway`, which connects without the people without a directory account, gets past the one about
+  inviting them, and only that one); anything after it too, but for the one exception: Microsoft
+  already reports the organization on the target tenant (someone clicked Connect in the portal), and
+  then the migration is connected at that very step;
 - once connected it stays connected (inviting after connecting included): nothing leads back to
   cancelling, approving or the portal step;
 - an approval never survives a change to the plan or its checks (an admin's decision for someone the
   plan could not place included): a decision on a plan that changed since the request does not connect;
-- a pending approval exists only while the migration awaits it, and only for the stored plan.
+- a pending approval exists only while the migration awaits it, and only for the stored plan;
+- a migration is `planned` only while none of its stored checks fails (else it is `blocked`).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Requested:
     fingerprint: str
     requester: str
     expires_at: datetime
+    anyway: bool
 
 
 class ApprovalRules(RuleBasedStateMachine):
@@ -122,14 +124,16 @@ class ApprovalRules(RuleBasedStateMachine):
     def recheck(self, who: str) -> None:
         _refusal_allowed(lambda: self.service.recheck("fabrikam", ACTORS[who]))
 
-    @rule(target=approvals, who=st.sampled_from(sorted(ACTORS)))
-    def request_approval(self, who: str) -> object:
+    @rule(target=approvals, who=st.sampled_from(sorted(ACTORS)), anyway=st.booleans())
+    def request_approval(self, who: str, anyway: bool) -> object:
         try:
-            request = self.service.request_approval("fabrikam", ACTORS[who], anyway=True)
+            request = self.service.request_approval("fabrikam", ACTORS[who], anyway=anyway)
         except WorkflowError:
             return multiple()
         assert request.status.state == "awaiting_approval"
-        return Requested(request.approval_id, request.plan_fingerprint, who, request.expires_at)
+        failing = {check.code for check in request.status.checks if check.status == "fail"}
+        assert failing <= ({"invite-permission"} if anyway else set()), failing
+        return Requested(request.approval_id, request.plan_fingerprint, who, request.expires_at, anyway)
 
     @rule(who=st.sampled_from(sorted(ACTORS)), person=st.sampled_from(PEOPLE), pick=st.integers(-1, 2))
     def decide_account(self, who: str, person: str, pick: int) -> None:
@@ -163,7 +167,9 @@ class ApprovalRules(RuleBasedStateMachine):
             assert who.casefold() != requested.requester.casefold(), "four eyes"
             assert self.clock.now < requested.expires_at, "approved after it expired"
             assert requested.fingerprint == live.fingerprint, "approved a plan that changed"
-            assert not blocking(live), "approved while a check fails"
+            assert not (blocking(live) if requested.anyway else live.failed_checks), (
+                "approved while a check fails"
+            )
             assert result.status.state == "connecting"
             self.validly_approved = True
         else:
@@ -179,6 +185,7 @@ class ApprovalRules(RuleBasedStateMachine):
         deciders=st.lists(st.sampled_from(sorted(ACTORS)), min_size=1, max_size=2),
         approve=st.booleans(),
         between=st.none() | world_changes,
+        anyway=st.booleans(),
     )
     def request_then_decide(
         self,
@@ -186,10 +193,11 @@ class ApprovalRules(RuleBasedStateMachine):
         deciders: list[str],
         approve: bool,
         between: tuple[str, str, str, str, str, int] | None,
+        anyway: bool,
     ) -> object:
         """Requests usually get an answer soon (sometimes after a change): without this, random steps
         seldom reach a decision."""
-        requested = self.request_approval(requester)
+        requested = self.request_approval(requester, anyway)
         if isinstance(requested, Requested):
             if between is not None:
                 self.the_world_changes(between)
@@ -265,6 +273,9 @@ class ApprovalRules(RuleBasedStateMachine):
         else:
             assert len(pending) <= 1
             assert all(p.plan_fingerprint == status.plan_fingerprint for p in pending)
+        # `planned` offers a plain request and `invite`: both refused while a stored check fails.
+        failing = [check.code for check in status.checks if check.status == "fail"]
+        assert status.state != "planned" or not failing, failing
 
 
 def blocking(plan: Plan) -> tuple[str, ...]:
@@ -295,7 +306,7 @@ def test_the_machine_can_reach_connecting(
     machine = ApprovalRules(sqlite_template, process_sqlite)
     machine.start(approvers=approvers, starter=DANA)
     machine.invite(DANA)
-    requested = machine.request_approval(DANA)
+    requested = machine.request_approval(DANA, anyway=False)
     assert isinstance(requested, Requested)
     machine.decide(requested, LEE, approve=True)
     if approvers == 2:
@@ -324,7 +335,7 @@ def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
             machine.recheck(DANA)
         if invited_first:
             machine.invite(DANA)
-        requested = machine.request_approval(DANA)
+        requested = machine.request_approval(DANA, anyway=True)
         assert isinstance(requested, Requested)
         machine.the_world_changes(change)
         if decided:
@@ -337,7 +348,8 @@ def test_an_approval_never_survives_a_change_to_the_plan_or_its_checks(
             result = machine.service.decide(requested.approval_id, ACTORS[LEE], approve=True)
         except WorkflowError as refused:  # the decision changed the plan and voided it at once
             assert decided and not unchanged and "already void" in str(refused)
-            assert machine.service.status().state == "planned"
+            assert machine.service.status().state in ("planned", "blocked")
+            machine.the_approval_rules_hold()
             return
 
         assert result.outcome == ("approved" if unchanged and in_time else "void" if in_time else "expired")
@@ -366,3 +378,22 @@ def test_microsoft_reporting_the_portal_step_done_is_the_one_way_around_the_appr
     machine.cancel(DANA, 0)
     machine.the_approval_rules_hold()
     assert machine.service.status().state == "users_notified"
+
+
+@pytest.mark.parametrize("anyway", [False, True])
+def test_only_a_request_anyway_gets_past_invite_permission_and_its_end_leaves_the_migration_blocked(
+    sqlite_template: Path, process_sqlite: Database, anyway: bool
+) -> None:
+    """The path random runs seldom take (blocked by the invite policy, a request, a rejection), with the
+    invariants after each step."""
+    machine = ApprovalRules(sqlite_template, process_sqlite)
+    machine.start(approvers=1, starter=DANA)
+    machine.the_world_changes(("policy", DANA, "Member", "none", TENANT_ID, 1))
+    machine.recheck(DANA)
+    machine.the_approval_rules_hold()
+    requested = machine.request_approval(DANA, anyway)
+    assert isinstance(requested, Requested) == anyway
+    if isinstance(requested, Requested):
+        machine.decide(requested, LEE, approve=False)
+    machine.the_approval_rules_hold()
+    assert machine.service.status().state == "blocked"
