@@ -94,9 +94,10 @@ def _stage(status: MigrationStatus, told: Told | None = None, *, yours: bool = F
     return f"{ready} {next_steps}."
 
 
-def _told(told: Told | None, organization: str) -> list[Block]:
+def _told(told: Told | None, organization: str, *, names: bool = True) -> list[Block]:
     """When users were told what is coming, and whom the notice reached (its delivery records), as the
-    status of a cancelled migration says it of the "it is off" messages."""
+    status of a cancelled migration says it of the "it is off" messages; `names`: whom it did not reach
+    (addresses and what the plan does with them, like `plan`: for admins only), else how many."""
     if told is None:
         return []
     when = f" for {told.when}" if told.when else ""
@@ -113,7 +114,9 @@ def _told(told: Told | None, organization: str) -> list[Block]:
         joined = sign_in_views.people_counted(told.untold, "has", "have")
         again = f"announce {organization} {told.when}".strip()
         line += f" {joined} joined the plan since: `{again}` tells only them."
-    return [Text(line), *([Text(unreached_lines(told.unreached))] if told.unreached else [])]
+    if told.unreached and not names:
+        line += " An admin's `status` names them."
+    return [Text(line), *([Text(unreached_lines(told.unreached))] if told.unreached and names else [])]
 
 
 def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
@@ -188,12 +191,14 @@ def status(
     *,
     told: Told | None = None,
     yours: bool = False,
+    names: bool = False,
 ) -> Outgoing:
     """`called_off`: for a cancelled migration, where its "it is off" messages stand; `told`: how the
-    advance notice went out; `yours`: the reader may approve the pending request (its buttons come too)."""
+    advance notice went out; `yours`: the reader may approve the pending request (its buttons come too);
+    `names`: the reader is an admin, who may see whom the notice did not reach."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
     blocks.append(Text(_stage(status, told, yours=yours)))
-    blocks.extend(_told(told, status.organization))
+    blocks.extend(_told(told, status.organization, names=names))
     blocks.extend(_why_stopped(status))
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {clock_time(status.invite_recheck_at)} UTC."))

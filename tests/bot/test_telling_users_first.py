@@ -130,6 +130,10 @@ def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_w
         "• ann@fabrikam.com (keeps access (same identity)): the app is not installed for them",
     ]
     assert "tell them another way, by email at these addresses" in said(status)
+    # `plan` is for admins: so is whom the notice missed and what the plan does with them
+    theirs = said(chat.say("ann@fabrikam.com", f"status {ORG}"))
+    assert "8 of 11 people reached, 3 could not be reached. An admin's `status` names them." in theirs
+    assert not any(address in theirs for address in unreachable)
 
     requested = chat.say(DANA, "request-approval")
     prompt = [m for m in requested if isinstance(m.to, DirectMessage) and m.to.email == LEE]

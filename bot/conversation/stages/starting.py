@@ -55,7 +55,10 @@ class Starting(Stage):
             called_off = self._desk.service.called_off_delivery(status.id)
         pending = status.pending_approval_id
         yours = bool(pending) and self._may_decide(status.organization, pending or 0, actor)
-        return [views.status(status, report, called_off, told=self._told(status), yours=yours)]
+        told = self._told(status)
+        # whom the notice missed, with what the plan does with them, is `plan`'s kind of detail: admins only
+        names = bool(told and told.unreached) and self._desk.may_administer(status.organization, actor)
+        return [views.status(status, report, called_off, told=told, yours=yours, names=names)]
 
     def _told(self, status: MigrationStatus) -> Told | None:
         """How the advance notice went out, while it still may (before connecting)."""
