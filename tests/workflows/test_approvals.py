@@ -179,6 +179,25 @@ def test_a_recheck_that_finds_nothing_changed_keeps_the_request_and_one_that_fin
         service.decide(awaiting, lee, approve=True)
 
 
+def test_a_recheck_microsoft_does_not_answer_says_so_reads_once_and_keeps_the_request(
+    service: MigrationService, microsoft: FakeMicrosoft, awaiting: int, dana: Actor, lee: Actor
+) -> None:
+    microsoft.broken.add("snapshot")
+    before = microsoft.calls.get("snapshot", 0)
+    with pytest.raises(WorkflowError) as refused:
+        service.recheck(None, dana)
+    assert microsoft.calls["snapshot"] == before + 1
+    assert str(refused.value) == (
+        "I could not re-check with Microsoft, so nothing changed: Microsoft Graph kept answering 503 to"
+        f" snapshot; try again later. Approval #{awaiting} still stands (approving checks the plan with"
+        " Microsoft again); `recheck` once the service answers."
+    )
+    status = service.status()
+    assert (status.state, status.pending_approval_id) == ("awaiting_approval", awaiting)
+    microsoft.broken.clear()
+    assert service.decide(awaiting, lee, approve=True).outcome == "approved"
+
+
 def test_connecting_needs_an_approval_bound_to_the_current_plan(
     service: MigrationService, awaiting: int, database: Database, dana: Actor, lee: Actor
 ) -> None:

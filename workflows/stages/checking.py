@@ -106,12 +106,13 @@ def _start(
 def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
     """Fetch everything again and rebuild the plan (-> planned or blocked). A pending approval survives
     only a re-check that finds nothing changed (the same plan fingerprint, checks included), which keeps the
-    migration awaiting it; any change voids it, as every change to the plan does."""
+    migration awaiting it; any change voids it, as every change to the plan does. One that Microsoft does
+    not answer changes nothing: approving checks the plan with Microsoft again anyway."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "recheck") as unit:
             expire_due(unit)
             waiting = pending(unit)
-            snapshot = _read(unit) if waiting else None
+            snapshot = _read(unit, waiting[0]) if waiting else None
             if snapshot is not None and _still_holds(unit, waiting[0], snapshot):
                 note(unit, actor, "recheck", {"approval_kept": waiting[0].id})
                 return Rechecked(status(session, unit.row), kept=waiting[0].id)
@@ -121,13 +122,16 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
         return Rechecked(status(session, unit.row), voided=tuple(a.id for a in voided if a.id is not None))
 
 
-def _read(unit: Unit) -> DirectorySnapshot | None:
-    """Both sides now; None when Microsoft does not answer (the re-check then says why, as any would)."""
+def _read(unit: Unit, approval: Approval) -> DirectorySnapshot:
+    """Both sides now, or a refusal saying Microsoft did not answer and the request still stands."""
     row = unit.row
     try:
         return unit.ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=row.started_by_email)
-    except MicrosoftError:
-        return None
+    except MicrosoftError as error:
+        raise WorkflowError(
+            f"I could not re-check with Microsoft, so nothing changed: {error} Approval #{approval.id} still"
+            " stands (approving checks the plan with Microsoft again); `recheck` once the service answers."
+        ) from None
 
 
 def _still_holds(unit: Unit, approval: Approval, snapshot: DirectorySnapshot) -> bool:
