@@ -145,10 +145,21 @@ _ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 """`(MSA email = work email)`, `[Contractor]`: notes admins put into Azure DevOps display names."""
 
 
+_TITLES = frozenset({"dr", "mr", "mrs", "ms", "mx", "miss", "prof", "sir", "dame", "rev"})
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "esq", "dds", "msc", "bsc"})
+
+
+def _bare(word: str) -> str:
+    return word.strip(".").casefold()
+
+
 def greeting_name(display_name: str) -> str:
     """Who a direct message greets: `Ann` for "Ann (MSA email = work email)", `Kim` for "Lee, Kim" (the
-    directory's surname-first form); empty when the display name leaves no name (greet the address)."""
+    directory's surname-first form), "Dr. Ann Smith" and "Ann Smith, PhD"; empty when the display name
+    leaves no name (greet the address)."""
     name = " ".join(_ASIDE.sub(" ", display_name).split())
-    surname, comma, given = name.partition(",")
-    words = (given if comma and given.strip() else surname).split()
+    parts = [part for part in name.split(",") if {_bare(word) for word in part.split()} - _SUFFIXES]
+    words = (parts[1] if len(parts) > 1 else parts[0] if parts else "").split()
+    while len(words) > 1 and _bare(words[0]) in _TITLES:
+        words = words[1:]
     return words[0] if words and any(char.isalpha() for char in words[0]) else ""

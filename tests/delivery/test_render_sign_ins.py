@@ -52,6 +52,9 @@ def test_a_direct_message_greets_by_first_name_not_the_display_names_asides() ->
     assert greeting("Ann (MSA email = work email)") == "Hi Ann"
     assert greeting("Ann Archer [Contractor]") == "Hi Ann"
     assert greeting("Archer, Ann") == "Hi Ann"  # the directory's surname-first form
+    titled = ("Ann Smith, PhD", "Dr. Ann Smith", "dr ann smith, md", "Smith, Dr. Ann", "Smith, Ann, Jr.")
+    assert [greeting(name).casefold() for name in titled] == ["hi ann"] * len(titled)
+    assert greeting("John Smith, Jr.") == "Hi John"
     assert greeting("(no name)") == greeting("") == "Hi ann@fabrikam.com"
 
 
