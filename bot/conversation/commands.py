@@ -306,13 +306,23 @@ class Command:
         return self.args[index] if index < len(self.args) else None
 
 
+_SPACE_CATEGORIES = frozenset({"Zs", "Zl", "Zp"})
+_ZERO_WIDTH = frozenset("\u200b\u2060\ufeff")
+"""Invisible and no space to the eye: a page breaking a long address, or a byte-order mark, puts them in."""
+
+
 def typed_words(text: str) -> str:
     """What was typed after `/aad`, if it was typed at all (the console takes both).
 
-    Unicode spaces are spaces: a non-breaking one comes along when a command is pasted from a web page
-    or Teams, and looks the same as any other.
+    Unicode spaces (line and paragraph separators too) are spaces: a non-breaking one comes along when a
+    command is pasted from a web page or Teams, and looks the same as any other. Zero-width characters
+    are dropped: what they sit in reads as one word.
     """
-    stripped = "".join(" " if unicodedata.category(char) == "Zs" else char for char in text).strip()
+    stripped = "".join(
+        " " if unicodedata.category(char) in _SPACE_CATEGORIES else char
+        for char in text
+        if char not in _ZERO_WIDTH
+    ).strip()
     if stripped.startswith(SLASH_COMMAND + " ") or stripped == SLASH_COMMAND:
         stripped = stripped[len(SLASH_COMMAND) :].strip()
     return stripped

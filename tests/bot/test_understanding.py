@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.conversation.commands import parse
 from bot.conversation.messages import DirectMessage, Outgoing, Reply
 from tests.bot.conftest import ORG, Chat, notified, started, text_of
 from workflows.directory import OrgUser
@@ -83,6 +84,12 @@ def test_a_command_with_words_too_many_names_them_and_its_usage_not_the_input_as
 def test_unicode_spaces_pasted_from_a_web_page_separate_words(chat: Chat) -> None:
     assert "DANA STARTED MOVING" in text_of(chat.say(DANA, f"start\u00a0{ORG}\u2009fabrikam.com"))
     assert chat.state() == "planned"
+
+
+def test_line_separators_are_spaces_and_zero_width_characters_are_dropped() -> None:
+    pasted = parse(f"\ufeffstart\u2028{ORG}\u2029fabrikam\u200b.com\u2060")
+    assert (pasted.word, pasted.args) == ("start", (ORG, "fabrikam.com"))
+    assert parse("sta\u200brt").word == "start"
 
 
 @pytest.mark.parametrize("days", ["-5", "abc", "+7"])
