@@ -46,14 +46,19 @@ def decision_buttons(approval_id: int) -> Actions:
     )
 
 
-def next_actions(status: MigrationStatus) -> Actions | None:
+def next_actions(status: MigrationStatus, *, everyone_told: bool = False) -> Actions | None:
+    """`everyone_told`: the advance notice went to everyone in the plan, so pressing *Tell users what is
+    coming* would send nothing."""
     organization = status.organization
+    hidden = {"announce"} if everyone_told else set()
+    if not status.counts.get("invite", 0):  # nobody left to invite
+        hidden.add("invite")
     buttons = tuple(
         announce_button(organization)
         if word == "announce"
         else Button(label, _BUTTON_ACTIONS.get(word, word), organization, style)
         for word in status.next_commands
-        if word in _NEXT_BUTTONS and (word != "invite" or status.counts.get("invite", 0))
+        if word in _NEXT_BUTTONS and word not in hidden
         for label, style in (_NEXT_BUTTONS[word],)
     )
     return Actions(buttons) if buttons else None
@@ -74,6 +79,8 @@ def next_step(status: MigrationStatus) -> Button | None:
     return ranked[0] if ranked else None
 
 
-def with_next(blocks: list[Block], status: MigrationStatus) -> tuple[Block, ...]:
-    actions = next_actions(status)
+def with_next(
+    blocks: list[Block], status: MigrationStatus, *, everyone_told: bool = False
+) -> tuple[Block, ...]:
+    actions = next_actions(status, everyone_told=everyone_told)
     return (*blocks, actions) if actions else tuple(blocks)

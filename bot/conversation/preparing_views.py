@@ -138,7 +138,7 @@ def announced(result: AnnounceResult) -> Outgoing:
             f"Everyone has already been told{when}, on {since}; nobody gets it twice. Give a new date to"
             " tell them again."
         )
-    return Outgoing(Message(text, with_next([Text(text)], status)))
+    return Outgoing(Message(text, with_next([Text(text)], status, everyone_told=True)))
 
 
 def stale_users(

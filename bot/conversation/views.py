@@ -119,6 +119,11 @@ def _told(told: Told | None, organization: str, *, names: bool = True) -> list[B
     return [Text(line), *([Text(unreached_lines(told.unreached))] if told.unreached and names else [])]
 
 
+def _all(told: Told | None) -> bool:
+    """Whether the advance notice went to everyone in the plan now (reached or not): none is left to tell."""
+    return told is not None and not told.untold
+
+
 def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
     """The advance notice's report in the migration's channel once chat could not reach someone, updated
     in place as the notice's deliveries settle."""
@@ -222,7 +227,10 @@ def status(
     if yours and status.pending_approval_id:
         blocks.append(decision_buttons(status.pending_approval_id))
     return Outgoing(
-        Message(f"{status.organization}: {status.state.replace('_', ' ')}", with_next(blocks, status))
+        Message(
+            f"{status.organization}: {status.state.replace('_', ' ')}",
+            with_next(blocks, status, everyone_told=_all(told)),
+        )
     )
 
 
@@ -286,7 +294,9 @@ def checked(
         Text(_stage(status, told)),
         *_told(told, status.organization),
     ]
-    return Outgoing(Message(f"{status.organization}: {status.state}", with_next(blocks, status)))
+    return Outgoing(
+        Message(f"{status.organization}: {status.state}", with_next(blocks, status, everyone_told=_all(told)))
+    )
 
 
 def _approval_after(rechecked: Rechecked | None) -> list[Block]:

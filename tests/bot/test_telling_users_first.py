@@ -82,7 +82,7 @@ def test_a_bare_announce_after_a_dated_one_messages_nobody_and_says_what_went_ou
     started(chat)
     assert len(direct(chat.say(DANA, f"announce {ORG} next Friday"))) == 11
     bare = chat.say(DANA, "announce")
-    assert direct(bare) == []
+    assert direct(bare) == [] and "announce" not in [button.action for button in buttons(bare)]
     assert said(bare).startswith("Everyone has already been told for next Friday, on 20")
     assert len(direct(chat.say(DANA, f"announce {ORG} Monday 09:00 UTC"))) == 11  # a new date: everyone
 
@@ -90,12 +90,15 @@ def test_a_bare_announce_after_a_dated_one_messages_nobody_and_says_what_went_ou
 def test_status_and_recheck_say_when_users_were_told_and_next_moves_on(chat: Chat) -> None:
     started(chat)
     chat.say(DANA, "invite")
-    before = said(chat.say(DANA, "status"))
+    first = chat.say(DANA, "status")
+    before = said(first)
     assert "Next, as Microsoft orders it: tell users what is coming" in before
-    assert "Users told" not in before
+    assert "Users told" not in before and "announce" in [button.action for button in buttons(first)]
     chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
     for command in ("status", "recheck"):
-        after = said(chat.say(DANA, command))
+        reply = chat.say(DANA, command)
+        assert "announce" not in [button.action for button in buttons(reply)]  # nobody is left to tell
+        after = said(reply)
         assert "Users told what is coming for Friday 14:00 UTC on 20" in after
         assert "UTC: 11 of 11 people reached." in after
         assert "Next: request approval." in after and "tell users what is coming (`announce`" not in after
