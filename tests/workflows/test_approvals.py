@@ -198,6 +198,29 @@ def test_a_recheck_microsoft_does_not_answer_says_so_reads_once_and_keeps_the_re
     assert service.decide(awaiting, lee, approve=True).outcome == "approved"
 
 
+def test_a_recheck_that_keeps_the_request_stores_who_accepted_their_invitation_meanwhile(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    """Accepting changes no outcome, so not the fingerprint: the request stands, and the plan says so."""
+
+    def guests(state: str) -> None:
+        microsoft.directory = [
+            replace(user, external_user_state=state) if user.user_type == "Guest" else user
+            for user in microsoft.directory
+        ]
+
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    guests("PendingAcceptance")
+    service.recheck(None, dana)
+    requested = service.request_approval(None, dana).approval_id
+    assert service.plan().groups["to-accept"] == 2
+    guests("Accepted")
+    kept = service.recheck(None, dana)
+    assert (kept.kept, kept.status.state) == (requested, "awaiting_approval")
+    assert service.plan().groups["to-accept"] == 0
+
+
 def test_connecting_needs_an_approval_bound_to_the_current_plan(
     service: MigrationService, awaiting: int, database: Database, dana: Actor, lee: Actor
 ) -> None:

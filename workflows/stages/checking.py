@@ -113,7 +113,12 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
             expire_due(unit)
             waiting = pending(unit)
             snapshot = _read(unit, waiting[0]) if waiting else None
-            if snapshot is not None and _still_holds(unit, waiting[0], snapshot):
+            live = _still_holding(unit, waiting[0], snapshot) if snapshot is not None else None
+            if snapshot is not None and live is not None:
+                # What lies outside the fingerprint (who accepted their invitation meanwhile, addresses,
+                # the tenant's name) is stored as read: no transition, the approval stands.
+                _store_read(unit, snapshot)
+                _store_plan(unit, live)
                 note(unit, actor, "recheck", {"approval_kept": waiting[0].id})
                 return Rechecked(status(session, unit.row), kept=waiting[0].id)
             voided = void_pending(unit, "the re-check found the plan or its checks changed")
@@ -134,9 +139,16 @@ def _read(unit: Unit, approval: Approval) -> DirectorySnapshot:
         ) from None
 
 
-def _still_holds(unit: Unit, approval: Approval, snapshot: DirectorySnapshot) -> bool:
+def _still_holding(unit: Unit, approval: Approval, snapshot: DirectorySnapshot) -> Plan | None:
+    """The live plan, if the approval holds for it."""
     live = replan(snapshot, unit.row.started_by_email, unit.row.plan)
-    return not snapshot.already_connected and live.fingerprint == approval.plan_fingerprint
+    holds = not snapshot.already_connected and live.fingerprint == approval.plan_fingerprint
+    return live if holds else None
+
+
+def _store_read(unit: Unit, snapshot: DirectorySnapshot) -> None:
+    unit.row.tenant_id = snapshot.tenant.id
+    unit.row.tenant_name = snapshot.tenant.display_name
 
 
 def check_prerequisites(unit: Unit, snapshot: DirectorySnapshot | None = None) -> None:
@@ -160,8 +172,7 @@ def check_prerequisites(unit: Unit, snapshot: DirectorySnapshot | None = None) -
             )
             unit.flow.fire("fail", details={"error": str(error)})
         else:
-            row.tenant_id = snapshot.tenant.id
-            row.tenant_name = snapshot.tenant.display_name
+            _store_read(unit, snapshot)
             apply_plan(unit, plan, connected=snapshot.already_connected)
         if first:
             notices.started(unit.session, row, status(unit.session, row), unit.flow.now)
@@ -171,10 +182,7 @@ def check_prerequisites(unit: Unit, snapshot: DirectorySnapshot | None = None) -
 def apply_plan(unit: Unit, plan: Plan, *, connected: bool) -> None:
     """Store the plan and move on: connected when Microsoft says so, else planned or blocked."""
     row = unit.row
-    row.plan = _plan_codec.encode(plan)
-    row.plan_fingerprint = plan.fingerprint
-    pending = {user.id for user in plan.users if user.group == "to-accept"}
-    redeem_links.forget_all_but(unit.session, row, (user.id for user in plan.users), pending)
+    _store_plan(unit, plan)
     details = {"fingerprint": plan.fingerprint, "counts": plan.counts}
     if connected:
         row.blocked_reason = row.blocked_fix = None
@@ -188,6 +196,15 @@ def apply_plan(unit: Unit, plan: Plan, *, connected: bool) -> None:
     else:
         row.blocked_reason = row.blocked_fix = None
         unit.flow.fire("prerequisites_passed", details=details)
+
+
+def _store_plan(unit: Unit, plan: Plan) -> None:
+    """The plan as the row's, and the invitation links of only those still to accept theirs."""
+    row = unit.row
+    row.plan = _plan_codec.encode(plan)
+    row.plan_fingerprint = plan.fingerprint
+    pending = {user.id for user in plan.users if user.group == "to-accept"}
+    redeem_links.forget_all_but(unit.session, row, (user.id for user in plan.users), pending)
 
 
 def _already_running(session: Session, organization: str) -> WorkflowError:
