@@ -27,6 +27,8 @@ def encode(plan: Plan) -> dict[str, Any]:
             user_data["candidate_names"] = list(user.candidate_names)
         if user.carried_over:
             user_data["carried_over"] = list(user.carried_over)
+        if user.pending_candidates:
+            user_data["pending_candidates"] = list(user.pending_candidates)
         if user.decided_by:
             user_data["decided_by"] = user.decided_by
     return data
@@ -121,5 +123,6 @@ def _user(data: dict[str, Any]) -> PlannedUser:
         invitation_pending=bool(data.get("invitation_pending", False)),
         candidate_names=tuple(data.get("candidate_names", ())),
         carried_over=tuple(data.get("carried_over", ())),
+        pending_candidates=tuple(data.get("pending_candidates", ())),
         decided_by=data.get("decided_by", ""),
     )

@@ -6,10 +6,10 @@ Connecting maps nobody by hand: Microsoft's Connect carries over whoever it matc
 the others are resolved afterwards under Organization settings > Microsoft Entra ID (*Resolve*). A
 decision says, before or after, who that is: from then on the plan treats the person as mapped by hand
 to the chosen account (`map`; `auto` for a guest whose address is theirs, as rule 2 has it: Connect
-carries their identity over), so the approval, their list, the messages to them and chat's recognition
-of them use that account. Decisions are stored with the plan and applied again to every plan made
-afterwards, so a re-check keeps them; one that no longer fits (the account was deleted, the person now
-matches by sign-in name) is kept but changes nothing.
+carries their identity over; `to-accept` while that guest's invitation is pending), so the approval,
+their list, the messages to them and chat's recognition of them use that account. Decisions are stored
+with the plan and applied again to every plan made afterwards, so a re-check keeps them; one that no
+longer fits (the account was deleted, the person now matches by sign-in name) is kept but changes nothing.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def decided(user: PlannedUser, decision: Decision) -> PlannedUser:
         match = Match(decision.account, name or decision.account, DECIDED)
         # a guest signed in to by their own address is rule 2's `auto`: Connect carries the identity over
         outcome: Outcome = "auto" if decision.account in user.carried_over else "map"
-        return replace(user, outcome=outcome, match=match, decided_by=decision.by)
+        pending = decision.account in user.pending_candidates
+        return replace(user, outcome=outcome, match=match, decided_by=decision.by, invitation_pending=pending)
     return user
 
 
@@ -75,5 +76,5 @@ def undecided(user: PlannedUser) -> PlannedUser:
     if not user.decided_by:
         return user
     if user.match is not None and user.match.by == DECIDED:
-        return replace(user, outcome="ambiguous", match=None, decided_by="")
+        return replace(user, outcome="ambiguous", match=None, decided_by="", invitation_pending=False)
     return replace(user, decided_by="")

@@ -54,9 +54,13 @@ class PlannedUser:
     """The admin who decided for this person (an account of their candidates, or no access): see
     `workflows.decisions`."""
     carried_over: tuple[str, ...] = ()
-    """Of `candidates`, the guests holding the person's address as their `mail` or `otherMails`: rule 2's
-    guests, whom their own address signs in to, so the identity carries over to whichever one an admin
-    decides is theirs (`workflows.decisions`)."""
+    """Of `candidates`, the guest holding the person's address as their `mail` or `otherMails`: rule 2's
+    guest, whom their own address signs in to, so the identity carries over to it should an admin decide
+    it is theirs (`workflows.decisions`). Connect carries an identity to one account at most: of several
+    such guests only the one holding it as `mail` is kept, and none when that does not single one out."""
+    pending_candidates: tuple[str, ...] = ()
+    """Of `candidates`, the guests whose invitation is still pending: the one an admin chooses makes the
+    person `invitation_pending`, as when it is their only account."""
 
     @property
     def loses_access(self) -> bool:
@@ -248,6 +252,7 @@ def _plan_user(
     candidates: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     carried_over: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()
     if not by_principal and not by_mail:
         outcome = "invite"
     elif len(by_principal) + len(by_mail) == 1:
@@ -267,6 +272,7 @@ def _plan_user(
         outcome, match, found, carried_over = _decide(principal, by_principal, by_mail, directory)
         candidates = tuple(candidate.id for candidate in found)
         names = tuple(candidate.user_principal_name for candidate in found)
+        waiting = tuple(candidate for candidate in candidates if candidate in pending)
     return PlannedUser(
         id=user.id,
         principal_name=user.principal_name,
@@ -278,6 +284,7 @@ def _plan_user(
         invitation_pending=match is not None and match.id in pending,
         candidate_names=names,
         carried_over=carried_over,
+        pending_candidates=waiting,
     )
 
 
@@ -288,7 +295,8 @@ def _decide(
     directory: tuple[DirectoryUser, ...],
 ) -> tuple[Outcome, Match | None, tuple[DirectoryUser, ...], tuple[str, ...]]:
     """The rules in full, for a user with several candidates or several ways of matching one; with the
-    candidates of an ambiguous one, the ids of those rule 2 would match `auto` were they alone."""
+    candidates of an ambiguous one, the id of the one whose identity Connect carries over should an admin
+    choose it (`PlannedUser.carried_over`)."""
     fields: dict[int, set[str]] = {}
     for position, found in (*by_principal, *by_mail):
         fields.setdefault(position, set()).update(found)
@@ -305,12 +313,13 @@ def _decide(
         by = next(field_name for field_name in _FIELDS if field_name in matched)
         return "map", Match(candidate.id, candidate.user_principal_name, by), (), ()
     if enabled:
-        guests = tuple(
-            directory[position].id
-            for position in enabled
-            if _guest_by_address(directory[position], fields[position])
-        )
-        return "ambiguous", None, tuple(directory[position] for position in enabled), guests
+        guests = [
+            position for position in enabled if _guest_by_address(directory[position], fields[position])
+        ]
+        if len(guests) > 1:
+            guests = [position for position in guests if "mail" in fields[position]]
+        carried_over = (directory[guests[0]].id,) if len(guests) == 1 else ()
+        return "ambiguous", None, tuple(directory[position] for position in enabled), carried_over
     position = next(iter(fields))
     disabled = directory[position]
     by = next(field_name for field_name in _FIELDS if field_name in fields[position])

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Table, Text
-from sandbox import Sandbox
+from sandbox import Sandbox, parse_scenario
 from storage import Database
 from tests.bot.conftest import ORG, Chat, notified, started, text_of
 from tests.fakes.runtimes import runtime_on
@@ -307,3 +308,21 @@ def test_help_tells_an_admin_who_waits_for_their_decision_and_how(chat: Chat) ->
     chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
     chat.say(DANA, f"decide {GUS} no-access")
     assert not [line for line in lines(chat.say(DANA, "help")) if "Also:" in line]
+
+
+def test_hana_whose_chosen_guest_is_still_to_accept_its_invitation_is_asked_to_accept_it(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    """Her guest was invited by hand and not accepted yet: chosen for her, she is `to-accept` (as Erin is),
+    and her list starts with accepting it, not with signing in to it."""
+    guest = next(user for user in fabrikam["tenant"]["users"] if user["userPrincipalName"] == HANA_GUEST)
+    guest["externalUserState"] = "PendingAcceptance"
+    box.reset(parse_scenario(fabrikam))
+    started(chat)
+    chat.say(DANA, f"decide {HANA} {HANA_GUEST}")
+    assert (HANA, "to-accept", f"{HANA_GUEST} (chosen by Dana)") in rows(chat.say(DANA, "plan"))
+    connect(chat)
+    chat.say(DANA, "notify")
+    titles = [entry.title for entry in chat.runtime.service.todo_list(HANA)]
+    assert titles[0] == "Accept the invitation to the directory"
+    assert "Sign in with your guest account" not in titles

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.plan.snapshots import build
 from workflows.decisions import apply
-from workflows.directory import DirectoryUser, OrgUser
+from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser, OrgUser
 from workflows.plan import OUTCOMES, Check, Decision, Match, Plan, PlannedUser, build_plan
 
 FIELDS = ("upn", "mail", "otherMails", "proxyAddresses")
@@ -50,6 +50,7 @@ _details = st.tuples(
     st.lists(proxies, max_size=2).map(tuple),
     st.sampled_from(("Member", "Guest", "guest")),
     st.sampled_from((True, True, False)),
+    st.sampled_from((None, "Accepted", PENDING_ACCEPTANCE)),
 )
 
 
@@ -57,7 +58,7 @@ _details = st.tuples(
 def directory_users(draw: st.DrawFn) -> list[DirectoryUser]:
     users = []
     for position, upn in enumerate(draw(_principal_names)):
-        mail, other_mails, proxy_addresses, user_type, account_enabled = draw(_details)
+        mail, other_mails, proxy_addresses, user_type, account_enabled, external_user_state = draw(_details)
         users.append(
             DirectoryUser(
                 id=f"g{position}",
@@ -67,6 +68,7 @@ def directory_users(draw: st.DrawFn) -> list[DirectoryUser]:
                 proxy_addresses=proxy_addresses,
                 user_type=user_type,
                 account_enabled=account_enabled,
+                external_user_state=external_user_state,
             )
         )
     return users
@@ -221,17 +223,30 @@ def test_an_admins_choice_among_several_accounts_places_them_as_if_it_were_their
     users: list[tuple[str, str]], directory: list[DirectoryUser], data: st.DataObject
 ) -> None:
     """Rule 2 for the one an admin chose: a guest holding their address as mail or other mail is `auto`
-    (their own address signs in to it), any other account `map`, whichever accounts were beside it."""
+    (their own address signs in to it), any other account `map`, whichever accounts were beside it; and
+    `to-accept` while that account's invitation is pending. Connect carries an identity to one account at
+    most: of several such guests, only the one holding the address as its mail is `auto`."""
     snapshot = build(list(users), directory)
     plan = build_plan(snapshot, "admin@a.com")
+    by_id = {each.id: each for each in directory}
     for user, planned in zip(snapshot.users, plan.users, strict=True):
         if planned.outcome != "ambiguous":
             continue
         chosen = data.draw(st.sampled_from(planned.candidates))
         decided = apply(plan, [Decision(planned.id, chosen, "Dana")])
         placed = next(each for each in decided.users if each.id == planned.id)
-        alone = expected(user, [next(d for d in directory if d.id == chosen)])
-        assert (placed.outcome, placed.match.id if placed.match else None) == (alone.outcome, chosen)
+        carried = [each for each in planned.candidates if expected(user, [by_id[each]]).outcome == "auto"]
+        if len(carried) > 1:
+            by_mail = [each for each in carried if expected(user, [by_id[each]]).by == {"mail"}]
+            carried = by_mail if len(by_mail) == 1 else []
+        outcome = "auto" if chosen in carried else "map"
+        group = "to-accept" if by_id[chosen].external_user_state == PENDING_ACCEPTANCE else outcome
+        assert (placed.outcome, placed.match.id if placed.match else None, placed.group) == (
+            outcome,
+            chosen,
+            group,
+        )
+        assert apply(decided, []).users == plan.users  # undone, nothing of the decision stays
 
 
 def _plan_of(users: list[tuple[str, str]], directory: list[DirectoryUser]) -> Plan:

@@ -6,22 +6,33 @@ from dataclasses import replace
 
 from tests.workflows.fakes import DANA, FakeMicrosoft
 from workflows import _plan_codec, decisions
-from workflows.directory import DirectoryUser
-from workflows.plan import NO_ACCESS, Decision, Match, Plan, build_plan
+from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser
+from workflows.plan import NO_ACCESS, Decision, Match, Plan, PlannedUser, build_plan
 
 HANA = "hana@contoso.com"
 
 
-def plan_with_hana() -> Plan:
-    """Fabrikam, with Hana's address on two enabled accounts and Lee's only account disabled."""
+HANAS_GUEST = DirectoryUser(
+    id="g-guest", user_principal_name="hana_contoso.com#EXT#@fabrikam.com", mail=HANA, user_type="Guest"
+)
+
+
+def plan_with_hana(guest: DirectoryUser = HANAS_GUEST, also: tuple[DirectoryUser, ...] = ()) -> Plan:
+    """Fabrikam, with Hana's address on two enabled accounts (her guest and a member), and Lee's only account
+    disabled."""
     microsoft = FakeMicrosoft()
     microsoft.users.append(replace(microsoft.users[2], id="e-hana", principal_name=HANA, mail_address=HANA))
     microsoft.directory += [
-        DirectoryUser(id="g-guest", user_principal_name="hana_contoso.com#EXT#@fabrikam.com", mail=HANA),
+        guest,
         DirectoryUser(id="g-hart", user_principal_name="hana.hart@fabrikam.com", other_mails=(HANA,)),
+        *also,
     ]
     microsoft.directory = [replace(user, account_enabled=user.id != "g-lee") for user in microsoft.directory]
     return build_plan(microsoft.snapshot("fabrikam", "fabrikam.com", DANA), DANA)
+
+
+def hana_in(plan: Plan) -> PlannedUser:
+    return next(user for user in plan.users if user.id == "e-hana")
 
 
 def person(plan: Plan, principal_name: str) -> tuple[str, str, str, str]:
@@ -81,3 +92,35 @@ def test_a_plan_without_decisions_keeps_its_fingerprint_and_decisions_survive_st
     }
     assert _plan_codec.undecided(older) == 2  # a plan stored before decisions existed
     assert _plan_codec.decode(older).decisions == ()
+
+
+def test_choosing_a_guest_whose_invitation_is_pending_leaves_the_person_to_accept_it() -> None:
+    """Alone, Hana's pending guest would make her `to-accept`: chosen among two accounts, the same, and the
+    stored plan names her among those to accept (what `notify` gives *Accept the invitation* to)."""
+    plan = plan_with_hana(guest=replace(HANAS_GUEST, external_user_state=PENDING_ACCEPTANCE))
+    stored = _plan_codec.encode(decisions.apply(plan, [Decision("e-hana", "g-guest", "Dana")]))
+    assert hana_in(_plan_codec.decode(stored)).group == "to-accept"
+    assert _plan_codec.to_accept(stored) == {"e-hana"}
+    # another account, or no decision: nothing of the pending guest stays
+    assert hana_in(decisions.apply(plan, [Decision("e-hana", "g-hart", "Dana")])).group == "map"
+    assert hana_in(decisions.apply(_plan_codec.decode(stored), [])).group == "ambiguous"
+
+
+def test_of_two_guests_holding_her_address_only_the_one_holding_it_as_mail_carries_her_identity() -> None:
+    """Connect carries an identity over to one account at most: the guest whose mail is her address."""
+    second = DirectoryUser(
+        id="g-other",
+        user_principal_name="hana_other#EXT#@fabrikam.com",
+        other_mails=(HANA,),
+        user_type="Guest",
+    )
+    plan = plan_with_hana(also=(second,))
+    assert hana_in(plan).candidates == ("g-guest", "g-hart", "g-other")
+    placed = {
+        chosen: hana_in(decisions.apply(plan, [Decision("e-hana", chosen, "Dana")])).outcome
+        for chosen in hana_in(plan).candidates
+    }
+    assert placed == {"g-guest": "auto", "g-hart": "map", "g-other": "map"}
+    # two guests holding it as mail: Connect's choice cannot be told, so neither is said to carry it
+    both = plan_with_hana(also=(replace(second, mail=HANA, other_mails=()),))
+    assert hana_in(both).carried_over == ()

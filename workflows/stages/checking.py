@@ -203,7 +203,12 @@ def _store_plan(unit: Unit, plan: Plan) -> None:
     row = unit.row
     row.plan = _plan_codec.encode(plan)
     row.plan_fingerprint = plan.fingerprint
-    pending = {user.id for user in plan.users if user.group == "to-accept"}
+    # an undecided person one of whose accounts is a pending guest may yet be told to accept it: kept too
+    pending = {
+        user.id
+        for user in plan.users
+        if user.group == "to-accept" or (user.group == "ambiguous" and user.pending_candidates)
+    }
     redeem_links.forget_all_but(unit.session, row, (user.id for user in plan.users), pending)
 
 

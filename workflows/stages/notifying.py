@@ -19,10 +19,11 @@ from storage.inserts import insert_all
 from storage.outbox import NewMessage, enqueue_all
 from workflows import _plan_codec
 from workflows._views import item_payload, todo_entry
+from workflows.decisions import replan
 from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
 from workflows.identities import candidate_keys, directory_account, open_candidates
-from workflows.plan import NO_ACCESS, PlannedUser, build_plan
+from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.results import Actor, NotifiedUser, NotifyResult, TodoEntry
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.late_invitees import ITEM, item_rows, message_to
@@ -49,7 +50,8 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
                 raise WorkflowError(
                     f"I could not read the organization's users: {error} Try again."
                 ) from None
-            today = {user.id: user for user in build_plan(snapshot, connector).users}
+            # with the decisions: a guest an admin chose is to accept her invitation as if she were alone
+            today = {user.id: user for user in replan(snapshot, connector, row.plan).users}
             org_users = {user.id: user for user in snapshot.users}
             directory = {user.id: user for user in snapshot.directory_users}
             assert row.id is not None
