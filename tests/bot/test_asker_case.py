@@ -195,3 +195,16 @@ def test_someone_decided_out_hears_that_decision_from_todo_and_from_the_faq(chat
     assert "Lee, a migration admin" not in before  # his account was only disabled, not decided, then
     kims = flat(text_of(chat.say(KIM, "todo", in_dm=True)))
     assert kims.casefold().startswith("your to-do list for fabrikam-fiber")
+
+
+def test_someone_decided_out_who_asks_in_a_channel_hears_it_in_private(chat: Chat) -> None:
+    """That Lee decided Gus loses access is for Gus: asked in a channel, the answer is his alone, and
+    someone else's answer there stays public."""
+    notified(chat)
+    chat.say(LEE, f"decide fabrikam-fiber {GUS} no-access")
+    in_channel = chat.say(GUS, STORY)
+    assert "Lee, a migration admin, decided that you lose access" in flat(text_of(in_channel))
+    assert [outgoing.message.private for outgoing in in_channel] == [True]
+    assert [outgoing.message.private for outgoing in chat.say(KIM, "how do I accept my invitation?")] == [
+        False
+    ]

@@ -91,9 +91,11 @@ class Helping(Stage):
         else:
             answer = self._desk.answerer.answer(command.text, context)
         question = command.text if context.admins else None
-        # In a channel, a reply naming the asker's own address (their invitation, what they sign in with) is
-        # for their eyes only.
-        private = channel is not None and _names(answer.answer, actor, context)
+        # In a channel, a reply naming the asker's own address (their invitation, what they sign in with), or
+        # telling them they lose access (which would announce it to everyone there), is for their eyes only.
+        private = channel is not None and (
+            bool(context.lost_access_by) or _names(answer.answer, actor, context)
+        )
         return [faq_views.answer(self._review.answered(actor, answer), question=question, private=private)]
 
     def _ask_admin(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
