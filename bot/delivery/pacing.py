@@ -51,11 +51,6 @@ class AdaptivePacer:
             await self._sleep(pause.total_seconds())
         return start
 
-    def waits(self, channel: str) -> bool:
-        """Whether `slot` for `channel`, asked now, would wait for its start."""
-        now = self._clock()
-        return self._start(channel, now) > now
-
     def _start(self, channel: str, now: datetime) -> datetime:
         return max(now, self._next or now, self._paused_until or now, self._channel_ready(channel, now))
 

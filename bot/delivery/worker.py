@@ -76,7 +76,9 @@ class OutboxWorker:
         self._heartbeat_sleep = heartbeat_sleep
         self._readiness = sender if isinstance(sender, Readiness) else None
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
-        self.pacer = AdaptivePacer(self._settings, clock, sleep)
+        self.pacer = AdaptivePacer(self._settings, clock, self._paced)
+        self._pace_waits = 0
+        """How many times the pacer waited: a batch's readiness answers hold until it does (`_settle_all`)."""
         self._held: set[int] = set()
         self._moved: set[str] = set()
         self._reported_at: datetime | None = None
@@ -85,6 +87,10 @@ class OutboxWorker:
         self._stopped = asyncio.Event()
         """Set by `stop`. A batch waits on it, which binds it to that batch's event loop (`drain` may run in
         several): each batch begun before `stop` makes a new one."""
+
+    async def _paced(self, seconds: float) -> None:
+        self._pace_waits += 1
+        await self._sleep(seconds)
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the end of the idle wait."""
@@ -194,15 +200,17 @@ class OutboxWorker:
                         try:
                             held = await self._no_longer_ready(message, (m for i, m in alike if i > index))
                         except Exception as failure:  # in `failures` at once: cancelled, it is still logged
-                            halted = "asking the sender again"
+                            halted = "asking the sender again or putting back what it held"
                             failures.insert(0, failure)
                             break
                         if held:
                             put_back_now |= held
                             room.release()
                             continue
-                    answered = answered and not self.pacer.waits(message.recipient)
+                    # measured, not foreseen: a send's 429 may land once the turn is asked for
+                    waits = self._pace_waits
                     started = await self._turn(message.recipient)
+                    answered = answered and self._pace_waits == waits
                     if failures or started is None:  # one failed, or `stop`, while this one waited its turn
                         break
                     sending.append(asyncio.create_task(settle(message, started)))
@@ -227,7 +235,8 @@ class OutboxWorker:
             first, *others = failures
             if others:
                 kinds = ", ".join(sorted({type(other).__name__ for other in others}))
-                first.add_note(f"other sends of this batch that failed too: {len(others)} ({kinds})")
+                sends = "sends" if halted is not None else "other sends"  # `first` is not a send then
+                first.add_note(f"{sends} of this batch that failed too: {len(others)} ({kinds})")
             raise first
 
     async def drain(self) -> int:

@@ -597,8 +597,8 @@ def test_asking_again_failing_is_logged_when_the_batch_is_cancelled_while_a_send
         asyncio.run(cancelled_mid_batch())
 
     logged = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], OperationalError)]
-    assert [r.getMessage() for r in logged] == [
-        "the outbox worker stopped after asking the sender again failed"  # the sends were cancelled
+    assert [r.getMessage() for r in logged] == [  # the sends were cancelled
+        "the outbox worker stopped after asking the sender again or putting back what it held failed"
     ]
 
 
@@ -634,6 +634,34 @@ def test_a_batch_that_never_waits_asks_the_sender_once_per_message(database: Dat
 
     assert (sender.asked, len(sender.dms_sent)) == (5, 5)
     assert time.slept == []  # nothing waited: the first answers held
+
+
+def test_a_429_landing_as_a_turn_is_asked_for_is_waited_out_then_the_next_dm_asked_again(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing foretold a wait when the third DM asked for its turn, yet a send's 429 came first (sends run
+    beside the batch) and the turn waited out its Retry-After: the member list came overdue meanwhile, and
+    the fourth DM, not asked again, took its turn only to be turned down at its send (an attempt counted)."""
+    time = Ticking()
+    queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(5)], time.now)
+    sender = OverdueMidBatch(time, answers=5)  # ready for the five questions up front, then not
+    worker = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=DeliverySettings.unpaced())
+    slot, turns = worker.pacer.slot, [0]
+
+    async def rejected_on_the_third(channel: str) -> datetime:
+        turns[0] += 1
+        if turns[0] == 3:
+            worker.pacer.rejected(time.now, 30.0)
+        return await slot(channel)
+
+    monkeypatch.setattr(worker.pacer, "slot", rejected_on_the_third)
+    assert asyncio.run(worker.run_once()) == 5
+
+    assert time.slept == [pytest.approx(30.0, abs=0.01)]  # the Retry-After, less the clock's ticks
+    assert len(sender.sent) == 2
+    states = [state[:2] for state in _states(database)]
+    # the third, its wait under way, is turned down at its send; the fourth, asked again, held with the fifth
+    assert states[2:] == [("pending", 1), ("pending", 0), ("pending", 0)]
 
 
 class HangsOnThirdQuestion(HeldDMs):

@@ -255,7 +255,7 @@ def test_pacing_that_fails_is_raised_once_the_send_under_way_ends_with_that_send
     async def batch() -> None:
         with pytest.raises(PacingBroke) as failure:
             await worker.run_once()
-        assert failure.value.__notes__ == ["other sends of this batch that failed too: 1 (OperationalError)"]
+        assert failure.value.__notes__ == ["sends of this batch that failed too: 1 (OperationalError)"]
         assert _others() == set()
 
     asyncio.run(batch())
