@@ -146,7 +146,9 @@ class Invitation(Versioned, table=True):
     redeem_url: str | None = Field(default=None, sa_type=Text)
     """The newest invitation's own link to accept it (Graph's `inviteRedeemUrl`), for the person's eyes
     only: a credential, never logged, audited or shown in a channel. Set to None once a sign-in shows the
-    invitation accepted, and when the migration ends."""
+    invitation accepted, once the person leaves the organization, and by a `complete` or a later plan of the
+    same organization and tenant that no longer has them to accept it; a cancel keeps it, the guest still
+    invited (`workflows.stages.redeem_links`)."""
     attempts: int = Field(default=0, sa_type=Integer, nullable=False)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
