@@ -3,6 +3,7 @@ of theirs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlmodel import select
 from storage import AffectedUser, Database, Invitation
 from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify, redeem_link
 from workflows import notices
+from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser
 from workflows.errors import WorkflowError
 from workflows.results import Actor, InvitationStanding
 from workflows.service import MigrationService
@@ -250,3 +252,29 @@ def test_a_list_offers_the_link_of_the_persons_newest_invitation(
         bob.email, {**payload, "items": [{"key": ACCEPT_INVITATION, "done_at": "x"}]}
     )
     assert not redeem_links.offered(bob.email, {"affected_user_id": bob.id})
+
+
+def test_someone_ambiguous_since_between_their_pending_guest_and_another_account_keeps_their_link(
+    service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    """Bob, invited by a cancelled migration and still to accept it, has his address on a work account too
+    by the next one: until an admin chooses, the guest may be his, and his list would offer that link."""
+    service.start("fabrikam", "fabrikam.com", dana)
+    service.invite(None, dana)
+    service.cancel(None, dana, "not now")
+    guest = next(user for user in microsoft.directory if user.mail == "bob@outlook.com")
+    microsoft.directory = [
+        *(
+            replace(user, external_user_state=PENDING_ACCEPTANCE) if user is guest else user
+            for user in microsoft.directory
+        ),
+        DirectoryUser(
+            id="g-bob-work", user_principal_name="bob.b@fabrikam.com", other_mails=("bob@outlook.com",)
+        ),
+    ]
+    service.start("fabrikam", "fabrikam.com", dana)
+    bob = next(user for user in service.plan("fabrikam").users if user.id == "e-bob")
+    assert (bob.group, bob.pending_candidates) == ("ambiguous", (guest.id,))
+    with database.session() as session:
+        links = {row.email: row.redeem_url for row in session.exec(select(Invitation)).all()}
+    assert links["bob@outlook.com"] == redeem_link(microsoft.invitations.index("bob@outlook.com") + 1)
