@@ -53,7 +53,8 @@ def account_decided(result: AccountDecision) -> Outgoing:
                 " and I told them."
             )
         elif result.list_changed:
-            lines.append("Their to-do list now says to sign in with it, and I told them.")
+            first = "to accept its invitation, then " if person.group == "to-accept" else ""
+            lines.append(f"Their to-do list now says {first}to sign in with it, and I told them.")
     else:
         lines = [
             f"Recorded: {name} loses access to {organization}, as you decided; their history is kept."

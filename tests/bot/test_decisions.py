@@ -310,19 +310,40 @@ def test_help_tells_an_admin_who_waits_for_their_decision_and_how(chat: Chat) ->
     assert not [line for line in lines(chat.say(DANA, "help")) if "Also:" in line]
 
 
+def her_guest_still_invited(box: Sandbox, fabrikam: dict[str, Any]) -> None:
+    """Hana's guest account was invited by hand and the invitation is not accepted yet."""
+    guest = next(user for user in fabrikam["tenant"]["users"] if user["userPrincipalName"] == HANA_GUEST)
+    guest["externalUserState"] = "PendingAcceptance"
+    box.reset(parse_scenario(fabrikam))
+
+
 def test_hana_whose_chosen_guest_is_still_to_accept_its_invitation_is_asked_to_accept_it(
     chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
 ) -> None:
     """Her guest was invited by hand and not accepted yet: chosen for her, she is `to-accept` (as Erin is),
     and her list starts with accepting it, not with signing in to it."""
-    guest = next(user for user in fabrikam["tenant"]["users"] if user["userPrincipalName"] == HANA_GUEST)
-    guest["externalUserState"] = "PendingAcceptance"
-    box.reset(parse_scenario(fabrikam))
+    her_guest_still_invited(box, fabrikam)
     started(chat)
     chat.say(DANA, f"decide {HANA} {HANA_GUEST}")
     assert (HANA, "to-accept", f"{HANA_GUEST} (chosen by Dana)") in rows(chat.say(DANA, "plan"))
     connect(chat)
     chat.say(DANA, "notify")
+    titles = [entry.title for entry in chat.runtime.service.todo_list(HANA)]
+    assert titles[0] == "Accept the invitation to the directory"
+    assert "Sign in with your guest account" not in titles
+
+
+def test_choosing_hanas_pending_guest_after_the_lists_went_out_tells_her_to_accept_it_first(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    her_guest_still_invited(box, fabrikam)
+    notified(chat)
+    sent = chat.say(LEE, f"decide {HANA} {HANA_GUEST}")
+    assert lines(sent)[0].endswith(
+        "Their to-do list now says to accept its invitation, then to sign in with it, and I told them."
+    )
+    to_hana = [m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]
+    assert lines(to_hana)[1] == "1. *Accept the invitation to the directory*"
     titles = [entry.title for entry in chat.runtime.service.todo_list(HANA)]
     assert titles[0] == "Accept the invitation to the directory"
     assert "Sign in with your guest account" not in titles

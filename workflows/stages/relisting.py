@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from sqlalchemy import bindparam
@@ -183,8 +183,15 @@ def _access_kept(
 
 
 def _decided_list(row: Migration, person: PlannedUser, subscriber: bool) -> list[TodoTemplate]:
-    """The list the decided person now needs: signing in with the chosen account, no invitation."""
+    """The list the decided person now needs: signing in with the chosen account; first accepting its
+    invitation while that is pending (a guest invited by hand or by an earlier migration), as `notify`
+    lists them."""
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name)
+    if person.group == "to-accept":
+        invited = replace(person, outcome="invite")
+        return todo_items(
+            invited, subscriber, organization=row.organization, tenant=tenant, invited_as=person.address
+        )
     return todo_items(person, subscriber, organization=row.organization, tenant=tenant, invited_as=None)
 
 
