@@ -36,11 +36,11 @@ def test_json_plan_of_the_bundled_scenario(capsys: pytest.CaptureFixture[str]) -
     assert statuses["billing-subscription"] == "warn" and statuses["connector-admin"] == "pass"
 
 
-def test_human_table_and_csv_and_a_failing_check_exits_1(
+def test_human_table_and_csv_with_a_failing_check_exit_0_as_the_contract_says_and_name_it_on_stderr(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     output = tmp_path / "plan.csv"
-    assert _run("--scenario", FABRIKAM, "--connector", "erin.eng@gmail.com", "--csv", str(output)) == 1
+    assert _run("--scenario", FABRIKAM, "--connector", "erin.eng@gmail.com", "--csv", str(output)) == 0
     captured = capsys.readouterr()
     assert "aadbot plan: a prerequisite fails (connector-member, connector-admin)" in captured.err
     text = captured.out
@@ -48,6 +48,21 @@ def test_human_table_and_csv_and_a_failing_check_exits_1(
     assert "[FAIL] connector-member: erin.eng@gmail.com is not a user of Fabrikam." in text
     rows = list(csv.DictReader(output.read_text().splitlines()))
     assert len(rows) == 11 and rows[4]["outcome"] == "map" and rows[4]["match_by"] == "upn"
+
+
+def test_the_json_plan_with_a_failing_check_is_one_object_on_stdout_and_exits_0(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # shared/contracts/plan-and-scenario.md: exits 0 (2 only for unusable arguments or an invalid scenario)
+    assert _run("--scenario", FABRIKAM, "--connector", "erin.eng@gmail.com", "--json") == 0
+    captured = capsys.readouterr()
+    plan = json.loads(captured.out)
+    assert {check["code"] for check in plan["checks"] if check["status"] == "fail"} == {
+        "connector-member",
+        "connector-admin",
+    }
+    failing = "connector-member, connector-admin"
+    assert captured.err == f"aadbot plan: a prerequisite fails ({failing}): fix it before connecting.\n"
 
 
 def test_csv_cells_cannot_become_formulas(tmp_path: Path) -> None:
