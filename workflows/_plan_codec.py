@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from workflows.plan import GROUPS, OUTCOMES, Check, Decision, Match, Plan, PlannedUser
+from workflows.plan import GROUPS, OUTCOMES, Check, Decision, Match, Plan, PlannedUser, awaits_acceptance
 
 
 def encode(plan: Plan) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def to_accept(data: dict[str, Any]) -> frozenset[str]:
     return frozenset(
         user["id"]
         for user in data["users"]
-        if user.get("invitation_pending") and user["outcome"] in ("auto", "map")
+        if awaits_acceptance(bool(user.get("invitation_pending")), user["outcome"])
     )
 
 

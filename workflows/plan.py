@@ -37,6 +37,12 @@ class Match:
     by: str
 
 
+def awaits_acceptance(invitation_pending: bool, outcome: str) -> bool:
+    """Whether someone is in the `to-accept` group: their directory account is a guest whose invitation is
+    still pending, and Connect carries them over to it (`auto`) or an admin maps them to it (`map`)."""
+    return invitation_pending and outcome in ("auto", "map")
+
+
 @dataclass(frozen=True)
 class PlannedUser:
     id: str
@@ -72,7 +78,7 @@ class PlannedUser:
         """Their group among `GROUPS`."""
         if self.loses_access:
             return "no-access"
-        if self.invitation_pending and self.outcome in ("auto", "map"):
+        if awaits_acceptance(self.invitation_pending, self.outcome):
             return "to-accept"
         return self.outcome
 
