@@ -71,7 +71,8 @@ USAGES: tuple[Usage, ...] = (
         "where the migration stands and what comes next",
         admin=False,
         example="status fabrikam-fiber",
-        details=f"The stage, who started it, the plan's counts and the buttons for the next step. {_ORG}",
+        details="The stage, who started it, the plan's counts and, for its admins, the buttons for the next"
+        f" step. {_ORG}",
     ),
     Usage(
         "plan",

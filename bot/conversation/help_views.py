@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,13 +34,24 @@ EVERYTHING_ELSE = (
 )
 
 
-def help_now(administered: Sequence[MigrationStatus], entries: Sequence[TodoEntry]) -> Outgoing:
-    """What this person can do next in the migrations they are part of, one line each, then the rest."""
+def help_now(
+    administered: Sequence[MigrationStatus],
+    entries: Sequence[TodoEntry],
+    approvable: Collection[int] = (),
+) -> Outgoing:
+    """What this person can do next in the migrations they are part of, one line each, then the rest.
+    `approvable`: the pending requests they may still decide (not their own)."""
     lines: list[str] = []
     buttons: list[Button] = []
     for status in administered:
-        step = next_step(status)
+        step = next_step(status, approves=status.pending_approval_id in approvable)
         stage = status.state.replace("_", " ")
+        if step is None and status.pending_approval_id:
+            lines.append(
+                f"• *{status.organization}* ({stage}): waiting for another admin to decide approval"
+                f" #{status.pending_approval_id}."
+            )
+            continue
         if step is None:
             lines.append(f"• *{status.organization}* ({stage}): nothing to do until it moves on.")
             continue

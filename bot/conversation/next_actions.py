@@ -64,11 +64,12 @@ def next_actions(status: MigrationStatus, *, everyone_told: bool = False) -> Act
     return Actions(buttons) if buttons else None
 
 
-def next_step(status: MigrationStatus) -> Button | None:
-    """The one action that moves this migration on now (the first primary one), as its button."""
+def next_step(status: MigrationStatus, *, approves: bool = False) -> Button | None:
+    """The one action that moves this migration on now (the first primary one), as its button; while an
+    approval is pending, that is deciding it, for an admin who still may (`approves`: not its requester)."""
     if status.pending_approval_id:  # another admin's approval, whatever else may be done meanwhile
         approval = str(status.pending_approval_id)
-        return Button(f"Approve #{approval}", "approve", approval, "primary")
+        return Button(f"Approve #{approval}", "approve", approval, "primary") if approves else None
     buttons = next_actions(status)
     if buttons is None:
         return None

@@ -196,14 +196,15 @@ def status(
     *,
     told: Told | None = None,
     yours: bool = False,
-    names: bool = False,
+    admin: bool = False,
 ) -> Outgoing:
     """`called_off`: for a cancelled migration, where its "it is off" messages stand; `told`: how the
     advance notice went out; `yours`: the reader may approve the pending request (its buttons come too);
-    `names`: the reader is an admin, who may see whom the notice did not reach."""
+    `admin`: the reader administers the migration, so may see whom the notice did not reach and gets the
+    buttons of the next steps (anyone else would only be refused on pressing them)."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
     blocks.append(Text(_stage(status, told, yours=yours)))
-    blocks.extend(_told(told, status.organization, names=names))
+    blocks.extend(_told(told, status.organization, names=admin))
     blocks.extend(_why_stopped(status))
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {clock_time(status.invite_recheck_at)} UTC."))
@@ -226,12 +227,10 @@ def status(
         blocks.extend(closing_views.called_off_lines(called_off))
     if yours and status.pending_approval_id:
         blocks.append(decision_buttons(status.pending_approval_id))
-    return Outgoing(
-        Message(
-            f"{status.organization}: {status.state.replace('_', ' ')}",
-            with_next(blocks, status, everyone_told=_all(told)),
-        )
-    )
+    summary = f"{status.organization}: {status.state.replace('_', ' ')}"
+    if not admin:
+        return Outgoing(Message(summary, tuple(blocks)))
+    return Outgoing(Message(summary, with_next(blocks, status, everyone_told=_all(told))))
 
 
 def _why_stopped(status: MigrationStatus, *, checks_shown: bool = False) -> list[Block]:

@@ -180,6 +180,17 @@ def test_while_an_approval_waits_help_tells_the_other_admin_to_approve(chat: Cha
     assert chat.state() == "connecting"
 
 
+def test_while_an_approval_waits_help_tells_its_requester_to_wait_and_offers_no_approve(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "invite")
+    chat.say(DANA, "request-approval")  # four eyes: not Dana's to decide
+    shown = chat.say(DANA, "help")
+    assert f"{ORG} (awaiting approval): waiting for another admin to decide approval #1." in " ".join(
+        text_of(shown).split()
+    )
+    assert [button.action for button in shown[0].message.buttons] == []
+
+
 def test_help_shows_a_user_their_own_list_and_nothing_of_the_admins(chat: Chat) -> None:
     notified(chat)
     text = " ".join(text_of(chat.say(ANN, "help", in_dm=True)).split())

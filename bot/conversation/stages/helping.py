@@ -81,7 +81,13 @@ class Helping(Stage):
                     administered.append(status)
             except (WorkflowError, MicrosoftError):
                 continue  # help must not depend on Azure DevOps being up
-        return help_views.help_now(administered, self._desk.service.todo_list(actor))
+        service = self._desk.service
+        approvable = [
+            status.pending_approval_id
+            for status in administered
+            if status.pending_approval_id and service.still_to_decide(status.pending_approval_id, actor)
+        ]
+        return help_views.help_now(administered, service.todo_list(actor), approvable)
 
     def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         context = self._asker_context(actor, channel)

@@ -53,20 +53,14 @@ class Starting(Stage):
         called_off = None
         if status.state == "cancelled":
             called_off = self._desk.service.called_off_delivery(status.id)
+        admin = self._desk.may_administer(status.organization, actor)
         pending = status.pending_approval_id
-        yours = bool(pending) and self._may_decide(status.organization, pending or 0, actor)
-        told = self._told(status)
-        # whom the notice missed, with what the plan does with them, is `plan`'s kind of detail: admins only
-        names = bool(told and told.unreached) and self._desk.may_administer(status.organization, actor)
-        return [views.status(status, report, called_off, told=told, yours=yours, names=names)]
+        yours = admin and bool(pending) and self._desk.service.still_to_decide(pending or 0, actor)
+        return [views.status(status, report, called_off, told=self._told(status), yours=yours, admin=admin)]
 
     def _told(self, status: MigrationStatus) -> Told | None:
         """How the advance notice went out, while it still may (before connecting)."""
         return self._desk.service.told(status.organization) if "announce" in status.next_commands else None
-
-    def _may_decide(self, organization: str, approval_id: int, actor: Actor) -> bool:
-        service = self._desk.service
-        return service.still_to_decide(approval_id, actor) and self._desk.may_administer(organization, actor)
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0))
