@@ -57,10 +57,12 @@ def account_decided_dm(
     items: Sequence[TodoEntry],
     corrects: str = "",
     carried_over: bool = False,
+    dropped: Sequence[str] = (),
 ) -> Message:
     """Someone whose list asked which work account is theirs: the admins decided, and their list says so.
     `corrects`: the account an earlier decision named, which they may have been told; this one wins.
-    `carried_over`: the account is a guest with their own address, which their identity moves to by itself."""
+    `carried_over`: the account is a guest with their own address, which their identity moves to by itself.
+    `dropped`: the items they may have read that this account does not call for, now off their list."""
     heading = f"Your work account for {organization} is {account}"
     why = (
         f"the migration admins recorded {account} as your account and {_how(carried_over)}, so your history"
@@ -69,7 +71,13 @@ def account_decided_dm(
     if corrects:
         heading += f", not {corrects}"
         why = f"I told you that {corrects} is your work account. That no longer holds: {why}"
-    return _items_changed(heading, f"Hi {name}, {why}", items)
+    message = _items_changed(heading, f"Hi {name}, {why}", items)
+    if not dropped:
+        return message
+    gone = "; ".join(f"*{title}*" for title in dropped)
+    it, does = ("it", "it does") if len(dropped) == 1 else ("them", "they do")
+    off = Text(f"No longer on your list, as {does} not apply to {account}: {gone}. Nothing to do for {it}.")
+    return Message(message.summary, (*message.blocks, off))
 
 
 def _how(carried_over: bool) -> str:

@@ -347,3 +347,43 @@ def test_choosing_hanas_pending_guest_after_the_lists_went_out_tells_her_to_acce
     titles = [entry.title for entry in chat.runtime.service.todo_list(HANA)]
     assert titles[0] == "Accept the invitation to the directory"
     assert "Sign in with your guest account" not in titles
+
+
+def test_hana_decided_from_her_member_account_to_her_guest_loses_the_new_tokens_item_and_hears_it(
+    chat: Chat,
+) -> None:
+    """Mapped by hand, her tokens stop working; her guest with her own address carries her identity over,
+    so they keep working: the item she was given goes, and the message says so. Clearing the Git credential
+    cache is asked of everyone, in the words of the account she now signs in with."""
+    notified(chat)
+    chat.say(LEE, f"decide {HANA} {HANA_MEMBER}")
+    mapped = {entry.title: entry for entry in chat.runtime.service.todo_list(HANA_MEMBER)}
+    recreate = mapped["Recreate your personal access tokens"]
+    assert "sign in with your work account" in mapped["Clear your Git credential cache"].body
+
+    sent = chat.say(LEE, f"decide {HANA} {HANA_GUEST}")
+    now = {entry.title: entry for entry in chat.runtime.service.todo_list(HANA)}
+    assert "Recreate your personal access tokens" not in now
+    assert "sign in with your guest account" in now["Clear your Git credential cache"].body
+    said = lines([m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses])
+    assert said[-1] == (
+        f"No longer on your list, as it does not apply to {HANA_GUEST}: *{recreate.number}. Recreate your"
+        " personal access tokens*. Nothing to do for it."
+    )
+    assert "*Clear your Git credential cache*" in " ".join(said)  # reworded, so among the changed items
+
+
+def test_hana_decided_from_her_guest_to_her_member_account_is_given_the_new_tokens_item(chat: Chat) -> None:
+    notified(chat)
+    chat.say(LEE, f"decide {HANA} {HANA_GUEST}")
+    guest = {entry.title: entry for entry in chat.runtime.service.todo_list(HANA)}
+    assert "Recreate your personal access tokens" not in guest
+    assert "sign in with your guest account" in guest["Clear your Git credential cache"].body
+
+    sent = chat.say(LEE, f"decide {HANA} {HANA_MEMBER}")
+    now = {entry.title: entry for entry in chat.runtime.service.todo_list(HANA_MEMBER)}
+    assert "Recreate your personal access tokens" in now
+    assert "sign in with your work account" in now["Clear your Git credential cache"].body
+    said = " ".join(lines([m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]))
+    assert "*Recreate your personal access tokens*" in said
+    assert "No longer on your list" not in said

@@ -109,7 +109,7 @@ def rewrite_items(
     """Rewrite `item` into the first of `now_needed` and add the others their list (`held`, `item` among
     them) lacks: the items that are new or changed, in list order."""
     assert person.id is not None
-    return [_rewrite(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
+    return [rewrite_item(item, now_needed[0]), *_added(session, person.id, held, now_needed[1:])]
 
 
 def tell(
@@ -162,7 +162,7 @@ def _from_invitation(
     )
 
 
-def _rewrite(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
+def rewrite_item(item: TodoItem, now_needed: TodoTemplate) -> TodoItem:
     # The same row, so its place at the top of the list and its reminders carry over; done again only
     # when the person (or their sign-in) says so.
     item.key, item.title, item.body, item.link = (

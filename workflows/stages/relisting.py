@@ -2,10 +2,12 @@
 chosen account, messages go there first), and a list that said "Tell the admins which work account is
 yours" now says to sign in with it, with the items a hand-mapped identity needs; they hear it once (their
 list not sent yet says it instead). The newest decision wins: another account decided stops the earlier
-one's message not sent yet, or corrects the one that may have reached them. Someone decided to lose
-access has their list withdrawn (no reminders, nothing to wait for) and hears that once. Someone decided
-out of access who is then given an account gets the whole list they now need, in a message that takes
-back "you lose access" (or, not sent yet, stops it), and reminders from then on.
+one's message not sent yet, or corrects the one that may have reached them, and their list becomes the
+one that account calls for (items it does not call for leave it, named in the message if they may have
+read them). Someone decided to lose access has their list withdrawn (no reminders, nothing to wait for)
+and hears that once. Someone decided out of access who is then given an account gets the whole list they
+now need, in a message that takes back "you lose access" (or, not sent yet, stops it), and reminders from
+then on.
 
 Before `notify` there is nothing to change: `notify` writes the list from the plan, decision included.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -26,7 +28,7 @@ from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
-from workflows.stages.late_invitees import rewrite_items, tell, write_items
+from workflows.stages.late_invitees import rewrite_item, rewrite_items, tell, write_items
 from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
     DECIDED_MESSAGE,
@@ -94,13 +96,21 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
     # tells its items too; one that may have reached them is corrected
     earlier = withdrawn(messages, {DECIDED_MESSAGE})
-    changed = rewrite_items(session, affected, choosing, held, _decided_list(row, person, subscriber))
+    needed = _decided_list(row, person, subscriber)
+    dropped = _drop_unneeded(session, held, choosing, needed)
+    held = [item for item in held if item.id not in {each.id for each in dropped}]
+    reworded = {item.id for item in _reword_kept(held, choosing, needed)}
+    changed = rewrite_items(session, affected, choosing, held, needed)
     waiting = _unreached_list_as_it_stands(session, affected, person, messages)
     if waiting and not earlier.heard:
         return "changed"  # the list they have not got yet holds the decision
     untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
     untold -= {item.id for item in changed}
-    told = sorted([*changed, *(item for item in held if item.id in untold)], key=lambda item: item.position)
+    told = sorted(
+        [*changed, *(item for item in held if item.id in untold or item.id in reworded)],
+        key=lambda item: item.position,
+    )
+    heard = {item["id"] for message in messages if may_have_reached(message) for item in _items_in(message)}
     told_account = _account_told(messages, earlier)
     tell(
         session,
@@ -113,8 +123,46 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         carried_over=person.outcome == "auto",  # a guest with their own address: nothing is mapped
         corrects=told_account if told_account != account.user_principal_name else None,
         items=[item_payload(item) for item in told],
+        # what they may have read on their list and no longer need (new tokens, for an identity that now
+        # carries over): off it, and said so
+        dropped=[item_payload(item) for item in dropped if item.id in heard],
     )
     return "changed"
+
+
+def _drop_unneeded(
+    session: Session, held: Sequence[TodoItem], choosing: TodoItem, needed: Sequence[TodoTemplate]
+) -> list[TodoItem]:
+    """Delete the items of their list that the decided account does not call for (an identity that now
+    carries over needs no new tokens): the ones deleted. Every other item keeps its place and number, so
+    `done N` still means what they read."""
+    keys = {template.key for template in needed}
+    dropped = [item for item in held if item is not choosing and item.key not in keys]
+    for item in dropped:
+        session.delete(item)
+    return dropped
+
+
+def _reword_kept(
+    held: Sequence[TodoItem], choosing: TodoItem, needed: Sequence[TodoTemplate]
+) -> list[TodoItem]:
+    """Items the decided account still calls for, in its words (clearing the Git credential cache is asked
+    of everyone, but signs in with a guest or a work account): the ones reworded, open again, as what was
+    done was done for the other account."""
+    wanted = {template.key: template for template in needed}
+    reworded = []
+    for item in held:
+        template = wanted.get(item.key)
+        if item is choosing or template is None:
+            continue
+        if (item.title, item.body, item.link) != (template.title, template.body, template.link):
+            reworded.append(rewrite_item(item, template))
+    return reworded
+
+
+def _items_in(message: OutboundMessage) -> list[dict[str, Any]]:
+    items = message.payload.get("items", [])
+    return items if isinstance(items, list) else []
 
 
 _AFFECTED = select(AffectedUser).where(
