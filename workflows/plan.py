@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -504,6 +504,12 @@ _GUEST_INVITE_SETTINGS = (
     "In the Microsoft Entra admin center open External Identities > External collaboration settings > Guest"
     " invite settings and choose 'Member users and users assigned to specific admin roles can invite'"
 )
+
+
+def nobody_may_invite(checks: Iterable[Check]) -> bool:
+    """Whether `invite-permission` fails: nobody the bot acts for may invite the people without a directory
+    account, so an invitation is no way in for them until the directory's settings or roles change."""
+    return any(check.code == "invite-permission" and check.status == "fail" for check in checks)
 
 
 def invitation_policy_fix(policy: str) -> str:

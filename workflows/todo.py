@@ -87,11 +87,13 @@ def advance_notice(
     tenant: str,
     invited_as: str | None = None,
     case: str | None = "first",
+    invitable: bool = True,
 ) -> list[str]:
     """Before the change: what will happen to this person, and what they will have to do afterwards.
 
     `invited_as` is the address a B2B invitation went to, None if the bot sent none; `case` is "switch"
-    when the organization leaves another directory (`workflows.tokens.case_of`).
+    when the organization leaves another directory (`workflows.tokens.case_of`); `invitable`: someone the
+    bot acts for may invite guests (`workflows.plan.nobody_may_invite` says not).
     """
     today = "another directory's accounts" if case == "switch" else "Microsoft accounts"
     lines = [
@@ -112,6 +114,12 @@ def advance_notice(
                 f"Microsoft sent an invitation email from {FROM} to {invited_as}, to join {tenant} as a"
                 " guest. Accept it now, or you lose access after the change (your history is kept). After the"
                 f" change you sign in as {invited_as}."
+            )
+        case "invite" if not invitable:
+            lines.append(
+                f"You have no account in {tenant}, and its settings let nobody here invite you as a guest"
+                " for now: unless they change or someone allowed to invite guests invites you, you lose"
+                " access after the change (your history is kept). The migration admins know; ask them."
             )
         case "invite":
             lines.append(

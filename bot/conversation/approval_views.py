@@ -57,7 +57,7 @@ def approval_prompt(request: ApprovalRequest) -> Message:
                 ("Expires", f"{views.day(request.expires_at)} {views.clock_time(request.expires_at)} UTC"),
             )
         ),
-        plan_views.who_is_affected(request.affected),
+        plan_views.who_is_affected(request.affected, request.warnings),
     ]
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))

@@ -106,7 +106,7 @@ def _everyone(left: LeftBehind) -> set[str]:
 
 def completed(status: MigrationStatus, left: LeftBehind | None = None) -> Message:
     text = f"🏁 The move of {status.organization} to {status.directory_name} is complete."
-    blocks: list[Block] = [Heading(text), plan_views.counts_facts(status.counts)]
+    blocks: list[Block] = [Heading(text), plan_views.counts_facts(status.counts, status.checks)]
     if left is not None and left.anyone:
         blocks.append(
             Text(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.conversation import lists
 from bot.conversation.messages import Actions, Attachment, Block, Button, Facts, Text
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
-from workflows.plan import NO_ACCESS, Check, Plan, PlannedUser
+from workflows.plan import NO_ACCESS, Check, Plan, PlannedUser, nobody_may_invite
 from workflows.results import Affected, MigrationStatus, People
 from workflows.stages.deciding import options
 from workflows.stages.removal import why_not_removable
@@ -33,6 +33,20 @@ OUTCOME_WORDS = {
     "no-access": ("lose access, as an admin decided", "loses access, as an admin decided"),
 }
 """What happens to the users of each of the plan's groups (`GROUPS`): (several, one)."""
+NOBODY_MAY_INVITE = (
+    "lose access unless the directory's invitation settings change or someone allowed to invite guests"
+    " invites them",
+    "loses access unless the directory's invitation settings change or someone allowed to invite guests"
+    " invites them",
+)
+"""What happens to the people to invite while `invite-permission` fails: nobody the bot acts for may."""
+
+
+def _outcome_words(checks: Sequence[Check]) -> dict[str, tuple[str, str]]:
+    """`OUTCOME_WORDS`, true of the plan's checks: inviting is no way back in while nobody may invite."""
+    if not nobody_may_invite(checks):
+        return OUTCOME_WORDS
+    return {**OUTCOME_WORDS, "invite": NOBODY_MAY_INVITE}
 
 
 def people(count: int) -> str:
@@ -49,18 +63,20 @@ def check_lines(checks: tuple[Check, ...]) -> Text:
     return Text("\n".join(lines) or "No checks ran.")
 
 
-def counts_facts(counts: Mapping[str, int]) -> Facts:
-    """How many users each of the plan's groups has (`Plan.groups`), and what happens to them."""
+def counts_facts(counts: Mapping[str, int], checks: Sequence[Check]) -> Facts:
+    """How many users each of the plan's groups has (`Plan.groups`), and what happens to them, as the
+    plan's `checks` have it."""
     pairs = tuple(
         (people(counts[outcome]), several if counts[outcome] != 1 else one)
-        for outcome, (several, one) in OUTCOME_WORDS.items()
+        for outcome, (several, one) in _outcome_words(checks).items()
         if counts.get(outcome)
     )
     return Facts(pairs or (("0 users", "the organization has no users to move"),))
 
 
-def who_is_affected(affected: Affected) -> Text:
-    """The approval prompt's heart: who keeps access, who is mapped, who loses access."""
+def who_is_affected(affected: Affected, checks: Sequence[Check]) -> Text:
+    """The approval prompt's heart: who keeps access, who is mapped, who loses access (as the plan's
+    `checks` have it: unless invited, or, while nobody may invite, unless that changes)."""
 
     def names(people: People) -> str:
         shown = ", ".join(people.names)
@@ -80,11 +96,12 @@ def who_is_affected(affected: Affected) -> Text:
         if affected.without_access.count
         else ""
     )
+    uninvited = NOBODY_MAY_INVITE[0] if nobody_may_invite(checks) else "lose access unless invited"
     return Text(
         f"*Keep access* ({affected.keep.count}): {names(affected.keep)}\n"
         f"{to_accept}"
         f"*Mapped by hand after connecting* ({affected.mapped.count}): {names(affected.mapped)}\n"
-        f"*Will lose access unless invited* ({affected.uninvited.count}): {names(affected.uninvited)}\n"
+        f"*Will {uninvited}* ({affected.uninvited.count}): {names(affected.uninvited)}\n"
         f"*Lose access until an admin decides* (disabled or ambiguous account, {affected.undecided.count}):"
         f" {names(affected.undecided)}" + decided
     )

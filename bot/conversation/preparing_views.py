@@ -229,5 +229,8 @@ def removed(result: RemovalResult) -> Outgoing:
     failures = [f"{name}: {reason}" for name, reason in result.failed]
     if failures:
         lines.append(f"Could not remove {len(failures)}: {lists.names(failures)}")
-    blocks: list[Block] = [Text("\n".join(lines)), plan_views.counts_facts(result.status.counts)]
+    blocks: list[Block] = [
+        Text("\n".join(lines)),
+        plan_views.counts_facts(result.status.counts, result.status.checks),
+    ]
     return Outgoing(Message(lines[0], with_next(blocks, result.status)))

@@ -209,7 +209,7 @@ def status(
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {clock_time(status.invite_recheck_at)} UTC."))
     if status.plan_fingerprint:
-        blocks.append(plan_views.counts_facts(status.counts))
+        blocks.append(plan_views.counts_facts(status.counts, status.checks))
     if status.undecided and status.active:
         blocks.append(plan_views.undecided_line(status))
     if report is not None:
@@ -261,7 +261,7 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
         return Message(f"Migration of {status.organization} started: connected", with_next(blocks, status))
     if status.plan_fingerprint:
         blocks.append(Text("*The plan*"))
-        blocks.append(plan_views.counts_facts(status.counts))
+        blocks.append(plan_views.counts_facts(status.counts, status.checks))
     blocks.append(Text(_stage(status)))
     blocks.extend(_leavers(status))
     blocks.append(Text(sign_in_views.REHEARSE_HINT))
@@ -288,7 +288,7 @@ def checked(
         Heading(f"Prerequisites of {status.organization}"),
         plan_views.check_lines(status.checks),
         *_why_stopped(status, checks_shown=True),
-        plan_views.counts_facts(status.counts),
+        plan_views.counts_facts(status.counts, status.checks),
         *_approval_after(rechecked),
         Text(_stage(status, told)),
         *_told(told, status.organization),
@@ -324,8 +324,8 @@ def plan(plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None)
     if status.state in CONNECTED_UNFINISHED | {"completed"}:
         blocks.append(Text(_plan_dated(made)))
     blocks += [
-        plan_views.counts_facts(plan.groups),
-        plan_views.who_is_affected(Affected.of(plan)),
+        plan_views.counts_facts(plan.groups, plan.checks),
+        plan_views.who_is_affected(Affected.of(plan), plan.checks),
         *plan_views.decisions_needed(plan, status),
         *plan_views.user_table(plan),
         plan_views.check_lines(plan.checks),

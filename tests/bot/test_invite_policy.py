@@ -93,6 +93,12 @@ def test_nobody_may_invite_so_request_approval_anyway_connects_without_the_two_a
     status = text_of(chat.say(DANA, f"status {ORG}"))
     assert " ".join(status.split()).count("nobody can invite them") == 1
     assert "Fix:" not in status
+    for reply in (status, text_of(chat.say(DANA, f"plan {ORG}"))):  # nobody may invite them: not the way in
+        assert (
+            "2 users lose access unless the directory's invitation settings change or someone allowed to"
+            in (" ".join(reply.split()))
+        )
+        assert "unless invited" not in reply
 
     plain = " ".join(text_of(chat.say(DANA, "request-approval")).split())
     assert plain.startswith(
@@ -104,7 +110,30 @@ def test_nobody_may_invite_so_request_approval_anyway_connects_without_the_two_a
     anyway = chat.say(DANA, f"request-approval {ORG} anyway")
     assert chat.state() == "awaiting_approval"
     prompt = " ".join(text_of([m for m in anyway if isinstance(m.to, DirectMessage)]).split())
-    assert "Will lose access unless invited (2): erin.eng@gmail.com, frank.f@outlook.com" in prompt
+    assert (
+        "Will lose access unless the directory's invitation settings change or someone allowed to invite"
+        " guests invites them (2): erin.eng@gmail.com, frank.f@outlook.com"
+    ) in prompt
+    assert "unless invited" not in prompt
     assert "❌ invite-permission: 2 users need a guest invitation" in prompt
     approved = chat.click("lee@fabrikam.com", anyway, "Approve")
     assert chat.state() == "connecting", text_of(approved)
+
+
+def test_nobody_may_invite_so_the_advance_notice_promises_the_uninvited_no_invitation(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    _serve(box, fabrikam, "none")
+    chat.say(DANA, f"start {ORG} fabrikam.com")
+    told = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    to_erin = " ".join(
+        text_of(
+            [m for m in told if isinstance(m.to, DirectMessage) and "erin.eng@gmail.com" in m.to.addresses]
+        ).split()
+    )
+    assert (
+        "You have no account in Fabrikam, and its settings let nobody here invite you as a guest for now:"
+        " unless they change or someone allowed to invite guests invites you, you lose access after the"
+        " change (your history is kept). The migration admins know; ask them."
+    ) in to_erin
+    assert "you will get an invitation email" not in to_erin
