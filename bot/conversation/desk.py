@@ -13,7 +13,7 @@ from faq import FaqAnswerer
 from workflows.admin_gate import AdminVerdict
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
-from workflows.results import Actor
+from workflows.results import Actor, MigrationStatus, Told
 from workflows.service import MigrationService
 
 Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
@@ -50,6 +50,11 @@ class Desk:
 
     def admin_verdict(self, organization: str | None, actor: Actor) -> AdminVerdict:
         return self.service.admin_verdict(organization, actor, tuple(self.roles.extra_admin_ids))
+
+    def told(self, status: MigrationStatus) -> Told | None:
+        """How the advance notice went out, while it still may (before connecting): whether *Tell users
+        what is coming* would reach anyone."""
+        return self.service.told(status.organization) if "announce" in status.next_commands else None
 
     def known_organization(self, command: Command, nothing_done: str, *, usage: str = "") -> str | None:
         """The organization named first; an unknown name is refused, so a typo never acts on another."""

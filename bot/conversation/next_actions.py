@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.conversation.messages import Actions, Block, Button, ButtonStyle
-from workflows.results import MigrationStatus
+from workflows.results import MigrationStatus, Told
 
 _NEXT_BUTTONS: dict[str, tuple[str, ButtonStyle]] = {
     "announce": ("Tell users what is coming", "default"),
@@ -34,6 +34,12 @@ def announce_button(organization: str) -> Button:
         f" the date, type `announce {organization} WHEN` instead (for example `announce {organization}"
         " Friday 14:00 UTC`).",
     )
+
+
+def everyone_told(told: Told | None) -> bool:
+    """Whether the advance notice went to everyone in the plan now (reached or not): none is left to tell,
+    so *Tell users what is coming* would send nothing."""
+    return told is not None and not told.untold
 
 
 def decision_buttons(approval_id: int) -> Actions:

@@ -18,16 +18,24 @@ from bot.conversation.messages import (
     Text,
     say,
 )
-from bot.conversation.next_actions import with_next
+from bot.conversation.next_actions import everyone_told, with_next
 from workflows.directory import OrgUser
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
-from workflows.results import AccountDecision, AnnounceResult, InviteResult, MigrationStatus, RemovalResult
+from workflows.results import (
+    AccountDecision,
+    AnnounceResult,
+    InviteResult,
+    MigrationStatus,
+    RemovalResult,
+    Told,
+)
 from workflows.stages.removal import why_not_removable
 
 
-def account_decided(result: AccountDecision) -> Outgoing:
-    """What the admin who decided reads: the decision, what it means for connecting, what it changed."""
+def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoing:
+    """What the admin who decided reads: the decision, what it means for connecting, what it changed.
+    `told`: how the advance notice went out, while it still may."""
     person, status = result.person, result.status
     name, organization = person.principal_name, status.organization
     if not person.loses_access and person.match is not None:
@@ -67,7 +75,9 @@ def account_decided(result: AccountDecision) -> Outgoing:
             f"The plan changed, so approval request #{result.voided_approval} no longer holds: run"
             " `request-approval` again."
         )
-    return Outgoing(Message(lines[0], with_next([Text(" ".join(lines))], status)))
+    return Outgoing(
+        Message(lines[0], with_next([Text(" ".join(lines))], status, everyone_told=everyone_told(told)))
+    )
 
 
 _INVITE_ORDER = {
@@ -82,7 +92,8 @@ _INVITE_ORDER = {
 """What needs an admin's eye comes first in the shortened list."""
 
 
-def invited(result: InviteResult) -> Outgoing:
+def invited(result: InviteResult, told: Told | None = None) -> Outgoing:
+    """`told`: how the advance notice went out, while it still may."""
     organization = result.status.organization
     outcomes = sorted(result.outcomes, key=lambda outcome: _INVITE_ORDER.get(outcome.status, 9))
     rows = [(outcome.email, outcome.status, outcome.detail) for outcome in outcomes]
@@ -109,7 +120,9 @@ def invited(result: InviteResult) -> Outgoing:
                 " then press *Invite missing users* again. Nothing was lost: who was invited is recorded."
             )
         )
-    return Outgoing(Message(result.message, with_next(blocks, result.status)))
+    return Outgoing(
+        Message(result.message, with_next(blocks, result.status, everyone_told=everyone_told(told)))
+    )
 
 
 def advance_notice_dm(
@@ -222,7 +235,8 @@ def _remove_button(label: str, value: str, organization: str, count: int) -> But
     return Button(label, "remove-users", value, "danger", f"{question} access at once.")
 
 
-def removed(result: RemovalResult) -> Outgoing:
+def removed(result: RemovalResult, told: Told | None = None) -> Outgoing:
+    """`told`: how the advance notice went out, while it still may."""
     lines = [f"Removed {plan_views.people(len(result.removed))}: {lists.names(result.removed)}."]
     if result.message:
         lines.append(result.message)
@@ -233,4 +247,4 @@ def removed(result: RemovalResult) -> Outgoing:
         Text("\n".join(lines)),
         plan_views.counts_facts(result.status.counts, result.status.checks),
     ]
-    return Outgoing(Message(lines[0], with_next(blocks, result.status)))
+    return Outgoing(Message(lines[0], with_next(blocks, result.status, everyone_told=everyone_told(told))))

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot.conversation import closing_views, lists, plan_views, progress_views, sign_in_views, todo_views
 from bot.conversation.messages import Block, Channel, Facts, Heading, Message, Outgoing, Table, Text
-from bot.conversation.next_actions import decision_buttons, with_next
+from bot.conversation.next_actions import decision_buttons, everyone_told, with_next
 from storage import AuditEntry
 from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
 from workflows.plan import Check, Plan
@@ -117,11 +117,6 @@ def _told(told: Told | None, organization: str, *, names: bool = True) -> list[B
     if told.unreached and not names:
         line += " An admin's `status` names them."
     return [Text(line), *([Text(unreached_lines(told.unreached))] if told.unreached and names else [])]
-
-
-def _all(told: Told | None) -> bool:
-    """Whether the advance notice went to everyone in the plan now (reached or not): none is left to tell."""
-    return told is not None and not told.untold
 
 
 def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
@@ -230,7 +225,7 @@ def status(
     summary = f"{status.organization}: {status.state.replace('_', ' ')}"
     if not admin:
         return Outgoing(Message(summary, tuple(blocks)))
-    return Outgoing(Message(summary, with_next(blocks, status, everyone_told=_all(told))))
+    return Outgoing(Message(summary, with_next(blocks, status, everyone_told=everyone_told(told))))
 
 
 def _why_stopped(status: MigrationStatus, *, checks_shown: bool = False) -> list[Block]:
@@ -294,7 +289,10 @@ def checked(
         *_told(told, status.organization),
     ]
     return Outgoing(
-        Message(f"{status.organization}: {status.state}", with_next(blocks, status, everyone_told=_all(told)))
+        Message(
+            f"{status.organization}: {status.state}",
+            with_next(blocks, status, everyone_told=everyone_told(told)),
+        )
     )
 
 
@@ -317,9 +315,12 @@ def _approval_after(rechecked: Rechecked | None) -> list[Block]:
     ]
 
 
-def plan(plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None) -> Outgoing:
+def plan(
+    plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None, told: Told | None = None
+) -> Outgoing:
     """Once connected, the plan is the one made before: `made` is the approval (or the finding that the
-    organization was connected) it dates from, so its checks are not read as the state of things now."""
+    organization was connected) it dates from, so its checks are not read as the state of things now.
+    `told`: how the advance notice went out, while it still may."""
     blocks: list[Block] = [Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}")]
     if status.state in CONNECTED_UNFINISHED | {"completed"}:
         blocks.append(Text(_plan_dated(made)))
@@ -333,7 +334,10 @@ def plan(plan: Plan, status: MigrationStatus, *, made: AuditEntry | None = None)
         plan_views.plan_csv(plan),
     ]
     return Outgoing(
-        Message(f"Plan for {plan.organization}: {_counts_sentence(plan.groups)}", with_next(blocks, status))
+        Message(
+            f"Plan for {plan.organization}: {_counts_sentence(plan.groups)}",
+            with_next(blocks, status, everyone_told=everyone_told(told)),
+        )
     )
 
 

@@ -104,6 +104,18 @@ def test_status_and_recheck_say_when_users_were_told_and_next_moves_on(chat: Cha
         assert "Next: request approval." in after and "tell users what is coming (`announce`" not in after
 
 
+def test_once_everyone_was_told_no_reply_offers_to_tell_them_again(chat: Chat) -> None:
+    """`plan`, `invite`, `decide` and removals show the next steps' buttons too: *Tell users what is
+    coming* fits only while someone in the plan is still to be told (and never after connecting)."""
+    started(chat)
+    assert "announce" in [button.action for button in buttons(chat.say(DANA, "plan"))]
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    for command in ("plan", "invite", "decide hana@contoso.com hana.hart@fabrikam.com", "plan"):
+        reply = chat.say(DANA, command)
+        assert "announce" not in [button.action for button in buttons(reply)], command
+        assert buttons(reply), command  # the other next steps are still there
+
+
 def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_warns_of_those_who_must_act(
     chat: Chat,
 ) -> None:

@@ -43,7 +43,8 @@ class Preparing(Stage):
         }
 
     def _invite(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [preparing_views.invited(self._desk.service.invite(command.arg(0), actor))]
+        result = self._desk.service.invite(command.arg(0), actor)
+        return [preparing_views.invited(result, self._desk.told(result.status))]
 
     def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization = self._desk.named_organization(command)
@@ -73,7 +74,8 @@ class Preparing(Stage):
         organization = command.args[0] if len(command.args) == 3 else None
         person, choice = command.args[-2:]
         result = self._desk.service.decide_account(organization, person, choice, actor)
-        return [preparing_views.account_decided(result), *self._desk.outbox.flush()]
+        told = self._desk.told(result.status)
+        return [preparing_views.account_decided(result, told), *self._desk.outbox.flush()]
 
     def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, days = _organization_and_days(command)
@@ -110,13 +112,17 @@ class Preparing(Stage):
             )
             return [changed, preparing_views.stale_users(status, users, days, fingerprint)]
         ids = [user.id for user in users]
-        return [preparing_views.removed(self._desk.service.remove_users(status.organization, ids, actor))]
+        return [self._removed(status.organization, ids, actor)]
+
+    def _removed(self, organization: str, user_ids: list[str], actor: Actor) -> Outgoing:
+        result = self._desk.service.remove_users(organization, user_ids, actor)
+        return preparing_views.removed(result, self._desk.told(result.status))
 
     def _remove_typed(self, actor: Actor, organization: str, command: Command) -> list[Outgoing]:
         """`remove-users ORG ID...`: it cannot be undone, so typed ids too are removed once confirmed."""
         user_ids = typed_user_ids(command)
         if command.args[-1] == CONFIRM:
-            return [preparing_views.removed(self._desk.service.remove_users(organization, user_ids, actor))]
+            return [self._removed(organization, user_ids, actor)]
         status = self._desk.service.status(organization)
         if (why := why_not_removable(status.state, status.organization)) is not None:
             raise WorkflowError(why)  # before asking to confirm what would be refused

@@ -9,7 +9,7 @@ from bot.conversation.desk import Handler, Stage
 from bot.conversation.messages import Outgoing, say
 from workflows.errors import WorkflowError
 from workflows.machine import CONNECTED_UNFINISHED
-from workflows.results import Actor, MigrationStatus, Told
+from workflows.results import Actor
 
 START_USAGE = (
     "Say `start ORG TENANT`: the organization name from https://dev.azure.com/ORG and the directory's"
@@ -56,23 +56,20 @@ class Starting(Stage):
         admin = self._desk.may_administer(status.organization, actor)
         pending = status.pending_approval_id
         yours = admin and bool(pending) and self._desk.service.still_to_decide(pending or 0, actor)
-        return [views.status(status, report, called_off, told=self._told(status), yours=yours, admin=admin)]
-
-    def _told(self, status: MigrationStatus) -> Told | None:
-        """How the advance notice went out, while it still may (before connecting)."""
-        return self._desk.service.told(status.organization) if "announce" in status.next_commands else None
+        told = self._desk.told(status)
+        return [views.status(status, report, called_off, told=told, yours=yours, admin=admin)]
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0))
         plan = self._desk.service.plan(status.organization)
         if status.state not in CONNECTED_UNFINISHED | {"completed"}:
-            return [views.plan(plan, status)]
+            return [views.plan(plan, status, told=self._desk.told(status))]
         # the plan and its checks were made before connecting and never since: say so, not "still on MSA"
         return [views.plan(plan, status, made=self._desk.service.plan_made(status.organization))]
 
     def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         rechecked = self._desk.service.recheck(command.arg(0), actor)
-        told = self._told(rechecked.status)
+        told = self._desk.told(rechecked.status)
         # the prompts of a voided approval lose their buttons now, recorded with the re-check
         return [views.checked(rechecked.status, told, rechecked), *self._desk.outbox.flush()]
 
