@@ -220,6 +220,35 @@ def test_resume_reruns_the_failed_step_or_an_abandoned_one_and_nothing_else(row:
         assert row.state == expected
 
 
+@pytest.mark.parametrize(
+    ("failing", "fingerprint", "moves"),
+    [
+        (("invite-permission",), "abc123", True),  # nobody may invite the people without an account
+        (("org-connection", "invite-permission"), "abc123", False),  # connected elsewhere: disconnect first
+        (("invite-permission",), None, False),  # no plan made yet: nothing to approve
+    ],
+)
+def test_request_approval_anyway_gets_past_the_invitations_alone_and_only_with_a_plan(
+    failing: tuple[str, ...], fingerprint: str | None, moves: bool
+) -> None:
+    row = _row("blocked")
+    row.plan = {"checks": [{"code": code, "status": "fail"} for code in failing]}
+    row.plan_fingerprint = fingerprint
+    session = Session()
+    flow = MigrationFlow(row, session, actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    if moves:
+        flow.fire("request_approval_anyway")
+        assert row.state == "awaiting_approval"
+        return
+    with pytest.raises(WorkflowError) as refused:
+        flow.fire("request_approval_anyway")
+    assert str(refused.value) == (
+        "`request-approval-anyway` is not possible yet: a prerequisite other than the guest invitations"
+        " fails; fix it, then run `recheck`."
+    )
+    assert row.state == "blocked" and session.added == []
+
+
 def test_details_given_to_a_move_are_audited_as_given() -> None:
     row = _row("awaiting_approval")
     session = Session()
