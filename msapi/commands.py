@@ -12,7 +12,7 @@ from typing import TextIO
 
 from msapi._environment import from_environment, signin_from_environment
 from sandbox import Sandbox, ScenarioError, load_scenario
-from workflows.directory import MicrosoftError
+from workflows.directory import MicrosoftError, MissingPermission
 from workflows.plan import Plan, PlannedUser, build_plan
 
 USAGE_ERROR = 2
@@ -78,7 +78,7 @@ def run_plan(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         return _usage(f"invalid scenario {args.scenario}: {error}")
     except MicrosoftError as error:
-        print(f"aadbot plan: {error}", file=sys.stderr)
+        print(_microsoft_failed(error), file=sys.stderr)
         return FAILURE
     finally:
         progress.finish()
@@ -90,7 +90,12 @@ def run_plan(args: argparse.Namespace) -> int:
             with open(args.csv, "w", newline="", encoding="utf-8") as file:
                 write_csv(plan, file)
         except OSError as error:
-            print(f"aadbot plan: cannot write {args.csv}: {error.strerror}", file=sys.stderr)
+            print(
+                f"aadbot plan: the plan was made, but writing its CSV to {args.csv} failed"
+                f" ({error.strerror}), so nothing was printed either. Fix: give --csv a file in a directory"
+                " you may write to (or leave --csv out), then run it again.",
+                file=sys.stderr,
+            )
             return FAILURE
     if args.json:
         json.dump(plan.to_json(), sys.stdout, indent=2)
@@ -191,6 +196,21 @@ def _target(user: PlannedUser) -> str:
     if user.candidates:
         return " or ".join(user.candidate_names)
     return "(invite as guest)" if user.outcome == "invite" else ""
+
+
+def _microsoft_failed(error: MicrosoftError) -> str:
+    """Exit 1 for reading Microsoft's services as for writing the CSV: the message tells them apart, with
+    the fix (a missing permission's own, named by Microsoft's name for it)."""
+    said = str(error).rstrip()
+    said += "" if said.endswith((".", "!", "?")) else "."
+    fix = (
+        ""
+        if isinstance(error, MissingPermission)
+        else " Fix: check the organization and tenant names and the credentials (`aadbot doctor --org ORG"
+        " --tenant TENANT` checks each permission the live services need), then run it again; if a"
+        " service was down, run it again later."
+    )
+    return f"aadbot plan: reading Microsoft's services failed, so there is no plan and no CSV: {said}{fix}"
 
 
 def _usage(reason: str) -> int:

@@ -111,7 +111,28 @@ def test_live_mode_failure_exits_1(
     capsys.readouterr()
     assert _run("--org", "nowhere", "--tenant", "fabrikam.com", "--connector", "lee@fabrikam.com") == 1
     err = capsys.readouterr().err
-    assert err.startswith("aadbot plan: Azure DevOps refused") and "VS800075" in err and err.count("\n") == 1
+    assert err.startswith(
+        "aadbot plan: reading Microsoft's services failed, so there is no plan and no CSV: Azure DevOps refused"
+    )
+    assert "VS800075" in err and err.count("\n") == 1
+    assert err.endswith(
+        "(`aadbot doctor --org ORG --tenant TENANT` checks each permission the live services"
+        " need), then run it again; if a service was down, run it again later.\n"
+    )
+
+
+def test_a_csv_that_cannot_be_written_exits_1_and_says_so_not_that_microsoft_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "no-such-directory" / "plan.csv"
+    assert _run("--scenario", FABRIKAM, "--connector", "lee@fabrikam.com", "--csv", str(output)) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"aadbot plan: the plan was made, but writing its CSV to {output} failed (No such file or directory),"
+        " so nothing was printed either. Fix: give --csv a file in a directory you may write to (or leave"
+        " --csv out), then run it again.\n"
+    )
+    assert captured.out == ""
 
 
 class _Terminal(io.StringIO):
