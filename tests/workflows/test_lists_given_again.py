@@ -293,7 +293,11 @@ def test_an_account_changed_after_the_first_decision_reached_her_corrects_it(
     ]
     assert heard[2].payload["corrects"] == HANA_AS_GUEST
     assert heard[2].payload["items"] == _news(delivered, before)
-    assert [item["key"] for item in heard[2].payload["items"]] == ["sign-in-work-account"]
+    # the first told her to clear the Git cache for her guest account: now it is for her work account
+    assert [item["key"] for item in heard[2].payload["items"]] == [
+        "sign-in-work-account",
+        "clear-git-credentials",
+    ]
 
 
 def test_each_decision_after_her_list_reached_her_reads_her_messages_once_and_locked(

@@ -99,18 +99,20 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     needed = _decided_list(row, person, subscriber)
     dropped = _drop_unneeded(session, held, choosing, needed)
     held = [item for item in held if item.id not in {each.id for each in dropped}]
-    reworded = {item.id for item in _reword_kept(held, choosing, needed)}
+    reworded = _reword_kept(held, choosing, needed)
     changed = rewrite_items(session, affected, choosing, held, needed)
     waiting = _unreached_list_as_it_stands(session, affected, person, messages)
     if waiting and not earlier.heard:
         return "changed"  # the list they have not got yet holds the decision
+    heard = _items_heard(messages)
+    # what a stopped message or a rewording would have told them, unless it is what they may have read
     untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
+    untold |= {item.id for item in reworded}
     untold -= {item.id for item in changed}
     told = sorted(
-        [*changed, *(item for item in held if item.id in untold or item.id in reworded)],
+        [*changed, *(item for item in held if item.id in untold and _new_to(heard, item))],
         key=lambda item: item.position,
     )
-    heard = {item["id"] for message in messages if may_have_reached(message) for item in _items_in(message)}
     told_account = _account_told(messages, earlier)
     tell(
         session,
@@ -160,9 +162,19 @@ def _reword_kept(
     return reworded
 
 
-def _items_in(message: OutboundMessage) -> list[dict[str, Any]]:
-    items = message.payload.get("items", [])
-    return items if isinstance(items, list) else []
+def _items_heard(messages: Sequence[OutboundMessage]) -> dict[int | None, dict[str, Any]]:
+    """Each item the messages that may have reached the person listed, by id, as the newest said it."""
+    heard: dict[int | None, dict[str, Any]] = {}  # keyed as `TodoItem.id` is typed
+    for message in messages:  # oldest first
+        if may_have_reached(message):
+            heard.update((item["id"], item) for item in message.payload.get("items", []))
+    return heard
+
+
+def _new_to(heard: dict[int | None, dict[str, Any]], item: TodoItem) -> bool:
+    """Whether the item says what no message that may have reached them said of it."""
+    said = heard.get(item.id, {})
+    return (said.get("title"), said.get("body"), said.get("link")) != (item.title, item.body, item.link)
 
 
 _AFFECTED = select(AffectedUser).where(
