@@ -242,7 +242,11 @@ def find(session: Session, organization: str | None) -> Migration:
         raise WorkflowError(
             f"There is no migration of {organization.strip()}; start one with `start ORG TENANT`."
         )
-    active_rows = active(session)
+    return _only_active(active(session))
+
+
+def _only_active(active_rows: Sequence[Migration]) -> Migration:
+    """The one migration in progress, when none is named, from `active`'s rows."""
     if len(active_rows) == 1:
         return active_rows[0]
     if not active_rows:
@@ -256,11 +260,14 @@ def find(session: Session, organization: str | None) -> Migration:
 def find_or_latest(session: Session, organization: str | None) -> Migration:
     """`find`, but with nothing in progress and no name given, the newest migration, ended or not: what
     a completed migration left open stays in view."""
-    if (organization is None or not organization.strip()) and not active(session):
+    if organization is not None and organization.strip():
+        return find(session, organization)
+    active_rows = active(session)
+    if not active_rows:
         latest = session.exec(select(Migration).order_by(col(Migration.id).desc())).first()
         if latest is not None:
             return latest
-    return find(session, organization)
+    return _only_active(active_rows)
 
 
 def active(session: Session, organization_key: str | None = None) -> Sequence[Migration]:
