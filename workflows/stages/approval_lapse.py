@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 
 from storage import Approval, Migration
 from workflows import notices
-from workflows.results import BOT, DecisionOutcome, DecisionResult
+from workflows._views import migration_status
+from workflows.results import BOT, DecisionOutcome, DecisionResult, MigrationStatus
 from workflows.stages.unit import Context, Unit, audit, hhmm, status
 
 
@@ -76,6 +77,22 @@ def expire_lapsed(ctx: Context, session: Session, migration_id: int | None = Non
             # Another look (every replica's watch looks at each lapse) expired it and told the channel,
             # or someone decided on it at this moment: their change stands.
             session.rollback()
+
+
+def status_after_lapses(ctx: Context, session: Session, row: Migration) -> MigrationStatus:
+    """`status` once the migration's lapsed requests are expired (the session has no changes of its own
+    yet). Nearly always none has lapsed: then one read both finds that and gives the pending request."""
+    pending = session.connection().execute(_PENDING_UNTIL, {"migration": row.id}).all()
+    if any(expires_at <= ctx.now() for _, expires_at in pending):
+        expire_lapsed(ctx, session, row.id)
+        return status(session, row)
+    return migration_status(row, pending[0][0] if pending else None)
+
+
+_PENDING_UNTIL = select(Approval.id, Approval.expires_at).where(
+    Approval.migration_id == bindparam("migration"), Approval.status == "pending"
+)
+"""Built once and run as plain SQL: every status reads it."""
 
 
 def void_pending(unit: Unit, why: str) -> Sequence[Approval]:

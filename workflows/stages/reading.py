@@ -29,7 +29,7 @@ from workflows.plan import NO_ACCESS, Plan, PlannedUser
 from workflows.results import Actor, Announcement, InvitationStanding, MigrationStatus, Standing
 from workflows.stages import redeem_links
 from workflows.stages.announcing import announced_whens, notice_key, rounds
-from workflows.stages.approval_lapse import expire_lapsed
+from workflows.stages.approval_lapse import expire_lapsed, status_after_lapses
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, find, find_or_latest, status
 from workflows.todo import ACCEPT_INVITATION
@@ -40,8 +40,7 @@ def current_status(ctx: Context, organization: str | None = None, *, ended: bool
     """The named migration, else the one in progress; with `ended`, else the newest that ended."""
     with ctx.database.session() as session:
         row = find_or_latest(session, organization) if ended else find(session, organization)
-        expire_lapsed(ctx, session, row.id)
-        return status(session, row)
+        return status_after_lapses(ctx, session, row)
 
 
 def migrations(ctx: Context) -> list[MigrationStatus]:
