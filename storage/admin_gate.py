@@ -17,8 +17,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exc, select, text, update
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exc,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlmodel import Session, col
 
 from storage.database import Database
@@ -190,26 +204,49 @@ def _confirm(session: Session, person: str, organization: str, as_typed: str, no
 
 
 def _remembered(session: Session, person: str, kept: Kept) -> Remembered:
-    refusals = session.execute(
-        select(
-            col(AdminRefusal.organization), col(AdminRefusal.refused_at), col(AdminRefusal.remembered_until)
-        )
-        .where(col(AdminRefusal.person) == person, col(AdminRefusal.refused_at) >= kept.refusals_from)
-        .order_by(col(AdminRefusal.refused_at), col(AdminRefusal.id))
-    ).all()
-    confirmations = session.execute(
-        select(
-            col(AdminConfirmation.organization),
-            col(AdminConfirmation.as_typed),
-            col(AdminConfirmation.confirmed_at),
-        )
-        .where(
-            col(AdminConfirmation.person) == person,
-            col(AdminConfirmation.confirmed_at) >= kept.confirmations_from,
-        )
-        .order_by(col(AdminConfirmation.confirmed_at), col(AdminConfirmation.organization))
+    rows = session.execute(
+        _REMEMBERED,
+        {
+            "person": person,
+            "refusals_from": kept.refusals_from,
+            "confirmations_from": kept.confirmations_from,
+        },
     ).all()
     return Remembered(
-        confirmed={organization: Confirmation(as_typed, at) for organization, as_typed, at in confirmations},
-        refusals=tuple(Refusal(organization, at, until) for organization, at, until in refusals),
+        confirmed={
+            organization: Confirmation(as_typed, at)
+            for refusal, organization, at, _, as_typed, _ in rows
+            if not refusal
+        },
+        refusals=tuple(
+            Refusal(organization, at, until) for refusal, organization, at, until, _, _ in rows if refusal
+        ),
     )
+
+
+_REMEMBERED: CompoundSelect[*tuple[Any, ...]] = union_all(
+    select(
+        literal(1).label("refusal"),
+        col(AdminRefusal.organization).label("organization"),
+        col(AdminRefusal.refused_at).label("at"),
+        col(AdminRefusal.remembered_until).label("until"),
+        cast(null(), String).label("as_typed"),
+        col(AdminRefusal.id).label("id"),
+    ).where(
+        col(AdminRefusal.person) == bindparam("person"),
+        col(AdminRefusal.refused_at) >= bindparam("refusals_from"),
+    ),
+    select(
+        literal(0),
+        col(AdminConfirmation.organization),
+        col(AdminConfirmation.confirmed_at),
+        null(),
+        col(AdminConfirmation.as_typed),
+        literal(0),
+    ).where(
+        col(AdminConfirmation.person) == bindparam("person"),
+        col(AdminConfirmation.confirmed_at) >= bindparam("confirmations_from"),
+    ),
+).order_by("refusal", "at", "id", "organization")
+"""Both tables in one statement, built once: every admin command, question, help and App Home view recalls
+the person. Each kind comes in its own order: refusals oldest first, confirmations in the order confirmed."""
