@@ -9,13 +9,14 @@ migration's channel) and the result value it tells about; no chat formatting is 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from storage import Migration
-from storage.outbox import enqueue, supersede
+from storage.outbox import NewMessage, enqueue_all, supersede
 from workflows._codec import encode
 from workflows.identities import Reach
 from workflows.results import (
@@ -84,16 +85,12 @@ def approval_prompt(
     """The prompt, in the channel and to each approver: they have it with its buttons."""
     thread = approval_thread(request.approval_id)
     step = f"approval-{request.approval_id}"
-    for recipient in dict.fromkeys([*approvers, admins_address(row)]):
-        _record(
-            session,
-            row,
-            f"{step}-prompt-{recipient}",
-            recipient,
-            APPROVAL_PROMPT,
-            now,
-            {"request": encode(request), "updates": thread, "shared_with": list(approvers)},
-        )
+    told = {"request": encode(request), "updates": thread, "shared_with": list(approvers)}
+    notices = [
+        NewMessage(f"{step}-prompt-{recipient}", recipient, APPROVAL_PROMPT, told)
+        for recipient in dict.fromkeys([*approvers, admins_address(row)])
+    ]
+    _record_all(session, row, notices, now)
 
 
 def decision(
@@ -113,25 +110,18 @@ def decision(
     step = f"approval-{result.approval_id}"
     closed = told | {"updates": thread}
     key = f"{step}-{result.outcome}-{result.approvals}"
-    _record(session, row, key, admins_address(row), APPROVAL_DECISION, now, closed)
-    if result.outcome != "approved":
-        return
-    connector = result.connector or decider
-    _record(
-        session,
-        row,
-        f"{step}-portal-steps",
-        connector.email,
-        PORTAL_STEPS,
-        now,
-        {
+    notices = [NewMessage(key, admins_address(row), APPROVAL_DECISION, closed)]
+    if result.outcome == "approved":
+        connector = result.connector or decider
+        steps = {
             "status": encode(result.status),
             "connector": encode(connector),
             "watch_seconds": watch_every.total_seconds(),
             "updates": portal_thread(result.approval_id),
-        },
-    )
-    _record(session, row, f"{step}-approved", admins_address(row), APPROVED, now, told)
+        }
+        notices.append(NewMessage(f"{step}-portal-steps", connector.email, PORTAL_STEPS, steps))
+        notices.append(NewMessage(f"{step}-approved", admins_address(row), APPROVED, told))
+    _record_all(session, row, notices, now)
 
 
 def connection(session: Session, row: Migration, result: ConnectionResult, now: datetime) -> bool:
@@ -159,11 +149,20 @@ def closed(
     _record(session, row, key, admins_address(row), kind, now, payload)
 
 
-def called_off(session: Session, row: Migration, person: CalledOff, reach: Reach, now: datetime) -> None:
-    """One person who heard of the move (announced, or invited as a guest) hears it is off, once."""
-    key = f"migration-{row.id}-called-off-{person.email.casefold()}"
-    told = {"person": encode(person), **reach.payload()}
-    _record(session, row, key, reach.recipient, CALLED_OFF, now, told)
+def called_off(
+    session: Session, row: Migration, told: Sequence[tuple[CalledOff, Reach]], now: datetime
+) -> None:
+    """Each person who heard of the move (announced, or invited as a guest) hears it is off, once."""
+    notices = [
+        NewMessage(
+            f"migration-{row.id}-called-off-{person.email.casefold()}",
+            reach.recipient,
+            CALLED_OFF,
+            {"person": encode(person), **reach.payload()},
+        )
+        for person, reach in told
+    ]
+    _record_all(session, row, notices, now)
 
 
 def portal_withdrawn(
@@ -186,16 +185,18 @@ def _record(
     payload: dict[str, Any],
 ) -> bool:
     """Queue the notice unless it was queued before; True when queued now."""
-    if not recipient:
-        return False  # nobody to tell (a person with no email): the reply to whoever acted says it
+    return any(_record_all(session, row, [NewMessage(key, recipient, kind, payload)], now))
+
+
+def _record_all(session: Session, row: Migration, notices: Sequence[NewMessage], now: datetime) -> list[bool]:
+    """Queue each notice (its migration added) unless it was queued before, their keys looked up together:
+    one read for a decision's three notices, not one each. Whether each was queued now; a notice to nobody
+    (a person with no email: the reply to whoever acted says it) is not."""
     assert row.id is not None
-    queued = enqueue(
-        session,
-        idempotency_key=key,
-        recipient=recipient,
-        kind=kind,
-        payload=payload | {"migration_id": row.id},
-        now=now,
-        migration_id=row.id,
-    )
-    return queued.id is None  # a queued row gets its id when flushed: one with an id was there before
+    to_tell = [
+        replace(notice, payload=notice.payload | {"migration_id": row.id}, migration_id=row.id)
+        for notice in notices
+        if notice.recipient
+    ]
+    # a queued row gets its id when flushed: one with an id was there before
+    return [message.id is None for message in enqueue_all(session, to_tell, now=now)]

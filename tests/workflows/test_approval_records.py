@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import select
 
 from storage import Approval, ApprovalDecision, Database, Migration, OutboundMessage
+from tests.storage.statements import statements
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, TENANT_ID, FakeClock, FakeMicrosoft
 from tests.workflows.replays import replayed
@@ -118,6 +119,20 @@ def test_an_approval_is_recorded_with_its_decider_and_connector(
         if message.kind in (notices.APPROVAL_DECISION, notices.APPROVED)
     }
     assert deciders == {notices.APPROVAL_DECISION: lee, notices.APPROVED: lee}
+
+
+def test_an_approval_queues_its_three_notices_in_order_after_one_look_up_of_their_keys(
+    service: MigrationService, database: Database, requested: int, lee: Actor
+) -> None:
+    """The decision, the connector's portal steps and the channel's news: their keys are looked up together
+    (a look-up each flushed the one before), and they go out in the order they were queued."""
+    with statements(database) as seen:
+        service.decide(requested, lee, approve=True)
+    key_look_ups = [statement for statement in seen if "outbound_message.idempotency_key IN" in statement]
+    assert len(key_look_ups) == 1, key_look_ups
+    with database.session() as session:
+        queued = session.exec(select(OutboundMessage.kind).order_by(OutboundMessage.id)).all()  # type: ignore[arg-type]
+    assert queued[-3:] == [notices.APPROVAL_DECISION, notices.PORTAL_STEPS, notices.APPROVED]
 
 
 def test_a_rejection_is_recorded_with_its_reason(

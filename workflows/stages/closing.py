@@ -97,8 +97,7 @@ def cancel(ctx: Context, organization: str | None, actor: Actor, reason: str = "
             row.blocked_fix = None
             closed = status(session, row)
             told = _told_of_the_move(session, row, reason)
-            for person, reach in told:
-                notices.called_off(session, row, person, reach, now)
+            notices.called_off(session, row, told, now)
             if connecting:
                 _withdraw_portal_steps(session, row, closed, now)
             people = tuple(person for person, _ in told)
