@@ -57,7 +57,14 @@ _OPENED = select(Reminder.key).where(col(Reminder.key).in_(bindparam("keys", exp
 look cost several times running them."""
 _TODO_SCHEDULE = select(Reminder).where(Reminder.key == bindparam("key"))
 _MIGRATION_OF = select(AffectedUser.migration_id).where(AffectedUser.id == bindparam("user"))
-"""`delivered`'s reads, built once: it runs for every message that reaches someone."""
+_PERSON_AND_SCHEDULE = (
+    select(AffectedUser.migration_id, Reminder)
+    .select_from(AffectedUser)
+    .outerjoin(Reminder, col(Reminder.key) == bindparam("key"))
+    .where(AffectedUser.id == bindparam("user"))
+)
+"""`delivered`'s reads, built once: it runs for every message that reaches someone, and reads the person's
+migration and schedule together (the first list opens the schedule, which needs the migration)."""
 
 Opened = Literal["opened", "taken", "nobody"]
 """A person's reminder schedule inserted; or a rival's inserted first; or no such person."""
@@ -102,11 +109,14 @@ class Schedules:
         now = self._now()
         for _ in range(2):  # a tick moving the schedule on at this moment (a reminder) wins once; then us
             with self._database.session() as session:
-                reminder = _schedule_of(session, user_id)
+                found = session.exec(
+                    _PERSON_AND_SCHEDULE, params={"user": user_id, "key": _todo_key(user_id)}
+                )
+                migration_id, reminder = found.first() or (None, None)
+                if migration_id is None:
+                    return  # no such person
                 if reminder is None:
-                    opened = self._open_todo_schedule(session, user_id, now, time_zone)
-                    if opened == "nobody":
-                        return
+                    opened = self._open_todo_schedule(session, user_id, now, time_zone, migration_id)
                     if opened == "opened":  # inserted as it should stand
                         session.commit()
                         return
@@ -188,12 +198,18 @@ class Schedules:
         session.commit()
 
     def _open_todo_schedule(
-        self, session: Session, user_id: int, delivered_at: datetime, time_zone: str | None
+        self,
+        session: Session,
+        user_id: int,
+        delivered_at: datetime,
+        time_zone: str | None,
+        migration_id: int | None = None,
     ) -> Opened:
         """Insert the person's reminder schedule (not committed), its first round counted from
         `delivered_at`, as a core statement: the ORM would load the row back to return it, and nobody
-        changes it before the commit."""
-        migration_id = session.connection().execute(_MIGRATION_OF, {"user": user_id}).scalar()
+        changes it before the commit. `migration_id`: the person's, when the caller read it already."""
+        if migration_id is None:
+            migration_id = session.connection().execute(_MIGRATION_OF, {"user": user_id}).scalar()
         if migration_id is None:
             return "nobody"
         schedule = Reminder(
