@@ -131,7 +131,11 @@ class Tracking:
     # -------------------------------------------------------------- reading
 
     def progress(self, organization: str | None) -> Progress:
-        return read_progress(self._database, self._service.status(organization, ended=True))
+        return self.progress_of(self._service.status(organization, ended=True))
+
+    def progress_of(self, status: MigrationStatus) -> Progress:
+        """`progress` of the migration whose status the caller has read already."""
+        return read_progress(self._database, status)
 
     def notice_missed(self, organization: str) -> tuple[MigrationStatus, Told] | None:
         """Before connecting, how the advance notice went out, if chat could not reach someone."""

@@ -49,7 +49,7 @@ class Starting(Stage):
         status = self._desk.service.status(command.arg(0), ended=True)
         report = None
         if status.state in _NOTIFIED_STATES:
-            report = self._desk.tracking.progress(status.organization)
+            report = self._desk.tracking.progress_of(status)
         called_off = None
         if status.state == "cancelled":
             called_off = self._desk.service.called_off_delivery(status.id)
