@@ -25,6 +25,14 @@ _CREDENTIAL_MARK = re.compile(r"[0-9+/=_.~-]|[a-z][A-Z]")
 # Safe Links wrapper). The whole pasted run is masked, since its secret part has no fixed shape, but not
 # the punctuation that ends a sentence or clause around it ("… is <link>: open it").
 _PASTED_RUN = re.compile(r"[^\s<>\"'|]*[^\s<>\"'|.,:;!?)]")
+# A value after a credential's name: `password=…`, `pwd: …`, `client_secret=…`, a connection string's
+# `Password=…;`, JSON's `"secret": "…"`. After `=` anything is a value; after `:` or "is" only a word with the
+# shape of a credential (see `_CREDENTIAL_MARK`), so "password: how do I reset it" and "the token is expired"
+# stay as they are.
+_NAMED_SECRET = re.compile(
+    r"(?i)\b((?:[a-z]+[_-]|client|shared)?(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
+    r"|account[_-]?key|pat)[\"']?)(\s*=\s*|\s*:\s*|\s+is\s+)(\"[^\"]*\"|'[^']*'|[^\s;&\"'<>]+)"
+)
 _REDEEM_LINK = re.compile(
     r"(?i)(?:login\.microsoftonline\.com|invitations\.microsoft\.com)(?:/|%(?:25)*2f).*?redeem"
 )
@@ -34,6 +42,7 @@ def redact(text: str) -> str:
     """The question with anything that looks like a secret replaced, cut to a readable length."""
     text = invitation_links_masked(text[: KEPT_CHARS * 4], "[redacted invitation link]")
     text = _AFTER_SCHEME.sub(_credential_redacted, text)
+    text = _NAMED_SECRET.sub(_named_value_redacted, text)
     text = _PAT.sub("[redacted]", _JWT.sub("[redacted]", text))
     return _SECRET_LIKE.sub("[redacted]", text)[:KEPT_CHARS]
 
@@ -47,6 +56,13 @@ def _credential_redacted(match: re.Match[str]) -> str:
     scheme, space, word = match.groups()
     if len(word) >= 20 or (len(word) >= _SHORTEST_CREDENTIAL and _CREDENTIAL_MARK.search(word)):
         return f"{scheme}{space}[redacted]"
+    return match.group(0)
+
+
+def _named_value_redacted(match: re.Match[str]) -> str:
+    name, separator, value = match.groups()
+    if "=" in separator or value[0] in "\"'" or _CREDENTIAL_MARK.search(value):
+        return f"{name}{separator}[redacted]"
     return match.group(0)
 
 

@@ -67,10 +67,14 @@ def rated(item: FeedbackItem, helpful: bool) -> Outgoing:
 
 
 def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:
-    """Open questions for the admins, each with one-click choices and the commands for the rest."""
+    """Open questions for the admins, each with one-click choices and the commands for the rest. Only the
+    admin who asked sees it: people asked some of these questions in a direct message."""
     where = f" for {organization}" if organization else ""
     if not items:
-        return say(f"No questions waiting for review{where}. Declined and not-helpful ones appear here.")
+        return say(
+            f"No questions waiting for review{where}. Declined and not-helpful ones appear here.",
+            private=True,
+        )
     count = f"{len(items)} question" if len(items) == 1 else f"{len(items)} questions"
     blocks: list[Block] = [Heading(f"{count} waiting for review{where}")]
     for item in items:
@@ -90,7 +94,7 @@ def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:
             " on I answer that question that way for this organization."
         )
     )
-    return Outgoing(Message(f"{count} to review in the FAQ", tuple(blocks)))
+    return Outgoing(Message(f"{count} to review in the FAQ", tuple(blocks), private=True))
 
 
 def _why_in_review(item: FeedbackItem) -> str:
@@ -103,10 +107,12 @@ def _why_in_review(item: FeedbackItem) -> str:
 
 def resolved(item: FeedbackItem) -> Outgoing:
     if item.status == "attached":
-        return say(f"#{item.id} now answers with `{item.resolution_topic}` from now on. Thanks.")
+        return say(
+            f"#{item.id} now answers with `{item.resolution_topic}` from now on. Thanks.", private=True
+        )
     if item.status == "answered":
-        return say(f"#{item.id} now gets your answer from now on. Thanks.")
-    return say(f"#{item.id} dismissed.")
+        return say(f"#{item.id} now gets your answer from now on. Thanks.", private=True)
+    return say(f"#{item.id} dismissed.", private=True)
 
 
 def _label(topic: str) -> str:

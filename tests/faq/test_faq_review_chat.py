@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
+
+import pytest
 
 from bot.conversation import faq_review, faq_views
 from bot.conversation.messages import Outgoing
 from faq import Answer
-from tests.bot.conftest import ORG, Chat, chat, text_of
+from tests.bot.conftest import ORG, Chat, chat, notified, text_of
+from tests.bot.test_redeem_link import everything_stored_but_invitations
 from workflows.plan import Check
 from workflows.tokens import case_of
 
@@ -151,3 +155,27 @@ def test_a_declined_answer_rated_not_helpful_is_reviewed_and_answered_in_the_org
         " pass your question to the admins of the fabrikam-fiber migration, or write to them:"
         " dana@fabrikam.com, lee@fabrikam.com. [Helpful: `faq-helpful local-1 where is our help desk?`]"
     )
+
+
+def test_a_short_password_in_a_question_reaches_neither_the_admins_nor_the_review_nor_a_row(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    notified(chat)
+    question = "where is the help desk for this move? my password=Hunter2! and the vault's pwd: s3cret-Two"
+    answered = chat.say(ANN, question, in_dm=True)
+    carried = " ".join(button.value for message in answered for button in message.message.buttons)
+    chat.say(ANN, "Not helpful", in_dm=True)
+    passed_on = flat(chat.say(ANN, f"ask-admin {question}", in_dm=True))
+    assert "my password=[redacted] and the vault's pwd: [redacted]" in passed_on
+    review = flat(chat.say(DANA, "/aad faq review"))
+    assert "password=[redacted]" in review
+    seen = " ".join([carried, passed_on, review, caplog.text, everything_stored_but_invitations(chat)])
+    assert "Hunter2" not in seen and "s3cret-Two" not in seen
+
+
+def test_the_review_shows_questions_asked_by_direct_message_only_to_the_admin_who_asks(chat: Chat) -> None:
+    _started(chat)
+    chat.say(ANN, HELP_DESK, in_dm=True)
+    for listing in ("/aad faq review", "/aad faq review dismiss 1", "/aad faq review"):
+        assert [outgoing.message.private for outgoing in chat.say(DANA, listing)] == [True], listing

@@ -29,6 +29,16 @@ CLIENT_SECRET = "Xy78Q~h2Lq.Zr-3KfT_9wDmN4pVbC1sYeJ0uAoGi"
         (f"my PAT {PAT} stopped working", "my PAT [redacted] stopped working"),
         (f"my PAT {PAT_WITHOUT_DIGITS} stopped working", "my PAT [redacted] stopped working"),
         (f"client secret {CLIENT_SECRET} is rejected", "client secret [redacted] is rejected"),
+        ("client_secret=abc fails", "client_secret=[redacted] fails"),
+        ("my password is Hunter2! why?", "my password is [redacted] why?"),
+        (
+            "Server=db;User ID=sa;Password=p4ss;Encrypt=true",
+            "Server=db;User ID=sa;Password=[redacted];Encrypt=true",
+        ),
+        ('{"secret": "abc"} in the pipeline', '{"secret": [redacted]} in the pipeline'),
+        ("password: how do I reset it after the move?", None),
+        ("the token is expired, and is my password safe?", None),
+        ("passwords and secrets: where do they go?", None),
     ],
 )
 def test_credentials_are_redacted_and_words_are_kept(question: str, kept: str | None) -> None:

@@ -117,3 +117,15 @@ def test_mistakes_and_personal_lists_asked_by_mention_stay_private(migration: Mi
         c for c in fake.calls_of("chat.postMessage") if c.params.get("thread_ts") in ("1.1", "1.2", "1.3")
     ]
     assert public == []
+
+
+def test_faq_review_asked_by_mention_is_shown_only_to_the_admin(migration: Migration) -> None:
+    fake = migration.slack.fake
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    migration.command(
+        "UANN", "where is the IT help desk on the migration weekend?"
+    )  # declined: kept for review
+    mention(migration, "UDANA", "faq review", ts="1.4")
+    (review,) = fake.wait_for_calls("chat.postEphemeral")
+    assert review.params["user"] == "UDANA" and "help desk" in texts(review.params)
+    assert not [c for c in fake.calls_of("chat.postMessage") if c.params.get("thread_ts") == "1.4"]

@@ -96,7 +96,7 @@ class Helping(Stage):
             answer = self._desk.answerer.explain(topic, context)
         else:
             answer = self._desk.answerer.answer(command.text, context)
-        question = command.text if context.admins else None
+        question = redact(command.text) if context.admins else None  # *Ask an admin* carries it back
         # In a channel, a reply naming the asker's own address (their invitation, what they sign in with), or
         # telling them they lose access (which would announce it to everyone there), is for their eyes only.
         private = channel is not None and (
