@@ -240,7 +240,7 @@ class FaqAnswerer:
         if self.feedback is None:
             raise FeedbackError("Ratings are not kept on this installation.")
         kept = rating.strip().lstrip("#")
-        if kept.isdigit() and len(kept) < 12:
+        if kept.isdecimal() and len(kept) < 12:
             return self.feedback.rate(int(kept), helpful, self._clock())
         topic, _, question = rating.strip().partition(" ")
         if not self.knows(topic, organization) or not question.strip():

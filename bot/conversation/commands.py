@@ -358,10 +358,15 @@ def _problem(text: str, args: tuple[str, ...]) -> str | None:
             f"Your message contains an invisible control character (U+{ord(control):04X}), so I did nothing."
             " Type it again without it (pasting from a terminal or a document can bring one along)."
         )
-    for arg in args:
-        if arg.isdigit() and len(arg) > MAX_NUMBER_DIGITS:
-            return (
-                f"`{arg[:12]}…` has {len(arg):,} digits: far too long for any number I take, so I did"
-                " nothing. `todo` lists your items with their numbers."
-            )
-    return None
+    return next((too_long(arg) for arg in args if too_long(arg)), None)
+
+
+def too_long(arg: str) -> str | None:
+    """The refusal of a number, typed or a button's `#ID`, that is too long to be meant (and to read)."""
+    digits = arg.removeprefix("#")
+    if not (digits.isdigit() and len(digits) > MAX_NUMBER_DIGITS):
+        return None
+    return (
+        f"`{arg[:12]}…` has {len(digits):,} digits: far too long for any number I take, so I did"
+        " nothing. `todo` lists your items with their numbers."
+    )

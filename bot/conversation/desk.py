@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.conversation.commands import Command
+from bot.conversation.commands import Command, too_long
 from bot.conversation.messages import Outgoing
 from faq import FaqAnswerer
 from workflows.admin_gate import AdminVerdict
@@ -101,8 +101,9 @@ class Stage:
 
 def number(raw: str | None, question: str, *, maximum: int = MAX_ID) -> int:
     """A number typed in chat or carried by a button; anything else gets `question` back."""
-    if raw is None or not raw.isdigit() or int(raw) > maximum:
-        if raw and raw.isdigit():
-            raise WorkflowError(f"{raw} is too large; give a number up to {maximum}.")
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if raw is None or not raw.isdecimal():
         raise WorkflowError(question)
+    if len(raw) > len(str(maximum)) or int(raw) > maximum:
+        raise WorkflowError(too_long(raw) or f"{raw} is too large; give a number up to {maximum}.")
     return int(raw)

@@ -130,6 +130,6 @@ def _asker(actor: Actor) -> str:
 
 
 def _number(raw: str | None, usage: str) -> int:
-    if raw is None or not raw.lstrip("#").isdigit() or len(raw) > 12:
+    if raw is None or not raw.lstrip("#").isdecimal() or len(raw) > 12:
         raise WorkflowError(usage)
     return int(raw.lstrip("#"))

@@ -228,6 +228,21 @@ def test_mistakes_and_personal_lists_are_private_and_results_are_not(chat: Chat)
     chat.say(DANA, "request-approval")
 
 
+def test_an_item_or_reminder_number_too_long_to_read_is_refused_typed_or_clicked(chat: Chat) -> None:
+    notified(chat)
+    huge = "9" * 4400
+    for typed in (f"done #{huge}", f"need-help #{huge}", f"snooze #{huge} 1d", f"done {huge}"):
+        refused = chat.say(ANN, typed, in_dm=True)
+        said = " ".join(text_of(refused).split())
+        assert "4,400 digits: far too long" in said and only_for_the_asker(refused), typed
+    for word, value in (("done", huge), ("need-help", "#" + huge), ("snooze", f"#{huge} 1d")):
+        clicked = chat.runtime.conversation.action(chat.person(ANN), word, value, channel=None)
+        assert "far too long" in text_of(clicked), word
+    for typed in ("done ²", "snooze #² 1d", f"done #{'9' * 30}"):  # a digit int() refuses; past 2**63
+        said = text_of(chat.say(ANN, typed, in_dm=True))
+        assert "went wrong" not in said and ("Which" in said or "too large" in said), typed
+
+
 def test_to_do_lists_and_progress_asked_for_are_private(chat: Chat) -> None:
     lists = notified(chat)
     assert any(isinstance(message.to, DirectMessage) for message in lists)

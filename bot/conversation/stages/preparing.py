@@ -99,7 +99,7 @@ class Preparing(Stage):
         organization, *rest = command.args
         if rest[0] != STALE_FLAG:
             return self._remove_typed(actor, organization, command)
-        if len(rest) != 4 or rest[2] != LIST_FLAG or not rest[1].isdigit():
+        if len(rest) != 4 or rest[2] != LIST_FLAG or not rest[1].isdecimal():
             raise WorkflowError("Use the *Remove* button under `stale-users`, or `remove-users ORG ID...`.")
         days = number(rest[1], "", maximum=MAX_DAYS)
         status = self._desk.service.status(organization)
@@ -153,7 +153,7 @@ def _organization_and_days(command: Command) -> tuple[str | None, int | None]:
     if len(command.args) == 1 and not command.args[0].lstrip("+-").isdigit():
         return command.args[0], None
     organization, days = (None, *command.args) if len(command.args) == 1 else command.args[:2]
-    if not days.isdigit():
+    if not days.isdecimal():
         raise WorkflowError(
             f"`{days}` is not a number of days. Say `stale-users [ORG] [DAYS]` with a whole number of days,"
             " 1 or more, without a sign-in, e.g. `stale-users 120` (90 if you leave it out)."
