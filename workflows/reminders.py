@@ -174,8 +174,11 @@ class Tracking:
                 raise WorkflowError("That reminder no longer exists; say `snooze 1d` or `snooze 1w`.")
             if not recognises(actor, user):
                 raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
-            if reminder.status != "active":
-                raise WorkflowError(_NO_MORE_REMINDERS.get(reminder.status, _NO_MORE_REMINDERS["done"]))
+            # A list finished since its last reminder still has an active schedule until it next fires.
+            finished = reminder.kind == TODO_KIND and _open_items(session, user.id) is None
+            if reminder.status != "active" or finished:
+                status = "done" if finished else reminder.status
+                raise WorkflowError(_NO_MORE_REMINDERS.get(status, _NO_MORE_REMINDERS["done"]))
             now, put_off = self._now(), SNOOZES[span]
             # One due after the span stays where it is: a snooze never brings a reminder forward.
             moved = reminder.next_at < now + put_off
@@ -446,15 +449,10 @@ class Tracking:
             return 1 if commit_quietly(session) and fresh else 0
 
     def _todo_payload(self, session: Session, reminder: Reminder, row: Migration) -> dict[str, Any] | None:
-        rows = session.exec(_PERSON_AND_ITEMS, params={"person": reminder.affected_user_id}).all()
-        if not rows:
+        found = _open_items(session, reminder.affected_user_id)
+        if found is None:
             return None
-        user = rows[0][0]
-        items = [item for _, item in rows if item is not None]
-        asked = required(items)
-        open_items = [item for item in asked if item.done_at is None]
-        if not open_items:
-            return None
+        user, items, asked, open_items = found
         reach = affected_reach(user)
         payload = {
             **reach.payload(),
@@ -576,3 +574,16 @@ def _missed_deadline(connected_at: datetime | None, now: datetime) -> str | None
         return None
     first = last_working_day(connected_at.date())
     return first.isoformat() if now.date() > first else None
+
+
+def _open_items(
+    session: Session, person: int | None
+) -> tuple[AffectedUser, list[TodoItem], list[TodoItem], list[TodoItem]] | None:
+    """The person, their items, those asked of them and those still open; None once none is open."""
+    rows = session.exec(_PERSON_AND_ITEMS, params={"person": person}).all()
+    if not rows:
+        return None
+    items = [item for _, item in rows if item is not None]
+    asked = required(items)
+    open_items = [item for item in asked if item.done_at is None]
+    return (rows[0][0], items, asked, open_items) if open_items else None

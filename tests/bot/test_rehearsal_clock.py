@@ -127,6 +127,17 @@ def test_a_week_later_reminders_came_on_working_days_at_nine_and_not_to_who_fini
     assert "(rehearsal time: Friday 4 December, 15:05 UTC, 7 days 5 min ahead of the real clock)" in week
 
 
+def test_a_snooze_after_the_list_is_done_promises_no_reminder(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    done = [":dm done 1", ":dm done 2", ":dm done 3", ":dm done 4"]
+    said = _after(
+        _chat(runtime, [*CONNECTED, ":as ann@fabrikam.com", *done, ":dm snooze 1w"], clock), "snooze 1w\n"
+    )
+    assert "Nothing to snooze: your to-do list is done, so no more reminders will come." in said
+    assert "Snoozed" not in said and "next reminder" not in said
+
+
 def test_a_snooze_puts_off_the_next_reminder_by_a_day(runtime: Runtime, clock: RehearsalClock) -> None:
     typed = [*CONNECTED, ":later 3d", ":later 1h", ":as erin.eng@gmail.com", ":dm snooze 1d", ":dm snooze 1d"]
     said = _after(_chat(runtime, [*typed, ":later 2d"], clock), "snooze 1d\n")
