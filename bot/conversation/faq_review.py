@@ -76,12 +76,12 @@ class FaqReview:
         rating = command.text if command.text.strip() else last
         if rating is None:
             raise WorkflowError(NOTHING_TO_RATE)
-        organization = self._context_of(actor).organization
+        context = self._context_of(actor)
         try:
-            item = self._answerer.rate(rating, helpful, organization)
+            item = self._answerer.rate(rating, helpful, context.organization)
         except FeedbackError as error:
             raise WorkflowError(str(error)) from None
-        return [faq_views.rated(item, helpful)]
+        return [faq_views.rated(item, helpful, admins=bool(context.admins))]
 
     def _review(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         store = self._store()

@@ -55,15 +55,23 @@ def passed_on(organization: str, admins: Sequence[str], *, again: bool) -> Outgo
     )
 
 
-def rated(item: FeedbackItem, helpful: bool) -> Outgoing:
+def rated(item: FeedbackItem, helpful: bool, *, admins: bool) -> Outgoing:
+    """The reply to a rating. Not helpful keeps the question for `faq review`, which the admins read when
+    they choose to: nobody is told, so the reply says so and, where there are admins to ask, offers
+    *Ask an admin* with the (redacted) question."""
     if helpful:
         return say("Thanks, glad it helped.")
     if item.status != "open":
         return say("Thanks. An admin already looked at this question.")
-    return say(
-        "Thanks for telling me. I passed your question on to the admins: they can point me to a better"
-        " answer. If it is urgent, ask them directly (*Ask an admin* under my answer, where there is one)."
+    kept = (
+        "Thanks for telling me. I keep your question for the admins' `faq review`, where they can point me"
+        " to a better answer the next time they look."
     )
+    if not admins:
+        return say(kept)
+    text = f"{kept} To hear from one of them, press *{ASK_AN_ADMIN}* and I pass it on now."
+    button = Button(ASK_AN_ADMIN, ASK_ADMIN, " ".join(item.question.split())[:_QUESTION_CARRIED])
+    return Outgoing(Message(text, (Text(text), Actions((button,)))))
 
 
 def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:

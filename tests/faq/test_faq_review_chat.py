@@ -110,10 +110,10 @@ def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question
     rating = next(b for m in declined for b in m.message.buttons if b.label == "Not helpful")
     typed = f"{rating.action} {rating.value}"
     assert typed == f"{faq_views.RATE_NOT_HELPFUL} #1"
-    assert "passed your question on" in text_of(chat.say(ANN, typed, in_dm=True))
+    assert "faq review" in text_of(chat.say(ANN, typed, in_dm=True))
     answered = chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
     button = next(b for m in answered for b in m.message.buttons if b.label == "Not helpful")
-    assert "passed your question on" in text_of(chat.say(ANN, f"/aad {button.action} {button.value}"))
+    assert "faq review" in text_of(chat.say(ANN, f"/aad {button.action} {button.value}"))
     listed = text_of(chat.say(DANA, "/aad faq review"))
     assert "help desk" in listed and "ssh keys" in listed
     assert faq_views.RATE_NOT_HELPFUL not in listed and "#3" not in listed
@@ -123,7 +123,7 @@ def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question
 def test_a_rating_buttons_label_typed_right_after_an_answer_rates_it(chat: Chat) -> None:
     _started(chat)
     chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
-    assert "passed your question on" in text_of(chat.say(ANN, "Not helpful", in_dm=True))
+    assert "faq review" in text_of(chat.say(ANN, "Not helpful", in_dm=True))
     chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
     assert "glad it helped" in text_of(chat.say(ANN, "helpful.", in_dm=True))
     again = flat(chat.say(ANN, "Not helpful", in_dm=True))  # that answer is rated already
@@ -179,3 +179,16 @@ def test_the_review_shows_questions_asked_by_direct_message_only_to_the_admin_wh
     chat.say(ANN, HELP_DESK, in_dm=True)
     for listing in ("/aad faq review", "/aad faq review dismiss 1", "/aad faq review"):
         assert [outgoing.message.private for outgoing in chat.say(DANA, listing)] == [True], listing
+
+
+def test_not_helpful_says_the_question_waits_for_faq_review_and_offers_to_ask_an_admin_now(
+    chat: Chat,
+) -> None:
+    notified(chat)
+    chat.say(ANN, HELP_DESK, in_dm=True)
+    rated = chat.say(ANN, "Not helpful", in_dm=True)
+    said = flat(rated)
+    assert "I keep your question for the admins' `faq review`" in said and "passed" not in said
+    passed_on = flat(chat.click(ANN, rated, "Ask an admin"))
+    assert "I passed your question to the admins of the fabrikam-fiber migration" in passed_on
+    assert "help desk on the migration weekend" in passed_on  # what the channel is told

@@ -534,7 +534,7 @@ def replies(world: World) -> dict[str, Message | Outgoing]:
             SignInCheck(organization, True, len(addresses), addresses)
         ),
         "passed on": faq_views.passed_on(organization, addresses[:40], again=False),
-        "rated": faq_views.rated(question, helpful=False),
+        "rated": faq_views.rated(question, helpful=False, admins=True),
         "review": faq_views.review([replace(question, id=i) for i in range(REVIEW_PAGE)], organization),
         "resolved": faq_views.resolved(replace(question, status="attached", resolution_topic="ssh-keys")),
         "stale button": help_views.stale_button(),
