@@ -167,6 +167,7 @@ class DecisionResult:
     approvers_required: int
     status: MigrationStatus
     message: str
+    """What follows the decision's stamp ("Rejected by Ann", "Approved by Lee (1 of 2)"): not who decided."""
     connector: Actor | None = None
     """Who clicks Connect in the portal and gets the steps: set only when `outcome` is approved."""
     connector_reason: str = ""

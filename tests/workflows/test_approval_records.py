@@ -142,7 +142,7 @@ def test_a_rejection_is_recorded_with_its_reason(
     approval = _approval(database, requested)
     assert (approval.status, approval.approvals, approval.decided_at) == ("rejected", 0, clock.now)
     assert _decisions(database) == [("U-LEE", LEE, False, "After the holidays")]
-    assert result.message == "Lee rejected the plan. After the holidays"
+    assert result.message == "Reason: After the holidays"
     assert _trail(service, 1) == [
         (
             LEE,
@@ -153,7 +153,7 @@ def test_a_rejection_is_recorded_with_its_reason(
         )
     ]
     without_reason = service.request_approval(None, Actor(id="U-DANA", email=DANA, name="Dana"), anyway=True)
-    assert service.decide(without_reason.approval_id, lee, approve=False).message == "Lee rejected the plan."
+    assert service.decide(without_reason.approval_id, lee, approve=False).message == "No reason given."
 
 
 def test_an_approval_short_of_approvers_is_recorded_and_waits(
@@ -166,7 +166,7 @@ def test_an_approval_short_of_approvers_is_recorded_and_waits(
     first = service.decide(approval_id, lee, approve=True)
     assert (first.outcome, first.message, first.approvals) == (
         "recorded",
-        "Approval recorded; 1 more needed.",
+        "The portal steps to connect go out once they approve.",
         1,
     )
     approval = _approval(database, approval_id)

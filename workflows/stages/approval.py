@@ -235,12 +235,11 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
     if not approve:
         approval.status, approval.decided_at = "rejected", now
         unit.flow.fire("reject", details={"approval_id": approval.id, "reason": reason})
-        return result("rejected", f"{actor.name} rejected the plan. {reason}".strip())
+        return result("rejected", f"Reason: {reason}" if reason else "No reason given.")
     approval.approvals += 1
     if approval.approvals < approval.approvers_required:
         note(unit, actor, "decision", {"approval_id": approval.id})
-        missing = approval.approvers_required - approval.approvals
-        return result("recorded", f"Approval recorded; {missing} more needed.")
+        return result("recorded", "The portal steps to connect go out once they approve.")
     snapshot = _live_snapshot(unit.ctx, row)
     live = replan(snapshot, row.started_by_email, row.plan)
     connected = snapshot.already_connected

@@ -179,7 +179,9 @@ def conflict_from(latest: AuditEntry, row: Migration) -> ConflictError:
     who = latest.actor_name or latest.actor_email or "someone"
     what = ACTION_PHRASES.get(latest.action, latest.action.replace("_", " "))
     state = latest.state_after or row.state
-    options = ", ".join(f"`{word}`" for word in next_commands(state)) or "nothing"
+    options = ", ".join(f"`{word}`" for word in next_commands(state))
+    if not options:  # "just cancelled the migration; it is now cancelled" would say it twice
+        return ConflictError(f"{who} just {what}, so it has ended: there is nothing left to do on it.")
     return ConflictError(f"{who} just {what}; the migration is now {describe_state(state)}. Next: {options}.")
 
 
