@@ -11,7 +11,7 @@ from workflows import due
 from workflows.admin_gate import ADMIN, AdminVerdict
 from workflows.admin_memory import AdminMemory
 from workflows.directory import Microsoft, OrgUser
-from workflows.plan import Check, Plan
+from workflows.plan import Check, Plan, PlannedUser
 from workflows.results import (
     AccessLost,
     AccountDecision,
@@ -137,6 +137,12 @@ class MigrationService:
 
     def remove_users(self, organization: str | None, user_ids: Sequence[str], actor: Actor) -> RemovalResult:
         return removal.remove_users(self._ctx, organization, user_ids, actor)
+
+    def removable(
+        self, organization: str, users: Sequence[PlannedUser], user_ids: Sequence[str]
+    ) -> list[str]:
+        """The ids `remove-users` would remove, or its refusal, asked before the admin confirms."""
+        return removal.removable(self._ctx, organization, users, user_ids)
 
     # approval and connecting
     def request_approval(

@@ -208,7 +208,7 @@ def stale_users(
 def confirm_removal(organization: str, user_ids: Sequence[str], names: Mapping[str, str]) -> Outgoing:
     """`remove-users ORG ID...` typed: who it would remove (`names`: the plan's, by id), removed only once
     confirmed (it cannot be undone), by the button or by the same words ending in `confirm`."""
-    rows = [(names.get(user_id, "(not in the plan)"), user_id) for user_id in user_ids]
+    rows = [(names[user_id], user_id) for user_id in user_ids]
     label = remove_label(len(user_ids))
     words = f"remove-users {organization} {' '.join(user_ids)} {CONFIRM}"
     heading = f"Remove {plan_views.people(len(user_ids))} from {organization}?"

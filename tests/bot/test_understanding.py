@@ -265,6 +265,19 @@ def test_stale_users_are_removed_with_the_confirmed_button_under_their_list(chat
     assert "Removed 1 user: gus@fabrikam.com." in " ".join(removed.split())
 
 
+def test_remove_users_of_the_owner_or_an_unknown_id_is_refused_before_asking_to_confirm(chat: Chat) -> None:
+    started(chat)
+    dana = next(user.id for user in chat.runtime.service.plan(ORG).users if user.principal_name == DANA)
+    for ids, refusal in (
+        (dana, "I do not remove the owner"),
+        ("00000000-0000-4000-8000-00000000abcd", "Not users of fabrikam-fiber"),
+    ):
+        asked = chat.say(DANA, f"remove-users {ORG} {ids}")
+        said = " ".join(text_of(asked).split())
+        assert refusal in said and "Remove" not in said and only_for_the_asker(asked), said
+        assert [button for message in asked for button in message.message.buttons] == []
+
+
 def test_typed_remove_users_names_who_it_removes_and_removes_only_once_confirmed(chat: Chat) -> None:
     started(chat)
     gus = next(

@@ -14,6 +14,7 @@ from workflows import _plan_codec
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.machine import describe_state, next_commands, refusal
+from workflows.plan import PlannedUser
 from workflows.results import Actor, RemovalResult
 from workflows.stages import redeem_links
 from workflows.stages.checking import check_prerequisites
@@ -77,28 +78,35 @@ def remove_users(
             row = unit.row
             if (why := why_not_removable(row.state, row.organization)) is not None:
                 raise WorkflowError(why)
-            plan = _plan_codec.decode(row.plan or {})
-            users = {user.id: user for user in plan.users}
-            wanted = list(dict.fromkeys(user_ids))
-            unknown = [user_id for user_id in wanted if user_id not in users]
-            if unknown or not wanted:
-                listed = ", ".join(unknown) or "(none given)"
-                raise WorkflowError(f"Not users of {row.organization}: {listed}; pick them from `plan`.")
-            admins = set(ctx.admins.emails(row.organization))
-            protected = [
-                users[user_id].principal_name
-                for user_id in wanted
-                if {_email_key(users[user_id].principal_name), _email_key(users[user_id].mail_address)}
-                & admins
-            ]
-            if protected:
-                raise PermissionDenied(
-                    f"I do not remove the owner or the Project Collection Administrators of"
-                    f" {row.organization}: {', '.join(protected)}. Nothing was removed; run"
-                    " `remove-users` again without them."
-                )
+            wanted = removable(ctx, row.organization, _plan_codec.decode(row.plan or {}).users, user_ids)
             unit.flow.fire("remove_users", details={"user_ids": wanted})
         return remove(unit, actor)
+
+
+def removable(
+    ctx: Context, organization: str, users: Sequence[PlannedUser], user_ids: Sequence[str]
+) -> list[str]:
+    """`user_ids` once each, refused unless each is a user of the plan and none is the owner or a Project
+    Collection Administrator: asked before the admin confirms as well as when they do."""
+    known = {user.id: user for user in users}
+    wanted = list(dict.fromkeys(user_ids))
+    unknown = [user_id for user_id in wanted if user_id not in known]
+    if unknown or not wanted:
+        listed = ", ".join(unknown) or "(none given)"
+        raise WorkflowError(f"Not users of {organization}: {listed}; pick them from `plan`.")
+    admins = set(ctx.admins.emails(organization))
+    protected = [
+        known[user_id].principal_name
+        for user_id in wanted
+        if {_email_key(known[user_id].principal_name), _email_key(known[user_id].mail_address)} & admins
+    ]
+    if protected:
+        raise PermissionDenied(
+            f"I do not remove the owner or the Project Collection Administrators of"
+            f" {organization}: {', '.join(protected)}. Nothing was removed; run"
+            " `remove-users` again without them."
+        )
+    return wanted
 
 
 def remove(unit: Unit, actor: Actor) -> RemovalResult:

@@ -126,8 +126,10 @@ class Preparing(Stage):
         status = self._desk.service.status(organization)
         if (why := why_not_removable(status.state, status.organization)) is not None:
             raise WorkflowError(why)  # before asking to confirm what would be refused
-        names = {user.id: user.principal_name for user in self._desk.service.plan(status.organization).users}
-        return [preparing_views.confirm_removal(status.organization, user_ids, names)]
+        users = self._desk.service.plan(status.organization).users
+        wanted = self._desk.service.removable(status.organization, users, user_ids)
+        names = {user.id: user.principal_name for user in users}
+        return [preparing_views.confirm_removal(status.organization, wanted, names)]
 
 
 def typed_user_ids(command: Command) -> list[str]:
