@@ -123,6 +123,9 @@ class Tracking:
         self._schedules = Schedules(database, self._settings, self._now)
         self._decided: dict[int, tuple[int, frozenset[str]]] = {}
         """Per migration, its row's version and who an admin decided for in that version's plan."""
+        self._administering: dict[str, frozenset[str]] = {}
+        """Per organization, its admins' addresses, read once a tick: a reminder to one of them names no
+        one who asked for it (they run the move too)."""
 
     def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
         """A message reached its recipient: see `Schedules.delivered`."""
@@ -243,6 +246,7 @@ class Tracking:
         due; the number of reminders queued."""
         self._service.check_due_sign_ins()
         self._schedules.open_due()
+        self._administering = {}
         queued = 0
         for reminder_id in self._due():
             queued += self._fire(reminder_id)
@@ -259,6 +263,7 @@ class Tracking:
         """Queue what a due schedule sends; what needs Azure DevOps or Microsoft (the billing check, the
         admins a waiting person is told of) is asked after this transaction ends."""
         waits: dict[str, Any] | None = None
+        unknown_admins: str | None = None
         with self._database.session() as session:
             reminder, row = _schedule(session, reminder_id)
             if reminder is None or row is None or reminder.status != "active":
@@ -273,6 +278,8 @@ class Tracking:
                 return 0
             if reminder.kind == BILLING_KIND:
                 organization, billing_due = row.organization, row.state == BILLING_STATE
+            elif reminder.kind == TODO_KIND and row.organization not in self._administering:
+                unknown_admins = row.organization
             elif reminder.kind == TODO_KIND:
                 payload = self._todo_payload(session, reminder, row)
                 if payload is None:
@@ -288,6 +295,9 @@ class Tracking:
                     return self._end(session, reminder, "done")
                 every = self._settings.digest_every_working_days
                 return self._queue(session, reminder, DIGEST_MESSAGE, payload, every)
+        if unknown_admins is not None:  # asked once an organization and tick, with no transaction open
+            self._administering[unknown_admins] = frozenset(self._admins(unknown_admins, ""))
+            return self._fire(reminder_id)
         if waits is not None:
             return self._tell_waiting(reminder_id, waits)
         return self._fire_billing(reminder_id, organization, billing_due)
@@ -461,9 +471,10 @@ class Tracking:
             "affected_user_id": user.id,
             "email": user.email,
             "display_name": user.display_name,
-            # who asks for it, unless it is them
+            # who asks for it, unless it is them or another admin, who runs the move with them
             "sender": ""
             if user.email.casefold() == row.started_by_email.casefold()
+            or user.email.casefold() in self._administering.get(row.organization, frozenset())
             else row.started_by_name or row.started_by_email,
             "total": len(asked),
             "items": [item_payload(item) for item in open_items],
