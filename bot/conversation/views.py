@@ -203,7 +203,10 @@ def status(
     blocks.extend(_why_stopped(status))
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {clock_time(status.invite_recheck_at)} UTC."))
-    if status.plan_fingerprint:
+    if status.plan_fingerprint and status.state == "cancelled":  # its groups' futures will not come
+        total = sum(status.counts.values())
+        blocks.append(Text(f"Nothing changes for the {plan_views.people(total)} of its plan."))
+    elif status.plan_fingerprint:
         blocks.append(plan_views.counts_facts(status.counts, status.checks))
     if status.undecided and status.active:
         blocks.append(plan_views.undecided_line(status))

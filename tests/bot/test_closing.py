@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Table, Text
 from storage import OutboundMessage
-from tests.bot.conftest import ORG, Chat, approved, notified, started
+from tests.bot.conftest import ORG, Chat, approved, notified, started, text_of
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 
@@ -289,3 +289,11 @@ def test_the_cancel_says_who_is_being_told_and_status_shows_who_could_not_be_rea
         "⚠️ Could not be reached, so they may still expect the move; tell them another way:",
         "• erin.eng@gmail.com: Erin is not in the workspace",
     ]
+
+
+def test_a_cancelled_migrations_status_promises_nobody_an_invitation_or_a_decision(chat: Chat) -> None:
+    approved(chat)  # the guests are invited, Hana and Gus wait for a decision
+    chat.say(DANA, f"cancel {ORG}")
+    said = " ".join(text_of(chat.say(DANA, f"status {ORG}")).split())
+    assert "Nothing changes for the 11 users of its plan." in said, said
+    assert "still to accept" not in said and "decision" not in said and "keep access" not in said
