@@ -274,12 +274,13 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "faq",
-        "review [attach N TOPIC | answer N TEXT... | dismiss N]",
+        "review [attach N TOPIC | answer N TEXT... | dismiss N | topics]",
         "teach the FAQ from the questions it declined or people rated Not helpful",
         example="faq review attach 4 owner-locked-out",
         details="Without more words: the open questions, numbered. `attach N TOPIC` answers question N and"
         " those like it with a FAQ topic; `answer N TEXT` with your own words (where your help desk is);"
-        " `dismiss N` drops it. Secrets are redacted before anything is kept.",
+        " `dismiss N` drops it; `topics` lists the topic ids. Only you see the list. Secrets are redacted"
+        " before anything is kept.",
     ),
     Usage(
         "help",

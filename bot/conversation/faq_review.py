@@ -22,8 +22,12 @@ from workflows.results import Actor
 
 REVIEW_USAGE = (
     "Say `faq review` to list the questions waiting, then `faq review attach N TOPIC`,"
-    " `faq review answer N TEXT` or `faq review dismiss N`."
+    " `faq review answer N TEXT` or `faq review dismiss N`; `faq review topics` lists the topics to attach."
 )
+TOPICS_WORD = "topics"
+_SUGGESTED = 3
+_NEAR = 0.1
+"""The score of a topic, for a word typed as its id, from which it is suggested (a made-up word: 0.01)."""
 NOTHING_TO_RATE = (
     "I have no answer of yours to rate just now. Right after an answer, type `Helpful` or `Not helpful`,"
     " or the words its button shows (like `faq-not-helpful #3`)."
@@ -92,6 +96,8 @@ class FaqReview:
         if len(words) == 1:
             return [faq_views.review(store.pending(organization, REVIEW_PAGE), organization)]
         action = words[1].casefold()
+        if action == TOPICS_WORD:
+            return [faq_views.topics(list(self._answerer.topics.values()))]
         item_id = _number(words[2] if len(words) > 2 else None, REVIEW_USAGE)
         rest = words[3].strip() if len(words) > 3 else ""
         topic: str | None = None
@@ -99,10 +105,10 @@ class FaqReview:
         if action == "attach":
             topic = rest.split()[0] if rest else ""
             if not self._answerer.knows(topic, organization) or topic.startswith("local-"):
-                check_and_explain(topic, list(self._answerer.topics))
+                raise WorkflowError(self._unknown_topic(topic))
         elif action == "answer":
             text = rest
-            check_and_explain(None, [], text)
+            check_answer(text)
         elif action != "dismiss":
             raise WorkflowError(REVIEW_USAGE)
         who = actor.email or actor.id
@@ -112,15 +118,23 @@ class FaqReview:
             raise WorkflowError(str(error)) from None
         return [faq_views.resolved(item)]
 
+    def _unknown_topic(self, topic: str) -> str:
+        """The topics nearest the word typed (`pipelines`: the service connections' topic), and where all
+        of them are listed."""
+        ranked = self._answerer.rank(topic.replace("-", " ")).topics if topic else []
+        near = [f"`{item.topic_id}`" for item in ranked[:_SUGGESTED] if item.score >= _NEAR]
+        nearest = f" Nearest: {', '.join(near)}." if near else ""
+        return f"I know no topic `{topic}`.{nearest} `faq review {TOPICS_WORD}` lists every topic id."
+
     def _store(self) -> FeedbackStore:
         if self._answerer.feedback is None:
             raise WorkflowError("Ratings and reviews are not kept on this installation (no database).")
         return self._answerer.feedback
 
 
-def check_and_explain(topic: str | None, known: list[str], text: str | None = None) -> None:
+def check_answer(text: str) -> None:
     try:
-        check_resolution(topic, text, known)
+        check_resolution(None, text, [])
     except FeedbackError as error:
         raise WorkflowError(str(error)) from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
-from faq import ASK_AN_ADMIN, Answer
+from faq import ASK_AN_ADMIN, Answer, Topic
 from faq.feedback import FeedbackItem
 
 ASK_ADMIN = "ask-admin"
@@ -103,6 +103,16 @@ def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:
         )
     )
     return Outgoing(Message(f"{count} to review in the FAQ", tuple(blocks), private=True))
+
+
+def topics(known: Sequence[Topic]) -> Outgoing:
+    """`faq review topics`: every topic an admin may attach a question to, by id and title."""
+    lines = "\n".join(f"`{topic.id}`: {topic.title}" for topic in sorted(known, key=lambda topic: topic.id))
+    return say(
+        f"{len(known)} topics to attach",
+        Text(f"{lines}\nAttach one with `faq review attach N TOPIC`."),
+        private=True,
+    )
 
 
 def _why_in_review(item: FeedbackItem) -> str:

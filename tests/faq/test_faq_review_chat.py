@@ -65,8 +65,13 @@ def test_not_helpful_goes_to_review_and_attaching_a_topic_changes_the_answer(cha
     listed = text_of(chat.say(DANA, "/aad faq review"))
     assert "deploy robots" in listed
 
-    bad = text_of(chat.say(DANA, "/aad faq review attach 1 no-such-topic"))
-    assert "no topic `no-such-topic`" in bad
+    bad = flat(chat.say(DANA, "/aad faq review attach 1 no-such-topic"))
+    assert "no topic `no-such-topic`. `faq review topics` lists every topic id." in bad
+    near = flat(chat.say(DANA, "/aad faq review attach 1 pipelines"))
+    assert "no topic `pipelines`. Nearest: " in near and "`service-connections`" in near
+    every = chat.say(DANA, "/aad faq review topics")
+    assert "`regenerate-pat`: " in text_of(every) and "`service-connections`: " in text_of(every)
+    assert every[0].message.private and "attach N TOPIC" in text_of(every)
     done = text_of(chat.say(DANA, "/aad faq review attach 1 regenerate-pat"))
     assert "regenerate-pat" in done
     again = text_of(chat.say(ANN, question, in_dm=True))
