@@ -70,7 +70,7 @@ def build_runtime(
             # the emulator keeps the runtime's time: a rehearsal that moved its clock signs people in then
             sandbox = Sandbox(settings.sandbox_scenario, clock=lambda: clock().timestamp()).start()
         except ScenarioError as error:
-            raise SettingsError(f"scenario {error}") from None
+            raise SettingsError(f"invalid scenario {settings.sandbox_scenario}: {error}") from None
         closers.append(sandbox.stop)
         environ = {"AADBOT_SANDBOX_URL": sandbox.url, "AZURE_TENANT_ID": str(sandbox.state()["tenant"]["id"])}
     elif settings.sandbox_url:

@@ -39,23 +39,25 @@ class Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; `ScenarioError` names the problem."""
+    """Read and validate a scenario file; `ScenarioError` names the problem, not the path, which every
+    caller names already."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise ScenarioError(f"{path}: cannot read the file ({error.strerror or error})") from None
+        raise ScenarioError(
+            f"cannot read the file ({error.strerror or error}); give the path of a scenario file, such as"
+            " one `aadbot snapshot --out FILE` wrote or the sandbox's own sandbox/scenarios/fabrikam.json"
+        ) from None
     except UnicodeDecodeError:
         raise ScenarioError(
-            f"{path}: not a text file (a scenario is UTF-8 JSON, as `aadbot snapshot --out FILE` writes)"
+            "not a text file (a scenario is UTF-8 JSON, as `aadbot snapshot --out FILE` writes)"
         ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ScenarioError(
-            f"{path}: not JSON (line {error.lineno}, column {error.colno}: {error.msg})"
-        ) from None
+        raise ScenarioError(f"not JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
     except RecursionError:
-        raise ScenarioError(f"{path}: nested far deeper than any scenario (a few levels)") from None
+        raise ScenarioError("nested far deeper than any scenario (a few levels)") from None
     return parse_scenario(data)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -72,12 +73,19 @@ class Sandbox:
         )
         server = QuietServer(config)  # asleep while nobody calls, in every test process's sandbox
         thread = threading.Thread(target=server.run, name="aadbot-sandbox", daemon=True)
-        thread.start()
-        ready = threading.Event()
-        while not server.started and thread.is_alive():
-            ready.wait(0.01)
+        failed = _StartUpErrors()  # said once, in the refusal, not first on uvicorn's own line too
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_log.addFilter(failed)
+        try:
+            thread.start()
+            ready = threading.Event()
+            while not server.started and thread.is_alive():
+                ready.wait(0.01)
+        finally:
+            uvicorn_log.removeFilter(failed)
         if not server.started:
-            raise RuntimeError(f"the sandbox could not listen on {self._host}:{self._port}")
+            why = f" ({failed.messages[-1]})" if failed.messages else ""
+            raise RuntimeError(f"the sandbox could not listen on {self._host}:{self._port}{why}")
         port = server.servers[0].sockets[0].getsockname()[1]
         self._server, self._thread = server, thread
         self.url = f"http://{self._host}:{port}"
@@ -168,3 +176,17 @@ class Sandbox:
             if reset:
                 self._state.request_counts.clear()
         return counts
+
+
+class _StartUpErrors(logging.Filter):
+    """Keeps what uvicorn logs while the sandbox starts (why it could not listen) instead of printing it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            self.messages.append(record.getMessage())
+            return False
+        return True

@@ -49,7 +49,11 @@ def run_sandbox(args: argparse.Namespace) -> int:
     try:
         box = Sandbox(scenario, host=args.host, port=args.port, page_size=args.page_size).start()
     except RuntimeError as error:
-        print(f"aadbot sandbox: {error}", file=sys.stderr)
+        print(
+            f"aadbot sandbox: {error}; give --host an address of this machine (127.0.0.1 unless told) and"
+            " a --port nothing else listens on (0 picks a free one)",
+            file=sys.stderr,
+        )
         return USAGE_ERROR
     stop = threading.Event()
 

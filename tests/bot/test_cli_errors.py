@@ -45,7 +45,11 @@ def test_a_scenario_that_is_not_one_is_refused_naming_why(
 
 def test_a_scenario_file_that_is_not_there_is_refused(aadbot: Aadbot, tmp_path: Path) -> None:
     missing = str(tmp_path / "nonexistent.json")
-    refused(aadbot("chat", "--as", "dana@fabrikam.com", "--scenario", missing), missing, "cannot read")
+    for command in (("chat", "--as", "dana@fabrikam.com"), ("plan", "--connector", "dana@fabrikam.com")):
+        line = refused(
+            aadbot(*command, "--scenario", missing), missing, "cannot read", "aadbot snapshot --out"
+        )
+        assert line.count(missing) == 1, line
 
 
 def test_missing_microsoft_credentials_are_refused_naming_them(aadbot: Aadbot) -> None:

@@ -54,3 +54,12 @@ def test_invalid_scenario_exits_2(tmp_path: Path) -> None:
     out, err = process.communicate(timeout=30)
     assert process.returncode == 2 and out == ""
     assert "invalid scenario" in err and "organization.name: missing" in err and "Traceback" not in err
+
+
+def test_a_host_it_cannot_listen_on_is_refused_in_one_line_naming_the_fix() -> None:
+    process = _start("--scenario", str(FABRIKAM), "--host", "256.1.1.1")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("aadbot sandbox: the sandbox could not listen on 256.1.1.1:0 (")
+    assert "give --host an address of this machine" in line
