@@ -79,6 +79,11 @@ class Preparing(Stage):
 
     def _stale_users(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, days = _organization_and_days(command)
+        if organization is not None and days is None and self._desk.named_organization(command) is None:
+            raise WorkflowError(
+                f"`{organization}` is neither a migration I know nor a number of days, so I listed nobody."
+                f" {STALE_USAGE} `status` names the migrations."
+            )
         status = self._desk.service.status(organization)
         users = self._removable_stale_users(status.organization, days)
         return [preparing_views.stale_users(status, users, days, list_fingerprint(users))]
@@ -147,6 +152,12 @@ def list_fingerprint(users: Sequence[OrgUser]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
+STALE_USAGE = (
+    "Say `stale-users [ORG] [DAYS]` with a whole number of days, 1 or more, without a sign-in, e.g."
+    " `stale-users 120` (90 if you leave it out)."
+)
+
+
 def _organization_and_days(command: Command) -> tuple[str | None, int | None]:
     """`stale-users [ORG] [DAYS]`: a lone word is the organization unless it is a number (signed ones too:
     `-5` is a mistaken number of days, not the name of a migration)."""
@@ -156,8 +167,5 @@ def _organization_and_days(command: Command) -> tuple[str | None, int | None]:
         return command.args[0], None
     organization, days = (None, *command.args) if len(command.args) == 1 else command.args[:2]
     if not days.isdecimal():
-        raise WorkflowError(
-            f"`{days}` is not a number of days. Say `stale-users [ORG] [DAYS]` with a whole number of days,"
-            " 1 or more, without a sign-in, e.g. `stale-users 120` (90 if you leave it out)."
-        )
+        raise WorkflowError(f"`{days}` is not a number of days. {STALE_USAGE}")
     return organization, number(days, "", maximum=MAX_DAYS)
