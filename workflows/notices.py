@@ -185,13 +185,13 @@ def _record(
     payload: dict[str, Any],
 ) -> bool:
     """Queue the notice unless it was queued before; True when queued now."""
-    return any(_record_all(session, row, [NewMessage(key, recipient, kind, payload)], now))
+    return _record_all(session, row, [NewMessage(key, recipient, kind, payload)], now)
 
 
-def _record_all(session: Session, row: Migration, notices: Sequence[NewMessage], now: datetime) -> list[bool]:
+def _record_all(session: Session, row: Migration, notices: Sequence[NewMessage], now: datetime) -> bool:
     """Queue each notice (its migration added) unless it was queued before, their keys looked up together:
-    one read for a decision's three notices, not one each. Whether each was queued now; a notice to nobody
-    (a person with no email: the reply to whoever acted says it) is not."""
+    one read for a decision's three notices, not one each. True when any was queued now; a notice to nobody
+    (a person with no email: the reply to whoever acted says it) never is."""
     assert row.id is not None
     to_tell = [
         replace(notice, payload=notice.payload | {"migration_id": row.id}, migration_id=row.id)
@@ -199,4 +199,4 @@ def _record_all(session: Session, row: Migration, notices: Sequence[NewMessage],
         if notice.recipient
     ]
     # a queued row gets its id when flushed: one with an id was there before
-    return [message.id is None for message in enqueue_all(session, to_tell, now=now)]
+    return any(message.id is None for message in enqueue_all(session, to_tell, now=now))
