@@ -51,15 +51,17 @@ def help_now(
                 f"• *{status.organization}* ({stage}): waiting for another admin to decide approval"
                 f" #{status.pending_approval_id}."
             )
-            continue
-        if step is None:
+        elif step is None:
             lines.append(f"• *{status.organization}* ({stage}): nothing to do until it moves on.")
             continue
-        command = f"{step.action} {step.value}"
-        lines.append(
-            f"• *{status.organization}* ({stage}): next, *`{command}`*: {USAGE_OF[step.action].summary}."
-        )
-        buttons.append(Button(f"{step.label} ({status.organization})", step.action, step.value, "primary"))
+        else:
+            command = f"{step.action} {step.value}"
+            lines.append(
+                f"• *{status.organization}* ({stage}): next, *`{command}`*: {USAGE_OF[step.action].summary}."
+            )
+            label = f"{step.label} ({status.organization})"
+            buttons.append(Button(label, step.action, step.value, "primary"))
+        # deciding for them is still theirs while another admin decides the approval (which it voids)
         if status.undecided:
             lines.append(
                 f"  Also: {status.undecided} waiting for your decision (disabled or ambiguous account):"

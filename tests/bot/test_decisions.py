@@ -387,3 +387,15 @@ def test_hana_decided_from_her_guest_to_her_member_account_is_given_the_new_toke
     said = " ".join(lines([m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]))
     assert "*Recreate your personal access tokens*" in said
     assert "No longer on your list" not in said
+
+
+def test_the_requester_of_the_pending_approval_still_hears_who_waits_for_her_decision(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "invite")
+    chat.say(DANA, "request-approval")
+    help_lines = lines(chat.say(DANA, "help"))
+    assert any("waiting for another admin to decide approval" in line for line in help_lines)
+    assert (
+        f"  Also: 2 waiting for your decision (disabled or ambiguous account): `plan {ORG}` shows their"
+        " choices, `help decide` how."
+    ) in help_lines
