@@ -1,7 +1,7 @@
 """Opening the reminder schedules that `workflows.reminders` fires: a person's when their whole list
-reaches them (or again, when a list is given back), each migration's digest once it has lists out, its
-billing reminder once users are notified; and, at every look, the person's schedule a crash kept
-`delivered` from opening.
+reaches them (or again, when a list is given back or a change reopens what they had done), each
+migration's digest once it has lists out, its billing reminder once users are notified; and, at every
+look, the person's schedule a crash kept `delivered` from opening.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder
 from storage.inserts import insert_once
-from workflows.stages.list_messages import ACCESS_KEPT_MESSAGE, ADDRESSEE, WHOLE_LISTS
+from workflows.stages.list_messages import ACCESS_KEPT_MESSAGE, ADDRESSEE, CHANGES, WHOLE_LISTS
+from workflows.todo import OPTIONAL_ITEMS
 from workflows.working_hours import after_working_days, zone
 
 TODO_KIND, DIGEST_KIND, BILLING_KIND = "todo", "digest", "billing"
@@ -102,8 +103,13 @@ class Schedules:
 
     def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
         """A message reached its recipient: a to-do list starts that person's reminder schedule, or starts
-        it again after their list was withdrawn (they were decided out of access, then given an account)."""
-        if kind not in WHOLE_LISTS or not isinstance(payload.get("affected_user_id"), int):
+        it again after their list was withdrawn (they were decided out of access, then given an account);
+        a change to their list that asks a required item of them again (a decision for another account
+        reopens signing in) starts it again once it has ended."""
+        whole = kind in WHOLE_LISTS
+        if not (whole or _reopens_required(kind, payload)):
+            return
+        if not isinstance(payload.get("affected_user_id"), int):
             return
         user_id: int = payload["affected_user_id"]
         now = self._now()
@@ -115,6 +121,8 @@ class Schedules:
                 migration_id, reminder = found.first() or (None, None)
                 if migration_id is None:
                     return  # no such person
+                if not whole and (reminder is None or reminder.status != "done"):
+                    return  # their list opens it when it reaches them; a running one reminds them anyway
                 if reminder is None:
                     opened = self._open_todo_schedule(session, user_id, now, time_zone, migration_id)
                     if opened == "opened":  # inserted as it should stand
@@ -123,7 +131,7 @@ class Schedules:
                     reminder = _schedule_of(session, user_id)  # a rival's, opened at this moment
                     assert reminder is not None
                 reminder.time_zone = time_zone or reminder.time_zone
-                # ended when their list was withdrawn (decided out of access); this new list is open
+                # ended when their list was withdrawn (decided out of access), or all was done; open again
                 restarted = reminder.status == "done"
                 if restarted:
                     reminder.status = "active"
@@ -226,6 +234,12 @@ class Schedules:
 
     def _next_round(self, after: datetime, time_zone: str | None) -> datetime:
         return self._settings.after_working_days(after, self._settings.every_working_days, time_zone)
+
+
+def _reopens_required(kind: str, payload: dict[str, Any]) -> bool:
+    """Whether a message tells the person of new or changed items (each open) that they are chased for:
+    an optional one alone is offered, never reminded."""
+    return kind in CHANGES and any(item.get("key") not in OPTIONAL_ITEMS for item in payload.get("items", []))
 
 
 def _todo_key(user_id: int) -> str:

@@ -812,3 +812,52 @@ def test_retry_failed_sends_again_the_lists_of_more_people_than_one_statement_ca
     assert ticked.done_at is not None and danas.payload["items"][0]["done_at"] == ticked.done_at.isoformat()
     _only_her_list_as_it_is_now(notified, database)  # not the change it holds
     assert [m.status for m in queued(database, "todo_list")] == ["sent"] * len(lists)
+
+
+def _her_items_all_done(service: MigrationService, database: Database) -> int:
+    """Hana ticks every item of her list: her id."""
+    schedule = _hanas_schedule(database)
+    assert schedule is not None
+    hana = Actor(id="hana", email=HANA_AT_WORK, name="Hana")
+    for entry in service.todo_list(schedule.affected_user_id):
+        service.mark_done(entry.id, hana)
+    return schedule.affected_user_id
+
+
+def _remind_for(days: int, tracking: Tracking, database: Database, clock: FakeClock) -> None:
+    for _ in range(days // 2):
+        clock.advance(days=2)
+        tracking.tick()
+        _deliver(tracking, database, clock)
+
+
+def test_reminders_start_again_when_a_decision_reopens_items_she_had_all_done(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    hana = _her_items_all_done(delivered, database)
+    _remind_for(12, tracking, database, clock)
+    ended = _hanas_schedule(database)
+    assert ended is not None and ended.status == "done"
+
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)  # signing in and Git open again
+    _deliver(tracking, database, clock)
+    assert [entry.key for entry in delivered.todo_list(hana) if not entry.done_at][:2] == [
+        "sign-in-work-account",
+        "clear-git-credentials",
+    ]
+    _remind_for(4, tracking, database, clock)
+    schedule = _hanas_schedule(database)
+    assert schedule is not None and schedule.status == "active" and schedule.sent > ended.sent
+
+
+def test_a_change_that_reopens_only_an_optional_item_starts_no_reminders(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock
+) -> None:
+    hana = _her_items_all_done(delivered, database)
+    _remind_for(12, tracking, database, clock)
+    ssh = next(entry for entry in delivered.todo_list(hana) if entry.key == "re-add-ssh-keys")
+    tracking.delivered("account_decided", {"affected_user_id": hana, "items": [item_payload(ssh)]}, None)
+    schedule = _hanas_schedule(database)
+    assert schedule is not None and schedule.status == "done"
