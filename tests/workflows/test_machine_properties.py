@@ -221,19 +221,19 @@ def test_resume_reruns_the_failed_step_or_an_abandoned_one_and_nothing_else(row:
 
 
 @pytest.mark.parametrize(
-    ("failing", "fingerprint", "moves"),
+    ("failing", "moves"),
     [
-        (("invite-permission",), "abc123", True),  # nobody may invite the people without an account
-        (("org-connection", "invite-permission"), "abc123", False),  # connected elsewhere: disconnect first
-        (("invite-permission",), None, False),  # no plan made yet: nothing to approve
+        (("invite-permission",), True),  # nobody may invite the people without an account
+        (("org-connection", "invite-permission"), False),  # connected elsewhere: disconnect first
     ],
 )
-def test_request_approval_anyway_gets_past_the_invitations_alone_and_only_with_a_plan(
-    failing: tuple[str, ...], fingerprint: str | None, moves: bool
+def test_request_approval_anyway_gets_past_the_invitations_alone(
+    failing: tuple[str, ...], moves: bool
 ) -> None:
+    """A blocked migration always has a plan (`apply_plan` stores its fingerprint before blocking it)."""
     row = _row("blocked")
     row.plan = {"checks": [{"code": code, "status": "fail"} for code in failing]}
-    row.plan_fingerprint = fingerprint
+    row.plan_fingerprint = "abc123"
     session = Session()
     flow = MigrationFlow(row, session, actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
     if moves:
