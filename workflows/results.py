@@ -378,6 +378,9 @@ class AccountDecision:
     first_list: bool = False
     """With `access_restored`: no list had reached them before (decided out before `notify`), so the one
     they were just given is their first."""
+    as_told: bool = False
+    """With `list_changed`: their list is again the one that may have reached them (the decision in between
+    never did), so they were not told anything."""
 
 
 @dataclass(frozen=True)

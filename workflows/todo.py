@@ -26,6 +26,11 @@ choose between accounts"): the list offers them, marked optional, and nobody is 
 progress, the digest and `complete` count the others (`required`)."""
 
 
+ACCOUNT_BOUND_ITEMS = frozenset({"clear-git-credentials", "re-add-ssh-keys"})
+"""Items done for the account the person signs in with (the cached Git sign-in, the SSH keys the procedure
+says to add "for the Azure AD user"): another account decided for them opens them again."""
+
+
 class _Keyed(Protocol):
     @property
     def key(self) -> str: ...

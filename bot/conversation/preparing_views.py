@@ -60,6 +60,11 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
                 f"Their access to {organization} is restored: {given}, saying to sign in with it,"
                 " and I told them."
             )
+        elif result.as_told:
+            lines.append(
+                "Their to-do list says to sign in with it again, as the one that may have reached them did:"
+                " nothing new to tell them."
+            )
         elif result.list_changed:
             first = "to accept its invitation, then " if person.group == "to-accept" else ""
             lines.append(f"Their to-do list now says {first}to sign in with it, and I told them.")

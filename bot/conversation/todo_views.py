@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot.conversation import faq_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from workflows.identities import mailbox
 from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
 from workflows.todo import OPTIONAL_ITEMS, required
 
@@ -58,8 +59,10 @@ def account_decided_dm(
     corrects: str = "",
     carried_over: bool = False,
     dropped: Sequence[str] = (),
+    own_address: str = "",
 ) -> Message:
     """Someone whose list asked which work account is theirs: the admins decided, and their list says so.
+    `own_address`: theirs, which they sign in to a guest account with (its `#EXT#` name is no address).
     `corrects`: the account an earlier decision named, which they may have been told; this one wins.
     `carried_over`: the account is a guest with their own address, which their identity moves to by itself.
     `dropped`: the items they may have read that this account does not call for, now off their list."""
@@ -71,12 +74,16 @@ def account_decided_dm(
     if corrects:
         heading += f", not {corrects}"
         why = f"I told you that {corrects} is your work account. That no longer holds: {why}"
-    message = _items_changed(heading, f"Hi {name}, {why}", items)
+    # what was done for the account decided before is open again for this one
+    message = _items_changed(heading, f"Hi {name}, {why}", items, "new, changed or open again")
     if not dropped:
         return message
     gone = "; ".join(f"*{title}*" for title in dropped)
     it, does = ("it", "it does") if len(dropped) == 1 else ("them", "they do")
-    off = Text(f"No longer on your list, as {does} not apply to {account}: {gone}. Nothing to do for {it}.")
+    signs_in_as = mailbox(account) or own_address or account
+    off = Text(
+        f"No longer on your list, as {does} not apply to {signs_in_as}: {gone}. Nothing to do for {it}."
+    )
     return Message(message.summary, (*message.blocks, off))
 
 
@@ -148,11 +155,13 @@ def _lost_access(lost: AccessLost, nothing: str = "Nothing") -> str:
     )
 
 
-def _items_changed(heading: str, why: str, items: Sequence[TodoEntry]) -> Message:
-    """A list that changed after it was sent: why, then the items that are new or changed."""
+def _items_changed(
+    heading: str, why: str, items: Sequence[TodoEntry], what: str = "new or changed"
+) -> Message:
+    """A list that changed after it was sent: why, then the items that are new or changed (`what`)."""
     blocks: list[Block] = [
         Heading(heading),
-        Text(f"{why} These items of your to-do list are new or changed:"),
+        Text(f"{why} These items of your to-do list are {what}:"),
         *_items(items),
     ]
     return Message(heading, tuple(blocks))

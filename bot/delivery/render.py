@@ -73,6 +73,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 corrects=str(payload.get("corrects") or ""),  # absent before an account could change
                 carried_over=bool(payload.get("carried_over")),  # absent before a guest's could
                 dropped=[f"{item['number']}. {item['title']}" for item in payload.get("dropped", [])],
+                own_address=str(payload.get("email") or ""),
             )
         case list_messages.ACCESS_KEPT_MESSAGE:
             rendered = todo_views.access_kept_dm(

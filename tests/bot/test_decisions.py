@@ -227,7 +227,7 @@ def test_hana_told_one_account_and_then_another_hears_that_the_first_no_longer_h
         f"Hi Hana, I told you that {HANA_MEMBER} is your work account. That no longer holds: the"
         f" migration admins recorded {HANA_GUEST} as your account and your identity carries over to it by"
         " itself (a guest you sign in to with your own address), so your history stays yours. These items of"
-        " your to-do list are new or changed:"
+        " your to-do list are new, changed or open again:"
     )
     # a guest signs in with her own address
     assert [entry.body for entry in chat.runtime.service.todo_list(HANA) if HANA_MEMBER in entry.body] == []
@@ -367,7 +367,7 @@ def test_hana_decided_from_her_member_account_to_her_guest_loses_the_new_tokens_
     assert "sign in with your guest account" in now["Clear your Git credential cache"].body
     said = lines([m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses])
     assert said[-1] == (
-        f"No longer on your list, as it does not apply to {HANA_GUEST}: *{recreate.number}. Recreate your"
+        f"No longer on your list, as it does not apply to {HANA}: *{recreate.number}. Recreate your"
         " personal access tokens*. Nothing to do for it."
     )
     assert "*Clear your Git credential cache*" in " ".join(said)  # reworded, so among the changed items
@@ -387,6 +387,23 @@ def test_hana_decided_from_her_guest_to_her_member_account_is_given_the_new_toke
     said = " ".join(lines([m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]))
     assert "*Recreate your personal access tokens*" in said
     assert "No longer on your list" not in said
+
+
+def test_hana_decided_from_her_pending_guest_to_her_member_account_is_asked_to_sign_in_with_it_and_told(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    her_guest_still_invited(box, fabrikam)
+    notified(chat)
+    chat.say(LEE, f"decide {HANA} {HANA_GUEST}")
+
+    sent = chat.say(LEE, f"decide {HANA} {HANA_MEMBER}")
+
+    keys = [entry.key for entry in chat.runtime.service.todo_list(HANA_MEMBER)]
+    assert keys[0] == "sign-in-work-account" and "accept-invitation" not in keys
+    assert "recreate-pats" in keys
+    assert lines(sent)[0].endswith("Their to-do list now says to sign in with it, and I told them.")
+    to_hana = lines([m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses])
+    assert to_hana[1] == "1. *Sign in with your work account*"
 
 
 def test_the_requester_of_the_pending_approval_still_hears_who_waits_for_her_decision(chat: Chat) -> None:

@@ -42,6 +42,7 @@ def decide_account(
             list_changed=relisted != "unchanged",
             access_restored=relisted in ("restored", "given"),
             first_list=relisted == "given",
+            as_told=relisted == "as_told",
         )
 
 

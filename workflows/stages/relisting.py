@@ -17,18 +17,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from storage import AffectedUser, Migration, OutboundMessage, TodoItem
+from storage.inserts import insert_all
 from storage.outbox import SUPERSEDED
-from workflows._views import item_payload
+from workflows._views import item_as_it_stands, item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
 from workflows.plan import NO_ACCESS, Match, PlannedUser
-from workflows.stages.late_invitees import rewrite_item, rewrite_items, tell, write_items
+from workflows.stages.late_invitees import ITEM, item_rows, rewrite_item, tell, write_items
 from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
     DECIDED_MESSAGE,
@@ -47,17 +49,21 @@ from workflows.stages.list_messages import (
 )
 from workflows.stages.notifying import tell_lost_access
 from workflows.stages.unit import Unit
-from workflows.todo import TodoTemplate, todo_items
+from workflows.todo import ACCEPT_INVITATION, ACCOUNT_BOUND_ITEMS, TodoTemplate, todo_items
 
 REMINDER_MESSAGE = "todo_reminder"
 """A reminder of someone's open items (`workflows.reminders` queues them)."""
 CHOOSING_ITEM = "choose-work-account"
 SIGN_IN_ITEM = "sign-in-work-account"
+LEAD_ITEMS = frozenset({CHOOSING_ITEM, SIGN_IN_ITEM, ACCEPT_INVITATION})
+"""The item a decision rewrites into the first one the decided account calls for: asking to choose, or
+signing in with (or first accepting the invitation of) the account decided before."""
 
 
-Relisted = Literal["unchanged", "changed", "restored", "given"]
-"""What a decision did to a notified person's list: nothing, changed or withdrew it, gave it back with
-their access (they had been decided out), or gave them their first (decided out before any reached them)."""
+Relisted = Literal["unchanged", "changed", "as_told", "restored", "given"]
+"""What a decision did to a notified person's list: nothing, changed or withdrew it, made it again what may
+have reached them (a decision in between never did), gave it back with their access (they had been decided
+out), or gave them their first (decided out before any reached them)."""
 
 
 def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
@@ -89,31 +95,47 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         had_a_list = any(may_have_reached(message) for message in of_kinds(messages, LIST_MESSAGES))
         _access_kept(unit, affected, person, account, messages, subscriber=subscriber)
         return "restored" if had_a_list else "given"
-    # the item that says to choose, or the sign-in item of an account decided before (now another one)
-    choosing = next((item for item in held if item.key in (CHOOSING_ITEM, SIGN_IN_ITEM)), None)
+    # the item that says to choose, or the first item of an account decided before (now another one)
+    choosing = next((item for item in held if item.key in LEAD_ITEMS), None)
     if choosing is None or account is None:
         return "unchanged"
     # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
     # tells its items too; one that may have reached them is corrected
     earlier = withdrawn(messages, {DECIDED_MESSAGE})
+    had = _as_they_had(earlier)
+    before = {item.key: _state(item) for item in held} | had
     needed = _decided_list(row, person, subscriber)
     dropped = _drop_unneeded(session, held, choosing, needed)
     held = [item for item in held if item.id not in {each.id for each in dropped}]
     reworded = _reword_kept(held, choosing, needed)
-    changed = rewrite_items(session, affected, choosing, held, needed)
+    # done for the account decided before: not for this one (none was, while they were asked to choose)
+    reopened = [] if choosing.key == CHOOSING_ITEM else _reopen_account_bound(held)
+    changed = [rewrite_item(choosing, needed[0]), *_add_missing(session, affected, held, needed, had)]
+    for item in [*held, *changed[1:]]:
+        _done_as_they_had(item, had)
     waiting = _unreached_list_as_it_stands(session, affected, person, messages)
     if waiting and not earlier.heard:
         return "changed"  # the list they have not got yet holds the decision
     heard = _items_heard(messages)
     # what a stopped message or a rewording would have told them, unless it is what they may have read
-    untold = {item["id"] for message in earlier.stopped for item in message.payload.get("items", [])}
-    untold |= {item.id for item in reworded}
-    untold -= {item.id for item in changed}
+    untold = {item["key"] for message in earlier.stopped for item in message.payload.get("items", [])}
+    untold |= {item.key for item in [*reworded, *changed]}
+    untold |= {item.key for item in reopened if item.done_at is None}
     told = sorted(
-        [*changed, *(item for item in held if item.id in untold and _new_to(heard, item))],
+        (
+            item
+            for item in [*held, *changed[1:]]
+            if item.key in untold and (_new_to(heard, item) or item in reopened)
+        ),
         key=lambda item: item.position,
     )
     told_account = _account_told(messages, earlier)
+    corrects = told_account if told_account != account.user_principal_name else None
+    # what they may have read on their list and no longer need (new tokens, for an identity that now
+    # carries over): off it, and said so
+    gone = [item_payload(item) for item in dropped if item.key in heard]
+    if not (told or gone or corrects):
+        return "as_told"  # back to the list that may have reached them: nothing new to say
     tell(
         session,
         row,
@@ -123,13 +145,83 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         now=unit.flow.now,
         account=account.user_principal_name,
         carried_over=person.outcome == "auto",  # a guest with their own address: nothing is mapped
-        corrects=told_account if told_account != account.user_principal_name else None,
+        corrects=corrects,
         items=[item_payload(item) for item in told],
-        # what they may have read on their list and no longer need (new tokens, for an identity that now
-        # carries over): off it, and said so
-        dropped=[item_payload(item) for item in dropped if item.id in heard],
+        dropped=gone,
+        # their items as they stood before, for a newer decision that stops this message
+        before=list(before.values()),
     )
     return "changed"
+
+
+def _as_they_had(earlier: Withdrawn) -> dict[str, dict[str, Any]]:
+    """Their items as they stood before the decisions whose messages are stopped unread, by key: a newer
+    decision that gives an item back in those words gives back its done mark and number too, as nothing
+    they read took them away."""
+    unread = [message for message in earlier.stopped if message not in earlier.reached]
+    had: dict[str, dict[str, Any]] = {}
+    for message in reversed(unread):  # the oldest saw them first
+        had.update((item["key"], item) for item in message.payload.get("before", []))
+    return had
+
+
+def _state(item: TodoItem) -> dict[str, Any]:
+    """`item_as_it_stands`, with who marked it done and when a sign-in showed it: enough to give it back."""
+    verified = {"verified_at": item.verified_at.isoformat()} if item.verified_at else {}
+    return item_as_it_stands(item) | {"done_by": item.done_by} | verified
+
+
+def _said_alike(item: TodoItem | TodoTemplate, said: dict[str, Any]) -> bool:
+    return (said.get("title"), said.get("body"), said.get("link")) == (item.title, item.body, item.link)
+
+
+def _done_as_they_had(item: TodoItem, had: dict[str, dict[str, Any]]) -> None:
+    """An open item they had done in the same words before a decision they never read reopened it (or took
+    it away) is done again, as they did it."""
+    was = had.get(item.key)
+    if item.done_at is None and was is not None and was.get("done_at") and _said_alike(item, was):
+        item.done_at = _moment(was.get("done_at"))
+        item.done_by = was.get("done_by")
+        item.verified_at = _moment(was.get("verified_at"))
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _add_missing(
+    session: Session,
+    affected: AffectedUser,
+    held: Sequence[TodoItem],
+    needed: Sequence[TodoTemplate],
+    had: dict[str, dict[str, Any]],
+) -> list[TodoItem]:
+    """The items the decided account calls for that their list lacks, at its end; one they had in the same
+    words before an unread decision took it away comes back at its number."""
+    assert affected.id is not None
+    keys = {item.key for item in held}
+    missing = [template for template in needed[1:] if template.key not in keys]
+    taken = {item.position for item in held}
+    new, given_back = [], []
+    for values, template in zip(item_rows(affected.id, missing), missing, strict=True):
+        was = had.get(template.key)
+        if was is not None and _said_alike(template, was) and was["number"] - 1 not in taken:
+            values["position"] = was["number"] - 1
+            # its id too, which the buttons they read carry, unless a new item took it meanwhile
+            if session.get(TodoItem, was["id"]) is None:
+                given_back.append({**values, "id": was["id"]})
+                taken.add(values["position"])
+                continue
+        else:
+            values["position"] = max(taken) + 1
+        taken.add(values["position"])
+        new.append(values)
+    # apart: a row given its id and one left to the database's are not one statement's
+    added = [
+        *insert_all(session, TodoItem, new, unique=ITEM),
+        *insert_all(session, TodoItem, given_back, unique=ITEM),
+    ]
+    return sorted(added, key=lambda item: item.position)
 
 
 def _drop_unneeded(
@@ -162,19 +254,27 @@ def _reword_kept(
     return reworded
 
 
-def _items_heard(messages: Sequence[OutboundMessage]) -> dict[int | None, dict[str, Any]]:
-    """Each item the messages that may have reached the person listed, by id, as the newest said it."""
-    heard: dict[int | None, dict[str, Any]] = {}  # keyed as `TodoItem.id` is typed
+def _reopen_account_bound(held: Sequence[TodoItem]) -> list[TodoItem]:
+    """Clear the done marks of the items done for the account they signed in with: the ones reopened."""
+    reopened = [item for item in held if item.key in ACCOUNT_BOUND_ITEMS and item.done_at is not None]
+    for item in reopened:
+        item.done_at = item.done_by = item.verified_at = None
+    return reopened
+
+
+def _items_heard(messages: Sequence[OutboundMessage]) -> dict[str, dict[str, Any]]:
+    """Each item the messages that may have reached the person listed, by key (one item of their list
+    each), as the newest said it."""
+    heard: dict[str, dict[str, Any]] = {}
     for message in messages:  # oldest first
         if may_have_reached(message):
-            heard.update((item["id"], item) for item in message.payload.get("items", []))
+            heard.update((item["key"], item) for item in message.payload.get("items", []))
     return heard
 
 
-def _new_to(heard: dict[int | None, dict[str, Any]], item: TodoItem) -> bool:
+def _new_to(heard: dict[str, dict[str, Any]], item: TodoItem) -> bool:
     """Whether the item says what no message that may have reached them said of it."""
-    said = heard.get(item.id, {})
-    return (said.get("title"), said.get("body"), said.get("link")) != (item.title, item.body, item.link)
+    return not _said_alike(item, heard.get(item.key, {}))
 
 
 _AFFECTED = select(AffectedUser).where(

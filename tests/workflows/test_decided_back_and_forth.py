@@ -1,0 +1,96 @@
+"""An account decided for someone after their list reached them, then another, then back: what they read
+is what they keep (the done marks, the numbers), and they hear only what differs from it. Hana's guest is
+a real one here (accepted, with her own address), so her identity carries over to it: no new tokens."""
+
+from dataclasses import replace
+
+import pytest
+
+from storage import Database
+from tests.workflows import test_lists_given_again as given_again
+from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.test_lists_given_again import HANA, HANA_AS_GUEST, HANA_AT_WORK, _deliver, _hanas
+from workflows.directory import DirectoryUser
+from workflows.reminders import Tracking
+from workflows.results import Actor, TodoEntry
+from workflows.service import MigrationService
+
+tracking, notified, delivered = given_again.tracking, given_again.notified, given_again.delivered
+"""`test_lists_given_again`'s, run here with this module's Hana."""
+HANA_HERSELF = Actor(id="hana", email=HANA_AT_WORK, name="Hana")
+EVERY_ITEM = ("sign-in-work-account", "clear-git-credentials", "re-add-ssh-keys", "recreate-pats")
+"""Her list for her work account."""
+
+
+@pytest.fixture
+def with_hana(microsoft: FakeMicrosoft) -> FakeMicrosoft:
+    """As `test_lists_given_again`'s, but her `#EXT#` account is a guest who accepted its invitation."""
+    microsoft.users.append(replace(microsoft.users[2], id="e-hana", principal_name=HANA, mail_address=HANA))
+    microsoft.directory += [
+        DirectoryUser(
+            id="g-guest",
+            user_principal_name=HANA_AS_GUEST,
+            mail=HANA,
+            user_type="Guest",
+            external_user_state="Accepted",
+        ),
+        DirectoryUser(id="g-hart", user_principal_name=HANA_AT_WORK, other_mails=(HANA,)),
+    ]
+    return microsoft
+
+
+def _her_list(service: MigrationService, database: Database) -> dict[str, TodoEntry]:
+    hana = int(_hanas(database)[0].payload["affected_user_id"])
+    return {entry.key: entry for entry in service.todo_list(hana)}
+
+
+def test_decided_back_to_the_account_that_reached_her_before_the_other_did_tells_her_nothing(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    for key in EVERY_ITEM:
+        delivered.mark_done(_her_list(delivered, database)[key].id, HANA_HERSELF)
+    read = _her_list(delivered, database)
+    clock.advance(minutes=1)
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)  # takes her tokens item away; not sent
+    assert "recreate-pats" not in _her_list(delivered, database)
+    clock.advance(minutes=1)
+
+    decided = delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+
+    assert decided.list_changed and decided.as_told
+    assert [(m.kind, m.payload.get("account")) for m in _hanas(database, "pending")] == []
+    now = _her_list(delivered, database)
+    assert now.keys() == read.keys()
+    for key in EVERY_ITEM:  # as she read them, ticked as she ticked them
+        assert (now[key].id, now[key].number, now[key].body) == (
+            read[key].id,
+            read[key].number,
+            read[key].body,
+        )
+        assert now[key].done_at == read[key].done_at is not None
+
+
+def test_an_account_changed_after_it_reached_her_opens_her_git_and_ssh_items_again_and_says_so(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """The procedure has SSH users "add new keys for the Azure AD user": done for one account, not for
+    another, as the Git credential cache is."""
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    read = _her_list(delivered, database)
+    for key in ("re-add-ssh-keys", "clear-git-credentials"):
+        delivered.mark_done(read[key].id, HANA_HERSELF)
+    clock.advance(minutes=1)
+
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)
+
+    now = _her_list(delivered, database)
+    assert now["re-add-ssh-keys"].done_at is None and now["clear-git-credentials"].done_at is None
+    (told,) = _hanas(database, "pending")
+    assert [item["key"] for item in told.payload["items"]] == [
+        "sign-in-work-account",
+        "clear-git-credentials",
+        "re-add-ssh-keys",
+    ]
