@@ -506,10 +506,20 @@ _GUEST_INVITE_SETTINGS = (
 )
 
 
-def nobody_may_invite(checks: Iterable[Check]) -> bool:
-    """Whether `invite-permission` fails: nobody the bot acts for may invite the people without a directory
-    account, so an invitation is no way in for them until the directory's settings or roles change."""
-    return any(check.code == "invite-permission" and check.status == "fail" for check in checks)
+InvitationBar = Literal["", "rights", "setting"]
+"""What keeps the people without a directory account from being invited: nothing; the rights of whoever
+the bot acts for (someone allowed to invite guests, a Guest Inviter, still could); or the directory's
+setting, which lets nobody invite guests, admins included (allowInvitesFrom: none)."""
+
+
+def invitation_bar(checks: Iterable[Check]) -> InvitationBar:
+    """Whether `invite-permission` fails, and why (`InvitationBar`): nobody the bot acts for may invite the
+    people without a directory account, so an invitation is no way in for them until the directory's
+    settings, or (`rights`) who invites them, change. The one test of it."""
+    for check in checks:
+        if check.code == "invite-permission" and check.status == "fail":
+            return "setting" if check.fix == invitation_policy_fix("none") else "rights"
+    return ""
 
 
 def invitation_policy_fix(policy: str) -> str:

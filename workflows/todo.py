@@ -14,7 +14,7 @@ from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
 from workflows.invitation_email import FROM
 from workflows.mapping import RESOLVE_PAGE
-from workflows.plan import PlannedUser
+from workflows.plan import InvitationBar, PlannedUser
 from workflows.tokens import TokenAdvice, token_advice
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
@@ -92,13 +92,13 @@ def advance_notice(
     tenant: str,
     invited_as: str | None = None,
     case: str | None = "first",
-    invitable: bool = True,
+    barred: InvitationBar = "",
 ) -> list[str]:
     """Before the change: what will happen to this person, and what they will have to do afterwards.
 
     `invited_as` is the address a B2B invitation went to, None if the bot sent none; `case` is "switch"
-    when the organization leaves another directory (`workflows.tokens.case_of`); `invitable`: someone the
-    bot acts for may invite guests (`workflows.plan.nobody_may_invite` says not).
+    when the organization leaves another directory (`workflows.tokens.case_of`); `barred`: what keeps them
+    from being invited, if anything (`workflows.plan.invitation_bar`).
     """
     today = "another directory's accounts" if case == "switch" else "Microsoft accounts"
     lines = [
@@ -120,11 +120,18 @@ def advance_notice(
                 " guest. Accept it now, or you lose access after the change (your history is kept). After the"
                 f" change you sign in as {invited_as}."
             )
-        case "invite" if not invitable:
+        case "invite" if barred == "setting":
             lines.append(
-                f"You have no account in {tenant}, and its settings let nobody here invite you as a guest"
-                " for now: unless they change or someone allowed to invite guests invites you, you lose"
-                " access after the change (your history is kept). The migration admins know; ask them."
+                f"You have no account in {tenant}, and its settings let nobody invite guests for now: unless"
+                " they change, you lose access after the change (your history is kept). The migration admins"
+                " know; ask them."
+            )
+        case "invite" if barred:
+            lines.append(
+                f"You have no account in {tenant}, and the migration admins may not invite you as a guest for"
+                " now: unless its invitation settings change or someone allowed to invite guests invites you,"
+                " you lose access after the change (your history is kept). The migration admins know; ask"
+                " them."
             )
         case "invite":
             lines.append(

@@ -79,7 +79,11 @@ def nobody_told(request: ApprovalRequest) -> list[Block]:
     for; approving stays possible."""
     organization = request.organization
     if request.unreached:  # those who must act before the change, or lose access with it
-        return [Text(f"{views.unreached_lines(request.unreached)}\nThis does not block approval.")]
+        return [
+            Text(
+                f"{views.unreached_lines(request.unreached, request.warnings)}\nThis does not block approval."
+            )
+        ]
     if not request.nobody_told:
         return []
     return [

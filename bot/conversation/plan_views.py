@@ -8,7 +8,7 @@ from bot.conversation import lists
 from bot.conversation.messages import Actions, Attachment, Block, Button, Facts, Text
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
-from workflows.plan import NO_ACCESS, Check, Plan, PlannedUser, nobody_may_invite
+from workflows.plan import NO_ACCESS, Check, InvitationBar, Plan, PlannedUser, invitation_bar
 from workflows.results import Affected, MigrationStatus, People
 from workflows.stages.deciding import options
 from workflows.stages.removal import why_not_removable
@@ -33,20 +33,22 @@ OUTCOME_WORDS = {
     "no-access": ("lose access, as an admin decided", "loses access, as an admin decided"),
 }
 """What happens to the users of each of the plan's groups (`GROUPS`): (several, one)."""
-NOBODY_MAY_INVITE = (
-    "lose access unless the directory's invitation settings change or someone allowed to invite guests"
-    " invites them",
-    "loses access unless the directory's invitation settings change or someone allowed to invite guests"
-    " invites them",
-)
-"""What happens to the people to invite while `invite-permission` fails: nobody the bot acts for may."""
+_UNLESS_SETTINGS = "unless the directory's invitation settings change"
+NOBODY_MAY_INVITE: dict[InvitationBar, tuple[str, str]] = {
+    "rights": (
+        f"lose access {_UNLESS_SETTINGS} or someone allowed to invite guests invites them",
+        f"loses access {_UNLESS_SETTINGS} or someone allowed to invite guests invites them",
+    ),
+    # allowInvitesFrom none: nobody may invite guests, admins included
+    "setting": (f"lose access {_UNLESS_SETTINGS}", f"loses access {_UNLESS_SETTINGS}"),
+}
+"""What happens to the people to invite while `invite-permission` fails, by what bars them."""
 
 
-def _outcome_words(checks: Sequence[Check]) -> dict[str, tuple[str, str]]:
+def outcome_words(checks: Sequence[Check]) -> dict[str, tuple[str, str]]:
     """`OUTCOME_WORDS`, true of the plan's checks: inviting is no way back in while nobody may invite."""
-    if not nobody_may_invite(checks):
-        return OUTCOME_WORDS
-    return {**OUTCOME_WORDS, "invite": NOBODY_MAY_INVITE}
+    bar = invitation_bar(checks)
+    return {**OUTCOME_WORDS, "invite": NOBODY_MAY_INVITE[bar]} if bar else OUTCOME_WORDS
 
 
 def people(count: int) -> str:
@@ -68,7 +70,7 @@ def counts_facts(counts: Mapping[str, int], checks: Sequence[Check]) -> Facts:
     plan's `checks` have it."""
     pairs = tuple(
         (people(counts[outcome]), several if counts[outcome] != 1 else one)
-        for outcome, (several, one) in _outcome_words(checks).items()
+        for outcome, (several, one) in outcome_words(checks).items()
         if counts.get(outcome)
     )
     return Facts(pairs or (("0 users", "the organization has no users to move"),))
@@ -96,7 +98,8 @@ def who_is_affected(affected: Affected, checks: Sequence[Check]) -> Text:
         if affected.without_access.count
         else ""
     )
-    uninvited = NOBODY_MAY_INVITE[0] if nobody_may_invite(checks) else "lose access unless invited"
+    bar = invitation_bar(checks)
+    uninvited = NOBODY_MAY_INVITE[bar][0] if bar else "lose access unless invited"
     return Text(
         f"*Keep access* ({affected.keep.count}): {names(affected.keep)}\n"
         f"{to_accept}"

@@ -94,7 +94,7 @@ def _stage(status: MigrationStatus, told: Told | None = None, *, yours: bool = F
     return f"{ready} {next_steps}."
 
 
-def _told(told: Told | None, organization: str, *, names: bool = True) -> list[Block]:
+def _told(told: Told | None, status: MigrationStatus, *, names: bool = True) -> list[Block]:
     """When users were told what is coming, and whom the notice reached (its delivery records), as the
     status of a cancelled migration says it of the "it is off" messages; `names`: whom it did not reach
     (addresses and what the plan does with them, like `plan`: for admins only), else how many."""
@@ -112,11 +112,13 @@ def _told(told: Told | None, organization: str, *, names: bool = True) -> list[B
     )
     if told.untold:
         joined = sign_in_views.people_counted(told.untold, "has", "have")
-        again = f"announce {organization} {told.when}".strip()
+        again = f"announce {status.organization} {told.when}".strip()
         line += f" {joined} joined the plan since: `{again}` tells only them."
     if told.unreached and not names:
         line += " An admin's `status` names them."
-    return [Text(line), *([Text(unreached_lines(told.unreached))] if told.unreached and names else [])]
+    if not (told.unreached and names):
+        return [Text(line)]
+    return [Text(line), Text(unreached_lines(told.unreached, status.checks))]
 
 
 def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
@@ -128,20 +130,19 @@ def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
         f" {'person' if missed == 1 else 'people'} in chat"
     )
     return Outgoing(
-        Message(
-            summary, (Heading(f"Advance notice of {status.organization}"), *_told(told, status.organization))
-        ),
+        Message(summary, (Heading(f"Advance notice of {status.organization}"), *_told(told, status))),
         Channel(status.channel_id),
         updates=f"notice:{status.id}",
     )
 
 
-def unreached_lines(unreached: Sequence[Unreached]) -> str:
-    """Who the advance notice could not reach in chat, those it matters most for first, why, and how to
-    reach them."""
+def unreached_lines(unreached: Sequence[Unreached], checks: Sequence[Check]) -> str:
+    """Who the advance notice could not reach in chat, those it matters most for first, what happens to
+    them (as the plan's `checks` have it, like `plan`), why, and how to reach them."""
     first = sorted(unreached, key=lambda person: not person.matters_most)
+    words = plan_views.outcome_words(checks)
     lines = [
-        f"• {person.address} ({plan_views.OUTCOME_WORDS[person.group][1]}): {person.why or 'no reason given'}"
+        f"• {person.address} ({words[person.group][1]}): {person.why or 'no reason given'}"
         for person in first[:AFFECTED_NAMES]
     ]
     if len(first) > AFFECTED_NAMES:
@@ -199,7 +200,7 @@ def status(
     buttons of the next steps (anyone else would only be refused on pressing them)."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
     blocks.append(Text(_stage(status, told, yours=yours)))
-    blocks.extend(_told(told, status.organization, names=admin))
+    blocks.extend(_told(told, status, names=admin))
     blocks.extend(_why_stopped(status))
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {clock_time(status.invite_recheck_at)} UTC."))
@@ -289,7 +290,7 @@ def checked(
         plan_views.counts_facts(status.counts, status.checks),
         *_approval_after(rechecked),
         Text(_stage(status, told)),
-        *_told(told, status.organization),
+        *_told(told, status),
     ]
     return Outgoing(
         Message(

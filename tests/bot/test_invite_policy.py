@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from bot.conversation import views
 from bot.conversation.messages import DirectMessage
 from sandbox import Sandbox, parse_scenario
 from tests.bot.conftest import ORG, Chat, text_of
+from workflows.plan import Check, invitation_policy_fix
+from workflows.results import Unreached
 
 DANA = "dana@fabrikam.com"
 NOBODY_INVITES = (
@@ -94,11 +99,9 @@ def test_nobody_may_invite_so_request_approval_anyway_connects_without_the_two_a
     assert " ".join(status.split()).count("nobody can invite them") == 1
     assert "Fix:" not in status
     for reply in (status, text_of(chat.say(DANA, f"plan {ORG}"))):  # nobody may invite them: not the way in
-        assert (
-            "2 users lose access unless the directory's invitation settings change or someone allowed to"
-            in (" ".join(reply.split()))
-        )
-        assert "unless invited" not in reply
+        plain = " ".join(reply.split())
+        assert "2 users lose access unless the directory's invitation settings change" in plain
+        assert "unless invited" not in plain and "someone allowed to invite" not in plain
 
     plain = " ".join(text_of(chat.say(DANA, "request-approval")).split())
     assert plain.startswith(
@@ -111,10 +114,10 @@ def test_nobody_may_invite_so_request_approval_anyway_connects_without_the_two_a
     assert chat.state() == "awaiting_approval"
     prompt = " ".join(text_of([m for m in anyway if isinstance(m.to, DirectMessage)]).split())
     assert (
-        "Will lose access unless the directory's invitation settings change or someone allowed to invite"
-        " guests invites them (2): erin.eng@gmail.com, frank.f@outlook.com"
+        "Will lose access unless the directory's invitation settings change (2): erin.eng@gmail.com,"
+        " frank.f@outlook.com"
     ) in prompt
-    assert "unless invited" not in prompt
+    assert "unless invited" not in prompt and "someone allowed to invite" not in prompt
     assert "❌ invite-permission: 2 users need a guest invitation" in prompt
     approved = chat.click("lee@fabrikam.com", anyway, "Approve")
     assert chat.state() == "connecting", text_of(approved)
@@ -132,8 +135,53 @@ def test_nobody_may_invite_so_the_advance_notice_promises_the_uninvited_no_invit
         ).split()
     )
     assert (
-        "You have no account in Fabrikam, and its settings let nobody here invite you as a guest for now:"
-        " unless they change or someone allowed to invite guests invites you, you lose access after the"
-        " change (your history is kept). The migration admins know; ask them."
+        "You have no account in Fabrikam, and its settings let nobody invite guests for now: unless they"
+        " change, you lose access after the change (your history is kept). The migration admins know; ask"
+        " them."
     ) in to_erin
     assert "you will get an invitation email" not in to_erin
+
+
+def test_only_guest_inviters_may_invite_so_the_plan_and_the_notice_name_them_as_a_way_in(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    """adminsAndGuestInviters: Microsoft refuses the bot's app, yet a Guest Inviter may still invite them."""
+    _serve(box, fabrikam, "adminsAndGuestInviters")
+    chat.say(DANA, f"start {ORG} fabrikam.com")
+    plan = " ".join(text_of(chat.say(DANA, f"plan {ORG}")).split())
+    assert (
+        "2 users lose access unless the directory's invitation settings change or someone allowed to invite"
+        " guests invites them"
+    ) in plan
+    told = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    to_erin = " ".join(
+        text_of(
+            [m for m in told if isinstance(m.to, DirectMessage) and "erin.eng@gmail.com" in m.to.addresses]
+        ).split()
+    )
+    assert (
+        "You have no account in Fabrikam, and the migration admins may not invite you as a guest for now:"
+        " unless its invitation settings change or someone allowed to invite guests invites you, you lose"
+        " access after the change (your history is kept)."
+    ) in to_erin
+
+
+@pytest.mark.parametrize(
+    ("policy", "said"),
+    [
+        ("none", "loses access unless the directory's invitation settings change)"),
+        (
+            "adminsAndGuestInviters",
+            "loses access unless the directory's invitation settings change or someone allowed to invite"
+            " guests invites them)",
+        ),
+    ],
+)
+def test_whom_the_notice_missed_are_said_to_lose_access_as_the_invitation_policy_has_it(
+    policy: str, said: str
+) -> None:
+    check = Check(
+        "invite-permission", "fail", "2 users need a guest invitation.", invitation_policy_fix(policy)
+    )
+    missed = views.unreached_lines([Unreached("erin.eng@gmail.com", "invite", "no chat account")], [check])
+    assert f"• erin.eng@gmail.com ({said}: no chat account" in missed

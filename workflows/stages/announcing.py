@@ -17,7 +17,7 @@ from workflows.arguments import announcement_when
 from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
 from workflows.machine import refusal
-from workflows.plan import nobody_may_invite
+from workflows.plan import invitation_bar
 from workflows.results import Actor, AnnounceResult, Told, Unreached
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, audit, find, status
@@ -60,7 +60,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
             ).all()
         )
         invited = to_accept(session, row.id, plan.users)
-        case, invitable = case_of(plan.checks), not nobody_may_invite(plan.checks)
+        case, barred = case_of(plan.checks), invitation_bar(plan.checks)
         messages = [
             NewMessage(
                 keys[user.id],
@@ -80,7 +80,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                         tenant=tenant,
                         invited_as=invited.get(user.id),
                         case=case,
-                        invitable=invitable,
+                        barred=barred,
                     ),
                 },
                 row.id,
