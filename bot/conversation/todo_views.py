@@ -87,6 +87,16 @@ def account_decided_dm(
     return Message(message.summary, (*message.blocks, off))
 
 
+def item_numbers(numbers: Sequence[int]) -> str:
+    """The numbers of a list's items in as few words as say them right: `1 to 4`; `1, 2, 3 and 5` once an
+    item left it (the others keep their numbers); `1` alone."""
+    if len(numbers) == 1:
+        return str(numbers[0])
+    if list(numbers) == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]} to {numbers[-1]}"
+    return f"{', '.join(str(each) for each in numbers[:-1])} and {numbers[-1]}"
+
+
 def _how(carried_over: bool) -> str:
     """How their identity gets to the account the admins recorded."""
     if carried_over:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.console.render import render
 from bot.console.surface import ConsoleSurface
+from bot.conversation import todo_views
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import DirectMessage, Outgoing
 from bot.delivery.outboxes import InlineOutbox
@@ -137,3 +138,14 @@ def test_snooze_takes_what_the_reminder_shows_and_a_wrong_number_is_named(
     assert text(chat.say(WORK, "snooze 1w", in_dm=True)).strip().startswith("😴 Snoozed:")
     clock.now += timedelta(days=6)
     assert to_kim(chat.runtime.conversation.watch()) == []
+
+
+@pytest.mark.parametrize(
+    ("numbers", "said"),
+    [([1, 2, 3, 4], "1 to 4"), ([1, 2, 3, 5], "1, 2, 3 and 5"), ([2], "2")],
+)
+def test_a_wrong_snooze_number_is_answered_with_the_numbers_the_list_has(
+    numbers: list[int], said: str
+) -> None:
+    """An item a decision took off the list leaves its number unused: "1 to 5" would offer it."""
+    assert todo_views.item_numbers(numbers) == said

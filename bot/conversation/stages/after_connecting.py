@@ -52,10 +52,11 @@ class AfterConnecting(Stage):
         entries = newest_list(self._desk.service.todo_list(actor))
         if not entries:
             raise WorkflowError("Nothing to snooze: you have no to-do list, so no reminders come to you.")
-        numbers = [str(entry.number) for entry in entries]
-        if which and which[0] not in numbers:  # a number not on the list is a mistake worth saying
+        numbers = [entry.number for entry in entries]
+        if which and which[0] not in [str(each) for each in numbers]:  # a mistake worth saying
+            its_items = todo_views.item_numbers(numbers)
             raise WorkflowError(
-                f"There is no item {which[0]} on your list (its items are {numbers[0]} to {numbers[-1]})."
+                f"There is no item {which[0]} on your list (its items are {its_items})."
                 " Say `snooze 1d` or `snooze 1w` to put off the reminders about your list."
             )
         snoozed = self._desk.tracking.snooze(actor, span, affected_user_id=entries[0].affected_user_id)
