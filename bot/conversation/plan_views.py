@@ -110,19 +110,18 @@ def who_is_affected(affected: Affected, checks: Sequence[Check]) -> Text:
     )
 
 
-def undecided_line(status: MigrationStatus) -> Text:
-    """Where `status` points admins to the people waiting for their decision."""
+def undecided_line(status: MigrationStatus, *, admin: bool = True) -> Text:
+    """Where `status` points admins to the people waiting for their decision; to anyone else (`admin`
+    False), only that they wait."""
     waiting = people(status.undecided)
     if status.state in CONNECTED_UNFINISHED:
-        return Text(
-            f"⚠️ {waiting} still without a way in: their account is disabled, or several match. Decide for"
-            f" them (`plan` shows their choices), then {map_by_hand()}."
-        )
+        without = f"⚠️ {waiting} still without a way in: their account is disabled, or several match"
+        if not admin:
+            return Text(f"{without}; the migration's admins decide for them.")
+        return Text(f"{without}. Decide for them (`plan` shows their choices), then {map_by_hand()}.")
     wait = "waits" if status.undecided == 1 else "wait"
-    return Text(
-        f"⚠️ {waiting} {wait} for an admin's decision (their account is disabled, or several match):"
-        " `plan` shows their choices, with buttons."
-    )
+    line = f"⚠️ {waiting} {wait} for an admin's decision (their account is disabled, or several match)"
+    return Text(f"{line}: `plan` shows their choices, with buttons." if admin else f"{line}.")
 
 
 DECISIONS_SHOWN = 5

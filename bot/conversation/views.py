@@ -57,11 +57,27 @@ _STAGES: dict[str, str] = {
     "failed": "A step failed; `resume` runs it again.",
 }
 
+_STAGES_FOR_EVERYONE: dict[str, str] = {
+    "planned": "The plan is ready; the migration's admins prepare connecting.",
+    "blocked": "A prerequisite fails; the migration's admins fix it before it moves on.",
+    "waiting_for_invite_settings": (
+        "The directory refused invitations; the migration's admins invite again once its settings allow it."
+    ),
+    "awaiting_approval": "Waiting for an admin to approve connecting.",
+    "billing_checked": "Billing is in the new directory; the migration's admins complete the migration next.",
+    "failed": "A step failed; the migration's admins run it again.",
+}
+"""`_STAGES` said to someone who does not administer the migration: what the admins do, not what to do."""
 
-def _stage(status: MigrationStatus, told: Told | None = None, *, yours: bool = False) -> str:
+
+def _stage(
+    status: MigrationStatus, told: Told | None = None, *, yours: bool = False, admin: bool = True
+) -> str:
     """What the stage means; a planned migration says, from its own plan, what is left before approval.
     `told`: how the advance notice went out, if it did; `yours`: the reader may approve the pending
-    request."""
+    request; `admin`: the reader administers the migration (else what its admins do is said instead)."""
+    if not admin and status.state in _STAGES_FOR_EVERYONE:
+        return _STAGES_FOR_EVERYONE[status.state]
     if status.state == "awaiting_approval" and yours and status.pending_approval_id:
         number = status.pending_approval_id
         return (
@@ -199,7 +215,7 @@ def status(
     `admin`: the reader administers the migration, so may see whom the notice did not reach and gets the
     buttons of the next steps (anyone else would only be refused on pressing them)."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
-    blocks.append(Text(_stage(status, told, yours=yours)))
+    blocks.append(Text(_stage(status, told, yours=yours, admin=admin)))
     blocks.extend(_told(told, status, names=admin))
     blocks.extend(_why_stopped(status))
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
@@ -210,7 +226,7 @@ def status(
     elif status.plan_fingerprint:
         blocks.append(plan_views.counts_facts(status.counts, status.checks))
     if status.undecided and status.active:
-        blocks.append(plan_views.undecided_line(status))
+        blocks.append(plan_views.undecided_line(status, admin=admin))
     if report is not None:
         apart = progress_views.losing_access_apart(report.deciders)
         blocks.append(

@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.slack.blocks import message_payload
 from bot.teams.cards import card
-from tests.bot.conftest import DANA, Chat, started
+from sandbox import Sandbox, parse_scenario
+from tests.bot.conftest import DANA, Chat, started, text_of
 
 ANN = "ann@fabrikam.com"  # in the organization, not one of its admins
 
@@ -48,3 +49,31 @@ def test_an_admin_reads_the_status_with_the_buttons_of_the_next_steps(chat: Chat
     answer = chat.say(DANA, "status")
     assert {"announce", "invite", "request-approval", "cancel"} <= set(buttons(answer))
     assert slack_actions(answer) and teams_actions(answer)
+
+
+def _plain(answer: Any) -> str:
+    return " ".join(text_of(answer).split())
+
+
+def test_someone_who_does_not_administer_it_reads_what_the_admins_do_not_what_to_do(chat: Chat) -> None:
+    started(chat)
+    planned = _plain(chat.say(ANN, "status"))
+    assert "The plan is ready; the migration's admins prepare connecting." in planned
+    assert "2 users wait for an admin's decision (their account is disabled, or several match)." in planned
+    assert "`plan`" not in planned and "request approval" not in planned
+    chat.say(DANA, "invite")
+    chat.say(DANA, "request-approval")
+    waiting = _plain(chat.say(ANN, "status"))
+    assert "Waiting for an admin to approve connecting." in waiting and "another admin" not in waiting
+    assert "Waiting for another admin to approve connecting." in _plain(chat.say(DANA, "status"))
+
+
+def test_someone_who_does_not_administer_a_blocked_migration_is_not_asked_to_fix_it(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    fabrikam["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = "none"
+    box.reset(parse_scenario(fabrikam))
+    started(chat)
+    blocked = _plain(chat.say(ANN, "status"))
+    assert "A prerequisite fails; the migration's admins fix it before it moves on." in blocked
+    assert "`recheck`" not in blocked
