@@ -123,17 +123,19 @@ def test_nobody_may_invite_so_request_approval_anyway_connects_without_the_two_a
     assert chat.state() == "connecting", text_of(approved)
 
 
+def _notice_to_erin(chat: Chat) -> str:
+    """The advance notice Erin, who has no directory account, gets from `announce`."""
+    told = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    to_erin = [m for m in told if isinstance(m.to, DirectMessage) and "erin.eng@gmail.com" in m.to.addresses]
+    return " ".join(text_of(to_erin).split())
+
+
 def test_nobody_may_invite_so_the_advance_notice_promises_the_uninvited_no_invitation(
     chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
 ) -> None:
     _serve(box, fabrikam, "none")
     chat.say(DANA, f"start {ORG} fabrikam.com")
-    told = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
-    to_erin = " ".join(
-        text_of(
-            [m for m in told if isinstance(m.to, DirectMessage) and "erin.eng@gmail.com" in m.to.addresses]
-        ).split()
-    )
+    to_erin = _notice_to_erin(chat)
     assert (
         "You have no account in Fabrikam, and its settings let nobody invite guests for now: unless they"
         " change, you lose access after the change (your history is kept). The migration admins know; ask"
@@ -153,12 +155,7 @@ def test_only_guest_inviters_may_invite_so_the_plan_and_the_notice_name_them_as_
         "2 users lose access unless the directory's invitation settings change or someone allowed to invite"
         " guests invites them"
     ) in plan
-    told = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
-    to_erin = " ".join(
-        text_of(
-            [m for m in told if isinstance(m.to, DirectMessage) and "erin.eng@gmail.com" in m.to.addresses]
-        ).split()
-    )
+    to_erin = _notice_to_erin(chat)
     assert (
         "You have no account in Fabrikam, and the migration admins may not invite you as a guest for now:"
         " unless its invitation settings change or someone allowed to invite guests invites you, you lose"
