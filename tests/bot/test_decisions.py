@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from typing import Any
 
+from bot.conversation import preparing_views
 from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Table, Text
 from sandbox import Sandbox, parse_scenario
 from storage import Database
 from tests.bot.conftest import ORG, Chat, notified, started, text_of
+from tests.delivery.test_notice_codec import STATUS
 from tests.fakes.runtimes import runtime_on
 from workflows.mapping import map_by_hand
-from workflows.results import Actor
+from workflows.plan import Match, PlannedUser
+from workflows.results import AccountDecision, Actor
 
 DANA, LEE, ANN = "dana@fabrikam.com", "lee@fabrikam.com", "ann@fabrikam.com"
 HANA, HANA_MEMBER = "hana@contoso.com", "hana.hart@fabrikam.com"
@@ -416,3 +420,18 @@ def test_the_requester_of_the_pending_approval_still_hears_who_waits_for_her_dec
         f"  Also: 2 waiting for your decision (disabled or ambiguous account): `plan {ORG}` shows their"
         " choices, `help decide` how."
     ) in help_lines
+
+
+def test_deciding_her_back_to_the_account_her_list_already_names_tells_the_admin_she_heard_nothing_new() -> (
+    None
+):
+    """The decision in between never reached her (`workflows` tests the list and the outbox): her list is
+    again the one she read, so nobody tells her anything."""
+    hana = PlannedUser(HANA, HANA, "map", Match("g-hart", HANA_MEMBER, "decided"), decided_by="Lee")
+    decided = AccountDecision(hana, replace(STATUS, state="users_notified"), None, True, as_told=True)
+    said = " ".join(text_of([preparing_views.account_decided(decided)]).split())
+    assert (
+        "Their to-do list says to sign in with it again, as the one that may have reached them did: nothing"
+        " new to tell them."
+    ) in said
+    assert "I told them" not in said

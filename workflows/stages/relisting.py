@@ -4,10 +4,12 @@ yours" now says to sign in with it, with the items a hand-mapped identity needs;
 list not sent yet says it instead). The newest decision wins: another account decided stops the earlier
 one's message not sent yet, or corrects the one that may have reached them, and their list becomes the
 one that account calls for (items it does not call for leave it, named in the message if they may have
-read them). Someone decided to lose access has their list withdrawn (no reminders, nothing to wait for)
-and hears that once. Someone decided out of access who is then given an account gets the whole list they
-now need, in a message that takes back "you lose access" (or, not sent yet, stops it), and reminders from
-then on.
+read them; what was done for the other account is open again). Decided back, before the decision in
+between reached them, to what they read: their list is again that one, done marks and numbers included,
+and nothing is said. Someone decided to lose access has their list withdrawn (no reminders, nothing to
+wait for) and hears that once. Someone decided out of access who is then given an account gets the whole
+list they now need, in a message that takes back "you lose access" (or, not sent yet, stops it), and
+reminders from then on.
 
 Before `notify` there is nothing to change: `notify` writes the list from the plan, decision included.
 """
@@ -118,7 +120,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         return "changed"  # the list they have not got yet holds the decision
     heard = _items_heard(messages)
     # what a stopped message or a rewording would have told them, unless it is what they may have read
-    untold = {item["key"] for message in earlier.stopped for item in message.payload.get("items", [])}
+    untold = {item.get("key") for message in earlier.stopped for item in message.payload.get("items", [])}
     untold |= {item.key for item in [*reworded, *changed]}
     untold |= {item.key for item in reopened if item.done_at is None}
     told = sorted(
@@ -268,7 +270,7 @@ def _items_heard(messages: Sequence[OutboundMessage]) -> dict[str, dict[str, Any
     heard: dict[str, dict[str, Any]] = {}
     for message in messages:  # oldest first
         if may_have_reached(message):
-            heard.update((item["key"], item) for item in message.payload.get("items", []))
+            heard.update((item.get("key"), item) for item in message.payload.get("items", []))
     return heard
 
 
