@@ -340,6 +340,8 @@ class Tracking:
             }
             every = self._settings.billing_every_working_days
             last_call = self._last_call(now, deadline)
+            if payload["missed"] is not None:  # past the deadline the cadence is all there is to say
+                payload["every_working_days"] = every
             return self._queue(session, reminder, BILLING_MESSAGE, payload, every, not_after=last_call)
 
     def _last_call(self, now: datetime, deadline: date) -> datetime | None:

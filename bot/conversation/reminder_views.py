@@ -87,9 +87,16 @@ def billing_moved(*, organization: str, message: str) -> Message:
 
 
 def billing_reminder(
-    *, organization: str, message: str, steps: Sequence[str], deadline: str, missed: str | None = None
+    *,
+    organization: str,
+    message: str,
+    steps: Sequence[str],
+    deadline: str,
+    missed: str | None = None,
+    every_working_days: int = 0,
 ) -> Message:
-    """`missed`: the end of the month of the connection, when it passed with billing unmoved."""
+    """`missed`: the end of the month of the connection, when it passed with billing unmoved; then
+    `every_working_days` is how often the reminder comes (0: queued before it was said)."""
     if missed is None:
         heading = f"Reminder: move the billing of {organization} before the month ends ({deadline})"
         blocks: list[Block] = [Heading(heading), Text(message)]
@@ -97,13 +104,19 @@ def billing_reminder(
         heading = f"Overdue: the billing of {organization} has not moved"
         overdue = (
             f"Microsoft asks to move billing before the end of the month the organization was connected in;"
-            f" that was {missed}. Move it now; until it moves I remind you, next before {deadline}."
+            f" that was {missed}. Move it now; until it moves I remind you{_every(every_working_days)}."
         )
         blocks = [Heading(heading), Text(f"{overdue}\n{message}")]
     if steps:
         blocks.append(Text("\n".join(f"{number}. {step}" for number, step in enumerate(steps, start=1))))
     blocks.append(Actions((Button("Check billing", "check-billing", organization, "primary"),)))
     return Message(heading, tuple(blocks))
+
+
+def _every(working_days: int) -> str:
+    if working_days <= 0:
+        return ""
+    return " every working day" if working_days == 1 else f" every {working_days} working days"
 
 
 def snoozed(snooze: Snoozed) -> Outgoing:

@@ -153,6 +153,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 steps=[str(step) for step in payload["steps"]],
                 deadline=payload["deadline"],
                 missed=payload.get("missed"),
+                every_working_days=int(payload.get("every_working_days") or 0),
             )
         case "help_request":
             rendered = todo_views.help_request(

@@ -374,3 +374,16 @@ def test_the_later_summary_reads_well_for_one_day() -> None:
     monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     said = rehearsal.summary([], timedelta(days=1), monday)
     assert said == "(it is now Monday 30 November, 09:00 UTC, 1 day later: nothing for anyone)"
+
+
+def test_billing_overdue_says_how_often_it_comes_and_no_longer_asks_for_the_month_end(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    said = _chat(runtime, [*CONNECTED, ":later 1w"], clock)
+
+    overdue = _after(said, "OVERDUE: THE BILLING OF FABRIKAM-FIBER HAS NOT MOVED")
+    words = " ".join(overdue[: overdue.index("[Check billing")].split())
+    # it comes every two working days, not once "before" next month's end, and the month it asked for is over
+    assert "that was 2026-11-30. Move it now; until it moves I remind you every 2 working days." in words
+    assert "next before" not in words and "Before the month ends" not in words
+    assert "not in Fabrikam. To move it: 1. Associate subscription" in words

@@ -1,5 +1,5 @@
 """After connecting: the Azure subscription that pays for the organization must live in the new
-directory; if not, the admins get Microsoft's two ways to fix it before the month ends."""
+directory; if not, the admins get Microsoft's two ways to fix it (the reminders say by when)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def check_billing(ctx: Context, organization: str | None, actor: Actor) -> Billi
     else:
         where = f"in directory {subscription.tenant_id}" if subscription else "not visible to me"
         message = (
-            f"Billing subscription {subscription_id} is {where}, not in {target}. Before the month ends:"
+            f"Billing subscription {subscription_id} is {where}, not in {target}. To move it:"
         )
         steps = (
             f"Associate subscription {subscription_id} with {target} in the Azure portal (Subscriptions >"
