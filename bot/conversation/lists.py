@@ -17,6 +17,9 @@ ROW_LIMIT = 25
 """Rows of a list shown in chat, as `plan` has always shown."""
 NAME_LIMIT = 25
 """Names in a sentence ("Removed a, b, c and 40 more")."""
+CELL_LIMIT = 40
+"""Characters of a display name in a table cell: a 109-character name made every row of a 20,000-user
+digest 211 characters wide, and Slack wrapped the step beside it far from its row. The CSV keeps it whole."""
 
 
 def of_people(part: int, whole: int) -> str:
@@ -32,6 +35,11 @@ def table(
     if len(rows) > ROW_LIMIT:
         blocks.append(Text(f"…and {len(rows) - ROW_LIMIT} more {rest}."))
     return blocks
+
+
+def short(name: str) -> str:
+    """`name` cut to `CELL_LIMIT` characters, the cut marked."""
+    return name if len(name) <= CELL_LIMIT else name[: CELL_LIMIT - 1].rstrip() + "…"
 
 
 def is_cut(rows: Sequence[object]) -> bool:

@@ -89,11 +89,14 @@ def straggler_digest(
     waiting: Sequence[tuple[str, str, str]] = (),
     lost: Sequence[tuple[str, str]] = (),
 ) -> Message:
-    """`waiting`: (email, name, what the admins do: `decide` or `invite`) of who can do nothing until then.
+    """`waiting`: (email, name, the item they wait on: `workflows.waiting.WAITING_ITEMS`) of who can do
+    nothing until the admins act.
     `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do."""
     verb = "has" if len(stragglers) == 1 else "have"
     heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
-    rows = [(email, name, f"{total - left} of {total} done") for email, name, left, total in stragglers]
+    rows = [
+        (email, lists.short(name), f"{total - left} of {total} done") for email, name, left, total in stragglers
+    ]
     blocks: list[Block] = [
         Heading(heading),
         *(lists.table(("user", "name", "progress"), rows) if rows else []),
@@ -139,10 +142,13 @@ def _waiting_blocks(waiting: Sequence[tuple[str, str, str]], organization: str) 
     if not waiting:
         return []
     steps = {
-        "decide": f"`decide {organization} {{email}} ACCOUNT` (or `no-access`)",
-        "invite": "`invite` them, or have a work account made for them",
+        "choose-work-account": f"`decide {organization} {{email}} ACCOUNT` (or `{NO_ACCESS}`)",
+        # their one account is disabled: there is no other ACCOUNT to decide for
+        "enable-directory-account": "enable their account and `recheck`, or `remove-users`, or"
+        f" `decide {organization} {{email}} {NO_ACCESS}`",
+        "ask-for-access": "`invite` them, or have a work account made for them",
     }
-    rows = [(email, name, steps[step].format(email=email)) for email, name, step in waiting]
+    rows = [(email, lists.short(name), steps[item].format(email=email)) for email, name, item in waiting]
     return [
         Text(
             sign_in_views.people_counted(len(waiting), "waits", "wait")

@@ -129,7 +129,7 @@ def not_signed_in_blocks(not_signed_in: Sequence[tuple[str, str]], grace_working
         ),
         *lists.table(
             ("user", "name"),
-            list(not_signed_in),
+            [(email, lists.short(name)) for email, name in not_signed_in],
             rest="in the CSV that `progress` attaches (column *signed in*)",
         ),
     ]

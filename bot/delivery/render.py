@@ -132,7 +132,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                     StillPersonal("", str(name), str(outcome), str(step))
                     for name, outcome, step in payload.get("still_personal", [])
                 ],
-                waiting=[(str(e), str(n), str(step)) for e, n, step, _ in payload.get("waiting", [])],
+                waiting=[(str(e), str(n), str(item)) for e, n, _, item in payload.get("waiting", [])],
                 lost=[(str(email), str(by)) for email, by in payload.get("lost_access", [])],
             )
         case "sign_in_verified":

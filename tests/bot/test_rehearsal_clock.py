@@ -281,6 +281,12 @@ def test_who_waits_on_the_admins_hears_it_once_and_the_digest_asks_the_admins_to
     assert [line for line in digest.splitlines() if "hana@contoso.com" in line] == [
         "  hana@contoso.com  Hana Hart  `decide fabrikam-fiber hana@contoso.com ACCOUNT` (or `no-access`)"
     ]
+    # Gus's only account is disabled: no ACCOUNT to decide for, but his real choices
+    (gus,) = [line for line in digest.splitlines() if "gus@fabrikam.com" in line]
+    assert gus.endswith(
+        "enable their account and `recheck`, or `remove-users`, or `decide fabrikam-fiber gus@fabrikam.com"
+        " no-access`"
+    )
 
     decided = _after(said, HANA_DECIDED)
     # the decision tells her at once; her reminders then come again, with what she can do now
