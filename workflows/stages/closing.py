@@ -16,7 +16,7 @@ from storage.outbox import SUPERSEDED, messages_of
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
 from workflows.plan import NO_ACCESS
-from workflows.progress import lists_of
+from workflows.progress import known_as_user, lists_of
 from workflows.results import (
     Actor,
     CalledOff,
@@ -71,14 +71,15 @@ def left_behind(session: Session, row: Migration) -> LeftBehind:
     for user in users:
         own = by_user.get(user.id or 0, [])
         still_open = {item.key for item in required(own) if item.done_at is None}
+        known_as = known_as_user(user)  # as `progress` and the digest name them
         if still_open & NO_WAY_IN_ITEMS:
-            no_way_in.append(user.email)
+            no_way_in.append(known_as)
             continue
         if still_open:
-            open_.append(user.email)
+            open_.append(known_as)
         sign_in = [item for item in own if item.key in SIGN_IN_ITEMS]
         if sign_in and not any(item.verified_at for item in sign_in):
-            not_signed_in.append(user.email)
+            not_signed_in.append(known_as)
     undecided = tuple(user.email for user in users if user.entitlement_id in waiting)
     listed = sum(user.outcome != NO_ACCESS for user in users)  # who lose access, as decided, have no list
     return LeftBehind(listed, tuple(open_), tuple(no_way_in), tuple(not_signed_in), undecided)
