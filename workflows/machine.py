@@ -233,13 +233,24 @@ def describe_state(state: str) -> str:
     return _STATE_WORDS.get(state, state.replace("_", " "))
 
 
+BILLING_UNCONFIRMED = "users_notified"
+"""Connected and the lists sent: `complete` waits for billing to be confirmed in the new directory."""
+_MISSING = {
+    (BILLING_UNCONFIRMED, "complete"): "billing is not yet confirmed in the new directory (`check-billing`"
+    " looks now)",
+}
+"""What a command waits for, where the state's name alone does not say it."""
+
+
 def refusal(state: str, command: str) -> WorkflowError:
-    """The reply to a command that does not fit the state: where the migration is and what can be done."""
+    """The reply to a command that does not fit the state: where the migration is, what is missing when
+    the state does not say it, and what can be done."""
     words = next_commands(state)
     options = ", ".join(f"`{word}`" for word in words) if words else "nothing (it has ended)"
+    missing = _MISSING.get((state, command))
+    where = f"{missing}; the migration is" if missing else "the migration is"
     return WorkflowError(
-        f"`{command}` does not fit now: the migration is {describe_state(state)}."
-        f" What you can do next: {options}."
+        f"`{command}` does not fit now: {where} {describe_state(state)}. What you can do next: {options}."
     )
 
 

@@ -37,11 +37,24 @@ CONFIRM = "confirm"
 
 def billing(result: BillingResult) -> Outgoing:
     blocks: list[Block] = [Heading(f"Billing for {result.status.organization}"), Text(result.message)]
-    if result.steps:
-        blocks.append(
-            Text("\n".join(f"{number}. {step}" for number, step in enumerate(result.steps, start=1)))
-        )
-    return Outgoing(Message(result.message, with_next(blocks, result.status)))
+    return Outgoing(Message(result.message, with_next([*blocks, *_steps(result)], result.status)))
+
+
+def billing_first(result: BillingResult) -> Outgoing:
+    """`complete` asked before billing was confirmed: the look it made just now found it unmoved."""
+    organization = result.status.organization
+    heading = f"`complete` waits for the billing of {organization} to move"
+    text = (
+        f"Microsoft's procedure ends with billing in {result.status.directory_name}, and it is not there yet:"
+        f" I looked just now. {result.message}"
+    )
+    blocks: list[Block] = [Heading(heading), Text(text), *_steps(result)]
+    return Outgoing(Message(heading, with_next(blocks, result.status)))
+
+
+def _steps(result: BillingResult) -> list[Block]:
+    numbered = (f"{number}. {step}" for number, step in enumerate(result.steps, start=1))
+    return [Text("\n".join(numbered))] if result.steps else []
 
 
 def left_behind_lines(left: LeftBehind) -> list[str]:

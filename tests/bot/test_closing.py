@@ -16,6 +16,13 @@ DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 
 
 def billing_moved(chat: Chat) -> None:
+    move_billing(chat)
+    chat.say(DANA, "check-billing")
+    assert chat.state() == "billing_checked"
+
+
+def move_billing(chat: Chat) -> None:
+    """Lists sent, then an admin moves the subscription in the Azure portal; the bot has not looked yet."""
     notified(chat)
     sandbox = chat.runtime.sandbox
     assert sandbox is not None
@@ -24,8 +31,6 @@ def billing_moved(chat: Chat) -> None:
     httpx.post(
         f"{sandbox.url}/_sandbox/subscription", json={"subscriptionId": subscription, "tenantId": tenant}
     ).raise_for_status()
-    chat.say(DANA, "check-billing")
-    assert chat.state() == "billing_checked"
 
 
 EVERYONE_BUT_GUS_AND_HANA = (
@@ -70,6 +75,27 @@ def test_complete_names_who_would_be_left_behind_and_waits_for_a_confirmation(ch
         *LEFT_BEHIND,
         f"Their lists stay readable: `progress {ORG}`.",
     ]
+
+
+def test_complete_before_billing_moved_says_billing_is_what_it_waits_for(chat: Chat) -> None:
+    notified(chat)
+    said = lines_of(chat.say(DANA, "complete"))
+    assert said[0] == f"`complete` waits for the billing of {ORG} to move"
+    assert said[1].startswith(
+        "Microsoft's procedure ends with billing in Fabrikam, and it is not there yet: I looked just now."
+    )
+    assert "1. Associate subscription" in said[2]
+    assert chat.state() == "users_notified"
+
+
+def test_complete_right_after_billing_moved_looks_and_goes_on_without_check_billing_first(chat: Chat) -> None:
+    move_billing(chat)
+    asked = chat.say(DANA, "complete")
+    assert lines_of(asked)[0].startswith("I looked at billing first: Billing subscription")
+    assert chat.state() == "billing_checked"
+    assert lines_of(asked)[2:5] == LEFT_BEHIND  # then, as ever, who would be left behind
+    chat.say(DANA, f"complete {ORG} confirm")
+    assert chat.state() == "completed"
 
 
 def test_complete_refused_says_to_decide_for_whoever_waits_for_a_decision(chat: Chat) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from storage import Database
 from tests.storage.statements import statements
 from tests.workflows.fakes import SUBSCRIPTION_ID, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import Subscription
+from workflows.errors import WorkflowError
 from workflows.results import Actor, NotifyResult
 from workflows.service import MigrationService
 
@@ -89,3 +92,16 @@ def test_the_lists_of_someone_in_several_migrations_are_read_in_three_statements
         assert numbers == list(range(1, len(numbers) + 1))  # each list in its own order
     assert len(seen) == 3  # the person's records, their migrations, their items: not one query per list
     assert not any(re.search(r'\bmigration\."?plan\b', statement) for statement in seen)
+
+
+def test_complete_before_billing_is_confirmed_names_what_it_waits_for(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana)
+    connect_and_notify(service, microsoft, dana, lee)
+    with pytest.raises(WorkflowError) as refused:
+        service.complete(None, dana)
+    assert str(refused.value).startswith(
+        "`complete` does not fit now: billing is not yet confirmed in the new directory (`check-billing`"
+        " looks now); the migration is connected, with everyone's to-do list sent. What you can do next:"
+    )
