@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sandbox._common import GRAPH_HOST, LOGIN_HOST, Call, Reply, bearer, graph_error, page_offset, page_token
 from sandbox._graph_schema import USER_PROPERTIES
-from sandbox._odata import FilterError, parse_filter
+from sandbox._odata import FilterError, address_values, parse_filter
 from sandbox._permissions import GRAPH_PERMISSIONS
 from sandbox._state import State, Token
 
@@ -201,7 +201,7 @@ def _graph_list_users(state: State, call: Call) -> Reply:
     )
     if unknown is not None:
         return _unknown_property(unknown)
-    users = [user for user in state.directory_users if user["id"] not in state.faults.unlisted]
+    users = state.directory_users
     if "$filter" in query:
         try:
             predicate = parse_filter(query["$filter"])
@@ -209,7 +209,11 @@ def _graph_list_users(state: State, call: Call) -> Reply:
             return graph_error(
                 400, "Request_UnsupportedQuery", f"Unsupported or invalid query filter: {error}"
             )
-        users = [user for user in users if predicate(user)]
+        addresses = address_values(query["$filter"])
+        users = [
+            user for user in (users if addresses is None else state.holding(addresses)) if predicate(user)
+        ]
+    users = [user for user in users if user["id"] not in state.faults.unlisted]
     offset = page_offset(query.get("$skiptoken"))
     if offset is None:
         return graph_error(400, "Request_BadRequest", "The $skiptoken is invalid.")
@@ -302,7 +306,8 @@ def _graph_invite(state: State, call: Call, token: Token) -> Reply:
             "Contact your company administrator for more details.",
         )
     wanted = email.casefold()
-    existing = next((user for user in state.directory_users if wanted in _addresses(user)), None)
+    holding = state.holding(frozenset((wanted, f"smtp:{wanted}")))
+    existing = next((user for user in holding if wanted in _addresses(user)), None)
     if existing is None:
         existing = _new_guest(state, email, str(body.get("invitedUserDisplayName") or email))
         state.directory_users.append(existing)

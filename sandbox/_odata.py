@@ -28,6 +28,48 @@ def parse_filter(text: str) -> Predicate:
     return predicate
 
 
+ADDRESS_PROPERTIES = ("userPrincipalName", "mail", "otherMails", "proxyAddresses")
+"""The properties `State.holding` indexes: the ones an address look-up (`find_user`) filters on."""
+
+
+def address_values(text: str) -> frozenset[str] | None:
+    """The values an `or` of equality terms on `ADDRESS_PROPERTIES` compares with (`mail eq 'x'`,
+    `otherMails/any(a:a eq 'x')`), casefolded: every user the filter matches holds one of them. None for
+    any other filter, which only a scan can answer."""
+    tokens = _tokenize(text)
+    values: set[str] = set()
+    at = 0
+    while (term := _address_term(tokens, at)) is not None:
+        literal, at = term
+        values.add(literal.casefold())
+        if at == len(tokens):
+            return frozenset(values)
+        if tokens[at] != ("name", "or"):
+            return None
+        at += 1
+    return None
+
+
+def _address_term(tokens: list[tuple[str, str]], at: int) -> tuple[str, int] | None:
+    """The literal of the equality term on an address property at `at`, and where the term ends."""
+    window = tokens[at : at + 10]
+    if not window or window[0][0] != "name" or window[0][1] not in ADDRESS_PROPERTIES:
+        return None
+    if len(window) >= 3 and window[1] == ("name", "eq") and window[2][0] == "literal":
+        return window[2][1], at + 3
+    variable = window[4] if len(window) == 10 else ("", "")
+    lambda_shape = [("symbol", "/"), ("name", "any"), ("symbol", "("), variable, ("symbol", ":"), variable]
+    if (
+        variable[0] == "name"
+        and window[1:7] == lambda_shape
+        and window[7] == ("name", "eq")
+        and window[8][0] == "literal"
+        and window[9] == ("symbol", ")")
+    ):
+        return window[8][1], at + 10
+    return None
+
+
 def _tokenize(text: str) -> list[tuple[str, str]]:
     tokens: list[tuple[str, str]] = []
     position = 0
