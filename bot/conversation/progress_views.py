@@ -95,7 +95,8 @@ def straggler_digest(
     verb = "has" if len(stragglers) == 1 else "have"
     heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
     rows = [
-        (email, lists.short(name), f"{total - left} of {total} done") for email, name, left, total in stragglers
+        (email, lists.short(name), f"{total - left} of {total} done")
+        for email, name, left, total in stragglers
     ]
     blocks: list[Block] = [
         Heading(heading),

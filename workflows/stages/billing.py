@@ -38,9 +38,7 @@ def check_billing(ctx: Context, organization: str | None, actor: Actor) -> Billi
         message = f"Billing subscription {subscription_id} is already in {target}."
     else:
         where = f"in directory {subscription.tenant_id}" if subscription else "not visible to me"
-        message = (
-            f"Billing subscription {subscription_id} is {where}, not in {target}. To move it:"
-        )
+        message = f"Billing subscription {subscription_id} is {where}, not in {target}. To move it:"
         steps = (
             f"Associate subscription {subscription_id} with {target} in the Azure portal (Subscriptions >"
             " Change directory), or transfer it to your work account if you cannot change the directory.",
