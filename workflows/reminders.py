@@ -50,7 +50,7 @@ from workflows.schedules import (
 )
 from workflows.service import MigrationService
 from workflows.stages import resending, verification
-from workflows.stages.list_messages import by_person
+from workflows.stages.list_messages import TODO_LIST_MESSAGE, by_person, messages_to
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.todo import required
 from workflows.working_hours import last_working_day, next_working_moment, zone
@@ -288,6 +288,10 @@ class Tracking:
                     return self._queue(
                         session, reminder, REMINDER_MESSAGE, payload, self._settings.every_working_days
                     )
+                if _list_said_it(session, payload):  # the schedule moves on in silence, as after a notice
+                    reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
+                    commit_quietly(session)
+                    return 0
                 waits = payload
             else:
                 payload = self._digest_payload(session, row)
@@ -577,6 +581,14 @@ class Tracking:
 def _schedule(session: Session, reminder_id: int) -> tuple[Reminder | None, Migration | None]:
     found = session.exec(_SCHEDULE, params={"reminder": reminder_id}).first()
     return (None, None) if found is None else found
+
+
+def _list_said_it(session: Session, waits: dict[str, Any]) -> bool:
+    """Whether the person's list named this wait and who can end it (lists queued since it could): a
+    notice would only repeat it."""
+    person = session.get(AffectedUser, waits["affected_user_id"])
+    lists = messages_to(session, [person], {TODO_LIST_MESSAGE}) if person is not None else ()
+    return any(message.payload.get("waiting_item") == waits["waiting_item"] for message in lists)
 
 
 def _missed_deadline(connected_at: datetime | None, now: datetime) -> str | None:

@@ -6,7 +6,7 @@ items that apply to them, written with their organization, their work account an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -93,8 +93,10 @@ def advance_notice(
     invited_as: str | None = None,
     case: str | None = "first",
     barred: InvitationBar = "",
+    admins: Sequence[str] = (),
 ) -> list[str]:
     """Before the change: what will happen to this person, and what they will have to do afterwards.
+    `admins`: who can act for them (`the_admins`).
 
     `invited_as` is the address a B2B invitation went to, None if the bot sent none; `case` is "switch"
     when the organization leaves another directory (`workflows.tokens.case_of`); `barred`: what keeps them
@@ -123,15 +125,15 @@ def advance_notice(
         case "invite" if barred == "setting":
             lines.append(
                 f"You have no account in {tenant}, and its settings let nobody invite guests for now: unless"
-                " they change, you lose access after the change (your history is kept). The migration admins"
-                " know; ask them."
+                " they change, you lose access after the change (your history is kept). "
+                f"{_capital(the_admins(admins))} know; ask them."
             )
         case "invite" if barred:
             lines.append(
                 f"You have no account in {tenant}, and the migration admins may not invite you as a guest for"
                 " now: unless its invitation settings change or someone allowed to invite guests invites you,"
-                " you lose access after the change (your history is kept). The migration admins know; ask"
-                " them."
+                " you lose access after the change (your history is kept). "
+                f"{_capital(the_admins(admins))} know; ask them."
             )
         case "invite":
             lines.append(
@@ -145,8 +147,8 @@ def advance_notice(
             )
         case "ambiguous":
             lines.append(
-                f"Several accounts in {tenant} match your address. Tell the migration admins which one you"
-                " use, so they can map you to it."
+                f"Several accounts in {tenant} match your address{_candidates(user)}. Tell"
+                f" {the_admins(admins)} which one you use, so they can map you to it."
             )
     tokens = person_tokens(user, invited_as, case=case)
     if tokens is not None and tokens.renew:
@@ -258,14 +260,31 @@ def _access_items(
                 key="choose-work-account",
                 title="Tell the admins which work account is yours",
                 body=(
-                    f"Several accounts in {directory} share your address {user.principal_name}, so the bot"
-                    " cannot tell which one you use. Reply to the migration admins with the sign-in name"
-                    " (user principal name) of the account you use every day; they map you to it."
+                    f"Several accounts in {directory} share your address {user.principal_name}"
+                    f"{_candidates(user)}, so the bot cannot tell which one you use. Tell the migration"
+                    " admins which one you sign in with every day (press *I need help* here): they map you"
+                    " to it."
                 ),
                 link=f"{_DOCS}/faq-azure-access",
             )
         ]
     return []
+
+
+def the_admins(admins: Sequence[str]) -> str:
+    """Who can act for someone, by name when Azure DevOps said (the owner and Project Collection
+    Administrators)."""
+    return f"the migration admins ({', '.join(admins)})" if admins else "the migration admins"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _candidates(user: PlannedUser) -> str:
+    """The sign-in names of the accounts an ambiguous person's address matches: told only to them, in
+    private (the advance notice and their list are direct messages), as accounts holding their own address."""
+    return f" ({', '.join(user.candidate_names)})" if user.candidate_names else ""
 
 
 def _sign_in(organization: str, work_account: str, kind: str, *, late: bool) -> TodoTemplate:

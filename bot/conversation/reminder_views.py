@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.conversation import lists
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
-from bot.conversation.todo_views import BY_ID, bullet, item_buttons
+from bot.conversation.todo_views import BY_ID, WAITING_FOR, bullet, item_buttons
 from workflows.reminders import Snoozed
 from workflows.results import TodoEntry
 from workflows.working_hours import zone
@@ -47,14 +47,6 @@ def todo_reminder(
     return Message(heading, tuple(blocks))
 
 
-_WAITING_FOR = {
-    "choose-work-account": "to decide which of the directory accounts that share your address is yours",
-    "enable-directory-account": "to have your disabled directory account enabled, or to choose another one",
-    "ask-for-access": "to give you a way in: an invitation to the directory as a guest, or a work account",
-}
-"""What the admins must do first, by the item that stands for the wait (`workflows.waiting`)."""
-
-
 def waiting_reminder(
     *, organization: str, name: str, sender: str, waiting_item: str, admins: Sequence[str] = ()
 ) -> Message:
@@ -63,7 +55,7 @@ def waiting_reminder(
     heading = f"Your {organization} list waits on the migration admins"
     who = lists.names(admins) if admins else sender
     waits_for = f"the migration admins ({who})" if who else "the migration admins"
-    why = _WAITING_FOR.get(waiting_item, "to act on your account")
+    why = WAITING_FOR.get(waiting_item, "to act on your account")
     blocks: list[Block] = [
         Heading(heading),
         Text(

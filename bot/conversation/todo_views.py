@@ -12,22 +12,46 @@ from bot.conversation import faq_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
 from workflows.identities import mailbox
 from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
-from workflows.todo import OPTIONAL_ITEMS, required
+from workflows.todo import OPTIONAL_ITEMS, required, the_admins
 
 BY_ID = "#"
 """In front of the id a button carries (`done #57`), where a typed number is a place on the list."""
 
 
+WAITING_FOR = {
+    "choose-work-account": "to decide which of the directory accounts that share your address is yours",
+    "enable-directory-account": "to have your disabled directory account enabled, or to choose another one",
+    "ask-for-access": "to give you a way in: an invitation to the directory as a guest, or a work account",
+}
+"""What the admins must do first, by the item that stands for the wait (`workflows.waiting`)."""
+
+
 def todo_list_dm(
-    *, organization: str, tenant: str, name: str, notes: Sequence[str], items: Sequence[TodoEntry]
+    *,
+    organization: str,
+    tenant: str,
+    name: str,
+    notes: Sequence[str],
+    items: Sequence[TodoEntry],
+    waiting_item: str = "",
+    admins: Sequence[str] = (),
 ) -> Message:
+    """`waiting_item`: the item that says they wait on the migration `admins` (who can act), if one does."""
     target = tenant or "your company's directory"
+    intro = f"Hi {name}, {organization} on Azure DevOps now uses {target} accounts."
+    if waiting_item:
+        who = the_admins(admins)
+        why = WAITING_FOR.get(waiting_item, "to act on your account")
+        intro += (
+            f" Before you can sign in, {who} need {why}: the first item says how to help them. The"
+            " items after it can only be done once they have; I tell you then, and send no reminders until"
+            " then."
+        )
+    else:
+        intro += " Here is what *you* need to do; press Done as you go."
     blocks: list[Block] = [
         Heading(f"Your to-do list: {organization} now signs in with {target}"),
-        Text(
-            f"Hi {name}, {organization} on Azure DevOps now uses {target} accounts."
-            " Here is what *you* need to do; press Done as you go."
-        ),
+        Text(intro),
     ]
     if notes:
         blocks.append(Text("\n".join(f"• {note}" for note in notes)))

@@ -55,6 +55,9 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 name=_name(payload),
                 notes=[str(note) for note in payload.get("notes", [])],
                 items=_entries(payload, accept_url),
+                # absent from lists queued before they said it (a notice then said it after)
+                waiting_item=str(payload.get("waiting_item") or ""),
+                admins=[str(admin) for admin in payload.get("admins", [])],
             )
         case list_messages.INVITED_MESSAGE:
             rendered = todo_views.invited_after_connecting_dm(

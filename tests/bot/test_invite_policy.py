@@ -138,8 +138,8 @@ def test_nobody_may_invite_so_the_advance_notice_promises_the_uninvited_no_invit
     to_erin = _notice_to_erin(chat)
     assert (
         "You have no account in Fabrikam, and its settings let nobody invite guests for now: unless they"
-        " change, you lose access after the change (your history is kept). The migration admins know; ask"
-        " them."
+        " change, you lose access after the change (your history is kept). The migration admins"
+        " (dana@fabrikam.com, lee@fabrikam.com) know; ask them."
     ) in to_erin
     assert "you will get an invitation email" not in to_erin
 

@@ -154,3 +154,19 @@ def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_w
     prompt = [m for m in requested if isinstance(m.to, DirectMessage) and m.to.email == LEE]
     assert [line.split(" ")[1] for line in bullets(prompt)] == ["erin.eng@gmail.com", "gus@fabrikam.com"]
     assert NOBODY_TOLD not in said(prompt) and "This does not block approval." in said(prompt)
+
+
+def test_the_notice_to_whom_several_accounts_match_names_the_admins_and_privately_the_accounts(
+    chat: Chat,
+) -> None:
+    started(chat)
+    told = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    (to_hana,) = [m for m in told if isinstance(m.to, DirectMessage) and "hana@contoso.com" in m.to.addresses]
+    accounts = "(hana_contoso.com#EXT#@fabrikam.onmicrosoft.com, hana.hart@fabrikam.com)"
+    assert (
+        f"Several accounts in Fabrikam match your address {accounts}. Tell the migration admins"
+        " (dana@fabrikam.com, lee@fabrikam.com) which one you use, so they can map you to it."
+    ) in " ".join(text_of([to_hana]).split())
+    # the accounts are hers alone to read: nobody else's notice names them
+    others = [m for m in told if m is not to_hana]
+    assert "hana.hart@fabrikam.com" not in " ".join(text_of(others).split())

@@ -612,6 +612,7 @@ def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
         return asked(organization, person)
 
     monkeypatch.setattr(tracking, "_admins", admins_while_an_admin_decides)
+    _as_queued_before_lists_named_the_wait(database)
     for _ in range(10):
         clock.advance(days=1)
         tracking.tick()
@@ -621,6 +622,43 @@ def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
     notices = [m for m in queued(database, "todo_reminder") if m.payload.get("waiting_item")]
     assert [m for m in notices if m.payload["email"] == HANA] == []
     assert decided.payload["email"] == HANA
+
+
+def _as_queued_before_lists_named_the_wait(database: Database) -> None:
+    """Hana's list as `notify` queued it before lists said whom they wait on: a notice says it then."""
+    with database.session() as session:
+        for message in session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")):
+            if message.payload.get("email") == HANA:
+                message.payload = {
+                    k: v for k, v in message.payload.items() if k not in ("waiting_item", "admins")
+                }
+                session.add(message)
+        session.commit()
+
+
+def test_a_waiting_list_names_whom_it_waits_on_so_no_notice_follows_but_after_an_older_list(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock
+) -> None:
+    (listed,) = [m for m in queued(database, "todo_list") if m.payload["email"] == HANA]
+    assert listed.payload["waiting_item"] == "choose-work-account"
+    assert listed.payload["admins"] == ["dana@fabrikam.com", "lee@fabrikam.com"]
+
+    def notices() -> list[OutboundMessage]:
+        return [m for m in queued(database, "todo_reminder") if m.payload.get("waiting_item")]
+
+    for _ in range(5):
+        clock.advance(days=1)
+        tracking.tick()
+    assert notices() == []  # her list said it
+    _as_queued_before_lists_named_the_wait(database)
+    for _ in range(5):
+        clock.advance(days=1)
+        tracking.tick()
+    (notice,) = notices()  # once, as before
+    assert notice.payload["email"] == HANA and notice.payload["admins"] == [
+        "dana@fabrikam.com",
+        "lee@fabrikam.com",
+    ]
 
 
 def _decided_again(

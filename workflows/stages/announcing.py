@@ -61,6 +61,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         )
         invited = to_accept(session, row.id, plan.users)
         case, barred = case_of(plan.checks), invitation_bar(plan.checks)
+        admins = ctx.admins.who_can_act(row.organization)
         messages = [
             NewMessage(
                 keys[user.id],
@@ -81,6 +82,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                         invited_as=invited.get(user.id),
                         case=case,
                         barred=barred,
+                        admins=[admin for admin in admins if admin != user.address.lower()],
                     ),
                 },
                 row.id,

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 from storage import AffectedUser, Migration, TodoItem
 from storage.inserts import insert_all
 from storage.outbox import NewMessage, enqueue_all
-from workflows import _plan_codec
+from workflows import _plan_codec, waiting
 from workflows._views import item_payload, todo_entry
 from workflows.decisions import replan
 from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
@@ -152,6 +152,8 @@ def _notify_all(
     lists = [[next(written) for _ in each] for each in new_lists]
     messages: list[NewMessage] = []
     entries: list[tuple[TodoEntry, ...]] = []
+    decisions = waiting.decided(row.plan)
+    admins: tuple[str, ...] | None = None  # asked once, and only if someone waits on them
     for listing, affected, items in zip(wave, records, lists, strict=True):
         user, key = listing.user, todo_list_key(row.id, listing.user.id)
         if user.loses_access:
@@ -166,6 +168,11 @@ def _notify_all(
             after_connecting=listing.after_connecting,
             invited_as=listing.invited_as,
         )
+        waits: dict[str, Any] = {}
+        if (wait := waiting.awaited(items, user.id, decisions)) is not None:
+            # their list says whom it waits on and for what, so no later notice need say it again
+            admins = unit.ctx.admins.who_can_act(row.organization) if admins is None else admins
+            waits = {"waiting_item": wait.key, "admins": [a for a in admins if a != affected.email]}
         messages.append(
             message_to(
                 row,
@@ -180,6 +187,7 @@ def _notify_all(
                 # a decision or a late invitation rewrites the notes: the snapshot is gone by then
                 facts=facts,
                 items=[item_payload(entry) for entry in entries[-1]],
+                **waits,
             )
         )
     queued = enqueue_all(session, messages, now=now)
