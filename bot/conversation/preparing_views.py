@@ -252,4 +252,18 @@ def removed(result: RemovalResult, told: Told | None = None) -> Outgoing:
         Text("\n".join(lines)),
         plan_views.counts_facts(result.status.counts, result.status.checks),
     ]
+    if len(result.removed) > lists.NAME_LIMIT or len(failures) > lists.NAME_LIMIT:
+        # the sentences name the first 25 only: a removal cannot be undone, so every name is kept
+        blocks.append(
+            lists.csv_file(
+                f"removed-{result.status.organization}.csv",
+                f"Who was removed from {result.status.organization}, and who could not be",
+                ("principal_name", "result", "reason"),
+                [
+                    *((name, "removed", "") for name in result.removed),
+                    *((name, "not removed", reason) for name, reason in result.failed),
+                ],
+                organization=result.status.organization,
+            )
+        )
     return Outgoing(Message(lines[0], with_next(blocks, result.status, everyone_told=everyone_told(told))))
