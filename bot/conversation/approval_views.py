@@ -62,10 +62,28 @@ def approval_prompt(request: ApprovalRequest) -> Message:
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
     blocks.extend(nobody_told(request))
+    blocks.extend(_everyone_losing_access(request))
     blocks.append(decision_buttons(request.approval_id))
     return Message(
         f"Approval #{request.approval_id} needed: connect {request.organization} to {target}", tuple(blocks)
     )
+
+
+def _everyone_losing_access(request: ApprovalRequest) -> list[Block]:
+    """The prompt names the first few of each group; whoever loses access beyond them is in `plan`'s CSV
+    (the plan this approval is bound to: a change voids it)."""
+    affected = request.affected
+    losing = (affected.uninvited, affected.undecided, affected.without_access)
+    if all(group.count <= len(group.names) for group in losing):
+        return []
+    organization = request.organization
+    return [
+        Text(
+            f"Before approving, see everyone who loses access: `plan {organization}` attaches each person's"
+            " outcome as CSV (column *outcome*)."
+        ),
+        Actions((Button("Plan with everyone (CSV)", "plan", organization),)),
+    ]
 
 
 def requested(request: ApprovalRequest) -> Message:
