@@ -21,7 +21,7 @@ from faq._index import (
     Ranking,
     TopicIndex,
 )
-from faq._knowledge import Topic, bundled_off_topic, bundled_pages, bundled_topics
+from faq._knowledge import PEOPLE, Topic, bundled_off_topic, bundled_pages, bundled_topics
 from faq._reading import ERROR_CODE
 from faq.feedback import FeedbackError, FeedbackItem, FeedbackStore, Kind, clean_question, with_learned
 from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion, redact
@@ -440,6 +440,10 @@ class FaqAnswerer:
         opening: str = "",
     ) -> Answer:
         topic = knowledge.topics[topic_id]
+        lost = _sign_in.lost_access(context)
+        if lost is not None and _for_those_who_keep_access(topic):
+            # README: their answers say what `todo` says, who decided and whom to ask, not steps for others
+            return Answer(topic.id, confidence, lost, [], None, framed)
         close = [item.topic_id for item in ranking.topics[1:] if item.score >= _CLOSE_RUNNER_UP * ranking.top]
         if framed:  # unsure: the next best topics are the one-click way out
             close = [item.topic_id for item in ranking.topics[1:_MAX_ALTERNATIVES] if item.score > 0] + close
@@ -514,6 +518,13 @@ def _only_about_the_move(topic: Topic, ranking: Ranking) -> bool:
     """Whether this topic is answered only when the message mentions the move (for some topics, only a long
     message has to say it)."""
     return topic.only_about_the_move or (topic.long_only_about_the_move and ranking.length >= LONG_FROM)
+
+
+def _for_those_who_keep_access(topic: Topic) -> bool:
+    """Whether a topic says what to do to keep working after the move (the people's topics, and getting
+    back in once locked out): none of it is for someone an admin decided loses access. A topic for everyone
+    (what the move is, its downtime, what is kept) is still theirs to read."""
+    return topic.audience == PEOPLE or topic.id == _asker.LOCKED_OUT
 
 
 def _about_a_topic(ranking: Ranking) -> bool:

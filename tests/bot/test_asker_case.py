@@ -197,6 +197,19 @@ def test_someone_decided_out_hears_that_decision_from_todo_and_from_the_faq(chat
     assert kims.casefold().startswith("your to-do list for fabrikam-fiber")
 
 
+def test_someone_decided_out_is_not_given_the_steps_of_those_who_keep_access(chat: Chat) -> None:
+    """Gus's questions about what to do, an error or Visual Studio are answered as `todo` answers him (walk
+    27, finding 1): who decided and whom to ask, not the checklist for the people who keep access."""
+    notified(chat)
+    chat.say(LEE, f"decide fabrikam-fiber {GUS} no-access")
+    for question in ("what do I have to do?", "my pipeline fails with TF400813 now", VISUAL_STUDIO):
+        answer = flat(text_of(chat.say(GUS, question, in_dm=True)))
+        assert answer.startswith(
+            "You no longer have access to fabrikam-fiber Lee, a migration admin, decided that you lose access"
+        ), question
+        assert "work account" not in answer and "git-credential-manager" not in answer, question
+
+
 def test_someone_decided_out_who_asks_in_a_channel_hears_it_in_private(chat: Chat) -> None:
     """That Lee decided Gus loses access is for Gus: asked in a channel, the answer is his alone, and
     someone else's answer there stays public."""

@@ -338,8 +338,12 @@ def test_someone_who_lost_access_hears_the_decision_instead_of_i_dont_know() -> 
         assert "ask Lee" in lines[1] and answer.score == answerer.answer(question, CONNECTED).score
         assert answer.alternatives == [], question  # no topic for those who keep access is theirs
     pats = answerer.answer("will my PATs keep working?", LOST)
-    assert pats.topic == "regenerate-pat"
-    assert pats.answer.splitlines()[1] == (
+    assert pats.topic == "regenerate-pat"  # a topic for those who keep access: the decision instead
+    assert pats.answer.splitlines()[0] == "You no longer have access to fabrikam"
+    assert "personal access token" not in pats.answer
+    downtime = answerer.answer("is there any downtime during the move?", LOST)
+    assert downtime.topic == "downtime"  # a topic for everyone, after the decision's line
+    assert downtime.answer.splitlines()[1] == (
         "Lee, a migration admin, decided that you lose access to fabrikam, as I told you: if you still need"
         " access, ask Lee."
     )
