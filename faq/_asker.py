@@ -67,6 +67,41 @@ def own_invitation_trouble(question: str, context: AskerContext) -> bool:
     )
 
 
+# "my pipeline fails with TF400813 now", "our release script stopped working": something that runs unattended,
+# and a failure. What usually breaks it after the move is a token it holds, which the asker's case decides.
+_AUTOMATION = re.compile(
+    r"(?i)\b(?:pipelines?|builds?|releases?|scripts?|automations?|service connections?|variable groups?"
+    r"|rest api|api calls?|agents?|cron jobs?|jobs?)\b"
+)
+_FAILS = re.compile(
+    r"(?i)\b(?:fail\w*|broken|broke|stopped|stops|(?:is|are|isn'?t|aren'?t|not|no longer) (?:working|running)"
+    r"|(?:doesn'?t|don'?t|won'?t|does not|do not|will not) (?:work|run)|errors?|40[13]|unauthori[sz]ed"
+    r"|denied|TF\d{6})\b"
+)
+REGENERATE_PAT = "regenerate-pat"
+SERVICE_CONNECTIONS = "service-connections"
+
+
+def own_automation_trouble(
+    question: str, ranking: Ranking, context: AskerContext, topics: Mapping[str, Topic]
+) -> str | None:
+    """The topic for "my pipeline fails now" from someone whose case says whether their tokens still work
+    (`AskerContext.renew_tokens`), once the organization is connected: new tokens for whoever's old ones
+    stopped working (procedure: "regenerate new tokens for the Azure AD users who need to be mapped"), the
+    pipeline's own connections for whoever's keep working. Only in a short message; None otherwise."""
+    if (
+        context.renew_tokens is None
+        or not context.tokens_why
+        or phase_of(context.stage) != "after"
+        or ranking.length >= LONG_FROM
+        or not _AUTOMATION.search(question)
+        or not _FAILS.search(question)
+    ):
+        return None
+    topic = REGENERATE_PAT if context.renew_tokens else SERVICE_CONNECTIONS
+    return topic if topic in topics else None
+
+
 def cannot_sign_in(question: str) -> bool:
     """Whether the asker says they cannot sign in, to Azure DevOps or to nothing named ("... to Jira": no)."""
     for match in _CANNOT_SIGN_IN.finditer(question):

@@ -193,6 +193,16 @@ class FaqAnswerer:
             invitation = self._invitation_reply(knowledge, confidence, ranking, context)
             if invitation is not None:
                 return self._rated(invitation, question)
+        # "My pipeline fails now": what breaks it for this asker is whether their tokens still work.
+        automation = (
+            _asker.own_automation_trouble(question, ranking, context, knowledge.topics)
+            if self._asker_aware
+            else None
+        )
+        if automation is not None:
+            ranking = _asker.first(ranking, automation)
+            answer = self._answered(knowledge, automation, confidence, ranking, context, framed=True)
+            return self._rated(answer, question)
         # Inside a migration an error code the best topic documents says which situation it is: the asker
         # is in the move, unlike most public threads quoting the same code. Answered, framed when unsure.
         documented = inside and bool(ranking.topics) and self._documents(knowledge, ranking, reading)

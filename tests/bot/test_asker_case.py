@@ -221,3 +221,20 @@ def test_someone_decided_out_who_asks_in_a_channel_hears_it_in_private(chat: Cha
     assert [outgoing.message.private for outgoing in chat.say(KIM, "how do I accept my invitation?")] == [
         False
     ]
+
+
+CAROL = "carol.w@outlook.com"
+PIPELINE = "my pipeline fails with TF400813 now"
+
+
+def test_a_failing_pipeline_is_answered_by_whether_the_askers_tokens_still_work(chat: Chat) -> None:
+    """Carol, mapped by hand, made her tokens under the identity she leaves: her answer names them first
+    (procedure: regenerate tokens for the users who are mapped). Ivan's tokens keep working: his answer is
+    the pipeline's own connections (walk 27, finding 2)."""
+    assert "Recreate your personal access tokens" in notified(chat)["carol@fabrikam.com"]
+    carol = flat(text_of(chat.say(CAROL, PIPELINE, in_dm=True)))
+    assert carol.startswith("This sounds like: Do I need new personal access tokens? Yes:"), carol
+    assert "The PATs you made before stop working" in carol and "Change owner" not in carol
+    ivan = flat(text_of(chat.say(IVAN, PIPELINE, in_dm=True)))
+    assert ivan.startswith("This sounds like: Service connections"), ivan
+    assert "Your own personal access tokens keep working" in ivan and "Change owner" not in ivan
