@@ -245,7 +245,8 @@ USAGES: tuple[Usage, ...] = (
         admin=False,
         example="done 3",
         details="ITEM is the number in front of the item on your list (`todo` shows it); its Done button"
-        " does the same.",
+        ' does the same. Without ITEM (or "I did it already" in a direct message): your open items,'
+        " each with its number.",
     ),
     Usage(
         "need-help",

@@ -248,6 +248,23 @@ def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[Acce
     return say(heading, Heading(heading), *_items(entries), private=True)
 
 
+def which_done(entries: Sequence[TodoEntry]) -> Outgoing:
+    """`done` without saying which item: the newest list's open items, each with the words that tick it off
+    and its buttons; or that nothing is left."""
+    open_items = [entry for entry in entries if not entry.done_at]
+    if not open_items:
+        return say(
+            f"Your to-do list for {entries[0].organization} is all done: nothing left to tick off.",
+            private=True,
+        )
+    heading = "Which one did you do? Say `done N` with its number, or press its Done button:"
+    blocks: list[Block] = [Text(heading)]
+    for item in open_items:
+        typed = f": `done {item.number}`" if item.number else ""  # numbered lists only (`TodoEntry.number`)
+        blocks.extend((Text(f"{bullet(item)} *{item.title}*{typed}"), item_buttons(item)))
+    return say(heading, *blocks, private=True)
+
+
 def marked_done(result: MarkDoneResult, entries: Sequence[TodoEntry], actor: Actor) -> Outgoing:
     """The tick, then the list as it now stands, in one message: Teams showed two, one after the other."""
     if result.already_done:

@@ -6,6 +6,7 @@ the FAQ, written where commands go. Which one it is decides between "Did you mea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -96,6 +97,16 @@ QUESTION_OPENERS = frozenset(
 TYPED_BUTTONS = frozenset({RATE_HELPFUL, RATE_NOT_HELPFUL, ASK_ADMIN})
 """Button words that are no command in `help` but are typed where there is no button to click (the console
 shows every button as its words): `faq-not-helpful #3` rates answer 3, never a new question."""
+DONE_INTENT = re.compile(
+    r"(?i)^\s*(?:(?:ok(?:ay)?|yes|yep|so)[,!.]?\s+)?"
+    r"(?:(?:i|we)(?:'ve| have)?\s+|(?:it|that)(?:'s| is)\s+|all\s+)?"
+    r"(?:already\s+|just\s+)?(?:did|done|finished|completed|fixed)"
+    r"(?:\s+(?:it|that|this|them|those|everything|all(?:\s+of\s+(?:it|them))?|the\s+steps?))?"
+    r"(?:\s+(?:already|now))?[\s.!]*$"
+)
+"""Telling the bot a step is done ("I did it already", "done", "all finished") without saying which: in a
+direct message it is `done` without a number, which shows their open items, not an FAQ answer. No
+question ("did I do it?") and no number ("done 2", the command) reads so."""
 SENTENCE_WORDS = 3
 """An unknown first word followed by this many words or more is a sentence, not a mistyped command."""
 
@@ -135,6 +146,8 @@ def read(
     """
     command = parse(text)
     typed = typed_words(text)
+    if in_direct_message and DONE_INTENT.match(typed):
+        return Reading("command", Command("done", (), typed))
     rating = RATING_OF_LABEL.get(" ".join(typed.split()).strip(" .!").casefold())
     if rating is not None:  # a rating button's label, typed: never a question, never `notify helpful`
         return Reading("command", Command(rating, (), ""))

@@ -238,3 +238,19 @@ def test_a_failing_pipeline_is_answered_by_whether_the_askers_tokens_still_work(
     ivan = flat(text_of(chat.say(IVAN, PIPELINE, in_dm=True)))
     assert ivan.startswith("This sounds like: Service connections"), ivan
     assert "Your own personal access tokens keep working" in ivan and "Change owner" not in ivan
+
+
+def test_i_did_it_already_shows_the_open_items_and_how_to_tick_one_off(chat: Chat) -> None:
+    """ "I did it already" in a direct message is a tick without a number: the person's open items, each
+    with its `done N`, not an admins' FAQ page (walk 27, finding 3); someone with no list hears why."""
+    notified(chat)
+    chat.say(CAROL, "done 1", in_dm=True)
+    for said in ("I did it already", "done", "all finished!"):
+        reply = flat(text_of(chat.say(CAROL, said, in_dm=True)))
+        assert reply.startswith("Which one did you do? Say `done N` with its number"), said
+        assert "`done 1`" not in reply and "`done 2`" in reply and "disconnected" not in reply, said
+    chat.say(LEE, f"decide fabrikam-fiber {GUS} no-access")
+    gus = flat(text_of(chat.say(GUS, "I did it already", in_dm=True)))
+    assert gus.startswith("You have no to-do list. Lee, a migration admin, decided"), gus
+    asked = flat(text_of(chat.say(CAROL, "did I do it?", in_dm=True)))
+    assert not asked.startswith("Which one"), asked

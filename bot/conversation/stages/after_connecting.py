@@ -39,6 +39,11 @@ class AfterConnecting(Stage):
         return [todo_views.todo_list(entries, actor, lost=lost)]
 
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        if command.arg(0) is None:  # "I did it already": which one? Their open items, each with its `done N`
+            entries = self._desk.service.todo_list(actor)
+            if not entries:
+                return self._todo(actor, command, channel)
+            return [todo_views.which_done(newest_list(entries))]
         item = own_item(self._desk, actor, command.arg(0), "done")
         result = self._desk.service.mark_done(item.id, actor)
         return [todo_views.marked_done(result, self._desk.service.todo_list(actor), actor)]
