@@ -7,6 +7,7 @@ loopback HTTP, the same conversation handlers Slack uses. Admins and users "type
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
@@ -176,8 +177,8 @@ def _summary(demo: _Demo) -> None:
     stages = [
         entry.state_after for entry in trail if entry.state_after and entry.state_after != entry.state_before
     ]
-    dms = sorted(
-        {message.to.email for _, message in demo.surface.delivered if isinstance(message.to, DirectMessage)}
+    people = _people(
+        message.to.addresses for _, message in demo.surface.delivered if isinstance(message.to, DirectMessage)
     )
     demo.stage("Summary")
     lines = [
@@ -186,7 +187,21 @@ def _summary(demo: _Demo) -> None:
         f"Stages passed     {' -> '.join(dict.fromkeys(stages))}",
         "Users             "
         + ", ".join(f"{count} {outcome}" for outcome, count in status.counts.items() if count),
-        f"Direct messages   to {len(dms)} addresses: {', '.join(dms)}",
+        f"Direct messages   to {len(people)} people: {', '.join(people)}",
         f"Audit entries     {len(trail)}",
     ]
     demo.out.write("\n".join(lines) + "\n")
+
+
+def _people(recipients: Iterable[tuple[str, ...]]) -> list[str]:
+    """Each person once, however many of their addresses were written to (Kim's Azure DevOps address before
+    connecting, her directory account after): a message's addresses are one person's, so addresses that
+    share a message are that person's. Each is named by all their addresses, sorted."""
+    groups: list[set[str]] = []
+    for addresses in recipients:
+        merged = set(addresses)
+        for group in [group for group in groups if group & merged]:
+            merged |= group
+            groups.remove(group)
+        groups.append(merged)
+    return sorted(" / ".join(sorted(group)) for group in groups)
