@@ -268,11 +268,11 @@ class LeftBehind:
     people: int
     """Everyone with a to-do list."""
     open: tuple[str, ...] = ()
-    """Addresses of people with open items who can sign in."""
+    """People with open items who can sign in, named as `progress` names them (`known_as_user`)."""
     no_way_in: tuple[str, ...] = ()
-    """Addresses of people with no directory account they can use yet (none, disabled, several)."""
+    """People with no directory account they can use yet (none, disabled, several), named likewise."""
     not_signed_in: tuple[str, ...] = ()
-    """Addresses of people not seen signing in with their work account since the connection."""
+    """People not seen signing in with their work account since the connection, named likewise."""
     undecided: tuple[str, ...] = ()
     """Addresses of people the plan leaves for an admin's `decide` (a disabled account, or several that may
     be theirs), no decision made yet."""

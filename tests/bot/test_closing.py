@@ -33,6 +33,8 @@ def move_billing(chat: Chat) -> None:
     ).raise_for_status()
 
 
+# Each named as `progress` names them: Kim by her work account, with the address she was listed under
+# (walk 27, finding 11: the closing lists named Carol by her work account and Kim by her old address).
 EVERYONE_BUT_GUS_AND_HANA = (
     "dana@fabrikam.com, lee@fabrikam.com, ann@fabrikam.com, bob.builder@outlook.com, carol@fabrikam.com,"
     " kim@fabrikam.com (was kim@fabrikam-old.com), erin.eng@gmail.com, frank.f@outlook.com, ivan@fabrikam.com"
