@@ -46,6 +46,17 @@ HOW_TO_REACH_A_PERSON = (
 )
 """For an asker in no known migration: the bot cannot name anyone, nor pass the question on."""
 ASK_AN_ADMIN = "Ask an admin"
+SIGN_IN_WITH_PLACE = "{sign_in_with}"
+"""Where an answer says which account to sign in with (`_for_their_account`)."""
+ACCOUNT_PICKER_PLACE = "{account_picker}"
+"""Where an answer says what to pick when asked to choose between accounts."""
+_SIGN_IN_WITH_EITHER = (
+    "with your *work* account of the new directory, not your Microsoft account (a guest of the directory:"
+    " with the address the invitation went to)"
+)
+_PICK_WORK = "If you are asked to pick between accounts: choose Work or school account"
+# Only where the Microsoft account holds the work address (`auto`): the rename stops the question.
+_RENAME = ", and rename your Microsoft account to stop the question"
 _ADMINS_NAMED = 3
 _NO_ORGANIZATION_URL = "https://dev.azure.com/YOUR-ORGANIZATION"
 
@@ -204,6 +215,32 @@ def _with_cases(topic: Topic, context: AskerContext) -> str:
     )
 
 
+def _for_their_account(body: str, context: AskerContext) -> str:
+    """The answer's sign-in words for the asker's account when the plan says which kind it is: a member of
+    the directory signs in with their work account, a guest (invited, or matched to a `#EXT#` account) with
+    their own address; only someone whose Microsoft account holds their work address (`auto`) is asked to
+    pick between the two. For anyone else, both ways."""
+    outcome = _outcome(context)
+    guest = context.guest or outcome == "invite"
+    member = not guest and outcome in {"auto", "map"}
+    if guest:
+        sign_in_with = (
+            "with your own address, the one the invitation went to (a guest of the directory has no work"
+            " account)"
+        )
+        picker = "If you are asked to pick between accounts: choose the one you accepted the invitation with"
+    elif member:
+        sign_in_with = (
+            "with your *work* account of the new directory (the one your to-do list names), not your"
+            " Microsoft account"
+        )
+        picker = _PICK_WORK + ("" if outcome == "map" else _RENAME)
+    else:
+        sign_in_with = _SIGN_IN_WITH_EITHER
+        picker = _PICK_WORK + _RENAME
+    return body.replace(SIGN_IN_WITH_PLACE, sign_in_with).replace(ACCOUNT_PICKER_PLACE, picker + ".")
+
+
 def organization_url(organization: str | None) -> str:
     name = (organization or "").strip()
     if not name or not all(ch.isalnum() or ch in "-_." for ch in name):
@@ -232,7 +269,7 @@ def answered(
     ]
     personal = ([opening] if opening else []) + notes + ([own] if own else [])
     body = _with_cases(topic, context) if topic.cases else topic.answer
-    body = body.replace("{org_url}", organization_url(context.organization))
+    body = _for_their_account(body.replace("{org_url}", organization_url(context.organization)), context)
     heading = f"This sounds like: {topic.title}" if framed else topic.title
     lines = [heading, *personal, body, *([f"Microsoft's page: {topic.link}"] if topic.link else [])]
     if also is not None:

@@ -254,3 +254,23 @@ def test_i_did_it_already_shows_the_open_items_and_how_to_tick_one_off(chat: Cha
     assert gus.startswith("You have no to-do list. Lee, a migration admin, decided"), gus
     asked = flat(text_of(chat.say(CAROL, "did I do it?", in_dm=True)))
     assert not asked.startswith("Which one"), asked
+
+
+def test_the_checklist_and_the_lock_out_answer_say_which_account_for_the_askers_case(chat: Chat) -> None:
+    """Each is told the account they sign in with, not both ways (walk 27, finding 8): Carol, mapped by
+    hand to her work account, has no Microsoft account at her work address to rename; Bob, a guest, has no
+    work account; Ivan's Microsoft account holds his work address, so the rename is his."""
+    notified(chat)
+    both_ways = "guest of the directory: with"
+    carol = flat(text_of(chat.say(CAROL, "what do I have to do?", in_dm=True)))
+    assert "sign in to https://dev.azure.com/fabrikam-fiber with your work account" in carol
+    assert both_ways not in carol and "(a guest: with" not in carol
+    assert "rename your Microsoft account" not in carol
+    assert "4. If you are asked to pick between accounts: choose Work or school account. " in carol
+    bob = flat(text_of(chat.say(BOB, "what do I have to do?", in_dm=True)))
+    assert "fabrikam-fiber with your own address, the one the invitation went to" in bob
+    assert both_ways not in bob and "choose Work or school account" not in bob
+    ivan = flat(text_of(chat.say(IVAN, "what do I have to do?", in_dm=True)))
+    assert "rename your Microsoft account to stop the question" in ivan and both_ways not in ivan
+    locked_out = flat(text_of(chat.say(CAROL, "I can't sign in anymore", in_dm=True)))
+    assert "with your work account of the new directory" in locked_out and both_ways not in locked_out
