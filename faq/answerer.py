@@ -24,7 +24,8 @@ from faq._index import (
 from faq._knowledge import PEOPLE, Topic, bundled_off_topic, bundled_pages, bundled_topics
 from faq._reading import ERROR_CODE
 from faq.feedback import FeedbackError, FeedbackItem, FeedbackStore, Kind, clean_question, with_learned
-from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion, redact
+from faq.redaction import redact
+from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion
 
 _MAX_ALTERNATIVES = 3
 # A runner-up is worth offering when it is nearly as similar as the chosen topic.

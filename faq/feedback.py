@@ -1,6 +1,6 @@
 """Learning from use: every answer can be rated, and the admins review what the bot got wrong.
 
-Each question the bot answers or declines is kept (redacted, see `faq.unanswered.redact`) with an id the
+Each question the bot answers or declines is kept (redacted, see `faq.redaction.redact`) with an id the
 answer's Helpful / Not helpful buttons carry. Declined and not-helpful questions wait for an admin in
 `/aad faq review`, who attaches the right topic or writes an organization-specific answer (where the help
 desk is, which portal to use). From then on the answerer knows that question for that organization: an
@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from faq._knowledge import Topic
-from faq.unanswered import redact
+from faq.redaction import redact
 
 Kind = Literal["answered", "declined", "helpful", "not-helpful"]
 Status = Literal["open", "closed", "attached", "answered", "dismissed"]

@@ -17,7 +17,7 @@ from bot.conversation.messages import (
     Table,
     Text,
 )
-from faq.unanswered import invitation_links_masked
+from faq.redaction import invitation_links_masked
 
 WIDTH = 100
 _BOLD = re.compile(r"\*([^*\n]+)\*")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faq.unanswered import KEPT_CHARS, redact
+from faq.redaction import KEPT_CHARS, redact
 
 JWT = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiI0OTliODRhYyJ9.c2lnbmF0dXJlLXBhcnQ"
 PAT = "u5yvdw3kqzl7ge2xj4mrsb6tnoahcfpiu5yvdw3kqzl7ge2xj4mr"  # 52 characters of base32

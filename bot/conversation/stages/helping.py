@@ -13,7 +13,7 @@ from bot.conversation.messages import Outgoing
 from bot.conversation.stages.after_connecting import own_item
 from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
 from faq import HOW_TO_REACH_A_PERSON, AskerContext, accept_invitation_help
-from faq.unanswered import redact
+from faq.redaction import redact
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.notices import CHANNEL_PREFIX
