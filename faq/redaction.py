@@ -6,6 +6,7 @@ import re
 
 # Enough to read the question; a pasted log file is not worth keeping whole.
 KEPT_CHARS = 500
+_MASK = "[redacted]"
 # Long runs of token-like characters mixing letters and digits: PATs, Slack tokens, client secrets.
 _SECRET_LIKE = re.compile(r"(?=[A-Za-z0-9+/=_.~-]*\d)(?=[A-Za-z0-9+/=_.~-]*[A-Za-z])[A-Za-z0-9+/=_.~-]{20,}")
 # A JSON web token: a base64url header that starts with '{"' (eyJ), a payload, a signature.
@@ -21,26 +22,53 @@ _CREDENTIAL_MARK = re.compile(r"[0-9+/=_.~-]|[a-z][A-Z]")
 # Safe Links wrapper). The whole pasted run is masked, since its secret part has no fixed shape, but not
 # the punctuation that ends a sentence or clause around it ("… is <link>: open it").
 _PASTED_RUN = re.compile(r"[^\s<>\"'|]*[^\s<>\"'|.,:;!?)]")
-# A value after a credential's name: `password=…`, `pwd: …`, `client_secret=…`, a connection string's
-# `Password=…;`, JSON's `"secret": "…"`. After `=` anything is a value; after `:` or "is" only a word with the
-# shape of a credential (see `_CREDENTIAL_MARK`), so "password: how do I reset it" and "the token is expired"
-# stay as they are.
-_NAMED_SECRET = re.compile(
-    r"(?i)\b((?:[a-z]+[_-]|client|shared)?(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
-    r"|account[_-]?key|pat)[\"']?)(\s*=\s*|\s*:\s*|\s+is\s+)(\"[^\"]*\"|'[^']*'|[^\s;&\"'<>]+)"
-)
 _REDEEM_LINK = re.compile(
     r"(?i)(?:login\.microsoftonline\.com|invitations\.microsoft\.com)(?:/|%(?:25)*2f).*?redeem"
 )
+# The password of a URL's `user:password@`, as git and database URLs carry it; the user and host are kept.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s/@]+)@")
+_VALUE = r"(?P<value>\"[^\"]*\"|'[^']*'|`[^`]*`|[^\s;&\"'`<>]+)"
+# The last word of a credential's name. `key` only ends a longer one (`AccountKey`, `x-api-key`, "api key"):
+# "the key=value pairs" is about something else.
+_SECRET_WORD = (
+    r"(?:password|passwd|passphrase|pwd|pass|secret|token|pat|signature|sig"
+    r"|(?<=[a-z0-9_-])key|(?<=api )key)s?"
+)
+# A command line's secret: `--password X`, `--client-secret=X`, `--token X`, `curl -u user:X`, and `-p X`,
+# which is a password only on a line that logs in (in `az devops` commands it names the project).
+_LONG_FLAG = re.compile(rf"(?i)(?<!\S)(--(?:[a-z0-9]+-)*{_SECRET_WORD})(\s+|=)(?!-){_VALUE}")
+_USER_FLAG = re.compile(rf"(?<!\S)(-u|--user)(\s+|=)([^\s:]+:){_VALUE}")
+_SHORT_FLAG = re.compile(rf"(?<!\S)(-[pP])(\s+)(?!-){_VALUE}")
+_LOGS_IN = re.compile(r"(?i)\blogin\b|(?<!\S)(?:-[uU]|--username)\s")
+# A value after a credential's name, the name ending in one of `_SECRET_WORD`: `password=…`, `pwd: …`,
+# `AZURE_CLIENT_SECRET=…`, `$env:AZURE_DEVOPS_EXT_PAT = '…'`, `SYSTEM_ACCESSTOKEN=…`, a connection string's
+# `Password=…;`, a SAS's `sig=…`, JSON's `"secret": "…"`, "my password is now …". After `=` anything is a
+# value; after `:`, "is", "was" or a space only one that looks like a credential (`_looks_like_credential`),
+# so "password: how do I reset it" and "my token is 2 days old" stay as they are.
+_NAMED_SECRET = re.compile(
+    r"(?i)\b(?P<name>(?:[a-z0-9]+[_-]){0,6}"
+    r"(?:(?:my|client|app|shared|access|account|api|refresh|id|auth|subscription|storage|admin|user)\s?){0,3}"
+    rf"{_SECRET_WORD}[\"']?)"
+    r"(?:(?P<assigned>\s*=>?\s*)|(?P<said>\s*:\s*|\s+(?:is|was)(?:\s+now)?(?:\s*:\s*|\s+)|\s+))"
+    rf"{_VALUE}"
+)
+# Inside a value, what prose does not hold: the symbols of generated secrets (`~`, `+`, `_` …).
+_SYMBOL = re.compile(r"[~!@#$%^&*+=_|\\]")
+_SHORTEST_VALUE = 6
+_SHORTEST_PIN = 4
 
 
 def redact(text: str) -> str:
     """The question with anything that looks like a secret replaced, cut to a readable length."""
     text = invitation_links_masked(text[: KEPT_CHARS * 4], "[redacted invitation link]")
     text = _AFTER_SCHEME.sub(_credential_redacted, text)
-    text = _NAMED_SECRET.sub(_named_value_redacted, text)
-    text = _PAT.sub("[redacted]", _JWT.sub("[redacted]", text))
-    return _SECRET_LIKE.sub("[redacted]", text)[:KEPT_CHARS]
+    text = _URL_PASSWORD.sub(rf"\1{_MASK}@", text)
+    text = _LONG_FLAG.sub(_flag_value_redacted, text)
+    text = _USER_FLAG.sub(_flag_value_redacted, text)
+    text = _SHORT_FLAG.sub(_login_password_redacted, text)
+    text = _named_values_redacted(text)
+    text = _PAT.sub(_MASK, _JWT.sub(_MASK, text))
+    return _SECRET_LIKE.sub(_MASK, text)[:KEPT_CHARS]
 
 
 def invitation_links_masked(text: str, mask: str) -> str:
@@ -51,12 +79,57 @@ def invitation_links_masked(text: str, mask: str) -> str:
 def _credential_redacted(match: re.Match[str]) -> str:
     scheme, space, word = match.groups()
     if len(word) >= 20 or (len(word) >= _SHORTEST_CREDENTIAL and _CREDENTIAL_MARK.search(word)):
-        return f"{scheme}{space}[redacted]"
+        return f"{scheme}{space}{_MASK}"
     return match.group(0)
 
 
-def _named_value_redacted(match: re.Match[str]) -> str:
-    name, separator, value = match.groups()
-    if "=" in separator or value[0] in "\"'" or _CREDENTIAL_MARK.search(value):
-        return f"{name}{separator}[redacted]"
-    return match.group(0)
+def _flag_value_redacted(match: re.Match[str]) -> str:
+    """Everything of the match but its value, which is masked (unless an earlier step masked it already)."""
+    if match.group("value").startswith(_MASK[:-1]):
+        return match.group(0)
+    return match.group(0)[: match.start("value") - match.start()] + _MASK
+
+
+def _login_password_redacted(match: re.Match[str]) -> str:
+    logs_in = _LOGS_IN.search(match.string, 0, match.start())
+    return _flag_value_redacted(match) if logs_in else match.group(0)
+
+
+def _named_values_redacted(text: str) -> str:
+    """Each value after a credential's name masked when it is one. A value kept is searched again, so in
+    "the secret token: Abc12345" the word "token" read as the secret's value does not hide the real one."""
+    kept: list[str] = []
+    at = 0
+    while match := _NAMED_SECRET.search(text, at):
+        if not _is_secret(match.group("value"), assigned=match.group("assigned") is not None):
+            kept.append(text[at : match.start("value")])
+            at = match.start("value")
+            continue
+        kept.append(text[at : match.start("value")] + _MASK)
+        at = match.end()
+    return "".join(kept) + text[at:]
+
+
+def _is_secret(value: str, *, assigned: bool) -> bool:
+    """After `=` any value but a short number (`PAT=1` is a setting) and punctuation (`password=?`)."""
+    if value.startswith(_MASK[:-1]):
+        return False  # masked by an earlier step: the URL's password before its `@host`
+    if assigned:
+        return not (value.isdecimal() and len(value) < _SHORTEST_PIN) and bool(value.strip("\"'`?.,:;!()"))
+    return _looks_like_credential(value)
+
+
+def _looks_like_credential(value: str) -> bool:
+    """Quoted, or at least six characters that mix letters and digits in one word (`hunter2`, `Summer2024!`)
+    or hold a symbol (`hunter~two`). Not a number ("12 characters"), a hyphenated word ("e-mailed",
+    "90-day") or any other word ("expired", "Fabrikam": a password that is a plain word is not told apart)."""
+    if value[0] in "\"'`":
+        return True
+    word = value.strip(".,;:!?()[]{}")
+    if len(word) < _SHORTEST_VALUE:
+        return False
+    mixed = any(
+        len(part) >= _SHORTEST_VALUE and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+        for part in re.split(r"[-.']", word)
+    )
+    return mixed or bool(_SYMBOL.search(word))
