@@ -112,7 +112,11 @@ class SqlFeedbackStore:
             version = hash((len(rows), newest))
             return version, tuple(
                 Learned(
-                    row.id or 0, row.organization, row.question, row.resolution_topic, row.resolution_text
+                    row.id or 0,
+                    row.organization,
+                    _question(row),
+                    row.resolution_topic,
+                    row.resolution_text,
                 )
                 for row in rows
             )
@@ -126,11 +130,18 @@ def _of(organization: str | None) -> ColumnElement[bool]:
     return or_(col(FaqFeedback.organization) == organization, nowhere)
 
 
+def _question(row: FaqFeedback) -> str:
+    """The question redacted again as it is read: a row kept before redaction learned a shape (a URL's
+    password, `AZURE_CLIENT_SECRET=`) still holds that secret, and `faq review`, the Ask-an-admin button and
+    the learned phrasings must not show it. A question redacted already comes back unchanged."""
+    return clean_question(row.question)
+
+
 def _item(row: FaqFeedback) -> FeedbackItem:
     return FeedbackItem(
         id=row.id or 0,
         organization=row.organization,
-        question=row.question,
+        question=_question(row),
         kind=row.kind,  # type: ignore[arg-type]
         topic=row.topic,
         closest=tuple(row.closest),

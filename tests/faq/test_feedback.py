@@ -12,6 +12,7 @@ from faq import AskerContext, FaqAnswerer
 from faq.feedback import FeedbackError, FeedbackStore, InMemoryFeedbackStore, check_resolution
 from storage import Database, open_database
 from storage.faq_feedback import SqlFeedbackStore
+from storage.models import FaqFeedback
 from tests.storage.databases import database, database_url
 
 __all__ = ["database", "database_url"]
@@ -142,3 +143,28 @@ def test_sql_store_is_shared_between_processes(database: Database) -> None:
     version, learned = one.learned("fabrikam")
     assert [entry.text for entry in learned] == ["Room 12."]
     assert one.learned("fabrikam")[0] == version
+
+
+def test_a_question_kept_before_redaction_knew_its_secret_is_shown_redacted(database: Database) -> None:
+    """Rows written by an older redaction still hold what it missed; every read redacts them again."""
+    kept = "where is the help desk? git clone https://bob:Hunter2x@dev.azure.com/org fails"
+    with database.session() as session:
+        older = FaqFeedback(
+            organization="fabrikam",
+            question=kept,
+            kind="declined",
+            topic=None,
+            closest=[],
+            status="open",
+            asked_at=NOW,
+        )
+        session.add(older)
+        session.commit()
+        item_id = older.id
+    assert item_id is not None
+    store = SqlFeedbackStore(database)
+    shown = "where is the help desk? git clone https://bob:[redacted]@dev.azure.com/org fails"
+    assert [item.question for item in store.pending("fabrikam", 10)] == [shown]
+    assert store.rate(item_id, helpful=False, at=NOW).question == shown
+    store.resolve(item_id, topic=None, text="Room 12.", by="admin", at=NOW)
+    assert [entry.question for entry in store.learned("fabrikam")[1]] == [shown]
