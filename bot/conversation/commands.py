@@ -366,7 +366,7 @@ def _problem(text: str, args: tuple[str, ...]) -> str | None:
 def too_long(arg: str) -> str | None:
     """The refusal of a number, typed or a button's `#ID`, that is too long to be meant (and to read)."""
     digits = arg.removeprefix("#")
-    if not (digits.isdigit() and len(digits) > MAX_NUMBER_DIGITS):
+    if not (digits.isdecimal() and len(digits) > MAX_NUMBER_DIGITS):
         return None
     return (
         f"`{arg[:12]}…` has {len(digits):,} digits: far too long for any number I take, so I did"
