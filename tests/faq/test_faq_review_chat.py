@@ -115,10 +115,11 @@ def test_typing_a_rating_button_rates_the_answer_and_is_never_kept_as_a_question
     rating = next(b for m in declined for b in m.message.buttons if b.label == "Not helpful")
     typed = f"{rating.action} {rating.value}"
     assert typed == f"{faq_views.RATE_NOT_HELPFUL} #1"
-    assert "faq review" in text_of(chat.say(ANN, typed, in_dm=True))
+    kept = "I keep your question for the admins' `faq review`"
+    assert kept in flat(chat.say(ANN, typed, in_dm=True))
     answered = chat.say(ANN, "do my ssh keys still work after the switch?", in_dm=True)
     button = next(b for m in answered for b in m.message.buttons if b.label == "Not helpful")
-    assert "faq review" in text_of(chat.say(ANN, f"/aad {button.action} {button.value}"))
+    assert kept in flat(chat.say(ANN, f"/aad {button.action} {button.value}"))
     listed = text_of(chat.say(DANA, "/aad faq review"))
     assert "help desk" in listed and "ssh keys" in listed
     assert faq_views.RATE_NOT_HELPFUL not in listed and "#3" not in listed
@@ -209,8 +210,14 @@ def test_a_secret_in_a_question_reaches_neither_the_admins_nor_the_review_nor_a_
 def test_the_review_shows_questions_asked_by_direct_message_only_to_the_admin_who_asks(chat: Chat) -> None:
     _started(chat)
     chat.say(ANN, HELP_DESK, in_dm=True)
-    for listing in ("/aad faq review", "/aad faq review dismiss 1", "/aad faq review"):
-        assert [outgoing.message.private for outgoing in chat.say(DANA, listing)] == [True], listing
+    for typed, said in (
+        ("/aad faq review", "IT help desk on the migration weekend"),
+        ("/aad faq review dismiss 1", "#1 dismissed."),
+        ("/aad faq review", "No questions waiting"),
+    ):
+        outgoing = chat.say(DANA, typed)
+        assert [message.message.private for message in outgoing] == [True], typed
+        assert said in flat(outgoing), typed
 
 
 def test_not_helpful_says_the_question_waits_for_faq_review_and_offers_to_ask_an_admin_now(
