@@ -42,14 +42,14 @@ _SHORT_FLAG = re.compile(rf"(?<!\S)(-[pP])(\s+)(?!-){_VALUE}")
 _LOGS_IN = re.compile(r"(?i)\blogin\b|(?<!\S)(?:-[uU]|--username)\s")
 # A value after a credential's name, the name ending in one of `_SECRET_WORD`: `password=…`, `pwd: …`,
 # `AZURE_CLIENT_SECRET=…`, `$env:AZURE_DEVOPS_EXT_PAT = '…'`, `SYSTEM_ACCESSTOKEN=…`, a connection string's
-# `Password=…;`, a SAS's `sig=…`, JSON's `"secret": "…"`, "my password is now …". After `=` anything is a
-# value; after `:`, "is", "was" or a space only one that looks like a credential (`_looks_like_credential`),
-# so "password: how do I reset it" and "my token is 2 days old" stay as they are.
+# `Password=…;`, a SAS's `sig=…`, JSON's `"secret": "…"`, "my password is now …". After `=` any value but a
+# short number (`PAT=1`); after `:`, "is", "was" or a space only one that looks like a credential
+# (`_looks_like_credential`), so "password: how do I reset it" and "my token is 2 days old" stay as they are.
 _NAMED_SECRET = re.compile(
-    r"(?i)\b(?P<name>(?:[a-z0-9]+[_-]){0,6}"
+    r"(?i)\b(?:[a-z0-9]+[_-]){0,6}"
     r"(?:(?:my|client|app|shared|access|account|api|refresh|id|auth|subscription|storage|admin|user)\s?){0,3}"
-    rf"{_SECRET_WORD}[\"']?)"
-    r"(?:(?P<assigned>\s*=>?\s*)|(?P<said>\s*:\s*|\s+(?:is|was)(?:\s+now)?(?:\s*:\s*|\s+)|\s+))"
+    rf"{_SECRET_WORD}[\"']?"
+    r"(?:(?P<assigned>\s*=>?\s*)|\s*:\s*|\s+(?:is|was)(?:\s+now)?(?:\s*:\s*|\s+)|\s+)"
     rf"{_VALUE}"
 )
 # Inside a value, what prose does not hold: the symbols of generated secrets (`~`, `+`, `_` …).
