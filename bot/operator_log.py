@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from workflows import step_log
 
 if TYPE_CHECKING:  # Slack's libraries: only a `serve` with Slack imports them
@@ -71,14 +71,32 @@ def no_public_url(used: str | None) -> None:
 
 
 async def slack_identity(client: AsyncWebClient) -> None:
-    """The workspace and the bot user the token belongs to, from Slack's `auth.test`."""
+    """The workspace and the bot user the token belongs to, from Slack's `auth.test`. A token Slack refuses
+    raises SettingsError, which stops `serve` with the fix: every request would fail with bolt's stock
+    "reinstall this app" otherwise. No answer at all (a network outage) only warns: it may pass."""
     from slack_sdk.errors import SlackApiError
+
+    from bot.slack._errors import TOKEN_REFUSED, error_code
 
     try:
         answer = await client.auth_test()
-    except Exception as error:  # refused or unreachable: serving goes on, the operator is told why
-        reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-        log.warning("Slack did not answer auth.test (%s): check SLACK_BOT_TOKEN and SLACK_API_URL", reason)
+    except SlackApiError as error:
+        code = error_code(error)
+        if code in TOKEN_REFUSED:
+            raise SettingsError(
+                f"Slack refused SLACK_BOT_TOKEN in auth.test ({code}): copy the Bot User OAuth Token (xoxb-...)"
+                " from api.slack.com/apps > your app > OAuth & Permissions (reinstall the app if it was"
+                " removed). invalid_auth can also mean the workspace allows calls only from listed IP"
+                " addresses."
+            ) from None
+        log.warning("Slack refused auth.test (%s): check SLACK_BOT_TOKEN and SLACK_API_URL", code)
+        return
+    except Exception as error:  # no answer: serving goes on, the operator is told why
+        log.warning(
+            "Slack did not answer auth.test (%s): check that this host reaches SLACK_API_URL (default"
+            " https://slack.com/api/) over HTTPS, through HTTPS_PROXY if it needs one",
+            type(error).__name__,
+        )
         return
     log.info(
         "Slack workspace %s (%s), bot user %s (%s)",

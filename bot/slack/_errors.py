@@ -14,7 +14,7 @@ RETRY_AFTER_AT_MOST = 900.0
 """An absurd `Retry-After` is capped: the worker re-queues long waits anyway, asking again costs one 429."""
 
 
-_TOKEN_REFUSED = frozenset(
+TOKEN_REFUSED = frozenset(
     {"account_inactive", "token_revoked", "token_expired", "invalid_auth", "not_authed"}
 )
 """The bot's own token no longer works (the app was removed, its bot user or the workspace deleted, a
@@ -37,7 +37,7 @@ def fix_for(error: SlackApiError) -> str | None:
     """What admins read when Slack refused the app itself, not a call's recipient or arguments: its token,
     or a scope it lacks (Slack names it in `needed`); with the fix. None for another error."""
     code = error_code(error)
-    if code in _TOKEN_REFUSED:
+    if code in TOKEN_REFUSED:
         return f"Slack refused the bot's token ({code}): reinstall the app in the workspace"
     if code == "missing_scope":
         needed = error.response.get("needed")
