@@ -84,10 +84,10 @@ async def slack_identity(client: AsyncWebClient) -> None:
         code = error_code(error)
         if code in TOKEN_REFUSED:
             raise SettingsError(
-                f"Slack refused SLACK_BOT_TOKEN in auth.test ({code}): copy the Bot User OAuth Token (xoxb-...)"
-                " from api.slack.com/apps > your app > OAuth & Permissions (reinstall the app if it was"
-                " removed). invalid_auth can also mean the workspace allows calls only from listed IP"
-                " addresses."
+                f"Slack refused SLACK_BOT_TOKEN in auth.test ({code}): copy the Bot User OAuth Token"
+                " (xoxb-...) from api.slack.com/apps > your app > OAuth & Permissions (reinstall the app"
+                " if it was removed). invalid_auth can also mean the workspace allows calls only from"
+                " listed IP addresses."
             ) from None
         log.warning("Slack refused auth.test (%s): check SLACK_BOT_TOKEN and SLACK_API_URL", code)
         return

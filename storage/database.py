@@ -27,6 +27,15 @@ _OPENING_FIXES = {
     " postgresql+psycopg://user@host:5432/dbname).",
 }
 """What to check when a database cannot be opened, by backend."""
+_WRITING_FIXES = {
+    "sqlite": "aadbot writes to it at every request: make the file, and its folder (SQLite writes a journal"
+    " beside it), writable for the user serve runs as (an immutable file shows an i in `lsattr`), and drop"
+    " any mode=ro from AADBOT_DATABASE_URL.",
+    "postgresql": "aadbot writes to it at every request: grant the role of AADBOT_DATABASE_URL SELECT,"
+    " INSERT, UPDATE and DELETE on aadbot's tables (or connect as their owner), and check that the server"
+    " is not a read-only replica.",
+}
+"""What to check when a database opens but refuses writes, by backend."""
 IN_LIST_AT_MOST = 500
 """Values bound in one `IN (...)`: well under the parameters a statement may have (SQLite 32,766, psycopg
 65,535), however big the organization."""
@@ -81,9 +90,8 @@ def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:
             upgrade(engine)
     except SQLAlchemyError as error:
         engine.dispose()
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         fix = _OPENING_FIXES[engine.url.get_backend_name()]  # _create_engine admits no other backend
-        raise StorageError(f"Cannot open the database {shown}: {reason}. {fix}") from None
+        raise StorageError(f"Cannot open the database {shown}: {_reason(error)}. {fix}") from None
     except BaseException as error:  # no open pool left behind, whatever failed
         engine.dispose()
         if revision is not None and _is_unknown_revision(error):
@@ -93,7 +101,27 @@ def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:
                 " check that AADBOT_DATABASE_URL names this bot's database."
             ) from None
         raise
+    try:
+        _try_a_write(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        fix = _WRITING_FIXES[engine.url.get_backend_name()]
+        raise StorageError(f"Cannot write to the database {shown}: {_reason(error)}. {fix}") from None
     return Database(engine)
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    """The driver's first line, without the statement SQLAlchemy adds."""
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+
+
+def _try_a_write(engine: Engine) -> None:
+    """A write, rolled back: a database that opens and reads but refuses writes (a read-only file or role)
+    stops start-up here, instead of every request failing once it serves. An up-to-date database was only
+    read on the way here, so without it nothing would have noticed."""
+    with engine.connect() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        connection.rollback()
 
 
 @functools.cache

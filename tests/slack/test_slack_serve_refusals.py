@@ -1,5 +1,5 @@
-"""`aadbot serve`, started as an operator starts it, refuses settings it cannot serve with at start: exit 2 and
-one line naming the problem and its fix, never a server that answers /healthz and fails every request."""
+"""`aadbot serve`, started as an operator starts it, refuses settings it cannot serve with at start: exit 2
+and one line naming the problem and its fix, never a server that answers /healthz and fails every request."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ def served_until_it_exits(folder: Path, fake: FakeSlack, **variables: str) -> Fi
 
 
 @pytest.mark.parametrize("code", ["invalid_auth", "token_revoked", "account_inactive", "not_authed"])
-def test_a_bot_token_slack_refuses_stops_serve_with_the_fix(tmp_path: Path, fake: FakeSlack, code: str) -> None:
+def test_a_bot_token_slack_refuses_stops_serve_with_the_fix(
+    tmp_path: Path, fake: FakeSlack, code: str
+) -> None:
     fake.fail("auth.test", Failure(error=code))
     finished = served_until_it_exits(tmp_path, fake)
     assert finished.returncode == 2, finished.stderr
@@ -49,4 +51,18 @@ def test_a_bot_token_slack_refuses_stops_serve_with_the_fix(tmp_path: Path, fake
     assert last.startswith(f"aadbot: Slack refused SLACK_BOT_TOKEN in auth.test ({code})"), finished.stderr
     assert "OAuth & Permissions" in last
     assert BOT_TOKEN not in finished.stderr + finished.stdout
+    assert "Traceback" not in finished.stderr
+
+
+def test_a_database_serve_cannot_write_stops_serve_with_its_path_and_the_fix(
+    tmp_path: Path, fake: FakeSlack, sqlite_template: Path
+) -> None:
+    """It started and answered /healthz with ok, then failed every command with a traceback (walk27)."""
+    url = f"sqlite:///file:{sqlite_template}?mode=ro&uri=true"
+    finished = served_until_it_exits(tmp_path, fake, AADBOT_DATABASE_URL=url)
+    assert finished.returncode == 2, finished.stderr
+    last = finished.stderr.strip().splitlines()[-1]
+    assert last.startswith("aadbot: Cannot write to the database sqlite:///file"), finished.stderr
+    assert str(sqlite_template) in last and "attempt to write a readonly database" in last
+    assert "listening" not in finished.stdout
     assert "Traceback" not in finished.stderr

@@ -27,6 +27,7 @@ from sqlmodel import SQLModel
 
 from storage import Database, Migration, StorageError, open_database
 from storage.database import _MIGRATION_LOCK, alembic_config, head_revision
+from tests.storage.databases import RunSchema
 
 
 def test_start_up_applies_every_revision_and_leaves_no_drift(empty_database_url: str) -> None:
@@ -409,6 +410,39 @@ def test_a_sqlite_file_that_cannot_be_made_names_its_folder_not_a_server(tmp_pat
         " file's folder exists and that aadbot may write there, or set AADBOT_DATABASE_URL (for example"
         " sqlite:///aadbot.db)."
     )
+
+
+def test_a_sqlite_file_opened_read_only_is_refused_at_open_with_the_fix(sqlite_template: Path) -> None:
+    # root writes to a file whatever its mode bits: a read-only open (mode=ro) stands for any file aadbot
+    # may read but not write (an immutable file, a read-only mount)
+    url = f"sqlite:///file:{sqlite_template}?mode=ro&uri=true"
+    with pytest.raises(StorageError) as failure:
+        open_database(url)
+    message = str(failure.value)
+    assert message.startswith("Cannot write to the database sqlite:///file")
+    assert f"{sqlite_template}?mode=ro&uri=true: attempt to write a readonly database." in message
+    assert "writable for the user serve runs as" in message and "mode=ro" in message
+
+
+def test_a_postgresql_role_that_may_only_read_is_refused_at_open_with_the_fix(
+    postgres_schema: RunSchema,
+) -> None:
+    role = f"aadbot_reader_{uuid.uuid4().hex[:8]}"
+    with postgres_schema.admin.begin() as connection:
+        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+        connection.execute(text(f"GRANT USAGE ON SCHEMA {postgres_schema.name} TO {role}"))
+        connection.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA {postgres_schema.name} TO {role}"))
+    try:
+        url = postgres_schema.url.replace("postgres@", f"{role}@")
+        with pytest.raises(StorageError) as failure:
+            open_database(url)
+        message = str(failure.value)
+        assert "Cannot write to the database" in message and "permission denied" in message
+        assert "grant the role of AADBOT_DATABASE_URL SELECT, INSERT, UPDATE and DELETE" in message
+    finally:
+        with postgres_schema.admin.begin() as connection:
+            connection.execute(text(f"DROP OWNED BY {role}"))
+            connection.execute(text(f"DROP ROLE {role}"))
 
 
 @pytest.mark.parametrize("url", ["not a url", "nosuchdriver://x/y"])
