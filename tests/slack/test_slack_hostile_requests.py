@@ -6,6 +6,7 @@ nothing of its body reaches the log.
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,12 +18,12 @@ import pytest
 
 from bot.request_body import MAX_BODY_BYTES
 from bot.slack.app import build_web_client, create_app
-from bot.slack.http import EVENTS_PATH, create_asgi
+from bot.slack.http import EVENTS_PATH, MISMATCH_WARNING_EVERY, create_asgi
 from tests.fakes.raw_http import raw_post
 from tests.fakes.serve_process import Served, ServedSlack
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, ScriptedConversation, SlackSender
+from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET, Clock, ScriptedConversation, SlackSender
 
 MARKER = "hostile-body-marker-7f3a"
 """In every hostile body: if it shows up in the log, a body was logged."""
@@ -174,3 +175,51 @@ def test_a_signed_but_malformed_interactivity_payload_is_refused_in_one_log_line
     assert answer.status_code == 400, (answer.status_code, log)
     assert "refused a signed request bolt cannot parse" in log
     assert "Traceback" not in log and "{not json" not in log, log
+
+
+def test_requests_signed_with_another_secret_warn_the_operator_once_a_minute_without_their_body(
+    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack's own requests, when SLACK_SIGNING_SECRET is wrong: each a 401, which alone told nobody why."""
+    app = create_app(
+        conversation=ScriptedConversation(),
+        client=build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/"),
+        signing_secret=SIGNING_SECRET,
+    )
+    clock = Clock()
+    asgi = create_asgi(app, health=lambda: True, signing_secret=SIGNING_SECRET, clock=clock)
+    logged: list[str] = []
+    with ServerThread(asgi) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        other = SlackSender(http, fake_slack, secret="another-apps-secret")
+
+        def warnings_of(requests: int, signed: bool = True) -> list[str]:
+            caplog.clear()
+            for _ in range(requests):
+                sent = other.command(MARKER) if signed else http.post(EVENTS_PATH, content=MARKER)
+                assert sent.status_code == 401
+            logged.extend(record.getMessage() for record in caplog.records)
+            return [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+
+        with caplog.at_level(logging.INFO, logger="bot.slack.http"):
+            (first,) = warnings_of(3)
+            clock.now += MISMATCH_WARNING_EVERY - 1
+            assert warnings_of(2) == []
+            clock.now += 1
+            (again,) = warnings_of(1)
+            clock.now += MISMATCH_WARNING_EVERY
+            assert warnings_of(2, signed=False) == []  # no signature at all: not Slack's, nothing to tell
+    assert first.startswith("refused 1 request(s) at /slack/events whose Slack signature does not match")
+    assert "SLACK_SIGNING_SECRET" in first and "Basic Information > App Credentials" in first
+    assert again.startswith("refused 5 request(s)")  # the four it kept quiet about, and this one
+    assert all(MARKER not in line and "v0=" not in line for line in logged)
+
+
+def test_the_serving_process_tells_its_operator_of_a_signature_that_does_not_match(
+    bot: Bot, serve_over_http: ServedSlack
+) -> None:
+    with httpx.Client(base_url=bot.url, timeout=10) as http:
+        other = SlackSender(http, serve_over_http.fake, secret="another-apps-secret")
+        assert other.command(MARKER).status_code == 401
+    log = bot.served.log_text()  # whole: an earlier test's stale signature may have been the one told of
+    assert "WARNING bot.slack.http: refused" in log and "does not match SLACK_SIGNING_SECRET" in log, log
+    assert MARKER not in log and SIGNING_SECRET not in log
