@@ -76,7 +76,7 @@ async def slack_identity(client: AsyncWebClient) -> None:
     "reinstall this app" otherwise. No answer at all (a network outage) only warns: it may pass."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack._errors import TOKEN_REFUSED, error_code
+    from bot.slack._errors import REACHING_SLACK, TOKEN_REFUSED, error_code
 
     try:
         answer = await client.auth_test()
@@ -92,11 +92,7 @@ async def slack_identity(client: AsyncWebClient) -> None:
         log.warning("Slack refused auth.test (%s): check SLACK_BOT_TOKEN and SLACK_API_URL", code)
         return
     except Exception as error:  # no answer: serving goes on, the operator is told why
-        log.warning(
-            "Slack did not answer auth.test (%s): check that this host reaches SLACK_API_URL (default"
-            " https://slack.com/api/) over HTTPS, through HTTPS_PROXY if it needs one",
-            type(error).__name__,
-        )
+        log.warning("Slack did not answer auth.test (%s): %s", type(error).__name__, REACHING_SLACK)
         return
     log.info(
         "Slack workspace %s (%s), bot user %s (%s)",

@@ -24,6 +24,11 @@ rotating token not refreshed): nothing to do with a recipient or a call's argume
 NOT_ANSWERED = (SlackClientError, aiohttp.ClientError, TimeoutError)
 """A call that got no answer from Slack (the connection broke or timed out); a `SlackApiError` among them
 is an answer, to be caught first."""
+REACHING_SLACK = (
+    "this host needs outbound HTTPS to slack.com (in Socket Mode also to wss-primary.slack.com), through"
+    " HTTPS_PROXY if it reaches the internet through a proxy; if SLACK_API_URL is set, check it"
+)
+"""The fix for Slack not answering at all, for the operator's log and start-up messages."""
 RATE_LIMITING = "Slack is rate limiting"
 """The start of what admins read when Slack answered 429."""
 

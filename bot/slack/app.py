@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -15,6 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.outboxes import NoticeOutbox
+from bot.slack._errors import NOT_ANSWERED, REACHING_SLACK, not_answered
 from bot.slack._logs import quiet_bolt, without_bodies
 from bot.slack._runtime import Runtime
 from bot.slack.delivery import Delivery
@@ -100,6 +104,7 @@ def create_app(
         raise_error_for_unhandled_request=False,
         logger=logger,
     )
+    app.error(_unanswered_calls_in_one_line)
     state = state or InMemorySlackState()
     people = people or People(client)
     delivery = build_delivery(client, people, state, outbox)
@@ -108,6 +113,26 @@ def create_app(
     events.register(app, runtime)
     actions.register(app, runtime)
     return app
+
+
+UNREACHABLE_ANSWER = (
+    "I cannot reach Slack from where I run, so I did nothing with this. Try again in a few minutes; if it"
+    " goes on, tell whoever runs the bot."
+)
+"""The ack of a slash command when a call to Slack before it (bolt's auth.test) got no answer."""
+
+
+async def _unanswered_calls_in_one_line(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+    """A call to Slack with no answer (no route, DNS, a proxy needed) is acked and logged in one line: bolt
+    would answer Slack with a 500 and log a traceback for every request. Anything else is logged whole, as
+    bolt does."""
+    if isinstance(error, NOT_ANSWERED) and not isinstance(error, SlackApiError):
+        logger.error("%s, so a request was acked and dropped: %s", not_answered(error), REACHING_SLACK)
+        if "command" in body:
+            return BoltResponse(status=200, body={"response_type": "ephemeral", "text": UNREACHABLE_ANSWER})
+        return BoltResponse(status=200, body="")
+    logger.error("Failed to handle a request (error: %s)", error, exc_info=error)
+    return None
 
 
 def build_delivery(

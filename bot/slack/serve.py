@@ -18,6 +18,7 @@ from bot.alongside import Loop, alongside
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.tracked import tracked_worker
 from bot.settings import Settings, SettingsError
+from bot.slack._errors import NOT_ANSWERED, REACHING_SLACK, error_code
 from bot.slack._logs import without_bodies
 from bot.slack.app import build_delivery, build_web_client, create_app, web_session
 from bot.slack.people import People
@@ -189,10 +190,14 @@ async def _first_link(client: AsyncWebClient, app_token: str) -> str:
     try:
         response = await client.apps_connections_open(app_token=app_token)
     except SlackApiError as error:
-        code = error.response.get("error") or "unknown_error"
         raise SettingsError(
-            f"Slack refused SLACK_APP_TOKEN ({code}): it must be an app-level token of this app with the "
-            "connections:write scope, and Socket Mode must be on in the app's settings."
+            f"Slack refused SLACK_APP_TOKEN ({error_code(error)}): it must be an app-level token of this app"
+            " with the connections:write scope, and Socket Mode must be on in the app's settings."
+        ) from None
+    except NOT_ANSWERED as error:
+        raise SettingsError(
+            f"Cannot reach Slack to open the Socket Mode link ({type(error).__name__}: {error}): "
+            f"{REACHING_SLACK}."
         ) from None
     return str(response["url"])
 

@@ -1,19 +1,22 @@
-"""`aadbot serve`, started as an operator starts it, refuses settings it cannot serve with at start: exit 2
-and one line naming the problem and its fix, never a server that answers /healthz and fails every request."""
+"""`aadbot serve`, started as an operator starts it, tells the operator what is wrong and the fix: settings it
+cannot serve with stop it at start (exit 2, one line), never a server that answers /healthz and fails every
+request; a Slack it cannot reach costs a line per request, not a traceback and a 500."""
 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.cli import Finished
-from tests.fakes.serve_process import serve_database, serve_until_it_exits
+from tests.fakes.serve_process import serve_database, serve_process, serve_until_it_exits
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET
+from tests.fakes.socket_harness import APP_TOKEN
 
 SCENARIO = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
 
@@ -24,6 +27,14 @@ def fake() -> Iterator[FakeSlack]:
     with ServerThread(fake.asgi()) as server:
         fake.url = server.url
         yield fake
+
+
+@pytest.fixture
+def unreachable() -> Iterator[str]:
+    """An API URL where nothing answers: a port bound, so nobody else takes it, but never listening."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{bound.getsockname()[1]}/api/"
 
 
 def served_until_it_exits(folder: Path, fake: FakeSlack, **variables: str) -> Finished:
@@ -66,3 +77,42 @@ def test_a_database_serve_cannot_write_stops_serve_with_its_path_and_the_fix(
     assert str(sqlite_template) in last and "attempt to write a readonly database" in last
     assert "listening" not in finished.stdout
     assert "Traceback" not in finished.stderr
+
+
+def test_in_socket_mode_a_slack_it_cannot_reach_stops_serve_naming_what_to_open(
+    tmp_path: Path, fake: FakeSlack, sqlite_template: Path, unreachable: str
+) -> None:
+    finished = served_until_it_exits(
+        tmp_path,
+        fake,
+        AADBOT_DATABASE_URL=serve_database(tmp_path, sqlite_template),
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=unreachable,
+    )
+    assert finished.returncode == 2, finished.stderr
+    last = finished.stderr.strip().splitlines()[-1]
+    assert last.startswith("aadbot: Cannot reach Slack to open the Socket Mode link (ClientConnectorError")
+    assert "outbound HTTPS to slack.com" in last and "wss-primary.slack.com" in last and "HTTPS_PROXY" in last
+    assert "failed unexpectedly" not in finished.stderr and "Traceback" not in finished.stderr
+
+
+def test_over_http_a_slack_it_cannot_reach_acks_each_command_and_logs_one_line(
+    tmp_path: Path, fake: FakeSlack, sqlite_template: Path, unreachable: str
+) -> None:
+    with serve_process(
+        "http", fake, tmp_path, migrated=sqlite_template, environment={"SLACK_API_URL": unreachable}
+    ) as served:
+        log = len(served.log_text())
+        for _ in range(2):
+            ack = served.drive.command("status")
+            assert ack.status_code == 200 and ack.payload is not None
+            assert (
+                "I cannot reach Slack" in ack.payload["text"] and ack.payload["response_type"] == "ephemeral"
+            )
+        said = served.log_text()[log:]
+    assert not served.tracebacks(), served.tracebacks()
+    dropped = [line for line in said.splitlines() if "acked and dropped" in line]
+    assert len(dropped) == 2, said
+    assert dropped[0].startswith("ERROR bot.slack.app: Slack did not answer (ClientConnectorError)"), dropped
+    assert "outbound HTTPS to slack.com" in dropped[0]
+    assert " 500 " not in said
