@@ -14,7 +14,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,7 +27,7 @@ from bot.delivery.reports import Delivering
 from bot.delivery.sender import DeliveryFailed, Envelope, Readiness, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.tracked import tracked_worker
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.start_up import started
 from bot.stopping import run_until_stopped
 from bot.teams.settings import TeamsSettings
@@ -75,18 +75,13 @@ def run(
     """The `serve` command: Slack's own when Teams is not configured, else Teams (and Slack if configured)."""
     from bot.runtime import utc_now
 
-    settings = Settings.from_environment(os.environ)
-    teams = TeamsSettings.from_environment(os.environ)
+    settings, teams = checked_settings(os.environ)
     if teams is None:
         return slack_run(args)
     from bot.teams.auth import load_validator
     from bot.teams.surface import build_surface
 
     load_validator()
-    if settings.slack_bot_token:
-        from bot.slack.serve import check_settings
-
-        check_settings(settings)  # unusable Slack settings stop everything before it starts
     built = runtime(settings)
     operator_log.start_up(
         settings,
@@ -99,6 +94,30 @@ def run(
     )
     serve(settings, built, surface, with_slack=bool(settings.slack_bot_token), host=args.host, port=args.port)
     return 0
+
+
+def checked_settings(environ: Mapping[str, str]) -> tuple[Settings, TeamsSettings | None]:
+    """Every setting `serve` needs, checked before anything starts; SettingsError names every problem at
+    once. Slack's variables are checked when one is set, or when Teams is not configured either."""
+    from msapi import missing_credentials
+
+    problems: list[str] = []
+    settings = Settings.from_environment(environ, problems)
+    teams = None
+    try:
+        teams = TeamsSettings.from_environment(environ)
+    except SettingsError as error:
+        problems.extend(error.problems)
+    slack_variables = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret)
+    if any(slack_variables) or not environ.get("TEAMS_APP_ID", "").strip():
+        problems.extend(settings.slack_problems())
+    if not settings.sandbox_scenario and not settings.sandbox_url:
+        missing = missing_credentials(settings.microsoft_environment)
+        if missing is not None:
+            problems.append(missing)
+    if problems:
+        raise SettingsError(*problems)
+    return settings, teams
 
 
 @dataclass

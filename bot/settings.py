@@ -5,14 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from bot.delivery.settings import DEFAULT_MAX_RATE, DeliverySettings
 
 DEFAULT_DATABASE_URL = "sqlite:///aadbot.db"
 
 
+SANDBOX_FIX = (
+    "Set AADBOT_SANDBOX to a scenario file (the source's sandbox/scenarios/ has fabrikam.json), or unset it"
+    " to use Microsoft's live services."
+)
+
+
 class SettingsError(Exception):
-    """A variable is set to something unusable; the message names it and the fix."""
+    """Variables set to something unusable, or missing; the message names each and its fix, all at once:
+    an operator who fixes one should not have to start again to learn of the next."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        if len(problems) == 1:
+            super().__init__(problems[0])
+        else:
+            listed = "".join(f"\n- {each}" for each in problems)
+            super().__init__(f"{len(problems)} settings to fix:{listed}")
 
 
 @dataclass(frozen=True)
@@ -36,28 +52,42 @@ class Settings:
     """The live Microsoft credentials (`AZURE_*`, `AADBOT_TOKEN_CACHE`), handed to `msapi` as they are."""
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
+    def from_environment(cls, environ: Mapping[str, str], problems: list[str] | None = None) -> Settings:
+        """SettingsError names every unusable value; with `problems`, they are added there instead, each
+        value taken as its default, so that the caller can name them with the rest."""
+        found: list[str] = []
+
         def text(name: str) -> str | None:
             value = environ.get(name, "").strip()
             return value or None
 
-        return cls(
+        def number(name: str, default: float, *, minimum: float, whole: bool = False) -> float:
+            try:
+                return _number(environ, name, default, minimum=minimum, whole=whole)
+            except SettingsError as error:
+                found.extend(error.problems)
+                return default
+
+        scenario = text("AADBOT_SANDBOX")
+        if scenario and not Path(scenario).is_file():
+            found.append(f"AADBOT_SANDBOX={scenario}: there is no such file. {SANDBOX_FIX}")
+        settings = cls(
             database_url=text("AADBOT_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            sandbox_scenario=text("AADBOT_SANDBOX"),
+            sandbox_scenario=scenario,
             sandbox_url=text("AADBOT_SANDBOX_URL"),
-            poll_seconds=_number(environ, "AADBOT_POLL_SECONDS", 60.0, minimum=0.1),
-            stop_seconds=_number(environ, "AADBOT_STOP_SECONDS", 10.0, minimum=1.0),
+            poll_seconds=number("AADBOT_POLL_SECONDS", 60.0, minimum=0.1),
+            stop_seconds=number("AADBOT_STOP_SECONDS", 10.0, minimum=1.0),
             admin_ids=frozenset(
                 part.strip() for part in environ.get("AADBOT_ADMINS", "").split(",") if part.strip()
             ),
-            approvers_required=int(_number(environ, "AADBOT_APPROVERS_REQUIRED", 1, minimum=1, whole=True)),
-            approval_ttl=timedelta(hours=_number(environ, "AADBOT_APPROVAL_TTL_HOURS", 24.0, minimum=0.01)),
+            approvers_required=int(number("AADBOT_APPROVERS_REQUIRED", 1, minimum=1, whole=True)),
+            approval_ttl=timedelta(hours=number("AADBOT_APPROVAL_TTL_HOURS", 24.0, minimum=0.01)),
             slack_bot_token=text("SLACK_BOT_TOKEN"),
             slack_signing_secret=text("SLACK_SIGNING_SECRET"),
             slack_app_token=text("SLACK_APP_TOKEN"),
             slack_api_url=text("SLACK_API_URL"),
             delivery=DeliverySettings(
-                max_rate_per_second=_number(environ, "AADBOT_SLACK_MAX_RATE", DEFAULT_MAX_RATE, minimum=0.1)
+                max_rate_per_second=number("AADBOT_SLACK_MAX_RATE", DEFAULT_MAX_RATE, minimum=0.1)
             ),
             microsoft_environment={
                 name: value
@@ -65,6 +95,43 @@ class Settings:
                 if name.startswith("AZURE_") or name == "AADBOT_TOKEN_CACHE"
             },
         )
+        if problems is not None:
+            problems.extend(found)
+        elif found:
+            raise SettingsError(*found)
+        return settings
+
+    def slack_problems(self) -> list[str]:
+        """What keeps the Slack variables from being used, each with its fix; none when they are usable."""
+        problems: list[str] = []
+        token = self.slack_bot_token
+        if not token:
+            problems.append(
+                "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your app's "
+                "OAuth & Permissions page after installing it to the workspace."
+                + (
+                    ""
+                    if self.slack_signing_secret or self.slack_app_token
+                    else " To serve Microsoft Teams alone, set TEAMS_APP_ID, TEAMS_APP_PASSWORD and"
+                    " TEAMS_TENANT_ID instead: no Slack variable is needed then."
+                )
+            )
+        elif not token.startswith("xoxb-"):
+            problems.append(
+                "SLACK_BOT_TOKEN must be a bot token starting with xoxb-; user tokens (xoxp-) won't do."
+            )
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            problems.append(
+                "SLACK_APP_TOKEN must be an app-level token starting with xapp-: create one with the"
+                " connections:write scope under Basic Information > App-Level Tokens, or unset it to serve"
+                " HTTP."
+            )
+        if not self.slack_app_token and not self.slack_signing_secret:
+            problems.append(
+                "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your app's Basic Information "
+                "page, or set SLACK_APP_TOKEN to use Socket Mode instead of HTTP."
+            )
+        return problems
 
 
 def _number(

@@ -4,7 +4,7 @@ from msapi._auth import AppCredential, MsalHttpClient
 from msapi._clients import MicrosoftClients
 from msapi._cookieless import CookielessAsyncClient
 from msapi._device import DeviceCode, DeviceSignIn, SignedIn
-from msapi._environment import from_environment, signin_from_environment
+from msapi._environment import from_environment, missing_credentials, signin_from_environment
 from msapi._http import HttpSession, Redactor, error_code
 from msapi._odata import odata_string
 from msapi._routing import Router
@@ -25,6 +25,7 @@ __all__ = [
     "SignedIn",
     "error_code",
     "from_environment",
+    "missing_credentials",
     "odata_string",
     "signin_from_environment",
     "tls_context",

@@ -138,18 +138,34 @@ def _signin(
     )
 
 
-def _live_clients(environ: Mapping[str, str], progress: Progress | None, *, device: bool) -> MicrosoftClients:
+def missing_credentials(environ: Mapping[str, str]) -> str | None:
+    """What the live services lack among `environ`'s credentials, as `from_environment` would say it; None
+    when nothing is missing, or when an emulator stands in for them."""
+    if environ.get("AADBOT_SANDBOX", "").strip() or environ.get("AADBOT_SANDBOX_URL", "").strip():
+        return None
+    device = (environ.get("AZURE_AUTH") or "").strip().casefold() == "device"
     missing = [name for name in ("AZURE_DEVOPS_PAT", "AZURE_CLIENT_ID") if not environ.get(name)]
+    if (
+        not device
+        and not environ.get("AZURE_CLIENT_SECRET")
+        and not environ.get("AZURE_CLIENT_CERTIFICATE_PATH")
+    ):
+        missing.append("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH")
+    if not missing:
+        return None
+    return (
+        "missing environment variables: "
+        + ", ".join(missing)
+        + " (or set AADBOT_SANDBOX to a scenario file to use the emulator)"
+    )
+
+
+def _live_clients(environ: Mapping[str, str], progress: Progress | None, *, device: bool) -> MicrosoftClients:
+    missing = missing_credentials(environ)
+    if missing is not None:
+        raise MicrosoftError(missing)
     secret = environ.get("AZURE_CLIENT_SECRET") or None
     certificate_path = environ.get("AZURE_CLIENT_CERTIFICATE_PATH") or None
-    if not device and not secret and not certificate_path:
-        missing.append("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH")
-    if missing:
-        raise MicrosoftError(
-            "missing environment variables: "
-            + ", ".join(missing)
-            + " (or set AADBOT_SANDBOX to a scenario file to use the emulator)"
-        )
     session = HttpSession()
     if device:
         return MicrosoftClients(

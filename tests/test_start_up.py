@@ -93,6 +93,7 @@ import argparse, os, sys, types
 sys.modules["bot.teams._token_validator"] = types.ModuleType("bot.teams._token_validator")
 os.environ.pop("SLACK_BOT_TOKEN", None)
 os.environ.update(TEAMS_APP_ID="{uuid.uuid4()}", TEAMS_APP_PASSWORD="secret", TEAMS_TENANT_ID="tenant")
+os.environ.update(AZURE_DEVOPS_PAT="pat", AZURE_CLIENT_ID="app", AZURE_CLIENT_SECRET="secret")
 from bot import serve
 class Built(Exception): ...
 def runtime(settings): raise Built
@@ -205,6 +206,9 @@ def test_serving_teams_on_a_broken_install_stops_before_building(monkeypatch: py
     monkeypatch.setenv("TEAMS_APP_ID", str(uuid.uuid4()))
     monkeypatch.setenv("TEAMS_APP_PASSWORD", "secret")
     monkeypatch.setenv("TEAMS_TENANT_ID", "tenant")
+    credentials = {"AZURE_DEVOPS_PAT": "pat", "AZURE_CLIENT_ID": "app", "AZURE_CLIENT_SECRET": "s"}
+    for name, value in credentials.items():
+        monkeypatch.setenv(name, value)
     # importing it raises, as it does when PyJWT or cryptography is broken
     monkeypatch.setitem(sys.modules, "bot.teams._token_validator", None)
     built: list[object] = []

@@ -203,25 +203,8 @@ async def _first_link(client: AsyncWebClient, app_token: str) -> str:
 
 
 def check_settings(settings: Settings) -> str:
-    """The bot token, once the Slack variables are known to be usable; SettingsError names the fix."""
-    token = settings.slack_bot_token
-    if not token:
-        raise SettingsError(
-            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your app's "
-            "OAuth & Permissions page after installing it to the workspace."
-        )
-    if not token.startswith("xoxb-"):
-        raise SettingsError(
-            "SLACK_BOT_TOKEN must be a bot token starting with xoxb-; user tokens (xoxp-) won't do."
-        )
-    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
-        raise SettingsError(
-            "SLACK_APP_TOKEN must be an app-level token starting with xapp-: create one with the "
-            "connections:write scope under Basic Information > App-Level Tokens, or unset it to serve HTTP."
-        )
-    if not settings.slack_app_token and not settings.slack_signing_secret:
-        raise SettingsError(
-            "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your app's Basic Information "
-            "page, or set SLACK_APP_TOKEN to use Socket Mode instead of HTTP."
-        )
-    return token
+    """The bot token, once the Slack variables are known to be usable; SettingsError names each fix."""
+    problems = settings.slack_problems()
+    if problems:
+        raise SettingsError(*problems)
+    return settings.slack_bot_token or ""  # never empty: slack_problems names a missing token

@@ -13,7 +13,6 @@ import pytest
 
 from tests.fakes.cli import Finished
 from tests.fakes.serve_process import serve_database, serve_process, serve_until_it_exits
-from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.socket_harness import APP_TOKEN
@@ -22,11 +21,9 @@ SCENARIO = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    fake = FakeSlack()
-    with ServerThread(fake.asgi()) as server:
-        fake.url = server.url
-        yield fake
+def fake(fake_slack: FakeSlack) -> FakeSlack:
+    """The test process's fake Slack (tests/slack/conftest.py), as new."""
+    return fake_slack
 
 
 @pytest.fixture
@@ -35,6 +32,15 @@ def unreachable() -> Iterator[str]:
     with socket.socket() as bound:
         bound.bind(("127.0.0.1", 0))
         yield f"http://127.0.0.1:{bound.getsockname()[1]}/api/"
+
+
+def unconfigured() -> dict[str, str]:
+    """The test process's environment without any of aadbot's settings."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SLACK_", "AADBOT_", "AZURE_", "TEAMS_"))
+    }
 
 
 def served_until_it_exits(folder: Path, fake: FakeSlack, **variables: str) -> Finished:
@@ -116,3 +122,40 @@ def test_over_http_a_slack_it_cannot_reach_acks_each_command_and_logs_one_line(
     assert dropped[0].startswith("ERROR bot.slack.app: Slack did not answer (ClientConnectorError)"), dropped
     assert "outbound HTTPS to slack.com" in dropped[0]
     assert " 500 " not in said
+
+
+def test_every_missing_or_unusable_setting_is_named_in_one_message(tmp_path: Path) -> None:
+    """Before, one at a time: each fix revealed the next. No Slack variable at all also says that Teams
+    alone needs none."""
+    finished = serve_until_it_exits(
+        {**unconfigured(), "AADBOT_POLL_SECONDS": "soon", "AADBOT_SANDBOX": str(tmp_path / "nope.json")},
+        tmp_path,
+        "--port",
+        "0",
+    )
+    assert finished.returncode == 2, finished.stderr
+    said = finished.stderr[finished.stderr.index("aadbot: ") :]
+    assert said.startswith("aadbot: 4 settings to fix:\n- "), said
+    for named in (
+        "AADBOT_POLL_SECONDS='soon' is not a number",
+        f"AADBOT_SANDBOX={tmp_path / 'nope.json'}: there is no such file. Set AADBOT_SANDBOX to a scenario",
+        "SLACK_BOT_TOKEN is not set",
+        "To serve Microsoft Teams alone, set TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID instead",
+        "SLACK_SIGNING_SECRET is not set",
+    ):
+        assert named in said, said
+    assert "listening" not in finished.stdout and "Traceback" not in finished.stderr
+
+
+def test_without_an_emulator_the_missing_microsoft_credentials_are_named_with_the_rest(
+    tmp_path: Path,
+) -> None:
+    finished = serve_until_it_exits(
+        {**unconfigured(), "SLACK_BOT_TOKEN": "xoxp-user"}, tmp_path, "--port", "0"
+    )
+    assert finished.returncode == 2, finished.stderr
+    said = finished.stderr[finished.stderr.index("aadbot: ") :]
+    assert said.startswith("aadbot: 3 settings to fix:\n- "), said
+    assert "starting with xoxb-" in said and "SLACK_SIGNING_SECRET is not set" in said
+    assert "missing environment variables: AZURE_DEVOPS_PAT, AZURE_CLIENT_ID" in said
+    assert "Teams alone" not in said  # a Slack variable is set: Slack is meant
