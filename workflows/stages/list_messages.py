@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import bindparam
@@ -219,3 +220,28 @@ times, and building it and its cache key anew cost about as much as running it."
 def may_have_reached(message: OutboundMessage) -> bool:
     """Sent, being sent, or after an attempt that may have got through."""
     return message.status == "sent" or message.in_flight or message.uncertain
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    reached: tuple[OutboundMessage, ...]
+    """Oldest first, those that may have reached the person: the newer message takes them back."""
+    stopped: tuple[OutboundMessage, ...]
+    """Those that never will: what they said, the newer message says instead."""
+
+    @property
+    def heard(self) -> bool:
+        return bool(self.reached)
+
+
+def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> Withdrawn:
+    """`withdraw` among messages already read."""
+    reached, stopped = [], []
+    for message in of_kinds(messages, kinds):
+        if may_have_reached(message):
+            reached.append(message)
+        if message.status == "failed" or not may_have_reached(message):
+            message.status = SUPERSEDED
+            message.claimed_by = message.claimed_until = None
+            stopped.append(message)
+    return Withdrawn(tuple(reached), tuple(stopped))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -27,7 +27,6 @@ from sqlmodel import Session, select
 
 from storage import AffectedUser, Migration, OutboundMessage, TodoItem
 from storage.inserts import insert_all
-from storage.outbox import SUPERSEDED
 from workflows._views import item_as_it_stands, item_payload
 from workflows.directory import Tenant
 from workflows.identities import directory_account
@@ -40,6 +39,7 @@ from workflows.stages.list_messages import (
     LIST_MESSAGES,
     LOST_ACCESS_MESSAGE,
     WHOLE_LISTS,
+    Withdrawn,
     items_of,
     list_facts,
     may_have_reached,
@@ -48,6 +48,7 @@ from workflows.stages.list_messages import (
     rewrite_list,
     subscribed,
     unreached_among,
+    withdrawn,
 )
 from workflows.stages.notifying import tell_lost_access
 from workflows.stages.unit import Unit
@@ -357,32 +358,7 @@ def _decided_list(row: Migration, person: PlannedUser, subscriber: bool) -> list
     return todo_items(person, subscriber, organization=row.organization, tenant=tenant, invited_as=None)
 
 
-@dataclass(frozen=True)
-class Withdrawn:
-    reached: tuple[OutboundMessage, ...]
-    """Oldest first, those that may have reached the person: the newer message takes them back."""
-    stopped: tuple[OutboundMessage, ...]
-    """Those that never will: what they said, the newer message says instead."""
-
-    @property
-    def heard(self) -> bool:
-        return bool(self.reached)
-
-
 def withdraw(session: Session, people: Sequence[AffectedUser], kinds: AbstractSet[str]) -> Withdrawn:
     """Withdraw the messages of `kinds` to `people` that something newer contradicts: those still waiting
     to be sent, and those that failed (`retry_failed` must never send them after the newer one)."""
     return withdrawn(messages_to(session, people, kinds), kinds)
-
-
-def withdrawn(messages: Sequence[OutboundMessage], kinds: AbstractSet[str]) -> Withdrawn:
-    """`withdraw` among messages already read."""
-    reached, stopped = [], []
-    for message in of_kinds(messages, kinds):
-        if may_have_reached(message):
-            reached.append(message)
-        if message.status == "failed" or not may_have_reached(message):
-            message.status = SUPERSEDED
-            message.claimed_by = message.claimed_until = None
-            stopped.append(message)
-    return Withdrawn(tuple(reached), tuple(stopped))
