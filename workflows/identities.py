@@ -52,6 +52,19 @@ def mailbox(sign_in_name: str | None) -> str | None:
     return sign_in_name if sign_in_name and "#EXT#" not in sign_in_name.upper() else None
 
 
+def other_address(email: str, sign_in_name: str | None) -> str | None:
+    """Their directory account's sign-in name, when it is an address and not `email`."""
+    account = mailbox(sign_in_name)
+    return account if account and account.casefold() != email.casefold() else None
+
+
+def known_as(email: str, sign_in_name: str | None) -> str:
+    """Their work account once the plan gives one that is another address, with the Azure DevOps address
+    they were listed under: how `progress`, the admins' digest and every list of people name a person."""
+    account = other_address(email, sign_in_name)
+    return f"{account} (was {email})" if account else email
+
+
 def is_guest(outcome: str, directory_account: str | None) -> bool:
     """A guest of the directory (invited, or matched to a `#EXT#` account) has no work account: they keep
     signing in with their own address."""

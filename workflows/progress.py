@@ -17,7 +17,7 @@ from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
 from storage.outbox import NOT_IN_CHAT, SUPERSEDED
 from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
-from workflows.identities import mailbox
+from workflows.identities import known_as, other_address
 from workflows.plan import NO_ACCESS
 from workflows.results import MigrationStatus
 from workflows.stages import verification
@@ -135,14 +135,8 @@ class UserProgress:
         return known_as(self.email, self.directory_account)
 
 
-def known_as(email: str, directory_account: str | None) -> str:
-    """Their work account once the plan gives one, with the Azure DevOps address they were listed under:
-    how `progress` and the admins' digest both name a person."""
-    return f"{directory_account} (was {email})" if directory_account else email
-
-
 def known_as_user(user: AffectedUser) -> str:
-    return known_as(user.email, _other_address(user))
+    return known_as(user.email, user.directory_account)
 
 
 @dataclass(frozen=True)
@@ -282,14 +276,9 @@ def _user_progress(
         delivery_error=error,
         verified=sum(item.verified_at is not None for item in items),
         signed_in=any(item.key in verification.SIGN_IN_ITEMS and item.verified_at for item in items),
-        directory_account=_other_address(user),
+        directory_account=other_address(user.email, user.directory_account),
         lost_access_by=deciders.get(user.entitlement_id, "") if user.outcome == NO_ACCESS else "",
         queued_at=queued_at,
         waiting_for=waiting_for,
         waiting_until=waiting_until,
     )
-
-
-def _other_address(user: AffectedUser) -> str | None:
-    account = mailbox(user.directory_account)
-    return account if account and account.casefold() != user.email.casefold() else None

@@ -22,7 +22,7 @@ from workflows._views import item_payload, todo_entry
 from workflows.decisions import replan
 from workflows.directory import DirectoryUser, MicrosoftError, OrgUser, Tenant
 from workflows.errors import WorkflowError
-from workflows.identities import candidate_keys, directory_account, open_candidates
+from workflows.identities import candidate_keys, directory_account, known_as, open_candidates
 from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.results import Actor, NotifiedUser, NotifyResult, TodoEntry
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
@@ -61,7 +61,8 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
             for user in plan.users:
                 now_user, after_connecting = _as_now(user, today.get(user.id), invited)
                 if user.id in listed and not (listed[user.id] and _has_a_way_in(now_user, invited)):
-                    already.append(user.address)
+                    account = directory_account(now_user)  # named as `progress` names them
+                    already.append(known_as(user.address, account.user_principal_name if account else None))
                     continue
                 wave.append(
                     _Listing(now_user, after_connecting, org_users.get(user.id), invited.get(user.id))
