@@ -381,6 +381,9 @@ class AccountDecision:
     as_told: bool = False
     """With `list_changed`: their list is again the one that may have reached them (the decision in between
     never did), so they were not told anything."""
+    told_early: Literal["", "lost", "back"] = ""
+    """Before `notify`, to someone the advance notice may have reached: told now that they lose access, or
+    that it no longer holds (`workflows.stages.told_early`)."""
 
 
 @dataclass(frozen=True)

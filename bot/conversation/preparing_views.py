@@ -75,6 +75,13 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
         ]
         if result.list_changed:
             lines.append("Their to-do list is withdrawn, and I told them they lose access.")
+        if result.told_early == "lost":
+            lines.append(
+                "The advance notice told them to get ready, so I told them now that they lose access;"
+                " `notify` sends them nothing more."
+            )
+    if result.told_early == "back":
+        lines.append('I told them that "you lose access" no longer holds; they get their list at `notify`.')
     if result.voided_approval is not None:
         lines.append(
             f"The plan changed, so approval request #{result.voided_approval} no longer holds: run"

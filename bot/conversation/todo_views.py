@@ -158,21 +158,47 @@ def access_kept_dm(
 
 
 def access_lost_dm(
-    *, organization: str, tenant: str, name: str, decided_by: str, case: str, withdraws: bool = False
+    *,
+    organization: str,
+    tenant: str,
+    name: str,
+    decided_by: str,
+    case: str,
+    withdraws: bool = False,
+    told_early: bool = False,
+    connected: bool = True,
 ) -> Message:
     """Someone an admin decided loses access: told once, plainly, why and by whom; nothing to do.
-    `withdraws` when a list of theirs may have reached them: it no longer holds."""
+    `withdraws` when a list of theirs may have reached them: it no longer holds. `told_early` when it is
+    decided before the lists, after the advance notice told them to get ready: that no longer holds;
+    before the organization is `connected`, the move is ahead."""
     target = tenant or "your company's directory"
     why = (
         f"your only account in {target} is disabled"
         if case == "disabled"
         else f"none of the accounts in {target} that carry your address is yours"
     )
-    heading = f"You no longer have access to {organization}"
-    nothing = "The to-do list I sent you no longer holds: nothing" if withdraws else "Nothing"
+    signs_in = "now signs in" if connected else "will sign in"
+    if told_early:
+        heading = f"You lose access to {organization}" + ("" if connected else " when it moves")
+        change = f"as I told you, {organization} on Azure DevOps {signs_in} with {target} accounts"
+        nothing = "What I asked you to get ready for it no longer holds, and no to-do list follows: nothing"
+    else:
+        heading = f"You no longer have access to {organization}"
+        change = f"{organization} on Azure DevOps {signs_in} with {target} accounts"
+        nothing = "The to-do list I sent you no longer holds: nothing" if withdraws else "Nothing"
+    text = f"Hi {name}, {change}, and {why}. {_lost_access(AccessLost(organization, decided_by), nothing)}"
+    return Message(heading, (Heading(heading), Text(text)))
+
+
+def access_back_dm(*, organization: str, name: str, account: str, connected: bool) -> Message:
+    """Someone told before the lists that they lose access, then given an account: it no longer holds,
+    and their list comes when the organization moves (soon, once it is `connected`)."""
+    heading = f"You keep access to {organization} after all"
     text = (
-        f"Hi {name}, {organization} on Azure DevOps now signs in with {target} accounts, and {why}."
-        f" {_lost_access(AccessLost(organization, decided_by), nothing)}"
+        f"Hi {name}, I told you that you lose access to {organization}. That no longer holds: the migration"
+        f" admins recorded {account} as your work account, so you keep access and your history stays yours."
+        f" {'Shortly' if connected else 'When the organization moves'}, I send you your own short to-do list."
     )
     return Message(heading, (Heading(heading), Text(text)))
 

@@ -31,7 +31,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
-from workflows.stages import list_messages, relisting
+from workflows.stages import list_messages, relisting, told_early
 from workflows.stages.verification import StillPersonal
 from workflows.todo import ACCEPT_INVITATION
 
@@ -95,6 +95,15 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 decided_by=str(payload["decided_by"]),
                 case=str(payload["case"]),
                 withdraws=bool(payload.get("withdraws")),  # not in notices queued before it existed
+                told_early=bool(payload.get("told_early")),
+                connected=bool(payload.get("connected", True)),  # only told early before connecting
+            )
+        case told_early.ACCESS_BACK_MESSAGE:
+            rendered = todo_views.access_back_dm(
+                organization=payload["organization"],
+                name=_name(payload),
+                account=str(payload["account"]),
+                connected=bool(payload["connected"]),
             )
         case "advance_notice":
             rendered = preparing_views.advance_notice_dm(

@@ -435,3 +435,65 @@ def test_deciding_her_back_to_the_account_her_list_already_names_tells_the_admin
         " new to tell them."
     ) in said
     assert "I told them" not in said
+
+
+def dms_to(outgoing: list[Outgoing], email: str) -> list[str]:
+    """Each direct message to `email` among `outgoing`: its summary, then its text, on one line."""
+    return [
+        " ".join([message.message.summary, *lines([message])])
+        for message in outgoing
+        if isinstance(message.to, DirectMessage) and message.to.email == email
+    ]
+
+
+def test_gus_told_to_get_ready_hears_at_once_that_he_loses_access_and_notify_says_nothing_more(
+    chat: Chat,
+) -> None:
+    """The advance notice asked him to have his account enabled and promised a list (walk 27, finding 9):
+    Dana's decision is told him then, once; `notify` sends him nothing more and `todo` agrees."""
+    started(chat)
+    (notice,) = dms_to(chat.say(DANA, f"announce {ORG} Friday 14:00 UTC"), GUS)
+    assert "Ask your directory administrator to enable it now" in notice
+    decided = chat.say(DANA, f"decide {GUS} no-access")
+    assert (
+        "The advance notice told them to get ready, so I told them now that they lose access; `notify`"
+        " sends them nothing more."
+    ) in lines(decided)[0]
+    (told,) = dms_to(decided, GUS)
+    assert told.startswith(f"You lose access to {ORG} when it moves")
+    assert (
+        f"Hi Gus, as I told you, {ORG} on Azure DevOps will sign in with Fabrikam accounts, and your only"
+        " account in Fabrikam is disabled. Dana, a migration admin, decided that you lose access to"
+        f" {ORG}. Your work items, commits and history stay in the organization under your old name. What"
+        " I asked you to get ready for it no longer holds, and no to-do list follows: nothing for you to"
+        " do; if you still need access, ask Dana."
+    ) in told
+    connect(chat)
+    assert dms_to(chat.say(DANA, "notify"), GUS) == []
+    todo = " ".join(text_of(chat.say(GUS, "todo", in_dm=True)).split())
+    assert "Dana, a migration admin, decided that you lose access" in todo
+
+
+def test_hana_told_she_loses_access_then_given_her_account_before_notify_hears_it_once_then_her_list(
+    chat: Chat,
+) -> None:
+    started(chat)
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    (lost,) = dms_to(chat.say(DANA, f"decide {HANA} no-access"), HANA)
+    assert lost.startswith(f"You lose access to {ORG} when it moves")
+    # where the notices reached her
+    decided = chat.say(DANA, f"decide {HANA} {HANA_MEMBER}")
+    assert (
+        'I told them that "you lose access" no longer holds; they get their list at `notify`.'
+        in (lines(decided)[0])
+    )
+    (back,) = dms_to(decided, HANA)
+    assert back == (
+        f"You keep access to {ORG} after all Hi Hana, I told you that you lose access to {ORG}. That no"
+        f" longer holds: the migration admins recorded {HANA_MEMBER} as your work account, so you keep"
+        " access and your history stays yours. When the organization moves, I send you your own short"
+        " to-do list."
+    )
+    connect(chat)
+    (her_list,) = dms_to(chat.say(DANA, "notify"), HANA_MEMBER)
+    assert her_list.startswith(f"Your to-do list for {ORG}")

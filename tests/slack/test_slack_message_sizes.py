@@ -85,6 +85,7 @@ from workflows.stages.list_messages import (
     INVITED_MESSAGE,
     LOST_ACCESS_MESSAGE,
 )
+from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.stages.verification import SignInCheck
 from workflows.todo import advance_notice, todo_items
 
@@ -419,6 +420,21 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
         "lost access": (
             LOST_ACCESS_MESSAGE,
             {**person, "decided_by": admin.name, "case": "ambiguous", "outcome": "no-access"},
+        ),
+        "lost access, told before the lists": (
+            LOST_ACCESS_MESSAGE,
+            {
+                **person,
+                "decided_by": admin.name,
+                "case": "disabled",
+                "outcome": "no-access",
+                "told_early": True,
+                "connected": False,
+            },
+        ),
+        "lost access taken back before the lists": (
+            ACCESS_BACK_MESSAGE,
+            {**person, "account": LONG_ACCOUNT, "connected": False},
         ),
         "to-do reminder": (
             REMINDER_MESSAGE,

@@ -899,3 +899,94 @@ def test_a_change_that_reopens_only_an_optional_item_starts_no_reminders(
     tracking.delivered("account_decided", {"affected_user_id": hana, "items": [item_payload(ssh)]}, None)
     schedule = _hanas_schedule(database)
     assert schedule is not None and schedule.status == "done"
+
+
+def _told_early(database: Database) -> list[tuple[str, str]]:
+    """Hana's "you lose access" and "that no longer holds" before any list, oldest first, with status."""
+    told = [*queued(database, "access_lost"), *queued(database, "access_lost_taken_back")]
+    return [(m.kind, m.status) for m in sorted(told, key=lambda m: m.id or 0) if m.recipient == HANA]
+
+
+@pytest.fixture
+def announced(
+    service: MigrationService, with_hana: FakeMicrosoft, database: Database, dana: Actor
+) -> MigrationService:
+    """Fabrikam with Hana, everyone invited and told what is coming: the notices wait to be sent."""
+    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+    service.invite(None, dana)
+    service.announce(None, dana, "Friday 14:00 UTC")
+    assert {m.status for m in queued(database, "advance_notice")} == {"pending"}
+    return service
+
+
+def test_hana_decided_out_after_the_notice_reached_her_is_told_then_and_not_again_at_notify(
+    announced: MigrationService, with_hana: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
+) -> None:
+    """The notice told her to get ready and promised a list: "you lose access" cannot wait for `notify`,
+    which then sends her nothing more, and her record holds that notice."""
+    announced.decide_account(None, HANA, "no-access", lee)
+    assert _told_early(database) == [("access_lost", "pending")]
+    (lost,) = queued(database, "access_lost")
+    assert (lost.payload["decided_by"], lost.payload["case"], lost.payload["told_early"]) == (
+        "Lee",
+        "ambiguous",
+        True,
+    )
+    connect_and_notify(announced, with_hana, dana, lee)
+    assert _told_early(database) == [("access_lost", "pending")]
+    (held,) = queued(database, "access_lost")
+    with database.session() as session:
+        hana = session.exec(select(AffectedUser).where(AffectedUser.email == HANA)).one()
+    assert (held.payload["affected_user_id"], hana.outcome) == (hana.id, "no-access")
+    assert not [m for m in queued(database, "todo_list") if m.payload["email"] == HANA]
+
+
+def test_hana_told_she_loses_access_then_given_an_account_before_notify_hears_it_no_longer_holds_once(
+    announced: MigrationService,
+    with_hana: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    announced.decide_account(None, HANA, "no-access", lee)
+    _deliver(Tracking(database, announced, clock=clock), database, clock)
+    clock.advance(minutes=1)
+    announced.decide_account(None, HANA, HANA_AT_WORK, lee)
+    assert _told_early(database) == [("access_lost", "sent"), ("access_lost_taken_back", "pending")]
+    (back,) = queued(database, "access_lost_taken_back")
+    assert back.payload["account"] == HANA_AT_WORK
+    clock.advance(minutes=1)
+    announced.decide_account(None, HANA, "no-access", lee)  # before "no longer holds" went: nothing new
+    assert _told_early(database) == [("access_lost", "sent"), ("access_lost_taken_back", "superseded")]
+    clock.advance(minutes=1)
+    announced.decide_account(None, HANA, HANA_AT_WORK, lee)
+    assert _told_early(database) == [
+        ("access_lost", "sent"),
+        ("access_lost_taken_back", "superseded"),
+        ("access_lost_taken_back", "pending"),
+    ]
+    connect_and_notify(announced, with_hana, dana, lee)
+    (her_list,) = [m for m in queued(database, "todo_list") if m.payload["email"] == HANA]
+    assert her_list.payload["account"] == HANA_AT_WORK
+
+
+def test_a_lost_access_notice_not_sent_yet_is_stopped_when_she_is_given_an_account_before_notify(
+    announced: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    announced.decide_account(None, HANA, "no-access", lee)
+    clock.advance(minutes=1)
+    announced.decide_account(None, HANA, HANA_AT_WORK, lee)
+    assert _told_early(database) == [("access_lost", "superseded")]
+
+
+def test_someone_decided_out_before_any_notice_hears_nothing_until_notify_tells_them(
+    service: MigrationService, with_hana: FakeMicrosoft, database: Database, dana: Actor, lee: Actor
+) -> None:
+    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+    service.invite(None, dana)
+    service.decide_account(None, HANA, "no-access", lee)
+    assert _told_early(database) == []
+    connect_and_notify(service, with_hana, dana, lee)
+    (lost,) = queued(database, "access_lost")
+    assert (lost.recipient, "told_early" in lost.payload) == (HANA, False)

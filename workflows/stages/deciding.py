@@ -11,7 +11,7 @@ from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
 from workflows.mapping import map_by_hand
 from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser
 from workflows.results import AccountDecision, Actor
-from workflows.stages import approval_lapse, relisting
+from workflows.stages import approval_lapse, relisting, told_early
 from workflows.stages.unit import Context, Unit, audit, status, step
 
 _DECIDING = frozenset(
@@ -35,6 +35,7 @@ def decide_account(
             placed = next(each for each in decided.users if each.id == user.id)
             changed, voided = _record(unit, decided, placed)
             relisted = relisting.account_decided(unit, placed) if changed else "unchanged"
+            early = told_early.account_decided(unit, placed) if changed else ""
         return AccountDecision(
             person=placed,
             status=status(session, row),
@@ -43,6 +44,7 @@ def decide_account(
             access_restored=relisted in ("restored", "given"),
             first_list=relisted == "given",
             as_told=relisted == "as_told",
+            told_early=early,
         )
 
 

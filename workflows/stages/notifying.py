@@ -25,6 +25,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import candidate_keys, directory_account, known_as, open_candidates
 from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.results import Actor, NotifiedUser, NotifyResult, TodoEntry
+from workflows.stages import told_early
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.late_invitees import ITEM, item_rows, message_to
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, list_facts, notes_for
@@ -155,8 +156,15 @@ def _notify_all(
     entries: list[tuple[TodoEntry, ...]] = []
     decisions = waiting.decided(row.plan)
     admins: tuple[str, ...] | None = None  # asked once, and only if someone waits on them
+    early = told_early.lost_access_told(
+        session, row, [each.user.id for each in wave if each.user.loses_access]
+    )
     for listing, affected, items in zip(wave, records, lists, strict=True):
         user, key = listing.user, todo_list_key(row.id, listing.user.id)
+        if user.id in early:  # told when it was decided, as the advance notice had reached them
+            told_early.hold(early[user.id], affected, subscriber=_subscribes(listing))
+            entries.append(())
+            continue
         if user.loses_access:
             messages.append(
                 _lost_access_message(unit, affected, user, key, _subscribes(listing), withdraws=False)
@@ -191,11 +199,12 @@ def _notify_all(
                 **waits,
             )
         )
-    queued = enqueue_all(session, messages, now=now)
+    queued = iter(enqueue_all(session, messages, now=now))
     session.flush()  # the messages' ids, which the result names
     notified = []
-    for listing, affected, listed, message in zip(wave, records, entries, queued, strict=True):
+    for listing, affected, listed in zip(wave, records, entries, strict=True):
         user = listing.user
+        message = early.get(user.id) or next(queued)
         assert affected.id is not None and message.id is not None
         outcome = NO_ACCESS if user.loses_access else user.outcome
         notified.append(
