@@ -53,6 +53,19 @@ def hana_subscribes(with_hana: FakeMicrosoft) -> FakeMicrosoft:
 
 
 @pytest.fixture
+def hana_still_invited(with_hana: FakeMicrosoft) -> FakeMicrosoft:
+    """Her `#EXT#` account is a guest who has not accepted its invitation yet: deciding it asks her to."""
+    guest = next(index for index, user in enumerate(with_hana.directory) if user.id == "g-guest")
+    with_hana.directory[guest] = replace(
+        with_hana.directory[guest], user_type="Guest", external_user_state="PendingAcceptance"
+    )
+    return with_hana
+
+
+HANA_ELSEWHERE = "hana.hart@research.fabrikam.com"
+
+
+@pytest.fixture
 def notified(
     request: pytest.FixtureRequest,
     service: MigrationService,
@@ -990,3 +1003,28 @@ def test_someone_decided_out_before_any_notice_hears_nothing_until_notify_tells_
     connect_and_notify(service, with_hana, dana, lee)
     (lost,) = queued(database, "access_lost")
     assert (lost.recipient, "told_early" in lost.payload) == (HANA, False)
+
+
+def test_a_pending_guest_decided_back_after_her_work_account_is_told_to_accept_the_invitation_again(
+    hana_still_invited: FakeMicrosoft,
+    tracking: Tracking,
+    delivered: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    """The work account's message put *Sign in* first where *Accept the invitation* was: what she was told
+    is her messages replayed in order, so the decision back lists the invitation again."""
+    for account in (HANA_AS_GUEST, HANA_AT_WORK, HANA_AS_GUEST):
+        clock.advance(minutes=1)
+        delivered.decide_account(None, HANA, account, lee)
+        _deliver(tracking, database, clock)
+
+    decided = [message.payload for message in _hanas(database) if message.kind == "account_decided"]
+    assert [payload["items"][0]["key"] for payload in decided] == [
+        "accept-invitation",
+        "sign-in-work-account",
+        "accept-invitation",
+    ]
+    assert [item["key"] for item in decided[2]["items"]] == ["accept-invitation", "clear-git-credentials"]
+    assert [item["key"] for item in decided[2]["dropped"]] == ["recreate-pats"]

@@ -105,7 +105,8 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # the newest decision wins: an earlier one's message that never reached them is stopped, and this one
     # tells its items too; one that may have reached them is corrected
     earlier = withdrawn(messages, {DECIDED_MESSAGE})
-    had = _as_they_had(earlier)
+    unread = [message for message in earlier.stopped if message not in earlier.reached]
+    had = _as_they_had(unread)
     before = {item.key: _state(item) for item in held} | had
     needed = _decided_list(row, person, subscriber)
     dropped = _drop_unneeded(session, held, choosing, needed)
@@ -157,11 +158,10 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     return "changed"
 
 
-def _as_they_had(earlier: Withdrawn) -> dict[str, dict[str, Any]]:
+def _as_they_had(unread: Sequence[OutboundMessage]) -> dict[str, dict[str, Any]]:
     """Their items as they stood before the decisions whose messages are stopped unread, by key: a newer
     decision that gives an item back in those words gives back its done mark and number too, as nothing
     they read took them away."""
-    unread = [message for message in earlier.stopped if message not in earlier.reached]
     had: dict[str, dict[str, Any]] = {}
     for message in reversed(unread):  # the oldest saw them first
         had.update((item["key"], item) for item in message.payload.get("before", []))
@@ -266,13 +266,26 @@ def _reopen_account_bound(held: Sequence[TodoItem]) -> list[TodoItem]:
 
 
 def _items_heard(messages: Sequence[OutboundMessage]) -> dict[str, dict[str, Any]]:
-    """Each item the messages that may have reached the person listed, by key (one item of their list
-    each), as the newest said it."""
+    """Each item of their list as the messages that may have reached the person left it, by key: replayed in
+    the order they went out, a whole list says all of it, a change adds its items, takes off what it
+    dropped and gives a new first item in place of the old one, and "you lose access" takes it all away."""
     heard: dict[str, dict[str, Any]] = {}
-    for message in messages:  # oldest first
-        if may_have_reached(message):
-            heard.update((item.get("key"), item) for item in message.payload.get("items", []))
+    for message in sorted(filter(may_have_reached, messages), key=_when_sent):
+        items = {item.get("key"): item for item in message.payload.get("items", [])}
+        if message.kind in WHOLE_LISTS or message.kind == LOST_ACCESS_MESSAGE:
+            heard = {}
+        if LEAD_ITEMS & items.keys():
+            heard = {key: item for key, item in heard.items() if key not in LEAD_ITEMS}
+        for item in message.payload.get("dropped", []):
+            heard.pop(item.get("key"), None)
+        heard.update(items)
     return heard
+
+
+def _when_sent(message: OutboundMessage) -> tuple[datetime, int]:
+    """The order messages went out in: a list sent again (`resending`) went out as it was then, after the
+    decisions it holds."""
+    return (message.not_before, message.id or 0)
 
 
 def _new_to(heard: dict[str, dict[str, Any]], item: TodoItem) -> bool:
@@ -310,8 +323,7 @@ def _account_told(messages: Sequence[OutboundMessage], earlier: Withdrawn) -> st
     """The account the newest message that may have reached them named as theirs: an earlier decision's,
     or a whole list's (one that held a decision, or gave their list back with an account)."""
     lists = [message for message in of_kinds(messages, WHOLE_LISTS) if may_have_reached(message)]
-    # a list sent again went out as it was then (`resending`), after the decisions it holds
-    newest = max([*earlier.reached, *lists], key=lambda m: (m.not_before, m.id or 0), default=None)
+    newest = max([*earlier.reached, *lists], key=_when_sent, default=None)
     return None if newest is None else newest.payload.get("account")
 
 
