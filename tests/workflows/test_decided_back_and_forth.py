@@ -117,3 +117,69 @@ def test_her_tokens_item_taken_away_by_one_decision_and_given_back_by_the_next_i
         "clear-git-credentials",
         "recreate-pats",
     ]
+
+
+@pytest.mark.parametrize(
+    "done_since", [("clear-git-credentials",), ("clear-git-credentials", "re-add-ssh-keys")]
+)
+def test_items_she_did_from_the_list_she_read_while_another_decision_waited_stay_done_when_decided_back(
+    tracking: Tracking,
+    delivered: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+    done_since: tuple[str, ...],
+) -> None:
+    """The guest decision never reached her: she cleared Git (and re-added her SSH key) for her work
+    account, as the list she read asked, so deciding that account back leaves them done and says nothing."""
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    read = _her_list(delivered, database)
+    clock.advance(minutes=1)
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)  # not sent
+    for key in done_since:  # with the buttons of the list she read, as chat now knows her
+        delivered.mark_done(read[key].id, Actor(id="hana", email=HANA, name="Hana"))
+    done = {key: entry.done_at for key, entry in _her_list(delivered, database).items() if entry.done_at}
+    assert done.keys() == set(done_since)
+    clock.advance(minutes=1)
+
+    decided = delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+
+    assert decided.as_told and _hanas(database, "pending") == []
+    now = _her_list(delivered, database)
+    assert {key: entry.done_at for key, entry in now.items() if entry.done_at} == done
+    assert [(entry.id, entry.number, entry.body) for entry in now.values()] == [
+        (entry.id, entry.number, entry.body) for entry in read.values()
+    ]
+
+
+@pytest.mark.parametrize(("done_by", "done_after"), [("pressing Done", True), ("a sign-in seen", False)])
+def test_signing_in_done_while_another_decision_waited_unread_stays_done_only_if_she_said_so(
+    tracking: Tracking,
+    delivered: MigrationService,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+    done_by: str,
+    done_after: bool,
+) -> None:
+    """Pressing *Done* on "Sign in as hana.hart" she did as she read it; the sign-in watch ticks the item
+    for the account decided then (her guest), which says nothing of her work account."""
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    read = _her_list(delivered, database)
+    clock.advance(minutes=1)
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)  # not sent
+    if done_by == "pressing Done":
+        delivered.mark_done(read["sign-in-work-account"].id, Actor(id="hana", email=HANA, name="Hana"))
+    else:
+        microsoft.sign_in("e-hana", clock.now)
+        delivered.check_sign_ins(None)
+    assert _her_list(delivered, database)["sign-in-work-account"].done_at is not None
+    clock.advance(minutes=1)
+
+    decided = delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+
+    assert decided.as_told  # item 1 is as she read it, or as she marked it
+    assert (_her_list(delivered, database)["sign-in-work-account"].done_at is not None) is done_after

@@ -5,11 +5,11 @@ list not sent yet says it instead). The newest decision wins: another account de
 one's message not sent yet, or corrects the one that may have reached them, and their list becomes the
 one that account calls for (items it does not call for leave it, named in the message if they may have
 read them; what was done for the other account is open again). Decided back, before the decision in
-between reached them, to what they read: their list is again that one, done marks and numbers included,
-and nothing is said. Someone decided to lose access has their list withdrawn (no reminders, nothing to
-wait for) and hears that once. Someone decided out of access who is then given an account gets the whole
-list they now need, in a message that takes back "you lose access" (or, not sent yet, stops it), and
-reminders from then on.
+between reached them, to what they read: their list is again that one, done marks (with those made on it
+since) and numbers included, and nothing is said. Someone decided to lose access has their list withdrawn
+(no reminders, nothing to wait for) and hears that once. Someone decided out of access who is then given
+an account gets the whole list they now need, in a message that takes back "you lose access" (or, not
+sent yet, stops it), and reminders from then on.
 
 Before `notify` there is nothing to change: `notify` writes the list from the plan, decision included.
 """
@@ -106,7 +106,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # tells its items too; one that may have reached them is corrected
     earlier = withdrawn(messages, {DECIDED_MESSAGE})
     unread = [message for message in earlier.stopped if message not in earlier.reached]
-    had = _as_they_had(unread)
+    had = _with_marks_since(_as_they_had(unread), held)
     before = {item.key: _state(item) for item in held} | had
     needed = _decided_list(row, person, subscriber)
     dropped = _drop_unneeded(session, held, choosing, needed)
@@ -117,6 +117,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     changed = [rewrite_item(choosing, needed[0]), *_add_missing(session, affected, held, needed, had)]
     for item in [*held, *changed[1:]]:
         _done_as_they_had(item, had)
+    reopened = [item for item in reopened if item.done_at is None]
     waiting = _unreached_list_as_it_stands(session, affected, person, messages)
     if waiting and not earlier.heard:
         return "changed"  # the list they have not got yet holds the decision
@@ -124,7 +125,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # what a stopped message or a rewording would have told them, unless it is what they may have read
     untold = {item.get("key") for message in earlier.stopped for item in message.payload.get("items", [])}
     untold |= {item.key for item in [*reworded, *changed]}
-    untold |= {item.key for item in reopened if item.done_at is None}
+    untold |= {item.key for item in reopened}
     told = sorted(
         (
             item
@@ -168,10 +169,28 @@ def _as_they_had(unread: Sequence[OutboundMessage]) -> dict[str, dict[str, Any]]
     return had
 
 
+def _with_marks_since(had: dict[str, dict[str, Any]], held: Sequence[TodoItem]) -> dict[str, dict[str, Any]]:
+    """`had`, with the done marks they made since on the list they read (its buttons carry the same ids):
+    the unread decision that reworded or reopened those items never reached them, so they did each as they
+    read it. Not a sign-in the watch saw: that was with the account decided then."""
+    since = {
+        item.key: had[item.key] | _mark(item)
+        for item in held
+        if item.key in had and item.id == had[item.key].get("id") and item.verified_at is None
+        if item.done_at is not None and not had[item.key].get("done_at")
+    }
+    return had | since
+
+
 def _state(item: TodoItem) -> dict[str, Any]:
     """`item_as_it_stands`, with who marked it done and when a sign-in showed it: enough to give it back."""
+    return item_as_it_stands(item) | _mark(item)
+
+
+def _mark(item: TodoItem) -> dict[str, Any]:
+    done = {"done_at": item.done_at.isoformat()} if item.done_at else {}
     verified = {"verified_at": item.verified_at.isoformat()} if item.verified_at else {}
-    return item_as_it_stands(item) | {"done_by": item.done_by} | verified
+    return done | {"done_by": item.done_by} | verified
 
 
 def _said_alike(item: TodoItem | TodoTemplate, said: dict[str, Any]) -> bool:
