@@ -5,8 +5,9 @@ a real one here (accepted, with her own address), so her identity carries over t
 from dataclasses import replace
 
 import pytest
+from sqlmodel import select
 
-from storage import Database
+from storage import Database, OutboundMessage
 from tests.workflows import test_lists_given_again as given_again
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from tests.workflows.test_lists_given_again import HANA, HANA_AS_GUEST, HANA_AT_WORK, _deliver, _hanas
@@ -151,6 +152,35 @@ def test_items_she_did_from_the_list_she_read_while_another_decision_waited_stay
     assert [(entry.id, entry.number, entry.body) for entry in now.values()] == [
         (entry.id, entry.number, entry.body) for entry in read.values()
     ]
+
+
+def test_a_decision_queued_without_a_record_of_her_list_then_reversed_tells_her_all_it_may_have_reopened(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """A decision message queued before decisions recorded her list as it stood (no `before`): what it
+    reopened cannot be given back, so the decision back tells her every item open again."""
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    for key in EVERY_ITEM:
+        delivered.mark_done(_her_list(delivered, database)[key].id, HANA_HERSELF)
+    clock.advance(minutes=1)
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)
+    with database.session() as session:
+        (queued,) = session.exec(select(OutboundMessage).where(OutboundMessage.status == "pending")).all()
+        queued.payload = {key: value for key, value in queued.payload.items() if key != "before"}
+        session.add(queued)
+        session.commit()
+    clock.advance(minutes=1)
+
+    decided = delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+
+    assert not decided.as_told
+    now = _her_list(delivered, database)
+    (told,) = _hanas(database, "pending")
+    assert [item["key"] for item in told.payload["items"]] == [
+        key for key, entry in now.items() if entry.done_at is None
+    ]
+    assert told.payload["items"]
 
 
 @pytest.mark.parametrize(("done_by", "done_after"), [("pressing Done", True), ("a sign-in seen", False)])

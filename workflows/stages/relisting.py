@@ -106,6 +106,9 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
     # tells its items too; one that may have reached them is corrected
     earlier = withdrawn(messages, {DECIDED_MESSAGE})
     unread = [message for message in earlier.stopped if message not in earlier.reached]
+    # one queued before decision messages kept her list as it stood (`before`): what it changed is unknown,
+    # so this one tells all it may have changed, as they were told before
+    unknown = any("before" not in message.payload for message in unread)
     had = _with_marks_since(_as_they_had(unread), held)
     before = {item.key: _state(item) for item in held} | had
     needed = _decided_list(row, person, subscriber)
@@ -130,7 +133,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         (
             item
             for item in [*held, *changed[1:]]
-            if item.key in untold and (_new_to(heard, item) or item in reopened)
+            if item.key in untold and (unknown or _new_to(heard, item) or item in reopened)
         ),
         key=lambda item: item.position,
     )
