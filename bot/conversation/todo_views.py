@@ -218,7 +218,10 @@ def _lost_access(lost: AccessLost, nothing: str = "Nothing") -> str:
 def _items_changed(
     heading: str, why: str, items: Sequence[TodoEntry], what: str = "new or changed"
 ) -> Message:
-    """A list that changed after it was sent: why, then the items that are new or changed (`what`)."""
+    """A list that changed after it was sent: why, then the items that are new or changed (`what`), if
+    any (a decision may only correct the account they were told, or take items off)."""
+    if not items:
+        return Message(heading, (Heading(heading), Text(why)))
     blocks: list[Block] = [
         Heading(heading),
         Text(f"{why} These items of your to-do list are {what}:"),

@@ -149,3 +149,18 @@ def test_a_wrong_snooze_number_is_answered_with_the_numbers_the_list_has(
 ) -> None:
     """An item a decision took off the list leaves its number unused: "1 to 5" would offer it."""
     assert todo_views.item_numbers(numbers) == said
+
+
+def test_a_decision_that_only_corrects_the_account_she_was_told_lists_no_items() -> None:
+    """Her list already reads as the decided account's (a reminder said it): the message takes back the
+    account she was told, with no empty "these items are new" line."""
+    message = todo_views.account_decided_dm(
+        organization="fabrikam",
+        name="Hana",
+        account="hana_contoso.com#EXT#@fabrikam.com",
+        items=[],
+        corrects="hana.hart@fabrikam.com",
+    )
+    said = render(message)
+    assert "I told you that hana.hart@fabrikam.com is your work account. That no longer holds" in said
+    assert "These items" not in said

@@ -66,6 +66,15 @@ HANA_ELSEWHERE = "hana.hart@research.fabrikam.com"
 
 
 @pytest.fixture
+def hana_thrice(with_hana: FakeMicrosoft) -> FakeMicrosoft:
+    """A third directory account carries her address."""
+    with_hana.directory.append(
+        DirectoryUser(id="g-research", user_principal_name=HANA_ELSEWHERE, other_mails=(HANA,))
+    )
+    return with_hana
+
+
+@pytest.fixture
 def notified(
     request: pytest.FixtureRequest,
     service: MigrationService,
@@ -1028,3 +1037,40 @@ def test_a_pending_guest_decided_back_after_her_work_account_is_told_to_accept_t
     ]
     assert [item["key"] for item in decided[2]["items"]] == ["accept-invitation", "clear-git-credentials"]
     assert [item["key"] for item in decided[2]["dropped"]] == ["recreate-pats"]
+
+
+def test_an_account_she_read_only_in_a_reminder_is_told_as_the_correction_of_the_one_she_was_told(
+    hana_thrice: FakeMicrosoft,
+    tracking: Tracking,
+    delivered: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    """A reminder listed her items in her guest account's words while the decision naming it waited; the
+    list she now gets is in those words, but no message took back "hana.hart is your work account"."""
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _deliver(tracking, database, clock)
+    clock.advance(minutes=1)
+    delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)  # waits
+    clock.advance(days=2)
+    tracking.tick()
+    hana = _hanas(database)[0].payload["affected_user_id"]
+    with database.session() as session:
+        for message in session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_reminder")):
+            if message.payload["affected_user_id"] == hana:
+                message.status = "sent"  # the reminder got through before the decision
+        session.commit()
+    clock.advance(minutes=1)
+    delivered.decide_account(None, HANA, HANA_ELSEWHERE, lee)  # waits too
+    clock.advance(minutes=1)
+
+    decided = delivered.decide_account(None, HANA, HANA_AS_GUEST, lee)
+
+    assert not decided.as_told
+    (told,) = _hanas(database, "pending")
+    assert (told.payload["account"], told.payload["corrects"], told.payload["items"]) == (
+        HANA_AS_GUEST,
+        HANA_AT_WORK,
+        [],
+    )
