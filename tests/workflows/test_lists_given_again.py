@@ -1014,6 +1014,42 @@ def test_someone_decided_out_before_any_notice_hears_nothing_until_notify_tells_
     assert (lost.recipient, "told_early" in lost.payload) == (HANA, False)
 
 
+def test_a_decision_reaching_her_while_her_reminders_run_leaves_their_next_round_where_it_was(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    running = _hanas_schedule(database)
+    assert running is not None and (running.status, running.sent) == ("active", 0)
+    clock.advance(days=1)
+
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)  # signing in is asked of her: required
+    _deliver(tracking, database, clock)
+
+    schedule = _hanas_schedule(database)
+    assert schedule is not None and (schedule.status, schedule.next_at) == ("active", running.next_at)
+
+
+def test_what_she_did_while_asked_to_choose_her_account_stays_done_after_the_first_decision(
+    tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """Git and SSH are done again for another account only once an account was decided: while she was
+    asked to choose, she did them for none in particular."""
+    hana = int(_hanas(database)[0].payload["affected_user_id"])
+    for entry in delivered.todo_list(hana):
+        if entry.key in {"clear-git-credentials", "re-add-ssh-keys"}:
+            delivered.mark_done(entry.id, Actor(id="hana", email=HANA, name="Hana"))
+
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+
+    assert [(entry.key, entry.done_at is not None) for entry in delivered.todo_list(hana)] == [
+        ("sign-in-work-account", False),
+        ("clear-git-credentials", True),
+        ("re-add-ssh-keys", True),
+        ("recreate-pats", False),
+    ]
+    (told,) = _hanas(database, "pending")
+    assert [item["key"] for item in told.payload["items"]] == ["sign-in-work-account", "recreate-pats"]
+
+
 def test_a_pending_guest_decided_back_after_her_work_account_is_told_to_accept_the_invitation_again(
     hana_still_invited: FakeMicrosoft,
     tracking: Tracking,
