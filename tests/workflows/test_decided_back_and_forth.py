@@ -102,12 +102,10 @@ def test_her_tokens_item_taken_away_by_one_decision_and_given_back_by_the_next_i
 ) -> None:
     """What she was told is her messages replayed in order: the guest decision said her tokens item is no
     longer on her list, so the decision back must list it again, though the first one listed it too."""
-    for account in (HANA_AT_WORK, HANA_AS_GUEST, HANA_AT_WORK):
-        clock.advance(minutes=1)
-        delivered.decide_account(None, HANA, account, lee)
-        _deliver(tracking, database, clock)
+    decided = given_again.decided_in_turn(
+        (HANA_AT_WORK, HANA_AS_GUEST, HANA_AT_WORK), delivered, tracking, database, clock, lee
+    )
 
-    decided = [message.payload for message in _hanas(database) if message.kind == "account_decided"]
     assert [[item["key"] for item in payload["dropped"]] for payload in decided] == [
         [],
         ["recreate-pats"],

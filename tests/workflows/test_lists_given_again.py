@@ -6,10 +6,11 @@ decision about someone's access wins over what still waits in the outbox or a no
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event
@@ -154,6 +155,22 @@ def _deliver(tracking: Tracking, database: Database, clock: FakeClock, *, callba
         session.commit()
     for message in pending if callback else []:
         tracking.delivered(message.kind, message.payload, None)
+
+
+def decided_in_turn(
+    accounts: Sequence[str],
+    service: MigrationService,
+    tracking: Tracking,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> list[dict[str, Any]]:
+    """Each account decided for Hana in turn, each message delivered: what her decision messages said."""
+    for account in accounts:
+        clock.advance(minutes=1)
+        service.decide_account(None, HANA, account, lee)
+        _deliver(tracking, database, clock)
+    return [message.payload for message in _hanas(database) if message.kind == "account_decided"]
 
 
 def _fail_pending(database: Database) -> None:
@@ -1060,12 +1077,10 @@ def test_a_pending_guest_decided_back_after_her_work_account_is_told_to_accept_t
 ) -> None:
     """The work account's message put *Sign in* first where *Accept the invitation* was: what she was told
     is her messages replayed in order, so the decision back lists the invitation again."""
-    for account in (HANA_AS_GUEST, HANA_AT_WORK, HANA_AS_GUEST):
-        clock.advance(minutes=1)
-        delivered.decide_account(None, HANA, account, lee)
-        _deliver(tracking, database, clock)
+    decided = decided_in_turn(
+        (HANA_AS_GUEST, HANA_AT_WORK, HANA_AS_GUEST), delivered, tracking, database, clock, lee
+    )
 
-    decided = [message.payload for message in _hanas(database) if message.kind == "account_decided"]
     assert [payload["items"][0]["key"] for payload in decided] == [
         "accept-invitation",
         "sign-in-work-account",
