@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +16,9 @@ def encode(plan: Plan) -> dict[str, Any]:
     data["tenant_name"] = plan.tenant_name
     data["undecided"] = len(plan.undecided)
     data["groups"] = plan.groups
+    for check_data, check in zip(data["checks"], plan.checks, strict=True):
+        if check.policy:
+            check_data["policy"] = check.policy
     data["decisions"] = [
         {"user_id": each.user_id, "account": each.account, "by": each.by} for each in plan.decisions
     ]
@@ -63,9 +67,25 @@ def undecided(data: dict[str, Any]) -> int:
 
 def checks(data: dict[str, Any]) -> tuple[Check, ...]:
     return tuple(
-        Check(code=check["code"], status=check["status"], message=check["message"], fix=check.get("fix", ""))
+        Check(
+            code=check["code"],
+            status=check["status"],
+            message=check["message"],
+            fix=check.get("fix", ""),
+            policy=check.get("policy") or _policy_named(check["message"]),
+        )
         for check in data["checks"]
     )
+
+
+def _policy_named(message: str) -> str:
+    """The guest invite setting a check stored before checks kept it names in its message, as Graph spells
+    it: the words around it (and its fix) have changed since."""
+    named = _ALLOW_INVITES_FROM.search(message)
+    return named.group(1) if named else ""
+
+
+_ALLOW_INVITES_FROM = re.compile(r"allowInvitesFrom(?::| is) (\w+)")
 
 
 def counts(data: dict[str, Any]) -> dict[str, int]:

@@ -110,6 +110,10 @@ class Check:
     status: CheckStatus
     message: str
     fix: str = ""
+    policy: str = ""
+    """The directory's guest invite setting the check read (`allowInvitesFrom`, as Graph spells it), if it
+    read one: what bars the invitations (`invitation_bar`), whatever the words say. Stored with the plan
+    (`_plan_codec`), not part of the checks' JSON form."""
 
     def __post_init__(self) -> None:
         # What to do is part of what chat and `--json` readers see, not only of the `fix` field.
@@ -518,7 +522,7 @@ def invitation_bar(checks: Iterable[Check]) -> InvitationBar:
     settings, or (`rights`) who invites them, change. The one test of it."""
     for check in checks:
         if check.code == "invite-permission" and check.status == "fail":
-            return "setting" if check.fix == invitation_policy_fix("none") else "rights"
+            return "setting" if check.policy == "none" else "rights"
     return ""
 
 
@@ -552,6 +556,7 @@ def _invite_permission(
             f"{users_need} a guest invitation, but the directory lets nobody invite guests, admins included"
             " (allowInvitesFrom: none).",
             fix=invitation_policy_fix(policy),
+            policy=policy,
         )
     if snapshot.invites_as_app:  # the app sends them: whose rights count is the app's, not the connector's
         if policy in NO_APP_INVITES:
@@ -561,12 +566,14 @@ def _invite_permission(
                 f"{users_need} a guest invitation, which the bot's app sends; Microsoft refuses "
                 f"invitations from an app when allowInvitesFrom is {policy}.",
                 fix=invitation_policy_fix(policy),
+                policy=policy,
             )
         return Check(
             "invite-permission",
             "pass",
             f"The bot's app may send the {_counted(needed, 'invitation', 'invitations')} needed"
             f" (allowInvitesFrom: {policy}).",
+            policy=policy,
         )
     roles = {role.casefold() for role in snapshot.connector_roles}
     holds_role = bool(roles & _INVITE_ROLES)
@@ -586,6 +593,7 @@ def _invite_permission(
             "pass",
             f"{connector} may invite the {_counted(needed, 'guest', 'guests')} needed"
             f" (allowInvitesFrom: {policy}).",
+            policy=policy,
         )
     return Check(
         "invite-permission",
@@ -595,6 +603,7 @@ def _invite_permission(
         fix=f"Give {connector} the Guest Inviter role (Microsoft Entra admin center > Roles & admins > Guest"
         " Inviter), or relax the guest invite settings (External Identities > External collaboration"
         " settings).",
+        policy=policy,
     )
 
 

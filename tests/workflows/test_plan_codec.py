@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from workflows import _plan_codec
 from workflows.identities import is_planned_as
-from workflows.plan import Check, Match, Plan, PlannedUser
+from workflows.plan import Check, Match, Plan, PlannedUser, invitation_bar
 from workflows.results import Actor
 
 
@@ -28,6 +30,7 @@ def stored() -> tuple[Plan, dict[str, object]]:
         checks=(
             Check("user-count", "pass", "3 users"),
             Check("org-connection", "warn", "already", fix="none"),
+            Check("invite-permission", "fail", "1 user needs a guest invitation.", fix="Ask.", policy="none"),
         ),
     )
     return plan, _plan_codec.encode(plan)
@@ -62,3 +65,31 @@ def test_a_chat_user_is_the_planned_person_by_address_or_directory_id_not_by_a_d
     disabled = replace(kim, outcome="disabled")
     assert not is_planned_as(Actor("g-2", "", "Kim"), disabled)  # no account she can use
     assert is_planned_as(Actor("U1", "kim@old.com", "Kim"), disabled)
+
+
+@pytest.mark.parametrize(
+    ("said", "bar"),
+    [
+        ("but the directory lets nobody invite guests, admins included (allowInvitesFrom: none).", "setting"),
+        (
+            "which the bot's app sends; Microsoft refuses invitations from an app when allowInvitesFrom is"
+            " adminsAndGuestInviters.",
+            "rights",
+        ),
+    ],
+)
+def test_a_plan_stored_before_checks_kept_the_invite_setting_is_barred_as_its_message_names_it(
+    said: str, bar: str
+) -> None:
+    """Its fix is in words since edited: the setting, as Graph spells it, is what tells the bar."""
+    data = {
+        "checks": [
+            {
+                "code": "invite-permission",
+                "status": "fail",
+                "message": f"2 users need a guest invitation, {said} Older words.",
+                "fix": "Older words.",
+            }
+        ]
+    }
+    assert invitation_bar(_plan_codec.checks(data)) == bar
