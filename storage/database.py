@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,9 @@ IN_LIST_AT_MOST = 500
 """Values bound in one `IN (...)`: well under the parameters a statement may have (SQLite 32,766, psycopg
 65,535), however big the organization."""
 _MIGRATION_LOCK = 7_314_159  # any constant: serializes concurrent start-ups on PostgreSQL
+_LOCK_WAIT_MS = 100
+"""How long the start-up write check waits for a lock another connection holds (PostgreSQL)."""
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout runs out
 
 
 class StorageError(Exception):
@@ -118,10 +122,36 @@ def _reason(error: SQLAlchemyError) -> str:
 def _try_a_write(engine: Engine) -> None:
     """A write, rolled back: a database that opens and reads but refuses writes (a read-only file or role)
     stops start-up here, instead of every request failing once it serves. An up-to-date database was only
-    read on the way here, so without it nothing would have noticed."""
+    read on the way here, so without it nothing would have noticed.
+
+    It waits on no lock: another connection in the middle of a write (psql, a hand-run alembic) holding
+    the row or the file is no sign of a read-only database, so that counts as writable. Waiting would hang
+    start-up for as long as the other holds it (PostgreSQL), or end in the wrong fix (SQLite, after 30 s)."""
     with engine.connect() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
-        connection.rollback()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+        else:
+            connection.execute(text(f"SET LOCAL lock_timeout = '{_LOCK_WAIT_MS}ms'"))
+        try:
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        except DBAPIError as error:
+            if not _held_by_another(error):
+                raise
+        finally:
+            connection.rollback()
+            if sqlite:  # the connection goes back to the pool, for requests that should wait their turn
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(waited)}")
+
+
+def _held_by_another(error: DBAPIError) -> bool:
+    """The write met a lock another connection holds (SQLite busy or locked, PostgreSQL's lock_timeout)."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if code is not None:
+        # an extended code (SQLITE_BUSY_SNAPSHOT ...) keeps its primary code in the low byte
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
 
 
 @functools.cache

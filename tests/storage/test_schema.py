@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -443,6 +446,56 @@ def test_a_postgresql_role_that_may_only_read_is_refused_at_open_with_the_fix(
         with postgres_schema.admin.begin() as connection:
             connection.execute(text(f"DROP OWNED BY {role}"))
             connection.execute(text(f"DROP ROLE {role}"))
+
+
+def _opened_while_held(url: str, release: Callable[[], None]) -> Database:
+    """`open_database(url)` while another connection holds a lock, which `release` lets go. The bound is far
+    above the check's own wait, below SQLite's 30 s; on PostgreSQL it waited as long as the lock was held."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        opening = pool.submit(open_database, url)
+        try:
+            return opening.result(timeout=10)
+        except TimeoutError:
+            pytest.fail("open_database waited for a lock another connection holds")
+        finally:
+            release()  # an opener still waiting then finishes, and the pool's thread with it
+
+
+def test_a_sqlite_file_another_connection_is_writing_to_opens_without_waiting(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """It waited 30 s for the lock, then blamed the file's permissions."""
+    path = tmp_path / "aadbot.db"
+    shutil.copyfile(sqlite_template, path)
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        database = _opened_while_held(f"sqlite:///{path}", lambda: writer.execute("ROLLBACK"))
+    finally:
+        writer.close()
+    try:
+        with database.engine.begin() as connection:
+            # requests still wait their turn for the lock, as before the check
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30_000
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize(
+    "holding",
+    [
+        "UPDATE {schema}.alembic_version SET version_num = version_num",  # the row the check writes
+        "LOCK TABLE {schema}.alembic_version IN SHARE MODE",
+    ],
+)
+def test_a_postgresql_database_another_session_is_writing_to_opens_without_waiting(
+    postgres_schema: RunSchema, holding: str
+) -> None:
+    """It hung, saying nothing, for as long as the other session held the lock."""
+    with postgres_schema.admin.connect() as holder:
+        holder.execute(text(holding.format(schema=postgres_schema.name)))
+        _opened_while_held(postgres_schema.url, holder.rollback).dispose()
 
 
 @pytest.mark.parametrize("url", ["not a url", "nosuchdriver://x/y"])
