@@ -120,19 +120,39 @@ UNREACHABLE_ANSWER = (
     " goes on, tell whoever runs the bot."
 )
 """The ack of a slash command when a call to Slack before it (bolt's auth.test) got no answer."""
+NOT_NOW = 503
+"""The answer to an event or a click whose call to Slack got no answer: Slack sends an event again (three
+times, over minutes), so a short outage loses nothing; a click shows its person that it failed."""
 
 
-async def _unanswered_calls_in_one_line(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
-    """A call to Slack with no answer (no route, DNS, a proxy needed) is acked and logged in one line: bolt
-    would answer Slack with a 500 and log a traceback for every request. Anything else is logged whole, as
-    bolt does."""
-    if isinstance(error, NOT_ANSWERED) and not isinstance(error, SlackApiError):
-        logger.error("%s, so a request was acked and dropped: %s", not_answered(error), REACHING_SLACK)
-        if "command" in body:
-            return BoltResponse(status=200, body={"response_type": "ephemeral", "text": UNREACHABLE_ANSWER})
-        return BoltResponse(status=200, body="")
-    logger.error("Failed to handle a request (error: %s)", error, exc_info=error)
-    return None
+async def _unanswered_calls_in_one_line(
+    error: Exception, body: dict[str, Any], response: BoltResponse | None
+) -> BoltResponse | None:
+    """A call to Slack with no answer (no route, DNS, a proxy needed) costs one log line: bolt would log a
+    traceback for every request. Before the ack, a slash command is told so (Slack never sends one again)
+    and anything else gets a 503 for Slack to retry. Anything else is logged whole, as bolt does."""
+    if not isinstance(error, NOT_ANSWERED) or isinstance(error, SlackApiError):
+        logger.error("Failed to handle a request (error: %s)", error, exc_info=error)
+        return None
+    if response is None:  # bolt passes none once the listener has acked: Slack has its answer already
+        logger.error(
+            "%s while handling a request already acked, so it was left unfinished: %s",
+            not_answered(error),
+            REACHING_SLACK,
+        )
+        return None
+    if "command" in body:
+        logger.error(
+            "%s, so a slash command was told so and dropped: %s", not_answered(error), REACHING_SLACK
+        )
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": UNREACHABLE_ANSWER})
+    logger.error(
+        "%s, so a request was answered %d for Slack to send again: %s",
+        not_answered(error),
+        NOT_NOW,
+        REACHING_SLACK,
+    )
+    return BoltResponse(status=NOT_NOW, body="")
 
 
 def build_delivery(

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.conversation.commands import MAX_NUMBER_DIGITS, parse
 from bot.conversation.messages import Actions, Button, DirectMessage, say
+from bot.slack._errors import REACHING_SLACK
+from bot.slack.app import _unanswered_calls_in_one_line
 from tests.fakes.slack_harness import (
+    BOT_TOKEN,
     COLLEAGUE,
     COLLEAGUE_EMAIL,
+    SIGNING_SECRET,
     TRANSPORTS,
     Harness,
     ScriptedConversation,
@@ -83,3 +93,43 @@ def test_words_no_command_can_mean_carry_the_problem(text: str, problem: str) ->
 )
 def test_ordinary_words_have_no_problem(text: str) -> None:
     assert parse(text).problem is None
+
+
+def test_a_call_slack_does_not_answer_after_the_ack_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """Bolt gives the error handler no response once the listener has acked: answering one anyway failed
+    bolt's own assertion, in a task nobody awaited, and the line said the request was dropped."""
+
+    async def authorized(**_: Any) -> AuthorizeResult:  # no auth.test: Slack answered that one
+        return AuthorizeResult(enterprise_id=None, team_id="T1", bot_token=BOT_TOKEN)
+
+    app = AsyncApp(
+        name="aadbot",
+        signing_secret=SIGNING_SECRET,
+        request_verification_enabled=False,
+        authorize=authorized,
+    )
+    app.error(_unanswered_calls_in_one_line)
+
+    @app.event("app_mention")
+    async def half_done(ack: Any) -> None:
+        await ack()
+        raise aiohttp.ClientConnectionError("no route to host")
+
+    async def dispatched() -> int:
+        body = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event_id": "Ev1",
+            "event": {"type": "app_mention"},
+        }
+        acked = await app.async_dispatch(AsyncBoltRequest(body=json.dumps(body)))
+        listening = asyncio.current_task()
+        await asyncio.gather(*(task for task in asyncio.all_tasks() if task is not listening))
+        return acked.status
+
+    assert asyncio.run(dispatched()) == 200
+    lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert lines == [
+        "Slack did not answer (ClientConnectionError) while handling a request already acked, so it was left"
+        f" unfinished: {REACHING_SLACK}"
+    ], lines

@@ -102,9 +102,11 @@ def test_in_socket_mode_a_slack_it_cannot_reach_stops_serve_naming_what_to_open(
     assert "failed unexpectedly" not in finished.stderr and "Traceback" not in finished.stderr
 
 
-def test_over_http_a_slack_it_cannot_reach_acks_each_command_and_logs_one_line(
+def test_over_http_a_slack_it_cannot_reach_costs_a_line_per_request_and_slack_retries_events(
     tmp_path: Path, fake: FakeSlack, sqlite_template: Path, unreachable: str
 ) -> None:
+    """A slash command is told so (Slack never sends one again); an event or a click gets a 503, so that
+    Slack sends the event again once it is reachable (a 200 dropped it for good)."""
     with serve_process(
         "http", fake, tmp_path, migrated=sqlite_template, environment={"SLACK_API_URL": unreachable}
     ) as served:
@@ -115,12 +117,17 @@ def test_over_http_a_slack_it_cannot_reach_acks_each_command_and_logs_one_line(
             assert (
                 "I cannot reach Slack" in ack.payload["text"] and ack.payload["response_type"] == "ephemeral"
             )
+        dm = {"type": "message", "channel_type": "im", "channel": "D1", "user": "UADMIN", "text": "status"}
+        assert served.drive.event(dm | {"ts": "1.000200"}).status_code == 503
+        assert served.drive.click("status", "status").status_code == 503
         said = served.log_text()[log:]
     assert not served.tracebacks(), served.tracebacks()
-    dropped = [line for line in said.splitlines() if "acked and dropped" in line]
-    assert len(dropped) == 2, said
-    assert dropped[0].startswith("ERROR bot.slack.app: Slack did not answer (ClientConnectorError)"), dropped
-    assert "outbound HTTPS to slack.com" in dropped[0]
+    errors = [line for line in said.splitlines() if line.startswith("ERROR")]
+    told = [line for line in errors if "a slash command was told so and dropped" in line]
+    retried = [line for line in errors if "answered 503 for Slack to send again" in line]
+    assert len(told) == 2 and len(retried) == 2 and len(errors) == 4, said
+    assert told[0].startswith("ERROR bot.slack.app: Slack did not answer (ClientConnectorError)"), told
+    assert all("outbound HTTPS to slack.com" in line for line in errors), errors
     assert " 500 " not in said
 
 
@@ -159,3 +166,4 @@ def test_without_an_emulator_the_missing_microsoft_credentials_are_named_with_th
     assert "starting with xoxb-" in said and "SLACK_SIGNING_SECRET is not set" in said
     assert "missing environment variables: AZURE_DEVOPS_PAT, AZURE_CLIENT_ID" in said
     assert "Teams alone" not in said  # a Slack variable is set: Slack is meant
+
