@@ -73,14 +73,26 @@ def no_public_url(used: str | None) -> None:
 async def slack_identity(client: AsyncWebClient) -> None:
     """The workspace and the bot user the token belongs to, from Slack's `auth.test`. A token Slack refuses
     raises SettingsError, which stops `serve` with the fix: every request would fail with bolt's stock
-    "reinstall this app" otherwise. No answer at all (a network outage) only warns: it may pass."""
+    "reinstall this app" otherwise. No answer, a 5xx or a 429 only warn: they say nothing of the token, and
+    may pass."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack._errors import REACHING_SLACK, TOKEN_REFUSED, error_code
+    from bot.slack._errors import RATE_LIMITING, REACHING_SLACK, TOKEN_REFUSED, error_code
 
     try:
         answer = await client.auth_test()
     except SlackApiError as error:
+        status = error.response.status_code
+        if status == 429:  # after the client's retries: it has an answer, just not yet
+            log.warning("%s auth.test (429): serving goes on, calls wait their turn", RATE_LIMITING)
+            return
+        if status >= 500:  # Slack's side, or a proxy on the way (often an HTML page): no verdict on the token
+            log.warning(
+                "Slack did not answer auth.test (HTTP %d from Slack or a proxy on the way): serving goes on;"
+                " if it lasts, check status.slack.com and HTTPS_PROXY",
+                status,
+            )
+            return
         code = error_code(error)
         if code in TOKEN_REFUSED:
             raise SettingsError(

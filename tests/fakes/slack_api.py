@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +48,8 @@ class Failure:
     retry_after: int | None = None
     needed: str | None = None
     """The scope a `missing_scope` answer names, as Slack's does (beside `provided`)."""
+    page: str | None = None
+    """With an HTTP `status`: an HTML page instead of Slack's JSON, as a proxy or load balancer answers."""
 
 
 @dataclass
@@ -215,6 +217,8 @@ class FakeSlack:
             await asyncio.to_thread(held.wait)
         if failure is not None and failure.status != 200:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            if failure.page is not None:
+                return HTMLResponse(failure.page, status_code=failure.status, headers=headers)
             error = "ratelimited" if failure.status == 429 else "internal_error"
             return JSONResponse({"ok": False, "error": error}, status_code=failure.status, headers=headers)
         if method == "auth.test" and self.scopes is not None:

@@ -4,6 +4,8 @@ request; a Slack it cannot reach costs a line per request, not a traceback and a
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 from collections.abc import Iterator, Mapping
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.operator_log import slack_identity
+from bot.slack.app import RATE_LIMIT_RETRIES, build_web_client
 from tests.fakes.cli import Finished
 from tests.fakes.serve_process import serve_database, serve_process, serve_until_it_exits
 from tests.fakes.slack_api import Failure, FakeSlack
@@ -167,3 +171,29 @@ def test_without_an_emulator_the_missing_microsoft_credentials_are_named_with_th
     assert "missing environment variables: AZURE_DEVOPS_PAT, AZURE_CLIENT_ID" in said
     assert "Teams alone" not in said  # a Slack variable is set: Slack is meant
 
+
+@pytest.mark.parametrize(
+    ("failure", "warned"),
+    [
+        (Failure(status=429, retry_after=0), "Slack is rate limiting auth.test (429): serving goes on"),
+        (Failure(status=503), "Slack did not answer auth.test (HTTP 503 from Slack or a proxy on the way)"),
+        (
+            Failure(status=502, page="<html><body>502 Bad Gateway</body></html>"),
+            "Slack did not answer auth.test (HTTP 502 from Slack or a proxy on the way)",
+        ),
+    ],
+)
+def test_an_auth_test_slack_does_not_answer_for_now_warns_and_serving_goes_on(
+    fake: FakeSlack, caplog: pytest.LogCaptureFixture, failure: Failure, warned: str
+) -> None:
+    """Only a token Slack refuses stops serve: a 5xx (an HTML page from a proxy too) was "Slack refused
+    auth.test (unknown_error): check SLACK_BOT_TOKEN", and a 503 carrying invalid_auth stopped serve."""
+    fake.fail("auth.test", *[failure] * (RATE_LIMIT_RETRIES + 1))  # more than the client retries
+
+    async def asked() -> None:
+        await slack_identity(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"))
+
+    asyncio.run(asked())  # raising SettingsError is what stops serve
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(warned), warnings
+    assert "SLACK_BOT_TOKEN" not in warnings[0]
