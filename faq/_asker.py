@@ -67,17 +67,20 @@ def own_invitation_trouble(question: str, context: AskerContext) -> bool:
     )
 
 
-# "my pipeline fails with TF400813 now", "our release script stopped working": something that runs unattended,
-# and a failure. What usually breaks it after the move is a token it holds, which the asker's case decides.
+# "my pipeline fails with TF400813 now", "our release script gets 401": something that runs unattended,
+# refused for its token. After the move that is the token the asker made, which their case decides. Any other
+# failure ("fails with npm error", "agent offline") is not a token's, and stays the ranking's.
 _AUTOMATION = re.compile(
     r"(?i)\b(?:pipelines?|builds?|releases?|scripts?|automations?|service connections?|variable groups?"
     r"|rest api|api calls?|agents?|cron jobs?|jobs?)\b"
 )
-_FAILS = re.compile(
-    r"(?i)\b(?:fail\w*|broken|broke|stopped|stops|(?:is|are|isn'?t|aren'?t|not|no longer) (?:working|running)"
-    r"|(?:doesn'?t|don'?t|won'?t|does not|do not|will not) (?:work|run)|errors?|40[13]|unauthori[sz]ed"
-    r"|denied|TF\d{6})\b"
+_TOKEN_REFUSED = re.compile(
+    r"(?i)\b(?:TF400813|401|(?:un|not )authori[sz]ed|authentication failed"
+    r"|(?:tokens?|pats?)(?: has| have| is| are)? (?:expired|invalid|revoked|(?:stopped|no longer) work\w*))\b"
 )
+TOKEN_CODE = "TF400813"
+"""The code Azure DevOps gives a token it no longer accepts (the owner-locked-out topic documents it for a
+person; for a pipeline it is the token). Any other code says which other situation it is."""
 REGENERATE_PAT = "regenerate-pat"
 SERVICE_CONNECTIONS = "service-connections"
 
@@ -85,17 +88,21 @@ SERVICE_CONNECTIONS = "service-connections"
 def own_automation_trouble(
     question: str, ranking: Ranking, context: AskerContext, topics: Mapping[str, Topic]
 ) -> str | None:
-    """The topic for "my pipeline fails now" from someone whose case says whether their tokens still work
-    (`AskerContext.renew_tokens`), once the organization is connected: new tokens for whoever's old ones
-    stopped working (procedure: "regenerate new tokens for the Azure AD users who need to be mapped"), the
-    pipeline's own connections for whoever's keep working. Only in a short message; None otherwise."""
+    """The topic for "my pipeline is refused its token now" from someone whose case says whether their tokens
+    still work (`AskerContext.renew_tokens`), once the organization is connected: new tokens for whoever's
+    old ones stopped working (procedure: "regenerate new tokens for the Azure AD users who need to be
+    mapped"), the pipeline's own connections for whoever's keep working. Only in a short message that says
+    the token was refused (`_TOKEN_REFUSED`), quotes no other code (AADSTS50020, VS30063: their topics) and
+    is no sign-in complaint (the lock-out answers it); None otherwise."""
     if (
         context.renew_tokens is None
         or not context.tokens_why
         or phase_of(context.stage) != "after"
         or ranking.length >= LONG_FROM
         or not _AUTOMATION.search(question)
-        or not _FAILS.search(question)
+        or not _TOKEN_REFUSED.search(question)
+        or any(code.upper() != TOKEN_CODE for code in ERROR_CODE.findall(question))
+        or cannot_sign_in(question)
     ):
         return None
     topic = REGENERATE_PAT if context.renew_tokens else SERVICE_CONNECTIONS

@@ -194,10 +194,11 @@ class FaqAnswerer:
             invitation = self._invitation_reply(knowledge, confidence, ranking, context)
             if invitation is not None:
                 return self._rated(invitation, question)
-        # "My pipeline fails now": what breaks it for this asker is whether their tokens still work.
+        # "My pipeline is refused its token now": what breaks it for this asker is whether their tokens
+        # still work. Not for a message about none of the topics ("my agent is offline"): it stays declined.
         automation = (
             _asker.own_automation_trouble(question, ranking, context, knowledge.topics)
-            if self._asker_aware
+            if self._asker_aware and _about_a_topic(ranking)
             else None
         )
         if automation is not None:

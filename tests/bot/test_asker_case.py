@@ -274,3 +274,27 @@ def test_the_checklist_and_the_lock_out_answer_say_which_account_for_the_askers_
     assert "rename your Microsoft account to stop the question" in ivan and both_ways not in ivan
     locked_out = flat(text_of(chat.say(CAROL, "I can't sign in anymore", in_dm=True)))
     assert "with your work account of the new directory" in locked_out and both_ways not in locked_out
+
+
+def test_only_a_refused_token_makes_a_pipeline_question_the_askers_tokens_case(chat: Chat) -> None:
+    """A code another topic documents keeps that topic, a failure that is no token's stays declined, and a
+    sign-in complaint keeps the lock-out answer, for Carol (tokens to renew) and Ivan (tokens kept) alike
+    (rev34 #1); "401"/"unauthorized" from a pipeline is still their tokens' case."""
+    notified(chat)
+    expected = {
+        "my pipeline fails with AADSTS50020": "This sounds like: My email is not found in the directory",
+        "my pipeline fails with VS30063": "This sounds like: Git or Visual Studio cannot authenticate",
+        "my build fails with TF30063": "This sounds like: Git or Visual Studio cannot authenticate",
+        "why does my build pipeline fail with npm error?": "Sorry, I don't know the answer to that one.",
+        "pipeline agent offline, jobs not running": "Sorry, I don't know the answer to that one.",
+        "I can't sign in, my release pipeline is broken too": LOCKED_OUT_TITLE,
+        "I can't sign in and my pipeline gets 401 too": LOCKED_OUT_TITLE,
+    }
+    tokens = {CAROL: "Do I need new personal access tokens? Yes:", IVAN: "Service connections"}
+    for who, their_tokens in tokens.items():
+        for question, start in expected.items():
+            answer = flat(text_of(chat.say(who, question, in_dm=True)))
+            assert answer.startswith(start), (who, question, answer[:120])
+        for question in ("my pipeline gets 401 Unauthorized since yesterday", "build failing TF400813"):
+            answer = flat(text_of(chat.say(who, question, in_dm=True)))
+            assert answer.startswith(f"This sounds like: {their_tokens}"), (who, question, answer[:120])
