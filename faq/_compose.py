@@ -51,11 +51,12 @@ SIGN_IN_WITH_PLACE = "{sign_in_with}"
 ACCOUNT_PICKER_PLACE = "{account_picker}"
 """Where an answer says what to pick when asked to choose between accounts."""
 _SIGN_IN_WITH_EITHER = (
-    "with your *work* account of the new directory, not your Microsoft account (a guest of the directory:"
-    " with the address the invitation went to)"
+    "with your *work* account of the new directory, {instead} (a guest of the directory: with the address"
+    " the invitation went to)"
 )
 _PICK_WORK = "If you are asked to pick between accounts: choose Work or school account"
-# Only where the Microsoft account holds the work address (`auto`): the rename stops the question.
+# Only where the Microsoft account holds the work address (`auto`, or unknown), never in a switch from another
+# directory: the rename stops the question.
 _RENAME = ", and rename your Microsoft account to stop the question"
 _ADMINS_NAMED = 3
 _NO_ORGANIZATION_URL = "https://dev.azure.com/YOUR-ORGANIZATION"
@@ -219,10 +220,13 @@ def _for_their_account(body: str, context: AskerContext) -> str:
     """The answer's sign-in words for the asker's account when the plan says which kind it is: a member of
     the directory signs in with their work account, a guest (invited, or matched to a `#EXT#` account) with
     their own address; only someone whose Microsoft account holds their work address (`auto`) is asked to
-    pick between the two. For anyone else, both ways."""
+    pick between the two. For anyone else, both ways. In a switch from another directory the account left
+    behind is that directory's, and no Microsoft account is involved: nothing to rename."""
     outcome = _outcome(context)
     guest = context.guest or outcome == "invite"
     member = not guest and outcome in {"auto", "map"}
+    switch = _case(context) == "switch"
+    instead = "not your old directory's account" if switch else "not your Microsoft account"
     if guest:
         sign_in_with = (
             "with your own address, the one the invitation went to (a guest of the directory has no work"
@@ -231,13 +235,12 @@ def _for_their_account(body: str, context: AskerContext) -> str:
         picker = "If you are asked to pick between accounts: choose the one you accepted the invitation with"
     elif member:
         sign_in_with = (
-            "with your *work* account of the new directory (the one your to-do list names), not your"
-            " Microsoft account"
+            f"with your *work* account of the new directory (the one your to-do list names), {instead}"
         )
-        picker = _PICK_WORK + ("" if outcome == "map" else _RENAME)
+        picker = _PICK_WORK + ("" if outcome == "map" or switch else _RENAME)
     else:
-        sign_in_with = _SIGN_IN_WITH_EITHER
-        picker = _PICK_WORK + _RENAME
+        sign_in_with = _SIGN_IN_WITH_EITHER.format(instead=instead)
+        picker = _PICK_WORK + ("" if switch else _RENAME)
     return body.replace(SIGN_IN_WITH_PLACE, sign_in_with).replace(ACCOUNT_PICKER_PLACE, picker + ".")
 
 

@@ -132,3 +132,17 @@ def test_an_organization_leaving_another_directory_tells_everyone_to_make_new_on
         answered = answer(chat, person)
         assert f"Yes: {SWITCH}. The PATs you made before stop working" in answered
         assert "keep working" not in answered
+
+
+def test_leaving_another_directory_no_one_is_told_of_a_microsoft_account_to_rename(chat: Chat) -> None:
+    """In a switch the account left behind is the old directory's: the checklist says so, and asks no one to
+    rename a Microsoft account their notice never mentions (rev34 #2). Ann is matched (auto), Kim mapped."""
+    chat.portal_connect(tenant="5e1f0c2a-0000-4000-8000-0000000000aa")  # another company's directory
+    started(chat)
+    notices = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    for person in (ANN, "kim@fabrikam-old.com"):
+        assert "Microsoft account" not in own(notices, person)
+        checklist = flat(text_of(chat.say(person, "what do I have to do after the switch?", in_dm=True)))
+        assert "with your work account of the new directory" in checklist, checklist
+        assert "not your old directory's account" in checklist and "Microsoft account" not in checklist
+        assert "choose Work or school account." in checklist
