@@ -153,6 +153,19 @@ class AskerContext:
     in_chat: bool = True
     """Asked in chat, where `help` is a word to type; False for `aadbot ask` on the command line."""
 
+    def in_general(self) -> AskerContext:
+        """What anyone in the same migration, with the same role, is told: nothing of this person's own case
+        (their outcome, account, tokens, invitation, what they were told)."""
+        return AskerContext(
+            stage=self.stage,
+            organization=self.organization,
+            is_admin=self.is_admin,
+            case=self.case,
+            migration=self.migration,
+            admins=self.admins,
+            in_chat=self.in_chat,
+        )
+
 
 def phase_of(stage: str | None) -> str | None:
     return _PHASE_OF_STAGE.get(stage.strip().casefold()) if stage else None

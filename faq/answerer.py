@@ -243,6 +243,12 @@ class FaqAnswerer:
         knowledge = self._knowledge(context.organization)
         return self._answered(knowledge, topic_id, 1.0, Ranking([], 0.0), context)
 
+    def fitted(self, topic_id: str, context: AskerContext) -> bool:
+        """Whether this topic's answer to this asker says something of their own case: it is not the one
+        anyone in their migration gets (`AskerContext.in_general`)."""
+        mine = self.explain(topic_id, context).answer
+        return mine != self.explain(topic_id, context.in_general()).answer
+
     def knows(self, topic_id: str, organization: str | None = None) -> bool:
         """Whether `topic_id` is a topic this organization's askers can be shown (bundled or taught)."""
         return topic_id in self._knowledge(organization).topics

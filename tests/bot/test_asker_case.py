@@ -298,3 +298,17 @@ def test_only_a_refused_token_makes_a_pipeline_question_the_askers_tokens_case(c
         for question in ("my pipeline gets 401 Unauthorized since yesterday", "build failing TF400813"):
             answer = flat(text_of(chat.say(who, question, in_dm=True)))
             assert answer.startswith(f"This sounds like: {their_tokens}"), (who, question, answer[:120])
+
+
+def test_in_a_channel_an_answer_fitted_to_the_askers_case_is_hers_alone(chat: Chat) -> None:
+    """What Carol's records make of an answer (mapped by hand, her tokens stop working, no rename) is hers:
+    asked in the channel it is private, as an answer naming her address is; what anyone there would be
+    told stays public (rev34 #3)."""
+    notified(chat)
+    for question in ("what do I have to do after the switch?", PIPELINE):
+        (reply,) = chat.say(CAROL, question)  # in the migration's channel
+        assert reply.message.private, question
+    assert "The PATs you made before stop working" in flat(text_of(chat.say(CAROL, PIPELINE)))
+    for question in ("is there any downtime?", "how do I clear the git credential cache?"):
+        (reply,) = chat.say(CAROL, question)
+        assert not reply.message.private, question

@@ -151,9 +151,10 @@ def test_asked_in_the_channel_her_own_invitation_is_answered_for_her_eyes_only(c
     assert "(only you see this)" in chat.out.getvalue()[shown_from:]
     (general,) = chat.say(ERIN, "how do I clear the git credential cache?")
     assert not general.message.private  # nothing of hers in it: the channel may read it
-    for who in (ERIN, KIM):  # "I can't sign in anymore" names her invitation's address too
+    # "I can't sign in anymore" names her invitation's address too; Kim's says which account she has
+    for who in (ERIN, KIM):
         (locked_out,) = chat.say(who, "I can't sign in anymore")
-        assert locked_out.message.private is (who == ERIN)
+        assert locked_out.message.private, who
 
 
 def test_an_invitee_who_cannot_sign_in_after_connecting_hears_where_her_invitation_stands(chat: Chat) -> None:

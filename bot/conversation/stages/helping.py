@@ -97,10 +97,13 @@ class Helping(Stage):
         else:
             answer = self._desk.answerer.answer(command.text, context)
         question = redact(command.text) if context.admins else None  # *Ask an admin* carries it back
-        # In a channel, a reply naming the asker's own address (their invitation, what they sign in with), or
-        # telling them they lose access (which would announce it to everyone there), is for their eyes only.
+        # In a channel, a reply naming the asker's own address (their invitation, what they sign in with),
+        # telling them they lose access (which would announce it to everyone there), or fitted to their own
+        # case (mapped by hand, their tokens stop working) is for their eyes only.
         private = channel is not None and (
-            bool(context.lost_access_by) or _names(answer.answer, actor, context)
+            bool(context.lost_access_by)
+            or _names(answer.answer, actor, context)
+            or (answer.topic is not None and self._desk.answerer.fitted(answer.topic, context))
         )
         return [faq_views.answer(self._review.answered(actor, answer), question=question, private=private)]
 
