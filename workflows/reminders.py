@@ -533,7 +533,9 @@ class Tracking:
                 not_signed_in.append([known_as_user(user), user.display_name])
             wait = waiting.awaited(own, user.entitlement_id, decisions)
             if wait is not None:  # not behind: they wait for the admins, who must act first
-                waits.append([known_as_user(user), user.display_name, waiting.admins_step(wait), wait.key])
+                # the bare address last: what `decide` takes, where the first names them as `progress` does
+                step = waiting.admins_step(wait)
+                waits.append([known_as_user(user), user.display_name, step, wait.key, user.email])
                 waiting_ids.add(user.entitlement_id)
                 continue
             if user.id in unreachable:

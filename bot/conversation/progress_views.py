@@ -86,11 +86,12 @@ def straggler_digest(
     not_signed_in: Sequence[tuple[str, str]] = (),
     grace_working_days: int = 0,
     still_personal: Sequence[StillPersonal] = (),
-    waiting: Sequence[tuple[str, str, str]] = (),
+    waiting: Sequence[tuple[str, str, str, str]] = (),
     lost: Sequence[tuple[str, str]] = (),
 ) -> Message:
-    """`waiting`: (email, name, the item they wait on: `workflows.waiting.WAITING_ITEMS`) of who can do
-    nothing until the admins act.
+    """`waiting`: (who, as `progress` names them; name; the item they wait on:
+    `workflows.waiting.WAITING_ITEMS`; the Azure DevOps address `decide` takes) of who can do nothing until
+    the admins act.
     `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do."""
     verb = "has" if len(stragglers) == 1 else "have"
     heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
@@ -139,7 +140,7 @@ def straggler_digest(
     return Message(heading, tuple(blocks))
 
 
-def _waiting_blocks(waiting: Sequence[tuple[str, str, str]], organization: str) -> list[Block]:
+def _waiting_blocks(waiting: Sequence[tuple[str, str, str, str]], organization: str) -> list[Block]:
     if not waiting:
         return []
     steps = {
@@ -149,7 +150,9 @@ def _waiting_blocks(waiting: Sequence[tuple[str, str, str]], organization: str) 
         f" `decide {organization} {{email}} {NO_ACCESS}`",
         "ask-for-access": "`invite` them, or have a work account made for them",
     }
-    rows = [(email, lists.short(name), steps[item].format(email=email)) for email, name, item in waiting]
+    rows = [
+        (who, lists.short(name), steps[item].format(email=address)) for who, name, item, address in waiting
+    ]
     return [
         Text(
             sign_in_views.people_counted(len(waiting), "waits", "wait")

@@ -144,7 +144,11 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                     StillPersonal("", str(name), str(outcome), str(step))
                     for name, outcome, step in payload.get("still_personal", [])
                 ],
-                waiting=[(str(e), str(n), str(item)) for e, n, _, item in payload.get("waiting", [])],
+                # a payload queued before the bare address was added names them by it alone
+                waiting=[
+                    (str(row[0]), str(row[1]), str(row[3]), str(row[4] if len(row) > 4 else row[0]))
+                    for row in payload.get("waiting", [])
+                ],
                 lost=[(str(email), str(by)) for email, by in payload.get("lost_access", [])],
             )
         case "sign_in_verified":
