@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Table, Text
@@ -325,3 +326,19 @@ def test_a_cancelled_migrations_status_promises_nobody_an_invitation_or_a_decisi
     said = " ".join(text_of(chat.say(DANA, f"status {ORG}")).split())
     assert "Nothing changes for the 11 users of its plan." in said, said
     assert "still to accept" not in said and "decision" not in said and "keep access" not in said
+
+
+def test_complete_when_azure_fails_says_nothing_changed_in_whole_sentences(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rev34 #5: the reply ran "…5 times; giving up Try again." and said nothing of the migration staying."""
+    notified(chat)
+    sandbox = chat.runtime.sandbox
+    assert sandbox is not None
+    sandbox.set_faults(rate_500=1.0, hosts=["management.azure.com"])
+    waited: list[float] = []  # the retries' back-off, taken at once
+    monkeypatch.setattr(chat.runtime.microsoft.session, "_sleep", waited.append)
+    (said,) = lines_of(chat.say(DANA, "complete"))
+    assert said.startswith("I could not read the billing subscription, so nothing changed: "), said
+    assert said.endswith("; giving up. Try again."), said
+    assert chat.state() == "users_notified"

@@ -22,7 +22,8 @@ def check_billing(ctx: Context, organization: str | None, actor: Actor) -> Billi
                 )
             except MicrosoftError as error:
                 raise WorkflowError(
-                    f"I could not read the billing subscription: {error} Try again."
+                    "I could not read the billing subscription, so nothing changed:"
+                    f" {str(error).rstrip('.')}. Try again."
                 ) from None
             target = row.directory_name
             ok = subscription_id is None or (
