@@ -97,16 +97,22 @@ QUESTION_OPENERS = frozenset(
 TYPED_BUTTONS = frozenset({RATE_HELPFUL, RATE_NOT_HELPFUL, ASK_ADMIN})
 """Button words that are no command in `help` but are typed where there is no button to click (the console
 shows every button as its words): `faq-not-helpful #3` rates answer 3, never a new question."""
+_DONE_WHAT = r"(?:it|that|this|them|those|everything|all(?:\s+of\s+(?:it|them))?|the\s+steps?)"
 DONE_INTENT = re.compile(
     r"(?i)^\s*(?:(?:ok(?:ay)?|yes|yep|so)[,!.]?\s+)?"
     r"(?:(?:i|we)(?:'ve| have)?\s+|(?:it|that)(?:'s| is)\s+|all\s+)?"
-    r"(?:already\s+|just\s+)?(?:did|done|finished|completed|fixed)"
-    r"(?:\s+(?:it|that|this|them|those|everything|all(?:\s+of\s+(?:it|them))?|the\s+steps?))?"
+    r"(?:already\s+|just\s+)?"
+    r"(?:(?:done|finished|completed)(?:\s+"
+    + _DONE_WHAT
+    + r")?|did\s+"
+    + _DONE_WHAT
+    + r"|did(?=\s+already\b)|(?<=already\s)did)"
     r"(?:\s+(?:already|now))?[\s.!]*$"
 )
 """Telling the bot a step is done ("I did it already", "done", "all finished") without saying which: in a
 direct message it is `done` without a number, which shows their open items, not an FAQ answer. No
-question ("did I do it?") and no number ("done 2", the command) reads so."""
+question ("did I do it?") and no number ("done 2", the command) reads so. Nor does what answers something
+else: a bare "I did" (a yes to "Did you mean…?") or "it's fixed now" (a problem gone, not a step done)."""
 SENTENCE_WORDS = 3
 """An unknown first word followed by this many words or more is a sentence, not a mistyped command."""
 

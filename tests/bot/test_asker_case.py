@@ -312,3 +312,15 @@ def test_in_a_channel_an_answer_fitted_to_the_askers_case_is_hers_alone(chat: Ch
     for question in ("is there any downtime?", "how do I clear the git credential cache?"):
         (reply,) = chat.say(CAROL, question)
         assert not reply.message.private, question
+
+
+def test_what_answers_something_else_is_no_tick(chat: Chat) -> None:
+    """ "fixed", "it's fixed now" (a problem gone) and a bare "I did" (a yes to "Did you mean…?") are no
+    step done: Carol and Dana get no list of open items for them; "I did it already" still is (rev34 #6)."""
+    notified(chat)
+    for who in (CAROL, DANA):
+        for said in ("fixed", "it's fixed now", "I did"):
+            reply = flat(text_of(chat.say(who, said, in_dm=True)))
+            assert not reply.startswith("Which one did you do?"), (who, said, reply[:120])
+    done = flat(text_of(chat.say(CAROL, "I did it already", in_dm=True)))
+    assert done.startswith("Which one did you do? Say `done N` with its number"), done
