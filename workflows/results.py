@@ -314,6 +314,9 @@ class Completion:
     left: LeftBehind
     completed: bool
     """False when people would be left behind and nobody confirmed: nothing was changed."""
+    billing: BillingResult | None = None
+    """The look at billing made first, while it was unconfirmed (one read of Azure, as `check-billing`);
+    not `ok`: billing has not moved, and nothing else was looked at or changed."""
 
 
 @dataclass(frozen=True)

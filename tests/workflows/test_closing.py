@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from storage import Database
 from tests.storage.statements import statements
 from tests.workflows.fakes import SUBSCRIPTION_ID, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import Subscription
-from workflows.errors import WorkflowError
 from workflows.results import Actor, NotifyResult
 from workflows.service import MigrationService
 
@@ -94,14 +91,22 @@ def test_the_lists_of_someone_in_several_migrations_are_read_in_three_statements
     assert not any(re.search(r'\bmigration\."?plan\b', statement) for statement in seen)
 
 
-def test_complete_before_billing_is_confirmed_names_what_it_waits_for(
+def test_complete_before_billing_is_confirmed_looks_at_it_first_in_the_same_call(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:
+    """One call of the service: the bot no longer reads the state, then billing, then completes (rev34 #5),
+    so a state moving between its calls cannot turn `complete` into `check-billing`'s refusal."""
     service.start("fabrikam", "fabrikam.com", dana)
     connect_and_notify(service, microsoft, dana, lee)
-    with pytest.raises(WorkflowError) as refused:
-        service.complete(None, dana)
-    assert str(refused.value).startswith(
-        "`complete` does not fit now: billing is not yet confirmed in the new directory (`check-billing`"
-        " looks now); the migration is connected, with everyone's to-do list sent. What you can do next:"
+    elsewhere = "5e1f0c2a-0000-4000-8000-0000000000aa"  # still in the old directory
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=elsewhere)
+    waiting = service.complete(None, dana)
+    assert waiting.billing is not None and not waiting.billing.ok and not waiting.completed
+    assert waiting.status.state == "users_notified" and waiting.left.people == 0  # nothing else looked at
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(
+        id=SUBSCRIPTION_ID, tenant_id=waiting.status.tenant_id
     )
+    looked = service.complete(None, dana)
+    assert looked.billing is not None and looked.billing.ok, looked.billing
+    assert looked.status.state in {"billing_checked", "completed"} and looked.left.people > 0
+    assert service.complete(None, dana, confirmed=True).billing is None  # confirmed already: no second look

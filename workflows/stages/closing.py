@@ -15,6 +15,7 @@ from storage import Approval, Migration, OutboundMessage
 from storage.outbox import SUPERSEDED, messages_of
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
+from workflows.machine import BILLING_UNCONFIRMED
 from workflows.plan import NO_ACCESS
 from workflows.progress import known_as_user, lists_of
 from workflows.results import (
@@ -28,22 +29,32 @@ from workflows.results import (
 from workflows.stages import redeem_links
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
+from workflows.stages.billing import check_billing
 from workflows.stages.invited import sent_invitations
 from workflows.stages.list_messages import by_person
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
+from workflows.stages.reading import current_status
 from workflows.stages.unit import Context, deactivate, status, step
 from workflows.stages.verification import SIGN_IN_ITEMS
 from workflows.todo import required
 
 
 def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed: bool = False) -> Completion:
-    """Close the migration; while anyone would be left behind, only once `confirmed`."""
+    """Close the migration; while anyone would be left behind, only once `confirmed`. While billing is
+    unconfirmed it looks at the subscription first (billing may have moved since the reminder last looked,
+    up to two working days ago): one read of Azure, rather than a refusal that sends the admin to
+    `check-billing`."""
+    looked = None
+    if current_status(ctx, organization).state == BILLING_UNCONFIRMED:
+        looked = check_billing(ctx, organization, actor)
+        if not looked.ok:
+            return Completion(looked.status, LeftBehind(0), completed=False, billing=looked)
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "complete") as unit:
             unit.flow.require("complete", command="complete")
             left = left_behind(session, unit.row)
             if left.anyone and not confirmed:
-                return Completion(status(session, unit.row), left, completed=False)
+                return Completion(status(session, unit.row), left, completed=False, billing=looked)
             unit.flow.fire(
                 "complete",
                 details={
@@ -57,7 +68,7 @@ def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed:
             redeem_links.forget(session, unit.row)
             closed = status(session, unit.row)
             notices.closed(session, unit.row, closed, actor, unit.flow.now, left=left)
-        return Completion(closed, left, completed=True)
+        return Completion(closed, left, completed=True, billing=looked)
 
 
 def left_behind(session: Session, row: Migration) -> LeftBehind:

@@ -6,7 +6,6 @@ from bot.conversation import closing_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage
 from bot.conversation.messages import Message, Outgoing, say
-from workflows.machine import BILLING_UNCONFIRMED
 from workflows.results import Actor, MigrationStatus
 
 
@@ -31,15 +30,11 @@ class Closing(Stage):
             "completed nothing",
             usage=f"complete ORG [{closing_views.CONFIRM}]",
         )
-        looked: list[Outgoing] = []
-        if self._desk.service.status(organization).state == BILLING_UNCONFIRMED:
-            # billing may have moved since the reminder last looked (up to two working days ago): one read
-            # of Azure now, as `check-billing` makes, rather than a refusal that sends the admin there
-            billing = self._desk.service.check_billing(organization, actor)
-            if not billing.ok:
-                return [closing_views.billing_first(billing)]
-            looked.append(say(f"I looked at billing first: {billing.message}"))
         completion = self._desk.service.complete(organization, actor, confirmed=confirmed)
+        billing = completion.billing
+        if billing is not None and not billing.ok:
+            return [closing_views.billing_first(billing)]
+        looked = [say(f"I looked at billing first: {billing.message}")] if billing is not None else []
         if not completion.completed:
             return [*looked, closing_views.confirm_complete(completion)]
         status = completion.status
