@@ -1,11 +1,13 @@
-"""The admins' digest of a big organization whose people have long display names, as it is delivered."""
+"""The admins' digest as it is delivered: of a big organization whose people have long display names, and
+with the steps for whoever waits on the admins."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.console.render import render
-from bot.conversation.messages import Attachment
+from bot.conversation.messages import Attachment, Message
 from bot.delivery.render import envelope_of
 from storage import OutboundMessage
 
@@ -24,6 +26,42 @@ def test_long_names_are_cut_in_the_digest_tables_and_kept_whole_in_its_csv() -> 
         "not_signed_in": [[email, name] for email, name in people[:3]],
         "waiting": [[email, name, "decide", "choose-work-account"] for email, name in people[:2]],
     }
+    message = _delivered(payload)
+    rows = [line for line in render(message).splitlines() if "@fabrikam.com" in line]
+    assert len(rows) == 25 + 3 + 2
+    # the step beside a name stays on its row: no row as wide as the name alone was
+    assert max(map(len, rows)) < 130, max(rows, key=len)
+    assert all("Maximiliana-Éléonore von Hohenzollern-S…" in line for line in rows)
+    (csv,) = [block for block in message.blocks if isinstance(block, Attachment)]
+    assert f"person29@fabrikam.com,{LONG} 29,1,3" in csv.content
+
+
+GUS = "gus@fabrikam.com (was gus@fabrikam-old.com)"
+"""Gus as `progress` names him: his disabled work account, and the Azure DevOps address listed."""
+
+
+def _waiting(waiting: list[list[Any]]) -> str:
+    payload = {"organization": "fabrikam-fiber", "migration_id": 1, "users": 11, "stragglers": []}
+    return render(_delivered(payload | {"waiting": waiting}))
+
+
+def test_the_step_names_the_address_decide_takes_and_the_row_names_him_as_progress_does() -> None:
+    """rev34 #4: `decide fabrikam-fiber gus@fabrikam.com (was gus@fabrikam-old.com) no-access` cannot run."""
+    step = "enable their account"
+    shown = _waiting([[GUS, "Gus Grant", step, "enable-directory-account", "gus@fabrikam-old.com"]])
+    (gus,) = [line for line in shown.splitlines() if "Gus Grant" in line]
+    assert gus.lstrip().startswith(GUS), gus
+    assert gus.endswith("`decide fabrikam-fiber gus@fabrikam-old.com no-access`"), gus
+    hana = ["hana@contoso.com", "Hana Hart", "decide", "choose-work-account", "hana@contoso.com"]
+    assert "`decide fabrikam-fiber hana@contoso.com ACCOUNT` (or `no-access`)" in _waiting([hana])
+
+
+def test_a_digest_queued_before_the_address_was_kept_still_renders() -> None:
+    old = _waiting([["hana@contoso.com", "Hana Hart", "decide", "choose-work-account"]])
+    assert "`decide fabrikam-fiber hana@contoso.com ACCOUNT` (or `no-access`)" in old
+
+
+def _delivered(payload: dict[str, Any]) -> Message:
     row = OutboundMessage(
         idempotency_key="digest-1",
         recipient="#aad-migration",
@@ -32,11 +70,4 @@ def test_long_names_are_cut_in_the_digest_tables_and_kept_whole_in_its_csv() -> 
         not_before=NOW,
         created_at=NOW,
     )
-    message = envelope_of(row).message
-    rows = [line for line in render(message).splitlines() if "@fabrikam.com" in line]
-    assert len(rows) == 25 + 3 + 2
-    # the step beside a name stays on its row: no row as wide as the name alone was
-    assert max(map(len, rows)) < 130, max(rows, key=len)
-    assert all("Maximiliana-Éléonore von Hohenzollern-S…" in line for line in rows)
-    (csv,) = [block for block in message.blocks if isinstance(block, Attachment)]
-    assert f"person29@fabrikam.com,{LONG} 29,1,3" in csv.content
+    return envelope_of(row).message
