@@ -68,18 +68,23 @@ def test_a_chat_user_is_the_planned_person_by_address_or_directory_id_not_by_a_d
 
 
 @pytest.mark.parametrize(
-    ("said", "bar"),
+    ("said", "policy", "bar"),
     [
-        ("but the directory lets nobody invite guests, admins included (allowInvitesFrom: none).", "setting"),
+        (
+            "but the directory lets nobody invite guests, admins included (allowInvitesFrom: none).",
+            "none",
+            "setting",
+        ),
         (
             "which the bot's app sends; Microsoft refuses invitations from an app when allowInvitesFrom is"
             " adminsAndGuestInviters.",
+            "adminsAndGuestInviters",
             "rights",
         ),
     ],
 )
 def test_a_plan_stored_before_checks_kept_the_invite_setting_is_barred_as_its_message_names_it(
-    said: str, bar: str
+    said: str, policy: str, bar: str
 ) -> None:
     """Its fix is in words since edited: the setting, as Graph spells it, is what tells the bar."""
     data = {
@@ -92,4 +97,6 @@ def test_a_plan_stored_before_checks_kept_the_invite_setting_is_barred_as_its_me
             }
         ]
     }
-    assert invitation_bar(_plan_codec.checks(data)) == bar
+    checks = _plan_codec.checks(data)
+    # "rights" is also what a check naming no setting gives: the setting read is what tells them apart
+    assert ([check.policy for check in checks], invitation_bar(checks)) == ([policy], bar)
