@@ -52,6 +52,7 @@ from workflows.service import MigrationService
 from workflows.stages import resending, verification
 from workflows.stages.list_messages import TODO_LIST_MESSAGE, by_person, messages_to
 from workflows.stages.relisting import REMINDER_MESSAGE
+from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.todo import required
 from workflows.working_hours import last_working_day, next_working_moment, zone
 
@@ -69,6 +70,9 @@ _NO_MORE_REMINDERS = {
 _CHECK_RETRY, _CHECK_RETRY_AT_MOST = timedelta(minutes=15), timedelta(hours=8)
 """A billing check that could not run is tried again after 15 min, 30 min, 1 h... at most 8 h apart."""
 _CHECK_FAILURES_TOLD = 3
+_RETRIED = PERSONAL_LISTS | {ACCESS_BACK_MESSAGE}
+"""What *Retry failed* sends again: besides the lists, a "you keep access after all" told before them
+takes back the "you lose access" they read, which their list does not."""
 """Failed billing checks in a row after which the admins hear that it cannot run."""
 _DUE = (
     select(Reminder.id)
@@ -148,11 +152,9 @@ class Tracking:
 
     def retry_failed(self, organization: str | None) -> int:
         """Queue again every message of the migration that hands someone their list (or its changes, or
-        tells them they lose access) and could not be delivered."""
+        tells them they lose access, or told early that it no longer holds) and could not be delivered."""
         status = self._service.status(organization)
-        return retry_failed(
-            self._database, status.id, PERSONAL_LISTS, now=self._now(), revise=resending.as_now
-        )
+        return retry_failed(self._database, status.id, _RETRIED, now=self._now(), revise=resending.as_now)
 
     def snooze(
         self, actor: Actor, span: str, *, reminder_id: int | None = None, affected_user_id: int | None = None

@@ -384,9 +384,10 @@ class AccountDecision:
     as_told: bool = False
     """With `list_changed`: their list is again the one that may have reached them (the decision in between
     never did), so they were not told anything."""
-    told_early: Literal["", "lost", "back"] = ""
+    told_early: Literal["", "lost", "stopped", "back"] = ""
     """Before `notify`, to someone the advance notice may have reached: told now that they lose access, or
-    that it no longer holds (`workflows.stages.told_early`)."""
+    that it no longer holds (`workflows.stages.told_early`); `stopped` when the notice had not gone out, so
+    it never will and they were told only the decision."""
 
 
 @dataclass(frozen=True)

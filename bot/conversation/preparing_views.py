@@ -80,6 +80,11 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
                 "The advance notice told them to get ready, so I told them now that they lose access;"
                 " `notify` sends them nothing more."
             )
+        if result.told_early == "stopped":
+            lines.append(
+                "Their advance notice had not gone out yet, so it never will; I told them now that they lose"
+                " access, and `notify` sends them nothing more."
+            )
     if result.told_early == "back":
         lines.append('I told them that "you lose access" no longer holds; they get their list at `notify`.')
     if result.voided_approval is not None:

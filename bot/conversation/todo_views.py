@@ -166,12 +166,13 @@ def access_lost_dm(
     case: str,
     withdraws: bool = False,
     told_early: bool = False,
+    takes_back: bool = True,
     connected: bool = True,
 ) -> Message:
     """Someone an admin decided loses access: told once, plainly, why and by whom; nothing to do.
     `withdraws` when a list of theirs may have reached them: it no longer holds. `told_early` when it is
-    decided before the lists, after the advance notice told them to get ready: that no longer holds;
-    before the organization is `connected`, the move is ahead."""
+    decided before the lists: if the advance notice `takes_back` may have reached them, what it asked them
+    to get ready no longer holds; before the organization is `connected`, the move is ahead."""
     target = tenant or "your company's directory"
     why = (
         f"your only account in {target} is disabled"
@@ -181,8 +182,13 @@ def access_lost_dm(
     signs_in = "now signs in" if connected else "will sign in"
     if told_early:
         heading = f"You lose access to {organization}" + ("" if connected else " when it moves")
-        change = f"as I told you, {organization} on Azure DevOps {signs_in} with {target} accounts"
-        nothing = "What I asked you to get ready for it no longer holds, and no to-do list follows: nothing"
+        change = f"{organization} on Azure DevOps {signs_in} with {target} accounts"
+        change = f"as I told you, {change}" if takes_back else change
+        nothing = (
+            "What I asked you to get ready for it no longer holds, and no to-do list follows: nothing"
+            if takes_back
+            else "No to-do list follows: nothing"
+        )
     else:
         heading = f"You no longer have access to {organization}"
         change = f"{organization} on Azure DevOps {signs_in} with {target} accounts"

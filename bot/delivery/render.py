@@ -96,6 +96,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 case=str(payload["case"]),
                 withdraws=bool(payload.get("withdraws")),  # not in notices queued before it existed
                 told_early=bool(payload.get("told_early")),
+                takes_back=bool(payload.get("takes_back", True)),  # not in notices queued before it existed
                 connected=bool(payload.get("connected", True)),  # only told early before connecting
             )
         case told_early.ACCESS_BACK_MESSAGE:

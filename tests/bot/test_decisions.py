@@ -9,7 +9,7 @@ import io
 from dataclasses import replace
 from typing import Any
 
-from bot.conversation import preparing_views
+from bot.conversation import preparing_views, todo_views
 from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Table, Text
 from sandbox import Sandbox, parse_scenario
 from storage import Database
@@ -472,6 +472,34 @@ def test_gus_told_to_get_ready_hears_at_once_that_he_loses_access_and_notify_say
     assert dms_to(chat.say(DANA, "notify"), GUS) == []
     todo = " ".join(text_of(chat.say(GUS, "todo", in_dm=True)).split())
     assert "Dana, a migration admin, decided that you lose access" in todo
+
+
+def test_gus_decided_out_before_his_advance_notice_went_hears_only_the_decision_and_the_admin_why() -> None:
+    """A notice still waiting is stopped (`workflows` tests the outbox): nothing he read is taken back."""
+    gus = PlannedUser(GUS, "Gus", "disabled", None, decided_by="Dana")
+    decided = AccountDecision(gus, replace(STATUS, state="announced"), None, False, told_early="stopped")
+    said = " ".join(text_of([preparing_views.account_decided(decided)]).split())
+    assert (
+        "Their advance notice had not gone out yet, so it never will; I told them now that they lose access,"
+        " and `notify` sends them nothing more."
+    ) in said
+    told = todo_views.access_lost_dm(
+        organization=ORG,
+        tenant="Fabrikam",
+        name="Gus",
+        decided_by="Dana",
+        case="disabled",
+        told_early=True,
+        takes_back=False,
+        connected=False,
+    )
+    assert " ".join(text_of([Outgoing(told)]).split()) == (
+        f"YOU LOSE ACCESS TO {ORG.upper()} WHEN IT MOVES Hi Gus, {ORG} on Azure DevOps will sign in"
+        " with Fabrikam accounts, and your only account in Fabrikam is disabled. Dana, a migration admin,"
+        f" decided that you lose access to {ORG}. Your work items, commits and history stay in the"
+        " organization under your old name. No to-do list follows: nothing for you to do; if you still"
+        " need access, ask Dana."
+    )
 
 
 def test_hana_told_she_loses_access_then_given_her_account_before_notify_hears_it_once_then_her_list(

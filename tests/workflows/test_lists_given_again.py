@@ -17,7 +17,7 @@ from sqlalchemy import Connection, event
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send, mark_failed
+from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send, claim_due, mark_failed, release_claims
 from tests.storage.statements import statements
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.outbox import queued, tells_how_to_keep_benefits_as
@@ -1029,6 +1029,101 @@ def test_someone_decided_out_before_any_notice_hears_nothing_until_notify_tells_
     connect_and_notify(service, with_hana, dana, lee)
     (lost,) = queued(database, "access_lost")
     assert (lost.recipient, "told_early" in lost.payload) == (HANA, False)
+
+
+def _fail_hanas(database: Database, clock: FakeClock, kind: str, *, permanent: bool) -> None:
+    """The worker's attempt at Hana's message of `kind` fails: for good, or to be tried again later."""
+    (message,) = [m for m in queued(database, kind) if m.recipient == HANA and m.status == "pending"]
+    assert message.id is not None
+    claimed = claim_due(database, worker="w", now=clock.now, lease=timedelta(minutes=5), limit=100)
+    assert message.id in {m.id for m in claimed}
+    mark_failed(
+        database,
+        message.id,
+        worker="w",
+        now=clock.now,
+        error="boom",
+        retry_after=timedelta(minutes=10),
+        permanent=permanent,
+    )
+    release_claims(database, [m.id for m in claimed if m.id != message.id], worker="w")
+
+
+def test_a_cancel_stops_what_she_was_told_early_and_not_sent_yet(
+    announced: MigrationService, database: Database, clock: FakeClock, lee: Actor, dana: Actor
+) -> None:
+    """Her notice never went, so neither "you lose access" nor "called off" goes: she heard of nothing."""
+    announced.decide_account(None, HANA, "no-access", lee)
+    clock.advance(minutes=1)
+    announced.cancel(None, dana, "budget")
+    assert _told_early(database) == [("access_lost", "superseded")]
+    assert HANA not in {m.recipient for m in queued(database, "migration_called_off")}
+
+
+def test_a_cancel_tells_her_it_is_off_when_what_she_was_told_early_may_have_reached_her(
+    announced: MigrationService, database: Database, clock: FakeClock, lee: Actor, dana: Actor
+) -> None:
+    """Her notice was stopped by the decision, and "you lose access" went: that is what she heard of it."""
+    announced.decide_account(None, HANA, "no-access", lee)
+    _deliver(Tracking(database, announced, clock=clock), database, clock)
+    clock.advance(minutes=1)
+    announced.decide_account(None, HANA, HANA_AT_WORK, lee)
+    clock.advance(minutes=1)
+    announced.cancel(None, dana, "budget")
+    assert _told_early(database) == [("access_lost", "sent"), ("access_lost_taken_back", "superseded")]
+    assert HANA in {m.recipient for m in queued(database, "migration_called_off")}
+
+
+@pytest.mark.parametrize("waiting", ["queued", "to be tried again"])
+def test_a_notice_not_sent_yet_is_stopped_and_her_lost_access_says_only_the_decision(
+    waiting: str, announced: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """Sent after it, the notice would say to get ready for what no longer holds."""
+    if waiting != "queued":
+        _fail_hanas(database, clock, "advance_notice", permanent=False)
+    announced.decide_account(None, HANA, "no-access", lee)
+    (notice,) = [m for m in queued(database, "advance_notice") if m.recipient == HANA]
+    (lost,) = queued(database, "access_lost")
+    assert (notice.status, lost.payload["takes_back"]) == (SUPERSEDED, False)
+
+
+def test_a_notice_that_reached_her_is_taken_back_by_her_lost_access(
+    announced: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    _deliver(Tracking(database, announced, clock=clock), database, clock)
+    announced.decide_account(None, HANA, "no-access", lee)
+    (lost,) = queued(database, "access_lost")
+    assert lost.payload["takes_back"] is True
+
+
+def test_a_lost_access_told_early_that_failed_for_good_is_sent_anew_at_notify(
+    announced: MigrationService,
+    with_hana: FakeMicrosoft,
+    database: Database,
+    clock: FakeClock,
+    dana: Actor,
+    lee: Actor,
+) -> None:
+    announced.decide_account(None, HANA, "no-access", lee)
+    _fail_hanas(database, clock, "access_lost", permanent=True)
+    connect_and_notify(announced, with_hana, dana, lee)
+    with database.session() as session:
+        hana = session.exec(select(AffectedUser).where(AffectedUser.email == HANA)).one()
+    told = [(m.status, m.payload.get("affected_user_id")) for m in queued(database, "access_lost")]
+    assert told == [(SUPERSEDED, None), ("pending", hana.id)]
+
+
+def test_retry_failed_sends_again_a_failed_word_that_she_keeps_access_after_all(
+    announced: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    tracking = Tracking(database, announced, clock=clock)
+    announced.decide_account(None, HANA, "no-access", lee)
+    _deliver(tracking, database, clock)
+    clock.advance(minutes=1)
+    announced.decide_account(None, HANA, HANA_AT_WORK, lee)
+    _fail_hanas(database, clock, "access_lost_taken_back", permanent=True)
+    assert tracking.retry_failed(None) == 1
+    assert _told_early(database) == [("access_lost", "sent"), ("access_lost_taken_back", "pending")]
 
 
 def test_a_decision_reaching_her_while_her_reminders_run_leaves_their_next_round_where_it_was(

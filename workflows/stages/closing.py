@@ -26,7 +26,7 @@ from workflows.results import (
     LeftBehind,
     MigrationStatus,
 )
-from workflows.stages import redeem_links
+from workflows.stages import redeem_links, told_early
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.billing import check_billing
@@ -147,15 +147,13 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
         if message.status == "pending" and not message.in_flight:
             message.status = SUPERSEDED
             continue
-        if message.status == "failed":
-            continue  # it never reached them
-        payload = message.payload
-        also = tuple(str(address) for address in payload.get("also", ()))
-        directory_id = payload.get("directory_id")
-        candidates = tuple(str(candidate) for candidate in payload.get("candidates") or ())
-        reach = Reach((message.recipient, *also), str(directory_id) if directory_id else None, candidates)
-        address = str(payload["email"])
-        announced[address.casefold()] = (str(payload.get("when") or ""), reach, address)
+        if message.status in ("failed", SUPERSEDED):
+            continue  # it never reached them (a decision that they lose access stopped it)
+        address = str(message.payload["email"])
+        announced[address.casefold()] = (str(message.payload.get("when") or ""), _reach_of(message), address)
+    for message in told_early.called_off(session, row.id):  # told before the lists what the decision changes
+        address = str(message.payload["email"])
+        announced.setdefault(address.casefold(), ("", _reach_of(message), address))
     plan = _plan_codec.decode(row.plan) if row.plan else None
     invited = sent_invitations(session, row.id)
     told: dict[str, tuple[CalledOff, Reach]] = {}
@@ -174,6 +172,15 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
     for key, (when, reach, address) in announced.items():  # announced, then gone from a newer plan
         told.setdefault(key, (CalledOff(address, "", row.organization, tenant, reason, when), reach))
     return list(told.values())
+
+
+def _reach_of(message: OutboundMessage) -> Reach:
+    """Where a message to one person went."""
+    payload = message.payload
+    also = tuple(str(address) for address in payload.get("also", ()))
+    directory_id = payload.get("directory_id")
+    candidates = tuple(str(candidate) for candidate in payload.get("candidates") or ())
+    return Reach((message.recipient, *also), str(directory_id) if directory_id else None, candidates)
 
 
 def _withdraw_portal_steps(session: Session, row: Migration, closed: MigrationStatus, now: datetime) -> None:

@@ -1,9 +1,10 @@
 """A decision about someone's access made before `notify`, when the advance notice may have reached them
 (sent, or waiting to be sent): it told them to get ready and promised a to-do list, so "you lose access"
 cannot wait for the lists. They hear it once, where the notice went, and `notify` makes that notice the
-one their record holds instead of sending another. Given an account before `notify`, they hear once that it
-no longer holds (a notice not sent yet is stopped instead) and get their list at `notify`. Someone the
-advance notice never reached hears nothing before `notify`, which tells them.
+one their record holds instead of sending another. A notice not sent yet never goes (it would arrive after,
+or say what no longer holds): "you lose access" then says only the decision. Given an account before
+`notify`, they hear once that it no longer holds (a notice not sent yet is stopped instead) and get their
+list at `notify`. Someone the advance notice never reached hears nothing before `notify`, which tells them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Literal
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Migration, OutboundMessage
-from storage.outbox import NewMessage, enqueue_all
+from storage.outbox import SUPERSEDED, NewMessage, enqueue_all
 from workflows.identities import directory_account
 from workflows.machine import CONNECTED_STEPS
 from workflows.plan import NO_ACCESS, PlannedUser
@@ -25,10 +26,9 @@ from workflows.stages.unit import Unit
 ACCESS_BACK_MESSAGE = "access_lost_taken_back"
 """To someone told before `notify` that they lose access, then given an account: it no longer holds."""
 _KINDS = frozenset({LOST_ACCESS_MESSAGE, ACCESS_BACK_MESSAGE})
-_UNSENT = frozenset({"failed", "superseded"})
 
 
-def account_decided(unit: Unit, person: PlannedUser) -> Literal["", "lost", "back"]:
+def account_decided(unit: Unit, person: PlannedUser) -> Literal["", "lost", "stopped", "back"]:
     """Tell `person`, not yet given a list, what the decision changes about what the advance notice said:
     what they were told now, if anything."""
     row, session = unit.row, unit.session
@@ -44,12 +44,17 @@ def account_decided(unit: Unit, person: PlannedUser) -> Literal["", "lost", "bac
     heard = [message for message in earlier if may_have_reached(message)]
     last_heard = heard[-1].kind if heard else None
     if person.loses_access:
-        notice = _advance_notice(session, row, person.id)
+        notice, reached = _advance_notice(session, row, person.id)
         if notice is None or last_heard == LOST_ACCESS_MESSAGE:
             return ""  # never told to get ready, or already told they lose access
-        fields = {"outcome": NO_ACCESS, "decided_by": person.decided_by, "case": person.outcome}
+        fields = {
+            "outcome": NO_ACCESS,
+            "decided_by": person.decided_by,
+            "case": person.outcome,
+            "takes_back": reached,
+        }
         _tell(unit, notice, person, LOST_ACCESS_MESSAGE, fields)
-        return "lost"
+        return "lost" if reached else "stopped"
     if last_heard != LOST_ACCESS_MESSAGE:
         return ""  # a "you lose access" not sent yet was stopped: nothing to take back
     account = directory_account(person)
@@ -65,10 +70,31 @@ def lost_access_told(session: Session, row: Migration, people: Sequence[str]) ->
     told = _told(session, row.id, people) if people else {}
     standing = {}
     for person, messages in told.items():
-        kept = [message for message in messages if message.status != "superseded"]
+        kept = [message for message in messages if message.status != SUPERSEDED]
         if kept and kept[-1].kind == LOST_ACCESS_MESSAGE:
-            standing[person] = kept[-1]
+            if kept[-1].status == "failed":
+                kept[-1].status = SUPERSEDED  # never reached them: `notify` sends a new one instead
+            else:
+                standing[person] = kept[-1]
     return standing
+
+
+def called_off(session: Session, migration_id: int) -> list[OutboundMessage]:
+    """On cancel: early notices not sent yet never go; those that may have reached someone, oldest first,
+    whose people hear that the move is off."""
+    query = select(OutboundMessage).where(
+        OutboundMessage.migration_id == migration_id, col(OutboundMessage.kind).in_(_KINDS)
+    )
+    reached = []
+    for message in session.exec(query.order_by(col(OutboundMessage.id)).with_for_update()).all():
+        if not message.payload.get("told_early"):
+            continue
+        if message.status == "pending" and not message.in_flight:
+            message.status = SUPERSEDED
+            message.claimed_by = message.claimed_until = None
+        elif may_have_reached(message):
+            reached.append(message)
+    return reached
 
 
 def hold(message: OutboundMessage, affected: AffectedUser, *, subscriber: bool) -> None:
@@ -95,8 +121,9 @@ def _told(session: Session, migration_id: int, people: Sequence[str]) -> dict[st
     return told
 
 
-def _advance_notice(session: Session, row: Migration, person: str) -> OutboundMessage | None:
-    """The newest advance notice to `person` that was sent or waits to be."""
+def _advance_notice(session: Session, row: Migration, person: str) -> tuple[OutboundMessage | None, bool]:
+    """The newest advance notice to `person` that may have reached them, else the newest that waited to be
+    sent, which is stopped; and whether it may have reached them."""
     assert row.id is not None
     keys = [notice_key(row.id, when, n, person) for when, n in rounds(announced_whens(session, row.id))]
     notices = session.exec(
@@ -104,14 +131,20 @@ def _advance_notice(session: Session, row: Migration, person: str) -> OutboundMe
         .where(col(OutboundMessage.idempotency_key).in_(keys), OutboundMessage.kind == ANNOUNCEMENT)
         .order_by(col(OutboundMessage.id))
     ).all()
-    reached = [notice for notice in notices if notice.status not in _UNSENT]
-    return reached[-1] if reached else None
+    waiting = [notice for notice in notices if notice.status == "pending" and not may_have_reached(notice)]
+    for notice in waiting:
+        notice.status = SUPERSEDED
+        notice.claimed_by = notice.claimed_until = None
+    reached = [notice for notice in notices if may_have_reached(notice)]
+    if reached:
+        return reached[-1], True
+    return (waiting[-1] if waiting else None), False
 
 
 def _tell(
     unit: Unit, where: OutboundMessage, person: PlannedUser, kind: str, fields: Mapping[str, object]
 ) -> None:
-    """Queue `kind` to `person`, reaching them as `where` (a message that reached them) did."""
+    """Queue `kind` to `person`, reaching them as `where` (a message to them) did."""
     row, now = unit.row, unit.flow.now
     assert row.id is not None
     reach = {name: where.payload.get(name) for name in ("also", "directory_id", "candidates")}
