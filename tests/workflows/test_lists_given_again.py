@@ -946,6 +946,12 @@ def _told_early(database: Database) -> list[tuple[str, str]]:
     return [(m.kind, m.status) for m in sorted(told, key=lambda m: m.id or 0) if m.recipient == HANA]
 
 
+def _hanas_record(database: Database) -> AffectedUser:
+    """The record `notify` wrote for Hana."""
+    with database.session() as session:
+        return session.exec(select(AffectedUser).where(AffectedUser.email == HANA)).one()
+
+
 @pytest.fixture
 def announced(
     service: MigrationService, with_hana: FakeMicrosoft, database: Database, dana: Actor
@@ -974,8 +980,7 @@ def test_hana_decided_out_after_the_notice_reached_her_is_told_then_and_not_agai
     connect_and_notify(announced, with_hana, dana, lee)
     assert _told_early(database) == [("access_lost", "pending")]
     (held,) = queued(database, "access_lost")
-    with database.session() as session:
-        hana = session.exec(select(AffectedUser).where(AffectedUser.email == HANA)).one()
+    hana = _hanas_record(database)
     assert (held.payload["affected_user_id"], hana.outcome) == (hana.id, "no-access")
     assert not [m for m in queued(database, "todo_list") if m.payload["email"] == HANA]
 
@@ -1107,10 +1112,9 @@ def test_a_lost_access_told_early_that_failed_for_good_is_sent_anew_at_notify(
     announced.decide_account(None, HANA, "no-access", lee)
     _fail_hanas(database, clock, "access_lost", permanent=True)
     connect_and_notify(announced, with_hana, dana, lee)
-    with database.session() as session:
-        hana = session.exec(select(AffectedUser).where(AffectedUser.email == HANA)).one()
+    hana = _hanas_record(database)
     told = [(m.status, m.payload.get("affected_user_id")) for m in queued(database, "access_lost")]
-    assert told == [(SUPERSEDED, None), ("pending", hana.id)]
+    assert (told, hana.outcome) == ([(SUPERSEDED, None), ("pending", hana.id)], "no-access")
 
 
 def test_retry_failed_sends_again_a_failed_word_that_she_keeps_access_after_all(
