@@ -325,6 +325,7 @@ class AnnounceResult:
     queued: int
     """People newly told; an announcement already sent with the same `when` is not sent again."""
     users: int
+    """Everyone the notice is for (`to_tell`)."""
     when: str
     since: datetime
     """When the round of notices this announcement belongs to began: now, or when `when` first went out."""
@@ -352,7 +353,7 @@ class Told:
     when: str
     since: datetime
     people: int
-    """Everyone in the plan now."""
+    """Everyone in the plan now that the notice is for (`to_tell`)."""
     delivered: int
     waiting: int
     """Still being sent."""

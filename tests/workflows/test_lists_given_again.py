@@ -1092,6 +1092,27 @@ def test_a_notice_not_sent_yet_is_stopped_and_her_lost_access_says_only_the_deci
     assert (notice.status, lost.payload["takes_back"]) == (SUPERSEDED, False)
 
 
+def test_a_new_date_is_not_announced_to_her_while_she_loses_access_and_is_once_she_keeps_it(
+    announced: MigrationService, database: Database, clock: FakeClock, lee: Actor, dana: Actor
+) -> None:
+    tracking = Tracking(database, announced, clock=clock)
+    _deliver(tracking, database, clock)
+    announced.decide_account(None, HANA, "no-access", lee)
+    _deliver(tracking, database, clock)
+    clock.advance(minutes=5)
+    result = announced.announce(None, dana, "Monday 14:00 UTC")
+    assert [m.status for m in queued(database, "advance_notice") if m.recipient == HANA] == ["sent"]
+    assert (result.queued, result.users) == (result.users, len(announced.plan(None).users) - 1)
+    told = announced.told(None)
+    assert told is not None and (told.people, told.untold) == (result.users, 0)
+    announced.decide_account(None, HANA, HANA_AT_WORK, lee)  # given an account after all: the date is hers
+    told = announced.told(None)
+    assert told is not None and told.untold == 1
+    assert announced.announce(None, dana, "Monday 14:00 UTC").queued == 1
+    hers = [m.status for m in queued(database, "advance_notice") if m.recipient == HANA]
+    assert hers == ["sent", "pending"]
+
+
 def test_a_notice_that_reached_her_is_taken_back_by_her_lost_access(
     announced: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:

@@ -17,7 +17,7 @@ from workflows.arguments import announcement_when
 from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
 from workflows.machine import refusal
-from workflows.plan import invitation_bar
+from workflows.plan import PlannedUser, invitation_bar
 from workflows.results import Actor, AnnounceResult, Told, Unreached
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, audit, find, status
@@ -30,7 +30,7 @@ _ANNOUNCE_STATES = frozenset({"planned", "blocked", "waiting_for_invite_settings
 
 
 def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "") -> AnnounceResult:
-    """Tell every affected user, before connecting, what will happen to them and when.
+    """Tell every affected user, before connecting, what will happen to them and when (`to_tell`).
 
     Announcing again the `when` the last announcement named sends nothing new (but to people the plan has
     gained since), and so does one without a `when` after a dated one: a notice without the date would read
@@ -51,7 +51,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         if not when and earlier and earlier[-1][0]:  # a bare `announce` (or its button) keeps the date
             when = rounds([when for when, _ in earlier])[-1][0]
         this, occurrence = rounds([*(when for when, _ in earlier), when])[-1]
-        keys = {user.id: notice_key(row.id, this, occurrence, user.id) for user in plan.users}
+        keys = {user.id: notice_key(row.id, this, occurrence, user.id) for user in to_tell(plan.users)}
         sent_before = set(
             session.exec(
                 select(OutboundMessage.idempotency_key).where(
@@ -87,7 +87,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 },
                 row.id,
             )
-            for user in plan.users
+            for user in to_tell(plan.users)
             if keys[user.id] not in sent_before
             for reach in [planned_reach(user, connected=False)]
         ]
@@ -107,7 +107,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 " same moment; everyone gets that notice once. Nothing more was sent."
             ) from None
         return AnnounceResult(
-            status(session, row), queued, len(plan.users), when, round_began(earlier, when) or now
+            status(session, row), queued, len(keys), when, round_began(earlier, when) or now
         )
 
 
@@ -124,7 +124,8 @@ def told_in(session: Session, row: Migration) -> Told | None:
         return None
     when, occurrence = rounds([when for when, _ in earlier])[-1]
     people = {
-        notice_key(row.id, when, occurrence, user.id): user for user in _plan_codec.decode(row.plan).users
+        notice_key(row.id, when, occurrence, user.id): user
+        for user in to_tell(_plan_codec.decode(row.plan).users)
     }
     outcomes = session.exec(
         select(OutboundMessage.idempotency_key, OutboundMessage.status, OutboundMessage.last_error).where(
@@ -144,6 +145,12 @@ def told_in(session: Session, row: Migration) -> Told | None:
         sum(outcome == "pending" for _, outcome, _ in outcomes),
         unreached,
     )
+
+
+def to_tell(users: Sequence[PlannedUser]) -> list[PlannedUser]:
+    """Whom a notice asking them to get ready is for: not someone decided to lose access, who hears that
+    decision instead (at `decide` if a notice reached them, else at `notify`)."""
+    return [user for user in users if not user.loses_access]
 
 
 def announcements(session: Session, migration_id: int) -> list[tuple[str, datetime]]:
