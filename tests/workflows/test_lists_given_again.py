@@ -1036,12 +1036,17 @@ def test_someone_decided_out_before_any_notice_hears_nothing_until_notify_tells_
     assert (lost.recipient, "told_early" in lost.payload) == (HANA, False)
 
 
-def _fail_hanas(database: Database, clock: FakeClock, kind: str, *, permanent: bool) -> None:
-    """The worker's attempt at Hana's message of `kind` fails: for good, or to be tried again later."""
+def _fail_hanas(
+    database: Database, clock: FakeClock, kind: str, *, permanent: bool, timed_out: bool = False
+) -> None:
+    """The worker's attempt at Hana's message of `kind` fails: for good, or to be tried again later; one
+    that `timed_out` was being sent and may have got through."""
     (message,) = [m for m in queued(database, kind) if m.recipient == HANA and m.status == "pending"]
     assert message.id is not None
     claimed = claim_due(database, worker="w", now=clock.now, lease=timedelta(minutes=5), limit=100)
     assert message.id in {m.id for m in claimed}
+    if timed_out:
+        assert begin_send(database, message.id, worker="w", now=clock.now, lease=timedelta(minutes=5))
     mark_failed(
         database,
         message.id,
@@ -1050,6 +1055,7 @@ def _fail_hanas(database: Database, clock: FakeClock, kind: str, *, permanent: b
         error="boom",
         retry_after=timedelta(minutes=10),
         permanent=permanent,
+        maybe_delivered=timed_out,
     )
     release_claims(database, [m.id for m in claimed if m.id != message.id], worker="w")
 
@@ -1090,6 +1096,36 @@ def test_a_notice_not_sent_yet_is_stopped_and_her_lost_access_says_only_the_deci
     (notice,) = [m for m in queued(database, "advance_notice") if m.recipient == HANA]
     (lost,) = queued(database, "access_lost")
     assert (notice.status, lost.payload["takes_back"]) == (SUPERSEDED, False)
+
+
+def test_a_notice_that_timed_out_is_not_tried_again_after_her_lost_access_which_takes_it_back(
+    announced: MigrationService, database: Database, clock: FakeClock, lee: Actor
+) -> None:
+    """The attempt may have landed, so "you lose access" takes it back; tried again, the notice could
+    say "get ready, your list follows" after it."""
+    _fail_hanas(database, clock, "advance_notice", permanent=False, timed_out=True)
+    announced.decide_account(None, HANA, "no-access", lee)
+    clock.advance(minutes=30)  # well past the retry
+    due = claim_due(database, worker="w2", now=clock.now, lease=timedelta(minutes=5), limit=100)
+    assert [m.kind for m in due if m.recipient == HANA] == ["access_lost"]
+    (lost,) = queued(database, "access_lost")
+    assert lost.payload["takes_back"] is True
+
+
+@pytest.mark.parametrize("decided", [True, False], ids=["decided out", "not decided"])
+def test_a_cancel_tells_her_it_is_off_when_her_stopped_notice_may_have_reached_her(
+    decided: bool, announced: MigrationService, database: Database, clock: FakeClock, lee: Actor, dana: Actor
+) -> None:
+    """The timed-out attempt may have landed: stopping its retry (or her "you lose access") does not make
+    the move she may have heard of any less off."""
+    _fail_hanas(database, clock, "advance_notice", permanent=False, timed_out=True)
+    if decided:
+        announced.decide_account(None, HANA, "no-access", lee)
+    clock.advance(minutes=1)
+    announced.cancel(None, dana, "budget")
+    assert [m.status for m in queued(database, "advance_notice") if m.recipient == HANA] == [SUPERSEDED]
+    (off,) = [m for m in queued(database, "migration_called_off") if m.recipient == HANA]
+    assert off.payload["person"]["announced_for"] == "Friday 14:00 UTC"
 
 
 def test_a_new_date_is_not_announced_to_her_while_she_loses_access_and_is_once_she_keeps_it(

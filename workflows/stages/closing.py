@@ -31,7 +31,7 @@ from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.billing import check_billing
 from workflows.stages.invited import sent_invitations
-from workflows.stages.list_messages import by_person
+from workflows.stages.list_messages import by_person, may_have_reached
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
 from workflows.stages.reading import current_status
 from workflows.stages.unit import Context, deactivate, status, step
@@ -133,8 +133,8 @@ def called_off_delivery(ctx: Context, migration_id: int) -> CalledOffDelivery:
 
 
 def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tuple[CalledOff, Reach]]:
-    """Whoever an announcement may have reached or Microsoft invited; announcements still waiting to go
-    out never will."""
+    """Whoever an announcement may have reached (a stopped retry after an attempt that may have landed too)
+    or Microsoft invited; announcements still waiting to go out never will."""
     assert row.id is not None
     tenant = row.directory_name
     announced: dict[str, tuple[str, Reach, str]] = {}
@@ -146,8 +146,7 @@ def _told_of_the_move(session: Session, row: Migration, reason: str) -> list[tup
     for message in announcements:
         if message.status == "pending" and not message.in_flight:
             message.status = SUPERSEDED
-            continue
-        if message.status in ("failed", SUPERSEDED):
+        if message.status == "failed" or not may_have_reached(message):
             continue  # it never reached them (a decision that they lose access stopped it)
         address = str(message.payload["email"])
         announced[address.casefold()] = (str(message.payload.get("when") or ""), _reach_of(message), address)

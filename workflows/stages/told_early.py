@@ -2,7 +2,8 @@
 (sent, or waiting to be sent): it told them to get ready and promised a to-do list, so "you lose access"
 cannot wait for the lists. They hear it once, where the notice went, and `notify` makes that notice the
 one their record holds instead of sending another. A notice not sent yet never goes (it would arrive after,
-or say what no longer holds): "you lose access" then says only the decision. Given an account before
+or say what no longer holds), nor the retry of one whose attempt may have landed: "you lose access" then
+says only the decision, unless that attempt may have reached them. Given an account before
 `notify`, they hear once that it no longer holds (a notice not sent yet is stopped instead) and get their
 list at `notify`. Someone the advance notice never reached hears nothing before `notify`, which tells them.
 """
@@ -123,15 +124,17 @@ def _told(session: Session, migration_id: int, people: Sequence[str]) -> dict[st
 
 def _advance_notice(session: Session, row: Migration, person: str) -> tuple[OutboundMessage | None, bool]:
     """The newest advance notice to `person` that may have reached them, else the newest that waited to be
-    sent, which is stopped; and whether it may have reached them."""
+    sent; and whether it may have reached them. Each one waiting is stopped, a retry too."""
     assert row.id is not None
     keys = [notice_key(row.id, when, n, person) for when, n in rounds(announced_whens(session, row.id))]
     notices = session.exec(
         select(OutboundMessage)
         .where(col(OutboundMessage.idempotency_key).in_(keys), OutboundMessage.kind == ANNOUNCEMENT)
         .order_by(col(OutboundMessage.id))
+        .with_for_update()
     ).all()
-    waiting = [notice for notice in notices if notice.status == "pending" and not may_have_reached(notice)]
+    # a retry after a timeout could post "get ready" after "you lose access"; one being sent cannot be stopped
+    waiting = [notice for notice in notices if notice.status == "pending" and not notice.in_flight]
     for notice in waiting:
         notice.status = SUPERSEDED
         notice.claimed_by = notice.claimed_until = None
