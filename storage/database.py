@@ -196,6 +196,11 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        else:
+            # SQLite's driver begins no transaction before DDL: processes creating a new file's tables at
+            # once raced to "table ... already exists". Holding the write lock from the start, the others
+            # wait (the 30 s timeout) and then find the schema made.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
