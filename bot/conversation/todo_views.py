@@ -90,14 +90,15 @@ def account_decided_dm(
     `corrects`: the account an earlier decision named, which they may have been told; this one wins.
     `carried_over`: the account is a guest with their own address, which their identity moves to by itself.
     `dropped`: the items they may have read that this account does not call for, now off their list."""
-    heading = f"Your work account for {organization} is {account}"
+    shown, earlier = _account_named(account, own_address), _account_named(corrects, own_address)
+    heading = f"Your work account for {organization} is {shown}"
     why = (
-        f"the migration admins recorded {account} as your account and {_how(carried_over)}, so your history"
-        " stays yours."
+        f"the migration admins recorded {shown} as your account and {_how(carried_over, shown != account)},"
+        " so your history stays yours."
     )
     if corrects:
-        heading += f", not {corrects}"
-        why = f"I told you that {corrects} is your work account. That no longer holds: {why}"
+        heading += f", not {earlier}"
+        why = f"I told you that {earlier} is your work account. That no longer holds: {why}"
     # what was done for the account decided before is open again for this one
     message = _items_changed(heading, f"Hi {name}, {why}", items, "new, changed or open again")
     if not dropped:
@@ -111,6 +112,14 @@ def account_decided_dm(
     return Message(message.summary, (*message.blocks, off))
 
 
+def _account_named(account: str, own_address: str) -> str:
+    """An account as its owner knows it: a guest's `#EXT#` sign-in name is no address anyone types, the
+    address they sign in to it with is."""
+    if mailbox(account) or not own_address:
+        return account
+    return f"the guest account you sign in to with {own_address}"
+
+
 def item_numbers(numbers: Sequence[int]) -> str:
     """The numbers of a list's items in as few words as say them right: `1 to 4`; `1, 2, 3 and 5` once an
     item left it (the others keep their numbers); `1` alone."""
@@ -121,8 +130,11 @@ def item_numbers(numbers: Sequence[int]) -> str:
     return f"{', '.join(str(each) for each in numbers[:-1])} and {numbers[-1]}"
 
 
-def _how(carried_over: bool) -> str:
-    """How their identity gets to the account the admins recorded."""
+def _how(carried_over: bool, named_as_guest: bool = False) -> str:
+    """How their identity gets to the account the admins recorded (`named_as_guest`: already said to be a
+    guest they sign in to with their own address)."""
+    if carried_over and named_as_guest:
+        return "your identity carries over to it by itself"
     if carried_over:
         return "your identity carries over to it by itself (a guest you sign in to with your own address)"
     return "map your identity to it"

@@ -225,13 +225,17 @@ def test_hana_told_one_account_and_then_another_hears_that_the_first_no_longer_h
     sent = chat.say(LEE, f"decide {HANA} {HANA_GUEST}")
     to_hana = [m for m in sent if isinstance(m.to, DirectMessage) and HANA in m.to.addresses]
     assert [(m.to.addresses, m.message.summary) for m in to_hana] == [
-        ((HANA,), f"Your work account for {ORG} is {HANA_GUEST}, not {HANA_MEMBER}")  # a guest has no mailbox
+        # her guest account by the address she signs in to it with, not its #EXT# name; a guest has no mailbox
+        (
+            (HANA,),
+            f"Your work account for {ORG} is the guest account you sign in to with {HANA}, not {HANA_MEMBER}",
+        )
     ]
     assert lines(to_hana)[0] == (
         f"Hi Hana, I told you that {HANA_MEMBER} is your work account. That no longer holds: the"
-        f" migration admins recorded {HANA_GUEST} as your account and your identity carries over to it by"
-        " itself (a guest you sign in to with your own address), so your history stays yours. These items of"
-        " your to-do list are new, changed or open again:"
+        f" migration admins recorded the guest account you sign in to with {HANA} as your account and your"
+        " identity carries over to it by itself, so your history stays yours. These items of your to-do list"
+        " are new, changed or open again:"
     )
     # a guest signs in with her own address
     assert [entry.body for entry in chat.runtime.service.todo_list(HANA) if HANA_MEMBER in entry.body] == []
