@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -134,7 +135,14 @@ def _question(row: FaqFeedback) -> str:
     """The question redacted again as it is read: a row kept before redaction learned a shape (a URL's
     password, `AZURE_CLIENT_SECRET=`) still holds that secret, and `faq review`, the Ask-an-admin button and
     the learned phrasings must not show it. A question redacted already comes back unchanged."""
-    return clean_question(row.question)
+    return _redacted(row.question)
+
+
+@functools.lru_cache(maxsize=4096)
+def _redacted(question: str) -> str:
+    """Every answer reads the learned questions again (`learned`): the same text is redacted once, not at
+    each answer (about 35 us a question)."""
+    return clean_question(question)
 
 
 def _item(row: FaqFeedback) -> FeedbackItem:
