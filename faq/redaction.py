@@ -35,7 +35,9 @@ _SECRET_WORD = (
     r"|(?<=[a-z0-9_-])key|(?<=api )key)s?"
 )
 # A command line's secret: `--password X`, `--client-secret=X`, `--token X`, `curl -u user:X`, and `-p X`,
-# which is a password only on a line that logs in (in `az devops` commands it names the project).
+# which is a password only on a line that logs in (in `az devops` commands it names the project). Outside a
+# login, a word after `--password ` is its value only when it has a credential's shape: "what does
+# --password do?" asks about the flag.
 _LONG_FLAG = re.compile(rf"(?i)(?<!\S)(--(?:[a-z0-9]+-)*{_SECRET_WORD})(\s+|=)(?!-){_VALUE}")
 _USER_FLAG = re.compile(rf"(?<!\S)(-u|--user)(\s+|=)([^\s:]+:){_VALUE}")
 _SHORT_FLAG = re.compile(rf"(?<!\S)(-[pP])(\s+)(?!-){_VALUE}")
@@ -45,11 +47,13 @@ _LOGS_IN = re.compile(r"(?i)\blogin\b|(?<!\S)(?:-[uU]|--username)\s")
 # `Password=…;`, a SAS's `sig=…`, JSON's `"secret": "…"`, "my password is now …". After `=` any value but a
 # short number (`PAT=1`); after `:`, "is", "was" or a space only one that looks like a credential
 # (`_looks_like_credential`), so "password: how do I reset it" and "my token is 2 days old" stay as they are.
+# After `:`, "is" or "was" on the same line a name is one too ("my password is Fabrikam", `_is_name`); not
+# after a line break (ssh's "password:" prompt, then "Permission denied") or a bare space ("token Broker").
 _NAMED_SECRET = re.compile(
     r"(?i)\b(?:[a-z0-9]+[_-]){0,6}"
     r"(?:(?:my|client|app|shared|access|account|api|refresh|id|auth|subscription|storage|admin|user)\s?){0,3}"
     rf"{_SECRET_WORD}[\"']?"
-    r"(?:(?P<assigned>\s*=>?\s*)|\s*:\s*|\s+(?:is|was)(?:\s+now)?(?:\s*:\s*|\s+)|\s+)"
+    r"(?:(?P<assigned>\s*=>?\s*)|(?P<said>\s*:\s*|\s+(?:is|was)(?:\s+now)?(?:\s*:\s*|\s+))|\s+)"
     rf"{_VALUE}"
 )
 # Inside a value, what prose does not hold: the symbols of generated secrets (`~`, `+`, `_` …).
@@ -63,7 +67,7 @@ def redact(text: str) -> str:
     text = invitation_links_masked(text[: KEPT_CHARS * 4], "[redacted invitation link]")
     text = _AFTER_SCHEME.sub(_credential_redacted, text)
     text = _URL_PASSWORD.sub(rf"\1{_MASK}@", text)
-    text = _LONG_FLAG.sub(_flag_value_redacted, text)
+    text = _LONG_FLAG.sub(_long_flag_value_redacted, text)
     text = _USER_FLAG.sub(_flag_value_redacted, text)
     text = _SHORT_FLAG.sub(_login_password_redacted, text)
     text = _named_values_redacted(text)
@@ -95,13 +99,26 @@ def _login_password_redacted(match: re.Match[str]) -> str:
     return _flag_value_redacted(match) if logs_in else match.group(0)
 
 
+def _long_flag_value_redacted(match: re.Match[str]) -> str:
+    """`--password=X` always; `--password X` on a login line or when X has a credential's shape."""
+    value = match.group("value")
+    if "=" in match.group(2) or _looks_like_credential(value) or _is_name(value):
+        return _flag_value_redacted(match)
+    return _login_password_redacted(match)
+
+
 def _named_values_redacted(text: str) -> str:
     """Each value after a credential's name masked when it is one. A value kept is searched again, so in
     "the secret token: Abc12345" the word "token" read as the secret's value does not hide the real one."""
     kept: list[str] = []
     at = 0
     while match := _NAMED_SECRET.search(text, at):
-        if not _is_secret(match.group("value"), assigned=match.group("assigned") is not None):
+        said = match.group("said")
+        if not _is_secret(
+            match.group("value"),
+            assigned=match.group("assigned") is not None,
+            said=said is not None and "\n" not in said,
+        ):
             kept.append(text[at : match.start("value")])
             at = match.start("value")
             continue
@@ -110,19 +127,29 @@ def _named_values_redacted(text: str) -> str:
     return "".join(kept) + text[at:]
 
 
-def _is_secret(value: str, *, assigned: bool) -> bool:
-    """After `=` any value but a short number (`PAT=1` is a setting) and punctuation (`password=?`)."""
+def _is_secret(value: str, *, assigned: bool, said: bool) -> bool:
+    """After `=` any value but a short number (`PAT=1` is a setting) and punctuation (`password=?`); after
+    `:`, "is" or "was" on the same line a credential's shape or a name; after a space a credential's shape."""
     if value.startswith(_MASK[:-1]):
         return False  # masked by an earlier step: the URL's password before its `@host`
     if assigned:
         return not (value.isdecimal() and len(value) < _SHORTEST_PIN) and bool(value.strip("\"'`?.,:;!()"))
-    return _looks_like_credential(value)
+    return _looks_like_credential(value) or (said and _is_name(value))
+
+
+def _is_name(value: str) -> bool:
+    """A capitalised word of letters (`Fabrikam`), as a password that is a word is typed; not one in
+    capitals (`NOT`), in camel case (`FailedToReadTenantPolicy`, an error's code) or with a hyphen or an
+    apostrophe (`GitHub-issued`). A password in lower case ("my password is fabrikam") reads as English and
+    is not told apart from "my password is expired"."""
+    word = value.rstrip(".,;:!?)")
+    return len(word) >= _SHORTEST_VALUE and word[0].isupper() and word[1:].isalpha() and word[1:].islower()
 
 
 def _looks_like_credential(value: str) -> bool:
     """Quoted, or at least six characters that mix letters and digits in one word (`hunter2`, `Summer2024!`)
     or hold a symbol (`hunter~two`). Not a number ("12 characters"), a hyphenated word ("e-mailed",
-    "90-day") or any other word ("expired", "Fabrikam": a password that is a plain word is not told apart)."""
+    "90-day") or any other word ("expired"; a name, `Fabrikam`, is one only where `_is_name` says)."""
     if value[0] in "\"'`":
         return True
     word = value.strip(".,;:!?()[]{}")

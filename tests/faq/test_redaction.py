@@ -87,6 +87,16 @@ SECRETS = [
     ("use token `abc`", "use token [redacted]"),
     ("the secret token: Abc12345 ok", "the secret token: [redacted] ok"),  # "token" is not the secret's value
     ("password: Abc12345 token: Xyz98765", "password: [redacted] token: [redacted]"),
+    # a password that is a name, after "is" or ":"
+    ("my password is Fabrikam", "my password is [redacted]"),
+    ("my pwd is Fabrikam and it fails", "my pwd is [redacted] and it fails"),
+    ("password: Fabrikam", "password: [redacted]"),
+    ("password: Fabrikam1", "password: [redacted]"),
+    ("the secret was Contoso until today", "the secret was [redacted] until today"),
+    (
+        "az webapp deployment user set --user-name bob --password Fabrikam",
+        "az webapp deployment user set --user-name bob --password [redacted]",
+    ),
 ]
 # Questions about secrets, with nothing secret in them.
 PROSE = [
@@ -125,6 +135,13 @@ PROSE = [
     "az repos list -p Fabrikam",  # `-p` names the project outside a login
     "docker run -p 8080:80 nginx",
     "https://dev.azure.com/fabrikam/_git/web fails",
+    "what does --password do?",  # a question about the flag, not its value
+    "is --client-secret required for a service principal?",
+    "how do I reset my password?",
+    "git@ssh.dev.azure.com's password:\nPermission denied, try again.",  # ssh's prompt, then its reply
+    "fatal: Failed to create PAT: FailedToReadTenantPolicy",  # an error's code, in camel case
+    "the Web Account Manager token Broker crashes",  # a name after a bare space names something else
+    "my password is NOT accepted",
 ]
 
 
