@@ -33,9 +33,9 @@ def decide_account(
             decision = Decision(user.id, account, actor.name or actor.email)
             decided = decisions.apply(plan, [*plan.decisions, decision])
             placed = next(each for each in decided.users if each.id == user.id)
-            changed, voided = _record(unit, decided, placed)
-            relisted = relisting.account_decided(unit, placed) if changed else "unchanged"
-            early = told_early.account_decided(unit, placed) if changed else ""
+            recorded, voided = _record(unit, decided, placed)
+            relisted = "unchanged" if recorded is None else relisting.account_decided(unit, placed, recorded)
+            early = "" if recorded is None else told_early.account_decided(unit, placed, recorded)
         return AccountDecision(
             person=placed,
             status=status(session, row),
@@ -112,12 +112,12 @@ def options(user: PlannedUser, *, connected: bool) -> str:
     )
 
 
-def _record(unit: Unit, plan: Plan, user: PlannedUser) -> tuple[bool, int | None]:
-    """Store the changed plan, void a pending approval of the old one, audit: whether the plan changed,
-    and the voided approval's id."""
+def _record(unit: Unit, plan: Plan, user: PlannedUser) -> tuple[int | None, int | None]:
+    """Store the changed plan, void a pending approval of the old one, audit: the id of the decision's
+    audit entry (None when the plan did not change), and the voided approval's id."""
     row, before = unit.row, unit.row.state
     if plan.fingerprint == row.plan_fingerprint:
-        return False, None  # the same decision again: nothing changes, nothing to void
+        return None, None  # the same decision again: nothing changes, nothing to void, nobody is told
     row.plan = _plan_codec.encode(plan)
     row.plan_fingerprint = plan.fingerprint
     voided = approval_lapse.void_pending(
@@ -132,5 +132,8 @@ def _record(unit: Unit, plan: Plan, user: PlannedUser) -> tuple[bool, int | None
     }
     if row.state == "awaiting_approval":
         unit.flow.fire("void_approval", details={"why": "decide_account"})
-    unit.session.add(audit(unit.flow.now, row, unit.actor, "decide_account", before, row.state, details))
-    return True, voided[0].id if voided else None
+    entry = audit(unit.flow.now, row, unit.actor, "decide_account", before, row.state, details)
+    unit.session.add(entry)
+    unit.session.flush()  # its id tells this decision's messages apart (`list_messages.decision_key`)
+    assert entry.id is not None
+    return entry.id, voided[0].id if voided else None

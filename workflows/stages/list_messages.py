@@ -44,6 +44,14 @@ _SUBSCRIBER_SAID = ("Your Visual Studio subscription benefits carry over", "visu
 """How a list tells a Visual Studio subscriber about their benefits: the note, or the item's key."""
 
 
+def decision_key(migration_id: int | None, what: str, person: int | str | None, decision: int) -> str:
+    """The idempotency key of what `decision` (the id of its audit entry) tells `person`: one message per
+    decision. Not the moment it was made: decisions in one instant (two admins at once, a clock that does
+    not move) would share it, and the outbox would take each later message for the first, already queued.
+    A decision made again changes no plan and has no entry, so it tells nothing twice."""
+    return f"migration-{migration_id}-{what}-{person}-decision-{decision}"
+
+
 def list_facts(*, subscriber: bool, after_connecting: bool, invited_as: str | None) -> dict[str, Any]:
     """What a whole list's notes follow besides the person's outcome and account, as its payload keeps it
     (`facts`): `workflows.todo.todo_notes`'s arguments, which a later rewrite has no snapshot to read."""

@@ -40,6 +40,7 @@ from workflows.stages.list_messages import (
     LOST_ACCESS_MESSAGE,
     WHOLE_LISTS,
     Withdrawn,
+    decision_key,
     items_of,
     list_facts,
     may_have_reached,
@@ -69,8 +70,8 @@ have reached them (a decision in between never did), gave it back with their acc
 out), or gave them their first (decided out before any reached them)."""
 
 
-def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
-    """Bring a notified person's record and list in line with the decision."""
+def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Relisted:
+    """Bring a notified person's record and list in line with `decision` (`decision_key`)."""
     row, session = unit.row, unit.session
     affected = session.exec(_AFFECTED, params={"migration": row.id, "person": person.id}).first()
     if affected is None:
@@ -91,12 +92,12 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         # what still waits to hand them a list (or remind them of it) never will
         had_a_list = withdrawn(messages, LIST_MESSAGES | {REMINDER_MESSAGE}).heard
         # one per decision: decided back in and out again, they hear it again
-        key = f"migration-{row.id}-access-lost-{affected.id}-{unit.flow.now.isoformat()}"
+        key = decision_key(row.id, "access-lost", affected.id, decision)
         tell_lost_access(unit, affected, person, key=key, subscriber=subscriber, withdraws=had_a_list)
         return "changed"
     if was_out and account is not None:
         had_a_list = any(may_have_reached(message) for message in of_kinds(messages, LIST_MESSAGES))
-        _access_kept(unit, affected, person, account, messages, subscriber=subscriber)
+        _access_kept(unit, affected, person, account, messages, subscriber=subscriber, decision=decision)
         return "restored" if had_a_list else "given"
     # the item that says to choose, or the first item of an account decided before (now another one)
     choosing = next((item for item in held if item.key in LEAD_ITEMS), None)
@@ -149,7 +150,7 @@ def account_decided(unit: Unit, person: PlannedUser) -> Relisted:
         row,
         affected,
         kind=DECIDED_MESSAGE,
-        key=f"migration-{row.id}-account-decided-{affected.id}-{unit.flow.now.isoformat()}",
+        key=decision_key(row.id, "account-decided", affected.id, decision),
         now=unit.flow.now,
         account=account.user_principal_name,
         carried_over=person.outcome == "auto",  # a guest with their own address: nothing is mapped
@@ -357,6 +358,7 @@ def _access_kept(
     messages: Sequence[OutboundMessage],
     *,
     subscriber: bool,
+    decision: int,
 ) -> None:
     """Their whole list (they hold none: it was withdrawn, or never written), in one message that takes
     back "you lose access" when they may have heard it; one still waiting to be sent is stopped instead."""
@@ -368,7 +370,7 @@ def _access_kept(
         row,
         affected,
         kind=ACCESS_KEPT_MESSAGE,
-        key=f"migration-{row.id}-access-kept-{affected.id}-{now.isoformat()}",
+        key=decision_key(row.id, "access-kept", affected.id, decision),
         now=now,
         account=account.user_principal_name,
         carried_over=person.outcome == "auto",

@@ -21,7 +21,7 @@ from workflows.identities import directory_account
 from workflows.machine import CONNECTED_STEPS
 from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.stages.announcing import ANNOUNCEMENT, announced_whens, notice_key, rounds
-from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, may_have_reached, withdrawn
+from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, decision_key, may_have_reached, withdrawn
 from workflows.stages.unit import Unit
 
 ACCESS_BACK_MESSAGE = "access_lost_taken_back"
@@ -29,9 +29,9 @@ ACCESS_BACK_MESSAGE = "access_lost_taken_back"
 _KINDS = frozenset({LOST_ACCESS_MESSAGE, ACCESS_BACK_MESSAGE})
 
 
-def account_decided(unit: Unit, person: PlannedUser) -> Literal["", "lost", "stopped", "back"]:
-    """Tell `person`, not yet given a list, what the decision changes about what the advance notice said:
-    what they were told now, if anything."""
+def account_decided(unit: Unit, person: PlannedUser, decision: int) -> Literal["", "lost", "stopped", "back"]:
+    """Tell `person`, not yet given a list, what `decision` (`decision_key`) changes about what the advance
+    notice said: what they were told now, if anything."""
     row, session = unit.row, unit.session
     assert row.id is not None
     listed = select(AffectedUser.id).where(
@@ -54,13 +54,13 @@ def account_decided(unit: Unit, person: PlannedUser) -> Literal["", "lost", "sto
             "case": person.outcome,
             "takes_back": reached,
         }
-        _tell(unit, notice, person, LOST_ACCESS_MESSAGE, fields)
+        _tell(unit, notice, person, LOST_ACCESS_MESSAGE, fields, decision)
         return "lost" if reached else "stopped"
     if last_heard != LOST_ACCESS_MESSAGE:
         return ""  # a "you lose access" not sent yet was stopped: nothing to take back
     account = directory_account(person)
     fields = {"account": account.user_principal_name if account else ""}
-    _tell(unit, heard[-1], person, ACCESS_BACK_MESSAGE, fields)
+    _tell(unit, heard[-1], person, ACCESS_BACK_MESSAGE, fields, decision)
     return "back"
 
 
@@ -145,7 +145,12 @@ def _advance_notice(session: Session, row: Migration, person: str) -> tuple[Outb
 
 
 def _tell(
-    unit: Unit, where: OutboundMessage, person: PlannedUser, kind: str, fields: Mapping[str, object]
+    unit: Unit,
+    where: OutboundMessage,
+    person: PlannedUser,
+    kind: str,
+    fields: Mapping[str, object],
+    decision: int,
 ) -> None:
     """Queue `kind` to `person`, reaching them as `where` (a message to them) did."""
     row, now = unit.row, unit.flow.now
@@ -164,5 +169,5 @@ def _tell(
         **fields,
     }
     # one per decision: decided back in and out again, they hear it again
-    key = f"migration-{row.id}-told-early-{person.id}-{now.isoformat()}"
+    key = decision_key(row.id, "told-early", person.id, decision)
     enqueue_all(unit.session, [NewMessage(key, where.recipient, kind, payload, row.id)], now=now)
