@@ -103,11 +103,7 @@ def checked_settings(environ: Mapping[str, str]) -> tuple[Settings, TeamsSetting
 
     problems: list[str] = []
     settings = Settings.from_environment(environ, problems)
-    teams = None
-    try:
-        teams = TeamsSettings.from_environment(environ)
-    except SettingsError as error:
-        problems.extend(error.problems)
+    teams = TeamsSettings.from_environment(environ, problems)
     slack_variables = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret)
     if any(slack_variables) or not environ.get("TEAMS_APP_ID", "").strip():
         problems.extend(settings.slack_problems())

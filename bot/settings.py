@@ -62,11 +62,7 @@ class Settings:
             return value or None
 
         def number(name: str, default: float, *, minimum: float, whole: bool = False) -> float:
-            try:
-                return _number(environ, name, default, minimum=minimum, whole=whole)
-            except SettingsError as error:
-                found.extend(error.problems)
-                return default
+            return number_or_default(environ, name, default, found, minimum=minimum, whole=whole)
 
         scenario = text("AADBOT_SANDBOX")
         if scenario and not Path(scenario).is_file():
@@ -95,10 +91,7 @@ class Settings:
                 if name.startswith("AZURE_") or name == "AADBOT_TOKEN_CACHE"
             },
         )
-        if problems is not None:
-            problems.extend(found)
-        elif found:
-            raise SettingsError(*found)
+        reported(found, problems)
         return settings
 
     def slack_problems(self) -> list[str]:
@@ -132,6 +125,32 @@ class Settings:
                 "page, or set SLACK_APP_TOKEN to use Socket Mode instead of HTTP."
             )
         return problems
+
+
+def reported(found: list[str], problems: list[str] | None) -> None:
+    """The `found` problems added to the caller's `problems`, or, when it keeps none, raised all at once."""
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        raise SettingsError(*found)
+
+
+def number_or_default(
+    environ: Mapping[str, str],
+    name: str,
+    default: float,
+    found: list[str],
+    *,
+    minimum: float,
+    whole: bool = False,
+) -> float:
+    """The number `name` is set to, else `default`; an unusable value is added to `found` and the default
+    taken, so the other settings are checked too."""
+    try:
+        return _number(environ, name, default, minimum=minimum, whole=whole)
+    except SettingsError as error:
+        found.extend(error.problems)
+        return default
 
 
 def _number(

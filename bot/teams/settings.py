@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.settings import SettingsError, _number
+from bot.settings import number_or_default, reported
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -31,36 +31,42 @@ class TeamsSettings:
 
     @classmethod
     def from_environment(
-        cls, environ: Mapping[str, str], *, sandbox_url: str | None = None
+        cls, environ: Mapping[str, str], problems: list[str] | None = None, *, sandbox_url: str | None = None
     ) -> TeamsSettings | None:
-        """None when Teams is not configured (`TEAMS_APP_ID` unset); SettingsError names a bad value."""
+        """None when Teams is not configured (`TEAMS_APP_ID` unset). SettingsError names every unusable
+        value at once; with `problems` they are added there instead (and None returned), as
+        `Settings.from_environment` does, so that `serve` names them with the rest."""
         app_id = environ.get("TEAMS_APP_ID", "").strip()
         if not app_id:
             return None
+        found: list[str] = []
         if not GUID.match(app_id):
-            raise SettingsError(
+            found.append(
                 f"TEAMS_APP_ID={app_id!r} is not an app id: copy the Application (client) id, a GUID, "
                 "from the bot's app registration in the Entra admin center."
             )
         password = environ.get("TEAMS_APP_PASSWORD", "").strip()
         if not password:
-            raise SettingsError(
+            found.append(
                 "TEAMS_APP_PASSWORD is not set: create a client secret under Certificates & secrets of the "
                 "bot's app registration and set it here."
             )
         tenant_id = environ.get("TEAMS_TENANT_ID", "").strip()
         if not tenant_id:
-            raise SettingsError(
+            found.append(
                 "TEAMS_TENANT_ID is not set: the bot is single-tenant, so give the directory (tenant) id of "
                 "its app registration."
             )
-        rate = _number(environ, "AADBOT_TEAMS_TENANT_RATE", 30.0, minimum=1.0)
+        rate = number_or_default(environ, "AADBOT_TEAMS_TENANT_RATE", 30.0, found, minimum=1.0)
         public_url = environ.get("AADBOT_PUBLIC_URL", "").strip().rstrip("/") or None
         if public_url and not public_url.startswith(("https://", "http://")):
-            raise SettingsError(
+            found.append(
                 f"AADBOT_PUBLIC_URL={public_url!r} is not a URL: give the address Teams users reach this "
                 "server at, e.g. https://aadbot.example.com (the messaging endpoint's host)."
             )
+        reported(found, problems)
+        if found:
+            return None
         return cls(
             app_id, password, tenant_id, sandbox_url=sandbox_url, public_url=public_url, tenant_rate=rate
         )

@@ -30,14 +30,19 @@ from tests.teams.conftest import APP_ID
 from tests.teams.serving import OWN_PREFIXES, ServedTeams, teams_through
 
 WAIT = 30.0
+SCENARIO = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
 
 
 def test_teams_settings_name_the_variable_and_the_fix() -> None:
     assert TeamsSettings.from_environment({}) is None
     with pytest.raises(SettingsError, match="TEAMS_APP_ID"):
         TeamsSettings.from_environment({"TEAMS_APP_ID": "my-bot"})
-    with pytest.raises(SettingsError, match="TEAMS_APP_PASSWORD"):
+    with pytest.raises(SettingsError, match="TEAMS_APP_PASSWORD") as both:
         TeamsSettings.from_environment({"TEAMS_APP_ID": APP_ID})
+    assert [problem.split(" ")[0] for problem in both.value.problems] == [
+        "TEAMS_APP_PASSWORD",
+        "TEAMS_TENANT_ID",
+    ]
     with pytest.raises(SettingsError, match="TEAMS_TENANT_ID"):
         TeamsSettings.from_environment({"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s"})
     registration = {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s", "TEAMS_TENANT_ID": "t"}
@@ -45,6 +50,37 @@ def test_teams_settings_name_the_variable_and_the_fix() -> None:
         TeamsSettings.from_environment({**registration, "AADBOT_TEAMS_TENANT_RATE": "fast"})
     settings = TeamsSettings.from_environment({**registration, "AADBOT_TEAMS_TENANT_RATE": "20"})
     assert settings is not None and settings.tenant_rate == 20.0
+
+
+def test_every_unusable_teams_setting_is_named_in_one_message_when_serve_starts(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """Before, Teams' settings stopped `serve` at the first: each fix revealed the next, as Slack's and
+    Azure's once did. A wrong Slack setting beside them is named in the same message."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
+    env |= {
+        "AADBOT_SANDBOX": str(SCENARIO),
+        "AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template),
+        "TEAMS_APP_ID": "my-bot",
+        "AADBOT_TEAMS_TENANT_RATE": "fast",
+        "AADBOT_PUBLIC_URL": "aadbot.example.com",
+        "SLACK_BOT_TOKEN": "xoxp-user",
+        "SLACK_SIGNING_SECRET": "secret",
+    }
+    finished = serve_until_it_exits(env, tmp_path, "--port", "0")
+    assert finished.returncode == 2, finished.stderr
+    said = finished.stderr[finished.stderr.index("aadbot: ") :]
+    named = [line.removeprefix("- ").split(":")[0].split(" ")[0] for line in said.splitlines()[1:]]
+    assert said.startswith("aadbot: 6 settings to fix:\n- "), said
+    assert named == [
+        "TEAMS_APP_ID='my-bot'",
+        "TEAMS_APP_PASSWORD",
+        "TEAMS_TENANT_ID",
+        "AADBOT_TEAMS_TENANT_RATE='fast'",
+        "AADBOT_PUBLIC_URL='aadbot.example.com'",
+        "SLACK_BOT_TOKEN",
+    ], said
+    assert "listening" not in finished.stdout and "Traceback" not in finished.stderr
 
 
 def test_aadbot_serve_speaks_teams_and_slack_in_one_process(teams_beside_slack: ServedTeams) -> None:
