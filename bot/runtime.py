@@ -100,7 +100,7 @@ def build_runtime(
         gate_memory=DatabaseAdminMemory(database),  # the limits hold across replicas and restarts
     )
     tracking = Tracking(database, service, clock=clock)
-    outbox: Outbox = BackgroundOutbox()
+    outbox: Outbox = BackgroundOutbox(database, clock=clock)
     if surface == "console":
         outbox = InlineOutbox(database, clock=clock, on_delivered=starting_reminders(tracking))
     answerer = FaqAnswerer(

@@ -54,6 +54,7 @@ from workflows.stages import (
 from workflows.stages.admins import Administrators
 from workflows.stages.checking import check_start_arguments
 from workflows.stages.unit import Context, organization_name
+from workflows.step_progress import StepProgress, unheard
 
 __all__ = ["MigrationService", "check_start_arguments"]
 
@@ -124,8 +125,11 @@ class MigrationService:
         """How the advance notice went out (`announce`), from its delivery records."""
         return announcing.told(self._ctx, organization)
 
-    def invite(self, organization: str | None, actor: Actor) -> InviteResult:
-        return inviting.invite(self._ctx, organization, actor)
+    def invite(
+        self, organization: str | None, actor: Actor, progress: StepProgress = unheard
+    ) -> InviteResult:
+        """`progress` hears how many of the people to invite were asked about, now and then."""
+        return inviting.invite(self._ctx, organization, actor, progress)
 
     def decide_account(
         self, organization: str | None, person: str, choice: str, actor: Actor
@@ -135,8 +139,15 @@ class MigrationService:
     def stale_users(self, organization: str | None, days: int | None = None) -> list[OrgUser]:
         return removal.stale_users(self._ctx, organization, days)
 
-    def remove_users(self, organization: str | None, user_ids: Sequence[str], actor: Actor) -> RemovalResult:
-        return removal.remove_users(self._ctx, organization, user_ids, actor)
+    def remove_users(
+        self,
+        organization: str | None,
+        user_ids: Sequence[str],
+        actor: Actor,
+        progress: StepProgress = unheard,
+    ) -> RemovalResult:
+        """`progress` hears how many of the people to remove were asked for, now and then."""
+        return removal.remove_users(self._ctx, organization, user_ids, actor, progress)
 
     def removable(
         self, organization: str, users: Sequence[PlannedUser], user_ids: Sequence[str]

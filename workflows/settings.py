@@ -24,6 +24,9 @@ class WorkflowSettings:
     """How often the sign-ins since the last check are read, once connected (a page or two each time)."""
     sign_in_sweep_every: timedelta = timedelta(hours=24)
     """How often every entitlement is read: Azure DevOps may update `lastAccessedDate` late."""
+    progress_every: timedelta = timedelta(seconds=10)
+    """How often at most a long step (`invite`, `remove-users`) reports how far it got, besides each tenth
+    of the way (`workflows.step_progress.Paced`): the admin sees it move; chat gets a few updates a minute."""
 
     def __post_init__(self) -> None:
         if self.approvers_required < 1:

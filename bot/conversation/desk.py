@@ -27,6 +27,11 @@ class Outbox(Protocol):
         """Deliver what is due if this surface delivers inline; what the surface should show."""
         ...
 
+    def show(self, outgoing: Outgoing) -> None:
+        """Send `outgoing` (to a `Channel`) while the turn goes on: a long step's progress line, each new
+        version in place of the one before it (`updates`)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Roles:

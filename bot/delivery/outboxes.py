@@ -9,13 +9,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from bot.conversation.messages import Outgoing
+from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import Delivered, OutboxWorker
 from storage import Database
 from storage.outbox import NewMessage, enqueue_all, has_due, supersede
+from workflows.notices import CHANNEL_PREFIX
 
 _IN_ORDER = replace(DeliverySettings.unpaced(), concurrency=1)
 """The console shows messages in the order they were queued: sent side by side, the order the database
@@ -44,6 +45,10 @@ class InlineOutbox:
         self._clock = clock
         self._on_delivered = on_delivered
 
+    def show(self, outgoing: Outgoing) -> None:
+        """Nothing: the console prints a turn's messages once it ends, so a progress line would come with
+        the result it waits for."""
+
     def flush(self) -> list[Outgoing]:
         if not has_due(self._database, now=self._clock()):
             return []  # most looks have nothing to send: no event loop and no worker thread for them
@@ -58,8 +63,19 @@ class InlineOutbox:
 class BackgroundOutbox:
     """For Slack and Teams: a worker beside the app sends; the conversation has nothing to hand over."""
 
+    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+        self._notices = NoticeOutbox(database, clock=clock)
+
     def flush(self) -> list[Outgoing]:
         return []
+
+    def show(self, outgoing: Outgoing) -> None:
+        """Queued for the worker, which looks every couple of seconds, as any message to a channel is; a
+        version not sent yet is given up for the newer one (`NoticeOutbox.queue`)."""
+        if not isinstance(outgoing.to, Channel) or not outgoing.to.channel:
+            raise ValueError(f"{outgoing.message.summary!r} is shown in a channel, and names none")
+        notice = ChatNotice(outgoing.message, outgoing.updates)
+        self._notices.queue([(f"{CHANNEL_PREFIX}{outgoing.to.channel}", notice)])
 
 
 class NoticeOutbox:

@@ -52,20 +52,31 @@ def live_reports(fake: FakeSlack) -> list[dict[str, Any]]:
     ]
 
 
+def progress_lines(fake: FakeSlack) -> list[str]:
+    """How each progress line in the channel ends, as it reads now (after its updates)."""
+    return [
+        str(message.get("text")).rpartition(": ")[2]
+        for (channel, _), message in fake.messages.items()
+        if channel == CHANNEL and str(message.get("text")).startswith("Inviting ")
+    ]
+
+
 class Admins:
     def __init__(self, served: Served, fake: FakeSlack) -> None:
         self.served, self.fake = served, fake
 
     def command(self, user: str, words: str) -> str:
-        """`/aad words` as `user`; the first answer (private, or in the channel), as text."""
-        replies, posts = len(self.fake.responses), len(self.fake.posts_to(CHANNEL))
+        """`/aad words` as `user`; the first answer (private, or in the channel), as text: not a progress
+        line, which `invite` posts while it goes on."""
+        replies, posts = len(self.fake.responses), len(self.answers())
         assert self.served.drive.command(words, user=user, channel=CHANNEL).status_code == 200
-        self.fake.wait_for(
-            lambda fake: len(fake.responses) > replies or len(fake.posts_to(CHANNEL)) > posts, WAIT
-        )
+        self.fake.wait_for(lambda fake: len(fake.responses) > replies or len(self.answers()) > posts, WAIT)
         if len(self.fake.responses) > replies:
             return texts(self.fake.responses[replies])
-        return texts(self.fake.posts_to(CHANNEL)[posts].params)
+        return texts(self.answers()[posts].params)
+
+    def answers(self) -> list[Call]:
+        return [call for call in self.fake.posts_to(CHANNEL) if "done so far…" not in texts(call.params)]
 
     def posted(self, channel: str, containing: str) -> list[Call]:
         return [call for call in self.fake.posts_to(channel) if containing in texts(call.params)]
@@ -94,6 +105,8 @@ def test_a_migration_through_serve_with_the_watch_and_the_outbox_in_the_backgrou
             started = admins.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
             assert "The plan is ready" in started
             admins.command("UDANA", f"invite {ORGANIZATION}")
+            # its progress line: one message in the channel, updated in place to say how it ended
+            fake.wait_for(lambda _: progress_lines(fake) == ["all done."], WAIT)
             admins.command("UDANA", f"request-approval {ORGANIZATION}")
             fake.wait_for(lambda _: bool(admins.posted(CHANNEL, "Approve")), WAIT)
             approve = button(admins.posted(CHANNEL, "Approve")[0], "Approve")

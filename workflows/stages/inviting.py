@@ -37,20 +37,24 @@ from workflows.stages.unit import (
     status,
     step,
 )
+from workflows.step_progress import Paced, StepProgress, unheard
 
 
-def invite(ctx: Context, organization: str | None, actor: Actor) -> InviteResult:
+def invite(
+    ctx: Context, organization: str | None, actor: Actor, progress: StepProgress = unheard
+) -> InviteResult:
     """Invite every user the plan cannot match as a B2B guest, once; then re-plan."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "invite") as unit:
             unit.flow.fire("invite")
             unit.row.blocked_reason = unit.row.blocked_fix = None
-        return send_invitations(unit, actor)
+        return send_invitations(unit, actor, progress)
 
 
-def send_invitations(unit: Unit, actor: Actor) -> InviteResult:
+def send_invitations(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> InviteResult:
     """In `inviting`: invite whoever still needs it, then re-plan (or wait for the settings on a 403).
-    In `inviting_after_connecting`: the same, from a fresh look at both sides, then back where it began."""
+    In `inviting_after_connecting`: the same, from a fresh look at both sides, then back where it began.
+    `progress` hears how many of them were asked about so far (`Paced`)."""
     row = unit.row
     connected = row.state == INVITING_AFTER_CONNECTING
     outcomes: list[InvitationOutcome] = []
@@ -64,13 +68,16 @@ def send_invitations(unit: Unit, actor: Actor) -> InviteResult:
                 return _unread(unit, str(error))
         else:
             users = _plan_codec.decode(row.plan or {}).users_with("invite")
-        for user in () if refused else users:
+        asked = () if refused else users
+        paced = Paced(progress, len(asked), unit.ctx.now, unit.ctx.settings.progress_every)
+        for done, user in enumerate(asked, 1):
             address = user.mail_address or user.principal_name
             try:
                 outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
             except MissingPermission as error:  # the same for every user: stop at the first
                 missing = error
                 break
+            paced(done)
             if outcomes[-1].status == "denied":
                 break
     denied = missing is not None or refused is not None or any(o.status == "denied" for o in outcomes)

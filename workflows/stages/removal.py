@@ -30,6 +30,7 @@ from workflows.stages.unit import (
     status,
     step,
 )
+from workflows.step_progress import Paced, StepProgress, unheard
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,11 @@ def why_not_removable(state: str, organization: str) -> str | None:
 
 
 def remove_users(
-    ctx: Context, organization: str | None, user_ids: Sequence[str], actor: Actor
+    ctx: Context,
+    organization: str | None,
+    user_ids: Sequence[str],
+    actor: Actor,
+    progress: StepProgress = unheard,
 ) -> RemovalResult:
     """Remove users an admin confirmed, each removal audited; then re-plan.
 
@@ -80,7 +85,7 @@ def remove_users(
                 raise WorkflowError(why)
             wanted = removable(ctx, row.organization, _plan_codec.decode(row.plan or {}).users, user_ids)
             unit.flow.fire("remove_users", details={"user_ids": wanted})
-        return remove(unit, actor)
+        return remove(unit, actor, progress)
 
 
 def removable(
@@ -109,8 +114,9 @@ def removable(
     return wanted
 
 
-def remove(unit: Unit, actor: Actor) -> RemovalResult:
-    """In `removing`: remove who the request named and is not removed yet, then re-plan."""
+def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> RemovalResult:
+    """In `removing`: remove who the request named and is not removed yet, then re-plan; `progress` hears
+    how many of them were asked for so far (`Paced`)."""
     row, session = unit.row, unit.session
     names = {user.id: user.principal_name for user in _plan_codec.decode(row.plan or {}).users}
     removed: list[str] = []
@@ -122,7 +128,9 @@ def remove(unit: Unit, actor: Actor) -> RemovalResult:
 
     try:
         with failing_on_error(unit, "removal of users"):
-            for user_id in _removals_left(session, row):
+            left = _removals_left(session, row)
+            paced = Paced(progress, len(left), unit.ctx.now, unit.ctx.settings.progress_every)
+            for done, user_id in enumerate(left, 1):
                 name = names.get(user_id, user_id)
                 # Committed before the irreversible call: a cancel meanwhile stops us here.
                 heartbeat(row, unit.ctx.now())
@@ -131,12 +139,13 @@ def remove(unit: Unit, actor: Actor) -> RemovalResult:
                     unit.ctx.microsoft.remove_org_user(row.organization, user_id)
                 except MicrosoftError as error:
                     failed.append((name, str(error)))
-                    continue
-                removed.append(name)
-                note(unit, actor, "remove_user", {"user_id": user_id, "principal_name": name})
-                # Their invitation to the directory was for a user the organization no longer has.
-                redeem_links.forget(session, row, [user_id])
-                session.commit()  # each removal is recorded as soon as Microsoft confirmed it
+                else:
+                    removed.append(name)
+                    note(unit, actor, "remove_user", {"user_id": user_id, "principal_name": name})
+                    # Their invitation to the directory was for a user the organization no longer has.
+                    redeem_links.forget(session, row, [user_id])
+                    session.commit()  # each removal is recorded as soon as Microsoft confirmed it
+                paced(done)
             unit.flow.now = unit.ctx.now()
             unit.flow.fire("users_removed", details={"removed": len(removed), "failed": len(failed)})
             commit(unit)

@@ -12,6 +12,7 @@ from bot.conversation.closing_views import CONFIRM
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing, tell_privately
+from bot.conversation.progress_line import ProgressLine
 from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
 from workflows.results import BOT, Actor
@@ -43,7 +44,8 @@ class Preparing(Stage):
         }
 
     def _invite(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        result = self._desk.service.invite(command.arg(0), actor)
+        with ProgressLine(self._desk.outbox, channel, "Inviting") as line:
+            result = self._desk.service.invite(command.arg(0), actor, line)
         return [preparing_views.invited(result, self._desk.told(result.status))]
 
     def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -103,7 +105,7 @@ class Preparing(Stage):
             raise WorkflowError(REMOVE_USAGE)
         organization, *rest = command.args
         if rest[0] != STALE_FLAG:
-            return self._remove_typed(actor, organization, command)
+            return self._remove_typed(actor, organization, command, channel)
         if len(rest) != 4 or rest[2] != LIST_FLAG or not rest[1].isdecimal():
             raise WorkflowError("Use the *Remove* button under `stale-users`, or `remove-users ORG ID...`.")
         days = number(rest[1], "", maximum=MAX_DAYS)
@@ -117,17 +119,20 @@ class Preparing(Stage):
             )
             return [changed, preparing_views.stale_users(status, users, days, fingerprint)]
         ids = [user.id for user in users]
-        return [self._removed(status.organization, ids, actor)]
+        return [self._removed(status.organization, ids, actor, channel)]
 
-    def _removed(self, organization: str, user_ids: list[str], actor: Actor) -> Outgoing:
-        result = self._desk.service.remove_users(organization, user_ids, actor)
+    def _removed(self, organization: str, user_ids: list[str], actor: Actor, channel: str | None) -> Outgoing:
+        with ProgressLine(self._desk.outbox, channel, "Removing") as line:
+            result = self._desk.service.remove_users(organization, user_ids, actor, line)
         return preparing_views.removed(result, self._desk.told(result.status))
 
-    def _remove_typed(self, actor: Actor, organization: str, command: Command) -> list[Outgoing]:
+    def _remove_typed(
+        self, actor: Actor, organization: str, command: Command, channel: str | None
+    ) -> list[Outgoing]:
         """`remove-users ORG ID...`: it cannot be undone, so typed ids too are removed once confirmed."""
         user_ids = typed_user_ids(command)
         if command.args[-1] == CONFIRM:
-            return [self._removed(organization, user_ids, actor)]
+            return [self._removed(organization, user_ids, actor, channel)]
         status = self._desk.service.status(organization)
         if (why := why_not_removable(status.state, status.organization)) is not None:
             raise WorkflowError(why)  # before asking to confirm what would be refused
