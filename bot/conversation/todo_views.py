@@ -148,18 +148,22 @@ def access_kept_dm(
     corrects: bool,
     items: Sequence[TodoEntry],
     carried_over: bool = False,
+    own_address: str = "",
 ) -> Message:
     """Someone decided out of access, then given an account: their whole list; `corrects` when they may
-    have heard that they lose access, which it takes back; `carried_over` as for `account_decided_dm`."""
+    have heard that they lose access, which it takes back; `carried_over` and `own_address` as for
+    `account_decided_dm`."""
+    shown = _account_named(account, own_address)
     kept = (
-        f"the migration admins recorded {account} as your work account and {_how(carried_over)}, so you keep"
-        " access and your history stays yours."
+        f"the migration admins recorded {shown} as your work account and"
+        f" {_how(carried_over, shown != account)},"
+        " so you keep access and your history stays yours."
     )
     if corrects:
         heading = f"You keep access to {organization} after all"
         why = f"Hi {name}, I told you that you lose access to {organization}. That no longer holds: {kept}"
     else:
-        heading = f"Your work account for {organization} is {account}"
+        heading = f"Your work account for {organization} is {shown}"
         why = f"Hi {name}, {kept}"
     blocks: list[Block] = [
         Heading(heading),
@@ -209,13 +213,17 @@ def access_lost_dm(
     return Message(heading, (Heading(heading), Text(text)))
 
 
-def access_back_dm(*, organization: str, name: str, account: str, connected: bool) -> Message:
+def access_back_dm(
+    *, organization: str, name: str, account: str, connected: bool, own_address: str = ""
+) -> Message:
     """Someone told before the lists that they lose access, then given an account: it no longer holds,
-    and their list comes when the organization moves (soon, once it is `connected`)."""
+    and their list comes when the organization moves (soon, once it is `connected`); `own_address` as for
+    `account_decided_dm`."""
     heading = f"You keep access to {organization} after all"
     text = (
         f"Hi {name}, I told you that you lose access to {organization}. That no longer holds: the migration"
-        f" admins recorded {account} as your work account, so you keep access and your history stays yours."
+        f" admins recorded {_account_named(account, own_address)} as your work account, so you keep access"
+        " and your history stays yours."
         f" {'Shortly' if connected else 'When the organization moves'}, I send you your own short to-do list."
     )
     return Message(heading, (Heading(heading), Text(text)))

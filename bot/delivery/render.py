@@ -86,6 +86,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 corrects=bool(payload["corrects"]),
                 items=_entries(payload, accept_url),
                 carried_over=bool(payload.get("carried_over")),
+                own_address=str(payload.get("email") or ""),
             )
         case list_messages.LOST_ACCESS_MESSAGE:
             rendered = todo_views.access_lost_dm(
@@ -105,6 +106,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 name=_name(payload),
                 account=str(payload["account"]),
                 connected=bool(payload["connected"]),
+                own_address=str(payload.get("email") or ""),
             )
         case "advance_notice":
             rendered = preparing_views.advance_notice_dm(

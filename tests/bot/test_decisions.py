@@ -529,3 +529,38 @@ def test_hana_told_she_loses_access_then_given_her_account_before_notify_hears_i
     connect(chat)
     (her_list,) = dms_to(chat.say(DANA, "notify"), HANA_MEMBER)
     assert her_list.startswith(f"Your to-do list for {ORG}")
+
+
+def test_hana_decided_out_then_given_her_guest_account_is_told_the_address_she_signs_in_to_it_with(
+    chat: Chat,
+) -> None:
+    """Its `#EXT#` sign-in name is no address anyone types: she signs in to her guest account with hers, as
+    a re-decision's message already says (`account_decided_dm`)."""
+    notified(chat)
+    chat.say(LEE, f"decide {HANA} no-access")
+
+    (kept,) = dms_to(chat.say(LEE, f"decide {HANA} {HANA_GUEST}"), HANA)
+
+    assert kept.startswith(
+        f"You keep access to {ORG} after all Hi Hana, I told you that you lose access to {ORG}. That no"
+        f" longer holds: the migration admins recorded the guest account you sign in to with {HANA} as your"
+        " work account and your identity carries over to it by itself, so you keep access and your history"
+        " stays yours."
+    ), kept
+    assert "#EXT#" not in kept
+
+
+def test_hana_told_early_she_loses_access_then_given_her_guest_account_is_told_the_address_too(
+    chat: Chat,
+) -> None:
+    started(chat)
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    chat.say(DANA, f"decide {HANA} no-access")
+
+    (back,) = dms_to(chat.say(DANA, f"decide {HANA} {HANA_GUEST}"), HANA)
+
+    assert (
+        f"the migration admins recorded the guest account you sign in to with {HANA} as your work account,"
+        in back
+    )
+    assert "#EXT#" not in back
