@@ -30,7 +30,6 @@ from workflows.plan import Check
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DOMAIN = re.compile(r"(?=.{4,253}$)([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}")
 _MARK = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
 
@@ -151,8 +150,11 @@ def teams_checks(environ: Mapping[str, str], *, router: Router | None = None) ->
     tenant = environ.get("TEAMS_TENANT_ID", "").strip()
     if not tenant:
         problems.append("TEAMS_TENANT_ID is not set (the bot is single-tenant)")
-    elif not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
-        problems.append(f"TEAMS_TENANT_ID={tenant!r} is neither a tenant id nor a domain")
+    elif not _GUID.fullmatch(tenant):  # as `serve` requires: Teams names a message's tenant by its id
+        problems.append(
+            f"TEAMS_TENANT_ID={tenant!r} is not a tenant id (a GUID: the Directory (tenant) ID on the "
+            "Overview page of Microsoft Entra ID; a domain will not do)"
+        )
     if problems:
         return [
             Check(

@@ -92,7 +92,8 @@ import argparse, os, sys, types
 # the token validator (PyJWT, cryptography) is loaded in a later step, after what Slack imports was read
 sys.modules["bot.teams._token_validator"] = types.ModuleType("bot.teams._token_validator")
 os.environ.pop("SLACK_BOT_TOKEN", None)
-os.environ.update(TEAMS_APP_ID="{uuid.uuid4()}", TEAMS_APP_PASSWORD="secret", TEAMS_TENANT_ID="tenant")
+os.environ.update(TEAMS_APP_ID="{uuid.uuid4()}", TEAMS_APP_PASSWORD="secret")
+os.environ.update(TEAMS_TENANT_ID="{uuid.uuid4()}")
 os.environ.update(AZURE_DEVOPS_PAT="pat", AZURE_CLIENT_ID="app", AZURE_CLIENT_SECRET="secret")
 from bot import serve
 class Built(Exception): ...
@@ -205,7 +206,7 @@ def test_serving_teams_on_a_broken_install_stops_before_building(monkeypatch: py
 
     monkeypatch.setenv("TEAMS_APP_ID", str(uuid.uuid4()))
     monkeypatch.setenv("TEAMS_APP_PASSWORD", "secret")
-    monkeypatch.setenv("TEAMS_TENANT_ID", "tenant")
+    monkeypatch.setenv("TEAMS_TENANT_ID", str(uuid.uuid4()))
     credentials = {"AZURE_DEVOPS_PAT": "pat", "AZURE_CLIENT_ID": "app", "AZURE_CLIENT_SECRET": "s"}
     for name, value in credentials.items():
         monkeypatch.setenv(name, value)

@@ -52,7 +52,7 @@ def test_the_bots_clients_make_no_tls_context_of_their_own(
     teams = {
         "TEAMS_APP_ID": str(uuid.uuid4()),
         "TEAMS_APP_PASSWORD": "secret",
-        "TEAMS_TENANT_ID": "fabrikam.com",
+        "TEAMS_TENANT_ID": str(uuid.uuid4()),
     }
     unanswered = teams_checks(teams, router=Router(_closed_port_url()))[-1]  # the doctor's Graph sign-in
     assert (unanswered.code, unanswered.status) == ("teams-graph-permissions", "warn")

@@ -57,6 +57,14 @@ class TeamsSettings:
                 "TEAMS_TENANT_ID is not set: the bot is single-tenant, so give the directory (tenant) id of "
                 "its app registration."
             )
+        elif not GUID.match(tenant_id):
+            # Activities name their tenant by its id (`channelData.tenant.id`): a domain, though Entra's
+            # token endpoint takes one, would refuse every activity from the tenant.
+            found.append(
+                f"TEAMS_TENANT_ID={tenant_id!r} is not a tenant id: copy the Directory (tenant) ID, a GUID, "
+                "from the Overview page of Microsoft Entra ID in the Entra admin center (a domain such as "
+                "contoso.onmicrosoft.com will not do: Teams names the tenant of every message by its id)."
+            )
         rate = number_or_default(environ, "AADBOT_TEAMS_TENANT_RATE", 30.0, found, minimum=1.0)
         public_url = environ.get("AADBOT_PUBLIC_URL", "").strip().rstrip("/") or None
         if public_url and not public_url.startswith(("https://", "http://")):

@@ -104,9 +104,17 @@ def test_teams_settings_are_checked_when_configured(box: Sandbox) -> None:
     good = {
         "TEAMS_APP_ID": "3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11",
         "TEAMS_APP_PASSWORD": "secret",
-        "TEAMS_TENANT_ID": "fabrikam.com",
+        "TEAMS_TENANT_ID": str(box.state()["tenant"]["id"]),
     }
     assert [check.status for check in teams_checks(good, router=Router(box.url))] == ["pass", "pass"]
+    [domain] = teams_checks({**good, "TEAMS_TENANT_ID": "fabrikam.onmicrosoft.com"})
+    assert (domain.status, domain.message) == (
+        "fail",
+        "TEAMS_TENANT_ID='fabrikam.onmicrosoft.com' is not a tenant id (a GUID: the Directory (tenant) ID on"
+        " the Overview page of Microsoft Entra ID; a domain will not do). Azure portal > Azure Bot >"
+        " Configuration shows the Microsoft App ID and tenant; the password is a client secret of that app"
+        " registration.",
+    )
     [check] = teams_checks({**good, "TEAMS_APP_ID": "my-bot", "TEAMS_APP_PASSWORD": ""})
     assert (
         check.status == "fail" and "TEAMS_APP_ID" in check.message and "TEAMS_APP_PASSWORD" in check.message

@@ -31,6 +31,7 @@ from tests.teams.serving import OWN_PREFIXES, ServedTeams, teams_through
 
 WAIT = 30.0
 SCENARIO = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
+TENANT = "7b1e3c44-2a5d-4f0e-9c61-0d8e5a3f2b19"
 
 
 def test_teams_settings_name_the_variable_and_the_fix() -> None:
@@ -45,7 +46,15 @@ def test_teams_settings_name_the_variable_and_the_fix() -> None:
     ]
     with pytest.raises(SettingsError, match="TEAMS_TENANT_ID"):
         TeamsSettings.from_environment({"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s"})
-    registration = {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s", "TEAMS_TENANT_ID": "t"}
+    registration = {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s", "TEAMS_TENANT_ID": TENANT}
+    for domain in ("fabrikam.onmicrosoft.com", "t", f"{{{TENANT}}}"):  # Teams names tenants by their id
+        with pytest.raises(SettingsError) as refused:
+            TeamsSettings.from_environment({**registration, "TEAMS_TENANT_ID": domain})
+        assert str(refused.value) == (
+            f"TEAMS_TENANT_ID={domain!r} is not a tenant id: copy the Directory (tenant) ID, a GUID, from"
+            " the Overview page of Microsoft Entra ID in the Entra admin center (a domain such as"
+            " contoso.onmicrosoft.com will not do: Teams names the tenant of every message by its id)."
+        )
     with pytest.raises(SettingsError, match="AADBOT_TEAMS_TENANT_RATE='fast' is not a number"):
         TeamsSettings.from_environment({**registration, "AADBOT_TEAMS_TENANT_RATE": "fast"})
     settings = TeamsSettings.from_environment({**registration, "AADBOT_TEAMS_TENANT_RATE": "20"})
@@ -62,6 +71,7 @@ def test_every_unusable_teams_setting_is_named_in_one_message_when_serve_starts(
         "AADBOT_SANDBOX": str(SCENARIO),
         "AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template),
         "TEAMS_APP_ID": "my-bot",
+        "TEAMS_TENANT_ID": "fabrikam.onmicrosoft.com",  # a domain: Teams names a message's tenant by its id
         "AADBOT_TEAMS_TENANT_RATE": "fast",
         "AADBOT_PUBLIC_URL": "aadbot.example.com",
         "SLACK_BOT_TOKEN": "xoxp-user",
@@ -75,7 +85,7 @@ def test_every_unusable_teams_setting_is_named_in_one_message_when_serve_starts(
     assert named == [
         "TEAMS_APP_ID='my-bot'",
         "TEAMS_APP_PASSWORD",
-        "TEAMS_TENANT_ID",
+        "TEAMS_TENANT_ID='fabrikam.onmicrosoft.com'",
         "AADBOT_TEAMS_TENANT_RATE='fast'",
         "AADBOT_PUBLIC_URL='aadbot.example.com'",
         "SLACK_BOT_TOKEN",
