@@ -35,6 +35,8 @@ class TeamsSeenActivity(SQLModel, table=True):
 
     activity_key: str = Field(primary_key=True)
     seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    answer: dict[str, Any] | None = Field(default=None, sa_type=JSON, nullable=True)
+    """A click's invoke response once it was given: Teams' redelivery of the click gets it again."""
 
 
 class TeamsSharedCard(SQLModel, table=True):

@@ -41,6 +41,8 @@ NOT_FOUND = (
     "I can't find you in the organization's directory, and I match people by their directory account. "
     "Ask an admin to check that your Teams account is a user of the directory."
 )
+STILL_WORKING = "I am still working on that click; what it does will show in a moment."
+"""Teams delivered a click again before its first delivery was answered."""
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -75,6 +77,7 @@ class TeamsEndpoint:
         self._tenant_id = tenant_id
         self._body_seconds = body_seconds
         self._background: set[asyncio.Task[Any]] = set()
+        self._refused_tenants: set[str] = set()
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -94,25 +97,57 @@ class TeamsEndpoint:
             check_activity(claims, activity)
         except Unauthorized as error:
             return _refused(error)
-        if tenant_of(activity) not in (None, self._tenant_id):
+        tenant = tenant_of(activity)
+        if tenant not in (None, self._tenant_id):
+            self._refuse_tenant(tenant)
             return JSONResponse({"error": "this bot serves one tenant"}, status_code=403)
+        kind = activity.get("type")
+        click: tuple[str, str] | None = None
+        if kind == "invoke" and activity.get("name") == "adaptiveCard/action":
+            found = clicked(activity)
+            if isinstance(found, str):
+                logger.warning(
+                    "refused a card click that is not one (activity %r): %s", activity.get("id"), found
+                )
+                return JSONResponse(_error_answer(f"This is not a card click I understand: {found}."), 400)
+            click = found
         conversation_id = channel_of(str((activity.get("conversation") or {}).get("id") or ""))
         key = f"{conversation_id}|{activity.get('id') or ''}"  # an activity id is the channel's, any thread
         if activity.get("id") and not await asyncio.to_thread(self._store.claim_activity, key):
             logger.info("ignoring a redelivery of activity %s", key)
-            return Response(status_code=200)
+            if click is None:
+                return Response(status_code=200)
+            # Teams shows an empty answer to a click as a failure: the first delivery's answer again
+            kept = await asyncio.to_thread(self._store.answer, key)
+            return JSONResponse(kept or _message_answer(STILL_WORKING))
         origin = await self._origin(activity)
         if origin is None:
             return Response(status_code=200)
-        kind = activity.get("type")
         if kind == "message":
             await self._within_budget(self._message(activity, origin))
             return Response(status_code=200)
-        if kind == "invoke" and activity.get("name") == "adaptiveCard/action":
-            return JSONResponse(await self._card_action(activity, origin))
+        if click is not None:
+            answer = await self._card_action(click, origin)
+            if activity.get("id"):
+                await asyncio.to_thread(self._store.keep_answer, key, answer)
+            return JSONResponse(answer)
         if kind == "installationUpdate" and activity.get("action") == "add" and origin.ref.kind == "personal":
             await self._within_budget(self._welcome(origin))
         return Response(status_code=200)
+
+    def _refuse_tenant(self, tenant: str) -> None:
+        """Says once per tenant (not at each of its messages) why the bot answers nobody there: a wrong
+        TEAMS_TENANT_ID otherwise looks like a bot that never hears anything."""
+        if tenant in self._refused_tenants:
+            return
+        self._refused_tenants.add(tenant)
+        logger.warning(
+            "refused activities from tenant %s: this bot serves tenant %s (TEAMS_TENANT_ID). If the bot's "
+            "users are in %s, set TEAMS_TENANT_ID to it and restart.",
+            tenant,
+            self._tenant_id,
+            tenant,
+        )
 
     async def _origin(self, activity: dict[str, Any]) -> Origin | None:
         conversation = activity.get("conversation") or {}
@@ -161,10 +196,8 @@ class TeamsEndpoint:
         home = await asyncio.to_thread(self._conversation.home, actor)
         await self._delivery.deliver([Outgoing(home)], origin)
 
-    async def _card_action(self, activity: dict[str, Any], origin: Origin) -> dict[str, Any]:
-        action = (activity.get("value") or {}).get("action") or {}
-        verb = str(action.get("verb") or "")
-        value = str((action.get("data") or {}).get("value") or "")
+    async def _card_action(self, click: tuple[str, str], origin: Origin) -> dict[str, Any]:
+        verb, value = click
         origin = replace(origin, invoke=True)
         if verb == cards.REFRESH_VERB:
             view = await self._delivery.shared_view(value, origin.user_id)
@@ -225,6 +258,25 @@ def words_of(activity: dict[str, Any]) -> str:
     return " ".join(html.unescape(_TAG.sub(" ", text)).split())
 
 
+def clicked(activity: dict[str, Any]) -> tuple[str, str] | str:
+    """The verb and value of an `adaptiveCard/action` invoke (`value.action.verb`, `.data.value`), or what
+    is wrong with it."""
+    value = activity.get("value")
+    action = value.get("action") if isinstance(value, dict) else None
+    if not isinstance(action, dict):
+        return "it has no action (value.action)"
+    verb = action.get("verb")
+    if not isinstance(verb, str) or not verb:
+        return "its action has no verb"
+    data = action.get("data")
+    if data is None:
+        return verb, ""
+    argument = data.get("value") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(argument, (str, type(None))):
+        return "its action's data is not an object with a text value"
+    return verb, "" if argument is None else str(argument)
+
+
 def tenant_of(activity: dict[str, Any]) -> str | None:
     """The tenant the activity comes from (`channelData.tenant.id`), if it says."""
     data = activity.get("channelData")
@@ -247,6 +299,15 @@ def _refused(error: Unauthorized) -> Response:
 
 def _card_answer(card: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200, "type": cards.CARD_CONTENT_TYPE, "value": card}
+
+
+def _error_answer(text: str) -> dict[str, Any]:
+    """Universal Actions' error response (`application/vnd.microsoft.error`): the request was wrong."""
+    return {
+        "statusCode": 400,
+        "type": "application/vnd.microsoft.error",
+        "value": {"code": "BadRequest", "message": text},
+    }
 
 
 def _message_answer(text: str) -> dict[str, Any]:

@@ -83,6 +83,21 @@ class TeamsStore:
                 return False
             return True
 
+    def keep_answer(self, key: str, answer: dict[str, Any]) -> None:
+        """The invoke response a claimed activity (a click) was given."""
+        with self._database.session() as session:
+            row = session.get(TeamsSeenActivity, key)
+            if row is not None:
+                row.answer = answer
+                session.add(row)
+                session.commit()
+
+    def answer(self, key: str) -> dict[str, Any] | None:
+        """The invoke response kept for a click; None while it is being answered (or was not kept)."""
+        with self._database.session() as session:
+            row = session.get(TeamsSeenActivity, key)
+            return dict(row.answer) if row is not None and row.answer is not None else None
+
     def remember(self, ref: ConversationRef) -> None:
         with self._database.session() as session:
             row = session.get(TeamsConversation, ref.conversation_id)

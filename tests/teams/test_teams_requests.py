@@ -205,3 +205,90 @@ def test_a_signed_body_nested_too_deep_is_refused_with_400(teams: Teams) -> None
     deep = b"[" * 100_000 + b"]" * 100_000
     headers = {"Authorization": f"Bearer {_sandbox_token(teams)}", "Content-Type": "application/json"}
     assert httpx.post(teams.bot_url, content=deep, headers=headers, timeout=30).status_code == 400
+
+
+def _click(teams: Teams, action: Any, activity_id: str) -> dict[str, Any]:
+    """A signed `adaptiveCard/action` invoke by Dana in the channel carrying `action` as its action."""
+    return {
+        **_activity(teams, activity_id=activity_id),
+        "type": "invoke",
+        "name": "adaptiveCard/action",
+        "value": {"action": action, "trigger": "manual"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("x", "it has no action (value.action)"),
+        ({"action": "approve"}, "it has no action (value.action)"),
+        ({"action": {"type": "Action.Execute", "verb": ["a"]}}, "its action has no verb"),
+        ({"action": {"type": "Action.Execute", "verb": "approve", "data": "1"}}, "its action's data is not"),
+        ({"action": {"verb": "approve", "data": {"value": {"n": 1}}}}, "its action's data is not"),
+    ],
+)
+def test_a_malformed_card_click_gets_a_clean_400_and_one_log_line(
+    teams: Teams, value: Any, why: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = _sandbox_token(teams)
+    click = {**_click(teams, None, "f:malformed"), "value": value}
+    before = len(teams.activities())
+    with caplog.at_level(logging.INFO):
+        answer = _post(teams, click, token)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert (body["statusCode"], body["type"], body["value"]["code"]) == (
+        400,
+        "application/vnd.microsoft.error",
+        "BadRequest",
+    )
+    assert body["value"]["message"].startswith(f"This is not a card click I understand: {why}")
+    assert len(teams.activities()) == before  # nothing was acted on
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.getMessage().startswith("refused a card click that is not one (activity 'f:malformed'): ")
+    assert not line.exc_info and token not in caplog.text
+
+
+def test_a_redelivered_click_gets_the_first_answer_again_and_acts_once(teams: Teams) -> None:
+    token = _sandbox_token(teams)
+    click = _click(teams, {"type": "Action.Execute", "verb": "help", "data": {"value": ""}}, "f:click-twice")
+    first = _post(teams, click, token)
+    assert first.status_code == 200 and first.json()["statusCode"] == 200
+    after_first = len(teams.activities())
+    again = _post(teams, click, token)
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert len(teams.activities()) == after_first
+
+
+def test_activities_from_another_tenant_are_refused_and_said_once_per_tenant(
+    teams: Teams, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = _sandbox_token(teams)
+    other = "0d5e9f3a-6b7c-4e21-8a90-1f2e3d4c5b6a"
+    with caplog.at_level(logging.INFO):
+        for number in range(3):
+            activity = _activity(teams, activity_id=f"f:foreign-{number}")
+            activity["channelData"] = {"tenant": {"id": other}}
+            assert _post(teams, activity, token).status_code == 403
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert said == [
+        f"refused activities from tenant {other}: this bot serves tenant {teams.settings.tenant_id}"
+        f" (TEAMS_TENANT_ID). If the bot's users are in {other}, set TEAMS_TENANT_ID to it and restart."
+    ]
+    assert token not in caplog.text
+
+
+def test_a_click_redelivered_while_its_first_delivery_is_being_answered_is_told_so(teams: Teams) -> None:
+    from bot.teams.endpoint import STILL_WORKING
+
+    click = _click(teams, {"type": "Action.Execute", "verb": "help", "data": {"value": ""}}, "f:in-flight")
+    teams.surface().store.claim_activity("19:aadbot-migration@thread.tacv2|f:in-flight")  # the first
+    before = len(teams.activities())
+    again = _post(teams, click, _sandbox_token(teams))
+    assert again.status_code == 200
+    assert again.json() == {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": STILL_WORKING,
+    }
+    assert len(teams.activities()) == before
