@@ -117,7 +117,7 @@ def nobody_told(request: ApprovalRequest) -> list[Block]:
 def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
     """What the person who decided sees at once (they have decided: no buttons for them); every copy of
     the prompt, the channel and the connector hear it through the notices the workflow recorded."""
-    return [Outgoing(decision_closed(result, actor, buttons=False))]
+    return [Outgoing(decision_closed(result, actor, buttons=False), revises=True)]  # the prompt, decided
 
 
 def decision_closed(result: DecisionResult, decider: Actor, *, buttons: bool = True) -> Message:

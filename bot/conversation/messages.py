@@ -124,6 +124,9 @@ class Outgoing:
     to: Audience = field(default_factory=Reply)
     updates: str | None = None
     """Messages that share this key are copies of one thing (an approval prompt): update them all."""
+    revises: bool = False
+    """As the answer to a click, the clicked message as it now stands (a to-do list after *Done*): a surface
+    that can may put it in the clicked message's place. Any other answer leaves that message as it is."""
 
 
 def say(
@@ -132,8 +135,9 @@ def say(
     to: Audience | None = None,
     updates: str | None = None,
     private: bool = False,
+    revises: bool = False,
 ) -> Outgoing:
-    return Outgoing(Message(summary, blocks or (Text(summary),), private), to or Reply(), updates)
+    return Outgoing(Message(summary, blocks or (Text(summary),), private), to or Reply(), updates, revises)
 
 
 def tell_privately(summary: str, *blocks: Block) -> Outgoing:

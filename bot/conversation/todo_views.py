@@ -331,7 +331,7 @@ def marked_done(result: MarkDoneResult, entries: Sequence[TodoEntry], actor: Act
             else f"{result.remaining} to go."
         )
         tick = f"✅ *{result.item.title}* done. {tail}"
-    return say(tick, Text(tick), *todo_list(entries, actor).message.blocks, private=True)
+    return say(tick, Text(tick), *todo_list(entries, actor).message.blocks, private=True, revises=True)
 
 
 def help_for_item(

@@ -31,6 +31,8 @@ CHANNEL_PREFIX = "teams:"
 """A migration started in Teams keeps `teams:CONVERSATION_ID` as its channel."""
 POINTER = "I answered you in our personal chat."
 SENT_PRIVATELY = "I sent you the answer in our personal chat."
+ANSWERED_BELOW = "My answer is below."
+"""What a click in the personal chat shows beside the card when its answer went as a message of its own."""
 MAX_LINE = 300
 """A click's answer up to this long is shown beside the card; a longer one goes to the personal chat."""
 RETRIES = 3
@@ -49,9 +51,9 @@ class Origin:
     card: str | None = None
     """For a click, the activity id of the card clicked."""
     in_place: bool = False
-    """For a click, whether its answer takes the clicked card's place for the clicker: in a personal
-    chat, and on a shared card (an approval prompt, whose new version it is). Anywhere else the card stays
-    as people in the channel rely on it."""
+    """For a click, whether its answer takes the clicked card's place for the clicker: only when it is
+    that card's new version (a shared card's, such as an approval's decided state, or `Outgoing.revises`:
+    a to-do list after *Done*). Any other answer leaves the card as it is, as Slack's do."""
 
 
 class Delivery:
@@ -68,17 +70,25 @@ class Delivery:
 
     async def deliver(self, outgoings: list[Outgoing], origin: Origin | None) -> dict[str, Any] | str | None:
         """Send each message. For a click, what to answer it with: a card to put in place of the clicked
-        one for the clicker (a shared message's new version, or in a personal chat the reply), a line
-        shown to the clicker that leaves the card as everyone else sees it (in a channel), or None."""
+        one for the clicker (its new version: a shared message's, or `Outgoing.revises`), or a line shown
+        to the clicker that leaves the card as it is (in a channel the answer itself, if it is one line; in
+        a personal chat, where the answer is posted as a message of its own, that it is below), or None."""
         self.wake()  # the step's notices (summaries, prompts, decisions) wait in the outbox, not 2 s
         problems: list[str] = []
         answer = None
         if origin is not None and origin.invoke:
             card = origin.card
             shared_card = card is not None and await asyncio.to_thread(self._store.is_copy, card)
-            origin = replace(origin, in_place=shared_card or origin.ref.kind == "personal")
             answer = _answer(outgoings, shared_card)
-        in_reply = answer is not None and answer.updates is None and not _to_personal_chat(answer, origin)
+            # only the clicked card's new version takes its place (Slack's replace_original=False otherwise)
+            revision = answer is not None and (answer.updates is not None or answer.revises)
+            origin = replace(origin, in_place=revision)
+        in_reply = (
+            answer is not None
+            and answer.updates is None
+            and not _to_personal_chat(answer, origin)
+            and (_in_channel(origin) or (origin is not None and origin.in_place))
+        )
         viewers = await self._viewers(outgoings)
         sent_privately = False
         for outgoing in outgoings:
@@ -104,9 +114,11 @@ class Delivery:
         assert origin is not None  # an answer is only made for a click
         if _to_personal_chat(answer, origin):
             return SENT_PRIVATELY
-        if not origin.in_place:
+        if origin.in_place:
+            return await self._card_for(answer, origin, viewers)
+        if _in_channel(origin):
             return _line(answer.message)
-        return await self._card_for(answer, origin, viewers)
+        return ANSWERED_BELOW  # posted in the personal chat as a message of its own
 
     async def tell(self, origin: Origin, text: str) -> None:
         """A note to whoever spoke, where they spoke (in a channel, in their thread); failures are logged,
@@ -267,6 +279,10 @@ def _to_personal_chat(outgoing: Outgoing, origin: Origin | None) -> bool:
         return True
     in_place = origin.in_place or outgoing.updates is not None
     return origin.invoke and not in_place and not _line(outgoing.message)
+
+
+def _in_channel(origin: Origin | None) -> bool:
+    return origin is not None and origin.ref.kind == "channel"
 
 
 def _line(message: Message) -> str:

@@ -70,7 +70,8 @@ class AfterConnecting(Stage):
     def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         report = self._desk.tracking.progress(self._desk.known_organization(command, "reported on nothing"))
         full_list = command.arg(1) == progress_views.FULL_LIST
-        return [Outgoing(progress_views.progress(report, full_list=full_list))]  # private: people's addresses
+        # private (people's addresses); Refresh's answer is the clicked report as it now stands
+        return [Outgoing(progress_views.progress(report, full_list=full_list), revises=not full_list)]
 
     def _retry_failed(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         named = self._desk.known_organization(command, "queued nothing again")
