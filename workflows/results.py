@@ -180,6 +180,8 @@ class ConnectionResult:
     observed_tenant_id: str
     status: MigrationStatus
     message: str
+    noticed: bool = False
+    """This look recorded the admins' notice of what it found (it goes to the migration's channel)."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from faq import default_answerer
-from tests.teams.conftest import Teams, texts
+from tests.teams.conftest import ORGANIZATION, Teams, approval_requested, connect, texts
 
 DANA = "dana@fabrikam.com"
 
@@ -38,3 +38,19 @@ def test_a_question_in_a_mention_is_answered_as_ask_answers_it(teams: Teams) -> 
 
     assert expected.link in said
     assert "I don't know" not in said
+
+
+def test_check_connection_says_connected_once(teams: Teams) -> None:
+    """The reply in the command's thread and the notice the outbox posts in the channel were the same
+    message twice, each with its button."""
+    prompt = approval_requested(teams, DANA)
+    assert teams.click("lee@fabrikam.com", prompt["id"], "Approve").status_code == 200
+    teams.deliver_outbox()
+    connect(teams)
+    before = len(teams.activities())
+    teams.say(DANA, f"check-connection {ORGANIZATION}")
+    teams.deliver_outbox()
+    told = [texts(e) for e in teams.activities()[before:] if "is now connected" in texts(e)]
+    assert len(told) == 1, told
+    again = teams.said(DANA, f"check-connection {ORGANIZATION}")  # nothing new to post: the reply says it
+    assert f"🎉 {ORGANIZATION} is now connected to Fabrikam." in again

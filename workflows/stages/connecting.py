@@ -3,6 +3,8 @@ Connecting a directory has no public API, so the bot guides the click and verifi
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from storage import Approval, Migration
 from workflows import notices, step_log
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
@@ -39,6 +41,7 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
                 first = notices.connection(session, row, result, unit.flow.now)
                 if first and result.outcome == "other-tenant":
                     step_log.warned(session, result.message)
+                result = replace(result, noticed=first)
     except ConflictError:
         now_status = current_status(ctx, organization)
         if now_status.state != "connected":

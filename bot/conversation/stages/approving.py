@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.conversation import approval_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
-from bot.conversation.messages import Channel, Outgoing
+from bot.conversation.messages import Outgoing
 from workflows.errors import NotInvitedYet
 from workflows.results import Actor
 
@@ -50,8 +50,10 @@ class Approving(Stage):
     def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         result = self._desk.service.check_connection(command.arg(0))
         posted = self._desk.outbox.flush()
-        if any(message.to == Channel(channel) for message in posted if channel is not None):
-            return posted  # the connection's notice, posted where it was asked: a reply would say it twice
+        if channel is not None and result.noticed and result.status.channel_id == channel:
+            # the notice of what this look found goes where it was asked (now, or from the outbox in a
+            # moment when a worker delivers it): a reply would say it twice
+            return posted
         return [approval_views.connection(result), *posted]
 
 
