@@ -185,7 +185,11 @@ def sending_command(
 ) -> list[str]:
     """The bot registered with the sandbox's Teams, a to-do list queued for each of `people` at
     `database_url`: the command of a sending process."""
-    registration = {"endpoint": "http://127.0.0.1:9/api/messages", "appId": APP_ID}
+    registration = {
+        "endpoint": "http://127.0.0.1:9/api/messages",
+        "appId": APP_ID,
+        "password": "bench-secret",
+    }
     httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration).raise_for_status()
     queue(database_url, people)
     tenant_id = str(scenario["tenant"]["id"])

@@ -75,8 +75,8 @@ def arm_error(status: int, code: str, message: str, headers: dict[str, str] | No
     return Reply(status, {"error": {"code": code, "message": message}}, headers or {})
 
 
-def login_error(status: int, error: str, description: str) -> Reply:
-    return Reply(status, {"error": error, "error_description": description, "error_codes": []})
+def login_error(status: int, error: str, description: str, *codes: int) -> Reply:
+    return Reply(status, {"error": error, "error_description": description, "error_codes": list(codes)})
 
 
 def seconds_text(value: float) -> str:

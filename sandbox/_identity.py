@@ -91,6 +91,15 @@ def _issue_token(state: State, form: dict[str, str], tenant: str) -> Reply:
         return login_error(
             401, "invalid_client", "AADSTS7000216: client_assertion or client_secret is required."
         )
+    elif form["client_secret"] != state.client_secrets.get(client_id, form["client_secret"]):
+        # Entra's words (OfficeDev/microsoft-365-agents-toolkit#8621, a bot's token request), less its ids
+        return login_error(
+            401,
+            "invalid_client",
+            "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is"
+            f" the client secret value, not the client secret ID, for a secret added to app '{client_id}'.",
+            7000215,
+        )
     scope = form.get("scope", "").split()
     defaults = [item for item in scope if item.endswith("/.default")]
     audience = _RESOURCES.get(defaults[0].removesuffix("/.default")) if len(defaults) == 1 else None

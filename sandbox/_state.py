@@ -105,6 +105,9 @@ class State:
         self.device_codes: dict[str, DeviceCode] = {}
         """By device code (the secret the client polls with)."""
         self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.client_secrets: dict[str, str] = {}
+        """Client id -> the secret its app registration holds (the Teams bot's, once it is registered): the
+        token endpoint refuses any other, as Entra does; every other client id's secret is taken as given."""
         self.faults = Faults()
         self.credentials = Credentials.from_scenario(self.data)
         self.request_counts: Counter[str] = Counter()

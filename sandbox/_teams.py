@@ -49,6 +49,8 @@ KEYS_PATH = "/v1/.well-known/keys"
 CHANNEL_CONVERSATION = "19:aadbot-migration@thread.tacv2"
 TEAM_ID = "19:aadbot-team@thread.tacv2"
 _ACTIVITY_TOKEN_LIFETIME = 3600
+BOT_SECRET = "sandbox-secret"
+"""The client secret of the bot's app registration, unless its registration gives another."""
 TEAMS_CHANNEL = "msteams"
 OTHER_CHANNEL = "webchat"
 

@@ -17,6 +17,7 @@ from sandbox._permissions import GRAPH_PERMISSIONS
 from sandbox._state import State, Token
 from sandbox._teams import (
     BOT_FRAMEWORK_HOST,
+    BOT_SECRET,
     CHANNEL_CONVERSATION,
     CONNECTOR_HOST,
     KEYS_PATH,
@@ -259,12 +260,16 @@ class _Control:
         return JSONResponse({"@odata.context": context, "value": found})
 
     async def bot(self, request: Request) -> Response:
+        """`{"endpoint", "appId", "password"?}`: the bot's messaging endpoint and app registration, whose
+        client secret is `password` (BOT_SECRET when not given): its token requests with another fail."""
         body = json_object(await request.body())
         endpoint, app_id = str(body.get("endpoint") or ""), str(body.get("appId") or "")
         if not endpoint.startswith(("http://", "https://")) or not app_id:
             return JSONResponse({"error": "endpoint (http URL) and appId are required"}, status_code=400)
         with self._world.lock:
             self._world.bot_endpoint, self._world.app_id = endpoint, app_id
+        with self._world.state.lock:
+            self._world.state.client_secrets[app_id] = str(body.get("password") or BOT_SECRET)
         return JSONResponse({"endpoint": endpoint, "appId": app_id})
 
     async def _person(self, request: Request) -> tuple[dict[str, Any], dict[str, Any] | Response]:

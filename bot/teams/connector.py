@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from bot.teams.pacing import GRAPH_INSTALLS_PER_SECOND, PER_CONVERSATION, Pacer
 from bot.teams.settings import TeamsSettings
 from msapi import CookielessAsyncClient, Router, error_code, tls_context
 from storage import Database
+
+logger = logging.getLogger(__name__)
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -73,6 +77,7 @@ class TeamsApi:
         self._token_lock = asyncio.Lock()
         self._paced = paced
         self._catalog_id: str | None = None
+        self._refused_said = False
         tenant = settings.tenant_id
         self._per_tenant = SharedRate(database, f"connector:{tenant}", settings.tenant_rate)
         self._per_conversation = Pacer(PER_CONVERSATION)
@@ -242,7 +247,11 @@ class TeamsApi:
             except httpx.HTTPError as error:
                 raise TeamsApiError(0, type(error).__name__, "the bot's token") from None
             if response.status_code != 200:
-                raise TeamsApiError(response.status_code, error_code(response), "the bot's token")
+                code = error_code(response)
+                if code == "invalid_client":
+                    self._say_refused_once(response)
+                raise TeamsApiError(response.status_code, code, "the bot's token")
+            self._refused_said = False
             answer = response.json()
             lifetime = float(answer.get("expires_in") or 3599)
             self._tokens[scope] = (
@@ -250,6 +259,34 @@ class TeamsApi:
                 str(answer["access_token"]),
             )
             return str(answer["access_token"])
+
+    def _say_refused_once(self, response: httpx.Response) -> None:
+        """Entra refused the app's credentials (a wrong or expired TEAMS_APP_PASSWORD): the bot can send
+        nothing to anyone, so the operator is told what to change, once until a sign-in works again."""
+        if self._refused_said:
+            return
+        self._refused_said = True
+        logger.error(
+            "Microsoft Entra ID refused the Teams bot's sign-in (%s): TEAMS_APP_PASSWORD is not a current"
+            " client secret of app %s in tenant %s, so the bot can send nothing. In the Entra admin center,"
+            " App registrations > that app > Certificates & secrets, create a client secret, set"
+            " TEAMS_APP_PASSWORD to its Value (not its Secret ID) and restart.",
+            _entra_code(response) or "invalid_client",
+            self.app_id,
+            self._settings.tenant_id,
+        )
+
+
+def _entra_code(response: httpx.Response) -> str:
+    """The AADSTS code an Entra error names first (`AADSTS7000215: Invalid client secret provided...`)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    found = (
+        re.match(r"AADSTS\d+", str(body.get("error_description") or "")) if isinstance(body, dict) else None
+    )
+    return found.group(0) if found else ""
 
 
 def _join(service_url: str, path: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -110,15 +110,17 @@ def teams_serve(
     register: bool = True,
     migrated: Path | None = None,
     execs: bool = False,
+    stderr: IO[str] | None = None,
 ) -> Iterator[ServedTeams]:
     """`aadbot serve --port 0` with Teams configured against `box`; registered as the bot's endpoint.
-    `migrated`: see `serve_database`. `execs`: the real command, not a fork of the launcher."""
+    `migrated`: see `serve_database`. `execs`: the real command, not a fork of the launcher. `stderr`: where
+    its log goes (the test's own stderr by default)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
     env.update(teams_through(box))
     env["AADBOT_DATABASE_URL"] = serve_database(workdir, migrated)
     env.update(environment or {})
     command = [sys.executable, "-m", "bot.cli", "serve", "--port", "0"]
-    with start(command, execs=execs, env=env, stdout=subprocess.PIPE, cwd=workdir) as process:
+    with start(command, execs=execs, env=env, stdout=subprocess.PIPE, stderr=stderr, cwd=workdir) as process:
         try:
             assert process.stdout is not None
             line = process.stdout.readline()

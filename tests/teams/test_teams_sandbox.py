@@ -61,7 +61,12 @@ def _token(box: Sandbox, scope: str) -> str:
     tenant = box.state()["tenant"]["id"]
     response = httpx.post(
         f"{box.url}/login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": "s", "scope": scope},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": APP_ID,
+            "client_secret": "sandbox-secret",
+            "scope": scope,
+        },
     )
     response.raise_for_status()
     return str(response.json()["access_token"])
@@ -200,3 +205,30 @@ def test_activities_reach_the_bot_signed_with_published_keys(teams_box: Sandbox)
         issuer="https://api.botframework.com",
     )
     assert claims["serviceurl"] == activity["serviceUrl"]
+
+
+def test_the_bot_s_token_needs_the_secret_its_registration_holds(teams_box: Sandbox) -> None:
+    """As Entra answers a wrong client secret (401 invalid_client, AADSTS7000215, in the words of
+    OfficeDev/microsoft-365-agents-toolkit#8621); a registration may name its own secret."""
+    tenant = teams_box.state()["tenant"]["id"]
+    url = f"{teams_box.url}/login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+
+    def sign_in(client_id: str, secret: str) -> httpx.Response:
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+        return httpx.post(url, data={**form, "scope": "https://api.botframework.com/.default"})
+
+    refused = sign_in(APP_ID, "not-the-secret")
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "error": "invalid_client",
+        "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in"
+        " the request is the client secret value, not the client secret ID, for a secret added to app"
+        f" '{APP_ID}'.",
+        "error_codes": [7000215],
+    }
+    assert sign_in(APP_ID, "sandbox-secret").status_code == 200
+    assert sign_in("another-app", "anything").status_code == 200  # no registration of its own here
+    registration = {"endpoint": "http://127.0.0.1:9/x", "appId": APP_ID, "password": "rotated"}
+    httpx.post(f"{teams_box.url}/_sandbox/teams/bot", json=registration).raise_for_status()
+    assert sign_in(APP_ID, "sandbox-secret").status_code == 401
+    assert sign_in(APP_ID, "rotated").status_code == 200

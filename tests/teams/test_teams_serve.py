@@ -27,7 +27,7 @@ from tests.fakes.slack_harness import BOT_TOKEN, texts
 from tests.fakes.socket_harness import APP_TOKEN
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.teams.conftest import APP_ID
-from tests.teams.serving import OWN_PREFIXES, ServedTeams, teams_through
+from tests.teams.serving import OWN_PREFIXES, ServedTeams, teams_serve, teams_through
 
 WAIT = 30.0
 SCENARIO = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
@@ -186,3 +186,32 @@ def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(
     assert last.startswith("aadbot: Slack refused SLACK_APP_TOKEN (invalid_auth)"), finished.stderr
     assert "Traceback" not in finished.stderr
     assert APP_TOKEN not in finished.stderr + finished.stdout
+
+
+def test_a_wrong_bot_secret_is_told_plainly_at_the_first_send(
+    tmp_path: Path, box: Sandbox, sqlite_template: Path
+) -> None:
+    """Entra refuses the bot's token (AADSTS7000215): serve says once what to change, never the secret."""
+    wrong = "wrong-secret-Value~0123456789abcdef"
+    log = tmp_path / "serve-stderr.txt"
+    environment = {"TEAMS_APP_PASSWORD": wrong}
+    with (
+        log.open("w") as stderr,
+        teams_serve(
+            box, tmp_path, environment=environment, migrated=sqlite_template, stderr=stderr
+        ) as served,
+    ):
+        for text in ("help", "status"):
+            served.say("dana@fabrikam.com", text, channel=False)
+    tenant = str(box.state()["tenant"]["id"])
+    said = log.read_text()
+    errors = [line for line in said.splitlines() if line.startswith("ERROR ")]
+    assert errors == [
+        "ERROR bot.teams.connector: Microsoft Entra ID refused the Teams bot's sign-in (AADSTS7000215):"
+        f" TEAMS_APP_PASSWORD is not a current client secret of app {APP_ID} in tenant {tenant}, so the bot"
+        " can send nothing. In the Entra admin center, App registrations > that app > Certificates &"
+        " secrets, create a client secret, set TEAMS_APP_PASSWORD to its Value (not its Secret ID) and"
+        " restart."
+    ], said
+    assert wrong not in said and "Traceback" not in said
+    assert served.activities() == []  # nothing reached anyone
