@@ -293,6 +293,8 @@ class _Control:
         world = self._world
         text = str(body.get("text") or "")
         activity = self._activity(user, "message", channel=bool(body.get("channel")))
+        if isinstance(body.get("attachments"), list):  # what the person pasted or attached (a screenshot)
+            activity["attachments"] = body["attachments"]
         if body.get("channel"):
             thread = str(body.get("thread") or "")  # a reply under that post, else a post of its own
             with world.lock:

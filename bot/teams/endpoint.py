@@ -41,6 +41,10 @@ NOT_FOUND = (
     "I can't find you in the organization's directory, and I match people by their directory account. "
     "Ask an admin to check that your Teams account is a user of the directory."
 )
+TEXT_ONLY = (
+    "I read text only, so I cannot see screenshots or files. Type what you need in words: the error message"
+    " as it reads (for example TF400813, or “403 when inviting”), a question, or help to see what I can do."
+)
 STILL_WORKING = "I am still working on that click; what it does will show in a moment."
 """Teams delivered a click again before its first delivery was answered."""
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
@@ -174,6 +178,9 @@ class TeamsEndpoint:
 
     async def _message(self, activity: dict[str, Any], origin: Origin) -> None:
         text = words_of(activity)
+        if not text and activity.get("attachments"):  # a screenshot or a file, and no words
+            await self._delivery.tell(origin, TEXT_ONLY)
+            return
         actor = await self._actor(origin)
         if actor is None:
             return

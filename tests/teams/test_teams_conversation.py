@@ -54,3 +54,34 @@ def test_check_connection_says_connected_once(teams: Teams) -> None:
     assert len(told) == 1, told
     again = teams.said(DANA, f"check-connection {ORGANIZATION}")  # nothing new to post: the reply says it
     assert f"🎉 {ORGANIZATION} is now connected to Fabrikam." in again
+
+
+def test_a_screenshot_without_words_is_told_the_bot_reads_text_only(teams: Teams) -> None:
+    """Teams sends a pasted image as an `<img>` in the text and as attachments; a file as an attachment."""
+    from bot.teams.endpoint import TEXT_ONLY
+
+    image = [
+        {"contentType": "image/*", "contentUrl": "https://smba.trafficmanager.net/amer/v3/attachments/x"},
+        {
+            "contentType": "text/html",
+            "content": '<div><img alt="image" src="https://example.invalid/x"></div>',
+        },
+    ]
+    pasted = '<p><img alt="image" src="https://example.invalid/x" itemscope="png"></p>'
+    file = [{"contentType": "application/vnd.microsoft.teams.file.download.info", "name": "error.png"}]
+    for text, attachments, channel in ((pasted, image, False), ("", file, True)):
+        before = len(teams.activities())
+        assert teams.say("kim@fabrikam.com", text, channel=channel, attachments=attachments)["status"] == 200
+        [told] = teams.activities()[before:]
+        assert texts(told).strip().splitlines()[-1] == TEXT_ONLY  # not the home card, nor help
+
+
+def test_html_entities_are_words_before_the_faq_reads_them(teams: Teams) -> None:
+    """Teams sends `&` as `&amp;`: the question is the one typed, and gets its answer ("builds keep
+    running"), as the same words with "and" do."""
+    asked = teams.said("kim@fabrikam.com", "Do my pipelines &amp; builds keep working?", channel=False)
+    plain = teams.said("kim@fabrikam.com", "Do my pipelines and builds keep working?", channel=False)
+    assert (
+        "No downtime: the organization keeps working while it is connected, and builds keep running." in asked
+    )
+    assert asked == plain.replace("pipelines and builds", "pipelines & builds") and "&amp;" not in asked
