@@ -154,11 +154,13 @@ def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
 
 def unreached_lines(unreached: Sequence[Unreached], checks: Sequence[Check]) -> str:
     """Who the advance notice could not reach in chat, those it matters most for first, what happens to
-    them (as the plan's `checks` have it, like `plan`), why, and how to reach them."""
+    them (as the plan's `checks` have it now, like `plan`), why it could not (as its delivery found then:
+    someone invited since had no directory account at the time), and how to reach them."""
     first = sorted(unreached, key=lambda person: not person.matters_most)
     words = plan_views.outcome_words(checks)
     lines = [
-        f"• {person.address} ({words[person.group][1]}): {person.why or 'no reason given'}"
+        f"• {person.address} ({words[person.group][1]}) — when the notice went out:"
+        f" {person.why or 'no reason given'}"
         for person in first[:AFFECTED_NAMES]
     ]
     if len(first) > AFFECTED_NAMES:

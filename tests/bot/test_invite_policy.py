@@ -181,4 +181,4 @@ def test_whom_the_notice_missed_are_said_to_lose_access_as_the_invitation_policy
         "invite-permission", "fail", "2 users need a guest invitation.", invitation_policy_fix(policy), policy
     )
     missed = views.unreached_lines([Unreached("erin.eng@gmail.com", "invite", "no chat account")], [check])
-    assert f"• erin.eng@gmail.com ({said}: no chat account" in missed
+    assert f"• erin.eng@gmail.com ({said} — when the notice went out: no chat account" in missed

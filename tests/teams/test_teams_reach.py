@@ -182,3 +182,21 @@ def test_the_advance_notice_says_in_the_channel_in_status_and_in_the_approval_wh
     assert "4 could not be reached" in status and f"{ERIN} (invited, still to accept" in status
     prompt = " ".join(teams.said(DANA, f"request-approval {ORGANIZATION}").split())
     assert "The advance notice could not reach them in chat" in prompt and "Nobody in" not in prompt
+
+
+def test_someone_invited_after_the_notice_missed_them_is_named_with_when_the_reason_held(
+    teams: Teams,
+) -> None:
+    """The notice found no directory account for Erin; `invite` then gave her one. The approval prompt's
+    line says what happens to her now and that the reason was the notice's (walk28 problem 12)."""
+    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    teams.say(DANA, f"announce {ORGANIZATION} Friday 14:00 UTC")
+    teams.deliver_outbox()
+    teams.say(DANA, f"invite {ORGANIZATION}")
+    teams.deliver_outbox()
+    prompt = teams.said(DANA, f"request-approval {ORGANIZATION}").splitlines()
+    [erin] = [line for line in prompt if line.startswith(f"• {ERIN} ")]
+    assert erin == (
+        f"• {ERIN} (invited, still to accept: keeps access once they accept) — when the notice went out: no"
+        f" directory user with the sign-in name {ERIN}"
+    )
