@@ -124,7 +124,8 @@ def test_held_out_real_questions_stay_above_the_floors_measured_when_they_were_s
         assert held_out is None
         return
     assert held_out is not None
-    assert held_out.answered_right / held_out.in_scope >= record.answered_right
+    if held_out.in_scope:  # round 25's part has no in-scope question: its floor measures nothing
+        assert held_out.answered_right / held_out.in_scope >= record.answered_right
     assert held_out.out_of_scope_declined / held_out.out_of_scope >= record.out_of_scope_declined
 
 
@@ -172,15 +173,15 @@ def test_spent_held_out_parts_keep_their_record_and_stay_above_their_in_sample_f
     record = ScoredRecord.load()
     scored = {q.row for q in load_real() if q.round in (7, 10, 16)}
     assert scored <= record.rows  # each part scored once by `--write`, and recorded
-    # Round 16's single scoring (rounds 7 and 10's are history in docs/faq-eval.md).
+    # Round 25's single scoring (rounds 7, 10 and 16's are history in docs/faq-eval.md).
     assert record.measured == {
-        "in_scope": 1,
+        "in_scope": 0,
         "answered_right": 0,
         "top1_right": 0,
-        "out_of_scope": 42,
-        "out_of_scope_declined": 35,
+        "out_of_scope": 51,
+        "out_of_scope_declined": 47,
     }
-    assert (record.answered_right, record.out_of_scope_declined) == (0.0, 0.83)
+    assert (record.answered_right, record.out_of_scope_declined) == (0.0, 0.92)
     for title, figures in _evaluated().comparisons:
         for prefix, (answered, declined) in FLOOR_SPENT_IN_SAMPLE.items():
             if title.startswith(prefix):
