@@ -9,6 +9,9 @@ lower the per-tenant limit (`"tenantLimitPerSecond": N`, Microsoft's 30 by defau
 remove the app later. The connector then refuses to write to them as Microsoft documents it (403
 `ConversationBlockedByUser`, or `BotNotInConversationRoster` once the app is gone); writing to the bot
 again lifts a block.
+An activity the bot sends with both `text` and attachments becomes two messages, the text and the cards,
+answered 202 with no id, as Teams splits it (the bot could not update either). The record of each keeps
+its `summary`, what Teams shows in the notification for a card.
 A channel is threads, as in Teams: a person's post, or a reply under one (`POST /_sandbox/teams/message`
 with `"thread": POST-ID`), reaches the bot with the conversation id `CHANNEL;messageid=FIRST-POST` (so
 does a click on a card in a thread); the bot posts in a thread by writing to that id, and starts a post
@@ -189,6 +192,7 @@ class TeamsWorld:
                 },
                 "thread": activity.thread,
                 "text": activity.body.get("text"),
+                "summary": activity.body.get("summary"),
                 "attachments": activity.body.get("attachments") or [],
             }
         )

@@ -1,8 +1,12 @@
 """A `Message` as an Adaptive Card: the one place that knows cards.
 
-The conversation writes Slack-flavoured markup (`*bold*`); Adaptive Cards read CommonMark's subset
-(`**bold**`, `_italic_`, lists, links), so text is converted here. Buttons become `Action.Execute`
-actions whose `verb` is the command word and whose `data` carries its value.
+The conversation writes Slack-flavoured markup (`*bold*`, `` `code` ``, a line per `\n`); Teams renders
+a subset of CommonMark on cards (tests/teams/data/cards-format.md): `**bold**`, `_italic_`, lists, links,
+and no code, whose backticks it shows as typed; a single `\n` breaks a line only between list items. So
+text is converted here. Buttons become `Action.Execute` actions whose `verb` is the command word and
+whose `data` carries its value. The activity carries the card alone, its summary as `summary`: Teams
+splits one with `text` beside a card into two messages and answers with no id to update them by
+(tests/teams/data/conversation-messages.md).
 
 Each element is written as the Teams SDK's card models (`microsoft_teams.cards`) write it, key for key and
 in their order: importing those models (112 pydantic classes) cost every Teams process 0.4 s of CPU at
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any, Final, Literal
 
 from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
@@ -34,13 +39,38 @@ MAX_REFRESH_USERS = 60
 """`refresh.userIds` names at most 60 people (Microsoft's limit for automatic refresh)."""
 
 _SLACK_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_CODE = re.compile(r"`([^`\n]+)`")
+_FENCE = re.compile(r"^```[^`\n]*$", re.MULTILINE)
+_BULLET = re.compile(r"^• ", re.MULTILINE)
+_LIST_ITEM = re.compile(r"(?:- |\d+\. )")
+_ATTACHED = re.compile(r"\bthe attached (?:CSV|list)")
 ActionStyle = Literal["positive", "destructive"]
 _STYLES: dict[str, ActionStyle] = {"primary": "positive", "danger": "destructive"}
 
 
 def commonmark(markup: str) -> str:
-    """The conversation's markup in the CommonMark subset Adaptive Cards render."""
-    return _SLACK_BOLD.sub(r"**\1**", markup)
+    """The conversation's markup as Teams renders it on a card: `*bold*` as `**bold**`; code as bold (as
+    it is inside bold), since Teams shows backticks and fences as typed; `• ` lines as list items; every
+    line its own, which outside a list takes a blank line (`\n\n`) between two."""
+    text = _SLACK_BOLD.sub(r"**\1**", _FENCE.sub("", markup))
+    text = _CODE.sub(_code, text)
+    lines = [line for line in _BULLET.sub("- ", text).split("\n") if line.strip()]
+    joined = lines[:1]
+    for before, after in pairwise(lines):
+        in_list = bool(_LIST_ITEM.match(before) and _LIST_ITEM.match(after))
+        joined.append(("\n" if in_list else "\n\n") + after)
+    return "".join(joined)
+
+
+def _code(match: re.Match[str]) -> str:
+    """Code as bold, or as it is where an odd number of `**` before it means bold is already on."""
+    inside_bold = match.string.count("**", 0, match.start()) % 2 == 1
+    return match[1] if inside_bold else f"**{match[1]}**"
+
+
+def plain(markup: str) -> str:
+    """The markup as plain text (a notification shows no Markdown)."""
+    return _CODE.sub(r"\1", _SLACK_BOLD.sub(r"\1", markup))
 
 
 def adaptive_card(body: list[Element], *, refresh: Element | None = None) -> Element:
@@ -106,9 +136,6 @@ def refresh_definition(action: Element, user_ids: list[str]) -> Element:
     return {"action": action, "userIds": user_ids}
 
 
-DOWNLOAD_TITLE = "Download the full list (CSV)"
-
-
 def card(
     message: Message,
     *,
@@ -119,14 +146,16 @@ def card(
     """The card for `message`; without `actions` read-only; `refresh` = (shared key, MRIs to refresh for);
     `links`: each file's download link by filename (`bot.teams.files`)."""
     body: list[Element] = []
+    unseen = () if actions else message.buttons
+    files = any(isinstance(block, Attachment) for block in message.blocks)
     for block in message.blocks:
         match block:
             case Heading(text):
-                body.append(text_block(text, size="Large", weight="Bolder"))
+                body.append(text_block(commonmark(text), size="Large", weight="Bolder"))
             case Text(markup):
-                body.append(text_block(commonmark(markup)))
+                body.append(text_block(commonmark(_as_shown(markup, unseen, files))))
             case Facts(pairs):
-                body.append(fact_set([(key, commonmark(value)) for key, value in pairs]))
+                body.append(fact_set([(commonmark(key), commonmark(value)) for key, value in pairs]))
             case Table(header, rows):
                 body.extend(_table(header, rows))
             case Actions(buttons) if actions:
@@ -134,17 +163,17 @@ def card(
             case Actions():
                 pass
             case Attachment(filename, _content, title) if (links or {}).get(filename):
-                note = f"📎 {title} (`{filename}`): the download link works for an hour."
+                note = f"📎 {title}: the download link works for an hour."
                 body.append(text_block(note, is_subtle=True))
-                body.append(action_set([open_url_action(DOWNLOAD_TITLE, (links or {})[filename])]))
+                body.append(action_set([open_url_action(download_title(filename), (links or {})[filename])]))
             case Attachment(filename, _content, title):
                 note = (
-                    f"📎 {title} (`{filename}`): I can't link the file because my public address is not "
+                    f"📎 {title} ({filename}): I can't link the file because my public address is not "
                     "configured (AADBOT_PUBLIC_URL); Slack and the console have it."
                 )
                 body.append(text_block(note, is_subtle=True))
     if not body:
-        body.append(text_block(message.summary))
+        body.append(text_block(commonmark(message.summary)))
     updated = None
     if refresh is not None:
         key, user_ids = refresh
@@ -152,6 +181,21 @@ def card(
             execute_action("Refresh", REFRESH_VERB, key), user_ids[:MAX_REFRESH_USERS]
         )
     return _fitted({"$schema": CARD_SCHEMA, **adaptive_card(body, refresh=updated)})
+
+
+def download_title(filename: str) -> str:
+    """A file's link button, named by the file: a message with two files shows two buttons."""
+    return f"Download {filename}"
+
+
+def _as_shown(markup: str, unseen: tuple[Button, ...], files: bool) -> str:
+    """The text as true of the card Teams shows: a button it does not show (`unseen`, on a read-only copy)
+    named by what typing does the same, and a file it links below called that, not attached."""
+    for button in unseen:
+        typed = f"{button.action} {button.value}".strip()
+        if not button.url:
+            markup = markup.replace(f"*{button.label}*", f"`{typed}`")
+    return _ATTACHED.sub("the CSV below", markup) if files else markup
 
 
 def execute(button: Button) -> Element:
@@ -163,15 +207,16 @@ def execute(button: Button) -> Element:
         return execute_action(button.label, button.action, button.value, style=style)
     confirmed = f"Yes, {button.label[:1].lower()}{button.label[1:]}"
     action = execute_action(confirmed, button.action, button.value, style=style)
-    return show_card_action(button.label, adaptive_card([text_block(button.confirm), action_set([action])]))
+    question = text_block(commonmark(button.confirm))
+    return show_card_action(button.label, adaptive_card([question, action_set([action])]))
 
 
 def activity(message: Message, **options: Any) -> dict[str, Any]:
-    """A message activity carrying the card, with the summary as its notification text."""
+    """A message activity carrying the card alone, the summary as its `summary` (the notification's text):
+    `text` beside a card makes Teams split them into two messages and answer with no id."""
     return {
         "type": "message",
-        "text": commonmark(message.summary),
-        "textFormat": "markdown",
+        "summary": plain(message.summary),
         "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card(message, **options)}],
     }
 
@@ -183,7 +228,9 @@ def _table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> list[E
     facts = [
         (
             commonmark(row[0]),
-            " · ".join(f"{name}: {cell}" for name, cell in zip(header[1:], row[1:], strict=True) if cell),
+            commonmark(
+                " · ".join(f"{name}: {cell}" for name, cell in zip(header[1:], row[1:], strict=True) if cell)
+            ),
         )
         for row in shown
     ]

@@ -117,7 +117,7 @@ class Delivery:
         if origin.in_place:
             return await self._card_for(answer, origin, viewers)
         if _in_channel(origin):
-            return _line(answer.message)
+            return cards.plain(_line(answer.message))  # a line beside the card: no Markdown there
         return ANSWERED_BELOW  # posted in the personal chat as a message of its own
 
     async def tell(self, origin: Origin, text: str) -> None:

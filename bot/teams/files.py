@@ -1,7 +1,7 @@
 """The full list behind a Teams card, as a file: a short-lived signed link served by `aadbot serve`.
 
 Slack attaches a CSV to the message. A Teams bot cannot put a file in a channel without SharePoint, so
-the card carries an `Action.OpenUrl` "Download the full list (CSV)" to `GET /files/{token}` on this
+the card carries an `Action.OpenUrl` "Download FILENAME" to `GET /files/{token}` on this
 server. The file is stored when the card is made, for an hour. The token is `ID.EXPIRES.SIGNATURE`:
 a random 128-bit id, the expiry (Unix seconds) and an HMAC-SHA256 over both and what the file is bound
 to: its migration (organization) and its audience, the person of a personal chat or the channel it was

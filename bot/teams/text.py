@@ -29,7 +29,8 @@ def card_lines(card: dict[str, Any]) -> list[str]:
 def _element(element: dict[str, Any]) -> list[str]:
     kind = element.get("type")
     if kind == "TextBlock":
-        return str(element.get("text") or "").split("\n")
+        # a line per Markdown line; the blank line Teams needs between two is no line of its own
+        return [line for line in str(element.get("text") or "").split("\n") if line]
     if kind == "FactSet":
         facts = element.get("facts") or []
         width = max((len(str(fact.get("title"))) for fact in facts), default=0)

@@ -106,8 +106,9 @@ class Teams:
 
 
 def texts(entry: dict[str, Any]) -> str:
-    """An activity's text and every text on its cards."""
-    found: list[str] = [str(entry.get("text") or "")]
+    """What a person reads of an activity: its notification's summary (or its text) and every text on its
+    cards."""
+    found: list[str] = [str(entry.get("summary") or entry.get("text") or "")]
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):

@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from bot.conversation.messages import Actions, Button, Facts, Heading, Message, Table, Text
+from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
 from bot.teams import cards
 from bot.teams.pacing import PER_CONVERSATION, Pacer
 
@@ -68,10 +68,65 @@ def test_each_element_is_written_as_the_teams_sdks_card_model_writes_it() -> Non
         assert json.dumps(ours) == written(theirs)
 
 
-def test_slack_markup_becomes_commonmark_and_code_and_lists_stay() -> None:
-    assert cards.commonmark("*Keep access* (5): `dana`, _maybe_") == "**Keep access** (5): `dana`, _maybe_"
+def test_slack_markup_becomes_the_markdown_teams_renders() -> None:
+    """Microsoft's subset (data/cards-format.md): bold, italic, lists, links; no code, and a line break
+    outside a list takes `\\n\\n`."""
+    assert cards.commonmark("*Keep access* (5): `dana`, _maybe_") == "**Keep access** (5): **dana**, _maybe_"
     assert cards.commonmark("2 * 3 = 6 and a*b") == "2 * 3 = 6 and a*b"  # no bold out of arithmetic
-    assert cards.commonmark("• *one*\n• two") == "• **one**\n• two"
+    assert cards.commonmark("*Run `plan` first*, then `invite`") == "**Run plan first**, then **invite**"
+    assert cards.commonmark("403\nA 403 means...\n\nFix: ...") == "403\n\nA 403 means...\n\nFix: ..."
+    assert cards.commonmark("Hi Kim:\n• *one*\n• two\nBye") == "Hi Kim:\n\n- **one**\n- two\n\nBye"
+    assert cards.commonmark("1. Sign in\n2. Select") == "1. Sign in\n2. Select"
+    assert cards.commonmark("Run:\n```sh\ngit fetch\ngit pull\n```") == "Run:\n\ngit fetch\n\ngit pull"
+    assert cards.plain("*Plan* for `fabrikam`") == "Plan for fabrikam"
+
+
+def test_the_activity_carries_the_card_alone_and_its_summary_for_the_notification() -> None:
+    """Text beside a card is split by Teams into two messages with no id (data/conversation-messages.md);
+    the activity's `summary` is the notification's text."""
+    activity = cards.activity(Message("*Plan* for `fabrikam`", (Heading("Plan"),)))
+    assert activity == {
+        "type": "message",
+        "summary": "Plan for fabrikam",
+        "attachments": [
+            {"contentType": cards.CARD_CONTENT_TYPE, "content": cards.card(Message("", (Heading("Plan"),)))}
+        ],
+    }
+
+
+def test_a_read_only_card_names_its_buttons_by_what_typing_does_the_same() -> None:
+    """The live progress card is read-only in Teams: no *Full list (CSV)* to press, so its text says what
+    to type; the full card, with the button, keeps the button's name."""
+    message = Message(
+        "Progress",
+        (
+            Text("Everyone else is in the CSV that *Full list (CSV)* sends you."),
+            Actions((Button("Full list (CSV)", "progress", "fabrikam csv"), Button("Refresh", "progress"))),
+        ),
+    )
+    (read_only,) = cards.card(message, actions=False)["body"]
+    assert read_only["text"] == "Everyone else is in the CSV that **progress fabrikam csv** sends you."
+    full, _actions = cards.card(message)["body"]
+    assert full["text"] == "Everyone else is in the CSV that **Full list (CSV)** sends you."
+
+
+def test_each_file_has_its_own_download_button_and_the_text_points_to_it() -> None:
+    message = Message(
+        "Progress",
+        (
+            Text("Reach them another way (the attached list has their addresses)."),
+            Attachment("progress-f.csv", "a\n", "To-do progress"),
+            Attachment("still-f.csv", "b\n", "Still on Microsoft accounts"),
+        ),
+    )
+    links = {"progress-f.csv": "https://bot.example/files/1", "still-f.csv": "https://bot.example/files/2"}
+    text, note, first, _note, second = cards.card(message, links=links)["body"]
+    assert text["text"] == "Reach them another way (the CSV below has their addresses)."
+    assert note["text"] == "📎 To-do progress: the download link works for an hour."
+    assert [set_["actions"] for set_ in (first, second)] == [
+        [{"type": "Action.OpenUrl", "title": "Download progress-f.csv", "url": links["progress-f.csv"]}],
+        [{"type": "Action.OpenUrl", "title": "Download still-f.csv", "url": links["still-f.csv"]}],
+    ]
 
 
 def test_buttons_become_execute_actions_with_their_word_and_value() -> None:

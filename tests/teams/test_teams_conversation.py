@@ -13,7 +13,7 @@ def test_a_typo_in_a_mention_gets_a_private_suggestion_whose_button_runs_it(team
     assert teams.say(DANA, "hepl all", channel=True)["status"] == 200
 
     new = teams.activities()[before:]
-    suggestions = [entry for entry in new if "Did you mean `help all`?" in texts(entry)]
+    suggestions = [entry for entry in new if "Did you mean **help all**?" in texts(entry)]
     assert len(suggestions) == 1, [texts(entry) for entry in new]
     (suggestion,) = suggestions
     assert (suggestion["conversation"]["conversationType"], suggestion["conversation"]["user"]) == (
@@ -26,7 +26,7 @@ def test_a_typo_in_a_mention_gets_a_private_suggestion_whose_button_runs_it(team
     response = teams.click(DANA, suggestion["id"], "help all")
     assert response.status_code == 200
     answered = "\n".join([str(response.json()), *(texts(entry) for entry in teams.activities()[clicked:])])
-    assert "`start ORG TENANT`" in answered and "`stale-users [ORG] [DAYS]`" in answered  # every word
+    assert "**start ORG TENANT**" in answered and "**stale-users [ORG] [DAYS]**" in answered  # every word
 
 
 def test_a_question_in_a_mention_is_answered_as_ask_answers_it(teams: Teams) -> None:

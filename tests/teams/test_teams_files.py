@@ -25,15 +25,15 @@ from tests.teams.serving import ServedTeams
 DANA = "dana@fabrikam.com"
 
 
-def _download_links(node: Any) -> list[str]:
-    from bot.teams.cards import DOWNLOAD_TITLE  # the Teams SDK: not at collection
+def _download_links(node: Any, filename: str) -> list[str]:
+    from bot.teams.cards import download_title  # the Teams SDK: not at collection
 
     if isinstance(node, dict):
-        download = node.get("type") == "Action.OpenUrl" and node.get("title") == DOWNLOAD_TITLE
+        download = node.get("type") == "Action.OpenUrl" and node.get("title") == download_title(filename)
         own = [node["url"]] if download else []
-        return own + [url for value in node.values() for url in _download_links(value)]
+        return own + [url for value in node.values() for url in _download_links(value, filename)]
     if isinstance(node, list):
-        return [url for item in node for url in _download_links(item)]
+        return [url for item in node for url in _download_links(item, filename)]
     return []
 
 
@@ -44,7 +44,11 @@ def test_the_plan_s_card_links_its_csv_served_by_serve(
     served.say(DANA, f"start {ORGANIZATION} fabrikam.com")
     before = len(served.activities())
     served.say(DANA, f"plan {ORGANIZATION}")
-    links = [url for entry in served.activities()[before:] for url in _download_links(entry["attachments"])]
+    links = [
+        url
+        for entry in served.activities()[before:]
+        for url in _download_links(entry["attachments"], f"{ORGANIZATION}-plan.csv")
+    ]
     assert len(links) == 1, links
     link = links[0]
     assert link.startswith(f"{served.url}/files/") and "sandbox-secret" not in link

@@ -100,4 +100,4 @@ def test_adding_the_app_shows_what_the_bot_does(teams: Teams) -> None:
     answer = httpx.post(f"{teams.url}/_sandbox/teams/install", json={"from": ANN}, timeout=60).json()
     assert answer["status"] == 200
     (welcome,) = teams.personal(ANN)
-    assert "Type `help` to see what I can do" in texts(welcome)  # no migration yet: nothing for Ann to do
+    assert "Type **help** to see what I can do" in texts(welcome)  # no migration yet: nothing for Ann to do

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from sandbox._teams_limits import PER_CONVERSATION, SlidingLimits
 from tests.fakes.server import ServerThread
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
+DATA = Path(__file__).parent / "data"
 
 
 class _Clock:
@@ -112,6 +114,31 @@ def test_connector_creates_sends_updates_and_refuses_as_teams_does(teams_box: Sa
     # 7 operations a second per conversation: two creations, the send and the update above, then 3 of these
     assert [answer.status_code for answer in answers] == [201] * 3 + [429] * 5
     assert int(throttled[0].headers["Retry-After"]) == 1
+
+
+def test_text_beside_a_card_is_split_into_two_messages_with_no_id(teams_box: Sandbox) -> None:
+    """Microsoft's note (vendored): Teams splits an activity with text and an attachment in two and
+    answers with no message id, so neither can be updated; a card alone gets its id."""
+    note = (DATA / "conversation-messages.md").read_text()
+    assert "you do not receive the message ID in response" in note
+    base = f"{teams_box.url}/smba.trafficmanager.net/amer/v3/conversations"
+    bot = {"Authorization": f"Bearer {_token(teams_box, 'https://api.botframework.com/.default')}"}
+    lee = _user(teams_box, "lee@fabrikam.com")
+    conversation = httpx.post(base, json={"members": [{"id": lee["id"]}]}, headers=bot).json()["id"]
+    card = {"contentType": "application/vnd.microsoft.card.adaptive", "content": {"type": "AdaptiveCard"}}
+    both = {"type": "message", "text": "Plan ready", "attachments": [card]}
+    split = httpx.post(f"{base}/{conversation}/activities", json=both, headers=bot)
+    assert (split.status_code, split.content) == (202, b"")
+    alone = {"type": "message", "summary": "Plan ready", "attachments": [card]}
+    sent = httpx.post(f"{base}/{conversation}/activities", json=alone, headers=bot)
+    assert sent.status_code == 201
+    log = httpx.get(f"{teams_box.url}/_sandbox/teams/activities").json()
+    assert [(entry["text"], entry["summary"], entry["attachments"]) for entry in log] == [
+        ("Plan ready", None, []),
+        (None, None, [card]),
+        (None, "Plan ready", [card]),
+    ]
+    assert log[-1]["id"] == sent.json()["id"]
 
 
 def test_blocked_user_gets_403_and_graph_installs_once(teams_box: Sandbox) -> None:
