@@ -195,8 +195,8 @@ def test_someone_invited_after_the_notice_missed_them_is_named_with_when_the_rea
     teams.say(DANA, f"invite {ORGANIZATION}")
     teams.deliver_outbox()
     prompt = teams.said(DANA, f"request-approval {ORGANIZATION}").splitlines()
-    [erin] = [line for line in prompt if line.startswith(f"• {ERIN} ")]
+    [erin] = [line for line in prompt if line.startswith(f"- {ERIN} ")]
     assert erin == (
-        f"• {ERIN} (invited, still to accept: keeps access once they accept) — when the notice went out: no"
+        f"- {ERIN} (invited, still to accept: keeps access once they accept) — when the notice went out: no"
         f" directory user with the sign-in name {ERIN}"
     )
