@@ -24,7 +24,7 @@ from bot.alongside import Loop, alongside
 from bot.conversation.messages import Channel, DirectMessage, Outgoing
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.reports import Delivering
-from bot.delivery.sender import DeliveryFailed, Envelope, Readiness, Receipt, Sender
+from bot.delivery.sender import DeliveryFailed, Envelope, HandsOver, Readiness, Receipt, Sender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.tracked import tracked_worker
 from bot.settings import Settings, SettingsError
@@ -291,6 +291,12 @@ class RoutingSender:
 
     async def send(self, envelope: Envelope) -> Receipt:
         return await (await self._route(envelope.migration_id, envelope.to)).send(envelope)
+
+    def stop_handing_over(self) -> None:
+        """Each surface's sender that can tell when a message is handed over stops (`HandsOver`)."""
+        for sender in self._senders.values():
+            if isinstance(sender, HandsOver):
+                sender.stop_handing_over()
 
     async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
         """Its surface's answer: one surface not ready (Slack's directory unread) holds back no other's."""

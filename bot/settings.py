@@ -12,6 +12,13 @@ from bot.delivery.settings import DEFAULT_MAX_RATE, DeliverySettings
 DEFAULT_DATABASE_URL = "sqlite:///aadbot.db"
 
 
+STOP_SECONDS = 20.0
+"""`AADBOT_STOP_SECONDS` by default. Told to stop, the outbox worker hands no other message over and waits
+for those on their way: a Teams message handed over at the signal is answered within the connector's
+timeout (10 s), and cut short it could only be recorded as possibly delivered (Teams keeps no history to
+look in). 20 s leaves that room twice over, and with the 7 s `serve` may take after it (bot/stopping.py)
+ends before Kubernetes' default `terminationGracePeriodSeconds` (30 s) would kill the process."""
+
 SANDBOX_FIX = (
     "Set AADBOT_SANDBOX to a scenario file (the source's sandbox/scenarios/ has fabrikam.json), or unset it"
     " to use Microsoft's live services."
@@ -37,7 +44,7 @@ class Settings:
     sandbox_scenario: str | None = None
     sandbox_url: str | None = None
     poll_seconds: float = 60.0
-    stop_seconds: float = 10.0
+    stop_seconds: float = STOP_SECONDS
     """How long `serve`, told to stop, gives the work under way (a send, a request) to finish."""
     admin_ids: frozenset[str] = frozenset()
     approvers_required: int = 1
@@ -72,7 +79,7 @@ class Settings:
             sandbox_scenario=scenario,
             sandbox_url=text("AADBOT_SANDBOX_URL"),
             poll_seconds=number("AADBOT_POLL_SECONDS", 60.0, minimum=0.1),
-            stop_seconds=number("AADBOT_STOP_SECONDS", 10.0, minimum=1.0),
+            stop_seconds=number("AADBOT_STOP_SECONDS", STOP_SECONDS, minimum=1.0),
             admin_ids=frozenset(
                 part.strip() for part in environ.get("AADBOT_ADMINS", "").split(",") if part.strip()
             ),

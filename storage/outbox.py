@@ -210,7 +210,7 @@ _MARK_SENT = (
         sent_at=bindparam("now"),
         delivered_ref=bindparam("ref"),
         in_flight=False,
-        error_code=None,
+        error_code=bindparam("code"),
         claimed_by=None,
         claimed_until=None,
         version=col(OutboundMessage.version) + 1,
@@ -233,12 +233,27 @@ def begin_send(database: Database, message_id: int, *, worker: str, now: datetim
 
 
 def mark_sent(
-    database: Database, message_id: int, *, worker: str, now: datetime, ref: str | None = None
+    database: Database,
+    message_id: int,
+    *,
+    worker: str,
+    now: datetime,
+    ref: str | None = None,
+    unconfirmed: bool = False,
 ) -> bool:
-    """Record delivery; False when this worker's claim was lost meanwhile (someone else owns it now)."""
+    """Record delivery; False when this worker's claim was lost meanwhile (someone else owns it now).
+    `unconfirmed`: the platform could not say it arrived (`Receipt.unconfirmed`): its code is `UNCONFIRMED`,
+    for the admins' view."""
     with database.session() as session:
         recorded = session.execute(
-            _MARK_SENT, {"message_id": message_id, "worker": worker, "now": now, "ref": ref}
+            _MARK_SENT,
+            {
+                "message_id": message_id,
+                "worker": worker,
+                "now": now,
+                "ref": ref,
+                "code": UNCONFIRMED if unconfirmed else None,
+            },
         )
         session.commit()
         return bool(recorded.rowcount == 1)  # type: ignore[attr-defined]
@@ -393,6 +408,10 @@ def retry_failed(
             return 0
         return len(again)
 
+
+UNCONFIRMED = "unconfirmed"
+"""The error code of a message sent that its platform could not confirm (`mark_sent`'s `unconfirmed`): it may
+not have arrived, and is not sent again lest it arrive twice."""
 
 NOT_IN_CHAT = "not_in_chat"
 """The error code of a person the chat platform could not reach: the senders give it, workflows read it."""

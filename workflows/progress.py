@@ -14,7 +14,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED
+from storage.outbox import NOT_IN_CHAT, SUPERSEDED, UNCONFIRMED
 from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
 from workflows.identities import known_as, other_address
@@ -113,7 +113,8 @@ class UserProgress:
     total: int
     delivery: str
     """queued, waiting (queued, its last try put back or failed: `delivery_error` says why), sending, sent,
-    failed or not-in-chat."""
+    maybe-sent (handed over, but the platform could not confirm it arrived: `Receipt.unconfirmed`), failed
+    or not-in-chat."""
     delivery_error: str | None
     verified: int = 0
     signed_in: bool = False
@@ -256,7 +257,7 @@ def _user_progress(
     delivery, error, queued_at, waiting_for, waiting_until = "queued", None, None, None, None
     if message is not None:
         if message.status == "sent":
-            delivery = "sent"
+            delivery = "maybe-sent" if message.error_code == UNCONFIRMED else "sent"
         elif message.status == "failed":
             delivery = "not-in-chat" if message.error_code == NOT_IN_CHAT else "failed"
             error = message.last_error

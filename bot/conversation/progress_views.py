@@ -165,6 +165,7 @@ def _waiting_blocks(waiting: Sequence[tuple[str, str, str, str]], organization: 
 
 _DELIVERY_WORDS = {
     "sent": "sent",
+    "maybe-sent": "may have arrived",
     "queued": "queued",
     "waiting": "waiting",
     "sending": "sending",
@@ -243,6 +244,8 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
                 + f" ({where} their addresses, marked `not in chat`)."
             )
         )
+    if maybe := report.with_delivery("maybe-sent"):
+        blocks.append(Text(_may_have_arrived(maybe)))
     if with_csv:
         blocks.append(
             lists.csv_file(
@@ -283,6 +286,19 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
         buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
     blocks.append(Actions(tuple(buttons)))
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
+
+
+def _may_have_arrived(users: Sequence[UserProgress]) -> str:
+    """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
+    short), named, with what an admin can do: not sent again, as they could arrive twice."""
+    people = "1 person" if len(users) == 1 else f"{len(users)} people"
+    return (
+        f"{_lists(len(users))} may have reached {people} or not: {lists.names([u.known_as for u in users])}."
+        " Each was handed to Teams, which did not confirm it (the bot stopped or Teams did"
+        " not answer in time) and keeps no history to check; it is not sent again, so nobody gets it twice."
+        " Ask them whether it arrived. If not, their first reminder lists their open items anyway, and `todo`"
+        " in a chat with the bot gives them the whole list."
+    )
 
 
 WAITING_REASONS_SHOWN = 5
@@ -330,7 +346,7 @@ def _tried_again_at(user: UserProgress) -> datetime:
 
 def _furthest_behind(user: UserProgress) -> tuple[int, float]:
     """Undelivered lists first, then the smallest share of items done."""
-    undelivered = 0 if user.delivery in ("failed", "not-in-chat", "waiting") else 1
+    undelivered = 0 if user.delivery in ("failed", "not-in-chat", "waiting", "maybe-sent") else 1
     return undelivered, (user.done / user.total if user.total else 1.0)
 
 

@@ -31,6 +31,9 @@ class Receipt:
     """Where the platform put the message (Slack: `channel/ts`)."""
     time_zone: str | None = None
     """The recipient's time zone when the platform knows it (IANA name or `+HH:MM`)."""
+    unconfirmed: bool = False
+    """The platform could not confirm that it arrived, and it is not sent again lest it arrive twice (Teams:
+    a request that timed out, or one cut short after it was handed over): the admins see it apart."""
 
 
 NOT_READY_SECONDS = 60.0
@@ -66,6 +69,11 @@ class DeliveryFailed(Exception):
         0 is `NOT_READY_SECONDS`: due again at once, the message would be claimed and refused for ever."""
 
 
+class NotHandedOver(Exception):
+    """The service began stopping before the message was handed to the platform: nothing reached it, so the
+    worker gives the message back, due at once for the next process, and the attempt is not counted."""
+
+
 class Sender(Protocol):
     async def send(self, envelope: Envelope) -> Receipt:
         """Deliver once; raise `DeliveryFailed` when it did not work."""
@@ -86,4 +94,16 @@ class Readiness(Protocol):
         the database but on a miss).
         The answer for one direct message holds for all of its migration: the worker puts back those due
         with it, unclaimed, and those of the batch not begun yet."""
+        ...
+
+
+@runtime_checkable
+class HandsOver(Protocol):
+    """A sender that can tell when a message is handed to its platform (Teams' `before` hook), and so can stop
+    handing any more over: a send cut short after that moment may have arrived and cannot be looked for
+    (Teams keeps no history a bot can search), one cut before it is simply sent by the next process."""
+
+    def stop_handing_over(self) -> None:
+        """The service is stopping: a send that has not handed its message over yet raises `NotHandedOver`
+        instead, so that only those already on their way are waited for."""
         ...

@@ -24,7 +24,16 @@ from typing import TypeVar
 
 from bot.delivery.pacing import AdaptivePacer, Sleep
 from bot.delivery.render import addressee_of, envelope_of
-from bot.delivery.sender import NOT_READY_SECONDS, DeliveryFailed, Envelope, Readiness, Receipt, Sender
+from bot.delivery.sender import (
+    NOT_READY_SECONDS,
+    DeliveryFailed,
+    Envelope,
+    HandsOver,
+    NotHandedOver,
+    Readiness,
+    Receipt,
+    Sender,
+)
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
 from storage.outbox import (
@@ -97,9 +106,13 @@ class OutboxWorker:
         self._wake.set()
 
     def stop(self) -> None:
-        """The service is stopping: no other send starts, and `run_forever` ends once those under way have."""
+        """The service is stopping: no other send starts, a send under way that has not handed its message to
+        the platform yet gives it back (`HandsOver`), and `run_forever` ends once the others have: only
+        those already on their way are waited for, so the time to stop is spent finishing them."""
         self._stopped.set()
         self._wake.set()
+        if isinstance(self._sender, HandsOver):
+            self._sender.stop_handing_over()
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and settle each one; how many were claimed (none once `stop`)."""
@@ -452,6 +465,9 @@ class OutboxWorker:
                 return
             try:
                 receipt = await self._sender.send(envelope)
+            except NotHandedOver:
+                await self._not_handed_over(message)
+                return
             except DeliveryFailed as failure:
                 wait = failure.retry_after
                 if wait is not None:
@@ -476,6 +492,22 @@ class OutboxWorker:
             await self._sent(message, receipt)
             return
 
+    async def _not_handed_over(self, message: OutboundMessage) -> None:
+        """Stopping, the send never reached the platform: due again at once and uncounted, for the next
+        process, and no longer `in_flight`, which would make that process take it for possibly delivered."""
+        assert message.id is not None
+        await asyncio.to_thread(
+            mark_failed,
+            self._database,
+            message.id,
+            worker=self.name,
+            now=self._clock(),
+            error="",
+            retry_after=timedelta(0),
+            max_attempts=self._settings.max_attempts,
+            counted=False,
+        )
+
     async def _begin_send(self, message_id: int) -> bool:
         return await asyncio.to_thread(
             begin_send,
@@ -489,7 +521,13 @@ class OutboxWorker:
     async def _sent(self, message: OutboundMessage, receipt: Receipt) -> None:
         assert message.id is not None
         recorded = await asyncio.to_thread(
-            mark_sent, self._database, message.id, worker=self.name, now=self._clock(), ref=receipt.ref
+            mark_sent,
+            self._database,
+            message.id,
+            worker=self.name,
+            now=self._clock(),
+            ref=receipt.ref,
+            unconfirmed=receipt.unconfirmed,
         )
         if recorded:
             self._moved |= _organizations([message])

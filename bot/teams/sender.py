@@ -9,6 +9,9 @@
 - 412, 502, 504: Microsoft asks for a retry with back-off.
 - A timeout: the message may have arrived. Teams keeps no history a bot could search, so it is recorded
   as possibly delivered rather than sent again.
+- `serve` stopping: a send that has not handed its message over yet gives it back (`NotHandedOver`), for
+  the next process to send; the others are waited for, so only a request cut short at the end of the time
+  to stop is left possibly delivered.
 - A message claimed again after a crash mid-send (`check_first`): each message is recorded as handed to
   Teams right before its request (after any wait for the rate limits). One that never got that far is
   sent; one that did may have arrived and is recorded as possibly delivered, not sent twice.
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.conversation.messages import Channel
-from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
+from bot.delivery.sender import DeliveryFailed, Envelope, NotHandedOver, Receipt
 from bot.teams import cards
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
@@ -65,6 +68,10 @@ class TeamsSender:
         self._people = people
         self._chats = chats
         self._dispatches = dispatches
+        self._handing_over = True
+
+    def stop_handing_over(self) -> None:
+        self._handing_over = False
 
     async def send(self, envelope: Envelope) -> Receipt:
         if envelope.check_first:
@@ -73,7 +80,7 @@ class TeamsSender:
                 logger.warning(
                     "outbox message %s may have reached Teams before a crash; not sent again", envelope.key
                 )
-                return Receipt(f"{handed}/{POSSIBLY_DELIVERED}")
+                return Receipt(f"{handed}/{POSSIBLY_DELIVERED}", unconfirmed=True)
         ref: ConversationRef | None = None
         try:
             ref = await self._destination(envelope)
@@ -83,7 +90,7 @@ class TeamsSender:
         except TeamsApiError as error:
             if error.status == 0 and error.code == "timeout" and ref is not None:
                 logger.warning("outbox message %s timed out; recorded as possibly delivered", envelope.key)
-                return Receipt(f"{ref.conversation_id}/{POSSIBLY_DELIVERED}")
+                return Receipt(f"{ref.conversation_id}/{POSSIBLY_DELIVERED}", unconfirmed=True)
             raise _failure(error, envelope) from None
         return Receipt(f"{ref.conversation_id}/{activity_id}", time_zone=ref.time_zone)
 
@@ -133,6 +140,8 @@ class TeamsSender:
 
     async def _send(self, ref: ConversationRef, key: str, activity: dict[str, Any]) -> str:
         async def handing_over() -> None:
+            if not self._handing_over:  # checked at the last moment: its turn may have come after the stop
+                raise NotHandedOver()
             await asyncio.to_thread(self._dispatches.record, key, ref.conversation_id)
 
         try:

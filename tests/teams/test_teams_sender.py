@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.conversation.messages import DirectMessage, Message, Text
-from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
+from bot.delivery.sender import DeliveryFailed, Envelope, NotHandedOver, Receipt
 from bot.runtime import utc_now
 from bot.teams.budget import SharedRate
 from bot.teams.connector import TeamsApi, TeamsApiError
@@ -234,6 +234,26 @@ def test_a_paced_refusal_while_the_database_restarts_is_not_taken_for_handed_ove
     assert "restarting" not in caplog.text
     # No hold-off recorded and the lane not freed: the retry takes another of the tenant's lanes, unwaited.
     retried = Envelope("refused", DirectMessage(CAROL), HELLO, check_first=True)
+    receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
+    assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
+    assert len(teams.personal(CAROL)) == 2
+
+
+def test_once_stopping_a_message_not_yet_handed_over_is_not_posted_nor_taken_for_handed_over(
+    teams: Teams,
+) -> None:
+    from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
+
+    _send(teams, CAROL, key="first")
+
+    async def stopping(surface: TeamsSurface) -> None:
+        surface.sender.stop_handing_over()
+        await surface.sender.send(Envelope("late", DirectMessage(CAROL), HELLO))
+
+    with pytest.raises(NotHandedOver):
+        _with_surface(teams, stopping)
+    assert len(teams.personal(CAROL)) == 1
+    retried = Envelope("late", DirectMessage(CAROL), HELLO, check_first=True)  # the next process
     receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
     assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
     assert len(teams.personal(CAROL)) == 2
