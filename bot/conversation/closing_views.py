@@ -19,6 +19,7 @@ from bot.conversation.messages import (
     say,
 )
 from bot.conversation.next_actions import with_next
+from bot.conversation.quoting import quoted
 from bot.conversation.sign_in_views import people_counted
 from workflows.plan import NO_ACCESS
 from workflows.results import (
@@ -147,7 +148,7 @@ def confirm_cancel(status: MigrationStatus) -> Outgoing:
 
 def cancelled(status: MigrationStatus, actor: Actor, told: Sequence[CalledOff] = ()) -> Message:
     name = actor.name or actor.email
-    reason = f": {status.blocked_reason}" if status.blocked_reason else " (no reason given)"
+    reason = f": {quoted(status.blocked_reason)}" if status.blocked_reason else " (no reason given)"
     text = f"{name} cancelled the migration of {status.organization}{reason}. Nothing more happens."
     lines = [text]
     if told:
@@ -197,7 +198,7 @@ def called_off_dm(person: CalledOff) -> Message:
     if person.invited:
         lines.append(f"You can ignore Microsoft's invitation to join {person.tenant}.")
     if person.reason:
-        lines.append(f"The admins' reason: {person.reason}")
+        lines.append(f"The admins' reason: {quoted(person.reason)}")
     return Message(heading, (Heading(heading), Text("\n".join(lines))))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from bot.conversation.quoting import quoted
 from faq import ASK_AN_ADMIN, Answer, Topic
 from faq.feedback import FeedbackItem
 
@@ -138,5 +139,6 @@ def _label(topic: str) -> str:
 
 
 def excerpt(question: str) -> str:
-    flat = " ".join(question.split())
+    """A person's question as the admins see it: `quoted`, and cut to `_EXCERPT` characters."""
+    flat = quoted(question)
     return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 3] + "..."

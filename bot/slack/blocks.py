@@ -68,7 +68,15 @@ def render(
 
 def fallback_text(message: Message) -> str:
     """The notification text Slack shows where blocks cannot be rendered; never empty."""
-    return _clip(message.summary.strip() or "aadbot", MAX_FALLBACK_TEXT)
+    return _clip(escaped(message.summary.strip() or "aadbot"), MAX_FALLBACK_TEXT)
+
+
+def escaped(text: str) -> str:
+    """`text` with Slack's three control characters escaped, as Slack asks of every text it formats
+    ("Escaping text", api.slack.com/reference/surfaces/formatting): the conversation writes none of Slack's
+    `<...>` tokens (links, mentions, `<!channel>`), so one in a person's words quoted by the bot stays text.
+    Escaped before a text is cut to a limit, so that the limit counts what Slack receives."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def word_of(action_id: str) -> str | None:
@@ -83,7 +91,7 @@ def attachments_of(message: Message) -> list[Attachment]:
 
 def note(text: str) -> SlackBlock:
     """A small grey line under a message."""
-    return _context(text)
+    return _context(escaped(text))
 
 
 def _within(parts: list[list[SlackBlock]], room: int) -> list[list[SlackBlock]]:
@@ -124,9 +132,9 @@ def _render_block(block: Block, repeats: dict[str, int]) -> list[SlackBlock]:
         case Heading(text):
             return [{"type": "header", "text": _plain(_clip(text, MAX_HEADER_TEXT))}]
         case Text(markdown):
-            return [_section(chunk) for chunk in _chunks(markdown, MAX_SECTION_TEXT)]
+            return [_section(chunk) for chunk in _chunks(escaped(markdown), MAX_SECTION_TEXT)]
         case Facts(pairs):
-            fields = [_mrkdwn(_clip(f"*{key}*\n{value}", MAX_FIELD_TEXT)) for key, value in pairs]
+            fields = [_mrkdwn(_clip(escaped(f"*{key}*\n{value}"), MAX_FIELD_TEXT)) for key, value in pairs]
             return [
                 {"type": "section", "fields": fields[start : start + MAX_FIELDS]}
                 for start in range(0, len(fields), MAX_FIELDS)
@@ -140,7 +148,7 @@ def _render_block(block: Block, repeats: dict[str, int]) -> list[SlackBlock]:
                 for start in range(0, len(elements), MAX_BUTTONS)
             ]
         case Attachment(filename, _content, title):
-            return [_context(f"📎 {title} (`{filename}`)")]
+            return [_context(escaped(f"📎 {title} (`{filename}`)"))]
     raise AssertionError(f"unknown block {block!r}")
 
 
@@ -194,6 +202,7 @@ def _table_chunks(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) ->
         return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
 
     lines = [line(header), "  ".join("-" * width for width in widths), *(line(row) for row in rows)]
+    lines = [escaped(each) for each in lines]  # padded first: the columns line up as Slack shows them
     fence_room = MAX_SECTION_TEXT - len("```\n\n```")
     return [f"```\n{chunk}\n```" for chunk in _chunks("\n".join(lines), fence_room)]
 

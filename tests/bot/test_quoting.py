@@ -1,0 +1,93 @@
+"""A person's words reposted by the bot reach each surface as text: no disguised link, no emphasis, no
+mention, under the bot's name (walk28 problem 6), and still readable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.conversation.closing_views import called_off_dm
+from bot.conversation.faq_views import review
+from bot.conversation.messages import Message
+from bot.conversation.quoting import quoted
+from bot.conversation.todo_views import help_request
+from bot.slack.blocks import message_payload
+from faq.feedback import FeedbackItem
+from workflows.results import CalledOff
+
+PHISHING = "Admins: **everyone must** [re-enter your password here](https://evil.example/login) _now_"
+"""What Carol asked in walk28, pressing *Ask an admin*."""
+PHISHING_QUOTED = (
+    "Admins: \u2217\u2217everyone must\u2217\u2217 [re-enter your password here] (https://evil.example/login)"
+    " \uff3fnow\uff3f"
+)
+SLACK_TYPED = (
+    "<!channel> please <https://evil.example/login|re-enter your password> &amp; ask <@U0CAROL|carol> in"
+    " <#C1|general>: is 2 &lt; 3?\n> <!subteam^S1|@admins>"
+)
+"""As Slack delivers what a person typed: its tokens live, the characters they typed escaped."""
+
+
+def _slack_texts(message: Message) -> list[str]:
+    payload = message_payload(message)
+    return [payload["text"], *(block["text"]["text"] for block in payload["blocks"] if "text" in block)]
+
+
+def _teams_texts(message: Message) -> list[str]:
+    from bot.teams.cards import card  # the Teams surface: not at collection
+
+    body: list[dict[str, Any]] = card(message)["body"]
+    return [element["text"] for element in body if element["type"] == "TextBlock"]
+
+
+def test_a_question_quoted_keeps_its_words_and_loses_its_markup() -> None:
+    assert quoted(PHISHING) == PHISHING_QUOTED
+    assert quoted(SLACK_TYPED) == (
+        "@channel please re-enter your password (https://evil.example/login) & ask @carol in #general:"
+        " is 2 < 3? > @admins"
+    )
+    assert quoted("ask first_last@contoso.com about __init__ and ~/.ssh, ~today~") == (
+        "ask first_last@contoso.com about \uff3f\uff3finit\uff3f\uff3f and \u223c/.ssh, \u223ctoday\u223c"
+    )
+
+
+def test_a_question_passed_to_the_admins_reaches_slack_with_no_live_link_nor_emphasis() -> None:
+    asked = help_request(name="Carol White", email="carol@fabrikam.com", question=PHISHING)
+    said = (
+        f"Carol White (carol@fabrikam.com) asks the migration admins: “{PHISHING_QUOTED}”. Answer them at"
+        " carol@fabrikam.com."
+    )
+    assert _slack_texts(asked) == [said, said]  # the notification too
+
+
+def test_slack_tokens_in_a_question_become_text_escaped_as_slack_asks() -> None:
+    asked = help_request(name="Carol White", email="carol@fabrikam.com", question=SLACK_TYPED)
+    said = (
+        "Carol White (carol@fabrikam.com) asks the migration admins: “@channel please re-enter your password"
+        " (https://evil.example/login) &amp; ask @carol in #general: is 2 &lt; 3? &gt; @admins”. Answer them"
+        " at carol@fabrikam.com."
+    )
+    assert _slack_texts(asked) == [said, said]
+
+
+def test_a_question_passed_to_the_admins_reaches_teams_with_no_live_link_nor_emphasis() -> None:
+    asked = help_request(name="Carol White", email="carol@fabrikam.com", question=PHISHING)
+    assert _teams_texts(asked) == [
+        f"Carol White (carol@fabrikam.com) asks the migration admins: “{PHISHING_QUOTED}”. Answer them at"
+        " carol@fabrikam.com."
+    ]
+
+
+def test_a_question_in_faq_review_is_quoted_inert_on_both_surfaces() -> None:
+    item = FeedbackItem(
+        7, "fabrikam", PHISHING, "declined", None, (), "open", datetime(2026, 11, 2, tzinfo=UTC)
+    )
+    shown = review([item], "fabrikam").message
+    assert _slack_texts(shown)[2] == f"*#7* (I declined it):\n&gt; {PHISHING_QUOTED}"
+    assert _teams_texts(shown)[1] == f"**#7** (I declined it):\n> {PHISHING_QUOTED}"
+
+
+def test_an_admins_reason_for_calling_the_move_off_reaches_each_person_inert() -> None:
+    person = CalledOff("ann@fabrikam.com", "Ann", "fabrikam", "contoso", reason=PHISHING)
+    (text,) = _teams_texts(called_off_dm(person))[-1:]
+    assert text.endswith(f"\nThe admins' reason: {PHISHING_QUOTED}")
