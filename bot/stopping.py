@@ -4,12 +4,17 @@ everything it started has ended (finished, or cancelled at `alongside`'s bound),
 without waiting for some of it (a thread that never returns, a second signal). A `serve` that fails is
 bounded the same way, and exits as a failure (`FAILED`) even when a thread holds it.
 
-The event loop's own work is bounded by `alongside` (`AADBOT_STOP_SECONDS`, then cancelled). Work in
-threads (a Microsoft call or a database query behind `asyncio.to_thread`) cannot be cancelled, and the
-interpreter waits for those threads at exit; `CLOSING_SECONDS` after that bound the process names what
-each thread is doing and ends without them. A send cut short by either bound stays `in_flight` in the outbox,
-so the next process looks for it before posting it: nothing is lost and nothing is sent twice. That is why a
-second signal (an operator's second Ctrl-C) may end the process at once.
+The event loop's own work is bounded by `alongside` (`AADBOT_STOP_SECONDS`, then cancelled). Work in threads
+(a Microsoft call or a database query behind `asyncio.to_thread`) cannot be cancelled, and the interpreter
+waits for those threads at exit; `CLOSING_SECONDS` after that bound the process names what each thread is
+doing and ends without them. Told to stop, the outbox worker starts no other send, and a Teams send that has
+not handed its message to Teams yet gives it back for the next process (`bot.delivery.sender.HandsOver`):
+the bound is spent on the requests already made, which `AADBOT_STOP_SECONDS` outlasts (bot/settings.py). A
+send cut short by either bound stays `in_flight` in the outbox, so the next process looks for it before
+posting it: on Slack, in the conversation's history, so nothing is lost and nothing is sent twice; Teams
+keeps no history to look in, so it is recorded as possibly delivered, not sent twice, and shown apart to the
+admins ("may have reached"). That is why a second signal (an operator's second Ctrl-C) may end the process
+at once.
 """
 
 from __future__ import annotations
@@ -35,12 +40,12 @@ CLOSING_SECONDS = 5.0
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 CUT_SHORT = 75
 """The exit status of a process that ended without waiting for the work still under way: a thread still
-running at the bound (`CLOSING_SECONDS` after `alongside`'s), or a second signal. Not that of a send
-cancelled at `AADBOT_STOP_SECONDS`: the process waits for it to end and exits 0, and the outbox sends it
-again, so nothing is lost. Sysexits' EX_TEMPFAIL, "try again later". Not 0, so that the service manager
-records the cut (systemd: the unit failed, `status=75/TEMPFAIL`; Kubernetes: the container's last state
-`Error`, exit code 75), nor 1 (a failure), 2 (bad settings) or 128 + a signal (killed by it: 143 is how
-Java services end on an ordinary SIGTERM, and their units list it as success)."""
+running at the bound (`CLOSING_SECONDS` after `alongside`'s), or a second signal. Not that of a send cancelled
+at `AADBOT_STOP_SECONDS`: the process waits for it to end and exits 0, and the outbox sends it again or, on
+Teams, shows it to the admins as possibly delivered. Sysexits' EX_TEMPFAIL, "try again later". Not 0, so that
+the service manager records the cut (systemd: the unit failed, `status=75/TEMPFAIL`; Kubernetes: the
+container's last state `Error`, exit code 75), nor 1 (a failure), 2 (bad settings) or 128 + a signal (killed
+by it: 143 is how Java services end on an ordinary SIGTERM, and their units list it as success)."""
 FAILED = 1
 """The exit status of a `serve` that failed, as `aadbot` gives it (bot/cli.py); kept when a thread that
 never returns holds its exit and the bound ends it."""
