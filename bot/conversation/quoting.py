@@ -11,9 +11,10 @@ conversation's markup on every surface, each of which formats it its own way:
   every text (`bot.slack.blocks.escaped`).
 - A Markdown link `[label](url)` (live in Teams) is parted, "[label] (url)": both show, neither works.
 - Emphasis markers (`*`, and `_` and `~` where they can open or close it, not inside a word such as
-  `first_last@contoso.com`) become look-alikes no surface formats: `∗` (U+2217), `＿` (U+FF3F), `∼`
-  (U+223C). Neither Slack nor Teams has an escape that works everywhere: Slack has none, and Teams' mobile
-  clients show a CommonMark backslash (microsoft/AdaptiveCards#5590).
+  `first_last@contoso.com` nor in an address such as `https://dev.azure.com/org/_git/repo`, which an admin
+  may copy) become look-alikes no surface formats: `∗` (U+2217), `＿` (U+FF3F), `∼` (U+223C). Neither
+  Slack nor Teams has an escape that works everywhere: Slack has none, and Teams' mobile clients show a
+  CommonMark backslash (microsoft/AdaptiveCards#5590).
 - Line breaks become spaces, so no line of the quote starts a quote, list or heading of its own.
 """
 
@@ -28,6 +29,7 @@ _SLACK_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _MARKDOWN_LINK = re.compile(r"\]\(")
 _EMPHASIS = re.compile(r"\*|(?<![^\W_])[_~]|[_~](?![^\W_])")
 """Every `*`; a `_` or `~` not between two letters or digits."""
+_ADDRESS = re.compile(r"(?i)\b(?:https?|ftp)://\S+")
 _LOOK_ALIKES = {"*": "\u2217", "_": "\uff3f", "~": "\u223c"}
 
 
@@ -38,7 +40,15 @@ def quoted(text: str) -> str:
         plain = plain.replace(escape, character)
     flat = " ".join(plain.split())
     unlinked = _MARKDOWN_LINK.sub("] (", flat)
-    return _EMPHASIS.sub(lambda marker: _LOOK_ALIKES[marker.group()], unlinked)
+    addresses = [address.span() for address in _ADDRESS.finditer(unlinked)]
+
+    def look_alike(marker: re.Match[str]) -> str:
+        at, character = marker.start(), marker.group()
+        if character != "*" and any(start <= at < end for start, end in addresses):
+            return character  # an address stays as it is: no surface emphasises inside one it shows
+        return _LOOK_ALIKES[character]
+
+    return _EMPHASIS.sub(look_alike, unlinked)
 
 
 def _written_out(token: re.Match[str]) -> str:

@@ -46,8 +46,12 @@ def test_a_question_quoted_keeps_its_words_and_loses_its_markup() -> None:
         "@channel please re-enter your password (https://evil.example/login) & ask @carol in #general:"
         " is 2 < 3? > @admins"
     )
-    assert quoted("ask first_last@contoso.com about __init__ and ~/.ssh, ~today~") == (
-        "ask first_last@contoso.com about \uff3f\uff3finit\uff3f\uff3f and \u223c/.ssh, \u223ctoday\u223c"
+    typed = (
+        "ask first_last@contoso.com about __init__ and ~/.ssh, ~today~: https://dev.azure.com/org/_git/r_ x"
+    )
+    assert quoted(typed) == (
+        "ask first_last@contoso.com about \uff3f\uff3finit\uff3f\uff3f and \u223c/.ssh, \u223ctoday\u223c:"
+        " https://dev.azure.com/org/_git/r_ x"
     )
 
 
