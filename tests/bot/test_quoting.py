@@ -88,7 +88,9 @@ def test_a_question_in_faq_review_is_quoted_inert_on_both_surfaces() -> None:
     )
     shown = review([item], "fabrikam").message
     assert _slack_texts(shown)[2] == f"*#7* (I declined it):\n&gt; {PHISHING_QUOTED}"
-    assert _teams_texts(shown)[1] == f"**#7** (I declined it):\n> {PHISHING_QUOTED}"
+    assert (
+        _teams_texts(shown)[1] == f"**#7** (I declined it):\n\n> {PHISHING_QUOTED}"
+    )  # a line of its own in a card
 
 
 def test_an_admins_reason_for_calling_the_move_off_reaches_each_person_inert() -> None:
