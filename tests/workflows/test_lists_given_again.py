@@ -954,12 +954,20 @@ def _hanas_record(database: Database) -> AffectedUser:
 
 @pytest.fixture
 def announced(
-    service: MigrationService, with_hana: FakeMicrosoft, database: Database, dana: Actor
+    request: pytest.FixtureRequest,
+    service: MigrationService,
+    with_hana: FakeMicrosoft,
+    database: Database,
+    dana: Actor,
 ) -> MigrationService:
     """Fabrikam with Hana, everyone invited and told what is coming: the notices wait to be sent."""
-    service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
-    service.invite(None, dana)
-    service.announce(None, dana, "Friday 14:00 UTC")
+
+    def steps() -> None:
+        service.start("fabrikam", "fabrikam.com", dana, channel=CHANNEL)
+        service.invite(None, dana)
+        service.announce(None, dana, "Friday 14:00 UTC")
+
+    replayed(request, service, with_hana, steps)
     assert {m.status for m in queued(database, "advance_notice")} == {"pending"}
     return service
 
