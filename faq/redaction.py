@@ -35,9 +35,9 @@ _SECRET_WORD = (
     r"|(?<=[a-z0-9_-])key|(?<=api )key)s?"
 )
 # A command line's secret: `--password X`, `--client-secret=X`, `--token X`, `curl -u user:X`, and `-p X`,
-# which is a password only on a line that logs in (in `az devops` commands it names the project). Outside a
-# login, a word after `--password ` is its value only when it has a credential's shape: "what does
-# --password do?" asks about the flag.
+# which is a password only on a line that logs in (in `az devops` commands it names the project). A word
+# after `--password ` is its value unless it reads as a question about the flag ("what does --password
+# do?", "is --token required?"): `_ABOUT_THE_FLAG` or a state word (`_reads_as_state`).
 _LONG_FLAG = re.compile(rf"(?i)(?<!\S)(--(?:[a-z0-9]+-)*{_SECRET_WORD})(\s+|=)(?!-){_VALUE}")
 _USER_FLAG = re.compile(rf"(?<!\S)(-u|--user)(\s+|=)([^\s:]+:){_VALUE}")
 _SHORT_FLAG = re.compile(rf"(?<!\S)(-[pP])(\s+)(?!-){_VALUE}")
@@ -47,8 +47,10 @@ _LOGS_IN = re.compile(r"(?i)\blogin\b|(?<!\S)(?:-[uU]|--username)\s")
 # `Password=…;`, a SAS's `sig=…`, JSON's `"secret": "…"`, "my password is now …". After `=` any value but a
 # short number (`PAT=1`); after `:`, "is", "was" or a space only one that looks like a credential
 # (`_looks_like_credential`), so "password: how do I reset it" and "my token is 2 days old" stay as they are.
-# After `:`, "is" or "was" on the same line a name is one too ("my password is Fabrikam", `_is_name`); not
-# after a line break (ssh's "password:" prompt, then "Permission denied") or a bare space ("token Broker").
+# After `:`, "is" or "was" on the same line a name is one too ("my password is Fabrikam", `_is_name`), but
+# not a word said of a password's state ("my password is Expired", `_reads_as_state`) nor the first word of
+# a longer name ("my password is Windows Hello"); not after a line break (ssh's "password:" prompt, then
+# "Permission denied") or a bare space ("token Broker").
 _NAMED_SECRET = re.compile(
     r"(?i)\b(?:[a-z0-9]+[_-]){0,6}"
     r"(?:(?:my|client|app|shared|access|account|api|refresh|id|auth|subscription|storage|admin|user)\s?){0,3}"
@@ -60,6 +62,26 @@ _NAMED_SECRET = re.compile(
 _SYMBOL = re.compile(r"[~!@#$%^&*+=_|\\]")
 _SHORTEST_VALUE = 6
 _SHORTEST_PIN = 4
+# What people say of a password, token or secret, capitalised or not ("PAT: Unauthorized", "my password is
+# Correct but…"): read as the secret's state or kind, never as the secret. With a past participle in -ed
+# ("Revoked", "Succeeded", `_reads_as_state`), which reads so too, these are the words that do.
+_STATE_WORD = re.compile(
+    r"(?:"
+    r"expires|expiring|incorrect|wrong|invalid|valid|failing|reset|correct|forbidden|hidden|missing|"
+    r"pending|working|broken|stolen|temporary|permanent|personal|optional|mandatory|empty|blank|none|"
+    r"null|unknown|same|different|new|old|weak|strong|short|long|ok|okay|fine|good|bad|right|active|"
+    r"inactive|bearer"
+    r")"
+)
+# A word after a credential's flag that asks about the flag rather than giving its value: a verb of
+# "what does --password do?", or a word that joins it to the rest of a sentence ("is --token for PATs?").
+_ABOUT_THE_FLAG = re.compile(
+    r"(?:"
+    r"do|does|did|doing|work|works|mean|means|is|are|was|for|and|or|with|without|in|on|to|when|if|"
+    r"not|vs|instead|still|only|also|flag|option|argument|parameter|switch|value|accept|accepts|take|"
+    r"takes|expect|expects|support|supports|need|needs"
+    r")"
+)
 
 
 def redact(text: str) -> str:
@@ -100,11 +122,11 @@ def _login_password_redacted(match: re.Match[str]) -> str:
 
 
 def _long_flag_value_redacted(match: re.Match[str]) -> str:
-    """`--password=X` always; `--password X` on a login line or when X has a credential's shape."""
-    value = match.group("value")
-    if "=" in match.group(2) or _looks_like_credential(value) or _is_name(value):
-        return _flag_value_redacted(match)
-    return _login_password_redacted(match)
+    """`--password=X` always; `--password X` unless X asks about the flag ("what does --password do?")."""
+    word = match.group("value").strip(".,;:!?()").lower()
+    if match.group(2).isspace() and (_ABOUT_THE_FLAG.fullmatch(word) or _reads_as_state(word)):
+        return match.group(0)
+    return _flag_value_redacted(match)
 
 
 def _named_values_redacted(text: str) -> str:
@@ -118,6 +140,7 @@ def _named_values_redacted(text: str) -> str:
             match.group("value"),
             assigned=match.group("assigned") is not None,
             said=said is not None and "\n" not in said,
+            then=text[match.end() : match.end() + 2],
         ):
             kept.append(text[at : match.start("value")])
             at = match.start("value")
@@ -127,14 +150,19 @@ def _named_values_redacted(text: str) -> str:
     return "".join(kept) + text[at:]
 
 
-def _is_secret(value: str, *, assigned: bool, said: bool) -> bool:
+def _is_secret(value: str, *, assigned: bool, said: bool, then: str) -> bool:
     """After `=` any value but a short number (`PAT=1` is a setting) and punctuation (`password=?`); after
-    `:`, "is" or "was" on the same line a credential's shape or a name; after a space a credential's shape."""
+    `:`, "is" or "was" on the same line a credential's shape or a one-word name (`then`, what follows the
+    value, does not go on with a capitalised word: "Windows Hello" names a thing); after a space a
+    credential's shape."""
     if value.startswith(_MASK[:-1]):
         return False  # masked by an earlier step: the URL's password before its `@host`
     if assigned:
         return not (value.isdecimal() and len(value) < _SHORTEST_PIN) and bool(value.strip("\"'`?.,:;!()"))
-    return _looks_like_credential(value) or (said and _is_name(value))
+    if _looks_like_credential(value):
+        return True
+    one_word = not re.fullmatch(r"\s[A-Z]", then)
+    return said and one_word and _is_name(value) and not _reads_as_state(value)
 
 
 def _is_name(value: str) -> bool:
@@ -144,6 +172,12 @@ def _is_name(value: str) -> bool:
     is not told apart from "my password is expired"."""
     word = value.rstrip(".,;:!?)")
     return len(word) >= _SHORTEST_VALUE and word[0].isupper() and word[1:].isalpha() and word[1:].islower()
+
+
+def _reads_as_state(value: str) -> bool:
+    """A word said of a password rather than one: `_STATE_WORD`, or a past participle ("Revoked")."""
+    word = value.rstrip(".,;:!?)").lower()
+    return bool(_STATE_WORD.fullmatch(word)) or word.endswith("ed")
 
 
 def _looks_like_credential(value: str) -> bool:

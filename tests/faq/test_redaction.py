@@ -97,6 +97,39 @@ SECRETS = [
         "az webapp deployment user set --user-name bob --password Fabrikam",
         "az webapp deployment user set --user-name bob --password [redacted]",
     ),
+    ("Password is Fabrikam", "Password is [redacted]"),
+    ("password is Fabrikam!", "password is [redacted]"),
+    ("password is Summer", "password is [redacted]"),
+    ("my password is Hunter", "my password is [redacted]"),
+    ("my password is Qwerty", "my password is [redacted]"),
+    ("my password is Monkey.", "my password is [redacted]"),
+    ("my password is Ångström", "my password is [redacted]"),
+    ("my password is: Fabrikam", "my password is: [redacted]"),
+    ("passwd: Fabrikam", "passwd: [redacted]"),
+    ("my password = Fabrikam", "my password = [redacted]"),
+    ("my password is Contoso2024", "my password is [redacted]"),
+    ("my password is HUNTER2", "my password is [redacted]"),
+    ("git clone https://user:Fabrikam@dev.azure.com/x", "git clone https://user:[redacted]@dev.azure.com/x"),
+    # a word after a credential's flag, on any command line
+    ("--password Fabrikam", "--password [redacted]"),
+    ("--password Fabrikam123", "--password [redacted]"),
+    ("--password hunter", "--password [redacted]"),
+    ("az devops login --token mytoken", "az devops login --token [redacted]"),
+    (
+        "az webapp deployment user set --user-name bob --password letmein",
+        "az webapp deployment user set --user-name bob --password [redacted]",
+    ),
+    (
+        "az ad sp credential reset --id x --password secretvalue",
+        "az ad sp credential reset --id x --password [redacted]",
+    ),
+    ("psql --host db --password hunter", "psql --host db --password [redacted]"),
+    (
+        "az devops service-endpoint create --token abcdefghijklmnop",
+        "az devops service-endpoint create --token [redacted]",
+    ),
+    ("npx vsts-npm-auth --password letmein", "npx vsts-npm-auth --password [redacted]"),
+    ("my script runs: tool --password letmein --org x", "my script runs: tool --password [redacted] --org x"),
 ]
 # Questions about secrets, with nothing secret in them.
 PROSE = [
@@ -142,6 +175,48 @@ PROSE = [
     "fatal: Failed to create PAT: FailedToReadTenantPolicy",  # an error's code, in camel case
     "the Web Account Manager token Broker crashes",  # a name after a bare space names something else
     "my password is NOT accepted",
+    # a word said of a password's state or kind, capitalised, is not the password
+    "my password is Expired",
+    "the password is Required for login",
+    "password: Reset via SSPR",
+    "My password is Wrong?",
+    "my password is Correct but it fails",
+    "My PAT was Revoked yesterday",
+    "my PAT was Revoked yesterday, git push gives 401",
+    "my token was Rejected",
+    "the token is Invalid",
+    "Password: Incorrect",
+    "Error: token: Expired",
+    "Secret: Missing in pipeline",
+    "The password is Hidden in the portal",
+    "password was Changed by IT",
+    "my password is Temporary",
+    "PAT: Unauthorized",
+    "token: Forbidden when pushing",
+    "my pat is Expired. What now?",
+    "password: Required",
+    "client secret: Expires in 2 days",
+    "secret was Deleted",
+    "Access token: Expired, please renew it",
+    "Build pass: Succeeded",
+    "Signature: Verified",
+    "my token is Bearer",
+    "PAT is Full access",
+    "Token: Personal access token",
+    "my password is Valid until Friday",
+    "password is fabrikam",  # a password in lower case reads as English: kept, as the docstring says
+    # the first word of a longer name names a thing
+    "my password is Windows Hello",
+    "the secret is Azure KeyVault",
+    "password: Azure AD account",
+    # a question about the flag
+    "--password Expired",
+    "--password Required when using -u",
+    "does --token work with az devops login?",
+    "what is --password for?",
+    "--password Required?",
+    "is --password Optional?",
+    "what does --password Mean in this command",
 ]
 
 
