@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -22,6 +21,7 @@ import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.teams.settings import TeamsSettings
 from msapi import Router, permissions, tls_context
 from msapi._auth import granted
 from workflows.arguments import ArgumentError, organization_name, tenant_name
@@ -29,7 +29,6 @@ from workflows.directory import MicrosoftError
 from workflows.plan import Check
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MARK = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
 
@@ -135,55 +134,33 @@ def slack_checks(environ: Mapping[str, str], manifest: Path = MANIFEST) -> list[
 
 
 def teams_checks(environ: Mapping[str, str], *, router: Router | None = None) -> list[Check]:
-    """`teams-settings`: present and well-formed; then `teams-graph-permissions`: the bot's own Graph token
+    """`teams-settings`: the settings `serve` would refuse, in its words (`TeamsSettings.from_environment`,
+    one code path, so the two never disagree); then `teams-graph-permissions`: the bot's own Graph token
     (its app registration, not AZURE_CLIENT_ID's) holds what installing it for people needs."""
-    app_id = environ.get("TEAMS_APP_ID", "").strip()
-    if not app_id:
-        return []
-    problems = []
-    if not _GUID.fullmatch(app_id):
-        problems.append(f"TEAMS_APP_ID={app_id!r} is not an app registration's client id (a GUID)")
-    if not (
-        environ.get("TEAMS_APP_PASSWORD", "").strip() or environ.get("TEAMS_APP_CERTIFICATE_PATH", "").strip()
-    ):
-        problems.append("TEAMS_APP_PASSWORD (or a certificate) is not set")
-    tenant = environ.get("TEAMS_TENANT_ID", "").strip()
-    if not tenant:
-        problems.append("TEAMS_TENANT_ID is not set (the bot is single-tenant)")
-    elif not _GUID.fullmatch(tenant):  # as `serve` requires: Teams names a message's tenant by its id
-        problems.append(
-            f"TEAMS_TENANT_ID={tenant!r} is not a tenant id (a GUID: the Directory (tenant) ID on the "
-            "Overview page of Microsoft Entra ID; a domain will not do)"
-        )
+    problems: list[str] = []
+    settings = TeamsSettings.from_environment(environ, problems)
     if problems:
-        return [
-            Check(
-                "teams-settings",
-                "fail",
-                "; ".join(problems) + ".",
-                fix="Azure portal > Azure Bot > Configuration shows the Microsoft App ID and tenant; the "
-                "password is a client secret of that app registration.",
-            )
-        ]
-    settings = Check("teams-settings", "pass", "Teams app id, password and tenant are set and well-formed.")
-    if not environ.get("TEAMS_APP_PASSWORD", "").strip():
-        return [settings]  # a certificate: the token is the Teams surface's to get
-    return [settings, _teams_graph_permissions(environ, router or Router())]
+        return [Check("teams-settings", "fail", " ".join(problems))]
+    if settings is None:
+        return []
+    return [
+        Check("teams-settings", "pass", "Teams app id, password and tenant are set and well-formed."),
+        _teams_graph_permissions(settings, router or Router()),
+    ]
 
 
 _TEAMS_NEEDS = (*permissions.TEAMS_APP_PERMISSIONS, permissions.USER_READ_ALL)
 """What the Teams bot's own app registration needs in Graph: install itself, find itself, read people."""
 
 
-def _teams_graph_permissions(environ: Mapping[str, str], router: Router) -> Check:
-    tenant = environ["TEAMS_TENANT_ID"].strip()
+def _teams_graph_permissions(settings: TeamsSettings, router: Router) -> Check:
     form = {
         "grant_type": "client_credentials",
-        "client_id": environ["TEAMS_APP_ID"].strip(),
-        "client_secret": environ["TEAMS_APP_PASSWORD"].strip(),
+        "client_id": settings.app_id,
+        "client_secret": settings.password,
         "scope": "https://graph.microsoft.com/.default",
     }
-    url = router.resolve(f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+    url = router.resolve(f"https://login.microsoftonline.com/{settings.tenant_id}/oauth2/v2.0/token")
     try:
         response = httpx.post(url, data=form, timeout=10, verify=tls_context())
     except httpx.HTTPError as error:

@@ -108,12 +108,11 @@ def test_teams_settings_are_checked_when_configured(box: Sandbox) -> None:
     }
     assert [check.status for check in teams_checks(good, router=Router(box.url))] == ["pass", "pass"]
     [domain] = teams_checks({**good, "TEAMS_TENANT_ID": "fabrikam.onmicrosoft.com"})
-    assert (domain.status, domain.message) == (
+    assert (domain.status, domain.message) == (  # serve's words (`TeamsSettings`)
         "fail",
-        "TEAMS_TENANT_ID='fabrikam.onmicrosoft.com' is not a tenant id (a GUID: the Directory (tenant) ID on"
-        " the Overview page of Microsoft Entra ID; a domain will not do). Azure portal > Azure Bot >"
-        " Configuration shows the Microsoft App ID and tenant; the password is a client secret of that app"
-        " registration.",
+        "TEAMS_TENANT_ID='fabrikam.onmicrosoft.com' is not a tenant id: copy the Directory (tenant) ID, a"
+        " GUID, from the Overview page of Microsoft Entra ID in the Entra admin center (a domain such as"
+        " contoso.onmicrosoft.com will not do: Teams names the tenant of every message by its id).",
     )
     [check] = teams_checks({**good, "TEAMS_APP_ID": "my-bot", "TEAMS_APP_PASSWORD": ""})
     assert (

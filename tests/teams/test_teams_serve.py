@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -91,6 +94,57 @@ def test_every_unusable_teams_setting_is_named_in_one_message_when_serve_starts(
         "SLACK_BOT_TOKEN",
     ], said
     assert "listening" not in finished.stdout and "Traceback" not in finished.stderr
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {  # a certificate (which nothing reads) instead of a password, a tenant's domain, a URL's host
+            "TEAMS_APP_CERTIFICATE_PATH": "/etc/bot.pem",
+            "TEAMS_TENANT_ID": "not a tenant!",
+            "AADBOT_PUBLIC_URL": "aadbot.example.com",
+        },
+        {
+            "TEAMS_APP_PASSWORD": "s",
+            "AADBOT_PUBLIC_URL": "aadbot.example.com",
+            "AADBOT_TEAMS_TENANT_RATE": "fast",
+        },
+    ],
+)
+def test_doctor_and_serve_refuse_the_same_teams_settings_in_the_same_words(
+    bad: dict[str, str], tmp_path: Path, sqlite_template: Path
+) -> None:
+    """`doctor` once kept its own Teams checks: it passed settings `serve` refused and failed ones it took."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
+    env |= {"AADBOT_SANDBOX": str(SCENARIO), "TEAMS_APP_ID": APP_ID, "TEAMS_TENANT_ID": TENANT, **bad}
+    served = serve_until_it_exits(
+        env | {"AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template)}, tmp_path, "--port", "0"
+    )
+    assert served.returncode == 2, served.stderr
+    refused = [line.removeprefix("- ") for line in served.stderr.splitlines() if line.startswith("- ")]
+    doctor = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "doctor",
+            "--org",
+            "fabrikam-fiber",
+            "--tenant",
+            "fabrikam.com",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+        check=False,
+    )
+    assert doctor.returncode == 1, doctor.stderr
+    [teams] = [check for check in json.loads(doctor.stdout)["checks"] if check["code"] == "teams-settings"]
+    assert teams["status"] == "fail" and teams["message"] == " ".join(refused), (teams, served.stderr)
+    assert len(refused) >= 2
 
 
 def test_aadbot_serve_speaks_teams_and_slack_in_one_process(teams_beside_slack: ServedTeams) -> None:
