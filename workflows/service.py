@@ -114,8 +114,11 @@ class MigrationService:
     def recheck(self, organization: str | None, actor: Actor) -> Rechecked:
         return checking.recheck(self._ctx, organization, actor)
 
-    def resume(self, organization: str | None, actor: Actor) -> MigrationStatus:
-        return resuming.resume(self._ctx, organization, actor)
+    def resume(
+        self, organization: str | None, actor: Actor, progress: StepProgress = unheard
+    ) -> MigrationStatus:
+        """`progress` hears a resumed invite's or removal's progress, as `invite` and `remove_users` do."""
+        return resuming.resume(self._ctx, organization, actor, progress)
 
     # before connecting
     def announce(self, organization: str | None, actor: Actor, when: str = "") -> AnnounceResult:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope, Receipt
@@ -60,6 +62,10 @@ class InlineOutbox:
         return sender.collected
 
 
+_SHOW_ATTEMPTS = 5
+"""A worker claims the version being given up at most once a poll: a second attempt nearly always wins."""
+
+
 class BackgroundOutbox:
     """For Slack and Teams: a worker beside the app sends; the conversation has nothing to hand over."""
 
@@ -74,8 +80,19 @@ class BackgroundOutbox:
         version not sent yet is given up for the newer one (`NoticeOutbox.queue`)."""
         if not isinstance(outgoing.to, Channel) or not outgoing.to.channel:
             raise ValueError(f"{outgoing.message.summary!r} is shown in a channel, and names none")
-        notice = ChatNotice(outgoing.message, outgoing.updates)
-        self._notices.queue([(f"{CHANNEL_PREFIX}{outgoing.to.channel}", notice)])
+        recipient, notice = (
+            f"{CHANNEL_PREFIX}{outgoing.to.channel}",
+            ChatNotice(outgoing.message, outgoing.updates),
+        )
+        for attempt in range(_SHOW_ATTEMPTS):
+            try:
+                self._notices.queue([(recipient, notice)])
+                return
+            except StaleDataError:
+                # A worker claimed the version this one gives up between the read and the commit: read
+                # again (the claim is over in a moment), rather than lose the version, maybe the last.
+                if attempt == _SHOW_ATTEMPTS - 1:
+                    raise
 
 
 class NoticeOutbox:

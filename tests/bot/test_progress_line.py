@@ -1,24 +1,31 @@
 """An admin who types `invite` (or confirms `remove-users`) for a few thousand people waits minutes, one
-Microsoft call a person: the channel they typed in gets one progress line, posted at once and updated in
-place as the step goes (each tenth of the way, or every ten seconds), and its last version says how the
-step ended. Before, they saw nothing until the end."""
+Microsoft call a person: the channel they typed in gets one progress line, posted once the step has run
+ten seconds and updated in place as it goes (each tenth of the way, or every ten seconds), and its last
+version says how the step ended, in its real counts. Before, they saw nothing until the end."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
+from sqlmodel import Session
 
 from bot.conversation.handlers import Conversation
+from bot.conversation.progress_line import ProgressLine
+from bot.delivery import outboxes
 from bot.delivery.notices import CHAT_MESSAGE
 from bot.delivery.outboxes import BackgroundOutbox
 from faq import default_answerer
 from storage import Database, OutboundMessage
-from storage.outbox import SUPERSEDED
-from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft
+from storage.outbox import SUPERSEDED, claim_due, supersede
+from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft, ProcessKilled
 from tests.workflows.outbox import queued
 from workflows.directory import DirectoryUser, Invitation, OrgUser
 from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
+from workflows.step_progress import Paced, StepReport
 
 CROWD = 400
 """People on Microsoft accounts besides Fabrikam's own, none in its directory yet."""
@@ -84,7 +91,7 @@ def test_a_long_invite_shows_one_line_that_moves_and_ends_done(
     lines = _lines(sqlite_database)
     texts = [line.payload["summary"] for line in lines]
     total = CROWD + 2  # Bob and Cy of Fabrikam too
-    assert texts[0] == f"Inviting {total} users: 0 done so far…"
+    assert texts[0] == f"Inviting {total} users: 4 done so far…"  # ten seconds in
     assert texts[-1] == f"Inviting {total} users: all done."
     # every ten seconds of its 17 minutes, and each tenth of the way: dozens of updates, not thousands
     assert 90 <= len(lines) <= total * SECONDS_AN_INVITATION / 10 + 10 + 2, texts
@@ -94,27 +101,53 @@ def test_a_long_invite_shows_one_line_that_moves_and_ends_done(
     assert [line.status for line in lines] == [SUPERSEDED] * (len(lines) - 1) + ["pending"]
 
 
-def test_an_invitation_refused_ends_the_line_where_it_stopped(
+def test_an_invitation_refused_ends_the_line_with_how_many_were_invited(
     conversation: Conversation, sqlite_database: Database, microsoft: FakeMicrosoft
 ) -> None:
-    microsoft.deny_invites = True
+    inviting = microsoft.invite_guest
+
+    def refused_after_sixty(tenant_id: str, **details: str) -> Invitation:
+        microsoft.deny_invites = len(microsoft.invitations) >= 60
+        return inviting(tenant_id, **details)
+
+    microsoft.invite_guest = refused_after_sixty  # type: ignore[method-assign]
 
     conversation.command(ANN, "invite", channel=ADMINS)
 
     texts = [line.payload["summary"] for line in _lines(sqlite_database)]
-    assert texts == [
-        f"Inviting {CROWD + 2} users: 0 done so far…",
-        f"Inviting {CROWD + 2} users: stopped after 0; my reply says why.",
+    assert texts[-2:] == [
+        f"Inviting {CROWD + 2} users: 61 done so far…",
+        f"Inviting {CROWD + 2} users: invited 60 of {CROWD + 2}, stopped after 61; my reply says why.",
     ]
 
 
-def test_removing_shows_its_line_too(conversation: Conversation, sqlite_database: Database) -> None:
+def test_a_removal_microsoft_refuses_never_ends_all_done(
+    conversation: Conversation, sqlite_database: Database, microsoft: FakeMicrosoft, clock: FakeClock
+) -> None:
     ids = " ".join(_id(n) for n in range(20))
+    microsoft.broken.add("remove_org_user")
+    removing = microsoft.remove_org_user
+
+    def slow(organization: str, user_id: str) -> None:
+        clock.advance(seconds=1)
+        removing(organization, user_id)
+
+    microsoft.remove_org_user = slow  # type: ignore[method-assign]
 
     conversation.command(ANN, f"remove-users fabrikam {ids} confirm", channel=ADMINS)
 
     texts = [line.payload["summary"] for line in _lines(sqlite_database)]
-    assert texts[0] == "Removing 20 users: 0 done so far…" and texts[-1] == "Removing 20 users: all done."
+    assert texts[0] == "Removing 20 users: 10 done so far…"
+    assert texts[-1] == "Removing 20 users: removed 0 of 20; my reply says why."
+
+
+def test_a_small_step_adds_no_message(conversation: Conversation, sqlite_database: Database) -> None:
+    """Removing 20 people takes a moment: the reply says it all."""
+    ids = " ".join(_id(n) for n in range(20))
+
+    conversation.command(ANN, f"remove-users fabrikam {ids} confirm", channel=ADMINS)
+
+    assert _lines(sqlite_database) == []
 
 
 def test_a_click_without_a_channel_shows_no_line(
@@ -126,3 +159,64 @@ def test_a_click_without_a_channel_shows_no_line(
     assert removed[0].message.summary == "Removed 1 user: p0@outlook.com."
 
     assert _lines(sqlite_database) == []
+
+
+def test_a_resume_after_kill_9_ends_the_line_the_dead_process_left(
+    conversation: Conversation,
+    sqlite_database: Database,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGKILL runs no `__exit__`: the dead process's last version says "… done so far", and a restarted
+    process knows the line by the step's audit entry, not by anything the dead one held in memory."""
+    microsoft.kill_after_invitations = 150
+    monkeypatch.setattr(Paced, "__exit__", lambda *_: None)
+    with pytest.raises(ProcessKilled):
+        conversation.command(ANN, "invite", channel=ADMINS)
+    monkeypatch.undo()
+    microsoft.kill_after_invitations = None
+    assert _lines(sqlite_database)[-1].payload["summary"].endswith("done so far…")
+    clock.advance(minutes=11)  # the busy step's lease has run out: `resume` may take it over
+    service = MigrationService(sqlite_database, microsoft, clock=clock)
+    restarted = Conversation(
+        service,
+        default_answerer(),
+        tracking=Tracking(sqlite_database, service, clock=clock),
+        outbox=BackgroundOutbox(sqlite_database, clock=clock),
+    )
+
+    restarted.command(ANN, "resume", channel=ADMINS)
+
+    lines = _lines(sqlite_database)
+    assert len({line.payload["updates"] for line in lines}) == 1  # the same message, updated in place
+    # those invited before the kill are asked about again, and found invited
+    assert lines[-1].payload["summary"] == f"Inviting {CROWD + 2} users: all done."
+    assert [line.status for line in lines] == [SUPERSEDED] * (len(lines) - 1) + ["pending"]
+
+
+def test_a_version_whose_predecessor_a_worker_claims_meanwhile_is_queued_not_lost(
+    sqlite_database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's claim changes the row the new version gives up between its read and its commit
+    (StaleDataError): read again. Before, the version was logged and dropped, maybe the line's last."""
+    line = ProgressLine(BackgroundOutbox(sqlite_database, clock=clock), ADMINS)
+    line(StepReport("migration-1-step-2", "invite", 10, 10, 9))
+    claimed: list[OutboundMessage] = []
+
+    def superseded_while_claimed(session: Session, **which: Any) -> int:
+        count = supersede(session, **which)
+        if not claimed:  # the worker, between the read and the commit
+            claimed.extend(claim_due(sqlite_database, worker="w", now=clock(), lease=timedelta(minutes=1)))
+        return count
+
+    monkeypatch.setattr(outboxes, "supersede", superseded_while_claimed)
+
+    line(StepReport("migration-1-step-2", "invite", 10, 10, 9, ended=True))
+
+    assert len(claimed) == 1
+    texts = [(m.payload["summary"], m.status) for m in _lines(sqlite_database)]
+    assert texts == [
+        ("Inviting 10 users: 10 done so far…", SUPERSEDED),
+        ("Inviting 10 users: invited 9 of 10; my reply says why.", "pending"),
+    ]

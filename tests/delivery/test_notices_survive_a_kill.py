@@ -175,14 +175,13 @@ def _started(process: Process) -> None:
 
 
 def _awaiting_approval(process: Process) -> None:
-    """Started, invited, approval requested; the prompt's two copies delivered, and the last version of
-    the invitations' progress line."""
+    """Started, invited, approval requested; the prompt's two copies delivered."""
 
     def steps() -> None:
         _started(process)
         process.say(DANA, "invite")
         process.say(DANA, "request-approval")
-        assert process.deliver() == 3
+        assert process.deliver() == 2
 
     replayed(process, ("awaiting approval on slack",), steps)
 

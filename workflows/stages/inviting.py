@@ -34,10 +34,14 @@ from workflows.stages.unit import (
     heartbeat,
     hhmm,
     note,
+    paced,
     status,
     step,
 )
-from workflows.step_progress import Paced, StepProgress, unheard
+from workflows.step_progress import StepProgress, unheard
+
+_NOT_INVITED = frozenset({"denied", "failed"})
+"""Outcomes that leave a person without an invitation or an account; the progress line counts the rest."""
 
 
 def invite(
@@ -69,17 +73,19 @@ def send_invitations(unit: Unit, actor: Actor, progress: StepProgress = unheard)
         else:
             users = _plan_codec.decode(row.plan or {}).users_with("invite")
         asked = () if refused else users
-        paced = Paced(progress, len(asked), unit.ctx.now, unit.ctx.settings.progress_every)
-        for done, user in enumerate(asked, 1):
-            address = user.mail_address or user.principal_name
-            try:
-                outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
-            except MissingPermission as error:  # the same for every user: stop at the first
-                missing = error
-                break
-            paced(done)
-            if outcomes[-1].status == "denied":
-                break
+        invited = 0
+        with paced(unit, progress, "invite", len(asked)) as progressed:
+            for done, user in enumerate(asked, 1):
+                address = user.mail_address or user.principal_name
+                try:
+                    outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
+                except MissingPermission as error:  # the same for every user: stop at the first
+                    missing = error
+                    break
+                invited += outcomes[-1].status not in _NOT_INVITED
+                progressed(done, invited)
+                if outcomes[-1].status == "denied":
+                    break
     denied = missing is not None or refused is not None or any(o.status == "denied" for o in outcomes)
     now = unit.flow.now = unit.ctx.now()
     if denied:

@@ -27,10 +27,11 @@ from workflows.stages.unit import (
     heartbeat,
     note,
     organization_name,
+    paced,
     status,
     step,
 )
-from workflows.step_progress import Paced, StepProgress, unheard
+from workflows.step_progress import StepProgress, unheard
 
 log = logging.getLogger(__name__)
 
@@ -129,23 +130,23 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
     try:
         with failing_on_error(unit, "removal of users"):
             left = _removals_left(session, row)
-            paced = Paced(progress, len(left), unit.ctx.now, unit.ctx.settings.progress_every)
-            for done, user_id in enumerate(left, 1):
-                name = names.get(user_id, user_id)
-                # Committed before the irreversible call: a cancel meanwhile stops us here.
-                heartbeat(row, unit.ctx.now())
-                commit(unit)
-                try:
-                    unit.ctx.microsoft.remove_org_user(row.organization, user_id)
-                except MicrosoftError as error:
-                    failed.append((name, str(error)))
-                else:
-                    removed.append(name)
-                    note(unit, actor, "remove_user", {"user_id": user_id, "principal_name": name})
-                    # Their invitation to the directory was for a user the organization no longer has.
-                    redeem_links.forget(session, row, [user_id])
-                    session.commit()  # each removal is recorded as soon as Microsoft confirmed it
-                paced(done)
+            with paced(unit, progress, "remove", len(left)) as progressed:
+                for done, user_id in enumerate(left, 1):
+                    name = names.get(user_id, user_id)
+                    # Committed before the irreversible call: a cancel meanwhile stops us here.
+                    heartbeat(row, unit.ctx.now())
+                    commit(unit)
+                    try:
+                        unit.ctx.microsoft.remove_org_user(row.organization, user_id)
+                    except MicrosoftError as error:
+                        failed.append((name, str(error)))
+                    else:
+                        removed.append(name)
+                        note(unit, actor, "remove_user", {"user_id": user_id, "principal_name": name})
+                        # Their invitation to the directory was for a user the organization no longer has.
+                        redeem_links.forget(session, row, [user_id])
+                        session.commit()  # each removal is recorded as soon as Microsoft confirmed it
+                    progressed(done, len(removed))
             unit.flow.now = unit.ctx.now()
             unit.flow.fire("users_removed", details={"removed": len(removed), "failed": len(failed)})
             commit(unit)

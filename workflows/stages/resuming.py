@@ -10,16 +10,20 @@ from workflows.stages.checking import check_prerequisites
 from workflows.stages.inviting import send_invitations
 from workflows.stages.removal import remove
 from workflows.stages.unit import Context, status, step
+from workflows.step_progress import StepProgress, unheard
 
 
-def resume(ctx: Context, organization: str | None, actor: Actor) -> MigrationStatus:
+def resume(
+    ctx: Context, organization: str | None, actor: Actor, progress: StepProgress = unheard
+) -> MigrationStatus:
+    """`progress` hears an invite's or removal's progress, on the line its first run began."""
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "resume") as unit:
             unit.flow.fire("resume", details={"after": unit.row.previous_state or unit.row.state})
             unit.row.blocked_reason = unit.row.blocked_fix = None
         if unit.row.state in ("inviting", INVITING_AFTER_CONNECTING):
-            return send_invitations(unit, actor).status
+            return send_invitations(unit, actor, progress).status
         if unit.row.state == "removing":
-            return remove(unit, actor).status
+            return remove(unit, actor, progress).status
         check_prerequisites(unit)
         return status(session, unit.row)

@@ -27,6 +27,7 @@ from workflows.machine import ACTION_PHRASES, MigrationFlow, describe_state, nex
 from workflows.results import Actor, MigrationStatus
 from workflows.settings import WorkflowSettings
 from workflows.stages.admins import Administrators
+from workflows.step_progress import Paced, StepProgress
 
 CONFLICT_WINDOW = timedelta(minutes=2)
 """A refused command right after someone else's change is reported as that change winning the race."""
@@ -326,6 +327,30 @@ def heartbeat(row: Migration, now: datetime) -> None:
     rival's change (a cancel) into a conflict at this commit."""
     row.updated_at = now
     flag_modified(row, "updated_at")
+
+
+def paced(unit: Unit, progress: StepProgress, action: str, total: int) -> Paced:
+    """`progress` paced for the step the migration is in, keyed by the audit entry that began it: not a
+    `resume` of it, so a resume after the process died goes on with the first run's line and ends it."""
+    row = unit.row
+    began = unit.session.exec(
+        select(AuditEntry)
+        .where(
+            AuditEntry.migration_id == row.id,
+            AuditEntry.state_after == row.state,
+            col(AuditEntry.state_before) != row.state,
+            AuditEntry.action != "resume",
+        )
+        .order_by(col(AuditEntry.id).desc())
+        .limit(1)
+    ).first()
+    if began is None:
+        raise RuntimeError(f"the migration is {row.state} with no audit entry that took it there")
+    settings = unit.ctx.settings
+    step = f"migration-{row.id}-step-{began.id}"
+    return Paced(
+        progress, step, action, total, clock=unit.ctx.now, every=settings.progress_every, began=began.at
+    )
 
 
 def hhmm(moment: datetime) -> str:

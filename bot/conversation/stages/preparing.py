@@ -44,8 +44,8 @@ class Preparing(Stage):
         }
 
     def _invite(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        with ProgressLine(self._desk.outbox, channel, "Inviting") as line:
-            result = self._desk.service.invite(command.arg(0), actor, line)
+        line = ProgressLine(self._desk.outbox, channel)
+        result = self._desk.service.invite(command.arg(0), actor, line)
         return [preparing_views.invited(result, self._desk.told(result.status))]
 
     def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -122,8 +122,8 @@ class Preparing(Stage):
         return [self._removed(status.organization, ids, actor, channel)]
 
     def _removed(self, organization: str, user_ids: list[str], actor: Actor, channel: str | None) -> Outgoing:
-        with ProgressLine(self._desk.outbox, channel, "Removing") as line:
-            result = self._desk.service.remove_users(organization, user_ids, actor, line)
+        line = ProgressLine(self._desk.outbox, channel)
+        result = self._desk.service.remove_users(organization, user_ids, actor, line)
         return preparing_views.removed(result, self._desk.told(result.status))
 
     def _remove_typed(

@@ -7,6 +7,7 @@ from bot.conversation import sign_in_views, views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage
 from bot.conversation.messages import Outgoing, say
+from bot.conversation.progress_line import ProgressLine
 from workflows.errors import WorkflowError
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import Actor
@@ -74,7 +75,8 @@ class Starting(Stage):
         return [views.checked(rechecked.status, told, rechecked), *self._desk.outbox.flush()]
 
     def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [views.checked(self._desk.service.resume(command.arg(0), actor))]
+        line = ProgressLine(self._desk.outbox, channel)  # an invite or removal resumed goes on with its line
+        return [views.checked(self._desk.service.resume(command.arg(0), actor, line))]
 
     def _rehearse(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, tenant = command.arg(0), command.arg(1)
