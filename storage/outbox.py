@@ -548,6 +548,34 @@ SUPERSEDED = "superseded"
 """The status of a message that a newer one replaced before it was sent (an approval prompt, decided)."""
 
 
+def failed_on_thread(session: Session, *, recipient: str, thread: str) -> bool:
+    """Whether a message to `recipient` that carries `thread` in its payload failed for good: one posted
+    to a channel the bot is not in, and so would every newer version of it."""
+    failed = session.exec(
+        select(OutboundMessage.payload).where(
+            OutboundMessage.recipient == recipient, OutboundMessage.status == "failed"
+        )
+    ).all()
+    return any(payload.get("updates") == thread for payload in failed)
+
+
+def sending_on_thread(database: Database, *, recipient: str, thread: str, other_than: int) -> bool:
+    """Whether another message to `recipient` that carries `thread` in its payload is being sent. No copy
+    of it is recorded until Slack or Teams answers, so one sent meanwhile would post a second message
+    where the first was to be updated (copies to other people are theirs to post); a newer version never
+    has to wait for an older one not yet begun, since queuing it gave that one up (`supersede`)."""
+    with database.session() as session:
+        sending = session.exec(
+            select(OutboundMessage.payload).where(
+                OutboundMessage.status == "pending",
+                col(OutboundMessage.in_flight).is_(True),
+                OutboundMessage.recipient == recipient,
+                OutboundMessage.id != other_than,
+            )
+        ).all()
+    return any(payload.get("updates") == thread for payload in sending)
+
+
 def supersede(session: Session, *, kinds: Sequence[str], thread: str, before: datetime) -> int:
     """Give up pending messages of `kinds` that carry `thread` in their payload and are not being sent.
 

@@ -17,7 +17,7 @@ from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import Delivered, OutboxWorker
 from storage import Database
-from storage.outbox import NewMessage, enqueue_all, has_due, supersede
+from storage.outbox import NewMessage, enqueue_all, failed_on_thread, has_due, supersede
 from workflows.notices import CHANNEL_PREFIX
 
 _IN_ORDER = replace(DeliverySettings.unpaced(), concurrency=1)
@@ -70,6 +70,7 @@ class BackgroundOutbox:
     """For Slack and Teams: a worker beside the app sends; the conversation has nothing to hand over."""
 
     def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+        self._database = database
         self._notices = NoticeOutbox(database, clock=clock)
 
     def flush(self) -> list[Outgoing]:
@@ -77,13 +78,18 @@ class BackgroundOutbox:
 
     def show(self, outgoing: Outgoing) -> None:
         """Queued for the worker, which looks every couple of seconds, as any message to a channel is; a
-        version not sent yet is given up for the newer one (`NoticeOutbox.queue`)."""
+        version not sent yet is given up for the newer one (`NoticeOutbox.queue`). None once a version
+        failed for good (the bot is not in the channel): thousands of versions would fail the same way."""
         if not isinstance(outgoing.to, Channel) or not outgoing.to.channel:
             raise ValueError(f"{outgoing.message.summary!r} is shown in a channel, and names none")
         recipient, notice = (
             f"{CHANNEL_PREFIX}{outgoing.to.channel}",
             ChatNotice(outgoing.message, outgoing.updates),
         )
+        if outgoing.updates is not None:
+            with self._database.session() as session:
+                if failed_on_thread(session, recipient=recipient, thread=outgoing.updates):
+                    return
         for attempt in range(_SHOW_ATTEMPTS):
             try:
                 self._notices.queue([(recipient, notice)])

@@ -45,6 +45,7 @@ from storage.outbox import (
     put_back_alike,
     release_claims,
     renew_claims,
+    sending_on_thread,
 )
 from workflows.notices import CHANNEL_PREFIX
 from workflows.stages import redeem_links
@@ -453,6 +454,8 @@ class OutboxWorker:
 
     async def _send(self, message: OutboundMessage, started: datetime) -> None:
         assert message.id is not None
+        if await self._waits_for_its_thread(message):
+            return
         patience = self._settings.patience.total_seconds()
         waited = 0.0
         envelope: Envelope | None = None
@@ -507,6 +510,24 @@ class OutboxWorker:
             max_attempts=self._settings.max_attempts,
             counted=False,
         )
+
+    async def _waits_for_its_thread(self, message: OutboundMessage) -> bool:
+        """Given back, due at the next poll, while another version of it to the same place is being sent
+        (by another replica's worker): posted now, it would be a second message, not an update."""
+        thread = message.payload.get("updates")
+        if not isinstance(thread, str) or not thread or message.id is None:
+            return False
+        if not await asyncio.to_thread(
+            sending_on_thread,
+            self._database,
+            recipient=message.recipient,
+            thread=thread,
+            other_than=message.id,
+        ):
+            return False
+        await asyncio.to_thread(release_claims, self._database, [message.id], worker=self.name)
+        logger.info("outbox message %s waits for the version before it being sent", message.id)
+        return True
 
     async def _begin_send(self, message_id: int) -> bool:
         return await asyncio.to_thread(

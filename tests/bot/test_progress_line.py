@@ -195,6 +195,29 @@ def test_a_resume_after_kill_9_ends_the_line_the_dead_process_left(
     assert [line.status for line in lines] == [SUPERSEDED] * (len(lines) - 1) + ["pending"]
 
 
+def test_a_line_whose_post_failed_for_good_queues_no_more_versions(
+    sqlite_database: Database, clock: FakeClock
+) -> None:
+    """A slash command in a channel the bot is not in: each version would fail the same way, a thousand
+    failed rows and warnings for a step of 20,000 people."""
+    line = ProgressLine(BackgroundOutbox(sqlite_database, clock=clock), ADMINS)
+    line(StepReport("migration-1-step-2", "invite", 10, 3_000, 10))
+    [first] = _lines(sqlite_database)
+    with sqlite_database.session() as session:
+        failed = session.get(OutboundMessage, first.id)
+        assert failed is not None
+        failed.status, failed.error_code = "failed", "not_in_channel"
+        session.commit()
+
+    for done in range(300, 3_000, 300):
+        line(StepReport("migration-1-step-2", "invite", done, 3_000, done))
+    line(StepReport("migration-1-step-2", "invite", 3_000, 3_000, 3_000, ended=True))
+
+    assert [m.status for m in _lines(sqlite_database)] == ["failed"]
+    line(StepReport("migration-1-step-3", "invite", 10, 3_000, 10))  # another step's line is another's
+    assert [m.status for m in _lines(sqlite_database)] == ["failed", "pending"]
+
+
 def test_a_version_whose_predecessor_a_worker_claims_meanwhile_is_queued_not_lost(
     sqlite_database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
