@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import Any, Final, Literal
 
@@ -40,6 +40,10 @@ MAX_REFRESH_USERS = 60
 
 _SLACK_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _CODE = re.compile(r"`([^`\n]+)`")
+_HELD = "\ue000"
+"""Marks where a code span is held out of the bold conversion (a private-use character: never typed)."""
+_EMPHASIS_CHAR = re.compile(r"[*_]|\\(?=[!-/:-@\[-`{-~])")
+"""What a CommonMark renderer would read as emphasis or as an escape inside code shown as text."""
 _FENCE = re.compile(r"^```[^`\n]*$", re.MULTILINE)
 _BULLET = re.compile(r"^• ", re.MULTILINE)
 _LIST_ITEM = re.compile(r"(?:- |\d+\. )")
@@ -52,8 +56,7 @@ def commonmark(markup: str) -> str:
     """The conversation's markup as Teams renders it on a card: `*bold*` as `**bold**`; code as bold (as
     it is inside bold), since Teams shows backticks and fences as typed; `• ` lines as list items; every
     line its own, which outside a list takes a blank line (`\n\n`) between two."""
-    text = _SLACK_BOLD.sub(r"**\1**", _FENCE.sub("", markup))
-    text = _CODE.sub(_code, text)
+    text = _outside_code(_FENCE.sub("", markup), lambda prose: _SLACK_BOLD.sub(r"**\1**", prose), _code)
     lines = [line for line in _BULLET.sub("- ", text).split("\n") if line.strip()]
     joined = lines[:1]
     for before, after in pairwise(lines):
@@ -62,15 +65,35 @@ def commonmark(markup: str) -> str:
     return "".join(joined)
 
 
-def _code(match: re.Match[str]) -> str:
-    """Code as bold, or as it is where an odd number of `**` before it means bold is already on."""
-    inside_bold = match.string.count("**", 0, match.start()) % 2 == 1
-    return match[1] if inside_bold else f"**{match[1]}**"
+def _code(code: str, before: str) -> str:
+    """Code as bold, or as it is where an odd number of `**` before it means bold is already on; its `*`
+    and `_` backslash-escaped (CommonMark), so that `/owner:*` or `*.visualstudio.com` show as typed
+    instead of opening or closing emphasis. Teams' clients honour the escape: desktop and web always,
+    Android and iOS since Microsoft fixed them (microsoft/Teams-AdaptiveCards-Mobile#58, #83)."""
+    shown = _EMPHASIS_CHAR.sub(r"\\\g<0>", code)
+    return shown if before.count("**") % 2 == 1 else f"**{shown}**"
+
+
+def _outside_code(markup: str, prose: Callable[[str], str], code: Callable[[str, str], str]) -> str:
+    """`prose` applied to the text around code spans only (a `*` inside code is no Slack bold), then each
+    span replaced by `code(its text, the converted text before it)`."""
+    spans: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        spans.append(match[1])
+        return f"{_HELD}{len(spans) - 1}{_HELD}"
+
+    converted = prose(_CODE.sub(hold, markup.replace(_HELD, "")))
+    parts = converted.split(_HELD)
+    shown = parts[:1]
+    for number, after in zip(parts[1::2], parts[2::2], strict=True):
+        shown += [code(spans[int(number)], "".join(shown)), after]
+    return "".join(shown)
 
 
 def plain(markup: str) -> str:
-    """The markup as plain text (a notification shows no Markdown)."""
-    return _CODE.sub(r"\1", _SLACK_BOLD.sub(r"\1", markup))
+    """The markup as plain text (a notification shows no Markdown); code keeps every character."""
+    return _outside_code(markup, lambda prose: _SLACK_BOLD.sub(r"\1", prose), lambda code, _before: code)
 
 
 def adaptive_card(body: list[Element], *, refresh: Element | None = None) -> Element:

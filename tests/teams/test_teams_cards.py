@@ -6,9 +6,12 @@ import asyncio
 import json
 from typing import Any
 
+from bot.conversation import faq_views
 from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
 from bot.teams import cards
 from bot.teams.pacing import PER_CONVERSATION, Pacer
+from faq import AskerContext
+from faq.answerer import FaqAnswerer
 
 
 def test_each_element_is_written_as_the_teams_sdks_card_model_writes_it() -> None:
@@ -79,6 +82,25 @@ def test_slack_markup_becomes_the_markdown_teams_renders() -> None:
     assert cards.commonmark("1. Sign in\n2. Select") == "1. Sign in\n2. Select"
     assert cards.commonmark("Run:\n```sh\ngit fetch\ngit pull\n```") == "Run:\n\ngit fetch\n\ngit pull"
     assert cards.plain("*Plan* for `fabrikam`") == "Plan for fabrikam"
+
+
+def test_code_with_a_star_or_underscore_shows_as_typed_in_bold_and_in_the_notification() -> None:
+    """rev39 finding 1: the FAQ's TFVC command lost its `*` to italics. Code spans are left out of the
+    bold conversion, and their `*`/`_` are CommonMark backslash escapes, which Teams' clients honour."""
+    tfvc = FaqAnswerer().explain("tfvc-workspaces", AskerContext(outcome="map", organization="fabrikam"))
+    texts = [block["text"] for block in cards.card(faq_views.answer(tfvc).message)["body"]]
+    org = "/collection:https://dev.azure.com/fabrikam"
+    assert texts[0].split("\n\n")[4] == (
+        rf"  - After: list old workspaces with **tf workspaces /owner:\* {org}**, then either take one over"
+        rf' with **tf workspace /newowner:NEW-UPN "WORKSPACE;OLD-OWNER" {org}** or delete it with'
+        r' **tf workspace /delete "WORKSPACE;OLD-OWNER"** and create a new one.'
+    )
+    both = "`*.visualstudio.com` and `dev.azure.com/*`"
+    assert cards.commonmark(both) == r"**\*.visualstudio.com** and **dev.azure.com/\***"
+    assert cards.commonmark(f"*Allow {both}*") == r"**Allow \*.visualstudio.com and dev.azure.com/\***"
+    assert cards.commonmark("`AZURE_*` and `C:\\x` or `\\*`") == r"**AZURE\_\*** and **C:\x** or **\\\***"
+    assert cards.plain(f"*Allow* {both}") == "Allow *.visualstudio.com and dev.azure.com/*"
+    assert cards.plain("`tf workspaces /owner:* /x`") == "tf workspaces /owner:* /x"
 
 
 def test_the_activity_carries_the_card_alone_and_its_summary_for_the_notification() -> None:
