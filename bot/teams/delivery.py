@@ -72,7 +72,8 @@ class Delivery:
         """Send each message. For a click, what to answer it with: a card to put in place of the clicked
         one for the clicker (its new version: a shared message's, or `Outgoing.revises`), or a line shown
         to the clicker that leaves the card as it is (in a channel the answer itself, if it is one line; in
-        a personal chat, where the answer is posted as a message of its own, that it is below), or None."""
+        a personal chat, where the answer is posted as a message of its own, that it is below; if that post
+        failed, the answer itself if it is one line, else why it is missing), or None."""
         self.wake()  # the step's notices (summaries, prompts, decisions) wait in the outbox, not 2 s
         problems: list[str] = []
         answer = None
@@ -91,6 +92,7 @@ class Delivery:
         )
         viewers = await self._viewers(outgoings)
         sent_privately = False
+        unposted: str | None = None  # why the click's answer, meant as a message of its own, was not posted
         for outgoing in outgoings:
             try:
                 if outgoing is answer and in_reply:
@@ -99,10 +101,14 @@ class Delivery:
                 sent_privately = sent_privately or _to_personal_chat(outgoing, origin)
             except TeamsApiError as error:
                 logger.warning("delivering %r failed: %s", outgoing.message.summary, error)
-                problems.append(
+                problem = (
                     f"I could not deliver “{outgoing.message.summary}” "
                     f"(Teams said {error.status} {error.code}). Try again; if it persists, check my log."
                 )
+                if outgoing is answer:
+                    unposted = problem  # said in the click's own answer, which cannot fail to arrive
+                else:
+                    problems.append(problem)
         if problems and origin is not None:
             await self.tell(origin, "\n\n".join(problems))
         elif problems:
@@ -112,6 +118,8 @@ class Delivery:
         if answer is None:
             return None
         assert origin is not None  # an answer is only made for a click
+        if unposted is not None:  # nothing is below, nor in the personal chat: the answer itself, or why not
+            return cards.plain(_line(answer.message)) or unposted
         if _to_personal_chat(answer, origin):
             return SENT_PRIVATELY
         if origin.in_place:

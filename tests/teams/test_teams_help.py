@@ -11,7 +11,12 @@ from sqlmodel import select
 from storage import Approval
 from tests.teams.conftest import APP_ID, ORGANIZATION, Teams, approval_requested, connect, texts
 
-DANA, LEE, BOB = "dana@fabrikam.com", "lee@fabrikam.com", "bob.builder@outlook.com"
+DANA, LEE, BOB, CAROL = (
+    "dana@fabrikam.com",
+    "lee@fabrikam.com",
+    "bob.builder@outlook.com",
+    "carol@fabrikam.com",
+)
 SERVICE_URL = "https://smba.trafficmanager.net/amer/"
 
 
@@ -161,3 +166,40 @@ def _signed_click(teams: Teams, upn: str, card: dict[str, Any], action: dict[str
     }
     token = httpx.post(f"{teams.url}/_sandbox/teams/sign", json={}, timeout=10).json()["token"]
     return httpx.post(teams.bot_url, json=activity, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def test_a_clicks_answer_that_could_not_be_posted_below_is_the_clicks_own_answer(teams: Teams) -> None:
+    """rev39 finding 2: with Teams refusing the bot's posts, *Helpful* was answered "My answer is below."
+    over nothing, and a redelivery repeated it. Now the click's answer is the answer's line itself."""
+    teams.say(CAROL, "I get a 403 when inviting", channel=False)
+    answered = [e for e in teams.personal(CAROL) if "Helpful" in texts(e)][-1]
+    helpful = teams.action(answered["id"], "Helpful", card=teams.view(CAROL, answered["id"]))
+    httpx.post(
+        f"{teams.url}/_sandbox/faults", json={"hosts": ["smba.trafficmanager.net"], "rate_500": 1}
+    ).raise_for_status()
+    before = len(teams.activities())
+    first = _signed_click(teams, CAROL, answered, helpful)
+    assert first.json() == {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": "Thanks, glad it helped.",
+    }
+    assert _signed_click(teams, CAROL, answered, helpful).json() == first.json()  # Teams redelivered it
+    assert len(teams.activities()) == before
+
+
+def test_a_clicks_longer_answer_that_could_not_be_posted_says_so_in_the_clicks_answer(teams: Teams) -> None:
+    """More than a line cannot be shown beside the card: the click's answer says it did not arrive."""
+    bob = _notified(teams)
+    (todo,) = [e for e in teams.personal(bob) if "to-do list" in texts(e).lower()]
+    need_help = teams.action(todo["id"], "I need help", card=teams.view(bob, todo["id"]))
+    httpx.post(
+        f"{teams.url}/_sandbox/faults", json={"hosts": ["smba.trafficmanager.net"], "rate_500": 1}
+    ).raise_for_status()
+    before = len(teams.activities())
+    answer = _signed_click(teams, bob, todo, need_help).json()
+    assert answer["value"] == (
+        "I could not deliver “Help with Sign in with your guest account” (Teams said 500 ServiceError). Try"
+        " again; if it persists, check my log."
+    )
+    assert len(teams.activities()) == before
