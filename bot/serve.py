@@ -235,7 +235,9 @@ async def _serve(
             settings=_delivery_settings(settings, with_slack),
             delivery_to=lambda channel: deliveries.get(surface_of(channel)),
         )
-        watch = _watch_forever(built.conversation, deliveries, settings.poll_seconds)
+        watch = _watch_forever(
+            built.conversation, deliveries, settings.poll_seconds, surface.store.forget_old_activities
+        )
         background = [
             Loop("the connection watch", watch),
             Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop),
@@ -338,8 +340,11 @@ class RoutingSender:
         return surface or surface_of(channel)
 
 
-async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], interval: float) -> None:
-    """One connection watch for every surface: each announcement goes to its migration's surface."""
+async def _watch_forever(
+    conversation: Any, deliveries: dict[str, Delivering], interval: float, forget: Callable[[], None]
+) -> None:
+    """One connection watch for every surface: each announcement goes to its migration's surface; then
+    `forget` what is past remembering (Teams' activities and their kept answers)."""
     while True:
         try:
             outgoings: list[Outgoing] = await asyncio.to_thread(conversation.watch)
@@ -347,6 +352,7 @@ async def _watch_forever(conversation: Any, deliveries: dict[str, Delivering], i
                 mine = [o for o in outgoings if surface_of(_channel(o)) == name]
                 if mine:
                     await delivery.deliver(mine, None)
+            await asyncio.to_thread(forget)
         except Exception:  # the watch must outlive a bad minute (database restart, Microsoft outage)
             logger.exception("the connection watch failed; trying again in %.0f s", interval)
         await asyncio.sleep(interval)

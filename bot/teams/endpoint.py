@@ -29,7 +29,7 @@ from bot.teams.auth import ActivityAuthenticator, Unauthorized, check_activity
 from bot.teams.connector import TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery, Origin
 from bot.teams.people import People
-from bot.teams.store import ConversationRef, TeamsStore, channel_of
+from bot.teams.store import CLICK_ANSWER_LIMIT, ConversationRef, TeamsStore, channel_of
 from workflows.results import Actor
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ TEXT_ONLY = (
     " as it reads (for example TF400813, or “403 when inviting”), a question, or help to see what I can do."
 )
 STILL_WORKING = "I am still working on that click; what it does will show in a moment."
-"""Teams delivered a click again before its first delivery was answered."""
+"""Teams delivered a click again before its first delivery was answered, and within Teams' wait for it
+(`CLICK_ANSWER_LIMIT`): later, the redelivery takes the click over."""
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -117,7 +118,12 @@ class TeamsEndpoint:
             click = found
         conversation_id = channel_of(str((activity.get("conversation") or {}).get("id") or ""))
         key = f"{conversation_id}|{activity.get('id') or ''}"  # an activity id is the channel's, any thread
-        if activity.get("id") and not await asyncio.to_thread(self._store.claim_activity, key):
+        # a click unanswered past Teams' wait is one whose claimer died: its actions are idempotent by design
+        # (a decision, a tick, an invitation are each claimed once in the workflows), so it may run again
+        retake = CLICK_ANSWER_LIMIT if click is not None else None
+        if activity.get("id") and not await asyncio.to_thread(
+            self._store.claim_activity, key, retake_after=retake
+        ):
             logger.info("ignoring a redelivery of activity %s", key)
             if click is None:
                 return Response(status_code=200)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, Delete, String, cast, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -26,6 +26,10 @@ from storage import (
 
 ACTIVITY_MEMORY = timedelta(hours=1)
 """The Bot Connector redelivers within minutes; an hour covers every redelivery."""
+CLICK_ANSWER_LIMIT = timedelta(seconds=15)
+"""Teams waits this long for a click's answer; a click claimed longer ago and still unanswered will never
+be answered by the process that claimed it (Teams has shown the clicker a failure), so a redelivery may
+take it over."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,17 @@ def channel_of(address: str) -> str:
     return address.partition(";messageid=")[0]
 
 
+def _past_memory(now: datetime) -> Delete:
+    """Deletes the activities no redelivery can come for any more."""
+    return delete(TeamsSeenActivity).where(col(TeamsSeenActivity.seen_at) < now - ACTIVITY_MEMORY)
+
+
+def _no_answer() -> ColumnElement[bool]:
+    """No answer kept: the ORM writes an unset JSON column as JSON `null`, not SQL NULL."""
+    answer = col(TeamsSeenActivity.answer)
+    return or_(answer.is_(None), cast(answer, String) == "null")
+
+
 @dataclass(frozen=True)
 class CardCopy:
     conversation_id: str
@@ -68,20 +83,41 @@ class TeamsStore:
         self._database = database
         self._clock = clock
 
-    def claim_activity(self, key: str) -> bool:
-        """True the first time an activity is seen (atomically across processes), False for a redelivery."""
+    def claim_activity(self, key: str, *, retake_after: timedelta | None = None) -> bool:
+        """True the first time an activity is seen (atomically across processes), False for a redelivery;
+        with `retake_after`, True also for the one redelivery that comes when the claim is that old and no
+        answer was kept: the process that claimed it died or was stopped before answering."""
         now = self._clock()
         with self._database.session() as session:
-            session.execute(
-                delete(TeamsSeenActivity).where(col(TeamsSeenActivity.seen_at) < now - ACTIVITY_MEMORY)
-            )
+            session.execute(_past_memory(now))
             session.add(TeamsSeenActivity(activity_key=key, seen_at=now))
             try:
                 session.commit()
+                return True
             except IntegrityError:
                 session.rollback()
+            if retake_after is None:
                 return False
-            return True
+            # compare-and-set on the claim's time: of two redeliveries at once, one takes the click over
+            taken = session.execute(
+                update(TeamsSeenActivity)
+                .where(
+                    col(TeamsSeenActivity.activity_key) == key,
+                    _no_answer(),
+                    col(TeamsSeenActivity.seen_at) < now - retake_after,
+                )
+                .values(seen_at=now)
+            )
+            session.commit()
+            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+    def forget_old_activities(self) -> None:
+        """Forget activities past every redelivery, with the clicks' kept answers (a private list card
+        among them): claiming does too, but a quiet bot claims nothing for days (`serve`'s watch calls
+        this)."""
+        with self._database.session() as session:
+            session.execute(_past_memory(self._clock()))
+            session.commit()
 
     def keep_answer(self, key: str, answer: dict[str, Any]) -> None:
         """The invoke response a claimed activity (a click) was given."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -292,3 +293,20 @@ def test_a_click_redelivered_while_its_first_delivery_is_being_answered_is_told_
         "value": STILL_WORKING,
     }
     assert len(teams.activities()) == before
+
+
+def test_a_click_whose_claimer_died_is_taken_over_by_its_redelivery(teams: Teams) -> None:
+    """Claimed longer ago than Teams waits for a click's answer and still unanswered: nobody else will."""
+    from bot.runtime import utc_now
+    from bot.teams.store import CLICK_ANSWER_LIMIT, TeamsStore
+
+    click = _click(teams, {"type": "Action.Execute", "verb": "help", "data": {"value": ""}}, "f:orphaned")
+    key = "19:aadbot-migration@thread.tacv2|f:orphaned"
+    then = utc_now() - CLICK_ANSWER_LIMIT - timedelta(seconds=1)
+    assert TeamsStore(teams.runtime.database, clock=lambda: then).claim_activity(key)  # then it died
+    before = len(teams.activities())
+    again = _post(teams, click, _sandbox_token(teams))
+    assert (again.status_code, again.json()["value"]) == (200, "I sent you the answer in our personal chat.")
+    [helped] = teams.activities()[before:]  # acted on, once
+    assert helped["summary"] == "What you can do now"
+    assert teams.surface().store.answer(key) == again.json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -269,3 +270,23 @@ def test_a_wrong_bot_secret_is_told_plainly_at_the_first_send(
     ], said
     assert wrong not in said and "Traceback" not in said
     assert served.activities() == []  # nothing reached anyone
+
+
+def test_each_look_of_the_watch_forgets_what_is_past_remembering() -> None:
+    """Teams' kept click answers are pruned on the watch's timer, not only when an activity comes."""
+    from bot.serve import _watch_forever
+
+    class Quiet:
+        def watch(self) -> list[object]:
+            return []
+
+    forgotten = threading.Event()
+
+    async def one_look() -> bool:
+        watching = asyncio.ensure_future(_watch_forever(Quiet(), {}, 3600.0, forgotten.set))
+        try:
+            return await asyncio.to_thread(forgotten.wait, WAIT)
+        finally:
+            watching.cancel()
+
+    assert asyncio.run(one_look())
