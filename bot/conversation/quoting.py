@@ -10,27 +10,34 @@ conversation's markup on every surface, each of which formats it its own way:
   address shows; Slack's escaping of `&`, `<` and `>` is undone here and done again by Slack's renderer for
   every text (`bot.slack.blocks.escaped`).
 - A Markdown link `[label](url)` (live in Teams) is parted, "[label] (url)": both show, neither works.
-- Emphasis markers (`*`, and `_` and `~` where they can open or close it, not inside a word such as
-  `first_last@contoso.com` nor in an address such as `https://dev.azure.com/org/_git/repo`, which an admin
-  may copy) become look-alikes no surface formats: `∗` (U+2217), `＿` (U+FF3F), `∼` (U+223C). Neither
-  Slack nor Teams has an escape that works everywhere: Slack has none, and Teams' mobile clients show a
-  CommonMark backslash (microsoft/AdaptiveCards#5590).
+- Emphasis markers (`*`, `_`, `~`) become look-alikes no surface formats, `∗` (U+2217), `＿` (U+FF3F), `∼`
+  (U+223C), only where they would emphasise: where one can open emphasis and another of its kind close it,
+  by CommonMark's flanking rules (Teams) or by Slack's (a marker at a word's edge). The rest stays as typed,
+  so that an admin can copy it: `first_last@contoso.com`, `_svc@contoso.com`, `~/.gitconfig`,
+  `dev.azure.com/org/_git/repo`; and nothing in an address with a scheme (`https://…/_apis/*/x`), which no
+  surface emphasises inside. Neither Slack nor Teams has an escape that works everywhere: Slack has none,
+  and Teams' mobile clients long showed a CommonMark backslash (microsoft/AdaptiveCards#5590).
+- Backticks, two or more of which make code (Slack) or bold (Teams, `bot.teams.cards`), become `｀`
+  (U+FF40).
 - Line breaks become spaces, so no line of the quote starts a quote, list or heading of its own.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_SLACK_TOKEN = re.compile(r"<([^<>\s|]+)(?:\|([^<>]*))?>")
-"""Slack's `<target>` or `<target|label>`: a link, a mention, a channel, `<!channel>`, a date."""
+_SLACK_TOKEN = re.compile(r"<((?:[@#!]|[A-Za-z][A-Za-z0-9+.-]*:)[^<>\s|]*)(?:\|([^<>]*))?>")
+"""Slack's `<target>` or `<target|label>`: a link (its target has a scheme), a mention, a channel,
+`<!channel>`, a date. Not `<TF400813>`, which is what a person typed (Teams delivers it so, unescaped by
+`bot.teams.endpoint.words_of`)."""
 _SLACK_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 """Slack's escaping of what a person typed, undone `&amp;` last (`&amp;lt;` is what they typed as `&lt;`)."""
 _MARKDOWN_LINK = re.compile(r"\]\(")
-_EMPHASIS = re.compile(r"\*|(?<![^\W_])[_~]|[_~](?![^\W_])")
-"""Every `*`; a `_` or `~` not between two letters or digits."""
 _ADDRESS = re.compile(r"(?i)\b(?:https?|ftp)://\S+")
 _LOOK_ALIKES = {"*": "\u2217", "_": "\uff3f", "~": "\u223c"}
+_BACKTICK = "`"
+_BACKTICK_LOOK_ALIKE = "\uff40"
 
 
 def quoted(text: str) -> str:
@@ -38,17 +45,64 @@ def quoted(text: str) -> str:
     plain = _SLACK_TOKEN.sub(_written_out, text)
     for escape, character in _SLACK_ESCAPES:
         plain = plain.replace(escape, character)
-    flat = " ".join(plain.split())
-    unlinked = _MARKDOWN_LINK.sub("] (", flat)
-    addresses = [address.span() for address in _ADDRESS.finditer(unlinked)]
+    flat = _MARKDOWN_LINK.sub("] (", " ".join(plain.split()))
+    if flat.count(_BACKTICK) > 1:
+        flat = flat.replace(_BACKTICK, _BACKTICK_LOOK_ALIKE)
+    while True:  # a look-alike is punctuation: it can change what its neighbours may do, so look again
+        swapped = _inert(flat)
+        if swapped == flat:
+            return flat
+        flat = swapped
 
-    def look_alike(marker: re.Match[str]) -> str:
-        at, character = marker.start(), marker.group()
-        if character != "*" and any(start <= at < end for start, end in addresses):
-            return character  # an address stays as it is: no surface emphasises inside one it shows
-        return _LOOK_ALIKES[character]
 
-    return _EMPHASIS.sub(look_alike, unlinked)
+def _inert(text: str) -> str:
+    """Each run of markers that can open emphasis with a later one that can close it (or close it after
+    one that can open it), on either surface, as its look-alikes."""
+    addresses = [address.span() for address in _ADDRESS.finditer(text)]
+    shown = list(text)
+    for marker, look_alike in _LOOK_ALIKES.items():
+        runs = [
+            run.span()
+            for run in re.finditer(re.escape(marker) + "+", text)
+            if not any(start <= run.start() < end for start, end in addresses)
+        ]
+        rules = (_slack,) if marker == "~" else (_slack, _commonmark)  # Teams has no strikethrough
+        for rule in rules:
+            can = [rule(text, marker, start, end) for start, end in runs]
+            for index, (start, end) in enumerate(runs):
+                opens, closes = can[index]
+                later = any(close for _, close in can[index + 1 :])
+                earlier = any(open_ for open_, _ in can[:index])
+                if (opens and later) or (closes and earlier):
+                    shown[start:end] = look_alike * (end - start)
+    return "".join(shown)
+
+
+def _slack(text: str, marker: str, start: int, end: int) -> tuple[bool, bool]:
+    """Whether the run can open and close emphasis in Slack: at a word's edge, against the word."""
+    before, after = _around(text, start, end)
+    return (not before.isalnum() and not after.isspace(), not before.isspace() and not after.isalnum())
+
+
+def _commonmark(text: str, marker: str, start: int, end: int) -> tuple[bool, bool]:
+    """Whether the run can open and close emphasis by CommonMark's rules (left- and right-flanking; a
+    `_` inside a word does neither)."""
+    before, after = _around(text, start, end)
+    left = not after.isspace() and (not _punctuation(after) or before.isspace() or _punctuation(before))
+    right = not before.isspace() and (not _punctuation(before) or after.isspace() or _punctuation(after))
+    if marker == "*":
+        return left, right
+    return left and (not right or _punctuation(before)), right and (not left or _punctuation(after))
+
+
+def _around(text: str, start: int, end: int) -> tuple[str, str]:
+    """The characters either side of a run; the text's ends count as spaces."""
+    return (text[start - 1] if start else " "), (text[end] if end < len(text) else " ")
+
+
+def _punctuation(character: str) -> bool:
+    """CommonMark's Unicode punctuation: the P and S categories."""
+    return unicodedata.category(character)[0] in "PS"
 
 
 def _written_out(token: re.Match[str]) -> str:

@@ -97,3 +97,45 @@ def test_an_admins_reason_for_calling_the_move_off_reaches_each_person_inert() -
     person = CalledOff("ann@fabrikam.com", "Ann", "fabrikam", "contoso", reason=PHISHING)
     (text,) = _teams_texts(called_off_dm(person))[-1:]
     assert text.endswith(f"\nThe admins' reason: {PHISHING_QUOTED}")
+
+
+TYPED_ADDRESSES = (
+    "why does `git push` fail with ~/.gitconfig, _svc@contoso.com and dev.azure.com/org/_git/r"
+    " (https://dev.azure.com/org/_apis/*/x)? *urgent*"
+)
+"""rev39 finding 4: paths and addresses, which an admin may copy, beside markup that would work."""
+ADDRESSES_QUOTED = (
+    "why does \uff40git push\uff40 fail with ~/.gitconfig, _svc@contoso.com and dev.azure.com/org/_git/r"
+    " (https://dev.azure.com/org/_apis/*/x)? \u2217urgent\u2217"
+)
+
+
+def test_only_markers_that_would_emphasise_become_look_alikes() -> None:
+    assert quoted(TYPED_ADDRESSES) == ADDRESSES_QUOTED
+    assert quoted("first_last and my_var") == "first_last and my_var"  # `_` inside words: nowhere
+    assert quoted("a * b * c") == "a * b * c"  # a `*` between spaces opens nothing
+    assert quoted("2*3*4") == "2\u22173\u22174"  # CommonMark: 2<em>3</em>4
+    assert quoted("edit __init__.py") == "edit \uff3f\uff3finit\uff3f\uff3f.py"  # CommonMark: **init**.py
+    assert quoted("one `tick") == "one `tick"  # a lone backtick makes no code
+
+
+def test_paths_and_addresses_reach_each_surface_as_typed() -> None:
+    asked = help_request(name="Carol White", email="carol@fabrikam.com", question=TYPED_ADDRESSES)
+    said = f"Carol White (carol@fabrikam.com) asks the migration admins: “{ADDRESSES_QUOTED}”."
+    assert _slack_texts(asked) == [f"{said} Answer them at carol@fabrikam.com."] * 2
+    assert _teams_texts(asked) == [f"{said} Answer them at carol@fabrikam.com."]
+
+
+def test_angle_brackets_typed_in_teams_or_slack_are_kept() -> None:
+    """Teams delivers a typed `<TF400813>` HTML-escaped; it is no Slack token, and keeps its brackets."""
+    from bot.teams.endpoint import words_of  # the Teams surface: not at collection
+
+    from_teams = words_of({"text": "I get &lt;TF400813&gt; when I push"})
+    assert quoted(from_teams) == "I get <TF400813> when I push"
+    assert quoted("I get &lt;TF400813&gt; when I push") == "I get <TF400813> when I push"  # from Slack
+    asked = help_request(name="Carol White", email="carol@fabrikam.com", question=from_teams)
+    said = (
+        "Carol White (carol@fabrikam.com) asks the migration admins: “I get {} when I push”. Answer them at"
+    )
+    assert _teams_texts(asked) == [said.format("<TF400813>") + " carol@fabrikam.com."]
+    assert _slack_texts(asked) == [said.format("&lt;TF400813&gt;") + " carol@fabrikam.com."] * 2
