@@ -7,8 +7,8 @@ conversation's markup on every surface, each of which formats it its own way:
 
 - Slack's own tokens (a link with a label `<url|label>`, a mention `<@U1>`, `<!channel>`), which Slack
   delivers in what a person typed, are written out as text ("label (url)", "@U1", "@channel"), so the link's
-  address shows; Slack's escaping of `&`, `<` and `>` is undone here and done again by Slack's renderer for
-  every text (`bot.slack.blocks.escaped`).
+  address shows. Slack's escaping of `&`, `<` and `>` is undone where its text comes in
+  (`bot.slack.blocks.typed`) and done again by Slack's renderer for every text (`bot.slack.blocks.escaped`).
 - A Markdown link `[label](url)` (live in Teams) is parted, "[label] (url)": both show, neither works.
 - Emphasis markers (`*`, `_`, `~`) become look-alikes no surface formats, `∗` (U+2217), `＿` (U+FF3F), `∼`
   (U+223C), only where they would emphasise: where one can open emphasis and another of its kind close it,
@@ -31,8 +31,6 @@ _SLACK_TOKEN = re.compile(r"<((?:[@#!]|[A-Za-z][A-Za-z0-9+.-]*:)[^<>\s|]*)(?:\|(
 """Slack's `<target>` or `<target|label>`: a link (its target has a scheme), a mention, a channel,
 `<!channel>`, a date. Not `<TF400813>`, which is what a person typed (Teams delivers it so, unescaped by
 `bot.teams.endpoint.words_of`)."""
-_SLACK_ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
-"""Slack's escaping of what a person typed, undone `&amp;` last (`&amp;lt;` is what they typed as `&lt;`)."""
 _MARKDOWN_LINK = re.compile(r"\]\(")
 _ADDRESS = re.compile(r"(?i)\b(?:https?|ftp)://\S+")
 _LOOK_ALIKES = {"*": "\u2217", "_": "\uff3f", "~": "\u223c"}
@@ -43,8 +41,6 @@ _BACKTICK_LOOK_ALIKE = "\uff40"
 def quoted(text: str) -> str:
     """`text` on one line, inert and readable on every surface (see the module's docstring)."""
     plain = _SLACK_TOKEN.sub(_written_out, text)
-    for escape, character in _SLACK_ESCAPES:
-        plain = plain.replace(escape, character)
     flat = _MARKDOWN_LINK.sub("] (", " ".join(plain.split()))
     if flat.count(_BACKTICK) > 1:
         flat = flat.replace(_BACKTICK, _BACKTICK_LOOK_ALIKE)

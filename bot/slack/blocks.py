@@ -38,6 +38,8 @@ ACTION_ID = re.compile(r"^(?P<word>[a-z][a-z-]*)(?:#\d+)?$")
 """A button's action_id is its command word, suffixed `#n` when a message repeats the word."""
 LINK_ACTION_ID = re.compile(r"^link\.")
 """A link button's action_id: Slack opens its `url` and still reports the click, which needs only an ack."""
+_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+"""What `escaped` writes: a cut to a limit goes before one, never through it."""
 MAX_BUTTON_URL = 3000
 
 
@@ -77,6 +79,14 @@ def escaped(text: str) -> str:
     `<...>` tokens (links, mentions, `<!channel>`), so one in a person's words quoted by the bot stays text.
     Escaped before a text is cut to a limit, so that the limit counts what Slack receives."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def typed(text: str) -> str:
+    """What a person typed, from the text Slack delivers: its escaping of `&`, `<` and `>` undone once,
+    `&amp;` last (`&amp;lt;` is what they typed as `&lt;`), where their text comes in, so that what the bot
+    echoes (a command word it does not know, a question it quotes) is escaped once, by `escaped`. Slack's
+    own tokens (`<@U1>`, `<https://…|label>`) are real `<` and `>`, and stay."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def word_of(action_id: str) -> str | None:
@@ -218,8 +228,9 @@ def _chunks(text: str, limit: int) -> list[str]:
             if current:
                 chunks.append(current)
                 current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
+            cut = _cut(line, limit)
+            chunks.append(line[:cut])
+            line = line[cut:]
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             chunks.append(current)
@@ -248,4 +259,11 @@ def _plain(text: str) -> dict[str, Any]:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: _cut(text, limit - 1)] + "…"
+
+
+def _cut(text: str, at: int) -> int:
+    """Where to cut `text` near `at` (an already escaped text): before an entity `at` would split."""
+    start = text.rfind("&", max(0, at - len("&amp;") + 1), at)
+    entity = _ENTITY.match(text, start) if start > 0 else None
+    return start if entity is not None and entity.end() > at else at

@@ -11,7 +11,7 @@ from bot.conversation.faq_views import review
 from bot.conversation.messages import Message
 from bot.conversation.quoting import quoted
 from bot.conversation.todo_views import help_request
-from bot.slack.blocks import message_payload
+from bot.slack.blocks import message_payload, typed
 from faq.feedback import FeedbackItem
 from workflows.results import CalledOff
 
@@ -25,7 +25,8 @@ SLACK_TYPED = (
     "<!channel> please <https://evil.example/login|re-enter your password> &amp; ask <@U0CAROL|carol> in"
     " <#C1|general>: is 2 &lt; 3?\n> <!subteam^S1|@admins>"
 )
-"""As Slack delivers what a person typed: its tokens live, the characters they typed escaped."""
+"""As Slack delivers what a person typed: its tokens live, the characters they typed escaped (undone where
+it comes in, `bot.slack.blocks.typed`)."""
 
 
 def _slack_texts(message: Message) -> list[str]:
@@ -42,14 +43,14 @@ def _teams_texts(message: Message) -> list[str]:
 
 def test_a_question_quoted_keeps_its_words_and_loses_its_markup() -> None:
     assert quoted(PHISHING) == PHISHING_QUOTED
-    assert quoted(SLACK_TYPED) == (
+    assert quoted(typed(SLACK_TYPED)) == (
         "@channel please re-enter your password (https://evil.example/login) & ask @carol in #general:"
         " is 2 < 3? > @admins"
     )
-    typed = (
+    words = (
         "ask first_last@contoso.com about __init__ and ~/.ssh, ~today~: https://dev.azure.com/org/_git/r_ x"
     )
-    assert quoted(typed) == (
+    assert quoted(words) == (
         "ask first_last@contoso.com about \uff3f\uff3finit\uff3f\uff3f and \u223c/.ssh, \u223ctoday\u223c:"
         " https://dev.azure.com/org/_git/r_ x"
     )
@@ -65,7 +66,7 @@ def test_a_question_passed_to_the_admins_reaches_slack_with_no_live_link_nor_emp
 
 
 def test_slack_tokens_in_a_question_become_text_escaped_as_slack_asks() -> None:
-    asked = help_request(name="Carol White", email="carol@fabrikam.com", question=SLACK_TYPED)
+    asked = help_request(name="Carol White", email="carol@fabrikam.com", question=typed(SLACK_TYPED))
     said = (
         "Carol White (carol@fabrikam.com) asks the migration admins: “@channel please re-enter your password"
         " (https://evil.example/login) &amp; ask @carol in #general: is 2 &lt; 3? &gt; @admins”. Answer them"
@@ -132,7 +133,8 @@ def test_angle_brackets_typed_in_teams_or_slack_are_kept() -> None:
 
     from_teams = words_of({"text": "I get &lt;TF400813&gt; when I push"})
     assert quoted(from_teams) == "I get <TF400813> when I push"
-    assert quoted("I get &lt;TF400813&gt; when I push") == "I get <TF400813> when I push"  # from Slack
+    from_slack = typed("I get &lt;TF400813&gt; when I push")
+    assert quoted(from_slack) == "I get <TF400813> when I push"
     asked = help_request(name="Carol White", email="carol@fabrikam.com", question=from_teams)
     said = (
         "Carol White (carol@fabrikam.com) asks the migration admins: “I get {} when I push”. Answer them at"

@@ -7,12 +7,14 @@ from bot.slack.blocks import (
     ACTION_ID,
     LINK_ACTION_ID,
     MAX_BLOCKS,
+    MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
     MAX_VIEW_BLOCKS,
     fallback_text,
     message_payload,
     note,
     render,
+    typed,
     view_payload,
     word_of,
 )
@@ -141,3 +143,23 @@ def test_a_link_button_opens_its_url_and_its_click_is_no_command() -> None:
 
 def test_an_empty_summary_still_gives_slack_a_fallback_text() -> None:
     assert fallback_text(Message("  ", (Text("hello"),))) == "aadbot"
+
+
+def test_a_cut_to_slacks_limits_never_splits_an_escaped_character() -> None:
+    """rev39 finding 5: `&` is escaped before a text is cut, so a cut could leave `&am` + `p;`."""
+    line = "x" * (MAX_SECTION_TEXT - 2) + "R&D" * 3
+    blocks = render(Message("long", (Text(line),)))
+    assert [block["text"]["text"] for block in blocks] == [
+        "x" * (MAX_SECTION_TEXT - 2) + "R",
+        "&amp;DR&amp;DR&amp;D",
+    ]
+    summary = "y" * (MAX_FALLBACK_TEXT - 3) + "<b>"
+    assert fallback_text(Message(summary, (Text("hello"),))) == "y" * (MAX_FALLBACK_TEXT - 3) + "…"
+
+
+def test_what_slack_delivers_is_read_as_typed_once() -> None:
+    """Slack escapes `&`, `<` and `>` in what a person typed; its own tokens are real brackets."""
+    assert (
+        typed("deploy R&amp;D &lt;TF400813&gt; &amp;lt; <@U1|carol>")
+        == "deploy R&D <TF400813> &lt; <@U1|carol>"
+    )

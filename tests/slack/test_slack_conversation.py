@@ -129,3 +129,10 @@ def test_faq_review_asked_by_mention_is_shown_only_to_the_admin(migration: Migra
     (review,) = fake.wait_for_calls("chat.postEphemeral")
     assert review.params["user"] == "UDANA" and "help desk" in texts(review.params)
     assert not [c for c in fake.calls_of("chat.postMessage") if c.params.get("thread_ts") == "1.4"]
+
+
+def test_a_word_with_an_ampersand_is_echoed_escaped_once(migration: Migration) -> None:
+    """rev39 finding 5: Slack delivers a typed `&` as `&amp;`, which the echo escaped again (`&amp;amp;`)."""
+    mention(migration, "UDANA", "R&amp;D budget")
+    (reply,) = migration.slack.fake.wait_for_calls("chat.postEphemeral")
+    assert reply.params["text"] == "I don't know `r&amp;d`."  # the command word, casefolded

@@ -12,16 +12,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.conversation.commands import SLASH_COMMAND, parse
 from bot.slack._runtime import Runtime
+from bot.slack.blocks import escaped, typed
 from bot.slack.delivery import Origin
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(SLASH_COMMAND)
     async def on_slash_command(ack: AsyncAck, body: dict[str, Any], command: dict[str, Any]) -> None:
-        text = str(command.get("text") or "")
+        text = typed(str(command.get("text") or ""))
         problem = parse(text).problem
-        if problem:
-            await ack(text=problem, response_type="ephemeral")
+        if problem:  # Slack formats the ack's text as it does a message's: escaped like every other text
+            await ack(text=escaped(problem), response_type="ephemeral")
             return
         await ack()
         if not await runtime.first_delivery(body):

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack._runtime import Runtime
+from bot.slack.blocks import typed
 from bot.slack.delivery import Origin
 
 BOT_EVENTS = ("app_mention", "message.im", "app_home_opened")
@@ -48,7 +49,7 @@ def _bolt_listener(
 
 
 async def _on_mention(runtime: Runtime, event: dict[str, Any]) -> None:
-    text = _MENTION.sub(" ", str(event.get("text") or "")).strip()
+    text = typed(_MENTION.sub(" ", str(event.get("text") or ""))).strip()
     channel = str(event["channel"])
     origin = Origin(
         user_id=str(event["user"]), channel=channel, thread_ts=event.get("thread_ts") or event.get("ts")
@@ -66,7 +67,7 @@ async def _on_direct_message(runtime: Runtime, event: dict[str, Any]) -> None:
         or not event.get("user")
     ):
         return  # edits, joins and the bot's own messages are not someone talking to the bot
-    text = str(event.get("text") or "")
+    text = typed(str(event.get("text") or ""))
     origin = Origin(user_id=str(event["user"]), channel=str(event["channel"]))
     await runtime.handle(origin, lambda actor: runtime.conversation.chat(actor, text), what=text[:40])
 
