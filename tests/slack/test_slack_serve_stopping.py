@@ -11,20 +11,26 @@ stopped in one line, and leaves nothing unclean in its log.
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
+import pytest
 from sqlalchemy import update
 
 from storage import OutboundMessage, open_database
+from tests.fakes.preimported import Process
 from tests.fakes.serve_process import (
+    SERVES_OWN_STOP,
     Mode,
     Served,
     ServedSlack,
+    ended,
     lists_waiting,
     outbox_of,
     serve_process,
@@ -77,11 +83,11 @@ def _sending_to_ann(
 def test_a_dm_under_way_when_serve_is_stopped_is_finished_and_recorded_sent_once(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
-    with _sending_to_ann("socket", tmp_path, sqlite_template) as (served, answer):
+    with _sending_to_ann("socket", tmp_path, sqlite_template, SERVES_OWN_STOP) as (served, answer):
         served.served.process.send_signal(signal.SIGTERM)
         served.taking_no_new_work()  # its link is closed
         answer.set()  # Slack answers while `serve` stops
-        assert served.served.process.wait(timeout=WAIT) == 0
+        assert served.served.ended() == 0
 
         assert served.served.unclean() == [], served.served.log_text()
         _said_stopped(served.served, "SIGTERM")
@@ -93,7 +99,9 @@ def test_a_dm_under_way_when_serve_is_stopped_is_finished_and_recorded_sent_once
 def test_a_slash_command_taken_just_before_sigterm_is_acked_before_the_link_closes(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
-    with serve_with_fakes("socket", tmp_path, SERVED_PEOPLE, migrated=sqlite_template) as served:
+    with serve_with_fakes(
+        "socket", tmp_path, SERVED_PEOPLE, migrated=sqlite_template, environment=SERVES_OWN_STOP
+    ) as served:
         fake = served.fake
         fake.wait_for(lambda fake: len(fake.calls_of("auth.test")) == 1, WAIT)  # its own, at start
         fake.held_method, answer = "auth.test", threading.Event()
@@ -107,7 +115,7 @@ def test_a_slash_command_taken_just_before_sigterm_is_acked_before_the_link_clos
         answer.set()
         assert served.socket.ack(envelope, WAIT) == {"envelope_id": envelope}  # on the link still open
         served.taking_no_new_work()  # then closed
-        assert served.served.process.wait(timeout=WAIT) == 0
+        assert served.served.ended() == 0
         assert served.served.unclean() == [], served.served.log_text()
         _said_stopped(served.served, "SIGTERM")
 
@@ -138,3 +146,31 @@ def test_a_dm_slack_never_answers_is_cut_short_in_time_and_the_next_serve_record
             assert len(served.fake.posts_to(ANNS_DM)) == 1  # found in the DM's history, not posted again
             assert again.unclean() == [], again.log_text()
             _said_stopped(again, "SIGINT")
+
+
+def test_a_serve_that_outlasts_its_stops_bound_is_killed_and_said_plainly() -> None:
+    """rev39 finding 7: waits shorter than the bound (10 s, 20 s against 20 + 7 s) showed a slow stop as a
+    bare TimeoutExpired, or failed a stop that was within its bound."""
+
+    class Stuck:
+        def __init__(self) -> None:
+            self.waited: list[float | None] = []
+            self.killed = False
+
+        def wait(self, timeout: float | None = None) -> int:
+            self.waited.append(timeout)
+            if timeout is not None and not self.killed:
+                raise subprocess.TimeoutExpired("aadbot serve", timeout)
+            return -signal.SIGKILL
+
+        def kill(self) -> None:
+            self.killed = True
+
+    stuck = Stuck()
+    with pytest.raises(AssertionError) as said:
+        ended(cast(Process, stuck), 3.0)
+    assert str(said.value) == (
+        "serve did not end within 10 s of being told to stop (AADBOT_STOP_SECONDS=3, then 2 + 5 s), nor 15 s"
+        " later: killed"
+    )
+    assert stuck.waited == [25.0, None] and stuck.killed

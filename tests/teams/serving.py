@@ -21,7 +21,7 @@ import httpx
 
 from sandbox import Sandbox
 from tests.fakes.preimported import Process, start
-from tests.fakes.serve_process import serve_database
+from tests.fakes.serve_process import TEST_STOP_SECONDS, ended, serve_database
 from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
 
 OWN_PREFIXES = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
@@ -118,7 +118,7 @@ def teams_serve(
     env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
     env.update(teams_through(box))
     env["AADBOT_DATABASE_URL"] = serve_database(workdir, migrated)
-    env.update(environment or {})
+    env |= {"AADBOT_STOP_SECONDS": TEST_STOP_SECONDS, **(environment or {})}
     command = [sys.executable, "-m", "bot.cli", "serve", "--port", "0"]
     with start(command, execs=execs, env=env, stdout=subprocess.PIPE, stderr=stderr, cwd=workdir) as process:
         try:
@@ -132,4 +132,4 @@ def teams_serve(
             yield ServedTeams(url, box, process, env["AADBOT_DATABASE_URL"])
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            ended(process, float(env["AADBOT_STOP_SECONDS"]))

@@ -18,6 +18,7 @@ from bot.settings import SettingsError
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox
 from tests.fakes.serve_process import (
+    SERVES_OWN_STOP,
     ServedSlack,
     outbox_of,
     queue_dms,
@@ -170,7 +171,7 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process_and_stop_cleanly(
     records it, and exits 0 with a clean log, as Slack alone does
     (tests/slack/test_slack_serve_stopping.py)."""
     # the test's own sandbox (not one inside serve), so that the test can play Teams through it
-    teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
+    teams = {**teams_through(box), "AADBOT_SANDBOX": "", **SERVES_OWN_STOP}  # a send is let finish
     fake = FakeSlack(users={"UDANA": ("dana@fabrikam.com", "Dana Owner")})
     with (
         ServerThread(fake.asgi()) as server,
@@ -212,7 +213,7 @@ def test_slack_in_socket_mode_and_teams_serve_from_one_process_and_stop_cleanly(
             served.process.send_signal(signal.SIGTERM)
             ServedSlack(served, fake, socket, []).taking_no_new_work()  # the link and Teams' endpoint
             answer.set()
-            assert served.process.wait(timeout=WAIT) == 0
+            assert served.ended() == 0
             assert served.unclean() == [], served.log_text()
             assert served.log_text().count("INFO aadbot.serve: stopped (SIGTERM)") == 1
             (message,) = outbox_of(served.database_url)
