@@ -151,9 +151,13 @@ class TeamsEndpoint:
         if tenant in self._refused_tenants:
             return
         self._refused_tenants.add(tenant)
+        # two cases, told apart only by the operator: the app added in another organization's Teams (its
+        # package shared there), which is expected and needs nothing here, or TEAMS_TENANT_ID set wrong
         logger.warning(
-            "refused activities from tenant %s: this bot serves tenant %s (TEAMS_TENANT_ID). If the bot's "
-            "users are in %s, set TEAMS_TENANT_ID to it and restart.",
+            "refused activities from tenant %s: this bot serves tenant %s (TEAMS_TENANT_ID) only, so people"
+            " there get no answer. If the app was added in that organization's Teams on purpose, nothing"
+            " needs changing here (its admins can remove or block the app in their Teams admin center). If"
+            " the bot's own users are in %s, set TEAMS_TENANT_ID to it and restart.",
             tenant,
             self._tenant_id,
             tenant,

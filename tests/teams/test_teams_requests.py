@@ -274,7 +274,9 @@ def test_activities_from_another_tenant_are_refused_and_said_once_per_tenant(
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert said == [
         f"refused activities from tenant {other}: this bot serves tenant {teams.settings.tenant_id}"
-        f" (TEAMS_TENANT_ID). If the bot's users are in {other}, set TEAMS_TENANT_ID to it and restart."
+        " (TEAMS_TENANT_ID) only, so people there get no answer. If the app was added in that organization's"
+        " Teams on purpose, nothing needs changing here (its admins can remove or block the app in their"
+        f" Teams admin center). If the bot's own users are in {other}, set TEAMS_TENANT_ID to it and restart."
     ]
     assert token not in caplog.text
 
