@@ -3,8 +3,8 @@
 Without `TEAMS_APP_ID` this hands over to the Slack app's own `serve` unchanged. With it, `POST
 /api/messages` joins `/slack/events` and `/healthz`; Slack may still use Socket Mode (the HTTP server
 then serves Teams alone). One connection watch and one outbox worker serve both surfaces: a message
-goes to the surface its migration was started on (a Teams channel is `teams:ID`), so nobody gets the
-same to-do list twice.
+goes to the surface its migration was started on (a Teams channel is `teams:ID`), a person not there
+through the other surface (`bot.routing`), so nobody gets the same to-do list twice.
 """
 
 from __future__ import annotations
@@ -21,17 +21,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import operator_log
 from bot.alongside import Loop, alongside
-from bot.conversation.messages import Channel, DirectMessage, Outgoing
+from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.reports import Delivering
-from bot.delivery.sender import DeliveryFailed, Envelope, HandsOver, Readiness, Receipt, Sender
+from bot.delivery.sender import Sender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.tracked import tracked_worker
+from bot.routing import RoutingSender, surface_of
 from bot.settings import Settings, SettingsError
 from bot.start_up import started
 from bot.stopping import run_until_stopped
 from bot.teams.settings import TeamsSettings
-from storage import Database, Migration
+from storage import Database
 from workflows.reminders import Tracking
 
 if TYPE_CHECKING:
@@ -269,75 +270,6 @@ def _delivery_settings(settings: Settings, with_slack: bool) -> DeliverySettings
         concurrency=max(slack.concurrency, DELIVERY.concurrency),
         batch=max(slack.batch, DELIVERY.batch),
     )
-
-
-def surface_of(channel: str | None) -> str:
-    from bot.teams.delivery import CHANNEL_PREFIX
-
-    return "teams" if channel and channel.startswith(CHANNEL_PREFIX) else "slack"
-
-
-MIGRATIONS_REMEMBERED = 1024
-"""Migrations whose surface `RoutingSender` remembers: far more than are ever delivering at once."""
-
-
-class RoutingSender:
-    """Sends each outbox message through the surface its migration lives on."""
-
-    def __init__(self, database: Database, senders: dict[str, Sender]) -> None:
-        self._database = database
-        self._senders = senders
-        self._readiness = {name: sender for name, sender in senders.items() if isinstance(sender, Readiness)}
-        # a migration's surface never moves: looked up once, not for every message of its waves
-        self._surfaces: dict[int, str] = {}
-
-    async def send(self, envelope: Envelope) -> Receipt:
-        return await (await self._route(envelope.migration_id, envelope.to)).send(envelope)
-
-    def stop_handing_over(self) -> None:
-        """Each surface's sender that can tell when a message is handed over stops (`HandsOver`)."""
-        for sender in self._senders.values():
-            if isinstance(sender, HandsOver):
-                sender.stop_handing_over()
-
-    async def not_ready(self, migration_id: int | None, to: DirectMessage | Channel) -> DeliveryFailed | None:
-        """Its surface's answer: one surface not ready (Slack's directory unread) holds back no other's."""
-        ready = self._readiness.get(await self._surface(migration_id, to))
-        return await ready.not_ready(migration_id, to) if ready is not None else None
-
-    async def _route(self, migration_id: int | None, to: DirectMessage | Channel) -> Sender:
-        return self._senders[await self._surface(migration_id, to)]
-
-    async def _surface(self, migration_id: int | None, to: DirectMessage | Channel) -> str:
-        if len(self._senders) == 1:  # one surface: no database look-up per message on the hot path
-            return next(iter(self._senders))
-        if isinstance(to, Channel):
-            surface = surface_of(to.channel)
-        elif migration_id is None:
-            surface = surface_of(None)
-        else:
-            surface = self._surfaces.get(migration_id) or await self._remembered(migration_id)
-        return surface if surface in self._senders else next(iter(self._senders))
-
-    async def _remembered(self, migration_id: int) -> str:
-        if len(self._surfaces) >= MIGRATIONS_REMEMBERED:
-            self._surfaces.clear()
-        surface = self._surfaces[migration_id] = await asyncio.to_thread(
-            self._migration_surface, migration_id
-        )
-        return surface
-
-    def _migration_surface(self, migration_id: int) -> str:
-        """The surface it was started on; by its channel when that was not recorded (before revision 0013).
-        Only these two columns: the migration's row holds its plan, megabytes for a large organization."""
-        from sqlmodel import select
-
-        with self._database.session() as session:
-            found = session.exec(
-                select(Migration.surface, Migration.channel_id).where(Migration.id == migration_id)
-            ).first()
-        surface, channel = found if found is not None else (None, None)
-        return surface or surface_of(channel)
 
 
 async def _watch_forever(

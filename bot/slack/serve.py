@@ -17,6 +17,7 @@ from bot import operator_log
 from bot.alongside import Loop, alongside
 from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.tracked import tracked_worker
+from bot.routing import RoutingSender
 from bot.settings import Settings, SettingsError
 from bot.slack._errors import NOT_ANSWERED, REACHING_SLACK, error_code
 from bot.slack._logs import without_bodies
@@ -127,10 +128,11 @@ async def _serve(
             posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
             sender = SlackSender(posting, people, state)
             # `Settings.delivery`, from the environment: the notify benchmark runs `serve` itself, so that
-            # it measures exactly these
+            # it measures exactly these. Through the router with Slack alone: its outages are logged as
+            # beside Teams
             worker = tracked_worker(
                 persistence.database,
-                sender,
+                RoutingSender(persistence.database, {"slack": sender}),
                 persistence.tracking,
                 clock=persistence.clock,
                 settings=settings.delivery,

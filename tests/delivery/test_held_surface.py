@@ -19,7 +19,7 @@ from bot.delivery import worker as worker_module
 from bot.delivery.sender import NOT_READY_SECONDS, DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
-from bot.serve import RoutingSender
+from bot.routing import RoutingSender
 from bot.slack.app import build_web_client
 from bot.slack.people import CACHE_SECONDS, MAX_AGE_SECONDS, READ_SECONDS, People
 from bot.slack.sender import DIRECTORY_OUTDATED, SlackSender

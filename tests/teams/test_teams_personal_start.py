@@ -11,8 +11,8 @@ from sqlmodel import select
 from bot.conversation.messages import Channel, DirectMessage
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
+from bot.routing import RoutingSender
 from bot.runtime import utc_now
-from bot.serve import RoutingSender
 from storage import Migration
 from tests.teams.conftest import ORGANIZATION, Teams, texts
 

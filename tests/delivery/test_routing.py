@@ -1,0 +1,197 @@
+"""Slack beside Teams: a direct message tried on its migration's surface, and on the other one only when
+the person is not there; a surface's outage said once in the operator's log, and its end once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.conversation.messages import Channel, DirectMessage, Message
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
+from bot.routing import RoutingSender
+from storage import Database, Migration
+from storage.outbox import NOT_IN_CHAT
+from tests.storage.rows import add_migration
+
+
+@dataclass
+class Surface:
+    """A surface's sender: who has an account there, and the failure it answers everyone with instead."""
+
+    name: str
+    members: set[str] = field(default_factory=set)
+    failing: DeliveryFailed | None = None
+    tried: list[str] = field(default_factory=list)
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        to = envelope.to
+        address = to.email if isinstance(to, DirectMessage) else str(to.channel)
+        self.tried.append(address)
+        if self.failing is not None:
+            raise self.failing
+        if isinstance(to, DirectMessage) and address not in self.members:
+            raise DeliveryFailed(NOT_IN_CHAT, f"{self.name} has nobody called {address}", permanent=True)
+        return Receipt(f"{self.name}/{address}")
+
+
+def _migration_on(database: Database, surface: str) -> int:
+    migration_id = add_migration(database)
+    with database.session() as session:
+        row = session.get(Migration, migration_id)
+        assert row is not None
+        row.surface = surface
+        session.commit()
+    return migration_id
+
+
+def _to(email: str, migration_id: int) -> Envelope:
+    return Envelope(f"key-{email}", DirectMessage(email), Message("your list"), migration_id=migration_id)
+
+
+@pytest.fixture
+def surfaces() -> tuple[Surface, Surface]:
+    return Surface("slack", {"ann@fabrikam.com"}), Surface(
+        "teams", {"ann@fabrikam.com", "carol@fabrikam.com"}
+    )
+
+
+def test_a_person_missing_on_the_migrations_surface_is_reached_on_the_other(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface]
+) -> None:
+    slack, teams = surfaces
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+    migration_id = _migration_on(sqlite_database, "slack")
+
+    receipt = asyncio.run(routing.send(_to("carol@fabrikam.com", migration_id)))
+
+    assert receipt.ref == "teams/carol@fabrikam.com"
+    assert (slack.tried, teams.tried) == (["carol@fabrikam.com"], ["carol@fabrikam.com"])
+
+
+def test_a_person_found_on_the_migrations_surface_is_never_tried_on_the_other(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface]
+) -> None:
+    slack, teams = surfaces
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+
+    receipt = asyncio.run(routing.send(_to("ann@fabrikam.com", _migration_on(sqlite_database, "slack"))))
+
+    assert receipt.ref == "slack/ann@fabrikam.com"
+    assert teams.tried == []
+
+
+def test_a_migration_started_on_teams_tries_teams_first(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface]
+) -> None:
+    slack, teams = surfaces
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+
+    receipt = asyncio.run(routing.send(_to("ann@fabrikam.com", _migration_on(sqlite_database, "teams"))))
+
+    assert receipt.ref == "teams/ann@fabrikam.com"
+    assert slack.tried == []
+
+
+@pytest.mark.parametrize(
+    "transient",
+    [
+        DeliveryFailed("http_503", "Slack answered 503 service_unavailable", maybe_delivered=True),
+        DeliveryFailed("connection_error", "Slack did not answer (timeout)"),
+        DeliveryFailed("ratelimited", "Slack is rate limiting", retry_after=3.0),
+    ],
+)
+def test_a_transient_failure_is_retried_where_it_happened_not_sent_on_the_other_surface(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface], transient: DeliveryFailed
+) -> None:
+    """The person may be there, and the message may even have arrived (a 5xx after storing it): sent on
+    the other surface too, they would have it twice."""
+    slack, teams = surfaces
+    slack.failing = transient
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+
+    with pytest.raises(DeliveryFailed) as raised:
+        asyncio.run(routing.send(_to("carol@fabrikam.com", _migration_on(sqlite_database, "slack"))))
+
+    assert raised.value is transient
+    assert teams.tried == []
+
+
+def test_someone_on_neither_surface_is_told_with_both_reasons(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface]
+) -> None:
+    slack, teams = surfaces
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+
+    with pytest.raises(DeliveryFailed) as raised:
+        asyncio.run(routing.send(_to("frank@fabrikam.com", _migration_on(sqlite_database, "slack"))))
+
+    failure = raised.value
+    assert (failure.code, failure.permanent) == (NOT_IN_CHAT, True)
+    assert failure.reason == (
+        "Slack: slack has nobody called frank@fabrikam.com;"
+        " Teams: teams has nobody called frank@fabrikam.com"
+    )
+
+
+def test_a_channel_message_goes_to_its_channels_surface_alone(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface]
+) -> None:
+    slack, teams = surfaces
+    slack.failing = DeliveryFailed(NOT_IN_CHAT, "not a reason for a channel", permanent=True)
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+    channel = Envelope("key", Channel("C123"), Message("report"), migration_id=None)
+
+    with pytest.raises(DeliveryFailed):
+        asyncio.run(routing.send(channel))
+
+    assert (slack.tried, teams.tried) == (["C123"], [])
+
+
+def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker logs each retry at INFO, which `serve`'s log hides: 20 DMs failing for a minute left no
+    line at all."""
+    slack, teams = surfaces
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+    migration_id = _migration_on(sqlite_database, "slack")
+    slack.failing = DeliveryFailed("http_503", "Slack answered 503 service_unavailable", maybe_delivered=True)
+
+    with caplog.at_level(logging.INFO, logger="bot.delivery.outages"):
+        for _ in range(20):
+            with pytest.raises(DeliveryFailed):
+                asyncio.run(routing.send(_to("ann@fabrikam.com", migration_id)))
+        slack.failing = None
+        for _ in range(3):
+            asyncio.run(routing.send(_to("ann@fabrikam.com", migration_id)))
+
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
+        (
+            "WARNING",
+            "deliveries to Slack are failing (http_503: Slack answered 503 service_unavailable):"
+            " each is retried; this log says when they work again",
+        ),
+        ("INFO", "deliveries to Slack work again, after 20 failed attempt(s)"),
+    ]
+
+
+def test_people_it_cannot_reach_and_rate_limits_are_no_outage(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface], caplog: pytest.LogCaptureFixture
+) -> None:
+    slack, teams = surfaces
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+    migration_id = _migration_on(sqlite_database, "slack")
+
+    with caplog.at_level(logging.INFO, logger="bot.delivery.outages"):
+        with pytest.raises(DeliveryFailed):
+            asyncio.run(routing.send(_to("frank@fabrikam.com", migration_id)))
+        slack.failing = DeliveryFailed("ratelimited", "Slack is rate limiting", retry_after=1.0)
+        with pytest.raises(DeliveryFailed):
+            asyncio.run(routing.send(_to("ann@fabrikam.com", migration_id)))
+        slack.failing = None
+        asyncio.run(routing.send(_to("ann@fabrikam.com", migration_id)))
+
+    assert caplog.records == []
