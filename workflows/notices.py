@@ -21,6 +21,7 @@ from workflows._codec import encode
 from workflows.identities import Reach
 from workflows.results import (
     Actor,
+    AdminUnreached,
     ApprovalRequest,
     CalledOff,
     ConnectionResult,
@@ -39,6 +40,7 @@ COMPLETED = "migration_completed"
 CANCELLED = "migration_cancelled"
 CALLED_OFF = "migration_called_off"
 PORTAL_WITHDRAWN = "portal_steps_withdrawn"
+ADMIN_UNREACHED = "admin_unreached"
 KINDS = (
     STARTED,
     APPROVAL_PROMPT,
@@ -50,6 +52,7 @@ KINDS = (
     CANCELLED,
     CALLED_OFF,
     PORTAL_WITHDRAWN,
+    ADMIN_UNREACHED,
 )
 """Every notice kind: a renderer must know each one."""
 CHANNEL_PREFIX = "channel:"
@@ -173,6 +176,22 @@ def portal_withdrawn(
     supersede(session, kinds=(PORTAL_STEPS,), thread=thread, before=now)
     told = {"status": encode(status), "updates": thread}
     _record(session, row, f"approval-{approval_id}-portal-withdrawn", connector, PORTAL_WITHDRAWN, now, told)
+
+
+def admin_unreached(
+    session: Session, row: Migration, key: str, unreached: AdminUnreached, now: datetime
+) -> bool:
+    """The admins hear, once (`key`: the undelivered notice's), that an approver's prompt or the connector's
+    portal steps reached nobody, and what to do instead."""
+    return _record(
+        session,
+        row,
+        f"{key}-unreached",
+        admins_address(row),
+        ADMIN_UNREACHED,
+        now,
+        {"unreached": encode(unreached)},
+    )
 
 
 def _record(

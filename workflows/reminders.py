@@ -19,9 +19,9 @@ from sqlalchemy import Integer, bindparam
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, Reminder, TodoItem
+from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
 from storage.outbox import NewMessage, enqueue, enqueue_all, retry_failed
-from workflows import waiting
+from workflows import unreached_admins, waiting
 from workflows._views import item_payload
 from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
@@ -38,7 +38,7 @@ from workflows.progress import (
     read_progress,
     unreachable_in,
 )
-from workflows.results import BOT, Actor, MigrationStatus, TodoEntry, Told
+from workflows.results import BOT, Actor, AdminUnreached, MigrationStatus, TodoEntry, Told
 from workflows.schedules import (
     BILLING_KIND,
     BILLING_STATE,
@@ -135,7 +135,19 @@ class Tracking:
         """A message reached its recipient: see `Schedules.delivered`."""
         self._schedules.delivered(kind, payload, time_zone)
 
+    def undeliverable(self, message: OutboundMessage, why: str) -> None:
+        """A message chat could not deliver for good: an admin's prompt or portal steps is told to the others
+        (`unreached_admins.record`)."""
+        with self._database.session() as session:
+            if unreached_admins.record(session, message, why, self._now()):
+                session.commit()
+
     # -------------------------------------------------------------- reading
+
+    def admins_unreached(self, status: MigrationStatus) -> tuple[AdminUnreached, ...]:
+        """Whom the pending approval's prompt, or the portal steps awaited, could not reach."""
+        with self._database.session() as session:
+            return unreached_admins.of_migration(session, status)
 
     def progress(self, organization: str | None) -> Progress:
         return self.progress_of(self._service.status(organization, ended=True))

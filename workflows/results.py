@@ -300,6 +300,20 @@ class CalledOff:
 
 
 @dataclass(frozen=True)
+class AdminUnreached:
+    """An approver's prompt, or the connector's portal steps, that chat could not deliver on any surface."""
+
+    missed: Literal["approval_prompt", "portal_steps"]
+    email: str
+    why: str
+    """The reason the chat platforms gave (both of them, with Slack beside Teams)."""
+    organization: str
+    approval_id: int
+    directory: str
+    """The target directory as people know it: the portal step that connects names it."""
+
+
+@dataclass(frozen=True)
 class CalledOffDelivery:
     """Where the "it is off" messages of a cancelled migration stand, by the person's address."""
 

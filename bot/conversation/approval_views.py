@@ -20,7 +20,14 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import announce_button, decision_buttons, with_next
 from workflows.errors import NotInvitedYet
 from workflows.mapping import map_by_hand
-from workflows.results import Actor, ApprovalRequest, ConnectionResult, DecisionResult, MigrationStatus
+from workflows.results import (
+    Actor,
+    AdminUnreached,
+    ApprovalRequest,
+    ConnectionResult,
+    DecisionResult,
+    MigrationStatus,
+)
 
 ANYWAY = "anyway"
 """The word after `request-approval ORG` that asks although people to invite never were."""
@@ -88,7 +95,10 @@ def _everyone_losing_access(request: ApprovalRequest) -> list[Block]:
 
 def requested(request: ApprovalRequest) -> Message:
     """What the admin who asked reads: the request is out, and whether users were told beforehand."""
-    text = f"Approval requested (#{request.approval_id}); the other admins have the prompt."
+    text = (
+        f"Approval requested (#{request.approval_id}); the prompt goes to the other admins by direct message,"
+        " and I say here if it cannot reach one."
+    )
     return Message(text, (Text(text), *nobody_told(request)))
 
 
@@ -149,10 +159,19 @@ def approved(result: DecisionResult, decider: Actor) -> Message:
     who = connector.name or connector.email
     why = f" ({result.connector_reason})" if result.connector_reason else ""
     text = (
-        f"{name} approved connecting {result.status.organization}. {who} has the portal steps by direct"
-        f" message{why}; I am watching the organization and will say here when it is connected."
+        f"{name} approved connecting {result.status.organization}. {who} gets the portal steps by direct"
+        f" message{why} (I say here if they cannot be reached); I am watching the organization and will say"
+        " here when it is connected."
     )
     return Message(text, (Text(text),))
+
+
+def admin_unreached(unreached: AdminUnreached) -> Message:
+    """What the admins hear when an approver's prompt or the connector's portal steps reached nobody."""
+    return Message(
+        views.admin_unreached_line(unreached).removeprefix("⚠️ "),
+        (Text(views.admin_unreached_line(unreached)),),
+    )
 
 
 def portal_steps(status: MigrationStatus, approver: Actor, *, watch_seconds: float | None) -> Message:

@@ -22,6 +22,7 @@ from workflows.progress import Progress
 from workflows.results import (
     AFFECTED_NAMES,
     Actor,
+    AdminUnreached,
     Affected,
     CalledOffDelivery,
     MigrationStatus,
@@ -152,6 +153,23 @@ def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
     )
 
 
+def admin_unreached_line(unreached: AdminUnreached) -> str:
+    """Whom chat could not reach with what, why, and what to do instead (the channel's notice, `status`)."""
+    who, number = unreached.email, unreached.approval_id
+    if unreached.missed == "approval_prompt":
+        return (
+            f"⚠️ The approval prompt #{number} could not reach {who} in chat ({unreached.why}), so they have"
+            f" not been asked. Tell them another way: they can type `approve {number}` (or `help`) to the bot"
+            " wherever they have it, in Slack or Teams, or press *Approve* on the prompt in this channel."
+        )
+    return (
+        f"⚠️ The portal steps could not reach {who}, who connects {unreached.organization}, in chat"
+        f" ({unreached.why}). Tell them another way: https://dev.azure.com/{unreached.organization} >"
+        f" Organization settings > Microsoft Entra ID > Connect directory > {unreached.directory} > Connect;"
+        " I say here once it is connected."
+    )
+
+
 def unreached_lines(unreached: Sequence[Unreached], checks: Sequence[Check]) -> str:
     """Who the advance notice could not reach in chat, those it matters most for first, what happens to
     them (as the plan's `checks` have it now, like `plan`), why it could not (as its delivery found then:
@@ -211,15 +229,19 @@ def status(
     told: Told | None = None,
     yours: bool = False,
     admin: bool = False,
+    unreached: Sequence[AdminUnreached] = (),
 ) -> Outgoing:
     """`called_off`: for a cancelled migration, where its "it is off" messages stand; `told`: how the
-    advance notice went out; `yours`: the reader may approve the pending request (its buttons come too);
-    `admin`: the reader administers the migration, so may see whom the notice did not reach and gets the
-    buttons of the next steps (anyone else would only be refused on pressing them)."""
+    advance notice went out; `unreached`: the admins its pending prompt or portal steps did not reach;
+    `yours`: the reader may approve the pending request (its buttons come too); `admin`: the reader
+    administers the migration, so may see whom the notice did not reach and gets the buttons of the next
+    steps (anyone else would only be refused on pressing them)."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
     blocks.append(Text(_stage(status, told, yours=yours, admin=admin)))
     blocks.extend(_told(told, status, names=admin))
     blocks.extend(_why_stopped(status))
+    if admin:  # others are not the ones to chase an approver
+        blocks.extend(Text(admin_unreached_line(person)) for person in unreached)
     if status.state == "waiting_for_invite_settings" and status.invite_recheck_at:
         blocks.append(Text(f"Try `invite` again after {clock_time(status.invite_recheck_at)} UTC."))
     if status.plan_fingerprint and status.state == "cancelled":  # its groups' futures will not come

@@ -23,6 +23,7 @@ from workflows import notices
 from workflows._codec import decode
 from workflows.results import (
     Actor,
+    AdminUnreached,
     ApprovalRequest,
     CalledOff,
     ConnectionResult,
@@ -246,6 +247,8 @@ def _notice(kind: str, payload: dict[str, Any]) -> Message:
             return closing_views.called_off_dm(decode(CalledOff, payload["person"]))
         case notices.PORTAL_WITHDRAWN:
             return closing_views.portal_withdrawn(decode(MigrationStatus, payload["status"]))
+        case notices.ADMIN_UNREACHED:
+            return approval_views.admin_unreached(decode(AdminUnreached, payload["unreached"]))
     raise ValueError(f"unknown notice kind {kind!r}")
 
 

@@ -38,9 +38,9 @@ def tracked_worker(
     delivery_to: Callable[[str], Delivering | None],
     name: str | None = None,
 ) -> OutboxWorker:
-    """The worker beside a server: sends through `sender`, starts reminders, and brings the report of each
-    migration whose messages moved up to date in its channel, through `delivery_to` (None where this
-    surface does not reach that channel)."""
+    """The worker beside a server: sends through `sender`, starts reminders, tells the admins of an admin it
+    could not reach, and brings the report of each migration whose messages moved up to date in its
+    channel, through `delivery_to` (None where this surface does not reach that channel)."""
     return OutboxWorker(
         database,
         sender,
@@ -48,5 +48,6 @@ def tracked_worker(
         settings=settings,
         on_delivered=starting_reminders(tracking),
         on_progress=lambda organizations: refresh_reports(tracking, organizations, delivery_to),
+        on_undeliverable=lambda message, failure: tracking.undeliverable(message, failure.reason),
         name=name,
     )

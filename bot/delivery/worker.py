@@ -56,6 +56,9 @@ T = TypeVar("T")
 
 Delivered = Callable[[OutboundMessage, Receipt], None]
 """Called (in a worker thread) after a message is recorded as sent: reminders start from there."""
+Undeliverable = Callable[[OutboundMessage, DeliveryFailed], None]
+"""Called (in a worker thread) after a message is recorded as failed for good: an admin's prompt that
+reached nobody is told to the others."""
 Progress = Callable[[set[str]], Awaitable[None]]
 """Called with the organizations whose messages moved, at most every `progress_every` and when idle."""
 
@@ -73,6 +76,7 @@ class OutboxWorker:
         on_progress: Progress | None = None,
         name: str | None = None,
         heartbeat_sleep: Sleep = asyncio.sleep,
+        on_undeliverable: Undeliverable | None = None,
     ) -> None:
         """`sleep` paces and waits (tests move their clock with it); `heartbeat_sleep` spaces the claim
         renewals, in real time unless a test drives it."""
@@ -83,6 +87,7 @@ class OutboxWorker:
         self._settings = settings or DeliverySettings()
         self._on_delivered = on_delivered
         self._on_progress = on_progress
+        self._on_undeliverable = on_undeliverable
         self._heartbeat_sleep = heartbeat_sleep
         self._readiness = sender if isinstance(sender, Readiness) else None
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
@@ -592,6 +597,11 @@ class OutboxWorker:
             counted=pause is None,
         ):
             self._moved |= _organizations([message])
+            if failure.permanent and self._on_undeliverable is not None:
+                try:
+                    await asyncio.to_thread(self._on_undeliverable, message, failure)
+                except Exception:  # the failure is recorded; telling the admins failing must not undo that
+                    logger.exception("after outbox message %s failed for good", message.id)
 
 
 def _organizations(messages: Iterable[OutboundMessage]) -> set[str]:

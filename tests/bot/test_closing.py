@@ -226,7 +226,10 @@ def test_approval_waits_for_the_invitations_microsoft_puts_before_connecting(cha
     chat.click(DANA, refused, "Invite missing users")
     prompt = chat.say(DANA, "request-approval")
     assert chat.state() == "awaiting_approval"
-    assert prompt[0].message.summary == "Approval requested (#1); the other admins have the prompt."
+    assert prompt[0].message.summary == (
+        "Approval requested (#1); the prompt goes to the other admins by direct message, and I say here if it"
+        " cannot reach one."
+    )
 
 
 def test_asked_anyway_the_approval_prompt_names_who_connecting_cuts_off(chat: Chat) -> None:
@@ -245,7 +248,10 @@ def test_with_one_migration_in_progress_its_name_may_be_left_out_before_anyway_a
     started(chat)
     prompt = chat.say(DANA, "request-approval anyway")
     assert chat.state() == "awaiting_approval"
-    assert prompt[0].message.summary == "Approval requested (#1); the other admins have the prompt."
+    assert prompt[0].message.summary == (
+        "Approval requested (#1); the prompt goes to the other admins by direct message, and I say here if it"
+        " cannot reach one."
+    )
 
     unknown = chat.say(DANA, "complete fabrikam-fibre confirm")
     assert lines_of(unknown)[0].startswith(

@@ -281,7 +281,7 @@ def test_a_kill_right_after_the_decision_commits_loses_none_of_its_messages(
     assert second.deliver() == 3
     assert _posted(fake, "Approved by Lee Admin") == ["chat.update", "chat.update"]  # both copies
     assert _posted(fake, "There is no API for this step") == ["chat.postMessage"]  # Lee's portal steps
-    assert _posted(fake, "Lee Admin has the portal steps") == ["chat.postMessage"]
+    assert _posted(fake, "Lee Admin gets the portal steps") == ["chat.postMessage"]
     assert second.deliver() == 0 and lives().deliver() == 0  # exactly once, whoever looks next
 
 

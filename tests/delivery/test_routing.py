@@ -131,8 +131,7 @@ def test_someone_on_neither_surface_is_told_with_both_reasons(
     failure = raised.value
     assert (failure.code, failure.permanent) == (NOT_IN_CHAT, True)
     assert failure.reason == (
-        "Slack: slack has nobody called frank@fabrikam.com;"
-        " Teams: teams has nobody called frank@fabrikam.com"
+        "Slack: slack has nobody called frank@fabrikam.com; Teams: teams has nobody called frank@fabrikam.com"
     )
 
 

@@ -61,6 +61,7 @@ from workflows.reminders import (
 from workflows.results import (
     AccountDecision,
     Actor,
+    AdminUnreached,
     Affected,
     AnnounceResult,
     ApprovalRequest,
@@ -303,6 +304,12 @@ def _catalog(world: World) -> dict[str, Message]:
         "cancelled": notice(notices.CANCELLED, status=planned, actor=admin, told=called_off),
         "called off": notice(notices.CALLED_OFF, person=called_off[0]),
         "portal withdrawn": notice(notices.PORTAL_WITHDRAWN, status=planned),
+        "admin unreached": notice(
+            notices.ADMIN_UNREACHED,
+            unreached=AdminUnreached(
+                "approval_prompt", "e" * 200 + "@x", "w" * 1000, organization, 4, tenant.display_name
+            ),
+        ),
         "queued": progress_views.queued(
             NotifyResult(
                 planned,

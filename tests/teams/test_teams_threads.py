@@ -90,7 +90,7 @@ def test_a_click_answered_in_a_line_shows_the_line_to_the_clicker_alone(teams: T
     body = clicked.json()["body"]
     assert body["type"] == "application/vnd.microsoft.activity.message"
     assert body["value"].startswith("Approval requested (#") and body["value"].endswith(
-        "the other admins have the prompt."
+        "and I say here if it cannot reach one."
     )
     assert teams.view(DANA, summary["id"]) == card  # not replaced by the approval prompt
     assert not any("Approval requested" in texts(entry) for entry in teams.activities()[before:])

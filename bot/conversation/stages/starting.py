@@ -58,7 +58,10 @@ class Starting(Stage):
         pending = status.pending_approval_id
         yours = admin and bool(pending) and self._desk.service.still_to_decide(pending or 0, actor)
         told = self._desk.told(status)
-        return [views.status(status, report, called_off, told=told, yours=yours, admin=admin)]
+        unreached = self._desk.tracking.admins_unreached(status)
+        return [
+            views.status(status, report, called_off, told=told, yours=yours, admin=admin, unreached=unreached)
+        ]
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0))

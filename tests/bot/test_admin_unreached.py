@@ -1,0 +1,82 @@
+"""An approval prompt that reached nobody is not left for the migration to wait on unseen: the admins hear
+whom it missed and what to do, and `status` says it while the approval is pending."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from bot.conversation.messages import Channel, Text
+from bot.delivery.render import envelope_of
+from storage import Migration, OutboundMessage
+from storage.outbox import NOT_IN_CHAT
+from tests.bot.conftest import Chat, started
+from workflows import notices
+
+DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
+WHY = "Slack: no Slack account with the email lee@fabrikam.com; Teams: they blocked the bot in Teams (403)"
+SAID = (
+    f"⚠️ The approval prompt #1 could not reach {LEE} in chat ({WHY}), so they have not been asked. Tell them"
+    " another way: they can type `approve 1` (or `help`) to the bot wherever they have it, in Slack or Teams,"
+    " or press *Approve* on the prompt in this channel."
+)
+
+
+def _lees_prompt_failed(chat: Chat) -> OutboundMessage:
+    """Lee's copy of the prompt, as the outbox worker records it when neither surface has him."""
+    with chat.runtime.database.session() as session:
+        prompt = session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == notices.APPROVAL_PROMPT)
+            .where(OutboundMessage.recipient == LEE)
+        ).one()
+        prompt.status, prompt.error_code, prompt.last_error = "failed", NOT_IN_CHAT, WHY
+        session.commit()
+        session.refresh(prompt)
+        return prompt
+
+
+def _status_lines(chat: Chat, who: str) -> list[str]:
+    (answer,) = chat.say(who, "status")
+    return [block.markdown for block in answer.message.blocks if isinstance(block, Text)]
+
+
+def test_an_approver_the_prompt_missed_is_named_to_the_channel_once_and_in_status(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "request-approval anyway")
+    assert SAID not in _status_lines(chat, DANA)  # nothing failed yet
+
+    prompt = _lees_prompt_failed(chat)
+    chat.runtime.tracking.undeliverable(prompt, WHY)
+    chat.runtime.tracking.undeliverable(prompt, WHY)  # a second report of the same failure says nothing new
+
+    with chat.runtime.database.session() as session:
+        told = session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == notices.ADMIN_UNREACHED)
+            .order_by(col(OutboundMessage.id))
+        ).all()
+        migration = session.get(Migration, prompt.migration_id)
+        assert migration is not None and migration.channel_id
+        channel = notices.admins_address(migration)
+    assert [message.recipient for message in told] == [channel]
+    envelope = envelope_of(told[0])
+    assert (envelope.to, envelope.message.summary) == (Channel(migration.channel_id), SAID.removeprefix("⚠️ "))
+    assert SAID in _status_lines(chat, DANA)
+    assert SAID not in _status_lines(chat, "ann@fabrikam.com")  # not an admin: not the one to chase Lee
+
+
+def test_a_prompt_the_channel_could_not_get_is_no_approver_missed(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "request-approval anyway")
+    with chat.runtime.database.session() as session:
+        prompt = session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == notices.APPROVAL_PROMPT)
+            .where(col(OutboundMessage.recipient).startswith(notices.CHANNEL_PREFIX))
+        ).one()
+    chat.runtime.tracking.undeliverable(prompt, "the channel is archived")
+    with chat.runtime.database.session() as session:
+        assert (
+            session.exec(select(OutboundMessage).where(OutboundMessage.kind == notices.ADMIN_UNREACHED)).all()
+            == []
+        )

@@ -1,0 +1,104 @@
+"""A real `aadbot serve` with Slack beside Teams, a migration started on Slack: each person is reached on the
+surface they are on, once; an approver on neither is named to the channel, with what to do instead."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandbox import Sandbox
+from storage import Migration, OutboundMessage
+from tests.bot.test_approval_everyone import REQUEST
+from tests.fakes.serve_process import outbox_of, queue_dms, serve_process
+from tests.fakes.server import ServerThread
+from tests.fakes.slack_api import FakeSlack
+from tests.storage.rows import add_migration
+from tests.teams.conftest import APP_ID
+from tests.teams.serving import teams_through
+from workflows import notices
+
+WAIT = 60.0
+SLACK_ONLY = "sam@partner.example"
+"""In Slack's workspace, not in the directory Teams knows."""
+TEAMS_ONLY = "carol@fabrikam.com"
+APPROVER_ON_TEAMS = "lee@fabrikam.com"
+NOWHERE = "frank@nowhere.example"
+CHANNEL = "CMIGRATION"
+
+
+def _teams_sends_to(box: Sandbox, upn: str) -> list[dict[str, Any]]:
+    log = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
+    return [entry for entry in log if entry["conversation"]["user"] == upn and entry["op"] == "send"]
+
+
+def _prompts_queued(database_url: str, approvers: list[str]) -> None:
+    """An approval requested in a migration started in a Slack channel, its prompt queued for each of
+    `approvers` and the channel as `request-approval` queues it, from another process."""
+    from bot.runtime import utc_now
+    from storage import open_database
+
+    database = open_database(database_url)
+    migration_id = add_migration(database, "contoso")
+    with database.session() as session:
+        row = session.get(Migration, migration_id)
+        assert row is not None
+        row.channel_id, row.surface = CHANNEL, "slack"
+        request = replace(REQUEST, organization="contoso")
+        notices.approval_prompt(session, row, request, approvers, utc_now())
+        session.commit()
+    database.dispose()
+
+
+def _settled(database_url: str, count: int) -> list[OutboundMessage]:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        rows = outbox_of(database_url)
+        if len(rows) == count and all(row.status != "pending" for row in rows):
+            return rows
+        time.sleep(0.2)
+    raise AssertionError(f"not settled within {WAIT:g} s: {[(r.recipient, r.status) for r in rows]}")
+
+
+def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
+    tmp_path: Path, box: Sandbox, sqlite_template: Path
+) -> None:
+    fake = FakeSlack(users={"USAM": (SLACK_ONLY, "Sam Partner")})
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
+        with serve_process("http", fake, tmp_path, environment=teams, migrated=sqlite_template) as served:
+            registration = {"endpoint": f"{served.url}/api/messages", "appId": APP_ID}
+            httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
+            queue_dms(served.database_url, [SLACK_ONLY, TEAMS_ONLY, NOWHERE])  # a migration started on Slack
+            _prompts_queued(served.database_url, [APPROVER_ON_TEAMS, NOWHERE])
+            # 3 lists, 3 prompts, and the channel told of the approver on neither surface
+            rows = {(row.recipient, row.kind): row for row in _settled(served.database_url, 7)}
+            log = served.log_text()
+
+    assert len(fake.posts_to("DUSAM")) == 1 and _teams_sends_to(box, SLACK_ONLY) == []
+    (carols,) = _teams_sends_to(box, TEAMS_ONLY)
+    assert carols["summary"] == "Your to-do list for fabrikam"
+    assert rows[(TEAMS_ONLY, "todo_list")].status == "sent"
+
+    (prompt,) = _teams_sends_to(box, APPROVER_ON_TEAMS)
+    assert prompt["summary"].startswith("Approval #4 needed: connect contoso")
+
+    nowhere = rows[(NOWHERE, "todo_list")]
+    assert (nowhere.status, nowhere.error_code, nowhere.last_error) == (
+        "failed",
+        "not_in_chat",
+        f"Slack: no Slack account with the email {NOWHERE}; Teams: no directory user with the sign-in name"
+        f" {NOWHERE}",
+    )
+    told = [call.params["text"] for call in fake.posts_to(CHANNEL)]
+    assert len(told) == 2  # the channel's copy of the prompt, and whom it did not reach
+    assert told[1] == (
+        f"The approval prompt #4 could not reach {NOWHERE} in chat ({nowhere.last_error}), so they have not"
+        " been asked. Tell them another way: they can type `approve 4` (or `help`) to the bot wherever they"
+        " have it, in Slack or Teams, or press *Approve* on the prompt in this channel."
+    )
+    assert "deliveries to" not in log  # no outage: people not found are no failure of a surface

@@ -1,0 +1,73 @@
+"""An approval prompt or the connector's portal steps that chat could not deliver, said rather than left
+unsaid: with Slack beside Teams an admin may be on neither as the bot finds them, and the channel heard
+"the other admins have the prompt" while the migration sat waiting until the approval expired."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel import Session, col, select
+
+from storage import Migration, OutboundMessage
+from storage.outbox import NOT_IN_CHAT
+from workflows import notices
+from workflows.results import AdminUnreached, MigrationStatus
+
+_MISSED: dict[str, Literal["approval_prompt", "portal_steps"]] = {
+    notices.APPROVAL_PROMPT: "approval_prompt",
+    notices.PORTAL_STEPS: "portal_steps",
+}
+"""The notices an admin must act on: one that reached nobody is told to the other admins."""
+
+
+def record(session: Session, message: OutboundMessage, why: str, now: datetime) -> bool:
+    """`message` could not reach its person for good: when it is an approver's prompt or the portal steps,
+    the admins are told whom it missed (queued with the others' notices); True when told now."""
+    missed = _MISSED.get(message.kind)
+    if missed is None or message.migration_id is None or message.recipient.startswith(notices.CHANNEL_PREFIX):
+        return False
+    row = session.get(Migration, message.migration_id)
+    if row is None or notices.admins_address(row) == message.recipient:  # nobody else to tell
+        return False
+    unreached = _unreached(message, missed, why, row.organization, row.directory_name)
+    return notices.admin_unreached(session, row, message.idempotency_key, unreached, now)
+
+
+def of_migration(session: Session, status: MigrationStatus) -> tuple[AdminUnreached, ...]:
+    """While it matters (the approval pending, or the connection awaited), whom its prompt or portal steps
+    could not reach, for `status` to say."""
+    if status.state == "awaiting_approval" and status.pending_approval_id:
+        kind, thread = notices.APPROVAL_PROMPT, notices.approval_thread(status.pending_approval_id)
+    elif status.state == "connecting":
+        kind, thread = notices.PORTAL_STEPS, None
+    else:
+        return ()
+    failed = session.exec(
+        select(OutboundMessage)
+        .where(OutboundMessage.migration_id == status.id)
+        .where(OutboundMessage.kind == kind)
+        .where(OutboundMessage.status == "failed")
+        .where(OutboundMessage.error_code == NOT_IN_CHAT)
+        .order_by(col(OutboundMessage.id))
+    ).all()
+    why = "no reason given"
+    return tuple(
+        _unreached(
+            message, _MISSED[kind], message.last_error or why, status.organization, status.directory_name
+        )
+        for message in failed
+        if thread is None or message.payload.get("updates") == thread
+    )
+
+
+def _unreached(
+    message: OutboundMessage,
+    missed: Literal["approval_prompt", "portal_steps"],
+    why: str,
+    organization: str,
+    directory: str,
+) -> AdminUnreached:
+    thread = str(message.payload.get("updates") or "")  # `approval:N` or `portal:N`
+    approval_id = int(thread.rpartition(":")[2] or 0)
+    return AdminUnreached(missed, message.recipient, why, organization, approval_id, directory)
