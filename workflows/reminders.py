@@ -50,7 +50,13 @@ from workflows.schedules import (
 )
 from workflows.service import MigrationService
 from workflows.stages import resending, verification
-from workflows.stages.list_messages import TODO_LIST_MESSAGE, by_person, messages_to
+from workflows.stages.list_messages import (
+    TODO_LIST_MESSAGE,
+    WHOLE_LISTS,
+    by_person,
+    may_have_reached,
+    messages_to,
+)
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.todo import required
@@ -182,10 +188,7 @@ class Tracking:
                 key = f"{TODO_KIND}:{affected_user_id}"
                 reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
                 if reminder is None:
-                    raise WorkflowError(
-                        "Nothing to snooze yet: your first reminder comes "
-                        f"{self._settings.every_working_days} working days after your list arrived."
-                    )
+                    raise WorkflowError(self._nothing_to_snooze(session, affected_user_id))
             user = session.get(AffectedUser, reminder.affected_user_id) if reminder else None
             if reminder is None or user is None:
                 raise WorkflowError("That reminder no longer exists; say `snooze 1d` or `snooze 1w`.")
@@ -208,6 +211,28 @@ class Tracking:
                 session.rollback()
                 raise WorkflowError("Your reminder was just being sent; press Snooze again.") from None
             return snoozed
+
+    def _nothing_to_snooze(self, session: Session, affected_user_id: int | None) -> str:
+        """Why there is no reminder to put off: not due yet after a list that arrived, or no list arrived at
+        all (no surface could deliver it, or it is still on its way), when no reminder will come either."""
+        user = session.get(AffectedUser, affected_user_id) if affected_user_id is not None else None
+        lists = messages_to(session, [user], WHOLE_LISTS) if user is not None else []
+        if not lists or may_have_reached(lists[-1]):
+            return (
+                "Nothing to snooze yet: your first reminder comes "
+                f"{self._settings.every_working_days} working days after your list arrived."
+            )
+        newest = lists[-1]
+        if newest.status == "failed":
+            why = newest.last_error or "no reason given"
+            return (
+                "Nothing to snooze: your to-do list never reached you, so no reminders are set (chat could"
+                f" not deliver it: {why}). Say `todo` to see your list here."
+            )
+        return (
+            "Nothing to snooze: your to-do list has not reached you yet (it is still on its way), so no"
+            " reminders are set. Say `todo` to see your list here."
+        )
 
     def _snoozed_until(self, reminder: Reminder, wanted: datetime) -> datetime:
         """The first working moment from `wanted`, on a later day than the reminder it puts off: snoozing

@@ -807,3 +807,48 @@ def test_the_digest_and_the_progress_report_read_how_people_stand_not_their_whol
         statement for statement in seen if "outbound_message.not_before FROM outbound_message" in statement
     ]
     assert len(standing) == 2  # the digest's, the report's
+
+
+def test_snooze_before_any_reminder_says_whether_the_list_ever_arrived(
+    tracking: Tracking, database: Database
+) -> None:
+    """walk29 #4: someone whose list no surface could deliver was told their first reminder comes 2
+    working days after their list arrived; it never did, and no reminder was ever coming."""
+    with database.session() as session:
+        (message,) = [m for m in queued(database, "todo_list") if m.payload["email"] == ANN]
+        owner = session.get(AffectedUser, message.payload["affected_user_id"])
+        assert owner is not None and owner.id is not None
+    ann = Actor("U-ANN", ANN, owner.display_name)
+
+    with pytest.raises(WorkflowError) as waiting:
+        tracking.snooze(ann, "1w", affected_user_id=owner.id)
+    assert str(waiting.value) == (
+        "Nothing to snooze: your to-do list has not reached you yet (it is still on its way), so no reminders"
+        " are set. Say `todo` to see your list here."
+    )
+
+    why = (
+        "Slack: no Slack account with the email ann@fabrikam.com; Teams: they blocked the bot in Teams (403)"
+    )
+    with database.session() as session:
+        failed = session.get(OutboundMessage, message.id)
+        assert failed is not None
+        failed.status, failed.error_code, failed.last_error = "failed", "not_in_chat", why
+        session.commit()
+    with pytest.raises(WorkflowError) as missed:
+        tracking.snooze(ann, "1w", affected_user_id=owner.id)
+    assert str(missed.value) == (
+        "Nothing to snooze: your to-do list never reached you, so no reminders are set (chat could not"
+        f" deliver it: {why}). Say `todo` to see your list here."
+    )
+
+    with database.session() as session:
+        sent = session.get(OutboundMessage, message.id)
+        assert sent is not None
+        sent.status = "sent"
+        session.commit()
+    with pytest.raises(WorkflowError) as arrived:
+        tracking.snooze(ann, "1w", affected_user_id=owner.id)
+    assert str(arrived.value) == (
+        "Nothing to snooze yet: your first reminder comes 2 working days after your list arrived."
+    )
