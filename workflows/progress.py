@@ -19,7 +19,7 @@ from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
 from workflows.identities import known_as, other_address
 from workflows.plan import NO_ACCESS
-from workflows.results import MigrationStatus
+from workflows.results import BOT, MigrationStatus
 from workflows.stages import verification
 from workflows.stages.list_messages import ADDRESSEE, LIST_MESSAGES, LOST_ACCESS_MESSAGE, by_person
 from workflows.stages.relisting import REMINDER_MESSAGE
@@ -80,6 +80,13 @@ _REACHING = (
 migration, and each list's payload holds all its items."""
 
 
+def ticks_in_chat(items: Sequence[TodoItem]) -> bool:
+    """They ticked an item of their list themselves (`done N`, a Done button), on some surface: in chat after
+    all, though their list could not be delivered to them (their account there not found by their address,
+    or a list that failed before Slack and Teams were both tried)."""
+    return any(item.done_by is not None and item.done_by != BOT.id for item in items)
+
+
 def unreachable_in(reach: dict[int, Reach]) -> set[int]:
     """The people `reach_in` found out of reach in chat."""
     return {
@@ -113,8 +120,8 @@ class UserProgress:
     total: int
     delivery: str
     """queued, waiting (queued, its last try put back or failed: `delivery_error` says why), sending, sent,
-    maybe-sent (handed over, but the platform could not confirm it arrived: `Receipt.unconfirmed`), failed
-    or not-in-chat."""
+    maybe-sent (handed over, but the platform could not confirm it arrived: `Receipt.unconfirmed`), failed,
+    not-in-chat, or in-chat (not delivered, yet they tick items in chat: `ticks_in_chat`)."""
     delivery_error: str | None
     verified: int = 0
     signed_in: bool = False
@@ -260,6 +267,8 @@ def _user_progress(
             delivery = "maybe-sent" if message.error_code == UNCONFIRMED else "sent"
         elif message.status == "failed":
             delivery = "not-in-chat" if message.error_code == NOT_IN_CHAT else "failed"
+            if delivery == "not-in-chat" and ticks_in_chat(items):
+                delivery = "in-chat"
             error = message.last_error
         elif message.in_flight:
             delivery = "sending"

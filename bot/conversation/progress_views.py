@@ -171,6 +171,7 @@ _DELIVERY_WORDS = {
     "sending": "sending",
     "failed": "failed",
     "not-in-chat": "not in chat",
+    "in-chat": "not delivered, ticks items in chat",
 }
 
 
@@ -282,7 +283,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     buttons = [Button("Refresh", "progress", report.organization)]
     if live:
         buttons.append(Button("Full list (CSV)", "progress", f"{report.organization} {FULL_LIST}"))
-    if report.with_delivery("failed", "not-in-chat"):
+    if report.with_delivery("failed", "not-in-chat", "in-chat"):
         buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
     blocks.append(Actions(tuple(buttons)))
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
@@ -346,7 +347,7 @@ def _tried_again_at(user: UserProgress) -> datetime:
 
 def _furthest_behind(user: UserProgress) -> tuple[int, float]:
     """Undelivered lists first, then the smallest share of items done."""
-    undelivered = 0 if user.delivery in ("failed", "not-in-chat", "waiting", "maybe-sent") else 1
+    undelivered = 0 if user.delivery in ("failed", "not-in-chat", "in-chat", "waiting", "maybe-sent") else 1
     return undelivered, (user.done / user.total if user.total else 1.0)
 
 

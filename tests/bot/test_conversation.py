@@ -7,10 +7,13 @@ import re
 from dataclasses import replace
 
 import pytest
+from sqlmodel import select
 
 from bot.conversation import progress_views
 from bot.conversation.messages import Attachment, Channel, DirectMessage, Reply, Text
 from sandbox import Sandbox
+from storage import OutboundMessage
+from storage.outbox import NOT_IN_CHAT
 from tests.bot.conftest import ORG, Chat, approved, connected, notified, started, text_of
 from tests.storage.statements import failing
 from workflows.errors import WorkflowError
@@ -383,6 +386,32 @@ def test_the_live_progress_message_leaves_the_not_in_chat_list_out(chat: Chat) -
     )
     assert "1 person cannot be reached in chat (the reason says why); reach them another way" in shown
     assert "1 people" not in shown and "1 more are" not in shown
+
+
+def test_someone_whose_list_failed_but_who_ticks_items_in_chat_is_not_called_out_of_chat(chat: Chat) -> None:
+    """walk29 #3: Ann's list could not be delivered (no account found where it was sent), yet she ticked
+    `done 1` on the other surface: `progress` said she was "not in chat ... cannot tick items"."""
+    notified(chat)
+    why = "Slack: no Slack account with the email ann@fabrikam.com"
+    with chat.runtime.database.session() as session:
+        (ann_list,) = session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == "todo_list")
+            .where(OutboundMessage.recipient == ANN)
+        ).all()
+        ann_list.status, ann_list.error_code, ann_list.last_error = "failed", NOT_IN_CHAT, why
+        session.commit()
+    before = chat.runtime.tracking.progress(ORG)
+    assert [user.delivery for user in before.users if user.email == ANN] == ["not-in-chat"]
+
+    chat.say(ANN, "done 1", in_dm=True)
+
+    report = chat.runtime.tracking.progress(ORG)
+    (ann,) = [user for user in report.users if user.email == ANN]
+    assert (ann.delivery, ann.delivery_error) == ("in-chat", why)
+    summary = progress_views.progress(report).summary
+    assert "cannot tick items" not in summary
+    assert summary.startswith("fabrikam-fiber: 0 of 11 people done;")
 
 
 def test_a_malformed_start_is_explained_before_anyone_asks_azure_devops(
