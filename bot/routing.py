@@ -5,21 +5,37 @@ its migration was started on, and when that surface says the person is not there
 account, no Teams chat with them), on the other one: admins on Slack and users on Teams both get their
 messages. Only that answer moves a message: a person found on the first surface is never tried on the
 second, and a transient failure there (5xx, timeout, rate limit) is retried on the same surface, as alone,
-so nobody gets one message on both. A later version of a message (a shared `updates` thread) is routed
-the same way, so it finds its person where the first version did.
+so nobody gets one message on both. A later version of a message to a person (a shared `updates` thread)
+is routed the same way, so it finds them where the first version did. A direct message delivered on the
+other surface is recorded with that surface's name before its receipt (`teams:a:1f…/…`): a version of a
+shared message posted in the channel (an approval's decision) then brings that surface's copies up to date
+too, not only those on the channel's surface.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import replace
+from typing import cast
 
 from bot.conversation.messages import Channel, DirectMessage
+from bot.delivery.notices import CHAT_MESSAGE
 from bot.delivery.outages import Outages
+from bot.delivery.render import addressee_of
 from bot.delivery.sender import DeliveryFailed, Envelope, HandsOver, Readiness, Receipt, Sender
-from storage import Database, Migration
+from storage import Database, Migration, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
+from workflows import notices
+
+logger = logging.getLogger(__name__)
 
 SURFACE_NAMES = {"slack": "Slack", "teams": "Teams"}
+
+ELSEWHERE = ":"
+"""Between a surface's name and the receipt of a direct message delivered there, not on its migration's."""
+THREADED = (*notices.KINDS, CHAT_MESSAGE)
+"""The outbox kinds whose messages may share an `updates` thread."""
 
 MIGRATIONS_REMEMBERED = 1024
 """Migrations whose surface `RoutingSender` remembers: far more than are ever delivering at once."""
@@ -45,16 +61,21 @@ class RoutingSender:
 
     async def send(self, envelope: Envelope) -> Receipt:
         first = await self._surface(envelope.migration_id, envelope.to)
-        if isinstance(envelope.to, Channel) or len(self._senders) == 1:
+        if len(self._senders) == 1:
             return await self._through(first, envelope)
+        if isinstance(envelope.to, Channel):
+            receipt = await self._through(first, envelope)
+            if envelope.updates is not None:
+                await self._update_elsewhere(self._other(first), envelope)
+            return receipt
         try:
             return await self._through(first, envelope)
         except DeliveryFailed as missing:
             if missing.code != NOT_IN_CHAT:  # not a reason to look elsewhere: retried here, as alone
                 raise
-            other = next(name for name in self._senders if name != first)
+            other = self._other(first)
             try:
-                return await self._through(other, envelope)
+                receipt = await self._through(other, envelope)
             except DeliveryFailed as also:
                 if also.code != NOT_IN_CHAT:
                     raise
@@ -63,6 +84,43 @@ class RoutingSender:
                     f"{_on(first, missing.reason)}; {_on(other, also.reason)}",
                     permanent=True,
                 ) from None
+            return replace(receipt, ref=f"{other}{ELSEWHERE}{receipt.ref}")
+
+    def _other(self, surface: str) -> str:
+        return next(name for name in self._senders if name != surface)
+
+    async def _update_elsewhere(self, surface: str, envelope: Envelope) -> None:
+        """Bring the copies of a shared message on `surface`, the one its channel is not on, up to date:
+        through one of the people it reached there, as each surface updates every copy it holds. Failing,
+        the channel's version stands and its copies there stay as they were: told to the operator."""
+        to = await asyncio.to_thread(self._reached_on, surface, envelope)
+        if to is None:
+            return
+        try:
+            await self._through(surface, replace(envelope, to=to))
+        except DeliveryFailed as failure:
+            logger.warning(
+                "the copies of %s in %s could not be updated: %s",
+                envelope.updates,
+                SURFACE_NAMES.get(surface, surface),
+                failure.reason,
+            )
+
+    def _reached_on(self, surface: str, envelope: Envelope) -> DirectMessage | None:
+        """Someone a version of `envelope`'s shared message reached on `surface` although its migration is
+        on the other one; None when nobody was. Notices only: no to-do list shares a thread."""
+        from sqlmodel import col, select
+
+        with self._database.session() as session:
+            reached = session.exec(
+                select(OutboundMessage)
+                .where(OutboundMessage.migration_id == envelope.migration_id)
+                .where(col(OutboundMessage.kind).in_(THREADED))
+                .where(OutboundMessage.status == "sent")
+                .where(col(OutboundMessage.delivered_ref).startswith(f"{surface}{ELSEWHERE}"))
+            ).all()
+        found = next((m for m in reached if m.payload.get("updates") == envelope.updates), None)
+        return None if found is None else cast(DirectMessage, addressee_of(found))
 
     async def _through(self, surface: str, envelope: Envelope) -> Receipt:
         name = SURFACE_NAMES.get(surface, surface)

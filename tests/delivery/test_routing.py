@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,8 +14,11 @@ from bot.conversation.messages import Channel, DirectMessage, Message
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.routing import RoutingSender
 from storage import Database, Migration
-from storage.outbox import NOT_IN_CHAT
+from storage.outbox import NOT_IN_CHAT, NewMessage, enqueue_all
 from tests.storage.rows import add_migration
+from workflows import notices
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -67,7 +71,7 @@ def test_a_person_missing_on_the_migrations_surface_is_reached_on_the_other(
 
     receipt = asyncio.run(routing.send(_to("carol@fabrikam.com", migration_id)))
 
-    assert receipt.ref == "teams/carol@fabrikam.com"
+    assert receipt.ref == "teams:teams/carol@fabrikam.com"  # recorded as reached on the other surface
     assert (slack.tried, teams.tried) == (["carol@fabrikam.com"], ["carol@fabrikam.com"])
 
 
@@ -194,3 +198,41 @@ def test_people_it_cannot_reach_and_rate_limits_are_no_outage(
         asyncio.run(routing.send(_to("ann@fabrikam.com", migration_id)))
 
     assert caplog.records == []
+
+
+def _recorded(database: Database, envelope: Envelope, receipt: Receipt) -> None:
+    """What the outbox worker records of a sent approval prompt."""
+    assert isinstance(envelope.to, DirectMessage)
+    told = NewMessage(envelope.key, envelope.to.email, notices.APPROVAL_PROMPT, {"updates": envelope.updates})
+    with database.session() as session:
+        (row,) = enqueue_all(session, [replace(told, migration_id=envelope.migration_id)], now=NOW)
+        row.status, row.delivered_ref = "sent", receipt.ref
+        session.commit()
+
+
+def test_a_decision_in_the_channel_updates_the_prompts_copies_on_the_other_surface(
+    sqlite_database: Database, surfaces: tuple[Surface, Surface]
+) -> None:
+    """Carol's prompt went to Teams, the migration's channel is Slack's: the decision posted there updated
+    Slack's copies only, and her Teams card kept its Approve button."""
+    slack, teams = surfaces
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+    migration_id = _migration_on(sqlite_database, "slack")
+    for person in ("ann@fabrikam.com", "carol@fabrikam.com"):
+        prompt = replace(_to(person, migration_id), key=f"prompt-{person}", updates="approval:1")
+        _recorded(sqlite_database, prompt, asyncio.run(routing.send(prompt)))
+    slack.tried.clear()
+    teams.tried.clear()
+
+    decision = Envelope(
+        "decided", Channel("C1"), Message("approved"), updates="approval:1", migration_id=migration_id
+    )
+    asyncio.run(routing.send(decision))
+
+    assert (slack.tried, teams.tried) == (["C1"], ["carol@fabrikam.com"])  # Teams updates each copy it holds
+
+    other = Envelope(
+        "other", Channel("C1"), Message("approved"), updates="approval:2", migration_id=migration_id
+    )
+    asyncio.run(routing.send(other))
+    assert teams.tried == ["carol@fabrikam.com"]  # no copy of that one in Teams: nothing to update there
