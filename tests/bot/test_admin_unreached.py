@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from bot.conversation import approval_views
 from bot.conversation.messages import Channel, Text
 from bot.delivery.render import envelope_of
 from storage import Migration, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
-from tests.bot.conftest import Chat, started
+from tests.bot.conftest import Chat, approved, started
 from workflows import notices
+from workflows.results import AdminUnreached
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
 WHY = "Slack: no Slack account with the email lee@fabrikam.com; Teams: they blocked the bot in Teams (403)"
@@ -80,3 +82,32 @@ def test_a_prompt_the_channel_could_not_get_is_no_approver_missed(chat: Chat) ->
             session.exec(select(OutboundMessage).where(OutboundMessage.kind == notices.ADMIN_UNREACHED)).all()
             == []
         )
+
+
+def test_portal_steps_that_reached_nobody_give_the_channel_the_portal_path() -> None:
+    unreached = AdminUnreached("portal_steps", LEE, WHY, "fabrikam-fiber", 1, "Fabrikam")
+    assert approval_views.admin_unreached(unreached).summary == (
+        f"The portal steps could not reach {LEE}, who connects fabrikam-fiber, in chat ({WHY}). Tell them"
+        " another way: https://dev.azure.com/fabrikam-fiber > Organization settings > Microsoft Entra ID >"
+        " Connect directory > Fabrikam > Connect; I say here once it is connected."
+    )
+
+
+def test_status_names_the_connector_the_portal_steps_missed_while_the_connection_is_awaited(
+    chat: Chat,
+) -> None:
+    approved(chat)
+    assert chat.state() == "connecting"
+    with chat.runtime.database.session() as session:
+        steps = session.exec(
+            select(OutboundMessage).where(OutboundMessage.kind == notices.PORTAL_STEPS)
+        ).one()
+        steps.status, steps.error_code, steps.last_error = "failed", NOT_IN_CHAT, WHY
+        session.commit()
+        connector = steps.recipient
+    said = [line for line in _status_lines(chat, DANA) if "portal steps could not reach" in line]
+    assert said == [
+        f"⚠️ The portal steps could not reach {connector}, who connects fabrikam-fiber, in chat ({WHY}). Tell"
+        " them another way: https://dev.azure.com/fabrikam-fiber > Organization settings > Microsoft Entra ID"
+        " > Connect directory > Fabrikam > Connect; I say here once it is connected."
+    ]

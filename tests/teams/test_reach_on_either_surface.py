@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 from sandbox import Sandbox
 from storage import Migration, OutboundMessage
 from tests.bot.test_approval_everyone import REQUEST
+from tests.delivery.test_notice_codec import DANA, STATUS
 from tests.fakes.serve_process import outbox_of, queue_dms, serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
@@ -20,6 +22,7 @@ from tests.storage.rows import add_migration
 from tests.teams.conftest import APP_ID
 from tests.teams.serving import teams_through
 from workflows import notices
+from workflows.results import DecisionResult
 
 WAIT = 60.0
 SLACK_ONLY = "sam@partner.example"
@@ -35,7 +38,7 @@ def _teams_sends_to(box: Sandbox, upn: str) -> list[dict[str, Any]]:
     return [entry for entry in log if entry["conversation"]["user"] == upn and entry["op"] == "send"]
 
 
-def _prompts_queued(database_url: str, approvers: list[str]) -> None:
+def _prompts_queued(database_url: str, approvers: list[str]) -> int:
     """An approval requested in a migration started in a Slack channel, its prompt queued for each of
     `approvers` and the channel as `request-approval` queues it, from another process."""
     from bot.runtime import utc_now
@@ -49,6 +52,22 @@ def _prompts_queued(database_url: str, approvers: list[str]) -> None:
         row.channel_id, row.surface = CHANNEL, "slack"
         request = replace(REQUEST, organization="contoso")
         notices.approval_prompt(session, row, request, approvers, utc_now())
+        session.commit()
+    database.dispose()
+    return migration_id
+
+
+def _rejected(database_url: str, migration_id: int) -> None:
+    """Dana rejects the request, as `reject 4` records it."""
+    from bot.runtime import utc_now
+    from storage import open_database
+
+    database = open_database(database_url)
+    with database.session() as session:
+        row = session.get(Migration, migration_id)
+        assert row is not None
+        result = DecisionResult(4, "rejected", 0, 1, STATUS, "Not now.")
+        notices.decision(session, row, result, DANA, utc_now(), timedelta(minutes=1))
         session.commit()
     database.dispose()
 
@@ -74,9 +93,11 @@ def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
             registration = {"endpoint": f"{served.url}/api/messages", "appId": APP_ID}
             httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
             queue_dms(served.database_url, [SLACK_ONLY, TEAMS_ONLY, NOWHERE])  # a migration started on Slack
-            _prompts_queued(served.database_url, [APPROVER_ON_TEAMS, NOWHERE])
+            migration_id = _prompts_queued(served.database_url, [APPROVER_ON_TEAMS, NOWHERE])
             # 3 lists, 3 prompts, and the channel told of the approver on neither surface
             rows = {(row.recipient, row.kind): row for row in _settled(served.database_url, 7)}
+            _rejected(served.database_url, migration_id)
+            _settled(served.database_url, 8)
             log = served.log_text()
 
     assert len(fake.posts_to("DUSAM")) == 1 and _teams_sends_to(box, SLACK_ONLY) == []
@@ -86,6 +107,12 @@ def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
 
     (prompt,) = _teams_sends_to(box, APPROVER_ON_TEAMS)
     assert prompt["summary"].startswith("Approval #4 needed: connect contoso")
+    # the decision, posted in the Slack channel, updated Lee's card in Teams too: no Approve left there
+    activities = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
+    updates = [entry for entry in activities if entry["op"] == "update" and entry["id"] == prompt["id"]]
+    assert updates[-1]["summary"] == "Approval #4: 🚫 Rejected by Dana Owner"
+    slack_updates = [(call.params["channel"], call.params["text"]) for call in fake.calls_of("chat.update")]
+    assert slack_updates == [(CHANNEL, "Approval #4: 🚫 Rejected by Dana Owner")]  # the channel's copy
 
     nowhere = rows[(NOWHERE, "todo_list")]
     assert (nowhere.status, nowhere.error_code, nowhere.last_error) == (
