@@ -36,6 +36,7 @@ from workflows.progress import (
     lists_of,
     reach_in,
     read_progress,
+    ticks_in_chat,
     unreachable_in,
 )
 from workflows.results import BOT, Actor, AdminUnreached, MigrationStatus, TodoEntry, Told
@@ -554,7 +555,11 @@ class Tracking:
         users, items = lists_of(session, row.id)  # everyone's list in one read, not one per person
         lists = by_person(items)
         listed = [user for user in users if user.outcome != NO_ACCESS]  # who lose access have nothing to do
-        unreachable = unreachable_in(reach_in(session, row.id)) & {user.id for user in listed}
+        unreachable = {  # who tick items in chat are in chat after all, as `progress` shows them
+            user_id
+            for user_id in unreachable_in(reach_in(session, row.id)) & {user.id for user in listed}
+            if not ticks_in_chat(lists.get(user_id, []))
+        }
         connected = verification.connected_at(session, row)
         late = connected is not None and self._now() >= self._next(
             connected, self._settings.sign_in_grace_working_days, None

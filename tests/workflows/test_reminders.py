@@ -531,6 +531,36 @@ def _settle(database: Database, message_id: int | None, *, reached: bool, why: s
         session.commit()
 
 
+def test_someone_whose_list_found_them_nowhere_but_who_ticks_items_in_chat_is_a_straggler_like_anyone(
+    tracking: Tracking, database: Database, clock: FakeClock, notified: MigrationService
+) -> None:
+    """Their list could not be delivered (no account found by their address), yet they ticked an item with
+    `done N` on some surface: they are in chat after all, so the digest counts them and names them if they
+    fall behind, as `progress` does (walk29 problem 3)."""
+    absent, *present = queued(database, "todo_list")
+    with database.session() as session:
+        row = session.get(OutboundMessage, absent.id)
+        assert row is not None
+        row.status, row.error_code = "failed", "not_in_chat"
+        session.commit()
+    for message in present:
+        tracking.delivered(message.kind, message.payload, None)
+        _finish(database, int(message.payload["affected_user_id"]), clock.now)
+    person = int(absent.payload["affected_user_id"])
+    with database.session() as session:
+        items = session.exec(select(TodoItem).where(TodoItem.affected_user_id == person)).all()
+    first, *rest = sorted(items, key=lambda item: item.id or 0)
+    assert rest, "their list has more than one item"
+    notified.mark_done(first.id or 0, Actor(id="U-ABSENT", email=absent.payload["email"], name="Absent"))
+    tracking.tick()
+    clock.advance(days=2)
+    tracking.tick()
+
+    (digest,) = queued(database, "straggler_digest")
+    assert digest.payload["unreachable"] == 0
+    assert [row[0] for row in digest.payload["stragglers"]] == [absent.payload["email"]]
+
+
 def test_someone_who_blocks_the_bot_after_their_list_is_shown_as_out_of_reach_until_a_reminder_gets_through(
     tracking: Tracking, database: Database, clock: FakeClock
 ) -> None:
