@@ -559,21 +559,60 @@ def failed_on_thread(session: Session, *, recipient: str, thread: str) -> bool:
     return any(payload.get("updates") == thread for payload in failed)
 
 
-def sending_on_thread(database: Database, *, recipient: str, thread: str, other_than: int) -> bool:
-    """Whether another message to `recipient` that carries `thread` in its payload is being sent. No copy
-    of it is recorded until Slack or Teams answers, so one sent meanwhile would post a second message
-    where the first was to be updated (copies to other people are theirs to post); a newer version never
-    has to wait for an older one not yet begun, since queuing it gave that one up (`supersede`)."""
+WAITS = "waits"
+"""What `thread_turn` says of a message whose older version is being sent: it goes once that one is out."""
+
+
+def thread_turn(
+    database: Database, message_id: int, *, worker: str, recipient: str, thread: str
+) -> str | None:
+    """Whether this worker's claimed message to `recipient`, one version of the message its payload's
+    `updates` names (`thread`), may be sent now (None) or not: copies to other people are theirs to post.
+
+    `SUPERSEDED` when a newer version to `recipient` is queued, being sent or sent: it is given up here,
+    as `supersede` gives up the ones not begun when a newer one is queued. It was being sent then (by a
+    replica that died), so it was left; sent after the newer one, it would bring back what that one
+    replaced (a progress line's "... done so far" after "all done", a prompt's buttons after its decision).
+
+    `WAITS` when an older version is being sent (by another replica's worker): no copy of it is recorded
+    until Slack or Teams answers, so one sent meanwhile would post a second message where the first was
+    to be updated.
+    """
+    newer_or_sending = or_(
+        (col(OutboundMessage.id) > message_id) & col(OutboundMessage.status).in_(["pending", "sent"]),
+        (col(OutboundMessage.id) < message_id)
+        & (col(OutboundMessage.status) == "pending")
+        & col(OutboundMessage.in_flight).is_(True),
+    )
     with database.session() as session:
-        sending = session.exec(
-            select(OutboundMessage.payload).where(
-                OutboundMessage.status == "pending",
-                col(OutboundMessage.in_flight).is_(True),
-                OutboundMessage.recipient == recipient,
-                OutboundMessage.id != other_than,
+        others = session.exec(
+            select(OutboundMessage.id, OutboundMessage.payload).where(
+                OutboundMessage.recipient == recipient, newer_or_sending
             )
         ).all()
-    return any(payload.get("updates") == thread for payload in sending)
+        on_thread = [
+            other for other, payload in others if other is not None and payload.get("updates") == thread
+        ]
+        if not any(other > message_id for other in on_thread):
+            return WAITS if on_thread else None
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                col(OutboundMessage.id) == message_id,
+                col(OutboundMessage.status) == "pending",
+                col(OutboundMessage.claimed_by) == worker,
+                ~col(OutboundMessage.in_flight),
+            )
+            .values(
+                status=SUPERSEDED,
+                claimed_by=None,
+                claimed_until=None,
+                version=col(OutboundMessage.version) + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return SUPERSEDED
 
 
 def supersede(session: Session, *, kinds: Sequence[str], thread: str, before: datetime) -> int:

@@ -37,6 +37,8 @@ from bot.delivery.sender import (
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
 from storage.outbox import (
+    SUPERSEDED,
+    WAITS,
     begin_send,
     claim_due,
     mark_failed,
@@ -45,7 +47,7 @@ from storage.outbox import (
     put_back_alike,
     release_claims,
     renew_claims,
-    sending_on_thread,
+    thread_turn,
 )
 from workflows.notices import CHANNEL_PREFIX
 from workflows.stages import redeem_links
@@ -459,7 +461,7 @@ class OutboxWorker:
 
     async def _send(self, message: OutboundMessage, started: datetime) -> None:
         assert message.id is not None
-        if await self._waits_for_its_thread(message):
+        if await self._not_its_turn(message):
             return
         patience = self._settings.patience.total_seconds()
         waited = 0.0
@@ -516,23 +518,27 @@ class OutboxWorker:
             counted=False,
         )
 
-    async def _waits_for_its_thread(self, message: OutboundMessage) -> bool:
-        """Given back, due at the next poll, while another version of it to the same place is being sent
-        (by another replica's worker): posted now, it would be a second message, not an update."""
+    async def _not_its_turn(self, message: OutboundMessage) -> bool:
+        """Whether the message is one version of a message to its recipient that must not go now
+        (`thread_turn`): given up when a newer version is queued or sent, given back while an older one
+        is being sent (by another replica's worker)."""
         thread = message.payload.get("updates")
         if not isinstance(thread, str) or not thread or message.id is None:
             return False
-        if not await asyncio.to_thread(
-            sending_on_thread,
+        turn = await asyncio.to_thread(
+            thread_turn,
             self._database,
+            message.id,
+            worker=self.name,
             recipient=message.recipient,
             thread=thread,
-            other_than=message.id,
-        ):
-            return False
-        await asyncio.to_thread(release_claims, self._database, [message.id], worker=self.name)
-        logger.info("outbox message %s waits for the version before it being sent", message.id)
-        return True
+        )
+        if turn == SUPERSEDED:
+            logger.info("outbox message %s not sent: a newer version of it is queued or sent", message.id)
+        elif turn == WAITS:
+            await asyncio.to_thread(release_claims, self._database, [message.id], worker=self.name)
+            logger.info("outbox message %s waits for the version before it being sent", message.id)
+        return turn is not None
 
     async def _begin_send(self, message_id: int) -> bool:
         return await asyncio.to_thread(

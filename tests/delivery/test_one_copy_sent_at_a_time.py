@@ -1,12 +1,15 @@
-"""Versions of one message (`updates`: a progress line, an approval prompt) are sent one at a time. With
-two replicas, one worker's copy of version 1 may still be on its way to Slack (no copy recorded yet)
-when the other claims version 2: sent then, it would post a second message instead of updating the first."""
+"""Versions of one message (`updates`: a progress line, an approval prompt) are sent one at a time, and
+never an older one after a newer one. With two replicas, one worker's copy of version 1 may still be on its
+way to Slack (no copy recorded yet) when the other claims version 2: sent then, it would post a second
+message instead of updating the first. And a version 1 whose replica died mid-send comes free once its
+lease ends: sent then, after version 2, the line would go back to "… done so far" for good."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.conversation.messages import Channel, Message, Outgoing, Text
@@ -14,6 +17,7 @@ from bot.delivery.outboxes import BackgroundOutbox
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
+from bot.teams.surface import DELIVERY as TEAMS
 from storage import Database, OutboundMessage
 from storage.outbox import begin_send, claim_due, mark_sent
 from tests.delivery.conftest import FakeTime
@@ -26,6 +30,7 @@ class Recording:
         self.sent: list[str] = []
 
     async def send(self, envelope: Envelope) -> Receipt:
+        await asyncio.sleep(0)  # a real post takes a round trip: the batch's other sends go meanwhile
         self.sent.append(envelope.message.summary)
         return Receipt(f"C-ADMINS/{len(self.sent)}")
 
@@ -63,3 +68,60 @@ def test_a_version_waits_while_another_worker_sends_the_one_before(
 
     assert sender.sent == ["Inviting 400 users: 80 done so far…"]
     assert _statuses(database) == [("sent", False), ("sent", False)]
+
+
+def _died_sending_the_first(database: Database, time: FakeTime, outbox: BackgroundOutbox) -> int:
+    """Version 1 queued, then replica A begins its send and is killed: it stays `in_flight`, claimed for
+    one lease, and version 2 (queued next) cannot give it up."""
+    outbox.show(_version("Inviting 400 users: 40 done so far…"))
+    [first] = claim_due(database, worker="replica-a", now=time.now, lease=LEASE)
+    assert first.id is not None
+    assert begin_send(database, first.id, worker="replica-a", now=time.now, lease=LEASE)
+    outbox.show(_version("Inviting 400 users: all done."))
+    return first.id
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [DeliverySettings(), DeliverySettings(concurrency=4), TEAMS],
+    ids=["slack", "slack-one-channel-four-at-once", "teams"],
+)
+def test_a_version_whose_sender_died_is_not_sent_after_the_next(
+    database: Database, time: FakeTime, settings: DeliverySettings
+) -> None:
+    outbox = BackgroundOutbox(database, clock=time)
+    _died_sending_the_first(database, time, outbox)
+    sender = Recording()
+    other = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=settings)
+
+    async def poll_for_a_minute() -> None:
+        end = time.now + timedelta(seconds=60)
+        while time.now < end:
+            if not await other.run_once():
+                await time.sleep(2)  # the idle poll
+
+    asyncio.run(poll_for_a_minute())
+
+    assert sender.sent == ["Inviting 400 users: all done."]
+    assert _statuses(database) == [("superseded", False), ("sent", False)]
+
+
+def test_a_version_taken_over_is_given_up_when_the_next_went_first(
+    database: Database, time: FakeTime
+) -> None:
+    outbox = BackgroundOutbox(database, clock=time)
+    first = _died_sending_the_first(database, time, outbox)
+    time.now += LEASE + timedelta(seconds=1)
+    # replica C takes version 1 over and stalls before sending it; version 2 goes meanwhile
+    [taken] = claim_due(database, worker="replica-c", now=time.now, lease=LEASE, limit=1)
+    assert taken.id == first
+    sender = Recording()
+    other = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=DeliverySettings())
+    asyncio.run(other.run_once())
+    assert sender.sent == ["Inviting 400 users: all done."]
+    time.now += LEASE + timedelta(seconds=1)  # C's lease ends: version 1 is free again
+
+    asyncio.run(other.drain())
+
+    assert sender.sent == ["Inviting 400 users: all done."]
+    assert _statuses(database) == [("superseded", False), ("sent", False)]
