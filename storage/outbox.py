@@ -559,8 +559,9 @@ def failed_on_thread(session: Session, *, recipient: str, thread: str) -> bool:
     return any(payload.get("updates") == thread for payload in failed)
 
 
-WAITS = "waits"
-"""What `thread_turn` says of a message whose older version is being sent: it goes once that one is out."""
+WAITS = "older_version_sending"
+"""What `thread_turn` says of a message whose older version is being sent (it goes once that one is out),
+and the error code it waits with."""
 
 
 def thread_turn(

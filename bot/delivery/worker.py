@@ -97,6 +97,8 @@ class OutboxWorker:
         self._pace_waits = 0
         """How many times the pacer waited: a batch's readiness answers hold until it does (`_settle_all`)."""
         self._held: set[int] = set()
+        self._waiting = 0
+        """How many of the batch were given back to wait for an older version (`thread_turn`): not handled."""
         self._moved: set[str] = set()
         self._reported_at: datetime | None = None
         self._reporting: asyncio.Task[None] | None = None
@@ -123,7 +125,10 @@ class OutboxWorker:
             self._sender.stop_handing_over()
 
     async def run_once(self) -> int:
-        """Claim one batch of due messages and settle each one; how many were claimed (none once `stop`)."""
+        """Claim one batch of due messages and settle each one; how many were claimed (none once `stop`),
+        less those given back to wait for an older version being sent: counted, a batch of them alone would
+        have `run_forever` claim them again at once instead of at its next poll, for as long as that send
+        holds its lease."""
         if self._stopped.is_set():  # claimed only to be given back, `drain` would take one batch for ever
             return 0
         settings = self._settings
@@ -137,6 +142,7 @@ class OutboxWorker:
             limit=settings.batch,
         )
         self._held = {message.id for message in claimed if message.id is not None}
+        self._waiting = 0
         heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
         try:
             try:
@@ -152,7 +158,7 @@ class OutboxWorker:
                     await heartbeat
             self._held = set()
         await self._report(idle=not claimed)
-        return len(claimed)
+        return len(claimed) - self._waiting
 
     async def _give_back_rest(self, failure: BaseException | None) -> None:
         """However the batch ended (done, `stop`, failed, cancelled), the claims still held are of messages
@@ -536,8 +542,19 @@ class OutboxWorker:
         if turn == SUPERSEDED:
             logger.info("outbox message %s not sent: a newer version of it is queued or sent", message.id)
         elif turn == WAITS:
-            await asyncio.to_thread(release_claims, self._database, [message.id], worker=self.name)
-            logger.info("outbox message %s waits for the version before it being sent", message.id)
+            self._waiting += 1
+            waits = "waits for the version before it being sent"
+            first = await asyncio.to_thread(
+                put_back,
+                self._database,
+                [message.id],
+                worker=self.name,
+                until=self._clock(),
+                code=WAITS,
+                reason=waits,
+            )
+            if first:  # not again each poll until that send ends
+                logger.info("outbox message %s %s", message.id, waits)
         return turn is not None
 
     async def _begin_send(self, message_id: int) -> bool:

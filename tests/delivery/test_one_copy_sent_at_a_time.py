@@ -39,10 +39,13 @@ def _version(text: str) -> Outgoing:
     return Outgoing(Message(text, (Text(text),)), Channel("C-ADMINS"), updates="progress:migration-1-step-2")
 
 
-def _statuses(database: Database) -> list[tuple[str, bool]]:
+def _rows(database: Database) -> list[OutboundMessage]:
     with database.session() as session:
-        rows = session.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()  # type: ignore[arg-type]
-        return [(row.status, row.in_flight) for row in rows]
+        return list(session.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all())  # type: ignore[arg-type]
+
+
+def _statuses(database: Database) -> list[tuple[str, bool]]:
+    return [(row.status, row.in_flight) for row in _rows(database)]
 
 
 def test_a_version_waits_while_another_worker_sends_the_one_before(
@@ -125,3 +128,49 @@ def test_a_version_taken_over_is_given_up_when_the_next_went_first(
 
     assert sender.sent == ["Inviting 400 users: all done."]
     assert _statuses(database) == [("superseded", False), ("sent", False)]
+
+
+POLL = 2.0
+"""`run_forever`'s idle wait in `serve` (`OUTBOX_IDLE_SECONDS`)."""
+
+
+class StopsOnceSent(Recording):
+    """Stops `worker` after its first send: `run_forever` ends there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.worker: OutboxWorker | None = None
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        receipt = await super().send(envelope)
+        assert self.worker is not None
+        self.worker.stop()
+        return receipt
+
+
+def test_a_version_waiting_for_the_one_before_is_looked_at_each_poll_and_told_once(
+    database: Database, time: FakeTime, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outbox = BackgroundOutbox(database, clock=time)
+    _died_sending_the_first(database, time, outbox)  # it holds its lease for LEASE
+    sender = StopsOnceSent()
+    # Teams paces a channel fastest: a worker that took the wait for work done would look most often there
+    sender.worker = other = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=TEAMS)
+    rounds = 0
+    run_once = other.run_once
+
+    async def counted() -> int:
+        nonlocal rounds
+        rounds += 1
+        return await run_once()
+
+    monkeypatch.setattr(other, "run_once", counted)
+    caplog.set_level("INFO", logger="bot.delivery.worker")
+
+    asyncio.run(other.run_forever(POLL))
+
+    assert sender.sent == ["Inviting 400 users: all done."]
+    assert rounds <= LEASE.total_seconds() / POLL + 2
+    waited = [r.getMessage() for r in caplog.records if r.getMessage().endswith("being sent")]
+    [second] = [row.id for row in _rows(database) if row.status == "sent"]
+    assert waited == [f"outbox message {second} waits for the version before it being sent"]
