@@ -37,7 +37,7 @@ _SECRET_WORD = (
 # A command line's secret: `--password X`, `--client-secret=X`, `--token X`, `curl -u user:X`, and `-p X`,
 # which is a password only on a line that logs in (in `az devops` commands it names the project). A word
 # after `--password ` is its value unless it reads as a question about the flag ("what does --password
-# do?", "is --token required?"): `_ABOUT_THE_FLAG` or a state word (`_reads_as_state`).
+# do?", "is --token required?"): `_ABOUT_THE_FLAG`.
 _LONG_FLAG = re.compile(rf"(?i)(?<!\S)(--(?:[a-z0-9]+-)*{_SECRET_WORD})(\s+|=)(?!-){_VALUE}")
 _USER_FLAG = re.compile(rf"(?<!\S)(-u|--user)(\s+|=)([^\s:]+:){_VALUE}")
 _SHORT_FLAG = re.compile(rf"(?<!\S)(-[pP])(\s+)(?!-){_VALUE}")
@@ -61,25 +61,35 @@ _NAMED_SECRET = re.compile(
 # Inside a value, what prose does not hold: the symbols of generated secrets (`~`, `+`, `_` …).
 _SYMBOL = re.compile(r"[~!@#$%^&*+=_|\\]")
 _SHORTEST_VALUE = 6
+# "my password is Speed": a name as short as a word that would be a password.
+_SHORTEST_NAME = 5
 _SHORTEST_PIN = 4
 # What people say of a password, token or secret, capitalised or not ("PAT: Unauthorized", "my password is
-# Correct but…"): read as the secret's state or kind, never as the secret. With a past participle in -ed
-# ("Revoked", "Succeeded", `_reads_as_state`), which reads so too, these are the words that do.
+# Correct but…", "my password was Forgotten"): read as the secret's state or kind, never as the secret
+# (`_reads_as_state`). Past participles are listed, not told by their ending: a word in -ed is as likely a
+# password ("Seabed", "Speed", "Wicked", "Mildred"). Then the words that go on a sentence about it
+# ("Password: Never expires"). Words of five letters or more: a shorter one is no name (`_is_name`).
 _STATE_WORD = re.compile(
     r"(?:"
-    r"expires|expiring|incorrect|wrong|invalid|valid|failing|reset|correct|forbidden|hidden|missing|"
-    r"pending|working|broken|stolen|temporary|permanent|personal|optional|mandatory|empty|blank|none|"
-    r"null|unknown|same|different|new|old|weak|strong|short|long|ok|okay|fine|good|bad|right|active|"
-    r"inactive|bearer"
+    r"expired|expires|expiring|revoked|locked|unlocked|compromised|disabled|enabled|deleted|rotated|reset|"
+    r"forgotten|frozen|written|hidden|stolen|leaked|changed|unchanged|changing|rejected|refused|denied|"
+    r"accepted|blocked|required|needed|missing|outdated|synced|synchronized|managed|scoped|shared|saved|"
+    r"stored|encrypted|generated|created|issued|renewed|regenerated|updated|given|known|cached|succeeded|"
+    r"failed|verified|unauthorized|forbidden|assigned|provided|mapped|linked|protected|restricted|limited|"
+    r"removed|replaced|ignored|incorrect|wrong|invalid|valid|correct|right|failing|working|broken|pending|"
+    r"temporary|permanent|personal|optional|mandatory|empty|blank|unknown|different|strong|short|active|"
+    r"inactive|stale|useless|readonly|bearer|never|always|still|already|there|where|which"
     r")"
 )
 # A word after a credential's flag that asks about the flag rather than giving its value: a verb of
-# "what does --password do?", or a word that joins it to the rest of a sentence ("is --token for PATs?").
+# "what does --password do?", a word that joins it to the rest of a sentence ("is --token for PATs?"), or
+# what is said of a flag ("is --password Optional?", "--password Expired"). Not the other state words:
+# "tool --password new" or "--token strong" gives the value.
 _ABOUT_THE_FLAG = re.compile(
     r"(?:"
     r"do|does|did|doing|work|works|mean|means|is|are|was|for|and|or|with|without|in|on|to|when|if|"
     r"not|vs|instead|still|only|also|flag|option|argument|parameter|switch|value|accept|accepts|take|"
-    r"takes|expect|expects|support|supports|need|needs"
+    r"takes|expect|expects|support|supports|need|needs|required|optional|mandatory|expired"
     r")"
 )
 
@@ -124,7 +134,7 @@ def _login_password_redacted(match: re.Match[str]) -> str:
 def _long_flag_value_redacted(match: re.Match[str]) -> str:
     """`--password=X` always; `--password X` unless X asks about the flag ("what does --password do?")."""
     word = match.group("value").strip(".,;:!?()").lower()
-    if match.group(2).isspace() and (_ABOUT_THE_FLAG.fullmatch(word) or _reads_as_state(word)):
+    if match.group(2).isspace() and _ABOUT_THE_FLAG.fullmatch(word):
         return match.group(0)
     return _flag_value_redacted(match)
 
@@ -171,13 +181,12 @@ def _is_name(value: str) -> bool:
     apostrophe (`GitHub-issued`). A password in lower case ("my password is fabrikam") reads as English and
     is not told apart from "my password is expired"."""
     word = value.rstrip(".,;:!?)")
-    return len(word) >= _SHORTEST_VALUE and word[0].isupper() and word[1:].isalpha() and word[1:].islower()
+    return len(word) >= _SHORTEST_NAME and word[0].isupper() and word[1:].isalpha() and word[1:].islower()
 
 
 def _reads_as_state(value: str) -> bool:
-    """A word said of a password rather than one: `_STATE_WORD`, or a past participle ("Revoked")."""
-    word = value.rstrip(".,;:!?)").lower()
-    return bool(_STATE_WORD.fullmatch(word)) or word.endswith("ed")
+    """A word said of a password rather than one (`_STATE_WORD`: "Revoked", "Frozen", "Useless")."""
+    return bool(_STATE_WORD.fullmatch(value.rstrip(".,;:!?)").lower()))
 
 
 def _looks_like_credential(value: str) -> bool:
