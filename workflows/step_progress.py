@@ -14,8 +14,9 @@ from types import TracebackType
 @dataclass(frozen=True)
 class StepReport:
     step: str
-    """The step for good: its migration and the audit entry that began it (`workflows.stages.unit.step_key`),
-    so that a `resume` after the process died goes on with, and ends, what the first run reported."""
+    """The step for good: its migration and the audit entry that began it, the last one that took the
+    migration into its state and is no `resume` (`workflows.stages.unit.paced`), so that a resume after
+    the process died goes on with, and ends, what the first run reported."""
     action: str
     """What the step does to each person: `invite` or `remove`."""
     done: int
