@@ -21,16 +21,17 @@ _MISSED: dict[str, Literal["approval_prompt", "portal_steps"]] = {
 """The notices an admin must act on: one that reached nobody is told to the other admins."""
 
 
-def record(session: Session, message: OutboundMessage, why: str, now: datetime) -> bool:
-    """`message` could not reach its person for good: when it is an approver's prompt or the portal steps,
-    the admins are told whom it missed (queued with the others' notices); True when told now."""
+def record(session: Session, message: OutboundMessage, code: str | None, reason: str, now: datetime) -> bool:
+    """`message` could not reach its person for good, failing with `code` for `reason`: when it is an
+    approver's prompt or the portal steps, the admins are told whom it missed (queued with the others'
+    notices); True when told now."""
     missed = _MISSED.get(message.kind)
     if missed is None or message.migration_id is None or message.recipient.startswith(notices.CHANNEL_PREFIX):
         return False
     row = session.get(Migration, message.migration_id)
     if row is None or notices.admins_address(row) == message.recipient:  # nobody else to tell
         return False
-    unreached = _unreached(message, missed, why, row.organization, row.directory_name)
+    unreached = _unreached(message, missed, _why(code, reason), row.organization, row.directory_name)
     return notices.admin_unreached(session, row, message.idempotency_key, unreached, now)
 
 
@@ -48,17 +49,27 @@ def of_migration(session: Session, status: MigrationStatus) -> tuple[AdminUnreac
         .where(OutboundMessage.migration_id == status.id)
         .where(OutboundMessage.kind == kind)
         .where(OutboundMessage.status == "failed")
-        .where(OutboundMessage.error_code == NOT_IN_CHAT)
         .order_by(col(OutboundMessage.id))
     ).all()
-    why = "no reason given"
     return tuple(
         _unreached(
-            message, _MISSED[kind], message.last_error or why, status.organization, status.directory_name
+            message,
+            _MISSED[kind],
+            _why(message.error_code, message.last_error or "no reason given"),
+            status.organization,
+            status.directory_name,
         )
         for message in failed
         if thread is None or message.payload.get("updates") == thread
     )
+
+
+def _why(code: str | None, reason: str) -> str:
+    """Why it missed, worded for its kind: only `NOT_IN_CHAT` is about the person (no account, no chat with
+    the bot, the bot blocked), and its reason says so; any other failure is the chat platform's or the
+    bot's app's (an outage outlasting the retries, the app refused or lacking a permission), which the
+    admins look at there rather than at the person."""
+    return reason if code == NOT_IN_CHAT else f"sending failed on the bot's side, not theirs: {reason}"
 
 
 def _unreached(

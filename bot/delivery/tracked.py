@@ -48,6 +48,8 @@ def tracked_worker(
         settings=settings,
         on_delivered=starting_reminders(tracking),
         on_progress=lambda organizations: refresh_reports(tracking, organizations, delivery_to),
-        on_undeliverable=lambda message, failure: tracking.undeliverable(message, failure.reason),
+        on_undeliverable=lambda message, failure: tracking.undeliverable(
+            message, failure.code, failure.reason
+        ),
         name=name,
     )

@@ -595,7 +595,10 @@ class OutboxWorker:
             if pause is not None
             else self._settings.backoff * 2 ** max(message.attempts - 1, 0)
         )
-        if failure.permanent:  # the operator's log names who cannot be reached, as the admins are told
+        # given up, at once or after its last counted try (as `mark_failed` decides): whatever the kind of
+        # failure, the admins waiting on it are told, so the hook follows the row ending `failed`
+        gives_up = failure.permanent or (pause is None and message.attempts >= self._settings.max_attempts)
+        if gives_up:  # the operator's log names who cannot be reached, as the admins are told
             logger.warning(
                 "%s to %s not delivered, not retried: %s (%s)",
                 message.kind,
@@ -620,7 +623,7 @@ class OutboxWorker:
             counted=pause is None,
         ):
             self._moved |= _organizations([message])
-            if failure.permanent and self._on_undeliverable is not None:
+            if gives_up and self._on_undeliverable is not None:
                 try:
                     await asyncio.to_thread(self._on_undeliverable, message, failure)
                 except Exception:  # the failure is recorded; telling the admins failing must not undo that

@@ -3,14 +3,21 @@ whom it missed and what to do, and `status` says it while the approval is pendin
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 from sqlmodel import col, select
 
 from bot.conversation import approval_views
 from bot.conversation.messages import Channel, Text
 from bot.delivery.render import envelope_of
+from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
+from bot.delivery.settings import DeliverySettings
+from bot.delivery.tracked import tracked_worker
 from storage import Migration, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 from tests.bot.conftest import Chat, approved, started
+from tests.delivery.conftest import FakeTime
 from workflows import notices
 from workflows.results import AdminUnreached
 
@@ -48,8 +55,10 @@ def test_an_approver_the_prompt_missed_is_named_to_the_channel_once_and_in_statu
     assert SAID not in _status_lines(chat, DANA)  # nothing failed yet
 
     prompt = _lees_prompt_failed(chat)
-    chat.runtime.tracking.undeliverable(prompt, WHY)
-    chat.runtime.tracking.undeliverable(prompt, WHY)  # a second report of the same failure says nothing new
+    chat.runtime.tracking.undeliverable(prompt, NOT_IN_CHAT, WHY)
+    chat.runtime.tracking.undeliverable(
+        prompt, NOT_IN_CHAT, WHY
+    )  # a second report of the same failure says nothing new
 
     with chat.runtime.database.session() as session:
         told = session.exec(
@@ -76,7 +85,7 @@ def test_a_prompt_the_channel_could_not_get_is_no_approver_missed(chat: Chat) ->
             .where(OutboundMessage.kind == notices.APPROVAL_PROMPT)
             .where(col(OutboundMessage.recipient).startswith(notices.CHANNEL_PREFIX))
         ).one()
-    chat.runtime.tracking.undeliverable(prompt, "the channel is archived")
+    chat.runtime.tracking.undeliverable(prompt, "channel_not_found", "the channel is archived")
     with chat.runtime.database.session() as session:
         assert (
             session.exec(select(OutboundMessage).where(OutboundMessage.kind == notices.ADMIN_UNREACHED)).all()
@@ -111,3 +120,48 @@ def test_status_names_the_connector_the_portal_steps_missed_while_the_connection
         " them another way: https://dev.azure.com/fabrikam-fiber > Organization settings > Microsoft Entra ID"
         " > Connect directory > Fabrikam > Connect; I say here once it is connected."
     ]
+
+
+class _SlackDown:
+    """Every send answered as an outage answers: transient, so retried until the worker gives up."""
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        raise DeliveryFailed("http_503", "Slack answered 503 (service unavailable)")
+
+
+def test_a_prompt_given_up_after_its_retries_is_told_to_the_channel_and_in_status(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "request-approval anyway")
+    with chat.runtime.database.session() as session:  # queued, as a Slack or Teams server finds it
+        for message in session.exec(select(OutboundMessage).where(OutboundMessage.status == "sent")):
+            message.status, message.attempts, message.delivered_ref = "pending", 0, None
+        session.commit()
+    settings = DeliverySettings()
+    time = FakeTime(datetime.now(UTC))
+    worker = tracked_worker(
+        chat.runtime.database,
+        _SlackDown(),
+        chat.runtime.tracking,
+        clock=time,
+        settings=settings,
+        delivery_to=lambda organization: None,
+    )
+    for _ in range(settings.max_attempts):
+        asyncio.run(worker.run_once())
+        time.now += settings.backoff * 2**settings.max_attempts
+    why = "sending failed on the bot's side, not theirs: Slack answered 503 (service unavailable)"
+    said = f"⚠️ The approval prompt #1 could not reach {LEE} in chat ({why}), so they have not been asked."
+    with chat.runtime.database.session() as session:
+        lees = session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == notices.APPROVAL_PROMPT)
+            .where(OutboundMessage.recipient == LEE)
+        ).one()
+        told = session.exec(
+            select(OutboundMessage).where(OutboundMessage.kind == notices.ADMIN_UNREACHED)
+        ).all()
+    assert (lees.status, lees.attempts) == ("failed", settings.max_attempts)
+    assert [envelope_of(message).message.summary.split(" Tell them")[0] for message in told] == [
+        said.removeprefix("⚠️ ")
+    ]
+    assert [line for line in _status_lines(chat, DANA) if line.startswith(said)]
