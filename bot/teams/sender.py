@@ -5,6 +5,8 @@
   (`BotNotInConversationRoster`), the tenant's admin disabled it for them (`BotDisabledByAdmin`), or it
   is not installed for them: Microsoft says not to retry, so they are not reachable in chat
   (`NOT_IN_CHAT`), shown to admins with the reason; `retry-failed` tries again once that changed.
+  Any other 403 refuses the app, not the person (Graph's `Authorization_RequestDenied` without
+  User.Read.All, an install the tenant's policy or a missing permission refuses): retried, with the fix.
 - 404 on a stored conversation: it is gone (the app was removed); the conversation is created again once.
 - 412, 502, 504: Microsoft asks for a retry with back-off.
 - A timeout: the message may have arrived. Teams keeps no history a bot could search, so it is recorded
@@ -156,13 +158,32 @@ def _not_in_directory(addresses: Sequence[str]) -> str:
     return f"no directory user with the sign-in name {' or '.join(addresses)}"
 
 
+def _app_refused(code: str) -> str:
+    """What to fix when Microsoft refuses the app itself a direct message (a 403 that is no person's
+    refusal): Graph's `Authorization_RequestDenied` is the directory read, anything else the install."""
+    if code == "Authorization_RequestDenied":
+        return (
+            "Microsoft Graph refused the app reading the directory (403 Authorization_RequestDenied): grant"
+            " its app registration the application permission User.Read.All with admin consent (again, if"
+            " the consent was revoked); `aadbot doctor` checks it"
+        )
+    return (
+        f"Teams refused the app writing to them (403 {code or 'Forbidden'}): grant its app registration the"
+        " application permission TeamsAppInstallation.ReadWriteSelfForUser.All with admin consent, and let"
+        " the tenant's Teams app permission policy allow the app; `aadbot doctor` checks the permission"
+    )
+
+
 def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:
     status = error.status
     if status == 429:
         return DeliveryFailed("ratelimited", "Teams is rate limiting", retry_after=error.retry_after or 1.0)
     if status == 403 and not isinstance(envelope.to, Channel):
-        why = REFUSALS.get(error.code, "Teams refused to let the bot write to them")
-        return DeliveryFailed(NOT_IN_CHAT, f"{why} ({error.code or 403})", permanent=True)
+        if (why := REFUSALS.get(error.code)) is not None:
+            return DeliveryFailed(NOT_IN_CHAT, f"{why} ({error.code})", permanent=True)
+        # any other 403 refuses the app, not this person: retried (an outage to the log) until it is fixed,
+        # never taken for someone to reach on the other surface
+        return DeliveryFailed("app_refused", _app_refused(error.code))
     if status in (403, 404) and isinstance(envelope.to, Channel):
         return DeliveryFailed(
             "channel_gone",

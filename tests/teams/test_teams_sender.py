@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -12,12 +13,16 @@ from sqlalchemy.exc import OperationalError
 
 from bot.conversation.messages import DirectMessage, Message, Text
 from bot.delivery.sender import DeliveryFailed, Envelope, NotHandedOver, Receipt
+from bot.routing import RoutingSender
 from bot.runtime import utc_now
 from bot.teams.budget import SharedRate
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.store import ConversationRef
 from msapi import CookielessAsyncClient
+from storage import Database, Migration
 from storage.outbox import NOT_IN_CHAT
+from tests.delivery.test_routing import Surface
+from tests.storage.rows import add_migration
 from tests.teams.conftest import Teams
 
 if TYPE_CHECKING:  # the Teams SDK is imported when a test builds a surface, not at collection
@@ -126,6 +131,53 @@ def test_412_is_retried_like_the_gateway_errors() -> None:
     envelope = Envelope("k", DirectMessage("a@b.c"), HELLO)
     failure = _failure(TeamsApiError(412, "PreconditionFailed", "send"), envelope)
     assert not failure.permanent and not failure.maybe_delivered
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        ("Authorization_RequestDenied", "application permission User.Read.All with admin consent"),
+        (
+            "Forbidden",
+            "TeamsAppInstallation.ReadWriteSelfForUser.All with admin consent, and let the tenant's",
+        ),
+    ],
+)
+def test_a_403_refusing_the_app_is_an_outage_with_its_fix_not_a_person_to_reach_elsewhere(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture, code: str, fix: str
+) -> None:
+    """Graph refusing the directory read (User.Read.All missing, consent revoked), or the install refused,
+    is no person's refusal: taken for one, each person in Slack was moved there without a word."""
+    from bot.teams.sender import _failure  # the Teams SDK's cards: not at collection
+
+    failure = _failure(
+        TeamsApiError(403, code, "GET users/carol"), Envelope("k", DirectMessage(CAROL), HELLO)
+    )
+    assert (failure.code, failure.permanent, failure.retry_after, failure.later) == (
+        "app_refused",
+        False,
+        None,
+        None,
+    )
+    assert f"(403 {code}): grant its app registration the" in failure.reason and fix in failure.reason
+    slack, teams = Surface("slack", {CAROL}), Surface("teams", failing=failure)
+    routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
+    migration_id = add_migration(sqlite_database)
+    with sqlite_database.session() as session:
+        row = session.get(Migration, migration_id)
+        assert row is not None
+        row.surface = "teams"
+        session.commit()
+    envelope = Envelope("k", DirectMessage(CAROL), HELLO, migration_id=migration_id)
+
+    with caplog.at_level(logging.WARNING, logger="bot.delivery.outages"), pytest.raises(DeliveryFailed):
+        asyncio.run(routing.send(envelope))
+
+    assert slack.tried == []
+    assert [record.getMessage() for record in caplog.records] == [
+        f"deliveries to Teams are failing (app_refused: {failure.reason}): each is retried;"
+        " this log says when they work again"
+    ]
 
 
 def test_a_gone_conversation_is_created_again(teams: Teams) -> None:
