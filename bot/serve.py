@@ -27,7 +27,7 @@ from bot.delivery.reports import Delivering
 from bot.delivery.sender import Sender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.tracked import tracked_worker
-from bot.routing import RoutingSender, surface_of
+from bot.routing import SURFACE_NAMES, RoutingSender, surface_of
 from bot.settings import Settings, SettingsError
 from bot.start_up import started
 from bot.stopping import run_until_stopped
@@ -235,6 +235,7 @@ async def _serve(
             clock=utc_now,
             settings=_delivery_settings(settings, with_slack),
             delivery_to=lambda channel: deliveries.get(surface_of(channel)),
+            surfaces=tuple(SURFACE_NAMES[name] for name in sorted(senders)),
         )
         watch = _watch_forever(
             built.conversation, deliveries, settings.poll_seconds, surface.store.forget_old_activities

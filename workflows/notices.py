@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from storage import Migration
+from storage import Migration, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all, supersede
 from workflows._codec import encode
 from workflows.identities import Reach
@@ -179,19 +179,24 @@ def portal_withdrawn(
 
 
 def admin_unreached(
-    session: Session, row: Migration, key: str, unreached: AdminUnreached, now: datetime
+    session: Session, row: Migration, missed: OutboundMessage, unreached: AdminUnreached, now: datetime
 ) -> bool:
-    """The admins hear, once (`key`: the undelivered notice's), that an approver's prompt or the connector's
-    portal steps reached nobody, and what to do instead."""
+    """The admins hear, once per `missed` notice, that an approver's prompt or the connector's portal steps
+    reached nobody, and what to do instead."""
     return _record(
         session,
         row,
-        f"{key}-unreached",
+        unreached_key(missed),
         admins_address(row),
         ADMIN_UNREACHED,
         now,
         {"unreached": encode(unreached)},
     )
+
+
+def unreached_key(missed: OutboundMessage) -> str:
+    """The key of the admins' notice that `missed` (an approver's prompt, the portal steps) reached nobody."""
+    return f"{missed.idempotency_key}-unreached"
 
 
 def _record(

@@ -142,11 +142,16 @@ class Tracking:
         """A message reached its recipient: see `Schedules.delivered`."""
         self._schedules.delivered(kind, payload, time_zone)
 
-    def undeliverable(self, message: OutboundMessage, code: str | None, reason: str) -> None:
-        """A message chat could not deliver for good (failing with `code` for `reason`): an admin's prompt
-        or portal steps is told to the others (`unreached_admins.record`)."""
+    def undeliverable(
+        self, message: OutboundMessage, code: str | None, reason: str, surfaces: tuple[str, ...]
+    ) -> None:
+        """A message chat could not deliver for good through the bot's `surfaces` (failing with `code` for
+        `reason`): an admin's prompt or portal steps is told to the others (`unreached_admins.record`)."""
         with self._database.session() as session:
-            if unreached_admins.record(session, message, code, reason, self._now()):
+            told = unreached_admins.record(
+                session, message, self._now(), code=code, reason=reason, surfaces=surfaces
+            )
+            if told:
                 session.commit()
 
     # -------------------------------------------------------------- reading

@@ -311,6 +311,9 @@ class AdminUnreached:
     approval_id: int
     directory: str
     """The target directory as people know it: the portal step that connects names it."""
+    surfaces: tuple[str, ...] = ()
+    """The chat platforms the bot serves (`Slack`, `Teams`, or both), where the admins can point the person
+    to it; empty where not known (told before they were kept)."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from storage import Migration, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 from workflows import notices
+from workflows._codec import decode
 from workflows.results import AdminUnreached, MigrationStatus
 
 _MISSED: dict[str, Literal["approval_prompt", "portal_steps"]] = {
@@ -21,18 +22,27 @@ _MISSED: dict[str, Literal["approval_prompt", "portal_steps"]] = {
 """The notices an admin must act on: one that reached nobody is told to the other admins."""
 
 
-def record(session: Session, message: OutboundMessage, code: str | None, reason: str, now: datetime) -> bool:
-    """`message` could not reach its person for good, failing with `code` for `reason`: when it is an
-    approver's prompt or the portal steps, the admins are told whom it missed (queued with the others'
-    notices); True when told now."""
+def record(
+    session: Session,
+    message: OutboundMessage,
+    now: datetime,
+    *,
+    code: str | None,
+    reason: str,
+    surfaces: tuple[str, ...],
+) -> bool:
+    """`message` could not reach its person for good through the bot's chat `surfaces`, failing with `code`
+    for `reason`: when it is an approver's prompt or the portal steps, the admins are told whom it missed
+    (queued with the others' notices); True when told now."""
     missed = _MISSED.get(message.kind)
     if missed is None or message.migration_id is None or message.recipient.startswith(notices.CHANNEL_PREFIX):
         return False
     row = session.get(Migration, message.migration_id)
     if row is None or notices.admins_address(row) == message.recipient:  # nobody else to tell
         return False
-    unreached = _unreached(message, missed, _why(code, reason), row.organization, row.directory_name)
-    return notices.admin_unreached(session, row, message.idempotency_key, unreached, now)
+    why = _why(code, reason)
+    unreached = _unreached(message, missed, why, row.organization, row.directory_name, surfaces)
+    return notices.admin_unreached(session, row, message, unreached, now)
 
 
 def of_migration(session: Session, status: MigrationStatus) -> tuple[AdminUnreached, ...]:
@@ -58,6 +68,7 @@ def of_migration(session: Session, status: MigrationStatus) -> tuple[AdminUnreac
             _why(message.error_code, message.last_error or "no reason given"),
             status.organization,
             status.directory_name,
+            _told_surfaces(session, message),
         )
         for message in failed
         if thread is None or message.payload.get("updates") == thread
@@ -72,13 +83,23 @@ def _why(code: str | None, reason: str) -> str:
     return reason if code == NOT_IN_CHAT else f"sending failed on the bot's side, not theirs: {reason}"
 
 
+def _told_surfaces(session: Session, message: OutboundMessage) -> tuple[str, ...]:
+    """The surfaces the admins were told they could point the person to when `message` failed: `status`
+    says the same; none when they were not told (nobody else to tell)."""
+    told = session.exec(
+        select(OutboundMessage).where(OutboundMessage.idempotency_key == notices.unreached_key(message))
+    ).first()
+    return decode(AdminUnreached, told.payload["unreached"]).surfaces if told is not None else ()
+
+
 def _unreached(
     message: OutboundMessage,
     missed: Literal["approval_prompt", "portal_steps"],
     why: str,
     organization: str,
     directory: str,
+    surfaces: tuple[str, ...],
 ) -> AdminUnreached:
     thread = str(message.payload.get("updates") or "")  # `approval:N` or `portal:N`
     approval_id = int(thread.rpartition(":")[2] or 0)
-    return AdminUnreached(missed, message.recipient, why, organization, approval_id, directory)
+    return AdminUnreached(missed, message.recipient, why, organization, approval_id, directory, surfaces)

@@ -160,7 +160,7 @@ def admin_unreached_line(unreached: AdminUnreached) -> str:
         return (
             f"⚠️ The approval prompt #{number} could not reach {who} in chat ({unreached.why}), so they have"
             f" not been asked. Tell them another way: they can type `approve {number}` (or `help`) to the bot"
-            " wherever they have it, in Slack or Teams, or press *Approve* on the prompt in this channel."
+            f"{_where(unreached.surfaces)}, or press *Approve* on the prompt in this channel."
         )
     return (
         f"⚠️ The portal steps could not reach {who}, who connects {unreached.organization}, in chat"
@@ -168,6 +168,14 @@ def admin_unreached_line(unreached: AdminUnreached) -> str:
         f" Organization settings > Microsoft Entra ID > Connect directory > {unreached.directory} > Connect;"
         " I say here once it is connected."
     )
+
+
+def _where(surfaces: Sequence[str]) -> str:
+    """Where someone finds the bot, by the chat platforms it serves: only those ("in Slack or Teams" on a
+    Slack-alone install sends them looking in Teams for nothing)."""
+    if len(surfaces) > 1:
+        return f" wherever they have it, in {' or '.join(surfaces)}"
+    return f" in {surfaces[0]}" if surfaces else " wherever they have it"
 
 
 def unreached_lines(unreached: Sequence[Unreached], checks: Sequence[Check]) -> str:

@@ -36,10 +36,12 @@ def tracked_worker(
     clock: Callable[[], datetime],
     settings: DeliverySettings,
     delivery_to: Callable[[str], Delivering | None],
+    surfaces: tuple[str, ...],
     name: str | None = None,
 ) -> OutboxWorker:
     """The worker beside a server: sends through `sender`, starts reminders, tells the admins of an admin it
-    could not reach, and brings the report of each migration whose messages moved up to date in its
+    could not reach (and on which of the bot's chat `surfaces`, `Slack` and/or `Teams`, to point them to
+    it instead), and brings the report of each migration whose messages moved up to date in its
     channel, through `delivery_to` (None where this surface does not reach that channel)."""
     return OutboxWorker(
         database,
@@ -49,7 +51,7 @@ def tracked_worker(
         on_delivered=starting_reminders(tracking),
         on_progress=lambda organizations: refresh_reports(tracking, organizations, delivery_to),
         on_undeliverable=lambda message, failure: tracking.undeliverable(
-            message, failure.code, failure.reason
+            message, failure.code, failure.reason, surfaces
         ),
         name=name,
     )

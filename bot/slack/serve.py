@@ -137,6 +137,7 @@ async def _serve(
                 clock=persistence.clock,
                 settings=settings.delivery,
                 delivery_to=lambda _: delivery,
+                surfaces=("Slack",),
             )
             outbox.wake = worker.wake
             background.append(Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop))

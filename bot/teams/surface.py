@@ -83,6 +83,7 @@ class TeamsSurface:
             clock=clock,
             settings=settings,
             delivery_to=delivery_to,
+            surfaces=("Teams",),
             name=name,
         )
 

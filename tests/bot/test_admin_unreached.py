@@ -22,6 +22,7 @@ from workflows import notices
 from workflows.results import AdminUnreached
 
 DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
+BOTH = ("Slack", "Teams")
 WHY = "Slack: no Slack account with the email lee@fabrikam.com; Teams: they blocked the bot in Teams (403)"
 SAID = (
     f"⚠️ The approval prompt #1 could not reach {LEE} in chat ({WHY}), so they have not been asked. Tell them"
@@ -55,10 +56,8 @@ def test_an_approver_the_prompt_missed_is_named_to_the_channel_once_and_in_statu
     assert SAID not in _status_lines(chat, DANA)  # nothing failed yet
 
     prompt = _lees_prompt_failed(chat)
-    chat.runtime.tracking.undeliverable(prompt, NOT_IN_CHAT, WHY)
-    chat.runtime.tracking.undeliverable(
-        prompt, NOT_IN_CHAT, WHY
-    )  # a second report of the same failure says nothing new
+    chat.runtime.tracking.undeliverable(prompt, NOT_IN_CHAT, WHY, BOTH)
+    chat.runtime.tracking.undeliverable(prompt, NOT_IN_CHAT, WHY, BOTH)  # a second report says nothing new
 
     with chat.runtime.database.session() as session:
         told = session.exec(
@@ -85,7 +84,7 @@ def test_a_prompt_the_channel_could_not_get_is_no_approver_missed(chat: Chat) ->
             .where(OutboundMessage.kind == notices.APPROVAL_PROMPT)
             .where(col(OutboundMessage.recipient).startswith(notices.CHANNEL_PREFIX))
         ).one()
-    chat.runtime.tracking.undeliverable(prompt, "channel_not_found", "the channel is archived")
+    chat.runtime.tracking.undeliverable(prompt, "channel_not_found", "the channel is archived", BOTH)
     with chat.runtime.database.session() as session:
         assert (
             session.exec(select(OutboundMessage).where(OutboundMessage.kind == notices.ADMIN_UNREACHED)).all()
@@ -145,12 +144,17 @@ def test_a_prompt_given_up_after_its_retries_is_told_to_the_channel_and_in_statu
         clock=time,
         settings=settings,
         delivery_to=lambda organization: None,
+        surfaces=("Slack",),  # a Slack-alone `serve`: Lee is pointed nowhere else
     )
     for _ in range(settings.max_attempts):
         asyncio.run(worker.run_once())
         time.now += settings.backoff * 2**settings.max_attempts
     why = "sending failed on the bot's side, not theirs: Slack answered 503 (service unavailable)"
-    said = f"⚠️ The approval prompt #1 could not reach {LEE} in chat ({why}), so they have not been asked."
+    said = (
+        f"⚠️ The approval prompt #1 could not reach {LEE} in chat ({why}), so they have not been asked. Tell"
+        " them another way: they can type `approve 1` (or `help`) to the bot in Slack, or press *Approve* on"
+        " the prompt in this channel."
+    )
     with chat.runtime.database.session() as session:
         lees = session.exec(
             select(OutboundMessage)
@@ -161,7 +165,5 @@ def test_a_prompt_given_up_after_its_retries_is_told_to_the_channel_and_in_statu
             select(OutboundMessage).where(OutboundMessage.kind == notices.ADMIN_UNREACHED)
         ).all()
     assert (lees.status, lees.attempts) == ("failed", settings.max_attempts)
-    assert [envelope_of(message).message.summary.split(" Tell them")[0] for message in told] == [
-        said.removeprefix("⚠️ ")
-    ]
-    assert [line for line in _status_lines(chat, DANA) if line.startswith(said)]
+    assert [envelope_of(message).message.summary for message in told] == [said.removeprefix("⚠️ ")]
+    assert said in _status_lines(chat, DANA)
