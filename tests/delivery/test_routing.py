@@ -4,6 +4,7 @@ the person is not there; a surface's outage said once in the operator's log, and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.conversation.messages import Channel, DirectMessage, Message
+from bot.delivery.outages import RECOVERED_AFTER
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.routing import RoutingSender
 from storage import Database, Migration
@@ -158,7 +160,7 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
             with pytest.raises(DeliveryFailed):
                 asyncio.run(routing.send(_to("ann@fabrikam.com", migration_id)))
         slack.failing = None
-        for _ in range(3):
+        for _ in range(RECOVERED_AFTER):
             asyncio.run(routing.send(_to("ann@fabrikam.com", migration_id)))
 
     assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
@@ -168,6 +170,62 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
             " each is retried; this log says when they work again",
         ),
         ("INFO", "deliveries to Slack work again, after 20 failed attempt(s)"),
+    ]
+
+
+class _Flapping:
+    """A surface answering as `answers` say, in turn: a `DeliveryFailed` raised, a `Receipt` given."""
+
+    def __init__(self, answers: list[DeliveryFailed | Receipt]) -> None:
+        self._answers = iter(answers)
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        answer = next(self._answers)
+        if isinstance(answer, DeliveryFailed):
+            raise answer
+        return answer
+
+
+def _log_of(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture, answers: list[DeliveryFailed | Receipt]
+) -> list[tuple[str, str]]:
+    """What the outage log says of a Teams-alone install answering each send as `answers` say, in turn."""
+    routing = RoutingSender(sqlite_database, {"teams": _Flapping(answers)})
+    migration_id = _migration_on(sqlite_database, "teams")
+    with caplog.at_level(logging.INFO, logger="bot.delivery.outages"):
+        for _ in answers:
+            with contextlib.suppress(DeliveryFailed):
+                asyncio.run(routing.send(_to("carol@fabrikam.com", migration_id)))
+    return [(record.levelname, record.getMessage()) for record in caplog.records]
+
+
+UNAVAILABLE = DeliveryFailed("http_503", "Teams answered 503 ServiceUnavailable")
+SENT, TIMED_OUT = Receipt("a:1/2"), Receipt("a:1/possibly-delivered", unconfirmed=True)
+FAILING = "deliveries to Teams are failing ({}): each is retried; this log says when they work again"
+
+
+def test_a_flapping_surface_is_one_outage_until_it_confirms_several_deliveries_in_a_row(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One success was enough: 503 and success in turn logged a WARNING and an INFO for each flip."""
+    flapping = [UNAVAILABLE, SENT] * 5 + [SENT] * (RECOVERED_AFTER - 1)
+
+    assert _log_of(sqlite_database, caplog, flapping) == [
+        ("WARNING", FAILING.format("http_503: Teams answered 503 ServiceUnavailable")),
+        ("INFO", "deliveries to Teams work again, after 5 failed attempt(s)"),
+    ]
+
+
+def test_timeouts_are_an_outage_and_never_its_end(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Teams send that timed out is recorded as possibly delivered: it was taken for a success, so an
+    outage of timeouts had no WARNING, and one ended by it was said to work again."""
+    answers = [TIMED_OUT, TIMED_OUT, *[SENT] * (RECOVERED_AFTER - 1), TIMED_OUT, *[SENT] * RECOVERED_AFTER]
+
+    assert _log_of(sqlite_database, caplog, answers) == [
+        ("WARNING", FAILING.format("no answer: a message sent may not have arrived")),
+        ("INFO", "deliveries to Teams work again, after 3 failed attempt(s)"),
     ]
 
 
