@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.conversation import approval_views
 from bot.conversation.messages import Channel, Text
@@ -31,14 +31,18 @@ SAID = (
 )
 
 
+def _lees_prompt(session: Session) -> OutboundMessage:
+    return session.exec(
+        select(OutboundMessage)
+        .where(OutboundMessage.kind == notices.APPROVAL_PROMPT)
+        .where(OutboundMessage.recipient == LEE)
+    ).one()
+
+
 def _lees_prompt_failed(chat: Chat) -> OutboundMessage:
     """Lee's copy of the prompt, as the outbox worker records it when neither surface has him."""
     with chat.runtime.database.session() as session:
-        prompt = session.exec(
-            select(OutboundMessage)
-            .where(OutboundMessage.kind == notices.APPROVAL_PROMPT)
-            .where(OutboundMessage.recipient == LEE)
-        ).one()
+        prompt = _lees_prompt(session)
         prompt.status, prompt.error_code, prompt.last_error = "failed", NOT_IN_CHAT, WHY
         session.commit()
         session.refresh(prompt)
@@ -156,11 +160,7 @@ def test_a_prompt_given_up_after_its_retries_is_told_to_the_channel_and_in_statu
         " the prompt in this channel."
     )
     with chat.runtime.database.session() as session:
-        lees = session.exec(
-            select(OutboundMessage)
-            .where(OutboundMessage.kind == notices.APPROVAL_PROMPT)
-            .where(OutboundMessage.recipient == LEE)
-        ).one()
+        lees = _lees_prompt(session)
         told = session.exec(
             select(OutboundMessage).where(OutboundMessage.kind == notices.ADMIN_UNREACHED)
         ).all()
