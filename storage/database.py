@@ -40,6 +40,16 @@ _WRITING_FIXES = {
 IN_LIST_AT_MOST = 500
 """Values bound in one `IN (...)`: well under the parameters a statement may have (SQLite 32,766, psycopg
 65,535), however big the organization."""
+CONNECT_SECONDS = 10
+"""How long making a PostgreSQL connection may take (psycopg's connect_timeout, unless AADBOT_DATABASE_URL
+sets its own): an address that accepts connections and never answers (another service, a proxy whose server
+is gone) held start-up, with nothing logged, for psycopg's default of 130 s per address, and later each
+request."""
+_CONNECT_TIMEOUT_FIX = (
+    "Check that {address} is the PostgreSQL server and that it is up: an address that accepts connections but"
+    " never answers is another service, or a proxy or firewall holding them. On a slow link allow longer with"
+    " connect_timeout=SECONDS in AADBOT_DATABASE_URL."
+)
 _MIGRATION_LOCK = 7_314_159  # any constant: serializes concurrent start-ups on PostgreSQL
 _LOCK_WAIT_MS = 100
 """How long the start-up write check waits for a lock another connection holds (PostgreSQL)."""
@@ -94,8 +104,14 @@ def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:
             upgrade(engine)
     except SQLAlchemyError as error:
         engine.dispose()
+        reason = _reason(error)
         fix = _OPENING_FIXES[engine.url.get_backend_name()]  # _create_engine admits no other backend
-        raise StorageError(f"Cannot open the database {shown}: {_reason(error)}. {fix}") from None
+        if _timed_out(engine, error):
+            reason = f"no answer within {engine.url.query.get('connect_timeout', CONNECT_SECONDS)} s"
+            host = engine.url.host
+            address = f"{host}:{engine.url.port or 5432}" if host else "the server AADBOT_DATABASE_URL names"
+            fix = _CONNECT_TIMEOUT_FIX.format(address=address)
+        raise StorageError(f"Cannot open the database {shown}: {reason}. {fix}") from None
     except BaseException as error:  # no open pool left behind, whatever failed
         engine.dispose()
         if revision is not None and _is_unknown_revision(error):
@@ -117,6 +133,15 @@ def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:
 def _reason(error: SQLAlchemyError) -> str:
     """The driver's first line, without the statement SQLAlchemy adds."""
     return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+
+
+def _timed_out(engine: Engine, error: SQLAlchemyError) -> bool:
+    """Something at PostgreSQL's address took the connection and did not answer within the connect timeout."""
+    if engine.dialect.name != "postgresql":
+        return False
+    from psycopg.errors import ConnectionTimeout  # imported already, by the engine's dialect
+
+    return isinstance(getattr(error, "orig", None), ConnectionTimeout)
 
 
 def _try_a_write(engine: Engine) -> None:
@@ -227,6 +252,8 @@ def _create_engine(url: str, *, pre_ping: bool = True) -> Engine:
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         options["pool_pre_ping"] = pre_ping
+        if "connect_timeout" not in parsed.query:
+            options["connect_args"] = {"connect_timeout": CONNECT_SECONDS}
         # The admin gate reads again once it holds its advisory lock, counting on seeing what others
         # committed meanwhile: a REPEATABLE READ default (the server's, a role's or the database's) would
         # take its snapshot at the transaction's first statement, before the lock.

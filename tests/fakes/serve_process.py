@@ -244,15 +244,15 @@ def serve_process(
             cwd=folder,
         ) as process,
     ):
-        lines = _lines(process)
+        lines = lines_of(process)
         try:
-            said = [_next(lines, process, log)]
+            said = [next_line(lines, process, log)]
             if mode == "socket":
                 url = None
                 if said[0].startswith("listening on http://"):  # Teams beside Slack: HTTP for /api/messages
                     url = said.pop().split()[-1]
-                    said.append(_next(lines, process, log))
-                said.append(_next(lines, process, log))
+                    said.append(next_line(lines, process, log))
+                said.append(next_line(lines, process, log))
                 assert said == ["connecting to Slack in Socket Mode", "connected to Slack in Socket Mode"], (
                     said
                 )
@@ -353,7 +353,9 @@ def _acked(response: httpx.Response) -> Acked:
     return Acked(response.status_code, response.json() if is_json and response.content else None)
 
 
-def _lines(process: Process) -> queue.Queue[str | None]:
+def lines_of(process: Process) -> queue.Queue[str | None]:
+    """What `process` writes on stdout, a line at a time, read on a thread: `next_line` waits for one with a
+    bound (a `readline` has none: a serve stuck before "listening" held the whole suite); None at the end."""
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:
@@ -366,13 +368,17 @@ def _lines(process: Process) -> queue.Queue[str | None]:
     return lines
 
 
-def _next(lines: queue.Queue[str | None], process: Process, log: Path) -> str:
+def next_line(lines: queue.Queue[str | None], process: Process, log: Path | None) -> str:
+    """The next line of `lines_of(process)` within START_SECONDS, or a failure with `log` (the process's
+    stderr, None when it writes to the test's own) that says why none came."""
     try:
         line = lines.get(timeout=START_SECONDS)
     except queue.Empty:
-        raise AssertionError(
-            f"`aadbot serve` said nothing in {START_SECONDS:.0f} s; its log:\n{log.read_text()}"
-        ) from None
+        raise AssertionError(f"`aadbot serve` said nothing in {START_SECONDS:g} s; {_shown(log)}") from None
     if line is None:
-        raise AssertionError(f"`aadbot serve` exited with {process.wait()}; its log:\n{log.read_text()}")
+        raise AssertionError(f"`aadbot serve` exited with {process.wait()}; {_shown(log)}")
     return line
+
+
+def _shown(log: Path | None) -> str:
+    return f"its log:\n{log.read_text()}" if log is not None else "its log is on the stderr the test gave it"

@@ -15,6 +15,7 @@ import pytest
 
 from bot.operator_log import slack_identity
 from bot.slack.app import RATE_LIMIT_RETRIES, build_web_client
+from storage.database import CONNECT_SECONDS
 from tests.fakes.cli import Finished
 from tests.fakes.serve_process import serve_database, serve_process, serve_until_it_exits
 from tests.fakes.slack_api import Failure, FakeSlack
@@ -87,6 +88,29 @@ def test_a_database_serve_cannot_write_stops_serve_with_its_path_and_the_fix(
     assert str(sqlite_template) in last and "attempt to write a readonly database" in last
     assert "listening" not in finished.stdout
     assert "Traceback" not in finished.stderr
+
+
+def test_a_database_address_that_never_answers_stops_serve_within_the_connect_timeout(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    """Something that takes the connection and says nothing (another service, a proxy whose server is gone):
+    serve waited psycopg's default 130 s per address, silent, and a test's serve held the suite (rev41)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes each connection; nobody ever accepts or answers one
+        port = silent.getsockname()[1]
+        url = f"postgresql+psycopg://aadbot:s3cret-pw@127.0.0.1:{port}/aadbot"
+        finished = served_until_it_exits(tmp_path, fake, AADBOT_DATABASE_URL=url)
+    assert finished.returncode == 2, finished.stderr
+    assert finished.stderr.strip().splitlines()[-1] == (
+        f"aadbot: Cannot open the database postgresql+psycopg://aadbot:***@127.0.0.1:{port}/aadbot: no"
+        f" answer within {CONNECT_SECONDS} s. Check that 127.0.0.1:{port} is the PostgreSQL server and"
+        " that it is up: an address that accepts connections but never answers is another service, or a"
+        " proxy or firewall holding them. On a slow link allow longer with connect_timeout=SECONDS in"
+        " AADBOT_DATABASE_URL."
+    ), finished.stderr
+    assert "s3cret-pw" not in finished.stderr + finished.stdout
+    assert "listening" not in finished.stdout and "Traceback" not in finished.stderr
 
 
 def test_in_socket_mode_a_slack_it_cannot_reach_stops_serve_naming_what_to_open(

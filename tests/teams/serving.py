@@ -21,7 +21,7 @@ import httpx
 
 from sandbox import Sandbox
 from tests.fakes.preimported import Process, start
-from tests.fakes.serve_process import TEST_STOP_SECONDS, ended, serve_database
+from tests.fakes.serve_process import TEST_STOP_SECONDS, ended, lines_of, next_line, serve_database
 from tests.teams.conftest import APP_ID, actions_of, latest_card, texts
 
 OWN_PREFIXES = ("AZURE_", "SLACK_", "TEAMS_", "AADBOT_")
@@ -122,8 +122,7 @@ def teams_serve(
     command = [sys.executable, "-m", "bot.cli", "serve", "--port", "0"]
     with start(command, execs=execs, env=env, stdout=subprocess.PIPE, stderr=stderr, cwd=workdir) as process:
         try:
-            assert process.stdout is not None
-            line = process.stdout.readline()
+            line = next_line(lines_of(process), process, None)
             assert line.startswith("listening on http://127.0.0.1:"), line
             url = line.split()[-1]
             if register:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import tests.fakes.serve_process as serve_process_module
 from bot.settings import SettingsError
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox
@@ -291,3 +293,21 @@ def test_each_look_of_the_watch_forgets_what_is_past_remembering() -> None:
             watching.cancel()
 
     assert asyncio.run(one_look())
+
+
+def test_a_serve_that_never_says_it_listens_fails_the_test_in_the_bound_instead_of_holding_the_suite(
+    tmp_path: Path, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its database's address takes the connection and never answers, for longer than the first line is
+    waited for: `teams_serve` read that line with no bound, and held the whole run (rev41)."""
+    monkeypatch.setattr(serve_process_module, "START_SECONDS", 1.0)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes each connection; nobody ever accepts or answers one
+        port = silent.getsockname()[1]
+        stuck = {
+            "AADBOT_DATABASE_URL": f"postgresql+psycopg://aadbot@127.0.0.1:{port}/aadbot?connect_timeout=60"
+        }
+        with pytest.raises(AssertionError) as failure, teams_serve(box, tmp_path, environment=stuck):
+            pass
+    assert str(failure.value).startswith("`aadbot serve` said nothing in 1 s;"), failure.value
