@@ -20,6 +20,7 @@ from bot.conversation.messages import (
     tell_privately,
 )
 from bot.conversation.next_actions import next_step
+from bot.conversation.quoting import untick
 from bot.conversation.understanding import Suggestion, understood_and_extra
 from workflows.admin_gate import AdminVerdict
 from workflows.results import MigrationStatus, TodoEntry
@@ -115,7 +116,7 @@ def help_word(usage: Usage) -> Outgoing:
 def did_you_mean(typed: str, suggestions: Sequence[Suggestion]) -> Outgoing:
     """A typo: the likely commands, each a button that runs it with the arguments as typed."""
     meant = " or ".join(f"`{suggestion.command}`" for suggestion in suggestions)
-    text = f"I don't know `{typed}`. Did you mean {meant}?"
+    text = f"I don't know `{untick(typed)}`. Did you mean {meant}?"
     buttons = tuple(
         Button(
             suggestion.command,
@@ -149,6 +150,7 @@ def extra_words(command: Command) -> Outgoing:
 
 
 def not_understood(typed: str) -> Outgoing:
+    typed = untick(typed)
     text = (
         f"I don't know `{typed}`. `help` shows what you can do next, `help all` every word. To ask me"
         " something, write it as a question, e.g. `will our pipelines keep running?`"

@@ -43,12 +43,18 @@ def quoted(text: str) -> str:
     plain = _SLACK_TOKEN.sub(_written_out, text)
     flat = _MARKDOWN_LINK.sub("] (", " ".join(plain.split()))
     if flat.count(_BACKTICK) > 1:
-        flat = flat.replace(_BACKTICK, _BACKTICK_LOOK_ALIKE)
+        flat = untick(flat)
     while True:  # a look-alike is punctuation: it can change what its neighbours may do, so look again
         swapped = _inert(flat)
         if swapped == flat:
             return flat
         flat = swapped
+
+
+def untick(text: str) -> str:
+    """`text` with each backtick as its look-alike: to show a typed word as code, whose span a backtick in
+    it would end early (`a`b` shows `a`, then `b` and the rest of the message out of place)."""
+    return text.replace(_BACKTICK, _BACKTICK_LOOK_ALIKE)
 
 
 def _inert(text: str) -> str:

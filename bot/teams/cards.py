@@ -42,8 +42,10 @@ _SLACK_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _CODE = re.compile(r"`([^`\n]+)`")
 _HELD = "\ue000"
 """Marks where a code span is held out of the bold conversion (a private-use character: never typed)."""
-_EMPHASIS_CHAR = re.compile(r"[*_]|\\(?=[!-/:-@\[-`{-~])")
-"""What a CommonMark renderer would read as emphasis or as an escape inside code shown as text."""
+_CODE_MARKUP = re.compile(r"[\\*_\[\]<&!]")
+"""What a CommonMark renderer would read as markup inside code shown as text: an escape (every `\\`, so that
+`foo\\` keeps its `\\` and does not escape the bold's closing `*`), emphasis, a link or an image, an autolink
+or raw HTML, an entity (`&copy;`)."""
 _FENCE = re.compile(r"^```[^`\n]*$", re.MULTILINE)
 _BULLET = re.compile(r"^• ", re.MULTILINE)
 _LIST_ITEM = re.compile(r"(?:- |\d+\. )")
@@ -56,7 +58,7 @@ def commonmark(markup: str) -> str:
     """The conversation's markup as Teams renders it on a card: `*bold*` as `**bold**`; code as bold (as
     it is inside bold), since Teams shows backticks and fences as typed; `• ` lines as list items; every
     line its own, which outside a list takes a blank line (`\n\n`) between two."""
-    text = _outside_code(_FENCE.sub("", markup), lambda prose: _SLACK_BOLD.sub(r"**\1**", prose), _code)
+    text = _outside_code(_FENCE.sub("", markup), _prose, _code)
     lines = [line for line in _BULLET.sub("- ", text).split("\n") if line.strip()]
     joined = lines[:1]
     for before, after in pairwise(lines):
@@ -65,12 +67,19 @@ def commonmark(markup: str) -> str:
     return "".join(joined)
 
 
+def _prose(prose: str) -> str:
+    """Slack's `*bold*` as `**bold**`; every `\\` doubled, which CommonMark shows as one: the bot's own markup
+    never escapes, and a quoted `C:\\temp\\*.log` or `FABRIKAM\\_svc` lost a `\\` to the escape it made."""
+    return _SLACK_BOLD.sub(r"**\1**", prose.replace("\\", "\\\\"))
+
+
 def _code(code: str, before: str) -> str:
-    """Code as bold, or as it is where an odd number of `**` before it means bold is already on; its `*`
-    and `_` backslash-escaped (CommonMark), so that `/owner:*` or `*.visualstudio.com` show as typed
-    instead of opening or closing emphasis. Teams' clients honour the escape: desktop and web always,
-    Android and iOS since Microsoft fixed them (microsoft/Teams-AdaptiveCards-Mobile#58, #83)."""
-    shown = _EMPHASIS_CHAR.sub(r"\\\g<0>", code)
+    """Code as bold, or as it is where an odd number of `**` before it means bold is already on; what
+    CommonMark would read as markup in it backslash-escaped, so that `/owner:*` or `*.visualstudio.com`
+    show as typed instead of opening or closing emphasis, and a typed `[label](url)` is no link. Teams'
+    clients honour the escape: desktop and web always, Android and iOS since Microsoft fixed them
+    (microsoft/Teams-AdaptiveCards-Mobile#58, #83)."""
+    shown = _CODE_MARKUP.sub(r"\\\g<0>", code)
     return shown if before.count("**") % 2 == 1 else f"**{shown}**"
 
 

@@ -119,6 +119,12 @@ def test_an_unknown_word_that_is_no_typo_gets_a_short_pointer_not_the_whole_help
     assert "Did you mean" not in text and "request-approval" not in text
 
 
+def test_an_unknown_word_with_a_backtick_is_echoed_as_one_code_span(chat: Chat) -> None:
+    """rev41: `a`b` in backticks made code of `a`, and the rest of the message stood out of place."""
+    reply = chat.say(ANN, "/aad a`b")
+    assert reply[0].message.summary == "I don't know `a\uff40b`.", reply
+
+
 def test_a_question_after_the_slash_command_is_answered_like_ask(chat: Chat) -> None:
     started(chat)
     question = "what happens to my pipelines?"

@@ -98,9 +98,25 @@ def test_code_with_a_star_or_underscore_shows_as_typed_in_bold_and_in_the_notifi
     both = "`*.visualstudio.com` and `dev.azure.com/*`"
     assert cards.commonmark(both) == r"**\*.visualstudio.com** and **dev.azure.com/\***"
     assert cards.commonmark(f"*Allow {both}*") == r"**Allow \*.visualstudio.com and dev.azure.com/\***"
-    assert cards.commonmark("`AZURE_*` and `C:\\x` or `\\*`") == r"**AZURE\_\*** and **C:\x** or **\\\***"
+    assert cards.commonmark("`AZURE_*` and `C:\\x` or `\\*`") == r"**AZURE\_\*** and **C:\\x** or **\\\***"
     assert cards.plain(f"*Allow* {both}") == "Allow *.visualstudio.com and dev.azure.com/*"
     assert cards.plain("`tf workspaces /owner:* /x`") == "tf workspaces /owner:* /x"
+
+
+def test_typed_text_in_code_is_no_link_entity_or_escape_and_prose_keeps_its_backslashes() -> None:
+    """rev41 findings 2 and 3, as markdown-it (CommonMark) renders these: a typed word echoed as code showed
+    a live link in bold, `&copy;` as ©, and `foo\\` as `*foo*` (its `\\` escaped the bold's closing `*`);
+    prose (a quoted question) lost a `\\` before punctuation."""
+    link = "[click](https://evil.example/login)"
+    assert (
+        cards.commonmark(f"I don't know `{link}`.")
+        == r"I don't know **\[click\](https://evil.example/login)**."
+    )
+    assert (
+        cards.commonmark("`foo\\` `&copy;` `<b>` `![x](y)`")
+        == r"**foo\\** **\&copy;** **\<b>** **\!\[x\](y)**"
+    )
+    assert cards.commonmark("> C:\\temp\\*.log for FABRIKAM\\_svc") == r"> C:\\temp\\*.log for FABRIKAM\\_svc"
 
 
 def test_the_activity_carries_the_card_alone_and_its_summary_for_the_notification() -> None:
