@@ -68,7 +68,7 @@ def _inert(text: str) -> str:
             for run in re.finditer(re.escape(marker) + "+", text)
             if not any(start <= run.start() < end for start, end in addresses)
         ]
-        rules = (_slack,) if marker == "~" else (_slack, _commonmark)  # Teams has no strikethrough
+        rules = (_slack,) if marker == "~" else (_slack, commonmark_emphasis)  # Teams has no strikethrough
         for rule in rules:
             can = [rule(text, marker, start, end) for start, end in runs]
             for index, (start, end) in enumerate(runs):
@@ -86,9 +86,9 @@ def _slack(text: str, marker: str, start: int, end: int) -> tuple[bool, bool]:
     return (not before.isalnum() and not after.isspace(), not before.isspace() and not after.isalnum())
 
 
-def _commonmark(text: str, marker: str, start: int, end: int) -> tuple[bool, bool]:
-    """Whether the run can open and close emphasis by CommonMark's rules (left- and right-flanking; a
-    `_` inside a word does neither)."""
+def commonmark_emphasis(text: str, marker: str, start: int, end: int) -> tuple[bool, bool]:
+    """Whether the run `text[start:end]` of `marker` can open and close emphasis by CommonMark's rules (left-
+    and right-flanking; a `_` inside a word does neither). The text's ends count as spaces."""
     before, after = _around(text, start, end)
     left = not after.isspace() and (not _punctuation(after) or before.isspace() or _punctuation(before))
     right = not before.isspace() and (not _punctuation(before) or after.isspace() or _punctuation(after))

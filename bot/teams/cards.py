@@ -22,6 +22,7 @@ from itertools import pairwise
 from typing import Any, Final, Literal
 
 from bot.conversation.messages import Actions, Attachment, Button, Facts, Heading, Message, Table, Text
+from bot.conversation.quoting import commonmark_emphasis
 
 Element = dict[str, Any]
 """A card, or an element of one, as JSON."""
@@ -42,10 +43,10 @@ _SLACK_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _CODE = re.compile(r"`([^`\n]+)`")
 _HELD = "\ue000"
 """Marks where a code span is held out of the bold conversion (a private-use character: never typed)."""
-_CODE_MARKUP = re.compile(r"[\\*_\[\]<&!]")
-"""What a CommonMark renderer would read as markup inside code shown as text: an escape (every `\\`, so that
+_CODE_MARKUP = re.compile(r"[\\*\[\]<&!]|_+")
+"""What a CommonMark renderer could read as markup inside code shown as text: an escape (every `\\`, so that
 `foo\\` keeps its `\\` and does not escape the bold's closing `*`), emphasis, a link or an image, an autolink
-or raw HTML, an entity (`&copy;`)."""
+or raw HTML, an entity (`&copy;`). A run of `_` only where it can open or close emphasis (`_escaped`)."""
 _FENCE = re.compile(r"^```[^`\n]*$", re.MULTILINE)
 _BULLET = re.compile(r"^• ", re.MULTILINE)
 _LIST_ITEM = re.compile(r"(?:- |\d+\. )")
@@ -79,8 +80,20 @@ def _code(code: str, before: str) -> str:
     show as typed instead of opening or closing emphasis, and a typed `[label](url)` is no link. Teams'
     clients honour the escape: desktop and web always, Android and iOS since Microsoft fixed them
     (microsoft/Teams-AdaptiveCards-Mobile#58, #83)."""
-    shown = _CODE_MARKUP.sub(r"\\\g<0>", code)
+    shown = _CODE_MARKUP.sub(lambda markup: _escaped(markup, code), code)
     return shown if before.count("**") % 2 == 1 else f"**{shown}**"
+
+
+def _escaped(markup: re.Match[str], code: str) -> str:
+    """`markup` backslash-escaped; a run of `_` only at a word's edge, where CommonMark may read emphasis: in
+    a word it never does, and old Teams mobile builds show the `\\` of every guest's UPN
+    (`hana_contoso.com#EXT#@...`). Code stands between `*` (bold's), punctuation, beside which a `_` can
+    open and close the most: so whatever stands around it on the card, an escape is never missing."""
+    found = markup[0]
+    start, end = markup.start() + 1, markup.end() + 1
+    if found.startswith("_") and not any(commonmark_emphasis(f"*{code}*", "_", start, end)):
+        return found
+    return "".join(f"\\{character}" for character in found)
 
 
 def _outside_code(markup: str, prose: Callable[[str], str], code: Callable[[str, str], str]) -> str:

@@ -119,6 +119,17 @@ def test_typed_text_in_code_is_no_link_entity_or_escape_and_prose_keeps_its_back
     assert cards.commonmark("> C:\\temp\\*.log for FABRIKAM\\_svc") == r"> C:\\temp\\*.log for FABRIKAM\\_svc"
 
 
+def test_an_underscore_in_code_is_escaped_only_at_a_words_edge() -> None:
+    """rev41 finding 4: inside a word CommonMark never emphasises, and old Teams mobile builds show the `\\`
+    of every guest's UPN on the map card."""
+    guest = "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com"
+    assert cards.commonmark(f"*Map* `{guest}`") == f"**Map** **{guest}**"
+    assert (
+        cards.commonmark("`_svc_deploy` `__init__` `a._b_.c`")
+        == r"**\_svc_deploy** **\_\_init\_\_** **a.\_b\_.c**"
+    )
+
+
 def test_the_activity_carries_the_card_alone_and_its_summary_for_the_notification() -> None:
     """Text beside a card is split by Teams into two messages with no id (data/conversation-messages.md);
     the activity's `summary` is the notification's text."""
