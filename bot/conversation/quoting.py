@@ -19,7 +19,10 @@ conversation's markup on every surface, each of which formats it its own way:
   and Teams' mobile clients long showed a CommonMark backslash (microsoft/AdaptiveCards#5590).
 - Backticks, two or more of which make code (Slack) or bold (Teams, `bot.teams.cards`), become `｀`
   (U+FF40).
-- Line breaks become spaces, so no line of the quote starts a quote, list or heading of its own.
+- Line breaks become spaces, so no line of the quote starts a quote, list or heading of its own; and the
+  one line does not either: a block marker at its start (`# `, `- `, `1. `, `>`, `---`, `~~~`), which makes a
+  heading, a list, a nested quote, a rule or code of the FAQ review's `> question` on Teams, becomes a
+  look-alike (`＃`, `‐`, `．`, `＞`, ...).
 """
 
 from __future__ import annotations
@@ -34,6 +37,18 @@ _SLACK_TOKEN = re.compile(r"<((?:[@#!]|[A-Za-z][A-Za-z0-9+.-]*:)[^<>\s|]*)(?:\|(
 _MARKDOWN_LINK = re.compile(r"\]\(")
 _ADDRESS = re.compile(r"(?i)\b(?:https?|ftp)://\S+")
 _LOOK_ALIKES = {"*": "\u2217", "_": "\uff3f", "~": "\u223c"}
+_BLOCK_START = re.compile(r"(?:#{1,6}|[-+*]|\d{1,9}[.)])(?=\s|$)|>|([-*_])\s*(?:\1\s*){2,}$|~~~")
+"""What starts a heading, a list item, a quote, a thematic break or a fence in CommonMark (a text `quoted` has
+no leading space, so no indented code)."""
+_BLOCK_LOOK_ALIKES = {
+    "#": "\uff03",
+    "-": "\u2010",
+    "+": "\uff0b",
+    ".": "\uff0e",
+    ")": "\uff09",
+    ">": "\uff1e",
+    **_LOOK_ALIKES,
+}
 _BACKTICK = "`"
 _BACKTICK_LOOK_ALIKE = "\uff40"
 
@@ -47,8 +62,19 @@ def quoted(text: str) -> str:
     while True:  # a look-alike is punctuation: it can change what its neighbours may do, so look again
         swapped = _inert(flat)
         if swapped == flat:
-            return flat
+            return _unblocked(flat)
         flat = swapped
+
+
+def _unblocked(text: str) -> str:
+    """`text` with the marker of a block it would start (see `_BLOCK_START`) as a look-alike: one is enough
+    (`＃## x`, `‐--`, `1．`). Punctuation for punctuation: no neighbour flanks otherwise, and the runs
+    `_inert` kept can pair with none the fewer."""
+    start = _BLOCK_START.match(text)
+    if start is None:
+        return text
+    at = next(index for index, character in enumerate(start[0]) if character in _BLOCK_LOOK_ALIKES)
+    return text[:at] + _BLOCK_LOOK_ALIKES[text[at]] + text[at + 1 :]
 
 
 def untick(text: str) -> str:

@@ -94,6 +94,35 @@ def test_a_question_in_faq_review_is_quoted_inert_on_both_surfaces() -> None:
     )  # a line of its own in a card
 
 
+def test_a_question_in_faq_review_starts_no_heading_list_or_quote_inside_the_quote() -> None:
+    """rev41 finding 5: on Teams `> # Why?` was a heading in the quote, `> - x` a list, `> > x` a quote."""
+    asked = [
+        "# Why 403?",
+        "- my pipelines",
+        "1. Sign in fails",
+        "> I was told",
+        "---",
+        "#403 again",
+        "-1 users?",
+    ]
+    items = [
+        FeedbackItem(
+            number, "fabrikam", question, "declined", None, (), "open", datetime(2026, 11, 2, tzinfo=UTC)
+        )
+        for number, question in enumerate(asked, start=1)
+    ]
+    quotes = [text.split("\n\n> ", 1)[1] for text in _teams_texts(review(items, "fabrikam").message)[1:-1]]
+    assert quotes == [
+        "\uff03 Why 403?",
+        "\u2010 my pipelines",
+        "1\uff0e Sign in fails",
+        "\uff1e I was told",
+        "\u2010--",
+        "#403 again",  # no heading without a space after its `#`
+        "-1 users?",  # nor a list item
+    ]
+
+
 def test_an_admins_reason_for_calling_the_move_off_reaches_each_person_inert() -> None:
     person = CalledOff("ann@fabrikam.com", "Ann", "fabrikam", "contoso", reason=PHISHING)
     (text,) = _teams_texts(called_off_dm(person))[-1:]
