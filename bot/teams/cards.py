@@ -43,10 +43,12 @@ _SLACK_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _CODE = re.compile(r"`([^`\n]+)`")
 _HELD = "\ue000"
 """Marks where a code span is held out of the bold conversion (a private-use character: never typed)."""
-_CODE_MARKUP = re.compile(r"[\\*\[\]<&!]|_+")
+_CODE_MARKUP = re.compile(r"[\\*<&]|\](?=[(\[]|$)|_+")
 """What a CommonMark renderer could read as markup inside code shown as text: an escape (every `\\`, so that
-`foo\\` keeps its `\\` and does not escape the bold's closing `*`), emphasis, a link or an image, an autolink
-or raw HTML, an entity (`&copy;`). A run of `_` only where it can open or close emphasis (`_escaped`)."""
+`foo\\` keeps its `\\` and does not escape the bold's closing `*`), emphasis, an autolink or raw HTML, an
+entity (`&copy;`); a `]` that could end a link's or an image's label, before `(` or `[` or at the code's end
+(a card defines no reference, so a `[` and any other `]` make none, and a synopsis's `[ORG]` keeps no `\\`
+for old mobile builds to show). `_` and a `]` at the end only where they can be markup (`_escaped`)."""
 _FENCE = re.compile(r"^```[^`\n]*$", re.MULTILINE)
 _BULLET = re.compile(r"^• ", re.MULTILINE)
 _LIST_ITEM = re.compile(r"(?:- |\d+\. )")
@@ -80,16 +82,22 @@ def _code(code: str, before: str) -> str:
     show as typed instead of opening or closing emphasis, and a typed `[label](url)` is no link. Teams'
     clients honour the escape: desktop and web always, Android and iOS since Microsoft fixed them
     (microsoft/Teams-AdaptiveCards-Mobile#58, #83)."""
-    shown = _CODE_MARKUP.sub(lambda markup: _escaped(markup, code), code)
-    return shown if before.count("**") % 2 == 1 else f"**{shown}**"
+    in_bold = before.count("**") % 2 == 1
+    shown = _CODE_MARKUP.sub(lambda markup: _escaped(markup, code, in_bold=in_bold), code)
+    return shown if in_bold else f"**{shown}**"
 
 
-def _escaped(markup: re.Match[str], code: str) -> str:
-    """`markup` backslash-escaped; a run of `_` only at a word's edge, where CommonMark may read emphasis: in
-    a word it never does, and old Teams mobile builds show the `\\` of every guest's UPN
-    (`hana_contoso.com#EXT#@...`). Code stands between `*` (bold's), punctuation, beside which a `_` can
-    open and close the most: so whatever stands around it on the card, an escape is never missing."""
+def _escaped(markup: re.Match[str], code: str, *, in_bold: bool) -> str:
+    """`markup` backslash-escaped, where it could be markup:
+    - a run of `_` only at a word's edge, where CommonMark may read emphasis: in a word it never does, and
+      old Teams mobile builds show the `\\` of every guest's UPN (`hana_contoso.com#EXT#@...`). Code stands
+      between `*` (bold's), punctuation, beside which a `_` can open and close the most: so whatever stands
+      around it on the card, an escape is never missing;
+    - a `]` that ends the code only in bold already, where the prose after it could go on with `(url)`; in
+      its own bold the closing `**` follows it."""
     found = markup[0]
+    if found == "]" and markup.end() == len(code) and not in_bold:
+        return found
     start, end = markup.start() + 1, markup.end() + 1
     if found.startswith("_") and not any(commonmark_emphasis(f"*{code}*", "_", start, end)):
         return found
