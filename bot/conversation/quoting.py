@@ -20,9 +20,9 @@ conversation's markup on every surface, each of which formats it its own way:
 - Backticks, two or more of which make code (Slack) or bold (Teams, `bot.teams.cards`), become `｀`
   (U+FF40).
 - Line breaks become spaces, so no line of the quote starts a quote, list or heading of its own; and the
-  one line does not either: a block marker at its start (`# `, `- `, `1. `, `>`, `---`, `~~~`), which makes a
-  heading, a list, a nested quote, a rule or code of the FAQ review's `> question` on Teams, becomes a
-  look-alike (`＃`, `‐`, `．`, `＞`, ...).
+  one line does not either: a block marker at its start (`# `, `- `, `1. `, `>`, `---`, `~~~`, `[x]:`), which
+  makes a heading, a list, a nested quote, a rule, code or an unseen link definition of the FAQ review's
+  `> question` on Teams, becomes a look-alike (`＃`, `‐`, `．`, `＞`, `［`, ...).
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ _SLACK_TOKEN = re.compile(r"<((?:[@#!]|[A-Za-z][A-Za-z0-9+.-]*:)[^<>\s|]*)(?:\|(
 _MARKDOWN_LINK = re.compile(r"\]\(")
 _ADDRESS = re.compile(r"(?i)\b(?:https?|ftp)://\S+")
 _LOOK_ALIKES = {"*": "\u2217", "_": "\uff3f", "~": "\u223c"}
-_BLOCK_START = re.compile(r"(?:#{1,6}|[-+*]|\d{1,9}[.)])(?=\s|$)|>|([-*_])\s*(?:\1\s*){2,}$|~~~")
-"""What starts a heading, a list item, a quote, a thematic break or a fence in CommonMark (a text `quoted` has
-no leading space, so no indented code)."""
+_BLOCK_START = re.compile(
+    r"(?:#{1,6}|[-+*]|\d{1,9}[.)])(?=\s|$)|>|([-*_])\s*(?:\1\s*){2,}$|~~~|\[(?=[^\]]*\]:)"
+)
+"""What starts a heading, a list item, a quote, a thematic break, a fence or a link reference definition in
+CommonMark (a text `quoted` has no leading space, so no indented code). A definition (`[x]: https://...`) is
+not shown at all: the quote would be empty."""
 _BLOCK_LOOK_ALIKES = {
     "#": "\uff03",
     "-": "\u2010",
@@ -47,6 +50,7 @@ _BLOCK_LOOK_ALIKES = {
     ".": "\uff0e",
     ")": "\uff09",
     ">": "\uff1e",
+    "[": "\uff3b",
     **_LOOK_ALIKES,
 }
 _BACKTICK = "`"

@@ -104,6 +104,7 @@ def test_a_question_in_faq_review_starts_no_heading_list_or_quote_inside_the_quo
         "---",
         "#403 again",
         "-1 users?",
+        "[x]: https://evil.example",
     ]
     items = [
         FeedbackItem(
@@ -120,6 +121,7 @@ def test_a_question_in_faq_review_starts_no_heading_list_or_quote_inside_the_quo
         "\u2010--",
         "#403 again",  # no heading without a space after its `#`
         "-1 users?",  # nor a list item
+        "\uff3bx]: https://evil.example",  # a link definition, which shows nothing
     ]
 
 
