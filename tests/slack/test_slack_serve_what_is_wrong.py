@@ -15,7 +15,6 @@ import pytest
 
 from bot.operator_log import slack_identity
 from bot.slack.app import RATE_LIMIT_RETRIES, build_web_client
-from storage.database import CONNECT_SECONDS
 from tests.fakes.cli import Finished
 from tests.fakes.serve_process import serve_database, serve_process, serve_until_it_exits
 from tests.fakes.slack_api import Failure, FakeSlack
@@ -94,17 +93,19 @@ def test_a_database_address_that_never_answers_stops_serve_within_the_connect_ti
     tmp_path: Path, fake: FakeSlack
 ) -> None:
     """Something that takes the connection and says nothing (another service, a proxy whose server is gone):
-    serve waited psycopg's default 130 s per address, silent, and a test's serve held the suite (rev41)."""
+    serve waited psycopg's default 130 s per address, silent, and a test's serve held the suite (rev41). The
+    URL's own timeout here (psycopg's shortest, 2 s); the default's (`CONNECT_SECONDS`) is
+    tests/storage/test_schema.py's."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()  # the kernel completes each connection; nobody ever accepts or answers one
         port = silent.getsockname()[1]
-        url = f"postgresql+psycopg://aadbot:s3cret-pw@127.0.0.1:{port}/aadbot"
+        url = f"postgresql+psycopg://aadbot:s3cret-pw@127.0.0.1:{port}/aadbot?connect_timeout=2"
         finished = served_until_it_exits(tmp_path, fake, AADBOT_DATABASE_URL=url)
     assert finished.returncode == 2, finished.stderr
     assert finished.stderr.strip().splitlines()[-1] == (
-        f"aadbot: Cannot open the database postgresql+psycopg://aadbot:***@127.0.0.1:{port}/aadbot: no"
-        f" answer within {CONNECT_SECONDS} s. Check that 127.0.0.1:{port} is the PostgreSQL server and"
+        f"aadbot: Cannot open the database postgresql+psycopg://aadbot:***@127.0.0.1:{port}/aadbot?"
+        f"connect_timeout=2: no answer within 2 s. Check that 127.0.0.1:{port} is the PostgreSQL server and"
         " that it is up: an address that accepts connections but never answers is another service, or a"
         " proxy or firewall holding them. On a slow link allow longer with connect_timeout=SECONDS in"
         " AADBOT_DATABASE_URL."

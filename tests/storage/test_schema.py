@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from storage import Database, Migration, StorageError, open_database
+from storage import database as database_module
 from storage.database import _MIGRATION_LOCK, alembic_config, head_revision
 from tests.storage.databases import RunSchema
 
@@ -246,6 +247,27 @@ def test_people_notified_before_0009_and_0010_get_the_directory_accounts_their_p
         ("e-cy", None, None, []),
         ("e-hana", None, None, ["g-hana", "g-hart"]),
     ]
+
+
+def test_a_postgresql_address_that_never_answers_is_given_up_after_the_default_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without `connect_timeout` in the URL, `CONNECT_SECONDS` bounds the wait (psycopg's own default is 130 s
+    an address); made psycopg's shortest, 2 s, for the test."""
+    monkeypatch.setattr(database_module, "CONNECT_SECONDS", 2)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes each connection; nobody ever accepts or answers one
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(StorageError) as refused:
+            open_database(f"postgresql+psycopg://aadbot@127.0.0.1:{port}/aadbot")
+        waited = time.monotonic() - started
+    assert str(refused.value).startswith(
+        f"Cannot open the database postgresql+psycopg://aadbot@127.0.0.1:{port}/aadbot: no answer within 2 s."
+        f" Check that 127.0.0.1:{port} is the PostgreSQL server"
+    ), refused.value
+    assert waited < 10, waited
 
 
 def test_a_database_newer_than_the_code_is_refused_and_left_as_it_is(database: Database) -> None:
