@@ -499,9 +499,10 @@ def test_a_billing_check_that_cannot_run_backs_off_and_then_tells_the_admins(
     assert (schedule.status, schedule.failures) == ("done", 0)
 
 
-def test_people_not_in_chat_are_left_out_of_the_stragglers_digest(
+def _one_not_in_chat_and_everyone_else_done(
     tracking: Tracking, database: Database, clock: FakeClock
-) -> None:
+) -> OutboundMessage:
+    """The first list found its person on no surface; everyone else got theirs and finished it."""
     absent, *present = queued(database, "todo_list")
     with database.session() as session:
         row = session.get(OutboundMessage, absent.id)
@@ -511,6 +512,13 @@ def test_people_not_in_chat_are_left_out_of_the_stragglers_digest(
     for message in present:
         tracking.delivered(message.kind, message.payload, None)
         _finish(database, int(message.payload["affected_user_id"]), clock.now)
+    return absent
+
+
+def test_people_not_in_chat_are_left_out_of_the_stragglers_digest(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    absent = _one_not_in_chat_and_everyone_else_done(tracking, database, clock)
     tracking.tick()
     clock.advance(days=2)
     tracking.tick()
@@ -537,15 +545,7 @@ def test_someone_whose_list_found_them_nowhere_but_who_ticks_items_in_chat_is_a_
     """Their list could not be delivered (no account found by their address), yet they ticked an item with
     `done N` on some surface: they are in chat after all, so the digest counts them and names them if they
     fall behind, as `progress` does (walk29 problem 3)."""
-    absent, *present = queued(database, "todo_list")
-    with database.session() as session:
-        row = session.get(OutboundMessage, absent.id)
-        assert row is not None
-        row.status, row.error_code = "failed", "not_in_chat"
-        session.commit()
-    for message in present:
-        tracking.delivered(message.kind, message.payload, None)
-        _finish(database, int(message.payload["affected_user_id"]), clock.now)
+    absent = _one_not_in_chat_and_everyone_else_done(tracking, database, clock)
     person = int(absent.payload["affected_user_id"])
     with database.session() as session:
         items = session.exec(select(TodoItem).where(TodoItem.affected_user_id == person)).all()
