@@ -565,35 +565,39 @@ and the error code it waits with."""
 
 
 def thread_turn(
-    database: Database, message_id: int, *, worker: str, recipient: str, thread: str
+    database: Database, message_id: int, *, worker: str, recipient: str, kind: str, thread: str
 ) -> str | None:
-    """Whether this worker's claimed message to `recipient`, one version of the message its payload's
-    `updates` names (`thread`), may be sent now (None) or not: copies to other people are theirs to post.
+    """Whether this worker's claimed message of `kind` to `recipient`, one version of the message its
+    payload's `updates` names (`thread`), may be sent now (None) or not: copies to other people are theirs
+    to post.
 
-    `SUPERSEDED` when a newer version to `recipient` is queued, being sent or sent: it is given up here,
-    as `supersede` gives up the ones not begun when a newer one is queued. It was being sent then (by a
-    replica that died), so it was left; sent after the newer one, it would bring back what that one
-    replaced (a progress line's "... done so far" after "all done", a prompt's buttons after its decision).
+    `SUPERSEDED` when a newer version is queued, being sent or sent: one to `recipient`, or one of another
+    kind to anyone (the decision on a prompt, to the channel only: the senders update every copy of the
+    thread with what they send, so a prompt sent after it would put its buttons back on the channel's
+    copy too). It is given up here, as `supersede` gives up the ones not begun when a newer one is queued.
+    It was being sent then (by a replica that died), so it was left; sent after the newer one, it would
+    bring back what that one replaced (a progress line's "... done so far" after "all done", a prompt's
+    buttons after its decision). Copies of one version (one kind) to other people do not count.
 
     `WAITS` when an older version is being sent (by another replica's worker): no copy of it is recorded
     until Slack or Teams answers, so one sent meanwhile would post a second message where the first was
     to be updated.
     """
+    to_recipient = col(OutboundMessage.recipient) == recipient
     newer_or_sending = or_(
-        (col(OutboundMessage.id) > message_id) & col(OutboundMessage.status).in_(["pending", "sent"]),
+        (col(OutboundMessage.id) > message_id)
+        & col(OutboundMessage.status).in_(["pending", "sent"])
+        & (to_recipient | (col(OutboundMessage.kind) != kind)),
         (col(OutboundMessage.id) < message_id)
+        & to_recipient
         & (col(OutboundMessage.status) == "pending")
         & col(OutboundMessage.in_flight).is_(True),
     )
+    # on the thread in SQL: other kinds count to anyone, so the rows of every recipient are looked at
+    on_thread_here = col(OutboundMessage.payload)["updates"].as_string() == thread
     with database.session() as session:
-        others = session.exec(
-            select(OutboundMessage.id, OutboundMessage.payload).where(
-                OutboundMessage.recipient == recipient, newer_or_sending
-            )
-        ).all()
-        on_thread = [
-            other for other, payload in others if other is not None and payload.get("updates") == thread
-        ]
+        others = session.exec(select(OutboundMessage.id).where(on_thread_here, newer_or_sending)).all()
+        on_thread = [other for other in others if other is not None]
         if not any(other > message_id for other in on_thread):
             return WAITS if on_thread else None
         session.execute(

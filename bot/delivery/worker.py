@@ -537,6 +537,7 @@ class OutboxWorker:
             message.id,
             worker=self.name,
             recipient=message.recipient,
+            kind=message.kind,
             thread=thread,
         )
         if turn == SUPERSEDED:

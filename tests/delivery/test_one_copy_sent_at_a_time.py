@@ -19,8 +19,18 @@ from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.teams.surface import DELIVERY as TEAMS
 from storage import Database, OutboundMessage
-from storage.outbox import begin_send, claim_due, mark_sent
+from storage.outbox import (
+    SUPERSEDED,
+    NewMessage,
+    begin_send,
+    claim_due,
+    enqueue_all,
+    mark_sent,
+    supersede,
+    thread_turn,
+)
 from tests.delivery.conftest import FakeTime
+from workflows.notices import APPROVAL_DECISION, APPROVAL_PROMPT
 
 LEASE = DeliverySettings().lease
 
@@ -174,3 +184,52 @@ def test_a_version_waiting_for_the_one_before_is_looked_at_each_poll_and_told_on
     waited = [r.getMessage() for r in caplog.records if r.getMessage().endswith("being sent")]
     [second] = [row.id for row in _rows(database) if row.status == "sent"]
     assert waited == [f"outbox message {second} waits for the version before it being sent"]
+
+
+def test_an_approvers_prompt_whose_sender_died_is_not_sent_after_the_decision(
+    database: Database, time: FakeTime
+) -> None:
+    """The decision goes to the channel only, but the senders update every copy of the thread with it:
+    Lee's prompt, sent after it, would put the buttons back on the channel's copy too."""
+    told = {"updates": "approval:1"}
+    with database.session() as session:
+        enqueue_all(
+            session,
+            [
+                NewMessage("prompt-lee", "lee@x.com", APPROVAL_PROMPT, told),
+                NewMessage("prompt-channel", "channel:C1", APPROVAL_PROMPT, told),
+            ],
+            now=time.now,
+        )
+        session.commit()
+    lee, channel = claim_due(database, worker="a", now=time.now, lease=LEASE)  # queued in this order
+    assert lee.id is not None and channel.id is not None and lee.recipient == "lee@x.com"
+    assert begin_send(database, lee.id, worker="a", now=time.now, lease=LEASE)  # replica a dies here
+    # a copy of the same version to someone else is not held up by Lee's, nor given up for it
+    assert (
+        thread_turn(
+            database,
+            channel.id,
+            worker="a",
+            recipient="channel:C1",
+            kind=APPROVAL_PROMPT,
+            thread="approval:1",
+        )
+        is None
+    )
+    assert mark_sent(database, channel.id, worker="a", now=time.now, ref="C1/1")
+    time.now += timedelta(seconds=5)
+    with database.session() as session:  # as workflows.notices.decision queues it
+        supersede(session, kinds=(APPROVAL_PROMPT, APPROVAL_DECISION), thread="approval:1", before=time.now)
+        enqueue_all(session, [NewMessage("decision", "channel:C1", APPROVAL_DECISION, told)], now=time.now)
+        session.commit()
+    time.now += LEASE + timedelta(seconds=1)
+    again = claim_due(database, worker="b", now=time.now, lease=LEASE)
+    assert lee.id in {m.id for m in again}
+
+    turn = thread_turn(
+        database, lee.id, worker="b", recipient="lee@x.com", kind=APPROVAL_PROMPT, thread="approval:1"
+    )
+
+    assert turn == SUPERSEDED
+    assert [row.status for row in _rows(database)] == [SUPERSEDED, "sent", "pending"]
