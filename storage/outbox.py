@@ -272,8 +272,10 @@ def mark_failed(
     permanent: bool = False,
     maybe_delivered: bool = False,
     counted: bool = True,
-) -> bool:
-    """Record a failed attempt: retry after `retry_after`, or give up after `max_attempts`.
+) -> str | None:
+    """Record a failed attempt: retry after `retry_after`, or give up after `max_attempts`. The status it
+    left the message in: "failed" when given up (the caller tells whoever waits on it, and only then),
+    "pending" to be retried; None when the claim was lost and nothing was recorded.
 
     `permanent` gives up at once (the recipient cannot be reached); `maybe_delivered` says the attempt
     may have got through (a timeout), so the next one looks before posting; an attempt that is not
@@ -283,7 +285,7 @@ def mark_failed(
     with database.session() as session:
         message = session.get(OutboundMessage, message_id)
         if message is None or message.claimed_by != worker:
-            return False
+            return None
         message.last_error = shown_error(error)
         message.error_code = code
         message.claimed_by = None
@@ -296,7 +298,8 @@ def mark_failed(
             message.status = "failed"
         else:
             message.not_before = now + retry_after
-        return _commit(session)
+        status = message.status
+        return status if _commit(session) else None
 
 
 LAST_ERROR_CHARS = 500

@@ -596,20 +596,7 @@ class OutboxWorker:
             if pause is not None
             else self._settings.backoff * 2 ** max(message.attempts - 1, 0)
         )
-        # given up, at once or after its last counted try (as `mark_failed` decides): whatever the kind of
-        # failure, the admins waiting on it are told, so the hook follows the row ending `failed`
-        gives_up = failure.permanent or (pause is None and message.attempts >= self._settings.max_attempts)
-        if gives_up:  # the operator's log names who cannot be reached, as the admins are told
-            logger.warning(
-                "%s to %s not delivered, not retried: %s (%s)",
-                message.kind,
-                message.recipient,
-                failure.reason,
-                failure.code,
-            )
-        elif failure.later is None:  # a sender not ready says why once, not once per message
-            logger.info("outbox message %s not delivered: %s", message.id, failure.code)
-        if await asyncio.to_thread(
+        left = await asyncio.to_thread(
             mark_failed,
             self._database,
             message.id,
@@ -622,13 +609,26 @@ class OutboxWorker:
             permanent=failure.permanent,
             maybe_delivered=failure.maybe_delivered,
             counted=pause is None,
-        ):
+        )
+        if left is not None:
             self._moved |= _organizations([message])
-            if gives_up and self._on_undeliverable is not None:
+        # given up, at once or after its last counted try, as `mark_failed` decided: whatever the kind of
+        # failure, the admins waiting on it are told, so the hook follows the row ending `failed`
+        if left == "failed":
+            logger.warning(  # the operator's log names who cannot be reached, as the admins are told
+                "%s to %s not delivered, not retried: %s (%s)",
+                message.kind,
+                message.recipient,
+                failure.reason,
+                failure.code,
+            )
+            if self._on_undeliverable is not None:
                 try:
                     await asyncio.to_thread(self._on_undeliverable, message, failure)
                 except Exception:  # the failure is recorded; telling the admins failing must not undo that
                     logger.exception("after outbox message %s failed for good", message.id)
+        elif failure.later is None:  # a sender not ready says why once, not once per message
+            logger.info("outbox message %s not delivered: %s", message.id, failure.code)
 
 
 def _organizations(messages: Iterable[OutboundMessage]) -> set[str]:

@@ -256,6 +256,41 @@ def test_a_worker_whose_lease_ran_out_mid_batch_sends_nothing_another_worker_too
     assert {row.status for row in _rows(database)} == {"sent"}
 
 
+class _RateLimited:
+    async def send(self, envelope: Envelope) -> Receipt:
+        raise DeliveryFailed("ratelimited", "rate limited", retry_after=1.0)
+
+
+def test_a_message_given_up_on_a_rate_limit_after_claims_lost_to_crashes_tells_whoever_waits_on_it(
+    database: Database, fake_slack: FakeSlack, time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rate limit is not counted, but a message claimed past its last try (each lease lost to a crash)
+    still ends `failed` on it: the hook and the operator's WARNING follow the row, not a guess at it."""
+    settings = DeliverySettings()
+    queue_lists(database, people(fake_slack, 1), time.now)
+    with database.session() as session:
+        row = session.exec(select(OutboundMessage)).one()
+        row.attempts = settings.max_attempts  # the claim below makes it one past the last
+        session.commit()
+    told: list[tuple[int | None, str]] = []
+    outbox = OutboxWorker(
+        database,
+        _RateLimited(),
+        clock=time,
+        sleep=time.sleep,
+        settings=settings,
+        on_undeliverable=lambda message, failure: told.append((message.id, failure.code)),
+    )
+    caplog.set_level(logging.INFO, logger="bot.delivery.worker")
+
+    asyncio.run(outbox.run_once())
+
+    [row] = _rows(database)
+    assert row.status == "failed"
+    assert told == [(row.id, "ratelimited")]
+    assert [r.levelno for r in caplog.records if "not retried" in r.getMessage()] == [logging.WARNING]
+
+
 def test_a_crash_mid_batch_leaves_only_the_message_being_sent_uncertain(
     database: Database, fake_slack: FakeSlack, time: FakeTime
 ) -> None:

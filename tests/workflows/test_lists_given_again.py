@@ -823,7 +823,7 @@ def test_her_list_has_the_notes_of_the_account_decided_after_it_was_queued(
             code=NOT_IN_CHAT,
             permanent=True,
         )
-        assert failed
+        assert failed == "failed"
         _fail_pending(database)
     if her_list != "waiting":
         tracking.retry_failed(None)
