@@ -5,7 +5,7 @@ from msapi._clients import MicrosoftClients
 from msapi._cookieless import CookielessAsyncClient
 from msapi._device import DeviceCode, DeviceSignIn, SignedIn
 from msapi._environment import from_environment, missing_credentials, signin_from_environment
-from msapi._http import HttpSession, Redactor, error_code
+from msapi._http import HttpSession, Redactor, error_code, error_message
 from msapi._odata import odata_string
 from msapi._routing import Router
 from msapi._tls import tls_context
@@ -24,6 +24,7 @@ __all__ = [
     "Router",
     "SignedIn",
     "error_code",
+    "error_message",
     "from_environment",
     "missing_credentials",
     "odata_string",

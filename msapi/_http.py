@@ -298,14 +298,25 @@ def service_error(session: HttpSession, response: httpx.Response, what: str, ser
 def error_code(response: httpx.Response) -> str:
     """The code of a Microsoft error body: `{"error": {"code": ...}}` (Graph, Resource Manager, Bot
     Framework) or the OAuth token endpoint's `{"error": "invalid_client"}`; empty when there is none."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
+    error = _error(response)
     if isinstance(error, dict):
         return str(error.get("code") or "")
     return str(error or "")
+
+
+def error_message(response: httpx.Response) -> str:
+    """The message of a Microsoft error body, `{"error": {"message": ...}}`: where one code covers
+    several refusals (a Teams 403), it says which; empty when there is none."""
+    error = _error(response)
+    return str(error.get("message") or "") if isinstance(error, dict) else ""
+
+
+def _error(response: httpx.Response) -> object:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
 
 
 def rejected_token(response: httpx.Response) -> bool:

@@ -23,7 +23,7 @@ import httpx
 from bot.teams.budget import SharedRate
 from bot.teams.pacing import GRAPH_INSTALLS_PER_SECOND, PER_CONVERSATION, Pacer
 from bot.teams.settings import TeamsSettings
-from msapi import CookielessAsyncClient, Router, error_code, tls_context
+from msapi import CookielessAsyncClient, Router, error_code, error_message, tls_context
 from storage import Database
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,15 @@ RETRY_AFTER_AT_MOST = 900.0
 class TeamsApiError(Exception):
     """A Microsoft endpoint answered with an error (or did not answer: `status` 0)."""
 
-    def __init__(self, status: int, code: str, what: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, what: str, retry_after: float | None = None, message: str = ""
+    ) -> None:
         super().__init__(f"{what}: {status or 'no answer'} {code}".strip())
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        self.message = message
+        """Microsoft's own words (`error.message`): which refusal a code that covers several is."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,7 @@ class TeamsApi:
                 error_code(response),
                 what,
                 _retry_after(response.headers.get("retry-after")),
+                error_message(response),
             )
         if not response.content:
             return {}

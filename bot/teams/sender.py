@@ -29,7 +29,7 @@ from typing import Any
 from bot.conversation.messages import Channel
 from bot.delivery.sender import DeliveryFailed, Envelope, NotHandedOver, Receipt
 from bot.teams import cards
-from bot.teams.chats import Chats
+from bot.teams.chats import DEFAULT_SERVICE_URL, Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.delivery import CHANNEL_PREFIX, Delivery
 from bot.teams.files import FileLinks
@@ -50,6 +50,12 @@ REFUSALS = {
 }
 """Why Teams refuses (403) to let the bot write to someone, by Microsoft's error code ("Status codes from
 bot conversational APIs"; `MessageWritesBlocked` is the older sub-code for a block)."""
+NOT_THEIRS = {
+    "personal scope": "the app is not installed for them in Teams",
+    "AclCheckFailed": "Teams does not let the bot write to them (outside its roster, as a guest may be)",
+}
+"""Why Teams refuses to let the bot write to someone, by what its message says, where the code (`Forbidden`,
+`ServiceError`) does not tell one person's refusal from the app's."""
 
 
 class TeamsSender:
@@ -160,7 +166,14 @@ def _not_in_directory(addresses: Sequence[str]) -> str:
 
 def _app_refused(code: str) -> str:
     """What to fix when Microsoft refuses the app itself a direct message (a 403 that is no person's
-    refusal): Graph's `Authorization_RequestDenied` is the directory read, anything else the install."""
+    refusal): the Bot Connector's `InvalidBotApiHost` is the service URL's cloud, Graph's
+    `Authorization_RequestDenied` the directory read, anything else the install."""
+    if code == "InvalidBotApiHost":
+        return (
+            "Teams refused the service URL the bot called (403 InvalidBotApiHost): a GCC tenant's bot must"
+            " call https://smba.infra.gcc.teams.microsoft.com/, and until someone there messages the bot in"
+            f" Teams it calls the public cloud's ({DEFAULT_SERVICE_URL}); no permission fixes this"
+        )
     if code == "Authorization_RequestDenied":
         return (
             "Microsoft Graph refused the app reading the directory (403 Authorization_RequestDenied): grant"
@@ -181,6 +194,8 @@ def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:
     if status == 403 and not isinstance(envelope.to, Channel):
         if (why := REFUSALS.get(error.code)) is not None:
             return DeliveryFailed(NOT_IN_CHAT, f"{why} ({error.code})", permanent=True)
+        if (why := next((w for said, w in NOT_THEIRS.items() if said in error.message), None)) is not None:
+            return DeliveryFailed(NOT_IN_CHAT, f"{why} (403 {error.code}: {error.message})", permanent=True)
         # any other 403 refuses the app, not this person: retried (an outage to the log) until it is fixed,
         # never taken for someone to reach on the other surface
         return DeliveryFailed("app_refused", _app_refused(error.code))

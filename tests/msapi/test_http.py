@@ -16,6 +16,7 @@ from msapi import (
     Redactor,
     Router,
     error_code,
+    error_message,
     odata_string,
 )
 from msapi._cookieless import CookielessClient
@@ -193,6 +194,22 @@ def test_azure_devops_rate_limit_headers_pace_the_next_request() -> None:
 )
 def test_the_code_of_a_microsoft_error_body_in_each_shape(body: bytes, code: str) -> None:
     assert error_code(httpx.Response(400, content=body)) == code
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"error": {"code": "ServiceError", "message": "Failure due to: AclCheckFailed."}}',
+            "Failure due to: AclCheckFailed.",
+        ),
+        (b'{"error": "invalid_client", "error_description": "AADSTS7000215"}', ""),  # OAuth: no message
+        (b'{"error": {"code": "Forbidden"}}', ""),
+        (b"<html>Forbidden</html>", ""),
+    ],
+)
+def test_the_message_of_a_microsoft_error_body_in_each_shape(body: bytes, message: str) -> None:
+    assert error_message(httpx.Response(403, content=body)) == message
 
 
 def test_only_a_401_naming_the_token_asks_for_a_fresh_one() -> None:

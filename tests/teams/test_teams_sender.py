@@ -180,6 +180,51 @@ def test_a_403_refusing_the_app_is_an_outage_with_its_fix_not_a_person_to_reach_
     ]
 
 
+@pytest.mark.parametrize(
+    ("code", "message", "why"),
+    [
+        (
+            "Forbidden",
+            "The bot is not installed in the user's personal scope.",
+            "the app is not installed for them in Teams",
+        ),
+        (
+            "ServiceError",
+            "Failure due to: AclCheckFailed.",
+            "Teams does not let the bot write to them (outside its roster, as a guest may be)",
+        ),
+    ],
+)
+def test_a_403_naming_one_persons_install_or_roster_is_theirs_not_the_apps(
+    code: str, message: str, why: str
+) -> None:
+    """Teams answers these for one person (the sandbox as Teams does): taken for the app's, they were
+    retried for minutes as an outage and never routed to the person's other surface."""
+    from bot.teams.sender import _failure  # the Teams SDK's cards: not at collection
+
+    failure = _failure(
+        TeamsApiError(403, code, "POST v3/conversations", message=message),
+        Envelope("k", DirectMessage(CAROL), HELLO),
+    )
+
+    assert (failure.code, failure.permanent) == (NOT_IN_CHAT, True)
+    assert failure.reason == f"{why} (403 {code}: {message})"
+
+
+def test_a_403_refusing_the_bots_service_url_says_to_call_its_clouds_not_to_grant_a_permission() -> None:
+    from bot.teams.sender import _failure  # the Teams SDK's cards: not at collection
+
+    failure = _failure(
+        TeamsApiError(403, "InvalidBotApiHost", "POST v3/conversations", message="Invalid bot api host."),
+        Envelope("k", DirectMessage(CAROL), HELLO),
+    )
+
+    assert (failure.code, failure.permanent) == ("app_refused", False)
+    assert failure.reason.startswith("Teams refused the service URL the bot called (403 InvalidBotApiHost)")
+    assert "https://smba.infra.gcc.teams.microsoft.com/" in failure.reason
+    assert "TeamsAppInstallation" not in failure.reason
+
+
 def test_a_gone_conversation_is_created_again(teams: Teams) -> None:
     carol = next(
         u for u in teams.runtime.sandbox.state()["tenant"]["users"] if u["userPrincipalName"] == CAROL
