@@ -16,6 +16,8 @@ from workflows import step_log
 if TYPE_CHECKING:  # Slack's libraries: only a `serve` with Slack imports them
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.teams.connector import TeamsApi
+
 log = logging.getLogger("aadbot.serve")
 
 
@@ -113,3 +115,34 @@ async def slack_identity(client: AsyncWebClient) -> None:
         answer.get("user") or "?",
         answer.get("user_id") or "?",
     )
+
+
+async def teams_identity(api: TeamsApi) -> None:
+    """The bot's sign-in to Entra, once at start. A refused secret is logged as an ERROR by the connector
+    itself (the same line a send would give) and does not stop `serve`: beside Slack, Slack goes on
+    serving. No answer, or another refusal, only warns: the first send signs in again."""
+    from bot.teams.connector import TeamsApiError
+
+    try:
+        await api.sign_in()
+    except TeamsApiError as error:
+        if error.code == "invalid_client":  # the connector has said what to change
+            return
+        if error.status == 0 or error.status == 429 or error.status >= 500:  # no verdict on the secret
+            log.warning(
+                "Microsoft Entra ID did not answer the Teams bot's sign-in (%s): serving goes on; if it"
+                " lasts, check that login.microsoftonline.com is reachable from here (HTTPS_PROXY)",
+                error.status or error.code,
+            )
+        else:
+            log.warning(
+                "Microsoft Entra ID refused the Teams bot's sign-in (HTTP %d, %s): serving goes on; check"
+                " TEAMS_APP_ID and TEAMS_TENANT_ID",
+                error.status,
+                error.code or "no error code",
+            )
+        return
+    except Exception as error:  # an answer that is no token: serving goes on, the first send tries again
+        log.warning("the Teams bot's sign-in failed (%s): serving goes on", type(error).__name__)
+        return
+    log.info("Teams: app %s signed in to Microsoft Entra ID", api.app_id)

@@ -244,6 +244,7 @@ async def _serve(
             Loop("the connection watch", watch),
             Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop),
         ]
+        background.append(Loop("the Teams bot's sign-in", operator_log.teams_identity(surface.api)))
         surface.delivery.wake = worker.wake
         if slack is not None:
             background.append(slack.people.refreshing())

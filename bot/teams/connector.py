@@ -186,6 +186,11 @@ class TeamsApi:
             external_user_state=answer.get("externalUserState") or None,
         )
 
+    async def sign_in(self) -> None:
+        """The bot's token for the Bot Connector, as the first send would get it: a refused secret is told
+        (once, `_say_refused_once`) at start rather than when someone is first written to."""
+        await self._token(BOT_FRAMEWORK_SCOPE)
+
     # ------------------------------------------------------------ plumbing
 
     async def _connector(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ import tests.fakes.serve_process as serve_process_module
 from bot.settings import SettingsError
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox
+from storage import Database
 from tests.fakes.serve_process import (
     SERVES_OWN_STOP,
     ServedSlack,
@@ -246,10 +249,11 @@ def test_a_refused_app_token_stops_serve_beside_teams_as_it_does_alone(
     assert APP_TOKEN not in finished.stderr + finished.stdout
 
 
-def test_a_wrong_bot_secret_is_told_plainly_at_the_first_send(
+def test_a_wrong_bot_secret_is_told_plainly_at_start_before_any_send(
     tmp_path: Path, box: Sandbox, sqlite_template: Path
 ) -> None:
-    """Entra refuses the bot's token (AADSTS7000215): serve says once what to change, never the secret."""
+    """Entra refuses the bot's token (AADSTS7000215): serve says once what to change, never the secret, at
+    start with nobody written to yet, and goes on serving (beside Slack, Slack must keep working)."""
     wrong = "wrong-secret-Value~0123456789abcdef"
     log = tmp_path / "serve-stderr.txt"
     environment = {"TEAMS_APP_PASSWORD": wrong}
@@ -259,7 +263,11 @@ def test_a_wrong_bot_secret_is_told_plainly_at_the_first_send(
             box, tmp_path, environment=environment, migrated=sqlite_template, stderr=stderr
         ) as served,
     ):
-        for text in ("help", "status"):
+        deadline = time.monotonic() + WAIT
+        while "ERROR " not in log.read_text():  # no activity is driven: only the start-up sign-in can say it
+            assert time.monotonic() < deadline, f"no ERROR within {WAIT:g} s:\n{log.read_text()}"
+            time.sleep(0.1)
+        for text in ("help", "status"):  # still serving; a send after it says nothing more
             served.say("dana@fabrikam.com", text, channel=False)
     tenant = str(box.state()["tenant"]["id"])
     said = log.read_text()
@@ -273,6 +281,55 @@ def test_a_wrong_bot_secret_is_told_plainly_at_the_first_send(
     ], said
     assert wrong not in said and "Traceback" not in said
     assert served.activities() == []  # nothing reached anyone
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (200, "INFO Teams: app app-id signed in to Microsoft Entra ID"),
+        (
+            503,
+            "WARNING Microsoft Entra ID did not answer the Teams bot's sign-in (503): serving goes on; if it"
+            " lasts, check that login.microsoftonline.com is reachable from here (HTTPS_PROXY)",
+        ),
+        (
+            400,
+            "WARNING Microsoft Entra ID refused the Teams bot's sign-in (HTTP 400, invalid_request): serving"
+            " goes on; check TEAMS_APP_ID and TEAMS_TENANT_ID",
+        ),
+    ],
+)
+def test_the_start_up_sign_in_names_the_app_or_warns_and_never_stops_serve(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture, status: int, said: str
+) -> None:
+    """Only a refused secret is an ERROR (the connector's, above); Entra out of reach, or refusing for
+    another reason, is a warning and `teams_identity` returns: serve (and Slack beside it) goes on."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from bot import operator_log
+    from bot.teams.connector import TeamsApi
+
+    async def token(_: Request) -> JSONResponse:
+        if status == 200:
+            return JSONResponse({"access_token": "token", "expires_in": 3600})
+        return JSONResponse({"error": "invalid_request", "error_description": "AADSTS90002: ..."}, status)
+
+    app = Starlette(routes=[Route("/{path:path}", token, methods=["POST"])])
+    with ServerThread(app) as entra, caplog.at_level(logging.INFO, logger="aadbot.serve"):
+        settings = TeamsSettings("app-id", "secret", TENANT, sandbox_url=entra.url)
+        api = TeamsApi(settings, sqlite_database, paced=False)
+
+        async def sign_in() -> None:
+            try:
+                await operator_log.teams_identity(api)
+            finally:
+                await api.aclose()
+
+        asyncio.run(sign_in())
+    assert [f"{record.levelname} {record.getMessage()}" for record in caplog.records] == [said]
 
 
 def test_each_look_of_the_watch_forgets_what_is_past_remembering() -> None:
