@@ -25,7 +25,7 @@ from bot.delivery.outages import Outages
 from bot.delivery.render import addressee_of
 from bot.delivery.sender import DeliveryFailed, Envelope, HandsOver, Readiness, Receipt, Sender
 from storage import Database, Migration, OutboundMessage
-from storage.outbox import NOT_IN_CHAT
+from storage.outbox import NOT_IN_CHAT, on_thread
 from workflows import notices
 
 logger = logging.getLogger(__name__)
@@ -111,15 +111,17 @@ class RoutingSender:
         on the other one; None when nobody was. Notices only: no to-do list shares a thread."""
         from sqlmodel import col, select
 
+        assert envelope.updates is not None  # only a version of a shared message is brought up to date
         with self._database.session() as session:
-            reached = session.exec(
+            found = session.exec(
                 select(OutboundMessage)
                 .where(OutboundMessage.migration_id == envelope.migration_id)
                 .where(col(OutboundMessage.kind).in_(THREADED))
                 .where(OutboundMessage.status == "sent")
                 .where(col(OutboundMessage.delivered_ref).startswith(f"{surface}{ELSEWHERE}"))
-            ).all()
-        found = next((m for m in reached if m.payload.get("updates") == envelope.updates), None)
+                .where(on_thread(envelope.updates))
+                .limit(1)
+            ).first()
         return None if found is None else cast(DirectMessage, addressee_of(found))
 
     async def _through(self, surface: str, envelope: Envelope) -> Receipt:

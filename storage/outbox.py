@@ -555,16 +555,23 @@ def failed_on_thread(session: Session, *, recipient: str, thread: str) -> bool:
     """Whether a message to `recipient` that carries `thread` in its payload failed for good: one posted
     to a channel the bot is not in, and so would every newer version of it."""
     failed = session.exec(
-        select(OutboundMessage.payload).where(
-            OutboundMessage.recipient == recipient, OutboundMessage.status == "failed"
-        )
-    ).all()
-    return any(payload.get("updates") == thread for payload in failed)
+        select(OutboundMessage.id)
+        .where(OutboundMessage.recipient == recipient, OutboundMessage.status == "failed", on_thread(thread))
+        .limit(1)
+    ).first()
+    return failed is not None
 
 
 WAITS = "older_version_sending"
 """What `thread_turn` says of a message whose older version is being sent (it goes once that one is out),
 and the error code it waits with."""
+
+
+def on_thread(thread: str) -> ColumnElement[bool]:
+    """The messages that are versions of the message whose payload's `updates` is `thread`: matched in SQL,
+    so that a look for them reads none of the other rows' payloads."""
+    matches: ColumnElement[bool] = col(OutboundMessage.payload)["updates"].as_string() == thread
+    return matches
 
 
 def thread_turn(
@@ -596,13 +603,12 @@ def thread_turn(
         & (col(OutboundMessage.status) == "pending")
         & col(OutboundMessage.in_flight).is_(True),
     )
-    # on the thread in SQL: other kinds count to anyone, so the rows of every recipient are looked at
-    on_thread_here = col(OutboundMessage.payload)["updates"].as_string() == thread
+    # other kinds count to anyone, so the rows of every recipient on the thread are looked at
     with database.session() as session:
-        others = session.exec(select(OutboundMessage.id).where(on_thread_here, newer_or_sending)).all()
-        on_thread = [other for other in others if other is not None]
-        if not any(other > message_id for other in on_thread):
-            return WAITS if on_thread else None
+        found = session.exec(select(OutboundMessage.id).where(on_thread(thread), newer_or_sending)).all()
+        others = [other for other in found if other is not None]
+        if not any(other > message_id for other in others):
+            return WAITS if others else None
         session.execute(
             update(OutboundMessage)
             .where(
