@@ -641,13 +641,11 @@ def supersede(session: Session, *, kinds: Sequence[str], thread: str, before: da
             OutboundMessage.status == "pending",
             col(OutboundMessage.in_flight).is_(False),
             col(OutboundMessage.created_at) <= before,
+            on_thread(thread),
         )
     ).all()
-    count = 0
     for message in stale:
-        if message.payload.get("updates") == thread:
-            message.status = SUPERSEDED
-            message.claimed_by = None
-            message.claimed_until = None
-            count += 1
-    return count
+        message.status = SUPERSEDED
+        message.claimed_by = None
+        message.claimed_until = None
+    return len(stale)
