@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import cast
 
@@ -51,13 +53,15 @@ class RoutingSender:
     """Sends each outbox message through its surface, a person missing there through the other one; each
     surface's outage is logged once (`Outages`)."""
 
-    def __init__(self, database: Database, senders: dict[str, Sender]) -> None:
+    def __init__(
+        self, database: Database, senders: dict[str, Sender], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._database = database
         self._senders = senders
         self._readiness = {name: sender for name, sender in senders.items() if isinstance(sender, Readiness)}
         # a migration's surface never moves: looked up once, not for every message of its waves
         self._surfaces: dict[int, str] = {}
-        self._outages = Outages()
+        self._outages = Outages(clock)
 
     async def send(self, envelope: Envelope) -> Receipt:
         first = await self._surface(envelope.migration_id, envelope.to)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.conversation.messages import Channel, DirectMessage, Message
-from bot.delivery.outages import RECOVERED_AFTER
+from bot.delivery.outages import RECOVERED_AFTER, RECOVERED_AFTER_QUIET_SECONDS
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.routing import RoutingSender
 from storage import Database, Migration
@@ -226,6 +226,30 @@ def test_timeouts_are_an_outage_and_never_its_end(
     assert _log_of(sqlite_database, caplog, answers) == [
         ("WARNING", FAILING.format("no answer: a message sent may not have arrived")),
         ("INFO", "deliveries to Teams work again, after 3 failed attempt(s)"),
+    ]
+
+
+def test_a_quiet_surface_s_outage_ends_at_its_next_delivery_and_the_next_outage_is_warned_again(
+    sqlite_database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A surface sending a reminder an hour never confirmed five in a row: its outage never ended in the
+    log, and the next one, days later, had no WARNING."""
+    now = [0.0]
+    answers: list[DeliveryFailed | Receipt] = [UNAVAILABLE, SENT, SENT, UNAVAILABLE, SENT]
+    moments = [0.0, RECOVERED_AFTER_QUIET_SECONDS - 1, RECOVERED_AFTER_QUIET_SECONDS, 86_400.0, 86_401.0]
+    routing = RoutingSender(sqlite_database, {"teams": _Flapping(answers)}, clock=lambda: now[0])
+    migration_id = _migration_on(sqlite_database, "teams")
+    with caplog.at_level(logging.INFO, logger="bot.delivery.outages"):
+        for moment in moments:
+            now[0] = moment
+            with contextlib.suppress(DeliveryFailed):
+                asyncio.run(routing.send(_to("carol@fabrikam.com", migration_id)))
+
+    unavailable = FAILING.format("http_503: Teams answered 503 ServiceUnavailable")
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
+        ("WARNING", unavailable),
+        ("INFO", "deliveries to Teams work again, after 1 failed attempt(s)"),
+        ("WARNING", unavailable),
     ]
 
 

@@ -240,15 +240,22 @@ def test_a_gone_conversation_is_created_again(teams: Teams) -> None:
     assert len(teams.personal(CAROL)) == 1
 
 
-def test_a_timeout_is_recorded_as_possibly_delivered(teams: Teams) -> None:
+def test_a_timeout_is_recorded_as_possibly_delivered_and_said_at_info(
+    teams: Teams, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Said at WARNING, an outage of timeouts wrote a line per list of a wave in `serve`'s log: its WARNING
+    is the outage's, once (tests/delivery/test_routing.py)."""
     from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
 
     _send(teams, CAROL, key="first")
     _faults(teams, sequence=["slow"], slow_seconds=1.0)
     # the behaviour is the same whatever the timeout: a short one for the send only, the message's POST (the
     # token and the look-up of Carol's chat keep theirs, however slowly a busy machine answers them)
-    receipt = _send(teams, CAROL, key="second", send_timeout=0.2)
+    with caplog.at_level(logging.INFO, logger="bot.teams.sender"):
+        receipt = _send(teams, CAROL, key="second", send_timeout=0.2)
     assert receipt.ref.endswith(f"/{POSSIBLY_DELIVERED}")
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.teams.sender"]
+    assert said == [("INFO", "outbox message second timed out; recorded as possibly delivered")]
 
 
 def test_without_its_own_pacing_the_connector_answers_429_with_retry_after(teams: Teams) -> None:
