@@ -9,6 +9,7 @@ from typing import Protocol
 
 from bot.conversation.commands import Command, too_long
 from bot.conversation.messages import Outgoing
+from bot.conversation.quoting import untick
 from faq import FaqAnswerer
 from workflows.admin_gate import AdminVerdict
 from workflows.errors import WorkflowError
@@ -79,7 +80,7 @@ class Desk:
         if command.args and named is None:
             active = ", ".join(f"`{name}`" for name in self.service.organizations()) or "none"
             raise WorkflowError(
-                f"I know no migration called `{command.args[0]}`, so I {nothing_done}. Say"
+                f"I know no migration called `{untick(command.args[0])}`, so I {nothing_done}. Say"
                 f" `{usage or command.word + ' ORG'}` with one of the migrations in progress: {active}."
             )
         return named

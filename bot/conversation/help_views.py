@@ -138,8 +138,9 @@ def extra_words(command: Command) -> Outgoing:
     usage = USAGE_OF[command.word]
     understood, extra = understood_and_extra(command, usage.most_arguments or 0)
     text = (
-        f"I understood `{understood}` but not `{extra}`. Usage: `{usage.synopsis}`, {usage.summary}."
-        f" Did you mean just `{understood}`? `help {usage.word}` explains it."
+        f"I understood `{untick(understood)}` but not `{untick(extra)}`."
+        f" Usage: `{usage.synopsis}`, {usage.summary}."
+        f" Did you mean just `{untick(understood)}`? `help {usage.word}` explains it."
     )
     rest = understood.partition(" ")[2]
     blocks: list[Block] = [Text(text)]

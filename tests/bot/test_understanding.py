@@ -81,6 +81,20 @@ def test_a_command_with_words_too_many_names_them_and_its_usage_not_the_input_as
     assert "INVITATIONS FOR FABRIKAM-FIBER" in text_of(invited)  # the button runs what was understood
 
 
+def test_typed_words_shown_back_as_code_keep_their_backticks_from_ending_the_code(chat: Chat) -> None:
+    """`a`b` shows `a` as code and the rest out of place: a typed backtick is shown as its look-alike, as
+    `I don't know ...` already did, in each message that names what was typed."""
+    started(chat)
+    for typed, shown in (
+        (f"status {ORG} `rm` -rf", f"I understood `status {ORG}` but not `\uff40rm\uff40 -rf`"),
+        ("complete fab`rikam confirm", "I know no migration called `fab\uff40rikam`, so I completed nothing"),
+        ("announce fabrikam-fibre` Friday", "I know no migration called `fabrikam-fibre\uff40`"),
+    ):
+        said = " ".join(text_of(chat.say(DANA, typed)).split())
+        assert shown in said, said
+        assert said.count("`") % 2 == 0, said
+
+
 def test_unicode_spaces_pasted_from_a_web_page_separate_words(chat: Chat) -> None:
     assert "DANA STARTED MOVING" in text_of(chat.say(DANA, f"start\u00a0{ORG}\u2009fabrikam.com"))
     assert chat.state() == "planned"

@@ -13,6 +13,7 @@ from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing, tell_privately
 from bot.conversation.progress_line import ProgressLine
+from bot.conversation.quoting import untick
 from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
 from workflows.results import BOT, Actor
@@ -64,7 +65,8 @@ class Preparing(Stage):
         if close:
             meant = " ".join(["announce", known[close[0]], *command.args[1:]])
             raise WorkflowError(
-                f"I know no migration called `{first}`, so I announced nothing. Did you mean `{meant}`?"
+                f"I know no migration called `{untick(first)}`, so I announced nothing."
+                f" Did you mean `{untick(meant)}`?"
             )
 
     def _decide_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
