@@ -289,7 +289,11 @@ def answered(
     heading = f"This sounds like: {topic.title}" if framed else topic.title
     lines = [heading, *personal, body, *([f"Microsoft's page: {topic.link}"] if topic.link else [])]
     if also is not None:
-        lines.append(f"You also asked about: {also.title}. Pick it below for that answer.")
+        # Its button is under the answer in chat (`faq_views.answer`); `aadbot ask` prints no buttons.
+        offer = (
+            "Pick it below for that answer" if context.in_chat else "Ask me that on its own for its answer"
+        )
+        lines.append(f"You also asked about: {also.title}. {offer}.")
     elif framed:
         lines.append("Not what you meant? Pick a closer topic below.")
     if context.admins or framed:

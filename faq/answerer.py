@@ -62,6 +62,9 @@ class Answer:
     """Under which id the question is kept for review (declined questions, when a store is wired)."""
     rating: str | None = None
     """What the Helpful / Not helpful buttons send back to `FaqAnswerer.rate` (None: ratings not kept)."""
+    also: str | None = None
+    """The topic of a second question in the same message, which the answer offers after its own ("Pick it
+    below"): the chat puts its button under the answer, sure or not."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -470,7 +473,7 @@ class FaqAnswerer:
         also_topic = knowledge.topics[also] if also else None
         opening = opening or _sign_in.lost_access_opening(context) or ""
         text = _compose.answered(topic, context, framed=framed, also=also_topic, own=own, opening=opening)
-        return Answer(topic.id, confidence, text, alternatives, topic.link or None, framed)
+        return Answer(topic.id, confidence, text, alternatives, topic.link or None, framed, also=also)
 
     def _declined(
         self,

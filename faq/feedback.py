@@ -22,6 +22,11 @@ Kind = Literal["answered", "declined", "helpful", "not-helpful"]
 Status = Literal["open", "closed", "attached", "answered", "dismissed"]
 # Kinds an admin should look at; the others are kept for the counts only.
 NEEDS_REVIEW: frozenset[str] = frozenset({"declined", "not-helpful"})
+REVIEW_ORDER: tuple[str, ...] = ("not-helpful", "declined")
+"""The order `faq review` lists open questions in, each kind oldest first. Not helpful first: someone read
+an answer and said it failed them, and the bot gives that answer to everyone who asks alike until an admin
+steps in; a declined asker was already told "I don't know" and where to reach an admin. Declines are the
+most frequent kind: listed first, a page of them would hide every rating."""
 LOCAL_TOPIC_PREFIX = "local-"
 MAX_ANSWER_CHARS = 2000
 
@@ -76,8 +81,15 @@ class FeedbackStore(Protocol):
         """The asker's Helpful / Not helpful; FeedbackError for an unknown id."""
         ...
 
-    def pending(self, organization: str | None, limit: int) -> list[FeedbackItem]:
-        """Open items of the organization (and of no organization), oldest first."""
+    def pending(
+        self, organization: str | None, limit: int, *, after: int | None = None
+    ) -> list[FeedbackItem]:
+        """Open items of the organization (and of no organization) in `REVIEW_ORDER`; with `after`, those
+        listed after that item (reviewed since or not). FeedbackError when there is no item `after`."""
+        ...
+
+    def waiting(self, organization: str | None, *, after: int | None = None) -> int:
+        """How many `pending` would list without a limit."""
         ...
 
     def resolve(
@@ -89,6 +101,19 @@ class FeedbackStore(Protocol):
     def learned(self, organization: str | None) -> tuple[int, tuple[Learned, ...]]:
         """(a number that changes whenever they change, what the admins taught for this organization)."""
         ...
+
+
+def review_key(item: FeedbackItem) -> tuple[int, int]:
+    """Where an item comes in `REVIEW_ORDER`: its kind's place, then its id (the order it was asked in)."""
+    return kind_place(item.kind), item.id
+
+
+def kind_place(kind: str) -> int:
+    return REVIEW_ORDER.index(kind) if kind in REVIEW_ORDER else len(REVIEW_ORDER)
+
+
+def unknown_item(item_id: int) -> FeedbackError:
+    return FeedbackError(f"I have no question number {item_id}; `faq review` lists the open ones.")
 
 
 def clean_question(question: str) -> str:
@@ -173,14 +198,27 @@ class InMemoryFeedbackStore:
             self._items[item_id] = rated
             return rated
 
-    def pending(self, organization: str | None, limit: int) -> list[FeedbackItem]:
+    def pending(
+        self, organization: str | None, limit: int, *, after: int | None = None
+    ) -> list[FeedbackItem]:
         with self._lock:
-            mine = [
+            return self._open(organization, after)[:limit]
+
+    def waiting(self, organization: str | None, *, after: int | None = None) -> int:
+        with self._lock:
+            return len(self._open(organization, after))
+
+    def _open(self, organization: str | None, after: int | None) -> list[FeedbackItem]:
+        start = None if after is None else review_key(self._get(after))
+        mine = sorted(
+            (
                 item
                 for item in self._items.values()
                 if item.status == "open" and item.organization in (organization, None)
-            ]
-            return mine[:limit]
+            ),
+            key=review_key,
+        )
+        return [item for item in mine if start is None or review_key(item) > start]
 
     def resolve(
         self, item_id: int, *, topic: str | None, text: str | None, by: str, at: datetime
@@ -209,5 +247,5 @@ class InMemoryFeedbackStore:
     def _get(self, item_id: int) -> FeedbackItem:
         item = self._items.get(item_id)
         if item is None:
-            raise FeedbackError(f"I have no question number {item_id}; `faq review` lists the open ones.")
+            raise unknown_item(item_id)
         return item

@@ -6,22 +6,30 @@ import functools
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement, case, func, or_, tuple_
+from sqlmodel import Session, col, select
 
 from faq.feedback import (
     NEEDS_REVIEW,
+    REVIEW_ORDER,
     FeedbackError,
     FeedbackItem,
     Kind,
     Learned,
     Status,
     clean_question,
+    kind_place,
+    unknown_item,
 )
 from storage.database import Database
 from storage.models import FaqFeedback
 
 _REVIEWED = ("attached", "answered", "dismissed")
+_KIND_PLACE = case(
+    *((col(FaqFeedback.kind) == kind, place) for place, kind in enumerate(REVIEW_ORDER)),
+    else_=len(REVIEW_ORDER),
+)
+"""`faq.feedback.review_key`'s first part, in SQL."""
 
 
 class SqlFeedbackStore:
@@ -57,7 +65,7 @@ class SqlFeedbackStore:
         with self._database.session() as session:
             row = session.get(FaqFeedback, item_id)
             if row is None:
-                raise FeedbackError(f"I have no question number {item_id}; `faq review` lists the open ones.")
+                raise unknown_item(item_id)
             if row.status not in _REVIEWED:  # a late click on a reviewed item changes nothing
                 row.kind = "helpful" if helpful else "not-helpful"
                 row.status = "closed" if helpful else "open"
@@ -65,15 +73,22 @@ class SqlFeedbackStore:
                 session.commit()
             return _item(row)
 
-    def pending(self, organization: str | None, limit: int) -> list[FeedbackItem]:
+    def pending(
+        self, organization: str | None, limit: int, *, after: int | None = None
+    ) -> list[FeedbackItem]:
         with self._database.session() as session:
             rows = session.exec(
                 select(FaqFeedback)
-                .where(FaqFeedback.status == "open", _of(organization))
-                .order_by(col(FaqFeedback.id))
+                .where(*_open(session, organization, after))
+                .order_by(_KIND_PLACE, col(FaqFeedback.id))
                 .limit(limit)
             ).all()
             return [_item(row) for row in rows]
+
+    def waiting(self, organization: str | None, *, after: int | None = None) -> int:
+        with self._database.session() as session:
+            counted = select(func.count()).select_from(FaqFeedback)
+            return session.exec(counted.where(*_open(session, organization, after))).one()
 
     def resolve(
         self, item_id: int, *, topic: str | None, text: str | None, by: str, at: datetime
@@ -82,7 +97,7 @@ class SqlFeedbackStore:
             # The status test in the UPDATE makes two admins reviewing at once safe: one wins.
             row = session.get(FaqFeedback, item_id)
             if row is None:
-                raise FeedbackError(f"I have no question number {item_id}; `faq review` lists the open ones.")
+                raise unknown_item(item_id)
             status: Status = "attached" if topic else "answered" if text else "dismissed"
             changed = session.execute(
                 FaqFeedback.__table__.update()  # type: ignore[attr-defined]
@@ -121,6 +136,18 @@ class SqlFeedbackStore:
                 )
                 for row in rows
             )
+
+
+def _open(session: Session, organization: str | None, after: int | None) -> list[ColumnElement[bool]]:
+    """Open items of the organization, in `REVIEW_ORDER` after item `after` when given."""
+    where = [col(FaqFeedback.status) == "open", _of(organization)]
+    if after is not None:
+        row = session.get(FaqFeedback, after)
+        if row is None:
+            raise unknown_item(after)
+        # (place of its kind, id) after the item's own: `faq.feedback.review_key`
+        where.append(tuple_(_KIND_PLACE, col(FaqFeedback.id)) > tuple_(kind_place(row.kind), after))
+    return where
 
 
 def _of(organization: str | None) -> ColumnElement[bool]:

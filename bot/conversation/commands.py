@@ -275,10 +275,12 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "faq",
-        "review [attach N TOPIC | answer N TEXT... | dismiss N | topics]",
+        "review [more [N] | attach N TOPIC | answer N TEXT... | dismiss N | topics]",
         "teach the FAQ from the questions it declined or people rated Not helpful",
         example="faq review attach 4 owner-locked-out",
-        details="Without more words: the open questions, numbered. `attach N TOPIC` answers question N and"
+        details="Without more words: how many questions wait and the first 10, numbered, the ones rated Not"
+        " helpful before the ones I declined; `more N` the next 10, listed after question N (its button does"
+        " the same). `attach N TOPIC` answers question N and"
         " those like it with a FAQ topic; `answer N TEXT` with your own words (where your help desk is);"
         " `dismiss N` drops it; `topics` lists the topic ids. Only you see the list. Secrets are redacted"
         " before anything is kept.",

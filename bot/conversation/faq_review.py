@@ -21,10 +21,12 @@ from workflows.errors import WorkflowError
 from workflows.results import Actor
 
 REVIEW_USAGE = (
-    "Say `faq review` to list the questions waiting, then `faq review attach N TOPIC`,"
-    " `faq review answer N TEXT` or `faq review dismiss N`; `faq review topics` lists the topics to attach."
+    "Say `faq review` to list the questions waiting (`faq review more` the next ones), then"
+    " `faq review attach N TOPIC`, `faq review answer N TEXT` or `faq review dismiss N`; `faq review topics`"
+    " lists the topics to attach."
 )
 TOPICS_WORD = "topics"
+MORE_WORD = faq_views.MORE_WORD
 _SUGGESTED = 3
 _NEAR = 0.1
 """The score of a topic, for a word typed as its id, from which it is suggested (a made-up word: 0.01)."""
@@ -32,7 +34,7 @@ NOTHING_TO_RATE = (
     "I have no answer of yours to rate just now. Right after an answer, type `Helpful` or `Not helpful`,"
     " or the words its button shows (like `faq-not-helpful #3`)."
 )
-REVIEW_PAGE = 10
+REVIEW_PAGE = faq_views.REVIEW_PAGE
 _REMEMBERED_ASKERS = 1000
 
 
@@ -93,9 +95,13 @@ class FaqReview:
         if not words or words[0].casefold() != "review":
             raise WorkflowError(REVIEW_USAGE)
         organization = self._context_of(actor).organization
-        if len(words) == 1:
-            return [faq_views.review(store.pending(organization, REVIEW_PAGE), organization)]
-        action = words[1].casefold()
+        action = words[1].casefold() if len(words) > 1 else ""
+        if action in ("", MORE_WORD):
+            after = words[2] if len(words) > 2 else None
+            try:
+                return [self._page(store, organization, more=bool(action), after=after)]
+            except FeedbackError as error:
+                raise WorkflowError(str(error)) from None
         if action == TOPICS_WORD:
             return [faq_views.topics(list(self._answerer.topics.values()))]
         item_id = _number(words[2] if len(words) > 2 else None, REVIEW_USAGE)
@@ -117,6 +123,23 @@ class FaqReview:
         except FeedbackError as error:
             raise WorkflowError(str(error)) from None
         return [faq_views.resolved(item)]
+
+    @staticmethod
+    def _page(store: FeedbackStore, organization: str | None, *, more: bool, after: str | None) -> Outgoing:
+        """A page of `REVIEW_PAGE` questions: the first, or (`more`) those listed after question `after`,
+        by default after the first page. Paged by question, not by count: a question reviewed since the
+        page before shifts none of the rest out of sight."""
+        start: int | None = None
+        if after is not None:
+            start = _number(after, REVIEW_USAGE)
+        elif more:
+            first = store.pending(organization, REVIEW_PAGE)
+            start = first[-1].id if first else None
+        items = store.pending(organization, REVIEW_PAGE, after=start)
+        later = store.waiting(organization, after=items[-1].id) if items else 0
+        return faq_views.review(
+            items, organization, total=store.waiting(organization), later=later, after=start
+        )
 
     def _unknown_topic(self, topic: str) -> str:
         """The topics nearest the word typed (`pipelines`: the service connections' topic), and where all

@@ -19,18 +19,23 @@ HELPFUL, NOT_HELPFUL = "Helpful", "Not helpful"
 RATING_OF_LABEL = {HELPFUL.casefold(): RATE_HELPFUL, NOT_HELPFUL.casefold(): RATE_NOT_HELPFUL}
 """A rating button's label typed alone (as the console shows it) rates the asker's last answer."""
 REVIEW_WORD = "faq"
+MORE_WORD = "more"
+"""`faq review more N`: the questions listed after question N."""
+REVIEW_PAGE = 10
+"""Questions a review page shows: each is up to `_EXCERPT` characters with its buttons."""
 _EXCERPT = 300
 
 
 def answer(answer: Answer, *, question: str | None = None, private: bool = False) -> Outgoing:
-    """The answer; one-click topics when it is declined or only likely; Helpful / Not helpful when kept;
-    *Ask an admin* with the `question` when the asker's migration has admins to pass it to. `private`: only
-    the asker sees it (it names their own address)."""
+    """The answer; one-click topics when it is declined or only likely, else the one its text offers for a
+    second question ("Pick it below"); Helpful / Not helpful when kept; *Ask an admin* with the `question`
+    when the asker's migration has admins to pass it to. `private`: only the asker sees it (it names their
+    own address)."""
     blocks: list[Block] = [Text(answer.answer)]
-    if (answer.topic is None or answer.framed) and answer.alternatives:
-        blocks.append(
-            Actions(tuple(Button(_label(topic), "ask", topic) for topic in answer.alternatives[:3]))
-        )
+    unsure = answer.topic is None or answer.framed
+    offered = answer.alternatives[:3] if unsure else [answer.also] if answer.also else []
+    if offered:
+        blocks.append(Actions(tuple(Button(_label(topic), "ask", topic) for topic in offered)))
     buttons: list[Button] = []
     if answer.rating is not None:
         buttons += [
@@ -75,17 +80,40 @@ def rated(item: FeedbackItem, helpful: bool, *, admins: bool) -> Outgoing:
     return Outgoing(Message(text, (Text(text), Actions((button,)))))
 
 
-def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:
-    """Open questions for the admins, each with one-click choices and the commands for the rest. Only the
-    admin who asked sees it: people asked some of these questions in a direct message."""
+def review(
+    items: Sequence[FeedbackItem],
+    organization: str | None,
+    *,
+    total: int | None = None,
+    later: int = 0,
+    after: int | None = None,
+) -> Outgoing:
+    """A page of the open questions for the admins, each with one-click choices and the commands for the
+    rest: `total` waiting in all, `later` of them listed after this page, which comes after question
+    `after` (None: the first page). Only the admin who asked sees it: people asked some of these questions
+    in a direct message."""
     where = f" for {organization}" if organization else ""
-    if not items:
+    total = len(items) if total is None else total
+    if not total:
         return say(
             f"No questions waiting for review{where}. Declined and not-helpful ones appear here.",
             private=True,
         )
-    count = f"{len(items)} question" if len(items) == 1 else f"{len(items)} questions"
+    count = f"{total} question" if total == 1 else f"{total} questions"
+    if not items:
+        return say(
+            f"No more questions after #{after}: `faq review` lists the {count} waiting{where} from the top.",
+            private=True,
+        )
     blocks: list[Block] = [Heading(f"{count} waiting for review{where}")]
+    if len(items) < total:
+        first = max(1, total - later - len(items) + 1)
+        blocks.append(
+            Text(
+                f"Here {first} to {first + len(items) - 1}: those rated *{NOT_HELPFUL}* first (my answer"
+                " failed someone), then those I declined, each oldest first."
+            )
+        )
     for item in items:
         why = _why_in_review(item)
         blocks.append(Text(f"*#{item.id}* ({why}):\n> {excerpt(item.question)}"))
@@ -96,6 +124,10 @@ def review(items: Sequence[FeedbackItem], organization: str | None) -> Outgoing:
         ]
         buttons.append(Button(f"#{item.id}: dismiss", REVIEW_WORD, f"review dismiss {item.id}"))
         blocks.append(Actions(tuple(buttons)))
+    if later:
+        last, next_count = items[-1].id, min(later, REVIEW_PAGE)
+        blocks.append(Text(f"{later} more after these: `faq review {MORE_WORD} {last}`, or the button."))
+        blocks.append(Actions((Button(f"Next {next_count}", REVIEW_WORD, f"review {MORE_WORD} {last}"),)))
     blocks.append(
         Text(
             "Attach another topic: `faq review attach N TOPIC`. Answer in your own words (for example where"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.conversation import faq_review, faq_views
 from bot.conversation.messages import Outgoing
 from faq import Answer
+from storage import Database
+from storage.faq_feedback import SqlFeedbackStore
 from tests.bot.conftest import ORG, Chat, chat, notified, text_of
 from tests.bot.test_redeem_link import everything_stored_but_invitations
 from workflows.plan import Check
@@ -231,3 +234,95 @@ def test_not_helpful_says_the_question_waits_for_faq_review_and_offers_to_ask_an
     passed_on = flat(chat.click(ANN, rated, "Ask an admin"))
     assert "I passed your question to the admins of the fabrikam-fiber migration" in passed_on
     assert "help desk on the migration weekend" in passed_on  # what the channel is told
+
+
+TWO_QUESTIONS = (
+    "Will there be any downtime while the organization is connected to Entra?"
+    " Also, do my SSH keys keep working after the switch?"
+)
+
+
+def test_the_second_question_an_answer_offers_below_has_its_button_there(chat: Chat) -> None:
+    """walk31 finding 5: "Pick it below" stood over Helpful, Not helpful and Ask an admin only."""
+    _started(chat)
+    answered = chat.say(ANN, TWO_QUESTIONS, in_dm=True)
+    assert "You also asked about: SSH keys after the switch. Pick it below for that answer." in flat(answered)
+    labels = [button.label for message in answered for button in message.message.buttons]
+    assert labels == ["ssh keys", "Helpful", "Not helpful", "Ask an admin"]
+    picked = chat.click(ANN, answered, "ssh keys")
+    assert flat(picked).startswith("SSH keys after the switch")
+
+
+def test_the_answer_to_a_second_question_comes_with_its_button_sure_or_not() -> None:
+    sure = Answer("downtime", 0.9, "Downtime", ["ssh-keys", "what-is-kept"], also="ssh-keys", rating="r")
+    assert [b.label for b in faq_views.answer(sure).message.buttons] == ["ssh keys", "Helpful", "Not helpful"]
+    unsure = replace(sure, framed=True)
+    assert [b.label for b in faq_views.answer(unsure).message.buttons][:2] == ["ssh keys", "what is kept"]
+    alone = replace(sure, also=None)
+    assert [b.label for b in faq_views.answer(alone).message.buttons] == ["Helpful", "Not helpful"]
+
+
+def kept_for_review(database: Database, organization: str, declined: int, not_helpful: int = 0) -> list[int]:
+    """Questions kept for review, as asking them would keep them: the declined ones first, then answers
+    rated Not helpful. The first decline carries a password."""
+    store = SqlFeedbackStore(database)
+    now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    ids = [
+        store.record(
+            organization=organization,
+            question=f"declined question {n}" + (" my password=Hunter2! fails" if n == 0 else ""),
+            kind="declined",
+            topic=None,
+            closest=("ssh-keys",),
+            at=now,
+        )
+        for n in range(declined)
+    ]
+    for n in range(not_helpful):
+        rated = store.record(
+            organization=organization,
+            question=f"unhelped question {n}",
+            kind="answered",
+            topic="downtime",
+            closest=(),
+            at=now,
+        )
+        store.rate(rated, helpful=False, at=now)
+        ids.append(rated)
+    return ids
+
+
+def test_faq_review_counts_every_question_waiting_lists_ratings_first_and_pages_on(chat: Chat) -> None:
+    """walk31 finding 6: 14 waiting showed as "10 questions", and the three Not helpful, the newest, were
+    never shown."""
+    _started(chat)
+    ids = kept_for_review(chat.runtime.database, ORG, declined=11, not_helpful=3)
+    first = chat.say(DANA, "/aad faq review")
+    said = flat(first)
+    assert said.startswith("14 QUESTIONS WAITING FOR REVIEW FOR FABRIKAM-FIBER Here 1 to 10: those rated")
+    assert [f"unhelped question {n}" in said for n in range(3)] == [True] * 3
+    assert "declined question 6" in said and "declined question 7" not in said
+    assert (
+        f"4 more after these: `faq review more {ids[6]}`, or the button. [Next 4: `faq review more {ids[6]}`]"
+        in said
+    )
+    assert "Hunter2" not in said and "password=[redacted]" in said
+
+    following = chat.click(DANA, first, "Next 4")
+    shown = flat(following)
+    assert shown.startswith("14 QUESTIONS WAITING FOR REVIEW FOR FABRIKAM-FIBER Here 11 to 14:")
+    assert [f"declined question {n}" in shown for n in range(7, 11)] == [True] * 4
+    assert "unhelped" not in shown and "more after these" not in shown
+    assert [message.message.private for message in following] == [True]
+    assert flat(chat.say(DANA, "/aad faq review more")) == shown  # typed: the page after the first
+
+    # Reviewing a question of the first page moves none of the second out of sight, only their places.
+    chat.say(DANA, f"/aad faq review dismiss {ids[0]}")
+    moved = shown.replace("Here 11 to 14", "Here 10 to 13").replace("14 QUESTIONS", "13 QUESTIONS")
+    assert flat(chat.say(DANA, f"/aad faq review more {ids[6]}")) == moved
+    last = flat(chat.say(DANA, f"/aad faq review more {ids[10]}"))
+    assert last == (
+        f"No more questions after #{ids[10]}: `faq review` lists the 13 questions waiting for"
+        " fabrikam-fiber from the top."
+    )
+    assert "no question number 999" in flat(chat.say(DANA, "/aad faq review more 999"))

@@ -168,3 +168,65 @@ def test_a_question_kept_before_redaction_knew_its_secret_is_shown_redacted(data
     assert store.rate(item_id, helpful=False, at=NOW).question == shown
     store.resolve(item_id, topic=None, text="Room 12.", by="admin", at=NOW)
     assert [entry.question for entry in store.learned("fabrikam")[1]] == [shown]
+
+
+def _declines_then_ratings(store: FeedbackStore) -> dict[str, int]:
+    """12 declined questions, then 3 answers rated Not helpful; the sixth decline is rated Not helpful too,
+    and one of another organization and a helpful answer wait for nobody here."""
+    ids = {
+        f"declined {n}": store.record(
+            organization="fabrikam", question=f"declined {n}", kind="declined", topic=None, closest=(), at=NOW
+        )
+        for n in range(12)
+    }
+    for n in range(3):
+        ids[f"answered {n}"] = store.record(
+            organization="fabrikam",
+            question=f"answered {n}",
+            kind="answered",
+            topic="ssh-keys",
+            closest=(),
+            at=NOW,
+        )
+        store.rate(ids[f"answered {n}"], helpful=False, at=NOW)
+    store.rate(ids["declined 5"], helpful=False, at=NOW)
+    store.record(organization="contoso", question="theirs", kind="declined", topic=None, closest=(), at=NOW)
+    helped = store.record(
+        organization="fabrikam", question="helped", kind="answered", topic="downtime", closest=(), at=NOW
+    )
+    store.rate(helped, helpful=True, at=NOW)
+    return ids
+
+
+def _pages_list_not_helpful_first_and_the_next_page_after_the_last_question_shown(
+    store: FeedbackStore,
+) -> None:
+    ids = _declines_then_ratings(store)
+    first = [item.question for item in store.pending("fabrikam", 10)]
+    assert first == [
+        "declined 5",  # rated Not helpful after it was declined: asked first of the four
+        "answered 0",
+        "answered 1",
+        "answered 2",
+        *(f"declined {n}" for n in (0, 1, 2, 3, 4, 6)),
+    ]
+    assert store.waiting("fabrikam") == 15
+    last = ids["declined 6"]
+    assert store.waiting("fabrikam", after=last) == 5
+    # Reviewing questions of the first page, its last one too, moves none of the next page out of sight.
+    for reviewed in ("declined 0", "declined 6"):
+        store.resolve(ids[reviewed], topic=None, text=None, by="admin", at=NOW)
+    assert [item.question for item in store.pending("fabrikam", 10, after=last)] == [
+        f"declined {n}" for n in range(7, 12)
+    ]
+    assert store.waiting("fabrikam") == 13 and store.pending("fabrikam", 10, after=ids["declined 11"]) == []
+    with pytest.raises(FeedbackError, match="no question number 999"):
+        store.pending("fabrikam", 10, after=999)
+
+
+def test_review_pages_list_not_helpful_first_then_after_the_last_question_shown(store: FeedbackStore) -> None:
+    _pages_list_not_helpful_first_and_the_next_page_after_the_last_question_shown(store)
+
+
+def test_review_pages_in_sql_as_in_memory(database: Database) -> None:
+    _pages_list_not_helpful_first_and_the_next_page_after_the_last_question_shown(SqlFeedbackStore(database))

@@ -95,13 +95,18 @@ def test_a_sentence_with_a_short_code_span_is_the_askers_own() -> None:
 
 def test_two_questions_in_one_answer_the_first_and_offer_the_second() -> None:
     answerer = FaqAnswerer()
-    answer = answerer.answer(
+    question = (
         "Will there be any downtime while the organization is connected to Entra?"
         " Also, do my SSH keys keep working after the switch?"
     )
+    answer = answerer.answer(question)
     assert answer.topic == "downtime"
-    assert answer.alternatives[0] == "ssh-keys"
-    assert "You also asked about: SSH keys" in answer.answer
+    assert answer.alternatives[0] == "ssh-keys" and answer.also == "ssh-keys"
+    assert "You also asked about: SSH keys after the switch. Pick it below for that answer." in answer.answer
+    printed = answerer.answer(question, AskerContext(in_chat=False)).answer  # `aadbot ask`: no buttons below
+    assert (
+        "You also asked about: SSH keys after the switch. Ask me that on its own for its answer." in printed
+    )
 
 
 def test_a_likely_topic_is_framed_with_one_click_alternatives() -> None:

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from bot.slack.blocks import render
 from sandbox import Sandbox
 from storage import Database
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_harness import ServeBot, texts
+from tests.faq.test_faq_review_chat import TWO_QUESTIONS, kept_for_review
 from tests.slack.test_slack_migration import CHANNEL, ORGANIZATION, PEOPLE, Migration, Recording
 
 MENTION_TS = "1700000000.000100"
@@ -136,3 +138,48 @@ def test_a_word_with_an_ampersand_is_echoed_escaped_once(migration: Migration) -
     mention(migration, "UDANA", "R&amp;D budget")
     (reply,) = migration.slack.fake.wait_for_calls("chat.postEphemeral")
     assert reply.params["text"] == "I don't know `r&amp;d`."  # the command word, casefolded
+
+
+def test_the_second_question_an_answer_offers_below_is_a_button_under_it(migration: Migration) -> None:
+    """walk31 finding 5, in a direct message: the button "Pick it below" points at, and what it answers."""
+    fake, send = migration.slack.fake, migration.slack.send
+    turns = len(migration.recording.turns)
+    dm = {"type": "message", "channel_type": "im", "user": "UANN", "channel": "DANN", "ts": "2.000001"}
+    assert send.event(dm | {"text": TWO_QUESTIONS}).status_code == 200
+    migration.recording.wait_for_turns(turns + 1)
+    (answer,) = fake.wait_for_calls("chat.postMessage")
+    assert "You also asked about: SSH keys after the switch. Pick it below" in texts(answer.params)
+    offered = buttons(answer)
+    assert [(b["text"]["text"], b["value"]) for b in offered][:3] == [
+        ("ssh keys", "ssh-keys"),
+        ("Helpful", offered[1]["value"]),
+        ("Not helpful", offered[1]["value"]),
+    ]
+    turns = len(migration.recording.turns)
+    send.click(offered[0]["action_id"], offered[0]["value"], user="UANN", channel="DANN")
+    (picked,) = migration.recording.wait_for_turns(turns + 1)[turns]
+    assert picked.message.summary == "SSH keys after the switch"
+
+
+def test_faq_review_says_how_many_wait_and_its_next_button_shows_the_rest(migration: Migration) -> None:
+    """walk31 finding 6: 14 waiting were "10 questions"; the next page is one click away."""
+    fake, send = migration.slack.fake, migration.slack.send
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    kept_for_review(migration.runtime.database, ORGANIZATION, declined=11, not_helpful=3)
+    listed = migration.command("UDANA", "faq review")
+    assert f"14 questions waiting for review for {ORGANIZATION}" in listed and "Hunter2" not in listed
+    fake.wait_for(lambda f: any("14 questions" in texts(body) for body in f.responses))
+    (shown,) = [body for body in fake.responses if "14 questions" in texts(body)]
+    assert shown["response_type"] == "ephemeral" and "unhelped question 2" in texts(shown)
+    (more,) = [
+        b
+        for block in shown["blocks"]
+        if block["type"] == "actions"
+        for b in block["elements"]
+        if b["text"]["text"] == "Next 4"
+    ]
+    turns = len(migration.recording.turns)
+    send.click(more["action_id"], more["value"], user="UDANA", channel=CHANNEL)
+    (page,) = migration.recording.wait_for_turns(turns + 1)[turns]
+    assert page.message.private and page.message.summary == "14 questions to review in the FAQ"
+    assert "Here 11 to 14" in texts({"blocks": render(page.message)})

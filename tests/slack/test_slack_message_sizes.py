@@ -558,7 +558,9 @@ def replies(world: World) -> dict[str, Message | Outgoing]:
         ),
         "passed on": faq_views.passed_on(organization, addresses[:40], again=False),
         "rated": faq_views.rated(question, helpful=False, admins=True),
-        "review": faq_views.review([replace(question, id=i) for i in range(REVIEW_PAGE)], organization),
+        "review": faq_views.review(  # the first page of 200 waiting, with the button to the next
+            [replace(question, id=i) for i in range(REVIEW_PAGE)], organization, total=200, later=190
+        ),
         "resolved": faq_views.resolved(replace(question, status="attached", resolution_topic="ssh-keys")),
         "stale button": help_views.stale_button(),
         "requested": approval_views.requested(approval_request(world)),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.conversation import faq_views
@@ -12,6 +14,7 @@ from bot.teams import cards
 from bot.teams.pacing import PER_CONVERSATION, Pacer
 from faq import AskerContext
 from faq.answerer import FaqAnswerer
+from faq.feedback import FeedbackItem
 
 
 def test_each_element_is_written_as_the_teams_sdks_card_model_writes_it() -> None:
@@ -248,6 +251,35 @@ def test_a_huge_message_is_cut_to_fit_teams_and_says_so() -> None:
     assert "left out" in card["body"][-1]["text"] or "left out" in json.dumps(card)
     assert any(element["type"] == "ActionSet" for element in card["body"])  # actions are kept
     assert len(card["body"][0]["facts"]) == 40 and card["body"][1]["text"] == "…and 4960 more"
+
+
+def test_a_review_page_of_200_waiting_fits_one_card_whole_with_its_next_button() -> None:
+    """As the Slack message-size test builds it: the longest excerpts, the longest organization name."""
+    organization = "fabrikam-fiber-" + "x" * 35
+    question = FeedbackItem(
+        7,
+        organization,
+        "why " * 400,
+        "declined",
+        None,
+        ("git-credential-cache", "ssh-keys"),
+        "open",
+        datetime.now(UTC),
+    )
+    items = [replace(question, id=1000 + n) for n in range(faq_views.REVIEW_PAGE)]
+    card = cards.card(faq_views.review(items, organization, total=200, later=190).message)
+    sent = json.dumps(card)
+    assert len(sent) <= cards.MAX_CARD_BYTES and "left out" not in sent
+    next_page = [
+        action for element in card["body"] if element["type"] == "ActionSet" for action in element["actions"]
+    ]
+    assert next_page[-1] == {
+        "type": "Action.Execute",
+        "title": "Next 10",
+        "verb": "faq",
+        "data": {"value": "review more 1009"},
+    }
+    assert card["body"][0]["text"].startswith("200 questions waiting for review") and "Here 1 to 10" in sent
 
 
 def test_the_pacer_keeps_seven_a_second_and_eight_in_two_seconds_per_conversation() -> None:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from faq import default_answerer
-from tests.teams.conftest import ORGANIZATION, Teams, approval_requested, connect, texts
+from tests.faq.test_faq_review_chat import TWO_QUESTIONS, kept_for_review
+from tests.teams.conftest import (
+    ORGANIZATION,
+    Teams,
+    actions_of,
+    approval_requested,
+    connect,
+    latest_card,
+    texts,
+)
 
 DANA = "dana@fabrikam.com"
 
@@ -85,3 +94,37 @@ def test_html_entities_are_words_before_the_faq_reads_them(teams: Teams) -> None
         "No downtime: the organization keeps working while it is connected, and builds keep running." in asked
     )
     assert asked == plain.replace("pipelines and builds", "pipelines & builds") and "&amp;" not in asked
+
+
+def test_the_second_question_an_answer_offers_below_is_a_button_on_its_card(teams: Teams) -> None:
+    """walk31 finding 5, on Teams: the action "Pick it below" points at, and what it answers."""
+    kim = "kim@fabrikam.com"
+    before = len(teams.activities())
+    teams.say(kim, TWO_QUESTIONS, channel=False)
+    (answer,) = [entry for entry in teams.activities()[before:] if "Pick it below" in texts(entry)]
+    assert [action["title"] for action in actions_of(latest_card(teams.activities(), answer["id"]))][:3] == [
+        "ssh keys",
+        "Helpful",
+        "Not helpful",
+    ]
+    clicked = len(teams.activities())
+    response = teams.click(kim, answer["id"], "ssh keys")
+    assert response.status_code == 200
+    picked = "\n".join([str(response.json()), *(texts(entry) for entry in teams.activities()[clicked:])])
+    assert "SSH keys after the switch" in picked and "You also asked" not in picked
+
+
+def test_faq_review_says_how_many_wait_and_its_next_action_shows_the_rest(teams: Teams) -> None:
+    """walk31 finding 6, on Teams: 14 waiting, the three rated Not helpful first, the rest one click away."""
+    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+    kept_for_review(teams.runtime.database, ORGANIZATION, declined=11, not_helpful=3)
+    before = len(teams.activities())
+    teams.say(DANA, "faq review", channel=False)
+    (listed,) = [entry for entry in teams.activities()[before:] if "questions waiting" in texts(entry)]
+    shown = texts(listed)
+    assert f"14 questions waiting for review for {ORGANIZATION}" in shown and "Here 1 to 10" in shown
+    assert "unhelped question 0" in shown and "Hunter2" not in shown
+    clicked = len(teams.activities())
+    assert teams.click(DANA, listed["id"], "Next 4").status_code == 200
+    following = "\n".join(texts(entry) for entry in teams.activities()[clicked:])
+    assert "Here 11 to 14" in following and "declined question 10" in following
