@@ -13,6 +13,8 @@ ASK_ADMIN = "ask-admin"
 """The *Ask an admin* button under an answer: it carries the question to the migration's admins."""
 _QUESTION_CARRIED = 500
 """Characters of the question a button carries (Slack takes 2,000 in a button's value)."""
+ASKED = " // asked: "
+"""Between a topic button's topic and the question it answers, which its *Ask an admin* passes on."""
 RATE_HELPFUL = "faq-helpful"
 RATE_NOT_HELPFUL = "faq-not-helpful"
 HELPFUL, NOT_HELPFUL = "Helpful", "Not helpful"
@@ -34,16 +36,18 @@ def answer(answer: Answer, *, question: str | None = None, private: bool = False
     blocks: list[Block] = [Text(answer.answer)]
     unsure = answer.topic is None or answer.framed
     offered = answer.alternatives[:3] if unsure else [answer.also] if answer.also else []
+    carried = " ".join(question.split())[:_QUESTION_CARRIED] if question else ""
     if offered:
-        blocks.append(Actions(tuple(Button(_label(topic), "ask", topic) for topic in offered)))
+        values = {topic: f"{topic}{ASKED}{carried}" if carried else topic for topic in offered}
+        blocks.append(Actions(tuple(Button(_label(topic), "ask", values[topic]) for topic in offered)))
     buttons: list[Button] = []
     if answer.rating is not None:
         buttons += [
             Button(HELPFUL, RATE_HELPFUL, answer.rating, "primary"),
             Button(NOT_HELPFUL, RATE_NOT_HELPFUL, answer.rating),
         ]
-    if question:
-        buttons.append(Button(ASK_AN_ADMIN, ASK_ADMIN, " ".join(question.split())[:_QUESTION_CARRIED]))
+    if carried:
+        buttons.append(Button(ASK_AN_ADMIN, ASK_ADMIN, carried))
     if buttons:
         blocks.append(Actions(tuple(buttons)))
     return Outgoing(Message(answer.answer.split("\n", 1)[0], tuple(blocks), private))

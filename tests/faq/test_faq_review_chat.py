@@ -253,6 +253,18 @@ def test_the_second_question_an_answer_offers_below_has_its_button_there(chat: C
     assert flat(picked).startswith("SSH keys after the switch")
 
 
+def test_ask_an_admin_under_a_picked_topic_passes_on_the_question_not_the_topic_s_id(chat: Chat) -> None:
+    """The topic's button asked `ask ssh-keys`, and *Ask an admin* under its answer told the channel
+    "ssh-keys" as Ann's question."""
+    _started(chat)
+    picked = chat.click(ANN, chat.say(ANN, TWO_QUESTIONS, in_dm=True), "ssh keys")
+    assert flat(picked).startswith("SSH keys after the switch")
+    passed_on = chat.click(ANN, picked, "Ask an admin")
+    told = flat(passed_on)
+    assert "I passed your question to the admins of the fabrikam-fiber migration" in told
+    assert "do my SSH keys keep working after the switch?" in told and "ssh-keys" not in told
+
+
 def test_the_answer_to_a_second_question_comes_with_its_button_sure_or_not() -> None:
     sure = Answer("downtime", 0.9, "Downtime", ["ssh-keys", "what-is-kept"], also="ssh-keys", rating="r")
     assert [b.label for b in faq_views.answer(sure).message.buttons] == ["ssh keys", "Helpful", "Not helpful"]

@@ -91,12 +91,14 @@ class Helping(Stage):
 
     def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         context = self._asker_context(actor, channel)
-        topic = command.text.strip()
-        if self._desk.answerer.knows(topic, context.organization):  # a suggested topic's button
-            answer = self._desk.answerer.explain(topic, context)
+        topic, _, asked = command.text.strip().partition(faq_views.ASKED.strip())
+        if self._desk.answerer.knows(topic.strip(), context.organization):  # a suggested topic's button
+            answer = self._desk.answerer.explain(topic.strip(), context)
+            asked = asked.strip()  # the question it answers, carried by the button: never the topic's id
         else:
             answer = self._desk.answerer.answer(command.text, context)
-        question = redact(command.text) if context.admins else None  # *Ask an admin* carries it back
+            asked = command.text
+        question = redact(asked) if context.admins and asked else None  # *Ask an admin* carries it back
         # In a channel, a reply naming the asker's own address (their invitation, what they sign in with),
         # telling them they lose access (which would announce it to everyone there), or fitted to their own
         # case (mapped by hand, their tokens stop working) is for their eyes only.
