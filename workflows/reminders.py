@@ -107,6 +107,11 @@ _PERSON_AND_ITEMS = (
 to someone reads both."""
 
 
+class NoMoreReminders(WorkflowError):
+    """No reminder will come again about this list (done, or its migration closed): nothing to put off,
+    nor to stop."""
+
+
 @dataclass(frozen=True)
 class Snoozed:
     until: datetime
@@ -188,23 +193,7 @@ class Tracking:
         if span not in SNOOZES:
             raise WorkflowError("Snooze for `1d` (a day) or `1w` (a week), e.g. `snooze 1d`.")
         with self._database.session() as session:
-            if reminder_id is not None:
-                reminder = session.get(Reminder, reminder_id)
-            else:
-                key = f"{TODO_KIND}:{affected_user_id}"
-                reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
-                if reminder is None:
-                    raise WorkflowError(self._nothing_to_snooze(session, affected_user_id))
-            user = session.get(AffectedUser, reminder.affected_user_id) if reminder else None
-            if reminder is None or user is None:
-                raise WorkflowError("That reminder no longer exists; say `snooze 1d` or `snooze 1w`.")
-            if not recognises(actor, user):
-                raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
-            # A list finished since its last reminder still has an active schedule until it next fires.
-            finished = reminder.kind == TODO_KIND and _open_items(session, user.id) is None
-            if reminder.status != "active" or finished:
-                status = "done" if finished else reminder.status
-                raise WorkflowError(_NO_MORE_REMINDERS.get(status, _NO_MORE_REMINDERS["done"]))
+            reminder = self._snoozable(session, actor, reminder_id, affected_user_id)
             now, put_off = self._now(), SNOOZES[span]
             # One due after the span stays where it is: a snooze never brings a reminder forward.
             moved = reminder.next_at < now + put_off
@@ -217,6 +206,36 @@ class Tracking:
                 session.rollback()
                 raise WorkflowError("Your reminder was just being sent; press Snooze again.") from None
             return snoozed
+
+    def next_reminder(self, actor: Actor, *, affected_user_id: int) -> Snoozed:
+        """When the next reminder about someone's list comes, if a snooze could put it off: refused with
+        the words `snooze` would refuse it with (no reminder yet, the list done, the migration closed)."""
+        with self._database.session() as session:
+            reminder = self._snoozable(session, actor, None, affected_user_id)
+            return Snoozed(reminder.next_at, reminder.time_zone, moved=False)
+
+    def _snoozable(
+        self, session: Session, actor: Actor, reminder_id: int | None, affected_user_id: int | None
+    ) -> Reminder:
+        """`actor`'s reminder that a snooze may put off: the one a button names, or their list's."""
+        if reminder_id is not None:
+            reminder = session.get(Reminder, reminder_id)
+        else:
+            key = f"{TODO_KIND}:{affected_user_id}"
+            reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
+            if reminder is None:
+                raise WorkflowError(self._nothing_to_snooze(session, affected_user_id))
+        user = session.get(AffectedUser, reminder.affected_user_id) if reminder else None
+        if reminder is None or user is None:
+            raise WorkflowError("That reminder no longer exists; say `snooze 1d` or `snooze 1w`.")
+        if not recognises(actor, user):
+            raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
+        # A list finished since its last reminder still has an active schedule until it next fires.
+        finished = reminder.kind == TODO_KIND and _open_items(session, user.id) is None
+        if reminder.status != "active" or finished:
+            status = "done" if finished else reminder.status
+            raise NoMoreReminders(_NO_MORE_REMINDERS.get(status, _NO_MORE_REMINDERS["done"]))
+        return reminder
 
     def _nothing_to_snooze(self, session: Session, affected_user_id: int | None) -> str:
         """Why there is no reminder to put off: not due yet after a list that arrived, or no list arrived at

@@ -236,7 +236,8 @@ USAGES: tuple[Usage, ...] = (
         "your own to-do list",
         admin=False,
         example="todo",
-        details="What you need to do after the move, with Done and I need help buttons.",
+        details='What you need to do after the move, with Done and I need help buttons. "What\'s left?"'
+        " says the same, here or in a direct message.",
     ),
     Usage(
         "done",
@@ -263,7 +264,8 @@ USAGES: tuple[Usage, ...] = (
         admin=False,
         example="snooze 1w",
         details="Puts off the reminders about your list; ITEM, if you give one, is a number on it. The"
-        " reminder's Snooze buttons do the same.",
+        ' reminder\'s Snooze buttons do the same. `snooze` alone (or "remind me later"): when the next'
+        " reminder comes, with a button for each.",
     ),
     Usage(
         "ask",

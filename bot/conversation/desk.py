@@ -12,6 +12,7 @@ from bot.conversation.messages import Outgoing
 from bot.conversation.quoting import untick
 from faq import FaqAnswerer
 from workflows.admin_gate import AdminVerdict
+from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.reminders import Tracking
 from workflows.results import Actor, MigrationStatus, Told
@@ -56,6 +57,32 @@ class Desk:
 
     def admin_verdict(self, organization: str | None, actor: Actor) -> AdminVerdict:
         return self.service.admin_verdict(organization, actor, tuple(self.roles.extra_admin_ids))
+
+    def next_steps(self, actor: Actor) -> tuple[list[MigrationStatus], list[int]]:
+        """The migrations in progress `actor` administers, and the pending approvals among them they may
+        still decide (not their own): what `help` offers them."""
+        administered = []
+        for status in self.service.migrations():
+            if not status.active:
+                continue
+            try:
+                if self.may_administer(status.organization, actor):
+                    administered.append(status)
+            except (WorkflowError, MicrosoftError):
+                continue  # help must not depend on Azure DevOps being up
+        approvable = [
+            status.pending_approval_id
+            for status in administered
+            if status.pending_approval_id and self.service.still_to_decide(status.pending_approval_id, actor)
+        ]
+        return administered, approvable
+
+    def admins(self, organization: str, actor: Actor) -> tuple[str, ...]:
+        """The migration's other admins' addresses to name to a person; none when Azure DevOps cannot say."""
+        try:
+            return tuple(self.service.approver_emails(organization, exclude=actor))
+        except (WorkflowError, MicrosoftError):
+            return ()
 
     def told(self, status: MigrationStatus) -> Told | None:
         """How the advance notice went out, while it still may (before connecting): whether *Tell users

@@ -64,8 +64,8 @@ class Conversation:
         """A button click: its action is a command word and its value the argument."""
         if action not in self._handlers:
             return [help_views.stale_button()]
-        if action in after_connecting.ITEM_WORDS and value[:1].isdigit():
-            value = f"{todo_views.BY_ID}{value}"  # a button from before lists were numbered
+        if action in after_connecting.ITEM_WORDS and value.partition(" ")[0].isdecimal():
+            value = f"{todo_views.BY_ID}{value}"  # a button from before lists were numbered (not `1d`)
         return self._run(actor, parse(f"{action} {value}"), channel)
 
     def chat(self, actor: Actor, text: str) -> list[Outgoing]:

@@ -39,9 +39,12 @@ def help_now(
     administered: Sequence[MigrationStatus],
     entries: Sequence[TodoEntry],
     approvable: Collection[int] = (),
+    *,
+    intro: str = "",
 ) -> Outgoing:
     """What this person can do next in the migrations they are part of, one line each, then the rest.
-    `approvable`: the pending requests they may still decide (not their own)."""
+    `approvable`: the pending requests they may still decide (not their own); `intro`: said first (why
+    this answers them)."""
     lines: list[str] = []
     buttons: list[Button] = []
     for status in administered:
@@ -82,7 +85,10 @@ def help_now(
             "Nothing is waiting for you in any migration right now. Admins start one with"
             " `start ORG TENANT`, e.g. `start fabrikam-fiber fabrikam.com`."
         )
-    blocks: list[Block] = [Heading("What you can do now"), Text("\n".join(lines))]
+    blocks: list[Block] = [Heading("What you can do now")]
+    if intro:
+        blocks.append(Text(intro))
+    blocks.append(Text("\n".join(lines)))
     if buttons:
         blocks.append(Actions(tuple(buttons)))
     blocks.append(Text(EVERYTHING_ELSE))

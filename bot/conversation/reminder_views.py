@@ -10,6 +10,7 @@ from bot.conversation.messages import Actions, Block, Button, Heading, Message, 
 from bot.conversation.todo_views import BY_ID, WAITING_FOR, bullet, item_buttons
 from workflows.reminders import Snoozed
 from workflows.results import TodoEntry
+from workflows.todo import the_admins
 from workflows.working_hours import zone
 
 
@@ -111,10 +112,48 @@ def _every(working_days: int) -> str:
     return " every working day" if working_days == 1 else f" every {working_days} working days"
 
 
+def snooze_choices(upcoming: Snoozed) -> Outgoing:
+    """`snooze` without a span ("remind me later"): when the next reminder comes, and the two spans."""
+    text = f"Your next reminder comes on {_when(upcoming)}. Put it off by a day or a week:"
+    return say(text, Text(text), _SNOOZE_BUTTONS, private=True)
+
+
+def reminders_stay(
+    organization: str, upcoming: Snoozed | None, not_yet: str, admins: Sequence[str]
+) -> Outgoing:
+    """ "Stop reminding me": reminders cannot be turned off, so how they end, the Snooze buttons (or, with no
+    reminder yet, `not_yet`: why there is nothing to put off) and the admins, who can help with an item."""
+    text = (
+        f"I can't turn the reminders off: they come while items on your {organization} list are open, and"
+        " stop by themselves once each one is done (press *Done* on it, or say `done N`) or the migration"
+        " admins close the migration."
+    )
+    later = f" Your next reminder comes on {_when(upcoming)}; to put it off:" if upcoming else f" {not_yet}"
+    stuck = (
+        "An item that does not apply to you, or that you cannot do? Say `todo` and press *I need help* on it:"
+        f" {the_admins(admins)} hear it and can help."
+    )
+    blocks: list[Block] = [Text(text + later)]
+    if upcoming:
+        blocks.append(_SNOOZE_BUTTONS)
+    blocks.append(Text(stuck))
+    return say(text, *blocks, private=True)
+
+
+_SNOOZE_BUTTONS = Actions(
+    tuple(Button(f"Snooze 1 {unit}", "snooze", span) for span, unit in (("1d", "day"), ("1w", "week")))
+)
+"""The reminder's own Snooze buttons, for the newest list rather than one reminder (`snooze 1d`)."""
+
+
+def _when(snooze: Snoozed) -> str:
+    local = snooze.until.astimezone(zone(snooze.time_zone))
+    return f"{local:%A} {local.day} {local:%B at %H:%M} ({snooze.time_zone or 'UTC'})"
+
+
 def snoozed(snooze: Snoozed) -> Outgoing:
     """When the next reminder actually comes, and whether the snooze changed it."""
-    local = snooze.until.astimezone(zone(snooze.time_zone))
-    when = f"{local:%A} {local.day} {local:%B at %H:%M} ({snooze.time_zone or 'UTC'})"
+    when = _when(snooze)
     if not snooze.moved:
         return say(
             f"Your next reminder comes on {when} anyway, after the time you asked for: nothing to put off."

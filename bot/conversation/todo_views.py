@@ -288,6 +288,10 @@ def item_buttons(item: TodoEntry) -> Actions:
     )
 
 
+NO_OWN_LIST = "You have no to-do list of your own. As a migration admin, this is what you can do next:"
+"""`todo` (or "what's left") from an admin with no list: their next steps stand in for it."""
+
+
 def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[AccessLost] = ()) -> Outgoing:
     """`lost`: where an admin decided they lose access, which is why they have no list there."""
     if not entries and lost:

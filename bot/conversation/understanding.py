@@ -1,7 +1,9 @@
-"""What someone meant when their words are not a command: a slip of the keyboard, or a question.
+"""What someone meant when their words are not a command: a slip of the keyboard, a question, or their own
+list asked for in plain words.
 
 `progres fabrikam-fiber` is a typo of `progress`; `will our pipelines keep running?` is a question for
-the FAQ, written where commands go. Which one it is decides between "Did you mean" and an answer.
+the FAQ, written where commands go. Which one it is decides between "Did you mean" and an answer. "what's
+left?" or "remind me tomorrow" is neither: it is `todo` or `snooze 1d`, said in words (`own_list_intent`).
 """
 
 from __future__ import annotations
@@ -113,6 +115,76 @@ DONE_INTENT = re.compile(
 direct message it is `done` without a number, which shows their open items, not an FAQ answer. No
 question ("did I do it?") and no number ("done 2", the command) reads so. Nor does what answers something
 else: a bare "I did" (a yes to "Did you mean…?") or "it's fixed now" (a problem gone, not a step done)."""
+_GREETING = r"(?:(?:ok(?:ay)?|so|hi|hey|hello|and|please)[,!.]?\s+)*"
+_TAIL = r"(?:[\s,]+(?:now|still|please|then|again))*[\s?.!]*$"
+_LIST = r"(?:(?:to-?\s?do|task)\s+)?(?:list|items|tasks|steps)"
+_MINE = r"(?:\s+(?:for\s+me|(?:on|in|of)\s+my\s+" + _LIST + r"))?"
+_TO_DO = r"(?:\s+(?:for\s+me\s+)?to\s+(?:do|finish|complete|be\s+done))?"
+OWN_LIST_INTENT = re.compile(
+    r"(?i)^\s*" + _GREETING + r"(?:"
+    r"(?:what(?:'s|s|\s+is)?|what\s+else\s+is|is\s+there\s+anything|is\s+anything|anything)\s+(?:else\s+)?"
+    r"(?:still\s+)?(?:left|remaining|outstanding)"
+    + _MINE
+    + _TO_DO
+    + _MINE
+    + r"|how\s+many\s+(?:items|things|steps|tasks)\s+(?:are\s+|do\s+i\s+have\s+)?(?:still\s+)?"
+    r"(?:left|remaining|open|outstanding)"
+    + _MINE
+    + _TO_DO
+    + r"|what\s+else\s+(?:do|should|must)\s+i\s+(?:(?:have|need|got)\s+to\s+)?do"
+    + _MINE
+    + r"|what\s+(?:do|should|must)\s+i\s+still\s+(?:(?:have|need|got)\s+to\s+)?do"
+    + _MINE
+    + r"|what\s+do\s+i\s+(?:still\s+)?have\s+left"
+    + _TO_DO
+    + _MINE
+    + r"|what(?:'s|s|\s+is)\s+still\s+to\s+(?:do|be\s+done)"
+    + _MINE
+    + r"|(?:(?:show|give|send)\s+(?:me\s+)?)?my\s+"
+    + _LIST
+    + r"|(?:what(?:'s|s|\s+is|\s+are)|where(?:'s|s|\s+is))\s+(?:on\s+|in\s+)?my\s+"
+    + _LIST
+    + r"|what\s+are\s+my\s+(?:open|remaining|next)\s+(?:items|tasks|steps)"
+    r")" + _TAIL
+)
+"""Asking for their own open items in plain words ("what's left", "what do I still have to do?", "show my
+list"): `todo`, in a direct message or a channel (the list is theirs alone, so it is answered privately).
+Only the asker's own list reads so: "which users are left out?", "what is left to do for admins before
+connecting?" or "what happens to users who left?" name someone else or ask on, and stay questions for the
+FAQ. "what do I have to do?" without "still" or "else" asks what the move means for them: the FAQ's
+checklist, fitted to their case, answers it."""
+SNOOZE_INTENT = re.compile(
+    r"(?i)^\s*" + _GREETING + r"(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?(?:"
+    r"remind\s+me(?:\s+(?:again|about\s+(?:it|this|that|them|my\s+list)))?\s+"
+    r"(?:(?P<day>tomorrow|in\s+(?:a|one|1)\s+day)|(?P<week>next\s+week|in\s+(?:a|one|1)\s+week)"
+    r"|later|another\s+(?:day|time))"
+    r"|snooze(?:\s+(?:it|this|that|them|(?:the|my|these)\s+reminders?))?"
+    r"(?:\s+(?:for\s+|until\s+)?(?:(?P<snooze_day>(?:a|one|1)\s+day|tomorrow)"
+    r"|(?P<snooze_week>(?:a|one|1)\s+week|next\s+week)))?"
+    r")" + _TAIL
+)
+"""Asking to be reminded later ("remind me tomorrow", "snooze for a week"): `snooze 1d` or `snooze 1w`, what
+the Snooze buttons do; without a day or a week ("remind me later"), the choice of the two."""
+STOP_REMINDERS_INTENT = re.compile(
+    r"(?i)^\s*"
+    + _GREETING
+    + r"(?:(?:can|could|would|will)\s+you\s+|(?:how\s+)?(?:do|can)\s+i\s+|i\s+(?:want|need)\s+to\s+"
+    r"|i'd\s+like\s+(?:you\s+)?to\s+)?(?:please\s+)?(?:"
+    r"stop\s+(?:reminding\s+me|(?:sending\s+(?:me\s+)?)?(?:the\s+|these\s+|your\s+|my\s+|all\s+(?:the\s+)?)?"
+    r"reminders?)"
+    r"|(?:turn|switch|shut)\s+off\s+(?:the\s+|these\s+|your\s+|my\s+)?reminders?"
+    r"|(?:turn|switch|shut)\s+(?:the\s+|these\s+|your\s+|my\s+)?reminders?\s+off"
+    r"|(?:no\s+more|disable|mute|unsubscribe\s+from|opt\s+out\s+of)\s+(?:the\s+|these\s+|your\s+|my\s+)?"
+    r"reminders?|unsubscribe"
+    r"|(?:don't|dont|do\s+not)\s+remind\s+me(?:\s+(?:again|anymore|any\s+more))?"
+    r")(?:\s+(?:anymore|any\s+more))?" + _TAIL
+)
+"""Asking for no more reminders: they cannot be turned off, so the answer says so, how they end, the
+Snooze buttons and the way to the admins (`STOP_REMINDERS`)."""
+STOP_REMINDERS = "stop-reminders"
+"""The words STOP_REMINDERS_INTENT runs: no command anyone types (it is in no `help`), only its answer."""
+COMMAND_LIKE = re.compile(r"[/\w]")
+"""How a mistyped command word can start: `r&d` may be one, `[enter` or `👍` was never meant as one."""
 SENTENCE_WORDS = 3
 """An unknown first word followed by this many words or more is a sentence, not a mistyped command."""
 
@@ -146,7 +218,9 @@ def read(
 ) -> Reading:
     """A command, a question for the FAQ, a typo of a command, or none of these.
 
-    In a direct message whatever is not a command or a typo is a question: people write to the bot.
+    In a direct message whatever is not a command or a typo is a question: people write to the bot; so is,
+    anywhere, what starts with no letter a command could (`[Enter feedback here]`). Plain words about the
+    person's own list or its reminders are the command that answers them, anywhere (`own_list_intent`).
     `organizations`: the migrations the bot knows, asked only for words that are no command: a typo of
     a command followed by one (`annouce fabrikam-fiber Friday 14:00 UTC`) is a slip, however long.
     """
@@ -154,6 +228,9 @@ def read(
     typed = typed_words(text)
     if in_direct_message and DONE_INTENT.match(typed):
         return Reading("command", Command("done", (), typed))
+    meant_command = own_list_intent(typed)
+    if meant_command is not None:
+        return Reading("command", meant_command)
     rating = RATING_OF_LABEL.get(" ".join(typed.split()).strip(" .!").casefold())
     if rating is not None:  # a rating button's label, typed: never a question, never `notify helpful`
         return Reading("command", Command(rating, (), ""))
@@ -178,7 +255,26 @@ def read(
         return question
     if meant:
         return Reading("typo", command, meant)
-    return question if in_direct_message else Reading("unknown", command)
+    if in_direct_message or not COMMAND_LIKE.match(command.word):  # `[Enter feedback here]`: no command
+        return question
+    return Reading("unknown", command)
+
+
+def own_list_intent(typed: str) -> Command | None:
+    """Plain words about the person's own list or its reminders, as the command that answers them."""
+    words = typed.replace("\u2019", "'")  # phones and Teams type the apostrophe curly
+    if OWN_LIST_INTENT.match(words):
+        return Command("todo", (), typed)
+    snooze = SNOOZE_INTENT.match(words)
+    if snooze is not None:
+        if snooze["day"] or snooze["snooze_day"]:
+            return Command("snooze", ("1d",), typed)
+        if snooze["week"] or snooze["snooze_week"]:
+            return Command("snooze", ("1w",), typed)
+        return Command("snooze", (), typed)
+    if STOP_REMINDERS_INTENT.match(words):
+        return Command(STOP_REMINDERS, (), typed)
+    return None
 
 
 def suggestions(command: Command, words: Sequence[str]) -> tuple[Suggestion, ...]:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from bot.conversation import progress_views, reminder_views, sign_in_views, todo_views
+from bot.conversation import help_views, progress_views, reminder_views, sign_in_views, todo_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Desk, Handler, Stage, number
 from bot.conversation.messages import Outgoing
+from bot.conversation.understanding import STOP_REMINDERS
 from workflows.errors import WorkflowError
+from workflows.reminders import NoMoreReminders
 from workflows.results import Actor, TodoEntry
 from workflows.stages.todo_lists import newest_list, not_on_list
 
@@ -24,6 +26,7 @@ class AfterConnecting(Stage):
             "todo": self._todo,
             "done": self._done,
             "snooze": self._snooze,
+            STOP_REMINDERS: self._stop_reminders,
             "progress": self._progress,
             "retry-failed": self._retry_failed,
             "check-sign-ins": self._check_sign_ins,
@@ -36,6 +39,10 @@ class AfterConnecting(Stage):
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         entries = self._desk.service.todo_list(actor)
         lost = () if entries else self._desk.service.access_lost(actor)
+        if not entries and not lost:  # an admin asking "what's left": what they can do instead
+            administered, approvable = self._desk.next_steps(actor)
+            if administered:
+                return [help_views.help_now(administered, (), approvable, intro=todo_views.NO_OWN_LIST)]
         return [todo_views.todo_list(entries, actor, lost=lost)]
 
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -49,14 +56,16 @@ class AfterConnecting(Stage):
         return [todo_views.marked_done(result, self._desk.service.todo_list(actor), actor)]
 
     def _snooze(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        """`snooze 1d`, `snooze N 1w` with an item number of the list, or a reminder's button (`#ID 1d`)."""
+        """`snooze 1d`, `snooze N 1w` with an item number of the list, or a reminder's button (`#ID 1d`);
+        `snooze` alone ("remind me later"): when the next reminder comes, with a button for each span."""
         *which, span = command.args or ("",)
         if which and which[0].startswith(todo_views.BY_ID):
             reminder = number(which[0][1:], "Which reminder? Use the *Snooze* buttons on a reminder.")
             return [reminder_views.snoozed(self._desk.tracking.snooze(actor, span, reminder_id=reminder))]
-        entries = newest_list(self._desk.service.todo_list(actor))
-        if not entries:
-            raise WorkflowError("Nothing to snooze: you have no to-do list, so no reminders come to you.")
+        entries = self._own_list(actor, "snooze")
+        if not command.args:
+            upcoming = self._desk.tracking.next_reminder(actor, affected_user_id=entries[0].affected_user_id)
+            return [reminder_views.snooze_choices(upcoming)]
         numbers = [entry.number for entry in entries]
         if which and which[0] not in [str(each) for each in numbers]:  # a mistake worth saying
             its_items = todo_views.item_numbers(numbers)
@@ -66,6 +75,28 @@ class AfterConnecting(Stage):
             )
         snoozed = self._desk.tracking.snooze(actor, span, affected_user_id=entries[0].affected_user_id)
         return [reminder_views.snoozed(snoozed)]
+
+    def _stop_reminders(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """ "Stop reminding me": no switch turns them off, so how they end, and the Snooze buttons while one
+        is to come; a list that gets none any more (done, or its migration closed) is told just that."""
+        entries = self._own_list(actor, "stop")
+        try:
+            upcoming = self._desk.tracking.next_reminder(actor, affected_user_id=entries[0].affected_user_id)
+            not_yet = ""
+        except WorkflowError as error:
+            if isinstance(error, NoMoreReminders):
+                raise
+            upcoming, not_yet = None, str(error)  # none to put off yet: the list is on its way, or the first
+        organization = entries[0].organization
+        admins = self._desk.admins(organization, actor)
+        return [reminder_views.reminders_stay(organization, upcoming, not_yet, admins)]
+
+    def _own_list(self, actor: Actor, what: str) -> list[TodoEntry]:
+        """The person's newest list, which their reminders are about; without one, nothing to `what`."""
+        entries = newest_list(self._desk.service.todo_list(actor))
+        if not entries:
+            raise WorkflowError(f"Nothing to {what}: you have no to-do list, so no reminders come to you.")
+        return entries
 
     def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         report = self._desk.tracking.progress(self._desk.known_organization(command, "reported on nothing"))

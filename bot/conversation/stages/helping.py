@@ -72,22 +72,8 @@ class Helping(Stage):
         return [help_views.not_understood(topic)]
 
     def _help_now(self, actor: Actor) -> Outgoing:
-        administered = []
-        for status in self._desk.service.migrations():
-            if not status.active:
-                continue
-            try:
-                if self._desk.may_administer(status.organization, actor):
-                    administered.append(status)
-            except (WorkflowError, MicrosoftError):
-                continue  # help must not depend on Azure DevOps being up
-        service = self._desk.service
-        approvable = [
-            status.pending_approval_id
-            for status in administered
-            if status.pending_approval_id and service.still_to_decide(status.pending_approval_id, actor)
-        ]
-        return help_views.help_now(administered, service.todo_list(actor), approvable)
+        administered, approvable = self._desk.next_steps(actor)
+        return help_views.help_now(administered, self._desk.service.todo_list(actor), approvable)
 
     def _ask(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         context = self._asker_context(actor, channel)
@@ -131,7 +117,7 @@ class Helping(Stage):
         fresh = self._desk.tracking.ask_admins(
             migration, actor, email, question, self._recipients(migration, actor)
         )
-        admins = self._admins(migration.organization, actor)
+        admins = self._desk.admins(migration.organization, actor)
         return [
             faq_views.passed_on(migration.organization, admins, again=not fresh),
             *self._desk.outbox.flush(),
@@ -163,13 +149,6 @@ class Helping(Stage):
             return [f"{CHANNEL_PREFIX}{migration.channel_id}"]
         return self._desk.service.approver_emails(migration.organization, exclude=actor)
 
-    def _admins(self, organization: str, actor: Actor) -> tuple[str, ...]:
-        """The migration's other admins' addresses to name to a person; none when Azure DevOps cannot say."""
-        try:
-            return tuple(self._desk.service.approver_emails(organization, exclude=actor))
-        except (WorkflowError, MicrosoftError):
-            return ()
-
     def _asker_context(self, actor: Actor, channel: str | None = None) -> AskerContext:
         try:
             status, inside = self._migration_of(actor, channel)
@@ -191,7 +170,7 @@ class Helping(Stage):
         except (WorkflowError, MicrosoftError):
             is_admin = False  # an answer must not depend on Azure DevOps being up
         # someone of the migration (in its channel, on its plan) can have a question passed to its admins
-        admins = self._admins(status.organization, actor) if inside or standing.outcome else ()
+        admins = self._desk.admins(status.organization, actor) if inside or standing.outcome else ()
         return AskerContext(
             outcome=standing.outcome,
             guest=standing.guest,
