@@ -28,7 +28,7 @@ from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
 from workflows.notices import admins_address
-from workflows.plan import NO_ACCESS
+from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.progress import (
     PERSONAL_LISTS,
     Progress,
@@ -268,12 +268,16 @@ class Tracking:
             later = self._next(later, 1, reminder.time_zone)
         return later
 
-    def ask_for_help(self, item: TodoEntry, asker: Actor, recipients: Sequence[str]) -> bool:
-        """Queue "ASKER needs help with ITEM" to the admins (`channel:ID` or emails), once per item a day.
+    def ask_for_help(
+        self, item: TodoEntry, asker: Actor, recipients: Sequence[str], *, choosing: PlannedUser | None = None
+    ) -> bool:
+        """Queue "ASKER needs help with ITEM" to the admins (`channel:ID` or emails), once per item a day;
+        `choosing`: the asker, while several directory accounts share their address (the notice offers
+        each, to decide with).
 
         False when the admins were already told today about this item: a second click pings nobody.
         """
-        about = {"title": item.title, "item_id": item.id, "key": item.key}
+        about = {"title": item.title, "item_id": item.id, "key": item.key, **_choices(choosing)}
         email = item.email or asker.email  # an address to write to, not a guest's #EXT# name
         whose = (item.migration_id, item.organization, asker.name or email, email)
         return self._tell_admins(f"help-{item.id}", whose, about, recipients)
@@ -287,6 +291,22 @@ class Tracking:
         whose = (migration.id, migration.organization, asker.name or email, email)
         key = f"question-{migration.id}-{email.casefold()}-{digest}"
         return self._tell_admins(key, whose, {"question": question}, recipients)
+
+    def tell_choice(
+        self,
+        migration: MigrationStatus,
+        asker: Actor,
+        email: str,
+        person: PlannedUser,
+        account: tuple[str, str],
+        recipients: Sequence[str],
+    ) -> bool:
+        """Queue "ASKER says ACCOUNT (object id, sign-in name) is theirs" to the admins of `migration`, with
+        every account that shares their address to decide with, once a day per account: the decision stays
+        the admins' (`decide`). `email` is where the admins can answer them."""
+        whose = (migration.id, migration.organization, asker.name or email, email)
+        key = f"choice-{migration.id}-{person.id}-{account[0]}"
+        return self._tell_admins(key, whose, {"chose": account[1], **_choices(person)}, recipients)
 
     def _tell_admins(
         self, key: str, whose: tuple[int, str, str, str], about: dict[str, Any], recipients: Sequence[str]
@@ -592,6 +612,7 @@ class Tracking:
         not_signed_in: list[list[Any]] = []
         waits: list[list[Any]] = []
         waiting_ids: set[str] = set()
+        finished = 0  # of those counted: who has nothing left, told apart from who waits for the admins
         decisions = self._decisions(row)
         for user in listed:
             own = lists.get(user.id or 0, [])
@@ -612,6 +633,8 @@ class Tracking:
             left = sum(item.done_at is None for item in asked)
             if left:
                 stragglers.append([known_as_user(user), user.display_name, left, len(asked)])
+            else:
+                finished += 1
         personal = [
             [p.principal_name, p.outcome, p.next_step]
             for p in verification.still_personal(session, row)
@@ -629,6 +652,7 @@ class Tracking:
             "users": len(listed) - len(unreachable),
             "unreachable": len(unreachable),
             "stragglers": stragglers,
+            "finished": finished,
             "not_signed_in": not_signed_in,
             "grace_working_days": self._settings.sign_in_grace_working_days,
             "still_personal": personal,
@@ -646,6 +670,15 @@ class Tracking:
         if now.tzinfo is None:
             raise ValueError("the clock must return timezone-aware datetimes")
         return now
+
+
+def _choices(person: PlannedUser | None) -> dict[str, Any]:
+    """What a word to the admins carries to decide for someone several directory accounts match: their
+    entitlement id and each account's object id and sign-in name, as `decide` takes them."""
+    if person is None:
+        return {}
+    accounts = zip(person.candidates, person.candidate_names, strict=False)
+    return {"person": person.id, "choices": [[account, name] for account, name in accounts]}
 
 
 def _schedule(session: Session, reminder_id: int) -> tuple[Reminder | None, Migration | None]:

@@ -98,6 +98,11 @@ class MigrationService:
         """Their outcome, whether they are a guest of the directory, and their personal access tokens."""
         return reading.standing_of(self._ctx, organization, who)
 
+    def awaiting_choice(self, organization: str | None, who: Actor) -> PlannedUser | None:
+        """Them, with the directory accounts to choose from, while several share their address and no admin
+        has decided which is theirs."""
+        return reading.awaiting_choice(self._ctx, organization, who)
+
     def audit_trail(self, organization: str | None = None) -> list[AuditEntry]:
         return reading.audit_trail(self._ctx, organization)
 

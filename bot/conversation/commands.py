@@ -258,6 +258,15 @@ USAGES: tuple[Usage, ...] = (
         details="You get the answer from the FAQ, and the migration admins hear you need a hand.",
     ),
     Usage(
+        "my-account",
+        "[ORG] [ACCOUNT]",
+        "which of the directory accounts that share your address is yours; the admins are told",
+        admin=False,
+        example="my-account hana.hart@fabrikam.com",
+        details="Only when several accounts in the directory share your address: without ACCOUNT I list them,"
+        " each with a button. The migration admins record which one is yours; I tell you when they have.",
+    ),
+    Usage(
         "snooze",
         "[ITEM] 1d|1w",
         "put your reminders off by a day or a week",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.conversation import help_views, todo_views, views
+from bot.conversation import account_choice, help_views, todo_views, views
 from bot.conversation.commands import USAGES, Command, parse
 from bot.conversation.desk import Desk, Handler, Outbox, Roles, Stage
 from bot.conversation.messages import Message, Outgoing, Text, tell_privately
@@ -71,6 +71,10 @@ class Conversation:
     def chat(self, actor: Actor, text: str) -> list[Outgoing]:
         """A direct message to the bot: a command if it starts with one, a typo of one, else a question."""
         reading = read(text, in_direct_message=True, organizations=self._known_organizations)
+        if reading.kind == "question":  # "the one I use is hana.hart@...": which account is theirs
+            choice = account_choice.chosen_account(text, self._desk.service, actor)
+            if choice is not None:
+                return self._run(actor, choice, None)
         return self._answer(actor, reading, None)
 
     def home(self, actor: Actor) -> Message:

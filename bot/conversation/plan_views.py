@@ -158,17 +158,23 @@ def decisions_needed(plan: Plan, status: MigrationStatus) -> list[Block]:
     return blocks
 
 
-def _decision_buttons(user: PlannedUser, organization: str, *, removable: bool) -> Actions:
-    def deciding(account: str) -> str:
-        return f"{organization} {user.id} {account}"
+def account_buttons(organization: str, person: str, accounts: Sequence[tuple[str, str]]) -> list[Button]:
+    """`decide` for one `person` (their entitlement id), a button per account (its object id, sign-in name):
+    under the plan, and under a person's word to the admins about which account is theirs."""
+    return [
+        Button(f"{name[:60]} is theirs", "decide", f"{organization} {person} {account}")
+        for account, name in accounts[:CANDIDATE_BUTTONS]
+    ]
 
-    accounts = list(zip(user.candidates, user.candidate_names, strict=False))[:CANDIDATE_BUTTONS]
-    buttons = [Button(f"{name[:60]} is theirs", "decide", deciding(account)) for account, name in accounts]
+
+def _decision_buttons(user: PlannedUser, organization: str, *, removable: bool) -> Actions:
+    accounts = list(zip(user.candidates, user.candidate_names, strict=False))
+    buttons = account_buttons(organization, user.id, accounts)
     buttons.append(
         Button(
             "Let them lose access",
             "decide",
-            deciding(NO_ACCESS),
+            f"{organization} {user.id} {NO_ACCESS}",
             "danger",
             confirm=f"{user.principal_name} loses access to {organization} (their history is kept)?",
         )

@@ -88,13 +88,17 @@ def straggler_digest(
     still_personal: Sequence[StillPersonal] = (),
     waiting: Sequence[tuple[str, str, str, str]] = (),
     lost: Sequence[tuple[str, str]] = (),
+    finished: int | None = None,
 ) -> Message:
     """`waiting`: (who, as `progress` names them; name; the item they wait on:
     `workflows.waiting.WAITING_ITEMS`; the Azure DevOps address `decide` takes) of who can do nothing until
     the admins act.
-    `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do."""
+    `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do.
+    `finished`: of the `users` counted, who have nothing left to do (None: a digest queued before it was
+    counted, whose heading says the count alone)."""
     verb = "has" if len(stragglers) == 1 else "have"
     heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
+    heading += _the_others(users - len(stragglers), finished)
     rows = [
         (email, lists.short(name), f"{total - left} of {total} done")
         for email, name, left, total in stragglers
@@ -138,6 +142,19 @@ def straggler_digest(
             )
         )
     return Message(heading, tuple(blocks))
+
+
+def _the_others(others: int, finished: int | None) -> str:
+    """Who the count of open lists leaves out: "10 of 11" alone reads as if one had finished, when the
+    other may be waiting for the admins' decision."""
+    if not others or finished is None or finished == others:
+        return ""  # everyone else finished: "10 of 12 still have open items" says just that
+    waiting = others - finished
+    waits = "waits" if waiting == 1 else "wait"
+    if not finished:
+        other = "the other one" if others == 1 else f"the other {others}"
+        return f"; nobody has finished yet: {other} {waits} for your decision"
+    return f" ({finished} finished, {waiting} {waits} for your decision)"
 
 
 def _waiting_blocks(waiting: Sequence[tuple[str, str, str, str]], organization: str) -> list[Block]:

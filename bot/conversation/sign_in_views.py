@@ -43,10 +43,21 @@ def sign_ins_checked(result: SignInCheck) -> Outgoing:
     read = f"I read {result.read} users of {result.organization}"
     if not result.verified:
         return say(f"{read}: no new sign-in with a work account since my last look.")
-    names = lists.names(result.verified)  # a first full read may verify the whole organization
+    guests = {name.casefold() for name in result.guests}
+    members = [name for name in result.verified if name.casefold() not in guests]
+    # a guest signs in with their own address, as their own message says: never "their work account"
+    if not result.guests:
+        how = f"with their work account since my last look ({lists.names(members)})"
+    elif not members:
+        how = f"with their guest account since my last look ({lists.names(result.guests)})"
+    else:
+        how = (
+            f"since my last look, with their work account ({lists.names(members)}) or their guest account"
+            f" ({lists.names(result.guests)})"
+        )
     return say(
-        f"{read}: {len(result.verified)} signed in with their work account since my last look ({names});"
-        " I ticked it off their lists and told them. `progress` has the details."
+        f"{read}: {len(result.verified)} signed in {how}; I ticked it off their lists and told them."
+        " `progress` has the details."
     )
 
 

@@ -7,15 +7,40 @@ The admins' views of the lists are in `progress_views`, the reminders in `remind
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from bot.conversation import faq_views
+from bot.conversation import faq_views, plan_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
 from workflows.identities import mailbox
+from workflows.plan import PlannedUser
 from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
+from workflows.stages.relisting import CHOOSING_ITEM
 from workflows.todo import OPTIONAL_ITEMS, required, the_admins
 
 BY_ID = "#"
 """In front of the id a button carries (`done #57`), where a typed number is a place on the list."""
+MY_ACCOUNT = "my-account"
+"""How someone several directory accounts match says which one is theirs: `my-account [ORG] [ACCOUNT]`."""
+
+
+@dataclass(frozen=True)
+class Choosing:
+    """Someone several directory accounts match, no admin having decided which is theirs: the accounts."""
+
+    organization: str
+    person: str
+    """Their entitlement id, as `decide` takes it."""
+    accounts: tuple[tuple[str, str], ...]
+    """Each account's object id and sign-in name."""
+
+    @classmethod
+    def of(cls, organization: str, person: PlannedUser) -> Choosing:
+        accounts = tuple(zip(person.candidates, person.candidate_names, strict=False))
+        return cls(organization, person.id, accounts)
+
+    @property
+    def names(self) -> str:
+        return ", ".join(name for _, name in self.accounts)
 
 
 WAITING_FOR = {
@@ -279,9 +304,13 @@ def item_buttons(item: TodoEntry) -> Actions:
         if item.accept_url
         else ()
     )
+    # the accounts to choose from are read when it is pressed: a list's message carries only its items
+    choosing = item.key == CHOOSING_ITEM
+    choose = (Button("Choose my account", MY_ACCOUNT, item.organization),) if choosing else ()
     return Actions(
         (
             *accept,
+            *choose,
             Button("Done", "done", f"{BY_ID}{item.id}", "primary"),
             Button("I need help", "need-help", f"{BY_ID}{item.id}"),
         )
@@ -339,10 +368,16 @@ def marked_done(result: MarkDoneResult, entries: Sequence[TodoEntry], actor: Act
 
 
 def help_for_item(
-    item: TodoEntry, answer: str, admins: Sequence[str], admins_told: bool, *, again: bool = False
+    item: TodoEntry,
+    answer: str | Sequence[Block],
+    admins: Sequence[str],
+    admins_told: bool,
+    *,
+    again: bool = False,
 ) -> list[Outgoing]:
     """The answer to "I need help", naming the `admins` told; `again` when they already were today."""
-    blocks: list[Block] = [Heading(f"Help with: {item.title}"), Text(answer)]
+    said = (Text(answer),) if isinstance(answer, str) else tuple(answer)
+    blocks: list[Block] = [Heading(f"Help with: {item.title}"), *said]
     named = f" ({', '.join(admins)})" if admins else ""
     if admins_told and again:
         blocks.append(Text(f"The migration admins{named} already know today that you need a hand with this."))
@@ -356,9 +391,22 @@ def help_for_item(
     return [Outgoing(Message(f"Help with {item.title}", tuple(blocks), private=True))]
 
 
-def help_request(*, name: str, email: str, title: str = "", key: str = "", question: str = "") -> Message:
-    """Tells the admins that someone needs help with an item of their list, or asks them a question."""
-    if question:
+def help_request(
+    *,
+    name: str,
+    email: str,
+    title: str = "",
+    key: str = "",
+    question: str = "",
+    chose: str = "",
+    choosing: Choosing | None = None,
+) -> Message:
+    """Tells the admins that someone needs help with an item of their list, asks them a question, or says
+    which of the accounts that share their address is theirs (`chose`); `choosing`: those accounts, each
+    with its `decide` button, which stays the admins' to press."""
+    if chose:
+        text = f"{name} ({email}) says {chose} is their account"
+    elif question:
         asked = faq_views.excerpt(question)
         text = f"{name} ({email}) asks the migration admins: “{asked}”. Answer them at {email}."
     else:
@@ -368,4 +416,61 @@ def help_request(*, name: str, email: str, title: str = "", key: str = "", quest
             " If they cannot find the invitation email, send it again: Microsoft Entra admin center > Users >"
             f" All users > {email} > Overview > B2B collaboration > Resend invitation."
         )
-    return Message(text, (Text(text),))
+    if choosing is None:
+        return Message(text, (Text(text),))
+    if chose:
+        text += (
+            f": several directory accounts share their address ({choosing.names}). Only you can record it:"
+            f" press its button once you are sure it is theirs, or write to them at {email}."
+        )
+    else:
+        text += (
+            f" Several directory accounts share their address: {choosing.names}. Ask them which one they"
+            " sign in with every day, then press its button."
+        )
+    buttons = plan_views.account_buttons(choosing.organization, choosing.person, choosing.accounts)
+    return Message(text, (Text(text), Actions(tuple(buttons))))
+
+
+def account_choices(choosing: Choosing, own_address: str, admins: Sequence[str]) -> list[Block]:
+    """For someone several directory accounts match: each one, with a button to say it is theirs."""
+    lines = [
+        f"• {name}" + ("" if mailbox(name) else " (a guest account: you sign in to it with your own address)")
+        for _, name in choosing.accounts
+    ]
+    text = (
+        f"Several accounts in the directory share your address {own_address}. Which one do you sign in with"
+        f" every day? Press it and I tell {the_admins(admins)}: only they can record it, and I tell you when"
+        " they have.\n" + "\n".join(lines)
+    )
+    buttons = [
+        Button(f"This one is mine: {name[:55]}", MY_ACCOUNT, f"{choosing.organization} {account}")
+        for account, name in choosing.accounts[: plan_views.CANDIDATE_BUTTONS]
+    ]
+    return [Text(text), Actions(tuple(buttons))]
+
+
+def choose_account(choosing: Choosing, own_address: str, admins: Sequence[str]) -> Outgoing:
+    """*Choose my account* on their list, or `my-account` alone: the accounts to choose from."""
+    heading = f"Which account is yours in {choosing.organization}?"
+    return say(heading, Heading(heading), *account_choices(choosing, own_address, admins), private=True)
+
+
+def choice_passed_on(account: str, admins: Sequence[str], *, admins_told: bool, again: bool) -> Outgoing:
+    """Someone said which account is theirs: what happens now, the admins' decision still to come."""
+    if not admins_told:
+        text = (
+            f"Thanks: you sign in with {account}. I found no migration admin to tell, so write to"
+            f" {the_admins(admins)} yourself: only they can record which account is yours."
+        )
+    elif again:
+        text = (
+            f"I already told {the_admins(admins)} today that you sign in with {account}. I tell you as soon"
+            " as they record it."
+        )
+    else:
+        text = (
+            f"Thanks: I told {the_admins(admins)} that you sign in with {account}. Only they can record it;"
+            " I tell you as soon as they have, and your list then says what to do next."
+        )
+    return say(text, private=True)

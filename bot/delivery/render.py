@@ -142,6 +142,8 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                     (str(e), str(n), int(left), int(total)) for e, n, left, total in payload["stragglers"]
                 ],
                 unreachable=int(payload.get("unreachable", 0)),
+                # absent from digests queued before it was counted
+                finished=int(payload["finished"]) if "finished" in payload else None,
                 not_signed_in=[(str(e), str(n)) for e, n in payload.get("not_signed_in", [])],
                 grace_working_days=int(payload.get("grace_working_days", 0)),
                 still_personal=[
@@ -182,6 +184,8 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 title=str(payload.get("title", "")),
                 key=str(payload.get("key", "")),
                 question=str(payload.get("question", "")),
+                chose=str(payload.get("chose", "")),
+                choosing=_choosing(payload),
             )
         case other:
             raise ValueError(f"unknown message kind {other!r}")
@@ -259,6 +263,15 @@ def _name(payload: dict[str, Any]) -> str:
 
 def _actor(data: dict[str, Any]) -> Actor:
     return decode(Actor, data)
+
+
+def _choosing(payload: dict[str, Any]) -> todo_views.Choosing | None:
+    """Whom a word to the admins is about, with the accounts to decide between, if several share their
+    address (`workflows.reminders.Tracking.tell_choice`)."""
+    if not payload.get("choices"):
+        return None
+    accounts = tuple((str(account), str(name)) for account, name in payload["choices"])
+    return todo_views.Choosing(str(payload["organization"]), str(payload["person"]), accounts)
 
 
 def _entries(payload: dict[str, Any], accept_url: str | None = None) -> list[TodoEntry]:

@@ -148,6 +148,19 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         return Standing(outcome, guest, tokens, invitation, addresses[0], announcement, lost)
 
 
+def awaiting_choice(ctx: Context, organization: str | None, who: Actor) -> PlannedUser | None:
+    """This person as the plan has them while several directory accounts share their address and no admin
+    has decided which is theirs (their candidates, to choose from); None otherwise."""
+    with ctx.database.session() as session:
+        row = find(session, organization)
+        if row.plan is None or row.id is None:
+            return None
+        _, planned = _listed_and_planned(session, row.id, row.plan, who)
+    if planned is None or planned.outcome != "ambiguous" or planned.decided_by:
+        return None
+    return planned
+
+
 def _announcement(ctx: Context, migration_id: int, mine: str) -> Announcement:
     """What the advance notices told this person: the newest that reached them or still may, found by the
     exact keys `announce` gave them."""

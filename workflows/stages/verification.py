@@ -31,7 +31,7 @@ from storage.outbox import enqueue, retry_unreached
 from workflows import _plan_codec
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.errors import WorkflowError
-from workflows.identities import account_kind, affected_reach
+from workflows.identities import account_kind, affected_reach, is_guest
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
 from workflows.stages import redeem_links, resending
@@ -61,6 +61,8 @@ class SignInCheck:
     read: int
     verified: tuple[str, ...]
     """Principal names whose sign-in was verified by this check."""
+    guests: tuple[str, ...] = ()
+    """Of `verified`, those who signed in with a guest account (their own address), not a work account."""
 
 
 @dataclass(frozen=True)
@@ -287,9 +289,9 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
         except (StaleDataError, IntegrityError):
             session.rollback()  # someone ticked an item at this moment; the next check sees it again
             return None
-        return SignInCheck(
-            row.organization, full, len(users), tuple(person.principal_name for person in verified)
-        )
+        names = tuple(person.principal_name for person in verified)
+        guests = tuple(p.principal_name for p in verified if is_guest(p.outcome, p.directory_account))
+        return SignInCheck(row.organization, full, len(users), names, guests)
 
 
 def _unverified_sign_ins(

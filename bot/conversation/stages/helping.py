@@ -9,18 +9,26 @@ from bot.conversation import faq_views, help_views, todo_views
 from bot.conversation.commands import USAGE_OF, USAGES, Command
 from bot.conversation.desk import Desk, Handler, Stage
 from bot.conversation.faq_review import FaqReview
-from bot.conversation.messages import Outgoing
+from bot.conversation.messages import Block, Outgoing
+from bot.conversation.quoting import untick
 from bot.conversation.stages.after_connecting import own_item
 from bot.conversation.understanding import Suggestion, reads_like_question, suggestions
 from faq import HOW_TO_REACH_A_PERSON, AskerContext, accept_invitation_help
 from faq.redaction import redact
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
+from workflows.identities import mailbox
 from workflows.notices import CHANNEL_PREFIX
 from workflows.results import Actor, MigrationStatus
+from workflows.stages.relisting import CHOOSING_ITEM
 from workflows.stages.todo_lists import newest_list
 from workflows.todo import ACCEPT_INVITATION
 from workflows.tokens import case_of
+
+MY_ACCOUNT_USAGE = (
+    f"Say `{todo_views.MY_ACCOUNT} ACCOUNT` with the sign-in name of the directory account you use every"
+    f" day, or `{todo_views.MY_ACCOUNT}` alone to choose it with a button."
+)
 
 ITEM_TOPICS = {
     "sign-in-work-account": "identity-picker-sign-in",
@@ -52,6 +60,7 @@ class Helping(Stage):
             "ask": self._ask,
             faq_views.ASK_ADMIN: self._ask_admin,
             "need-help": self._need_help,
+            todo_views.MY_ACCOUNT: self._my_account,
             **self._review.handlers(),
         }
 
@@ -127,20 +136,69 @@ class Helping(Stage):
         item = own_item(self._desk, actor, command.arg(0), "need-help")
         migration = self._desk.service.status(item.organization)
         context = self._context_in(migration, actor, inside=True, privately=channel is None)
+        admins = context.admins  # read for this migration just above (`inside`)
+        # which account is theirs: their choices to press, and the admins' notice a button to decide each
+        service = self._desk.service
+        choosing = service.awaiting_choice(item.organization, actor) if item.key == CHOOSING_ITEM else None
         text = accept_invitation_help(context) if item.key == ACCEPT_INVITATION else None
-        if text is None:
+        answer: str | list[Block]
+        if choosing is not None:
+            answer = todo_views.account_choices(
+                todo_views.Choosing.of(item.organization, choosing), choosing.address, admins
+            )
+        elif text is not None:
+            answer = text
+        else:
             topic = ITEM_TOPICS.get(item.key)
             found = (
                 self._desk.answerer.explain(topic, context)
                 if topic
                 else self._desk.answerer.answer(item.title, context)
             )
-            text = found.answer
+            answer = found.answer
         recipients = self._recipients(migration, actor)
-        fresh = self._desk.tracking.ask_for_help(item, actor, recipients)
-        admins = context.admins  # read for this migration just above (`inside`)
-        told = todo_views.help_for_item(item, text, admins, admins_told=bool(recipients), again=not fresh)
+        fresh = self._desk.tracking.ask_for_help(item, actor, recipients, choosing=choosing)
+        told = todo_views.help_for_item(item, answer, admins, admins_told=bool(recipients), again=not fresh)
         return [*told, *self._desk.outbox.flush()]
+
+    def _my_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        """`my-account [ORG] [ACCOUNT]`: someone several directory accounts match says which one is theirs
+        (*Choose my account* on their list, its buttons, or their own words in a direct message:
+        `bot.conversation.account_choice`). The admins are told, with a button to decide; the decision
+        stays theirs, as `decide`."""
+        if len(command.args) > 2:
+            raise WorkflowError(MY_ACCOUNT_USAGE)
+        if len(command.args) == 2:
+            organization = self._desk.known_organization(command, "told nobody", usage=MY_ACCOUNT_USAGE)
+        else:
+            organization = self._desk.named_organization(command)
+        account = command.arg(1) if organization is not None else command.arg(0)
+        migration = (
+            self._desk.service.status(organization) if organization else self._migration_of(actor, channel)[0]
+        )
+        person = self._desk.service.awaiting_choice(migration.organization, actor)
+        if person is None:
+            raise WorkflowError(
+                f"There is no account for you to choose in {migration.organization}: your address matches one"
+                " directory account, or the migration admins have already recorded which one is yours. `todo`"
+                " shows what is left for you to do."
+            )
+        choosing = todo_views.Choosing.of(migration.organization, person)
+        admins = self._admins(migration.organization, actor)
+        if account is None:
+            return [todo_views.choose_account(choosing, person.address, admins)]
+        wanted = account.casefold()
+        chosen = next((each for each in choosing.accounts if wanted in map(str.casefold, each)), None)
+        if chosen is None:
+            raise WorkflowError(
+                f"`{untick(account)}` is not one of the accounts that share your address: {choosing.names}."
+                f" Say `{todo_views.MY_ACCOUNT}` to choose one with a button."
+            )
+        recipients = self._recipients(migration, actor)
+        fresh = self._desk.tracking.tell_choice(migration, actor, person.address, person, chosen, recipients)
+        shown = chosen[1] if mailbox(chosen[1]) else f"the guest account {chosen[1]}"
+        passed = todo_views.choice_passed_on(shown, admins, admins_told=bool(recipients), again=not fresh)
+        return [passed, *self._desk.outbox.flush()]
 
     def _recipients(self, migration: MigrationStatus, actor: Actor) -> list[str]:
         """Where a request for help goes: the migration's channel, or each admin when it was started from a
