@@ -47,7 +47,7 @@ def test_someone_left_out_at_connecting_is_invited_told_and_verified(chat: Chat)
         json={"organization": ORG, "principalName": ERIN},
     )
     answer.raise_for_status()  # the guest account the invitation created lets her in
-    assert "1 signed in with their work account" in _raw(chat.say(DANA, "check-sign-ins"))
+    assert "1 signed in with their guest account" in _raw(chat.say(DANA, "check-sign-ins"))
     erin = chat.runtime.service.todo_list(ERIN)
     assert [entry.key for entry in erin if entry.done_at] == ["accept-invitation"]
 
