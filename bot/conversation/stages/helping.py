@@ -184,7 +184,7 @@ class Helping(Stage):
                 " shows what is left for you to do."
             )
         choosing = todo_views.Choosing.of(migration.organization, person)
-        admins = self._admins(migration.organization, actor)
+        admins = self._desk.admins(migration.organization, actor)
         if account is None:
             return [todo_views.choose_account(choosing, person.address, admins)]
         wanted = account.casefold()
