@@ -109,6 +109,58 @@ def own_automation_trouble(
     return topic if topic in topics else None
 
 
+# Azure DevOps refusing the asker, in the words of its errors or theirs: "git push fails with 401",
+# "TF400813", "access denied", "I can't see the organization any more". Which client refused does not
+# matter here: a blocked first item of their list refuses them everywhere.
+_REFUSED = re.compile(
+    r"(?i)\b(?:TF400813|TF401444|VS30063|AADSTS(?:50020|50034|50057|90072)|401|403"
+    r"|(?:un|not )authori[sz]ed|forbidden|access (?:is )?denied|authentication failed|permission denied"
+    r"|(?:can'?t|cannot|can not|don'?t|do not|no longer) see (?:the |our |my |any )?"
+    r"(?:org\w*|organi[sz]ations?|projects?|repos(?:itor(?:y|ies))?|boards?)"
+    r"|(?:don'?t|do not|no longer) have access)\b"
+)
+# "my account is disabled", "AADSTS50057" (Entra's "The user account is disabled").
+_OWN_ACCOUNT_DISABLED = re.compile(
+    r"(?i)\b(?:my|our)\s+(?:(?:work|directory|entra|azure\s+ad|aad|user|company|new)\s+)?account"
+    r"(?:\s+(?:is|was|has\s+been|got|seems|seems\s+to\s+be|appears\s+to\s+be|shows\s+(?:as\s+)?))?"
+    r"\s+(?:disabled|blocked|deactivated)\b|\bAADSTS50057\b"
+)
+# What says the refusal is Azure DevOps' own: its codes, or a refusal naming it, its web address or what
+# lives in it ("git push gets 403", "the board says 401"). A 401 from anything else (a setup tool, SonarQube,
+# GitHub) is not their list's doing.
+_DEVOPS_CODE = re.compile(r"(?i)\b(?:TF400813|TF401444|VS30063)\b")
+_DEVOPS_NAMED = re.compile(
+    r"(?i)\b(?:azure devops|devops|ado|vsts|dev\.azure\.com|\w+\.visualstudio\.com"
+    r"|git (?:push|pull|clone|fetch)|repos?(?:itor(?:y|ies))?|pipelines?|boards?|work items?|projects?"
+    r"|org(?:ani[sz]ation)?s?)\b"
+)
+
+
+def refused(question: str) -> bool:
+    """Whether the asker says Azure DevOps refuses them: an error of refusal, or they cannot sign in."""
+    return _REFUSED.search(question) is not None or cannot_sign_in(question)
+
+
+def refused_in_short(question: str, ranking: Ranking) -> bool:
+    """Whether a short message that names no device or other application says Azure DevOps refuses the
+    asker (its codes, a refusal naming it, or "I can't sign in"): about the asker's own access, as in
+    `own_sign_in_trouble`. A long story, or one about Jira, names its own subject, as the public threads
+    quoting 401s do."""
+    if ranking.length >= LONG_FROM or _ELSEWHERE.search(question):
+        return False
+    return bool(
+        _DEVOPS_CODE.search(question)
+        or cannot_sign_in(question)
+        or (_REFUSED.search(question) and _DEVOPS_NAMED.search(question))
+    )
+
+
+def says_own_account_disabled(question: str, context: AskerContext) -> bool:
+    """Whether someone whose directory account the plan found disabled says so ("my account is disabled,
+    what do I do?"): their own case answers it, not the topics' words."""
+    return context.outcome == "disabled" and _OWN_ACCOUNT_DISABLED.search(question) is not None
+
+
 def cannot_sign_in(question: str) -> bool:
     """Whether the asker says they cannot sign in, to Azure DevOps or to nothing named ("... to Jira": no)."""
     for match in _CANNOT_SIGN_IN.finditer(question):

@@ -195,6 +195,11 @@ def _applies(note: Note, context: AskerContext) -> bool:
     return note.admin is None or note.admin == context.is_admin
 
 
+def speaks_to_their_outcome(topic: Topic, context: AskerContext) -> bool:
+    """Whether one of the topic's notes for a plan outcome applies to the asker: it says their case."""
+    return any(note.outcomes is not None and _applies(note, context) for note in topic.notes)
+
+
 def _may_be_in(case: Case, context: AskerContext) -> bool:
     """Whether the asker is in this case, or may be as far as the bot knows."""
     outcome, migration = _outcome(context), _case(context)

@@ -185,6 +185,35 @@ def why_refused(context: AskerContext) -> str:
     )
 
 
+def not_accepted_yet(context: AskerContext) -> str | None:
+    """For an invitee refused by Azure DevOps once connected ("git push fails with 401"), before what the
+    topic says: their invitation, not accepted yet, is the likely cause, and how to accept it (their own
+    link only where it may be shown: `OwnInvitation.redeem_url`). None when it is accepted, or not theirs."""
+    invitation = context.invitation
+    if invitation is None or invitation.accepted or phase_of(context.stage) != "after":
+        return None
+    if not invitation.sent:
+        ask = _upper_first(_ask_admins(context, "send it (`invite`)"))
+        return (
+            f"First, the likely cause: your invitation to {invitation.directory} has not been sent yet, and"
+            f" until you have accepted it Azure DevOps refuses you, whatever you sign in with. {ask}."
+        )
+    when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
+    if invitation.redeem_url:
+        how = (
+            f"Your own link to accept it is {invitation.redeem_url}: open it and sign in with"
+            f" {invitation.address} (keep it to yourself, it is your invitation)."
+        )
+    else:
+        anyway = _lower_first(_accept_without_the_email(invitation))
+        how = f"*Accept the invitation* on your to-do list says how, or without the email: {anyway}."
+    return (
+        f"First, the likely cause: your invitation to {invitation.directory}, sent{when} to"
+        f" {invitation.address}, is not accepted yet, and until it is Azure DevOps refuses you, whatever you"
+        f" sign in with. {how}"
+    )
+
+
 _ADMIN_TIP = (
     "Admin tip: someone else's invitation missing? `/aad status` shows who was invited; resend it in the"
     " Microsoft Entra admin center > Users > their guest account > B2B collaboration > Resend invitation."
@@ -260,8 +289,7 @@ def _when_sent(context: AskerContext) -> str:
         )
     if phase_of(stage) == "before" and stage != "awaiting_approval":
         return "The admins send the invitations before they ask for approval to connect the organization."
-    ask = _ask_admins(context, "send it (`invite`)")
-    return f"{ask[0].upper()}{ask[1:]}."
+    return f"{_upper_first(_ask_admins(context, 'send it (`invite`)'))}."
 
 
 def _ask_admins(context: AskerContext, to: str) -> str:
@@ -293,6 +321,14 @@ def _not_invited(context: AskerContext) -> list[str]:
 _CALLED_OFF = (
     "The migration was cancelled: nothing changes for you in Azure DevOps, keep signing in as you do today."
 )
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _date(moment: datetime) -> str:

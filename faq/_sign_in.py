@@ -6,9 +6,17 @@ admin decided loses access hears that decision, as their notice had it, whatever
 
 from __future__ import annotations
 
-from faq._compose import LOST_ACCESS, AskerContext, organization_url, way_to_a_person
+from faq._compose import CANCELLED, LOST_ACCESS, AskerContext, organization_url, phase_of, way_to_a_person
 
 TITLE = "Your sign-in has not changed"
+DISABLED_TITLE = "Your directory account is disabled"
+DISABLED = "disabled"
+AMBIGUOUS = "ambiguous"
+"""The plan's outcomes of someone whose account an admin must still settle (`workflows.plan.UNDECIDED`, not
+imported: that module takes 0.15 s to import)."""
+# The first item of their to-do list (`workflows.todo`), by its title.
+ENABLE_ITEM = "Get your directory account enabled"
+CHOOSE_ITEM = "Tell the admins which work account is yours"
 OFF_THE_PLAN = "The migration's plan does not name you"
 _SIGN_OUT_EVERYWHERE = "https://aka.ms/VsSignout"
 _RESET_MICROSOFT_ACCOUNT = "https://account.live.com/password/reset"
@@ -99,6 +107,50 @@ def not_on_the_plan(context: AskerContext) -> str:
             way_to_a_person(context),
         ]
     )
+
+
+def account_disabled(context: AskerContext) -> str | None:
+    """For someone whose directory account is disabled (the plan's `disabled`, no admin decision yet) saying
+    so ("my account is disabled, what do I do?"): the first item of their to-do list, and whom to ask. None
+    for anyone else."""
+    if context.outcome != DISABLED or phase_of(context.stage) in (None, CANCELLED):
+        return None
+    organization = context.organization or "the organization"
+    if phase_of(context.stage) == "after":
+        so = f"so {organization} refuses you until it is enabled"
+    else:
+        so = f"so you could not sign in to {organization} once it is connected to the directory"
+    return "\n".join(
+        [
+            DISABLED_TITLE,
+            f"Your address matches an account in the directory, but that account is disabled, {so}. The first"
+            f" item of your to-do list, *{ENABLE_ITEM}*, says what to do: ask your directory administrator to"
+            " enable it (the item has the words to use). If you left and came back, ask for a new account"
+            " instead and tell the migration admins, so they can map it. Your work and history are kept.",
+            way_to_a_person(context),
+        ]
+    )
+
+
+def blocked_first(context: AskerContext) -> str | None:
+    """For someone refused by Azure DevOps once connected ("git push fails with 401") whose to-do list opens
+    with an item only someone else can unblock, before what the topic says: that item is the likely cause.
+    None for anyone else (an invitee: `faq._invitation.not_accepted_yet`)."""
+    if phase_of(context.stage) != "after":
+        return None
+    if context.outcome == DISABLED:
+        return (
+            "First, the likely cause: your account in the directory is disabled, so Azure DevOps refuses it"
+            f" whatever you sign in with. Ask your directory administrator to enable it: *{ENABLE_ITEM}*,"
+            " the first item of your to-do list, has the words to use."
+        )
+    if context.outcome == AMBIGUOUS:
+        return (
+            "First, the likely cause: several directory accounts match your address and the admins have not"
+            " mapped you to yours yet, so Azure DevOps refuses you. Tell them which one you sign in with"
+            f" every day: *{CHOOSE_ITEM}*, the first item of your to-do list."
+        )
+    return None
 
 
 def lost_access(context: AskerContext) -> str | None:

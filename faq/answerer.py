@@ -197,6 +197,15 @@ class FaqAnswerer:
             invitation = self._invitation_reply(knowledge, confidence, ranking, context)
             if invitation is not None:
                 return self._rated(invitation, question)
+        # "My account is disabled, what do I do?" from someone the plan found so: their list's first item.
+        disabled = _sign_in.account_disabled(context) if self._asker_aware else None
+        if disabled is not None and _asker.says_own_account_disabled(question, context):
+            topic_id = _asker.LOCKED_OUT if _asker.LOCKED_OUT in knowledge.topics else None
+            return self._rated(Answer(topic_id, confidence, disabled, [], None), question)
+        # "git push fails with 401" from someone whose list opens with what only others can unblock (their
+        # invitation, a disabled account, the admins' choice of account): that is the likely cause, said
+        # before whatever the topic says.
+        blocked = self._blocked_first(question, context)
         # "My pipeline is refused its token now": what breaks it for this asker is whether their tokens
         # still work. Not for a message about none of the topics ("my agent is offline"): it stays declined.
         automation = (
@@ -206,7 +215,9 @@ class FaqAnswerer:
         )
         if automation is not None:
             ranking = _asker.first(ranking, automation)
-            answer = self._answered(knowledge, automation, confidence, ranking, context, framed=True)
+            answer = self._answered(
+                knowledge, automation, confidence, ranking, context, framed=True, opening=blocked
+            )
             return self._rated(answer, question)
         # Inside a migration an error code the best topic documents says which situation it is: the asker
         # is in the move, unlike most public threads quoting the same code. Answered, framed when unsure.
@@ -233,9 +244,30 @@ class FaqAnswerer:
         if answered:
             framed = confidence < judge.threshold or own is not None
             also = self._other_question(knowledge, reading, ranking)
+            best = knowledge.topics[ranking.topics[0].topic_id]
+            # A topic with a note for their outcome says their case already; the lock-out one then tells an
+            # invitee where theirs stands, as for "I can't sign in".
+            said = bool(blocked) and _compose.speaks_to_their_outcome(best, context)
+            own_case = _invitation.why_refused(context) if said and best.id == _asker.LOCKED_OUT else ""
             answer = self._answered(
-                knowledge, ranking.topics[0].topic_id, confidence, ranking, context, framed, also
+                knowledge,
+                best.id,
+                confidence,
+                ranking,
+                context,
+                framed,
+                also,
+                own=own_case,
+                opening="" if said else blocked,
             )
+            return self._rated(answer, question)
+        if (
+            blocked
+            and _about_a_topic(ranking)
+            and _asker.refused_in_short(question, ranking)
+            and _asker.LOCKED_OUT in knowledge.topics
+        ):  # not "I don't know" when their own list says why they are refused
+            answer = self._sign_in_trouble(knowledge, "after", confidence, ranking, context)
             return self._rated(answer, question)
         declined = self._declined(knowledge, question, confidence, ranking, context, reading)
         return self._kept(declined, question, "declined", context)
@@ -421,6 +453,13 @@ class FaqAnswerer:
                 knowledge, topic.id, confidence, locked_out, connected, own=own, opening=opening
             )
         return self._answered(knowledge, topic.id, confidence, locked_out, context, own=own)
+
+    def _blocked_first(self, question: str, context: AskerContext) -> str:
+        """What keeps the asker out, when they say they are refused once connected and their own list opens
+        with an item only others can unblock ("" otherwise)."""
+        if not self._asker_aware or not _asker.refused(question):
+            return ""
+        return _invitation.not_accepted_yet(context) or _sign_in.blocked_first(context) or ""
 
     @staticmethod
     def _documents(knowledge: _Knowledge, ranking: Ranking, reading: _reading.Reading) -> bool:

@@ -1,0 +1,180 @@
+"""Someone whose to-do list opens with what only others can unblock (an invitation not accepted yet, a
+disabled directory account, the admins' choice between accounts) and who says Azure DevOps refuses them
+hears that first item as the likely cause, before what the topic says; "my account is disabled" is answered
+from their own case (walk31 findings 3 and 4)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from faq import AskerContext, FaqAnswerer
+from faq._sign_in import CHOOSE_ITEM, ENABLE_ITEM
+from workflows.directory import Tenant
+from workflows.plan import Match, PlannedUser
+from workflows.results import InvitationStanding
+from workflows.todo import todo_items
+
+CONNECTED = AskerContext(
+    stage="users_notified",
+    organization="fabrikam-fiber",
+    case="first",
+    migration="fabrikam-fiber",
+    admins=("dana@fabrikam.com", "lee@fabrikam.com"),
+)
+REDEEM = "https://login.microsoftonline.com/redeem?rd=Ab3dEfGh12IjKlMn"
+PENDING = InvitationStanding(
+    address="erin.eng@gmail.com",
+    directory="Fabrikam",
+    tenant_id="3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11",
+    sent=True,
+    sent_at=datetime(2026, 11, 27, 15, 4, tzinfo=UTC),
+)
+# As the bot passes her in a direct message: her own link with it. In a channel the link is left out.
+ERIN = replace(
+    CONNECTED,
+    outcome="invite",
+    guest=True,
+    signs_in_as="erin.eng@gmail.com",
+    invitation=replace(PENDING, redeem_url=REDEEM),
+    renew_tokens=False,
+    tokens_why="you join as a guest with your own address erin.eng@gmail.com, so your identity carries over",
+)
+GUS = replace(CONNECTED, outcome="disabled", signs_in_as="gus@fabrikam.com")
+HANA = replace(CONNECTED, outcome="ambiguous", signs_in_as="hana@contoso.com")
+MAPPED = replace(CONNECTED, outcome="map")
+FAKE_PAT = "u5yvdw3kqzl7ge2xj4mrsb6tnoahcfpiu5yvdw3kqzl7ge2xj4mr"
+# walk31's Erin, verbatim but for the token.
+ERINS_QUESTION = (
+    f"after the switch my git push fails with 401, I use the token {FAKE_PAT} in my remote url"
+    f" https://erin:{FAKE_PAT}@dev.azure.com/fabrikam-fiber/_git/web - do I need a new one?"
+)
+INVITATION_FIRST = (
+    "First, the likely cause: your invitation to Fabrikam, sent on 27 November 2026 at 15:04 UTC to"
+    " erin.eng@gmail.com, is not accepted yet, and until it is Azure DevOps refuses you, whatever you sign in"
+    " with."
+)
+DISABLED_FIRST = "First, the likely cause: your account in the directory is disabled"
+AMBIGUOUS_FIRST = "First, the likely cause: several directory accounts match your address"
+# Refused, in the words people use: each is answered by a topic today, or declined.
+REFUSED = (
+    "git push fails with 401",
+    "git keeps asking for my password and then says authentication failed",
+    "git clone gives 403",
+    "my npm feed returns 401",
+    "my pipeline fails with 401 now",
+)
+
+
+def test_erins_401_says_her_invitation_first_then_the_pat_part(answerer: FaqAnswerer) -> None:
+    answer = answerer.answer(ERINS_QUESTION, ERIN)
+    assert answer.topic == "regenerate-pat", answer
+    lines = answer.answer.splitlines()
+    assert lines[1].startswith(INVITATION_FIRST), lines[1]
+    assert f"Your own link to accept it is {REDEEM}" in lines[1]  # a direct message: her own link
+    assert lines[2].startswith("No need: you join as a guest"), lines[2]  # then what she asked
+
+
+def test_in_a_channel_her_list_says_how_and_her_link_is_not_shown(answerer: FaqAnswerer) -> None:
+    answer = answerer.answer(ERINS_QUESTION, replace(ERIN, invitation=PENDING)).answer
+    assert INVITATION_FIRST in answer and "redeem" not in answer
+    assert (
+        "*Accept the invitation* on your to-do list says how, or without the email: open"
+        " https://myapps.microsoft.com/?tenantid=3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11" in answer
+    )
+
+
+def test_an_invitation_not_sent_yet_is_the_cause_too(answerer: FaqAnswerer) -> None:
+    unsent = replace(ERIN, invitation=replace(PENDING, sent=False, sent_at=None))
+    answer = answerer.answer(ERINS_QUESTION, unsent).answer
+    assert answer.splitlines()[1] == (
+        "First, the likely cause: your invitation to Fabrikam has not been sent yet, and until you have"
+        " accepted it Azure DevOps refuses you, whatever you sign in with. Press *Ask an admin* and the"
+        " admins send it (`invite`)."
+    )
+
+
+@pytest.mark.parametrize(
+    "asker",
+    [
+        replace(ERIN, invitation=replace(PENDING, accepted=True, verified=True)),  # nothing blocks her
+        replace(ERIN, stage="planned"),  # before connecting, the invitation refuses nothing yet
+        MAPPED,
+    ],
+)
+def test_nobody_else_hears_it(answerer: FaqAnswerer, asker: AskerContext) -> None:
+    for question in (ERINS_QUESTION, *REFUSED):
+        assert "the likely cause" not in answerer.answer(question, asker).answer, question
+
+
+@pytest.mark.parametrize(
+    ("asker", "first"), [(ERIN, INVITATION_FIRST), (GUS, DISABLED_FIRST), (HANA, AMBIGUOUS_FIRST)]
+)
+def test_every_refusal_from_a_blocked_asker_starts_with_the_blocked_item(
+    answerer: FaqAnswerer, asker: AskerContext, first: str
+) -> None:
+    for question in REFUSED:
+        answer = answerer.answer(question, asker)
+        assert answer.answer.splitlines()[1].startswith(first), (question, answer.answer)
+    # Not refused: what they asked, without it.
+    assert "the likely cause" not in answerer.answer("do I need a new PAT?", asker).answer
+
+
+@pytest.mark.parametrize(
+    ("asker", "their_case"),
+    [
+        (ERIN, "Yours was sent on 27 November 2026 at 15:04 UTC to erin.eng@gmail.com and is not accepted"),
+        (GUS, "No way in yet: your account in the directory is disabled"),
+        (HANA, "Waiting for a decision: several directory accounts match your address"),
+    ],
+)
+def test_i_cant_see_the_organization_is_their_lock_out_not_i_dont_know(
+    answerer: FaqAnswerer, asker: AskerContext, their_case: str
+) -> None:
+    question = "I can't see the organization anymore"
+    answer = answerer.answer(question, asker)
+    assert answer.topic == "owner-locked-out" and their_case in answer.answer, answer.answer
+    assert "the likely cause" not in answer.answer  # the lock-out topic's note says it, once
+    assert answerer.answer(question, MAPPED).topic is None  # nothing of theirs says why: still declined
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my account is disabled, what do I do?",
+        "My account was disabled after the switch",
+        "sign-in says AADSTS50057, what now?",
+    ],
+)
+def test_gus_disabled_account_is_answered_from_his_list(answerer: FaqAnswerer, question: str) -> None:
+    answer = answerer.answer(question, GUS)
+    assert answer.topic == "owner-locked-out" and not answer.framed, answer
+    assert answer.answer.splitlines() == [
+        "Your directory account is disabled",
+        "Your address matches an account in the directory, but that account is disabled, so fabrikam-fiber"
+        f" refuses you until it is enabled. The first item of your to-do list, *{ENABLE_ITEM}*, says what to"
+        " do: ask your directory administrator to enable it (the item has the words to use). If you left and"
+        " came back, ask for a new account instead and tell the migration admins, so they can map it. Your"
+        " work and history are kept.",
+        "To reach a person, press *Ask an admin* and I pass your question to the admins of the fabrikam-fiber"
+        " migration, or write to them: dana@fabrikam.com, lee@fabrikam.com.",
+    ]
+    before = answerer.answer(question, replace(GUS, stage="planned")).answer
+    assert "so you could not sign in to fabrikam-fiber once it is connected to the directory" in before
+    # Someone else saying so is not told of a case that is not theirs.
+    assert "Your directory account is disabled" not in answerer.answer(question, MAPPED).answer
+
+
+def test_the_items_named_are_the_first_items_of_their_lists() -> None:
+    tenant = Tenant(id="t-1", display_name="Fabrikam", verified_domains=("fabrikam.com",))
+    for outcome, title in (("disabled", ENABLE_ITEM), ("ambiguous", CHOOSE_ITEM)):
+        user = PlannedUser(
+            id="e-1",
+            principal_name="gus@fabrikam.com",
+            outcome=outcome,  # type: ignore[arg-type]
+            match=Match(id="g-1", user_principal_name="gus@fabrikam.com", by="mail"),
+        )
+        items = todo_items(user, False, organization="fabrikam-fiber", tenant=tenant, invited_as=None)
+        assert items[0].title == title
