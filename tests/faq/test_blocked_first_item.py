@@ -6,15 +6,14 @@ from their own case (walk31 findings 3 and 4)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from faq import AskerContext, FaqAnswerer
 from faq._sign_in import CHOOSE_ITEM, ENABLE_ITEM
+from tests.faq.test_sign_in_case import INVITATION
 from workflows.directory import Tenant
 from workflows.plan import Match, PlannedUser
-from workflows.results import InvitationStanding
 from workflows.todo import todo_items
 
 CONNECTED = AskerContext(
@@ -25,13 +24,7 @@ CONNECTED = AskerContext(
     admins=("dana@fabrikam.com", "lee@fabrikam.com"),
 )
 REDEEM = "https://login.microsoftonline.com/redeem?rd=Ab3dEfGh12IjKlMn"
-PENDING = InvitationStanding(
-    address="erin.eng@gmail.com",
-    directory="Fabrikam",
-    tenant_id="3c0a7f5e-8d2b-4f61-9a7c-5e4b2d1f0a11",
-    sent=True,
-    sent_at=datetime(2026, 11, 27, 15, 4, tzinfo=UTC),
-)
+PENDING = INVITATION  # sent on 27 November 2026 to erin.eng@gmail.com, not accepted yet
 # As the bot passes her in a direct message: her own link with it. In a channel the link is left out.
 ERIN = replace(
     CONNECTED,
