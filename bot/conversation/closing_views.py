@@ -73,7 +73,8 @@ def left_behind_lines(left: LeftBehind) -> list[str]:
     if left.not_signed_in:
         who = people_counted(len(left.not_signed_in), "has", "have")
         lines.append(
-            f"• {who} not been seen signing in with their work account: {lists.names(left.not_signed_in)}"
+            f"• {who} not been seen signing in with their work or guest account:"
+            f" {lists.names(left.not_signed_in)}"
         )
     return lines
 

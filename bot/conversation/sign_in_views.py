@@ -80,7 +80,7 @@ def sign_ins_line(report: Progress) -> str:
     verified, done = report.items_verified, report.items_done
     return (
         f"\nItems: {verified} verified from sign-ins, {done - verified} self-reported,"
-        f" {report.items_total - done} open. Signed in with their work account since the connection"
+        f" {report.items_total - done} open. Signed in with their work or guest account since the connection"
         f" ({report.connected_at:%Y-%m-%d}): {lists.of_people(report.users_signed_in, len(report.listed))}."
     )
 
@@ -135,8 +135,9 @@ def not_signed_in_blocks(not_signed_in: Sequence[tuple[str, str]], grace_working
         return []
     return [
         Text(
-            f"{people_counted(len(not_signed_in), 'has', 'have')} not signed in with their work account"
-            f" {grace_working_days} working days after the connection (Azure DevOps shows no sign-in):"
+            f"{people_counted(len(not_signed_in), 'has', 'have')} not signed in with their work or guest"
+            f" account {grace_working_days} working days after the connection"
+            " (Azure DevOps shows no sign-in):"
         ),
         *lists.table(
             ("user", "name"),

@@ -44,7 +44,7 @@ LEFT_BEHIND = [
     "• 2 people have no way in yet (no directory account, a disabled one, or several to choose from):"
     " gus@fabrikam.com, hana@contoso.com",
     f"• 9 people have items still open: {EVERYONE_BUT_GUS_AND_HANA}",
-    f"• 9 people have not been seen signing in with their work account: {EVERYONE_BUT_GUS_AND_HANA}",
+    f"• 9 people have not been seen signing in with their work or guest account: {EVERYONE_BUT_GUS_AND_HANA}",
 ]
 
 
