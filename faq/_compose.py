@@ -275,6 +275,7 @@ def answered(
     *,
     framed: bool = False,
     also: Topic | None = None,
+    closer: Sequence[Topic] = (),
     own: str = "",
     opening: str = "",
 ) -> str:
@@ -282,6 +283,7 @@ def answered(
 
     `framed`: the topic is likely but not certain, so the reply says so and points at the alternatives.
     `also`: a second question in the same message, about another topic, offered after the answer.
+    `closer`: when framed, the alternatives, named where no button shows them (`aadbot ask`).
     `own`: what the migration's records say of the asker's own case, after the topic's notes for it.
     `opening`: what the migration's stage says of the question, before the notes.
     """
@@ -299,8 +301,15 @@ def answered(
             "Pick it below for that answer" if context.in_chat else "Ask me that on its own for its answer"
         )
         lines.append(f"You also asked about: {also.title}. {offer}.")
-    elif framed:
+    elif framed and context.in_chat:
         lines.append("Not what you meant? Pick a closer topic below.")
+    elif framed:  # `aadbot ask` prints no buttons
+        named = "; ".join(other.title for other in closer)
+        lines.append(
+            f"Not what you meant? Closer topics: {named}. Ask me about one of them."
+            if closer
+            else "Not what you meant? Ask me in other words."
+        )
     if context.admins or framed:
         lines.append(way_to_a_person(context))
     return "\n".join(lines)

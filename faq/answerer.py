@@ -511,7 +511,10 @@ class FaqAnswerer:
         alternatives = list(dict.fromkeys(first + close + list(topic.related)))[:_MAX_ALTERNATIVES]
         also_topic = knowledge.topics[also] if also else None
         opening = opening or _sign_in.lost_access_opening(context) or ""
-        text = _compose.answered(topic, context, framed=framed, also=also_topic, own=own, opening=opening)
+        closer = [knowledge.topics[other] for other in alternatives]
+        text = _compose.answered(
+            topic, context, framed=framed, also=also_topic, closer=closer, own=own, opening=opening
+        )
         return Answer(topic.id, confidence, text, alternatives, topic.link or None, framed, also=also)
 
     def _declined(

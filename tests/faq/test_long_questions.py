@@ -116,6 +116,13 @@ def test_a_likely_topic_is_framed_with_one_click_alternatives() -> None:
     assert answer.framed and answer.topic == "ssh-keys"
     assert answer.answer.startswith("This sounds like: SSH keys")
     assert len(answer.alternatives) >= 2 and answer.to_json()["framed"] is True
+    assert "Not what you meant? Pick a closer topic below." in answer.answer
+    printed = FaqAnswerer(calibration=unsure).answer(
+        "do my ssh keys still work after the switch?", AskerContext(in_chat=False)
+    )
+    named = "; ".join(FaqAnswerer().explain(topic).answer.split("\n", 1)[0] for topic in printed.alternatives)
+    assert f"Not what you meant? Closer topics: {named}. Ask me about one of them." in printed.answer
+    assert "topic below" not in printed.answer  # `aadbot ask` prints no buttons
 
 
 def test_near_domain_questions_are_still_declined() -> None:
