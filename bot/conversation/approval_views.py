@@ -107,11 +107,10 @@ def nobody_told(request: ApprovalRequest) -> list[Block]:
     for; approving stays possible."""
     organization = request.organization
     if request.unreached:  # those who must act before the change, or lose access with it
-        return [
-            Text(
-                f"{views.unreached_lines(request.unreached, request.warnings)}\nThis does not block approval."
-            )
-        ]
+        lines = views.unreached_lines(
+            request.unreached, request.warnings, rest="(`status` attaches them all)"
+        )
+        return [Text(f"{lines}\nThis does not block approval.")]
     if not request.nobody_told:
         return []
     return [

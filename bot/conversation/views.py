@@ -135,7 +135,11 @@ def _told(told: Told | None, status: MigrationStatus, *, names: bool = True) -> 
         line += " An admin's `status` names them."
     if not (told.unreached and names):
         return [Text(line)]
-    return [Text(line), Text(unreached_lines(told.unreached, status.checks))]
+    return [
+        Text(line),
+        Text(unreached_lines(told.unreached, status.checks)),
+        *unreached_csv(told.unreached, status.checks, status.organization),
+    ]
 
 
 def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
@@ -178,11 +182,14 @@ def _where(surfaces: Sequence[str]) -> str:
     return f" in {surfaces[0]}" if surfaces else " wherever they have it"
 
 
-def unreached_lines(unreached: Sequence[Unreached], checks: Sequence[Check]) -> str:
+def unreached_lines(
+    unreached: Sequence[Unreached], checks: Sequence[Check], *, rest: str = "in the attached CSV"
+) -> str:
     """Who the advance notice could not reach in chat, those it matters most for first, what happens to
     them (as the plan's `checks` have it now, like `plan`), why it could not (as its delivery found then:
-    someone invited since had no directory account at the time), and how to reach them."""
-    first = sorted(unreached, key=lambda person: not person.matters_most)
+    someone invited since had no directory account at the time), and how to reach them; past the first
+    few, how many more and where they are (`rest`: `unreached_csv`'s file, where one is attached)."""
+    first = _unreached_first(unreached)
     words = plan_views.outcome_words(checks)
     lines = [
         f"• {person.address} ({words[person.group][1]}) — when the notice went out:"
@@ -190,7 +197,7 @@ def unreached_lines(unreached: Sequence[Unreached], checks: Sequence[Check]) -> 
         for person in first[:AFFECTED_NAMES]
     ]
     if len(first) > AFFECTED_NAMES:
-        lines.append(f"…and {len(first) - AFFECTED_NAMES} more")
+        lines.append(f"…and {len(first) - AFFECTED_NAMES} more {rest}")
     return "\n".join(
         [
             "⚠️ The advance notice could not reach them in chat, so they do not know what is coming; tell"
@@ -198,6 +205,31 @@ def unreached_lines(unreached: Sequence[Unreached], checks: Sequence[Check]) -> 
             *lines,
         ]
     )
+
+
+def unreached_csv(unreached: Sequence[Unreached], checks: Sequence[Check], organization: str) -> list[Block]:
+    """Everyone `unreached_lines` names, with their addresses to write to, when it cannot name them all: at
+    20,000 people the notice missed 1,689 and the message showed ten, asking admins to email "these
+    addresses"."""
+    if len(unreached) <= AFFECTED_NAMES:
+        return []
+    words = plan_views.outcome_words(checks)
+    return [
+        lists.csv_file(
+            f"not-reached-{organization}.csv",
+            f"People the advance notice of {organization} could not reach in chat",
+            ("email", "what happens to them", "why the notice could not reach them"),
+            [
+                (person.address, words[person.group][1], person.why or "no reason given")
+                for person in _unreached_first(unreached)
+            ],
+            organization=organization,
+        )
+    ]
+
+
+def _unreached_first(unreached: Sequence[Unreached]) -> list[Unreached]:
+    return sorted(unreached, key=lambda person: not person.matters_most)
 
 
 def _leavers(status: MigrationStatus) -> list[Block]:

@@ -3,6 +3,8 @@ stops a migration only when someone needs an invitation, and the fix is one that
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -182,3 +184,22 @@ def test_whom_the_notice_missed_are_said_to_lose_access_as_the_invitation_policy
     )
     missed = views.unreached_lines([Unreached("erin.eng@gmail.com", "invite", "no chat account")], [check])
     assert f"• erin.eng@gmail.com ({said} — when the notice went out: no chat account" in missed
+
+
+def test_everyone_the_notice_missed_is_in_a_csv_when_the_message_cannot_name_them_all() -> None:
+    """walk30: at 20,000 people the notice missed 1,689; the message named ten, "…and 1679 more", asking the
+    admins to email "these addresses", with no way to get the rest."""
+    check = Check("invite-permission", "fail", "2 users need a guest invitation.", "", "everyone")
+    missed = [Unreached(f"user{n}@fabrikam.com", "auto", "no chat account") for n in range(30)]
+    missed.append(Unreached("erin.eng@gmail.com", "invite", "no chat account"))
+    lines = views.unreached_lines(missed, [check])
+    assert lines.splitlines()[1].startswith("• erin.eng@gmail.com (")  # who must act first
+    assert lines.splitlines()[-1] == f"…and {len(missed) - views.AFFECTED_NAMES} more in the attached CSV"
+    [attached] = views.unreached_csv(missed, [check], ORG)
+    rows = list(csv.reader(io.StringIO(attached.content)))
+    assert attached.filename == f"not-reached-{ORG}.csv"
+    assert rows[0] == ["email", "what happens to them", "why the notice could not reach them"]
+    assert [row[0] for row in rows[1:]] == ["erin.eng@gmail.com"] + [
+        f"user{n}@fabrikam.com" for n in range(30)
+    ]
+    assert views.unreached_csv(missed[:3], [check], ORG) == []  # all named in the message
