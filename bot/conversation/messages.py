@@ -153,16 +153,34 @@ _TITLES = frozenset({"dr", "mr", "mrs", "ms", "mx", "miss", "prof", "sir", "dame
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "mba", "esq", "dds", "msc", "bsc"})
 
 
+_JOB_WORDS = frozenset(
+    {
+        *("admin", "administrator", "analyst", "architect", "chief", "consultant", "contractor"),
+        *("coordinator", "developer", "director", "engineer", "head", "intern", "lead", "manager"),
+        *("officer", "president", "principal", "senior", "specialist", "staff", "vp"),
+    }
+)
+_JOINED = re.compile(r"\s[\u2014\u2013\-|&/]\s|[|&]")
+"""A dash, `|`, `&` or `/` between words: "Principal Engineer — Platform & Reliability", never a name."""
+
+
+def _a_job_title(part: str) -> bool:
+    """`Principal Engineer — Platform`, `Head of IT`: what some directories put after a comma, where the
+    surname-first form has given names ("Hi Principal," greeted a 20,000-person walk's every list)."""
+    return bool(_JOINED.search(part)) or any(_bare(word) in _JOB_WORDS for word in part.split())
+
+
 def _bare(word: str) -> str:
     return word.strip(".").casefold()
 
 
 def greeting_name(display_name: str) -> str:
     """Who a direct message greets: `Ann` for "Ann (MSA email = work email)", `Kim` for "Lee, Kim" (the
-    directory's surname-first form), "Dr. Ann Smith" and "Ann Smith, PhD"; empty when the display name
-    leaves no name (greet the address)."""
+    directory's surname-first form), "Dr. Ann Smith", "Ann Smith, PhD" and "Ann Smith, Head of IT"; empty
+    when the display name leaves no name (greet the address)."""
     name = " ".join(_ASIDE.sub(" ", display_name).split())
     parts = [part for part in name.split(",") if {_bare(word) for word in part.split()} - _SUFFIXES]
+    parts = parts[:1] + [part for part in parts[1:] if not _a_job_title(part)]
     words = (parts[1] if len(parts) > 1 else parts[0] if parts else "").split()
     while len(words) > 1 and _bare(words[0]) in _TITLES:
         words = words[1:]

@@ -55,6 +55,14 @@ def test_a_direct_message_greets_by_first_name_not_the_display_names_asides() ->
     titled = ("Ann Smith, PhD", "Dr. Ann Smith", "dr ann smith, md", "Smith, Dr. Ann", "Smith, Ann, Jr.")
     assert [greeting(name).casefold() for name in titled] == ["hi ann"] * len(titled)
     assert greeting("John Smith, Jr.") == "Hi John"
+    job_titles = (  # walk30 greeted every list of 20,000 with "Hi Principal,"
+        "Zoë O'Connor-Fitzgerald (user4), Principal Engineer — Platform & Reliability",
+        "Zoë Smith, Head of IT",
+        "Zoë Smith, Sales | EMEA",
+        "Zoë Smith, Senior Developer",
+    )
+    assert [greeting(name) for name in job_titles] == ["Hi Zoë"] * len(job_titles)
+    assert greeting("van der Berg, Jan Willem") == "Hi Jan" and greeting("Lee, Kim") == "Hi Kim"
     assert greeting("(no name)") == greeting("") == "Hi ann@fabrikam.com"
 
 
