@@ -24,7 +24,7 @@ digest 211 characters wide, and Slack wrapped the step beside it far from its ro
 
 def of_people(part: int, whole: int) -> str:
     """`1 of 1 person`, `2 of 10 people`."""
-    return f"{part} of {whole} {'person' if whole == 1 else 'people'}"
+    return f"{part:,} of {whole:,} {'person' if whole == 1 else 'people'}"
 
 
 def table(

@@ -52,7 +52,7 @@ def outcome_words(checks: Sequence[Check]) -> dict[str, tuple[str, str]]:
 
 
 def people(count: int) -> str:
-    return f"{count} user" if count == 1 else f"{count} users"
+    return f"{count} user" if count == 1 else f"{count:,} users"
 
 
 def check_lines(checks: tuple[Check, ...]) -> Text:

@@ -35,7 +35,7 @@ def progress_key(migration_id: int) -> str:
 def queued(result: NotifyResult) -> Outgoing:
     status = result.status
     text = (
-        f"Queued {len(result.users)} to-do lists for {status.organization}, sending now. This message shows"
+        f"Queued {len(result.users):,} to-do lists for {status.organization}, sending now. This message shows"
         " the progress; `progress` gives the details."
     )
     blocks: list[Block] = [Heading(f"To-do lists for {status.organization}"), Text(text)]
@@ -48,7 +48,7 @@ def queued(result: NotifyResult) -> Outgoing:
             )
         )
     return Outgoing(
-        Message(f"Queued {len(result.users)}, sending", with_next(blocks, status)),
+        Message(f"Queued {len(result.users):,}, sending", with_next(blocks, status)),
         updates=progress_key(status.id),
     )
 
@@ -213,7 +213,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     apart = losing_access_apart(report.deciders)
     overall = (
         f"{lists.of_people(report.users_done, users)} done{outside};{f' {apart};' if apart else ''}"
-        f" {report.items_done} of {report.items_total} items done."
+        f" {report.items_done:,} of {report.items_total:,} items done."
     )
     deliveries = ", ".join(
         f"{count} {_DELIVERY_WORDS[state]}"
@@ -377,4 +377,4 @@ def delivery_update(report: Progress) -> Outgoing:
 def retried(organization: str, count: int) -> Outgoing:
     if not count:
         return say(f"No to-do list of {organization} failed to arrive: there is nothing to retry.")
-    return say(f"Queued {count} undelivered to-do lists of {organization} again; sending now.")
+    return say(f"Queued {count:,} undelivered to-do lists of {organization} again; sending now.")

@@ -40,7 +40,7 @@ def rehearse(organization: str | None, tenant: str | None, email: str) -> Outgoi
 
 
 def sign_ins_checked(result: SignInCheck) -> Outgoing:
-    read = f"I read {result.read} users of {result.organization}"
+    read = f"I read {result.read:,} users of {result.organization}"
     if not result.verified:
         return say(f"{read}: no new sign-in with a work account since my last look.")
     guests = {name.casefold() for name in result.guests}
@@ -87,7 +87,7 @@ def sign_ins_line(report: Progress) -> str:
 
 def people_counted(count: int, one: str, many: str) -> str:
     """`1 person has`, `3 people have`: the count with its verb."""
-    return f"1 person {one}" if count == 1 else f"{count} people {many}"
+    return f"1 person {one}" if count == 1 else f"{count:,} people {many}"
 
 
 def still_personal_blocks(

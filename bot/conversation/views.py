@@ -297,7 +297,7 @@ def status(
             Text(
                 f"To-do lists: {lists.of_people(report.users_done, len(report.listed))} done"
                 + (f" ({apart})" if apart else "")
-                + f", {report.items_done} of {report.items_total} items"
+                + f", {report.items_done:,} of {report.items_total:,} items"
                 + (f", {report.users_signed_in} seen signing in" if report.connected_at else "")
                 + "; `progress` has the details."
             )

@@ -32,7 +32,7 @@ from bot.conversation import (
 )
 from bot.conversation.commands import USAGES
 from bot.conversation.faq_review import REVIEW_PAGE
-from bot.conversation.messages import Attachment, Message, Outgoing, Table, say
+from bot.conversation.messages import Attachment, Message, Outgoing, Table, Text, say
 from bot.conversation.understanding import Suggestion
 from bot.delivery import render as rendering
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
@@ -669,3 +669,12 @@ def test_stale_users_are_removed_by_a_confirmed_button_not_by_pasting_ids() -> N
     first = w.snapshot.users[0]
     assert f"remove-users {w.plan.organization} {first.id}" not in sent  # no command of ids to copy
     assert len(sent) < 40_000
+
+
+def test_counts_of_thousands_are_grouped_as_people_read_them() -> None:
+    """walk30 read "Queued 20000 to-do lists", "17317 users" and "0 of 40994 items" at 20,000 people."""
+    messages = catalog(20_000)
+    queued = " ".join(block.markdown for block in messages["queued"].blocks if isinstance(block, Text))
+    assert "Queued 20,000 to-do lists for" in queued
+    assert messages["retried"].summary.startswith("Queued 20,000 undelivered to-do lists of")
+    assert not re.search(r"\d{5}", messages["queued"].summary + messages["retried"].summary)
