@@ -20,8 +20,9 @@ _DOMAIN = "contoso.com"
 _PERSONAL = ("outlook.com", "gmail.com", "hotmail.com", "live.com")
 
 
-def generate(users: int, directory: int, seed: int) -> dict[str, Any]:
-    """A scenario of `users` organization users and `directory` directory users, reproducible by seed."""
+def generate(users: int, directory: int, seed: int, *, admins: int = 2) -> dict[str, Any]:
+    """A scenario of `users` organization users and `directory` directory users, reproducible by seed; the
+    first `admins` of the users administer it (two by default: an approval is another admin's)."""
     rng = random.Random(seed)
 
     def guid() -> str:
@@ -53,15 +54,15 @@ def generate(users: int, directory: int, seed: int) -> dict[str, Any]:
         index = len(members)
         address = f"staff{index}@{_DOMAIN}"
         members.append(_directory_user(guid(), address, address, "Member"))
-    admins = [entitlements[0]["user"]["principalName"]] if entitlements else []
+    administrators = [entitlement["user"]["principalName"] for entitlement in entitlements[:admins]]
     return {
         "format": FORMAT,
         "organization": {
             "name": "contoso-synthetic",
             "id": guid(),
             "connected_tenant_id": ZERO_TENANT,
-            "owner": admins[0] if admins else None,
-            "project_collection_administrators": admins,
+            "owner": administrators[0] if administrators else None,
+            "project_collection_administrators": administrators,
             "billing_subscription_id": None,
         },
         "user_entitlements": entitlements,
@@ -119,13 +120,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, required=True, help="organization users")
     parser.add_argument("--directory", type=int, required=True, help="directory users")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--admins", type=int, default=2, help="how many of the users administer it (default 2: one approves)"
+    )
     parser.add_argument("-o", "--output", required=True, metavar="FILE")
     args = parser.parse_args(argv)
-    if args.users < 0 or args.directory < 0:
-        parser.error("--users and --directory must not be negative")
+    if args.users < 0 or args.directory < 0 or args.admins < 0:
+        parser.error("--users, --directory and --admins must not be negative")
     try:
         with open(args.output, "w", encoding="utf-8") as file:
-            json.dump(generate(args.users, args.directory, args.seed), file, separators=(",", ":"))
+            json.dump(
+                generate(args.users, args.directory, args.seed, admins=args.admins),
+                file,
+                separators=(",", ":"),
+            )
     except OSError as error:
         print(f"cannot write {args.output}: {error.strerror}", file=sys.stderr)
         return 1

@@ -127,3 +127,14 @@ def test_generator_is_reproducible_and_valid(tmp_path: Path) -> None:
     assert generate_main(["--users", "20", "--directory", "30", "--seed", "1", "-o", str(output)]) == 0
     assert len(json.loads(output.read_text())["tenant"]["users"]) == 30
     assert load_scenario(output).organization_name == "contoso-synthetic"
+
+
+def test_a_generated_organization_has_a_second_admin_to_approve(tmp_path: Path) -> None:
+    """walk30: the generator named one administrator, so no generated organization could be approved (an
+    approval is another admin's) and a rehearsal at 20,000 people stopped there."""
+    organization = generate(300, 250, seed=7)["organization"]
+    admins = organization["project_collection_administrators"]
+    assert len(set(admins)) == 2 and organization["owner"] == admins[0]
+    output = tmp_path / "three.json"
+    assert generate_main(["--users", "20", "--directory", "30", "--admins", "3", "-o", str(output)]) == 0
+    assert len(load_scenario(output).data["organization"]["project_collection_administrators"]) == 3
