@@ -6,6 +6,7 @@ import re
 import textwrap
 from dataclasses import replace
 
+from bot.conversation.faq_views import ASKED
 from bot.conversation.messages import (
     Actions,
     Attachment,
@@ -51,7 +52,11 @@ def _withheld(block: Block) -> Block:
 
 
 def button_command(button: Button) -> str:
-    return f"{button.action} {button.value}".strip()
+    """The words that do what the button does. A topic button's value also carries the question it was
+    offered for (`faq_views.ASKED`), for its *Ask an admin*: the topic alone answers the same when typed,
+    and the whole question up to three times over reads as clutter."""
+    value = button.value.partition(ASKED)[0] if button.action == "ask" else button.value
+    return f"{button.action} {value}".strip()
 
 
 def _block(block: Block) -> list[str]:

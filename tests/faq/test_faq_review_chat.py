@@ -253,6 +253,25 @@ def test_the_second_question_an_answer_offers_below_has_its_button_there(chat: C
     assert flat(picked).startswith("SSH keys after the switch")
 
 
+def test_a_topic_button_prints_as_ask_topic_on_both_surfaces_and_still_carries_the_question(
+    chat: Chat,
+) -> None:
+    """rev44 finding 6: the console and `--surface teams` printed `ask ssh-keys // asked: <the whole
+    question>` for each topic button, next to *Ask an admin*, which already carries it."""
+    from bot.teams.text import message_text  # the Teams SDK's cards: not at collection (tests/conftest.py)
+
+    _started(chat)
+    answered = chat.say(ANN, TWO_QUESTIONS, in_dm=True)
+    (topic,) = [button for button in answered[0].message.buttons if button.action == "ask"]
+    assert topic.value.startswith(f"ssh-keys{faq_views.ASKED}Will there be")  # what a click sends
+    printed = {"console": flat(answered), "teams": " ".join(message_text(answered[0].message).split())}
+    for surface, text in printed.items():
+        assert "[ssh keys: `ask ssh-keys`]" in text, surface
+        # once each under Helpful, Not helpful and Ask an admin, which pass it on
+        assert "// asked" not in text and text.count("Will there be any downtime") == 3, surface
+    assert "`ask-admin Will there be any downtime" in printed["console"]
+
+
 def test_ask_an_admin_under_a_picked_topic_passes_on_the_question_not_the_topic_s_id(chat: Chat) -> None:
     """The topic's button asked `ask ssh-keys`, and *Ask an admin* under its answer told the channel
     "ssh-keys" as Ann's question."""
