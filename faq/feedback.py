@@ -27,6 +27,10 @@ REVIEW_ORDER: tuple[str, ...] = ("not-helpful", "declined")
 an answer and said it failed them, and the bot gives that answer to everyone who asks alike until an admin
 steps in; a declined asker was already told "I don't know" and where to reach an admin. Declines are the
 most frequent kind: listed first, a page of them would hide every rating."""
+NEW_PLACE_WORD = "new"
+PLACE_WORDS: tuple[str, ...] = (*REVIEW_ORDER, NEW_PLACE_WORD)
+"""A place in a `faq review` paging by name: a kind of `REVIEW_ORDER`, or (last) the questions that began to
+wait after the paging began."""
 LOCAL_TOPIC_PREFIX = "local-"
 MAX_ANSWER_CHARS = 2000
 
@@ -48,6 +52,28 @@ class FeedbackItem:
     resolution_topic: str | None = None
     resolution_text: str | None = None
     resolved_by: str | None = None
+    opened: int = 0
+    """The review event (see `Paging`) at which it last began to wait: declined, or rated Not helpful when
+    it was not waiting; 0 before any."""
+    moved_up: int = 0
+    """The review event at which, already waiting, its decline was rated Not helpful; 0 if never."""
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where a `faq review` paging stands: the review event its first page was listed at (`mark`), and the
+    place (of `PLACE_WORDS`) and id of the last question it showed.
+
+    A rating moves a question: a decline rated Not helpful comes up among the ratings, an answer rated Not
+    helpful begins to wait. Paged by each question's current place, the next page would skip an unseen
+    decline rated meanwhile (it moved up past the page) and list again all those after a seen one rated
+    (rev44 finding 4). So every question keeps, within one paging, the place it had at `mark`: each store
+    numbers these moves (review events) as they happen, and a question that began to wait after `mark`
+    comes last (`new`)."""
+
+    mark: int
+    place: int = -1
+    item_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,14 +108,23 @@ class FeedbackStore(Protocol):
         ...
 
     def pending(
-        self, organization: str | None, limit: int, *, after: int | None = None
+        self, organization: str | None, limit: int, *, after: Paging | None = None
     ) -> list[FeedbackItem]:
-        """Open items of the organization (and of no organization) in `REVIEW_ORDER`; with `after`, those
-        listed after that item (reviewed since or not). FeedbackError when there is no item `after`."""
+        """Open items of the organization (and of no organization) in `REVIEW_ORDER`; with `after`, in the
+        places they had at its mark (`review_key`), those after its last question (reviewed since or not)."""
         ...
 
-    def waiting(self, organization: str | None, *, after: int | None = None) -> int:
+    def waiting(self, organization: str | None, *, after: Paging | None = None) -> int:
         """How many `pending` would list without a limit."""
+        ...
+
+    def mark(self) -> int:
+        """The latest review event: a paging that begins now (`Paging`)."""
+        ...
+
+    def paging_after(self, item_id: int) -> Paging:
+        """A paging from now, after item `item_id` as it is listed now (`faq review more N` typed alone).
+        FeedbackError when there is no such item."""
         ...
 
     def resolve(
@@ -103,9 +138,27 @@ class FeedbackStore(Protocol):
         ...
 
 
-def review_key(item: FeedbackItem) -> tuple[int, int]:
-    """Where an item comes in `REVIEW_ORDER`: its kind's place, then its id (the order it was asked in)."""
+def review_key(item: FeedbackItem, mark: int | None = None) -> tuple[int, int]:
+    """Where an item comes in `REVIEW_ORDER`: its kind's place, then its id (the order it was asked in).
+    With `mark`, the place it had at that review event (`Paging`): last if it began to wait after it,
+    among the declines if its decline was rated Not helpful after it."""
+    if mark is not None and item.opened > mark:
+        return len(REVIEW_ORDER), item.id
+    if mark is not None and item.moved_up > mark:
+        return kind_place("declined"), item.id
     return kind_place(item.kind), item.id
+
+
+def moved(item: FeedbackItem, helpful: bool, event: int) -> FeedbackItem:
+    """`item` rated, `event` its review event should the rating move it (`FeedbackItem.opened`,
+    `moved_up`)."""
+    kind: Kind = "helpful" if helpful else "not-helpful"
+    status: Status = "closed" if helpful else "open"
+    if helpful or item.kind == kind:
+        return replace(item, kind=kind, status=status)
+    if item.status == "open":  # a decline, rated Not helpful
+        return replace(item, kind=kind, status=status, moved_up=event)
+    return replace(item, kind=kind, status=status, opened=event)
 
 
 def kind_place(kind: str) -> int:
@@ -167,6 +220,7 @@ class InMemoryFeedbackStore:
     def __init__(self) -> None:
         self._items: dict[int, FeedbackItem] = {}
         self._version = 0
+        self._events = 0
         self._lock = threading.Lock()
 
     def record(
@@ -185,6 +239,9 @@ class InMemoryFeedbackStore:
             self._items[item_id] = FeedbackItem(
                 item_id, organization, clean_question(question), kind, topic, tuple(closest), status, at
             )
+            if status == "open":
+                self._events += 1
+                self._items[item_id] = replace(self._items[item_id], opened=self._events)
             return item_id
 
     def rate(self, item_id: int, helpful: bool, at: datetime) -> FeedbackItem:
@@ -192,33 +249,43 @@ class InMemoryFeedbackStore:
             item = self._get(item_id)
             if item.status in ("attached", "answered", "dismissed"):
                 return item  # already reviewed: a late click changes nothing
-            rated = replace(
-                item, kind="helpful" if helpful else "not-helpful", status="closed" if helpful else "open"
-            )
+            rated = moved(item, helpful, self._events + 1)
+            self._events = max(self._events, rated.opened, rated.moved_up)
             self._items[item_id] = rated
             return rated
 
     def pending(
-        self, organization: str | None, limit: int, *, after: int | None = None
+        self, organization: str | None, limit: int, *, after: Paging | None = None
     ) -> list[FeedbackItem]:
         with self._lock:
             return self._open(organization, after)[:limit]
 
-    def waiting(self, organization: str | None, *, after: int | None = None) -> int:
+    def waiting(self, organization: str | None, *, after: Paging | None = None) -> int:
         with self._lock:
             return len(self._open(organization, after))
 
-    def _open(self, organization: str | None, after: int | None) -> list[FeedbackItem]:
-        start = None if after is None else review_key(self._get(after))
+    def mark(self) -> int:
+        with self._lock:
+            return self._events
+
+    def paging_after(self, item_id: int) -> Paging:
+        with self._lock:
+            item = self._get(item_id)
+            return Paging(self._events, kind_place(item.kind), item.id)
+
+    def _open(self, organization: str | None, after: Paging | None) -> list[FeedbackItem]:
+        mark = None if after is None else after.mark
         mine = sorted(
             (
                 item
                 for item in self._items.values()
                 if item.status == "open" and item.organization in (organization, None)
             ),
-            key=review_key,
+            key=lambda item: review_key(item, mark),
         )
-        return [item for item in mine if start is None or review_key(item) > start]
+        if after is None:
+            return mine
+        return [item for item in mine if review_key(item, mark) > (after.place, after.item_id)]
 
     def resolve(
         self, item_id: int, *, topic: str | None, text: str | None, by: str, at: datetime

@@ -16,9 +16,11 @@ from faq.feedback import (
     FeedbackItem,
     Kind,
     Learned,
+    Paging,
     Status,
     clean_question,
     kind_place,
+    moved,
     unknown_item,
 )
 from storage.database import Database
@@ -30,6 +32,15 @@ _KIND_PLACE = case(
     else_=len(REVIEW_ORDER),
 )
 """`faq.feedback.review_key`'s first part, in SQL."""
+
+
+def _place(mark: int) -> ColumnElement[int]:
+    """`faq.feedback.review_key`'s first part at review event `mark`, in SQL."""
+    return case(
+        (func.coalesce(col(FaqFeedback.opened), 0) > mark, len(REVIEW_ORDER)),
+        (func.coalesce(col(FaqFeedback.moved_up), 0) > mark, kind_place("declined")),
+        else_=_KIND_PLACE,
+    )
 
 
 class SqlFeedbackStore:
@@ -56,6 +67,8 @@ class SqlFeedbackStore:
             asked_at=at,
         )
         with self._database.session() as session:
+            if row.status == "open":
+                row.opened = _next_event(session)
             session.add(row)
             session.commit()
             assert row.id is not None
@@ -67,28 +80,41 @@ class SqlFeedbackStore:
             if row is None:
                 raise unknown_item(item_id)
             if row.status not in _REVIEWED:  # a late click on a reviewed item changes nothing
-                row.kind = "helpful" if helpful else "not-helpful"
-                row.status = "closed" if helpful else "open"
+                rated = moved(_item(row), helpful, _next_event(session))
+                row.kind, row.status = rated.kind, rated.status
+                row.opened, row.moved_up = rated.opened or row.opened, rated.moved_up or row.moved_up
                 session.add(row)
                 session.commit()
             return _item(row)
 
     def pending(
-        self, organization: str | None, limit: int, *, after: int | None = None
+        self, organization: str | None, limit: int, *, after: Paging | None = None
     ) -> list[FeedbackItem]:
+        place = _KIND_PLACE if after is None else _place(after.mark)
         with self._database.session() as session:
             rows = session.exec(
                 select(FaqFeedback)
-                .where(*_open(session, organization, after))
-                .order_by(_KIND_PLACE, col(FaqFeedback.id))
+                .where(*_open(organization, after))
+                .order_by(place, col(FaqFeedback.id))
                 .limit(limit)
             ).all()
             return [_item(row) for row in rows]
 
-    def waiting(self, organization: str | None, *, after: int | None = None) -> int:
+    def waiting(self, organization: str | None, *, after: Paging | None = None) -> int:
         with self._database.session() as session:
             counted = select(func.count()).select_from(FaqFeedback)
-            return session.exec(counted.where(*_open(session, organization, after))).one()
+            return session.exec(counted.where(*_open(organization, after))).one()
+
+    def mark(self) -> int:
+        with self._database.session() as session:
+            return _next_event(session) - 1
+
+    def paging_after(self, item_id: int) -> Paging:
+        with self._database.session() as session:
+            row = session.get(FaqFeedback, item_id)
+            if row is None:
+                raise unknown_item(item_id)
+            return Paging(_next_event(session) - 1, kind_place(row.kind), item_id)
 
     def resolve(
         self, item_id: int, *, topic: str | None, text: str | None, by: str, at: datetime
@@ -138,16 +164,23 @@ class SqlFeedbackStore:
             )
 
 
-def _open(session: Session, organization: str | None, after: int | None) -> list[ColumnElement[bool]]:
-    """Open items of the organization, in `REVIEW_ORDER` after item `after` when given."""
+def _open(organization: str | None, after: Paging | None) -> list[ColumnElement[bool]]:
+    """Open items of the organization; with `after`, those after its last question in the places they
+    had at its mark (`faq.feedback.review_key`)."""
     where = [col(FaqFeedback.status) == "open", _of(organization)]
     if after is not None:
-        row = session.get(FaqFeedback, after)
-        if row is None:
-            raise unknown_item(after)
-        # (place of its kind, id) after the item's own: `faq.feedback.review_key`
-        where.append(tuple_(_KIND_PLACE, col(FaqFeedback.id)) > tuple_(kind_place(row.kind), after))
+        where.append(tuple_(_place(after.mark), col(FaqFeedback.id)) > tuple_(after.place, after.item_id))
     return where
+
+
+def _next_event(session: Session) -> int:
+    """The number of the next review event (`faq.feedback.Paging`): one more than any so far. Two
+    replicas rating at the same instant may share one; a paging begun right between them can then take
+    the second for earlier than it was."""
+    opened, moved_up = session.exec(
+        select(func.max(col(FaqFeedback.opened)), func.max(col(FaqFeedback.moved_up)))
+    ).one()
+    return max(opened or 0, moved_up or 0) + 1
 
 
 def _of(organization: str | None) -> ColumnElement[bool]:
@@ -185,4 +218,6 @@ def _item(row: FaqFeedback) -> FeedbackItem:
         resolution_topic=row.resolution_topic,
         resolution_text=row.resolution_text,
         resolved_by=row.resolved_by,
+        opened=row.opened or 0,
+        moved_up=row.moved_up or 0,
     )

@@ -308,6 +308,10 @@ class FaqFeedback(SQLModel, table=True):
     resolved_by: str | None = None
     asked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    opened: int | None = Field(default=None, index=True)
+    """The review event at which it last began to wait (`faq.feedback.FeedbackItem.opened`)."""
+    moved_up: int | None = Field(default=None, index=True)
+    """The review event at which its decline, waiting, was rated Not helpful (`FeedbackItem.moved_up`)."""
 
 
 class AdminRefusal(SQLModel, table=True):

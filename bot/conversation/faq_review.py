@@ -16,7 +16,7 @@ from bot.conversation.commands import Command
 from bot.conversation.desk import Handler
 from bot.conversation.messages import Outgoing
 from faq import Answer, AskerContext, FaqAnswerer
-from faq.feedback import FeedbackError, FeedbackStore, check_resolution
+from faq.feedback import PLACE_WORDS, FeedbackError, FeedbackStore, Paging, check_resolution, review_key
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 
@@ -97,9 +97,8 @@ class FaqReview:
         organization = self._context_of(actor).organization
         action = words[1].casefold() if len(words) > 1 else ""
         if action in ("", MORE_WORD):
-            after = words[2] if len(words) > 2 else None
             try:
-                return [self._page(store, organization, more=bool(action), after=after)]
+                return [self._page(store, organization, more=bool(action), after=command.text.split()[2:])]
             except FeedbackError as error:
                 raise WorkflowError(str(error)) from None
         if action == TOPICS_WORD:
@@ -125,20 +124,28 @@ class FaqReview:
         return [faq_views.resolved(item)]
 
     @staticmethod
-    def _page(store: FeedbackStore, organization: str | None, *, more: bool, after: str | None) -> Outgoing:
-        """A page of `REVIEW_PAGE` questions: the first, or (`more`) those listed after question `after`,
-        by default after the first page. Paged by question, not by count: a question reviewed since the
-        page before shifts none of the rest out of sight."""
-        start: int | None = None
-        if after is not None:
-            start = _number(after, REVIEW_USAGE)
+    def _page(store: FeedbackStore, organization: str | None, *, more: bool, after: list[str]) -> Outgoing:
+        """A page of `REVIEW_PAGE` questions: the first, or (`more`) those listed after question N
+        (`after`: N, or N with the place and mark of the paging that showed it, as the Next button and the
+        words under a page give them), by default after the first page. Paged by question, not by count:
+        a question reviewed since the page before shifts none of the rest out of sight, and one rated since
+        keeps its place in this paging (`faq.feedback.Paging`)."""
+        start = Paging(store.mark())
+        if after:
+            start = _paging(store, after)
         elif more:
-            first = store.pending(organization, REVIEW_PAGE)
-            start = first[-1].id if first else None
+            first = store.pending(organization, REVIEW_PAGE, after=start)
+            if first:
+                start = Paging(start.mark, *review_key(first[-1], start.mark))
         items = store.pending(organization, REVIEW_PAGE, after=start)
-        later = store.waiting(organization, after=items[-1].id) if items else 0
+        last = Paging(start.mark, *review_key(items[-1], start.mark)) if items else start
         return faq_views.review(
-            items, organization, total=store.waiting(organization), later=later, after=start
+            items,
+            organization,
+            total=store.waiting(organization),
+            later=store.waiting(organization, after=last) if items else 0,
+            after=start.item_id if start.place >= 0 else None,
+            last=last,
         )
 
     def _unknown_topic(self, topic: str) -> str:
@@ -164,6 +171,17 @@ def check_answer(text: str) -> None:
 
 def _asker(actor: Actor) -> str:
     return actor.id or actor.email.casefold()
+
+
+def _paging(store: FeedbackStore, words: list[str]) -> Paging:
+    """`N` (after question N as it is listed now), or `N PLACE MARK` as `faq_views.review` writes them."""
+    item_id = _number(words[0], REVIEW_USAGE)
+    if len(words) == 1:
+        return store.paging_after(item_id)
+    place = words[1].casefold() if len(words) == 3 else ""
+    if place not in PLACE_WORDS or not words[2].isdecimal() or len(words[2]) > 12:
+        raise WorkflowError(REVIEW_USAGE)
+    return Paging(int(words[2]), PLACE_WORDS.index(place), item_id)
 
 
 def _number(raw: str | None, usage: str) -> int:

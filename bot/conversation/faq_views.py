@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
 from bot.conversation.quoting import quoted
 from faq import ASK_AN_ADMIN, Answer, Topic
-from faq.feedback import FeedbackItem
+from faq.feedback import NEW_PLACE_WORD, PLACE_WORDS, FeedbackItem, Paging
 
 ASK_ADMIN = "ask-admin"
 """The *Ask an admin* button under an answer: it carries the question to the migration's admins."""
@@ -22,7 +22,8 @@ RATING_OF_LABEL = {HELPFUL.casefold(): RATE_HELPFUL, NOT_HELPFUL.casefold(): RAT
 """A rating button's label typed alone (as the console shows it) rates the asker's last answer."""
 REVIEW_WORD = "faq"
 MORE_WORD = "more"
-"""`faq review more N`: the questions listed after question N."""
+"""`faq review more N`: the questions listed after question N; `faq review more N PLACE MARK` as a page
+gives them, those after it in its paging (`faq.feedback.Paging`)."""
 REVIEW_PAGE = 10
 """Questions a review page shows: each is up to `_EXCERPT` characters with its buttons."""
 _EXCERPT = 300
@@ -91,11 +92,12 @@ def review(
     total: int | None = None,
     later: int = 0,
     after: int | None = None,
+    last: Paging | None = None,
 ) -> Outgoing:
     """A page of the open questions for the admins, each with one-click choices and the commands for the
     rest: `total` waiting in all, `later` of them listed after this page, which comes after question
-    `after` (None: the first page). Only the admin who asked sees it: people asked some of these questions
-    in a direct message."""
+    `after` (None: the first page) and ends at `last` in its paging. Only the admin who asked sees it:
+    people asked some of these questions in a direct message."""
     where = f" for {organization}" if organization else ""
     total = len(items) if total is None else total
     if not total:
@@ -115,7 +117,8 @@ def review(
         blocks.append(
             Text(
                 f"Here {first} to {first + len(items) - 1}: those rated *{NOT_HELPFUL}* first (my answer"
-                " failed someone), then those I declined, each oldest first."
+                " failed someone), then those I declined, each oldest first"
+                + (", then those rated or asked since you began." if _new(last) else ".")
             )
         )
     for item in items:
@@ -128,10 +131,11 @@ def review(
         ]
         buttons.append(Button(f"#{item.id}: dismiss", REVIEW_WORD, f"review dismiss {item.id}"))
         blocks.append(Actions(tuple(buttons)))
-    if later:
-        last, next_count = items[-1].id, min(later, REVIEW_PAGE)
-        blocks.append(Text(f"{later} more after these: `faq review {MORE_WORD} {last}`, or the button."))
-        blocks.append(Actions((Button(f"Next {next_count}", REVIEW_WORD, f"review {MORE_WORD} {last}"),)))
+    if later and last is not None:
+        # the place and mark too: a question rated meanwhile is neither skipped nor shown again
+        more = f"review {MORE_WORD} {last.item_id} {PLACE_WORDS[last.place]} {last.mark}"
+        blocks.append(Text(f"{later} more after these: `faq {more}`, or the button."))
+        blocks.append(Actions((Button(f"Next {min(later, REVIEW_PAGE)}", REVIEW_WORD, more),)))
     blocks.append(
         Text(
             "Attach another topic: `faq review attach N TOPIC`. Answer in your own words (for example where"
@@ -140,6 +144,11 @@ def review(
         )
     )
     return Outgoing(Message(f"{count} to review in the FAQ", tuple(blocks), private=True))
+
+
+def _new(last: Paging | None) -> bool:
+    """Whether the page reaches the questions that began to wait after its paging began."""
+    return last is not None and PLACE_WORDS[last.place] == NEW_PLACE_WORD
 
 
 def topics(known: Sequence[Topic]) -> Outgoing:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from faq import AskerContext, FaqAnswerer
-from faq.feedback import FeedbackError, FeedbackStore, InMemoryFeedbackStore, check_resolution
+from faq.feedback import (
+    FeedbackError,
+    FeedbackStore,
+    InMemoryFeedbackStore,
+    Paging,
+    check_resolution,
+    review_key,
+)
 from storage import Database, open_database
 from storage.faq_feedback import SqlFeedbackStore
 from storage.models import FaqFeedback
@@ -211,7 +218,7 @@ def _pages_list_not_helpful_first_and_the_next_page_after_the_last_question_show
         *(f"declined {n}" for n in (0, 1, 2, 3, 4, 6)),
     ]
     assert store.waiting("fabrikam") == 15
-    last = ids["declined 6"]
+    last = store.paging_after(ids["declined 6"])
     assert store.waiting("fabrikam", after=last) == 5
     # Reviewing questions of the first page, its last one too, moves none of the next page out of sight.
     for reviewed in ("declined 0", "declined 6"):
@@ -219,9 +226,10 @@ def _pages_list_not_helpful_first_and_the_next_page_after_the_last_question_show
     assert [item.question for item in store.pending("fabrikam", 10, after=last)] == [
         f"declined {n}" for n in range(7, 12)
     ]
-    assert store.waiting("fabrikam") == 13 and store.pending("fabrikam", 10, after=ids["declined 11"]) == []
+    end = store.paging_after(ids["declined 11"])
+    assert store.waiting("fabrikam") == 13 and store.pending("fabrikam", 10, after=end) == []
     with pytest.raises(FeedbackError, match="no question number 999"):
-        store.pending("fabrikam", 10, after=999)
+        store.paging_after(999)
 
 
 def test_review_pages_list_not_helpful_first_then_after_the_last_question_shown(store: FeedbackStore) -> None:
@@ -230,3 +238,74 @@ def test_review_pages_list_not_helpful_first_then_after_the_last_question_shown(
 
 def test_review_pages_in_sql_as_in_memory(database: Database) -> None:
     _pages_list_not_helpful_first_and_the_next_page_after_the_last_question_shown(SqlFeedbackStore(database))
+
+
+def _declined(store: FeedbackStore, count: int) -> list[int]:
+    return [
+        store.record(
+            organization="fabrikam", question=f"d{n}", kind="declined", topic=None, closest=(), at=NOW
+        )
+        for n in range(count)
+    ]
+
+
+def _page(store: FeedbackStore, after: Paging) -> tuple[list[str], Paging]:
+    """A page of 10 of the paging `after`, and where the next one starts."""
+    items = store.pending("fabrikam", 10, after=after)
+    return [item.question for item in items], Paging(after.mark, *review_key(items[-1], after.mark))
+
+
+def _ratings_while_paging_skip_no_question_and_repeat_none(store: FeedbackStore) -> None:
+    """rev44 finding 4: 12 declines, page 1 shows d0..d9. Then the unseen d11 rated Not helpful was
+    skipped (page 2 only d10, "Here 12 to 12"), and d9 rated re-listed d11 and d0..d8."""
+    ids = _declined(store, 12)
+    first, after_first = _page(store, Paging(store.mark()))
+    assert first == [f"d{n}" for n in range(10)]
+
+    store.rate(ids[11], helpful=False, at=NOW)  # unseen: moved up past the first page
+    store.rate(ids[9], helpful=False, at=NOW)  # seen
+    assert store.waiting("fabrikam", after=after_first) == 2
+    second = store.pending("fabrikam", 10, after=after_first)
+    assert [item.question for item in second] == ["d10", "d11"]
+    assert second[1].kind == "not-helpful"  # shown as it is now, in the place it had
+    # A fresh `faq review` lists the ratings first, as always.
+    assert [item.question for item in store.pending("fabrikam", 3)] == ["d9", "d11", "d0"]
+
+
+def _questions_that_begin_to_wait_while_paging_come_last(store: FeedbackStore) -> None:
+    """An answer rated Not helpful, or a question declined, after the first page was listed comes after
+    the declines still to come: neither before them (skipped) nor twice."""
+    ids = _declined(store, 12)
+    answered = store.record(
+        organization="fabrikam", question="a0", kind="answered", topic="ssh-keys", closest=(), at=NOW
+    )
+    first, after_first = _page(store, Paging(store.mark()))
+    assert first == [f"d{n}" for n in range(10)]
+    store.rate(answered, helpful=False, at=NOW)
+    store.rate(ids[0], helpful=False, at=NOW)  # seen, then rated: not shown again
+    store.record(organization="fabrikam", question="late", kind="declined", topic=None, closest=(), at=NOW)
+    second, after_second = _page(store, after_first)
+    assert second == ["d10", "d11", "a0", "late"]
+    assert store.pending("fabrikam", 10, after=after_second) == []
+    assert store.waiting("fabrikam") == 14
+    assert [item.question for item in store.pending("fabrikam", 2)] == ["d0", "a0"]  # afresh: ratings first
+
+
+PAGINGS = [
+    _ratings_while_paging_skip_no_question_and_repeat_none,
+    _questions_that_begin_to_wait_while_paging_come_last,
+]
+
+
+@pytest.mark.parametrize("scenario", PAGINGS)
+def test_a_paging_keeps_each_question_where_it_was_when_it_began(
+    store: FeedbackStore, scenario: Callable[[FeedbackStore], None]
+) -> None:
+    scenario(store)
+
+
+@pytest.mark.parametrize("scenario", PAGINGS)
+def test_a_paging_keeps_each_question_where_it_was_in_sql_too(
+    database: Database, scenario: Callable[[FeedbackStore], None]
+) -> None:
+    scenario(SqlFeedbackStore(database))

@@ -39,7 +39,7 @@ from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.render import envelope_of
 from bot.slack.blocks import message_payload, note, render, view_payload
 from faq import AskerContext, default_answerer
-from faq.feedback import FeedbackItem
+from faq.feedback import FeedbackItem, Paging
 from sandbox.generate import generate
 from storage import OutboundMessage
 from tests.fakes.slack_limits import problems
@@ -559,7 +559,11 @@ def replies(world: World) -> dict[str, Message | Outgoing]:
         "passed on": faq_views.passed_on(organization, addresses[:40], again=False),
         "rated": faq_views.rated(question, helpful=False, admins=True),
         "review": faq_views.review(  # the first page of 200 waiting, with the button to the next
-            [replace(question, id=i) for i in range(REVIEW_PAGE)], organization, total=200, later=190
+            [replace(question, id=i) for i in range(REVIEW_PAGE)],
+            organization,
+            total=200,
+            later=190,
+            last=Paging(10**12 - 1, 0, REVIEW_PAGE - 1),  # the longest words to the next page
         ),
         "resolved": faq_views.resolved(replace(question, status="attached", resolution_topic="ssh-keys")),
         "stale button": help_views.stale_button(),

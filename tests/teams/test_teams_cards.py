@@ -14,7 +14,7 @@ from bot.teams import cards
 from bot.teams.pacing import PER_CONVERSATION, Pacer
 from faq import AskerContext
 from faq.answerer import FaqAnswerer
-from faq.feedback import FeedbackItem
+from faq.feedback import FeedbackItem, Paging
 
 
 def test_each_element_is_written_as_the_teams_sdks_card_model_writes_it() -> None:
@@ -267,7 +267,8 @@ def test_a_review_page_of_200_waiting_fits_one_card_whole_with_its_next_button()
         datetime.now(UTC),
     )
     items = [replace(question, id=1000 + n) for n in range(faq_views.REVIEW_PAGE)]
-    card = cards.card(faq_views.review(items, organization, total=200, later=190).message)
+    last = Paging(10**12 - 1, 0, 1009)  # the longest place word and mark the words take
+    card = cards.card(faq_views.review(items, organization, total=200, later=190, last=last).message)
     sent = json.dumps(card)
     assert len(sent) <= cards.MAX_CARD_BYTES and "left out" not in sent
     next_page = [
@@ -277,7 +278,7 @@ def test_a_review_page_of_200_waiting_fits_one_card_whole_with_its_next_button()
         "type": "Action.Execute",
         "title": "Next 10",
         "verb": "faq",
-        "data": {"value": "review more 1009"},
+        "data": {"value": "review more 1009 not-helpful 999999999999"},
     }
     assert card["body"][0]["text"].startswith("200 questions waiting for review") and "Here 1 to 10" in sent
 
