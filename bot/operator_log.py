@@ -17,17 +17,21 @@ if TYPE_CHECKING:  # Slack's libraries: only a `serve` with Slack imports them
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.teams.connector import TeamsApi
+    from storage import Database
 
 log = logging.getLogger("aadbot.serve")
 
 
-def start_up(settings: Settings, *, database: str | None, teams_app_id: str | None) -> None:
-    """`database`: its URL without the password (None: no database, requests remembered in memory)."""
+def start_up(settings: Settings, *, database: Database | None, teams_app_id: str | None) -> None:
+    """`database`: None without one (requests remembered in memory); its URL is shown without the password,
+    and what opening it did to its schema, which an operator rolling out a new version looks for."""
     # The root logger stays at WARNING (libraries' chatter); these two are for operators. Each is set
     # itself: bolt resets the level of its app's logger, "aadbot", on every request.
     for logger in (log, step_log.log):
         logger.setLevel(logging.INFO)
-    log.info("database: %s", database or "none (requests remembered in memory, no outbox)")
+    log.info("database: %s", database.url if database else "none (requests remembered in memory, no outbox)")
+    if database is not None and database.schema_change is not None:
+        log.info("database schema %s", database.schema_change)
     if not settings.slack_bot_token:
         log.info("Slack: off (SLACK_BOT_TOKEN is not set)")
     elif settings.slack_app_token:

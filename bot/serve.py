@@ -86,7 +86,7 @@ def run(
     built = runtime(settings)
     operator_log.start_up(
         settings,
-        database=built.database.url,
+        database=built.database,
         teams_app_id=teams.app_id,
     )
     sandbox_url = built.sandbox.url if built.sandbox is not None else settings.sandbox_url

@@ -63,9 +63,11 @@ class StorageError(Exception):
 class Database:
     """An engine plus a session factory. Use one short `with db.session() as session:` per unit of work."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, schema_change: str | None = None) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, class_=Session, expire_on_commit=False)
+        self.schema_change = schema_change
+        """What opening did to the schema ("upgraded from revision 0013 to 0015"); None: nothing."""
 
     @property
     def url(self) -> str:
@@ -98,10 +100,11 @@ def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:
     engine = _create_engine(url or DEFAULT_URL, pre_ping=pre_ping)
     shown = engine.url.render_as_string(hide_password=True)
     revision: str | None = None
+    found: str | None = head_revision()
     try:
         revision = _revision(engine)
         if revision != head_revision():
-            upgrade(engine)
+            found = upgrade(engine)
     except SQLAlchemyError as error:
         engine.dispose()
         reason = _reason(error)
@@ -127,7 +130,7 @@ def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:
         engine.dispose()
         fix = _WRITING_FIXES[engine.url.get_backend_name()]
         raise StorageError(f"Cannot write to the database {shown}: {_reason(error)}. {fix}") from None
-    return Database(engine)
+    return Database(engine, schema_change=_change(found, head_revision()))
 
 
 def _reason(error: SQLAlchemyError) -> str:
@@ -187,6 +190,12 @@ def head_revision() -> str:
     return max(path.name.split("_", 1)[0] for path in (_MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
+def _change(found: str | None, head: str) -> str | None:
+    if found is None:
+        return f"created at revision {head}"
+    return f"upgraded from revision {found} to {head}" if found != head else None
+
+
 def _is_unknown_revision(error: BaseException) -> bool:
     from alembic.util.exc import CommandError  # only reached once Alembic has run, and failed
 
@@ -214,9 +223,13 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every pending schema migration (`alembic upgrade head`) in one transaction where possible."""
-    from alembic import command  # here, not at the top: a process whose database is up to date never needs it
+def upgrade(engine: Engine) -> str | None:
+    """Apply every pending schema migration (`alembic upgrade head`) in one transaction where possible; the
+    revision it found once it held the lock (None: no schema yet), which another process opening the database
+    at the same moment may have upgraded already."""
+    # here, not at the top: a process whose database is up to date never needs them
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -226,9 +239,11 @@ def upgrade(engine: Engine) -> None:
             # once raced to "table ... already exists". Holding the write lock from the start, the others
             # wait (the 30 s timeout) and then find the schema made.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        found = MigrationContext.configure(connection).get_current_revision()
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        return found
 
 
 def _create_engine(url: str, *, pre_ping: bool = True) -> Engine:

@@ -68,7 +68,7 @@ def serve(
     token = check_settings(settings)
     operator_log.start_up(
         settings,
-        database=persistence.database.url if persistence is not None else None,
+        database=persistence.database if persistence is not None else None,
         teams_app_id=None,
     )
     requests: Serving

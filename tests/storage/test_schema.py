@@ -79,7 +79,7 @@ def test_the_head_revision_the_code_knows_is_alembics() -> None:
 def test_an_up_to_date_database_opens_without_migrating(database_url: str, upgrades: list[str]) -> None:
     database = open_database(database_url)
     try:
-        assert database.ping()
+        assert database.ping() and database.schema_change is None  # `serve` logs no schema line
     finally:
         database.dispose()
     assert upgrades == []
@@ -99,6 +99,8 @@ def test_an_older_database_is_upgraded_to_the_head(empty_database_url: str, upgr
     try:
         assert upgrades == ["0007", "head"]
         _assert_at_head_without_drift(database)
+        # what `serve` logs at start-up: no line said an upgrade ran (walk32)
+        assert database.schema_change == f"upgraded from revision 0007 to {head_revision()}"
     finally:
         database.dispose()
 
@@ -291,6 +293,7 @@ def test_opening_twice_is_harmless(empty_database_url: str) -> None:
     second = open_database(empty_database_url)
     try:
         assert second.ping()
+        assert (first.schema_change, second.schema_change) == (f"created at revision {head_revision()}", None)
     finally:
         first.dispose()
         second.dispose()
