@@ -27,7 +27,7 @@ from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
-from workflows.notices import admins_address
+from workflows.notices import CHANNEL_PREFIX, admins_address
 from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.progress import (
     PERSONAL_LISTS,
@@ -317,9 +317,11 @@ class Tracking:
         with self._database.session() as session:
             whom = {"migration_id": migration_id, "organization": organization, "name": name, "email": email}
             today = now.date().isoformat()
+            privately = any(not recipient.startswith(CHANNEL_PREFIX) for recipient in recipients)
             messages = [
-                NewMessage(f"{key}-{today}-{recipient}", recipient, HELP_MESSAGE, whom | about)
+                NewMessage(f"{key}-{today}-{recipient}", recipient, HELP_MESSAGE, whom | shown)
                 for recipient in recipients
+                for shown in [_shown_to(recipient, about, privately=privately)]
             ]
             queued = enqueue_all(session, messages, now=now)
             fresh = any(message.id is None for message in queued)
@@ -679,6 +681,17 @@ def _choices(person: PlannedUser | None) -> dict[str, Any]:
         return {}
     accounts = zip(person.candidates, person.candidate_names, strict=False)
     return {"person": person.id, "choices": [[account, name] for account, name in accounts]}
+
+
+def _shown_to(recipient: str, about: dict[str, Any], *, privately: bool) -> dict[str, Any]:
+    """What a word to the admins says where `recipient` reads it. A channel never holds someone's accounts
+    to choose between, nor the one they chose: people other than admins post there. It hears only that they
+    said which is theirs, or need a decision (`withheld`), and whether each admin has the accounts, with a
+    button for each, in a direct message (`sent_privately`)."""
+    if not recipient.startswith(CHANNEL_PREFIX) or not about.get("choices"):
+        return about
+    kept = {key: value for key, value in about.items() if key not in ("choices", "person", "chose")}
+    return kept | {"withheld": "chose" if about.get("chose") else "help", "sent_privately": privately}
 
 
 def _schedule(session: Session, reminder_id: int) -> tuple[Reminder | None, Migration | None]:

@@ -400,10 +400,17 @@ def help_request(
     question: str = "",
     chose: str = "",
     choosing: Choosing | None = None,
+    withheld: str = "",
+    sent_privately: bool = False,
 ) -> Message:
     """Tells the admins that someone needs help with an item of their list, asks them a question, or says
     which of the accounts that share their address is theirs (`chose`); `choosing`: those accounts, each
-    with its `decide` button, which stays the admins' to press."""
+    with its `decide` button, which stays the admins' to press. `withheld` (in a channel: "chose" or
+    "help"): the accounts went to each admin in a direct message (`sent_privately`), not here."""
+    if withheld:
+        return _accounts_withheld(
+            name, email, title, chose=withheld == "chose", sent_privately=sent_privately
+        )
     if chose:
         text = f"{name} ({email}) says {chose} is their account"
     elif question:
@@ -430,6 +437,29 @@ def help_request(
         )
     buttons = plan_views.account_buttons(choosing.organization, choosing.person, choosing.accounts)
     return Message(text, (Text(text), Actions(tuple(buttons))))
+
+
+def _accounts_withheld(name: str, email: str, title: str, *, chose: bool, sent_privately: bool) -> Message:
+    """The channel's word about someone several directory accounts match: that they said which is theirs,
+    or need a decision, without the accounts (people other than admins read the channel)."""
+    if chose:
+        text = f"{name} ({email}) says which of the directory accounts that share their address is theirs."
+    else:
+        text = (
+            f"{name} ({email}) needs help with: {title}. Write to them at {email}. Several directory accounts"
+            " share their address."
+        )
+    if sent_privately:
+        text += (
+            " I sent each migration admin the accounts in a direct message, with a button for each: only you"
+            " can record which one is theirs."
+        )
+    else:
+        text += (
+            " I could reach no migration admin in a direct message: `plan` in a direct message with me shows"
+            " the accounts, with a button for each."
+        )
+    return Message(text, (Text(text),))
 
 
 def account_choices(choosing: Choosing, own_address: str, admins: Sequence[str]) -> list[Block]:

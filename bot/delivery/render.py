@@ -186,6 +186,8 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 question=str(payload.get("question", "")),
                 chose=str(payload.get("chose", "")),
                 choosing=_choosing(payload),
+                withheld=str(payload.get("withheld", "")),
+                sent_privately=bool(payload.get("sent_privately")),
             )
         case other:
             raise ValueError(f"unknown message kind {other!r}")

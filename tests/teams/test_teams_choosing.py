@@ -1,16 +1,41 @@
 """Hana in Teams, whose address two directory accounts carry, says which one is hers from her list, or in
-her own words in her personal chat; the admins' channel card offers a button per account (walk31
-finding 2)."""
+her own words in her personal chat; each admin's personal chat gets a card with a button per account, and
+the channel, where people other than admins post, only that she said which is hers (walk31 finding 2,
+rev44 finding 3)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from tests.bot.test_choosing_own_account import SENT_PRIVATELY
 from tests.teams.conftest import Teams, actions_of, latest_card, texts
 from tests.teams.test_teams_help import DANA, _answered_below, _channel_since, _notified
 
 HANA, HANA_MEMBER = "hana@contoso.com", "hana.hart@fabrikam.com"
+HANA_GUEST = "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com"
+SAID_WHICH = (
+    f"Hana Hart (Fabrikam) ({HANA}) says which of the directory accounts that share their address is theirs."
+    f" {SENT_PRIVATELY}"
+)
 
 
-def test_hana_chooses_her_account_from_her_list_and_an_admin_decides_from_the_channel(teams: Teams) -> None:
+def _told_privately(
+    teams: Teams, before: int, told: str = f"says {HANA_MEMBER} is their account"
+) -> dict[str, Any]:
+    """The card Dana got in her personal chat since `before`, saying `told`: Hana's accounts, a button for
+    each."""
+    hers = teams.personal(DANA)
+    (card,) = [e for e in teams.activities()[before:] if e in hers and HANA_GUEST in texts(e)]
+    said = " ".join(texts(card).split())
+    assert f"({HANA}) {told}" in said and f"{HANA_GUEST}, {HANA_MEMBER}" in said
+    titles = [a["title"] for a in actions_of(latest_card(teams.activities(), card["id"]))]
+    assert titles == [f"{HANA_GUEST} is theirs", f"{HANA_MEMBER} is theirs"]
+    return card
+
+
+def test_hana_chooses_her_account_from_her_list_and_an_admin_decides_from_her_personal_chat(
+    teams: Teams,
+) -> None:
     _notified(teams)
     (todo,) = [e for e in teams.personal(HANA_MEMBER) if "to-do list" in texts(e).lower()]
     choices = _answered_below(teams, HANA_MEMBER, todo["id"], "Choose my account")
@@ -23,11 +48,8 @@ def test_hana_chooses_her_account_from_her_list_and_an_admin_decides_from_the_ch
         f" {HANA_MEMBER}."
     )
     teams.deliver_outbox()
-    (notice,) = _channel_since(teams, before)
-    assert f"({HANA}) says {HANA_MEMBER} is their account: several directory accounts share" in notice
-    (card,) = [e for e in teams.activities()[before:] if e["conversation"]["conversationType"] == "channel"]
-    titles = [a["title"] for a in actions_of(latest_card(teams.activities(), card["id"]))]
-    assert f"{HANA_MEMBER} is theirs" in titles
+    assert _channel_since(teams, before) == [SAID_WHICH]
+    card = _told_privately(teams, before)
     assert teams.click(DANA, card["id"], f"{HANA_MEMBER} is theirs").status_code == 200
     hana = next(u for u in teams.runtime.service.plan("fabrikam-fiber").users if u.principal_name == HANA)
     assert (hana.outcome, hana.match.user_principal_name if hana.match else "") == ("map", HANA_MEMBER)
@@ -40,5 +62,22 @@ def test_hana_names_her_account_in_her_personal_chat(teams: Teams) -> None:
     assert "Thanks: I told the migration admins" in answer
     assert "I don't know" not in answer
     teams.deliver_outbox()
-    (notice,) = _channel_since(teams, before)
-    assert f"({HANA}) says {HANA_MEMBER} is their account" in notice
+    assert _channel_since(teams, before) == [SAID_WHICH]
+    _told_privately(teams, before)
+
+
+def test_hanas_need_help_shows_her_accounts_to_each_admin_privately_not_in_the_channel(teams: Teams) -> None:
+    _notified(teams)
+    (todo,) = [e for e in teams.personal(HANA_MEMBER) if "to-do list" in texts(e).lower()]
+    before = len(teams.activities())
+    card = _answered_below(teams, HANA_MEMBER, todo["id"], "I need help")
+    assert [a["title"] for a in actions_of(card)][-1] == f"This one is mine: {HANA_MEMBER}"
+    teams.deliver_outbox()
+    assert _channel_since(teams, before) == [
+        f"Hana Hart (Fabrikam) ({HANA}) needs help with: Tell the admins which work account is yours. Write"
+        f" to them at {HANA}. Several directory accounts share their address. {SENT_PRIVATELY}"
+    ]
+    told = _told_privately(teams, before, "needs help with: Tell the admins which work account is yours.")
+    assert teams.click(DANA, told["id"], f"{HANA_MEMBER} is theirs").status_code == 200
+    hana = next(u for u in teams.runtime.service.plan("fabrikam-fiber").users if u.principal_name == HANA)
+    assert (hana.outcome, hana.match.user_principal_name if hana.match else "") == ("map", HANA_MEMBER)

@@ -156,7 +156,7 @@ class Helping(Stage):
                 else self._desk.answerer.answer(item.title, context)
             )
             answer = found.answer
-        recipients = self._recipients(migration, actor)
+        recipients = self._recipients(migration, actor, choosing=choosing is not None)
         fresh = self._desk.tracking.ask_for_help(item, actor, recipients, choosing=choosing)
         told = todo_views.help_for_item(item, answer, admins, admins_told=bool(recipients), again=not fresh)
         return [*told, *self._desk.outbox.flush()]
@@ -194,18 +194,21 @@ class Helping(Stage):
                 f"`{untick(account)}` is not one of the accounts that share your address: {choosing.names}."
                 f" Say `{todo_views.MY_ACCOUNT}` to choose one with a button."
             )
-        recipients = self._recipients(migration, actor)
+        recipients = self._recipients(migration, actor, choosing=True)
         fresh = self._desk.tracking.tell_choice(migration, actor, person.address, person, chosen, recipients)
         shown = chosen[1] if mailbox(chosen[1]) else f"the guest account {chosen[1]}"
         passed = todo_views.choice_passed_on(shown, admins, admins_told=bool(recipients), again=not fresh)
         return [passed, *self._desk.outbox.flush()]
 
-    def _recipients(self, migration: MigrationStatus, actor: Actor) -> list[str]:
+    def _recipients(self, migration: MigrationStatus, actor: Actor, *, choosing: bool = False) -> list[str]:
         """Where a request for help goes: the migration's channel, or each admin when it was started from a
-        direct message."""
-        if migration.channel_id:
-            return [f"{CHANNEL_PREFIX}{migration.channel_id}"]
-        return self._desk.service.approver_emails(migration.organization, exclude=actor)
+        direct message. Someone's accounts to choose between (`choosing`) go to each admin privately, as an
+        approval prompt does; the channel, where people other than admins post, hears only that they need
+        a decision (`workflows.reminders`)."""
+        channel = [f"{CHANNEL_PREFIX}{migration.channel_id}"] if migration.channel_id else []
+        if channel and not choosing:
+            return channel
+        return [*channel, *self._desk.service.approver_emails(migration.organization, exclude=actor)]
 
     def _asker_context(self, actor: Actor, channel: str | None = None) -> AskerContext:
         try:
