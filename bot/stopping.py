@@ -7,8 +7,10 @@ bounded the same way, and exits as a failure (`FAILED`) even when a thread holds
 The event loop's own work is bounded by `alongside` (`AADBOT_STOP_SECONDS`, then cancelled). Work in threads
 (a Microsoft call or a database query behind `asyncio.to_thread`) cannot be cancelled, and the interpreter
 waits for those threads at exit; `CLOSING_SECONDS` after that bound the process names what each thread is
-doing and ends without them. Told to stop, the outbox worker starts no other send, and a Teams send that has
-not handed its message to Teams yet gives it back for the next process (`bot.delivery.sender.HandsOver`):
+doing and ends without them. Told to stop, an invite or a removal under way (in a thread) stops between two
+people and marks its step interrupted, so that `resume` carries on at once (`workflows.stopping`); the outbox
+worker starts no other send, and a Teams send that has not handed its message to Teams yet gives it back for
+the next process (`bot.delivery.sender.HandsOver`):
 the bound is spent on the requests already made, which `AADBOT_STOP_SECONDS` outlasts (bot/settings.py). A
 send cut short by either bound stays `in_flight` in the outbox, so the next process looks for it before
 posting it: on Slack, in the conversation's history, so nothing is lost and nothing is sent twice; Teams
@@ -32,6 +34,7 @@ from types import FrameType
 from typing import Any
 
 from bot.alongside import CANCELLED_SECONDS
+from workflows.stopping import PROCESS_STOPPING
 
 logger = logging.getLogger("aadbot.serve")
 
@@ -84,6 +87,7 @@ async def _on_signals(serving: Serving, received: list[signal.Signals], bound: _
         received.append(number)
         logger.info("stopping (%s)", number.name)  # the work under way may take a while yet
         bound.arm("the signal")
+        PROCESS_STOPPING.set()  # an invite or a removal under way stops between two people
         stopping.set()
 
     try:

@@ -36,6 +36,7 @@ STATES: tuple[str, ...] = (
     "completed",
     "cancelled",
     "failed",
+    "interrupted",
 )
 INVITATIONS_CHECK = "invite-permission"
 """The check that fails when nobody may invite the people without a directory account: it is about them
@@ -56,6 +57,8 @@ CONNECTED_STEPS = ("connected", "users_notified", "billing_checked")
 """Connected and not yet completed: people left without a directory account can still be invited."""
 INVITING_AFTER_CONNECTING = "inviting_after_connecting"
 """Busy like `inviting`, but it only ever returns to the connected step it began in."""
+LEASED_STATES = frozenset({*BUSY_STATES, INVITING_AFTER_CONNECTING})
+"""A step runs in them; one silent for `WorkflowSettings.step_lease` is taken as dead: `resume` re-runs it."""
 CONNECTED_UNFINISHED = frozenset({*CONNECTED_STEPS, INVITING_AFTER_CONNECTING})
 """Connected and not completed: what the sign-in watch looks at, and nothing there can be cancelled."""
 _CANCELLABLE = [state for state in STATES if state not in FINAL_STATES | CONNECTED_UNFINISHED]
@@ -120,22 +123,35 @@ TRANSITIONS: list[dict[str, Any]] = [
             "dest": step,
             "conditions": "began_there",
         }
-        for trigger in ("invitations_sent", "invite_denied", "fail")
+        for trigger in ("invitations_sent", "invite_denied", "fail", "interrupt")
         for step in CONNECTED_STEPS
     ),
     {"trigger": "fail", "source": sorted(BUSY_STATES), "dest": "failed"},
+    # The process stopping (SIGTERM) stops a step between two people: `resume` carries on at once, where a
+    # step left busy would wait for its lease.
+    {"trigger": "interrupt", "source": sorted(BUSY_STATES), "dest": "interrupted"},
     {
         "trigger": "resume",
-        "source": "failed",
+        "source": ["failed", "interrupted"],
         "dest": "checking_prerequisites",
         "conditions": "failed_checking",
     },
-    {"trigger": "resume", "source": "failed", "dest": "inviting", "conditions": "failed_inviting"},
-    {"trigger": "resume", "source": "failed", "dest": "removing", "conditions": "failed_removing"},
+    {
+        "trigger": "resume",
+        "source": ["failed", "interrupted"],
+        "dest": "inviting",
+        "conditions": "failed_inviting",
+    },
+    {
+        "trigger": "resume",
+        "source": ["failed", "interrupted"],
+        "dest": "removing",
+        "conditions": "failed_removing",
+    },
     # A busy state nobody has touched for a while is an interrupted step (a crash): resume re-runs it.
     {
         "trigger": "resume",
-        "source": [*sorted(BUSY_STATES), INVITING_AFTER_CONNECTING],
+        "source": sorted(LEASED_STATES),
         "dest": "=",
         "conditions": "step_abandoned",
     },
@@ -190,6 +206,7 @@ ACTION_PHRASES: dict[str, str] = {
     "billing_confirmed": "confirmed billing",
     "complete": "completed the migration",
     "fail": "hit a failure",
+    "interrupt": "stopped a step part way, as the bot was stopping",
     "resume": "resumed the migration",
     "cancel": "cancelled the migration",
     "remove_user": "removed a user from the organization",
@@ -311,7 +328,19 @@ class MigrationFlow:
         except MachineError:
             raise refusal(before, word) from None
         if not moved:
-            raise WorkflowError(f"`{word}` is not possible yet: {_GUARD_REASONS[trigger]}")
+            reason = self._lease_reason() if trigger == "resume" else None
+            raise WorkflowError(f"`{word}` is not possible yet: {reason or _GUARD_REASONS[trigger]}")
+
+    def _lease_reason(self) -> str | None:
+        """Why a busy step cannot be resumed yet, and from when it can: a process that died without a
+        word (kill -9, a lost machine) leaves its step busy until the lease runs out."""
+        if self.row.state not in LEASED_STATES:
+            return None
+        ends = self.row.updated_at + self.step_lease
+        return (
+            f"the step is still running, or its process ended without a word; if so, `resume` re-runs it"
+            f" from {ends:%H:%M} UTC, when the step's lease ends."
+        )
 
     def allows(self, trigger: str) -> bool:
         return trigger in self.machine.get_triggers(self.row.state)
@@ -355,7 +384,7 @@ class MigrationFlow:
         if transition is None:
             raise RuntimeError("after_state_change always runs with a transition")
         source, dest = transition.source, transition.dest
-        if dest in ("failed", INVITING_AFTER_CONNECTING) and source != dest:
+        if dest in ("failed", "interrupted", INVITING_AFTER_CONNECTING) and source != dest:
             self.row.previous_state = source  # where `resume`, or the end of the step, goes back to
         self.row.updated_at = self.now
         actor_id, actor_email, actor_name = self.actor
@@ -384,7 +413,7 @@ _GUARD_REASONS = {
     " `recheck`.",
     "resume": "no interrupted step to resume (it may still be running); look at `status` in a minute.",
     **dict.fromkeys(
-        ("invitations_sent", "invite_denied", "fail"),
+        ("invitations_sent", "invite_denied", "fail", "interrupt"),
         "the invitations do not know which connected step they began in; look at `status`.",
     ),
 }

@@ -50,6 +50,9 @@ class MigrationStatus:
     version: int
     undecided: int = 0
     """People of the plan waiting for an admin's decision (disabled or ambiguous account)."""
+    lease_ends: datetime | None = None
+    """While a step runs (`LEASED_STATES`), as `status` reads it: from when `resume` may re-run the step if
+    its process died without a word; None otherwise."""
 
     @property
     def directory_name(self) -> str:

@@ -3,6 +3,7 @@ the results. Each method hands over to the stage that owns it, in `workflows/sta
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -55,6 +56,7 @@ from workflows.stages.admins import Administrators
 from workflows.stages.checking import check_start_arguments
 from workflows.stages.unit import Context, organization_name
 from workflows.step_progress import StepProgress, unheard
+from workflows.stopping import PROCESS_STOPPING
 
 __all__ = ["MigrationService", "check_start_arguments"]
 
@@ -70,12 +72,14 @@ class MigrationService:
         clock: Callable[[], datetime],
         settings: WorkflowSettings | None = None,
         gate_memory: AdminMemory | None = None,
+        stopping: threading.Event = PROCESS_STOPPING,
     ) -> None:
         """`gate_memory`: where the admin gate remembers refusals (`workflows.admin_memory`); the bot gives
-        its database's, which every replica shares. Without it, this process's memory."""
+        its database's, which every replica shares. Without it, this process's memory. `stopping`: set, a
+        long step stops between two people (`workflows.stopping`)."""
         self._settings = settings or WorkflowSettings()
         admins = Administrators(microsoft, clock, self._settings.admin_cache_ttl, gate_memory=gate_memory)
-        self._ctx = Context(database, microsoft, clock, self._settings, admins)
+        self._ctx = Context(database, microsoft, clock, self._settings, admins, stopping)
 
     # reading
     def status(self, organization: str | None = None, *, ended: bool = False) -> MigrationStatus:

@@ -56,6 +56,7 @@ _STAGES: dict[str, str] = {
     "completed": "Done.",
     "cancelled": "Cancelled; nothing more happens.",
     "failed": "A step failed; `resume` runs it again.",
+    "interrupted": "A step stopped part way, as the bot was stopping.",
 }
 
 _STAGES_FOR_EVERYONE: dict[str, str] = {
@@ -67,6 +68,7 @@ _STAGES_FOR_EVERYONE: dict[str, str] = {
     "awaiting_approval": "Waiting for an admin to approve connecting.",
     "billing_checked": "Billing is in the new directory; the migration's admins complete the migration next.",
     "failed": "A step failed; the migration's admins run it again.",
+    "interrupted": "A step stopped part way, as the bot was stopping; the migration's admins carry it on.",
 }
 """`_STAGES` said to someone who does not administer the migration: what the admins do, not what to do."""
 
@@ -86,7 +88,13 @@ def _stage(
             f" {number}` or `reject {number}` (or the buttons)."
         )
     if status.state != "planned":
-        return _STAGES.get(status.state, "")
+        stage = _STAGES.get(status.state, "")
+        if status.lease_ends is not None and admin:  # the step runs, or its process died without a word
+            stage += (
+                f" Should the bot have stopped without a word, `resume` re-runs the step from"
+                f" {status.lease_ends:%H:%M} UTC, when the step's lease ends."
+            )
+        return stage
     if any(check.status == "warn" for check in status.checks):
         ready = (
             "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval."
@@ -316,8 +324,13 @@ def _why_stopped(status: MigrationStatus, *, checks_shown: bool = False) -> list
     """A blocked or failed migration always says why, and what fixes it; so does a connected one whose
     last `invite` stopped (it went back to where it was). Once: a blocked one's reason is its failing
     checks, which `checks_shown` already were, and a check's message ends with its fix."""
-    if status.state not in ("blocked", "failed", *CONNECTED_STEPS) or not status.blocked_reason:
+    if (
+        status.state not in ("blocked", "failed", "interrupted", *CONNECTED_STEPS)
+        or not status.blocked_reason
+    ):
         return []
+    if status.state == "interrupted":  # nothing to fix: the step carries on
+        return [Text(f"⏸️ {status.blocked_reason}: {status.blocked_fix or '`resume` carries on.'}")]
     if checks_shown and status.state == "blocked":
         return []
     fix = status.blocked_fix or "see the checks above"

@@ -185,7 +185,7 @@ def test_a_resume_after_the_process_died_goes_on_with_the_same_step_and_ends_it(
     with pytest.raises(ProcessKilled):
         make_service().invite(None, dana, heard_while_alive)
     assert heard[-1].ended is False  # what the dead process left: "20 done so far…"
-    with pytest.raises(WorkflowError, match="no interrupted step"):
+    with pytest.raises(WorkflowError, match="when the step's lease ends"):
         make_service().resume(None, dana, heard.append)  # too early to tell a crash from a slow step
 
     clock.advance(minutes=11)

@@ -33,6 +33,7 @@ from workflows.stages.unit import (
     failing_on_error,
     heartbeat,
     hhmm,
+    interrupt,
     note,
     paced,
     status,
@@ -74,8 +75,12 @@ def send_invitations(unit: Unit, actor: Actor, progress: StepProgress = unheard)
             users = _plan_codec.decode(row.plan or {}).users_with("invite")
         asked = () if refused else users
         invited = 0
+        stopped_after: int | None = None
         with paced(unit, progress, "invite", len(asked)) as progressed:
             for done, user in enumerate(asked, 1):
+                if unit.ctx.stopping.is_set():  # between two invitations, each recorded whole
+                    stopped_after = done - 1
+                    break
                 address = user.mail_address or user.principal_name
                 try:
                     outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
@@ -86,6 +91,11 @@ def send_invitations(unit: Unit, actor: Actor, progress: StepProgress = unheard)
                 progressed(done, invited)
                 if outcomes[-1].status == "denied":
                     break
+    if stopped_after is not None:
+        retry = "invite" if connected else "resume"
+        said = interrupt(unit, "invitations", stopped_after, len(asked), retry=retry)
+        so_far = f" This run: {_invite_summary(outcomes)}" if outcomes else ""
+        return InviteResult(status(unit.session, row), tuple(outcomes), denied=False, message=said + so_far)
     denied = missing is not None or refused is not None or any(o.status == "denied" for o in outcomes)
     now = unit.flow.now = unit.ctx.now()
     if denied:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -24,7 +25,7 @@ from workflows.arguments import passed
 from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
-from workflows.machine import CONNECTED_UNFINISHED, describe_state
+from workflows.machine import CONNECTED_UNFINISHED, LEASED_STATES, describe_state
 from workflows.plan import NO_ACCESS, Plan, PlannedUser
 from workflows.results import Actor, Announcement, InvitationStanding, MigrationStatus, Standing
 from workflows.stages import redeem_links
@@ -40,7 +41,10 @@ def current_status(ctx: Context, organization: str | None = None, *, ended: bool
     """The named migration, else the one in progress; with `ended`, else the newest that ended."""
     with ctx.database.session() as session:
         row = find_or_latest(session, organization) if ended else find(session, organization)
-        return status_after_lapses(ctx, session, row)
+        found = status_after_lapses(ctx, session, row)
+    if row.state in LEASED_STATES:
+        return replace(found, lease_ends=row.updated_at + ctx.settings.step_lease)
+    return found
 
 
 def migrations(ctx: Context) -> list[MigrationStatus]:

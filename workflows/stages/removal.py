@@ -25,6 +25,7 @@ from workflows.stages.unit import (
     commit,
     failing_on_error,
     heartbeat,
+    interrupt,
     note,
     organization_name,
     paced,
@@ -132,6 +133,8 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
             left = _removals_left(session, row)
             with paced(unit, progress, "remove", len(left)) as progressed:
                 for done, user_id in enumerate(left, 1):
+                    if unit.ctx.stopping.is_set():  # between two removals, each recorded whole
+                        return stopped(interrupt(unit, "removals", done - 1, len(left)))
                     name = names.get(user_id, user_id)
                     # Committed before the irreversible call: a cancel meanwhile stops us here.
                     heartbeat(row, unit.ctx.now())

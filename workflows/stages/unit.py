@@ -9,6 +9,7 @@ change shows up here as a stale row and is reported as a `ConflictError` naming 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from workflows.results import Actor, MigrationStatus
 from workflows.settings import WorkflowSettings
 from workflows.stages.admins import Administrators
 from workflows.step_progress import Paced, StepProgress
+from workflows.stopping import PROCESS_STOPPING
 
 CONFLICT_WINDOW = timedelta(minutes=2)
 """A refused command right after someone else's change is reported as that change winning the race."""
@@ -42,6 +44,8 @@ class Context:
     clock: Callable[[], datetime]
     settings: WorkflowSettings
     admins: Administrators
+    stopping: threading.Event = PROCESS_STOPPING
+    """Set when the process is stopping: a long step stops between two people (`interrupt`)."""
 
     def now(self) -> datetime:
         now = self.clock()
@@ -127,6 +131,19 @@ def failing_on_error(unit: Unit, step: str, *, retry: str = "resume") -> Iterato
             except StaleDataError:
                 unit.session.rollback()  # someone else moved it on meanwhile (a cancel): theirs stands
         raise
+
+
+def interrupt(unit: Unit, what: str, done: int, total: int, *, retry: str = "resume") -> str:
+    """The process is stopping (`Context.stopping`): the step stopped between two people, after `done` of
+    `total`. Record it and leave the busy state now, so that `retry` carries on at once rather than when
+    the step's lease runs out; returns what to tell whoever started the step."""
+    row = unit.row
+    unit.flow.now = unit.ctx.now()
+    row.blocked_reason = f"The {what} were interrupted after {done:,} of {total:,} (the bot was stopping)"
+    row.blocked_fix = f"`{retry}` carries on from there."
+    unit.flow.fire("interrupt", details={"step": what, "done": done, "total": total})
+    commit(unit)
+    return f"{row.blocked_reason}: {row.blocked_fix}"
 
 
 def recent_change_or(unit: Unit, actor: Actor, trigger: str, error: WorkflowError) -> WorkflowError:
