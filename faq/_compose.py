@@ -12,8 +12,8 @@ from faq._knowledge import CASES, CASES_PLACE, KEEP, OUTCOMES, RENEW, WHY_PLACE,
 CANCELLED = "cancelled"
 """The phase of a migration called off: nothing changes for anyone, and no note is written for it."""
 # The workflow's states (`workflows.machine.STATES`, every one of them: tests/faq/test_stages.py) grouped by
-# what they mean for the person asking. `failed` only ever follows a step before connecting (a failed
-# invitation round after connecting returns to its connected step).
+# what they mean for the person asking. `failed` and `interrupted` only ever follow a step before connecting
+# (an invitation round after connecting that fails or is interrupted returns to its connected step).
 _PHASE_OF_STAGE = {
     **dict.fromkeys(
         (
@@ -26,6 +26,7 @@ _PHASE_OF_STAGE = {
             "removing",
             "awaiting_approval",
             "failed",
+            "interrupted",
         ),
         "before",
     ),

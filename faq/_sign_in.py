@@ -33,6 +33,7 @@ _STAGE = {
     "removing": "the admins are removing users who no longer need access",
     "awaiting_approval": "the admins are waiting for an approval to connect it",
     "failed": "a step failed and waits for the admins to resume it",
+    "interrupted": "a step stopped part way when the bot restarted, and waits for the admins to resume it",
 }
 
 
