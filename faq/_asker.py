@@ -136,9 +136,18 @@ _DEVOPS_NAMED = re.compile(
 )
 
 
+# The clients that reach Azure DevOps for the asker, in their words ("git keeps asking for my password",
+# "my npm feed returns 401"): a refusal naming one is Azure DevOps', as one naming `_DEVOPS_NAMED` is.
+_ITS_CLIENTS = re.compile(r"(?i)\b(?:git|feeds?)\b")
+
+
 def refused(question: str) -> bool:
-    """Whether the asker says Azure DevOps refuses them: an error of refusal, or they cannot sign in."""
-    return _REFUSED.search(question) is not None or cannot_sign_in(question)
+    """Whether the asker says Azure DevOps refuses them: its codes, an error of refusal naming it or a client
+    of it, or they cannot sign in. "The Jira integration says unauthorized" is not its doing."""
+    names_it = _DEVOPS_NAMED.search(question) or _ITS_CLIENTS.search(question)
+    return bool(
+        _DEVOPS_CODE.search(question) or (_REFUSED.search(question) and names_it) or cannot_sign_in(question)
+    )
 
 
 def refused_in_short(question: str, ranking: Ranking) -> bool:

@@ -8,8 +8,9 @@ from urllib.parse import unquote_plus
 # Enough to read the question; a pasted log file is not worth keeping whole.
 KEPT_CHARS = 500
 _MASK = "[redacted]"
-# Long runs of token-like characters mixing letters and digits: PATs, Slack tokens, client secrets, unless
-# the run reads as names (`_reads_as_names`). A run holds its URL's percent-encoding, read decoded.
+# Long runs of token-like characters mixing letters and digits: PATs, Slack tokens, client secrets, typed
+# passwords, unless the run is a path, a dotted name or an encoded text made of names (`_reads_as_names`).
+# A run holds its URL's percent-encoding, read decoded.
 _SECRET_LIKE = re.compile(
     r"(?=[A-Za-z0-9+/=_.~%-]*\d)(?=[A-Za-z0-9+/=_.~%-]*[A-Za-z])[A-Za-z0-9+/=_.~%-]{20,}"
 )
@@ -19,7 +20,7 @@ _SECRET_LIKE = re.compile(
 # secret mixes digits into its letters more often than that, or holds `~` (Entra's client secrets).
 _NAME_SEPARATOR = re.compile(r"[^A-Za-z0-9~]+")
 # Parts read as numbers, not words: an error code (`TF400813`), a version or an architecture (`v3`, `x64`).
-_CODE_OR_VERSION = re.compile(r"[A-Z]{2,}\d{3,}|[vVxX]\d+")
+_CODE_OR_VERSION = re.compile(r"[A-Z]{2,6}\d{3,}|[vVxX]\d+")
 _DIGITS = re.compile(r"\d+")
 _NUMBERS_IN_A_NAME = 2
 _LONGEST_NUMBER_IN_A_NAME = 4
@@ -30,6 +31,32 @@ _ID = re.compile(
     r"(?i)[0-9a-fxy]{8}-[0-9a-fxy]{4}-[0-9a-fxy]{4}-[0-9a-fxy]{4}-[0-9a-fxy]{12}"
     r"|\b(?:blob|tree|commits?)/[0-9a-f]{7,40}\b"
 )
+# What tells a run of names from a typed password: the structure of a path (`/`, a URL's `//`, an id),
+# a dotted name of three parts or more (`com.microsoft.aad.adal4j`, `spsprodweu4.vssps.visualstudio.com`),
+# a version (`vsts-agent-win-x64-2.144.0`, `api-version=7.1-preview.1`), or percent-encoded text. Without
+# one, a long run of words and digits is how people build passwords (`WelcomeToFabrikam2024`,
+# `Correct-Horse-Battery-Staple-2024`): masked, since a harmless word masked costs the admins a little
+# context and a password kept is a leak.
+_PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+# Base64's own marks, in a run not percent-encoded: its padding, and `+` where a URL would have `%2B` or a
+# space's `+` beside percent-encoded text.
+_BASE64 = re.compile(r"[A-Za-z0-9]={1,2}$|\+")
+_VERSION = re.compile(r"(?<![A-Za-z0-9])[vV]?\d+(?:\.\d+)+(?:-[A-Za-z]+(?:\.\d+)*)?(?![A-Za-z0-9])")
+_DOTTED_PARTS = 3
+# A path is judged piece by piece, between the characters no key holds (`/`, a space, `:`), so a key ending a
+# readable path (`…/ServiceEndpoint/Endpoints/<key>`) is not kept for the words before it.
+_OUTSIDE_A_KEY = re.compile(r"[^A-Za-z0-9+=_.~-]+")
+_SHORTEST_KEY = 20
+_SHORTEST_PIECE_KEY = 5
+_NUMBERS_AT_THE_ENDS = re.compile(r"\d*[A-Za-z]*\d*")
+# Stricter than a whole run's `_CONSONANTS_IN_A_ROW`: five consonants, `y` among them (`Bnspt`, `vcnbw`).
+_CONSONANTS_IN_A_KEY = re.compile(r"(?i)[b-df-hj-np-tv-z]{5}")
+# A host's name (`spsprodweu4.vssps.visualstudio.com`): lower case and dotted, which no generated key is.
+_HOST = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+){2,}")
+# A dotted name that holds a number other than a version or a code is a passphrase (`Fabrikam.Summer.2024`,
+# `Welcome.To.Fabrikam1`), unless it is a host (`david342.onmicrosoft.com`, `_HOST`) or a namespace
+# (`com.microsoft.alm.oauth2.useragent`), which starts as theirs do.
+_NAMESPACE = re.compile(r"(?i)(?:com|org|net|io|microsoft|system)\.")
 # Words as camel case splits them. Names are made of words of several letters (`Service`, `Definitions`),
 # most with a vowel, acronyms short; letters generated at random switch case or meet a digit every letter
 # or two (`AbCdEfGh`, `7f3c9a0b`), and run consonants or capitals together (`Xqzmv`, `GBNXFU`). Measured
@@ -65,6 +92,11 @@ _REDEEM_LINK = re.compile(
 )
 # The password of a URL's `user:password@`, as git and database URLs carry it; the user and host are kept.
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s/@]+)@")
+# A URL's user without a password (`https://Winter2024Fabrikam@dev.azure.com/…`): git takes a password or a
+# PAT there as well as a name, so it is masked, unless it is the organization the URL goes on to name, as
+# Azure DevOps' own clone URLs carry it (`https://fabrikam@dev.azure.com/fabrikam/…`), or ssh's `git`.
+_URL_USER = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^\s:/@]+)@(?=([^\s]*))")
+_URL_PART = re.compile(r"[/?#&=.:]")
 _VALUE = r"(?P<value>\"[^\"]*\"|'[^']*'|`[^`]*`|[^\s;&\"'`<>]+)"
 # The last word of a credential's name. `key` only ends a longer one (`AccountKey`, `x-api-key`, "api key"):
 # "the key=value pairs" is about something else.
@@ -137,6 +169,7 @@ def redact(text: str) -> str:
     text = invitation_links_masked(text[: KEPT_CHARS * 4], "[redacted invitation link]")
     text = _AFTER_SCHEME.sub(_credential_redacted, text)
     text = _URL_PASSWORD.sub(rf"\1{_MASK}@", text)
+    text = _URL_USER.sub(_url_user_redacted, text)
     text = _LONG_FLAG.sub(_long_flag_value_redacted, text)
     text = _USER_FLAG.sub(_flag_value_redacted, text)
     text = _SHORT_FLAG.sub(_login_password_redacted, text)
@@ -157,9 +190,54 @@ def _secret_like_redacted(match: re.Match[str]) -> str:
 
 
 def _reads_as_names(run: str) -> bool:
-    """Whether a long run of letters and digits is names, not a generated secret: an endpoint path
-    (`ServiceDefinitions/LocationService2`), a package with its version, a URL with a tenant id."""
-    parts = [part for part in _NAME_SEPARATOR.split(_ID.sub("/", unquote_plus(run))) if part]
+    """Whether a long run of letters and digits is names, not a secret: an endpoint path
+    (`ServiceDefinitions/LocationService2`), a package with its version, a URL with a tenant id. Each
+    segment of a path is judged on its own, so a key ending a readable path is not kept for its path."""
+    if _BASE64.search(run) and not _PERCENT_ENCODED.search(run):
+        return False
+    text = _ID.sub("/", unquote_plus(run))
+    if "/" in text or _PERCENT_ENCODED.search(run):
+        pieces = [piece for piece in _OUTSIDE_A_KEY.split(text) if _could_be_a_key(piece)]
+        return _segment_reads_as_names(text) and all(map(_piece_reads_as_a_name, pieces))
+    dotted = [part for part in text.split(".") if part]
+    if len(dotted) < _DOTTED_PARTS and not _VERSION.search(text):
+        return False
+    return _segment_reads_as_names(text) and not _numbered_passphrase(text)
+
+
+def _could_be_a_key(piece: str) -> bool:
+    """Whether a piece of a path could be a key: one of several characters with a digit, or as long as a
+    key without one. Short ones (`en-us`, `b2b`, `v3`, `xxx`) are a path's, whatever their letters."""
+    digit = _DIGITS.search(piece) is not None
+    return (digit and len(piece) >= _SHORTEST_PIECE_KEY) or len(piece) >= _SHORTEST_KEY
+
+
+def _piece_reads_as_a_name(piece: str) -> bool:
+    """Whether a piece of a path that could be a key is a name: as `_segment_reads_as_names`, and its
+    numbers begin or end its words (`LocationService2`, `1ESPTSchema`), where a key scatters them."""
+    if _HOST.fullmatch(piece):
+        return True
+    parts = [part for part in _NAME_SEPARATOR.split(piece) if part and not _CODE_OR_VERSION.fullmatch(part)]
+    words = [word for part in parts for word in _CAMEL_WORD.findall(part) if not word.isupper()]
+    return (
+        _segment_reads_as_names(piece)
+        and all(_NUMBERS_AT_THE_ENDS.fullmatch(part) for part in parts)
+        and not any(_CONSONANTS_IN_A_KEY.search(word) for word in words)
+    )
+
+
+def _numbered_passphrase(text: str) -> bool:
+    """Whether a dotted or versioned run holds a number that is neither its version nor a code
+    (`Fabrikam.Summer.2024`), outside a host's or a namespace's name."""
+    parts = [part for part in _NAME_SEPARATOR.split(_VERSION.sub(".", text)) if part]
+    numbered = [part for part in parts if _DIGITS.search(part) and not _CODE_OR_VERSION.fullmatch(part)]
+    return bool(numbered) and not (_HOST.fullmatch(text) or _NAMESPACE.match(text))
+
+
+def _segment_reads_as_names(segment: str) -> bool:
+    """Whether a run's segment is names: each part between punctuation a name (`_name_part`), and its
+    words as long, voiced and cased as names are."""
+    parts = [part for part in _NAME_SEPARATOR.split(segment) if part]
     if not all(_name_part(part) for part in parts):
         return False
     words = [
@@ -188,6 +266,14 @@ def _name_part(part: str) -> bool:
             and all(len(number) <= _LONGEST_NUMBER_IN_A_NAME for number in numbers)
         )
     )
+
+
+def _url_user_redacted(match: re.Match[str]) -> str:
+    scheme, user, rest = match.groups()
+    named = {part.lower() for part in _URL_PART.split(unquote_plus(rest))}
+    if user.lower() == "git" or user.lower() in named:
+        return match.group(0)
+    return f"{scheme}{_MASK}@"
 
 
 def _credential_redacted(match: re.Match[str]) -> str:

@@ -116,6 +116,25 @@ def test_every_refusal_from_a_blocked_asker_starts_with_the_blocked_item(
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "the Jira integration says unauthorized",  # rev44: another application's refusal
+        "SonarQube returns 401 for my token",
+        "the Jira webhook gets 403 forbidden",
+    ],
+)
+@pytest.mark.parametrize("asker", [ERIN, GUS, HANA])
+def test_a_refusal_by_another_application_is_not_their_lists_doing(
+    answerer: FaqAnswerer, asker: AskerContext, question: str
+) -> None:
+    """What keeps them out of Azure DevOps does not explain what Jira or SonarQube refuse: no guess."""
+    assert "the likely cause" not in answerer.answer(question, asker).answer, question
+    # A refusal naming what reaches Azure DevOps is theirs.
+    devops = answerer.answer("my pipeline says unauthorized", asker).answer
+    assert "First, the likely cause:" in devops, devops
+
+
+@pytest.mark.parametrize(
     ("asker", "their_case"),
     [
         (ERIN, "Yours was sent on 27 November 2026 at 15:04 UTC to erin.eng@gmail.com and is not accepted"),
