@@ -183,13 +183,26 @@ class MicrosoftClients:
 
     @_answers_checked
     def invite_guest(
-        self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
+        self,
+        tenant_id: str,
+        *,
+        email: str,
+        display_name: str,
+        message: str,
+        redirect_url: str,
+        inviter: str,
+        send_email: bool = True,
     ) -> Invitation:
-        """Invite with Microsoft's email on. With an app credential the app sends it and the directory
-        applies its app rules (`inviter`'s own rights play no part: the plan's `invite-permission` check
-        judges the policy); with a device sign-in the signed-in person sends it, under their own rights."""
+        """Invite with Microsoft's email on (unless `send_email` is off). With an app credential the app
+        sends it and the directory applies its app rules (`inviter`'s own rights play no part: the plan's
+        `invite-permission` check judges the policy); with a device sign-in the signed-in person sends it,
+        under their own rights."""
         return self._graph(tenant_id).invite(
-            email=email, display_name=display_name, message=message, redirect_url=redirect_url
+            email=email,
+            display_name=display_name,
+            message=message,
+            redirect_url=redirect_url,
+            send_email=send_email,
         )
 
     @property

@@ -189,14 +189,17 @@ class Graph:
         )
         return list(_role_names(body))
 
-    def invite(self, *, email: str, display_name: str, message: str, redirect_url: str) -> Invitation:
-        payload = {
+    def invite(
+        self, *, email: str, display_name: str, message: str, redirect_url: str, send_email: bool = True
+    ) -> Invitation:
+        payload: dict[str, Any] = {
             "invitedUserEmailAddress": email,
             "invitedUserDisplayName": display_name,
             "inviteRedirectUrl": redirect_url,
-            "sendInvitationMessage": True,
-            "invitedUserMessageInfo": {"customizedMessageBody": message},
+            "sendInvitationMessage": send_email,
         }
+        if send_email:
+            payload["invitedUserMessageInfo"] = {"customizedMessageBody": message}
         response = self._send("POST", f"{ROOT}/invitations", json=payload)
         if response.status_code == 403:
             raise self._invite_refusal(email, response)

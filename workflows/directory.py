@@ -199,9 +199,18 @@ class Microsoft(Protocol):
         ...
 
     def invite_guest(
-        self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
+        self,
+        tenant_id: str,
+        *,
+        email: str,
+        display_name: str,
+        message: str,
+        redirect_url: str,
+        inviter: str,
+        send_email: bool = True,
     ) -> Invitation:
-        """Raises `InvitePermissionDenied` on 403."""
+        """Raises `InvitePermissionDenied` on 403. Without `send_email` Microsoft mails nothing; a guest
+        already invited gets a new link to accept (`interrupted_invitations`)."""
         ...
 
     def subscription(self, subscription_id: str, tenant_id: str) -> Subscription | None:

@@ -193,6 +193,7 @@ ACTION_PHRASES: dict[str, str] = {
     "invitations_sent": "sent the invitations",
     "invite_denied": "was refused permission to invite guests",
     "guest_missing": "found an invited guest missing from the directory (invited again)",
+    "invitation_link_recovered": "fetched the link of an invitation sent before an interruption (no email)",
     "request_approval": "requested approval",
     "request_approval_anyway": "requested approval to connect without the people nobody may invite",
     "remove_users": "started removing users",

@@ -292,6 +292,14 @@ def test_invitations_and_their_refusal(
     assert "fabrikam-fiber" in sent["invitedUserMessageInfo"]["customizedMessageBody"]
     found = clients.find_directory_user(tenant, "erin.eng@gmail.com")
     assert found is not None and found.id == invitation.invited_user_id
+    # Again without the email (a link cut off by a crash): the same guest, a new link, nothing mailed.
+    again = clients.invite_guest(
+        tenant, email="erin.eng@gmail.com", inviter="lee@fabrikam.com", send_email=False, **options
+    )
+    assert again.invited_user_id == invitation.invited_user_id
+    assert again.redeem_url and again.redeem_url != invitation.redeem_url
+    quiet = box.state()["tenant"]["invitations"][1]
+    assert quiet["sendInvitationMessage"] is False and quiet["invitedUserMessageInfo"] == {}
     fabrikam["tenant"]["authorizationPolicy"]["allowInvitesFrom"] = "none"
     box.reset(parse_scenario(fabrikam))
     with pytest.raises(InvitePermissionDenied, match=r"by policy .*Guest invite settings"):

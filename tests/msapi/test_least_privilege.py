@@ -102,7 +102,7 @@ def test_start_refuses_in_chat_naming_the_missing_permission(
 def test_an_invitation_403_is_told_apart_missing_consent_from_policy(
     fabrikam: dict[str, Any], served_box: Sandbox
 ) -> None:
-    options = {
+    options: dict[str, Any] = {
         "display_name": "Zed",
         "message": "Join",
         "redirect_url": "https://dev.azure.com/x",

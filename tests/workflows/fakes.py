@@ -116,6 +116,9 @@ class FakeMicrosoft:
     """Method names that raise `MicrosoftError`, as a service that keeps failing would."""
     kill_after_invitations: int | None = None
     invitations: list[str] = field(default_factory=list)
+    """Each invitation email Microsoft sent."""
+    links_without_email: list[str] = field(default_factory=list)
+    """Each invitation asked for its link only (`send_email` off), to someone invited already."""
     removed: list[str] = field(default_factory=list)
     subscription_tenants: list[str] = field(default_factory=list)
     """The tenant each `subscription` call was asked to read with."""
@@ -205,7 +208,15 @@ class FakeMicrosoft:
         return next((user for user in self.directory if user.id == user_id), None)
 
     def invite_guest(
-        self, tenant_id: str, *, email: str, display_name: str, message: str, redirect_url: str, inviter: str
+        self,
+        tenant_id: str,
+        *,
+        email: str,
+        display_name: str,
+        message: str,
+        redirect_url: str,
+        inviter: str,
+        send_email: bool = True,
     ) -> Invitation:
         self._call("invite_guest")
         if self.kill_after_invitations is not None and len(self.invitations) >= self.kill_after_invitations:
@@ -214,9 +225,17 @@ class FakeMicrosoft:
             raise InvitePermissionDenied(f"{inviter} may not invite guests")
         if self.invite_refusal is not None:
             raise self.invite_refusal
+        held = next((user for user in self.directory if user.mail == email), None)
+        if not send_email and held is not None:  # Graph's answer for an existing guest: a new link only
+            with self._lock:
+                self.links_without_email.append(email)
+                sent = len(self.invitations) + len(self.links_without_email)
+            return Invitation(
+                email=email, status="PendingAcceptance", invited_user_id=held.id, redeem_url=redeem_link(sent)
+            )
         with self._lock:
             self.invitations.append(email)
-            sent = len(self.invitations)
+            sent = len(self.invitations) + len(self.links_without_email)
         guest = DirectoryUser(
             id=f"g-guest-{email}",
             user_principal_name=f"{email.replace('@', '_')}#EXT#@{self.tenant_info.default_domain}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from sqlmodel import select
 
 from storage import Database, Invitation
 from tests.workflows.conftest import ServiceFactory
-from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
+from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled, redeem_link
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 
@@ -116,10 +117,25 @@ def test_killed_after_microsoft_created_a_re_invited_guest_resumes_without_a_thi
     make_service().invite(None, dana)
     microsoft.directory = [user for user in microsoft.directory if user.mail != "cy@gmail.com"]
     make_service().recheck(None, dana)
+    _killed_after_the_201(make_service, microsoft, clock, dana, monkeypatch)
+    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com", "cy@gmail.com"]
+
+
+def _killed_after_the_201(
+    make_service: ServiceFactory,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    dana: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    guest_state: str | None = None,
+) -> None:
+    """`invite` dies right after Microsoft's first answer (the guest in `guest_state`); then `resume`."""
     invite_guest = microsoft.invite_guest
 
     def killed_after_the_201(*args: Any, **kwargs: Any) -> Any:
         invite_guest(*args, **kwargs)
+        guest = microsoft.directory.pop()
+        microsoft.directory.append(replace(guest, external_user_state=guest_state))
         raise ProcessKilled  # Microsoft created the guest; the process died before recording it
 
     monkeypatch.setattr(microsoft, "invite_guest", killed_after_the_201)
@@ -128,4 +144,37 @@ def test_killed_after_microsoft_created_a_re_invited_guest_resumes_without_a_thi
     monkeypatch.undo()
     clock.advance(minutes=11)
     assert make_service().resume(None, dana).state == "planned"
-    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com", "cy@gmail.com"]
+
+
+@pytest.mark.parametrize(
+    ("state", "recorded"),
+    [
+        ("PendingAcceptance", ("sent", "invited before the interruption; link recovered", True)),
+        ("Accepted", ("found", "already in the directory as bob_outlook.com#EXT#@fabrikam.com", False)),
+    ],
+)
+def test_killed_after_microsoft_invited_someone_resumes_with_their_link_and_no_second_email(
+    make_service: ServiceFactory,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    database: Database,
+    dana: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    state: str,
+    recorded: tuple[str, str, bool],
+) -> None:
+    """walk32: Graph had the invitation, the database did not. One still to accept gets a new link without a
+    second email; one who accepted meanwhile needs no link and is found in the directory."""
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    _killed_after_the_201(make_service, microsoft, clock, dana, monkeypatch, state)  # Bob, his link lost
+
+    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com"]  # one email each
+    recovered = state == "PendingAcceptance"
+    assert microsoft.links_without_email == (["bob@outlook.com"] if recovered else [])
+    with database.session() as session:
+        bob = session.exec(select(Invitation).where(Invitation.email == "bob@outlook.com")).one()
+    assert (bob.status, bob.result, bob.redeem_url is not None) == recorded
+    links = {redeem_link(1), bob.redeem_url}
+    assert bob.invited_user_id == "g-guest-bob@outlook.com" and (not recovered or len(links) == 2)
+    told = [e.details for e in make_service().audit_trail() if e.action == "invitation_link_recovered"]
+    assert told == ([{"email": "bob@outlook.com"}] if recovered else [])

@@ -24,7 +24,7 @@ from workflows.machine import INVITING_AFTER_CONNECTING
 from workflows.mapping import map_by_hand
 from workflows.plan import Check, PlannedUser, build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
-from workflows.stages import late_invitees
+from workflows.stages import interrupted_invitations, late_invitees
 from workflows.stages.checking import check_prerequisites
 from workflows.stages.unit import (
     Context,
@@ -211,6 +211,11 @@ def _invite_one(
         # The directory, not our record, says who can sign in: the guest was deleted, or the sandbox
         # or tenant behind this database is a different one. Invite again, and say so in the audit.
         note(unit, actor, "guest_missing", {"email": key, "recorded": claim.status, "was": claim.result})
+    if claim is not None and existing is not None:  # an earlier run's call, cut off before its record
+        redirect = f"https://dev.azure.com/{row.organization}"
+        recovered = interrupted_invitations.recover_link(unit, claim, existing, email, redirect, actor)
+        if recovered is not None:
+            return recovered
     now = unit.ctx.now()
     if claim is None:
         assert row.id is not None
