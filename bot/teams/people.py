@@ -15,6 +15,8 @@ from workflows.directory import PENDING_ACCEPTANCE
 from workflows.results import Actor
 
 CACHE_SECONDS = 300.0
+_SWEEP_FROM = 1_000
+"""Look-ups kept before the first sweep of expired ones; each sweep lets the cache double before the next."""
 
 
 def out_of_teams(person: DirectoryPerson) -> str | None:
@@ -44,6 +46,7 @@ class People:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._known: dict[str, tuple[float, DirectoryPerson | None]] = {}
+        self._sweep_at = _SWEEP_FROM
 
     async def actor(self, aad_object_id: str) -> Actor | None:
         person = await self.find(aad_object_id)
@@ -79,4 +82,19 @@ class People:
         if person is not None:
             self._known[person.id.casefold()] = (now, person)
             self._known[person.principal_name.casefold()] = (now, person)
+        if len(self._known) >= self._sweep_at:
+            self._forget_expired(now)
         return person
+
+    @property
+    def remembered(self) -> int:
+        """How many look-ups are kept (by object id, sign-in name and the key asked)."""
+        return len(self._known)
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop what would be asked again anyway: a wave of 20,000 lists asks for everyone once, and keeping
+        each answer for good held them all for the life of `serve` (perf28). Swept when the cache has doubled,
+        so a cache of fresh answers costs a sweep per so many look-ups, never one each."""
+        fresh = now - self._cache_seconds
+        self._known = {key: found for key, found in self._known.items() if found[0] >= fresh}
+        self._sweep_at = max(_SWEEP_FROM, 2 * len(self._known))
