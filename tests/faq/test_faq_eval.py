@@ -46,12 +46,12 @@ FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
 # Fourth: 0.94 since round 12 (73/76 -> 72/76 through the refit with Microsoft's page text, kept for 36 -> 38
 # of 51 real questions answered right, cross-validated; docs/faq-eval.md).
 FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.94, "Original": 0.94}
-# Rounds 5 to 16 as the file held them when round 16's tuning began: every one of them scored once, tuning
-# material now.
-SPENT_ROWS_SHA256 = "2c27a03de34c2b60708df8eee075a55dd5b93d34003bd6de2210872032e7b008"
-# Rounds 7, 10 and 16's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what the
+# Rounds 5 to 25 as the file held them when round 25's rows were committed (rounds 5 to 16 unchanged since
+# round 16): every one of them scored once, tuning material now (round 25's since round 26).
+SPENT_ROWS_SHA256 = "3a83aa81aa5302525d32a2377cb3f7e3f36a057ac76b7244e9ad3e0fad1f096c"
+# Rounds 7, 10, 16 and 25's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what the
 # latest scoring measured), are tuning material since: their held-out floors no longer apply. These guard
-# their figures in sample, as refitted on them (measured in rounds 9, 10 and 16, rounded down): in scope
+# their figures in sample, as refitted on them (measured in rounds 9, 10, 16 and 26, rounded down): in scope
 # answered right, out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold now
 # aims at 90% of the real out-of-scope questions declined and spends what is above on in-scope answers (41/44
 # -> 40/44 in sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11); 0.88 since round 12
@@ -62,6 +62,8 @@ FLOOR_SPENT_IN_SAMPLE: dict[str, tuple[float | None, float]] = {
     # Round 16: its one in-scope question is declined (held out and in sample), so no in-scope floor: one
     # question measures nothing; 35/42 declined both ways.
     "Real questions, round 16's": (None, 0.83),
+    # Round 25: out of scope only; 47/51 declined held out, and in sample after the refit (round 26).
+    "Real questions, round 25's": (None, 0.92),
 }
 
 
@@ -171,7 +173,7 @@ def test_a_new_held_out_part_is_neither_fitted_nor_scored_before_write_scores_it
 
 def test_spent_held_out_parts_keep_their_record_and_stay_above_their_in_sample_floors() -> None:
     record = ScoredRecord.load()
-    scored = {q.row for q in load_real() if q.round in (7, 10, 16)}
+    scored = {q.row for q in load_real() if q.round in (7, 10, 16, 25)}
     assert scored <= record.rows  # each part scored once by `--write`, and recorded
     # Round 25's single scoring (rounds 7, 10 and 16's are history in docs/faq-eval.md).
     assert record.measured == {
@@ -230,6 +232,10 @@ def test_real_questions_are_verbatim_with_a_source_and_split_per_label_before_tu
     round_sixteen = [item for item in lines if item["round"] == 16]
     assert len(round_sixteen) == 43
     assert all(item["split"] == "report" and item.get("note") for item in round_sixteen)
+    # Round 25 likewise (docs/faq-eval.md, rounds 25 and 26).
+    round_twenty_five = [item for item in lines if item["round"] == 25]
+    assert len(round_twenty_five) == 51
+    assert all(item["split"] == "report" and item.get("note") for item in round_twenty_five)
 
 
 def test_long_messages_get_their_own_part_of_the_calibration() -> None:

@@ -41,6 +41,8 @@ def test_a_pipeline_failing_after_a_directory_change_is_the_service_connections_
         "our release pipeline failed last night on the deploy stage",
         "the pipeline fails with exit code 1 on npm install",
         "why do my builds fail?",
+        # Round 19's known miss inside a migration (answered `mapping-error`), declined since round 26's refit.
+        "my build pipeline keeps failing",
     ],
 )
 @pytest.mark.parametrize("asker", ASKERS)
@@ -69,8 +71,3 @@ def test_a_pipeline_failing_with_no_move_is_declined(
 def test_known_misses_after_a_move(answerer: FaqAnswerer, question: str, asker: AskerContext) -> None:
     # Strict: when a change fixes them, this fails and the probes move to the test above.
     assert answerer.answer(question, asker).topic == "service-connections"
-
-
-@pytest.mark.xfail(strict=True, reason="issue #13: answered as a mapping error inside a migration (round 19)")
-def test_known_miss_a_failing_build_with_no_move_inside_a_migration(answerer: FaqAnswerer) -> None:
-    assert answerer.answer("my build pipeline keeps failing", ASKERS[1]).topic is None
