@@ -41,7 +41,7 @@ def test_a_pipeline_failing_after_a_directory_change_is_the_service_connections_
         "our release pipeline failed last night on the deploy stage",
         "the pipeline fails with exit code 1 on npm install",
         "why do my builds fail?",
-        # Round 19's known miss inside a migration (answered `mapping-error`), declined since round 26's refit.
+        # Round 19's known miss inside a migration (answered `mapping-error`), declined since round 26.
         "my build pipeline keeps failing",
     ],
 )
