@@ -21,6 +21,7 @@ import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import operator_log
 from bot.teams.settings import TeamsSettings
 from msapi import Router, permissions, tls_context
 from msapi._auth import granted
@@ -58,8 +59,13 @@ def run_doctor(args: argparse.Namespace) -> int:
     except MicrosoftError as error:
         print(f"aadbot doctor: {error}", file=sys.stderr)
         return 2
+    emulated = operator_log.emulator(
+        os.environ.get("AADBOT_SANDBOX", "").strip(), os.environ.get("AADBOT_SANDBOX_URL", "").strip()
+    )
+    # First, as `serve` logs it: every check below passing says nothing about Microsoft then.
+    checks = [Check("emulator", "warn", f"EMULATOR: {emulated}.")] if emulated else []
     with clients:
-        checks = clients.doctor(organization, tenant)
+        checks += clients.doctor(organization, tenant)
         checks += slack_checks(os.environ) + teams_checks(os.environ, router=clients.session.router)
     if args.json:
         payload = {

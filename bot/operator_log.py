@@ -42,22 +42,24 @@ def start_up(settings: Settings, *, database: Database | None, teams_app_id: str
         log.info("Teams: on, app %s, at POST /api/messages", teams_app_id)
     else:
         log.info("Teams: off (TEAMS_APP_ID is not set)")
-    if settings.sandbox_scenario:
-        log.warning(
-            "EMULATOR: every Microsoft call goes to the built-in sandbox of %s (AADBOT_SANDBOX), not to"
-            " Microsoft: nothing real is read or changed",
-            settings.sandbox_scenario,
-        )
-    elif settings.sandbox_url:
-        log.warning(
-            "EMULATOR: every Microsoft call goes to %s (AADBOT_SANDBOX_URL), not to Microsoft: nothing real"
-            " is read or changed",
-            settings.sandbox_url,
-        )
+    if (emulated := emulator(settings.sandbox_scenario, settings.sandbox_url)) is not None:
+        log.warning("EMULATOR: %s", emulated)
     else:
         mode = settings.microsoft_environment.get("AZURE_AUTH") or "app"
         log.info("Microsoft: the live services (AZURE_AUTH=%s)", mode)
     log.info("connection watch: every %g s (AADBOT_POLL_SECONDS)", settings.poll_seconds)
+
+
+def emulator(scenario: str | None, url: str | None) -> str | None:
+    """Where every Microsoft call goes instead of Microsoft, or None for the live services: `serve` logs
+    it and `doctor` prints it first, so checks that pass against an emulator are never read as real."""
+    if scenario:
+        where = f"the built-in sandbox of {scenario} (AADBOT_SANDBOX)"
+    elif url:
+        where = f"{url} (AADBOT_SANDBOX_URL)"
+    else:
+        return None
+    return f"every Microsoft call goes to {where}, not to Microsoft: nothing real is read or changed"
 
 
 def no_public_url(used: str | None) -> None:

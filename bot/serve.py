@@ -100,18 +100,23 @@ def run(
 def checked_settings(environ: Mapping[str, str]) -> tuple[Settings, TeamsSettings | None]:
     """Every setting `serve` needs, checked before anything starts; SettingsError names every problem at
     once. Slack's variables are checked when one is set, or when Teams is not configured either."""
-    from msapi import missing_credentials
+    from msapi import environment_problems
+    from storage.database import url_problem
 
     problems: list[str] = []
     settings = Settings.from_environment(environ, problems)
+    if (database := url_problem(settings.database_url)) is not None:
+        problems.append(database)
     teams = TeamsSettings.from_environment(environ, problems)
     slack_variables = (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret)
     if any(slack_variables) or not environ.get("TEAMS_APP_ID", "").strip():
         problems.extend(settings.slack_problems())
-    if not settings.sandbox_scenario and not settings.sandbox_url:
-        missing = missing_credentials(settings.microsoft_environment)
-        if missing is not None:
-            problems.append(missing)
+    # the sandbox variables too: with one set, the credentials' absence is no problem
+    microsoft = {
+        **settings.microsoft_environment,
+        **{n: v for n, v in environ.items() if n.startswith("AADBOT_SANDBOX")},
+    }
+    problems.extend(environment_problems(microsoft))
     if problems:
         raise SettingsError(*problems)
     return settings, teams

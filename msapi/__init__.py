@@ -4,7 +4,12 @@ from msapi._auth import AppCredential, MsalHttpClient
 from msapi._clients import MicrosoftClients
 from msapi._cookieless import CookielessAsyncClient
 from msapi._device import DeviceCode, DeviceSignIn, SignedIn
-from msapi._environment import from_environment, missing_credentials, signin_from_environment
+from msapi._environment import (
+    environment_problems,
+    from_environment,
+    missing_credentials,
+    signin_from_environment,
+)
 from msapi._http import HttpSession, Redactor, error_code, error_message
 from msapi._odata import odata_string
 from msapi._routing import Router
@@ -23,6 +28,7 @@ __all__ = [
     "Redactor",
     "Router",
     "SignedIn",
+    "environment_problems",
     "error_code",
     "error_message",
     "from_environment",

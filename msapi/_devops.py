@@ -112,10 +112,13 @@ class AzureDevOps:
         self._get(url, {"api-version": _ENTITLEMENTS_API}, f"the users of {organization!r}")
 
     def may_remove(self, organization: str) -> None:
-        """Proof that the PAT may remove users, without removing anyone: DELETE of the all-zero id.
+        """Proof that the PAT may remove users, without removing anyone: `DELETE
+        vsaex.dev.azure.com/{org}/_apis/userentitlements/00000000-0000-0000-0000-000000000000`.
 
         Azure DevOps checks the scope before looking the user up, so a PAT without
-        vso.memberentitlementmanagement_write gets 401 and one with it gets 404 (no such user).
+        vso.memberentitlementmanagement_write gets 401 and one with it gets 404 (no such user): no user
+        holds the all-zero id, so nothing is removed. Nothing documented answers this read-only: a PAT
+        cannot read its own scopes (the PAT lifecycle API takes only a Microsoft Entra token).
         """
         url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{_NOBODY}"
         response = self._session.request(

@@ -1,8 +1,10 @@
 """`aadbot doctor`'s Microsoft checks: can the configured credentials do everything the migration needs?
 
-Read-only, one check per capability. A refusal names the missing permission, scope or role exactly as
+Read-only, one check per capability (the removal check's one DELETE names the all-zero id, which no
+user holds: see `AzureDevOps.may_remove`). A refusal names the missing permission, scope or role exactly as
 Microsoft spells it and says how to grant it (`msapi.permissions`). What only undocumented endpoints
-can tell (the owner, the billing subscription) is a warning with the manual way, never a failure.
+can tell (the owner, the billing subscription), or what only an optional command needs (removing users),
+is a warning with the manual way, never a failure.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from msapi._auth import granted
 from msapi._devops import AzureDevOps, UndocumentedFailure
 from msapi._graph import Graph
 from workflows.directory import MicrosoftError, MissingPermission, OrganizationNotFound
-from workflows.plan import NO_APP_INVITES, Check, invitation_policy_fix
+from workflows.plan import NO_APP_INVITES, Check, invitation_policy_fix, removal_by_hand
 
 
 def microsoft_checks(
@@ -45,9 +47,7 @@ def microsoft_checks(
         _attempt(
             "devops-users", "read the organization's users", lambda: devops.entitlements_page(organization)
         ),
-        _attempt(
-            "devops-remove-users", "remove users an admin confirms", lambda: devops.may_remove(organization)
-        ),
+        _removal(devops, organization),
         _attempt(
             "devops-admins",
             "read the Project Collection Administrators",
@@ -82,6 +82,26 @@ def _attempt(code: str, what: str, call: Callable[[], object]) -> Check:
     except MicrosoftError as error:
         return Check(code, "fail", f"Cannot {what}: {error}")
     return Check(code, "pass", f"Can {what}.")
+
+
+def _removal(devops: AzureDevOps, organization: str) -> Check:
+    """Removing people who left is optional (the portal does it too), so a PAT that cannot is a warning:
+    `start` goes on, and `remove-users`, if ever used, names the missing scope again."""
+    what = "remove users an admin confirms"
+    try:
+        devops.may_remove(organization)
+    except MissingPermission as error:
+        reason, grant = error.reason, f"{error.fix}; or remove"
+    except MicrosoftError as error:
+        reason, grant = f"{str(error).rstrip('.')}.", "Remove"
+    else:
+        return Check("devops-remove-users", "pass", f"Can {what}.")
+    return Check(
+        "devops-remove-users",
+        "warn",
+        f"Cannot {what}: {reason} Only `remove-users` needs this; the migration runs without it.",
+        fix=f"{grant} people who left by hand: {removal_by_hand(organization)}.",
+    )
 
 
 def _graph_checks(graph: Graph, *, delegated: bool) -> list[Check]:

@@ -104,9 +104,30 @@ def _sandbox(environ: Mapping[str, str]) -> tuple[str | None, str | None, Callab
         except ScenarioError as error:
             raise MicrosoftError(f"AADBOT_SANDBOX={scenario}: invalid scenario: {error}") from None
         return box.url, str(box.state()["tenant"]["id"]), box.stop
-    if url and not url.startswith(("http://", "https://")):
-        raise MicrosoftError(f"AADBOT_SANDBOX_URL={url!r} is not an http(s) URL")
+    if (problem := _sandbox_url_problem(url)) is not None:
+        raise MicrosoftError(problem)
     return (url or None), (environ.get("AZURE_TENANT_ID") or None), None
+
+
+def _sandbox_url_problem(url: str) -> str | None:
+    if url and not url.startswith(("http://", "https://")):
+        return f"AADBOT_SANDBOX_URL={url!r} is not an http(s) URL"
+    return None
+
+
+def environment_problems(environ: Mapping[str, str]) -> list[str]:
+    """Everything `from_environment` would refuse in `environ`, in its words, all at once: `serve` names
+    them with its other settings rather than one per start."""
+    found: list[str] = []
+    try:
+        _auth_mode(environ)
+    except MicrosoftError as error:
+        found.append(str(error))
+    if (problem := _sandbox_url_problem(environ.get("AADBOT_SANDBOX_URL", "").strip())) is not None:
+        found.append(problem)
+    if (missing := missing_credentials(environ)) is not None:
+        found.append(missing)
+    return found
 
 
 def _auth_mode(environ: Mapping[str, str]) -> str:

@@ -246,6 +246,16 @@ def upgrade(engine: Engine) -> str | None:
         return found
 
 
+def url_problem(url: str) -> str | None:
+    """Why aadbot cannot use the database URL `url` (its form, backend or driver), without connecting:
+    `serve` names it with its other settings; what only the server can tell waits for `open_database`."""
+    try:
+        _create_engine(url).dispose()
+    except StorageError as error:
+        return str(error)
+    return None
+
+
 def _create_engine(url: str, *, pre_ping: bool = True) -> Engine:
     try:
         parsed = make_url(url)

@@ -526,6 +526,14 @@ def invitation_bar(checks: Iterable[Check]) -> InvitationBar:
     return ""
 
 
+def removal_by_hand(organization: str) -> str:
+    """Where an admin removes people who left without the bot (whose PAT then needs only to read users)."""
+    return (
+        f"https://dev.azure.com/{organization}/_settings/users > the user's ... menu > Remove from"
+        " organization"
+    )
+
+
 def invitation_policy_fix(policy: str) -> str:
     """What lets the invitations out when the directory's policy refuses the bot's app (`NO_APP_INVITES`)."""
     if policy == "none":

@@ -263,7 +263,8 @@ class RemovalResult:
     """(principal name, reason) for each user Microsoft refused to remove."""
     status: MigrationStatus
     message: str = ""
-    """Set when the step stopped early (a rival's change, an unexpected error): what happened."""
+    """Set when the step stopped early (a rival's change, an unexpected error, a scope the PAT lacks): what
+    happened."""
 
 
 @dataclass(frozen=True)

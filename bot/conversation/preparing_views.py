@@ -22,6 +22,7 @@ from bot.conversation.next_actions import everyone_told, with_next
 from workflows.directory import OrgUser
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
+from workflows.plan import removal_by_hand
 from workflows.results import (
     AccountDecision,
     AnnounceResult,
@@ -214,7 +215,8 @@ def stale_users(
         Text(
             "Removing people who left keeps them out of the directory comparison; the owner and the"
             f" administrators are never listed. Nothing is removed until an admin presses *{label}* and"
-            f" confirms. To keep some, remove the others with `remove-users {organization} ID...`."
+            f" confirms. To keep some, remove the others with `remove-users {organization} ID...`; or"
+            f" remove them by hand: {removal_by_hand(organization)}."
         )
     )
     value = f"{organization} --stale {days or 90} --list {fingerprint}"

@@ -57,6 +57,11 @@ def test_the_command_prints_the_contract_json_and_exits_by_the_checks(
     assert all(set(check) == {"code", "status", "message", "fix"} for check in checks)
     failing = [check for check in checks if check["status"] == "fail"]
     assert [check["code"] for check in failing] == ["graph-invite"]
+    # first, as `serve` logs it: passing checks against the emulator say nothing about Microsoft
+    assert checks[0]["code"] == "emulator" and checks[0]["status"] == "warn"
+    assert checks[0]["message"].startswith(
+        f"EMULATOR: every Microsoft call goes to the built-in sandbox of {scenario}"
+    )
     assert "User.Invite.All" in failing[0]["message"] and "az ad app permission" in failing[0]["fix"]
     fabrikam.pop("credentials")
     scenario.write_text(json.dumps(fabrikam), encoding="utf-8")
@@ -66,6 +71,29 @@ def test_the_command_prints_the_contract_json_and_exits_by_the_checks(
         ).returncode
         == 0
     )
+
+
+def test_a_pat_that_cannot_remove_users_warns_with_the_scope_and_the_portal_way(
+    fabrikam: dict[str, Any], tmp_path: Path, aadbot: Aadbot
+) -> None:
+    fabrikam["credentials"] = {"devops_pat_scopes": ["vso.memberentitlementmanagement", "vso.graph"]}
+    scenario = tmp_path / "read-only-pat.json"
+    scenario.write_text(json.dumps(fabrikam), encoding="utf-8")
+    done = aadbot(
+        "doctor",
+        "--org",
+        "fabrikam-fiber",
+        "--tenant",
+        "fabrikam.com",
+        environment={"AADBOT_SANDBOX": str(scenario)},
+    )
+    assert done.returncode == 0, done.stdout  # removing people who left is optional
+    [line] = [line for line in done.stdout.splitlines() if "devops-remove-users" in line]
+    assert line.startswith("WARN devops-remove-users: Cannot remove users an admin confirms")
+    assert "vso.memberentitlementmanagement_write" in line and "Personal access tokens" in line
+    assert "https://dev.azure.com/fabrikam-fiber/_settings/users" in line
+    assert "FAIL" not in done.stdout
+    assert done.stdout.splitlines()[0].startswith("WARN emulator: EMULATOR:")
 
 
 def test_bad_arguments_exit_2_before_any_call(tmp_path: Path) -> None:
@@ -146,7 +174,8 @@ def test_a_mistyped_organization_is_one_failure_naming_where_to_check_the_name(
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     assert "WARN slack-scopes: Slack was not checked: SLACK_BOT_TOKEN is not set." in " ".join(lines)
-    assert [line for line in lines if not line.startswith(("ok   graph-", "WARN slack-scopes"))] == [
+    assert lines[0].startswith(f"WARN emulator: EMULATOR: every Microsoft call goes to {box.url} (")
+    assert [line for line in lines[1:] if not line.startswith(("ok   graph-", "WARN slack-scopes"))] == [
         "FAIL devops-organization: Organization nosuchorg not found. Check the name at"
         " https://dev.azure.com/nosuchorg: it is what follows dev.azure.com/ in the address of your"
         " organization."

@@ -287,6 +287,8 @@ def test_stale_users_are_removed_with_the_confirmed_button_under_their_list(chat
     assert remove.style == "danger" and "cannot be undone" in remove.confirm
     assert chat.say(ANN, f"remove-users {remove.value}")[0].message.private  # Ann is no admin
     assert "Remove these 1" not in text and "presses Remove this user" in " ".join(text.split())
+    # a PAT that may only read users (doctor only warns): the portal removes them too
+    assert f"remove them by hand: https://dev.azure.com/{ORG}/_settings/users" in " ".join(text.split())
     removed = text_of(chat.click(DANA, listed, "Remove this user"))
     assert "Removed 1 user: gus@fabrikam.com." in " ".join(removed.split())
 

@@ -84,6 +84,24 @@ def test_one_entry_less_fails_doctor_naming_it(
     assert any(grant.fix().split(" > ")[0] in c["fix"] for c in failing)
 
 
+def test_a_pat_that_cannot_remove_users_only_warns_and_the_migration_runs(
+    fabrikam: dict[str, Any], served_box: Sandbox, tmp_path: Path
+) -> None:
+    """Removing people who left is optional (the portal does it too): the read scope is enough to start."""
+    scenario = exactly_the_table(fabrikam)
+    scenario["credentials"]["devops_pat_scopes"] = ["vso.memberentitlementmanagement", "vso.graph"]
+    checks = _doctor(served_box, scenario)
+    assert [c for c in checks if c["status"] == "fail"] == []
+    [removal] = [c for c in checks if c["code"] == "devops-remove-users"]
+    assert removal["status"] == "warn" and "vso.memberentitlementmanagement_write" in removal["message"]
+    assert "Personal access tokens" in removal["fix"] and "Remove from organization" in removal["fix"]
+    path = tmp_path / "read-only-pat.json"
+    path.write_text(json.dumps(scenario), encoding="utf-8")
+    out = io.StringIO()
+    assert run_demo(out, path) == 0
+    assert "Final stage       completed" in out.getvalue()
+
+
 def test_start_refuses_in_chat_naming_the_missing_permission(
     fabrikam: dict[str, Any], tmp_path: Path
 ) -> None:

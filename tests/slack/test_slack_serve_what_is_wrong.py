@@ -197,6 +197,29 @@ def test_without_an_emulator_the_missing_microsoft_credentials_are_named_with_th
     assert "Teams alone" not in said  # a Slack variable is set: Slack is meant
 
 
+def test_the_microsoft_and_database_settings_are_named_with_the_rest(tmp_path: Path, fake: FakeSlack) -> None:
+    """Before, AZURE_AUTH and AADBOT_DATABASE_URL were refused only once the others were fixed (walk32)."""
+    finished = served_until_it_exits(
+        tmp_path,
+        fake,
+        AADBOT_POLL_SECONDS="abc",
+        AZURE_AUTH="foo",
+        AADBOT_DATABASE_URL="nosuch://x",
+        AADBOT_SANDBOX="",  # the live services: their credentials are named too
+    )
+    assert finished.returncode == 2, finished.stderr
+    said = finished.stderr[finished.stderr.index("aadbot: ") :]
+    assert said.startswith("aadbot: 4 settings to fix:\n- "), said
+    for named in (
+        "AADBOT_POLL_SECONDS='abc' is not a number",
+        "Cannot use the database URL nosuch://x: aadbot supports SQLite and PostgreSQL only",
+        "AZURE_AUTH='foo' is not one of app, device",
+        "missing environment variables: AZURE_DEVOPS_PAT, AZURE_CLIENT_ID",
+    ):
+        assert named in said, said
+    assert "listening" not in finished.stdout and "Traceback" not in finished.stderr
+
+
 @pytest.mark.parametrize(
     ("failure", "warned"),
     [

@@ -10,6 +10,7 @@ import pytest
 from storage import Database
 from storage.admin_gate import DatabaseAdminMemory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from workflows.directory import MissingPermission
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -219,3 +220,36 @@ def test_an_unexpected_error_while_removing_fails_the_step_and_resume_finishes_i
     microsoft.remove_org_user = remove  # type: ignore[method-assign]
     assert service.resume(None, dana).state == "planned"
     assert microsoft.removed == ["e-bob", "e-cy"]  # Bob is not removed twice
+
+
+def test_a_pat_that_may_not_remove_says_the_scope_and_the_portal_way_once(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
+    """`doctor` only warns about such a PAT (removing is optional): `remove-users` is where it tells."""
+    service.start("fabrikam", "fabrikam.com", dana)
+    calls: list[str] = []
+
+    def refuse(organization: str, user_id: str) -> None:
+        calls.append(user_id)
+        raise MissingPermission(
+            "Azure DevOps refused removing users (HTTP 401): the PAT lacks the scope"
+            " vso.memberentitlementmanagement_write.",
+            permission="vso.memberentitlementmanagement_write",
+            fix="Azure DevOps > User settings > Personal access tokens",
+        )
+
+    microsoft.remove_org_user = refuse  # type: ignore[method-assign]
+    result = service.remove_users(None, ["e-bob", "e-cy"], dana)
+    assert calls == ["e-bob"]  # the second would be refused alike
+    assert result.removed == ()
+    assert result.failed == (
+        ("bob@outlook.com", "not allowed (vso.memberentitlementmanagement_write)"),
+        (result.failed[1][0], "not allowed (vso.memberentitlementmanagement_write)"),
+    )
+    assert "lacks the scope vso.memberentitlementmanagement_write" in result.message
+    assert (
+        "Fix: Azure DevOps > User settings > Personal access tokens; or remove them by hand:"
+        in result.message
+    )
+    assert "https://dev.azure.com/fabrikam/_settings/users" in result.message
+    assert result.status.state == "planned"  # nothing is left half done: remove-users again once fixed

@@ -11,10 +11,10 @@ from sqlmodel import Session, col, select
 
 from storage import AuditEntry, Migration
 from workflows import _plan_codec
-from workflows.directory import MicrosoftError, OrgUser
+from workflows.directory import MicrosoftError, MissingPermission, OrgUser
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.machine import describe_state, next_commands, refusal
-from workflows.plan import PlannedUser
+from workflows.plan import PlannedUser, removal_by_hand
 from workflows.results import Actor, RemovalResult
 from workflows.stages import redeem_links
 from workflows.stages.checking import check_prerequisites
@@ -123,6 +123,7 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
     names = {user.id: user.principal_name for user in _plan_codec.decode(row.plan or {}).users}
     removed: list[str] = []
     failed: list[tuple[str, str]] = []
+    refused: MissingPermission | None = None
 
     def stopped(why: str) -> RemovalResult:
         done = f" Removed before that: {', '.join(removed)}." if removed else " Nobody was removed."
@@ -141,6 +142,14 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
                     commit(unit)
                     try:
                         unit.ctx.microsoft.remove_org_user(row.organization, user_id)
+                    except MissingPermission as error:
+                        # Every other removal would be refused alike: the scope and its fix, said once.
+                        refused = error
+                        failed.extend(
+                            (names.get(each, each), f"not allowed ({error.permission})")
+                            for each in left[done - 1 :]
+                        )
+                        break
                     except MicrosoftError as error:
                         failed.append((name, str(error)))
                     else:
@@ -159,7 +168,13 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
         log.exception("removing users from %s stopped", row.organization)
         return stopped(f"{row.blocked_reason} {row.blocked_fix}")
     check_prerequisites(unit)
-    return RemovalResult(tuple(removed), tuple(failed), status(session, row))
+    told = ""
+    if refused is not None:
+        told = (
+            f"{refused.reason} Fix: {refused.fix}; or remove them by hand:"
+            f" {removal_by_hand(row.organization)}."
+        )
+    return RemovalResult(tuple(removed), tuple(failed), status(session, row), told)
 
 
 def _removals_left(session: Session, row: Migration) -> list[str]:
