@@ -124,7 +124,8 @@ ENTITLEMENTS_WRITE = Permission(
     "Member Entitlement Management (Read & manage)",
     "GET/DELETE vsaex.dev.azure.com/{org}/_apis/userentitlements[/{id}]",
     "list the organization's users with licence and last access, find the owner by id, and remove the "
-    "users an admin confirms (prerequisite: delete unwanted users); it includes the read scope",
+    "users an admin confirms (prerequisite: delete unwanted users); it includes the read scope. Without "
+    "`remove-users`, the read scope `vso.memberentitlementmanagement` is enough (`doctor` warns)",
     "vsts-rest-api-specs specification/memberEntitlementManagement/7.1/memberEntitlementManagement.json",
 )
 GRAPH_READ = Permission(
