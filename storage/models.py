@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import QueryableAttribute, declared_attr, defer
 from sqlmodel import Field, SQLModel
 
@@ -203,6 +203,9 @@ class OutboundMessage(Versioned, table=True):
     """
 
     __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_message_claim_order", "status", "priority", "id"),)
+    """What a claim reads (`storage.outbox.claim_due`): the pending messages in the order they are claimed,
+    without reading the sent ones or sorting a 20,000-message wave for each batch."""
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True, sa_column_kwargs={"insert_sentinel": True})
@@ -226,6 +229,11 @@ class OutboundMessage(Versioned, table=True):
     claimed_by: str | None = None
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    priority: int = Field(
+        default=0, sa_type=Integer, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
+    """Claimed lowest first, then oldest first: `storage.outbox.URGENT` (someone waits for it) or `BULK` (one
+    of a wave to many people), set at enqueue from the kind."""
 
 
 class Reminder(Versioned, table=True):

@@ -26,6 +26,32 @@ from storage.models import OutboundMessage
 _Read = TypeVarTuple("_Read")
 """What `_lock_then_update` reads of each message it locks."""
 
+URGENT, BULK = 0, 1
+"""`OutboundMessage.priority`: every URGENT message due is claimed before any BULK one, each class oldest
+first. A wave of 20,000 to-do lists takes about 20 minutes to send; an approval prompt, a progress line or
+an answer queued behind it must not wait that long."""
+
+WAVES = frozenset(
+    {
+        "advance_notice",
+        "todo_list",
+        "access_kept",
+        "access_lost",
+        "account_decided",
+        "invited_after_connecting",
+        "access_lost_taken_back",
+        "todo_reminder",
+        "sign_in_verified",
+        "migration_called_off",
+    }
+)
+"""The kinds queued BULK: what each affected person is told (the advance notice, the to-do list and its
+changes, reminders, the thanks for signing in, the migration called off), queued by the thousand and
+watched for by nobody in particular, so each waits its turn. Everything else is URGENT, as an admin or an
+asker waits for it: approval prompts and their decisions, portal steps, channel notices and reports (the
+digest, billing), progress lines, replies and answers (`chat_message`), help requests to the admins.
+Migration 0016 holds a copy: the kinds as they were when it ran."""
+
 
 def enqueue(
     session: Session,
@@ -98,6 +124,7 @@ def _new(new: NewMessage, now: datetime) -> OutboundMessage:
         payload=payload,
         not_before=now,
         created_at=now,
+        priority=BULK if new.kind in WAVES else URGENT,
     )
 
 
@@ -111,29 +138,29 @@ def claim_due(
     the batch commits once. A claim does not mark messages `in_flight`: only `begin_send` does, so a
     crash leaves uncertain just the messages whose send had started.
 
-    The claims lock rows in ascending id order, as every transaction that locks several messages does
-    (`workflows.stages.list_messages.lists_told`), so none of them waits for another in a cycle: a
-    claim that looks again goes on up the queue, never back below a row it holds (a message that came
-    free down there is the next claim's).
+    The candidates are the URGENT messages first, then the BULK ones, oldest first in each (`URGENT`), and
+    they come back in that order, for the worker to send the urgent ones first. They are claimed, though,
+    in ascending id order, as every transaction that locks several messages locks them
+    (`workflows.stages.list_messages.lists_told`), so none of them waits for another in a cycle: a claim
+    that looks again goes on up the queue, never back below a row it holds (a message that came free down
+    there, or a bulk one below an urgent one it took, is the next claim's).
     """
     won: list[int] = []
     after = 0
     with database.session() as session:
         while len(won) < limit:
             # past candidates another worker took: a lost race is no reason to stop
-            candidates = session.exec(
-                _CANDIDATES, params={"now": now, "after": after, "limit": limit - len(won)}
-            ).all()
+            found = session.exec(_CANDIDATES, params={"now": now, "after": after, "limit": limit - len(won)})
+            candidates = sorted(message_id for message_id in found if message_id is not None)
             if not candidates:
                 break
             for message_id in candidates:
-                assert message_id is not None
                 claimed = session.execute(
                     _CLAIM, {"message_id": message_id, "now": now, "worker": worker, "until": now + lease}
                 )
                 if claimed.rowcount == 1:  # type: ignore[attr-defined]
                     won.append(message_id)
-                after = message_id
+            after = candidates[-1]
         session.commit()
         if not won:
             return []
@@ -169,9 +196,11 @@ and building the query and passing it through the ORM cost several times running
 _CANDIDATES = (
     select(OutboundMessage.id)
     .where(_FREE, col(OutboundMessage.id) > bindparam("after"))
-    .order_by(col(OutboundMessage.id))
+    .order_by(col(OutboundMessage.priority), col(OutboundMessage.id))
     .limit(bindparam("limit"))
 )
+"""Read along `ix_outbound_message_claim_order` (status, priority, id): the first due ones found are the
+ones taken, however many are pending or sent."""
 _CLAIM = (
     update(OutboundMessage)
     .where(col(OutboundMessage.id) == bindparam("message_id"))
@@ -189,7 +218,7 @@ _CLAIM = (
 _BY_IDS = (
     select(OutboundMessage)
     .where(col(OutboundMessage.id).in_(bindparam("ids", expanding=True)))
-    .order_by(col(OutboundMessage.id))
+    .order_by(col(OutboundMessage.priority), col(OutboundMessage.id))
 )
 _BEGIN_SEND = (
     update(OutboundMessage)

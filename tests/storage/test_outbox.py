@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from storage import Database, OutboundMessage, outbox
 from storage.outbox import NewMessage, claim_due, enqueue, enqueue_all, mark_failed, mark_sent
@@ -91,6 +92,40 @@ def test_two_workers_never_claim_the_same_message(database: Database) -> None:
     assert [m.idempotency_key for m in first] == ["a", "b"]
     assert [m.idempotency_key for m in second] == ["c"]
     assert claim_due(database, worker="w3", now=NOW, lease=LEASE) == []
+
+
+def test_a_message_someone_waits_for_is_claimed_before_a_wave_and_the_claims_lock_up_the_ids(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _queue(database, "a", "b", "c")  # to-do lists: a wave's
+    with database.session() as session:
+        for key, kind in (
+            ("prompt", "approval_prompt"),
+            ("thanks", "sign_in_verified"),
+            ("line", "chat_message"),
+        ):
+            enqueue(session, idempotency_key=key, recipient="lee@x.com", kind=kind, payload={}, now=NOW)
+        session.commit()
+    claimed_ids: list[int] = []
+    execute = Session.execute
+
+    def recorded(self: Session, statement: Any, params: Any = None, **options: Any) -> Any:
+        if statement is outbox._CLAIM:
+            claimed_ids.append(params["message_id"])
+        return execute(self, statement, params, **options)
+
+    monkeypatch.setattr(Session, "execute", recorded)
+
+    first = claim_due(database, worker="w1", now=NOW, lease=LEASE, limit=3)
+    assert [m.idempotency_key for m in first] == ["prompt", "line", "a"]  # sent in this order
+    assert claimed_ids == sorted(claimed_ids)  # locked lowest id first, as `lists_told` locks them
+    rest = claim_due(database, worker="w2", now=NOW, lease=LEASE)
+    assert [m.idempotency_key for m in rest] == ["b", "c", "thanks"]
+    assert {m.idempotency_key: m.priority for m in first + rest} == {
+        "prompt": outbox.URGENT,
+        "line": outbox.URGENT,
+        **dict.fromkeys(["a", "b", "c", "thanks"], outbox.BULK),
+    }
 
 
 def test_a_crashed_workers_lease_expires(database: Database) -> None:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -24,13 +24,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from storage import Database, Migration, StorageError, open_database
 from storage import database as database_module
 from storage.database import _MIGRATION_LOCK, alembic_config, head_revision
+from storage.outbox import BULK, URGENT
 from tests.storage.databases import RunSchema
 
 
@@ -86,14 +87,8 @@ def test_an_up_to_date_database_opens_without_migrating(database_url: str, upgra
 
 
 def test_an_older_database_is_upgraded_to_the_head(empty_database_url: str, upgrades: list[str]) -> None:
-    engine = create_engine(empty_database_url)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(engine)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0007")
-    finally:
-        engine.dispose()
+    with _at_revision(empty_database_url, "0007"):
+        pass  # nothing written: the upgrade alone is tested
 
     database = open_database(empty_database_url)
     try:
@@ -106,35 +101,43 @@ def test_an_older_database_is_upgraded_to_the_head(empty_database_url: str, upgr
 
 
 def test_an_invitation_sent_before_0011_is_kept_without_a_link_to_accept_it(empty_database_url: str) -> None:
-    engine = create_engine(empty_database_url)
     now = datetime(2026, 11, 2, tzinfo=UTC)
+    with _at_revision(empty_database_url, "0010") as connection:
+        connection.execute(
+            text(
+                "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state,"
+                " started_by_id, started_by_email, started_by_name, created_at, updated_at) VALUES"
+                " (1, 1, 'fabrikam', 't', 'Fabrikam', 'planned', 'U', 'd', 'D', :now, :now)"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO invitation (id, version, migration_id, email, entitlement_id, display_name,"
+                " status, result, invited_user_id, attempts, created_at, updated_at) VALUES"
+                " (1, 1, 1, 'erin@gmail.com', 'e-erin', 'Erin', 'sent', 'PendingAcceptance', 'g-erin', 1,"
+                " :now, :now)"
+            ),
+            {"now": now},
+        )
+
+    rows = _opened_and_read(empty_database_url, "SELECT email, status, redeem_url FROM invitation")
+    assert rows == [("erin@gmail.com", "sent", None)]
+
+
+@contextlib.contextmanager
+def _at_revision(url: str, revision: str) -> Iterator[Connection]:
+    """The database at `url` brought to `revision` (not the head), in a transaction committed on leaving: the
+    rows written meanwhile are what an older aadbot left for the upgrade."""
+    engine = create_engine(url)
     try:
         with engine.begin() as connection:
             config = alembic_config(engine)
             config.attributes["connection"] = connection
-            command.upgrade(config, "0010")
-            connection.execute(
-                text(
-                    "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state,"
-                    " started_by_id, started_by_email, started_by_name, created_at, updated_at) VALUES"
-                    " (1, 1, 'fabrikam', 't', 'Fabrikam', 'planned', 'U', 'd', 'D', :now, :now)"
-                ),
-                {"now": now},
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO invitation (id, version, migration_id, email, entitlement_id, display_name,"
-                    " status, result, invited_user_id, attempts, created_at, updated_at) VALUES"
-                    " (1, 1, 1, 'erin@gmail.com', 'e-erin', 'Erin', 'sent', 'PendingAcceptance', 'g-erin', 1,"
-                    " :now, :now)"
-                ),
-                {"now": now},
-            )
+            command.upgrade(config, revision)
+            yield connection
     finally:
         engine.dispose()
-
-    rows = _opened_and_read(empty_database_url, "SELECT email, status, redeem_url FROM invitation")
-    assert rows == [("erin@gmail.com", "sent", None)]
 
 
 def _opened_and_read(url: str, query: str) -> list[tuple[Any, ...]]:
@@ -152,7 +155,6 @@ def test_migrations_started_before_0013_are_given_the_surface_their_channel_or_s
 ) -> None:
     """A Teams channel is Teams'; without a channel, Teams' when its starter has a personal chat with the bot
     (their id is a directory object id); anything else keeps the rule of old, its channel (Slack's)."""
-    engine = create_engine(empty_database_url)
     now = datetime(2026, 11, 2, tzinfo=UTC)
     started = [
         (1, "teams:19:migrate@thread.tacv2", "g-dana"),
@@ -161,47 +163,64 @@ def test_migrations_started_before_0013_are_given_the_surface_their_channel_or_s
         (4, "C-MIGRATE", "U-LEE"),
         (5, None, "g-team"),  # someone Teams knows only from a channel
     ]
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(engine)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0012")
-            for number, channel, starter in started:
-                connection.execute(
-                    text(
-                        "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state,"
-                        " started_by_id, started_by_email, started_by_name, channel_id, created_at,"
-                        " updated_at) VALUES (:id, 1, :organization, 't', '', 'planned', :starter, 'd', 'D',"
-                        " :channel, :now, :now)"
-                    ),
-                    {
-                        "id": number,
-                        "organization": f"org{number}",
-                        "starter": starter,
-                        "channel": channel,
-                        "now": now,
-                    },
-                )
-            for conversation, kind, user in (("a:dana", "personal", "g-dana"), ("19:team", "channel", None)):
-                connection.execute(
-                    text(
-                        "INSERT INTO teams_conversation (conversation_id, service_url, tenant_id, kind,"
-                        " user_id, updated_at)"
-                        " VALUES (:conversation, 'https://smba', 't', :kind, :user, :now)"
-                    ),
-                    {"conversation": conversation, "kind": kind, "user": user, "now": now},
-                )
-    finally:
-        engine.dispose()
+    with _at_revision(empty_database_url, "0012") as connection:
+        for number, channel, starter in started:
+            connection.execute(
+                text(
+                    "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state,"
+                    " started_by_id, started_by_email, started_by_name, channel_id, created_at,"
+                    " updated_at) VALUES (:id, 1, :organization, 't', '', 'planned', :starter, 'd', 'D',"
+                    " :channel, :now, :now)"
+                ),
+                {
+                    "id": number,
+                    "organization": f"org{number}",
+                    "starter": starter,
+                    "channel": channel,
+                    "now": now,
+                },
+            )
+        for conversation, kind, user in (("a:dana", "personal", "g-dana"), ("19:team", "channel", None)):
+            connection.execute(
+                text(
+                    "INSERT INTO teams_conversation (conversation_id, service_url, tenant_id, kind,"
+                    " user_id, updated_at)"
+                    " VALUES (:conversation, 'https://smba', 't', :kind, :user, :now)"
+                ),
+                {"conversation": conversation, "kind": kind, "user": user, "now": now},
+            )
 
     rows = _opened_and_read(empty_database_url, "SELECT id, surface FROM migration ORDER BY id")
     assert rows == [(1, "teams"), (2, "teams"), (3, None), (4, None), (5, None)]
 
 
+def test_a_wave_pending_before_0016_goes_behind_the_admins_messages(empty_database_url: str) -> None:
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    queued = [
+        (1, "todo_list", "pending"),
+        (2, "advance_notice", "sent"),
+        (3, "approval_prompt", "pending"),
+        (4, "chat_message", "pending"),
+        (5, "todo_reminder", "pending"),
+    ]
+    with _at_revision(empty_database_url, "0015") as connection:
+        for number, kind, status in queued:
+            connection.execute(
+                text(
+                    "INSERT INTO outbound_message (id, version, idempotency_key, recipient, kind,"
+                    " payload, status, attempts, in_flight, uncertain, not_before, created_at) VALUES"
+                    " (:id, 1, :key, 'p@x.com', :kind, '{}', :status, 0, false, false, :now, :now)"
+                ),
+                {"id": number, "key": f"k{number}", "kind": kind, "status": status, "now": now},
+            )
+
+    rows = _opened_and_read(empty_database_url, "SELECT id, priority FROM outbound_message ORDER BY id")
+    assert rows == [(1, BULK), (2, BULK), (3, URGENT), (4, URGENT), (5, BULK)]
+
+
 def test_people_notified_before_0009_and_0010_get_the_directory_accounts_their_plan_names(
     empty_database_url: str,
 ) -> None:
-    engine = create_engine(empty_database_url)
     plan = {
         "users": [
             {"id": "e-kim", "outcome": "map", "match": {"id": "g-kim", "user_principal_name": "kim@a.com"}},
@@ -214,30 +233,24 @@ def test_people_notified_before_0009_and_0010_get_the_directory_accounts_their_p
             {"id": "e-hana", "outcome": "ambiguous", "match": None, "candidates": ["G-HANA", "g-hart"]},
         ]
     }
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(engine)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0008")
+    with _at_revision(empty_database_url, "0008") as connection:
+        connection.execute(
+            text(
+                "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state, plan,"
+                " started_by_id, started_by_email, started_by_name, created_at, updated_at) VALUES"
+                " (1, 1, 'fabrikam', 't', 'Fabrikam', 'users_notified', :plan, 'U', 'd', 'D', :now, :now)"
+            ),
+            {"plan": json.dumps(plan), "now": datetime(2026, 11, 2, tzinfo=UTC)},
+        )
+        for number, entitlement in enumerate(("e-kim", "e-gus", "e-cy", "e-hana"), start=1):
             connection.execute(
                 text(
-                    "INSERT INTO migration (id, version, organization, tenant_id, tenant_name, state, plan,"
-                    " started_by_id, started_by_email, started_by_name, created_at, updated_at) VALUES"
-                    " (1, 1, 'fabrikam', 't', 'Fabrikam', 'users_notified', :plan, 'U', 'd', 'D', :now, :now)"
+                    "INSERT INTO affected_user (id, version, migration_id, entitlement_id,"
+                    " principal_name, email, display_name, outcome, created_at)"
+                    " VALUES (:id, 1, 1, :entitlement, 'p', 'e', '', 'map', :now)"
                 ),
-                {"plan": json.dumps(plan), "now": datetime(2026, 11, 2, tzinfo=UTC)},
+                {"id": number, "entitlement": entitlement, "now": datetime(2026, 11, 2, tzinfo=UTC)},
             )
-            for number, entitlement in enumerate(("e-kim", "e-gus", "e-cy", "e-hana"), start=1):
-                connection.execute(
-                    text(
-                        "INSERT INTO affected_user (id, version, migration_id, entitlement_id,"
-                        " principal_name, email, display_name, outcome, created_at)"
-                        " VALUES (:id, 1, 1, :entitlement, 'p', 'e', '', 'map', :now)"
-                    ),
-                    {"id": number, "entitlement": entitlement, "now": datetime(2026, 11, 2, tzinfo=UTC)},
-                )
-    finally:
-        engine.dispose()
 
     rows = _opened_and_read(
         empty_database_url,
