@@ -110,7 +110,7 @@ class FakeMicrosoft:
         default_factory=lambda: {SUBSCRIPTION_ID: Subscription(id=SUBSCRIPTION_ID, tenant_id=TENANT_ID)}
     )
     deny_invites: bool = False
-    invite_refusal: MissingPermission | None = None
+    invite_refusal: MicrosoftError | None = None
     """Raised by every invitation: the credentials lack a permission (missing consent, not policy)."""
     broken: set[str] = field(default_factory=set)
     """Method names that raise `MicrosoftError`, as a service that keeps failing would."""

@@ -11,6 +11,7 @@ from sqlmodel import select
 from storage import Database, Invitation
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled, redeem_link
+from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 
@@ -178,3 +179,26 @@ def test_killed_after_microsoft_invited_someone_resumes_with_their_link_and_no_s
     assert bob.invited_user_id == "g-guest-bob@outlook.com" and (not recovered or len(links) == 2)
     told = [e.details for e in make_service().audit_trail() if e.action == "invitation_link_recovered"]
     assert told == ([{"email": "bob@outlook.com"}] if recovered else [])
+
+
+def test_a_refused_invitation_then_sent_by_another_admin_is_found_not_taken_for_ours(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, database: Database, dana: Actor
+) -> None:
+    """rev45: Graph refused Bob (an answer, not a lost one), an admin invited him in the portal, and the next
+    `invite` called the portal's invitation its own: "link recovered", "2 invited" for one."""
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    microsoft.invite_refusal = MicrosoftError("Graph refused the invitation (400 BadRequest)")
+    make_service().invite(None, dana)
+    microsoft.invite_refusal = None
+    portal = microsoft.invite_guest(
+        "tenant", email="bob@outlook.com", display_name="Bob", message="", redirect_url="", inviter="lee"
+    )
+    microsoft.directory[-1] = replace(microsoft.directory[-1], external_user_state="PendingAcceptance")
+
+    make_service().invite(None, dana)
+
+    assert microsoft.links_without_email == []
+    with database.session() as session:
+        bob = session.exec(select(Invitation).where(Invitation.email == "bob@outlook.com")).one()
+    assert (bob.status, bob.redeem_url) == ("found", None) and portal.redeem_url is not None
+    assert not [e for e in make_service().audit_trail() if e.action == "invitation_link_recovered"]

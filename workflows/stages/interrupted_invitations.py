@@ -19,9 +19,17 @@ from workflows.stages.unit import Unit, commit, note
 
 RECOVERED = "invited before the interruption; link recovered"
 
-_ASKED = frozenset({"pending", "failed"})
-"""Claims whose invitation Microsoft was asked for and whose answer was never recorded: the process died
-waiting (`pending`), or an error came instead of the answer (`failed`; a lost answer looks the same)."""
+_UNFETCHED = "invited before the interruption; its link could not be fetched"
+
+
+def _asked_unanswered(claim: Invitation) -> bool:
+    """Whether Microsoft was asked for this claim's invitation and the answer never recorded: the process
+    died waiting (`pending`), or this module's own fetch of the link failed. Any other `failed` claim had
+    an answer (Graph refused it, say), so a guest found since was invited by someone else (an admin in the
+    portal) and is theirs: a link-only call on their invitation would be recorded as ours."""
+    return claim.status == "pending" or (
+        claim.status == "failed" and (claim.result or "").startswith(_UNFETCHED)
+    )
 
 
 def recover_link(
@@ -29,7 +37,7 @@ def recover_link(
 ) -> InvitationOutcome | None:
     """The outcome for a guest this step invited without recording it, with their new link stored;
     None for anyone else (`invite` records them `found`)."""
-    if claim.status not in _ASKED or not existing.invitation_pending:
+    if not _asked_unanswered(claim) or not existing.invitation_pending:
         return None
     row = unit.row
     try:
@@ -46,7 +54,7 @@ def recover_link(
         # Still `failed`, so the next `invite` asks for the link again rather than forgetting it.
         claim.updated_at = unit.ctx.now()
         claim.status = "failed"
-        claim.result = f"invited before the interruption; its link could not be fetched: {error}"
+        claim.result = f"{_UNFETCHED}: {error}"
         claim.invited_user_id = existing.id
         commit(unit)
         if isinstance(error, MissingPermission):
