@@ -14,7 +14,6 @@ from workflows.directory import (
     Invitation,
     InvitePermissionDenied,
     MicrosoftError,
-    MissingPermission,
     Organization,
     OrgUser,
     Subscription,

@@ -34,7 +34,8 @@ ACTOR = ("U-DANA", "dana@fabrikam.com", "Dana")
 TRIGGERS = sorted({transition["trigger"] for transition in TRANSITIONS})
 
 _BACK_FROM_INVITING = {
-    ("inviting_after_connecting", trigger) for trigger in ("invitations_sent", "invite_denied", "fail")
+    ("inviting_after_connecting", trigger)
+    for trigger in ("invitations_sent", "invite_denied", "fail", "interrupt")
 }
 GUARDED_ENTRIES = {
     "awaiting_approval": {("planned", "request_approval")},
@@ -52,6 +53,8 @@ GUARDED_ENTRIES = {
     "users_notified": {("connected", "notify"), *_BACK_FROM_INVITING},
     "billing_checked": {("users_notified", "billing_confirmed"), *_BACK_FROM_INVITING},
     "completed": {("billing_checked", "complete")},
+    # A stop between two people (SIGTERM), from a step in progress only.
+    "interrupted": {(state, "interrupt") for state in BUSY_STATES},
 }
 """State -> the only (state before, trigger) pairs that may enter it: Microsoft's procedure, in order."""
 
@@ -126,6 +129,9 @@ def _passing_plan(row: Migration) -> bool:
 @given(row=rows, triggers=st.lists(st.sampled_from(TRIGGERS), min_size=1, max_size=12))
 @example(row=_row("checking_prerequisites"), triggers=["found_connected", "invite", "invitations_sent"])
 @example(row=_row("users_notified"), triggers=["invite", "fail", "invite", "invite_denied", "cancel"])
+@example(row=_row("inviting"), triggers=["interrupt", "resume", "interrupt", "resume", "invitations_sent"])
+@example(row=_row("removing"), triggers=["interrupt", "invite", "resume", "fail", "cancel"])
+@example(row=_row("connected"), triggers=["invite", "interrupt", "notify"])
 def test_every_move_is_allowed_guarded_and_audited_and_every_refusal_changes_nothing(
     row: Migration, triggers: list[str]
 ) -> None:
@@ -155,12 +161,12 @@ def test_every_move_is_allowed_guarded_and_audited_and_every_refusal_changes_not
         if trigger == "request_approval":
             assert passing
         if trigger == "resume":
-            assert (source == "failed" and dest == before[1]) or (
+            assert (source in {"failed", "interrupted"} and dest == before[1]) or (
                 source in {*BUSY_STATES, "inviting_after_connecting"} and dest == source and idle
             )
         if source == "inviting_after_connecting" and dest != source:
             assert dest == before[1], "invitations after connecting go back where they began"
-        if dest in ("failed", "inviting_after_connecting") and dest != source:
+        if dest in ("failed", "interrupted", "inviting_after_connecting") and dest != source:
             assert row.previous_state == source
         else:
             assert row.previous_state == before[1]
@@ -202,13 +208,15 @@ def test_request_approval_moves_exactly_when_the_plan_passes(row: Migration) -> 
 @example(row=_row("inviting", idle=LEASE - timedelta(seconds=1)))  # still running
 @example(row=_row("failed", previous="removing"))
 @example(row=_row("failed", previous="checking_prerequisites"))
+@example(row=_row("interrupted", previous="inviting"))  # stopped between two people: at once, no lease
+@example(row=_row("interrupted", previous="removing"))
 def test_resume_reruns_the_failed_step_or_an_abandoned_one_and_nothing_else(row: Migration) -> None:
     row = _fresh(row)
     flow = MigrationFlow(row, Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
     state, previous, idle = row.state, row.previous_state, row.updated_at + LEASE <= NOW
     expected = None
-    if state == "failed" and previous in BUSY_STATES:
-        expected = previous  # the step that failed runs again
+    if state in ("failed", "interrupted") and previous in BUSY_STATES:
+        expected = previous  # the step that failed, or was stopped part way, runs again
     elif state in {*BUSY_STATES, "inviting_after_connecting"} and idle:
         expected = state  # a step whose process died runs again
     if expected is None:
