@@ -10,3 +10,6 @@ import threading
 
 PROCESS_STOPPING = threading.Event()
 """Process-wide, as the signal that sets it is; the tests' in-process services get their own event."""
+
+WHY_STOPPED = "(the bot was stopping)"
+"""How a step's reason ends when a stop interrupted it (`unit.interrupt`): a pause, not a fault."""

@@ -31,6 +31,7 @@ from workflows.results import (
     Told,
     Unreached,
 )
+from workflows.stopping import WHY_STOPPED
 
 _STAGES: dict[str, str] = {
     "draft": "Just created; the prerequisite checks come next.",
@@ -329,7 +330,8 @@ def _why_stopped(status: MigrationStatus, *, checks_shown: bool = False) -> list
         or not status.blocked_reason
     ):
         return []
-    if status.state == "interrupted":  # nothing to fix: the step carries on
+    # nothing to fix: the step carries on (an invite after connecting goes back to its step, so says why)
+    if status.state == "interrupted" or status.blocked_reason.endswith(WHY_STOPPED):
         return [Text(f"⏸️ {status.blocked_reason}: {status.blocked_fix or '`resume` carries on.'}")]
     if checks_shown and status.state == "blocked":
         return []

@@ -110,3 +110,22 @@ def test_a_step_whose_process_died_says_when_resume_becomes_possible(
     )
     clock.advance(minutes=7)
     assert make_service().resume(None, dana).state == "planned"
+
+
+def test_an_invite_after_connecting_stopped_part_way_reads_as_a_pause_not_a_fault(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, clock: FakeClock, database: Database, dana: Actor
+) -> None:
+    """rev45: back at its connected step, the stopped invite's status read "❌ ... Fix: `invite` carries
+    on"."""
+    microsoft.connect(microsoft.tenant_info.id)
+    assert make_service().start("fabrikam", "fabrikam.com", dana).state == "connected"
+    with _signalled_during("invite_guest", database, microsoft, clock) as stopped:
+        result = stopped.invite(None, dana)
+
+    assert result.status.state == "connected"
+    said = " ".join(render(views.status(make_service().status(), admin=True).message).split())
+    assert (
+        "⏸️ The invitations were interrupted after 1 of 2 (the bot was stopping): `invite` carries on from"
+        " there."
+    ) in said
+    assert "❌" not in said

@@ -29,7 +29,7 @@ from workflows.results import Actor, MigrationStatus
 from workflows.settings import WorkflowSettings
 from workflows.stages.admins import Administrators
 from workflows.step_progress import Paced, StepProgress
-from workflows.stopping import PROCESS_STOPPING
+from workflows.stopping import PROCESS_STOPPING, WHY_STOPPED
 
 CONFLICT_WINDOW = timedelta(minutes=2)
 """A refused command right after someone else's change is reported as that change winning the race."""
@@ -139,7 +139,7 @@ def interrupt(unit: Unit, what: str, done: int, total: int, *, retry: str = "res
     the step's lease runs out; returns what to tell whoever started the step."""
     row = unit.row
     unit.flow.now = unit.ctx.now()
-    row.blocked_reason = f"The {what} were interrupted after {done:,} of {total:,} (the bot was stopping)"
+    row.blocked_reason = f"The {what} were interrupted after {done:,} of {total:,} {WHY_STOPPED}"
     row.blocked_fix = f"`{retry}` carries on from there."
     unit.flow.fire("interrupt", details={"step": what, "done": done, "total": total})
     commit(unit)
