@@ -270,11 +270,15 @@ _PEOPLE = (
     .where(col(AffectedUser.migration_id) == bindparam("migration"))
     .order_by(col(AffectedUser.id))
 )
+_LIST_ORDER = (col(TodoItem.position), col(TodoItem.affected_user_id), col(TodoItem.id))
+"""List order, ties between lists by person: PostgreSQL returns rows of one position in any order, and the
+report's items table took its order from the first list it met (CI saw "Accept the invitation" first, then
+"Sign in", in a run the same tree had passed)."""
 _ITEMS = (
     select_columns(*(getattr(TodoItem, name) for name in _Item._fields))
     .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
     .where(col(AffectedUser.migration_id) == bindparam("migration"))
-    .order_by(col(TodoItem.position))
+    .order_by(*_LIST_ORDER)
 )
 """`lists_of`'s rows as columns only: a report of 20,000 people reads about 100,000 rows, and making each an
 ORM object (with its identity-map entry and pydantic state) took most of `progress`'s time."""
@@ -298,7 +302,7 @@ def lists_of(session: Session, migration_id: int) -> tuple[Sequence[AffectedUser
         select(TodoItem)
         .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
         .where(AffectedUser.migration_id == migration_id)
-        .order_by(col(TodoItem.position))
+        .order_by(*_LIST_ORDER)
     ).all()
     return users, items
 

@@ -18,8 +18,9 @@ from workflows.service import MigrationService
 from workflows.stages.verification import SIGN_IN_ITEMS
 
 EXPECTED = Path(__file__).parent / "data"
-"""`progress_report.<database>.txt`: written by main at 73567c4 from this same fixture, before the change (the
-order of items at one position of different lists is the database's, as it was)."""
+"""`progress_report.txt`: written by main at 73567c4 from this same fixture on SQLite, before the change; the
+same on PostgreSQL since items of one position in different lists come in the order of their people (it was
+the database's, and PostgreSQL's changed from run to run)."""
 
 
 @pytest.fixture
@@ -69,4 +70,4 @@ def test_the_progress_report_and_its_message_are_what_they_were_before_reading_c
         )
     )
     assert [user.delivery for user in report.users] == ["sent", "maybe-sent", "in-chat", "waiting", "sending"]
-    assert shown == (EXPECTED / f"progress_report.{database.engine.dialect.name}.txt").read_text()
+    assert shown == (EXPECTED / "progress_report.txt").read_text()
