@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from bot.conversation.commands import Command
+from bot.conversation.commands import Command, straight_apostrophes
 from bot.conversation.todo_views import MY_ACCOUNT
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -45,7 +45,7 @@ def chosen_account(text: str, service: MigrationService, actor: Actor) -> Comman
     """`my-account ORG ACCOUNT` when `text` claims exactly one of the accounts that share `actor`'s
     address in a migration in progress, no admin having decided yet; None otherwise. Only a message with an
     address in it, and no question or trouble, reads the migrations' plans."""
-    text = text.replace("\u2019", "'")  # "can\u2019t" as phones and chat clients type it
+    text = straight_apostrophes(text)
     named = {address.casefold() for address in ADDRESS.findall(text)}
     if not named or "?" in text or NOT_A_CHOICE.search(text):
         return None

@@ -344,6 +344,12 @@ def typed_words(text: str) -> str:
     return stripped
 
 
+def straight_apostrophes(text: str) -> str:
+    """`can’t` as `can't`: phones and Teams type the apostrophe curly, and the patterns that read plain
+    words (an own-list request, an account claimed) are written with the straight one."""
+    return text.replace("\u2019", "'")
+
+
 def parse(text: str) -> Command:
     """`start fabrikam-fiber fabrikam.com` -> Command("start", ...); nothing at all is `help`."""
     word, _, rest = typed_words(text).partition(" ")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.conversation.commands import USAGE_OF, USAGES, Command, parse, typed_words
+from bot.conversation.commands import USAGE_OF, USAGES, Command, parse, straight_apostrophes, typed_words
 from bot.conversation.faq_views import ASK_ADMIN, RATE_HELPFUL, RATE_NOT_HELPFUL, RATING_OF_LABEL
 
 MAX_SUGGESTIONS = 3
@@ -262,7 +262,7 @@ def read(
 
 def own_list_intent(typed: str) -> Command | None:
     """Plain words about the person's own list or its reminders, as the command that answers them."""
-    words = typed.replace("\u2019", "'")  # phones and Teams type the apostrophe curly
+    words = straight_apostrophes(typed)
     if OWN_LIST_INTENT.match(words):
         return Command("todo", (), typed)
     snooze = SNOOZE_INTENT.match(words)
