@@ -29,13 +29,14 @@ from sqlalchemy import Engine, create_engine, event, text, update
 from sqlmodel import col
 
 from bench import machine
+from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage, open_database
 from storage.outbox import NewMessage, claim_due, enqueue_all
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-BATCH = 50
-"""`DeliverySettings.batch`, what `serve` claims at a time on Slack."""
+SLACK = DeliverySettings()
+"""What `serve` claims at a time on Slack, and for how long (bot/settings.py builds these defaults)."""
 
 
 def main() -> None:
@@ -59,7 +60,7 @@ def _run(name: str, url: str, lists: int) -> None:
         prompt_in = 0
         while True:
             wall, cpu = time.perf_counter(), time.process_time()
-            claimed = claim_due(database, worker="bench", now=NOW, lease=timedelta(seconds=20), limit=BATCH)
+            claimed = claim_due(database, worker="bench", now=NOW, lease=SLACK.lease, limit=SLACK.batch)
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
             if not claimed:
@@ -69,7 +70,8 @@ def _run(name: str, url: str, lists: int) -> None:
             _mark_sent(database, [message.id for message in claimed if message.id is not None])
         print(
             f"{name}: {lists} lists pending, the prompt queued after them claimed in batch {prompt_in}"
-            f" (after {BATCH * (prompt_in - 1)} lists); {len(walls)} claims to empty the queue, a claim:"
+            f" (after {SLACK.batch * (prompt_in - 1)} lists); {len(walls)} claims to empty the queue,"
+            " a claim:"
             f" median {statistics.median(walls) * 1000:.1f} ms wall, {statistics.median(cpus) * 1000:.1f} ms"
             f" CPU; all: {sum(walls):.2f} s wall, {sum(cpus):.2f} s CPU"
         )
@@ -121,7 +123,7 @@ def _plan(database: Database) -> list[str]:
 
     event.listen(engine, "before_cursor_execute", explained, retval=True)
     try:
-        claimed = claim_due(database, worker="plan", now=NOW, lease=timedelta(seconds=20), limit=BATCH)
+        claimed = claim_due(database, worker="plan", now=NOW, lease=SLACK.lease, limit=SLACK.batch)
     finally:
         event.remove(engine, "before_cursor_execute", explained)
     with database.engine.begin() as connection:
