@@ -144,7 +144,9 @@ def test_the_second_question_an_answer_offers_below_is_a_button_under_it(migrati
     """walk31 finding 5, in a direct message: the button "Pick it below" points at, and what it answers."""
     fake, send = migration.slack.fake, migration.slack.send
     turns = len(migration.recording.turns)
-    dm = {"type": "message", "channel_type": "im", "user": "UANN", "channel": "DANN", "ts": "2.000001"}
+    # Ann's DM with the app, as the fake Slack names it ("D" and her id): a channel it does not know answers
+    # channel_not_found, and the reply went out a second time by her user id, sometimes before this looked
+    dm = {"type": "message", "channel_type": "im", "user": "UANN", "channel": "DUANN", "ts": "2.000001"}
     assert send.event(dm | {"text": TWO_QUESTIONS}).status_code == 200
     migration.recording.wait_for_turns(turns + 1)
     (answer,) = fake.wait_for_calls("chat.postMessage")
@@ -156,7 +158,7 @@ def test_the_second_question_an_answer_offers_below_is_a_button_under_it(migrati
         ("Not helpful", offered[1]["value"]),
     ]
     turns = len(migration.recording.turns)
-    send.click(offered[0]["action_id"], offered[0]["value"], user="UANN", channel="DANN")
+    send.click(offered[0]["action_id"], offered[0]["value"], user="UANN", channel="DUANN")
     (picked,) = migration.recording.wait_for_turns(turns + 1)[turns]
     assert picked.message.summary == "SSH keys after the switch"
 
