@@ -18,7 +18,7 @@ import httpx
 from msapi._cookieless import CookielessClient
 from msapi._routing import Router
 from msapi._tls import tls_context
-from workflows.directory import MicrosoftError
+from workflows.directory import MicrosoftError, Unanswered
 
 log = logging.getLogger("msapi")
 
@@ -27,6 +27,8 @@ _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _CONTINUATIONS = frozenset({"continuationtoken", "$skiptoken"})
 """Parameters naming a later page: Azure DevOps' `continuationToken`, the `$skiptoken` of Graph's and
 Resource Manager's next links."""
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport errors before the request left: whatever else fails, the service may have had it."""
 _THROTTLED = frozenset({429, 503})
 _TRANSIENT = frozenset({500, 502, 504})
 _ReadKey = tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
@@ -182,7 +184,8 @@ class HttpSession:
             except httpx.TransportError as error:
                 # A refused connection never reached the service, so even a POST may be sent again.
                 if attempt == self._max_attempts or not (may_repeat or isinstance(error, httpx.ConnectError)):
-                    raise self.error(f"{service} did not answer {where} ({type(error).__name__})") from None
+                    said = self.redact(f"{service} did not answer {where} ({type(error).__name__})")
+                    raise (MicrosoftError if isinstance(error, _NEVER_SENT) else Unanswered)(said) from None
                 log.warning("%s: %s failed (%s), retrying", service, where, type(error).__name__)
                 self._sleep(self._backoff * 2 ** (attempt - 1))
                 continue

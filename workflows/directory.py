@@ -133,6 +133,11 @@ class MicrosoftError(Exception):
     """A Microsoft service failed in a way retries did not cure; the message is safe to show."""
 
 
+class Unanswered(MicrosoftError):
+    """The request reached the service and its answer never came (it timed out, the connection dropped):
+    the service may have done what it asked, or not. Only a look at what it changes can tell."""
+
+
 class OrganizationNotFound(MicrosoftError):
     """No Azure DevOps organization has this name (a typo, most often)."""
 

@@ -47,7 +47,8 @@ class Paced:
     it would be thousands of them.
 
     `began` is when the step began, not this run of it: a `resume` long after the process died reports at
-    once and ends the line the first run left saying "… done so far"."""
+    once and ends the line the first run left saying "… done so far". Its counts are the whole step's:
+    `done_before` of `total` were finished by earlier runs, and the step reports on from there."""
 
     def __init__(
         self,
@@ -59,6 +60,7 @@ class Paced:
         clock: Callable[[], datetime],
         every: timedelta,
         began: datetime,
+        done_before: int = 0,
     ) -> None:
         self._report = report
         self._step, self._action, self._total = step, action, total
@@ -67,7 +69,8 @@ class Paced:
         self._began = began
         self._last: tuple[int, datetime] | None = None
         """How many were done at the last report, and when; None before the first."""
-        self._done = self._succeeded = 0
+        self._done = self._succeeded = done_before
+        """Until this run reports: what its earlier runs finished, each of them a success."""
 
     def __call__(self, done: int, succeeded: int) -> None:
         self._done, self._succeeded = done, succeeded

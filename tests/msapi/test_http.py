@@ -22,6 +22,7 @@ from msapi import (
 from msapi._cookieless import CookielessClient
 from msapi._http import rejected_token
 from sandbox import Sandbox
+from workflows.directory import Unanswered
 
 HEAD = "https://vssps.dev.azure.com/fabrikam-fiber"
 
@@ -126,11 +127,9 @@ def test_a_slow_answer_times_out_and_is_retried() -> None:
         response = session.request("HEAD", HEAD, service="Azure DevOps")
         assert response.status_code == 404 and len(sleeps) == 1 and attempts == ["HEAD", "HEAD"]
         attempts.clear()
-        with pytest.raises(
-            MicrosoftError, match=r"did not answer POST graph\.microsoft\.com/v1\.0/invitations"
-        ):
+        with pytest.raises(Unanswered, match=r"did not answer POST graph\.microsoft\.com/v1\.0/invitations"):
             session.request("POST", "https://graph.microsoft.com/v1.0/invitations", service="Graph", json={})
-        assert attempts == ["POST"]  # the invitation may have gone out: not sent twice
+        assert attempts == ["POST"]  # the invitation may have gone out: not sent twice, and said so
 
 
 def test_unreachable_service_is_a_clear_error() -> None:
@@ -144,6 +143,22 @@ def test_unreachable_service_is_a_clear_error() -> None:
     ):
         session.request("HEAD", HEAD, service="Azure DevOps")
     assert len(sleeps) == 1
+
+
+def test_a_post_that_never_reached_the_service_is_no_lost_answer() -> None:
+    """Refused connections are tried again even for a POST; when they run out, nothing was done."""
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with (
+        HttpSession(
+            sleep=lambda seconds: None, transport=httpx.MockTransport(refused), max_attempts=2
+        ) as session,
+        pytest.raises(MicrosoftError, match="did not answer POST") as failed,
+    ):
+        session.request("POST", "https://graph.microsoft.com/v1.0/invitations", service="Graph", json={})
+    assert not isinstance(failed.value, Unanswered)
 
 
 def test_azure_devops_rate_limit_headers_pace_the_next_request() -> None:

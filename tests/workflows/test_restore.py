@@ -11,7 +11,7 @@ from sqlmodel import select
 from storage import Database, Invitation
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled, redeem_link
-from workflows.directory import MicrosoftError
+from workflows.directory import MicrosoftError, Unanswered
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 
@@ -202,3 +202,49 @@ def test_a_refused_invitation_then_sent_by_another_admin_is_found_not_taken_for_
         bob = session.exec(select(Invitation).where(Invitation.email == "bob@outlook.com")).one()
     assert (bob.status, bob.redeem_url) == ("found", None) and portal.redeem_url is not None
     assert not [e for e in make_service().audit_trail() if e.action == "invitation_link_recovered"]
+
+
+def test_a_refused_invitation_whose_retry_went_unanswered_gets_its_link_on_the_next_invite_and_one_email(
+    make_service: ServiceFactory,
+    microsoft: FakeMicrosoft,
+    database: Database,
+    dana: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fix64: Graph refused Bob (an answer), then the retry timed out after Graph had invited him: the next
+    `invite` took the guest for someone else's ("already in the directory") and his link was lost."""
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    microsoft.invite_refusal = MicrosoftError("Graph refused the invitation (400 BadRequest)")
+    make_service().invite(None, dana)
+    microsoft.invite_refusal = None
+    invite_guest = microsoft.invite_guest
+
+    def unanswered_for_bob(*args: Any, **kwargs: Any) -> Any:
+        invitation = invite_guest(*args, **kwargs)
+        if kwargs["email"] != "bob@outlook.com":
+            return invitation
+        microsoft.directory[-1] = replace(microsoft.directory[-1], external_user_state="PendingAcceptance")
+        raise Unanswered(
+            "Microsoft Graph did not answer POST graph.microsoft.com/v1.0/invitations (ReadTimeout)"
+        )
+
+    monkeypatch.setattr(microsoft, "invite_guest", unanswered_for_bob)
+    said = make_service().invite(None, dana).message
+    monkeypatch.undo()
+    assert said == (
+        "1 invited, 1 failed. Failures: bob@outlook.com: no answer came, so the invitation may have gone out"
+        " (Microsoft Graph did not answer POST graph.microsoft.com/v1.0/invitations (ReadTimeout)). Run"
+        " `invite` again to retry them."
+    )
+
+    make_service().invite(None, dana)
+
+    assert microsoft.invitations == ["bob@outlook.com", "cy@gmail.com"]  # one email each
+    assert microsoft.links_without_email == ["bob@outlook.com"]
+    with database.session() as session:
+        bob = session.exec(select(Invitation).where(Invitation.email == "bob@outlook.com")).one()
+    assert (bob.status, bob.result, bob.redeem_url) == (
+        "sent",
+        "invited before the interruption; link recovered",
+        redeem_link(3),
+    )

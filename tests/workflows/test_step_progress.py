@@ -6,12 +6,14 @@ step by the audit entry that began it, so a `resume` after the process died repo
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import timedelta
 
 import pytest
 
+from storage import Database
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
 from workflows.directory import Invitation, MicrosoftError, OrgUser
@@ -160,12 +162,11 @@ def test_a_removal_microsoft_refuses_ends_with_nobody_removed(
     assert reports[-1] == StepReport(reports[0].step, "remove", 20, 20, 0, ended=True)
 
 
-def test_a_resume_after_the_process_died_goes_on_with_the_same_step_and_ends_it(
+def _invite_killed_after_25(
     make_service: ServiceFactory, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
-) -> None:
-    """kill -9 runs nothing: the first run's last report says "… done so far", and only the resume can
-    end it, by naming the same step."""
-    _crowd(microsoft)
+) -> list[StepReport]:
+    """`invite`, its process killed (SIGKILL) as Microsoft is asked for the 26th invitation: what its
+    progress line heard while the process lived."""
     heard: list[StepReport] = []
     alive = True
 
@@ -176,7 +177,6 @@ def test_a_resume_after_the_process_died_goes_on_with_the_same_step_and_ends_it(
             raise ProcessKilled
 
     _slow(microsoft, clock, killed_after_25)
-    make_service().start("fabrikam", "fabrikam.com", dana)
 
     def heard_while_alive(report: StepReport) -> None:
         if alive:  # a process killed by SIGKILL says nothing more, however its code was meant to end
@@ -184,6 +184,17 @@ def test_a_resume_after_the_process_died_goes_on_with_the_same_step_and_ends_it(
 
     with pytest.raises(ProcessKilled):
         make_service().invite(None, dana, heard_while_alive)
+    return heard
+
+
+def test_a_resume_after_the_process_died_goes_on_with_the_same_step_and_ends_it(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    """kill -9 runs nothing: the first run's last report says "… done so far", and only the resume can
+    end it, by naming the same step."""
+    _crowd(microsoft)
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    heard = _invite_killed_after_25(make_service, microsoft, clock, dana)
     assert heard[-1].ended is False  # what the dead process left: "20 done so far…"
     with pytest.raises(WorkflowError, match="when the step's lease ends"):
         make_service().resume(None, dana, heard.append)  # too early to tell a crash from a slow step
@@ -217,7 +228,8 @@ def test_an_invitation_that_failed_is_not_counted_as_invited(
 def test_a_resume_after_a_failure_goes_on_with_the_line_the_failure_ended(
     service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
 ) -> None:
-    """The resume's own audit entry does not begin a step: it goes on with the one that failed."""
+    """The resume's own audit entry does not begin a step: it goes on with the one that failed, in its
+    counts (fix64: it ended "removed 5 of 5", of those left)."""
     leaving = _crowd(microsoft)
 
     def fails_at_the_sixteenth(asked: int) -> None:
@@ -234,4 +246,106 @@ def test_a_resume_after_a_failure_goes_on_with_the_line_the_failure_ended(
     service.resume(None, dana, reports.append)
 
     assert {report.step for report in reports} == {reports[0].step}
-    assert reports[-1] == StepReport(reports[0].step, "remove", 5, 5, 5, ended=True)
+    assert reports[-1] == StepReport(reports[0].step, "remove", 20, 20, 20, ended=True)
+
+
+def _stopping_at(
+    asked_then: int, database: Database, microsoft: FakeMicrosoft, clock: FakeClock
+) -> tuple[MigrationService, threading.Event]:
+    """A service whose process is told to stop (SIGTERM) while Microsoft answers its `asked_then`th call."""
+    stopping = threading.Event()
+
+    def signalled(asked: int) -> None:
+        if asked == asked_then:
+            stopping.set()
+
+    _slow(microsoft, clock, signalled)
+    return MigrationService(database, microsoft, clock=clock, stopping=stopping), stopping
+
+
+def test_a_resumed_invite_counts_on_from_where_the_step_stopped_not_from_zero(
+    make_service: ServiceFactory, database: Database, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    """fix64: the resume's line went back to "1 done so far…" of the 42, and looked up each one invited
+    before the stop again."""
+    _crowd(microsoft)
+    stopped, stopping = _stopping_at(30, database, microsoft, clock)
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    reports: list[StepReport] = []
+    stopped.invite(None, dana, reports.append)
+    first_run = len(reports)
+    assert reports[-1] == StepReport(reports[0].step, "invite", 30, CROWD + 2, 30, ended=True)
+    stopping.clear()
+    looked_up = microsoft.calls["find_directory_user"]
+
+    make_service().resume(None, dana, reports.append)
+
+    resumed = reports[first_run:]
+    assert [(r.done, r.succeeded) for r in resumed] == [(31, 31), (34, 34), (38, 38), (42, 42)]
+    assert {(r.step, r.total) for r in resumed} == {(reports[0].step, CROWD + 2)} and resumed[-1].ended
+    assert microsoft.calls["find_directory_user"] - looked_up == CROWD + 2 - 30  # only those left
+    assert len(microsoft.invitations) == CROWD + 2
+
+
+def test_a_resumed_invite_stopped_again_says_how_far_the_whole_step_got(
+    make_service: ServiceFactory, database: Database, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    _crowd(microsoft)
+    stopped, stopping = _stopping_at(30, database, microsoft, clock)
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    stopped.invite(None, dana)
+    stopping.clear()
+    _slow(microsoft, clock, lambda asked: stopping.set() if asked == 5 else None)
+
+    stopped.resume(None, dana)  # stops after 5 more: 35 of the 42
+
+    assert stopped.status().blocked_reason == (
+        "The invitations were interrupted after 35 of 42 (the bot was stopping)"
+    )
+
+
+def test_a_resumed_invite_after_connecting_counts_the_whole_step(
+    make_service: ServiceFactory, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    """After connecting the resume reads who is still without an account: the 25 invited before the process
+    died are not among them, yet they are the step's."""
+    _crowd(microsoft)
+    microsoft.connect(microsoft.tenant_info.id)
+    assert make_service().start("fabrikam", "fabrikam.com", dana).state == "connected"
+    heard = _invite_killed_after_25(make_service, microsoft, clock, dana)
+    first_run = len(heard)
+    clock.advance(minutes=11)
+
+    make_service().resume(None, dana, heard.append)
+
+    resumed = heard[first_run:]
+    assert {(r.step, r.total) for r in heard} == {(heard[0].step, CROWD + 2)}
+    assert resumed[0].done > 25 and resumed[-1] == StepReport(heard[0].step, "invite", 42, 42, 42, ended=True)
+
+
+def test_a_resumed_removal_stopped_again_says_how_far_the_whole_removal_got(
+    make_service: ServiceFactory, database: Database, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
+) -> None:
+    """fix64: `status` said "after 15 of 20", then the resume's stop "after 2 of 5", of those left."""
+    leaving = _crowd(microsoft)
+    stopped, stopping = _stopping_at(15, database, microsoft, clock)
+    make_service().start("fabrikam", "fabrikam.com", dana)
+    stopped.remove_users(None, leaving[:20], dana)
+    assert (
+        stopped.status().blocked_reason
+        == "The removals were interrupted after 15 of 20 (the bot was stopping)"
+    )
+    stopping.clear()
+    _slow(microsoft, clock, lambda asked: stopping.set() if asked == 2 else None)
+    reports: list[StepReport] = []
+
+    stopped.resume(None, dana, reports.append)
+
+    assert (
+        stopped.status().blocked_reason
+        == "The removals were interrupted after 17 of 20 (the bot was stopping)"
+    )
+    assert reports[-1] == StepReport(reports[0].step, "remove", 17, 20, 17, ended=True)
+    make_service().resume(None, dana, reports.append)
+    assert reports[-1] == StepReport(reports[0].step, "remove", 20, 20, 20, ended=True)
+    assert microsoft.removed == leaving[:20]

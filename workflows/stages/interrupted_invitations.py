@@ -1,19 +1,33 @@
-"""An invitation cut off by the process dying (kill -9, SIGTERM) between Microsoft's answer and its record.
+"""An invitation whose answer was lost: the process died (kill -9, SIGTERM) between Microsoft's answer and
+its record, or Microsoft's answer never came (a timeout, a dropped connection: `Unanswered`), after a
+refusal or not. Either way Graph may have invited the person, and nothing here can tell whether it did.
 
-Each address is claimed (`pending`) before Microsoft is asked, so a resumed `invite` finds the guest in
-the directory and never invites twice. One who still has to accept (Graph's `externalUserState` is
-`PendingAcceptance`) got their invitation email from that cut-off call, but its link to accept
+Each address is claimed (`pending`) before Microsoft is asked, and a claim whose answer never came is
+`failed` and says so (`unanswered`), so the next `invite` (or `resume`) looks in the directory first and
+never invites twice; it looks even when the plan, re-read since, takes the guest Graph made for the
+person's account (`inviting._answers_lost`). One who still has to accept (Graph's `externalUserState` is
+`PendingAcceptance`) got their invitation email from that lost call, but its link to accept
 (`inviteRedeemUrl`, see `redeem_links`) was never stored, and Graph returns it only in answer to
 `POST /invitations`. Inviting an existing guest again answers with a new link, and with
-`sendInvitationMessage: false` Microsoft mails nothing (https://learn.microsoft.com/graph/api/invitation-post,
+`sendInvitationMessage: false` Microsoft mails nothing (its default; "if you wish to send the redemption URL
+through some other means, you can set the sendInvitationMessage to false", the invitation resource,
+https://learn.microsoft.com/graph/api/resources/invitation; https://learn.microsoft.com/graph/api/invitation-post,
 https://learn.microsoft.com/entra/external-id/reset-redemption-status): so the person gets their link and
-still one email. A guest who has accepted needs no link and stays `found`.
-"""
+still one email, however often it is asked. A guest who has accepted needs no link and stays `found`.
+
+Left open: Graph's search by address is eventually consistent, so an `invite` moments after a lost answer
+may not see the guest yet and invite again, with an email (a second one, to the same guest)."""
 
 from __future__ import annotations
 
 from storage import Invitation
-from workflows.directory import DirectoryUser, InvitePermissionDenied, MicrosoftError, MissingPermission
+from workflows.directory import (
+    DirectoryUser,
+    InvitePermissionDenied,
+    MicrosoftError,
+    MissingPermission,
+    Unanswered,
+)
 from workflows.results import Actor, InvitationOutcome
 from workflows.stages.unit import Unit, commit, note
 
@@ -21,14 +35,23 @@ RECOVERED = "invited before the interruption; link recovered"
 
 _UNFETCHED = "invited before the interruption; its link could not be fetched"
 
+_UNANSWERED = "no answer came, so the invitation may have gone out"
 
-def _asked_unanswered(claim: Invitation) -> bool:
+
+def unanswered(error: Unanswered) -> str:
+    """What a `failed` claim records when Microsoft's answer never came: `invite` again looks first."""
+    return f"{_UNANSWERED} ({error})"
+
+
+def asked_unanswered(claim: Invitation) -> bool:
     """Whether Microsoft was asked for this claim's invitation and the answer never recorded: the process
-    died waiting (`pending`), or this module's own fetch of the link failed. Any other `failed` claim had
-    an answer (Graph refused it, say), so a guest found since was invited by someone else (an admin in the
-    portal) and is theirs: a link-only call on their invitation would be recorded as ours."""
+    died waiting (`pending`), the answer never came (`unanswered`), or this module's own fetch of the link
+    failed. Any other `failed` claim had an answer (Graph refused it, say), so a guest found since was
+    invited by someone else (an admin in the portal) and is theirs: a link-only call on their invitation
+    would be recorded as ours. A guest found after a lost answer may be someone else's too, as after a
+    death: either way a link-only call sends no email and gives the person a link of their own guest."""
     return claim.status == "pending" or (
-        claim.status == "failed" and (claim.result or "").startswith(_UNFETCHED)
+        claim.status == "failed" and (claim.result or "").startswith((_UNFETCHED, _UNANSWERED))
     )
 
 
@@ -37,7 +60,7 @@ def recover_link(
 ) -> InvitationOutcome | None:
     """The outcome for a guest this step invited without recording it, with their new link stored;
     None for anyone else (`invite` records them `found`)."""
-    if not _asked_unanswered(claim) or not existing.invitation_pending:
+    if not asked_unanswered(claim) or not existing.invitation_pending:
         return None
     row = unit.row
     try:

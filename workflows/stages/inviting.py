@@ -6,9 +6,10 @@ step it began in."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage import Invitation
 from workflows import _plan_codec
@@ -19,10 +20,11 @@ from workflows.directory import (
     MicrosoftError,
     MissingPermission,
     Tenant,
+    Unanswered,
 )
 from workflows.machine import INVITING_AFTER_CONNECTING
 from workflows.mapping import map_by_hand
-from workflows.plan import Check, PlannedUser, build_plan
+from workflows.plan import Check, Plan, PlannedUser, build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages import interrupted_invitations, late_invitees
 from workflows.stages.checking import check_prerequisites
@@ -38,6 +40,7 @@ from workflows.stages.unit import (
     paced,
     status,
     step,
+    step_began,
 )
 from workflows.step_progress import StepProgress, unheard
 
@@ -56,10 +59,13 @@ def invite(
         return send_invitations(unit, actor, progress)
 
 
-def send_invitations(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> InviteResult:
+def send_invitations(
+    unit: Unit, actor: Actor, progress: StepProgress = unheard, *, resumed: bool = False
+) -> InviteResult:
     """In `inviting`: invite whoever still needs it, then re-plan (or wait for the settings on a 403).
     In `inviting_after_connecting`: the same, from a fresh look at both sides, then back where it began.
-    `progress` hears how many of them were asked about so far (`Paced`)."""
+    `progress` hears how many of them were asked about so far (`Paced`). A `resumed` step skips whoever
+    its earlier runs invited or found, and counts them among the step's done."""
     row = unit.row
     connected = row.state == INVITING_AFTER_CONNECTING
     outcomes: list[InvitationOutcome] = []
@@ -68,22 +74,26 @@ def send_invitations(unit: Unit, actor: Actor, progress: StepProgress = unheard)
     with failing_on_error(unit, "invitations", retry="invite" if connected else "resume"):
         if connected:
             try:
-                users, refused = _still_without_account(unit, actor)
+                plan, refused = _today(unit, actor)
             except MicrosoftError as error:
                 return _unread(unit, str(error))
         else:
-            users = _plan_codec.decode(row.plan or {}).users_with("invite")
-        asked = () if refused else users
-        invited = 0
+            plan = _plan_codec.decode(row.plan or {})
+        users = plan.users_with("invite")
+        users += _answers_lost(unit, plan.users, users)
+        began = step_began(unit)
+        before = _settled_before(unit, began.at) if resumed else frozenset()
+        asked = () if refused else tuple(user for user in users if _claim_key(user.address) not in before)
+        total = len(before) + len(asked)
+        invited = len(before)
         stopped_after: int | None = None
-        with paced(unit, progress, "invite", len(asked)) as progressed:
-            for done, user in enumerate(asked, 1):
+        with paced(unit, progress, "invite", began, total, len(before)) as progressed:
+            for done, user in enumerate(asked, len(before) + 1):
                 if unit.ctx.stopping.is_set():  # between two invitations, each recorded whole
                     stopped_after = done - 1
                     break
-                address = user.mail_address or user.principal_name
                 try:
-                    outcomes.append(_invite_one(unit, address, user.id, user.display_name, actor))
+                    outcomes.append(_invite_one(unit, user.address, user.id, user.display_name, actor))
                 except MissingPermission as error:  # the same for every user: stop at the first
                     missing = error
                     break
@@ -93,7 +103,7 @@ def send_invitations(unit: Unit, actor: Actor, progress: StepProgress = unheard)
                     break
     if stopped_after is not None:
         retry = "invite" if connected else "resume"
-        said = interrupt(unit, "invitations", stopped_after, len(asked), retry=retry)
+        said = interrupt(unit, "invitations", stopped_after, total, retry=retry)
         so_far = f" This run: {_invite_summary(outcomes)}" if outcomes else ""
         return InviteResult(status(unit.session, row), tuple(outcomes), denied=False, message=said + so_far)
     denied = missing is not None or refused is not None or any(o.status == "denied" for o in outcomes)
@@ -121,14 +131,50 @@ def send_invitations(unit: Unit, actor: Actor, progress: StepProgress = unheard)
     )
 
 
-def _still_without_account(unit: Unit, actor: Actor) -> tuple[tuple[PlannedUser, ...], Check | None]:
-    """After connecting, the stored plan is the approved one, not today's: who has no directory account
-    now, and the invite-permission check for the person inviting (a failing one, or None)."""
+def _settled_before(unit: Unit, began: datetime) -> frozenset[str]:
+    """The addresses this step invited or found before it was interrupted or its process died: their claims
+    were settled since it `began`. After connecting they are in the directory now, so a fresh look no
+    longer lists them, yet they are the step's, and its total counts them."""
+    settled = unit.session.exec(
+        select(Invitation.email).where(
+            Invitation.migration_id == unit.row.id,
+            col(Invitation.status).in_(("sent", "found")),
+            col(Invitation.updated_at) >= began,
+        )
+    ).all()
+    return frozenset(settled)
+
+
+def _claim_key(address: str) -> str:
+    """How an invitation's claim names the address (`Invitation.email`)."""
+    return address.strip().casefold()
+
+
+def _today(unit: Unit, actor: Actor) -> tuple[Plan, Check | None]:
+    """After connecting, the stored plan is the approved one, not today's: today's (who has no directory
+    account now), and the invite-permission check for the person inviting (a failing one, or None)."""
     row = unit.row
     snapshot = unit.ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=actor.email)
     today = build_plan(snapshot, actor.email)
     check = next(check for check in today.checks if check.code == "invite-permission")
-    return today.users_with("invite"), check if check.status == "fail" else None
+    return today, check if check.status == "fail" else None
+
+
+def _answers_lost(
+    unit: Unit, people: Sequence[PlannedUser], invited: Sequence[PlannedUser]
+) -> tuple[PlannedUser, ...]:
+    """Of `people`, those not `invited` now whose invitation's answer this migration never got (the process
+    died waiting, Microsoft's answer never came: `interrupted_invitations`). Microsoft may have invited them
+    all the same, so the directory holds them and the plan no longer asks to invite them: only a look at
+    the directory, and a link-only invitation, gets them their link."""
+    claims = unit.session.exec(
+        select(Invitation).where(
+            Invitation.migration_id == unit.row.id, col(Invitation.status).in_(("pending", "failed"))
+        )
+    ).all()
+    lost = {claim.email for claim in claims if interrupted_invitations.asked_unanswered(claim)}
+    lost -= {_claim_key(user.address) for user in invited}
+    return tuple(user for user in people if _claim_key(user.address) in lost)
 
 
 def _unread(unit: Unit, reason: str) -> InviteResult:
@@ -194,7 +240,7 @@ def _invite_one(
     """Claim the address (committed) before calling Microsoft, so nobody is invited twice."""
     row, session, microsoft = unit.row, unit.session, unit.ctx.microsoft
     email = address.strip()
-    key = email.casefold()
+    key = _claim_key(email)
     claim = session.exec(
         select(Invitation).where(Invitation.migration_id == row.id, Invitation.email == key)
     ).first()
@@ -262,9 +308,10 @@ def _invite_one(
         commit(unit)
         raise
     except MicrosoftError as error:
-        claim.status, claim.result = "failed", str(error)
+        said = interrupted_invitations.unanswered(error) if isinstance(error, Unanswered) else str(error)
+        claim.status, claim.result = "failed", said
         commit(unit)
-        return InvitationOutcome(email, display_name, "failed", str(error))
+        return InvitationOutcome(email, display_name, "failed", said)
     claim.status, claim.result = "sent", invitation.status
     claim.invited_user_id = invitation.invited_user_id
     # Only the newest invitation's link: Microsoft documents it as the person's way in when the email

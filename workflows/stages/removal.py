@@ -31,6 +31,7 @@ from workflows.stages.unit import (
     paced,
     status,
     step,
+    step_began,
 )
 from workflows.step_progress import StepProgress, unheard
 
@@ -131,11 +132,12 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
 
     try:
         with failing_on_error(unit, "removal of users"):
-            left = _removals_left(session, row)
-            with paced(unit, progress, "remove", len(left)) as progressed:
-                for done, user_id in enumerate(left, 1):
+            wanted, left = _removals(session, row)
+            before = len(wanted) - len(left)
+            with paced(unit, progress, "remove", step_began(unit), len(wanted), before) as progressed:
+                for done, user_id in enumerate(left, before + 1):
                     if unit.ctx.stopping.is_set():  # between two removals, each recorded whole
-                        return stopped(interrupt(unit, "removals", done - 1, len(left)))
+                        return stopped(interrupt(unit, "removals", done - 1, len(wanted)))
                     name = names.get(user_id, user_id)
                     # Committed before the irreversible call: a cancel meanwhile stops us here.
                     heartbeat(row, unit.ctx.now())
@@ -147,7 +149,7 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
                         refused = error
                         failed.extend(
                             (names.get(each, each), f"not allowed ({error.permission})")
-                            for each in left[done - 1 :]
+                            for each in left[done - before - 1 :]
                         )
                         break
                     except MicrosoftError as error:
@@ -158,7 +160,7 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
                         # Their invitation to the directory was for a user the organization no longer has.
                         redeem_links.forget(session, row, [user_id])
                         session.commit()  # each removal is recorded as soon as Microsoft confirmed it
-                    progressed(done, len(removed))
+                    progressed(done, before + len(removed))
             unit.flow.now = unit.ctx.now()
             unit.flow.fire("users_removed", details={"removed": len(removed), "failed": len(failed)})
             commit(unit)
@@ -177,8 +179,9 @@ def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> Remova
     return RemovalResult(tuple(removed), tuple(failed), status(session, row), told)
 
 
-def _removals_left(session: Session, row: Migration) -> list[str]:
-    """The ids the latest `remove-users` named, minus those already removed (a resume skips them)."""
+def _removals(session: Session, row: Migration) -> tuple[list[str], list[str]]:
+    """The ids the latest `remove-users` named, and those of them not removed yet: a resume skips the
+    others, and counts them done."""
     entries = session.exec(
         select(AuditEntry)
         .where(
@@ -192,8 +195,9 @@ def _removals_left(session: Session, row: Migration) -> list[str]:
         if entry.action == "remove_user":
             done.add(str(entry.details.get("user_id")))
         else:
-            return [str(user_id) for user_id in entry.details.get("user_ids", ()) if user_id not in done]
-    return []
+            wanted = [str(user_id) for user_id in entry.details.get("user_ids", ())]
+            return wanted, [user_id for user_id in wanted if user_id not in done]
+    return [], []
 
 
 def _email_key(address: str) -> str:

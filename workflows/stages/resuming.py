@@ -22,7 +22,7 @@ def resume(
             unit.flow.fire("resume", details={"after": unit.row.previous_state or unit.row.state})
             unit.row.blocked_reason = unit.row.blocked_fix = None
         if unit.row.state in ("inviting", INVITING_AFTER_CONNECTING):
-            return send_invitations(unit, actor, progress).status
+            return send_invitations(unit, actor, progress, resumed=True).status
         if unit.row.state == "removing":
             return remove(unit, actor, progress).status
         check_prerequisites(unit)

@@ -346,9 +346,9 @@ def heartbeat(row: Migration, now: datetime) -> None:
     flag_modified(row, "updated_at")
 
 
-def paced(unit: Unit, progress: StepProgress, action: str, total: int) -> Paced:
-    """`progress` paced for the step the migration is in, keyed by the audit entry that began it: not a
-    `resume` of it, so a resume after the process died goes on with the first run's line and ends it."""
+def step_began(unit: Unit) -> AuditEntry:
+    """The audit entry that took the migration into the step it is in: not a `resume` of it, so a resume
+    after the process died or stopped goes on with the step the first run began."""
     row = unit.row
     began = unit.session.exec(
         select(AuditEntry)
@@ -363,10 +363,26 @@ def paced(unit: Unit, progress: StepProgress, action: str, total: int) -> Paced:
     ).first()
     if began is None:
         raise RuntimeError(f"the migration is {row.state} with no audit entry that took it there")
+    return began
+
+
+def paced(
+    unit: Unit, progress: StepProgress, action: str, began: AuditEntry, total: int, done_before: int = 0
+) -> Paced:
+    """`progress` paced for the step `began` (`step_began`), keyed by that entry, so a resume goes on with
+    the first run's line and ends it. `total` is the whole step's, and `done_before` how many of them
+    earlier runs of it finished (invited, removed): a resume counts on from there, not from zero."""
     settings = unit.ctx.settings
-    step = f"migration-{row.id}-step-{began.id}"
+    step = f"migration-{unit.row.id}-step-{began.id}"
     return Paced(
-        progress, step, action, total, clock=unit.ctx.now, every=settings.progress_every, began=began.at
+        progress,
+        step,
+        action,
+        total,
+        clock=unit.ctx.now,
+        every=settings.progress_every,
+        began=began.at,
+        done_before=done_before,
     )
 
 
