@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -100,6 +101,8 @@ class OutboxWorker:
         self._waiting = 0
         """How many of the batch were given back to wait for an older version (`thread_turn`): not handled."""
         self._moved: set[str] = set()
+        self._given_up: Counter[tuple[str, str]] = Counter()
+        """The batch's messages failed for good, by kind and code: logged once a batch, as counts."""
         self._reported_at: datetime | None = None
         self._reporting: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -157,6 +160,7 @@ class OutboxWorker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
             self._held = set()
+            self._warn_given_up()
         await self._report(idle=not claimed)
         return len(claimed) - self._waiting
 
@@ -558,6 +562,19 @@ class OutboxWorker:
                 logger.info("outbox message %s %s", message.id, waits)
         return turn is not None
 
+    def _warn_given_up(self) -> None:
+        """One WARNING per kind and code of the batch's messages failed for good, with how many and where
+        to find who: never an address (`progress` lists who, its CSV their addresses; DEBUG names each)."""
+        for (kind, code), count in sorted(self._given_up.items()):
+            logger.warning(
+                "%d %s message(s) not delivered, not retried (%s): `progress` lists who, its CSV their"
+                " addresses (`retry-failed` tries them again)",
+                count,
+                kind,
+                code,
+            )
+        self._given_up.clear()
+
     async def _begin_send(self, message_id: int) -> bool:
         return await asyncio.to_thread(
             begin_send,
@@ -615,13 +632,16 @@ class OutboxWorker:
         # given up, at once or after its last counted try, as `mark_failed` decided: whatever the kind of
         # failure, the admins waiting on it are told, so the hook follows the row ending `failed`
         if left == "failed":
-            logger.warning(  # the operator's log names who cannot be reached, as the admins are told
+            # one WARNING a batch counts them (`_warn_given_up`): at 20,000 people an outage or a workspace
+            # that lacks them would be 20,000 lines, each with an address; who is at DEBUG
+            logger.debug(
                 "%s to %s not delivered, not retried: %s (%s)",
                 message.kind,
                 message.recipient,
                 failure.reason,
                 failure.code,
             )
+            self._given_up[(message.kind, failure.code)] += 1
             if self._on_undeliverable is not None:
                 try:
                     await asyncio.to_thread(self._on_undeliverable, message, failure)

@@ -128,6 +128,7 @@ def test_a_server_error_is_retried_with_backoff_after_looking_for_the_message(
 def test_people_not_in_slack_fail_at_once_and_retry_failed_sends_them_once_they_join(
     database: Database, fake_slack: FakeSlack, time: FakeTime, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.delivery.worker")
     member = people(fake_slack, 1)
     migration_id = queue_lists(database, [*member, "newcomer@fabrikam.com"], time.now)
 
@@ -137,11 +138,15 @@ def test_people_not_in_slack_fail_at_once_and_retry_failed_sends_them_once_they_
     assert (missing.status, missing.error_code, missing.attempts) == ("failed", "not_in_chat", 1)
     assert "newcomer@fabrikam.com" in (missing.last_error or "")
     warned = [record for record in caplog.records if record.levelno == logging.WARNING]
-    assert [
-        record.getMessage() for record in warned
-    ] == [  # the operator's log says it once, as admins see it
-        f"todo_list to newcomer@fabrikam.com not delivered, not retried: {missing.last_error} (not_in_chat)"
+    assert [record.getMessage() for record in warned] == [  # counted, as the admins see who in `progress`
+        "1 todo_list message(s) not delivered, not retried (not_in_chat): `progress` lists who, its CSV"
+        " their addresses (`retry-failed` tries them again)"
     ]
+    named = [record.getMessage() for record in caplog.records if record.levelno == logging.DEBUG]
+    assert (
+        f"todo_list to newcomer@fabrikam.com not delivered, not retried: {missing.last_error} (not_in_chat)"
+        in named
+    )
     assert [c.params["email"] for c in fake_slack.calls_of("users.lookupByEmail")] == [
         "newcomer@fabrikam.com"
     ]
@@ -151,6 +156,23 @@ def test_people_not_in_slack_fail_at_once_and_retry_failed_sends_them_once_they_
     asyncio.run(worker(database, fake_slack, time).drain())
     assert [row.status for row in _rows(database)] == ["sent", "sent"]
     assert len(fake_slack.posts_to("DUNEW")) == 1 and len(fake_slack.posts_to("DU00000")) == 1
+
+
+def test_a_wave_of_people_not_in_slack_is_one_warning_with_a_count_and_no_address(
+    database: Database, fake_slack: FakeSlack, time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    member = people(fake_slack, 1)
+    strangers = [f"stranger{number:02d}@fabrikam.com" for number in range(20)]
+    queue_lists(database, [*member, *strangers], time.now)
+
+    asyncio.run(worker(database, fake_slack, time).drain())
+
+    assert sorted(row.status for row in _rows(database)) == ["failed"] * 20 + ["sent"]
+    warned = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert warned == [  # one line for the batch, never 20 addresses
+        "20 todo_list message(s) not delivered, not retried (not_in_chat): `progress` lists who, its CSV"
+        " their addresses (`retry-failed` tries them again)"
+    ]
 
 
 def test_a_person_slack_knows_by_another_of_their_addresses_gets_their_list_there(
