@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.conversation import faq_views
@@ -16,7 +17,15 @@ from bot.conversation.commands import Command
 from bot.conversation.desk import Handler
 from bot.conversation.messages import Outgoing
 from faq import Answer, AskerContext, FaqAnswerer
-from faq.feedback import PLACE_WORDS, FeedbackError, FeedbackStore, Paging, check_resolution, review_key
+from faq.feedback import (
+    PLACE_WORDS,
+    FeedbackError,
+    FeedbackItem,
+    FeedbackStore,
+    Paging,
+    check_resolution,
+    review_key,
+)
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 
@@ -51,6 +60,9 @@ class FaqReview:
         self._clock = clock
         # Each asker's last unrated answer, so a typed label rates it; the oldest forgotten first.
         self._unrated: OrderedDict[str, str] = OrderedDict()
+        # Each admin's paging (per organization): where each question they were shown stood in it, so
+        # `more N` typed alone continues from N as the button would, and `more` from their last page.
+        self._pagings: OrderedDict[tuple[str, str | None], _AdminPaging] = OrderedDict()
         self._lock = threading.Lock()
 
     def handlers(self) -> dict[str, Handler]:
@@ -98,7 +110,8 @@ class FaqReview:
         action = words[1].casefold() if len(words) > 1 else ""
         if action in ("", MORE_WORD):
             try:
-                return [self._page(store, organization, more=bool(action), after=command.text.split()[2:])]
+                admin = (_asker(actor), organization)
+                return [self._page(store, admin, more=bool(action), after=command.text.split()[2:])]
             except FeedbackError as error:
                 raise WorkflowError(str(error)) from None
         if action == TOPICS_WORD:
@@ -123,22 +136,35 @@ class FaqReview:
             raise WorkflowError(str(error)) from None
         return [faq_views.resolved(item)]
 
-    @staticmethod
-    def _page(store: FeedbackStore, organization: str | None, *, more: bool, after: list[str]) -> Outgoing:
+    def _page(
+        self, store: FeedbackStore, admin: tuple[str, str | None], *, more: bool, after: list[str]
+    ) -> Outgoing:
         """A page of `REVIEW_PAGE` questions: the first, or (`more`) those listed after question N
         (`after`: N, or N with the place and mark of the paging that showed it, as the Next button and the
-        words under a page give them), by default after the first page. Paged by question, not by count:
-        a question reviewed since the page before shifts none of the rest out of sight, and one rated since
-        keeps its place in this paging (`faq.feedback.Paging`)."""
+        words under a page give them), by default after this admin's last page. Paged by question, not by
+        count: a question reviewed since the page before shifts none of the rest out of sight, and one
+        rated since keeps its place in this paging (`faq.feedback.Paging`). N typed alone, without the
+        place and mark, continues this admin's paging from N when it showed N (from N's place now
+        otherwise): the place N had then, not now, so nothing rated since is skipped or shown again."""
+        organization = admin[1]
+        with self._lock:
+            paging = self._pagings.get(admin) if more else None
         start = Paging(store.mark())
-        if after:
-            start = _paging(store, after)
+        if len(after) > 1:
+            start = _paging(after)
+        elif after:
+            item_id = _number(after[0], REVIEW_USAGE)
+            shown = paging.places.get(item_id) if paging is not None else None
+            start = shown if shown is not None else store.paging_after(item_id)
+        elif paging is not None:
+            start = paging.last
         elif more:
             first = store.pending(organization, REVIEW_PAGE, after=start)
             if first:
                 start = Paging(start.mark, *review_key(first[-1], start.mark))
         items = store.pending(organization, REVIEW_PAGE, after=start)
         last = Paging(start.mark, *review_key(items[-1], start.mark)) if items else start
+        self._remember(admin, start.mark, items, last)
         return faq_views.review(
             items,
             organization,
@@ -147,6 +173,18 @@ class FaqReview:
             after=start.item_id if start.place >= 0 else None,
             last=last,
         )
+
+    def _remember(
+        self, admin: tuple[str, str | None], mark: int, items: list[FeedbackItem], last: Paging
+    ) -> None:
+        """The page just shown, in the admin's paging of `mark` (a new one starts it over)."""
+        with self._lock:
+            paging = self._pagings.pop(admin, None)
+            places = paging.places if paging is not None and paging.mark == mark else {}
+            places.update({item.id: Paging(mark, *review_key(item, mark)) for item in items})
+            self._pagings[admin] = _AdminPaging(mark, places, last)
+            if len(self._pagings) > _REMEMBERED_ASKERS:
+                self._pagings.popitem(last=False)
 
     def _unknown_topic(self, topic: str) -> str:
         """The topics nearest the word typed (`pipelines`: the service connections' topic), and where all
@@ -162,6 +200,16 @@ class FaqReview:
         return self._answerer.feedback
 
 
+@dataclass(frozen=True)
+class _AdminPaging:
+    """One admin's paging: begun at review event `mark`, the place in it of each question it showed, and
+    where its last page ended."""
+
+    mark: int
+    places: dict[int, Paging]
+    last: Paging
+
+
 def check_answer(text: str) -> None:
     try:
         check_resolution(None, text, [])
@@ -173,11 +221,9 @@ def _asker(actor: Actor) -> str:
     return actor.id or actor.email.casefold()
 
 
-def _paging(store: FeedbackStore, words: list[str]) -> Paging:
-    """`N` (after question N as it is listed now), or `N PLACE MARK` as `faq_views.review` writes them."""
+def _paging(words: list[str]) -> Paging:
+    """`N PLACE MARK` as `faq_views.review` writes them."""
     item_id = _number(words[0], REVIEW_USAGE)
-    if len(words) == 1:
-        return store.paging_after(item_id)
     place = words[1].casefold() if len(words) == 3 else ""
     if place not in PLACE_WORDS or not words[2].isdecimal() or len(words[2]) > 12:
         raise WorkflowError(REVIEW_USAGE)

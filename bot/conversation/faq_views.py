@@ -22,8 +22,9 @@ RATING_OF_LABEL = {HELPFUL.casefold(): RATE_HELPFUL, NOT_HELPFUL.casefold(): RAT
 """A rating button's label typed alone (as the console shows it) rates the asker's last answer."""
 REVIEW_WORD = "faq"
 MORE_WORD = "more"
-"""`faq review more N`: the questions listed after question N; `faq review more N PLACE MARK` as a page
-gives them, those after it in its paging (`faq.feedback.Paging`)."""
+"""`faq review more N`: the questions listed after question N (in the admin's paging when it showed N);
+`faq review more N PLACE MARK` as a page gives them, those after it in its paging (`faq.feedback.Paging`);
+`faq review more` alone: those after the admin's last page."""
 REVIEW_PAGE = 10
 """Questions a review page shows: each is up to `_EXCERPT` characters with its buttons."""
 _EXCERPT = 300

@@ -338,13 +338,18 @@ def test_faq_review_counts_every_question_waiting_lists_ratings_first_and_pages_
     assert f"4 more after these: `{more}`, or the button. [Next 4: `{more}`]" in said
     assert "Hunter2" not in said and "password=[redacted]" in said
 
+    typed_more = flat(chat.say(DANA, "/aad faq review more"))  # typed: the page after Dana's last one
     following = chat.click(DANA, first, "Next 4")
     shown = flat(following)
+    assert typed_more == shown
     assert shown.startswith("14 QUESTIONS WAITING FOR REVIEW FOR FABRIKAM-FIBER Here 11 to 14:")
     assert [f"declined question {n}" in shown for n in range(7, 11)] == [True] * 4
     assert "unhelped" not in shown and "more after these" not in shown
     assert [message.message.private for message in following] == [True]
-    assert flat(chat.say(DANA, "/aad faq review more")) == shown  # typed: the page after the first
+    assert flat(chat.say(DANA, "/aad faq review more")) == (  # typed again: after her last page, none
+        f"No more questions after #{ids[10]}: `faq review` lists the 14 questions waiting for"
+        " fabrikam-fiber from the top."
+    )
 
     # Reviewing a question of the first page moves none of the second out of sight, only their places.
     chat.say(DANA, f"/aad faq review dismiss {ids[0]}")
@@ -373,9 +378,13 @@ def test_a_question_rated_while_an_admin_pages_is_neither_skipped_nor_shown_twic
     assert "declined question 10" in shown and "declined question 11" in shown
     assert [f"declined question {n} " in shown for n in range(10)] == [False] * 10
     assert "more after these" not in shown
-    # Typed alone, `more N` pages from N's place now: the seen one rated is listed after the ratings again.
-    typed = flat(chat.say(DANA, f"/aad faq review more {ids[9]}"))
-    assert "declined question 11 " in typed and "declined question 0 " in typed
+    # Typed alone, `more N` continues Dana's paging from N as the button does: from N's place now, the
+    # unseen 12th (now among the ratings) would be skipped and the first nine listed again.
+    assert flat(chat.say(DANA, f"/aad faq review more {ids[9]}")) == shown
+    assert flat(chat.say(DANA, "/aad faq review more")) == (
+        f"No more questions after #{ids[11]}: `faq review` lists the 12 questions waiting for"
+        " fabrikam-fiber from the top."
+    )
     assert "`faq review more` the next ones" in flat(
         chat.say(DANA, f"/aad faq review more {ids[9]} sideways 3")
     )
