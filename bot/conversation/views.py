@@ -13,7 +13,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.conversation import closing_views, lists, plan_views, progress_views, sign_in_views, todo_views
-from bot.conversation.messages import Block, Channel, Facts, Heading, Message, Outgoing, Table, Text
+from bot.conversation.messages import (
+    Block,
+    Channel,
+    DirectMessage,
+    Facts,
+    Heading,
+    Message,
+    Outgoing,
+    Table,
+    Text,
+)
 from bot.conversation.next_actions import decision_buttons, everyone_told, with_next
 from storage import AuditEntry
 from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
@@ -420,24 +430,75 @@ def plan(
     """Once connected, the plan is the one made before: `made` is the approval (or the finding that the
     organization was connected) it dates from, so its checks are not read as the state of things now.
     `told`: how the advance notice went out, while it still may."""
-    blocks: list[Block] = [Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}")]
-    if status.state in CONNECTED_UNFINISHED | {"completed"}:
-        blocks.append(Text(_plan_dated(made)))
-    blocks += [
-        plan_views.counts_facts(plan.groups, plan.checks),
+    blocks = [
+        *_plan_top(plan, status, made),
         plan_views.who_is_affected(Affected.of(plan), plan.checks),
-        *plan_views.decisions_needed(plan, status),
-        *plan_views.user_table(plan),
+        *_plan_people(plan, status),
         plan_views.check_lines(plan.checks),
         *_leavers(status),
         plan_views.plan_csv(plan),
     ]
-    return Outgoing(
-        Message(
-            f"Plan for {plan.organization}: {_counts_sentence(plan.groups)}",
-            with_next(blocks, status, everyone_told=everyone_told(told)),
-        )
+    shown = with_next(blocks, status, everyone_told=everyone_told(told))
+    return Outgoing(Message(_plan_summary(plan), shown))
+
+
+def shared_plan(
+    plan: Plan,
+    status: MigrationStatus,
+    asker: Actor,
+    *,
+    made: AuditEntry | None = None,
+    told: Told | None = None,
+) -> list[Outgoing]:
+    """`plan` asked in a shared channel: the counts, the checks and what is next for the channel; who is
+    affected, each person's directory account, the accounts to choose between for those waiting for a
+    decision (other people's addresses) and the CSV to the admin who asked, by direct message."""
+    waiting = len(plan.undecided)
+    choices = (
+        f", the accounts to choose between for the {plan_views.people(waiting)} waiting for a decision"
+        if waiting
+        else ""
     )
+    where = (
+        f"📬 Who is affected, each person's directory account{choices} and the CSV went to"
+        f" {asker.name or asker.email} in a direct message: they name people's addresses, which are not for"
+        " the whole channel."
+    )
+    blocks = [
+        *_plan_top(plan, status, made),
+        plan_views.check_lines(plan.checks),
+        *_leavers(status),
+        Text(where),
+    ]
+    heading = f"Each person in the plan for {plan.organization}"
+    details = (
+        Heading(heading),
+        plan_views.who_is_affected(Affected.of(plan), plan.checks),
+        *_plan_people(plan, status),
+        plan_views.plan_csv(plan),
+    )
+    shown = with_next(blocks, status, everyone_told=everyone_told(told))
+    return [
+        Outgoing(Message(_plan_summary(plan), shown)),
+        Outgoing(Message(heading, details), DirectMessage(asker.email)),
+    ]
+
+
+def _plan_top(plan: Plan, status: MigrationStatus, made: AuditEntry | None) -> list[Block]:
+    blocks: list[Block] = [Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}")]
+    if status.state in CONNECTED_UNFINISHED | {"completed"}:
+        blocks.append(Text(_plan_dated(made)))
+    blocks.append(plan_views.counts_facts(plan.groups, plan.checks))
+    return blocks
+
+
+def _plan_people(plan: Plan, status: MigrationStatus) -> list[Block]:
+    """Who matches which account, and the choices for whoever waits for a decision: people's addresses."""
+    return [*plan_views.decisions_needed(plan, status), *plan_views.user_table(plan)]
+
+
+def _plan_summary(plan: Plan) -> str:
+    return f"Plan for {plan.organization}: {_counts_sentence(plan.groups)}"
 
 
 def _plan_dated(made: AuditEntry | None) -> str:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.conversation import preparing_views, todo_views
-from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Table, Text
+from bot.conversation.messages import Attachment, DirectMessage, Heading, Outgoing, Reply, Table, Text
 from sandbox import Sandbox, parse_scenario
 from storage import Database
 from tests.bot.conftest import ORG, Chat, notified, started, text_of
@@ -73,7 +73,17 @@ def test_the_plan_offers_each_undecided_person_their_choices_and_the_csv_names_t
     chat: Chat,
 ) -> None:
     started(chat)
-    plan = chat.say(DANA, "plan")
+    channel, plan = chat.say(DANA, "plan")
+    assert (channel.to, plan.to) == (Reply(), DirectMessage(DANA))
+    everyone_sees = text_of([channel]) + " ".join(button.value for button in channel.message.buttons)
+    assert [account for account in (HANA_GUEST, HANA_MEMBER, GUS) if account in everyone_sees] == []
+    assert (
+        "📬 Who is affected, each person's directory account, the accounts to choose between for the 2 users"
+        " waiting for a decision and the CSV went to Dana in a direct message: they name people's addresses,"
+        " which are not for the whole channel."
+    ) in lines([channel])
+    assert not [block for block in channel.message.blocks if isinstance(block, (Table, Attachment))]
+    plan = [plan]
     shown = lines(plan)
     assert (
         f"• *{HANA}*: several accounts match; choose the one that is theirs: `{HANA_GUEST}` or"
@@ -96,6 +106,17 @@ def test_the_plan_offers_each_undecided_person_their_choices_and_the_csv_names_t
     assert hana["outcome"] == "ambiguous"
     assert hana["candidate_upns"] == f"{HANA_GUEST} {HANA_MEMBER}"
     assert hana["decided_by"] == ""
+
+
+def test_the_plan_asked_in_a_direct_message_is_all_there(chat: Chat) -> None:
+    started(chat)
+    (plan,) = chat.say(DANA, "plan", in_dm=True)
+    assert plan.to == Reply()
+    shown = lines([plan])
+    assert any(line.startswith(f"• *{HANA}*: several accounts match") for line in shown)
+    assert (HANA, "ambiguous", f"{HANA_GUEST} or {HANA_MEMBER}") in rows([plan])
+    assert plan_rows([plan])[HANA]["candidate_upns"] == f"{HANA_GUEST} {HANA_MEMBER}"
+    assert not [line for line in shown if line.startswith("📬")]
 
 
 def test_choosing_hanas_account_maps_her_to_it_in_the_plan_the_csv_and_the_approval(chat: Chat) -> None:

@@ -66,10 +66,15 @@ class Starting(Stage):
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0))
         plan = self._desk.service.plan(status.organization)
+        made = told = None
         if status.state not in CONNECTED_UNFINISHED | {"completed"}:
-            return [views.plan(plan, status, told=self._desk.told(status))]
-        # the plan and its checks were made before connecting and never since: say so, not "still on MSA"
-        return [views.plan(plan, status, made=self._desk.service.plan_made(status.organization))]
+            told = self._desk.told(status)
+        else:
+            # the plan and its checks were made before connecting and never since: say so, not "still on MSA"
+            made = self._desk.service.plan_made(status.organization)
+        if channel is None:  # a direct message: all of it, to the admin alone
+            return [views.plan(plan, status, made=made, told=told)]
+        return views.shared_plan(plan, status, actor, made=made, told=told)
 
     def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         rechecked = self._desk.service.recheck(command.arg(0), actor)
