@@ -50,13 +50,13 @@ class ConsoleSurface:
         if in_dm:
             outgoing = self.conversation.chat(actor, text)
         else:
-            outgoing = self.conversation.command(actor, text, channel=self.channel)
+            outgoing = _at_the_top(self.conversation.command(actor, text, channel=self.channel))
         self.deliver(outgoing, speaker=actor)
         return outgoing
 
     def click(self, actor: Actor, label: str, action: str, value: str) -> list[Outgoing]:
         self.out.write(f"\n{actor.name} <{actor.email}> clicks [{label}]\n")
-        outgoing = self.conversation.action(actor, action, value, channel=self.channel)
+        outgoing = _at_the_top(self.conversation.action(actor, action, value, channel=self.channel))
         self.deliver(outgoing, speaker=actor)
         return outgoing
 
@@ -86,3 +86,8 @@ class ConsoleSurface:
                 only = " (only you see this)" if message.message.private else ""
                 return f"→ {speaker.name if speaker else 'you'}{only}"
         raise AssertionError(message.to)
+
+
+def _at_the_top(outgoing: list[Outgoing]) -> list[Outgoing]:
+    """The console's channel has no threads: a reply only for one (`Outgoing.in_thread_only`) is left out."""
+    return [message for message in outgoing if not message.in_thread_only]

@@ -127,6 +127,11 @@ class Outgoing:
     revises: bool = False
     """As the answer to a click, the clicked message as it now stands (a to-do list after *Done*): a surface
     that can may put it in the clicked message's place. Any other answer leaves that message as it is."""
+    in_thread_only: bool = False
+    """A reply that the channel it was asked in gets as a notice too, posted at the channel's top: a surface
+    gives it only to words said in a thread of that channel (a reply under a post), which the notice does
+    not reach; said at the top (a post of its own, a slash command, a click, the console) it would say it
+    twice."""
 
 
 def say(

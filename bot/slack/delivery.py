@@ -43,6 +43,8 @@ class Origin:
     """Slash commands and clicks on message buttons come with one: replies go through it, ephemeral."""
     thread_ts: str | None = None
     """Mentions are answered in their thread."""
+    in_thread: bool = False
+    """The mention was a reply in a thread, not a message of its own (whose answers start a thread)."""
 
 
 class Delivery:
@@ -161,6 +163,8 @@ class Delivery:
         problems: list[str],
     ) -> None:
         message, to = outgoing.message, outgoing.to
+        if outgoing.in_thread_only and (origin is None or not origin.in_thread):
+            return  # said at the channel's top, where its notice says it
         if origin is None:
             if not isinstance(to, (DirectMessage, Channel)) or (isinstance(to, Channel) and not to.channel):
                 logger.warning("%r has no audience outside a conversation; dropped", message.summary)

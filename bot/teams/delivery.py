@@ -50,6 +50,8 @@ class Origin:
     invoke: bool = False
     card: str | None = None
     """For a click, the activity id of the card clicked."""
+    in_thread: bool = False
+    """A message in a channel under someone's post, not a post of its own (whose replies start a thread)."""
     in_place: bool = False
     """For a click, whether its answer takes the clicked card's place for the clicker: only when it is
     that card's new version (a shared card's, such as an approval's decided state, or `Outgoing.revises`:
@@ -75,6 +77,9 @@ class Delivery:
         a personal chat, where the answer is posted as a message of its own, that it is below; if that post
         failed, the answer itself if it is one line, else why it is missing), or None."""
         self.wake()  # the step's notices (summaries, prompts, decisions) wait in the outbox, not 2 s
+        if origin is None or not origin.in_thread or origin.invoke:
+            # said at the channel's top (or elsewhere), where its notice says it (`in_thread_only`)
+            outgoings = [outgoing for outgoing in outgoings if not outgoing.in_thread_only]
         problems: list[str] = []
         answer = None
         if origin is not None and origin.invoke:

@@ -184,7 +184,9 @@ class TeamsEndpoint:
         if time_zone and not personal:
             await asyncio.to_thread(self._store.set_time_zone, user_id, time_zone)
         card = str(activity.get("replyToId") or "") if activity.get("type") == "invoke" else ""
-        return Origin(ref=ref.in_thread(address), user_id=user_id, card=card or None)
+        post = address.partition(";messageid=")[2]  # the thread's first post: its own id for a post
+        in_thread = not personal and bool(post) and post != str(activity.get("id") or "")
+        return Origin(ref=ref.in_thread(address), user_id=user_id, card=card or None, in_thread=in_thread)
 
     async def _message(self, activity: dict[str, Any], origin: Origin) -> None:
         text = words_of(activity)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.slack.blocks import render
@@ -20,6 +21,7 @@ from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_harness import ServeBot, texts
 from tests.faq.test_faq_review_chat import TWO_QUESTIONS, kept_for_review
 from tests.slack.test_slack_migration import CHANNEL, ORGANIZATION, PEOPLE, Migration, Recording
+from workflows.results import Actor
 
 MENTION_TS = "1700000000.000100"
 
@@ -35,9 +37,14 @@ def migration(
     runtime.close()
 
 
-def mention(migration: Migration, user: str, text: str, *, ts: str = MENTION_TS) -> None:
+def mention(
+    migration: Migration, user: str, text: str, *, ts: str = MENTION_TS, thread: str | None = None
+) -> None:
+    """`user` mentions the bot in the migration's channel: a message of its own, or a reply in `thread`."""
     turns = len(migration.recording.turns)
     event = {"type": "app_mention", "user": user, "text": f"<@UAADBOT> {text}", "channel": CHANNEL, "ts": ts}
+    if thread is not None:
+        event["thread_ts"] = thread
     assert migration.slack.send.event(event).status_code == 200
     migration.recording.wait_for_turns(turns + 1)
 
@@ -185,3 +192,43 @@ def test_faq_review_says_how_many_wait_and_its_next_button_shows_the_rest(migrat
     (page,) = migration.recording.wait_for_turns(turns + 1)[turns]
     assert page.message.private and page.message.summary == "14 questions to review in the FAQ"
     assert "Here 11 to 14" in texts({"blocks": render(page.message)})
+
+
+def _waiting_for_the_portal_step(migration: Migration) -> None:
+    """Dana started, invited and asked; Lee approved; the organization connected in the portal."""
+    conversation = migration.runtime.conversation
+    dana, lee = (Actor(user, *PEOPLE[user]) for user in ("UDANA", "ULEE"))
+    conversation.command(dana, f"start {ORGANIZATION} fabrikam.com", channel=CHANNEL)
+    conversation.command(dana, f"invite {ORGANIZATION}", channel=CHANNEL)
+    conversation.command(dana, f"request-approval {ORGANIZATION}", channel=CHANNEL)
+    conversation.action(lee, "approve", "1", channel=CHANNEL)
+    assert migration.runtime.service.status(ORGANIZATION).state == "connecting"
+    sandbox = migration.runtime.sandbox
+    assert sandbox is not None
+    tenant = {"organization": ORGANIZATION, "tenantId": str(sandbox.state()["tenant"]["id"])}
+    httpx.post(f"{sandbox.url}/_sandbox/connect", json=tenant, timeout=10).raise_for_status()
+
+
+def test_check_connection_in_a_thread_of_the_migration_is_answered_in_that_thread(
+    migration: Migration,
+) -> None:
+    """Asked in a thread of the migration's channel, the answer went only to the channel's top."""
+    _waiting_for_the_portal_step(migration)
+    thread = "1700000000.000050"
+    mention(migration, "ULEE", f"check-connection {ORGANIZATION}", thread=thread)
+    fake = migration.slack.fake
+    fake.wait_for(lambda f: len([c for c in f.calls_of("chat.postMessage") if "🎉" in texts(c.params)]) == 2)
+    told = [c.params for c in fake.calls_of("chat.postMessage") if "🎉" in texts(c.params)]
+    assert sorted((params["channel"], params.get("thread_ts") or "") for params in told) == [
+        (CHANNEL, ""),  # the channel's notice, at its top
+        (CHANNEL, thread),  # the answer, where Lee asked
+    ]
+
+
+def test_check_connection_mentioned_at_the_channels_top_says_it_once(migration: Migration) -> None:
+    _waiting_for_the_portal_step(migration)
+    mention(migration, "ULEE", f"check-connection {ORGANIZATION}")
+    fake = migration.slack.fake
+    fake.wait_for(lambda f: any("🎉" in texts(c.params) for c in f.calls_of("chat.postMessage")))
+    told = [c.params for c in fake.calls_of("chat.postMessage") if "🎉" in texts(c.params)]
+    assert [(params["channel"], params.get("thread_ts")) for params in told] == [(CHANNEL, None)]

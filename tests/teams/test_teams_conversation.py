@@ -65,6 +65,24 @@ def test_check_connection_says_connected_once(teams: Teams) -> None:
     assert f"🎉 {ORGANIZATION} is now connected to Fabrikam." in again
 
 
+def test_check_connection_asked_under_the_approval_prompt_is_answered_there(teams: Teams) -> None:
+    """Asked in the thread of the migration's approval prompt, the answer went only to the channel's top,
+    as a post of its own: whoever asked in the thread saw nothing there."""
+    prompt = approval_requested(teams, DANA)
+    assert teams.click("lee@fabrikam.com", prompt["id"], "Approve").status_code == 200
+    teams.deliver_outbox()
+    connect(teams)
+    before = len(teams.activities())
+    teams.say(DANA, f"check-connection {ORGANIZATION}", thread=prompt["id"])
+    teams.deliver_outbox()
+    told = [
+        (entry.get("thread"), entry["conversation"]["conversationType"])
+        for entry in teams.activities()[before:]
+        if "is now connected to Fabrikam" in texts(entry)
+    ]
+    assert len(told) == 2 and set(told) == {(prompt["id"], "channel"), (None, "channel")}  # thread, top
+
+
 def test_a_screenshot_without_words_is_told_the_bot_reads_text_only(teams: Teams) -> None:
     """Teams sends a pasted image as an `<img>` in the text and as attachments; a file as an attachment."""
     from bot.teams.endpoint import TEXT_ONLY

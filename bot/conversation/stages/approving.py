@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.conversation import approval_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
@@ -50,11 +52,12 @@ class Approving(Stage):
     def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         result = self._desk.service.check_connection(command.arg(0))
         posted = self._desk.outbox.flush()
+        answer = approval_views.connection(result)
         if channel is not None and result.noticed and result.status.channel_id == channel:
-            # the notice of what this look found goes where it was asked (now, or from the outbox in a
-            # moment when a worker delivers it): a reply would say it twice
-            return posted
-        return [approval_views.connection(result), *posted]
+            # the notice of what this look found goes to the top of the channel it was asked in (now, or
+            # from the outbox in a moment): the answer only reaches a thread of it, where it was asked
+            return [*posted, replace(answer, in_thread_only=True)]
+        return [answer, *posted]
 
 
 def approval_number(command: Command) -> int:

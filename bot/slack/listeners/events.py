@@ -52,7 +52,10 @@ async def _on_mention(runtime: Runtime, event: dict[str, Any]) -> None:
     text = typed(_MENTION.sub(" ", str(event.get("text") or ""))).strip()
     channel = str(event["channel"])
     origin = Origin(
-        user_id=str(event["user"]), channel=channel, thread_ts=event.get("thread_ts") or event.get("ts")
+        user_id=str(event["user"]),
+        channel=channel,
+        thread_ts=event.get("thread_ts") or event.get("ts"),
+        in_thread=bool(event.get("thread_ts")),
     )
     await runtime.handle(
         origin, lambda actor: runtime.conversation.command(actor, text, channel=channel), what=text or "help"
