@@ -16,6 +16,7 @@ import pytest
 from bot.slack.blocks import render
 from sandbox import Sandbox
 from storage import Database
+from tests.bot.test_decisions import HANA_GUEST, HANA_MEMBER
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_harness import ServeBot, texts
@@ -232,3 +233,18 @@ def test_check_connection_mentioned_at_the_channels_top_says_it_once(migration: 
     fake.wait_for(lambda f: any("🎉" in texts(c.params) for c in f.calls_of("chat.postMessage")))
     told = [c.params for c in fake.calls_of("chat.postMessage") if "🎉" in texts(c.params)]
     assert [(params["channel"], params.get("thread_ts")) for params in told] == [(CHANNEL, None)]
+
+
+def test_the_plan_mentioned_in_the_channel_sends_the_accounts_to_the_asker_by_direct_message(
+    migration: Migration,
+) -> None:
+    """The thread under the mention is the channel's: Hana's two accounts went there for everyone to read."""
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    mention(migration, "UDANA", f"plan {ORGANIZATION}", ts="1.5")
+    fake = migration.slack.fake
+    fake.wait_for(lambda f: any(c.params["channel"] == "DUDANA" for c in f.calls_of("chat.postMessage")))
+    (public,) = [c.params for c in fake.calls_of("chat.postMessage") if c.params.get("thread_ts") == "1.5"]
+    (private,) = [c.params for c in fake.calls_of("chat.postMessage") if c.params["channel"] == "DUDANA"]
+    assert "went to Dana Owner in a direct message" in " ".join(texts(public).split())
+    assert [account for account in (HANA_GUEST, HANA_MEMBER) if account in json.dumps(public)] == []
+    assert HANA_GUEST in texts(private) and HANA_MEMBER in texts(private)
