@@ -504,7 +504,7 @@ class _Control:
             endpoint, app_id = world.bot_endpoint, world.app_id
         if not endpoint or not app_id:
             return 503, {"error": "no bot registered: POST /_sandbox/teams/bot first"}
-        bearer = str(token) if isinstance(token, str) else world.sign(SERVICE_URL)
+        bearer = str(token) if isinstance(token, str) else world.bearer(SERVICE_URL)
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         # One TLS context for every delivery (a client's own costs some 16 ms of CPU), imported only by a
         # sandbox that delivers to a bot.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the Teams surface: imported by the tests that build one, no
     from bot.teams.surface import TeamsSurface
     from tests.teams.serving import ServedTeams
 
+T = TypeVar("T")
 APP_ID = "5f0c7b43-3f9e-4c36-9d4c-2b1e7d6a0a11"
 ORGANIZATION = "fabrikam-fiber"
 
@@ -37,6 +38,9 @@ class Teams:
     runtime: Runtime
     settings: TeamsSettings
     bot_url: str
+    worker: asyncio.Runner = field(default_factory=asyncio.Runner)
+    """The event loop of the test's second bot process, which delivers the outbox and runs the watch."""
+    _working: TeamsSurface | None = None
 
     def say(self, upn: str, text: str, *, channel: bool = True, **extra: Any) -> dict[str, Any]:
         body = {"from": upn, "text": text, "channel": channel, **extra}
@@ -82,27 +86,49 @@ class Teams:
 
         return build_surface(self.settings, self.runtime.conversation, self.runtime.database, clock=utc_now)
 
+    def working(self) -> TeamsSurface:
+        """The second process's surface, built at its first delivery and kept, as `serve` keeps its one:
+        its sign-in, directory look-ups and personal chats are remembered from one delivery to the next
+        (a new surface for each asked Microsoft for all of them again, a third of a Teams test's CPU)."""
+        if self._working is None:
+            self._working = self.surface()
+        return self._working
+
     def deliver_outbox(self) -> int:
         async def drain() -> int:
-            surface = self.surface()
-            try:
-                worker = surface.outbox_worker(self.runtime.database, self.runtime.tracking, clock=utc_now)
-                return await worker.drain()
-            finally:
-                await surface.aclose()
+            worker = self.working().outbox_worker(self.runtime.database, self.runtime.tracking, clock=utc_now)
+            return await worker.drain()
 
-        return asyncio.run(drain())
+        return self._run(drain())
 
     def watch(self) -> None:
         async def once() -> None:
-            surface = self.surface()
-            try:
-                outgoings = await asyncio.to_thread(self.runtime.conversation.watch)
-                await surface.delivery.deliver(outgoings, None)
-            finally:
-                await surface.aclose()
+            outgoings = await asyncio.to_thread(self.runtime.conversation.watch)
+            await self.working().delivery.deliver(outgoings, None)
 
-        asyncio.run(once())
+        self._run(once())
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        """`work` on the second process's loop; whatever it left running (the delivery report's refresh
+        after a drain) cancelled as `asyncio.run` cancels it, so that each delivery ends where it did when
+        each had a loop of its own."""
+
+        async def alone() -> T:
+            try:
+                return await work
+            finally:
+                others = asyncio.all_tasks() - {asyncio.current_task()}
+                for task in others:
+                    task.cancel()
+                await asyncio.gather(*others, return_exceptions=True)
+
+        return self.worker.run(alone())
+
+    def stop_working(self) -> None:
+        """The second process ends: its connections closed on its own loop, then the loop."""
+        if self._working is not None:
+            self.worker.run(self._working.aclose())
+        self.worker.close()
 
 
 def texts(entry: dict[str, Any]) -> str:
@@ -186,7 +212,11 @@ def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_database: Databa
                 f"{runtime.sandbox.url}/_sandbox/teams/bot", json={"endpoint": endpoint, "appId": APP_ID}
             ).raise_for_status()
             # the second surfaces a test builds (another process) link files to this server too
-            yield Teams(runtime.sandbox.url, runtime, replace(teams_settings, public_url=bot.url), endpoint)
+            hands = Teams(runtime.sandbox.url, runtime, replace(teams_settings, public_url=bot.url), endpoint)
+            try:
+                yield hands
+            finally:
+                hands.stop_working()
     finally:
         runtime.close()
 
