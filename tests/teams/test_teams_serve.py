@@ -8,11 +8,10 @@ import logging
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -38,6 +37,9 @@ from tests.fakes.socket_harness import APP_TOKEN
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.teams.conftest import APP_ID
 from tests.teams.serving import OWN_PREFIXES, ServedTeams, teams_serve, teams_through
+
+if TYPE_CHECKING:
+    from tests.fakes.cli import Aadbot
 
 WAIT = 30.0
 SCENARIO = Path(__file__).parents[2] / "sandbox" / "scenarios" / "fabrikam.json"
@@ -119,34 +121,23 @@ def test_every_unusable_teams_setting_is_named_in_one_message_when_serve_starts(
     ],
 )
 def test_doctor_and_serve_refuse_the_same_teams_settings_in_the_same_words(
-    bad: dict[str, str], tmp_path: Path, sqlite_template: Path
+    bad: dict[str, str], tmp_path: Path, sqlite_template: Path, aadbot: Aadbot
 ) -> None:
-    """`doctor` once kept its own Teams checks: it passed settings `serve` refused and failed ones it took."""
+    """`doctor` once kept its own Teams checks: it passed settings `serve` refused and failed ones it took.
+    `serve` is the real process (refusing to start is its point); `doctor` runs in this process, its
+    settings read the same way (tests/fakes/cli.py), without an interpreter's start and imports."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(OWN_PREFIXES)}
-    env |= {"AADBOT_SANDBOX": str(SCENARIO), "TEAMS_APP_ID": APP_ID, "TEAMS_TENANT_ID": TENANT, **bad}
+    settings = {"AADBOT_SANDBOX": str(SCENARIO), "TEAMS_APP_ID": APP_ID, "TEAMS_TENANT_ID": TENANT, **bad}
     served = serve_until_it_exits(
-        env | {"AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template)}, tmp_path, "--port", "0"
+        env | settings | {"AADBOT_DATABASE_URL": serve_database(tmp_path, sqlite_template)},
+        tmp_path,
+        "--port",
+        "0",
     )
     assert served.returncode == 2, served.stderr
     refused = [line.removeprefix("- ") for line in served.stderr.splitlines() if line.startswith("- ")]
-    doctor = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "doctor",
-            "--org",
-            "fabrikam-fiber",
-            "--tenant",
-            "fabrikam.com",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=Path(__file__).parents[2],
-        timeout=120,
-        check=False,
+    doctor = aadbot(
+        "doctor", "--org", "fabrikam-fiber", "--tenant", "fabrikam.com", "--json", environment=settings
     )
     assert doctor.returncode == 1, doctor.stderr
     [teams] = [check for check in json.loads(doctor.stdout)["checks"] if check["code"] == "teams-settings"]
