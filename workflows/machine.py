@@ -61,6 +61,22 @@ LEASED_STATES = frozenset({*BUSY_STATES, INVITING_AFTER_CONNECTING})
 """A step runs in them; one silent for `WorkflowSettings.step_lease` is taken as dead: `resume` re-runs it."""
 CONNECTED_UNFINISHED = frozenset({*CONNECTED_STEPS, INVITING_AFTER_CONNECTING})
 """Connected and not completed: what the sign-in watch looks at, and nothing there can be cancelled."""
+BEFORE_CONNECTING = (
+    "planned",
+    "blocked",
+    "waiting_for_invite_settings",
+    "awaiting_approval",
+    "failed",
+    "interrupted",
+)
+"""Resting states short of the portal step: the connection watch looks at them too, because someone may
+click Connect in the portal without waiting for the bot (`CONNECTED_OUTSIDE_APPROVAL`). The busy states
+need no look: each step ends in a prerequisite check, which finds the connection (`found_connected`)."""
+CONNECTED_OUTSIDE_APPROVAL = "connected_outside_approval"
+"""The connection watch (or `check-connection`) saw the organization on the target directory before any
+approval let it connect: an event Microsoft reports, never a command, and audited as such."""
+CONNECTION_WATCHED = frozenset({"connecting", *BEFORE_CONNECTING})
+"""What the connection watch looks at: the portal step, and every state a click in the portal may skip."""
 _CANCELLABLE = [state for state in STATES if state not in FINAL_STATES | CONNECTED_UNFINISHED]
 """Once connected there is nothing left to call off: cancelling would only silence the reminders."""
 
@@ -109,6 +125,9 @@ TRANSITIONS: list[dict[str, Any]] = [
         for dest, guard in (("blocked", "conditions"), ("planned", "unless"))
     ),
     {"trigger": "connection_confirmed", "source": "connecting", "dest": "connected"},
+    # Someone clicked Connect in the portal without (or before) an approval: people are locked out now,
+    # so the migration goes on with the to-do lists. Microsoft reports it; no command of the bot's does it.
+    {"trigger": CONNECTED_OUTSIDE_APPROVAL, "source": list(BEFORE_CONNECTING), "dest": "connected"},
     {"trigger": "notify", "source": "connected", "dest": "users_notified"},
     {"trigger": "billing_confirmed", "source": "users_notified", "dest": "billing_checked"},
     {"trigger": "complete", "source": "billing_checked", "dest": "completed"},
@@ -203,6 +222,8 @@ ACTION_PHRASES: dict[str, str] = {
     "expire": "found the approval expired",
     "decision": "recorded an approval decision",
     "connection_confirmed": "confirmed the connection",
+    CONNECTED_OUTSIDE_APPROVAL: "found the organization connected in the portal outside the approval (nobody"
+    " approved it)",
     "notify": "notified the users",
     "billing_confirmed": "confirmed billing",
     "complete": "completed the migration",

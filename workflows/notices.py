@@ -127,11 +127,18 @@ def decision(
     _record_all(session, row, notices, now)
 
 
-def connection(session: Session, row: Migration, result: ConnectionResult, now: datetime) -> bool:
-    """Connected (once), or connected to another directory (once per directory seen); True the first time."""
+def connection(
+    session: Session, row: Migration, result: ConnectionResult, now: datetime, *, admins: Sequence[str] = ()
+) -> bool:
+    """Connected (once), or connected to another directory (once per directory seen); True the first time.
+    `admins` hear it by direct message too: a connection nobody approved locks people out at once."""
     seen = "" if result.outcome == "connected" else f"-{result.observed_tenant_id}"
     key = f"migration-{row.id}-{result.outcome}{seen}"
-    return _record(session, row, key, admins_address(row), CONNECTION, now, {"result": encode(result)})
+    told = {"result": encode(result)}
+    channel = admins_address(row)
+    notices = [NewMessage(key, channel, CONNECTION, told)]
+    notices += [NewMessage(f"{key}-{admin}", admin, CONNECTION, told) for admin in admins if admin != channel]
+    return _record_all(session, row, notices, now)
 
 
 def closed(

@@ -185,6 +185,50 @@ class ConnectionResult:
     message: str
     noticed: bool = False
     """This look recorded the admins' notice of what it found (it goes to the migration's channel)."""
+    affected: Affected | None = None
+    """Connected: what Connect did with each identity, by the stored plan (who is locked out now)."""
+    to_map: ToMap | None = None
+    """Connected: who an admin maps by hand now, each to their directory account."""
+    outside_approval: OutsideApproval | None = None
+    """Connected by a click in the portal that no approval let happen."""
+
+
+@dataclass(frozen=True)
+class ToMap:
+    """The people Connect did not carry over although the plan gives them a directory account: an admin
+    maps each by hand (*Resolve*), the first `AFFECTED_NAMES` named with the account."""
+
+    count: int
+    pairs: tuple[tuple[str, str], ...]
+    """(Azure DevOps sign-in name, as *Resolve* lists them; directory account)."""
+
+    @classmethod
+    def of(cls, plan: Plan) -> ToMap:
+        pairs = [
+            (user.principal_name, user.match.user_principal_name)
+            for user in plan.users
+            if user.outcome == "map" and user.match is not None
+        ]
+        return cls(len(pairs), tuple(pairs[:AFFECTED_NAMES]))
+
+
+@dataclass(frozen=True)
+class OutsideApproval:
+    """Where the migration stood when the watch found it connected although nobody approved connecting."""
+
+    state_before: str
+    approval_id: int | None
+    """The approval request that was still waiting (voided now), if one was."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The last approval request, rejected: who, when and why (`status` says it until a new request)."""
+
+    approval_id: int
+    by: Actor
+    at: datetime
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from workflows.results import (
     MigrationStatus,
     NotifyResult,
     Rechecked,
+    Rejection,
     RemovalResult,
     Standing,
     TodoEntry,
@@ -91,6 +92,10 @@ class MigrationService:
 
     def organizations(self, *, state: str | None = None, include_finished: bool = False) -> list[str]:
         return reading.organizations(self._ctx, state=state, include_finished=include_finished)
+
+    def awaiting_connection(self) -> list[str]:
+        """The migrations the connection watch looks at: at the portal step, or short of it."""
+        return reading.awaiting_connection(self._ctx)
 
     def approval_organization(self, approval_id: int) -> str | None:
         return reading.approval_organization(self._ctx, approval_id)
@@ -178,6 +183,10 @@ class MigrationService:
     def still_to_decide(self, approval_id: int, actor: Actor) -> bool:
         """Whether `actor` may still decide on the pending request (not its requester, not decided yet)."""
         return approval.still_to_decide(self._ctx, approval_id, actor)
+
+    def last_rejection(self, migration_id: int) -> Rejection | None:
+        """Who rejected the latest approval request, when and why, if it was rejected."""
+        return approval.last_rejection(self._ctx, migration_id)
 
     def decide(self, approval_id: int, actor: Actor, approve: bool, reason: str = "") -> DecisionResult:
         return approval.decide(self._ctx, approval_id, actor, approve, reason)

@@ -19,14 +19,18 @@ from bot.conversation.messages import (
 )
 from bot.conversation.next_actions import announce_button, decision_buttons, with_next
 from workflows.errors import NotInvitedYet
+from workflows.machine import describe_state
 from workflows.mapping import map_by_hand
 from workflows.results import (
     Actor,
     AdminUnreached,
+    Affected,
     ApprovalRequest,
     ConnectionResult,
     DecisionResult,
     MigrationStatus,
+    OutsideApproval,
+    ToMap,
 )
 
 ANYWAY = "anyway"
@@ -210,6 +214,8 @@ def _every(seconds: float | None) -> str:
 
 def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgoing:
     status = result.status
+    if result.outside_approval is not None:
+        return Outgoing(connected_outside_approval(result, result.outside_approval), to or Reply())
     if result.outcome == "connected":
         text = (
             f"🎉 {status.organization} is now connected to {status.directory_name}."
@@ -217,5 +223,70 @@ def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgo
         )
     else:
         text = result.message
-    blocks: list[Block] = [Text(text)]
+    blocks: list[Block] = [Text(text), *to_map(result.to_map)]
     return Outgoing(Message(text, with_next(blocks, status)), to or Reply())
+
+
+def connected_outside_approval(result: ConnectionResult, outside: OutsideApproval) -> Message:
+    """Every admin hears at once that a click in the portal skipped the approval: what happened, who is
+    locked out now, and what to do now."""
+    status = result.status
+    organization, target = status.organization, status.directory_name
+    when = (
+        f"while approval #{outside.approval_id} was still waiting (it is void now)"
+        if outside.approval_id
+        else f"while the migration was {describe_state(outside.state_before)}"
+    )
+    summary = f"🚨 {organization} was connected to {target} outside the approval"
+    blocks: list[Block] = [
+        Heading(summary),
+        Text(
+            f"Someone connected {organization} to {target} in the portal {when}. Nobody approved it and I"
+            " did not authorise it: I recorded it as connected outside the approval. From now on everyone"
+            f" signs in to {organization} with a {target} account."
+        ),
+        Text(_locked_out(result.affected)),
+        Text(
+            "Do this now: send everyone their own to-do list, which tells each person how to get back in:"
+            f" `notify {organization}`."
+        ),
+        *to_map(result.to_map),
+    ]
+    return Message(summary, with_next(blocks, status))
+
+
+def _locked_out(affected: Affected | None) -> str:
+    """Who cannot get in now, by what gets them back in, as the approved (or last) plan had them."""
+    if affected is None:
+        return "I have no plan of who is affected: `notify` reads the organization and tells each person."
+    groups = (
+        (affected.uninvited, "no directory account: `invite` them now"),
+        (affected.undecided, "disabled or ambiguous account: decide for them (`plan` shows their choices)"),
+        (affected.to_accept, "invited, not accepted yet: in once they accept"),
+        (affected.without_access, "lose access, as an admin decided"),
+    )
+    lines = [
+        f"• {plan_views.names(people)} ({people.count}) — {what}" for people, what in groups if people.count
+    ]
+    if not lines:
+        return "Nobody the plan places is locked out for good, but everyone must sign in anew."
+    return "\n".join(["*Locked out now:*", *lines])
+
+
+def to_map(people: ToMap | None) -> list[Block]:
+    """Whom an admin maps by hand now that it is connected, each with their directory account: named at
+    once, not days later in the digest."""
+    if people is None or not people.count:
+        return []
+    lines = [f"• {address} → {account}" for address, account in people.pairs]
+    if people.count > len(people.pairs):
+        more = people.count - len(people.pairs)
+        lines.append(f"…and {more} more: `plan` attaches each person's outcome and account (CSV)")
+    how = map_by_hand("each one", "the directory account after the arrow")
+    return [
+        Text(
+            "\n".join(
+                [f"🔗 *Map by hand now* ({people.count}), so they keep access and history: {how}.", *lines]
+            )
+        )
+    ]

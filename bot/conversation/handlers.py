@@ -87,8 +87,9 @@ class Conversation:
             return Message("aadbot", (Text(str(error)),))
 
     def watch(self) -> list[Outgoing]:
-        """One look: approvals that lapsed, old admin verdicts, every migration waiting for the portal step,
-        then the sign-in checks and reminders that are due (`workflows.due` says when the next look has work).
+        """One look: approvals that lapsed, old admin verdicts, every migration at the portal step or short of
+        it (a click in the portal may skip the approval), then the sign-in checks and reminders that are due
+        (`workflows.due` says when the next look has work).
 
         What the look finds is recorded as a notice with it; the outbox delivers it with the reminders.
         """
@@ -100,7 +101,7 @@ class Conversation:
             self._desk.service.forget_old_admin_verdicts()
         except MemoryFailed as error:  # the least of the look, never to cost the rest: the next forgets
             log.warning("forgetting old admin verdicts failed (%s)", error)
-        for organization in self._desk.service.organizations(state="connecting"):
+        for organization in self._desk.service.awaiting_connection():
             try:
                 self._desk.service.check_connection(organization)
             except (WorkflowError, MicrosoftError) as error:

@@ -76,14 +76,16 @@ def counts_facts(counts: Mapping[str, int], checks: Sequence[Check]) -> Facts:
     return Facts(pairs or (("0 users", "the organization has no users to move"),))
 
 
+def names(people: People) -> str:
+    """The first names of a group, and how many more there are."""
+    shown = ", ".join(people.names)
+    more = people.count - len(people.names)
+    return shown + (f" and {more} more" if more > 0 else "") if people.count else "nobody"
+
+
 def who_is_affected(affected: Affected, checks: Sequence[Check]) -> Text:
     """The approval prompt's heart: who keeps access, who is mapped, who loses access (as the plan's
     `checks` have it: unless invited, or, while nobody may invite, unless that changes)."""
-
-    def names(people: People) -> str:
-        shown = ", ".join(people.names)
-        more = people.count - len(people.names)
-        return shown + (f" and {more} more" if more > 0 else "") if people.count else "nobody"
 
     waiting = affected.to_accept
     to_accept = (

@@ -37,6 +37,7 @@ from workflows.results import (
     CalledOffDelivery,
     MigrationStatus,
     Rechecked,
+    Rejection,
     TodoEntry,
     Told,
     Unreached,
@@ -289,13 +290,17 @@ def status(
     yours: bool = False,
     admin: bool = False,
     unreached: Sequence[AdminUnreached] = (),
+    rejected: Rejection | None = None,
 ) -> Outgoing:
     """`called_off`: for a cancelled migration, where its "it is off" messages stand; `told`: how the
     advance notice went out; `unreached`: the admins its pending prompt or portal steps did not reach;
     `yours`: the reader may approve the pending request (its buttons come too); `admin`: the reader
     administers the migration, so may see whom the notice did not reach and gets the buttons of the next
-    steps (anyone else would only be refused on pressing them)."""
+    steps (anyone else would only be refused on pressing them); `rejected`: the latest approval request,
+    when it was rejected."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
+    if rejected is not None:
+        blocks.append(Text(rejection_line(rejected)))
     blocks.append(Text(_stage(status, told, yours=yours, admin=admin)))
     blocks.extend(_told(told, status, names=admin))
     blocks.extend(_why_stopped(status))
@@ -329,6 +334,14 @@ def status(
     if not admin:
         return Outgoing(Message(summary, tuple(blocks)))
     return Outgoing(Message(summary, with_next(blocks, status, everyone_told=everyone_told(told))))
+
+
+def rejection_line(rejected: Rejection) -> str:
+    """Who rejected the last approval request, when and why: what an admin reads before asking again."""
+    name = rejected.by.name or rejected.by.email
+    when = f"{day(rejected.at)} {clock_time(rejected.at)} UTC"
+    reason = rejected.reason or "none given"
+    return f"🚫 Approval #{rejected.approval_id} was rejected by {name} on {when}. Reason: {reason}."
 
 
 def _why_stopped(status: MigrationStatus, *, checks_shown: bool = False) -> list[Block]:

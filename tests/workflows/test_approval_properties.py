@@ -7,7 +7,8 @@ directory and the organization change under it and time passes. After every step
   `anyway`, which connects without the people without a directory account, gets past the one about
   inviting them, and only that one); anything after it too, but for the one exception: Microsoft
   already reports the organization on the target tenant (someone clicked Connect in the portal), and
-  then the migration is connected at that very step;
+  then the migration is connected at that very step (the checks' `found_connected`, or the watch's
+  `connected_outside_approval`, audited with no approver);
 - once connected it stays connected (inviting after connecting included): nothing leads back to
   cancelling, approving or the portal step;
 - an approval never survives a change to the plan or its checks (an admin's decision for someone the
@@ -217,7 +218,20 @@ class ApprovalRules(RuleBasedStateMachine):
 
     @rule()
     def check_connection(self) -> None:
+        """The watch's look (or an admin's `check-connection`), at the portal step or short of it: a click in
+        the portal before any approval is recorded as its own event, which names no approver."""
+        before = self.service.status("fabrikam").state
         _refusal_allowed(lambda: self.service.check_connection("fabrikam"))
+        after = self.service.status("fabrikam").state
+        if before in CONNECTED or after == before:
+            return
+        assert after == "connected" and self.connected_in_the_portal(), (before, after)
+        (entry,) = [e for e in self.service.audit_trail("fabrikam") if e.state_after == "connected"][-1:]
+        action = "connection_confirmed" if before == "connecting" else "connected_outside_approval"
+        assert (entry.action, entry.actor_id, entry.state_before) == (action, "aadbot", before)
+        if action == "connected_outside_approval":
+            assert entry.details["approved_by"] is None
+            self.found_connected = True  # Microsoft reported it, at this very step
 
     # ---------------------------------------------------------------- the world changes under it
     @rule(change=world_changes)
@@ -397,3 +411,23 @@ def test_only_a_request_anyway_gets_past_invite_permission_and_its_end_leaves_th
         machine.decide(requested, LEE, approve=False)
     machine.the_approval_rules_hold()
     assert machine.service.status().state == "blocked"
+
+
+def test_the_watch_finding_a_click_in_the_portal_while_the_approval_waits_records_it_outside_the_approval(
+    sqlite_template: Path, process_sqlite: Database
+) -> None:
+    """The watch's side of the exception, taken on purpose: the pending request is void, nothing is left
+    to approve, and the audit names no approver."""
+    machine = ApprovalRules(sqlite_template, process_sqlite)
+    machine.start(approvers=1, starter=DANA)
+    requested = machine.request_approval(DANA, anyway=True)
+    assert isinstance(requested, Requested)
+    machine.check_connection()  # nothing clicked yet: it stays where it was
+    assert machine.service.status().state == "awaiting_approval"
+    machine.the_world_changes(("portal", DANA, "Member", "none", TENANT_ID, 1))
+    machine.check_connection()
+    machine.the_approval_rules_hold()
+    assert machine.service.status().state == "connected" and not machine.validly_approved
+    machine.decide(requested, LEE, approve=True)
+    machine.the_approval_rules_hold()
+    assert machine.service.status().state == "connected"

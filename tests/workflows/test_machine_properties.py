@@ -2,7 +2,7 @@
 
 The procedure written out by hand (not read from `TRANSITIONS`), for the part that guards connecting:
 only an approval reaches `connecting`, only a passing plan reaches `awaiting_approval`, only a confirmed
-connection reaches `connected`. Every move is audited once; every refusal changes nothing.
+connection reaches `connected` (after the approval, or reported by Microsoft as its own event). Every move is audited once; every refusal changes nothing.
 """
 
 from __future__ import annotations
@@ -37,13 +37,26 @@ _BACK_FROM_INVITING = {
     ("inviting_after_connecting", trigger)
     for trigger in ("invitations_sent", "invite_denied", "fail", "interrupt")
 }
+_SHORT_OF_THE_PORTAL_STEP = (
+    "planned",
+    "blocked",
+    "waiting_for_invite_settings",
+    "awaiting_approval",
+    "failed",
+    "interrupted",
+)
+"""Where a migration rests before its approval: a click in the portal may come in any of them."""
+REPORTED_BY_MICROSOFT = frozenset({"found_connected", "connected_outside_approval"})
+"""The triggers that record what Microsoft reports, never a command or a step of the bot's own."""
 GUARDED_ENTRIES = {
     "awaiting_approval": {("planned", "request_approval")},
     "connecting": {("awaiting_approval", "approve")},
-    # The one way around the approval: Microsoft already reports the organization on the tenant.
+    # The ways around the approval: Microsoft already reports the organization on the tenant, found by the
+    # checks or by the connection watch (someone clicked Connect in the portal, approved or not).
     "connected": {
         ("connecting", "connection_confirmed"),
         ("checking_prerequisites", "found_connected"),
+        *((state, "connected_outside_approval") for state in _SHORT_OF_THE_PORTAL_STEP),
         *_BACK_FROM_INVITING,
     },
     "inviting_after_connecting": {
@@ -128,6 +141,8 @@ def _passing_plan(row: Migration) -> bool:
 
 @given(row=rows, triggers=st.lists(st.sampled_from(TRIGGERS), min_size=1, max_size=12))
 @example(row=_row("checking_prerequisites"), triggers=["found_connected", "invite", "invitations_sent"])
+@example(row=_row("awaiting_approval"), triggers=["connected_outside_approval", "approve", "notify"])
+@example(row=_row("failed"), triggers=["connected_outside_approval", "cancel", "resume"])
 @example(row=_row("users_notified"), triggers=["invite", "fail", "invite", "invite_denied", "cancel"])
 @example(row=_row("inviting"), triggers=["interrupt", "resume", "interrupt", "resume", "invitations_sent"])
 @example(row=_row("removing"), triggers=["interrupt", "invite", "resume", "fail", "cancel"])
@@ -346,17 +361,37 @@ def _from(transition: dict[str, Any], state: str) -> bool:
     return state in sources if isinstance(sources, list) else state == sources
 
 
-def test_once_connected_no_path_leads_back_to_cancelling_or_the_portal_step() -> None:
-    """Inviting after connecting returns to a connected step: every state reachable from `connected`."""
-    reachable, frontier = {"connected"}, ["connected"]
+def _reachable(start: str, *, without: frozenset[str] = frozenset()) -> set[str]:
+    """Every state some sequence of triggers (but those `without`) leads to from `start`."""
+    reachable, frontier = {start}, [start]
     while frontier:
         state = frontier.pop()
         for transition in TRANSITIONS:
             dest = state if transition["dest"] == "=" else transition["dest"]
-            if _from(transition, state) and dest not in reachable:
+            if transition["trigger"] not in without and _from(transition, state) and dest not in reachable:
                 reachable.add(dest)
                 frontier.append(dest)
-    assert reachable == {
+    return reachable
+
+
+def test_no_sequence_of_the_bots_own_triggers_reaches_connected_without_an_approval() -> None:
+    """Leave out what Microsoft reports (found connected by the checks, or by the watch outside the
+    approval): from the start, connecting and connected are reached only through `approve`."""
+    own = _reachable("draft", without=REPORTED_BY_MICROSOFT)
+    assert {"connecting", "connected"} <= own
+    assert not {"connecting", "connected"} & _reachable("draft", without=REPORTED_BY_MICROSOFT | {"approve"})
+    # and each reported event is its own trigger, taken by no command
+    assert not REPORTED_BY_MICROSOFT & set(COMMAND_WORDS)
+    assert {t["trigger"] for t in TRANSITIONS if t["dest"] == "connected"} == {
+        "connection_confirmed",
+        *REPORTED_BY_MICROSOFT,
+        *(trigger for _, trigger in _BACK_FROM_INVITING),
+    }
+
+
+def test_once_connected_no_path_leads_back_to_cancelling_or_the_portal_step() -> None:
+    """Inviting after connecting returns to a connected step: every state reachable from `connected`."""
+    assert _reachable("connected") == {
         "connected",
         "inviting_after_connecting",
         "users_notified",

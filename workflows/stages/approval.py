@@ -3,7 +3,7 @@ others decide; the last approval re-reads both sides and names who clicks Connec
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import Approval, ApprovalDecision, Migration
 from workflows import _plan_codec, notices
@@ -21,6 +21,7 @@ from workflows.results import (
     ApprovalRequest,
     DecisionOutcome,
     DecisionResult,
+    Rejection,
 )
 from workflows.stages import approval_lapse
 from workflows.stages.announcing import told_in
@@ -111,6 +112,26 @@ def still_to_decide(ctx: Context, approval_id: int, actor: Actor) -> bool:
             )
         ).all()
         return not any(same_person(actor, decider, email) for decider, email in decided)
+
+
+def last_rejection(ctx: Context, migration_id: int) -> Rejection | None:
+    """Who rejected the migration's latest approval request, when and why; None unless it was rejected (a
+    new request, pending or decided, is the latest word then)."""
+    with ctx.database.session() as session:
+        latest = session.exec(
+            select(Approval).where(Approval.migration_id == migration_id).order_by(col(Approval.id).desc())
+        ).first()
+        if latest is None or latest.id is None or latest.status != "rejected":
+            return None
+        decision = session.exec(
+            select(ApprovalDecision).where(
+                ApprovalDecision.approval_id == latest.id, col(ApprovalDecision.approve).is_(False)
+            )
+        ).first()
+        if decision is None:
+            return None
+        by = Actor(decision.approver_id, decision.approver_email, decision.approver_name)
+        return Rejection(latest.id, by, decision.decided_at, decision.reason)
 
 
 def _require_everyone_invited(session: Session, row: Migration, plan: Plan) -> None:

@@ -6,23 +6,34 @@ from __future__ import annotations
 from dataclasses import replace
 
 from storage import Approval, Migration
-from workflows import notices, step_log
+from workflows import _plan_codec, notices, step_log
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
 from workflows.errors import ConflictError, WorkflowError
-from workflows.machine import CONNECTED_UNFINISHED
+from workflows.machine import CONNECTED_OUTSIDE_APPROVAL, CONNECTED_UNFINISHED, describe_state
 from workflows.plan import Check, connector_checks
-from workflows.results import BOT, Actor, ConnectionResult, MigrationStatus
+from workflows.results import (
+    BOT,
+    Actor,
+    Affected,
+    ConnectionResult,
+    MigrationStatus,
+    OutsideApproval,
+    ToMap,
+)
+from workflows.stages import approval_lapse
 from workflows.stages.reading import current_status
-from workflows.stages.unit import Context, status, step
+from workflows.stages.unit import Context, Unit, status, step
 
 CONNECTED_STATES = CONNECTED_UNFINISHED | {"completed"}
 
 
 def check_connection(ctx: Context, organization: str | None = None) -> ConnectionResult:
-    """One look at the organization's tenant: the bot's watch calls this every AADBOT_POLL_SECONDS.
+    """One look at the organization's tenant: the bot's watch calls this every AADBOT_POLL_SECONDS for
+    every migration at the portal step or short of it (`CONNECTION_WATCHED`).
 
-    What it finds (connected, or connected to another directory) is told to the admins in the same
-    transaction that records it.
+    What it finds is told to the admins in the same transaction that records it: connected (after the
+    approval, or outside it: then every admin hears it by direct message too), or, at the portal step,
+    connected to another directory (short of it, the prerequisite checks say that).
     """
     try:
         with (
@@ -32,13 +43,19 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
             row = unit.row
             if row.state in CONNECTED_STATES:
                 return ConnectionResult("connected", row.tenant_id, status(session, row), "")
-            unit.flow.require("connection_confirmed", command="check-connection")
+            approved = row.state == "connecting"
+            unit.flow.require(
+                "connection_confirmed" if approved else CONNECTED_OUTSIDE_APPROVAL, command="check-connection"
+            )
             observed = _tenant_of(ctx, row.organization)
-            if observed.casefold() == row.tenant_id.casefold():
+            on_target = observed.casefold() == row.tenant_id.casefold()
+            if on_target and approved:
                 unit.flow.fire("connection_confirmed", details={"tenant_id": observed})
-            result = _result(row, observed, status(session, row))
-            if result.outcome != "waiting":
-                first = notices.connection(session, row, result, unit.flow.now)
+            outside = _connected_outside_approval(unit, observed) if on_target and not approved else None
+            result = _result(row, observed, status(session, row), outside)
+            if result.outcome == "connected" or (result.outcome == "other-tenant" and approved):
+                admins = ctx.admins.who_can_act(row.organization) if outside else ()
+                first = notices.connection(session, row, result, unit.flow.now, admins=admins)
                 if first and result.outcome == "other-tenant":
                     step_log.warned(session, result.message)
                 result = replace(result, noticed=first)
@@ -50,13 +67,40 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
     return result
 
 
-def _result(row: Migration, observed: str, now_status: MigrationStatus) -> ConnectionResult:
+def _connected_outside_approval(unit: Unit, observed: str) -> OutsideApproval:
+    """Someone clicked Connect in the portal before any approval let them: recorded as its own event,
+    which says nobody approved it; a request still waiting is void, as there is nothing left to approve."""
+    row = unit.row
+    before = row.state
+    voided = approval_lapse.void_pending(unit, "the organization was connected in the portal meanwhile")
+    waiting = voided[0].id if voided else None
+    row.blocked_reason = row.blocked_fix = None  # what held it back no longer matters: it is connected
+    unit.flow.fire(
+        CONNECTED_OUTSIDE_APPROVAL,
+        details={"tenant_id": observed, "approved_by": None, "state_before": before, "approval_id": waiting},
+    )
+    return OutsideApproval(before, waiting)
+
+
+def _result(
+    row: Migration, observed: str, now_status: MigrationStatus, outside: OutsideApproval | None
+) -> ConnectionResult:
     target = row.directory_name
     if now_status.state == "connected":
         message = f"{row.organization} is connected to {target}. Next: `notify` the users."
-        return ConnectionResult("connected", observed, now_status, message)
+        plan = _plan_codec.decode(row.plan or {})
+        return ConnectionResult(
+            "connected", observed, now_status, message, False, Affected.of(plan), ToMap.of(plan), outside
+        )
     if observed == MSA_TENANT_ID:
-        return ConnectionResult("waiting", observed, now_status, "Not connected yet; still watching.")
+        if now_status.state == "connecting":
+            return ConnectionResult("waiting", observed, now_status, "Not connected yet; still watching.")
+        message = (
+            f"{row.organization} is not connected to a directory yet; the migration is"
+            f" {describe_state(now_status.state)}. I keep watching: should someone connect it in the"
+            " portal, every admin hears at once."
+        )
+        return ConnectionResult("waiting", observed, now_status, message)
     message = (
         f"{row.organization} is connected to another directory ({observed}), not to {target}."
         " Disconnect it (Organization settings > Microsoft Entra ID > Disconnect directory), then connect"

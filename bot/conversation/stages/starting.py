@@ -18,6 +18,8 @@ START_USAGE = (
 )
 DOCTOR_USAGE = "Say `doctor ORG TENANT`, e.g. `doctor fabrikam contoso.com`."
 _NOTIFIED_STATES = frozenset({"users_notified", "billing_checked", "completed"})
+_REJECTED_TO = frozenset({"planned", "blocked", "waiting_for_invite_settings", "failed", "interrupted"})
+"""Where a migration may stand after a rejection, until the next request: `status` says who rejected."""
 
 
 class Starting(Stage):
@@ -59,9 +61,20 @@ class Starting(Stage):
         yours = admin and bool(pending) and self._desk.service.still_to_decide(pending or 0, actor)
         told = self._desk.told(status)
         unreached = self._desk.tracking.admins_unreached(status)
-        return [
-            views.status(status, report, called_off, told=told, yours=yours, admin=admin, unreached=unreached)
-        ]
+        rejected = None
+        if status.state in _REJECTED_TO:
+            rejected = self._desk.service.last_rejection(status.id)
+        shown = views.status(
+            status,
+            report,
+            called_off,
+            told=told,
+            yours=yours,
+            admin=admin,
+            unreached=unreached,
+            rejected=rejected,
+        )
+        return [shown]
 
     def _plan(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0))
