@@ -75,9 +75,11 @@ def test_a_click_in_the_portal_while_the_approval_waits_is_recorded_apart_and_ev
         " the approval."
     ) in text
     assert LOCKED_OUT in text and DO_NOW in text and TO_MAP in text
-    assert [(b.action, b.value) for b in alarms[0].message.buttons][0] == ("notify", ORG)
+    assert (alarms[0].message.buttons[0].action, alarms[0].message.buttons[0].value) == ("notify", ORG)
     # every copy of the prompt says the request no longer holds
-    assert "This request no longer holds: the organization was connected in the portal meanwhile." in said(told)
+    assert "This request no longer holds: the organization was connected in the portal meanwhile." in said(
+        told
+    )
     # the watch carries on from there: the lists go out
     chat.say(DANA, "notify")
     assert chat.state() == "users_notified"

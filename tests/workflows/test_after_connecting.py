@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlmodel import select
 
-from storage import AffectedUser, Database, OutboundMessage
+from storage import AffectedUser, Database, Migration, OutboundMessage
 from tests.storage.statements import statements, verbs
 from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeMicrosoft, connect
 from tests.workflows.outbox import queued
@@ -63,9 +63,45 @@ def test_the_watch_reports_waiting_another_tenant_and_connected(
     assert len(confirmations) == 1 and confirmations[0].actor_name == "aadbot"
 
 
-def test_the_watch_refuses_before_approval(service: MigrationService, dana: Actor) -> None:
+def test_before_approval_the_watch_looks_and_moves_only_for_a_connection_to_the_target(
+    service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
+) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
-    with pytest.raises(WorkflowError, match="`check-connection` does not fit now: the migration is planned"):
+    waiting = service.check_connection()
+    assert (waiting.outcome, waiting.status.state, waiting.noticed) == ("waiting", "planned", False)
+    assert waiting.message.startswith(
+        "fabrikam is not connected to a directory yet; the migration is planned."
+    )
+    microsoft.connect(OTHER_TENANT_ID)  # the wrong directory: the prerequisite checks say so, as before
+    elsewhere = service.check_connection()
+    assert (elsewhere.outcome, elsewhere.status.state, elsewhere.noticed) == (
+        "other-tenant",
+        "planned",
+        False,
+    )
+    microsoft.connect(service.status().tenant_id)
+    found = service.check_connection()
+    assert (found.outcome, found.status.state, found.noticed) == ("connected", "connected", True)
+    assert found.outside_approval is not None and found.outside_approval.state_before == "planned"
+    (entry,) = [e for e in service.audit_trail() if e.state_after == "connected"]
+    assert (entry.action, entry.actor_name, entry.details["approved_by"]) == (
+        "connected_outside_approval",
+        "aadbot",
+        None,
+    )
+
+
+def test_the_watch_refuses_while_a_step_runs(
+    service: MigrationService, database: Database, dana: Actor
+) -> None:
+    """A step's own prerequisite check finds the connection (`found_connected`) when it ends."""
+    service.start("fabrikam", "fabrikam.com", dana)
+    with database.session() as session:
+        row = session.exec(select(Migration)).one()
+        row.state = "inviting"
+        session.add(row)
+        session.commit()
+    with pytest.raises(WorkflowError, match="`check-connection` does not fit now: the migration is inviting"):
         service.check_connection()
 
 

@@ -2,7 +2,8 @@
 
 The procedure written out by hand (not read from `TRANSITIONS`), for the part that guards connecting:
 only an approval reaches `connecting`, only a passing plan reaches `awaiting_approval`, only a confirmed
-connection reaches `connected` (after the approval, or reported by Microsoft as its own event). Every move is audited once; every refusal changes nothing.
+connection reaches `connected` (after the approval, or reported by Microsoft as its own event). Every
+move is audited once; every refusal changes nothing.
 """
 
 from __future__ import annotations
