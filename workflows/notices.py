@@ -137,7 +137,11 @@ def connection(
     told = {"result": encode(result)}
     channel = admins_address(row)
     notices = [NewMessage(key, channel, CONNECTION, told)]
-    notices += [NewMessage(f"{key}-{admin}", admin, CONNECTION, told) for admin in admins if admin != channel]
+    notices += [
+        NewMessage(f"{key}-{admin}", admin, CONNECTION, told)
+        for admin in admins
+        if admin.casefold() != channel.casefold()  # started by direct message: the channel is the starter
+    ]
     return _record_all(session, row, notices, now)
 
 
