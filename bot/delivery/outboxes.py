@@ -62,8 +62,8 @@ class InlineOutbox:
         return sender.collected
 
 
-_SHOW_ATTEMPTS = 5
-"""A worker claims the version being given up at most once a poll: a second attempt nearly always wins."""
+_SUPERSEDE_ATTEMPTS = 5
+"""A worker claims a version being given up at most once a poll: a second attempt nearly always wins."""
 
 
 class BackgroundOutbox:
@@ -90,15 +90,7 @@ class BackgroundOutbox:
             with self._database.session() as session:
                 if failed_on_thread(session, recipient=recipient, thread=outgoing.updates):
                     return
-        for attempt in range(_SHOW_ATTEMPTS):
-            try:
-                self._notices.queue([(recipient, notice)])
-                return
-            except StaleDataError:
-                # A worker claimed the version this one gives up between the read and the commit: read
-                # again (the claim is over in a moment), rather than lose the version, maybe the last.
-                if attempt == _SHOW_ATTEMPTS - 1:
-                    raise
+        self._notices.queue([(recipient, notice)])
 
 
 class NoticeOutbox:
@@ -126,9 +118,18 @@ class NoticeOutbox:
             NewMessage(f"chat:{uuid.uuid4().hex}", recipient, CHAT_MESSAGE, notice.to_payload())
             for recipient, notice in notices
         ]
-        with self._database.session() as session:
-            for thread in {notice.updates for _, notice in notices if notice.updates}:
-                supersede(session, kinds=(CHAT_MESSAGE,), thread=thread, before=now)
-            enqueue_all(session, messages, now=now)
-            session.commit()
+        threads = {notice.updates for _, notice in notices if notice.updates}
+        for attempt in range(_SUPERSEDE_ATTEMPTS):
+            try:
+                with self._database.session() as session:
+                    for thread in threads:
+                        supersede(session, kinds=(CHAT_MESSAGE,), thread=thread, before=now)
+                    enqueue_all(session, messages, now=now)
+                    session.commit()
+                break
+            except StaleDataError:
+                # A worker claimed a version this one gives up between the read and the commit: read again
+                # (the claim is over in a moment). Raised, the caller would send the lot around the outbox.
+                if attempt == _SUPERSEDE_ATTEMPTS - 1:
+                    raise
         return [message.idempotency_key for message in messages]

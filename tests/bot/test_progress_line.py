@@ -12,16 +12,18 @@ import pytest
 from sqlmodel import Session
 
 from bot.conversation.handlers import Conversation
+from bot.conversation.messages import Message, Text
 from bot.conversation.progress_line import ProgressLine
 from bot.delivery import outboxes
-from bot.delivery.notices import CHAT_MESSAGE
-from bot.delivery.outboxes import BackgroundOutbox
+from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
+from bot.delivery.outboxes import BackgroundOutbox, NoticeOutbox
 from faq import default_answerer
 from storage import Database, OutboundMessage
 from storage.outbox import SUPERSEDED, claim_due, supersede
 from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft, ProcessKilled
 from tests.workflows.outbox import queued
 from workflows.directory import DirectoryUser, Invitation, OrgUser
+from workflows.notices import CHANNEL_PREFIX
 from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
@@ -242,4 +244,35 @@ def test_a_version_whose_predecessor_a_worker_claims_meanwhile_is_queued_not_los
     assert texts == [
         ("Inviting 10 users: 10 done so far…", SUPERSEDED),
         ("Inviting 10 users: invited 9 of 10; my reply says why.", "pending"),
+    ]
+
+
+def test_a_surface_queuing_an_update_while_a_worker_claims_its_predecessor_queues_it_once(
+    sqlite_database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack's and Teams' delivery queue a step's notices with `NoticeOutbox.queue`, not `show`: the same
+    race raised StaleDataError to them, and they sent the lot around the outbox (a serve test failed so)."""
+    notices = NoticeOutbox(sqlite_database, clock=clock)
+    thread = "progress:migration-1-step-2"
+
+    def version(text: str) -> list[tuple[str, ChatNotice]]:
+        return [(f"{CHANNEL_PREFIX}{ADMINS}", ChatNotice(Message(text, (Text(text),)), updates=thread))]
+
+    notices.queue(version("first"))
+    claimed: list[OutboundMessage] = []
+
+    def superseded_while_claimed(session: Session, **which: Any) -> int:
+        count = supersede(session, **which)
+        if not claimed:
+            claimed.extend(claim_due(sqlite_database, worker="w", now=clock(), lease=timedelta(minutes=1)))
+        return count
+
+    monkeypatch.setattr(outboxes, "supersede", superseded_while_claimed)
+
+    keys = notices.queue(version("second"))
+
+    assert len(claimed) == 1 and len(keys) == 1
+    assert [(m.payload["summary"], m.status) for m in _lines(sqlite_database)] == [
+        ("first", SUPERSEDED),
+        ("second", "pending"),
     ]
