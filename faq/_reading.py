@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from faq._plain import plain
 from faq._text import MAX_SCORED_CHARS, content_words, prepare
 
 # GitHub's docs-feedback footer and everything after it is not the question.
@@ -159,11 +160,14 @@ class Reading:
     quoted: tuple[str, ...] = ()
     """The sentences of quoted lines (`> ...`), most often Microsoft's page: context for the ranker (which
     topic the page section is about), never what is asked nor what the asker wrote."""
+    text: str = ""
+    """The whole message as read (`faq._plain.plain`): what the asker's own patterns look at."""
 
 
 def read(text: str, *, in_azure_devops: bool = False) -> Reading:
     """`in_azure_devops`: the message is known to be about Azure DevOps (asked inside a migration), so the
     Entra sign-in codes it carries count even when it never names Azure DevOps."""
+    text = whole = plain(text)
     if len(text) > _MAX_READ_CHARS:  # keep the start and the end, where people put the question
         half = _MAX_READ_CHARS // 2
         text = f"{text[:half]}\n{text[-half:]}"
@@ -202,6 +206,7 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         len(text) <= _BOT_QUESTION_CHARS and bool(_ASKS_ABOUT_THE_BOT.match(text)),
         elsewhere,
         tuple(quoted),
+        whole,
     )
 
 

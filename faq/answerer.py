@@ -167,6 +167,7 @@ class FaqAnswerer:
         context = context or AskerContext()
         inside = context.migration is not None
         reading = _reading.read(question, in_azure_devops=inside)
+        text = reading.text  # as the patterns read it (`can’t` as `can't`); kept and rated as it came
         if context.case is None and reading.switching:
             context = replace(context, case="switch")
         knowledge = self._knowledge(context.organization)
@@ -174,14 +175,12 @@ class FaqAnswerer:
         if reading.unreadable:  # binary data or random characters: nothing for the admins to review either
             return Answer(None, 0.0, _compose.unreadable(starters, context), [topic.id for topic in starters])
         # "What is Entra ID?" (known before ranking, as below): the move's own topic, not a directory's.
-        if _reading.asks_what_the_directory_is(question) and _WHAT_IT_IS in knowledge.topics:
+        if _reading.asks_what_the_directory_is(text) and _WHAT_IT_IS in knowledge.topics:
             explained = self._answered(knowledge, _WHAT_IT_IS, 1.0, Ranking([], 0.0), context)
             return self._rated(explained, question)
         # "who are you?" (known before ranking, which it does not need), or nothing asked yet ("", "?!",
         # "hey bot"): what the bot is, and starting points.
-        ranking = (
-            None if reading.about_the_bot else self._rank(knowledge, reading, question, in_migration=inside)
-        )
+        ranking = None if reading.about_the_bot else self._rank(knowledge, reading, text, in_migration=inside)
         if ranking is None or ranking.word_count == 0:
             return Answer(
                 None, 0.0, _compose.introduction(starters, context), [topic.id for topic in starters]
@@ -191,25 +190,25 @@ class FaqAnswerer:
         confidence = self.calibration.assess(ranking) if ranking.grounded else 0.0
         # "I never got the invitation email" is answered by who asks, not by its words (`faq._invitation`).
         # So is an invitee's "I can't accept the invitation, it won't let me sign in".
-        if _invitation.missing_invitation(question) or (
-            self._asker_aware and _asker.own_invitation_trouble(question, context)
+        if _invitation.missing_invitation(text) or (
+            self._asker_aware and _asker.own_invitation_trouble(text, context)
         ):
             invitation = self._invitation_reply(knowledge, confidence, ranking, context)
             if invitation is not None:
                 return self._rated(invitation, question)
         # "My account is disabled, what do I do?" from someone the plan found so: their list's first item.
         disabled = _sign_in.account_disabled(context) if self._asker_aware else None
-        if disabled is not None and _asker.says_own_account_disabled(question, context):
+        if disabled is not None and _asker.says_own_account_disabled(text, context):
             topic_id = _asker.LOCKED_OUT if _asker.LOCKED_OUT in knowledge.topics else None
             return self._rated(Answer(topic_id, confidence, disabled, [], None), question)
         # "git push fails with 401" from someone whose list opens with what only others can unblock (their
         # invitation, a disabled account, the admins' choice of account): that is the likely cause, said
         # before whatever the topic says.
-        blocked = self._blocked_first(question, context)
+        blocked = self._blocked_first(text, context)
         # "My pipeline is refused its token now": what breaks it for this asker is whether their tokens
         # still work. Not for a message about none of the topics ("my agent is offline"): it stays declined.
         automation = (
-            _asker.own_automation_trouble(question, ranking, context, knowledge.topics)
+            _asker.own_automation_trouble(text, ranking, context, knowledge.topics)
             if self._asker_aware and _about_a_topic(ranking)
             else None
         )
@@ -225,7 +224,7 @@ class FaqAnswerer:
         # Someone being moved gets the topic written for them before an admins' topic barely closer (not
         # when a code the admins' topic documents says which situation it is). It is the context's choice,
         # not the similarity's: framed.
-        own = None if documented else self._own_topic(knowledge, ranking, reading, question, context)
+        own = None if documented else self._own_topic(knowledge, ranking, reading, text, context)
         if own is not None:
             ranking = _asker.first(ranking, own)
         answered = (
@@ -234,7 +233,7 @@ class FaqAnswerer:
         # "I can't sign in anymore" from someone in the migration is their own case at its stage, however few
         # words it shares with the topic.
         phase = (
-            _asker.own_sign_in_trouble(question, ranking, context, knowledge.topics, answered=answered)
+            _asker.own_sign_in_trouble(text, ranking, context, knowledge.topics, answered=answered)
             if self._asker_aware
             else None
         )
@@ -264,7 +263,7 @@ class FaqAnswerer:
         if (
             blocked
             and _about_a_topic(ranking)
-            and _asker.refused_in_short(question, ranking)
+            and _asker.refused_in_short(text, ranking)
             and _asker.LOCKED_OUT in knowledge.topics
         ):  # not "I don't know" when their own list says why they are refused
             answer = self._sign_in_trouble(knowledge, "after", confidence, ranking, context)
