@@ -150,17 +150,23 @@ def refused(question: str) -> bool:
     )
 
 
+# A package feed is Azure DevOps' own (Azure Artifacts), whichever client reads it: "my npm feed returns 401".
+_FEED = re.compile(r"(?i)\b(?:(?:package |artifacts? )?feeds?|azure artifacts)\b")
+
+
 def refused_in_short(question: str, ranking: Ranking) -> bool:
     """Whether a short message that names no device or other application says Azure DevOps refuses the
-    asker (its codes, a refusal naming it, or "I can't sign in"): about the asker's own access, as in
-    `own_sign_in_trouble`. A long story, or one about Jira, names its own subject, as the public threads
-    quoting 401s do."""
-    if ranking.length >= LONG_FROM or _ELSEWHERE.search(question):
+    asker (its codes, a refusal naming it or its feeds, or "I can't sign in"): about the asker's own access,
+    as in `own_sign_in_trouble`. A client named with the feed it reads (npm, NuGet) is not another
+    application. A long story, or one about Jira, names its own subject, as the public threads quoting 401s
+    do."""
+    feed = _FEED.search(question)
+    if ranking.length >= LONG_FROM or (_ELSEWHERE.search(question) and not feed):
         return False
     return bool(
         _DEVOPS_CODE.search(question)
         or cannot_sign_in(question)
-        or (_REFUSED.search(question) and _DEVOPS_NAMED.search(question))
+        or (_REFUSED.search(question) and (_DEVOPS_NAMED.search(question) or feed))
     )
 
 

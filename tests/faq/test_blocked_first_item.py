@@ -52,8 +52,8 @@ INVITATION_FIRST = (
 DISABLED_FIRST = "First, the likely cause: your account in the directory is disabled"
 AMBIGUOUS_FIRST = "First, the likely cause: several directory accounts match your address"
 # Refused, in the words people use: each is answered by a topic today. "my npm feed returns 401" was too until
-# round 26's refit, which spent round 25's package-feed 401 threads (out of scope): declined since, and npm
-# names another tool (`faq._asker.refused_in_short`), so no lock-out takes the place of "I don't know".
+# round 26's refit, which spent round 25's package-feed 401 threads (out of scope): declined by its words
+# since, it is their lock-out (below): a feed is Azure DevOps' own, whichever client reads it (round 27).
 REFUSED = (
     "git push fails with 401",
     "git keeps asking for my password and then says authentication failed",
@@ -151,6 +151,25 @@ def test_i_cant_see_the_organization_is_their_lock_out_not_i_dont_know(
     assert answer.topic == "owner-locked-out" and their_case in answer.answer, answer.answer
     assert "the likely cause" not in answer.answer  # the lock-out topic's note says it, once
     assert answerer.answer(question, MAPPED).topic is None  # nothing of theirs says why: still declined
+
+
+@pytest.mark.parametrize(
+    ("asker", "their_case"),
+    [
+        (ERIN, "Yours was sent on 27 November 2026 at 15:04 UTC to erin.eng@gmail.com and is not accepted"),
+        (GUS, "No way in yet: your account in the directory is disabled"),
+        (HANA, "Waiting for a decision: several directory accounts match your address"),
+    ],
+)
+def test_a_feed_refusing_them_is_their_lock_out_whichever_client_reads_it(
+    answerer: FaqAnswerer, asker: AskerContext, their_case: str
+) -> None:
+    for question in ("my npm feed returns 401", "our NuGet feed says 401 unauthorized"):
+        answer = answerer.answer(question, asker)
+        assert answer.topic == "owner-locked-out" and their_case in answer.answer, (question, answer.answer)
+    assert answerer.answer("my npm feed returns 401", MAPPED).topic is None  # nothing of theirs says why
+    # npm with no feed of Azure DevOps named may be any registry: not their list's doing.
+    assert answerer.answer("npm install returns 401", asker).topic is None
 
 
 @pytest.mark.parametrize(
