@@ -5,7 +5,7 @@ written in ("can't", "sign in", "TF400813"), once, before anything reads it.
 - Typography: curly quotes and apostrophes (iOS, macOS, Teams and Word type `can’t`), dashes (`‐ ‑ ‒ – — ―
   −`), non-breaking and other Unicode spaces, line and paragraph separators, and invisible characters (a
   zero-width space or joiner, a soft hyphen, a byte-order mark) that a pasted page carries inside words.
-- Compatibility forms (NFKC): fullwidth letters and digits (`ＴＦ４００８１３`), ligatures, the ellipsis.
+- Fullwidth letters, digits and punctuation (`ＴＦ４００８１３`) and the ellipsis.
 - Slack's tokens (`<mailto:a@b|a@b>`, `<https://x|label>`, `<@U1>`, `<!channel>`): Slack makes them of what
   a person typed, and `bot.slack.blocks.typed` keeps them (the bot writes them out when it quotes a person);
   read here as what was typed, the label, else the address.
@@ -20,7 +20,6 @@ buttons stays as it came; this is for reading.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 _SLACK_TOKEN = re.compile(
     r"<(?:(?P<address>(?:mailto:|(?:https?|ftp)://)[^<>\s|]*)|[@#!][^<>\s|]*)(?:\|(?P<label>[^<>]*))?>"
@@ -38,9 +37,14 @@ _FOLDED = str.maketrans(
         **dict.fromkeys(_QUOTATION_MARKS, '"'),
         **dict.fromkeys(_DASHES, "-"),
         **dict.fromkeys(_INVISIBLE, None),
-        # Spaces NFKC leaves as they are (it makes the others, the non-breaking one too, a plain space), and
-        # line and paragraph separators, which end a line as a typed one does.
-        **dict.fromkeys("\x0b\x0c\x1c\x1d\x1e\x1f\u1680", " "),
+        "\u2026": "...",
+        # Fullwidth forms (`ＴＦ４００８１３`), one for one. Not all of NFKC, which makes letters of symbols
+        # (`㎏`, `ℌ`) and so words of random characters (the ranker's own folding uses it).
+        **{chr(0xFF01 + offset): chr(0x21 + offset) for offset in range(94)},
+        # Unicode spaces (the non-breaking one, the ideographic one...); line and paragraph separators end a
+        # line, as a typed one does.
+        **dict.fromkeys("\x0b\x0c\x1c\x1d\x1e\x1f\u00a0\u1680\u202f\u205f\u3000", " "),
+        **dict.fromkeys([chr(code) for code in range(0x2000, 0x200B)], " "),
         **dict.fromkeys("\x85\u2028\u2029", "\n"),
     }
 )
@@ -48,8 +52,6 @@ _FOLDED = str.maketrans(
 
 def plain(text: str) -> str:
     """`text` with its typography, compatibility forms and Slack's tokens folded (see the module)."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
     if "<" in text:
         text = _SLACK_TOKEN.sub(_typed_part, text)
     return text.translate(_FOLDED)

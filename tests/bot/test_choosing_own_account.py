@@ -139,9 +139,10 @@ def test_her_list_lets_her_choose_and_the_admins_decide(chat: Chat) -> None:
     assert "There is no account for you to choose in fabrikam-fiber" in refused
 
 
+LOCKED_OUT = "Locked out right after connecting or switching the directory"
 TROUBLE = {
-    f"I can't sign in with {HANA_MEMBER}": "Locked out right after connecting or switching the directory",
-    f"I can\u2019t sign in with {HANA_MEMBER}": DECLINED[0],  # as phones type it; the FAQ reads only "can't"
+    f"I can't sign in with {HANA_MEMBER}": LOCKED_OUT,
+    f"I can\u2019t sign in with {HANA_MEMBER}": LOCKED_OUT,  # as phones type it, read as "can't" (faq._plain)
     f"{HANA_MEMBER} keeps asking me for a password, what do I do": DECLINED[0],
     f"Should I use {HANA_MEMBER}? My manager bob@fabrikam.com says yes": DECLINED[0],
     f"{HANA_MEMBER} is locked, help": DECLINED[0],
