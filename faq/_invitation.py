@@ -20,12 +20,13 @@ from faq._compose import (
 )
 from faq._reading import ERROR_CODE
 from workflows.invitation_email import FROM, SENDER, SUBJECT
+from workflows.invitation_email import REDEMPTION_PAGE as REDEMPTION_PAGE  # the answer's link
 
 TOPIC = "email-not-found"
 """The contract's topic for someone the directory does not know yet: its answer says what to do when the
 invitation email never came. The reply to the asker's own case answers under it."""
 TITLE = "Your invitation to the directory"
-REDEMPTION_PAGE = "https://learn.microsoft.com/entra/external-id/redemption-experience"
+
 _MY_APPS = "https://myapps.microsoft.com"
 
 _NOUN = (

@@ -142,6 +142,25 @@ class Sandbox:
             raise ValueError(f"the sandbox serves {self._state.organization['name']!r}, not {organization!r}")
         self._state.connect(organization, tenant_id)
 
+    def redeem_invitation(self, address: str) -> None:
+        """`address`'s guest accepts their invitation (with its link, before any sign-in to the organization):
+        the directory shows them `Accepted` from then on."""
+        wanted = address.strip().casefold()
+        with self._state.lock:
+            guests = [
+                user
+                for user in self._state.directory_users
+                if user.get("externalUserState") == "PendingAcceptance"
+                and wanted
+                in {str(mail).casefold() for mail in (user.get("mail"), *(user.get("otherMails") or ()))}
+            ]
+            if not guests:
+                raise ValueError(
+                    f"no guest of the directory still has to accept an invitation sent to {address}"
+                )
+            for guest in guests:
+                guest["externalUserState"] = "Accepted"
+
     def approve_device(self, user_code: str, user: str) -> None:
         """Simulate `user` entering `user_code` at the device login page and signing in."""
         problem = self._state.approve_device(user_code, user)

@@ -16,3 +16,5 @@ SENDER = "Microsoft Invitations"
 FROM = f'"{SENDER} on behalf of" the company'
 """Who the email is from, as the inbox shows it, after "from"."""
 SUBJECT = '"... invited you to collaborate with ..."'
+REDEMPTION_PAGE = "https://learn.microsoft.com/entra/external-id/redemption-experience"
+"""Microsoft's page on accepting an invitation, with or without the email."""

@@ -480,6 +480,20 @@ class InvitationStanding:
 
 
 @dataclass(frozen=True)
+class InvitationToAccept:
+    """Before the switch, the one thing an invitee must do: accept the invitation sent to `address`, by the
+    date the advance notice named to them (`by`, empty when it named none)."""
+
+    organization: str
+    address: str
+    by: str
+    accepted: bool
+    """The directory no longer shows the guest `PendingAcceptance`, as read when asked."""
+    redeem_url: str | None = None
+    """Their own link to accept it: only for a reply to them in private."""
+
+
+@dataclass(frozen=True)
 class Announcement:
     """What the advance notices told one person of the connection's date."""
 

@@ -24,6 +24,7 @@ from workflows.results import (
     Completion,
     ConnectionResult,
     DecisionResult,
+    InvitationToAccept,
     InviteResult,
     MarkDoneResult,
     MigrationStatus,
@@ -238,6 +239,10 @@ class MigrationService:
     # to-do lists
     def todo_list(self, who: Actor | str | int) -> list[TodoEntry]:
         return todo_lists.todo_list(self._ctx, who)
+
+    def invitations_to_accept(self, who: Actor) -> list[InvitationToAccept]:
+        """Before the switch, the invitations `who` must accept: their list until the lists go out."""
+        return reading.invitations_to_accept(self._ctx, who)
 
     def access_lost(self, who: Actor) -> list[AccessLost]:
         """Where an admin decided `who` loses access, once told: why they have no to-do list."""

@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar
 
 from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
-from workflows.invitation_email import FROM
+from workflows.invitation_email import FROM, REDEMPTION_PAGE
 from workflows.mapping import RESOLVE_PAGE
 from workflows.plan import InvitationBar, PlannedUser
 from workflows.tokens import TokenAdvice, token_advice
@@ -236,7 +236,7 @@ def _access_items(
                     f" to https://dev.azure.com/{organization} with that same address. {why} No email?"
                     " Check your spam folder, then press *I need help*."
                 ),
-                link="https://learn.microsoft.com/entra/external-id/redemption-experience",
+                link=REDEMPTION_PAGE,
             )
         ]
     if user.outcome == "disabled":

@@ -17,8 +17,8 @@ CHECK_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
 OUTCOME_WORDS = {
     "auto": ("keep access (same identity)", "keeps access (same identity)"),
     "to-accept": (
-        "invited, still to accept: they keep access once they accept",
-        "invited, still to accept: keeps access once they accept",
+        "invited, still to accept: they must accept before the switch, or lose access",
+        "invited, still to accept: must accept before the switch, or loses access",
     ),
     "map": ("keep access, mapped by hand after connecting", "keeps access, mapped by hand after connecting"),
     "invite": ("lose access unless invited as guests", "loses access unless invited as a guest"),
@@ -89,7 +89,8 @@ def who_is_affected(affected: Affected, checks: Sequence[Check]) -> Text:
 
     waiting = affected.to_accept
     to_accept = (
-        f"*Invited, still to accept* (keep access once they accept the invitation, {waiting.count}):"
+        "*Invited, still to accept* (must accept the invitation before the switch, or they lose access,"
+        f" {waiting.count}):"
         f" {names(waiting)}\n"
         if waiting.count
         else ""

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from bot.conversation import faq_views, plan_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
 from workflows.identities import mailbox
+from workflows.invitation_email import FROM, REDEMPTION_PAGE
 from workflows.plan import PlannedUser
-from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
+from workflows.results import AccessLost, Actor, InvitationToAccept, MarkDoneResult, TodoEntry
 from workflows.stages.relisting import CHOOSING_ITEM
 from workflows.todo import OPTIONAL_ITEMS, required, the_admins
 
@@ -334,6 +335,35 @@ def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[Acce
     if len(asked) < len(entries):
         heading += f", {len(entries) - len(asked)} optional"
     return say(heading, Heading(heading), *_items(entries), private=True)
+
+
+def before_the_switch(invitations: Sequence[InvitationToAccept]) -> Outgoing:
+    """An invitee's list until the lists go out: accepting the invitation before the switch, as their notice
+    and the FAQ ask; ticked once the directory shows it accepted (no Done button: the directory says it)."""
+    first = invitations[0]
+    open_count = sum(not each.accepted for each in invitations)
+    heading = (
+        f"Your to-do list for {first.organization} before the switch: {open_count} of {len(invitations)} open"
+    )
+    blocks: list[Block] = [Heading(heading)]
+    for number, each in enumerate(invitations, start=1):
+        by = f"by {each.by}, before the switch" if each.by else "before the switch"
+        title = f"Accept the invitation sent to {each.address}"
+        if each.accepted:
+            blocks.append(Text(f"✅ *{title}*: the directory shows it accepted."))
+            continue
+        blocks.append(
+            Text(
+                f"{number}. *{title}* ({by})\nOpen Microsoft's invitation email from"
+                f" {FROM} and select *Accept invitation*, or you lose access at the switch (your history is"
+                " kept). Until the switch, keep signing in as you do today. More: " + REDEMPTION_PAGE
+            )
+        )
+        if each.redeem_url:
+            blocks.append(
+                Actions((Button("Accept the invitation", "accept-invitation", url=each.redeem_url),))
+            )
+    return say(heading, *blocks, private=True)
 
 
 def which_done(entries: Sequence[TodoEntry]) -> Outgoing:

@@ -126,7 +126,7 @@ def _stage(
         waiting = sign_in_views.people_counted(pending, "is", "are")
         return (
             f"{ready} {next_steps}. {waiting} invited and still to accept their"
-            " invitation (`plan` names them): they keep access once they accept."
+            " invitation (`plan` names them): they must accept it before the switch, or they lose access."
         )
     return f"{ready} {next_steps}."
 

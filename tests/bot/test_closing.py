@@ -286,7 +286,7 @@ def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat:
         "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
         " Next, as Microsoft orders it: tell users what is coming (`announce`, with the date), then request"
         " approval. 2 people are invited and still to accept their invitation (`plan` names them): they"
-        " keep access once they accept."
+        " must accept it before the switch, or they lose access."
     ) in lines_of(checked)
     assert "Invite missing users" not in [button.label for button in checked[0].message.buttons]
 

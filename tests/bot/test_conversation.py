@@ -450,7 +450,7 @@ def test_the_approval_prompt_shows_who_still_has_to_accept_their_invitation_apar
     lines = {line.split("(")[0].strip(" *"): line for line in affected.splitlines()}
     assert "erin.eng@gmail.com" not in lines["Keep access"]
     assert lines["Invited, still to accept"] == (
-        "*Invited, still to accept* (keep access once they accept the invitation, 2):"
+        "*Invited, still to accept* (must accept the invitation before the switch, or they lose access, 2):"
         " erin.eng@gmail.com, frank.f@outlook.com"
     )
 

@@ -138,8 +138,8 @@ def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_w
     status = chat.say(DANA, "status")
     assert "8 of 11 people reached, 3 could not be reached." in said(status)
     assert bullets(status) == [  # those who must act, or lose access, first
-        "• erin.eng@gmail.com (invited, still to accept: keeps access once they accept) — when the notice"
-        " went out: the app is not installed for them",
+        "• erin.eng@gmail.com (invited, still to accept: must accept before the switch, or loses access) —"
+        " when the notice went out: the app is not installed for them",
         "• gus@fabrikam.com (loses access: their directory account is disabled) — when the notice went out:"
         " the app is not installed for them",
         "• ann@fabrikam.com (keeps access (same identity)) — when the notice went out: the app is not"

@@ -141,7 +141,7 @@ def test_the_approval_card_shows_invitees_still_to_accept_apart_from_who_keeps_a
     (keep,) = [line for line in lines if line.startswith("**Keep access**")]
     assert ERIN not in keep and FRANK not in keep
     assert (
-        "**Invited, still to accept** (keep access once they accept the invitation, 2):"
+        "**Invited, still to accept** (must accept the invitation before the switch, or they lose access, 2):"
         f" {ERIN}, {FRANK}" in lines
     )
 
@@ -197,6 +197,6 @@ def test_someone_invited_after_the_notice_missed_them_is_named_with_when_the_rea
     prompt = teams.said(DANA, f"request-approval {ORGANIZATION}").splitlines()
     [erin] = [line for line in prompt if line.startswith(f"- {ERIN} ")]
     assert erin == (
-        f"- {ERIN} (invited, still to accept: keeps access once they accept) — when the notice went out: no"
-        f" directory user with the sign-in name {ERIN}"
+        f"- {ERIN} (invited, still to accept: must accept before the switch, or loses access) — when the"
+        f" notice went out: no directory user with the sign-in name {ERIN}"
     )

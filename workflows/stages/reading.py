@@ -15,6 +15,7 @@ from storage import (
     AffectedUser,
     Approval,
     AuditEntry,
+    Invitation,
     Migration,
     OutboundMessage,
     TodoItem,
@@ -23,16 +24,24 @@ from storage.outbox import SUPERSEDED
 from workflows import _plan_codec
 from workflows.arguments import passed
 from workflows.decisions import lost_access_by
+from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import CONNECTED_UNFINISHED, CONNECTION_WATCHED, LEASED_STATES, describe_state
 from workflows.plan import NO_ACCESS, Plan, PlannedUser
-from workflows.results import Actor, Announcement, InvitationStanding, MigrationStatus, Standing
+from workflows.results import (
+    Actor,
+    Announcement,
+    InvitationStanding,
+    InvitationToAccept,
+    MigrationStatus,
+    Standing,
+)
 from workflows.stages import redeem_links
 from workflows.stages.announcing import announced_whens, notice_key, rounds
 from workflows.stages.approval_lapse import expire_lapsed, status_after_lapses
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
-from workflows.stages.unit import Context, find, find_or_latest, status
+from workflows.stages.unit import Context, active, find, find_or_latest, status
 from workflows.todo import ACCEPT_INVITATION
 from workflows.tokens import case_of, token_advice
 
@@ -163,6 +172,55 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         # what they were told when the lists went out, as `tell_lost_access` put it: who decided
         lost = lost_access_by(row.plan).get(mine, "") if outcome == NO_ACCESS else ""
         return Standing(outcome, guest, tokens, invitation, addresses[0], announcement, lost)
+
+
+def invitations_to_accept(ctx: Context, who: Actor) -> list[InvitationToAccept]:
+    """Before the switch, in each migration in progress that sent this person an invitation (or found
+    theirs still pending): that invitation, accepted once the directory says so. Read from Graph when
+    asked, as nothing else reads the directory between two `recheck`s; a Graph that fails leaves it open."""
+    wanted: list[tuple[InvitationToAccept, str, str | None]] = []
+    with ctx.database.session() as session:
+        for row in active(session):
+            if row.plan is None or row.id is None or row.state in CONNECTED_UNFINISHED:
+                continue
+            listed, stored = _listed_and_planned(session, row.id, row.plan, who)
+            if listed is not None or stored is None:
+                continue  # a list of their own already (`todo_list`), or not in this migration
+            address = to_accept(session, row.id, [stored], of=(stored.id,)).get(stored.id)
+            if address is None:
+                continue
+            sent = redeem_links.newest_sent(session, row, stored.id)
+            told = _announcement(ctx, row.id, stored.id)
+            invitation = InvitationToAccept(
+                row.organization, address, told.to_them or "", False, sent[1] if sent else None
+            )
+            wanted.append((invitation, row.tenant_id, _guest_id(session, row.id, stored)))
+    return [
+        replace(invitation, accepted=_accepted(ctx, tenant_id, guest_id))
+        for invitation, tenant_id, guest_id in wanted
+    ]
+
+
+def _guest_id(session: Session, migration_id: int, user: PlannedUser) -> str | None:
+    """The directory object id of their guest account: the invitation's, else the plan's match."""
+    invited = session.exec(
+        select(Invitation.invited_user_id).where(
+            Invitation.migration_id == migration_id,
+            Invitation.entitlement_id == user.id,
+            Invitation.status == "sent",
+        )
+    ).first()
+    return invited or (user.match.id if user.match else None)
+
+
+def _accepted(ctx: Context, tenant_id: str, guest_id: str | None) -> bool:
+    if guest_id is None:
+        return False
+    try:
+        guest = ctx.microsoft.directory_user(tenant_id, guest_id)
+    except MicrosoftError:
+        return False
+    return guest is not None and not guest.invitation_pending
 
 
 def awaiting_choice(ctx: Context, organization: str | None, who: Actor) -> PlannedUser | None:
