@@ -406,11 +406,14 @@ class Unreached:
     group: str
     """Their group in the plan (`Plan.groups`)."""
     why: str
+    decided: bool = False
+    """An admin decided which account is theirs: placed by hand, they have yet to hear which."""
 
     @property
     def matters_most(self) -> bool:
-        """Whether the notice asks them to act before the change, or tells them they lose access."""
-        return self.group not in ("auto", "map")
+        """Whether the notice asks them to act before the change, tells them they lose access, or would
+        tell them the account an admin decided is theirs."""
+        return self.decided or self.group not in ("auto", "map")
 
 
 @dataclass(frozen=True)

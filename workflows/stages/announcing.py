@@ -4,7 +4,8 @@ what will happen to them and when."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +18,10 @@ from workflows.arguments import announcement_when
 from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
 from workflows.machine import refusal
-from workflows.plan import PlannedUser, invitation_bar
+from workflows.plan import Plan, PlannedUser, invitation_bar
 from workflows.results import Actor, AnnounceResult, Told, Unreached
 from workflows.stages.invited import as_invited, to_accept
-from workflows.stages.unit import Context, audit, find, status
+from workflows.stages.unit import Context, Unit, audit, find, status
 from workflows.todo import advance_notice
 from workflows.tokens import case_of
 
@@ -46,7 +47,6 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         now = ctx.now()
         when = announcement_when(when, now=now, usage=f"announce {row.organization}")
         plan = _plan_codec.decode(row.plan)
-        tenant = row.directory_name
         earlier = announcements(session, row.id)
         if not when and earlier and earlier[-1][0]:  # a bare `announce` (or its button) keeps the date
             when = rounds([when for when, _ in earlier])[-1][0]
@@ -59,37 +59,9 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 )
             ).all()
         )
-        invited = to_accept(session, row.id, plan.users)
-        case, barred = case_of(plan.checks), invitation_bar(plan.checks)
-        admins = ctx.admins.who_can_act(row.organization)
+        notice = _Notice(session, row, plan, ctx.admins.who_can_act(row.organization), when)
         messages = [
-            NewMessage(
-                keys[user.id],
-                reach.recipient,
-                ANNOUNCEMENT,
-                {
-                    **reach.payload(),
-                    "migration_id": row.id,
-                    "organization": row.organization,
-                    "tenant": tenant,
-                    "email": user.address,
-                    "display_name": user.display_name,
-                    "when": when,
-                    "lines": advance_notice(
-                        as_invited(user, invited),
-                        organization=row.organization,
-                        tenant=tenant,
-                        invited_as=invited.get(user.id),
-                        case=case,
-                        barred=barred,
-                        admins=[admin for admin in admins if admin != user.address.lower()],
-                    ),
-                },
-                row.id,
-            )
-            for user in to_tell(plan.users)
-            if keys[user.id] not in sent_before
-            for reach in [planned_reach(user, connected=False)]
+            notice.to(user, keys[user.id]) for user in to_tell(plan.users) if keys[user.id] not in sent_before
         ]
         # Flushed only at commit: a concurrent identical announce then shows as one IntegrityError there.
         enqueue_all(session, messages, now=now)
@@ -111,6 +83,74 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
         )
 
 
+class _Notice:
+    """The advance notice of one round (`when`), as each person of `plan` reads it."""
+
+    def __init__(
+        self, session: Session, row: Migration, plan: Plan, admins: Sequence[str], when: str
+    ) -> None:
+        assert row.id is not None
+        self.row, self.admins, self.when = row, admins, when
+        self.invited = to_accept(session, row.id, plan.users)
+        self.case, self.barred = case_of(plan.checks), invitation_bar(plan.checks)
+
+    def to(self, user: PlannedUser, key: str, tried: Collection[str] = ()) -> NewMessage:
+        """`tried`: addresses (lower case) chat could not reach them at, left out."""
+        row, reach = self.row, planned_reach(user, connected=False)
+        untried = tuple(address for address in reach.addresses if address.casefold() not in tried)
+        reach = replace(reach, addresses=untried or reach.addresses)
+        lines = advance_notice(
+            as_invited(user, self.invited),
+            organization=row.organization,
+            tenant=row.directory_name,
+            invited_as=self.invited.get(user.id),
+            case=self.case,
+            barred=self.barred,
+            admins=[admin for admin in self.admins if admin != user.address.lower()],
+        )
+        payload = {
+            **reach.payload(),
+            "migration_id": row.id,
+            "organization": row.organization,
+            "tenant": row.directory_name,
+            "email": user.address,
+            "display_name": user.display_name,
+            "when": self.when,
+            "lines": lines,
+        }
+        return NewMessage(key, reach.recipient, ANNOUNCEMENT, payload, row.id)
+
+
+def reach_again(unit: Unit, plan: Plan, person: PlannedUser) -> bool:
+    """An admin's decision gave `person` an account: when the newest round's notice to them failed for good
+    and the decision gives chat an address it did not try, that notice goes there, once per round
+    (`caught_up_key`), as it reads now. Whether it was queued."""
+    row, session = unit.row, unit.session
+    assert row.id is not None
+    whens = announced_whens(session, row.id)
+    if not whens or person.loses_access:
+        return False  # never announced, or told the decision instead (`told_early`)
+    when, occurrence = rounds(whens)[-1]
+    key = notice_key(row.id, when, occurrence, person.id)
+    missed = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
+    if missed is None or missed.status != "failed":
+        return False
+    tried = {address.casefold() for address in (missed.recipient, *(missed.payload.get("also") or ()))}
+    if all(address.casefold() in tried for address in planned_reach(person, connected=False).addresses):
+        return False  # nowhere new to reach them
+    again = caught_up_key(key)
+    if session.exec(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == again)).first():
+        return False
+    notice = _Notice(session, row, plan, unit.ctx.admins.who_can_act(row.organization), when)
+    enqueue_all(session, [notice.to(person, again, tried)], now=unit.flow.now)
+    return True
+
+
+def caught_up_key(key: str) -> str:
+    """The idempotency key of the notice of key `key` sent again after a decision (`reach_again`)."""
+    return f"{key}-reached-again"
+
+
 def told(ctx: Context, organization: str | None) -> Told | None:
     """How the advance notice went out, from its delivery records; None while nobody was announced to."""
     with ctx.database.session() as session:
@@ -127,13 +167,21 @@ def told_in(session: Session, row: Migration) -> Told | None:
         notice_key(row.id, when, occurrence, user.id): user
         for user in to_tell(_plan_codec.decode(row.plan).users)
     }
-    outcomes = session.exec(
+    again = {caught_up_key(key): key for key in people}
+    found = session.exec(
         select(OutboundMessage.idempotency_key, OutboundMessage.status, OutboundMessage.last_error).where(
-            col(OutboundMessage.idempotency_key).in_(list(people))
+            col(OutboundMessage.idempotency_key).in_([*people, *again])
         )
     ).all()
+    # a notice sent again after a decision stands for the one that missed them: until it reached them, they
+    # stay unreached
+    newest = {
+        again.get(key, key): (outcome, why)
+        for key, outcome, why in sorted(found, key=lambda f: f[0] in again)
+    }
+    outcomes = [(key, outcome, why) for key, (outcome, why) in newest.items()]
     unreached = tuple(
-        Unreached(people[key].address, people[key].group, why or "")
+        Unreached(people[key].address, people[key].group, why or "", bool(people[key].decided_by))
         for key, outcome, why in outcomes
         if outcome == "failed"
     )

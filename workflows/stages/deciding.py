@@ -11,7 +11,7 @@ from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
 from workflows.mapping import map_by_hand
 from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser
 from workflows.results import AccountDecision, Actor
-from workflows.stages import approval_lapse, relisting, told_early
+from workflows.stages import announcing, approval_lapse, relisting, told_early
 from workflows.stages.unit import Context, Unit, audit, status, step
 
 _DECIDING = frozenset(
@@ -36,6 +36,8 @@ def decide_account(
             recorded, voided = _record(unit, decided, placed)
             relisted = "unchanged" if recorded is None else relisting.account_decided(unit, placed, recorded)
             early = "" if recorded is None else told_early.account_decided(unit, placed, recorded)
+            if recorded is not None and row.state not in CONNECTED_STEPS:
+                announcing.reach_again(unit, decided, placed)
         return AccountDecision(
             person=placed,
             status=status(session, row),

@@ -38,7 +38,7 @@ from workflows.results import (
     Standing,
 )
 from workflows.stages import redeem_links
-from workflows.stages.announcing import announced_whens, notice_key, rounds
+from workflows.stages.announcing import announced_whens, caught_up_key, notice_key, rounds
 from workflows.stages.approval_lapse import expire_lapsed, status_after_lapses
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, active, find, find_or_latest, status
@@ -243,7 +243,8 @@ def _announcement(ctx: Context, migration_id: int, mine: str) -> Announcement:
         whens = announced_whens(session, migration_id)
         if not whens:
             return Announcement()
-        keys = {notice_key(migration_id, when, again, mine): when for when, again in rounds(whens)}
+        firsts = {notice_key(migration_id, when, again, mine): when for when, again in rounds(whens)}
+        keys = {**firsts, **{caught_up_key(key): when for key, when in firsts.items()}}
         newest = session.exec(
             select(OutboundMessage.idempotency_key)
             .where(

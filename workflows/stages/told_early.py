@@ -20,7 +20,7 @@ from storage.outbox import SUPERSEDED, NewMessage, enqueue_all
 from workflows.identities import directory_account
 from workflows.machine import CONNECTED_STEPS
 from workflows.plan import NO_ACCESS, PlannedUser
-from workflows.stages.announcing import ANNOUNCEMENT, announced_whens, notice_key, rounds
+from workflows.stages.announcing import ANNOUNCEMENT, announced_whens, caught_up_key, notice_key, rounds
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, decision_key, may_have_reached, withdrawn
 from workflows.stages.unit import Unit
 
@@ -126,7 +126,8 @@ def _advance_notice(session: Session, row: Migration, person: str) -> tuple[Outb
     """The newest advance notice to `person` that may have reached them, else the newest that waited to be
     sent; and whether it may have reached them. Each one waiting is stopped, a retry too."""
     assert row.id is not None
-    keys = [notice_key(row.id, when, n, person) for when, n in rounds(announced_whens(session, row.id))]
+    firsts = [notice_key(row.id, when, n, person) for when, n in rounds(announced_whens(session, row.id))]
+    keys = [key for first in firsts for key in (first, caught_up_key(first))]
     notices = session.exec(
         select(OutboundMessage)
         .where(col(OutboundMessage.idempotency_key).in_(keys), OutboundMessage.kind == ANNOUNCEMENT)

@@ -1,0 +1,75 @@
+"""Someone the advance notice never reached, then given a reachable account by an admin's `decide` (walk 33,
+finding 9): the notice goes to that account then, once, and she stays on the admins' "could not reach" list
+until something reached her."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from bot.conversation.messages import DirectMessage
+from storage import OutboundMessage
+from storage.outbox import NOT_IN_CHAT
+from tests.bot.conftest import ORG, Chat, started
+from tests.bot.test_telling_users_first import bullets, said
+
+DANA, LEE = "dana@fabrikam.com", "lee@fabrikam.com"
+HANA, HANA_MEMBER, HANA_GUEST = (
+    "hana@contoso.com",
+    "hana.hart@fabrikam.com",
+    "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com",
+)
+
+
+def notices_to(chat: Chat, address: str) -> list[OutboundMessage]:
+    with chat.runtime.database.session() as session:
+        return list(
+            session.exec(
+                select(OutboundMessage)
+                .where(OutboundMessage.kind == "advance_notice", OutboundMessage.recipient == address)
+                .order_by(col(OutboundMessage.id))
+            ).all()
+        )
+
+
+def fail(chat: Chat, notices: list[OutboundMessage], why: str) -> None:
+    with chat.runtime.database.session() as session:
+        for each in notices:
+            notice = session.get(OutboundMessage, each.id)
+            assert notice is not None
+            notice.status, notice.error_code, notice.last_error = "failed", NOT_IN_CHAT, why
+            session.add(notice)
+        session.commit()
+
+
+def unreached_in_prompt(chat: Chat) -> list[str]:
+    requested = chat.say(DANA, "request-approval anyway")
+    prompt = [m for m in requested if isinstance(m.to, DirectMessage) and m.to.email == LEE]
+    return [line.split(" ")[1] for line in bullets(prompt)]
+
+
+def test_a_decision_giving_an_unreached_person_an_account_sends_her_the_notice_there_once(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "invite")
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    fail(chat, notices_to(chat, HANA), f"no Slack account with the email {HANA}")
+    chat.say(DANA, f"decide {ORG} {HANA} {HANA_MEMBER}")
+    caught_up = notices_to(chat, HANA_MEMBER)
+    assert len(caught_up) == 1, caught_up
+    assert caught_up[0].payload["when"] == "Friday 14:00 UTC"
+    assert any(HANA_MEMBER in line for line in caught_up[0].payload["lines"]), caught_up[0].payload["lines"]
+    chat.say(DANA, f"decide {ORG} {HANA} {HANA_GUEST}")
+    chat.say(DANA, f"decide {ORG} {HANA} {HANA_MEMBER}")
+    assert len(notices_to(chat, HANA_MEMBER)) == 1  # exactly once
+    assert [notice.status for notice in notices_to(chat, HANA_MEMBER)] == ["sent"]
+    assert "11 of 11 people reached" in said(chat.say(DANA, "status"))
+    assert HANA not in unreached_in_prompt(chat)
+
+
+def test_she_stays_on_the_could_not_reach_list_until_something_reached_her(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "invite")
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    fail(chat, notices_to(chat, HANA), f"no Slack account with the email {HANA}")
+    chat.say(DANA, f"decide {ORG} {HANA} {HANA_MEMBER}")
+    fail(chat, notices_to(chat, HANA_MEMBER), "the app is not installed for them")
+    assert HANA in unreached_in_prompt(chat)
