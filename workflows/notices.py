@@ -73,6 +73,29 @@ def admins_address(row: Migration) -> str:
     return f"{CHANNEL_PREFIX}{row.channel_id}" if row.channel_id else row.started_by_email
 
 
+def every_admin(row: Migration, admins: Sequence[str]) -> list[str]:
+    """Where a notice every admin must see goes (approved, connected, billing due, whom a prompt missed):
+    the migration's channel; started in a direct message, which only its starter reads, each of `admins`
+    privately too, the starter first."""
+    if row.channel_id:
+        return [admins_address(row)]
+    by_address = {address.strip().casefold(): address.strip() for address in reversed(admins)}
+    by_address.pop("", None)
+    by_address.pop(row.started_by_email.strip().casefold(), None)
+    return [row.started_by_email, *reversed(by_address.values())]
+
+
+def to_every_admin(
+    key: str, recipients: Sequence[str], kind: str, payload: dict[str, Any]
+) -> list[NewMessage]:
+    """One notice per recipient of `every_admin`: the first keeps `key` (the channel's, or the starter's, as
+    before there were more), the others' keys name them."""
+    return [
+        NewMessage(key if n == 0 else f"{key}-{recipient.casefold()}", recipient, kind, payload)
+        for n, recipient in enumerate(recipients)
+    ]
+
+
 def started(session: Session, row: Migration, status: MigrationStatus, now: datetime) -> None:
     """The start's summary, with the result of the first prerequisite check: whichever step commits that
     result (`start`, or a `resume` after the process that started it died mid-check) tells it, once."""
@@ -103,10 +126,11 @@ def decision(
     decider: Actor,
     now: datetime,
     watch_every: timedelta,
+    admins: Sequence[str] = (),
 ) -> None:
     """Every copy of the prompt shows the decision (a prompt still waiting to be sent never will be);
     once approved, the connector gets the portal steps (with how often the watch looks) and the channel
-    hears who connects."""
+    (or, started in a direct message, each of `admins`) hears who connects."""
     thread = approval_thread(result.approval_id)
     supersede(session, kinds=(APPROVAL_PROMPT, APPROVAL_DECISION), thread=thread, before=now)
     told = {"result": encode(result), "decider": encode(decider)}
@@ -123,7 +147,7 @@ def decision(
             "updates": portal_thread(result.approval_id),
         }
         notices.append(NewMessage(f"{step}-portal-steps", connector.email, PORTAL_STEPS, steps))
-        notices.append(NewMessage(f"{step}-approved", admins_address(row), APPROVED, told))
+        notices.extend(to_every_admin(f"{step}-approved", every_admin(row, admins), APPROVED, told))
     _record_all(session, row, notices, now)
 
 
@@ -193,16 +217,13 @@ def admin_unreached(
     session: Session, row: Migration, missed: OutboundMessage, unreached: AdminUnreached, now: datetime
 ) -> bool:
     """The admins hear, once per `missed` notice, that an approver's prompt or the connector's portal steps
-    reached nobody, and what to do instead."""
-    return _record(
-        session,
-        row,
-        unreached_key(missed),
-        admins_address(row),
-        ADMIN_UNREACHED,
-        now,
-        {"unreached": encode(unreached)},
+    reached nobody, and what to do instead: in a direct message, each admin the prompt went to."""
+    others = [str(admin) for admin in missed.payload.get("shared_with") or ()]
+    recipients = [each for each in every_admin(row, others) if each.casefold() != missed.recipient.casefold()]
+    told = to_every_admin(
+        unreached_key(missed), recipients, ADMIN_UNREACHED, {"unreached": encode(unreached)}
     )
+    return _record_all(session, row, told, now)
 
 
 def unreached_key(missed: OutboundMessage) -> str:

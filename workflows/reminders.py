@@ -27,7 +27,7 @@ from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.identities import affected_reach, recognises
-from workflows.notices import CHANNEL_PREFIX, admins_address
+from workflows.notices import CHANNEL_PREFIX, admins_address, every_admin, to_every_admin
 from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.progress import (
     PERSONAL_LISTS,
@@ -406,22 +406,18 @@ class Tracking:
                 return 0
             reminder.failures = 0
             now = self._now()
+            admins = self._every_admin(row)
             if result is not None and result.ok:  # moved since the last reminder: nobody has heard yet
-                enqueue(
-                    session,
-                    idempotency_key=f"reminder-{reminder.id}-moved",
-                    recipient=admins_address(row),
-                    kind=BILLING_MOVED_MESSAGE,
-                    payload={"migration_id": row.id, "organization": organization, "message": result.message},
-                    now=now,
-                )
+                moved = {"migration_id": row.id, "organization": organization, "message": result.message}
+                key = f"reminder-{reminder.id}-moved"
+                enqueue_all(session, to_every_admin(key, admins, BILLING_MOVED_MESSAGE, moved), now=now)
             if result is None or result.ok:
                 # confirmed now, or by `check-billing`, or the migration moved past the billing step
                 self._end(session, reminder, "done")
                 return 1 if result is not None else 0
             deadline = last_working_day(now.date())
             payload: dict[str, Any] = {
-                "recipient": admins_address(row),
+                "recipient": admins,
                 "organization": organization,
                 "message": result.message,
                 "steps": list(result.steps),
@@ -458,26 +454,22 @@ class Tracking:
             reminder.next_at = now + min(_CHECK_RETRY * 2 ** (reminder.failures - 1), _CHECK_RETRY_AT_MOST)
             queued = 0
             if reminder.failures == _CHECK_FAILURES_TOLD:
-                enqueue(
-                    session,
-                    idempotency_key=f"reminder-{reminder.id}-unchecked-{now.isoformat()}",
-                    recipient=admins_address(row),
-                    kind=BILLING_MESSAGE,
-                    payload={
-                        "migration_id": row.id,
-                        "reminder_id": reminder.id,
-                        "organization": organization,
-                        "message": f"I tried {reminder.failures} times to check which directory the billing"
-                        f" subscription is in, and could not: {error}",
-                        "steps": [
-                            "Check that the bot can sign in to Azure and may read the organization's billing"
-                            " (Organization settings > Billing) and the subscription (Reader is enough).",
-                            "Run `check-billing` once that is fixed; I keep trying meanwhile.",
-                        ],
-                        "deadline": last_working_day(now.date()).isoformat(),
-                    },
-                    now=now,
-                )
+                key = f"reminder-{reminder.id}-unchecked-{now.isoformat()}"
+                unchecked: dict[str, Any] = {
+                    "migration_id": row.id,
+                    "reminder_id": reminder.id,
+                    "organization": organization,
+                    "message": f"I tried {reminder.failures} times to check which directory the billing"
+                    f" subscription is in, and could not: {error}",
+                    "steps": [
+                        "Check that the bot can sign in to Azure and may read the organization's billing"
+                        " (Organization settings > Billing) and the subscription (Reader is enough).",
+                        "Run `check-billing` once that is fixed; I keep trying meanwhile.",
+                    ],
+                    "deadline": last_working_day(now.date()).isoformat(),
+                }
+                told = to_every_admin(key, self._every_admin(row), BILLING_MESSAGE, unchecked)
+                enqueue_all(session, told, now=now)
                 queued = 1
             return queued if commit_quietly(session) else 0
 
@@ -498,20 +490,16 @@ class Tracking:
     ) -> int:
         """Queue the message and move the schedule on, in one transaction; `not_after` pulls it earlier."""
         now = self._now()
-        recipient = str(payload.pop("recipient"))
+        recipient = payload.pop("recipient")  # the billing reminder's: each of `every_admin`
+        recipients = [str(each) for each in recipient] if isinstance(recipient, list) else [str(recipient)]
         reminder.sent += 1
         reminder.last_sent_at = now
         reminder.next_at = self._next(now, every, reminder.time_zone)
         if not_after is not None and now < not_after < reminder.next_at:
             reminder.next_at = not_after
-        enqueue(
-            session,
-            idempotency_key=f"reminder-{reminder.id}-{reminder.sent}",
-            recipient=recipient,
-            kind=kind,
-            payload={**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id},
-            now=now,
-        )
+        told = {**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id}
+        key = f"reminder-{reminder.id}-{reminder.sent}"
+        enqueue_all(session, to_every_admin(key, recipients, kind, told), now=now)
         return 1 if commit_quietly(session) else 0
 
     def _tell_waiting(self, reminder_id: int, waited: dict[str, Any]) -> int:
@@ -586,6 +574,11 @@ class Tracking:
             known = (row.version, waiting.decided(row.plan))
             self._decided[row.id] = known
         return known[1]
+
+    def _every_admin(self, row: Migration) -> list[str]:
+        """`notices.every_admin`: asks Azure DevOps (cached) only for a migration started in a direct
+        message."""
+        return every_admin(row, () if row.channel_id else self._admins(row.organization, ""))
 
     def _admins(self, organization: str, person: str) -> list[str]:
         """Who can end someone's wait: the migration's admins (owner and Project Collection Administrators,

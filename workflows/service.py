@@ -126,6 +126,9 @@ class MigrationService:
     ) -> MigrationStatus:
         return checking.start(self._ctx, organization, tenant, actor, channel=channel)
 
+    def move_here(self, organization: str | None, actor: Actor, channel: str | None) -> MigrationStatus:
+        return checking.move_here(self._ctx, organization, actor, channel)
+
     def recheck(self, organization: str | None, actor: Actor) -> Rechecked:
         return checking.recheck(self._ctx, organization, actor)
 

@@ -38,8 +38,10 @@ def record(
     if missed is None or message.migration_id is None or message.recipient.startswith(notices.CHANNEL_PREFIX):
         return False
     row = session.get(Migration, message.migration_id)
-    if row is None or notices.admins_address(row) == message.recipient:  # nobody else to tell
-        return False
+    if row is None or notices.every_admin(row, message.payload.get("shared_with") or ()) == [
+        message.recipient
+    ]:
+        return False  # nobody else to tell
     why = _why(code, reason)
     unreached = _unreached(message, missed, why, row.organization, row.directory_name, surfaces)
     return notices.admin_unreached(session, row, message, unreached, now)

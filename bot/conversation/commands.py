@@ -222,6 +222,15 @@ USAGES: tuple[Usage, ...] = (
         details="Runs the failed step again; every step is saved as it completes.",
     ),
     Usage(
+        "move-here",
+        "[ORG]",
+        "send the migration's notices to this channel from now on",
+        example="move-here fabrikam-fiber",
+        details="Type it in the channel every admin reads: a migration started in a direct message tells only"
+        " its starter there, and each admin privately only what they must see (approved, connected, billing"
+        " due, who could not be reached).",
+    ),
+    Usage(
         "cancel",
         "[ORG] [REASON]",
         "cancel the migration",

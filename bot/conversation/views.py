@@ -382,7 +382,18 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
     blocks.append(Text(_stage(status)))
     blocks.extend(_leavers(status))
     blocks.append(Text(sign_in_views.REHEARSE_HINT))
+    if not status.channel_id:
+        blocks.append(Text(STARTED_IN_A_DM.format(organization=status.organization)))
     return Message(f"Migration of {status.organization} started: {status.state}", with_next(blocks, status))
+
+
+STARTED_IN_A_DM = (
+    "*Where notices go:* you started this in a direct message, so the migration's notices come here, where"
+    " only you read them. What every admin must see (approved, connected, billing due, who could not be"
+    " reached) also goes to each admin by direct message. To have the notices in a channel instead, type"
+    " `/aad move-here {organization}` in that channel."
+)
+"""Said at `start` in a direct message (walk 33, finding 4): otherwise only the starter hears anything."""
 
 
 def _found_connected(status: MigrationStatus) -> str:

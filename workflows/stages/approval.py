@@ -215,7 +215,8 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
             connector=connector,
             connector_reason=why,
         )
-        notices.decision(session, row, decided, actor, now, unit.ctx.settings.connection_watch_every)
+        admins = () if row.channel_id else unit.ctx.admins.who_can_act(row.organization)
+        notices.decision(session, row, decided, actor, now, unit.ctx.settings.connection_watch_every, admins)
         commit(unit)
         return decided
 

@@ -14,7 +14,7 @@ from workflows.arguments import tenant_name
 from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import WorkflowError
-from workflows.machine import describe_state, next_commands
+from workflows.machine import FINAL_STATES, describe_state, next_commands
 from workflows.plan import Check, Plan
 from workflows.results import Actor, MigrationStatus, Rechecked
 from workflows.stages import redeem_links
@@ -101,6 +101,27 @@ def _start(
         session.commit()
         check_prerequisites(Unit(ctx, session, flow))
         return status(session, row)
+
+
+def move_here(ctx: Context, organization: str | None, actor: Actor, channel: str | None) -> MigrationStatus:
+    """The migration's notices go to `channel` from now on (typed there): one started in a direct message,
+    which only its starter reads, gets a channel every admin reads. Audited."""
+    if channel is None:
+        raise WorkflowError(
+            "Type `move-here` in the channel the migration's notices should go to, not in a direct message."
+        )
+    with ctx.database.session() as session:
+        with step(ctx, session, organization, actor, "move_here") as unit:
+            row = unit.row
+            if row.state in FINAL_STATES:
+                raise WorkflowError(
+                    f"The migration of {row.organization} is {row.state}: it sends no more notices."
+                )
+            if row.channel_id != channel:
+                note(unit, actor, "move_here", {"from": row.channel_id, "to": channel})
+                row.channel_id = channel
+                session.add(row)
+        return status(session, unit.row)
 
 
 def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:

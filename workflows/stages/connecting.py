@@ -54,7 +54,9 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
             outside = _connected_outside_approval(unit, observed) if on_target and not approved else None
             result = _result(row, observed, status(session, row), outside)
             if result.outcome == "connected" or (result.outcome == "other-tenant" and approved):
-                admins = ctx.admins.who_can_act(row.organization) if outside else ()
+                # a connection nobody approved, or a migration started in a direct message: each admin too
+                dm = outside or not row.channel_id
+                admins = ctx.admins.who_can_act(row.organization) if dm else ()
                 first = notices.connection(session, row, result, unit.flow.now, admins=admins)
                 if first and result.outcome == "other-tenant":
                     step_log.warned(session, result.message)

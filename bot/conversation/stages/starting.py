@@ -34,7 +34,12 @@ class Starting(Stage):
             "recheck": self._recheck,
             "resume": self._resume,
             "rehearse": self._rehearse,
+            "move-here": self._move_here,
         }
+
+    def _move_here(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        status = self._desk.service.move_here(command.arg(0), actor, channel)
+        return [say(f"From now on the notices of {status.organization} come to this channel.")]
 
     def _start(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         if len(command.args) != 2:

@@ -31,8 +31,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         origin = Origin(
             user_id=str(command["user_id"]), channel=channel, response_url=command.get("response_url")
         )
+        # typed in the person's direct messages with the bot (`D...`): no channel, as a direct message is
+        # to the conversation; a migration started there tells every admin what they must see (`start`)
+        shared = None if channel is None or channel.startswith("D") else channel
         await runtime.handle(
             origin,
-            lambda actor: runtime.conversation.command(actor, text, channel=channel),
+            lambda actor: runtime.conversation.command(actor, text, channel=shared),
             what=f"{SLASH_COMMAND} {text}".strip(),
         )
