@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, DirectoryUser, OrgUser
@@ -350,10 +350,16 @@ def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:
         users = tuple(_plan_user(user, directory, index, pending) for user in snapshot.users)
         connector_user = _find_connector(directory, index.get(_key(connector), _NO_ENTRIES))
         duplicates = _duplicate_principal_names(snapshot)
-    checks = (
-        _org_connection(snapshot),
+    member, admin = _taking_over(
+        snapshot,
+        connector,
         _connector_member(snapshot, connector, connector_user),
         _connector_admin(snapshot, connector),
+    )
+    checks = (
+        _org_connection(snapshot),
+        member,
+        admin,
         duplicates,
         _invite_permission(snapshot, connector, connector_user, users),
         _user_count(snapshot),
@@ -460,9 +466,51 @@ def _connector_member(snapshot: DirectorySnapshot, connector: str, user: Directo
             "connector-member",
             "fail",
             f"{connector} is a {user.user_type} in {tenant}; connecting needs a Member.",
-            fix="Connect as a Member of the tenant (a guest cannot see its identities).",
+            fix=(
+                "Connect as a Member of the tenant (a guest cannot see its identities), or have"
+                f" {connector} converted into a Member: {CONVERT_GUEST}."
+            ),
         )
     return Check("connector-member", "pass", f"{connector} is an enabled Member of {tenant}.")
+
+
+CONVERT_GUEST = (
+    "https://learn.microsoft.com/azure/devops/organizations/accounts/faq-add-delete-users"
+    "#q-how-can-i-convert-an-azure-ad-guest-into-a-member"
+)
+"""The tutorial's second prerequisite links this: how a guest of the directory becomes a member."""
+TAKE_OVER = "connect-as-me"
+"""The command an admin who may connect types to be the one the checks are for (`checking.connect_as_me`)."""
+
+
+def _taking_over(
+    snapshot: DirectorySnapshot, connector: str, member: Check, admin: Check
+) -> tuple[Check, Check]:
+    """Failing connector checks name who may connect instead: the organization's admins (owner, Project
+    Collection Administrators) who are enabled Members of the directory, told once (on the first failing)."""
+    if "fail" not in (member.status, admin.status):
+        return member, admin
+    org = snapshot.organization
+    admins = dict.fromkeys(
+        name for name in (org.owner or "", *org.administrators) if name and _key(name) != _key(connector)
+    )
+    able = [
+        name for name in admins if all(check.status == "pass" for check in connector_checks(snapshot, name))
+    ]
+    instead = (
+        f" {' or '.join(able)} may connect instead (an enabled Member and an admin of {org.name}): they type"
+        f" `{TAKE_OVER} {org.name}`."
+        if able
+        else f" No other admin of {org.name} is an enabled Member of the directory either."
+    )
+    if member.status == "fail":
+        return _fixed_also(member, instead), admin
+    return member, _fixed_also(admin, instead)
+
+
+def _fixed_also(check: Check, more: str) -> Check:
+    """`check` with `more` after its fix (its message ends with the fix, so it is written anew)."""
+    return replace(check, message=check.message.removesuffix(check.fix).rstrip(), fix=f"{check.fix}{more}")
 
 
 def _connector_admin(snapshot: DirectorySnapshot, connector: str) -> Check:

@@ -129,6 +129,9 @@ class MigrationService:
     def move_here(self, organization: str | None, actor: Actor, channel: str | None) -> MigrationStatus:
         return checking.move_here(self._ctx, organization, actor, channel)
 
+    def connect_as_me(self, organization: str | None, actor: Actor) -> Rechecked:
+        return checking.connect_as_me(self._ctx, organization, actor)
+
     def recheck(self, organization: str | None, actor: Actor) -> Rechecked:
         return checking.recheck(self._ctx, organization, actor)
 

@@ -222,6 +222,16 @@ USAGES: tuple[Usage, ...] = (
         details="Runs the failed step again; every step is saved as it completes.",
     ),
     Usage(
+        "connect-as-me",
+        "[ORG]",
+        "be the admin who connects, instead of the one who started (a guest, say)",
+        example="connect-as-me fabrikam-fiber",
+        details="Before connecting, for an admin who is an enabled Member of the directory and the owner or a"
+        " Project Collection Administrator: the prerequisite checks are then for you (a failing"
+        " connector-member or connector-admin check names who may), recorded in the audit trail. It checks"
+        " the prerequisites again, which voids a pending approval.",
+    ),
+    Usage(
         "move-here",
         "[ORG]",
         "send the migration's notices to this channel from now on",

@@ -40,7 +40,9 @@ def test_start_in_a_dm_says_where_notices_go_and_every_admin_hears_approved_and_
     chat.portal_connect()
     chat.surface.deliver(chat.runtime.conversation.watch())
     connected = "fabrikam-fiber is now connected"
-    assert len(delivered_to(chat, LEE, connected)) == 1, [m.message.summary for _, m in chat.surface.delivered]
+    assert len(delivered_to(chat, LEE, connected)) == 1, [
+        m.message.summary for _, m in chat.surface.delivered
+    ]
     assert len(delivered_to(chat, DANA, connected)) == 1
 
 
@@ -50,9 +52,9 @@ def test_move_here_sends_the_notices_to_the_channel_it_is_typed_in_and_is_audite
     assert refused.startswith("Type `move-here` in the channel"), refused
     moved = flat(chat.say(DANA, f"move-here {ORG}"))
     assert moved == f"From now on the notices of {ORG} come to this channel.", moved
-    assert [entry.details for entry in chat.runtime.service.audit_trail(ORG) if entry.action == "move_here"] == [
-        {"from": None, "to": chat.surface.channel}
-    ]
+    assert [
+        entry.details for entry in chat.runtime.service.audit_trail(ORG) if entry.action == "move_here"
+    ] == [{"from": None, "to": chat.surface.channel}]
     chat.say(DANA, "invite")
     chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
     approved = [m for _, m in chat.surface.delivered if "Lee approved connecting" in m.message.summary]

@@ -25,7 +25,7 @@ from workflows.results import (
 )
 from workflows.stages import approval_lapse
 from workflows.stages.announcing import told_in
-from workflows.stages.checking import apply_plan
+from workflows.stages.checking import apply_plan, connector_of
 from workflows.stages.connecting import choose_connector
 from workflows.stages.invited import sent_invitations
 from workflows.stages.unit import (
@@ -263,7 +263,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
         note(unit, actor, "decision", {"approval_id": approval.id})
         return result("recorded", "The portal steps to connect go out once they approve.")
     snapshot = _live_snapshot(unit.ctx, row)
-    live = replan(snapshot, row.started_by_email, row.plan)
+    live = replan(snapshot, connector_of(row), row.plan)
     connected = snapshot.already_connected
     # A failing invite-permission check, unchanged since the request (the fingerprint says), was known to
     # it: only a request `anyway` gets past it, and that connects without the people it is about.
@@ -308,7 +308,7 @@ def _decide(unit: Unit, approval: Approval, actor: Actor, approve: bool, reason:
 
 def _live_snapshot(ctx: Context, row: Migration) -> DirectorySnapshot:
     try:
-        return ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=row.started_by_email)
+        return ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=connector_of(row))
     except MicrosoftError as error:
         raise WorkflowError(
             f"I could not verify the plan with Microsoft, so nothing was recorded: {error} Try again."

@@ -15,10 +15,11 @@ from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.machine import FINAL_STATES, describe_state, next_commands
-from workflows.plan import Check, Plan
+from workflows.plan import TAKE_OVER, Check, Plan
 from workflows.results import Actor, MigrationStatus, Rechecked
 from workflows.stages import redeem_links
 from workflows.stages.approval_lapse import expire_due, pending, void_pending
+from workflows.stages.connecting import may_not_connect
 from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, note, status, step
 
 _ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
@@ -124,6 +125,40 @@ def move_here(ctx: Context, organization: str | None, actor: Actor, channel: str
         return status(session, unit.row)
 
 
+def connector_of(row: Migration) -> str:
+    """Whom the connector checks are for: who the plan was made for (the starter, or the admin who took
+    over with `connect-as-me`), the starter before there is a plan."""
+    return str((row.plan or {}).get("connector") or row.started_by_email)
+
+
+def connect_as_me(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
+    """`actor`, an admin, becomes the one the connector checks are for (a starter who is a guest of the
+    directory, or no admin of the organization, cannot connect): audited, then the prerequisites are
+    checked again for them, which voids a pending approval. Refused, changing nothing, when they may not
+    connect either."""
+    with ctx.database.session() as session:
+        with step(ctx, session, organization, actor, "connect_as_me") as unit:
+            row = unit.row
+            unit.flow.require("recheck", command=TAKE_OVER)
+            try:
+                snapshot = ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=actor.email)
+            except MicrosoftError as error:
+                raise WorkflowError(
+                    f"I could not check you with Microsoft, so nothing changed: {error}"
+                ) from None
+            refusal = may_not_connect(snapshot, actor)
+            if refusal is not None:
+                raise WorkflowError(
+                    f"You cannot make the connection either ({refusal}), so {connector_of(row)} stays the one"
+                    " the checks are for."
+                )
+            note(unit, actor, "connect_as_me", {"from": connector_of(row), "to": actor.email})
+            voided = void_pending(unit, f"{actor.name or actor.email} took over connecting")
+            unit.flow.fire("recheck")
+        check_prerequisites(unit, snapshot, actor.email)
+        return Rechecked(status(session, unit.row), voided=tuple(a.id for a in voided if a.id is not None))
+
+
 def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
     """Fetch everything again and rebuild the plan (-> planned or blocked). A pending approval survives
     only a re-check that finds nothing changed (the same plan fingerprint, checks included), which keeps the
@@ -152,7 +187,7 @@ def _read(unit: Unit, approval: Approval) -> DirectorySnapshot:
     """Both sides now, or a refusal saying Microsoft did not answer and the request still stands."""
     row = unit.row
     try:
-        return unit.ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=row.started_by_email)
+        return unit.ctx.microsoft.snapshot(row.organization, row.tenant_id, connector=connector_of(row))
     except MicrosoftError as error:
         raise WorkflowError(
             f"I could not re-check with Microsoft, so nothing changed: {error} Approval #{approval.id} still"
@@ -162,7 +197,7 @@ def _read(unit: Unit, approval: Approval) -> DirectorySnapshot:
 
 def _still_holding(unit: Unit, approval: Approval, snapshot: DirectorySnapshot) -> Plan | None:
     """The live plan, if the approval holds for it."""
-    live = replan(snapshot, unit.row.started_by_email, unit.row.plan)
+    live = replan(snapshot, connector_of(unit.row), unit.row.plan)
     holds = not snapshot.already_connected and live.fingerprint == approval.plan_fingerprint
     return live if holds else None
 
@@ -172,13 +207,16 @@ def _store_read(unit: Unit, snapshot: DirectorySnapshot) -> None:
     unit.row.tenant_name = snapshot.tenant.display_name
 
 
-def check_prerequisites(unit: Unit, snapshot: DirectorySnapshot | None = None) -> None:
+def check_prerequisites(
+    unit: Unit, snapshot: DirectorySnapshot | None = None, connector: str | None = None
+) -> None:
     """In `checking_prerequisites`: snapshot and plan, then planned, blocked or failed; commits, with the
     start's summary when this is the first result (an idempotent notice: told once however often).
-    `snapshot`: both sides as just read, if they were."""
+    `snapshot`: both sides as just read, if they were; `connector`: who the checks are for, if not
+    `connector_of` the migration."""
     row, microsoft = unit.row, unit.ctx.microsoft
     unit.flow.now = unit.ctx.now()
-    connector = row.started_by_email
+    connector = connector or connector_of(row)
     first = row.plan is None  # no check has got as far as a plan yet: the start's summary is still owed
     with failing_on_error(unit, "prerequisite checks"):
         try:

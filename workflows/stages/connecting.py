@@ -121,15 +121,20 @@ def _tenant_of(ctx: Context, organization: str) -> str:
 def choose_connector(
     snapshot: DirectorySnapshot, approver: Actor, approval: Approval, row: Migration
 ) -> tuple[Actor, str]:
-    """Who clicks Connect: the final approver if they may, else the requester, else whoever started it
-    (the plan's connector checks passed for them). The reason is given when it is not the approver."""
+    """Who clicks Connect: the final approver if they may, else the requester, else whoever started it or
+    took over connecting (the plan's connector checks passed for them). The reason is given when it is not
+    the approver."""
     requester = Actor(approval.requested_by_id, approval.requested_by_email, approval.requested_by_name)
     starter = Actor(row.started_by_id, row.started_by_email, row.started_by_name)
-    refusal = _may_not_connect(snapshot, approver)
+    took_over = str((row.plan or {}).get("connector") or "")  # `connect-as-me`: the checks passed for them
+    started = "started the migration"
+    if took_over and took_over.casefold() != starter.email.casefold():
+        starter, started = Actor("", took_over, ""), "took over connecting"
+    refusal = may_not_connect(snapshot, approver)
     if refusal is None:
         return approver, ""
-    fallback = starter if _may_not_connect(snapshot, requester) is not None else requester
-    role = "requested the approval" if fallback == requester else "started the migration"
+    fallback = starter if may_not_connect(snapshot, requester) is not None else requester
+    role = "requested the approval" if fallback == requester else started
     name = approver.name or approver.email or "The approver"
     return fallback, (
         f"{name} cannot make the connection ({refusal}), so {fallback.name or fallback.email}, who {role},"
@@ -137,7 +142,7 @@ def choose_connector(
     )
 
 
-def _may_not_connect(snapshot: DirectorySnapshot, person: Actor) -> str | None:
+def may_not_connect(snapshot: DirectorySnapshot, person: Actor) -> str | None:
     """Why `person` may not click Connect, or None if they may."""
     if not person.email.strip():
         return "no email address in their chat profile to check"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.conversation import sign_in_views, views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage
-from bot.conversation.messages import Outgoing, say
+from bot.conversation.messages import Outgoing, Text, say
 from bot.conversation.progress_line import ProgressLine
 from workflows.errors import WorkflowError
 from workflows.machine import CONNECTED_UNFINISHED
@@ -35,7 +35,14 @@ class Starting(Stage):
             "resume": self._resume,
             "rehearse": self._rehearse,
             "move-here": self._move_here,
+            "connect-as-me": self._connect_as_me,
         }
+
+    def _connect_as_me(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
+        rechecked = self._desk.service.connect_as_me(command.arg(0), actor)
+        took = f"You are the one who connects {rechecked.status.organization} now: the checks are for you."
+        checked = views.checked(rechecked.status, self._desk.told(rechecked.status), rechecked)
+        return [say(took, Text(took), *checked.message.blocks), *self._desk.outbox.flush()]
 
     def _move_here(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.move_here(command.arg(0), actor, channel)
