@@ -376,7 +376,12 @@ def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:
 
 
 def connector_checks(snapshot: DirectorySnapshot, connector: str) -> tuple[Check, Check]:
-    """`connector-member` and `connector-admin` for one person: may they click Connect in the portal?"""
+    """`connector-member` and `connector-admin` for one person: may they click Connect in the portal? As
+    the plan has them: failing, they name who may instead."""
+    return _taking_over(snapshot, connector, *_connector_checks(snapshot, connector))
+
+
+def _connector_checks(snapshot: DirectorySnapshot, connector: str) -> tuple[Check, Check]:
     wanted = _key(connector)
     entries = []
     for position, user in enumerate(snapshot.directory_users):
@@ -486,8 +491,9 @@ TAKE_OVER = "connect-as-me"
 def _taking_over(
     snapshot: DirectorySnapshot, connector: str, member: Check, admin: Check
 ) -> tuple[Check, Check]:
-    """Failing connector checks name who may connect instead: the organization's admins (owner, Project
-    Collection Administrators) who are enabled Members of the directory, told once (on the first failing)."""
+    """Failing connector checks name who may connect instead, if anyone: the organization's admins (owner,
+    Project Collection Administrators) who are enabled Members of the directory, told once (on the first
+    failing)."""
     if "fail" not in (member.status, admin.status):
         return member, admin
     org = snapshot.organization
@@ -495,13 +501,13 @@ def _taking_over(
         name for name in (org.owner or "", *org.administrators) if name and _key(name) != _key(connector)
     )
     able = [
-        name for name in admins if all(check.status == "pass" for check in connector_checks(snapshot, name))
+        name for name in admins if all(check.status == "pass" for check in _connector_checks(snapshot, name))
     ]
+    if not able:
+        return member, admin
     instead = (
         f" {' or '.join(able)} may connect instead (an enabled Member and an admin of {org.name}): they type"
         f" `{TAKE_OVER} {org.name}`."
-        if able
-        else f" No other admin of {org.name} is an enabled Member of the directory either."
     )
     if member.status == "fail":
         return _fixed_also(member, instead), admin

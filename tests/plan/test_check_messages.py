@@ -10,6 +10,7 @@ import pytest
 from tests.plan.snapshots import TENANT, member
 from tests.plan.test_checks import _check
 from workflows.directory import Organization, Subscription
+from workflows.plan import CONVERT_GUEST
 
 APP_INVITES_FIX = (
     "In the Microsoft Entra admin center open External Identities > External collaboration settings > Guest"
@@ -61,8 +62,10 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
         (
             "fail",
             "admin@a.com is a Guest in A; connecting needs a Member. Connect as a Member of the tenant"
-            " (a guest cannot see its identities).",
-            "Connect as a Member of the tenant (a guest cannot see its identities).",
+            " (a guest cannot see its identities), or have admin@a.com converted into a Member:"
+            f" {CONVERT_GUEST}.",
+            "Connect as a Member of the tenant (a guest cannot see its identities), or have admin@a.com"
+            f" converted into a Member: {CONVERT_GUEST}.",
         ),
     ),
     "member-disabled": (
