@@ -390,8 +390,8 @@ def started(status: MigrationStatus, starter: Actor) -> Message:
 STARTED_IN_A_DM = (
     "*Where notices go:* you started this in a direct message, so the migration's notices come here, where"
     " only you read them. What every admin must see (approved, connected, billing due, who could not be"
-    " reached) also goes to each admin by direct message. To have the notices in a channel instead, type"
-    " `/aad move-here {organization}` in that channel."
+    " reached) also goes to each admin by direct message. To have the notices in a channel instead, add me to"
+    " that channel and give me `move-here {organization}` there."
 )
 """Said at `start` in a direct message (walk 33, finding 4): otherwise only the starter hears anything."""
 

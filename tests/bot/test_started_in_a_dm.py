@@ -29,8 +29,8 @@ def test_start_in_a_dm_says_where_notices_go_and_every_admin_hears_approved_and_
     assert (
         "you started this in a direct message, so the migration's notices come here, where only you read"
         " them. What every admin must see (approved, connected, billing due, who could not be reached) also"
-        f" goes to each admin by direct message. To have the notices in a channel instead, type `/aad"
-        f" move-here {ORG}` in that channel."
+        " goes to each admin by direct message. To have the notices in a channel instead, add me to that"
+        f" channel and give me `move-here {ORG}` there."
     ) in started, started
     chat.say(DANA, "invite", in_dm=True)
     chat.click(LEE, chat.say(DANA, "request-approval", in_dm=True), "Approve")
