@@ -35,6 +35,8 @@ def encode(plan: Plan) -> dict[str, Any]:
             user_data["pending_candidates"] = list(user.pending_candidates)
         if user.decided_by:
             user_data["decided_by"] = user.decided_by
+        if user.left:
+            user_data["left"] = True
     return data
 
 
@@ -145,4 +147,5 @@ def _user(data: dict[str, Any]) -> PlannedUser:
         carried_over=tuple(data.get("carried_over", ())),
         pending_candidates=tuple(data.get("pending_candidates", ())),
         decided_by=data.get("decided_by", ""),
+        left=bool(data.get("left", False)),
     )

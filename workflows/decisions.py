@@ -20,7 +20,19 @@ from typing import Any
 
 from workflows import _plan_codec
 from workflows.directory import DirectorySnapshot
-from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Match, Outcome, Plan, PlannedUser, build_plan
+from workflows.plan import (
+    NO_ACCESS,
+    UNDECIDED,
+    Check,
+    Decision,
+    Match,
+    Outcome,
+    Plan,
+    PlannedUser,
+    build_plan,
+    shared_account,
+    shared_targets,
+)
 
 DECIDED = "admin"
 """The `by` of a match an admin chose: no address decided it."""
@@ -52,7 +64,29 @@ def apply(plan: Plan, decisions: Iterable[Decision]) -> Plan:
         user = undecided(user)
         decision = latest.get(user.id)
         users.append(decided(user, decision) if decision is not None else user)
-    return replace(plan, users=tuple(users), decisions=tuple(latest.values()))
+    shared = shared_targets(users)
+    if shared:  # of people who would share an account, those decided out are left without it
+        users = [_left(user, latest.get(user.id), shared) for user in users]
+    checks = _with_check(plan.checks, shared_account(plan.organization, users))
+    return replace(plan, users=tuple(users), checks=checks, decisions=tuple(latest.values()))
+
+
+def _left(
+    user: PlannedUser, decision: Decision | None, shared: Mapping[tuple[str, str], object]
+) -> PlannedUser:
+    """Someone mapped by hand to an account others would get too (`shared_targets`), decided out: they lose
+    access knowingly. Connect carries an `auto` one over whatever is decided: only removing them helps."""
+    if decision is None or decision.account != NO_ACCESS or user.outcome != "map" or user.match is None:
+        return user
+    held = (user.match.id, user.match.user_principal_name) in shared
+    return replace(user, decided_by=decision.by, left=True) if held else user
+
+
+def _with_check(checks: tuple[Check, ...], check: Check) -> tuple[Check, ...]:
+    """`checks` with `check` in place of the one of its code (last, in a plan stored without it)."""
+    if all(each.code != check.code for each in checks):
+        return (*checks, check)
+    return tuple(check if each.code == check.code else each for each in checks)
 
 
 def decided(user: PlannedUser, decision: Decision) -> PlannedUser:
@@ -77,4 +111,4 @@ def undecided(user: PlannedUser) -> PlannedUser:
         return user
     if user.match is not None and user.match.by == DECIDED:
         return replace(user, outcome="ambiguous", match=None, decided_by="", invitation_pending=False)
-    return replace(user, decided_by="")
+    return replace(user, decided_by="", left=False)

@@ -67,11 +67,15 @@ class PlannedUser:
     pending_candidates: tuple[str, ...] = ()
     """Of `candidates`, the guests whose invitation is still pending: the one an admin chooses makes the
     person `invitation_pending`, as when it is their only account."""
+    left: bool = False
+    """Their account is one others would get too (`shared_targets`), and an admin (`decided_by`) decided
+    that they are the one left without it: they lose access, their outcome and match stay the rules'."""
 
     @property
     def loses_access(self) -> bool:
-        """An admin decided this person knowingly loses access (`decide ... no-access`)."""
-        return self.outcome in UNDECIDED and bool(self.decided_by)
+        """An admin decided this person knowingly loses access (`decide ... no-access`): someone the plan
+        could not place, or someone `left` without the account another person keeps."""
+        return (self.outcome in UNDECIDED and bool(self.decided_by)) or self.left
 
     @property
     def group(self) -> str:
@@ -364,6 +368,8 @@ def build_plan(snapshot: DirectorySnapshot, connector: str) -> Plan:
         _invite_permission(snapshot, connector, connector_user, users),
         _user_count(snapshot),
         _billing_subscription(snapshot),
+        # last, so the contract's seven keep their places: a reader of the list by position is unchanged
+        shared_account(snapshot.organization.name, users),
     )
     return Plan(
         organization=snapshot.organization.name,
@@ -552,6 +558,50 @@ def _duplicate_principal_names(snapshot: DirectorySnapshot) -> Check:
         "fail",
         f"Users share a principal name, which blocks mapping: {listed}.",
         fix="Remove the extra users from the organization, or have them rename their Microsoft account.",
+    )
+
+
+SHARED_ACCOUNT = "shared-directory-account"
+
+
+def shared_targets(users: Iterable[PlannedUser]) -> dict[tuple[str, str], list[PlannedUser]]:
+    """The directory accounts (object id, sign-in name) that more than one person would get, with those
+    people: Connect carries over one at most, and mapping another to it (*Resolve*) fails."""
+    holders: dict[tuple[str, str], list[PlannedUser]] = {}
+    for user in users:
+        if user.match is not None and user.outcome in ("auto", "map") and not user.loses_access:
+            holders.setdefault((user.match.id, user.match.user_principal_name), []).append(user)
+    return {account: people for account, people in holders.items() if len(people) > 1}
+
+
+def shared_account(organization: str, users: Iterable[PlannedUser]) -> Check:
+    """`shared-directory-account`: no directory account is the target of two Azure DevOps identities (one
+    person's two Microsoft accounts, say). The tutorial's "I got an error message when mapping": one
+    identity's history would be stranded."""
+    shared = shared_targets(users)
+    if not shared:
+        return Check(SHARED_ACCOUNT, "pass", "No directory account is the target of two users.")
+    listed = "; ".join(
+        f"{' and '.join(user.principal_name for user in people)} → {name}"
+        for (_, name), people in shared.items()
+    )
+    carried = [user for people in shared.values() for user in people if user.outcome == "auto"]
+    decidable = [user for people in shared.values() for user in people if user.outcome == "map"]
+    example = decidable[0].principal_name if decidable else "PERSON"
+    keeps = (
+        f" {' and '.join(user.principal_name for user in carried)} keeps it at Connect (the same sign-in"
+        " name) unless removed from the organization first (`remove-users`)."
+        if carried
+        else ""
+    )
+    return Check(
+        SHARED_ACCOUNT,
+        "fail",
+        "Several users would get one directory account, which only one can: Connect carries over one at"
+        f" most, and mapping another to it fails, stranding their history: {listed}.",
+        fix=f"Decide which one keeps it; for each other one, `decide {organization} {example} {NO_ACCESS}`"
+        f" (they lose access, their history is kept).{keeps} If one of them is someone else, give them an"
+        " account of their own in the directory (no address of theirs on this one), then `recheck`.",
     )
 
 

@@ -30,6 +30,26 @@ ROLE_FIX = (
 )
 
 BILLED = Organization(name="org", billing_subscription_id="sub")
+SHARED_WHY = (
+    "Several users would get one directory account, which only one can: Connect carries over one at most,"
+    " and mapping another to it fails, stranding their history: "
+)
+SOMEONE_ELSE = (
+    " If one of them is someone else, give them an account of their own in the directory (no address of"
+    " theirs on this one), then `recheck`."
+)
+SHARED_CARRIED_FIX = (
+    "Decide which one keeps it; for each other one, `decide org kim@old.com no-access` (they lose access,"
+    " their history is kept). kim@a.com keeps it at Connect (the same sign-in name) unless removed from the"
+    " organization first (`remove-users`)." + SOMEONE_ELSE
+)
+SHARED_MAPPED_FIX = (
+    "Decide which one keeps it; for each other one, `decide org x@b.com no-access` (they lose access, their"
+    " history is kept)." + SOMEONE_ELSE
+)
+SHARED_TWO_FIX = SHARED_CARRIED_FIX.replace("kim@old.com no-access", "x@b.com no-access")
+KIM = member("k", "kim@a.com", proxy_addresses=("smtp:kim@old.com",))
+BOTH = member("k", "k@a.com", other_mails=("x@b.com", "y@b.com"))
 CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
     "org-pass": (
         "org-connection",
@@ -116,6 +136,39 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
             "Users share a principal name, which blocks mapping: a@a.com =  A@A.com; c@a.com = C@a.com."
             " Remove the extra users from the organization, or have them rename their Microsoft account.",
             "Remove the extra users from the organization, or have them rename their Microsoft account.",
+        ),
+    ),
+    "shared-pass": (
+        "shared-directory-account",
+        {"users": ["admin@a.com", "kim@old.com"], "directory": [member("adm", "admin@a.com"), KIM]},
+        ("pass", "No directory account is the target of two users.", ""),
+    ),
+    "shared-carried": (
+        "shared-directory-account",
+        {
+            "users": ["kim@old.com", "kim@a.com", "admin@a.com"],
+            "directory": [member("adm", "admin@a.com"), KIM],
+        },
+        (
+            "fail",
+            SHARED_WHY + "kim@old.com and kim@a.com → kim@a.com. " + SHARED_CARRIED_FIX,
+            SHARED_CARRIED_FIX,
+        ),
+    ),
+    "shared-mapped": (
+        "shared-directory-account",
+        {"users": ["x@b.com", "y@b.com"], "directory": [member("adm", "admin@a.com"), BOTH, KIM]},
+        ("fail", SHARED_WHY + "x@b.com and y@b.com → k@a.com. " + SHARED_MAPPED_FIX, SHARED_MAPPED_FIX),
+    ),
+    "shared-two": (
+        "shared-directory-account",
+        {"users": ["x@b.com", "kim@old.com", "y@b.com", "kim@a.com"], "directory": [BOTH, KIM]},
+        (
+            "fail",
+            SHARED_WHY
+            + "x@b.com and y@b.com → k@a.com; kim@old.com and kim@a.com → kim@a.com. "
+            + SHARED_TWO_FIX,
+            SHARED_TWO_FIX,
         ),
     ),
     "invite-nobody": (

@@ -132,6 +132,7 @@ def test_plan_json_counts_and_order() -> None:
         "invite-permission",
         "user-count",
         "billing-subscription",
+        "shared-directory-account",  # an extension of the contract's seven, after them
     ]
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.plan.snapshots import build
 from workflows.decisions import apply
 from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser, OrgUser
-from workflows.plan import OUTCOMES, Check, Decision, Match, Plan, PlannedUser, build_plan
+from workflows.plan import NO_ACCESS, OUTCOMES, Check, Decision, Match, Plan, PlannedUser, build_plan
 
 FIELDS = ("upn", "mail", "otherMails", "proxyAddresses")
 LOCAL_PARTS = ("ann", "bob", "cy", "straße", "strasse")
@@ -329,3 +329,48 @@ def test_a_fix_is_told_once_in_the_message() -> None:
     assert Check("c", "fail", "Broken.", fix="Mend it.").message == "Broken. Mend it."
     assert Check("c", "fail", "Broken. Mend it.", fix="Mend it.").message == "Broken. Mend it."
     assert Check("c", "pass", "Fine.").message == "Fine."
+
+
+def _targets(users: list[tuple[str, str]], directory: list[DirectoryUser]) -> dict[str, list[int]]:
+    """The oracle's: for each directory account, the positions of the users rules 1 and 2 give it."""
+    targets: dict[str, list[int]] = {}
+    for position, user in enumerate(build(list(users), directory).users):
+        want = expected(user, directory)
+        if want.outcome in ("auto", "map"):
+            (account,) = want.match_ids
+            targets.setdefault(account, []).append(position)
+    return targets
+
+
+@given(users=org_users, directory=directory_users())
+# Kim's two identities (walk33 finding 2): her old address is a proxy of the account her new MSA signs in as.
+@example(
+    users=[("cy@B.com", ""), ("cy@a.com", "")],
+    directory=[DirectoryUser(id="g0", user_principal_name="cy@a.com", proxy_addresses=("smtp:cy@b.com",))],
+)
+def test_an_account_two_users_would_get_fails_the_check_until_all_but_one_are_decided_out(
+    users: list[tuple[str, str]], directory: list[DirectoryUser]
+) -> None:
+    """Connect carries over one identity per account at most, and mapping a second to it fails: any account
+    the rules give two users fails `shared-directory-account`. Deciding every `map` one out but one (an
+    `auto` one's sign-in name carries it over whatever is decided) clears it, unless two are `auto`."""
+    plan = _plan_of(users, directory)
+    shared = {account: at for account, at in _targets(users, directory).items() if len(at) > 1}
+    check = next(check for check in plan.checks if check.code == "shared-directory-account")
+    assert (check.status == "fail") == bool(shared), check
+    for account, at in shared.items():
+        assert all(plan.users[i].principal_name in check.message for i in at)
+        assert next(d for d in directory if d.id == account).user_principal_name in check.message
+    out = []
+    for at in shared.values():
+        carried = [i for i in at if plan.users[i].outcome == "auto"]
+        keeper = carried[0] if carried else at[0]
+        out += [Decision(plan.users[i].id, NO_ACCESS, "Dana") for i in at if i != keeper]
+    decided = apply(plan, out)
+    still = next(check for check in decided.checks if check.code == "shared-directory-account")
+    two_carried = any(sum(plan.users[i].outcome == "auto" for i in at) > 1 for at in shared.values())
+    assert (still.status == "fail") == two_carried, still
+    left = {decision.user_id for decision in out} - {user.id for user in plan.users if user.outcome == "auto"}
+    assert {user.id for user in decided.users if user.group == "no-access"} == left
+    assert [user.outcome for user in decided.users] == [user.outcome for user in plan.users]
+    assert apply(decided, []).users == plan.users

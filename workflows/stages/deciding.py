@@ -9,7 +9,7 @@ from workflows import _plan_codec, decisions
 from workflows.errors import WorkflowError
 from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
 from workflows.mapping import map_by_hand
-from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser
+from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser, shared_targets
 from workflows.results import AccountDecision, Actor
 from workflows.stages import announcing, approval_lapse, relisting, told_early
 from workflows.stages.unit import Context, Unit, audit, status, step
@@ -29,7 +29,10 @@ def decide_account(
             _require_deciding(row)
             plan = _plan_codec.decode(row.plan or {})
             user = decisions.undecided(_person(plan, person))
-            account = _account(user, choice, connected=row.state in CONNECTED_STEPS)
+            others = decisions.apply(plan, [each for each in plan.decisions if each.user_id != user.id])
+            target = (user.match.id, user.match.user_principal_name) if user.match else ("", "")
+            sharing = shared_targets(others.users).get(target, [])
+            account = _account(user, choice, connected=row.state in CONNECTED_STEPS, sharing=sharing)
             decision = Decision(user.id, account, actor.name or actor.email)
             decided = decisions.apply(plan, [*plan.decisions, decision])
             placed = next(each for each in decided.users if each.id == user.id)
@@ -77,9 +80,12 @@ def _person(plan: Plan, wanted: str) -> PlannedUser:
     )
 
 
-def _account(user: PlannedUser, choice: str, *, connected: bool) -> str:
-    """The object id of the account chosen by its sign-in name or id, or NO_ACCESS."""
+def _account(user: PlannedUser, choice: str, *, connected: bool, sharing: list[PlannedUser]) -> str:
+    """The object id of the account chosen by its sign-in name or id, or NO_ACCESS. `sharing`: everyone
+    the plan would give the person's account to, them included, when that is more than one."""
     wanted = choice.strip().casefold()
+    if sharing and user.match is not None:
+        return _left_out(user, wanted, sharing)
     if user.outcome not in UNDECIDED:
         raise WorkflowError(
             f"{user.principal_name} needs no decision: the plan matches them to"
@@ -93,6 +99,28 @@ def _account(user: PlannedUser, choice: str, *, connected: bool) -> str:
     raise WorkflowError(
         f"`{choice}` is not one of {user.principal_name}'s accounts: {options(user, connected=connected)}"
     )
+
+
+def _left_out(user: PlannedUser, wanted: str, sharing: list[PlannedUser]) -> str:
+    """NO_ACCESS for someone whose account others would get too, when that is what an admin decided and
+    it can hold: Connect carries an `auto` person over by sign-in name, whatever is decided."""
+    assert user.match is not None
+    account = user.match.user_principal_name
+    others = " and ".join(each.principal_name for each in sharing if each.id != user.id)
+    if user.outcome == "auto":
+        raise WorkflowError(
+            f"{user.principal_name} signs in as {account}: Connect gives it to them whatever is decided."
+            f" For {others} to keep it, remove {user.principal_name} from the organization first"
+            f" (`remove-users`); otherwise decide `{NO_ACCESS}` for {others} (their history is kept)."
+        )
+    if wanted != NO_ACCESS:
+        raise WorkflowError(
+            f"{user.principal_name} and {others} would both get {account}, which only one can: decide"
+            f" `{NO_ACCESS}` for the one who does not keep it (their history is kept). Another account"
+            " for them is for the directory to give: change the addresses there so that each matches"
+            " their own, then `recheck`."
+        )
+    return NO_ACCESS
 
 
 def options(user: PlannedUser, *, connected: bool) -> str:
