@@ -119,8 +119,8 @@ def own_case(context: AskerContext) -> str | None:
         lines = _not_invited(context)
     elif context.outcome == "disabled":
         lines = [
-            "You get no invitation: a directory account with your address exists but is disabled. Ask your"
-            " directory administrator to enable it (your to-do list has the words to use)."
+            "You get no invitation: a directory account with your address exists but is disabled. If you"
+            " still need access, tell the migration admins (your to-do list has the button for it)."
         ]
     elif context.outcome == "ambiguous":
         lines = [

@@ -15,7 +15,7 @@ AMBIGUOUS = "ambiguous"
 """The plan's outcomes of someone whose account an admin must still settle (`workflows.plan.UNDECIDED`, not
 imported: that module takes 0.15 s to import)."""
 # The first item of their to-do list (`workflows.todo`), by its title.
-ENABLE_ITEM = "Get your directory account enabled"
+ENABLE_ITEM = "Tell the admins if you still need access"
 CHOOSE_ITEM = "Tell the admins which work account is yours"
 OFF_THE_PLAN = "The migration's plan does not name you"
 _SIGN_OUT_EVERYWHERE = "https://aka.ms/VsSignout"
@@ -125,9 +125,9 @@ def account_disabled(context: AskerContext) -> str | None:
         [
             DISABLED_TITLE,
             f"Your address matches an account in the directory, but that account is disabled, {so}. The first"
-            f" item of your to-do list, *{ENABLE_ITEM}*, says what to do: ask your directory administrator to"
-            " enable it (the item has the words to use). If you left and came back, ask for a new account"
-            " instead and tell the migration admins, so they can map it. Your work and history are kept.",
+            f" item of your to-do list, *{ENABLE_ITEM}*, says what to do: if you still need access, press *I"
+            " need help* on it, and the migration admins settle it with you (your directory administrator"
+            " enabling that account, or another account they map you to). Your work and history are kept.",
             way_to_a_person(context),
         ]
     )
@@ -142,8 +142,8 @@ def blocked_first(context: AskerContext) -> str | None:
     if context.outcome == DISABLED:
         return (
             "First, the likely cause: your account in the directory is disabled, so Azure DevOps refuses it"
-            f" whatever you sign in with. Ask your directory administrator to enable it: *{ENABLE_ITEM}*,"
-            " the first item of your to-do list, has the words to use."
+            " whatever you sign in with. If you still need access, tell the migration admins:"
+            f" *{ENABLE_ITEM}*, the first item of your to-do list, has the button for it."
         )
     if context.outcome == AMBIGUOUS:
         return (

@@ -396,6 +396,8 @@ class AnnounceResult:
     when: str
     since: datetime
     """When the round of notices this announcement belongs to began: now, or when `when` first went out."""
+    left_out: tuple[str, ...] = ()
+    """The addresses of the people not told because they left (their only directory account is disabled)."""
 
 
 @dataclass(frozen=True)

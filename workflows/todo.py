@@ -19,6 +19,8 @@ from workflows.tokens import TokenAdvice, token_advice
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
 ACCEPT_INVITATION = "accept-invitation"
+ENABLE_ITEM = "Tell the admins if you still need access"
+"""The title of the item of someone whose only directory account is disabled (`faq._sign_in` names it)."""
 """The item of an invited person's list: accepting the B2B invitation is how they get in."""
 OPTIONAL_ITEMS = frozenset({"re-add-ssh-keys", "rename-microsoft-account"})
 """Items the procedure makes conditional ("If you use SSH tokens", "If you don't want to be prompted to
@@ -140,11 +142,6 @@ def advance_notice(
                 f"You have no account in {tenant} yet: you will get an invitation email from {FROM}."
                 " Accept it, or you lose access after the change (your history is kept)."
             )
-        case "disabled":
-            lines.append(
-                f"Your account {account} in {tenant} is disabled, so you could not sign in after the change."
-                " Ask your directory administrator to enable it now."
-            )
         case "ambiguous":
             lines.append(
                 f"Several accounts in {tenant} match your address{_candidates(user)}. Tell"
@@ -243,13 +240,15 @@ def _access_items(
         return [
             TodoTemplate(
                 key="enable-directory-account",
-                title="Get your directory account enabled",
+                title=ENABLE_ITEM,
+                # Whoever left the company is who a disabled account usually belongs to (Microsoft's FAQ):
+                # what applies to them is nothing, not reviving it.
                 body=(
                     f"Your address matches the account {work_account} in {directory}, but that account is"
-                    " disabled, so you cannot sign in after the change. Ask your directory administrator:"
-                    f' "Please enable {work_account}: I need it to sign in to Azure DevOps'
-                    f' ({organization})." If you left and came back, ask for a new account instead and tell'
-                    " the migration admins so they can map it."
+                    f" disabled, so you cannot sign in to {organization} after the change. If you still need"
+                    " access, press *I need help* here: the migration admins settle it with you (your"
+                    " directory administrator enabling that account, or another account they map you to)."
+                    " If you have left, there is nothing to do: your history is kept."
                 ),
                 link=f"{_DOCS}/faq-azure-access",
             )

@@ -59,11 +59,14 @@ def next_actions(status: MigrationStatus, *, everyone_told: bool = False) -> Act
     hidden = {"announce"} if everyone_told else set()
     if not status.counts.get("invite", 0):  # nobody left to invite
         hidden.add("invite")
+    words = status.next_commands
+    if status.counts.get("disabled", 0):  # someone who left is removed before the notice (views._who_left)
+        words = sorted(words, key=lambda word: word != "remove-users")
     buttons = tuple(
         announce_button(organization)
         if word == "announce"
         else Button(label, _BUTTON_ACTIONS.get(word, word), organization, style)
-        for word in status.next_commands
+        for word in words
         if word in _NEXT_BUTTONS and word not in hidden
         for label, style in (_NEXT_BUTTONS[word],)
     )

@@ -170,6 +170,14 @@ def announced(result: AnnounceResult) -> Outgoing:
             f"Everyone has already been told{when}, on {since}; nobody gets it twice. Give a new date to"
             " tell them again."
         )
+    if result.left_out:
+        accounts = "account is" if len(result.left_out) == 1 else "accounts are"
+        text += (
+            f" Not told: {lists.names(result.left_out)}, whose only directory {accounts} disabled (likely"
+            f" someone who left): remove them before connecting (`stale-users {status.organization}`, then"
+            " `remove-users`); if they still need access, have the account enabled and `recheck`, then"
+            " `announce` again reaches them."
+        )
     return Outgoing(Message(text, with_next([Text(text)], status, everyone_told=True)))
 
 

@@ -115,6 +115,8 @@ def _stage(
     else:
         ready = "Prerequisites pass and the plan is ready."
     steps = [] if told else ["tell users what is coming (`announce`, with the date)"]
+    if leavers := _who_left(status):  # prerequisite 4 first: the notice is for the people who stay
+        steps.insert(0, f"remove the people who left ({leavers}: `stale-users`, then `remove-users`)")
     if status.counts.get("invite", 0):
         steps.append("invite the missing users")
     next_steps = (
@@ -129,6 +131,15 @@ def _stage(
             " invitation (`plan` names them): they must accept it before the switch, or they lose access."
         )
     return f"{ready} {next_steps}."
+
+
+def _who_left(status: MigrationStatus) -> str:
+    """The people whose only directory account is disabled, while removing them fits: Microsoft's FAQ
+    reads such a user as one who "likely left your company", and its prerequisite 4 removes them."""
+    disabled = status.counts.get("disabled", 0)
+    if not disabled or "remove-users" not in status.next_commands:
+        return ""
+    return f"{sign_in_views.people_counted(disabled, 'has', 'have')} only a disabled directory account"
 
 
 def _told(told: Told | None, status: MigrationStatus, *, names: bool = True) -> list[Block]:

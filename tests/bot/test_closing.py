@@ -159,7 +159,7 @@ def test_a_bare_cancel_asks_first_then_everyone_told_of_the_move_hears_it_is_off
     when = in_a_week()
     announced = chat.say(DANA, f"announce {ORG} {when}")
     told = {m.to.email for m in announced if isinstance(m.to, DirectMessage)}
-    assert len(told) == 11
+    assert len(told) == 10  # not Gus, whose only directory account is disabled: he left
     chat.say(DANA, "invite")
 
     asked = chat.say(DANA, "cancel")
@@ -264,8 +264,9 @@ def test_the_start_offers_removing_who_left_and_says_what_is_left_before_approva
     lines = lines_of(started)
     assert (
         "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
-        " Next, as Microsoft orders it: tell users what is coming (`announce`, with the date), invite the"
-        " missing users, then request approval."
+        " Next, as Microsoft orders it: remove the people who left (1 person has only a disabled directory"
+        " account: `stale-users`, then `remove-users`), tell users what is coming (`announce`, with the"
+        " date), invite the missing users, then request approval."
     ) in lines
     assert (
         "Before connecting, Microsoft also asks you to remove the users who no longer need access (people"
@@ -284,9 +285,10 @@ def test_once_everyone_is_invited_the_stage_no_longer_asks_for_invitations(chat:
     checked = chat.say(DANA, "recheck")
     assert (
         "No prerequisite fails, but some warn (⚠️ in `plan`): read them before approval. The plan is ready."
-        " Next, as Microsoft orders it: tell users what is coming (`announce`, with the date), then request"
-        " approval. 2 people are invited and still to accept their invitation (`plan` names them): they"
-        " must accept it before the switch, or they lose access."
+        " Next, as Microsoft orders it: remove the people who left (1 person has only a disabled directory"
+        " account: `stale-users`, then `remove-users`), tell users what is coming (`announce`, with the"
+        " date), then request approval. 2 people are invited and still to accept their invitation (`plan`"
+        " names them): they must accept it before the switch, or they lose access."
     ) in lines_of(checked)
     assert "Invite missing users" not in [button.label for button in checked[0].message.buttons]
 
@@ -320,7 +322,7 @@ def test_the_cancel_says_who_is_being_told_and_status_shows_who_could_not_be_rea
         session.commit()
     said = lines_of(chat.say(DANA, f"status {ORG}"))
     assert said[-3:] == [
-        "Told that the move is off: 10.",
+        "Told that the move is off: 9.",
         "⚠️ Could not be reached, so they may still expect the move; tell them another way:",
         "• erin.eng@gmail.com: Erin is not in the workspace",
     ]

@@ -69,7 +69,7 @@ def test_deciding_someone_out_after_the_lists_went_out_withdraws_their_list_and_
     chat: Chat,
 ) -> None:
     notified(chat)
-    assert chat.runtime.service.todo_list(GUS)[0].title == "Get your directory account enabled"
+    assert chat.runtime.service.todo_list(GUS)[0].title == "Tell the admins if you still need access"
 
     sent = chat.say(LEE, f"decide {ORG} {GUS} no-access")
     assert "Their to-do list is withdrawn, and I told them they lose access." in " ".join(

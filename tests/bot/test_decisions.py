@@ -471,31 +471,34 @@ def dms_to(outgoing: list[Outgoing], email: str) -> list[str]:
     ]
 
 
-def test_gus_told_to_get_ready_hears_at_once_that_he_loses_access_and_notify_says_nothing_more(
+def test_hana_told_to_get_ready_hears_at_once_that_she_loses_access_and_notify_says_nothing_more(
     chat: Chat,
 ) -> None:
-    """The advance notice asked him to have his account enabled and promised a list (walk 27, finding 9):
-    Dana's decision is told him then, once; `notify` sends him nothing more and `todo` agrees."""
+    """The advance notice asked her which account is hers and promised a list (walk 27, finding 9):
+    Dana's decision is told her then, once; `notify` sends her nothing more and `todo` agrees. (Gus, whose
+    only account is disabled, left: the notice is not for him, walk33 finding 6.)"""
     started(chat)
-    (notice,) = dms_to(chat.say(DANA, f"announce {ORG} Friday 14:00 UTC"), GUS)
-    assert "Ask your directory administrator to enable it now" in notice
-    decided = chat.say(DANA, f"decide {GUS} no-access")
+    announced = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    assert dms_to(announced, GUS) == []
+    (notice,) = dms_to(announced, HANA)
+    assert "which one you use" in notice
+    decided = chat.say(DANA, f"decide {HANA} no-access")
     assert (
         "The advance notice told them to get ready, so I told them now that they lose access; `notify`"
         " sends them nothing more."
     ) in lines(decided)[0]
-    (told,) = dms_to(decided, GUS)
-    assert told.startswith(f"You lose access to {ORG} when it moves")
+    (told,) = dms_to(decided, HANA)
+    assert told.startswith(f"You lose access to {ORG} when it moves"), told
     assert (
-        f"Hi Gus, as I told you, {ORG} on Azure DevOps will sign in with Fabrikam accounts, and your only"
-        " account in Fabrikam is disabled. Dana, a migration admin, decided that you lose access to"
-        f" {ORG}. Your work items, commits and history stay in the organization under your old name. What"
-        " I asked you to get ready for it no longer holds, and no to-do list follows: nothing for you to"
-        " do; if you still need access, ask Dana."
+        f"Hi Hana, as I told you, {ORG} on Azure DevOps will sign in with Fabrikam accounts, and none of the"
+        " accounts in Fabrikam that carry your address is yours. Dana, a migration admin, decided that you"
+        f" lose access to {ORG}. Your work items, commits and history stay in the organization under your old"
+        " name. What I asked you to get ready for it no longer holds, and no to-do list follows: nothing for"
+        " you to do; if you still need access, ask Dana."
     ) in told
     connect(chat)
-    assert dms_to(chat.say(DANA, "notify"), GUS) == []
-    todo = " ".join(text_of(chat.say(GUS, "todo", in_dm=True)).split())
+    assert dms_to(chat.say(DANA, "notify"), HANA) == []
+    todo = " ".join(text_of(chat.say(HANA, "todo", in_dm=True)).split())
     assert "Dana, a migration admin, decided that you lose access" in todo
 
 

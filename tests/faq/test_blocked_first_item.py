@@ -187,8 +187,8 @@ def test_gus_disabled_account_is_answered_from_his_list(answerer: FaqAnswerer, q
         "Your directory account is disabled",
         "Your address matches an account in the directory, but that account is disabled, so fabrikam-fiber"
         f" refuses you until it is enabled. The first item of your to-do list, *{ENABLE_ITEM}*, says what to"
-        " do: ask your directory administrator to enable it (the item has the words to use). If you left and"
-        " came back, ask for a new account instead and tell the migration admins, so they can map it. Your"
+        " do: if you still need access, press *I need help* on it, and the migration admins settle it with"
+        " you (your directory administrator enabling that account, or another account they map you to). Your"
         " work and history are kept.",
         "To reach a person, press *Ask an admin* and I pass your question to the admins of the fabrikam-fiber"
         " migration, or write to them: dana@fabrikam.com, lee@fabrikam.com.",

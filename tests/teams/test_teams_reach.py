@@ -168,7 +168,7 @@ def test_the_advance_notice_says_in_the_channel_in_status_and_in_the_approval_wh
     teams.say(DANA, f"invite {ORGANIZATION}")
     teams.deliver_outbox()
     teams.say(DANA, f"announce {ORGANIZATION} Friday 14:00 UTC")
-    assert teams.deliver_outbox() == 11
+    assert teams.deliver_outbox() == 10  # not Gus, whose only directory account is disabled: he left
     before = len(teams.activities())
     _refresh_report(teams)
     channel = [
@@ -176,10 +176,9 @@ def test_the_advance_notice_says_in_the_channel_in_status_and_in_the_approval_wh
     ]
     report = " ".join(" ".join(channel).split())
     assert "Advance notice of fabrikam-fiber" in report and "could not be reached" in report, channel
-    for who, why in ((ERIN, NOT_ACCEPTED), (GUS, DISABLED)):
-        assert f"{who} (" in report and why in report
+    assert f"{ERIN} (" in report and NOT_ACCEPTED in report and f"{GUS} (" not in report
     status = " ".join(teams.said(DANA, f"status {ORGANIZATION}").split())
-    assert "4 could not be reached" in status and f"{ERIN} (invited, still to accept" in status
+    assert "3 could not be reached" in status and f"{ERIN} (invited, still to accept" in status
     prompt = " ".join(teams.said(DANA, f"request-approval {ORGANIZATION}").split())
     assert "The advance notice could not reach them in chat" in prompt and "Nobody in" not in prompt
 

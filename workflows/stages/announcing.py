@@ -79,7 +79,12 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
                 " same moment; everyone gets that notice once. Nothing more was sent."
             ) from None
         return AnnounceResult(
-            status(session, row), queued, len(keys), when, round_began(earlier, when) or now
+            status(session, row),
+            queued,
+            len(keys),
+            when,
+            round_began(earlier, when) or now,
+            left_out=tuple(user.address for user in plan.users if _left(user)),
         )
 
 
@@ -197,8 +202,15 @@ def told_in(session: Session, row: Migration) -> Told | None:
 
 def to_tell(users: Sequence[PlannedUser]) -> list[PlannedUser]:
     """Whom a notice asking them to get ready is for: not someone decided to lose access, who hears that
-    decision instead (at `decide` if a notice reached them, else at `notify`)."""
-    return [user for user in users if not user.loses_access]
+    decision instead (at `decide` if a notice reached them, else at `notify`), nor someone who left."""
+    return [user for user in users if not user.loses_access and not _left(user)]
+
+
+def _left(user: PlannedUser) -> bool:
+    """Their only directory account is disabled and no admin decided for them: Microsoft's FAQ reads a
+    user "you don't see active in your directory" as one who "likely left your company", whom its
+    prerequisite 4 removes before the change. Enabled and rechecked, they are told at the next `announce`."""
+    return user.outcome == "disabled" and not user.decided_by
 
 
 def announcements(session: Session, migration_id: int) -> list[tuple[str, datetime]]:
