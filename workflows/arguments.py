@@ -68,11 +68,15 @@ def tenant_name(value: str) -> str:
     return tenant
 
 
-def user_id(value: str) -> str:
-    """An Azure DevOps user entitlement id (a GUID), as `stale-users` lists them."""
+def user_reference(value: str) -> str:
+    """Who `remove-users` names: an Azure DevOps user id (a GUID, as `stale-users` lists them), an address
+    or a display name, which the plan resolves (`removal.removable`); never a piece of a path (`..`, `a/b`),
+    refused before anything asks Azure DevOps."""
     text = value.strip()
-    if not _GUID.fullmatch(text):
-        raise ArgumentError(f"`{text}` is not a user id: use the ids `stale-users` lists (GUIDs).")
+    if not text.strip(".") or any(character in text for character in "/\\?#%"):
+        raise ArgumentError(
+            f"`{text}` names no user: give the id `stale-users` lists, their address or their display name."
+        )
     return text
 
 

@@ -210,7 +210,8 @@ USAGES: tuple[Usage, ...] = (
         "ORG USER... [confirm]",
         "remove users from the organization (after stale-users)",
         example="remove-users fabrikam-fiber 3f1c9a52-0000-4000-8000-000000000001",
-        details="USER is an id from the `stale-users` CSV. It names them and removes nobody until you press"
+        details="USER is an id from the `stale-users` CSV, an address, or a display name only one user has"
+        " (`remove-users fabrikam-fiber gus@fabrikam.com`). It names them and removes nobody until you press"
         " the button and confirm, or say the same words ending in `confirm`. The owner and administrators"
         " are never removed. The button under `stale-users` does the same for the whole list.",
     ),

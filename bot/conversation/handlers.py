@@ -19,7 +19,7 @@ from bot.conversation.stages import after_connecting, approving, closing, helpin
 from bot.conversation.understanding import Reading, read
 from faq import FaqAnswerer
 from workflows.admin_memory import MemoryFailed
-from workflows.arguments import organization_name, user_id
+from workflows.arguments import organization_name, user_reference
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -193,8 +193,8 @@ class Conversation:
         if command.word == "remove-users":
             if len(command.args) < 2:
                 raise WorkflowError(preparing.REMOVE_USAGE)
-            if command.args[1] != preparing.STALE_FLAG:  # the button names its list, not ids
+            if command.args[1] != preparing.STALE_FLAG:  # the button names its list, not people
                 for user in preparing.typed_user_ids(command):
-                    user_id(user)
+                    user_reference(user)  # which user it is, is the plan's to say (`removal.removable`)
             return organization_name(command.args[0])
         return self._desk.named_organization(command)

@@ -61,7 +61,7 @@ def next_actions(status: MigrationStatus, *, everyone_told: bool = False) -> Act
         hidden.add("invite")
     words = status.next_commands
     if status.counts.get("disabled", 0):  # someone who left is removed before the notice (views._who_left)
-        words = sorted(words, key=lambda word: word != "remove-users")
+        words = tuple(sorted(words, key=lambda word: word != "remove-users"))
     buttons = tuple(
         announce_button(organization)
         if word == "announce"

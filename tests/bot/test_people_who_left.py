@@ -2,26 +2,13 @@
 Microsoft's procedure removes them before the change (prerequisite 4; its FAQ reads a user "you don't see
 active in your directory" as one who "likely left your company"), so the next steps offer removing them
 before the advance notice, and the notice, which asks people to get ready, is not sent to them (walk33
-finding 6)."""
+finding 6). That the next steps offer removing them first: tests/bot/test_telling_users_first.py."""
 
 from __future__ import annotations
 
 from bot.conversation.messages import DirectMessage
 from tests.bot.conftest import ORG, Chat, text_of
 from tests.bot.test_decisions import DANA, GUS
-from tests.bot.test_telling_users_first import buttons
-
-
-def test_removing_people_who_left_comes_before_telling_users(chat: Chat) -> None:
-    started = chat.say(DANA, f"/aad start {ORG} fabrikam.com")
-    said = " ".join(text_of(started).split())
-    assert (
-        "Next, as Microsoft orders it: remove the people who left (1 person has only a disabled"
-        " directory account: `stale-users`, then `remove-users`), tell users what is coming (`announce`, with"
-        " the date), invite the missing users, then request approval."
-    ) in said
-    labels = [button.label for button in buttons(started)]
-    assert labels.index("Users who may have left") < labels.index("Tell users what is coming")
 
 
 def test_the_notice_is_not_sent_to_someone_whose_only_account_is_disabled_and_the_admins_hear_why(

@@ -112,7 +112,7 @@ def test_removing_users_audits_each_and_replans(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
 ) -> None:
     service.start("fabrikam", "fabrikam.com", dana)
-    with pytest.raises(WorkflowError, match="Not users of fabrikam: e-nobody"):
+    with pytest.raises(WorkflowError, match="Not users of fabrikam: `e-nobody`"):
         service.remove_users(None, ["e-bob", "e-nobody"], dana)
     assert microsoft.removed == []
     result = service.remove_users(None, ["e-bob", "e-cy"], dana)

@@ -94,14 +94,21 @@ def remove_users(
 def removable(
     ctx: Context, organization: str, users: Sequence[PlannedUser], user_ids: Sequence[str]
 ) -> list[str]:
-    """`user_ids` once each, refused unless each is a user of the plan and none is the owner or a Project
-    Collection Administrator: asked before the admin confirms as well as when they do."""
+    """The ids of the users `user_ids` name (an id, an address, or a display name only one of them has),
+    once each, refused unless each is a user of the plan and none is the owner or a Project Collection
+    Administrator: asked before the admin confirms as well as when they do."""
     known = {user.id: user for user in users}
-    wanted = list(dict.fromkeys(user_ids))
-    unknown = [user_id for user_id in wanted if user_id not in known]
+    if len(user_ids) > 1 and (whole := _named(organization, users, " ".join(user_ids))) in known:
+        user_ids = [whole]  # one display name with spaces in it (`Gus Gone`), typed without quotes
+    named = [_named(organization, users, reference) for reference in user_ids]
+    wanted = list(dict.fromkeys(user_id for user_id in named if user_id in known))
+    unknown = [reference for reference, user_id in zip(user_ids, named, strict=True) if user_id not in known]
     if unknown or not wanted:
-        listed = ", ".join(unknown) or "(none given)"
-        raise WorkflowError(f"Not users of {organization}: {listed}; pick them from `plan`.")
+        listed = ", ".join(f"`{reference}`" for reference in unknown) or "(none given)"
+        raise WorkflowError(
+            f"Not users of {organization}: {listed}. Name them by their id, address or display name, as"
+            f" `stale-users {organization}` lists them."
+        )
     admins = set(ctx.admins.emails(organization))
     protected = [
         known[user_id].principal_name
@@ -115,6 +122,23 @@ def removable(
             " `remove-users` again without them."
         )
     return wanted
+
+
+def _named(organization: str, users: Sequence[PlannedUser], reference: str) -> str:
+    """The id of the one user `reference` names: their id, an address of theirs, or their display name
+    when nobody else has it; `reference` itself when it names nobody (it is then refused as unknown)."""
+    key = reference.strip().casefold()
+    for user in users:
+        if user.id.casefold() == key:
+            return user.id
+    found = [user for user in users if key in (user.principal_name.casefold(), user.mail_address.casefold())]
+    found = found or [user for user in users if user.display_name.strip().casefold() == key]
+    if len(found) > 1:
+        raise WorkflowError(
+            f"`{reference}` names several users of {organization}:"
+            f" {', '.join(user.principal_name for user in found)}. Name the one you mean by their address."
+        )
+    return found[0].id if found else reference
 
 
 def remove(unit: Unit, actor: Actor, progress: StepProgress = unheard) -> RemovalResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Sequence
 
 from bot.conversation import preparing_views
@@ -112,6 +113,12 @@ class Preparing(Stage):
             raise WorkflowError("Use the *Remove* button under `stale-users`, or `remove-users ORG ID...`.")
         days = number(rest[1], "", maximum=MAX_DAYS)
         status = self._desk.service.status(organization)
+        if not _LIST_ID.fullmatch(rest[3]):  # no list was ever shown with it: a typo, not a change
+            raise WorkflowError(
+                f"I know no list `{untick(rest[3])}`, so I removed nobody. Press the button under"
+                f" `stale-users {status.organization}`, which names its list, or say `remove-users"
+                f" {status.organization} USER...`."
+            )
         users = self._removable_stale_users(status.organization, days)
         fingerprint = list_fingerprint(users)
         if fingerprint != rest[3]:
@@ -151,6 +158,10 @@ def typed_user_ids(command: Command) -> list[str]:
     if not ids:
         raise WorkflowError(REMOVE_USAGE)
     return ids
+
+
+_LIST_ID = re.compile("[0-9a-f]{16}")
+"""What `list_fingerprint` gives."""
 
 
 def list_fingerprint(users: Sequence[OrgUser]) -> str:
