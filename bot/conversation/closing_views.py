@@ -19,7 +19,7 @@ from bot.conversation.messages import (
     say,
 )
 from bot.conversation.next_actions import with_next
-from bot.conversation.quoting import quoted
+from bot.conversation.quoting import quoted, untick
 from bot.conversation.sign_in_views import people_counted
 from workflows.plan import NO_ACCESS
 from workflows.results import (
@@ -133,17 +133,29 @@ def completed(status: MigrationStatus, left: LeftBehind | None = None) -> Messag
     return Message(text, tuple(blocks))
 
 
-def confirm_cancel(status: MigrationStatus) -> Outgoing:
-    """A bare `cancel`: which migration it would end, and the button that does."""
+def confirm_cancel(status: MigrationStatus, reason: str = "") -> Outgoing:
+    """A bare `cancel`, or `cancel REASON`: which migration it would end, and the button that does."""
     organization = status.organization
     heading = f"Cancel the migration of {organization}?"
+    read_as = (
+        f"`{untick(reason.split()[0])}` is not a migration I know, so I read “{quoted(reason)}” as the reason"
+        f" for cancelling {organization}, the only migration in progress. "
+        if reason
+        else ""
+    )
     text = (
-        f"It is {status.state.replace('_', ' ')}. Cancelling ends it for good: everyone who was told"
-        " about the move, or invited for it, hears that it is off, and whoever holds the portal steps is"
-        f" told not to connect. To cancel with a reason, say `cancel {organization} REASON`."
+        f"{read_as}It is {status.state.replace('_', ' ')}. Cancelling ends it for good: everyone who was"
+        " told about the move, or invited for it, hears that it is off, and whoever holds the portal steps"
+        " is told not to connect. "
+        + (
+            f"To name the migration yourself, say `cancel {organization} REASON`."
+            if reason
+            else f"To cancel with a reason, say `cancel {organization} REASON`."
+        )
     )
     question = f"Cancel the migration of {organization}? Everyone told about it hears that it is off."
-    button = Button(f"Cancel migration of {organization}", "cancel", organization, "danger", question)
+    value = f"{organization} {reason}".strip()
+    button = Button(f"Cancel migration of {organization}", "cancel", value, "danger", question)
     return say(heading, Heading(heading), Text(text), Actions((button,)), private=True)
 
 

@@ -3,6 +3,7 @@ and the look-ups every stage shares (who administers a migration, which migratio
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -102,6 +103,19 @@ class Desk:
         if command.arg(0) == word and named is None:
             return None, True
         return self._known(command, named, nothing_done, usage), command.arg(1) == word
+
+    def refuse_misspelled(self, command: Command, nothing_done: str) -> None:
+        """`announce fabrikam-fibre Monday`: a first word close to a migration's name is a typo, not a
+        date or a reason."""
+        first = command.args[0]
+        known = {name.casefold(): name for name in self.service.organizations()}
+        close = difflib.get_close_matches(first.casefold(), list(known), n=1, cutoff=0.75)
+        if close:
+            meant = " ".join([command.word, known[close[0]], *command.args[1:]])
+            raise WorkflowError(
+                f"I know no migration called `{untick(first)}`, so I {nothing_done}."
+                f" Did you mean `{untick(meant)}`?"
+            )
 
     def _known(self, command: Command, named: str | None, nothing_done: str, usage: str) -> str | None:
         if command.args and named is None:

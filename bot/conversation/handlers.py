@@ -197,4 +197,6 @@ class Conversation:
                 for user in preparing.typed_user_ids(command):
                     user_reference(user)  # which user it is, is the plan's to say (`removal.removable`)
             return organization_name(command.args[0])
+        if command.word == "cancel":
+            return closing.cancel_target(self._desk, command).organization
         return self._desk.named_organization(command)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.conversation import closing_views
 from bot.conversation.commands import Command
-from bot.conversation.desk import Handler, Stage
+from bot.conversation.desk import Desk, Handler, Stage
 from bot.conversation.messages import Message, Outgoing, say
+from bot.conversation.quoting import untick
+from workflows.errors import WorkflowError
 from workflows.results import Actor, MigrationStatus
+
+USAGE = "cancel ORG REASON"
 
 
 class Closing(Stage):
@@ -42,14 +48,13 @@ class Closing(Stage):
         return [*looked, *self._elsewhere(status, actor, done), *self._desk.outbox.flush()]
 
     def _cancel(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        """`cancel [ORG [REASON]]`: a reason needs the organization first, so a typo never cancels another;
-        a bare `cancel` only asks which migration, with a button that cancels it."""
-        organization = self._desk.known_organization(
-            command, "cancelled nothing", usage="cancel ORG [reason]"
-        )
-        if organization is None:
-            return [closing_views.confirm_cancel(self._desk.service.status(None))]
-        status = self._desk.service.cancel(organization, actor, " ".join(command.args[1:]))
+        """`cancel [ORG] [REASON]`: a bare `cancel`, or a reason without the organization, only asks back,
+        with a button that cancels."""
+        target = cancel_target(self._desk, command)
+        if target.organization is None or target.asked_back:
+            status = self._desk.service.status(target.organization)
+            return [closing_views.confirm_cancel(status, target.reason if target.asked_back else "")]
+        status = self._desk.service.cancel(target.organization, actor, target.reason)
         cancelled = closing_views.cancelled(status, actor)
         return [*self._elsewhere(status, actor, cancelled), *self._desk.outbox.flush()]
 
@@ -60,3 +65,33 @@ class Closing(Stage):
         if status.channel_id or actor.email.casefold() == status.started_by.email.casefold():
             return []
         return [Outgoing(message)]
+
+
+@dataclass(frozen=True)
+class CancelTarget:
+    organization: str | None
+    """None for a bare `cancel`: the migration in progress, if only one is."""
+    reason: str
+    asked_back: bool
+    """The organization was left out before a reason: cancelling waits for the button."""
+
+
+def cancel_target(desk: Desk, command: Command) -> CancelTarget:
+    """What `cancel [ORG] [REASON]` means, read before the admin check: a first word that is no
+    migration's name starts the reason when one migration is in progress (help shows the organization as
+    optional), unless it is close to a name (a typo); with several in progress it names none of them."""
+    named = desk.named_organization(command)
+    if named is not None or not command.args:
+        return CancelTarget(named, " ".join(command.args[1:]), asked_back=False)
+    desk.refuse_misspelled(command, "cancelled nothing")
+    reason = " ".join(command.args)
+    in_progress = desk.service.organizations()
+    if len(in_progress) == 1:
+        return CancelTarget(in_progress[0], reason, asked_back=True)
+    if not in_progress:
+        raise WorkflowError("No migration is in progress, so there is nothing to cancel.")
+    names = ", ".join(f"`{name}`" for name in in_progress)
+    raise WorkflowError(
+        f"Several migrations are in progress ({names}), so I cancelled nothing: `{untick(command.args[0])}`"
+        f" is none of them. Say `{USAGE}`, e.g. `cancel {in_progress[0]} {untick(reason)}`."
+    )

@@ -3,7 +3,6 @@ plan cannot place, and `stale-users` / `remove-users` for those who left."""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Sequence
@@ -53,22 +52,10 @@ class Preparing(Stage):
     def _announce(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization = self._desk.named_organization(command)
         if organization is None and command.args:
-            self._refuse_misspelled(command)
+            self._desk.refuse_misspelled(command, "announced nothing")
         when = command.args[1:] if organization else command.args
         result = self._desk.service.announce(organization, actor, " ".join(when))
         return [preparing_views.announced(result), *self._desk.outbox.flush()]
-
-    def _refuse_misspelled(self, command: Command) -> None:
-        """`announce fabrikam-fibre Monday`: a first word close to an organization is a typo, not a date."""
-        first = command.args[0]
-        known = {name.casefold(): name for name in self._desk.service.organizations()}
-        close = difflib.get_close_matches(first.casefold(), list(known), n=1, cutoff=0.75)
-        if close:
-            meant = " ".join(["announce", known[close[0]], *command.args[1:]])
-            raise WorkflowError(
-                f"I know no migration called `{untick(first)}`, so I announced nothing."
-                f" Did you mean `{untick(meant)}`?"
-            )
 
     def _decide_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`decide [ORG] PERSON ACCOUNT`, typed or a button under `plan`."""
