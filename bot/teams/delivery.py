@@ -1,7 +1,9 @@
 """Delivering what the conversation says in Teams: replies, personal chats, channels, shared cards.
 
-Teams channels have no private (ephemeral) messages, so a private reply (their to-do list, a mistake
-they made, people's addresses) to someone who spoke in a channel goes to their personal chat instead.
+Teams channels have no private (ephemeral) messages, so a private reply (their to-do list, people's
+addresses, a card with buttons for them) to someone who spoke in a channel goes to their personal chat
+instead, and the thread says so once an hour per person; a private answer of one plain line (a refusal, a
+short answer) stays in the thread, where it was asked.
 A shared message (an approval prompt) is posted as a read-only card that Teams refreshes into the full
 card, with its actions, for the people named in `refresh.userIds`; after each decision every copy is
 updated (`updateActivity`) so all of them say the same. Whoever has decided leaves `refresh.userIds`:
@@ -15,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "teams:"
 """A migration started in Teams keeps `teams:CONVERSATION_ID` as its channel."""
 POINTER = "I answered you in our personal chat."
+POINTER_EVERY = timedelta(hours=1)
+"""How often the same person is told, in the same channel, that their answers go to the personal chat."""
 SENT_PRIVATELY = "I sent you the answer in our personal chat."
 ANSWERED_BELOW = "My answer is below."
 """What a click in the personal chat shows beside the card when its answer went as a message of its own."""
@@ -60,9 +65,19 @@ class Origin:
 
 class Delivery:
     def __init__(
-        self, api: TeamsApi, store: TeamsStore, people: People, chats: Chats, files: FileLinks
+        self,
+        api: TeamsApi,
+        store: TeamsStore,
+        people: People,
+        chats: Chats,
+        files: FileLinks,
+        *,
+        clock: Callable[[], datetime],
     ) -> None:
         self._api = api
+        self._clock = clock
+        self._pointed: dict[tuple[str, str], datetime] = {}
+        """When each (person, channel) was last told their answer went to the personal chat."""
         self._store = store
         self._people = people
         self._chats = chats
@@ -118,7 +133,7 @@ class Delivery:
             await self.tell(origin, "\n\n".join(problems))
         elif problems:
             logger.warning("undelivered: %s", " ".join(problems))
-        if sent_privately and origin is not None and not origin.invoke:
+        if sent_privately and origin is not None and not origin.invoke and self._points_again(origin):
             await self.tell(origin, POINTER)  # the channel sees the bot answered, and where
         if answer is None:
             return None
@@ -132,6 +147,17 @@ class Delivery:
         if _in_channel(origin):
             return cards.plain(_line(answer.message))  # a line beside the card: no Markdown there
         return ANSWERED_BELOW  # posted in the personal chat as a message of its own
+
+    def _points_again(self, origin: Origin) -> bool:
+        """Whether to say in the thread that the answer went to the personal chat: not again to the same
+        person in the same channel within `POINTER_EVERY`, or every command they type would repeat it."""
+        now = self._clock()
+        self._pointed = {key: when for key, when in self._pointed.items() if now - when < POINTER_EVERY}
+        key = (origin.user_id, channel_of(origin.ref.conversation_id))
+        if key in self._pointed:
+            return False
+        self._pointed[key] = now
+        return True
 
     async def tell(self, origin: Origin, text: str) -> None:
         """A note to whoever spoke, where they spoke (in a channel, in their thread); failures are logged,
@@ -289,7 +315,7 @@ def _to_personal_chat(outgoing: Outgoing, origin: Origin | None) -> bool:
     if origin is None or origin.ref.kind == "personal" or not isinstance(outgoing.to, Reply):
         return False
     if outgoing.message.private:
-        return True
+        return origin.invoke or not _line(outgoing.message)  # a typed command's one-line answer stays
     in_place = origin.in_place or outgoing.updates is not None
     return origin.invoke and not in_place and not _line(outgoing.message)
 

@@ -128,7 +128,7 @@ def build_surface(
     people = People(api)
     chats = Chats(api, store, settings.tenant_id)
     files = FileLinks(database, link_key(settings.password), clock=clock, public_url=settings.public_url)
-    delivery = Delivery(api, store, people, chats, files)
+    delivery = Delivery(api, store, people, chats, files, clock=clock)
     endpoint = TeamsEndpoint(
         conversation,
         authenticator=ActivityAuthenticator(settings.app_id, sandbox_url=settings.sandbox_url),

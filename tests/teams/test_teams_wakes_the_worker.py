@@ -12,7 +12,7 @@ def test_every_delivery_wakes_the_outbox_worker_first() -> None:
 
     woken: list[str] = []
     unused = cast(Any, None)
-    delivery = Delivery(unused, unused, unused, unused, unused)
+    delivery = Delivery(unused, unused, unused, unused, unused, clock=unused)
     delivery.wake = lambda: woken.append("now")
 
     assert asyncio.run(delivery.deliver([], None)) is None
