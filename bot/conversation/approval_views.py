@@ -4,6 +4,7 @@ copy of it once decided, what the channel hears, the connector's portal steps, a
 from __future__ import annotations
 
 from bot.conversation import plan_views, views
+from bot.conversation.billing_views import billing_ahead
 from bot.conversation.messages import (
     Actions,
     Audience,
@@ -72,6 +73,11 @@ def approval_prompt(request: ApprovalRequest) -> Message:
     ]
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
+        blocks.extend(
+            billing_ahead(
+                request.warnings, request.organization, target, request.status.updated_at, connected=False
+            )
+        )
     blocks.extend(nobody_told(request))
     blocks.extend(_everyone_losing_access(request))
     blocks.append(decision_buttons(request.approval_id))
@@ -198,6 +204,7 @@ def portal_steps(status: MigrationStatus, approver: Actor, *, watch_seconds: flo
                 f"I check the organization's directory {_every(watch_seconds)} and announce it when it is"
                 " done; `check-connection` checks at once."
             ),
+            *billing_ahead(status.checks, status.organization, target, status.updated_at, connected=False),
         ),
     )
 
@@ -224,6 +231,11 @@ def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgo
     else:
         text = result.message
     blocks: list[Block] = [Text(text), *to_map(result.to_map)]
+    if result.outcome == "connected":
+        target = status.directory_name
+        blocks.extend(
+            billing_ahead(status.checks, status.organization, target, status.updated_at, connected=True)
+        )
     return Outgoing(Message(text, with_next(blocks, status)), to or Reply())
 
 
@@ -251,6 +263,7 @@ def connected_outside_approval(result: ConnectionResult, outside: OutsideApprova
             f" `notify {organization}`."
         ),
         *to_map(result.to_map),
+        *billing_ahead(status.checks, organization, target, status.updated_at, connected=True),
     ]
     return Message(summary, with_next(blocks, status))
 

@@ -408,4 +408,5 @@ def test_billing_overdue_says_how_often_it_comes_and_no_longer_asks_for_the_mont
     # it comes every two working days, not once "before" next month's end, and the month it asked for is over
     assert "that was 2026-11-30. Move it now; until it moves I remind you every 2 working days." in words
     assert "next before" not in words and "Before the month ends" not in words
-    assert "not in Fabrikam. To move it: 1. Associate subscription" in words
+    assert "not in Fabrikam. Until billing moves, what fabrikam-fiber already pays for keeps working" in words
+    assert "buy or change its purchases. To move it: 1. Associate subscription" in words

@@ -190,6 +190,20 @@ def test_billing_in_another_directory_gives_the_steps(
     assert result.subscription_tenant_id == OTHER_TENANT_ID
     assert result.status.state == "users_notified"
     assert any("Change directory" in step for step in result.steps)
+    # who can move it, and what to ask for when that is someone else (walk 33, finding 12)
+    moving, changing, _ = result.steps
+    assert "transfer it to your work account" not in moving
+    assert moving.endswith(
+        "that takes the subscription's Owner. If that is not you, ask the Owner to change its directory, or"
+        " to make you Owner or Contributor on a subscription in Fabrikam for the next step."
+    )
+    assert "that takes a Project Collection Administrator who is also Owner or Contributor on the Azure" in (
+        changing
+    )
+    assert result.message.endswith(
+        "Until billing moves, what fabrikam already pays for keeps working and renews each month, but"
+        " nobody can buy or change its purchases. To move it:"
+    )
     waiting = notified.complete(None, dana)  # it looks at billing itself, and goes no further
     assert waiting.billing is not None and not waiting.billing.ok and not waiting.completed
     assert waiting.status.state == "users_notified"

@@ -8,6 +8,18 @@ from workflows.errors import WorkflowError
 from workflows.results import Actor, BillingResult
 from workflows.stages.unit import Context, status, step
 
+WHO_MOVES_IT = "a Project Collection Administrator who is also Owner or Contributor on the Azure subscription"
+"""Who may change the subscription Azure DevOps bills (Microsoft's *Change Azure subscription used for
+billing*): one person holding both."""
+
+
+def while_unmoved(organization: str) -> str:
+    """What a late move costs, as Microsoft's procedure says: no deadline penalty beyond purchases."""
+    return (
+        f"Until billing moves, what {organization} already pays for keeps working and renews each month,"
+        " but nobody can buy or change its purchases."
+    )
+
 
 def check_billing(ctx: Context, organization: str | None, actor: Actor) -> BillingResult:
     """The subscription that pays for the organization must live in the new directory."""
@@ -39,12 +51,18 @@ def check_billing(ctx: Context, organization: str | None, actor: Actor) -> Billi
         message = f"Billing subscription {subscription_id} is already in {target}."
     else:
         where = f"in directory {subscription.tenant_id}" if subscription else "not visible to me"
-        message = f"Billing subscription {subscription_id} is {where}, not in {target}. To move it:"
+        message = (
+            f"Billing subscription {subscription_id} is {where}, not in {target}."
+            f" {while_unmoved(row.organization)} To move it:"
+        )
         steps = (
             f"Associate subscription {subscription_id} with {target} in the Azure portal (Subscriptions >"
-            " Change directory), or transfer it to your work account if you cannot change the directory.",
+            " Change directory); that takes the subscription's Owner. If that is not you, ask the Owner to"
+            f" change its directory, or to make you Owner or Contributor on a subscription in {target} for"
+            " the next step.",
             "Or, in Organization settings > Billing, change the subscription Azure DevOps bills to one in"
-            f" {target}; follow Microsoft's steps exactly, a wrong setup disrupts billing.",
+            f" {target}; that takes {WHO_MOVES_IT}. Follow Microsoft's steps exactly, a wrong setup disrupts"
+            " billing.",
             "Then run `check-billing` again.",
         )
     tenant_of_subscription = subscription.tenant_id if subscription else None
