@@ -204,8 +204,13 @@ def speaks_to_their_outcome(topic: Topic, context: AskerContext) -> bool:
 def _may_be_in(case: Case, context: AskerContext) -> bool:
     """Whether the asker is in this case, or may be as far as the bot knows."""
     outcome, migration = _outcome(context), _case(context)
-    return (case.outcomes is None or outcome is None or outcome in case.outcomes) and (
-        case.cases is None or migration is None or migration in case.cases
+    # Whether someone is a guest of the directory is known with their outcome only (`AskerContext.guest`
+    # is False for an asker the bot knows nothing of).
+    guest = context.guest or outcome == "invite"
+    return (
+        (case.outcomes is None or outcome is None or outcome in case.outcomes)
+        and (case.cases is None or migration is None or migration in case.cases)
+        and (case.guest is None or outcome is None or case.guest == guest)
     )
 
 

@@ -168,7 +168,9 @@ class TopicIndex:
         self, topics: Sequence[Topic], off_topic: Sequence[str] = (), pages: Mapping[str, Sequence[str]] = {}
     ) -> None:
         """`pages`: per topic id, the sections of Microsoft's documentation that answer it (none for the
-        others and for the off-topic subjects)."""
+        others and for the off-topic subjects). A topic that is not `ranked` is left out: its recogniser
+        answers it."""
+        topics = [topic for topic in topics if topic.ranked]
         self.topic_ids = tuple(topic.id for topic in topics)
         self._related = {topic.id: frozenset(topic.related) for topic in topics}
         texts = [(topic.title, *topic.phrasings) for topic in topics] + [tuple(off_topic)]

@@ -88,6 +88,9 @@ class Case:
     """`RENEW` or `KEEP`: the case of an asker whose personal access tokens the bot knows about, as their own
     to-do list has them (`workflows.tokens`), with the reason at `WHY_PLACE`. Such a case replaces the others,
     and is never shown to an asker the bot knows nothing of."""
+    guest: bool | None = None
+    """True: for a guest of the directory; False: for a member of it (who, in the directory, is not a guest
+    is known only with the asker's outcome); None: either."""
 
 
 CASES_PLACE = "{cases}"
@@ -119,6 +122,10 @@ class Topic:
     """`ADMINS` or `PEOPLE` (the people being moved) when the topic is written for one of them; None: for
     everyone. Inside a migration, someone who is not an admin is offered the people's topic first when it is
     nearly as close as an admins' one (`faq._asker`)."""
+    ranked: bool = True
+    """False: answered only when a recogniser knows the question by its words (`faq._licences`); the index and
+    the learned model never see it, so adding such a topic moves no ranking and no fit. Its phrasings are what
+    the recogniser is tested on."""
 
 
 def _strings(entry: dict[str, Any], field: str, where: str) -> tuple[str, ...]:
@@ -178,11 +185,13 @@ def _case(raw: Any, where: str) -> Case:
         isinstance(raw.get(key), str) and raw[key] for key in ("when", "text")
     ):
         raise KnowledgeError(f"{where}: each `cases` entry needs a non-empty `when` and `text`")
-    unknown = sorted(set(raw) - {"when", "text", "outcome", "case", "alone", "tokens"})
+    unknown = sorted(set(raw) - {"when", "text", "outcome", "case", "alone", "tokens", "guest"})
     if unknown:
         raise KnowledgeError(
-            f"{where}: a `cases` entry depends only on outcome, case and tokens, not {unknown}"
+            f"{where}: a `cases` entry depends only on outcome, case, guest and tokens, not {unknown}"
         )
+    if raw.get("guest") is not None and not isinstance(raw["guest"], bool):
+        raise KnowledgeError(f"{where}: `guest` must be true or false")
     tokens = _tokens_with_why(raw, "case", where)
     return Case(
         when=raw["when"],
@@ -191,6 +200,7 @@ def _case(raw: Any, where: str) -> Case:
         cases=_choices(raw, "case", CASES, where),
         alone=raw.get("alone") is True,
         tokens=tokens,
+        guest=raw.get("guest"),
     )
 
 
@@ -215,6 +225,8 @@ def _topic(raw: Any, position: int) -> Topic:
         raise KnowledgeError(
             f"{where}: `audience` must be one of {sorted(AUDIENCES)}, or left out for everyone"
         )
+    if not isinstance(raw.get("ranked", True), bool):
+        raise KnowledgeError(f"{where}: `ranked` must be true or false")
     if bool(cases) != (CASES_PLACE in answer):
         raise KnowledgeError(f"{where}: an answer with `cases` needs a line {CASES_PLACE!r}, and only then")
     return Topic(
@@ -229,6 +241,7 @@ def _topic(raw: Any, position: int) -> Topic:
         long_only_about_the_move=raw.get("long_only_about_the_move") is True,
         cases=tuple(_case(case, where) for case in cases),
         audience=audience,
+        ranked=raw.get("ranked", True),
     )
 
 

@@ -43,7 +43,7 @@ def not_connected_yet(context: AskerContext, link: str) -> str:
     organization = context.organization or "your organization"
     account = context.signs_in_as or "the account you use now"
     where = "; ".join(
-        part for part in (_STAGE.get((context.stage or "").casefold(), ""), _date(context)) if part
+        part for part in (_STAGE.get((context.stage or "").casefold(), ""), announced_date(context)) if part
     )
     first = context.case != "switch"  # from Microsoft accounts, not from another directory
     reset = (
@@ -191,7 +191,8 @@ def _whom(context: AskerContext) -> str:
     return context.lost_access_by or "the migration admins"
 
 
-def _date(context: AskerContext) -> str:
+def announced_date(context: AskerContext) -> str:
+    """What the advance notices said of the date, as far as they reached the asker."""
     told = context.announcement() if context.announcement is not None else None
     if told is None or told.latest is None:
         return "no date is announced yet"

@@ -357,7 +357,12 @@ def _balanced(scored: Sequence[Scored]) -> list[Scored]:
 @cache
 def _knowledge_examples() -> tuple[_about.Example, ...]:
     """The knowledge base's phrasings are about the move; its off-topic subjects are not."""
-    about = [phrasing for topic in bundled_topics() for phrasing in (topic.title, *topic.phrasings)]
+    about = [
+        phrasing
+        for topic in bundled_topics()
+        if topic.ranked  # the others are recognised by their words, not read by the model
+        for phrasing in (topic.title, *topic.phrasings)
+    ]
     return tuple(
         _about.Example(_about.features(_reading.read(text)), is_about)
         for texts, is_about in ((about, True), (bundled_off_topic(), False))

@@ -213,7 +213,7 @@ def test_i_need_help_answers_from_the_faq_and_tells_the_admins(chat: Chat) -> No
 def test_questions_get_a_precise_answer_or_an_honest_i_dont_know(chat: Chat) -> None:
     answer = text_of(chat.say(ANN, "I get a 403 forbidden when inviting a guest", in_dm=True))
     assert answer.strip().startswith("403 Forbidden when inviting someone into the directory\n")
-    assert "Guests can invite" in answer
+    assert "choose 'Member users and users assigned to specific admin roles can invite'" in answer
     declined = text_of(chat.say(ANN, "what's the best pizza topping?", in_dm=True))
     assert declined.strip().startswith("Sorry, I don't know the answer to that one.\n")
 

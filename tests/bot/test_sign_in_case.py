@@ -201,3 +201,24 @@ def test_help_with_another_item_is_still_its_topics_answer(chat: Chat) -> None:
     kim = [message for message in lists if getattr(message.to, "email", None) == KIM]
     told = flat(text_of(chat.click(KIM, kim, "I need help")[:1]))
     assert told.startswith("HELP WITH:") and "Your invitation" not in told
+
+
+def test_a_reply_to_the_advance_notice_asking_what_is_happening_gets_their_case_in_short(chat: Chat) -> None:
+    """walk33 finding 13: "hi, what is happening?" answering the notice got "Sorry, I don't know"."""
+    started(chat)
+    when = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+    chat.say(DANA, f"announce {ORG} {when}")
+    for who in (KIM, BOB):
+        answer = asked(chat, who, "hi, what is happening?")
+        assert answer.startswith(
+            f"What is happening for you {ORG} is moving to the company directory, Microsoft Entra ID"
+            f" (formerly Azure Active Directory): it is announced for {when}. Until it is connected you"
+            f" sign in to https://dev.azure.com/{ORG} as today, with {SIGNS_IN_TODAY[who]}. What you must do:"
+        ), (who, answer[:400])
+        assert "I send you your own to-do list by direct message once it is connected." in answer
+        assert "Sorry, I don't know" not in answer
+    assert "An admin maps your old identity to your work account by hand" in asked(
+        chat, KIM, "what's going on?"
+    )
+    assert "keep signing in with your own address" in asked(chat, BOB, "what's going on?")
+    assert asked(chat, OUTSIDER, "hi, what is happening?").startswith("Sorry, I don't know")

@@ -39,7 +39,10 @@ def test_a_clear_question_gets_its_topic_with_steps_and_a_microsoft_link(answere
     answer = answerer.answer("I get 403 Forbidden when I invite a guest into our Azure AD")
     assert answer.topic == "invite-403"
     assert 0.5 < answer.score <= 1.0
-    assert "Guests can invite" in answer.answer and "allowInvitesFrom" in answer.answer
+    assert (
+        "the Guest Inviter role" in answer.answer
+        and "`allowInvitesFrom` = `adminsGuestInvitersAndAllMembers`" in answer.answer
+    )
     assert answer.link is not None and answer.link.startswith("https://learn.microsoft.com/")
     assert answer.link in answer.answer
     assert "invite-403" not in answer.alternatives and answer.alternatives

@@ -89,6 +89,11 @@ def test_no_evaluation_question_was_copied_into_the_phrasings() -> None:
         ({"topics": [_entry(**{"for": [{"tokens": "renew", "text": "x"}]})]}, "`tokens` note needs '{why}'"),
         ({"topics": [_entry(**{"for": [{"text": "x {why}"}]})]}, "`tokens` note needs '{why}'"),
         ({"topics": [_entry(**{"for": [{"tokens": "soon", "text": "{why}"}]})]}, "must be 'renew' or 'keep'"),
+        ({"topics": [_entry(ranked="no")]}, "`ranked` must be true or false"),
+        (
+            {"topics": [_entry(answer=["{cases}"], cases=[{"when": "w", "text": "x", "guest": "yes"}])]},
+            "`guest` must be true or false",
+        ),
     ],
 )
 def test_a_malformed_knowledge_base_names_the_problem(document: dict[str, Any], message: str) -> None:

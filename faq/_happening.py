@@ -1,0 +1,101 @@
+"""A person replying to the bot's own advance notice ("hi, what is happening?"): their case in short, what
+is coming, what they must do and where their to-do list is, instead of "I don't know". Only for someone the
+migration's plan names; the words alone say nothing of the move (walk33, finding 13)."""
+
+from __future__ import annotations
+
+import re
+
+from faq import _invitation, _sign_in
+from faq._compose import CANCELLED, AskerContext, organization_url, phase_of, way_to_a_person
+
+TOPIC = "what-is-this-migration"
+TITLE = "What is happening for you"
+
+_GREETING = r"(?:(?:hi|hello|hey)(?: there)?\W+)?"
+_WHAT_IS_HAPPENING = re.compile(
+    rf"(?i)^\W*{_GREETING}(?:"
+    r"what(?:'s| is| are)? (?:happening|going on)(?: here)?"
+    r"|what(?:'s| is) (?:this|that)(?: (?:about|for|message|notice))?"
+    r"|what(?:'s| is) (?:this|that) all about|what does (?:this|that) mean"
+    r")\W*$"
+)
+_SHORT = 80
+
+
+def asks_what_is_happening(text: str) -> bool:
+    """Whether the whole message only asks what is going on ("hi, what is happening?", "what's this?")."""
+    return len(text) <= _SHORT and _WHAT_IS_HAPPENING.match(text) is not None
+
+
+def in_short(context: AskerContext) -> str | None:
+    """Their case in short, for someone the plan names in a migration under way; None otherwise."""
+    phase = phase_of(context.stage)
+    if context.migration is None or context.outcome is None or phase in (None, CANCELLED):
+        return None
+    lost = _sign_in.lost_access(context)
+    if lost is not None:
+        return lost
+    organization = context.organization or "your organization"
+    url = organization_url(context.organization)
+    if phase == "after":
+        coming = (
+            f"{organization} is now connected to the company directory, Microsoft Entra ID (formerly Azure"
+            f" Active Directory): you sign in to {url} with your account in it."
+        )
+    else:
+        now = "the switch is being made now" if phase == "connecting" else _sign_in.announced_date(context)
+        account = context.signs_in_as or "the account you use now"
+        coming = (
+            f"{organization} is moving to the company directory, Microsoft Entra ID (formerly Azure Active"
+            f" Directory): {now}. Until it is connected you sign in to {url} as today, with {account}."
+        )
+    todo = (
+        "Type `todo` for your own to-do list."
+        if phase == "after"
+        else "I send you your own to-do list by direct message once it is connected."
+    )
+    return "\n".join([TITLE, coming, _what_to_do(context, phase), todo, way_to_a_person(context)])
+
+
+def _what_to_do(context: AskerContext, phase: str) -> str:
+    """What the move asks of them, by the plan's outcome for them, before or after connecting."""
+    if context.outcome == _sign_in.DISABLED:
+        return (
+            "What you must do: your directory account is disabled; ask your directory administrator to enable"
+            f" it (*{_sign_in.ENABLE_ITEM}* on your list has the words to use)."
+        )
+    if context.outcome == _sign_in.AMBIGUOUS:
+        return (
+            "What you must do: several directory accounts match your address; tell the admins which one you"
+            f" sign in with (*{_sign_in.CHOOSE_ITEM}* on your list)."
+        )
+    if context.outcome == "invite" or context.invitation is not None:
+        invitation = context.invitation
+        if invitation is not None and invitation.accepted:
+            return (
+                "What you must do: nothing more; you accepted your invitation, sign in with"
+                f" {invitation.address}."
+            )
+        return (
+            "What you must do: accept your invitation to the directory as a guest; until you do, you cannot"
+            " sign in once the organization is connected. "
+            + (
+                _invitation.accept_invitation_help(context)
+                or "It comes by email; `todo` shows where it stands."
+            )
+        )
+    tokens = f" Then make new personal access tokens: {context.tokens_why}." if context.renew_tokens else ""
+    when = "now" if phase == "after" else "nothing before the switch; after it,"
+    if context.guest:
+        return f"What you must do: {when} keep signing in with your own address.{tokens}"
+    mapped = (
+        " An admin maps your old identity to your work account by hand after connecting, so your history"
+        " follows you."
+        if context.outcome == "map"
+        else ""
+    )
+    return (
+        f'What you must do: {when} sign in with your work account (pick "Work or school account" if'
+        f" asked).{mapped}{tokens}"
+    )
