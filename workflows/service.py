@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from storage import AuditEntry, Database
-from workflows import due
+from workflows import connection_watch, due
 from workflows.admin_gate import ADMIN, AdminVerdict
 from workflows.admin_memory import AdminMemory
 from workflows.directory import Microsoft, OrgUser
@@ -82,6 +82,7 @@ class MigrationService:
         self._settings = settings or WorkflowSettings()
         admins = Administrators(microsoft, clock, self._settings.admin_cache_ttl, gate_memory=gate_memory)
         self._ctx = Context(database, microsoft, clock, self._settings, admins, stopping)
+        self._looks = connection_watch.LookSchedule(self._settings)
 
     # reading
     def status(self, organization: str | None = None, *, ended: bool = False) -> MigrationStatus:
@@ -94,9 +95,19 @@ class MigrationService:
     def organizations(self, *, state: str | None = None, include_finished: bool = False) -> list[str]:
         return reading.organizations(self._ctx, state=state, include_finished=include_finished)
 
-    def awaiting_connection(self) -> list[str]:
-        """The migrations the connection watch looks at: at the portal step, or short of it."""
-        return reading.awaiting_connection(self._ctx)
+    def connection_looks(self) -> connection_watch.Looks:
+        """The migrations the connection watch looks at now: every one at the portal step, and those short of
+        it whose next look is due (`workflows.connection_watch`)."""
+        return self._looks.due(reading.awaiting_connection(self._ctx), self._ctx.now())
+
+    def look_early(self, organization: str, until: datetime) -> ConnectionResult | None:
+        """`check_connection` for a migration short of the portal step, or None once the poll's budget for
+        these looks is spent at `until`: that one and the rest wait for the next poll."""
+        now = self._ctx.now()
+        if now >= until:
+            return None
+        self._looks.reading(organization, now)
+        return connecting.check_connection(self._ctx, organization)
 
     def approval_organization(self, approval_id: int) -> str | None:
         return reading.approval_organization(self._ctx, approval_id)

@@ -20,6 +20,13 @@ class WorkflowSettings:
     connection_watch_every: timedelta = timedelta(seconds=60)
     """How often the bot's watch looks whether the organization is connected (`AADBOT_POLL_SECONDS`);
     the portal steps tell the connector."""
+    early_look_every: timedelta = timedelta(minutes=15)
+    """How often it looks at a migration short of the portal step (planned, blocked...), in case someone
+    connected it without the approval: such a migration may rest for weeks, each look a Microsoft read."""
+    early_look_awaiting_approval_every: timedelta = timedelta(minutes=10)
+    """Likewise while an approval waits: the click the bot has not asked for yet is likeliest then."""
+    early_looks_budget: timedelta = timedelta(seconds=30)
+    """How long one poll spends on those looks at most: the ones it did not reach wait for the next."""
     sign_in_check_every: timedelta = timedelta(minutes=15)
     """How often the sign-ins since the last check are read, once connected (a page or two each time)."""
     sign_in_sweep_every: timedelta = timedelta(hours=24)

@@ -20,6 +20,7 @@ from bot.conversation.understanding import Reading, read
 from faq import FaqAnswerer
 from workflows.admin_memory import MemoryFailed
 from workflows.arguments import organization_name, user_reference
+from workflows.connection_watch import Looks
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.reminders import Tracking
@@ -87,11 +88,12 @@ class Conversation:
             return Message("aadbot", (Text(str(error)),))
 
     def watch(self) -> list[Outgoing]:
-        """One look: approvals that lapsed, old admin verdicts, every migration at the portal step or short of
-        it (a click in the portal may skip the approval), then the sign-in checks and reminders that are due
-        (`workflows.due` says when the next look has work).
+        """One look: approvals that lapsed, old admin verdicts, every migration at the portal step, the
+        sign-in checks and reminders that are due (`workflows.due` says when the next look has work), then
+        the migrations short of the portal step whose look is due (a click in the portal may skip the
+        approval; `workflows.connection_watch` says how often, and how long a poll spends on them).
 
-        What the look finds is recorded as a notice with it; the outbox delivers it with the reminders.
+        What the look finds is recorded as a notice with it; the outbox delivers it.
         """
         try:
             self._desk.service.expire_lapsed_approvals()
@@ -101,12 +103,24 @@ class Conversation:
             self._desk.service.forget_old_admin_verdicts()
         except MemoryFailed as error:  # the least of the look, never to cost the rest: the next forgets
             log.warning("forgetting old admin verdicts failed (%s)", error)
-        for organization in self._desk.service.awaiting_connection():
+        looks = self._desk.service.connection_looks()
+        for organization in looks.at_the_portal_step:
             try:
                 self._desk.service.check_connection(organization)
             except (WorkflowError, MicrosoftError) as error:
                 log.warning("connection watch of %s failed: %s", organization, error)
-        return self.remind()
+        outgoing = self.remind()
+        # after the reminders and the outbox, which a slow read must not hold up; its notice goes out now
+        return outgoing + self._look_early(looks) if looks.short_of_it else outgoing
+
+    def _look_early(self, looks: Looks) -> list[Outgoing]:
+        for organization in looks.short_of_it:
+            try:
+                if self._desk.service.look_early(organization, looks.until) is None:
+                    break
+            except (WorkflowError, MicrosoftError) as error:
+                log.warning("connection watch of %s failed: %s", organization, error)
+        return self._desk.outbox.flush()
 
     def remind(self) -> list[Outgoing]:
         """Queue the reminders that are due, then let the outbox deliver them."""

@@ -36,18 +36,24 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
     connected to another directory (short of it, the prerequisite checks say that).
     """
     try:
+        # The read happens between two transactions: a slow answer (minutes with its retries) holds no
+        # database connection, and the second decides on the state it finds then.
         with (
             ctx.database.session() as session,
             step(ctx, session, organization, BOT, "connection_confirmed") as unit,
         ):
+            if (already := _already_connected_or_refuse(unit)) is not None:
+                return already
+            organization = unit.row.organization
+        observed = _tenant_of(ctx, organization)
+        with (
+            ctx.database.session() as session,
+            step(ctx, session, organization, BOT, "connection_confirmed") as unit,
+        ):
+            if (already := _already_connected_or_refuse(unit)) is not None:
+                return already
             row = unit.row
-            if row.state in CONNECTED_STATES:
-                return ConnectionResult("connected", row.tenant_id, status(session, row), "")
             approved = row.state == "connecting"
-            unit.flow.require(
-                "connection_confirmed" if approved else CONNECTED_OUTSIDE_APPROVAL, command="check-connection"
-            )
-            observed = _tenant_of(ctx, row.organization)
             on_target = observed.casefold() == row.tenant_id.casefold()
             if on_target and approved:
                 unit.flow.fire("connection_confirmed", details={"tenant_id": observed})
@@ -67,6 +73,15 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
             raise
         return ConnectionResult("connected", now_status.tenant_id, now_status, "")
     return result
+
+
+def _already_connected_or_refuse(unit: Unit) -> ConnectionResult | None:
+    row = unit.row
+    if row.state in CONNECTED_STATES:
+        return ConnectionResult("connected", row.tenant_id, status(unit.session, row), "")
+    trigger = "connection_confirmed" if row.state == "connecting" else CONNECTED_OUTSIDE_APPROVAL
+    unit.flow.require(trigger, command="check-connection")
+    return None
 
 
 def _connected_outside_approval(unit: Unit, observed: str) -> OutsideApproval:

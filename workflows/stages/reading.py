@@ -83,14 +83,16 @@ def _organizations(*, include_finished: bool, in_state: bool) -> SelectOfScalar[
     return query
 
 
-def awaiting_connection(ctx: Context) -> list[str]:
-    """Names of the migrations the connection watch looks at (`CONNECTION_WATCHED`), newest first."""
+def awaiting_connection(ctx: Context) -> list[tuple[str, str]]:
+    """(organization, state) of the migrations the connection watch looks at (`CONNECTION_WATCHED`), newest
+    first."""
     with ctx.database.session() as session:
-        return list(dict.fromkeys(session.connection().execute(_AWAITING_CONNECTION).scalars()))
+        rows = session.connection().execute(_AWAITING_CONNECTION)
+        return list(dict.fromkeys((organization, state) for organization, state in rows))
 
 
 _AWAITING_CONNECTION = (
-    select(Migration.organization)
+    select(Migration.organization, Migration.state)
     .where(col(Migration.state).in_(sorted(CONNECTION_WATCHED)))
     .order_by(col(Migration.id).desc())
 )

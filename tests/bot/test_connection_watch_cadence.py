@@ -1,0 +1,125 @@
+"""The watch's look at migrations short of the portal step (rev46, "the watch's extra read"): rarer than at
+the portal step, its Microsoft read outside any database session, and after the reminders and the outbox,
+so that a slow read holds up neither."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.pool import QueuePool
+
+from bot.runtime import Runtime
+from sandbox import Sandbox
+from storage import Database
+from tests.bot.conftest import DANA, ORG, Chat, approved, started
+from tests.fakes.runtimes import runtime_on
+from tests.workflows.fakes import FakeClock
+
+POLL = timedelta(seconds=60)  # AADBOT_POLL_SECONDS' default
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()  # Monday 2 November 2026, 09:00 UTC
+
+
+@pytest.fixture
+def runtime(box: Sandbox, sqlite_database: Database, clock: FakeClock) -> Iterator[Runtime]:
+    built = runtime_on(box, sqlite_database, clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def _counting_reads(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, also: Callable[[], None] = lambda: None
+) -> list[str]:
+    reads: list[str] = []
+    read = runtime.microsoft.organization_tenant_id
+
+    def counted(organization: str) -> str:
+        reads.append(organization)
+        also()
+        return read(organization)
+
+    monkeypatch.setattr(runtime.microsoft, "organization_tenant_id", counted)
+    return reads
+
+
+def _reads_in(span: timedelta, runtime: Runtime, clock: FakeClock, reads: list[str]) -> int:
+    reads.clear()
+    end = clock.now + span
+    while clock.now < end:
+        runtime.conversation.watch()
+        clock.now += POLL
+    return len(reads)
+
+
+def test_a_migration_resting_short_of_the_portal_step_costs_96_reads_a_day_and_144_awaiting_approval(
+    runtime: Runtime, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day of polls at the default 60 s: at every poll it was 1,440 reads a day."""
+    chat = Chat(runtime, restores=False)
+    started(chat)
+    assert chat.state() == "planned"
+    reads = _counting_reads(runtime, monkeypatch)
+    assert _reads_in(DAY / 2, runtime, clock, reads) == 96 // 2  # every 15 minutes
+    chat.say(DANA, "request-approval anyway")
+    assert chat.state() == "awaiting_approval"
+    assert _reads_in(DAY / 2, runtime, clock, reads) == 144 // 2  # every 10 minutes
+    assert set(reads) == {ORG}
+
+
+def test_at_the_portal_step_the_watch_still_reads_at_every_poll(
+    runtime: Runtime, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = Chat(runtime, restores=False)
+    approved(chat)
+    assert chat.state() == "connecting"
+    reads = _counting_reads(runtime, monkeypatch)
+    assert _reads_in(timedelta(minutes=30), runtime, clock, reads) == 30
+
+
+def test_the_early_read_holds_no_database_session_and_comes_after_the_reminders_and_the_outbox(
+    runtime: Runtime, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = Chat(runtime, restores=False)
+    started(chat)
+    happened: list[str] = []
+    pool = runtime.database.engine.pool
+    assert isinstance(pool, QueuePool)  # it counts the connections sessions hold
+    checked_out: list[int] = []
+
+    def reading() -> None:
+        happened.append("read")
+        checked_out.append(pool.checkedout())
+
+    _counting_reads(runtime, monkeypatch, reading)
+    conversation = runtime.conversation
+    remind = conversation.remind
+
+    def reminding() -> list[object]:
+        happened.append("reminders and outbox")
+        return list(remind())
+
+    monkeypatch.setattr(conversation, "remind", reminding)
+    conversation.watch()
+    assert happened == ["reminders and outbox", "read"]
+    assert checked_out == [0]
+
+
+def test_a_poll_spends_its_budget_on_early_looks_then_leaves_the_rest_for_the_next(
+    runtime: Runtime, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started(Chat(runtime, restores=False))
+    reads = _counting_reads(runtime, monkeypatch)
+    looks = runtime.service.connection_looks()
+    assert (looks.at_the_portal_step, looks.short_of_it) == ([], [ORG])
+    clock.now = looks.until  # an earlier look of this poll took the whole budget
+    assert runtime.service.look_early(ORG, looks.until) is None
+    assert reads == []
+    assert runtime.service.connection_looks().short_of_it == [ORG]  # still due: the next poll reads it
