@@ -17,14 +17,15 @@ from bot.conversation.messages import Message, Outgoing
 from bot.runtime import Runtime
 from workflows.arguments import is_email
 from workflows.directory import MicrosoftError
-from workflows.machine import CONNECTED_UNFINISHED
+from workflows.machine import CONNECTED_UNFINISHED, CONNECTION_WATCHED, describe_state
 from workflows.results import MigrationStatus
 
 HELP = """Type what you would type after /aad (`start fabrikam-fiber fabrikam.com`, `status`, `help`...).
 A button shows the words to type instead of clicking it; right after an answer, `Not helpful` rates it.
   :as EMAIL      speak as someone else
   :dm TEXT       send TEXT as a direct message to the bot (questions, `todo`, `done N`)
-  :connect       (sandbox) click Connect in the portal for the migration waiting for it
+  :connect       (sandbox) click Connect in the portal for the migration waiting for it (or ahead of
+                 its approval, as someone may)
   :signin EMAIL  (sandbox) that person signs in to the organization with their work account
   :billing       (sandbox) move the billing subscription into the directory, as in the Azure portal
   :later 1d      (sandbox) move the clock on (3h, 1d, 1w) and see what everyone receives meanwhile
@@ -183,17 +184,26 @@ def _move_clock(
 
 
 def _simulate_connect(runtime: Runtime) -> str:
+    """The click at the portal step, or ahead of the approval, as someone may (walk33 finding 1): the bot
+    notices either at its next look."""
     connecting = runtime.service.organizations(state="connecting")
     status = runtime.service.status(connecting[0]) if connecting else _newest_migration(runtime)
-    if status is None or (not connecting and status.state not in CONNECTED_UNFINISHED):
-        return "No migration is waiting for the portal step (it needs an approval first)."
-    target = status.directory_name
-    if not connecting or _connected(runtime, status):  # the watch may not have noticed it yet
-        return f"(portal: {status.organization} is already connected to {target}; nothing to click.)"
-    body = {"organization": status.organization, "tenantId": status.tenant_id}
+    if status is None:
+        return "No migration yet: `start` one first."
+    organization, target = status.organization, status.directory_name
+    if status.state in CONNECTED_UNFINISHED or _connected(runtime, status):  # the watch may not know yet
+        return f"(portal: {organization} is already connected to {target}; nothing to click.)"
+    if status.state not in CONNECTION_WATCHED:
+        return f"No migration can be connected now: {organization}'s is {describe_state(status.state)}."
+    body = {"organization": organization, "tenantId": status.tenant_id}
     refused = in_sandbox(runtime, ":connect", "/_sandbox/connect", body)
+    if refused:
+        return refused
+    if connecting:
+        return f"(portal: {organization} connected to {target}; the connection watch will notice)"
     return (
-        refused or f"(portal: {status.organization} connected to {target}; the connection watch will notice)"
+        f"(portal: {organization} connected to {target} ahead of the approval, which nobody gave: the"
+        " connection watch's next look, or `check-connection`, raises the alarm)"
     )
 
 

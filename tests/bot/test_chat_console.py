@@ -66,6 +66,26 @@ def test_connecting_or_moving_billing_twice_says_it_is_already_done(runtime: Run
     assert "is already in Fabrikam." in moved
 
 
+def test_connect_ahead_of_the_approval_clicks_and_the_next_look_raises_the_alarm(runtime: Runtime) -> None:
+    """walk33 finding 1 rehearsed: someone connects in the portal while the approval still waits."""
+    said = _chat(runtime, ["start fabrikam-fiber fabrikam.com", "request-approval anyway", ":connect"])
+    assert said.endswith(
+        "(portal: fabrikam-fiber connected to Fabrikam ahead of the approval, which nobody gave: the"
+        " connection watch's next look, or `check-connection`, raises the alarm)"
+    )
+    alarm = _chat(runtime, ["check-connection"])
+    assert "🚨 FABRIKAM-FIBER WAS CONNECTED TO FABRIKAM OUTSIDE THE APPROVAL" in alarm
+    assert (
+        "Someone connected fabrikam-fiber to Fabrikam in the portal while approval #1 was still waiting (it"
+        " is void now)."
+    ) in alarm
+    assert runtime.service.status("fabrikam-fiber").state == "connected"
+
+
+def test_connect_with_no_migration_says_to_start_one(runtime: Runtime) -> None:
+    assert _chat(runtime, [":connect"]).endswith("No migration yet: `start` one first.")
+
+
 def test_a_mistyped_organization_puts_no_warning_in_the_console(
     runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
