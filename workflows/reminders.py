@@ -61,7 +61,7 @@ from workflows.stages.list_messages import (
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.todo import required
-from workflows.working_hours import last_working_day, next_working_moment, zone
+from workflows.working_hours import last_working_day, month_end, next_working_moment, zone
 
 DIGEST_MESSAGE, BILLING_MESSAGE = "straggler_digest", "billing_reminder"
 BILLING_MOVED_MESSAGE = "billing_moved"
@@ -415,33 +415,33 @@ class Tracking:
                 # confirmed now, or by `check-billing`, or the migration moved past the billing step
                 self._end(session, reminder, "done")
                 return 1 if result is not None else 0
-            deadline = last_working_day(now.date())
             payload: dict[str, Any] = {
                 "recipient": admins,
                 "organization": organization,
                 "message": result.message,
                 "steps": list(result.steps),
-                "deadline": deadline.isoformat(),
+                "deadline": month_end(now.date()).isoformat(),
                 "missed": _missed_deadline(verification.connected_at(session, row), now),
             }
             every = self._settings.billing_every_working_days
-            last_call = self._last_call(now, deadline)
+            last_call = self._last_call(now, last_working_day(now.date()))
             if payload["missed"] is not None:  # past the deadline the cadence is all there is to say
                 payload["every_working_days"] = every
             return self._queue(session, reminder, BILLING_MESSAGE, payload, every, not_after=last_call)
 
-    def _last_call(self, now: datetime, deadline: date) -> datetime | None:
+    def _last_call(self, now: datetime, last_day: date) -> datetime | None:
         """The billing reminder on the month's last working day, a working day after the one sent `now`.
 
         From that day's first working hour it would follow a reminder sent in the working hour before
         (Friday 16:05, then Monday 09:00) with the same words: one due moment, reminded twice. None when
-        a working day on is past the deadline: the reminder sent now is the last call.
+        a working day on is past that day: the reminder sent now is the last call. The deadline itself is
+        the calendar month's end, which may be a weekend.
         """
         first_hour = next_working_moment(
-            datetime.combine(deadline, time(0), UTC), UTC, self._settings.working_hours
+            datetime.combine(last_day, time(0), UTC), UTC, self._settings.working_hours
         )
         call = max(first_hour, self._next(now, 1, None))
-        return call if call.date() == deadline else None
+        return call if call.date() == last_day else None
 
     def _billing_unchecked(self, reminder_id: int, organization: str, error: str) -> int:
         """The check could not run: try again later and later; after a few misses, tell the admins."""
@@ -466,7 +466,7 @@ class Tracking:
                         " (Organization settings > Billing) and the subscription (Reader is enough).",
                         "Run `check-billing` once that is fixed; I keep trying meanwhile.",
                     ],
-                    "deadline": last_working_day(now.date()).isoformat(),
+                    "deadline": month_end(now.date()).isoformat(),
                 }
                 told = to_every_admin(key, self._every_admin(row), BILLING_MESSAGE, unchecked)
                 enqueue_all(session, told, now=now)
@@ -706,8 +706,8 @@ def _missed_deadline(connected_at: datetime | None, now: datetime) -> str | None
     next month's deadline would hide that this one was missed."""
     if connected_at is None:
         return None
-    first = last_working_day(connected_at.date())
-    return first.isoformat() if now.date() > first else None
+    deadline = month_end(connected_at.date())
+    return deadline.isoformat() if now.date() > deadline else None
 
 
 def _open_items(

@@ -65,8 +65,14 @@ def after_working_days(
     return next_working_moment(later, where, hours)
 
 
+def month_end(of: date) -> date:
+    """The billing deadline: Microsoft asks to move billing "before the end of the month", a calendar one."""
+    return of.replace(day=calendar.monthrange(of.year, of.month)[1])
+
+
 def last_working_day(of: date) -> date:
-    day = of.replace(day=calendar.monthrange(of.year, of.month)[1])
+    """The last day of `of`'s month when the admins are reminded: the deadline itself may be a weekend."""
+    day = month_end(of)
     while day.weekday() >= 5:
         day -= timedelta(days=1)
     return day

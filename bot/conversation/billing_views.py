@@ -5,13 +5,13 @@ two days later, with no word of it before)."""
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from datetime import date, datetime
 
 from bot.conversation.messages import Text
 from workflows.plan import Check
 from workflows.stages.billing import WHO_MOVES_IT, while_unmoved
+from workflows.working_hours import month_end
 
 BILLING_CHECK = "billing-subscription"
 
@@ -39,10 +39,6 @@ def billing_ahead(
             f" {WHO_MOVES_IT}; `check-billing {organization}` gives the steps."
         )
     ]
-
-
-def month_end(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def time_left(day: date) -> str:
