@@ -29,6 +29,17 @@ ROLE_FIX = (
     " or relax the guest invite settings (External Identities > External collaboration settings)."
 )
 
+# A failing connector check names the admins able to connect instead (`connect-as-me`), the connector and
+# those who could not connect themselves left out.
+ADMIN = member("1", "admin@a.com")
+GUEST_FIX = (
+    "Connect as a Member of the tenant (a guest cannot see its identities), or have g@a.com converted into a"
+    f" Member: {CONVERT_GUEST}."
+)
+ADMIN_FIX = "Have the owner add them to Project Collection Administrators, or connect as an admin."
+TAKE_OVER_WHY = " may connect instead (an enabled Member and an admin of org): they type `connect-as-me org`."
+TWO_MAY = " owner@a.com or admin@a.com" + TAKE_OVER_WHY
+OWNER_MAY = " owner@a.com" + TAKE_OVER_WHY
 BILLED = Organization(name="org", billing_subscription_id="sub")
 SHARED_WHY = (
     "Several users would get one directory account, which only one can: Connect carries over one at most,"
@@ -88,6 +99,18 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
             f" converted into a Member: {CONVERT_GUEST}.",
         ),
     ),
+    "member-guest-others-may": (
+        "connector-member",
+        {
+            "connector": "g@a.com",
+            "directory": [member("g", "g@a.com", user_type="Guest"), member("o", "owner@a.com"), ADMIN],
+        },
+        (
+            "fail",
+            "g@a.com is a Guest in A; connecting needs a Member. " + GUEST_FIX + TWO_MAY,
+            GUEST_FIX + TWO_MAY,
+        ),
+    ),
     "member-disabled": (
         "connector-member",
         {"directory": [member("1", "admin@a.com", account_enabled=False)]},
@@ -121,6 +144,24 @@ CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
             "else@a.com is neither the owner nor a Project Collection Administrator of org. Have the"
             " owner add them to Project Collection Administrators, or connect as an admin.",
             "Have the owner add them to Project Collection Administrators, or connect as an admin.",
+        ),
+    ),
+    "admin-fail-owner-may": (
+        "connector-admin",
+        {
+            "connector": "else@a.com",
+            "directory": [
+                member("e", "else@a.com"),
+                member("o", "owner@a.com"),
+                member("1", "admin@a.com", account_enabled=False),
+            ],
+        },
+        (
+            "fail",
+            "else@a.com is neither the owner nor a Project Collection Administrator of org. "
+            + ADMIN_FIX
+            + OWNER_MAY,
+            ADMIN_FIX + OWNER_MAY,
         ),
     ),
     "duplicates-pass": (

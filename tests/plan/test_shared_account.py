@@ -61,3 +61,14 @@ def test_an_ambiguous_person_decided_onto_a_taken_account_fails_the_check() -> N
     assert plan.users[0].outcome == "ambiguous" and _shared(plan).status == "pass"
     assert _shared(apply(plan, [Decision("e0", "k", "Dana")])).status == "fail"
     assert _shared(apply(plan, [Decision("e0", "o", "Dana")])).status == "pass"
+
+
+def test_two_identities_both_carried_over_leave_the_admin_a_placeholder_to_decide_out() -> None:
+    # Connect carries both over only when their principal names differ in case alone: nobody was mapped by
+    # hand, so the fix cannot name one and shows where the admin's choice goes.
+    plan = build_plan(build(["kim@fabrikam.com", "KIM@fabrikam.com"], [KIM, ADMIN]), "admin@a.com")
+    assert [user.outcome for user in plan.users] == ["auto", "auto"]
+    assert _shared(plan).fix.startswith(
+        "Decide which one keeps it; for each other one, `decide org PERSON no-access` (they lose access,"
+        " their history is kept). "
+    )

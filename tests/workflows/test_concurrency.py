@@ -6,17 +6,19 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import pytest
 
-from storage import Database
+from storage import AuditEntry, Database, Migration
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.errors import ConflictError, WorkflowError
+from workflows.machine import CONNECTED_OUTSIDE_APPROVAL
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings
+from workflows.stages.unit import conflict_from
 
 T = TypeVar("T")
 PAT = Actor(id="U-PAT", email="pat@fabrikam.com", name="Pat")
@@ -190,4 +192,24 @@ def test_racing_steps_that_call_microsoft_collide_on_the_busy_state(
     assert len(conflicts) == 1, results
     assert sorted(microsoft.invitations) == (
         ["bob@outlook.com", "cy@gmail.com"] if command == "invite" else []
+    )
+
+
+def test_a_conflict_with_a_click_in_the_portal_says_nobody_approved_it() -> None:
+    # `check-connection` may find the click while another admin's command is under way: theirs is refused
+    # with what happened, and that no approval let it happen.
+    latest = AuditEntry(
+        migration_id=7,
+        at=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+        actor_id="U-DANA",
+        actor_email="dana@fabrikam.com",
+        actor_name="Dana",
+        action=CONNECTED_OUTSIDE_APPROVAL,
+        state_before="awaiting_approval",
+        state_after="connected",
+    )
+    row = Migration(organization="fabrikam", tenant_id="t", state="connected")
+    assert str(conflict_from(latest, row)) == (
+        "Dana just found the organization connected in the portal outside the approval (nobody approved it);"
+        " the migration is now connected. Next: `notify`, `invite`."
     )

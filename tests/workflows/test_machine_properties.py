@@ -245,6 +245,42 @@ def test_resume_reruns_the_failed_step_or_an_abandoned_one_and_nothing_else(row:
 
 
 @pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (
+            _row("inviting", idle=LEASE - timedelta(minutes=1)),
+            "the step is still running, or its process ended without a word; if so, `resume` re-runs it from"
+            " 09:01 UTC, when the step's lease ends.",
+        ),
+        # not a leased state: nothing is running, so no lease to wait for
+        (
+            _row("failed"),
+            "no interrupted step to resume (it may still be running); look at `status` in a minute.",
+        ),
+    ],
+)
+def test_a_refused_resume_says_when_the_steps_lease_ends_or_that_nothing_waits(
+    row: Migration, reason: str
+) -> None:
+    flow = MigrationFlow(row, Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    with pytest.raises(WorkflowError) as refused:
+        flow.fire("resume")
+    assert str(refused.value) == f"`resume` is not possible yet: {reason}"
+
+
+def test_complete_before_billing_is_confirmed_names_what_it_waits_for() -> None:
+    assert str(refusal("users_notified", "complete")) == (
+        "`complete` does not fit now: billing is not yet confirmed in the new directory (`check-billing`"
+        " looks now); the migration is connected, with everyone's to-do list sent. What you can do next:"
+        " `check-billing`, `invite`."
+    )
+    # what is missing is named only where the state's name does not say it
+    assert str(refusal("connected", "complete")) == (
+        "`complete` does not fit now: the migration is connected. What you can do next: `notify`, `invite`."
+    )
+
+
+@pytest.mark.parametrize(
     ("failing", "moves"),
     [
         (("invite-permission",), True),  # nobody may invite the people without an account
