@@ -106,7 +106,8 @@ class Sandbox:
     def save(self) -> SandboxSnapshot:
         """Everything the sandbox serves and remembers now, for `restore` to serve again (as often as asked):
         a test replays the steps that lead to it once and restores it after, a rehearsal can go back to it.
-        Teams' conversations are not kept: a restored sandbox starts them anew, as `reset` does."""
+        Teams' world is kept too (conversations, messages, installs, views); the bot's endpoint with it,
+        which a bot serving elsewhere registers again."""
         return SandboxSnapshot(self._scenario, self._copy(self._state))
 
     def restore(self, snapshot: SandboxSnapshot) -> None:
@@ -175,6 +176,13 @@ class Sandbox:
         """A copy of the scenario as it is now (invitations, removals and connection applied)."""
         with self._state.lock:
             return copy.deepcopy(self._state.data)
+
+    def teams_untouched(self) -> bool:
+        """Whether Teams saw nothing yet but the bot's registration (`TeamsWorld.untouched`): a test that
+        restores a saved world in place of steps checks it, as the steps start from such a Teams."""
+        with self._state.lock:
+            world = self._state.teams
+        return world is None or world.untouched()
 
     def set_faults(self, **settings: Any) -> None:
         """Same settings as `POST /_sandbox/faults`: rate_429, rate_500, rate_slow, retry_after, ...,

@@ -9,11 +9,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox._odata import ADDRESS_PROPERTIES
 from sandbox._permissions import Credentials
 from sandbox._scenario import ZERO_TENANT, Scenario, descriptor_for
+
+if TYPE_CHECKING:
+    from sandbox._teams import TeamsWorld
 
 
 @dataclass(frozen=True)
@@ -111,16 +114,22 @@ class State:
         self.faults = Faults()
         self.credentials = Credentials.from_scenario(self.data)
         self.request_counts: Counter[str] = Counter()
+        self.teams: TeamsWorld | None = None
+        """Teams as the sandbox plays it, made with the sandbox's routes (sandbox/_teams_routes.py)."""
         self._addresses: dict[str, list[int]] = {}
         self._addressed: tuple[list[dict[str, Any]] | None, int] = (None, 0)
         """`_addresses` indexes this list's users up to this count (`holding`)."""
 
     def copy(self, *, page_size: int, clock: Callable[[], float], device_interval: int) -> State:
         """An independent copy of everything served and remembered (the scenario as it is now, tokens,
-        device codes, faults and their draws, request counts), with a lock of its own and the options given
-        (a copy may serve in another sandbox, on that one's clock)."""
-        with self.lock:
-            twin = copy.deepcopy(self, {id(self.lock): threading.RLock(), id(self.clock): clock})
+        device codes, faults and their draws, request counts, Teams' conversations, messages, installs and
+        per-person views), with locks of its own and the options given (a copy may serve in another
+        sandbox, on that one's clock)."""
+        own: dict[int, Any] = {id(self.lock): threading.RLock(), id(self.clock): clock}
+        teams_lock = self.teams.lock if self.teams is not None else threading.RLock()
+        own[id(teams_lock)] = threading.RLock()
+        with self.lock, teams_lock:
+            twin = copy.deepcopy(self, own)
         twin.page_size, twin.device_interval = page_size, device_interval
         return twin
 

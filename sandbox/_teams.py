@@ -29,7 +29,6 @@ that a test can sign a Teams activity with a real published key that is not Team
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import threading
 import time
@@ -119,7 +118,8 @@ class TeamsWorld:
     throttled: int = 0
     key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     other_channel_key_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _numbered: int = 0
+    """Activity ids given so far (a number, not an iterator, so that `Sandbox.save` copies it)."""
     _bearers: dict[tuple[str, str | None], tuple[float, str]] = field(default_factory=dict)
     """Per service URL and app id, when the token `bearer` sends was signed, and the token."""
 
@@ -130,9 +130,28 @@ class TeamsWorld:
         tenant_limit = int(section.get("tenantLimitPerSecond") or 0)
         self.per_tenant = SlidingLimits(((1.0, tenant_limit),) if tenant_limit else PER_TENANT, clock)
         self.installs = SlidingLimits(GRAPH_INSTALLS, clock)
-        self.installed = {self._user_id(upn) for upn in section.get("installed", []) if self._user_id(upn)}
-        self.blocked = {self._user_id(upn) for upn in section.get("blocked", []) if self._user_id(upn)}
+        self.installed, self.blocked = self._scenario_people("installed"), self._scenario_people("blocked")
         self.conversations[CHANNEL_CONVERSATION] = Conversation(CHANNEL_CONVERSATION, "channel")
+
+    def _scenario_people(self, which: str) -> set[str]:
+        """The directory ids of the people the scenario's `teams` section lists under `which`."""
+        section = self.state.data.get("teams") or {}
+        return {self._user_id(upn) for upn in section.get(which, []) if self._user_id(upn)}
+
+    def untouched(self) -> bool:
+        """Nothing happened in Teams yet but the bot's registration: no message, card, chat, view, install
+        or person leaving since the scenario was given."""
+        with self.lock:
+            return (
+                not self.log
+                and not self.posts
+                and not self.views
+                and not self.operations
+                and not self.throttled
+                and self.conversations.keys() == {CHANNEL_CONVERSATION}
+                and self.installed == self._scenario_people("installed")
+                and self.blocked == self._scenario_people("blocked")
+            )
 
     @property
     def key(self) -> rsa.RSAPrivateKey:
@@ -200,7 +219,9 @@ class TeamsWorld:
         )
 
     def next_activity_id(self) -> str:
-        return f"1{int(time.time() * 1000)}{next(self._numbers):06d}"
+        with self.lock:
+            self._numbered += 1
+            return f"1{int(time.time() * 1000)}{self._numbered:06d}"
 
     # ------------------------------------------------------------ signing
 

@@ -36,7 +36,10 @@ _BOT_TIMEOUT = 60.0
 
 
 def teams_routes(state: State) -> list[Route]:
-    world = TeamsWorld(state)
+    """Teams' routes over `state`'s Teams world: the one a restored state brought, or a new one."""
+    if state.teams is None:
+        state.teams = TeamsWorld(state)
+    world = state.teams
     connector = _Connector(world)
     control = _Control(world)
     return [

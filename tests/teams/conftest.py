@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from bot.runtime import Runtime, utc_now
 from bot.teams.settings import TeamsSettings
 from sandbox import Sandbox, parse_scenario
 from storage import Database
+from tests.bot.conftest import may_restore
+from tests.bot.replays import replayed
 from tests.conftest import FABRIKAM
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.server import ServerThread
 
 if TYPE_CHECKING:  # the Teams surface: imported by the tests that build one, not at collection
     from bot.teams.surface import TeamsSurface
+    from tests.storage.databases import RunSchema
     from tests.teams.serving import ServedTeams
 
 T = TypeVar("T")
@@ -32,7 +38,11 @@ ORGANIZATION = "fabrikam-fiber"
 
 @dataclass
 class Teams:
-    """A person's hands in Teams, through the sandbox's control endpoints; reads what the bot sent."""
+    """A person's hands in Teams, through the sandbox's control endpoints; reads what the bot sent.
+
+    Also where the steps before the one under test run (a `Scene` of tests/bot/replays.py): replayed by a
+    test process's first test, restored in its later ones (the database's rows; the sandbox with its Teams,
+    this test's bot registered in it; whom the runtime remembers an admin)."""
 
     url: str
     runtime: Runtime
@@ -41,6 +51,25 @@ class Teams:
     worker: asyncio.Runner = field(default_factory=asyncio.Runner)
     """The event loop of the test's second bot process, which delivers the outbox and runs the watch."""
     _working: TeamsSurface | None = None
+    restores: bool = True
+    """False (`replays_for_real`): the steps always run for real."""
+    schema: RunSchema | None = None  # always SQLite
+
+    def untouched(self) -> bool:
+        """Nothing said, sent or started yet: Teams as the scenario gave it, no migration in the database."""
+        assert self.runtime.sandbox is not None
+        with self.runtime.database.engine.connect() as connection:
+            started = connection.execute(text("SELECT count(*) FROM migration")).scalar_one()
+        return not started and self.runtime.sandbox.teams_untouched()
+
+    def surface_saved(self) -> None:
+        """Teams' side of the steps is the sandbox's (its world is saved with it); the bot's caches (its
+        sign-ins, directory look-ups) are filled again as it works, as after a restart."""
+
+    def restore_surface(self, saved: None) -> None:
+        """This test's bot registered in the restored Teams, which knew the saving test's."""
+        registration = {"endpoint": self.bot_url, "appId": APP_ID}
+        httpx.post(f"{self.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
 
     def say(self, upn: str, text: str, *, channel: bool = True, **extra: Any) -> dict[str, Any]:
         body = {"from": upn, "text": text, "channel": channel, **extra}
@@ -165,7 +194,12 @@ def connect(teams: Teams) -> None:
 
 
 def approval_requested(teams: Teams, admin: str) -> dict[str, Any]:
-    """`admin` starts the migration, invites and asks for approval; the approval card in the channel."""
+    """`admin` starts the migration, invites and asks for approval; the approval card in the channel.
+    Replayed once per test process and world, restored after (tests/bot/replays.py)."""
+    return replayed(teams, ("teams approval requested", admin), lambda: _approval_requested(teams, admin))
+
+
+def _approval_requested(teams: Teams, admin: str) -> dict[str, Any]:
     teams.say(admin, f"start {ORGANIZATION} fabrikam.com")
     teams.say(admin, f"invite {ORGANIZATION}")
     before = len(teams.activities())
@@ -179,6 +213,19 @@ def approval_requested(teams: Teams, admin: str) -> dict[str, Any]:
     )
 
 
+def lists_sent(teams: Teams, admin: str) -> None:
+    """`admin` starts the migration, invites and notifies: everyone's list sent, when the organization was
+    found connected (`connect` first). Replayed once per test process and world, restored after."""
+
+    def steps() -> None:
+        teams.say(admin, f"start {ORGANIZATION} fabrikam.com")
+        teams.say(admin, f"invite {ORGANIZATION}")
+        teams.say(admin, f"notify {ORGANIZATION}")
+        teams.deliver_outbox()
+
+    replayed(teams, ("teams lists sent", admin), steps)
+
+
 def actions_of(node: Any) -> list[dict[str, Any]]:
     if isinstance(node, dict):
         own = [node] if node.get("type") == "Action.Execute" else []
@@ -188,17 +235,24 @@ def actions_of(node: Any) -> list[dict[str, Any]]:
     return []
 
 
-@pytest.fixture
-def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_database: Database) -> Iterator[Teams]:
-    fabrikam["teams"] = {
-        "installed": ["dana@fabrikam.com"],
-        "blocked": ["ivan@fabrikam.com"],
-        "timeZones": {"carol@fabrikam.com": "Asia/Tokyo"},
-    }
+TEAMS_SECTION = {
+    "installed": ["dana@fabrikam.com"],
+    "blocked": ["ivan@fabrikam.com"],
+    "timeZones": {"carol@fabrikam.com": "Asia/Tokyo"},
+}
+"""Who has the app, who blocked the bot, Carol's zone: the `teams` section of every Teams test's scenario."""
+
+
+@contextmanager
+def teams_on(
+    box: Sandbox, database: Database, scenario: dict[str, Any], *, restores: bool = True
+) -> Iterator[Teams]:
+    """The bot's Teams surface served on loopback over `database`, `box` reset to `scenario` with Teams
+    (`TEAMS_SECTION`) and the bot registered in it; the hands to act in it."""
     from bot.teams.surface import build_surface
 
-    served_box.reset(parse_scenario(fabrikam))
-    runtime = runtime_on(served_box, sqlite_database, surface="slack")
+    box.reset(parse_scenario({**scenario, "teams": copy.deepcopy(TEAMS_SECTION)}))
+    runtime = runtime_on(box, database, surface="slack")
     try:
         assert runtime.sandbox is not None
         tenant_id = str(runtime.sandbox.state()["tenant"]["id"])
@@ -212,13 +266,27 @@ def teams(fabrikam: dict[str, Any], served_box: Sandbox, sqlite_database: Databa
                 f"{runtime.sandbox.url}/_sandbox/teams/bot", json={"endpoint": endpoint, "appId": APP_ID}
             ).raise_for_status()
             # the second surfaces a test builds (another process) link files to this server too
-            hands = Teams(runtime.sandbox.url, runtime, replace(teams_settings, public_url=bot.url), endpoint)
+            hands = Teams(
+                runtime.sandbox.url,
+                runtime,
+                replace(teams_settings, public_url=bot.url),
+                endpoint,
+                restores=restores,
+            )
             try:
                 yield hands
             finally:
                 hands.stop_working()
     finally:
         runtime.close()
+
+
+@pytest.fixture
+def teams(
+    request: pytest.FixtureRequest, fabrikam: dict[str, Any], served_box: Sandbox, sqlite_database: Database
+) -> Iterator[Teams]:
+    with teams_on(served_box, sqlite_database, fabrikam, restores=may_restore(request)) as hands:
+        yield hands
 
 
 @pytest.fixture(scope="package")

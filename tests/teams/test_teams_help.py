@@ -9,6 +9,7 @@ import httpx
 from sqlmodel import select
 
 from storage import Approval
+from tests.bot.replays import replayed
 from tests.teams.conftest import APP_ID, ORGANIZATION, Teams, approval_requested, connect, texts
 
 DANA, LEE, BOB, CAROL = (
@@ -21,7 +22,12 @@ SERVICE_URL = "https://smba.trafficmanager.net/amer/"
 
 
 def _notified(teams: Teams) -> str:
-    """The migration connected and everyone's list sent; Bob's Teams sign-in name (his guest `#EXT#`)."""
+    """The migration connected and everyone's list sent; Bob's Teams sign-in name (his guest `#EXT#`).
+    Replayed once per test process, restored after (tests/bot/replays.py)."""
+    return replayed(teams, ("teams notified",), lambda: _notify(teams))
+
+
+def _notify(teams: Teams) -> str:
     prompt = approval_requested(teams, DANA)
     assert teams.click(LEE, prompt["id"], "Approve").status_code == 200
     teams.deliver_outbox()

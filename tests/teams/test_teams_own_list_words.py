@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.teams.conftest import ORGANIZATION, Teams, connect, texts
+from tests.teams.conftest import ORGANIZATION, Teams, connect, lists_sent, texts
 
 DANA, CAROL = "dana@fabrikam.com", "carol@fabrikam.com"
 POINTER = "I answered you in our personal chat."
@@ -15,10 +15,7 @@ POINTER = "I answered you in our personal chat."
 def _listed(teams: Teams) -> None:
     """The organization found connected, the missing people invited, everyone's list sent."""
     connect(teams)
-    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
-    teams.say(DANA, f"invite {ORGANIZATION}")
-    teams.say(DANA, f"notify {ORGANIZATION}")
-    teams.deliver_outbox()
+    lists_sent(teams, DANA)
 
 
 def _where(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from bot.delivery.reports import refresh_reports
-from tests.teams.conftest import ORGANIZATION, Teams, approval_requested, connect, texts
+from tests.teams.conftest import ORGANIZATION, Teams, approval_requested, connect, lists_sent, texts
 from workflows.progress import UserProgress
 from workflows.results import Actor
 
@@ -27,14 +27,6 @@ NOT_ACCEPTED = "has not accepted the invitation yet: cannot see Teams messages i
 DISABLED = "has a disabled directory account: cannot sign in to Teams"
 
 
-def _notified(teams: Teams) -> None:
-    """The organization found connected, the missing people invited after connecting, lists sent."""
-    teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
-    teams.say(DANA, f"invite {ORGANIZATION}")
-    teams.say(DANA, f"notify {ORGANIZATION}")
-    teams.deliver_outbox()
-
-
 def _rows(teams: Teams) -> dict[str, UserProgress]:
     return {user.email: user for user in teams.runtime.tracking.progress(ORGANIZATION).users}
 
@@ -48,7 +40,7 @@ def test_invitees_who_have_not_accepted_and_disabled_people_are_not_reached_unti
     teams: Teams,
 ) -> None:
     connect(teams)
-    _notified(teams)
+    lists_sent(teams, DANA)  # the organization found connected, the missing people invited after
     assert _directory_user(teams, ERIN_GUEST)["externalUserState"] == "PendingAcceptance"
 
     # Nothing went where they cannot look, and the admins are told so, with why and where to write
@@ -115,7 +107,7 @@ def test_teams_refuses_people_who_cannot_use_it_in_the_tenant(teams: Teams) -> N
 
 def test_a_person_with_two_matching_accounts_gets_her_list_and_is_known_by_either(teams: Teams) -> None:
     connect(teams)
-    _notified(teams)
+    lists_sent(teams, DANA)
 
     # Her list reached the account she works in (the member one), not the guest one
     (hers,) = teams.personal(HANA_MEMBER)
