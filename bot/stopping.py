@@ -85,9 +85,11 @@ async def _on_signals(serving: Serving, received: list[signal.Signals], bound: _
         if received:  # asked again (a second Ctrl-C): whoever asked will not wait for the bound
             bound.exit_now(f"{number.name} again")
         received.append(number)
+        # set before the line is logged: whoever reads the line (an operator, a test) may rely on a step
+        # under way stopping before its next person
+        PROCESS_STOPPING.set()  # an invite or a removal under way stops between two people
         logger.info("stopping (%s)", number.name)  # the work under way may take a while yet
         bound.arm("the signal")
-        PROCESS_STOPPING.set()  # an invite or a removal under way stops between two people
         stopping.set()
 
     try:
