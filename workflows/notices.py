@@ -152,20 +152,27 @@ def decision(
 
 
 def connection(
-    session: Session, row: Migration, result: ConnectionResult, now: datetime, *, admins: Sequence[str] = ()
+    session: Session,
+    row: Migration,
+    result: ConnectionResult,
+    now: datetime,
+    *,
+    admins: Sequence[str] = (),
+    unlisted: str = "",
 ) -> bool:
     """Connected (once), or connected to another directory (once per directory seen); True the first time.
-    `admins` hear it by direct message too: a connection nobody approved locks people out at once."""
+    `admins` hear it by direct message too, with the names of whom it locks out and whom to map; the
+    channel's copy counts them and says who has the names (`privately`), or why the admins could not be
+    listed (`unlisted`)."""
     seen = "" if result.outcome == "connected" else f"-{result.observed_tenant_id}"
     key = f"migration-{row.id}-{result.outcome}{seen}"
     told = {"result": encode(result)}
     channel = admins_address(row)
-    notices = [NewMessage(key, channel, CONNECTION, told)]
-    notices += [
-        NewMessage(f"{key}-{admin}", admin, CONNECTION, told)
-        for admin in admins
-        if admin.casefold() != channel.casefold()  # started by direct message: the channel is the starter
-    ]
+    # started by direct message: the channel is the starter
+    private = [admin for admin in admins if admin.casefold() != channel.casefold()]
+    shared = told | {"privately": private, "unlisted": unlisted} if row.channel_id else told
+    notices = [NewMessage(key, channel, CONNECTION, shared)]
+    notices += [NewMessage(f"{key}-{admin}", admin, CONNECTION, told) for admin in private]
     return _record_all(session, row, notices, now)
 
 

@@ -191,6 +191,9 @@ class ConnectionResult:
     """Connected: who an admin maps by hand now, each to their directory account."""
     outside_approval: OutsideApproval | None = None
     """Connected by a click in the portal that no approval let happen."""
+    told_privately: tuple[str, ...] = ()
+    """Whom this look's notice reached by direct message (the starter's copy of one started in a direct
+    message too): someone among them who asked has their answer in it."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ copy of it once decided, what the channel hears, the connector's portal steps, a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.conversation import plan_views, views
 from bot.conversation.billing_views import billing_ahead
 from bot.conversation.messages import (
@@ -55,7 +57,9 @@ def not_invited_yet(refused: NotInvitedYet) -> Outgoing:
     return say(str(refused), Text(str(refused)), Actions(buttons), private=True)
 
 
-def approval_prompt(request: ApprovalRequest) -> Message:
+def approval_prompt(request: ApprovalRequest, *, shared: bool = False) -> Message:
+    """`shared`: the copy in the migration's channel, which says how many are affected and where their names
+    are (each approver's copy, by direct message): people's names are their addresses."""
     requester = request.requested_by.name or request.requested_by.email
     target = request.tenant_name or request.tenant_id
     blocks: list[Block] = [
@@ -69,8 +73,10 @@ def approval_prompt(request: ApprovalRequest) -> Message:
                 ("Expires", f"{views.day(request.expires_at)} {views.clock_time(request.expires_at)} UTC"),
             )
         ),
-        plan_views.who_is_affected(request.affected, request.warnings),
+        plan_views.who_is_affected(request.affected, request.warnings, named=not shared),
     ]
+    if shared:
+        blocks.append(Text(_names_where(request.organization, "each approver's copy of this prompt")))
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
         blocks.extend(
@@ -78,8 +84,9 @@ def approval_prompt(request: ApprovalRequest) -> Message:
                 request.warnings, request.organization, target, request.status.updated_at, connected=False
             )
         )
-    blocks.extend(nobody_told(request))
-    blocks.extend(_everyone_losing_access(request))
+    blocks.extend(nobody_told(request, shared=shared))
+    if not shared:
+        blocks.extend(_everyone_losing_access(request))
     blocks.append(decision_buttons(request.approval_id))
     return Message(
         f"Approval #{request.approval_id} needed: connect {request.organization} to {target}", tuple(blocks)
@@ -112,10 +119,18 @@ def requested(request: ApprovalRequest) -> Message:
     return Message(text, (Text(text), *nobody_told(request)))
 
 
-def nobody_told(request: ApprovalRequest) -> list[Block]:
+def nobody_told(request: ApprovalRequest, *, shared: bool = False) -> list[Block]:
     """Microsoft's first prerequisite, said plainly when it was skipped or missed the people it matters most
-    for; approving stays possible."""
+    for; approving stays possible. `shared`: how many it missed, not their addresses."""
     organization = request.organization
+    if request.unreached and shared:
+        missed = plan_views.people(len(request.unreached))
+        return [
+            Text(
+                f"⚠️ The advance notice could not reach {missed} in chat, so they do not know what is coming."
+                " This does not block approval."
+            )
+        ]
     if request.unreached:  # those who must act before the change, or lose access with it
         lines = views.unreached_lines(
             request.unreached, request.warnings, rest="(`status` attaches them all)"
@@ -219,10 +234,15 @@ def _every(seconds: float | None) -> str:
     return f"every {seconds:g} seconds"
 
 
-def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgoing:
+def connection(
+    result: ConnectionResult, *, to: Audience | None = None, privately: Privately | None = None
+) -> Outgoing:
+    """`privately`: this is the copy in the migration's channel, which counts the people and says who has
+    their names (people's names are their addresses); the admins' own copies name them."""
     status = result.status
     if result.outside_approval is not None:
-        return Outgoing(connected_outside_approval(result, result.outside_approval), to or Reply())
+        alarm = connected_outside_approval(result, result.outside_approval, privately)
+        return Outgoing(alarm, to or Reply())
     if result.outcome == "connected":
         text = (
             f"🎉 {status.organization} is now connected to {status.directory_name}."
@@ -230,7 +250,11 @@ def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgo
         )
     else:
         text = result.message
-    blocks: list[Block] = [Text(text), *to_map(result.to_map)]
+    blocks: list[Block] = [Text(text), *to_map(result.to_map, named=privately is None)]
+    if privately is not None and result.to_map is not None and result.to_map.count:
+        blocks.append(
+            Text(privately.where(status.organization, "Whom to map, each with their directory account,"))
+        )
     if result.outcome == "connected":
         target = status.directory_name
         blocks.extend(
@@ -239,9 +263,11 @@ def connection(result: ConnectionResult, *, to: Audience | None = None) -> Outgo
     return Outgoing(Message(text, with_next(blocks, status)), to or Reply())
 
 
-def connected_outside_approval(result: ConnectionResult, outside: OutsideApproval) -> Message:
+def connected_outside_approval(
+    result: ConnectionResult, outside: OutsideApproval, privately: Privately | None = None
+) -> Message:
     """Every admin hears at once that a click in the portal skipped the approval: what happened, who is
-    locked out now, and what to do now."""
+    locked out now, and what to do now (`privately`: in the channel, how many, and who has the names)."""
     status = result.status
     organization, target = status.organization, status.directory_name
     when = (
@@ -257,19 +283,22 @@ def connected_outside_approval(result: ConnectionResult, outside: OutsideApprova
             " did not authorise it: I recorded it as connected outside the approval. From now on everyone"
             f" signs in to {organization} with a {target} account."
         ),
-        Text(_locked_out(result.affected)),
+        Text(_locked_out(result.affected, named=privately is None)),
         Text(
             "Do this now: send everyone their own to-do list, which tells each person how to get back in:"
             f" `notify {organization}`."
         ),
-        *to_map(result.to_map),
-        *billing_ahead(status.checks, organization, target, status.updated_at, connected=True),
+        *to_map(result.to_map, named=privately is None),
     ]
+    if privately is not None:
+        blocks.append(Text(privately.where(organization, "Who is locked out and whom to map by hand")))
+    blocks.extend(billing_ahead(status.checks, organization, target, status.updated_at, connected=True))
     return Message(summary, with_next(blocks, status))
 
 
-def _locked_out(affected: Affected | None) -> str:
-    """Who cannot get in now, by what gets them back in, as the approved (or last) plan had them."""
+def _locked_out(affected: Affected | None, *, named: bool = True) -> str:
+    """Who cannot get in now, by what gets them back in, as the approved (or last) plan had them (not
+    `named`: how many only)."""
     if affected is None:
         return "I have no plan of who is affected: `notify` reads the organization and tells each person."
     groups = (
@@ -279,23 +308,28 @@ def _locked_out(affected: Affected | None) -> str:
         (affected.without_access, "lose access, as an admin decided"),
     )
     lines = [
-        f"• {plan_views.names(people)} ({people.count}) — {what}" for people, what in groups if people.count
+        f"• {f'{plan_views.names(people)} ({people.count})' if named else plan_views.people(people.count)}"
+        f" — {what}"
+        for people, what in groups
+        if people.count
     ]
     if not lines:
         return "Nobody the plan places is locked out for good, but everyone must sign in anew."
     return "\n".join(["*Locked out now:*", *lines])
 
 
-def to_map(people: ToMap | None) -> list[Block]:
+def to_map(people: ToMap | None, *, named: bool = True) -> list[Block]:
     """Whom an admin maps by hand now that it is connected, each with their directory account: named at
-    once, not days later in the digest."""
+    once, not days later in the digest (not `named`: how many only)."""
     if people is None or not people.count:
         return []
-    lines = [f"• {address} → {account}" for address, account in people.pairs]
-    if people.count > len(people.pairs):
+    lines = [f"• {address} → {account}" for address, account in people.pairs if named]
+    if people.count > len(people.pairs) and named:
         more = people.count - len(people.pairs)
         lines.append(f"…and {more} more: `plan` attaches each person's outcome and account (CSV)")
-    how = map_by_hand("each one", "the directory account after the arrow")
+    how = map_by_hand(
+        "each one", "the directory account after the arrow" if named else "their directory account"
+    )
     return [
         Text(
             "\n".join(
@@ -303,3 +337,33 @@ def to_map(people: ToMap | None) -> list[Block]:
             )
         )
     ]
+
+
+def _names_where(organization: str, copies: str) -> str:
+    return (
+        f"📬 Who they are: {copies}, sent by direct message, names them; people's names are their"
+        " addresses, which are not for the whole channel. Admins may ask me"
+        f" `plan {organization}` in a direct message for everyone."
+    )
+
+
+@dataclass(frozen=True)
+class Privately:
+    """Who got the names a channel's connection notice leaves out: `admins` by direct message, or, when
+    Azure DevOps could not list the admins (`unlisted`: why), only whoever started the migration."""
+
+    admins: int
+    unlisted: str = ""
+
+    def where(self, organization: str, what: str) -> str:
+        if self.unlisted:
+            return (
+                f"📬 {what} went only to whoever started the migration, by direct message: I could not"
+                f" list the admins of {organization} just now ({self.unlisted}). Other admins: ask me"
+                f" `plan {organization}` in a direct message for everyone."
+            )
+        admins = "the admin" if self.admins == 1 else f"each of the {self.admins} admins"
+        return (
+            f"📬 {what} went to {admins} (owner and Project Collection Administrators) by direct message:"
+            " people's names are their addresses, which are not for the whole channel."
+        )

@@ -148,8 +148,8 @@ USAGES: tuple[Usage, ...] = (
         "[ORG]",
         "check now whether the organization is connected",
         example="check-connection fabrikam-fiber",
-        details="After the approval I also check on my own (every AADBOT_POLL_SECONDS, 60 s unless set);"
-        " this asks at once.",
+        details="I also check on my own from the plan on (every AADBOT_POLL_SECONDS, 60 s unless set);"
+        " connected before any approval, every admin gets a 🚨 alarm at once. This asks at once.",
     ),
     Usage(
         "notify",

@@ -83,33 +83,36 @@ def names(people: People) -> str:
     return shown + (f" and {more} more" if more > 0 else "") if people.count else "nobody"
 
 
-def who_is_affected(affected: Affected, checks: Sequence[Check]) -> Text:
+def who_is_affected(affected: Affected, checks: Sequence[Check], *, named: bool = True) -> Text:
     """The approval prompt's heart: who keeps access, who is mapped, who loses access (as the plan's
-    `checks` have it: unless invited, or, while nobody may invite, unless that changes)."""
+    `checks` have it: unless invited, or, while nobody may invite, unless that changes). Not `named`: how
+    many in each group only, for a shared channel (their names are their addresses)."""
+
+    def listed(group: People) -> str:
+        return f": {names(group)}" if named else ""
 
     waiting = affected.to_accept
     to_accept = (
         "*Invited, still to accept* (must accept the invitation before the switch, or they lose access,"
-        f" {waiting.count}):"
-        f" {names(waiting)}\n"
+        f" {waiting.count}){listed(waiting)}\n"
         if waiting.count
         else ""
     )
     decided = (
-        f"\n*Lose access, as an admin decided* ({affected.without_access.count}):"
-        f" {names(affected.without_access)}"
+        f"\n*Lose access, as an admin decided* ({affected.without_access.count})"
+        f"{listed(affected.without_access)}"
         if affected.without_access.count
         else ""
     )
     bar = invitation_bar(checks)
     uninvited = NOBODY_MAY_INVITE[bar][0] if bar else "lose access unless invited"
     return Text(
-        f"*Keep access* ({affected.keep.count}): {names(affected.keep)}\n"
+        f"*Keep access* ({affected.keep.count}){listed(affected.keep)}\n"
         f"{to_accept}"
-        f"*Mapped by hand after connecting* ({affected.mapped.count}): {names(affected.mapped)}\n"
-        f"*Will {uninvited}* ({affected.uninvited.count}): {names(affected.uninvited)}\n"
-        f"*Lose access until an admin decides* (disabled or ambiguous account, {affected.undecided.count}):"
-        f" {names(affected.undecided)}" + decided
+        f"*Mapped by hand after connecting* ({affected.mapped.count}){listed(affected.mapped)}\n"
+        f"*Will {uninvited}* ({affected.uninvited.count}){listed(affected.uninvited)}\n"
+        f"*Lose access until an admin decides* (disabled or ambiguous account, {affected.undecided.count})"
+        f"{listed(affected.undecided)}" + decided
     )
 
 

@@ -47,7 +47,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
             notice = ChatNotice.from_payload(payload)
             rendered, updates = notice.message, notice.updates
         case kind if kind in notices.KINDS:
-            rendered = _notice(kind, payload)
+            rendered = _notice(kind, payload, shared=message.recipient.startswith(notices.CHANNEL_PREFIX))
             updates = payload.get("updates")
         case list_messages.TODO_LIST_MESSAGE:
             rendered = todo_views.todo_list_dm(
@@ -215,13 +215,14 @@ def addressee_of(message: OutboundMessage) -> DirectMessage | Channel:
     )
 
 
-def _notice(kind: str, payload: dict[str, Any]) -> Message:
-    """A notice the workflow recorded with its step, in the words of the views."""
+def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
+    """A notice the workflow recorded with its step, in the words of the views; `shared`: the copy for a
+    channel, which names nobody by their address."""
     match kind:
         case notices.STARTED:
             return views.started(decode(MigrationStatus, payload["status"]), _actor(payload["actor"]))
         case notices.APPROVAL_PROMPT:
-            return approval_views.approval_prompt(decode(ApprovalRequest, payload["request"]))
+            return approval_views.approval_prompt(decode(ApprovalRequest, payload["request"]), shared=shared)
         case notices.APPROVAL_DECISION:
             return approval_views.decision_closed(
                 decode(DecisionResult, payload["result"]), _actor(payload["decider"])
@@ -237,7 +238,12 @@ def _notice(kind: str, payload: dict[str, Any]) -> Message:
                 watch_seconds=payload.get("watch_seconds"),  # absent from steps recorded before it was kept
             )
         case notices.CONNECTION:
-            return approval_views.connection(decode(ConnectionResult, payload["result"])).message
+            privately = None
+            if shared:  # who has the names the channel's copy leaves out
+                told = payload.get("privately") or []  # absent from notices queued before it was kept
+                privately = approval_views.Privately(len(told), str(payload.get("unlisted") or ""))
+            result = decode(ConnectionResult, payload["result"])
+            return approval_views.connection(result, privately=privately).message
         case notices.COMPLETED:
             left = payload.get("left")  # absent from notices queued before it was told
             return closing_views.completed(

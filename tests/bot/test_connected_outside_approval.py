@@ -5,10 +5,13 @@ and to which account; `status` after a rejection says who rejected, when and why
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
-from bot.conversation.messages import Channel, DirectMessage, Outgoing
+from bot.conversation.messages import Channel, DirectMessage, Outgoing, Reply
 from storage import Approval
+from workflows.errors import WorkflowError
+from workflows.stages.admins import Administrators
 from tests.bot.conftest import DANA, LEE, ORG, Chat, connected, started, text_of
 
 URGENT = "🚨 fabrikam-fiber was connected to Fabrikam outside the approval"
@@ -23,6 +26,29 @@ DO_NOW = (
     " `notify fabrikam-fiber`."
 )
 TO_MAP = "• carol.w@outlook.com → carol@fabrikam.com • kim@fabrikam-old.com → kim@fabrikam.com"
+EVERYONE_NAMED = (
+    "erin.eng@gmail.com",
+    "frank.f@outlook.com",
+    "gus@fabrikam.com",
+    "hana@contoso.com",
+    "carol.w@outlook.com",
+    "carol@fabrikam.com",
+    "kim@fabrikam-old.com",
+    "kim@fabrikam.com",
+)
+LOCKED_OUT_COUNTED = (
+    "Locked out now: • 2 users — no directory account: `invite` them now • 2 users — disabled or ambiguous"
+    " account: decide for them (`plan` shows their choices)"
+)
+MAP_COUNTED = (
+    "🔗 Map by hand now (2), so they keep access and history: map each one to their directory account under"
+    " Organization settings > Microsoft Entra ID"
+)
+SENT_TO_ADMINS = (
+    "📬 Who is locked out and whom to map by hand went to each of the 2 admins (owner and Project Collection"
+    " Administrators) by direct message: people's names are their addresses, which are not for the whole"
+    " channel."
+)
 
 
 def said(outgoing: list[Outgoing]) -> str:
@@ -68,14 +94,21 @@ def test_a_click_in_the_portal_while_the_approval_waits_is_recorded_apart_and_ev
     assert len(alarms) == 3
     assert {message.to.email for message in alarms if isinstance(message.to, DirectMessage)} == {DANA, LEE}
     assert sum(isinstance(message.to, Channel) for message in alarms) == 1
-    text = said(alarms[:1])
-    assert (
-        "Someone connected fabrikam-fiber to Fabrikam in the portal while approval #1 was still waiting (it"
-        " is void now). Nobody approved it and I did not authorise it: I recorded it as connected outside"
-        " the approval."
-    ) in text
-    assert LOCKED_OUT in text and DO_NOW in text and TO_MAP in text
-    assert (alarms[0].message.buttons[0].action, alarms[0].message.buttons[0].value) == ("notify", ORG)
+    (in_channel,) = [message for message in alarms if isinstance(message.to, Channel)]
+    for alarm in alarms:
+        text = said([alarm])
+        assert (
+            "Someone connected fabrikam-fiber to Fabrikam in the portal while approval #1 was still waiting"
+            " (it is void now). Nobody approved it and I did not authorise it: I recorded it as connected"
+            " outside the approval."
+        ) in text
+        assert DO_NOW in text
+        assert (alarm.message.buttons[0].action, alarm.message.buttons[0].value) == ("notify", ORG)
+        if alarm is in_channel:  # counts, and where the names went: their names are their addresses
+            assert LOCKED_OUT_COUNTED in text and MAP_COUNTED in text and SENT_TO_ADMINS in text
+            assert [address for address in EVERYONE_NAMED if address in text] == []
+        else:
+            assert LOCKED_OUT in text and TO_MAP in text and "📬" not in text
     # every copy of the prompt says the request no longer holds
     assert "This request no longer holds: the organization was connected in the portal meanwhile." in said(
         told
@@ -96,7 +129,7 @@ def test_a_rejection_after_the_click_is_overtaken_by_the_connection_rather_than_
     alarms = urgent(chat.runtime.conversation.watch())
 
     assert chat.state() == "connected"
-    text = said(alarms[:1])
+    (text,) = [said([alarm]) for alarm in alarms if alarm.to == DirectMessage(DANA)]
     assert "in the portal while the migration was planned. Nobody approved it" in text
     assert LOCKED_OUT in text and DO_NOW in text
     status = said(chat.say(DANA, "status"))
@@ -113,14 +146,74 @@ def test_check_connection_before_any_request_records_the_connection_it_finds(cha
 
 
 def test_once_connected_the_admins_hear_at_once_whom_to_map_by_hand_and_to_which_account(chat: Chat) -> None:
-    announced = said(connected(chat))
-    assert "🎉 fabrikam-fiber is now connected to Fabrikam." in announced
+    told = [message for message in connected(chat) if message.message.summary.startswith("🎉")]
+    (in_channel,) = [message for message in told if isinstance(message.to, Channel)]
+    shared = said([in_channel])
+    assert "🎉 fabrikam-fiber is now connected to Fabrikam." in shared and MAP_COUNTED in shared
     assert (
-        "🔗 Map by hand now (2), so they keep access and history: map each one to the directory account"
-        " after the arrow under Organization settings > Microsoft Entra ID: on the notice of disconnected"
-        " users select Resolve"
-    ) in announced
-    assert TO_MAP in announced
+        "📬 Whom to map, each with their directory account, went to each of the 2 admins (owner and Project"
+        " Collection Administrators) by direct message"
+    ) in shared
+    assert [address for address in EVERYONE_NAMED if address in shared] == []
+    assert {message.to.email for message in told if isinstance(message.to, DirectMessage)} == {DANA, LEE}
+    for private in (message for message in told if message is not in_channel):
+        announced = said([private])
+        assert (
+            "🔗 Map by hand now (2), so they keep access and history: map each one to the directory account"
+            " after the arrow under Organization settings > Microsoft Entra ID: on the notice of disconnected"
+            " users select Resolve"
+        ) in announced
+        assert TO_MAP in announced
+
+
+def test_an_admin_asking_in_a_direct_message_reads_the_alarm_there_once(chat: Chat) -> None:
+    requested_anyway(chat)
+    chat.portal_connect()
+    answered = chat.say(LEE, "check-connection", in_dm=True)
+    to_lee = [message for message in answered if message.to in (Reply(), DirectMessage(LEE))]
+    assert [message.message.summary for message in to_lee] == [URGENT]
+
+
+def test_admins_azure_devops_cannot_list_hear_of_it_in_the_channel_and_the_starter_gets_the_names(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requested_anyway(chat)
+    chat.portal_connect()
+
+    def unlisted(self: Administrators, organization: str) -> tuple[str, ...]:
+        raise WorkflowError("Azure DevOps answered 503")
+
+    monkeypatch.setattr(Administrators, "emails", unlisted)
+    alarms = urgent(chat.runtime.conversation.watch())
+
+    assert [message.to for message in alarms] == [Channel("#aad-migration"), DirectMessage(DANA)]
+    shared = said(alarms[:1])
+    assert (
+        "📬 Who is locked out and whom to map by hand went only to whoever started the migration, by direct"
+        " message: I could not list the admins of fabrikam-fiber just now (Azure DevOps answered 503). Other"
+        " admins: ask me `plan fabrikam-fiber` in a direct message for everyone."
+    ) in shared
+    assert [address for address in EVERYONE_NAMED if address in shared] == []
+    assert LOCKED_OUT in said(alarms[1:]) and TO_MAP in said(alarms[1:])
+
+
+def test_the_approval_prompt_in_the_channel_counts_the_people_and_says_where_their_names_are(
+    chat: Chat,
+) -> None:
+    started(chat)
+    asked = chat.say(DANA, "request-approval anyway")
+    prompts = [message for message in asked if message.message.summary.startswith("Approval #1 needed")]
+    (in_channel,) = [message for message in prompts if isinstance(message.to, Channel)]
+    shared = said([in_channel])
+    assert "Will lose access unless invited (2) Lose access until an admin decides" in shared
+    assert (
+        "📬 Who they are: each approver's copy of this prompt, sent by direct message, names them; people's"
+        " names are their addresses, which are not for the whole channel. Admins may ask me"
+        " `plan fabrikam-fiber` in a direct message for everyone."
+    ) in shared
+    assert [address for address in EVERYONE_NAMED if address in shared] == []
+    (to_lee,) = [message for message in prompts if message.to == DirectMessage(LEE)]
+    assert "erin.eng@gmail.com, frank.f@outlook.com" in said([to_lee]) and "📬" not in said([to_lee])
 
 
 def test_status_after_a_rejection_says_who_rejected_when_and_why(chat: Chat) -> None:

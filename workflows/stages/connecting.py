@@ -60,13 +60,14 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
             outside = _connected_outside_approval(unit, observed) if on_target and not approved else None
             result = _result(row, observed, status(session, row), outside)
             if result.outcome == "connected" or (result.outcome == "other-tenant" and approved):
-                # a connection nobody approved, or a migration started in a direct message: each admin too
-                dm = outside or not row.channel_id
-                admins = ctx.admins.who_can_act(row.organization) if dm else ()
-                first = notices.connection(session, row, result, unit.flow.now, admins=admins)
+                admins, unlisted = _told_privately(ctx, row, result)
+                first = notices.connection(
+                    session, row, result, unit.flow.now, admins=admins, unlisted=unlisted
+                )
                 if first and result.outcome == "other-tenant":
                     step_log.warned(session, result.message)
-                result = replace(result, noticed=first)
+                directly = (*admins, *(() if row.channel_id else (row.started_by_email,)))
+                result = replace(result, noticed=first, told_privately=directly if first else ())
     except ConflictError:
         now_status = current_status(ctx, organization)
         if now_status.state != "connected":
@@ -82,6 +83,22 @@ def _already_connected_or_refuse(unit: Unit) -> ConnectionResult | None:
     trigger = "connection_confirmed" if row.state == "connecting" else CONNECTED_OUTSIDE_APPROVAL
     unit.flow.require(trigger, command="check-connection")
     return None
+
+
+def _told_privately(ctx: Context, row: Migration, result: ConnectionResult) -> tuple[tuple[str, ...], str]:
+    """Who hears the connection by direct message too: each admin, when nobody approved it (it locks people
+    out at once), when the notice names people (their names are their addresses, so a channel only counts
+    them), or when the migration was started in a direct message. Should Azure DevOps not list the admins
+    just now, whoever started it (the state has moved on: no later look would tell them), and why."""
+    names_people = result.outcome == "connected" and bool(
+        result.outside_approval or (result.to_map is not None and result.to_map.count)
+    )
+    if not (names_people or not row.channel_id):
+        return (), ""
+    try:
+        return ctx.admins.emails(row.organization), ""
+    except WorkflowError as error:
+        return (row.started_by_email,), str(error)
 
 
 def _connected_outside_approval(unit: Unit, observed: str) -> OutsideApproval:

@@ -57,6 +57,9 @@ class Approving(Stage):
             # the notice of what this look found goes to the top of the channel it was asked in (now, or
             # from the outbox in a moment): the answer only reaches a thread of it, where it was asked
             return [*posted, replace(answer, in_thread_only=True)]
+        asker = actor.email.casefold()
+        if channel is None and asker in {admin.casefold() for admin in result.told_privately}:
+            return posted  # their own copy of the notice, in this very chat, is the answer: once, not twice
         return [answer, *posted]
 
 
