@@ -10,9 +10,9 @@ from sqlmodel import select
 
 from bot.conversation.messages import Channel, DirectMessage, Outgoing, Reply
 from storage import Approval
+from tests.bot.conftest import DANA, LEE, ORG, Chat, connected, started, text_of
 from workflows.errors import WorkflowError
 from workflows.stages.admins import Administrators
-from tests.bot.conftest import DANA, LEE, ORG, Chat, connected, started, text_of
 
 URGENT = "🚨 fabrikam-fiber was connected to Fabrikam outside the approval"
 LOCKED_OUT = (
