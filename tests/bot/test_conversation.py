@@ -170,7 +170,8 @@ def test_check_connection_in_the_channel_says_connected_once(chat: Chat) -> None
     approved(chat)
     chat.portal_connect()
     first = chat.say(LEE, "check-connection")
-    assert [type(message.to) for message in first] == [Channel], first  # the post, not a reply as well
+    # the post and each admin's copy with whom to map (names are addresses: not in the channel), no reply
+    assert [type(message.to) for message in first] == [Channel, DirectMessage, DirectMessage], first
     assert "🎉 fabrikam-fiber is now connected to Fabrikam." in text_of(first)
     again = chat.say(LEE, "check-connection")  # nothing new to post: the reply says it
     assert [type(message.to) for message in again] == [Reply] and "is now connected" in text_of(again)

@@ -132,9 +132,10 @@ def test_the_approval_card_shows_invitees_still_to_accept_apart_from_who_keeps_a
     lines = texts(channel).splitlines()
     (keep,) = [line for line in lines if line.startswith("**Keep access**")]
     assert ERIN not in keep and FRANK not in keep
+    # the channel's card counts them: their names are their addresses (the approvers' copies name them)
     assert (
-        "**Invited, still to accept** (must accept the invitation before the switch, or they lose access, 2):"
-        f" {ERIN}, {FRANK}" in lines
+        "**Invited, still to accept** (must accept the invitation before the switch, or they lose access, 2)"
+        in lines
     )
 
 
