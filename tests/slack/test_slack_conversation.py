@@ -218,8 +218,14 @@ def test_check_connection_in_a_thread_of_the_migration_is_answered_in_that_threa
     thread = "1700000000.000050"
     mention(migration, "ULEE", f"check-connection {ORGANIZATION}", thread=thread)
     fake = migration.slack.fake
-    fake.wait_for(lambda f: len([c for c in f.calls_of("chat.postMessage") if "🎉" in texts(c.params)]) == 2)
-    told = [c.params for c in fake.calls_of("chat.postMessage") if "🎉" in texts(c.params)]
+
+    def in_channel(slack: FakeSlack) -> list[dict[str, Any]]:
+        """The 🎉 posts in the channel (each admin's DM copy, naming whom to map, is apart)."""
+        posted = [call.params for call in slack.calls_of("chat.postMessage") if "🎉" in texts(call.params)]
+        return [params for params in posted if params["channel"] == CHANNEL]
+
+    fake.wait_for(lambda f: len(in_channel(f)) == 2)
+    told = in_channel(fake)
     assert sorted((params["channel"], params.get("thread_ts") or "") for params in told) == [
         (CHANNEL, ""),  # the channel's notice, at its top
         (CHANNEL, thread),  # the answer, where Lee asked
