@@ -148,8 +148,9 @@ USAGES: tuple[Usage, ...] = (
         "[ORG]",
         "check now whether the organization is connected",
         example="check-connection fabrikam-fiber",
-        details="I also check on my own from the plan on (every AADBOT_POLL_SECONDS, 60 s unless set);"
-        " connected before any approval, every admin gets a 🚨 alarm at once. This asks at once.",
+        details="I also check on my own: after the approval every AADBOT_POLL_SECONDS (60 s unless set),"
+        " before it less often; connected without an approval, every admin gets a 🚨 alarm at once."
+        " This asks at once.",
     ),
     Usage(
         "notify",
