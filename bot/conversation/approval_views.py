@@ -362,6 +362,11 @@ class Privately:
                 f" list the admins of {organization} just now ({self.unlisted}). Other admins: ask me"
                 f" `plan {organization}` in a direct message for everyone."
             )
+        if not self.admins:  # a notice queued before the admins' copies were
+            return (
+                f"📬 {what}: ask me `plan {organization}` in a direct message; people's names are their"
+                " addresses, which are not for the whole channel."
+            )
         admins = "the admin" if self.admins == 1 else f"each of the {self.admins} admins"
         return (
             f"📬 {what} went to {admins} (owner and Project Collection Administrators) by direct message:"
