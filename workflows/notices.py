@@ -32,6 +32,7 @@ from workflows.results import (
 
 STARTED = "migration_started"
 APPROVAL_PROMPT = "approval_prompt"
+APPROVAL_PEOPLE = "approval_people"
 APPROVAL_DECISION = "approval_decision"
 APPROVED = "approval_approved"
 PORTAL_STEPS = "portal_steps"
@@ -44,6 +45,7 @@ ADMIN_UNREACHED = "admin_unreached"
 KINDS = (
     STARTED,
     APPROVAL_PROMPT,
+    APPROVAL_PEOPLE,
     APPROVAL_DECISION,
     APPROVED,
     PORTAL_STEPS,
@@ -108,14 +110,30 @@ def started(session: Session, row: Migration, status: MigrationStatus, now: date
 def approval_prompt(
     session: Session, row: Migration, request: ApprovalRequest, approvers: Sequence[str], now: datetime
 ) -> None:
-    """The prompt, in the channel and to each approver: they have it with its buttons."""
+    """The prompt, in the channel and to each approver: they have it with its buttons.
+
+    Slack and Teams keep every copy of a prompt equal (a post updates the others, so that the decision shows
+    on all): with a copy in a channel, every copy is the channel's, which names nobody (people's names are
+    their addresses), and each approver also gets whom it affects by name, in a message of its own."""
     thread = approval_thread(request.approval_id)
     step = f"approval-{request.approval_id}"
-    told = {"request": encode(request), "updates": thread, "shared_with": list(approvers)}
+    channel = admins_address(row)
+    in_channel = channel.startswith(CHANNEL_PREFIX)
+    told = {
+        "request": encode(request),
+        "updates": thread,
+        "shared_with": list(approvers),
+        "in_channel": in_channel,
+    }
     notices = [
         NewMessage(f"{step}-prompt-{recipient}", recipient, APPROVAL_PROMPT, told)
-        for recipient in dict.fromkeys([*approvers, admins_address(row)])
+        for recipient in dict.fromkeys([*approvers, channel])
     ]
+    if in_channel:
+        named = {"request": encode(request)}
+        notices += [
+            NewMessage(f"{step}-people-{person}", person, APPROVAL_PEOPLE, named) for person in approvers
+        ]
     _record_all(session, row, notices, now)
 
 

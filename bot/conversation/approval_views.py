@@ -58,8 +58,8 @@ def not_invited_yet(refused: NotInvitedYet) -> Outgoing:
 
 
 def approval_prompt(request: ApprovalRequest, *, shared: bool = False) -> Message:
-    """`shared`: the copy in the migration's channel, which says how many are affected and where their names
-    are (each approver's copy, by direct message): people's names are their addresses."""
+    """`shared`: a prompt with a copy in the migration's channel (every copy is equal), which says how many
+    are affected and where their names are (`approval_people`): people's names are their addresses."""
     requester = request.requested_by.name or request.requested_by.email
     target = request.tenant_name or request.tenant_id
     blocks: list[Block] = [
@@ -76,7 +76,7 @@ def approval_prompt(request: ApprovalRequest, *, shared: bool = False) -> Messag
         plan_views.who_is_affected(request.affected, request.warnings, named=not shared),
     ]
     if shared:
-        blocks.append(Text(_names_where(request.organization, "each approver's copy of this prompt")))
+        blocks.append(Text(_names_where(request.organization, "a message of its own to each approver")))
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
         blocks.extend(
@@ -91,6 +91,18 @@ def approval_prompt(request: ApprovalRequest, *, shared: bool = False) -> Messag
     return Message(
         f"Approval #{request.approval_id} needed: connect {request.organization} to {target}", tuple(blocks)
     )
+
+
+def approval_people(request: ApprovalRequest) -> Message:
+    """Whom an approval prompt with a copy in a channel affects, by name, to each approver privately."""
+    summary = f"Who approval #{request.approval_id} affects: connect {request.organization}"
+    blocks: list[Block] = [
+        Heading(summary),
+        plan_views.who_is_affected(request.affected, request.warnings),
+        *nobody_told(request),
+        *_everyone_losing_access(request),
+    ]
+    return Message(summary, tuple(blocks))
 
 
 def _everyone_losing_access(request: ApprovalRequest) -> list[Block]:

@@ -222,7 +222,12 @@ def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
         case notices.STARTED:
             return views.started(decode(MigrationStatus, payload["status"]), _actor(payload["actor"]))
         case notices.APPROVAL_PROMPT:
-            return approval_views.approval_prompt(decode(ApprovalRequest, payload["request"]), shared=shared)
+            in_channel = payload.get("in_channel", shared)  # absent from prompts queued before it was kept
+            return approval_views.approval_prompt(
+                decode(ApprovalRequest, payload["request"]), shared=in_channel
+            )
+        case notices.APPROVAL_PEOPLE:
+            return approval_views.approval_people(decode(ApprovalRequest, payload["request"]))
         case notices.APPROVAL_DECISION:
             return approval_views.decision_closed(
                 decode(DecisionResult, payload["result"]), _actor(payload["decider"])

@@ -207,13 +207,16 @@ def test_the_approval_prompt_in_the_channel_counts_the_people_and_says_where_the
     shared = said([in_channel])
     assert "Will lose access unless invited (2) Lose access until an admin decides" in shared
     assert (
-        "📬 Who they are: each approver's copy of this prompt, sent by direct message, names them; people's"
+        "📬 Who they are: a message of its own to each approver, sent by direct message, names them; people's"
         " names are their addresses, which are not for the whole channel. Admins may ask me"
         " `plan fabrikam-fiber` in a direct message for everyone."
     ) in shared
     assert [address for address in EVERYONE_NAMED if address in shared] == []
     (to_lee,) = [message for message in prompts if message.to == DirectMessage(LEE)]
-    assert "erin.eng@gmail.com, frank.f@outlook.com" in said([to_lee]) and "📬" not in said([to_lee])
+    assert said([to_lee]) == shared  # every copy is the channel's: Slack and Teams keep them equal
+    (whom,) = [message for message in asked if message.message.summary.startswith("Who approval #1 affects")]
+    assert whom.to == DirectMessage(LEE)
+    assert "erin.eng@gmail.com, frank.f@outlook.com" in said([whom]) and "📬" not in said([whom])
 
 
 def test_status_after_a_rejection_says_who_rejected_when_and_why(chat: Chat) -> None:

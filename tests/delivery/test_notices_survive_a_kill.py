@@ -183,13 +183,14 @@ def _started(process: Process) -> None:
 
 
 def _awaiting_approval(process: Process) -> None:
-    """Started, invited, approval requested; the prompt's two copies delivered."""
+    """Started, invited, approval requested; the prompt's two copies (the channel's, Lee's) and Lee's
+    message naming whom it affects delivered."""
 
     def steps() -> None:
         _started(process)
         process.say(DANA, "invite")
         process.say(DANA, "request-approval")
-        assert process.deliver() == 2
+        assert process.deliver() == 3
 
     replayed(process, ("awaiting approval on slack",), steps)
 

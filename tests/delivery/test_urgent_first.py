@@ -27,14 +27,15 @@ CHANNEL = "CMIGRATE"
 
 class PromptMidWave:
     """Records what is sent, in order; once `after` lists are out, the admins' `request-approval` queues its
-    prompt (to the approver and the channel), as another process would while the wave goes on."""
+    prompt (to the approver and the channel) and, with a copy in the channel, whom it affects by name (to the
+    approver), as another process would while the wave goes on."""
 
     def __init__(self, database: Database, time: FakeTime, after: int) -> None:
         self._database, self._time, self._after = database, time, after
         self.sent: list[str] = []
 
     async def send(self, envelope: Envelope) -> Receipt:
-        self.sent.append("prompt" if "-prompt-" in envelope.key else "list")
+        self.sent.append("prompt" if envelope.key.startswith("approval-") else "list")
         if self.sent.count("list") == self._after:
             self._request_approval()
         return Receipt(f"chat/{len(self.sent)}")
@@ -61,10 +62,10 @@ def test_a_prompt_queued_mid_wave_goes_out_with_the_next_batch(
     sender = PromptMidWave(database, time, after=1)  # queued while the first batch is in flight
     worker = OutboxWorker(database, sender, clock=time, sleep=time.sleep, settings=settings)
 
-    assert asyncio.run(worker.drain()) == wave + 2
+    assert asyncio.run(worker.drain()) == wave + 3  # the prompt's two copies and whom it affects
 
     prompts = [index for index, kind in enumerate(sender.sent) if kind == "prompt"]
-    assert len(prompts) == 2 and len(sender.sent) == wave + 2
+    assert len(prompts) == 3 and len(sender.sent) == wave + 3
     for index in prompts:
         # sent with the batch after the one in flight when it was queued, not behind the wave: the sends
         # started beside it in that batch may overtake it while it reads its thread (`thread_turn`)

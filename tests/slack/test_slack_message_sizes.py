@@ -290,6 +290,7 @@ def _catalog(world: World) -> dict[str, Message]:
         ),
         # the workflow's notices, rendered from their stored form as the outbox worker renders them
         "approval prompt": notice(notices.APPROVAL_PROMPT, request=approval_request(world)),
+        "approval people": notice(notices.APPROVAL_PEOPLE, request=approval_request(world)),
         "portal steps": notice(notices.PORTAL_STEPS, status=planned, connector=admin),
         "connection": notice(
             notices.CONNECTION, result=ConnectionResult("connected", tenant.id, planned, "Connected.")

@@ -10,20 +10,23 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlmodel import col, select
 
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import DirectMessage, Message, Outgoing
 from bot.runtime import Runtime
 from bot.slack.blocks import render
 from sandbox import Sandbox
-from storage import Database
+from storage import Database, OutboundMessage
 from tests.fakes.runtimes import runtime_on
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import TRANSPORTS, Harness, ServeBot, button, texts
+from workflows.notices import APPROVAL_PEOPLE, APPROVAL_PROMPT
 from workflows.results import Actor
 
 ORGANIZATION = "fabrikam-fiber"
 CHANNEL = "CMIGRATE"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PEOPLE = {
     "UDANA": ("dana@fabrikam.com", "Dana Owner"),
     "ULEE": ("lee@fabrikam.com", "Lee Admin"),
@@ -187,3 +190,43 @@ def test_a_whole_migration_from_start_to_notified_users(migration: Migration) ->
     # people of the organization who have no Slack account are named to whoever notified
     # (each in a line of the note: its fallback text is only the first line, so read its blocks too)
     fake.wait_for(lambda f: any("outlook.com" in texts(r) for r in f.responses), timeout=20)
+
+
+def test_the_channels_prompt_names_nobody_once_every_copy_and_each_approvers_names_were_posted(
+    migration: Migration,
+) -> None:
+    """Slack keeps every copy of a prompt equal (a post updates the earlier copies): whichever copy goes
+    last, no copy may carry the names (people's addresses), or it lands in the channel; each approver has
+    them in a message of its own."""
+    fake = migration.slack.fake
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    migration.command("UDANA", f"invite {ORGANIZATION}")
+    migration.command("UDANA", f"request-approval {ORGANIZATION}")
+
+    with migration.runtime.database.session() as session:
+        kinds = col(OutboundMessage.kind).in_([APPROVAL_PROMPT, APPROVAL_PEOPLE])
+        queued = session.exec(select(OutboundMessage).where(kinds)).all()
+    approvers = {row.recipient for row in queued if row.kind == APPROVAL_PEOPLE}
+    assert approvers and len(queued) == 2 * len(approvers) + 1  # a copy each, the channel's, and whom
+
+    def posted(f: FakeSlack) -> int:
+        calls = f.calls_of("chat.postMessage")
+        return sum(1 for call in calls if "approval #1" in texts(call.params).lower())
+
+    fake.wait_for(lambda f: posted(f) == len(queued), timeout=20)
+    prompt_calls = [
+        call.params
+        for call in fake.calls_of("chat.postMessage") + fake.calls_of("chat.update")
+        if "Approval #1 needed" in texts(call.params)
+    ]
+    assert len(prompt_calls) >= len(approvers) + 1
+    assert [EMAIL.findall(texts(params)) for params in prompt_calls] == [[]] * len(prompt_calls)
+    (in_channel,) = [
+        message
+        for (channel, _), message in fake.messages.items()
+        if channel == CHANNEL and "Approval #1 needed" in texts(message)
+    ]
+    assert "Approve" in texts(in_channel) and EMAIL.findall(texts(in_channel)) == []
+    whom = [message for message in fake.messages.values() if "Who approval #1 affects" in texts(message)]
+    assert len(whom) == len(approvers)
+    assert all("erin.eng@gmail.com, frank.f@outlook.com" in texts(message) for message in whom)

@@ -188,6 +188,7 @@ def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: B
     bot.deliver_through_the_outage()
     (prompt,) = bot.posts(CHANNEL, "Approve")
     assert len(bot.posts("DULEE", "Approve")) == 1
+    assert len(bot.posts("DULEE", "Who approval #1 affects")) == 1  # whom, by name, to Lee alone
 
     # the decision updates every copy; the portal steps go to the connector by DM
     bot.slack_fails_for_a_minute()
@@ -201,7 +202,7 @@ def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: B
         bot.posts("DULEE", "Approval #1")[0]
     )
     steps = [m for m in bot.posts("DULEE", "Connect directory") if "Approval #1" not in m["text"]]
-    assert len(steps) == 1 and len(bot.posts("DULEE", "")) == 2  # the prompt's copy and the steps
+    assert len(steps) == 1 and len(bot.posts("DULEE", "")) == 3  # the prompt's copy, whom, the steps
 
     # the watch confirms the connection: the channel's announcement
     sandbox = bot.runtime.sandbox

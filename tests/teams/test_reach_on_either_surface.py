@@ -94,10 +94,11 @@ def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
             httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
             queue_dms(served.database_url, [SLACK_ONLY, TEAMS_ONLY, NOWHERE])  # a migration started on Slack
             migration_id = _prompts_queued(served.database_url, [APPROVER_ON_TEAMS, NOWHERE])
-            # 3 lists, 3 prompts, and the channel told of the approver on neither surface
-            rows = {(row.recipient, row.kind): row for row in _settled(served.database_url, 7)}
+            # 3 lists, 3 prompts, whom it affects to each approver, and the channel told of the approver on
+            # neither surface
+            rows = {(row.recipient, row.kind): row for row in _settled(served.database_url, 9)}
             _rejected(served.database_url, migration_id)
-            _settled(served.database_url, 8)
+            _settled(served.database_url, 10)
             log = served.log_text()
 
     assert len(fake.posts_to("DUSAM")) == 1 and _teams_sends_to(box, SLACK_ONLY) == []
@@ -105,8 +106,11 @@ def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
     assert carols["summary"] == "Your to-do list for fabrikam"
     assert rows[(TEAMS_ONLY, "todo_list")].status == "sent"
 
-    (prompt,) = _teams_sends_to(box, APPROVER_ON_TEAMS)
+    prompt, whom = _teams_sends_to(box, APPROVER_ON_TEAMS)
     assert prompt["summary"].startswith("Approval #4 needed: connect contoso")
+    assert whom["summary"] == "Who approval #4 affects: connect contoso"
+    assert rows[(APPROVER_ON_TEAMS, notices.APPROVAL_PEOPLE)].status == "sent"
+    assert rows[(NOWHERE, notices.APPROVAL_PEOPLE)].status == "failed"
     # the decision, posted in the Slack channel, updated Lee's card in Teams too: no Approve left there
     activities = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
     updates = [entry for entry in activities if entry["op"] == "update" and entry["id"] == prompt["id"]]

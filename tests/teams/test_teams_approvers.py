@@ -3,6 +3,7 @@ keep Approve/Reject (`refresh.userIds`), everyone else reads "Approved by X, wai
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,37 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
             card = teams.card(prompt)
             assert "Approved by Carol" in texts({"attachments": [card]}) and "refresh" not in card
             assert all(teams.titles(upn, prompt) == [] for upn in (*APPROVERS, DANA))
+
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def test_the_channels_prompt_names_nobody_after_every_copy_and_each_approvers_names_were_posted(
+    fabrikam: dict[str, Any], tmp_path: Path, sqlite_template: Path
+) -> None:
+    """Teams keeps every copy of a prompt equal: the approvers' copies, posted after the channel's, must not
+    put the names (people's addresses) back on the channel's card; each approver has them in a message of
+    its own."""
+    fabrikam["organization"]["project_collection_administrators"] = [DANA, *APPROVERS]
+    with (
+        Sandbox(parse_scenario(fabrikam)) as box,
+        teams_serve(box, tmp_path, migrated=sqlite_template, execs=True) as teams,
+    ):
+        teams.say(DANA, f"start {ORGANIZATION} fabrikam.com")
+        teams.say(DANA, f"invite {ORGANIZATION}")
+        before = len(teams.activities())
+        teams.say(DANA, f"request-approval {ORGANIZATION}")
+
+        def sent(log: list[dict[str, Any]], summary: str) -> list[dict[str, Any]]:
+            return [
+                e for e in log[before:] if e["op"] == "send" and str(e.get("summary")).startswith(summary)
+            ]
+
+        log = teams.wait_for(
+            "every copy and whom it affects",
+            lambda log: len(sent(log, "Approval #1 needed")) == 4 and len(sent(log, "Who approval #1")) == 3,
+        )
+        (channel,) = [e["id"] for e in sent(log, "Approval #1 needed") if not e["conversation"]["user"]]
+        assert EMAIL.findall(texts({"attachments": [latest_card(log, channel)]})) == []
+        whom = {e["conversation"]["user"]: texts(e) for e in sent(log, "Who approval #1")}
+        assert set(whom) == set(APPROVERS) and all(EMAIL.search(names) for names in whom.values())
