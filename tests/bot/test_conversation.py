@@ -451,7 +451,9 @@ def test_the_approval_prompt_shows_who_still_has_to_accept_their_invitation_apar
     # with a copy in the channel, the prompt counts them: each approver's own message names them
     whom = next(out for out in asked if out.message.summary.startswith("Who approval #1 affects"))
     assert isinstance(whom.to, DirectMessage) and not whom.updates
-    (affected,) = [b.markdown for b in whom.message.blocks if isinstance(b, Text) and "Keep access" in b.markdown]
+    (affected,) = [
+        b.markdown for b in whom.message.blocks if isinstance(b, Text) and "Keep access" in b.markdown
+    ]
     lines = {line.split("(")[0].strip(" *"): line for line in affected.splitlines()}
     assert "erin.eng@gmail.com" not in lines["Keep access"]
     assert lines["Invited, still to accept"] == (
