@@ -9,7 +9,7 @@ from bot.conversation.desk import Handler, Stage
 from bot.conversation.messages import Outgoing, Text, say
 from bot.conversation.progress_line import ProgressLine
 from workflows.errors import WorkflowError
-from workflows.machine import CONNECTED_UNFINISHED
+from workflows.machine import BEFORE_CONNECTING, CONNECTED_UNFINISHED
 from workflows.results import Actor
 
 START_USAGE = (
@@ -18,7 +18,7 @@ START_USAGE = (
 )
 DOCTOR_USAGE = "Say `doctor ORG TENANT`, e.g. `doctor fabrikam contoso.com`."
 _NOTIFIED_STATES = frozenset({"users_notified", "billing_checked", "completed"})
-_REJECTED_TO = frozenset({"planned", "blocked", "waiting_for_invite_settings", "failed", "interrupted"})
+_REJECTED_TO = frozenset(BEFORE_CONNECTING) - {"awaiting_approval"}
 """Where a migration may stand after a rejection, until the next request: `status` says who rejected."""
 
 
