@@ -585,24 +585,43 @@ def shared_account(organization: str, users: Iterable[PlannedUser]) -> Check:
         f"{' and '.join(user.principal_name for user in people)} → {name}"
         for (_, name), people in shared.items()
     )
-    carried = [user for people in shared.values() for user in people if user.outcome == "auto"]
     decidable = [user for people in shared.values() for user in people if user.outcome == "map"]
-    example = decidable[0].principal_name if decidable else "PERSON"
-    keeps = (
-        f" {' and '.join(user.principal_name for user in carried)} keeps it at Connect (the same sign-in"
-        " name) unless removed from the organization first (`remove-users`)."
-        if carried
-        else ""
+    decide = (
+        f"Decide which one keeps it; for each other one, `decide {organization} {decidable[0].principal_name}"
+        f" {NO_ACCESS}` (they lose access, their history is kept)."
+        if decidable
+        else "Decide which one keeps it."
     )
+    keeps = "".join(_carried_at_connect(organization, people) for people in shared.values())
     return Check(
         SHARED_ACCOUNT,
         "fail",
         "Several users would get one directory account, which only one can: Connect carries over one at"
         f" most, and mapping another to it fails, stranding their history: {listed}.",
-        fix=f"Decide which one keeps it; for each other one, `decide {organization} {example} {NO_ACCESS}`"
-        f" (they lose access, their history is kept).{keeps} If one of them is someone else, give them an"
-        " account of their own in the directory (no address of theirs on this one), then `recheck`.",
+        fix=f"{decide}{keeps} If one of them is someone else, give them an account of their own in the"
+        " directory (no address of theirs on this one), then `recheck`.",
     )
+
+
+def _carried_at_connect(organization: str, people: list[PlannedUser]) -> str:
+    """Who Connect itself gives the account (the same sign-in name), which no `decide` undoes: one such user
+    keeps it unless removed first; several (sign-in names differing only in case) cannot all, and only
+    their ids tell them apart to `remove-users`."""
+    carried = [user for user in people if user.outcome == "auto"]
+    if len(carried) == 1:
+        return (
+            f" {carried[0].principal_name} keeps it at Connect (the same sign-in name) unless removed from"
+            " the organization first (`remove-users`)."
+        )
+    if carried:
+        names = " and ".join(user.principal_name for user in carried)
+        ids = ", ".join(f"{user.id} for {user.principal_name}" for user in carried)
+        return (
+            f" {names} each have its sign-in name, and Connect carries over one of them at most: remove the"
+            " others from the organization first"
+            f" (`remove-users {organization} ID`; their ids: {ids})."
+        )
+    return ""
 
 
 NO_APP_INVITES = ("adminsAndGuestInviters", "none")

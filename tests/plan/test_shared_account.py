@@ -4,9 +4,16 @@ account, and an admin decides which one keeps it."""
 
 from __future__ import annotations
 
+from typing import cast
+
+import pytest
+
 from tests.plan.snapshots import build, member
 from workflows.decisions import apply
+from workflows.errors import WorkflowError
 from workflows.plan import NO_ACCESS, Check, Decision, Plan, build_plan
+from workflows.stages.removal import removable
+from workflows.stages.unit import Context
 
 KIM = member("k", "kim@fabrikam.com", proxy_addresses=("smtp:kim@fabrikam-old.com",))
 ADMIN = member("adm", "admin@a.com")
@@ -63,12 +70,26 @@ def test_an_ambiguous_person_decided_onto_a_taken_account_fails_the_check() -> N
     assert _shared(apply(plan, [Decision("e0", "o", "Dana")])).status == "pass"
 
 
-def test_two_identities_both_carried_over_leave_the_admin_a_placeholder_to_decide_out() -> None:
-    # Connect carries both over only when their principal names differ in case alone: nobody was mapped by
-    # hand, so the fix cannot name one and shows where the admin's choice goes.
+def test_two_identities_both_carried_over_are_told_apart_by_id_for_removal_not_decided_out() -> None:
+    # Connect carries both over only when their principal names differ in case alone: a `decide` cannot take
+    # the account from either (Connect gives it by sign-in name), and an address names both to
+    # `remove-users`, so the fix names each one's id.
     plan = build_plan(build(["kim@fabrikam.com", "KIM@fabrikam.com"], [KIM, ADMIN]), "admin@a.com")
     assert [user.outcome for user in plan.users] == ["auto", "auto"]
-    assert _shared(plan).fix.startswith(
-        "Decide which one keeps it; for each other one, `decide org PERSON no-access` (they lose access,"
-        " their history is kept). "
+    assert _shared(plan).fix == (
+        "Decide which one keeps it. kim@fabrikam.com and KIM@fabrikam.com each have its sign-in name, and"
+        " Connect carries over one of them at most: remove the others from the organization first"
+        " (`remove-users org ID`; their ids: e0 for kim@fabrikam.com, e1 for KIM@fabrikam.com). If one of"
+        " them is someone else, give them an account of their own in the directory (no address of theirs on"
+        " this one), then `recheck`."
+    )
+
+
+def test_an_address_two_case_variants_share_is_refused_for_removal_naming_each_one_s_id() -> None:
+    plan = build_plan(build(["kim@fabrikam.com", "KIM@fabrikam.com"], [KIM, ADMIN]), "admin@a.com")
+    with pytest.raises(WorkflowError) as refused:
+        removable(cast(Context, None), "org", plan.users, ["kim@fabrikam.com"])  # refused before any look-up
+    assert str(refused.value) == (
+        "`kim@fabrikam.com` names several users of org: kim@fabrikam.com (id e0), KIM@fabrikam.com (id e1)."
+        " Name the one you mean by their id."
     )

@@ -136,7 +136,8 @@ def _named(organization: str, users: Sequence[PlannedUser], reference: str) -> s
     if len(found) > 1:
         raise WorkflowError(
             f"`{reference}` names several users of {organization}:"
-            f" {', '.join(user.principal_name for user in found)}. Name the one you mean by their address."
+            f" {', '.join(f'{user.principal_name} (id {user.id})' for user in found)}. Name the one you mean"
+            " by their id."
         )
     return found[0].id if found else reference
 
