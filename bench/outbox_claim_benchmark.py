@@ -31,7 +31,8 @@ from sqlmodel import col
 from bench import machine
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage, open_database
-from storage.outbox import NewMessage, claim_due, enqueue_all
+from storage.outbox import NewMessage, enqueue_all
+from storage.outbox_claims import claim_due
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

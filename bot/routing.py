@@ -27,7 +27,8 @@ from bot.delivery.outages import Outages
 from bot.delivery.render import addressee_of
 from bot.delivery.sender import DeliveryFailed, Envelope, HandsOver, Readiness, Receipt, Sender
 from storage import Database, Migration, OutboundMessage
-from storage.outbox import NOT_IN_CHAT, on_thread
+from storage.outbox import NOT_IN_CHAT
+from storage.outbox_threads import on_thread
 from workflows import notices
 
 logger = logging.getLogger(__name__)

@@ -204,8 +204,8 @@ class OutboundMessage(Versioned, table=True):
 
     __tablename__ = "outbound_message"
     __table_args__ = (Index("ix_outbound_message_claim_order", "status", "priority", "id"),)
-    """What a claim reads (`storage.outbox.claim_due`): the pending messages in the order they are claimed,
-    without reading the sent ones or sorting a 20,000-message wave for each batch."""
+    """What a claim reads (`storage.outbox_claims.claim_due`): the pending messages in the order they are
+    claimed, without reading the sent ones or sorting a 20,000-message wave for each batch."""
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True, sa_column_kwargs={"insert_sentinel": True})

@@ -16,7 +16,8 @@ from typing import Any
 from sqlmodel import Session
 
 from storage import Migration, OutboundMessage
-from storage.outbox import NewMessage, enqueue_all, supersede
+from storage.outbox import NewMessage, enqueue_all
+from storage.outbox_threads import supersede
 from workflows._codec import encode
 from workflows.identities import Reach
 from workflows.results import (

@@ -14,7 +14,9 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, TodoItem
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED, UNCONFIRMED
+from storage.outbox import NOT_IN_CHAT
+from storage.outbox_sends import UNCONFIRMED
+from storage.outbox_threads import SUPERSEDED
 from workflows.decisions import lost_access_by
 from workflows.errors import WorkflowError
 from workflows.identities import known_as, other_address

@@ -17,7 +17,9 @@ from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import Delivered, OutboxWorker
 from storage import Database
-from storage.outbox import NewMessage, enqueue_all, failed_on_thread, has_due, supersede
+from storage.outbox import NewMessage, enqueue_all
+from storage.outbox_claims import has_due
+from storage.outbox_threads import failed_on_thread, supersede
 from workflows.notices import CHANNEL_PREFIX
 
 _IN_ORDER = replace(DeliverySettings.unpaced(), concurrency=1)

@@ -37,19 +37,9 @@ from bot.delivery.sender import (
 )
 from bot.delivery.settings import DeliverySettings
 from storage import Database, OutboundMessage
-from storage.outbox import (
-    SUPERSEDED,
-    WAITS,
-    begin_send,
-    claim_due,
-    mark_failed,
-    mark_sent,
-    put_back,
-    put_back_alike,
-    release_claims,
-    renew_claims,
-    thread_turn,
-)
+from storage.outbox_claims import claim_due, put_back, put_back_alike, release_claims, renew_claims
+from storage.outbox_sends import begin_send, mark_failed, mark_sent
+from storage.outbox_threads import SUPERSEDED, WAITS, thread_turn
 from workflows.notices import CHANNEL_PREFIX
 from workflows.stages import redeem_links
 

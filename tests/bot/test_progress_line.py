@@ -19,7 +19,8 @@ from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.outboxes import BackgroundOutbox, NoticeOutbox
 from faq import default_answerer
 from storage import Database, OutboundMessage
-from storage.outbox import SUPERSEDED, claim_due, supersede
+from storage.outbox_claims import claim_due
+from storage.outbox_threads import SUPERSEDED, supersede
 from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft, ProcessKilled
 from tests.workflows.outbox import queued
 from workflows.directory import DirectoryUser, Invitation, OrgUser

@@ -12,7 +12,7 @@ from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from storage import Database, OutboundMessage
-from storage.outbox import claim_due
+from storage.outbox_claims import claim_due
 from tests.delivery.conftest import FakeTime, people, queue_lists, slack_sender, worker
 from tests.fakes.slack_api import FakeSlack
 from tests.workflows.fakes import ProcessKilled

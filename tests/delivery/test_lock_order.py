@@ -18,7 +18,8 @@ from sqlalchemy import event, text
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, OutboundMessage
-from storage.outbox import claim_due, enqueue, renew_claims
+from storage.outbox import enqueue
+from storage.outbox_claims import claim_due, renew_claims
 from tests.delivery.conftest import FakeTime
 from tests.storage.rows import add_migration
 from workflows.stages.list_messages import lists_told, unreached_among

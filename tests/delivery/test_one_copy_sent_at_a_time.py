@@ -19,16 +19,10 @@ from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.teams.surface import DELIVERY as TEAMS
 from storage import Database, OutboundMessage
-from storage.outbox import (
-    SUPERSEDED,
-    NewMessage,
-    begin_send,
-    claim_due,
-    enqueue_all,
-    mark_sent,
-    supersede,
-    thread_turn,
-)
+from storage.outbox import NewMessage, enqueue_all
+from storage.outbox_claims import claim_due
+from storage.outbox_sends import begin_send, mark_sent
+from storage.outbox_threads import SUPERSEDED, supersede, thread_turn
 from tests.delivery.conftest import FakeTime
 from workflows.notices import APPROVAL_DECISION, APPROVAL_PROMPT
 

@@ -20,7 +20,7 @@ from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from storage import Database, OutboundMessage
-from storage.outbox import mark_sent
+from storage.outbox_sends import mark_sent
 from tests.delivery.conftest import FakeTime, queue_lists
 from tests.workflows.fakes import ProcessKilled
 

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from storage import Database, OutboundMessage, outbox
-from storage.outbox import NewMessage, claim_due, enqueue, enqueue_all, mark_failed, mark_sent
+from storage import Database, OutboundMessage, outbox, outbox_claims
+from storage.outbox import NewMessage, enqueue, enqueue_all
+from storage.outbox_claims import claim_due
+from storage.outbox_sends import mark_failed, mark_sent
 from tests.storage.rows import NOW
 from tests.storage.statements import statements, verbs
 
@@ -110,7 +112,7 @@ def test_a_message_someone_waits_for_is_claimed_before_a_wave_and_the_claims_loc
     execute = Session.execute
 
     def recorded(self: Session, statement: Any, params: Any = None, **options: Any) -> Any:
-        if statement is outbox._CLAIM:
+        if statement is outbox_claims._CLAIM:
             claimed_ids.append(params["message_id"])
         return execute(self, statement, params, **options)
 

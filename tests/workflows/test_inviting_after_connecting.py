@@ -15,7 +15,9 @@ from sqlalchemy import event, text
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage
-from storage.outbox import NOT_IN_CHAT, begin_send, renew_claims
+from storage.outbox import NOT_IN_CHAT
+from storage.outbox_claims import renew_claims
+from storage.outbox_sends import begin_send
 from tests.storage.statements import statements
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled

@@ -17,7 +17,10 @@ from sqlalchemy import Connection, event
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED, begin_send, claim_due, mark_failed, release_claims
+from storage.outbox import NOT_IN_CHAT
+from storage.outbox_claims import claim_due, release_claims
+from storage.outbox_sends import begin_send, mark_failed
+from storage.outbox_threads import SUPERSEDED
 from tests.storage.statements import statements
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.outbox import queued, tells_how_to_keep_benefits_as

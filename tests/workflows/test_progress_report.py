@@ -10,7 +10,8 @@ from sqlmodel import select
 
 from bot.conversation import progress_views
 from storage import Database, OutboundMessage, TodoItem
-from storage.outbox import NOT_IN_CHAT, UNCONFIRMED
+from storage.outbox import NOT_IN_CHAT
+from storage.outbox_sends import UNCONFIRMED
 from tests.workflows.fakes import FakeClock
 from tests.workflows.outbox import queued
 from workflows.reminders import Tracking

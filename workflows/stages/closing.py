@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from storage import Approval, Migration, OutboundMessage
-from storage.outbox import SUPERSEDED, messages_of
+from storage.outbox import messages_of
+from storage.outbox_threads import SUPERSEDED
 from workflows import _plan_codec, notices
 from workflows.identities import Reach, planned_reach
 from workflows.machine import BILLING_UNCONFIRMED

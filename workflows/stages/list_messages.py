@@ -18,7 +18,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage, TodoItem
-from storage.outbox import SUPERSEDED
+from storage.outbox_threads import SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.identities import affected_reach
 from workflows.plan import Match, Outcome, PlannedUser
@@ -96,7 +96,7 @@ def rewrite_list(
     written for) with the list's facts, changed by `facts`. It goes where their record now reaches them: a
     decided or late account may be the only one chat knows them by, and the message that would have said
     so is not sent. A worker's claim on it is dropped, so a worker that read the old list cannot send it
-    (`storage.outbox.begin_send`)."""
+    (`storage.outbox_sends.begin_send`)."""
     reach = affected_reach(affected)
     message.recipient = reach.recipient
     payload = {

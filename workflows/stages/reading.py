@@ -20,7 +20,7 @@ from storage import (
     OutboundMessage,
     TodoItem,
 )
-from storage.outbox import SUPERSEDED
+from storage.outbox_threads import SUPERSEDED
 from workflows import _plan_codec
 from workflows.arguments import passed
 from workflows.decisions import lost_access_by

@@ -18,7 +18,8 @@ from sqlmodel import Session, col, select
 
 from storage import AffectedUser, OutboundMessage
 from storage.database import IN_LIST_AT_MOST
-from storage.outbox import NOT_IN_CHAT, SUPERSEDED
+from storage.outbox import NOT_IN_CHAT
+from storage.outbox_threads import SUPERSEDED
 from workflows._views import item_as_it_stands
 from workflows.plan import NO_ACCESS
 from workflows.stages.list_messages import (

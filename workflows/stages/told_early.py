@@ -16,7 +16,8 @@ from typing import Literal
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Migration, OutboundMessage
-from storage.outbox import SUPERSEDED, NewMessage, enqueue_all
+from storage.outbox import NewMessage, enqueue_all
+from storage.outbox_threads import SUPERSEDED
 from workflows.identities import directory_account
 from workflows.machine import CONNECTED_STEPS
 from workflows.plan import NO_ACCESS, PlannedUser

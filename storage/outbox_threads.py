@@ -1,0 +1,117 @@
+"""Versions of one message on a thread (an approval prompt, then its decision; a progress line as it grows):
+a newer version replaces an older one not sent yet, and waits while an older one is being sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, update
+from sqlmodel import Session, col, or_, select
+
+from storage.database import Database
+from storage.models import OutboundMessage
+
+SUPERSEDED = "superseded"
+"""The status of a message that a newer one replaced before it was sent (an approval prompt, decided)."""
+
+
+def failed_on_thread(session: Session, *, recipient: str, thread: str) -> bool:
+    """Whether a message to `recipient` that carries `thread` in its payload failed for good: one posted
+    to a channel the bot is not in, and so would every newer version of it."""
+    failed = session.exec(
+        select(OutboundMessage.id)
+        .where(OutboundMessage.recipient == recipient, OutboundMessage.status == "failed", on_thread(thread))
+        .limit(1)
+    ).first()
+    return failed is not None
+
+
+WAITS = "older_version_sending"
+"""What `thread_turn` says of a message whose older version is being sent (it goes once that one is out),
+and the error code it waits with."""
+
+
+def on_thread(thread: str) -> ColumnElement[bool]:
+    """The messages that are versions of the message whose payload's `updates` is `thread`: matched in SQL,
+    so that a look for them reads none of the other rows' payloads."""
+    matches: ColumnElement[bool] = col(OutboundMessage.payload)["updates"].as_string() == thread
+    return matches
+
+
+def thread_turn(
+    database: Database, message_id: int, *, worker: str, recipient: str, kind: str, thread: str
+) -> str | None:
+    """Whether this worker's claimed message of `kind` to `recipient`, one version of the message its
+    payload's `updates` names (`thread`), may be sent now (None) or not: copies to other people are theirs
+    to post.
+
+    `SUPERSEDED` when a newer version is queued, being sent or sent: one to `recipient`, or one of another
+    kind to anyone (the decision on a prompt, to the channel only: the senders update every copy of the
+    thread with what they send, so a prompt sent after it would put its buttons back on the channel's
+    copy too). It is given up here, as `supersede` gives up the ones not begun when a newer one is queued.
+    It was being sent then (by a replica that died), so it was left; sent after the newer one, it would
+    bring back what that one replaced (a progress line's "... done so far" after "all done", a prompt's
+    buttons after its decision). Copies of one version (one kind) to other people do not count.
+
+    `WAITS` when an older version is being sent (by another replica's worker): no copy of it is recorded
+    until Slack or Teams answers, so one sent meanwhile would post a second message where the first was
+    to be updated.
+    """
+    to_recipient = col(OutboundMessage.recipient) == recipient
+    newer_or_sending = or_(
+        (col(OutboundMessage.id) > message_id)
+        & col(OutboundMessage.status).in_(["pending", "sent"])
+        & (to_recipient | (col(OutboundMessage.kind) != kind)),
+        (col(OutboundMessage.id) < message_id)
+        & to_recipient
+        & (col(OutboundMessage.status) == "pending")
+        & col(OutboundMessage.in_flight).is_(True),
+    )
+    # other kinds count to anyone, so the rows of every recipient on the thread are looked at
+    with database.session() as session:
+        found = session.exec(select(OutboundMessage.id).where(on_thread(thread), newer_or_sending)).all()
+        others = [other for other in found if other is not None]
+        if not any(other > message_id for other in others):
+            return WAITS if others else None
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                col(OutboundMessage.id) == message_id,
+                col(OutboundMessage.status) == "pending",
+                col(OutboundMessage.claimed_by) == worker,
+                ~col(OutboundMessage.in_flight),
+            )
+            .values(
+                status=SUPERSEDED,
+                claimed_by=None,
+                claimed_until=None,
+                version=col(OutboundMessage.version) + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return SUPERSEDED
+
+
+def supersede(session: Session, *, kinds: Sequence[str], thread: str, before: datetime) -> int:
+    """Give up pending messages of `kinds` that carry `thread` in their payload and are not being sent.
+
+    Used in the transaction that queues a newer message on the same thread (the decision on an approval
+    prompt): the old prompt, still waiting for Slack, must not be posted after the decision.
+    """
+    stale = session.exec(
+        select(OutboundMessage).where(
+            col(OutboundMessage.kind).in_(list(kinds)),
+            OutboundMessage.status == "pending",
+            col(OutboundMessage.in_flight).is_(False),
+            col(OutboundMessage.created_at) <= before,
+            on_thread(thread),
+        )
+    ).all()
+    for message in stale:
+        message.status = SUPERSEDED
+        message.claimed_by = None
+        message.claimed_until = None
+    return len(stale)
