@@ -15,7 +15,8 @@ from bot.conversation.messages import Channel, Outgoing
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
-from bot.delivery.worker import Delivered, OutboxWorker
+from bot.delivery.settling import Delivered
+from bot.delivery.worker import OutboxWorker
 from storage import Database
 from storage.outbox import NewMessage, enqueue_all
 from storage.outbox_claims import has_due

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from bot.delivery.reports import Delivering, refresh_reports
 from bot.delivery.sender import Receipt, Sender
 from bot.delivery.settings import DeliverySettings
-from bot.delivery.worker import Delivered, OutboxWorker
+from bot.delivery.settling import Delivered
+from bot.delivery.worker import OutboxWorker
 
 if TYPE_CHECKING:
     from storage import Database, OutboundMessage

@@ -18,40 +18,22 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
+from bot.delivery.holding import Holding, directs_by_migration, migration_of_direct
 from bot.delivery.pacing import AdaptivePacer, Sleep
-from bot.delivery.render import addressee_of, envelope_of
-from bot.delivery.sender import (
-    NOT_READY_SECONDS,
-    DeliveryFailed,
-    Envelope,
-    HandsOver,
-    NotHandedOver,
-    Readiness,
-    Receipt,
-    Sender,
-)
+from bot.delivery.sender import HandsOver, Readiness, Sender
 from bot.delivery.settings import DeliverySettings
+from bot.delivery.settling import Delivered, Settler, Undeliverable
 from storage import Database, OutboundMessage
-from storage.outbox_claims import claim_due, put_back, put_back_alike, release_claims, renew_claims
-from storage.outbox_sends import begin_send, mark_failed, mark_sent
-from storage.outbox_threads import SUPERSEDED, WAITS, thread_turn
-from workflows.notices import CHANNEL_PREFIX
-from workflows.stages import redeem_links
+from storage.outbox_claims import claim_due, release_claims, renew_claims
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-Delivered = Callable[[OutboundMessage, Receipt], None]
-"""Called (in a worker thread) after a message is recorded as sent: reminders start from there."""
-Undeliverable = Callable[[OutboundMessage, DeliveryFailed], None]
-"""Called (in a worker thread) after a message is recorded as failed for good: an admin's prompt that
-reached nobody is told to the others."""
 Progress = Callable[[set[str]], Awaitable[None]]
 """Called with the organizations whose messages moved, at most every `progress_every` and when idle."""
 
@@ -78,21 +60,36 @@ class OutboxWorker:
         self._clock = clock
         self._sleep = sleep
         self._settings = settings or DeliverySettings()
-        self._on_delivered = on_delivered
         self._on_progress = on_progress
-        self._on_undeliverable = on_undeliverable
         self._heartbeat_sleep = heartbeat_sleep
-        self._readiness = sender if isinstance(sender, Readiness) else None
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self.pacer = AdaptivePacer(self._settings, clock, self._paced)
         self._pace_waits = 0
         """How many times the pacer waited: a batch's readiness answers hold until it does (`_settle_all`)."""
         self._held: set[int] = set()
-        self._waiting = 0
-        """How many of the batch were given back to wait for an older version (`thread_turn`): not handled."""
+        """The claims of the batch whose send has not begun: renewed, and given back once it ends."""
         self._moved: set[str] = set()
-        self._given_up: Counter[tuple[str, str]] = Counter()
-        """The batch's messages failed for good, by kind and code: logged once a batch, as counts."""
+        """The organizations whose messages moved since the live reports were last refreshed."""
+        self._holding = Holding(
+            database,
+            sender if isinstance(sender, Readiness) else None,
+            worker=self.name,
+            clock=clock,
+            held=self._held,
+            moved=self._moved,
+        )
+        self._settler = Settler(
+            database,
+            sender,
+            worker=self.name,
+            clock=clock,
+            settings=self._settings,
+            pacer=self.pacer,
+            turn=self._turn,
+            moved=self._moved,
+            on_delivered=on_delivered,
+            on_undeliverable=on_undeliverable,
+        )
         self._reported_at: datetime | None = None
         self._reporting: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -134,12 +131,12 @@ class OutboxWorker:
             lease=settings.lease,
             limit=settings.batch,
         )
-        self._held = {message.id for message in claimed if message.id is not None}
-        self._waiting = 0
+        self._held.update(message.id for message in claimed if message.id is not None)
+        self._settler.waiting = 0
         heartbeat = asyncio.create_task(self._heartbeat()) if claimed else None
         try:
             try:
-                await self._settle_all(await self._hold_back(claimed))
+                await self._settle_all(await self._holding.hold_back(claimed))
             except (Exception, asyncio.CancelledError) as failure:  # cancelled: a stop past its bound
                 await self._give_back_rest(failure)
                 raise
@@ -149,10 +146,10 @@ class OutboxWorker:
                 heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
-            self._held = set()
-            self._warn_given_up()
+            self._held.clear()
+            self._settler.warn_given_up()
         await self._report(idle=not claimed)
-        return len(claimed) - self._waiting
+        return len(claimed) - self._settler.waiting
 
     async def _give_back_rest(self, failure: BaseException | None) -> None:
         """However the batch ended (done, `stop`, failed, cancelled), the claims still held are of messages
@@ -201,9 +198,9 @@ class OutboxWorker:
             finally:
                 room.release()
 
-        directs = _directs_by_migration(ready)
+        directs = directs_by_migration(ready)
         put_back_now: set[int | None] = set()
-        # the answers `_hold_back` just had stand until the batch waits (for a room or a turn): the
+        # the answers `hold_back` just had stand until the batch waits (for a room or a turn): the
         # sender's turn with time (Slack's member list coming overdue), so asked again before, it would
         # only say the same
         answered = True
@@ -217,9 +214,11 @@ class OutboxWorker:
                     if failures or self._stopped.is_set():  # `run_once` gives back the rest
                         break
                     if not answered:
-                        alike = directs.get(_migration_of_direct(message), [])
+                        alike = directs.get(migration_of_direct(message), [])
                         try:
-                            held = await self._no_longer_ready(message, (m for i, m in alike if i > index))
+                            held = await self._holding.no_longer_ready(
+                                message, (m for i, m in alike if i > index)
+                            )
                         except Exception as failure:  # in `failures` at once: cancelled, it is still logged
                             halted = "asking the sender again or putting back what it held"
                             failures.insert(0, failure)
@@ -293,62 +292,6 @@ class OutboxWorker:
             await _unless(self._wake, self._sleep(seconds))
         self._wake.clear()
 
-    async def _hold_back(self, claimed: list[OutboundMessage]) -> list[OutboundMessage]:
-        """Put back the messages the sender is not ready for (`Readiness`), before any send of the batch;
-        the others, to send. Held, a message takes neither a slot of `concurrency` nor a turn of the pace
-        that the ready ones (another surface's, beside it) would wait for, and is due again as long after
-        the sender's answer as it said, not that long after the batch's sends end.
-
-        Asking failing (the database gone while routing a message), or the batch cancelled meanwhile, those
-        found not ready until then are put back all the same, a failure to put them back noted on the one
-        raised; `run_once` gives back the rest."""
-        if self._readiness is None:
-            return claimed
-        ready: list[OutboundMessage] = []
-        unready: list[tuple[OutboundMessage, DeliveryFailed]] = []
-        try:
-            for message in claimed:
-                why = await self._not_ready(message)
-                if why is None:
-                    ready.append(message)
-                else:
-                    unready.append((message, why))
-        except (Exception, asyncio.CancelledError) as failure:
-            try:
-                await self._put_back(unready)
-            except Exception as also:  # the database gone for both: the first is the one to raise
-                failure.add_note(
-                    f"putting back the messages found not ready failed too ({type(also).__name__})"
-                )
-            raise
-        await self._put_back(unready)
-        return ready
-
-    async def _no_longer_ready(
-        self, message: OutboundMessage, alike: Iterable[OutboundMessage]
-    ) -> set[int | None]:
-        """Asked again right before its turn (the batch's pace since the first answer may be minutes): a
-        message the sender is no longer ready for is put back now, due again when it said, not sent to
-        fail after a turn that the ready ones wait for. The answer for a direct message holds for its
-        migration's (`Readiness`): `alike`, those of the batch not begun, go back with it. The ids put
-        back; none when it is ready."""
-        why = await self._not_ready(message)
-        if why is None:
-            return set()
-        held = [message, *alike]
-        await self._put_back([(each, why) for each in held])
-        return {each.id for each in held}
-
-    async def _not_ready(self, message: OutboundMessage) -> DeliveryFailed | None:
-        """Why the sender cannot take the message yet (`Readiness`)."""
-        if self._readiness is None:
-            return None
-        try:
-            to = addressee_of(message)
-        except (KeyError, TypeError, ValueError):  # unreadable: its send fails it for good
-            return None
-        return await self._readiness.not_ready(message.migration_id, to)
-
     async def _turn(self, recipient: str) -> datetime | None:
         """The pacer's next start for `recipient`, or None once `stop`: a stopping worker waits neither for
         a turn nor out a 429, which could outlast the service's time to stop and be cancelled there."""
@@ -383,7 +326,8 @@ class OutboxWorker:
         now = self._clock()
         if not idle and self._reported_at and now - self._reported_at < self._settings.progress_every:
             return
-        moved, self._moved, self._reported_at = self._moved, set(), now
+        moved, self._reported_at = set(self._moved), now
+        self._moved.clear()
         self._reporting = asyncio.create_task(self._refresh(self._on_progress, moved))
         if idle:
             await self._reporting
@@ -397,253 +341,10 @@ class OutboxWorker:
     async def _settle(self, message: OutboundMessage, started: datetime) -> None:
         """Send the message at the start its turn gave."""
         assert message.id is not None
-        await self._send(message, started)
+        await self._settler.send(message, started)
         # settled, or taken over: no claim to give back; a send that raised may not have begun, and
         # `release_claims` leaves it if it had
         self._held.discard(message.id)
-
-    async def _put_back(self, unready: list[tuple[OutboundMessage, DeliveryFailed]]) -> None:
-        """Put back the messages the sender was not ready for, due again when it said, uncounted: one
-        statement for those held for the same reason, and one for the direct messages of their migrations
-        due meanwhile, unclaimed (`Readiness`: the answer is theirs too), so thousands held cost no claim
-        each and the messages queued behind them (another surface's) are claimed next. A message already
-        waiting for that reason has not moved: the live reports are not refreshed for it every time it
-        comes due."""
-        now = self._clock()
-        alike: dict[tuple[str, str], list[tuple[OutboundMessage, DeliveryFailed]]] = {}
-        for message, why in unready:
-            alike.setdefault((why.code, why.reason), []).append((message, why))
-        for (code, reason), held in alike.items():
-            messages = [message for message, _ in held]
-            ids = [message.id for message in messages if message.id is not None]
-            # The shortest wait told: none is held longer than its sender asked, and one due sooner than it
-            # said is only asked again. A sender's wait may shrink from one message to the next (Slack's
-            # runs to its next read try, on a monotonic clock): `now` is read after every answer (and before
-            # any send), so the shortest still ends at that try.
-            until = now + timedelta(seconds=min(why.later or NOT_READY_SECONDS for _, why in held))
-            reason_changed = await asyncio.to_thread(
-                put_back, self._database, ids, worker=self.name, until=until, code=code, reason=reason
-            )
-            self._held.difference_update(ids)
-            direct = {
-                migration for message in messages if (migration := _migration_of_direct(message)) is not None
-            }
-            migrations_changed = (
-                await asyncio.to_thread(
-                    put_back_alike,
-                    self._database,
-                    direct,
-                    not_to=CHANNEL_PREFIX,
-                    now=now,
-                    until=until,
-                    code=code,
-                    reason=reason,
-                )
-                if direct
-                else set()
-            )
-            self._moved |= _organizations(
-                m for m in messages if m.id in reason_changed or m.migration_id in migrations_changed
-            )
-
-    async def _envelope(self, message: OutboundMessage) -> Envelope | None:
-        """What to send, the recipient's own link read only now that the claim holds; None when the
-        payload is unreadable (then the message failed for good)."""
-        try:
-            accept_url = None
-            if redeem_links.offered(message.recipient, message.payload):  # no thread nor query for the rest
-                accept_url = await asyncio.to_thread(redeem_links.for_list, self._database, message.payload)
-            return envelope_of(message, accept_url=accept_url)
-        except (KeyError, TypeError, ValueError) as error:
-            unreadable = DeliveryFailed("bad_payload", f"unreadable message: {error}", permanent=True)
-            await self._failed(message, unreadable)
-            return None
-
-    async def _send(self, message: OutboundMessage, started: datetime) -> None:
-        assert message.id is not None
-        if await self._not_its_turn(message):
-            return
-        patience = self._settings.patience.total_seconds()
-        waited = 0.0
-        envelope: Envelope | None = None
-        while True:
-            if not await self._begin_send(message.id):
-                logger.info("outbox message %s: the claim ran out before sending; not sent", message.id)
-                return
-            envelope = envelope or await self._envelope(message)
-            if envelope is None:
-                return
-            try:
-                receipt = await self._sender.send(envelope)
-            except NotHandedOver:
-                await self._not_handed_over(message)
-                return
-            except DeliveryFailed as failure:
-                wait = failure.retry_after
-                if wait is not None:
-                    self.pacer.rejected(started, wait)
-                    if waited + wait <= patience:
-                        waited += wait
-                        turn = await self._turn(message.recipient)
-                        if turn is not None:
-                            started = turn
-                            continue
-                await self._failed(message, failure)  # stopped meanwhile: due again after the 429's wait
-                return
-            except Exception:  # an unexpected bug must not leave the message claimed until the lease ends
-                reference = uuid.uuid4().hex[:8]
-                logger.exception("sending outbox message %s failed (log ref %s)", message.id, reference)
-                unexpected = DeliveryFailed(
-                    "internal_error", f"internal error; see log ref {reference}", maybe_delivered=True
-                )
-                await self._failed(message, unexpected)
-                return
-            self.pacer.accepted()
-            await self._sent(message, receipt)
-            return
-
-    async def _not_handed_over(self, message: OutboundMessage) -> None:
-        """Stopping, the send never reached the platform: due again at once and uncounted, for the next
-        process, and no longer `in_flight`, which would make that process take it for possibly delivered."""
-        assert message.id is not None
-        await asyncio.to_thread(
-            mark_failed,
-            self._database,
-            message.id,
-            worker=self.name,
-            now=self._clock(),
-            error="",
-            retry_after=timedelta(0),
-            max_attempts=self._settings.max_attempts,
-            counted=False,
-        )
-
-    async def _not_its_turn(self, message: OutboundMessage) -> bool:
-        """Whether the message is one version of a message to its recipient that must not go now
-        (`thread_turn`): given up when a newer version is queued or sent, given back while an older one
-        is being sent (by another replica's worker)."""
-        thread = message.payload.get("updates")
-        if not isinstance(thread, str) or not thread or message.id is None:
-            return False
-        turn = await asyncio.to_thread(
-            thread_turn,
-            self._database,
-            message.id,
-            worker=self.name,
-            recipient=message.recipient,
-            kind=message.kind,
-            thread=thread,
-        )
-        if turn == SUPERSEDED:
-            logger.info("outbox message %s not sent: a newer version of it is queued or sent", message.id)
-        elif turn == WAITS:
-            self._waiting += 1
-            waits = "waits for the version before it being sent"
-            first = await asyncio.to_thread(
-                put_back,
-                self._database,
-                [message.id],
-                worker=self.name,
-                until=self._clock(),
-                code=WAITS,
-                reason=waits,
-            )
-            if first:  # not again each poll until that send ends
-                logger.info("outbox message %s %s", message.id, waits)
-        return turn is not None
-
-    def _warn_given_up(self) -> None:
-        """One WARNING per kind and code of the batch's messages failed for good, with how many and where
-        to find who: never an address (`progress` lists who, its CSV their addresses; DEBUG names each)."""
-        for (kind, code), count in sorted(self._given_up.items()):
-            logger.warning(
-                "%d %s message(s) not delivered, not retried (%s): `progress` lists who, its CSV their"
-                " addresses (`retry-failed` tries them again)",
-                count,
-                kind,
-                code,
-            )
-        self._given_up.clear()
-
-    async def _begin_send(self, message_id: int) -> bool:
-        return await asyncio.to_thread(
-            begin_send,
-            self._database,
-            message_id,
-            worker=self.name,
-            now=self._clock(),
-            lease=self._settings.lease,
-        )
-
-    async def _sent(self, message: OutboundMessage, receipt: Receipt) -> None:
-        assert message.id is not None
-        recorded = await asyncio.to_thread(
-            mark_sent,
-            self._database,
-            message.id,
-            worker=self.name,
-            now=self._clock(),
-            ref=receipt.ref,
-            unconfirmed=receipt.unconfirmed,
-        )
-        if recorded:
-            self._moved |= _organizations([message])
-        if recorded and self._on_delivered is not None:
-            try:
-                await asyncio.to_thread(self._on_delivered, message, receipt)
-            except Exception:  # the message is out; a reminder schedule failing must not undo that
-                logger.exception("after delivering outbox message %s", message.id)
-
-    async def _failed(self, message: OutboundMessage, failure: DeliveryFailed) -> None:
-        assert message.id is not None
-        # rate limited, or the sender not ready: nothing was tried, so nothing counts
-        pause = failure.retry_after if failure.retry_after is not None else failure.later
-        wait = (
-            timedelta(seconds=pause)
-            if pause is not None
-            else self._settings.backoff * 2 ** max(message.attempts - 1, 0)
-        )
-        left = await asyncio.to_thread(
-            mark_failed,
-            self._database,
-            message.id,
-            worker=self.name,
-            now=self._clock(),
-            error=failure.reason,
-            retry_after=wait,
-            max_attempts=self._settings.max_attempts,
-            code=failure.code,
-            permanent=failure.permanent,
-            maybe_delivered=failure.maybe_delivered,
-            counted=pause is None,
-        )
-        if left is not None:
-            self._moved |= _organizations([message])
-        # given up, at once or after its last counted try, as `mark_failed` decided: whatever the kind of
-        # failure, the admins waiting on it are told, so the hook follows the row ending `failed`
-        if left == "failed":
-            # one WARNING a batch counts them (`_warn_given_up`): at 20,000 people an outage or a workspace
-            # that lacks them would be 20,000 lines, each with an address; who is at DEBUG
-            logger.debug(
-                "%s to %s not delivered, not retried: %s (%s)",
-                message.kind,
-                message.recipient,
-                failure.reason,
-                failure.code,
-            )
-            self._given_up[(message.kind, failure.code)] += 1
-            if self._on_undeliverable is not None:
-                try:
-                    await asyncio.to_thread(self._on_undeliverable, message, failure)
-                except Exception:  # the failure is recorded; telling the admins failing must not undo that
-                    logger.exception("after outbox message %s failed for good", message.id)
-        elif failure.later is None:  # a sender not ready says why once, not once per message
-            logger.info("outbox message %s not delivered: %s", message.id, failure.code)
-
-
-def _organizations(messages: Iterable[OutboundMessage]) -> set[str]:
-    """The organizations whose progress the messages are part of: what the live reports refresh."""
-    return {str(m.payload.get("organization")) for m in messages} - {"None"}
 
 
 async def _unless(event: asyncio.Event, work: Awaitable[T]) -> T | None:
@@ -659,27 +360,9 @@ async def _unless(event: asyncio.Event, work: Awaitable[T]) -> T | None:
     return None if event.is_set() else working.result()
 
 
-def _directs_by_migration(
-    messages: list[OutboundMessage],
-) -> dict[int | None, list[tuple[int, OutboundMessage]]]:
-    """The direct messages of each migration among `messages`, with their index: a direct message held at
-    its turn takes the later ones of its migration along, so each migration's are looked through once."""
-    directs: dict[int | None, list[tuple[int, OutboundMessage]]] = {}
-    for index, message in enumerate(messages):
-        if (migration := _migration_of_direct(message)) is not None:
-            directs.setdefault(migration, []).append((index, message))
-    return directs
-
-
 def _what_failed(halted: str | None, failures: int) -> str:
     """What a batch's `failures` were, the first of them `halted` unless None, as the log says it."""
     said = [halted] if halted is not None else []
     if sends := failures - len(said):
         said.append(f"{sends} send(s) of its batch")
     return " and ".join(said)
-
-
-def _migration_of_direct(message: OutboundMessage) -> int | None:
-    """The migration a direct message was sent for (its sender's readiness answer holds for the migration's
-    others), or None: a channel's, or no migration's."""
-    return None if message.recipient.startswith(CHANNEL_PREFIX) else message.migration_id

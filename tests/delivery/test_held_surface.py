@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
 from bot.conversation.messages import Channel, DirectMessage
-from bot.delivery import worker as worker_module
+from bot.delivery import holding
 from bot.delivery.sender import NOT_READY_SECONDS, DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
@@ -343,7 +343,7 @@ def test_asking_failing_is_what_is_raised_when_putting_back_fails_too(
     def gone(*_: object, **__: object) -> set[int]:
         raise OperationalError("UPDATE outboundmessage", {}, Exception("the database is gone"))
 
-    monkeypatch.setattr(worker_module, "put_back", gone)
+    monkeypatch.setattr(holding, "put_back", gone)
     worker = OutboxWorker(database, HeldUntilTheDatabaseGoes(answers=2), clock=time, sleep=time.sleep)
 
     with pytest.raises(OperationalError, match=r"SELECT migration\.channel_id") as raised:
@@ -408,7 +408,7 @@ def test_putting_back_failing_gives_back_the_dms_found_ready(
     def deadlocked(*_: object, **__: object) -> set[int]:
         raise OperationalError("UPDATE outboundmessage", {}, Exception("a deadlock"))
 
-    monkeypatch.setattr(worker_module, "put_back", deadlocked)
+    monkeypatch.setattr(holding, "put_back", deadlocked)
     queue_lists(database, [f"user{n:05d}@fabrikam.com" for n in range(3)], time.now)
     sender = ReadyThenGone()
 

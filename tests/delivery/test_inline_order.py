@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-import bot.delivery.worker as worker_module
 from bot.console.render import render
+from bot.delivery import settling
 from bot.delivery.outboxes import InlineOutbox
 from storage import Database
 from storage.outbox import enqueue
@@ -35,7 +35,7 @@ def test_the_console_delivers_messages_in_the_order_they_were_queued(
         session.commit()
         first = queued[0].id
     later_began = threading.Event()
-    begin_send = worker_module.begin_send
+    begin_send = settling.begin_send
 
     def first_answered_last(database: Database, message_id: int, **claim: Any) -> bool:
         if message_id == first:  # the database is slow with the first message, unless nothing is waiting
@@ -44,7 +44,7 @@ def test_the_console_delivers_messages_in_the_order_they_were_queued(
             later_began.set()
         return begin_send(database, message_id, **claim)
 
-    monkeypatch.setattr(worker_module, "begin_send", first_answered_last)
+    monkeypatch.setattr(settling, "begin_send", first_answered_last)
 
     shown = InlineOutbox(database, clock=time).flush()
     steps = [re.findall(r"Step \d", render(message.message)) for message in shown]

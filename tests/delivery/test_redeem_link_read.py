@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-import bot.delivery.worker as worker_module
+from bot.delivery import settling
 from bot.delivery.outboxes import InlineOutbox
 from storage import Database
 from storage.outbox import enqueue
@@ -53,12 +53,12 @@ def test_the_link_is_read_once_for_each_list_sent_and_not_for_a_claim_that_ran_o
         ]
         session.commit()
         lapsed = queued[0].id
-    begin_send = worker_module.begin_send
+    begin_send = settling.begin_send
 
     def lapsing_first(database: Database, message_id: int, **claim: Any) -> bool:
         return message_id != lapsed and begin_send(database, message_id, **claim)
 
-    monkeypatch.setattr(worker_module, "begin_send", lapsing_first)
+    monkeypatch.setattr(settling, "begin_send", lapsing_first)
     reads: list[str] = []
 
     def count(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
+import bot.delivery.settling
 import bot.delivery.worker
 from bot.conversation.messages import DirectMessage
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
@@ -95,7 +96,7 @@ def _failing_to_record(
             )
         return mark_sent(database, message_id, **options)
 
-    monkeypatch.setattr(bot.delivery.worker, "mark_sent", record)
+    monkeypatch.setattr(bot.delivery.settling, "mark_sent", record)
 
 
 def test_a_database_error_recording_a_send_lets_the_sends_under_way_finish_and_gives_back_the_rest(
