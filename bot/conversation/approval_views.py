@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.conversation import plan_views, views
+from bot.conversation import dates, plan_views, unreached_views
 from bot.conversation.billing_views import billing_ahead
 from bot.conversation.messages import (
     Actions,
@@ -70,7 +70,7 @@ def approval_prompt(request: ApprovalRequest, *, shared: bool = False) -> Messag
                 ("Directory", f"{target} ({request.tenant_id})"),
                 ("Plan", f"{request.plan_fingerprint} (any change to the plan voids this approval)"),
                 ("Approvals needed", f"{request.approvers_required}, not from {requester}"),
-                ("Expires", f"{views.day(request.expires_at)} {views.clock_time(request.expires_at)} UTC"),
+                ("Expires", dates.day_and_time(request.expires_at)),
             )
         ),
         plan_views.who_is_affected(request.affected, request.warnings, named=not shared),
@@ -144,7 +144,7 @@ def nobody_told(request: ApprovalRequest, *, shared: bool = False) -> list[Block
             )
         ]
     if request.unreached:  # those who must act before the change, or lose access with it
-        lines = views.unreached_lines(
+        lines = unreached_views.unreached_lines(
             request.unreached, request.warnings, rest="(`status` attaches them all)"
         )
         return [Text(f"{lines}\nThis does not block approval.")]
@@ -205,8 +205,8 @@ def approved(result: DecisionResult, decider: Actor) -> Message:
 def admin_unreached(unreached: AdminUnreached) -> Message:
     """What the admins hear when an approver's prompt or the connector's portal steps reached nobody."""
     return Message(
-        views.admin_unreached_line(unreached).removeprefix("⚠️ "),
-        (Text(views.admin_unreached_line(unreached)),),
+        unreached_views.admin_unreached_line(unreached).removeprefix("⚠️ "),
+        (Text(unreached_views.admin_unreached_line(unreached)),),
     )
 
 

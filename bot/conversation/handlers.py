@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from bot.conversation import account_choice, help_views, todo_views, views
+from bot.conversation import account_choice, help_views, status_views, todo_views
 from bot.conversation.commands import USAGES, Command, parse
 from bot.conversation.desk import Desk, Handler, Outbox, Roles, Stage
 from bot.conversation.messages import Message, Outgoing, Text, tell_privately
@@ -83,7 +83,7 @@ class Conversation:
         try:
             statuses = self._desk.service.migrations()
             visible = [status for status in statuses if self._desk.may_administer(status.organization, actor)]
-            return views.home(visible, self._desk.service.todo_list(actor))
+            return status_views.home(visible, self._desk.service.todo_list(actor))
         except (WorkflowError, MicrosoftError) as error:
             return Message("aadbot", (Text(str(error)),))
 

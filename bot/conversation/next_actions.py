@@ -60,7 +60,7 @@ def next_actions(status: MigrationStatus, *, everyone_told: bool = False) -> Act
     if not status.counts.get("invite", 0):  # nobody left to invite
         hidden.add("invite")
     words = status.next_commands
-    if status.counts.get("disabled", 0):  # someone who left is removed before the notice (views._who_left)
+    if status.counts.get("disabled", 0):  # who left is removed before the notice (status_views._who_left)
         words = tuple(sorted(words, key=lambda word: word != "remove-users"))
     buttons = tuple(
         announce_button(organization)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.conversation import lists, plan_views, sign_in_views, views
+from bot.conversation import dates, lists, plan_views, sign_in_views
 from bot.conversation.closing_views import CONFIRM
 from bot.conversation.messages import (
     MAX_BUTTON_VALUE,
@@ -157,7 +157,7 @@ def advance_notice_dm(
 def announced(result: AnnounceResult) -> Outgoing:
     status = result.status
     when = f" for {result.when}" if result.when else ""
-    since = f"{views.day(result.since)} {views.clock_time(result.since)} UTC"
+    since = dates.day_and_time(result.since)
     if result.queued:
         text = (
             f"Telling {lists.of_people(result.queued, result.users)} what is coming{when}, by direct message"
@@ -194,7 +194,7 @@ def stale_users(
     if not users:
         return say(f"Nobody in {organization} has been away for more than {period}.", private=True)
     rows = [
-        (user.principal_name, views.day(user.last_accessed) if user.last_accessed else "never", user.id)
+        (user.principal_name, dates.day(user.last_accessed) if user.last_accessed else "never", user.id)
         for user in users
     ]
     blocks: list[Block] = [

@@ -12,8 +12,8 @@ from bot.conversation import (
     progress_views,
     reminder_views,
     sign_in_views,
+    starting_views,
     todo_views,
-    views,
 )
 from bot.conversation.messages import Channel, DirectMessage, Message, greeting_name
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
@@ -220,7 +220,9 @@ def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
     channel, which names nobody by their address."""
     match kind:
         case notices.STARTED:
-            return views.started(decode(MigrationStatus, payload["status"]), _actor(payload["actor"]))
+            return starting_views.started(
+                decode(MigrationStatus, payload["status"]), _actor(payload["actor"])
+            )
         case notices.APPROVAL_PROMPT:
             in_channel = payload.get("in_channel", shared)  # absent from prompts queued before it was kept
             return approval_views.approval_prompt(

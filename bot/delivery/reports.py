@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bot.conversation import progress_views, views
+from bot.conversation import progress_views, unreached_views
 from bot.conversation.messages import Channel, Outgoing
 from workflows.errors import WorkflowError
 from workflows.progress import Progress
@@ -64,4 +64,4 @@ def _report(tracking: ReadsProgress, organization: str) -> Outgoing | None:
         missed = tracking.notice_missed(organization)  # no lists yet: the advance notice, if it missed
         if missed is None:
             raise
-        return views.notice_missed(*missed)
+        return unreached_views.notice_missed(*missed)

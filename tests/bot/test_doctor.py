@@ -156,7 +156,7 @@ def test_doctor_in_chat_is_for_admins(chat: Chat) -> None:
 
 
 def test_the_doctor_s_summary_counts_the_failing_checks() -> None:
-    from bot.conversation.views import doctor
+    from bot.conversation.starting_views import doctor
     from workflows.plan import Check
 
     one = [Check("graph-invite", "fail", "refused", fix="grant it"), Check("devops-read", "pass", "ok")]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import views
+from bot.conversation import unreached_views
 from bot.conversation.messages import DirectMessage
 from sandbox import Sandbox, parse_scenario
 from tests.bot.conftest import ORG, Chat, text_of
@@ -182,7 +182,9 @@ def test_whom_the_notice_missed_are_said_to_lose_access_as_the_invitation_policy
     check = Check(
         "invite-permission", "fail", "2 users need a guest invitation.", invitation_policy_fix(policy), policy
     )
-    missed = views.unreached_lines([Unreached("erin.eng@gmail.com", "invite", "no chat account")], [check])
+    missed = unreached_views.unreached_lines(
+        [Unreached("erin.eng@gmail.com", "invite", "no chat account")], [check]
+    )
     assert f"• erin.eng@gmail.com ({said} — when the notice went out: no chat account" in missed
 
 
@@ -192,14 +194,17 @@ def test_everyone_the_notice_missed_is_in_a_csv_when_the_message_cannot_name_the
     check = Check("invite-permission", "fail", "2 users need a guest invitation.", "", "everyone")
     missed = [Unreached(f"user{n}@fabrikam.com", "auto", "no chat account") for n in range(30)]
     missed.append(Unreached("erin.eng@gmail.com", "invite", "no chat account"))
-    lines = views.unreached_lines(missed, [check])
+    lines = unreached_views.unreached_lines(missed, [check])
     assert lines.splitlines()[1].startswith("• erin.eng@gmail.com (")  # who must act first
-    assert lines.splitlines()[-1] == f"…and {len(missed) - views.AFFECTED_NAMES} more in the attached CSV"
-    [attached] = views.unreached_csv(missed, [check], ORG)
+    assert (
+        lines.splitlines()[-1]
+        == f"…and {len(missed) - unreached_views.AFFECTED_NAMES} more in the attached CSV"
+    )
+    [attached] = unreached_views.unreached_csv(missed, [check], ORG)
     rows = list(csv.reader(io.StringIO(attached.content)))
     assert attached.filename == f"not-reached-{ORG}.csv"
     assert rows[0] == ["email", "what happens to them", "why the notice could not reach them"]
     assert [row[0] for row in rows[1:]] == ["erin.eng@gmail.com"] + [
         f"user{n}@fabrikam.com" for n in range(30)
     ]
-    assert views.unreached_csv(missed[:3], [check], ORG) == []  # all named in the message
+    assert unreached_views.unreached_csv(missed[:3], [check], ORG) == []  # all named in the message

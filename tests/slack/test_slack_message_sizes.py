@@ -27,8 +27,9 @@ from bot.conversation import (
     progress_views,
     reminder_views,
     sign_in_views,
+    starting_views,
+    status_views,
     todo_views,
-    views,
 )
 from bot.conversation.commands import USAGES
 from bot.conversation.faq_review import REVIEW_PAGE
@@ -278,13 +279,13 @@ def _catalog(world: World) -> dict[str, Message]:
         for address in addresses
     )
     found: dict[str, Message | Outgoing | list[Outgoing]] = {
-        f"status {state}": views.status(status(world, state), report) for state in STATES
+        f"status {state}": status_views.status(status(world, state), report) for state in STATES
     }
     planned = status(world, "planned")
     found |= {
         "started": notice(notices.STARTED, status=planned, actor=admin),
-        "checked": views.checked(planned),
-        "plan": views.plan(plan, planned),
+        "checked": starting_views.checked(planned),
+        "plan": starting_views.plan(plan, planned),
         "invited": preparing_views.invited(
             InviteResult(planned, outcomes, denied=True, message="Invited some.")
         ),
@@ -350,7 +351,7 @@ def _catalog(world: World) -> dict[str, Message]:
         "help all": help_views.help_all(),
         "did you mean": help_views.did_you_mean("progres", [Suggestion("progress", organization)]),
         "not understood": help_views.not_understood("frobnicate"),
-        "doctor": say(views.doctor([*plan.checks, MISSING_PERMISSION])),
+        "doctor": say(starting_views.doctor([*plan.checks, MISSING_PERMISSION])),
         **{f"help {usage.word}": help_views.help_word(usage) for usage in USAGES},
     }
     for outcome in ("approved", "recorded", "rejected", "expired", "void"):
@@ -520,7 +521,7 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
         ),
         "chat notice": (
             CHAT_MESSAGE,
-            ChatNotice(views.plan(plan, status(world, "planned")).message).to_payload(),
+            ChatNotice(starting_views.plan(plan, status(world, "planned")).message).to_payload(),
         ),
     }
     return {
@@ -619,7 +620,7 @@ def _without_repeat_marks(text: str) -> str:
 def test_the_app_home_fits_a_view(size: int) -> None:
     w = world(size)
     statuses = [status(w, state) for state in STATES]
-    assert problems(view_payload(views.home(statuses, entries(w))), view=True) == []
+    assert problems(view_payload(status_views.home(statuses, entries(w))), view=True) == []
 
 
 def test_the_catalog_holds_every_kind_of_message_the_outbox_delivers() -> None:

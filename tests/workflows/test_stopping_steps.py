@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from bot.console.render import render
-from bot.conversation import views
+from bot.conversation import status_views
 from storage import Database, Invitation
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
@@ -97,7 +97,7 @@ def test_a_step_whose_process_died_says_when_resume_becomes_possible(
     microsoft.invite_guest = invite  # type: ignore[method-assign]
     clock.advance(minutes=3)
 
-    said = render(views.status(make_service().status(), admin=True).message)
+    said = render(status_views.status(make_service().status(), admin=True).message)
     assert (
         "Sending B2B guest invitations. Should the bot have stopped without a word, `resume` re-runs the"
         " step from 09:10 UTC, when the step's lease ends."
@@ -123,7 +123,7 @@ def test_an_invite_after_connecting_stopped_part_way_reads_as_a_pause_not_a_faul
         result = stopped.invite(None, dana)
 
     assert result.status.state == "connected"
-    said = " ".join(render(views.status(make_service().status(), admin=True).message).split())
+    said = " ".join(render(status_views.status(make_service().status(), admin=True).message).split())
     assert (
         "⏸️ The invitations were interrupted after 1 of 2 (the bot was stopping): `invite` carries on from"
         " there."

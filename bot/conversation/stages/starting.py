@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import sign_in_views, views
+from bot.conversation import sign_in_views, starting_views, status_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage
 from bot.conversation.messages import Outgoing, Text, say
@@ -41,7 +41,7 @@ class Starting(Stage):
     def _connect_as_me(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         rechecked = self._desk.service.connect_as_me(command.arg(0), actor)
         took = f"You are the one who connects {rechecked.status.organization} now: the checks are for you."
-        checked = views.checked(rechecked.status, self._desk.told(rechecked.status), rechecked)
+        checked = starting_views.checked(rechecked.status, self._desk.told(rechecked.status), rechecked)
         return [say(took, Text(took), *checked.message.blocks), *self._desk.outbox.flush()]
 
     def _move_here(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -58,7 +58,7 @@ class Starting(Stage):
         if len(command.args) != 2:
             raise WorkflowError(DOCTOR_USAGE)
         checks = self._desk.service.doctor(command.args[0], command.args[1])
-        return [say(views.doctor(checks))]
+        return [say(starting_views.doctor(checks))]
 
     def _status(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         status = self._desk.service.status(command.arg(0), ended=True)
@@ -76,7 +76,7 @@ class Starting(Stage):
         rejected = None
         if status.state in _REJECTED_TO:
             rejected = self._desk.service.last_rejection(status.id)
-        shown = views.status(
+        shown = status_views.status(
             status,
             report,
             called_off,
@@ -98,18 +98,18 @@ class Starting(Stage):
             # the plan and its checks were made before connecting and never since: say so, not "still on MSA"
             made = self._desk.service.plan_made(status.organization)
         if channel is None:  # a direct message: all of it, to the admin alone
-            return [views.plan(plan, status, made=made, told=told)]
-        return views.shared_plan(plan, status, actor, made=made, told=told)
+            return [starting_views.plan(plan, status, made=made, told=told)]
+        return starting_views.shared_plan(plan, status, actor, made=made, told=told)
 
     def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         rechecked = self._desk.service.recheck(command.arg(0), actor)
         told = self._desk.told(rechecked.status)
         # the prompts of a voided approval lose their buttons now, recorded with the re-check
-        return [views.checked(rechecked.status, told, rechecked), *self._desk.outbox.flush()]
+        return [starting_views.checked(rechecked.status, told, rechecked), *self._desk.outbox.flush()]
 
     def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         line = ProgressLine(self._desk.outbox, channel)  # an invite or removal resumed goes on with its line
-        return [views.checked(self._desk.service.resume(command.arg(0), actor, line))]
+        return [starting_views.checked(self._desk.service.resume(command.arg(0), actor, line))]
 
     def _rehearse(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, tenant = command.arg(0), command.arg(1)
