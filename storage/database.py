@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 import storage.audit  # noqa: F401  (registers the append-only guards)
@@ -90,6 +91,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def committed(session: Session) -> bool:
+    """Commits; False, rolled back, when another writer changed one of the rows meanwhile (their `version`:
+    `storage.models`)."""
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        return False
+    return True
 
 
 def open_database(url: str | None = None, *, pre_ping: bool = True) -> Database:

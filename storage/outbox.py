@@ -13,10 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from storage.database import IN_LIST_AT_MOST, Database
+from storage.database import IN_LIST_AT_MOST, Database, committed
 from storage.models import OutboundMessage
 
 URGENT, BULK = 0, 1
@@ -188,14 +187,3 @@ def messages_of(
         if kinds is not None:
             query = query.where(col(OutboundMessage.kind).in_(kinds))
         return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
-
-
-def committed(session: Session) -> bool:
-    """Commits; False, rolled back, when another writer changed one of the messages meanwhile (their
-    `version`)."""
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        return False
-    return True

@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, update
 from sqlmodel import col
 
-from storage.database import Database
+from storage.database import Database, committed
 from storage.models import OutboundMessage
-from storage.outbox import committed
 
 # Built once, as `outbox_claims`' statements are: every message delivered runs a `begin_send` and a
 # `mark_sent`, and building each statement and its cache key anew cost about as much CPU as running it.

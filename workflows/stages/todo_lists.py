@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, Migration, TodoItem
+from storage.database import committed
 from workflows._views import todo_entry
 from workflows.decisions import lost_access_by
 from workflows.errors import ConflictError, WorkflowError
@@ -86,10 +86,7 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
                 user.chat_user_id = actor.id
             details: dict[str, object] = {"item": item.key, "user": user.principal_name}
             session.add(audit(ctx.now(), row, actor, "todo_done", row.state, row.state, details))
-            try:
-                session.commit()
-            except StaleDataError:
-                session.rollback()
+            if not committed(session):
                 raise ConflictError(
                     f"“{item.title}” changed at this very moment (marked done twice?); here is your"
                     " list as it is now."

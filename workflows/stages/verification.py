@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, AuditEntry, Invitation, Migration, SignInWatch, TodoItem
-from storage.database import IN_LIST_AT_MOST
+from storage.database import IN_LIST_AT_MOST, committed
 from storage.outbox import enqueue, retry_unreached
 from workflows import _plan_codec
 from workflows.directory import MicrosoftError, OrgUser
@@ -224,10 +224,7 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         if full:  # claimed too: other looks would make the whole read again while this one reads
             watch.swept_at = now - every + _FULL_READ_CLAIMED_FOR
         organization = row.organization
-        try:
-            session.commit()
-        except StaleDataError:
-            session.rollback()
+        if not committed(session):
             return None  # another process claimed this check
     try:
         users = ctx.microsoft.sign_ins(organization, since)
@@ -382,7 +379,4 @@ def _back_off(ctx: Context, migration_id: int, *, full: bool, swept_before: date
         watch.failures += 1
         delay = min(ctx.settings.sign_in_check_every * 2**watch.failures, _RETRY_AT_MOST)
         watch.next_at = ctx.now() + delay
-        try:
-            session.commit()
-        except StaleDataError:
-            session.rollback()
+        committed(session)  # or another process moved it on meanwhile: its schedule stands
