@@ -224,6 +224,9 @@ class MicrosoftClients:
     def reads_once(self) -> AbstractContextManager[None]:
         return self.session.reads_once()
 
+    def giving_up_after(self, seconds: float) -> AbstractContextManager[None]:
+        return self.session.giving_up_after(seconds)
+
     # --- preflight ---
 
     def doctor(self, organization: str, tenant: str) -> list[Check]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +39,9 @@ _READ_ONCE: ContextVar[Mapping[HttpSession, dict[_ReadKey, httpx.Response]] | No
 """In this context, each session within its `reads_once` and the GETs it got 200 for so far (URL,
 parameters, headers: the credentials say whose answer it is). Held by the session itself, not its `id`,
 which a later session could be given."""
+_GIVE_UP_AT: ContextVar[Mapping[HttpSession, float] | None] = ContextVar("give_up_at", default=None)
+"""In this context, each session within its `giving_up_after` and the moment (on its own clock) its calls
+fail rather than wait past."""
 _CREDENTIAL_PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
     re.compile(
@@ -133,6 +137,19 @@ class HttpSession:
         finally:
             _READ_ONCE.reset(scope)
 
+    @contextmanager
+    def giving_up_after(self, seconds: float) -> Iterator[None]:
+        """Within it, a call of this session, in this context, fails rather than wait past `seconds` from now:
+        a `Retry-After` or back-off that would end later is not waited, and each attempt's timeout is what is
+        left. Nested, the earlier moment holds."""
+        given = _GIVE_UP_AT.get() or {}
+        at = min(self._clock() + seconds, given.get(self, math.inf))
+        scope = _GIVE_UP_AT.set({**given, self: at})
+        try:
+            yield
+        finally:
+            _GIVE_UP_AT.reset(scope)
+
     def request(
         self,
         method: str,
@@ -173,13 +190,22 @@ class HttpSession:
         parts = urlsplit(url)
         where = f"{method} {parts.netloc}{parts.path}"
         may_repeat = read_only or method in _IDEMPOTENT
+        give_up_at = (_GIVE_UP_AT.get() or {}).get(self, math.inf)
         for attempt in range(1, self._max_attempts + 1):
-            self._pace()
+            self._pace(give_up_at, f"{service} asks to wait before {where}")
             started = self._clock()
+            if started >= give_up_at:
+                raise self.error(f"{service} was not asked {where}: no time was left for it")
             self.request_count += 1
             try:
                 response = self._client.request(
-                    method, target, headers=headers, params=params, json=json, data=data
+                    method,
+                    target,
+                    headers=headers,
+                    params=params,
+                    json=json,
+                    data=data,
+                    timeout=self._timeout_until(give_up_at, started),
                 )
             except httpx.TransportError as error:
                 # A refused connection never reached the service, so even a POST may be sent again.
@@ -187,7 +213,8 @@ class HttpSession:
                     said = self.redact(f"{service} did not answer {where} ({type(error).__name__})")
                     raise (MicrosoftError if isinstance(error, _NEVER_SENT) else Unanswered)(said) from None
                 log.warning("%s: %s failed (%s), retrying", service, where, type(error).__name__)
-                self._sleep(self._backoff * 2 ** (attempt - 1))
+                backoff = self._backoff * 2 ** (attempt - 1)
+                self._wait(backoff, give_up_at, f"{service} did not answer {where}")
                 continue
             log.debug(
                 "%s %s -> %s in %.0f ms",
@@ -208,16 +235,31 @@ class HttpSession:
                     f"{service} asks to wait {wait:.0f} s before retrying {where}; try again later"
                 )
             log.warning("%s: HTTP %s for %s, retrying in %.1f s", service, status, where, wait)
-            self._sleep(wait)
+            self._wait(wait, give_up_at, f"{service} answered HTTP {status} to {where}")
         raise AssertionError("unreachable: the loop returns or raises")
 
     def error(self, message: str) -> MicrosoftError:
         return MicrosoftError(self.redact(message))
 
-    def _pace(self) -> None:
+    def _pace(self, give_up_at: float, why: str) -> None:
         delay = self._not_before - self._clock()
         if delay > 0:
-            self._sleep(min(delay, self._max_wait))
+            self._wait(min(delay, self._max_wait), give_up_at, why)
+
+    def _wait(self, seconds: float, give_up_at: float, why: str) -> None:
+        """Sleep `seconds`, or fail at once if that would leave no time before `give_up_at` for what follows
+        (`giving_up_after`)."""
+        if self._clock() + seconds >= give_up_at:
+            raise self.error(f"{why}; waiting {seconds:.0f} s more would take longer than this call may")
+        self._sleep(seconds)
+
+    def _timeout_until(self, give_up_at: float, now: float) -> httpx.Timeout | httpx._client.UseClientDefault:
+        """The attempt's timeout: what is left before `give_up_at`, when less than the session's own."""
+        left = give_up_at - now
+        own = self._client.timeout
+        if all(limit is not None and limit <= left for limit in (own.connect, own.read, own.write, own.pool)):
+            return httpx.USE_CLIENT_DEFAULT
+        return httpx.Timeout(left)
 
     def _note_rate_limit(self, response: httpx.Response) -> None:
         headers = response.headers

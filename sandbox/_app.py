@@ -32,7 +32,7 @@ def create_app(state: State) -> Starlette:
         )
         with state.lock:
             state.request_counts[host] += 1
-            fault = state.faults.draw(host)
+            fault = state.faults.draw(host, call.path)
             delay = state.faults.slow_seconds
             retry_after = state.faults.retry_after
         if fault == "slow":
@@ -132,6 +132,7 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
         slow_seconds=float(body.get("slow_seconds", 0.5)),
         sequence=sequence,
         hosts=tuple(body.get("hosts") or ()),
+        organizations=tuple(body.get("organizations") or ()),
         rng=random.Random(int(body.get("seed", 0))),
         directory_lag=bool(body.get("directory_lag", False)),
     )

@@ -63,6 +63,9 @@ class Faults:
     slow_seconds: float = 0.5
     sequence: list[int | str] = field(default_factory=list)
     hosts: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    """Only requests for these Azure DevOps organizations (a URL's first path segment), when given: Azure
+    DevOps throttles one organization's reads while another's go through."""
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     directory_lag: bool = False
     """Graph's user searches lag behind invitations (its directory is eventually consistent): a guest an
@@ -71,9 +74,12 @@ class Faults:
     unlisted: set[str] = field(default_factory=set, init=False)
     """The ids of the guests invited while `directory_lag` is on: the searches do not show them yet."""
 
-    def draw(self, host: str) -> int | str | None:
-        """The fault for the next request to `host`: a status code, `"slow"`, or None."""
+    def draw(self, host: str, path: str = "/") -> int | str | None:
+        """The fault for the next request to `host` and `path`: a status code, `"slow"`, or None."""
         if self.hosts and host not in self.hosts:
+            return None
+        wanted = {organization.casefold() for organization in self.organizations}
+        if wanted and path.split("/")[1].casefold() not in wanted:
             return None
         if self.sequence:
             return self.sequence.pop(0)

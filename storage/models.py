@@ -276,6 +276,20 @@ class SignInWatch(Versioned, table=True):
     failures: int = Field(default=0, sa_type=Integer, nullable=False)
 
 
+class ConnectionLook(SQLModel, table=True):
+    """When the connection watch last read a migration short of the portal step
+    (`workflows.connection_watch`): in the database, not in a process, so that a restarted process does not
+    read them all at once, and replicas on one database claim each look by moving `looked_at` on (a
+    conditional UPDATE, or the first INSERT): N of them make one read a period between them. No `version`:
+    the claim is the update itself.
+    """
+
+    __tablename__ = "connection_look"
+
+    migration_id: int = Field(sa_column_args=[ForeignKey("migration.id")], primary_key=True)
+    looked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class SlackProcessedRequest(SQLModel, table=True):
     """A Slack request already acted on: claiming one is an INSERT, so only one process wins."""
 

@@ -176,6 +176,12 @@ class Microsoft(Protocol):
         """Within it, this context reads the same thing once (`start`'s checks, then its snapshot)."""
         ...
 
+    def giving_up_after(self, seconds: float) -> AbstractContextManager[None]:
+        """Within it, this context's calls fail (`MicrosoftError`) rather than wait past `seconds` from now,
+        for a service asking to be retried later, a back-off or a slow answer: the watch's early looks, which
+        must not hold up its next poll."""
+        ...
+
     def organization_tenant_id(self, name: str) -> str:
         """The tenant the organization is connected to now (`HEAD vssps.dev.azure.com/{org}`)."""
         ...

@@ -82,7 +82,7 @@ class MigrationService:
         self._settings = settings or WorkflowSettings()
         admins = Administrators(microsoft, clock, self._settings.admin_cache_ttl, gate_memory=gate_memory)
         self._ctx = Context(database, microsoft, clock, self._settings, admins, stopping)
-        self._looks = connection_watch.LookSchedule(self._settings)
+        self._looks = connection_watch.LookSchedule(database, self._settings)
 
     # reading
     def status(self, organization: str | None = None, *, ended: bool = False) -> MigrationStatus:
@@ -98,16 +98,20 @@ class MigrationService:
     def connection_looks(self) -> connection_watch.Looks:
         """The migrations the connection watch looks at now: every one at the portal step, and those short of
         it whose next look is due (`workflows.connection_watch`)."""
-        return self._looks.due(reading.awaiting_connection(self._ctx), self._ctx.now())
+        return self._looks.due(self._ctx.now())
 
-    def look_early(self, organization: str, until: datetime) -> ConnectionResult | None:
-        """`check_connection` for a migration short of the portal step, or None once the poll's budget for
-        these looks is spent at `until`: that one and the rest wait for the next poll."""
+    def look_early(self, look: connection_watch.EarlyLook, until: datetime) -> bool:
+        """`check_connection` for a migration short of the portal step, unless another replica claimed this
+        look; False once the poll's budget for these looks is spent at `until`: that one and the rest wait
+        for the next poll. The read gives up at `until` too (Microsoft asking to wait longer, retries, a
+        slow answer), so that the next poll, and its looks at the portal step, come on time."""
         now = self._ctx.now()
         if now >= until:
-            return None
-        self._looks.reading(organization, now)
-        return connecting.check_connection(self._ctx, organization)
+            return False
+        if self._looks.claim(look, now):
+            with self._ctx.microsoft.giving_up_after((until - now).total_seconds()):
+                connecting.check_connection(self._ctx, look.organization)
+        return True
 
     def approval_organization(self, approval_id: int) -> str | None:
         return reading.approval_organization(self._ctx, approval_id)

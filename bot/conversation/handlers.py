@@ -114,12 +114,12 @@ class Conversation:
         return outgoing + self._look_early(looks) if looks.short_of_it else outgoing
 
     def _look_early(self, looks: Looks) -> list[Outgoing]:
-        for organization in looks.short_of_it:
+        for look in looks.short_of_it:
             try:
-                if self._desk.service.look_early(organization, looks.until) is None:
+                if not self._desk.service.look_early(look, looks.until):
                     break
             except (WorkflowError, MicrosoftError) as error:
-                log.warning("connection watch of %s failed: %s", organization, error)
+                log.warning("connection watch of %s failed: %s", look.organization, error)
         return self._desk.outbox.flush()
 
     def remind(self) -> list[Outgoing]:

@@ -5,14 +5,14 @@ so that a slow read holds up neither."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.pool import QueuePool
 
 from bot.runtime import Runtime
 from sandbox import Sandbox
-from storage import Database
+from storage import ActiveMigration, Database, Migration
 from tests.bot.conftest import DANA, ORG, Chat, approved, started
 from tests.fakes.runtimes import runtime_on
 from tests.workflows.fakes import FakeClock
@@ -118,8 +118,76 @@ def test_a_poll_spends_its_budget_on_early_looks_then_leaves_the_rest_for_the_ne
     started(Chat(runtime, restores=False))
     reads = _counting_reads(runtime, monkeypatch)
     looks = runtime.service.connection_looks()
-    assert (looks.at_the_portal_step, looks.short_of_it) == ([], [ORG])
+    assert looks.at_the_portal_step == []
+    assert [look.organization for look in looks.short_of_it] == [ORG]
     clock.now = looks.until  # an earlier look of this poll took the whole budget
-    assert runtime.service.look_early(ORG, looks.until) is None
+    assert runtime.service.look_early(looks.short_of_it[0], looks.until) is False
     assert reads == []
-    assert runtime.service.connection_looks().short_of_it == [ORG]  # still due: the next poll reads it
+    assert runtime.service.connection_looks().short_of_it == looks.short_of_it  # the next poll reads it
+
+
+OTHER = "contoso-web"
+
+
+def _resting_elsewhere(runtime: Runtime, clock: FakeClock) -> None:
+    """A second migration, planned, of an organization the sandbox does not serve (`start` would refuse it):
+    only its throttled reads matter here."""
+    with runtime.database.session() as session:
+        row = Migration(
+            organization=OTHER,
+            tenant_id="contoso-tenant",
+            state="planned",
+            started_by_id="U-DANA",
+            started_by_email=DANA,
+            started_by_name="Dana",
+            created_at=clock.now,
+            updated_at=clock.now,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        session.add(ActiveMigration(organization_key=OTHER, migration_id=row.id))
+        session.commit()
+
+
+@pytest.mark.parametrize(("retry_after", "waited"), [(10, [10.0, 10.0]), (100, [])])
+def test_a_throttled_early_look_gives_up_within_the_polls_budget_so_the_portal_step_is_polled_on_time(
+    runtime: Runtime,
+    clock: FakeClock,
+    box: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    retry_after: int,
+    waited: list[float],
+) -> None:
+    """Azure DevOps throttles one organization's reads (429, `Retry-After`), that of a migration short of
+    the portal step: its retries waited up to four times `Retry-After` (minutes), and the next poll with
+    them, so the migration at the portal step, whose connector is clicking now, was read late. The early
+    look gives up at the end of the poll's budget for early looks (30 s)."""
+    approved(Chat(runtime, restores=False))
+    _resting_elsewhere(runtime, clock)
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the HTTP layer's waits move the test's clock: no real sleep
+        sleeps.append(seconds)
+        clock.now += timedelta(seconds=seconds)
+
+    session = runtime.microsoft.session
+    monkeypatch.setattr(session, "_sleep", sleep)
+    monkeypatch.setattr(session, "_clock", lambda: clock.now.timestamp())
+    read_at: list[datetime] = []
+    reads = _counting_reads(runtime, monkeypatch, lambda: read_at.append(clock.now))
+    box.set_faults(rate_429=1.0, retry_after=retry_after, organizations=[OTHER])
+    box.request_counts(reset=True)
+    first = clock.now
+    for _ in range(3):  # `serve`'s loop: a poll, then AADBOT_POLL_SECONDS
+        runtime.conversation.watch()
+        clock.now += POLL
+    assert sleeps == waited  # within the 30 s budget: the third 10 s wait would have ended at its end
+    gave_up_after = timedelta(seconds=sum(waited))
+    assert list(zip(reads, read_at, strict=True)) == [
+        (ORG, first),
+        (OTHER, first),  # given up on; counted as read: looked at again in 15 minutes
+        (ORG, first + POLL + gave_up_after),
+        (ORG, first + 2 * POLL + gave_up_after),
+    ]
+    assert box.request_counts() == {"vssps.dev.azure.com": 3 + len(waited) + 1}

@@ -161,6 +161,38 @@ def test_a_post_that_never_reached_the_service_is_no_lost_answer() -> None:
     assert not isinstance(failed.value, Unanswered)
 
 
+def test_within_giving_up_after_an_attempt_times_out_and_waits_only_within_the_time_left() -> None:
+    """The watch's early looks (`workflows.service.MigrationService.look_early`): a slow answer is cut at
+    the time left, and a `Retry-After` or back-off that would use it all up is not waited."""
+    now = [1000.0]
+    sleeps: list[float] = []
+    timeouts: list[dict[str, float]] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        now[0] += 1
+        return httpx.Response(429, headers={"Retry-After": "4"})
+
+    session = HttpSession(sleep=sleep, clock=lambda: now[0], transport=httpx.MockTransport(answer))
+    with session.giving_up_after(12), session.giving_up_after(60):  # the earlier moment holds
+        with pytest.raises(
+            MicrosoftError,
+            match=r"^Azure DevOps answered HTTP 429 to HEAD vssps\.dev\.azure\.com/fabrikam-fiber;"
+            r" waiting 4 s more would take longer than this call may$",
+        ):
+            session.request("HEAD", HEAD, service="Azure DevOps")
+        assert sleeps == [4.0, 4.0]  # at 1001 and 1006; at 1011, 4 s more would end past 1012
+        assert [timeout["read"] for timeout in timeouts] == [12.0, 7.0, 2.0]
+        timeouts.clear()
+    with session, pytest.raises(MicrosoftError, match=r"answered HTTP 429 to .* 5 times; giving up$"):
+        session.request("HEAD", HEAD, service="Azure DevOps")  # outside it: the session's own timeout
+    assert [timeout["read"] for timeout in timeouts] == [30.0] * 5
+
+
 def test_azure_devops_rate_limit_headers_pace_the_next_request() -> None:
     now = [1000.0]
     sleeps: list[float] = []

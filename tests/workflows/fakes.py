@@ -154,6 +154,10 @@ class FakeMicrosoft:
         """The fake keeps nothing: every read is counted as asked."""
         return nullcontext()
 
+    def giving_up_after(self, seconds: float) -> AbstractContextManager[None]:
+        """The fake answers at once."""
+        return nullcontext()
+
     def organization_tenant_id(self, name: str) -> str:
         self._call("organization_tenant_id")
         return self.org.connected_tenant_id

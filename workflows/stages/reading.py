@@ -27,7 +27,7 @@ from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
-from workflows.machine import CONNECTED_UNFINISHED, CONNECTION_WATCHED, LEASED_STATES, describe_state
+from workflows.machine import CONNECTED_UNFINISHED, LEASED_STATES, describe_state
 from workflows.plan import NO_ACCESS, Plan, PlannedUser
 from workflows.results import (
     Actor,
@@ -81,21 +81,6 @@ def _organizations(*, include_finished: bool, in_state: bool) -> SelectOfScalar[
     if in_state:
         query = query.where(Migration.state == bindparam("state"))
     return query
-
-
-def awaiting_connection(ctx: Context) -> list[tuple[str, str]]:
-    """(organization, state) of the migrations the connection watch looks at (`CONNECTION_WATCHED`), newest
-    first."""
-    with ctx.database.session() as session:
-        rows = session.connection().execute(_AWAITING_CONNECTION)
-        return list(dict.fromkeys((organization, state) for organization, state in rows))
-
-
-_AWAITING_CONNECTION = (
-    select(Migration.organization, Migration.state)
-    .where(col(Migration.state).in_(sorted(CONNECTION_WATCHED)))
-    .order_by(col(Migration.id).desc())
-)
 
 
 _ORGANIZATIONS = {
