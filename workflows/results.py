@@ -69,6 +69,8 @@ class Rechecked:
     """The pending approval nothing changed for: it still stands."""
     voided: tuple[int, ...] = ()
     """The pending approvals the re-check voided: the plan or its checks changed."""
+    connection: ConnectionResult | None = None
+    """The watch's look, when it found the organization connected outside the approval: then no re-check."""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,21 @@ def urgent(outgoing: list[Outgoing]) -> list[Outgoing]:
     return [message for message in outgoing if message.message.summary == URGENT]
 
 
+def recorded_outside_the_approval(chat: Chat) -> None:
+    """Connected, by the bot's own event that names nobody's approval, and approval #1, waiting, void."""
+    assert chat.state() == "connected"
+    entry = chat.runtime.service.audit_trail(ORG)[-1]
+    assert (entry.action, entry.actor_id, entry.state_before, entry.state_after) == (
+        "connected_outside_approval",
+        "aadbot",
+        "awaiting_approval",
+        "connected",
+    )
+    assert entry.details["approved_by"] is None and entry.details["approval_id"] == 1
+    with chat.runtime.database.session() as session:
+        assert session.exec(select(Approval.status)).all() == ["void"]
+
+
 def requested_anyway(chat: Chat) -> None:
     """Walk33's repro: nobody invited, approval requested anyway, so Erin and Frank lose access."""
     started(chat)
@@ -79,17 +94,7 @@ def test_a_click_in_the_portal_while_the_approval_waits_is_recorded_apart_and_ev
     chat.portal_connect()
     told = chat.runtime.conversation.watch()
 
-    assert chat.state() == "connected"
-    entry = chat.runtime.service.audit_trail(ORG)[-1]
-    assert (entry.action, entry.actor_id, entry.state_before, entry.state_after) == (
-        "connected_outside_approval",
-        "aadbot",
-        "awaiting_approval",
-        "connected",
-    )
-    assert entry.details["approved_by"] is None and entry.details["approval_id"] == 1
-    with chat.runtime.database.session() as session:
-        assert session.exec(select(Approval.status)).all() == ["void"]
+    recorded_outside_the_approval(chat)
     alarms = urgent(told)
     assert len(alarms) == 3
     assert {message.to.email for message in alarms if isinstance(message.to, DirectMessage)} == {DANA, LEE}
@@ -232,3 +237,20 @@ def test_status_after_a_rejection_says_who_rejected_when_and_why(chat: Chat) -> 
     assert f"🚫 Approval #1 was rejected by Lee on {when}. Reason: wait for release." in status
     chat.say(DANA, "request-approval")  # a new request is the latest word
     assert "was rejected by" not in said(chat.say(DANA, "status"))
+
+
+def test_a_recheck_that_finds_it_connected_in_the_portal_takes_the_watchs_path_alarm_included(
+    chat: Chat,
+) -> None:
+    """fix74 finding 3: a `recheck` after a click in the portal used to record `found_connected` and send the
+    start's messages, no alarm; it is the watch's finding, whoever looks first."""
+    requested_anyway(chat)
+    chat.portal_connect()
+    told = chat.say(DANA, "recheck")
+    recorded_outside_the_approval(chat)
+    assert "found_connected" not in [entry.action for entry in chat.runtime.service.audit_trail(ORG)]
+    alarms = urgent(told)
+    assert {message.to.email for message in alarms if isinstance(message.to, DirectMessage)} == {DANA, LEE}
+    assert sum(isinstance(message.to, Channel) for message in alarms) == 1
+    assert len(alarms) == 3
+    assert chat.runtime.conversation.watch() == []  # told once: the watch finds nothing new

@@ -16,10 +16,10 @@ from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.machine import FINAL_STATES, describe_state, next_commands
 from workflows.plan import TAKE_OVER, Check, Plan
-from workflows.results import Actor, MigrationStatus, Rechecked
+from workflows.results import Actor, ConnectionResult, MigrationStatus, Rechecked
 from workflows.stages import redeem_links
 from workflows.stages.approval_lapse import expire_due, pending, void_pending
-from workflows.stages.connecting import may_not_connect
+from workflows.stages.connecting import check_connection, may_not_connect
 from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, note, status, step
 
 _ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
@@ -163,7 +163,12 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
     """Fetch everything again and rebuild the plan (-> planned or blocked). A pending approval survives
     only a re-check that finds nothing changed (the same plan fingerprint, checks included), which keeps the
     migration awaiting it; any change voids it, as every change to the plan does. One that Microsoft does
-    not answer changes nothing: approving checks the plan with Microsoft again anyway."""
+    not answer changes nothing: approving checks the plan with Microsoft again anyway.
+
+    Connected meanwhile, without an approval (a click in the portal), it is what the watch would have found:
+    recorded as connected outside the approval, a pending request void, every admin alarmed."""
+    if (connected := _connected_in_the_portal(ctx, organization)) is not None:
+        return Rechecked(connected.status, connection=connected)
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "recheck") as unit:
             expire_due(unit)
@@ -181,6 +186,16 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
             unit.flow.fire("recheck")
         check_prerequisites(unit, snapshot)
         return Rechecked(status(session, unit.row), voided=tuple(a.id for a in voided if a.id is not None))
+
+
+def _connected_in_the_portal(ctx: Context, organization: str | None) -> ConnectionResult | None:
+    """The watch's look, when it finds the organization connected outside the approval; else None, and the
+    re-check goes on (which also says what Microsoft failed to answer, or why it does not fit now)."""
+    try:
+        looked = check_connection(ctx, organization)
+    except WorkflowError:
+        return None
+    return looked if looked.outside_approval is not None else None
 
 
 def _read(unit: Unit, approval: Approval) -> DirectorySnapshot:

@@ -10,7 +10,7 @@ from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing
 from workflows.errors import NotInvitedYet
-from workflows.results import Actor
+from workflows.results import Actor, ConnectionResult
 
 
 class Approving(Stage):
@@ -51,16 +51,23 @@ class Approving(Stage):
 
     def _check_connection(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         result = self._desk.service.check_connection(command.arg(0))
-        posted = self._desk.outbox.flush()
-        answer = approval_views.connection(result)
-        if channel is not None and result.noticed and result.status.channel_id == channel:
-            # the notice of what this look found goes to the top of the channel it was asked in (now, or
-            # from the outbox in a moment): the answer only reaches a thread of it, where it was asked
-            return [*posted, replace(answer, in_thread_only=True)]
-        asker = actor.email.casefold()
-        if channel is None and asker in {admin.casefold() for admin in result.told_privately}:
-            return posted  # their own copy of the notice, in this very chat, is the answer: once, not twice
-        return [answer, *posted]
+        return connection_answer(result, self._desk.outbox.flush(), actor, channel)
+
+
+def connection_answer(
+    result: ConnectionResult, posted: list[Outgoing], actor: Actor, channel: str | None
+) -> list[Outgoing]:
+    """What an admin's look at the connection (`check-connection`, or a `recheck` that found it connected
+    in the portal) answers, with the notices it `posted`."""
+    answer = approval_views.connection(result)
+    if channel is not None and result.noticed and result.status.channel_id == channel:
+        # the notice of what this look found goes to the top of the channel it was asked in (now, or
+        # from the outbox in a moment): the answer only reaches a thread of it, where it was asked
+        return [*posted, replace(answer, in_thread_only=True)]
+    asker = actor.email.casefold()
+    if channel is None and asker in {admin.casefold() for admin in result.told_privately}:
+        return posted  # their own copy of the notice, in this very chat, is the answer: once, not twice
+    return [answer, *posted]
 
 
 def approval_number(command: Command) -> int:

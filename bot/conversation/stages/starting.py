@@ -8,6 +8,7 @@ from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage
 from bot.conversation.messages import Outgoing, Text, say
 from bot.conversation.progress_line import ProgressLine
+from bot.conversation.stages.approving import connection_answer
 from workflows.errors import WorkflowError
 from workflows.machine import BEFORE_CONNECTING, CONNECTED_UNFINISHED
 from workflows.results import Actor
@@ -103,6 +104,8 @@ class Starting(Stage):
 
     def _recheck(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         rechecked = self._desk.service.recheck(command.arg(0), actor)
+        if rechecked.connection is not None:  # connected in the portal meanwhile: the watch's alarm
+            return connection_answer(rechecked.connection, self._desk.outbox.flush(), actor, channel)
         told = self._desk.told(rechecked.status)
         # the prompts of a voided approval lose their buttons now, recorded with the re-check
         return [starting_views.checked(rechecked.status, told, rechecked), *self._desk.outbox.flush()]
