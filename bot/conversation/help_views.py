@@ -19,7 +19,7 @@ from bot.conversation.messages import (
     Text,
     tell_privately,
 )
-from bot.conversation.next_actions import next_step
+from bot.conversation.next_actions import UNBLOCKED_BY, next_step
 from bot.conversation.quoting import untick
 from bot.conversation.understanding import Suggestion, understood_and_extra
 from workflows.admin_gate import AdminVerdict
@@ -60,9 +60,12 @@ def help_now(
             continue
         else:
             command = f"{step.action} {step.value}"
-            lines.append(
-                f"• *{status.organization}* ({stage}): next, *`{command}`*: {USAGE_OF[step.action].summary}."
+            then = (
+                _unblocking(status, step)
+                if status.state in UNBLOCKED_BY
+                else f"next, *`{command}`*: {USAGE_OF[step.action].summary}."
             )
+            lines.append(f"• *{status.organization}* ({stage}): {then}")
             label = f"{step.label} ({status.organization})"
             buttons.append(Button(label, step.action, step.value, "primary"))
         # deciding for them is still theirs while another admin decides the approval (which it voids)
@@ -93,6 +96,14 @@ def help_now(
         blocks.append(Actions(tuple(buttons)))
     blocks.append(Text(EVERYTHING_ELSE))
     return tell_privately("What you can do now", *blocks)
+
+
+def _unblocking(status: MigrationStatus, step: Button) -> str:
+    """The block's own fix, then the command that follows it unless the fix names it already."""
+    fix = status.blocked_fix or f"`plan {status.organization}` shows what holds it back."
+    if f"`{step.action}" in fix:
+        return f"to move on: {fix}"
+    return f"to move on: {fix} Then *`{step.action} {step.value}`*."
 
 
 def help_all() -> Outgoing:

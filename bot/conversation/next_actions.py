@@ -20,6 +20,14 @@ _NEXT_BUTTONS: dict[str, tuple[str, ButtonStyle]] = {
 }
 _BUTTON_ACTIONS = {"remove-users": "stale-users"}
 """Removing starts from the list of who has not signed in for a while, with its own confirmed button."""
+UNBLOCKED_BY = {
+    "blocked": "recheck",
+    "waiting_for_invite_settings": "invite",
+    "failed": "resume",
+    "interrupted": "resume",
+}
+"""What moves a migration held back on, once its block's own fix (`MigrationStatus.blocked_fix`) is done:
+nothing else does, however early in the procedure another word comes (`announce`, `stale-users`)."""
 
 
 def announce_button(organization: str) -> Button:
@@ -75,10 +83,14 @@ def next_actions(status: MigrationStatus, *, everyone_told: bool = False) -> Act
 
 def next_step(status: MigrationStatus, *, approves: bool = False) -> Button | None:
     """The one action that moves this migration on now (the first primary one), as its button; while an
-    approval is pending, that is deciding it, for an admin who still may (`approves`: not its requester)."""
+    approval is pending, that is deciding it, for an admin who still may (`approves`: not its requester);
+    held back, what follows the block's fix (`UNBLOCKED_BY`)."""
     if status.pending_approval_id:  # another admin's approval, whatever else may be done meanwhile
         approval = str(status.pending_approval_id)
         return Button(f"Approve #{approval}", "approve", approval, "primary") if approves else None
+    if status.state in UNBLOCKED_BY:
+        word = UNBLOCKED_BY[status.state]
+        return Button(_NEXT_BUTTONS[word][0], word, status.organization, "primary")
     buttons = next_actions(status)
     if buttons is None:
         return None
