@@ -74,6 +74,10 @@ class HttpSession:
     and network errors only for idempotent requests or those that change nothing (`read_only=True`: a POST
     for a token, a look-up or a batch of reads; a dry run). Azure DevOps'
     `X-RateLimit-Delay` and an exhausted `X-RateLimit-Remaining` pace the following requests.
+
+    Any other request (an invitation) answered 500/502/504, or whose answer never came, raises `Unanswered`:
+    not a refusal, as the service may have done it all the same (a gateway's 504 says only that the service
+    behind it was slow to answer, https://learn.microsoft.com/graph/errors).
     """
 
     def __init__(
@@ -225,7 +229,9 @@ class HttpSession:
             )
             self._note_rate_limit(response)
             status = response.status_code
-            if status not in _THROTTLED and not (status in _TRANSIENT and may_repeat):
+            if status in _TRANSIENT and not may_repeat:
+                raise Unanswered(self.redact(f"{service} answered HTTP {status} to {where}"))
+            if status not in _THROTTLED and status not in _TRANSIENT:
                 return response
             if attempt == self._max_attempts:
                 raise self.error(f"{service} answered HTTP {status} to {where} {attempt} times; giving up")
