@@ -134,8 +134,19 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
         hosts=tuple(body.get("hosts") or ()),
         organizations=tuple(body.get("organizations") or ()),
         rng=random.Random(int(body.get("seed", 0))),
-        directory_lag=bool(body.get("directory_lag", False)),
+        directory_lag=float(body.get("directory_lag", 0.0)),
+        invitation_faults=_invitation_faults(body.get("invitation_faults") or []),
     )
+
+
+def _invitation_faults(items: list[Any]) -> list[str]:
+    """`invitation_faults` items: a status of 500, 502 or 504, then " after" when the invitation is made."""
+    faults = [str(item) for item in items]
+    for fault in faults:
+        status, _, when = fault.partition(" ")
+        if status not in ("500", "502", "504") or when not in ("", "after"):
+            raise ValueError(f"invitation_faults items are '504' or '504 after' (or 500, 502), not {fault!r}")
+    return faults
 
 
 def _response(reply: Reply, method: str) -> Response:

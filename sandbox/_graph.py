@@ -213,7 +213,8 @@ def _graph_list_users(state: State, call: Call) -> Reply:
         users = [
             user for user in (users if addresses is None else state.holding(addresses)) if predicate(user)
         ]
-    users = [user for user in users if user["id"] not in state.faults.unlisted]
+    now = state.clock()
+    users = [user for user in users if state.faults.listed(user["id"], now)]
     offset = page_offset(query.get("$skiptoken"))
     if offset is None:
         return graph_error(400, "Request_BadRequest", "The $skiptoken is invalid.")
@@ -305,6 +306,10 @@ def _graph_invite(state: State, call: Call, token: Token) -> Reply:
             "Guest invitations not allowed for your company. "
             "Contact your company administrator for more details.",
         )
+    fault = state.faults.invitation_faults.pop(0) if state.faults.invitation_faults else ""
+    status, _, when = fault.partition(" ")
+    if status and not when:
+        return graph_error(int(status), "UnknownError", "Simulated failure.")
     wanted = email.casefold()
     holding = state.holding(frozenset((wanted, f"smtp:{wanted}")))
     existing = next((user for user in holding if wanted in _addresses(user)), None)
@@ -312,7 +317,7 @@ def _graph_invite(state: State, call: Call, token: Token) -> Reply:
         existing = _new_guest(state, email, str(body.get("invitedUserDisplayName") or email))
         state.directory_users.append(existing)
         if state.faults.directory_lag:
-            state.faults.unlisted.add(existing["id"])
+            state.faults.unlisted[existing["id"]] = state.clock() + state.faults.directory_lag
     invitation = {
         "id": str(uuid.uuid4()),
         "inviteRedeemUrl": f"https://{LOGIN_HOST}/redeem?rd={token_urlsafe(12)}",
@@ -327,7 +332,11 @@ def _graph_invite(state: State, call: Call, token: Token) -> Reply:
         else "Completed",
         "invitedUser": {"id": existing["id"]},
     }
+    # Inviting a guest still to accept again makes a new link, and an email when asked: the admin center's
+    # *Resend invitation* ("to send another email", https://learn.microsoft.com/entra/external-id/add-users-administrator)
     state.tenant.setdefault("invitations", []).append(invitation)
+    if status:  # done, and its answer lost on the way back
+        return graph_error(int(status), "UnknownError", "Simulated failure.")
     return Reply(
         201, {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#invitations/$entity", **invitation}
     )

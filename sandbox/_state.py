@@ -67,12 +67,23 @@ class Faults:
     """Only requests for these Azure DevOps organizations (a URL's first path segment), when given: Azure
     DevOps throttles one organization's reads while another's go through."""
     rng: random.Random = field(default_factory=lambda: random.Random(0))
-    directory_lag: bool = False
-    """Graph's user searches lag behind invitations (its directory is eventually consistent): a guest an
-    invitation creates is missing from `GET /users` listings and filters until the faults are set again,
-    while `GET /users/{id}` finds them at once."""
-    unlisted: set[str] = field(default_factory=set, init=False)
-    """The ids of the guests invited while `directory_lag` is on: the searches do not show them yet."""
+    directory_lag: float = 0.0
+    """Seconds Graph's user searches lag behind invitations, on the sandbox's clock: a guest an invitation
+    creates is missing from `GET /users` listings and filters for that long (or until the faults are set
+    again), while `GET /users/{id}` finds them at once. Microsoft serves such queries from an index of its
+    own, kept eventually consistent ("Advanced query capabilities on Microsoft Entra ID objects",
+    https://learn.microsoft.com/graph/aad-advanced-queries), and documents no bound on the lag."""
+    unlisted: dict[str, float] = field(default_factory=dict, init=False)
+    """The ids of the guests invited while `directory_lag` is on, and when the searches show them."""
+    invitation_faults: list[str] = field(default_factory=list)
+    """How the next `POST /invitations` go wrong, one item each: `"504"` (500 or 502) answers that before
+    anything is done; `"504 after"` invites as asked (the guest made, the email sent), then answers 504 all
+    the same, as a gateway does when the invitation service behind it is slow to answer: Graph's 504 says
+    only that the gateway got no timely answer (https://learn.microsoft.com/graph/errors)."""
+
+    def listed(self, user_id: str, now: float) -> bool:
+        """Whether Graph's searches show this directory user at `now`."""
+        return self.unlisted.get(user_id, now) <= now
 
     def draw(self, host: str, path: str = "/") -> int | str | None:
         """The fault for the next request to `host` and `path`: a status code, `"slow"`, or None."""

@@ -107,7 +107,7 @@ def test_invite_again_while_the_directory_lags_invites_nobody_twice(chat: Chat, 
     """Graph's search by address may not list a guest invited moments ago; the guest's recorded id finds
     them."""
     started(chat)
-    box.set_faults(directory_lag=True)
+    box.set_faults(directory_lag=3600)
     assert "2 invited." in text_of(chat.say(DANA, "invite"))
     again = text_of(chat.say(DANA, "invite"))
     assert "2 invited earlier." in again and "invited again" not in again

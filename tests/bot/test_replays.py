@@ -80,7 +80,7 @@ def test_steps_from_another_world_run_for_real(world: Any, box: Sandbox) -> None
     """Faults set, or something said before: the snapshot of the plain world cannot stand in for it."""
     world()  # the plain world, saved if no earlier run saved it
     restored_before = replays.RESTORED["notified"]
-    lagging = world(lambda chat: box.set_faults(directory_lag=True))
+    lagging = world(lambda chat: box.set_faults(directory_lag=3600))
     asked = world(lambda chat: chat.say(ANN, "help"))
     assert replays.RESTORED["notified"] == restored_before
     assert "Ann <ann@fabrikam.com> in #aad-migration" in asked

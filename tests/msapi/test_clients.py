@@ -35,7 +35,7 @@ from msapi import (
 from sandbox import Sandbox, parse_scenario
 from tests.fakes.keys import spare_rsa_key
 from tests.fakes.server import ServerThread
-from workflows.directory import InvitePermissionDenied
+from workflows.directory import InvitePermissionDenied, Unanswered
 
 ORG = "fabrikam-fiber"
 PAT = "pat-0123456789-do-not-log"
@@ -248,27 +248,55 @@ def test_quotes_in_addresses_are_escaped(
 
 
 def test_a_guest_just_invited_is_found_by_id_while_the_search_by_address_lags(
+    fabrikam: dict[str, Any], make_clients: Any
+) -> None:
+    now = [1_800_000_000.0]
+    with Sandbox(parse_scenario(fabrikam), clock=lambda: now[0]) as box:
+        clients = make_clients(box)
+        tenant = box.state()["tenant"]["id"]
+        box.set_faults(directory_lag=120)
+        invitation = clients.invite_guest(
+            tenant,
+            email="erin.eng@gmail.com",
+            inviter="lee@fabrikam.com",
+            display_name="Erin",
+            message="Join fabrikam-fiber",
+            redirect_url="https://dev.azure.com/x",
+        )
+        assert invitation.invited_user_id
+        now[0] += 119
+        assert clients.find_directory_user(tenant, "erin.eng@gmail.com") is None  # not in the search yet
+        assert "erin.eng@gmail.com" not in {user.mail for user in clients.directory_users(tenant)}
+        guest = clients.directory_user(tenant, invitation.invited_user_id)
+        assert guest is not None and (guest.mail, guest.user_type) == ("erin.eng@gmail.com", "Guest")
+        assert clients.directory_user(tenant, "3f0c2f3e-0000-4000-8000-000000000000") is None  # a deleted one
+        now[0] += 1  # the search catches up
+        found = clients.find_directory_user(tenant, "erin.eng@gmail.com")
+        assert found is not None and found.id == invitation.invited_user_id
+
+
+def test_an_invitation_answered_504_after_it_was_made_is_unanswered_not_refused(
     box: Sandbox, make_clients: Any
 ) -> None:
+    """A gateway's 504 to the invitation's POST: Microsoft may have invited the person and mailed them."""
     clients = make_clients(box)
     tenant = box.state()["tenant"]["id"]
-    box.set_faults(directory_lag=True)
-    invitation = clients.invite_guest(
-        tenant,
-        email="erin.eng@gmail.com",
-        inviter="lee@fabrikam.com",
-        display_name="Erin",
-        message="Join fabrikam-fiber",
-        redirect_url="https://dev.azure.com/x",
-    )
-    assert invitation.invited_user_id
-    assert clients.find_directory_user(tenant, "erin.eng@gmail.com") is None  # not in the search yet
-    guest = clients.directory_user(tenant, invitation.invited_user_id)
-    assert guest is not None and (guest.mail, guest.user_type) == ("erin.eng@gmail.com", "Guest")
-    assert clients.directory_user(tenant, "3f0c2f3e-0000-4000-8000-000000000000") is None  # a deleted one
-    box.set_faults()  # the search catches up
+    box.set_faults(invitation_faults=["504 after", "502"])
+    options = {"inviter": "lee@fabrikam.com", "message": "Join", "redirect_url": "https://dev.azure.com/x"}
+    for address in ("erin.eng@gmail.com", "frank.f@outlook.com"):
+        with pytest.raises(Unanswered) as lost:
+            clients.invite_guest(tenant, email=address, display_name=address, **options)
+        status = 504 if address.startswith("erin") else 502
+        assert str(lost.value) == (
+            f"Microsoft Graph answered HTTP {status} to POST graph.microsoft.com/v1.0/invitations"
+        )
+    sent = box.state()["tenant"]["invitations"]
+    assert [(s["invitedUserEmailAddress"], s["sendInvitationMessage"]) for s in sent] == [
+        ("erin.eng@gmail.com", True)  # done despite the 504; the 502 came before anything was done
+    ]
     found = clients.find_directory_user(tenant, "erin.eng@gmail.com")
-    assert found is not None and found.id == invitation.invited_user_id
+    assert found is not None and found.invitation_pending
+    assert clients.find_directory_user(tenant, "frank.f@outlook.com") is None
 
 
 def test_invitations_and_their_refusal(
