@@ -96,6 +96,10 @@ class OwnInvitation(Protocol):
     def redeem_url(self) -> str | None:
         """Their own link to accept it, passed only for a reply nobody else sees (a direct message)."""
 
+    @property
+    def unconfirmed(self) -> bool:
+        """Not sent as far as the bot knows, yet Microsoft's answer to sending it never came: it may have."""
+
 
 class Announced(Protocol):
     """What the admins' advance notices told the asker of the connection's date (the bot passes

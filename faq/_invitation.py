@@ -238,6 +238,13 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     phase = phase_of(context.stage)
     if not invitation.sent and phase == CANCELLED:
         return [f"Your invitation was not sent. {_CALLED_OFF}"]
+    if not invitation.sent and invitation.unconfirmed:
+        return [
+            f"Your invitation may have gone out to {address}: Microsoft did not confirm it, and the admins'"
+            f" next `invite` finds out. Look in that mailbox for mail from {FROM}, subject {SUBJECT}, in junk"
+            " or spam too. If none went out, that `invite` sends it; you never get it twice.",
+            f"Microsoft's page: {REDEMPTION_PAGE}",
+        ]
     if not invitation.sent:
         lines = [f"Your invitation has not been sent yet. {_when_sent(context)} It goes to {address}."]
         if phase == "after":

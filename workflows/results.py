@@ -77,7 +77,10 @@ class Rechecked:
 class InvitationOutcome:
     email: str
     display_name: str
-    status: Literal["sent", "re-invited", "found", "already-invited", "denied", "failed", "skipped"]
+    status: Literal[
+        "sent", "re-invited", "found", "already-invited", "denied", "failed", "unanswered", "skipped"
+    ]
+    """`unanswered`: Microsoft's answer never came (a timeout, a 504), so the invitation may have gone out."""
     detail: str = ""
     account: str = ""
     """The sign-in name of the directory account found for them (`found`)."""
@@ -487,6 +490,9 @@ class InvitationStanding:
     """A sign-in the bot saw after connecting shows it accepted; without it, `accepted` is their own word."""
     redeem_url: str | None = None
     """Their own link to accept it (`workflows.stages.redeem_links`): only for a reply to them in private."""
+    unconfirmed: bool = False
+    """Not `sent` as far as the bot knows, yet Microsoft was asked for it and its answer never came: it may
+    have gone out, and the next `invite` finds out (`workflows.stages.interrupted_invitations`)."""
 
 
 @dataclass(frozen=True)

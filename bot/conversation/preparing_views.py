@@ -101,6 +101,7 @@ def account_decided(result: AccountDecision, told: Told | None = None) -> Outgoi
 _INVITE_ORDER = {
     "denied": 0,
     "failed": 1,
+    "unanswered": 1,
     "sent": 2,
     "re-invited": 2,
     "already-invited": 3,

@@ -15,10 +15,20 @@ https://learn.microsoft.com/graph/api/resources/invitation; https://learn.micros
 https://learn.microsoft.com/entra/external-id/reset-redemption-status): so the person gets their link and
 still one email, however often it is asked. A guest who has accepted needs no link and stays `found`.
 
-Left open: Graph's search by address is eventually consistent, so an `invite` moments after a lost answer
-may not see the guest yet and invite again, with an email (a second one, to the same guest)."""
+Graph's search by address is eventually consistent (an index of its own, with no documented bound on its
+lag: https://learn.microsoft.com/graph/aad-advanced-queries), and the guest's id came in the answer that was
+lost: moments after, finding nobody proves nothing, and inviting again would send the person a second email
+(for a guest still to accept, an invitation is the admin center's *Resend invitation*, "to send another
+email": https://learn.microsoft.com/entra/external-id/add-users-administrator). Nor is a link-only
+invitation safe then: if the lost call did nothing, it would make the guest with no email at all, and the
+person, who has to accept before the switch, would not know. So for `SEARCH_CATCHES_UP` after the lost
+answer nobody is invited again, and `invite` says when it will look; after it, the search is believed: the
+guest it shows gets their link alone, and someone it still does not show gets the invitation, and its first
+email. One email each either way, unless the search lags longer than that."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from storage import Invitation
 from workflows.directory import (
@@ -29,7 +39,13 @@ from workflows.directory import (
     Unanswered,
 )
 from workflows.results import Actor, InvitationOutcome
-from workflows.stages.unit import Unit, commit, note
+from workflows.stages.unit import Unit, commit, hhmm, note
+
+SEARCH_CATCHES_UP = timedelta(minutes=10)
+"""How long after a lost answer Graph's search by address is not believed when it finds nobody: a new guest
+usually shows within seconds or minutes, and waiting costs the person a while, not a second email. As long
+as a step's default lease (`WorkflowSettings.step_lease`), so a step resumed after its process died waiting
+does not wait again."""
 
 RECOVERED = "invited before the interruption; link recovered"
 
@@ -53,6 +69,22 @@ def asked_unanswered(claim: Invitation) -> bool:
     return claim.status == "pending" or (
         claim.status == "failed" and (claim.result or "").startswith((_UNFETCHED, _UNANSWERED))
     )
+
+
+def too_soon(claim: Invitation, email: str, now: datetime) -> InvitationOutcome | None:
+    """For a claim whose answer was lost and whose guest the directory does not show: while its search may
+    not show them yet, the outcome that says so, with Microsoft asked nothing; None once it is believed (or
+    for any other claim)."""
+    if not asked_unanswered(claim) or now >= claim.updated_at + SEARCH_CATCHES_UP:
+        return None
+    return unknown(claim, email)
+
+
+def unknown(claim: Invitation, email: str) -> InvitationOutcome:
+    """The outcome of a claim whose answer was lost: what is known, and when `invite` looks again."""
+    believed_at = claim.updated_at + SEARCH_CATCHES_UP
+    detail = f"{claim.result or _UNANSWERED}; run `invite` again after {hhmm(believed_at)} UTC"
+    return InvitationOutcome(email, claim.display_name, "unanswered", detail)
 
 
 def recover_link(

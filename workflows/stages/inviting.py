@@ -44,8 +44,9 @@ from workflows.stages.unit import (
 )
 from workflows.step_progress import StepProgress, unheard
 
-_NOT_INVITED = frozenset({"denied", "failed"})
-"""Outcomes that leave a person without an invitation or an account; the progress line counts the rest."""
+_NOT_INVITED = frozenset({"denied", "failed", "unanswered"})
+"""Outcomes that leave a person without an invitation or an account, or not known to have one; the
+progress line counts the rest."""
 
 
 def invite(
@@ -257,12 +258,16 @@ def _invite_one(
         # The directory, not our record, says who can sign in: the guest was deleted, or the sandbox
         # or tenant behind this database is a different one. Invite again, and say so in the audit.
         note(unit, actor, "guest_missing", {"email": key, "recorded": claim.status, "was": claim.result})
+    now = unit.ctx.now()
     if claim is not None and existing is not None:  # an earlier run's call, cut off before its record
         redirect = f"https://dev.azure.com/{row.organization}"
         recovered = interrupted_invitations.recover_link(unit, claim, existing, email, redirect, actor)
         if recovered is not None:
             return recovered
-    now = unit.ctx.now()
+    elif claim is not None:  # nobody found: maybe nobody there yet, maybe the search lags behind
+        waiting = interrupted_invitations.too_soon(claim, email, now)
+        if waiting is not None:
+            return waiting
     if claim is None:
         assert row.id is not None
         claim = Invitation(
@@ -309,8 +314,10 @@ def _invite_one(
         raise
     except MicrosoftError as error:
         said = interrupted_invitations.unanswered(error) if isinstance(error, Unanswered) else str(error)
-        claim.status, claim.result = "failed", said
+        claim.status, claim.result, claim.updated_at = "failed", said, unit.ctx.now()
         commit(unit)
+        if isinstance(error, Unanswered):
+            return interrupted_invitations.unknown(claim, email)
         return InvitationOutcome(email, display_name, "failed", said)
     claim.status, claim.result = "sent", invitation.status
     claim.invited_user_id = invitation.invited_user_id
@@ -357,14 +364,23 @@ def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
         ("found", "already in the directory"),
         ("already-invited", "invited earlier"),
         ("failed", "failed"),
+        ("unanswered", "with no answer from Microsoft"),
         ("skipped", "being handled elsewhere"),
     ):
         count = sum(outcome.status == kind for outcome in outcomes)
         if count:
             parts.append(f"{count} {label}")
     failures = "; ".join(f"{o.email}: {o.detail}" for o in outcomes if o.status == "failed")
+    unanswered = "; ".join(f"{o.email}: {o.detail}" for o in outcomes if o.status == "unanswered")
     return (
         ", ".join(parts)
         + "."
         + (f" Failures: {failures}. Run `invite` again to retry them." if failures else "")
+        + (
+            f" No answer: {unanswered}. Microsoft's directory search may not show a new guest before"
+            " then: `invite` then looks, and sends each their link with no second email, or their"
+            " invitation if none went out."
+            if unanswered
+            else ""
+        )
     )

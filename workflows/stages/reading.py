@@ -37,7 +37,7 @@ from workflows.results import (
     MigrationStatus,
     Standing,
 )
-from workflows.stages import redeem_links
+from workflows.stages import interrupted_invitations, redeem_links
 from workflows.stages.announcing import announced_whens, caught_up_key, notice_key, rounds
 from workflows.stages.approval_lapse import expire_lapsed, status_after_lapses
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
@@ -271,6 +271,9 @@ def _invitation_of(
         else None
     )
     fallback = listed.email if listed is not None else stored.address if stored is not None else ""
+    claims = session.exec(
+        select(Invitation).where(Invitation.migration_id == row.id, Invitation.entitlement_id == mine)
+    ).all()
     return InvitationStanding(
         address=invited_as or fallback,
         directory=row.directory_name,
@@ -280,6 +283,7 @@ def _invitation_of(
         accepted=done is not None,
         verified=done is not None and done[1] is not None,
         redeem_url=redeem_url,
+        unconfirmed=invited_as is None and any(map(interrupted_invitations.asked_unanswered, claims)),
     )
 
 
