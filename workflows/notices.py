@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage import Migration, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
@@ -34,6 +34,7 @@ from workflows.results import (
 STARTED = "migration_started"
 APPROVAL_PROMPT = "approval_prompt"
 APPROVAL_PEOPLE = "approval_people"
+PEOPLE_SETTLED = "approval_people_settled"
 APPROVAL_DECISION = "approval_decision"
 APPROVED = "approval_approved"
 PORTAL_STEPS = "portal_steps"
@@ -47,6 +48,7 @@ KINDS = (
     STARTED,
     APPROVAL_PROMPT,
     APPROVAL_PEOPLE,
+    PEOPLE_SETTLED,
     APPROVAL_DECISION,
     APPROVED,
     PORTAL_STEPS,
@@ -64,6 +66,11 @@ CHANNEL_PREFIX = "channel:"
 def approval_thread(approval_id: int) -> str:
     """Every copy of one approval prompt shares this key: the decision updates them all."""
     return f"approval:{approval_id}"
+
+
+def people_thread(approval_id: int, approver: str) -> str:
+    """An approver's message naming whom an approval affects: settling the approval updates it."""
+    return f"approval-people:{approval_id}:{approver.casefold()}"
 
 
 def portal_thread(approval_id: int) -> str:
@@ -133,7 +140,13 @@ def approval_prompt(
     if in_channel:
         named = {"request": encode(request)}
         notices += [
-            NewMessage(f"{step}-people-{person}", person, APPROVAL_PEOPLE, named) for person in approvers
+            NewMessage(
+                f"{step}-people-{person}",
+                person,
+                APPROVAL_PEOPLE,
+                named | {"updates": people_thread(request.approval_id, person)},
+            )
+            for person in approvers
         ]
     _record_all(session, row, notices, now)
 
@@ -147,9 +160,10 @@ def decision(
     watch_every: timedelta,
     admins: Sequence[str] = (),
 ) -> None:
-    """Every copy of the prompt shows the decision (a prompt still waiting to be sent never will be);
-    once approved, the connector gets the portal steps (with how often the watch looks) and the channel
-    (or, started in a direct message, each of `admins`) hears who connects."""
+    """Every copy of the prompt shows the decision (a prompt still waiting to be sent never will be), and
+    so, once it is settled, does each approver's message naming whom it affects; once approved, the
+    connector gets the portal steps (with how often the watch looks) and the channel (or, started in a
+    direct message, each of `admins`) hears who connects."""
     thread = approval_thread(result.approval_id)
     supersede(session, kinds=(APPROVAL_PROMPT, APPROVAL_DECISION), thread=thread, before=now)
     told = {"result": encode(result), "decider": encode(decider)}
@@ -157,6 +171,8 @@ def decision(
     closed = told | {"updates": thread}
     key = f"{step}-{result.outcome}-{result.approvals}"
     notices = [NewMessage(key, admins_address(row), APPROVAL_DECISION, closed)]
+    if result.outcome != "recorded":  # an approval still short of approvers still needs the names
+        notices += _people_settled(session, row, result.approval_id, told | {"at": now.isoformat()}, now)
     if result.outcome == "approved":
         connector = result.connector or decider
         steps = {
@@ -168,6 +184,27 @@ def decision(
         notices.append(NewMessage(f"{step}-portal-steps", connector.email, PORTAL_STEPS, steps))
         notices.extend(to_every_admin(f"{step}-approved", every_admin(row, admins), APPROVED, told))
     _record_all(session, row, notices, now)
+
+
+def _people_settled(
+    session: Session, row: Migration, approval_id: int, told: dict[str, Any], now: datetime
+) -> list[NewMessage]:
+    """Each approver's message naming whom the approval affects, now that it is settled: one sent (or that
+    may be) is updated to say how and no longer names them; one not begun never goes."""
+    settled: list[NewMessage] = []
+    for named in session.exec(_NAMED.where(OutboundMessage.migration_id == row.id)).all():
+        thread = people_thread(approval_id, named.recipient)
+        if named.payload.get("updates") != thread:
+            continue  # another approval's, or queued before its message could be updated
+        if named.status == "pending" and not named.in_flight and not named.uncertain:
+            supersede(session, kinds=(APPROVAL_PEOPLE,), thread=thread, before=now)
+        elif named.status in ("pending", "sent"):
+            key = f"{named.idempotency_key}-settled"
+            settled.append(NewMessage(key, named.recipient, PEOPLE_SETTLED, told | {"updates": thread}))
+    return settled
+
+
+_NAMED = select(OutboundMessage).where(OutboundMessage.kind == APPROVAL_PEOPLE)
 
 
 def connection(

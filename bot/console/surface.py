@@ -64,7 +64,7 @@ class ConsoleSurface:
         for message in outgoing:
             where = self._where(message, speaker)
             note = (
-                "  (updates every copy of this prompt)"
+                "  (updates every copy of this message)"
                 if message.updates and self._seen(message.updates)
                 else ""
             )

@@ -4,6 +4,7 @@ copy of it once decided, what the channel hears, the connector's portal steps, a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.conversation import dates, plan_views, unreached_views
 from bot.conversation.billing_views import billing_ahead
@@ -105,6 +106,26 @@ def approval_people(request: ApprovalRequest) -> Message:
     return Message(summary, tuple(blocks))
 
 
+def people_settled(result: DecisionResult, decider: Actor, at: datetime) -> Message:
+    """An approver's message naming whom an approval affects, once the approval is settled (at `at`): how,
+    and no longer the names, which nobody decides on now."""
+    organization = result.status.organization
+    stamp = _stamp(result, decider)
+    # an expiry's message says when it expired; any other outcome is dated here
+    when = "" if result.outcome == "expired" else f" on {views.day(at)} {views.clock_time(at)} UTC"
+    return Message(
+        f"Who approval #{result.approval_id} affected: {stamp}",
+        (
+            Heading(f"Who approval #{result.approval_id} affected: connect {organization}"),
+            Text(f"{stamp}{when}. {result.message}"),
+            Text(
+                "This message named them while the approval waited for a decision; it is settled, so it no"
+                f" longer does. `plan {organization}` here lists everyone."
+            ),
+        ),
+    )
+
+
 def _everyone_losing_access(request: ApprovalRequest) -> list[Block]:
     """The prompt names the first few of each group; whoever loses access beyond them is in `plan`'s CSV
     (the plan this approval is bound to: a change voids it)."""
@@ -169,16 +190,7 @@ def decision(result: DecisionResult, actor: Actor) -> list[Outgoing]:
 def decision_closed(result: DecisionResult, decider: Actor, *, buttons: bool = True) -> Message:
     """The prompt once decided: every copy of it is updated to this. Short of the approvals needed, it
     keeps Approve/Reject for the approvers still to decide (Teams shows them only to those)."""
-    name = decider.name or decider.email
-    waiting = result.approvers_required - result.approvals
-    stamp = {
-        "approved": f"✅ Approved by {name}",
-        "recorded": f"👍 Approved by {name} ({result.approvals} of {result.approvers_required}), "
-        f"waiting for {waiting} more",
-        "rejected": f"🚫 Rejected by {name}",
-        "expired": "⌛ Expired",
-        "void": "⌛ Void",
-    }[result.outcome]
+    stamp = _stamp(result, decider)
     blocks: list[Block] = [
         Heading(f"Approval #{result.approval_id}: connect {result.status.organization}"),
         Text(f"{stamp}. {result.message}"),
@@ -186,6 +198,20 @@ def decision_closed(result: DecisionResult, decider: Actor, *, buttons: bool = T
     if result.outcome == "recorded" and buttons:
         blocks.append(decision_buttons(result.approval_id))
     return Message(f"Approval #{result.approval_id}: {stamp}", tuple(blocks))
+
+
+def _stamp(result: DecisionResult, decider: Actor) -> str:
+    """What became of an approval, and by whom where someone decided it."""
+    name = decider.name or decider.email
+    waiting = result.approvers_required - result.approvals
+    return {
+        "approved": f"✅ Approved by {name}",
+        "recorded": f"👍 Approved by {name} ({result.approvals} of {result.approvers_required}), "
+        f"waiting for {waiting} more",
+        "rejected": f"🚫 Rejected by {name}",
+        "expired": "⌛ Expired",
+        "void": "⌛ Void",
+    }[result.outcome]
 
 
 def approved(result: DecisionResult, decider: Actor) -> Message:

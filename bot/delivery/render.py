@@ -230,6 +230,12 @@ def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
             )
         case notices.APPROVAL_PEOPLE:
             return approval_views.approval_people(decode(ApprovalRequest, payload["request"]))
+        case notices.PEOPLE_SETTLED:
+            return approval_views.people_settled(
+                decode(DecisionResult, payload["result"]),
+                _actor(payload["decider"]),
+                datetime.fromisoformat(payload["at"]),
+            )
         case notices.APPROVAL_DECISION:
             return approval_views.decision_closed(
                 decode(DecisionResult, payload["result"]), _actor(payload["decider"])

@@ -84,7 +84,7 @@ def test_a_command_out_of_order_says_where_the_migration_is_and_what_comes_next(
 def test_the_requester_cannot_approve_but_another_admin_can(chat: Chat) -> None:
     started(chat)
     prompt = chat.say(DANA, f"request-approval {ORG} anyway")
-    copies = [message for message in prompt if message.updates]
+    copies = [message for message in prompt if message.updates == "approval:1"]
     assert {type(message.to) for message in copies} == {Channel, DirectMessage}
     assert [m.to.email for m in copies if isinstance(m.to, DirectMessage)] == [LEE]
     assert "Will lose access" in text_of(copies[:1])
@@ -450,7 +450,7 @@ def test_the_approval_prompt_shows_who_still_has_to_accept_their_invitation_apar
     assert any(out.updates for out in asked)  # the prompt, with Approve / Reject
     # with a copy in the channel, the prompt counts them: each approver's own message names them
     whom = next(out for out in asked if out.message.summary.startswith("Who approval #1 affects"))
-    assert isinstance(whom.to, DirectMessage) and not whom.updates
+    assert isinstance(whom.to, DirectMessage) and whom.updates == "approval-people:1:lee@fabrikam.com"
     (affected,) = [
         b.markdown for b in whom.message.blocks if isinstance(b, Text) and "Keep access" in b.markdown
     ]

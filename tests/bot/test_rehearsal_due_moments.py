@@ -97,7 +97,7 @@ def _as_shown(transcript: str) -> list[str | list[str]]:
 
 
 _MESSAGE = re.compile(r"^(aadbot → .*\n(?:  .*\n)*)", re.MULTILINE)
-_UPDATE = "  (updates every copy of this prompt)"
+_UPDATE = "  (updates every copy of this message)"
 _SNOOZE = re.compile(r"snooze #\d+")
 _REDEEM = re.compile(r"https://\S+/redeem\?rd=[\w-]+")
 """An invitation's own link to accept it: each run's invitations get new ones."""

@@ -196,13 +196,14 @@ def _awaiting_approval(process: Process) -> None:
 
 
 def _approved(process: Process) -> None:
-    """Awaiting approval, then approved by Lee; what the approval said delivered."""
+    """Awaiting approval, then approved by Lee; what the approval said delivered (the decision, Lee's
+    message naming whom it affects settled, the portal steps, who connects)."""
 
     def steps() -> None:
         _awaiting_approval(process)
         approval_id = str(process.runtime.service.status(ORGANIZATION).pending_approval_id)
         process.runtime.conversation.action(LEE, "approve", approval_id, channel=CHANNEL)
-        assert process.deliver() == 3
+        assert process.deliver() == 4
 
     replayed(process, ("approved on slack",), steps)
 
@@ -288,8 +289,9 @@ def test_a_kill_right_after_the_decision_commits_loses_none_of_its_messages(
     assert first.runtime.service.status(ORGANIZATION).state == "connecting"  # the step did commit
 
     second = lives()  # the restart: its worker finds what the step recorded
-    assert second.deliver() == 3
-    assert _posted(fake, "Approved by Lee Admin") == ["chat.update", "chat.update"]  # both copies
+    assert second.deliver() == 4
+    assert _posted(fake, "Approved by Lee Admin") == ["chat.update", "chat.update", "chat.update"]
+    assert _posted(fake, "Who approval #1 affected") == ["chat.update"]  # Lee's names, settled in place
     assert _posted(fake, "There is no API for this step") == ["chat.postMessage"]  # Lee's portal steps
     assert _posted(fake, "Lee Admin gets the portal steps") == ["chat.postMessage"]
     assert second.deliver() == 0 and lives().deliver() == 0  # exactly once, whoever looks next
@@ -387,9 +389,10 @@ def test_a_prompt_voided_by_a_recheck_loses_its_buttons_everywhere_even_after_a_
     assert first.runtime.service.status(ORGANIZATION).state == "blocked"
 
     second = lives()
-    assert second.deliver() == 1  # one notice: it updates the channel's copy and Lee's
+    assert second.deliver() == 2  # one notice updates the channel's copy and Lee's; one Lee's names
     changed = "no longer holds: the re-check found the plan or its checks changed"
-    assert _posted(fake, changed) == ["chat.update"] * 2
+    assert _posted(fake, changed) == ["chat.update"] * 3
+    assert _posted(fake, "Who approval #1 affected") == ["chat.update"]
     assert lives().deliver() == 0
 
 
@@ -400,6 +403,7 @@ def test_a_prompt_that_expired_loses_its_buttons_when_the_next_look_finds_it(
     _awaiting_approval(first)
     later = lives(WorkflowSettings().approval_ttl)
     assert later.runtime.service.status(ORGANIZATION).state == "planned"  # the look that expires it
-    assert later.deliver() == 1
-    assert _posted(fake, "expired at") == ["chat.update"] * 2
+    assert later.deliver() == 2  # one notice updates the channel's copy and Lee's; one Lee's names
+    assert _posted(fake, "expired at") == ["chat.update"] * 3
+    assert _posted(fake, "Who approval #1 affected") == ["chat.update"]
     assert later.runtime.service.status(ORGANIZATION).state == "planned" and later.deliver() == 0

@@ -358,6 +358,9 @@ def _catalog(world: World) -> dict[str, Message]:
         result = DecisionResult(7, outcome, 1, 2, planned, "Because.", admin)  # type: ignore[arg-type]
         found[f"decision {outcome}"] = approval_views.decision(result, admin)
         found[f"decided {outcome}"] = notice(notices.APPROVAL_DECISION, result=result, decider=admin)
+        found[f"people settled {outcome}"] = notice(
+            notices.PEOPLE_SETTLED, result=result, decider=admin, at=NOW
+        )
     found["approved"] = notice(notices.APPROVED, result=result, decider=admin)
     found |= {name: envelope_of(row).message for name, row in outbox_rows(world).items()}
     found |= replies(world)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -230,3 +231,31 @@ def test_the_channels_prompt_names_nobody_once_every_copy_and_each_approvers_nam
     whom = [message for message in fake.messages.values() if "Who approval #1 affects" in texts(message)]
     assert len(whom) == len(approvers)
     assert all("erin.eng@gmail.com, frank.f@outlook.com" in texts(message) for message in whom)
+
+
+def test_each_approvers_names_are_updated_in_place_to_the_rejection_and_name_nobody_then(
+    migration: Migration,
+) -> None:
+    """Settled, an approval no longer needs whom it affects named: each approver's message of its own is
+    updated (not posted again) to say who rejected it, when and why, and no longer carries an address."""
+    fake = migration.slack.fake
+    migration.command("UDANA", f"start {ORGANIZATION} fabrikam.com")
+    migration.command("UDANA", f"invite {ORGANIZATION}")
+    migration.command("UDANA", f"request-approval {ORGANIZATION}")
+    with migration.runtime.database.session() as session:
+        named = session.exec(select(OutboundMessage).where(OutboundMessage.kind == APPROVAL_PEOPLE)).all()
+    approvers = len(named)
+
+    def whom(f: FakeSlack, heading: str) -> list[dict[str, Any]]:
+        return [message for message in f.messages.values() if heading in texts(message)]
+
+    fake.wait_for(lambda f: len(whom(f, "Who approval #1 affects")) == approvers, timeout=20)
+    migration.command("ULEE", "reject 1 wait for release")
+
+    fake.wait_for(lambda f: len(whom(f, "Who approval #1 affected")) == approvers, timeout=20)
+    assert approvers >= 1 and whom(fake, "Who approval #1 affects") == []  # each updated, none posted again
+    for message in whom(fake, "Who approval #1 affected"):
+        shown = texts(message)
+        assert shown.startswith("Who approval #1 affected: 🚫 Rejected by Lee Admin\n")
+        assert "🚫 Rejected by Lee Admin on " in shown and "Reason: wait for release" in shown
+        assert EMAIL.findall(shown) == []

@@ -99,7 +99,7 @@ def test_the_channels_prompt_names_nobody_after_every_copy_and_each_approvers_na
 ) -> None:
     """Teams keeps every copy of a prompt equal: the approvers' copies, posted after the channel's, must not
     put the names (people's addresses) back on the channel's card; each approver has them in a message of
-    its own."""
+    its own, until the approval is settled."""
     fabrikam["organization"]["project_collection_administrators"] = [DANA, *APPROVERS]
     with (
         Sandbox(parse_scenario(fabrikam)) as box,
@@ -123,3 +123,19 @@ def test_the_channels_prompt_names_nobody_after_every_copy_and_each_approvers_na
         assert EMAIL.findall(texts({"attachments": [latest_card(log, channel)]})) == []
         whom = {e["conversation"]["user"]: texts(e) for e in sent(log, "Who approval #1")}
         assert set(whom) == set(APPROVERS) and all(EMAIL.search(names) for names in whom.values())
+
+        # settled, each approver's card of names is updated in place to the rejection, naming nobody
+        named = [e["id"] for e in sent(log, "Who approval #1")]
+        teams.say(LEE, "reject 1 wait for release")
+
+        def settled(log: list[dict[str, Any]]) -> list[str]:
+            return [texts({"attachments": [latest_card(log, card)]}) for card in named]
+
+        log = teams.wait_for(
+            "every card of names settled",
+            lambda log: all("Who approval #1 affected" in card for card in settled(log)),
+        )
+        assert len(sent(log, "Who approval #1")) == 3  # updated, none posted again
+        for card in settled(log):
+            assert "🚫 Rejected by Lee Admin on " in card and "Reason: wait for release" in card
+            assert EMAIL.findall(card) == []
