@@ -77,7 +77,7 @@ def approval_prompt(request: ApprovalRequest, *, shared: bool = False) -> Messag
         plan_views.who_is_affected(request.affected, request.warnings, named=not shared),
     ]
     if shared:
-        blocks.append(Text(_names_where(request.organization, "a message of its own to each approver")))
+        blocks.append(Text(_names_where(request.organization)))
     if request.warnings:
         blocks.append(plan_views.check_lines(request.warnings))
         blocks.extend(
@@ -377,18 +377,22 @@ def to_map(people: ToMap | None, *, named: bool = True) -> list[Block]:
     ]
 
 
-def _names_where(organization: str, copies: str) -> str:
+def _names_where(organization: str) -> str:
+    """Where the names a channel's prompt leaves out go: what is being sent, not that it arrived. An approver
+    chat cannot reach misses the prompt too, which the channel hears (`admin_unreached`)."""
     return (
-        f"📬 Who they are: {copies}, sent by direct message, names them; people's names are their"
-        " addresses, which are not for the whole channel. Admins may ask me"
-        f" `plan {organization}` in a direct message for everyone."
+        "📬 Who they are: each approver gets a message of its own naming them, by direct message (I say here"
+        " if one cannot be reached); people's names are their addresses, which are not for the whole"
+        f" channel. Admins may ask me `plan {organization}` in a direct message for everyone."
     )
 
 
 @dataclass(frozen=True)
 class Privately:
-    """Who got the names a channel's connection notice leaves out: `admins` by direct message, or, when
-    Azure DevOps could not list the admins (`unlisted`: why), only whoever started the migration."""
+    """Who is sent the names a channel's connection notice leaves out: `admins` by direct message, or, when
+    Azure DevOps could not list the admins (`unlisted`: the bot's own sentence saying so, with why), only
+    whoever started the migration. Said when queued, not delivered: it names the way to them all that does
+    not hang on a direct message arriving (`plan` asked in one)."""
 
     admins: int
     unlisted: str = ""
@@ -396,9 +400,9 @@ class Privately:
     def where(self, organization: str, what: str) -> str:
         if self.unlisted:
             return (
-                f"📬 {what} went only to whoever started the migration, by direct message: I could not"
-                f" list the admins of {organization} just now ({self.unlisted}). Other admins: ask me"
-                f" `plan {organization}` in a direct message for everyone."
+                f"📬 {what} goes only to whoever started the migration, by direct message."
+                f" {self.unlisted.rstrip('.')}. Other admins: ask me `plan {organization}` in a direct"
+                " message for everyone."
             )
         if not self.admins:  # a notice queued before the admins' copies were
             return (
@@ -407,6 +411,7 @@ class Privately:
             )
         admins = "the admin" if self.admins == 1 else f"each of the {self.admins} admins"
         return (
-            f"📬 {what} went to {admins} (owner and Project Collection Administrators) by direct message:"
-            " people's names are their addresses, which are not for the whole channel."
+            f"📬 {what} goes to {admins} (owner and Project Collection Administrators) by direct message:"
+            " people's names are their addresses, which are not for the whole channel. If yours does not"
+            f" arrive, ask me `plan {organization}` in a direct message for everyone."
         )

@@ -436,7 +436,7 @@ def help_request(
     """Tells the admins that someone needs help with an item of their list, asks them a question, or says
     which of the accounts that share their address is theirs (`chose`); `choosing`: those accounts, each
     with its `decide` button, which stays the admins' to press. `withheld` (in a channel: "chose" or
-    "help"): the accounts went to each admin in a direct message (`sent_privately`), not here."""
+    "help"): the accounts go to each admin in a direct message (`sent_privately`), not here."""
     if withheld:
         return _accounts_withheld(
             name, email, title, chose=withheld == "chose", sent_privately=sent_privately
@@ -479,15 +479,17 @@ def _accounts_withheld(name: str, email: str, title: str, *, chose: bool, sent_p
             f"{name} ({email}) needs help with: {title}. Write to them at {email}. Several directory accounts"
             " share their address."
         )
+    # said as they are queued: whether a direct message arrives is not known here, so `plan` is the way on
     if sent_privately:
         text += (
-            " I sent each migration admin the accounts in a direct message, with a button for each: only you"
-            " can record which one is theirs."
+            " Each migration admin gets the accounts in a direct message, with a button for each: only you"
+            " can record which one is theirs. If yours does not arrive, `plan` in a direct message with me"
+            " shows them, with a button for each."
         )
     else:
         text += (
-            " I could reach no migration admin in a direct message: `plan` in a direct message with me shows"
-            " the accounts, with a button for each."
+            " I know of no migration admin to send the accounts to in a direct message: `plan` in a direct"
+            " message with me shows them, with a button for each."
         )
     return Message(text, (Text(text),))
 

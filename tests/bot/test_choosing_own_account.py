@@ -17,8 +17,9 @@ DANA, ANN = "dana@fabrikam.com", "ann@fabrikam.com"
 IN_HER_WORDS = "the one I use every day is hana.hart@fabrikam.com"
 ADMINS = "the migration admins (dana@fabrikam.com, lee@fabrikam.com)"
 SENT_PRIVATELY = (
-    "I sent each migration admin the accounts in a direct message, with a button for each: only you can"
-    " record which one is theirs."
+    "Each migration admin gets the accounts in a direct message, with a button for each: only you can record"
+    " which one is theirs. If yours does not arrive, `plan` in a direct message with me shows them, with a"
+    " button for each."
 )
 SAYS_WHICH = (
     f"Hana ({HANA}) says which of the directory accounts that share their address is theirs. {SENT_PRIVATELY}"
@@ -208,7 +209,8 @@ def test_with_no_admin_to_reach_privately_the_channel_points_to_plan_not_to_her_
     )
     assert said.summary == (
         f"Hana ({HANA}) needs help with: Tell the admins which work account is yours. Write to them at"
-        f" {HANA}. Several directory accounts share their address. I could reach no migration admin in a"
-        " direct message: `plan` in a direct message with me shows the accounts, with a button for each."
+        f" {HANA}. Several directory accounts share their address. I know of no migration admin to send the"
+        " accounts to in a direct message: `plan` in a direct message with me shows them, with a button for"
+        " each."
     )
     assert said.buttons == ()

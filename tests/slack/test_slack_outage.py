@@ -201,8 +201,10 @@ def test_every_message_of_the_workflow_survives_a_minute_of_slack_failing(bot: B
     assert "Approved by Lee Admin" in texts(decided) and "Approved by Lee Admin" in texts(
         bot.posts("DULEE", "Approval #1")[0]
     )
-    steps = [m for m in bot.posts("DULEE", "Connect directory") if "Approval #1" not in m["text"]]
+    steps = [m for m in bot.posts("DULEE", "Connect directory") if "pproval #1" not in m["text"]]
     assert len(steps) == 1 and len(bot.posts("DULEE", "")) == 3  # the prompt's copy, whom, the steps
+    (whom,) = bot.posts("DULEE", "Who approval #1 affected")  # settled in place, naming nobody now
+    assert "✅ Approved by Lee Admin on " in texts(whom) and "@" not in texts(whom)
 
     # the watch confirms the connection: the channel's announcement
     sandbox = bot.runtime.sandbox

@@ -98,7 +98,8 @@ def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
             # neither surface
             rows = {(row.recipient, row.kind): row for row in _settled(served.database_url, 9)}
             _rejected(served.database_url, migration_id)
-            _settled(served.database_url, 10)
+            # the decision, and Lee's message naming whom it affects settled (the one to nowhere failed)
+            _settled(served.database_url, 11)
             log = served.log_text()
 
     assert len(fake.posts_to("DUSAM")) == 1 and _teams_sends_to(box, SLACK_ONLY) == []
@@ -117,6 +118,8 @@ def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
     activities = httpx.get(f"{box.url}/_sandbox/teams/activities", timeout=10).json()
     updates = [entry for entry in activities if entry["op"] == "update" and entry["id"] == prompt["id"]]
     assert updates[-1]["summary"] == "Approval #4: 🚫 Rejected by Dana Owner"
+    settled = [entry for entry in activities if entry["op"] == "update" and entry["id"] == whom["id"]]
+    assert settled[-1]["summary"] == "Who approval #4 affected: 🚫 Rejected by Dana Owner"
     slack_updates = [(call.params["channel"], call.params["text"]) for call in fake.calls_of("chat.update")]
     assert slack_updates == [(CHANNEL, "Approval #4: 🚫 Rejected by Dana Owner")]  # the channel's copy
 
