@@ -122,7 +122,9 @@ def approval_prompt(
 
     Slack and Teams keep every copy of a prompt equal (a post updates the others, so that the decision shows
     on all): with a copy in a channel, every copy is the channel's, which names nobody (people's names are
-    their addresses), and each approver also gets whom it affects by name, in a message of its own."""
+    their addresses), and each approver also gets whom it affects by name, in a message of its own, which
+    settling the approval updates (`people_thread`; shared with them alone: Teams shows a shared card's
+    buttons to those it names)."""
     thread = approval_thread(request.approval_id)
     step = f"approval-{request.approval_id}"
     channel = admins_address(row)
@@ -144,7 +146,7 @@ def approval_prompt(
                 f"{step}-people-{person}",
                 person,
                 APPROVAL_PEOPLE,
-                named | {"updates": people_thread(request.approval_id, person)},
+                named | {"updates": people_thread(request.approval_id, person), "shared_with": [person]},
             )
             for person in approvers
         ]

@@ -163,7 +163,8 @@ def test_a_whole_migration_from_start_to_notified_users(migration: Migration) ->
     # whichever click wins, the portal steps go to someone who may connect: Lee, a Project Collection
     # Administrator, connects himself; Carol is an admin of the bot only, so Dana, who asked, connects
     connector = {"Lee Admin": "ULEE", "Carol Extra": "UDANA"}[deciders.pop()]
-    (steps,) = [out for out in approvals[0] if isinstance(out.to, DirectMessage)]
+    portal = [out for out in approvals[0] if out.message.summary.startswith("Your steps to connect")]
+    (steps,) = [out for out in portal if isinstance(out.to, DirectMessage)]
     assert steps.to == DirectMessage(PEOPLE[connector][0])
     fake.wait_for(
         lambda f: any(

@@ -38,7 +38,11 @@ def test_three_approvers_each_keep_their_buttons_until_they_decide(
 
         def prompts_in(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return [
-                e for e in log[before:] if e["op"] == "send" and "refresh" in e["attachments"][0]["content"]
+                e
+                for e in log[before:]
+                if e["op"] == "send"
+                and "refresh" in e["attachments"][0]["content"]
+                and str(e.get("summary")).startswith("Approval #1 needed")  # not whom it affects
             ]
 
         prompts = prompts_in(teams.wait_for("the prompts", lambda log: len(prompts_in(log)) == 4))
@@ -124,8 +128,15 @@ def test_the_channels_prompt_names_nobody_after_every_copy_and_each_approvers_na
         whom = {e["conversation"]["user"]: texts(e) for e in sent(log, "Who approval #1")}
         assert set(whom) == set(APPROVERS) and all(EMAIL.search(names) for names in whom.values())
 
-        # settled, each approver's card of names is updated in place to the rejection, naming nobody
+        # each approver's card of names keeps its buttons (*Tell users what is coming*), for them alone
         named = [e["id"] for e in sent(log, "Who approval #1")]
+        by_approver = {e["conversation"]["user"]: e["id"] for e in sent(log, "Who approval #1")}
+        assert {upn: teams.titles(upn, card) for upn, card in by_approver.items()} == {
+            upn: ["Yes, tell users what is coming"] for upn in APPROVERS
+        }
+        assert teams.titles(DANA, by_approver[LEE]) == []
+
+        # settled, each approver's card of names is updated in place to the rejection, naming nobody
         teams.say(LEE, "reject 1 wait for release")
 
         def settled(log: list[dict[str, Any]]) -> list[str]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bot.test_choosing_own_account import SENT_PRIVATELY
+from tests.bot.test_choosing_own_account import SENT_PRIVATELY as SAID_IN_THE_CONSOLE
 from tests.teams.conftest import Teams, actions_of, latest_card, texts
 from tests.teams.test_teams_help import DANA, _answered_below, _channel_since, _notified
 
 HANA, HANA_MEMBER = "hana@contoso.com", "hana.hart@fabrikam.com"
 HANA_GUEST = "hana_contoso.com#EXT#@fabrikam.onmicrosoft.com"
+SENT_PRIVATELY = SAID_IN_THE_CONSOLE.replace("`plan`", "**plan**")  # a command reads bold in Teams
 SAID_WHICH = (
     f"Hana Hart (Fabrikam) ({HANA}) says which of the directory accounts that share their address is theirs."
     f" {SENT_PRIVATELY}"

@@ -48,7 +48,7 @@ def _follow_on(teams: Teams, bob: str) -> dict[str, Any]:
     teams.say(DANA, f"progress {ORGANIZATION}")
     teams.watch()
     refused = teams.said(DANA, "start no-such-org fabrikam.com")
-    (lee_copy,) = [e for e in teams.personal(LEE) if "refresh" in e["attachments"][0]["content"]]
+    (lee_copy,) = [e for e in teams.personal(LEE) if str(e.get("summary")).startswith("Approval #")]
     return {
         "ticked": ticked.json(),
         "refused": refused,
