@@ -112,7 +112,7 @@ def people_settled(result: DecisionResult, decider: Actor, at: datetime) -> Mess
     organization = result.status.organization
     stamp = _stamp(result, decider)
     # an expiry's message says when it expired; any other outcome is dated here
-    when = "" if result.outcome == "expired" else f" on {views.day(at)} {views.clock_time(at)} UTC"
+    when = "" if result.outcome == "expired" else f" on {dates.day_and_time(at)}"
     return Message(
         f"Who approval #{result.approval_id} affected: {stamp}",
         (
