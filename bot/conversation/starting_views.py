@@ -157,9 +157,9 @@ def shared_plan(
         else ""
     )
     where = (
-        f"📬 Who is affected, each person's directory account{choices} and the CSV went to"
+        f"📬 Who is affected, each person's directory account{choices} and the CSV go to"
         f" {asker.name or asker.email} in a direct message: they name people's addresses, which are not for"
-        " the whole channel."
+        " the whole channel. If it does not arrive, ask me `plan` in a direct message."
     )
     blocks = [
         *_plan_top(plan, status, made),

@@ -79,8 +79,8 @@ def test_the_plan_offers_each_undecided_person_their_choices_and_the_csv_names_t
     assert [account for account in (HANA_GUEST, HANA_MEMBER, GUS) if account in everyone_sees] == []
     assert (
         "📬 Who is affected, each person's directory account, the accounts to choose between for the 2 users"
-        " waiting for a decision and the CSV went to Dana in a direct message: they name people's addresses,"
-        " which are not for the whole channel."
+        " waiting for a decision and the CSV go to Dana in a direct message: they name people's addresses,"
+        " which are not for the whole channel. If it does not arrive, ask me `plan` in a direct message."
     ) in lines([channel])
     assert not [block for block in channel.message.blocks if isinstance(block, (Table, Attachment))]
     plan = [plan]

@@ -251,6 +251,6 @@ def test_the_plan_mentioned_in_the_channel_sends_the_accounts_to_the_asker_by_di
     fake.wait_for(lambda f: any(c.params["channel"] == "DUDANA" for c in f.calls_of("chat.postMessage")))
     (public,) = [c.params for c in fake.calls_of("chat.postMessage") if c.params.get("thread_ts") == "1.5"]
     (private,) = [c.params for c in fake.calls_of("chat.postMessage") if c.params["channel"] == "DUDANA"]
-    assert "went to Dana Owner in a direct message" in " ".join(texts(public).split())
+    assert "the CSV go to Dana Owner in a direct message" in " ".join(texts(public).split())
     assert [account for account in (HANA_GUEST, HANA_MEMBER) if account in json.dumps(public)] == []
     assert HANA_GUEST in texts(private) and HANA_MEMBER in texts(private)
