@@ -20,7 +20,7 @@ def test_the_plan_in_the_channel_says_the_counts_and_sends_the_accounts_to_dana_
 
     (channel,) = [" ".join(text.split()) for text in _channel_since(teams, before) if "Plan for" in text]
     assert [account for account in (HANA_GUEST, HANA_MEMBER, HANA) if account in channel] == []
-    assert "the CSV go to Dana in a direct message" in channel
+    assert "the CSV go to Dana Owner in a direct message" in channel
     (details,) = [e for e in teams.personal(DANA)[-3:] if "Each person in the plan" in texts(e)]
     said = texts(details)
     assert HANA_GUEST in said and HANA_MEMBER in said
