@@ -242,7 +242,8 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
         return [
             f"Your invitation may have gone out to {address}: Microsoft did not confirm it, and the admins'"
             f" next `invite` finds out. Look in that mailbox for mail from {FROM}, subject {SUBJECT}, in junk"
-            " or spam too. If none went out, that `invite` sends it; you never get it twice.",
+            " or spam too. If none went out, that `invite` sends it; if one did, it first waits to see you in"
+            " the directory, so you should not get a second one.",
             f"Microsoft's page: {REDEMPTION_PAGE}",
         ]
     if not invitation.sent:

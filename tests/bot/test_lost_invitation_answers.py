@@ -139,7 +139,8 @@ def test_the_person_whose_answer_was_lost_hears_it_may_have_gone_out(chat: Chat)
         "Your invitation to the directory Your invitation may have gone out to erin.eng@gmail.com: Microsoft"
         " did not confirm it, and the admins' next `invite` finds out. Look in that mailbox for mail from"
         ' "Microsoft Invitations on behalf of" the company, subject "... invited you to collaborate with'
-        ' ...", in junk or spam too. If none went out, that `invite` sends it; you never get it twice.'
+        ' ...", in junk or spam too. If none went out, that `invite` sends it; if one did, it first waits'
+        " to see you in the directory, so you should not get a second one."
         " Microsoft's page: https://learn.microsoft.com/entra/external-id/redemption-experience To reach a"
         " person, press Ask an admin"
     )
