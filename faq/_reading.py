@@ -162,11 +162,14 @@ class Reading:
     topic the page section is about), never what is asked nor what the asker wrote."""
     text: str = ""
     """The whole message as read (`faq._plain.plain`): what the asker's own patterns look at."""
+    codes_by_context: tuple[str, ...] = ()
+    """Entra sign-in codes read only because the message is known to be about Azure DevOps (`read`'s
+    `in_azure_devops`): the message itself never says so."""
 
 
 def read(text: str, *, in_azure_devops: bool = False) -> Reading:
     """`in_azure_devops`: the message is known to be about Azure DevOps (asked inside a migration), so the
-    Entra sign-in codes it carries count even when it never names Azure DevOps."""
+    Entra sign-in codes it carries count even when it never names Azure DevOps (`codes_by_context`)."""
     text = whole = plain(text)
     if len(text) > _MAX_READ_CHARS:  # keep the start and the end, where people put the question
         half = _MAX_READ_CHARS // 2
@@ -174,10 +177,15 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
     body = _FOOTER.split(text, maxsplit=1)[0] if _FOOTER.search(text) else text
     codes = tuple(dict.fromkeys(code.upper() for code in ERROR_CODE.findall(text)))
     elsewhere: tuple[str, ...] = ()
-    if not in_azure_devops and not _AZURE_DEVOPS.search(text):
-        elsewhere = tuple(code for code in codes if code.startswith("AADSTS"))
-        codes = tuple(code for code in codes if not code.startswith("AADSTS"))
-        body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
+    by_context: tuple[str, ...] = ()
+    if not _AZURE_DEVOPS.search(text):
+        entra = tuple(code for code in codes if code.startswith("AADSTS"))
+        if in_azure_devops:
+            by_context = entra
+        else:
+            elsewhere = entra
+            codes = tuple(code for code in codes if not code.startswith("AADSTS"))
+            body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
     body = _FENCE.sub(lambda match: " ".join(ERROR_CODE.findall(match.group(0))), body)
     lines = [line for line in body.splitlines() if not _QUOTED_LINE.match(line)]
     quoted_lines = [_QUOTED_LINE.sub("", line) for line in body.splitlines() if _QUOTED_LINE.match(line)]
@@ -207,6 +215,7 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         elsewhere,
         tuple(quoted),
         whole,
+        by_context,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from faq import AskerContext, FaqAnswerer, InMemoryUnansweredLog, Topic
+from faq._about import AboutModel
 from faq._calibration import Calibration
 from faq._reading import ERROR_CODE
 
@@ -83,6 +84,52 @@ def test_a_documented_code_decides_only_inside_a_migration_and_says_its_doubt() 
     assert answer.topic == "kettle" and answer.framed and answer.answer.startswith("This sounds like")
     assert unsure.answer("the kettle says TF123456").topic is None
     assert unsure.answer("the kettle refuses to boil", inside).topic is None  # no code, no shortcut
+
+
+def test_inside_a_migration_a_code_in_a_long_story_is_weighed_like_its_other_words() -> None:
+    # Round 29: public threads about other tools quote the codes too, with their log and their tool's name.
+    # Beyond a line pasted with a few words the calibration decides, as for any other story.
+    unsure = _coded(framed_threshold=0.98)  # the calibration alone would answer nothing
+    inside = AskerContext(migration="fabrikam")
+    pasted = "Since Monday the kettle refuses to boil and says TF123456."
+    story = (
+        f"{pasted} I unplugged the kettle, descaled the kettle and filled the kettle again, but the kettle"
+        " still refuses to boil and the kettle still says TF123456 each morning."
+    )
+    assert len(story) > 200 and unsure.rank(story).grounded
+    assert unsure.answer(story, inside).topic is None
+    assert unsure.answer(pasted, inside).topic == "kettle"
+
+
+def _signing_in(about: AboutModel) -> FaqAnswerer:
+    """A knowledge base whose one topic documents an Entra sign-in code, judged by `about`."""
+    topics = [
+        Topic(
+            "kettle",
+            "Kettles",
+            ("AADSTS50020 the kettle refuses my sign in",),
+            "Add the account to the kettle's directory.",
+            "https://x.org/k",
+            (),
+            (),
+        ),
+        Topic("teacup", "Teacups", ("how do I wash a teacup",), "Rinse it.", "https://x.org/t", (), ()),
+    ]
+    calibration = Calibration(1.0, 1.0, -5.0, threshold=0.99, framed_threshold=0.98)
+    return FaqAnswerer(topics, calibration=calibration, about=about)
+
+
+def test_an_entra_code_in_a_message_clearly_about_another_application_is_not_read_as_azure_devops() -> None:
+    # Every application that signs in with Entra shows these codes: when the learned model reads the message
+    # as clearly about another one, the migration does not make it Azure DevOps's (round 29).
+    answerer = _signing_in(AboutModel({"w:teapot": -6.0}, 0.0))
+    inside = AskerContext(migration="fabrikam")
+    elsewhere = answerer.answer("the teapot app refuses my sign in with AADSTS50020", inside)
+    assert elsewhere.topic is None and elsewhere.alternatives == ["kettle"], elsewhere
+    assert elsewhere.answer.startswith("Sorry, I can't tell which application gave you AADSTS50020")
+    assert answerer.answer("the kettle refuses my sign in with AADSTS50020", inside).topic == "kettle"
+    named = answerer.answer("the teapot app refuses my Azure DevOps sign in with AADSTS50020", inside)
+    assert named.topic == "kettle", named  # a message naming Azure DevOps says where the code came from
 
 
 def test_cannot_sign_in_anymore_offers_the_sign_in_steps_outside_a_migration(answerer: FaqAnswerer) -> None:
