@@ -60,12 +60,13 @@ def test_an_entra_code_from_another_application_is_not_guessed_at(answerer: FaqA
     assert named.topic == "email-not-found"
 
 
-def _coded(framed_threshold: float) -> FaqAnswerer:
+def _coded(framed_threshold: float, code: str = "TF123456", about: AboutModel | None = None) -> FaqAnswerer:
+    """A knowledge base whose kettle topic documents `code`; `about` judges whether a message is about it."""
     topics = [
         Topic(
             "kettle",
             "Kettles",
-            ("TF123456 the kettle refuses to boil",),
+            (f"{code} the kettle refuses to boil",),
             "Descale it.",
             "https://x.org/k",
             (),
@@ -74,7 +75,7 @@ def _coded(framed_threshold: float) -> FaqAnswerer:
         Topic("teapot", "Teapots", ("how do I brew tea in a teapot",), "Warm it.", "https://x.org/t", (), ()),
     ]
     calibration = Calibration(1.0, 1.0, -5.0, threshold=0.99, framed_threshold=framed_threshold)
-    return FaqAnswerer(topics, calibration=calibration)
+    return FaqAnswerer(topics, calibration=calibration, about=about)
 
 
 def test_a_documented_code_decides_only_inside_a_migration_and_says_its_doubt() -> None:
@@ -101,34 +102,16 @@ def test_inside_a_migration_a_code_in_a_long_story_is_weighed_like_its_other_wor
     assert unsure.answer(pasted, inside).topic == "kettle"
 
 
-def _signing_in(about: AboutModel) -> FaqAnswerer:
-    """A knowledge base whose one topic documents an Entra sign-in code, judged by `about`."""
-    topics = [
-        Topic(
-            "kettle",
-            "Kettles",
-            ("AADSTS50020 the kettle refuses my sign in",),
-            "Add the account to the kettle's directory.",
-            "https://x.org/k",
-            (),
-            (),
-        ),
-        Topic("teacup", "Teacups", ("how do I wash a teacup",), "Rinse it.", "https://x.org/t", (), ()),
-    ]
-    calibration = Calibration(1.0, 1.0, -5.0, threshold=0.99, framed_threshold=0.98)
-    return FaqAnswerer(topics, calibration=calibration, about=about)
-
-
 def test_an_entra_code_in_a_message_clearly_about_another_application_is_not_read_as_azure_devops() -> None:
     # Every application that signs in with Entra shows these codes: when the learned model reads the message
     # as clearly about another one, the migration does not make it Azure DevOps's (round 29).
-    answerer = _signing_in(AboutModel({"w:teapot": -6.0}, 0.0))
+    answerer = _coded(framed_threshold=0.98, code="AADSTS50020", about=AboutModel({"w:toaster": -6.0}, 0.0))
     inside = AskerContext(migration="fabrikam")
-    elsewhere = answerer.answer("the teapot app refuses my sign in with AADSTS50020", inside)
+    elsewhere = answerer.answer("the toaster app says AADSTS50020 and the kettle refuses to boil", inside)
     assert elsewhere.topic is None and elsewhere.alternatives == ["kettle"], elsewhere
     assert elsewhere.answer.startswith("Sorry, I can't tell which application gave you AADSTS50020")
-    assert answerer.answer("the kettle refuses my sign in with AADSTS50020", inside).topic == "kettle"
-    named = answerer.answer("the teapot app refuses my Azure DevOps sign in with AADSTS50020", inside)
+    assert answerer.answer("the kettle says AADSTS50020 and refuses to boil", inside).topic == "kettle"
+    named = answerer.answer("the toaster app says AADSTS50020 in Azure DevOps and the kettle refuses", inside)
     assert named.topic == "kettle", named  # a message naming Azure DevOps says where the code came from
 
 
