@@ -42,6 +42,12 @@ _AZURE_DEVOPS = re.compile(
     r"(?i)azure ?devops|\bvsts\b|visual studio team services|dev\.azure\.com|visualstudio\.com|\bado\b"
     r"|499b84ac-1321-427f-aa17-267ca6975798"
 )
+# Asked inside a migration, an error code pasted with a few words ("I get AADSTS50020 when signing in") is
+# the asker's in the move: an Entra code counts as Azure DevOps's, and a code a topic documents answers
+# whatever the confidence (`FaqAnswerer.answer`), in a message of at most this many characters. A longer one
+# tells its own story (which tool, which application, its log) and is read by its own words, as anywhere
+# else: 29 public threads about other tools were answered by their code (docs/faq-eval.md, round 29).
+PASTED_LINE_CHARS = 200
 # Words that mean moving from one directory to another rather than leaving Microsoft accounts.
 _SWITCHING = re.compile(
     r"(?i)(?:switch(?:ing|ed)? (?:the |our |to (?:a |an |the )?(?:new |another |different )?)?"
@@ -162,14 +168,12 @@ class Reading:
     topic the page section is about), never what is asked nor what the asker wrote."""
     text: str = ""
     """The whole message as read (`faq._plain.plain`): what the asker's own patterns look at."""
-    codes_by_context: tuple[str, ...] = ()
-    """Entra sign-in codes read only because the message is known to be about Azure DevOps (`read`'s
-    `in_azure_devops`): the message itself never says so."""
 
 
 def read(text: str, *, in_azure_devops: bool = False) -> Reading:
     """`in_azure_devops`: the message is known to be about Azure DevOps (asked inside a migration), so the
-    Entra sign-in codes it carries count even when it never names Azure DevOps (`codes_by_context`)."""
+    Entra sign-in codes a pasted line carries count even when it never names Azure DevOps (not a longer
+    message's: `PASTED_LINE_CHARS`)."""
     text = whole = plain(text)
     if len(text) > _MAX_READ_CHARS:  # keep the start and the end, where people put the question
         half = _MAX_READ_CHARS // 2
@@ -177,15 +181,10 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
     body = _FOOTER.split(text, maxsplit=1)[0] if _FOOTER.search(text) else text
     codes = tuple(dict.fromkeys(code.upper() for code in ERROR_CODE.findall(text)))
     elsewhere: tuple[str, ...] = ()
-    by_context: tuple[str, ...] = ()
-    if not _AZURE_DEVOPS.search(text):
-        entra = tuple(code for code in codes if code.startswith("AADSTS"))
-        if in_azure_devops:
-            by_context = entra
-        else:
-            elsewhere = entra
-            codes = tuple(code for code in codes if not code.startswith("AADSTS"))
-            body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
+    if not (in_azure_devops and len(whole) <= PASTED_LINE_CHARS) and not _AZURE_DEVOPS.search(text):
+        elsewhere = tuple(code for code in codes if code.startswith("AADSTS"))
+        codes = tuple(code for code in codes if not code.startswith("AADSTS"))
+        body = re.sub(r"(?i)\bAADSTS\d+", " ", body)
     body = _FENCE.sub(lambda match: " ".join(ERROR_CODE.findall(match.group(0))), body)
     lines = [line for line in body.splitlines() if not _QUOTED_LINE.match(line)]
     quoted_lines = [_QUOTED_LINE.sub("", line) for line in body.splitlines() if _QUOTED_LINE.match(line)]
@@ -215,7 +214,6 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         elsewhere,
         tuple(quoted),
         whole,
-        by_context,
     )
 
 

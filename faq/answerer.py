@@ -46,13 +46,7 @@ _OFF_TOPIC_SHARE = 0.8
 # (docs/faq-eval.md, "Near-domain questions inside a migration"). Chosen again among -1.5, -1.25, -1, -0.75
 # and -0.5 after round 12's refit (the model reads quoted lines, the long messages' thresholds fell): the
 # most declined for no in-scope question lost inside, real or model-written (docs/faq-eval.md, round 13).
-# Such a message's Entra sign-in codes are read as anywhere else too (round 29).
 _CLEARLY_ELSEWHERE = -1.25
-# Inside a migration an error code the best topic documents answers whatever the confidence in a message of
-# at most this many characters: the code pasted with a few words ("I get TF400813 when I open the project").
-# A longer one tells its own story (which tool, which application, its log), which the calibration weighs
-# as any other: 28 public threads about other tools were answered by their code (docs/faq-eval.md, round 29).
-_PASTED_CODE_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -172,7 +166,7 @@ class FaqAnswerer:
     def answer(self, question: str, context: AskerContext | None = None) -> Answer:
         context = context or AskerContext()
         inside = context.migration is not None
-        reading = self._read(question, inside=inside)
+        reading = _reading.read(question, in_azure_devops=inside)
         text = reading.text  # as the patterns read it (`can’t` as `can't`); kept and rated as it came
         if context.case is None and reading.switching:
             context = replace(context, case="switch")
@@ -234,11 +228,11 @@ class FaqAnswerer:
             )
             return self._rated(answer, question)
         # Inside a migration an error code the best topic documents says which situation it is: the asker
-        # is in the move, unlike most public threads quoting the same code. Answered, framed when unsure,
-        # when the code is most of what the message says (`_PASTED_CODE_CHARS`).
+        # is in the move, unlike most public threads quoting the same code. Answered, framed when unsure, when
+        # the code is pasted with a few words: a longer message is weighed by its own words, as anywhere else.
         documented = (
             inside
-            and len(text) <= _PASTED_CODE_CHARS
+            and len(text) <= _reading.PASTED_LINE_CHARS
             and bool(ranking.topics)
             and self._documents(knowledge, ranking, reading)
         )
@@ -412,16 +406,6 @@ class FaqAnswerer:
             else:
                 ranking = replace(ranking, anchored=False)  # the topic's words, but not about the move
         return ranking
-
-    def _read(self, question: str, *, inside: bool) -> _reading.Reading:
-        """The message as read. Inside a migration its Entra sign-in codes count although it never names
-        Azure DevOps (the asker is in the move), unless the learned model reads it as clearly about something
-        else (`_CLEARLY_ELSEWHERE`): every application that signs in with Entra shows these codes, so the
-        message is read as anywhere else ("our web app shows AADSTS700016")."""
-        reading = _reading.read(question, in_azure_devops=inside)
-        if reading.codes_by_context and self.about.read(reading) < _CLEARLY_ELSEWHERE:
-            return _reading.read(question)
-        return reading
 
     def _own_topic(
         self,

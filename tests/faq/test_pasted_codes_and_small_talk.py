@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from faq import AskerContext, FaqAnswerer, InMemoryUnansweredLog, Topic
-from faq._about import AboutModel
 from faq._calibration import Calibration
 from faq._reading import ERROR_CODE
 
@@ -60,8 +59,8 @@ def test_an_entra_code_from_another_application_is_not_guessed_at(answerer: FaqA
     assert named.topic == "email-not-found"
 
 
-def _coded(framed_threshold: float, code: str = "TF123456", about: AboutModel | None = None) -> FaqAnswerer:
-    """A knowledge base whose kettle topic documents `code`; `about` judges whether a message is about it."""
+def _coded(framed_threshold: float, code: str = "TF123456") -> FaqAnswerer:
+    """A knowledge base whose kettle topic documents `code`."""
     topics = [
         Topic(
             "kettle",
@@ -75,7 +74,7 @@ def _coded(framed_threshold: float, code: str = "TF123456", about: AboutModel | 
         Topic("teapot", "Teapots", ("how do I brew tea in a teapot",), "Warm it.", "https://x.org/t", (), ()),
     ]
     calibration = Calibration(1.0, 1.0, -5.0, threshold=0.99, framed_threshold=framed_threshold)
-    return FaqAnswerer(topics, calibration=calibration, about=about)
+    return FaqAnswerer(topics, calibration=calibration)
 
 
 def test_a_documented_code_decides_only_inside_a_migration_and_says_its_doubt() -> None:
@@ -102,17 +101,23 @@ def test_inside_a_migration_a_code_in_a_long_story_is_weighed_like_its_other_wor
     assert unsure.answer(pasted, inside).topic == "kettle"
 
 
-def test_an_entra_code_in_a_message_clearly_about_another_application_is_not_read_as_azure_devops() -> None:
-    # Every application that signs in with Entra shows these codes: when the learned model reads the message
-    # as clearly about another one, the migration does not make it Azure DevOps's (round 29).
-    answerer = _coded(framed_threshold=0.98, code="AADSTS50020", about=AboutModel({"w:toaster": -6.0}, 0.0))
+def test_inside_a_migration_an_entra_code_in_a_long_story_is_read_as_anywhere_else() -> None:
+    # Every application that signs in with Entra shows these codes; a story longer than a pasted line says
+    # which one it was, or it is not known to be Azure DevOps (round 29).
+    unsure = _coded(framed_threshold=0.98, code="AADSTS50020")
     inside = AskerContext(migration="fabrikam")
-    elsewhere = answerer.answer("the toaster app says AADSTS50020 and the kettle refuses to boil", inside)
+    pasted = "Since Monday the kettle refuses to boil and says AADSTS50020."
+    story = (
+        f"{pasted} I unplugged the kettle, descaled the kettle and filled the kettle again, but the kettle"
+        " still refuses to boil and the kettle still says AADSTS50020 each morning."
+    )
+    assert len(story) > 200
+    elsewhere = unsure.answer(story, inside)
     assert elsewhere.topic is None and elsewhere.alternatives == ["kettle"], elsewhere
     assert elsewhere.answer.startswith("Sorry, I can't tell which application gave you AADSTS50020")
-    assert answerer.answer("the kettle says AADSTS50020 and refuses to boil", inside).topic == "kettle"
-    named = answerer.answer("the toaster app says AADSTS50020 in Azure DevOps and the kettle refuses", inside)
-    assert named.topic == "kettle", named  # a message naming Azure DevOps says where the code came from
+    assert unsure.answer(pasted, inside).topic == "kettle"
+    named = unsure.answer(story.replace("the kettle still says", "Azure DevOps still says"), inside)
+    assert named.topic is None and named.answer.startswith("Sorry, I don't know"), named  # weighed, not read
 
 
 def test_cannot_sign_in_anymore_offers_the_sign_in_steps_outside_a_migration(answerer: FaqAnswerer) -> None:
