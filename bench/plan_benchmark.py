@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import facts  # noqa: E402
 from bench.synthetic import CONNECTOR, ORGANIZATION, TENANT, arguments, generate, served  # noqa: E402
 from msapi import from_environment, tls_context  # noqa: E402
-from workflows.plan import build_plan  # noqa: E402
+from workflows.plan_matching import build_plan  # noqa: E402
 
 GRAPH_PAGE = 999
 REQUEST_BUDGET_OVER_MINIMUM = 5  # issue 3: "no more HTTP requests than the page minimum ... plus 5"

@@ -26,7 +26,8 @@ from bench.machine import facts  # noqa: E402
 from bench.synthetic import CONNECTOR, ORGANIZATION, TENANT, arguments, generate, served  # noqa: E402
 from msapi import from_environment  # noqa: E402
 from sandbox import Sandbox, load_scenario  # noqa: E402
-from workflows.plan import Plan, build_plan  # noqa: E402
+from workflows.plan import Plan  # noqa: E402
+from workflows.plan_matching import build_plan  # noqa: E402
 
 _SNAPSHOT = """
 import json, sys, time

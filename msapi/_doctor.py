@@ -17,7 +17,9 @@ from msapi._auth import granted
 from msapi._devops import AzureDevOps, UndocumentedFailure
 from msapi._graph import Graph
 from workflows.directory import MicrosoftError, MissingPermission, OrganizationNotFound
-from workflows.plan import NO_APP_INVITES, Check, invitation_policy_fix, removal_by_hand
+from workflows.plan import Check
+from workflows.plan_invitations import NO_APP_INVITES, invitation_policy_fix
+from workflows.plan_organization import removal_by_hand
 
 
 def microsoft_checks(

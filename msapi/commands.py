@@ -13,7 +13,8 @@ from typing import TextIO
 from msapi._environment import from_environment, signin_from_environment
 from sandbox import Sandbox, ScenarioError, load_scenario
 from workflows.directory import MicrosoftError, MissingPermission
-from workflows.plan import Plan, PlannedUser, build_plan
+from workflows.plan import Plan, PlannedUser
+from workflows.plan_matching import build_plan
 
 USAGE_ERROR = 2
 FAILURE = 1

@@ -20,19 +20,9 @@ from typing import Any
 
 from workflows import _plan_codec
 from workflows.directory import DirectorySnapshot
-from workflows.plan import (
-    NO_ACCESS,
-    UNDECIDED,
-    Check,
-    Decision,
-    Match,
-    Outcome,
-    Plan,
-    PlannedUser,
-    build_plan,
-    shared_account,
-    shared_targets,
-)
+from workflows.plan import NO_ACCESS, UNDECIDED, Check, Decision, Match, Outcome, Plan, PlannedUser
+from workflows.plan_matching import build_plan
+from workflows.plan_shared_account import shared_account, shared_targets
 
 DECIDED = "admin"
 """The `by` of a match an admin chose: no address decided it."""

@@ -14,7 +14,8 @@ from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
 from workflows.invitation_email import FROM, REDEMPTION_PAGE
 from workflows.mapping import RESOLVE_PAGE
-from workflows.plan import InvitationBar, PlannedUser
+from workflows.plan import PlannedUser
+from workflows.plan_invitations import InvitationBar
 from workflows.tokens import TokenAdvice, token_advice
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
@@ -102,7 +103,7 @@ def advance_notice(
 
     `invited_as` is the address a B2B invitation went to, None if the bot sent none; `case` is "switch"
     when the organization leaves another directory (`workflows.tokens.case_of`); `barred`: what keeps them
-    from being invited, if anything (`workflows.plan.invitation_bar`).
+    from being invited, if anything (`workflows.plan_invitations.invitation_bar`).
     """
     today = "another directory's accounts" if case == "switch" else "Microsoft accounts"
     lines = [

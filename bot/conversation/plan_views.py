@@ -8,7 +8,8 @@ from bot.conversation import lists
 from bot.conversation.messages import Actions, Attachment, Block, Button, Facts, Text
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
-from workflows.plan import NO_ACCESS, Check, InvitationBar, Plan, PlannedUser, invitation_bar
+from workflows.plan import NO_ACCESS, Check, Plan, PlannedUser
+from workflows.plan_invitations import InvitationBar, invitation_bar
 from workflows.results import Affected, MigrationStatus, People
 from workflows.stages.deciding import options
 from workflows.stages.removal import why_not_removable

@@ -22,7 +22,7 @@ from bot.conversation.next_actions import everyone_told, with_next
 from workflows.directory import OrgUser
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
-from workflows.plan import removal_by_hand
+from workflows.plan_organization import removal_by_hand
 from workflows.results import (
     AccountDecision,
     AnnounceResult,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sandbox import Sandbox, parse_scenario
 from tests.bot.conftest import DANA, LEE, ORG, Chat, text_of
-from workflows.plan import CONVERT_GUEST
+from workflows.plan_connector import CONVERT_GUEST
 
 START = f"start {ORG} fabrikam.com"
 

@@ -13,7 +13,8 @@ from bot.conversation import unreached_views
 from bot.conversation.messages import DirectMessage
 from sandbox import Sandbox, parse_scenario
 from tests.bot.conftest import ORG, Chat, text_of
-from workflows.plan import Check, invitation_policy_fix
+from workflows.plan import Check
+from workflows.plan_invitations import invitation_policy_fix
 from workflows.results import Unreached
 
 DANA = "dana@fabrikam.com"

@@ -13,7 +13,7 @@ import pytest
 from faq import AskerContext, FaqAnswerer
 from faq._licences import TOPIC as LICENCES
 from faq._licences import asks_whether_guests_need_one
-from workflows.plan import invitation_policy_fix
+from workflows.plan_invitations import invitation_policy_fix
 
 ORG = "fabrikam-fiber"
 MEMBER_ADMIN = AskerContext(

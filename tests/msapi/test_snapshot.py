@@ -16,7 +16,8 @@ from msapi._auth import token_claims
 from msapi.commands import Progress
 from msapi.snapshot import register, write_snapshot
 from sandbox import Sandbox, load_scenario, parse_scenario
-from workflows.plan import Plan, PlannedUser, build_plan
+from workflows.plan import Plan, PlannedUser
+from workflows.plan_matching import build_plan
 
 ORGANIZATION, TENANT = "fabrikam-fiber", "fabrikam.com"
 

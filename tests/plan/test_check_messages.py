@@ -10,7 +10,7 @@ import pytest
 from tests.plan.snapshots import TENANT, member
 from tests.plan.test_checks import _check
 from workflows.directory import Organization, Subscription
-from workflows.plan import CONVERT_GUEST
+from workflows.plan_connector import CONVERT_GUEST
 
 APP_INVITES_FIX = (
     "In the Microsoft Entra admin center open External Identities > External collaboration settings > Guest"

@@ -8,7 +8,9 @@ import pytest
 
 from tests.plan.snapshots import TENANT, build, member
 from workflows.directory import Organization, Subscription
-from workflows.plan import Check, build_plan, connector_checks
+from workflows.plan import Check
+from workflows.plan_connector import connector_checks
+from workflows.plan_matching import build_plan
 
 ADMIN = member("adm", "admin@a.com")
 

@@ -7,7 +7,8 @@ import gc
 import pytest
 
 from tests.plan.snapshots import build, member
-from workflows.plan import Match, build_plan
+from workflows.plan import Match
+from workflows.plan_matching import build_plan
 
 
 def _only(user: tuple[str, str] | str, *directory: object) -> tuple[str, Match | None, tuple[str, ...]]:

@@ -1,7 +1,8 @@
 """The contract's matching rules as properties: `build_plan` agrees with a plain reading of the rules.
 
 The oracle below is written from `shared/contracts/plan-and-scenario.md` ("Matching rules"), slowly and
-literally (every candidate compared with every key), so that it shares no shortcut with `workflows/plan.py`.
+literally (every candidate compared with every key), so that it shares no shortcut with
+`workflows/plan_matching.py`.
 Addresses come from a small pool so that users collide by UPN, mail, other mails and proxies.
 """
 
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 from tests.plan.snapshots import build
 from workflows.decisions import apply
 from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser, OrgUser
-from workflows.plan import NO_ACCESS, OUTCOMES, Check, Decision, Match, Plan, PlannedUser, build_plan
+from workflows.plan import NO_ACCESS, OUTCOMES, Check, Decision, Match, Plan, PlannedUser
+from workflows.plan_matching import build_plan
 
 FIELDS = ("upn", "mail", "otherMails", "proxyAddresses")
 LOCAL_PARTS = ("ann", "bob", "cy", "straße", "strasse")

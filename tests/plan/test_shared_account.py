@@ -11,7 +11,8 @@ import pytest
 from tests.plan.snapshots import build, member
 from workflows.decisions import apply
 from workflows.errors import WorkflowError
-from workflows.plan import NO_ACCESS, Check, Decision, Plan, build_plan
+from workflows.plan import NO_ACCESS, Check, Decision, Plan
+from workflows.plan_matching import build_plan
 from workflows.stages.removal import removable
 from workflows.stages.unit import Context
 

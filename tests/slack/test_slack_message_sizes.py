@@ -50,7 +50,8 @@ from workflows._views import item_payload
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
 from workflows.errors import NotInvitedYet
 from workflows.machine import STATES, next_commands
-from workflows.plan import Check, Plan, build_plan
+from workflows.plan import Check, Plan
+from workflows.plan_matching import build_plan
 from workflows.progress import REMINDER_MESSAGE, ItemProgress, Progress, UserProgress
 from workflows.reminders import (
     BILLING_MESSAGE,

@@ -45,7 +45,8 @@ from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, TENANT_ID, FakeClo
 from workflows import decisions
 from workflows.directory import DirectoryUser, OrgUser
 from workflows.errors import WorkflowError
-from workflows.plan import NO_ACCESS, Plan, build_plan
+from workflows.plan import NO_ACCESS, Plan
+from workflows.plan_matching import build_plan
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings

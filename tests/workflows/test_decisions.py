@@ -7,7 +7,8 @@ from dataclasses import replace
 from tests.workflows.fakes import DANA, FakeMicrosoft
 from workflows import _plan_codec, decisions
 from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser
-from workflows.plan import NO_ACCESS, Decision, Match, Plan, PlannedUser, build_plan
+from workflows.plan import NO_ACCESS, Decision, Match, Plan, PlannedUser
+from workflows.plan_matching import build_plan
 
 HANA = "hana@contoso.com"
 

@@ -8,7 +8,8 @@ import pytest
 
 from workflows import _plan_codec
 from workflows.identities import is_planned_as
-from workflows.plan import Check, Match, Plan, PlannedUser, invitation_bar
+from workflows.plan import Check, Match, Plan, PlannedUser
+from workflows.plan_invitations import invitation_bar
 from workflows.results import Actor
 
 

@@ -18,7 +18,8 @@ from workflows.arguments import announcement_when
 from workflows.errors import WorkflowError
 from workflows.identities import planned_reach
 from workflows.machine import refusal
-from workflows.plan import Plan, PlannedUser, invitation_bar
+from workflows.plan import Plan, PlannedUser
+from workflows.plan_invitations import invitation_bar
 from workflows.results import Actor, AnnounceResult, Told, Unreached
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, Unit, audit, find, status

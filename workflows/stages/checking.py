@@ -15,7 +15,8 @@ from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.machine import FINAL_STATES, describe_state, next_commands
-from workflows.plan import TAKE_OVER, Check, Plan
+from workflows.plan import Check, Plan
+from workflows.plan_connector import TAKE_OVER
 from workflows.results import Actor, ConnectionResult, MigrationStatus, Rechecked
 from workflows.stages import redeem_links
 from workflows.stages.approval_lapse import expire_due, pending, void_pending

@@ -10,7 +10,8 @@ from workflows import _plan_codec, notices, step_log
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
 from workflows.errors import ConflictError, WorkflowError
 from workflows.machine import CONNECTED_OUTSIDE_APPROVAL, CONNECTED_UNFINISHED, describe_state
-from workflows.plan import Check, connector_checks
+from workflows.plan import Check
+from workflows.plan_connector import connector_checks
 from workflows.results import (
     BOT,
     Actor,

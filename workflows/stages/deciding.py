@@ -9,7 +9,8 @@ from workflows import _plan_codec, decisions
 from workflows.errors import WorkflowError
 from workflows.machine import BUSY_STATES, CONNECTED_STEPS, describe_state
 from workflows.mapping import map_by_hand
-from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser, shared_targets
+from workflows.plan import NO_ACCESS, UNDECIDED, Decision, Plan, PlannedUser
+from workflows.plan_shared_account import shared_targets
 from workflows.results import AccountDecision, Actor
 from workflows.stages import announcing, approval_lapse, relisting, told_early
 from workflows.stages.unit import Context, Unit, audit, status, step

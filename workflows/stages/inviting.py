@@ -24,7 +24,8 @@ from workflows.directory import (
 )
 from workflows.machine import INVITING_AFTER_CONNECTING
 from workflows.mapping import map_by_hand
-from workflows.plan import Check, Plan, PlannedUser, build_plan
+from workflows.plan import Check, Plan, PlannedUser
+from workflows.plan_matching import build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages import interrupted_invitations, late_invitees
 from workflows.stages.checking import check_prerequisites

@@ -14,7 +14,8 @@ from workflows import _plan_codec
 from workflows.directory import MicrosoftError, MissingPermission, OrgUser
 from workflows.errors import ConflictError, PermissionDenied, WorkflowError
 from workflows.machine import describe_state, next_commands, refusal
-from workflows.plan import PlannedUser, removal_by_hand
+from workflows.plan import PlannedUser
+from workflows.plan_organization import removal_by_hand
 from workflows.results import Actor, RemovalResult
 from workflows.stages import redeem_links
 from workflows.stages.checking import check_prerequisites
