@@ -42,8 +42,8 @@ from storage import (
     TodoItem,
     open_database,
 )
-from workflows.reminders import Tracking
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 NOW = datetime(2026, 11, 4, 10, 0, tzinfo=UTC)  # a Wednesday, inside working hours
 ITEMS = ("sign-in-work-account", "clear-git-credentials", "re-add-ssh-keys", "rename-microsoft-account")

@@ -27,8 +27,8 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))
 from bench.digest_benchmark import NOW, _NoMicrosoft, populate
 from bot.conversation import progress_views
 from storage import open_database
-from workflows.reminders import Tracking
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 
 def main() -> int:

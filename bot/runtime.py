@@ -17,9 +17,9 @@ from msapi import MicrosoftClients, MicrosoftError, from_environment
 from storage import Database, StorageError, open_database
 from storage.admin_gate import DatabaseAdminMemory
 from storage.faq_feedback import SqlFeedbackStore
-from workflows.reminders import Tracking
 from workflows.service import MigrationService
 from workflows.settings import WorkflowSettings
+from workflows.tracking import Tracking
 
 if TYPE_CHECKING:  # the emulator's web app and keys: imported only where AADBOT_SANDBOX asks for it
     from sandbox import Sandbox

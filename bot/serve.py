@@ -33,7 +33,7 @@ from bot.start_up import started
 from bot.stopping import run_until_stopped
 from bot.teams.settings import TeamsSettings
 from storage import Database
-from workflows.reminders import Tracking
+from workflows.tracking import Tracking
 
 if TYPE_CHECKING:
     # Imported only by the mode that uses them: the Teams surface and the web server when

@@ -1,7 +1,8 @@
 """After the to-do lists go out: reminders to those who have not done theirs, and billing until it moves.
 
-Schedules live in the `reminder` table, so they survive restarts (`workflows.schedules` opens them);
-`tick` is driven by an injected clock.
+Schedules live in the `reminder` table, so they survive restarts (`workflows.schedules` opens them,
+`workflows.snoozing` puts them off); `Tracking.tick` (`workflows.tracking`) fires them, driven by an
+injected clock.
 Each reminder is queued in the same transaction that moves its schedule on, so two processes ticking at
 once queue it once (the row's version decides). Reminders to people land inside their working hours, in
 the time zone of their chat profile.
@@ -9,57 +10,37 @@ the time zone of their chat profile.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, bindparam
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
-from storage.outbox import NewMessage, enqueue, enqueue_all, retry_failed
-from workflows import unreached_admins, waiting
+from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, Reminder, TodoItem
+from storage.outbox import enqueue, enqueue_all
+from workflows import waiting
 from workflows._views import item_payload
 from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
-from workflows.errors import PermissionDenied, WorkflowError
-from workflows.identities import affected_reach, recognises
-from workflows.notices import CHANNEL_PREFIX, admins_address, every_admin, to_every_admin
-from workflows.plan import NO_ACCESS, PlannedUser
-from workflows.progress import (
-    PERSONAL_LISTS,
-    Progress,
-    known_as_user,
-    lists_of,
-    reach_in,
-    read_progress,
-    ticks_in_chat,
-    unreachable_in,
-)
-from workflows.results import BOT, Actor, AdminUnreached, MigrationStatus, TodoEntry, Told
+from workflows.errors import WorkflowError
+from workflows.identities import affected_reach
+from workflows.notices import admins_address, every_admin, to_every_admin
+from workflows.plan import NO_ACCESS
+from workflows.progress import known_as_user, lists_of, reach_in, ticks_in_chat, unreachable_in
+from workflows.results import BOT, Actor
 from workflows.schedules import (
     BILLING_KIND,
     BILLING_STATE,
     CLOSED_STATES,
     TODO_KIND,
     ReminderSettings,
-    Schedules,
     commit_quietly,
 )
 from workflows.service import MigrationService
-from workflows.stages import resending, verification
-from workflows.stages.list_messages import (
-    TODO_LIST_MESSAGE,
-    WHOLE_LISTS,
-    by_person,
-    may_have_reached,
-    messages_to,
-)
+from workflows.stages import verification
+from workflows.stages.list_messages import TODO_LIST_MESSAGE, by_person, messages_to
 from workflows.stages.relisting import REMINDER_MESSAGE
-from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.todo import required
 from workflows.working_hours import last_working_day, month_end, next_working_moment, zone
 
@@ -67,19 +48,9 @@ DIGEST_MESSAGE, BILLING_MESSAGE = "straggler_digest", "billing_reminder"
 BILLING_MOVED_MESSAGE = "billing_moved"
 """The bot's own billing check found the subscription moved: the admins hear it, and that `complete` is
 next."""
-HELP_MESSAGE = "help_request"
-SNOOZES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
-"""What the snooze buttons offer."""
-_NO_MORE_REMINDERS = {
-    "done": "Nothing to snooze: your to-do list is done, so no more reminders will come. 🎉",
-    "stopped": "Nothing to snooze: the admins closed this migration, so no more reminders will come.",
-}
 _CHECK_RETRY, _CHECK_RETRY_AT_MOST = timedelta(minutes=15), timedelta(hours=8)
 """A billing check that could not run is tried again after 15 min, 30 min, 1 h... at most 8 h apart."""
 _CHECK_FAILURES_TOLD = 3
-_RETRIED = PERSONAL_LISTS | {ACCESS_BACK_MESSAGE}
-"""What *Retry failed* sends again: besides the lists, a "you keep access after all" told before them
-takes back the "you lose access" they read, which their list does not."""
 """Failed billing checks in a row after which the admins hear that it cannot run."""
 _DUE = (
     select(Reminder.id)
@@ -107,238 +78,34 @@ _PERSON_AND_ITEMS = (
 to someone reads both."""
 
 
-class NoMoreReminders(WorkflowError):
-    """No reminder will come again about this list (done, or its migration closed): nothing to put off,
-    nor to stop."""
-
-
-@dataclass(frozen=True)
-class Snoozed:
-    until: datetime
-    """When the next reminder actually comes."""
-    time_zone: str | None
-    moved: bool = True
-    """False when the next reminder was due after the span anyway: the snooze changed nothing."""
-
-
-class Tracking:
-    """Progress reports, delivery status, reminders, the stragglers' digest and the billing reminder."""
+class Reminders:
+    """Fires the due schedules: reminders to people, the stragglers' digest, the billing reminder. `now` is
+    the injected clock."""
 
     def __init__(
         self,
         database: Database,
         service: MigrationService,
-        *,
-        clock: Callable[[], datetime],
-        settings: ReminderSettings | None = None,
+        settings: ReminderSettings,
+        now: Callable[[], datetime],
     ) -> None:
         self._database = database
         self._service = service
-        self._clock = clock
-        self._settings = settings or ReminderSettings()
-        self._schedules = Schedules(database, self._settings, self._now)
+        self._settings = settings
+        self._now = now
         self._decided: dict[int, tuple[int, frozenset[str]]] = {}
         """Per migration, its row's version and who an admin decided for in that version's plan."""
         self._administering: dict[str, frozenset[str]] = {}
         """Per organization, its admins' addresses, read once a tick: a reminder to one of them names no
         one who asked for it (they run the move too)."""
 
-    def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
-        """A message reached its recipient: see `Schedules.delivered`."""
-        self._schedules.delivered(kind, payload, time_zone)
-
-    def undeliverable(
-        self, message: OutboundMessage, code: str | None, reason: str, surfaces: tuple[str, ...]
-    ) -> None:
-        """A message chat could not deliver for good through the bot's `surfaces` (failing with `code` for
-        `reason`): an admin's prompt or portal steps is told to the others (`unreached_admins.record`)."""
-        with self._database.session() as session:
-            told = unreached_admins.record(
-                session, message, self._now(), code=code, reason=reason, surfaces=surfaces
-            )
-            if told:
-                session.commit()
-
-    # -------------------------------------------------------------- reading
-
-    def admins_unreached(self, status: MigrationStatus) -> tuple[AdminUnreached, ...]:
-        """Whom the pending approval's prompt, or the portal steps awaited, could not reach."""
-        with self._database.session() as session:
-            return unreached_admins.of_migration(session, status)
-
-    def progress(self, organization: str | None) -> Progress:
-        return self.progress_of(self._service.status(organization, ended=True))
-
-    def progress_of(self, status: MigrationStatus) -> Progress:
-        """`progress` of the migration whose status the caller has read already."""
-        return read_progress(self._database, status)
-
-    def notice_missed(self, organization: str) -> tuple[MigrationStatus, Told] | None:
-        """Before connecting, how the advance notice went out, if chat could not reach someone."""
-        status = self._service.status(organization, ended=True)
-        told = self._service.told(status.organization) if "announce" in status.next_commands else None
-        return (status, told) if told is not None and told.unreached else None
-
-    def retry_failed(self, organization: str | None) -> int:
-        """Queue again every message of the migration that hands someone their list (or its changes, or
-        tells them they lose access, or told early that it no longer holds) and could not be delivered."""
-        status = self._service.status(organization)
-        return retry_failed(self._database, status.id, _RETRIED, now=self._now(), revise=resending.as_now)
-
-    def snooze(
-        self, actor: Actor, span: str, *, reminder_id: int | None = None, affected_user_id: int | None = None
-    ) -> Snoozed:
-        """Put off someone's own reminders by a day or a week (still inside their working hours): the
-        reminder a button names, or those of their list in a migration."""
-        if span not in SNOOZES:
-            raise WorkflowError("Snooze for `1d` (a day) or `1w` (a week), e.g. `snooze 1d`.")
-        with self._database.session() as session:
-            reminder = self._snoozable(session, actor, reminder_id, affected_user_id)
-            now, put_off = self._now(), SNOOZES[span]
-            # One due after the span stays where it is: a snooze never brings a reminder forward.
-            moved = reminder.next_at < now + put_off
-            if moved:
-                reminder.next_at = self._snoozed_until(reminder, now + put_off)
-            snoozed = Snoozed(reminder.next_at, reminder.time_zone, moved)
-            try:
-                session.commit()
-            except StaleDataError:
-                session.rollback()
-                raise WorkflowError("Your reminder was just being sent; press Snooze again.") from None
-            return snoozed
-
-    def next_reminder(self, actor: Actor, *, affected_user_id: int) -> Snoozed:
-        """When the next reminder about someone's list comes, if a snooze could put it off: refused with
-        the words `snooze` would refuse it with (no reminder yet, the list done, the migration closed)."""
-        with self._database.session() as session:
-            reminder = self._snoozable(session, actor, None, affected_user_id)
-            return Snoozed(reminder.next_at, reminder.time_zone, moved=False)
-
-    def _snoozable(
-        self, session: Session, actor: Actor, reminder_id: int | None, affected_user_id: int | None
-    ) -> Reminder:
-        """`actor`'s reminder that a snooze may put off: the one a button names, or their list's."""
-        if reminder_id is not None:
-            reminder = session.get(Reminder, reminder_id)
-        else:
-            key = f"{TODO_KIND}:{affected_user_id}"
-            reminder = session.exec(select(Reminder).where(Reminder.key == key)).first()
-            if reminder is None:
-                raise WorkflowError(self._nothing_to_snooze(session, affected_user_id))
-        user = session.get(AffectedUser, reminder.affected_user_id) if reminder else None
-        if reminder is None or user is None:
-            raise WorkflowError("That reminder no longer exists; say `snooze 1d` or `snooze 1w`.")
-        if not recognises(actor, user):
-            raise PermissionDenied("These reminders are someone else's; only they can snooze them.")
-        # A list finished since its last reminder still has an active schedule until it next fires.
-        finished = reminder.kind == TODO_KIND and _open_items(session, user.id) is None
-        if reminder.status != "active" or finished:
-            status = "done" if finished else reminder.status
-            raise NoMoreReminders(_NO_MORE_REMINDERS.get(status, _NO_MORE_REMINDERS["done"]))
-        return reminder
-
-    def _nothing_to_snooze(self, session: Session, affected_user_id: int | None) -> str:
-        """Why there is no reminder to put off: not due yet after a list that arrived, or no list arrived at
-        all (no surface could deliver it, or it is still on its way), when no reminder will come either."""
-        user = session.get(AffectedUser, affected_user_id) if affected_user_id is not None else None
-        lists = messages_to(session, [user], WHOLE_LISTS) if user is not None else []
-        if not lists or may_have_reached(lists[-1]):
-            return (
-                "Nothing to snooze yet: your first reminder comes "
-                f"{self._settings.every_working_days} working days after your list arrived."
-            )
-        newest = lists[-1]
-        if newest.status == "failed":
-            why = newest.last_error or "no reason given"
-            return (
-                "Nothing to snooze: your to-do list never reached you, so no reminders are set (chat could"
-                f" not deliver it: {why}). Say `todo` to see your list here."
-            )
-        return (
-            "Nothing to snooze: your to-do list has not reached you yet (it is still on its way), so no"
-            " reminders are set. Say `todo` to see your list here."
-        )
-
-    def _snoozed_until(self, reminder: Reminder, wanted: datetime) -> datetime:
-        """The first working moment from `wanted`, on a later day than the reminder it puts off: snoozing
-        a day on Monday afternoon skips Tuesday's reminder rather than moving it an hour."""
-        local = zone(reminder.time_zone)
-        later = next_working_moment(wanted, local, self._settings.working_hours)
-        if later.astimezone(local).date() <= reminder.next_at.astimezone(local).date():
-            later = self._next(later, 1, reminder.time_zone)
-        return later
-
-    def ask_for_help(
-        self, item: TodoEntry, asker: Actor, recipients: Sequence[str], *, choosing: PlannedUser | None = None
-    ) -> bool:
-        """Queue "ASKER needs help with ITEM" to the admins (`channel:ID` or emails), once per item a day;
-        `choosing`: the asker, while several directory accounts share their address (the notice offers
-        each, to decide with).
-
-        False when the admins were already told today about this item: a second click pings nobody.
-        """
-        about = {"title": item.title, "item_id": item.id, "key": item.key, **_choices(choosing)}
-        email = item.email or asker.email  # an address to write to, not a guest's #EXT# name
-        whose = (item.migration_id, item.organization, asker.name or email, email)
-        return self._tell_admins(f"help-{item.id}", whose, about, recipients)
-
-    def ask_admins(
-        self, migration: MigrationStatus, asker: Actor, email: str, question: str, recipients: Sequence[str]
-    ) -> bool:
-        """Queue the asker's own question to the admins of `migration`, once a day per question; `email` is
-        where the admins can answer them."""
-        digest = hashlib.sha256(" ".join(question.casefold().split()).encode()).hexdigest()[:16]
-        whose = (migration.id, migration.organization, asker.name or email, email)
-        key = f"question-{migration.id}-{email.casefold()}-{digest}"
-        return self._tell_admins(key, whose, {"question": question}, recipients)
-
-    def tell_choice(
-        self,
-        migration: MigrationStatus,
-        asker: Actor,
-        email: str,
-        person: PlannedUser,
-        account: tuple[str, str],
-        recipients: Sequence[str],
-    ) -> bool:
-        """Queue "ASKER says ACCOUNT (object id, sign-in name) is theirs" to the admins of `migration`, with
-        every account that shares their address to decide with, once a day per account: the decision stays
-        the admins' (`decide`). `email` is where the admins can answer them."""
-        whose = (migration.id, migration.organization, asker.name or email, email)
-        key = f"choice-{migration.id}-{person.id}-{account[0]}"
-        return self._tell_admins(key, whose, {"chose": account[1], **_choices(person)}, recipients)
-
-    def _tell_admins(
-        self, key: str, whose: tuple[int, str, str, str], about: dict[str, Any], recipients: Sequence[str]
-    ) -> bool:
-        """`whose`: the migration's id and organization, the asker's name and address."""
-        now = self._now()
-        migration_id, organization, name, email = whose
-        with self._database.session() as session:
-            whom = {"migration_id": migration_id, "organization": organization, "name": name, "email": email}
-            today = now.date().isoformat()
-            privately = any(not recipient.startswith(CHANNEL_PREFIX) for recipient in recipients)
-            messages = [
-                NewMessage(f"{key}-{today}-{recipient}", recipient, HELP_MESSAGE, whom | shown)
-                for recipient in recipients
-                for shown in [_shown_to(recipient, about, privately=privately)]
-            ]
-            queued = enqueue_all(session, messages, now=now)
-            fresh = any(message.id is None for message in queued)
-            return commit_quietly(session) and fresh
-
-    def tick(self) -> int:
-        """Read the sign-ins that are due, then queue every reminder, digest and billing reminder that is
-        due; the number of reminders queued."""
-        self._service.check_due_sign_ins()
-        self._schedules.open_due()
+    def fire_due(self) -> int:
+        """Queue every reminder, digest and billing reminder that is due; the number of reminders queued."""
         self._administering = {}
         queued = 0
         for reminder_id in self._due():
             queued += self._fire(reminder_id)
         return queued
-
-    # -------------------------------------------------------------- ticking
 
     def _due(self) -> list[int]:
         with self._database.session() as session:
@@ -539,7 +306,7 @@ class Tracking:
             return 1 if commit_quietly(session) and fresh else 0
 
     def _todo_payload(self, session: Session, reminder: Reminder, row: Migration) -> dict[str, Any] | None:
-        found = _open_items(session, reminder.affected_user_id)
+        found = person_with_open_items(session, reminder.affected_user_id)
         if found is None:
             return None
         user, items, asked, open_items = found
@@ -660,32 +427,6 @@ class Tracking:
     def _next(self, after: datetime, days: int, time_zone: str | None) -> datetime:
         return self._settings.after_working_days(after, days, time_zone)
 
-    def _now(self) -> datetime:
-        now = self._clock()
-        if now.tzinfo is None:
-            raise ValueError("the clock must return timezone-aware datetimes")
-        return now
-
-
-def _choices(person: PlannedUser | None) -> dict[str, Any]:
-    """What a word to the admins carries to decide for someone several directory accounts match: their
-    entitlement id and each account's object id and sign-in name, as `decide` takes them."""
-    if person is None:
-        return {}
-    accounts = zip(person.candidates, person.candidate_names, strict=False)
-    return {"person": person.id, "choices": [[account, name] for account, name in accounts]}
-
-
-def _shown_to(recipient: str, about: dict[str, Any], *, privately: bool) -> dict[str, Any]:
-    """What a word to the admins says where `recipient` reads it. A channel never holds someone's accounts
-    to choose between, nor the one they chose: people other than admins post there. It hears only that they
-    said which is theirs, or need a decision (`withheld`), and whether each admin has the accounts, with a
-    button for each, in a direct message (`sent_privately`)."""
-    if not recipient.startswith(CHANNEL_PREFIX) or not about.get("choices"):
-        return about
-    kept = {key: value for key, value in about.items() if key not in ("choices", "person", "chose")}
-    return kept | {"withheld": "chose" if about.get("chose") else "help", "sent_privately": privately}
-
 
 def _schedule(session: Session, reminder_id: int) -> tuple[Reminder | None, Migration | None]:
     found = session.exec(_SCHEDULE, params={"reminder": reminder_id}).first()
@@ -710,7 +451,7 @@ def _missed_deadline(connected_at: datetime | None, now: datetime) -> str | None
     return deadline.isoformat() if now.date() > deadline else None
 
 
-def _open_items(
+def person_with_open_items(
     session: Session, person: int | None
 ) -> tuple[AffectedUser, list[TodoItem], list[TodoItem], list[TodoItem]] | None:
     """The person, their items, those asked of them and those still open; None once none is open."""

@@ -15,9 +15,9 @@ from faq import FaqAnswerer
 from workflows.admin_gate import AdminVerdict
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
-from workflows.reminders import Tracking
 from workflows.results import Actor, MigrationStatus, Told
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 Handler = Callable[[Actor, Command, "str | None"], list[Outgoing]]
 MAX_ID = 2**63 - 1

@@ -23,9 +23,9 @@ from workflows.arguments import organization_name, user_reference
 from workflows.connection_watch import Looks
 from workflows.directory import MicrosoftError
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService, check_start_arguments
+from workflows.tracking import Tracking
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from bot.conversation import lists
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
 from bot.conversation.todo_views import BY_ID, WAITING_FOR, bullet, item_buttons
-from workflows.reminders import Snoozed
 from workflows.results import TodoEntry
+from workflows.snoozing import Snoozed
 from workflows.todo import the_admins
 from workflows.working_hours import zone
 

@@ -288,7 +288,7 @@ def _actor(data: dict[str, Any]) -> Actor:
 
 def _choosing(payload: dict[str, Any]) -> todo_views.Choosing | None:
     """Whom a word to the admins is about, with the accounts to decide between, if several share their
-    address (`workflows.reminders.Tracking.tell_choice`)."""
+    address (`workflows.help_requests.HelpRequests.tell_choice`)."""
     if not payload.get("choices"):
         return None
     accounts = tuple((str(account), str(name)) for account, name in payload["choices"])

@@ -23,7 +23,7 @@ class Delivering(Protocol):
 
 
 class ReadsProgress(Protocol):
-    """What a refresh reads (`workflows.reminders.Tracking`)."""
+    """What a refresh reads (`workflows.tracking.Tracking`)."""
 
     def progress(self, organization: str | None) -> Progress: ...
 

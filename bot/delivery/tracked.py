@@ -16,7 +16,7 @@ from bot.delivery.worker import OutboxWorker
 
 if TYPE_CHECKING:
     from storage import Database, OutboundMessage
-    from workflows.reminders import Tracking
+    from workflows.tracking import Tracking
 
 
 def starting_reminders(tracking: Tracking) -> Delivered:

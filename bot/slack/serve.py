@@ -30,7 +30,7 @@ from bot.slack.watch import watch_forever
 from bot.start_up import started
 from bot.stopping import run_until_stopped
 from storage import Database
-from workflows.reminders import Tracking
+from workflows.tracking import Tracking
 
 if TYPE_CHECKING:  # each mode imports its own server when it runs: uvicorn over HTTP, the link in Socket Mode
     from bot.slack.http import HealthProbe

@@ -28,7 +28,7 @@ from bot.teams.sender import TeamsSender
 from bot.teams.settings import TeamsSettings
 from bot.teams.store import Dispatches, TeamsStore
 from storage import Database
-from workflows.reminders import Tracking
+from workflows.tracking import Tracking
 
 logger = logging.getLogger(__name__)
 

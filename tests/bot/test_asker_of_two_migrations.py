@@ -11,9 +11,9 @@ from faq import default_answerer
 from storage import Database
 from tests.bot.conftest import text_of
 from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 BOB = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
 

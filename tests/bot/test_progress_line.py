@@ -25,10 +25,10 @@ from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft, ProcessKilled
 from tests.workflows.outbox import queued
 from workflows.directory import DirectoryUser, Invitation, OrgUser
 from workflows.notices import CHANNEL_PREFIX
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.step_progress import Paced, StepReport
+from workflows.tracking import Tracking
 
 CROWD = 400
 """People on Microsoft accounts besides Fabrikam's own, none in its directory yet."""

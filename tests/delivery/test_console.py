@@ -23,7 +23,7 @@ from bot.settings import Settings
 from faq import default_answerer
 from tests.bot.conftest import Chat, may_restore, notified
 from tests.workflows.fakes import FakeClock
-from workflows.reminders import Tracking
+from workflows.tracking import Tracking
 
 DANA, LEE, KIM, WORK = "dana@fabrikam.com", "lee@fabrikam.com", "kim@fabrikam-old.com", "kim@fabrikam.com"
 

@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from storage import Database, OutboundMessage, Reminder
 from tests.workflows.fakes import FakeClock
-from workflows.reminders import Tracking
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 
 class _Collision:

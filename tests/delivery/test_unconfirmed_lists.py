@@ -12,8 +12,8 @@ from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
 from storage import Database
 from tests.workflows.fakes import FakeClock
-from workflows.reminders import Tracking
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 UNCONFIRMED = "ann@fabrikam.com"
 

@@ -18,7 +18,7 @@ from storage.outbox import WAVES
 from tests.bot.test_approval_everyone import REQUEST
 from tests.delivery.conftest import FakeTime, queue_lists
 from tests.storage.rows import add_migration
-from workflows import notices, reminders
+from workflows import help_requests, notices, reminders
 from workflows.stages import announcing, list_messages, relisting, told_early, verification
 
 APPROVER = "lee@fabrikam.com"
@@ -84,5 +84,5 @@ def test_the_waves_are_what_each_affected_person_is_told_and_no_admins_notice() 
         notices.CALLED_OFF,
     }
     assert told_each_person == WAVES
-    assert WAVES.isdisjoint({CHAT_MESSAGE, reminders.HELP_MESSAGE, reminders.DIGEST_MESSAGE})
+    assert WAVES.isdisjoint({CHAT_MESSAGE, help_requests.HELP_MESSAGE, reminders.DIGEST_MESSAGE})
     assert WAVES & set(notices.KINDS) == {notices.CALLED_OFF}

@@ -21,8 +21,8 @@ from tests.delivery.conftest import HeldDMs
 from tests.workflows.fakes import FakeClock
 from workflows import notices
 from workflows.progress import Progress, UserProgress
-from workflows.reminders import Tracking
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 WHY = (
     "Slack's member list cannot be read: the app lacks the users:read scope (missing_scope): add it under"

@@ -49,17 +49,12 @@ from workflows._codec import encode
 from workflows._views import item_payload
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
 from workflows.errors import NotInvitedYet
+from workflows.help_requests import HELP_MESSAGE
 from workflows.machine import STATES, next_commands
 from workflows.plan import Check, Plan
 from workflows.plan_matching import build_plan
 from workflows.progress import REMINDER_MESSAGE, ItemProgress, Progress, UserProgress
-from workflows.reminders import (
-    BILLING_MESSAGE,
-    BILLING_MOVED_MESSAGE,
-    DIGEST_MESSAGE,
-    HELP_MESSAGE,
-    Snoozed,
-)
+from workflows.reminders import BILLING_MESSAGE, BILLING_MOVED_MESSAGE, DIGEST_MESSAGE
 from workflows.results import (
     AccountDecision,
     Actor,
@@ -82,6 +77,7 @@ from workflows.results import (
     RemovalResult,
     TodoEntry,
 )
+from workflows.snoozing import Snoozed
 from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
     DECIDED_MESSAGE,

@@ -15,9 +15,9 @@ from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeClock, F
 from tests.workflows.outbox import queued
 from tests.workflows.replays import CHANNEL, notified_in_channel
 from workflows.directory import Subscription
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from tests.workflows import test_lists_given_again as given_again
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from tests.workflows.test_lists_given_again import HANA, HANA_AS_GUEST, HANA_AT_WORK, _deliver, _hanas
 from workflows.directory import DirectoryUser
-from workflows.reminders import Tracking
 from workflows.results import Actor, TodoEntry
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 tracking, notified, delivered = given_again.tracking, given_again.notified, given_again.delivered
 """`test_lists_given_again`'s, run here with this module's Hana."""

@@ -15,9 +15,9 @@ from tests.workflows.test_lists_given_again import (
     _hanas,
     _told_early,
 )
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
+from workflows.tracking import Tracking
 
 with_hana, tracking, delivered, announced = (
     given_again.with_hana,

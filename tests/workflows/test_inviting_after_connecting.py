@@ -26,10 +26,10 @@ from workflows._views import item_payload
 from workflows.directory import DirectoryUser, Invitation, OrgUser
 from workflows.errors import WorkflowError
 from workflows.mapping import map_by_hand
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages.list_messages import INVITED_MESSAGE
+from workflows.tracking import Tracking
 
 
 @pytest.fixture

@@ -27,10 +27,10 @@ from tests.workflows.outbox import queued, tells_how_to_keep_benefits_as
 from tests.workflows.replays import CHANNEL, notified_in_channel, replayed
 from workflows._views import item_payload
 from workflows.directory import DirectoryUser
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import resending
+from workflows.tracking import Tracking
 
 HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"
 HANA_AS_GUEST = "hana_contoso.com#EXT#@fabrikam.com"
@@ -646,14 +646,14 @@ def test_no_waiting_notice_goes_out_after_the_decision_that_ended_the_wait(
     """The notice names the admins, asked of Azure DevOps between two transactions (seconds when its
     cache is cold): an admin deciding meanwhile has told her what to do, and "it waits for the admins"
     must not follow."""
-    asked = tracking._admins
+    asked = tracking._reminders._admins
 
     def admins_while_an_admin_decides(organization: str, person: str) -> list[str]:
         if person == HANA:
             delivered.decide_account(None, HANA, HANA_AT_WORK, lee)  # meanwhile, elsewhere
         return asked(organization, person)
 
-    monkeypatch.setattr(tracking, "_admins", admins_while_an_admin_decides)
+    monkeypatch.setattr(tracking._reminders, "_admins", admins_while_an_admin_decides)
     _as_queued_before_lists_named_the_wait(database)
     for _ in range(10):
         clock.advance(days=1)

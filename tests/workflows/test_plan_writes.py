@@ -1,5 +1,5 @@
 """Who an admin decided for is read from the plan once per version of the migration row
-(`workflows.reminders.Tracking`), so every write of the plan must move the row's version on. The ORM does
+(`workflows.reminders.Reminders`), so every write of the plan must move the row's version on. The ORM does
 for every change it flushes (`version_id_col`), which is how `decide` and `recheck` write the plan; a
 statement that updates the table itself must set `version` too."""
 

@@ -14,9 +14,9 @@ from storage.outbox import NOT_IN_CHAT
 from storage.outbox_sends import UNCONFIRMED
 from tests.workflows.fakes import FakeClock
 from tests.workflows.outbox import queued
-from workflows.reminders import Tracking
 from workflows.service import MigrationService
 from workflows.stages.verification import SIGN_IN_ITEMS
+from workflows.tracking import Tracking
 
 EXPECTED = Path(__file__).parent / "data"
 """`progress_report.txt`: written by main at 73567c4 from this same fixture on SQLite, before the change; the

@@ -12,10 +12,10 @@ from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.replays import replayed
 from workflows.directory import DirectoryUser, OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.todo import required
+from workflows.tracking import Tracking
 
 OLD, WORK, KIM_ID = "kim@fabrikam-old.com", "kim@fabrikam.com", "g-kim"
 

@@ -27,10 +27,10 @@ from workflows import _plan_codec, decisions
 from workflows.directory import Subscription
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.plan import NO_ACCESS, Decision
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.todo import OPTIONAL_ITEMS
+from workflows.tracking import Tracking
 from workflows.working_hours import after_working_days, next_working_moment, offset_name, zone
 
 MONDAY_9_UTC = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ from tests.workflows.outbox import queued
 from tests.workflows.replays import CHANNEL
 from workflows.directory import OrgUser
 from workflows.errors import WorkflowError
-from workflows.reminders import Tracking
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import verification
+from workflows.tracking import Tracking
 
 
 def _item(service: MigrationService, email: str, key: str) -> int:

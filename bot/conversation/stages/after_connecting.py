@@ -9,8 +9,8 @@ from bot.conversation.desk import Desk, Handler, Stage, number
 from bot.conversation.messages import Outgoing
 from bot.conversation.understanding import STOP_REMINDERS
 from workflows.errors import WorkflowError
-from workflows.reminders import NoMoreReminders
 from workflows.results import Actor, TodoEntry
+from workflows.snoozing import NoMoreReminders
 from workflows.stages.todo_lists import newest_list, not_on_list
 
 ITEM_WORDS = frozenset({"done", "need-help", "snooze"})

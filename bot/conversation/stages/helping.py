@@ -204,7 +204,7 @@ class Helping(Stage):
         """Where a request for help goes: the migration's channel, or each admin when it was started from a
         direct message. Someone's accounts to choose between (`choosing`) go to each admin privately, as an
         approval prompt does; the channel, where people other than admins post, hears only that they need
-        a decision (`workflows.reminders`)."""
+        a decision (`workflows.help_requests`)."""
         channel = [f"{CHANNEL_PREFIX}{migration.channel_id}"] if migration.channel_id else []
         if channel and not choosing:
             return channel

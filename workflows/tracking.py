@@ -1,0 +1,141 @@
+"""After the to-do lists go out, one door for chat: progress, delivery, reminders, snoozes, a word to the
+admins.
+
+`Tracking` reads progress itself and hands the rest to their owners: firing schedules (`reminders`),
+putting them off (`snoozing`), the asker's words to the admins (`help_requests`); `workflows.schedules`
+opens the schedules. `tick` is driven by an injected clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from storage import Database, OutboundMessage
+from storage.outbox import retry_failed
+from workflows import unreached_admins
+from workflows.help_requests import HelpRequests
+from workflows.plan import PlannedUser
+from workflows.progress import PERSONAL_LISTS, Progress, read_progress
+from workflows.reminders import Reminders
+from workflows.results import Actor, AdminUnreached, MigrationStatus, TodoEntry, Told
+from workflows.schedules import ReminderSettings, Schedules
+from workflows.service import MigrationService
+from workflows.snoozing import Snoozed, Snoozing
+from workflows.stages import resending
+from workflows.stages.told_early import ACCESS_BACK_MESSAGE
+
+_RETRIED = PERSONAL_LISTS | {ACCESS_BACK_MESSAGE}
+"""What *Retry failed* sends again: besides the lists, a "you keep access after all" told before them
+takes back the "you lose access" they read, which their list does not."""
+
+
+class Tracking:
+    """Progress reports, delivery status, reminders, the stragglers' digest and the billing reminder."""
+
+    def __init__(
+        self,
+        database: Database,
+        service: MigrationService,
+        *,
+        clock: Callable[[], datetime],
+        settings: ReminderSettings | None = None,
+    ) -> None:
+        self._database = database
+        self._service = service
+        self._clock = clock
+        self._settings = settings or ReminderSettings()
+        self._schedules = Schedules(database, self._settings, self._now)
+        self._reminders = Reminders(database, service, self._settings, self._now)
+        self._snoozing = Snoozing(database, self._settings, self._now)
+        self._help_requests = HelpRequests(database, self._now)
+
+    def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
+        """A message reached its recipient: see `Schedules.delivered`."""
+        self._schedules.delivered(kind, payload, time_zone)
+
+    def undeliverable(
+        self, message: OutboundMessage, code: str | None, reason: str, surfaces: tuple[str, ...]
+    ) -> None:
+        """A message chat could not deliver for good through the bot's `surfaces` (failing with `code` for
+        `reason`): an admin's prompt or portal steps is told to the others (`unreached_admins.record`)."""
+        with self._database.session() as session:
+            told = unreached_admins.record(
+                session, message, self._now(), code=code, reason=reason, surfaces=surfaces
+            )
+            if told:
+                session.commit()
+
+    # -------------------------------------------------------------- reading
+
+    def admins_unreached(self, status: MigrationStatus) -> tuple[AdminUnreached, ...]:
+        """Whom the pending approval's prompt, or the portal steps awaited, could not reach."""
+        with self._database.session() as session:
+            return unreached_admins.of_migration(session, status)
+
+    def progress(self, organization: str | None) -> Progress:
+        return self.progress_of(self._service.status(organization, ended=True))
+
+    def progress_of(self, status: MigrationStatus) -> Progress:
+        """`progress` of the migration whose status the caller has read already."""
+        return read_progress(self._database, status)
+
+    def notice_missed(self, organization: str) -> tuple[MigrationStatus, Told] | None:
+        """Before connecting, how the advance notice went out, if chat could not reach someone."""
+        status = self._service.status(organization, ended=True)
+        told = self._service.told(status.organization) if "announce" in status.next_commands else None
+        return (status, told) if told is not None and told.unreached else None
+
+    def retry_failed(self, organization: str | None) -> int:
+        """Queue again every message of the migration that hands someone their list (or its changes, or
+        tells them they lose access, or told early that it no longer holds) and could not be delivered."""
+        status = self._service.status(organization)
+        return retry_failed(self._database, status.id, _RETRIED, now=self._now(), revise=resending.as_now)
+
+    def snooze(
+        self, actor: Actor, span: str, *, reminder_id: int | None = None, affected_user_id: int | None = None
+    ) -> Snoozed:
+        """`Snoozing.snooze`."""
+        return self._snoozing.snooze(actor, span, reminder_id=reminder_id, affected_user_id=affected_user_id)
+
+    def next_reminder(self, actor: Actor, *, affected_user_id: int) -> Snoozed:
+        """`Snoozing.next_reminder`."""
+        return self._snoozing.next_reminder(actor, affected_user_id=affected_user_id)
+
+    def ask_for_help(
+        self, item: TodoEntry, asker: Actor, recipients: Sequence[str], *, choosing: PlannedUser | None = None
+    ) -> bool:
+        """`HelpRequests.ask_for_help`."""
+        return self._help_requests.ask_for_help(item, asker, recipients, choosing=choosing)
+
+    def ask_admins(
+        self, migration: MigrationStatus, asker: Actor, email: str, question: str, recipients: Sequence[str]
+    ) -> bool:
+        """`HelpRequests.ask_admins`."""
+        return self._help_requests.ask_admins(migration, asker, email, question, recipients)
+
+    def tell_choice(
+        self,
+        migration: MigrationStatus,
+        asker: Actor,
+        email: str,
+        person: PlannedUser,
+        account: tuple[str, str],
+        recipients: Sequence[str],
+    ) -> bool:
+        """`HelpRequests.tell_choice`."""
+        return self._help_requests.tell_choice(migration, asker, email, person, account, recipients)
+
+    def tick(self) -> int:
+        """Read the sign-ins that are due, then queue every reminder, digest and billing reminder that is
+        due; the number of reminders queued."""
+        self._service.check_due_sign_ins()
+        self._schedules.open_due()
+        return self._reminders.fire_due()
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now
