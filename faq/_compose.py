@@ -157,6 +157,9 @@ class AskerContext:
     then `LOST_ACCESS`); empty otherwise."""
     in_chat: bool = True
     """Asked in chat, where `help` is a word to type; False for `aadbot ask` on the command line."""
+    awaits_mapping: bool = False
+    """Mapped by hand, and Azure DevOps still shows them on their Microsoft account after the connection: the
+    admins have yet to map them, so their work account is refused until then."""
 
     def in_general(self) -> AskerContext:
         """What anyone in the same migration, with the same role, is told: nothing of this person's own case

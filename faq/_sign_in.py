@@ -133,6 +133,37 @@ def account_disabled(context: AskerContext) -> str | None:
     )
 
 
+NOT_MAPPED_TITLE = "Your old identity is not mapped to your work account yet"
+
+
+def not_mapped_yet(context: AskerContext) -> str | None:
+    """For someone mapped by hand whom Azure DevOps still shows on their Microsoft account after the
+    connection (`AskerContext.awaits_mapping`), refused when signing in: the mapping comes first, who does it
+    and how long it takes (Microsoft's tutorial: *Resolve*, else Support). None for anyone else."""
+    if not context.awaits_mapping or phase_of(context.stage) != "after":
+        return None
+    organization = context.organization or "the organization"
+    admins = (
+        f"the migration admins ({', '.join(context.admins)})" if context.admins else "the migration admins"
+    )
+    return "\n".join(
+        [
+            NOT_MAPPED_TITLE,
+            f"{organization} now signs in with directory accounts, and Azure DevOps still shows you on your"
+            " Microsoft account: your identity is one that is mapped by hand after connecting, and"
+            f" {admins} have not mapped it to your work account yet. Until they have, {organization}"
+            ' refuses your work account ("not authorized"); nothing on your side changes that, and'
+            " clearing caches will not help.",
+            "Mapping takes an admin a minute under Organization settings > Microsoft Entra ID (*Resolve* on"
+            " the notice of disconnected users) and keeps your history yours; if Resolve fails, or the"
+            " organization has more than 100 users, Microsoft Support maps it, which can take some days. They"
+            " see you on their list of who still needs it. Once it is done, sign in with your work account as"
+            " your to-do list says.",
+            way_to_a_person(context),
+        ]
+    )
+
+
 def blocked_first(context: AskerContext) -> str | None:
     """For someone refused by Azure DevOps once connected ("git push fails with 401") whose to-do list opens
     with an item only someone else can unblock, before what the topic says: that item is the likely cause.

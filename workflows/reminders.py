@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, col, select
 
-from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, Reminder, TodoItem
+from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, Reminder, SignInWatch, TodoItem
 from storage.outbox import enqueue, enqueue_all
 from workflows import waiting
 from workflows._views import item_payload
@@ -94,6 +94,7 @@ class Reminders:
         self._settings = settings
         self._now = now
         self._decided: dict[int, tuple[int, frozenset[str]]] = {}
+        self._unmapped: dict[int, tuple[datetime | None, frozenset[str] | None]] = {}
         """Per migration, its row's version and who an admin decided for in that version's plan."""
         self._administering: dict[str, frozenset[str]] = {}
         """Per organization, its admins' addresses, read once a tick: a reminder to one of them names no
@@ -329,6 +330,10 @@ class Reminders:
         wait = waiting.awaited(items, user.entitlement_id, self._decisions(row))
         if wait is not None:  # `_tell_waiting` adds who can end the wait
             payload |= {"waiting_on": waiting.admins_step(wait), "waiting_item": wait.key, "items": []}
+        elif waiting.awaits_mapping(
+            user.outcome, items, user.entitlement_id, self._still_personal(session, row)
+        ):
+            payload["awaits_mapping"] = True  # their sign-in waits for it; the other items do not
         return payload
 
     def _decisions(self, row: Migration) -> frozenset[str]:
@@ -340,6 +345,18 @@ class Reminders:
         if known is None or known[0] != row.version:
             known = (row.version, waiting.decided(row.plan))
             self._decided[row.id] = known
+        return known[1]
+
+    def _still_personal(self, session: Session, row: Migration) -> frozenset[str] | None:
+        """Who the last full read of the sign-ins found still on a Microsoft account
+        (`waiting.still_personal_ids`), read again only after another full read: at 20,000 people the list
+        is large, and a round of reminders asks it for each person mapped by hand."""
+        assert row.id is not None
+        swept = session.exec(select(SignInWatch.swept_at).where(SignInWatch.migration_id == row.id)).first()
+        known = self._unmapped.get(row.id)
+        if known is None or known[0] != swept:
+            known = (swept, waiting.still_personal_ids(session.get(SignInWatch, row.id)))
+            self._unmapped[row.id] = known
         return known[1]
 
     def _every_admin(self, row: Migration) -> list[str]:

@@ -297,6 +297,8 @@ class MarkDoneResult:
     already_done: bool
     remaining: int
     """Items on the same person's list still open."""
+    awaits_mapping: bool = False
+    """It is signing in, and the admins have yet to map them by hand (`workflows.waiting.awaits_mapping`)."""
 
 
 @dataclass(frozen=True)
@@ -544,3 +546,6 @@ class Standing:
     lost_access_by: str = ""
     """Who decided they lose access (`decide ... no-access`), once the bot has told them so (their outcome
     is then `workflows.plan.NO_ACCESS`); empty otherwise, and for a decision they have not heard of."""
+    awaits_mapping: bool = False
+    """Mapped by hand, and Azure DevOps still shows them on their Microsoft account after the connection
+    (`workflows.waiting.awaits_mapping`): their sign-in waits for the admins."""

@@ -59,6 +59,7 @@ from workflows.stages.checking import check_start_arguments
 from workflows.stages.unit import Context, organization_name
 from workflows.step_progress import StepProgress, unheard
 from workflows.stopping import PROCESS_STOPPING
+from workflows.todo import BeforeTheList
 
 __all__ = ["MigrationService", "check_start_arguments"]
 
@@ -264,6 +265,10 @@ class MigrationService:
     def invitations_to_accept(self, who: Actor) -> list[InvitationToAccept]:
         """Before the switch, the invitations `who` must accept: their list until the lists go out."""
         return reading.invitations_to_accept(self._ctx, who)
+
+    def before_the_lists(self, who: Actor) -> list[BeforeTheList]:
+        """Before their list, what the move does to `who` and asks of them, and when their list comes."""
+        return reading.before_the_lists(self._ctx, who)
 
     def access_lost(self, who: Actor) -> list[AccessLost]:
         """Where an admin decided `who` loses access, once told: why they have no to-do list."""

@@ -55,6 +55,24 @@ class TodoTemplate:
     link: str
 
 
+@dataclass(frozen=True)
+class BeforeTheList:
+    """Someone the plan of a migration in progress names, before their to-do list goes out: what the move
+    does to them and asks of them until then (`what_happens`), and when their list comes."""
+
+    organization: str
+    tenant: str
+    outcome: str
+    happens: str
+    announced: str | None
+    """The date the advance notice gave them (empty when it named none), else the one the admins last
+    announced; None when nobody was told one."""
+    connected: bool
+    """Connected already: their list comes once the admins send the lists."""
+    choosing: bool = False
+    """Several directory accounts match them and no admin decided: they may say which one is theirs."""
+
+
 def todo_items(
     user: PlannedUser,
     subscriber: bool,
@@ -74,8 +92,15 @@ def todo_items(
     work_account = _work_account(user)
     late = after_connecting and user.outcome in ("auto", "map", "invite")
     items = [*_access_items(user, organization, tenant, work_account, invited_as, late=late)]
+    if user.outcome == "disabled":
+        # Whoever has only a disabled account cannot sign in, so nothing done for an account is theirs to do:
+        # the item says how to get access back, or that someone who left has nothing to do.
+        return items
     if user.outcome in ("auto", "map"):
-        items.append(_sign_in(organization, work_account, _account_kind(user), late=late))
+        mapped_first = user.outcome == "map" and not late
+        items.append(
+            _sign_in(organization, work_account, _account_kind(user), late=late, mapped=mapped_first)
+        )
     items.append(_git_credentials(organization, _account_kind(user)))
     items.append(_ssh_keys(organization))
     tokens = person_tokens(user, invited_as, after_connecting=late)
@@ -110,44 +135,8 @@ def advance_notice(
         f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of {today}. There"
         " is no downtime, and your work items, repositories and history stay where they are."
     ]
-    account = _work_account(user)
-    match user.outcome:
-        case "auto":
-            lines.append(f"After the change you sign in as {account}.")
-        case "map":
-            lines.append(
-                f"An admin maps your identity to {account} by hand after the change, so your history stays"
-                " yours."
-            )
-        case "invite" if invited_as is not None:
-            lines.append(
-                f"Microsoft sent an invitation email from {FROM} to {invited_as}, to join {tenant} as a"
-                " guest. Accept it now, or you lose access after the change (your history is kept). After the"
-                f" change you sign in as {invited_as}."
-            )
-        case "invite" if barred == "setting":
-            lines.append(
-                f"You have no account in {tenant}, and its settings let nobody invite guests for now: unless"
-                " they change, you lose access after the change (your history is kept). "
-                f"{_capital(the_admins(admins))} know; ask them."
-            )
-        case "invite" if barred:
-            lines.append(
-                f"You have no account in {tenant}, and the migration admins may not invite you as a guest for"
-                " now: unless its invitation settings change or someone allowed to invite guests invites you,"
-                " you lose access after the change (your history is kept). "
-                f"{_capital(the_admins(admins))} know; ask them."
-            )
-        case "invite":
-            lines.append(
-                f"You have no account in {tenant} yet: you will get an invitation email from {FROM}."
-                " Accept it, or you lose access after the change (your history is kept)."
-            )
-        case "ambiguous":
-            lines.append(
-                f"Several accounts in {tenant} match your address{_candidates(user)}. Tell"
-                f" {the_admins(admins)} which one you use, so they can map you to it."
-            )
+    if happens := what_happens(user, tenant=tenant, invited_as=invited_as, barred=barred, admins=admins):
+        lines.append(happens)
     tokens = person_tokens(user, invited_as, case=case)
     if tokens is not None and tokens.renew:
         lines.append(
@@ -160,6 +149,65 @@ def advance_notice(
         " cache, and whatever applies to you). Questions? Just ask me here."
     )
     return lines
+
+
+def what_happens(
+    user: PlannedUser,
+    *,
+    tenant: str,
+    invited_as: str | None = None,
+    barred: InvitationBar = "",
+    admins: Sequence[str] = (),
+) -> str:
+    """What the move does to this person, and what it asks of them before it, in a sentence or two (empty for
+    an outcome it says nothing of): their advance notice's, and their `todo` until their list comes. Someone
+    whose only account is disabled gets no notice (`announcing`), only the sentence here."""
+    account = _work_account(user)
+    match user.outcome:
+        case "auto":
+            return f"After the change you sign in as {account}."
+        case "map":
+            return (
+                f"An admin maps your identity to {account} by hand after the change, so your history stays"
+                " yours."
+            )
+        case "invite" if invited_as is not None:
+            return (
+                f"Microsoft sent an invitation email from {FROM} to {invited_as}, to join {tenant} as a"
+                " guest. Accept it now, or you lose access after the change (your history is kept). After the"
+                f" change you sign in as {invited_as}."
+            )
+        case "invite" if barred == "setting":
+            return (
+                f"You have no account in {tenant}, and its settings let nobody invite guests for now: unless"
+                " they change, you lose access after the change (your history is kept). "
+                f"{_capital(the_admins(admins))} know; ask them."
+            )
+        case "invite" if barred:
+            return (
+                f"You have no account in {tenant}, and the migration admins may not invite you as a guest for"
+                " now: unless its invitation settings change or someone allowed to invite guests invites you,"
+                " you lose access after the change (your history is kept). "
+                f"{_capital(the_admins(admins))} know; ask them."
+            )
+        case "invite":
+            return (
+                f"You have no account in {tenant} yet: you will get an invitation email from {FROM}."
+                " Accept it, or you lose access after the change (your history is kept)."
+            )
+        case "ambiguous":
+            return (
+                f"Several accounts in {tenant} match your address{_candidates(user)}. Tell"
+                f" {the_admins(admins)} which one you use, so they can map you to it."
+            )
+        case "disabled":
+            return (
+                f"Your address matches the account {account} in {tenant}, but that account is disabled, so"
+                " you cannot sign in after the change. If you still need access, tell"
+                f" {the_admins(admins)}: they have it enabled, or map you to another account. If you have"
+                " left, there is nothing to do: your history is kept."
+            )
+    return ""
 
 
 def todo_notes(
@@ -287,18 +335,31 @@ def _candidates(user: PlannedUser) -> str:
     return f" ({', '.join(user.candidate_names)})" if user.candidate_names else ""
 
 
-def _sign_in(organization: str, work_account: str, kind: str, *, late: bool) -> TodoTemplate:
+def _sign_in(
+    organization: str, work_account: str, kind: str, *, late: bool, mapped: bool = False
+) -> TodoTemplate:
+    """`mapped`: Connect did not carry their identity over, and the admins map it by hand afterwards: the
+    mapping comes first, so the item says to wait for it and what needs no sign-in meanwhile."""
     return TodoTemplate(
         key="sign-in-work-account",
         title=f"Sign in with your {kind}",
         body=(
-            "Sign out of Azure DevOps everywhere. Open a private browser window first, go to"
+            (_MAPPED_FIRST.format(account=work_account) if mapped else "")
+            + "Sign out of Azure DevOps everywhere. Open a private browser window first, go to"
             f" https://dev.azure.com/{organization} and sign in as {work_account}. If the people picker or"
             " work items ask you to sign in or show users as not valid, clear the browser cache and cookies,"
             " close the browser and reopen it." + (_history(work_account) if late else "")
         ),
         link=f"{_DOCS}/connect-organization-to-azure-ad",
     )
+
+
+_MAPPED_FIRST = (
+    "First the migration admins map your old identity to {account} (" + RESOLVE_PAGE + " > *Resolve*), which"
+    " keeps your history yours: until they have, Azure DevOps refuses {account}. Meanwhile do the items"
+    " that need no sign-in, such as clearing your Git credential cache. Once they have: "
+)
+"""How the sign-in item of someone mapped by hand opens: the order their case really has."""
 
 
 def _history(account: str) -> str:

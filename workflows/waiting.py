@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from storage import TodoItem
+from storage import SignInWatch, TodoItem
 from workflows import _plan_codec
 
 Awaited = Literal["decide", "invite"]
@@ -40,3 +40,28 @@ def awaited(items: Iterable[TodoItem], entitlement_id: str, decisions: frozenset
 
 def admins_step(item: TodoItem) -> Awaited:
     return WAITING_ITEMS[item.key]
+
+
+SIGN_IN_ITEM = "sign-in-work-account"
+
+
+def awaits_mapping(
+    outcome: str, items: Iterable[TodoItem], entitlement_id: str, still_personal: frozenset[str] | None
+) -> bool:
+    """Whether someone mapped by hand still waits for the admins to map their old identity to their work
+    account: Connect maps nobody by hand, so they do until Azure DevOps shows otherwise, a sign-in with the
+    work account (their sign-in item verified) or a daily full read that no longer finds them on their
+    Microsoft account (`still_personal`: those it found, None before the first). Until then signing in is
+    not theirs to do, though what needs no sign-in is (Microsoft's FAQ: the mapping keeps their history)."""
+    if outcome != "map":
+        return False
+    if any(item.key == SIGN_IN_ITEM and item.verified_at is not None for item in items):
+        return False
+    return still_personal is None or entitlement_id in still_personal
+
+
+def still_personal_ids(watch: SignInWatch | None) -> frozenset[str] | None:
+    """The entitlement ids the watch's last full read found still on a Microsoft account; None before one."""
+    if watch is None or watch.swept_at is None:
+        return None
+    return frozenset(str(entitlement_id) for entitlement_id, _ in watch.still_personal)

@@ -22,15 +22,20 @@ def todo_reminder(
     total: int,
     reminder_id: int,
     sender: str = "",
+    awaits_mapping: bool = False,
 ) -> Message:
     """Short: who asks, the open items by number and title with their buttons; `todo` has the steps (the
-    first list gave them in full, and repeating them every other day buries what is left)."""
+    first list gave them in full, and repeating them every other day buries what is left).
+    `awaits_mapping`: they are mapped by hand and Azure DevOps still shows them on their Microsoft account,
+    so signing in waits for the admins (`workflows.waiting.awaits_mapping`)."""
     heading = f"Reminder: {len(items)} of {total} items left on your {organization} list"
     asked = f"{sender}, who runs the move of {organization}, asked me to remind you: " if sender else ""
     blocks: list[Block] = [
         Heading(heading),
         Text(f"Hi {name}, {asked}these are still open. Press Done on each one you have finished."),
     ]
+    if awaits_mapping:
+        blocks.append(Text(MAPPING_AWAITED))
     for item in items:
         blocks += [
             Text(f"{bullet(item)} *{item.title}*"),
@@ -46,6 +51,15 @@ def todo_reminder(
         ),
     ]
     return Message(heading, tuple(blocks))
+
+
+MAPPING_AWAITED = (
+    "Signing in waits for the migration admins: Azure DevOps still shows you on your Microsoft account, so"
+    " they have yet to map your old identity to your work account (it keeps your history yours), and until"
+    " then it refuses your work account. They see you on their list of who still needs it. Meanwhile do"
+    " what needs no sign-in."
+)
+"""Said to someone mapped by hand while they wait for it: by their reminder, and when they tick signing in."""
 
 
 def waiting_reminder(

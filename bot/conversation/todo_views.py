@@ -16,7 +16,7 @@ from workflows.invitation_email import FROM, REDEMPTION_PAGE
 from workflows.plan import PlannedUser
 from workflows.results import AccessLost, Actor, InvitationToAccept, MarkDoneResult, TodoEntry
 from workflows.stages.relisting import CHOOSING_ITEM
-from workflows.todo import OPTIONAL_ITEMS, required, the_admins
+from workflows.todo import OPTIONAL_ITEMS, BeforeTheList, required, the_admins
 
 BY_ID = "#"
 """In front of the id a button carries (`done #57`), where a typed number is a place on the list."""
@@ -61,17 +61,29 @@ def todo_list_dm(
     items: Sequence[TodoEntry],
     waiting_item: str = "",
     admins: Sequence[str] = (),
+    awaits_mapping: bool = False,
 ) -> Message:
-    """`waiting_item`: the item that says they wait on the migration `admins` (who can act), if one does."""
+    """`waiting_item`: the item that says they wait on the migration `admins` (who can act), if one does;
+    `awaits_mapping`: someone the admins map by hand, whose sign-in waits for it (`workflows.waiting`)."""
     target = tenant or "your company's directory"
     intro = f"Hi {name}, {organization} on Azure DevOps now uses {target} accounts."
     if waiting_item:
         who = the_admins(admins)
         why = WAITING_FOR.get(waiting_item, "to act on your account")
+        intro += f" Before you can sign in, {who} need {why}: the first item says how to help them."
+        if len(items) > 1:
+            intro += (
+                " The items after it can only be done once they have; I tell you then, and send no reminders"
+                " until then."
+            )
+        else:  # someone whose only account is disabled: if they left, nothing is theirs to do
+            intro += " It is all your list holds, and I send no reminders until they have."
+    elif awaits_mapping:
         intro += (
-            f" Before you can sign in, {who} need {why}: the first item says how to help them. The"
-            " items after it can only be done once they have; I tell you then, and send no reminders until"
-            " then."
+            f" Before you can sign in, {the_admins(admins)} need to map your old identity to your work"
+            " account, which keeps your history yours: until they have, Azure DevOps refuses your work"
+            " account. Meanwhile, do what needs no sign-in (clearing your Git credential cache, say); once"
+            " they have, sign in and do the rest. Press Done as you go."
         )
     else:
         intro += " Here is what *you* need to do; press Done as you go."
@@ -366,6 +378,32 @@ def before_the_switch(invitations: Sequence[InvitationToAccept]) -> Outgoing:
     return say(heading, *blocks, private=True)
 
 
+def before_the_list(ahead: BeforeTheList) -> Outgoing:
+    """`todo` before the lists go out: what the move does to them and asks of them until then, as their
+    advance notice said it (*Choose my account* when they may say which account is theirs), and when their
+    list comes."""
+    organization, target = ahead.organization, ahead.tenant or "your company's directory"
+    heading = f"Your to-do list for {organization} is not out yet"
+    if ahead.connected:
+        comes = (
+            f"{organization} now signs in with {target} accounts: your own to-do list comes by direct message"
+            " once the migration admins send the lists."
+        )
+    else:
+        date = f"announced for {ahead.announced}" if ahead.announced else "no date is announced yet"
+        comes = (
+            f"Your own to-do list comes by direct message once {organization} moves to {target} accounts"
+            f" ({date}). Until then, keep signing in as you do today."
+        )
+    happens = ahead.happens
+    if ahead.outcome in ("auto", "map") and not ahead.connected:
+        happens += " Nothing is asked of you before then."
+    blocks: list[Block] = [Heading(heading), Text(f"{happens}\n{comes}")]
+    if ahead.choosing:
+        blocks.append(Actions((Button("Choose my account", MY_ACCOUNT, organization),)))
+    return say(heading, *blocks, private=True)
+
+
 def which_done(entries: Sequence[TodoEntry]) -> Outgoing:
     """`done` without saying which item: the newest list's open items, each with the words that tick it off
     and its buttons; or that nothing is left."""
@@ -394,7 +432,18 @@ def marked_done(result: MarkDoneResult, entries: Sequence[TodoEntry], actor: Act
             else f"{result.remaining} to go."
         )
         tick = f"✅ *{result.item.title}* done. {tail}"
+    if result.awaits_mapping:  # noted, but the mapping it needs has not been seen
+        tick = f"*{result.item.title}*: noted. {MAPPING_NOT_SEEN}"
     return say(tick, Text(tick), *todo_list(entries, actor).message.blocks, private=True, revises=True)
+
+
+MAPPING_NOT_SEEN = (
+    "But Azure DevOps still shows you on your Microsoft account: the migration admins have yet to map your"
+    " old identity to your work account, and until they have it refuses your work account and your history"
+    " is not yet with it. Ask them if it takes long (*I need help* on the item); I tick it as seen once you"
+    " sign in after the mapping."
+)
+"""Someone mapped by hand who ticks signing in before Azure DevOps shows the mapping."""
 
 
 def help_for_item(

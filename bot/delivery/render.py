@@ -59,6 +59,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 # absent from lists queued before they said it (a notice then said it after)
                 waiting_item=str(payload.get("waiting_item") or ""),
                 admins=[str(admin) for admin in payload.get("admins", [])],
+                awaits_mapping=bool(payload.get("awaits_mapping")),  # absent before it was said
             )
         case list_messages.INVITED_MESSAGE:
             rendered = todo_views.invited_after_connecting_dm(
@@ -133,6 +134,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 total=int(payload["total"]),
                 reminder_id=int(payload["reminder_id"]),
                 sender=str(payload.get("sender") or ""),  # absent from reminders queued before it was told
+                awaits_mapping=bool(payload.get("awaits_mapping")),
             )
         case "straggler_digest":
             rendered = progress_views.straggler_digest(

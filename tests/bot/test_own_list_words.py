@@ -119,8 +119,11 @@ def test_before_the_lists_an_admin_hears_what_they_can_do_and_anyone_else_that_n
         "WHAT YOU CAN DO NOW You have no to-do list of your own. As a migration admin, this is what you can"
         " do next: • fabrikam-fiber (planned): next, `invite fabrikam-fiber`"
     ), flat(dana)
-    assert flat(chat.say(CAROL, "what's left for me?")) == (
-        "You have no to-do items: nothing for you to do in any migration right now."
+    assert flat(chat.say(CAROL, "what's left for me?")) == (  # what comes and when (walk34 finding 3)
+        "YOUR TO-DO LIST FOR FABRIKAM-FIBER IS NOT OUT YET An admin maps your identity to carol@fabrikam.com"
+        " by hand after the change, so your history stays yours. Nothing is asked of you before then. Your"
+        " own to-do list comes by direct message once fabrikam-fiber moves to Fabrikam accounts (no date is"
+        " announced yet). Until then, keep signing in as you do today."
     )
     assert flat(chat.say(CAROL, "stop reminding me", in_dm=True)) == (
         "Nothing to stop: you have no to-do list, so no reminders come to you."

@@ -13,6 +13,7 @@ import pytest
 from bot.console import rehearsal
 from bot.console.chat import run_chat
 from bot.console.rehearsal import RehearsalClock
+from bot.conversation.reminder_views import MAPPING_AWAITED
 from bot.runtime import Runtime
 from sandbox import Sandbox
 from storage import Database
@@ -263,6 +264,21 @@ def test_a_reminder_names_the_open_items_and_who_asks_and_leaves_the_steps_to_to
     assert "Dana, who runs the move of fabrikam-fiber, asked me to remind you" in ivan
 
 
+def test_a_reminder_to_someone_mapped_by_hand_says_that_signing_in_waits_for_the_mapping(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    """Kim's identity is mapped by hand, and Azure DevOps still shows her on her Microsoft account: her
+    reminder says that signing in waits for the admins, not "sign in" as if she could (walk34 finding 1);
+    Ivan, whose identity carried over, is reminded as before."""
+    week = _the_first_week(_chat_once(runtime, A_WEEK_THEN_HANA_DECIDED, clock))
+    kim = next(m for m in _messages_to(week, "kim@fabrikam.com") if m.startswith("  REMINDER: "))
+    waits = " ".join(MAPPING_AWAITED.split())
+    assert waits.startswith("Signing in waits for the migration admins: Azure DevOps still shows you on")
+    assert waits in " ".join(kim.split())
+    ivan = next(m for m in _messages_to(week, "ivan@fabrikam.com") if m.startswith("  REMINDER: "))
+    assert "Signing in waits" not in ivan
+
+
 def test_who_waits_on_the_admins_hears_it_once_and_the_digest_asks_the_admins_to_decide(
     runtime: Runtime, clock: RehearsalClock
 ) -> None:
@@ -277,7 +293,11 @@ def test_who_waits_on_the_admins_hears_it_once_and_the_digest_asks_the_admins_to
         admins = "the migration admins (dana@fabrikam.com, lee@fabrikam.com)"
         assert f"Before you can sign in, {admins} need" in words
         assert why in words
-        assert "The items after it can only be done once they have; I tell you then" in words
+    # Hana's other items wait for the decision; Gus's list has none (walk34 finding 6)
+    (hana,) = _messages_to(listed, "hana@contoso.com")
+    assert "The items after it can only be done once they have; I tell you then" in " ".join(hana.split())
+    (gus,) = _messages_to(listed, "gus@fabrikam.com")
+    assert "It is all your list holds, and I send no reminders until they have." in " ".join(gus.split())
     (hana,) = _messages_to(listed, "hana@contoso.com")
     # privately, the accounts her address matches: hers to tell the admins which
     accounts = "(hana_contoso.com#EXT#@fabrikam.onmicrosoft.com, hana.hart@fabrikam.com)"
@@ -385,7 +405,8 @@ def test_optional_items_are_offered_but_nobody_is_reminded_of_them_nor_held_open
     assert not re.search(r"\n  ann@fabrikam\.com +Ann .* \d+ of \d+ done", week)  # in no digest
     progress = said[said.index("PROGRESS OF FABRIKAM-FIBER") :]
     assert re.search(r"\n  Re-add your SSH keys \(if you use SSH\) \(optional\) +0 of \d+ ", progress)
-    assert "1 of 11 people done; 2 of 24 items done." in progress  # Ann, and her two required items
+    # Ann, and her two required items; Gus, whose only account is disabled, has one item in all
+    assert "1 of 11 people done; 2 of 23 items done." in progress
     assert re.search(r"\n  ann@fabrikam\.com +2 of 2 +not yet", progress)
     closing = " ".join(said[said.index("NOT COMPLETED YET") :].split())
     still_open = closing[closing.index("items still open") : closing.index("• 9 people have not been seen")]

@@ -182,6 +182,10 @@ def _notify_all(
             # their list says whom it waits on and for what, so no later notice need say it again
             admins = unit.ctx.admins.who_can_act(row.organization) if admins is None else admins
             waits = {"waiting_item": wait.key, "admins": [a for a in admins if a != affected.email]}
+        elif user.outcome == "map" and not listing.after_connecting:
+            # Connect maps nobody by hand: their list says that the admins' mapping comes before signing in
+            admins = unit.ctx.admins.who_can_act(row.organization) if admins is None else admins
+            waits = {"awaits_mapping": True, "admins": [a for a in admins if a != affected.email]}
         messages.append(
             message_to(
                 row,

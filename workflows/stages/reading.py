@@ -18,10 +18,11 @@ from storage import (
     Invitation,
     Migration,
     OutboundMessage,
+    SignInWatch,
     TodoItem,
 )
 from storage.outbox_threads import SUPERSEDED
-from workflows import _plan_codec
+from workflows import _plan_codec, waiting
 from workflows.arguments import passed
 from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
@@ -29,6 +30,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
 from workflows.machine import CONNECTED_UNFINISHED, LEASED_STATES, describe_state
 from workflows.plan import NO_ACCESS, Plan, PlannedUser
+from workflows.plan_invitations import invitation_bar
 from workflows.results import (
     Actor,
     Announcement,
@@ -42,7 +44,7 @@ from workflows.stages.announcing import announced_whens, caught_up_key, notice_k
 from workflows.stages.approval_lapse import expire_lapsed, status_after_lapses
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, active, find, find_or_latest, status
-from workflows.todo import ACCEPT_INVITATION
+from workflows.todo import ACCEPT_INVITATION, BeforeTheList, what_happens
 from workflows.tokens import case_of, token_advice
 
 
@@ -158,7 +160,18 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         announcement = partial(_announcement, ctx, row.id, mine)
         # what they were told when the lists went out, as `tell_lost_access` put it: who decided
         lost = lost_access_by(row.plan).get(mine, "") if outcome == NO_ACCESS else ""
-        return Standing(outcome, guest, tokens, invitation, addresses[0], announcement, lost)
+        # the watch's list of who is still on a Microsoft account is read only for someone mapped by hand
+        unmapped = (
+            listed is not None
+            and outcome == "map"
+            and waiting.awaits_mapping(
+                outcome,
+                session.exec(select(TodoItem).where(TodoItem.affected_user_id == listed.id)).all(),
+                mine,
+                waiting.still_personal_ids(session.get(SignInWatch, row.id)),
+            )
+        )
+        return Standing(outcome, guest, tokens, invitation, addresses[0], announcement, lost, unmapped)
 
 
 def invitations_to_accept(ctx: Context, who: Actor) -> list[InvitationToAccept]:
@@ -186,6 +199,46 @@ def invitations_to_accept(ctx: Context, who: Actor) -> list[InvitationToAccept]:
         replace(invitation, accepted=_accepted(ctx, tenant_id, guest_id))
         for invitation, tenant_id, guest_id in wanted
     ]
+
+
+def before_the_lists(ctx: Context, who: Actor) -> list[BeforeTheList]:
+    """In each migration in progress whose plan names this person, while no list of theirs went out: what
+    the move does to them and asks of them until then, as their advance notice says it (someone whose
+    only account is disabled, whom no notice reaches, too), and when their list comes. Not for someone an
+    admin decided loses access: they were told so, and nothing comes."""
+    found: list[BeforeTheList] = []
+    with ctx.database.session() as session:
+        for row in active(session):
+            if row.plan is None or row.id is None:
+                continue
+            listed, stored = _listed_and_planned(session, row.id, row.plan, who)
+            if listed is not None or stored is None or stored.loses_access:
+                continue
+            invited = to_accept(session, row.id, [stored], of=(stored.id,))
+            person = as_invited(stored, invited)
+            # who can act for them is asked of Azure DevOps (cached) only for those told to ask them
+            asks_admins = person.outcome in ("invite", "ambiguous", "disabled")
+            admins = ctx.admins.who_can_act(row.organization) if asks_admins else ()
+            happens = what_happens(
+                person,
+                tenant=row.directory_name,
+                invited_as=invited.get(stored.id),
+                barred=invitation_bar(_plan_codec.checks(row.plan)),
+                admins=[admin for admin in admins if admin != stored.address.lower()],
+            )
+            told = _announcement(ctx, row.id, stored.id)
+            found.append(
+                BeforeTheList(
+                    row.organization,
+                    row.directory_name,
+                    person.outcome,
+                    happens,
+                    told.latest if told.to_them is None else told.to_them,
+                    connected=row.state in CONNECTED_UNFINISHED,
+                    choosing=person.outcome == "ambiguous" and not person.decided_by,
+                )
+            )
+    return found
 
 
 def _guest_id(session: Session, migration_id: int, user: PlannedUser) -> str | None:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from sqlmodel import col, select
 
-from storage import WITHOUT_PLAN, AffectedUser, Migration, TodoItem
+from storage import WITHOUT_PLAN, AffectedUser, Migration, SignInWatch, TodoItem
 from storage.database import committed
+from workflows import waiting
 from workflows._views import todo_entry
 from workflows.decisions import lost_access_by
 from workflows.errors import ConflictError, WorkflowError
@@ -94,8 +95,18 @@ def mark_done(ctx: Context, item_id: int, actor: Actor) -> MarkDoneResult:
         open_items = session.exec(
             select(TodoItem).where(TodoItem.affected_user_id == user.id, col(TodoItem.done_at).is_(None))
         ).all()
+        # ticked before the admins mapped them: not done-and-fine, which their answer says
+        unmapped = item.key == waiting.SIGN_IN_ITEM and waiting.awaits_mapping(
+            user.outcome,
+            [item],
+            user.entitlement_id,
+            waiting.still_personal_ids(session.get(SignInWatch, row.id)),
+        )
         return MarkDoneResult(
-            item=todo_entry(item, row, user.email), already_done=already, remaining=len(required(open_items))
+            item=todo_entry(item, row, user.email),
+            already_done=already,
+            remaining=len(required(open_items)),
+            awaits_mapping=unmapped,
         )
 
 

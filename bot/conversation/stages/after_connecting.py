@@ -45,6 +45,9 @@ class AfterConnecting(Stage):
             administered, approvable = self._desk.next_steps(actor)
             if administered:
                 return [help_views.help_now(administered, (), approvable, intro=todo_views.NO_OWN_LIST)]
+            # what their advance notice asked of them, and when their list comes
+            if ahead := self._desk.service.before_the_lists(actor):
+                return [todo_views.before_the_list(ahead[0])]
         return [todo_views.todo_list(entries, actor, lost=lost)]
 
     def _done(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:

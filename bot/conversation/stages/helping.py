@@ -248,6 +248,7 @@ class Helping(Stage):
             announcement=standing.announcement,
             off_the_plan=standing.outcome is None and status.plan_fingerprint is not None,
             lost_access_by=standing.lost_access_by,
+            awaits_mapping=standing.awaits_mapping,
         )
 
     def _migration_of(self, actor: Actor, channel: str | None) -> tuple[MigrationStatus, bool]:
