@@ -210,9 +210,15 @@ class FaqAnswerer:
         if disabled is not None and _asker.says_own_account_disabled(text, context):
             topic_id = _asker.LOCKED_OUT if _asker.LOCKED_OUT in knowledge.topics else None
             return self._rated(Answer(topic_id, confidence, disabled, [], None), question)
-        # "I can't sign in, it says not authorized" from someone the admins have yet to map by hand: that.
+        # "I can't sign in, it says not authorized" from someone the admins have yet to map by hand: that. Not
+        # a pipeline's refused token, nor an error code another topic documents.
         unmapped = _sign_in.not_mapped_yet(context) if self._asker_aware else None
-        if unmapped is not None and _asker.refused_in_short(text, ranking):
+        if (
+            unmapped is not None
+            and _asker.cannot_sign_in(text)
+            and _asker.refused_in_short(text, ranking)
+            and not reading.codes
+        ):
             topic_id = _asker.LOCKED_OUT if _asker.LOCKED_OUT in knowledge.topics else None
             return self._rated(Answer(topic_id, confidence, unmapped, [], None), question)
         # "git push fails with 401" from someone whose list opens with what only others can unblock (their

@@ -432,8 +432,8 @@ def marked_done(result: MarkDoneResult, entries: Sequence[TodoEntry], actor: Act
             else f"{result.remaining} to go."
         )
         tick = f"✅ *{result.item.title}* done. {tail}"
-    if result.awaits_mapping:  # noted, but the mapping it needs has not been seen
-        tick = f"*{result.item.title}*: noted. {MAPPING_NOT_SEEN}"
+    if result.awaits_mapping:  # not done-and-fine: the mapping it needs has not been seen
+        tick += f" {MAPPING_NOT_SEEN}"
     return say(tick, Text(tick), *todo_list(entries, actor).message.blocks, private=True, revises=True)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from faq._sign_in import NOT_MAPPED_TITLE
 from tests.bot.conftest import Chat, started, text_of
 from tests.bot.conftest import notified as lists_sent
 
@@ -86,7 +87,6 @@ LOCKED_OUT_TITLE = "Locked out right after connecting or switching the directory
 def test_after_connecting_cannot_sign_in_is_each_persons_own_case(chat: Chat) -> None:
     notified(chat)
     cases = {
-        KIM: "You have a work account in the directory: sign in with it (the one your to-do list names)",
         BOB: "You are a guest of the directory: you have no work account, so sign in with your own address",
         DANA: "You have a work account in the directory",
     }
@@ -94,6 +94,10 @@ def test_after_connecting_cannot_sign_in_is_each_persons_own_case(chat: Chat) ->
         for question in ("I can't sign in anymore", "I cannot sign in to Azure DevOps anymore"):
             answer = flat(text_of(chat.say(who, question, in_dm=True)))
             assert answer.startswith(f"{LOCKED_OUT_TITLE} {their_case}"), (who, answer[:200])
+        # Kim is mapped by hand, and Azure DevOps still shows her on her Microsoft account: signing in
+        # with her work account waits for the admins (walk34 finding 1)
+        kims = flat(text_of(chat.say(KIM, question, in_dm=True)))
+        assert kims.startswith(f"{NOT_MAPPED_TITLE} fabrikam-fiber now signs in with directory"), kims
     assert "Admin tip: `/aad status`" in flat(text_of(chat.say(DANA, "I can't sign in anymore", in_dm=True)))
     assert "Admin tip" not in flat(text_of(chat.say(KIM, "I can't sign in anymore", in_dm=True)))
 
@@ -273,7 +277,9 @@ def test_the_checklist_and_the_lock_out_answer_say_which_account_for_the_askers_
     ivan = flat(text_of(chat.say(IVAN, "what do I have to do?", in_dm=True)))
     assert "rename your Microsoft account to stop the question" in ivan and both_ways not in ivan
     locked_out = flat(text_of(chat.say(CAROL, "I can't sign in anymore", in_dm=True)))
-    assert "with your work account of the new directory" in locked_out and both_ways not in locked_out
+    # not mapped yet (walk34 finding 1): her work account, once the admins have mapped her to it
+    assert locked_out.startswith(NOT_MAPPED_TITLE) and both_ways not in locked_out
+    assert "Once it is done, sign in with your work account as your to-do list says." in locked_out
 
 
 def test_only_a_refused_token_makes_a_pipeline_question_the_askers_tokens_case(chat: Chat) -> None:
@@ -293,6 +299,8 @@ def test_only_a_refused_token_makes_a_pipeline_question_the_askers_tokens_case(c
     tokens = {CAROL: "Do I need new personal access tokens? Yes:", IVAN: "Service connections"}
     for who, their_tokens in tokens.items():
         for question, start in expected.items():
+            if who == CAROL and start == LOCKED_OUT_TITLE:  # not mapped yet: that is her lock-out (walk34 1)
+                start = NOT_MAPPED_TITLE
             answer = flat(text_of(chat.say(who, question, in_dm=True)))
             assert answer.startswith(start), (who, question, answer[:120])
         for question in ("my pipeline gets 401 Unauthorized since yesterday", "build failing TF400813"):

@@ -40,8 +40,8 @@ def test_someone_mapped_by_hand_waits_for_the_mapping_before_signing_in_and_hear
     ) in carols
     ticked = flat(chat.say(CAROL, "done 1", in_dm=True))
     assert ticked.startswith(
-        "Sign in with your work account: noted. But Azure DevOps still shows you on your Microsoft account:"
-        " the migration admins have yet to map your old identity to your work account"
+        "✅ Sign in with your work account done. 2 to go. But Azure DevOps still shows you on your Microsoft"
+        " account: the migration admins have yet to map your old identity to your work account"
     ), ticked
     refused = flat(chat.say(CAROL, "I can't sign in, it says I'm not authorized", in_dm=True))
     assert refused.startswith(
