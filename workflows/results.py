@@ -261,6 +261,9 @@ class TodoEntry:
     accept_url: str | None = None
     """*Accept the invitation*: the person's own link to accept it, set only for a direct message to them
     (`workflows.stages.redeem_links`)."""
+    closed_by: str = ""
+    """Once its migration is completed: the admin who completed it (name and address), whom to ask now that
+    nobody follows the list; empty while it runs."""
 
 
 @dataclass(frozen=True)
@@ -408,6 +411,9 @@ class AnnounceResult:
     """When the round of notices this announcement belongs to began: now, or when `when` first went out."""
     left_out: tuple[str, ...] = ()
     """The addresses of the people not told because they left (their only directory account is disabled)."""
+    held_back: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Not told until an admin settles it: each directory account that several people would get, which only
+    one can keep (`shared-directory-account`), with their addresses."""
 
 
 @dataclass(frozen=True)
@@ -509,6 +515,16 @@ class InvitationToAccept:
     """The directory no longer shows the guest `PendingAcceptance`, as read when asked."""
     redeem_url: str | None = None
     """Their own link to accept it: only for a reply to them in private."""
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """Before the switch, someone the advance notice left out as others would get their directory account
+    too (`announcing.held_back`): the admins (`admins`, who can act) settle which one keeps it first."""
+
+    organization: str
+    account: str
+    admins: tuple[str, ...]
 
 
 @dataclass(frozen=True)

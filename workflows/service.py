@@ -24,6 +24,7 @@ from workflows.results import (
     Completion,
     ConnectionResult,
     DecisionResult,
+    HeldBack,
     InvitationToAccept,
     InviteResult,
     MarkDoneResult,
@@ -269,6 +270,10 @@ class MigrationService:
     def before_the_lists(self, who: Actor) -> list[BeforeTheList]:
         """Before their list, what the move does to `who` and asks of them, and when their list comes."""
         return reading.before_the_lists(self._ctx, who)
+
+    def held_back(self, who: Actor) -> list[HeldBack]:
+        """Before the switch, where `who` waits for the admins to settle whose directory account it is."""
+        return reading.held_back_from(self._ctx, who)
 
     def access_lost(self, who: Actor) -> list[AccessLost]:
         """Where an admin decided `who` loses access, once told: why they have no to-do list."""

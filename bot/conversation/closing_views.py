@@ -21,6 +21,7 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import with_next
 from bot.conversation.quoting import quoted, untick
 from bot.conversation.sign_in_views import people_counted
+from bot.conversation.todo_views import WAITING_FOR
 from workflows.plan import NO_ACCESS
 from workflows.results import (
     Actor,
@@ -30,6 +31,7 @@ from workflows.results import (
     Completion,
     LeftBehind,
     MigrationStatus,
+    TodoEntry,
 )
 
 CONFIRM = "confirm"
@@ -121,7 +123,10 @@ def _everyone(left: LeftBehind) -> set[str]:
 
 def completed(status: MigrationStatus, left: LeftBehind | None = None) -> Message:
     text = f"🏁 The move of {status.organization} to {status.directory_name} is complete."
-    blocks: list[Block] = [Heading(text), plan_views.counts_facts(status.counts, status.checks)]
+    blocks: list[Block] = [
+        Heading(text),
+        plan_views.counts_facts(status.counts, status.checks, switched=True),
+    ]
     if left is not None and left.anyone:
         blocks.append(
             Text(
@@ -131,6 +136,37 @@ def completed(status: MigrationStatus, left: LeftBehind | None = None) -> Messag
             )
         )
     return Message(text, tuple(blocks))
+
+
+def left_behind_dm(
+    *,
+    organization: str,
+    tenant: str,
+    name: str,
+    closed_by: str,
+    items: Sequence[TodoEntry],
+    waiting_item: str = "",
+) -> Message:
+    """The last word to someone a completed migration left behind: reminders have stopped, what is still
+    open on their list (or that they still have no way in), and the admin to ask, who closed it."""
+    target = tenant or "your company's directory"
+    heading = f"The move of {organization} to {target} accounts is closed"
+    said = (
+        f"Hi {name}, {closed_by} closed the migration of {organization}: I send no more reminders, and"
+        " nobody follows your list any more."
+    )
+    if waiting_item:
+        why = WAITING_FOR.get(waiting_item, "to act on your account")
+        where = (
+            f"You still have no way in: {closed_by} or another admin of {organization} needs {why}, and"
+            f" until then you cannot sign in to {organization} with a {target} account. Your list as it"
+            " stands:"
+        )
+    else:
+        where = "These items of your list are still open, and they still apply to you:"
+    lines = [f"{item.number}. {item.title}" if item.number else f"• {item.title}" for item in items]
+    ask = f"`todo` shows the steps. Ask {closed_by} if you are stuck or unsure what still applies."
+    return Message(heading, (Heading(heading), Text(f"{said} {where}"), Text("\n".join(lines)), Text(ask)))
 
 
 def confirm_cancel(status: MigrationStatus, reason: str = "") -> Outgoing:

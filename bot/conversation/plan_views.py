@@ -46,6 +46,21 @@ NOBODY_MAY_INVITE: dict[InvitationBar, tuple[str, str]] = {
 """What happens to the people to invite while `invite-permission` fails, by what bars them."""
 
 
+AFTER_THE_SWITCH = {
+    "to-accept": (
+        "invited, still to accept when the plan was approved: no access until they accept",
+        "invited, still to accept when the plan was approved: no access until they accept",
+    ),
+    "ambiguous": (
+        "had no account chosen: several directory accounts match",
+        "had no account chosen: several directory accounts match",
+    ),
+}
+"""The groups whose words (`OUTCOME_WORDS`) speak of the switch as ahead, as they read once it is behind:
+in the closing message and the status of a completed migration, when nothing is decided or accepted
+before it any more."""
+
+
 def outcome_words(checks: Sequence[Check]) -> dict[str, tuple[str, str]]:
     """`OUTCOME_WORDS`, true of the plan's checks: inviting is no way back in while nobody may invite."""
     bar = invitation_bar(checks)
@@ -66,12 +81,13 @@ def check_lines(checks: tuple[Check, ...]) -> Text:
     return Text("\n".join(lines) or "No checks ran.")
 
 
-def counts_facts(counts: Mapping[str, int], checks: Sequence[Check]) -> Facts:
+def counts_facts(counts: Mapping[str, int], checks: Sequence[Check], *, switched: bool = False) -> Facts:
     """How many users each of the plan's groups has (`Plan.groups`), and what happens to them, as the
-    plan's `checks` have it."""
+    plan's `checks` have it; `switched`: as it reads once the migration is over (`AFTER_THE_SWITCH`)."""
+    words = outcome_words(checks) | (AFTER_THE_SWITCH if switched else {})
     pairs = tuple(
         (people(counts[outcome]), several if counts[outcome] != 1 else one)
-        for outcome, (several, one) in outcome_words(checks).items()
+        for outcome, (several, one) in words.items()
         if counts.get(outcome)
     )
     return Facts(pairs or (("0 users", "the organization has no users to move"),))

@@ -23,6 +23,7 @@ from workflows.directory import OrgUser
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.mapping import map_by_hand
 from workflows.plan_organization import removal_by_hand
+from workflows.plan_shared_account import SHARED_ACCOUNT
 from workflows.results import (
     AccountDecision,
     AnnounceResult,
@@ -179,7 +180,24 @@ def announced(result: AnnounceResult) -> Outgoing:
             " `remove-users`); if they still need access, have the account enabled and `recheck`, then"
             " `announce` again reaches them."
         )
+    if result.held_back:
+        text += " " + held_back_line(result)
     return Outgoing(Message(text, with_next([Text(text)], status, everyone_told=True)))
+
+
+def held_back_line(result: AnnounceResult) -> str:
+    """Who `announce` did not tell as several of them would get one directory account: any notice would be
+    wrong for all but one (one would keep their tokens, another would read that an admin maps them to an
+    account the mapping cannot give them). The fix is the failing check's."""
+    groups = "; ".join(f"{lists.names(addresses)} → {account}" for account, addresses in result.held_back)
+    check = next((each for each in result.status.checks if each.code == SHARED_ACCOUNT), None)
+    fix = f" {check.fix}" if check is not None and check.fix else ""
+    return (
+        f"Not told yet: {groups}. Several people would get one directory account, which only one can keep,"
+        f" so what I would tell each of them depends on your decision.{fix} Once you have decided, I tell"
+        " whoever keeps it at once, and whoever loses access hears it when the lists go out; fixed in the"
+        " directory instead, `announce` again after the `recheck` tells them."
+    )
 
 
 def stale_users(

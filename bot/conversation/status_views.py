@@ -169,7 +169,9 @@ def status(
         total = sum(status.counts.values())
         blocks.append(Text(f"Nothing changes for the {plan_views.people(total)} of its plan."))
     elif status.plan_fingerprint:
-        blocks.append(plan_views.counts_facts(status.counts, status.checks))
+        blocks.append(
+            plan_views.counts_facts(status.counts, status.checks, switched=status.state == "completed")
+        )
     if status.undecided and status.active:
         blocks.append(plan_views.undecided_line(status, admin=admin))
     if report is not None:

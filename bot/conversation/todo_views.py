@@ -14,7 +14,14 @@ from bot.conversation.messages import Actions, Block, Button, Heading, Message, 
 from workflows.identities import mailbox
 from workflows.invitation_email import FROM, REDEMPTION_PAGE
 from workflows.plan import PlannedUser
-from workflows.results import AccessLost, Actor, InvitationToAccept, MarkDoneResult, TodoEntry
+from workflows.results import (
+    AccessLost,
+    Actor,
+    HeldBack,
+    InvitationToAccept,
+    MarkDoneResult,
+    TodoEntry,
+)
 from workflows.stages.relisting import CHOOSING_ITEM
 from workflows.todo import OPTIONAL_ITEMS, BeforeTheList, required, the_admins
 
@@ -294,7 +301,8 @@ def _items_changed(
     return Message(heading, tuple(blocks))
 
 
-def _items(items: Sequence[TodoEntry]) -> list[Block]:
+def _items(items: Sequence[TodoEntry], *, live: bool = True) -> list[Block]:
+    """`live`: with each open item's buttons; not on a list nobody follows any more (`closed_list`)."""
     blocks: list[Block] = []
     # The number in front is the item's place on the person's list, the one they type (`done 2`); the
     # buttons carry the item's id (`#id`), which stays right whichever list or message they are on.
@@ -302,7 +310,7 @@ def _items(items: Sequence[TodoEntry]) -> list[Block]:
         mark = "✅" if item.done_at else bullet(item)
         optional = " (optional: only if it applies to you)" if item.key in OPTIONAL_ITEMS else ""
         blocks.append(Text(f"{mark} *{item.title}*{optional}\n{item.body}\nMore: {item.link}"))
-        if not item.done_at:
+        if not item.done_at and live:
             blocks.append(item_buttons(item))
     return blocks
 
@@ -343,10 +351,37 @@ def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[Acce
         return say("You have no to-do items: nothing for you to do in any migration right now.", private=True)
     asked = required(entries)
     open_items = [entry for entry in asked if not entry.done_at]
+    if entries[0].closed_by:
+        return closed_list(entries, len(open_items))
     heading = f"Your to-do list for {entries[0].organization}: {len(open_items)} of {len(asked)} open"
     if len(asked) < len(entries):
         heading += f", {len(entries) - len(asked)} optional"
     return say(heading, Heading(heading), *_items(entries), private=True)
+
+
+def closed_list(entries: Sequence[TodoEntry], still_open: int) -> Outgoing:
+    """The list of a completed migration: nobody follows it any more, so no buttons; what is still open
+    and whom to ask (who completed it), as their last message from the migration said."""
+    first = entries[0]
+    organization, closer = first.organization, first.closed_by
+    heading = f"Your to-do list for {organization}: closed, {still_open} still open"
+    if not still_open:
+        heading = f"Your to-do list for {organization}: closed, all done"
+    waiting = next((entry.key for entry in entries if entry.key in WAITING_FOR and not entry.done_at), "")
+    if waiting:
+        where = (
+            f"You still have no way in: {closer} or another admin of {organization} needs"
+            f" {WAITING_FOR[waiting]}."
+        )
+    elif still_open:
+        where = "The open items below still apply to you."
+    else:
+        where = "Nothing is left for you to do."
+    text = (
+        f"{closer} closed the migration of {organization}: no more reminders come, and nobody follows this"
+        f" list any more. {where} Ask {closer} if you are stuck or unsure what still applies."
+    )
+    return say(heading, Heading(heading), Text(text), *_items(entries, live=False), private=True)
 
 
 def before_the_switch(invitations: Sequence[InvitationToAccept]) -> Outgoing:
@@ -402,6 +437,21 @@ def before_the_list(ahead: BeforeTheList) -> Outgoing:
     if ahead.choosing:
         blocks.append(Actions((Button("Choose my account", MY_ACCOUNT, organization),)))
     return say(heading, *blocks, private=True)
+
+
+def held_back(waits: Sequence[HeldBack]) -> Outgoing:
+    """Before the switch, someone the advance notice left out as someone else would get their directory
+    account too: the admins settle which one keeps it first, and only then can they be told what to do.
+    The other person is not named: they may be someone else."""
+    lines = [
+        f"Before {each.organization} moves, {the_admins(each.admins)} must settle one thing about your"
+        f" account: another Azure DevOps identity in {each.organization} would get the same directory"
+        f" account, {each.account}, and only one can keep it. Until they have, there is nothing for you to"
+        " do and I cannot yet tell you what the move means for you; I tell you once they have decided. If"
+        " both identities are yours, tell them which one you use every day."
+        for each in waits
+    ]
+    return say(lines[0], *(Text(line) for line in lines), private=True)
 
 
 def which_done(entries: Sequence[TodoEntry]) -> Outgoing:

@@ -32,7 +32,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
-from workflows.stages import list_messages, relisting, told_early
+from workflows.stages import left_behind_notes, list_messages, relisting, told_early
 from workflows.stages.verification import StillPersonal
 from workflows.todo import ACCEPT_INVITATION
 
@@ -158,6 +158,15 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                     for row in payload.get("waiting", [])
                 ],
                 lost=[(str(email), str(by)) for email, by in payload.get("lost_access", [])],
+            )
+        case left_behind_notes.LEFT_BEHIND_MESSAGE:
+            rendered = closing_views.left_behind_dm(
+                organization=payload["organization"],
+                tenant=str(payload.get("tenant") or ""),
+                name=_name(payload),
+                closed_by=str(payload["closed_by"]),
+                items=_entries(payload),
+                waiting_item=str(payload.get("waiting_item") or ""),
             )
         case "sign_in_verified":
             rendered = sign_in_views.sign_in_verified_dm(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.conversation.messages import Channel, DirectMessage, Heading, Outgoing, Table, Text
+from bot.conversation.messages import Channel, DirectMessage, Facts, Heading, Outgoing, Table, Text
 from storage import OutboundMessage
 from tests.bot.conftest import ORG, Chat, approved, notified, started, text_of
 
@@ -351,3 +351,71 @@ def test_complete_when_azure_fails_says_nothing_changed_in_whole_sentences(
     assert said.startswith("I could not read the billing subscription, so nothing changed: "), said
     assert said.endswith("; giving up. Try again."), said
     assert chat.state() == "users_notified"
+
+
+ANN, HANA = "ann@fabrikam.com", "hana@contoso.com"
+
+
+def left_behind_notes(outgoing: list[Outgoing]) -> dict[str, list[str]]:
+    """The last word each person got from the completed migration, by address."""
+    return {
+        message.to.email: lines_of([message])
+        for message in outgoing
+        if isinstance(message.to, DirectMessage) and message.message.summary.endswith(" accounts is closed")
+    }
+
+
+def test_complete_tells_each_person_left_behind_once_where_they_stand_and_whom_to_ask(chat: Chat) -> None:
+    """walk34 finding 5: after `complete ... confirm` reminders stopped, but Ann (items open) and Hana (no way
+    in) heard nothing, their `todo` read as live, and the closing message said "before the switch"."""
+    billing_moved(chat)
+    done = chat.say(DANA, f"complete {ORG} confirm")
+    (closing,) = [message.message for message in done if isinstance(message.to, Channel)]
+    counts = next(block.pairs for block in closing.blocks if isinstance(block, Facts))
+    assert counts == (
+        ("5 users", "keep access (same identity)"),
+        ("2 users", "invited, still to accept when the plan was approved: no access until they accept"),
+        ("2 users", "keep access, mapped by hand after connecting"),
+        ("1 user", "loses access: their directory account is disabled"),
+        ("1 user", "had no account chosen: several directory accounts match"),
+    )  # was "must accept before the switch", "needs a decision", after the switch
+
+    told = left_behind_notes(done)
+    assert len(told) == 11  # everyone with items open or no way in, once each
+    assert told[ANN] == [
+        f"The move of {ORG} to Fabrikam accounts is closed",
+        f"Hi Ann, Dana ({DANA}) closed the migration of {ORG}: I send no more reminders, and nobody follows"
+        " your list any more. These items of your list are still open, and they still apply to you:",
+        "1. Sign in with your work account",
+        "2. Clear your Git credential cache",
+        f"`todo` shows the steps. Ask Dana ({DANA}) if you are stuck or unsure what still applies.",
+    ]
+    assert told[HANA][1] == (
+        f"Hi Hana, Dana ({DANA}) closed the migration of {ORG}: I send no more reminders, and nobody follows"
+        f" your list any more. You still have no way in: Dana ({DANA}) or another admin of {ORG} needs to"
+        " decide which of the directory accounts that share your address is yours, and until then you cannot"
+        f" sign in to {ORG} with a Fabrikam account. Your list as it stands:"
+    )
+    assert told[HANA][2:4] == [
+        "1. Tell the admins which work account is yours",
+        "2. Clear your Git credential cache",
+    ]
+    with chat.runtime.database.session() as session:
+        queued = session.exec(select(OutboundMessage).where(OutboundMessage.kind == "left_behind")).all()
+    assert len(queued) == len({message.payload["affected_user_id"] for message in queued}) == 11  # one each
+    assert {message.status for message in queued} == {"sent"}
+
+    ann = chat.say(ANN, "todo", in_dm=True)
+    assert lines_of(ann)[:2] == [
+        f"Your to-do list for {ORG}: closed, 2 still open",
+        f"Dana ({DANA}) closed the migration of {ORG}: no more reminders come, and nobody follows this list any"
+        f" more. The open items below still apply to you. Ask Dana ({DANA}) if you are stuck or unsure what"
+        " still applies.",
+    ]
+    assert ann[0].message.buttons == ()
+    hana = chat.say(HANA, "todo", in_dm=True)
+    assert lines_of(hana)[1].startswith(
+        f"Dana ({DANA}) closed the migration of {ORG}: no more reminders come, and nobody follows this list any"
+        f" more. You still have no way in: Dana ({DANA}) or another admin of {ORG} needs to decide which of"
+    )
+    assert hana[0].message.buttons == ()  # no *Choose my account*, no Done: nobody would act on them

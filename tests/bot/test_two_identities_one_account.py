@@ -7,8 +7,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from bot.conversation.messages import DirectMessage, Outgoing
 from sandbox import Sandbox, parse_scenario
-from tests.bot.conftest import DANA, ORG, Chat, started
+from tests.bot.conftest import DANA, LEE, ORG, Chat, started, text_of
+from tests.bot.test_closing import in_a_week
 from tests.bot.test_decisions import lines, rows
 
 OLD, NEW = "kim@fabrikam-old.com", "kim@fabrikam.com"
@@ -47,3 +49,50 @@ def test_two_identities_onto_one_account_fail_the_plan_until_an_admin_decides(
     assert (OLD, "no-access", "none: Dana decided they lose access") in rows(plan)
     assert (NEW, "auto", NEW) in rows(plan)
     assert "✅ *shared-directory-account*: No directory account is the target of two users." in lines(plan)
+
+
+def notices_to(outgoing: list[Outgoing]) -> list[tuple[str, str]]:
+    """Each advance notice sent: to whom, and what it says of their identity."""
+    return [
+        (message.to.email, text_of([message]))
+        for message in outgoing
+        if isinstance(message.to, DirectMessage) and message.message.summary.startswith("Coming ")
+    ]
+
+
+def test_announce_holds_back_both_identities_until_an_admin_decides_then_tells_the_keeper_once(
+    chat: Chat, box: Sandbox, fabrikam: dict[str, Any]
+) -> None:
+    """walk34 finding 2: with the check failing, `announce` told Kim twice, once that her tokens keep working
+    and once that an admin maps her by hand, the mapping the check says fails; `todo` then said nothing."""
+    second_kim(box, fabrikam)
+    started(chat)
+    when = in_a_week()
+    announced = chat.say(DANA, f"announce {ORG} {when}")
+    sent = notices_to(announced)
+    assert len(sent) == 9  # 12 people: not Gus, who left, nor either Kim
+    assert not [text for _, text in sent if "kim" in text.casefold()]
+    reply = " ".join(lines([announced[0]]))
+    assert (
+        f"Not told yet: {OLD}, {NEW} → {NEW}. Several people would get one directory account, which only one"
+        " can keep, so what I would tell each of them depends on your decision."
+        f" Decide which one keeps it; for each other one, `decide {ORG} {OLD} no-access`"
+    ) in reply
+
+    for kim in (OLD, NEW):
+        (waiting,) = lines(chat.say(kim, "todo", in_dm=True))
+        assert waiting == (
+            f"Before {ORG} moves, the migration admins ({DANA}, {LEE}) must settle one thing about your"
+            f" account: another Azure DevOps identity in {ORG} would get the same directory account, {NEW},"
+            " and only one can keep it. Until they have, there is nothing for you to do and I cannot yet tell"
+            " you what the move means for you; I tell you once they have decided. If both identities are"
+            " yours, tell them which one you use every day."
+        )
+
+    decided = chat.say(DANA, f"decide {ORG} {OLD} no-access")
+    (told,) = notices_to(decided)  # the keeper, at once; the other hears at `notify` that they lose access
+    assert told[0] == NEW
+    assert "After the change you sign in as kim@fabrikam.com." in told[1]
+    assert "your personal access tokens keep working" in told[1]
+    assert "mapped by hand" not in told[1]
+    assert notices_to(chat.say(DANA, f"announce {ORG} {when}")) == []  # nobody twice

@@ -14,7 +14,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from tests.teams.conftest import ORGANIZATION, Teams, connect
+import httpx
+
+from tests.teams.conftest import ORGANIZATION, Teams, connect, texts
 
 DANA, LEE, ANN, CAROL, KIM = (f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "carol", "kim"))
 _LIST_ITEM = re.compile(r"(?:- |\d+\. )")
@@ -54,6 +56,13 @@ def misread(card: dict[str, Any]) -> list[str]:
         if "`" in text:
             problems.append(f"backtick shown raw: {text!r}")
     return problems
+
+
+def move_billing(teams: Teams) -> None:
+    """An admin moves the billing subscription into the directory in the Azure portal."""
+    subscription = teams.runtime.microsoft.organization(ORGANIZATION).billing_subscription_id
+    body = {"subscriptionId": subscription, "tenantId": teams.settings.tenant_id}
+    httpx.post(f"{teams.url}/_sandbox/subscription", json=body, timeout=10).raise_for_status()
 
 
 def test_microsofts_subset_has_no_code_and_breaks_lines_outside_lists_with_a_blank_line() -> None:
@@ -96,7 +105,13 @@ def test_every_card_of_a_whole_migration_reads_as_teams_renders_it(teams: Teams)
     for words in ("progress", "progress csv", "check-billing", "complete"):
         word, _, rest = words.partition(" ")
         teams.say(DANA, f"{word} {ORGANIZATION} {rest}".strip())
+    move_billing(teams)
+    teams.say(DANA, f"complete {ORGANIZATION} confirm")  # the closing message, and the last word to each
     teams.deliver_outbox()
+    teams.say(ANN, "todo", channel=False)  # a closed list
+    teams.deliver_outbox()
+    closed = [e for e in teams.personal(ANN) if "accounts is closed" in texts(e)]
+    assert len(closed) == 1, [texts(e) for e in teams.personal(ANN)]
 
     activities = teams.activities()
     cards = [a["content"] for entry in activities for a in entry["attachments"]] + [

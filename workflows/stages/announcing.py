@@ -20,6 +20,7 @@ from workflows.identities import planned_reach
 from workflows.machine import refusal
 from workflows.plan import Plan, PlannedUser
 from workflows.plan_invitations import invitation_bar
+from workflows.plan_shared_account import shared_targets
 from workflows.results import Actor, AnnounceResult, Told, Unreached
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, Unit, audit, find, status
@@ -86,6 +87,9 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
             when,
             round_began(earlier, when) or now,
             left_out=tuple(user.address for user in plan.users if _left(user)),
+            held_back=tuple(
+                (account, tuple(user.address for user in people)) for account, people in held_back(plan.users)
+            ),
         )
 
 
@@ -152,6 +156,31 @@ def reach_again(unit: Unit, plan: Plan, person: PlannedUser) -> bool:
     return True
 
 
+def tell_held_back(unit: Unit, plan: Plan, sharing: Sequence[PlannedUser]) -> int:
+    """An admin's decision settled which of `sharing` (people who would all get one directory account) keeps
+    it: whoever the newest round's notice left out for that reason (`held_back`) and may now be told gets it,
+    as `announce` of the same date would give it. How many were queued."""
+    row, session = unit.row, unit.session
+    assert row.id is not None
+    whens = announced_whens(session, row.id)
+    if not whens or row.state not in _ANNOUNCE_STATES:
+        return 0
+    when, occurrence = rounds(whens)[-1]
+    wanted = {user.id for user in sharing} & {user.id for user in to_tell(plan.users)}
+    keys = {user_id: notice_key(row.id, when, occurrence, user_id) for user_id in wanted}
+    sent = set(
+        session.exec(
+            select(OutboundMessage.idempotency_key).where(
+                col(OutboundMessage.idempotency_key).in_(list(keys.values()))
+            )
+        ).all()
+    )
+    notice = _Notice(session, row, plan, unit.ctx.admins.who_can_act(row.organization), when)
+    told = [notice.to(user, keys[user.id]) for user in plan.users if keys.get(user.id, "") not in {"", *sent}]
+    enqueue_all(session, told, now=unit.flow.now)
+    return len(told)
+
+
 def caught_up_key(key: str) -> str:
     """The idempotency key of the notice of key `key` sent again after a decision (`reach_again`)."""
     return f"{key}-reached-again"
@@ -203,8 +232,18 @@ def told_in(session: Session, row: Migration) -> Told | None:
 
 def to_tell(users: Sequence[PlannedUser]) -> list[PlannedUser]:
     """Whom a notice asking them to get ready is for: not someone decided to lose access, who hears that
-    decision instead (at `decide` if a notice reached them, else at `notify`), nor someone who left."""
-    return [user for user in users if not user.loses_access and not _left(user)]
+    decision instead (at `decide` if a notice reached them, else at `notify`), nor someone who left, nor
+    someone held back (`held_back`) until an admin settles whose account it is."""
+    sharing = {user.id for _, people in held_back(users) for user in people}
+    return [user for user in users if not user.loses_access and not _left(user) and user.id not in sharing]
+
+
+def held_back(users: Sequence[PlannedUser]) -> tuple[tuple[str, tuple[PlannedUser, ...]], ...]:
+    """Each directory account two or more people would get (`shared-directory-account` fails), with them:
+    only one can keep it, so whatever a notice told them now (keep your tokens, or be mapped by hand)
+    would be wrong for the others. They are told once an admin has settled it (`decide ... no-access`),
+    at the next `announce` of the same date."""
+    return tuple((name, tuple(people)) for (_, name), people in shared_targets(users).items())
 
 
 def _left(user: PlannedUser) -> bool:

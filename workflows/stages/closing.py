@@ -27,7 +27,7 @@ from workflows.results import (
     LeftBehind,
     MigrationStatus,
 )
-from workflows.stages import redeem_links, told_early
+from workflows.stages import left_behind_notes, redeem_links, told_early
 from workflows.stages.announcing import ANNOUNCEMENT
 from workflows.stages.approval_lapse import void_pending
 from workflows.stages.billing import check_billing
@@ -69,6 +69,7 @@ def complete(ctx: Context, organization: str | None, actor: Actor, *, confirmed:
             redeem_links.forget(session, unit.row)
             closed = status(session, unit.row)
             notices.closed(session, unit.row, closed, actor, unit.flow.now, left=left)
+            left_behind_notes.tell_left_behind(session, unit.row, actor, unit.flow.now)
         return Completion(closed, left, completed=True, billing=looked)
 
 

@@ -42,6 +42,7 @@ def decide_account(
             early = "" if recorded is None else told_early.account_decided(unit, placed, recorded)
             if recorded is not None and row.state not in CONNECTED_STEPS:
                 announcing.reach_again(unit, decided, placed)
+                announcing.tell_held_back(unit, decided, sharing)
         return AccountDecision(
             person=placed,
             status=status(session, row),

@@ -28,19 +28,21 @@ from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
-from workflows.machine import CONNECTED_UNFINISHED, LEASED_STATES, describe_state
+from workflows.machine import BEFORE_CONNECTING, CONNECTED_UNFINISHED, LEASED_STATES, describe_state
 from workflows.plan import NO_ACCESS, Plan, PlannedUser
 from workflows.plan_invitations import invitation_bar
+from workflows.plan_shared_account import SHARED_ACCOUNT
 from workflows.results import (
     Actor,
     Announcement,
+    HeldBack,
     InvitationStanding,
     InvitationToAccept,
     MigrationStatus,
     Standing,
 )
 from workflows.stages import interrupted_invitations, redeem_links
-from workflows.stages.announcing import announced_whens, caught_up_key, notice_key, rounds
+from workflows.stages.announcing import announced_whens, caught_up_key, held_back, notice_key, rounds
 from workflows.stages.approval_lapse import expire_lapsed, status_after_lapses
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.unit import Context, active, find, find_or_latest, status
@@ -238,6 +240,29 @@ def before_the_lists(ctx: Context, who: Actor) -> list[BeforeTheList]:
                     choosing=person.outcome == "ambiguous" and not person.decided_by,
                 )
             )
+    return found
+
+
+def held_back_from(ctx: Context, who: Actor) -> list[HeldBack]:
+    """Before the switch, in each migration in progress whose advance notice leaves this person out as
+    someone else would get their directory account too (`announcing.held_back`): that account, and the
+    admins who settle it. A plan is read whole only while its `shared-directory-account` check fails."""
+    found = []
+    with ctx.database.session() as session:
+        for row in active(session):
+            if row.plan is None or row.id is None or row.state not in BEFORE_CONNECTING:
+                continue
+            if all(
+                each.code != SHARED_ACCOUNT or each.status != "fail" for each in _plan_codec.checks(row.plan)
+            ):
+                continue
+            listed, planned = _listed_and_planned(session, row.id, row.plan, who)
+            if listed is not None or planned is None:
+                continue
+            for account, people in held_back(_plan_codec.decode(row.plan).users):
+                if any(person.id == planned.id for person in people):
+                    admins = tuple(ctx.admins.who_can_act(row.organization))
+                    found.append(HeldBack(row.organization, account, admins))
     return found
 
 

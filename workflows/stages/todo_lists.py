@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from storage import WITHOUT_PLAN, AffectedUser, Migration, SignInWatch, TodoItem
+from storage import WITHOUT_PLAN, ActiveMigration, AffectedUser, AuditEntry, Migration, SignInWatch, TodoItem
 from storage.database import committed
 from workflows import waiting
 from workflows._views import todo_entry
@@ -15,6 +16,7 @@ from workflows.errors import ConflictError, WorkflowError
 from workflows.identities import owned_by, recognises
 from workflows.plan import NO_ACCESS
 from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
+from workflows.stages.left_behind_notes import closed_by
 from workflows.stages.unit import Context, audit
 from workflows.todo import required
 
@@ -46,11 +48,38 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
         theirs: dict[int | None, list[TodoItem]] = {user.id: [] for user in users}
         for item in items:
             theirs[item.affected_user_id].append(item)
+        closers = _closers(session, [row for row in migrations if row.state == "completed"])
         return [
-            todo_entry(item, rows[user.migration_id], user.email)
+            replace(
+                todo_entry(item, rows[user.migration_id], user.email),
+                closed_by=closers.get(user.migration_id, ""),
+            )
             for user in users
             for item in theirs[user.id]
         ]
+
+
+def _closers(session: Session, completed: Sequence[Migration]) -> dict[int, str]:
+    """Who completed each of these migrations, as the people it left behind are told to ask them; not one
+    whose organization is migrating again, where the list they have from it is their list once more."""
+    keys = {row.organization.casefold() for row in completed}
+    again = set(
+        session.exec(
+            select(ActiveMigration.organization_key).where(col(ActiveMigration.organization_key).in_(keys))
+        ).all()
+    )
+    completed = [row for row in completed if row.organization.casefold() not in again]
+    if not completed:
+        return {}
+    entries = session.exec(
+        select(AuditEntry).where(
+            col(AuditEntry.migration_id).in_([row.id for row in completed]), AuditEntry.action == "complete"
+        )
+    ).all()
+    return {
+        entry.migration_id: closed_by(Actor(entry.actor_id, entry.actor_email, entry.actor_name))
+        for entry in entries
+    }
 
 
 def access_lost(ctx: Context, who: Actor) -> list[AccessLost]:

@@ -39,6 +39,8 @@ class AfterConnecting(Stage):
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         entries = self._desk.service.todo_list(actor)
         lost = () if entries else self._desk.service.access_lost(actor)
+        if not entries and not lost and (held := self._desk.service.held_back(actor)):
+            return [todo_views.held_back(held)]
         if not entries and not lost and (invitations := self._desk.service.invitations_to_accept(actor)):
             return [todo_views.before_the_switch(invitations)]
         if not entries and not lost:  # an admin asking "what's left": what they can do instead

@@ -1,0 +1,58 @@
+"""The last word to each person a completed migration leaves behind: reminders stop for good at `complete`,
+so whoever still has open items, or no way in at all, hears once where they stand and whom to ask."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from storage import Migration
+from storage.outbox import NewMessage, enqueue_all
+from workflows._views import item_payload
+from workflows.identities import affected_reach
+from workflows.progress import lists_of
+from workflows.results import Actor
+from workflows.stages.list_messages import by_person
+from workflows.stages.notifying import NO_WAY_IN_ITEMS
+from workflows.todo import required
+
+LEFT_BEHIND_MESSAGE = "left_behind"
+"""The outbox kind of that last word."""
+
+
+def closed_by(actor: Actor) -> str:
+    """The admin who completed a migration, as the people it left behind are told to ask them."""
+    return f"{actor.name} ({actor.email})" if actor.name and actor.email else actor.name or actor.email
+
+
+def tell_left_behind(session: Session, row: Migration, actor: Actor, now: datetime) -> int:
+    """Queue the last word to each person with required items still open (their list's open items; for
+    someone with no way in, the item that stands for the wait first), once per person and migration. How
+    many were queued."""
+    assert row.id is not None
+    users, items = lists_of(session, row.id)
+    by_user = by_person(items)
+    told = []
+    for user in users:
+        still_open = [item for item in required(by_user.get(user.id or 0, [])) if item.done_at is None]
+        if not still_open:
+            continue
+        waiting = next((item.key for item in still_open if item.key in NO_WAY_IN_ITEMS), "")
+        reach = affected_reach(user)
+        payload = {
+            **reach.payload(),
+            "migration_id": row.id,
+            "organization": row.organization,
+            "tenant": row.directory_name,
+            "affected_user_id": user.id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "closed_by": closed_by(actor),
+            "waiting_item": waiting,
+            "items": [item_payload(item) for item in still_open],
+        }
+        key = f"migration-{row.id}-left-behind-{user.id}"
+        told.append(NewMessage(key, reach.recipient, LEFT_BEHIND_MESSAGE, payload, row.id))
+    enqueue_all(session, told, now=now)
+    return len(told)
