@@ -10,7 +10,7 @@ from sqlmodel import Session
 from storage import Migration
 from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
-from workflows.identities import affected_reach
+from workflows.identities import affected_reach, recognises
 from workflows.progress import lists_of
 from workflows.results import Actor
 from workflows.stages.list_messages import by_person
@@ -28,15 +28,15 @@ def closed_by(actor: Actor) -> str:
 
 def tell_left_behind(session: Session, row: Migration, actor: Actor, now: datetime) -> int:
     """Queue the last word to each person with required items still open (their list's open items; for
-    someone with no way in, the item that stands for the wait first), once per person and migration. How
-    many were queued."""
+    someone with no way in, the item that stands for the wait first), once per person and migration, but
+    to the admin who closed it (`actor`). How many were queued."""
     assert row.id is not None
     users, items = lists_of(session, row.id)
     by_user = by_person(items)
     told = []
     for user in users:
         still_open = [item for item in required(by_user.get(user.id or 0, [])) if item.done_at is None]
-        if not still_open:
+        if not still_open or recognises(actor, user):  # who closed it knows what it leaves them
             continue
         waiting = next((item.key for item in still_open if item.key in NO_WAY_IN_ITEMS), "")
         reach = affected_reach(user)

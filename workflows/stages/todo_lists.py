@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage import WITHOUT_PLAN, ActiveMigration, AffectedUser, AuditEntry, Migration, SignInWatch, TodoItem
 from storage.database import committed
@@ -33,13 +33,17 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
         users = session.exec(query).all()
         if not users:
             return []
-        # three statements however many migrations listed them, and never the plans (megabytes each)
+        # three statements however many migrations listed them (a fourth for who closed a completed one
+        # nothing migrates again), and never the plans (megabytes each)
         migrations = session.exec(
-            select(Migration)
+            select(Migration, ActiveMigration.migration_id)
+            .outerjoin(
+                ActiveMigration, col(ActiveMigration.organization_key) == func.lower(Migration.organization)
+            )
             .options(WITHOUT_PLAN)
             .where(col(Migration.id).in_({user.migration_id for user in users}))
         ).all()
-        rows = {row.id: row for row in migrations}
+        rows = {row.id: row for row, _ in migrations}
         items = session.exec(
             select(TodoItem)
             .where(col(TodoItem.affected_user_id).in_([user.id for user in users]))
@@ -48,7 +52,9 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
         theirs: dict[int | None, list[TodoItem]] = {user.id: [] for user in users}
         for item in items:
             theirs[item.affected_user_id].append(item)
-        closers = _closers(session, [row for row in migrations if row.state == "completed"])
+        # a completed migration's list is someone's list once more while their organization migrates again
+        closed = [row for row, again in migrations if row.state == "completed" and again is None]
+        closers = _closers(session, closed)
         return [
             replace(
                 todo_entry(item, rows[user.migration_id], user.email),
@@ -60,15 +66,7 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
 
 
 def _closers(session: Session, completed: Sequence[Migration]) -> dict[int, str]:
-    """Who completed each of these migrations, as the people it left behind are told to ask them; not one
-    whose organization is migrating again, where the list they have from it is their list once more."""
-    keys = {row.organization.casefold() for row in completed}
-    again = set(
-        session.exec(
-            select(ActiveMigration.organization_key).where(col(ActiveMigration.organization_key).in_(keys))
-        ).all()
-    )
-    completed = [row for row in completed if row.organization.casefold() not in again]
+    """Who completed each of these migrations, as the people it left behind are told to ask them."""
     if not completed:
         return {}
     entries = session.exec(
