@@ -78,6 +78,7 @@ from workflows.results import (
     TodoEntry,
 )
 from workflows.snoozing import Snoozed
+from workflows.stages.left_behind_notes import LEFT_BEHIND_MESSAGE
 from workflows.stages.list_messages import (
     ACCESS_KEPT_MESSAGE,
     DECIDED_MESSAGE,
@@ -477,6 +478,19 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
                     for u in waiting
                 ],
                 "lost_access": [[u.principal_name, admin.name] for u in users[::10]],
+            },
+        ),
+        "left behind at completion": (
+            LEFT_BEHIND_MESSAGE,
+            {**person, "closed_by": f"{admin.name} ({admin.email})", "items": items},
+        ),
+        "left behind with no way in": (
+            LEFT_BEHIND_MESSAGE,
+            {
+                **person,
+                "closed_by": f"{admin.name} ({admin.email})",
+                "items": items,
+                "waiting_item": "choose-work-account",
             },
         ),
         "sign-in verified": (
