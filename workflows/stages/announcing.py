@@ -54,13 +54,7 @@ def announce(ctx: Context, organization: str | None, actor: Actor, when: str = "
             when = rounds([when for when, _ in earlier])[-1][0]
         this, occurrence = rounds([*(when for when, _ in earlier), when])[-1]
         keys = {user.id: notice_key(row.id, this, occurrence, user.id) for user in to_tell(plan.users)}
-        sent_before = set(
-            session.exec(
-                select(OutboundMessage.idempotency_key).where(
-                    col(OutboundMessage.idempotency_key).in_(list(keys.values()))
-                )
-            ).all()
-        )
+        sent_before = _queued(session, keys.values())
         notice = _Notice(session, row, plan, ctx.admins.who_can_act(row.organization), when)
         messages = [
             notice.to(user, keys[user.id]) for user in to_tell(plan.users) if keys[user.id] not in sent_before
@@ -156,29 +150,35 @@ def reach_again(unit: Unit, plan: Plan, person: PlannedUser) -> bool:
     return True
 
 
-def tell_held_back(unit: Unit, plan: Plan, sharing: Sequence[PlannedUser]) -> int:
+def tell_held_back(unit: Unit, plan: Plan, sharing: Sequence[PlannedUser]) -> None:
     """An admin's decision settled which of `sharing` (people who would all get one directory account) keeps
     it: whoever the newest round's notice left out for that reason (`held_back`) and may now be told gets it,
-    as `announce` of the same date would give it. How many were queued."""
+    as `announce` of the same date would give it."""
     row, session = unit.row, unit.session
     assert row.id is not None
     whens = announced_whens(session, row.id)
     if not whens or row.state not in _ANNOUNCE_STATES:
-        return 0
+        return
     when, occurrence = rounds(whens)[-1]
     wanted = {user.id for user in sharing} & {user.id for user in to_tell(plan.users)}
     keys = {user_id: notice_key(row.id, when, occurrence, user_id) for user_id in wanted}
-    sent = set(
+    sent = _queued(session, keys.values())
+    notice = _Notice(session, row, plan, unit.ctx.admins.who_can_act(row.organization), when)
+    told = [
+        notice.to(user, keys[user.id]) for user in plan.users if user.id in keys and keys[user.id] not in sent
+    ]
+    enqueue_all(session, told, now=unit.flow.now)
+
+
+def _queued(session: Session, keys: Collection[str]) -> set[str]:
+    """Which of these notices' keys are in the outbox already: those notices went, or go, once."""
+    return set(
         session.exec(
             select(OutboundMessage.idempotency_key).where(
-                col(OutboundMessage.idempotency_key).in_(list(keys.values()))
+                col(OutboundMessage.idempotency_key).in_(list(keys))
             )
         ).all()
     )
-    notice = _Notice(session, row, plan, unit.ctx.admins.who_can_act(row.organization), when)
-    told = [notice.to(user, keys[user.id]) for user in plan.users if keys.get(user.id, "") not in {"", *sent}]
-    enqueue_all(session, told, now=unit.flow.now)
-    return len(told)
 
 
 def caught_up_key(key: str) -> str:

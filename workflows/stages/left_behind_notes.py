@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlmodel import Session
 
 from storage import Migration
-from storage.outbox import NewMessage, enqueue_all
+from storage.outbox import enqueue_all
 from workflows._views import item_payload
-from workflows.identities import affected_reach, recognises
+from workflows.identities import recognises
 from workflows.progress import lists_of
 from workflows.results import Actor
+from workflows.stages.late_invitees import message_to
 from workflows.stages.list_messages import by_person
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
 from workflows.todo import required
@@ -26,10 +27,10 @@ def closed_by(actor: Actor) -> str:
     return f"{actor.name} ({actor.email})" if actor.name and actor.email else actor.name or actor.email
 
 
-def tell_left_behind(session: Session, row: Migration, actor: Actor, now: datetime) -> int:
-    """Queue the last word to each person with required items still open (their list's open items; for
-    someone with no way in, the item that stands for the wait first), once per person and migration, but
-    to the admin who closed it (`actor`). How many were queued."""
+def tell_left_behind(session: Session, row: Migration, actor: Actor, now: datetime) -> None:
+    """Queue the last word to each person with required items still open (those items, and for someone
+    with no way in, what they wait for), once per person and migration; not to the admin who closed it
+    (`actor`)."""
     assert row.id is not None
     users, items = lists_of(session, row.id)
     by_user = by_person(items)
@@ -39,20 +40,15 @@ def tell_left_behind(session: Session, row: Migration, actor: Actor, now: dateti
         if not still_open or recognises(actor, user):  # who closed it knows what it leaves them
             continue
         waiting = next((item.key for item in still_open if item.key in NO_WAY_IN_ITEMS), "")
-        reach = affected_reach(user)
-        payload = {
-            **reach.payload(),
-            "migration_id": row.id,
-            "organization": row.organization,
-            "tenant": row.directory_name,
-            "affected_user_id": user.id,
-            "email": user.email,
-            "display_name": user.display_name,
-            "closed_by": closed_by(actor),
-            "waiting_item": waiting,
-            "items": [item_payload(item) for item in still_open],
-        }
-        key = f"migration-{row.id}-left-behind-{user.id}"
-        told.append(NewMessage(key, reach.recipient, LEFT_BEHIND_MESSAGE, payload, row.id))
+        told.append(
+            message_to(
+                row,
+                user,
+                kind=LEFT_BEHIND_MESSAGE,
+                key=f"migration-{row.id}-left-behind-{user.id}",
+                closed_by=closed_by(actor),
+                waiting_item=waiting,
+                items=[item_payload(item) for item in still_open],
+            )
+        )
     enqueue_all(session, told, now=now)
-    return len(told)
