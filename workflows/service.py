@@ -105,14 +105,14 @@ class MigrationService:
     def look_early(self, look: connection_watch.EarlyLook, until: datetime) -> bool:
         """`check_connection` for a migration short of the portal step, unless another replica claimed this
         look; False once the poll's budget for these looks is spent at `until`: that one and the rest wait
-        for the next poll. The read gives up at `until` too (Microsoft asking to wait longer, retries, a
-        slow answer), so that the next poll, and its looks at the portal step, come on time."""
+        for the next poll. The organization's read gives up at `until` too (Microsoft asking to wait longer,
+        retries, a slow answer), so that the next poll, and its looks at the portal step, come on time; not
+        the admins' list should it find a click in the portal, as every admin must hear of that."""
         now = self._ctx.now()
         if now >= until:
             return False
         if self._looks.claim(look, now):
-            with self._ctx.microsoft.giving_up_after((until - now).total_seconds()):
-                connecting.check_connection(self._ctx, look.organization)
+            connecting.check_connection(self._ctx, look.organization, read_by=until)
         return True
 
     def approval_organization(self, approval_id: int) -> str | None:

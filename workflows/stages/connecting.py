@@ -3,7 +3,9 @@ Connecting a directory has no public API, so the bot guides the click and verifi
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import replace
+from datetime import datetime
 
 from storage import Approval, Migration
 from workflows import _plan_codec, notices, step_log
@@ -28,13 +30,19 @@ from workflows.stages.unit import Context, Unit, status, step
 CONNECTED_STATES = CONNECTED_UNFINISHED | {"completed"}
 
 
-def check_connection(ctx: Context, organization: str | None = None) -> ConnectionResult:
+def check_connection(
+    ctx: Context, organization: str | None = None, *, read_by: datetime | None = None
+) -> ConnectionResult:
     """One look at the organization's tenant: the bot's watch calls this every AADBOT_POLL_SECONDS for
     every migration at the portal step or short of it (`CONNECTION_WATCHED`).
 
     What it finds is told to the admins in the same transaction that records it: connected (after the
     approval, or outside it: then every admin hears it by direct message too), or, at the portal step,
     connected to another directory (short of it, the prerequisite checks say that).
+
+    `read_by`: the organization's tenant is read by then or not at all (the watch's budget for its early
+    looks). The admins told privately are read without it: the state moves on with this look, so an alarm
+    that missed one of them for want of time would never reach them.
     """
     try:
         # The read happens between two transactions: a slow answer (minutes with its retries) holds no
@@ -46,7 +54,7 @@ def check_connection(ctx: Context, organization: str | None = None) -> Connectio
             if (already := _already_connected_or_refuse(unit)) is not None:
                 return already
             organization = unit.row.organization
-        observed = _tenant_of(ctx, organization)
+        observed = _tenant_of(ctx, organization, read_by)
         with (
             ctx.database.session() as session,
             step(ctx, session, organization, BOT, "connection_confirmed") as unit,
@@ -144,9 +152,14 @@ def _result(
     return ConnectionResult("other-tenant", observed, now_status, message)
 
 
-def _tenant_of(ctx: Context, organization: str) -> str:
+def _tenant_of(ctx: Context, organization: str, read_by: datetime | None) -> str:
+    microsoft = ctx.microsoft
+    within = (
+        nullcontext() if read_by is None else microsoft.giving_up_after((read_by - ctx.now()).total_seconds())
+    )
     try:
-        return ctx.microsoft.organization_tenant_id(organization)
+        with within:
+            return microsoft.organization_tenant_id(organization)
     except MicrosoftError as error:
         raise WorkflowError(f"I could not look at {organization} just now: {error}") from None
 
