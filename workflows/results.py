@@ -70,7 +70,8 @@ class Rechecked:
     voided: tuple[int, ...] = ()
     """The pending approvals the re-check voided: the plan or its checks changed."""
     connection: ConnectionResult | None = None
-    """The watch's look, when it found the organization connected outside the approval: then no re-check."""
+    """The watch's look, when it recorded the organization connected (a click in the portal): then no
+    re-check."""
 
 
 @dataclass(frozen=True)

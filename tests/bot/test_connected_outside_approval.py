@@ -10,10 +10,13 @@ from sqlmodel import select
 
 from bot.conversation.messages import Channel, DirectMessage, Outgoing, Reply
 from storage import Approval
-from tests.bot.conftest import DANA, LEE, ORG, Chat, connected, started, text_of
+from tests.bot.conftest import DANA, LEE, ORG, Chat, approved, connected, started, text_of
 from workflows.stages.admins import Administrators
 
 URGENT = "🚨 fabrikam-fiber was connected to Fabrikam outside the approval"
+CONFIRMED = (
+    "🎉 fabrikam-fiber is now connected to Fabrikam. Next: send every affected user their own to-do list."
+)
 LOCKED_OUT = (
     "Locked out now:"
     " • erin.eng@gmail.com, frank.f@outlook.com (2) — no directory account: `invite` them now"
@@ -264,3 +267,53 @@ def test_a_recheck_that_finds_it_connected_in_the_portal_takes_the_watchs_path_a
     assert sum(isinstance(message.to, Channel) for message in alarms) == 1
     assert len(alarms) == 3
     assert chat.runtime.conversation.watch() == []  # told once: the watch finds nothing new
+
+
+def test_a_recheck_at_the_portal_step_refuses_without_connecting_the_migration_first(chat: Chat) -> None:
+    """rev47 finding 3: at the portal step the re-check's look confirmed a click within the approval,
+    which moved the migration on and queued its 🎉 notices, then `recheck` refused: "does not fit now: the
+    migration is connected". It looks only short of the portal step; the command it names finds the click."""
+    approved(chat)
+    chat.portal_connect()
+    refused = chat.say(LEE, "recheck")  # Lee approved: the refusal itself, not the news of that approval
+    assert said(refused) == (
+        "`recheck` does not fit now: the migration is connecting. What you can do next: `check-connection`,"
+        " `cancel`."
+    )
+    assert chat.state() == "connecting"
+    found = chat.say(LEE, "check-connection")
+    assert chat.state() == "connected"
+    assert [(message.to, message.message.summary) for message in found] == [
+        (Channel("#aad-migration"), CONFIRMED),
+        (DirectMessage(DANA), CONFIRMED),
+        (DirectMessage(LEE), CONFIRMED),
+    ]
+
+
+def test_a_recheck_whose_look_finds_the_migration_approved_and_clicked_meanwhile_answers_with_the_connection(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short of the portal step when `recheck` began, approved and clicked while its look read Microsoft:
+    the look records the click within the approval, and that, not a refusal, is the answer."""
+    requested_anyway(chat)
+    microsoft = chat.runtime.microsoft
+    read = microsoft.organization_tenant_id
+
+    def approved_and_clicked_meanwhile(organization: str) -> str:
+        monkeypatch.setattr(microsoft, "organization_tenant_id", read)
+        chat.say(LEE, "approve 1")
+        chat.portal_connect()
+        return read(organization)
+
+    monkeypatch.setattr(microsoft, "organization_tenant_id", approved_and_clicked_meanwhile)
+    told = chat.say(DANA, "recheck")
+    assert chat.state() == "connected"
+    assert [entry.action for entry in chat.runtime.service.audit_trail(ORG)][-2:] == [
+        "approve",
+        "connection_confirmed",
+    ]
+    assert [(message.to, message.message.summary) for message in told] == [
+        (Channel("#aad-migration"), CONFIRMED),
+        (DirectMessage(DANA), CONFIRMED),
+        (DirectMessage(LEE), CONFIRMED),
+    ]

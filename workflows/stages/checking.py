@@ -14,7 +14,7 @@ from workflows.arguments import tenant_name
 from workflows.decisions import replan
 from workflows.directory import DirectorySnapshot, MicrosoftError
 from workflows.errors import WorkflowError
-from workflows.machine import FINAL_STATES, describe_state, next_commands
+from workflows.machine import BEFORE_CONNECTING, FINAL_STATES, describe_state, next_commands
 from workflows.plan import Check, Plan
 from workflows.plan_connector import TAKE_OVER
 from workflows.results import Actor, ConnectionResult, MigrationStatus, Rechecked
@@ -190,13 +190,18 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
 
 
 def _connected_in_the_portal(ctx: Context, organization: str | None) -> ConnectionResult | None:
-    """The watch's look, when it finds the organization connected outside the approval; else None, and the
-    re-check goes on (which also says what Microsoft failed to answer, or why it does not fit now)."""
+    """The watch's look, short of the portal step, when it records the organization connected: a click in the
+    portal outside the approval, or within one given while it read Microsoft; that is the answer. Else None,
+    and the re-check goes on (which also says what Microsoft failed to answer, or why it does not fit now).
+    No look at the portal step or past it: `recheck` refuses there, and `check-connection` is the look."""
+    with ctx.database.session() as session:
+        if find(session, organization).state not in BEFORE_CONNECTING:
+            return None
     try:
         looked = check_connection(ctx, organization)
     except WorkflowError:
         return None
-    return looked if looked.outside_approval is not None else None
+    return looked if looked.outcome == "connected" and looked.noticed else None
 
 
 def _read(unit: Unit, approval: Approval) -> DirectorySnapshot:
