@@ -216,9 +216,9 @@ class HttpSession:
                 if attempt == self._max_attempts or not (may_repeat or isinstance(error, httpx.ConnectError)):
                     said = self.redact(f"{service} did not answer {where} ({type(error).__name__})")
                     raise (MicrosoftError if isinstance(error, _NEVER_SENT) else Unanswered)(said) from None
-                log.warning("%s: %s failed (%s), retrying", service, where, type(error).__name__)
                 backoff = self._backoff * 2 ** (attempt - 1)
-                self._wait(backoff, give_up_at, f"{service} did not answer {where}")
+                retrying = f"{service}: {where} failed ({type(error).__name__}), retrying"
+                self._wait(backoff, give_up_at, f"{service} did not answer {where}", retrying=retrying)
                 continue
             log.debug(
                 "%s %s -> %s in %.0f ms",
@@ -240,8 +240,8 @@ class HttpSession:
                 raise self.error(
                     f"{service} asks to wait {wait:.0f} s before retrying {where}; try again later"
                 )
-            log.warning("%s: HTTP %s for %s, retrying in %.1f s", service, status, where, wait)
-            self._wait(wait, give_up_at, f"{service} answered HTTP {status} to {where}")
+            retrying = f"{service}: HTTP {status} for {where}, retrying in {wait:.1f} s"
+            self._wait(wait, give_up_at, f"{service} answered HTTP {status} to {where}", retrying=retrying)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def error(self, message: str) -> MicrosoftError:
@@ -252,11 +252,15 @@ class HttpSession:
         if delay > 0:
             self._wait(min(delay, self._max_wait), give_up_at, why)
 
-    def _wait(self, seconds: float, give_up_at: float, why: str) -> None:
+    def _wait(self, seconds: float, give_up_at: float, why: str, *, retrying: str = "") -> None:
         """Sleep `seconds`, or fail at once if that would leave no time before `give_up_at` for what follows
-        (`giving_up_after`)."""
+        (`giving_up_after`). Logged: the give-up, or `retrying` (a retry's own line) when it does wait."""
         if self._clock() + seconds >= give_up_at:
-            raise self.error(f"{why}; waiting {seconds:.0f} s more would take longer than this call may")
+            error = self.error(f"{why}; waiting {seconds:.0f} s more would take longer than this call may")
+            log.warning("%s; giving up", error)
+            raise error
+        if retrying:
+            log.warning("%s", retrying)
         self._sleep(seconds)
 
     def _timeout_until(self, give_up_at: float, now: float) -> httpx.Timeout | httpx._client.UseClientDefault:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import socket
 from typing import Any
 
@@ -192,6 +193,30 @@ def test_within_giving_up_after_an_attempt_times_out_and_waits_only_within_the_t
     with session, pytest.raises(MicrosoftError, match=r"answered HTTP 429 to .* 5 times; giving up$"):
         session.request("HEAD", HEAD, service="Azure DevOps")  # outside it: the session's own timeout
     assert [timeout["read"] for timeout in timeouts] == [30.0] * 5
+
+
+def test_a_retry_given_up_for_want_of_time_is_logged_as_given_up_not_as_retrying(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """rev47 finding 4: the log said "retrying in 5.0 s" just before the call gave up without retrying."""
+    now = [1000.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    throttled = httpx.MockTransport(lambda request: httpx.Response(429, headers={"Retry-After": "4"}))
+    session = HttpSession(sleep=sleep, clock=lambda: now[0], transport=throttled)
+    caplog.set_level(logging.WARNING, logger="msapi")
+    with session, session.giving_up_after(10), pytest.raises(MicrosoftError):
+        # waits at 1000 and 1004; at 1008, 4 s more would end past 1010
+        session.request("HEAD", HEAD, service="Azure DevOps")
+    retrying = "Azure DevOps: HTTP 429 for HEAD vssps.dev.azure.com/fabrikam-fiber, retrying in 4.0 s"
+    assert caplog.messages == [
+        retrying,
+        retrying,
+        "Azure DevOps answered HTTP 429 to HEAD vssps.dev.azure.com/fabrikam-fiber; waiting 4 s more would"
+        " take longer than this call may; giving up",
+    ]
 
 
 def test_azure_devops_rate_limit_headers_pace_the_next_request() -> None:
