@@ -33,10 +33,14 @@ WAITS = "older_version_sending"
 and the error code it waits with."""
 
 
+message_thread: ColumnElement[str] = col(OutboundMessage.payload)["updates"].as_string()
+"""The thread a message is a version of, its payload's `updates`, as SQL reads it: without the payload."""
+
+
 def on_thread(thread: str) -> ColumnElement[bool]:
     """The messages that are versions of the message whose payload's `updates` is `thread`: matched in SQL,
     so that a look for them reads none of the other rows' payloads."""
-    matches: ColumnElement[bool] = col(OutboundMessage.payload)["updates"].as_string() == thread
+    matches: ColumnElement[bool] = message_thread == thread
     return matches
 
 

@@ -13,11 +13,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col
 
 from storage import Migration, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
-from storage.outbox_threads import supersede
+from storage.outbox_threads import message_thread, supersede
 from workflows._codec import encode
 from workflows.identities import Reach
 from workflows.results import (
@@ -194,19 +195,27 @@ def _people_settled(
     """Each approver's message naming whom the approval affects, now that it is settled: one sent (or that
     may be) is updated to say how and no longer names them; one not begun never goes."""
     settled: list[NewMessage] = []
-    for named in session.exec(_NAMED.where(OutboundMessage.migration_id == row.id)).all():
-        thread = people_thread(approval_id, named.recipient)
-        if named.payload.get("updates") != thread:
-            continue  # another approval's, or queued before its message could be updated
-        if named.status == "pending" and not named.in_flight and not named.uncertain:
+    this_approvals = message_thread.startswith(people_thread(approval_id, ""), autoescape=True)
+    named = _NAMED.where(col(OutboundMessage.migration_id) == row.id, this_approvals)
+    for key, recipient, thread, sent, in_flight, uncertain in session.execute(named).all():
+        if sent == "pending" and not in_flight and not uncertain:
             supersede(session, kinds=(APPROVAL_PEOPLE,), thread=thread, before=now)
-        elif named.status in ("pending", "sent"):
-            key = f"{named.idempotency_key}-settled"
-            settled.append(NewMessage(key, named.recipient, PEOPLE_SETTLED, told | {"updates": thread}))
+        elif sent in ("pending", "sent"):
+            updated = told | {"updates": thread}
+            settled.append(NewMessage(f"{key}-settled", recipient, PEOPLE_SETTLED, updated))
     return settled
 
 
-_NAMED = select(OutboundMessage).where(OutboundMessage.kind == APPROVAL_PEOPLE)
+_NAMED = select_columns(
+    col(OutboundMessage.idempotency_key),
+    col(OutboundMessage.recipient),
+    message_thread,
+    col(OutboundMessage.status),
+    col(OutboundMessage.in_flight),
+    col(OutboundMessage.uncertain),
+).where(col(OutboundMessage.kind) == APPROVAL_PEOPLE)
+"""The approvers' messages naming whom an approval affects, as `_people_settled` needs them: not the names
+(their payloads), which it would only throw away."""
 
 
 def connection(

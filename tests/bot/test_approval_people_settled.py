@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.conversation.messages import DirectMessage, Outgoing
@@ -131,3 +132,28 @@ def test_names_still_waiting_to_go_when_the_approval_is_settled_never_go(chat: C
         ]
     delivered = chat.say(DANA, "status")
     assert _lees_names(delivered) == []
+
+
+def test_settling_an_approval_reads_no_approvers_names_to_find_the_messages_it_updates(chat: Chat) -> None:
+    """rev47 finding 5: settling approval #2 loaded every names message of the migration, each with whom it
+    names, to keep the ones of approval #2 (matched by thread in Python). The thread is matched in SQL, and
+    of each message only what settling it needs is read: the names stay in the database."""
+    _asked(chat)
+    chat.say(LEE, "reject 1 wait for release")
+    chat.say(DANA, "request-approval anyway")
+    loaded: list[str] = []
+
+    def on_load(message: OutboundMessage, context: object) -> None:
+        if message.kind == notices.APPROVAL_PEOPLE:
+            loaded.append(message.idempotency_key)
+
+    event.listen(OutboundMessage, "load", on_load)
+    try:
+        settled = chat.say(LEE, "reject 2 still not now")
+    finally:
+        event.remove(OutboundMessage, "load", on_load)
+    assert loaded == []
+    to_lee = [
+        (message.message.summary, message.updates) for message in settled if message.to == DirectMessage(LEE)
+    ]
+    assert to_lee == [("Who approval #2 affected: 🚫 Rejected by Lee", "approval-people:2:lee@fabrikam.com")]
