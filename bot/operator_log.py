@@ -20,15 +20,16 @@ if TYPE_CHECKING:  # Slack's libraries: only a `serve` with Slack imports them
     from storage import Database
 
 log = logging.getLogger("aadbot.serve")
+OPERATORS_LOGGERS = (log.name, step_log.log.name, "bot.delivery.outages", "bot.slack.sender")
+"""The loggers whose INFO lines `serve` shows: its own, the migration's steps, and the ends of what a
+WARNING began (an outage's "work again", Slack's member list "read again"), whose beginning alone read as
+an outage still going on while thousands were delivered."""
 
 
 def start_up(settings: Settings, *, database: Database | None, teams_app_id: str | None) -> None:
     """`database`: None without one (requests remembered in memory); its URL is shown without the password,
     and what opening it did to its schema, which an operator rolling out a new version looks for."""
-    # The root logger stays at WARNING (libraries' chatter); these two are for operators. Each is set
-    # itself: bolt resets the level of its app's logger, "aadbot", on every request.
-    for logger in (log, step_log.log):
-        logger.setLevel(logging.INFO)
+    show_operators_lines()
     log.info("database: %s", database.url if database else "none (requests remembered in memory, no outbox)")
     if database is not None and database.schema_change is not None:
         log.info("database schema %s", database.schema_change)
@@ -48,6 +49,13 @@ def start_up(settings: Settings, *, database: Database | None, teams_app_id: str
         mode = settings.microsoft_environment.get("AZURE_AUTH") or "app"
         log.info("Microsoft: the live services (AZURE_AUTH=%s)", mode)
     log.info("connection watch: every %g s (AADBOT_POLL_SECONDS)", settings.poll_seconds)
+
+
+def show_operators_lines() -> None:
+    """The root logger stays at WARNING (libraries' chatter); `OPERATORS_LOGGERS` are for operators. Each
+    is set itself: bolt resets the level of its app's logger, "aadbot", on every request."""
+    for name in OPERATORS_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def emulator(scenario: str | None, url: str | None) -> str | None:

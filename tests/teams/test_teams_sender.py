@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.conversation.messages import DirectMessage, Message, Text
+from bot.delivery.outages import RECOVERED_AFTER
 from bot.delivery.sender import DeliveryFailed, Envelope, NotHandedOver, Receipt
 from bot.routing import RoutingSender
 from bot.runtime import utc_now
@@ -361,3 +362,55 @@ def test_once_stopping_a_message_not_yet_handed_over_is_not_posted_nor_taken_for
     receipt = _with_surface(teams, lambda surface: surface.sender.send(retried))
     assert not receipt.ref.endswith(POSSIBLY_DELIVERED)
     assert len(teams.personal(CAROL)) == 2
+
+
+@pytest.fixture
+def operators_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The log as `serve` sets it up: the root logger at WARNING, only the operator's loggers at INFO
+    (`caplog.at_level` would set the level itself and hide a line `serve` drops)."""
+    from bot.operator_log import OPERATORS_LOGGERS, show_operators_lines
+
+    loggers = [logging.getLogger(), *map(logging.getLogger, OPERATORS_LOGGERS)]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers[1:]:
+        logger.setLevel(logging.NOTSET)
+    logging.getLogger().setLevel(logging.WARNING)
+    show_operators_lines()
+    yield caplog
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+
+
+def test_the_log_serve_writes_says_when_teams_fails_and_when_it_works_again(
+    teams: Teams, sqlite_database: Database, operators_log: pytest.LogCaptureFixture
+) -> None:
+    """The WARNING said "this log says when they work again" and `serve`'s log never did: the INFO was
+    logged by a logger `serve` kept at WARNING, while thousands of lists went out."""
+    migration_id = add_migration(sqlite_database)
+    with sqlite_database.session() as session:
+        row = session.get(Migration, migration_id)
+        assert row is not None
+        row.surface = "teams"
+        session.commit()
+
+    async def failing_then_recovering(surface: TeamsSurface) -> None:
+        routing = RoutingSender(sqlite_database, {"teams": surface.sender})
+        await routing.send(Envelope("first", DirectMessage(CAROL), HELLO, migration_id=migration_id))
+        _faults(teams, sequence=[502])
+        with pytest.raises(DeliveryFailed):
+            await routing.send(Envelope("lost", DirectMessage(CAROL), HELLO, migration_id=migration_id))
+        for n in range(RECOVERED_AFTER):
+            await routing.send(Envelope(f"then-{n}", DirectMessage(CAROL), HELLO, migration_id=migration_id))
+
+    _with_surface(teams, failing_then_recovering)
+
+    outages = [r for r in operators_log.records if r.name == "bot.delivery.outages"]
+    assert [(record.levelname, record.getMessage()) for record in outages] == [
+        (
+            "WARNING",
+            "deliveries to Teams are failing (http_502: Teams answered 502 ServiceError): each is retried;"
+            " this log says when they work again",
+        ),
+        ("INFO", "deliveries to Teams work again, after 1 failed attempt(s)"),
+    ]
+    assert len(teams.personal(CAROL)) == 1 + RECOVERED_AFTER
