@@ -30,12 +30,18 @@ REVIEW_PAGE = 10
 _EXCERPT = 300
 
 
-def answer(answer: Answer, *, question: str | None = None, private: bool = False) -> Outgoing:
+def answer(
+    answer: Answer, *, question: str | None = None, asked: str = "", private: bool = False
+) -> Outgoing:
     """The answer; one-click topics when it is declined or only likely, else the one its text offers for a
     second question ("Pick it below"); Helpful / Not helpful when kept; *Ask an admin* with the `question`
-    when the asker's migration has admins to pass it to. `private`: only the asker sees it (it names their
-    own address)."""
+    when the asker's migration has admins to pass it to. `asked`: the words it answers, quoted under it: a
+    person typing several lines quickly gets the answers as each is ready, not always in order, and "Sorry,
+    I don't know the answer to that one" named no question. `private`: only the asker sees it (it names
+    their own address)."""
     blocks: list[Block] = [Text(answer.answer)]
+    if asked.strip():
+        blocks.append(Text(f"↩️ In answer to: “{excerpt(asked)}”"))
     unsure = answer.topic is None or answer.framed
     offered = answer.alternatives[:3] if unsure else [answer.also] if answer.also else []
     carried = " ".join(question.split())[:_QUESTION_CARRIED] if question else ""

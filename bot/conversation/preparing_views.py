@@ -112,24 +112,17 @@ _INVITE_ORDER = {
 """What needs an admin's eye comes first in the shortened list."""
 
 
-def invited(result: InviteResult, told: Told | None = None) -> Outgoing:
-    """`told`: how the advance notice went out, while it still may."""
+def invited(result: InviteResult, told: Told | None = None, *, shared: bool = False) -> list[Outgoing]:
+    """`told`: how the advance notice went out, while it still may. `shared`: asked in a channel, which
+    reads how many; each person's result goes to the admin who asked alone (people's names are their
+    addresses, which are not for the whole channel)."""
     organization = result.status.organization
-    outcomes = sorted(result.outcomes, key=lambda outcome: _INVITE_ORDER.get(outcome.status, 9))
-    rows = [(outcome.email, outcome.status, outcome.detail) for outcome in outcomes]
     blocks: list[Block] = [Heading(f"Invitations for {organization}"), Text(result.message)]
-    if rows:
-        blocks.extend(lists.table(("user", "result", "detail"), rows))
-    if lists.is_cut(rows):
-        blocks.append(
-            lists.csv_file(
-                f"invitations-{organization}.csv",
-                f"Invitation results for {organization}",
-                ("email", "name", "result", "detail"),
-                [(o.email, o.display_name, o.status, o.detail) for o in outcomes],
-                organization=organization,
-            )
-        )
+    named = _invitations_named(result)
+    if shared and named:
+        blocks.append(Text("📬 Who, with each one's result, went to you in a message only you see."))
+    elif named:
+        blocks.extend(named)
     if result.denied:
         blocks.append(
             Text(
@@ -140,9 +133,34 @@ def invited(result: InviteResult, told: Told | None = None) -> Outgoing:
                 " then press *Invite missing users* again. Nothing was lost: who was invited is recorded."
             )
         )
-    return Outgoing(
+    answer = Outgoing(
         Message(result.message, with_next(blocks, result.status, everyone_told=everyone_told(told)))
     )
+    if not (shared and named):
+        return [answer]
+    return [answer, say(f"Invitations for {organization}, by name", *named, private=True)]
+
+
+def _invitations_named(result: InviteResult) -> list[Block]:
+    """Each person's invitation and its result, what needs an admin's eye first; all of them as CSV past
+    the chat list's length."""
+    organization = result.status.organization
+    outcomes = sorted(result.outcomes, key=lambda outcome: _INVITE_ORDER.get(outcome.status, 9))
+    rows = [(outcome.email, outcome.status, outcome.detail) for outcome in outcomes]
+    if not rows:
+        return []
+    blocks = lists.table(("user", "result", "detail"), rows)
+    if lists.is_cut(rows):
+        blocks.append(
+            lists.csv_file(
+                f"invitations-{organization}.csv",
+                f"Invitation results for {organization}",
+                ("email", "name", "result", "detail"),
+                [(o.email, o.display_name, o.status, o.detail) for o in outcomes],
+                organization=organization,
+            )
+        )
+    return blocks
 
 
 def advance_notice_dm(

@@ -18,6 +18,7 @@ from bot.conversation.messages import (
     Table,
     Text,
     say,
+    tell_privately,
 )
 from bot.conversation.next_actions import with_next
 from workflows.plan import NO_ACCESS
@@ -32,25 +33,29 @@ def progress_key(migration_id: int) -> str:
     return f"delivery:{migration_id}"
 
 
-def queued(result: NotifyResult) -> Outgoing:
+def queued(result: NotifyResult) -> list[Outgoing]:
+    """The live report's first version, where `notify` was typed (a channel, as a rule): counts only; whoever
+    already had a list, by name, to the admin who typed it alone (people's names are their addresses)."""
     status = result.status
     text = (
         f"Queued {len(result.users):,} to-do lists for {status.organization}, sending now. This message shows"
         " the progress; `progress` gives the details."
     )
     blocks: list[Block] = [Heading(f"To-do lists for {status.organization}"), Text(text)]
+    had = sign_in_views.people_counted(len(result.listed_before), "has", "have")
+    already = f"{had} their list from an earlier migration of {status.organization} already"
     if result.listed_before:
-        had = sign_in_views.people_counted(len(result.listed_before), "has", "have")
-        blocks.append(
-            Text(
-                f"{had} their list from an earlier migration of {status.organization} already, so they"
-                f" get none again: {lists.names(result.listed_before)}."
-            )
-        )
-    return Outgoing(
+        blocks.append(Text(f"{already}, so they get none again; I told you who, privately."))
+    report = Outgoing(
         Message(f"Queued {len(result.users):,}, sending", with_next(blocks, status)),
         updates=progress_key(status.id),
     )
+    if not result.listed_before:
+        return [report]
+    return [
+        report,
+        tell_privately(f"{already}, so they get none again: {lists.names(result.listed_before)}."),
+    ]
 
 
 def lost_access(decided_by: str) -> str:
@@ -192,6 +197,7 @@ _DELIVERY_WORDS = {
 }
 
 
+HEADER = ("user", "items done", "signed in", "to-do list", "reason")
 FULL_LIST = "csv"
 """`progress ORG csv`: the live report's *Full list (CSV)* button, the CSV of everyone whatever the size."""
 
@@ -201,9 +207,9 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
 
     Asked for, it is private (people's addresses) and attaches everyone as CSV when the list is cut or
     someone must be reached outside chat, or always with `full_list`. `live` is the channel's report,
-    updated as lists go out: it carries no file (Slack cannot update a file in place, and the channel is
-    not the place for everyone's addresses); its *Full list (CSV)* button sends the current list, then,
-    privately to whichever admin asks.
+    updated as lists go out: counts only, as people's names are their addresses, which are not for the
+    whole channel, and no file (Slack cannot update a file in place); its *Refresh* and *Full list (CSV)*
+    buttons send whichever admin presses them everyone by name, privately.
     """
     unreachable = report.with_delivery("not-in-chat")
     out_of_chat = sum(user.delivery == "not-in-chat" for user in report.listed)
@@ -232,7 +238,6 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
         for user in behind
     ]
     with_csv = not live and (full_list or lists.is_cut(rows) or bool(unreachable))
-    rest = "in the attached CSV" if with_csv else "in the CSV that *Full list (CSV)* sends you"
     blocks: list[Block] = [
         Heading(f"Progress of {report.organization}"),
         Text(f"{overall}\nTo-do lists: {deliveries}.{sign_in_views.sign_ins_line(report)}"),
@@ -250,8 +255,8 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
                 for item in report.items
             ),
         ),
-        *lists.table(("user", "items done", "signed in", "to-do list", "reason"), rows, rest=rest),
-        *sign_in_views.still_personal_blocks(report.still_personal, report.organization, with_csv=not live),
+        *([Text(_names_privately())] if live else lists.table(HEADER, rows)),
+        *sign_in_views.still_personal_blocks(report.still_personal, report.organization, named=not live),
     ]
     if unreachable:
         where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"
@@ -263,7 +268,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
             )
         )
     if maybe := report.with_delivery("maybe-sent"):
-        blocks.append(Text(_may_have_arrived(maybe)))
+        blocks.append(Text(_may_have_arrived(maybe, named=not live)))
     if with_csv:
         blocks.append(
             lists.csv_file(
@@ -306,12 +311,21 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
 
 
-def _may_have_arrived(users: Sequence[UserProgress]) -> str:
-    """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
-    short), named, with what an admin can do: not sent again, as they could arrive twice."""
-    people = "1 person" if len(users) == 1 else f"{len(users)} people"
+def _names_privately() -> str:
     return (
-        f"{_lists(len(users))} may have reached {people} or not: {lists.names([u.known_as for u in users])}."
+        "📬 Who is who: *Refresh* shows you each person's list and *Full list (CSV)* sends you everyone, in"
+        " a message only you see; people's names are their addresses, which are not for the whole channel."
+    )
+
+
+def _may_have_arrived(users: Sequence[UserProgress], *, named: bool = True) -> str:
+    """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
+    short), named (or counted, in the channel), with what an admin can do: not sent again, as they could
+    arrive twice."""
+    people = "1 person" if len(users) == 1 else f"{len(users)} people"
+    who = lists.names([u.known_as for u in users]) if named else "*Refresh* names them to you"
+    return (
+        f"{_lists(len(users))} may have reached {people} or not: {who}."
         " Each was handed to Teams, which did not confirm it (the bot stopped or Teams did"
         " not answer in time) and keeps no history to check; it is not sent again, so nobody gets it twice."
         " Ask them whether it arrived. If not, their first reminder lists their open items anyway, and `todo`"

@@ -91,23 +91,23 @@ def people_counted(count: int, one: str, many: str) -> str:
 
 
 def still_personal_blocks(
-    people: Sequence[StillPersonal], organization: str, *, with_csv: bool = True
+    people: Sequence[StillPersonal], organization: str, *, named: bool = True
 ) -> list[Block]:
-    """Who needs an admin to get across; past the chat list's length, all of them as CSV (`with_csv`)."""
+    """Who needs an admin to get across; past the chat list's length, all of them as CSV. Not `named` (a
+    channel's copy): how many and the steps, as people's names are their addresses."""
     if not people:
         return []
     rows = [(p.principal_name, p.outcome, _STEP_CELLS[p.next_step]) for p in people]
-    rest = "in the attached CSV" if with_csv else "in the CSV that `progress` attaches"
     steps = dict.fromkeys(p.next_step for p in people)
     blocks: list[Block] = [
         Text(
             f"{people_counted(len(people), 'is', 'are')} still on their Microsoft account after the"
             " connection and need you: they cannot sign in until you act."
         ),
-        *lists.table(("user", "case", "next step"), rows, rest=rest),
+        *(lists.table(("user", "case", "next step"), rows) if named else []),
         Text("\n".join(f"• *{_STEP_CELLS[step]}*: {_NEXT_STEPS[step]}." for step in steps)),
     ]
-    if with_csv and lists.is_cut(rows):
+    if named and lists.is_cut(rows):
         blocks.append(
             lists.csv_file(
                 f"still-on-microsoft-accounts-{organization}.csv",

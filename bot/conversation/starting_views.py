@@ -69,9 +69,14 @@ def _found_connected(status: MigrationStatus) -> str:
 
 
 def checked(
-    status: MigrationStatus, told: Told | None = None, rechecked: Rechecked | None = None
+    status: MigrationStatus,
+    told: Told | None = None,
+    rechecked: Rechecked | None = None,
+    *,
+    in_channel: bool = False,
 ) -> Outgoing:
-    """`rechecked`: what a re-check did to a pending approval, said whichever way it went."""
+    """`rechecked`: what a re-check did to a pending approval, said whichever way it went; `in_channel`:
+    whom the notice missed counted, not named (people's names are their addresses)."""
     blocks: list[Block] = [
         Heading(f"Prerequisites of {status.organization}"),
         plan_views.check_lines(status.checks),
@@ -79,7 +84,7 @@ def checked(
         plan_views.counts_facts(status.counts, status.checks),
         *_approval_after(rechecked),
         Text(stage_line(status, told)),
-        *told_blocks(told, status),
+        *told_blocks(told, status, names=not in_channel),
     ]
     return Outgoing(
         Message(

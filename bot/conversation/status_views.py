@@ -148,18 +148,20 @@ def status(
     admin: bool = False,
     unreached: Sequence[AdminUnreached] = (),
     rejected: Rejection | None = None,
+    in_channel: bool = False,
 ) -> Outgoing:
     """`called_off`: for a cancelled migration, where its "it is off" messages stand; `told`: how the
     advance notice went out; `unreached`: the admins its pending prompt or portal steps did not reach;
     `yours`: the reader may approve the pending request (its buttons come too); `admin`: the reader
     administers the migration, so may see whom the notice did not reach and gets the buttons of the next
     steps (anyone else would only be refused on pressing them); `rejected`: the latest approval request,
-    when it was rejected."""
+    when it was rejected; `in_channel`: asked in a channel, which reads how many the notice missed, not
+    who (people's names are their addresses)."""
     blocks: list[Block] = [Heading(f"Migration of {status.organization}"), _stage_facts(status)]
     if rejected is not None:
         blocks.append(Text(rejection_line(rejected)))
     blocks.append(Text(stage_line(status, told, yours=yours, admin=admin)))
-    blocks.extend(told_blocks(told, status, names=admin))
+    blocks.extend(told_blocks(told, status, names=admin and not in_channel))
     blocks.extend(why_stopped(status))
     if admin:  # others are not the ones to chase an approver
         blocks.extend(Text(admin_unreached_line(person)) for person in unreached)

@@ -32,7 +32,7 @@ def told_blocks(told: Told | None, status: MigrationStatus, *, names: bool = Tru
         again = f"announce {status.organization} {told.when}".strip()
         line += f" {joined} joined the plan since: `{again}` tells only them."
     if told.unreached and not names:
-        line += " An admin's `status` names them."
+        line += " An admin's `status` in a direct message with me names them."
     if not (told.unreached and names):
         return [Text(line)]
     return [
@@ -44,14 +44,17 @@ def told_blocks(told: Told | None, status: MigrationStatus, *, names: bool = Tru
 
 def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
     """The advance notice's report in the migration's channel once chat could not reach someone, updated
-    in place as the notice's deliveries settle."""
+    in place as the notice's deliveries settle: how many, as people's names are their addresses."""
     missed = len(told.unreached)
     summary = (
         f"{status.organization}: the advance notice could not reach {missed}"
         f" {'person' if missed == 1 else 'people'} in chat"
     )
     return Outgoing(
-        Message(summary, (Heading(f"Advance notice of {status.organization}"), *told_blocks(told, status))),
+        Message(
+            summary,
+            (Heading(f"Advance notice of {status.organization}"), *told_blocks(told, status, names=False)),
+        ),
         Channel(status.channel_id),
         updates=f"notice:{status.id}",
     )

@@ -179,7 +179,10 @@ def test_trouble_a_question_or_someone_elses_word_about_her_account_is_the_faqs(
         "Waiting for a decision: several directory accounts match your address, and you cannot sign in until"
         " the admins map you to the one you use. Tell them its sign-in name. Your work and history are kept."
     )
-    assert lines(chat.say(HANA, f"{HANA_MEMBER} is locked, help", in_dm=True)) == DECLINED
+    assert lines(chat.say(HANA, f"{HANA_MEMBER} is locked, help", in_dm=True)) == [
+        *DECLINED,
+        f"↩️ In answer to: “{HANA_MEMBER} is locked, help”",
+    ]
     assert undecided(chat)
 
 
@@ -187,7 +190,7 @@ def test_someone_with_one_account_is_not_asked_to_choose(chat: Chat) -> None:
     notified(chat)
     answered = chat.say(ANN, "I use ann@fabrikam.com every day", in_dm=True)
     assert [type(m.to) for m in answered] == [Reply]
-    assert lines(answered) == DECLINED
+    assert lines(answered) == [*DECLINED, "↩️ In answer to: “I use ann@fabrikam.com every day”"]
     refused = lines(chat.say(ANN, "my-account ann@fabrikam.com", in_dm=True))
     assert refused[0].startswith(
         "There is no account for you to choose in fabrikam-fiber: your address matches one directory account,"

@@ -471,14 +471,15 @@ def test_a_decline_names_the_admins_to_someone_of_the_migration_and_is_honest_to
     carol = text_of(chat.say("carol@fabrikam.com", question, in_dm=True))  # on the plan, no list yet
     assert (
         " To reach a person, press Ask an admin and I pass your question to the admins of the"
-        " fabrikam-fiber migration, or write to them: dana@fabrikam.com, lee@fabrikam.com. ["
+        " fabrikam-fiber migration, or write to them: dana@fabrikam.com, lee@fabrikam.com."
+        f" ↩️ In answer to: “{question}” ["
     ) in " ".join(carol.split())
     assert carol.endswith(f"[Ask an admin: `ask-admin {question}`]")
     stranger = text_of(chat.say("someone@example.org", question, in_dm=True))
     assert (
         " Type `help` to see what you can do here. To reach a person, ask the admins running your"
         " organization's move to Microsoft Entra ID (its owner or Project Collection Administrators)."
-        " [Helpful:"
+        f" ↩️ In answer to: “{question}” [Helpful:"
     ) in " ".join(stranger.split())
     assert "Ask an admin" not in stranger
     refused = text_of(chat.say("someone@example.org", f"ask-admin {question}", in_dm=True))

@@ -25,7 +25,7 @@ def test_the_portal_steps_map_the_warned_members_with_resolve_first() -> None:
 
 def test_progress_sends_someone_mapped_by_hand_to_resolve_before_support() -> None:
     kim = StillPersonal("e-1", "kim@fabrikam-old.com", "map", "map")
-    blocks = sign_in_views.still_personal_blocks([kim], STATUS.organization, with_csv=False)
+    blocks = sign_in_views.still_personal_blocks([kim], STATUS.organization)
     assert next(block for block in blocks if isinstance(block, Table)).rows[0][2] == "map by hand"
     [step] = [b.markdown for b in blocks if isinstance(b, Text) and "*map by hand*" in b.markdown]
     assert step == f"• *map by hand*: {map_by_hand()}."

@@ -141,7 +141,10 @@ def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_w
             notice.last_error = "the app is not installed for them"
             session.add(notice)
         session.commit()
-    status = chat.say(DANA, "status")
+    in_channel = chat.say(DANA, "status")  # counted there: people's names are their addresses
+    assert "7 of 10 people reached, 3 could not be reached." in said(in_channel)
+    assert bullets(in_channel) == []
+    status = chat.say(DANA, f"status {ORG}", in_dm=True)
     assert "7 of 10 people reached, 3 could not be reached." in said(status)
     assert bullets(status) == [  # those who must act, or lose access, first
         "• erin.eng@gmail.com (invited, still to accept: must accept before the switch, or loses access) —"
@@ -154,7 +157,10 @@ def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_w
     assert "tell them another way, by email at these addresses" in said(status)
     # `plan` is for admins: so is whom the notice missed and what the plan does with them
     theirs = said(chat.say("ann@fabrikam.com", f"status {ORG}"))
-    assert "7 of 10 people reached, 3 could not be reached. An admin's `status` names them." in theirs
+    assert (
+        "7 of 10 people reached, 3 could not be reached. An admin's `status` in a direct message with me"
+        " names them."
+    ) in theirs
     assert not any(address in theirs for address in unreachable)
 
     requested = chat.say(DANA, "request-approval")

@@ -162,7 +162,8 @@ def test_a_declined_answer_rated_not_helpful_is_reviewed_and_answered_in_the_org
     assert " ".join(answer).startswith(  # no Microsoft page after the organization's own answer
         "Our help desk is at https://help.fabrikam.com, ext 4242. To reach a person, press Ask an admin and I"
         " pass your question to the admins of the fabrikam-fiber migration, or write to them:"
-        " dana@fabrikam.com, lee@fabrikam.com. [Helpful: `faq-helpful local-1 where is our help desk?`]"
+        " dana@fabrikam.com, lee@fabrikam.com. ↩️ In answer to: “where is our help desk?”"
+        " [Helpful: `faq-helpful local-1 where is our help desk?`]"
     )
 
 
@@ -267,8 +268,8 @@ def test_a_topic_button_prints_as_ask_topic_on_both_surfaces_and_still_carries_t
     printed = {"console": flat(answered), "teams": " ".join(message_text(answered[0].message).split())}
     for surface, text in printed.items():
         assert "[ssh keys: `ask ssh-keys`]" in text, surface
-        # once each under Helpful, Not helpful and Ask an admin, which pass it on
-        assert "// asked" not in text and text.count("Will there be any downtime") == 3, surface
+        # quoted under the answer, once each under Helpful, Not helpful and Ask an admin, which pass it on
+        assert "// asked" not in text and text.count("Will there be any downtime") == 4, surface
     assert "`ask-admin Will there be any downtime" in printed["console"]
 
 

@@ -72,8 +72,12 @@ def test_a_typo_in_a_mention_gets_a_private_suggestion_whose_button_runs_the_com
     (run,) = buttons(suggestion)
     turns = len(migration.recording.turns)
     send.click(run["action_id"], run["value"], user="UDANA", channel=CHANNEL)
-    (answer,) = migration.recording.wait_for_turns(turns + 1)[turns]
-    assert answer.message.summary == "2 invited."
+    answer, named = migration.recording.wait_for_turns(turns + 1)[turns]  # who: to Dana alone
+    assert (answer.message.summary, answer.message.private, named.message.private) == (
+        "2 invited.",
+        False,
+        True,
+    )
     fake.wait_for(lambda f: any("Invitations for" in texts(body) for body in f.responses))
 
 

@@ -8,6 +8,7 @@ tenant this test controls, so that the test can click *Connect* in the portal th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,24 @@ def progress_lines(fake: FakeSlack) -> list[str]:
         for (channel, _), message in fake.messages.items()
         if channel == CHANNEL and str(message.get("text")).startswith("Inviting ")
     ]
+
+
+ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+ADMINS = ("dana@fabrikam.com", "lee@fabrikam.com")
+"""The prerequisites in the channel name the admin who connects (`connector-member`): their own account."""
+
+
+def addresses_in_the_channel(fake: FakeSlack) -> list[str]:
+    """Every address the channel was shown, in a post, an update of one in place (the live report) or an
+    answer for all there, but the admins': people's names are their addresses, not for the whole channel."""
+    shown = [
+        call.params
+        for call in fake.calls
+        if call.method in ("chat.postMessage", "chat.update") and call.params.get("channel") == CHANNEL
+    ]
+    shown += [body for body in fake.responses if body.get("response_type") == "in_channel"]
+    found = [address for params in shown for address in ADDRESS.findall(json.dumps(params))]
+    return [address for address in found if address not in ADMINS]
 
 
 class Admins:
@@ -145,6 +164,7 @@ def test_a_migration_through_serve_with_the_watch_and_the_outbox_in_the_backgrou
             }
             assert "direct messages" in texts(fake.responses[replies])
             assert not served.tracebacks(), served.tracebacks()
+            assert addresses_in_the_channel(fake) == []
             _the_operator_could_follow_it(served, mode, sandbox)
 
 

@@ -34,7 +34,7 @@ class AfterConnecting(Stage):
 
     def _notify(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         result = self._desk.service.notify(command.arg(0), actor)
-        return [progress_views.queued(result), *self._desk.outbox.flush()]
+        return [*progress_views.queued(result), *self._desk.outbox.flush()]
 
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         entries = self._desk.service.todo_list(actor)

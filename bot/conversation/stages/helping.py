@@ -102,7 +102,8 @@ class Helping(Stage):
             or _names(answer.answer, actor, context)
             or (answer.topic is not None and self._desk.answerer.fitted(answer.topic, context))
         )
-        return [faq_views.answer(self._review.answered(actor, answer), question=question, private=private)]
+        answered = self._review.answered(actor, answer)
+        return [faq_views.answer(answered, question=question, asked=redact(asked), private=private)]
 
     def _ask_admin(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """*Ask an admin* under an answer: the question goes where need-help goes, with an address to write

@@ -42,7 +42,8 @@ class Starting(Stage):
     def _connect_as_me(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         rechecked = self._desk.service.connect_as_me(command.arg(0), actor)
         took = f"You are the one who connects {rechecked.status.organization} now: the checks are for you."
-        checked = starting_views.checked(rechecked.status, self._desk.told(rechecked.status), rechecked)
+        told = self._desk.told(rechecked.status)
+        checked = starting_views.checked(rechecked.status, told, rechecked, in_channel=channel is not None)
         return [say(took, Text(took), *checked.message.blocks), *self._desk.outbox.flush()]
 
     def _move_here(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
@@ -86,6 +87,7 @@ class Starting(Stage):
             admin=admin,
             unreached=unreached,
             rejected=rejected,
+            in_channel=channel is not None,
         )
         return [shown]
 
@@ -108,11 +110,13 @@ class Starting(Stage):
             return connection_answer(rechecked.connection, self._desk.outbox.flush(), actor, channel)
         told = self._desk.told(rechecked.status)
         # the prompts of a voided approval lose their buttons now, recorded with the re-check
-        return [starting_views.checked(rechecked.status, told, rechecked), *self._desk.outbox.flush()]
+        shown = starting_views.checked(rechecked.status, told, rechecked, in_channel=channel is not None)
+        return [shown, *self._desk.outbox.flush()]
 
     def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         line = ProgressLine(self._desk.outbox, channel)  # an invite or removal resumed goes on with its line
-        return [starting_views.checked(self._desk.service.resume(command.arg(0), actor, line))]
+        resumed = self._desk.service.resume(command.arg(0), actor, line)
+        return [starting_views.checked(resumed, in_channel=channel is not None)]
 
     def _rehearse(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, tenant = command.arg(0), command.arg(1)
