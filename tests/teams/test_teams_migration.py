@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 import httpx
 from sqlmodel import select
 
-from bot.delivery.reports import refresh_reports
 from storage import Reminder
 from tests.teams.conftest import ORGANIZATION, Teams, latest_card, texts
+from tests.teams.test_teams_reach import refresh_report
 
 DANA, LEE, ANN, CAROL, IVAN, KIM = (
     f"{name}@fabrikam.com" for name in ("dana", "lee", "ann", "carol", "ivan", "kim")
@@ -105,7 +104,7 @@ def test_a_whole_migration_in_teams(teams: Teams) -> None:
     answer_text = teams.said(CAROL, "do I keep my Visual Studio subscription?", channel=False)
     assert "Visual Studio" in answer_text
 
-    _refresh_report(teams)
+    refresh_report(teams)
     channel = [e for e in teams.activities() if e["conversation"]["conversationType"] == "channel"]
     assert any("Progress of" in texts(e) for e in channel)  # the live report, in place, ...
     # ... and every other post and update there: counts, no names but the admins' (the prerequisites name
@@ -120,23 +119,3 @@ def _addresses_in(activities: list[dict[str, Any]]) -> list[str]:
     """The email addresses these activities show (every version: a card updated in place is logged again),
     people's names being their addresses."""
     return [address for entry in activities for address in ADDRESS.findall(texts(entry))]
-
-
-def _refresh_report(teams: Teams) -> None:
-    """What the worker does once a batch settled (`drain` in a test ends before the refresh it started)."""
-
-    async def refresh() -> None:
-        surface = teams.surface()
-        try:
-            await refresh_reports(teams.runtime.tracking, {ORGANIZATION}, lambda _: surface.delivery)
-        finally:
-            await surface.aclose()
-
-    asyncio.run(refresh())
-
-
-def test_adding_the_app_shows_what_the_bot_does(teams: Teams) -> None:
-    answer = httpx.post(f"{teams.url}/_sandbox/teams/install", json={"from": ANN}, timeout=60).json()
-    assert answer["status"] == 200
-    (welcome,) = teams.personal(ANN)
-    assert "Type **help** to see what I can do" in texts(welcome)  # no migration yet: nothing for Ann to do

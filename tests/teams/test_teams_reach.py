@@ -139,7 +139,7 @@ def test_the_approval_card_shows_invitees_still_to_accept_apart_from_who_keeps_a
     )
 
 
-def _refresh_report(teams: Teams) -> None:
+def refresh_report(teams: Teams) -> None:
     """What the worker does beside a server once a batch of the migration's messages settled (`drain` in a
     test ends before the refresh it started does)."""
 
@@ -163,7 +163,7 @@ def test_the_advance_notice_says_in_the_channel_in_status_and_in_the_approval_wh
     teams.say(DANA, f"announce {ORGANIZATION} Friday 14:00 UTC")
     assert teams.deliver_outbox() == 10  # not Gus, whose only directory account is disabled: he left
     before = len(teams.activities())
-    _refresh_report(teams)
+    refresh_report(teams)
     channel = [
         texts(e) for e in teams.activities()[before:] if e["conversation"]["conversationType"] == "channel"
     ]

@@ -163,12 +163,7 @@ def test_a_403_refusing_the_app_is_an_outage_with_its_fix_not_a_person_to_reach_
     assert f"(403 {code}): grant its app registration the" in failure.reason and fix in failure.reason
     slack, teams = Surface("slack", {CAROL}), Surface("teams", failing=failure)
     routing = RoutingSender(sqlite_database, {"slack": slack, "teams": teams})
-    migration_id = add_migration(sqlite_database)
-    with sqlite_database.session() as session:
-        row = session.get(Migration, migration_id)
-        assert row is not None
-        row.surface = "teams"
-        session.commit()
+    migration_id = _migration_on_teams(sqlite_database)
     envelope = Envelope("k", DirectMessage(CAROL), HELLO, migration_id=migration_id)
 
     with caplog.at_level(logging.WARNING, logger="bot.delivery.outages"), pytest.raises(DeliveryFailed):
@@ -386,12 +381,7 @@ def test_the_log_serve_writes_says_when_teams_fails_and_when_it_works_again(
 ) -> None:
     """The WARNING said "this log says when they work again" and `serve`'s log never did: the INFO was
     logged by a logger `serve` kept at WARNING, while thousands of lists went out."""
-    migration_id = add_migration(sqlite_database)
-    with sqlite_database.session() as session:
-        row = session.get(Migration, migration_id)
-        assert row is not None
-        row.surface = "teams"
-        session.commit()
+    migration_id = _migration_on_teams(sqlite_database)
 
     async def failing_then_recovering(surface: TeamsSurface) -> None:
         routing = RoutingSender(sqlite_database, {"teams": surface.sender})
@@ -414,3 +404,13 @@ def test_the_log_serve_writes_says_when_teams_fails_and_when_it_works_again(
         ("INFO", "deliveries to Teams work again, after 1 failed attempt(s)"),
     ]
     assert len(teams.personal(CAROL)) == 1 + RECOVERED_AFTER
+
+
+def _migration_on_teams(database: Database) -> int:
+    migration_id = add_migration(database)
+    with database.session() as session:
+        row = session.get(Migration, migration_id)
+        assert row is not None
+        row.surface = "teams"
+        session.commit()
+    return migration_id
