@@ -73,7 +73,7 @@ def _claim(chat: Chat, address: str) -> Invitation:
 
 def _summary(chat: Chat) -> str:
     """What the bot's answer to `invite` says of the run, between its heading and its table, unwrapped."""
-    lines = text_of(chat.say(DANA, "invite")).splitlines()
+    lines = text_of(chat.say(DANA, f"invite {ORG}", in_dm=True)).splitlines()  # a DM: the table too
     said = lines[1 : next(n for n, line in enumerate(lines) if line.split()[:2] == ["user", "result"])]
     return " ".join(" ".join(said).split())
 

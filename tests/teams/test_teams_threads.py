@@ -74,7 +74,8 @@ def test_an_admin_s_click_keeps_the_summary_and_the_result_reaches_them(teams: T
     assert teams.view(DANA, summary["id"]) == card
     new = teams.activities()[before:]
     invitations = [entry for entry in new if f"Invitations for {ORGANIZATION}" in texts(entry)]
-    assert [entry["conversation"]["user"] for entry in invitations] == [DANA]
+    # the answer, and who was invited with each result: both to her alone
+    assert [entry["conversation"]["user"] for entry in invitations] == [DANA, DANA]
 
 
 def test_a_click_answered_in_a_line_shows_the_line_to_the_clicker_alone(teams: Teams) -> None:
