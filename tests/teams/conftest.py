@@ -201,7 +201,9 @@ def approval_requested(teams: Teams, admin: str) -> dict[str, Any]:
 
 def _approval_requested(teams: Teams, admin: str) -> dict[str, Any]:
     teams.say(admin, f"start {ORGANIZATION} fabrikam.com")
-    teams.say(admin, f"invite {ORGANIZATION}")
+    # in the personal chat: typed in the channel, invite answers privately and the channel gets a pointer
+    # that this process remembers and a restored world's new one does not (bot/teams/delivery.py)
+    teams.say(admin, f"invite {ORGANIZATION}", channel=False)
     before = len(teams.activities())
     teams.say(admin, f"request-approval {ORGANIZATION}")
     teams.deliver_outbox()
