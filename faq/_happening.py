@@ -1,6 +1,8 @@
-"""A person replying to the bot's own advance notice ("hi, what is happening?"): their case in short, what
-is coming, what they must do and where their to-do list is, instead of "I don't know". Only for someone the
-migration's plan names; the words alone say nothing of the move (walk33, finding 13)."""
+"""A person replying to the bot's own advance notice ("hi, what is happening?", "what happens to me?",
+"will I lose access?"): their case in short, what is coming, whether they keep access, what they must do and
+where their to-do list is, instead of "I don't know" or the lock-out advice for whoever clicks Connect. Only
+for someone the migration's plan names; the words alone say nothing of the move (walk33, finding 13; walk34,
+finding 4)."""
 
 from __future__ import annotations
 
@@ -20,12 +22,30 @@ _WHAT_IS_HAPPENING = re.compile(
     r"|what(?:'s| is) (?:this|that) all about|what does (?:this|that) mean"
     r")\W*$"
 )
+_THE_MOVE = r"(?:this|it|the (?:switch|move|migration|change|connection))"
+_WHAT_HAPPENS_TO_THEM = re.compile(
+    rf"(?i)^\W*{_GREETING}(?:(?:so|and|ok|okay)\W+)?(?:"
+    r"what (?:will |would |is going to |does )?happen(?:s|ing)? (?:to|for|with) (?:me|my (?:account|access"
+    r"|user(?: account)?|login|sign-?in|identity|profile))"
+    r"|(?:will|do|would|am|shall) i (?:be )?(?:going to )?(?:lose|keep|still have|losing|keeping)"
+    r" (?:my )?access"
+    r"(?: to (?:it|azure devops|devops|ado|the org(?:anization)?))?"
+    rf"|(?:am i|are we) affected(?: by {_THE_MOVE})?"
+    rf"|(?:does|will|would|how (?:does|will)) {_THE_MOVE} affect me"
+    rf"|what does {_THE_MOVE} mean for me"
+    rf")(?: (?:now|then|after (?:that|{_THE_MOVE})|when (?:we|you) (?:connect|switch)))?\W*$"
+)
+"""The whole message asks what the move does to the asker themselves, not to their work ("what happens to my
+pull requests?" is `faq._kept`'s)."""
 _SHORT = 80
 
 
 def asks_what_is_happening(text: str) -> bool:
-    """Whether the whole message only asks what is going on ("hi, what is happening?", "what's this?")."""
-    return len(text) <= _SHORT and _WHAT_IS_HAPPENING.match(text) is not None
+    """Whether the whole message only asks what is going on ("hi, what is happening?", "what's this?") or what
+    it does to the asker ("what happens to me?", "what happens to my account?", "will I lose access?")."""
+    return len(text) <= _SHORT and any(
+        pattern.match(text) is not None for pattern in (_WHAT_IS_HAPPENING, _WHAT_HAPPENS_TO_THEM)
+    )
 
 
 def in_short(context: AskerContext) -> str | None:
@@ -55,7 +75,29 @@ def in_short(context: AskerContext) -> str | None:
         if phase == "after"
         else "I send you your own to-do list by direct message once it is connected."
     )
-    return "\n".join([TITLE, coming, _what_to_do(context, phase), todo, way_to_a_person(context)])
+    access = _access(context, organization)
+    return "\n".join([TITLE, coming, access, _what_to_do(context, phase), todo, way_to_a_person(context)])
+
+
+def _access(context: AskerContext, organization: str) -> str:
+    """Whether they keep access, by the plan's outcome for them: what "will I lose access?" asks first."""
+    if context.outcome == _sign_in.DISABLED:
+        return (
+            f"You lose access to {organization} once it is connected, unless your directory"
+            " account is enabled or the admins give you another one. Your work and history are kept."
+        )
+    if context.outcome == _sign_in.AMBIGUOUS:
+        return (
+            f"You keep access to {organization} once the admins know which directory account is"
+            " yours. Your work and history are kept."
+        )
+    invitation = context.invitation
+    if (context.outcome == "invite" or invitation is not None) and not (invitation and invitation.accepted):
+        return (
+            f"You keep access to {organization} once you accept your invitation. Your work and"
+            " history are kept."
+        )
+    return f"You keep access to {organization}, with your work and history."
 
 
 def _what_to_do(context: AskerContext, phase: str) -> str:

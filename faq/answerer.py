@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
-from faq import _about, _asker, _compose, _happening, _invitation, _licences, _reading, _sign_in
+from faq import _about, _asker, _compose, _happening, _invitation, _kept, _licences, _reading, _sign_in
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
@@ -178,11 +178,16 @@ class FaqAnswerer:
         if _reading.asks_what_the_directory_is(text) and _WHAT_IT_IS in knowledge.topics:
             explained = self._answered(knowledge, _WHAT_IT_IS, 1.0, Ranking([], 0.0), context)
             return self._rated(explained, question)
-        # "hi, what is happening?" replying to the bot's notice, from someone on the plan: their case, short.
+        # "hi, what is happening?", "will I lose access?" replying to the bot's notice, from someone on the
+        # plan: their case, short.
         happening = _happening.in_short(context) if _happening.asks_what_is_happening(text) else None
         if happening is not None and self._asker_aware and _happening.TOPIC in knowledge.topics:
             link = knowledge.topics[_happening.TOPIC].link or None
             return self._rated(Answer(_happening.TOPIC, 1.0, happening, [], link), question)
+        # "What happens to my pull requests?": what the move keeps, known by the words (`faq._kept`).
+        if _kept.asks_what_happens_to_their_work(text) and _kept.TOPIC in knowledge.topics:
+            kept = self._answered(knowledge, _kept.TOPIC, 1.0, Ranking([], 0.0), context)
+            return self._rated(kept, question)
         # "Do the guests we invite need a paid license?": its topic is known by the words (`faq._licences`).
         if _licences.asks_whether_guests_need_one(text) and _licences.TOPIC in knowledge.topics:
             licences = self._answered(knowledge, _licences.TOPIC, 1.0, Ranking([], 0.0), context)

@@ -213,7 +213,8 @@ def test_a_reply_to_the_advance_notice_asking_what_is_happening_gets_their_case_
         assert answer.startswith(
             f"What is happening for you {ORG} is moving to the company directory, Microsoft Entra ID"
             f" (formerly Azure Active Directory): it is announced for {when}. Until it is connected you"
-            f" sign in to https://dev.azure.com/{ORG} as today, with {SIGNS_IN_TODAY[who]}. What you must do:"
+            f" sign in to https://dev.azure.com/{ORG} as today, with {SIGNS_IN_TODAY[who]}. You keep"
+            f" access to {ORG}, with your work and history. What you must do:"
         ), (who, answer[:400])
         assert "I send you your own to-do list by direct message once it is connected." in answer
         assert "Sorry, I don't know" not in answer
@@ -222,3 +223,48 @@ def test_a_reply_to_the_advance_notice_asking_what_is_happening_gets_their_case_
     )
     assert "keep signing in with your own address" in asked(chat, BOB, "what's going on?")
     assert asked(chat, OUTSIDER, "hi, what is happening?").startswith("Sorry, I don't know")
+
+
+IVAN = "ivan@fabrikam.com"
+"""Keeps access: his Microsoft account and his directory account share one address."""
+ABOUT_THEMSELVES = ("what happens to me?", "what happens to my account?", "will I lose access?")
+"""walk34's first questions after a notice, each declined or answered with the lock-out advice before."""
+
+
+def test_first_questions_after_the_notice_get_the_askers_own_case(chat: Chat) -> None:
+    """walk34 finding 4: "what happens to me?" and "what happens to my account?" got "Sorry, I don't
+    know"; Ivan, who keeps access, asking "will I lose access?" got the lock-out advice for whoever clicks
+    Connect."""
+    started(chat)
+    when = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+    chat.say(DANA, f"announce {ORG} {when}")
+    coming = (
+        f"What is happening for you {ORG} is moving to the company directory, Microsoft Entra ID (formerly"
+        f" Azure Active Directory): it is announced for {when}. Until it is connected you sign in to"
+        f" https://dev.azure.com/{ORG} as today, with"
+    )
+    for question in ABOUT_THEMSELVES:
+        assert asked(chat, IVAN, question).startswith(
+            f"{coming} {IVAN}. You keep access to {ORG}, with your work and history. What you must do:"
+            " nothing before the switch; after it, sign in with your work account"
+        ), question
+        assert asked(chat, ERIN, question).startswith(
+            f"{coming} {ERIN}. You keep access to {ORG} once you accept your invitation. Your work and"
+            " history are kept. What you must do: accept your invitation to the directory as a guest"
+        ), question
+        outsider = asked(chat, OUTSIDER, question)  # nobody's case: the general answer or "I don't know"
+        assert not outsider.startswith("What is happening for you") and "You keep access" not in outsider
+    assert asked(chat, OUTSIDER, "what happens to me?").startswith("Sorry, I don't know")
+    assert asked(chat, OUTSIDER, "will I lose access?").startswith(LOCKED_OUT)
+
+
+def test_what_happens_to_their_pull_requests_is_what_the_move_keeps(chat: Chat) -> None:
+    """walk34 finding 4: "what happens to my pull requests?" was declined, though the topic exists."""
+    started(chat)
+    for who in (IVAN, KIM, OUTSIDER):
+        for question in ("what happens to my pull requests?", "will we lose our work items and history?"):
+            assert asked(chat, who, question).startswith(
+                "What is kept and what changes The organization's content stays: projects, repositories,"
+                " pipelines, work items, wikis, their history and the permissions given to users who are"
+                " matched. Only identities change."
+            ), (who, question)

@@ -2,15 +2,19 @@
 findings 8, 10 and 13): whether invited guests need a paid license (the tutorial's line; licence prices stay
 declined), a 403 when inviting for a member of the directory and for a guest (the invite-permission check's
 setting, not letting guests invite), the account picker for someone whose Microsoft account has another
-address than their work account, and "hi, what is happening?" from someone the plan names."""
+address than their work account, and "hi, what is happening?" from someone the plan names; and walk34's
+first questions after a notice (finding 4): "what happens to me?", "will I lose access?" (their case, and
+whether they keep access), "what happens to my pull requests?" (what the move keeps)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
 from faq import AskerContext, FaqAnswerer
+from faq._kept import asks_what_happens_to_their_work
 from faq._licences import TOPIC as LICENCES
 from faq._licences import asks_whether_guests_need_one
 from workflows.plan_invitations import invitation_policy_fix
@@ -179,3 +183,85 @@ def test_what_is_happening_from_someone_unknown_stays_declined(answerer: FaqAnsw
         stage="planned", organization=ORG, migration=ORG
     )  # in the channel, not on the plan
     assert answerer.answer(question, outsider).topic is None
+
+
+ABOUT_THEMSELVES = (
+    "what happens to me?",
+    "what happens to my account?",
+    "will I lose access?",
+    "am I affected?",
+)
+KEEPS = f"You keep access to {ORG}, with your work and history."
+
+
+@pytest.mark.parametrize("question", ABOUT_THEMSELVES)
+@pytest.mark.parametrize(
+    ("asker", "access"),
+    [
+        pytest.param(SAME_ADDRESS, KEEPS, id="same address"),
+        pytest.param(CAROL, KEEPS, id="mapped by hand"),
+        pytest.param(GUEST_ADMIN, KEEPS, id="guest"),
+        pytest.param(
+            replace(SAME_ADDRESS, outcome="invite"),
+            f"You keep access to {ORG} once you accept your invitation. Your work and history are kept.",
+            id="invited",
+        ),
+        pytest.param(
+            replace(SAME_ADDRESS, outcome="disabled"),
+            f"You lose access to {ORG} once it is connected, unless your directory account is enabled or the"
+            " admins give you another one. Your work and history are kept.",
+            id="disabled",
+        ),
+        pytest.param(
+            replace(SAME_ADDRESS, outcome="ambiguous"),
+            f"You keep access to {ORG} once the admins know which directory account is yours. Your work and"
+            " history are kept.",
+            id="ambiguous",
+        ),
+    ],
+)
+def test_what_happens_to_someone_on_the_plan_is_their_case_and_whether_they_keep_access(
+    answerer: FaqAnswerer, question: str, asker: AskerContext, access: str
+) -> None:
+    answer = answerer.answer(question, asker)
+    assert (answer.topic, answer.framed) == ("what-is-this-migration", False)
+    lines = answer.answer.splitlines()
+    assert lines[0] == "What is happening for you" and lines[2] == access, lines[:3]
+    assert lines[3].startswith("What you must do: ")
+
+
+@pytest.mark.parametrize("question", ABOUT_THEMSELVES)
+def test_what_happens_to_someone_off_the_plan_is_nobodys_case(answerer: FaqAnswerer, question: str) -> None:
+    outsider = AskerContext(stage="planned", organization=ORG, migration=ORG, off_the_plan=True)
+    for asker in (AskerContext(), outsider):
+        answer = answerer.answer(question, asker)
+        assert answer.topic != "what-is-this-migration" and "You keep access" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what happens to my pull requests?",
+        "what happens to our work items and PRs after the migration?",
+        "will I lose my history?",
+        "will my commits be kept?",
+        "ok, what will happen to the repos when we connect?",
+    ],
+)
+def test_what_happens_to_their_work_is_what_the_move_keeps_for_anyone(
+    answerer: FaqAnswerer, question: str
+) -> None:
+    for asker in (AskerContext(), CAROL, AskerContext(stage="planned", organization=ORG, migration=ORG)):
+        answer = answerer.answer(question, asker)
+        assert (answer.topic, answer.framed) == ("what-is-kept", False), (question, asker)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what happens to my pull requests when I delete the branch?",
+        "what happens to my builds if the agent dies?",
+    ],
+)
+def test_what_happens_to_their_work_for_another_reason_is_not_the_moves_question(question: str) -> None:
+    assert not asks_what_happens_to_their_work(question)
