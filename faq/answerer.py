@@ -65,6 +65,9 @@ class Answer:
     also: str | None = None
     """The topic of a second question in the same message, which the answer offers after its own ("Pick it
     below"): the chat puts its button under the answer, sure or not."""
+    own_case: bool = False
+    """Said of the asker's own case alone (`faq._happening`), even where it names no address of theirs: in a
+    channel, for their eyes only."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -183,7 +186,7 @@ class FaqAnswerer:
         happening = _happening.in_short(context) if _happening.asks_what_is_happening(text) else None
         if happening is not None and self._asker_aware and _happening.TOPIC in knowledge.topics:
             link = knowledge.topics[_happening.TOPIC].link or None
-            return self._rated(Answer(_happening.TOPIC, 1.0, happening, [], link), question)
+            return self._rated(Answer(_happening.TOPIC, 1.0, happening, [], link, own_case=True), question)
         # "What happens to my pull requests?": what the move keeps, known by the words (`faq._kept`).
         if _kept.asks_what_happens_to_their_work(text) and _kept.TOPIC in knowledge.topics:
             kept = self._answered(knowledge, _kept.TOPIC, 1.0, Ranking([], 0.0), context)

@@ -268,3 +268,19 @@ def test_what_happens_to_their_pull_requests_is_what_the_move_keeps(chat: Chat) 
                 " pipelines, work items, wikis, their history and the permissions given to users who are"
                 " matched. Only identities change."
             ), (who, question)
+
+
+def test_their_case_asked_in_the_channel_is_for_their_eyes_only(chat: Chat) -> None:
+    """Once connected their case names no address of theirs ("An admin maps your old identity ..."), yet it is
+    theirs: in the channel only they see it. What the move keeps is anyone's, and everyone sees it."""
+    notified(chat)
+    for question in (*ABOUT_THEMSELVES, "hi, what is happening?"):
+        reply = chat.say(KIM, question)
+        assert flat(text_of(reply)).startswith(
+            f"What is happening for you {ORG} is now connected to the company directory"
+        ), question
+        assert "An admin maps your old identity to your work account by hand" in flat(text_of(reply))
+        assert [outgoing.message.private for outgoing in reply] == [True], question
+    kept = chat.say(KIM, "what happens to my pull requests?")
+    assert flat(text_of(kept)).startswith("What is kept and what changes")
+    assert [outgoing.message.private for outgoing in kept] == [False]

@@ -96,9 +96,10 @@ class Helping(Stage):
         question = redact(asked) if context.admins and asked else None  # *Ask an admin* carries it back
         # In a channel, a reply naming the asker's own address (their invitation, what they sign in with),
         # telling them they lose access (which would announce it to everyone there), or fitted to their own
-        # case (mapped by hand, their tokens stop working) is for their eyes only.
+        # case (mapped by hand, their tokens stop working, their case in short) is for their eyes only.
         private = channel is not None and (
             bool(context.lost_access_by)
+            or answer.own_case
             or _names(answer.answer, actor, context)
             or (answer.topic is not None and self._desk.answerer.fitted(answer.topic, context))
         )
