@@ -174,7 +174,9 @@ def advance_notice_dm(
     return Message(heading, (Heading(heading), Text(f"Hi {name},"), Text("\n".join(lines))))
 
 
-def announced(result: AnnounceResult) -> Outgoing:
+def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]:
+    """`shared`: asked in a channel, which reads how many were not told and why; who they are goes to the
+    admin who asked alone (people's names are their addresses, which are not for the whole channel)."""
     status = result.status
     when = f" for {result.when}" if result.when else ""
     since = dates.day_and_time(result.since)
@@ -190,17 +192,40 @@ def announced(result: AnnounceResult) -> Outgoing:
             f"Everyone has already been told{when}, on {since}; nobody gets it twice. Give a new date to"
             " tell them again."
         )
+    named = _not_told(result)
+    if shared and named:
+        held = sum(len(addresses) for _, addresses in result.held_back)
+        counted = [
+            f"{plan_views.people(len(result.left_out))} whose only directory account is disabled"
+            if result.left_out
+            else "",
+            f"{plan_views.people(held)} who would share one directory account" if held else "",
+        ]
+        text += (
+            f" Not told: {' and '.join(part for part in counted if part)}. 📬 Who, and what to do, went to"
+            " you in a message only you see."
+        )
+    elif named:
+        text += f" {named}"
+    answer = Outgoing(Message(text, with_next([Text(text)], status, everyone_told=True)))
+    if not (shared and named):
+        return [answer]
+    return [answer, say(f"Not told about {status.organization}, by name", Text(named), private=True)]
+
+
+def _not_told(result: AnnounceResult) -> str:
+    lines = []
     if result.left_out:
         accounts = "account is" if len(result.left_out) == 1 else "accounts are"
-        text += (
-            f" Not told: {lists.names(result.left_out)}, whose only directory {accounts} disabled (likely"
-            f" someone who left): remove them before connecting (`stale-users {status.organization}`, then"
-            " `remove-users`); if they still need access, have the account enabled and `recheck`, then"
+        lines.append(
+            f"Not told: {lists.names(result.left_out)}, whose only directory {accounts} disabled (likely"
+            f" someone who left): remove them before connecting (`stale-users {result.status.organization}`,"
+            " then `remove-users`); if they still need access, have the account enabled and `recheck`, then"
             " `announce` again reaches them."
         )
     if result.held_back:
-        text += " " + held_back_line(result)
-    return Outgoing(Message(text, with_next([Text(text)], status, everyone_told=True)))
+        lines.append(held_back_line(result))
+    return " ".join(lines)
 
 
 def held_back_line(result: AnnounceResult) -> str:

@@ -72,12 +72,18 @@ def test_announce_holds_back_both_identities_until_an_admin_decides_then_tells_t
     sent = notices_to(announced)
     assert len(sent) == 9  # 12 people: not Gus, who left, nor either Kim
     assert not [text for _, text in sent if "kim" in text.casefold()]
-    reply = " ".join(lines([announced[0]]))
+    channel, named = (" ".join(lines([message])) for message in announced[:2])
+    assert channel.endswith(
+        " Not told: 1 user whose only directory account is disabled and 2 users who would share one directory"
+        " account. 📬 Who, and what to do, went to you in a message only you see."
+    )
+    assert "kim" not in channel.casefold() and "gus" not in channel.casefold()
+    assert named.startswith("Not told: gus@fabrikam.com, whose only directory account is disabled")
     assert (
         f"Not told yet: {OLD}, {NEW} → {NEW}. Several people would get one directory account, which only one"
         " can keep, so what I would tell each of them depends on your decision."
         f" Decide which one keeps it; for each other one, `decide {ORG} {OLD} no-access`"
-    ) in reply
+    ) in named
 
     for kim in (OLD, NEW):
         (waiting,) = lines(chat.say(kim, "todo", in_dm=True))

@@ -322,7 +322,7 @@ def _catalog(world: World) -> dict[str, Message]:
         ),
         "announced": preparing_views.announced(
             AnnounceResult(planned, len(plan.users), len(plan.users), "Friday 14:00", planned.created_at)
-        ),
+        )[0],
         "progress": progress_views.progress(report),
         "live report": progress_views.delivery_update(report),
         "retried": progress_views.retried(organization, len(plan.users)),

@@ -55,7 +55,7 @@ class Preparing(Stage):
             self._desk.refuse_misspelled(command, "announced nothing")
         when = command.args[1:] if organization else command.args
         result = self._desk.service.announce(organization, actor, " ".join(when))
-        return [preparing_views.announced(result), *self._desk.outbox.flush()]
+        return [*preparing_views.announced(result, shared=channel is not None), *self._desk.outbox.flush()]
 
     def _decide_account(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`decide [ORG] PERSON ACCOUNT`, typed or a button under `plan`."""
