@@ -210,7 +210,9 @@ def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]
     answer = Outgoing(Message(text, with_next([Text(text)], status, everyone_told=True)))
     if not (shared and named):
         return [answer]
-    return [answer, say(f"Not told about {status.organization}, by name", Text(named), private=True)]
+    # a heading, not one line: Teams leaves a private one-line answer in the channel's thread
+    heading = f"Not told about {status.organization}, by name"
+    return [answer, say(heading, Heading(heading), Text(named), private=True)]
 
 
 def _not_told(result: AnnounceResult) -> str:
