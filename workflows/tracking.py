@@ -8,7 +8,7 @@ opens the schedules. `tick` is driven by an injected clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +16,9 @@ from storage import Database, OutboundMessage
 from storage.outbox import retry_failed
 from workflows import unreached_admins
 from workflows.help_requests import HelpRequests
-from workflows.plan import PlannedUser
 from workflows.progress import PERSONAL_LISTS, Progress, read_progress
 from workflows.reminders import Reminders
-from workflows.results import Actor, AdminUnreached, MigrationStatus, TodoEntry, Told
+from workflows.results import Actor, AdminUnreached, MigrationStatus, Told
 from workflows.schedules import ReminderSettings, Schedules
 from workflows.service import MigrationService
 from workflows.snoozing import Snoozed, Snoozing
@@ -49,7 +48,8 @@ class Tracking:
         self._schedules = Schedules(database, self._settings, self._now)
         self._reminders = Reminders(database, service, self._settings, self._now)
         self._snoozing = Snoozing(database, self._settings, self._now)
-        self._help_requests = HelpRequests(database, self._now)
+        self.help_requests = HelpRequests(database, self._now)
+        """A person's word to the admins: chat calls it directly."""
 
     def delivered(self, kind: str, payload: dict[str, Any], time_zone: str | None) -> None:
         """A message reached its recipient: see `Schedules.delivered`."""
@@ -102,30 +102,6 @@ class Tracking:
     def next_reminder(self, actor: Actor, *, affected_user_id: int) -> Snoozed:
         """`Snoozing.next_reminder`."""
         return self._snoozing.next_reminder(actor, affected_user_id=affected_user_id)
-
-    def ask_for_help(
-        self, item: TodoEntry, asker: Actor, recipients: Sequence[str], *, choosing: PlannedUser | None = None
-    ) -> bool:
-        """`HelpRequests.ask_for_help`."""
-        return self._help_requests.ask_for_help(item, asker, recipients, choosing=choosing)
-
-    def ask_admins(
-        self, migration: MigrationStatus, asker: Actor, email: str, question: str, recipients: Sequence[str]
-    ) -> bool:
-        """`HelpRequests.ask_admins`."""
-        return self._help_requests.ask_admins(migration, asker, email, question, recipients)
-
-    def tell_choice(
-        self,
-        migration: MigrationStatus,
-        asker: Actor,
-        email: str,
-        person: PlannedUser,
-        account: tuple[str, str],
-        recipients: Sequence[str],
-    ) -> bool:
-        """`HelpRequests.tell_choice`."""
-        return self._help_requests.tell_choice(migration, asker, email, person, account, recipients)
 
     def tick(self) -> int:
         """Read the sign-ins that are due, then queue every reminder, digest and billing reminder that is

@@ -125,7 +125,7 @@ class Helping(Stage):
             )
         entries = newest_list(self._desk.service.todo_list(actor))
         email = entries[0].email if entries else actor.email
-        fresh = self._desk.tracking.ask_admins(
+        fresh = self._desk.tracking.help_requests.ask_admins(
             migration, actor, email, question, self._recipients(migration, actor)
         )
         admins = self._desk.admins(migration.organization, actor)
@@ -159,7 +159,7 @@ class Helping(Stage):
             )
             answer = found.answer
         recipients = self._recipients(migration, actor, choosing=choosing is not None)
-        fresh = self._desk.tracking.ask_for_help(item, actor, recipients, choosing=choosing)
+        fresh = self._desk.tracking.help_requests.ask_for_help(item, actor, recipients, choosing=choosing)
         told = todo_views.help_for_item(item, answer, admins, admins_told=bool(recipients), again=not fresh)
         return [*told, *self._desk.outbox.flush()]
 
@@ -197,7 +197,9 @@ class Helping(Stage):
                 f" Say `{todo_views.MY_ACCOUNT}` to choose one with a button."
             )
         recipients = self._recipients(migration, actor, choosing=True)
-        fresh = self._desk.tracking.tell_choice(migration, actor, person.address, person, chosen, recipients)
+        fresh = self._desk.tracking.help_requests.tell_choice(
+            migration, actor, person.address, person, chosen, recipients
+        )
         shown = chosen[1] if mailbox(chosen[1]) else f"the guest account {chosen[1]}"
         passed = todo_views.choice_passed_on(shown, admins, admins_told=bool(recipients), again=not fresh)
         return [passed, *self._desk.outbox.flush()]
