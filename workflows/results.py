@@ -262,9 +262,22 @@ class TodoEntry:
     accept_url: str | None = None
     """*Accept the invitation*: the person's own link to accept it, set only for a direct message to them
     (`workflows.stages.redeem_links`)."""
-    closed_by: str = ""
-    """Once its migration is completed: the admin who completed it (name and address), whom to ask now that
-    nobody follows the list; empty while it runs."""
+    closed: Closure | None = None
+    """Once its migration is completed: who completed it, and whom to ask now that nobody follows the list;
+    None while it runs."""
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A completed migration, as the person whose list it closed reads it."""
+
+    by: str
+    """The admin who completed it, name and address."""
+    by_them: bool
+    """They completed it themselves: not whom they ask."""
+    other_admins: tuple[str, ...] = ()
+    """For who completed it: the organization's other admins (owner and Project Collection Administrators),
+    whom they ask now; none when Azure DevOps names nobody else."""
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,29 @@ def required(items: Iterable[_Item]) -> list[_Item]:
     return [item for item in items if item.key not in OPTIONAL_ITEMS]
 
 
+_TELL_THE_ADMINS = "; press *I need help* here to tell the admins."
+_THEN_PRESS_IT = ", then press *I need help*."
+_SETTLED_WITH_YOU = "press *I need help* here: the migration admins settle it with you"
+_PRESS_IT_HERE = " (press *I need help* here)"
+_ASK_THEM = "; press *I need help* to ask them."
+_WITHOUT_THE_BUTTON = {
+    _TELL_THE_ADMINS: ".",
+    _THEN_PRESS_IT: ", then ask the migration admins to send it again.",
+    _SETTLED_WITH_YOU: "the migration admins settle it with you",
+    _PRESS_IT_HERE: "",
+    _ASK_THEM: ".",
+}
+"""How each item's words pointing to its *I need help* button read on the list of a completed migration,
+which has no buttons (nobody would answer them): whom to ask instead is said once, above its items."""
+
+
+def without_help_button(body: str) -> str:
+    """An item's body as the list of a completed migration shows it: no button to press."""
+    for pointer, closed in _WITHOUT_THE_BUTTON.items():
+        body = body.replace(pointer, closed)
+    return body
+
+
 @dataclass(frozen=True)
 class TodoTemplate:
     key: str
@@ -260,7 +283,7 @@ def _access_items(
                     f"{organization} now signs in with {directory} accounts, and {user.principal_name} has"
                     " none, so you cannot sign in any more (your history is kept). Ask the migration admins"
                     f" to invite {user.principal_name} as a guest, or your directory administrator for a work"
-                    " account; press *I need help* here to tell the admins."
+                    f" account{_TELL_THE_ADMINS}"
                 ),
                 link=f"{_DOCS}/faq-azure-access",
             )
@@ -280,7 +303,7 @@ def _access_items(
                     f"Microsoft sent an invitation email from {FROM} to {invited_as}"
                     f" to join {directory} as a guest. Open it and select *Accept invitation*, then sign in"
                     f" to https://dev.azure.com/{organization} with that same address. {why} No email?"
-                    " Check your spam folder, then press *I need help*."
+                    f" Check your spam folder{_THEN_PRESS_IT}"
                 ),
                 link=REDEMPTION_PAGE,
             )
@@ -295,8 +318,8 @@ def _access_items(
                 body=(
                     f"Your address matches the account {work_account} in {directory}, but that account is"
                     f" disabled, so you cannot sign in to {organization} after the change. If you still need"
-                    " access, press *I need help* here: the migration admins settle it with you (your"
-                    " directory administrator enabling that account, or another account they map you to)."
+                    f" access, {_SETTLED_WITH_YOU} (your directory administrator enabling that account, or"
+                    " another account they map you to)."
                     " If you have left, there is nothing to do: your history is kept."
                 ),
                 link=f"{_DOCS}/faq-azure-access",
@@ -310,8 +333,7 @@ def _access_items(
                 body=(
                     f"Several accounts in {directory} share your address {user.principal_name}"
                     f"{_candidates(user)}, so the bot cannot tell which one you use. Tell the migration"
-                    " admins which one you sign in with every day (press *I need help* here): they map you"
-                    " to it."
+                    f" admins which one you sign in with every day{_PRESS_IT_HERE}: they map you to it."
                 ),
                 link=f"{_DOCS}/faq-azure-access",
             )
@@ -366,8 +388,8 @@ def _history(account: str) -> str:
     """The procedure's FAQ on disconnected users who now have a directory identity."""
     return (
         " Your earlier work history stays with your Microsoft account: to keep it yours, the migration"
-        f" admins can map it to {account} ({RESOLVE_PAGE} > Resolve, or Microsoft Support if that fails);"
-        " press *I need help* to ask them."
+        f" admins can map it to {account} ({RESOLVE_PAGE} > Resolve, or Microsoft Support if that"
+        f" fails){_ASK_THEM}"
     )
 
 

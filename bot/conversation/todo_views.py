@@ -17,13 +17,14 @@ from workflows.plan import PlannedUser
 from workflows.results import (
     AccessLost,
     Actor,
+    Closure,
     HeldBack,
     InvitationToAccept,
     MarkDoneResult,
     TodoEntry,
 )
 from workflows.stages.relisting import CHOOSING_ITEM
-from workflows.todo import OPTIONAL_ITEMS, BeforeTheList, required, the_admins
+from workflows.todo import OPTIONAL_ITEMS, BeforeTheList, required, the_admins, without_help_button
 
 BY_ID = "#"
 """In front of the id a button carries (`done #57`), where a typed number is a place on the list."""
@@ -309,7 +310,8 @@ def _items(items: Sequence[TodoEntry], *, live: bool = True) -> list[Block]:
     for item in items:
         mark = "✅" if item.done_at else bullet(item)
         optional = " (optional: only if it applies to you)" if item.key in OPTIONAL_ITEMS else ""
-        blocks.append(Text(f"{mark} *{item.title}*{optional}\n{item.body}\nMore: {item.link}"))
+        body = item.body if live else without_help_button(item.body)
+        blocks.append(Text(f"{mark} *{item.title}*{optional}\n{body}\nMore: {item.link}"))
         if not item.done_at and live:
             blocks.append(item_buttons(item))
     return blocks
@@ -351,7 +353,7 @@ def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[Acce
         return say("You have no to-do items: nothing for you to do in any migration right now.", private=True)
     asked = required(entries)
     open_items = [entry for entry in asked if not entry.done_at]
-    if entries[0].closed_by:
+    if entries[0].closed is not None:
         return closed_list(entries, len(open_items))
     heading = f"Your to-do list for {entries[0].organization}: {len(open_items)} of {len(asked)} open"
     if len(asked) < len(entries):
@@ -360,17 +362,20 @@ def todo_list(entries: Sequence[TodoEntry], actor: Actor, *, lost: Sequence[Acce
 
 
 def closed_list(entries: Sequence[TodoEntry], still_open: int) -> Outgoing:
-    """The list of a completed migration: nobody follows it any more, so no buttons; what is still open
-    and whom to ask (who completed it), as their last message from the migration said."""
+    """The list of a completed migration: nobody follows it any more, so no buttons, nor words pointing to
+    them; what is still open and whom to ask: who completed it, as their last message from the migration
+    said, or for who did, another admin."""
     first = entries[0]
-    organization, closer = first.organization, first.closed_by
+    organization, closure = first.organization, first.closed
+    assert closure is not None
     heading = f"Your to-do list for {organization}: closed, {still_open} still open"
     if not still_open:
         heading = f"Your to-do list for {organization}: closed, all done"
+    closer, who = ("You", "you") if closure.by_them else (closure.by, closure.by)
     waiting = next((entry.key for entry in entries if entry.key in WAITING_FOR and not entry.done_at), "")
     if waiting:
         where = (
-            f"You still have no way in: {closer} or another admin of {organization} needs"
+            f"You still have no way in: {who} or another admin of {organization} needs"
             f" {WAITING_FOR[waiting]}."
         )
     elif still_open:
@@ -379,9 +384,24 @@ def closed_list(entries: Sequence[TodoEntry], still_open: int) -> Outgoing:
         where = "Nothing is left for you to do."
     text = (
         f"{closer} closed the migration of {organization}: no more reminders come, and nobody follows this"
-        f" list any more. {where} Ask {closer} if you are stuck or unsure what still applies."
+        f" list any more. {where} {_whom_to_ask(organization, closure)}"
     )
     return say(heading, Heading(heading), Text(text), *_items(entries, live=False), private=True)
+
+
+def _whom_to_ask(organization: str, closure: Closure) -> str:
+    """A person to turn to once nobody follows the list, never the reader: who completed the migration, or
+    for them another admin; failing one, their help desk."""
+    if not closure.by_them:
+        return f"Ask {closure.by} if you are stuck or unsure what still applies."
+    if closure.other_admins:
+        others = ", ".join(closure.other_admins) + "."
+        return f"If you are stuck or unsure what still applies, ask another admin of {organization}: {others}"
+    return (
+        f"I know of no other admin of {organization}: if you are stuck or unsure what still applies, ask your"
+        " help desk (Organization settings > Permissions > Project Collection Administrators shows whether"
+        f" {organization} has another admin)."
+    )
 
 
 def before_the_switch(invitations: Sequence[InvitationToAccept]) -> Outgoing:

@@ -422,3 +422,38 @@ def test_complete_tells_each_person_left_behind_once_where_they_stand_and_whom_t
         f" any more. You still have no way in: Dana ({DANA}) or another admin of {ORG} needs to decide"
     )
     assert hana[0].message.buttons == ()  # no *Choose my account*, no Done: nobody would act on them
+
+
+GUS, ERIN = "gus@fabrikam.com", "erin.eng@gmail.com"
+
+
+def test_a_closed_list_sends_its_reader_to_someone_else_and_to_no_button(chat: Chat) -> None:
+    """After `complete`, Dana's own closed list told her to ask Dana (herself), and items on everyone's closed
+    list still said to press *I need help*, whose buttons had gone with the reminders."""
+    billing_moved(chat)
+    chat.say(DANA, f"complete {ORG} confirm")
+    dana = lines_of(chat.say(DANA, "todo", in_dm=True))
+    assert dana[:2] == [
+        f"Your to-do list for {ORG}: closed, 2 still open",
+        f"You closed the migration of {ORG}: no more reminders come, and nobody follows this list any more."
+        " The open items below still apply to you. If you are stuck or unsure what still applies, ask another"
+        f" admin of {ORG}: {LEE}.",
+    ]
+    hana, gus, erin = (lines_of(chat.say(who, "todo", in_dm=True)) for who in (HANA, GUS, ERIN))
+    assert hana[3] == (
+        "Several accounts in Fabrikam share your address hana@contoso.com"
+        " (hana_contoso.com#EXT#@fabrikam.onmicrosoft.com, hana.hart@fabrikam.com), so the bot cannot"
+        " tell which one you use. Tell the migration admins which one you sign in with every day: they map"
+        " you to it."
+    )
+    assert gus[3] == (
+        f"Your address matches the account {GUS} in Fabrikam, but that account is disabled, so you cannot"
+        f" sign in to {ORG} after the change. If you still need access, the migration admins settle it with"
+        " you (your directory administrator enabling that account, or another account they map you to). If"
+        " you have left, there is nothing to do: your history is kept."
+    )
+    assert erin[3].endswith(
+        "Without it you lose access (your history is kept). No email? Check your spam folder, then ask the"
+        " migration admins to send it again."
+    )
+    assert [line for line in (*dana, *hana, *gus, *erin) if "I need help" in line] == []

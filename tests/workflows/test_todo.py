@@ -6,7 +6,7 @@ import pytest
 
 from workflows.directory import OrgUser, Tenant
 from workflows.plan import Match, PlannedUser
-from workflows.todo import advance_notice, todo_items, todo_notes
+from workflows.todo import advance_notice, todo_items, todo_notes, without_help_button
 
 TENANT = Tenant(
     id="t-1", display_name="Fabrikam", verified_domains=("fabrikam.com", "fabrikam.onmicrosoft.com")
@@ -136,3 +136,33 @@ def test_leaving_another_directory_everyone_is_told_to_make_new_tokens() -> None
         )
         assert "instead of another directory's accounts" in notice
         assert "must be made again" in notice and "keep working" not in notice, user.outcome
+
+
+@pytest.mark.parametrize(
+    ("user", "invited_as", "after_connecting"),
+    [
+        (planned("auto"), None, True),  # the history: "press *I need help* to ask them"
+        (planned("invite", upn=None), None, False),  # ask for an account
+        (planned("invite", upn=None), "pat@outlook.com", False),  # no email? then press it
+        (planned("disabled"), None, False),
+        (planned("ambiguous", upn=None), None, False),
+    ],
+)
+def test_on_a_completed_migrations_list_no_item_points_to_a_button_it_no_longer_has(
+    user: PlannedUser, invited_as: str | None, after_connecting: bool
+) -> None:
+    """Every pointer to *I need help* reads without the button once the migration is completed: the list
+    then names whom to ask."""
+    items = todo_items(
+        user,
+        False,
+        organization="fabrikam-fiber",
+        tenant=TENANT,
+        invited_as=invited_as,
+        after_connecting=after_connecting,
+    )
+    pointing = [item.body for item in items if "*I need help*" in item.body]
+    assert len(pointing) == 1
+    closed = without_help_button(pointing[0])
+    assert "I need help" not in closed and "press" not in closed
+    assert closed.endswith(".") and ".." not in closed and "  " not in closed

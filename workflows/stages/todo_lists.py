@@ -15,7 +15,7 @@ from workflows.decisions import lost_access_by
 from workflows.errors import ConflictError, WorkflowError
 from workflows.identities import owned_by, recognises
 from workflows.plan import NO_ACCESS
-from workflows.results import AccessLost, Actor, MarkDoneResult, TodoEntry
+from workflows.results import AccessLost, Actor, Closure, MarkDoneResult, TodoEntry
 from workflows.stages.left_behind_notes import closed_by
 from workflows.stages.unit import Context, audit
 from workflows.todo import required
@@ -55,18 +55,16 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
         # a completed migration's list is someone's list once more while their organization migrates again
         closed = [row for row, again in migrations if row.state == "completed" and again is None]
         closers = _closers(session, closed)
-        return [
-            replace(
-                todo_entry(item, rows[user.migration_id], user.email),
-                closed_by=closers.get(user.migration_id, ""),
-            )
-            for user in users
-            for item in theirs[user.id]
-        ]
+    entries: list[TodoEntry] = []
+    for user in users:  # out of the session: a closure may ask Azure DevOps for the admins
+        row, closer = rows[user.migration_id], closers.get(user.migration_id)
+        closure = _closure(ctx, row, user, closer) if closer else None
+        entries.extend(replace(todo_entry(item, row, user.email), closed=closure) for item in theirs[user.id])
+    return entries
 
 
-def _closers(session: Session, completed: Sequence[Migration]) -> dict[int, str]:
-    """Who completed each of these migrations, as the people it left behind are told to ask them."""
+def _closers(session: Session, completed: Sequence[Migration]) -> dict[int, Actor]:
+    """Who completed each of these migrations."""
     if not completed:
         return {}
     entries = session.exec(
@@ -75,9 +73,20 @@ def _closers(session: Session, completed: Sequence[Migration]) -> dict[int, str]
         )
     ).all()
     return {
-        entry.migration_id: closed_by(Actor(entry.actor_id, entry.actor_email, entry.actor_name))
-        for entry in entries
+        entry.migration_id: Actor(entry.actor_id, entry.actor_email, entry.actor_name) for entry in entries
     }
+
+
+def _closure(ctx: Context, row: Migration, user: AffectedUser, closer: Actor) -> Closure:
+    """Whom the person a completed migration listed asks now: who completed it, as their last word from it
+    said; who completed it themselves, the organization's other admins (asked of Azure DevOps then only)."""
+    by = closed_by(closer)
+    if not recognises(closer, user):
+        return Closure(by, by_them=False)
+    own = {user.email, user.principal_name, user.directory_account or "", closer.email.strip()}
+    mine = {address.casefold() for address in own}
+    others = tuple(admin for admin in ctx.admins.who_can_act(row.organization) if admin not in mine)
+    return Closure(by, by_them=True, other_admins=others)
 
 
 def access_lost(ctx: Context, who: Actor) -> list[AccessLost]:
