@@ -2,7 +2,7 @@
 "will I lose access?"): their case in short, what is coming, whether they keep access, what they must do and
 where their to-do list is, instead of "I don't know" or the lock-out advice for whoever clicks Connect. Only
 for someone the migration's plan names; the words alone say nothing of the move (walk33, finding 13; walk34,
-finding 4)."""
+finding 4). Someone no plan names who asks what the move does to them hears that, and what it likely means."""
 
 from __future__ import annotations
 
@@ -40,15 +40,50 @@ pull requests?" is `faq._kept`'s)."""
 _SHORT = 80
 
 
-def asks_what_is_happening(text: str) -> bool:
-    """Whether the whole message only asks what is going on ("hi, what is happening?", "what's this?") or what
-    it does to the asker ("what happens to me?", "what happens to my account?", "will I lose access?")."""
-    return len(text) <= _SHORT and any(
-        pattern.match(text) is not None for pattern in (_WHAT_IS_HAPPENING, _WHAT_HAPPENS_TO_THEM)
+def reply(text: str, context: AskerContext) -> str | None:
+    """The asker's case in short when the whole message only asks what is going on ("hi, what is
+    happening?", "what's this?") or what it does to them ("what happens to me?", "will I lose access?"); for
+    someone no plan names, the second only, as they were sent no notice to ask about. None otherwise."""
+    if len(text) > _SHORT:
+        return None
+    about_them = _WHAT_HAPPENS_TO_THEM.match(text) is not None
+    if context.off_the_plan and about_them:
+        return not_among_users(context)
+    return _in_short(context) if about_them or _WHAT_IS_HAPPENING.match(text) is not None else None
+
+
+def not_among_users(context: AskerContext) -> str:
+    """For someone the plan of the migration under way does not name (with no `organization`: several are
+    under way, and none names them), asking what the move does to them: that, what it likely means, how to
+    check and whom to ask. Nothing of anyone else's case."""
+    organization = context.organization
+    if organization:
+        seen = (
+            f"I do not see you among the Azure DevOps users of {organization}, which I read to plan its move"
+            " to the company directory, Microsoft Entra ID (formerly Azure Active Directory)."
+        )
+        user_of = f"a user of {organization}"
+    else:
+        seen = (
+            "Several Azure DevOps organizations are moving to the company directory, Microsoft Entra ID"
+            " (formerly Azure Active Directory), and I do not see you among the users of any of them."
+        )
+        user_of = "a user of any of them"
+    likely = (
+        f"Most likely you are not {user_of}, or no longer (the admins may have removed you, for example as"
+        " inactive): then the move changes nothing for you. Or you sign in to Azure DevOps with another"
+        " address than the one I know you by here: then the move may concern you under that address, and an"
+        " admin can tell you how."
     )
+    check = (
+        f"To check: open {organization_url(organization)} and select your picture at the top right, which"
+        " shows the address you sign in with. The organization's users are listed under Organization"
+        " settings > Users, where an admin can add you if you should have access."
+    )
+    return "\n".join([TITLE, seen, likely, check, way_to_a_person(context)])
 
 
-def in_short(context: AskerContext) -> str | None:
+def _in_short(context: AskerContext) -> str | None:
     """Their case in short, for someone the plan names in a migration under way; None otherwise."""
     phase = phase_of(context.stage)
     if context.migration is None or context.outcome is None or phase in (None, CANCELLED):

@@ -182,8 +182,8 @@ class FaqAnswerer:
             explained = self._answered(knowledge, _WHAT_IT_IS, 1.0, Ranking([], 0.0), context)
             return self._rated(explained, question)
         # "hi, what is happening?", "will I lose access?" replying to the bot's notice, from someone on the
-        # plan: their case, short.
-        happening = _happening.in_short(context) if _happening.asks_what_is_happening(text) else None
+        # plan: their case, short; "will I lose access?" from someone no plan names: that.
+        happening = _happening.reply(text, context)
         if happening is not None and self._asker_aware and _happening.TOPIC in knowledge.topics:
             link = knowledge.topics[_happening.TOPIC].link or None
             return self._rated(Answer(_happening.TOPIC, 1.0, happening, [], link, own_case=True), question)

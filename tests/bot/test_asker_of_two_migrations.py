@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.conversation.handlers import Conversation
+from bot.conversation.messages import Text
 from bot.delivery.outboxes import InlineOutbox
 from faq import default_answerer
 from storage import Database
@@ -48,3 +49,23 @@ def test_someone_on_neither_plan_gets_the_answer_for_nobody_in_particular(conver
     zoe = Actor(id="U-ZOE", email="zoe@contoso.com", name="Zoe")
     reply = text_of(conversation.command(zoe, "I never got the invitation email", channel=None))
     assert "Your invitation was sent" not in reply
+
+
+def test_someone_on_neither_plan_asking_what_happens_to_them_hears_so(conversation: Conversation) -> None:
+    """It got the lock-out advice for whoever clicks Connect ("will I lose access?") or "I don't know"."""
+    zoe = Actor(id="U-ZOE", email="zoe@contoso.com", name="Zoe")
+    for question in ("will I lose access?", "what happens to me?", "am I affected?"):
+        answer = conversation.command(zoe, question, channel=None)[0].message.blocks[0]
+        assert isinstance(answer, Text) and answer.markdown.splitlines()[:3] == [
+            "What is happening for you",
+            "Several Azure DevOps organizations are moving to the company directory, Microsoft Entra ID"
+            " (formerly Azure Active Directory), and I do not see you among the users of any of them.",
+            "Most likely you are not a user of any of them, or no longer (the admins may have removed you,"
+            " for example as inactive): then the move changes nothing for you. Or you sign in to Azure DevOps"
+            " with another address than the one I know you by here: then the move may concern you under that"
+            " address, and an admin can tell you how.",
+        ], question
+    bob = conversation.command(BOB, "will I lose access?", channel=None)[0].message.blocks[0]
+    assert isinstance(bob, Text) and bob.markdown.splitlines()[2] == (
+        "You keep access to fabrikam once you accept your invitation. Your work and history are kept."
+    )

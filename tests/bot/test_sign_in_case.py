@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from bot.conversation.messages import Text
 from storage import Database
 from tests.bot.conftest import DANA, ORG, Chat, approved, notified, started, text_of
 from tests.storage.statements import statements, verbs
@@ -234,7 +235,8 @@ ABOUT_THEMSELVES = ("what happens to me?", "what happens to my account?", "will 
 def test_first_questions_after_the_notice_get_the_askers_own_case(chat: Chat) -> None:
     """walk34 finding 4: "what happens to me?" and "what happens to my account?" got "Sorry, I don't
     know"; Ivan, who keeps access, asking "will I lose access?" got the lock-out advice for whoever clicks
-    Connect."""
+    Connect. So did Zoe, whom the plan does not name (or "I don't know"): she hears that she is not among the
+    organization's users, privately in the channel."""
     started(chat)
     when = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
     chat.say(DANA, f"announce {ORG} {when}")
@@ -252,10 +254,19 @@ def test_first_questions_after_the_notice_get_the_askers_own_case(chat: Chat) ->
             f"{coming} {ERIN}. You keep access to {ORG} once you accept your invitation. Your work and"
             " history are kept. What you must do: accept your invitation to the directory as a guest"
         ), question
-        outsider = asked(chat, OUTSIDER, question)  # nobody's case: the general answer or "I don't know"
-        assert not outsider.startswith("What is happening for you") and "You keep access" not in outsider
-    assert asked(chat, OUTSIDER, "what happens to me?").startswith("Sorry, I don't know")
-    assert asked(chat, OUTSIDER, "will I lose access?").startswith(LOCKED_OUT)
+        # not "I don't know", nor the lock-out advice: the bot does not see them among the users
+        assert asked(chat, OUTSIDER, question).startswith(
+            f"What is happening for you I do not see you among the Azure DevOps users of {ORG}, which I"
+            " read to plan its move to the company directory, Microsoft Entra ID (formerly Azure Active"
+            f" Directory). Most likely you are not a user of {ORG}, or no longer"
+        ), question
+    in_the_channel = chat.say(OUTSIDER, "will I lose access?")
+    assert [outgoing.message.private for outgoing in in_the_channel] == [True]  # their case, for them alone
+    answer = in_the_channel[0].message.blocks[0]
+    assert isinstance(answer, Text) and answer.markdown.splitlines()[-1] == (
+        "To reach a person, press *Ask an admin* and I pass your question to the admins of the"
+        f" {ORG} migration, or write to them: {DANA}, lee@fabrikam.com."
+    )
 
 
 def test_what_happens_to_their_pull_requests_is_what_the_move_keeps(chat: Chat) -> None:

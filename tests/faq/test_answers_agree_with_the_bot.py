@@ -230,12 +230,44 @@ def test_what_happens_to_someone_on_the_plan_is_their_case_and_whether_they_keep
     assert lines[3].startswith("What you must do: ")
 
 
+NOT_AMONG_USERS = [
+    "Most likely you are not a user of {them}, or no longer (the admins may have removed you, for example as"
+    " inactive): then the move changes nothing for you. Or you sign in to Azure DevOps with another address"
+    " than the one I know you by here: then the move may concern you under that address, and an admin can"
+    " tell you how.",
+    "To check: open https://dev.azure.com/{org} and select your picture at the top right, which shows the"
+    " address you sign in with. The organization's users are listed under Organization settings > Users,"
+    " where an admin can add you if you should have access.",
+]
+
+
 @pytest.mark.parametrize("question", ABOUT_THEMSELVES)
-def test_what_happens_to_someone_off_the_plan_is_nobodys_case(answerer: FaqAnswerer, question: str) -> None:
-    outsider = AskerContext(stage="planned", organization=ORG, migration=ORG, off_the_plan=True)
-    for asker in (AskerContext(), outsider):
-        answer = answerer.answer(question, asker)
-        assert answer.topic != "what-is-this-migration" and "You keep access" not in answer.answer
+def test_what_happens_to_someone_off_the_plan_is_that_they_are_not_among_its_users(
+    answerer: FaqAnswerer, question: str
+) -> None:
+    """Someone the plan does not name asking "will I lose access?" got the lock-out advice, and "what happens
+    to me?" "I don't know": now that the bot does not see them among the users, what it likely means, how to
+    check and whom to ask; nobody else's case."""
+    outsider = AskerContext(stage="planned", organization=ORG, off_the_plan=True)  # by direct message
+    answer = answerer.answer(question, outsider)
+    assert (answer.topic, answer.own_case) == ("what-is-this-migration", True)
+    assert answer.answer.splitlines() == [
+        "What is happening for you",
+        f"I do not see you among the Azure DevOps users of {ORG}, which I read to plan its move to the"
+        " company directory, Microsoft Entra ID (formerly Azure Active Directory).",
+        *(line.format(them=ORG, org=ORG) for line in NOT_AMONG_USERS),
+        "To reach a person, ask the admins running your organization's move to Microsoft Entra ID (its owner"
+        " or Project Collection Administrators).",
+    ]
+    # several migrations under way, and no plan names them: no organization to name
+    several = answerer.answer(question, AskerContext(off_the_plan=True)).answer.splitlines()
+    assert several[1:4] == [
+        "Several Azure DevOps organizations are moving to the company directory, Microsoft Entra ID (formerly"
+        " Azure Active Directory), and I do not see you among the users of any of them.",
+        *(line.format(them="any of them", org="YOUR-ORGANIZATION") for line in NOT_AMONG_USERS),
+    ]
+    unknown = answerer.answer(question)  # none under way: nobody's case
+    assert unknown.topic != "what-is-this-migration" and "You keep access" not in unknown.answer
 
 
 @pytest.mark.parametrize(

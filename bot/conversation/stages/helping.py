@@ -218,7 +218,10 @@ class Helping(Stage):
         try:
             status, inside = self._migration_of(actor, channel)
         except WorkflowError:
-            return AskerContext()
+            # none in progress, or several and no plan names the asker: then they are off every plan, with no
+            # one organization to name ("will I lose access?" says so: `faq._happening.not_among_users`)
+            several = len(self._desk.service.organizations()) > 1
+            return AskerContext(off_the_plan=several)
         return self._context_in(status, actor, inside=inside, privately=channel is None)
 
     def _context_in(
