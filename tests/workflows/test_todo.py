@@ -6,7 +6,7 @@ import pytest
 
 from workflows.directory import OrgUser, Tenant
 from workflows.plan import Match, PlannedUser
-from workflows.todo import advance_notice, todo_items, todo_notes, without_help_button
+from workflows.todo import TodoTemplate, advance_notice, todo_items, todo_notes, without_help_button
 
 TENANT = Tenant(
     id="t-1", display_name="Fabrikam", verified_domains=("fabrikam.com", "fabrikam.onmicrosoft.com")
@@ -24,6 +24,18 @@ def keys(user: PlannedUser, org_user: OrgUser | None = None, invited_as: str | N
     subscriber = org_user is not None and org_user.is_visual_studio_subscriber
     items = todo_items(user, subscriber, organization="fabrikam-fiber", tenant=TENANT, invited_as=invited_as)
     return [item.key for item in items]
+
+
+def listed(user: PlannedUser, invited_as: str | None, *, after_connecting: bool) -> list[TodoTemplate]:
+    """The list of someone without a Visual Studio subscription."""
+    return todo_items(
+        user,
+        False,
+        organization="fabrikam-fiber",
+        tenant=TENANT,
+        invited_as=invited_as,
+        after_connecting=after_connecting,
+    )
 
 
 def test_everyone_who_keeps_access_signs_in_again_and_clears_git_and_ssh() -> None:
@@ -53,14 +65,7 @@ def test_only_people_mapped_by_hand_recreate_their_tokens_as_microsoft_says(
 ) -> None:
     """ "You don't need to regenerate tokens if your emails match. You do need to regenerate new tokens
     for the Azure AD users who need to be mapped." No list or note says otherwise."""
-    items = todo_items(
-        user,
-        False,
-        organization="fabrikam-fiber",
-        tenant=TENANT,
-        invited_as=invited_as,
-        after_connecting=after_connecting,
-    )
+    items = listed(user, invited_as, after_connecting=after_connecting)
     notes = todo_notes(user, after_connecting=after_connecting, invited_as=invited_as)
     assert ("recreate-pats" in [item.key for item in items]) is recreates
     keep_working = [note for note in notes if "tokens keep working" in note]
@@ -153,14 +158,7 @@ def test_on_a_completed_migrations_list_no_item_points_to_a_button_it_no_longer_
 ) -> None:
     """Every pointer to *I need help* reads without the button once the migration is completed: the list
     then names whom to ask."""
-    items = todo_items(
-        user,
-        False,
-        organization="fabrikam-fiber",
-        tenant=TENANT,
-        invited_as=invited_as,
-        after_connecting=after_connecting,
-    )
+    items = listed(user, invited_as, after_connecting=after_connecting)
     pointing = [item.body for item in items if "*I need help*" in item.body]
     assert len(pointing) == 1
     closed = without_help_button(pointing[0])
