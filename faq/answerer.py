@@ -9,7 +9,18 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
-from faq import _about, _asker, _compose, _happening, _invitation, _kept, _licences, _reading, _sign_in
+from faq import (
+    _about,
+    _asker,
+    _compose,
+    _deleting,
+    _happening,
+    _invitation,
+    _kept,
+    _licences,
+    _reading,
+    _sign_in,
+)
 from faq._about import AboutModel
 from faq._calibration import LONG_FROM, Calibration, bundled_calibration
 from faq._compose import AskerContext
@@ -195,6 +206,11 @@ class FaqAnswerer:
         if _licences.asks_whether_guests_need_one(text) and _licences.TOPIC in knowledge.topics:
             licences = self._answered(knowledge, _licences.TOPIC, 1.0, Ranking([], 0.0), context)
             return self._rated(licences, question)
+        # "We can't delete our old tenant, Azure DevOps's application is in it": its topic is known by the
+        # words (`faq._deleting`).
+        if _deleting.asks_about_deleting_its_directory(reading) and _deleting.TOPIC in knowledge.topics:
+            deleting = self._answered(knowledge, _deleting.TOPIC, 1.0, Ranking([], 0.0), context)
+            return self._rated(deleting, question)
         # "who are you?" (known before ranking, which it does not need), or nothing asked yet ("", "?!",
         # "hey bot"): what the bot is, and starting points.
         ranking = None if reading.about_the_bot else self._rank(knowledge, reading, text, in_migration=inside)

@@ -1,0 +1,43 @@
+"""Deleting the directory an Azure DevOps organization is connected to (the tenant cannot be deleted while
+Azure DevOps's enterprise application is in it; "can we delete the old Azure AD?"): the topic
+`disconnect-first` (the contract: disconnect before deleting the old directory), recognised by its words, not
+ranked. Ranked, such a report shares more words with disconnecting or a support request than with the topic's
+"can I delete the old tenant after moving the organization" (two real threads went to the wrong topic); more
+phrasings would move every weight and the calibration's refit (docs/faq-eval.md, rounds 28, 30 and 31).
+
+Deleting a directory is a question about Azure DevOps only when the message names it: public threads about
+deleting a lab's tenant name only the directory, and stay the ranker's (where they are declined)."""
+
+from __future__ import annotations
+
+import re
+
+from faq._reading import Reading
+
+TOPIC = "disconnect-first"
+
+_DIRECTORY = r"(?:tenants?|director(?:y|ies)|azure ad|aad|azure active directory|entra(?: id)?)"
+# The directory itself deleted, not something in it ("delete a user from Azure AD", "delete the tenant's
+# groups"): a verb of deleting, a few determiners, the directory; or the directory that cannot be deleted.
+_DELETING_IT = re.compile(
+    r"(?i)\bdelet(?:e|es|ed|ing|ion of)\s+"
+    r"(?:(?:the|our|my|this|that|an?|old|previous|former|existing|whole|entire|original)\s+){0,3}"
+    rf"(?:azure\s+)?{_DIRECTORY}\b(?!['\u2019]s|\s+(?:users?|groups?|apps?|applications?|accounts?|objects?"
+    r"|members?|guests?|roles?|domains?|policies|polic(?:y|ies)|settings?))"
+    rf"|\b{_DIRECTORY}\s+(?:can(?:no|['\u2019])?t|cannot|could(?:n['\u2019]t| not)|won['\u2019]t|will not"
+    r"|is not|isn['\u2019]t)\s+be\s+deleted\b"
+)
+_AZURE_DEVOPS = re.compile(
+    r"(?i)\b(?:azure ?)?devops\b|\bvsts\b|visual studio team services|dev\.azure\.com|visualstudio\.com"
+)
+
+
+def asks_about_deleting_its_directory(reading: Reading) -> bool:
+    """Whether the message is about deleting the directory its Azure DevOps organization is connected to:
+    it names Azure DevOps, and says it deletes (or cannot delete) the directory where it asks, in its first
+    sentence (a thread's title), or anywhere when it asks nothing (a report of what failed). A story that
+    mentions the deletion on the way and asks something else is the ranker's."""
+    if _AZURE_DEVOPS.search(reading.text) is None:
+        return False
+    where = (*reading.sentences[:1], *reading.asked) if reading.asked else reading.sentences
+    return any(_DELETING_IT.search(sentence) for sentence in where)
