@@ -198,19 +198,21 @@ class FaqAnswerer:
         if happening is not None and self._asker_aware and _happening.TOPIC in knowledge.topics:
             link = knowledge.topics[_happening.TOPIC].link or None
             return self._rated(Answer(_happening.TOPIC, 1.0, happening, [], link, own_case=True), question)
-        # "What happens to my pull requests?": what the move keeps, known by the words (`faq._kept`).
-        if _kept.asks_what_happens_to_their_work(text) and _kept.TOPIC in knowledge.topics:
-            kept = self._answered(knowledge, _kept.TOPIC, 1.0, Ranking([], 0.0), context)
-            return self._rated(kept, question)
-        # "Do the guests we invite need a paid license?": its topic is known by the words (`faq._licences`).
-        if _licences.asks_whether_guests_need_one(text) and _licences.TOPIC in knowledge.topics:
-            licences = self._answered(knowledge, _licences.TOPIC, 1.0, Ranking([], 0.0), context)
-            return self._rated(licences, question)
-        # "We can't delete our old tenant, Azure DevOps's application is in it": its topic is known by the
-        # words (`faq._deleting`).
-        if _deleting.asks_about_deleting_its_directory(reading) and _deleting.TOPIC in knowledge.topics:
-            deleting = self._answered(knowledge, _deleting.TOPIC, 1.0, Ranking([], 0.0), context)
-            return self._rated(deleting, question)
+        # Topics known by the words of the whole message, not ranked: "what happens to my pull requests?"
+        # (`faq._kept`), "do the guests we invite need a paid license?" (`faq._licences`), "we can't delete
+        # our old tenant, Azure DevOps's application is in it" (`faq._deleting`).
+        recognised = (
+            _kept.TOPIC
+            if _kept.asks_what_happens_to_their_work(text)
+            else _licences.TOPIC
+            if _licences.asks_whether_guests_need_one(text)
+            else _deleting.TOPIC
+            if _deleting.asks_about_deleting_its_directory(reading)
+            else None
+        )
+        if recognised is not None and recognised in knowledge.topics:
+            answer = self._answered(knowledge, recognised, 1.0, Ranking([], 0.0), context)
+            return self._rated(answer, question)
         # "who are you?" (known before ranking, which it does not need), or nothing asked yet ("", "?!",
         # "hey bot"): what the bot is, and starting points.
         ranking = None if reading.about_the_bot else self._rank(knowledge, reading, text, in_migration=inside)
