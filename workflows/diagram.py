@@ -19,8 +19,9 @@ Generated from `workflows/machine.py` by `python -m workflows.diagram`; do not e
 Every transition is recorded in the audit trail with who, when, and the states before and after.
 
 Two triggers record what Microsoft reports, never a command: `found_connected` (a prerequisite check finds
-the organization already on the target tenant) and `connected_outside_approval` (the connection watch, which
-looks at every migration from `planned` to `connecting`, or an admin's `check-connection`, finds it on the
+the organization already on the target tenant before anything was planned: connected before the migration
+began) and `connected_outside_approval` (the connection watch, which looks at every migration from `planned`
+to `connecting`, an admin's `check-connection`, or a prerequisite check once a plan exists, finds it on the
 tenant although no approval let it connect: someone clicked *Connect* in the portal early). The latter is
 audited by the bot with `approved_by: null` and the state it came from, voids a pending approval, and tells
 every admin at once, in the channel and by direct message, who is locked out now, whom to map by hand and

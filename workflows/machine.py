@@ -71,7 +71,8 @@ BEFORE_CONNECTING = (
 )
 """Resting states short of the portal step: the connection watch looks at them too, because someone may
 click Connect in the portal without waiting for the bot (`CONNECTED_OUTSIDE_APPROVAL`). The busy states
-need no look: each step ends in a prerequisite check, which finds the connection (`found_connected`)."""
+need no look: each step ends in a prerequisite check, which finds the connection (`CONNECTED_OUTSIDE_APPROVAL`
+too once a plan exists, `found_connected` for an organization connected before anything was planned)."""
 CONNECTED_OUTSIDE_APPROVAL = "connected_outside_approval"
 """The connection watch (or `check-connection`) saw the organization on the target directory before any
 approval let it connect: an event Microsoft reports, never a command, and audited as such."""
@@ -86,7 +87,14 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "prerequisites_failed", "source": "checking_prerequisites", "dest": "blocked"},
     # Microsoft says the organization is connected to the tenant already (someone clicked Connect in
     # the portal): no approval or portal step is left, whatever the prerequisites of that click say.
-    {"trigger": "found_connected", "source": "checking_prerequisites", "dest": "connected"},
+    # Found so before anything was planned, it was connected before the migration began; once a plan
+    # exists, it is a click no approval let happen (`CONNECTED_OUTSIDE_APPROVAL`, below), which alarms.
+    {
+        "trigger": "found_connected",
+        "source": "checking_prerequisites",
+        "dest": "connected",
+        "conditions": "nothing_planned",
+    },
     {
         "trigger": "recheck",
         "source": ["planned", "blocked", "waiting_for_invite_settings", "awaiting_approval"],
@@ -128,6 +136,13 @@ TRANSITIONS: list[dict[str, Any]] = [
     # Someone clicked Connect in the portal without (or before) an approval: people are locked out now,
     # so the migration goes on with the to-do lists. Microsoft reports it; no command of the bot's does it.
     {"trigger": CONNECTED_OUTSIDE_APPROVAL, "source": list(BEFORE_CONNECTING), "dest": "connected"},
+    # The same click, found by a step's own prerequisite check (a `resume`, the end of an `invite`...).
+    {
+        "trigger": CONNECTED_OUTSIDE_APPROVAL,
+        "source": "checking_prerequisites",
+        "dest": "connected",
+        "unless": "nothing_planned",
+    },
     {"trigger": "notify", "source": "connected", "dest": "users_notified"},
     {"trigger": "billing_confirmed", "source": "users_notified", "dest": "billing_checked"},
     {"trigger": "complete", "source": "billing_checked", "dest": "completed"},
@@ -385,6 +400,9 @@ class MigrationFlow:
     def only_invitations_fail(self, event: EventData) -> bool:
         return bool(self.row.plan_fingerprint) and only_invitations_fail(self.row.plan)
 
+    def nothing_planned(self, event: EventData) -> bool:
+        return self.row.plan is None
+
     def step_abandoned(self, event: EventData) -> bool:
         return self.row.updated_at + self.step_lease <= self.now
 
@@ -434,6 +452,11 @@ _GUARD_REASONS = {
     "request_approval_anyway": "a prerequisite other than the guest invitations fails; fix it, then run"
     " `recheck`.",
     "resume": "no interrupted step to resume (it may still be running); look at `status` in a minute.",
+    # Never shown to anyone: the prerequisite check fires whichever of the two fits (`apply_plan`).
+    "found_connected": "a plan was made, so the connection came without an approval: it is recorded as"
+    " connected outside the approval.",
+    CONNECTED_OUTSIDE_APPROVAL: "nothing was planned yet: the organization was connected before the"
+    " migration began.",
     **dict.fromkeys(
         ("invitations_sent", "invite_denied", "fail", "interrupt"),
         "the invitations do not know which connected step they began in; look at `status`.",

@@ -96,6 +96,17 @@ def started(chat: Chat, starter: str = DANA) -> list[Outgoing]:
     return replayed(chat, ("started", starter), lambda: chat.say(starter, f"/aad start {ORG} fabrikam.com"))
 
 
+def failed_recheck(chat: Chat, box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started, then a `recheck` that Microsoft Graph failed (retries and all, without waiting): the
+    migration rests in `failed`, with a plan."""
+    started(chat)
+    monkeypatch.setattr(chat.runtime.microsoft.session, "_sleep", lambda seconds: None)
+    box.set_faults(rate_500=1.0, hosts=["graph.microsoft.com"])
+    chat.say(DANA, "recheck")
+    box.set_faults()
+    assert chat.state() == "failed"
+
+
 def approved(chat: Chat, starter: str = DANA, approver: str = LEE) -> list[Outgoing]:
     """Started, everyone invited, the plan approved by another admin: what the approval answered."""
 

@@ -12,7 +12,7 @@ import pytest
 from bot.conversation import help_views
 from bot.conversation.messages import Actions, Outgoing
 from sandbox import Sandbox
-from tests.bot.conftest import DANA, ORG, Chat, started, text_of
+from tests.bot.conftest import DANA, ORG, Chat, failed_recheck, started, text_of
 from tests.bot.test_guest_starter_taken_over import START, dana_a_guest, flat
 
 
@@ -47,12 +47,7 @@ def test_blocked_help_gives_the_blocks_fix_then_recheck(
 def test_failed_help_gives_its_fix_and_resume(
     chat: Chat, box: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started(chat)
-    monkeypatch.setattr(chat.runtime.microsoft.session, "_sleep", lambda seconds: None)
-    box.set_faults(rate_500=1.0, hosts=["graph.microsoft.com"])
-    chat.say(DANA, "recheck")
-    box.set_faults()
-    assert chat.state() == "failed"
+    failed_recheck(chat, box, monkeypatch)
     helped = chat.say(DANA, "help")
     assert _line(helped) == (
         f"{ORG} (failed): to move on: If it names something you typed (the organization or the tenant),"

@@ -53,11 +53,13 @@ GUARDED_ENTRIES = {
     "awaiting_approval": {("planned", "request_approval")},
     "connecting": {("awaiting_approval", "approve")},
     # The ways around the approval: Microsoft already reports the organization on the tenant, found by the
-    # checks or by the connection watch (someone clicked Connect in the portal, approved or not).
+    # checks before anything was planned, or by the connection watch or a check once a plan exists (someone
+    # clicked Connect in the portal, approved or not: every admin is alarmed).
     "connected": {
         ("connecting", "connection_confirmed"),
         ("checking_prerequisites", "found_connected"),
         *((state, "connected_outside_approval") for state in _SHORT_OF_THE_PORTAL_STEP),
+        ("checking_prerequisites", "connected_outside_approval"),
         *_BACK_FROM_INVITING,
     },
     "inviting_after_connecting": {
@@ -115,13 +117,17 @@ rows = st.builds(
 )
 
 
-def _row(state: str, *, idle: timedelta = timedelta(0), previous: str | None = None) -> Migration:
+def _row(
+    state: str, *, idle: timedelta = timedelta(0), previous: str | None = None, planned: bool = False
+) -> Migration:
     return Migration(
         id=7,
         organization="fabrikam",
         tenant_id="t",
         state=state,
         previous_state=previous,
+        plan=_plan("pass") if planned else None,
+        plan_fingerprint="abc123" if planned else None,
         started_by_id=ACTOR[0],
         started_by_email=ACTOR[1],
         started_by_name=ACTOR[2],
@@ -142,6 +148,11 @@ def _passing_plan(row: Migration) -> bool:
 
 @given(row=rows, triggers=st.lists(st.sampled_from(TRIGGERS), min_size=1, max_size=12))
 @example(row=_row("checking_prerequisites"), triggers=["found_connected", "invite", "invitations_sent"])
+@example(
+    row=_row("checking_prerequisites", planned=True),
+    triggers=["found_connected", "connected_outside_approval"],
+)
+@example(row=_row("checking_prerequisites"), triggers=["connected_outside_approval", "found_connected"])
 @example(row=_row("awaiting_approval"), triggers=["connected_outside_approval", "approve", "notify"])
 @example(row=_row("failed"), triggers=["connected_outside_approval", "cancel", "resume"])
 @example(row=_row("users_notified"), triggers=["invite", "fail", "invite", "invite_denied", "cancel"])
@@ -176,6 +187,10 @@ def test_every_move_is_allowed_guarded_and_audited_and_every_refusal_changes_not
         assert (source, trigger) in GUARDED_ENTRIES.get(dest, {(source, trigger)}), (source, trigger, dest)
         if trigger == "request_approval":
             assert passing
+        if (source, trigger) == ("checking_prerequisites", "found_connected"):
+            assert row.plan is None, "found connected once a plan exists would skip the alarm"
+        if (source, trigger) == ("checking_prerequisites", "connected_outside_approval"):
+            assert row.plan is not None
         if trigger == "resume":
             assert (source in {"failed", "interrupted"} and dest == before[1]) or (
                 source in {*BUSY_STATES, "inviting_after_connecting"} and dest == source and idle
@@ -424,6 +439,39 @@ def test_no_sequence_of_the_bots_own_triggers_reaches_connected_without_an_appro
         *REPORTED_BY_MICROSOFT,
         *(trigger for _, trigger in _BACK_FROM_INVITING),
     }
+
+
+@given(row=rows, triggers=st.lists(st.sampled_from(TRIGGERS), min_size=1, max_size=12))
+@example(
+    row=_row("failed", previous="checking_prerequisites", planned=True),
+    triggers=["resume", "found_connected"],
+)
+@example(row=_row("inviting", planned=True), triggers=["invitations_sent", "found_connected"])
+@example(row=_row("awaiting_approval", planned=True), triggers=["recheck", "found_connected"])
+def test_once_something_was_planned_only_an_approval_or_the_alarm_reaches_connected(
+    row: Migration, triggers: list[str]
+) -> None:
+    """fix81: a `resume`'s prerequisite check (or any check once a plan existed) recorded a click in the
+    portal as `found_connected`, as if all were fine, and nobody was alarmed. Once something was planned,
+    `connected` comes only after an approval (`connection_confirmed`) or as the alarm's own event."""
+    row = _fresh(row)
+    if row.plan is None:
+        row.plan, row.plan_fingerprint = _plan("pass"), "abc123"
+    flow = MigrationFlow(row, Session(), actor=ACTOR, now=NOW, step_lease=LEASE)  # type: ignore[arg-type]
+    for trigger in triggers:
+        source = row.state
+        try:
+            flow.fire(trigger)
+        except WorkflowError:
+            continue
+        if row.state == "connected" and source != "connected":
+            assert trigger != "found_connected"
+            assert (source, trigger) in {
+                ("connecting", "connection_confirmed"),
+                *((state, "connected_outside_approval") for state in _SHORT_OF_THE_PORTAL_STEP),
+                ("checking_prerequisites", "connected_outside_approval"),
+                *_BACK_FROM_INVITING,
+            }
 
 
 def test_once_connected_no_path_leads_back_to_cancelling_or_the_portal_step() -> None:

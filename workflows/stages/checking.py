@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from storage import ActiveMigration, Approval, Migration
+from storage import ActiveMigration, Approval, AuditEntry, Migration
 from workflows import _plan_codec, notices
 from workflows.arguments import tenant_name
 from workflows.decisions import replan
@@ -20,7 +20,14 @@ from workflows.plan_connector import TAKE_OVER
 from workflows.results import Actor, ConnectionResult, MigrationStatus, Rechecked
 from workflows.stages import redeem_links
 from workflows.stages.approval_lapse import expire_due, pending, void_pending
-from workflows.stages.connecting import check_connection, may_not_connect
+from workflows.stages.connecting import (
+    AdminsTold,
+    admins_to_tell,
+    alarm,
+    check_connection,
+    found_outside_approval,
+    may_not_connect,
+)
 from workflows.stages.unit import Context, Unit, audit, commit, failing_on_error, find, note, status, step
 
 _ORGANIZATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
@@ -156,8 +163,9 @@ def connect_as_me(ctx: Context, organization: str | None, actor: Actor) -> Reche
             note(unit, actor, "connect_as_me", {"from": connector_of(row), "to": actor.email})
             voided = void_pending(unit, f"{actor.name or actor.email} took over connecting")
             unit.flow.fire("recheck")
-        check_prerequisites(unit, snapshot, actor.email)
-        return Rechecked(status(session, unit.row), voided=tuple(a.id for a in voided if a.id is not None))
+        connection = check_prerequisites(unit, snapshot, actor.email)
+        voided_ids = tuple(a.id for a in voided if a.id is not None)
+        return Rechecked(status(session, unit.row), voided=voided_ids, connection=connection)
 
 
 def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
@@ -185,8 +193,9 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
                 return Rechecked(status(session, unit.row), kept=waiting[0].id)
             voided = void_pending(unit, "the re-check found the plan or its checks changed")
             unit.flow.fire("recheck")
-        check_prerequisites(unit, snapshot)
-        return Rechecked(status(session, unit.row), voided=tuple(a.id for a in voided if a.id is not None))
+        connection = check_prerequisites(unit, snapshot)
+        voided_ids = tuple(a.id for a in voided if a.id is not None)
+        return Rechecked(status(session, unit.row), voided=voided_ids, connection=connection)
 
 
 def _connected_in_the_portal(ctx: Context, organization: str | None) -> ConnectionResult | None:
@@ -230,15 +239,16 @@ def _store_read(unit: Unit, snapshot: DirectorySnapshot) -> None:
 
 def check_prerequisites(
     unit: Unit, snapshot: DirectorySnapshot | None = None, connector: str | None = None
-) -> None:
-    """In `checking_prerequisites`: snapshot and plan, then planned, blocked or failed; commits, with the
-    start's summary when this is the first result (an idempotent notice: told once however often).
+) -> ConnectionResult | None:
+    """In `checking_prerequisites`: snapshot and plan, then planned, blocked, connected or failed; commits,
+    with the start's summary when this is the first result (an idempotent notice: told once however often).
     `snapshot`: both sides as just read, if they were; `connector`: who the checks are for, if not
-    `connector_of` the migration."""
+    `connector_of` the migration. Connected in the portal once a plan existed: the alarm it recorded."""
     row, microsoft = unit.row, unit.ctx.microsoft
     unit.flow.now = unit.ctx.now()
     connector = connector or connector_of(row)
     first = row.plan is None  # no check has got as far as a plan yet: the start's summary is still owed
+    connection = None
     with failing_on_error(unit, "prerequisite checks"):
         try:
             if snapshot is None:
@@ -252,19 +262,31 @@ def check_prerequisites(
             )
             unit.flow.fire("fail", details={"error": str(error)})
         else:
+            # Every admin hears of a click in the portal that no approval let happen: their list is read
+            # here, before this check writes anything, so that no transaction waits on Azure DevOps.
+            outside = snapshot.already_connected and not first
+            told = admins_to_tell(unit.ctx, row) if outside else None
             _store_read(unit, snapshot)
-            apply_plan(unit, plan, connected=snapshot.already_connected)
+            connection = apply_plan(unit, plan, connected=snapshot.already_connected, told=told)
         if first:
             notices.started(unit.session, row, status(unit.session, row), unit.flow.now)
         commit(unit)
+    return connection
 
 
-def apply_plan(unit: Unit, plan: Plan, *, connected: bool) -> None:
-    """Store the plan and move on: connected when Microsoft says so, else planned or blocked."""
+def apply_plan(
+    unit: Unit, plan: Plan, *, connected: bool, told: AdminsTold | None = None
+) -> ConnectionResult | None:
+    """Store the plan and move on: connected when Microsoft says so, else planned or blocked. Connected once
+    a plan existed, no approval let it happen: recorded as the watch records it, and every admin alarmed
+    (`told`: whom, read before the transaction began; read now if not); that alarm is returned."""
     row = unit.row
-    _store_plan(unit, plan)
     details = {"fingerprint": plan.fingerprint, "counts": plan.counts}
-    if connected:
+    outside = None
+    if connected and row.plan is not None:
+        came_from, approval_id = _step_came_from(unit)
+        outside = found_outside_approval(unit, came_from, approval_id, details)
+    elif connected:
         row.blocked_reason = row.blocked_fix = None
         unit.flow.fire("found_connected", details={**details, "tenant_id": row.tenant_id})
     elif plan.failed_checks:
@@ -276,6 +298,30 @@ def apply_plan(unit: Unit, plan: Plan, *, connected: bool) -> None:
     else:
         row.blocked_reason = row.blocked_fix = None
         unit.flow.fire("prerequisites_passed", details=details)
+    _store_plan(unit, plan)  # after the move: `found_connected` is for a migration nothing was planned for
+    if outside is None:
+        return None
+    return alarm(unit, outside, told if told is not None else admins_to_tell(unit.ctx, row))
+
+
+def _step_came_from(unit: Unit) -> tuple[str, int | None]:
+    """Where the migration rested before the step that ends in this check (a resumed one: failed or
+    interrupted), and the approval request it voided on the way, if it says so (a final approval that
+    found the organization connected)."""
+    entered = unit.session.exec(
+        select(AuditEntry)
+        .where(
+            AuditEntry.migration_id == unit.row.id,
+            AuditEntry.state_after == "checking_prerequisites",
+            col(AuditEntry.state_before) != "checking_prerequisites",
+        )
+        .order_by(col(AuditEntry.id).desc())
+        .limit(1)
+    ).first()
+    if entered is None or entered.state_before is None:
+        return unit.row.state, None
+    approval_id = entered.details.get("approval_id")
+    return entered.state_before, approval_id if isinstance(approval_id, int) else None
 
 
 def _store_plan(unit: Unit, plan: Plan) -> None:

@@ -3,6 +3,7 @@ Connecting a directory has no public API, so the bot guides the click and verifi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime
@@ -11,7 +12,13 @@ from storage import Approval, Migration
 from workflows import _plan_codec, notices, step_log
 from workflows.directory import MSA_TENANT_ID, DirectorySnapshot, MicrosoftError
 from workflows.errors import ConflictError, WorkflowError
-from workflows.machine import CONNECTED_OUTSIDE_APPROVAL, CONNECTED_UNFINISHED, describe_state
+from workflows.machine import (
+    CONNECTED_OUTSIDE_APPROVAL,
+    CONNECTED_UNFINISHED,
+    CONNECTION_WATCHED,
+    describe_state,
+    refusal,
+)
 from workflows.plan import Check
 from workflows.plan_connector import connector_checks
 from workflows.results import (
@@ -45,7 +52,7 @@ def check_connection(
     that missed one of them for want of time would never reach them.
     """
     try:
-        # The read happens between two transactions: a slow answer (minutes with its retries) holds no
+        # The reads happen between two transactions: a slow answer (minutes with its retries) holds no
         # database connection, and the second decides on the state it finds then.
         with (
             ctx.database.session() as session,
@@ -53,8 +60,10 @@ def check_connection(
         ):
             if (already := _already_connected_or_refuse(unit)) is not None:
                 return already
-            organization = unit.row.organization
+            looked_at = unit.row
+        organization = looked_at.organization
         observed = _tenant_of(ctx, organization, read_by)
+        read = admins_to_tell(ctx, looked_at) if _tells_admins(looked_at, observed) else None
         with (
             ctx.database.session() as session,
             step(ctx, session, organization, BOT, "connection_confirmed") as unit,
@@ -64,19 +73,13 @@ def check_connection(
             row = unit.row
             approved = row.state == "connecting"
             on_target = observed.casefold() == row.tenant_id.casefold()
+            told = _told_now(ctx, row, observed, read)  # before the state moves on
             if on_target and approved:
                 unit.flow.fire("connection_confirmed", details={"tenant_id": observed})
             outside = _connected_outside_approval(unit, observed) if on_target and not approved else None
             result = _result(row, observed, status(session, row), outside)
             if result.outcome == "connected" or (result.outcome == "other-tenant" and approved):
-                admins, unlisted = _told_privately(ctx, row, result)
-                first = notices.connection(
-                    session, row, result, unit.flow.now, admins=admins, unlisted=unlisted
-                )
-                if first and result.outcome == "other-tenant":
-                    step_log.warned(session, result.message)
-                directly = (*admins, *(() if row.channel_id else (row.started_by_email,)))
-                result = replace(result, noticed=first, told_privately=directly if first else ())
+                result = _tell(unit, result, told)
     except ConflictError:
         now_status = current_status(ctx, organization)
         if now_status.state != "connected":
@@ -89,38 +92,100 @@ def _already_connected_or_refuse(unit: Unit) -> ConnectionResult | None:
     row = unit.row
     if row.state in CONNECTED_STATES:
         return ConnectionResult("connected", row.tenant_id, status(unit.session, row), "")
-    trigger = "connection_confirmed" if row.state == "connecting" else CONNECTED_OUTSIDE_APPROVAL
-    unit.flow.require(trigger, command="check-connection")
+    if row.state not in CONNECTION_WATCHED:  # a step runs (it ends in a check that finds any connection)
+        raise refusal(row.state, "check-connection")
     return None
 
 
-def _told_privately(ctx: Context, row: Migration, result: ConnectionResult) -> tuple[tuple[str, ...], str]:
-    """Who hears the connection by direct message too: each admin, when nobody approved it (it locks people
-    out at once), when the notice names people (their names are their addresses, so a channel only counts
-    them), or when the migration was started in a direct message. Should Azure DevOps not list the admins
-    just now, whoever started it (the state has moved on: no later look would tell them), and why."""
-    names_people = result.outcome == "connected" and bool(
-        result.outside_approval or (result.to_map is not None and result.to_map.count)
-    )
-    if not (names_people or not row.channel_id):
+AdminsTold = tuple[tuple[str, ...], str]
+"""Who hears a connection notice by direct message, and, if Azure DevOps could not list the admins, the
+bot's sentence saying so."""
+
+
+def _tells_admins(row: Migration, observed: str) -> bool:
+    """Whether a look that finds `observed` tells each admin by direct message too: when nobody approved the
+    connection (it locks people out at once), when the notice names people (their names are their
+    addresses, so a channel only counts them), or when the migration was started in a direct message."""
+    approved = row.state == "connecting"
+    if observed.casefold() == row.tenant_id.casefold():
+        plan = _plan_codec.decode(row.plan or {}) if approved else None
+        return not approved or not row.channel_id or bool(plan and ToMap.of(plan).count)
+    return observed != MSA_TENANT_ID and approved and not row.channel_id
+
+
+def _told_now(ctx: Context, row: Migration, observed: str, read: AdminsTold | None) -> AdminsTold:
+    """Whom the look's notice goes to privately, from the list `read` outside any transaction; read here only
+    when the migration moved on between the look's two transactions (approved, or moved to a channel)."""
+    if not _tells_admins(row, observed):
         return (), ""
+    return read if read is not None else admins_to_tell(ctx, row)
+
+
+def admins_to_tell(ctx: Context, row: Migration) -> AdminsTold:
+    """Each admin; should Azure DevOps not list them just now, whoever started the migration (the state
+    moves on with the notice: no later look would tell them), and why."""
     try:
         return ctx.admins.emails(row.organization), ""
     except WorkflowError as error:
         return (row.started_by_email,), str(error)
 
 
-def _connected_outside_approval(unit: Unit, observed: str) -> OutsideApproval:
+def _tell(unit: Unit, result: ConnectionResult, told: AdminsTold) -> ConnectionResult:
+    """The notice of what a look found, recorded with it: to the channel, and to `told` by direct message."""
+    row = unit.row
+    admins, unlisted = told
+    first = notices.connection(unit.session, row, result, unit.flow.now, admins=admins, unlisted=unlisted)
+    if first and result.outcome == "other-tenant":
+        step_log.warned(unit.session, result.message)
+    directly = (*admins, *(() if row.channel_id else (row.started_by_email,)))
+    return replace(result, noticed=first, told_privately=directly if first else ())
+
+
+def found_outside_approval(
+    unit: Unit, came_from: str, approval_id: int | None, details: Mapping[str, object]
+) -> OutsideApproval:
+    """A prerequisite check, once a plan existed, found the organization on the target tenant: the click in
+    the portal the watch would have found, recorded the same way, by the bot (whoever ran the step did not
+    connect it). `came_from`: where the migration rested before the step that ends in this check;
+    `approval_id`: a request that step voided on the way."""
+    flow = unit.flow
+    ran_the_step, flow.actor = flow.actor, (BOT.id, BOT.email, BOT.name)
+    try:
+        return _connected_outside_approval(unit, unit.row.tenant_id, came_from, approval_id, details)
+    finally:
+        flow.actor = ran_the_step
+
+
+def alarm(unit: Unit, outside: OutsideApproval, told: AdminsTold) -> ConnectionResult:
+    """Every admin hears at once of a click found by a prerequisite check (`found_outside_approval`), with
+    the plan it stored: who is locked out now, whom to map by hand."""
+    row = unit.row
+    return _tell(unit, _result(row, row.tenant_id, status(unit.session, row), outside), told)
+
+
+def _connected_outside_approval(
+    unit: Unit,
+    observed: str,
+    came_from: str | None = None,
+    approval_id: int | None = None,
+    details: Mapping[str, object] | None = None,
+) -> OutsideApproval:
     """Someone clicked Connect in the portal before any approval let them: recorded as its own event,
     which says nobody approved it; a request still waiting is void, as there is nothing left to approve."""
     row = unit.row
-    before = row.state
+    before = came_from or row.state
     voided = approval_lapse.void_pending(unit, "the organization was connected in the portal meanwhile")
-    waiting = voided[0].id if voided else None
+    waiting = voided[0].id if voided else approval_id
     row.blocked_reason = row.blocked_fix = None  # what held it back no longer matters: it is connected
     unit.flow.fire(
         CONNECTED_OUTSIDE_APPROVAL,
-        details={"tenant_id": observed, "approved_by": None, "state_before": before, "approval_id": waiting},
+        details={
+            **(details or {}),
+            "tenant_id": observed,
+            "approved_by": None,
+            "state_before": before,
+            "approval_id": waiting,
+        },
     )
     return OutsideApproval(before, waiting)
 

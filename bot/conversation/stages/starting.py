@@ -41,6 +41,8 @@ class Starting(Stage):
 
     def _connect_as_me(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         rechecked = self._desk.service.connect_as_me(command.arg(0), actor)
+        if rechecked.connection is not None:  # the check found a click in the portal: the watch's alarm
+            return connection_answer(rechecked.connection, self._desk.outbox.flush(), actor, channel)
         took = f"You are the one who connects {rechecked.status.organization} now: the checks are for you."
         told = self._desk.told(rechecked.status)
         checked = starting_views.checked(rechecked.status, told, rechecked, in_channel=channel is not None)
@@ -116,7 +118,8 @@ class Starting(Stage):
     def _resume(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         line = ProgressLine(self._desk.outbox, channel)  # an invite or removal resumed goes on with its line
         resumed = self._desk.service.resume(command.arg(0), actor, line)
-        return [starting_views.checked(resumed, in_channel=channel is not None)]
+        # with what the step recorded for others: a click in the portal it found is every admin's alarm
+        return [starting_views.checked(resumed, in_channel=channel is not None), *self._desk.outbox.flush()]
 
     def _rehearse(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         organization, tenant = command.arg(0), command.arg(1)
