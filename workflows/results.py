@@ -70,8 +70,8 @@ class Rechecked:
     voided: tuple[int, ...] = ()
     """The pending approvals the re-check voided: the plan or its checks changed."""
     connection: ConnectionResult | None = None
-    """The watch's look, when it recorded the organization connected (a click in the portal): then no
-    re-check."""
+    """The alarm of a click in the portal: recorded by the watch's look (then no re-check), or by the
+    re-check itself once a plan existed."""
 
 
 @dataclass(frozen=True)
