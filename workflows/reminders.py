@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from storage import WITHOUT_PLAN, AffectedUser, Database, Migration, Reminder, SignInWatch, TodoItem
 from storage.outbox import enqueue, enqueue_all
-from workflows import waiting
+from workflows import invitation_wait, waiting
 from workflows._views import item_payload
 from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
@@ -125,6 +125,8 @@ class Reminders:
             if row.state in CLOSED_STATES:
                 return self._end(session, reminder, "stopped")
             now = self._now()
+            if reminder.kind == invitation_wait.WAIT_OVER:  # at any hour: the admin ran `invite` minutes ago
+                return invitation_wait.fire(session, reminder, row, now)
             opens = next_working_moment(now, zone(reminder.time_zone), self._settings.working_hours)
             if opens > now:  # overdue after downtime, at night there: wait for the working morning
                 reminder.next_at = opens

@@ -163,6 +163,38 @@ def _invitations_named(result: InviteResult) -> list[Block]:
     return blocks
 
 
+def invitation_wait_over(
+    *, organization: str, count: int, people: Sequence[str], command: str, state: str
+) -> Message:
+    """Invitations whose answer Microsoft never gave: the wait in which its directory search may not show
+    their guests is over (`workflows.invitation_wait`), so the word that runs the invitations (`command`:
+    `invite` or `resume`; empty while neither fits, the migration being `state`) now sends each their link
+    or their invitation. `people`: who, for an admin alone; a channel reads how many."""
+    invitations = "1 invitation" if count == 1 else f"{count:,} invitations"
+    heading = f"The wait for {invitations} of {organization} is over"
+    who = f" (to {lists.names(people)})" if people else ""
+    lost = (
+        f"Microsoft never answered {invitations} sent for {organization}, so {'it' if count == 1 else 'they'}"
+        f" may have gone out{who}. For ten minutes its directory search might not have shown the new guests,"
+        " and that time is over."
+    )
+    does = (
+        "it looks for each of them in the directory, sends a guest it finds their own link to accept, with"
+        " no second email, and invites whoever it does not find. Until then they may have no invitation to"
+        " accept."
+    )
+    if not command:
+        then = (
+            f"`invite` does not fit while the migration is {state}: `status {organization}` says what comes"
+            f" first. Then run `invite {organization}`: {does}"
+        )
+        return Message(heading, (Heading(heading), Text(lost), Text(then)))
+    label = "Resume" if command == "resume" else "Invite missing users"
+    now = f"Run `{command} {organization}` now: {does}"
+    button = Button(label, command, organization, "primary")
+    return Message(heading, (Heading(heading), Text(lost), Text(now), Actions((button,))))
+
+
 def advance_notice_dm(
     *, organization: str, tenant: str, name: str, when: str, lines: Sequence[str]
 ) -> Message:

@@ -19,7 +19,7 @@ from bot.conversation.messages import Channel, DirectMessage, Message, greeting_
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import Envelope
 from storage import OutboundMessage
-from workflows import notices
+from workflows import invitation_wait, notices
 from workflows._codec import decode
 from workflows.results import (
     Actor,
@@ -174,6 +174,14 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 name=_name(payload),
                 title=str(payload["title"]),
                 account=str(payload.get("account") or "work account"),  # queued before it was said
+            )
+        case invitation_wait.WAIT_OVER_MESSAGE:
+            rendered = preparing_views.invitation_wait_over(
+                organization=payload["organization"],
+                count=int(payload["count"]),
+                people=[str(address) for address in payload["people"]],
+                command=str(payload["command"]),
+                state=str(payload["state"]),
             )
         case "billing_moved":
             rendered = reminder_views.billing_moved(

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
+from bot.conversation.messages import DirectMessage, Outgoing
 from sandbox import Sandbox, parse_scenario
-from storage import Database, Invitation
-from tests.bot.conftest import DANA, ORG, Chat, text_of
+from storage import Database, Invitation, Migration, OutboundMessage, Reminder
+from tests.bot.conftest import DANA, LEE, ORG, Chat, text_of
 from tests.fakes.runtimes import runtime_on
+from workflows import invitation_wait
 
 ERIN, FRANK = "erin.eng@gmail.com", "frank.f@outlook.com"
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -144,3 +146,87 @@ def test_the_person_whose_answer_was_lost_hears_it_may_have_gone_out(chat: Chat)
         " Microsoft's page: https://learn.microsoft.com/entra/external-id/redemption-experience To reach a"
         " person, press Ask an admin"
     )
+
+
+def _wait_over(outgoing: list[Outgoing]) -> list[Outgoing]:
+    return [message for message in outgoing if message.message.summary.startswith("The wait for ")]
+
+
+def _flat(outgoing: Outgoing) -> str:
+    return " ".join(text_of([outgoing]).split())
+
+
+def test_when_the_wait_is_over_the_admin_who_ran_invite_hears_it_once_and_its_button_invites(
+    chat: Chat, moment: Moment
+) -> None:
+    """Nothing else runs `invite` again: without a word when the wait is over, Erin might never get her
+    link (or her invitation, if none went out) before the switch."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    chat.say(DANA, f"invite {ORG}")  # in the channel: who goes to Dana alone, and so does the end of the wait
+    watch = chat.runtime.conversation.watch
+    moment.now += timedelta(minutes=9, seconds=59)
+    assert _wait_over(watch()) == []
+
+    moment.now += timedelta(seconds=1)
+    (told,) = _wait_over(watch())
+    assert told.to == DirectMessage(DANA)
+    assert _flat(told) == (
+        f"THE WAIT FOR 1 INVITATION OF {ORG.upper()} IS OVER"
+        f" Microsoft never answered 1 invitation sent for {ORG}, so it may have gone out (to {ERIN}). For ten"
+        " minutes its directory search might not have shown the new guests, and that time is over."
+        f" Run `invite {ORG}` now: it looks for each of them in the directory, sends a guest it finds their"
+        " own link to accept, with no second email, and invites whoever it does not find. Until then they may"
+        f" have no invitation to accept. [Invite missing users: `invite {ORG}`]"
+    )
+    moment.now += timedelta(hours=1)
+    assert _wait_over(watch()) == []  # once
+
+    invited = chat.click(DANA, [told], "Invite missing users")
+    assert text_of(invited).splitlines()[1].strip() == "1 invited, 1 invited earlier."
+    assert _emails(chat) == {ERIN: 1, FRANK: 1}
+    assert _claim(chat, ERIN).status == "sent"
+
+
+def test_an_invite_after_the_wait_and_before_the_look_leaves_nothing_to_say(chat: Chat, moment: Moment) -> None:
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])
+    _summary(chat)
+    moment.now += timedelta(minutes=10)
+    assert _summary(chat) == "1 invited, 1 invited earlier."
+    assert _wait_over(chat.runtime.conversation.watch()) == []
+
+
+def test_a_lost_answer_after_another_waits_for_the_newest_and_is_told_once_more(
+    chat: Chat, moment: Moment
+) -> None:
+    """Lee's `invite` once the wait is over finds nobody and invites Erin again, and that answer is lost
+    too: a wait of its own begins, and its end is his to hear."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])
+    _summary(chat)
+    moment.now += timedelta(minutes=10)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])
+    chat.say(LEE, f"invite {ORG}")
+    watch = chat.runtime.conversation.watch
+    moment.now += timedelta(minutes=9, seconds=59)
+    assert _wait_over(watch()) == []
+    moment.now += timedelta(seconds=1)
+    (told,) = _wait_over(watch())
+    assert told.to == DirectMessage(LEE)
+
+
+def test_two_processes_finding_the_wait_over_at_once_tell_it_once(chat: Chat, moment: Moment) -> None:
+    """Replicas on one database both read the schedule due; the one that commits second finds its version
+    gone and queues nothing."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])
+    _summary(chat)
+    moment.now += timedelta(minutes=10)
+    database = chat.runtime.database
+    due = select(Reminder, Migration).join(Migration, col(Migration.id) == Reminder.migration_id)
+    with database.session() as first, database.session() as second:
+        first_reads, second_reads = first.exec(due).one(), second.exec(due).one()
+        assert invitation_wait.fire(second, *second_reads, moment()) == 1
+        assert invitation_wait.fire(first, *first_reads, moment()) == 0
+    with database.session() as session:
+        told = session.exec(
+            select(OutboundMessage).where(OutboundMessage.kind == invitation_wait.WAIT_OVER_MESSAGE)
+        ).all()
+    assert [(message.recipient, message.payload["people"]) for message in told] == [(DANA, [ERIN])]

@@ -24,13 +24,22 @@ invitation safe then: if the lost call did nothing, it would make the guest with
 person, who has to accept before the switch, would not know. So for `SEARCH_CATCHES_UP` after the lost
 answer nobody is invited again, and `invite` says when it will look; after it, the search is believed: the
 guest it shows gets their link alone, and someone it still does not show gets the invitation, and its first
-email. One email each either way, unless the search lags longer than that."""
+email. One email each either way, unless the search lags longer than that.
+
+Nobody would otherwise think of that `invite` once the wait is over, and the person, who has to accept before
+the switch, might never hear: each lost answer (re)opens the migration's `WAIT_OVER` schedule for the moment
+its search is believed, in the transaction that records it, and `workflows.invitation_wait` tells the admin
+when the wait is over."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from storage import Invitation
+from sqlalchemy import and_, case, update
+from sqlmodel import Session, col
+
+from storage import Invitation, Reminder
+from storage.inserts import insert_once
 from workflows.directory import (
     DirectoryUser,
     InvitePermissionDenied,
@@ -53,6 +62,15 @@ _UNFETCHED = "invited before the interruption; its link could not be fetched"
 
 _UNANSWERED = "no answer came, so the invitation may have gone out"
 
+WAIT_OVER = "invitation_wait"
+"""The `Reminder.kind` of a migration's wait for Graph's search: one schedule a migration, due when the
+newest lost answer's search is believed (`believed_at`)."""
+
+
+def wait_key(migration_id: int) -> str:
+    """The `Reminder.key` of the migration's `WAIT_OVER` schedule."""
+    return f"{WAIT_OVER}:{migration_id}"
+
 
 def unanswered(error: Unanswered) -> str:
     """What a `failed` claim records when Microsoft's answer never came: `invite` again looks first."""
@@ -71,20 +89,48 @@ def asked_unanswered(claim: Invitation) -> bool:
     )
 
 
-def too_soon(claim: Invitation, email: str, now: datetime) -> InvitationOutcome | None:
+def believed_at(claim: Invitation) -> datetime:
+    """When Graph's search is believed about the person of a claim whose answer was lost."""
+    return claim.updated_at + SEARCH_CATCHES_UP
+
+
+def too_soon(unit: Unit, claim: Invitation, email: str, now: datetime) -> InvitationOutcome | None:
     """For a claim whose answer was lost and whose guest the directory does not show: while its search may
-    not show them yet, the outcome that says so, with Microsoft asked nothing; None once it is believed (or
-    for any other claim)."""
-    if not asked_unanswered(claim) or now >= claim.updated_at + SEARCH_CATCHES_UP:
+    not show them yet, the outcome that says so (`unknown`), with Microsoft asked nothing; None once it is
+    believed (or for any other claim)."""
+    if not asked_unanswered(claim) or now >= believed_at(claim):
         return None
-    return unknown(claim, email)
+    return unknown(unit, claim, email)
 
 
-def unknown(claim: Invitation, email: str) -> InvitationOutcome:
-    """The outcome of a claim whose answer was lost: what is known, and when `invite` looks again."""
-    believed_at = claim.updated_at + SEARCH_CATCHES_UP
-    detail = f"{claim.result or _UNANSWERED}; run `invite` again after {hhmm(believed_at)} UTC"
+def unknown(unit: Unit, claim: Invitation, email: str) -> InvitationOutcome:
+    """The outcome of a claim whose answer was lost: what is known, and when `invite` looks again; the
+    admin hears when that is, once (`WAIT_OVER`, opened in the caller's transaction, which commits it)."""
+    believed = believed_at(claim)
+    _remind_when_believed(unit.session, claim.migration_id, believed, unit.ctx.now())
+    detail = f"{claim.result or _UNANSWERED}; run `invite` again after {hhmm(believed)} UTC"
     return InvitationOutcome(email, claim.display_name, "unanswered", detail)
+
+
+def _remind_when_believed(session: Session, migration_id: int, at: datetime, now: datetime) -> None:
+    """Open the migration's `WAIT_OVER` schedule for `at`, or again if it ended, or put it off to `at`:
+    it is due when the last of the waits is over, so that one `invite` settles them all. A plain UPDATE,
+    with no version read first: a tick firing the schedule at this moment loses its commit (its row's
+    version moved on) and reads the waits again at its next look, never this step its commit."""
+    key = wait_key(migration_id)
+    later = and_(col(Reminder.status) == "active", col(Reminder.next_at) > at)
+    reopened = session.connection().execute(
+        update(Reminder)
+        .where(col(Reminder.key) == key)
+        .values(
+            status="active",
+            next_at=case((later, col(Reminder.next_at)), else_=at),
+            version=col(Reminder.version) + 1,
+        )
+    )
+    if reopened.rowcount == 0:
+        schedule = Reminder(key=key, kind=WAIT_OVER, migration_id=migration_id, next_at=at, created_at=now)
+        insert_once(session, schedule, unique="key")
 
 
 def recover_link(

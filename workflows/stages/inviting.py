@@ -266,8 +266,9 @@ def _invite_one(
         if recovered is not None:
             return recovered
     elif claim is not None:  # nobody found: maybe nobody there yet, maybe the search lags behind
-        waiting = interrupted_invitations.too_soon(claim, email, now)
+        waiting = interrupted_invitations.too_soon(unit, claim, email, now)
         if waiting is not None:
+            commit(unit)
             return waiting
     if claim is None:
         assert row.id is not None
@@ -316,10 +317,12 @@ def _invite_one(
     except MicrosoftError as error:
         said = interrupted_invitations.unanswered(error) if isinstance(error, Unanswered) else str(error)
         claim.status, claim.result, claim.updated_at = "failed", said, unit.ctx.now()
-        commit(unit)
         if isinstance(error, Unanswered):
-            return interrupted_invitations.unknown(claim, email)
-        return InvitationOutcome(email, display_name, "failed", said)
+            outcome = interrupted_invitations.unknown(unit, claim, email)
+        else:
+            outcome = InvitationOutcome(email, display_name, "failed", said)
+        commit(unit)
+        return outcome
     claim.status, claim.result = "sent", invitation.status
     claim.invited_user_id = invitation.invited_user_id
     # Only the newest invitation's link: Microsoft documents it as the person's way in when the email
