@@ -100,6 +100,15 @@ class OwnInvitation(Protocol):
     def unconfirmed(self) -> bool:
         """Not sent as far as the bot knows, yet Microsoft's answer to sending it never came: it may have."""
 
+    @property
+    def unconfirmed_at(self) -> datetime | None:
+        """With `unconfirmed`: when Microsoft was asked for it, the time its email would have come."""
+
+    @property
+    def checked_from(self) -> datetime | None:
+        """With `unconfirmed`: from when Microsoft's directory shows whether it went out, so that the admins'
+        `invite` finds out."""
+
 
 class Announced(Protocol):
     """What the admins' advance notices told the asker of the connection's date (the bot passes

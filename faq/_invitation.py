@@ -177,6 +177,8 @@ def why_refused(context: AskerContext) -> str:
             f"Your list shows your invitation ticked as accepted: sign in with {invitation.address}. Refused?"
             f" {_accept_without_the_email(invitation)}, or ask an admin."
         )
+    if not invitation.sent and invitation.unconfirmed:
+        return f"{_may_have_gone_out(invitation, 'Yours')} {_CHECKED}"
     if not invitation.sent:
         return f"Your invitation has not been sent yet: {_ask_admins(context, 'send it (`invite`)')}."
     when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
@@ -193,6 +195,12 @@ def not_accepted_yet(context: AskerContext) -> str | None:
     invitation = context.invitation
     if invitation is None or invitation.accepted or phase_of(context.stage) != "after":
         return None
+    if not invitation.sent and invitation.unconfirmed:
+        return (
+            "First, the likely cause: until you have accepted your invitation to"
+            f" {invitation.directory}, Azure DevOps refuses you, whatever you sign in with."
+            f" {_may_have_gone_out(invitation, 'Yours')} {_CHECKED}"
+        )
     if not invitation.sent:
         ask = _upper_first(_ask_admins(context, "send it (`invite`)"))
         return (
@@ -239,17 +247,18 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     if not invitation.sent and phase == CANCELLED:
         return [f"Your invitation was not sent. {_CALLED_OFF}"]
     if not invitation.sent and invitation.unconfirmed:
-        return [
-            f"Your invitation may have gone out to {address}: Microsoft did not confirm it, and the admins'"
-            f" next `invite` finds out. Look in that mailbox for mail from {FROM}, subject {SUBJECT}, in junk"
-            " or spam too. If none went out, that `invite` sends it; if one did, it first waits to see you in"
-            " the directory, so you should not get a second one.",
-            f"Microsoft's page: {REDEMPTION_PAGE}",
+        lines = [
+            _may_have_gone_out(invitation, "Your invitation"),
+            f"{_checked_from(invitation)} If none went out, that `invite` sends it; if one did, it first"
+            " waits to see you in the directory, so you should not get a second one.",
         ]
+        if phase == "after":
+            lines.append(_REFUSED_UNTIL_ACCEPTED)
+        return [*lines, f"Microsoft's page: {REDEMPTION_PAGE}"]
     if not invitation.sent:
         lines = [f"Your invitation has not been sent yet. {_when_sent(context)} It goes to {address}."]
         if phase == "after":
-            lines.append("The organization is connected: until you accept it, Azure DevOps refuses you.")
+            lines.append(_REFUSED_UNTIL_ACCEPTED)
         return lines
     when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
     if phase == "before":
@@ -270,6 +279,31 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
         meanwhile,
         f"Microsoft's page: {REDEMPTION_PAGE}",
     ]
+
+
+def _may_have_gone_out(invitation: OwnInvitation, subject: str) -> str:
+    """An invitation whose answer Microsoft never gave (`OwnInvitation.unconfirmed`): that it may have gone
+    out, where and when, that the admins are checking, and what the email looks like."""
+    when = f" on {_date(invitation.unconfirmed_at)}" if invitation.unconfirmed_at else ""
+    return (
+        f"{subject} may have gone out to {invitation.address}{when}: Microsoft did not confirm it, and the"
+        f" admins are checking. Look in that mailbox for mail from {FROM}, subject {SUBJECT}, in junk or spam"
+        " too, and accept it."
+    )
+
+
+_REFUSED_UNTIL_ACCEPTED = "The organization is connected: until you accept it, Azure DevOps refuses you."
+_CHECKED = "If none went out, the admins' next `invite` sends it."
+
+
+def _checked_from(invitation: OwnInvitation) -> str:
+    """When the admins can find out whether it went out: Microsoft's directory may not show a new guest at
+    once."""
+    moment, asked = invitation.checked_from, invitation.unconfirmed_at
+    if moment is None:
+        return "The admins' next `invite` finds out whether it did."
+    when = f"{moment:%H:%M} UTC" if asked is not None and asked.date() == moment.date() else _date(moment)
+    return f"Microsoft's directory shows whether it did from {when}, and the admins' next `invite` finds out."
 
 
 def _without_the_email(invitation: OwnInvitation, accept_anyway: str, context: AskerContext) -> str:

@@ -515,6 +515,11 @@ class InvitationStanding:
     unconfirmed: bool = False
     """Not `sent` as far as the bot knows, yet Microsoft was asked for it and its answer never came: it may
     have gone out, and the next `invite` finds out (`workflows.stages.interrupted_invitations`)."""
+    unconfirmed_at: datetime | None = None
+    """With `unconfirmed`: when Microsoft was last asked for it, the time its email would have come."""
+    checked_from: datetime | None = None
+    """With `unconfirmed`: from when Microsoft's directory shows whether it went out, so that `invite` finds
+    out (the admin who ran it is told then: `workflows.invitation_wait`)."""
 
 
 @dataclass(frozen=True)

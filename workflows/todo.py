@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar
 
 from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
-from workflows.invitation_email import FROM, REDEMPTION_PAGE
+from workflows.invitation_email import FROM, REDEMPTION_PAGE, SUBJECT
 from workflows.mapping import RESOLVE_PAGE
 from workflows.plan import PlannedUser
 from workflows.plan_invitations import InvitationBar
@@ -181,10 +181,13 @@ def what_happens(
     invited_as: str | None = None,
     barred: InvitationBar = "",
     admins: Sequence[str] = (),
+    unconfirmed: bool = False,
 ) -> str:
     """What the move does to this person, and what it asks of them before it, in a sentence or two (empty for
     an outcome it says nothing of): their advance notice's, and their `todo` until their list comes. Someone
-    whose only account is disabled gets no notice (`announcing`), only the sentence here."""
+    whose only account is disabled gets no notice (`announcing`), only the sentence here. `unconfirmed`: the
+    bot asked Microsoft to invite them and its answer never came, so the email may have gone out
+    (`workflows.results.InvitationStanding.unconfirmed`)."""
     account = _work_account(user)
     match user.outcome:
         case "auto":
@@ -199,6 +202,13 @@ def what_happens(
                 f"Microsoft sent an invitation email from {FROM} to {invited_as}, to join {tenant} as a"
                 " guest. Accept it now, or you lose access after the change (your history is kept). After the"
                 f" change you sign in as {invited_as}."
+            )
+        case "invite" if unconfirmed:
+            return (
+                f"You have no account in {tenant} yet, and your invitation email may have gone out: Microsoft"
+                f" did not confirm it, and the migration admins are checking. Look for mail from {FROM},"
+                f" subject {SUBJECT}, in junk or spam too, and accept it, or you lose access after the change"
+                " (your history is kept). If none went out, the admins send it."
             )
         case "invite" if barred == "setting":
             return (

@@ -131,21 +131,31 @@ def test_a_504_before_anything_was_done_invites_once_the_search_is_believed(
     assert _claim(chat, ERIN).status == "sent"
 
 
-def test_the_person_whose_answer_was_lost_hears_it_may_have_gone_out(chat: Chat) -> None:
-    """Not "not sent yet" to someone Microsoft may have mailed, nor a failure: what is known, and that
-    they never get it twice."""
+def test_the_person_whose_answer_was_lost_hears_it_may_have_gone_out(chat: Chat, moment: Moment) -> None:
+    """Not "not sent yet" to someone Microsoft may have mailed, nor a failure: what is known, what to look
+    for and when, and that they never get it twice; her `todo` before the lists says the same."""
     _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
     _summary(chat)
+    moment.now += timedelta(minutes=2)
     reply = " ".join(text_of(chat.say(ERIN, "I never got the invitation email", in_dm=True)).split())
     assert reply.startswith(
-        "Your invitation to the directory Your invitation may have gone out to erin.eng@gmail.com: Microsoft"
-        " did not confirm it, and the admins' next `invite` finds out. Look in that mailbox for mail from"
-        ' "Microsoft Invitations on behalf of" the company, subject "... invited you to collaborate with'
-        ' ...", in junk or spam too. If none went out, that `invite` sends it; if one did, it first waits'
-        " to see you in the directory, so you should not get a second one."
+        "Your invitation to the directory Your invitation may have gone out to erin.eng@gmail.com on 30"
+        " November 2026 at 10:00 UTC: Microsoft did not confirm it, and the admins are checking. Look in that"
+        ' mailbox for mail from "Microsoft Invitations on behalf of" the company, subject "... invited you to'
+        ' collaborate with ...", in junk or spam too, and accept it. Microsoft\'s directory shows whether it'
+        " did from 10:10 UTC, and the admins' next `invite` finds out. If none went out, that `invite` sends"
+        " it; if one did, it first waits to see you in the directory, so you should not get a second one."
         " Microsoft's page: https://learn.microsoft.com/entra/external-id/redemption-experience To reach a"
         " person, press Ask an admin"
     )
+    todo = " ".join(text_of(chat.say(ERIN, "todo", in_dm=True)).split())
+    assert todo.startswith(
+        f"YOUR TO-DO LIST FOR {ORG.upper()} IS NOT OUT YET You have no account in Fabrikam yet, and your"
+        " invitation email may have gone out: Microsoft did not confirm it, and the migration admins are"
+        ' checking. Look for mail from "Microsoft Invitations on behalf of" the company, subject "... invited'
+        ' you to collaborate with ...", in junk or spam too, and accept it, or you lose access after the'
+        " change (your history is kept). If none went out, the admins send it."
+    ), todo
 
 
 def _wait_over(outgoing: list[Outgoing]) -> list[Outgoing]:
@@ -187,7 +197,9 @@ def test_when_the_wait_is_over_the_admin_who_ran_invite_hears_it_once_and_its_bu
     assert _claim(chat, ERIN).status == "sent"
 
 
-def test_an_invite_after_the_wait_and_before_the_look_leaves_nothing_to_say(chat: Chat, moment: Moment) -> None:
+def test_an_invite_after_the_wait_and_before_the_look_leaves_nothing_to_say(
+    chat: Chat, moment: Moment
+) -> None:
     _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])
     _summary(chat)
     moment.now += timedelta(minutes=10)

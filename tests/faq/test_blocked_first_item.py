@@ -6,6 +6,7 @@ from their own case (walk31 findings 3 and 4)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -87,6 +88,30 @@ def test_an_invitation_not_sent_yet_is_the_cause_too(answerer: FaqAnswerer) -> N
         "First, the likely cause: your invitation to Fabrikam has not been sent yet, and until you have"
         " accepted it Azure DevOps refuses you, whatever you sign in with. Press *Ask an admin* and the"
         " admins send it (`invite`)."
+    )
+
+
+def test_an_invitation_whose_answer_was_lost_may_have_gone_out_and_the_admins_are_checking(
+    answerer: FaqAnswerer,
+) -> None:
+    """Not "not sent yet": Microsoft may have sent it (a 504 after inviting her), so she looks for it."""
+    asked = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    lost = replace(
+        PENDING,
+        sent=False,
+        sent_at=None,
+        unconfirmed=True,
+        unconfirmed_at=asked,
+        checked_from=asked + timedelta(minutes=10),
+    )
+    answer = answerer.answer(ERINS_QUESTION, replace(ERIN, invitation=lost)).answer
+    assert answer.splitlines()[1] == (
+        "First, the likely cause: until you have accepted your invitation to Fabrikam, Azure DevOps refuses"
+        " you, whatever you sign in with. Yours may have gone out to erin.eng@gmail.com on 30 November 2026"
+        " at 10:00 UTC: Microsoft did not confirm it, and the admins are checking. Look in that mailbox for"
+        ' mail from "Microsoft Invitations on behalf of" the company, subject "... invited you to collaborate'
+        " with ...\", in junk or spam too, and accept it. If none went out, the admins' next `invite` sends"
+        " it."
     )
 
 

@@ -291,6 +291,13 @@ def test_a_long_story_without_an_asker_is_ranked_as_usual(answerer: FaqAnswerer)
             replace(INVITATION, sent=False, sent_at=None),
             "Your invitation has not been sent yet: press *Ask an admin*",
         ),
+        (
+            replace(INVITATION, sent=False, sent_at=None, unconfirmed=True, unconfirmed_at=SENT_AT),
+            "Yours may have gone out to erin.eng@gmail.com on 27 November 2026 at 15:04 UTC: Microsoft did"
+            ' not confirm it, and the admins are checking. Look in that mailbox for mail from "Microsoft'
+            ' Invitations on behalf of" the company, subject "... invited you to collaborate with ...", in'
+            " junk or spam too, and accept it. If none went out, the admins' next `invite` sends it.",
+        ),
     ],
 )
 def test_an_invitee_locked_out_after_connecting_hears_where_her_invitation_stands(

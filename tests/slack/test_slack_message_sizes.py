@@ -44,7 +44,7 @@ from faq.feedback import FeedbackItem, Paging
 from sandbox.generate import generate
 from storage import OutboundMessage
 from tests.fakes.slack_limits import problems
-from workflows import notices
+from workflows import invitation_wait, notices
 from workflows._codec import encode
 from workflows._views import item_payload
 from workflows.directory import DirectorySnapshot, DirectoryUser, Organization, OrgUser, Tenant
@@ -519,6 +519,26 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
         "billing moved": (
             BILLING_MOVED_MESSAGE,
             {"organization": organization, "message": "Billing subscription 1234 is already in Fabrikam."},
+        ),
+        "invitations' wait over, to the admin": (
+            invitation_wait.WAIT_OVER_MESSAGE,
+            {
+                "organization": organization,
+                "count": len(users),
+                "people": [u.principal_name for u in users],
+                "command": "invite",
+                "state": "planned",
+            },
+        ),
+        "invitations' wait over, in a channel": (
+            invitation_wait.WAIT_OVER_MESSAGE,
+            {
+                "organization": organization,
+                "count": len(users),
+                "people": [],
+                "command": "",
+                "state": "blocked",
+            },
         ),
         "help request": (
             HELP_MESSAGE,

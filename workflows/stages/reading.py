@@ -221,12 +221,16 @@ def before_the_lists(ctx: Context, who: Actor) -> list[BeforeTheList]:
             # who can act for them is asked of Azure DevOps (cached) only for those told to ask them
             asks_admins = person.outcome in ("invite", "ambiguous", "disabled")
             admins = ctx.admins.who_can_act(row.organization) if asks_admins else ()
+            invited_as = invited.get(stored.id)
             happens = what_happens(
                 person,
                 tenant=row.directory_name,
-                invited_as=invited.get(stored.id),
+                invited_as=invited_as,
                 barred=invitation_bar(_plan_codec.checks(row.plan)),
                 admins=[admin for admin in admins if admin != stored.address.lower()],
+                unconfirmed=person.outcome == "invite"
+                and invited_as is None
+                and bool(_answers_lost(session, row, stored.id)),
             )
             told = _announcement(ctx, row.id, stored.id)
             found.append(
@@ -349,9 +353,7 @@ def _invitation_of(
         else None
     )
     fallback = listed.email if listed is not None else stored.address if stored is not None else ""
-    claims = session.exec(
-        select(Invitation).where(Invitation.migration_id == row.id, Invitation.entitlement_id == mine)
-    ).all()
+    lost = [] if invited_as is not None else _answers_lost(session, row, mine)
     return InvitationStanding(
         address=invited_as or fallback,
         directory=row.directory_name,
@@ -361,8 +363,18 @@ def _invitation_of(
         accepted=done is not None,
         verified=done is not None and done[1] is not None,
         redeem_url=redeem_url,
-        unconfirmed=invited_as is None and any(map(interrupted_invitations.asked_unanswered, claims)),
+        unconfirmed=bool(lost),
+        unconfirmed_at=max((claim.updated_at for claim in lost), default=None),
+        checked_from=max(map(interrupted_invitations.believed_at, lost), default=None),
     )
+
+
+def _answers_lost(session: Session, row: Migration, mine: str) -> list[Invitation]:
+    """Their claims whose invitation Microsoft was asked for and never answered: it may have gone out."""
+    claims = session.exec(
+        select(Invitation).where(Invitation.migration_id == row.id, Invitation.entitlement_id == mine)
+    ).all()
+    return [claim for claim in claims if interrupted_invitations.asked_unanswered(claim)]
 
 
 def _listed_and_planned(
