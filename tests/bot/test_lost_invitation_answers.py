@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot.conversation.messages import DirectMessage, Outgoing
+from bot.conversation.messages import Channel, DirectMessage, Outgoing
 from sandbox import Sandbox, parse_scenario
 from storage import Database, Invitation, Migration, OutboundMessage, Reminder
 from tests.bot.conftest import DANA, LEE, ORG, Chat, text_of
 from tests.fakes.runtimes import runtime_on
 from workflows import invitation_wait
+from workflows.results import BOT
 
 ERIN, FRANK = "erin.eng@gmail.com", "frank.f@outlook.com"
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -142,7 +143,7 @@ def test_the_person_whose_answer_was_lost_hears_it_may_have_gone_out(chat: Chat,
         "Your invitation to the directory Your invitation may have gone out to erin.eng@gmail.com on 30"
         " November 2026 at 10:00 UTC: Microsoft did not confirm it, and the admins are checking. Look in that"
         ' mailbox for mail from "Microsoft Invitations on behalf of" the company, subject "... invited you to'
-        ' collaborate with ...", in junk or spam too, and accept it. Microsoft\'s directory shows whether it'
+        " collaborate with ...\", in junk or spam too, and accept it. Microsoft's directory shows whether it"
         " did from 10:10 UTC, and the admins' next `invite` finds out. If none went out, that `invite` sends"
         " it; if one did, it first waits to see you in the directory, so you should not get a second one."
         " Microsoft's page: https://learn.microsoft.com/entra/external-id/redemption-experience To reach a"
@@ -242,3 +243,21 @@ def test_two_processes_finding_the_wait_over_at_once_tell_it_once(chat: Chat, mo
             select(OutboundMessage).where(OutboundMessage.kind == invitation_wait.WAIT_OVER_MESSAGE)
         ).all()
     assert [(message.recipient, message.payload["people"]) for message in told] == [(DANA, [ERIN])]
+
+
+def test_with_no_admin_to_write_to_the_channel_hears_how_many_and_never_who(
+    chat: Chat, moment: Moment
+) -> None:
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    chat.runtime.service.invite(ORG, BOT)  # the bot's own run: nobody typed it
+    moment.now += timedelta(minutes=10)
+    (told,) = _wait_over(chat.runtime.conversation.watch())
+    assert told.to == Channel("#aad-migration")  # where Dana started it
+    assert _flat(told) == (
+        f"THE WAIT FOR 1 INVITATION OF {ORG.upper()} IS OVER"
+        f" Microsoft never answered 1 invitation sent for {ORG}, so it may have gone out. For ten minutes its"
+        " directory search might not have shown the new guests, and that time is over."
+        f" Run `invite {ORG}` now: it looks for each of them in the directory, sends a guest it finds their"
+        " own link to accept, with no second email, and invites whoever it does not find. Until then they may"
+        f" have no invitation to accept. [Invite missing users: `invite {ORG}`]"
+    )
