@@ -159,8 +159,27 @@ def test_the_person_whose_answer_was_lost_hears_it_may_have_gone_out(chat: Chat,
     ), todo
 
 
+SEARCH_CAUGHT_UP = (
+    "For ten minutes its directory search might not have shown the new guests, and that time is over."
+    f" Run `invite {ORG}` now: it looks for each of them in the directory, sends a guest it finds their own"
+    " link to accept, with no second email, and invites whoever it does not find. Until then they may have no"
+    f" invitation to accept. [Invite missing users: `invite {ORG}`]"
+)
+"""What the end of the wait says after who may have been invited, when `invite` fits."""
+
+
 def _wait_over(outgoing: list[Outgoing]) -> list[Outgoing]:
     return [message for message in outgoing if message.message.summary.startswith("The wait for ")]
+
+
+def _told_when_the_wait_ends(chat: Chat, moment: Moment) -> Outgoing:
+    """The one message the look brings once ten minutes have passed since the last lost answer (a second
+    before, none)."""
+    moment.now += timedelta(minutes=9, seconds=59)
+    assert _wait_over(chat.runtime.conversation.watch()) == []
+    moment.now += timedelta(seconds=1)
+    (told,) = _wait_over(chat.runtime.conversation.watch())
+    return told
 
 
 def _flat(outgoing: Outgoing) -> str:
@@ -174,23 +193,15 @@ def test_when_the_wait_is_over_the_admin_who_ran_invite_hears_it_once_and_its_bu
     link (or her invitation, if none went out) before the switch."""
     _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
     chat.say(DANA, f"invite {ORG}")  # in the channel: who goes to Dana alone, and so does the end of the wait
-    watch = chat.runtime.conversation.watch
-    moment.now += timedelta(minutes=9, seconds=59)
-    assert _wait_over(watch()) == []
-
-    moment.now += timedelta(seconds=1)
-    (told,) = _wait_over(watch())
+    told = _told_when_the_wait_ends(chat, moment)
     assert told.to == DirectMessage(DANA)
     assert _flat(told) == (
         f"THE WAIT FOR 1 INVITATION OF {ORG.upper()} IS OVER"
-        f" Microsoft never answered 1 invitation sent for {ORG}, so it may have gone out (to {ERIN}). For ten"
-        " minutes its directory search might not have shown the new guests, and that time is over."
-        f" Run `invite {ORG}` now: it looks for each of them in the directory, sends a guest it finds their"
-        " own link to accept, with no second email, and invites whoever it does not find. Until then they may"
-        f" have no invitation to accept. [Invite missing users: `invite {ORG}`]"
+        f" Microsoft never answered 1 invitation sent for {ORG}, so it may have gone out (to {ERIN})."
+        f" {SEARCH_CAUGHT_UP}"
     )
     moment.now += timedelta(hours=1)
-    assert _wait_over(watch()) == []  # once
+    assert _wait_over(chat.runtime.conversation.watch()) == []  # once
 
     invited = chat.click(DANA, [told], "Invite missing users")
     assert text_of(invited).splitlines()[1].strip() == "1 invited, 1 invited earlier."
@@ -218,12 +229,7 @@ def test_a_lost_answer_after_another_waits_for_the_newest_and_is_told_once_more(
     moment.now += timedelta(minutes=10)
     _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])
     chat.say(LEE, f"invite {ORG}")
-    watch = chat.runtime.conversation.watch
-    moment.now += timedelta(minutes=9, seconds=59)
-    assert _wait_over(watch()) == []
-    moment.now += timedelta(seconds=1)
-    (told,) = _wait_over(watch())
-    assert told.to == DirectMessage(LEE)
+    assert _told_when_the_wait_ends(chat, moment).to == DirectMessage(LEE)
 
 
 def test_two_processes_finding_the_wait_over_at_once_tell_it_once(chat: Chat, moment: Moment) -> None:
@@ -255,9 +261,5 @@ def test_with_no_admin_to_write_to_the_channel_hears_how_many_and_never_who(
     assert told.to == Channel("#aad-migration")  # where Dana started it
     assert _flat(told) == (
         f"THE WAIT FOR 1 INVITATION OF {ORG.upper()} IS OVER"
-        f" Microsoft never answered 1 invitation sent for {ORG}, so it may have gone out. For ten minutes its"
-        " directory search might not have shown the new guests, and that time is over."
-        f" Run `invite {ORG}` now: it looks for each of them in the directory, sends a guest it finds their"
-        " own link to accept, with no second email, and invites whoever it does not find. Until then they may"
-        f" have no invitation to accept. [Invite missing users: `invite {ORG}`]"
+        f" Microsoft never answered 1 invitation sent for {ORG}, so it may have gone out. {SEARCH_CAUGHT_UP}"
     )
