@@ -96,7 +96,7 @@ def test_a_504_after_the_invitation_went_out_is_no_refusal_and_no_second_email(
         " may have gone out (Microsoft Graph answered HTTP 504 to POST graph.microsoft.com/v1.0/invitations);"
         " run `invite` again after 2026-11-30 10:10 UTC. Microsoft's directory search may not show a new"
         " guest before then: `invite` then looks, and sends each their link with no second email, or their"
-        " invitation if none went out."
+        " invitation if none went out. I tell you when that time comes."
     )
     assert again.startswith(
         f"1 invited earlier, 1 with no answer from Microsoft. No answer: {ERIN}: no answer came, so the"

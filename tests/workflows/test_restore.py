@@ -236,7 +236,8 @@ def test_a_refused_invitation_whose_retry_went_unanswered_gets_its_link_on_the_n
         " invitation may have gone out (Microsoft Graph did not answer POST"
         " graph.microsoft.com/v1.0/invitations (ReadTimeout)); run `invite` again after 2026-11-02 09:10 UTC."
         " Microsoft's directory search may not show a new guest before then: `invite` then looks, and sends"
-        " each their link with no second email, or their invitation if none went out."
+        " each their link with no second email, or their invitation if none went out. I tell you when that"
+        " time comes."
     )
 
     make_service().invite(None, dana)

@@ -383,7 +383,7 @@ def _invite_summary(outcomes: Sequence[InvitationOutcome]) -> str:
         + (
             f" No answer: {unanswered}. Microsoft's directory search may not show a new guest before"
             " then: `invite` then looks, and sends each their link with no second email, or their"
-            " invitation if none went out."
+            " invitation if none went out. I tell you when that time comes."
             if unanswered
             else ""
         )
