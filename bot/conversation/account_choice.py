@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 
 from bot.conversation.commands import Command, straight_apostrophes
+from bot.conversation.messages import ADDRESS
 from bot.conversation.todo_views import MY_ACCOUNT
 from workflows.results import Actor
 from workflows.service import MigrationService
 
-ADDRESS = re.compile(r"[\w.+'#-]+@[\w-]+(?:\.[\w-]+)+")
-"""A sign-in name as typed, a guest's `#EXT#` one included; a full stop after it ends the sentence."""
 CLAIMED = re.compile(
     r"(?i)\b(?:I(?:'m| am)?(?: \w+)? (?:use|using|sign(?:ing)? ?in with|log(?:ging)? ?(?:in|on) with)"
     r"|the one I use|mine is|mine's|is mine|my account is|it's|it is|that's the one|is the one)\b"

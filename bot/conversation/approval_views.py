@@ -143,13 +143,14 @@ def _everyone_losing_access(request: ApprovalRequest) -> list[Block]:
     ]
 
 
-def requested(request: ApprovalRequest) -> Message:
-    """What the admin who asked reads: the request is out, and whether users were told beforehand."""
+def requested(request: ApprovalRequest, *, shared: bool = False) -> Message:
+    """What the admin who asked reads: the request is out, and whether users were told beforehand (`shared`:
+    in a channel, how many the notice missed; `unreached_views.missed_by_name` names them to the asker)."""
     text = (
         f"Approval requested (#{request.approval_id}); the prompt goes to the other admins by direct message,"
         " and I say here if it cannot reach one."
     )
-    return Message(text, (Text(text), *nobody_told(request)))
+    return Message(text, (Text(text), *nobody_told(request, shared=shared)))
 
 
 def nobody_told(request: ApprovalRequest, *, shared: bool = False) -> list[Block]:

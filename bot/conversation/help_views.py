@@ -17,6 +17,7 @@ from bot.conversation.messages import (
     Heading,
     Outgoing,
     Text,
+    say,
     tell_privately,
 )
 from bot.conversation.next_actions import UNBLOCKED_BY, next_step
@@ -95,7 +96,7 @@ def help_now(
     if buttons:
         blocks.append(Actions(tuple(buttons)))
     blocks.append(Text(EVERYTHING_ELSE))
-    return tell_privately("What you can do now", *blocks)
+    return say("What you can do now", *blocks, private=True)
 
 
 def _unblocking(status: MigrationStatus, step: Button) -> str:
@@ -109,24 +110,26 @@ def _unblocking(status: MigrationStatus, step: Button) -> str:
 def help_all() -> Outgoing:
     admin = [_line(usage) for usage in USAGES if usage.admin]
     everyone = [_line(usage) for usage in USAGES if not usage.admin]
-    return tell_privately(
+    return say(
         "Every word I understand",
         Heading("aadbot: move Azure DevOps from Microsoft accounts to Microsoft Entra ID"),
         Text("*For the organization's admins*\n" + "\n".join(admin)),
         Text("*For everyone*\n" + "\n".join(everyone)),
         Text("`help WORD` explains one word with an example."),
+        private=True,
     )
 
 
 def help_word(usage: Usage) -> Outgoing:
     who = "the organization's admins" if usage.admin else "everyone"
-    return tell_privately(
+    return say(
         f"help {usage.word}",
         Heading(f"help {usage.word}"),  # not the synopsis: a heading in capitals loses its placeholders
         Text(
             f"`{usage.synopsis}`: {usage.summary[0].upper()}{usage.summary[1:]}. {usage.details}\n"
             f"*For* {who}. *Example:* `{usage.example}`"
         ),
+        private=True,
     )
 
 

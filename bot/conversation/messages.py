@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ButtonStyle = Literal["primary", "danger", "default"]
+ADDRESS = re.compile(r"[\w.+'#-]+@[\w-]+(?:\.[\w-]+)+")
+"""A sign-in name as written, a guest's `#EXT#` one included; a full stop after it ends the sentence.
+People's names are their addresses, so text with one names someone."""
 MAX_BUTTON_VALUE = 2000
 """The longest value a button may carry on every surface (Slack's limit is the strictest)."""
 
@@ -72,6 +75,11 @@ class Message:
     private: bool = False
     """Only the person it answers may see it (mistakes, their own list, lists of people's addresses):
     Slack makes it ephemeral, a surface without ephemeral messages sends it by direct message."""
+    refusal: bool = False
+    """A private reply that says what went wrong with the words they used and how to put it right
+    (`tell_privately`), about nobody's case: the only private reply a surface without ephemeral messages
+    may leave where it was asked, as one line naming no address. Any other (their own list or reminders,
+    who was invited, a count's names) goes to them alone, however short."""
 
     @property
     def buttons(self) -> tuple[Button, ...]:
@@ -146,8 +154,8 @@ def say(
 
 
 def tell_privately(summary: str, *blocks: Block) -> Outgoing:
-    """A reply only the person who spoke sees: what went wrong, and how to put it right."""
-    return say(summary, *blocks, private=True)
+    """A reply only the person who spoke sees: what went wrong, and how to put it right (a `refusal`)."""
+    return Outgoing(Message(summary, blocks or (Text(summary),), private=True, refusal=True))
 
 
 _ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")

@@ -242,7 +242,6 @@ def announced(result: AnnounceResult, *, shared: bool = False) -> list[Outgoing]
     answer = Outgoing(Message(text, with_next([Text(text)], status, everyone_told=True)))
     if not (shared and named):
         return [answer]
-    # a heading, not one line: Teams leaves a private one-line answer in the channel's thread
     heading = f"Not told about {status.organization}, by name"
     return [answer, say(heading, Heading(heading), Text(named), private=True)]
 
@@ -358,8 +357,9 @@ def _remove_button(label: str, value: str, organization: str, count: int) -> But
     return Button(label, "remove-users", value, "danger", f"{question} access at once.")
 
 
-def removed(result: RemovalResult, told: Told | None = None) -> Outgoing:
-    """`told`: how the advance notice went out, while it still may."""
+def removed(result: RemovalResult, told: Told | None = None, *, shared: bool = False) -> Outgoing:
+    """`told`: how the advance notice went out, while it still may. `shared`: asked in a channel, where
+    whom it removed (people's names are their addresses) is for the admin who asked alone."""
     lines = [f"Removed {plan_views.people(len(result.removed))}: {lists.names(result.removed)}."]
     if result.message:
         lines.append(result.message)
@@ -384,4 +384,5 @@ def removed(result: RemovalResult, told: Told | None = None) -> Outgoing:
                 organization=result.status.organization,
             )
         )
-    return Outgoing(Message(lines[0], with_next(blocks, result.status, everyone_told=everyone_told(told))))
+    shown = with_next(blocks, result.status, everyone_told=everyone_told(told))
+    return Outgoing(Message(lines[0], shown, private=shared))

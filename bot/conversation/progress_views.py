@@ -18,7 +18,6 @@ from bot.conversation.messages import (
     Table,
     Text,
     say,
-    tell_privately,
 )
 from bot.conversation.next_actions import with_next
 from workflows.plan import NO_ACCESS
@@ -54,7 +53,7 @@ def queued(result: NotifyResult) -> list[Outgoing]:
         return [report]
     return [
         report,
-        tell_privately(f"{already}, so they get none again: {lists.names(result.listed_before)}."),
+        say(f"{already}, so they get none again: {lists.names(result.listed_before)}.", private=True),
     ]
 
 

@@ -60,6 +60,15 @@ def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:
     )
 
 
+def missed_by_name(organization: str, unreached: Sequence[Unreached], checks: Sequence[Check]) -> Outgoing:
+    """Whom the advance notice missed, with the addresses to write to, for the admin who asked in a channel
+    alone: the channel reads how many (people's names are their addresses)."""
+    heading = f"Not reached by the advance notice of {organization}, by name"
+    rest = "(`status` in a direct message with me attaches them all)"
+    lines = unreached_lines(unreached, checks, rest=rest)
+    return Outgoing(Message(heading, (Heading(heading), Text(lines)), private=True))
+
+
 def admin_unreached_line(unreached: AdminUnreached) -> str:
     """Whom chat could not reach with what, why, and what to do instead (the channel's notice, `status`)."""
     who, number = unreached.email, unreached.approval_id

@@ -2,8 +2,10 @@
 
 Teams channels have no private (ephemeral) messages, so a private reply (their to-do list, people's
 addresses, a card with buttons for them) to someone who spoke in a channel goes to their personal chat
-instead, and the thread says so once an hour per person; a private answer of one plain line (a refusal, a
-short answer) stays in the thread, where it was asked.
+instead, and the thread says so once an hour per person. Only a refusal of one plain line that names no
+address (`Message.refusal`: "`123` is not a user id") stays in the thread, where it was asked, and so does
+a note of what went wrong in delivering (`tell`) under the same rule: everyone in the channel reads the
+thread, so nothing for the asker's eyes alone goes there, however short.
 A shared message (an approval prompt) is posted as a read-only card that Teams refreshes into the full
 card, with its actions, for the people named in `refresh.userIds`; after each decision every copy is
 updated (`updateActivity`) so all of them say the same. Whoever has decided leaves `refresh.userIds`:
@@ -20,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.conversation.messages import Channel, DirectMessage, Message, Outgoing, Reply, Text
+from bot.conversation.messages import ADDRESS, Channel, DirectMessage, Message, Outgoing, Reply, Text
 from bot.teams import cards
 from bot.teams.chats import Chats
 from bot.teams.connector import TeamsApi, TeamsApiError
@@ -121,16 +123,12 @@ class Delivery:
                 sent_privately = sent_privately or _to_personal_chat(outgoing, origin)
             except TeamsApiError as error:
                 logger.warning("delivering %r failed: %s", outgoing.message.summary, error)
-                problem = (
-                    f"I could not deliver “{outgoing.message.summary}” "
-                    f"(Teams said {error.status} {error.code}). Try again; if it persists, check my log."
-                )
-                if outgoing is answer:
-                    unposted = problem  # said in the click's own answer, which cannot fail to arrive
+                if outgoing is answer:  # said in the click's own answer, which cannot fail to arrive
+                    unposted = _undelivered(outgoing.message, error, origin)
                 else:
-                    problems.append(problem)
+                    problems.append(_undelivered(outgoing.message, error, origin))
         if problems and origin is not None:
-            await self.tell(origin, "\n\n".join(problems))
+            sent_privately = await self.tell(origin, "\n\n".join(problems)) or sent_privately
         elif problems:
             logger.warning("undelivered: %s", " ".join(problems))
         if sent_privately and origin is not None and not origin.invoke and self._points_again(origin):
@@ -139,13 +137,13 @@ class Delivery:
             return None
         assert origin is not None  # an answer is only made for a click
         if unposted is not None:  # nothing is below, nor in the personal chat: the answer itself, or why not
-            return cards.plain(_line(answer.message)) or unposted
+            return _beside_card(answer.message, origin) or unposted
         if _to_personal_chat(answer, origin):
             return SENT_PRIVATELY
         if origin.in_place:
             return await self._card_for(answer, origin, viewers)
         if _in_channel(origin):
-            return cards.plain(_line(answer.message))  # a line beside the card: no Markdown there
+            return _beside_card(answer.message, origin)
         return ANSWERED_BELOW  # posted in the personal chat as a message of its own
 
     def _points_again(self, origin: Origin) -> bool:
@@ -159,13 +157,17 @@ class Delivery:
         self._pointed[key] = now
         return True
 
-    async def tell(self, origin: Origin, text: str) -> None:
-        """A note to whoever spoke, where they spoke (in a channel, in their thread); failures are logged,
-        never raised."""
+    async def tell(self, origin: Origin, text: str) -> bool:
+        """A note to whoever spoke, where they spoke (in a channel, in their thread, unless the thread may
+        not show it: `_thread_line`); whether it went to their personal chat. Failures are logged, never
+        raised."""
+        note = Message(text.splitlines()[0], (Text(text),), private=True, refusal=True)
+        privately = _in_channel(origin) and not _thread_line(note)
         try:
-            await self._post(origin.ref, Message(text.splitlines()[0], (Text(text),)))
+            await self._post(await self._chats.personal(origin.user_id) if privately else origin.ref, note)
         except TeamsApiError as error:
             logger.warning("could not tell %s about a problem: %s", origin.user_id, error)
+        return privately
 
     async def shared_view(self, key: str, user_id: str) -> dict[str, Any] | None:
         """The card a person sees of a shared message: with its actions for its viewers, else read-only."""
@@ -315,13 +317,39 @@ def _to_personal_chat(outgoing: Outgoing, origin: Origin | None) -> bool:
     if origin is None or origin.ref.kind == "personal" or not isinstance(outgoing.to, Reply):
         return False
     if outgoing.message.private:
-        return origin.invoke or not _line(outgoing.message)  # a typed command's one-line answer stays
+        return origin.invoke or not _thread_line(outgoing.message)  # a typed command's refusal may stay
     in_place = origin.in_place or outgoing.updates is not None
     return origin.invoke and not in_place and not _line(outgoing.message)
 
 
 def _in_channel(origin: Origin | None) -> bool:
     return origin is not None and origin.ref.kind == "channel"
+
+
+def _thread_line(message: Message) -> str:
+    """A private reply as the one line a channel's thread may show, where everyone in the channel reads
+    it: a refusal (`Message.refusal`) naming no address, nor its notification; "" for any other, however
+    short."""
+    line = _line(message)
+    return line if message.refusal and not ADDRESS.search(f"{message.summary} {line}") else ""
+
+
+def _beside_card(message: Message, origin: Origin) -> str:
+    """The message as the line a click's answer shows beside the card (no Markdown there); in a channel,
+    a private one only as its thread may show it."""
+    private_in_channel = message.private and _in_channel(origin)
+    return cards.plain(_thread_line(message) if private_in_channel else _line(message))
+
+
+def _undelivered(message: Message, error: TeamsApiError, origin: Origin | None) -> str:
+    """What went wrong in delivering `message`, for whoever spoke; in a channel, a private message is not
+    quoted (its summary may name people, or the asker's own case)."""
+    private_in_channel = message.private and _in_channel(origin)
+    what = "my answer to you" if private_in_channel else f"“{message.summary}”"
+    return (
+        f"I could not deliver {what} (Teams said {error.status} {error.code}). Try again; if it persists,"
+        " check my log."
+    )
 
 
 def _line(message: Message) -> str:

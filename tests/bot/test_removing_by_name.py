@@ -20,8 +20,9 @@ def test_an_address_or_a_display_name_names_the_user_to_remove(chat: Chat) -> No
         assert "REMOVE 1 USER FROM FABRIKAM-FIBER?" in asked and GUS in asked, asked
         assert f"`remove-users {ORG} {gus.id} confirm`" in asked
     assert not [entry for entry in chat.runtime.service.audit_trail(ORG) if entry.action == "remove_users"]
-    removed = said(chat, f"remove-users {ORG} {GUS} confirm")
-    assert "Removed 1 user: gus@fabrikam.com." in removed
+    removed = chat.say(DANA, f"remove-users {ORG} {GUS} confirm")
+    assert "Removed 1 user: gus@fabrikam.com." in text_of(removed)
+    assert [outgoing.message.private for outgoing in removed] == [True]  # in the channel: for Dana alone
 
 
 def test_a_name_that_is_nobodys_or_a_path_is_refused_and_nothing_is_asked(chat: Chat) -> None:

@@ -167,6 +167,15 @@ def test_people_the_notice_could_not_reach_are_named_with_why_and_the_approval_w
     prompt = [m for m in requested if isinstance(m.to, DirectMessage) and m.to.email == LEE]
     assert [line.split(" ")[1] for line in bullets(prompt)] == ["erin.eng@gmail.com", "hana@contoso.com"]
     assert NOBODY_TOLD not in said(prompt) and "This does not block approval." in said(prompt)
+    # asked in the channel: the answer counts them; who they are goes to Dana alone
+    answer, named = [m for m in requested if isinstance(m.to, Reply)]
+    assert not answer.message.private and said([answer]).endswith(
+        "⚠️ The advance notice could not reach 2 users in chat, so they do not know what is coming. This does"
+        " not block approval."
+    )
+    assert named.message.private
+    assert named.message.summary == f"Not reached by the advance notice of {ORG}, by name"
+    assert [line.split(" ")[1] for line in bullets([named])] == ["erin.eng@gmail.com", "hana@contoso.com"]
 
 
 def test_the_notice_to_whom_several_accounts_match_names_the_admins_and_privately_the_accounts(

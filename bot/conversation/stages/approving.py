@@ -9,6 +9,7 @@ from bot.conversation import approval_views
 from bot.conversation.commands import Command
 from bot.conversation.desk import Handler, Stage, number
 from bot.conversation.messages import Outgoing
+from bot.conversation.unreached_views import missed_by_name
 from workflows.errors import NotInvitedYet
 from workflows.results import Actor, ConnectionResult
 
@@ -37,10 +38,11 @@ class Approving(Stage):
             request = self._desk.service.request_approval(organization, actor, anyway=anyway)
         except NotInvitedYet as refused:
             return [approval_views.not_invited_yet(refused)]
-        return [
-            Outgoing(approval_views.requested(request)),
-            *self._desk.outbox.flush(),  # the prompt's copies, recorded with the request
-        ]
+        shared = channel is not None
+        answer = [Outgoing(approval_views.requested(request, shared=shared))]
+        if shared and request.unreached:  # by name to the admin who asked alone: names are addresses
+            answer.append(missed_by_name(request.organization, request.unreached, request.warnings))
+        return [*answer, *self._desk.outbox.flush()]  # with the prompt's copies, recorded with the request
 
     def _decide(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         approval_id = approval_number(command)

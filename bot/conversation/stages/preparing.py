@@ -120,7 +120,7 @@ class Preparing(Stage):
     def _removed(self, organization: str, user_ids: list[str], actor: Actor, channel: str | None) -> Outgoing:
         line = ProgressLine(self._desk.outbox, channel)
         result = self._desk.service.remove_users(organization, user_ids, actor, line)
-        return preparing_views.removed(result, self._desk.told(result.status))
+        return preparing_views.removed(result, self._desk.told(result.status), shared=channel is not None)
 
     def _remove_typed(
         self, actor: Actor, organization: str, command: Command, channel: str | None

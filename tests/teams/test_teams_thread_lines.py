@@ -1,0 +1,87 @@
+"""What a channel's thread may show of an answer for the asker alone, where everyone in the channel reads
+it: a refusal of one line that names no address. Anything else private (their own case, people's names)
+goes to their personal chat however short, and so does a note of what went wrong that names someone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from bot.conversation.messages import DirectMessage, Outgoing, say, tell_privately
+from tests.teams.test_teams_pointer import CHANNEL, PERSONAL, POINTER, Posts
+
+THREAD = f"{CHANNEL.conversation_id};messageid=1"
+
+
+class Nobody:
+    """The directory as delivery asks it: nobody is reachable in Teams."""
+
+    async def reachable(self, keys: tuple[str, ...]) -> tuple[None, str]:
+        return None, "has not installed the app"
+
+
+def posted(outgoing: Outgoing) -> list[tuple[str, str]]:
+    """Where a command typed in a channel's thread has its answer posted, and what each post says."""
+    from bot.teams.delivery import Delivery, Origin  # the Teams SDK's cards: not at collection
+
+    posts = Posts()
+    fakes = cast(Any, posts)
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    delivery = Delivery(fakes, cast(Any, None), cast(Any, Nobody()), fakes, fakes, clock=lambda: now)
+    asyncio.run(delivery.deliver([outgoing], Origin(CHANNEL.in_thread(THREAD), "dana")))
+    return posts.posted
+
+
+def test_a_refusal_of_one_line_naming_nobody_stays_in_the_thread() -> None:
+    refusal = "123 is not a user id: give the id that stale-users lists."
+    assert posted(tell_privately(refusal)) == [(THREAD, refusal)]
+
+
+def test_a_refusal_naming_someone_goes_to_the_personal_chat() -> None:
+    refusal = "none is not one of gus@fabrikam.com's accounts."
+    assert posted(tell_privately(refusal)) == [(PERSONAL.conversation_id, refusal), (THREAD, POINTER)]
+
+
+def test_a_private_line_on_the_askers_own_case_goes_to_the_personal_chat() -> None:
+    snoozed = "😴 Snoozed: your next reminder comes on Friday 4 December at 09:00 (UTC)."
+    assert posted(say(snoozed, private=True)) == [(PERSONAL.conversation_id, snoozed), (THREAD, POINTER)]
+
+
+def test_whom_a_message_could_not_reach_goes_to_the_personal_chat() -> None:
+    prompt = say("Approval #1 needed", to=DirectMessage("gus@fabrikam.com"))
+    assert posted(prompt) == [
+        (
+            PERSONAL.conversation_id,
+            "**gus@fabrikam.com** has not installed the app, so they did not get “Approval #1 needed” in"
+            " Teams. Please reach them another way.",
+        ),
+        (THREAD, POINTER),
+    ]
+
+
+class Refused(Posts):
+    """Teams refuses every post (a 500): a click's answer beside its card is all the clicker gets."""
+
+    async def send(self, service_url: str, address: str, activity: dict[str, Any]) -> str:
+        from bot.teams.connector import TeamsApiError
+
+        raise TeamsApiError(500, "ServiceError", f"POST {address}")
+
+    def is_copy(self, activity_id: str) -> bool:
+        return False
+
+
+def test_a_clicks_answer_naming_someone_that_could_not_be_posted_is_not_shown_beside_the_card() -> None:
+    from bot.teams.delivery import Delivery, Origin
+
+    posts = Refused()
+    fakes = cast(Any, posts)
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    delivery = Delivery(fakes, fakes, cast(Any, Nobody()), fakes, fakes, clock=lambda: now)
+    click = Origin(CHANNEL.in_thread(THREAD), "dana", invoke=True, card="card-1")
+    named = say("Already listed, so they get none again: gus@fabrikam.com.", private=True)
+    assert asyncio.run(delivery.deliver([named], click)) == (
+        "I could not deliver my answer to you (Teams said 500 ServiceError). Try again; if it persists, check"
+        " my log."
+    )
