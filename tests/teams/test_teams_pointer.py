@@ -1,5 +1,5 @@
 """A command typed in a channel whose answer goes to the personal chat (walk 33, finding 13): the thread
-says so once an hour per person and channel, not after every command; a one-line answer stays in the
+says so once an hour per person and channel, not after every command; a one-line refusal stays in the
 thread, where it was asked."""
 
 from __future__ import annotations
