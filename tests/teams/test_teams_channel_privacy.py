@@ -76,8 +76,9 @@ def test_a_migration_walked_in_the_channel_names_its_people_only_in_the_askers_p
     teams.deliver_outbox()
     connected = next(e for e in reversed(teams.activities()) if _in_channel(e) and "🎉" in texts(e))
     click(DANA, connected, "Send users their to-do lists")
-    say(DANA, f"progress {ORGANIZATION}")
-    say(DANA, f"status {ORGANIZATION}")
+    for words in ("progress", "status", "check-connection", "recheck", "stale-users", "invite"):
+        say(DANA, f"{words} {ORGANIZATION}")
+    say(DANA, f"check-billing {ORGANIZATION}")
 
     channel = [texts(entry) for entry in teams.activities() if _in_channel(entry)]
     assert {name: said for said in channel + clicks for name in _named(said)} == {}
