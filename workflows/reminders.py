@@ -4,8 +4,11 @@ Schedules live in the `reminder` table, so they survive restarts (`workflows.sch
 `workflows.snoozing` puts them off); `Tracking.tick` (`workflows.tracking`) fires them, driven by an
 injected clock.
 Each reminder is queued in the same transaction that moves its schedule on, so two processes ticking at
-once queue it once (the row's version decides). Reminders to people land inside their working hours, in
-the time zone of their chat profile.
+once queue it once (the row's version decides): the message is queued before the schedule changes, as
+looking up its key flushes what changed, and a rival's commit must fail this one's commit
+(`commit_quietly`), not that flush. A schedule read again after a pause (a question to Azure DevOps or
+Microsoft) goes on only if it is still due: another process may have fired it meanwhile. Reminders to
+people land inside their working hours, in the time zone of their chat profile.
 """
 
 from __future__ import annotations
@@ -119,12 +122,12 @@ class Reminders:
         waits: dict[str, Any] | None = None
         unknown_admins: str | None = None
         with self._database.session() as session:
-            reminder, row = _schedule(session, reminder_id)
-            if reminder is None or row is None or reminder.status != "active":
+            now = self._now()
+            reminder, row = _due_schedule(session, reminder_id, now)
+            if reminder is None or row is None:
                 return 0
             if row.state in CLOSED_STATES:
                 return self._end(session, reminder, "stopped")
-            now = self._now()
             if reminder.kind == invitation_wait.WAIT_OVER:  # at any hour: the admin ran `invite` minutes ago
                 return invitation_wait.fire(session, reminder, row, now)
             opens = next_working_moment(now, zone(reminder.time_zone), self._settings.working_hours)
@@ -171,16 +174,16 @@ class Reminders:
             except WorkflowError as error:
                 return self._billing_unchecked(reminder_id, organization, str(error))
         with self._database.session() as session:
-            reminder, row = _schedule(session, reminder_id)
+            now = self._now()
+            reminder, row = _due_schedule(session, reminder_id, now)
             if reminder is None or row is None:
                 return 0
-            reminder.failures = 0
-            now = self._now()
             admins = self._every_admin(row)
             if result is not None and result.ok:  # moved since the last reminder: nobody has heard yet
                 moved = {"migration_id": row.id, "organization": organization, "message": result.message}
                 key = f"reminder-{reminder.id}-moved"
                 enqueue_all(session, to_every_admin(key, admins, BILLING_MOVED_MESSAGE, moved), now=now)
+            reminder.failures = 0
             if result is None or result.ok:
                 # confirmed now, or by `check-billing`, or the migration moved past the billing step
                 self._end(session, reminder, "done")
@@ -216,20 +219,19 @@ class Reminders:
     def _billing_unchecked(self, reminder_id: int, organization: str, error: str) -> int:
         """The check could not run: try again later and later; after a few misses, tell the admins."""
         with self._database.session() as session:
-            reminder, row = _schedule(session, reminder_id)
+            now = self._now()
+            reminder, row = _due_schedule(session, reminder_id, now)
             if reminder is None or row is None:
                 return 0
-            now = self._now()
-            reminder.failures += 1
-            reminder.next_at = now + min(_CHECK_RETRY * 2 ** (reminder.failures - 1), _CHECK_RETRY_AT_MOST)
+            failures = reminder.failures + 1
             queued = 0
-            if reminder.failures == _CHECK_FAILURES_TOLD:
+            if failures == _CHECK_FAILURES_TOLD:
                 key = f"reminder-{reminder.id}-unchecked-{now.isoformat()}"
                 unchecked: dict[str, Any] = {
                     "migration_id": row.id,
                     "reminder_id": reminder.id,
                     "organization": organization,
-                    "message": f"I tried {reminder.failures} times to check which directory the billing"
+                    "message": f"I tried {failures} times to check which directory the billing"
                     f" subscription is in, and could not: {error}",
                     "steps": [
                         "Check that the bot can sign in to Azure and may read the organization's billing"
@@ -241,6 +243,8 @@ class Reminders:
                 told = to_every_admin(key, self._every_admin(row), BILLING_MESSAGE, unchecked)
                 enqueue_all(session, told, now=now)
                 queued = 1
+            reminder.failures = failures
+            reminder.next_at = now + min(_CHECK_RETRY * 2 ** (failures - 1), _CHECK_RETRY_AT_MOST)
             return queued if commit_quietly(session) else 0
 
     def _end(self, session: Session, reminder: Reminder, status: str) -> int:
@@ -262,14 +266,14 @@ class Reminders:
         now = self._now()
         recipient = payload.pop("recipient")  # the billing reminder's: each of `every_admin`
         recipients = [str(each) for each in recipient] if isinstance(recipient, list) else [str(recipient)]
+        told = {**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id}
+        key = f"reminder-{reminder.id}-{reminder.sent + 1}"
+        enqueue_all(session, to_every_admin(key, recipients, kind, told), now=now)
         reminder.sent += 1
         reminder.last_sent_at = now
         reminder.next_at = self._next(now, every, reminder.time_zone)
         if not_after is not None and now < not_after < reminder.next_at:
             reminder.next_at = not_after
-        told = {**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id}
-        key = f"reminder-{reminder.id}-{reminder.sent}"
-        enqueue_all(session, to_every_admin(key, recipients, kind, told), now=now)
         return 1 if commit_quietly(session) else 0
 
     def _tell_waiting(self, reminder_id: int, waited: dict[str, Any]) -> int:
@@ -281,15 +285,16 @@ class Reminders:
         the wait (their decision told the person), and then no notice goes out."""
         admins = self._admins(str(waited["organization"]), str(waited["email"]))
         with self._database.session() as session:
-            reminder, row = _schedule(session, reminder_id)
             now = self._now()
-            if reminder is None or row is None or reminder.status != "active" or reminder.next_at > now:
+            reminder, row = _due_schedule(session, reminder_id, now)
+            if reminder is None or row is None:
                 return 0
             payload = self._todo_payload(session, reminder, row)
             if payload is None:
                 return self._end(session, reminder, "done")
-            reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
+            next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
             if payload.get("waiting_item") != waited["waiting_item"]:
+                reminder.next_at = next_at
                 commit_quietly(session)
                 return 0
             message = enqueue(
@@ -305,6 +310,7 @@ class Reminders:
                 },
                 now=now,
             )
+            reminder.next_at = next_at
             fresh = message.id is None
             return 1 if commit_quietly(session) and fresh else 0
 
@@ -447,9 +453,15 @@ class Reminders:
         return self._settings.after_working_days(after, days, time_zone)
 
 
-def _schedule(session: Session, reminder_id: int) -> tuple[Reminder | None, Migration | None]:
+def _due_schedule(
+    session: Session, reminder_id: int, now: datetime
+) -> tuple[Reminder | None, Migration | None]:
+    """The schedule and its migration, or Nones once it is no longer due: ended, or moved on by another
+    process since it was found due."""
     found = session.exec(_SCHEDULE, params={"reminder": reminder_id}).first()
-    return (None, None) if found is None else found
+    if found is None or found[0].status != "active" or found[0].next_at > now:
+        return None, None
+    return found
 
 
 def _list_said_it(session: Session, waits: dict[str, Any]) -> bool:

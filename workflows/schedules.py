@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder
+from storage.database import committed
 from storage.inserts import insert_once
 from workflows.stages.list_messages import ACCESS_KEPT_MESSAGE, ADDRESSEE, CHANGES, WHOLE_LISTS
 from workflows.todo import OPTIONAL_ITEMS
@@ -251,10 +251,10 @@ def _schedule_of(session: Session, user_id: int) -> Reminder | None:
 
 
 def commit_quietly(session: Session) -> bool:
-    """Commit; False when another process changed the same rows first (its work stands)."""
+    """Commit; False when another process changed the same rows first, or queued the same message (a key
+    that must be unique): its work stands."""
     try:
-        session.commit()
-    except (StaleDataError, IntegrityError):
+        return committed(session)
+    except IntegrityError:
         session.rollback()
         return False
-    return True

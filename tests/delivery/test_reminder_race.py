@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import select
+from sqlmodel import col, select
 
-from storage import Database, OutboundMessage, Reminder
-from tests.workflows.fakes import FakeClock
+from storage import Database, OutboundMessage, Reminder, TodoItem
+from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.outbox import queued
+from workflows.reminders import Reminders
+from workflows.schedules import ReminderSettings
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
 
@@ -89,3 +93,119 @@ def test_the_tick_and_the_delivery_callback_open_one_schedule_without_a_unique_k
     assert len(schedules) == len(lists)  # the tick opened every other one in the same go
     mine = [r for r in schedules if r.affected_user_id == payload["affected_user_id"]]
     assert [r.time_zone for r in mine] == ["Europe/Paris"]  # the callback's update was not lost
+
+
+class _Replicas:
+    """Two replicas' reminder looks over one database, each in a thread of its own. Each thread's first
+    write waits until the other thread reaches its own: both have read the schedule due by then, and they
+    write it at once: the race, every time."""
+
+    _WRITES = ("UPDATE REMINDER ", "INSERT INTO OUTBOUND_MESSAGE ")
+
+    def __init__(self, database: Database, service: MigrationService, clock: FakeClock) -> None:
+        self._database = database
+        self._looks = [Reminders(database, service, ReminderSettings(), clock) for _ in range(2)]
+        self._meeting = threading.Barrier(2, timeout=10)
+        self._met: set[int] = set()
+
+    def fire_due_at_once(self) -> tuple[list[int], list[BaseException]]:
+        """Each replica's count of reminders queued, and what either raised."""
+        queued: list[int] = []
+        raised: list[BaseException] = []
+
+        def look(reminders: Reminders) -> None:
+            try:
+                queued.append(reminders.fire_due())
+            except BaseException as error:  # reported by the caller's assertion
+                raised.append(error)
+
+        threads = [threading.Thread(target=look, args=(each,)) for each in self._looks]
+        event.listen(self._database.engine, "before_cursor_execute", self._before)
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+        finally:
+            event.remove(self._database.engine, "before_cursor_execute", self._before)
+        return sorted(queued), raised
+
+    def _before(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        me = threading.get_ident()
+        if me not in self._met and statement.lstrip().upper().startswith(self._WRITES):
+            self._met.add(me)
+            self._meeting.wait()
+
+
+def _one_list_delivered(database: Database, notified: MigrationService, clock: FakeClock) -> OutboundMessage:
+    """The first to-do list reached its person, whose reminders start: the one schedule due later."""
+    first = queued(database, "todo_list")[0]
+    Tracking(database, notified, clock=clock).delivered(first.kind, first.payload, None)
+    return first
+
+
+def test_two_replicas_firing_the_same_reminder_at_once_queue_it_once_and_neither_fails(
+    database: Database, clock: FakeClock, notified: MigrationService
+) -> None:
+    listed = _one_list_delivered(database, notified, clock)
+    clock.advance(days=2)
+
+    queued_by_each, raised = _Replicas(database, notified, clock).fire_due_at_once()
+
+    assert raised == []
+    assert queued_by_each == [0, 1]
+    (reminded,) = queued(database, "todo_reminder")
+    assert reminded.payload["affected_user_id"] == listed.payload["affected_user_id"]
+    with database.session() as session:
+        schedule = session.exec(select(Reminder).where(Reminder.kind == "todo")).one()
+    assert (schedule.sent, schedule.next_at) == (1, clock.now + timedelta(days=2))
+
+
+def test_two_replicas_telling_someone_at_once_that_they_wait_for_the_admins_tell_it_once(
+    database: Database, clock: FakeClock, notified: MigrationService
+) -> None:
+    listed = _one_list_delivered(database, notified, clock)
+    person = int(listed.payload["affected_user_id"])
+    with database.session() as session:  # their first item waits for an admin to invite them
+        first = session.exec(
+            select(TodoItem).where(TodoItem.affected_user_id == person).order_by(col(TodoItem.position))
+        ).first()
+        assert first is not None
+        first.key = "ask-for-access"
+        session.commit()
+    clock.advance(days=2)
+
+    queued_by_each, raised = _Replicas(database, notified, clock).fire_due_at_once()
+
+    assert raised == []
+    assert queued_by_each == [0, 1]
+    (told,) = queued(database, "todo_reminder")
+    assert (told.payload["affected_user_id"], told.payload["waiting_on"]) == (person, "invite")
+
+
+def test_a_replica_asking_who_the_admins_are_while_another_fires_the_reminder_does_not_fire_it_again(
+    database: Database,
+    clock: FakeClock,
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reminder's sender is named unless an admin is reminded, so the first look of a tick asks Azure
+    DevOps who the admins are, with no transaction open: the other replica may fire it meanwhile."""
+    _one_list_delivered(database, notified, clock)
+    clock.advance(days=2)
+    asking, rival = (Reminders(database, notified, ReminderSettings(), clock) for _ in range(2))
+    rival_queued: list[int] = []
+    ask = microsoft.administrators
+
+    def administrators(organization: str) -> object:
+        if not rival_queued:  # the first question only: the rival asks too
+            rival_queued.append(0)
+            rival_queued[0] = rival.fire_due()
+        return ask(organization)
+
+    monkeypatch.setattr(microsoft, "administrators", administrators)
+
+    assert asking.fire_due() == 0
+    assert rival_queued == [1]
+    assert len(queued(database, "todo_reminder")) == 1
