@@ -142,6 +142,7 @@ def advance_notice(
     organization: str,
     tenant: str,
     invited_as: str | None = None,
+    unconfirmed: bool = False,
     case: str | None = "first",
     barred: InvitationBar = "",
     admins: Sequence[str] = (),
@@ -149,7 +150,8 @@ def advance_notice(
     """Before the change: what will happen to this person, and what they will have to do afterwards.
     `admins`: who can act for them (`the_admins`).
 
-    `invited_as` is the address a B2B invitation went to, None if the bot sent none; `case` is "switch"
+    `invited_as` is the address a B2B invitation went to, None if the bot sent none (`unconfirmed`: as
+    `what_happens`); `case` is "switch"
     when the organization leaves another directory (`workflows.tokens.case_of`); `barred`: what keeps them
     from being invited, if anything (`workflows.plan_invitations.invitation_bar`).
     """
@@ -158,7 +160,9 @@ def advance_notice(
         f"{organization} on Azure DevOps will soon sign in with {tenant} accounts instead of {today}. There"
         " is no downtime, and your work items, repositories and history stay where they are."
     ]
-    if happens := what_happens(user, tenant=tenant, invited_as=invited_as, barred=barred, admins=admins):
+    if happens := what_happens(
+        user, tenant=tenant, invited_as=invited_as, barred=barred, admins=admins, unconfirmed=unconfirmed
+    ):
         lines.append(happens)
     tokens = person_tokens(user, invited_as, case=case)
     if tokens is not None and tokens.renew:

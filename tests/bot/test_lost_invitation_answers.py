@@ -263,3 +263,27 @@ def test_with_no_admin_to_write_to_the_channel_hears_how_many_and_never_who(
         f"THE WAIT FOR 1 INVITATION OF {ORG.upper()} IS OVER"
         f" Microsoft never answered 1 invitation sent for {ORG}, so it may have gone out. {SEARCH_CAUGHT_UP}"
     )
+
+
+def test_an_advance_notice_during_the_wait_says_the_invitation_may_have_gone_out(
+    chat: Chat, moment: Moment
+) -> None:
+    """Announced while Microsoft's answer is missing, Erin's notice says what her answers and `todo` say:
+    not that an email is coming, which may have come already."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    moment.now += timedelta(minutes=2)
+    announced = chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    (notice,) = [message for message in announced if message.to == DirectMessage(ERIN)]
+    assert _flat(notice) == (
+        f"COMING FRIDAY 14:00 UTC: {ORG.upper()} MOVES TO FABRIKAM ACCOUNTS Hi Erin, {ORG} on Azure"
+        " DevOps will soon sign in with Fabrikam accounts instead of Microsoft accounts. There is no"
+        " downtime, and your work items, repositories and history stay where they are. You have no"
+        " account in Fabrikam yet, and your invitation email may have gone out: Microsoft did not"
+        ' confirm it, and the migration admins are checking. Look for mail from "Microsoft Invitations'
+        ' on behalf of" the company, subject "... invited you to collaborate with ...", in junk or spam'
+        " too, and accept it, or you lose access after the change (your history is kept). If none went"
+        " out, the admins send it. After the change you get your own short to-do list from me (sign in"
+        " again, clear the Git credential cache, and whatever applies to you). Questions? Just ask me"
+        " here."
+    )

@@ -22,6 +22,7 @@ from workflows.plan import Plan, PlannedUser
 from workflows.plan_invitations import invitation_bar
 from workflows.plan_shared_account import shared_targets
 from workflows.results import Actor, AnnounceResult, Told, Unreached
+from workflows.stages import interrupted_invitations
 from workflows.stages.invited import as_invited, to_accept
 from workflows.stages.unit import Context, Unit, audit, find, status
 from workflows.todo import advance_notice
@@ -96,6 +97,7 @@ class _Notice:
         assert row.id is not None
         self.row, self.admins, self.when = row, admins, when
         self.invited = to_accept(session, row.id, plan.users)
+        self.unconfirmed = interrupted_invitations.in_doubt(session, row.id)
         self.case, self.barred = case_of(plan.checks), invitation_bar(plan.checks)
 
     def to(self, user: PlannedUser, key: str, tried: Collection[str] = ()) -> NewMessage:
@@ -108,6 +110,7 @@ class _Notice:
             organization=row.organization,
             tenant=row.directory_name,
             invited_as=self.invited.get(user.id),
+            unconfirmed=user.id in self.unconfirmed,
             case=self.case,
             barred=self.barred,
             admins=[admin for admin in self.admins if admin != user.address.lower()],

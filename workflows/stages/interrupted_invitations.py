@@ -36,7 +36,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from storage import Invitation, Reminder
 from storage.inserts import insert_once
@@ -87,6 +87,17 @@ def asked_unanswered(claim: Invitation) -> bool:
     return claim.status == "pending" or (
         claim.status == "failed" and (claim.result or "").startswith((_UNFETCHED, _UNANSWERED))
     )
+
+
+def in_doubt(session: Session, migration_id: int) -> frozenset[str]:
+    """The entitlement ids of the migration's people whose invitation Microsoft was asked for and never
+    answered (`asked_unanswered`): it may have gone out, and the admins' next `invite` finds out."""
+    claims = session.exec(
+        select(Invitation).where(
+            Invitation.migration_id == migration_id, col(Invitation.status).in_(("pending", "failed"))
+        )
+    ).all()
+    return frozenset(claim.entitlement_id for claim in claims if asked_unanswered(claim))
 
 
 def believed_at(claim: Invitation) -> datetime:
