@@ -20,6 +20,10 @@ from workflows.tokens import TokenAdvice, token_advice
 
 _DOCS = "https://learn.microsoft.com/azure/devops/organizations/accounts"
 ACCEPT_INVITATION = "accept-invitation"
+INVITATION_IN_DOUBT = "look-for-invitation"
+"""The item of someone whose invitation Microsoft was asked for and never confirmed: it may have gone out, the
+admins are checking, and their next `invite` turns it into *Accept the invitation* (or *Sign in*, for an
+account it finds): `workflows.stages.late_invitees`."""
 ENABLE_ITEM = "Tell the admins if you still need access"
 """The title of the item of someone whose only directory account is disabled (`faq._sign_in` names it)."""
 """The item of an invited person's list: accepting the B2B invitation is how they get in."""
@@ -104,17 +108,21 @@ def todo_items(
     tenant: Tenant,
     invited_as: str | None,
     after_connecting: bool = False,
+    maybe_invited_as: str | None = None,
 ) -> list[TodoTemplate]:
     """The items this user must do after the organization is connected, most urgent first.
 
     `subscriber`: their Azure DevOps access comes from a Visual Studio subscription. `invited_as` is the
-    address a B2B invitation went to, None if the bot sent none. `after_connecting`: their directory
+    address a B2B invitation went to, None if the bot sent none; `maybe_invited_as`, with none sent, the
+    address of one Microsoft never confirmed, which may have gone out. `after_connecting`: their directory
     account (or invitation) came after the connection, so Connect did not carry their identity over: it is
     a new one, and their history stays with the old one until it is mapped.
     """
     work_account = _work_account(user)
     late = after_connecting and user.outcome in ("auto", "map", "invite")
-    items = [*_access_items(user, organization, tenant, work_account, invited_as, late=late)]
+    items = _access_items(
+        user, organization, tenant, work_account, invited_as, late=late, maybe_invited_as=maybe_invited_as
+    )
     if user.outcome == "disabled":
         # Whoever has only a disabled account cannot sign in, so nothing done for an account is theirs to do:
         # the item says how to get access back, or that someone who left has nothing to do.
@@ -286,8 +294,11 @@ def _access_items(
     invited_as: str | None,
     *,
     late: bool,
+    maybe_invited_as: str | None,
 ) -> list[TodoTemplate]:
     directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    if user.outcome == "invite" and invited_as is None and maybe_invited_as is not None:
+        return [invitation_in_doubt(organization, tenant, maybe_invited_as)]
     if user.outcome == "invite" and invited_as is None:
         return [
             TodoTemplate(
@@ -353,6 +364,25 @@ def _access_items(
             )
         ]
     return []
+
+
+def invitation_in_doubt(organization: str, tenant: Tenant, address: str) -> TodoTemplate:
+    """Their invitation to `address` may have gone out: what it looks like, as their FAQ answer and `todo`
+    say (`what_happens`), and that the admins' `invite` settles it."""
+    directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    return TodoTemplate(
+        key=INVITATION_IN_DOUBT,
+        title="Look for your invitation email",
+        body=(
+            f"{organization} now signs in with {directory} accounts. Your invitation to join {directory} as a"
+            f" guest may have gone out to {address}: Microsoft did not confirm it, and the migration admins"
+            f" are checking. Look for mail from {FROM}, subject {SUBJECT}, in junk or spam too, select"
+            f" *Accept invitation*, then sign in to https://dev.azure.com/{organization} with that same"
+            " address. Until then you cannot sign in (your history is kept). If none went out, the admins"
+            f" send it, and I tell you here. Anything unclear: ask the migration admins{_PRESS_IT_HERE}."
+        ),
+        link=REDEMPTION_PAGE,
+    )
 
 
 def the_admins(admins: Sequence[str]) -> str:

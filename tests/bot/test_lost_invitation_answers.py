@@ -4,6 +4,7 @@ nobody is taken for refused, and the admin reads what is known and when `invite`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -287,3 +288,87 @@ def test_an_advance_notice_during_the_wait_says_the_invitation_may_have_gone_out
         " again, clear the Git credential cache, and whatever applies to you). Questions? Just ask me"
         " here."
     )
+
+
+def test_a_list_sent_during_the_wait_says_to_look_for_the_invitation_and_invite_turns_it_into_accepting(
+    chat: Chat, moment: Moment
+) -> None:
+    """Not *Ask for an account* (she may hold an invitation already), nor *Accept the invitation* (it may
+    not have gone out): what her answers say, until the next `invite` settles it."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    (erin_list,) = [
+        message for message in chat.say(DANA, f"notify {ORG}") if message.to == DirectMessage(ERIN)
+    ]
+    assert _first_item(_flat(erin_list)) == (
+        f"Look for your invitation email {ORG} now signs in with Fabrikam accounts. Your invitation to join"
+        f" Fabrikam as a guest may have gone out to {ERIN}: Microsoft did not confirm it, and the migration"
+        ' admins are checking. Look for mail from "Microsoft Invitations on behalf of" the company, subject'
+        ' "... invited you to collaborate with ...", in junk or spam too, select Accept invitation, then sign'
+        f" in to https://dev.azure.com/{ORG} with that same address. Until then you cannot sign in (your"
+        " history is kept). If none went out, the admins send it, and I tell you here. Anything unclear: ask"
+        " the migration admins (press I need help here)."
+    )
+    helped = _flat(chat.click(ERIN, [erin_list], "I need help")[0])
+    assert helped.startswith(
+        f"HELP WITH: LOOK FOR YOUR INVITATION EMAIL Your invitation may have gone out to {ERIN} on 30"
+        " November 2026 at 10:00 UTC: Microsoft did not confirm it, and the admins are checking."
+    ), helped
+
+    moment.now += timedelta(minutes=10)  # the search is believed: her guest is found, her link fetched
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    (told,) = [message for message in chat.runtime.conversation.watch() if message.to == DirectMessage(ERIN)]
+    assert _flat(told).startswith(
+        f"YOU ARE INVITED TO FABRIKAM: {ORG.upper()} IS OPEN TO YOU AGAIN Hi Erin, the migration admins"
+        f" invited you as a guest of Fabrikam, so you can sign in to {ORG} again."
+    ), _flat(told)
+    assert _first_item(_flat(told)).startswith(ACCEPT)
+    assert _first_item(" ".join(text_of(chat.say(ERIN, "todo", in_dm=True)).split())).startswith(ACCEPT)
+
+
+ACCEPT = (
+    "Accept the invitation to the directory Microsoft sent an invitation email from"
+    f' "Microsoft Invitations on behalf of" the company to {ERIN} to join Fabrikam as a guest. Open it'
+    f" and select Accept invitation, then sign in to https://dev.azure.com/{ORG} with that same address."
+)
+"""The first item of an invitee's list once `invite` settled a lost answer: her guest found, still to
+accept, or invited afresh."""
+
+
+def test_a_list_asking_for_an_account_says_to_look_for_the_invitation_once_its_answer_is_lost(
+    chat: Chat, moment: Moment
+) -> None:
+    """Invited after the lists went out, and Microsoft's answer lost: her list no longer asks the admins for
+    an invitation that may be in her mailbox; the `invite` that settles it tells her, once."""
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    (erin_list,) = [
+        message for message in chat.say(DANA, f"notify {ORG}") if message.to == DirectMessage(ERIN)
+    ]
+    assert _first_item(_flat(erin_list)).startswith("Ask for an account in the directory ")
+
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    assert [message.to for message in chat.runtime.conversation.watch()].count(DirectMessage(ERIN)) == 0
+    todo = " ".join(text_of(chat.say(ERIN, "todo", in_dm=True)).split())
+    assert _first_item(todo).startswith(
+        f"Look for your invitation email {ORG} now signs in with Fabrikam accounts. Your invitation to join"
+        f" Fabrikam as a guest may have gone out to {ERIN}: Microsoft did not confirm it"
+    ), todo
+
+    moment.now += timedelta(minutes=10)
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    (told,) = [message for message in chat.runtime.conversation.watch() if message.to == DirectMessage(ERIN)]
+    assert _first_item(_flat(told)).startswith(ACCEPT), _flat(told)
+
+
+def _first_item(said: str) -> str:
+    """The first item of a list, or of a change to one, as it reads (unwrapped): title and body, to its
+    link."""
+    found = re.search(r" 1\. (.*?) More: ", said)
+    assert found is not None, said
+    return found.group(1)

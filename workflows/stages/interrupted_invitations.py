@@ -89,15 +89,16 @@ def asked_unanswered(claim: Invitation) -> bool:
     )
 
 
-def in_doubt(session: Session, migration_id: int) -> frozenset[str]:
-    """The entitlement ids of the migration's people whose invitation Microsoft was asked for and never
-    answered (`asked_unanswered`): it may have gone out, and the admins' next `invite` finds out."""
+def in_doubt(session: Session, migration_id: int) -> dict[str, str]:
+    """The migration's people whose invitation Microsoft was asked for and never answered
+    (`asked_unanswered`), by entitlement id: the address it may have gone to. The admins' next `invite`
+    finds out."""
     claims = session.exec(
         select(Invitation).where(
             Invitation.migration_id == migration_id, col(Invitation.status).in_(("pending", "failed"))
         )
     ).all()
-    return frozenset(claim.entitlement_id for claim in claims if asked_unanswered(claim))
+    return {claim.entitlement_id: claim.email for claim in claims if asked_unanswered(claim)}
 
 
 def believed_at(claim: Invitation) -> datetime:

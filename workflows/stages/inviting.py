@@ -213,6 +213,7 @@ def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> int:
     row = unit.row
     tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name or "")
     accounts = {o.email.casefold(): o.account for o in outcomes if o.status == "found" and o.account}
+    late_invitees.mark_in_doubt(unit.session, row, tenant)
     return late_invitees.switch_lists(unit.session, row, tenant, unit.flow.now, accounts)
 
 

@@ -1,7 +1,8 @@
-"""People given a way in after their to-do lists went out: their "Ask for an account" item becomes what
-they now need ("Accept the invitation" for a guest the bot invited, "Sign in with your work account" for
-someone `invite` found already in the directory; both are items the sign-in watch ticks), the rest of
-that list's items join it, and they hear it once: in their list, if it has not gone out yet.
+"""People given a way in after their to-do lists went out: their "Ask for an account" item (or "Look for your
+invitation email", when Microsoft never confirmed the one asked for) becomes what they now need ("Accept the
+invitation" for a guest the bot invited, "Sign in with your work account" for someone `invite` found already
+in the directory; both are items the sign-in watch ticks), the rest of that list's items join it, and they
+hear it once: in their list, if it has not gone out yet.
 
 Before `notify` there is nothing to change: `notify` writes these items itself from the directory.
 """
@@ -21,6 +22,7 @@ from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import affected_reach
 from workflows.plan import Match, PlannedUser
+from workflows.stages import interrupted_invitations
 from workflows.stages.list_messages import (
     INVITED_MESSAGE,
     items_of,
@@ -29,7 +31,7 @@ from workflows.stages.list_messages import (
     subscribed,
     unreached_among,
 )
-from workflows.todo import TodoTemplate, todo_items
+from workflows.todo import INVITATION_IN_DOUBT, TodoTemplate, invitation_in_doubt, todo_items
 
 ASKING_ITEM = "ask-for-access"
 
@@ -54,7 +56,7 @@ def switch_lists(
         )
         .where(
             AffectedUser.migration_id == row.id,
-            TodoItem.key == ASKING_ITEM,
+            col(TodoItem.key).in_([ASKING_ITEM, INVITATION_IN_DOUBT]),
             col(Invitation.status).in_(["sent", "found"]),
         )
     ).all()
@@ -97,6 +99,41 @@ def switch_lists(
             items=[item_payload(each) for each in changed],
         )
     return len(waiting)
+
+
+def mark_in_doubt(session: Session, row: Migration, tenant: Tenant) -> None:
+    """Whoever's list asks for an account while the invitation asked for them has no answer from Microsoft:
+    the item says it may have gone out (`todo.invitation_in_doubt`), as their answers and `todo` do. In
+    silence: the `invite` that settles it tells them (`switch_lists`); a list not sent yet says it instead
+    of the wait for the admins."""
+    assert row.id is not None
+    in_doubt = interrupted_invitations.in_doubt(session, row.id)
+    if not in_doubt:
+        return
+    asking = session.exec(
+        select(TodoItem, AffectedUser)
+        .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
+        .where(
+            AffectedUser.migration_id == row.id,
+            TodoItem.key == ASKING_ITEM,
+            col(AffectedUser.entitlement_id).in_(list(in_doubt)),
+        )
+    ).all()
+    lists = items_of(session, [item.affected_user_id for item, _ in asking])
+    unreached = unreached_among(lists_told(session, [person for _, person in asking]))
+    for item, person in asking:
+        rewrite_item(item, invitation_in_doubt(row.organization, tenant, in_doubt[person.entitlement_id]))
+        their_list = unreached.get(item.affected_user_id)
+        if their_list is not None:
+            rewrite_list(their_list, person, lists[item.affected_user_id], None)
+            their_list.payload = {
+                key: value for key, value in their_list.payload.items() if key not in _WAIT_FOR_ADMINS
+            }
+
+
+_WAIT_FOR_ADMINS = frozenset({"waiting_item", "admins"})
+"""What a whole list says of a wait for the admins (`workflows.waiting`): no longer theirs to wait for once it
+no longer asks for an account."""
 
 
 def rewrite_items(

@@ -25,15 +25,15 @@ from workflows.errors import WorkflowError
 from workflows.identities import candidate_keys, directory_account, known_as, open_candidates
 from workflows.plan import NO_ACCESS, PlannedUser
 from workflows.results import Actor, NotifiedUser, NotifyResult, TodoEntry
-from workflows.stages import told_early
+from workflows.stages import interrupted_invitations, told_early
 from workflows.stages.invited import as_invited, joined_after_connecting, to_accept
 from workflows.stages.late_invitees import ITEM, item_rows, message_to
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, list_facts, notes_for
 from workflows.stages.unit import Context, Unit, status, step
-from workflows.todo import todo_items
+from workflows.todo import INVITATION_IN_DOUBT, todo_items
 from workflows.waiting import WAITING_ITEMS
 
-NO_WAY_IN_ITEMS = frozenset(WAITING_ITEMS)
+NO_WAY_IN_ITEMS = frozenset({*WAITING_ITEMS, INVITATION_IN_DOUBT})
 """Items that, open, mean the person has no directory account they can sign in with yet."""
 
 
@@ -57,6 +57,7 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
             directory = {user.id: user for user in snapshot.directory_users}
             assert row.id is not None
             invited = to_accept(session, row.id, today.values())
+            in_doubt = interrupted_invitations.in_doubt(session, row.id)
             listed = _listed_before(session, row)
             wave, already = [], []
             for user in plan.users:
@@ -66,7 +67,13 @@ def notify(ctx: Context, organization: str | None, actor: Actor) -> NotifyResult
                     already.append(known_as(user.address, account.user_principal_name if account else None))
                     continue
                 wave.append(
-                    _Listing(now_user, after_connecting, org_users.get(user.id), invited.get(user.id))
+                    _Listing(
+                        now_user,
+                        after_connecting,
+                        org_users.get(user.id),
+                        invited.get(user.id),
+                        in_doubt.get(user.id),
+                    )
                 )
             notified = _notify_all(unit, wave, snapshot.tenant, directory)
         return NotifyResult(status(session, row), tuple(notified), tuple(already))
@@ -80,6 +87,8 @@ class _Listing:
     after_connecting: bool
     org_user: OrgUser | None
     invited_as: str | None
+    maybe_invited_as: str | None
+    """With none sent: the address of an invitation Microsoft never confirmed, which may have gone out."""
 
 
 def _listed_before(session: Session, row: Migration) -> dict[str, bool]:
@@ -147,6 +156,7 @@ def _notify_all(
             tenant=tenant,
             invited_as=listing.invited_as,
             after_connecting=listing.after_connecting,
+            maybe_invited_as=listing.maybe_invited_as,
         )
         new_lists.append(item_rows(affected.id, templates))
     # with their ids, which the messages carry

@@ -22,7 +22,7 @@ from workflows.notices import CHANNEL_PREFIX
 from workflows.results import Actor, MigrationStatus
 from workflows.stages.relisting import CHOOSING_ITEM
 from workflows.stages.todo_lists import newest_list
-from workflows.todo import ACCEPT_INVITATION
+from workflows.todo import ACCEPT_INVITATION, INVITATION_IN_DOUBT
 from workflows.tokens import case_of
 
 MY_ACCOUNT_USAGE = (
@@ -41,9 +41,12 @@ ITEM_TOPICS = {
     "enable-directory-account": "email-not-found",
     "choose-work-account": "disconnected-users-matching-identity",
     ACCEPT_INVITATION: "email-not-found",
+    INVITATION_IN_DOUBT: "email-not-found",
 }
 """The FAQ topic that answers "I need help" on each kind of to-do item (accepting the invitation is answered
 with the person's own invitation when the migration recorded it: `faq.accept_invitation_help`)."""
+_OWN_INVITATION_ITEMS = frozenset({ACCEPT_INVITATION, INVITATION_IN_DOUBT})
+"""The items about an invitation the migration asked for: answered with where it stands."""
 
 
 class Helping(Stage):
@@ -142,7 +145,7 @@ class Helping(Stage):
         # which account is theirs: their choices to press, and the admins' notice a button to decide each
         service = self._desk.service
         choosing = service.awaiting_choice(item.organization, actor) if item.key == CHOOSING_ITEM else None
-        text = accept_invitation_help(context) if item.key == ACCEPT_INVITATION else None
+        text = accept_invitation_help(context) if item.key in _OWN_INVITATION_ITEMS else None
         answer: str | list[Block]
         if choosing is not None:
             answer = todo_views.account_choices(
