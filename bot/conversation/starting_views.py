@@ -19,7 +19,7 @@ from bot.conversation.next_actions import everyone_told, with_next
 from bot.conversation.status_views import counts_sentence, stage_line, why_stopped
 from bot.conversation.unreached_views import told_blocks
 from storage import AuditEntry
-from workflows.machine import CONNECTED_UNFINISHED
+from workflows.machine import CONNECTED_OUTSIDE_APPROVAL, CONNECTED_UNFINISHED
 from workflows.plan import Check, Plan
 from workflows.results import Actor, Affected, MigrationStatus, Rechecked, Told
 
@@ -206,6 +206,8 @@ def _plan_summary(plan: Plan) -> str:
 def _plan_dated(made: AuditEntry | None) -> str:
     if made is not None and made.action == "found_connected":
         when = f"made on {day(made.at)}, when the organization was found already connected"
+    elif made is not None and made.action == CONNECTED_OUTSIDE_APPROVAL:
+        when = f"made on {day(made.at)}, when a check found the organization connected outside the approval"
     elif made is not None:
         when = f"approved by {made.actor_name or made.actor_email} on {day(made.at)}, before connecting"
     else:

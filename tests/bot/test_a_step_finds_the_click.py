@@ -15,6 +15,7 @@ from sandbox import Sandbox
 from tests.bot.conftest import DANA, LEE, ORG, Chat, failed_recheck, started
 from tests.bot.test_connected_outside_approval import LOCKED_OUT, LOCKED_OUT_COUNTED, URGENT, said, urgent
 from tests.bot.test_guest_starter_taken_over import START, dana_a_guest
+from workflows.directory import MicrosoftError
 from workflows.stages.admins import Administrators
 
 
@@ -83,6 +84,37 @@ def test_a_resume_after_a_failure_that_finds_the_click_alarms_every_admin(
     assert chat.runtime.conversation.watch() == []  # told once: the watch finds nothing new
 
 
+def test_the_plan_a_resume_made_on_finding_the_click_says_when_and_how(
+    chat: Chat, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rev48: the plan that `resume`'s own check made (and whose org-connection check says connected) was
+    shown as "made before connecting"."""
+    failed_recheck(chat, box, monkeypatch)
+    chat.portal_connect()
+    chat.say(DANA, "resume")
+    found = chat.runtime.service.audit_trail(ORG)[-1]
+    assert (found.action, found.state_before) == ("connected_outside_approval", "checking_prerequisites")
+    shown = said(chat.say(DANA, f"plan {ORG}", in_dm=True))
+    assert shown.startswith(
+        f"PLAN FOR {ORG.upper()} → FABRIKAM The plan made on {found.at:%Y-%m-%d}, when a check found the"
+        " organization connected outside the approval. Its checks are as they stood then; `status` shows"
+        " where the migration stands now."
+    )
+
+
+def test_the_plan_the_watch_found_connected_is_the_one_made_before(chat: Chat) -> None:
+    """The watch makes no plan: the one shown is the last check's, before the click."""
+    started(chat)
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    assert chat.state() == "connected"
+    shown = said(chat.say(DANA, f"plan {ORG}", in_dm=True))
+    assert shown.startswith(
+        f"PLAN FOR {ORG.upper()} → FABRIKAM The plan made before connecting. Its checks are as they stood"
+        " then; `status` shows where the migration stands now."
+    )
+
+
 def test_the_end_of_an_invite_that_finds_the_click_alarms_every_admin(chat: Chat) -> None:
     started(chat)
     chat.portal_connect()
@@ -122,6 +154,35 @@ def test_a_take_over_that_finds_the_click_answers_with_the_alarm(
         (DirectMessage(LEE), URGENT),
     ]
     assert "in the portal while the migration was blocked." in said(told[:1])
+
+
+def test_a_take_over_that_voided_a_waiting_request_names_it_in_the_alarm(chat: Chat) -> None:
+    """rev48: the take-over's re-check voided approval #1, yet the alarm said "while the migration was
+    awaiting approval" and recorded no request."""
+    started(chat)
+    chat.say(DANA, "request-approval anyway")
+    chat.portal_connect()
+    told = chat.say(LEE, f"connect-as-me {ORG}")
+    found_by_the_check(chat, "awaiting_approval", approval_id=1)
+    alarmed_everyone(told, "while approval #1 was still waiting (it is void now)")
+
+
+def test_a_recheck_that_voided_a_waiting_request_names_it_in_the_alarm(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-check's own look at the connection fails (Azure DevOps did not answer it); the check that
+    follows finds the click, after voiding approval #1."""
+    started(chat)
+    chat.say(DANA, "request-approval anyway")
+    chat.portal_connect()
+
+    def unanswered(organization: str) -> str:
+        raise MicrosoftError("Azure DevOps did not answer in time.")
+
+    monkeypatch.setattr(chat.runtime.microsoft, "organization_tenant_id", unanswered)
+    told = chat.say(DANA, "recheck")
+    found_by_the_check(chat, "awaiting_approval", approval_id=1)
+    alarmed_everyone(told, "while approval #1 was still waiting (it is void now)")
 
 
 def test_found_connected_before_anything_was_planned_stays_a_start_that_found_it_so(chat: Chat) -> None:

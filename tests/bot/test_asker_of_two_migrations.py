@@ -8,7 +8,7 @@ import pytest
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import Text
 from bot.delivery.outboxes import InlineOutbox
-from faq import default_answerer
+from faq import AskerContext, default_answerer
 from storage import Database
 from tests.bot.conftest import text_of
 from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft
@@ -22,14 +22,25 @@ BOB = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
 @pytest.fixture
 def conversation(database: Database) -> Conversation:
     """Fabrikam, which invited Bob, and then Contoso, whose organization has no Bob: both in progress."""
+    return two_in_progress(database)
+
+
+def two_in_progress(database: Database, *, contoso_read: bool = True) -> Conversation:
+    """Fabrikam, which invited Bob, and then Contoso, whose organization has no Bob; unless `contoso_read`,
+    Contoso's first check failed (Microsoft did not answer), so nobody knows its users yet."""
     microsoft, clock, dana = FakeMicrosoft(), FakeClock(), Actor(id="U-DANA", email=DANA, name="Dana")
     service = MigrationService(database, microsoft, clock=clock)
     service.start("fabrikam", "fabrikam.com", dana)
     service.invite(None, dana)
     microsoft.org = microsoft.org.__class__(name="contoso", owner=DANA)
     microsoft.users = [user for user in microsoft.users if user.id != "e-bob"]
+    if not contoso_read:
+        microsoft.broken.add("snapshot")
     service.start("contoso", "fabrikam.com", dana)
     assert service.organizations() == ["contoso", "fabrikam"]
+    assert (service.status("contoso").state, service.status("contoso").plan_fingerprint is None) == (
+        ("planned", False) if contoso_read else ("failed", True)
+    )
     tracking = Tracking(database, service, clock=clock)
     return Conversation(
         service, default_answerer(), tracking=tracking, outbox=InlineOutbox(database, clock=clock)
@@ -69,3 +80,15 @@ def test_someone_on_neither_plan_asking_what_happens_to_them_hears_so(conversati
     assert isinstance(bob, Text) and bob.markdown.splitlines()[2] == (
         "You keep access to fabrikam once you accept your invitation. Your work and history are kept."
     )
+
+
+def test_someone_off_the_plans_read_so_far_is_not_told_they_are_off_every_one(database: Database) -> None:
+    """rev48: Contoso's users were never read (its first check failed), yet Zoe heard that she is not among
+    the users of any migration; she may well be one of Contoso's."""
+    conversation = two_in_progress(database, contoso_read=False)
+    zoe = Actor(id="U-ZOE", email="zoe@contoso.com", name="Zoe")
+    question = "will I lose access?"
+    answer = conversation.command(zoe, question, channel=None)[0].message.blocks[0]
+    # the answer for someone the bot knows nothing about: no word on migrations whose users it never read
+    assert isinstance(answer, Text)
+    assert answer.markdown == default_answerer().answer(question, AskerContext()).answer

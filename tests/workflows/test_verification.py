@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -320,11 +321,30 @@ def test_a_full_read_of_a_big_organization_verifies_only_who_signed_in(
     assert sorted(notified.check_sign_ins(None).verified) == ["ann@fabrikam.com", "lee@fabrikam.com"]
 
 
-def test_an_organization_found_connected_is_watched_from_when_the_bot_found_it(
-    service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database, dana: Actor
-) -> None:
+def _found_at_the_start(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor) -> None:
     microsoft.connect(microsoft.tenant_info.id)
     service.start("fabrikam", "fabrikam.com", dana)
+
+
+def _found_by_the_watch(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor) -> None:
+    """Planned, then connected in the portal: the watch records it as connected outside the approval."""
+    service.start("fabrikam", "fabrikam.com", dana)
+    microsoft.connect(microsoft.tenant_info.id)
+    assert service.check_connection().outcome == "connected"
+
+
+@pytest.mark.parametrize("found", [_found_at_the_start, _found_by_the_watch])
+def test_an_organization_found_connected_is_watched_from_when_the_bot_found_it(
+    service: MigrationService,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    database: Database,
+    dana: Actor,
+    found: Callable[[MigrationService, FakeMicrosoft, Actor], None],
+) -> None:
+    """rev48: found by the watch, it was watched from the lists' sending, two hours later: whoever signed in
+    with their new account meanwhile was not counted until they signed in again."""
+    found(service, microsoft, dana)
     found_at = clock.now
     clock.advance(hours=2)
     service.notify(None, dana)

@@ -4,6 +4,7 @@ blocked or failed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -162,7 +163,7 @@ def connect_as_me(ctx: Context, organization: str | None, actor: Actor) -> Reche
                 )
             note(unit, actor, "connect_as_me", {"from": connector_of(row), "to": actor.email})
             voided = void_pending(unit, f"{actor.name or actor.email} took over connecting")
-            unit.flow.fire("recheck")
+            unit.flow.fire("recheck", details=_voided_on_the_way(voided))
         connection = check_prerequisites(unit, snapshot, actor.email)
         voided_ids = tuple(a.id for a in voided if a.id is not None)
         return Rechecked(status(session, unit.row), voided=voided_ids, connection=connection)
@@ -192,10 +193,16 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
                 note(unit, actor, "recheck", {"approval_kept": waiting[0].id})
                 return Rechecked(status(session, unit.row), kept=waiting[0].id)
             voided = void_pending(unit, "the re-check found the plan or its checks changed")
-            unit.flow.fire("recheck")
+            unit.flow.fire("recheck", details=_voided_on_the_way(voided))
         connection = check_prerequisites(unit, snapshot)
         voided_ids = tuple(a.id for a in voided if a.id is not None)
         return Rechecked(status(session, unit.row), voided=voided_ids, connection=connection)
+
+
+def _voided_on_the_way(voided: Sequence[Approval]) -> dict[str, object]:
+    """The request a re-check voided, for its audit entry: should the check then find the organization
+    connected in the portal, the alarm says that request was still waiting (`_step_came_from`)."""
+    return {"approval_id": voided[0].id} if voided else {}
 
 
 def _connected_in_the_portal(ctx: Context, organization: str | None) -> ConnectionResult | None:
@@ -306,8 +313,8 @@ def apply_plan(
 
 def _step_came_from(unit: Unit) -> tuple[str, int | None]:
     """Where the migration rested before the step that ends in this check (a resumed one: failed or
-    interrupted), and the approval request it voided on the way, if it says so (a final approval that
-    found the organization connected)."""
+    interrupted), and the approval request it voided on the way, if it says so (a final approval, a
+    re-check or a take-over that found the organization connected)."""
     entered = unit.session.exec(
         select(AuditEntry)
         .where(

@@ -28,7 +28,13 @@ from workflows.decisions import lost_access_by
 from workflows.directory import MicrosoftError
 from workflows.errors import WorkflowError
 from workflows.identities import is_guest, is_planned_as, owned_by
-from workflows.machine import BEFORE_CONNECTING, CONNECTED_UNFINISHED, LEASED_STATES, describe_state
+from workflows.machine import (
+    BEFORE_CONNECTING,
+    CONNECTED_OUTSIDE_APPROVAL,
+    CONNECTED_UNFINISHED,
+    LEASED_STATES,
+    describe_state,
+)
 from workflows.plan import NO_ACCESS, Plan, PlannedUser
 from workflows.plan_invitations import invitation_bar
 from workflows.plan_shared_account import SHARED_ACCOUNT
@@ -394,9 +400,15 @@ def _listed_and_planned(
     return listed, next(mine, None)
 
 
-PLAN_MADE = (("approve", "connecting"), ("found_connected", "connected"))
-"""The moves a connected migration's plan dates from: the approval that let it connect, or the finding that
-it was connected already. The plan is not made again after either."""
+PLAN_MADE = (
+    ("approve", "awaiting_approval", "connecting"),
+    ("found_connected", "checking_prerequisites", "connected"),
+    (CONNECTED_OUTSIDE_APPROVAL, "checking_prerequisites", "connected"),
+)
+"""The moves (action, state before, state after) a connected migration's plan dates from: the approval that
+let it connect, the finding that it was connected already, or a step's own check that found it connected
+outside the approval (that check stored its plan). The watch's finding makes no plan: the plan then is one
+made before connecting. The plan is not made again after any of them."""
 
 
 def plan_made(ctx: Context, organization: str | None = None) -> AuditEntry | None:
@@ -404,7 +416,10 @@ def plan_made(ctx: Context, organization: str | None = None) -> AuditEntry | Non
     with ctx.database.session() as session:
         row = find(session, organization)
         moves = [
-            (AuditEntry.action == action) & (AuditEntry.state_after == after) for action, after in PLAN_MADE
+            (AuditEntry.action == action)
+            & (AuditEntry.state_before == before)
+            & (AuditEntry.state_after == after)
+            for action, before, after in PLAN_MADE
         ]
         return session.exec(
             select(AuditEntry)

@@ -195,7 +195,9 @@ def _open_watch(session: Session, migration_id: int, now: datetime) -> SignInWat
         select(AuditEntry.at)
         .where(
             AuditEntry.migration_id == migration_id,
-            col(AuditEntry.action).in_(("connection_confirmed", "found_connected")),
+            col(AuditEntry.action).in_(
+                ("connection_confirmed", "found_connected", "connected_outside_approval")
+            ),
         )
         .order_by(col(AuditEntry.id).desc())
     ).first()

@@ -222,10 +222,16 @@ class Helping(Stage):
             status, inside = self._migration_of(actor, channel)
         except WorkflowError:
             # none in progress, or several and no plan names the asker: then they are off every plan, with no
-            # one organization to name ("will I lose access?" says so: `faq._happening.not_among_users`)
-            several = len(self._desk.service.organizations()) > 1
-            return AskerContext(off_the_plan=several)
+            # one organization to name ("will I lose access?" says so: `faq._happening.not_among_users`), once
+            # every one of them has a plan (a migration whose users were never read may yet name them)
+            return AskerContext(off_the_plan=self._every_plan_read())
         return self._context_in(status, actor, inside=inside, privately=channel is None)
+
+    def _every_plan_read(self) -> bool:
+        """Several migrations are in progress, each with a plan: the users of every one of them were read."""
+        service = self._desk.service
+        names = service.organizations()
+        return len(names) > 1 and all(service.status(name).plan_fingerprint is not None for name in names)
 
     def _context_in(
         self, status: MigrationStatus, actor: Actor, *, inside: bool, privately: bool
