@@ -1,6 +1,6 @@
 """Offline answers to migration questions, with an honest "I don't know"."""
 
-from faq._compose import ASK_AN_ADMIN, HOW_TO_REACH_A_PERSON, AskerContext, OwnInvitation
+from faq._compose import ASK_AN_ADMIN, HOW_TO_REACH_A_PERSON, AskerContext, OwnInvitation, admins_named
 from faq._invitation import accept_invitation_help
 from faq._knowledge import CONTRACT_TOPICS, KnowledgeError, Topic
 from faq.answerer import Answer, FaqAnswerer, default_answerer
@@ -20,5 +20,6 @@ __all__ = [
     "UnansweredLog",
     "UnansweredQuestion",
     "accept_invitation_help",
+    "admins_named",
     "default_answerer",
 ]

@@ -341,13 +341,18 @@ def way_to_a_person(context: AskerContext) -> str:
     """Who can help, and how to reach them from here: the migration's admins when the asker is in one."""
     if not context.admins:
         return HOW_TO_REACH_A_PERSON
-    named = ", ".join(context.admins[:_ADMINS_NAMED])
-    if len(context.admins) > _ADMINS_NAMED:
-        named += f" and {len(context.admins) - _ADMINS_NAMED} more"
     return (
         f"To reach a person, press *{ASK_AN_ADMIN}* and I pass your question to the admins of the"
-        f" {context.migration} migration, or write to them: {named}."
+        f" {context.migration} migration, or write to them: {admins_named(context.admins)}."
     )
+
+
+def admins_named(admins: Sequence[str]) -> str:
+    """The first few admins to write to, and how many more: enough to reach a person, short however many."""
+    named = ", ".join(admins[:_ADMINS_NAMED])
+    if len(admins) > _ADMINS_NAMED:
+        named += f" and {len(admins) - _ADMINS_NAMED} more"
+    return named
 
 
 def declined(closest: Sequence[Topic], context: AskerContext) -> str:

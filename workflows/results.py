@@ -276,8 +276,8 @@ class Closure:
     by_them: bool
     """They completed it themselves: not whom they ask."""
     other_admins: tuple[str, ...] = ()
-    """For who completed it: the organization's other admins (owner and Project Collection Administrators),
-    whom they ask now; none when Azure DevOps names nobody else."""
+    """For who completed it, on the list shown to them: the organization's other admins (owner and Project
+    Collection Administrators), whom they ask now; none when Azure DevOps names nobody else."""
 
 
 @dataclass(frozen=True)

@@ -260,8 +260,9 @@ class MigrationService:
         return verification.check_now(self._ctx, organization)
 
     # to-do lists
-    def todo_list(self, who: Actor | str | int) -> list[TodoEntry]:
-        return todo_lists.todo_list(self._ctx, who)
+    def todo_list(self, who: Actor | str | int, *, shown: bool = False) -> list[TodoEntry]:
+        """`shown`: to be shown to them (a completed migration they closed then names its other admins)."""
+        return todo_lists.todo_list(self._ctx, who, shown=shown)
 
     def invitations_to_accept(self, who: Actor) -> list[InvitationToAccept]:
         """Before the switch, the invitations `who` must accept: their list until the lists go out."""

@@ -59,7 +59,7 @@ _ASK_THEM = "; press *I need help* to ask them."
 _WITHOUT_THE_BUTTON = {
     _TELL_THE_ADMINS: ".",
     _THEN_PRESS_IT: ", then ask the migration admins to send it again.",
-    _SETTLED_WITH_YOU: "the migration admins settle it with you",
+    _SETTLED_WITH_YOU: "ask the migration admins: they settle it with you",
     _PRESS_IT_HERE: "",
     _ASK_THEM: ".",
 }

@@ -83,7 +83,7 @@ class Conversation:
         try:
             statuses = self._desk.service.migrations()
             visible = [status for status in statuses if self._desk.may_administer(status.organization, actor)]
-            return status_views.home(visible, self._desk.service.todo_list(actor))
+            return status_views.home(visible, self._desk.service.todo_list(actor, shown=True))
         except (WorkflowError, MicrosoftError) as error:
             return Message("aadbot", (Text(str(error)),))
 

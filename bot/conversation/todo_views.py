@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.conversation import faq_views, plan_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
+from faq import admins_named
 from workflows.identities import mailbox
 from workflows.invitation_email import FROM, REDEMPTION_PAGE
 from workflows.plan import PlannedUser
@@ -395,8 +396,10 @@ def _whom_to_ask(organization: str, closure: Closure) -> str:
     if not closure.by_them:
         return f"Ask {closure.by} if you are stuck or unsure what still applies."
     if closure.other_admins:
-        others = ", ".join(closure.other_admins) + "."
-        return f"If you are stuck or unsure what still applies, ask another admin of {organization}: {others}"
+        others = admins_named(closure.other_admins)
+        return (
+            f"If you are stuck or unsure what still applies, ask another admin of {organization}: {others}."
+        )
     return (
         f"I know of no other admin of {organization}: if you are stuck or unsure what still applies, ask your"
         " help desk (Organization settings > Permissions > Project Collection Administrators shows whether"

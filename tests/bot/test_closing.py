@@ -448,9 +448,9 @@ def test_a_closed_list_sends_its_reader_to_someone_else_and_to_no_button(chat: C
     )
     assert gus[3] == (
         f"Your address matches the account {GUS} in Fabrikam, but that account is disabled, so you cannot"
-        f" sign in to {ORG} after the change. If you still need access, the migration admins settle it with"
-        " you (your directory administrator enabling that account, or another account they map you to). If"
-        " you have left, there is nothing to do: your history is kept."
+        f" sign in to {ORG} after the change. If you still need access, ask the migration admins: they settle"
+        " it with you (your directory administrator enabling that account, or another account they map you"
+        " to). If you have left, there is nothing to do: your history is kept."
     )
     assert erin[3].endswith(
         "Without it you lose access (your history is kept). No email? Check your spam folder, then ask the"

@@ -9,7 +9,7 @@ from storage import Database
 from tests.storage.statements import statements
 from tests.workflows.fakes import SUBSCRIPTION_ID, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import Subscription
-from workflows.results import Actor, NotifyResult
+from workflows.results import Actor, Closure, NotifyResult
 from workflows.service import MigrationService
 
 
@@ -110,3 +110,23 @@ def test_complete_before_billing_is_confirmed_looks_at_it_first_in_the_same_call
     assert looked.billing is not None and looked.billing.ok, looked.billing
     assert looked.status.state in {"billing_checked", "completed"} and looked.left.people > 0
     assert service.complete(None, dana, confirmed=True).billing is None  # confirmed already: no second look
+
+
+def test_the_list_of_who_completed_it_asks_azure_devops_for_the_other_admins_only_when_shown(
+    service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, lee: Actor
+) -> None:
+    """rev48: every reader of Dana's lists (`help`, each question she asked, `done`) asked Azure DevOps for
+    the admins of the migration she closed, and waited through its retries while it was slow."""
+    service.start("fabrikam", "fabrikam.com", dana)
+    _billing_moved(service, microsoft, dana, lee)
+    assert service.complete(None, dana, confirmed=True).completed
+    clock.advance(days=1)  # past the admins' list as read at the approval
+    asked = microsoft.calls.get("administrators", 0)
+    read = service.todo_list(dana)
+    assert microsoft.calls.get("administrators", 0) == asked
+    assert {entry.closed for entry in read} == {Closure(f"Dana ({dana.email})", by_them=True)}
+    shown = service.todo_list(dana, shown=True)
+    assert microsoft.calls["administrators"] == asked + 1
+    assert {entry.closed for entry in shown} == {
+        Closure(f"Dana ({dana.email})", by_them=True, other_admins=(lee.email,))
+    }

@@ -144,23 +144,53 @@ def test_leaving_another_directory_everyone_is_told_to_make_new_tokens() -> None
 
 
 @pytest.mark.parametrize(
-    ("user", "invited_as", "after_connecting"),
+    ("user", "invited_as", "after_connecting", "pressing", "asking"),
     [
-        (planned("auto"), None, True),  # the history: "press *I need help* to ask them"
-        (planned("invite", upn=None), None, False),  # ask for an account
-        (planned("invite", upn=None), "pat@outlook.com", False),  # no email? then press it
-        (planned("disabled"), None, False),
-        (planned("ambiguous", upn=None), None, False),
+        (  # the history
+            planned("auto"),
+            None,
+            True,
+            " if that fails); press *I need help* to ask them.",
+            " if that fails).",
+        ),
+        (  # ask for an account
+            planned("invite", upn=None),
+            None,
+            False,
+            " for a work account; press *I need help* here to tell the admins.",
+            " for a work account.",
+        ),
+        (  # no email?
+            planned("invite", upn=None),
+            "pat@outlook.com",
+            False,
+            " Check your spam folder, then press *I need help*.",
+            " Check your spam folder, then ask the migration admins to send it again.",
+        ),
+        (
+            planned("disabled"),
+            None,
+            False,
+            " If you still need access, press *I need help* here: the migration admins settle it with you"
+            " (your directory administrator enabling that account, or another account they map you to).",
+            " If you still need access, ask the migration admins: they settle it with you (your directory"
+            " administrator enabling that account, or another account they map you to).",
+        ),
+        (
+            planned("ambiguous", upn=None),
+            None,
+            False,
+            " which one you sign in with every day (press *I need help* here): they map you to it.",
+            " which one you sign in with every day: they map you to it.",
+        ),
     ],
 )
 def test_on_a_completed_migrations_list_no_item_points_to_a_button_it_no_longer_has(
-    user: PlannedUser, invited_as: str | None, after_connecting: bool
+    user: PlannedUser, invited_as: str | None, after_connecting: bool, pressing: str, asking: str
 ) -> None:
-    """Every pointer to *I need help* reads without the button once the migration is completed: the list
-    then names whom to ask."""
+    """Every pointer to *I need help* reads without the button once the migration is completed (the list
+    then names whom to ask), and the rest of the item as it was."""
     items = listed(user, invited_as, after_connecting=after_connecting)
-    pointing = [item.body for item in items if "*I need help*" in item.body]
-    assert len(pointing) == 1
-    closed = without_help_button(pointing[0])
-    assert "I need help" not in closed and "press" not in closed
-    assert closed.endswith(".") and ".." not in closed and "  " not in closed
+    (pointing,) = [item.body for item in items if "*I need help*" in item.body]
+    before, found, after = pointing.partition(pressing)
+    assert found and without_help_button(pointing) == before + asking + after

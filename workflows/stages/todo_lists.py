@@ -21,11 +21,13 @@ from workflows.stages.unit import Context, audit
 from workflows.todo import required
 
 
-def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
+def todo_list(ctx: Context, who: Actor | str | int, *, shown: bool = False) -> list[TodoEntry]:
     """A person's to-do items, newest migration first.
 
     `who` is a chat user (matched like `mark_done` matches the owner: chat id, directory id or any of
-    their addresses), an email, or an affected-user id.
+    their addresses), an email, or an affected-user id. `shown`: the list is to be shown to them, so the
+    newest one, if it is a migration they completed themselves, names the organization's other admins, asked
+    of Azure DevOps for it alone (no other reader of the list, `help` or an answer, waits on Azure DevOps).
     """
     with ctx.database.session() as session:
         whose = col(AffectedUser.id) == who if isinstance(who, int) else owned_by(who)
@@ -56,9 +58,12 @@ def todo_list(ctx: Context, who: Actor | str | int) -> list[TodoEntry]:
         closed = [row for row, again in migrations if row.state == "completed" and again is None]
         closers = _closers(session, closed)
     entries: list[TodoEntry] = []
-    for user in users:  # out of the session: a closure may ask Azure DevOps for the admins
+    for (
+        user
+    ) in users:  # out of the session: the closure of the list shown may ask Azure DevOps for the admins
         row, closer = rows[user.migration_id], closers.get(user.migration_id)
-        closure = _closure(ctx, row, user, closer) if closer else None
+        newest = shown and not entries  # the list shown: the first to have items
+        closure = _closure(ctx, row, user, closer, shown=newest) if closer else None
         entries.extend(replace(todo_entry(item, row, user.email), closed=closure) for item in theirs[user.id])
     return entries
 
@@ -77,12 +82,15 @@ def _closers(session: Session, completed: Sequence[Migration]) -> dict[int, Acto
     }
 
 
-def _closure(ctx: Context, row: Migration, user: AffectedUser, closer: Actor) -> Closure:
+def _closure(ctx: Context, row: Migration, user: AffectedUser, closer: Actor, *, shown: bool) -> Closure:
     """Whom the person a completed migration listed asks now: who completed it, as their last word from it
-    said; who completed it themselves, the organization's other admins (asked of Azure DevOps then only)."""
+    said; who completed it themselves, the organization's other admins (asked of Azure DevOps only for the
+    list `shown`)."""
     by = closed_by(closer)
     if not recognises(closer, user):
         return Closure(by, by_them=False)
+    if not shown:
+        return Closure(by, by_them=True)
     own = {user.email, user.principal_name, user.directory_account or "", closer.email.strip()}
     mine = {address.casefold() for address in own}
     others = tuple(admin for admin in ctx.admins.who_can_act(row.organization) if admin not in mine)

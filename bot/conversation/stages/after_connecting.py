@@ -37,7 +37,7 @@ class AfterConnecting(Stage):
         return [*progress_views.queued(result), *self._desk.outbox.flush()]
 
     def _todo(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        entries = self._desk.service.todo_list(actor)
+        entries = self._desk.service.todo_list(actor, shown=True)
         lost = () if entries else self._desk.service.access_lost(actor)
         if not entries and not lost and (held := self._desk.service.held_back(actor)):
             return [todo_views.held_back(held)]
@@ -60,7 +60,7 @@ class AfterConnecting(Stage):
             return [todo_views.which_done(newest_list(entries))]
         item = own_item(self._desk, actor, command.arg(0), "done")
         result = self._desk.service.mark_done(item.id, actor)
-        return [todo_views.marked_done(result, self._desk.service.todo_list(actor), actor)]
+        return [todo_views.marked_done(result, self._desk.service.todo_list(actor, shown=True), actor)]
 
     def _snooze(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
         """`snooze 1d`, `snooze N 1w` with an item number of the list, or a reminder's button (`#ID 1d`);
