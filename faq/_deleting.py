@@ -6,7 +6,11 @@ ranked. Ranked, such a report shares more words with disconnecting or a support 
 phrasings would move every weight and the calibration's refit (docs/faq-eval.md, rounds 28, 30 and 31).
 
 Deleting a directory is a question about Azure DevOps only when the message names it: public threads about
-deleting a lab's tenant name only the directory, and stay the ranker's (where they are declined)."""
+deleting a lab's tenant name only the directory, and stay the ranker's (where they are declined). A bare
+"directory" is a folder as often as a tenant ("delete a directory in my repo"): only a qualified one counts
+(the old, Azure or company directory), and nothing in a message about code, files or pipelines. A
+deletion already done ("we deleted the old tenant by accident") asks nothing about what to do first: the
+ranker's too."""
 
 from __future__ import annotations
 
@@ -16,20 +20,29 @@ from faq._reading import Reading
 
 TOPIC = "disconnect-first"
 
-_DIRECTORY = r"(?:tenants?|director(?:y|ies)|azure ad|aad|azure active directory|entra(?: id)?)"
+_NAMED = r"(?:tenants?|azure ad|aad|azure active directory|entra(?: id)?)"
+"""The directory by a name that means nothing else."""
+_QUALIFIED = r"(?:old|previous|former|original|azure|entra(?: id)?|company|corporate)\s+director(?:y|ies)"
+"""A directory that is not a folder: the old one, or Azure's."""
+_DIRECTORY = rf"(?:{_NAMED}|{_QUALIFIED})"
 # The directory itself deleted, not something in it ("delete a user from Azure AD", "delete the tenant's
-# groups"): a verb of deleting, a few determiners, the directory; or the directory that cannot be deleted.
+# groups", "a tenant-level policy"): a verb of deleting (not done yet), a few determiners, the directory; or
+# the directory that cannot be deleted.
 _DELETING_IT = re.compile(
-    r"(?i)\bdelet(?:e|es|ed|ing|ion of)\s+"
+    r"(?i)\bdelet(?:e|es|ing|ion of)\s+"
     r"(?:(?:the|our|my|this|that|an?|old|previous|former|existing|whole|entire|original)\s+){0,3}"
-    rf"(?:azure\s+)?{_DIRECTORY}\b(?!['\u2019]s|\s+(?:users?|groups?|apps?|applications?|accounts?|objects?"
-    r"|members?|guests?|roles?|domains?|policies|polic(?:y|ies)|settings?))"
+    rf"(?:azure\s+)?{_DIRECTORY}\b(?!['\u2019]s|-|\s+(?:users?|groups?|apps?|applications?|accounts?|objects?"
+    r"|members?|guests?|roles?|domains?|polic(?:y|ies)|settings?|level))"
     rf"|\b{_DIRECTORY}\s+(?:can(?:no|['\u2019])?t|cannot|could(?:n['\u2019]t| not)|won['\u2019]t|will not"
     r"|is not|isn['\u2019]t)\s+be\s+deleted\b"
 )
 _AZURE_DEVOPS = re.compile(
     r"(?i)\b(?:azure ?)?devops\b|\bvsts\b|visual studio team services|dev\.azure\.com|visualstudio\.com"
 )
+_FILES = re.compile(
+    r"(?i)\b(?:repos?|repositor(?:y|ies)|git|pipelines?|agents?|folders?|files?|checkout|builds?|yaml)\b"
+)
+"""Code, files or pipelines: where a directory is a folder."""
 
 
 def asks_about_deleting_its_directory(reading: Reading) -> bool:
@@ -37,7 +50,7 @@ def asks_about_deleting_its_directory(reading: Reading) -> bool:
     it names Azure DevOps, and says it deletes (or cannot delete) the directory where it asks, in its first
     sentence (a thread's title), or anywhere when it asks nothing (a report of what failed). A story that
     mentions the deletion on the way and asks something else is the ranker's."""
-    if _AZURE_DEVOPS.search(reading.text) is None:
+    if _AZURE_DEVOPS.search(reading.text) is None or _FILES.search(reading.text) is not None:
         return False
     where = (*reading.sentences[:1], *reading.asked) if reading.asked else reading.sentences
     return any(_DELETING_IT.search(sentence) for sentence in where)

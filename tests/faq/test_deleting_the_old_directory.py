@@ -2,8 +2,9 @@
 ("disconnect before deleting the old one"), answered plainly for anyone, in a migration or not (issue #13,
 docs/faq-eval.md round 31). Two real threads of this kind (the tenant cannot be deleted while Azure DevOps's
 enterprise application is in it) were ranked to disconnecting or to a support request; the questions here are
-other wordings of the kind, written for the test. Deleting a user or a group of the directory, or a lab's
-tenant that never names Azure DevOps, is not this question."""
+other wordings of the kind, written for the test. Deleting a user or a group of the directory, a lab's
+tenant that never names Azure DevOps, a folder (a "directory" in a repository or a pipeline), or a directory
+already deleted is not this question."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def flat(text: str) -> str:
         "Deleting the old Azure AD fails because VSTS is still registered there. What do we do?",
         "The tenant cannot be deleted while the Visual Studio Team Services app is in it",
         "Can we delete the old directory now that our Azure DevOps organization is on the new tenant?",
+        "Our Azure DevOps organization moved to Entra. Is it safe to delete the company directory now?",
     ],
 )
 def test_deleting_the_directory_azure_devops_is_in_is_disconnect_first_for_anyone(
@@ -54,11 +56,19 @@ def test_deleting_the_directory_azure_devops_is_in_is_disconnect_first_for_anyon
         "I can't delete the tenant I created for a lab, it says to remove enterprise apps first",
         "Our Azure DevOps pipelines broke after we switched tenants. We deleted the old directory last week."
         " How do we fix the service connections?",
+        "How do I delete a tenant-level policy in Azure DevOps?",
+        # rev48: a folder, in a repository or a pipeline's workspace
+        "How do I delete a directory in my Azure DevOps repo?",
+        "Azure DevOps pipeline: how to delete the directory before checkout?",
+        "how to delete a directory from azure devops git",
+        "Is there a way to delete the old directory from the build agent in Azure DevOps?",
+        # rev48: done already, by accident: too late to disconnect first
+        "We deleted the old Azure AD tenant by accident; our Azure DevOps organization is inaccessible.",
     ],
 )
 def test_deleting_something_else_or_in_passing_is_not_this_question(question: str) -> None:
-    """A user or a group of the directory, a tenant with no Azure DevOps named, or a deletion told on the way
-    to another question (which the ranker answers as before)."""
+    """A user, a group or a setting of the directory, a tenant with no Azure DevOps named, a deletion told on
+    the way to another question, a folder, or a deletion already done (which the ranker answers as before)."""
     for inside in (False, True):
         assert not asks_about_deleting_its_directory(read(question, in_azure_devops=inside)), question
 
