@@ -152,6 +152,10 @@ class MicrosoftClients:
         return recent
 
     @_answers_checked
+    def org_user(self, organization: str, user_id: str) -> OrgUser | None:
+        return self._devops.entitlement(organization, user_id, f"reading user {user_id} of {organization!r}")
+
+    @_answers_checked
     def remove_org_user(self, organization: str, user_id: str) -> None:
         self._devops.remove_entitlement(organization, user_id)
 

@@ -75,16 +75,13 @@ class AzureDevOps:
             owner_id=collection.get("owner") or None,
         )
 
-    def entitlement(self, organization: str, user_id: str) -> OrgUser | None:
-        """One user entitlement by id (the owner's id is one), or None when there is none."""
+    def entitlement(
+        self, organization: str, user_id: str, what: str = "reading the owner's user entitlement"
+    ) -> OrgUser | None:
+        """One user entitlement by id (the owner's id is one), or None when there is none; `what` names the
+        read where it fails."""
         url = f"https://vsaex.dev.azure.com/{segment(organization)}/_apis/userentitlements/{segment(user_id)}"
-        response = self._send(
-            "GET",
-            url,
-            {"api-version": _ENTITLEMENTS_API},
-            "reading the owner's user entitlement",
-            missing_ok=True,
-        )
+        response = self._send("GET", url, {"api-version": _ENTITLEMENTS_API}, what, missing_ok=True)
         body = _json_object(response) if response.status_code == 200 else None
         return org_user(body) if body else None
 
@@ -318,6 +315,7 @@ def org_user(item: dict[str, Any]) -> OrgUser:
         mail_address=str(user.get("mailAddress") or ""),
         display_name=str(user.get("displayName") or ""),
         origin=str(user.get("origin") or ""),
+        origin_id=str(user.get("originId") or ""),
         descriptor=str(user.get("descriptor") or ""),
         license_display_name=str(access.get("licenseDisplayName") or ""),
         licensing_source=str(access.get("licensingSource") or ""),

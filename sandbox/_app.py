@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox._common import json_object
+from sandbox._resolve import resolve
 from sandbox._services import Call, Reply, dispatch, fault_reply
 from sandbox._signin import sign_in
 from sandbox._state import Faults, State
@@ -56,6 +57,16 @@ def create_app(state: State) -> Starlette:
         body = json_object(await request.body())
         status, answer = sign_in(
             state, str(body.get("organization") or ""), str(body.get("principalName") or "")
+        )
+        return JSONResponse(answer, status_code=status)
+
+    async def resolve_user(request: Request) -> Response:
+        body = json_object(await request.body())
+        status, answer = resolve(
+            state,
+            str(body.get("organization") or ""),
+            str(body.get("principalName") or ""),
+            str(body.get("account") or ""),
         )
         return JSONResponse(answer, status_code=status)
 
@@ -108,6 +119,7 @@ def create_app(state: State) -> Starlette:
         Route("/_sandbox/connect", connect, methods=["POST"]),
         Route("/_sandbox/subscription", subscription, methods=["POST"]),
         Route("/_sandbox/signin", signin, methods=["POST"]),
+        Route("/_sandbox/resolve", resolve_user, methods=["POST"]),
         Route("/_sandbox/device/approve", approve_device, methods=["POST"]),
         Route("/_sandbox/state", current_state, methods=["GET"]),
         Route("/_sandbox/faults", faults, methods=["POST"]),

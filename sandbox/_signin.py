@@ -26,7 +26,7 @@ def sign_in(state: State, organization: str, principal_name: str) -> tuple[int, 
     with state.lock:
         connected = str(state.organization["connected_tenant_id"]).casefold()
         account = (
-            _directory_account(state, wanted) if connected == str(state.tenant["id"]).casefold() else None
+            directory_account(state, wanted) if connected == str(state.tenant["id"]).casefold() else None
         )
         entitlement = _entitlement(state, wanted, account)
         if entitlement is None:
@@ -41,19 +41,25 @@ def sign_in(state: State, organization: str, principal_name: str) -> tuple[int, 
         if account is not None and account.get("externalUserState") == "PendingAcceptance":
             account.update(externalUserState="Accepted", externalUserStateChangeDateTime=now)
         if account is not None:
-            guest = account.get("userType") == "Guest"
-            entitlement["user"].update(
-                origin="aad",
-                originId=account["id"],
-                principalName=(account.get("mail") if guest else None) or account["userPrincipalName"],
-                mailAddress=account.get("mail") or entitlement["user"].get("mailAddress") or "",
-                domain=state.tenant["id"],
-                descriptor=descriptor_for("aad", str(account["id"])),
-            )
+            on_directory(state, entitlement, account)
         return 200, {"organization": organization, "entitlement": entitlement}
 
 
-def _directory_account(state: State, address: str) -> dict[str, Any] | None:
+def on_directory(state: State, entitlement: dict[str, Any], account: dict[str, Any]) -> None:
+    """The entitlement shows `account`'s identity from now on, as Azure DevOps shows an identity on the
+    directory: its origin, object id, sign-in name (a guest's own address) and descriptor."""
+    guest = account.get("userType") == "Guest"
+    entitlement["user"].update(
+        origin="aad",
+        originId=account["id"],
+        principalName=(account.get("mail") if guest else None) or account["userPrincipalName"],
+        mailAddress=account.get("mail") or entitlement["user"].get("mailAddress") or "",
+        domain=state.tenant["id"],
+        descriptor=descriptor_for("aad", str(account["id"])),
+    )
+
+
+def directory_account(state: State, address: str) -> dict[str, Any] | None:
     """The enabled directory account someone signing in as `address` uses: by UPN, else by mail."""
     enabled = [user for user in state.directory_users if user.get("accountEnabled", True)]
     by_upn = [user for user in enabled if str(user["userPrincipalName"]).casefold() == address]

@@ -175,6 +175,13 @@ class AffectedUser(Versioned, table=True):
     """With no such account (`ambiguous`: several enabled directory users hold their address), the object
     ids and sign-in names (lower case) of every one of them: any may be theirs, so chat knows them by each."""
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    mapped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """Mapped by hand: when the sign-in watch first saw Azure DevOps show their identity on the directory
+    (`workflows.stages.mapped_identities`); None until then, and for everyone else."""
+    mapped_to: str | None = None
+    """The directory account Azure DevOps then showed their identity mapped to (its principal name)."""
+    mapped_elsewhere: bool = False
+    """That account is another than the one the plan named (by `directory_id`, else by sign-in name)."""
 
 
 class TodoItem(Versioned, table=True):

@@ -34,17 +34,18 @@ WAVES = frozenset(
         "access_lost_taken_back",
         "todo_reminder",
         "sign_in_verified",
+        "identity_mapped",
         "migration_called_off",
         "left_behind",
     }
 )
 """The kinds queued BULK: what each affected person is told (the advance notice, the to-do list and its
-changes, reminders, the thanks for signing in, the migration called off, the last word to whoever a
-completed one left behind), queued by the thousand and watched for by nobody in particular, so each waits
-its turn. Everything else is URGENT, as an admin or an asker waits for it: approval prompts and their
-decisions, portal steps, channel notices and reports (the digest, billing), progress lines, replies and
-answers (`chat_message`), help requests to the admins. Migration 0016 holds a copy: the kinds as they
-were when it ran."""
+changes, reminders, the thanks for signing in, that they may sign in once mapped, the migration called
+off, the last word to whoever a completed one left behind), queued by the thousand and watched for by
+nobody in particular, so each waits its turn. Everything else is URGENT, as an admin or an asker waits for
+it: approval prompts and their decisions, portal steps, channel notices and reports (the digest, billing),
+progress lines, replies and answers (`chat_message`), help requests to the admins. Migration 0016 holds a
+copy: the kinds as they were when it ran."""
 
 
 def enqueue(

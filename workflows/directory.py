@@ -28,6 +28,8 @@ class OrgUser:
     mail_address: str = ""
     display_name: str = ""
     origin: str = "msa"
+    origin_id: str = ""
+    """The identity's id where it comes from: a directory account's object id once on the directory."""
     descriptor: str = ""
     license_display_name: str = ""
     licensing_source: str = ""
@@ -189,6 +191,10 @@ class Microsoft(Protocol):
     def org_users(self, name: str) -> list[OrgUser]: ...
 
     def remove_org_user(self, organization: str, user_id: str) -> None: ...
+
+    def org_user(self, organization: str, user_id: str) -> OrgUser | None:
+        """One user by entitlement id (`GET _apis/userentitlements/{id}`), None once they are gone."""
+        ...
 
     def sign_ins(self, organization: str, since: datetime | None) -> list[OrgUser]:
         """Users who accessed the organization after `since`, newest first (every user when None).

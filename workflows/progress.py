@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
@@ -22,8 +22,9 @@ from workflows.errors import WorkflowError
 from workflows.identities import known_as, other_address
 from workflows.plan import NO_ACCESS
 from workflows.results import BOT, MigrationStatus
-from workflows.stages import verification
+from workflows.stages import mapped_identities, verification
 from workflows.stages.list_messages import ADDRESSEE, LIST_MESSAGES, LOST_ACCESS_MESSAGE
+from workflows.stages.mapped_identities import MappingsSeen
 from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.stages.verification import StillPersonal
 from workflows.todo import required
@@ -165,6 +166,8 @@ class Progress:
     """When the bot saw the connection; None until it reads sign-ins."""
     still_personal: tuple[StillPersonal, ...] = ()
     """Still on their Microsoft account at the last full read, and needing an admin."""
+    mappings: MappingsSeen = field(default_factory=MappingsSeen)
+    """The people mapped by hand, and who of them Azure DevOps has shown mapped."""
 
     # What is counted over everyone is counted once: the views read a report of 20,000 people many times.
     @functools.cached_property
@@ -217,6 +220,7 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
             verification.connected_at(session, row),
             verification.still_personal(session, row),
         )
+        mappings = mapped_identities.seen_so_far(session, status.id)
         deciders = lost_access_by(row.plan)
         deliveries = reach_in(session, status.id)
     by_user: dict[int, list[_Item]] = {}
@@ -242,6 +246,7 @@ def read_progress(database: Database, status: MigrationStatus) -> Progress:
         users=tuple(_user_progress(user, by_user.get(user.id, []), deliveries, deciders) for user in users),
         connected_at=connected,
         still_personal=personal,
+        mappings=mappings,
     )
 
 

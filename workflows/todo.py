@@ -428,6 +428,23 @@ _MAPPED_FIRST = (
 """How the sign-in item of someone mapped by hand opens: the order their case really has."""
 
 
+def mapping_seen(body: str, account: str, *, planned: str | None) -> str:
+    """The sign-in item of someone mapped by hand once Azure DevOps shows the mapping to `account`: its
+    opening wait, ticked (`planned`: the account the plan named, which the item was written for)."""
+    waited = _MAPPED_FIRST.format(account=planned or account)
+    if not body.startswith(waited):
+        return body  # written without the wait (a list of before it, or another case)
+    same = planned is None or planned.casefold() == account.casefold()
+    seen = (
+        f"✅ The migration admins mapped your old identity to {account}, which keeps your history yours:"
+        " Azure DevOps lets you in with it now. "
+        if same
+        else f"⚠️ Azure DevOps shows your old identity mapped to {account}, not to {planned}: the migration"
+        f" admins check it with you. If {account} is yours, sign in with it; if not, ask them first. "
+    )
+    return seen + body.removeprefix(waited)
+
+
 def _history(account: str) -> str:
     """The procedure's FAQ on disconnected users who now have a directory identity."""
     return (

@@ -27,6 +27,8 @@ A button shows the words to type instead of clicking it; right after an answer, 
   :connect       (sandbox) click Connect in the portal for the migration waiting for it (or ahead of
                  its approval, as someone may)
   :signin EMAIL  (sandbox) that person signs in to the organization with their work account
+  :resolve EMAIL ACCOUNT  (sandbox) an admin maps that person's identity to the directory ACCOUNT
+                 (Organization settings > Microsoft Entra ID > Resolve)
   :billing       (sandbox) move the billing subscription into the directory, as in the Azure portal
   :later 1d      (sandbox) move the clock on (3h, 1d, 1w) and see what everyone receives meanwhile
   :now           the rehearsal's time
@@ -119,6 +121,8 @@ class ConsoleChat:
                 out.write(_simulate_connect(runtime) + "\n")
             elif line.startswith(":signin"):
                 out.write(_simulate_sign_in(runtime, line.removeprefix(":signin").strip()) + "\n")
+            elif line.startswith(":resolve"):
+                out.write(_simulate_resolve(runtime, line.removeprefix(":resolve").split()) + "\n")
             elif line == ":billing":
                 out.write(_simulate_billing(runtime) + "\n")
             elif line == ":now" or line.startswith(":later"):
@@ -224,6 +228,19 @@ def _simulate_sign_in(runtime: Runtime, email: str) -> str:
     body = {"organization": status.organization, "principalName": email}
     refused = in_sandbox(runtime, ":signin", "/_sandbox/signin", body)
     return refused or f"({email} signed in to {status.organization}; the sign-in checks will notice)"
+
+
+def _simulate_resolve(runtime: Runtime, words: list[str]) -> str:
+    if len(words) != 2 or not all("@" in word for word in words):
+        return "Say whom to map, and to which account: `:resolve kim@fabrikam-old.com kim@fabrikam.com`."
+    status = _newest_migration(runtime)
+    if status is None:
+        return "No migration yet: `start` one first."
+    person, account = words
+    body = {"organization": status.organization, "principalName": person, "account": account}
+    refused = in_sandbox(runtime, ":resolve", "/_sandbox/resolve", body)
+    mapped = f"(portal: {person} mapped to {account} in {status.organization};"
+    return refused or f"{mapped} the sign-in checks will notice)"
 
 
 def _simulate_billing(runtime: Runtime) -> str:

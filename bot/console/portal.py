@@ -1,5 +1,6 @@
-"""The steps a person takes in Microsoft's portals (connect the organization, sign in, move billing),
-taken in the sandbox emulator instead: `chat`'s `:connect`, `:signin` and `:billing`, and the demo's."""
+"""The steps a person takes in Microsoft's portals (connect the organization, sign in, map someone by
+hand, move billing), taken in the sandbox emulator instead: `chat`'s `:connect`, `:signin`, `:resolve` and
+`:billing`, and the demo's."""
 
 from __future__ import annotations
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation import lists
+from bot.conversation import lists, todo_views
 from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, say
-from workflows.mapping import map_by_hand
+from workflows.mapping import RESOLVE_PAGE, SUPPORT, map_by_hand
 from workflows.progress import Progress
+from workflows.results import TodoEntry
+from workflows.stages.mapped_identities import Mapped, MappingsSeen
 from workflows.stages.verification import SignInCheck, StillPersonal
 
 REHEARSE_HINT = (
@@ -41,8 +43,9 @@ def rehearse(organization: str | None, tenant: str | None, email: str) -> Outgoi
 
 def sign_ins_checked(result: SignInCheck) -> Outgoing:
     read = f"I read {result.read:,} users of {result.organization}"
+    mapped = _mapped_by_the_check(result.mapped)
     if not result.verified:
-        return say(f"{read}: no new sign-in with a work account since my last look.")
+        return say(f"{read}: no new sign-in with a work account since my last look.{mapped}")
     guests = {name.casefold() for name in result.guests}
     members = [name for name in result.verified if name.casefold() not in guests]
     # a guest signs in with their own address, as their own message says: never "their work account"
@@ -57,7 +60,18 @@ def sign_ins_checked(result: SignInCheck) -> Outgoing:
         )
     return say(
         f"{read}: {len(result.verified)} signed in {how}; I ticked it off their lists and told them."
-        " `progress` has the details."
+        f"{mapped} `progress` has the details."
+    )
+
+
+def _mapped_by_the_check(mapped: Sequence[Mapped]) -> str:
+    """What a check of the sign-ins saw mapped by hand, counted: the reply may be a channel's."""
+    if not mapped:
+        return ""
+    wrong = " Each admin heard privately of those mapped to another account." if _elsewhere(mapped) else ""
+    return (
+        f" {people_counted(len(mapped), 'is', 'are')} now mapped by hand{_elsewhere(mapped)}; I told them"
+        f" they can sign in.{wrong}"
     )
 
 
@@ -127,6 +141,92 @@ def sign_in_verified_dm(*, organization: str, name: str, title: str, account: st
         f" I ticked “{title}” on your list."
     )
     return Message(text, (Text(text),))
+
+
+def mappings_line(seen: MappingsSeen) -> str:
+    """For `status`, in a channel too: how many of those mapped by hand Azure DevOps shows mapped, and how
+    many to another account than planned; counted, as `progress` names them to whoever asks."""
+    return f"{_mapped_of(seen)} mapped by hand so far{_elsewhere(seen.mapped)}" if seen.to_map else ""
+
+
+def mappings_blocks(seen: MappingsSeen, *, named: bool = True) -> list[Block]:
+    """For `progress`: who of the people mapped by hand Azure DevOps shows mapped, and to which account; not
+    `named` (a channel's copy), how many."""
+    if not seen.to_map:
+        return []
+    shown = f"{_mapped_of(seen)}{_elsewhere(seen.mapped)}"
+    blocks: list[Block] = [Text(f"Identities mapped by hand, as Azure DevOps shows them: {shown}.")]
+    if named and seen.mapped:
+        rows = [
+            (m.principal_name, m.account, f"⚠️ planned {m.planned}" if m.elsewhere else "as planned")
+            for m in seen.mapped
+        ]
+        blocks += lists.table(("user", "mapped to", "account"), rows)
+    return blocks
+
+
+def _mapped_of(seen: MappingsSeen) -> str:
+    return f"{len(seen.mapped)} of {seen.to_map}"
+
+
+def _elsewhere(mapped: Sequence[Mapped]) -> str:
+    """How many of `mapped` went to another account than planned, in brackets; empty for none."""
+    elsewhere = sum(each.elsewhere for each in mapped)
+    return f" ({elsewhere} to another account than planned)" if elsewhere else ""
+
+
+def identity_mapped_dm(
+    *, organization: str, name: str, account: str, planned: str, items: Sequence[TodoEntry]
+) -> Message:
+    """Someone mapped by hand, once Azure DevOps shows it (`workflows.stages.mapped_identities`): sign in
+    now, with what their list still holds; mapped to another `account` than the `planned` one, sign in with
+    it only if it is theirs."""
+    if not planned or planned.casefold() == account.casefold():
+        heading = f"You can sign in to {organization} now"
+        opening = (
+            f"Hi {name}, your Azure DevOps identity in {organization} is now mapped to {account}, which keeps"
+            f" your history yours: Azure DevOps lets you in with it. Sign in as {account}."
+        )
+        then = "Then"
+    else:
+        heading = f"Your identity in {organization} is mapped to another account"
+        opening = (
+            f"Hi {name}, Azure DevOps now shows your identity in {organization} mapped to {account}, not to"
+            f" {planned} as your list said. I told the migration admins, who check it with you. If {account}"
+            " is yours, sign in with it; if it is not, do not: ask them first."
+        )
+        then = "Once you are in,"
+    blocks: list[Block] = [Heading(heading)]
+    if not items:
+        blocks.append(Text(f"{opening} Nothing else is open on your list."))
+        return Message(heading, tuple(blocks))
+    tokens = any(item.key == "recreate-pats" for item in items)
+    blocks.append(
+        Text(
+            f"{opening} {then} do what your list still holds"
+            + (" (personal access tokens you made before stopped working: make new ones)" if tokens else "")
+            + ". Press Done on each as you finish it."
+        )
+    )
+    for item in items:
+        blocks += [Text(f"{todo_views.bullet(item)} *{item.title}*"), todo_views.item_buttons(item)]
+    blocks.append(Text("Say `todo` for the full steps of each."))
+    return Message(heading, tuple(blocks))
+
+
+def identity_mapped_elsewhere_dm(*, organization: str, person: str, account: str, planned: str) -> Message:
+    """To each admin, privately: `person` (their Azure DevOps address) was mapped to another account than
+    the plan's, which may attach their history to someone else."""
+    heading = f"⚠️ {person} was mapped to another account than planned in {organization}"
+    text = (
+        f"Azure DevOps now shows the identity of {person} in {organization} mapped to {account}, but the plan"
+        f" mapped them to {planned}. Their work history goes with that mapping: if {account} is not theirs,"
+        " it is attached to someone else's account. Check with them which account is theirs. To correct it:"
+        f" they are no longer among the disconnected users that *Resolve* under {RESOLVE_PAGE} lists, so"
+        f" Microsoft Support maps them again ({SUPPORT}). I told them what Azure DevOps shows, and to ask you"
+        " before signing in with an account that is not theirs."
+    )
+    return Message(heading, (Heading(heading), Text(text)))
 
 
 def not_signed_in_blocks(not_signed_in: Sequence[tuple[str, str]], grace_working_days: int) -> list[Block]:

@@ -183,7 +183,7 @@ def status(
                 f"To-do lists: {lists.of_people(report.users_done, len(report.listed))} done"
                 + (f" ({apart})" if apart else "")
                 + f", {report.items_done:,} of {report.items_total:,} items"
-                + (f", {report.users_signed_in} seen signing in" if report.connected_at else "")
+                + _seen_since_connecting(report)
                 + "; `progress` has the details."
             )
         )
@@ -195,6 +195,14 @@ def status(
     if not admin:
         return Outgoing(Message(summary, tuple(blocks)))
     return Outgoing(Message(summary, with_next(blocks, status, everyone_told=everyone_told(told))))
+
+
+def _seen_since_connecting(report: Progress) -> str:
+    """What the sign-in watch has seen since it began: who signed in, who was mapped by hand; counted."""
+    if report.connected_at is None:
+        return ""
+    mapped = sign_in_views.mappings_line(report.mappings)
+    return f", {report.users_signed_in} seen signing in" + (f", {mapped}" if mapped else "")
 
 
 def rejection_line(rejected: Rejection) -> str:

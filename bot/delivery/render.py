@@ -32,7 +32,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
-from workflows.stages import left_behind_notes, list_messages, relisting, told_early
+from workflows.stages import left_behind_notes, list_messages, mapped_identities, relisting, told_early
 from workflows.stages.verification import StillPersonal
 from workflows.todo import ACCEPT_INVITATION
 
@@ -182,6 +182,21 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 people=[str(address) for address in payload["people"]],
                 command=str(payload["command"]),
                 state=str(payload["state"]),
+            )
+        case mapped_identities.MAPPED_MESSAGE:
+            rendered = sign_in_views.identity_mapped_dm(
+                organization=payload["organization"],
+                name=_name(payload),
+                account=str(payload["account"]),
+                planned=str(payload.get("planned") or ""),
+                items=_entries(payload),
+            )
+        case mapped_identities.ELSEWHERE_MESSAGE:
+            rendered = sign_in_views.identity_mapped_elsewhere_dm(
+                organization=payload["organization"],
+                person=str(payload["principal_name"]),
+                account=str(payload["account"]),
+                planned=str(payload.get("planned") or ""),
             )
         case "billing_moved":
             rendered = reminder_views.billing_moved(

@@ -54,7 +54,9 @@ def test_the_watch_verifies_a_sign_in_and_progress_shows_it(chat: Chat) -> None:
     )
     assert not [m for m in chat.runtime.conversation.watch() if m.to == DirectMessage(ANN)]  # told once
 
-    assert "1 seen signing in; `progress` has the details." in _raw(chat.say(DANA, "status"))
+    assert "1 seen signing in, 0 of 2 mapped by hand so far; `progress` has the details." in _raw(
+        chat.say(DANA, "status")
+    )
     progress = chat.say(DANA, "progress")
     assert "Items: 1 verified from sign-ins, 0 self-reported" in _raw(progress)
     assert "since the connection" in _raw(progress) and "1 of 11 people." in _raw(progress)

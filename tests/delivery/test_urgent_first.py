@@ -19,7 +19,15 @@ from tests.bot.test_approval_everyone import REQUEST
 from tests.delivery.conftest import FakeTime, queue_lists
 from tests.storage.rows import add_migration
 from workflows import help_requests, notices, reminders
-from workflows.stages import announcing, left_behind_notes, list_messages, relisting, told_early, verification
+from workflows.stages import (
+    announcing,
+    left_behind_notes,
+    list_messages,
+    mapped_identities,
+    relisting,
+    told_early,
+    verification,
+)
 
 APPROVER = "lee@fabrikam.com"
 CHANNEL = "CMIGRATE"
@@ -81,6 +89,7 @@ def test_the_waves_are_what_each_affected_person_is_told_and_no_admins_notice() 
         told_early.ACCESS_BACK_MESSAGE,
         relisting.REMINDER_MESSAGE,
         verification.VERIFIED_MESSAGE,
+        mapped_identities.MAPPED_MESSAGE,
         notices.CALLED_OFF,
         left_behind_notes.LEFT_BEHIND_MESSAGE,
     }

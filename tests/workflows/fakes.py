@@ -174,6 +174,10 @@ class FakeMicrosoft:
             seen, key=lambda user: user.last_accessed or datetime.min.replace(tzinfo=UTC), reverse=True
         )
 
+    def org_user(self, organization: str, user_id: str) -> OrgUser | None:
+        self._call("org_user")
+        return next((user for user in self.users if user.id == user_id), None)
+
     def sign_in(self, entitlement_id: str, at: datetime) -> None:
         """What that user's sign-in does: last access now, and the directory's identity once connected."""
         origin = "aad" if self.org.connected_tenant_id == self.tenant_info.id else "msa"

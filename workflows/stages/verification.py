@@ -7,6 +7,7 @@ also catches a late `lastAccessedDate`, lists who is still on their Microsoft ac
 link to accept an invitation of anyone removed from the organization by hand since. A verified
 sign-in ticks the user's "Sign in with your work account" (or "Accept the invitation") item, is
 audited, and the user hears it once; their list, if chat could not reach them before, goes again as it is.
+The same reads show whom the admins have mapped by hand since (`mapped_identities`).
 
 "After the connection" means after the bot saw it (the watch looks every minute): a sign-in in between
 counts at the person's next one. Earlier marks would be wrong the other way: an identity that Connect
@@ -34,7 +35,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import account_kind, affected_reach, is_guest
 from workflows.machine import CONNECTED_UNFINISHED
 from workflows.results import BOT
-from workflows.stages import redeem_links, resending
+from workflows.stages import mapped_identities, redeem_links, resending
 from workflows.stages.unit import Context, audit, find
 from workflows.todo import ACCEPT_INVITATION
 
@@ -63,6 +64,8 @@ class SignInCheck:
     """Principal names whose sign-in was verified by this check."""
     guests: tuple[str, ...] = ()
     """Of `verified`, those who signed in with a guest account (their own address), not a work account."""
+    mapped: tuple[mapped_identities.Mapped, ...] = ()
+    """Who this check saw mapped by hand (`mapped_identities`)."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,8 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         swept_before = watch.swept_at
         if full:  # claimed too: other looks would make the whole read again while this one reads
             watch.swept_at = now - every + _FULL_READ_CLAIMED_FOR
-        organization = row.organization
+        organization, starter = row.organization, row.started_by_email
+        waiting = mapped_identities.awaited(session, migration_id)
         if not committed(session):
             return None  # another process claimed this check
     try:
@@ -234,7 +238,8 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         log.warning("reading the sign-ins of %s failed: %s", organization, error)
         _back_off(ctx, migration_id, full=full, swept_before=swept_before)
         return None
-    return _apply(ctx, migration_id, users, full)
+    mappings = mapped_identities.look_for(ctx, organization, users, waiting, starter=starter)
+    return _apply(ctx, migration_id, users, full, mappings)
 
 
 def _next_read(watch: SignInWatch, now: datetime, every: timedelta) -> datetime:
@@ -244,7 +249,9 @@ def _next_read(watch: SignInWatch, now: datetime, every: timedelta) -> datetime:
     return watch.connected_at + every * ((now - watch.connected_at) // every + 1)
 
 
-def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) -> SignInCheck | None:
+def _apply(
+    ctx: Context, migration_id: int, users: list[OrgUser], full: bool, mappings: mapped_identities.Found
+) -> SignInCheck | None:
     now = ctx.now()
     with ctx.database.session() as session:
         if (found := _watched(session, migration_id)) is None:
@@ -271,6 +278,10 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
                 accepted.append(person.entitlement_id)
         for first in range(0, len(accepted), IN_LIST_AT_MOST):
             redeem_links.forget(session, row, accepted[first : first + IN_LIST_AT_MOST])
+        mapped = mapped_identities.record(session, row, mappings, now)
+        if mapped and not full:  # no longer on a Microsoft account, as the next full read will show
+            gone = {user.id for user in mappings.mapped}
+            watch.still_personal = [entry for entry in watch.still_personal if entry[0] not in gone]
         # signed in with the directory account, a guest has accepted: Teams reaches them now
         for first in range(0, len(verified), IN_LIST_AT_MOST):
             unreached = resending.unreached(session, verified[first : first + IN_LIST_AT_MOST])
@@ -290,7 +301,7 @@ def _apply(ctx: Context, migration_id: int, users: list[OrgUser], full: bool) ->
             return None
         names = tuple(person.principal_name for person in verified)
         guests = tuple(p.principal_name for p in verified if is_guest(p.outcome, p.directory_account))
-        return SignInCheck(row.organization, full, len(users), names, guests)
+        return SignInCheck(row.organization, full, len(users), names, guests, tuple(mapped))
 
 
 def _unverified_sign_ins(

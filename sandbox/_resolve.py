@@ -1,0 +1,43 @@
+"""`POST /_sandbox/resolve`: an admin's *Resolve* of one disconnected user, mapping their identity by hand.
+
+Microsoft's tutorial: after connecting, Organization settings > Microsoft Entra ID lists the users Connect
+did not carry over, and *Resolve* maps each to a directory account, which keeps their history. The user
+entitlement stays the same one (its id, the storage key their history hangs on, and its last access: the
+mapping is no sign-in), and shows the directory account's identity from then on, as after a sign-in
+(`origin: aad`, the account's object id as `originId`, its sign-in name as `principalName`; the shape of
+`UserEntitlement.user` in vsts-rest-api-specs memberEntitlementManagement 7.1). Any enabled directory
+account may be chosen, the wrong one included: the sandbox maps where it is told, as the portal does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox._signin import directory_account, on_directory
+from sandbox._state import State
+
+
+def resolve(state: State, organization: str, principal_name: str, account: str) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and body of the control call: map `principal_name` (the Microsoft account's
+    address Azure DevOps shows) to the directory account `account` (its sign-in name or mail)."""
+    old, wanted = principal_name.strip().casefold(), account.strip().casefold()
+    if not state.is_organization(organization):
+        return 404, {"error": f"unknown organization {organization!r}"}
+    if not old or not wanted:
+        return 400, {"error": "principalName (whom to map) and account (a directory account) are required"}
+    with state.lock:
+        if str(state.organization["connected_tenant_id"]).casefold() != str(state.tenant["id"]).casefold():
+            return 409, {"error": f"{organization} is not connected to the directory: nobody to resolve"}
+        entitlement = next(
+            (e for e in state.entitlements if str(e["user"].get("principalName") or "").casefold() == old),
+            None,
+        )
+        if entitlement is None:
+            return 404, {"error": f"{principal_name!r} is not a user of {organization}"}
+        if entitlement["user"].get("origin") != "msa":
+            return 409, {"error": f"{principal_name!r} is on the directory already: nothing to resolve"}
+        target = directory_account(state, wanted)
+        if target is None:
+            return 404, {"error": f"{account!r} is no enabled account of the directory"}
+        on_directory(state, entitlement, target)
+        return 200, {"organization": organization, "entitlement": entitlement}

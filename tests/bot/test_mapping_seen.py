@@ -1,0 +1,156 @@
+"""Someone mapped by hand hears when the admins have mapped them: the sign-in watch sees Azure DevOps show
+their identity on the directory (the sandbox's *Resolve*, over loopback HTTP, on the rehearsal's clock),
+ticks the wait on their list and tells them once to sign in and what their list still holds; a mapping to
+another account than the plan's goes to each admin privately; `status` counts, `progress` names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.console.rehearsal import RehearsalClock
+from bot.runtime import Runtime
+from sandbox import Sandbox
+from storage import Database
+from tests.bot.conftest import CONNECTED, ORG, Rehearsal, rehearsed
+from tests.fakes.runtimes import runtime_on
+
+FRIDAY_AFTERNOON = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+CAROL, CAROL_MSA = "carol@fabrikam.com", "carol.w@outlook.com"
+KIM, KIM_MSA = "kim@fabrikam.com", "kim@fabrikam-old.com"
+FIRST_READ = ":later 1h"
+"""After the lists went out (15:05): the watch's first, full, read finds Carol and Kim on their Microsoft
+accounts."""
+
+
+@pytest.fixture
+def clock() -> RehearsalClock:
+    return RehearsalClock(real=lambda: FRIDAY_AFTERNOON)
+
+
+@pytest.fixture
+def runtime(sqlite_database: Database, box: Sandbox, clock: RehearsalClock) -> Iterator[Runtime]:
+    built = runtime_on(box, sqlite_database, clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def _typed(runtime: Runtime, clock: RehearsalClock, lines: list[str]) -> str:
+    """What the rehearsal printed for `lines`, typed after the lists went out and the first read."""
+    rehearsal = Rehearsal(runtime, clock)
+    rehearsed(rehearsal, CONNECTED)
+    before = len(rehearsal.type([FIRST_READ]))
+    return rehearsal.type(lines)[before:]
+
+
+def _messages_to(text: str, address: str) -> list[str]:
+    """Every direct message to `address`, its lines joined."""
+    return [
+        " ".join(m.split())
+        for m in re.findall(rf"aadbot → DM to {re.escape(address)}:\n((?:  .*\n?)+)", text)
+    ]
+
+
+def _answer(text: str, asked: str) -> str:
+    """The bot's answer to `asked`, its lines joined."""
+    (answer,) = re.findall(rf"  {re.escape(asked)}\n\naadbot → [^\n]*:\n((?:  .*\n?)+)", text)
+    return " ".join(answer.split())
+
+
+def test_someone_mapped_by_hand_hears_once_that_they_can_sign_in_now(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    said = _typed(
+        runtime,
+        clock,
+        [
+            f":resolve {CAROL_MSA} {CAROL}",
+            ":later 20m",  # the watch's next short read asks Azure DevOps for Carol's entitlement
+            "check-sign-ins",  # a full read: nothing new to tell
+            ":later 1d",
+            f":as {CAROL}",
+            "todo",
+            ":as dana@fabrikam.com",
+            "status",
+            "progress",
+        ],
+    )
+    (told,) = _messages_to(said, CAROL)
+    assert told == (
+        f"YOU CAN SIGN IN TO {ORG.upper()} NOW Hi Carol, your Azure DevOps identity in {ORG} is now mapped to"
+        f" {CAROL}, which keeps your history yours: Azure DevOps lets you in with it. Sign in as {CAROL}."
+        " Then do what your list still holds (personal access tokens you made before stopped working: make"
+        " new ones). Press Done on each as you finish it."
+        " 1. Sign in with your work account [Done: `done #16`] [I need help: `need-help #16`]"
+        " 2. Clear your Git credential cache [Done: `done #17`] [I need help: `need-help #17`]"
+        " 4. Recreate your personal access tokens [Done: `done #19`] [I need help: `need-help #19`]"
+        " Say `todo` for the full steps of each."
+    )
+    assert _answer(said, "check-sign-ins") == (
+        f"I read 11 users of {ORG}: no new sign-in with a work account since my last look."
+    )
+    todo = _answer(said, "todo")
+    assert (
+        "1. Sign in with your work account ✅ The migration admins mapped your old identity to"
+        f" {CAROL}, which keeps your history yours: Azure DevOps lets you in with it now. Sign out of Azure"
+        " DevOps everywhere."
+    ) in todo
+    assert "First the migration admins map" not in todo
+    # the channel's status counts; progress, asked for, names
+    assert (
+        "To-do lists: 0 of 11 people done, 0 of 23 items, 0 seen signing in, 1 of 2 mapped by hand so far;"
+        " `progress` has the details."
+    ) in _answer(said, "status")
+    progress = _answer(said, "progress")
+    mapped = progress[progress.index("Identities mapped by hand") : progress.index(" [Refresh: ")]
+    assert mapped.split(" ---")[0] == (
+        "Identities mapped by hand, as Azure DevOps shows them: 1 of 2. user mapped to account"
+    )
+    assert mapped.endswith(f"- {CAROL_MSA} {CAROL} as planned")
+
+
+def test_a_mapping_to_another_account_than_planned_goes_to_each_admin_privately(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    """Kim's identity is mapped to Ann's account: her history now goes with someone else's. Each admin hears
+    it by name in a direct message, the channel nothing but a count, and Kim what Azure DevOps shows."""
+    said = _typed(runtime, clock, [f":resolve {KIM_MSA} ann@fabrikam.com", ":later 20m", "status"])
+    warning = (
+        f"⚠️ {KIM_MSA.upper()} WAS MAPPED TO ANOTHER ACCOUNT THAN PLANNED IN {ORG.upper()} Azure DevOps now"
+        f" shows the identity of {KIM_MSA} in {ORG} mapped to ann@fabrikam.com, but the plan mapped them to"
+        f" {KIM}. Their work history goes with that mapping: if ann@fabrikam.com is not theirs, it is"
+        " attached to someone else's account. Check with them which account is theirs. To correct it: they"
+        " are no longer among the disconnected users that Resolve under Organization settings > Microsoft"
+        " Entra ID lists, so Microsoft Support maps them again (https://azure.microsoft.com/support/devops/)."
+        " I told them what Azure DevOps shows, and to ask you before signing in with an account that is not"
+        " theirs."
+    )
+    assert _messages_to(said, "dana@fabrikam.com") == [warning]
+    assert _messages_to(said, "lee@fabrikam.com") == [warning]
+    assert KIM_MSA not in "".join(re.findall(r"aadbot → #aad-migration:\n((?:  .*\n?)+)", said))
+    (kims,) = _messages_to(said, KIM)
+    assert kims.startswith(
+        f"YOUR IDENTITY IN {ORG.upper()} IS MAPPED TO ANOTHER ACCOUNT Hi Kim, Azure DevOps now shows your"
+        f" identity in {ORG} mapped to ann@fabrikam.com, not to {KIM} as your list said. I told the migration"
+        " admins, who check it with you. If ann@fabrikam.com is yours, sign in with it; if it is not, do not:"
+        " ask them first. Once you are in, do what your list still holds"
+    )
+    assert (
+        ", 1 of 2 mapped by hand so far (1 to another account than planned); `progress` has the details."
+    ) in _answer(said, "status")
+
+
+def test_resolve_in_the_console_says_what_it_needs_and_what_the_portal_refused(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    said = _typed(runtime, clock, [":resolve carol", ":resolve ann@fabrikam.com ann@fabrikam.com"])
+    assert said.splitlines() == [
+        "Say whom to map, and to which account: `:resolve kim@fabrikam-old.com kim@fabrikam.com`.",
+        'The emulator refused :resolve (409: {"error":"\'ann@fabrikam.com\' is on the directory already:'
+        ' nothing to resolve"}).',
+    ]

@@ -1,0 +1,72 @@
+"""`POST /_sandbox/resolve` (an admin's *Resolve* of a disconnected user) and the clients' read of one user
+entitlement, over real HTTP: the same entitlement, on the directory account's identity, its last access
+untouched."""
+
+from __future__ import annotations
+
+import httpx
+
+from msapi import from_environment
+from sandbox import Sandbox
+
+ORG = "fabrikam-fiber"
+KIM_MSA = "kim@fabrikam-old.com"
+
+
+def _resolve(box: Sandbox, who: str, account: str, organization: str = ORG) -> httpx.Response:
+    body = {"organization": organization, "principalName": who, "account": account}
+    return httpx.post(f"{box.url}/_sandbox/resolve", json=body)
+
+
+def _connect(box: Sandbox) -> None:
+    tenant = box.state()["tenant"]["id"]
+    httpx.post(
+        f"{box.url}/_sandbox/connect", json={"organization": ORG, "tenantId": tenant}
+    ).raise_for_status()
+
+
+def test_resolve_maps_the_same_entitlement_to_the_directory_account(box: Sandbox) -> None:
+    _connect(box)
+    before = next(e for e in box.state()["user_entitlements"] if e["user"]["principalName"] == KIM_MSA)
+    answer = _resolve(box, KIM_MSA, "KIM@fabrikam.com")
+    assert answer.status_code == 200, answer.text
+    after = next(e for e in box.state()["user_entitlements"] if e["id"] == before["id"])
+    account = next(u for u in box.state()["tenant"]["users"] if u["userPrincipalName"] == "kim@fabrikam.com")
+    user = after["user"]
+    assert (user["origin"], user["originId"], user["principalName"]) == (
+        "aad",
+        account["id"],
+        "kim@fabrikam.com",
+    )
+    assert user["descriptor"].startswith("aad.")
+    assert after["lastAccessedDate"] == before["lastAccessedDate"]  # a mapping is no sign-in
+    with from_environment({"AADBOT_SANDBOX_URL": box.url}) as clients:
+        read = clients.org_user(ORG, before["id"])
+        assert clients.org_user(ORG, "00000000-0000-0000-0000-000000000000") is None
+    assert read is not None
+    assert (read.id, read.origin, read.origin_id, read.principal_name) == (
+        before["id"],
+        "aad",
+        account["id"],
+        "kim@fabrikam.com",
+    )
+
+
+def test_resolve_is_refused_where_the_portal_offers_no_resolve(box: Sandbox) -> None:
+    not_connected = _resolve(box, KIM_MSA, "kim@fabrikam.com")
+    assert (not_connected.status_code, not_connected.json()) == (
+        409,
+        {"error": f"{ORG} is not connected to the directory: nobody to resolve"},
+    )
+    _connect(box)
+    assert _resolve(box, "nobody@fabrikam.com", "kim@fabrikam.com").status_code == 404
+    assert _resolve(box, KIM_MSA, "nobody@fabrikam.com").json() == {
+        "error": "'nobody@fabrikam.com' is no enabled account of the directory"
+    }
+    assert _resolve(box, KIM_MSA, "kim@fabrikam.com", "other-org").status_code == 404
+    assert _resolve(box, KIM_MSA, " ").status_code == 400
+    carried = _resolve(box, "ann@fabrikam.com", "ann@fabrikam.com")  # Connect carried her over
+    assert (carried.status_code, carried.json()) == (
+        409,
+        {"error": "'ann@fabrikam.com' is on the directory already: nothing to resolve"},
+    )

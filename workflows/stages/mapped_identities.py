@@ -1,0 +1,222 @@
+"""After connecting: the moment Azure DevOps shows that the admins mapped someone by hand.
+
+Connect carries over nobody whose sign-in name no directory member holds; the admins map each of them
+afterwards (`workflows.mapping`), and until they have, Azure DevOps refuses the person's work account
+(their list says to wait: `workflows.todo`). Nothing tells the bot of a *Resolve*, but the user entitlement
+shows it: the same entitlement (its id is the storage key the history hangs on) comes back with the
+directory account's identity, `origin: aad`, its object id as `originId` and its sign-in name as
+`principalName` (vsts-rest-api-specs memberEntitlementManagement 7.1, `UserEntitlement.user`).
+
+The sign-in watch (`verification`) reads the entitlements: its daily full read has everyone, its short
+reads only who signed in, so each short read also asks Azure DevOps for the entitlements of a few people
+still waiting (`LOOKED_UP_AT_MOST`, one small GET each). Seen mapped, a person is recorded once (in the
+watch's transaction, so replicas and restarts record and tell it once): the opening of their sign-in item
+that says to wait is ticked in its place, and they hear once that they may sign in now, with what their
+list still holds (unless their sign-in was seen already, which told them). A mapping to another account
+than the plan named may attach their history to someone else's account: each admin hears that privately.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage import AffectedUser, Migration, TodoItem
+from storage.outbox import NewMessage, enqueue_all
+from workflows._views import item_payload
+from workflows.directory import MicrosoftError, OrgUser
+from workflows.identities import affected_reach
+from workflows.results import BOT
+from workflows.stages.unit import Context, audit
+from workflows.todo import OPTIONAL_ITEMS, mapping_seen
+from workflows.waiting import SIGN_IN_ITEM
+
+MAPPED_MESSAGE = "identity_mapped"
+ELSEWHERE_MESSAGE = "identity_mapped_elsewhere"
+LOOKED_UP_AT_MOST = 25
+"""People still waiting whose entitlements a short read asks for one by one; past them, the daily full
+read sees their mapping (an organization of more than 100 users has Microsoft Support map them, in days)."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Awaited:
+    """Someone mapped by hand whom Azure DevOps has not shown mapped yet, with the account the plan named."""
+
+    entitlement_id: str
+    account: str | None
+    directory_id: str | None
+
+    def mapped_elsewhere(self, user: OrgUser) -> bool:
+        """Whether `user` (their entitlement, on the directory) shows another account than the plan's."""
+        if self.directory_id and user.origin_id:
+            return self.directory_id.casefold() != user.origin_id.casefold()
+        return user.principal_name.casefold() != (self.account or "").casefold()
+
+
+def awaited(session: Session, migration_id: int) -> dict[str, Awaited]:
+    """By entitlement id, the migration's people mapped by hand not seen mapped yet, in list order."""
+    rows = session.exec(
+        select(AffectedUser.entitlement_id, AffectedUser.directory_account, AffectedUser.directory_id)
+        .where(
+            AffectedUser.migration_id == migration_id,
+            AffectedUser.outcome == "map",
+            col(AffectedUser.mapped_at).is_(None),
+        )
+        .order_by(col(AffectedUser.id))
+    ).all()
+    return {entitlement_id: Awaited(entitlement_id, account, oid) for entitlement_id, account, oid in rows}
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a read of the sign-ins found of the mappings `waiting`, and whom to tell of a wrong one."""
+
+    mapped: list[OrgUser]
+    waiting: dict[str, Awaited]
+    admins: tuple[str, ...]
+
+
+def look_for(
+    ctx: Context, organization: str, users: list[OrgUser], waiting: dict[str, Awaited], *, starter: str
+) -> Found:
+    """Of `users` (a read of the sign-ins) and the entitlements of the first people `waiting` it did not
+    return, asked for one by one, who shows a directory identity now. Called with no transaction open: the
+    admins told of a mapping to another account than planned are read here, only then (each of them, or
+    whoever started the migration when Azure DevOps cannot list them)."""
+    read = {user.id for user in users}
+    unread = [entitlement_id for entitlement_id in waiting if entitlement_id not in read]
+    mapped = [
+        user
+        for user in [*users, *_looked_up(ctx, organization, unread[:LOOKED_UP_AT_MOST])]
+        if user.id in waiting and user.origin not in ("", "msa")
+    ]
+    elsewhere = any(waiting[user.id].mapped_elsewhere(user) for user in mapped)
+    admins = (ctx.admins.who_can_act(organization) or (starter,)) if elsewhere else ()
+    return Found(mapped, waiting, admins)
+
+
+def _looked_up(ctx: Context, organization: str, entitlement_ids: list[str]) -> list[OrgUser]:
+    """Those users' entitlements (a short read returns only who signed in); none should Azure DevOps fail
+    them: the next read asks again."""
+    found: list[OrgUser] = []
+    try:
+        for entitlement_id in entitlement_ids:
+            if (user := ctx.microsoft.org_user(organization, entitlement_id)) is not None:
+                found.append(user)
+    except MicrosoftError as error:
+        log.warning("reading the users of %s still to map failed: %s", organization, error)
+        return []
+    return found
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """Someone mapped by hand whom Azure DevOps showed mapped: by this read, or (`progress`) since the
+    connection."""
+
+    principal_name: str
+    account: str
+    planned: str | None
+    elsewhere: bool
+
+
+@dataclass(frozen=True)
+class MappingsSeen:
+    """Of the migration's people mapped by hand, how many there are and who has been seen mapped."""
+
+    to_map: int = 0
+    mapped: tuple[Mapped, ...] = ()
+
+
+def seen_so_far(session: Session, migration_id: int) -> MappingsSeen:
+    """`MappingsSeen` of the migration, for `progress` and `status`."""
+    rows = session.exec(
+        select(
+            AffectedUser.principal_name,
+            AffectedUser.mapped_to,
+            AffectedUser.directory_account,
+            AffectedUser.mapped_elsewhere,
+        )
+        .where(AffectedUser.migration_id == migration_id, AffectedUser.outcome == "map")
+        .order_by(col(AffectedUser.id))
+    ).all()
+    mapped = tuple(Mapped(*row) for row in rows if row[1] is not None)
+    return MappingsSeen(len(rows), mapped)
+
+
+def record(session: Session, row: Migration, found: Found, now: datetime) -> list[Mapped]:
+    """Record each person `found` mapped, in the caller's transaction: audited, their sign-in item's wait
+    ticked, their message and (mapped to another account than planned) each admin's queued."""
+    assert row.id is not None
+    if not found.mapped:
+        return []
+    by_id = {user.id: user for user in found.mapped}
+    people = session.exec(
+        select(AffectedUser).where(
+            AffectedUser.migration_id == row.id,
+            col(AffectedUser.entitlement_id).in_(list(by_id)),
+            col(AffectedUser.mapped_at).is_(None),
+        )
+    ).all()
+    recorded, messages = [], []
+    for person in people:
+        assert person.id is not None
+        user = by_id[person.entitlement_id]
+        elsewhere = found.waiting[person.entitlement_id].mapped_elsewhere(user)
+        person.mapped_at, person.mapped_to, person.mapped_elsewhere = now, user.principal_name, elsewhere
+        planned = person.directory_account
+        details: dict[str, object] = {
+            "user": person.principal_name,
+            "account": user.principal_name,
+            "planned": planned,
+            "as_planned": not elsewhere,
+        }
+        session.add(audit(now, row, BOT, "identity_mapped", row.state, row.state, details))
+        items = session.exec(
+            select(TodoItem).where(TodoItem.affected_user_id == person.id).order_by(col(TodoItem.position))
+        ).all()
+        sign_in = next((item for item in items if item.key == SIGN_IN_ITEM), None)
+        waited = False  # their list told them to wait for the mapping before signing in
+        if sign_in is not None:
+            ticked = mapping_seen(sign_in.body, user.principal_name, planned=planned)
+            waited, sign_in.body = ticked != sign_in.body, ticked
+        told = {
+            "migration_id": row.id,
+            "organization": row.organization,
+            "affected_user_id": person.id,
+            "email": person.email,
+            "principal_name": person.principal_name,
+            "display_name": person.display_name,
+            "account": user.principal_name,
+            "planned": planned or "",
+        }
+        # someone whose sign-in was seen knows it already: the thanks for signing in told them
+        if waited and sign_in is not None and sign_in.verified_at is None:
+            still = [item for item in items if item.done_at is None and item.key not in OPTIONAL_ITEMS]
+            reach = affected_reach(person)
+            messages.append(
+                NewMessage(
+                    f"migration-{row.id}-identity-mapped-{person.id}",
+                    reach.recipient,
+                    MAPPED_MESSAGE,
+                    {**reach.payload(), **told, "items": [item_payload(item) for item in still]},
+                )
+            )
+        if elsewhere:
+            messages += [
+                NewMessage(
+                    f"migration-{row.id}-identity-mapped-elsewhere-{person.id}-{admin.casefold()}",
+                    admin,
+                    ELSEWHERE_MESSAGE,
+                    told,
+                )
+                for admin in found.admins
+            ]
+        recorded.append(Mapped(person.principal_name, user.principal_name, planned, elsewhere))
+    enqueue_all(session, messages, now=now)
+    return recorded
