@@ -256,7 +256,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
         ),
         *([Text(_names_privately())] if live else lists.table(HEADER, rows)),
         *sign_in_views.still_personal_blocks(report.still_personal, report.organization, named=not live),
-        *sign_in_views.mappings_blocks(report.mappings, named=not live),
+        *sign_in_views.mappings_blocks(report.mappings, report.organization, named=not live),
     ]
     if unreachable:
         where = "the attached list has" if with_csv else "*Full list (CSV)* sends you"

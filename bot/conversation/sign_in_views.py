@@ -149,19 +149,29 @@ def mappings_line(seen: MappingsSeen) -> str:
     return f"{_mapped_of(seen)} mapped by hand so far{_elsewhere(seen.mapped)}" if seen.to_map else ""
 
 
-def mappings_blocks(seen: MappingsSeen, *, named: bool = True) -> list[Block]:
-    """For `progress`: who of the people mapped by hand Azure DevOps shows mapped, and to which account; not
-    `named` (a channel's copy), how many."""
+def mappings_blocks(seen: MappingsSeen, organization: str, *, named: bool = True) -> list[Block]:
+    """For `progress`: who of the people mapped by hand Azure DevOps shows mapped, and to which account,
+    those mapped to another account than planned first; past the chat list's length, all of them as CSV.
+    Not `named` (a channel's copy): how many."""
     if not seen.to_map:
         return []
     shown = f"{_mapped_of(seen)}{_elsewhere(seen.mapped)}"
     blocks: list[Block] = [Text(f"Identities mapped by hand, as Azure DevOps shows them: {shown}.")]
-    if named and seen.mapped:
-        rows = [
-            (m.principal_name, m.account, f"⚠️ planned {m.planned}" if m.elsewhere else "as planned")
-            for m in seen.mapped
-        ]
-        blocks += lists.table(("user", "mapped to", "account"), rows)
+    if not named or not seen.mapped:
+        return blocks
+    header = ("user", "mapped to", "account")
+    rows = [
+        (m.principal_name, m.account, f"⚠️ planned {m.planned}" if m.elsewhere else "as planned")
+        for m in sorted(seen.mapped, key=lambda mapped: not mapped.elsewhere)
+    ]
+    blocks += lists.table(header, rows)
+    if lists.is_cut(rows):
+        title = f"Everyone in {organization} mapped by hand so far, with the account"
+        blocks.append(
+            lists.csv_file(
+                f"mapped-by-hand-{organization}.csv", title, header, rows, organization=organization
+            )
+        )
     return blocks
 
 

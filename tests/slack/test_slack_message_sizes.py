@@ -497,6 +497,18 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
             "sign_in_verified",
             {**person, "title": "Sign in with your work account", "account": LONG_ACCOUNT},
         ),
+        "identity mapped": (
+            "identity_mapped",
+            {**person, "account": LONG_ACCOUNT, "planned": LONG_ACCOUNT, "items": items},
+        ),
+        "identity mapped to another account": (
+            "identity_mapped",
+            {**person, "account": LONG_ACCOUNT, "planned": admin.email, "items": items},
+        ),
+        "identity mapped to another account, to each admin": (
+            "identity_mapped_elsewhere",
+            {**person, "principal_name": LONG_ACCOUNT, "account": LONG_ACCOUNT, "planned": admin.email},
+        ),
         "billing reminder": (
             BILLING_MESSAGE,
             {

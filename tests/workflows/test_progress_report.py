@@ -21,7 +21,8 @@ from workflows.tracking import Tracking
 EXPECTED = Path(__file__).parent / "data"
 """`progress_report.txt`: written by main at 73567c4 from this same fixture on SQLite, before the change; the
 same on PostgreSQL since items of one position in different lists come in the order of their people (it was
-the database's, and PostgreSQL's changed from run to run)."""
+the database's, and PostgreSQL's changed from run to run). The report's `mappings` (fix85) was added to it
+as it reads here: nobody is mapped by hand in this fixture."""
 
 
 @pytest.fixture

@@ -45,23 +45,32 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Awaited:
-    """Someone mapped by hand whom Azure DevOps has not shown mapped yet, with the account the plan named."""
+    """Someone mapped by hand whom Azure DevOps has not shown mapped yet, with their own Azure DevOps
+    address and the account the plan named."""
 
     entitlement_id: str
+    principal_name: str
     account: str | None
     directory_id: str | None
 
     def mapped_elsewhere(self, user: OrgUser) -> bool:
-        """Whether `user` (their entitlement, on the directory) shows another account than the plan's."""
+        """Whether `user` (their entitlement, on the directory) shows another account than the plan's: by
+        object id; without one, by a sign-in name that is neither the plan's account nor their own."""
         if self.directory_id and user.origin_id:
             return self.directory_id.casefold() != user.origin_id.casefold()
-        return user.principal_name.casefold() != (self.account or "").casefold()
+        shown = user.principal_name.casefold()
+        return shown not in {(self.account or "").casefold(), self.principal_name.casefold()}
 
 
 def awaited(session: Session, migration_id: int) -> dict[str, Awaited]:
     """By entitlement id, the migration's people mapped by hand not seen mapped yet, in list order."""
     rows = session.exec(
-        select(AffectedUser.entitlement_id, AffectedUser.directory_account, AffectedUser.directory_id)
+        select(
+            AffectedUser.entitlement_id,
+            AffectedUser.principal_name,
+            AffectedUser.directory_account,
+            AffectedUser.directory_id,
+        )
         .where(
             AffectedUser.migration_id == migration_id,
             AffectedUser.outcome == "map",
@@ -69,7 +78,7 @@ def awaited(session: Session, migration_id: int) -> dict[str, Awaited]:
         )
         .order_by(col(AffectedUser.id))
     ).all()
-    return {entitlement_id: Awaited(entitlement_id, account, oid) for entitlement_id, account, oid in rows}
+    return {row[0]: Awaited(*row) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -188,7 +197,6 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         told = {
             "migration_id": row.id,
             "organization": row.organization,
-            "affected_user_id": person.id,
             "email": person.email,
             "principal_name": person.principal_name,
             "display_name": person.display_name,
@@ -198,13 +206,15 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         # someone whose sign-in was seen knows it already: the thanks for signing in told them
         if waited and sign_in is not None and sign_in.verified_at is None:
             still = [item for item in items if item.done_at is None and item.key not in OPTIONAL_ITEMS]
+            items_told = [item_payload(item) for item in still]
             reach = affected_reach(person)
             messages.append(
                 NewMessage(
                     f"migration-{row.id}-identity-mapped-{person.id}",
                     reach.recipient,
                     MAPPED_MESSAGE,
-                    {**reach.payload(), **told, "items": [item_payload(item) for item in still]},
+                    # the person's own message, as their other messages are known by (`ADDRESSEE`)
+                    {**reach.payload(), **told, "affected_user_id": person.id, "items": items_told},
                 )
             )
         if elsewhere:
