@@ -299,14 +299,12 @@ def _graph_invite(state: State, call: Call, token: Token) -> Reply:
     if "@" not in email or not redirect:
         return graph_error(400, "BadRequest", "invitedUserEmailAddress and inviteRedirectUrl are required.")
     if not _may_invite(state, token):
-        # A policy refusal, worded as Graph words it (MicrosoftDocs/azure-docs#78054).
-        return graph_error(
-            403,
-            "Forbidden",
-            "Guest invitations not allowed for your company. "
-            "Contact your company administrator for more details.",
-        )
+        return _policy_refusal()
     fault = state.faults.invitation_faults.pop(0) if state.faults.invitation_faults else ""
+    if fault == "403":
+        return _policy_refusal()
+    if fault == "400":
+        return graph_error(400, "BadRequest", "Simulated refusal of the invited address.")
     status, _, when = fault.partition(" ")
     if status and not when:
         return graph_error(int(status), "UnknownError", "Simulated failure.")
@@ -339,6 +337,16 @@ def _graph_invite(state: State, call: Call, token: Token) -> Reply:
         return graph_error(int(status), "UnknownError", "Simulated failure.")
     return Reply(
         201, {"@odata.context": f"https://{GRAPH_HOST}/v1.0/$metadata#invitations/$entity", **invitation}
+    )
+
+
+def _policy_refusal() -> Reply:
+    """A policy refusal, worded as Graph words it (MicrosoftDocs/azure-docs#78054)."""
+    return graph_error(
+        403,
+        "Forbidden",
+        "Guest invitations not allowed for your company. "
+        "Contact your company administrator for more details.",
     )
 
 

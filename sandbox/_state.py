@@ -79,7 +79,9 @@ class Faults:
     """How the next `POST /invitations` go wrong, one item each: `"504"` (500 or 502) answers that before
     anything is done; `"504 after"` invites as asked (the guest made, the email sent), then answers 504 all
     the same, as a gateway does when the invitation service behind it is slow to answer: Graph's 504 says
-    only that the gateway got no timely answer (https://learn.microsoft.com/graph/errors)."""
+    only that the gateway got no timely answer (https://learn.microsoft.com/graph/errors). `"403"` refuses
+    it as the directory's invitation policy does (a setting changed after the bot read it), `"400"` as a
+    bad request: answers, with nothing done."""
 
     def listed(self, user_id: str, now: float) -> bool:
         """Whether Graph's searches show this directory user at `now`."""

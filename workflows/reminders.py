@@ -147,7 +147,8 @@ class Reminders:
                     return self._queue(
                         session, reminder, REMINDER_MESSAGE, payload, self._settings.every_working_days
                     )
-                if _list_said_it(session, payload):  # the schedule moves on in silence, as after a notice
+                if _list_said_it(session, payload) and payload["waiting_item"] not in waiting.LOOK_ONCE:
+                    # the schedule moves on in silence, as after a notice
                     reminder.next_at = self._next(now, self._settings.every_working_days, reminder.time_zone)
                     commit_quietly(session)
                     return 0
@@ -297,9 +298,11 @@ class Reminders:
                 reminder.next_at = next_at
                 commit_quietly(session)
                 return 0
+            # once a wait, and once to look for an invitation (its wait may follow one for an account)
+            look = "-" + waited["waiting_item"] if waited["waiting_item"] in waiting.LOOK_ONCE else ""
             message = enqueue(
                 session,
-                idempotency_key=f"reminder-{reminder.id}-waiting",
+                idempotency_key=f"reminder-{reminder.id}-waiting{look}",
                 recipient=str(payload.pop("recipient")),
                 kind=REMINDER_MESSAGE,
                 payload={

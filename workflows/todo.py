@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from workflows.directory import Tenant
 from workflows.identities import is_guest, mailbox
@@ -23,7 +23,9 @@ ACCEPT_INVITATION = "accept-invitation"
 INVITATION_IN_DOUBT = "look-for-invitation"
 """The item of someone whose invitation Microsoft was asked for and never confirmed: it may have gone out, the
 admins are checking, and their next `invite` turns it into *Accept the invitation* (or *Sign in*, for an
-account it finds): `workflows.stages.late_invitees`."""
+account it finds), or back into *Ask for an account* if Microsoft refuses it
+(`workflows.stages.late_invitees`). A wait for the admins (`workflows.waiting`), whose one reminder is to look
+for it."""
 ENABLE_ITEM = "Tell the admins if you still need access"
 """The title of the item of someone whose only directory account is disabled (`faq._sign_in` names it)."""
 """The item of an invited person's list: accepting the B2B invitation is how they get in."""
@@ -300,19 +302,7 @@ def _access_items(
     if user.outcome == "invite" and invited_as is None and maybe_invited_as is not None:
         return [invitation_in_doubt(organization, tenant, maybe_invited_as)]
     if user.outcome == "invite" and invited_as is None:
-        return [
-            TodoTemplate(
-                key="ask-for-access",
-                title="Ask for an account in the directory",
-                body=(
-                    f"{organization} now signs in with {directory} accounts, and {user.principal_name} has"
-                    " none, so you cannot sign in any more (your history is kept). Ask the migration admins"
-                    f" to invite {user.principal_name} as a guest, or your directory administrator for a work"
-                    f" account{_TELL_THE_ADMINS}"
-                ),
-                link=f"{_DOCS}/faq-azure-access",
-            )
-        ]
+        return [ask_for_access(organization, tenant, user.principal_name)]
     if user.outcome == "invite":
         why = (
             f"{organization} already signs in with {directory} accounts: accepting gets your access back."
@@ -364,6 +354,42 @@ def _access_items(
             )
         ]
     return []
+
+
+ASK_FOR_ACCESS = "ask-for-access"
+
+InvitationRefusal = Literal["", "settings", "microsoft"]
+"""Why the invitation the admins asked for did not go out, in the words a person needs: the directory's
+guest invitation settings refused it (a 403), or Microsoft refused it otherwise; "" when none was refused."""
+
+_REFUSED = {
+    "settings": "the directory's settings for guest invitations refused it",
+    "microsoft": "Microsoft refused to send it",
+}
+
+
+def ask_for_access(
+    organization: str, tenant: Tenant, principal_name: str, refused: InvitationRefusal = ""
+) -> TodoTemplate:
+    """The item of someone with no directory account and no invitation; `refused`: the one asked for them
+    was refused, which they hear in plain words (the admins' fix is theirs, not the person's)."""
+    directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    why = (
+        f" No invitation went out to you after all: {_REFUSED[refused]}, and the migration admins know."
+        if refused
+        else ""
+    )
+    return TodoTemplate(
+        key=ASK_FOR_ACCESS,
+        title="Ask for an account in the directory",
+        body=(
+            f"{organization} now signs in with {directory} accounts, and {principal_name} has none, so you"
+            f" cannot sign in any more (your history is kept).{why} Ask the migration admins to invite"
+            f" {principal_name} as a guest, or your directory administrator for a work account"
+            f"{_TELL_THE_ADMINS}"
+        ),
+        link=f"{_DOCS}/faq-azure-access",
+    )
 
 
 def invitation_in_doubt(organization: str, tenant: Tenant, address: str) -> TodoTemplate:

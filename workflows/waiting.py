@@ -12,16 +12,23 @@ from typing import Any, Literal
 
 from storage import SignInWatch, TodoItem
 from workflows import _plan_codec
+from workflows.todo import ASK_FOR_ACCESS, INVITATION_IN_DOUBT
 
 Awaited = Literal["decide", "invite"]
 WAITING_ITEMS: dict[str, Awaited] = {
     "choose-work-account": "decide",
     "enable-directory-account": "decide",
-    "ask-for-access": "invite",
+    ASK_FOR_ACCESS: "invite",
+    INVITATION_IN_DOUBT: "invite",
 }
 """The item that stands for the wait, and what the admins do to end it. A decision or an invitation
 replaces it on the list (`relisting`, `late_invitees`); a disabled account's item stays, so a decision
-recorded in the plan ends that wait too."""
+recorded in the plan ends that wait too. An invitation Microsoft never confirmed is a wait as well: only the
+admins' `invite` finds out whether it went out; the person's part, looking for it, is one reminder
+(`LOOK_ONCE`), not a chase."""
+LOOK_ONCE = frozenset({INVITATION_IN_DOUBT})
+"""Waits whose notice comes once even though the list said it: it reminds them to look for their
+invitation in junk or spam, which the list asked of them."""
 
 
 def decided(plan: dict[str, Any] | None) -> frozenset[str]:

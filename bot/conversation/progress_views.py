@@ -24,7 +24,7 @@ from workflows.plan import NO_ACCESS
 from workflows.progress import Progress, UserProgress
 from workflows.results import NotifyResult
 from workflows.stages.verification import StillPersonal
-from workflows.todo import OPTIONAL_ITEMS
+from workflows.todo import INVITATION_IN_DOUBT, OPTIONAL_ITEMS
 
 
 def progress_key(migration_id: int) -> str:
@@ -170,6 +170,7 @@ def _waiting_blocks(waiting: Sequence[tuple[str, str, str, str]], organization: 
         "enable-directory-account": "enable their account and `recheck`, or `remove-users`, or"
         f" `decide {organization} {{email}} {NO_ACCESS}`",
         "ask-for-access": "`invite` them, or have a work account made for them",
+        INVITATION_IN_DOUBT: "`invite`: it finds out whether their invitation went out, and sends it if not",
     }
     rows = [
         (who, lists.short(name), steps[item].format(email=address)) for who, name, item, address in waiting

@@ -1,5 +1,6 @@
 """Reminders in words: of the open items of a to-do list (and when a snooze puts the next one), of a list
-that waits on the admins, and of billing that has yet to move."""
+that waits on the admins (once, to look for an invitation that may have gone out), and of billing that has
+yet to move."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections.abc import Sequence
 from bot.conversation import lists
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
 from bot.conversation.todo_views import BY_ID, WAITING_FOR, bullet, item_buttons
+from workflows.invitation_email import FROM, SUBJECT
 from workflows.results import TodoEntry
 from workflows.snoozing import Snoozed
-from workflows.todo import the_admins
+from workflows.todo import INVITATION_IN_DOUBT, the_admins
 from workflows.working_hours import zone
 
 
@@ -67,9 +69,11 @@ def waiting_reminder(
 ) -> Message:
     """Instead of a reminder of tasks they cannot do yet: whom they wait on (`admins`, everyone who can act;
     without them, `sender`, who runs the migration), and what happens next."""
-    heading = f"Your {organization} list waits on the migration admins"
     who = lists.names(admins) if admins else sender
     waits_for = f"the migration admins ({who})" if who else "the migration admins"
+    if waiting_item == INVITATION_IN_DOUBT:
+        return _look_for_invitation(organization, name, waits_for)
+    heading = f"Your {organization} list waits on the migration admins"
     why = WAITING_FOR.get(waiting_item, "to act on your account")
     blocks: list[Block] = [
         Heading(heading),
@@ -80,6 +84,25 @@ def waiting_reminder(
         ),
     ]
     return Message(heading, tuple(blocks))
+
+
+def _look_for_invitation(organization: str, name: str, waits_for: str) -> Message:
+    """The one reminder of someone whose invitation Microsoft never confirmed: the one thing theirs to do
+    is to look for it, in junk or spam too; the rest waits for the admins' `invite`, which tells them."""
+    heading = f"Reminder: look for your invitation to {organization}"
+    return Message(
+        heading,
+        (
+            Heading(heading),
+            Text(
+                f"Hi {name}, your invitation may have gone out, and {waits_for} are finding out whether it"
+                f" did. Have you looked for mail from {FROM}, subject {SUBJECT}, in junk or spam too? If it"
+                " is there, select *Accept invitation* and sign in with that address. If none went out, the"
+                " admins send it, and I tell you here; this is the only reminder until then. Say `todo` to"
+                " see your list."
+            ),
+        ),
+    )
 
 
 def billing_moved(*, organization: str, message: str) -> Message:

@@ -25,7 +25,14 @@ from workflows.results import (
     TodoEntry,
 )
 from workflows.stages.relisting import CHOOSING_ITEM
-from workflows.todo import OPTIONAL_ITEMS, BeforeTheList, required, the_admins, without_help_button
+from workflows.todo import (
+    INVITATION_IN_DOUBT,
+    OPTIONAL_ITEMS,
+    BeforeTheList,
+    required,
+    the_admins,
+    without_help_button,
+)
 
 BY_ID = "#"
 """In front of the id a button carries (`done #57`), where a typed number is a place on the list."""
@@ -57,6 +64,7 @@ WAITING_FOR = {
     "choose-work-account": "to decide which of the directory accounts that share your address is yours",
     "enable-directory-account": "to have your disabled directory account enabled, or to choose another one",
     "ask-for-access": "to give you a way in: an invitation to the directory as a guest, or a work account",
+    INVITATION_IN_DOUBT: "to find out whether your invitation went out, and to send it if it did not",
 }
 """What the admins must do first, by the item that stands for the wait (`workflows.waiting`)."""
 
@@ -76,7 +84,13 @@ def todo_list_dm(
     `awaits_mapping`: someone the admins map by hand, whose sign-in waits for it (`workflows.waiting`)."""
     target = tenant or "your company's directory"
     intro = f"Hi {name}, {organization} on Azure DevOps now uses {target} accounts."
-    if waiting_item:
+    if waiting_item == INVITATION_IN_DOUBT:  # their part is to look for it: reminded once, not chased
+        intro += (
+            f" Before you can sign in, {the_admins(admins)} need {WAITING_FOR[waiting_item]}: the first item"
+            " says what to look for meanwhile. The items after it can only be done once you have accepted"
+            " it. I remind you once to look for it, and tell you as soon as they know."
+        )
+    elif waiting_item:
         who = the_admins(admins)
         why = WAITING_FOR.get(waiting_item, "to act on your account")
         intro += f" Before you can sign in, {who} need {why}: the first item says how to help them."
@@ -107,11 +121,25 @@ def todo_list_dm(
 
 
 def invited_after_connecting_dm(
-    *, organization: str, tenant: str, name: str, items: Sequence[TodoEntry], invited: bool = True
+    *,
+    organization: str,
+    tenant: str,
+    name: str,
+    items: Sequence[TodoEntry],
+    invited: bool = True,
+    refused: bool = False,
 ) -> Message:
     """Someone whose list said to ask for an account has a way in now (invited as a guest, or found in
-    the directory): the items that replaced that one or joined it."""
+    the directory): the items that replaced that one or joined it. `refused`: the invitation their list said
+    may have gone out did not, so it asks for an account again (the item says why)."""
     target = tenant or "your company's directory"
+    if refused:
+        heading = f"No invitation to {target} went out to you"
+        why = (
+            f"Hi {name}, your list said your invitation may have gone out: it did not, so there is no email"
+            " to look for. I tell you here as soon as you have a way in."
+        )
+        return _items_changed(heading, why, items, "changed")
     if invited:
         heading = f"You are invited to {target}: {organization} is open to you again"
         how = f"the migration admins invited you as a guest of {target}"

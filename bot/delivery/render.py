@@ -68,6 +68,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 name=_name(payload),
                 items=_entries(payload, accept_url),
                 invited=bool(payload.get("invited", True)),
+                refused=bool(payload.get("refused")),
             )
         case list_messages.DECIDED_MESSAGE:
             rendered = todo_views.account_decided_dm(

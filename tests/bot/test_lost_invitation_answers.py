@@ -372,3 +372,118 @@ def _first_item(said: str) -> str:
     found = re.search(r" 1\. (.*?) More: ", said)
     assert found is not None, said
     return found.group(1)
+
+
+def _lists_out(chat: Chat) -> list[Outgoing]:
+    """Approved anyway, connected in the portal, seen by the watch, and the lists sent: what `notify` sent."""
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    return chat.say(DANA, f"notify {ORG}")
+
+
+def _to_erin(outgoing: list[Outgoing]) -> list[Outgoing]:
+    return [message for message in outgoing if message.to == DirectMessage(ERIN)]
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ("403", "the directory's settings for guest invitations refused it"),
+        ("400", "Microsoft refused to send it"),
+    ],
+)
+def test_a_refused_invitation_after_a_lost_answer_asks_for_an_account_again_and_says_why(
+    chat: Chat, moment: Moment, fault: str, why: str
+) -> None:
+    """Her list said it may have gone out; the `invite` that looks finds nobody and Microsoft refuses it:
+    none went out, so she stops looking for an email, told why in her words (never the admins' 403 or its
+    fix)."""
+    _lists_out(chat)
+    _box(chat).set_faults(invitation_faults=["504"])  # nothing done, and nothing known
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    assert _to_erin(chat.runtime.conversation.watch()) == []
+    moment.now += timedelta(minutes=10)
+    _box(chat).set_faults(invitation_faults=[fault])
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+
+    asking = (
+        f"Ask for an account in the directory {ORG} now signs in with Fabrikam accounts, and {ERIN} has"
+        " none, so you cannot sign in any more (your history is kept). No invitation went out to you after"
+        f" all: {why}, and the migration admins know. Ask the migration admins to invite {ERIN} as a guest,"
+        " or your directory administrator for a work account; press I need help here to tell the admins."
+    )
+    (told,) = _to_erin(chat.runtime.conversation.watch())
+    assert _flat(told).startswith(
+        "NO INVITATION TO FABRIKAM WENT OUT TO YOU Hi Erin, your list said your invitation may have gone out:"
+        " it did not, so there is no email to look for. I tell you here as soon as you have a way in. These"
+        f" items of your to-do list are changed: 1. {asking} More: "
+    ), _flat(told)
+    assert _first_item(" ".join(text_of(chat.say(ERIN, "todo", in_dm=True)).split())) == asking
+    assert _emails(chat) == {FRANK: 1}
+
+
+def test_request_approval_says_an_invitation_microsoft_never_confirmed_may_have_gone_out(
+    chat: Chat,
+) -> None:
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    (refused,) = chat.say(DANA, f"request-approval {ORG}")
+    assert refused.message.private
+    assert _flat(refused) == (
+        "1 person has no directory account yet, and an invitation Microsoft never confirmed, which may have"
+        f" gone out, so connecting may cut them off: {ERIN}. Microsoft's procedure puts everyone in the"
+        " directory before connecting: run `invite` first (it finds out whether an invitation Microsoft never"
+        f" confirmed went out). To connect without them, say `request-approval {ORG} anyway`."
+        f" [Invite missing users: `invite {ORG}`] [Request approval anyway: `request-approval {ORG} anyway`]"
+    )
+
+
+def test_invite_after_connecting_says_who_gets_an_email_now_and_whose_came_before_the_lost_answer(
+    chat: Chat, moment: Moment
+) -> None:
+    """Erin's invitation went out before its answer was lost, Frank's never did: once the search is
+    believed, she gets her link alone and he his first email, and the answer says which is which."""
+    _lists_out(chat)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after", "504"])
+    assert _summary(chat).startswith("2 with no answer from Microsoft.")
+    moment.now += timedelta(minutes=10)
+    assert _summary(chat).startswith(
+        "2 invited. 1 gets Microsoft's invitation email now, and 1 already got it before its answer was lost"
+        " (I fetched their link again, with no second email): once they accept it and sign in with that"
+        " address, they are back in. I changed 2 to-do lists to say what each now needs, and told them. Their"
+        " old work history stays with their Microsoft account: to keep it, map them to the guest account"
+        " under Organization settings > Microsoft Entra ID"
+    )
+    assert _emails(chat) == {ERIN: 1, FRANK: 1}
+
+
+def test_someone_whose_invitation_may_have_gone_out_is_reminded_once_to_look_for_it(
+    chat: Chat, moment: Moment
+) -> None:
+    """Her part is looking for the email, in junk or spam too; the rest waits for the admins' `invite`: her
+    list says so, and one reminder asks whether she looked, not one every other working day."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    (erin_list,) = _to_erin(_lists_out(chat))
+    assert _flat(erin_list).startswith(
+        f"YOUR TO-DO LIST: {ORG.upper()} NOW SIGNS IN WITH FABRIKAM Hi Erin, {ORG} on Azure DevOps now uses"
+        f" Fabrikam accounts. Before you can sign in, the migration admins ({DANA}, {LEE}) need to find out"
+        " whether your invitation went out, and to send it if it did not: the first item says what to look"
+        " for meanwhile. The items after it can only be done once you have accepted it. I remind you once to"
+        " look for it, and tell you as soon as they know. • "
+    ), _flat(erin_list)
+
+    moment.now += timedelta(days=2)  # Wednesday: her reminder is due
+    (reminded,) = _to_erin(chat.runtime.conversation.watch())
+    assert _flat(reminded) == (
+        f"REMINDER: LOOK FOR YOUR INVITATION TO {ORG.upper()} Hi Erin, your invitation may have gone out, and"
+        f" the migration admins ({DANA}, {LEE}) are finding out whether it did. Have you looked for mail"
+        ' from "Microsoft Invitations on behalf of" the company, subject "... invited you to collaborate with'
+        ' ...", in junk or spam too? If it is there, select Accept invitation and sign in with that address.'
+        " If none went out, the admins send it, and I tell you here; this is the only reminder until then."
+        " Say `todo` to see your list."
+    )
+    for _round in range(3):  # the rounds after it, two working days apart each
+        moment.now += timedelta(days=2)
+        assert _to_erin(chat.runtime.conversation.watch()) == []

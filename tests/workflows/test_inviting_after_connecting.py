@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import event, text
 from sqlmodel import col, select
 
+from bot.conversation.messages import Text
+from bot.delivery.render import envelope_of
 from storage import AffectedUser, Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 from storage.outbox_claims import renew_claims
@@ -259,6 +261,30 @@ def test_an_invitation_before_his_list_went_out_is_on_that_list_and_in_no_messag
     assert his_list.payload["items"][0]["key"] == "accept-invitation"
     # what the worker read of it is not his list any more: it must not send
     assert not begin_send(database, his_list.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
+
+
+def test_a_list_not_sent_yet_that_now_holds_the_invitation_no_longer_opens_with_the_wait_for_it(
+    found_connected: MigrationService, database: Database, dana: Actor
+) -> None:
+    """His list said the admins must give him a way in; `invite` gave him one before it went out: it opens
+    as any list does, not with a wait that is over."""
+    found_connected.notify(None, dana)
+    (his_list,) = _messages_to(database, "bob@outlook.com")
+    assert _opening(his_list).startswith(f"{OPENS} Before you can sign in, the migration admins")
+    found_connected.invite(None, dana)
+    (his_list,) = _messages_to(database, "bob@outlook.com")
+    assert his_list.payload["items"][0]["key"] == "accept-invitation"
+    assert _opening(his_list) == f"{OPENS} Here is what *you* need to do; press Done as you go."
+
+
+OPENS = "Hi Bob, fabrikam on Azure DevOps now uses Fabrikam accounts."
+
+
+def _opening(message: OutboundMessage) -> str:
+    """The words a whole list opens with, under its heading."""
+    opening = envelope_of(message).message.blocks[1]
+    assert isinstance(opening, Text)
+    return opening.markdown
 
 
 def test_a_list_that_holds_a_late_invitation_goes_where_the_message_it_replaces_would_have(

@@ -23,7 +23,7 @@ from workflows.results import (
     DecisionResult,
     Rejection,
 )
-from workflows.stages import approval_lapse
+from workflows.stages import approval_lapse, interrupted_invitations
 from workflows.stages.announcing import told_in
 from workflows.stages.checking import apply_plan, connector_of
 from workflows.stages.connecting import choose_connector
@@ -136,31 +136,53 @@ def last_rejection(ctx: Context, migration_id: int) -> Rejection | None:
 
 def _require_everyone_invited(session: Session, row: Migration, plan: Plan) -> None:
     """Microsoft's procedure puts every user in the directory before connecting: whoever the plan says to
-    invite and nobody did loses access the moment the organization connects."""
+    invite and nobody did loses access the moment the organization connects. Someone whose invitation
+    Microsoft never confirmed may have one: the refusal says so, not that none went out."""
     assert row.id is not None
     invited = sent_invitations(session, row.id)
-    never = tuple(user.address for user in plan.users if user.outcome == "invite" and user.id not in invited)
+    unconfirmed = interrupted_invitations.in_doubt(session, row.id)
+    uninvited = [user for user in plan.users if user.outcome == "invite" and user.id not in invited]
+    never = tuple(user.address for user in uninvited if user.id not in unconfirmed)
+    maybe = tuple(user.address for user in uninvited if user.id in unconfirmed)
+    if not never and not maybe:
+        return
+    said = []
     if never:
-        count = f"{len(never)} {'person has' if len(never) == 1 else 'people have'}"
-        raise NotInvitedYet(
-            f"{count} no directory account and no invitation to one, so connecting would cut them off:"
-            f" {', '.join(never[:NAMES])}"
-            f"{f' and {len(never) - NAMES} more' if len(never) > NAMES else ''}. Microsoft's procedure"
-            " puts everyone in the directory before connecting: run `invite` first. To connect without"
-            f" them, say `request-approval {row.organization} anyway`.",
-            row.organization,
-            never,
+        said.append(
+            f"{_people_have(len(never))} no directory account and no invitation to one, so connecting would"
+            f" cut them off: {_named(never)}."
         )
+    if maybe:
+        said.append(
+            f"{_people_have(len(maybe))} no directory account yet, and an invitation Microsoft never"
+            f" confirmed, which may have gone out, so connecting may cut them off: {_named(maybe)}."
+        )
+    finds_out = " (it finds out whether an invitation Microsoft never confirmed went out)" if maybe else ""
+    raise NotInvitedYet(
+        f"{' '.join(said)} Microsoft's procedure puts everyone in the directory before connecting: run"
+        f" `invite` first{finds_out}. To connect without them, say `request-approval {row.organization}"
+        " anyway`.",
+        row.organization,
+        never + maybe,
+    )
+
+
+def _people_have(count: int) -> str:
+    return f"{count} {'person has' if count == 1 else 'people have'}"
+
+
+def _named(addresses: tuple[str, ...]) -> str:
+    """The first few addresses, and how many more."""
+    more = len(addresses) - NAMES
+    return ", ".join(addresses[:NAMES]) + (f" and {more} more" if more > 0 else "")
 
 
 def _uninvitable(row: Migration) -> WorkflowError:
     """Blocked only because nobody may invite the people without a directory account: the two ways on."""
-    uninvited = [
+    uninvited = tuple(
         user.address for user in _plan_codec.decode(row.plan or {}).users if user.outcome == "invite"
-    ]
-    named = ", ".join(uninvited[:NAMES]) + (
-        f" and {len(uninvited) - NAMES} more" if len(uninvited) > NAMES else ""
     )
+    named = _named(uninvited)
     return WorkflowError(
         f"{row.organization} is blocked only because nobody may invite the people without a directory"
         f" account ({named}). Change the directory's guest invite settings (`status` says how), then"

@@ -33,6 +33,7 @@ when the wait is over."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, update
@@ -93,12 +94,23 @@ def in_doubt(session: Session, migration_id: int) -> dict[str, str]:
     """The migration's people whose invitation Microsoft was asked for and never answered
     (`asked_unanswered`), by entitlement id: the address it may have gone to. The admins' next `invite`
     finds out."""
-    claims = session.exec(
+    claims = _claims(session, migration_id, ("pending", "failed"))
+    return {claim.entitlement_id: claim.email for claim in claims if asked_unanswered(claim)}
+
+
+def refused(session: Session, migration_id: int) -> dict[str, Invitation]:
+    """The migration's people whose invitation Microsoft answered with a refusal, by entitlement id: a 403
+    (`denied`) or another answer (`failed`, not `asked_unanswered`). None went out."""
+    claims = _claims(session, migration_id, ("denied", "failed"))
+    return {claim.entitlement_id: claim for claim in claims if not asked_unanswered(claim)}
+
+
+def _claims(session: Session, migration_id: int, statuses: tuple[str, ...]) -> Sequence[Invitation]:
+    return session.exec(
         select(Invitation).where(
-            Invitation.migration_id == migration_id, col(Invitation.status).in_(("pending", "failed"))
+            Invitation.migration_id == migration_id, col(Invitation.status).in_(statuses)
         )
     ).all()
-    return {claim.entitlement_id: claim.email for claim in claims if asked_unanswered(claim)}
 
 
 def believed_at(claim: Invitation) -> datetime:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from storage import Invitation
+from storage import Invitation, Migration
 from workflows import _plan_codec
 from workflows.directory import (
     DirectoryUser,
@@ -29,6 +29,7 @@ from workflows.plan_matching import build_plan
 from workflows.results import Actor, InvitationOutcome, InviteResult
 from workflows.stages import interrupted_invitations, late_invitees
 from workflows.stages.checking import check_prerequisites
+from workflows.stages.interrupted_invitations import RECOVERED
 from workflows.stages.unit import (
     Context,
     Unit,
@@ -113,6 +114,8 @@ def send_invitations(
     if denied:
         recheck_at = row.invite_recheck_at = now + unit.ctx.settings.invite_settings_delay
         row.blocked_reason, row.blocked_fix = _refusal(actor, missing, refused)
+        if connected:  # whoever this refusal shows no invitation went to stops looking for one
+            late_invitees.back_to_asking(unit.session, row, _tenant(row), now)
         unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat()})
         commit(unit)
         message = f"{row.blocked_reason} {row.blocked_fix}"
@@ -211,10 +214,15 @@ def _refusal(actor: Actor, missing: MissingPermission | None, refused: Check | N
 
 def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> int:
     row = unit.row
-    tenant = Tenant(id=row.tenant_id, display_name=row.tenant_name or "")
+    tenant = _tenant(row)
     accounts = {o.email.casefold(): o.account for o in outcomes if o.status == "found" and o.account}
     late_invitees.mark_in_doubt(unit.session, row, tenant)
+    late_invitees.back_to_asking(unit.session, row, tenant, unit.flow.now)
     return late_invitees.switch_lists(unit.session, row, tenant, unit.flow.now, accounts)
+
+
+def _tenant(row: Migration) -> Tenant:
+    return Tenant(id=row.tenant_id, display_name=row.tenant_name or "")
 
 
 def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, state: str) -> str:
@@ -226,15 +234,29 @@ def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int,
         if switched
         else ""
     )
-    if not any(outcome.status in ("sent", "re-invited") for outcome in outcomes):
+    emailed = sum(o.status in ("sent", "re-invited") and o.detail != RECOVERED for o in outcomes)
+    recovered = sum(o.status == "sent" and o.detail == RECOVERED for o in outcomes)
+    if not emailed and not recovered:
         return told
     if not switched and state == "connected":
         told = " `notify` gives them that step on their to-do lists."
     return (
-        " Each gets Microsoft's invitation email: once they accept it and sign in with that address, they"
+        f" {_who_has_the_email(emailed, recovered)}: once they accept it and sign in with that address, they"
         " are back in." + told + " Their old work history stays with their Microsoft account: to keep it,"
         f" {map_by_hand('them', 'the guest account')}."
     )
+
+
+def _who_has_the_email(emailed: int, recovered: int) -> str:
+    """Who gets Microsoft's invitation email now, and who got it before its answer was lost: their link,
+    fetched again, comes with no second email (`interrupted_invitations`)."""
+    no_second = "before its answer was lost (I fetched their link again, with no second email)"
+    if not recovered:
+        return "Each gets Microsoft's invitation email"
+    if not emailed:
+        return f"Each already got Microsoft's invitation email {no_second}"
+    gets = "gets" if emailed == 1 else "get"
+    return f"{emailed} {gets} Microsoft's invitation email now, and {recovered} already got it {no_second}"
 
 
 def _invite_one(

@@ -2,14 +2,16 @@
 invitation email", when Microsoft never confirmed the one asked for) becomes what they now need ("Accept the
 invitation" for a guest the bot invited, "Sign in with your work account" for someone `invite` found already
 in the directory; both are items the sign-in watch ticks), the rest of that list's items join it, and they
-hear it once: in their list, if it has not gone out yet.
+hear it once: in their list, if it has not gone out yet. Should the invitation Microsoft never confirmed
+turn out refused, the item goes back to "Ask for an account", saying so, and they hear that once too.
+A list not sent yet opens with the wait its items now stand for (`workflows.waiting`), or none.
 
 Before `notify` there is nothing to change: `notify` writes these items itself from the directory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlmodel import Session, col, select
 from storage import AffectedUser, Invitation, Migration, OutboundMessage, TodoItem
 from storage.inserts import insert_all
 from storage.outbox import NewMessage, enqueue_all
+from workflows import waiting
 from workflows._views import item_payload
 from workflows.directory import Tenant
 from workflows.identities import affected_reach
@@ -31,9 +34,15 @@ from workflows.stages.list_messages import (
     subscribed,
     unreached_among,
 )
-from workflows.todo import INVITATION_IN_DOUBT, TodoTemplate, invitation_in_doubt, todo_items
-
-ASKING_ITEM = "ask-for-access"
+from workflows.todo import (
+    ASK_FOR_ACCESS,
+    INVITATION_IN_DOUBT,
+    InvitationRefusal,
+    TodoTemplate,
+    ask_for_access,
+    invitation_in_doubt,
+    todo_items,
+)
 
 
 def switch_lists(
@@ -56,7 +65,7 @@ def switch_lists(
         )
         .where(
             AffectedUser.migration_id == row.id,
-            col(TodoItem.key).in_([ASKING_ITEM, INVITATION_IN_DOUBT]),
+            col(TodoItem.key).in_([ASK_FOR_ACCESS, INVITATION_IN_DOUBT]),
             col(Invitation.status).in_(["sent", "found"]),
         )
     ).all()
@@ -86,6 +95,7 @@ def switch_lists(
         if their_list is not None:
             items = [*held, *changed[1:]]  # the asking item rewritten in its place, the new ones after
             rewrite_list(their_list, person, items, now_as, after_connecting=True, invited_as=invited_as)
+            _wait_as_listed(their_list, person, items)
             if their_list.status == "pending":
                 continue  # the list they have not got yet holds the invitation
         tell(
@@ -104,36 +114,88 @@ def switch_lists(
 def mark_in_doubt(session: Session, row: Migration, tenant: Tenant) -> None:
     """Whoever's list asks for an account while the invitation asked for them has no answer from Microsoft:
     the item says it may have gone out (`todo.invitation_in_doubt`), as their answers and `todo` do. In
-    silence: the `invite` that settles it tells them (`switch_lists`); a list not sent yet says it instead
-    of the wait for the admins."""
+    silence: the `invite` that settles it tells them (`switch_lists`, `back_to_asking`); a list not sent yet
+    says it instead."""
     assert row.id is not None
     in_doubt = interrupted_invitations.in_doubt(session, row.id)
     if not in_doubt:
         return
-    asking = session.exec(
-        select(TodoItem, AffectedUser)
-        .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
-        .where(
-            AffectedUser.migration_id == row.id,
-            TodoItem.key == ASKING_ITEM,
-            col(AffectedUser.entitlement_id).in_(list(in_doubt)),
-        )
-    ).all()
-    lists = items_of(session, [item.affected_user_id for item, _ in asking])
-    unreached = unreached_among(lists_told(session, [person for _, person in asking]))
+    asking, lists, unreached = _holding(session, row, ASK_FOR_ACCESS, in_doubt)
     for item, person in asking:
         rewrite_item(item, invitation_in_doubt(row.organization, tenant, in_doubt[person.entitlement_id]))
         their_list = unreached.get(item.affected_user_id)
         if their_list is not None:
-            rewrite_list(their_list, person, lists[item.affected_user_id], None)
-            their_list.payload = {
-                key: value for key, value in their_list.payload.items() if key not in _WAIT_FOR_ADMINS
-            }
+            _rewrite_unsent(their_list, person, lists[item.affected_user_id])
 
 
-_WAIT_FOR_ADMINS = frozenset({"waiting_item", "admins"})
-"""What a whole list says of a wait for the admins (`workflows.waiting`): no longer theirs to wait for once it
-no longer asks for an account."""
+def back_to_asking(session: Session, row: Migration, tenant: Tenant, now: datetime) -> None:
+    """Whoever's list says to look for an invitation Microsoft never confirmed, once `invite` asked again
+    and was refused (a 403, or another answer: no longer `interrupted_invitations.asked_unanswered`): none
+    went out, so the item asks for an account again, saying why in the person's words, and they hear it
+    (in their list, if it has not gone out yet), so they stop looking for an email."""
+    assert row.id is not None
+    refused = interrupted_invitations.refused(session, row.id)
+    if not refused:
+        return
+    looking, lists, unreached = _holding(session, row, INVITATION_IN_DOUBT, refused)
+    for item, person in looking:
+        invitation = refused[person.entitlement_id]
+        why: InvitationRefusal = "settings" if invitation.status == "denied" else "microsoft"
+        rewrite_item(item, ask_for_access(row.organization, tenant, person.principal_name, why))
+        their_list = unreached.get(item.affected_user_id)
+        if their_list is not None:
+            _rewrite_unsent(their_list, person, lists[item.affected_user_id])
+            if their_list.status == "pending":
+                continue
+        tell(
+            session,
+            row,
+            person,
+            kind=INVITED_MESSAGE,
+            # each refused attempt once: a later one, after another lost answer, is news again
+            key=f"migration-{row.id}-invitation-refused-{person.id}-{invitation.attempts}",
+            now=now,
+            refused=why,
+            items=[item_payload(item)],
+        )
+
+
+def _holding(
+    session: Session, row: Migration, key: str, people: Collection[str]
+) -> tuple[Sequence[tuple[TodoItem, AffectedUser]], dict[int, list[TodoItem]], dict[int, OutboundMessage]]:
+    """The items of `key` of these `people` (entitlement ids) and whose they are, their whole lists, and
+    those lists that have not reached them (`unreached_among`), each read in one query."""
+    held = session.exec(
+        select(TodoItem, AffectedUser)
+        .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
+        .where(
+            AffectedUser.migration_id == row.id,
+            TodoItem.key == key,
+            col(AffectedUser.entitlement_id).in_(list(people)),
+        )
+    ).all()
+    lists = items_of(session, [item.affected_user_id for item, _ in held])
+    return held, lists, unreached_among(lists_told(session, [person for _, person in held]))
+
+
+def _rewrite_unsent(message: OutboundMessage, person: AffectedUser, items: Sequence[TodoItem]) -> None:
+    """A whole list that has not reached them, with their `items` as they stand (`rewrite_list`) and the
+    wait they stand for."""
+    rewrite_list(message, person, items, None)
+    _wait_as_listed(message, person, items)
+
+
+def _wait_as_listed(message: OutboundMessage, person: AffectedUser, items: Sequence[TodoItem]) -> None:
+    """Make a whole list not sent yet open with the wait for the admins its `items` now stand for
+    (`workflows.waiting`), or with none: it said the one its old items stood for. Who can end it
+    (`admins`) stays as the list named them."""
+    wait = waiting.awaited(items, person.entitlement_id, frozenset())  # they wait for no decision
+    payload = {key: value for key, value in message.payload.items() if key != "waiting_item"}
+    if wait is not None:
+        payload["waiting_item"] = wait.key
+    elif not payload.get("awaits_mapping"):
+        payload.pop("admins", None)
+    message.payload = payload
 
 
 def rewrite_items(

@@ -30,10 +30,10 @@ from workflows.stages.invited import as_invited, joined_after_connecting, to_acc
 from workflows.stages.late_invitees import ITEM, item_rows, message_to
 from workflows.stages.list_messages import LOST_ACCESS_MESSAGE, TODO_LIST_MESSAGE, list_facts, notes_for
 from workflows.stages.unit import Context, Unit, status, step
-from workflows.todo import INVITATION_IN_DOUBT, todo_items
+from workflows.todo import todo_items
 from workflows.waiting import WAITING_ITEMS
 
-NO_WAY_IN_ITEMS = frozenset({*WAITING_ITEMS, INVITATION_IN_DOUBT})
+NO_WAY_IN_ITEMS = frozenset(WAITING_ITEMS)
 """Items that, open, mean the person has no directory account they can sign in with yet."""
 
 
