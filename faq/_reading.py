@@ -70,17 +70,23 @@ _ABOUT_THE_MOVE = re.compile(
 )
 
 
-# Telling that the move happened or is planned: a verb of moving and, a few words on, the directory it is
-# moved to ("since we connected our organization to Azure AD", "after they migrated VSTS to the company's
-# tenant"). Narrower than `_ABOUT_THE_MOVE`, which any mention of a tenant or a connection sets: of the real
-# tuning questions, 19 of the 26 that tell the move are in scope, 30 of the 251 that do not (docs/faq-eval.md,
-# round 9).
+# Between two words of one sentence: anything but a sentence's end (".", "?" or "!" before a space, or a
+# line break), so "dev.azure.com" stays one place while "the attached image. I followed the directions for
+# Azure AD" and "disconnected in devops? they're in AAD" say nothing about a directory the organization was
+# attached or disconnected to (docs/faq-eval.md, rounds 32 and 33).
+_WITHIN_A_SENTENCE = r"(?:[^\w.?!\n]|[.?!](?!\s))+"
+# Telling that the move happened or is planned: a verb of moving and, a few words on in the same sentence,
+# the directory it is moved to ("since we connected our organization to Azure AD", "after they migrated VSTS
+# to the company's tenant"). Narrower than `_ABOUT_THE_MOVE`, which any mention of a tenant or a connection
+# sets: of the real tuning questions, 19 of the 26 that tell the move are in scope, 30 of the 251 that do
+# not (docs/faq-eval.md, round 9).
 _TELLS_THE_MOVE = re.compile(
     r"(?i)\b(?:(?:dis|re)?connect(?:ed|ing)?|switch(?:ed|ing)?|migrat(?:ed|ing)|mov(?:ed|ing)"
     r"|transferr?(?:ed|ing)|link(?:ed|ing)|chang(?:ed|ing)|convert(?:ed|ing)|join(?:ed|ing)|hook(?:ed|ing)"
     # "backed by Azure AD" says what an organization is; "since we backed it by Azure AD", that it changed.
     r"|attach(?:ed|ing)|(?:since|after|once) (?:we|they|i|our \w+) backed)\b"
-    r"(?:\W+\w+){0,8}?\W+(?:aad|azure ?ad|azure active directory|entra(?: id)?|active directory"
+    rf"(?:{_WITHIN_A_SENTENCE}\w+){{0,8}}?{_WITHIN_A_SENTENCE}"
+    r"(?:aad|azure ?ad|azure active directory|entra(?: id)?|active directory"
     r"|(?:new|another|different|our|the|company|corporate|work) (?:azure )?(?:directory|tenant))\b"
     r"(?! accounts?\b)"  # "I sign in with my AAD account": an account, not the organization's directory
 )
@@ -196,7 +202,8 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
     asked = tuple(sentence for sentence in sentences if _asks(sentence))
     # What is asked goes first, so a long story or log never pushes it out of the scored length; a quoted
     # line last, as context: which page section the asker is at (docs/faq-eval.md, round 12).
-    told = " ".join([*asked, *(sentence for sentence in sentences if sentence not in asked), *quoted])
+    in_order = [*asked, *(sentence for sentence in sentences if sentence not in asked), *quoted]
+    told = " ".join(in_order)
     missing = [code for code in codes if code not in told.upper()]
     if missing:  # a code seen only in a quote or a log still says what went wrong
         told = f"{told} {' '.join(missing)}"
@@ -209,7 +216,8 @@ def read(text: str, *, in_azure_devops: bool = False) -> Reading:
         bool(_ABOUT_THE_MOVE.search(told)),
         not _written_in_words(told),
         any(_ASKS_WHAT_BECOMES.search(sentence) for sentence in asked),
-        bool(_TELLS_THE_MOVE.search(told[:MAX_SCORED_CHARS])),  # where the ranker reads (a log can be huge)
+        # Where the ranker reads (a log can be huge), one sentence a line: telling the move is within one.
+        bool(_TELLS_THE_MOVE.search("\n".join(in_order)[:MAX_SCORED_CHARS])),
         len(text) <= _BOT_QUESTION_CHARS and bool(_ASKS_ABOUT_THE_BOT.match(text)),
         elsewhere,
         tuple(quoted),

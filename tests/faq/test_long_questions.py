@@ -204,6 +204,15 @@ def test_telling_the_move_is_read_apart_from_merely_naming_a_directory() -> None
     assert not read("I connect to Azure using my AAD account and get a 401, why?").tells_the_move
 
 
+def test_telling_the_move_stays_within_one_sentence() -> None:
+    """A verb of moving and the directory in two sentences tell nothing: "I attached the screenshot. Azure AD
+    ..." is not an organization attached to Azure AD (docs/faq-eval.md, rounds 32 and 33)."""
+    assert not read("I attached the screenshot. Azure AD shows my account as enabled.").tells_the_move
+    assert not read("flagged disconnected in devops? they're def in AAD").tells_the_move
+    assert not read("We connected the VPN\nAzure AD sign-in works in the browser").tells_the_move
+    assert read("We moved dev.azure.com/fabrikam to the new tenant, why do pushes fail?").tells_the_move
+
+
 GIT_STORY = (
     "Pushing to our repository from the command line now fails with Authentication failed, and the Git"
     " Credential Manager prompt opens with my personal account every time. I removed the entry from Windows"
@@ -219,6 +228,16 @@ def test_a_credential_story_is_answered_when_it_tells_that_the_organization_was_
     assert told.topic == "git-credential-cache"
     assert answerer.answer(GIT_STORY).topic is None
     assert answerer.answer(f"Our organization is backed by Azure AD. {GIT_STORY}").topic is None
+
+
+def test_a_credential_story_with_an_attachment_is_not_read_as_telling_the_move() -> None:
+    answerer = FaqAnswerer()
+    for opening in (
+        "I attached the screenshot. Azure AD shows my account as enabled.",
+        "The log is attached! Azure AD sign-in works in the browser.",
+        "I connected my laptop to the VPN. Our Azure AD admin says nothing changed.",
+    ):
+        assert answerer.answer(f"{opening} {GIT_STORY}").topic is None
 
 
 def test_round_9_probes_stay_at_what_was_measured_once() -> None:
