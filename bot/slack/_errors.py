@@ -54,10 +54,11 @@ def fix_for(error: SlackApiError) -> str | None:
 
 
 def error_code(error: BaseException) -> str:
-    """Slack's error code (`user_not_found`), or the kind of failure when Slack gave none."""
+    """Slack's error code (`user_not_found`), or the kind of failure when Slack gave none (or the code an
+    error of the bot's own stands for: a wait Slack asked for, `ratelimited`)."""
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or "unknown_error")
-    return type(error).__name__
+    return str(getattr(error, "code", None) or type(error).__name__)
 
 
 def retry_after_header(error: SlackApiError) -> str | None:

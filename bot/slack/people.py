@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alongside import Loop
@@ -84,6 +84,17 @@ PAGE_SIZE = 200
 _Cached = TypeVar("_Cached")
 
 
+class LookupsLimited(SlackClientError):
+    """Slack rate limits `users.lookupByEmail` (Tier 3, about 50 a minute) for `seconds` more: a person
+    only a look-up can find waits that long, and nothing is asked of Slack meanwhile."""
+
+    code = "ratelimited"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"looking people up by email is rate limited for {seconds:.0f} s")
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class Person:
     user_id: str
@@ -123,8 +134,18 @@ class People:
         cache_seconds: float = CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        lookups: AsyncWebClient | None = None,
     ) -> None:
+        """`lookups` is the client `users.lookupByEmail` goes through (`client` by default): `serve` gives
+        the outbox's, which hands a 429 back at once instead of waiting in the call, so that its Retry-After
+        holds every look-up (`LookupsLimited`), not only the one that got it while the others ask on."""
         self._client = client
+        self._lookups = lookups or client
+        self._lookups_resume_at = -math.inf
+        """Until when Slack's last 429 to a look-up asked to wait."""
+        self._lookup_lock = asyncio.Lock()
+        """One look-up at a time: the sends' look-ups would otherwise go out together (16 at a time) and
+        come back 429 together, before the first one's Retry-After could hold the others."""
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._sleep = sleep
@@ -195,13 +216,15 @@ class People:
         cached = self._fresh(self._by_email.get(key))
         if cached is not None:
             return cached[0]
-        directory = await self._directory_with(key)
+        directory = await self._directory_with()
         person = directory.by_email.get(key)
-        if person is not None or key in directory.deactivated:
+        if person is not None:
             return person
+        if key in directory.deactivated and self._clock() - directory.loaded_at <= self._cache_seconds:
+            return None  # past the cache time they are looked up: they may be back
         found = await self._look_up(email.strip())
         # a read that landed while Slack answered may show them deactivated: the send fails with why
-        if found is None or self._deactivated_now(key):
+        if found is None or (self._directory is not directory and self._deactivated_now(key)):
             return None
         self._by_email[key] = (self._clock(), found)
         return found
@@ -285,18 +308,19 @@ class People:
             self._dm_channels[user_id] = channel
         return channel
 
-    async def _directory_with(self, key: str) -> _Directory:
-        """The directory, read first if there is none yet or if it does not have `key` and is older than
-        the cache time (someone deactivated is looked for in a fresh read too: they may be back). A read
-        under way is not waited for once there is a directory: it takes minutes in a large workspace."""
-        if self._directory is not None and self._directory_lock.locked():
-            return self._directory
+    async def _directory_with(self) -> _Directory:
+        """The directory, read first if there is none yet. A miss does not read it again: that takes
+        minutes in a large workspace (100 pages at Tier 2 for 20,000 members), and the send waiting for it
+        held its whole batch, so a wave of 20,000 stood still for minutes every `CACHE_SECONDS` while
+        one of its misses waited (walk35); a look-up finds someone who joined since, and the hourly read
+        (`keep_fresh`) the rest."""
+        known = self._directory
+        if known is not None:
+            return known
         reads = self._reads
         async with self._directory_lock:
             known = self._directory
-            if known is not None and (
-                key in known.by_email or self._clock() - known.loaded_at <= self._cache_seconds
-            ):
+            if known is not None:
                 return known
             if self._reads != reads and self._failure is not None:
                 # the read this send waited for failed: one read per wave of sends, not one each in turn
@@ -340,11 +364,7 @@ class People:
                 if error.response.status_code != 429 or not self._waits_left:
                     raise
                 self._waits_left -= 1
-                await self._sleep(
-                    retry_after_seconds(
-                        retry_after_header(error), missing=RETRY_AFTER_SECONDS, at_most=RETRY_AFTER_AT_MOST
-                    )
-                )
+                await self._sleep(_retry_after(error))
         return await self._client.users_list(limit=PAGE_SIZE, cursor=cursor)
 
     def _loaded(self, directory: _Directory) -> _Directory:
@@ -357,9 +377,21 @@ class People:
         return directory
 
     async def _look_up(self, email: str) -> Person | None:
+        """The member with this email, asked of Slack alone; `LookupsLimited` while a Retry-After lasts."""
+        async with self._lookup_lock:
+            waiting = self._lookups_resume_at - self._clock()
+            if waiting > 0:
+                raise LookupsLimited(waiting)
+            return await self._ask_for(email)
+
+    async def _ask_for(self, email: str) -> Person | None:
         try:
-            response = await self._client.users_lookupByEmail(email=email)
+            response = await self._lookups.users_lookupByEmail(email=email)
         except SlackApiError as error:
+            if error.response.status_code == 429:
+                waiting = _retry_after(error)
+                self._lookups_resume_at = max(self._lookups_resume_at, self._clock() + waiting)
+                raise LookupsLimited(waiting) from error
             if error.response.get("error") != "users_not_found":
                 raise
             return None
@@ -382,6 +414,12 @@ def _unreadable_because(error: Exception) -> str:
     if error.response.status_code == 429:
         return f"{RATE_LIMITING} the reads (ratelimited)"
     return fix_for(error) or f"Slack answered {error_code(error)}"
+
+
+def _retry_after(error: SlackApiError) -> float:
+    """The wait a 429 asks for, `RETRY_AFTER_SECONDS` when it says none, at most `RETRY_AFTER_AT_MOST`."""
+    header = retry_after_header(error)
+    return retry_after_seconds(header, missing=RETRY_AFTER_SECONDS, at_most=RETRY_AFTER_AT_MOST)
 
 
 def _email(member: dict[str, Any]) -> str:

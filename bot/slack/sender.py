@@ -34,7 +34,7 @@ from bot.slack._errors import (
     retry_after_seconds,
 )
 from bot.slack.blocks import attachments_of, message_payload
-from bot.slack.people import People
+from bot.slack.people import LookupsLimited, People
 from bot.slack.state import MessageCopy, SlackState
 from storage.outbox import NOT_IN_CHAT
 
@@ -50,6 +50,12 @@ DIRECTORY_LATER_SECONDS = 60.0
 background read takes seconds to minutes. While the reads fail, not before the next one is tried: a held DM
 then comes due twice per try (every `CACHE_SECONDS`), once to ask for it (`overdue`; with no other send, no
 one else does) and once this long after, to go if it worked or wait for the next try if not."""
+LOOKUPS_LIMITED = "ratelimited"
+LOOKUPS_LIMITED_REASON = (
+    f"{RATE_LIMITING} the look-ups of people by email (users.lookupByEmail, about 50 a minute): sent once"
+    " Slack allows more"
+)
+"""Why a DM to someone only a look-up finds waits (`People.LookupsLimited`); admins see it."""
 HISTORY_PAGE = 100
 """Messages of a DM searched for an earlier attempt: the bot posts there rarely, so a page suffices."""
 _UNSEARCHABLE = frozenset({"missing_scope", "not_in_channel", "not_allowed_token_type"})
@@ -124,6 +130,10 @@ class SlackSender:
                 raise unready
             try:
                 found = await self._people.find_first(addresses)
+            except LookupsLimited as limited:
+                # only this DM waits, uncounted: a 429 to a look-up says nothing of chat.postMessage's
+                # limit, so the pace of the DMs to everyone the member list shows goes on
+                raise DeliveryFailed(LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON, later=limited.seconds) from None
             except SlackApiError:
                 # the first read refused for want of an admin's fix: this DM waits for it as the others do
                 unready = await self.not_ready(envelope.migration_id, envelope.to)

@@ -111,8 +111,10 @@ async def _serve(
             if persistence
             else InMemorySlackState()
         )
-        people = People(client)
         outbox = NoticeOutbox(persistence.database, clock=persistence.clock) if persistence else None
+        # the outbox's client hands a 429 back: a look-up's Retry-After then holds every send's look-ups
+        posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
+        people = People(client, lookups=posting if outbox is not None else None)
         app = create_app(
             conversation=conversation,
             client=client,
@@ -125,7 +127,6 @@ async def _serve(
         watch = watch_forever(conversation, delivery, settings.poll_seconds)
         background = [Loop("the connection watch", watch)]
         if persistence is not None and outbox is not None:
-            posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
             sender = SlackSender(posting, people, state)
             # `Settings.delivery`, from the environment: the notify benchmark runs `serve` itself, so that
             # it measures exactly these. Through the router with Slack alone: its outages are logged as

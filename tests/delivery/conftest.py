@@ -57,9 +57,9 @@ def time() -> FakeTime:
 
 
 def slack_sender(fake: FakeSlack) -> SlackSender:
-    """What `serve` builds: lookups may retry, posts never do on their own."""
-    lookups = build_web_client(TOKEN, base_url=f"{fake.url}/api/")
-    return SlackSender(build_web_client(TOKEN, base_url=f"{fake.url}/api/", retries=False), People(lookups))
+    """What `serve` builds: the member list's reads may retry; posts and look-ups never do on their own."""
+    posting = build_web_client(TOKEN, base_url=f"{fake.url}/api/", retries=False)
+    return SlackSender(posting, People(build_web_client(TOKEN, base_url=f"{fake.url}/api/"), lookups=posting))
 
 
 def worker(

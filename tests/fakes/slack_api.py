@@ -2,8 +2,10 @@
 
 Reached by the app's WebClient through its base_url (`{url}/api/`). Failures are scripted per method:
 an HTTP 429 with Retry-After, a 5xx, or a Slack error code. `post_limit` enforces a workspace-wide
-rate on `chat.postMessage` the way Slack does: past it, HTTP 429 with `Retry-After`. Blocks past
-Slack's limits (checked with slack_sdk's models) are refused as Slack refuses them: `invalid_blocks`.
+rate on `chat.postMessage` the way Slack does: past it, HTTP 429 with `Retry-After`; `tiers` enforces
+a method's rate tier (`SLACK_TIERS`: per method and workspace, per minute) the same way, and counts the
+calls that came back before their Retry-After was over. Blocks past Slack's limits (checked with
+slack_sdk's models) are refused as Slack refuses them: `invalid_blocks`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from tests.fakes.slack_limits import problems
 BOT_USER_ID = "UAADBOT"
 WAIT_SECONDS = 5.0
 _NOT_SAVED = ("url", "_changed", "_ts", "held", "held_method")
+
+TIER_2, TIER_3 = 20.0, 50.0
+"""Calls a minute of Slack's Web API rate tiers 2 and 3 ("20+", "50+" per minute, per method and workspace:
+https://api.slack.com/changelog/2018-03-great-rate-limits and each method's page)."""
+SLACK_TIERS = {"users.list": TIER_2, "users.lookupByEmail": TIER_3, "conversations.open": TIER_3}
+"""The tiers of the methods the bot calls per person or per page of people."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,15 @@ class FakeSlack:
     """chat.postMessage calls allowed per second (a bucket of one second's worth); None: no limit."""
     rate_limited: int = 0
     """How many calls the limit turned away."""
+    tiers: dict[str, float] = field(default_factory=dict)
+    """Method -> calls allowed per minute (a bucket of one minute's worth, as Slack allows bursts); past it
+    HTTP 429 with `Retry-After`, and so is every call of it until that is over (`SLACK_TIERS`)."""
+    tier_refused: dict[str, int] = field(default_factory=dict)
+    """Method -> calls its tier turned away."""
+    retried_early: dict[str, int] = field(default_factory=dict)
+    """Method -> calls that came while a Retry-After Slack gave for it was not yet over: not honoured."""
+    _tier_buckets: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    """Method -> (tokens, when counted, when its last Retry-After ends)."""
     scopes: tuple[str, ...] | None = None
     """The bot token's scopes, sent as Slack does in `auth.test`'s `x-oauth-scopes` header."""
     outage: Callable[[str], bool] | None = None
@@ -208,6 +225,8 @@ class FakeSlack:
                 failure = Failure(status=503)
             if failure is None and method == "chat.postMessage":
                 failure = self._over_limit()
+            if failure is None and method in self.tiers:
+                failure = self._over_tier(method)
             # an HTTP failure happens before Slack acts: nothing is stored
             http_failure = failure is not None and failure.status != 200
             body = {} if http_failure else self._answer(method, params, token, failure)
@@ -240,6 +259,21 @@ class FakeSlack:
             self.rate_limited += 1
             return Failure(status=429, retry_after=max(1, math.ceil((1 - tokens) / self.post_limit)))
         self._bucket = (tokens - 1, now)
+        return None
+
+    def _over_tier(self, method: str) -> Failure | None:
+        per_second = self.tiers[method] / 60
+        now = time.monotonic()
+        tokens, at, blocked_until = self._tier_buckets.get(method, (self.tiers[method], now, 0.0))
+        tokens = min(self.tiers[method], tokens + (now - at) * per_second)
+        if now < blocked_until:
+            self.retried_early[method] = self.retried_early.get(method, 0) + 1
+        if tokens < 1 or now < blocked_until:
+            retry_after = max(1, math.ceil(max((1 - tokens) / per_second, blocked_until - now)))
+            self._tier_buckets[method] = (tokens, now, max(blocked_until, now + retry_after))
+            self.tier_refused[method] = self.tier_refused.get(method, 0) + 1
+            return Failure(status=429, retry_after=retry_after)
+        self._tier_buckets[method] = (tokens - 1, now, blocked_until)
         return None
 
     def posts_to(self, channel: str) -> list[Call]:
