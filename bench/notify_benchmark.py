@@ -157,18 +157,7 @@ def _wait(what: str, condition: Any, timeout: float = STEP_TIMEOUT) -> None:
 def play(users: int, limit: float, kill: bool) -> Round:
     _seen.clear()
     scenario = generate(users, users, seed=7)
-    members = {
-        str(member["userPrincipalName"]).lower()
-        for member in scenario["tenant"]["users"]
-        if member["userType"] == "Member" and member["accountEnabled"]
-    }
-    # the requester owns the organization and is a member of the directory, as Microsoft requires
-    owner, approver_email = [
-        str(entitlement["user"]["principalName"])
-        for entitlement in scenario["user_entitlements"]
-        if str(entitlement["user"]["principalName"]).lower() in members
-    ][:2]
-    scenario["organization"] |= {"owner": owner, "project_collection_administrators": [owner, approver_email]}
+    owner, approver_email = two_admins(scenario)
     tenant_id = str(scenario["tenant"]["id"])
     organization = str(scenario["organization"]["name"])
     fake = FakeSlack(post_limit=limit)
@@ -193,6 +182,23 @@ def play(users: int, limit: float, kill: bool) -> Round:
             finally:
                 serve.stop()
                 sandbox.stop()
+
+
+def two_admins(scenario: dict[str, Any]) -> tuple[str, str]:
+    """Makes the first two users who are enabled members of the directory the organization's owner (who
+    starts the migration: Microsoft requires a member) and a second administrator (who approves)."""
+    members = {
+        str(member["userPrincipalName"]).lower()
+        for member in scenario["tenant"]["users"]
+        if member["userType"] == "Member" and member["accountEnabled"]
+    }
+    owner, approver = [
+        str(entitlement["user"]["principalName"])
+        for entitlement in scenario["user_entitlements"]
+        if str(entitlement["user"]["principalName"]).lower() in members
+    ][:2]
+    scenario["organization"] |= {"owner": owner, "project_collection_administrators": [owner, approver]}
+    return owner, approver
 
 
 def _migrate(

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 from bench import machine
-from bench.notify_benchmark import SECRET, Serve, _prompt, _wait, serve_environment
+from bench.notify_benchmark import SECRET, Serve, _prompt, _wait, serve_environment, two_admins
 from sandbox import Sandbox
 from sandbox.generate import generate
 from tests.fakes.server import ServerThread
@@ -150,17 +150,7 @@ def play(
     users: int, not_in_slack: float, post_limit: float, *, kill: bool, notify: bool
 ) -> tuple[list[Wave], dict[str, Any]]:
     made = scenario(users)
-    members = {
-        str(member["userPrincipalName"]).lower()
-        for member in made["tenant"]["users"]
-        if member["userType"] == "Member" and member["accountEnabled"]
-    }
-    owner, approver_email = [
-        str(entitlement["user"]["principalName"])
-        for entitlement in made["user_entitlements"]
-        if str(entitlement["user"]["principalName"]).lower() in members
-    ][:2]
-    made["organization"] |= {"owner": owner, "project_collection_administrators": [owner, approver_email]}
+    owner, approver_email = two_admins(made)
     organization = str(made["organization"]["name"])
     fake = FakeSlack(post_limit=post_limit, tiers=dict(SLACK_TIERS))
     chooser = random.Random(35)

@@ -2,9 +2,13 @@
 
 Emails are resolved in bulk: the whole workspace directory comes in `users.list` pages of 200 (Tier 2),
 and only the emails it does not show are looked up one by one with `users.lookupByEmail` (Tier 3). A
-notification wave to 2,000 people thus costs about ten calls, however long it takes to send. A miss on a
-directory older than the cache time reads it again before the lookup. Nobody is remembered as missing, so a
-person who joins is found the next time they are asked for.
+notification wave to 2,000 people thus costs about ten calls, however long it takes to send. A miss is
+looked up alone, never by reading the directory again: that takes minutes in a large workspace, and the
+send waiting for it would hold its batch, so the whole wave (walk35: a 20,000-person wave stood still for
+three minutes every five). Look-ups go one at a time, and a 429 to one holds them all for its Retry-After
+(`LookupsLimited`): only the DMs that need one wait. Nobody is remembered as missing, so a person who joins
+is found the next time they are asked for; someone the directory shows deactivated is looked up once it is
+older than the cache time, as they may be back.
 
 The outbox's sends never use a directory more than `MAX_AGE_SECONDS` plus `READ_SECONDS` (70 minutes) old.
 Once it is `MAX_AGE_SECONDS` old, a hit has `keep_fresh` (which `serve` runs beside the sends) read it again
@@ -51,20 +55,19 @@ from workflows.working_hours import offset_name
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0
-"""How long a single lookup is kept, the directory on a miss, and the wait before a failed read is tried
-again."""
+"""How long a single lookup is kept, how long the directory says who is deactivated without a look-up, and
+the wait before a failed read is tried again."""
 MAX_AGE_SECONDS = 3600.0
 """How old the directory may be before a hit has it read again in the background. Reading 20,000 members is
 100 pages, about five minutes at Tier 2 (20 a minute), so an hourly read keeps `users.list`'s budget free
-for the reads on a miss."""
+for the first read of a `serve` that starts meanwhile."""
 READ_SECONDS = 600.0
 """How much longer the sends may go on with the old directory while it is read again: twice a 20,000-member
 read at `PAGE_SECONDS`, so that a steady wave does not stop for it. A send that finds it older is put back
 until a read is in: for at most `MAX_AGE_SECONDS` plus this, someone deactivated in Slack is still DMed."""
 PAGE_SECONDS = 3.0
 """The pause between two pages of a background read: Tier 2's 20 calls a minute, so that it leaves the
-budget to the reads someone waits for (the very first, a miss), which are not paced: a 429's Retry-After
-paces them."""
+budget to the read someone waits for (the very first), which is not paced: a 429's Retry-After paces it."""
 PAGE_TRIES = 3
 """How many more times a page Slack still rate-limits after the client's own retries is asked for, after
 its Retry-After: the read goes on from that page instead of failing and starting over from the first."""
@@ -272,7 +275,7 @@ class People:
             await self._refresh()
 
     async def _refresh(self) -> None:
-        """One read for `keep_fresh`, unless a miss has read the directory since it was asked for."""
+        """One read for `keep_fresh`, unless one has landed since it was asked for."""
         async with self._directory_lock:
             self._refresh_wanted.clear()
             if self._clock() < self._refresh_at:
