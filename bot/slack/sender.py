@@ -56,6 +56,10 @@ LOOKUPS_LIMITED_REASON = (
     " Slack allows more"
 )
 """Why a DM to someone only a look-up finds waits (`People.LookupsLimited`); admins see it."""
+LOOKUPS_LATER_SECONDS = 60.0
+"""When a DM put back for a look-up is due again at the soonest: Tier 3 counts a minute. After Slack's own
+Retry-After (a second or two once the minute's look-ups are used) the hundreds waiting came due again and
+again, each taking a claim and a turn of the pace from the DMs ready to go (walk35, 20,000 people)."""
 HISTORY_PAGE = 100
 """Messages of a DM searched for an earlier attempt: the bot posts there rarely, so a page suffices."""
 _UNSEARCHABLE = frozenset({"missing_scope", "not_in_channel", "not_allowed_token_type"})
@@ -133,7 +137,8 @@ class SlackSender:
             except LookupsLimited as limited:
                 # only this DM waits, uncounted: a 429 to a look-up says nothing of chat.postMessage's
                 # limit, so the pace of the DMs to everyone the member list shows goes on
-                raise DeliveryFailed(LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON, later=limited.seconds) from None
+                later = max(limited.seconds, LOOKUPS_LATER_SECONDS)
+                raise DeliveryFailed(LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON, later=later) from None
             except SlackApiError:
                 # the first read refused for want of an admin's fix: this DM waits for it as the others do
                 unready = await self.not_ready(envelope.migration_id, envelope.to)

@@ -21,7 +21,7 @@ from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.slack.app import build_web_client
 from bot.slack.people import CACHE_SECONDS, People
-from bot.slack.sender import LOOKUPS_LIMITED_REASON, SlackSender
+from bot.slack.sender import LOOKUPS_LATER_SECONDS, LOOKUPS_LIMITED_REASON, SlackSender
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue
 from tests.delivery.conftest import FakeTime, queue_lists
@@ -109,8 +109,10 @@ def test_a_lookups_retry_after_holds_every_lookup_and_no_dm_to_someone_slack_lis
         assert wave.time.slept == [1 / DeliverySettings().initial_rate_per_second] * 3
         assert [len(wave.fake.posts_to(f"D{user}")) for user in (COLLEAGUE, ADMIN)] == [1, 1]
 
-        await wave.later(RETRY_AFTER - 1)
-        assert wave.looked_up() == [GUEST]  # still within the Retry-After: nobody asked
+        await wave.later(RETRY_AFTER)
+        assert wave.looked_up() == [GUEST]  # the Retry-After is over, but they come due once a minute
+        await wave.later(LOOKUPS_LATER_SECONDS - RETRY_AFTER - 1)
+        assert wave.looked_up() == [GUEST]
 
         await wave.later(1)
         gone = ("failed", 1, NOT_IN_CHAT)
