@@ -33,6 +33,15 @@ RATE_LIMITING = "Slack is rate limiting"
 """The start of what admins read when Slack answered 429."""
 
 
+class LookupsLimited(SlackClientError):
+    """Slack rate limits `users.lookupByEmail` (Tier 3, about 50 a minute) for `seconds` more: a person
+    only a look-up can find waits that long, and nothing is asked of Slack meanwhile."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"looking people up by email is rate limited for {seconds:.0f} s")
+        self.seconds = seconds
+
+
 def not_answered(error: BaseException) -> str:
     """What admins read of a call Slack did not answer: the kind of failure, nothing of the request."""
     return f"Slack did not answer ({type(error).__name__})"
@@ -54,11 +63,13 @@ def fix_for(error: SlackApiError) -> str | None:
 
 
 def error_code(error: BaseException) -> str:
-    """Slack's error code (`user_not_found`), or the kind of failure when Slack gave none (or the code an
-    error of the bot's own stands for: a wait Slack asked for, `ratelimited`)."""
+    """Slack's error code (`user_not_found`), or the kind of failure when Slack gave none; a wait Slack
+    asked for earlier (`LookupsLimited`) is its `ratelimited`."""
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or "unknown_error")
-    return str(getattr(error, "code", None) or type(error).__name__)
+    if isinstance(error, LookupsLimited):
+        return "ratelimited"
+    return type(error).__name__
 
 
 def retry_after_header(error: SlackApiError) -> str | None:

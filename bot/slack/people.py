@@ -36,13 +36,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alongside import Loop
 from bot.slack._errors import (
     NOT_ANSWERED,
     RATE_LIMITING,
+    LookupsLimited,
     error_code,
     fix_for,
     not_answered,
@@ -85,17 +86,6 @@ PAGE_SIZE = 200
 """Slack's recommended `users.list` page size."""
 
 _Cached = TypeVar("_Cached")
-
-
-class LookupsLimited(SlackClientError):
-    """Slack rate limits `users.lookupByEmail` (Tier 3, about 50 a minute) for `seconds` more: a person
-    only a look-up can find waits that long, and nothing is asked of Slack meanwhile."""
-
-    code = "ratelimited"
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"looking people up by email is rate limited for {seconds:.0f} s")
-        self.seconds = seconds
 
 
 @dataclass(frozen=True)

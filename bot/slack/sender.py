@@ -27,6 +27,7 @@ from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.slack._errors import (
     NOT_ANSWERED,
     RATE_LIMITING,
+    LookupsLimited,
     error_code,
     fix_for,
     not_answered,
@@ -34,7 +35,7 @@ from bot.slack._errors import (
     retry_after_seconds,
 )
 from bot.slack.blocks import attachments_of, message_payload
-from bot.slack.people import LookupsLimited, People
+from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
 from storage.outbox import NOT_IN_CHAT
 
@@ -55,7 +56,7 @@ LOOKUPS_LIMITED_REASON = (
     f"{RATE_LIMITING} the look-ups of people by email (users.lookupByEmail, about 50 a minute): sent once"
     " Slack allows more"
 )
-"""Why a DM to someone only a look-up finds waits (`People.LookupsLimited`); admins see it."""
+"""Why a DM to someone only a look-up finds waits (`LookupsLimited`); admins see it."""
 LOOKUPS_LATER_SECONDS = 60.0
 """When a DM put back for a look-up is due again at the soonest: Tier 3 counts a minute. After Slack's own
 Retry-After (a second or two once the minute's look-ups are used) the hundreds waiting came due again and
