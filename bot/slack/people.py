@@ -133,7 +133,7 @@ class People:
         the outbox's, which hands a 429 back at once instead of waiting in the call, so that its Retry-After
         holds every look-up (`LookupsLimited`), not only the one that got it while the others ask on."""
         self._client = client
-        self._lookups = lookups or client
+        self._lookup_client = lookups or client
         self._lookups_resume_at = -math.inf
         """Until when Slack's last 429 to a look-up asked to wait."""
         self._lookup_lock = asyncio.Lock()
@@ -379,7 +379,7 @@ class People:
 
     async def _ask_for(self, email: str) -> Person | None:
         try:
-            response = await self._lookups.users_lookupByEmail(email=email)
+            response = await self._lookup_client.users_lookupByEmail(email=email)
         except SlackApiError as error:
             if error.response.status_code == 429:
                 waiting = _retry_after(error)
