@@ -205,15 +205,24 @@ class Progress:
         return tuple(user for user in self.users if user.delivery in states)
 
 
+class NoListsYet(WorkflowError):
+    """`progress` before `notify`: there are no lists to report on (how the advance notice goes, if it
+    went out, is what there is to show)."""
+
+    def __init__(self, status: MigrationStatus) -> None:
+        super().__init__(
+            f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
+            " organization is connected."
+        )
+        self.status = status
+
+
 def read_progress(database: Database, status: MigrationStatus) -> Progress:
     """Who has done what in `status`'s migration, how their lists were delivered, who signed in."""
     with database.session() as session:
         users, items = _listed(session, status.id)
         if not users:
-            raise WorkflowError(
-                f"Nobody in {status.organization} has a to-do list yet; `notify` sends them once the"
-                " organization is connected."
-            )
+            raise NoListsYet(status)
         row = session.get(Migration, status.id)
         assert row is not None
         connected, personal = (

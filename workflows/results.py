@@ -460,6 +460,9 @@ class Told:
     waiting: int
     """Still being sent."""
     unreached: tuple[Unreached, ...]
+    tried_again: tuple[str, ...] = ()
+    """Of `waiting`, why each notice that was tried and put back waits (a rate limit, a member list still
+    to be read): at 20,000 people a wave takes longer than an admin waits to ask how it goes."""
 
     @property
     def untold(self) -> int:

@@ -20,9 +20,10 @@ from bot.conversation.messages import (
     say,
 )
 from bot.conversation.next_actions import with_next
+from bot.conversation.unreached_views import told_blocks
 from workflows.plan import NO_ACCESS
 from workflows.progress import Progress, UserProgress
-from workflows.results import NotifyResult
+from workflows.results import MigrationStatus, NotifyResult, Told
 from workflows.stages.verification import StillPersonal
 from workflows.todo import INVITATION_IN_DOUBT, OPTIONAL_ITEMS
 
@@ -310,6 +311,21 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
         buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
     blocks.append(Actions(tuple(buttons)))
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
+
+
+def advance_notice(status: MigrationStatus, told: Told, nobody: str) -> Message:
+    """`progress` before anyone has a list (`nobody` says so), once users were told what is coming: how the
+    advance notice goes, privately, as whom it could not reach are named."""
+    reached = (
+        f"Advance notice of {status.organization}: {lists.of_people(told.delivered, told.people)} reached"
+    )
+    blocks: list[Block] = [
+        Heading(f"Progress of {status.organization}"),
+        Text(nobody),
+        *told_blocks(told, status),
+        Actions((Button("Refresh", "progress", status.organization),)),
+    ]
+    return Message(reached, tuple(blocks), private=True)
 
 
 def _names_privately() -> str:

@@ -5,6 +5,8 @@ and the admins an approval prompt or the portal steps missed.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 
 from bot.conversation import lists, plan_views, sign_in_views
@@ -33,6 +35,15 @@ def told_blocks(told: Told | None, status: MigrationStatus, *, names: bool = Tru
         line += f" {joined} joined the plan since: `{again}` tells only them."
     if told.unreached and not names:
         line += " An admin's `status` in a direct message with me names them."
+    if told.tried_again:
+        tried = f"{len(told.tried_again):,} {'was' if len(told.tried_again) == 1 else 'were'} tried"
+        line += (
+            f"\nOf the {told.waiting:,} on the way, {tried} and wait for another try:"
+            f" {counted_reasons(told.tried_again)}."
+        )
+    if told.unreached:
+        why = counted_reasons([person.why for person in told.unreached])
+        line += f"\nWhy {len(told.unreached):,} could not be reached: {why}."
     if not (told.unreached and names):
         return [Text(line)]
     return [
@@ -40,6 +51,24 @@ def told_blocks(told: Told | None, status: MigrationStatus, *, names: bool = Tru
         Text(unreached_lines(told.unreached, status.checks)),
         *unreached_csv(told.unreached, status.checks, status.organization),
     ]
+
+
+REASON_KINDS_SHOWN = 5
+"""Kinds of reason `counted_reasons` names, the most frequent first; the rest are counted together."""
+
+_ADDRESSES = re.compile(r"[^\s():;,]+@[^\s():;,]+(?: or [^\s():;,]+@[^\s():;,]+)*")
+"""A person's address, or their addresses joined by "or", in a delivery's reason ("no Slack account with
+the email dana@fabrikam.com")."""
+
+
+def counted_reasons(reasons: Sequence[str]) -> str:
+    """Reasons by kind, counted: each without the addresses it names, which are personal (this is read in
+    channels) and would make every reason a kind of its own."""
+    kinds = Counter(_ADDRESSES.sub("their address", why) or "no reason given" for why in reasons)
+    shown = [f"{count:,} — {kind}" for kind, count in kinds.most_common(REASON_KINDS_SHOWN)]
+    if rest := sum(count for _, count in kinds.most_common()[REASON_KINDS_SHOWN:]):
+        shown.append(f"{rest:,} for other reasons")
+    return "; ".join(shown)
 
 
 def notice_missed(status: MigrationStatus, told: Told) -> Outgoing:

@@ -207,17 +207,20 @@ def told_in(session: Session, row: Migration) -> Told | None:
     }
     again = {caught_up_key(key): key for key in people}
     found = session.exec(
-        select(OutboundMessage.idempotency_key, OutboundMessage.status, OutboundMessage.last_error).where(
-            col(OutboundMessage.idempotency_key).in_([*people, *again])
-        )
+        select(
+            OutboundMessage.idempotency_key,
+            OutboundMessage.status,
+            OutboundMessage.last_error,
+            OutboundMessage.error_code,
+        ).where(col(OutboundMessage.idempotency_key).in_([*people, *again]))
     ).all()
     # a notice sent again after a decision stands for the one that missed them: until it reached them, they
     # stay unreached
     newest = {
-        again.get(key, key): (outcome, why)
-        for key, outcome, why in sorted(found, key=lambda f: f[0] in again)
+        again.get(key, key): (outcome, why, code)
+        for key, outcome, why, code in sorted(found, key=lambda f: f[0] in again)
     }
-    outcomes = [(key, outcome, why) for key, (outcome, why) in newest.items()]
+    outcomes = [(key, outcome, why) for key, (outcome, why, _) in newest.items()]
     unreached = tuple(
         Unreached(people[key].address, people[key].group, why or "", bool(people[key].decided_by))
         for key, outcome, why in outcomes
@@ -230,6 +233,8 @@ def told_in(session: Session, row: Migration) -> Told | None:
         sum(outcome == "sent" for _, outcome, _ in outcomes),
         sum(outcome == "pending" for _, outcome, _ in outcomes),
         unreached,
+        # tried: a code says why the last try did not deliver it
+        tuple(why or "" for outcome, why, code in newest.values() if outcome == "pending" and code),
     )
 
 

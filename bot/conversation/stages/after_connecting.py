@@ -9,6 +9,7 @@ from bot.conversation.desk import Desk, Handler, Stage, number
 from bot.conversation.messages import Outgoing
 from bot.conversation.understanding import STOP_REMINDERS
 from workflows.errors import WorkflowError
+from workflows.progress import NoListsYet
 from workflows.results import Actor, TodoEntry
 from workflows.snoozing import NoMoreReminders
 from workflows.stages.todo_lists import newest_list, not_on_list
@@ -106,7 +107,16 @@ class AfterConnecting(Stage):
         return entries
 
     def _progress(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        report = self._desk.tracking.progress(self._desk.known_organization(command, "reported on nothing"))
+        try:
+            report = self._desk.tracking.progress(
+                self._desk.known_organization(command, "reported on nothing")
+            )
+        except NoListsYet as nobody:
+            # during an advance notice's wave (15 minutes and more at 20,000 people), how it goes
+            told = self._desk.service.told(nobody.status.organization)
+            if told is None:
+                raise
+            return [Outgoing(progress_views.advance_notice(nobody.status, told, str(nobody)), revises=True)]
         full_list = command.arg(1) == progress_views.FULL_LIST
         # private (people's addresses); Refresh's answer is the clicked report as it now stands
         return [Outgoing(progress_views.progress(report, full_list=full_list), revises=not full_list)]

@@ -1,0 +1,95 @@
+"""During `announce` at 20,000 people the advance notice takes 15 minutes and more; `progress` only said
+nobody had a to-do list yet, so the admin could not see how the notice was going (walk35). It now shows
+the wave: how many were told, how many are on the way and why those tried wait for another try, how many
+could not be reached and why, counted; names only privately. `status` counts the same."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from bot.conversation.messages import Outgoing
+from bot.slack.sender import LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON
+from storage import OutboundMessage
+from storage.outbox import NOT_IN_CHAT
+from tests.bot.conftest import ORG, Chat, started
+from tests.bot.test_decisions import lines
+
+DANA = "dana@fabrikam.com"
+NOT_IN_SLACK = ("ann@fabrikam.com", "hana@contoso.com")
+LOOKUPS_HELD = ("erin.eng@gmail.com", "frank.f@outlook.com")
+NOT_YET_TRIED = ("ivan@fabrikam.com",)
+
+
+def mid_wave(chat: Chat) -> None:
+    """The notice half-way: two people Slack does not list, two held by the look-ups' rate limit, one not
+    tried yet; the other five reached."""
+    with chat.runtime.database.session() as session:
+        notices = session.exec(select(OutboundMessage).where(OutboundMessage.kind == "advance_notice"))
+        for notice in notices:
+            if notice.recipient in NOT_IN_SLACK:
+                notice.status, notice.error_code = "failed", NOT_IN_CHAT
+                notice.last_error = f"no Slack account with the email {notice.recipient}"
+            elif notice.recipient in LOOKUPS_HELD:
+                notice.status, notice.error_code = "pending", LOOKUPS_LIMITED
+                notice.last_error, notice.sent_at = LOOKUPS_LIMITED_REASON, None
+            elif notice.recipient in NOT_YET_TRIED:
+                notice.status, notice.error_code, notice.last_error, notice.sent_at = (
+                    "pending",
+                    None,
+                    None,
+                    None,
+                )
+            else:
+                continue
+            session.add(notice)
+        session.commit()
+        left = session.exec(
+            select(OutboundMessage.recipient).where(
+                OutboundMessage.kind == "advance_notice", col(OutboundMessage.status) == "sent"
+            )
+        ).all()
+    assert len(left) == 5, left
+
+
+WAVE = [
+    "Of the 3 on the way, 2 were tried and wait for another try: 2 — Slack is rate limiting the look-ups of"
+    " people by email (users.lookupByEmail, about 50 a minute): sent once Slack allows more.",
+    "Why 2 could not be reached: 2 — no Slack account with the email their address.",
+]
+
+
+def the_wave(said: list[str]) -> list[str]:
+    start = next(index for index, line in enumerate(said) if line.startswith("Users told what is coming"))
+    return said[start : start + 3]
+
+
+def everything_said(outgoing: list[Outgoing]) -> str:
+    return "\n".join(lines(outgoing))
+
+
+def test_progress_during_the_advance_notice_shows_the_wave_counted_and_names_privately(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, f"announce {ORG} Friday 14:00 UTC")
+    mid_wave(chat)
+
+    asked = chat.say(DANA, "progress")
+    assert [message.message.private for message in asked] == [True]
+    said = lines(asked)
+    assert said[0] == (
+        f"Nobody in {ORG} has a to-do list yet; `notify` sends them once the organization is connected."
+    )
+    told = the_wave(said)
+    assert told[0].startswith("Users told what is coming for Friday 14:00 UTC on ")
+    assert told[0].endswith(" UTC: 5 of 10 people reached, 3 still on the way, 2 could not be reached.")
+    assert told[1:] == WAVE
+    assert (
+        "• ann@fabrikam.com (keeps access (same identity)) — when the notice went out: no Slack account"
+        in (everything_said(asked))
+    )  # private: named, as `status` in a direct message names them
+
+    in_channel = the_wave(lines(chat.say(DANA, "status")))
+    assert in_channel[0].endswith(
+        " UTC: 5 of 10 people reached, 3 still on the way, 2 could not be reached. An admin's `status` in a"
+        " direct message with me names them."
+    )
+    assert in_channel[1:] == WAVE  # counted: nobody's address in the channel
