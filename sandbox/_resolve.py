@@ -4,9 +4,11 @@ Microsoft's tutorial: after connecting, Organization settings > Microsoft Entra 
 did not carry over, and *Resolve* maps each to a directory account, which keeps their history. The user
 entitlement stays the same one (its id, the storage key their history hangs on, and its last access: the
 mapping is no sign-in), and shows the directory account's identity from then on, as after a sign-in
-(`origin: aad`, the account's object id as `originId`, its sign-in name as `principalName`; the shape of
-`UserEntitlement.user` in vsts-rest-api-specs memberEntitlementManagement 7.1). Any enabled directory
-account may be chosen, the wrong one included: the sandbox maps where it is told, as the portal does.
+(`origin: aad`, the account's object id as `originId`, its sign-in name as `principalName`: the shape of
+`UserEntitlement.user` in vsts-rest-api-specs memberEntitlementManagement 7.1; that a Resolve fills it so
+is an assumption, which the spec does not show). Any enabled directory account may be chosen, the wrong
+one included: the sandbox maps where it is told. Whether the portal refuses an account that has an
+entitlement of its own, Microsoft does not say; the sandbox allows it, and no test relies on either.
 """
 
 from __future__ import annotations

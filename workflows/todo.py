@@ -454,21 +454,32 @@ _MAPPED_FIRST = (
 """How the sign-in item of someone mapped by hand opens: the order their case really has."""
 
 
-def mapping_seen(body: str, account: str, *, planned: str | None) -> str:
+def mapping_seen(
+    body: str, account: str, *, planned: str | None, elsewhere: bool, was: str | None = None
+) -> str:
     """The sign-in item of someone mapped by hand once Azure DevOps shows the mapping to `account`: its
-    opening wait, ticked (`planned`: the account the plan named, which the item was written for)."""
-    waited = _MAPPED_FIRST.format(account=planned or account)
-    if not body.startswith(waited):
+    opening wait ticked, or (`was`: the account of a wrong mapping it warned of) that warning (`planned`:
+    the account the plan named, which the item was written for)."""
+    opening = (
+        _mapping_shown(was, planned, elsewhere=True)
+        if was
+        else _MAPPED_FIRST.format(account=planned or account)
+    )
+    if not body.startswith(opening):
         return body  # written without the wait (a list of before it, or another case)
-    same = planned is None or planned.casefold() == account.casefold()
-    seen = (
-        f"✅ The migration admins mapped your old identity to {account}, which keeps your history yours:"
-        " Azure DevOps lets you in with it now. "
-        if same
-        else f"⚠️ Azure DevOps shows your old identity mapped to {account}, not to {planned}: the migration"
+    return _mapping_shown(account, planned, elsewhere=elsewhere) + body.removeprefix(opening)
+
+
+def _mapping_shown(account: str, planned: str | None, *, elsewhere: bool) -> str:
+    if not elsewhere:
+        return (
+            f"✅ The migration admins mapped your old identity to {account}, which keeps your history yours:"
+            " Azure DevOps lets you in with it now. "
+        )
+    return (
+        f"⚠️ Azure DevOps shows your old identity mapped to {account}, not to {planned}: the migration"
         f" admins check it with you. If {account} is yours, sign in with it; if not, ask them first. "
     )
-    return seen + body.removeprefix(waited)
 
 
 def _history(account: str) -> str:

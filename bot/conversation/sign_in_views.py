@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.conversation import lists, todo_views
 from bot.conversation.messages import Block, Heading, Message, Outgoing, Text, say
-from workflows.mapping import RESOLVE_PAGE, SUPPORT, map_by_hand
+from workflows.mapping import SUPPORT, map_by_hand
 from workflows.progress import Progress
 from workflows.results import TodoEntry
 from workflows.stages.mapped_identities import Mapped, MappingsSeen
@@ -41,22 +41,26 @@ def rehearse(organization: str | None, tenant: str | None, email: str) -> Outgoi
     return say(title, Heading(title), Text(steps))
 
 
-def sign_ins_checked(result: SignInCheck) -> Outgoing:
+def sign_ins_checked(result: SignInCheck, *, named: bool = True) -> Outgoing:
+    """Not `named` (asked in a channel): how many, as people's names are their addresses."""
     read = f"I read {result.read:,} users of {result.organization}"
     mapped = _mapped_by_the_check(result.mapped)
     if not result.verified:
         return say(f"{read}: no new sign-in with a work account since my last look.{mapped}")
     guests = {name.casefold() for name in result.guests}
     members = [name for name in result.verified if name.casefold() not in guests]
+    work, guest = (f" ({lists.names(members)})", f" ({lists.names(result.guests)})") if named else ("", "")
     # a guest signs in with their own address, as their own message says: never "their work account"
     if not result.guests:
-        how = f"with their work account since my last look ({lists.names(members)})"
+        how = f"with their work account since my last look{work}"
     elif not members:
-        how = f"with their guest account since my last look ({lists.names(result.guests)})"
+        how = f"with their guest account since my last look{guest}"
+    elif named:
+        how = f"since my last look, with their work account{work} or their guest account{guest}"
     else:
         how = (
-            f"since my last look, with their work account ({lists.names(members)}) or their guest account"
-            f" ({lists.names(result.guests)})"
+            f"since my last look, {len(members):,} with their work account and {len(result.guests):,} with"
+            " their guest account"
         )
     return say(
         f"{read}: {len(result.verified)} signed in {how}; I ticked it off their lists and told them."
@@ -65,14 +69,24 @@ def sign_ins_checked(result: SignInCheck) -> Outgoing:
 
 
 def _mapped_by_the_check(mapped: Sequence[Mapped]) -> str:
-    """What a check of the sign-ins saw mapped by hand, counted: the reply may be a channel's."""
+    """What a check of the sign-ins saw mapped by hand, counted: the reply may be a channel's. Told: those
+    whose message this check queued (a sign-in seen told the others already)."""
     if not mapped:
         return ""
-    wrong = " Each admin heard privately of those mapped to another account." if _elsewhere(mapped) else ""
-    return (
-        f" {people_counted(len(mapped), 'is', 'are')} now mapped by hand{_elsewhere(mapped)}; I told them"
-        f" they can sign in.{wrong}"
-    )
+    said = f" {people_counted(len(mapped), 'is', 'are')} now mapped by hand{_elsewhere(mapped)}."
+    as_planned = [each for each in mapped if not each.elsewhere]
+    if told := sum(each.told for each in as_planned):
+        said += f" I told {_of_them(told, len(as_planned))} they can sign in."
+    if elsewhere := [each for each in mapped if each.elsewhere]:
+        said += " Each admin heard privately of those mapped to another account"
+        if told := sum(each.told for each in elsewhere):
+            said += f", and I told {_of_them(told, len(elsewhere))} to ask you before signing in with it"
+        said += "."
+    return said
+
+
+def _of_them(told: int, of: int) -> str:
+    return "them" if told == of else f"{told:,} of them"
 
 
 _NEXT_STEPS = {
@@ -186,12 +200,18 @@ def _elsewhere(mapped: Sequence[Mapped]) -> str:
 
 
 def identity_mapped_dm(
-    *, organization: str, name: str, account: str, planned: str, items: Sequence[TodoEntry]
+    *,
+    organization: str,
+    name: str,
+    account: str,
+    planned: str,
+    elsewhere: bool,
+    items: Sequence[TodoEntry],
 ) -> Message:
     """Someone mapped by hand, once Azure DevOps shows it (`workflows.stages.mapped_identities`): sign in
-    now, with what their list still holds; mapped to another `account` than the `planned` one, sign in with
-    it only if it is theirs."""
-    if not planned or planned.casefold() == account.casefold():
+    now, with what their list still holds; mapped `elsewhere` (another account than the `planned` one, by
+    its object id), sign in with it only if it is theirs."""
+    if not elsewhere:
         heading = f"You can sign in to {organization} now"
         opening = (
             f"Hi {name}, your Azure DevOps identity in {organization} is now mapped to {account}, which keeps"
@@ -226,15 +246,17 @@ def identity_mapped_dm(
 
 def identity_mapped_elsewhere_dm(*, organization: str, person: str, account: str, planned: str) -> Message:
     """To each admin, privately: `person` (their Azure DevOps address) was mapped to another account than
-    the plan's, which may attach their history to someone else."""
+    the plan's, which may attach their history to someone else. Support maps identities after a connection
+    (the procedure's FAQ, "Some users are disconnected, but they have matching identities"); nothing
+    Microsoft publishes says whether *Resolve* lists someone already mapped, so it is not offered."""
     heading = f"⚠️ {person} was mapped to another account than planned in {organization}"
     text = (
         f"Azure DevOps now shows the identity of {person} in {organization} mapped to {account}, but the plan"
         f" mapped them to {planned}. Their work history goes with that mapping: if {account} is not theirs,"
-        " it is attached to someone else's account. Check with them which account is theirs. To correct it:"
-        f" they are no longer among the disconnected users that *Resolve* under {RESOLVE_PAGE} lists, so"
-        f" Microsoft Support maps them again ({SUPPORT}). I told them what Azure DevOps shows, and to ask you"
-        " before signing in with an account that is not theirs."
+        " it is attached to someone else's account. Check with them which account is theirs. To correct it,"
+        f" ask Microsoft Support, who map identities after a connection ({SUPPORT}). I told them what Azure"
+        " DevOps shows, and to ask you before signing in with an account that is not theirs; I tell them"
+        " again once Azure DevOps shows them mapped as planned."
     )
     return Message(heading, (Heading(heading), Text(text)))
 

@@ -190,6 +190,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 name=_name(payload),
                 account=str(payload["account"]),
                 planned=str(payload.get("planned") or ""),
+                elsewhere=bool(payload.get("elsewhere")),  # queued before it was said: as planned
                 items=_entries(payload),
             )
         case mapped_identities.ELSEWHERE_MESSAGE:

@@ -179,12 +179,26 @@ class FakeMicrosoft:
         return next((user for user in self.users if user.id == user_id), None)
 
     def sign_in(self, entitlement_id: str, at: datetime) -> None:
-        """What that user's sign-in does: last access now, and the directory's identity once connected."""
-        origin = "aad" if self.org.connected_tenant_id == self.tenant_info.id else "msa"
+        """What that user's sign-in does: last access now, and once connected the identity of the directory
+        account with their address (its object id as `origin_id`)."""
         self.users = [
-            replace(user, last_accessed=at, origin=origin) if user.id == entitlement_id else user
+            replace(user, last_accessed=at, **self._signed_in_as(user)) if user.id == entitlement_id else user
             for user in self.users
         ]
+
+    def _signed_in_as(self, user: OrgUser) -> dict[str, str]:
+        if self.org.connected_tenant_id != self.tenant_info.id:
+            return {"origin": "msa"}
+        addresses = {user.principal_name.casefold(), (user.mail_address or "").casefold()} - {""}
+        account = next(
+            (
+                each
+                for each in self.directory
+                if {each.user_principal_name.casefold(), (each.mail or "").casefold()} & addresses
+            ),
+            None,
+        )
+        return {"origin": "aad", "origin_id": account.id if account else ""}
 
     def remove_org_user(self, organization: str, user_id: str) -> None:
         self._call("remove_org_user")

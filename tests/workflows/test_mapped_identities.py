@@ -1,20 +1,29 @@
 """Someone mapped by hand, seen mapped by the sign-in watch: recorded and told once whichever process reads
 it, by a short read (one entitlement asked for) or the daily full one; a read of those entitlements that
-fails costs nothing but the wait."""
+fails costs nothing but the wait; only the object id tells a mapping to another account, and a correction
+is recorded and told once too."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
-from sqlmodel import select
+from alembic import command
+from sqlalchemy import text
+from sqlmodel import Session, select
 
-from storage import AffectedUser, Database
+from bot.conversation import sign_in_views
+from storage import AffectedUser, Database, Migration, TodoItem
+from storage.database import alembic_config
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from tests.workflows.outbox import queued
 from workflows.directory import DirectoryUser, OrgUser
 from workflows.service import MigrationService
+from workflows.stages import mapped_identities, verification
+from workflows.stages.mapped_identities import Awaited, Found, Mapped
+from workflows.waiting import SIGN_IN_ITEM
 
 KIM, KIM_MSA = "kim@fabrikam.com", "kim.k@outlook.com"
 
@@ -109,3 +118,140 @@ def test_a_failed_read_of_the_people_still_to_map_costs_only_the_wait(
     clock.advance(minutes=15)
     (check,) = notified.check_due_sign_ins()
     assert [m.account for m in check.mapped] == [KIM]
+
+
+def _sign_in_item(database: Database) -> str:
+    with database.session() as session:
+        return session.exec(
+            select(TodoItem.body).where(
+                TodoItem.affected_user_id == _kim(database).id, TodoItem.key == SIGN_IN_ITEM
+            )
+        ).one()
+
+
+def test_a_mapping_to_their_own_account_under_another_name_is_as_planned(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Kim's account was renamed since the plan: the object id is hers, so nobody is alarmed and she hears
+    that she can sign in."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, "kim.kay@fabrikam.com", "g-kim")
+    clock.advance(minutes=15)
+    (check,) = notified.check_due_sign_ins()
+    assert check.mapped == (Mapped(KIM_MSA, "kim.kay@fabrikam.com", KIM, elsewhere=False, told=True),)
+    assert queued(database, "identity_mapped_elsewhere") == []
+    (told,) = queued(database, "identity_mapped")
+    assert (told.payload["account"], told.payload["elsewhere"]) == ("kim.kay@fabrikam.com", False)
+    assert _sign_in_item(database).startswith(
+        "✅ The migration admins mapped your old identity to kim.kay@fabrikam.com, which keeps your history"
+        " yours: Azure DevOps lets you in with it now. "
+    )
+
+
+def test_only_the_object_id_tells_a_mapping_to_another_account() -> None:
+    """A guest's sign-in name (`#EXT#`) is not the mail Azure DevOps shows; without an object id, no alarm."""
+    guest = Awaited("e-kim", directory_id="g-kim", wrongly_mapped=False)
+    shown = OrgUser(id="e-kim", principal_name="kim@gmail.com", origin="aad", origin_id="g-kim")
+    assert guest.mapped_elsewhere(shown) is False
+    assert guest.mapped_elsewhere(replace(shown, origin_id="")) is False
+    assert guest.mapped_elsewhere(replace(shown, origin_id="G-ANN")) is True
+
+
+def test_a_mapping_seen_with_the_sign_in_is_counted_but_not_told_again(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Mapped and signed in before one read: the thanks for signing in told her, and the check's reply
+    says nobody else was told."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(minutes=15)
+    microsoft.sign_in("e-kim", clock.now)
+    clock.advance(minutes=1)
+    (check,) = notified.check_due_sign_ins()
+    assert check.mapped == (Mapped(KIM_MSA, KIM, KIM, elsewhere=False, told=False),)
+    assert queued(database, "identity_mapped") == []
+    assert sign_in_views.sign_ins_checked(check, named=False).message.summary == (
+        f"I read {check.read} users of fabrikam: 1 signed in with their work account since my last look;"
+        " I ticked it off their lists and told them. 1 person is now mapped by hand. `progress` has the"
+        " details."
+    )
+
+
+def test_a_wrong_mapping_that_support_corrects_is_recorded_and_told_once(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Mapped to Ann's account, then by Support to her own: the daily full read sees it; the short reads
+    between do not ask for her entitlement (Support takes days)."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, "ann@fabrikam.com", "g-ann")
+    clock.advance(minutes=15)
+    notified.check_due_sign_ins()
+    _resolve(microsoft, KIM, "g-kim")
+    asked = microsoft.calls.get("org_user", 0)
+    clock.advance(minutes=15)
+    (short,) = notified.check_due_sign_ins()
+    assert (short.mapped, microsoft.calls.get("org_user", 0)) == ((), asked)
+    clock.advance(days=1)
+    (full,) = notified.check_due_sign_ins()
+    assert full.full and full.mapped == (Mapped(KIM_MSA, KIM, KIM, elsewhere=False, told=True),)
+    clock.advance(days=1)
+    notified.check_due_sign_ins()
+    kim = _kim(database)
+    assert (kim.mapped_to, kim.mapped_elsewhere) == (KIM, False)
+    assert [(m.payload["account"], m.payload["elsewhere"]) for m in queued(database, "identity_mapped")] == [
+        ("ann@fabrikam.com", True),
+        (KIM, False),
+    ]
+    assert len(queued(database, "identity_mapped_elsewhere")) == 2  # Dana and Lee, once
+    audited = [e.details for e in notified.audit_trail() if e.action == "identity_mapped"]
+    assert audited[1:] == [
+        {"user": KIM_MSA, "account": KIM, "planned": KIM, "as_planned": True, "was": "ann@fabrikam.com"}
+    ]
+    assert _sign_in_item(database).startswith(
+        f"✅ The migration admins mapped your old identity to {KIM}, which keeps your history yours"
+    )
+
+
+def test_two_processes_applying_one_mapping_at_once_record_and_tell_it_once(
+    notified: MigrationService,
+    make_service: ServiceFactory,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process records the mapping while this one is between reading and recording it."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(minutes=15)
+    other = make_service()
+    recording = mapped_identities.record
+
+    def after_the_other_process(
+        session: Session, row: Migration, found: Found, now: datetime
+    ) -> list[Mapped]:
+        monkeypatch.setattr(mapped_identities, "record", recording)
+        assert row.id is not None
+        assert verification._apply(other._ctx, row.id, [], False, found) is not None
+        return recording(session, row, found, now)
+
+    monkeypatch.setattr(mapped_identities, "record", after_the_other_process)
+    notified.check_due_sign_ins()
+    assert len(queued(database, "identity_mapped")) == 1
+    assert [e.action for e in notified.audit_trail()].count("identity_mapped") == 1
+
+
+def test_downgrading_below_the_mapping_columns_keeps_everyone_and_their_lists(
+    notified: MigrationService, database: Database
+) -> None:
+    """0018, 0010 and 0009 drop columns of the people that to-do items point at, with lists sent."""
+    count = "SELECT (SELECT count(*) FROM affected_user), (SELECT count(*) FROM todo_item)"
+    with database.engine.connect() as connection:
+        before = tuple(connection.execute(text(count)).one())
+    assert before[1] > 0
+    with database.engine.begin() as connection:
+        config = alembic_config(database.engine)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+        assert tuple(connection.execute(text(count)).one()) == before
+        command.upgrade(config, "head")

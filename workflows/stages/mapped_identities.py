@@ -5,7 +5,8 @@ afterwards (`workflows.mapping`), and until they have, Azure DevOps refuses the 
 (their list says to wait: `workflows.todo`). Nothing tells the bot of a *Resolve*, but the user entitlement
 shows it: the same entitlement (its id is the storage key the history hangs on) comes back with the
 directory account's identity, `origin: aad`, its object id as `originId` and its sign-in name as
-`principalName` (vsts-rest-api-specs memberEntitlementManagement 7.1, `UserEntitlement.user`).
+`principalName`. That is an assumption: the spec (vsts-rest-api-specs memberEntitlementManagement 7.1)
+gives the shape of `UserEntitlement.user` and says only that linking can change `originId`.
 
 The sign-in watch (`verification`) reads the entitlements: its daily full read has everyone, its short
 reads only who signed in, so each short read also asks Azure DevOps for the entitlements of a few people
@@ -13,7 +14,8 @@ still waiting (`LOOKED_UP_AT_MOST`, one small GET each). Seen mapped, a person i
 watch's transaction, so replicas and restarts record and tell it once): the opening of their sign-in item
 that says to wait is ticked in its place, and they hear once that they may sign in now, with what their
 list still holds (unless their sign-in was seen already, which told them). A mapping to another account
-than the plan named may attach their history to someone else's account: each admin hears that privately.
+than the plan named may attach their history to someone else's account: each admin hears that privately,
+and the reads go on looking at that person, so a mapping Support corrects is recorded and told once too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from storage import AffectedUser, Migration, TodoItem
 from storage.outbox import NewMessage, enqueue_all
@@ -49,32 +51,34 @@ class Awaited:
     address and the account the plan named."""
 
     entitlement_id: str
-    principal_name: str
-    account: str | None
     directory_id: str | None
+    wrongly_mapped: bool
+    """Seen mapped to another account than planned already: only a correction is news."""
 
     def mapped_elsewhere(self, user: OrgUser) -> bool:
-        """Whether `user` (their entitlement, on the directory) shows another account than the plan's: by
-        object id; without one, by a sign-in name that is neither the plan's account nor their own."""
-        if self.directory_id and user.origin_id:
-            return self.directory_id.casefold() != user.origin_id.casefold()
-        shown = user.principal_name.casefold()
-        return shown not in {(self.account or "").casefold(), self.principal_name.casefold()}
+        """Whether `user` (their entitlement, on the directory) shows another account than the plan's, by
+        object id. Names cannot tell it (a guest's sign-in name is not the mail Azure DevOps shows, a name
+        may have changed since the plan), so without an object id this raises no alarm."""
+        if not (self.directory_id and user.origin_id):
+            return False
+        return self.directory_id.casefold() != user.origin_id.casefold()
+
+    def news(self, user: OrgUser) -> bool:
+        """Whether `user` (their entitlement) shows a mapping not recorded yet: the first, or a correction."""
+        if user.origin in ("", "msa"):
+            return False
+        return not (self.wrongly_mapped and self.mapped_elsewhere(user))
 
 
 def awaited(session: Session, migration_id: int) -> dict[str, Awaited]:
-    """By entitlement id, the migration's people mapped by hand not seen mapped yet, in list order."""
+    """By entitlement id, the migration's people mapped by hand not seen mapped yet, or seen mapped to
+    another account than planned, in list order."""
     rows = session.exec(
-        select(
-            AffectedUser.entitlement_id,
-            AffectedUser.principal_name,
-            AffectedUser.directory_account,
-            AffectedUser.directory_id,
-        )
+        select(AffectedUser.entitlement_id, AffectedUser.directory_id, AffectedUser.mapped_elsewhere)
         .where(
             AffectedUser.migration_id == migration_id,
             AffectedUser.outcome == "map",
-            col(AffectedUser.mapped_at).is_(None),
+            or_(col(AffectedUser.mapped_at).is_(None), col(AffectedUser.mapped_elsewhere)),
         )
         .order_by(col(AffectedUser.id))
     ).all()
@@ -98,11 +102,12 @@ def look_for(
     admins told of a mapping to another account than planned are read here, only then (each of them, or
     whoever started the migration when Azure DevOps cannot list them)."""
     read = {user.id for user in users}
-    unread = [entitlement_id for entitlement_id in waiting if entitlement_id not in read]
+    # the wrongly mapped wait for Support, in days: the daily full read sees a correction
+    unread = [each for each, person in waiting.items() if each not in read and not person.wrongly_mapped]
     mapped = [
         user
         for user in [*users, *_looked_up(ctx, organization, unread[:LOOKED_UP_AT_MOST])]
-        if user.id in waiting and user.origin not in ("", "msa")
+        if user.id in waiting and waiting[user.id].news(user)
     ]
     elsewhere = any(waiting[user.id].mapped_elsewhere(user) for user in mapped)
     admins = (ctx.admins.who_can_act(organization) or (starter,)) if elsewhere else ()
@@ -132,6 +137,8 @@ class Mapped:
     account: str
     planned: str | None
     elsewhere: bool
+    told: bool = False
+    """This read queued their message (their list said to wait, and no sign-in had told them)."""
 
 
 @dataclass(frozen=True)
@@ -159,8 +166,9 @@ def seen_so_far(session: Session, migration_id: int) -> MappingsSeen:
 
 
 def record(session: Session, row: Migration, found: Found, now: datetime) -> list[Mapped]:
-    """Record each person `found` mapped, in the caller's transaction: audited, their sign-in item's wait
-    ticked, their message and (mapped to another account than planned) each admin's queued."""
+    """Record each person `found` mapped, or mapped again as planned, in the caller's transaction: audited,
+    their sign-in item's opening ticked, their message and (mapped to another account than planned) each
+    admin's queued."""
     assert row.id is not None
     if not found.mapped:
         return []
@@ -169,7 +177,7 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         select(AffectedUser).where(
             AffectedUser.migration_id == row.id,
             col(AffectedUser.entitlement_id).in_(list(by_id)),
-            col(AffectedUser.mapped_at).is_(None),
+            or_(col(AffectedUser.mapped_at).is_(None), col(AffectedUser.mapped_elsewhere)),
         )
     ).all()
     recorded, messages = [], []
@@ -177,6 +185,11 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         assert person.id is not None
         user = by_id[person.entitlement_id]
         elsewhere = found.waiting[person.entitlement_id].mapped_elsewhere(user)
+        if person.mapped_elsewhere and elsewhere:
+            continue  # read before another process recorded it: nothing new
+        if not user.origin_id:
+            log.warning("the entitlement %s shows no object id: its mapping is taken as planned", user.id)
+        was = person.mapped_to if person.mapped_elsewhere else None
         person.mapped_at, person.mapped_to, person.mapped_elsewhere = now, user.principal_name, elsewhere
         planned = person.directory_account
         details: dict[str, object] = {
@@ -185,15 +198,19 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
             "planned": planned,
             "as_planned": not elsewhere,
         }
+        if was is not None:
+            details["was"] = was
         session.add(audit(now, row, BOT, "identity_mapped", row.state, row.state, details))
         items = session.exec(
             select(TodoItem).where(TodoItem.affected_user_id == person.id).order_by(col(TodoItem.position))
         ).all()
         sign_in = next((item for item in items if item.key == SIGN_IN_ITEM), None)
-        waited = False  # their list told them to wait for the mapping before signing in
+        ticked = False  # their list told them to wait for the mapping, or that it went wrong
         if sign_in is not None:
-            ticked = mapping_seen(sign_in.body, user.principal_name, planned=planned)
-            waited, sign_in.body = ticked != sign_in.body, ticked
+            body = mapping_seen(
+                sign_in.body, user.principal_name, planned=planned, elsewhere=elsewhere, was=was
+            )
+            ticked, sign_in.body = body != sign_in.body, body
         told = {
             "migration_id": row.id,
             "organization": row.organization,
@@ -202,19 +219,26 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
             "display_name": person.display_name,
             "account": user.principal_name,
             "planned": planned or "",
+            "elsewhere": elsewhere,
         }
-        # someone whose sign-in was seen knows it already: the thanks for signing in told them
-        if waited and sign_in is not None and sign_in.verified_at is None:
+        # someone whose sign-in was seen knows it already (the thanks for signing in told them), unless
+        # they heard of a wrong mapping since
+        tell = ticked and sign_in is not None and (sign_in.verified_at is None or was is not None)
+        if tell:
             still = [item for item in items if item.done_at is None and item.key not in OPTIONAL_ITEMS]
-            items_told = [item_payload(item) for item in still]
             reach = affected_reach(person)
             messages.append(
                 NewMessage(
-                    f"migration-{row.id}-identity-mapped-{person.id}",
+                    f"migration-{row.id}-identity-{'remapped' if was else 'mapped'}-{person.id}",
                     reach.recipient,
                     MAPPED_MESSAGE,
                     # the person's own message, as their other messages are known by (`ADDRESSEE`)
-                    {**reach.payload(), **told, "affected_user_id": person.id, "items": items_told},
+                    {
+                        **reach.payload(),
+                        **told,
+                        "affected_user_id": person.id,
+                        "items": [item_payload(item) for item in still],
+                    },
                 )
             )
         if elsewhere:
@@ -227,6 +251,6 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
                 )
                 for admin in found.admins
             ]
-        recorded.append(Mapped(person.principal_name, user.principal_name, planned, elsewhere))
+        recorded.append(Mapped(person.principal_name, user.principal_name, planned, elsewhere, tell))
     enqueue_all(session, messages, now=now)
     return recorded

@@ -128,7 +128,8 @@ class AfterConnecting(Stage):
         return [progress_views.retried(organization, count), *self._desk.outbox.flush()]
 
     def _check_sign_ins(self, actor: Actor, command: Command, channel: str | None) -> list[Outgoing]:
-        return [sign_in_views.sign_ins_checked(self._desk.service.check_sign_ins(command.arg(0)))]
+        checked = self._desk.service.check_sign_ins(command.arg(0))
+        return [sign_in_views.sign_ins_checked(checked, named=channel is None)]
 
 
 def own_item(desk: Desk, actor: Actor, raw: str | None, word: str) -> TodoEntry:

@@ -59,5 +59,7 @@ def _fill_from_plans() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("affected_user", schema=None) as batch_op:
+    # dropped in place (SQLite 3.35+ can): a copy of the table would be dropped in its stead, which the
+    # to-do items' foreign keys refuse once any exists
+    with op.batch_alter_table("affected_user", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("candidates")

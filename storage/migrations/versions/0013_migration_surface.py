@@ -32,5 +32,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("migration", schema=None) as batch_op:
+    # dropped in place (SQLite 3.35+ can): a copy of the table would be dropped in its stead, which the
+    # foreign keys to migrations refuse once any exists
+    with op.batch_alter_table("migration", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("surface")

@@ -20,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("affected_user", schema=None) as batch_op:
+    # added in place, on SQLite too: a copy of the table would be dropped in its stead, which the to-do
+    # items' foreign keys refuse once any exists
+    with op.batch_alter_table("affected_user", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("mapped_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("mapped_to", sa.String(), nullable=True))
         batch_op.add_column(
@@ -29,7 +31,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("affected_user", schema=None) as batch_op:
+    # dropped in place (SQLite 3.35+ can): a copy of the table would be dropped in its stead, which the
+    # to-do items' foreign keys refuse once any exists
+    with op.batch_alter_table("affected_user", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("mapped_elsewhere")
         batch_op.drop_column("mapped_to")
         batch_op.drop_column("mapped_at")
