@@ -255,3 +255,20 @@ def test_downgrading_below_the_mapping_columns_keeps_everyone_and_their_lists(
         command.downgrade(config, "0008")
         assert tuple(connection.execute(text(count)).one()) == before
         command.upgrade(config, "head")
+
+
+def test_each_short_read_asks_for_the_next_people_still_to_map(
+    notified: MigrationService,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past `LOOKED_UP_AT_MOST`, people never mapped (or gone from the organization) do not keep the
+    others waiting for the daily read."""
+    waiting = {f"e-{n}": Awaited(f"e-{n}", f"g-{n}", wrongly_mapped=False) for n in range(30)}
+    asked: list[str] = []
+    monkeypatch.setattr(microsoft, "org_user", lambda organization, user_id: asked.append(user_id))
+    for _ in range(2):
+        mapped_identities.look_for(notified._ctx, "fabrikam", [], waiting, starter="dana@fabrikam.com")
+        clock.advance(minutes=15)
+    assert len(asked) == 2 * mapped_identities.LOOKED_UP_AT_MOST and set(asked) == set(waiting)

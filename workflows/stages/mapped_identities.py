@@ -10,12 +10,13 @@ gives the shape of `UserEntitlement.user` and says only that linking can change 
 
 The sign-in watch (`verification`) reads the entitlements: its daily full read has everyone, its short
 reads only who signed in, so each short read also asks Azure DevOps for the entitlements of a few people
-still waiting (`LOOKED_UP_AT_MOST`, one small GET each). Seen mapped, a person is recorded once (in the
-watch's transaction, so replicas and restarts record and tell it once): the opening of their sign-in item
-that says to wait is ticked in its place, and they hear once that they may sign in now, with what their
-list still holds (unless their sign-in was seen already, which told them). A mapping to another account
-than the plan named may attach their history to someone else's account: each admin hears that privately,
-and the reads go on looking at that person, so a mapping Support corrects is recorded and told once too.
+still waiting (`LOOKED_UP_AT_MOST`, one small GET each, the next ones each read). Seen mapped, a person is
+recorded once (in the watch's transaction, so replicas and restarts record and tell it once): the opening
+of their sign-in item that says to wait is ticked in its place, and they hear once that they may sign in
+now, with what their list still holds (unless their sign-in was seen already, which told them). A mapping
+to another account than the plan named may attach their history to someone else's account: each admin
+hears that privately, and the reads go on looking at that person, so a mapping Support corrects is
+recorded and told once too.
 """
 
 from __future__ import annotations
@@ -106,12 +107,22 @@ def look_for(
     unread = [each for each, person in waiting.items() if each not in read and not person.wrongly_mapped]
     mapped = [
         user
-        for user in [*users, *_looked_up(ctx, organization, unread[:LOOKED_UP_AT_MOST])]
+        for user in [*users, *_looked_up(ctx, organization, _this_turn(ctx, unread))]
         if user.id in waiting and waiting[user.id].news(user)
     ]
     elsewhere = any(waiting[user.id].mapped_elsewhere(user) for user in mapped)
     admins = (ctx.admins.who_can_act(organization) or (starter,)) if elsewhere else ()
     return Found(mapped, waiting, admins)
+
+
+def _this_turn(ctx: Context, unread: list[str]) -> list[str]:
+    """The `LOOKED_UP_AT_MOST` of `unread` this read asks for, each read the next ones round: people never
+    mapped, or gone from the organization, do not keep the others waiting for the daily read."""
+    if len(unread) <= LOOKED_UP_AT_MOST:
+        return unread
+    turn = int(ctx.now().timestamp() // ctx.settings.sign_in_check_every.total_seconds())
+    first = turn * LOOKED_UP_AT_MOST % len(unread)
+    return (unread[first:] + unread[:first])[:LOOKED_UP_AT_MOST]
 
 
 def _looked_up(ctx: Context, organization: str, entitlement_ids: list[str]) -> list[OrgUser]:
