@@ -60,6 +60,16 @@ AFTER_THE_SWITCH = {
 in the closing message and the status of a completed migration, when nothing is decided or accepted
 before it any more."""
 
+ONCE_CONNECTED = {
+    "to-accept": (
+        "invited, still to accept when the plan was made: no access until they accept",
+        "invited, still to accept when the plan was made: no access until they accept",
+    ),
+}
+"""The groups whose words speak of the switch as ahead, as they read while a connected migration is not
+over yet: accepting still lets them in, but "before the switch" is past (a decision still helps, so the
+undecided keep their words)."""
+
 
 def outcome_words(checks: Sequence[Check]) -> dict[str, tuple[str, str]]:
     """`OUTCOME_WORDS`, true of the plan's checks: inviting is no way back in while nobody may invite."""
@@ -81,10 +91,14 @@ def check_lines(checks: tuple[Check, ...]) -> Text:
     return Text("\n".join(lines) or "No checks ran.")
 
 
-def counts_facts(counts: Mapping[str, int], checks: Sequence[Check], *, switched: bool = False) -> Facts:
+def counts_facts(
+    counts: Mapping[str, int], checks: Sequence[Check], *, switched: bool = False, connected: bool = False
+) -> Facts:
     """How many users each of the plan's groups has (`Plan.groups`), and what happens to them, as the
-    plan's `checks` have it; `switched`: as it reads once the migration is over (`AFTER_THE_SWITCH`)."""
-    words = outcome_words(checks) | (AFTER_THE_SWITCH if switched else {})
+    plan's `checks` have it; `switched`: as it reads once the migration is over (`AFTER_THE_SWITCH`);
+    `connected`: once the organization is connected and the migration is not over (`ONCE_CONNECTED`)."""
+    after = AFTER_THE_SWITCH if switched else ONCE_CONNECTED if connected else {}
+    words = outcome_words(checks) | after
     pairs = tuple(
         (people(counts[outcome]), several if counts[outcome] != 1 else one)
         for outcome, (several, one) in words.items()

@@ -38,6 +38,23 @@ def test_the_counts_keep_whoever_is_still_to_accept_their_invitation_apart_every
     assert counts in status
 
 
+def test_once_connected_the_status_no_longer_asks_them_to_accept_before_the_switch(chat: Chat) -> None:
+    started(chat)
+    chat.say(DANA, "invite")
+    chat.click(LEE, chat.say(DANA, "request-approval"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    facts = [b for out in chat.say(DANA, "status") for b in out.message.blocks if isinstance(b, Facts)]
+    (counts,) = [block for block in facts if ("5 users", "keep access (same identity)") in block.pairs]
+    assert {what: count for count, what in counts.pairs} == {
+        "keep access (same identity)": "5 users",
+        "invited, still to accept when the plan was made: no access until they accept": "2 users",
+        "keep access, mapped by hand after connecting": "2 users",
+        "loses access: their directory account is disabled": "1 user",
+        "needs a decision: several directory accounts match": "1 user",
+    }
+
+
 def test_a_second_migration_after_a_cancel_still_asks_pending_guests_to_accept(chat: Chat) -> None:
     started(chat)
     chat.say(DANA, "invite")
