@@ -109,6 +109,10 @@ class OwnInvitation(Protocol):
         """With `unconfirmed`: from when Microsoft's directory shows whether it went out, so that the admins'
         `invite` finds out."""
 
+    @property
+    def read_at(self) -> datetime | None:
+        """When the bot read it (UTC): the day an answer calls today; None when not known."""
+
 
 class Announced(Protocol):
     """What the admins' advance notices told the asker of the connection's date (the bot passes

@@ -299,10 +299,10 @@ _CHECKED = "If none went out, the admins' next `invite` sends it."
 def _checked_from(invitation: OwnInvitation) -> str:
     """When the admins can find out whether it went out: Microsoft's directory may not show a new guest at
     once."""
-    moment, asked = invitation.checked_from, invitation.unconfirmed_at
+    moment, today = invitation.checked_from, invitation.read_at
     if moment is None:
         return "The admins' next `invite` finds out whether it did."
-    when = f"{moment:%H:%M} UTC" if asked is not None and asked.date() == moment.date() else _date(moment)
+    when = f"{moment:%H:%M} UTC" if today is not None and today.date() == moment.date() else _date(moment)
     return f"Microsoft's directory shows whether it did from {when}, and the admins' next `invite` finds out."
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, inspect
 from sqlmodel import Session, col, select
 
 from storage.database import IN_LIST_AT_MOST, Database, committed
@@ -88,16 +88,27 @@ def enqueue_all(session: Session, messages: Sequence[NewMessage], *, now: dateti
     message queued before it, a statement per message each way for a wave of thousands.
     """
     keys = list(dict.fromkeys(message.idempotency_key for message in messages))
-    queued: dict[str, OutboundMessage] = {}
-    for first in range(0, len(keys), IN_LIST_AT_MOST):
-        some = keys[first : first + IN_LIST_AT_MOST]
-        found = session.exec(_BY_KEYS, params={"keys": some})
-        queued.update((message.idempotency_key, message) for message in found)
+    unflushed: dict[str, OutboundMessage] = session.info.setdefault(_UNFLUSHED, {})
+    queued = {key: unflushed[key] for key in keys if key in unflushed and inspect(unflushed[key]).pending}
+    # Looked up without flushing the caller's changes: a flush here would write them outside the caller's
+    # commit, where a rival's version check (`Versioned`) raises StaleDataError instead of failing that
+    # commit. What was queued before and not flushed yet is found in `unflushed` instead.
+    with session.no_autoflush:
+        for first in range(0, len(keys), IN_LIST_AT_MOST):
+            some = keys[first : first + IN_LIST_AT_MOST]
+            found = session.exec(_BY_KEYS, params={"keys": some})
+            queued.update((message.idempotency_key, message) for message in found)
     for new in messages:
         if new.idempotency_key not in queued:
-            queued[new.idempotency_key] = message = _new(new, now)
+            queued[new.idempotency_key] = unflushed[new.idempotency_key] = message = _new(new, now)
             session.add(message)
     return [queued[message.idempotency_key] for message in messages]
+
+
+_UNFLUSHED = "outbox_unflushed"
+"""`Session.info`'s key for the messages `enqueue_all` added to the session, by idempotency key: those still
+pending (not flushed) are not in the table for the next lookup to find. Those flushed, committed or rolled
+back since are no longer pending, and the table says whether they exist."""
 
 
 _BY_KEYS = select(OutboundMessage).where(

@@ -4,11 +4,12 @@ Schedules live in the `reminder` table, so they survive restarts (`workflows.sch
 `workflows.snoozing` puts them off); `Tracking.tick` (`workflows.tracking`) fires them, driven by an
 injected clock.
 Each reminder is queued in the same transaction that moves its schedule on, so two processes ticking at
-once queue it once (the row's version decides): the message is queued before the schedule changes, as
-looking up its key flushes what changed, and a rival's commit must fail this one's commit
-(`commit_quietly`), not that flush. A schedule read again after a pause (a question to Azure DevOps or
-Microsoft) goes on only if it is still due: another process may have fired it meanwhile. Reminders to
-people land inside their working hours, in the time zone of their chat profile.
+once queue it once (the row's version decides): a rival's commit must fail this one's commit
+(`commit_quietly`), so the schedule changes after the transaction's reads, whose flush would raise instead
+(queuing a message reads without flushing: `storage.outbox.enqueue_all`). A schedule read again after a
+pause (a question to Azure DevOps or Microsoft) goes on only if it is still due: another process may have
+fired it meanwhile. Reminders to people land inside their working hours, in the time zone of their chat
+profile.
 """
 
 from __future__ import annotations
@@ -184,9 +185,9 @@ class Reminders:
                 moved = {"migration_id": row.id, "organization": organization, "message": result.message}
                 key = f"reminder-{reminder.id}-moved"
                 enqueue_all(session, to_every_admin(key, admins, BILLING_MOVED_MESSAGE, moved), now=now)
-            reminder.failures = 0
             if result is None or result.ok:
                 # confirmed now, or by `check-billing`, or the migration moved past the billing step
+                reminder.failures = 0
                 self._end(session, reminder, "done")
                 return 1 if result is not None else 0
             payload: dict[str, Any] = {
@@ -270,7 +271,9 @@ class Reminders:
         told = {**payload, "migration_id": reminder.migration_id, "reminder_id": reminder.id}
         key = f"reminder-{reminder.id}-{reminder.sent + 1}"
         enqueue_all(session, to_every_admin(key, recipients, kind, told), now=now)
-        reminder.sent += 1
+        # reset here, after the caller's reads (`_fire_billing`): a read would flush it outside
+        # `commit_quietly`, where a rival's commit of the schedule makes it raise
+        reminder.sent, reminder.failures = reminder.sent + 1, 0
         reminder.last_sent_at = now
         reminder.next_at = self._next(now, every, reminder.time_zone)
         if not_after is not None and now < not_after < reminder.next_at:

@@ -523,6 +523,8 @@ class InvitationStanding:
     checked_from: datetime | None = None
     """With `unconfirmed`: from when Microsoft's directory shows whether it went out, so that `invite` finds
     out (the admin who ran it is told then: `workflows.invitation_wait`)."""
+    read_at: datetime | None = None
+    """When the bot read all this: the day an answer calls today."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ decision for someone the plan cannot place, and removing those who left."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from bot.conversation import dates, lists, plan_views, sign_in_views
 from bot.conversation.closing_views import CONFIRM
@@ -164,12 +165,19 @@ def _invitations_named(result: InviteResult) -> list[Block]:
 
 
 def invitation_wait_over(
-    *, organization: str, count: int, people: Sequence[str], command: str, state: str
+    *,
+    organization: str,
+    count: int,
+    people: Sequence[str],
+    command: str,
+    state: str,
+    stuck_since: datetime | None = None,
 ) -> Message:
     """Invitations whose answer Microsoft never gave: the wait in which its directory search may not show
     their guests is over (`workflows.invitation_wait`), so the word that runs the invitations (`command`:
     `invite` or `resume`; empty while neither fits, the migration being `state`) now sends each their link
-    or their invitation. `people`: who, for an admin alone; a channel reads how many."""
+    or their invitation. `people`: who, for an admin alone; a channel reads how many. `stuck_since`: the
+    step still `state` died then, and only `resume` runs it again."""
     invitations = "1 invitation" if count == 1 else f"{count:,} invitations"
     heading = f"The wait for {invitations} of {organization} is over"
     who = f" (to {lists.names(people)})" if people else ""
@@ -191,6 +199,12 @@ def invitation_wait_over(
         return Message(heading, (Heading(heading), Text(lost), Text(then)))
     label = "Resume" if command == "resume" else "Invite missing users"
     now = f"Run `{command} {organization}` now: {does}"
+    if stuck_since is not None:
+        now = (
+            f"The migration still reads {state}, but its step has not moved since"
+            f" {dates.day_and_time(stuck_since)}: it stopped without finishing (a restart or a crash), and"
+            f" nothing looks at {'it' if count == 1 else 'them'} until it runs again. {now}"
+        )
     button = Button(label, command, organization, "primary")
     return Message(heading, (Heading(heading), Text(lost), Text(now), Actions((button,))))
 

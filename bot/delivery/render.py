@@ -177,12 +177,14 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 account=str(payload.get("account") or "work account"),  # queued before it was said
             )
         case invitation_wait.WAIT_OVER_MESSAGE:
+            stuck_since = payload.get("stuck_since")  # none in a message queued before it was said
             rendered = preparing_views.invitation_wait_over(
                 organization=payload["organization"],
                 count=int(payload["count"]),
                 people=[str(address) for address in payload["people"]],
                 command=str(payload["command"]),
                 state=str(payload["state"]),
+                stuck_since=datetime.fromisoformat(stuck_since) if stuck_since else None,
             )
         case mapped_identities.MAPPED_MESSAGE:
             rendered = sign_in_views.identity_mapped_dm(

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from bot.conversation.messages import Channel, DirectMessage, Outgoing
 from sandbox import Sandbox, parse_scenario
-from storage import Database, Invitation, Migration, OutboundMessage, Reminder
+from storage import AuditEntry, Database, Invitation, Migration, OutboundMessage, Reminder
 from tests.bot.conftest import DANA, LEE, ORG, Chat, text_of
 from tests.fakes.runtimes import runtime_on
 from workflows import invitation_wait
@@ -487,3 +487,92 @@ def test_someone_whose_invitation_may_have_gone_out_is_reminded_once_to_look_for
     for _round in range(3):  # the rounds after it, two working days apart each
         moment.now += timedelta(days=2)
         assert _to_erin(chat.runtime.conversation.watch()) == []
+
+
+def test_a_link_that_could_not_be_fetched_is_no_lost_answer_to_wait_for(chat: Chat, moment: Moment) -> None:
+    """Once the wait is over Dana's `invite` finds Erin's guest, so her invitation went out; only the call
+    for her link fails. Dana reads that at once, and her next `invite` asks for it again: no end of a wait
+    for the search is told, and Erin reads that it was sent."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    moment.now += timedelta(minutes=10)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])  # the link-only call
+    _summary(chat)
+    assert _claim(chat, ERIN).result.startswith(
+        "invited before the interruption; its link could not be fetched"
+    )
+
+    assert _wait_over(chat.runtime.conversation.watch()) == []
+    moment.now += timedelta(minutes=10)
+    assert _wait_over(chat.runtime.conversation.watch()) == []
+    reply = " ".join(text_of(chat.say(ERIN, "I never got the invitation email", in_dm=True)).split())
+    assert reply.startswith(
+        "Your invitation to the directory Your invitation was sent to erin.eng@gmail.com. It comes from"
+    )
+
+
+def test_the_person_asking_the_day_after_hears_the_date_the_search_is_believed(
+    chat: Chat, moment: Moment
+) -> None:
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    moment.now += timedelta(days=1)
+    reply = " ".join(text_of(chat.say(ERIN, "I never got the invitation email", in_dm=True)).split())
+    assert "Microsoft's directory shows whether it did from 30 November 2026 at 10:10 UTC, and" in reply
+
+
+def test_an_admin_who_resumed_another_step_since_is_not_the_one_told(chat: Chat, moment: Moment) -> None:
+    """Dana ran `invite` and read that she would hear when to run it again; Lee's later `resume` ran
+    another step (its audit entry, written as the machine writes it)."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    with chat.runtime.database.session() as session:
+        row = session.exec(select(Migration)).one()
+        assert row.id is not None
+        session.add(
+            AuditEntry(
+                migration_id=row.id,
+                at=moment() + timedelta(minutes=1),
+                actor_id=LEE,
+                actor_email=LEE,
+                actor_name="Lee",
+                action="resume",
+                state_before="failed",
+                state_after="checking_prerequisites",
+            )
+        )
+        session.commit()
+    assert _told_when_the_wait_ends(chat, moment).to == DirectMessage(DANA)
+
+
+def test_a_step_that_died_inviting_is_told_with_resume_rather_than_waited_for(
+    chat: Chat, moment: Moment
+) -> None:
+    """A running step looks at the lost answers itself, so the end of the wait is put off while one runs;
+    one that died (kill -9) leaves the migration *inviting*, and would put it off for ever."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    died_at = moment() + timedelta(minutes=5)
+    with chat.runtime.database.session() as session:  # an `invite` begun then died without a word
+        row = session.exec(select(Migration)).one()
+        row.previous_state, row.state, row.updated_at = row.state, "inviting", died_at
+        session.commit()
+    moment.now += timedelta(minutes=10)  # the wait is over; the step's lease is not
+    assert _wait_over(chat.runtime.conversation.watch()) == []
+
+    moment.now += timedelta(minutes=10)
+    (told,) = _wait_over(chat.runtime.conversation.watch())
+    assert told.to == DirectMessage(DANA)
+    assert _flat(told) == (
+        f"THE WAIT FOR 1 INVITATION OF {ORG.upper()} IS OVER"
+        f" Microsoft never answered 1 invitation sent for {ORG}, so it may have gone out (to {ERIN})."
+        " For ten minutes its directory search might not have shown the new guests, and that time is over."
+        " The migration still reads inviting, but its step has not moved since 2026-11-30 10:05 UTC: it"
+        " stopped without finishing (a restart or a crash), and nothing looks at it until it runs again."
+        f" Run `resume {ORG}` now: it looks for each of them in the directory, sends a guest it finds their"
+        " own link to accept, with no second email, and invites whoever it does not find. Until then they may"
+        f" have no invitation to accept. [Resume: `resume {ORG}`]"
+    )
+    chat.click(DANA, [told], "Resume")  # the step runs again, and finds her guest
+    assert _claim(chat, ERIN).status == "sent"
+    assert _emails(chat) == {ERIN: 1, FRANK: 1}

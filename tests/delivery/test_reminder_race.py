@@ -12,8 +12,9 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from storage import Database, OutboundMessage, Reminder, TodoItem
-from tests.workflows.fakes import FakeClock, FakeMicrosoft
+from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeClock, FakeMicrosoft
 from tests.workflows.outbox import queued
+from workflows.directory import Subscription
 from workflows.reminders import Reminders
 from workflows.schedules import ReminderSettings
 from workflows.service import MigrationService
@@ -209,3 +210,26 @@ def test_a_replica_asking_who_the_admins_are_while_another_fires_the_reminder_do
     assert asking.fire_due() == 0
     assert rival_queued == [1]
     assert len(queued(database, "todo_reminder")) == 1
+
+
+def test_two_replicas_reminding_of_billing_after_a_failed_check_queue_it_once_and_neither_fails(
+    database: Database, clock: FakeClock, notified: MigrationService, microsoft: FakeMicrosoft
+) -> None:
+    """The failed check's count goes back to 0 as the reminder is queued: no read before the commit may
+    write that, where the rival's commit would make it raise rather than fail this one's commit."""
+    microsoft.subscriptions[SUBSCRIPTION_ID] = Subscription(id=SUBSCRIPTION_ID, tenant_id=OTHER_TENANT_ID)
+    Tracking(database, notified, clock=clock).tick()
+    assert len(queued(database, "billing_reminder")) == 1
+    with database.session() as session:  # the last check could not run: one failure counted
+        schedule = session.exec(select(Reminder).where(Reminder.kind == "billing")).one()
+        schedule.failures, schedule.next_at = 1, clock.now
+        session.commit()
+
+    queued_by_each, raised = _Replicas(database, notified, clock).fire_due_at_once()
+
+    assert raised == []
+    assert queued_by_each == [0, 1]
+    assert len(queued(database, "billing_reminder")) == 2
+    with database.session() as session:
+        schedule = session.exec(select(Reminder).where(Reminder.kind == "billing")).one()
+    assert (schedule.failures, schedule.sent) == (0, 2)

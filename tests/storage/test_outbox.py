@@ -6,13 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from storage import Database, OutboundMessage, outbox, outbox_claims
+from storage import Database, Migration, OutboundMessage, outbox, outbox_claims
 from storage.outbox import NewMessage, enqueue, enqueue_all
 from storage.outbox_claims import claim_due
 from storage.outbox_sends import mark_failed, mark_sent
-from tests.storage.rows import NOW
+from tests.storage.rows import NOW, add_migration
 from tests.storage.statements import statements, verbs
 
 LEASE = timedelta(minutes=1)
@@ -85,6 +86,28 @@ def test_a_wave_is_looked_up_so_many_keys_at_a_time_and_inserted_together(
     assert fresh == wave - 1
     assert verbs(seen) == {"SELECT": 3, "INSERT": 1}  # a lookup per ten keys, not per key; one insert
     assert len(_stored(database)) == wave
+
+
+def test_a_rivals_change_fails_the_callers_commit_not_the_lookup_of_a_key(database: Database) -> None:
+    """The lookup writes none of the caller's changes: a rival's commit of the same row since must fail the
+    caller's commit (`workflows.schedules.commit_quietly` tells it so), not the `enqueue` before it."""
+    migration_id = add_migration(database)
+    with database.session() as session:
+        mine = session.get(Migration, migration_id)
+        assert mine is not None
+        mine.state = "blocked"
+        with database.session() as rival:
+            theirs = rival.get(Migration, migration_id)
+            assert theirs is not None
+            theirs.state = "connecting"
+            rival.commit()
+        message = enqueue(
+            session, idempotency_key="a", recipient="a@x.com", kind="todo_list", payload={}, now=NOW
+        )
+        assert message.id is None
+        with pytest.raises(StaleDataError):
+            session.commit()
+    assert _stored(database) == {}
 
 
 def test_two_workers_never_claim_the_same_message(database: Database) -> None:

@@ -90,12 +90,27 @@ def asked_unanswered(claim: Invitation) -> bool:
     )
 
 
+def awaits_search(claim: Invitation) -> bool:
+    """Whether Microsoft's answer to this claim was lost and nothing has shown its guest since: the process
+    died waiting (`pending`) or the answer never came (`unanswered`), so Graph's search decides, once it is
+    believed (`believed_at`). Not a claim whose link could not be fetched: the search showed its guest, and
+    its email went out; the next `invite` asks for the link again at any time."""
+    return claim.status == "pending" or (
+        claim.status == "failed" and (claim.result or "").startswith(_UNANSWERED)
+    )
+
+
+def lost_answers(session: Session, migration_id: int, entitlement_id: str | None = None) -> list[Invitation]:
+    """The migration's claims (one person's, with `entitlement_id`) whose answer was lost and not made good
+    since (`asked_unanswered`): the invitation may have gone out, and the bot has no link of it."""
+    claims = _claims(session, migration_id, ("pending", "failed"), entitlement_id)
+    return [claim for claim in claims if asked_unanswered(claim)]
+
+
 def in_doubt(session: Session, migration_id: int) -> dict[str, str]:
-    """The migration's people whose invitation Microsoft was asked for and never answered
-    (`asked_unanswered`), by entitlement id: the address it may have gone to. The admins' next `invite`
-    finds out."""
-    claims = _claims(session, migration_id, ("pending", "failed"))
-    return {claim.entitlement_id: claim.email for claim in claims if asked_unanswered(claim)}
+    """The migration's people whose invitation may have gone out unrecorded (`lost_answers`), by
+    entitlement id: the address it may have gone to. The admins' next `invite` finds out."""
+    return {claim.entitlement_id: claim.email for claim in lost_answers(session, migration_id)}
 
 
 def refused(session: Session, migration_id: int) -> dict[str, Invitation]:
@@ -105,12 +120,15 @@ def refused(session: Session, migration_id: int) -> dict[str, Invitation]:
     return {claim.entitlement_id: claim for claim in claims if not asked_unanswered(claim)}
 
 
-def _claims(session: Session, migration_id: int, statuses: tuple[str, ...]) -> Sequence[Invitation]:
-    return session.exec(
-        select(Invitation).where(
-            Invitation.migration_id == migration_id, col(Invitation.status).in_(statuses)
-        )
-    ).all()
+def _claims(
+    session: Session, migration_id: int, statuses: tuple[str, ...], entitlement_id: str | None = None
+) -> Sequence[Invitation]:
+    query = select(Invitation).where(
+        Invitation.migration_id == migration_id, col(Invitation.status).in_(statuses)
+    )
+    if entitlement_id is not None:
+        query = query.where(Invitation.entitlement_id == entitlement_id)
+    return session.exec(query).all()
 
 
 def believed_at(claim: Invitation) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -164,7 +165,7 @@ def standing_of(ctx: Context, organization: str | None, who: Actor) -> Standing:
         )
         invitation = None
         if outcome == "invite" or mine in invited:
-            invitation = _invitation_of(session, row, mine, invited.get(mine), listed, stored)
+            invitation = _invitation_of(session, row, mine, invited.get(mine), listed, stored, ctx.now())
         announcement = partial(_announcement, ctx, row.id, mine)
         # what they were told when the lists went out, as `tell_lost_access` put it: who decided
         lost = lost_access_by(row.plan).get(mine, "") if outcome == NO_ACCESS else ""
@@ -236,7 +237,7 @@ def before_the_lists(ctx: Context, who: Actor) -> list[BeforeTheList]:
                 admins=[admin for admin in admins if admin != stored.address.lower()],
                 unconfirmed=person.outcome == "invite"
                 and invited_as is None
-                and bool(_answers_lost(session, row, stored.id)),
+                and bool(interrupted_invitations.lost_answers(session, row.id, stored.id)),
             )
             told = _announcement(ctx, row.id, stored.id)
             found.append(
@@ -340,6 +341,7 @@ def _invitation_of(
     invited_as: str | None,
     listed: AffectedUser | None,
     stored: PlannedUser | None,
+    now: datetime,
 ) -> InvitationStanding:
     """Their invitation: sent when and to which address, and whether it is accepted as far as their list
     says (a sign-in the watch verified, or their own tick). Not from the plan: a guest whose directory entry
@@ -359,7 +361,8 @@ def _invitation_of(
         else None
     )
     fallback = listed.email if listed is not None else stored.address if stored is not None else ""
-    lost = [] if invited_as is not None else _answers_lost(session, row, mine)
+    assert row.id is not None
+    lost = [] if invited_as is not None else interrupted_invitations.lost_answers(session, row.id, mine)
     return InvitationStanding(
         address=invited_as or fallback,
         directory=row.directory_name,
@@ -372,15 +375,8 @@ def _invitation_of(
         unconfirmed=bool(lost),
         unconfirmed_at=max((claim.updated_at for claim in lost), default=None),
         checked_from=max(map(interrupted_invitations.believed_at, lost), default=None),
+        read_at=now,
     )
-
-
-def _answers_lost(session: Session, row: Migration, mine: str) -> list[Invitation]:
-    """Their claims whose invitation Microsoft was asked for and never answered: it may have gone out."""
-    claims = session.exec(
-        select(Invitation).where(Invitation.migration_id == row.id, Invitation.entitlement_id == mine)
-    ).all()
-    return [claim for claim in claims if interrupted_invitations.asked_unanswered(claim)]
 
 
 def _listed_and_planned(
