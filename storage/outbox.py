@@ -84,8 +84,8 @@ def enqueue_all(session: Session, messages: Sequence[NewMessage], *, now: dateti
     before, the first of the batch for a key it holds twice).
 
     The keys are looked up together, so many at a time (a statement binds only so many), and the new
-    messages are inserted together when the session flushes: one at a time, each lookup would flush the
-    message queued before it, a statement per message each way for a wave of thousands.
+    messages are inserted together when the session flushes: a wave of thousands costs a statement per so
+    many keys each way, not one per message.
     """
     keys = list(dict.fromkeys(message.idempotency_key for message in messages))
     unflushed: dict[str, OutboundMessage] = session.info.setdefault(_UNFLUSHED, {})

@@ -1,8 +1,10 @@
 """The end of the wait after an invitation whose answer was lost (`interrupted_invitations`): for ten minutes
 `invite` asks Microsoft nothing more for the person, and says until when; then only another `invite` sends
 them their link, or their invitation if none went out. Nothing else would run it, so when the wait is over
-the admin who ran `invite` last hears it once, with what to run; with no such admin to write to (the bot's
-own run), the migration's channel hears how many, never who (people's names are their addresses).
+the admin who last ran the invitations hears it once, with what to run; with no such admin to write to (the
+bot's own run), the migration's channel hears how many, never who (people's names are their addresses).
+While a step is inviting the message waits, as the step looks at them itself; if the step died inviting,
+the message says so, and to `resume` it.
 
 `Reminders` fires the migration's `WAIT_OVER` schedule, at any hour: the admin was at work minutes ago. The
 message is queued in the transaction that ends the schedule, whose version decides between two processes
@@ -43,9 +45,9 @@ _INVITING = ("inviting", INVITING_AFTER_CONNECTING)
 
 
 def fire(session: Session, reminder: Reminder, row: Migration, now: datetime) -> int:
-    """The schedule is due: tell the admin that the wait is over, once; or, if a wait still runs (a lost
-    answer since) or a step is inviting now, look again when it ends; or end in silence once an `invite`
-    settled them all. The number of messages queued."""
+    """The schedule is due: tell the admin that the wait is over, once (and to `resume` a step that died
+    inviting); or, if a wait still runs (a lost answer since) or a step is inviting now, look again when it
+    ends; or end in silence once an `invite` settled them all. The number of messages queued."""
     assert row.id is not None
     lost = [claim for claim in lost_answers(session, row.id) if awaits_search(claim)]
     if not lost:  # an `invite` since found, or invited, each of them

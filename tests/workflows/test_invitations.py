@@ -162,6 +162,7 @@ def test_an_invited_persons_standing_says_when_and_where_the_invitation_went_and
         sent=True,
         sent_at=sent_at,
         redeem_url=redeem_link(microsoft.invitations.index("bob@outlook.com") + 1),
+        read_at=clock.now,
     )
     assert service.standing_of(None, dana).invitation is None  # her work account needs none
     connect_and_notify(service, microsoft, dana, lee)
