@@ -88,10 +88,9 @@ class DatabaseAdminMemory:
 
     def forget(self, *, kept: Kept) -> None:
         with self._session() as session:
-            session.execute(delete(AdminRefusal).where(col(AdminRefusal.refused_at) < kept.refusals_from))
-            session.execute(
-                delete(AdminConfirmation).where(col(AdminConfirmation.confirmed_at) < kept.confirmations_from)
-            )
+            connection = session.connection()
+            connection.execute(_FORGET_REFUSALS, {"refusals_from": kept.refusals_from})
+            connection.execute(_FORGET_CONFIRMATIONS, {"confirmations_from": kept.confirmations_from})
             session.commit()
 
     def settle(
@@ -223,6 +222,14 @@ def _remembered(session: Session, person: str, kept: Kept) -> Remembered:
         ),
     )
 
+
+_FORGET_REFUSALS = delete(AdminRefusal).where(col(AdminRefusal.refused_at) < bindparam("refusals_from"))
+_FORGET_CONFIRMATIONS = delete(AdminConfirmation).where(
+    col(AdminConfirmation.confirmed_at) < bindparam("confirmations_from")
+)
+"""Built once and run as plain SQL: the watch forgets at every poll and seldom finds a row, and building them
+and passing them through the ORM (which would match the deleted rows against a session that holds none)
+cost several times running them."""
 
 _REMEMBERED: CompoundSelect[*tuple[Any, ...]] = union_all(
     select(

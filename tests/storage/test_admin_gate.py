@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from psycopg.errors import ReadOnlySqlTransaction
 from sqlalchemy import event, exc, func, select, text
+from sqlalchemy.orm import Session
 
 from storage import AdminConfirmation, AdminRefusal, Database, open_database
 from storage.admin_gate import DatabaseAdminMemory
@@ -225,6 +226,32 @@ def test_old_refusals_and_confirmations_are_read_no_more_and_the_watch_alone_for
     assert (_rows(database, AdminRefusal), _rows(database, AdminConfirmation)) == (0, 1)  # lee's only
     with database.session() as session:
         assert session.execute(select(AdminConfirmation.person)).scalars().all() == ["lee"]
+
+
+def test_the_watch_forgets_in_one_session_of_two_deletes_past_the_orm(
+    database: Database, clock: _Clock
+) -> None:
+    """The watch forgets at every poll, and mostly finds nothing to forget: two plain DELETEs, built once, in
+    one session. Passed through the ORM, each cost several times what running it does (the ORM matches the
+    deleted rows against a session that holds none)."""
+    gate = _gate(database, clock)
+    through_the_orm: list[object] = []
+
+    def count(state: object) -> None:
+        through_the_orm.append(state)
+
+    event.listen(Session, "do_orm_execute", count)
+    try:
+        with checkouts(database) as sessions, statements(database) as seen:
+            gate.forget_old()
+    finally:
+        event.remove(Session, "do_orm_execute", count)
+    assert sessions == [1]
+    assert [statement.split(" WHERE ")[0] for statement in seen] == [
+        "DELETE FROM admin_refusal",
+        "DELETE FROM admin_confirmation",
+    ]
+    assert through_the_orm == []
 
 
 def test_a_refusal_costs_two_sessions_and_an_answer_from_memory_one(
