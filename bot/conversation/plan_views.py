@@ -77,6 +77,13 @@ def outcome_words(checks: Sequence[Check]) -> dict[str, tuple[str, str]]:
     return {**OUTCOME_WORDS, "invite": NOBODY_MAY_INVITE[bar]} if bar else OUTCOME_WORDS
 
 
+def counts_as_of(state: str, counts: Mapping[str, int], checks: Sequence[Check]) -> Facts:
+    """`counts_facts` worded for a migration in `state`: the switch ahead, behind, or over."""
+    return counts_facts(
+        counts, checks, switched=state == "completed", connected=state in CONNECTED_UNFINISHED
+    )
+
+
 def people(count: int) -> str:
     return f"{count} user" if count == 1 else f"{count:,} users"
 

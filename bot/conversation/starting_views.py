@@ -190,14 +190,7 @@ def _plan_top(plan: Plan, status: MigrationStatus, made: AuditEntry | None) -> l
     blocks: list[Block] = [Heading(f"Plan for {plan.organization} → {status.tenant_name or plan.tenant_id}")]
     if status.state in CONNECTED_UNFINISHED | {"completed"}:
         blocks.append(Text(_plan_dated(made)))
-    blocks.append(
-        plan_views.counts_facts(
-            plan.groups,
-            plan.checks,
-            switched=status.state == "completed",
-            connected=status.state in CONNECTED_UNFINISHED,
-        )
-    )
+    blocks.append(plan_views.counts_as_of(status.state, plan.groups, plan.checks))
     return blocks
 
 

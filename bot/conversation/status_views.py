@@ -11,7 +11,7 @@ from bot.conversation.dates import clock_time, day, day_and_time
 from bot.conversation.messages import Block, Facts, Heading, Message, Outgoing, Table, Text
 from bot.conversation.next_actions import decision_buttons, everyone_told, with_next
 from bot.conversation.unreached_views import admin_unreached_line, told_blocks
-from workflows.machine import CONNECTED_STEPS, CONNECTED_UNFINISHED
+from workflows.machine import CONNECTED_STEPS
 from workflows.progress import Progress
 from workflows.results import (
     Actor,
@@ -171,14 +171,7 @@ def status(
         total = sum(status.counts.values())
         blocks.append(Text(f"Nothing changes for the {plan_views.people(total)} of its plan."))
     elif status.plan_fingerprint:
-        blocks.append(
-            plan_views.counts_facts(
-                status.counts,
-                status.checks,
-                switched=status.state == "completed",
-                connected=status.state in CONNECTED_UNFINISHED,
-            )
-        )
+        blocks.append(plan_views.counts_as_of(status.state, status.counts, status.checks))
     if status.undecided and status.active:
         blocks.append(plan_views.undecided_line(status, admin=admin))
     if report is not None:
