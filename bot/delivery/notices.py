@@ -28,21 +28,36 @@ class ChatNotice:
     message: Message
     updates: str | None = None
     """Copies of one thing share this key (an approval prompt): posting it updates every earlier copy."""
+    also: tuple[str, ...] = ()
+    """For a DM queued before Slack said which address is theirs: their other addresses, for the worker
+    to try in turn (`render.addressee_of` reads them)."""
+    directory_id: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        payload = {
             "summary": self.message.summary,
             "blocks": [_block_payload(block) for block in self.message.blocks],
             "private": self.message.private,
             "updates": self.updates,
         }
+        if self.also:
+            payload["also"] = list(self.also)
+        if self.directory_id:
+            payload["directory_id"] = self.directory_id
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> ChatNotice:
         blocks = tuple(_block(item) for item in payload["blocks"])
         updates = payload.get("updates")
         message = Message(str(payload["summary"]), blocks, private=bool(payload.get("private")))
-        return cls(message, str(updates) if updates else None)
+        directory_id = payload.get("directory_id")
+        return cls(
+            message,
+            str(updates) if updates else None,
+            also=tuple(str(address) for address in payload.get("also", ())),
+            directory_id=str(directory_id) if directory_id else None,
+        )
 
 
 def _block_payload(block: Block) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -92,11 +92,15 @@ class Delivery:
         direct: list[Outgoing] = []
         notices: list[tuple[str, ChatNotice]] = []
         for outgoing in outgoings:
-            recipient = await self._recipient(outgoing, origin, problems)
-            if recipient is None:
+            queued = await self._recipient(outgoing, origin, problems)
+            if queued is None:
                 direct.append(outgoing)
-            elif recipient:
-                notices.append((recipient, ChatNotice(outgoing.message, outgoing.updates)))
+            elif queued[0]:
+                recipient, unsettled = queued
+                notice = ChatNotice(outgoing.message, outgoing.updates)
+                if unsettled is not None:
+                    notice = replace(notice, also=unsettled.also, directory_id=unsettled.directory_id)
+                notices.append((recipient, notice))
         if notices:
             try:
                 await asyncio.to_thread(outbox.queue, notices)
@@ -106,8 +110,11 @@ class Delivery:
             outbox.wake()
         return direct
 
-    async def _recipient(self, outgoing: Outgoing, origin: Origin | None, problems: list[str]) -> str | None:
-        """The outbox recipient of an addressed message; None for a private answer, "" when unreachable."""
+    async def _recipient(
+        self, outgoing: Outgoing, origin: Origin | None, problems: list[str]
+    ) -> tuple[str, DirectMessage | None] | None:
+        """The outbox recipient of an addressed message, with the person when Slack could not yet say
+        which of their addresses it knows; None for a private answer, an empty recipient when unreachable."""
         to = outgoing.to
         if isinstance(to, Reply) and outgoing.updates is None:
             return None
@@ -115,18 +122,20 @@ class Delivery:
             try:
                 known = await self._known_address(to)
             except DELIVERY_ERRORS:
-                return to.email  # Slack is down: the worker finds them once it is back
+                # Slack is down or holds its look-ups: the worker tries every address once it answers, so
+                # none Slack knows them by is declared unknown without being looked up
+                return to.email, to
             if known is None:
                 problems.append(_not_in_slack(to.email, outgoing.message.summary))
-                return ""
-            return known
+                return "", None
+            return known, None
         if isinstance(to, Channel) and to.channel:
-            return f"{CHANNEL_PREFIX}{to.channel}"
+            return f"{CHANNEL_PREFIX}{to.channel}", None
         if origin is None:
             logger.warning("%r has no audience outside a conversation; dropped", outgoing.message.summary)
-            return ""
+            return "", None
         # where they spoke, or their DM with the bot (a user id posts there) when they clicked in App Home
-        return f"{CHANNEL_PREFIX}{origin.channel or origin.user_id}"
+        return f"{CHANNEL_PREFIX}{origin.channel or origin.user_id}", None
 
     async def _known_address(self, to: DirectMessage) -> str | None:
         """The first of the person's addresses a Slack account has: the one outbox row it goes to."""

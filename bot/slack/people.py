@@ -188,11 +188,31 @@ class People:
         return actor
 
     async def find_first(self, emails: Sequence[str]) -> tuple[str, Person] | None:
-        """The first of these emails that a workspace member has, with that member."""
-        for email in emails:
-            person = await self.find(email)
+        """The first of these emails that a workspace member has, with that member.
+
+        Every email is checked against the directory and the cache before any is looked up: a look-up is
+        a Tier 3 call, a miss is not remembered, and while look-ups are held (`LookupsLimited`) a DM to
+        someone the directory shows under another of their emails need not wait for them.
+        """
+        keyed = [(email, email.strip().casefold()) for email in emails]
+        for email, key in keyed:
+            person = self._at_hand(key)
             if person is not None:
                 return email, person
+        directory = await self._directory_with()
+        for email, key in keyed:
+            person = directory.by_email.get(key)
+            if person is not None:
+                return email, person
+        for email, key in keyed:
+            if key in directory.deactivated and self._clock() - directory.loaded_at <= self._cache_seconds:
+                continue  # past the cache time they are looked up: they may be back
+            found = await self._look_up(email.strip())
+            # a read that landed while Slack answered may show them deactivated: the send fails with why
+            if found is None or (self._directory is not directory and self._deactivated_now(key)):
+                continue
+            self._by_email[key] = (self._clock(), found)
+            return email, found
         return None
 
     async def find(self, email: str) -> Person | None:
@@ -200,27 +220,18 @@ class People:
 
         Nobody deactivated is found, nor looked up (Slack's answer would be `users_not_found`).
         """
-        key = email.strip().casefold()
+        found = await self.find_first((email,))
+        return found[1] if found else None
+
+    def _at_hand(self, key: str) -> Person | None:
+        """The member with this casefolded email in the directory already read, or in the cache."""
         known = self._directory
         if known is not None and key in known.by_email:
             if self._clock() >= self._refresh_at:
                 self._refresh_wanted.set()
             return known.by_email[key]
         cached = self._fresh(self._by_email.get(key))
-        if cached is not None:
-            return cached[0]
-        directory = await self._directory_with()
-        person = directory.by_email.get(key)
-        if person is not None:
-            return person
-        if key in directory.deactivated and self._clock() - directory.loaded_at <= self._cache_seconds:
-            return None  # past the cache time they are looked up: they may be back
-        found = await self._look_up(email.strip())
-        # a read that landed while Slack answered may show them deactivated: the send fails with why
-        if found is None or (self._directory is not directory and self._deactivated_now(key)):
-            return None
-        self._by_email[key] = (self._clock(), found)
-        return found
+        return cached[0] if cached is not None else None
 
     def overdue(self) -> bool:
         """Whether the directory is over `MAX_AGE_SECONDS` plus `READ_SECONDS` old, or there is none because

@@ -218,6 +218,10 @@ def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:
     status = error.response.status_code
     if status == 429:
         retry_after = retry_after_seconds(retry_after_header(error))
+        if _method(error) != "chat.postMessage":
+            # Slack limits each method apart: only chat.postMessage's 429 slows every DM; another method's
+            # (a history search, an update, a file) holds this message alone, uncounted, for its Retry-After
+            return DeliveryFailed("ratelimited", RATE_LIMITING, later=retry_after)
         return DeliveryFailed("ratelimited", RATE_LIMITING, retry_after=retry_after)
     if to_person and code in _PERSON_UNREACHABLE:
         return DeliveryFailed(NOT_IN_CHAT, f"{_PERSON_UNREACHABLE[code]} ({code})", permanent=True)
@@ -228,3 +232,8 @@ def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:
         return DeliveryFailed(code, refused)
     # a 5xx may have been answered after the message was stored: look before the next attempt
     return DeliveryFailed(code, f"Slack answered {status} {code}", maybe_delivered=status >= 500)
+
+
+def _method(error: SlackApiError) -> str:
+    """The Web API method Slack refused, from the URL it was asked at."""
+    return str(error.response.api_url).rsplit("/", 1)[-1]

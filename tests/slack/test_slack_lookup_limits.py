@@ -5,6 +5,7 @@ Slack answers 429 past its tier. The outbox worker sends as `serve` wires it, ov
 Slack: a look-up's Retry-After holds that person's DM (uncounted) and every other look-up until it is over,
 while the DMs to everyone the member list shows go on at their own pace; and a miss never waits for the
 whole member list to be read again (minutes at 20,000 members, its batch and so the wave waiting with it).
+Slack limits each method apart: only chat.postMessage's 429 slows the pace of every DM.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
+from bot.conversation.messages import DirectMessage, Message, Outgoing, Text
+from bot.delivery.outboxes import NoticeOutbox
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
-from bot.slack.app import build_web_client
-from bot.slack.people import CACHE_SECONDS, People
+from bot.slack._errors import LookupsLimited
+from bot.slack.app import build_delivery, build_web_client
+from bot.slack.people import CACHE_SECONDS, People, Person
 from bot.slack.sender import LOOKUPS_LATER_SECONDS, LOOKUPS_LIMITED_REASON, SlackSender
+from bot.slack.state import InMemorySlackState
 from storage import Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT, enqueue
 from tests.delivery.conftest import FakeTime, queue_lists
@@ -32,11 +38,17 @@ WAIT_SECONDS = 5.0
 RETRY_AFTER = 30
 GUEST, CONTRACTOR = "guest@outlook.com", "contractor@gmail.com"
 """Two people with no Slack account: only a look-up can tell."""
+COLLEAGUE_UPN = "colleague.upn@contoso.com"
+"""The colleague's sign-in name, which is not their Slack email."""
+NEWCOMER, NEWCOMER_EMAIL, NEWCOMER_UPN = "UNEW", "newcomer@contoso.com", "newcomer.upn@contoso.com"
+"""Someone who joined Slack after the member list was read: only a look-up of their email finds them."""
 
 
 @dataclass
 class Wave:
     fake: FakeSlack
+    client: AsyncWebClient
+    """The app's, which retries on its own: what the conversation's delivery uses."""
     people: People
     clock: Clock
     time: FakeTime
@@ -83,9 +95,10 @@ def wave(fake_slack: FakeSlack, sqlite_database: Database) -> Wave:
     url = f"{fake_slack.url}/api/"
     posting = build_web_client(BOT_TOKEN, base_url=url, retries=False)
     clock, time = Clock(), FakeTime()
-    people = People(build_web_client(BOT_TOKEN, base_url=url), clock=clock, lookups=posting)
+    client = build_web_client(BOT_TOKEN, base_url=url)
+    people = People(client, clock=clock, lookups=posting)
     worker = OutboxWorker(sqlite_database, SlackSender(posting, people), clock=time, sleep=time.sleep)
-    return Wave(fake_slack, people, clock, time, worker, sqlite_database)
+    return Wave(fake_slack, client, people, clock, time, worker, sqlite_database)
 
 
 def test_a_lookups_retry_after_holds_every_lookup_and_no_dm_to_someone_slack_lists(wave: Wave) -> None:
@@ -148,5 +161,78 @@ def test_someone_missing_long_after_the_read_is_looked_up_and_the_wave_never_wai
             ADMIN_EMAIL: ("sent", 1, None),
         }
         assert (len(wave.fake.calls_of("users.list")), wave.looked_up()) == (1, [GUEST])
+
+    asyncio.run(scenario())
+
+
+async def _lookups_held(wave: Wave) -> None:
+    """A wave's look-up was just refused: Slack holds every look-up for `RETRY_AFTER` seconds."""
+    wave.fake.fail("users.lookupByEmail", Failure(status=429, retry_after=RETRY_AFTER))
+    with pytest.raises(LookupsLimited):
+        await wave.people.find(CONTRACTOR)
+
+
+def test_a_dm_queued_while_lookups_are_held_keeps_every_address_and_reaches_the_one_slack_knows(
+    wave: Wave,
+) -> None:
+    async def scenario() -> None:
+        assert await wave.people.find(ADMIN_EMAIL) == Person(ADMIN, None)  # the wave's member list is read
+        wave.fake.users[NEWCOMER] = (NEWCOMER_EMAIL, "New Comer")
+        await _lookups_held(wave)
+        outbox = NoticeOutbox(wave.database, clock=wave.time)
+        delivery = build_delivery(wave.client, wave.people, InMemorySlackState(), outbox)
+        to = DirectMessage(NEWCOMER_UPN, also=(NEWCOMER_EMAIL,))
+        await delivery.deliver([Outgoing(Message("Your list", (Text("Your list is ready."),)), to)], None)
+
+        await wave.later(LOOKUPS_LATER_SECONDS)
+
+        assert {recipient: outcome[:3] for recipient, outcome in wave.outcomes().items()} == {
+            NEWCOMER_UPN: ("sent", 1, None),
+        }
+        assert [call.params["text"] for call in wave.fake.posts_to(f"D{NEWCOMER}")] == ["Your list"]
+        assert wave.looked_up() == [CONTRACTOR, NEWCOMER_UPN, NEWCOMER_EMAIL]
+
+    asyncio.run(scenario())
+
+
+def test_an_address_the_member_list_shows_is_found_without_looking_up_the_ones_before_it(wave: Wave) -> None:
+    async def scenario() -> None:
+        addresses = (COLLEAGUE_UPN, COLLEAGUE_EMAIL)
+        found = [await wave.people.find_first(addresses) for _ in range(3)]
+        assert found == [(COLLEAGUE_EMAIL, Person(COLLEAGUE, None))] * 3
+        assert wave.looked_up() == []
+
+        await _lookups_held(wave)
+        assert await wave.people.find_first(addresses) == (COLLEAGUE_EMAIL, Person(COLLEAGUE, None))
+        assert wave.looked_up() == [CONTRACTOR]
+
+    asyncio.run(scenario())
+
+
+def test_a_429_of_another_method_holds_only_its_own_dm_and_not_the_pace_of_the_others(wave: Wave) -> None:
+    async def scenario() -> None:
+        queue_lists(wave.database, [COLLEAGUE_EMAIL, ADMIN_EMAIL], wave.time.now)
+        with wave.database.session() as session:  # an earlier attempt died midway: its history is searched
+            mine = OutboundMessage.recipient == COLLEAGUE_EMAIL
+            row = session.exec(select(OutboundMessage).where(mine)).one()
+            row.uncertain = True
+            session.add(row)
+            session.commit()
+        wave.fake.fail("conversations.history", Failure(status=429, retry_after=RETRY_AFTER))
+        await wave.drain()
+
+        assert {recipient: outcome[:3] for recipient, outcome in wave.outcomes().items()} == {
+            COLLEAGUE_EMAIL: ("pending", 0, "ratelimited"),
+            ADMIN_EMAIL: ("sent", 1, None),
+        }
+        # the admin's DM took its turn at the starting pace: chat.postMessage's own limit was never reached
+        assert wave.time.slept == [1 / DeliverySettings().initial_rate_per_second]
+
+        await wave.later(RETRY_AFTER)
+        assert {recipient: outcome[:3] for recipient, outcome in wave.outcomes().items()} == {
+            COLLEAGUE_EMAIL: ("sent", 1, None),
+            ADMIN_EMAIL: ("sent", 1, None),
+        }
+        assert [len(wave.fake.posts_to(f"D{user}")) for user in (COLLEAGUE, ADMIN)] == [1, 1]
 
     asyncio.run(scenario())
