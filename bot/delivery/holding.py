@@ -80,7 +80,7 @@ class Holding:
         why = await self._not_ready(message)
         if why is None:
             return set()
-        held = [message, *alike]
+        held = [message] if why.alone else [message, *alike]
         await self._put_back([(each, why) for each in held])
         return {each.id for each in held}
 
@@ -118,7 +118,9 @@ class Holding:
             )
             self._held.difference_update(ids)
             direct = {
-                migration for message in messages if (migration := migration_of_direct(message)) is not None
+                migration
+                for message, why in held
+                if not why.alone and (migration := migration_of_direct(message)) is not None
             }
             migrations_changed = (
                 await asyncio.to_thread(

@@ -54,6 +54,7 @@ class DeliveryFailed(Exception):
         maybe_delivered: bool = False,
         retry_after: float | None = None,
         later: float | None = None,
+        alone: bool = False,
     ) -> None:
         super().__init__(reason)
         self.code = code
@@ -67,6 +68,9 @@ class DeliveryFailed(Exception):
         (Slack's directory being read again): the attempt is not counted and the pace is left as it is.
         The sender tells the operator once why it is not ready, so the worker logs no line per message.
         0 is `NOT_READY_SECONDS`: due again at once, the message would be claimed and refused for ever."""
+        self.alone = alone
+        """A `Readiness` answer for this message's recipient alone (Slack holding the look-up that finds
+        them), not for every direct message of its migration."""
 
 
 class NotHandedOver(Exception):
@@ -92,8 +96,8 @@ class Readiness(Protocol):
         It asks again right before each ready one's turn once the batch has waited (for a room or its
         pace) since: asked twice for most messages of a long batch, an answer must be cheap (no read of
         the database but on a miss).
-        The answer for one direct message holds for all of its migration: the worker puts back those due
-        with it, unclaimed, and those of the batch not begun yet."""
+        The answer for one direct message holds for all of its migration, unless it is `alone`: the worker
+        puts back those due with it, unclaimed, and those of the batch not begun yet."""
         ...
 
 

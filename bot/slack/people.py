@@ -205,8 +205,8 @@ class People:
             if person is not None:
                 return email, person
         for email, key in keyed:
-            if key in directory.deactivated and self._clock() - directory.loaded_at <= self._cache_seconds:
-                continue  # past the cache time they are looked up: they may be back
+            if self._deactivated_lately(key, directory):
+                continue
             found = await self._look_up(email.strip())
             # a read that landed while Slack answered may show them deactivated: the send fails with why
             if found is None or (self._directory is not directory and self._deactivated_now(key)):
@@ -222,6 +222,26 @@ class People:
         """
         found = await self.find_first((email,))
         return found[1] if found else None
+
+    def lookups_held_for(self, emails: Sequence[str]) -> float:
+        """Seconds until Slack takes look-ups again, when only a look-up would find someone with these
+        emails (none is in the directory or the cache, nor deactivated there within the cache time); 0
+        otherwise, and while there is no directory yet. Asks Slack nothing."""
+        waiting = self._lookups_resume_at - self._clock()
+        directory = self._directory
+        if waiting <= 0 or directory is None:
+            return 0.0
+        keys = [email.strip().casefold() for email in emails]
+        if any(self._at_hand(key) is not None for key in keys):
+            return 0.0
+        if all(self._deactivated_lately(key, directory) for key in keys):
+            return 0.0  # the send fails them as deactivated without a look-up
+        return waiting
+
+    def _deactivated_lately(self, key: str, directory: _Directory) -> bool:
+        """Whether the directory, read within the cache time, shows them deactivated: then they are not
+        looked up; past it they are, since they may be back."""
+        return key in directory.deactivated and self._clock() - directory.loaded_at <= self._cache_seconds
 
     def _at_hand(self, key: str) -> Person | None:
         """The member with this casefolded email in the directory already read, or in the cache."""

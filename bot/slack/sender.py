@@ -99,6 +99,12 @@ class SlackSender:
             if self._held_because is not None:
                 logger.info("Slack's member list was read again: the DMs held for it go out")
                 self._held_because = None
+            # held before its turn, not at it: the hundreds waiting for look-ups would each take a claim and
+            # a turn of the pace from the DMs ready to go every time they came due (rev51)
+            held = self._people.lookups_held_for(to.addresses)
+            if held > 0:
+                later = max(held, LOOKUPS_LATER_SECONDS)
+                return DeliveryFailed(LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON, later=later, alone=True)
             return None
         unreadable = self._people.unreadable()
         if unreadable is None:

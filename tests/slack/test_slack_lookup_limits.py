@@ -117,9 +117,9 @@ def test_a_lookups_retry_after_holds_every_lookup_and_no_dm_to_someone_slack_lis
             CONTRACTOR: waiting,  # not asked of Slack while the Retry-After lasts
         }
         assert wave.looked_up() == [GUEST]
-        # four turns at the starting pace: none waited the Retry-After, so neither did the DMs to those
-        # Slack's member list shows
-        assert wave.time.slept == [1 / DeliverySettings().initial_rate_per_second] * 3
+        # three turns at the starting pace: none waited the Retry-After, so neither did the DMs to those
+        # Slack's member list shows; the contractor, held before any turn, took none
+        assert wave.time.slept == [1 / DeliverySettings().initial_rate_per_second] * 2
         assert [len(wave.fake.posts_to(f"D{user}")) for user in (COLLEAGUE, ADMIN)] == [1, 1]
 
         await wave.later(RETRY_AFTER)
@@ -234,5 +234,33 @@ def test_a_429_of_another_method_holds_only_its_own_dm_and_not_the_pace_of_the_o
             ADMIN_EMAIL: ("sent", 1, None),
         }
         assert [len(wave.fake.posts_to(f"D{user}")) for user in (COLLEAGUE, ADMIN)] == [1, 1]
+
+    asyncio.run(scenario())
+
+
+def test_a_dm_held_for_a_lookup_before_its_turn_holds_no_other_dm_of_its_migration(wave: Wave) -> None:
+    async def scenario() -> None:
+        wave.fake.users[NEWCOMER] = (NEWCOMER_EMAIL, "New Comer")  # listed in the wave's member list
+        # one message a batch: the newcomer's DM is still unclaimed when the guest's is held
+        posting = build_web_client(BOT_TOKEN, base_url=f"{wave.fake.url}/api/", retries=False)
+        sender = SlackSender(posting, wave.people)
+        settings = DeliverySettings(batch=1)
+        wave.worker = OutboxWorker(
+            wave.database, sender, clock=wave.time, sleep=wave.time.sleep, settings=settings
+        )
+        queue_lists(wave.database, [COLLEAGUE_EMAIL], wave.time.now)
+        await wave.drain()
+        await _lookups_held(wave)
+        wave.queue_like(COLLEAGUE_EMAIL, GUEST)
+        wave.queue_like(COLLEAGUE_EMAIL, NEWCOMER_EMAIL)
+        await wave.drain()
+
+        assert wave.outcomes() == {
+            COLLEAGUE_EMAIL: ("sent", 1, None, None),
+            GUEST: ("pending", 0, "ratelimited", LOOKUPS_LIMITED_REASON),
+            NEWCOMER_EMAIL: ("sent", 1, None, None),
+        }
+        assert wave.looked_up() == [CONTRACTOR]  # the guest was not asked of Slack during the Retry-After
+        assert wave.time.slept == [1 / DeliverySettings().initial_rate_per_second]  # the guest took no turn
 
     asyncio.run(scenario())
