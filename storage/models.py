@@ -177,9 +177,11 @@ class AffectedUser(Versioned, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     mapped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """Mapped by hand: when the sign-in watch first saw Azure DevOps show their identity on the directory
-    (`workflows.stages.mapped_identities`); None until then, and for everyone else."""
+    (`workflows.stages.mapped_identities`), or found them removed from the organization (`mapped_to` None);
+    None until then, and for everyone else."""
     mapped_to: str | None = None
-    """The directory account Azure DevOps then showed their identity mapped to (its principal name)."""
+    """The directory account Azure DevOps then showed their identity mapped to (its principal name), the
+    newest one."""
     mapped_elsewhere: bool = False
     """That account is another than the one the plan named (by `directory_id`, else by sign-in name)."""
 

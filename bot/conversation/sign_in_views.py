@@ -165,13 +165,20 @@ def mappings_line(seen: MappingsSeen) -> str:
 
 def mappings_blocks(seen: MappingsSeen, organization: str, *, named: bool = True) -> list[Block]:
     """For `progress`: who of the people mapped by hand Azure DevOps shows mapped, and to which account,
-    those mapped to another account than planned first; past the chat list's length, all of them as CSV.
-    Not `named` (a channel's copy): how many."""
+    those mapped to another account than planned first; past the chat list's length, all of them as CSV;
+    then who was removed from the organization before. Not `named` (a channel's copy): how many."""
     if not seen.to_map:
         return []
     shown = f"{_mapped_of(seen)}{_elsewhere(seen.mapped)}"
     blocks: list[Block] = [Text(f"Identities mapped by hand, as Azure DevOps shows them: {shown}.")]
-    if not named or not seen.mapped:
+    if not named:
+        return blocks
+    if seen.removed:
+        removed = ", ".join(seen.removed)
+        blocks.append(
+            Text(f"Removed from the organization before Azure DevOps showed them mapped: {removed}.")
+        )
+    if not seen.mapped:
         return blocks
     header = ("user", "mapped to", "account")
     rows = [

@@ -45,6 +45,18 @@ def test_whoever_asked_reads_each_account_the_wrong_one_first_and_everyone_past_
     assert len(lines) == 32
 
 
+def test_whoever_asked_reads_who_was_removed_from_the_organization_and_a_channel_only_counts() -> None:
+    seen = replace(_seen(1), removed=("lou@outlook.com",))
+    counted = Text(
+        "Identities mapped by hand, as Azure DevOps shows them: 2 of 3 (1 to another account than planned)."
+    )
+    assert mappings_blocks(seen, ORG)[:2] == [
+        counted,
+        Text("Removed from the organization before Azure DevOps showed them mapped: lou@outlook.com."),
+    ]
+    assert mappings_blocks(seen, ORG, named=False) == [counted]
+
+
 def _checked(*mapped: Mapped) -> SignInCheck:
     return SignInCheck(
         ORG, False, 40, ("kim.k@outlook.com", "bob@outlook.com"), ("bob@outlook.com",), mapped=mapped

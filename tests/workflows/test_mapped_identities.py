@@ -1,7 +1,8 @@
 """Someone mapped by hand, seen mapped by the sign-in watch: recorded and told once whichever process reads
 it, by a short read (one entitlement asked for) or the daily full one; a read of those entitlements that
 fails costs nothing but the wait; only the object id tells a mapping to another account, and a correction
-is recorded and told once too."""
+or a mapping to yet another account is recorded and told once too; someone removed from the organization
+is recorded gone and no longer asked for."""
 
 from __future__ import annotations
 
@@ -210,6 +211,84 @@ def test_a_wrong_mapping_that_support_corrects_is_recorded_and_told_once(
     assert _sign_in_item(database).startswith(
         f"✅ The migration admins mapped your old identity to {KIM}, which keeps your history yours"
     )
+
+
+def test_a_second_wrong_mapping_is_recorded_and_told_once_then_a_correction_too(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Mapped to Ann's account, then to Bob's, then by Support to her own: each seen by a daily full read."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, "ann@fabrikam.com", "g-ann")
+    clock.advance(minutes=15)
+    notified.check_due_sign_ins()
+    _resolve(microsoft, "bob@fabrikam.com", "g-bob")
+    clock.advance(days=1)
+    (full,) = notified.check_due_sign_ins()
+    assert full.full and full.mapped == (Mapped(KIM_MSA, "bob@fabrikam.com", KIM, elsewhere=True, told=True),)
+    clock.advance(days=1)
+    (again,) = notified.check_due_sign_ins()
+    assert again.full and again.mapped == ()
+    with database.session() as session:
+        (seen,) = mapped_identities.seen_so_far(session, _kim(database).migration_id).mapped
+    assert seen == Mapped(KIM_MSA, "bob@fabrikam.com", KIM, elsewhere=True)
+    assert _sign_in_item(database).startswith(
+        f"⚠️ Azure DevOps shows your old identity mapped to bob@fabrikam.com, not to {KIM}: the migration"
+    )
+    warned = queued(database, "identity_mapped_elsewhere")
+    assert sorted((m.payload["account"], m.recipient) for m in warned) == [
+        ("ann@fabrikam.com", "dana@fabrikam.com"),
+        ("ann@fabrikam.com", "lee@fabrikam.com"),
+        ("bob@fabrikam.com", "dana@fabrikam.com"),
+        ("bob@fabrikam.com", "lee@fabrikam.com"),
+    ]
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(days=1)
+    notified.check_due_sign_ins()
+    kim = _kim(database)
+    assert (kim.mapped_to, kim.mapped_elsewhere) == (KIM, False)
+    assert [(m.payload["account"], m.payload["elsewhere"]) for m in queued(database, "identity_mapped")] == [
+        ("ann@fabrikam.com", True),
+        ("bob@fabrikam.com", True),
+        (KIM, False),
+    ]
+    audited = [e.details for e in notified.audit_trail() if e.action == "identity_mapped"]
+    assert [(each["account"], each.get("was")) for each in audited] == [
+        ("ann@fabrikam.com", None),
+        ("bob@fabrikam.com", "ann@fabrikam.com"),
+        (KIM, "bob@fabrikam.com"),
+    ]
+
+
+def test_someone_removed_from_the_organization_is_recorded_gone_and_no_longer_asked_for(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Kim is removed by hand: one short read finds her gone, the next ones do not ask for her; added back
+    and mapped, the daily full read sees it."""
+    notified.check_due_sign_ins()
+    kept = microsoft.users
+    microsoft.users = [user for user in kept if user.id != "e-kim"]
+    asked = microsoft.calls.get("org_user", 0)
+    clock.advance(minutes=15)
+    notified.check_due_sign_ins()
+    assert microsoft.calls.get("org_user", 0) == asked + 1
+    clock.advance(minutes=15)
+    notified.check_due_sign_ins()
+    assert microsoft.calls.get("org_user", 0) == asked + 1
+    assert [e.details for e in notified.audit_trail() if e.action == "mapped_user_gone"] == [
+        {"user": KIM_MSA}
+    ]
+    kim = _kim(database)
+    with database.session() as session:
+        seen = mapped_identities.seen_so_far(session, kim.migration_id)
+    assert (seen.to_map, seen.mapped, seen.removed) == (1, (), (KIM_MSA,))
+    microsoft.users = kept
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(days=1)
+    (full,) = notified.check_due_sign_ins()
+    assert full.full and full.mapped == (Mapped(KIM_MSA, KIM, KIM, elsewhere=False, told=True),)
+    with database.session() as session:
+        seen = mapped_identities.seen_so_far(session, kim.migration_id)
+    assert seen.removed == ()
 
 
 def test_two_processes_applying_one_mapping_at_once_record_and_tell_it_once(

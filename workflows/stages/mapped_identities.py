@@ -15,8 +15,9 @@ recorded once (in the watch's transaction, so replicas and restarts record and t
 of their sign-in item that says to wait is ticked in its place, and they hear once that they may sign in
 now, with what their list still holds (unless their sign-in was seen already, which told them). A mapping
 to another account than the plan named may attach their history to someone else's account: each admin
-hears that privately, and the reads go on looking at that person, so a mapping Support corrects is
-recorded and told once too.
+hears that privately, and the reads go on looking at that person, so a mapping Support corrects, or
+one to yet another account, is recorded and told once too. Someone the organization no longer has (removed
+by hand) is recorded gone: the short reads stop asking for them, and `progress` names them to the admins.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select
 
 from storage import AffectedUser, Migration, TodoItem
@@ -54,7 +56,11 @@ class Awaited:
     entitlement_id: str
     directory_id: str | None
     wrongly_mapped: bool
-    """Seen mapped to another account than planned already: only a correction is news."""
+    """Seen mapped to another account than planned already: only a correction, or another account, is news."""
+    mapped_to: str | None = None
+    """The account their mapping was recorded to (a wrong one, or None when `gone`)."""
+    gone: bool = False
+    """Found removed from the organization: the short reads no longer ask for them."""
 
     def mapped_elsewhere(self, user: OrgUser) -> bool:
         """Whether `user` (their entitlement, on the directory) shows another account than the plan's, by
@@ -68,22 +74,38 @@ class Awaited:
         """Whether `user` (their entitlement) shows a mapping not recorded yet: the first, or a correction."""
         if user.origin in ("", "msa"):
             return False
-        return not (self.wrongly_mapped and self.mapped_elsewhere(user))
+        # the wrong account recorded is known by its name only: should it be renamed, the admins hear of it
+        # once more
+        return not (
+            self.wrongly_mapped and self.mapped_elsewhere(user) and _same(self.mapped_to, user.principal_name)
+        )
 
 
 def awaited(session: Session, migration_id: int) -> dict[str, Awaited]:
-    """By entitlement id, the migration's people mapped by hand not seen mapped yet, or seen mapped to
-    another account than planned, in list order."""
+    """By entitlement id, the migration's people mapped by hand not seen mapped yet (found gone too: should
+    they come back, a full read sees them), or seen mapped to another account than planned, in list order."""
     rows = session.exec(
-        select(AffectedUser.entitlement_id, AffectedUser.directory_id, AffectedUser.mapped_elsewhere)
-        .where(
-            AffectedUser.migration_id == migration_id,
-            AffectedUser.outcome == "map",
-            or_(col(AffectedUser.mapped_at).is_(None), col(AffectedUser.mapped_elsewhere)),
+        select(
+            AffectedUser.entitlement_id,
+            AffectedUser.directory_id,
+            AffectedUser.mapped_to,
+            AffectedUser.mapped_at,
         )
+        .where(AffectedUser.migration_id == migration_id, AffectedUser.outcome == "map", _not_settled())
         .order_by(col(AffectedUser.id))
     ).all()
-    return {row[0]: Awaited(*row) for row in rows}
+    # recorded to an account, they are here for being mapped to another one than planned
+    return {
+        each: Awaited(
+            each, directory_id, mapped_to is not None, mapped_to, mapped_at is not None and mapped_to is None
+        )
+        for each, directory_id, mapped_to, mapped_at in rows
+    }
+
+
+def _not_settled() -> ColumnElement[bool]:
+    """Not seen mapped (found gone keeps `mapped_to` None), or mapped to another account than planned."""
+    return or_(col(AffectedUser.mapped_to).is_(None), col(AffectedUser.mapped_elsewhere))
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,8 @@ class Found:
     mapped: list[OrgUser]
     waiting: dict[str, Awaited]
     admins: tuple[str, ...]
+    gone: tuple[str, ...] = ()
+    """The entitlement ids of people asked for whom the organization no longer has."""
 
 
 def look_for(
@@ -104,15 +128,20 @@ def look_for(
     whoever started the migration when Azure DevOps cannot list them)."""
     read = {user.id for user in users}
     # the wrongly mapped wait for Support, in days: the daily full read sees a correction
-    unread = [each for each, person in waiting.items() if each not in read and not person.wrongly_mapped]
+    unread = [
+        each
+        for each, person in waiting.items()
+        if each not in read and not (person.wrongly_mapped or person.gone)
+    ]
+    asked = _this_turn(ctx, unread)
+    looked_up = _looked_up(ctx, organization, asked)
     mapped = [
-        user
-        for user in [*users, *_looked_up(ctx, organization, _this_turn(ctx, unread))]
-        if user.id in waiting and waiting[user.id].news(user)
+        user for user in [*users, *(looked_up or [])] if user.id in waiting and waiting[user.id].news(user)
     ]
     elsewhere = any(waiting[user.id].mapped_elsewhere(user) for user in mapped)
     admins = (ctx.admins.who_can_act(organization) or (starter,)) if elsewhere else ()
-    return Found(mapped, waiting, admins)
+    gone = () if looked_up is None else tuple(set(asked) - {user.id for user in looked_up})
+    return Found(mapped, waiting, admins, gone)
 
 
 def _this_turn(ctx: Context, unread: list[str]) -> list[str]:
@@ -125,9 +154,9 @@ def _this_turn(ctx: Context, unread: list[str]) -> list[str]:
     return (unread[first:] + unread[:first])[:LOOKED_UP_AT_MOST]
 
 
-def _looked_up(ctx: Context, organization: str, entitlement_ids: list[str]) -> list[OrgUser]:
-    """Those users' entitlements (a short read returns only who signed in); none should Azure DevOps fail
-    them: the next read asks again."""
+def _looked_up(ctx: Context, organization: str, entitlement_ids: list[str]) -> list[OrgUser] | None:
+    """Those users' entitlements (a short read returns only who signed in), without those the organization
+    no longer has; None should Azure DevOps fail them: the next read asks again."""
     found: list[OrgUser] = []
     try:
         for entitlement_id in entitlement_ids:
@@ -135,7 +164,7 @@ def _looked_up(ctx: Context, organization: str, entitlement_ids: list[str]) -> l
                 found.append(user)
     except MicrosoftError as error:
         log.warning("reading the users of %s still to map failed: %s", organization, error)
-        return []
+        return None
     return found
 
 
@@ -154,26 +183,28 @@ class Mapped:
 
 @dataclass(frozen=True)
 class MappingsSeen:
-    """Of the migration's people mapped by hand, how many there are and who has been seen mapped."""
+    """Of the migration's people mapped by hand, how many there are, who has been seen mapped, and who was
+    found removed from the organization before (their Azure DevOps addresses)."""
 
     to_map: int = 0
     mapped: tuple[Mapped, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 def seen_so_far(session: Session, migration_id: int) -> MappingsSeen:
     """`MappingsSeen` of the migration, for `progress` and `status`."""
-    rows = session.exec(
-        select(
-            AffectedUser.principal_name,
-            AffectedUser.mapped_to,
-            AffectedUser.directory_account,
-            AffectedUser.mapped_elsewhere,
-        )
+    people = session.exec(
+        select(AffectedUser)
         .where(AffectedUser.migration_id == migration_id, AffectedUser.outcome == "map")
         .order_by(col(AffectedUser.id))
     ).all()
-    mapped = tuple(Mapped(*row) for row in rows if row[1] is not None)
-    return MappingsSeen(len(rows), mapped)
+    mapped = tuple(
+        Mapped(each.principal_name, each.mapped_to, each.directory_account, each.mapped_elsewhere)
+        for each in people
+        if each.mapped_to is not None
+    )
+    removed = tuple(each.principal_name for each in people if each.mapped_to is None and each.mapped_at)
+    return MappingsSeen(len(people), mapped, removed)
 
 
 def record(session: Session, row: Migration, found: Found, now: datetime) -> list[Mapped]:
@@ -181,6 +212,7 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
     their sign-in item's opening ticked, their message and (mapped to another account than planned) each
     admin's queued."""
     assert row.id is not None
+    _record_gone(session, row, found.gone, now)
     if not found.mapped:
         return []
     by_id = {user.id: user for user in found.mapped}
@@ -188,7 +220,7 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         select(AffectedUser).where(
             AffectedUser.migration_id == row.id,
             col(AffectedUser.entitlement_id).in_(list(by_id)),
-            or_(col(AffectedUser.mapped_at).is_(None), col(AffectedUser.mapped_elsewhere)),
+            _not_settled(),
         )
     ).all()
     recorded, messages = [], []
@@ -196,8 +228,8 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         assert person.id is not None
         user = by_id[person.entitlement_id]
         elsewhere = found.waiting[person.entitlement_id].mapped_elsewhere(user)
-        if person.mapped_elsewhere and elsewhere:
-            continue  # read before another process recorded it: nothing new
+        if person.mapped_elsewhere and elsewhere and _same(person.mapped_to, user.principal_name):
+            continue  # recorded already, by this account's name (another process may have since the read)
         if not user.origin_id:
             log.warning("the entitlement %s shows no object id: its mapping is taken as planned", user.id)
         was = person.mapped_to if person.mapped_elsewhere else None
@@ -240,7 +272,7 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
             reach = affected_reach(person)
             messages.append(
                 NewMessage(
-                    f"migration-{row.id}-identity-{'remapped' if was else 'mapped'}-{person.id}",
+                    f"migration-{row.id}-identity-{_news_key(person.id, was, user, elsewhere)}",
                     reach.recipient,
                     MAPPED_MESSAGE,
                     # the person's own message, as their other messages are known by (`ADDRESSEE`)
@@ -255,7 +287,8 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         if elsewhere:
             messages += [
                 NewMessage(
-                    f"migration-{row.id}-identity-mapped-elsewhere-{person.id}-{admin.casefold()}",
+                    f"migration-{row.id}-identity-mapped-elsewhere-{_account_key(person.id, was, user)}"
+                    f"-{admin.casefold()}",
                     admin,
                     ELSEWHERE_MESSAGE,
                     told,
@@ -265,3 +298,38 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         recorded.append(Mapped(person.principal_name, user.principal_name, planned, elsewhere, tell))
     enqueue_all(session, messages, now=now)
     return recorded
+
+
+def _same(account: str | None, other: str) -> bool:
+    return (account or "").casefold() == other.casefold()
+
+
+def _account_key(person_id: int, was: str | None, user: OrgUser) -> str:
+    """The outbox key's part for a wrong mapping: the first one by the person, a later one by its account
+    too (one message per account whichever process records it)."""
+    return f"{person_id}" if was is None else f"{person_id}-{user.principal_name.casefold()}"
+
+
+def _news_key(person_id: int, was: str | None, user: OrgUser, elsewhere: bool) -> str:
+    """The outbox key's part for the person's own message: mapped, corrected, or mapped wrongly again."""
+    if was is None:
+        return f"mapped-{person_id}"
+    return f"remapped-{_account_key(person_id, was, user)}" if elsewhere else f"remapped-{person_id}"
+
+
+def _record_gone(session: Session, row: Migration, entitlement_ids: tuple[str, ...], now: datetime) -> None:
+    """Record those people, not seen mapped, as gone from the organization (`mapped_at` without
+    `mapped_to`), audited once: the short reads stop asking for them."""
+    if not entitlement_ids:
+        return
+    people = session.exec(
+        select(AffectedUser).where(
+            AffectedUser.migration_id == row.id,
+            col(AffectedUser.entitlement_id).in_(list(entitlement_ids)),
+            col(AffectedUser.mapped_at).is_(None),
+        )
+    ).all()
+    for person in people:
+        person.mapped_at = now
+        details: dict[str, object] = {"user": person.principal_name}
+        session.add(audit(now, row, BOT, "mapped_user_gone", row.state, row.state, details))
