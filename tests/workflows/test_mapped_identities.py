@@ -49,6 +49,14 @@ def _resolve(microsoft: FakeMicrosoft, account: str, object_id: str) -> None:
     ]
 
 
+def _mapped_to_ann(notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock) -> None:
+    """The first read (everyone's), then a short one that sees Kim mapped to Ann's account."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, "ann@fabrikam.com", "g-ann")
+    clock.advance(minutes=15)
+    notified.check_due_sign_ins()
+
+
 def _kim(database: Database) -> AffectedUser:
     with database.session() as session:
         return session.exec(select(AffectedUser).where(AffectedUser.entitlement_id == "e-kim")).one()
@@ -94,10 +102,7 @@ def test_a_mapping_to_another_directory_account_is_told_to_each_admin(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
 ) -> None:
     """Told by the account's object id, not its name: Ann's account is another person's."""
-    notified.check_due_sign_ins()
-    _resolve(microsoft, "ann@fabrikam.com", "g-ann")
-    clock.advance(minutes=15)
-    notified.check_due_sign_ins()
+    _mapped_to_ann(notified, microsoft, clock)
     warned = queued(database, "identity_mapped_elsewhere")
     assert sorted(m.recipient for m in warned) == ["dana@fabrikam.com", "lee@fabrikam.com"]
     assert {(m.payload["principal_name"], m.payload["account"], m.payload["planned"]) for m in warned} == {
@@ -183,10 +188,7 @@ def test_a_wrong_mapping_that_support_corrects_is_recorded_and_told_once(
 ) -> None:
     """Mapped to Ann's account, then by Support to her own: the daily full read sees it; the short reads
     between do not ask for her entitlement (Support takes days)."""
-    notified.check_due_sign_ins()
-    _resolve(microsoft, "ann@fabrikam.com", "g-ann")
-    clock.advance(minutes=15)
-    notified.check_due_sign_ins()
+    _mapped_to_ann(notified, microsoft, clock)
     _resolve(microsoft, KIM, "g-kim")
     asked = microsoft.calls.get("org_user", 0)
     clock.advance(minutes=15)
@@ -217,10 +219,7 @@ def test_a_second_wrong_mapping_is_recorded_and_told_once_then_a_correction_too(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
 ) -> None:
     """Mapped to Ann's account, then to Bob's, then by Support to her own: each seen by a daily full read."""
-    notified.check_due_sign_ins()
-    _resolve(microsoft, "ann@fabrikam.com", "g-ann")
-    clock.advance(minutes=15)
-    notified.check_due_sign_ins()
+    _mapped_to_ann(notified, microsoft, clock)
     _resolve(microsoft, "bob@fabrikam.com", "g-bob")
     clock.advance(days=1)
     (full,) = notified.check_due_sign_ins()
