@@ -105,6 +105,11 @@ class OwnInvitation(Protocol):
         """With `unconfirmed`: when Microsoft was asked for it, the time its email would have come."""
 
     @property
+    def mailed(self) -> bool:
+        """With `unconfirmed`: it went out after all, and only its link to accept it is missing, which the
+        admins' next `invite` fetches."""
+
+    @property
     def checked_from(self) -> datetime | None:
         """With `unconfirmed`: from when Microsoft's directory shows whether it went out, so that the admins'
         `invite` finds out."""

@@ -178,7 +178,7 @@ def why_refused(context: AskerContext) -> str:
             f" {_accept_without_the_email(invitation)}, or ask an admin."
         )
     if not invitation.sent and invitation.unconfirmed:
-        return f"{_may_have_gone_out(invitation, 'Yours')} {_CHECKED}"
+        return _unconfirmed(invitation, "Yours")
     if not invitation.sent:
         return f"Your invitation has not been sent yet: {_ask_admins(context, 'send it (`invite`)')}."
     when = f" on {_date(invitation.sent_at)}" if invitation.sent_at else ""
@@ -199,7 +199,7 @@ def not_accepted_yet(context: AskerContext) -> str | None:
         return (
             "First, the likely cause: until you have accepted your invitation to"
             f" {invitation.directory}, Azure DevOps refuses you, whatever you sign in with."
-            f" {_may_have_gone_out(invitation, 'Yours')} {_CHECKED}"
+            f" {_unconfirmed(invitation, 'Yours')}"
         )
     if not invitation.sent:
         ask = _upper_first(_ask_admins(context, "send it (`invite`)"))
@@ -247,11 +247,15 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     if not invitation.sent and phase == CANCELLED:
         return [f"Your invitation was not sent. {_CALLED_OFF}"]
     if not invitation.sent and invitation.unconfirmed:
-        lines = [
-            _may_have_gone_out(invitation, "Your invitation"),
-            f"{_checked_from(invitation)} If none went out, that `invite` sends it; if one did, it first"
-            " waits to see you in the directory, so you should not get a second one.",
-        ]
+        lines = (
+            [_went_out(invitation, "Your invitation"), _LINK_FETCHED_NEXT]
+            if invitation.mailed
+            else [
+                _may_have_gone_out(invitation, "Your invitation"),
+                f"{_checked_from(invitation)} If none went out, that `invite` sends it; if one did, it first"
+                " waits to see you in the directory, so you should not get a second one.",
+            ]
+        )
         if phase == "after":
             lines.append(_REFUSED_UNTIL_ACCEPTED)
         return [*lines, f"Microsoft's page: {REDEMPTION_PAGE}"]
@@ -281,6 +285,23 @@ def _invited(invitation: OwnInvitation, context: AskerContext) -> list[str]:
     ]
 
 
+def _unconfirmed(invitation: OwnInvitation, subject: str) -> str:
+    """An invitation whose answer Microsoft never gave, in short: what is known of it, and what the admins'
+    next `invite` does about it."""
+    if invitation.mailed:
+        return f"{_went_out(invitation, subject)} {_LINK_FETCHED_NEXT}"
+    return f"{_may_have_gone_out(invitation, subject)} {_CHECKED}"
+
+
+def _went_out(invitation: OwnInvitation, subject: str) -> str:
+    """An invitation whose answer was lost and whose guest the directory shows since (`OwnInvitation.mailed`):
+    its email went out, and what it looks like. Not when: the bot knows only when it asked for the link."""
+    return (
+        f"{subject} went out to {invitation.address}: Microsoft sent it from {FROM}, subject {SUBJECT}. Look"
+        " in that mailbox, in junk or spam too, and accept it."
+    )
+
+
 def _may_have_gone_out(invitation: OwnInvitation, subject: str) -> str:
     """An invitation whose answer Microsoft never gave (`OwnInvitation.unconfirmed`): that it may have gone
     out, where and when, that the admins are checking, and what the email looks like."""
@@ -294,6 +315,7 @@ def _may_have_gone_out(invitation: OwnInvitation, subject: str) -> str:
 
 _REFUSED_UNTIL_ACCEPTED = "The organization is connected: until you accept it, Azure DevOps refuses you."
 _CHECKED = "If none went out, the admins' next `invite` sends it."
+_LINK_FETCHED_NEXT = "The admins' next `invite` fetches your own link to accept it, with no second email."
 
 
 def _checked_from(invitation: OwnInvitation) -> str:

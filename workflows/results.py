@@ -520,6 +520,9 @@ class InvitationStanding:
     have gone out, and the next `invite` finds out (`workflows.stages.interrupted_invitations`)."""
     unconfirmed_at: datetime | None = None
     """With `unconfirmed`: when Microsoft was last asked for it, the time its email would have come."""
+    mailed: bool = False
+    """With `unconfirmed`: it went out after all (the directory shows their guest still to accept), and only
+    its link to accept it is missing, which the next `invite` fetches (`interrupted_invitations.mailed`)."""
     checked_from: datetime | None = None
     """With `unconfirmed`: from when Microsoft's directory shows whether it went out, so that `invite` finds
     out (the admin who ran it is told then: `workflows.invitation_wait`)."""

@@ -392,20 +392,38 @@ def ask_for_access(
     )
 
 
-def invitation_in_doubt(organization: str, tenant: Tenant, address: str) -> TodoTemplate:
+def invitation_in_doubt(
+    organization: str, tenant: Tenant, address: str, *, mailed: bool = False
+) -> TodoTemplate:
     """Their invitation to `address` may have gone out: what it looks like, as their FAQ answer and `todo`
-    say (`what_happens`), and that the admins' `invite` settles it."""
+    say (`what_happens`), and that the admins' `invite` settles it. `mailed`: it did go out (the directory
+    shows their guest still to accept, `interrupted_invitations.mailed`), and only its link is missing,
+    which that `invite` fetches."""
     directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    if mailed:
+        sent = (
+            f"Microsoft sent your invitation to join {directory} as a guest to {address}. Look for mail from"
+            f" {FROM}, subject {SUBJECT}, in junk or spam too"
+        )
+        settled = (
+            "The migration admins fetch your own link to accept it at their next `invite`, with no second"
+            " email, and I tell you here."
+        )
+    else:
+        sent = (
+            f"Your invitation to join {directory} as a guest may have gone out to {address}: Microsoft did"
+            " not confirm it, and the migration admins are checking. Look for mail from"
+            f" {FROM}, subject {SUBJECT}, in junk or spam too"
+        )
+        settled = "If none went out, the admins send it, and I tell you here."
     return TodoTemplate(
         key=INVITATION_IN_DOUBT,
         title="Look for your invitation email",
         body=(
-            f"{organization} now signs in with {directory} accounts. Your invitation to join {directory} as a"
-            f" guest may have gone out to {address}: Microsoft did not confirm it, and the migration admins"
-            f" are checking. Look for mail from {FROM}, subject {SUBJECT}, in junk or spam too, select"
-            f" *Accept invitation*, then sign in to https://dev.azure.com/{organization} with that same"
-            " address. Until then you cannot sign in (your history is kept). If none went out, the admins"
-            f" send it, and I tell you here. Anything unclear: ask the migration admins{_PRESS_IT_HERE}."
+            f"{organization} now signs in with {directory} accounts. {sent}, select *Accept invitation*, then"
+            f" sign in to https://dev.azure.com/{organization} with that same address. Until then you cannot"
+            f" sign in (your history is kept). {settled} Anything unclear: ask the migration"
+            f" admins{_PRESS_IT_HERE}."
         ),
         link=REDEMPTION_PAGE,
     )

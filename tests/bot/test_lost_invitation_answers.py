@@ -511,6 +511,48 @@ def test_a_link_that_could_not_be_fetched_is_no_lost_answer_to_wait_for(chat: Ch
     )
 
 
+def test_a_listed_person_whose_link_could_not_be_fetched_reads_that_her_invitation_went_out(
+    chat: Chat, moment: Moment
+) -> None:
+    """Her list said to look for an invitation that may have gone out; Dana's `invite` after the wait finds
+    her guest still to accept (so Microsoft's email went out) and only the call for her link fails. Her item
+    and her answer now say it was sent and that the admins fetch her link, not that none may have gone out;
+    the next `invite` fetches it, with no second email, and her item becomes *Accept the invitation*."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    _lists_out(chat)
+    moment.now += timedelta(minutes=10)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])  # the link-only call
+    _summary(chat)
+    assert _to_erin(chat.runtime.conversation.watch()) == []
+
+    todo = " ".join(text_of(chat.say(ERIN, "todo", in_dm=True)).split())
+    assert _first_item(todo) == (
+        f"Look for your invitation email {ORG} now signs in with Fabrikam accounts. Microsoft sent your"
+        f' invitation to join Fabrikam as a guest to {ERIN}. Look for mail from "Microsoft Invitations on'
+        ' behalf of" the company, subject "... invited you to collaborate with ...", in junk or spam too,'
+        f" select Accept invitation, then sign in to https://dev.azure.com/{ORG} with that same address."
+        " Until then you cannot sign in (your history is kept). The migration admins fetch your own link to"
+        " accept it at their next `invite`, with no second email, and I tell you here. Anything unclear: ask"
+        " the migration admins (press I need help here)."
+    )
+    reply = " ".join(text_of(chat.say(ERIN, "I never got the invitation email", in_dm=True)).split())
+    assert reply.startswith(
+        f"Your invitation to the directory Your invitation went out to {ERIN}: Microsoft sent it from"
+        ' "Microsoft Invitations on behalf of" the company, subject "... invited you to collaborate with'
+        " ...\". Look in that mailbox, in junk or spam too, and accept it. The admins' next `invite` fetches"
+        " your own link to accept it, with no second email. The organization is connected: until you accept"
+        " it, Azure DevOps refuses you. Microsoft's page:"
+        " https://learn.microsoft.com/entra/external-id/redemption-experience To reach a person"
+    ), reply
+
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=[])
+    _summary(chat)
+    (told,) = _to_erin(chat.runtime.conversation.watch())
+    assert _first_item(_flat(told)).startswith(ACCEPT), _flat(told)
+    assert _emails(chat) == {ERIN: 1, FRANK: 1}  # one each: none again for her
+
+
 def test_the_person_asking_the_day_after_hears_the_date_the_search_is_believed(
     chat: Chat, moment: Moment
 ) -> None:

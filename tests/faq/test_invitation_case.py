@@ -298,6 +298,15 @@ def test_a_long_story_without_an_asker_is_ranked_as_usual(answerer: FaqAnswerer)
             ' Invitations on behalf of" the company, subject "... invited you to collaborate with ...", in'
             " junk or spam too, and accept it. If none went out, the admins' next `invite` sends it.",
         ),
+        (
+            replace(
+                INVITATION, sent=False, sent_at=None, unconfirmed=True, unconfirmed_at=SENT_AT, mailed=True
+            ),
+            'Yours went out to erin.eng@gmail.com: Microsoft sent it from "Microsoft Invitations on behalf'
+            ' of" the company, subject "... invited you to collaborate with ...". Look in that mailbox, in'
+            " junk or spam too, and accept it. The admins' next `invite` fetches your own link to accept it,"
+            " with no second email.",
+        ),
     ],
 )
 def test_an_invitee_locked_out_after_connecting_hears_where_her_invitation_stands(

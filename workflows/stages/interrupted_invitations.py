@@ -100,6 +100,13 @@ def awaits_search(claim: Invitation) -> bool:
     )
 
 
+def mailed(claim: Invitation) -> bool:
+    """Whether this claim's invitation email went out though its link is missing: the search showed its guest
+    still to accept (`recover_link`), so the lost call invited them, and only the link-only call failed. The
+    next `invite` asks for the link again, with no second email."""
+    return claim.status == "failed" and (claim.result or "").startswith(_UNFETCHED)
+
+
 def lost_answers(session: Session, migration_id: int, entitlement_id: str | None = None) -> list[Invitation]:
     """The migration's claims (one person's, with `entitlement_id`) whose answer was lost and not made good
     since (`asked_unanswered`): the invitation may have gone out, and the bot has no link of it."""
@@ -111,6 +118,11 @@ def in_doubt(session: Session, migration_id: int) -> dict[str, str]:
     """The migration's people whose invitation may have gone out unrecorded (`lost_answers`), by
     entitlement id: the address it may have gone to. The admins' next `invite` finds out."""
     return {claim.entitlement_id: claim.email for claim in lost_answers(session, migration_id)}
+
+
+def mailed_unlinked(session: Session, migration_id: int) -> set[str]:
+    """The entitlement ids among `in_doubt` whose email is known to have gone out (`mailed`)."""
+    return {claim.entitlement_id for claim in lost_answers(session, migration_id) if mailed(claim)}
 
 
 def refused(session: Session, migration_id: int) -> dict[str, Invitation]:

@@ -113,19 +113,27 @@ def switch_lists(
 
 def mark_in_doubt(session: Session, row: Migration, tenant: Tenant) -> None:
     """Whoever's list asks for an account while the invitation asked for them has no answer from Microsoft:
-    the item says it may have gone out (`todo.invitation_in_doubt`), as their answers and `todo` do. In
-    silence: the `invite` that settles it tells them (`switch_lists`, `back_to_asking`); a list not sent yet
-    says it instead."""
+    the item says it may have gone out (`todo.invitation_in_doubt`), as their answers and `todo` do. Once
+    the directory shows their guest and only the link is missing (`interrupted_invitations.mailed`), the
+    item, asking or looking, says the email went out and the admins fetch the link. In silence: the
+    `invite` that settles it tells them (`switch_lists`, `back_to_asking`); a list not sent yet says it
+    instead."""
     assert row.id is not None
     in_doubt = interrupted_invitations.in_doubt(session, row.id)
     if not in_doubt:
         return
-    asking, lists, unreached = _holding(session, row, ASK_FOR_ACCESS, in_doubt)
-    for item, person in asking:
-        rewrite_item(item, invitation_in_doubt(row.organization, tenant, in_doubt[person.entitlement_id]))
-        their_list = unreached.get(item.affected_user_id)
-        if their_list is not None:
-            _rewrite_unsent(their_list, person, lists[item.affected_user_id])
+    mailed = interrupted_invitations.mailed_unlinked(session, row.id)
+    for key, people in ((ASK_FOR_ACCESS, in_doubt.keys()), (INVITATION_IN_DOUBT, mailed)):
+        held, lists, unreached = _holding(session, row, key, people)
+        for item, person in held:
+            address, was_mailed = in_doubt[person.entitlement_id], person.entitlement_id in mailed
+            now_needed = invitation_in_doubt(row.organization, tenant, address, mailed=was_mailed)
+            if item.key == now_needed.key and item.body == now_needed.body:
+                continue  # said already: rewriting would untick it
+            rewrite_item(item, now_needed)
+            their_list = unreached.get(item.affected_user_id)
+            if their_list is not None:
+                _rewrite_unsent(their_list, person, lists[item.affected_user_id])
 
 
 def back_to_asking(session: Session, row: Migration, tenant: Tenant, now: datetime) -> None:
