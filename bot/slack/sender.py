@@ -118,16 +118,23 @@ class SlackSender:
         return DeliveryFailed(DIRECTORY_OUTDATED, why, later=later)
 
     async def send(self, envelope: Envelope) -> Receipt:
+        posted: list[MessageCopy] = []
         try:
-            return await self._send(envelope)
+            return await self._send(envelope, posted)
         except SlackApiError as error:
             failure = _failure(error, to_person=not isinstance(envelope.to, Channel))
         except NOT_ANSWERED as error:
             # the request may have reached Slack before the connection broke: look before the next try
             failure = DeliveryFailed("connection_error", not_answered(error), maybe_delivered=True)
+        if posted:
+            # posted, then a file or an update failed (a 429 of its own): the next try finds the post and
+            # finishes it, where posting again would show the message twice
+            failure.maybe_delivered = True
         raise failure
 
-    async def _send(self, envelope: Envelope) -> Receipt:
+    async def _send(self, envelope: Envelope, posted: list[MessageCopy]) -> Receipt:
+        """Posts the message, then shares its files and updates its earlier copies; `posted` gets the post
+        as soon as Slack has it, for `send` to know that a later step's failure leaves it there."""
         time_zone = None
         if isinstance(envelope.to, Channel):
             if not envelope.to.channel:
@@ -174,6 +181,7 @@ class SlackSender:
             if earlier is not None:
                 logger.info("outbox message %s was already posted; not posting it again", envelope.key)
                 here = MessageCopy(channel, earlier)
+                posted.append(here)
                 await self._remember(envelope, here)
         message = envelope.message
         if here is None:
@@ -183,7 +191,9 @@ class SlackSender:
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"key": envelope.key}},
             )
             here = MessageCopy(str(response["channel"]), str(response["ts"]))
+            posted.append(here)
             await self._remember(envelope, here)
+        if posted:  # a post found again shares its files too: a failure after posting may have kept them
             for attachment in attachments_of(message):
                 await self._client.files_upload_v2(
                     channel=here.channel,
