@@ -62,6 +62,21 @@ def csv_file(
     return Attachment(filename, buffer.getvalue(), title, organization)
 
 
+def table_and_csv(
+    header: tuple[str, ...],
+    rows: Sequence[tuple[str, ...]],
+    csv: tuple[str, str, Sequence[str], Sequence[Sequence[str]]],
+    *,
+    organization: str,
+) -> list[Block]:
+    """`table` of `rows`, and every row as a CSV (`csv`: filename, title, header, rows) once the table is
+    cut: a chat list is short, an admin's export is whole."""
+    blocks = table(header, rows)
+    if is_cut(rows):
+        blocks.append(csv_file(*csv, organization=organization))
+    return blocks
+
+
 def names(items: Sequence[str]) -> str:
     """`a, b, c and 40 more`; `none` for nobody."""
     if not items:

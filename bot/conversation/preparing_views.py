@@ -150,18 +150,18 @@ def _invitations_named(result: InviteResult) -> list[Block]:
     rows = [(outcome.email, outcome.status, outcome.detail) for outcome in outcomes]
     if not rows:
         return []
-    blocks = lists.table(("user", "result", "detail"), rows)
-    if lists.is_cut(rows):
-        blocks.append(
-            lists.csv_file(
-                f"invitations-{organization}.csv",
-                f"Invitation results for {organization}",
-                ("email", "name", "result", "detail"),
-                [(o.email, o.display_name, o.status, o.detail) for o in outcomes],
-                organization=organization,
-            )
-        )
-    return blocks
+    export = [(o.email, o.display_name, o.status, o.detail) for o in outcomes]
+    return lists.table_and_csv(
+        ("user", "result", "detail"),
+        rows,
+        (
+            f"invitations-{organization}.csv",
+            f"Invitation results for {organization}",
+            ("email", "name", "result", "detail"),
+            export,
+        ),
+        organization=organization,
+    )
 
 
 def invitation_wait_over(

@@ -185,15 +185,9 @@ def mappings_blocks(seen: MappingsSeen, organization: str, *, named: bool = True
         (m.principal_name, m.account, f"⚠️ planned {m.planned}" if m.elsewhere else "as planned")
         for m in sorted(seen.mapped, key=lambda mapped: not mapped.elsewhere)
     ]
-    blocks += lists.table(header, rows)
-    if lists.is_cut(rows):
-        title = f"Everyone in {organization} mapped by hand so far, with the account"
-        blocks.append(
-            lists.csv_file(
-                f"mapped-by-hand-{organization}.csv", title, header, rows, organization=organization
-            )
-        )
-    return blocks
+    title = f"Everyone in {organization} mapped by hand so far, with the account"
+    csv = (f"mapped-by-hand-{organization}.csv", title, header, rows)
+    return blocks + lists.table_and_csv(header, rows, csv, organization=organization)
 
 
 def _mapped_of(seen: MappingsSeen) -> str:
