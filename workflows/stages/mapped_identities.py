@@ -29,12 +29,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select
 
-from storage import AffectedUser, Migration, TodoItem
+from storage import AffectedUser, Migration
 from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
 from workflows.directory import MicrosoftError, OrgUser
 from workflows.identities import affected_reach
 from workflows.results import BOT
+from workflows.stages.list_messages import items_of
 from workflows.stages.unit import Context, audit
 from workflows.todo import OPTIONAL_ITEMS, mapping_seen
 from workflows.waiting import SIGN_IN_ITEM
@@ -223,6 +224,7 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
             _not_settled(),
         )
     ).all()
+    lists = items_of(session, [person.id for person in people if person.id is not None])
     recorded, messages = [], []
     for person in people:
         assert person.id is not None
@@ -244,9 +246,7 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         if was is not None:
             details["was"] = was
         session.add(audit(now, row, BOT, "identity_mapped", row.state, row.state, details))
-        items = session.exec(
-            select(TodoItem).where(TodoItem.affected_user_id == person.id).order_by(col(TodoItem.position))
-        ).all()
+        items = lists.get(person.id, [])
         sign_in = next((item for item in items if item.key == SIGN_IN_ITEM), None)
         ticked = False  # their list told them to wait for the mapping, or that it went wrong
         if sign_in is not None:
