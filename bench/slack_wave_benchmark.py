@@ -40,6 +40,7 @@ import httpx
 
 from bench import machine
 from bench.notify_benchmark import SECRET, Serve, _prompt, _wait, serve_environment, two_admins
+from bench.serve_start_benchmark import cpu_seconds
 from sandbox import Sandbox
 from sandbox.generate import generate
 from tests.fakes.server import ServerThread
@@ -91,10 +92,9 @@ class Process:
 
     def cpu(self) -> float:
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return cpu_seconds(self.pid)
         except FileNotFoundError:
             return 0.0
-        return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks of 1/100 s
 
     def status(self, name: str) -> float:
         try:

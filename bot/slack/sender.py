@@ -103,8 +103,7 @@ class SlackSender:
             # a turn of the pace from the DMs ready to go every time they came due (rev51)
             held = self._people.lookups_held_for(to.addresses)
             if held > 0:
-                later = max(held, LOOKUPS_LATER_SECONDS)
-                return DeliveryFailed(LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON, later=later, alone=True)
+                return _lookups_limited(held, alone=True)
             return None
         unreadable = self._people.unreadable()
         if unreadable is None:
@@ -151,8 +150,7 @@ class SlackSender:
             except LookupsLimited as limited:
                 # only this DM waits, uncounted: a 429 to a look-up says nothing of chat.postMessage's
                 # limit, so the pace of the DMs to everyone the member list shows goes on
-                later = max(limited.seconds, LOOKUPS_LATER_SECONDS)
-                raise DeliveryFailed(LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON, later=later) from None
+                raise _lookups_limited(limited.seconds) from None
             except SlackApiError:
                 # the first read refused for want of an admin's fix: this DM waits for it as the others do
                 unready = await self.not_ready(envelope.migration_id, envelope.to)
@@ -253,3 +251,10 @@ def _failure(error: SlackApiError, *, to_person: bool) -> DeliveryFailed:
 def _method(error: SlackApiError) -> str:
     """The Web API method Slack refused, from the URL it was asked at."""
     return str(error.response.api_url).rsplit("/", 1)[-1]
+
+
+def _lookups_limited(seconds: float, *, alone: bool = False) -> DeliveryFailed:
+    """A DM that waits for Slack to allow look-ups again, uncounted, at least `LOOKUPS_LATER_SECONDS`."""
+    return DeliveryFailed(
+        LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON, later=max(seconds, LOOKUPS_LATER_SECONDS), alone=alone
+    )
