@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from bot.conversation import lists
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
-from bot.conversation.todo_views import BY_ID, WAITING_FOR, bullet, item_buttons
+from bot.conversation.todo_views import BY_ID, WAITING_FOR, open_items
 from workflows.invitation_email import FROM, SUBJECT
 from workflows.results import TodoEntry
 from workflows.snoozing import Snoozed
@@ -38,13 +38,8 @@ def todo_reminder(
     ]
     if awaits_mapping:
         blocks.append(Text(MAPPING_AWAITED))
-    for item in items:
-        blocks += [
-            Text(f"{bullet(item)} *{item.title}*"),
-            item_buttons(item),
-        ]
     blocks += [
-        Text("Say `todo` for the full steps of each."),
+        *open_items(items),
         Actions(
             (
                 Button("Snooze 1 day", "snooze", f"{BY_ID}{reminder_id} 1d"),

@@ -239,10 +239,7 @@ def identity_mapped_dm(
             + ". Press Done on each as you finish it."
         )
     )
-    for item in items:
-        blocks += [Text(f"{todo_views.bullet(item)} *{item.title}*"), todo_views.item_buttons(item)]
-    blocks.append(Text("Say `todo` for the full steps of each."))
-    return Message(heading, tuple(blocks))
+    return Message(heading, (*blocks, *todo_views.open_items(items)))
 
 
 def identity_mapped_elsewhere_dm(*, organization: str, person: str, account: str, planned: str) -> Message:

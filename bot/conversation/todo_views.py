@@ -350,6 +350,15 @@ def bullet(item: TodoEntry) -> str:
     return f"{item.number}." if item.number else "•"
 
 
+def open_items(items: Sequence[TodoEntry]) -> list[Block]:
+    """Each open item by its title with its buttons, then where the full steps are: a message about the
+    list that is not the list."""
+    blocks: list[Block] = []
+    for item in items:
+        blocks += [Text(f"{bullet(item)} *{item.title}*"), item_buttons(item)]
+    return [*blocks, Text("Say `todo` for the full steps of each.")]
+
+
 def item_buttons(item: TodoEntry) -> Actions:
     accept = (
         (Button("Accept the invitation", "accept-invitation", url=item.accept_url),)
