@@ -155,6 +155,9 @@ def test_sigterm_to_the_client_ends_the_test_process_and_the_client_reports_it(
     with _client(forking) as process:
         report = _report(process, "wait\n")
         process.terminate()
+        # not `communicate()` yet: it closes the test process's stdin, which ends it (exit 3) should the
+        # client, descheduled under load, not have relayed the SIGTERM by then
+        process.wait(timeout=60)
         process.communicate()
     assert process.returncode == -signal.SIGTERM
     assert _ended(report["pid"])
