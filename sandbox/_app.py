@@ -67,6 +67,7 @@ def create_app(state: State) -> Starlette:
             str(body.get("organization") or ""),
             str(body.get("principalName") or ""),
             str(body.get("account") or ""),
+            support=body.get("support") is True,
         )
         return JSONResponse(answer, status_code=status)
 

@@ -1,4 +1,5 @@
-"""`POST /_sandbox/resolve`: an admin's *Resolve* of one disconnected user, mapping their identity by hand.
+"""`POST /_sandbox/resolve`: an admin's *Resolve* of one disconnected user, mapping their identity by hand,
+or (`support`) Microsoft Support's mapping of one already mapped.
 
 Microsoft's tutorial: after connecting, Organization settings > Microsoft Entra ID lists the users Connect
 did not carry over, and *Resolve* maps each to a directory account, which keeps their history. The user
@@ -6,9 +7,18 @@ entitlement stays the same one (its id, the storage key their history hangs on, 
 mapping is no sign-in), and shows the directory account's identity from then on, as after a sign-in
 (`origin: aad`, the account's object id as `originId`, its sign-in name as `principalName`: the shape of
 `UserEntitlement.user` in vsts-rest-api-specs memberEntitlementManagement 7.1; that a Resolve fills it so
-is an assumption, which the spec does not show). Any enabled directory account may be chosen, the wrong
-one included: the sandbox maps where it is told. Whether the portal refuses an account that has an
-entitlement of its own, Microsoft does not say; the sandbox allows it, and no test relies on either.
+is an assumption, which the spec does not show). Any enabled directory account that is not a member of the
+organization yet may be chosen, the wrong person's included: the sandbox maps where it is told.
+
+An account that is a member already (an entitlement shows its identity) is refused: Microsoft's FAQ
+(MicrosoftDocs/azure-devops-docs docs/organizations/accounts/faq-azure-access.yml, "What if I get an error
+trying to map a user to an existing member of my organization?") answers that mapping onto an existing
+member fails, to map onto an identity that isn't yet an active member instead, or to contact Support. What
+Support then does with that member's own entitlement Microsoft does not say, so the sandbox refuses it by
+Support too. Once mapped, a user is no longer disconnected and the portal offers no Resolve; the same
+tutorial and FAQ send whoever needs a mapping changed to Support ("contact Support to map the current
+identity to the new identity"): `support` maps an entitlement already on the directory again, in the same
+way, however often.
 """
 
 from __future__ import annotations
@@ -19,9 +29,12 @@ from sandbox._signin import directory_account, on_directory
 from sandbox._state import State
 
 
-def resolve(state: State, organization: str, principal_name: str, account: str) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and body of the control call: map `principal_name` (the Microsoft account's
-    address Azure DevOps shows) to the directory account `account` (its sign-in name or mail)."""
+def resolve(
+    state: State, organization: str, principal_name: str, account: str, *, support: bool = False
+) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and body of the control call: map `principal_name` (the address Azure DevOps shows
+    for them: their Microsoft account's, or by `support` the directory account's they are mapped to) to the
+    directory account `account` (its sign-in name or mail)."""
     old, wanted = principal_name.strip().casefold(), account.strip().casefold()
     if not state.is_organization(organization):
         return 404, {"error": f"unknown organization {organization!r}"}
@@ -36,10 +49,17 @@ def resolve(state: State, organization: str, principal_name: str, account: str) 
         )
         if entitlement is None:
             return 404, {"error": f"{principal_name!r} is not a user of {organization}"}
-        if entitlement["user"].get("origin") != "msa":
+        if entitlement["user"].get("origin") != "msa" and not support:
             return 409, {"error": f"{principal_name!r} is on the directory already: nothing to resolve"}
         target = directory_account(state, wanted)
         if target is None:
             return 404, {"error": f"{account!r} is no enabled account of the directory"}
+        if entitlement["user"].get("originId") == target["id"]:
+            return 409, {"error": f"{principal_name!r} is mapped to {account!r} already"}
+        if any(e["user"].get("originId") == target["id"] for e in state.entitlements):
+            return 409, {
+                "error": f"{account!r} is a member of {organization} already: map onto an account that is"
+                " not one yet"
+            }
         on_directory(state, entitlement, target)
         return 200, {"organization": organization, "entitlement": entitlement}

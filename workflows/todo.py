@@ -473,13 +473,20 @@ _MAPPED_FIRST = (
 
 
 def mapping_seen(
-    body: str, account: str, *, planned: str | None, elsewhere: bool, was: str | None = None
+    body: str,
+    account: str,
+    *,
+    planned: str | None,
+    elsewhere: bool,
+    was: str | None = None,
+    was_elsewhere: bool = False,
 ) -> str:
     """The sign-in item of someone mapped by hand once Azure DevOps shows the mapping to `account`: its
-    opening wait ticked, or (`was`: the account of a wrong mapping it warned of) that warning (`planned`:
-    the account the plan named, which the item was written for)."""
+    opening wait ticked, or (`was`: the account of the mapping it showed before, `was_elsewhere` when that
+    was a wrong one it warned of) what it said of that (`planned`: the account the plan named, which the
+    item was written for)."""
     opening = (
-        _mapping_shown(was, planned, elsewhere=True)
+        _mapping_shown(was, planned, elsewhere=was_elsewhere)
         if was
         else _MAPPED_FIRST.format(account=planned or account)
     )

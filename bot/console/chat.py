@@ -29,6 +29,8 @@ A button shows the words to type instead of clicking it; right after an answer, 
   :signin EMAIL  (sandbox) that person signs in to the organization with their work account
   :resolve EMAIL ACCOUNT  (sandbox) an admin maps that person's identity to the directory ACCOUNT
                  (Organization settings > Microsoft Entra ID > Resolve)
+  :remap EMAIL ACCOUNT  (sandbox) Microsoft Support maps again the identity Azure DevOps shows as EMAIL
+                 (mapped already) to the directory ACCOUNT
   :billing       (sandbox) move the billing subscription into the directory, as in the Azure portal
   :later 1d      (sandbox) move the clock on (3h, 1d, 1w) and see what everyone receives meanwhile
   :now           the rehearsal's time
@@ -123,6 +125,9 @@ class ConsoleChat:
                 out.write(_simulate_sign_in(runtime, line.removeprefix(":signin").strip()) + "\n")
             elif line.startswith(":resolve"):
                 out.write(_simulate_resolve(runtime, line.removeprefix(":resolve").split()) + "\n")
+            elif line.startswith(":remap"):
+                words = line.removeprefix(":remap").split()
+                out.write(_simulate_resolve(runtime, words, support=True) + "\n")
             elif line == ":billing":
                 out.write(_simulate_billing(runtime) + "\n")
             elif line == ":now" or line.startswith(":later"):
@@ -230,17 +235,22 @@ def _simulate_sign_in(runtime: Runtime, email: str) -> str:
     return refused or f"({email} signed in to {status.organization}; the sign-in checks will notice)"
 
 
-def _simulate_resolve(runtime: Runtime, words: list[str]) -> str:
-    if len(words) != 2 or not all("@" in word for word in words):
-        return "Say whom to map, and to which account: `:resolve kim@fabrikam-old.com kim@fabrikam.com`."
+def _simulate_resolve(runtime: Runtime, words: list[str], *, support: bool = False) -> str:
+    """An admin's *Resolve* in the portal, or (`support`) Microsoft Support's mapping of someone mapped."""
+    word, example = (":remap", "max@fabrikam.com kim@fabrikam.com") if support else (":resolve", _RESOLVED)
+    if len(words) != 2 or not all("@" in each for each in words):
+        return f"Say whom to map, and to which account: `{word} {example}`."
     status = _newest_migration(runtime)
     if status is None:
         return "No migration yet: `start` one first."
     person, account = words
     body = {"organization": status.organization, "principalName": person, "account": account}
-    refused = in_sandbox(runtime, ":resolve", "/_sandbox/resolve", body)
-    mapped = f"(portal: {person} mapped to {account} in {status.organization};"
-    return refused or f"{mapped} the sign-in checks will notice)"
+    refused = in_sandbox(runtime, word, "/_sandbox/resolve", {**body, "support": True} if support else body)
+    mapped = f"({'Microsoft Support' if support else 'portal'}: {person} mapped to {account} in"
+    return refused or f"{mapped} {status.organization}; the sign-in checks will notice)"
+
+
+_RESOLVED = "kim@fabrikam-old.com kim@fabrikam.com"
 
 
 def _simulate_billing(runtime: Runtime) -> str:

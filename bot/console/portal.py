@@ -1,8 +1,10 @@
 """The steps a person takes in Microsoft's portals (connect the organization, sign in, map someone by
-hand, move billing), taken in the sandbox emulator instead: `chat`'s `:connect`, `:signin`, `:resolve` and
-`:billing`, and the demo's."""
+hand, move billing), and Microsoft Support's mapping of someone again, taken in the sandbox emulator
+instead: `chat`'s `:connect`, `:signin`, `:resolve`, `:remap` and `:billing`, and the demo's."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import httpx
 
@@ -15,7 +17,7 @@ def emulator_of(runtime: Runtime) -> str | None:
     return runtime.sandbox.url if runtime.sandbox is not None else runtime.settings.sandbox_url
 
 
-def in_sandbox(runtime: Runtime, word: str, path: str, body: dict[str, str]) -> str | None:
+def in_sandbox(runtime: Runtime, word: str, path: str, body: Mapping[str, object]) -> str | None:
     """Do what a person does in Microsoft's portals, in the emulator; None when done, else why not."""
     emulator = emulator_of(runtime)
     if emulator is None:

@@ -1,7 +1,9 @@
 """Someone mapped by hand hears when the admins have mapped them: the sign-in watch sees Azure DevOps show
 their identity on the directory (the sandbox's *Resolve*, over loopback HTTP, on the rehearsal's clock),
 ticks the wait on their list and tells them once to sign in and what their list still holds; a mapping to
-another account than the plan's goes to each admin privately; `status` counts, `progress` names."""
+another account than the plan's goes to each admin privately; `status` counts, `progress` names. Each later
+change of a mapping (Microsoft Support's, `:remap`) is told once however often it flips, and someone removed
+from the organization who is added back is watched again."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 
 from bot.console.rehearsal import RehearsalClock
 from bot.runtime import Runtime
+from msapi import from_environment
 from sandbox import Sandbox
 from storage import Database
 from tests.bot.conftest import CONNECTED, ORG, Rehearsal, rehearsed
@@ -21,9 +24,9 @@ from tests.fakes.runtimes import runtime_on
 FRIDAY_AFTERNOON = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 CAROL, CAROL_MSA = "carol@fabrikam.com", "carol.w@outlook.com"
 KIM, KIM_MSA = "kim@fabrikam.com", "kim@fabrikam-old.com"
-MAX = "max@fabrikam.com"
-"""A directory account with no entitlement: whether *Resolve* may pick an account that has one, Microsoft
-does not say."""
+MAX, HANA = "max@fabrikam.com", "hana.hart@fabrikam.com"
+"""Directory accounts with no entitlement: *Resolve* maps onto no member of the organization (Microsoft's
+FAQ: `sandbox._resolve`)."""
 FIRST_READ = ":later 1h"
 """After the lists went out (15:05): the watch's first, full, read finds Carol and Kim on their Microsoft
 accounts."""
@@ -153,9 +156,90 @@ def test_a_mapping_to_another_account_than_planned_goes_to_each_admin_privately(
 def test_resolve_in_the_console_says_what_it_needs_and_what_the_portal_refused(
     runtime: Runtime, clock: RehearsalClock
 ) -> None:
-    said = _typed(runtime, clock, [":resolve carol", ":resolve ann@fabrikam.com ann@fabrikam.com"])
+    said = _typed(
+        runtime,
+        clock,
+        [
+            ":resolve carol",
+            ":resolve ann@fabrikam.com ann@fabrikam.com",
+            ":remap kim",
+            f":remap {KIM_MSA} ann@fabrikam.com",
+        ],
+    )
     assert said.splitlines() == [
         "Say whom to map, and to which account: `:resolve kim@fabrikam-old.com kim@fabrikam.com`.",
         'The emulator refused :resolve (409: {"error":"\'ann@fabrikam.com\' is on the directory already:'
         ' nothing to resolve"}).',
+        "Say whom to map, and to which account: `:remap max@fabrikam.com kim@fabrikam.com`.",
+        'The emulator refused :remap (409: {"error":"\'ann@fabrikam.com\' is a member of fabrikam-fiber'
+        ' already: map onto an account that is not one yet"}).',
     ]
+
+
+def test_every_change_of_a_mapping_is_told_once_however_often_it_flips(
+    runtime: Runtime, clock: RehearsalClock
+) -> None:
+    """Kim is mapped to Max's account, then by Support to Hana's, Max's, Hana's again, her own, and Max's
+    once more: each change seen by the next read is told once, to her and (a wrong one) to each admin,
+    though the accounts come back, and though her mapping was as planned before the last."""
+    flips = [(MAX, HANA), (HANA, MAX), (MAX, HANA), (HANA, KIM), (KIM, MAX)]
+    said = _typed(
+        runtime,
+        clock,
+        [
+            f":resolve {KIM_MSA} {MAX}",
+            ":later 20m",
+            *(line for shown, account in flips for line in (f":remap {shown} {account}", ":later 1d")),
+        ],
+    )
+    heard = [
+        re.sub(r"\. .*", "", told)
+        for told in _messages_to(said, KIM)
+        if told.startswith(("YOUR IDENTITY", "YOU CAN SIGN IN"))
+    ]
+
+    def elsewhere(account: str) -> str:
+        return (
+            f"YOUR IDENTITY IN {ORG.upper()} IS MAPPED TO ANOTHER ACCOUNT Hi Kim, Azure DevOps now shows your"
+            f" identity in {ORG} mapped to {account}, not to {KIM} as your list said"
+        )
+
+    assert heard == [
+        *(elsewhere(account) for account in (MAX, HANA, MAX, HANA)),
+        f"YOU CAN SIGN IN TO {ORG.upper()} NOW Hi Kim, your Azure DevOps identity in {ORG} is now mapped to"
+        f" {KIM}, which keeps your history yours: Azure DevOps lets you in with it",
+        elsewhere(MAX),
+    ]
+    for admin in ("dana@fabrikam.com", "lee@fabrikam.com"):
+        warned = [
+            re.findall(r"mapped to (\S+), but", told)
+            for told in _messages_to(said, admin)
+            if "WAS MAPPED TO ANOTHER ACCOUNT" in told
+        ]
+        assert warned == [[MAX], [HANA], [MAX], [HANA], [MAX]]
+
+
+def test_someone_removed_then_added_back_is_watched_again(
+    runtime: Runtime, clock: RehearsalClock, box: Sandbox
+) -> None:
+    """Kim is removed from the organization by hand, so a short read finds her gone; added back, the next
+    full read sees her there again: `progress` no longer names her removed, and the short reads ask for her
+    again, so her mapping is told within the quarter hour."""
+    rehearsal = Rehearsal(runtime, clock)
+    rehearsed(rehearsal, CONNECTED)
+    rehearsal.type([FIRST_READ])
+    kims = next(e["id"] for e in box.state()["user_entitlements"] if e["user"]["principalName"] == KIM_MSA)
+    present = box.save()
+    with from_environment({"AADBOT_SANDBOX_URL": box.url}) as microsoft:
+        microsoft.remove_org_user(ORG, kims)  # in the portal, over loopback as any client
+    removed = f"Removed from the organization before Azure DevOps showed them mapped: {KIM_MSA}."
+    gone = rehearsal.type([":later 20m", "progress"])
+    assert removed in _answer(gone, "progress")
+    box.restore(present)  # an admin adds her back: the same entitlement
+    before = len(rehearsal.type([]))
+    said = rehearsal.type([":later 1d", "progress", f":resolve {KIM_MSA} {KIM}", ":later 20m"])[before:]
+    assert "Removed from the organization" not in _answer(said, "progress")
+    (told,) = _messages_to(said[said.index("(portal: ") :], KIM)
+    assert told.startswith(f"YOU CAN SIGN IN TO {ORG.upper()} NOW Hi Kim, your Azure DevOps identity in")
+    audited = [e.action for e in runtime.service.audit_trail(ORG) if e.action.startswith("mapped_user")]
+    assert audited == ["mapped_user_gone", "mapped_user_back"]

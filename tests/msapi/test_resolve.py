@@ -1,6 +1,6 @@
-"""`POST /_sandbox/resolve` (an admin's *Resolve* of a disconnected user) and the clients' read of one user
-entitlement, over real HTTP: the same entitlement, on the directory account's identity, its last access
-untouched."""
+"""`POST /_sandbox/resolve` (an admin's *Resolve* of a disconnected user, or Support's mapping of someone
+mapped) and the clients' read of one user entitlement, over real HTTP: the same entitlement, on the
+directory account's identity, its last access untouched; never onto a member of the organization."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ ORG = "fabrikam-fiber"
 KIM_MSA = "kim@fabrikam-old.com"
 
 
-def _resolve(box: Sandbox, who: str, account: str, organization: str = ORG) -> httpx.Response:
+def _resolve(
+    box: Sandbox, who: str, account: str, organization: str = ORG, *, support: bool = False
+) -> httpx.Response:
     body = {"organization": organization, "principalName": who, "account": account}
-    return httpx.post(f"{box.url}/_sandbox/resolve", json=body)
+    return httpx.post(f"{box.url}/_sandbox/resolve", json={**body, "support": True} if support else body)
 
 
 def _connect(box: Sandbox) -> None:
@@ -70,3 +72,36 @@ def test_resolve_is_refused_where_the_portal_offers_no_resolve(box: Sandbox) -> 
         409,
         {"error": "'ann@fabrikam.com' is on the directory already: nothing to resolve"},
     )
+
+
+def test_resolve_maps_onto_no_member_of_the_organization(box: Sandbox) -> None:
+    """Microsoft's FAQ: mapping someone onto an existing member of the organization fails (map onto an
+    identity that isn't a member yet, or ask Support); Ann's account is a member since Connect."""
+    _connect(box)
+    onto_ann = _resolve(box, KIM_MSA, "ann@fabrikam.com")
+    assert (onto_ann.status_code, onto_ann.json()) == (
+        409,
+        {
+            "error": f"'ann@fabrikam.com' is a member of {ORG} already: map onto an account that is not one"
+            " yet"
+        },
+    )
+    assert _resolve(box, KIM_MSA, "ann@fabrikam.com", support=True).status_code == 409
+    assert _resolve(box, KIM_MSA, "max@fabrikam.com").status_code == 200
+
+
+def test_support_maps_someone_mapped_again_as_often_as_asked(box: Sandbox) -> None:
+    """Once mapped, nobody is disconnected and the portal offers no Resolve: Support maps them again (the
+    tutorial's "contact Support to map the current identity to the new identity"), onto no member either."""
+    _connect(box)
+    kim, max_ = "kim@fabrikam.com", "max@fabrikam.com"
+    assert _resolve(box, KIM_MSA, max_).status_code == 200
+    assert _resolve(box, max_, kim).status_code == 409  # no Resolve now
+    for shown, account in [(max_, kim), (kim, max_)]:
+        assert _resolve(box, shown, account, support=True).status_code == 200
+    kims = next(e for e in box.state()["user_entitlements"] if e["user"]["principalName"] == max_)
+    assert kims["user"]["originId"] == next(
+        u["id"] for u in box.state()["tenant"]["users"] if u["userPrincipalName"] == max_
+    )
+    same = _resolve(box, max_, max_, support=True)
+    assert (same.status_code, same.json()) == (409, {"error": f"'{max_}' is mapped to '{max_}' already"})

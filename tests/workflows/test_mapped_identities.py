@@ -23,7 +23,7 @@ from tests.workflows.outbox import queued
 from workflows.directory import DirectoryUser, OrgUser
 from workflows.service import MigrationService
 from workflows.stages import mapped_identities, verification
-from workflows.stages.mapped_identities import Awaited, Found, Mapped
+from workflows.stages.mapped_identities import Found, Mapped, Watched
 from workflows.waiting import SIGN_IN_ITEM
 
 KIM, KIM_MSA = "kim@fabrikam.com", "kim.k@outlook.com"
@@ -156,7 +156,7 @@ def test_a_mapping_to_their_own_account_under_another_name_is_as_planned(
 
 def test_only_the_object_id_tells_a_mapping_to_another_account() -> None:
     """A guest's sign-in name (`#EXT#`) is not the mail Azure DevOps shows; without an object id, no alarm."""
-    guest = Awaited("e-kim", directory_id="g-kim", wrongly_mapped=False)
+    guest = Watched("e-kim", directory_id="g-kim", wrongly_mapped=False)
     shown = OrgUser(id="e-kim", principal_name="kim@gmail.com", origin="aad", origin_id="g-kim")
     assert guest.mapped_elsewhere(shown) is False
     assert guest.mapped_elsewhere(replace(shown, origin_id="")) is False
@@ -343,7 +343,7 @@ def test_each_short_read_asks_for_the_next_people_still_to_map(
 ) -> None:
     """Past `LOOKED_UP_AT_MOST`, people never mapped (or gone from the organization) do not keep the
     others waiting for the daily read."""
-    waiting = {f"e-{n}": Awaited(f"e-{n}", f"g-{n}", wrongly_mapped=False) for n in range(30)}
+    waiting = {f"e-{n}": Watched(f"e-{n}", f"g-{n}", wrongly_mapped=False) for n in range(30)}
     asked: list[str] = []
     monkeypatch.setattr(microsoft, "org_user", lambda organization, user_id: asked.append(user_id))
     for _ in range(2):

@@ -15,9 +15,12 @@ recorded once (in the watch's transaction, so replicas and restarts record and t
 of their sign-in item that says to wait is ticked in its place, and they hear once that they may sign in
 now, with what their list still holds (unless their sign-in was seen already, which told them). A mapping
 to another account than the plan named may attach their history to someone else's account: each admin
-hears that privately, and the reads go on looking at that person, so a mapping Support corrects, or
-one to yet another account, is recorded and told once too. Someone the organization no longer has (removed
-by hand) is recorded gone: the short reads stop asking for them, and `progress` names them to the admins.
+hears that privately. The reads go on looking at everyone mapped by hand, so each later change (a mapping
+Support corrects, one to yet another account, or back to one seen before, however often it flips) is
+recorded and told once too: its messages are keyed by the person's row version the change replaces, which
+every recorded change moves on. Someone the organization no longer has (removed by hand) is recorded gone:
+the short reads stop asking for them, and `progress` names them to the admins, until a read shows them in
+the organization again.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col, select
 
 from storage import AffectedUser, Migration
 from storage.outbox import NewMessage, enqueue_all
@@ -50,18 +53,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Awaited:
-    """Someone mapped by hand whom Azure DevOps has not shown mapped yet, with their own Azure DevOps
+class Watched:
+    """Someone mapped by hand, with what the watch recorded of their mapping: their own Azure DevOps
     address and the account the plan named."""
 
     entitlement_id: str
     directory_id: str | None
     wrongly_mapped: bool
-    """Seen mapped to another account than planned already: only a correction, or another account, is news."""
+    """Seen mapped to another account than planned: only a correction, or another account, is news."""
     mapped_to: str | None = None
-    """The account their mapping was recorded to (a wrong one, or None when `gone`)."""
+    """The account their mapping was recorded to (None: not seen mapped yet, or `gone`)."""
     gone: bool = False
     """Found removed from the organization: the short reads no longer ask for them."""
+
+    @property
+    def waits(self) -> bool:
+        """Not seen mapped yet, nor found gone: the short reads ask for them."""
+        return self.mapped_to is None and not self.gone
 
     def mapped_elsewhere(self, user: OrgUser) -> bool:
         """Whether `user` (their entitlement, on the directory) shows another account than the plan's, by
@@ -72,41 +80,47 @@ class Awaited:
         return self.directory_id.casefold() != user.origin_id.casefold()
 
     def news(self, user: OrgUser) -> bool:
-        """Whether `user` (their entitlement) shows a mapping not recorded yet: the first, or a correction."""
+        """Whether `user` (their entitlement) shows a mapping not recorded: the first, or a change."""
         if user.origin in ("", "msa"):
             return False
+        if self.mapped_to is None:
+            return True
+        if not self.wrongly_mapped:  # as planned: only another account is news
+            return self.mapped_elsewhere(user)
         # the wrong account recorded is known by its name only: should it be renamed, the admins hear of it
         # once more
-        return not (
-            self.wrongly_mapped and self.mapped_elsewhere(user) and _same(self.mapped_to, user.principal_name)
-        )
+        return not (self.mapped_elsewhere(user) and _same(self.mapped_to, user.principal_name))
 
 
-def awaited(session: Session, migration_id: int) -> dict[str, Awaited]:
-    """By entitlement id, the migration's people mapped by hand not seen mapped yet (found gone too: should
-    they come back, a full read sees them), or seen mapped to another account than planned, in list order."""
-    rows = session.exec(
-        select(
-            AffectedUser.entitlement_id,
-            AffectedUser.directory_id,
-            AffectedUser.mapped_to,
-            AffectedUser.mapped_at,
+def watched(session: Session, migration_id: int) -> dict[str, Watched]:
+    """By entitlement id, the migration's people mapped by hand, in list order: those seen mapped too, as a
+    mapping may change again (Support's, in days: the daily full read sees it), and those found gone, who
+    may come back."""
+    rows = session.execute(
+        select_columns(
+            col(AffectedUser.entitlement_id),
+            col(AffectedUser.directory_id),
+            col(AffectedUser.mapped_elsewhere),
+            col(AffectedUser.mapped_to),
+            col(AffectedUser.mapped_at),
         )
-        .where(AffectedUser.migration_id == migration_id, AffectedUser.outcome == "map", _not_settled())
+        .where(col(AffectedUser.migration_id) == migration_id, col(AffectedUser.outcome) == "map")
         .order_by(col(AffectedUser.id))
     ).all()
-    # recorded to an account, they are here for being mapped to another one than planned
-    return {
-        each: Awaited(
-            each, directory_id, mapped_to is not None, mapped_to, mapped_at is not None and mapped_to is None
-        )
-        for each, directory_id, mapped_to, mapped_at in rows
-    }
+    return {each[0]: _watched(*each) for each in rows}
 
 
-def _not_settled() -> ColumnElement[bool]:
-    """Not seen mapped (found gone keeps `mapped_to` None), or mapped to another account than planned."""
-    return or_(col(AffectedUser.mapped_to).is_(None), col(AffectedUser.mapped_elsewhere))
+def _watched(
+    entitlement_id: str,
+    directory_id: str | None,
+    elsewhere: bool,
+    mapped_to: str | None,
+    mapped_at: datetime | None,
+) -> Watched:
+    """What the watch recorded of someone: found gone is `mapped_at` without `mapped_to`."""
+    return Watched(
+        entitlement_id, directory_id, elsewhere, mapped_to, mapped_at is not None and mapped_to is None
+    )
 
 
 @dataclass(frozen=True)
@@ -114,26 +128,24 @@ class Found:
     """What a read of the sign-ins found of the mappings `waiting`, and whom to tell of a wrong one."""
 
     mapped: list[OrgUser]
-    waiting: dict[str, Awaited]
+    waiting: dict[str, Watched]
     admins: tuple[str, ...]
     gone: tuple[str, ...] = ()
     """The entitlement ids of people asked for whom the organization no longer has."""
+    back: tuple[str, ...] = ()
+    """The entitlement ids of people found gone before whom the read shows in the organization again."""
 
 
 def look_for(
-    ctx: Context, organization: str, users: list[OrgUser], waiting: dict[str, Awaited], *, starter: str
+    ctx: Context, organization: str, users: list[OrgUser], waiting: dict[str, Watched], *, starter: str
 ) -> Found:
     """Of `users` (a read of the sign-ins) and the entitlements of the first people `waiting` it did not
     return, asked for one by one, who shows a directory identity now. Called with no transaction open: the
     admins told of a mapping to another account than planned are read here, only then (each of them, or
     whoever started the migration when Azure DevOps cannot list them)."""
     read = {user.id for user in users}
-    # the wrongly mapped wait for Support, in days: the daily full read sees a correction
-    unread = [
-        each
-        for each, person in waiting.items()
-        if each not in read and not (person.wrongly_mapped or person.gone)
-    ]
+    # a mapping seen already changes by Support, in days: the daily full read sees it
+    unread = [each for each, person in waiting.items() if each not in read and person.waits]
     asked = _this_turn(ctx, unread)
     looked_up = _looked_up(ctx, organization, asked)
     mapped = [
@@ -142,7 +154,11 @@ def look_for(
     elsewhere = any(waiting[user.id].mapped_elsewhere(user) for user in mapped)
     admins = (ctx.admins.who_can_act(organization) or (starter,)) if elsewhere else ()
     gone = () if looked_up is None else tuple(set(asked) - {user.id for user in looked_up})
-    return Found(mapped, waiting, admins, gone)
+    news = {user.id for user in mapped}
+    back = tuple(
+        user.id for user in users if user.id in waiting and waiting[user.id].gone and user.id not in news
+    )
+    return Found(mapped, waiting, admins, gone, back)
 
 
 def _this_turn(ctx: Context, unread: list[str]) -> list[str]:
@@ -213,15 +229,16 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
     their sign-in item's opening ticked, their message and (mapped to another account than planned) each
     admin's queued."""
     assert row.id is not None
-    _record_gone(session, row, found.gone, now)
+    _record_presence(session, row, found.gone, now, gone=True)
+    _record_presence(session, row, found.back, now, gone=False)
     if not found.mapped:
         return []
     by_id = {user.id: user for user in found.mapped}
     people = session.exec(
         select(AffectedUser).where(
             AffectedUser.migration_id == row.id,
+            AffectedUser.outcome == "map",
             col(AffectedUser.entitlement_id).in_(list(by_id)),
-            _not_settled(),
         )
     ).all()
     lists = items_of(session, [person.id for person in people if person.id is not None])
@@ -229,12 +246,20 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
     for person in people:
         assert person.id is not None
         user = by_id[person.entitlement_id]
-        elsewhere = found.waiting[person.entitlement_id].mapped_elsewhere(user)
-        if person.mapped_elsewhere and elsewhere and _same(person.mapped_to, user.principal_name):
-            continue  # recorded already, by this account's name (another process may have since the read)
+        before = _watched(
+            person.entitlement_id,
+            person.directory_id,
+            person.mapped_elsewhere,
+            person.mapped_to,
+            person.mapped_at,
+        )
+        if not before.news(user):
+            continue  # recorded already (another process may have since the read)
         if not user.origin_id:
             log.warning("the entitlement %s shows no object id: its mapping is taken as planned", user.id)
-        was = person.mapped_to if person.mapped_elsewhere else None
+        # the change's key: the row version it replaces, which no later change of this person has
+        change = f"{person.id}-change-{person.version}"
+        elsewhere, was = before.mapped_elsewhere(user), before.mapped_to
         person.mapped_at, person.mapped_to, person.mapped_elsewhere = now, user.principal_name, elsewhere
         planned = person.directory_account
         details: dict[str, object] = {
@@ -248,10 +273,15 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         session.add(audit(now, row, BOT, "identity_mapped", row.state, row.state, details))
         items = lists.get(person.id, [])
         sign_in = next((item for item in items if item.key == SIGN_IN_ITEM), None)
-        ticked = False  # their list told them to wait for the mapping, or that it went wrong
+        ticked = False  # their list told them to wait for the mapping, or what it showed before
         if sign_in is not None:
             body = mapping_seen(
-                sign_in.body, user.principal_name, planned=planned, elsewhere=elsewhere, was=was
+                sign_in.body,
+                user.principal_name,
+                planned=planned,
+                elsewhere=elsewhere,
+                was=was,
+                was_elsewhere=before.wrongly_mapped,
             )
             ticked, sign_in.body = body != sign_in.body, body
         told = {
@@ -265,14 +295,14 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
             "elsewhere": elsewhere,
         }
         # someone whose sign-in was seen knows it already (the thanks for signing in told them), unless
-        # they heard of a wrong mapping since
+        # they heard of another mapping since
         tell = ticked and sign_in is not None and (sign_in.verified_at is None or was is not None)
         if tell:
             still = [item for item in items if item.done_at is None and item.key not in OPTIONAL_ITEMS]
             reach = affected_reach(person)
             messages.append(
                 NewMessage(
-                    f"migration-{row.id}-identity-{_news_key(person.id, was, user, elsewhere)}",
+                    f"migration-{row.id}-identity-{change}",
                     reach.recipient,
                     MAPPED_MESSAGE,
                     # the person's own message, as their other messages are known by (`ADDRESSEE`)
@@ -287,8 +317,7 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
         if elsewhere:
             messages += [
                 NewMessage(
-                    f"migration-{row.id}-identity-mapped-elsewhere-{_account_key(person.id, was, user)}"
-                    f"-{admin.casefold()}",
+                    f"migration-{row.id}-identity-mapped-elsewhere-{change}-{admin.casefold()}",
                     admin,
                     ELSEWHERE_MESSAGE,
                     told,
@@ -304,32 +333,24 @@ def _same(account: str | None, other: str) -> bool:
     return (account or "").casefold() == other.casefold()
 
 
-def _account_key(person_id: int, was: str | None, user: OrgUser) -> str:
-    """The outbox key's part for a wrong mapping: the first one by the person, a later one by its account
-    too (one message per account whichever process records it)."""
-    return f"{person_id}" if was is None else f"{person_id}-{user.principal_name.casefold()}"
-
-
-def _news_key(person_id: int, was: str | None, user: OrgUser, elsewhere: bool) -> str:
-    """The outbox key's part for the person's own message: mapped, corrected, or mapped wrongly again."""
-    if was is None:
-        return f"mapped-{person_id}"
-    return f"remapped-{_account_key(person_id, was, user)}" if elsewhere else f"remapped-{person_id}"
-
-
-def _record_gone(session: Session, row: Migration, entitlement_ids: tuple[str, ...], now: datetime) -> None:
+def _record_presence(
+    session: Session, row: Migration, entitlement_ids: tuple[str, ...], now: datetime, *, gone: bool
+) -> None:
     """Record those people, not seen mapped, as gone from the organization (`mapped_at` without
-    `mapped_to`), audited once: the short reads stop asking for them."""
+    `mapped_to`: the short reads stop asking for them), or, found gone before, as in it again (added back:
+    asked for again, and no longer named removed); each change audited once."""
     if not entitlement_ids:
         return
     people = session.exec(
         select(AffectedUser).where(
             AffectedUser.migration_id == row.id,
             col(AffectedUser.entitlement_id).in_(list(entitlement_ids)),
-            col(AffectedUser.mapped_at).is_(None),
+            col(AffectedUser.mapped_to).is_(None),
+            col(AffectedUser.mapped_at).is_(None) if gone else col(AffectedUser.mapped_at).is_not(None),
         )
     ).all()
     for person in people:
-        person.mapped_at = now
+        person.mapped_at = now if gone else None
         details: dict[str, object] = {"user": person.principal_name}
-        session.add(audit(now, row, BOT, "mapped_user_gone", row.state, row.state, details))
+        action = "mapped_user_gone" if gone else "mapped_user_back"
+        session.add(audit(now, row, BOT, action, row.state, row.state, details))

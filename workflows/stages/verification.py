@@ -229,7 +229,7 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         if full:  # claimed too: other looks would make the whole read again while this one reads
             watch.swept_at = now - every + _FULL_READ_CLAIMED_FOR
         organization, starter = row.organization, row.started_by_email
-        waiting = mapped_identities.awaited(session, migration_id)
+        waiting = mapped_identities.watched(session, migration_id)
         if not committed(session):
             return None  # another process claimed this check
     try:
