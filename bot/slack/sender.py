@@ -7,6 +7,8 @@ never posted twice. DMs are searched with `im:history`, channels with `channels:
 post that may have got through is then recorded as sent, unconfirmed, rather than posted again.
 Notices that update a thread (an approval prompt and its decision) post or update the copy in their
 conversation and update every earlier copy; updating is idempotent, so a retry repeats it safely.
+A message's files go in one share after its post, their ids kept first (`bot.slack.files`): a retry that
+finds the post shares them again only if the history shows no share of those ids.
 Its client must not retry on its own: a blind retry of `chat.postMessage` is exactly a duplicate.
 A DM finding the directory of people overdue (`People.overdue`) is put back before anything is asked of
 Slack (`DeliveryFailed.later`): the worker asks `not_ready` before the DM's turn of the pace, so a DM held
@@ -35,6 +37,7 @@ from bot.slack._errors import (
     retry_after_seconds,
 )
 from bot.slack.blocks import attachments_of, message_payload
+from bot.slack.files import FileShares
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
 from storage.outbox import NOT_IN_CHAT
@@ -74,6 +77,9 @@ _PERSON_UNREACHABLE = {
 }
 """Why Slack refuses a direct message (`conversations.open`, `chat.postMessage`): the person is not
 reachable in chat (`NOT_IN_CHAT`) and admins see the reason."""
+_GONE_AFTER_POST = frozenset({"channel_not_found", "is_archived", "not_in_channel", "message_not_found"})
+"""A step after the post refused because its conversation or copy is gone: the post reached them, so the
+message is not failed (nor its recipient marked unreachable) for it, and the log says what did not follow."""
 _CHANNEL_GONE = {
     "channel_not_found": "the channel is gone, or private without the bot in it",
     "is_archived": "the channel is archived",
@@ -86,6 +92,7 @@ class SlackSender:
         self._client = client
         self._people = people
         self._state = state
+        self._files = FileShares(client, state)
         self._held_because: str | None = None
         """Why the operator was told DMs are held (the directory cannot be read), until they go again."""
 
@@ -169,13 +176,17 @@ class SlackSender:
             channel = await self._people.dm_channel(channel) if channel.startswith("U") else channel
         copies = await self._state.copies(envelope.updates) if self._state and envelope.updates else []
         here = next((copy for copy in copies if copy.channel == channel), None)
-        if here is None and envelope.check_first:
+        history: list[dict[str, Any]] | None = None
+        if envelope.check_first:
+            # looked for even where a copy is known: only this message's own post shares its files
             try:
-                earlier = await self._find(channel, envelope.key)
+                earlier, history = await self._find(channel, envelope.key)
             except SlackApiError as error:
                 if str(error.response.get("error")) not in _UNSEARCHABLE:
                     raise
-                return _unconfirmed(envelope, channel, "its history cannot be read to check")
+                if here is None:
+                    return _unconfirmed(envelope, channel, "its history cannot be read to check")
+                earlier = None
             if earlier is not None:
                 logger.info("outbox message %s was already posted; not posting it again", envelope.key)
                 here = MessageCopy(channel, earlier)
@@ -191,35 +202,54 @@ class SlackSender:
             here = MessageCopy(str(response["channel"]), str(response["ts"]))
             posted.append(here)
             await self._remember(envelope, here)
-        if posted:  # a post found again shares its files too: a failure after posting may have kept them
-            for attachment in attachments_of(message):
-                await self._client.files_upload_v2(
-                    channel=here.channel,
-                    content=attachment.content,
-                    filename=attachment.filename,
-                    title=attachment.title,
-                )
+            history = None  # a new post: no earlier attempt shared its files
+        attachments = attachments_of(message)
+        if posted and attachments:
+            try:
+                await self._files.share(envelope.key, here, attachments, history)
+            except SlackApiError as error:
+                if error_code(error) not in _GONE_AFTER_POST:
+                    raise
+                _not_finished(envelope, here, "its files", error)
         for copy in copies:  # every earlier copy, the one here included, now reads the same
-            await self._client.chat_update(channel=copy.channel, ts=copy.ts, **message_payload(message))
+            try:
+                await self._client.chat_update(channel=copy.channel, ts=copy.ts, **message_payload(message))
+            except SlackApiError as error:
+                if copy == here or error_code(error) not in _GONE_AFTER_POST:
+                    raise
+                # another conversation's copy gone (its channel archived, say) leaves this one delivered
+                _not_finished(envelope, copy, "that copy", error)
         return Receipt(f"{here.channel}/{here.ts}", time_zone)
 
     async def _remember(self, envelope: Envelope, copy: MessageCopy) -> None:
         if self._state is not None and envelope.updates:
             await self._state.add_copy(envelope.updates, copy)
 
-    async def _find(self, channel: str, key: str) -> str | None:
-        """The ts of a message in `channel` stamped with `key`, if there is one."""
+    async def _find(self, channel: str, key: str) -> tuple[str | None, list[dict[str, Any]]]:
+        """The ts of a message in `channel` stamped with `key`, if there is one, and the newest messages
+        read to find it (where the files shared after it show)."""
         response = await self._client.conversations_history(
             channel=channel, limit=HISTORY_PAGE, include_all_metadata=True
         )
-        for message in response.get("messages") or []:
+        messages: list[dict[str, Any]] = list(response.get("messages") or [])
+        for message in messages:
             metadata: dict[str, Any] = message.get("metadata") or {}
             if (
                 metadata.get("event_type") == EVENT_TYPE
                 and (metadata.get("event_payload") or {}).get("key") == key
             ):
-                return str(message["ts"])
-        return None
+                return str(message["ts"]), messages
+        return None, messages
+
+
+def _not_finished(envelope: Envelope, copy: MessageCopy, what: str, error: SlackApiError) -> None:
+    logger.warning(
+        "outbox message %s is in %s, but %s could not follow (%s): recorded as sent",
+        envelope.key,
+        copy.channel,
+        what,
+        error_code(error),
+    )
 
 
 def _unconfirmed(envelope: Envelope, channel: str, why: str) -> Receipt:

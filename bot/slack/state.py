@@ -1,4 +1,5 @@
-"""What the Slack app must remember between requests: copies of shared messages, and requests already seen.
+"""What the Slack app must remember between requests: copies of shared messages, the files uploaded for a
+message, and requests already seen.
 
 `DatabaseSlackState` holds it in production, shared by every process on the database: claiming a
 request is an INSERT, so of two processes handed the same retry exactly one acts.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -22,6 +23,10 @@ from storage import Database, SlackMessageCopy, SlackProcessedRequest
 
 REQUEST_MEMORY_SECONDS = 3600.0
 """Slack retries a delivery within minutes; an hour of memory covers every retry and replay window."""
+FILES_OF = "files-of:"
+"""The files uploaded for an outbox message are kept beside the copies (`slack_message_copies`), under this
+prefix and the message's key, one row per conversation, their ids in `ts`: no table of their own for a
+few rows a message with files leaves."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,21 @@ class SlackState(Protocol):
 
     async def add_copy(self, key: str, copy: MessageCopy) -> None: ...
 
+    async def uploaded(self, key: str, channel: str) -> frozenset[str]:
+        """The ids of every file uploaded to share with the message `key` in `channel` (`add_uploaded`)."""
+        ...
+
+    async def add_uploaded(self, key: str, channel: str, file_ids: Sequence[str]) -> None:
+        """Kept before the files are shared: whether the share got through is then looked up in Slack."""
+        ...
+
 
 class InMemorySlackState:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._seen: dict[str, float] = {}
         self._copies: dict[str, list[MessageCopy]] = {}
+        self._uploaded: dict[tuple[str, str], frozenset[str]] = {}
 
     async def claim_request(self, request_id: str) -> bool:
         now = self._clock()
@@ -63,6 +77,12 @@ class InMemorySlackState:
         known = self._copies.setdefault(key, [])
         if copy not in known:
             known.append(copy)
+
+    async def uploaded(self, key: str, channel: str) -> frozenset[str]:
+        return self._uploaded.get((key, channel), frozenset())
+
+    async def add_uploaded(self, key: str, channel: str, file_ids: Sequence[str]) -> None:
+        self._uploaded[(key, channel)] = self._uploaded.get((key, channel), frozenset()) | set(file_ids)
 
     def _forget_before(self, cutoff: float) -> None:
         # dicts keep insertion order, so the oldest entries come first
@@ -85,6 +105,12 @@ class DatabaseSlackState:
 
     async def add_copy(self, key: str, copy: MessageCopy) -> None:
         await asyncio.to_thread(self._add_copy, key, copy)
+
+    async def uploaded(self, key: str, channel: str) -> frozenset[str]:
+        return await asyncio.to_thread(self._uploaded, key, channel)
+
+    async def add_uploaded(self, key: str, channel: str, file_ids: Sequence[str]) -> None:
+        await asyncio.to_thread(self._add_uploaded, key, channel, file_ids)
 
     def _claim(self, request_id: str) -> bool:
         now = self._clock()
@@ -117,3 +143,18 @@ class DatabaseSlackState:
                 session.commit()
             except IntegrityError:
                 session.rollback()  # that channel's copy is known already
+
+    def _uploaded(self, key: str, channel: str) -> frozenset[str]:
+        with self._database.session() as session:
+            row = session.get(SlackMessageCopy, (FILES_OF + key, channel))
+            return frozenset(row.ts.split()) if row is not None else frozenset()
+
+    def _add_uploaded(self, key: str, channel: str, file_ids: Sequence[str]) -> None:
+        # one claim sends a message at a time, so nobody else writes this row meanwhile
+        with self._database.session() as session:
+            row = session.get(SlackMessageCopy, (FILES_OF + key, channel))
+            if row is None:
+                row = SlackMessageCopy(key=FILES_OF + key, channel=channel, ts="", created_at=self._clock())
+            row.ts = " ".join(sorted(set(row.ts.split()) | set(file_ids)))
+            session.add(row)
+            session.commit()

@@ -16,6 +16,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.slack.app import build_web_client
 from bot.slack.people import People
 from bot.slack.sender import DIRECTORY_OUTDATED, SlackSender
+from bot.slack.state import SlackState
 from storage import Database
 from storage.outbox import NewMessage, enqueue_all
 from tests.fakes.slack_api import FakeSlack
@@ -56,21 +57,28 @@ def time() -> FakeTime:
     return FakeTime()
 
 
-def slack_sender(fake: FakeSlack) -> SlackSender:
+def slack_sender(fake: FakeSlack, state: SlackState | None = None) -> SlackSender:
     """What `serve` builds: the member list's reads may retry; posts and look-ups never do on their own."""
     posting = build_web_client(TOKEN, base_url=f"{fake.url}/api/", retries=False)
-    return SlackSender(posting, People(build_web_client(TOKEN, base_url=f"{fake.url}/api/"), lookups=posting))
+    people = People(build_web_client(TOKEN, base_url=f"{fake.url}/api/"), lookups=posting)
+    return SlackSender(posting, people, state)
 
 
 def worker(
-    database: Database, fake: FakeSlack, time: FakeTime, rate: float = 2.0, **options: object
+    database: Database,
+    fake: FakeSlack,
+    time: FakeTime,
+    rate: float = 2.0,
+    *,
+    state: SlackState | None = None,
+    **options: object,
 ) -> OutboxWorker:
     settings = DeliverySettings(
         max_rate_per_second=rate,
         initial_rate_per_second=rate,
         **options,  # type: ignore[arg-type]
     )
-    return OutboxWorker(database, slack_sender(fake), clock=time, sleep=time.sleep, settings=settings)
+    return OutboxWorker(database, slack_sender(fake, state), clock=time, sleep=time.sleep, settings=settings)
 
 
 def people(fake: FakeSlack, count: int, *, start: int = 0) -> list[str]:

@@ -72,7 +72,11 @@ class FakeSlack:
     """file id -> the bytes POSTed to its upload URL."""
     shared: list[tuple[str, str, bytes]] = field(default_factory=list)
     """(channel_id, title, content) of every file `files.completeUploadExternal` shared."""
-    _declared: dict[str, int] = field(default_factory=dict)
+    file_shares: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(channel, ts) -> the message a share put in the conversation, as its history shows it: the bot's,
+    with Slack's `file_share` subtype and each file's `id`, `name` and `title`."""
+    _declared: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """file id -> (filename, length) given to `files.getUploadURLExternal`."""
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """(channel, ts) -> the message as it now reads (after any chat.update)."""
     time_zones: dict[str, str] = field(default_factory=dict)
@@ -345,22 +349,31 @@ class FakeSlack:
                 if not params.get("filename") or not length.isdigit():
                     return {"ok": False, "error": "invalid_arguments"}
                 file_id = f"F{next(self._ts)}"
-                self._declared[file_id] = int(length)
+                self._declared[file_id] = (str(params["filename"]), int(length))
                 return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
             case "files.completeUploadExternal":
                 # `files`: a JSON array of {"id", "title"?}; each must have been uploaded, as declared
                 files = json.loads(params.get("files", "[]"))
                 for item in files:
                     content = self.uploads.get(item["id"])
-                    if content is None or len(content) != self._declared.get(item["id"]):
+                    declared = self._declared.get(item["id"])
+                    if content is None or declared is None or len(content) != declared[1]:
                         return {"ok": False, "error": "invalid_arguments"}  # the code is our guess
+                channel = str(params.get("channel_id") or "")
+                described = [
+                    {"id": item["id"], "name": self._declared[item["id"]][0], "title": item.get("title")}
+                    for item in files
+                ]
                 for item in files:
-                    title = str(item.get("title") or "")
-                    self.shared.append((str(params.get("channel_id") or ""), title, self.uploads[item["id"]]))
-                return {
-                    "ok": True,
-                    "files": [{"id": item["id"], "title": item.get("title")} for item in files],
-                }
+                    self.shared.append((channel, str(item.get("title") or ""), self.uploads[item["id"]]))
+                if channel:
+                    self.file_shares[(channel, f"{next(self._ts)}.000100")] = {
+                        "subtype": "file_share",
+                        "user": BOT_USER_ID,
+                        "upload": True,
+                        "files": described,
+                    }
+                return {"ok": True, "files": described}
         return {"ok": True}
 
     def _open_connection(self, token: str | None, failure: Failure | None) -> dict[str, Any]:
@@ -403,6 +416,11 @@ class FakeSlack:
             {"ts": ts, "text": message.get("text", "")}
             | ({"metadata": message["metadata"]} if with_metadata and "metadata" in message else {})
             for (where, ts), message in self.messages.items()
+            if where == channel
+        ]
+        found += [
+            {"ts": ts, "text": ""} | share
+            for (where, ts), share in self.file_shares.items()
             if where == channel
         ]
         found.sort(key=lambda message: float(message["ts"]), reverse=True)

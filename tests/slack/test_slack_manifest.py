@@ -24,6 +24,8 @@ METHOD_SCOPES = {
     "conversations_history": "im:history",  # and the two below: DMs and channels are searched
     "users_lookupByEmail": "users:read.email",
     "files_upload_v2": "files:write",
+    "files_getUploadURLExternal": "files:write",  # and the one below: files_upload_v2's steps, taken apart
+    "files_completeUploadExternal": "files:write",
     "views_publish": None,
 }
 """From Slack's method reference; a Web API method the code calls that is missing here fails the test."""
