@@ -42,10 +42,10 @@ from workflows.schedules import (
     commit_quietly,
 )
 from workflows.service import MigrationService
-from workflows.stages import verification
+from workflows.stages import interrupted_invitations, verification
 from workflows.stages.list_messages import TODO_LIST_MESSAGE, by_person, messages_to
 from workflows.stages.relisting import REMINDER_MESSAGE
-from workflows.todo import required
+from workflows.todo import INVITATION_IN_DOUBT, required
 from workflows.working_hours import last_working_day, month_end, next_working_moment, zone
 
 DIGEST_MESSAGE, BILLING_MESSAGE = "straggler_digest", "billing_reminder"
@@ -344,6 +344,9 @@ class Reminders:
         wait = waiting.awaited(items, user.entitlement_id, self._decisions(row))
         if wait is not None:  # `_tell_waiting` adds who can end the wait
             payload |= {"waiting_on": waiting.admins_step(wait), "waiting_item": wait.key, "items": []}
+            if wait.key == INVITATION_IN_DOUBT:  # their one reminder to look says what is known of it
+                assert row.id is not None
+                payload["mailed"] = interrupted_invitations.mailed_to(session, row.id, user.entitlement_id)
         elif waiting.awaits_mapping(
             user.outcome, items, user.entitlement_id, self._still_personal(session, row)
         ):

@@ -1,5 +1,5 @@
 """Reminders in words: of the open items of a to-do list (and when a snooze puts the next one), of a list
-that waits on the admins (once, to look for an invitation that may have gone out), and of billing that has
+that waits on the admins (once, to look for an invitation Microsoft never confirmed), and of billing that has
 yet to move."""
 
 from __future__ import annotations
@@ -60,14 +60,21 @@ MAPPING_AWAITED = (
 
 
 def waiting_reminder(
-    *, organization: str, name: str, sender: str, waiting_item: str, admins: Sequence[str] = ()
+    *,
+    organization: str,
+    name: str,
+    sender: str,
+    waiting_item: str,
+    admins: Sequence[str] = (),
+    mailed: bool = False,
 ) -> Message:
     """Instead of a reminder of tasks they cannot do yet: whom they wait on (`admins`, everyone who can act;
-    without them, `sender`, who runs the migration), and what happens next."""
+    without them, `sender`, who runs the migration), and what happens next. `mailed`: the invitation they
+    wait on is known to have gone out (`workflows.stages.interrupted_invitations.mailed`)."""
     who = lists.names(admins) if admins else sender
     waits_for = f"the migration admins ({who})" if who else "the migration admins"
     if waiting_item == INVITATION_IN_DOUBT:
-        return _look_for_invitation(organization, name, waits_for)
+        return _look_for_invitation(organization, name, waits_for, mailed)
     heading = f"Your {organization} list waits on the migration admins"
     why = WAITING_FOR.get(waiting_item, "to act on your account")
     blocks: list[Block] = [
@@ -81,20 +88,30 @@ def waiting_reminder(
     return Message(heading, tuple(blocks))
 
 
-def _look_for_invitation(organization: str, name: str, waits_for: str) -> Message:
+def _look_for_invitation(organization: str, name: str, waits_for: str, mailed: bool) -> Message:
     """The one reminder of someone whose invitation Microsoft never confirmed: the one thing theirs to do
-    is to look for it, in junk or spam too; the rest waits for the admins' `invite`, which tells them."""
+    is to look for it, in junk or spam too; the rest waits for the admins' `invite`, which tells them.
+    `mailed`: it did go out, and that `invite` fetches their own link to accept it."""
     heading = f"Reminder: look for your invitation to {organization}"
+    if mailed:
+        known = f"Hi {name}, Microsoft sent your invitation email."
+        then = (
+            f"Meanwhile {waits_for} fetch your own link to accept it at their next `invite`, with no second"
+            " email, and I tell you here"
+        )
+    else:
+        known = (
+            f"Hi {name}, your invitation may have gone out, and {waits_for} are finding out whether it did."
+        )
+        then = "If none went out, the admins send it, and I tell you here"
     return Message(
         heading,
         (
             Heading(heading),
             Text(
-                f"Hi {name}, your invitation may have gone out, and {waits_for} are finding out whether it"
-                f" did. Have you looked for mail from {FROM}, subject {SUBJECT}, in junk or spam too? If it"
-                " is there, select *Accept invitation* and sign in with that address. If none went out, the"
-                " admins send it, and I tell you here; this is the only reminder until then. Say `todo` to"
-                " see your list."
+                f"{known} Have you looked for mail from {FROM}, subject {SUBJECT}, in junk or spam too? If it"
+                f" is there, select *Accept invitation* and sign in with that address. {then}; this is the"
+                " only reminder until then. Say `todo` to see your list."
             ),
         ),
     )

@@ -79,12 +79,21 @@ def todo_list_dm(
     waiting_item: str = "",
     admins: Sequence[str] = (),
     awaits_mapping: bool = False,
+    mailed: bool = False,
 ) -> Message:
     """`waiting_item`: the item that says they wait on the migration `admins` (who can act), if one does;
-    `awaits_mapping`: someone the admins map by hand, whose sign-in waits for it (`workflows.waiting`)."""
+    `awaits_mapping`: someone the admins map by hand, whose sign-in waits for it (`workflows.waiting`);
+    `mailed`: the invitation their first item says to look for is known to have gone out."""
     target = tenant or "your company's directory"
     intro = f"Hi {name}, {organization} on Azure DevOps now uses {target} accounts."
-    if waiting_item == INVITATION_IN_DOUBT:  # their part is to look for it: reminded once, not chased
+    if waiting_item == INVITATION_IN_DOUBT and mailed:
+        intro += (
+            " Before you can sign in, accept the invitation Microsoft sent you: the first item says what to"
+            " look for. The items after it can only be done once you have. Meanwhile"
+            f" {the_admins(admins)} fetch your own link to accept it, with no second email, and I tell you"
+            " when they have; I remind you once to look for it."
+        )
+    elif waiting_item == INVITATION_IN_DOUBT:  # their part is to look for it: reminded once, not chased
         intro += (
             f" Before you can sign in, {the_admins(admins)} need {WAITING_FOR[waiting_item]}: the first item"
             " says what to look for meanwhile. The items after it can only be done once you have accepted"

@@ -60,6 +60,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 waiting_item=str(payload.get("waiting_item") or ""),
                 admins=[str(admin) for admin in payload.get("admins", [])],
                 awaits_mapping=bool(payload.get("awaits_mapping")),  # absent before it was said
+                mailed=bool(payload.get("mailed")),  # absent before it was said
             )
         case list_messages.INVITED_MESSAGE:
             rendered = todo_views.invited_after_connecting_dm(
@@ -126,6 +127,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 sender=str(payload.get("sender") or ""),
                 waiting_item=str(payload["waiting_item"]),
                 admins=[str(admin) for admin in payload.get("admins", [])],  # absent before it was told
+                mailed=bool(payload.get("mailed")),  # absent before it was said
             )
         case relisting.REMINDER_MESSAGE:
             rendered = reminder_views.todo_reminder(

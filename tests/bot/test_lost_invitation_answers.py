@@ -618,3 +618,63 @@ def test_a_step_that_died_inviting_is_told_with_resume_rather_than_waited_for(
     chat.click(DANA, [told], "Resume")  # the step runs again, and finds her guest
     assert _claim(chat, ERIN).status == "sent"
     assert _emails(chat) == {ERIN: 1, FRANK: 1}
+
+
+def _link_not_fetched(chat: Chat, moment: Moment) -> None:
+    """Once the wait is over Dana's `invite` finds Erin's guest still to accept, so Microsoft's email went
+    out, and only the call for her link fails."""
+    moment.now += timedelta(minutes=10)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])  # the link-only call
+    _summary(chat)
+
+
+def test_the_one_reminder_of_someone_whose_invitation_went_out_says_it_did(
+    chat: Chat, moment: Moment
+) -> None:
+    """Her list went out while the answer was lost; the `invite` after the wait shows the email went out.
+    Her one reminder to look for it says so, not that it may have gone out."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    _lists_out(chat)
+    _link_not_fetched(chat, moment)
+    assert _to_erin(chat.runtime.conversation.watch()) == []
+
+    moment.now += timedelta(days=2)  # Wednesday: her reminder is due
+    (reminded,) = _to_erin(chat.runtime.conversation.watch())
+    assert _flat(reminded) == (
+        f"REMINDER: LOOK FOR YOUR INVITATION TO {ORG.upper()} Hi Erin, Microsoft sent your invitation email."
+        ' Have you looked for mail from "Microsoft Invitations on behalf of" the company, subject'
+        ' "... invited you to collaborate with ...", in junk or spam too? If it is there, select Accept'
+        f" invitation and sign in with that address. Meanwhile the migration admins ({DANA}, {LEE}) fetch"
+        " your own link to accept it at their next `invite`, with no second email, and I tell you here; this"
+        " is the only reminder until then. Say `todo` to see your list."
+    )
+
+
+def test_a_list_not_sent_yet_opens_with_the_invitation_that_went_out(chat: Chat, moment: Moment) -> None:
+    """Dana's `notify` queued Erin's list while the answer was lost; before it went out, the `invite` after
+    the wait showed her email went out. The list she gets opens with that, not with the admins finding out
+    whether it did."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    _summary(chat)
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.runtime.service.notify(ORG, chat.person(DANA))  # queued: the outbox has not sent it yet
+    moment.now += timedelta(minutes=10)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])  # the link-only call
+    invited = chat.say(DANA, f"invite {ORG}", in_dm=True)
+
+    (erin_list,) = _to_erin(invited + chat.runtime.conversation.watch())
+    assert _flat(erin_list).startswith(
+        f"YOUR TO-DO LIST: {ORG.upper()} NOW SIGNS IN WITH FABRIKAM Hi Erin, {ORG} on Azure DevOps now uses"
+        " Fabrikam accounts. Before you can sign in, accept the invitation Microsoft sent you: the first item"
+        " says what to look for. The items after it can only be done once you have. Meanwhile the migration"
+        f" admins ({DANA}, {LEE}) fetch your own link to accept it, with no second email, and I tell you when"
+        " they have; I remind you once to look for it. • "
+    ), _flat(erin_list)
+    assert _first_item(_flat(erin_list)).startswith(
+        f"Look for your invitation email {ORG} now signs in with Fabrikam accounts. Microsoft sent your"
+        f" invitation to join Fabrikam as a guest to {ERIN}."
+    )
+

@@ -125,6 +125,11 @@ def mailed_unlinked(session: Session, migration_id: int) -> set[str]:
     return {claim.entitlement_id for claim in lost_answers(session, migration_id) if mailed(claim)}
 
 
+def mailed_to(session: Session, migration_id: int, entitlement_id: str) -> bool:
+    """Whether this person is among `mailed_unlinked`: their item says the email went out."""
+    return any(map(mailed, lost_answers(session, migration_id, entitlement_id)))
+
+
 def refused(session: Session, migration_id: int) -> dict[str, Invitation]:
     """The migration's people whose invitation Microsoft answered with a refusal, by entitlement id: a 403
     (`denied`) or another answer (`failed`, not `asked_unanswered`). None went out."""

@@ -133,7 +133,7 @@ def mark_in_doubt(session: Session, row: Migration, tenant: Tenant) -> None:
             rewrite_item(item, now_needed)
             their_list = unreached.get(item.affected_user_id)
             if their_list is not None:
-                _rewrite_unsent(their_list, person, lists[item.affected_user_id])
+                _rewrite_unsent(their_list, person, lists[item.affected_user_id], mailed=was_mailed)
 
 
 def back_to_asking(session: Session, row: Migration, tenant: Tenant, now: datetime) -> None:
@@ -186,21 +186,28 @@ def _holding(
     return held, lists, unreached_among(lists_told(session, [person for _, person in held]))
 
 
-def _rewrite_unsent(message: OutboundMessage, person: AffectedUser, items: Sequence[TodoItem]) -> None:
+def _rewrite_unsent(
+    message: OutboundMessage, person: AffectedUser, items: Sequence[TodoItem], *, mailed: bool = False
+) -> None:
     """A whole list that has not reached them, with their `items` as they stand (`rewrite_list`) and the
-    wait they stand for."""
+    wait they stand for (`mailed`: as `_wait_as_listed`)."""
     rewrite_list(message, person, items, None)
-    _wait_as_listed(message, person, items)
+    _wait_as_listed(message, person, items, mailed=mailed)
 
 
-def _wait_as_listed(message: OutboundMessage, person: AffectedUser, items: Sequence[TodoItem]) -> None:
+def _wait_as_listed(
+    message: OutboundMessage, person: AffectedUser, items: Sequence[TodoItem], *, mailed: bool = False
+) -> None:
     """Make a whole list not sent yet open with the wait for the admins its `items` now stand for
     (`workflows.waiting`), or with none: it said the one its old items stood for. Who can end it
-    (`admins`) stays as the list named them."""
+    (`admins`) stays as the list named them. `mailed`: the invitation their items say to look for is known
+    to have gone out (`interrupted_invitations.mailed`), which the opening says too."""
     wait = waiting.awaited(items, person.entitlement_id, frozenset())  # they wait for no decision
-    payload = {key: value for key, value in message.payload.items() if key != "waiting_item"}
+    payload = {key: value for key, value in message.payload.items() if key not in ("waiting_item", "mailed")}
     if wait is not None:
         payload["waiting_item"] = wait.key
+        if mailed:
+            payload["mailed"] = True
     elif not payload.get("awaits_mapping"):
         payload.pop("admins", None)
     message.payload = payload
