@@ -153,15 +153,16 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
 
 
 def _invitation_faults(items: list[Any]) -> list[str]:
-    """`invitation_faults` items: a status of 500, 502 or 504, then " after" when the invitation is made; or a
-    refusal, 400 or 403."""
-    faults = [str(item) for item in items]
+    """`invitation_faults` items: a status of 500, 502 or 504, then " after" when the invitation is made; a
+    refusal, 400 or 403; or "ok", answered as usual (stored as no fault), so that a later item strikes a later
+    invitation."""
+    faults = ["" if str(item) == "ok" else str(item) for item in items]
     for fault in faults:
         status, _, when = fault.partition(" ")
         lost = status in ("500", "502", "504") and when in ("", "after")
-        if not lost and fault not in ("400", "403"):
+        if not lost and fault not in ("", "400", "403"):
             raise ValueError(
-                f"invitation_faults items are '504' or '504 after' (or 500, 502), '400' or '403',"
+                f"invitation_faults items are '504' or '504 after' (or 500, 502), '400', '403' or 'ok',"
                 f" not {fault!r}"
             )
     return faults

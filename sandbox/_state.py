@@ -81,7 +81,7 @@ class Faults:
     the same, as a gateway does when the invitation service behind it is slow to answer: Graph's 504 says
     only that the gateway got no timely answer (https://learn.microsoft.com/graph/errors). `"403"` refuses
     it as the directory's invitation policy does (a setting changed after the bot read it), `"400"` as a
-    bad request: answers, with nothing done."""
+    bad request: answers, with nothing done. `""` (`"ok"` when set over HTTP) answers as usual."""
 
     def listed(self, user_id: str, now: float) -> bool:
         """Whether Graph's searches show this directory user at `now`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from bot.conversation.messages import DirectMessage, Outgoing, Text
@@ -82,3 +84,41 @@ def test_invite_missing_users_is_offered_only_while_someone_needs_an_invitation(
     connected = chat.runtime.conversation.watch() + chat.say(DANA, "status")
     assert chat.state() == "connected" and "Send users their to-do lists" in _labels(connected)
     assert "Invite missing users" not in _labels(connected)
+
+
+def test_someone_invited_before_a_403_after_connecting_is_told_at_once(chat: Chat) -> None:
+    """Dana's `invite` after the lists went out invites Erin, then the directory refuses Frank (the guest
+    inviter role is gone): Erin's list says to accept her invitation now, not at the next `invite`."""
+    started(chat)
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")  # nobody invited first
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, "notify")
+    sandbox = chat.runtime.sandbox
+    assert sandbox is not None
+    sandbox.set_faults(invitation_faults=["ok", "403"])
+
+    refused = chat.say(DANA, "invite")
+    told = [m for m in refused + chat.runtime.conversation.watch() if m.to == DirectMessage(ERIN)]
+    assert [m.message.summary for m in told] == [f"You are invited to Fabrikam: {ORG} is open to you again"]
+    assert _raw(told).startswith(
+        "Hi Erin, the migration admins invited you as a guest of Fabrikam, so you can sign in to"
+        f" {ORG} again."
+    )
+    erin = chat.runtime.service.todo_list(ERIN)
+    assert erin[0].key == "accept-invitation"
+
+    said = re.sub(
+        r"after \d{4}-\d\d-\d\d \d\d:\d\d UTC", "after HH:MM UTC", _raw(refused[:1]).splitlines()[0]
+    )
+    assert said == (
+        "Microsoft Entra ID refused to let dana@fabrikam.com invite guests (403 Forbidden). In the Microsoft"
+        " Entra admin center open External Identities > External collaboration settings and let members"
+        " invite guests (or give the inviter the Guest Inviter role). Changes take 15-60 minutes to apply;"
+        " then run `invite` again. Re-check after HH:MM UTC. Before the refusal, I changed 1 to-do list to"
+        " say what each now needs, and told them."
+    )
+
+    sandbox.set_faults()
+    chat.say(DANA, "invite")  # Frank's turn: Erin is not told twice
+    assert [m for m in chat.runtime.conversation.watch() if m.to == DirectMessage(ERIN)] == []

@@ -114,13 +114,15 @@ def send_invitations(
     if denied:
         recheck_at = row.invite_recheck_at = now + unit.ctx.settings.invite_settings_delay
         row.blocked_reason, row.blocked_fix = _refusal(actor, missing, refused)
-        if connected:  # whoever this refusal shows no invitation went to stops looking for one
-            late_invitees.back_to_asking(unit.session, row, _tenant(row), now)
+        # whoever was invited before the refusal hears it now, and whoever it shows no invitation went to
+        # stops looking for one
+        switched = _switch_lists(unit, outcomes) if connected else 0
         unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat()})
         commit(unit)
         message = f"{row.blocked_reason} {row.blocked_fix}"
         if missing is None:
             message += f" Re-check after {hhmm(recheck_at)} UTC."
+        message += _lists_changed(switched, before="Before the refusal, ")
     else:
         row.invite_recheck_at = None
         switched = _switch_lists(unit, outcomes) if connected else 0
@@ -228,12 +230,7 @@ def _tenant(row: Migration) -> Tenant:
 def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, state: str) -> str:
     """What the invited still need after connecting: accept, sign in, and (for their history) a mapping;
     and whose lists changed (the invited, and those found already in the directory)."""
-    told = (
-        f" I changed {switched} to-do {'list' if switched == 1 else 'lists'} to say what each now needs,"
-        " and told them."
-        if switched
-        else ""
-    )
+    told = _lists_changed(switched)
     emailed = sum(o.status in ("sent", "re-invited") and o.detail != RECOVERED for o in outcomes)
     recovered = sum(o.status == "sent" and o.detail == RECOVERED for o in outcomes)
     if not emailed and not recovered:
@@ -245,6 +242,14 @@ def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int,
         " are back in." + told + " Their old work history stays with their Microsoft account: to keep it,"
         f" {map_by_hand('them', 'the guest account')}."
     )
+
+
+def _lists_changed(switched: int, *, before: str = "") -> str:
+    """Whose lists `invite` changed after connecting (`late_invitees.switch_lists`), if anyone's."""
+    if not switched:
+        return ""
+    lists = "list" if switched == 1 else "lists"
+    return f" {before}I changed {switched} to-do {lists} to say what each now needs, and told them."
 
 
 def _who_has_the_email(emailed: int, recovered: int) -> str:
