@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -103,7 +104,7 @@ def straggler_digest(
     counted, whose heading says the count alone)."""
     verb = "has" if len(stragglers) == 1 else "have"
     heading = f"{lists.of_people(len(stragglers), users)} in {organization} still {verb} open to-do items"
-    heading += _the_others(users - len(stragglers), finished)
+    heading += _the_others(users - len(stragglers), finished, waiting)
     rows = [
         (email, lists.short(name), f"{total - left} of {total} done")
         for email, name, left, total in stragglers
@@ -149,17 +150,36 @@ def straggler_digest(
     return Message(heading, tuple(blocks))
 
 
-def _the_others(others: int, finished: int | None) -> str:
+def _the_others(others: int, finished: int | None, waiting: Sequence[tuple[str, str, str, str]]) -> str:
     """Who the count of open lists leaves out: "10 of 11" alone reads as if one had finished, when the
-    other may be waiting for the admins' decision."""
+    other may be waiting for the admins (`waiting`, as `straggler_digest` has them)."""
     if not others or finished is None or finished == others:
         return ""  # everyone else finished: "10 of 12 still have open items" says just that
-    waiting = others - finished
-    waits = "waits" if waiting == 1 else "wait"
+    waits = others - finished
+    verb = "waits" if waits == 1 else "wait"
     if not finished:
         other = "the other one" if others == 1 else f"the other {others}"
-        return f"; nobody has finished yet: {other} {waits} for your decision"
-    return f" ({finished} finished, {waiting} {waits} for your decision)"
+        return f"; nobody has finished yet: {_waiting_for(f'{other} {verb}', waiting)}"
+    return f" ({finished} finished, {_waiting_for(f'{waits} {verb}', waiting)})"
+
+
+_WAITS_ON = {
+    "choose-work-account": "your decision",
+    "enable-directory-account": "your decision",
+    "ask-for-access": "an invitation or a work account",
+    INVITATION_IN_DOUBT: "your next `invite`",
+}
+"""What each wait (`workflows.waiting.WAITING_ITEMS`) is for, in a few words: the admins' step it ends."""
+
+
+def _waiting_for(who_waits: str, waiting: Sequence[tuple[str, str, str, str]]) -> str:
+    """`who_waits` ("the other 2 wait"), those of `waiting`, for what: "... for your decision", or by what
+    each waits for, "... for you: 3 for your decision and 1 for your next `invite`"."""
+    kinds = Counter(_WAITS_ON[item] for _, _, item, _ in waiting)
+    if len(kinds) == 1:
+        return f"{who_waits} for {next(iter(kinds))}"
+    each = [f"{kinds[what]} for {what}" for what in dict.fromkeys(_WAITS_ON.values()) if kinds[what]]
+    return f"{who_waits} for you: {', '.join(each[:-1])} and {each[-1]}"
 
 
 def _waiting_blocks(waiting: Sequence[tuple[str, str, str, str]], organization: str) -> list[Block]:
@@ -178,9 +198,9 @@ def _waiting_blocks(waiting: Sequence[tuple[str, str, str, str]], organization: 
     ]
     return [
         Text(
-            sign_in_views.people_counted(len(waiting), "waits", "wait")
-            + " for your decision: they can do nothing on their list until you act. They heard so once"
-            " and get no reminders until then."
+            _waiting_for(sign_in_views.people_counted(len(waiting), "waits", "wait"), waiting)
+            + ": they can do nothing on their list until you act. They heard so once and get no reminders"
+            " until then."
         ),
         *lists.table(("user", "name", "your step"), rows),
     ]

@@ -678,3 +678,23 @@ def test_a_list_not_sent_yet_opens_with_the_invitation_that_went_out(chat: Chat,
         f" invitation to join Fabrikam as a guest to {ERIN}."
     )
 
+
+def test_the_digest_says_what_each_wait_is_for(chat: Chat, moment: Moment) -> None:
+    """Hana and Gus wait for a decision, Frank (refused) for an invitation or a work account, Erin (her
+    answer lost) for the next `invite`: the admins' digest says so, not that all wait for a decision."""
+    _lists_out(chat)
+    _box(chat).set_faults(invitation_faults=["504 after", "403"])
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    looked: list[Outgoing] = []
+    for _day in range(3):  # a look each day until Thursday, when the digest is due
+        moment.now += timedelta(days=1)
+        looked += chat.runtime.conversation.watch()
+    (digest,) = [message for message in looked if "open to-do items" in message.message.summary]
+    waits = "2 for your decision, 1 for an invitation or a work account and 1 for your next `invite`"
+    assert digest.message.summary == (
+        f"7 of 11 people in {ORG} still have open to-do items; nobody has finished yet: the other 4 wait for"
+        f" you: {waits}"
+    )
+    assert f"4 people wait for you: {waits}: they can do nothing on their list until you act." in _flat(
+        digest
+    )
