@@ -10,15 +10,22 @@ mapping is no sign-in), and shows the directory account's identity from then on,
 is an assumption, which the spec does not show). Any enabled directory account that is not a member of the
 organization yet may be chosen, the wrong person's included: the sandbox maps where it is told.
 
-An account that is a member already (an entitlement shows its identity) is refused: Microsoft's FAQ
-(MicrosoftDocs/azure-devops-docs docs/organizations/accounts/faq-azure-access.yml, "What if I get an error
-trying to map a user to an existing member of my organization?") answers that mapping onto an existing
-member fails, to map onto an identity that isn't yet an active member instead, or to contact Support. What
-Support then does with that member's own entitlement Microsoft does not say, so the sandbox refuses it by
-Support too. Once mapped, a user is no longer disconnected and the portal offers no Resolve; the same
-tutorial and FAQ send whoever needs a mapping changed to Support ("contact Support to map the current
-identity to the new identity"): `support` maps an entitlement already on the directory again, in the same
-way, however often.
+An account that is a member already (an entitlement shows its identity) is refused to an admin:
+Microsoft's FAQ (MicrosoftDocs/azure-devops-docs docs/organizations/accounts/faq-azure-access.yml, commit
+02d215df, the question "What if I get an error trying to map a user to an existing member of my
+organization?") answers "You can map the user onto a different identity that isn't yet an active member
+of the organization or add the existing user to your Azure AD. If you still need to map to the existing
+Azure DevOps organization member, contact support." So Support can (`support`): what becomes of that
+member's own entitlement Microsoft does not say; the sandbox assumes one identity keeps one entitlement,
+so the member's own goes, and its user the mapped one's identity.
+
+Whether *Resolve* lists someone mapped already Microsoft does not say either (as
+`bot.conversation.sign_in_views` tells the admins, who are sent to Support instead): the sandbox offers
+it to nobody mapped. That Support maps someone mapped already again, to another account, is an
+assumption too: the tutorial (the procedure's FAQ, "Some users are disconnected, but they have matching
+identities in Azure AD. What should I do?") sends disconnected users to Support "to map the current
+identity to the new identity in Azure AD", and nothing published says Support refuses a second mapping.
+`support` maps an entitlement already on the directory again, in the same way, however often.
 """
 
 from __future__ import annotations
@@ -56,10 +63,13 @@ def resolve(
             return 404, {"error": f"{account!r} is no enabled account of the directory"}
         if entitlement["user"].get("originId") == target["id"]:
             return 409, {"error": f"{principal_name!r} is mapped to {account!r} already"}
-        if any(e["user"].get("originId") == target["id"] for e in state.entitlements):
+        member = next((e for e in state.entitlements if e["user"].get("originId") == target["id"]), None)
+        if member is not None and not support:
             return 409, {
                 "error": f"{account!r} is a member of {organization} already: map onto an account that is"
-                " not one yet"
+                " not one yet, or ask Microsoft Support"
             }
+        if member is not None:
+            state.entitlements.remove(member)
         on_directory(state, entitlement, target)
         return 200, {"organization": organization, "entitlement": entitlement}

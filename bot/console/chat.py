@@ -237,7 +237,13 @@ def _simulate_sign_in(runtime: Runtime, email: str) -> str:
 
 def _simulate_resolve(runtime: Runtime, words: list[str], *, support: bool = False) -> str:
     """An admin's *Resolve* in the portal, or (`support`) Microsoft Support's mapping of someone mapped."""
-    word, example = (":remap", "max@fabrikam.com kim@fabrikam.com") if support else (":resolve", _RESOLVED)
+    if support:
+        word, example, who = ":remap", "max@fabrikam.com kim@fabrikam.com", "Microsoft Support"
+        # the short reads ask only for people not seen mapped yet (`workflows.stages.mapped_identities`)
+        noticed = "the daily full read of the sign-ins will notice, or `check-sign-ins` now, or their sign-in"
+    else:
+        word, example, who = ":resolve", "kim@fabrikam-old.com kim@fabrikam.com", "portal"
+        noticed = "the sign-in checks ask Azure DevOps for it each quarter hour, or `check-sign-ins` now"
     if len(words) != 2 or not all("@" in each for each in words):
         return f"Say whom to map, and to which account: `{word} {example}`."
     status = _newest_migration(runtime)
@@ -246,11 +252,7 @@ def _simulate_resolve(runtime: Runtime, words: list[str], *, support: bool = Fal
     person, account = words
     body = {"organization": status.organization, "principalName": person, "account": account}
     refused = in_sandbox(runtime, word, "/_sandbox/resolve", {**body, "support": True} if support else body)
-    mapped = f"({'Microsoft Support' if support else 'portal'}: {person} mapped to {account} in"
-    return refused or f"{mapped} {status.organization}; the sign-in checks will notice)"
-
-
-_RESOLVED = "kim@fabrikam-old.com kim@fabrikam.com"
+    return refused or f"({who}: {person} mapped to {account} in {status.organization}; {noticed})"
 
 
 def _simulate_billing(runtime: Runtime) -> str:

@@ -175,9 +175,7 @@ def mappings_blocks(seen: MappingsSeen, organization: str, *, named: bool = True
         return blocks
     if seen.removed:
         removed = ", ".join(seen.removed)
-        blocks.append(
-            Text(f"Removed from the organization before Azure DevOps showed them mapped: {removed}.")
-        )
+        blocks.append(Text(f"Removed from the organization, so no longer watched for a mapping: {removed}."))
     if not seen.mapped:
         return blocks
     header = ("user", "mapped to", "account")

@@ -163,7 +163,7 @@ def test_resolve_in_the_console_says_what_it_needs_and_what_the_portal_refused(
             ":resolve carol",
             ":resolve ann@fabrikam.com ann@fabrikam.com",
             ":remap kim",
-            f":remap {KIM_MSA} ann@fabrikam.com",
+            f":resolve {KIM_MSA} ann@fabrikam.com",
         ],
     )
     assert said.splitlines() == [
@@ -171,8 +171,8 @@ def test_resolve_in_the_console_says_what_it_needs_and_what_the_portal_refused(
         'The emulator refused :resolve (409: {"error":"\'ann@fabrikam.com\' is on the directory already:'
         ' nothing to resolve"}).',
         "Say whom to map, and to which account: `:remap max@fabrikam.com kim@fabrikam.com`.",
-        'The emulator refused :remap (409: {"error":"\'ann@fabrikam.com\' is a member of fabrikam-fiber'
-        ' already: map onto an account that is not one yet"}).',
+        'The emulator refused :resolve (409: {"error":"\'ann@fabrikam.com\' is a member of fabrikam-fiber'
+        ' already: map onto an account that is not one yet, or ask Microsoft Support"}).',
     ]
 
 
@@ -192,6 +192,10 @@ def test_every_change_of_a_mapping_is_told_once_however_often_it_flips(
             *(line for shown, account in flips for line in (f":remap {shown} {account}", ":later 1d")),
         ],
     )
+    assert (
+        f"(Microsoft Support: {MAX} mapped to {HANA} in {ORG}; the daily full read of the sign-ins will"
+        " notice, or `check-sign-ins` now, or their sign-in)\n"
+    ) in said
     heard = [
         re.sub(r"\. .*", "", told)
         for told in _messages_to(said, KIM)
@@ -232,14 +236,24 @@ def test_someone_removed_then_added_back_is_watched_again(
     present = box.save()
     with from_environment({"AADBOT_SANDBOX_URL": box.url}) as microsoft:
         microsoft.remove_org_user(ORG, kims)  # in the portal, over loopback as any client
-    removed = f"Removed from the organization before Azure DevOps showed them mapped: {KIM_MSA}."
+    removed = f"Removed from the organization, so no longer watched for a mapping: {KIM_MSA}."
     gone = rehearsal.type([":later 20m", "progress"])
     assert removed in _answer(gone, "progress")
     box.restore(present)  # an admin adds her back: the same entitlement
     before = len(rehearsal.type([]))
     said = rehearsal.type([":later 1d", "progress", f":resolve {KIM_MSA} {KIM}", ":later 20m"])[before:]
-    assert "Removed from the organization" not in _answer(said, "progress")
+    progress = _answer(said, "progress")
+    assert progress[progress.index("Identities mapped by hand") : progress.index(" [Refresh: ")] == (
+        "Identities mapped by hand, as Azure DevOps shows them: 0 of 2."
+    )
+    assert (
+        f"(portal: {KIM_MSA} mapped to {KIM} in {ORG}; the sign-in checks ask Azure DevOps for it each"
+        " quarter hour, or `check-sign-ins` now)\n"
+    ) in said
     (told,) = _messages_to(said[said.index("(portal: ") :], KIM)
-    assert told.startswith(f"YOU CAN SIGN IN TO {ORG.upper()} NOW Hi Kim, your Azure DevOps identity in")
+    assert told.startswith(
+        f"YOU CAN SIGN IN TO {ORG.upper()} NOW Hi Kim, your Azure DevOps identity in {ORG} is now mapped to"
+        f" {KIM}, which keeps your history yours"
+    )
     audited = [e.action for e in runtime.service.audit_trail(ORG) if e.action.startswith("mapped_user")]
     assert audited == ["mapped_user_gone", "mapped_user_back"]

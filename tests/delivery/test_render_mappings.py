@@ -52,7 +52,7 @@ def test_whoever_asked_reads_who_was_removed_from_the_organization_and_a_channel
     )
     assert mappings_blocks(seen, ORG)[:2] == [
         counted,
-        Text("Removed from the organization before Azure DevOps showed them mapped: lou@outlook.com."),
+        Text("Removed from the organization, so no longer watched for a mapping: lou@outlook.com."),
     ]
     assert mappings_blocks(seen, ORG, named=False) == [counted]
 

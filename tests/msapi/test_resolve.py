@@ -1,6 +1,7 @@
 """`POST /_sandbox/resolve` (an admin's *Resolve* of a disconnected user, or Support's mapping of someone
 mapped) and the clients' read of one user entitlement, over real HTTP: the same entitlement, on the
-directory account's identity, its last access untouched; never onto a member of the organization."""
+directory account's identity, its last access untouched; onto a member of the organization by Support
+only."""
 
 from __future__ import annotations
 
@@ -83,11 +84,33 @@ def test_resolve_maps_onto_no_member_of_the_organization(box: Sandbox) -> None:
         409,
         {
             "error": f"'ann@fabrikam.com' is a member of {ORG} already: map onto an account that is not one"
-            " yet"
+            " yet, or ask Microsoft Support"
         },
     )
-    assert _resolve(box, KIM_MSA, "ann@fabrikam.com", support=True).status_code == 409
     assert _resolve(box, KIM_MSA, "max@fabrikam.com").status_code == 200
+
+
+def test_support_maps_onto_a_member_whose_own_entitlement_goes(box: Sandbox) -> None:
+    """The same FAQ: "If you still need to map to the existing Azure DevOps organization member, contact
+    support." Kim's entitlement shows Ann's identity; Ann's own one is gone (one identity, one entitlement:
+    an assumption, Microsoft does not say)."""
+    _connect(box)
+    before = box.state()["user_entitlements"]
+    kims = next(e for e in before if e["user"]["principalName"] == KIM_MSA)
+    anns = next(e for e in before if e["user"]["principalName"] == "ann@fabrikam.com")
+    answer = _resolve(box, KIM_MSA, "ann@fabrikam.com", support=True)
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()["entitlement"]
+    user = shown["user"]
+    assert (shown["id"], user["origin"], user["originId"], user["principalName"]) == (
+        kims["id"],
+        "aad",
+        anns["user"]["originId"],
+        "ann@fabrikam.com",
+    )
+    after = box.state()["user_entitlements"]
+    assert [e["id"] for e in after if e["user"].get("originId") == anns["user"]["originId"]] == [kims["id"]]
+    assert len(after) == len(before) - 1
 
 
 def test_support_maps_someone_mapped_again_as_often_as_asked(box: Sandbox) -> None:

@@ -15,24 +15,37 @@ recorded once (in the watch's transaction, so replicas and restarts record and t
 of their sign-in item that says to wait is ticked in its place, and they hear once that they may sign in
 now, with what their list still holds (unless their sign-in was seen already, which told them). A mapping
 to another account than the plan named may attach their history to someone else's account: each admin
-hears that privately. The reads go on looking at everyone mapped by hand, so each later change (a mapping
-Support corrects, one to yet another account, or back to one seen before, however often it flips) is
-recorded and told once too: its messages are keyed by the person's row version the change replaces, which
-every recorded change moves on. Someone the organization no longer has (removed by hand) is recorded gone:
-the short reads stop asking for them, and `progress` names them to the admins, until a read shows them in
-the organization again.
+hears that privately. The reads go on looking at everyone mapped by hand (the full read at all of them,
+a short read at those it returns), so each later change a read sees (a mapping Support corrects, one to
+yet another account, or back to one seen before) is recorded and told once too: its messages are keyed by
+the person's row version the change replaces, which every recorded change moves on. A sign-in seen before
+such a change was with the account mapped before: the item is no longer ticked. Reads happen outside the
+transaction, so one that began before another may be applied after it: nobody a later read recorded is
+recorded again from an earlier one.
+
+Someone the organization no longer has (removed by hand) is recorded gone, by a short read that asked for
+them or by a full read that did not return them, seen mapped or not: the short reads stop asking for them,
+and `progress` names them to the admins, until a read shows the same entitlement in the organization
+again. Whether that can happen is an assumption the sandbox's restore rests on: once the organization is
+connected, only users of the directory can join it (faq-azure-access.yml, "How do I find out whether my
+organization uses Azure AD to control access?"), so someone added back most likely has a new entitlement,
+on their directory account, which the watch does not follow: they stay named removed, and their history
+stays with the identity removed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from storage import AffectedUser, Migration
+from storage import AffectedUser, Migration, TodoItem
+from storage.database import IN_LIST_AT_MOST
 from storage.outbox import NewMessage, enqueue_all
 from workflows._views import item_payload
 from workflows.directory import MicrosoftError, OrgUser
@@ -66,6 +79,30 @@ class Watched:
     gone: bool = False
     """Found removed from the organization: the short reads no longer ask for them."""
 
+    @classmethod
+    def of(cls, person: AffectedUser) -> Watched:
+        """What the watch recorded of `person` (`_RECORDED`, read from its row)."""
+        return cls.recorded(
+            person.entitlement_id,
+            person.directory_id,
+            person.mapped_elsewhere,
+            person.mapped_to,
+            person.mapped_at,
+        )
+
+    @classmethod
+    def recorded(
+        cls,
+        entitlement_id: str,
+        directory_id: str | None,
+        elsewhere: bool,
+        mapped_to: str | None,
+        mapped_at: datetime | None,
+    ) -> Watched:
+        """From `_RECORDED`'s columns: found gone is `mapped_at` without `mapped_to`."""
+        gone = mapped_at is not None and mapped_to is None
+        return cls(entitlement_id, directory_id, elsewhere, mapped_to, gone)
+
     @property
     def waits(self) -> bool:
         """Not seen mapped yet, nor found gone: the short reads ask for them."""
@@ -86,79 +123,117 @@ class Watched:
         if self.mapped_to is None:
             return True
         if not self.wrongly_mapped:  # as planned: only another account is news
-            return self.mapped_elsewhere(user)
+            if self.directory_id and user.origin_id:
+                return self.mapped_elsewhere(user)
+            return not _same(self.mapped_to, user.principal_name)  # no object id to tell it: by name
         # the wrong account recorded is known by its name only: should it be renamed, the admins hear of it
         # once more
         return not (self.mapped_elsewhere(user) and _same(self.mapped_to, user.principal_name))
 
 
-def watched(session: Session, migration_id: int) -> dict[str, Watched]:
-    """By entitlement id, the migration's people mapped by hand, in list order: those seen mapped too, as a
-    mapping may change again (Support's, in days: the daily full read sees it), and those found gone, who
-    may come back."""
-    rows = session.execute(
-        select_columns(
-            col(AffectedUser.entitlement_id),
-            col(AffectedUser.directory_id),
-            col(AffectedUser.mapped_elsewhere),
-            col(AffectedUser.mapped_to),
-            col(AffectedUser.mapped_at),
-        )
+_RECORDED = (
+    col(AffectedUser.entitlement_id),
+    col(AffectedUser.directory_id),
+    col(AffectedUser.mapped_elsewhere),
+    col(AffectedUser.mapped_to),
+    col(AffectedUser.mapped_at),
+)
+"""What the watch recorded of a person (`Watched.recorded`): columns, not rows, as a full read loads
+20,000 of them."""
+
+
+def watched(session: Session, migration_id: int, *, everyone: bool) -> dict[str, Watched]:
+    """By entitlement id, the migration's people mapped by hand, in list order: for a full read
+    (`everyone`) those seen mapped too, as a mapping may change again (Support's, in days), and those found
+    gone, who may come back; for a short read only those still waiting (`look_for` decides about the
+    others it returns), so a poll does not load everyone settled."""
+    query = (
+        select_columns(*_RECORDED)
         .where(col(AffectedUser.migration_id) == migration_id, col(AffectedUser.outcome) == "map")
         .order_by(col(AffectedUser.id))
-    ).all()
-    return {each[0]: _watched(*each) for each in rows}
-
-
-def _watched(
-    entitlement_id: str,
-    directory_id: str | None,
-    elsewhere: bool,
-    mapped_to: str | None,
-    mapped_at: datetime | None,
-) -> Watched:
-    """What the watch recorded of someone: found gone is `mapped_at` without `mapped_to`."""
-    return Watched(
-        entitlement_id, directory_id, elsewhere, mapped_to, mapped_at is not None and mapped_to is None
     )
+    if not everyone:
+        query = query.where(col(AffectedUser.mapped_to).is_(None), col(AffectedUser.mapped_at).is_(None))
+    return {row[0]: Watched.recorded(*row) for row in session.execute(query)}
+
+
+def _mapped_by_hand(migration_id: int) -> SelectOfScalar[AffectedUser]:
+    return select(AffectedUser).where(
+        AffectedUser.migration_id == migration_id, AffectedUser.outcome == "map"
+    )
+
+
+def _among(session: Session, migration_id: int, entitlement_ids: list[str]) -> Iterator[AffectedUser]:
+    """The migration's people mapped by hand of those entitlements, a statement per `IN_LIST_AT_MOST`."""
+    for first in range(0, len(entitlement_ids), IN_LIST_AT_MOST):
+        some = entitlement_ids[first : first + IN_LIST_AT_MOST]
+        yield from session.exec(
+            _mapped_by_hand(migration_id).where(col(AffectedUser.entitlement_id).in_(some))
+        )
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read of the sign-ins, as `verification` claimed it."""
+
+    migration_id: int
+    organization: str
+    starter: str
+    """Who started the migration: told of a wrong mapping when Azure DevOps cannot list the admins."""
+    read_at: datetime
+    full: bool
 
 
 @dataclass(frozen=True)
 class Found:
-    """What a read of the sign-ins found of the mappings `waiting`, and whom to tell of a wrong one."""
+    """What a read of the sign-ins found of the people mapped by hand, and whom to tell of a wrong
+    mapping."""
 
+    read_at: datetime
+    """When the read began: a person recorded by a read that began later is newer than what this one saw
+    (reads happen outside the transaction, and a slow one may be applied after a newer one)."""
     mapped: list[OrgUser]
-    waiting: dict[str, Watched]
     admins: tuple[str, ...]
     gone: tuple[str, ...] = ()
-    """The entitlement ids of people asked for whom the organization no longer has."""
+    """The entitlement ids of people whom the organization no longer has."""
     back: tuple[str, ...] = ()
     """The entitlement ids of people found gone before whom the read shows in the organization again."""
 
 
-def look_for(
-    ctx: Context, organization: str, users: list[OrgUser], waiting: dict[str, Watched], *, starter: str
-) -> Found:
-    """Of `users` (a read of the sign-ins) and the entitlements of the first people `waiting` it did not
-    return, asked for one by one, who shows a directory identity now. Called with no transaction open: the
-    admins told of a mapping to another account than planned are read here, only then (each of them, or
-    whoever started the migration when Azure DevOps cannot list them)."""
-    read = {user.id for user in users}
-    # a mapping seen already changes by Support, in days: the daily full read sees it
-    unread = [each for each, person in waiting.items() if each not in read and person.waits]
-    asked = _this_turn(ctx, unread)
-    looked_up = _looked_up(ctx, organization, asked)
+def look_for(ctx: Context, read: Read, users: list[OrgUser], waiting: dict[str, Watched]) -> Found:
+    """Of `users` (a read of the sign-ins) and, on a short read, the entitlements of the first people
+    `waiting` it did not return, asked for one by one, who shows a directory identity now, and who is gone
+    (on a full read: everyone watched it did not return). Called with no transaction open: the people the
+    read returned who are not `waiting` (seen mapped, or gone) are read here, and the admins told of a
+    mapping to another account than planned (each of them, or whoever started the migration when Azure
+    DevOps cannot list them)."""
+    watching = dict(waiting)
+    returned = {user.id for user in users}
+    if not read.full and (others := sorted(returned - set(waiting))):
+        with ctx.database.session() as session:
+            watching |= {
+                person.entitlement_id: Watched.of(person)
+                for person in _among(session, read.migration_id, others)
+            }
+    if read.full:
+        looked_up: list[OrgUser] | None = []
+        gone = tuple(each for each, person in watching.items() if each not in returned and not person.gone)
+    else:
+        # a mapping seen already changes by Support, in days: the daily full read sees it
+        unread = [each for each, person in waiting.items() if each not in returned and person.waits]
+        asked = _this_turn(ctx, unread)
+        looked_up = _looked_up(ctx, read.organization, asked)
+        gone = () if looked_up is None else tuple(set(asked) - {user.id for user in looked_up})
     mapped = [
-        user for user in [*users, *(looked_up or [])] if user.id in waiting and waiting[user.id].news(user)
+        user for user in [*users, *(looked_up or [])] if user.id in watching and watching[user.id].news(user)
     ]
-    elsewhere = any(waiting[user.id].mapped_elsewhere(user) for user in mapped)
-    admins = (ctx.admins.who_can_act(organization) or (starter,)) if elsewhere else ()
-    gone = () if looked_up is None else tuple(set(asked) - {user.id for user in looked_up})
+    elsewhere = any(watching[user.id].mapped_elsewhere(user) for user in mapped)
+    admins = (ctx.admins.who_can_act(read.organization) or (read.starter,)) if elsewhere else ()
     news = {user.id for user in mapped}
     back = tuple(
-        user.id for user in users if user.id in waiting and waiting[user.id].gone and user.id not in news
+        user.id for user in users if user.id in watching and watching[user.id].gone and user.id not in news
     )
-    return Found(mapped, waiting, admins, gone, back)
+    return Found(read.read_at, mapped, admins, gone, back)
 
 
 def _this_turn(ctx: Context, unread: list[str]) -> list[str]:
@@ -225,132 +300,151 @@ def seen_so_far(session: Session, migration_id: int) -> MappingsSeen:
 
 
 def record(session: Session, row: Migration, found: Found, now: datetime) -> list[Mapped]:
-    """Record each person `found` mapped, or mapped again as planned, in the caller's transaction: audited,
+    """Record each person `found` mapped (the first time, or to another account since) and each found gone
+    or back, in the caller's transaction, but nobody a read that began later recorded already: audited,
     their sign-in item's opening ticked, their message and (mapped to another account than planned) each
     admin's queued."""
     assert row.id is not None
-    _record_presence(session, row, found.gone, now, gone=True)
-    _record_presence(session, row, found.back, now, gone=False)
-    if not found.mapped:
-        return []
+    _record_presence(session, row, found, now, gone=True)
+    _record_presence(session, row, found, now, gone=False)
     by_id = {user.id: user for user in found.mapped}
-    people = session.exec(
-        select(AffectedUser).where(
-            AffectedUser.migration_id == row.id,
-            AffectedUser.outcome == "map",
-            col(AffectedUser.entitlement_id).in_(list(by_id)),
-        )
-    ).all()
-    lists = items_of(session, [person.id for person in people if person.id is not None])
+    ids = list(by_id)
     recorded, messages = [], []
-    for person in people:
-        assert person.id is not None
-        user = by_id[person.entitlement_id]
-        before = _watched(
-            person.entitlement_id,
-            person.directory_id,
-            person.mapped_elsewhere,
-            person.mapped_to,
-            person.mapped_at,
-        )
-        if not before.news(user):
-            continue  # recorded already (another process may have since the read)
-        if not user.origin_id:
-            log.warning("the entitlement %s shows no object id: its mapping is taken as planned", user.id)
-        # the change's key: the row version it replaces, which no later change of this person has
-        change = f"{person.id}-change-{person.version}"
-        elsewhere, was = before.mapped_elsewhere(user), before.mapped_to
-        person.mapped_at, person.mapped_to, person.mapped_elsewhere = now, user.principal_name, elsewhere
-        planned = person.directory_account
-        details: dict[str, object] = {
-            "user": person.principal_name,
-            "account": user.principal_name,
-            "planned": planned,
-            "as_planned": not elsewhere,
-        }
-        if was is not None:
-            details["was"] = was
-        session.add(audit(now, row, BOT, "identity_mapped", row.state, row.state, details))
-        items = lists.get(person.id, [])
-        sign_in = next((item for item in items if item.key == SIGN_IN_ITEM), None)
-        ticked = False  # their list told them to wait for the mapping, or what it showed before
-        if sign_in is not None:
-            body = mapping_seen(
-                sign_in.body,
-                user.principal_name,
-                planned=planned,
-                elsewhere=elsewhere,
-                was=was,
-                was_elsewhere=before.wrongly_mapped,
-            )
-            ticked, sign_in.body = body != sign_in.body, body
-        told = {
-            "migration_id": row.id,
-            "organization": row.organization,
-            "email": person.email,
-            "principal_name": person.principal_name,
-            "display_name": person.display_name,
-            "account": user.principal_name,
-            "planned": planned or "",
-            "elsewhere": elsewhere,
-        }
-        # someone whose sign-in was seen knows it already (the thanks for signing in told them), unless
-        # they heard of another mapping since
-        tell = ticked and sign_in is not None and (sign_in.verified_at is None or was is not None)
-        if tell:
-            still = [item for item in items if item.done_at is None and item.key not in OPTIONAL_ITEMS]
-            reach = affected_reach(person)
-            messages.append(
-                NewMessage(
-                    f"migration-{row.id}-identity-{change}",
-                    reach.recipient,
-                    MAPPED_MESSAGE,
-                    # the person's own message, as their other messages are known by (`ADDRESSEE`)
-                    {
-                        **reach.payload(),
-                        **told,
-                        "affected_user_id": person.id,
-                        "items": [item_payload(item) for item in still],
-                    },
-                )
-            )
-        if elsewhere:
-            messages += [
-                NewMessage(
-                    f"migration-{row.id}-identity-mapped-elsewhere-{change}-{admin.casefold()}",
-                    admin,
-                    ELSEWHERE_MESSAGE,
-                    told,
-                )
-                for admin in found.admins
-            ]
-        recorded.append(Mapped(person.principal_name, user.principal_name, planned, elsewhere, tell))
+    for first in range(0, len(ids), IN_LIST_AT_MOST):
+        some = _among(session, row.id, ids[first : first + IN_LIST_AT_MOST])
+        people = [person for person in some if not _newer(person, found)]
+        lists = items_of(session, [person.id for person in people if person.id is not None])
+        for person in people:
+            user = by_id[person.entitlement_id]
+            before = Watched.of(person)
+            if not before.news(user):
+                continue  # recorded already (another process may have since the read)
+            mapped, queued = _record_one(session, row, person, before, user, found, lists, now)
+            recorded.append(mapped)
+            messages += queued
     enqueue_all(session, messages, now=now)
     return recorded
+
+
+def _newer(person: AffectedUser, found: Found) -> bool:
+    """Whether a read that began after `found`'s recorded `person` (their mapping, or gone)."""
+    return person.mapped_at is not None and person.mapped_at > found.read_at
+
+
+def _record_one(
+    session: Session,
+    row: Migration,
+    person: AffectedUser,
+    before: Watched,
+    user: OrgUser,
+    found: Found,
+    lists: dict[int, list[TodoItem]],
+    now: datetime,
+) -> tuple[Mapped, list[NewMessage]]:
+    """Record `person`'s mapping to what `user` (their entitlement) shows, `before` what was recorded, with
+    the messages it makes."""
+    assert row.id is not None and person.id is not None
+    if not user.origin_id:
+        log.warning("the entitlement %s shows no object id: its mapping is taken as planned", user.id)
+    # the change's key: the row version it replaces, which no later change of this person has; the same
+    # change recorded once more (after a downgrade of 0018 dropped what was recorded, and an upgrade) replaces
+    # a later version, so it is told once more
+    change = f"{person.id}-change-{person.version}"
+    elsewhere, was = before.mapped_elsewhere(user), before.mapped_to
+    person.mapped_at, person.mapped_to, person.mapped_elsewhere = (
+        found.read_at,
+        user.principal_name,
+        elsewhere,
+    )
+    planned = person.directory_account
+    details: dict[str, object] = {
+        "user": person.principal_name,
+        "account": user.principal_name,
+        "planned": planned,
+        "as_planned": not elsewhere,
+    }
+    if was is not None:
+        details["was"] = was
+    items = lists.get(person.id, [])
+    sign_in = next((item for item in items if item.key == SIGN_IN_ITEM), None)
+    ticked = False  # their list told them to wait for the mapping, or what it showed before
+    if sign_in is not None:
+        body = mapping_seen(
+            sign_in.body,
+            user.principal_name,
+            planned=planned,
+            elsewhere=elsewhere,
+            was=was,
+            was_elsewhere=before.wrongly_mapped,
+        )
+        ticked, sign_in.body = body != sign_in.body, body
+        if was is not None and sign_in.verified_at is not None:
+            # the sign-in seen was with the account mapped before: Azure DevOps shows their identity on
+            # another account now, so that sign-in no longer says they can get in as themselves (an
+            # assumption: one identity signs in with the one account it shows); theirs to do again
+            sign_in.verified_at = sign_in.done_at = sign_in.done_by = None
+            details["sign_in_unticked"] = True
+    session.add(audit(now, row, BOT, "identity_mapped", row.state, row.state, details))
+    told = {
+        "migration_id": row.id,
+        "organization": row.organization,
+        "email": person.email,
+        "principal_name": person.principal_name,
+        "display_name": person.display_name,
+        "account": user.principal_name,
+        "planned": planned or "",
+        "elsewhere": elsewhere,
+    }
+    messages = []
+    # someone whose sign-in was seen knows it already (the thanks for signing in told them)
+    tell = ticked and sign_in is not None and sign_in.verified_at is None
+    if tell:
+        still = [item for item in items if item.done_at is None and item.key not in OPTIONAL_ITEMS]
+        reach = affected_reach(person)
+        messages.append(
+            NewMessage(
+                f"migration-{row.id}-identity-{change}",
+                reach.recipient,
+                MAPPED_MESSAGE,
+                # the person's own message, as their other messages are known by (`ADDRESSEE`)
+                {
+                    **reach.payload(),
+                    **told,
+                    "affected_user_id": person.id,
+                    "items": [item_payload(item) for item in still],
+                },
+            )
+        )
+    if elsewhere:
+        messages += [
+            NewMessage(
+                f"migration-{row.id}-identity-mapped-elsewhere-{change}-{admin.casefold()}",
+                admin,
+                ELSEWHERE_MESSAGE,
+                told,
+            )
+            for admin in found.admins
+        ]
+    return Mapped(person.principal_name, user.principal_name, planned, elsewhere, tell), messages
 
 
 def _same(account: str | None, other: str) -> bool:
     return (account or "").casefold() == other.casefold()
 
 
-def _record_presence(
-    session: Session, row: Migration, entitlement_ids: tuple[str, ...], now: datetime, *, gone: bool
-) -> None:
-    """Record those people, not seen mapped, as gone from the organization (`mapped_at` without
-    `mapped_to`: the short reads stop asking for them), or, found gone before, as in it again (added back:
-    asked for again, and no longer named removed); each change audited once."""
-    if not entitlement_ids:
-        return
-    people = session.exec(
-        select(AffectedUser).where(
-            AffectedUser.migration_id == row.id,
-            col(AffectedUser.entitlement_id).in_(list(entitlement_ids)),
-            col(AffectedUser.mapped_to).is_(None),
-            col(AffectedUser.mapped_at).is_(None) if gone else col(AffectedUser.mapped_at).is_not(None),
-        )
-    ).all()
-    for person in people:
-        person.mapped_at = now if gone else None
+def _record_presence(session: Session, row: Migration, found: Found, now: datetime, *, gone: bool) -> None:
+    """Record the people `found` gone from the organization (`mapped_at` without `mapped_to`: the short
+    reads stop asking for them; someone seen mapped is no longer counted mapped), or, found gone before,
+    in it again (added back: asked for again, and no longer named removed); each change audited once, none
+    over what a read that began later recorded."""
+    assert row.id is not None
+    for person in _among(session, row.id, list(found.gone if gone else found.back)):
+        if Watched.of(person).gone == gone or _newer(person, found):
+            continue
         details: dict[str, object] = {"user": person.principal_name}
+        if gone and person.mapped_to is not None:
+            details["was"] = person.mapped_to
+        person.mapped_at = found.read_at if gone else None
+        person.mapped_to, person.mapped_elsewhere = None, False
         action = "mapped_user_gone" if gone else "mapped_user_back"
         session.add(audit(now, row, BOT, action, row.state, row.state, details))

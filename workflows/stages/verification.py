@@ -229,7 +229,7 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         if full:  # claimed too: other looks would make the whole read again while this one reads
             watch.swept_at = now - every + _FULL_READ_CLAIMED_FOR
         organization, starter = row.organization, row.started_by_email
-        waiting = mapped_identities.watched(session, migration_id)
+        waiting = mapped_identities.watched(session, migration_id, everyone=full)
         if not committed(session):
             return None  # another process claimed this check
     try:
@@ -238,7 +238,8 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
         log.warning("reading the sign-ins of %s failed: %s", organization, error)
         _back_off(ctx, migration_id, full=full, swept_before=swept_before)
         return None
-    mappings = mapped_identities.look_for(ctx, organization, users, waiting, starter=starter)
+    read = mapped_identities.Read(migration_id, organization, starter, now, full)
+    mappings = mapped_identities.look_for(ctx, read, users, waiting)
     return _apply(ctx, migration_id, users, full, mappings)
 
 
@@ -257,51 +258,70 @@ def _apply(
         if (found := _watched(session, migration_id)) is None:
             return None
         watch, row = found
-        moved = {
-            user.id: user
-            for user in users
-            if user.last_accessed is not None
-            and user.last_accessed > watch.connected_at
-            and user.origin != "msa"
-        }
-        verified = []
-        accepted: list[str] = []  # their links to accept are forgotten in one statement per chunk
-        # nobody signed in since the last read (most reads): no item to look at, and no query built
-        for item, person in _unverified_sign_ins(session, migration_id, moved) if moved else ():
-            if person.entitlement_id not in moved:
-                continue
-            signed_in = moved[person.entitlement_id].last_accessed
-            assert signed_in is not None
-            _verify(session, row, item, person, signed_in, now)
-            verified.append(person)
-            if item.key == ACCEPT_INVITATION:
-                accepted.append(person.entitlement_id)
-        for first in range(0, len(accepted), IN_LIST_AT_MOST):
-            redeem_links.forget(session, row, accepted[first : first + IN_LIST_AT_MOST])
-        mapped = mapped_identities.record(session, row, mappings, now)
-        if mapped and not full:  # no longer on a Microsoft account, as the next full read will show
-            gone = {user.id for user in mappings.mapped}
-            watch.still_personal = [entry for entry in watch.still_personal if entry[0] not in gone]
-        # signed in with the directory account, a guest has accepted: Teams reaches them now
-        for first in range(0, len(verified), IN_LIST_AT_MOST):
-            unreached = resending.unreached(session, verified[first : first + IN_LIST_AT_MOST])
-            retry_unreached(session, unreached, now=now, revise=resending.as_now)
-        seen = [user.last_accessed for user in users if user.last_accessed is not None]
-        if seen and (watch.seen_through is None or max(seen) > watch.seen_through):
-            watch.seen_through = max(seen)
-        if full:
-            watch.swept_at = now
-            redeem_links.forget_all_but(session, row, (user.id for user in users))
-            watch.still_personal = [[user.id, user.principal_name] for user in users if user.origin == "msa"]
-        watch.failures = 0
+        # a process that read at the same time may have recorded before this one: its changes show by a
+        # row's version, at the commit or at a flush before it
         try:
+            check = _record_read(session, watch, row, users, full, mappings, now)
             session.commit()
         except (StaleDataError, IntegrityError):
             session.rollback()  # someone ticked an item at this moment; the next check sees it again
             return None
-        names = tuple(person.principal_name for person in verified)
-        guests = tuple(p.principal_name for p in verified if is_guest(p.outcome, p.directory_account))
-        return SignInCheck(row.organization, full, len(users), names, guests, tuple(mapped))
+        return check
+
+
+def _record_read(
+    session: Session,
+    watch: SignInWatch,
+    row: Migration,
+    users: list[OrgUser],
+    full: bool,
+    mappings: mapped_identities.Found,
+    now: datetime,
+) -> SignInCheck:
+    """What the read found, in the session's transaction: sign-ins verified, mappings recorded."""
+    assert row.id is not None
+    moved = {
+        user.id: user
+        for user in users
+        if user.last_accessed is not None and user.last_accessed > watch.connected_at and user.origin != "msa"
+    }
+    verified = []
+    accepted: list[str] = []  # their links to accept are forgotten in one statement per chunk
+    # nobody signed in since the last read (most reads): no item to look at, and no query built
+    for item, person in _unverified_sign_ins(session, row.id, moved) if moved else ():
+        if person.entitlement_id not in moved:
+            continue
+        signed_in = moved[person.entitlement_id].last_accessed
+        assert signed_in is not None
+        if person.mapped_at is not None and signed_in <= person.mapped_at:
+            # seen before their mapping last changed (`mapped_identities` unticked it): that sign-in was
+            # with the account mapped before
+            continue
+        _verify(session, row, item, person, signed_in, now)
+        verified.append(person)
+        if item.key == ACCEPT_INVITATION:
+            accepted.append(person.entitlement_id)
+    for first in range(0, len(accepted), IN_LIST_AT_MOST):
+        redeem_links.forget(session, row, accepted[first : first + IN_LIST_AT_MOST])
+    mapped = mapped_identities.record(session, row, mappings, now)
+    if mapped and not full:  # no longer on a Microsoft account, as the next full read will show
+        gone = {user.id for user in mappings.mapped}
+        watch.still_personal = [entry for entry in watch.still_personal if entry[0] not in gone]
+    # signed in with the directory account, a guest has accepted: Teams reaches them now
+    for first in range(0, len(verified), IN_LIST_AT_MOST):
+        unreached = resending.unreached(session, verified[first : first + IN_LIST_AT_MOST])
+        retry_unreached(session, unreached, now=now, revise=resending.as_now)
+    seen = [user.last_accessed for user in users if user.last_accessed is not None]
+    if seen and (watch.seen_through is None or max(seen) > watch.seen_through):
+        watch.seen_through = max(seen)
+    if full:
+        watch.swept_at = now
+        redeem_links.forget_all_but(session, row, (user.id for user in users))
+        watch.still_personal = [[user.id, user.principal_name] for user in users if user.origin == "msa"]
+    watch.failures = 0
+    names = tuple(person.principal_name for person in verified)
+    guests = tuple(p.principal_name for p in verified if is_guest(p.outcome, p.directory_account))
+    return SignInCheck(row.organization, full, len(users), names, guests, tuple(mapped))
 
 
 def _unverified_sign_ins(
