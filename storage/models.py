@@ -309,7 +309,9 @@ class SlackProcessedRequest(SQLModel, table=True):
 
 
 class SlackMessageCopy(SQLModel, table=True):
-    """Where a shared message (an approval prompt, a progress report) was posted, to update it later."""
+    """Where a shared message (an approval prompt, a progress report) was posted, to update it later; and,
+    under `files-of:` and an outbox message's key, the files uploaded to share after its post in `channel`
+    and whether Slack answered their share, in `ts` (`bot.slack.state.FILES_OF`)."""
 
     __tablename__ = "slack_message_copies"
 

@@ -8,7 +8,7 @@ post that may have got through is then recorded as sent, unconfirmed, rather tha
 Notices that update a thread (an approval prompt and its decision) post or update the copy in their
 conversation and update every earlier copy; updating is idempotent, so a retry repeats it safely.
 A message's files go in one share after its post, their ids kept first (`bot.slack.files`): a retry that
-finds the post shares them again only if the history shows no share of those ids.
+finds the post shares them again only if Slack never answered that share and the history shows none.
 Its client must not retry on its own: a blind retry of `chat.postMessage` is exactly a duplicate.
 A DM finding the directory of people overdue (`People.overdue`) is put back before anything is asked of
 Slack (`DeliveryFailed.later`): the worker asks `not_ready` before the DM's turn of the pace, so a DM held
@@ -37,7 +37,7 @@ from bot.slack._errors import (
     retry_after_seconds,
 )
 from bot.slack.blocks import attachments_of, message_payload
-from bot.slack.files import FileShares
+from bot.slack.files import FileShares, UploadRefused
 from bot.slack.people import People
 from bot.slack.state import MessageCopy, SlackState
 from storage.outbox import NOT_IN_CHAT
@@ -92,7 +92,7 @@ class SlackSender:
         self._client = client
         self._people = people
         self._state = state
-        self._files = FileShares(client, state)
+        self._files = FileShares(client, state, logger)
         self._held_because: str | None = None
         """Why the operator was told DMs are held (the directory cannot be read), until they go again."""
 
@@ -132,6 +132,8 @@ class SlackSender:
         except NOT_ANSWERED as error:
             # the request may have reached Slack before the connection broke: look before the next try
             failure = DeliveryFailed("connection_error", not_answered(error), maybe_delivered=True)
+        except UploadRefused as error:  # an answer, with its status: not "Slack did not answer"
+            failure = DeliveryFailed("upload_refused", str(error))
         if posted:
             # posted, then a file or an update failed (a 429 of its own): the next try finds the post and
             # finishes it, where posting again would show the message twice
@@ -177,22 +179,24 @@ class SlackSender:
         copies = await self._state.copies(envelope.updates) if self._state and envelope.updates else []
         here = next((copy for copy in copies if copy.channel == channel), None)
         history: list[dict[str, Any]] | None = None
-        if envelope.check_first:
-            # looked for even where a copy is known: only this message's own post shares its files
+        message = envelope.message
+        attachments = attachments_of(message)
+        if envelope.check_first and (here is None or attachments):
+            # looked for even where a copy is known, if it has files: only this message's own post shares them
             try:
                 earlier, history = await self._find(channel, envelope.key)
             except SlackApiError as error:
                 if str(error.response.get("error")) not in _UNSEARCHABLE:
                     raise
                 if here is None:
-                    return _unconfirmed(envelope, channel, "its history cannot be read to check")
-                earlier = None
+                    return _unconfirmed(channel, "its history cannot be read to check")
+                earlier = here.ts if await self._files.own(envelope.key, here) else None
             if earlier is not None:
-                logger.info("outbox message %s was already posted; not posting it again", envelope.key)
+                logger.info("an outbox message is already in %s; not posting it again", channel)
                 here = MessageCopy(channel, earlier)
                 posted.append(here)
                 await self._remember(envelope, here)
-        message = envelope.message
+        again = here is not None  # in `posted` only if it is this message's own, from an earlier attempt
         if here is None:
             response = await self._client.chat_postMessage(
                 channel=channel,  # a user id posts to the bot's DM with them, without conversations.open
@@ -202,15 +206,15 @@ class SlackSender:
             here = MessageCopy(str(response["channel"]), str(response["ts"]))
             posted.append(here)
             await self._remember(envelope, here)
-            history = None  # a new post: no earlier attempt shared its files
-        attachments = attachments_of(message)
+            if envelope.updates and attachments:  # a retry may find it a known copy, and no history
+                await self._files.posted(envelope.key, here)
         if posted and attachments:
             try:
-                await self._files.share(envelope.key, here, attachments, history)
+                await self._files.share(envelope.key, here, attachments, history, again=again)
             except SlackApiError as error:
                 if error_code(error) not in _GONE_AFTER_POST:
                     raise
-                _not_finished(envelope, here, "its files", error)
+                _not_finished(here, "its files", error)
         for copy in copies:  # every earlier copy, the one here included, now reads the same
             try:
                 await self._client.chat_update(channel=copy.channel, ts=copy.ts, **message_payload(message))
@@ -218,7 +222,7 @@ class SlackSender:
                 if copy == here or error_code(error) not in _GONE_AFTER_POST:
                     raise
                 # another conversation's copy gone (its channel archived, say) leaves this one delivered
-                _not_finished(envelope, copy, "that copy", error)
+                _not_finished(here, f"its copy in {copy.channel}", error)
         return Receipt(f"{here.channel}/{here.ts}", time_zone)
 
     async def _remember(self, envelope: Envelope, copy: MessageCopy) -> None:
@@ -242,18 +246,18 @@ class SlackSender:
         return None, messages
 
 
-def _not_finished(envelope: Envelope, copy: MessageCopy, what: str, error: SlackApiError) -> None:
+# Never the outbox key in a log line: some end with the recipient's address (an approval prompt's)
+def _not_finished(post: MessageCopy, what: str, error: SlackApiError) -> None:
     logger.warning(
-        "outbox message %s is in %s, but %s could not follow (%s): recorded as sent",
-        envelope.key,
-        copy.channel,
+        "an outbox message is in %s, but %s could not follow (%s): recorded as sent",
+        post.channel,
         what,
         error_code(error),
     )
 
 
-def _unconfirmed(envelope: Envelope, channel: str, why: str) -> Receipt:
-    logger.warning("outbox message %s to %s recorded as sent, unconfirmed: %s", envelope.key, channel, why)
+def _unconfirmed(channel: str, why: str) -> Receipt:
+    logger.warning("an outbox message to %s is recorded as sent, unconfirmed: %s", channel, why)
     return Receipt(f"{channel}/{UNCONFIRMED}")
 
 

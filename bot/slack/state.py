@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -26,13 +26,24 @@ REQUEST_MEMORY_SECONDS = 3600.0
 FILES_OF = "files-of:"
 """The files uploaded for an outbox message are kept beside the copies (`slack_message_copies`), under this
 prefix and the message's key, one row per conversation, their ids in `ts`: no table of their own for a
-few rows a message with files leaves."""
+few rows a message with files leaves. `SHARED` among them: Slack answered their share ok."""
+SHARED = "shared"
+"""Told from a file id, which Slack writes in capitals (`F0123ABCD`)."""
 
 
 @dataclass(frozen=True)
 class MessageCopy:
     channel: str
     ts: str
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """The files uploaded to share with an outbox message's post in one conversation."""
+
+    file_ids: frozenset[str] = frozenset()
+    shared: bool = False
+    """Slack answered their share ok (its history may show it only seconds later)."""
 
 
 class SlackState(Protocol):
@@ -46,12 +57,18 @@ class SlackState(Protocol):
 
     async def add_copy(self, key: str, copy: MessageCopy) -> None: ...
 
-    async def uploaded(self, key: str, channel: str) -> frozenset[str]:
-        """The ids of every file uploaded to share with the message `key` in `channel` (`add_uploaded`)."""
+    async def uploaded(self, key: str, channel: str) -> Uploads | None:
+        """What was uploaded to share with the message `key` posted in `channel`; None: no post of it there
+        is known (`add_uploaded`)."""
         ...
 
     async def add_uploaded(self, key: str, channel: str, file_ids: Sequence[str]) -> None:
-        """Kept before the files are shared: whether the share got through is then looked up in Slack."""
+        """Kept before the files are shared (none: right after a post of `key`, before anything is), and not
+        shared until `mark_shared`: whether a share that got no answer went through is looked up in Slack."""
+        ...
+
+    async def mark_shared(self, key: str, channel: str) -> None:
+        """Slack answered the share of the files last added ok."""
         ...
 
 
@@ -60,7 +77,7 @@ class InMemorySlackState:
         self._clock = clock
         self._seen: dict[str, float] = {}
         self._copies: dict[str, list[MessageCopy]] = {}
-        self._uploaded: dict[tuple[str, str], frozenset[str]] = {}
+        self._uploaded: dict[tuple[str, str], Uploads] = {}
 
     async def claim_request(self, request_id: str) -> bool:
         now = self._clock()
@@ -78,11 +95,14 @@ class InMemorySlackState:
         if copy not in known:
             known.append(copy)
 
-    async def uploaded(self, key: str, channel: str) -> frozenset[str]:
-        return self._uploaded.get((key, channel), frozenset())
+    async def uploaded(self, key: str, channel: str) -> Uploads | None:
+        return self._uploaded.get((key, channel))
 
     async def add_uploaded(self, key: str, channel: str, file_ids: Sequence[str]) -> None:
-        self._uploaded[(key, channel)] = self._uploaded.get((key, channel), frozenset()) | set(file_ids)
+        self._uploaded[(key, channel)] = _added(self._uploaded.get((key, channel), Uploads()), file_ids)
+
+    async def mark_shared(self, key: str, channel: str) -> None:
+        self._uploaded[(key, channel)] = replace(self._uploaded.get((key, channel), Uploads()), shared=True)
 
     def _forget_before(self, cutoff: float) -> None:
         # dicts keep insertion order, so the oldest entries come first
@@ -106,11 +126,14 @@ class DatabaseSlackState:
     async def add_copy(self, key: str, copy: MessageCopy) -> None:
         await asyncio.to_thread(self._add_copy, key, copy)
 
-    async def uploaded(self, key: str, channel: str) -> frozenset[str]:
+    async def uploaded(self, key: str, channel: str) -> Uploads | None:
         return await asyncio.to_thread(self._uploaded, key, channel)
 
     async def add_uploaded(self, key: str, channel: str, file_ids: Sequence[str]) -> None:
-        await asyncio.to_thread(self._add_uploaded, key, channel, file_ids)
+        await asyncio.to_thread(self._change_uploads, key, channel, lambda kept: _added(kept, file_ids))
+
+    async def mark_shared(self, key: str, channel: str) -> None:
+        await asyncio.to_thread(self._change_uploads, key, channel, lambda kept: replace(kept, shared=True))
 
     def _claim(self, request_id: str) -> bool:
         now = self._clock()
@@ -144,17 +167,38 @@ class DatabaseSlackState:
             except IntegrityError:
                 session.rollback()  # that channel's copy is known already
 
-    def _uploaded(self, key: str, channel: str) -> frozenset[str]:
+    def _uploaded(self, key: str, channel: str) -> Uploads | None:
         with self._database.session() as session:
             row = session.get(SlackMessageCopy, (FILES_OF + key, channel))
-            return frozenset(row.ts.split()) if row is not None else frozenset()
+            return _read(row.ts) if row is not None else None
 
-    def _add_uploaded(self, key: str, channel: str, file_ids: Sequence[str]) -> None:
-        # one claim sends a message at a time, so nobody else writes this row meanwhile
+    def _change_uploads(self, key: str, channel: str, change: Callable[[Uploads], Uploads]) -> None:
+        try:
+            self._write_uploads(key, channel, change)
+        except IntegrityError:
+            # another process's first insert came between our read and ours (a claim taken over from one
+            # still sending): change the row it wrote
+            self._write_uploads(key, channel, change)
+
+    def _write_uploads(self, key: str, channel: str, change: Callable[[Uploads], Uploads]) -> None:
         with self._database.session() as session:
             row = session.get(SlackMessageCopy, (FILES_OF + key, channel))
             if row is None:
                 row = SlackMessageCopy(key=FILES_OF + key, channel=channel, ts="", created_at=self._clock())
-            row.ts = " ".join(sorted(set(row.ts.split()) | set(file_ids)))
+            row.ts = _written(change(_read(row.ts)))
             session.add(row)
             session.commit()
+
+
+def _added(kept: Uploads, file_ids: Sequence[str]) -> Uploads:
+    """`kept` with `file_ids`, whose share is yet to be answered."""
+    return Uploads(kept.file_ids | set(file_ids))
+
+
+def _read(ts: str) -> Uploads:
+    words = set(ts.split())
+    return Uploads(frozenset(words - {SHARED}), SHARED in words)
+
+
+def _written(uploads: Uploads) -> str:
+    return " ".join([*sorted(uploads.file_ids), *([SHARED] if uploads.shared else [])])

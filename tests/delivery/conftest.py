@@ -1,5 +1,5 @@
-"""Fake Slack on loopback, the parametrized database, a clock whose sleep moves it, queued to-do lists, a
-sender holding DMs, and fabrikam notified (the workflows' tests' fixtures)."""
+"""Fake Slack on loopback, the parametrized database, a clock whose sleep moves it, queued to-do lists or
+chat messages, a sender holding DMs, and fabrikam notified (the workflows' tests' fixtures)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.conversation.messages import Channel, DirectMessage
+from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.sender import DeliveryFailed, Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
@@ -17,7 +19,7 @@ from bot.slack.app import build_web_client
 from bot.slack.people import People
 from bot.slack.sender import DIRECTORY_OUTDATED, SlackSender
 from bot.slack.state import SlackState
-from storage import Database
+from storage import Database, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
 from tests.fakes.slack_api import FakeSlack
 from tests.storage.rows import add_migration
@@ -128,6 +130,19 @@ def queue_lists(
         enqueue_all(session, lists, now=now)
         session.commit()
     return migration_id
+
+
+def queue_notice(
+    database: Database, time: FakeTime, recipient: str, notice: ChatNotice, key: str = "chat:plan"
+) -> None:
+    with database.session() as session:
+        enqueue_all(session, [NewMessage(key, recipient, CHAT_MESSAGE, notice.to_payload())], now=time.now)
+        session.commit()
+
+
+def outbox_rows(database: Database) -> list[OutboundMessage]:
+    with database.session() as session:
+        return list(session.exec(select(OutboundMessage)).all())
 
 
 class HeldDMs:

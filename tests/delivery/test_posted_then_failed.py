@@ -8,18 +8,16 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
 
 from bot.conversation.messages import Attachment, Message, Text
-from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
+from bot.delivery.notices import ChatNotice
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import OutboxWorker
 from bot.slack.sender import SlackSender
 from bot.slack.state import DatabaseSlackState, InMemorySlackState, MessageCopy
-from storage import Database, OutboundMessage
-from storage.outbox import NewMessage, enqueue_all
-from tests.delivery.conftest import FakeTime, people, slack_sender, worker
+from storage import Database
+from tests.delivery.conftest import FakeTime, outbox_rows, people, queue_notice, slack_sender, worker
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.workflows.fakes import ProcessKilled
 
@@ -31,12 +29,12 @@ def test_a_429_on_the_file_after_the_post_shares_the_file_on_the_retry_without_p
     database: Database, fake_slack: FakeSlack, time: FakeTime
 ) -> None:
     (email,) = people(fake_slack, 1)
-    _queue(database, time, email, ChatNotice(Message("Your plan", (Text("Here is the plan."), PLAN))))
+    queue_notice(database, time, email, ChatNotice(Message("Your plan", (Text("Here is the plan."), PLAN))))
     fake_slack.fail("files.getUploadURLExternal", Failure(status=429, retry_after=RETRY_AFTER))
     delivering = worker(database, fake_slack, time)
 
     asyncio.run(delivering.drain())
-    (row,) = _rows(database)
+    (row,) = outbox_rows(database)
     assert (row.status, row.error_code, row.attempts) == ("pending", "ratelimited", 0)
     assert len(fake_slack.posts_to("DU00000")) == 1
     assert fake_slack.shared == []
@@ -47,7 +45,7 @@ def test_a_429_on_the_file_after_the_post_shares_the_file_on_the_retry_without_p
     assert len(fake_slack.posts_to("DU00000")) == 1
     assert fake_slack.shared == [("DU00000", "The plan", PLAN.content.encode())]
     assert len(fake_slack.calls_of("conversations.history")) == 1
-    (row,) = _rows(database)
+    (row,) = outbox_rows(database)
     assert (row.status, row.uncertain, row.attempts) == ("sent", True, 1)
 
 
@@ -55,7 +53,7 @@ def test_a_process_killed_after_sharing_the_file_shares_it_once_after_the_restar
     database: Database, fake_slack: FakeSlack, time: FakeTime
 ) -> None:
     (email,) = people(fake_slack, 1)
-    _queue(database, time, email, ChatNotice(Message("Your plan", (Text("Here is the plan."), PLAN))))
+    queue_notice(database, time, email, ChatNotice(Message("Your plan", (Text("Here is the plan."), PLAN))))
 
     class DiesAfterSending:
         def __init__(self, sender: SlackSender) -> None:
@@ -79,7 +77,7 @@ def test_a_process_killed_after_sharing_the_file_shares_it_once_after_the_restar
 
     assert len(fake_slack.posts_to("DU00000")) == 1
     assert fake_slack.shared == [("DU00000", "The plan", PLAN.content.encode())]
-    (row,) = _rows(database)
+    (row,) = outbox_rows(database)
     assert (row.status, row.uncertain) == ("sent", True)
 
 
@@ -88,7 +86,7 @@ def test_a_copy_posted_then_refused_its_file_shares_the_file_on_the_retry(
 ) -> None:
     (email,) = people(fake_slack, 1)
     notice = ChatNotice(Message("Your plan", (Text("Here is the plan."), PLAN)), updates="plan-fabrikam")
-    _queue(database, time, email, notice)
+    queue_notice(database, time, email, notice)
     fake_slack.fail("files.getUploadURLExternal", Failure(status=429, retry_after=RETRY_AFTER))
     delivering = worker(database, fake_slack, time, state=InMemorySlackState())
 
@@ -99,7 +97,7 @@ def test_a_copy_posted_then_refused_its_file_shares_the_file_on_the_retry(
     # the copy known from the first try is this message's own post: its file still goes, once
     assert len(fake_slack.posts_to("DU00000")) == 1
     assert fake_slack.shared == [("DU00000", "The plan", PLAN.content.encode())]
-    assert [row.status for row in _rows(database)] == ["sent"]
+    assert [row.status for row in outbox_rows(database)] == ["sent"]
 
 
 def test_a_conversation_gone_after_the_post_leaves_the_message_sent(
@@ -109,7 +107,7 @@ def test_a_conversation_gone_after_the_post_leaves_the_message_sent(
     state = InMemorySlackState()
     asyncio.run(state.add_copy("plan-fabrikam", MessageCopy("CARCHIVED", "1.000100")))
     notice = ChatNotice(Message("Your plan", (Text("Here is the plan."), PLAN)), updates="plan-fabrikam")
-    _queue(database, time, email, notice)
+    queue_notice(database, time, email, notice, key=f"approval-1-prompt-{email}")  # as a prompt's key
     fake_slack.fail("files.completeUploadExternal", Failure(error="channel_not_found"))
     fake_slack.fail("chat.update", Failure(error="channel_not_found"))
 
@@ -117,21 +115,12 @@ def test_a_conversation_gone_after_the_post_leaves_the_message_sent(
 
     assert len(fake_slack.posts_to("DU00000")) == 1
     assert [call.params["channel"] for call in fake_slack.calls_of("chat.update")] == ["CARCHIVED"]
-    (row,) = _rows(database)
+    (row,) = outbox_rows(database)
     assert (row.status, row.error_code) == ("sent", None)  # not failed, nor they marked not in Slack
     warned = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
-    assert any("its files could not follow (channel_not_found)" in line for line in warned)
-    assert any("that copy could not follow (channel_not_found)" in line for line in warned)
-
-
-def _queue(database: Database, time: FakeTime, email: str, notice: ChatNotice) -> None:
-    with database.session() as session:
-        enqueue_all(
-            session, [NewMessage("chat:plan", email, CHAT_MESSAGE, notice.to_payload())], now=time.now
-        )
-        session.commit()
-
-
-def _rows(database: Database) -> list[OutboundMessage]:
-    with database.session() as session:
-        return list(session.exec(select(OutboundMessage)).all())
+    assert warned == [  # where the post is and what is gone, never the key's address
+        "an outbox message is in DU00000, but its files could not follow (channel_not_found):"
+        " recorded as sent",
+        "an outbox message is in DU00000, but its copy in CARCHIVED could not follow (channel_not_found):"
+        " recorded as sent",
+    ]
