@@ -97,8 +97,12 @@ class TeamsSender:
             activity_id = await self._post(ref, envelope)
         except TeamsApiError as error:
             if error.status == 0 and error.code == "timeout" and ref is not None:
-                # INFO: the outage's WARNING is said once (bot.delivery.outages), not once per list of a wave
-                logger.info("outbox message %s timed out; recorded as possibly delivered", envelope.key)
+                # INFO: the outage's WARNING is said once (bot.delivery.outages), not once per list of a wave;
+                # the conversation, not the key, which may hold the person's address
+                logger.info(
+                    "a message to conversation %s timed out; recorded as possibly delivered",
+                    ref.conversation_id,
+                )
                 return Receipt(f"{ref.conversation_id}/{POSSIBLY_DELIVERED}", unconfirmed=True)
             raise _failure(error, envelope) from None
         return Receipt(f"{ref.conversation_id}/{activity_id}", time_zone=ref.time_zone)
