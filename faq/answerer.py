@@ -34,7 +34,15 @@ from faq._index import (
 )
 from faq._knowledge import PEOPLE, Topic, bundled_off_topic, bundled_pages, bundled_topics
 from faq._reading import ERROR_CODE
-from faq.feedback import FeedbackError, FeedbackItem, FeedbackStore, Kind, clean_question, with_learned
+from faq.feedback import (
+    LOCAL_TOPIC_PREFIX,
+    FeedbackError,
+    FeedbackItem,
+    FeedbackStore,
+    Kind,
+    clean_question,
+    with_learned,
+)
 from faq.redaction import redact
 from faq.unanswered import InMemoryUnansweredLog, UnansweredLog, UnansweredQuestion
 
@@ -332,12 +340,18 @@ class FaqAnswerer:
     def fitted(self, topic_id: str, context: AskerContext) -> bool:
         """Whether this topic's answer to this asker says something of their own case: it is not the one
         anyone in their migration gets (`AskerContext.in_general`)."""
-        mine = self.explain(topic_id, context).answer
-        return mine != self.explain(topic_id, context.in_general()).answer
+        knowledge = self._knowledge(context.organization)  # read once for both: `in_general` keeps it
+        mine = self._answered(knowledge, topic_id, 1.0, Ranking([], 0.0), context).answer
+        general = self._answered(knowledge, topic_id, 1.0, Ranking([], 0.0), context.in_general())
+        return mine != general.answer
 
     def knows(self, topic_id: str, organization: str | None = None) -> bool:
         """Whether `topic_id` is a topic this organization's askers can be shown (bundled or taught)."""
-        return topic_id in self._knowledge(organization).topics
+        if topic_id in self._base.topics:
+            return True
+        # only a topic the admins wrote is new (`with_learned`): any other words (a whole question, as
+        # every question typed is first tried as a suggestion's id) need no read of what they taught
+        return topic_id.startswith(LOCAL_TOPIC_PREFIX) and topic_id in self._knowledge(organization).topics
 
     def rate(self, rating: str, helpful: bool, organization: str | None = None) -> FeedbackItem:
         """The asker's Helpful / Not helpful on an answer's `rating`. FeedbackError when it makes no sense."""

@@ -21,6 +21,7 @@ from storage import Database, open_database
 from storage.faq_feedback import SqlFeedbackStore
 from storage.models import FaqFeedback
 from tests.storage.databases import database, database_url
+from tests.storage.statements import statements, verbs
 
 __all__ = ["database", "database_url"]
 
@@ -150,6 +151,32 @@ def test_sql_store_is_shared_between_processes(database: Database) -> None:
     version, learned = one.learned("fabrikam")
     assert [entry.text for entry in learned] == ["Room 12."]
     assert one.learned("fabrikam")[0] == version
+
+
+def test_a_question_reads_what_the_admins_taught_once_in_one_statement(database: Database) -> None:
+    """Every question typed is first tried as a suggestion's topic id (`knows`), then answered, then, in a
+    channel, compared with what anyone is told (`fitted`): the taught answers are read by the answer and
+    by the comparison only, each time in one statement, and a new review still changes what is read."""
+    store = SqlFeedbackStore(database)
+    answerer = FaqAnswerer(feedback=store, clock=lambda: NOW)
+    declined = answerer.answer(HELP_DESK, FABRIKAM)
+    assert declined.ask_id
+    store.resolve(declined.ask_id, topic=None, text="Room 12.", by="admin", at=NOW)
+    with statements(database) as seen:
+        assert not answerer.knows(HELP_DESK, "fabrikam")
+        assert answerer.knows("ssh-keys", "fabrikam")
+        assert seen == []
+        answered = answerer.answer(HELP_DESK, FABRIKAM)
+        assert answered.topic == f"local-{declined.ask_id}" and "Room 12." in answered.answer
+        assert answerer.knows(answered.topic, "fabrikam")
+        assert not answerer.fitted(answered.topic, FABRIKAM)
+    assert verbs(seen) == {"SELECT": 3}  # the answer, `knows` of a taught topic, `fitted`
+    version = store.learned("fabrikam")[0]
+    again = store.record(
+        organization="fabrikam", question="when?", kind="declined", topic=None, closest=(), at=NOW
+    )
+    store.resolve(again, topic=None, text="Saturday.", by="admin", at=NOW)
+    assert store.learned("fabrikam")[0] != version
 
 
 def test_a_question_kept_before_redaction_knew_its_secret_is_shown_redacted(database: Database) -> None:
