@@ -51,15 +51,33 @@ def insert_all(
 
 def insert_once(session: Session, row: SQLModel, *, unique: str | tuple[str, ...]) -> bool:
     """Insert `row` unless a row with the same `unique` column(s) exists; True when this one was inserted."""
-    table = type(row).__table__  # type: ignore[attr-defined]
-    values = {
-        column.name: getattr(row, column.name)
-        for column in table.columns
-        if getattr(row, column.name, None) is not None
-    }
+    statement, values = _once(session, [row], unique)
+    return session.execute(statement, values[0]).first() is not None
+
+
+def insert_each_once(session: Session, rows: Sequence[SQLModel], *, unique: tuple[str, ...]) -> None:
+    """`insert_once` for each of `rows` (of one table, the same columns set in each), in one execution: the
+    ones a rival inserted meanwhile are left as they are."""
+    if rows:
+        statement, values = _once(session, rows, unique)
+        session.execute(statement, values)
+
+
+def _once(
+    session: Session, rows: Sequence[SQLModel], unique: str | tuple[str, ...]
+) -> tuple[Insert, list[dict[str, Any]]]:
+    """`_insert_once`'s statement for the rows' table, and each row's values but those left to defaults."""
+    table = type(rows[0]).__table__  # type: ignore[attr-defined]
+    values = [
+        {
+            column.name: getattr(row, column.name)
+            for column in table.columns
+            if getattr(row, column.name, None) is not None
+        }
+        for row in rows
+    ]
     unique_columns = (unique,) if isinstance(unique, str) else unique
-    statement = _insert_once(session.get_bind().dialect.name, table, unique_columns)
-    return session.execute(statement, values).first() is not None
+    return _insert_once(session.get_bind().dialect.name, table, unique_columns), values
 
 
 @cache

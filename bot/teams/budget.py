@@ -29,7 +29,7 @@ from sqlalchemy import and_, case, select, update
 from sqlmodel import Session
 
 from storage import Database, TeamsRateLane
-from storage.inserts import insert_once
+from storage.inserts import insert_each_once
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +112,8 @@ class SharedRate:
         with self._database.session() as session:
             rows = self._rows(session)
             if len(rows) < self._count:  # the first request under this limit (or a higher one) makes them
-                for lane in range(self._count):
-                    insert_once(session, TeamsRateLane(key=self._key, lane=lane), unique=("key", "lane"))
+                lanes = [TeamsRateLane(key=self._key, lane=lane) for lane in range(self._count)]
+                insert_each_once(session, lanes, unique=("key", "lane"))
                 session.commit()
                 rows = self._rows(session)
             by_freedom = sorted((_free_from(free_at, busy, now), lane) for lane, free_at, busy in rows)

@@ -16,6 +16,7 @@ from bot.teams.budget import IN_FLIGHT_SECONDS, MARGIN_SECONDS, WINDOW_SECONDS, 
 from sandbox import Sandbox, parse_scenario
 from storage import open_database
 from tests.fakes.preimported import start
+from tests.storage.statements import statements, verbs
 
 RATE = 3.0
 AFTER_ANSWER = WINDOW_SECONDS + MARGIN_SECONDS
@@ -62,6 +63,23 @@ def test_a_429_holds_every_lane_of_every_process_off(database_url: str) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_the_first_request_under_a_limit_makes_its_lanes_in_one_statement(database_url: str) -> None:
+    """Teams' limit is 30 a second: 30 lanes, made by one INSERT, not 30; a higher limit later makes only
+    the lanes it adds, leaving those in use as they are."""
+    database = open_database(database_url)
+    try:
+        first = SharedRate(database, "connector:t", 30.0, clock=lambda: 10.0)
+        with statements(database) as seen:
+            assert first._take() == (0, 0.0)
+        # the lanes read, made, read again, the first taken
+        assert verbs(seen) == {"SELECT": 2, "INSERT": 1, "UPDATE": 1}
+        higher = SharedRate(database, "connector:t", 31.0, clock=lambda: 10.0)
+        assert higher._take() == (1, 0.0)  # lane 0 is still in flight
+        assert [higher._take()[0] for _ in range(30)] == [*range(2, 31), None]
+    finally:
+        database.dispose()
 
 
 def test_a_lane_taken_by_a_process_that_died_comes_free_once_its_request_cannot_be_in_flight(
