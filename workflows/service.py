@@ -162,9 +162,9 @@ class MigrationService:
     def announce(self, organization: str | None, actor: Actor, when: str = "") -> AnnounceResult:
         return announcing.announce(self._ctx, organization, actor, when)
 
-    def told(self, organization: str | None) -> Told | None:
-        """How the advance notice went out (`announce`), from its delivery records."""
-        return announcing.told(self._ctx, organization)
+    def told(self, migration_id: int) -> Told | None:
+        """How the migration's advance notice went out (`announce`), from its delivery records."""
+        return announcing.told(self._ctx, migration_id)
 
     def invite(
         self, organization: str | None, actor: Actor, progress: StepProgress = unheard

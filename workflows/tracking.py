@@ -84,7 +84,7 @@ class Tracking:
     def notice_missed(self, organization: str) -> tuple[MigrationStatus, Told] | None:
         """Before connecting, how the advance notice went out, if chat could not reach someone."""
         status = self._service.status(organization, ended=True)
-        told = self._service.told(status.organization) if "announce" in status.next_commands else None
+        told = self._service.told(status.id) if "announce" in status.next_commands else None
         return (status, told) if told is not None and told.unreached else None
 
     def retry_failed(self, organization: str | None) -> int:

@@ -88,7 +88,7 @@ class Desk:
     def told(self, status: MigrationStatus) -> Told | None:
         """How the advance notice went out, while it still may (before connecting): whether *Tell users
         what is coming* would reach anyone."""
-        return self.service.told(status.organization) if "announce" in status.next_commands else None
+        return self.service.told(status.id) if "announce" in status.next_commands else None
 
     def known_organization(self, command: Command, nothing_done: str, *, usage: str = "") -> str | None:
         """The organization named first; an unknown name is refused, so a typo never acts on another."""

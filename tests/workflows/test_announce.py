@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 import workflows.stages.announcing as service_module
 from storage import AuditEntry, Database, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
+from tests.storage.statements import statements, verbs
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.errors import WorkflowError
@@ -51,6 +52,20 @@ def test_each_user_is_told_their_own_case_once_per_date(
         actions = session.exec(select(AuditEntry.action).where(AuditEntry.action == "announce")).all()
     assert len(actions) == 3
     assert service.status().state == "planned"
+
+
+def test_how_the_notice_went_is_one_read_until_someone_was_told(
+    service: MigrationService, database: Database, dana: Actor
+) -> None:
+    """`plan`, `status` and the steps before connecting each ask how the advance notice went: before any
+    `announce`, one statement says nobody was told (no look-up of the migration by its name, no row)."""
+    migration = service.start("fabrikam", "fabrikam.com", dana).id
+    with statements(database) as seen:
+        assert service.told(migration) is None
+    assert verbs(seen) == {"SELECT": 1}
+    announced = service.announce(None, dana, "Friday 14:00 UTC")
+    told = service.told(migration)
+    assert told is not None and (told.when, told.people) == ("Friday 14:00 UTC", announced.users)
 
 
 def test_after_inviting_an_invited_guest_is_told_to_accept_the_invitation_and_keeps_their_tokens(

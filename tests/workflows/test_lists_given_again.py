@@ -1150,10 +1150,10 @@ def test_a_new_date_is_not_announced_to_her_while_she_loses_access_and_is_once_s
     result = announced.announce(None, dana, "Monday 14:00 UTC")
     assert [m.status for m in queued(database, "advance_notice") if m.recipient == HANA] == ["sent"]
     assert (result.queued, result.users) == (result.users, len(announced.plan(None).users) - 1)
-    told = announced.told(None)
+    told = announced.told(announced.status().id)
     assert told is not None and (told.people, told.untold) == (result.users, 0)
     announced.decide_account(None, HANA, HANA_AT_WORK, lee)  # given an account after all: the date is hers
-    told = announced.told(None)
+    told = announced.told(announced.status().id)
     assert told is not None and told.untold == 1
     assert announced.announce(None, dana, "Monday 14:00 UTC").queued == 1
     hers = [m.status for m in queued(database, "advance_notice") if m.recipient == HANA]

@@ -189,16 +189,27 @@ def caught_up_key(key: str) -> str:
     return f"{key}-reached-again"
 
 
-def told(ctx: Context, organization: str | None) -> Told | None:
-    """How the advance notice went out, from its delivery records; None while nobody was announced to."""
+def told(ctx: Context, migration_id: int) -> Told | None:
+    """How the migration's advance notice went out, from its delivery records; None while nobody was
+    announced to. `plan`, `status` and every step before connecting ask, mostly before any `announce`: then
+    one statement answers, and the migration's row is read only once there is a notice to tell of."""
     with ctx.database.session() as session:
-        return told_in(session, find(session, organization))
+        earlier = announcements(session, migration_id)
+        if not earlier:
+            return None
+        return _told(session, session.get_one(Migration, migration_id), earlier)
 
 
 def told_in(session: Session, row: Migration) -> Told | None:
     assert row.id is not None
     earlier = announcements(session, row.id)
-    if not earlier or row.plan is None:
+    return _told(session, row, earlier) if earlier else None
+
+
+def _told(session: Session, row: Migration, earlier: Sequence[tuple[str, datetime]]) -> Told | None:
+    """`told_in` once the migration's announcements (`earlier`, at least one) are read."""
+    assert row.id is not None
+    if row.plan is None:
         return None
     when, occurrence = rounds([when for when, _ in earlier])[-1]
     people = {

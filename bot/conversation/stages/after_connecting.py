@@ -113,7 +113,7 @@ class AfterConnecting(Stage):
             )
         except NoListsYet as nobody:
             # during an advance notice's wave (15 minutes and more at 20,000 people), how it goes
-            told = self._desk.service.told(nobody.status.organization)
+            told = self._desk.service.told(nobody.status.id)
             if told is None:
                 raise
             return [Outgoing(progress_views.advance_notice(nobody.status, told, str(nobody)), revises=True)]
