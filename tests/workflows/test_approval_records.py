@@ -308,6 +308,28 @@ def test_a_recheck_that_finds_a_change_voids_the_pending_request_with_its_reason
     )
 
 
+def test_a_recheck_and_a_new_request_read_the_pending_requests_once(
+    service: MigrationService, database: Database, microsoft: FakeMicrosoft, requested: int, dana: Actor
+) -> None:
+    """Each expires what lapsed, then voids the rest: the rows read to expire them are the ones it voids,
+    not read again."""
+
+    def pending_reads(seen: list[str]) -> int:
+        return sum(
+            statement.startswith("SELECT approval.")
+            and "approval.expires_at, approval.decided_at" in statement
+            for statement in seen
+        )
+
+    microsoft.allow_invites = "none"
+    with statements(database) as seen:
+        service.recheck(None, dana)
+    assert _approval(database, requested).status == "void" and pending_reads(seen) == 1
+    with statements(database) as seen:
+        again = service.request_approval(None, dana, anyway=True).approval_id
+    assert _approval(database, again).status == "pending" and pending_reads(seen) == 1
+
+
 def test_a_cancel_voids_the_pending_request_with_its_reason(
     service: MigrationService, database: Database, requested: int, lee: Actor
 ) -> None:

@@ -49,14 +49,14 @@ def request_approval(
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "request_approval") as unit:
             row = unit.row
-            approval_lapse.expire_due(unit)
+            waiting = approval_lapse.expire_due(unit)
             uninvitable = row.state == "blocked" and only_invitations_fail(row.plan)
             if uninvitable and not anyway:
                 raise _uninvitable(row)
             trigger = "request_approval_anyway" if uninvitable else "request_approval"
             unit.flow.require(trigger, command="request-approval")
             approvers = _require_enough_approvers(ctx, row.organization, actor)
-            approval_lapse.void_pending(unit, "a new approval was requested")
+            approval_lapse.void_pending(unit, "a new approval was requested", waiting)
             asked = {"fingerprint": row.plan_fingerprint, **({"anyway": True} if anyway else {})}
             unit.flow.fire(trigger, details=asked)
             plan = _plan_codec.decode(row.plan or {})

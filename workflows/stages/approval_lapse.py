@@ -34,11 +34,17 @@ def void(unit: Unit, approval: Approval, why: str) -> None:
         unit.session.add(audit(unit.ctx.now(), unit.row, unit.actor, "void_approval", state, state, details))
 
 
-def expire_due(unit: Unit) -> None:
+def expire_due(unit: Unit) -> list[Approval]:
+    """Expire the migration's pending requests that lapsed; those still pending, for the step to go on with
+    (`void_pending`) without reading them again."""
+    waiting = []
     for approval in pending(unit):
         if approval.expires_at <= unit.flow.now:
             expire(unit, approval)
             tell_lapsed(unit, approval, "expired", expired_message(approval))
+        else:
+            waiting.append(approval)
+    return waiting
 
 
 def expire_all_lapsed(ctx: Context) -> None:
@@ -95,10 +101,10 @@ _PENDING_UNTIL = select(Approval.id, Approval.expires_at).where(
 """Built once and run as plain SQL: every status reads it."""
 
 
-def void_pending(unit: Unit, why: str) -> Sequence[Approval]:
-    """Void the pending requests without moving the migration (the caller's transition does that); those
-    it voided."""
-    voided = pending(unit)
+def void_pending(unit: Unit, why: str, waiting: Sequence[Approval] | None = None) -> Sequence[Approval]:
+    """Void the pending requests (`waiting`, when this unit has read them: `expire_due`) without moving the
+    migration (the caller's transition does that); those it voided."""
+    voided = pending(unit) if waiting is None else waiting
     for approval in voided:
         approval.status = "void"
         state = unit.row.state

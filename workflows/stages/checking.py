@@ -20,7 +20,7 @@ from workflows.plan import Check, Plan
 from workflows.plan_connector import TAKE_OVER
 from workflows.results import Actor, ConnectionResult, MigrationStatus, Rechecked
 from workflows.stages import redeem_links
-from workflows.stages.approval_lapse import expire_due, pending, void_pending
+from workflows.stages.approval_lapse import expire_due, void_pending
 from workflows.stages.connecting import (
     AdminsTold,
     admins_to_tell,
@@ -181,8 +181,7 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
         return Rechecked(connected.status, connection=connected)
     with ctx.database.session() as session:
         with step(ctx, session, organization, actor, "recheck") as unit:
-            expire_due(unit)
-            waiting = pending(unit)
+            waiting = expire_due(unit)
             snapshot = _read(unit, waiting[0]) if waiting else None
             live = _still_holding(unit, waiting[0], snapshot) if snapshot is not None else None
             if snapshot is not None and live is not None:
@@ -192,7 +191,7 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
                 _store_plan(unit, live)
                 note(unit, actor, "recheck", {"approval_kept": waiting[0].id})
                 return Rechecked(status(session, unit.row), kept=waiting[0].id)
-            voided = void_pending(unit, "the re-check found the plan or its checks changed")
+            voided = void_pending(unit, "the re-check found the plan or its checks changed", waiting)
             unit.flow.fire("recheck", details=_voided_on_the_way(voided))
         connection = check_prerequisites(unit, snapshot)
         voided_ids = tuple(a.id for a in voided if a.id is not None)
