@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -56,6 +56,17 @@ _OPEN_MIGRATIONS = select(
 _OPENED = select(Reminder.key).where(col(Reminder.key).in_(bindparam("keys", expanding=True)))
 """`Schedules.open_due`'s reads, built once and run as plain SQL: passing them through the ORM at every
 look cost several times running them."""
+_FIRST_LIST_SENT = (
+    select(OutboundMessage.migration_id, func.min(OutboundMessage.sent_at))
+    .where(
+        col(OutboundMessage.migration_id).in_(bindparam("migrations", expanding=True)),
+        col(OutboundMessage.kind).in_(sorted(WHOLE_LISTS)),
+        OutboundMessage.status == "sent",
+    )
+    .group_by(col(OutboundMessage.migration_id))
+)
+"""When each migration's first whole list reached someone, read only for a digest about to open: people's
+reminders count from their list, so the digest does too."""
 _TODO_SCHEDULE = select(Reminder).where(Reminder.key == bindparam("key"))
 _MIGRATION_OF = select(AffectedUser.migration_id).where(AffectedUser.id == bindparam("user"))
 _PERSON_AND_SCHEDULE = (
@@ -146,28 +157,38 @@ class Schedules:
         schedules of delivered lists that `delivered` missed.
 
         It runs at every look: one statement reads which migrations have lists, one which of their
-        schedules are open, one which lists lack theirs, whatever the number of migrations; no migration row
-        (nor its plan) is loaded."""
+        schedules are open, one which lists lack theirs, whatever the number of migrations (and, only when a
+        digest opens, one when its first list went out); no migration row (nor its plan) is loaded.
+
+        A digest's first round counts from its migration's first list that reached someone (from now when
+        none has yet), as people's reminders count from theirs: admins hear of stragglers when they are
+        reminded, however late the first look comes."""
         now = self._now()
         with self._database.session() as session:
             connection = session.connection()
             migrations = connection.execute(_OPEN_MIGRATIONS).all()
-            wanted: list[tuple[str, str, int, datetime]] = []  # key, kind, migration, first reminder
+            wanted: list[tuple[str, str, int]] = []  # key, kind, migration
             for migration_id, state, lists_out in migrations:
                 assert migration_id is not None
                 if lists_out:
-                    first = self._settings.after_working_days(
-                        now, self._settings.digest_every_working_days, None
-                    )
-                    wanted.append((f"{DIGEST_KIND}:{migration_id}", DIGEST_KIND, migration_id, first))
+                    wanted.append((f"{DIGEST_KIND}:{migration_id}", DIGEST_KIND, migration_id))
                 if state == BILLING_STATE:
-                    wanted.append((f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id, now))
+                    wanted.append((f"{BILLING_KIND}:{migration_id}", BILLING_KIND, migration_id))
             keys = [key for key, *_ in wanted]
             opened = set(connection.execute(_OPENED, {"keys": keys}).scalars() if keys else ())
-            for key, kind, migration_id, first in wanted:
-                if key not in opened:
-                    self._open(session, key, kind, migration_id, first)
-            with_lists = [migration_id for _, kind, migration_id, _ in wanted if kind == DIGEST_KIND]
+            to_open = [(key, kind, migration_id) for key, kind, migration_id in wanted if key not in opened]
+            digests = [migration_id for _, kind, migration_id in to_open if kind == DIGEST_KIND]
+            first_sent: dict[int, datetime | None] = dict(
+                connection.execute(_FIRST_LIST_SENT, {"migrations": digests}).all() if digests else ()
+            )
+            for key, kind, migration_id in to_open:
+                first = now
+                if kind == DIGEST_KIND:  # a look that comes late (serve was down) puts off no digest
+                    first = self._settings.after_working_days(
+                        first_sent.get(migration_id) or now, self._settings.digest_every_working_days, None
+                    )
+                self._open(session, key, kind, migration_id, first)
+            with_lists = [migration_id for _, kind, migration_id in wanted if kind == DIGEST_KIND]
             if with_lists:
                 self._open_missing_todo_schedules(session, with_lists)
 
