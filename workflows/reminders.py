@@ -408,6 +408,8 @@ class Reminders:
         not_signed_in: list[list[Any]] = []
         waits: list[list[Any]] = []
         waiting_ids: set[str] = set()
+        waiting_users: set[int | None] = set()
+        mailed = interrupted_invitations.mailed_unlinked(session, row.id)
         finished = 0  # of those counted: who has nothing left, told apart from who waits for the admins
         decisions = self._decisions(row)
         for user in listed:
@@ -418,10 +420,13 @@ class Reminders:
                 not_signed_in.append([known_as_user(user), user.display_name])
             wait = waiting.awaited(own, user.entitlement_id, decisions)
             if wait is not None:  # not behind: they wait for the admins, who must act first
-                # the bare address last: what `decide` takes, where the first names them as `progress` does
+                # the bare address after the key: what `decide` takes, where the first names them as
+                # `progress` does; then whether the invitation they wait on is known to have gone out
                 step = waiting.admins_step(wait)
-                waits.append([known_as_user(user), user.display_name, step, wait.key, user.email])
+                went_out = wait.key == INVITATION_IN_DOUBT and user.entitlement_id in mailed
+                waits.append([known_as_user(user), user.display_name, step, wait.key, user.email, went_out])
                 waiting_ids.add(user.entitlement_id)
+                waiting_users.add(user.id)
                 continue
             if user.id in unreachable:
                 continue  # they cannot tick items in chat: `progress` lists them to be reached another way
@@ -442,6 +447,7 @@ class Reminders:
         ]
         if not stragglers and not not_signed_in and not personal and not waits:
             return None
+        unreachable -= waiting_users  # counted among who wait, not apart as out of chat
         return {
             "recipient": admins_address(row),
             "organization": row.organization,

@@ -278,6 +278,9 @@ class Closure:
     other_admins: tuple[str, ...] = ()
     """For who completed it, on the list shown to them: the organization's other admins (owner and Project
     Collection Administrators), whom they ask now; none when Azure DevOps names nobody else."""
+    mailed: bool = False
+    """Their list still said to look for an invitation that is known to have gone out, its link never fetched
+    (`workflows.stages.interrupted_invitations.mailed`): the email is their way in."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ admins are checking, and their next `invite` turns it into *Accept the invitatio
 account it finds), or back into *Ask for an account* if Microsoft refuses it
 (`workflows.stages.late_invitees`). A wait for the admins (`workflows.waiting`), whose one reminder is to look
 for it."""
+CHOOSING_ITEM = "choose-work-account"
+"""The item of someone several directory accounts match, until an admin decides which is theirs."""
+ENABLE_ACCOUNT = "enable-directory-account"
+"""The item of someone whose only directory account is disabled."""
 ENABLE_ITEM = "Tell the admins if you still need access"
 """The title of the item of someone whose only directory account is disabled (`faq._sign_in` names it)."""
 """The item of an invited person's list: accepting the B2B invitation is how they get in."""
@@ -326,7 +330,7 @@ def _access_items(
     if user.outcome == "disabled":
         return [
             TodoTemplate(
-                key="enable-directory-account",
+                key=ENABLE_ACCOUNT,
                 title=ENABLE_ITEM,
                 # Whoever left the company is who a disabled account usually belongs to (Microsoft's FAQ):
                 # what applies to them is nothing, not reviving it.
@@ -343,7 +347,7 @@ def _access_items(
     if user.outcome == "ambiguous":
         return [
             TodoTemplate(
-                key="choose-work-account",
+                key=CHOOSING_ITEM,
                 title="Tell the admins which work account is yours",
                 body=(
                     f"Several accounts in {directory} share your address {user.principal_name}"
@@ -405,10 +409,7 @@ def invitation_in_doubt(
             f"Microsoft sent your invitation to join {directory} as a guest to {address}. Look for mail from"
             f" {FROM}, subject {SUBJECT}, in junk or spam too"
         )
-        settled = (
-            "The migration admins fetch your own link to accept it at their next `invite`, with no second"
-            " email, and I tell you here."
-        )
+        settled = f"{_capital(link_fetched('the migration admins'))}."
     else:
         sent = (
             f"Your invitation to join {directory} as a guest may have gone out to {address}: Microsoft did"
@@ -426,6 +427,15 @@ def invitation_in_doubt(
             f" admins{_PRESS_IT_HERE}."
         ),
         link=REDEMPTION_PAGE,
+    )
+
+
+def link_fetched(who: str) -> str:
+    """What `who`, the admins, do for someone whose invitation email went out with its link lost
+    (`interrupted_invitations.mailed`), in the words of their item, list and reminder alike."""
+    return (
+        f"{who} fetch your own link to accept it at their next `invite`, with no second email, and I tell you"
+        " here"
     )
 
 

@@ -12,12 +12,12 @@ from typing import Any, Literal
 
 from storage import SignInWatch, TodoItem
 from workflows import _plan_codec
-from workflows.todo import ASK_FOR_ACCESS, INVITATION_IN_DOUBT
+from workflows.todo import ASK_FOR_ACCESS, CHOOSING_ITEM, ENABLE_ACCOUNT, INVITATION_IN_DOUBT
 
 Awaited = Literal["decide", "invite"]
 WAITING_ITEMS: dict[str, Awaited] = {
-    "choose-work-account": "decide",
-    "enable-directory-account": "decide",
+    CHOOSING_ITEM: "decide",
+    ENABLE_ACCOUNT: "decide",
     ASK_FOR_ACCESS: "invite",
     INVITATION_IN_DOUBT: "invite",
 }

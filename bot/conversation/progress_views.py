@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from bot.conversation import lists, sign_in_views
 from bot.conversation.messages import (
@@ -26,7 +28,7 @@ from workflows.plan import NO_ACCESS
 from workflows.progress import Progress, UserProgress
 from workflows.results import MigrationStatus, NotifyResult, Told
 from workflows.stages.verification import StillPersonal
-from workflows.todo import INVITATION_IN_DOUBT, OPTIONAL_ITEMS
+from workflows.todo import ASK_FOR_ACCESS, CHOOSING_ITEM, ENABLE_ACCOUNT, INVITATION_IN_DOUBT, OPTIONAL_ITEMS
 
 
 def progress_key(migration_id: int) -> str:
@@ -83,6 +85,21 @@ def _decided_by(deciders: Sequence[str]) -> str:
     return "decided by " + ", ".join(dict.fromkeys(by or "an admin" for by in deciders))
 
 
+class Waiting(NamedTuple):
+    """Someone who can do nothing on their list until the admins act, as the digest lists them."""
+
+    who: str
+    """As `progress` names them."""
+    name: str
+    item: str
+    """The item they wait on: `workflows.waiting.WAITING_ITEMS`."""
+    address: str
+    """The Azure DevOps address `decide` takes."""
+    mailed: bool = False
+    """Waiting on `INVITATION_IN_DOUBT`: the email is known to have gone out, its link lost
+    (`workflows.stages.interrupted_invitations.mailed`)."""
+
+
 def straggler_digest(
     *,
     organization: str,
@@ -92,13 +109,11 @@ def straggler_digest(
     not_signed_in: Sequence[tuple[str, str]] = (),
     grace_working_days: int = 0,
     still_personal: Sequence[StillPersonal] = (),
-    waiting: Sequence[tuple[str, str, str, str]] = (),
+    waiting: Sequence[Waiting] = (),
     lost: Sequence[tuple[str, str]] = (),
     finished: int | None = None,
 ) -> Message:
-    """`waiting`: (who, as `progress` names them; name; the item they wait on:
-    `workflows.waiting.WAITING_ITEMS`; the Azure DevOps address `decide` takes) of who can do nothing until
-    the admins act.
+    """`waiting`: who can do nothing until the admins act.
     `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do.
     `finished`: of the `users` counted, who have nothing left to do (None: a digest queued before it was
     counted, whose heading says the count alone)."""
@@ -150,9 +165,9 @@ def straggler_digest(
     return Message(heading, tuple(blocks))
 
 
-def _the_others(others: int, finished: int | None, waiting: Sequence[tuple[str, str, str, str]]) -> str:
+def _the_others(others: int, finished: int | None, waiting: Sequence[Waiting]) -> str:
     """Who the count of open lists leaves out: "10 of 11" alone reads as if one had finished, when the
-    other may be waiting for the admins (`waiting`, as `straggler_digest` has them)."""
+    other may be waiting for the admins (`waiting`)."""
     if not others or finished is None or finished == others:
         return ""  # everyone else finished: "10 of 12 still have open items" says just that
     waits = others - finished
@@ -163,47 +178,85 @@ def _the_others(others: int, finished: int | None, waiting: Sequence[tuple[str, 
     return f" ({finished} finished, {_waiting_for(f'{waits} {verb}', waiting)})"
 
 
-_WAITS_ON = {
-    "choose-work-account": "your decision",
-    "enable-directory-account": "your decision",
-    "ask-for-access": "an invitation or a work account",
-    INVITATION_IN_DOUBT: "your next `invite`",
+@dataclass(frozen=True)
+class _Wait:
+    """A wait (`workflows.waiting.WAITING_ITEMS`) as the digest words it."""
+
+    waits_for: str
+    """In a few words, the admins' step that ends it."""
+    step: str
+    """That step in full, for someone whose Azure DevOps address is {email} in {organization}."""
+
+
+_WAITS = {
+    CHOOSING_ITEM: _Wait("your decision", f"`decide {{organization}} {{email}} ACCOUNT` (or `{NO_ACCESS}`)"),
+    # their one account is disabled: there is no other ACCOUNT to decide for
+    ENABLE_ACCOUNT: _Wait(
+        "your decision",
+        "enable their account and `recheck`, or `remove-users`, or"
+        f" `decide {{organization}} {{email}} {NO_ACCESS}`",
+    ),
+    ASK_FOR_ACCESS: _Wait(
+        "an invitation or a work account", "`invite` them, or have a work account made for them"
+    ),
+    INVITATION_IN_DOUBT: _Wait(
+        "your next `invite`", "`invite`: it finds out whether their invitation went out, and sends it if not"
+    ),
 }
-"""What each wait (`workflows.waiting.WAITING_ITEMS`) is for, in a few words: the admins' step it ends."""
+_LINK_STEP = "`invite`: it fetches their link, with no second email"
+"""The step of someone waiting on `INVITATION_IN_DOUBT` whose email is known to have gone out."""
 
 
-def _waiting_for(who_waits: str, waiting: Sequence[tuple[str, str, str, str]]) -> str:
+def _waiting_for(who_waits: str, waiting: Sequence[Waiting]) -> str:
     """`who_waits` ("the other 2 wait"), those of `waiting`, for what: "... for your decision", or by what
     each waits for, "... for you: 3 for your decision and 1 for your next `invite`"."""
-    kinds = Counter(_WAITS_ON[item] for _, _, item, _ in waiting)
+    kinds = Counter(_WAITS[each.item].waits_for for each in waiting)
     if len(kinds) == 1:
         return f"{who_waits} for {next(iter(kinds))}"
-    each = [f"{kinds[what]} for {what}" for what in dict.fromkeys(_WAITS_ON.values()) if kinds[what]]
+    in_order = dict.fromkeys(wait.waits_for for wait in _WAITS.values())
+    each = [f"{kinds[what]} for {what}" for what in in_order if kinds[what]]
     return f"{who_waits} for you: {', '.join(each[:-1])} and {each[-1]}"
 
 
-def _waiting_blocks(waiting: Sequence[tuple[str, str, str, str]], organization: str) -> list[Block]:
-    if not waiting:
-        return []
-    steps = {
-        "choose-work-account": f"`decide {organization} {{email}} ACCOUNT` (or `{NO_ACCESS}`)",
-        # their one account is disabled: there is no other ACCOUNT to decide for
-        "enable-directory-account": "enable their account and `recheck`, or `remove-users`, or"
-        f" `decide {organization} {{email}} {NO_ACCESS}`",
-        "ask-for-access": "`invite` them, or have a work account made for them",
-        INVITATION_IN_DOUBT: "`invite`: it finds out whether their invitation went out, and sends it if not",
-    }
+def _waiting_blocks(waiting: Sequence[Waiting], organization: str) -> list[Block]:
+    """Who waits with nothing to do, then who waits with one thing theirs: looking for their invitation
+    email, of which they hear once (`workflows.waiting.LOOK_ONCE`)."""
+    stuck = [each for each in waiting if each.item != INVITATION_IN_DOUBT]
+    looking = [each for each in waiting if each.item == INVITATION_IN_DOUBT]
+    blocks: list[Block] = []
+    if stuck:
+        blocks += [
+            Text(
+                _waiting_for(sign_in_views.people_counted(len(stuck), "waits", "wait"), stuck)
+                + ": they can do nothing on their list until you act. They heard so once and get no"
+                " reminders until then."
+            ),
+            *_waiting_table(stuck, organization),
+        ]
+    if looking:
+        blocks += [
+            Text(
+                _waiting_for(sign_in_views.people_counted(len(looking), "waits", "wait"), looking)
+                + ": until you act, all their list asks of them is to look for their invitation email, in"
+                " junk or spam too, and I remind them of that once."
+            ),
+            *_waiting_table(looking, organization),
+        ]
+    return blocks
+
+
+def _waiting_table(waiting: Sequence[Waiting], organization: str) -> list[Block]:
     rows = [
-        (who, lists.short(name), steps[item].format(email=address)) for who, name, item, address in waiting
+        (
+            each.who,
+            lists.short(each.name),
+            _LINK_STEP
+            if each.mailed and each.item == INVITATION_IN_DOUBT
+            else _WAITS[each.item].step.format(organization=organization, email=each.address),
+        )
+        for each in waiting
     ]
-    return [
-        Text(
-            _waiting_for(sign_in_views.people_counted(len(waiting), "waits", "wait"), waiting)
-            + ": they can do nothing on their list until you act. They heard so once and get no reminders"
-            " until then."
-        ),
-        *lists.table(("user", "name", "your step"), rows),
-    ]
+    return lists.table(("user", "name", "your step"), rows)
 
 
 _DELIVERY_WORDS = {

@@ -12,7 +12,7 @@ from bot.conversation.todo_views import BY_ID, WAITING_FOR, open_items
 from workflows.invitation_email import FROM, SUBJECT
 from workflows.results import TodoEntry
 from workflows.snoozing import Snoozed
-from workflows.todo import INVITATION_IN_DOUBT, the_admins
+from workflows.todo import INVITATION_IN_DOUBT, link_fetched, the_admins
 from workflows.working_hours import zone
 
 
@@ -95,10 +95,7 @@ def _look_for_invitation(organization: str, name: str, waits_for: str, mailed: b
     heading = f"Reminder: look for your invitation to {organization}"
     if mailed:
         known = f"Hi {name}, Microsoft sent your invitation email."
-        then = (
-            f"Meanwhile {waits_for} fetch your own link to accept it at their next `invite`, with no second"
-            " email, and I tell you here"
-        )
+        then = f"Meanwhile {link_fetched(waits_for)}"
     else:
         known = (
             f"Hi {name}, your invitation may have gone out, and {waits_for} are finding out whether it did."

@@ -24,11 +24,14 @@ from workflows.results import (
     MarkDoneResult,
     TodoEntry,
 )
-from workflows.stages.relisting import CHOOSING_ITEM
 from workflows.todo import (
+    ASK_FOR_ACCESS,
+    CHOOSING_ITEM,
+    ENABLE_ACCOUNT,
     INVITATION_IN_DOUBT,
     OPTIONAL_ITEMS,
     BeforeTheList,
+    link_fetched,
     required,
     the_admins,
     without_help_button,
@@ -61,12 +64,18 @@ class Choosing:
 
 
 WAITING_FOR = {
-    "choose-work-account": "to decide which of the directory accounts that share your address is yours",
-    "enable-directory-account": "to have your disabled directory account enabled, or to choose another one",
-    "ask-for-access": "to give you a way in: an invitation to the directory as a guest, or a work account",
+    CHOOSING_ITEM: "to decide which of the directory accounts that share your address is yours",
+    ENABLE_ACCOUNT: "to have your disabled directory account enabled, or to choose another one",
+    ASK_FOR_ACCESS: "to give you a way in: an invitation to the directory as a guest, or a work account",
     INVITATION_IN_DOUBT: "to find out whether your invitation went out, and to send it if it did not",
 }
 """What the admins must do first, by the item that stands for the wait (`workflows.waiting`)."""
+MAILED_BUT_CLOSED = (
+    "Microsoft sent your invitation email: accept it from there (look in junk or spam too), and you can sign"
+    " in."
+)
+"""Where someone stands whose invitation email went out, its link lost (`interrupted_invitations.mailed`),
+once the migration is closed: nobody fetches that link any more, and the email is their way in."""
 
 
 def todo_list_dm(
@@ -90,8 +99,7 @@ def todo_list_dm(
         intro += (
             " Before you can sign in, accept the invitation Microsoft sent you: the first item says what to"
             " look for. The items after it can only be done once you have. Meanwhile"
-            f" {the_admins(admins)} fetch your own link to accept it, with no second email, and I tell you"
-            " when they have; I remind you once to look for it."
+            f" {link_fetched(the_admins(admins))}; I remind you once to look for it."
         )
     elif waiting_item == INVITATION_IN_DOUBT:  # their part is to look for it: reminded once, not chased
         intro += (
@@ -420,7 +428,9 @@ def closed_list(entries: Sequence[TodoEntry], still_open: int) -> Outgoing:
         heading = f"Your to-do list for {organization}: closed, all done"
     closer, who = ("You", "you") if closure.by_them else (closure.by, closure.by)
     waiting = next((entry.key for entry in entries if entry.key in WAITING_FOR and not entry.done_at), "")
-    if waiting:
+    if waiting == INVITATION_IN_DOUBT and closure.mailed:
+        where = MAILED_BUT_CLOSED
+    elif waiting:
         where = (
             f"You still have no way in: {who} or another admin of {organization} needs"
             f" {WAITING_FOR[waiting]}."

@@ -157,7 +157,13 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 ],
                 # a payload queued before the bare address was added names them by it alone
                 waiting=[
-                    (str(row[0]), str(row[1]), str(row[3]), str(row[4] if len(row) > 4 else row[0]))
+                    progress_views.Waiting(
+                        str(row[0]),
+                        str(row[1]),
+                        str(row[3]),
+                        str(row[4] if len(row) > 4 else row[0]),
+                        bool(row[5]) if len(row) > 5 else False,  # absent before it was said
+                    )
                     for row in payload.get("waiting", [])
                 ],
                 lost=[(str(email), str(by)) for email, by in payload.get("lost_access", [])],
@@ -170,6 +176,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 closed_by=str(payload["closed_by"]),
                 items=_entries(payload),
                 waiting_item=str(payload.get("waiting_item") or ""),
+                mailed=bool(payload.get("mailed")),  # absent before it was said
             )
         case "sign_in_verified":
             rendered = sign_in_views.sign_in_verified_dm(

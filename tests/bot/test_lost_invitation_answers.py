@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import col, select
 
@@ -20,7 +21,7 @@ from tests.fakes.runtimes import runtime_on
 from workflows import invitation_wait
 from workflows.results import BOT
 
-ERIN, FRANK = "erin.eng@gmail.com", "frank.f@outlook.com"
+ERIN, FRANK, HANA = "erin.eng@gmail.com", "frank.f@outlook.com", "hana@contoso.com"
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 LAG = timedelta(minutes=3)
 """How long the sandbox's search leaves out a new guest: longer than an admin takes to type `invite` again,
@@ -670,8 +671,8 @@ def test_a_list_not_sent_yet_opens_with_the_invitation_that_went_out(chat: Chat,
         f"YOUR TO-DO LIST: {ORG.upper()} NOW SIGNS IN WITH FABRIKAM Hi Erin, {ORG} on Azure DevOps now uses"
         " Fabrikam accounts. Before you can sign in, accept the invitation Microsoft sent you: the first item"
         " says what to look for. The items after it can only be done once you have. Meanwhile the migration"
-        f" admins ({DANA}, {LEE}) fetch your own link to accept it, with no second email, and I tell you when"
-        " they have; I remind you once to look for it. • "
+        f" admins ({DANA}, {LEE}) fetch your own link to accept it at their next `invite`, with no second"
+        " email, and I tell you here; I remind you once to look for it. • "
     ), _flat(erin_list)
     assert _first_item(_flat(erin_list)).startswith(
         f"Look for your invitation email {ORG} now signs in with Fabrikam accounts. Microsoft sent your"
@@ -693,6 +694,98 @@ def test_the_digest_says_what_each_wait_is_for(chat: Chat, moment: Moment) -> No
         f"7 of 11 people in {ORG} still have open to-do items; nobody has finished yet: the other 4 wait for"
         f" you: {waits}"
     )
-    assert f"4 people wait for you: {waits}: they can do nothing on their list until you act." in _flat(
-        digest
+    said = _flat(digest)
+    assert (
+        "3 people wait for you: 2 for your decision and 1 for an invitation or a work account: they can do"
+        " nothing on their list until you act."
+    ) in said
+    assert "1 person waits for your next `invite`: until you act, all their list asks of them is" in said
+
+
+def test_the_digest_has_the_admins_fetch_the_link_of_an_invitation_that_went_out(
+    chat: Chat, moment: Moment
+) -> None:
+    """Erin's invitation went out, its link lost: the digest says the admins' `invite` fetches it, and that
+    she has one thing to do meanwhile and one reminder of it, apart from Hana and Gus, who can do nothing
+    until the admins decide."""
+    _lists_out(chat)
+    _mailed_unlinked(chat, moment)
+    moment.now += timedelta(days=3)
+    looked = chat.runtime.conversation.watch()
+    (digest,) = [message for message in looked if "open to-do items" in message.message.summary]
+    said = _flat(digest)
+    assert (
+        "2 people wait for your decision: they can do nothing on their list until you act. They heard so"
+        " once and get no reminders until then."
+    ) in said
+    assert (
+        "1 person waits for your next `invite`: until you act, all their list asks of them is to look for"
+        " their invitation email, in junk or spam too, and I remind them of that once."
+    ) in said
+    (erin,) = [line.split(maxsplit=3) for line in text_of([digest]).splitlines() if ERIN in line]
+    assert erin[3] == "`invite`: it fetches their link, with no second email"
+
+
+def _mailed_unlinked(chat: Chat, moment: Moment) -> None:
+    """After the lists went out: Erin's invitation answer is lost, and the `invite` once the search is
+    believed shows her guest (the email went out) but cannot fetch her link."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    moment.now += timedelta(minutes=10)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])  # the link-only call
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+
+
+def test_a_closed_list_says_the_invitation_that_went_out_is_the_way_in(chat: Chat, moment: Moment) -> None:
+    """Erin's email went out, its link never fetched, when Dana completes the migration: her last word and
+    her `todo` say the email is her way in, not that she has none and the admins are finding out."""
+    _lists_out(chat)
+    _mailed_unlinked(chat, moment)
+    subscription = chat.runtime.microsoft.organization(ORG).billing_subscription_id
+    tenant = str(_box(chat).state()["tenant"]["id"])
+    httpx.post(
+        f"{_box(chat).url}/_sandbox/subscription", json={"subscriptionId": subscription, "tenantId": tenant}
+    ).raise_for_status()
+    chat.say(DANA, "check-billing")
+    done = chat.say(DANA, f"complete {ORG} confirm") + chat.runtime.conversation.watch()
+    went_out = (
+        "Microsoft sent your invitation email: accept it from there (look in junk or spam too), and you can"
+        " sign in."
     )
+    closer = f"Dana ({DANA})"
+    (last,) = _to_erin(done)
+    assert _flat(last).startswith(
+        f"THE MOVE OF {ORG.upper()} TO FABRIKAM ACCOUNTS IS CLOSED Hi Erin, {closer} closed the migration of"
+        f" {ORG}: I send no more reminders, and nobody follows your list any more. {went_out} Your list as it"
+        " stands: 1. Look for your invitation email"
+    ), _flat(last)
+    (todo,) = chat.say(ERIN, "todo", in_dm=True)
+    assert _flat(todo).startswith(
+        f"YOUR TO-DO LIST FOR {ORG.upper()}: CLOSED, 2 STILL OPEN {closer} closed the migration of {ORG}: no"
+        f" more reminders come, and nobody follows this list any more. {went_out} Ask {closer} if you are"
+        " stuck or unsure what still applies. 1. Look for your invitation email"
+    ), _flat(todo)
+
+
+def test_the_digest_counts_who_waits_out_of_chat_among_those_who_wait(chat: Chat, moment: Moment) -> None:
+    """Hana's list found her on no chat surface; she waits for a decision all the same (as Gus does, and
+    Erin and Frank for an invitation). The heading counts her among who wait, as the list of who waits names
+    her, not apart as out of chat."""
+    _lists_out(chat)
+    with chat.runtime.database.session() as session:
+        hana = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == "todo_list", OutboundMessage.recipient == HANA
+            )
+        ).one()
+        hana.status, hana.error_code = "failed", "not_in_chat"
+        session.commit()
+    moment.now += timedelta(days=3)
+    (digest,) = [m for m in chat.runtime.conversation.watch() if "open to-do items" in m.message.summary]
+    waits = "2 for your decision and 2 for an invitation or a work account"
+    assert digest.message.summary == (
+        f"7 of 11 people in {ORG} still have open to-do items; nobody has finished yet: the other 4 wait for"
+        f" you: {waits}"
+    )
+    assert f"4 people wait for you: {waits}: they can do nothing" in _flat(digest)
+    assert "not in chat" not in _flat(digest)

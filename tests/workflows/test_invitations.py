@@ -12,7 +12,7 @@ from sqlmodel import select
 from storage import AffectedUser, Database, Invitation
 from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify, redeem_link
 from workflows import notices
-from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser
+from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser, Unanswered
 from workflows.errors import WorkflowError
 from workflows.results import Actor, InvitationStanding
 from workflows.service import MigrationService
@@ -173,6 +173,33 @@ def test_an_invited_persons_standing_says_when_and_where_the_invitation_went_and
     accepted = service.standing_of(None, bob).invitation
     assert accepted is not None and accepted.accepted and accepted.sent_at == sent_at
     assert not accepted.verified  # her own word: no sign-in seen yet
+
+
+def test_one_lost_answer_known_to_have_mailed_them_is_an_email_that_went_out(
+    service: MigrationService, database: Database, clock: FakeClock, dana: Actor, microsoft: FakeMicrosoft
+) -> None:
+    """Bob's invitation was asked for at two addresses and both answers were lost; the directory showed the
+    guest of one still to accept. That email went out: his standing says so (as his list and reminder do),
+    whatever became of the other."""
+    bob = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
+    service.start("fabrikam", "fabrikam.com", dana)
+    microsoft.invite_refusal = Unanswered("timed out")
+    service.invite(None, dana)
+    with database.session() as session:
+        claim = session.exec(select(Invitation).where(Invitation.email == bob.email)).one()
+        claim.result = "invited before the interruption; its link could not be fetched"
+        other = Invitation(
+            migration_id=claim.migration_id,
+            email="bob.b@outlook.com",
+            entitlement_id=claim.entitlement_id,
+            status="pending",
+            created_at=clock.now,
+            updated_at=clock.now,
+        )
+        session.add_all([claim, other])
+        session.commit()
+    standing = service.standing_of(None, bob).invitation
+    assert standing is not None and standing.unconfirmed and standing.mailed
 
 
 def test_removing_an_invited_user_forgets_their_link_to_accept(

@@ -33,7 +33,7 @@ when the wait is over."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, update
@@ -121,13 +121,20 @@ def in_doubt(session: Session, migration_id: int) -> dict[str, str]:
 
 
 def mailed_unlinked(session: Session, migration_id: int) -> set[str]:
-    """The entitlement ids among `in_doubt` whose email is known to have gone out (`mailed`)."""
+    """The entitlement ids among `in_doubt` whose email is known to have gone out (`went_out`)."""
     return {claim.entitlement_id for claim in lost_answers(session, migration_id) if mailed(claim)}
+
+
+def went_out(lost: Iterable[Invitation]) -> bool:
+    """Whether one person's `lost_answers` show their invitation email went out: one `mailed` claim is an
+    email they got, whatever became of another address's. Their item, reminder, digest row and FAQ answer
+    all say so from this."""
+    return any(map(mailed, lost))
 
 
 def mailed_to(session: Session, migration_id: int, entitlement_id: str) -> bool:
     """Whether this person is among `mailed_unlinked`: their item says the email went out."""
-    return any(map(mailed, lost_answers(session, migration_id, entitlement_id)))
+    return went_out(lost_answers(session, migration_id, entitlement_id))
 
 
 def refused(session: Session, migration_id: int) -> dict[str, Invitation]:

@@ -116,16 +116,16 @@ def send_invitations(
         row.blocked_reason, row.blocked_fix = _refusal(actor, missing, refused)
         # whoever was invited before the refusal hears it now, and whoever it shows no invitation went to
         # stops looking for one
-        switched = _switch_lists(unit, outcomes) if connected else 0
+        changed = _switch_lists(unit, outcomes) if connected else (0, 0)
         unit.flow.fire("invite_denied", details={"recheck_at": recheck_at.isoformat()})
         commit(unit)
         message = f"{row.blocked_reason} {row.blocked_fix}"
         if missing is None:
             message += f" Re-check after {hhmm(recheck_at)} UTC."
-        message += _lists_changed(switched, before="Before the refusal, ")
+        message += _changed_before_refusal(*changed)
     else:
         row.invite_recheck_at = None
-        switched = _switch_lists(unit, outcomes) if connected else 0
+        switched = sum(_switch_lists(unit, outcomes)) if connected else 0
         unit.flow.fire("invitations_sent", details={"sent": sum(o.status == "sent" for o in outcomes)})
         commit(unit)
         message = _invite_summary(outcomes)
@@ -214,7 +214,8 @@ def _refusal(actor: Actor, missing: MissingPermission | None, refused: Check | N
     )
 
 
-def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> int:
+def _switch_lists(unit: Unit, outcomes: Sequence[InvitationOutcome]) -> tuple[int, int]:
+    """`late_invitees.switch_lists`: whose lists changed, (invited, found in the directory)."""
     row = unit.row
     tenant = _tenant(row)
     accounts = {o.email.casefold(): o.account for o in outcomes if o.status == "found" and o.account}
@@ -230,7 +231,12 @@ def _tenant(row: Migration) -> Tenant:
 def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int, state: str) -> str:
     """What the invited still need after connecting: accept, sign in, and (for their history) a mapping;
     and whose lists changed (the invited, and those found already in the directory)."""
-    told = _lists_changed(switched)
+    told = (
+        f" I changed {switched} to-do {'list' if switched == 1 else 'lists'} to say what each now needs,"
+        " and told them."
+        if switched
+        else ""
+    )
     emailed = sum(o.status in ("sent", "re-invited") and o.detail != RECOVERED for o in outcomes)
     recovered = sum(o.status == "sent" and o.detail == RECOVERED for o in outcomes)
     if not emailed and not recovered:
@@ -244,12 +250,19 @@ def _after_connecting_note(outcomes: Sequence[InvitationOutcome], switched: int,
     )
 
 
-def _lists_changed(switched: int, *, before: str = "") -> str:
-    """Whose lists `invite` changed after connecting (`late_invitees.switch_lists`), if anyone's."""
-    if not switched:
+def _changed_before_refusal(invited: int, found: int) -> str:
+    """Whose lists an `invite` stopped by a refusal changed after connecting: those it invited before it (and
+    those it found in the directory), if anyone's."""
+    if not invited and not found:
         return ""
-    lists = "list" if switched == 1 else "lists"
-    return f" {before}I changed {switched} to-do {lists} to say what each now needs, and told them."
+    whose = [f"{_people(invited)} invited before the refusal"] if invited else []
+    whose += [f"{_people(found)} found in the directory"] if found else []
+    lists = "list" if invited + found == 1 else "lists"
+    return f" I changed the to-do {lists} of {' and '.join(whose)}, and told them."
+
+
+def _people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
 
 
 def _who_has_the_email(emailed: int, recovered: int) -> str:

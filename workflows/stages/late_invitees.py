@@ -47,10 +47,10 @@ from workflows.todo import (
 
 def switch_lists(
     session: Session, row: Migration, tenant: Tenant, now: datetime, accounts: Mapping[str, str]
-) -> int:
+) -> tuple[int, int]:
     """Rewrite the asking item of everyone with a sent invitation or a directory account `invite` found,
     add the items their list now lacks, and tell them: in their list if it has not gone out yet, else in a
-    notice of the changed items; how many.
+    notice of the changed items; how many of each (invited, found).
 
     `accounts`: invited address (case-folded) -> the sign-in name of the directory account found for it.
     """
@@ -108,7 +108,8 @@ def switch_lists(
             invited=invited,
             items=[item_payload(each) for each in changed],
         )
-    return len(waiting)
+    invited_count = sum(invitation.status == "sent" for _, _, invitation in waiting)
+    return invited_count, len(waiting) - invited_count
 
 
 def mark_in_doubt(session: Session, row: Migration, tenant: Tenant) -> None:

@@ -13,10 +13,11 @@ from workflows._views import item_payload
 from workflows.identities import recognises
 from workflows.progress import lists_of
 from workflows.results import Actor
+from workflows.stages import interrupted_invitations
 from workflows.stages.late_invitees import message_to
 from workflows.stages.list_messages import by_person
 from workflows.stages.notifying import NO_WAY_IN_ITEMS
-from workflows.todo import required
+from workflows.todo import INVITATION_IN_DOUBT, required
 
 LEFT_BEHIND_MESSAGE = "left_behind"
 """The outbox kind of that last word."""
@@ -35,11 +36,14 @@ def tell_left_behind(session: Session, row: Migration, actor: Actor, now: dateti
     users, items = lists_of(session, row.id)
     by_user = by_person(items)
     told = []
+    mailed_unlinked = interrupted_invitations.mailed_unlinked(session, row.id)
     for user in users:
         still_open = [item for item in required(by_user.get(user.id or 0, [])) if item.done_at is None]
         if not still_open or recognises(actor, user):  # who closed it knows what it leaves them
             continue
         waiting = next((item.key for item in still_open if item.key in NO_WAY_IN_ITEMS), "")
+        # their email went out: it is their way in, though nobody fetches its link any more
+        mailed = waiting == INVITATION_IN_DOUBT and user.entitlement_id in mailed_unlinked
         told.append(
             message_to(
                 row,
@@ -48,6 +52,7 @@ def tell_left_behind(session: Session, row: Migration, actor: Actor, now: dateti
                 key=f"migration-{row.id}-left-behind-{user.id}",
                 closed_by=closed_by(actor),
                 waiting_item=waiting,
+                mailed=mailed,
                 items=[item_payload(item) for item in still_open],
             )
         )

@@ -374,7 +374,7 @@ def _invitation_of(
         redeem_url=redeem_url,
         unconfirmed=bool(lost),
         unconfirmed_at=max((claim.updated_at for claim in lost), default=None),
-        mailed=bool(lost) and all(map(interrupted_invitations.mailed, lost)),
+        mailed=interrupted_invitations.went_out(lost),
         checked_from=max(map(interrupted_invitations.believed_at, lost), default=None),
         read_at=now,
     )

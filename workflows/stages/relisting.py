@@ -53,11 +53,10 @@ from workflows.stages.list_messages import (
 )
 from workflows.stages.notifying import tell_lost_access
 from workflows.stages.unit import Unit
-from workflows.todo import ACCEPT_INVITATION, ACCOUNT_BOUND_ITEMS, TodoTemplate, todo_items
+from workflows.todo import ACCEPT_INVITATION, ACCOUNT_BOUND_ITEMS, CHOOSING_ITEM, TodoTemplate, todo_items
 
 REMINDER_MESSAGE = "todo_reminder"
 """A reminder of someone's open items (`workflows.reminders` queues them)."""
-CHOOSING_ITEM = "choose-work-account"
 SIGN_IN_ITEM = "sign-in-work-account"
 LEAD_ITEMS = frozenset({CHOOSING_ITEM, SIGN_IN_ITEM, ACCEPT_INVITATION})
 """The item a decision rewrites into the first one the decided account calls for: asking to choose, or

@@ -16,6 +16,7 @@ from workflows.errors import ConflictError, WorkflowError
 from workflows.identities import owned_by, recognises
 from workflows.plan import NO_ACCESS
 from workflows.results import AccessLost, Actor, Closure, MarkDoneResult, TodoEntry
+from workflows.stages import interrupted_invitations
 from workflows.stages.left_behind_notes import closed_by
 from workflows.stages.unit import Context, audit
 from workflows.todo import required
@@ -57,6 +58,7 @@ def todo_list(ctx: Context, who: Actor | str | int, *, shown: bool = False) -> l
         # a completed migration's list is someone's list once more while their organization migrates again
         closed = [row for row, again in migrations if row.state == "completed" and again is None]
         closers = _closers(session, closed)
+        mailed = {row.id: interrupted_invitations.mailed_unlinked(session, row.id or 0) for row in closed}
     entries: list[TodoEntry] = []
     for (
         user
@@ -64,6 +66,8 @@ def todo_list(ctx: Context, who: Actor | str | int, *, shown: bool = False) -> l
         row, closer = rows[user.migration_id], closers.get(user.migration_id)
         newest = shown and not entries  # the list shown: the first to have items
         closure = _closure(ctx, row, user, closer, shown=newest) if closer else None
+        if closure is not None and user.entitlement_id in mailed.get(row.id, ()):
+            closure = replace(closure, mailed=True)
         entries.extend(replace(todo_entry(item, row, user.email), closed=closure) for item in theirs[user.id])
     return entries
 

@@ -20,9 +20,14 @@ from workflows.errors import WorkflowError
 from workflows.identities import mailbox
 from workflows.notices import CHANNEL_PREFIX
 from workflows.results import Actor, MigrationStatus
-from workflows.stages.relisting import CHOOSING_ITEM
 from workflows.stages.todo_lists import newest_list
-from workflows.todo import ACCEPT_INVITATION, INVITATION_IN_DOUBT
+from workflows.todo import (
+    ACCEPT_INVITATION,
+    ASK_FOR_ACCESS,
+    CHOOSING_ITEM,
+    ENABLE_ACCOUNT,
+    INVITATION_IN_DOUBT,
+)
 from workflows.tokens import case_of
 
 MY_ACCOUNT_USAGE = (
@@ -37,9 +42,9 @@ ITEM_TOPICS = {
     "recreate-pats": "regenerate-pat",
     "rename-microsoft-account": "account-picker-prompt",
     "visual-studio-subscription": "vs-subscription",
-    "ask-for-access": "email-not-found",
-    "enable-directory-account": "email-not-found",
-    "choose-work-account": "disconnected-users-matching-identity",
+    ASK_FOR_ACCESS: "email-not-found",
+    ENABLE_ACCOUNT: "email-not-found",
+    CHOOSING_ITEM: "disconnected-users-matching-identity",
     ACCEPT_INVITATION: "email-not-found",
     INVITATION_IN_DOUBT: "email-not-found",
 }
