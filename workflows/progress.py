@@ -23,9 +23,8 @@ from workflows.identities import known_as, other_address
 from workflows.plan import NO_ACCESS
 from workflows.results import BOT, MigrationStatus
 from workflows.stages import mapped_identities, verification
-from workflows.stages.list_messages import ADDRESSEE, LIST_MESSAGES, LOST_ACCESS_MESSAGE
+from workflows.stages.list_messages import ADDRESSEE, LIST_MESSAGES, LOST_ACCESS_MESSAGE, REMINDER_MESSAGE
 from workflows.stages.mapped_identities import MappingsSeen
-from workflows.stages.relisting import REMINDER_MESSAGE
 from workflows.stages.verification import StillPersonal
 from workflows.todo import required
 

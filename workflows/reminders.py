@@ -43,8 +43,7 @@ from workflows.schedules import (
 )
 from workflows.service import MigrationService
 from workflows.stages import interrupted_invitations, verification
-from workflows.stages.list_messages import TODO_LIST_MESSAGE, by_person, messages_to
-from workflows.stages.relisting import REMINDER_MESSAGE
+from workflows.stages.list_messages import REMINDER_MESSAGE, TODO_LIST_MESSAGE, by_person, messages_to
 from workflows.todo import INVITATION_IN_DOUBT, required
 from workflows.working_hours import last_working_day, month_end, next_working_moment, zone
 

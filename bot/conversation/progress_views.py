@@ -224,25 +224,20 @@ def _waiting_blocks(waiting: Sequence[Waiting], organization: str) -> list[Block
     stuck = [each for each in waiting if each.item != INVITATION_IN_DOUBT]
     looking = [each for each in waiting if each.item == INVITATION_IN_DOUBT]
     blocks: list[Block] = []
-    if stuck:
-        blocks += [
-            Text(
-                _waiting_for(sign_in_views.people_counted(len(stuck), "waits", "wait"), stuck)
-                + ": they can do nothing on their list until you act. They heard so once and get no"
-                " reminders until then."
-            ),
-            *_waiting_table(stuck, organization),
-        ]
-    if looking:
-        blocks += [
-            Text(
-                _waiting_for(sign_in_views.people_counted(len(looking), "waits", "wait"), looking)
-                + ": until you act, all their list asks of them is to look for their invitation email, in"
-                " junk or spam too, and I remind them of that once."
-            ),
-            *_waiting_table(looking, organization),
-        ]
+    for group, meanwhile in ((stuck, _NOTHING_TO_DO), (looking, _LOOKING)):
+        if group:
+            who = _waiting_for(sign_in_views.people_counted(len(group), "waits", "wait"), group)
+            blocks += [Text(f"{who}: {meanwhile}"), *_waiting_table(group, organization)]
     return blocks
+
+
+_NOTHING_TO_DO = (
+    "they can do nothing on their list until you act. They heard so once and get no reminders until then."
+)
+_LOOKING = (
+    "until you act, all their list asks of them is to look for their invitation email, in junk or spam too,"
+    " and I remind them of that once."
+)
 
 
 def _waiting_table(waiting: Sequence[Waiting], organization: str) -> list[Block]:

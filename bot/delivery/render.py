@@ -32,7 +32,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
-from workflows.stages import left_behind_notes, list_messages, mapped_identities, relisting, told_early
+from workflows.stages import left_behind_notes, list_messages, mapped_identities, told_early
 from workflows.stages.verification import StillPersonal
 from workflows.todo import ACCEPT_INVITATION
 
@@ -120,7 +120,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 when=str(payload.get("when") or ""),
                 lines=[str(line) for line in payload["lines"]],
             )
-        case relisting.REMINDER_MESSAGE if payload.get("waiting_item"):
+        case list_messages.REMINDER_MESSAGE if payload.get("waiting_item"):
             rendered = reminder_views.waiting_reminder(
                 organization=payload["organization"],
                 name=_name(payload),
@@ -129,7 +129,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                 admins=[str(admin) for admin in payload.get("admins", [])],  # absent before it was told
                 mailed=bool(payload.get("mailed")),  # absent before it was said
             )
-        case relisting.REMINDER_MESSAGE:
+        case list_messages.REMINDER_MESSAGE:
             rendered = reminder_views.todo_reminder(
                 organization=payload["organization"],
                 name=_name(payload),

@@ -789,3 +789,46 @@ def test_the_digest_counts_who_waits_out_of_chat_among_those_who_wait(chat: Chat
     )
     assert f"4 people wait for you: {waits}: they can do nothing" in _flat(digest)
     assert "not in chat" not in _flat(digest)
+
+
+def _look_reminder_queued(chat: Chat, moment: Moment, lost: str = "504 after") -> None:
+    """Erin's list went out while her answer was `lost`; on Wednesday her one reminder to look for it is
+    queued, and the outbox has not sent it yet."""
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=[lost])
+    _summary(chat)
+    _lists_out(chat)
+    moment.now += timedelta(days=2)
+    chat.runtime.tracking.tick()
+
+
+def test_a_reminder_to_look_queued_before_invite_showed_the_email_went_out_says_it_did(
+    chat: Chat, moment: Moment
+) -> None:
+    _look_reminder_queued(chat, moment)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504"])  # the link-only call
+    said = chat.say(DANA, f"invite {ORG}", in_dm=True) + chat.runtime.conversation.watch()
+    (reminded,) = _to_erin(said)
+    assert _flat(reminded).startswith(
+        f"REMINDER: LOOK FOR YOUR INVITATION TO {ORG.upper()} Hi Erin, Microsoft sent your invitation email."
+    ), _flat(reminded)
+
+
+def test_a_reminder_to_look_queued_before_invite_fetched_the_link_is_not_sent(
+    chat: Chat, moment: Moment
+) -> None:
+    """The `invite` sends her her link: she hears that, not a reminder to look that says the admins are
+    still finding out."""
+    _look_reminder_queued(chat, moment)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds())
+    said = chat.say(DANA, f"invite {ORG}", in_dm=True) + chat.runtime.conversation.watch()
+    assert [m.message.summary for m in _to_erin(said)] == [
+        f"You are invited to Fabrikam: {ORG} is open to you again"
+    ]
+
+
+def test_a_reminder_to_look_queued_before_invite_was_refused_is_not_sent(chat: Chat, moment: Moment) -> None:
+    """None went out after all: she hears that, not a reminder to look for it."""
+    _look_reminder_queued(chat, moment, lost="504")
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["403"])
+    said = chat.say(DANA, f"invite {ORG}", in_dm=True) + chat.runtime.conversation.watch()
+    assert [m.message.summary for m in _to_erin(said)] == ["No invitation to Fabrikam went out to you"]

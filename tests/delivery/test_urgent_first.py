@@ -24,7 +24,6 @@ from workflows.stages import (
     left_behind_notes,
     list_messages,
     mapped_identities,
-    relisting,
     told_early,
     verification,
 )
@@ -87,7 +86,7 @@ def test_the_waves_are_what_each_affected_person_is_told_and_no_admins_notice() 
         *list_messages.LIST_MESSAGES,
         list_messages.LOST_ACCESS_MESSAGE,
         told_early.ACCESS_BACK_MESSAGE,
-        relisting.REMINDER_MESSAGE,
+        list_messages.REMINDER_MESSAGE,
         verification.VERIFIED_MESSAGE,
         mapped_identities.MAPPED_MESSAGE,
         notices.CALLED_OFF,

@@ -45,7 +45,7 @@ from storage.outbox import NOT_IN_CHAT, enqueue, retry_failed
 from tests.delivery.conftest import FakeTime, queue_lists
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.fakes.slack_harness import ADMIN, ADMIN_EMAIL, BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL, Clock
-from workflows.stages.relisting import REMINDER_MESSAGE
+from workflows.stages.list_messages import REMINDER_MESSAGE
 
 WAIT_SECONDS = 5.0
 LATE = "still running when the time to stop was up"

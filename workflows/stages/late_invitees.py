@@ -28,11 +28,15 @@ from workflows.plan import Match, PlannedUser
 from workflows.stages import interrupted_invitations
 from workflows.stages.list_messages import (
     INVITED_MESSAGE,
+    REMINDER_MESSAGE,
     items_of,
     lists_told,
+    may_have_reached,
+    of_kinds,
     rewrite_list,
     subscribed,
     unreached_among,
+    withdrawn,
 )
 from workflows.todo import (
     ASK_FOR_ACCESS,
@@ -108,6 +112,7 @@ def switch_lists(
             invited=invited,
             items=[item_payload(each) for each in changed],
         )
+    withdrawn(_look_reminders(told), {REMINDER_MESSAGE})  # their notice says what is next
     invited_count = sum(invitation.status == "sent" for _, _, invitation in waiting)
     return invited_count, len(waiting) - invited_count
 
@@ -125,16 +130,23 @@ def mark_in_doubt(session: Session, row: Migration, tenant: Tenant) -> None:
         return
     mailed = interrupted_invitations.mailed_unlinked(session, row.id)
     for key, people in ((ASK_FOR_ACCESS, in_doubt.keys()), (INVITATION_IN_DOUBT, mailed)):
-        held, lists, unreached = _holding(session, row, key, people)
+        held, lists, told = _holding(session, row, key, people)
+        unreached, looked_for = unreached_among(told), set()
         for item, person in held:
             address, was_mailed = in_doubt[person.entitlement_id], person.entitlement_id in mailed
             now_needed = invitation_in_doubt(row.organization, tenant, address, mailed=was_mailed)
             if item.key == now_needed.key and item.body == now_needed.body:
                 continue  # said already: rewriting would untick it
+            if item.key == INVITATION_IN_DOUBT:  # a reminder to look queued before said it may have gone out
+                looked_for.add(person.id)
             rewrite_item(item, now_needed)
             their_list = unreached.get(item.affected_user_id)
             if their_list is not None:
                 _rewrite_unsent(their_list, person, lists[item.affected_user_id], mailed=was_mailed)
+        for reminder in _look_reminders(told):
+            if reminder.payload["affected_user_id"] in looked_for:
+                reminder.payload = {**reminder.payload, "mailed": True}
+                reminder.claimed_by = reminder.claimed_until = None  # a worker's read of it cannot be sent
 
 
 def back_to_asking(session: Session, row: Migration, tenant: Tenant, now: datetime) -> None:
@@ -146,7 +158,9 @@ def back_to_asking(session: Session, row: Migration, tenant: Tenant, now: dateti
     refused = interrupted_invitations.refused(session, row.id)
     if not refused:
         return
-    looking, lists, unreached = _holding(session, row, INVITATION_IN_DOUBT, refused)
+    looking, lists, told = _holding(session, row, INVITATION_IN_DOUBT, refused)
+    unreached = unreached_among(told)
+    withdrawn(_look_reminders(told), {REMINDER_MESSAGE})  # none went out: their notice says so
     for item, person in looking:
         invitation = refused[person.entitlement_id]
         why: InvitationRefusal = "settings" if invitation.status == "denied" else "microsoft"
@@ -169,11 +183,22 @@ def back_to_asking(session: Session, row: Migration, tenant: Tenant, now: dateti
         )
 
 
+def _look_reminders(told: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+    """The reminders to look for an invitation (`waiting.LOOK_ONCE`) among `told` (`lists_told`) that have
+    not reached their person. Each says what was known of it when queued: what `invite` learns since changes
+    them, as it changes lists not sent yet."""
+    return [
+        reminder
+        for reminder in of_kinds(told, {REMINDER_MESSAGE})
+        if reminder.payload.get("waiting_item") in waiting.LOOK_ONCE and not may_have_reached(reminder)
+    ]
+
+
 def _holding(
     session: Session, row: Migration, key: str, people: Collection[str]
-) -> tuple[Sequence[tuple[TodoItem, AffectedUser]], dict[int, list[TodoItem]], dict[int, OutboundMessage]]:
+) -> tuple[Sequence[tuple[TodoItem, AffectedUser]], dict[int, list[TodoItem]], Sequence[OutboundMessage]]:
     """The items of `key` of these `people` (entitlement ids) and whose they are, their whole lists, and
-    those lists that have not reached them (`unreached_among`), each read in one query."""
+    what they were told (`lists_told`), each read in one query."""
     held = session.exec(
         select(TodoItem, AffectedUser)
         .join(AffectedUser, col(AffectedUser.id) == TodoItem.affected_user_id)
@@ -184,7 +209,7 @@ def _holding(
         )
     ).all()
     lists = items_of(session, [item.affected_user_id for item, _ in held])
-    return held, lists, unreached_among(lists_told(session, [person for _, person in held]))
+    return held, lists, lists_told(session, [person for _, person in held])
 
 
 def _rewrite_unsent(

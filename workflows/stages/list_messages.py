@@ -30,6 +30,8 @@ ACCESS_KEPT_MESSAGE = "access_kept"
 """To someone decided out of access and then given an account: their list, and that they keep access."""
 LOST_ACCESS_MESSAGE = "access_lost"
 """To someone an admin decided loses access: told once, with no list and no reminders."""
+REMINDER_MESSAGE = "todo_reminder"
+"""A reminder of someone's open items (`workflows.reminders` queues them), or that they wait on the admins."""
 DECIDED_MESSAGE = "account_decided"
 INVITED_MESSAGE = "invited_after_connecting"
 WHOLE_LISTS = frozenset({TODO_LIST_MESSAGE, ACCESS_KEPT_MESSAGE})
@@ -69,11 +71,12 @@ def notes_for(person: PlannedUser, facts: Mapping[str, Any]) -> list[str]:
 
 
 def lists_told(session: Session, people: Sequence[AffectedUser]) -> Sequence[OutboundMessage]:
-    """Every whole list and lost-access notice of `people`, withdrawn ones included, oldest first, in one
-    query: what `unreached_among` and `subscribed` answer from. They stay locked until the caller's
-    transaction ends: an outbox worker's claim or send would otherwise make the caller's rewrite of a list
-    fail on its version (`storage.models`); it now waits, and finds its claim dropped."""
-    return messages_to(session, people, _SUBSCRIBER_TOLD, EVERY_STATUS, locked=True)
+    """Every whole list, lost-access notice and reminder of `people`, withdrawn ones included, oldest first,
+    in one query: what `unreached_among` and `subscribed` answer from, and the reminders a late invitation
+    changes (`late_invitees`). They stay locked until the caller's transaction ends: an outbox worker's
+    claim or send would otherwise make the caller's rewrite of a list fail on its version
+    (`storage.models`); it now waits, and finds its claim dropped."""
+    return messages_to(session, people, _SUBSCRIBER_TOLD | {REMINDER_MESSAGE}, EVERY_STATUS, locked=True)
 
 
 def unreached_among(messages: Sequence[OutboundMessage]) -> dict[int, OutboundMessage]:

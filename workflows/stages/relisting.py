@@ -38,6 +38,7 @@ from workflows.stages.list_messages import (
     EVERY_STATUS,
     LIST_MESSAGES,
     LOST_ACCESS_MESSAGE,
+    REMINDER_MESSAGE,
     WHOLE_LISTS,
     Withdrawn,
     decision_key,
@@ -55,8 +56,6 @@ from workflows.stages.notifying import tell_lost_access
 from workflows.stages.unit import Unit
 from workflows.todo import ACCEPT_INVITATION, ACCOUNT_BOUND_ITEMS, CHOOSING_ITEM, TodoTemplate, todo_items
 
-REMINDER_MESSAGE = "todo_reminder"
-"""A reminder of someone's open items (`workflows.reminders` queues them)."""
 SIGN_IN_ITEM = "sign-in-work-account"
 LEAD_ITEMS = frozenset({CHOOSING_ITEM, SIGN_IN_ITEM, ACCEPT_INVITATION})
 """The item a decision rewrites into the first one the decided account calls for: asking to choose, or
