@@ -144,6 +144,7 @@ async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]
     from bot.runtime import utc_now
     from bot.slack.app import build_delivery, build_web_client, create_app, web_session
     from bot.slack.http import create_asgi
+    from bot.slack.memory import DatabaseMemory
     from bot.slack.people import People
     from bot.slack.sender import SlackSender
     from bot.slack.serve import socket_mode
@@ -153,7 +154,7 @@ async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]
     async with web_session() as session:
         client = build_web_client(token, base_url=settings.slack_api_url, session=session)
         state = DatabaseSlackState(built.database, clock=utc_now)
-        people = People(client)
+        people = People(client, memory=DatabaseMemory(built.database, clock=utc_now))
         outbox = NoticeOutbox(built.database, clock=utc_now)
         app = create_app(
             conversation=built.conversation,

@@ -321,6 +321,34 @@ class SlackMessageCopy(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class SlackPerson(SQLModel, table=True):
+    """What Slack last said of an address: its member (from a `users.list` page or a look-up), deactivated
+    (a page showed them `deleted`), or no member (`users.lookupByEmail` answered `users_not_found`). Kept
+    across restarts and shared by every `serve` on the database, so that none asks Slack again what one
+    was told lately (`bot.slack.memory`)."""
+
+    __tablename__ = "slack_person"
+
+    address: str = Field(primary_key=True)
+    """Case-folded."""
+    user_id: str | None = None
+    """None: a look-up found no member with it."""
+    time_zone: str | None = None
+    deactivated: bool = False
+    seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    """When Slack said so: the newest answer wins, whichever process got it."""
+
+
+class SlackMemberList(SQLModel, table=True):
+    """When the newest whole read of the workspace's member list began: an address that no `SlackPerson`
+    seen since shows is not on it (only a look-up may find it)."""
+
+    __tablename__ = "slack_member_list"
+
+    name: str = Field(primary_key=True)
+    read_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class FaqFeedback(SQLModel, table=True):
     """A question the FAQ answered or declined, its rating, and the admins' review (see `faq.feedback`)."""
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from storage.database import IN_LIST_AT_MOST, Database, committed
 from storage.models import OutboundMessage
+from storage.slack_people import forget_missing
 
 URGENT, BULK = 0, 1
 """`OutboundMessage.priority`: every URGENT message due is claimed before any BULK one, each class oldest
@@ -164,6 +165,8 @@ def retry_failed(
         # messages it rewrote before they are queued again, an UPDATE each twice.
         with session.no_autoflush:
             again = revise(session, failed) if revise is not None else failed
+        # an admin retries once someone joined Slack: a look-up's recent "no such member" is not the answer
+        forget_missing(session, [message.recipient for message in again if message.error_code == NOT_IN_CHAT])
         for message in again:
             _queue_again(message, now)
         if not committed(session):

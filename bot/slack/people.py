@@ -6,9 +6,13 @@ notification wave to 2,000 people thus costs about ten calls, however long it ta
 looked up alone, never by reading the directory again: that takes minutes in a large workspace, and the
 send waiting for it would hold its batch, so the whole wave (walk35: a 20,000-person wave stood still for
 three minutes every five). Look-ups go one at a time, and a 429 to one holds them all for its Retry-After
-(`LookupsLimited`): only the DMs that need one wait. Nobody is remembered as missing, so a person who joins
-is found the next time they are asked for; someone the directory shows deactivated is looked up once it is
-older than the cache time, as they may be back.
+(`LookupsLimited`): only the DMs that need one wait. A look-up's "no such member" is kept (in the
+database) for `NOT_IN_SLACK_SECONDS`, then they are looked up again, as they may have joined; someone the
+directory shows deactivated is looked up once it is older than the cache time, as they may be back.
+
+What Slack says is kept in the database (`memory`, `bot.slack.memory`), page by page and look-up by
+look-up: a restarted `serve`, or another on the same database, sends from the member list that one of them
+read whole within the bound below, and asks no look-up again that Slack answered within its time.
 
 The outbox's sends never use a directory more than `MAX_AGE_SECONDS` plus `READ_SECONDS` (70 minutes) old.
 Once it is `MAX_AGE_SECONDS` old, a hit has `keep_fresh` (which `serve` runs beside the sends) read it again
@@ -16,8 +20,10 @@ while the sends go on with the old one, and swaps the new one in. A send that fi
 first after idle time between waves, or while reads fail) asks `overdue`, which asks `keep_fresh` for that
 read, and goes no further: the outbox tries it again later, uncounted, so no send waits for a read nor
 reads itself, and a failing read is tried once per `CACHE_SECONDS` however many sends find it overdue.
-Only the very first send waits for the first read (there is no directory to send from); sends that waited
-with it share a failed read's error instead of each reading again. Replies in a conversation only `find`,
+Only the very first sends wait for the first read (there is no directory to send from), and not for all of
+it: the outbox's DMs to people on the pages read so far go (`listing`), the others are put back until their
+page is in, and nobody is found missing before the last one is; sends that waited with it share a failed
+read's error instead of each reading again. Replies in a conversation only `find`,
 and never wait for a read under way. So someone deactivated in Slack is not DMed for long (Slack still
 accepts a `chat.postMessage` to their user id, slackapi/python-slack-sdk #1156, and the message would be
 recorded as sent): `users.list` shows them with `deleted: true`, and the send fails with why. The bot does
@@ -50,6 +56,8 @@ from bot.slack._errors import (
     retry_after_header,
     retry_after_seconds,
 )
+from bot.slack.memory import PeopleMemory
+from storage.slack_people import Said
 from workflows.results import Actor
 from workflows.working_hours import offset_name
 
@@ -84,6 +92,16 @@ RETRY_AFTER_AT_MOST = 300.0
 (as long) anyway."""
 PAGE_SIZE = 200
 """Slack's recommended `users.list` page size."""
+BURST_PAGES = 20
+"""Pages the sends' read asks for without a pause before it is paced as a background read: Tier 2's
+minute (20 calls), which Slack's bursts allow. Unpaced throughout, every page after them came back 429
+first and was asked again after its Retry-After (walk35: 175 calls for a 100-page read, 75 of them 429s),
+and took no less time."""
+NOT_IN_SLACK_SECONDS = 900.0
+"""How long a look-up's "no such member" kept in the database (`memory`) stands: a restart, another `serve`
+or a send put back meanwhile does not ask again; after it, they are looked up again, as they may have
+joined Slack (the member list shows a newcomer by its next read, within the hour, anyway). `retry-failed`
+forgets it for whom it queues again: an admin retries once someone joined."""
 
 _Cached = TypeVar("_Cached")
 
@@ -128,11 +146,14 @@ class People:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         lookups: AsyncWebClient | None = None,
+        memory: PeopleMemory | None = None,
     ) -> None:
         """`lookups` is the client `users.lookupByEmail` goes through (`client` by default): `serve` gives
         the outbox's, which hands a 429 back at once instead of waiting in the call, so that its Retry-After
-        holds every look-up (`LookupsLimited`), not only the one that got it while the others ask on."""
+        holds every look-up (`LookupsLimited`), not only the one that got it while the others ask on.
+        `memory` keeps what Slack said across restarts and for the other `serve`s on the database."""
         self._client = client
+        self._memory = memory
         self._lookup_client = lookups or client
         self._lookups_resume_at = -math.inf
         """Until when Slack's last 429 to a look-up asked to wait."""
@@ -147,15 +168,16 @@ class People:
         self._by_email: dict[str, tuple[float, Person]] = {}
         self._directory: _Directory | None = None
         self._directory_lock = asyncio.Lock()
+        self._first: asyncio.Task[_Directory] | None = None
+        """The read the sends wait for while there is no directory (they share its failure)."""
+        self._reading: _Directory | None = None
+        """Its pages so far: a member on them is found before the last page is in."""
+        self._paged = asyncio.Event()
+        """Set once a page of the read under way is in."""
         self._refresh_at = math.inf
         """When a hit asks `keep_fresh` for a new read: `MAX_AGE_SECONDS` after the last read, or the cache
         time after a failed one."""
         self._refresh_wanted = asyncio.Event()
-        self._reads = 0
-        """Reads ended, landed or failed: a send that waited for the lock sees whether one ended meanwhile."""
-        self._failure: Exception | None = None
-        """Why the last read failed, if it did: the sends that waited for it fail with it, not reading
-        again."""
         self._unreadable: str | None = None
         """Why the background reads fail, in words admins may see, since the last one that worked."""
         self._waits_left = READ_WAITS
@@ -207,7 +229,7 @@ class People:
         for email, key in keyed:
             if self._deactivated_lately(key, directory):
                 continue
-            found = await self._look_up(email.strip())
+            found = await self._look_up(email.strip(), key)
             # a read that landed while Slack answered may show them deactivated: the send fails with why
             if found is None or (self._directory is not directory and self._deactivated_now(key)):
                 continue
@@ -244,14 +266,40 @@ class People:
         return key in directory.deactivated and self._clock() - directory.loaded_at <= self._cache_seconds
 
     def _at_hand(self, key: str) -> Person | None:
-        """The member with this casefolded email in the directory already read, or in the cache."""
+        """The member with this casefolded email in the directory already read (or on the pages of the
+        first one so far), or in the cache."""
         known = self._directory
         if known is not None and key in known.by_email:
             if self._clock() >= self._refresh_at:
                 self._refresh_wanted.set()
             return known.by_email[key]
+        reading = self._reading
+        if known is None and reading is not None and key in reading.by_email:
+            return reading.by_email[key]
         cached = self._fresh(self._by_email.get(key))
         return cached[0] if cached is not None else None
+
+    async def listing(self, emails: Sequence[str]) -> bool:
+        """Whether the member list is being read for the sends, there being none yet (the read starts
+        here if need be), and its pages so far, once the first is in, show none of these emails: the DM
+        waits, put back, while those to whom the pages show go. Nobody is found missing before the last
+        page is in (and a look-up)."""
+        if self._directory is not None or self._unreadable is not None:
+            return False
+        read = self._first_read()
+        if not self._paged.is_set():
+            paged = asyncio.ensure_future(self._paged.wait())
+            try:
+                await asyncio.wait((read, paged), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                paged.cancel()
+        if read.done() or self._directory is not None:
+            if not read.cancelled():
+                read.exception()  # the send's `find` gets it, or reads again
+            return False
+        reading = self._reading
+        keys = [email.strip().casefold() for email in emails]
+        return reading is None or not any(key in reading.by_email for key in keys)
 
     def overdue(self) -> bool:
         """Whether the directory is over `MAX_AGE_SECONDS` plus `READ_SECONDS` old, or there is none because
@@ -291,9 +339,13 @@ class People:
         while the sends go on with the one they have, then swaps it in; a read that fails, whatever the error,
         is logged and tried again on a hit after the cache time, with the old directory kept. Runs until
         cancelled: `serve` runs it beside the sends and cancels it when it stops."""
-        while True:
-            await self._refresh_wanted.wait()
-            await self._refresh()
+        try:
+            while True:
+                await self._refresh_wanted.wait()
+                await self._refresh()
+        finally:
+            if self._first is not None:
+                self._first.cancel()  # a stop does not wait for the sends' read either
 
     async def _refresh(self) -> None:
         """One read for `keep_fresh`, unless one has landed since it was asked for."""
@@ -301,6 +353,12 @@ class People:
             self._refresh_wanted.clear()
             if self._clock() < self._refresh_at:
                 return
+            known = self._directory
+            recalled = await self._recalled()
+            if recalled is not None and (known is None or recalled.loaded_at > known.loaded_at):
+                self._loaded(recalled)  # another `serve` read it since
+                if self._clock() < self._refresh_at:
+                    return
             try:
                 self._loaded(await self._read(paced=True))
             # best effort, beside the sends: no error of a read may end `serve` (CancelledError is no
@@ -337,46 +395,96 @@ class People:
         minutes in a large workspace (100 pages at Tier 2 for 20,000 members), and the send waiting for it
         held its whole batch, so a wave of 20,000 stood still for minutes every `CACHE_SECONDS` while
         one of its misses waited (walk35); a look-up finds someone who joined since, and the hourly read
-        (`keep_fresh`) the rest."""
+        (`keep_fresh`) the rest. The sends waiting for the first read share it, and its failure."""
         known = self._directory
         if known is not None:
             return known
-        reads = self._reads
+        read = self._first_read()
+        try:
+            return await asyncio.shield(read)
+        except BaseException:
+            if self._first is read and read.done():
+                self._first = None  # its failure told: the next send reads again
+            raise
+
+    def _first_read(self) -> asyncio.Task[_Directory]:
+        """The read the sends wait for, started unless there is one, under way or failed: a send that saw it
+        fail in `listing` gets its failure in `find`."""
+        if self._first is None:
+            self._paged.clear()
+            self._first = asyncio.ensure_future(self._read_first())
+        return self._first
+
+    async def _read_first(self) -> _Directory:
+        """The member list that a `serve` read whole lately (`memory`), else read now."""
         async with self._directory_lock:
             known = self._directory
             if known is not None:
                 return known
-            if self._reads != reads and self._failure is not None:
-                # the read this send waited for failed: one read per wave of sends, not one each in turn
-                raise self._failure
+            recalled = await self._recalled()
+            if recalled is not None:
+                return self._loaded(recalled)
             try:
                 return self._loaded(await self._read())
             except SlackApiError as error:
-                if known is None and fix_for(error) is not None:  # the sends wait for an admin's fix
+                if fix_for(error) is not None:  # the sends wait for an admin's fix
                     self._unreadable_since(error)
                 raise
 
+    async def _recalled(self) -> _Directory | None:
+        """The newest member list read whole within `MAX_AGE_SECONDS` plus `READ_SECONDS`, by this `serve`
+        before a restart or by another, as what Slack said since shows it."""
+        if self._memory is None:
+            return None
+        bound = MAX_AGE_SECONDS + READ_SECONDS
+        listed_ago, answers = await self._memory.recall(bound)
+        if listed_ago is None or listed_ago > bound:
+            return None
+        now = self._clock()
+        directory = _Directory(loaded_at=now - listed_ago)
+        for answer in answers:
+            said = answer.said
+            if said.user_id is None or answer.age > listed_ago:
+                continue
+            if said.deactivated:
+                directory.deactivated.add(said.address)
+            else:
+                directory.by_email[said.address] = Person(said.user_id, said.time_zone)
+        return directory
+
     async def _read(self, *, paced: bool = False) -> _Directory:
-        """The whole directory, under the lock; its failure is kept for the sends that waited for it."""
+        """The whole directory, under the lock, each page remembered as it comes; the sends' read (not
+        `paced`) shows its pages as they come (`_reading`), and is paced after `BURST_PAGES`."""
         directory = _Directory(loaded_at=self._clock())
         cursor: str | None = None
         self._waits_left = READ_WAITS
-        self._failure = None  # a read cancelled (a stop) leaves none: a send waiting for it reads itself
+        self._paged.clear()
+        if not paced:
+            self._reading = directory
         try:
+            pages = 0
             while True:
+                pages += 1
                 response = await self._page(cursor)
-                for member in response.get("members") or []:
+                members = response.get("members") or []
+                for member in members:
                     directory.put(member)
+                self._paged.set()
+                await self._remember(_page_said(members, directory))
                 cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
+                    if self._memory is not None:
+                        await self._memory.listed(self._clock() - directory.loaded_at)
                     return directory
-                if paced:
+                if paced or pages >= BURST_PAGES:
                     await self._sleep(PAGE_SECONDS)
-        except Exception as error:
-            self._failure = error
-            raise
         finally:
-            self._reads += 1
+            if not paced:
+                self._reading = None
+
+    async def _remember(self, said: Sequence[Said]) -> None:
+        if self._memory is not None:
+            await self._memory.remember(said)
 
     async def _page(self, cursor: str | None) -> Any:
         """One `users.list` page, asked for again after a 429 the client's retries did not get past, while
@@ -400,13 +508,23 @@ class People:
         self._refresh_at = directory.loaded_at + MAX_AGE_SECONDS
         return directory
 
-    async def _look_up(self, email: str) -> Person | None:
-        """The member with this email, asked of Slack alone; `LookupsLimited` while a Retry-After lasts."""
+    async def _look_up(self, email: str, key: str) -> Person | None:
+        """The member with this email, as Slack told this or another `serve` lately (`memory`), else
+        asked of Slack alone; `LookupsLimited` while a Retry-After lasts."""
         async with self._lookup_lock:
+            told = await self._memory.recall_one(key) if self._memory is not None else None
+            if told is not None and told.said.user_id is None and told.age <= NOT_IN_SLACK_SECONDS:
+                return None
+            if told is not None and told.said.user_id and told.age <= self._cache_seconds:
+                return None if told.said.deactivated else Person(told.said.user_id, told.said.time_zone)
             waiting = self._lookups_resume_at - self._clock()
             if waiting > 0:
                 raise LookupsLimited(waiting)
-            return await self._ask_for(email)
+            found = await self._ask_for(email)
+            await self._remember(
+                [Said(key, found.user_id if found else None, found.time_zone if found else None)]
+            )
+            return found
 
     async def _ask_for(self, email: str) -> Person | None:
         try:
@@ -444,6 +562,19 @@ def _retry_after(error: SlackApiError) -> float:
     """The wait a 429 asks for, `RETRY_AFTER_SECONDS` when it says none, at most `RETRY_AFTER_AT_MOST`."""
     header = retry_after_header(error)
     return retry_after_seconds(header, missing=RETRY_AFTER_SECONDS, at_most=RETRY_AFTER_AT_MOST)
+
+
+def _page_said(members: list[dict[str, Any]], directory: _Directory) -> list[Said]:
+    """A page's members as the read so far shows their emails (an active holder's over a deactivated one)."""
+    said: dict[str, Said] = {}
+    for member in members:
+        key = _email(member)
+        person = directory.by_email.get(key)
+        if person is not None:
+            said[key] = Said(key, person.user_id, person.time_zone)
+        elif key in directory.deactivated:
+            said[key] = Said(key, str(member["id"]), deactivated=True)
+    return list(said.values())
 
 
 def _email(member: dict[str, Any]) -> str:

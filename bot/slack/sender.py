@@ -13,7 +13,8 @@ Its client must not retry on its own: a blind retry of `chat.postMessage` is exa
 A DM finding the directory of people overdue (`People.overdue`) is put back before anything is asked of
 Slack (`DeliveryFailed.later`): the worker asks `not_ready` before the DM's turn of the pace, so a DM held
 for the directory neither rests on the claim's heartbeat while it is read nor takes a turn that the DMs
-and channel posts ready to go (Teams' beside Slack's) wait for.
+and channel posts ready to go (Teams' beside Slack's) wait for. While the member list is read for the first
+time, a DM to someone not on its pages so far is put back alone (`People.listing`), and the others go.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ DIRECTORY_LATER_SECONDS = 60.0
 background read takes seconds to minutes. While the reads fail, not before the next one is tried: a held DM
 then comes due twice per try (every `CACHE_SECONDS`), once to ask for it (`overdue`; with no other send, no
 one else does) and once this long after, to go if it worked or wait for the next try if not."""
+READING = "waiting for Slack's member list, being read"
+READING_LATER_SECONDS = 15.0
+"""When a DM put back while the member list is read for the first time (its person not on the pages in so
+far) is due again: Tier 2 gives about five pages (1,000 members) in that time, and 20,000 people put back
+are claimed again about 15 times over a 100-page read, not once a page."""
 LOOKUPS_LIMITED = "ratelimited"
 LOOKUPS_LIMITED_REASON = (
     f"{RATE_LIMITING} the look-ups of people by email (users.lookupByEmail, about 50 a minute): sent once"
@@ -102,6 +108,9 @@ class SlackSender:
         fixes it; the operator's log says so once, and once more when the DMs go again."""
         if isinstance(to, Channel):
             return None
+        if await self._people.listing(to.addresses):
+            # theirs alone: the DMs to the people on the pages read so far go meanwhile
+            return DeliveryFailed(DIRECTORY_OUTDATED, READING, later=READING_LATER_SECONDS, alone=True)
         if not self._people.overdue():
             if self._held_because is not None:
                 logger.info("Slack's member list was read again: the DMs held for it go out")

@@ -22,6 +22,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack._errors import NOT_ANSWERED, REACHING_SLACK, error_code
 from bot.slack._logs import without_bodies
 from bot.slack.app import build_delivery, build_web_client, create_app, web_session
+from bot.slack.memory import DatabaseMemory
 from bot.slack.people import People
 from bot.slack.ports import Conversation
 from bot.slack.sender import SlackSender
@@ -114,7 +115,8 @@ async def _serve(
         outbox = NoticeOutbox(persistence.database, clock=persistence.clock) if persistence else None
         # the outbox's client hands a 429 back: a look-up's Retry-After then holds every send's look-ups
         posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
-        people = People(client, lookups=posting if outbox is not None else None)
+        memory = DatabaseMemory(persistence.database, clock=persistence.clock) if persistence else None
+        people = People(client, lookups=posting if outbox is not None else None, memory=memory)
         app = create_app(
             conversation=conversation,
             client=client,

@@ -41,7 +41,8 @@ class Made:
         self.people: list[People] = []
         self.ready = asyncio.Event()
 
-    def __call__(self, client: AsyncWebClient, **options: Any) -> People:
+    def __call__(self, client: AsyncWebClient, *, memory: Any = None, **options: Any) -> People:
+        # without the database's memory, which counts on the wall clock that the test does not move on
         self.people.append(People(client, clock=self.clock, **options))
         self.ready.set()
         return self.people[-1]

@@ -1,0 +1,93 @@
+"""What Slack said of people's addresses, kept in the database for `People` (`storage.slack_people`): a
+restarted `serve`, or another on the same database, sends from the member list one of them read lately and
+does not ask Slack again what a look-up answered.
+
+`People` counts time on a monotonic clock; the database, on the wall clock every process shares: here
+each answer goes in stamped with that clock, and comes back with its age in seconds. Remembering is best
+effort: the database failing to keep an answer costs a question to Slack after a restart, never a send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
+
+from storage import Database, SlackPerson
+from storage.slack_people import Said, recall, recall_one, record, record_read
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Remembered:
+    said: Said
+    age: float
+    """Seconds since Slack said it."""
+
+
+class PeopleMemory(Protocol):
+    async def remember(self, said: Sequence[Said]) -> None:
+        """Slack's answers for these addresses, as of now."""
+        ...
+
+    async def listed(self, began_ago: float) -> None:
+        """The member list was read whole, from a read that began `began_ago` seconds ago."""
+        ...
+
+    async def recall(self, within: float) -> tuple[float | None, list[Remembered]]:
+        """The age of the newest whole read of the member list (None: none known), and every answer
+        at most `within` seconds old."""
+        ...
+
+    async def recall_one(self, address: str) -> Remembered | None:
+        """The newest answer for one case-folded address, if any."""
+        ...
+
+
+class DatabaseMemory:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+        self._database = database
+        self._clock = clock
+
+    async def remember(self, said: Sequence[Said]) -> None:
+        await _tried(None, record, self._database, said, at=self._clock())
+
+    async def listed(self, began_ago: float) -> None:
+        began_at = self._clock() - timedelta(seconds=began_ago)
+        await _tried(None, record_read, self._database, began_at=began_at)
+
+    async def recall(self, within: float) -> tuple[float | None, list[Remembered]]:
+        now = self._clock()
+        nothing: tuple[datetime | None, list[SlackPerson]] = (None, [])
+        since = now - timedelta(seconds=within)
+        read_at, rows = await _tried(nothing, recall, self._database, since=since)
+        answers = [Remembered(_said(row), _age(now, row.seen_at)) for row in rows]
+        return (_age(now, read_at) if read_at else None), answers
+
+    async def recall_one(self, address: str) -> Remembered | None:
+        row = await _tried(None, recall_one, self._database, address)
+        return Remembered(_said(row), _age(self._clock(), row.seen_at)) if row is not None else None
+
+
+_Result = TypeVar("_Result")
+
+
+async def _tried(failed: _Result, call: Callable[..., _Result], *args: object, **kwargs: object) -> _Result:
+    """`call` in a thread; `failed` if the database fails it: the send it came with goes on, asking Slack."""
+    try:
+        return await asyncio.to_thread(call, *args, **kwargs)
+    except Exception as error:
+        logger.warning("the database's memory of Slack's people failed (%s)", type(error).__name__)
+        return failed
+
+
+def _said(row: SlackPerson) -> Said:
+    return Said(row.address, row.user_id, row.time_zone, row.deactivated)
+
+
+def _age(now: datetime, then: datetime) -> float:
+    return max((now - then).total_seconds(), 0.0)

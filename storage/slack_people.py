@@ -1,0 +1,104 @@
+"""What Slack said of people's addresses (`SlackPerson`) and when its member list was last read whole
+(`SlackMemberList`), shared by every process on the database.
+
+Two `serve`s may record the same address at once: an upsert (`INSERT ... ON CONFLICT DO UPDATE`, PostgreSQL
+and SQLite alike) keeps whichever answer is newest, never an `IntegrityError`, and never an older answer
+over a newer one that a rival committed first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import sqlite
+from sqlmodel import Session, col, select
+
+from storage.database import IN_LIST_AT_MOST, Database
+from storage.models import SlackMemberList, SlackPerson
+
+if TYPE_CHECKING:
+    from sqlalchemy import Insert, Table
+
+MEMBER_LIST = "members"
+
+
+@dataclass(frozen=True)
+class Said:
+    """One address as Slack showed it: `user_id` None when a look-up found no member with it."""
+
+    address: str
+    user_id: str | None
+    time_zone: str | None = None
+    deactivated: bool = False
+
+
+def record(database: Database, said: Sequence[Said], *, at: datetime) -> None:
+    """Slack's answers of `at` for these addresses, over any older ones."""
+    if not said:
+        return
+    rows = [
+        {
+            "address": each.address,
+            "user_id": each.user_id,
+            "time_zone": each.time_zone,
+            "deactivated": each.deactivated,
+            "seen_at": at,
+        }
+        for each in said
+    ]
+    with database.session() as session:
+        table = SlackPerson.__table__  # type: ignore[attr-defined]
+        session.execute(_newest_wins(session.get_bind().dialect.name, table, "address", "seen_at"), rows)
+        session.commit()
+
+
+def record_read(database: Database, *, began_at: datetime) -> None:
+    """A whole read of the member list that began at `began_at`, unless a newer one is recorded."""
+    with database.session() as session:
+        table = SlackMemberList.__table__  # type: ignore[attr-defined]
+        statement = _newest_wins(session.get_bind().dialect.name, table, "name", "read_at")
+        session.execute(statement, [{"name": MEMBER_LIST, "read_at": began_at}])
+        session.commit()
+
+
+def recall(database: Database, *, since: datetime) -> tuple[datetime | None, list[SlackPerson]]:
+    """When the newest whole read of the member list began, and every answer since `since`."""
+    with database.session() as session:
+        listed = session.get(SlackMemberList, MEMBER_LIST)
+        rows = session.exec(select(SlackPerson).where(col(SlackPerson.seen_at) >= since)).all()
+        return (listed.read_at if listed else None), list(rows)
+
+
+def forget_missing(session: Session, addresses: Collection[str]) -> None:
+    """Forgets that look-ups found no member with these addresses, in the caller's transaction: asked again
+    at their next send."""
+    folded = sorted({address.strip().casefold() for address in addresses})
+    for start in range(0, len(folded), IN_LIST_AT_MOST):
+        some = folded[start : start + IN_LIST_AT_MOST]
+        missing = col(SlackPerson.address).in_(some), col(SlackPerson.user_id).is_(None)
+        session.execute(delete(SlackPerson).where(*missing))
+
+
+def recall_one(database: Database, address: str) -> SlackPerson | None:
+    with database.session() as session:
+        return session.get(SlackPerson, address)
+
+
+def _newest_wins(dialect: str, table: Table, key: str, at: str) -> Insert:
+    """Inserts a row, or updates the one with its `key` when the new one's `at` is not older."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        statement: postgresql.Insert | sqlite.Insert = postgresql.insert(table)
+    else:
+        statement = sqlite.insert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={column.name: excluded[column.name] for column in table.columns if column.name != key},
+        where=table.c[at] <= excluded[at],
+    )

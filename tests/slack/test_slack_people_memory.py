@@ -1,0 +1,199 @@
+"""What Slack said of people, as a 20,000-person wave needs it: DMs go as soon as the member list shows
+their person, not after its last page; a restarted `serve`, or another on the same database, sends from
+the list one of them read lately and does not ask Slack again what a look-up answered
+(`bot.slack.memory`); and the sends' read keeps within Tier 2 instead of meeting a 429 at every page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+import bot.slack.people as people_module
+from bot.alongside import Loop, alongside
+from bot.delivery.worker import OutboxWorker
+from bot.slack.app import build_web_client
+from bot.slack.memory import DatabaseMemory
+from bot.slack.people import (
+    BURST_PAGES,
+    CACHE_SECONDS,
+    MAX_AGE_SECONDS,
+    NOT_IN_SLACK_SECONDS,
+    PAGE_SECONDS,
+    PAGE_SIZE,
+    READ_SECONDS,
+    People,
+    Person,
+)
+from bot.slack.sender import READING, READING_LATER_SECONDS, SlackSender
+from storage import Database, OutboundMessage
+from tests.delivery.conftest import FakeTime, queue_lists
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL, Clock
+
+WAIT_SECONDS = 5.0
+GUEST = "guest@outlook.com"
+"""Nobody in Slack has it: only a look-up can tell."""
+NEWCOMER, NEWCOMER_EMAIL = "UNEW", "newcomer@contoso.com"
+FIRST_ON_THE_LIST = "member0@fabrikam.com"
+
+
+@dataclass
+class Wall:
+    """The wall clock the database's memory stamps answers with, moved by the test."""
+
+    now: datetime = datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def on(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Pauses:
+    """People's sleep between pages: recorded, and held until `go` is set."""
+
+    taken: list[float] = field(default_factory=list)
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, seconds: float) -> None:
+        self.taken.append(seconds)
+        await self.go.wait()
+
+
+def _pages(fake: FakeSlack, count: int) -> None:
+    """Members enough for `count` pages, the test's people (`U` and letters) on the last."""
+    fake.users |= {
+        f"U{n:05}": (f"member{n}@fabrikam.com", f"Member {n}") for n in range((count - 1) * PAGE_SIZE)
+    }
+
+
+def _people(fake: FakeSlack, memory: DatabaseMemory | None, **options: Any) -> People:
+    return People(build_web_client(BOT_TOKEN, base_url=f"{fake.url}/api/"), memory=memory, **options)
+
+
+def _looked_up(fake: FakeSlack) -> list[str]:
+    return [str(call.params["email"]) for call in fake.calls_of("users.lookupByEmail")]
+
+
+def _beside_reads(people: People, scenario: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(alongside([people.refreshing()], Loop("the wave", scenario), grace=WAIT_SECONDS))
+
+
+def test_a_dm_goes_once_its_persons_page_is_in_and_one_to_a_later_page_waits_without_failing(
+    fake_slack: FakeSlack, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(people_module, "BURST_PAGES", 1)  # the read pauses after its first page
+    _pages(fake_slack, 3)
+    pauses, time = Pauses(), FakeTime()
+    posting = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/", retries=False)
+    people = _people(fake_slack, None, clock=Clock(), sleep=pauses, lookups=posting)
+    worker = OutboxWorker(sqlite_database, SlackSender(posting, people), clock=time, sleep=time.sleep)
+
+    def outcomes() -> dict[str, tuple[str, int, str | None]]:
+        with sqlite_database.session() as session:
+            rows = session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id))).all()
+            return {row.recipient: (row.status, row.attempts, row.last_error) for row in rows}
+
+    async def scenario() -> None:
+        queue_lists(sqlite_database, [FIRST_ON_THE_LIST, COLLEAGUE_EMAIL], time.now)
+        async with asyncio.timeout(WAIT_SECONDS):
+            await worker.drain()
+        assert outcomes() == {FIRST_ON_THE_LIST: ("sent", 1, None), COLLEAGUE_EMAIL: ("pending", 0, READING)}
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (1, [])
+
+        pauses.go.set()
+        assert await people.find(COLLEAGUE_EMAIL) is not None  # the last page is in
+        time.now += timedelta(seconds=READING_LATER_SECONDS)
+        async with asyncio.timeout(WAIT_SECONDS):
+            await worker.drain()
+        assert outcomes()[COLLEAGUE_EMAIL][:2] == ("sent", 1)
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (3, [])
+
+    _beside_reads(people, scenario())
+
+
+def test_the_sends_read_is_paced_after_a_minutes_worth_of_tier_2(fake_slack: FakeSlack) -> None:
+    _pages(fake_slack, BURST_PAGES + 2)
+    pauses = Pauses()
+    pauses.go.set()
+    people = _people(fake_slack, None, clock=Clock(), sleep=pauses)
+
+    assert asyncio.run(people.find(COLLEAGUE_EMAIL)) is not None
+    assert len(fake_slack.calls_of("users.list")) == BURST_PAGES + 2
+    assert pauses.taken == [PAGE_SECONDS] * 2  # after the 20th page and the 21st, not after the last
+
+
+def test_a_restarted_serve_sends_from_the_list_read_before_and_asks_slack_nothing_it_answered(
+    fake_slack: FakeSlack, sqlite_database: Database
+) -> None:
+    wall = Wall()
+    memory = DatabaseMemory(sqlite_database, clock=wall)
+
+    async def scenario() -> None:
+        before = _people(fake_slack, memory, clock=Clock())
+        assert await before.find(COLLEAGUE_EMAIL) is not None
+        assert await before.find(GUEST) is None  # looked up: no such member
+
+        wall.on(CACHE_SECONDS)
+        restarted = _people(fake_slack, memory, clock=Clock())
+        assert await restarted.find(COLLEAGUE_EMAIL) == Person(COLLEAGUE, None)
+        assert await restarted.find(GUEST) is None
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (1, [GUEST])
+
+        wall.on(NOT_IN_SLACK_SECONDS)  # they may have joined Slack since: asked again
+        fake_slack.users[NEWCOMER] = (GUEST, "Guest, now in Slack")
+        again = _people(fake_slack, memory, clock=Clock())
+        assert await again.find(GUEST) == Person(NEWCOMER, None)
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (1, [GUEST, GUEST])
+
+        wall.on(MAX_AGE_SECONDS + READ_SECONDS)  # the list is too old to send from: read again
+        assert await _people(fake_slack, memory, clock=Clock()).find(COLLEAGUE_EMAIL) is not None
+        assert len(fake_slack.calls_of("users.list")) == 2
+
+    asyncio.run(scenario())
+
+
+def test_two_serves_on_one_database_read_the_list_once_and_never_ask_twice_for_one_address(
+    fake_slack: FakeSlack, sqlite_database: Database
+) -> None:
+    memory = DatabaseMemory(sqlite_database, clock=Wall())
+    clock = Clock()
+
+    async def scenario() -> None:
+        one, other = _people(fake_slack, memory, clock=clock), _people(fake_slack, memory, clock=clock)
+        assert await one.find(COLLEAGUE_EMAIL) is not None
+        assert await other.find(COLLEAGUE_EMAIL) is not None  # from the list the first one read
+        fake_slack.users[NEWCOMER] = (NEWCOMER_EMAIL, "New Comer")  # joins after the read
+        assert await one.find(GUEST) is None
+        assert await one.find(NEWCOMER_EMAIL) == Person(NEWCOMER, None)
+        assert await other.find(GUEST) is None
+        assert await other.find(NEWCOMER_EMAIL) == Person(NEWCOMER, None)
+        assert len(fake_slack.calls_of("users.list")) == 1
+        assert _looked_up(fake_slack) == [GUEST, NEWCOMER_EMAIL]
+
+    asyncio.run(scenario())
+
+
+def test_someone_a_restarted_serve_finds_deactivated_in_the_list_it_recalls_is_not_found(
+    fake_slack: FakeSlack, sqlite_database: Database
+) -> None:
+    memory = DatabaseMemory(sqlite_database, clock=Wall())
+    fake_slack.deactivated.add(COLLEAGUE)
+
+    async def scenario() -> None:
+        assert await _people(fake_slack, memory, clock=Clock()).find(COLLEAGUE_EMAIL) is None
+        restarted = _people(fake_slack, memory, clock=Clock())
+        assert await restarted.find(COLLEAGUE_EMAIL) is None
+        assert restarted.deactivated([COLLEAGUE_EMAIL])
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (1, [])
+
+    asyncio.run(scenario())
