@@ -166,7 +166,8 @@ def retry_failed(
         with session.no_autoflush:
             again = revise(session, failed) if revise is not None else failed
         # an admin retries once someone joined Slack: a look-up's recent "no such member" is not the answer
-        forget_missing(session, [message.recipient for message in again if message.error_code == NOT_IN_CHAT])
+        unreached = [message for message in again if message.error_code == NOT_IN_CHAT]
+        forget_missing(session, [address for message in unreached for address in _addresses(message)])
         for message in again:
             _queue_again(message, now)
         if not committed(session):
@@ -185,6 +186,16 @@ def retry_unreached(
     in the caller's transaction."""
     for again in revise(session, failed) if revise is not None and failed else failed:
         _queue_again(again, now)
+
+
+def _addresses(message: OutboundMessage) -> list[str]:
+    """Every address a direct message may reach its person by: the recipient and the person's others."""
+    also = message.payload.get("also")
+    return (
+        [message.recipient, *(str(address) for address in also)]
+        if isinstance(also, list)
+        else [message.recipient]
+    )
 
 
 def _queue_again(message: OutboundMessage, now: datetime) -> None:

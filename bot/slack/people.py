@@ -339,13 +339,9 @@ class People:
         while the sends go on with the one they have, then swaps it in; a read that fails, whatever the error,
         is logged and tried again on a hit after the cache time, with the old directory kept. Runs until
         cancelled: `serve` runs it beside the sends and cancels it when it stops."""
-        try:
-            while True:
-                await self._refresh_wanted.wait()
-                await self._refresh()
-        finally:
-            if self._first is not None:
-                self._first.cancel()  # a stop does not wait for the sends' read either
+        while True:
+            await self._refresh_wanted.wait()
+            await self._refresh()
 
     async def _refresh(self) -> None:
         """One read for `keep_fresh`, unless one has landed since it was asked for."""

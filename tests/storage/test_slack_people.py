@@ -14,6 +14,7 @@ from tests.delivery.conftest import queue_lists
 EARLIER = datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
 LATER = EARLIER + timedelta(minutes=5)
 GUEST, OTHER, COLLEAGUE = "guest@outlook.com", "other@outlook.com", "colleague@fabrikam.com"
+GUESTS_OTHER = "guest@contoso.com"
 
 
 def test_an_older_answer_written_last_does_not_replace_a_newer_one(database: Database) -> None:
@@ -42,14 +43,15 @@ def test_retry_failed_forgets_that_slack_knew_no_one_by_the_addresses_it_queues_
     sqlite_database: Database,
 ) -> None:
     """An admin retries once someone joined Slack: the look-up is asked again, not answered from before."""
-    migration_id = queue_lists(sqlite_database, [GUEST.upper(), COLLEAGUE], EARLIER)
+    also = {GUEST.upper(): [GUESTS_OTHER]}
+    migration_id = queue_lists(sqlite_database, [GUEST.upper(), COLLEAGUE], EARLIER, also)
     with sqlite_database.session() as session:
         for message in session.exec(select(OutboundMessage)).all():
             message.status, message.error_code = "failed", NOT_IN_CHAT
             session.add(message)
         session.commit()
     record(sqlite_database, [Said(GUEST, None), Said(COLLEAGUE, "UCOLLEAGUE")], at=EARLIER)
-    record(sqlite_database, [Said(OTHER, None)], at=EARLIER)
+    record(sqlite_database, [Said(GUESTS_OTHER, None), Said(OTHER, None)], at=EARLIER)
 
     assert retry_failed(sqlite_database, migration_id, {"todo_list"}, now=LATER) == 2
     assert [row.address for row in recall(sqlite_database, since=EARLIER)[1]] == [COLLEAGUE, OTHER]
