@@ -165,9 +165,9 @@ def retry_failed(
         # messages it rewrote before they are queued again, an UPDATE each twice.
         with session.no_autoflush:
             again = revise(session, failed) if revise is not None else failed
-        # an admin retries once someone joined Slack: a look-up's recent "no such member" is not the answer
-        unreached = [message for message in again if message.error_code == NOT_IN_CHAT]
-        forget_missing(session, [address for message in unreached for address in _addresses(message)])
+            # an admin retries once someone joined Slack: a look-up's recent "no such member" is no answer
+            unreached = [message for message in again if message.error_code == NOT_IN_CHAT]
+            forget_missing(session, [address for message in unreached for address in _addresses(message)])
         for message in again:
             _queue_again(message, now)
         if not committed(session):
