@@ -249,13 +249,10 @@ class Settler:
         # failure, the admins waiting on it are told, so the hook follows the row ending `failed`
         if left == "failed":
             # one WARNING a batch counts them (`warn_given_up`): at 20,000 people an outage or a workspace
-            # that lacks them would be 20,000 lines, each with an address; who is at DEBUG
+            # that lacks them would be 20,000 lines, each with an address; DEBUG names the row, not the
+            # person: the recipient and the reason (which quotes the address) stay in the row
             logger.debug(
-                "%s to %s not delivered, not retried: %s (%s)",
-                message.kind,
-                message.recipient,
-                failure.reason,
-                failure.code,
+                "%s outbox message %s not delivered, not retried (%s)", message.kind, message.id, failure.code
             )
             self._given_up[(message.kind, failure.code)] += 1
             if self._on_undeliverable is not None:

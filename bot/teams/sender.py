@@ -85,8 +85,10 @@ class TeamsSender:
         if envelope.check_first:
             handed = await asyncio.to_thread(self._dispatches.conversation_of, envelope.key)
             if handed is not None:
+                # the conversation, not the key, which may end with the person's address
                 logger.warning(
-                    "outbox message %s may have reached Teams before a crash; not sent again", envelope.key
+                    "a message to conversation %s may have reached Teams before a crash; not sent again",
+                    handed,
                 )
                 return Receipt(f"{handed}/{POSSIBLY_DELIVERED}", unconfirmed=True)
         ref: ConversationRef | None = None

@@ -283,14 +283,24 @@ def test_with_its_own_pacing_a_burst_gets_no_429(teams: Teams) -> None:
 
 
 def test_after_a_crash_a_message_handed_to_teams_is_not_sent_twice_and_one_that_was_not_is_sent(
-    teams: Teams,
+    teams: Teams, caplog: pytest.LogCaptureFixture
 ) -> None:
     from bot.teams.sender import POSSIBLY_DELIVERED  # the Teams SDK's cards: not at collection
 
-    _send(teams, CAROL, key="handed")  # handed over and sent; the crash lost the record
-    again = Envelope("handed", DirectMessage(CAROL), HELLO, check_first=True)
-    receipt = _with_surface(teams, lambda surface: surface.sender.send(again))
+    key = f"notice-prompt-{CAROL}"  # as workflows/notices.py keys a prompt: by its recipient's address
+    _send(teams, CAROL, key=key)  # handed over and sent; the crash lost the record
+    again = Envelope(key, DirectMessage(CAROL), HELLO, check_first=True)
+    with caplog.at_level(logging.WARNING, logger="bot.teams.sender"):
+        receipt = _with_surface(teams, lambda surface: surface.sender.send(again))
     assert receipt.ref.endswith(f"/{POSSIBLY_DELIVERED}")
+    conversation = receipt.ref.removesuffix(f"/{POSSIBLY_DELIVERED}")
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.teams.sender"]
+    assert said == [
+        (
+            "WARNING",
+            f"a message to conversation {conversation} may have reached Teams before a crash; not sent again",
+        )
+    ]
     never = Envelope("never-handed", DirectMessage(CAROL), HELLO, check_first=True)
     _with_surface(teams, lambda surface: surface.sender.send(never))
     assert len(teams.personal(CAROL)) == 2
