@@ -34,6 +34,9 @@ class UploadRefused(Exception):
 
     def __init__(self, status: int) -> None:
         super().__init__(f"Slack's upload URL answered HTTP {status}")
+        # a 4xx refuses this file as it is (too large, say): a fresh URL refuses it again; a timeout, a
+        # limit or a 5xx may pass on the next try
+        self.permanent = 400 <= status < 500 and status not in (408, 429)
 
 
 class FileShares:

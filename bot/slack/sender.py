@@ -142,7 +142,7 @@ class SlackSender:
             # the request may have reached Slack before the connection broke: look before the next try
             failure = DeliveryFailed("connection_error", not_answered(error), maybe_delivered=True)
         except UploadRefused as error:  # an answer, with its status: not "Slack did not answer"
-            failure = DeliveryFailed("upload_refused", str(error))
+            failure = DeliveryFailed("upload_refused", str(error), permanent=error.permanent)
         if posted:
             # posted, then a file or an update failed (a 429 of its own): the next try finds the post and
             # finishes it, where posting again would show the message twice
@@ -214,9 +214,11 @@ class SlackSender:
             )
             here = MessageCopy(str(response["channel"]), str(response["ts"]))
             posted.append(here)
-            await self._remember(envelope, here)
-            if envelope.updates and attachments:  # a retry may find it a known copy, and no history
+            # its own before a known copy: a retry that finds the copy, and no history, must find it its own,
+            # or it shares nothing; killed between, no copy is known and the retry says it is unconfirmed
+            if envelope.updates and attachments:
                 await self._files.posted(envelope.key, here)
+            await self._remember(envelope, here)
         if posted and attachments:
             try:
                 await self._files.share(envelope.key, here, attachments, history, again=again)

@@ -138,6 +138,61 @@ def test_an_upload_url_refusing_the_file_says_what_it_answered(
     assert len(fake_slack.posts_to("DU00000")) == 1
 
 
+@pytest.mark.parametrize("status", [400, 403, 413])
+def test_an_upload_url_refusing_the_file_as_it_is_is_not_tried_again(
+    database: Database, fake_slack: FakeSlack, time: FakeTime, status: int
+) -> None:
+    (email,) = people(fake_slack, 1)
+    queue_notice(database, time, email, _plan())
+    fake_slack.fail("upload", Failure(status=status))
+    delivering = worker(database, fake_slack, time)
+
+    asyncio.run(delivering.drain())
+    (row,) = outbox_rows(database)
+    assert (row.status, row.error_code, row.attempts) == ("failed", "upload_refused", 1)
+    assert row.last_error == f"Slack's upload URL answered HTTP {status}"
+
+    time.now += LATER
+    assert asyncio.run(delivering.drain()) == 0
+    assert fake_slack.shared == []
+    assert len(fake_slack.posts_to("DU00000")) == 1
+
+
+@pytest.mark.parametrize("status", [408, 429])
+def test_an_upload_url_timing_out_or_limiting_is_tried_again(
+    database: Database, fake_slack: FakeSlack, time: FakeTime, status: int
+) -> None:
+    (email,) = people(fake_slack, 1)
+    queue_notice(database, time, email, _plan())
+    fake_slack.fail("upload", Failure(status=status))
+
+    _tried_twice(worker(database, fake_slack, time), time)
+
+    assert fake_slack.shared == SHARED_ONCE
+    assert [row.status for row in outbox_rows(database)] == ["sent"]
+
+
+def test_a_process_killed_as_its_post_became_a_known_copy_shares_the_file_without_the_history(
+    database: Database, fake_slack: FakeSlack, time: FakeTime
+) -> None:
+    """Killed once the post is a known copy of the message, the retry, unable to read the history, still
+    knows the post its own (`FileShares.own`) and shares the file, not ending `sent` without it."""
+
+    class DiesAfterKeepingTheCopy(DatabaseSlackState):
+        async def add_copy(self, key: str, copy: MessageCopy) -> None:
+            await super().add_copy(key, copy)
+            raise ProcessKilled
+
+    (email,) = people(fake_slack, 1)
+    queue_notice(database, time, email, _plan(updates="plan-fabrikam"))
+    fake_slack.fail("conversations.history", Failure(error="missing_scope", needed="im:history"))
+    _killed_then_restarted(database, fake_slack, time, DiesAfterKeepingTheCopy(database, clock=time))
+
+    assert fake_slack.shared == SHARED_ONCE
+    assert len(fake_slack.posts_to("DU00000")) == 1
+    assert [row.status for row in outbox_rows(database)] == ["sent"]
+
+
 @pytest.mark.parametrize(
     "failure", [Failure(status=429, retry_after=2), Failure(status=504, acted=True)], ids=["429", "lost"]
 )
@@ -170,12 +225,18 @@ def test_a_process_killed_between_keeping_the_file_ids_and_the_share_shares_once
 
     (email,) = people(fake_slack, 1)
     queue_notice(database, time, email, _plan())
-    doomed = OutboxWorker(
-        database,
-        slack_sender(fake_slack, DiesAfterKeepingTheIds(database, clock=time)),
-        clock=time,
-        sleep=time.sleep,
-    )
+    _killed_then_restarted(database, fake_slack, time, DiesAfterKeepingTheIds(database, clock=time))
+
+    assert fake_slack.shared == SHARED_ONCE
+    assert len(fake_slack.posts_to("DU00000")) == 1
+    assert [(row.status, row.uncertain) for row in outbox_rows(database)] == [("sent", True)]
+
+
+def _killed_then_restarted(
+    database: Database, fake_slack: FakeSlack, time: FakeTime, dying: DatabaseSlackState
+) -> None:
+    """A worker whose state `dying` kills it sends nothing; one started after its lease sends the row."""
+    doomed = OutboxWorker(database, slack_sender(fake_slack, dying), clock=time, sleep=time.sleep)
     with pytest.raises(ProcessKilled):
         asyncio.run(doomed.run_once())
     assert fake_slack.shared == []
@@ -183,10 +244,6 @@ def test_a_process_killed_between_keeping_the_file_ids_and_the_share_shares_once
     time.now += DeliverySettings().lease * 2  # the dead worker's lease runs out
     restarted = worker(database, fake_slack, time, state=DatabaseSlackState(database, clock=time))
     assert asyncio.run(restarted.drain()) == 1
-
-    assert fake_slack.shared == SHARED_ONCE
-    assert len(fake_slack.posts_to("DU00000")) == 1
-    assert [(row.status, row.uncertain) for row in outbox_rows(database)] == [("sent", True)]
 
 
 def _plan(updates: str | None = None) -> ChatNotice:
