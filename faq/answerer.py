@@ -198,7 +198,7 @@ class FaqAnswerer:
             return Answer(None, 0.0, _compose.unreadable(starters, context), [topic.id for topic in starters])
         # "What is Entra ID?" (known before ranking, as below): the move's own topic, not a directory's.
         if _reading.asks_what_the_directory_is(text) and _WHAT_IT_IS in knowledge.topics:
-            explained = self._answered(knowledge, _WHAT_IT_IS, 1.0, Ranking([], 0.0), context)
+            explained = self._chosen(knowledge, _WHAT_IT_IS, context)
             return self._rated(explained, question)
         # "hi, what is happening?", "will I lose access?" replying to the bot's notice, from someone on the
         # plan: their case, short; "will I lose access?" from someone no plan names: that.
@@ -219,7 +219,7 @@ class FaqAnswerer:
             else None
         )
         if recognised is not None and recognised in knowledge.topics:
-            answer = self._answered(knowledge, recognised, 1.0, Ranking([], 0.0), context)
+            answer = self._chosen(knowledge, recognised, context)
             return self._rated(answer, question)
         # "who are you?" (known before ranking, which it does not need), or nothing asked yet ("", "?!",
         # "hey bot"): what the bot is, and starting points.
@@ -335,14 +335,14 @@ class FaqAnswerer:
         """A topic's answer chosen directly, e.g. from a suggestion button. Unknown ids raise KeyError."""
         context = context or AskerContext()
         knowledge = self._knowledge(context.organization)
-        return self._answered(knowledge, topic_id, 1.0, Ranking([], 0.0), context)
+        return self._chosen(knowledge, topic_id, context)
 
     def fitted(self, topic_id: str, context: AskerContext) -> bool:
         """Whether this topic's answer to this asker says something of their own case: it is not the one
         anyone in their migration gets (`AskerContext.in_general`)."""
         knowledge = self._knowledge(context.organization)  # read once for both: `in_general` keeps it
-        mine = self._answered(knowledge, topic_id, 1.0, Ranking([], 0.0), context).answer
-        general = self._answered(knowledge, topic_id, 1.0, Ranking([], 0.0), context.in_general())
+        mine = self._chosen(knowledge, topic_id, context).answer
+        general = self._chosen(knowledge, topic_id, context.in_general())
         return mine != general.answer
 
     def knows(self, topic_id: str, organization: str | None = None) -> bool:
@@ -551,6 +551,10 @@ class FaqAnswerer:
             if confidence >= self.calibration.for_length(ranking.length).framed_threshold:
                 return ranking.topics[0].topic_id
         return None
+
+    def _chosen(self, knowledge: _Knowledge, topic_id: str, context: AskerContext) -> Answer:
+        """The topic's answer where the topic is known without ranking: certain, with no other to suggest."""
+        return self._answered(knowledge, topic_id, 1.0, Ranking([], 0.0), context)
 
     def _answered(
         self,
