@@ -315,10 +315,11 @@ def test_a_recheck_and_a_new_request_read_the_pending_requests_once(
     not read again."""
 
     def pending_reads(seen: list[str]) -> int:
+        """Reads of whole rows by their status: not of ids alone, whatever the order of the columns."""
         return sum(
-            statement.startswith("SELECT approval.")
-            and "approval.expires_at, approval.decided_at" in statement
-            for statement in seen
+            "approval.status" in columns and "approval.status" in where
+            for columns, found, where in (statement.partition(" FROM approval WHERE ") for statement in seen)
+            if found and columns.startswith("SELECT ")
         )
 
     microsoft.allow_invites = "none"
@@ -328,6 +329,37 @@ def test_a_recheck_and_a_new_request_read_the_pending_requests_once(
     with statements(database) as seen:
         again = service.request_approval(None, dana, anyway=True).approval_id
     assert _approval(database, again).status == "pending" and pending_reads(seen) == 1
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["same", "changed"])
+def test_a_rival_approval_while_a_recheck_reads_microsoft_is_its_conflict(
+    service: MigrationService,
+    database: Database,
+    microsoft: FakeMicrosoft,
+    requested: int,
+    dana: Actor,
+    lee: Actor,
+    changed: bool,
+) -> None:
+    """The recheck read the pending request before asking Microsoft: approved meanwhile, it is neither
+    voided (a change found) nor reported kept as pending (none found), and the trail has no recheck."""
+    snapshot = microsoft.snapshot
+
+    def approved_meanwhile(organization: str, tenant: str, connector: str) -> Any:
+        microsoft.snapshot = snapshot  # type: ignore[method-assign]  # the approval's own look, as usual
+        assert service.decide(requested, lee, approve=True).outcome == "approved"
+        if changed:
+            microsoft.allow_invites = "none"
+        return snapshot(organization, tenant, connector)
+
+    microsoft.snapshot = approved_meanwhile  # type: ignore[method-assign]
+    with pytest.raises(ConflictError) as refused:
+        service.recheck(None, dana)
+    assert str(refused.value) == (
+        "Lee just approved the plan; the migration is now connecting. Next: `check-connection`, `cancel`."
+    )
+    assert _approval(database, requested).status == "approved"
+    assert _trail(service, 1)[0][1:4] == ("awaiting_approval", "connecting", "approve")
 
 
 def test_a_cancel_voids_the_pending_request_with_its_reason(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from storage import ActiveMigration, Approval, AuditEntry, Migration
@@ -189,6 +190,9 @@ def recheck(ctx: Context, organization: str | None, actor: Actor) -> Rechecked:
                 # the tenant's name) is stored as read: no transition, the approval stands.
                 _store_read(unit, snapshot)
                 _store_plan(unit, live)
+                # written even when it reads the same: its version check makes a rival's decision while
+                # Microsoft was read (an approval) this step's conflict, not an approval "kept" as pending
+                flag_modified(unit.row, "plan")
                 note(unit, actor, "recheck", {"approval_kept": waiting[0].id})
                 return Rechecked(status(session, unit.row), kept=waiting[0].id)
             voided = void_pending(unit, "the re-check found the plan or its checks changed", waiting)
