@@ -49,7 +49,7 @@ def insert_all(
     return [by_key[tuple(values[name] for name in unique)] for values in rows]
 
 
-def insert_once(session: Session, row: SQLModel, *, unique: str | tuple[str, ...]) -> bool:
+def insert_once(session: Session, row: SQLModel, *, unique: tuple[str, ...]) -> bool:
     """Insert `row` unless a row with the same `unique` column(s) exists; True when this one was inserted."""
     statement, values = _once(session, [row], unique)
     return session.execute(statement, values[0]).first() is not None
@@ -64,7 +64,7 @@ def insert_each_once(session: Session, rows: Sequence[SQLModel], *, unique: tupl
 
 
 def _once(
-    session: Session, rows: Sequence[SQLModel], unique: str | tuple[str, ...]
+    session: Session, rows: Sequence[SQLModel], unique: tuple[str, ...]
 ) -> tuple[Insert, list[dict[str, Any]]]:
     """`_insert_once`'s statement for the rows' table, and each row's values but those left to defaults."""
     table = type(rows[0]).__table__  # type: ignore[attr-defined]
@@ -76,8 +76,7 @@ def _once(
         }
         for row in rows
     ]
-    unique_columns = (unique,) if isinstance(unique, str) else unique
-    return _insert_once(session.get_bind().dialect.name, table, unique_columns), values
+    return _insert_once(session.get_bind().dialect.name, table, unique), values
 
 
 @cache

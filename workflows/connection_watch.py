@@ -84,7 +84,9 @@ class LookSchedule:
             )
             # never looked at, or a look too recent: the INSERT tells them apart (a rival's row wins)
             won = claimed.rowcount == 1 or insert_once(
-                session, ConnectionLook(migration_id=look.migration_id, looked_at=now), unique="migration_id"
+                session,
+                ConnectionLook(migration_id=look.migration_id, looked_at=now),
+                unique=("migration_id",),
             )
             session.commit()
         return won

@@ -223,7 +223,7 @@ class Schedules:
         schedule = Reminder(
             key=key, kind=kind, migration_id=migration_id, next_at=first, created_at=self._now()
         )
-        insert_once(session, schedule, unique="key")  # another process opening it at once is as good
+        insert_once(session, schedule, unique=("key",))  # another process opening it at once is as good
         session.commit()
 
     def _open_todo_schedule(
@@ -251,7 +251,7 @@ class Schedules:
             created_at=self._now(),
         )
         # the delivery callback and the tick may open it at the same moment: one insert wins, quietly
-        return "opened" if insert_once(session, schedule, unique="key") else "taken"
+        return "opened" if insert_once(session, schedule, unique=("key",)) else "taken"
 
     def _next_round(self, after: datetime, time_zone: str | None) -> datetime:
         return self._settings.after_working_days(after, self._settings.every_working_days, time_zone)

@@ -193,8 +193,8 @@ def test_inserting_once_says_whether_this_insert_made_the_row(database: Database
         return Reminder(key="digest:1", kind=kind, migration_id=migration_id, next_at=NOW, created_at=NOW)
 
     with database.session() as session:
-        assert insert_once(session, schedule("digest"), unique="key")
-        assert not insert_once(session, schedule("billing"), unique="key")
+        assert insert_once(session, schedule("digest"), unique=("key",))
+        assert not insert_once(session, schedule("billing"), unique=("key",))
         assert insert_once(session, TeamsRateLane(key="connector:t", lane=0), unique=("key", "lane"))
         assert insert_once(session, TeamsRateLane(key="connector:t", lane=1), unique=("key", "lane"))
         assert not insert_once(session, TeamsRateLane(key="connector:t", lane=1), unique=("key", "lane"))

@@ -196,7 +196,7 @@ def _remind_when_believed(session: Session, migration_id: int, at: datetime, now
     )
     if reopened.rowcount == 0:
         schedule = Reminder(key=key, kind=WAIT_OVER, migration_id=migration_id, next_at=at, created_at=now)
-        insert_once(session, schedule, unique="key")
+        insert_once(session, schedule, unique=("key",))
 
 
 def recover_link(
