@@ -49,14 +49,19 @@ STEP_TIMEOUT = float(os.environ.get("BENCH_STEP_TIMEOUT", "600"))
 TODO_KEY = re.compile(r"^migration-\d+-todo-")
 
 
-def serve_environment(database_url: str, slack_url: str, sandbox_url: str) -> dict[str, str]:
-    """What the benchmark sets for `serve`: where things are, never how to deliver (that stays default)."""
-    inherited = {
+def inherited_environment() -> dict[str, str]:
+    """This environment without the bot's own settings: a developer's rate or surface must not change
+    what a benchmark's `serve` measures (their TEAMS_APP_ID would add Teams to a Slack `serve`)."""
+    return {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("AADBOT_", "SLACK_", "AZURE_"))
+        if not name.startswith(("AADBOT_", "SLACK_", "AZURE_", "TEAMS_"))
     }
-    return inherited | {
+
+
+def serve_environment(database_url: str, slack_url: str, sandbox_url: str) -> dict[str, str]:
+    """What the benchmark sets for `serve`: where things are, never how to deliver (that stays default)."""
+    return inherited_environment() | {
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": f"{slack_url}/api/",

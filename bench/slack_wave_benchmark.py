@@ -22,17 +22,13 @@ asked again for an address already looked up), 429s per method and early retries
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import random
-import re
-import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,110 +36,31 @@ import httpx
 
 from bench import machine
 from bench.notify_benchmark import SECRET, Serve, _prompt, _wait, serve_environment, two_admins
-from bench.serve_start_benchmark import cpu_seconds
+from bench.wave import LONG_DOMAIN, Process, longest_gap, outcomes, pending, scenario, state, written
+from bench.wave import Wave as WaveBase
+from bench.wave import add_options as wave_options
 from sandbox import Sandbox
-from sandbox.generate import generate
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import SLACK_TIERS, FakeSlack
 from tests.fakes.slack_harness import SlackSender, texts
 
 CHANNEL = "CMIGRATE"
-LONG_DOMAIN = "platform-reliability.emea.contoso-engineering.com"
 QUIET_SECONDS = 5.0
 
 
 @dataclass
-class Wave:
-    command: str
-    dms: int = 0
-    first_dm_seconds: float = 0.0
-    sending_seconds: float = 0.0
-    longest_gap_seconds: float = 0.0
-    """The longest time without a DM while the wave was under way: the wave standing still."""
+class Wave(WaveBase):
     lookups: int = 0
     lookups_repeated: int = 0
     lookup_seconds: float = 0.0
     refused: dict[str, int] = field(default_factory=dict)
     retried_early: dict[str, int] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
-    cpu_seconds: float = 0.0
-    rss_peak_mib: float = 0.0
-    wall_seconds: float = 0.0
-    progress: str = ""
     after_restart_lookups: int = 0
     after_restart_repeated: int = 0
 
-    def dms_per_minute(self) -> float:
-        return 60 * self.dms / self.sending_seconds if self.sending_seconds else 0.0
-
     def lookups_per_minute(self) -> float:
         return 60 * self.lookups / self.lookup_seconds if self.lookup_seconds else 0.0
-
-
-class Process:
-    """CPU and memory of a running process, from /proc."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.rss_peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def cpu(self) -> float:
-        try:
-            return cpu_seconds(self.pid)
-        except FileNotFoundError:
-            return 0.0
-
-    def status(self, name: str) -> float:
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith(name + ":"):
-                    return int(line.split()[1]) / 1024
-        except FileNotFoundError:
-            pass
-        return 0.0
-
-    def _sample(self) -> None:
-        while not self._stop.wait(1.0):
-            self.rss_peak = max(self.rss_peak, self.status("VmRSS"))
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-def scenario(users: int) -> dict[str, Any]:
-    made = generate(users, users * 19 // 20, seed=2026)
-    text = json.dumps(made)
-    text = re.sub(r"\buser(?=\d)", "maximiliana.alexandrina.wiesenthal-kolmogorova.user", text)
-    long_name = '"Maximiliana Alexandrina von Wiesenthal-Kolmogorova (Platform Reliability, EMEA) '
-    text = re.sub(r'"User (?=\d+")', long_name, text)
-    return dict(json.loads(text.replace("contoso.com", LONG_DOMAIN)))
-
-
-def pending(database: Path) -> int:
-    """Messages due within the hour not yet sent or given up (reminders come days later)."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
-        (count,) = connection.execute(
-            "SELECT count(*) FROM outbound_message WHERE status = 'pending'"
-            " AND not_before < datetime('now', '+1 hour')"
-        ).fetchone()
-    return int(count)
-
-
-def state(database: Path) -> str:
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
-        (found,) = connection.execute("SELECT state FROM migration").fetchone()
-    return str(found)
-
-
-def outcomes(database: Path) -> dict[str, int]:
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
-        rows = connection.execute(
-            "SELECT status, coalesce(error_code, ''), count(*) FROM outbound_message GROUP BY 1, 2"
-        ).fetchall()
-    return {f"{status} {code}".strip(): int(count) for status, code, count in rows}
 
 
 def play(
@@ -297,7 +214,7 @@ def _wave(serve: Serve, fake: FakeSlack, database: Path, command: Any, text: str
     if restart:
         killed_at = time.monotonic()
         wave.cpu_seconds += process.cpu() - cpu
-        wave.rss_peak_mib = max(process.rss_peak, process.status("VmHWM"))
+        wave.rss_peak_mib = process.peak_mib()
         process.stop()
         serve.kill()
         print(f"  SIGKILL after {len(_dm_times(fake, started))} DMs", flush=True)
@@ -309,14 +226,13 @@ def _wave(serve: Serve, fake: FakeSlack, database: Path, command: Any, text: str
     time.sleep(QUIET_SECONDS)
     wave.wall_seconds = time.monotonic() - started
     wave.cpu_seconds += process.cpu() - cpu
-    wave.rss_peak_mib = max(wave.rss_peak_mib, process.rss_peak, process.status("VmHWM"))
+    wave.rss_peak_mib = max(wave.rss_peak_mib, process.peak_mib())
     process.stop()
     times = _dm_times(fake, started)
     wave.dms = len(times)
     wave.first_dm_seconds = min(times) - started
     wave.sending_seconds = max(times) - min(times)
-    ordered = sorted(times)
-    wave.longest_gap_seconds = max((b - a for a, b in itertools.pairwise(ordered)), default=0.0)
+    wave.longest_gap_seconds = longest_gap(times)
     looked = _lookups(fake, started)
     wave.lookups = len(looked)
     wave.lookups_repeated = len(looked) - len({email for email, _ in looked})
@@ -348,16 +264,13 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20000)
     parser.add_argument("--not-in-slack", type=float, default=0.06)
     parser.add_argument("--post-limit", type=float, default=50.0, help="chat.postMessage calls a second")
-    parser.add_argument("--no-kill", action="store_true", help="do not SIGKILL serve half-way through notify")
-    parser.add_argument("--announce-only", action="store_true", help="stop after the announce wave")
-    parser.add_argument("--json", type=Path, help="also write the figures there")
+    wave_options(parser)
     args = parser.parse_args()
     print(f"{args.users} users, {args.not_in_slack:.0%} not in Slack; {machine.summary()}", flush=True)
     waves, final = play(
         args.users, args.not_in_slack, args.post_limit, kill=not args.no_kill, notify=not args.announce_only
     )
-    result = {"machine": machine.summary(), **final, "waves": [asdict(wave) for wave in waves]}
-    print(json.dumps(result, indent=2), flush=True)
+    written(args, final, waves)
     for wave in waves:
         print(
             f"{wave.command}: {wave.dms} DMs, first after {wave.first_dm_seconds:.1f} s,"
@@ -368,8 +281,6 @@ def main() -> int:
             f" longest without a DM {wave.longest_gap_seconds:.0f} s",
             flush=True,
         )
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
     return 0
 
 

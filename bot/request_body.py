@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 MAX_BODY_BYTES = 1024 * 1024
 """Slack's largest payloads (a button in a 100-block App Home, with the view) and the Bot Connector's
-activities (a message Teams delivers is under about 28 KB, as `bot.teams.cards.MAX_CARD_BYTES` says of what it
-accepts; a card click is far smaller) stay well under this."""
+activities (a message Teams delivers is under 100 KB in UTF-16, as `bot.teams.cards.MAX_CARD_BYTES` says of
+what it accepts; a card click is far smaller) stay well under this."""
 BODY_SECONDS = 10.0
 """Both send a whole request at once; a body still trickling in after this is someone holding a slot."""
 

@@ -32,8 +32,10 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION: Final = "1.5"
 """Universal Actions (`Action.Execute`, `refresh`) need 1.4; Teams renders up to 1.5."""
 REFRESH_VERB = "refresh"
-MAX_CARD_BYTES = 26_000
-"""Teams refuses messages over about 28 KB; a card is cut before that, with a note saying so."""
+MAX_CARD_BYTES = 36_000
+"""Teams refuses a message whose JSON is over its limit in UTF-16 (413 `MessageSizeTooBig`): 40 KB in
+msteams-docs `bots/how-to/format-your-bot-messages.md` until 2024, 100 KB since (80 KB advised). A card is
+cut under the lower, with room for the activity around it, and a note saying so."""
 MAX_TABLE_ROWS = 40
 MAX_TEXT = 8_000
 MAX_REFRESH_USERS = 60
@@ -300,7 +302,7 @@ def _fitted(content: Element) -> Element:
         if element.get("type") == "TextBlock" and len(element["text"]) > MAX_TEXT:
             element["text"] = element["text"][: MAX_TEXT - 1] + "…"
     left_out = 0
-    while len(json.dumps(content)) > MAX_CARD_BYTES:
+    while _utf16_bytes(content) > MAX_CARD_BYTES:
         texts = [i for i, element in enumerate(body) if element.get("type") != "ActionSet"]
         if len(texts) < 2:
             break
@@ -310,3 +312,9 @@ def _fitted(content: Element) -> Element:
         note = f"…{left_out} parts left out (too long for one Teams message)."
         body.append(text_block(note, is_subtle=True))
     return content
+
+
+def _utf16_bytes(content: Element) -> int:
+    """The card's size as Teams counts it: `json.dumps` alone writes every character outside ASCII as
+    `\\uXXXX`, six where UTF-16 takes two, and every ASCII character as one where UTF-16 takes two."""
+    return len(json.dumps(content, ensure_ascii=False).encode("utf-16-le"))

@@ -76,7 +76,9 @@ def test_the_benchmark_runs_serve_with_the_default_delivery_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AADBOT_SLACK_MAX_RATE", "3")  # a developer's own setting must not leak in
+    monkeypatch.setenv("TEAMS_APP_ID", "5f0c7b43-3f9e-4c36-9d4c-2b1e7d6a0a11")  # nor Teams beside Slack
     environment = serve_environment("sqlite:///bench.db", "http://127.0.0.1:1", "http://127.0.0.1:2")
+    assert not [name for name in environment if name.startswith("TEAMS_")]
 
     assert Settings.from_environment(environment).delivery == Settings.from_environment({}).delivery
     assert Settings.from_environment({}).delivery == DeliverySettings()

@@ -247,10 +247,26 @@ def test_a_huge_message_is_cut_to_fit_teams_and_says_so() -> None:
         *(Text("x" * 5000) for _ in range(10)),
     )
     card = cards.card(Message("Plan", (*blocks, Actions((Button("Invite", "invite"),)))))
-    assert len(json.dumps(card)) <= cards.MAX_CARD_BYTES + 200
+    assert _utf16(card) <= cards.MAX_CARD_BYTES + 400
     assert "left out" in card["body"][-1]["text"] or "left out" in json.dumps(card)
     assert any(element["type"] == "ActionSet" for element in card["body"])  # actions are kept
     assert len(card["body"][0]["facts"]) == 40 and card["body"][1]["text"] == "…and 4960 more"
+
+
+def _utf16(element: dict[str, Any]) -> int:
+    """The size Microsoft's message limit counts: the JSON in UTF-16."""
+    return len(json.dumps(element, ensure_ascii=False).encode("utf-16-le"))
+
+
+def test_a_card_is_measured_as_teams_counts_it_in_utf_16() -> None:
+    """Teams refuses a message whose JSON is over its limit in UTF-16 (413 MessageSizeTooBig). The card was
+    measured by `json.dumps`'s length, every character outside ASCII written as `\\uXXXX`: English text got
+    through at twice the budget in UTF-16, and a list of names in Japanese was cut at a sixth of it."""
+    english = cards.card(Message("Plan", tuple(Text("word " * 900) for _ in range(5))))
+    assert "left out" in json.dumps(english) and _utf16(english) <= cards.MAX_CARD_BYTES
+    japanese = cards.card(Message("計画", tuple(Text("渡辺さくら、" * 300) for _ in range(5))))
+    assert "left out" not in json.dumps(japanese, ensure_ascii=False)
+    assert len(japanese["body"]) == 5 and _utf16(japanese) <= cards.MAX_CARD_BYTES
 
 
 def test_a_review_page_of_200_waiting_fits_one_card_whole_with_its_next_button() -> None:
@@ -270,7 +286,7 @@ def test_a_review_page_of_200_waiting_fits_one_card_whole_with_its_next_button()
     last = Paging(10**12 - 1, 0, 1009)  # the longest place word and mark the words take
     card = cards.card(faq_views.review(items, organization, total=200, later=190, last=last).message)
     sent = json.dumps(card)
-    assert len(sent) <= cards.MAX_CARD_BYTES and "left out" not in sent
+    assert _utf16(card) <= cards.MAX_CARD_BYTES and "left out" not in sent
     next_page = [
         action for element in card["body"] if element["type"] == "ActionSet" for action in element["actions"]
     ]

@@ -107,6 +107,14 @@ def test_connector_creates_sends_updates_and_refuses_as_teams_does(teams_box: Sa
         ("send", "hi", "lee@fabrikam.com"),
         ("update", "edited", "lee@fabrikam.com"),
     ]
+    activities = f"{teams_box.url}/_sandbox/teams/activities"
+    assert [entry["op"] for entry in httpx.get(activities, params={"since": 1}).json()] == ["update"]
+    assert httpx.get(activities, params={"since": 2}).json() == []
+    refused = httpx.get(activities, params={"since": "-1"})
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"error": "since='-1' is not a count of activities"},
+    )
     answers = [
         httpx.post(f"{base}/{conversation}/activities", json={"text": str(n)}, headers=bot) for n in range(8)
     ]
