@@ -35,7 +35,17 @@ import httpx
 
 from bench import machine
 from bench.notify_benchmark import Serve, _wait, inherited_environment, two_admins
-from bench.wave import LONG_DOMAIN, Process, longest_gap, outcomes, pending, scenario, state, written
+from bench.wave import (
+    LONG_DOMAIN,
+    Process,
+    longest_gap,
+    outcomes,
+    pending,
+    scenario,
+    state,
+    unconfirmed,
+    written,
+)
 from bench.wave import Wave as WaveBase
 from bench.wave import add_options as wave_options
 from sandbox import Sandbox
@@ -139,6 +149,10 @@ class Wave(WaveBase):
     largest_dm: dict[str, Any] = field(default_factory=dict)
     largest_channel: dict[str, Any] = field(default_factory=dict)
     killed_after: int = 0
+    unconfirmed: list[str] = field(default_factory=list)
+    """Whom the outbox recorded as possibly delivered (the SIGKILL cut their send short)..."""
+    unconfirmed_never_arrived: list[str] = field(default_factory=list)
+    """...and of them, who got nothing in the wave: a message lost, recorded as maybe sent."""
 
 
 class Admin:
@@ -275,6 +289,18 @@ def _dms(seen: list[Seen], admins: set[str]) -> list[Seen]:
     return [s for s in seen if s.op == "send" and s.kind == "personal" and s.user.casefold() not in admins]
 
 
+def _sign_in_names(box: Sandbox) -> dict[str, str]:
+    """Each directory user's sign-in name by their every address: the outbox writes to a guest at their
+    own address, Teams names them by their `#EXT#` sign-in name."""
+    names: dict[str, str] = {}
+    for user in box.state()["tenant"]["users"]:
+        upn = str(user["userPrincipalName"]).casefold()
+        for address in (upn, user.get("mail"), *(user.get("otherMails") or ())):
+            if address:
+                names[str(address).casefold()] = upn
+    return names
+
+
 def _largest(seen: list[Seen]) -> dict[str, dict[str, Any]]:
     """The largest message each way, in UTF-8 and UTF-16 bytes, and the most actions in one set."""
     largest: dict[str, dict[str, Any]] = {}
@@ -348,6 +374,14 @@ def _wave(serve: Serve, box: Sandbox, admin: Admin, database: Path, text: str, *
     wave.people = len(per_person)
     wave.written_twice = sum(1 for count in per_person.values() if count > 1)
     wave.updates = sum(1 for s in seen if s.op == "update")
+    wave.unconfirmed = unconfirmed(database)
+    if wave.unconfirmed:
+        names = _sign_in_names(box)
+        wave.unconfirmed_never_arrived = [
+            person
+            for person in wave.unconfirmed
+            if names.get(person.casefold(), person.casefold()) not in per_person
+        ]
     wave.first_dm_seconds = min(times) - started
     wave.sending_seconds = max(times) - min(times)
     wave.longest_gap_seconds = longest_gap(times)

@@ -116,6 +116,15 @@ def outcomes(database: Path) -> dict[str, int]:
     return {f"{status} {code}".strip(): int(count) for status, code, count in rows}
 
 
+def unconfirmed(database: Path) -> list[str]:
+    """To whom the outbox recorded a message as possibly delivered (sent, its arrival unconfirmed)."""
+    rows = _read(
+        database,
+        "SELECT recipient FROM outbound_message WHERE status = 'sent' AND error_code = 'unconfirmed'",
+    )
+    return [str(recipient) for (recipient,) in rows]
+
+
 def longest_gap(times: list[float]) -> float:
     """The longest time between two of these moments: the wave standing still."""
     return max((b - a for a, b in itertools.pairwise(sorted(times))), default=0.0)
