@@ -25,9 +25,9 @@ def told_blocks(told: Told | None, status: MigrationStatus, *, names: bool = Tru
     when = f" for {told.when}" if told.when else ""
     reached = [f"{lists.of_people(told.delivered, told.people)} reached"]
     if told.waiting:
-        reached.append(f"{told.waiting} still on the way")
+        reached.append(f"{told.waiting:,} still on the way")
     if told.unreached:
-        reached.append(f"{len(told.unreached)} could not be reached")
+        reached.append(f"{len(told.unreached):,} could not be reached")
     line = f"Users told what is coming{when} on {day_and_time(told.since)}: {', '.join(reached)}."
     if told.untold:
         joined = sign_in_views.people_counted(told.untold, "has", "have")

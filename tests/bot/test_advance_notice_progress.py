@@ -5,14 +5,19 @@ could not be reached and why, counted; names only privately. `status` counts the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import cast
+
 from sqlmodel import col, select
 
-from bot.conversation.messages import Outgoing
+from bot.conversation.messages import Outgoing, Text
+from bot.conversation.unreached_views import told_blocks
 from bot.slack.sender import LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON
 from storage import OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 from tests.bot.conftest import ORG, Chat, started
 from tests.bot.test_decisions import lines
+from workflows.results import MigrationStatus, Told
 
 DANA = "dana@fabrikam.com"
 NOT_IN_SLACK = ("ann@fabrikam.com", "hana@contoso.com")
@@ -93,3 +98,12 @@ def test_progress_during_the_advance_notice_shows_the_wave_counted_and_names_pri
         " direct message with me names them."
     )
     assert in_channel[1:] == WAVE  # counted: nobody's address in the channel
+
+
+def test_a_wave_of_20000_is_counted_with_thousands_separators_throughout() -> None:
+    """walk36's `progress` half-way through a 20,000-person `announce` in Teams: "9,902 of 19,823 people
+    reached, 9412 still on the way": the count on the way lacked the separator its neighbours have."""
+    told = Told("2026-12-24", datetime(2026, 11, 30, 20, 47, tzinfo=UTC), 19_314, 9_902, 9_412, ())
+    [line] = told_blocks(told, cast(MigrationStatus, None), names=False)
+    assert isinstance(line, Text)
+    assert line.markdown.endswith(": 9,902 of 19,314 people reached, 9,412 still on the way.")
