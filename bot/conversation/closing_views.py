@@ -108,7 +108,7 @@ def confirm_complete(completion: Completion) -> Outgoing:
                     "complete",
                     f"{organization} {CONFIRM}",
                     "danger",
-                    f"Complete {organization}, leaving {len(_everyone(left))} of {left.people} people"
+                    f"Complete {organization}, leaving {len(_everyone(left)):,} of {left.people:,} people"
                     " behind? Reminders stop for everyone.",
                 ),
             )
@@ -223,7 +223,7 @@ def called_off_lines(delivery: CalledOffDelivery) -> list[Block]:
     """For `status` of a cancelled migration: who has read that the move is off, and who could not."""
     if not (delivery.reached or delivery.waiting or delivery.unreached):
         return []
-    told = f"Told that the move is off: {len(delivery.reached)}"
+    told = f"Told that the move is off: {len(delivery.reached):,}"
     if delivery.waiting:
         told += f"; still on the way to {lists.names(list(delivery.waiting))}"
     blocks: list[Block] = [Text(told + ".")]

@@ -33,7 +33,7 @@ def table(
     """The first `ROW_LIMIT` rows; past them a line says how many more there are and where (`rest`)."""
     blocks: list[Block] = [Table(header, tuple(rows[:ROW_LIMIT]))]
     if len(rows) > ROW_LIMIT:
-        blocks.append(Text(f"…and {len(rows) - ROW_LIMIT} more {rest}."))
+        blocks.append(Text(f"…and {len(rows) - ROW_LIMIT:,} more {rest}."))
     return blocks
 
 
@@ -82,4 +82,4 @@ def names(items: Sequence[str]) -> str:
     if not items:
         return "none"
     shown = ", ".join(items[:NAME_LIMIT])
-    return shown + (f" and {len(items) - NAME_LIMIT} more" if len(items) > NAME_LIMIT else "")
+    return shown + (f" and {len(items) - NAME_LIMIT:,} more" if len(items) > NAME_LIMIT else "")

@@ -188,15 +188,15 @@ def decisions_needed(plan: Plan, status: MigrationStatus) -> list[Block]:
         else "until then they lose access when the organization is connected. Connecting maps nobody by"
         f" hand: afterwards, {map_by_hand('each one', 'the account you choose')}."
     )
-    blocks: list[Block] = [Text(f"*Waiting for an admin's decision* ({len(waiting)}): {until}")]
+    blocks: list[Block] = [Text(f"*Waiting for an admin's decision* ({len(waiting):,}): {until}")]
     for user in waiting[:DECISIONS_SHOWN]:
         blocks.append(Text(f"• *{user.principal_name}*: {options(user, connected=connected)}"))
         blocks.append(_decision_buttons(user, organization, removable=removable))
     if len(waiting) > DECISIONS_SHOWN:
         blocks.append(
             Text(
-                f"…and {len(waiting) - DECISIONS_SHOWN} more: say `decide {organization} PERSON ACCOUNT` (or"
-                f" `{NO_ACCESS}`); the attached CSV lists their accounts."
+                f"…and {len(waiting) - DECISIONS_SHOWN:,} more: say `decide {organization} PERSON ACCOUNT`"
+                f" (or `{NO_ACCESS}`); the attached CSV lists their accounts."
             )
         )
     return blocks

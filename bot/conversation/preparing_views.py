@@ -379,7 +379,7 @@ def removed(result: RemovalResult, told: Told | None = None, *, shared: bool = F
         lines.append(result.message)
     failures = [f"{name}: {reason}" for name, reason in result.failed]
     if failures:
-        lines.append(f"Could not remove {len(failures)}: {lists.names(failures)}")
+        lines.append(f"Could not remove {len(failures):,}: {lists.names(failures)}")
     blocks: list[Block] = [
         Text("\n".join(lines)),
         plan_views.counts_facts(result.status.counts, result.status.checks),

@@ -41,13 +41,13 @@ class ProgressLine:
 
 
 def line_text(report: StepReport) -> str:
-    """The line as it reads now ("Inviting 3000 users: 300 done so far…"); at the end what the step did:
+    """The line as it reads now ("Inviting 3,000 users: 300 done so far…"); at the end what the step did:
     "all done." only when it did it to everyone, else how many of them and where it stopped."""
     doing, did = _WORDS[report.action]
     total = report.total
     if not report.ended:
-        return f"{doing} {people(total)}: {report.done} done so far…"
+        return f"{doing} {people(total)}: {report.done:,} done so far…"
     if report.succeeded == total:
         return f"{doing} {people(total)}: all done."
-    stopped = "" if report.done == total else f", stopped after {report.done}"
-    return f"{doing} {people(total)}: {did} {report.succeeded} of {total}{stopped}; my reply says why."
+    stopped = "" if report.done == total else f", stopped after {report.done:,}"
+    return f"{doing} {people(total)}: {did} {report.succeeded:,} of {total:,}{stopped}; my reply says why."

@@ -72,7 +72,7 @@ def losing_access_apart(deciders: Sequence[str]) -> str:
     if not deciders:
         return ""
     verb = "loses" if len(deciders) == 1 else "lose"
-    return f"{len(deciders)} more {verb} access ({_decided_by(deciders)})"
+    return f"{len(deciders):,} more {verb} access ({_decided_by(deciders)})"
 
 
 def _losing_access_alone(deciders: Sequence[str]) -> str:
@@ -150,7 +150,7 @@ def straggler_digest(
     if lost:
         shown = [f"• {email}: {lost_access(by)}" for email, by in lost[: lists.ROW_LIMIT]]
         if len(lost) > lists.ROW_LIMIT:
-            shown.append(f"…and {len(lost) - lists.ROW_LIMIT} more; `progress` lists everyone.")
+            shown.append(f"…and {len(lost) - lists.ROW_LIMIT:,} more; `progress` lists everyone.")
         apart = _losing_access_alone([by for _, by in lost])
         blocks.append(Text(f"Not counted: {apart}; nothing for them to do.\n" + "\n".join(shown)))
     if unreachable:
@@ -284,14 +284,14 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     out_of_chat = sum(user.delivery == "not-in-chat" for user in report.listed)
     users = len(report.listed) - out_of_chat
     are = "is" if out_of_chat == 1 else "are"
-    outside = f" ({out_of_chat} more {are} not in chat and cannot tick items)" if out_of_chat else ""
+    outside = f" ({out_of_chat:,} more {are} not in chat and cannot tick items)" if out_of_chat else ""
     apart = losing_access_apart(report.deciders)
     overall = (
         f"{lists.of_people(report.users_done, users)} done{outside};{f' {apart};' if apart else ''}"
         f" {report.items_done:,} of {report.items_total:,} items done."
     )
     deliveries = ", ".join(
-        f"{count} {_DELIVERY_WORDS[state]}"
+        f"{count:,} {_DELIVERY_WORDS[state]}"
         for state in _DELIVERY_WORDS
         if (count := len(report.with_delivery(state)))
     )
@@ -407,7 +407,7 @@ def _may_have_arrived(users: Sequence[UserProgress], *, named: bool = True) -> s
     """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
     short), named (or counted, in the channel), with what an admin can do: not sent again, as they could
     arrive twice."""
-    people = "1 person" if len(users) == 1 else f"{len(users)} people"
+    people = "1 person" if len(users) == 1 else f"{len(users):,} people"
     who = lists.names([u.known_as for u in users]) if named else "*Refresh* names them to you"
     return (
         f"{_lists(len(users))} may have reached {people} or not: {who}."

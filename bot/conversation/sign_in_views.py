@@ -63,7 +63,7 @@ def sign_ins_checked(result: SignInCheck, *, named: bool = True) -> Outgoing:
             " their guest account"
         )
     return say(
-        f"{read}: {len(result.verified)} signed in {how}; I ticked it off their lists and told them."
+        f"{read}: {len(result.verified):,} signed in {how}; I ticked it off their lists and told them."
         f"{mapped} `progress` has the details."
     )
 
@@ -107,8 +107,9 @@ def sign_ins_line(report: Progress) -> str:
         return ""
     verified, done = report.items_verified, report.items_done
     return (
-        f"\nItems: {verified} verified from sign-ins, {done - verified} self-reported,"
-        f" {report.items_total - done} open. Signed in with their work or guest account since the connection"
+        f"\nItems: {verified:,} verified from sign-ins, {done - verified:,} self-reported,"
+        f" {report.items_total - done:,} open. Signed in with their work or guest account since the"
+        " connection"
         f" ({report.connected_at:%Y-%m-%d}): {lists.of_people(report.users_signed_in, len(report.listed))}."
     )
 
@@ -189,7 +190,7 @@ def mappings_blocks(seen: MappingsSeen, organization: str, *, named: bool = True
 
 
 def _mapped_of(seen: MappingsSeen) -> str:
-    return f"{len(seen.mapped)} of {seen.to_map}"
+    return f"{len(seen.mapped):,} of {seen.to_map:,}"
 
 
 def _elsewhere(mapped: Sequence[Mapped]) -> str:

@@ -255,4 +255,4 @@ def home(statuses: Sequence[MigrationStatus], entries: Sequence[TodoEntry]) -> M
 
 
 def counts_sentence(counts: dict[str, int]) -> str:
-    return ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count) or "no users"
+    return ", ".join(f"{count:,} {outcome}" for outcome, count in counts.items() if count) or "no users"

@@ -138,7 +138,7 @@ def unreached_lines(
         for person in first[:AFFECTED_NAMES]
     ]
     if len(first) > AFFECTED_NAMES:
-        lines.append(f"…and {len(first) - AFFECTED_NAMES} more {rest}")
+        lines.append(f"…and {len(first) - AFFECTED_NAMES:,} more {rest}")
     return "\n".join(
         [
             "⚠️ The advance notice could not reach them in chat, so they do not know what is coming; tell"

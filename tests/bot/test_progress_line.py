@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from bot.conversation.handlers import Conversation
 from bot.conversation.messages import Message, Text
-from bot.conversation.progress_line import ProgressLine
+from bot.conversation.progress_line import ProgressLine, line_text
 from bot.delivery import outboxes
 from bot.delivery.notices import CHAT_MESSAGE, ChatNotice
 from bot.delivery.outboxes import BackgroundOutbox, NoticeOutbox
@@ -277,3 +277,15 @@ def test_a_surface_queuing_an_update_while_a_worker_claims_its_predecessor_queue
         ("first", SUPERSEDED),
         ("second", "pending"),
     ]
+
+
+def test_the_counts_of_a_large_step_have_thousands_separators_as_its_total_does() -> None:
+    """walk36 found "9412 still on the way" beside "9,902 of 19,823" in a 20,000-person wave; the step's own
+    line read "Inviting 20,000 users: 1200 done so far…" the same way."""
+    step = "migration-1-step-2"
+    assert line_text(StepReport(step, "invite", 1_200, 20_000, 1_150)) == (
+        "Inviting 20,000 users: 1,200 done so far…"
+    )
+    assert line_text(StepReport(step, "invite", 12_000, 20_000, 11_011, ended=True)) == (
+        "Inviting 20,000 users: invited 11,011 of 20,000, stopped after 12,000; my reply says why."
+    )

@@ -262,7 +262,7 @@ def _changed_before_refusal(invited: int, found: int) -> str:
 
 
 def _people(count: int) -> str:
-    return "1 person" if count == 1 else f"{count} people"
+    return "1 person" if count == 1 else f"{count:,} people"
 
 
 def _who_has_the_email(emailed: int, recovered: int) -> str:
