@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from importlib import resources
@@ -28,6 +29,10 @@ DECLINED_COST = 1.0
 # right as it can under that (cross-validated: docs/faq-eval.md, round 11).
 OUT_OF_SCOPE_DECLINED_AIM = 0.90
 MODEL_WRITTEN_RIGHT_AIM = 0.92
+# The issue's own requirement for each model-written set. When no threshold keeps both aims, the cheapest
+# threshold alone can sit on a jagged stretch of cost where one question decides, and drop a set under it
+# (docs/faq-eval.md, rounds 34 and 35): the fallback keeps every set at this floor while some threshold can.
+MODEL_WRITTEN_RIGHT_FLOOR = 0.90
 # Messages from this length on (log(1 + content words), about 19 words) get their own fit: a long story
 # spreads its similarity thinly, so a score that is weak for a one-line question is strong for a report.
 LONG_FROM = 3.0
@@ -70,6 +75,7 @@ class Sample:
     about: float = 0.0  # the learned log-odds that the message is about the move (`faq._about`)
     tells: float = 0.0  # 1 when the message tells that the organization was moved (`faq._reading`)
     real: bool = False  # a real question (public threads), not a model-written one: the targets differ
+    written_set: str = ""  # which model-written set it comes from: each is held at its own floor
 
 
 @dataclass(frozen=True)
@@ -232,7 +238,8 @@ def choose_threshold(
     """The answer threshold aimed at issue #13's targets, each a rate of its own population: of the thresholds
     that keep real out-of-scope questions declined at `OUT_OF_SCOPE_DECLINED_AIM` and model-written in-scope
     ones answered right at `MODEL_WRITTEN_RIGHT_AIM`, those that answer the most real in-scope questions
-    right; among them (or among all, when there are no real questions or no threshold keeps both aims) the
+    right; when no threshold keeps both aims, those that keep each model-written set at
+    `MODEL_WRITTEN_RIGHT_FLOOR` (if any do); among them (or among all, when there are no real questions) the
     cheapest, where a wrong answer costs `wrong_cost` and declining an in-scope question 1, and the middle of
     that range, so a small shift in scores changes little."""
     values = sorted(set(confidences))
@@ -247,18 +254,20 @@ def choose_threshold(
             DECLINED_COST * sample.weight if sample.in_scope else 0.0,
             sample.correct and sample.real,
             not sample.in_scope and sample.real,
-            sample.correct and not sample.real,
+            sample.written_set if sample.correct and not sample.real else None,
         )
         for confidence, sample in zip(confidences, samples, strict=True)
     ]
 
     def tally(threshold: float) -> _Tally:
-        cost, real_right, real_declined, written_right = 0.0, 0, 0, 0
-        for confidence, if_answered, if_declined, counts_right, counts_declined, counts_written in questions:
+        cost, real_right, real_declined = 0.0, 0, 0
+        written_right: Counter[str] = Counter()
+        for confidence, if_answered, if_declined, counts_right, counts_declined, written_set in questions:
             if confidence >= threshold:
                 cost += if_answered
                 real_right += counts_right
-                written_right += counts_written
+                if written_set is not None:
+                    written_right[written_set] += 1
             else:
                 cost += if_declined
                 real_declined += counts_declined
@@ -266,19 +275,27 @@ def choose_threshold(
 
     tallies = [tally(candidate) for candidate in candidates]
     real_out_of_scope = sum(1 for sample in samples if sample.real and not sample.in_scope)
-    written_in_scope = sum(1 for sample in samples if sample.in_scope and not sample.real)
+    written_in_scope = Counter(s.written_set for s in samples if s.in_scope and not s.real)
 
     def keeps_the_aims(t: _Tally) -> bool:
         return (
             t.real_declined >= OUT_OF_SCOPE_DECLINED_AIM * real_out_of_scope
-            and t.written_right >= MODEL_WRITTEN_RIGHT_AIM * written_in_scope
+            and t.written_right.total() >= MODEL_WRITTEN_RIGHT_AIM * written_in_scope.total()
+        )
+
+    def keeps_the_floors(t: _Tally) -> bool:
+        return all(
+            t.written_right[name] >= MODEL_WRITTEN_RIGHT_FLOOR * n for name, n in written_in_scope.items()
         )
 
     eligible = list(zip(candidates, tallies, strict=True))
-    if any(sample.real and sample.in_scope for sample in samples) and any(map(keeps_the_aims, tallies)):
+    aimed = any(sample.real and sample.in_scope for sample in samples)
+    if aimed and any(map(keeps_the_aims, tallies)):
         eligible = [(candidate, t) for candidate, t in eligible if keeps_the_aims(t)]
         most = max(t.real_right for _, t in eligible)
         eligible = [(candidate, t) for candidate, t in eligible if t.real_right == most]
+    elif aimed and any(map(keeps_the_floors, tallies)):
+        eligible = [(candidate, t) for candidate, t in eligible if keeps_the_floors(t)]
     lowest = min(t.cost for _, t in eligible)
     cheapest = [candidate for candidate, t in eligible if t.cost == lowest]
     return cheapest[len(cheapest) // 2]
@@ -291,7 +308,7 @@ class _Tally:
     cost: float
     real_right: int  # real in-scope questions answered with the right topic
     real_declined: int  # real out-of-scope questions declined
-    written_right: int  # model-written in-scope questions answered with the right topic
+    written_right: Counter[str]  # model-written in-scope questions answered with the right topic, by set
 
 
 def _logistic(

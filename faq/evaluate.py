@@ -55,7 +55,7 @@ REAL_SET = Path(__file__).resolve().parent / "eval" / "real-questions.jsonl"
 # guard from then on: the one place the floors are updated.
 SCORED = Path(__file__).resolve().parent / "eval" / "scored.json"
 # Real questions of this round and earlier have all been scored once: tuning material, whatever their split.
-SPENT_THROUGH_ROUND = 25
+SPENT_THROUGH_ROUND = 32
 REPORT = _REPOSITORY / "docs" / "faq-eval.md"
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
 ABOUT_MODEL = Path(__file__).resolve().parent / "about.json"
@@ -277,6 +277,7 @@ def score(answerer: FaqAnswerer, questions: Sequence[Question]) -> list[Scored]:
             REAL_WEIGHT if question.source == "real" else 1.0,
             tells=1.0 if ranking.tells_the_move else 0.0,
             real=question.source == "real",
+            written_set="" if question.source == "real" else question.source,
         )
         scored.append(Scored(question, top_topic, sample, found))
     return scored
@@ -453,7 +454,7 @@ class Evaluation:
     held_out_questions: list[Question] = field(default_factory=list)  # what `held_out` scored
 
 
-_SCORED_ROUNDS = (6, 7, 10, 16, 25)
+_SCORED_ROUNDS = (6, 7, 10, 16, 25, 32)
 """The rounds after round 5 whose real questions were held out and scored once; tuning material since."""
 
 

@@ -46,24 +46,29 @@ FIRST_ROUND_TOPICS = CONTRACT_TOPICS[:19]
 # Fourth: 0.94 since round 12 (73/76 -> 72/76 through the refit with Microsoft's page text, kept for 36 -> 38
 # of 51 real questions answered right, cross-validated; docs/faq-eval.md).
 FLOOR_MODEL_WRITTEN = {"Fourth": 0.94, "Fresh": 0.90, "Independent": 0.94, "Original": 0.94}
-# Rounds 5 to 25 as the file held them when round 25's rows were committed (rounds 5 to 16 unchanged since
-# round 16): every one of them scored once, tuning material now (round 25's since round 26).
-SPENT_ROWS_SHA256 = "3a83aa81aa5302525d32a2377cb3f7e3f36a057ac76b7244e9ad3e0fad1f096c"
-# Rounds 7, 10, 16 and 25's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what the
-# latest scoring measured), are tuning material since: their held-out floors no longer apply. These guard
-# their figures in sample, as refitted on them (measured in rounds 9, 10, 16 and 26, rounded down): in scope
-# answered right, out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold now
-# aims at 90% of the real out-of-scope questions declined and spends what is above on in-scope answers (41/44
-# -> 40/44 in sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11); 0.88 since round 12
-# (40/44 -> 39/44 in sample and cross-validated, with 36 -> 38 of 51 real in-scope questions answered right).
+# Rounds 5 to 32 as the file held them when round 32's rows were committed (rounds 5 to 25 unchanged since
+# round 25): every one of them scored once, tuning material now (round 25's since round 26, round 32's since
+# round 35b).
+SPENT_ROWS_SHA256 = "201feb41174d6c7d084a792ec863c00fb3af090e0c4f2561aa1e4937bc4dbff5"
+# Rounds 7, 10, 16, 25 and 32's held-out rows, each scored once by `--write` (faq/eval/scored.json keeps what
+# the latest scoring measured), are tuning material since: their held-out floors no longer apply. These guard
+# their figures in sample, as refitted on them (measured in rounds 9, 10, 16, 26 and 35b, rounded down): in
+# scope answered right, out of scope declined. Round 10's declined floor is 0.90 since round 11: the threshold
+# now aims at 90% of the real out-of-scope questions declined and spends what is above on in-scope answers
+# (41/44 -> 40/44 in sample; cross-validated 40/44 before and after, docs/faq-eval.md round 11); 0.88 since
+# round 12 (40/44 -> 39/44 in sample and cross-validated, with 36 -> 38 of 51 real in-scope questions answered
+# right). Round 7's declined floor is 0.92 since round 35b (61/65 -> 60/65 in sample through the refit that
+# spent round 32, kept by the lead for its real cross-validated cells).
 FLOOR_SPENT_IN_SAMPLE: dict[str, tuple[float | None, float]] = {
-    "Real questions, round 7's": (0.80, 0.93),
+    "Real questions, round 7's": (0.80, 0.92),
     "Real questions, round 10's": (0.50, 0.88),
     # Round 16: its one in-scope question is declined (held out and in sample), so no in-scope floor: one
     # question measures nothing; 35/42 declined both ways.
     "Real questions, round 16's": (None, 0.83),
     # Round 25: out of scope only; 47/51 declined held out, and in sample after the refit (round 26).
     "Real questions, round 25's": (None, 0.92),
+    # Round 32: out of scope only; 36/37 declined held out, 35/37 in sample after the refit (round 35b).
+    "Real questions, round 32's": (None, 0.94),
 }
 
 
@@ -236,8 +241,7 @@ def test_real_questions_are_verbatim_with_a_source_and_split_per_label_before_tu
     round_twenty_five = [item for item in lines if item["round"] == 25]
     assert len(round_twenty_five) == 51
     assert all(item["split"] == "report" and item.get("note") for item in round_twenty_five)
-    # Round 32: held out, scored once by `--write` in round 32 (docs/faq-eval.md); tuning material from the
-    # round that sets SPENT_THROUGH_ROUND to 32.
+    # Round 32 likewise (docs/faq-eval.md, rounds 32 and 35b).
     round_thirty_two = [item for item in lines if item["round"] == 32]
     assert len(round_thirty_two) == 37
     assert all(item["split"] == "report" and item.get("note") for item in round_thirty_two)
@@ -367,6 +371,22 @@ def test_threshold_answers_more_real_in_scope_questions_while_the_aims_hold() ->
     # A second confident out-of-scope question would leave 80% declined: the aim is kept, not the count.
     confidences[3] = 0.6
     assert choose_threshold(confidences, samples, wrong_cost=3.0) > 0.6
+
+
+def test_threshold_keeps_each_model_written_set_at_its_floor_when_the_aims_cannot_hold() -> None:
+    # A confident real out-of-scope question is declined only with every in-scope one: no threshold keeps
+    # both aims. The cheapest threshold (about 0.7) declines set b's three weakest questions, one of them
+    # right (three declines cost less than two wrong answers): 17/20, under b's floor, though 37/40 pooled
+    # is not.
+    real = [Sample(0.0, 0.0, False, False, real=True), Sample(0.0, 0.0, True, True, real=True)]
+    set_a = [Sample(0.0, 0.0, True, True, written_set="a") for _ in range(20)]
+    set_b = [Sample(0.0, 0.0, index not in (1, 2), True, written_set="b") for index in range(20)]
+    samples = real + set_a + set_b
+    confidences = [0.95, 0.95] + [0.9] * 20 + [0.50, 0.51, 0.52] + [0.9] * 17
+    assert choose_threshold(confidences, samples, wrong_cost=2.0) <= 0.5
+    # Where no threshold keeps b at its floor, the cheapest decides as before.
+    samples[22] = replace(samples[22], correct=False)
+    assert 0.52 < choose_threshold(confidences, samples, wrong_cost=2.0) < 0.9
 
 
 def test_questions_phrased_after_a_migration_are_answered_and_near_domain_ones_declined() -> None:

@@ -222,22 +222,29 @@ GIT_STORY = (
 
 def test_a_credential_story_is_answered_when_it_tells_that_the_organization_was_moved() -> None:
     """The learned model doubts Git Credential Manager stories (most public ones are not about the move);
-    a sentence telling the move lifts that doubt, a directory merely named does not."""
+    a sentence telling the move lifts that doubt, a directory merely named far less. Since round 35b's refit
+    (the long part's framed threshold 0.540 -> 0.422) a named directory may frame the story as likely, never
+    surely: 0.46 against the told story's 0.75 (docs/faq-eval.md)."""
     answerer = FaqAnswerer()
     told = answerer.answer(f"Since our admin connected the organization to Azure AD, git broke. {GIT_STORY}")
     assert told.topic == "git-credential-cache"
     assert answerer.answer(GIT_STORY).topic is None
-    assert answerer.answer(f"Our organization is backed by Azure AD. {GIT_STORY}").topic is None
+    named = answerer.answer(f"Our organization is backed by Azure AD. {GIT_STORY}")
+    assert named.topic is None or named.framed
+    assert named.score < told.score - 0.2
 
 
 def test_a_credential_story_with_an_attachment_is_not_read_as_telling_the_move() -> None:
     answerer = FaqAnswerer()
+    told = answerer.answer(f"Since our admin connected the organization to Azure AD, git broke. {GIT_STORY}")
     for opening in (
         "I attached the screenshot. Azure AD shows my account as enabled.",
         "The log is attached! Azure AD sign-in works in the browser.",
         "I connected my laptop to the VPN. Our Azure AD admin says nothing changed.",
     ):
-        assert answerer.answer(f"{opening} {GIT_STORY}").topic is None
+        answer = answerer.answer(f"{opening} {GIT_STORY}")
+        assert answer.topic is None or answer.framed, opening
+        assert answer.score < told.score - 0.2, opening
 
 
 def test_round_9_probes_stay_at_what_was_measured_once() -> None:
