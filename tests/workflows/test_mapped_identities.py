@@ -520,3 +520,22 @@ def test_without_an_object_id_another_name_is_a_change_of_a_mapping_as_planned()
     shown = OrgUser(id="e-kim", principal_name=KIM, origin="aad", origin_id="g-kim")
     assert planned.news(shown) is False
     assert planned.news(replace(shown, principal_name="ann@fabrikam.com", origin_id="g-ann")) is True
+
+
+def test_a_sign_in_seen_with_a_change_of_mapping_is_not_thanked(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Kim, mapped to Ann's account, signs in; Support corrects the mapping before the next read, which sees
+    both: her sign-in may have been with Ann's account, so she is not thanked for it (and then told to
+    sign in again) in one read: her item stays to do, and she hears of the correction only."""
+    _mapped_to_ann(notified, microsoft, clock)
+    clock.advance(minutes=1)
+    _signed_in(microsoft, clock.now)
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(days=1)
+    (check,) = notified.check_due_sign_ins()
+    assert check.verified == () and [m.account for m in check.mapped] == [KIM]
+    assert queued(database, "sign_in_verified") == []
+    assert [m.payload["account"] for m in queued(database, "identity_mapped")] == ["ann@fabrikam.com", KIM]
+    item = _sign_in_item(database)
+    assert (item.verified_at, item.done_at) == (None, None)

@@ -39,6 +39,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
@@ -199,6 +200,17 @@ class Found:
     back: tuple[str, ...] = ()
     """The entitlement ids of people found gone before whom the read shows in the organization again."""
 
+    @cached_property
+    def by_id(self) -> dict[str, OrgUser]:
+        """`mapped` by entitlement id."""
+        return {user.id: user for user in self.mapped}
+
+    def changes(self, person: AffectedUser) -> bool:
+        """Whether the read shows `person` mapped to another account than their row records (not their
+        first mapping: a change)."""
+        user = self.by_id.get(person.entitlement_id)
+        return user is not None and person.mapped_to is not None and Watched.of(person).news(user)
+
 
 def look_for(ctx: Context, read: Read, users: list[OrgUser], waiting: dict[str, Watched]) -> Found:
     """Of `users` (a read of the sign-ins) and, on a short read, the entitlements of the first people
@@ -307,15 +319,14 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
     assert row.id is not None
     _record_presence(session, row, found, now, gone=True)
     _record_presence(session, row, found, now, gone=False)
-    by_id = {user.id: user for user in found.mapped}
-    ids = list(by_id)
+    ids = list(found.by_id)
     recorded, messages = [], []
     for first in range(0, len(ids), IN_LIST_AT_MOST):
         some = _among(session, row.id, ids[first : first + IN_LIST_AT_MOST])
         people = [person for person in some if not _newer(person, found)]
         lists = items_of(session, [person.id for person in people if person.id is not None])
         for person in people:
-            user = by_id[person.entitlement_id]
+            user = found.by_id[person.entitlement_id]
             before = Watched.of(person)
             if not before.news(user):
                 continue  # recorded already (another process may have since the read)

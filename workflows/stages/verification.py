@@ -297,6 +297,10 @@ def _record_read(
             # seen before their mapping last changed (`mapped_identities` unticked it): that sign-in was
             # with the account mapped before
             continue
+        if mappings.changes(person):
+            # this read records their mapping changed, and cannot tell whether they signed in before the
+            # change: with the account mapped before, which would be thanked and then unticked at once
+            continue
         _verify(session, row, item, person, signed_in, now)
         verified.append(person)
         if item.key == ACCEPT_INVITATION:
