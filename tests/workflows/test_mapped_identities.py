@@ -480,18 +480,23 @@ def test_a_full_read_records_gone_someone_seen_mapped_whom_it_does_not_return(
     assert (seen.mapped, seen.removed) == ((), (KIM_MSA,))
 
 
-def test_someone_seen_signing_in_then_mapped_elsewhere_has_the_sign_in_to_do_again(
-    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
-) -> None:
-    """Kim's sign-in with her work account was verified; then Support maps her identity to Ann's account:
-    Azure DevOps lets her identity in with Ann's account only, so her item is open again, the later reads
-    do not tick it for the sign-in seen before, and her next sign-in does."""
+def _verified_as_herself(notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock) -> None:
+    """The first read, then Kim mapped as planned and signing in, seen by the next read."""
     notified.check_due_sign_ins()
     _resolve(microsoft, KIM, "g-kim")
     clock.advance(minutes=15)
     microsoft.sign_in("e-kim", clock.now)
     clock.advance(minutes=1)
     notified.check_due_sign_ins()
+
+
+def test_someone_seen_signing_in_then_mapped_elsewhere_has_the_sign_in_to_do_again(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Kim's sign-in with her work account was verified; then Support maps her identity to Ann's account:
+    Azure DevOps lets her identity in with Ann's account only, so her item is open again, the later reads
+    do not tick it for the sign-in seen before, and her next sign-in does."""
+    _verified_as_herself(notified, microsoft, clock)
     assert _sign_in_item(database).verified_at is not None
     _resolve(microsoft, "ann@fabrikam.com", "g-ann")
     clock.advance(days=1)
@@ -539,3 +544,23 @@ def test_a_sign_in_seen_with_a_change_of_mapping_is_not_thanked(
     assert [m.payload["account"] for m in queued(database, "identity_mapped")] == ["ann@fabrikam.com", KIM]
     item = _sign_in_item(database)
     assert (item.verified_at, item.done_at) == (None, None)
+
+
+def test_the_sign_in_that_counts_after_an_untick_is_thanked(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Kim's sign-in was verified and thanked; Support then maps her to Ann's account, which unticks it:
+    her next sign-in is thanked too, as it is the one that counts now."""
+    _verified_as_herself(notified, microsoft, clock)
+    _resolve(microsoft, "ann@fabrikam.com", "g-ann")
+    clock.advance(days=1)
+    notified.check_due_sign_ins()
+    assert _sign_in_item(database).verified_at is None
+    clock.advance(minutes=1)
+    _signed_in(microsoft, clock.now)
+    signed_in = clock.now
+    clock.advance(minutes=15)
+    (check,) = notified.check_due_sign_ins()
+    assert check.verified == (KIM_MSA,)
+    thanked = [m.payload["signed_in_at"] for m in queued(database, "sign_in_verified")]
+    assert len(thanked) == 2 and thanked[-1] == signed_in.isoformat()

@@ -386,7 +386,8 @@ def _verify(
     reach = affected_reach(person)
     enqueue(
         session,
-        idempotency_key=f"migration-{row.id}-sign-in-verified-{person.id}",
+        # by the sign-in too: one unticked since (their mapping changed) is thanked again when it counts
+        idempotency_key=f"migration-{row.id}-sign-in-verified-{person.id}-{signed_in.isoformat()}",
         recipient=reach.recipient,
         kind=VERIFIED_MESSAGE,
         payload={
