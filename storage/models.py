@@ -282,6 +282,9 @@ class SignInWatch(Versioned, table=True):
     claim: set so that the next falls due an hour after it started (workflows/stages/verification.py)."""
     still_personal: list[Any] = Field(default_factory=list, sa_type=JSON)
     """[entitlement id, principal name] of users still on their Microsoft account at the last full read."""
+    full_read_began_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the newest full read applied began: the mappings a read that began before it saw may have
+    changed since, as that read showed (`workflows.stages.mapped_identities`)."""
     failures: int = Field(default=0, sa_type=Integer, nullable=False)
 
 

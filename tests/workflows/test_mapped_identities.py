@@ -564,3 +564,43 @@ def test_the_sign_in_that_counts_after_an_untick_is_thanked(
     assert check.verified == (KIM_MSA,)
     thanked = [m.payload["signed_in_at"] for m in queued(database, "sign_in_verified")]
     assert len(thanked) == 2 and thanked[-1] == signed_in.isoformat()
+
+
+def test_a_slow_read_of_a_mapping_corrected_since_records_nothing(
+    notified: MigrationService,
+    make_service: ServiceFactory,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kim is recorded mapped to her own account; Support maps her to Bob's by mistake, and a slow daily read
+    sees it; Support corrects it at once and `check-sign-ins` in another process finds her as recorded
+    (nothing to record, so her row does not move). The slow read, applied last, records nothing: her row
+    stays hers, nobody hears of Bob; the next daily read still records a change."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(minutes=15)
+    notified.check_due_sign_ins()
+    _resolve(microsoft, "bob@fabrikam.com", "g-bob")
+    clock.advance(days=1)
+    other = make_service()
+    looking = mapped_identities.look_for
+
+    def before_a_newer_read_is_applied(*args: object) -> Found:
+        found = looking(*args)  # type: ignore[arg-type]
+        monkeypatch.setattr(mapped_identities, "look_for", looking)
+        _resolve(microsoft, KIM, "g-kim")
+        clock.advance(minutes=5)
+        assert other.check_sign_ins("fabrikam").mapped == ()
+        return found
+
+    monkeypatch.setattr(mapped_identities, "look_for", before_a_newer_read_is_applied)
+    (slow,) = notified.check_due_sign_ins()
+    assert slow.full and slow.mapped == ()
+    assert (_kim(database).mapped_to, _kim(database).mapped_elsewhere) == (KIM, False)
+    assert queued(database, "identity_mapped_elsewhere") == []
+    _resolve(microsoft, "ann@fabrikam.com", "g-ann")
+    clock.advance(days=1)
+    (full,) = notified.check_due_sign_ins()
+    assert full.full and [m.account for m in full.mapped] == ["ann@fabrikam.com"]

@@ -21,7 +21,11 @@ yet another account, or back to one seen before) is recorded and told once too: 
 the person's row version the change replaces, which every recorded change moves on. A sign-in seen before
 such a change was with the account mapped before: the item is no longer ticked. Reads happen outside the
 transaction, so one that began before another may be applied after it: nobody a later read recorded is
-recorded again from an earlier one.
+recorded again from an earlier one, and an earlier read than the latest full read applied records nothing
+(`verification`): the full read saw everyone, some perhaps as they were recorded (a mapping Support corrected
+since the earlier read, whose row did not move). A later short read saw only whom it returned, so after one an
+earlier read may still record a mapping it saw (stamping every person a read returns would tell it, at a
+write per person).
 
 Someone the organization no longer has (removed by hand) is recorded gone, by a short read that asked for
 them or by a full read that did not return them, seen mapped or not: the short reads stop asking for them,

@@ -307,7 +307,10 @@ def _record_read(
             accepted.append(person.entitlement_id)
     for first in range(0, len(accepted), IN_LIST_AT_MOST):
         redeem_links.forget(session, row, accepted[first : first + IN_LIST_AT_MOST])
-    mapped = mapped_identities.record(session, row, mappings, now)
+    # a read that began before a full one already applied saw everyone's mappings as they were before it:
+    # Support may have corrected since a mapping it saw, which the newer read found as recorded
+    superseded = watch.full_read_began_at is not None and mappings.read_at < watch.full_read_began_at
+    mapped = [] if superseded else mapped_identities.record(session, row, mappings, now)
     if mapped and not full:  # no longer on a Microsoft account, as the next full read will show
         gone = {user.id for user in mappings.mapped}
         watch.still_personal = [entry for entry in watch.still_personal if entry[0] not in gone]
@@ -318,6 +321,8 @@ def _record_read(
     seen = [user.last_accessed for user in users if user.last_accessed is not None]
     if seen and (watch.seen_through is None or max(seen) > watch.seen_through):
         watch.seen_through = max(seen)
+    if full and not superseded:
+        watch.full_read_began_at = mappings.read_at
     if full:
         watch.swept_at = now
         redeem_links.forget_all_but(session, row, (user.id for user in users))

@@ -1,0 +1,30 @@
+"""the sign-in watch records when the newest full read it applied began, so that a slower read that began
+before it records no mapping it saw
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0020"
+down_revision: str | None = "0019"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # in place, as 0018: SQLite adds a nullable column, and drops one (3.35+), without copying the table
+    with op.batch_alter_table("sign_in_watch", schema=None, recreate="never") as batch_op:
+        batch_op.add_column(sa.Column("full_read_began_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sign_in_watch", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("full_read_began_at")
