@@ -160,9 +160,10 @@ class Schedules:
         schedules are open, one which lists lack theirs, whatever the number of migrations (and, only when a
         digest opens, one when its first list went out); no migration row (nor its plan) is loaded.
 
-        A digest's first round counts from its migration's first list that reached someone (from now when
-        none has yet), as people's reminders count from theirs: admins hear of stragglers when they are
-        reminded, however late the first look comes."""
+        A digest's first round is due `digest_every_working_days` after its migration's first list that
+        reached someone (after this look when none has yet): a look that comes late (serve was down) does not
+        put it off, and one past that moment sends it at once. People's reminders count from their own
+        lists, in their time zones, so the two need not come together."""
         now = self._now()
         with self._database.session() as session:
             connection = session.connection()

@@ -882,3 +882,38 @@ def test_snooze_before_any_reminder_says_whether_the_list_ever_arrived(
     assert str(arrived.value) == (
         "Nothing to snooze yet: your first reminder comes 2 working days after your list arrived."
     )
+
+
+def _digest_due(database: Database) -> datetime:
+    with database.session() as session:
+        return session.exec(select(Reminder.next_at).where(Reminder.key.startswith("digest:"))).one()
+
+
+def _sent(database: Database, at: datetime) -> None:
+    """The lists queued reached their people at `at` (what the outbox worker records)."""
+    with database.session() as session:
+        for message in session.exec(select(OutboundMessage).where(OutboundMessage.kind == "todo_list")):
+            message.status, message.sent_at = "sent", at
+        session.commit()
+
+
+def test_a_digest_opened_late_counts_its_first_round_from_the_first_list_sent(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """The lists went out on Monday morning but the first look comes on Tuesday (serve was down): the
+    digest is due 2 working days after the lists, Wednesday morning, not Thursday."""
+    _sent(database, MONDAY_9_UTC)
+    clock.advance(days=1, hours=1)
+    tracking.tick()
+    assert _digest_due(database) == MONDAY_9_UTC + timedelta(days=2)
+    assert queued(database, "straggler_digest") == []
+
+
+def test_a_digest_opened_before_any_list_is_sent_counts_from_the_look(
+    tracking: Tracking, database: Database, clock: FakeClock
+) -> None:
+    """No list has reached anyone when the look opens the digest: its first round is 2 working days after
+    that look."""
+    clock.advance(hours=1)
+    tracking.tick()
+    assert _digest_due(database) == MONDAY_9_UTC + timedelta(days=2, hours=1)
