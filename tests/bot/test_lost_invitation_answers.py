@@ -16,6 +16,8 @@ from sqlmodel import col, select
 from bot.conversation.messages import Channel, DirectMessage, Outgoing
 from sandbox import Sandbox, parse_scenario
 from storage import AuditEntry, Database, Invitation, Migration, OutboundMessage, Reminder
+from storage.outbox_claims import claim_due
+from storage.outbox_sends import begin_send
 from tests.bot.conftest import DANA, LEE, ORG, Chat, text_of
 from tests.fakes.runtimes import runtime_on
 from workflows import invitation_wait
@@ -832,3 +834,23 @@ def test_a_reminder_to_look_queued_before_invite_was_refused_is_not_sent(chat: C
     _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["403"])
     said = chat.say(DANA, f"invite {ORG}", in_dm=True) + chat.runtime.conversation.watch()
     assert [m.message.summary for m in _to_erin(said)] == ["No invitation to Fabrikam went out to you"]
+
+
+@pytest.mark.parametrize(
+    ("lost", "learned"),
+    [("504 after", ["504"]), ("504", ["403"])],
+    ids=["rewritten: the email went out", "withdrawn: none went out"],
+)
+def test_a_reminder_to_look_a_worker_claimed_before_invite_changed_it_is_not_sent_by_that_worker(
+    chat: Chat, moment: Moment, lost: str, learned: list[str]
+) -> None:
+    """A worker had claimed Erin's reminder to look (with what was known then) when `invite` learned more:
+    its send does not begin, so what she gets is what `invite` made of it."""
+    _look_reminder_queued(chat, moment, lost)
+    database, lease = chat.runtime.database, timedelta(minutes=5)
+    claimed = claim_due(database, worker="w1", now=moment.now, lease=lease, limit=1000)
+    (reminder,) = [m for m in claimed if m.kind == "todo_reminder" and m.payload["email"] == ERIN]
+    assert reminder.id is not None
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=learned)
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    assert begin_send(database, reminder.id, worker="w1", now=moment.now, lease=lease) is False
