@@ -184,6 +184,9 @@ class AffectedUser(Versioned, table=True):
     newest one."""
     mapped_elsewhere: bool = False
     """That account is another than the one the plan named (by `directory_id`, else by sign-in name)."""
+    mapped_origin_id: str | None = None
+    """That account's object id, as Azure DevOps showed it (None: it showed none): for a plan without one,
+    the account is then known when renamed."""
 
 
 class TodoItem(Versioned, table=True):

@@ -604,3 +604,19 @@ def test_a_slow_read_of_a_mapping_corrected_since_records_nothing(
     clock.advance(days=1)
     (full,) = notified.check_due_sign_ins()
     assert full.full and [m.account for m in full.mapped] == ["ann@fabrikam.com"]
+
+
+def test_without_an_object_id_in_the_plan_the_account_seen_renamed_is_no_change(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """The account Kim was seen mapped to is recorded with its object id: should it be renamed, a plan
+    with none still knows it (no change, no untick), while another account is a change."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(minutes=15)
+    notified.check_due_sign_ins()
+    assert _kim(database).mapped_origin_id == "g-kim"
+    seen = replace(Watched.of(_kim(database)), directory_id=None)
+    shown = OrgUser(id="e-kim", principal_name="kim.k@fabrikam.com", origin="aad", origin_id="g-kim")
+    assert seen.news(shown) is False
+    assert seen.news(replace(shown, principal_name="ann@fabrikam.com", origin_id="g-ann")) is True

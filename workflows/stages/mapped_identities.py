@@ -83,6 +83,8 @@ class Watched:
     """The account their mapping was recorded to (None: not seen mapped yet, or `gone`)."""
     gone: bool = False
     """Found removed from the organization: the short reads no longer ask for them."""
+    mapped_origin_id: str | None = None
+    """The object id of the account their mapping was recorded to, when Azure DevOps showed one."""
 
     @classmethod
     def of(cls, person: AffectedUser) -> Watched:
@@ -93,6 +95,7 @@ class Watched:
             person.mapped_elsewhere,
             person.mapped_to,
             person.mapped_at,
+            person.mapped_origin_id,
         )
 
     @classmethod
@@ -103,10 +106,11 @@ class Watched:
         elsewhere: bool,
         mapped_to: str | None,
         mapped_at: datetime | None,
+        mapped_origin_id: str | None,
     ) -> Watched:
         """From `_RECORDED`'s columns: found gone is `mapped_at` without `mapped_to`."""
         gone = mapped_at is not None and mapped_to is None
-        return cls(entitlement_id, directory_id, elsewhere, mapped_to, gone)
+        return cls(entitlement_id, directory_id, elsewhere, mapped_to, gone, mapped_origin_id)
 
     @property
     def waits(self) -> bool:
@@ -130,6 +134,8 @@ class Watched:
         if not self.wrongly_mapped:  # as planned: only another account is news
             if self.directory_id and user.origin_id:
                 return self.mapped_elsewhere(user)
+            if self.mapped_origin_id and user.origin_id:  # the account seen before, should it be renamed
+                return not _same(self.mapped_origin_id, user.origin_id)
             return not _same(self.mapped_to, user.principal_name)  # no object id to tell it: by name
         # the wrong account recorded is known by its name only: should it be renamed, the admins hear of it
         # once more
@@ -142,6 +148,7 @@ _RECORDED = (
     col(AffectedUser.mapped_elsewhere),
     col(AffectedUser.mapped_to),
     col(AffectedUser.mapped_at),
+    col(AffectedUser.mapped_origin_id),
 )
 """What the watch recorded of a person (`Watched.recorded`): columns, not rows, as a full read loads
 20,000 of them."""
@@ -371,6 +378,7 @@ def _record_one(
         user.principal_name,
         elsewhere,
     )
+    person.mapped_origin_id = user.origin_id or None
     planned = person.directory_account
     details: dict[str, object] = {
         "user": person.principal_name,
@@ -460,6 +468,6 @@ def _record_presence(session: Session, row: Migration, found: Found, now: dateti
         if gone and person.mapped_to is not None:
             details["was"] = person.mapped_to
         person.mapped_at = found.read_at if gone else None
-        person.mapped_to, person.mapped_elsewhere = None, False
+        person.mapped_to, person.mapped_elsewhere, person.mapped_origin_id = None, False, None
         action = "mapped_user_gone" if gone else "mapped_user_back"
         session.add(audit(now, row, BOT, action, row.state, row.state, details))

@@ -1,5 +1,6 @@
 """the sign-in watch records when the newest full read it applied began, so that a slower read that began
-before it records no mapping it saw
+before it records no mapping it saw; someone mapped by hand records the object id of the account they were
+seen mapped to, so that a plan without one knows that account renamed
 
 Revision ID: 0020
 Revises: 0019
@@ -23,8 +24,12 @@ def upgrade() -> None:
     # in place, as 0018: SQLite adds a nullable column, and drops one (3.35+), without copying the table
     with op.batch_alter_table("sign_in_watch", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("full_read_began_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("affected_user", schema=None, recreate="never") as batch_op:
+        batch_op.add_column(sa.Column("mapped_origin_id", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("affected_user", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("mapped_origin_id")
     with op.batch_alter_table("sign_in_watch", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("full_read_began_at")
