@@ -184,6 +184,9 @@ class AffectedUser(Versioned, table=True):
     newest one."""
     mapped_elsewhere: bool = False
     """That account is another than the one the plan named (by `directory_id`, else by sign-in name)."""
+    remapped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the read began that last saw their mapping change from one recorded before (not the first): a
+    sign-in up to then was with the account mapped before, and does not count."""
     mapped_origin_id: str | None = None
     """That account's object id, as Azure DevOps showed it (None: it showed none): for a plan without one,
     the account is then known when renamed."""

@@ -620,3 +620,22 @@ def test_without_an_object_id_in_the_plan_the_account_seen_renamed_is_no_change(
     shown = OrgUser(id="e-kim", principal_name="kim.k@fabrikam.com", origin="aad", origin_id="g-kim")
     assert seen.news(shown) is False
     assert seen.news(replace(shown, principal_name="ann@fabrikam.com", origin_id="g-ann")) is True
+
+
+def test_a_sign_in_seen_late_after_a_first_mapping_counts(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Kim signs in right after the Resolve, but Azure DevOps shows her last access only after the read
+    that records her mapping (asked for her by id): her sign-in before that read was with her work account
+    (no other gets in as her before a first mapping), so the daily read that shows it ticks her item."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(minutes=1)
+    signed_in = clock.now
+    clock.advance(minutes=15)
+    (mapped,) = notified.check_due_sign_ins()
+    assert [m.account for m in mapped.mapped] == [KIM] and mapped.verified == ()
+    _signed_in(microsoft, signed_in)
+    clock.advance(days=1)
+    (check,) = notified.check_due_sign_ins()
+    assert check.full and check.verified == (KIM_MSA,) and _sign_in_item(database).verified_at == signed_in

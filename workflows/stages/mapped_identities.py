@@ -379,6 +379,8 @@ def _record_one(
         elsewhere,
     )
     person.mapped_origin_id = user.origin_id or None
+    if was is not None:
+        person.remapped_at = found.read_at
     planned = person.directory_account
     details: dict[str, object] = {
         "user": person.principal_name,

@@ -293,9 +293,9 @@ def _record_read(
             continue
         signed_in = moved[person.entitlement_id].last_accessed
         assert signed_in is not None
-        if person.mapped_at is not None and signed_in <= person.mapped_at:
+        if person.remapped_at is not None and signed_in <= person.remapped_at:
             # seen before their mapping last changed (`mapped_identities` unticked it): that sign-in was
-            # with the account mapped before
+            # with the account mapped before (before a first mapping, Azure DevOps let no other in as them)
             continue
         if mappings.changes(person):
             # this read records their mapping changed, and cannot tell whether they signed in before the

@@ -1,6 +1,7 @@
 """the sign-in watch records when the newest full read it applied began, so that a slower read that began
 before it records no mapping it saw; someone mapped by hand records the object id of the account they were
-seen mapped to, so that a plan without one knows that account renamed
+seen mapped to, so that a plan without one knows that account renamed, and when their mapping last changed
+(not the first), before which a sign-in does not count
 
 Revision ID: 0020
 Revises: 0019
@@ -26,10 +27,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("full_read_began_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("affected_user", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("mapped_origin_id", sa.String(), nullable=True))
+        batch_op.add_column(sa.Column("remapped_at", sa.DateTime(timezone=True), nullable=True))
+    # whether someone already recorded was seen changed is not kept: their sign-ins up to their recording
+    # keep not counting, as before
+    op.execute("UPDATE affected_user SET remapped_at = mapped_at WHERE mapped_to IS NOT NULL")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("affected_user", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("remapped_at")
         batch_op.drop_column("mapped_origin_id")
     with op.batch_alter_table("sign_in_watch", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("full_read_began_at")
