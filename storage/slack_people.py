@@ -38,6 +38,25 @@ class Said:
 
 def record(database: Database, said: Sequence[Said], *, at: datetime) -> None:
     """Slack's answers of `at` for these addresses, over any older ones."""
+    with database.session() as session:
+        _record(session, said, at)
+        session.commit()
+
+
+def record_read(database: Database, *, began_at: datetime, deactivated: Sequence[Said] = ()) -> None:
+    """A whole read of the member list that began at `began_at`, unless a newer one is recorded, with the
+    deactivated members it showed, in one transaction: a deactivated holder of an address is only known
+    not to have handed it on to an active member once the read is whole, so a read stopped halfway
+    leaves none. They are stamped `began_at`, so that a look-up answered during the read stands."""
+    with database.session() as session:
+        _record(session, deactivated, began_at)
+        table = SlackMemberList.__table__  # type: ignore[attr-defined]
+        statement = _newest_wins(session.get_bind().dialect.name, table, "name", "read_at")
+        session.execute(statement, [{"name": MEMBER_LIST, "read_at": began_at}])
+        session.commit()
+
+
+def _record(session: Session, said: Sequence[Said], at: datetime) -> None:
     if not said:
         return
     rows = [
@@ -50,19 +69,8 @@ def record(database: Database, said: Sequence[Said], *, at: datetime) -> None:
         }
         for each in said
     ]
-    with database.session() as session:
-        table = SlackPerson.__table__  # type: ignore[attr-defined]
-        session.execute(_newest_wins(session.get_bind().dialect.name, table, "address", "seen_at"), rows)
-        session.commit()
-
-
-def record_read(database: Database, *, began_at: datetime) -> None:
-    """A whole read of the member list that began at `began_at`, unless a newer one is recorded."""
-    with database.session() as session:
-        table = SlackMemberList.__table__  # type: ignore[attr-defined]
-        statement = _newest_wins(session.get_bind().dialect.name, table, "name", "read_at")
-        session.execute(statement, [{"name": MEMBER_LIST, "read_at": began_at}])
-        session.commit()
+    table = SlackPerson.__table__  # type: ignore[attr-defined]
+    session.execute(_newest_wins(session.get_bind().dialect.name, table, "address", "seen_at"), rows)
 
 
 def recall(database: Database, *, since: datetime) -> tuple[datetime | None, list[SlackPerson]]:

@@ -34,8 +34,9 @@ class PeopleMemory(Protocol):
         """Slack's answers for these addresses, as of now."""
         ...
 
-    async def listed(self, began_ago: float) -> None:
-        """The member list was read whole, from a read that began `began_ago` seconds ago."""
+    async def listed(self, began_ago: float, deactivated: Sequence[Said]) -> None:
+        """The member list was read whole, from a read that began `began_ago` seconds ago, and showed
+        these addresses held by deactivated members only."""
         ...
 
     async def recall(self, within: float) -> tuple[float | None, list[Remembered]]:
@@ -56,9 +57,9 @@ class DatabaseMemory:
     async def remember(self, said: Sequence[Said]) -> None:
         await _tried(None, record, self._database, said, at=self._clock())
 
-    async def listed(self, began_ago: float) -> None:
+    async def listed(self, began_ago: float, deactivated: Sequence[Said]) -> None:
         began_at = self._clock() - timedelta(seconds=began_ago)
-        await _tried(None, record_read, self._database, began_at=began_at)
+        await _tried(None, record_read, self._database, began_at=began_at, deactivated=deactivated)
 
     async def recall(self, within: float) -> tuple[float | None, list[Remembered]]:
         now = self._clock()

@@ -120,9 +120,9 @@ class _Directory:
     loaded_at: float
     """When the read began: its first pages are that old."""
     by_email: dict[str, Person] = field(default_factory=dict)
-    deactivated: set[str] = field(default_factory=set)
+    deactivated: dict[str, str] = field(default_factory=dict)
     """Emails of deactivated members (`users.list` keeps them, with `deleted: true`) that no active member
-    holds: why they are not found."""
+    holds, with the user id of one of them: why they are not found."""
 
     def put(self, member: dict[str, Any]) -> None:
         """A member of a `users.list` page. An email an active member holds is theirs, whichever of them
@@ -132,9 +132,9 @@ class _Directory:
             return
         if not member.get("deleted"):
             self.by_email[email] = _person(member)
-            self.deactivated.discard(email)
+            self.deactivated.pop(email, None)
         elif email not in self.by_email:
-            self.deactivated.add(email)
+            self.deactivated[email] = str(member["id"])
 
 
 class People:
@@ -443,7 +443,7 @@ class People:
             if said.user_id is None or answer.age > listed_ago:
                 continue
             if said.deactivated:
-                directory.deactivated.add(said.address)
+                directory.deactivated[said.address] = said.user_id
             else:
                 directory.by_email[said.address] = Person(said.user_id, said.time_zone)
         return directory
@@ -470,7 +470,8 @@ class People:
                 cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
                     if self._memory is not None:
-                        await self._memory.listed(self._clock() - directory.loaded_at)
+                        began_ago = self._clock() - directory.loaded_at
+                        await self._memory.listed(began_ago, _deactivated_said(directory))
                     return directory
                 if paced or pages >= BURST_PAGES:
                     await self._sleep(PAGE_SECONDS)
@@ -511,8 +512,10 @@ class People:
             told = await self._memory.recall_one(key) if self._memory is not None else None
             if told is not None and told.said.user_id is None and told.age <= NOT_IN_SLACK_SECONDS:
                 return None
-            if told is not None and told.said.user_id and told.age <= self._cache_seconds:
-                return None if told.said.deactivated else Person(told.said.user_id, told.said.time_zone)
+            # a deactivated holder is asked about again: the address may be someone else's since
+            said = told.said if told is not None and told.age <= self._cache_seconds else None
+            if said is not None and said.user_id and not said.deactivated:
+                return Person(said.user_id, said.time_zone)
             waiting = self._lookups_resume_at - self._clock()
             if waiting > 0:
                 raise LookupsLimited(waiting)
@@ -561,16 +564,20 @@ def _retry_after(error: SlackApiError) -> float:
 
 
 def _page_said(members: list[dict[str, Any]], directory: _Directory) -> list[Said]:
-    """A page's members as the read so far shows their emails (an active holder's over a deactivated one)."""
+    """A page's members that hold their emails as the read so far shows them (an active holder's over a
+    deactivated one); the deactivated wait for the whole read (`_deactivated_said`), as an active member
+    on a later page may hold their email."""
     said: dict[str, Said] = {}
     for member in members:
         key = _email(member)
         person = directory.by_email.get(key)
         if person is not None:
             said[key] = Said(key, person.user_id, person.time_zone)
-        elif key in directory.deactivated:
-            said[key] = Said(key, str(member["id"]), deactivated=True)
     return list(said.values())
+
+
+def _deactivated_said(directory: _Directory) -> list[Said]:
+    return [Said(key, user_id, deactivated=True) for key, user_id in directory.deactivated.items()]
 
 
 def _email(member: dict[str, Any]) -> str:

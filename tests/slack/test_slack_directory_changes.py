@@ -721,7 +721,7 @@ def test_an_address_an_active_member_holds_is_theirs_whichever_comes_first_in_th
         directory.put(member)
 
     assert directory.by_email["ops@fabrikam.com"].user_id == "UNEW"
-    assert directory.deactivated == set()
+    assert directory.deactivated == {}
 
 
 def test_a_read_keeps_the_deactivated_by_address_and_leaves_out_bots_and_hidden_addresses() -> None:
@@ -735,4 +735,4 @@ def test_a_read_keeps_the_deactivated_by_address_and_leaves_out_bots_and_hidden_
         directory.put(member)
 
     assert set(directory.by_email) == {"one@fabrikam.com"}
-    assert directory.deactivated == {"gone@fabrikam.com"}
+    assert directory.deactivated == {"gone@fabrikam.com": "UOLD"}

@@ -197,3 +197,40 @@ def test_someone_a_restarted_serve_finds_deactivated_in_the_list_it_recalls_is_n
         assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (1, [])
 
     asyncio.run(scenario())
+
+
+HANDED = "handed@fabrikam.com"
+LEFT, TAKER = "U00000X", "UTAKER"
+"""`LEFT` (deactivated) sorts onto the first page, `TAKER` (who holds `HANDED` now) onto the second."""
+
+
+def test_an_address_handed_on_is_not_reported_deactivated_after_a_read_stopped_between_its_holders(
+    fake_slack: FakeSlack, sqlite_database: Database
+) -> None:
+    """A refresh saw the deactivated holder's page and was stopped before the new holder's: the restarted
+    `serve` asks Slack, which names the new holder, instead of failing the DM as deactivated."""
+    _pages(fake_slack, 2)
+    wall, clock, pauses = Wall(), Clock(), Pauses()
+    memory = DatabaseMemory(sqlite_database, clock=wall)
+    before = _people(fake_slack, memory, clock=clock, sleep=pauses)
+
+    async def refreshed_to_its_first_page() -> None:
+        assert await before.find(COLLEAGUE_EMAIL) is not None  # read whole: nobody holds HANDED
+        fake_slack.users |= {LEFT: (HANDED, "Left"), TAKER: (HANDED, "Taker")}
+        fake_slack.deactivated.add(LEFT)
+        clock.now += MAX_AGE_SECONDS
+        wall.on(MAX_AGE_SECONDS)
+        assert await before.find(COLLEAGUE_EMAIL) is not None  # asks for the hourly read
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not pauses.taken:  # its first page is in: the stop comes before the second
+                await asyncio.sleep(0)
+
+    _beside_reads(before, refreshed_to_its_first_page())
+
+    async def restarted() -> None:
+        again = _people(fake_slack, memory, clock=Clock())
+        assert await again.find(HANDED) == Person(TAKER, None)
+        assert not again.deactivated([HANDED])
+        assert len(fake_slack.calls_of("users.list")) == 3  # the list read before is recalled
+
+    asyncio.run(restarted())
