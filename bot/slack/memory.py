@@ -30,8 +30,8 @@ class Remembered:
 
 
 class PeopleMemory(Protocol):
-    async def remember(self, said: Sequence[Said]) -> None:
-        """Slack's answers for these addresses, as of now."""
+    async def remember(self, said: Sequence[Said]) -> bool:
+        """Slack's answers for these addresses, as of now; whether they were kept."""
         ...
 
     async def listed(self, began_ago: float, deactivated: Sequence[Said]) -> None:
@@ -54,8 +54,8 @@ class DatabaseMemory:
         self._database = database
         self._clock = clock
 
-    async def remember(self, said: Sequence[Said]) -> None:
-        await _tried(None, record, self._database, said, at=self._clock())
+    async def remember(self, said: Sequence[Said]) -> bool:
+        return await _tried(False, record, self._database, said, at=self._clock()) is None
 
     async def listed(self, began_ago: float, deactivated: Sequence[Said]) -> None:
         began_at = self._clock() - timedelta(seconds=began_ago)
@@ -75,9 +75,12 @@ class DatabaseMemory:
 
 
 _Result = TypeVar("_Result")
+_Failed = TypeVar("_Failed")
 
 
-async def _tried(failed: _Result, call: Callable[..., _Result], *args: object, **kwargs: object) -> _Result:
+async def _tried(
+    failed: _Failed, call: Callable[..., _Result], *args: object, **kwargs: object
+) -> _Result | _Failed:
     """`call` in a thread; `failed` if the database fails it: the send it came with goes on, asking Slack."""
     try:
         return await asyncio.to_thread(call, *args, **kwargs)

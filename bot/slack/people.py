@@ -459,6 +459,7 @@ class People:
             self._reading = directory
         try:
             pages = 0
+            kept = True
             while True:
                 pages += 1
                 response = await self._page(cursor)
@@ -466,10 +467,11 @@ class People:
                 for member in members:
                     directory.put(member)
                 self._paged.set()
-                await self._remember(_page_said(members, directory))
+                kept = await self._remember(_page_said(members, directory)) and kept
                 cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
-                    if self._memory is not None:
+                    # a page the database did not keep would be missing from the list recalled as whole
+                    if self._memory is not None and kept:
                         began_ago = self._clock() - directory.loaded_at
                         await self._memory.listed(began_ago, _deactivated_said(directory))
                     return directory
@@ -479,9 +481,9 @@ class People:
             if not paced:
                 self._reading = None
 
-    async def _remember(self, said: Sequence[Said]) -> None:
-        if self._memory is not None:
-            await self._memory.remember(said)
+    async def _remember(self, said: Sequence[Said]) -> bool:
+        """Whether the database kept them (without one, nothing is lost)."""
+        return await self._memory.remember(said) if self._memory is not None else True
 
     async def _page(self, cursor: str | None) -> Any:
         """One `users.list` page, asked for again after a 429 the client's retries did not get past, while

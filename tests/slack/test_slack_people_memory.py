@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
+import bot.slack.memory as memory_module
 import bot.slack.people as people_module
 from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
@@ -33,6 +35,7 @@ from bot.slack.people import (
 )
 from bot.slack.sender import READING, READING_LATER_SECONDS, SlackSender
 from storage import Database, OutboundMessage
+from storage.slack_people import record
 from tests.delivery.conftest import FakeTime, queue_lists
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL, Clock
@@ -234,3 +237,34 @@ def test_an_address_handed_on_is_not_reported_deactivated_after_a_read_stopped_b
         assert len(fake_slack.calls_of("users.list")) == 3  # the list read before is recalled
 
     asyncio.run(restarted())
+
+
+@dataclass
+class FirstWriteFails:
+    """`storage.slack_people.record` whose first call the database fails, as a dropped connection would."""
+
+    calls: int = 0
+
+    def __call__(self, database: Database, *args: Any, **kwargs: Any) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise OperationalError("INSERT", {}, ConnectionError("the database went away"))
+        record(database, *args, **kwargs)
+
+
+def test_a_list_whose_page_the_database_did_not_keep_is_not_recorded_whole(
+    fake_slack: FakeSlack, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted `serve` would otherwise send from a list missing that page: its people looked up one by
+    one, or failed as deactivated from an older read's answers."""
+    _pages(fake_slack, 3)
+    monkeypatch.setattr(memory_module, "record", FirstWriteFails())
+    memory = DatabaseMemory(sqlite_database, clock=Wall())
+
+    async def scenario() -> None:
+        assert await _people(fake_slack, memory, clock=Clock()).find(COLLEAGUE_EMAIL) is not None
+        restarted = _people(fake_slack, memory, clock=Clock())
+        assert await restarted.find(FIRST_ON_THE_LIST) is not None
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (6, [])
+
+    asyncio.run(scenario())
