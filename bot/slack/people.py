@@ -449,7 +449,8 @@ class People:
         return directory
 
     async def _read(self, *, paced: bool = False) -> _Directory:
-        """The whole directory, under the lock, each page remembered as it comes; the sends' read (not
+        """The whole directory, under the lock, each page remembered as it comes (until the database fails
+        one: then the read is not recorded whole, nor does it write again); the sends' read (not
         `paced`) shows its pages as they come (`_reading`), and is paced after `BURST_PAGES`."""
         directory = _Directory(loaded_at=self._clock())
         cursor: str | None = None
@@ -467,7 +468,8 @@ class People:
                 for member in members:
                     directory.put(member)
                 self._paged.set()
-                kept = await self._remember(_page_said(members, directory)) and kept
+                # after a failure the list is not kept anyway: no page waits for a database that is down
+                kept = kept and await self._remember(_page_said(members, directory))
                 cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
                 if not cursor:
                     # a page the database did not keep would be missing from the list recalled as whole

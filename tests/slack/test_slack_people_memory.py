@@ -268,3 +268,17 @@ def test_a_list_whose_page_the_database_did_not_keep_is_not_recorded_whole(
         assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (6, [])
 
     asyncio.run(scenario())
+
+
+def test_a_read_stops_writing_to_a_database_that_failed_one_of_its_pages(
+    fake_slack: FakeSlack, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page waits for its write holding the directory's lock: a database that is down (each write
+    waiting out its timeout) would slow the first read by as much again, for a list that is not kept."""
+    _pages(fake_slack, 3)
+    writes = FirstWriteFails()
+    monkeypatch.setattr(memory_module, "record", writes)
+    people = _people(fake_slack, DatabaseMemory(sqlite_database, clock=Wall()), clock=Clock())
+
+    assert asyncio.run(people.find(COLLEAGUE_EMAIL)) is not None
+    assert (len(fake_slack.calls_of("users.list")), writes.calls) == (3, 1)
