@@ -73,12 +73,18 @@ def _record(session: Session, said: Sequence[Said], at: datetime) -> None:
     session.execute(_newest_wins(session.get_bind().dialect.name, table, "address", "seen_at"), rows)
 
 
-def recall(database: Database, *, since: datetime) -> tuple[datetime | None, list[SlackPerson]]:
-    """When the newest whole read of the member list began, and every answer since `since`."""
+def recall(
+    database: Database, *, since: datetime, read_after: datetime | None = None
+) -> tuple[datetime | None, list[SlackPerson]]:
+    """When the newest whole read of the member list began, and every answer since `since`; (None, [])
+    when no read is recorded, or none began after `read_after` (the caller has one as new: up to 20,000
+    answers are not loaded for nothing)."""
     with database.session() as session:
         listed = session.get(SlackMemberList, MEMBER_LIST)
+        if listed is None or (read_after is not None and listed.read_at <= read_after):
+            return None, []
         rows = session.exec(select(SlackPerson).where(col(SlackPerson.seen_at) >= since)).all()
-        return (listed.read_at if listed else None), list(rows)
+        return listed.read_at, list(rows)
 
 
 def forget_missing(session: Session, addresses: Collection[str]) -> None:

@@ -39,9 +39,11 @@ class PeopleMemory(Protocol):
         these addresses held by deactivated members only."""
         ...
 
-    async def recall(self, within: float) -> tuple[float | None, list[Remembered]]:
-        """The age of the newest whole read of the member list (None: none known), and every answer
-        at most `within` seconds old."""
+    async def recall(
+        self, within: float, *, younger_than: float | None = None
+    ) -> tuple[float | None, list[Remembered]]:
+        """The age of the newest whole read of the member list (None: none known, or none younger than
+        `younger_than` seconds), and every answer at most `within` seconds old."""
         ...
 
     async def recall_one(self, address: str) -> Remembered | None:
@@ -61,13 +63,13 @@ class DatabaseMemory:
         began_at = self._clock() - timedelta(seconds=began_ago)
         await _tried(None, record_read, self._database, began_at=began_at, deactivated=deactivated)
 
-    async def recall(self, within: float) -> tuple[float | None, list[Remembered]]:
+    async def recall(
+        self, within: float, *, younger_than: float | None = None
+    ) -> tuple[float | None, list[Remembered]]:
         now = self._clock()
-        nothing: tuple[datetime | None, list[SlackPerson]] = (None, [])
-        since = now - timedelta(seconds=within)
-        read_at, rows = await _tried(nothing, recall, self._database, since=since)
-        answers = [Remembered(_said(row), _age(now, row.seen_at)) for row in rows]
-        return (_age(now, read_at) if read_at else None), answers
+        after = None if younger_than is None else now - timedelta(seconds=younger_than)
+        nothing: tuple[float | None, list[Remembered]] = (None, [])
+        return await _tried(nothing, _recalled, self._database, now, now - timedelta(seconds=within), after)
 
     async def recall_one(self, address: str) -> Remembered | None:
         row = await _tried(None, recall_one, self._database, address)
@@ -87,6 +89,15 @@ async def _tried(
     except Exception as error:
         logger.warning("the database's memory of Slack's people failed (%s)", type(error).__name__)
         return failed
+
+
+def _recalled(
+    database: Database, now: datetime, since: datetime, after: datetime | None
+) -> tuple[float | None, list[Remembered]]:
+    """`recall`'s rows as answers, in its thread: 20,000 of them took 316 ms of the event loop."""
+    read_at, rows = recall(database, since=since, read_after=after)
+    answers = [Remembered(_said(row), _age(now, row.seen_at)) for row in rows]
+    return (_age(now, read_at) if read_at else None), answers
 
 
 def _said(row: SlackPerson) -> Said:

@@ -103,6 +103,10 @@ or a send put back meanwhile does not ask again; after it, they are looked up ag
 joined Slack (the member list shows a newcomer by its next read, within the hour, anyway). `retry-failed`
 forgets it for whom it queues again: an admin retries once someone joined."""
 
+SAME_READ_SECONDS = 1.0
+"""Whole reads whose starts, as recorded, are closer than this are taken for one: a read's start goes in on
+the wall clock from its age on the monotonic one, read a moment apart."""
+
 _Cached = TypeVar("_Cached")
 
 
@@ -349,9 +353,8 @@ class People:
             self._refresh_wanted.clear()
             if self._clock() < self._refresh_at:
                 return
-            known = self._directory
-            recalled = await self._recalled()
-            if recalled is not None and (known is None or recalled.loaded_at > known.loaded_at):
+            recalled = await self._recalled(newer_than=self._directory)
+            if recalled is not None:
                 self._loaded(recalled)  # another `serve` read it since
                 if self._clock() < self._refresh_at:
                     return
@@ -427,13 +430,17 @@ class People:
                     self._unreadable_since(error)
                 raise
 
-    async def _recalled(self) -> _Directory | None:
+    async def _recalled(self, *, newer_than: _Directory | None = None) -> _Directory | None:
         """The newest member list read whole within `MAX_AGE_SECONDS` plus `READ_SECONDS`, by this `serve`
-        before a restart or by another, as what Slack said since shows it."""
+        before a restart or by another, as what Slack said since shows it; only if its read began
+        `SAME_READ_SECONDS` after the one of `newer_than` (this `serve`'s own, recorded, is not loaded)."""
         if self._memory is None:
             return None
         bound = MAX_AGE_SECONDS + READ_SECONDS
-        listed_ago, answers = await self._memory.recall(bound)
+        younger_than = None
+        if newer_than is not None:
+            younger_than = self._clock() - newer_than.loaded_at - SAME_READ_SECONDS
+        listed_ago, answers = await self._memory.recall(bound, younger_than=younger_than)
         if listed_ago is None or listed_ago > bound:
             return None
         now = self._clock()

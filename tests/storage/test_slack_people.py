@@ -53,5 +53,18 @@ def test_retry_failed_forgets_that_slack_knew_no_one_by_the_addresses_it_queues_
     record(sqlite_database, [Said(GUEST, None), Said(COLLEAGUE, "UCOLLEAGUE")], at=EARLIER)
     record(sqlite_database, [Said(GUESTS_OTHER, None), Said(OTHER, None)], at=EARLIER)
 
+    record_read(sqlite_database, began_at=EARLIER)
     assert retry_failed(sqlite_database, migration_id, {"todo_list"}, now=LATER) == 2
     assert [row.address for row in recall(sqlite_database, since=EARLIER)[1]] == [COLLEAGUE, OTHER]
+
+
+def test_no_answer_is_loaded_unless_the_member_list_was_read_after_the_callers_read(
+    database: Database,
+) -> None:
+    record(database, [Said(COLLEAGUE, "UCOLLEAGUE")], at=EARLIER)
+    assert recall(database, since=EARLIER) == (None, [])  # never read whole
+    record_read(database, began_at=EARLIER)
+
+    assert recall(database, since=EARLIER, read_after=EARLIER) == (None, [])
+    read_at, rows = recall(database, since=EARLIER, read_after=EARLIER - timedelta(seconds=1))
+    assert (read_at, [row.address for row in rows]) == (EARLIER, [COLLEAGUE])
