@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
@@ -298,6 +299,27 @@ async def _hit_and_refresh(people: People, clock: Clock) -> None:
             await asyncio.sleep(0.01)
 
 
+def test_the_hourly_read_loads_another_serves_newer_list_instead_of_reading_it_again(
+    fake_slack: FakeSlack, sqlite_database: Database
+) -> None:
+    wall, clock = Wall(), Clock()
+    memory = DatabaseMemory(sqlite_database, clock=wall)
+    one, other = _people(fake_slack, memory, clock=clock), _people(fake_slack, memory, clock=clock)
+
+    async def scenario() -> None:
+        assert await one.find(COLLEAGUE_EMAIL) is not None
+        assert await other.find(COLLEAGUE_EMAIL) is not None  # the list `one` read
+        fake_slack.users[NEWCOMER] = (NEWCOMER_EMAIL, "New Comer")
+        wall.on(MAX_AGE_SECONDS)
+        await _hit_and_refresh(other, clock)  # `other` reads it again
+        clock.now -= MAX_AGE_SECONDS  # `one`'s hit comes at the same time
+        await _hit_and_refresh(one, clock)
+        assert await one.find(NEWCOMER_EMAIL) == Person(NEWCOMER, None)
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (2, [])
+
+    asyncio.run(alongside([one.refreshing(), other.refreshing()], Loop("the hits", scenario()), grace=1.0))
+
+
 def test_the_hourly_read_loads_no_answer_when_no_other_serve_read_the_list_since(
     fake_slack: FakeSlack, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,3 +342,19 @@ def test_the_hourly_read_loads_no_answer_when_no_other_serve_read_the_list_since
         assert (len(fake_slack.calls_of("users.list")), loaded) == (2, [0, 0])
 
     asyncio.run(alongside([people.refreshing()], Loop("the hits", scenario()), grace=1.0))
+
+
+def test_a_database_that_fails_every_call_costs_questions_to_slack_not_a_send(
+    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    tableless = Database(create_engine("sqlite://"))
+    people = _people(fake_slack, DatabaseMemory(tableless, clock=Wall()), clock=Clock())
+
+    async def scenario() -> None:
+        assert await people.find(COLLEAGUE_EMAIL) == Person(COLLEAGUE, None)
+        assert await people.find(GUEST) is None
+        assert (len(fake_slack.calls_of("users.list")), _looked_up(fake_slack)) == (1, [GUEST])
+
+    asyncio.run(scenario())
+    warned = {record.getMessage() for record in caplog.records if record.levelname == "WARNING"}
+    assert warned == {"the database's memory of Slack's people failed (OperationalError)"}
