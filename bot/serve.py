@@ -246,10 +246,10 @@ async def _serve(
         watch = _watch_forever(
             built.conversation, deliveries, settings.poll_seconds, surface.store.forget_old_activities
         )
-        background = [
-            Loop("the connection watch", watch),
-            Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop),
-        ]
+        sends = worker.run_forever(OUTBOX_IDLE_SECONDS)
+        if slack is not None:
+            sends = slack.people.closed_after(sends)
+        background = [Loop("the connection watch", watch), Loop("the outbox worker", sends, worker.stop)]
         background.append(Loop("the Teams bot's sign-in", operator_log.teams_identity(surface.api)))
         surface.delivery.wake = worker.wake
         if slack is not None:

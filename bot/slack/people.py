@@ -376,6 +376,15 @@ class People:
         self._refresh_at = self._clock() + self._cache_seconds
         self._unreadable = _unreadable_because(error)
 
+    async def closed_after(self, sends: Awaitable[None]) -> None:
+        """`sends` (the outbox worker's run), then the sends' first read cancelled if it is still under way:
+        no send waits for it any more, and a stop would otherwise wait its whole time for it, and warn."""
+        try:
+            await sends
+        finally:
+            if self._first is not None:
+                self._first.cancel()
+
     def refreshing(self) -> Loop:
         """`keep_fresh` as `serve` runs it beside the sends: holding no work, it is cancelled at a stop."""
         return Loop("the Slack directory refresh", self.keep_fresh())

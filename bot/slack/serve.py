@@ -143,7 +143,8 @@ async def _serve(
                 surfaces=("Slack",),
             )
             outbox.wake = worker.wake
-            background.append(Loop("the outbox worker", worker.run_forever(OUTBOX_IDLE_SECONDS), worker.stop))
+            sends = people.closed_after(worker.run_forever(OUTBOX_IDLE_SECONDS))
+            background.append(Loop("the outbox worker", sends, worker.stop))
         # last: nothing left to fail before they run
         background.append(people.refreshing())
         background.append(Loop("Slack's auth.test", operator_log.slack_identity(client)))

@@ -358,3 +358,28 @@ def test_a_database_that_fails_every_call_costs_questions_to_slack_not_a_send(
     asyncio.run(scenario())
     warned = {record.getMessage() for record in caplog.records if record.levelname == "WARNING"}
     assert warned == {"the database's memory of Slack's people failed (OperationalError)"}
+
+
+def test_the_sends_first_read_is_cancelled_once_the_sends_stopped_not_waited_out(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nobody waits for it any more: a stop would otherwise wait its whole time for it, and warn."""
+    monkeypatch.setattr(people_module, "BURST_PAGES", 1)
+    _pages(fake_slack, 3)
+    pauses = Pauses()  # the read holds after its first page
+    people = _people(fake_slack, None, clock=Clock(), sleep=pauses)
+    stopped = asyncio.Event()
+
+    async def sends() -> None:
+        assert await people.listing([COLLEAGUE_EMAIL])  # put back: their page is not in
+        await stopped.wait()
+
+    async def until_the_first_page() -> None:
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not pauses.taken:
+                await asyncio.sleep(0)
+
+    sending = Loop("the sends", people.closed_after(sends()), stopped.set)
+    asyncio.run(alongside([sending], Loop("the stop", until_the_first_page()), grace=WAIT_SECONDS))
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == []
+    assert len(fake_slack.calls_of("users.list")) == 1
