@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from storage import Database, SlackPerson
 from storage.slack_people import Said, recall, recall_one, record, record_read
 
@@ -83,10 +85,11 @@ _Failed = TypeVar("_Failed")
 async def _tried(
     failed: _Failed, call: Callable[..., _Result], *args: object, **kwargs: object
 ) -> _Result | _Failed:
-    """`call` in a thread; `failed` if the database fails it: the send it came with goes on, asking Slack."""
+    """`call` in a thread; `failed` if the database fails it: the send it came with goes on, asking Slack.
+    Any other error is a bug, and raised."""
     try:
         return await asyncio.to_thread(call, *args, **kwargs)
-    except Exception as error:
+    except SQLAlchemyError as error:
         logger.warning("the database's memory of Slack's people failed (%s)", type(error).__name__)
         return failed
 

@@ -383,3 +383,16 @@ def test_the_sends_first_read_is_cancelled_once_the_sends_stopped_not_waited_out
     asyncio.run(alongside([sending], Loop("the stop", until_the_first_page()), grace=WAIT_SECONDS))
     assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == []
     assert len(fake_slack.calls_of("users.list")) == 1
+
+
+def test_a_fault_other_than_the_databases_in_the_memory_is_not_taken_for_an_outage(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug would otherwise hide behind a warning naming only its type, once a call."""
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise TypeError("record() got an unexpected keyword argument")
+
+    monkeypatch.setattr(memory_module, "record", broken)
+    with pytest.raises(TypeError):
+        asyncio.run(DatabaseMemory(sqlite_database, clock=Wall()).remember([]))
