@@ -249,10 +249,11 @@ class People:
         found = await self.find_first((email,))
         return found[1] if found else None
 
-    def lookups_held_for(self, emails: Sequence[str]) -> float:
+    async def lookups_held_for(self, emails: Sequence[str]) -> float:
         """Seconds until Slack takes look-ups again, when only a look-up would find someone with these
-        emails (none is in the directory or the cache, nor deactivated there within the cache time); 0
-        otherwise, and while there is no directory yet. Asks Slack nothing."""
+        emails (none is in the directory or the cache, nor deactivated there within the cache time, nor
+        answered by a look-up lately, `memory`); 0 otherwise, and while there is no directory yet. Asks
+        Slack nothing."""
         waiting = self._lookups_resume_at - self._clock()
         directory = self._directory
         if waiting <= 0 or directory is None:
@@ -260,9 +261,15 @@ class People:
         keys = [email.strip().casefold() for email in emails]
         if any(self._at_hand(key) is not None for key in keys):
             return 0.0
-        if all(self._deactivated_lately(key, directory) for key in keys):
-            return 0.0  # the send fails them as deactivated without a look-up
-        return waiting
+        for key in keys:  # in `find_first`'s order
+            if self._deactivated_lately(key, directory):
+                continue
+            remembered = await self._remembered(key)
+            if remembered is None:
+                return waiting
+            if remembered[0] is not None:
+                return 0.0
+        return 0.0  # the send fails them as deactivated or not in Slack without a look-up
 
     def _deactivated_lately(self, key: str, directory: _Directory) -> bool:
         """Whether the directory, read within the cache time, shows them deactivated: then they are not
@@ -529,13 +536,9 @@ class People:
         """The member with this email, as Slack told this or another `serve` lately (`memory`), else
         asked of Slack alone; `LookupsLimited` while a Retry-After lasts."""
         async with self._lookup_lock:
-            told = await self._memory.recall_one(key) if self._memory is not None else None
-            if told is not None and told.said.user_id is None and told.age <= NOT_IN_SLACK_SECONDS:
-                return None
-            # a deactivated holder is asked about again: the address may be someone else's since
-            said = told.said if told is not None and told.age <= self._cache_seconds else None
-            if said is not None and said.user_id and not said.deactivated:
-                return Person(said.user_id, said.time_zone)
+            remembered = await self._remembered(key)
+            if remembered is not None:
+                return remembered[0]
             waiting = self._lookups_resume_at - self._clock()
             if waiting > 0:
                 raise LookupsLimited(waiting)
@@ -544,6 +547,20 @@ class People:
                 [Said(key, found.user_id if found else None, found.time_zone if found else None)]
             )
             return found
+
+    async def _remembered(self, key: str) -> tuple[Person | None] | None:
+        """What a look-up (or a page) told this or another `serve` of this address lately (`memory`), while
+        it stands: (the member,) or (None,) for no member; None: only Slack can tell."""
+        told = await self._memory.recall_one(key) if self._memory is not None else None
+        if told is None:
+            return None
+        said = told.said
+        if said.user_id is None:
+            return (None,) if told.age <= NOT_IN_SLACK_SECONDS else None
+        # a deactivated holder is asked about again: the address may be someone else's since
+        if said.deactivated or told.age > self._cache_seconds:
+            return None
+        return (Person(said.user_id, said.time_zone),)
 
     async def _ask_for(self, email: str) -> Person | None:
         try:

@@ -117,7 +117,7 @@ class SlackSender:
                 self._held_because = None
             # held before its turn, not at it: the hundreds waiting for look-ups would each take a claim and
             # a turn of the pace from the DMs ready to go every time they came due (rev51)
-            held = self._people.lookups_held_for(to.addresses)
+            held = await self._people.lookups_held_for(to.addresses)
             if held > 0:
                 return _lookups_limited(held, alone=True)
             return None

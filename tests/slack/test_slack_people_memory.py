@@ -21,6 +21,7 @@ import bot.slack.memory as memory_module
 import bot.slack.people as people_module
 from bot.alongside import Loop, alongside
 from bot.delivery.worker import OutboxWorker
+from bot.slack._errors import LookupsLimited
 from bot.slack.app import build_web_client
 from bot.slack.memory import DatabaseMemory
 from bot.slack.people import (
@@ -36,9 +37,9 @@ from bot.slack.people import (
 )
 from bot.slack.sender import READING, READING_LATER_SECONDS, SlackSender
 from storage import Database, OutboundMessage, slack_people
-from storage.slack_people import record
+from storage.slack_people import Said, record
 from tests.delivery.conftest import FakeTime, queue_lists
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import Failure, FakeSlack
 from tests.fakes.slack_harness import BOT_TOKEN, COLLEAGUE, COLLEAGUE_EMAIL, Clock
 
 WAIT_SECONDS = 5.0
@@ -396,3 +397,24 @@ def test_a_fault_other_than_the_databases_in_the_memory_is_not_taken_for_an_outa
     monkeypatch.setattr(memory_module, "record", broken)
     with pytest.raises(TypeError):
         asyncio.run(DatabaseMemory(sqlite_database, clock=Wall()).remember([]))
+
+
+def test_a_dm_to_someone_slack_said_lately_it_has_no_member_for_is_not_held_for_the_lookups_pause(
+    fake_slack: FakeSlack, sqlite_database: Database
+) -> None:
+    """Its send fails them as not in Slack without a look-up: the Retry-After is nothing to wait for."""
+    wall = Wall()
+    record(sqlite_database, [Said(GUEST, None)], at=wall.now)  # another serve's look-up
+    posting = build_web_client(BOT_TOKEN, base_url=f"{fake_slack.url}/api/", retries=False)
+    people = _people(fake_slack, DatabaseMemory(sqlite_database, clock=wall), clock=Clock(), lookups=posting)
+
+    async def scenario() -> None:
+        assert await people.find(COLLEAGUE_EMAIL) is not None
+        fake_slack.fail("users.lookupByEmail", Failure(status=429, retry_after=30))
+        with pytest.raises(LookupsLimited):
+            await people.find(NEWCOMER_EMAIL)
+        assert await people.lookups_held_for([NEWCOMER_EMAIL]) == 30
+        assert await people.lookups_held_for([GUEST]) == 0
+        assert await people.find(GUEST) is None
+
+    asyncio.run(scenario())
