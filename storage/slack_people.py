@@ -43,12 +43,22 @@ def record(database: Database, said: Sequence[Said], *, at: datetime) -> None:
         session.commit()
 
 
-def record_read(database: Database, *, began_at: datetime, deactivated: Sequence[Said] = ()) -> None:
+def record_read(
+    database: Database,
+    *,
+    began_at: datetime,
+    deactivated: Sequence[Said] = (),
+    forget_before: datetime | None = None,
+) -> None:
     """A whole read of the member list that began at `began_at`, unless a newer one is recorded, with the
     deactivated members it showed, in one transaction: a deactivated holder of an address is only known
     not to have handed it on to an active member once the read is whole, so a read stopped halfway
-    leaves none. They are stamped `began_at`, so that a look-up answered during the read stands."""
+    leaves none. They are stamped `began_at`, so that a look-up answered during the read stands. Answers
+    seen before `forget_before` are deleted: the read shows those people as they are now, and people who
+    left Slack's list would otherwise stay in the table for good."""
     with database.session() as session:
+        if forget_before is not None:
+            session.execute(delete(SlackPerson).where(col(SlackPerson.seen_at) < forget_before))
         _record(session, deactivated, began_at)
         table = SlackMemberList.__table__  # type: ignore[attr-defined]
         statement = _newest_wins(session.get_bind().dialect.name, table, "name", "read_at")

@@ -36,9 +36,10 @@ class PeopleMemory(Protocol):
         """Slack's answers for these addresses, as of now; whether they were kept."""
         ...
 
-    async def listed(self, began_ago: float, deactivated: Sequence[Said]) -> None:
+    async def listed(self, began_ago: float, deactivated: Sequence[Said], *, kept_for: float) -> None:
         """The member list was read whole, from a read that began `began_ago` seconds ago, and showed
-        these addresses held by deactivated members only."""
+        these addresses held by deactivated members only; answers older than `kept_for` seconds before
+        it began are no use any more."""
         ...
 
     async def recall(
@@ -61,9 +62,17 @@ class DatabaseMemory:
     async def remember(self, said: Sequence[Said]) -> bool:
         return await _tried(False, record, self._database, said, at=self._clock()) is None
 
-    async def listed(self, began_ago: float, deactivated: Sequence[Said]) -> None:
+    async def listed(self, began_ago: float, deactivated: Sequence[Said], *, kept_for: float) -> None:
         began_at = self._clock() - timedelta(seconds=began_ago)
-        await _tried(None, record_read, self._database, began_at=began_at, deactivated=deactivated)
+        forget_before = began_at - timedelta(seconds=kept_for)
+        await _tried(
+            None,
+            record_read,
+            self._database,
+            began_at=began_at,
+            deactivated=deactivated,
+            forget_before=forget_before,
+        )
 
     async def recall(
         self, within: float, *, younger_than: float | None = None

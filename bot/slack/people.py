@@ -498,7 +498,9 @@ class People:
                     # a page the database did not keep would be missing from the list recalled as whole
                     if self._memory is not None and kept:
                         began_ago = self._clock() - directory.loaded_at
-                        await self._memory.listed(began_ago, _deactivated_said(directory))
+                        # what the read shows supersedes any older answer but a look-up's "no member"
+                        said = _deactivated_said(directory)
+                        await self._memory.listed(began_ago, said, kept_for=NOT_IN_SLACK_SECONDS)
                     return directory
                 if paced or pages >= BURST_PAGES:
                     await self._sleep(PAGE_SECONDS)

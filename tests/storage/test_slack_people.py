@@ -68,3 +68,12 @@ def test_no_answer_is_loaded_unless_the_member_list_was_read_after_the_callers_r
     assert recall(database, since=EARLIER, read_after=EARLIER) == (None, [])
     read_at, rows = recall(database, since=EARLIER, read_after=EARLIER - timedelta(seconds=1))
     assert (read_at, [row.address for row in rows]) == (EARLIER, [COLLEAGUE])
+
+
+def test_a_whole_read_forgets_the_answers_seen_before_the_bound_it_is_given(database: Database) -> None:
+    """Nobody who left Slack's list stays in the table for good (20,000 rows and more each hour)."""
+    record(database, [Said(GUEST, None)], at=EARLIER)
+    record(database, [Said(OTHER, None)], at=LATER)
+    record_read(database, began_at=LATER, forget_before=LATER - timedelta(seconds=1))
+
+    assert [row.address for row in recall(database, since=EARLIER)[1]] == [OTHER]
