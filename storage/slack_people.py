@@ -3,7 +3,8 @@
 
 Two `serve`s may record the same address at once: an upsert (`INSERT ... ON CONFLICT DO UPDATE`, PostgreSQL
 and SQLite alike) keeps whichever answer is newest, never an `IntegrityError`, and never an older answer
-over a newer one that a rival committed first.
+over a newer one that a rival committed first. Newest by the writers' wall clocks, which must agree
+(`bot.slack.memory`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,11 @@
 restarted `serve`, or another on the same database, sends from the member list one of them read lately and
 does not ask Slack again what a look-up answered.
 
-`People` counts time on a monotonic clock; the database, on the wall clock every process shares: here
-each answer goes in stamped with that clock, and comes back with its age in seconds. Remembering is best
+`People` counts time on a monotonic clock; the database, on the wall clock: here each answer goes in
+stamped with the writing process's wall clock, and comes back with its age by the reading one's. The
+processes on one database must keep their clocks agreeing (NTP): "the newest answer wins" and every age
+compare them, so a clock minutes ahead would keep its answers standing, and a list it read current,
+minutes longer than the bounds say. Remembering is best
 effort: the database failing to keep an answer costs a question to Slack after a restart, never a send.
 """
 
