@@ -37,6 +37,11 @@ class Said:
     deactivated: bool = False
 
 
+def address_key(email: str) -> str:
+    """An address as the table keys it: Slack's emails match whatever their case."""
+    return email.strip().casefold()
+
+
 def record(database: Database, said: Sequence[Said], *, at: datetime) -> None:
     """Slack's answers of `at` for these addresses, over any older ones."""
     with database.session() as session:
@@ -101,7 +106,7 @@ def recall(
 def forget_missing(session: Session, addresses: Collection[str]) -> None:
     """Forgets that look-ups found no member with these addresses, in the caller's transaction: asked again
     at their next send."""
-    folded = sorted({address.strip().casefold() for address in addresses})
+    folded = sorted({address_key(address) for address in addresses})
     for start in range(0, len(folded), IN_LIST_AT_MOST):
         some = folded[start : start + IN_LIST_AT_MOST]
         missing = col(SlackPerson.address).in_(some), col(SlackPerson.user_id).is_(None)
@@ -109,6 +114,7 @@ def forget_missing(session: Session, addresses: Collection[str]) -> None:
 
 
 def recall_one(database: Database, address: str) -> SlackPerson | None:
+    """What Slack said last of one case-folded address (one row an address: the newest answer), if any."""
     with database.session() as session:
         return session.get(SlackPerson, address)
 

@@ -87,7 +87,7 @@ class DatabaseMemory:
 
     async def recall_one(self, address: str) -> Remembered | None:
         row = await _tried(None, recall_one, self._database, address)
-        return Remembered(_said(row), _age(self._clock(), row.seen_at)) if row is not None else None
+        return _remembered(row, self._clock()) if row is not None else None
 
 
 _Result = TypeVar("_Result")
@@ -111,12 +111,12 @@ def _recalled(
 ) -> tuple[float | None, list[Remembered]]:
     """`recall`'s rows as answers, in its thread: 20,000 of them took 316 ms of the event loop."""
     read_at, rows = recall(database, since=since, read_after=after)
-    answers = [Remembered(_said(row), _age(now, row.seen_at)) for row in rows]
+    answers = [_remembered(row, now) for row in rows]
     return (_age(now, read_at) if read_at else None), answers
 
 
-def _said(row: SlackPerson) -> Said:
-    return Said(row.address, row.user_id, row.time_zone, row.deactivated)
+def _remembered(row: SlackPerson, now: datetime) -> Remembered:
+    return Remembered(Said(row.address, row.user_id, row.time_zone, row.deactivated), _age(now, row.seen_at))
 
 
 def _age(now: datetime, then: datetime) -> float:

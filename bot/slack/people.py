@@ -57,7 +57,7 @@ from bot.slack._errors import (
     retry_after_seconds,
 )
 from bot.slack.memory import PeopleMemory
-from storage.slack_people import Said
+from storage.slack_people import Said, address_key
 from workflows.results import Actor
 from workflows.working_hours import offset_name
 
@@ -217,10 +217,11 @@ class People:
         """The first of these emails that a workspace member has, with that member.
 
         Every email is checked against the directory and the cache before any is looked up: a look-up is
-        a Tier 3 call, a miss is not remembered, and while look-ups are held (`LookupsLimited`) a DM to
-        someone the directory shows under another of their emails need not wait for them.
+        a Tier 3 call (its "no member" stands `NOT_IN_SLACK_SECONDS`), and while look-ups are held
+        (`LookupsLimited`) a DM to someone the directory shows under another of their emails need not wait
+        for them.
         """
-        keyed = [(email, email.strip().casefold()) for email in emails]
+        keyed = [(email, address_key(email)) for email in emails]
         for email, key in keyed:
             person = self._at_hand(key)
             if person is not None:
@@ -258,7 +259,7 @@ class People:
         directory = self._directory
         if waiting <= 0 or directory is None:
             return 0.0
-        keys = [email.strip().casefold() for email in emails]
+        keys = [address_key(email) for email in emails]
         if any(self._at_hand(key) is not None for key in keys):
             return 0.0
         for key in keys:  # in `find_first`'s order
@@ -309,7 +310,7 @@ class People:
                 read.exception()  # the send's `find` gets it, or reads again
             return False
         reading = self._reading
-        keys = [email.strip().casefold() for email in emails]
+        keys = [address_key(email) for email in emails]
         return reading is None or not any(key in reading.by_email for key in keys)
 
     def overdue(self) -> bool:
@@ -340,7 +341,7 @@ class People:
 
     def deactivated(self, emails: Sequence[str]) -> bool:
         """Whether the directory shows a deactivated member with one of these emails."""
-        return any(self._deactivated_now(email.strip().casefold()) for email in emails)
+        return any(self._deactivated_now(address_key(email)) for email in emails)
 
     def _deactivated_now(self, key: str) -> bool:
         return self._directory is not None and key in self._directory.deactivated
@@ -620,7 +621,7 @@ def _deactivated_said(directory: _Directory) -> list[Said]:
 
 
 def _email(member: dict[str, Any]) -> str:
-    return str((member.get("profile") or {}).get("email") or "").strip().casefold()
+    return address_key(str((member.get("profile") or {}).get("email") or ""))
 
 
 def _person(user: dict[str, Any]) -> Person:
