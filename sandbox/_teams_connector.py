@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from sandbox._common import json_object
 from sandbox._state import State, Token
 from sandbox._teams import CONNECTOR_HOST, SentActivity, TeamsWorld
+from sandbox._teams_limits import MESSAGE_BYTES, message_bytes
 
 
 def error(status: int, code: str, message: str, retry_after: float | None = None) -> JSONResponse:
@@ -107,6 +108,9 @@ class Connector:
         if refused:
             return refused
         body = json_object(await request.body())
+        if message_bytes(body) > MESSAGE_BYTES:
+            # the body Teams answered (microsoft/BotFramework-Services#228); a send and an update alike
+            return error(413, "MessageSizeTooBig", "Message size too large.")
         with world.lock:
             if conversation.user:
                 user = world.user(conversation.user)

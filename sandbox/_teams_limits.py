@@ -1,4 +1,5 @@
-"""Teams' documented rate limits as sliding windows, answering how long to wait when one is full.
+"""Teams' documented limits: rates as sliding windows, answering how long to wait when one is full, and
+a message's size (`MESSAGE_BYTES`).
 
 msteams-docs `bots/how-to/rate-limit.md`: per bot per conversation 7 operations a second, 8 in 2 s, 60 in
 30 s and 1,800 in an hour (sending and creating conversations alike); per app per tenant, 30 a second.
@@ -7,8 +8,10 @@ Graph's `concepts/throttling-limits.md`: installing an app for users, 30 request
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 Window = tuple[float, int]
 """(seconds, operations allowed within them)"""
@@ -16,6 +19,16 @@ Window = tuple[float, int]
 PER_CONVERSATION: tuple[Window, ...] = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
 PER_TENANT: tuple[Window, ...] = ((1.0, 30),)
 GRAPH_INSTALLS: tuple[Window, ...] = ((1.0, 30),)
+
+MESSAGE_BYTES = 100 * 1024
+"""msteams-docs `bots/how-to/format-your-bot-messages.md` ("Regarding bot message size limit"): a bot's
+message is refused over 100 KB, the message encoded as UTF-16 (80 KB advised; 40 KB until 2024, ~28 KB in
+older pages), with 413 RequestEntityTooLarge and the error code `MessageSizeTooBig`."""
+
+
+def message_bytes(activity: dict[str, Any]) -> int:
+    """An activity's size as Teams counts it: its JSON in UTF-16, two bytes for every ASCII character."""
+    return len(json.dumps(activity, ensure_ascii=False).encode("utf-16-le"))
 
 
 class SlidingLimits:

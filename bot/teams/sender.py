@@ -9,6 +9,7 @@
   User.Read.All, an install the tenant's policy or a missing permission refuses): retried, with the fix.
 - 404 on a stored conversation: it is gone (the app was removed); the conversation is created again once.
 - 412, 502, 504: Microsoft asks for a retry with back-off.
+- 413 (`MessageSizeTooBig`): the same message would be refused again, so it fails for good, saying so.
 - A timeout: the message may have arrived. Teams keeps no history a bot could search, so it is recorded
   as possibly delivered rather than sent again.
 - `serve` stopping: a send that has not handed its message over yet gives it back (`NotHandedOver`), for
@@ -210,6 +211,12 @@ def _failure(error: TeamsApiError, envelope: Envelope) -> DeliveryFailed:
         return DeliveryFailed(
             "channel_gone",
             f"the Teams channel is gone or the app was removed from it ({error.code or status})",
+            permanent=True,
+        )
+    if status == 413:
+        return DeliveryFailed(
+            "too_big",
+            f"Teams refused the message as too large (413 {error.code}): it is over Teams' size limit",
             permanent=True,
         )
     if status == 0:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ import httpx
 import jwt
 import pytest
 
+from bot.teams import cards
 from sandbox import Sandbox, parse_scenario
-from sandbox._teams_limits import PER_CONVERSATION, SlidingLimits
+from sandbox._teams_limits import MESSAGE_BYTES, PER_CONVERSATION, SlidingLimits, message_bytes
 from tests.fakes.server import ServerThread
+from tests.slack.test_slack_message_sizes import catalog
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 DATA = Path(__file__).parent / "data"
@@ -48,11 +51,17 @@ def test_limits_follow_teams_windows_and_say_how_long_to_wait() -> None:
 
 @pytest.fixture
 def teams_box(fabrikam: dict[str, Any]) -> Iterator[Sandbox]:
-    fabrikam["teams"] = {"installed": ["lee@fabrikam.com"], "blocked": ["ann@fabrikam.com"]}
     frozen = (
         time.time()
     )  # every request lands in the same instant: the limits are exact, however slow the host
-    with Sandbox(parse_scenario(fabrikam), clock=lambda: frozen) as running:
+    with _teams_sandbox(fabrikam, lambda: frozen) as running:
+        yield running
+
+
+@contextmanager
+def _teams_sandbox(fabrikam: dict[str, Any], clock: Callable[[], float]) -> Iterator[Sandbox]:
+    fabrikam["teams"] = {"installed": ["lee@fabrikam.com"], "blocked": ["ann@fabrikam.com"]}
+    with Sandbox(parse_scenario(fabrikam), clock=clock) as running:
         httpx.post(
             f"{running.url}/_sandbox/teams/bot", json={"endpoint": "http://127.0.0.1:9/x", "appId": APP_ID}
         )
@@ -147,6 +156,57 @@ def test_text_beside_a_card_is_split_into_two_messages_with_no_id(teams_box: San
         (None, "Plan ready", [card]),
     ]
     assert log[-1]["id"] == sent.json()["id"]
+
+
+def _lees_chat(box: Sandbox) -> tuple[str, dict[str, str]]:
+    """The activities URL of Lee's personal chat with the bot, and the bot's authorization."""
+    base = f"{box.url}/smba.trafficmanager.net/amer/v3/conversations"
+    bot = {"Authorization": f"Bearer {_token(box, 'https://api.botframework.com/.default')}"}
+    conversation = httpx.post(
+        base, json={"members": [{"id": _user(box, "lee@fabrikam.com")["id"]}]}, headers=bot
+    )
+    return f"{base}/{conversation.json()['id']}/activities", bot
+
+
+def test_a_message_over_teams_size_limit_is_refused_with_413_sent_or_updated(teams_box: Sandbox) -> None:
+    """Counted as Teams counts it, the JSON in UTF-16: Japanese at the limit passes, though the request
+    carrying it is larger (three bytes a character in UTF-8), and one character over is refused."""
+    activities, bot = _lees_chat(teams_box)
+
+    def of_size(size: int, letter: str) -> dict[str, Any]:
+        message = {"type": "message", "text": ""}
+        message["text"] = letter * ((size - message_bytes(message)) // 2)
+        assert message_bytes(message) == size
+        return message
+
+    at_limit = httpx.post(activities, json=of_size(MESSAGE_BYTES, "渡"), headers=bot)
+    assert at_limit.status_code == 201
+    too_large = {"error": {"code": "MessageSizeTooBig", "message": "Message size too large."}}
+    over = of_size(MESSAGE_BYTES + 2, "x")
+    sent = httpx.post(activities, json=over, headers=bot)
+    assert (sent.status_code, sent.json()) == (413, too_large)
+    updated = httpx.put(f"{activities}/{at_limit.json()['id']}", json=over, headers=bot)
+    assert (updated.status_code, updated.json()) == (413, too_large)
+    log = httpx.get(f"{teams_box.url}/_sandbox/teams/activities").json()
+    assert [(entry["op"], len(entry["text"])) for entry in log] == [
+        ("send", len(of_size(MESSAGE_BYTES, "渡")["text"]))
+    ]
+
+
+def test_the_bots_largest_messages_for_20000_people_go_through_teams_whole(fabrikam: dict[str, Any]) -> None:
+    """Every message of `tests/slack/test_slack_message_sizes`' catalog (progress, the plan, the digest,
+    the approval prompt, at 20,000 people with long names) as the bot sends it to Teams: none refused."""
+    clock = _Clock()
+    with _teams_sandbox(fabrikam, clock) as box:
+        activities, bot = _lees_chat(box)
+        refused = {}
+        for name, message in catalog(20_000).items():
+            clock.now += 1.0  # within Teams' rates: only the size can refuse
+            answer = httpx.post(activities, json=cards.activity(message), headers=bot)
+            if answer.status_code != 201:
+                refused[name] = answer.status_code
+        assert refused == {}
+        assert len(httpx.get(f"{box.url}/_sandbox/teams/activities").json()) == len(catalog(20_000)) > 70
 
 
 def test_blocked_user_gets_403_and_graph_installs_once(teams_box: Sandbox) -> None:

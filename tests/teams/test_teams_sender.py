@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
@@ -16,6 +17,7 @@ from bot.delivery.outages import RECOVERED_AFTER
 from bot.delivery.sender import DeliveryFailed, Envelope, NotHandedOver, Receipt
 from bot.routing import RoutingSender
 from bot.runtime import utc_now
+from bot.teams import cards
 from bot.teams.budget import SharedRate
 from bot.teams.connector import TeamsApi, TeamsApiError
 from bot.teams.store import ConversationRef
@@ -124,6 +126,32 @@ def test_gateway_errors_are_retried_later(teams: Teams, status: int) -> None:
     with pytest.raises(DeliveryFailed) as failed:
         _send(teams, CAROL, key="second")
     assert not failed.value.permanent and failed.value.retry_after is None
+
+
+def test_a_message_teams_refuses_as_too_large_fails_for_good_saying_so(
+    teams: Teams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were a card not cut to fit, Teams would answer 413 `MessageSizeTooBig` to every attempt: the
+    sender says so and the outbox does not try again, nor takes it for handed over."""
+    _send(teams, CAROL, key="first")  # the chat exists; now the send itself is refused
+    monkeypatch.setattr(cards, "MAX_CARD_BYTES", 10**9)
+    huge = Message("Progress", tuple(Text("carol@fabrikam.com done " * 400) for _ in range(20)))
+    envelope = Envelope("huge", DirectMessage(CAROL), huge)
+    with pytest.raises(DeliveryFailed) as failed:
+        _with_surface(teams, lambda surface: surface.sender.send(envelope))
+    assert (failed.value.code, failed.value.permanent, failed.value.maybe_delivered) == (
+        "too_big",
+        True,
+        False,
+    )
+    assert failed.value.reason == (
+        "Teams refused the message as too large (413 MessageSizeTooBig): it is over Teams' size limit"
+    )
+    assert len(teams.personal(CAROL)) == 1
+    monkeypatch.undo()
+    again = Envelope("huge", DirectMessage(CAROL), huge, check_first=True)
+    receipt = _with_surface(teams, lambda surface: surface.sender.send(again))  # cut to fit, it goes
+    assert "left out" in json.dumps(teams.personal(CAROL)[-1]) and not receipt.unconfirmed
 
 
 def test_412_is_retried_like_the_gateway_errors() -> None:
