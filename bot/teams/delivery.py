@@ -346,6 +346,11 @@ def _undelivered(message: Message, error: TeamsApiError, origin: Origin | None) 
     quoted (its summary may name people, or the asker's own case)."""
     private_in_channel = message.private and _in_channel(origin)
     what = "my answer to you" if private_in_channel else f"“{message.summary}”"
+    if error.status == 413:  # cards are cut to fit (cards.MAX_CARD_BYTES): asking again gets the same refusal
+        return (
+            f"I could not deliver {what}: Teams refused it as too large ({error.status} {error.code}), so"
+            " asking again will not help. Please tell the bot's operators; my log has the details."
+        )
     return (
         f"I could not deliver {what} (Teams said {error.status} {error.code}). Try again; if it persists,"
         " check my log."

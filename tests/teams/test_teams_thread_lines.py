@@ -85,3 +85,27 @@ def test_a_clicks_answer_naming_someone_that_could_not_be_posted_is_not_shown_be
         "I could not deliver my answer to you (Teams said 500 ServiceError). Try again; if it persists, check"
         " my log."
     )
+
+
+class TooLarge(Refused):
+    """Teams refuses the post as over its size limit (413 MessageSizeTooBig)."""
+
+    async def send(self, service_url: str, address: str, activity: dict[str, Any]) -> str:
+        from bot.teams.connector import TeamsApiError
+
+        raise TeamsApiError(413, "MessageSizeTooBig", f"POST {address}")
+
+
+def test_an_answer_teams_refuses_as_too_large_is_not_asked_for_again() -> None:
+    """Trying again gets the same 413: the clicker is told so, and whom to tell (fix106's note)."""
+    from bot.teams.delivery import Delivery, Origin
+
+    fakes = cast(Any, TooLarge())
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    delivery = Delivery(fakes, fakes, cast(Any, Nobody()), fakes, fakes, clock=lambda: now)
+    click = Origin(CHANNEL.in_thread(THREAD), "dana", invoke=True, card="card-1")
+    named = say("Already listed, so they get none again: gus@fabrikam.com.", private=True)
+    assert asyncio.run(delivery.deliver([named], click)) == (
+        "I could not deliver my answer to you: Teams refused it as too large (413 MessageSizeTooBig), so"
+        " asking again will not help. Please tell the bot's operators; my log has the details."
+    )
