@@ -360,6 +360,29 @@ def _signed_in(microsoft: FakeMicrosoft, at: datetime) -> None:
     microsoft.users = [replace(u, last_accessed=at) if u.id == "e-kim" else u for u in microsoft.users]
 
 
+def _corrected_by_a_newer_read_first(
+    monkeypatch: pytest.MonkeyPatch,
+    other: MigrationService,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    *,
+    records: list[str],
+) -> None:
+    """The next read, once it has looked, waits while Support maps Kim to her own account and `other` (another
+    process) runs `check-sign-ins`, which records the accounts `records`; then the read is applied."""
+    looking = mapped_identities.look_for
+
+    def before_a_newer_read_is_applied(*args: object) -> Found:
+        found = looking(*args)  # type: ignore[arg-type]
+        monkeypatch.setattr(mapped_identities, "look_for", looking)
+        _resolve(microsoft, KIM, "g-kim")
+        clock.advance(minutes=5)
+        assert [m.account for m in other.check_sign_ins("fabrikam").mapped] == records
+        return found
+
+    monkeypatch.setattr(mapped_identities, "look_for", before_a_newer_read_is_applied)
+
+
 def test_a_read_applied_after_a_newer_one_does_not_undo_the_correction_it_recorded(
     notified: MigrationService,
     make_service: ServiceFactory,
@@ -374,18 +397,7 @@ def test_a_read_applied_after_a_newer_one_does_not_undo_the_correction_it_record
     _mapped_to_ann(notified, microsoft, clock)
     _resolve(microsoft, "bob@fabrikam.com", "g-bob")
     clock.advance(days=1)
-    other = make_service()
-    looking = mapped_identities.look_for
-
-    def before_a_newer_read_is_applied(*args: object) -> Found:
-        found = looking(*args)  # type: ignore[arg-type]
-        monkeypatch.setattr(mapped_identities, "look_for", looking)
-        _resolve(microsoft, KIM, "g-kim")
-        clock.advance(minutes=5)
-        assert [m.account for m in other.check_sign_ins("fabrikam").mapped] == [KIM]
-        return found
-
-    monkeypatch.setattr(mapped_identities, "look_for", before_a_newer_read_is_applied)
+    _corrected_by_a_newer_read_first(monkeypatch, make_service(), microsoft, clock, records=[KIM])
     (slow,) = notified.check_due_sign_ins()
     assert slow.full and slow.mapped == ()
     kim = _kim(database)
@@ -584,18 +596,7 @@ def test_a_slow_read_of_a_mapping_corrected_since_records_nothing(
     notified.check_due_sign_ins()
     _resolve(microsoft, "bob@fabrikam.com", "g-bob")
     clock.advance(days=1)
-    other = make_service()
-    looking = mapped_identities.look_for
-
-    def before_a_newer_read_is_applied(*args: object) -> Found:
-        found = looking(*args)  # type: ignore[arg-type]
-        monkeypatch.setattr(mapped_identities, "look_for", looking)
-        _resolve(microsoft, KIM, "g-kim")
-        clock.advance(minutes=5)
-        assert other.check_sign_ins("fabrikam").mapped == ()
-        return found
-
-    monkeypatch.setattr(mapped_identities, "look_for", before_a_newer_read_is_applied)
+    _corrected_by_a_newer_read_first(monkeypatch, make_service(), microsoft, clock, records=[])
     (slow,) = notified.check_due_sign_ins()
     assert slow.full and slow.mapped == ()
     assert (_kim(database).mapped_to, _kim(database).mapped_elsewhere) == (KIM, False)
