@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -178,6 +179,17 @@ def rehearsed(rehearsal: Rehearsal, lines: list[str]) -> str:
     """`lines` typed in the rehearsal, or restored as this test process left them from the same world: what
     the chat printed then."""
     return replayed(rehearsal, ("rehearsed", *lines), lambda: rehearsal.type(lines))
+
+
+@pytest.fixture
+def runtime(sqlite_database: Database, box: Sandbox, clock: Callable[[], datetime]) -> Iterator[Runtime]:
+    """The console's runtime on the sandbox, on the test module's own `clock` fixture (a module without one
+    defines its own `runtime`)."""
+    built = runtime_on(box, sqlite_database, clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()
 
 
 def text_of(outgoing: list[Outgoing]) -> str:

@@ -4,7 +4,7 @@ so that a slow read holds up neither."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,9 +13,8 @@ from sqlalchemy.pool import QueuePool
 from bot.conversation.messages import Channel, DirectMessage
 from bot.runtime import Runtime
 from sandbox import Sandbox
-from storage import ActiveMigration, Database, Migration
+from storage import ActiveMigration, Migration
 from tests.bot.conftest import DANA, LEE, ORG, Chat, approved, started, text_of
-from tests.fakes.runtimes import runtime_on
 from tests.workflows.fakes import FakeClock
 
 POLL = timedelta(seconds=60)  # AADBOT_POLL_SECONDS' default
@@ -26,15 +25,6 @@ URGENT = "🚨 fabrikam-fiber was connected to Fabrikam outside the approval"
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()  # Monday 2 November 2026, 09:00 UTC
-
-
-@pytest.fixture
-def runtime(box: Sandbox, sqlite_database: Database, clock: FakeClock) -> Iterator[Runtime]:
-    built = runtime_on(box, sqlite_database, clock=clock)
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def _counting_reads(

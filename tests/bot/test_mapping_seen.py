@@ -8,7 +8,6 @@ from the organization who is added back is watched again."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,9 +16,7 @@ from bot.console.rehearsal import RehearsalClock
 from bot.runtime import Runtime
 from msapi import from_environment
 from sandbox import Sandbox
-from storage import Database
 from tests.bot.conftest import CONNECTED, ORG, Rehearsal, rehearsed
-from tests.fakes.runtimes import runtime_on
 
 FRIDAY_AFTERNOON = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 CAROL, CAROL_MSA = "carol@fabrikam.com", "carol.w@outlook.com"
@@ -35,15 +32,6 @@ accounts."""
 @pytest.fixture
 def clock() -> RehearsalClock:
     return RehearsalClock(real=lambda: FRIDAY_AFTERNOON)
-
-
-@pytest.fixture
-def runtime(sqlite_database: Database, box: Sandbox, clock: RehearsalClock) -> Iterator[Runtime]:
-    built = runtime_on(box, sqlite_database, clock=clock)
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def _typed(runtime: Runtime, clock: RehearsalClock, lines: list[str]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,15 +30,6 @@ _HEADING = re.compile(r"^── (?P<day>\w+) (?P<date>\d+ \w+), (?P<time>\d\d:\d
 @pytest.fixture
 def clock() -> RehearsalClock:
     return RehearsalClock(real=lambda: FRIDAY_AFTERNOON)
-
-
-@pytest.fixture
-def runtime(sqlite_database: Database, box: Sandbox, clock: RehearsalClock) -> Iterator[Runtime]:
-    built = runtime_on(box, sqlite_database, clock=clock)
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def _chat(runtime: Runtime, typed: list[str], clock: RehearsalClock | None) -> str:
