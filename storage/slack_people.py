@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
@@ -119,6 +120,7 @@ def recall_one(database: Database, address: str) -> SlackPerson | None:
         return session.get(SlackPerson, address)
 
 
+@cache  # built once per table: building a statement costs more than running it (storage/inserts.py)
 def _newest_wins(dialect: str, table: Table, key: str, at: str) -> Insert:
     """Inserts a row, or updates the one with its `key` when the new one's `at` is not older."""
     if dialect == "postgresql":

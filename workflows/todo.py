@@ -292,6 +292,11 @@ def todo_notes(
     return notes
 
 
+def _directory(tenant: Tenant) -> str:
+    """The directory as its people know it: its name, else its domain."""
+    return tenant.display_name or tenant.default_domain or "your company's directory"
+
+
 def _access_items(
     user: PlannedUser,
     organization: str,
@@ -302,7 +307,7 @@ def _access_items(
     late: bool,
     maybe_invited_as: str | None,
 ) -> list[TodoTemplate]:
-    directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    directory = _directory(tenant)
     if user.outcome == "invite" and invited_as is None and maybe_invited_as is not None:
         return [invitation_in_doubt(organization, tenant, maybe_invited_as)]
     if user.outcome == "invite" and invited_as is None:
@@ -377,7 +382,7 @@ def ask_for_access(
 ) -> TodoTemplate:
     """The item of someone with no directory account and no invitation; `refused`: the one asked for them
     was refused, which they hear in plain words (the admins' fix is theirs, not the person's)."""
-    directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    directory = _directory(tenant)
     why = (
         f" No invitation went out to you after all: {_REFUSED[refused]}, and the migration admins know."
         if refused
@@ -403,7 +408,7 @@ def invitation_in_doubt(
     say (`what_happens`), and that the admins' `invite` settles it. `mailed`: it did go out (the directory
     shows their guest still to accept, `interrupted_invitations.mailed`), and only its link is missing,
     which that `invite` fetches."""
-    directory = tenant.display_name or tenant.default_domain or "your company's directory"
+    directory = _directory(tenant)
     if mailed:
         sent = (
             f"Microsoft sent your invitation to join {directory} as a guest to {address}. Look for mail from"

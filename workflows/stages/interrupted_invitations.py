@@ -95,9 +95,7 @@ def awaits_search(claim: Invitation) -> bool:
     died waiting (`pending`) or the answer never came (`unanswered`), so Graph's search decides, once it is
     believed (`believed_at`). Not a claim whose link could not be fetched: the search showed its guest, and
     its email went out; the next `invite` asks for the link again at any time."""
-    return claim.status == "pending" or (
-        claim.status == "failed" and (claim.result or "").startswith(_UNANSWERED)
-    )
+    return asked_unanswered(claim) and not mailed(claim)
 
 
 def mailed(claim: Invitation) -> bool:

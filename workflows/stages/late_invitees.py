@@ -125,10 +125,11 @@ def mark_in_doubt(session: Session, row: Migration, tenant: Tenant) -> None:
     `invite` that settles it tells them (`switch_lists`, `back_to_asking`); a list not sent yet says it
     instead."""
     assert row.id is not None
-    in_doubt = interrupted_invitations.in_doubt(session, row.id)
-    if not in_doubt:
+    lost = interrupted_invitations.lost_answers(session, row.id)
+    if not lost:
         return
-    mailed = interrupted_invitations.mailed_unlinked(session, row.id)
+    in_doubt = {claim.entitlement_id: claim.email for claim in lost}
+    mailed = {claim.entitlement_id for claim in lost if interrupted_invitations.mailed(claim)}
     for key, people in ((ASK_FOR_ACCESS, in_doubt.keys()), (INVITATION_IN_DOUBT, mailed)):
         held, lists, told = _holding(session, row, key, people)
         unreached, looked_for = unreached_among(told), set()

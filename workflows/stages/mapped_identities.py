@@ -308,11 +308,7 @@ class MappingsSeen:
 
 def seen_so_far(session: Session, migration_id: int) -> MappingsSeen:
     """`MappingsSeen` of the migration, for `progress` and `status`."""
-    people = session.exec(
-        select(AffectedUser)
-        .where(AffectedUser.migration_id == migration_id, AffectedUser.outcome == "map")
-        .order_by(col(AffectedUser.id))
-    ).all()
+    people = session.exec(_mapped_by_hand(migration_id).order_by(col(AffectedUser.id))).all()
     mapped = tuple(
         Mapped(each.principal_name, each.mapped_to, each.directory_account, each.mapped_elsewhere)
         for each in people
