@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench import machine
-from bench.notify_benchmark import SECRET, Serve, _prompt, _wait, serve_environment, two_admins
+from bench.notify_benchmark import SECRET, Serve, _posted, _prompt, _wait, serve_environment, two_admins
 from bench.wave import LONG_DOMAIN, Process, longest_gap, outcomes, pending, scenario, state, written
 from bench.wave import Wave as WaveBase
 from bench.wave import add_options as wave_options
@@ -147,7 +148,7 @@ def _migrate(
     prompt = _prompt(fake)
     assert prompt is not None
     send.click(prompt["action_id"], prompt["value"], user=approver, channel=CHANNEL).raise_for_status()
-    _wait("the portal steps", lambda: any("Connect directory" in texts(m) for m in _dms(fake)))
+    _wait("the portal steps", lambda: any("Connect directory" in texts(m) for m in _posted(fake, "D")))
     connect = {"organization": organization, "tenantId": str(made["tenant"]["id"])}
     httpx.post(f"{sandbox.url}/_sandbox/connect", json=connect, timeout=30).raise_for_status()
     command(f"check-connection {organization}")
@@ -167,11 +168,6 @@ def progress(fake: FakeSlack, command: Any, organization: str) -> str:
     time.sleep(QUIET_SECONDS)
     with fake._changed:
         return "\n---\n".join(str(response.get("text", "")) for response in fake.responses[before:])
-
-
-def _dms(fake: FakeSlack) -> list[dict[str, Any]]:
-    with fake._changed:
-        return [message for (channel, _), message in fake.messages.items() if channel.startswith("D")]
 
 
 def _dm_times(fake: FakeSlack, since: float) -> list[float]:
@@ -194,6 +190,11 @@ def _lookups(fake: FakeSlack, since: float, before: float = float("inf")) -> lis
             for call in fake.calls
             if call.method == "users.lookupByEmail" and since <= call.at < before
         ]
+
+
+def _grown(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
+    """What grew between two counts, by name; nothing for what did not."""
+    return {name: count - before.get(name, 0) for name, count in after.items() if count - before.get(name, 0)}
 
 
 def _wave(serve: Serve, fake: FakeSlack, database: Path, command: Any, text: str, *, restart: bool) -> Wave:
@@ -242,19 +243,9 @@ def _wave(serve: Serve, fake: FakeSlack, database: Path, command: Any, text: str
         after = _lookups(fake, killed_at)
         wave.after_restart_lookups = len(after)
         wave.after_restart_repeated = sum(1 for email, _ in after if email in before)
-    now_refused = dict(fake.tier_refused) | {"chat.postMessage": fake.rate_limited}
-    wave.refused = {name: count - refused.get(name, 0) for name, count in now_refused.items()}
-    wave.refused = {name: count for name, count in wave.refused.items() if count}
-    wave.retried_early = {
-        name: count - early.get(name, 0)
-        for name, count in fake.retried_early.items()
-        if count - early.get(name, 0)
-    }
-    wave.calls = {
-        name: count - calls.get(name, 0)
-        for name, count in Counter(call.method for call in fake.calls).items()
-        if count - calls.get(name, 0)
-    }
+    wave.refused = _grown(refused, dict(fake.tier_refused) | {"chat.postMessage": fake.rate_limited})
+    wave.retried_early = _grown(early, fake.retried_early)
+    wave.calls = _grown(calls, Counter(call.method for call in fake.calls))
     print(f"  {wave}", flush=True)
     return wave
 
