@@ -154,7 +154,10 @@ async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]
     async with web_session() as session:
         client = build_web_client(token, base_url=settings.slack_api_url, session=session)
         state = DatabaseSlackState(built.database, clock=utc_now)
-        people = People(client, memory=DatabaseMemory(built.database, clock=utc_now))
+        # the outbox's client hands a 429 back: a look-up's Retry-After then holds every send's look-ups, as
+        # in Slack's own serve (bot/slack/serve.py)
+        posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
+        people = People(client, lookups=posting, memory=DatabaseMemory(built.database, clock=utc_now))
         outbox = NoticeOutbox(built.database, clock=utc_now)
         app = create_app(
             conversation=built.conversation,
@@ -164,7 +167,6 @@ async def _slack(settings: Settings, built: Runtime) -> AsyncIterator[SlackPart]
             people=people,
             outbox=outbox,
         )
-        posting = build_web_client(token, base_url=settings.slack_api_url, retries=False, session=session)
         routes: list[BaseRoute] = []
         link = None
         if settings.slack_app_token:
