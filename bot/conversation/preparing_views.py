@@ -306,23 +306,23 @@ def stale_users(
         (user.principal_name, dates.day(user.last_accessed) if user.last_accessed else "never", user.id)
         for user in users
     ]
+    csv_rows = [
+        (name, user.display_name, last, id_) for user, (name, last, id_) in zip(users, rows, strict=True)
+    ]
     blocks: list[Block] = [
         Heading(f"Users of {organization} with no sign-in for {period}"),
-        *lists.table(("user", "last sign-in", "id"), rows),
-    ]
-    if lists.is_cut(rows):
-        blocks.append(
-            lists.csv_file(
+        *lists.table_and_csv(
+            ("user", "last sign-in", "id"),
+            rows,
+            (
                 f"stale-users-{organization}.csv",
                 f"Users of {organization} with no sign-in for {period}",
                 ("user", "name", "last sign-in", "id"),
-                [
-                    (name, user.display_name, last, id_)
-                    for user, (name, last, id_) in zip(users, rows, strict=True)
-                ],
-                organization=organization,
-            )
-        )
+                csv_rows,
+            ),
+            organization=organization,
+        ),
+    ]
     away = sign_in_views.people_counted(len(users), "has", "have")
     summary = f"{away} not signed in for {period}"
     if (why := why_not_removable(status.state, organization)) is not None:

@@ -83,14 +83,14 @@ _PERSON_UNREACHABLE = {
 }
 """Why Slack refuses a direct message (`conversations.open`, `chat.postMessage`): the person is not
 reachable in chat (`NOT_IN_CHAT`) and admins see the reason."""
-_GONE_AFTER_POST = frozenset({"channel_not_found", "is_archived", "not_in_channel", "message_not_found"})
-"""A step after the post refused because its conversation or copy is gone: the post reached them, so the
-message is not failed (nor its recipient marked unreachable) for it, and the log says what did not follow."""
 _CHANNEL_GONE = {
     "channel_not_found": "the channel is gone, or private without the bot in it",
     "is_archived": "the channel is archived",
     "not_in_channel": "the bot is not in the channel: invite it",
 }
+_GONE_AFTER_POST = frozenset({*_CHANNEL_GONE, "message_not_found"})
+"""A step after the post refused because its conversation or copy is gone: the post reached them, so the
+message is not failed (nor its recipient marked unreachable) for it, and the log says what did not follow."""
 
 
 class SlackSender:
