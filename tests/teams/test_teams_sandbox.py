@@ -17,7 +17,7 @@ from bot.teams import cards
 from sandbox import Sandbox, parse_scenario
 from sandbox._teams_limits import MESSAGE_BYTES, PER_CONVERSATION, SlidingLimits, message_bytes
 from tests.fakes.server import ServerThread
-from tests.slack.test_slack_message_sizes import catalog
+from tests.message_catalog import catalog
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 DATA = Path(__file__).parent / "data"
@@ -194,7 +194,7 @@ def test_a_message_over_teams_size_limit_is_refused_with_413_sent_or_updated(tea
 
 
 def test_the_bots_largest_messages_for_20000_people_go_through_teams_whole(fabrikam: dict[str, Any]) -> None:
-    """Every message of `tests/slack/test_slack_message_sizes`' catalog (progress, the plan, the digest,
+    """Every message of `tests/message_catalog`'s catalog (progress, the plan, the digest,
     the approval prompt, at 20,000 people with long names) as the bot sends it to Teams: none refused."""
     clock = _Clock()
     with _teams_sandbox(fabrikam, clock) as box:
