@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,12 +167,7 @@ def play(users: int, limit: float, kill: bool) -> Round:
     tenant_id = str(scenario["tenant"]["id"])
     organization = str(scenario["organization"]["name"])
     fake = FakeSlack(post_limit=limit)
-    for number, entitlement in enumerate(scenario["user_entitlements"]):
-        person = entitlement["user"]
-        email = str(person["mailAddress"] or person["principalName"]).lower()
-        fake.users[f"U{number:05d}"] = (email, str(person["displayName"]))
-    requester = next(user for user, (email, _) in fake.users.items() if email == owner.lower())
-    approver = next(user for user, (email, _) in fake.users.items() if email == approver_email.lower())
+    requester, approver = slack_members(fake, scenario, (owner, approver_email))
     with tempfile.TemporaryDirectory(prefix="aadbot-notify-") as folder:
         scenario_file = Path(folder) / "scenario.json"
         scenario_file.write_text(json.dumps(scenario))
@@ -187,6 +183,24 @@ def play(users: int, limit: float, kill: bool) -> Round:
             finally:
                 serve.stop()
                 sandbox.stop()
+
+
+def slack_members(
+    fake: FakeSlack,
+    scenario: dict[str, Any],
+    admins: tuple[str, str],
+    left_out: Callable[[], bool] = lambda: False,
+) -> tuple[str, str]:
+    """Each person of the organization a member of `fake` Slack, but those `left_out` says (never an admin);
+    the two admins' Slack user ids."""
+    wanted = {admin.lower() for admin in admins}
+    for number, entitlement in enumerate(scenario["user_entitlements"]):
+        person = entitlement["user"]
+        email = str(person["mailAddress"] or person["principalName"]).lower()
+        if email in wanted or not left_out():
+            fake.users[f"U{number:05d}"] = (email, str(person["displayName"]))
+    ids = {email: user for user, (email, _) in fake.users.items()}
+    return ids[admins[0].lower()], ids[admins[1].lower()]
 
 
 def two_admins(scenario: dict[str, Any]) -> tuple[str, str]:

@@ -36,7 +36,16 @@ from typing import Any
 import httpx
 
 from bench import machine
-from bench.notify_benchmark import SECRET, Serve, _posted, _prompt, _wait, serve_environment, two_admins
+from bench.notify_benchmark import (
+    SECRET,
+    Serve,
+    _posted,
+    _prompt,
+    _wait,
+    serve_environment,
+    slack_members,
+    two_admins,
+)
 from bench.wave import LONG_DOMAIN, Process, longest_gap, outcomes, pending, scenario, state, written
 from bench.wave import Wave as WaveBase
 from bench.wave import add_options as wave_options
@@ -72,16 +81,10 @@ def play(
     organization = str(made["organization"]["name"])
     fake = FakeSlack(post_limit=post_limit, tiers=dict(SLACK_TIERS))
     chooser = random.Random(35)
-    absent = 0
-    for number, entitlement in enumerate(made["user_entitlements"]):
-        person = entitlement["user"]
-        email = str(person["mailAddress"] or person["principalName"]).lower()
-        if email not in (owner.lower(), approver_email.lower()) and chooser.random() < not_in_slack:
-            absent += 1
-            continue
-        fake.users[f"U{number:05d}"] = (email, str(person["displayName"]))
-    requester = next(user for user, (email, _) in fake.users.items() if email == owner.lower())
-    approver = next(user for user, (email, _) in fake.users.items() if email == approver_email.lower())
+    requester, approver = slack_members(
+        fake, made, (owner, approver_email), left_out=lambda: chooser.random() < not_in_slack
+    )
+    absent = len(made["user_entitlements"]) - len(fake.users)
     with tempfile.TemporaryDirectory(prefix="aadbot-slack-wave-") as folder:
         scenario_file = Path(folder) / "scenario.json"
         scenario_file.write_text(json.dumps(made))
