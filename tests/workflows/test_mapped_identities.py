@@ -367,17 +367,26 @@ def _corrected_by_a_newer_read_first(
     clock: FakeClock,
     *,
     records: list[str],
+    short: bool = False,
 ) -> None:
     """The next read, once it has looked, waits while Support maps Kim to her own account and `other` (another
-    process) runs `check-sign-ins`, which records the accounts `records`; then the read is applied."""
+    process) runs `check-sign-ins`, which records the accounts `records`; then the read is applied. `short`:
+    Kim signs in instead, and `other`'s next short read returns her."""
     looking = mapped_identities.look_for
 
     def before_a_newer_read_is_applied(*args: object) -> Found:
         found = looking(*args)  # type: ignore[arg-type]
         monkeypatch.setattr(mapped_identities, "look_for", looking)
         _resolve(microsoft, KIM, "g-kim")
-        clock.advance(minutes=5)
-        assert [m.account for m in other.check_sign_ins("fabrikam").mapped] == records
+        if short:
+            _signed_in(microsoft, clock.now)
+            clock.advance(minutes=15)
+            (newer,) = other.check_due_sign_ins()
+            assert not newer.full and newer.read == 1
+        else:
+            clock.advance(minutes=5)
+            newer = other.check_sign_ins("fabrikam")
+        assert [m.account for m in newer.mapped] == records
         return found
 
     monkeypatch.setattr(mapped_identities, "look_for", before_a_newer_read_is_applied)
@@ -605,6 +614,31 @@ def test_a_slow_read_of_a_mapping_corrected_since_records_nothing(
     clock.advance(days=1)
     (full,) = notified.check_due_sign_ins()
     assert full.full and [m.account for m in full.mapped] == ["ann@fabrikam.com"]
+
+
+def test_a_slow_read_of_a_mapping_a_newer_short_read_saw_as_recorded_records_nothing(
+    notified: MigrationService,
+    make_service: ServiceFactory,
+    microsoft: FakeMicrosoft,
+    clock: FakeClock,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As above, but Kim signs in after Support's correction and the newer read is the next short one, which
+    returns her as recorded (nothing to record). The slow daily read, applied last, neither records Bob's
+    account nor unticks the sign-in the short read verified."""
+    notified.check_due_sign_ins()
+    _resolve(microsoft, KIM, "g-kim")
+    clock.advance(minutes=15)
+    notified.check_due_sign_ins()
+    _resolve(microsoft, "bob@fabrikam.com", "g-bob")
+    clock.advance(days=1)
+    _corrected_by_a_newer_read_first(monkeypatch, make_service(), microsoft, clock, records=[], short=True)
+    (slow,) = notified.check_due_sign_ins()
+    assert slow.full and slow.mapped == ()
+    assert (_kim(database).mapped_to, _kim(database).mapped_elsewhere) == (KIM, False)
+    assert queued(database, "identity_mapped_elsewhere") == []
+    assert _sign_in_item(database).verified_at is not None
 
 
 def test_without_an_object_id_in_the_plan_the_account_seen_renamed_is_no_change(

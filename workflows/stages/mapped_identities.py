@@ -23,9 +23,9 @@ such a change was with the account mapped before: the item is no longer ticked. 
 transaction, so one that began before another may be applied after it: nobody a later read recorded is
 recorded again from an earlier one, and an earlier read than the latest full read applied records nothing
 (`verification`): the full read saw everyone, some perhaps as they were recorded (a mapping Support corrected
-since the earlier read, whose row did not move). A later short read saw only whom it returned, so after one an
-earlier read may still record a mapping it saw (stamping every person a read returns would tell it, at a
-write per person).
+since the earlier read, whose row did not move). A later short read saw only whom it returned: it stamps
+those seen mapped as recorded with its own start (`mapped_at`), so an earlier read records nothing over them
+either; they are the few who signed in since the read before, so it costs a write each of them only.
 
 Someone the organization no longer has (removed by hand) is recorded gone, by a short read that asked for
 them or by a full read that did not return them, seen mapped or not: the short reads stop asking for them,
@@ -210,6 +210,9 @@ class Found:
     """The entitlement ids of people whom the organization no longer has."""
     back: tuple[str, ...] = ()
     """The entitlement ids of people found gone before whom the read shows in the organization again."""
+    as_recorded: tuple[OrgUser, ...] = ()
+    """The people seen mapped whom a short read returned mapped as recorded: stamped, so that an earlier read
+    applied after this one does not record what it saw of them."""
 
     @cached_property
     def by_id(self) -> dict[str, OrgUser]:
@@ -256,7 +259,10 @@ def look_for(ctx: Context, read: Read, users: list[OrgUser], waiting: dict[str, 
     back = tuple(
         user.id for user in users if user.id in watching and watching[user.id].gone and user.id not in news
     )
-    return Found(read.read_at, mapped, admins, gone, back)
+    # the full read needs no stamps: `verification` records when the newest one applied began
+    seen_mapped = {each for each, person in watching.items() if person.mapped_to is not None}
+    as_recorded = () if read.full else tuple(u for u in users if u.id in seen_mapped and u.id not in news)
+    return Found(read.read_at, mapped, admins, gone, back, as_recorded)
 
 
 def _this_turn(ctx: Context, unread: list[str]) -> list[str]:
@@ -326,6 +332,7 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
     assert row.id is not None
     _record_presence(session, row, found, now, gone=True)
     _record_presence(session, row, found, now, gone=False)
+    _stamp_as_recorded(session, row.id, found)
     ids = list(found.by_id)
     recorded, messages = [], []
     for first in range(0, len(ids), IN_LIST_AT_MOST):
@@ -342,6 +349,16 @@ def record(session: Session, row: Migration, found: Found, now: datetime) -> lis
             messages += queued
     enqueue_all(session, messages, now=now)
     return recorded
+
+
+def _stamp_as_recorded(session: Session, migration_id: int, found: Found) -> None:
+    """Stamp `found.as_recorded` with the read's start, unless a read recorded them otherwise since this one
+    looked (a later one, or an earlier one applied first: this read does not record over it, as before)."""
+    shown = {user.id: user for user in found.as_recorded}
+    for person in _among(session, migration_id, list(shown)):
+        user = shown[person.entitlement_id]
+        if person.mapped_to is not None and not _newer(person, found) and not Watched.of(person).news(user):
+            person.mapped_at = found.read_at
 
 
 def _newer(person: AffectedUser, found: Found) -> bool:
