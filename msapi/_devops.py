@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -133,12 +133,33 @@ class AzureDevOps:
         # Any other answer (404 no such user, or 400 for the all-zero id) got past the scope check.
 
     def entitlements(self, organization: str, progress: Progress | None = None) -> list[OrgUser]:
+        """Every user of the organization. A read that lists fewer than Azure DevOps counts (a page lost, a
+        race of its own) is made again once, and `IncompleteRead` should the second come back short too:
+        whoever reads the whole list plans, removes or marks people gone by who is missing from it."""
+        users, tally = self._every_entitlement(organization, progress)
+        if tally.short:
+            log.warning(
+                "Azure DevOps counts %d users in %s but listed %d: reading them again",
+                tally.fewest_counted,
+                organization,
+                len(tally.listed),
+            )
+            self._session.forget_reads()  # the first page kept by `reads_once` may be the short one
+            users, tally = self._every_entitlement(organization, progress)
+            tally.check(organization, again=True)
+        return users
+
+    def _every_entitlement(
+        self, organization: str, progress: Progress | None
+    ) -> tuple[list[OrgUser], EntitlementTally]:
+        """One read of every page: the users, each once, and how many Azure DevOps counted."""
         users: list[OrgUser] = []
+        tally = EntitlementTally()
         for items, total in self.entitlement_pages(organization):
-            users.extend(org_user(item) for item in items)
+            users += [org_user(item) for item in tally.new(items, total)]
             if progress is not None:
                 progress("organization users", len(users), total)
-        return users
+        return users, tally
 
     def entitlement_pages(
         self, organization: str, order_by: str = ""
@@ -272,6 +293,49 @@ class AzureDevOps:
         if response.status_code >= 400:
             raise service_error(self._session, response, what, SERVICE)
         return response
+
+
+@dataclass
+class EntitlementTally:
+    """The users a read of the entitlement pages listed (their ids) and the fewest any page counted.
+
+    `totalCount` is "the total count of the existing user entitlement items" (memberEntitlementManagement
+    7.1), counted anew on each page: someone added or removed between two pages moves it, and the list the
+    pages make up then holds at least the fewest counted, so only a list shorter than that lacks anyone."""
+
+    listed: set[str] = field(default_factory=set)
+    fewest_counted: int | None = None
+
+    def new(self, items: list[dict[str, Any]], total: int | None) -> list[dict[str, Any]]:
+        """Of a page's `items`, those not listed before (a page may repeat one); `total`: the page's count."""
+        if total is not None:
+            self.fewest_counted = total if self.fewest_counted is None else min(self.fewest_counted, total)
+        fresh = [item for item in items if str(item.get("id")) not in self.listed]
+        self.listed.update(str(item.get("id")) for item in fresh)
+        return fresh
+
+    @property
+    def short(self) -> bool:
+        return len(self.listed) < (self.fewest_counted or 0)
+
+    def check(self, organization: str, *, again: bool) -> None:
+        """`IncompleteRead` for a short read; `again`: the second in a row."""
+        if self.short:
+            raise IncompleteRead(organization, len(self.listed), self.fewest_counted or 0, again=again)
+
+
+class IncompleteRead(MicrosoftError):
+    """Azure DevOps listed fewer users than it counted."""
+
+    def __init__(self, organization: str, listed: int, counted: int, *, again: bool) -> None:
+        twice = ", twice in a row," if again else ","
+        super().__init__(
+            f"Azure DevOps counts {counted} users in {organization} but listed only {listed} of them{twice}"
+            " so I stopped there: a partial list would leave out whoever is missing from it. Try again in a"
+            " few minutes; should it stay short, Microsoft Support can look at the organization's users."
+        )
+        self.listed = listed
+        self.counted = counted
 
 
 class UndocumentedFailure(MicrosoftError):

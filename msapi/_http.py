@@ -141,6 +141,13 @@ class HttpSession:
         finally:
             _READ_ONCE.reset(scope)
 
+    def forget_reads(self) -> None:
+        """Within `reads_once`, forget every read kept so far, as a change does: a reader that found an answer
+        wrong (a list shorter than its own count) reads it afresh."""
+        answered = (_READ_ONCE.get() or {}).get(self)
+        if answered is not None:
+            answered.clear()
+
     @contextmanager
     def giving_up_after(self, seconds: float) -> Iterator[None]:
         """Within it, a call of this session, in this context, fails rather than wait past `seconds` from now:

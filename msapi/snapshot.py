@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from msapi._clients import MicrosoftClients
+from msapi._devops import EntitlementTally
 from msapi._environment import from_environment
 from msapi._graph import USER_FIELDS
 from msapi._pseudonyms import Pseudonyms
@@ -151,13 +152,15 @@ def write_snapshot(
     writer.value("format", FORMAT)
 
     owner, administrators = found.owner, found.administrators
-    entitlements = writer.array("user_entitlements")
+    entitlements, tally = writer.array("user_entitlements"), EntitlementTally()
     for items, total in clients.entitlement_pages(organization):
-        for item in items:
+        for item in tally.new(items, total):
             entitlements.item(redact.entitlement(_entitlement(item)))
             summary.entitlements += 1
         if progress is not None:
             progress("organization users", summary.entitlements, total)
+    # streamed as read, so not read again: a rehearsal on a partial list would miss people
+    tally.check(organization, again=False)
     entitlements.close()
 
     writer.key("tenant")

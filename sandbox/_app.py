@@ -136,6 +136,9 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
     rates = {name: float(body.get(name, 0.0)) for name in ("rate_429", "rate_500", "rate_slow")}
     if any(not 0.0 <= rate <= 1.0 for rate in rates.values()) or sum(rates.values()) > 1.0:
         raise ValueError("rates must be between 0 and 1 and add up to at most 1")
+    short_listings, left_out = int(body.get("short_user_listings", 0)), int(body.get("left_out_users", 1))
+    if short_listings < 0 or left_out < 0:
+        raise ValueError("short_user_listings and left_out_users are 0 or more")
     sequence = list(body.get("sequence") or [])
     if any(item != "slow" and item not in (429, 500, 502, 503, 504) for item in sequence):
         raise ValueError("sequence items are 429, 500, 502, 503, 504 or 'slow'")
@@ -149,6 +152,8 @@ def faults_from_json(body: dict[str, Any]) -> Faults:
         rng=random.Random(int(body.get("seed", 0))),
         directory_lag=float(body.get("directory_lag", 0.0)),
         invitation_faults=_invitation_faults(body.get("invitation_faults") or []),
+        short_user_listings=short_listings,
+        left_out_users=left_out,
     )
 
 

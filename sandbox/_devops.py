@@ -71,6 +71,10 @@ def vsaex(state: State, call: Call) -> Reply:
         if call.query.get("$orderBy", "").strip().casefold() == "lastaccessed desc":
             items = sorted(items, key=lambda item: str(item.get("lastAccessedDate") or ""), reverse=True)
         page = items[offset : offset + state.page_size]
+        if offset == 0:
+            with state.lock:
+                left_out = state.faults.users_left_out()
+            page = page[: len(page) - left_out] if left_out else page
         more = offset + state.page_size < len(items)
         return Reply(
             200,

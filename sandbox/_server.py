@@ -186,7 +186,7 @@ class Sandbox:
 
     def set_faults(self, **settings: Any) -> None:
         """Same settings as `POST /_sandbox/faults`: rate_429, rate_500, rate_slow, retry_after, ...,
-        directory_lag (seconds), invitation_faults (`Faults`)."""
+        directory_lag (seconds), invitation_faults, short_user_listings, left_out_users (`Faults`)."""
         faults = faults_from_json(settings)
         with self._state.lock:
             self._state.faults = faults

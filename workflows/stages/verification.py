@@ -148,7 +148,7 @@ def check_now(ctx: Context, organization: str | None) -> SignInCheck:
             raise WorkflowError(
                 f"`notify` the users of {row.organization} first; then I read their sign-ins."
             )
-    result = _check(ctx, row.id, full=True)
+    result = _check(ctx, row.id, full=True, asked=True)
     if result is None:
         raise WorkflowError(
             "Another check of the sign-ins is running right now; look at `progress` in a moment."
@@ -214,8 +214,10 @@ def _open_watch(session: Session, migration_id: int, now: datetime) -> SignInWat
     return watch
 
 
-def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInCheck | None:
-    """Claim the watch (moving its next check on), read Microsoft with no transaction open, apply."""
+def _check(ctx: Context, migration_id: int, *, full: bool = False, asked: bool = False) -> SignInCheck | None:
+    """Claim the watch (moving its next check on), read Microsoft with no transaction open, apply. None when
+    another process claimed it, or Microsoft failed the read; `asked` (an admin's check) raises the failure
+    instead, for them to read."""
     now = ctx.now()
     with ctx.database.session() as session:
         if (found := _watched(session, migration_id)) is None:
@@ -237,6 +239,8 @@ def _check(ctx: Context, migration_id: int, *, full: bool = False) -> SignInChec
     except MicrosoftError as error:
         log.warning("reading the sign-ins of %s failed: %s", organization, error)
         _back_off(ctx, migration_id, full=full, swept_before=swept_before)
+        if asked:
+            raise WorkflowError(f"I could not read the sign-ins of {organization}: {error}") from None
         return None
     read = mapped_identities.Read(migration_id, organization, starter, now, full)
     mappings = mapped_identities.look_for(ctx, read, users, waiting)

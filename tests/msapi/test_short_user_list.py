@@ -1,0 +1,77 @@
+"""A read of the organization's users that lists fewer than Azure DevOps counts (`totalCount`): read again
+once, from the first page (not the one `reads_once` kept), and refused with both numbers should the second
+come back short too; someone removed between two pages moves the count and is no failure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from msapi import AppCredential, HttpSession, MicrosoftClients, Router
+from msapi._devops import IncompleteRead
+from sandbox import Sandbox, parse_scenario
+
+ORG = "fabrikam-fiber"
+PAT = "pat-0123456789-do-not-log"
+
+
+def _clients(box: Sandbox, transport: httpx.BaseTransport | None = None) -> MicrosoftClients:
+    session = HttpSession(Router(box.url), sleep=lambda seconds: None, transport=transport)
+    return MicrosoftClients(session, pat=PAT, app=AppCredential("app-id", client_secret="client-secret"))
+
+
+@pytest.fixture
+def paged(fabrikam: dict[str, Any]) -> Any:
+    """Fabrikam's 11 users in pages of 4."""
+    with Sandbox(parse_scenario(fabrikam), page_size=4) as box:
+        yield box
+
+
+def test_a_short_read_is_made_again_from_the_first_page_and_the_second_is_taken(paged: Sandbox) -> None:
+    with _clients(paged) as clients, clients.reads_once():
+        paged.set_faults(short_user_listings=1)
+        users = clients.org_users(ORG)
+    assert len({user.id for user in users}) == len(users) == 11
+    assert paged.request_counts()["vsaex.dev.azure.com"] == 6  # three pages, twice
+
+
+def test_a_read_short_twice_is_refused_with_both_numbers(paged: Sandbox) -> None:
+    paged.set_faults(short_user_listings=2, left_out_users=3)
+    with _clients(paged) as clients, pytest.raises(IncompleteRead) as refused:
+        clients.org_users(ORG)
+    assert (refused.value.listed, refused.value.counted) == (8, 11)
+    assert str(refused.value) == (
+        "Azure DevOps counts 11 users in fabrikam-fiber but listed only 8 of them, twice in a row, so I"
+        " stopped there: a partial list would leave out whoever is missing from it. Try again in a few"
+        " minutes; should it stay short, Microsoft Support can look at the organization's users."
+    )
+
+
+class _AfterTheFirstPage(httpx.HTTPTransport):
+    """Real HTTP to the sandbox; once the first page of users is answered, `then` runs (before the next)."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        super().__init__()
+        self._then: Callable[[], None] | None = then
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        first_page = "continuationToken" not in request.url.params
+        if self._then is not None and request.url.path.endswith("/_apis/userentitlements") and first_page:
+            then, self._then = self._then, None
+            then()
+        return response
+
+
+def test_someone_removed_between_two_pages_is_no_failure(paged: Sandbox) -> None:
+    """The next pages count 10 where the first counted 11: the read lists the 10, once."""
+    with _clients(paged) as admin:
+        leaving = admin.org_users(ORG)[5].id  # on the second page
+        paged.request_counts(reset=True)
+        with _clients(paged, _AfterTheFirstPage(lambda: admin.remove_org_user(ORG, leaving))) as clients:
+            users = clients.org_users(ORG)
+    assert len(users) == 10 and leaving not in {user.id for user in users}
+    assert paged.request_counts()["vsaex.dev.azure.com"] == 4  # three pages and the removal: no second read
