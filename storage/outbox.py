@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, inspect
+from sqlalchemy import bindparam, delete, inspect
 from sqlmodel import Session, col, select
 
 from storage.database import IN_LIST_AT_MOST, Database, committed
 from storage.models import OutboundMessage
+from storage.outbox_sends import UNCONFIRMED
 from storage.slack_people import forget_missing
+from storage.teams import TeamsDispatch
 
 URGENT, BULK = 0, 1
 """`OutboundMessage.priority`: every URGENT message due is claimed before any BULK one, each class oldest
@@ -147,10 +149,12 @@ def retry_failed(
     *,
     now: datetime,
     revise: Revise | None = None,
+    unconfirmed: Unconfirmed | None = None,
 ) -> int:
     """Queue again, with a fresh count, every message of `kinds` of a migration that could not be
     delivered; the caller names the kinds still worth it (a stale reminder or digest is not), and may
-    `revise` them first."""
+    `revise` them first. With `unconfirmed`, also those of `kinds` it names that were sent but may not have
+    arrived (`outbox_sends.UNCONFIRMED`): each goes again saying so (`SENT_AGAIN`)."""
     with database.session() as session:
         failed = session.exec(
             select(OutboundMessage)
@@ -161,18 +165,60 @@ def retry_failed(
             )
             .order_by(col(OutboundMessage.id))
         ).all()
+        doubted = _unconfirmed_of(session, unconfirmed(session, migration_id), kinds) if unconfirmed else []
         # Written once, at commit: a query of a revise that reads people so many at a time would flush the
         # messages it rewrote before they are queued again, an UPDATE each twice.
         with session.no_autoflush:
-            again = revise(session, failed) if revise is not None else failed
+            both = sorted([*failed, *doubted], key=lambda message: message.id or 0)
+            again = revise(session, both) if revise is not None else both
             # an admin retries once someone joined Slack: a look-up's recent "no such member" is no answer
             unreached = [message for message in again if message.error_code == NOT_IN_CHAT]
             forget_missing(session, [address for message in unreached for address in _addresses(message)])
+        resent = [message for message in again if message.status == "sent"]
         for message in again:
             _queue_again(message, now)
+        _send_again(session, resent)
         if not committed(session):
             return 0
         return len(again)
+
+
+Unconfirmed = Callable[[Session, int], Collection[int]]
+"""Of a migration's messages sent but not confirmed, the ids of those to send again (the caller's choice:
+one a newer message to the same person followed says nothing of how they stand)."""
+SENT_AGAIN = "sent_again"
+"""The payload key of a message queued again after its platform could not confirm that it arrived
+(`retry_failed`'s `unconfirmed`): it tells its reader that it is sent again in case the first did not."""
+
+
+def _unconfirmed_of(session: Session, ids: Collection[int], kinds: Collection[str]) -> list[OutboundMessage]:
+    """The messages among `ids` of `kinds` still sent but unconfirmed, so many ids at a time."""
+    wanted = sorted(ids)
+    found: list[OutboundMessage] = []
+    for first in range(0, len(wanted), IN_LIST_AT_MOST):
+        found += session.exec(
+            select(OutboundMessage).where(
+                col(OutboundMessage.id).in_(wanted[first : first + IN_LIST_AT_MOST]),
+                OutboundMessage.status == "sent",
+                OutboundMessage.error_code == UNCONFIRMED,
+                col(OutboundMessage.kind).in_(sorted(kinds)),
+            )
+        ).all()
+    return found
+
+
+def _send_again(session: Session, messages: Sequence[OutboundMessage]) -> None:
+    """Messages that may have arrived, queued again: each says it is sent again, and is sent, not looked
+    for first. Teams' record that it was handed over (`TeamsDispatch`) goes: a crash in the new attempt
+    must not take the old one's for its own, so that a send that never began is sent."""
+    for message in messages:
+        message.payload = {**message.payload, SENT_AGAIN: True}
+        message.uncertain = False
+    keys = [message.idempotency_key for message in messages]
+    for first in range(0, len(keys), IN_LIST_AT_MOST):
+        session.execute(
+            delete(TeamsDispatch).where(col(TeamsDispatch.key).in_(keys[first : first + IN_LIST_AT_MOST]))
+        )
 
 
 NOT_IN_CHAT = "not_in_chat"

@@ -42,22 +42,35 @@ class Reach(NamedTuple):
     queued_at: datetime
     in_flight: bool
     due_at: datetime
+    message_id: int
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Sent, but the platform could not confirm that it arrived (`Receipt.unconfirmed`)."""
+        return self.status == "sent" and self.error_code == UNCONFIRMED
 
 
 def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
     """By affected user id, how each person of a migration stands in chat: as the newest DM with their
     list says it (after an invitation that follows it, the notice telling them to accept it), or a newer
     reminder that was sent or could not reach them: someone who blocked the bot or left the workspace
-    after their list arrived is out of reach from then on, and back once a reminder gets through."""
+    after their list arrived is out of reach from then on, and back once a reminder gets through. A
+    reminder its platform could not confirm says neither: they stand as their list left them."""
     reach: dict[int, Reach] = {}
     for person, kind, *state in session.execute(_REACHING, {"migration": migration_id}):
         found = Reach(*state)
-        settled_reminder = found.status == "sent" or (
+        settled_reminder = (found.status == "sent" and not found.unconfirmed) or (
             found.status == "failed" and found.error_code == NOT_IN_CHAT
         )
         if kind in PERSONAL_LISTS or settled_reminder:
             reach[person] = found
     return reach
+
+
+def unconfirmed_lists(session: Session, migration_id: int) -> set[int]:
+    """The ids of the messages that leave people with a list that may not have reached them: those
+    `progress` shows as *may have arrived* (`storage.outbox.Unconfirmed`, for *Retry failed*)."""
+    return {found.message_id for found in reach_in(session, migration_id).values() if found.unconfirmed}
 
 
 _REACHING = (
@@ -70,6 +83,7 @@ _REACHING = (
         col(OutboundMessage.created_at),
         col(OutboundMessage.in_flight),
         col(OutboundMessage.not_before),
+        col(OutboundMessage.id),
     )
     .where(
         col(OutboundMessage.migration_id) == bindparam("migration"),
@@ -329,7 +343,7 @@ def _user_progress(
     delivery, error, queued_at, waiting_for, waiting_until = "queued", None, None, None, None
     if message is not None:
         if message.status == "sent":
-            delivery = "maybe-sent" if message.error_code == UNCONFIRMED else "sent"
+            delivery = "maybe-sent" if message.unconfirmed else "sent"
         elif message.status == "failed":
             delivery = "not-in-chat" if message.error_code == NOT_IN_CHAT else "failed"
             if delivery == "not-in-chat" and ticks_in_chat(items):

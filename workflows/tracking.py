@@ -16,7 +16,7 @@ from storage import Database, OutboundMessage
 from storage.outbox import retry_failed
 from workflows import unreached_admins
 from workflows.help_requests import HelpRequests
-from workflows.progress import PERSONAL_LISTS, Progress, read_progress
+from workflows.progress import PERSONAL_LISTS, Progress, read_progress, unconfirmed_lists
 from workflows.reminders import Reminders
 from workflows.results import Actor, AdminUnreached, MigrationStatus, Told
 from workflows.schedules import ReminderSettings, Schedules
@@ -89,9 +89,17 @@ class Tracking:
 
     def retry_failed(self, organization: str | None) -> int:
         """Queue again every message of the migration that hands someone their list (or its changes, or
-        tells them they lose access, or told early that it no longer holds) and could not be delivered."""
+        tells them they lose access, or told early that it no longer holds) and could not be delivered, and
+        every list `progress` shows as possibly not arrived, which says that it is sent again."""
         status = self._service.status(organization)
-        return retry_failed(self._database, status.id, _RETRIED, now=self._now(), revise=resending.as_now)
+        return retry_failed(
+            self._database,
+            status.id,
+            _RETRIED,
+            now=self._now(),
+            revise=resending.as_now,
+            unconfirmed=unconfirmed_lists,
+        )
 
     def snooze(
         self, actor: Actor, span: str, *, reminder_id: int | None = None, affected_user_id: int | None = None

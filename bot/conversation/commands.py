@@ -178,9 +178,10 @@ USAGES: tuple[Usage, ...] = (
     Usage(
         "retry-failed",
         "[ORG]",
-        "send again the to-do lists that could not be delivered",
+        "send again the to-do lists that could not be delivered or may not have arrived",
         example="retry-failed fabrikam-fiber",
-        details="Only the failed ones: nobody gets a list twice.",
+        details="The failed ones, and those `progress` shows as *may have arrived* (Teams did not confirm"
+        " them), which say they are sent again in case the first did not arrive. Nothing else goes twice.",
     ),
     Usage(
         "check-billing",

@@ -338,7 +338,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
             )
         )
     if maybe := report.with_delivery("maybe-sent"):
-        blocks.append(Text(_may_have_arrived(maybe, named=not live)))
+        blocks.append(Text(_may_have_arrived(maybe, report.organization, named=not live)))
     if with_csv:
         blocks.append(
             lists.csv_file(
@@ -375,7 +375,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     buttons = [Button("Refresh", "progress", report.organization)]
     if live:
         buttons.append(Button("Full list (CSV)", "progress", f"{report.organization} {FULL_LIST}"))
-    if report.with_delivery("failed", "not-in-chat", "in-chat"):
+    if report.with_delivery("failed", "not-in-chat", "in-chat", "maybe-sent"):
         buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
     blocks.append(Actions(tuple(buttons)))
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
@@ -403,18 +403,17 @@ def _names_privately() -> str:
     )
 
 
-def _may_have_arrived(users: Sequence[UserProgress], *, named: bool = True) -> str:
+def _may_have_arrived(users: Sequence[UserProgress], organization: str, *, named: bool = True) -> str:
     """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
-    short), named (or counted, in the channel), with what an admin can do: not sent again, as they could
-    arrive twice."""
+    short), named (or counted, in the channel), with the command that sends them again: never on its own,
+    as they could arrive twice."""
     people = "1 person" if len(users) == 1 else f"{len(users):,} people"
     who = lists.names([u.known_as for u in users]) if named else "*Refresh* names them to you"
     return (
-        f"{_lists(len(users))} may have reached {people} or not: {who}."
-        " Each was handed to Teams, which did not confirm it (the bot stopped or Teams did"
-        " not answer in time) and keeps no history to check; it is not sent again, so nobody gets it twice."
-        " Ask them whether it arrived. If not, their first reminder lists their open items anyway, and `todo`"
-        " in a chat with the bot gives them the whole list."
+        f"{_lists(len(users))} may have reached {people} or not: {who}. Each was handed to Teams, which did"
+        " not confirm it (the bot stopped or Teams did not answer in time) and keeps no history to check, so"
+        f" it is not sent again on its own. *Retry failed* (`retry-failed {organization}`) sends each again,"
+        " saying it is sent again in case the first did not arrive."
     )
 
 
@@ -475,5 +474,11 @@ def delivery_update(report: Progress) -> Outgoing:
 
 def retried(organization: str, count: int) -> Outgoing:
     if not count:
-        return say(f"No to-do list of {organization} failed to arrive: there is nothing to retry.")
-    return say(f"Queued {count:,} undelivered to-do lists of {organization} again; sending now.")
+        return say(
+            f"No to-do list of {organization} failed to arrive or may not have arrived: there is nothing to"
+            " retry."
+        )
+    return say(
+        f"Queued {count:,} to-do lists of {organization} again that failed or may not have arrived; sending"
+        " now."
+    )

@@ -7,7 +7,7 @@ The admins' views of the lists are in `progress_views`, the reminders in `remind
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.conversation import faq_views, plan_views
 from bot.conversation.messages import Actions, Block, Button, Heading, Message, Outgoing, Text, say
@@ -76,6 +76,18 @@ MAILED_BUT_CLOSED = (
 )
 """Where someone stands whose invitation email went out, its link lost (`interrupted_invitations.mailed`),
 once the migration is closed: nobody fetches that link any more, and the email is their way in."""
+
+
+SENT_AGAIN = "Sent again, in case my earlier message did not reach you."
+
+
+def sent_again(message: Message) -> Message:
+    """A message whose first send its chat platform could not confirm, sent again at an admin's word
+    (`retry-failed`): it says so first, so that whoever got both knows the second is the same, as it now
+    stands."""
+    return replace(
+        message, summary=f"{SENT_AGAIN} {message.summary}", blocks=(Text(SENT_AGAIN), *message.blocks)
+    )
 
 
 def todo_list_dm(

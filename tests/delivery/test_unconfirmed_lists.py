@@ -1,13 +1,14 @@
 """A list the platform took but could not confirm (Teams: a stop or a timeout cut its request short) is not
-sent again, and admins see it apart from the lists sent, named, with what they can do."""
+sent again on its own, and admins see it apart from the lists sent, named, with the command that sends it
+again: once, saying that it is sent again in case the first did not arrive."""
 
 from __future__ import annotations
 
 import asyncio
 
 from bot.console.render import render
-from bot.conversation import progress_views
-from bot.conversation.messages import DirectMessage
+from bot.conversation import progress_views, todo_views
+from bot.conversation.messages import DirectMessage, Text
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
 from storage import Database
@@ -50,7 +51,41 @@ def test_a_list_teams_could_not_confirm_is_shown_apart_by_name_with_what_to_do(
         assert (
             f"1 to-do list may have reached 1 person or not: {who}. Each was handed to Teams, which"
             " did not confirm it (the bot stopped or Teams did not answer in time) and keeps no history to"
-            " check; it is not sent again, so nobody gets it twice. Ask them whether it arrived. If not,"
-            " their first reminder lists their open items anyway, and `todo` in a chat with the bot gives"
-            " them the whole list."
+            " check, so it is not sent again on its own. Retry failed (`retry-failed fabrikam`) sends each"
+            " again, saying it is sent again in case the first did not arrive."
         ) in said
+        assert "retry-failed" in [button.action for button in message.buttons]
+
+
+class Recording:
+    """Every list arrives, and is confirmed; what was sent is kept."""
+
+    def __init__(self) -> None:
+        self.sent: list[Envelope] = []
+
+    async def send(self, envelope: Envelope) -> Receipt:
+        self.sent.append(envelope)
+        return Receipt(f"chat/{envelope.key}")
+
+
+def test_retry_failed_sends_a_list_that_may_not_have_arrived_again_once_saying_so(
+    database: Database, clock: FakeClock, notified: MigrationService
+) -> None:
+    tracking = Tracking(database, notified, clock=clock)
+    asyncio.run(OutboxWorker(database, TimesOutForCarol(), clock=clock, sleep=_paced).drain())
+
+    assert tracking.retry_failed("fabrikam") == 1
+    again = Recording()
+    asyncio.run(OutboxWorker(database, again, clock=clock, sleep=_paced).drain())
+
+    (resent,) = again.sent
+    assert isinstance(resent.to, DirectMessage) and UNCONFIRMED in resent.to.addresses
+    assert not resent.check_first  # sent, not taken for the first attempt found again
+    assert resent.message.blocks[0] == Text(todo_views.SENT_AGAIN)
+    assert resent.message.summary.startswith(todo_views.SENT_AGAIN)
+    assert render(resent.message).count(todo_views.SENT_AGAIN) == 1
+    assert {user.delivery for user in tracking.progress("fabrikam").listed} == {"sent"}
+    # confirmed now: nothing more to send again, and the answer says so
+    assert tracking.retry_failed("fabrikam") == 0
+    asyncio.run(OutboxWorker(database, again, clock=clock, sleep=_paced).drain())
+    assert len(again.sent) == 1
