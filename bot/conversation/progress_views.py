@@ -338,7 +338,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
             )
         )
     if maybe := report.with_delivery("maybe-sent"):
-        blocks.append(Text(_may_have_arrived(maybe, report.organization, named=not live)))
+        blocks.append(Text(_may_have_arrived(maybe, named=not live)))
     if with_csv:
         blocks.append(
             lists.csv_file(
@@ -403,17 +403,17 @@ def _names_privately() -> str:
     )
 
 
-def _may_have_arrived(users: Sequence[UserProgress], organization: str, *, named: bool = True) -> str:
+def _may_have_arrived(users: Sequence[UserProgress], *, named: bool = True) -> str:
     """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
-    short), named (or counted, in the channel), with the command that sends them again: never on its own,
-    as they could arrive twice."""
+    short), named (or counted, in the channel), with the button that sends them again (`retry-failed`):
+    never on its own, as they could arrive twice."""
     people = "1 person" if len(users) == 1 else f"{len(users):,} people"
     who = lists.names([u.known_as for u in users]) if named else "*Refresh* names them to you"
     return (
         f"{_lists(len(users))} may have reached {people} or not: {who}. Each was handed to Teams, which did"
         " not confirm it (the bot stopped or Teams did not answer in time) and keeps no history to check, so"
-        f" it is not sent again on its own. *Retry failed* (`retry-failed {organization}`) sends each again,"
-        " saying it is sent again in case the first did not arrive."
+        " it is not sent again on its own. *Retry failed* sends each again, saying it is sent again in case"
+        " the first did not arrive."
     )
 
 

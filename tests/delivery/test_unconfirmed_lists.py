@@ -12,6 +12,9 @@ from bot.conversation.messages import DirectMessage, Text
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
 from storage import Database
+from storage.outbox import messages_of
+from storage.outbox_sends import UNCONFIRMED as UNCONFIRMED_CODE
+from storage.teams import TeamsDispatch
 from tests.workflows.fakes import FakeClock
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
@@ -51,8 +54,8 @@ def test_a_list_teams_could_not_confirm_is_shown_apart_by_name_with_what_to_do(
         assert (
             f"1 to-do list may have reached 1 person or not: {who}. Each was handed to Teams, which"
             " did not confirm it (the bot stopped or Teams did not answer in time) and keeps no history to"
-            " check, so it is not sent again on its own. Retry failed (`retry-failed fabrikam`) sends each"
-            " again, saying it is sent again in case the first did not arrive."
+            " check, so it is not sent again on its own. Retry failed sends each again, saying it is sent"
+            " again in case the first did not arrive."
         ) in said
         assert "retry-failed" in [button.action for button in message.buttons]
 
@@ -73,8 +76,18 @@ def test_retry_failed_sends_a_list_that_may_not_have_arrived_again_once_saying_s
 ) -> None:
     tracking = Tracking(database, notified, clock=clock)
     asyncio.run(OutboxWorker(database, TimesOutForCarol(), clock=clock, sleep=_paced).drain())
+    migration = notified.status("fabrikam").id
+    doubted = next(m for m in messages_of(database, migration) if m.error_code == UNCONFIRMED_CODE)
+    with database.session() as session:  # Teams had it in hand
+        session.add(
+            TeamsDispatch(key=doubted.idempotency_key, conversation_id="a:ann", dispatched_at=clock())
+        )
+        session.commit()
 
     assert tracking.retry_failed("fabrikam") == 1
+    # a crash in the new attempt finds no record of the old one's: a send that never began is sent
+    with database.session() as session:
+        assert session.get(TeamsDispatch, doubted.idempotency_key) is None
     again = Recording()
     asyncio.run(OutboxWorker(database, again, clock=clock, sleep=_paced).drain())
 
