@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 
+from bot.slack.sender import DIRECTORY_OUTDATED, LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON
 from sandbox import Sandbox
 from storage import Migration, OutboundMessage
 from tests.bot.test_approval_everyone import REQUEST
 from tests.delivery.test_notice_codec import DANA, STATUS
 from tests.fakes.serve_process import outbox_of, queue_dms, serve_process
 from tests.fakes.server import ServerThread
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import Failure, FakeSlack
 from tests.storage.rows import add_migration
 from tests.teams.conftest import APP_ID
 from tests.teams.serving import teams_through
@@ -138,3 +139,47 @@ def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
         " have it, in Slack or Teams, or press *Approve* on the prompt in this channel."
     )
     assert "deliveries to" not in log  # no outage: people not found are no failure of a surface
+
+
+LOOKUP_RETRY_AFTER = 30
+"""Slack's Retry-After on a look-up: a client retrying on its own held the DM in flight this long."""
+GUEST, CONTRACTOR = "guest@outlook.com", "contractor@gmail.com"
+"""Two people the member list does not show (nor the directory Teams knows): only a look-up can tell."""
+
+
+def _looked_for(database_url: str, count: int) -> list[OutboundMessage]:
+    """The `count` messages once each person was looked for in Slack's member list, read first (the DMs wait
+    for it), and then alone: settled, or put back saying why."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        rows = outbox_of(database_url)
+        looked = [row.status != "pending" or row.error_code not in (None, DIRECTORY_OUTDATED) for row in rows]
+        if len(rows) == count and all(looked):
+            return rows
+        time.sleep(0.2)
+    raise AssertionError(f"not tried within {WAIT:g} s: {[(r.recipient, r.status) for r in rows]}")
+
+
+def test_a_slack_look_ups_429_in_the_combined_serve_holds_every_look_up_and_is_not_retried_in_the_client(
+    tmp_path: Path, box: Sandbox, sqlite_template: Path
+) -> None:
+    """Beside Teams, People looks people up with the outbox's client, which hands a 429 back, as in Slack's
+    own serve: the DM waits for Slack, saying so, and the next person is not looked up meanwhile. A client
+    that retried on its own held the DM in flight for the Retry-After and then looked everyone up."""
+    fake = FakeSlack(users={"USAM": (SLACK_ONLY, "Sam Partner")})
+    fake.fail("users.lookupByEmail", Failure(status=429, retry_after=LOOKUP_RETRY_AFTER))
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
+        with serve_process("http", fake, tmp_path, environment=teams, migrated=sqlite_template) as served:
+            registration = {"endpoint": f"{served.url}/api/messages", "appId": APP_ID}
+            httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
+            queue_dms(served.database_url, [GUEST, CONTRACTOR])
+            rows = _looked_for(served.database_url, 2)
+
+    assert [call.params["email"] for call in fake.calls_of("users.lookupByEmail")] == [GUEST]
+    waiting = ("pending", 0, LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON)
+    assert {row.recipient: (row.status, row.attempts, row.error_code, row.last_error) for row in rows} == {
+        GUEST: waiting,
+        CONTRACTOR: waiting,  # not asked of Slack while the Retry-After lasts
+    }

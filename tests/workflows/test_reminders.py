@@ -820,7 +820,7 @@ def test_a_decision_written_into_the_plan_ends_the_wait_at_the_next_round_of_the
 def test_the_digest_and_the_progress_report_read_how_people_stand_not_their_whole_lists(
     tracking: Tracking, database: Database, clock: FakeClock
 ) -> None:
-    """Each list's payload holds all its items; how its person stands in chat is six columns beside it."""
+    """Each list's payload holds all its items; how its person stands in chat is seven columns beside it."""
     _deliver_lists(tracking, database)
     tracking.tick()  # opens the digest's schedule
     clock.advance(days=2)
@@ -834,7 +834,9 @@ def test_the_digest_and_the_progress_report_read_how_people_stand_not_their_whol
     )
     assert [statement for statement in seen if whole_rows.search(statement)] == []
     standing = [
-        statement for statement in seen if "outbound_message.not_before FROM outbound_message" in statement
+        statement
+        for statement in seen
+        if "outbound_message.not_before, outbound_message.id FROM outbound_message" in statement
     ]
     assert len(standing) == 2  # the digest's, the report's
 
