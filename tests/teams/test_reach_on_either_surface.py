@@ -4,6 +4,7 @@ surface they are on, once; an approver on neither is named to the channel, with 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -73,11 +74,18 @@ def _rejected(database_url: str, migration_id: int) -> None:
     database.dispose()
 
 
-def _settled(database_url: str, count: int) -> list[OutboundMessage]:
+def _sent_or_failed(row: OutboundMessage) -> bool:
+    return row.status != "pending"
+
+
+def _settled(
+    database_url: str, count: int, settled: Callable[[OutboundMessage], bool] = _sent_or_failed
+) -> list[OutboundMessage]:
+    """The `count` messages once each is `settled`."""
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         rows = outbox_of(database_url)
-        if len(rows) == count and all(row.status != "pending" for row in rows):
+        if len(rows) == count and all(settled(row) for row in rows):
             return rows
         time.sleep(0.2)
     raise AssertionError(f"not settled within {WAIT:g} s: {[(r.recipient, r.status) for r in rows]}")
@@ -147,17 +155,10 @@ GUEST, CONTRACTOR = "guest@outlook.com", "contractor@gmail.com"
 """Two people the member list does not show (nor the directory Teams knows): only a look-up can tell."""
 
 
-def _looked_for(database_url: str, count: int) -> list[OutboundMessage]:
-    """The `count` messages once each person was looked for in Slack's member list, read first (the DMs wait
-    for it), and then alone: settled, or put back saying why."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        rows = outbox_of(database_url)
-        looked = [row.status != "pending" or row.error_code not in (None, DIRECTORY_OUTDATED) for row in rows]
-        if len(rows) == count and all(looked):
-            return rows
-        time.sleep(0.2)
-    raise AssertionError(f"not tried within {WAIT:g} s: {[(r.recipient, r.status) for r in rows]}")
+def _looked_for(row: OutboundMessage) -> bool:
+    """Its person looked for in Slack's member list, read first (the DMs wait for it), and then alone: sent
+    or failed, or put back saying why."""
+    return row.status != "pending" or row.error_code not in (None, DIRECTORY_OUTDATED)
 
 
 def test_a_slack_look_ups_429_in_the_combined_serve_holds_every_look_up_and_is_not_retried_in_the_client(
@@ -175,7 +176,7 @@ def test_a_slack_look_ups_429_in_the_combined_serve_holds_every_look_up_and_is_n
             registration = {"endpoint": f"{served.url}/api/messages", "appId": APP_ID}
             httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
             queue_dms(served.database_url, [GUEST, CONTRACTOR])
-            rows = _looked_for(served.database_url, 2)
+            rows = _settled(served.database_url, 2, _looked_for)
 
     assert [call.params["email"] for call in fake.calls_of("users.lookupByEmail")] == [GUEST]
     waiting = ("pending", 0, LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON)
