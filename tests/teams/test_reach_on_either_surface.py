@@ -4,7 +4,8 @@ surface they are on, once; an approver on neither is named to the channel, with 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from sandbox import Sandbox
 from storage import Migration, OutboundMessage
 from tests.bot.test_approval_everyone import REQUEST
 from tests.delivery.test_notice_codec import DANA, STATUS
-from tests.fakes.serve_process import outbox_of, queue_dms, serve_process
+from tests.fakes.serve_process import Served, outbox_of, queue_dms, serve_process
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import Failure, FakeSlack
 from tests.storage.rows import add_migration
@@ -91,25 +92,32 @@ def _settled(
     raise AssertionError(f"not settled within {WAIT:g} s: {[(r.recipient, r.status) for r in rows]}")
 
 
+@contextmanager
+def _beside_teams(fake: FakeSlack, folder: Path, box: Sandbox, migrated: Path) -> Iterator[Served]:
+    """`aadbot serve` with Slack (`fake`, on loopback) beside Teams (`box`), the bot registered there."""
+    with ServerThread(fake.asgi()) as server:
+        fake.url = server.url
+        teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
+        with serve_process("http", fake, folder, environment=teams, migrated=migrated) as served:
+            registration = {"endpoint": f"{served.url}/api/messages", "appId": APP_ID}
+            httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
+            yield served
+
+
 def test_people_and_approvers_are_reached_on_the_surface_they_are_on_once(
     tmp_path: Path, box: Sandbox, sqlite_template: Path
 ) -> None:
     fake = FakeSlack(users={"USAM": (SLACK_ONLY, "Sam Partner")})
-    with ServerThread(fake.asgi()) as server:
-        fake.url = server.url
-        teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
-        with serve_process("http", fake, tmp_path, environment=teams, migrated=sqlite_template) as served:
-            registration = {"endpoint": f"{served.url}/api/messages", "appId": APP_ID}
-            httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
-            queue_dms(served.database_url, [SLACK_ONLY, TEAMS_ONLY, NOWHERE])  # a migration started on Slack
-            migration_id = _prompts_queued(served.database_url, [APPROVER_ON_TEAMS, NOWHERE])
-            # 3 lists, 3 prompts, whom it affects to each approver, and the channel told of the approver on
-            # neither surface
-            rows = {(row.recipient, row.kind): row for row in _settled(served.database_url, 9)}
-            _rejected(served.database_url, migration_id)
-            # the decision, and Lee's message naming whom it affects settled (the one to nowhere failed)
-            _settled(served.database_url, 11)
-            log = served.log_text()
+    with _beside_teams(fake, tmp_path, box, sqlite_template) as served:
+        queue_dms(served.database_url, [SLACK_ONLY, TEAMS_ONLY, NOWHERE])  # a migration started on Slack
+        migration_id = _prompts_queued(served.database_url, [APPROVER_ON_TEAMS, NOWHERE])
+        # 3 lists, 3 prompts, whom it affects to each approver, and the channel told of the approver on
+        # neither surface
+        rows = {(row.recipient, row.kind): row for row in _settled(served.database_url, 9)}
+        _rejected(served.database_url, migration_id)
+        # the decision, and Lee's message naming whom it affects settled (the one to nowhere failed)
+        _settled(served.database_url, 11)
+        log = served.log_text()
 
     assert len(fake.posts_to("DUSAM")) == 1 and _teams_sends_to(box, SLACK_ONLY) == []
     (carols,) = _teams_sends_to(box, TEAMS_ONLY)
@@ -169,14 +177,9 @@ def test_a_slack_look_ups_429_in_the_combined_serve_holds_every_look_up_and_is_n
     that retried on its own held the DM in flight for the Retry-After and then looked everyone up."""
     fake = FakeSlack(users={"USAM": (SLACK_ONLY, "Sam Partner")})
     fake.fail("users.lookupByEmail", Failure(status=429, retry_after=LOOKUP_RETRY_AFTER))
-    with ServerThread(fake.asgi()) as server:
-        fake.url = server.url
-        teams = {**teams_through(box), "AADBOT_SANDBOX": ""}
-        with serve_process("http", fake, tmp_path, environment=teams, migrated=sqlite_template) as served:
-            registration = {"endpoint": f"{served.url}/api/messages", "appId": APP_ID}
-            httpx.post(f"{box.url}/_sandbox/teams/bot", json=registration, timeout=10).raise_for_status()
-            queue_dms(served.database_url, [GUEST, CONTRACTOR])
-            rows = _settled(served.database_url, 2, _looked_for)
+    with _beside_teams(fake, tmp_path, box, sqlite_template) as served:
+        queue_dms(served.database_url, [GUEST, CONTRACTOR])
+        rows = _settled(served.database_url, 2, _looked_for)
 
     assert [call.params["email"] for call in fake.calls_of("users.lookupByEmail")] == [GUEST]
     waiting = ("pending", 0, LOOKUPS_LIMITED, LOOKUPS_LIMITED_REASON)
