@@ -420,10 +420,12 @@ class Reminders:
             wait = waiting.awaited(own, user.entitlement_id, decisions)
             if wait is not None:  # not behind: they wait for the admins, who must act first
                 # the bare address after the key: what `decide` takes, where the first names them as
-                # `progress` does; then whether the invitation they wait on is known to have gone out
+                # `progress` does; then whether the invitation they wait on is known to have gone out, and
+                # whether chat could not reach them (they have not heard of the wait)
                 step = waiting.admins_step(wait)
                 went_out = wait.key == INVITATION_IN_DOUBT and user.entitlement_id in mailed
-                waits.append([known_as_user(user), user.display_name, step, wait.key, user.email, went_out])
+                known, out_of_chat = known_as_user(user), user.id in unreachable
+                waits.append([known, user.display_name, step, wait.key, user.email, went_out, out_of_chat])
                 waiting_ids.add(user.entitlement_id)
                 waiting_users.add(user.id)
                 continue

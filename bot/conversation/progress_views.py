@@ -98,6 +98,9 @@ class Waiting(NamedTuple):
     mailed: bool = False
     """Waiting on `INVITATION_IN_DOUBT`: the email is known to have gone out, its link lost
     (`workflows.stages.interrupted_invitations.mailed`)."""
+    out_of_chat: bool = False
+    """Chat could not reach them (`workflows.progress.unreachable_in`): neither their list nor a reminder
+    told them of the wait."""
 
 
 def straggler_digest(
@@ -220,24 +223,53 @@ def _waiting_for(who_waits: str, waiting: Sequence[Waiting]) -> str:
 
 def _waiting_blocks(waiting: Sequence[Waiting], organization: str) -> list[Block]:
     """Who waits with nothing to do, then who waits with one thing theirs: looking for their invitation
-    email, of which they hear once (`workflows.waiting.LOOK_ONCE`)."""
+    email, of which they hear once (`workflows.waiting.LOOK_ONCE`); each with what they heard of it."""
     stuck = [each for each in waiting if each.item != INVITATION_IN_DOUBT]
     looking = [each for each in waiting if each.item == INVITATION_IN_DOUBT]
     blocks: list[Block] = []
     for group, meanwhile in ((stuck, _NOTHING_TO_DO), (looking, _LOOKING)):
         if group:
             who = _waiting_for(sign_in_views.people_counted(len(group), "waits", "wait"), group)
-            blocks += [Text(f"{who}: {meanwhile}"), *_waiting_table(group, organization)]
+            said = f"{who}: {meanwhile.until}{_heard(group, meanwhile)}"
+            blocks += [Text(said), *_waiting_table(group, organization)]
     return blocks
 
 
-_NOTHING_TO_DO = (
-    "they can do nothing on their list until you act. They heard so once and get no reminders until then."
+class _Meanwhile(NamedTuple):
+    """What those who wait have to do until the admins act, and what chat told them of it."""
+
+    until: str
+    told_all: str
+    """Everyone reached, after `until`."""
+    told_some: tuple[str, str]
+    """Of who were reached, how many and what they heard (one, many), when others were not."""
+
+
+_NOTHING_TO_DO = _Meanwhile(
+    "they can do nothing on their list until you act",
+    ". They heard so once and get no reminders until then.",
+    ("heard so once and gets no reminders until then", "heard so once and get no reminders until then"),
 )
-_LOOKING = (
-    "until you act, all their list asks of them is to look for their invitation email, in junk or spam too,"
-    " and I remind them of that once."
+_LOOKING = _Meanwhile(
+    "until you act, all their list asks of them is to look for their invitation email, in junk or spam too",
+    ", and I remind them of that once.",
+    ("gets one reminder of that", "get one reminder of that"),
 )
+
+
+def _heard(group: Sequence[Waiting], meanwhile: _Meanwhile) -> str:
+    """What they heard: those reached in chat, what `meanwhile` says; those out of chat, nothing, so the
+    admins tell them another way (named where not everyone is: the table does not tell them apart)."""
+    out_of_chat = [each.who for each in group if each.out_of_chat]
+    if not out_of_chat:
+        return meanwhile.told_all
+    if len(out_of_chat) == len(group):
+        return ". They are not in chat and have not heard: tell them another way."
+    told = sign_in_views.people_counted(len(group) - len(out_of_chat), *meanwhile.told_some)
+    unheard = sign_in_views.people_counted(
+        len(out_of_chat), "is not in chat and has", "are not in chat and have"
+    )
+    return f". {told}; {unheard} not heard: tell them another way ({lists.names(out_of_chat)})."
 
 
 def _waiting_table(waiting: Sequence[Waiting], organization: str) -> list[Block]:

@@ -164,6 +164,7 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                         str(row[3]),
                         str(row[4] if len(row) > 4 else row[0]),
                         bool(row[5]) if len(row) > 5 else False,  # absent before it was said
+                        bool(row[6]) if len(row) > 6 else False,  # so is whether chat reached them
                     )
                     for row in payload.get("waiting", [])
                 ],

@@ -772,16 +772,9 @@ def test_a_closed_list_says_the_invitation_that_went_out_is_the_way_in(chat: Cha
 def test_the_digest_counts_who_waits_out_of_chat_among_those_who_wait(chat: Chat, moment: Moment) -> None:
     """Hana's list found her on no chat surface; she waits for a decision all the same (as Gus does, and
     Erin and Frank for an invitation). The heading counts her among who wait, as the list of who waits names
-    her, not apart as out of chat."""
+    her, not apart as out of chat; and it says that she, unlike the others, has not heard of her wait."""
     _lists_out(chat)
-    with chat.runtime.database.session() as session:
-        hana = session.exec(
-            select(OutboundMessage).where(
-                OutboundMessage.kind == "todo_list", OutboundMessage.recipient == HANA
-            )
-        ).one()
-        hana.status, hana.error_code = "failed", "not_in_chat"
-        session.commit()
+    _out_of_chat(chat, HANA)
     moment.now += timedelta(days=3)
     (digest,) = [m for m in chat.runtime.conversation.watch() if "open to-do items" in m.message.summary]
     waits = "2 for your decision and 2 for an invitation or a work account"
@@ -789,8 +782,41 @@ def test_the_digest_counts_who_waits_out_of_chat_among_those_who_wait(chat: Chat
         f"7 of 11 people in {ORG} still have open to-do items; nobody has finished yet: the other 4 wait for"
         f" you: {waits}"
     )
-    assert f"4 people wait for you: {waits}: they can do nothing" in _flat(digest)
-    assert "not in chat" not in _flat(digest)
+    said = _flat(digest)
+    assert (
+        f"4 people wait for you: {waits}: they can do nothing on their list until you act. 3 people heard so"
+        " once and get no reminders until then; 1 person is not in chat and has not heard: tell them another"
+        f" way ({HANA}). user name your step"
+    ) in said
+    assert "Not counted" not in said
+
+
+def test_the_digest_says_who_waits_out_of_chat_has_not_heard_to_look(chat: Chat, moment: Moment) -> None:
+    """Erin's invitation went out, its link lost, and her list found her on no chat surface: neither it nor
+    the one reminder to look for the email reached her, so the digest has the admins tell her, not that she
+    is reminded once."""
+    _lists_out(chat)
+    _out_of_chat(chat, ERIN)
+    _mailed_unlinked(chat, moment)
+    moment.now += timedelta(days=3)
+    (digest,) = [m for m in chat.runtime.conversation.watch() if "open to-do items" in m.message.summary]
+    assert (
+        "1 person waits for your next `invite`: until you act, all their list asks of them is to look for"
+        " their invitation email, in junk or spam too. They are not in chat and have not heard: tell them"
+        " another way. user name your step"
+    ) in _flat(digest)
+
+
+def _out_of_chat(chat: Chat, address: str) -> None:
+    """The list sent to `address` found them on no chat surface."""
+    with chat.runtime.database.session() as session:
+        sent = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.kind == "todo_list", OutboundMessage.recipient == address
+            )
+        ).one()
+        sent.status, sent.error_code = "failed", "not_in_chat"
+        session.commit()
 
 
 def _look_reminder_queued(chat: Chat, moment: Moment, lost: str = "504 after") -> None:
