@@ -16,6 +16,7 @@ from workflows.identities import mailbox
 from workflows.invitation_email import FROM, REDEMPTION_PAGE
 from workflows.plan import PlannedUser
 from workflows.results import (
+    BOT,
     AccessLost,
     Actor,
     Closure,
@@ -25,6 +26,7 @@ from workflows.results import (
     TodoEntry,
 )
 from workflows.todo import (
+    ACCEPT_INVITATION,
     ASK_FOR_ACCESS,
     CHOOSING_ITEM,
     ENABLE_ACCOUNT,
@@ -368,11 +370,30 @@ def _items(items: Sequence[TodoEntry], *, live: bool = True) -> list[Block]:
     for item in items:
         mark = "✅" if item.done_at else bullet(item)
         optional = " (optional: only if it applies to you)" if item.key in OPTIONAL_ITEMS else ""
-        body = item.body if live else without_help_button(item.body)
-        blocks.append(Text(f"{mark} *{item.title}*{optional}\n{body}\nMore: {item.link}"))
+        blocks.append(Text(f"{mark} *{item.title}*{optional}\n{_body(item, live=live)}\nMore: {item.link}"))
         if not item.done_at and live:
             blocks.append(item_buttons(item))
     return blocks
+
+
+def _body(item: TodoEntry, *, live: bool) -> str:
+    """An item's steps, pointing to its *I need help* button only where it has one (open, on a `live` list);
+    an invitation's item, done, as behind them: its steps read as if the email may still come (*No email?
+    Check your spam folder*; it may have gone out, the admins check or fetch its link)."""
+    if item.done_at and item.key in (ACCEPT_INVITATION, INVITATION_IN_DOUBT):
+        seen = item.done_by == BOT.id  # ticked by the sign-ins' watch (`verification`), not by them
+        return (_SEEN_ACCEPTED if seen else _SAID_ACCEPTED).format(organization=item.organization)
+    return item.body if live and not item.done_at else without_help_button(item.body)
+
+
+_SAID_ACCEPTED = (
+    "You accepted your invitation, you said: you sign in to https://dev.azure.com/{organization} with the"
+    " address it came to."
+)
+_SEEN_ACCEPTED = (
+    "You accepted your invitation: I can see you signed in to https://dev.azure.com/{organization} with the"
+    " address it came to."
+)
 
 
 def bullet(item: TodoEntry) -> str:

@@ -373,6 +373,33 @@ def test_i_need_help_tells_the_admins_once_a_day_per_item(chat: Chat) -> None:
     assert "already know" in text_of(second)
 
 
+def test_a_ticked_invitation_reads_as_accepted_not_as_an_email_to_look_for(chat: Chat) -> None:
+    """Frank ticks accepting his invitation: the item no longer says "No email? Check your spam folder"."""
+    notified(chat)
+    frank = "frank.f@outlook.com"
+    ticked = " ".join(text_of(chat.say(frank, "done 1", in_dm=True)).split())
+    assert ticked.startswith(
+        "✅ Accept the invitation to the directory done. 1 to go. YOUR TO-DO LIST FOR FABRIKAM-FIBER: 1 OF 2"
+        " OPEN, 1 OPTIONAL ✅ Accept the invitation to the directory You accepted your invitation, you said:"
+        f" you sign in to https://dev.azure.com/{ORG} with the address it came to. More:"
+        " https://learn.microsoft.com/entra/external-id/redemption-experience 2. "
+    ), ticked
+
+
+def test_a_ticked_item_points_to_no_help_button_it_no_longer_has(chat: Chat) -> None:
+    """Hana ticks saying which account is hers: the item shows no buttons any more, so its words no longer
+    say to press *I need help*."""
+    notified(chat)
+    hana = "hana@contoso.com"
+    ticked = " ".join(text_of(chat.say(hana, "done 1", in_dm=True)).split())
+    assert (
+        "OPTIONAL ✅ Tell the admins which work account is yours Several accounts in Fabrikam share your"
+        f" address {hana} (hana_contoso.com#EXT#@fabrikam.onmicrosoft.com, hana.hart@fabrikam.com), so the"
+        " bot cannot tell which one you use. Tell the migration admins which one you sign in with every"
+        " day: they map you to it. More: "
+    ) in ticked, ticked
+
+
 def test_the_live_progress_message_leaves_the_not_in_chat_list_out(chat: Chat) -> None:
     notified(chat)
     report = chat.runtime.tracking.progress(ORG)

@@ -743,13 +743,7 @@ def test_a_closed_list_says_the_invitation_that_went_out_is_the_way_in(chat: Cha
     her `todo` say the email is her way in, not that she has none and the admins are finding out."""
     _lists_out(chat)
     _mailed_unlinked(chat, moment)
-    subscription = chat.runtime.microsoft.organization(ORG).billing_subscription_id
-    tenant = str(_box(chat).state()["tenant"]["id"])
-    httpx.post(
-        f"{_box(chat).url}/_sandbox/subscription", json={"subscriptionId": subscription, "tenantId": tenant}
-    ).raise_for_status()
-    chat.say(DANA, "check-billing")
-    done = chat.say(DANA, f"complete {ORG} confirm") + chat.runtime.conversation.watch()
+    done = _completed(chat)
     went_out = (
         "Microsoft sent your invitation email: accept it from there (look in junk or spam too), and you can"
         " sign in."
@@ -767,6 +761,40 @@ def test_a_closed_list_says_the_invitation_that_went_out_is_the_way_in(chat: Cha
         f" more reminders come, and nobody follows this list any more. {went_out} Ask {closer} if you are"
         " stuck or unsure what still applies. 1. Look for your invitation email"
     ), _flat(todo)
+
+
+def _completed(chat: Chat) -> list[Outgoing]:
+    """Billing moved and Dana completes the migration: what that sends."""
+    subscription = chat.runtime.microsoft.organization(ORG).billing_subscription_id
+    tenant = str(_box(chat).state()["tenant"]["id"])
+    httpx.post(
+        f"{_box(chat).url}/_sandbox/subscription", json={"subscriptionId": subscription, "tenantId": tenant}
+    ).raise_for_status()
+    chat.say(DANA, "check-billing")
+    return chat.say(DANA, f"complete {ORG} confirm") + chat.runtime.conversation.watch()
+
+
+def test_a_ticked_look_for_the_invitation_reads_as_behind_her_live_and_closed(
+    chat: Chat, moment: Moment
+) -> None:
+    """Erin's email went out, its link lost; she found it, accepted it and ticks the item. Her list no longer
+    says she cannot sign in until the admins fetch her link at their next `invite`, nor does it once Dana
+    completes the migration and nobody runs `invite` for it any more."""
+    _lists_out(chat)
+    _mailed_unlinked(chat, moment)
+    looked = (
+        "✅ Look for your invitation email You accepted your invitation, you said: you sign in to"
+        f" https://dev.azure.com/{ORG} with the address it came to. More:"
+        " https://learn.microsoft.com/entra/external-id/redemption-experience 2. "
+    )
+    ticked = _flat(chat.say(ERIN, "done 1", in_dm=True)[0])
+    assert ticked.startswith(
+        "✅ Look for your invitation email done. 1 to go. YOUR TO-DO LIST FOR FABRIKAM-FIBER: 1 OF 2 OPEN, 1"
+        f" OPTIONAL {looked}"
+    ), ticked
+    _completed(chat)
+    (todo,) = chat.say(ERIN, "todo", in_dm=True)
+    assert f" stuck or unsure what still applies. {looked}" in _flat(todo), _flat(todo)
 
 
 def test_the_digest_counts_who_waits_out_of_chat_among_those_who_wait(chat: Chat, moment: Moment) -> None:

@@ -101,6 +101,22 @@ def test_an_admin_can_read_the_sign_ins_at_once(chat: Chat) -> None:
     assert "for the organization's admins" in refused
 
 
+def test_an_invitation_ticked_by_a_sign_in_reads_as_accepted(chat: Chat) -> None:
+    """Erin signs in with the guest account her invitation made: her list's item says so, not "No email?
+    Check your spam folder"."""
+    notified(chat)
+    chat.runtime.conversation.watch()  # the first scheduled read: nobody yet
+    _sign_in(chat, "erin.eng@gmail.com")
+    chat.say(DANA, "check-sign-ins")
+    todo = " ".join(text_of(chat.say("erin.eng@gmail.com", "todo", in_dm=True)).split())
+    assert todo.startswith(
+        f"YOUR TO-DO LIST FOR {ORG.upper()}: 1 OF 2 OPEN, 1 OPTIONAL ✅ Accept the invitation to the"
+        " directory You accepted your invitation: I can see you signed in to"
+        f" https://dev.azure.com/{ORG} with the address it came to. More:"
+        " https://learn.microsoft.com/entra/external-id/redemption-experience 2. "
+    ), todo
+
+
 def test_the_sign_ins_read_names_work_and_guest_accounts_apart(chat: Chat) -> None:
     notified(chat)
     chat.runtime.conversation.watch()  # the first scheduled read: nobody yet
