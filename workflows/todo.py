@@ -414,14 +414,14 @@ def invitation_in_doubt(
             f"Microsoft sent your invitation to join {directory} as a guest to {address}. Look for mail from"
             f" {FROM}, subject {SUBJECT}, in junk or spam too"
         )
-        settled = f"{_capital(link_fetched('the migration admins'))}."
+        settled = _LINK_FETCHED
     else:
         sent = (
             f"Your invitation to join {directory} as a guest may have gone out to {address}: Microsoft did"
-            " not confirm it, and the migration admins are checking. Look for mail from"
-            f" {FROM}, subject {SUBJECT}, in junk or spam too"
+            f" not confirm it{_ADMINS_CHECKING}. Look for mail from {FROM}, subject {SUBJECT}, in junk or"
+            " spam too"
         )
-        settled = "If none went out, the admins send it, and I tell you here."
+        settled = _SENT_IF_NOT
     return TodoTemplate(
         key=INVITATION_IN_DOUBT,
         title="Look for your invitation email",
@@ -435,6 +435,18 @@ def invitation_in_doubt(
     )
 
 
+_ADMINS_CHECKING = ", and the migration admins are checking"
+_SENT_IF_NOT = "If none went out, the admins send it, and I tell you here."
+
+
+def on_a_closed_list(body: str) -> str:
+    """An item's body as the list of a completed migration shows it: no button to press
+    (`without_help_button`), and no step of the admins to wait for, as `invite` no longer runs for it."""
+    for step in (_ADMINS_CHECKING, f" {_SENT_IF_NOT}", f" {_LINK_FETCHED}"):
+        body = body.replace(step, "")
+    return without_help_button(body)
+
+
 def link_fetched(who: str) -> str:
     """What `who`, the admins, do for someone whose invitation email went out with its link lost
     (`interrupted_invitations.mailed`), in the words of their item, list and reminder alike."""
@@ -442,6 +454,9 @@ def link_fetched(who: str) -> str:
         f"{who} fetch your own link to accept it at their next `invite`, with no second email, and I tell you"
         " here"
     )
+
+
+_LINK_FETCHED = f"{link_fetched('The migration admins')}."
 
 
 def the_admins(admins: Sequence[str]) -> str:

@@ -34,6 +34,7 @@ from workflows.todo import (
     OPTIONAL_ITEMS,
     BeforeTheList,
     link_fetched,
+    on_a_closed_list,
     required,
     the_admins,
     without_help_button,
@@ -377,13 +378,16 @@ def _items(items: Sequence[TodoEntry], *, live: bool = True) -> list[Block]:
 
 
 def _body(item: TodoEntry, *, live: bool) -> str:
-    """An item's steps, pointing to its *I need help* button only where it has one (open, on a `live` list);
-    an invitation's item, done, as behind them: its steps read as if the email may still come (*No email?
-    Check your spam folder*; it may have gone out, the admins check or fetch its link)."""
+    """An item's steps, pointing to its *I need help* button only where it has one (open, on a `live` list),
+    and to no step of the admins once nobody follows the list; an invitation's item, done, as behind them:
+    its steps read as if the email may still come (*No email? Check your spam folder*; it may have gone out,
+    the admins check or fetch its link)."""
     if item.done_at and item.key in (ACCEPT_INVITATION, INVITATION_IN_DOUBT):
         seen = item.done_by == BOT.id  # ticked by the sign-ins' watch (`verification`), not by them
         return (_SEEN_ACCEPTED if seen else _SAID_ACCEPTED).format(organization=item.organization)
-    return item.body if live and not item.done_at else without_help_button(item.body)
+    if not live:
+        return on_a_closed_list(item.body)
+    return without_help_button(item.body) if item.done_at else item.body
 
 
 _SAID_ACCEPTED = (

@@ -761,6 +761,33 @@ def test_a_closed_list_says_the_invitation_that_went_out_is_the_way_in(chat: Cha
         f" more reminders come, and nobody follows this list any more. {went_out} Ask {closer} if you are"
         " stuck or unsure what still applies. 1. Look for your invitation email"
     ), _flat(todo)
+    assert _first_item(_flat(todo)) == (  # no link the admins fetch at their next `invite`: none comes
+        f"Look for your invitation email {ORG} now signs in with Fabrikam accounts. Microsoft sent your"
+        f' invitation to join Fabrikam as a guest to {ERIN}. Look for mail from "Microsoft Invitations on'
+        ' behalf of" the company, subject "... invited you to collaborate with ...", in junk or spam too,'
+        f" select Accept invitation, then sign in to https://dev.azure.com/{ORG} with that same address."
+        " Until then you cannot sign in (your history is kept). Anything unclear: ask the migration admins."
+    )
+
+
+def test_a_closed_list_drops_the_check_of_an_invitation_that_may_have_gone_out(
+    chat: Chat, moment: Moment
+) -> None:
+    """Erin's answer was lost and the admins had not found out whether her email went out when Dana
+    completes the migration: her `todo` no longer says they are checking and send it if none went out."""
+    _lists_out(chat)
+    _box(chat).set_faults(directory_lag=LAG.total_seconds(), invitation_faults=["504 after"])
+    chat.say(DANA, f"invite {ORG}", in_dm=True)
+    _completed(chat)
+    (todo,) = chat.say(ERIN, "todo", in_dm=True)
+    assert _first_item(_flat(todo)) == (
+        f"Look for your invitation email {ORG} now signs in with Fabrikam accounts. Your invitation to join"
+        f" Fabrikam as a guest may have gone out to {ERIN}: Microsoft did not confirm it. Look for mail"
+        ' from "Microsoft Invitations on behalf of" the company, subject "... invited you to collaborate with'
+        ' ...", in junk or spam too, select Accept invitation, then sign in to'
+        f" https://dev.azure.com/{ORG} with that same address. Until then you cannot sign in (your history is"
+        " kept). Anything unclear: ask the migration admins."
+    )
 
 
 def _completed(chat: Chat) -> list[Outgoing]:
