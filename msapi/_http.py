@@ -173,9 +173,9 @@ class HttpSession:
         data: Mapping[str, Any] | None = None,
         read_only: bool = False,
     ) -> httpx.Response:
+        if method not in _SAFE and not read_only:
+            self.forget_reads()
         answered = (_READ_ONCE.get() or {}).get(self)
-        if answered is not None and method not in _SAFE and not read_only:
-            answered.clear()
         if answered is None or method != "GET" or _later_page(url, params):
             return self._send(method, url, service, headers, params, json, data, read_only)
         key = (url, tuple(sorted((params or {}).items())), tuple(sorted((headers or {}).items())))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 import uuid
@@ -90,12 +89,9 @@ def page_offset(token: str | None) -> int | None:
     """The offset a continuation token stands for; None when the token was not one of ours."""
     if not token:
         return 0
-    if not token.startswith(_TOKEN_PREFIX) or not token.endswith(_TOKEN_SUFFIX):
-        return None
-    encoded = token[len(_TOKEN_PREFIX) :].split("#", 1)[0]
     try:
-        value = int(base64.b64decode(encoded, validate=True).decode().split("/", 1)[0])
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = int(_token_payload(token).split("/", 1)[0])
+    except ValueError:
         return None
     return value if value >= 0 else None
 
@@ -103,8 +99,34 @@ def page_offset(token: str | None) -> int | None:
 def page_token(offset: int) -> str:
     """A continuation token shaped like the services' own (Cosmos DB style): `+`, `/`, `=` and `#` in it,
     so a client that forgets to encode it breaks here as it would against Microsoft."""
-    encoded = base64.b64encode(f"{offset}/~page".encode()).decode()
-    return f"{_TOKEN_PREFIX}{encoded}#RT:1#TRC:{offset}{_TOKEN_SUFFIX}"
+    return _token(f"{offset}/~page")
+
+
+def place_token(place: list[str]) -> str:
+    """A continuation token (shaped as `page_token`'s) that resumes after `place`, the last item returned."""
+    return _token(json.dumps(place))
+
+
+def token_place(token: str) -> list[str] | None:
+    """The place a `place_token` resumes after; None when the token was not one of ours."""
+    try:
+        place = json.loads(_token_payload(token))
+    except ValueError:
+        return None
+    return place if isinstance(place, list) and all(isinstance(part, str) for part in place) else None
+
+
+def _token(payload: str) -> str:
+    encoded = base64.b64encode(payload.encode()).decode()
+    return f"{_TOKEN_PREFIX}{encoded}#RT:1{_TOKEN_SUFFIX}"
+
+
+def _token_payload(token: str) -> str:
+    """What a token of ours holds; ValueError for one that is not ours (or was mangled on the way)."""
+    if not token.startswith(_TOKEN_PREFIX) or not token.endswith(_TOKEN_SUFFIX):
+        raise ValueError(f"not a continuation token of ours: {token!r}")
+    encoded = token[len(_TOKEN_PREFIX) :].split("#", 1)[0]
+    return base64.b64decode(encoded, validate=True).decode()  # its failures are ValueErrors
 
 
 _TOKEN_PREFIX = "+RID:~"

@@ -7,7 +7,16 @@ import binascii
 import uuid
 from typing import Any
 
-from sandbox._common import Call, Reply, bearer, devops_error, page_offset, page_token
+from sandbox._common import (
+    Call,
+    Reply,
+    bearer,
+    devops_error,
+    page_offset,
+    page_token,
+    place_token,
+    token_place,
+)
 from sandbox._permissions import DEVOPS_SCOPES, devops_allows
 from sandbox._scenario import descriptor_for
 from sandbox._state import State
@@ -64,26 +73,7 @@ def vsaex(state: State, call: Call) -> Reply:
     if parts[1:3] != ["_apis", "userentitlements"]:
         return devops_error(404, f"No route for {call.path}.", "RouteNotFound")
     if call.method == "GET" and len(parts) == 3:
-        offset = page_offset(call.query.get("continuationToken"))
-        if offset is None:
-            return devops_error(400, "The continuation token is invalid.", "InvalidContinuationToken")
-        items = state.entitlements
-        if call.query.get("$orderBy", "").strip().casefold() == "lastaccessed desc":
-            items = sorted(items, key=lambda item: str(item.get("lastAccessedDate") or ""), reverse=True)
-        page = items[offset : offset + state.page_size]
-        if offset == 0:
-            with state.lock:
-                left_out = state.faults.users_left_out()
-            page = page[: len(page) - left_out] if left_out else page
-        more = offset + state.page_size < len(items)
-        return Reply(
-            200,
-            {
-                "items": page,
-                "continuationToken": page_token(offset + state.page_size) if more else None,
-                "totalCount": len(items),
-            },
-        )
+        return _entitlement_page(state, call)
     if len(parts) == 4 and call.method in ("GET", "DELETE"):
         index = next(
             (
@@ -102,6 +92,46 @@ def vsaex(state: State, call: Call) -> Reply:
         del state.entitlements[index]
         return Reply(200)  # memberEntitlementManagement 7.1: DELETE answers 200
     return devops_error(405, f"{call.method} is not supported here.", "MethodNotAllowed")
+
+
+def _entitlement_page(state: State, call: Call) -> Reply:
+    """A page of the user entitlements, in order of creation or (`$orderBy=lastAccessed desc`) of their last
+    access. Its continuation token names the last user it returned, and the next page resumes after that
+    user's place, as the service's opaque Cosmos DB tokens do (vsts-rest-api-specs#442), not at an offset:
+    someone removed between two pages moves nobody else past the page boundary unread."""
+    by_access = call.query.get("$orderBy", "").strip().casefold() == "lastaccessed desc"
+
+    def place(entitlement_id: str, last_accessed: str) -> tuple[str, int]:
+        """Where an entitlement stands, the first one highest."""
+        return (last_accessed if by_access else "", -state.listing_order[entitlement_id.casefold()])
+
+    items = sorted(state.entitlements, key=lambda item: place(*_token_place(item)), reverse=True)
+    token = call.query.get("continuationToken")
+    if token:
+        after = token_place(token)
+        if after is None or len(after) != 2 or after[0].casefold() not in state.listing_order:
+            return devops_error(400, "The continuation token is invalid.", "InvalidContinuationToken")
+        items = [item for item in items if place(*_token_place(item)) < place(*after)]
+    page = items[: state.page_size]
+    listed = page
+    if not token and not by_access:
+        with state.lock:
+            left_out = state.faults.users_left_out()
+        listed = page[: max(0, len(page) - left_out)]
+    more = len(items) > state.page_size
+    return Reply(
+        200,
+        {
+            "items": listed,
+            "continuationToken": place_token(_token_place(page[-1])) if more else None,
+            "totalCount": len(state.entitlements),
+        },
+    )
+
+
+def _token_place(entitlement: dict[str, Any]) -> list[str]:
+    """What a continuation token resuming after `entitlement` holds: its id and last access."""
+    return [str(entitlement["id"]), str(entitlement.get("lastAccessedDate") or "")]
 
 
 def _admin_tree(state: State) -> dict[str, list[str]]:

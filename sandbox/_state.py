@@ -84,10 +84,12 @@ class Faults:
     bad request: answers, with nothing done. `""` (`"ok"` when set over HTTP) answers as usual."""
 
     short_user_listings: int = 0
-    """How many of the next reads of the user entitlements (each from its first page) list fewer users than
-    their `totalCount` counts, as a page Azure DevOps lost, or a race of its own, would: the first page leaves
-    out its last `left_out_users`."""
+    """How many of the next whole reads of the user entitlements (each from its first page, without
+    `$orderBy`) list fewer users than their `totalCount` counts, as a page Azure DevOps lost, or a race of its
+    own, would."""
     left_out_users: int = 1
+    """How many users such a read leaves out: the last ones of its first page (all of it, should they be
+    more), its next page resuming after the page as it would have been."""
 
     def users_left_out(self) -> int:
         """How many users the read of the entitlements beginning now leaves out (`short_user_listings`)."""
@@ -132,6 +134,9 @@ class State:
     ) -> None:
         self.lock = threading.RLock()
         self.data: dict[str, Any] = copy.deepcopy(scenario.data)
+        self.listing_order = {str(item["id"]).casefold(): rank for rank, item in enumerate(self.entitlements)}
+        """By user entitlement id, its place in Azure DevOps' listing (the order of creation), kept once the
+        entitlement is removed: a continuation token resumes after a place (`sandbox._devops`)."""
         self.page_size = page_size
         self.clock = clock
         self.device_interval = device_interval

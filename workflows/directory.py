@@ -144,6 +144,21 @@ class OrganizationNotFound(MicrosoftError):
     """No Azure DevOps organization has this name (a typo, most often)."""
 
 
+class ShortUserList(MicrosoftError):
+    """Azure DevOps listed fewer users of an organization than it counted."""
+
+    def __init__(self, organization: str, listed: int, counted: int, *, again: bool) -> None:
+        twice = ", twice in a row," if again else ","
+        super().__init__(
+            f"Azure DevOps counts {counted} users in {organization} but listed only {listed} of them{twice}"
+            " so I stopped there: whoever is missing from a partial list would be left out of the plan or the"
+            " stale users, or recorded as removed. Try again in a few minutes; should it stay short,"
+            " Microsoft Support can look at the organization's users."
+        )
+        self.listed = listed
+        self.counted = counted
+
+
 class MissingPermission(MicrosoftError):
     """A service refused a call because the bot's credentials lack a permission, scope or role.
 

@@ -9,9 +9,10 @@ from sandbox import Sandbox
 from tests.bot.conftest import DANA, ORG, Chat, notified, text_of
 
 SHORT_TWICE = (
-    f"Azure DevOps counts 11 users in {ORG} but listed only 4 of them, twice in a row, so I stopped there: a"
-    " partial list would leave out whoever is missing from it. Try again in a few minutes; should it stay"
-    " short, Microsoft Support can look at the organization's users."
+    f"Azure DevOps counts 11 users in {ORG} but listed only 4 of them, twice in a row, so I stopped there:"
+    " whoever is missing from a partial list would be left out of the plan or the stale users, or recorded as"
+    " removed. Try again in a few minutes; should it stay short, Microsoft Support can look at the"
+    " organization's users."
 )
 
 
@@ -27,7 +28,8 @@ def test_a_list_short_twice_stops_the_start_and_says_both_numbers(chat: Chat, bo
     said = text_of(chat.say(DANA, f"/aad start {ORG} fabrikam.com"))
     assert chat.state() == "failed"
     started = "DANA STARTED MOVING FABRIKAM-FIBER TO FABRIKAM.COM Prerequisites No checks ran."
-    assert " ".join(said.split()).startswith(f"{started} ❌ {SHORT_TWICE} Fix:")
+    fix = "Fix: `resume` in a few minutes to read the organization's users again."
+    assert " ".join(said.split()).startswith(f"{started} ❌ {SHORT_TWICE} {fix}")
     box.set_faults()
     chat.say(DANA, "resume")
     assert chat.state() == "planned"

@@ -4,6 +4,7 @@ come back short too; someone removed between two pages moves the count and is no
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +12,8 @@ import httpx
 import pytest
 
 from msapi import AppCredential, HttpSession, MicrosoftClients, Router
-from msapi._devops import IncompleteRead
 from sandbox import Sandbox, parse_scenario
+from workflows.directory import ShortUserList
 
 ORG = "fabrikam-fiber"
 PAT = "pat-0123456789-do-not-log"
@@ -40,13 +41,14 @@ def test_a_short_read_is_made_again_from_the_first_page_and_the_second_is_taken(
 
 def test_a_read_short_twice_is_refused_with_both_numbers(paged: Sandbox) -> None:
     paged.set_faults(short_user_listings=2, left_out_users=3)
-    with _clients(paged) as clients, pytest.raises(IncompleteRead) as refused:
+    with _clients(paged) as clients, pytest.raises(ShortUserList) as refused:
         clients.org_users(ORG)
     assert (refused.value.listed, refused.value.counted) == (8, 11)
     assert str(refused.value) == (
         "Azure DevOps counts 11 users in fabrikam-fiber but listed only 8 of them, twice in a row, so I"
-        " stopped there: a partial list would leave out whoever is missing from it. Try again in a few"
-        " minutes; should it stay short, Microsoft Support can look at the organization's users."
+        " stopped there: whoever is missing from a partial list would be left out of the plan or the stale"
+        " users, or recorded as removed. Try again in a few minutes; should it stay short, Microsoft Support"
+        " can look at the organization's users."
     )
 
 
@@ -75,3 +77,57 @@ def test_someone_removed_between_two_pages_is_no_failure(paged: Sandbox) -> None
             users = clients.org_users(ORG)
     assert len(users) == 10 and leaving not in {user.id for user in users}
     assert paged.request_counts()["vsaex.dev.azure.com"] == 4  # three pages and the removal: no second read
+
+
+def test_someone_removed_from_a_page_read_already_moves_nobody_past_the_next(paged: Sandbox) -> None:
+    """Removed from the first page once it is read: the next page resumes after the last user returned, so
+    the first user of the second page is listed still (paging by offset would skip them, the counts
+    agreeing); the one removed was listed before."""
+    with _clients(paged) as admin:
+        everyone = [user.id for user in admin.org_users(ORG)]
+        with _clients(paged, _AfterTheFirstPage(lambda: admin.remove_org_user(ORG, everyone[1]))) as clients:
+            users = clients.org_users(ORG)
+    assert [user.id for user in users] == everyone
+
+
+class _RepeatingAcrossPages(httpx.HTTPTransport):
+    """Real HTTP to the sandbox; each later page of users begins with the last user of the page before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, Any] | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if not request.url.path.endswith("/_apis/userentitlements"):
+            return response
+        body = json.loads(response.read())
+        if self._last is not None and "continuationToken" in request.url.params:
+            body["items"].insert(0, self._last)
+        self._last = body["items"][-1]
+        return httpx.Response(response.status_code, json=body)
+
+
+def test_a_user_a_page_repeats_is_listed_once(paged: Sandbox) -> None:
+    with _clients(paged, _RepeatingAcrossPages()) as clients:
+        users = clients.org_users(ORG)
+    assert len(users) == len({user.id for user in users}) == 11
+    assert paged.request_counts()["vsaex.dev.azure.com"] == 3  # whole: not read again
+
+
+def test_more_users_left_out_than_the_first_page_holds_empty_it(paged: Sandbox) -> None:
+    paged.set_faults(short_user_listings=2, left_out_users=7)
+    with _clients(paged) as clients, pytest.raises(ShortUserList) as refused:
+        clients.org_users(ORG)
+    assert (refused.value.listed, refused.value.counted) == (7, 11)
+
+
+def test_a_read_by_last_access_is_never_short(paged: Sandbox) -> None:
+    """The sign-in watch's short reads stop early, so they cannot tell a short list: the fault waits for the
+    next whole read."""
+    paged.set_faults(short_user_listings=1)
+    with _clients(paged) as clients:
+        pages = list(clients.entitlement_pages(ORG, order_by="lastAccessed desc"))
+        assert sum(len(items) for items, _ in pages) == 11
+        clients.org_users(ORG)
+    assert paged.request_counts()["vsaex.dev.azure.com"] == 3 + 6  # the whole read was short once

@@ -14,7 +14,7 @@ from storage import ActiveMigration, Approval, AuditEntry, Migration
 from workflows import _plan_codec, notices
 from workflows.arguments import tenant_name
 from workflows.decisions import replan
-from workflows.directory import DirectorySnapshot, MicrosoftError
+from workflows.directory import DirectorySnapshot, MicrosoftError, ShortUserList
 from workflows.errors import WorkflowError
 from workflows.machine import BEFORE_CONNECTING, FINAL_STATES, describe_state, next_commands
 from workflows.plan import Check, Plan
@@ -265,11 +265,7 @@ def check_prerequisites(
                 snapshot = microsoft.snapshot(row.organization, row.tenant_id, connector=connector)
             plan = replan(snapshot, connector, row.plan)
         except MicrosoftError as error:
-            row.blocked_reason = str(error)
-            row.blocked_fix = (
-                "If it names something you typed (the organization or the tenant), `cancel` and `start`"
-                " again with the right one; otherwise `resume` once the service answers."
-            )
+            row.blocked_reason, row.blocked_fix = str(error), _fix_for(error)
             unit.flow.fire("fail", details={"error": str(error)})
         else:
             # Every admin hears of a click in the portal that no approval let happen: their list is read
@@ -282,6 +278,16 @@ def check_prerequisites(
             notices.started(unit.session, row, status(unit.session, row), unit.flow.now)
         commit(unit)
     return connection
+
+
+def _fix_for(error: MicrosoftError) -> str:
+    """What to do about a failed read of both sides."""
+    if isinstance(error, ShortUserList):
+        return "`resume` in a few minutes to read the organization's users again."
+    return (
+        "If it names something you typed (the organization or the tenant), `cancel` and `start` again with"
+        " the right one; otherwise `resume` once the service answers."
+    )
 
 
 def apply_plan(
