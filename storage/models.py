@@ -176,10 +176,10 @@ class AffectedUser(Versioned, table=True):
     ids and sign-in names (lower case) of every one of them: any may be theirs, so chat knows them by each."""
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     mapped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    """Mapped by hand: when the read of the sign-ins began that saw Azure DevOps show their identity on the
-    directory (`workflows.stages.mapped_identities`; the newest change of it, or the newest short read that
-    returned them as recorded), or found them removed from the organization (`mapped_to` None); None until
-    then, and for everyone else."""
+    """Mapped by hand: when the read of the sign-ins began that recorded what Azure DevOps shows of them
+    (their identity on the directory, the newest change of it, or their removal from the organization:
+    `mapped_to` None), or, later, the newest short read that returned them mapped as recorded, confirming it
+    (`workflows.stages.mapped_identities`); None until then, and for everyone else."""
     mapped_to: str | None = None
     """The directory account Azure DevOps then showed their identity mapped to (its principal name), the
     newest one."""

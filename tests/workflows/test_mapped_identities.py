@@ -587,58 +587,83 @@ def test_the_sign_in_that_counts_after_an_untick_is_thanked(
     assert len(thanked) == 2 and thanked[-1] == signed_in.isoformat()
 
 
-def test_a_slow_read_of_a_mapping_corrected_since_records_nothing(
+@pytest.mark.parametrize("short", [False, True], ids=["check-sign-ins", "short read"])
+def test_a_slow_read_of_a_mapping_a_newer_read_saw_as_recorded_records_nothing(
     notified: MigrationService,
     make_service: ServiceFactory,
     microsoft: FakeMicrosoft,
     clock: FakeClock,
     database: Database,
     monkeypatch: pytest.MonkeyPatch,
+    short: bool,
 ) -> None:
     """Kim is recorded mapped to her own account; Support maps her to Bob's by mistake, and a slow daily read
-    sees it; Support corrects it at once and `check-sign-ins` in another process finds her as recorded
-    (nothing to record, so her row does not move). The slow read, applied last, records nothing: her row
-    stays hers, nobody hears of Bob; the next daily read still records a change."""
-    notified.check_due_sign_ins()
-    _resolve(microsoft, KIM, "g-kim")
-    clock.advance(minutes=15)
-    notified.check_due_sign_ins()
+    sees it; Support corrects it at once and a newer read in another process finds her as recorded (nothing
+    to record): `check-sign-ins`, whose full read leaves her row as it is, or, as she signs in, the next short
+    read, which returns her. The slow read, applied last, records nothing (her row stays hers, nobody hears of
+    Bob) and unticks no sign-in the short read verified; the next daily read still records a change."""
+    _mapped_as_planned(notified, microsoft, clock)
     _resolve(microsoft, "bob@fabrikam.com", "g-bob")
     clock.advance(days=1)
-    _corrected_by_a_newer_read_first(monkeypatch, make_service(), microsoft, clock, records=[])
+    _corrected_by_a_newer_read_first(monkeypatch, make_service(), microsoft, clock, records=[], short=short)
     (slow,) = notified.check_due_sign_ins()
     assert slow.full and slow.mapped == ()
     assert (_kim(database).mapped_to, _kim(database).mapped_elsewhere) == (KIM, False)
     assert queued(database, "identity_mapped_elsewhere") == []
+    assert (_sign_in_item(database).verified_at is not None) is short
     _resolve(microsoft, "ann@fabrikam.com", "g-ann")
     clock.advance(days=1)
     (full,) = notified.check_due_sign_ins()
     assert full.full and [m.account for m in full.mapped] == ["ann@fabrikam.com"]
 
 
-def test_a_slow_read_of_a_mapping_a_newer_short_read_saw_as_recorded_records_nothing(
-    notified: MigrationService,
-    make_service: ServiceFactory,
-    microsoft: FakeMicrosoft,
-    clock: FakeClock,
-    database: Database,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """As above, but Kim signs in after Support's correction and the newer read is the next short one, which
-    returns her as recorded (nothing to record). The slow daily read, applied last, neither records Bob's
-    account nor unticks the sign-in the short read verified."""
+def _mapped_as_planned(notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock) -> None:
+    """The first read (everyone's), then a short one that sees Kim mapped to her own account."""
     notified.check_due_sign_ins()
     _resolve(microsoft, KIM, "g-kim")
     clock.advance(minutes=15)
     notified.check_due_sign_ins()
+
+
+def _shown_kim(microsoft: FakeMicrosoft) -> OrgUser:
+    return next(user for user in microsoft.users if user.id == "e-kim")
+
+
+def _applied_as_short(notified: MigrationService, database: Database, found: Found) -> None:
+    """`found` applied as a short read's that saw no sign-in."""
+    assert verification._apply(notified._ctx, _kim(database).migration_id, [], False, found) is not None
+
+
+def test_a_short_read_stamps_nobody_an_older_read_recorded_otherwise_after_it_looked(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """A short read returns Kim mapped as recorded (to her own account); before it is applied, an older read
+    that saw her mapped to Bob's is: the short read leaves the older one's record as it is (stamped, her row
+    would say that a read as late as the short one saw Bob's), and the next full read records her own."""
+    _mapped_as_planned(notified, microsoft, clock)
+    as_recorded = _shown_kim(microsoft)
     _resolve(microsoft, "bob@fabrikam.com", "g-bob")
+    clock.advance(minutes=15)
+    older, short = clock.now - timedelta(minutes=2), clock.now - timedelta(minutes=1)
+    _applied_as_short(notified, database, Found(older, [_shown_kim(microsoft)], ()))
+    _applied_as_short(notified, database, Found(short, [], (), as_recorded=(as_recorded,)))
+    assert (_kim(database).mapped_at, _kim(database).mapped_to) == (older, "bob@fabrikam.com")
+    _resolve(microsoft, KIM, "g-kim")
     clock.advance(days=1)
-    _corrected_by_a_newer_read_first(monkeypatch, make_service(), microsoft, clock, records=[], short=True)
-    (slow,) = notified.check_due_sign_ins()
-    assert slow.full and slow.mapped == ()
-    assert (_kim(database).mapped_to, _kim(database).mapped_elsewhere) == (KIM, False)
-    assert queued(database, "identity_mapped_elsewhere") == []
-    assert _sign_in_item(database).verified_at is not None
+    (full,) = notified.check_due_sign_ins()
+    assert full.full and [m.account for m in full.mapped] == [KIM]
+
+
+def test_a_short_read_applied_after_a_newer_one_moves_no_stamp_back(
+    notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
+) -> None:
+    """Two short reads return Kim mapped as recorded; the newer one is applied first."""
+    _mapped_as_planned(notified, microsoft, clock)
+    clock.advance(minutes=15)
+    older, newer = clock.now - timedelta(minutes=2), clock.now - timedelta(minutes=1)
+    for read_at in (newer, older):
+        _applied_as_short(notified, database, Found(read_at, [], (), as_recorded=(_shown_kim(microsoft),)))
+    assert _kim(database).mapped_at == newer
 
 
 def test_without_an_object_id_in_the_plan_the_account_seen_renamed_is_no_change(
