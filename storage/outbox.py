@@ -3,6 +3,9 @@
 Queued here, each with the priority its readers need, and queued again when a failed one is still worth
 sending. The worker claims them (`outbox_claims`) and records each send's start and outcome
 (`outbox_sends`); the versions of one message on a thread replace one another (`outbox_threads`).
+
+A list Teams could not confirm goes again without Teams' record that it was handed over (`TeamsDispatch`),
+dropped here in the same transaction that queues it again: either both happen or neither.
 """
 
 from __future__ import annotations
@@ -213,12 +216,17 @@ def _send_again(session: Session, messages: Sequence[OutboundMessage]) -> None:
     must not take the old one's for its own, so that a send that never began is sent."""
     for message in messages:
         message.payload = {**message.payload, SENT_AGAIN: True}
+        # an attempt cut short before the unconfirmed one marked it to be looked for first: this one is sent
         message.uncertain = False
     keys = [message.idempotency_key for message in messages]
-    for first in range(0, len(keys), IN_LIST_AT_MOST):
-        session.execute(
-            delete(TeamsDispatch).where(col(TeamsDispatch.key).in_(keys[first : first + IN_LIST_AT_MOST]))
-        )
+    # Not flushing the messages queued again: a flush here would write them outside the commit, where a
+    # rival's change to one of them since (another admin's retry, a sign-in, a decision) raises
+    # StaleDataError instead of failing the commit that `retry_failed` answers 0 for.
+    with session.no_autoflush:
+        for first in range(0, len(keys), IN_LIST_AT_MOST):
+            session.execute(
+                delete(TeamsDispatch).where(col(TeamsDispatch.key).in_(keys[first : first + IN_LIST_AT_MOST]))
+            )
 
 
 NOT_IN_CHAT = "not_in_chat"

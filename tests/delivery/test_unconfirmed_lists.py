@@ -5,18 +5,24 @@ again: once, saying that it is sent again in case the first did not arrive."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+
+from sqlmodel import Session
 
 from bot.console.render import render
 from bot.conversation import progress_views, todo_views
 from bot.conversation.messages import DirectMessage, Text
 from bot.delivery.sender import Envelope, Receipt
 from bot.delivery.worker import OutboxWorker
-from storage import Database
-from storage.outbox import messages_of
+from storage import Database, OutboundMessage
+from storage.outbox import messages_of, retry_failed
 from storage.outbox_sends import UNCONFIRMED as UNCONFIRMED_CODE
 from storage.teams import TeamsDispatch
 from tests.workflows.fakes import FakeClock
+from workflows.progress import PERSONAL_LISTS, unconfirmed_lists
 from workflows.service import MigrationService
+from workflows.stages import resending
+from workflows.stages.list_messages import LIST_MESSAGES, REMINDER_MESSAGE
 from workflows.tracking import Tracking
 
 UNCONFIRMED = "ann@fabrikam.com"
@@ -78,10 +84,13 @@ def test_retry_failed_sends_a_list_that_may_not_have_arrived_again_once_saying_s
     asyncio.run(OutboxWorker(database, TimesOutForCarol(), clock=clock, sleep=_paced).drain())
     migration = notified.status("fabrikam").id
     doubted = next(m for m in messages_of(database, migration) if m.error_code == UNCONFIRMED_CODE)
-    with database.session() as session:  # Teams had it in hand
+    with database.session() as session:  # Teams had it in hand, and an attempt before was cut short
         session.add(
             TeamsDispatch(key=doubted.idempotency_key, conversation_id="a:ann", dispatched_at=clock())
         )
+        row = session.get(OutboundMessage, doubted.id)
+        assert row is not None
+        row.uncertain = True
         session.commit()
 
     assert tracking.retry_failed("fabrikam") == 1
@@ -102,3 +111,46 @@ def test_retry_failed_sends_a_list_that_may_not_have_arrived_again_once_saying_s
     assert tracking.retry_failed("fabrikam") == 0
     asyncio.run(OutboxWorker(database, again, clock=clock, sleep=_paced).drain())
     assert len(again.sent) == 1
+
+
+def test_a_retry_another_admins_retry_beat_queues_nothing_and_the_list_goes_once(
+    database: Database, clock: FakeClock, notified: MigrationService
+) -> None:
+    tracking = Tracking(database, notified, clock=clock)
+    asyncio.run(OutboxWorker(database, TimesOutForCarol(), clock=clock, sleep=_paced).drain())
+    rivals: list[int] = []
+
+    def beaten(session: Session, messages: Sequence[OutboundMessage]) -> Sequence[OutboundMessage]:
+        """Another admin presses Retry failed, and theirs commits after this one read the same list."""
+        if not rivals:
+            rivals.append(tracking.retry_failed("fabrikam"))
+        return resending.as_now(session, messages)
+
+    migration = notified.status("fabrikam").id
+    mine = retry_failed(
+        database, migration, PERSONAL_LISTS, now=clock(), revise=beaten, unconfirmed=unconfirmed_lists
+    )
+
+    assert (rivals, mine) == ([1], 0)
+    again = Recording()
+    asyncio.run(OutboxWorker(database, again, clock=clock, sleep=_paced).drain())
+    (resent,) = again.sent
+    assert isinstance(resent.to, DirectMessage) and UNCONFIRMED in resent.to.addresses
+
+
+def test_a_reminder_teams_could_not_confirm_leaves_a_list_that_arrived_sent_with_nothing_to_retry(
+    database: Database, clock: FakeClock, notified: MigrationService
+) -> None:
+    tracking = Tracking(database, notified, clock=clock)
+    migration = notified.status("fabrikam").id
+    asyncio.run(OutboxWorker(database, Recording(), clock=clock, sleep=_paced).drain())
+    for message in messages_of(database, migration, LIST_MESSAGES):  # as the worker reports each delivery
+        tracking.delivered(message.kind, message.payload, None)
+    clock.advance(days=7)
+    assert tracking.tick() > 0
+    asyncio.run(OutboxWorker(database, TimesOutForCarol(), clock=clock, sleep=_paced).drain())
+
+    (anns,) = [m for m in messages_of(database, migration, {REMINDER_MESSAGE}) if m.recipient == UNCONFIRMED]
+    assert (anns.status, anns.error_code) == ("sent", UNCONFIRMED_CODE)
+    assert {user.email: user.delivery for user in tracking.progress("fabrikam").listed}[UNCONFIRMED] == "sent"
+    assert tracking.retry_failed("fabrikam") == 0
