@@ -23,7 +23,14 @@ from workflows.identities import known_as, other_address
 from workflows.plan import NO_ACCESS
 from workflows.results import BOT, MigrationStatus
 from workflows.stages import mapped_identities, verification
-from workflows.stages.list_messages import ADDRESSEE, LIST_MESSAGES, LOST_ACCESS_MESSAGE, REMINDER_MESSAGE
+from workflows.stages.list_messages import (
+    ADDRESSEE,
+    CHANGES,
+    LIST_MESSAGES,
+    LOST_ACCESS_MESSAGE,
+    REMINDER_MESSAGE,
+    WHOLE_LISTS,
+)
 from workflows.stages.mapped_identities import MappingsSeen
 from workflows.stages.verification import StillPersonal
 from workflows.todo import required
@@ -55,15 +62,24 @@ def reach_in(session: Session, migration_id: int) -> dict[int, Reach]:
     list says it (after an invitation that follows it, the notice telling them to accept it), or a newer
     reminder that was sent or could not reach them: someone who blocked the bot or left the workspace
     after their list arrived is out of reach from then on, and back once a reminder gets through. A
-    reminder its platform could not confirm says neither: they stand as their list left them."""
+    reminder its platform could not confirm says neither: they stand as their list left them. Nor do the
+    changes that follow a whole list its platform could not confirm: all they may have had is "these items
+    changed", so they stand as that list left them (*Retry failed* sends it again, as it now stands)."""
     reach: dict[int, Reach] = {}
+    whole_list_in_doubt: set[int] = set()
     for person, kind, *state in session.execute(_REACHING, {"migration": migration_id}):
         found = Reach(*state)
         settled_reminder = (found.status == "sent" and not found.unconfirmed) or (
             found.status == "failed" and found.error_code == NOT_IN_CHAT
         )
+        if kind in CHANGES and person in whole_list_in_doubt:
+            continue
         if kind in PERSONAL_LISTS or settled_reminder:
             reach[person] = found
+            if kind in WHOLE_LISTS and found.unconfirmed:
+                whole_list_in_doubt.add(person)
+            else:
+                whole_list_in_doubt.discard(person)
     return reach
 
 

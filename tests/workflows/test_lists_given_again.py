@@ -17,9 +17,9 @@ from sqlalchemy import Connection, event
 from sqlmodel import col, select
 
 from storage import AffectedUser, Database, OutboundMessage, Reminder
-from storage.outbox import NOT_IN_CHAT
+from storage.outbox import NOT_IN_CHAT, SENT_AGAIN
 from storage.outbox_claims import claim_due, release_claims
-from storage.outbox_sends import begin_send, mark_failed
+from storage.outbox_sends import UNCONFIRMED, begin_send, mark_failed
 from storage.outbox_threads import SUPERSEDED
 from tests.storage.statements import statements
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
@@ -417,6 +417,41 @@ def test_retry_failed_sends_her_list_as_it_is_now_and_no_change_that_list_alread
     assert _hanas(database, "failed") == _hanas(database, "pending") == []
     (progress,) = [user for user in tracking.progress(None).users if user.email == HANA]
     assert progress.delivery == "sent"  # her list reached her; the change it holds never went
+
+
+@pytest.mark.parametrize("change", ["sent", "failed"])
+def test_a_change_after_a_list_teams_could_not_confirm_leaves_it_in_doubt_and_retry_sends_the_list_as_now(
+    change: str,
+    tracking: Tracking,
+    delivered: MigrationService,
+    database: Database,
+    clock: FakeClock,
+    lee: Actor,
+) -> None:
+    """All she may have had is "your work account is ...": her whole list goes again, holding it."""
+    (first_list,) = _hanas(database)
+    with database.session() as session:  # handed to Teams, which could not confirm it
+        row = session.get(OutboundMessage, first_list.id)
+        assert row is not None
+        row.error_code = UNCONFIRMED
+        session.commit()
+    delivered.decide_account(None, HANA, HANA_AT_WORK, lee)
+    if change == "sent":
+        _deliver(tracking, database, clock)
+    else:
+        _fail_pending(database)
+    (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
+    assert hers.delivery == "maybe-sent"
+
+    assert tracking.retry_failed(None) == 1
+    (again,) = _hanas(database, "pending")
+    assert (again.id, again.payload[SENT_AGAIN]) == (first_list.id, True)
+    assert again.payload["items"] == _her_list_now(delivered, again)
+    assert again.payload["items"][0]["key"] == "sign-in-work-account"
+    _deliver(tracking, database, clock)
+    (hers,) = [user for user in tracking.progress(None).users if user.email == HANA]
+    assert hers.delivery == "sent"
+    assert tracking.retry_failed(None) == 0
 
 
 def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
