@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,6 +337,15 @@ def lists_waiting(template: Path, folder: Path, emails: list[str]) -> Path:
     shutil.copyfile(template, waiting)
     queue_dms(f"sqlite:///{waiting}", emails)
     return waiting
+
+
+def until(what: str, holds: Callable[[], bool], seconds: float) -> None:
+    """Returns once `holds` (what another process wrote: its database, a fake's log), looked at every 0.1 s;
+    a failure naming `what` if it does not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not holds():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds:g} s"
+        time.sleep(0.1)
 
 
 def outbox_of(database_url: str) -> list[OutboundMessage]:

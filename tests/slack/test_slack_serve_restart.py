@@ -6,28 +6,18 @@ at 20,000 members) nor looks up again whoever Slack said it knew no one by.
 from __future__ import annotations
 
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from bot.runtime import utc_now
 from storage import open_database
 from storage.outbox import enqueue
-from tests.fakes.serve_process import lists_waiting, outbox_of, serve_process
+from tests.fakes.serve_process import lists_waiting, outbox_of, serve_process, until
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import SERVED_PEOPLE
 
 ANN, GUEST = "ann@fabrikam.com", "guest@outlook.com"
 WAIT = 30.0
-
-
-def _until(what: str, holds: Callable[[], bool]) -> None:
-    """Another process's database: looked at until `holds`, for WAIT at most."""
-    deadline = time.monotonic() + WAIT
-    while not holds():
-        assert time.monotonic() < deadline, f"{what}: not within {WAIT:g} s"
-        time.sleep(0.1)
 
 
 def _settled(database_url: str) -> list[tuple[str, str, str | None]]:
@@ -61,12 +51,12 @@ def test_a_restarted_serve_reads_no_member_list_again_and_repeats_no_look_up(
         fake.url = server.url
         waiting = lists_waiting(sqlite_template, tmp_path, [ANN, GUEST])
         with serve_process("http", fake, tmp_path, migrated=waiting) as served:
-            _until("both lists settled", lambda: _settled(served.database_url) == settled)
+            until("both lists settled", lambda: _settled(served.database_url) == settled, WAIT)
             assert served.stop(signal.SIGTERM) == 0
 
         _queue_again(served.database_url)  # the next wave, sent by the restarted serve
         with serve_process("http", fake, tmp_path) as again:
-            _until("the next lists settled", lambda: _settled(again.database_url) == settled * 2)
+            until("the next lists settled", lambda: _settled(again.database_url) == settled * 2, WAIT)
 
     assert len(fake.calls_of("users.list")) == 1
     assert [call.params["email"] for call in fake.calls_of("users.lookupByEmail")] == [GUEST]

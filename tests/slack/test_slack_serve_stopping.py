@@ -13,8 +13,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from tests.fakes.serve_process import (
     outbox_of,
     serve_process,
     serve_with_fakes,
+    until,
 )
 from tests.fakes.server import ServerThread
 from tests.fakes.slack_api import FakeSlack
@@ -52,14 +52,6 @@ LATE = "still running when the time to stop was up, cancelled: "
 def _said_stopped(served: Served, signal_name: str) -> None:
     lines = served.log_text().splitlines()
     assert lines.count(f"INFO aadbot.serve: stopped ({signal_name})") == 1, lines[-10:]
-
-
-def _until(what: str, holds: Callable[[], bool]) -> None:
-    """Another process's database: looked at until `holds`, for WAIT at most."""
-    deadline = time.monotonic() + WAIT
-    while not holds():
-        assert time.monotonic() < deadline, f"{what}: not within {WAIT:g} s"
-        time.sleep(0.1)
 
 
 @contextmanager
@@ -111,7 +103,7 @@ def test_a_slash_command_taken_just_before_sigterm_is_acked_before_the_link_clos
         fake.wait_for(lambda fake: len(fake.calls_of("auth.test")) == 2, WAIT)  # taken, not yet acked
 
         served.served.process.send_signal(signal.SIGTERM)
-        _until("stopping", lambda: "INFO aadbot.serve: stopping (SIGTERM)" in served.served.log_text())
+        until("stopping", lambda: "INFO aadbot.serve: stopping (SIGTERM)" in served.served.log_text(), WAIT)
         answer.set()
         assert served.socket.ack(envelope, WAIT) == {"envelope_id": envelope}  # on the link still open
         served.taking_no_new_work()  # then closed
@@ -139,7 +131,7 @@ def test_a_dm_slack_never_answers_is_cut_short_in_time_and_the_next_serve_record
             session.execute(update(OutboundMessage).values(claimed_until=datetime(2000, 1, 1, tzinfo=UTC)))
             session.commit()
         with serve_process("http", served.fake, tmp_path, environment=QUICK) as again:
-            _until("recorded sent", lambda: outbox_of(again.database_url)[0].status == "sent")
+            until("recorded sent", lambda: outbox_of(again.database_url)[0].status == "sent", WAIT)
             assert again.stop(signal.SIGINT) == 0  # Ctrl-C, with nothing under way
             (message,) = outbox_of(again.database_url)
             assert message.uncertain and served.fake.calls_of("conversations.history")

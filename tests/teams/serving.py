@@ -7,9 +7,11 @@ Teams beside Socket Mode is tests/fakes/serve_process.py's."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from starlette.types import Message, Receive, Scope, Send
 
 from sandbox import Sandbox
 from tests.fakes.preimported import Process, start
@@ -48,6 +51,48 @@ def teams_through(box: Sandbox) -> dict[str, str]:
         "TEAMS_APP_PASSWORD": "sandbox-secret",
         "TEAMS_TENANT_ID": tenant,
     }
+
+
+class HeldRequest:
+    """Holds the sandbox's answer to one POST until `release` is set: the first to a path ending in `path`
+    that `chosen` picks by its body, so that a signal or a kill comes while Microsoft or Teams has the
+    request in hand. Then it is served; or, `dropped`, answered 502 unserved: it never got there, and its
+    sender is gone by then."""
+
+    def __init__(
+        self, box: Sandbox, path: str, chosen: Callable[[bytes], bool], *, dropped: bool = False
+    ) -> None:
+        self.reached, self.release = threading.Event(), threading.Event()
+        app = box._app  # the sandbox's own app; `reset` would build a new one, and these tests make none
+
+        async def holding(scope: Scope, receive: Receive, send: Send) -> None:
+            if (
+                scope["type"] != "http"
+                or scope["method"] != "POST"
+                or not scope["path"].endswith(path)
+                or self.reached.is_set()
+            ):
+                await app(scope, receive, send)
+                return
+            body, more = b"", True
+            while more:
+                part = await receive()
+                body, more = body + part.get("body", b""), bool(part.get("more_body"))
+            whole: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+            async def replayed() -> Message:
+                return whole.pop() if whole else await receive()
+
+            if chosen(body) and not self.reached.is_set():
+                self.reached.set()
+                await asyncio.to_thread(self.release.wait, WAIT_SECONDS)
+                if dropped:
+                    await send({"type": "http.response.start", "status": 502, "headers": []})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+            await app(scope, replayed, send)
+
+        box._app = holding  # type: ignore[assignment]
 
 
 @dataclass

@@ -8,9 +8,6 @@ in silently if nobody were told."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,53 +15,21 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from bot.conversation import todo_views
 from sandbox import Sandbox
 from sandbox._scenario import parse_scenario
-from storage import OutboundMessage, open_database
+from storage import Migration, OutboundMessage, open_database
+from tests.fakes.serve_process import until
 from tests.teams.conftest import ORGANIZATION, texts
-from tests.teams.serving import WAIT_SECONDS, ServedTeams, teams_serve
+from tests.teams.serving import WAIT_SECONDS, HeldRequest, ServedTeams, teams_serve
+from workflows._views import migration_status
+from workflows.progress import read_progress
 from workflows.stages.list_messages import TODO_LIST_MESSAGE
 
 DANA = "dana@fabrikam.com"
 CAROL = "carol@fabrikam.com"
 CAROLS_LIST = b"Hi Carol,"
 """How the request that hands Carol her list is told from the others: her list greets her."""
-
-
-class HeldList:
-    """Holds the Bot Connector's answer to the request with Carol's list until `release` is set, then drops
-    the request: Teams never got it, and its sender is gone by then."""
-
-    def __init__(self, box: Sandbox) -> None:
-        self.reached, self.release = threading.Event(), threading.Event()
-        app = box._app  # the sandbox's own app; `reset` would build a new one, and this test makes none
-
-        async def holding(scope: Any, receive: Any, send: Any) -> None:
-            if (
-                scope["type"] != "http"
-                or scope["method"] != "POST"
-                or not scope["path"].endswith("/activities")
-            ):
-                await app(scope, receive, send)
-                return
-            body, more = b"", True
-            while more:
-                part = await receive()
-                body, more = body + part.get("body", b""), bool(part.get("more_body"))
-            if CAROLS_LIST in body and not self.reached.is_set():
-                self.reached.set()
-                await asyncio.to_thread(self.release.wait, WAIT_SECONDS)
-                await send({"type": "http.response.start", "status": 502, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
-                return
-            whole = [{"type": "http.request", "body": body, "more_body": False}]
-
-            async def replayed() -> Any:
-                return whole.pop() if whole else await receive()
-
-            await app(scope, replayed, send)
-
-        box._app = holding  # type: ignore[assignment]
 
 
 def _lists(database_url: str) -> dict[str, OutboundMessage]:
@@ -80,11 +45,18 @@ def _lists(database_url: str) -> dict[str, OutboundMessage]:
         database.dispose()
 
 
-def _until(what: str, holds: Any) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not holds():
-        assert time.monotonic() < deadline, f"{what}: not within {WAIT_SECONDS:g} s"
-        time.sleep(0.1)
+def _delivery_of(database_url: str, recipient: str) -> str:
+    """How `progress` reports the delivery of the to-do list sent to `recipient`."""
+    hers = _lists(database_url)[recipient].payload["affected_user_id"]
+    database = open_database(database_url)
+    try:
+        with database.session() as session:
+            row = session.exec(select(Migration)).one()
+        report = read_progress(database, migration_status(row, None))
+    finally:
+        database.dispose()
+    (delivery,) = [user.delivery for user in report.users if user.affected_user_id == hers]
+    return delivery
 
 
 def _leases_ran_out(database_url: str) -> None:
@@ -109,6 +81,14 @@ def _said(teams: ServedTeams, text: str) -> str:
     return " ".join(" ".join(texts(entry) for entry in teams.activities()[before:]).split())
 
 
+def _queued_again(count: int) -> str:
+    """What `retry-failed` answers, having queued `count` lists again."""
+    return (
+        f"Queued {count} to-do lists of {ORGANIZATION} again that failed or may not have arrived; sending"
+        " now."
+    )
+
+
 def _carols(teams: ServedTeams) -> list[str]:
     return [texts(entry) for entry in teams.activities() if entry["conversation"]["user"] == CAROL]
 
@@ -117,7 +97,7 @@ def test_a_list_cut_by_a_kill_is_named_to_the_admins_and_sent_again_once_saying_
     fabrikam: dict[str, Any], tmp_path: Path, sqlite_template: Path
 ) -> None:
     with Sandbox(parse_scenario(fabrikam)) as box:
-        held = HeldList(box)
+        held = HeldRequest(box, "/activities", lambda body: CAROLS_LIST in body, dropped=True)
         tenant = str(box.state()["tenant"]["id"])
         connected = {"organization": ORGANIZATION, "tenantId": tenant}
         httpx.post(f"{box.url}/_sandbox/connect", json=connected, timeout=10).raise_for_status()
@@ -129,9 +109,10 @@ def test_a_list_cut_by_a_kill_is_named_to_the_admins_and_sent_again_once_saying_
             database_url = teams.database_url
             carols = next(to for to, message in _lists(database_url).items() if "carol" in to)
             # every other list settled, so that hers alone is in doubt: Teams has her request in hand
-            _until(
+            until(
                 "the other lists",
                 lambda: all(m.status != "pending" for t, m in _lists(database_url).items() if t != carols),
+                WAIT_SECONDS,
             )
             teams.process.kill()
             teams.process.wait(WAIT_SECONDS)
@@ -140,28 +121,38 @@ def test_a_list_cut_by_a_kill_is_named_to_the_admins_and_sent_again_once_saying_
         _leases_ran_out(database_url)
 
         with teams_serve(box, tmp_path) as again:  # the same database
-            _until("Carol's list settled", lambda: _lists(database_url)[carols].status == "sent")
+            until("Carol's list settled", lambda: _lists(database_url)[carols].status == "sent", WAIT_SECONDS)
             assert _carols(again) == []  # not sent again on its own: it may have arrived
-            progress = _said(again, f"progress {ORGANIZATION}")
-            assert f"1 to-do list may have reached 1 person or not: {carols}." in progress, progress
-            assert "Retry failed sends each again, saying it is sent again in case" in progress.replace(
-                "*", ""
-            )
+            progress = _said(again, f"progress {ORGANIZATION}").replace("*", "")
+            assert (
+                f"1 to-do list may have reached 1 person or not: {carols}. Each was handed to Teams, which"
+                " did not confirm it (the bot stopped or Teams did not answer in time) and keeps no history"
+                " to check, so it is not sent again on its own. Retry failed sends each again, saying it is"
+                " sent again in case the first did not arrive."
+            ) in progress, progress
+            assert _delivery_of(database_url, carols) == "maybe-sent"
 
             # hers, and the three lists that could not reach people out of chat (tried again as ever)
             retried = _said(again, f"retry-failed {ORGANIZATION}")
-            assert f"Queued 4 to-do lists of {ORGANIZATION} again" in retried, retried
+            assert _queued_again(4) in retried, retried
             again.wait_for("Carol's list sent again", lambda _: bool(_carols(again)))
             (resent,) = _carols(again)
-            assert resent.startswith("Sent again, in case my earlier message did not reach you."), resent
+            summary, first_block, *_ = resent.splitlines()
+            assert summary.startswith(f"{todo_views.SENT_AGAIN} ") and first_block == todo_views.SENT_AGAIN
             assert "Hi Carol," in resent
 
-            _until("Carol's list confirmed", lambda: _lists(database_url)[carols].error_code is None)
-            assert "may have reached" not in _said(again, f"progress {ORGANIZATION}")
+            until(
+                "Carol's list confirmed",
+                lambda: _lists(database_url)[carols].error_code is None,
+                WAIT_SECONDS,
+            )
+            assert _delivery_of(database_url, carols) == "sent"
             # confirmed now: a second retry-failed sends the others again, not her list
-            assert "Queued 3 to-do lists" in _said(again, f"retry-failed {ORGANIZATION}")
-            _until(
+            retried = _said(again, f"retry-failed {ORGANIZATION}")
+            assert _queued_again(3) in retried, retried
+            until(
                 "the others tried again",
                 lambda: all(m.status != "pending" for m in _lists(database_url).values()),
+                WAIT_SECONDS,
             )
             assert len(_carols(again)) == 1

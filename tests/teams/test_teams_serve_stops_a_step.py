@@ -5,8 +5,8 @@ every person is invited exactly once, by the sandbox's own log of invitations.""
 
 from __future__ import annotations
 
-import asyncio
 import copy
+import itertools
 import signal
 import threading
 import time
@@ -21,9 +21,9 @@ from sqlmodel import select
 from sandbox import Sandbox
 from sandbox._scenario import parse_scenario
 from storage import Invitation, Migration, open_database
-from tests.fakes.serve_process import ended
+from tests.fakes.serve_process import ended, until
 from tests.teams.conftest import ORGANIZATION, texts
-from tests.teams.serving import WAIT_SECONDS, ServedTeams, teams_serve
+from tests.teams.serving import WAIT_SECONDS, HeldRequest, ServedTeams, teams_serve
 
 DANA = "dana@fabrikam.com"
 HELD = 2
@@ -33,28 +33,11 @@ INVITED = 6
 """The bundled scenario's two people to invite, and `_more_to_invite`'s four."""
 
 
-class HeldInvitation:
-    """Holds the sandbox's answer to the `HELD`th invitation until `release` is set: the signal comes while
-    Microsoft has the request, as it did in walk30 (the invite loop in a thread, mid-call)."""
-
-    def __init__(self, box: Sandbox) -> None:
-        self.reached, self.release = threading.Event(), threading.Event()
-        self._asked = 0
-        app = box._app  # the sandbox's own app; `reset` would build a new one, and this test makes none
-
-        async def holding(scope: Any, receive: Any, send: Any) -> None:
-            if (
-                scope["type"] == "http"
-                and scope["method"] == "POST"
-                and scope["path"].endswith("/invitations")
-            ):
-                self._asked += 1
-                if self._asked == HELD:
-                    self.reached.set()
-                    await asyncio.to_thread(self.release.wait, WAIT_SECONDS)
-            await app(scope, receive, send)
-
-        box._app = holding  # type: ignore[assignment]
+def _held_invitation(box: Sandbox) -> HeldRequest:
+    """The `HELD`th invitation held: the signal comes while Microsoft has the request, as it did in walk30
+    (the invite loop in a thread, mid-call)."""
+    asked = itertools.count(1)
+    return HeldRequest(box, "/invitations", lambda _: next(asked) == HELD)
 
 
 def _migration(database_url: str) -> Migration:
@@ -102,7 +85,7 @@ def test_sigterm_mid_invite_stops_between_two_invitations_and_the_next_serve_res
     log = tmp_path / "serve.log"
     _more_to_invite(fabrikam, INVITED - 2)
     with Sandbox(parse_scenario(fabrikam)) as box:
-        held = HeldInvitation(box)
+        held = _held_invitation(box)
         with (
             log.open("w") as errors,
             teams_serve(
@@ -120,10 +103,9 @@ def test_sigterm_mid_invite_stops_between_two_invitations_and_the_next_serve_res
             assert held.reached.wait(WAIT_SECONDS), "the second invitation never reached the sandbox"
             teams.process.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
-            deadline = signalled + WAIT_SECONDS
-            while "INFO aadbot.serve: stopping (SIGTERM)" not in log.read_text():
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
+            until(
+                "stopping", lambda: "INFO aadbot.serve: stopping (SIGTERM)" in log.read_text(), WAIT_SECONDS
+            )
             held.release.set()  # Microsoft answers while `serve` stops
             code = ended(teams.process, STOP_SECONDS)
             took = time.monotonic() - signalled
@@ -149,10 +131,11 @@ def test_sigterm_mid_invite_stops_between_two_invitations_and_the_next_serve_res
             assert f"⏸️ The invitations were interrupted after {HELD} of {INVITED}" in status, status
             assert "resume** carries on from there." in status, status  # the command, in bold on Teams
             again.say(DANA, f"resume {ORGANIZATION}")
-            deadline = time.monotonic() + WAIT_SECONDS
-            while _migration(again.database_url).state not in ("planned", "blocked"):
-                assert time.monotonic() < deadline, _migration(again.database_url).state
-                time.sleep(0.1)
+            until(
+                "the invitations resumed and done",
+                lambda: _migration(again.database_url).state in ("planned", "blocked"),
+                WAIT_SECONDS,
+            )
     invited = Counter(
         invitation["invitedUserEmailAddress"].casefold()
         for invitation in box.state()["tenant"]["invitations"]
