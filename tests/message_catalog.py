@@ -80,7 +80,7 @@ from workflows.stages.list_messages import (
 )
 from workflows.stages.told_early import ACCESS_BACK_MESSAGE
 from workflows.stages.verification import SignInCheck
-from workflows.todo import advance_notice, todo_items
+from workflows.todo import CHOOSING_ITEM, ENABLE_ACCOUNT, INVITATION_IN_DOUBT, advance_notice, todo_items
 
 SIZES = (10, 20_000)
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -95,6 +95,9 @@ MISSING_PERMISSION = Check(
     "Grant User.Invite.All, then consent.",
 )
 DELIVERIES = ("sent", "queued", "failed", "not-in-chat", "sending", "sent", "sent")
+WAITING_LISTS = ("sent", "queued", "waiting", "sending", "failed", "maybe-sent", "not-in-chat", "in-chat")
+"""Every way the list of someone who waits for the admins may stand, in a digest."""
+WAITS = (CHOOSING_ITEM, ENABLE_ACCOUNT, INVITATION_IN_DOUBT)
 
 
 @dataclass(frozen=True)
@@ -467,9 +470,18 @@ def outbox_rows(world: World) -> dict[str, OutboundMessage]:
                 "grace_working_days": 3,
                 "still_personal": [[u.principal_name, u.outcome, "map"] for u in users],
                 "waiting": [
-                    [u.principal_name, u.principal_name.split("@")[0], "decide", "choose-work-account"]
-                    for u in waiting
+                    [
+                        u.principal_name,
+                        u.principal_name.split("@")[0],
+                        "decide",
+                        WAITS[n % len(WAITS)],  # both tables of who wait, the widest step among them
+                        u.principal_name,
+                        n % 2 == 0,
+                        WAITING_LISTS[n % len(WAITING_LISTS)],
+                    ]
+                    for n, u in enumerate(waiting)
                 ],
+                "maybe_sent": [u.principal_name for u in users[::3]],
                 "lost_access": [[u.principal_name, admin.name] for u in users[::10]],
             },
         ),

@@ -124,6 +124,23 @@ def ticks_in_chat(items: Iterable[_Ticked]) -> bool:
     return any(item.done_by is not None and item.done_by != BOT.id for item in items)
 
 
+def delivery_of(message: Reach | None, items: Iterable[_Ticked]) -> str:
+    """Where someone's list stands (`UserProgress.delivery`), from the message `reach_in` chose for them and
+    their items (`ticks_in_chat`)."""
+    if message is None:
+        return "queued"
+    if message.status == "sent":
+        return "maybe-sent" if message.unconfirmed else "sent"
+    if message.status == "failed":
+        if message.error_code != NOT_IN_CHAT:
+            return "failed"
+        return "in-chat" if ticks_in_chat(items) else "not-in-chat"
+    if message.in_flight:
+        return "sending"
+    # tried, and put back or failed for now
+    return "waiting" if message.error_code is not None else "queued"
+
+
 def unreachable_in(reach: dict[int, Reach]) -> set[int]:
     """The people `reach_in` found out of reach in chat."""
     return {
@@ -356,20 +373,13 @@ def _user_progress(
     user: _Person, items: Sequence[_Item], deliveries: dict[int, Reach], deciders: dict[str, str]
 ) -> UserProgress:
     message = deliveries.get(user.id)
-    delivery, error, queued_at, waiting_for, waiting_until = "queued", None, None, None, None
-    if message is not None:
-        if message.status == "sent":
-            delivery = "maybe-sent" if message.unconfirmed else "sent"
-        elif message.status == "failed":
-            delivery = "not-in-chat" if message.error_code == NOT_IN_CHAT else "failed"
-            if delivery == "not-in-chat" and ticks_in_chat(items):
-                delivery = "in-chat"
-            error = message.last_error
-        elif message.in_flight:
-            delivery = "sending"
-        elif message.error_code is not None:  # tried, and put back or failed for now: admins see why
-            delivery, error, queued_at = "waiting", message.last_error, message.queued_at
-            waiting_for, waiting_until = message.error_code, message.due_at
+    delivery = delivery_of(message, items)
+    error, queued_at, waiting_for, waiting_until = None, None, None, None
+    if message is not None and delivery in ("failed", "not-in-chat", "in-chat"):
+        error = message.last_error
+    elif message is not None and delivery == "waiting":  # admins see why, and since and until when
+        error, queued_at = message.last_error, message.queued_at
+        waiting_for, waiting_until = message.error_code, message.due_at
     asked = required(items)
     return UserProgress(
         affected_user_id=user.id,

@@ -31,7 +31,7 @@ from workflows.errors import WorkflowError
 from workflows.identities import affected_reach
 from workflows.notices import admins_address, every_admin, to_every_admin
 from workflows.plan import NO_ACCESS
-from workflows.progress import known_as_user, lists_of, reach_in, ticks_in_chat, unreachable_in
+from workflows.progress import delivery_of, known_as_user, lists_of, reach_in, ticks_in_chat, unreachable_in
 from workflows.results import BOT, Actor
 from workflows.schedules import (
     BILLING_KIND,
@@ -394,9 +394,10 @@ class Reminders:
         users, items = lists_of(session, row.id)  # everyone's list in one read, not one per person
         lists = by_person(items)
         listed = [user for user in users if user.outcome != NO_ACCESS]  # who lose access have nothing to do
+        reach = reach_in(session, row.id)
         unreachable = {  # who tick items in chat are in chat after all, as `progress` shows them
             user_id
-            for user_id in unreachable_in(reach_in(session, row.id)) & {user.id for user in listed}
+            for user_id in unreachable_in(reach) & {user.id for user in listed}
             if not ticks_in_chat(lists.get(user_id, []))
         }
         connected = verification.connected_at(session, row)
@@ -406,6 +407,7 @@ class Reminders:
         stragglers: list[list[Any]] = []
         not_signed_in: list[list[Any]] = []
         waits: list[list[Any]] = []
+        maybe_sent: list[str] = []  # who, with open items, has a list that may not have reached them
         waiting_ids: set[str] = set()
         waiting_users: set[int | None] = set()
         mailed = interrupted_invitations.mailed_unlinked(session, row.id)
@@ -421,11 +423,11 @@ class Reminders:
             if wait is not None:  # not behind: they wait for the admins, who must act first
                 # the bare address after the key: what `decide` takes, where the first names them as
                 # `progress` does; then whether the invitation they wait on is known to have gone out, and
-                # whether chat could not reach them (they have not heard of the wait)
+                # where their list stands (whether they heard of the wait), as `progress` words it
                 step = waiting.admins_step(wait)
                 went_out = wait.key == INVITATION_IN_DOUBT and user.entitlement_id in mailed
-                known, out_of_chat = known_as_user(user), user.id in unreachable
-                waits.append([known, user.display_name, step, wait.key, user.email, went_out, out_of_chat])
+                known, delivery = known_as_user(user), delivery_of(reach.get(user.id or 0), own)
+                waits.append([known, user.display_name, step, wait.key, user.email, went_out, delivery])
                 waiting_ids.add(user.entitlement_id)
                 waiting_users.add(user.id)
                 continue
@@ -435,6 +437,8 @@ class Reminders:
             left = sum(item.done_at is None for item in asked)
             if left:
                 stragglers.append([known_as_user(user), user.display_name, left, len(asked)])
+                if delivery_of(reach.get(user.id or 0), own) == "maybe-sent":
+                    maybe_sent.append(known_as_user(user))
             else:
                 finished += 1
         personal = [
@@ -460,6 +464,7 @@ class Reminders:
             "grace_working_days": self._settings.sign_in_grace_working_days,
             "still_personal": personal,
             "waiting": waits,
+            "maybe_sent": maybe_sent,
             "lost_access": lost,
         }
 

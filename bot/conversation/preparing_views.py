@@ -350,7 +350,17 @@ def confirm_removal(organization: str, user_ids: Sequence[str], names: Mapping[s
     heading = f"Remove {plan_views.people(len(user_ids))} from {organization}?"
     blocks: list[Block] = [
         Heading(heading),
-        *lists.table(("user", "id"), rows),
+        *lists.table_and_csv(
+            ("user", "id"),
+            rows,
+            (
+                f"to-remove-{organization}.csv",
+                f"Who would be removed from {organization}",
+                ("user", "id"),
+                rows,
+            ),
+            organization=organization,
+        ),
         Text(
             "This cannot be undone: they lose access at once. Nothing is removed until you press"
             f" *{label}* and confirm, or say `{words}`."

@@ -98,9 +98,9 @@ class Waiting(NamedTuple):
     mailed: bool = False
     """Waiting on `INVITATION_IN_DOUBT`: the email is known to have gone out, its link lost
     (`workflows.stages.interrupted_invitations.mailed`)."""
-    out_of_chat: bool = False
-    """Chat could not reach them (`workflows.progress.unreachable_in`): neither their list nor a reminder
-    told them of the wait."""
+    delivery: str = "sent"
+    """Where their list stands, as `progress` has it (`workflows.progress.delivery_of`): only a list sent
+    (or ticked in chat) told them of the wait."""
 
 
 def straggler_digest(
@@ -115,8 +115,11 @@ def straggler_digest(
     waiting: Sequence[Waiting] = (),
     lost: Sequence[tuple[str, str]] = (),
     finished: int | None = None,
+    maybe_sent: Sequence[str] = (),
 ) -> Message:
     """`waiting`: who can do nothing until the admins act.
+    `maybe_sent`: of `stragglers`, who have a list that may not have reached them (`progress`'s *may have
+    arrived*).
     `lost`: (email, who decided) of everyone an admin decided loses access; they have nothing to do.
     `finished`: of the `users` counted, who have nothing left to do (None: a digest queued before it was
     counted, whose heading says the count alone)."""
@@ -147,6 +150,8 @@ def straggler_digest(
                 "They get reminders in their working hours; a word from you may help. `progress` shows more."
             )
         )
+    if maybe_sent:
+        blocks.append(Text(_may_have_arrived(maybe_sent)))
     blocks += _waiting_blocks(waiting, organization)
     blocks += sign_in_views.not_signed_in_blocks(not_signed_in, grace_working_days)
     blocks += sign_in_views.still_personal_blocks(still_personal, organization)
@@ -165,6 +170,8 @@ def straggler_digest(
                 " `progress` lists them to be reached another way."
             )
         )
+    if maybe_sent or any(each.delivery in _RETRIED for each in waiting):
+        blocks.append(Actions((_retry_failed(organization),)))
     return Message(heading, tuple(blocks))
 
 
@@ -231,7 +238,7 @@ def _waiting_blocks(waiting: Sequence[Waiting], organization: str) -> list[Block
         if group:
             who = _waiting_for(sign_in_views.people_counted(len(group), "waits", "wait"), group)
             said = f"{who}: {meanwhile.until}{_heard(group, meanwhile)}"
-            blocks += [Text(said), *_waiting_table(group, organization)]
+            blocks += [Text(said), *_waiting_table(group, meanwhile, organization)]
     return blocks
 
 
@@ -243,47 +250,97 @@ class _Meanwhile(NamedTuple):
     """Everyone reached, after `until`."""
     told_some: tuple[str, str]
     """Of who were reached, how many and what they heard (one, many), when others were not."""
+    csv: tuple[str, str]
+    """The file of everyone in the group, past the table's rows: its name and title, of {organization}."""
 
 
 _NOTHING_TO_DO = _Meanwhile(
     "they can do nothing on their list until you act",
     ". They heard so once and get no reminders until then.",
     ("heard so once and gets no reminders until then", "heard so once and get no reminders until then"),
+    ("waiting-for-you-{organization}.csv", "Everyone in {organization} waiting for you, with your step"),
 )
 _LOOKING = _Meanwhile(
     "until you act, all their list asks of them is to look for their invitation email, in junk or spam too",
     ", and I remind them of that once.",
     ("gets one reminder of that", "get one reminder of that"),
+    (
+        "looking-for-their-invitation-{organization}.csv",
+        "Everyone in {organization} looking for their invitation email, with your step",
+    ),
 )
+
+_HEARD = ("sent", "in-chat")
+"""Where a list stands once it told its person of the wait: sent, or ticked in chat all the same."""
+_RETRIED = ("failed", "maybe-sent")
+"""Where a list stands that *Retry failed* sends again, of those the digest words apart."""
+_UNHEARD = (
+    (
+        ("queued", "waiting", "sending"),
+        "has not heard yet: their to-do list is {state}",
+        "have not heard yet: their to-do lists are {state}",
+    ),
+    (
+        ("failed",),
+        "has not heard: their to-do list failed, and *Retry failed* sends it again",
+        "have not heard: their to-do lists failed, and *Retry failed* sends them again",
+    ),
+    (
+        ("maybe-sent",),
+        "may not have heard: their to-do list may have arrived or not, and *Retry failed* sends it again",
+        "may not have heard: their to-do lists may have arrived or not, and *Retry failed* sends them again",
+    ),
+    (
+        ("not-in-chat",),
+        "is not in chat and has not heard: tell them another way",
+        "are not in chat and have not heard: tell them another way",
+    ),
+)
+"""Who has not (or may not have) heard of their wait, by where their list stands (each group of states in
+`progress`'s words, `_DELIVERY_WORDS`): what that is, for one and for many."""
 
 
 def _heard(group: Sequence[Waiting], meanwhile: _Meanwhile) -> str:
-    """What they heard: those reached in chat, what `meanwhile` says; those out of chat, nothing, so the
-    admins tell them another way (named where not everyone is: the table does not tell them apart)."""
-    out_of_chat = [each.who for each in group if each.out_of_chat]
-    if not out_of_chat:
+    """What they heard: those whose list reached them, what `meanwhile` says; the others, by where their list
+    stands, what they have not heard and what the admins can do (the table's *to-do list* says who)."""
+    heard = sum(each.delivery in _HEARD for each in group)
+    if heard == len(group):
         return meanwhile.told_all
-    if len(out_of_chat) == len(group):
-        return ". They are not in chat and have not heard: tell them another way."
-    told = sign_in_views.people_counted(len(group) - len(out_of_chat), *meanwhile.told_some)
-    unheard = sign_in_views.people_counted(
-        len(out_of_chat), "is not in chat and has", "are not in chat and have"
-    )
-    return f". {told}; {unheard} not heard: tell them another way ({lists.names(out_of_chat)})."
-
-
-def _waiting_table(waiting: Sequence[Waiting], organization: str) -> list[Block]:
-    rows = [
-        (
-            each.who,
-            lists.short(each.name),
-            _LINK_STEP
-            if each.mailed and each.item == INVITATION_IN_DOUBT
-            else _WAITS[each.item].step.format(organization=organization, email=each.address),
+    said = [sign_in_views.people_counted(heard, *meanwhile.told_some)] if heard else []
+    for states, one, many in _UNHEARD:
+        unheard = [each.delivery for each in group if each.delivery in states]
+        if not unheard:
+            continue
+        *others, last = [_DELIVERY_WORDS[each] for each in states if each in unheard]
+        state = f"{', '.join(others)} or {last}" if others else last
+        one, many = one.format(state=state), many.format(state=state)
+        said.append(
+            f"They {many}"
+            if len(unheard) == len(group)
+            else sign_in_views.people_counted(len(unheard), one, many)
         )
+    return ". " + "; ".join(said) + "."
+
+
+def _waiting_table(waiting: Sequence[Waiting], meanwhile: _Meanwhile, organization: str) -> list[Block]:
+    steps = [
+        _LINK_STEP
+        if each.mailed and each.item == INVITATION_IN_DOUBT
+        else _WAITS[each.item].step.format(organization=organization, email=each.address)
         for each in waiting
     ]
-    return lists.table(("user", "name", "your step"), rows)
+    header = ("user", "name", "your step", "to-do list")
+    csv_rows = [
+        (each.who, each.name, step, _DELIVERY_WORDS[each.delivery])
+        for each, step in zip(waiting, steps, strict=True)
+    ]
+    # where each list stands, only when it tells them apart: the step is wide enough, and when all heard the
+    # line above says so
+    shown = 4 if any(each.delivery not in _HEARD for each in waiting) else 3
+    rows = [(row[0], lists.short(row[1]), *row[2:shown]) for row in csv_rows]
+    filename, title = (part.format(organization=organization) for part in meanwhile.csv)
+    csv = (filename, title, header, csv_rows)
+    return lists.table_and_csv(header[:shown], rows, csv, organization=organization)
 
 
 _DELIVERY_WORDS = {
@@ -370,7 +427,7 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
             )
         )
     if maybe := report.with_delivery("maybe-sent"):
-        blocks.append(Text(_may_have_arrived(maybe, named=not live)))
+        blocks.append(Text(_may_have_arrived([user.known_as for user in maybe], named=not live)))
     if with_csv:
         blocks.append(
             lists.csv_file(
@@ -408,9 +465,13 @@ def progress(report: Progress, *, live: bool = False, full_list: bool = False) -
     if live:
         buttons.append(Button("Full list (CSV)", "progress", f"{report.organization} {FULL_LIST}"))
     if report.with_delivery("failed", "not-in-chat", "in-chat", "maybe-sent"):
-        buttons.append(Button("Retry failed", "retry-failed", report.organization, "primary"))
+        buttons.append(_retry_failed(report.organization))
     blocks.append(Actions(tuple(buttons)))
     return Message(f"{report.organization}: {overall}", tuple(blocks), private=not live)
+
+
+def _retry_failed(organization: str) -> Button:
+    return Button("Retry failed", "retry-failed", organization, "primary")
 
 
 def advance_notice(status: MigrationStatus, told: Told, nobody: str) -> Message:
@@ -435,12 +496,12 @@ def _names_privately() -> str:
     )
 
 
-def _may_have_arrived(users: Sequence[UserProgress], *, named: bool = True) -> str:
+def _may_have_arrived(users: Sequence[str], *, named: bool = True) -> str:
     """Lists handed to the chat platform that it could not confirm (a stop or a timeout cut the request
-    short), named (or counted, in the channel), with the button that sends them again (`retry-failed`):
-    never on its own, as they could arrive twice."""
+    short), of `users` (as `progress` names them), named (or counted, in the channel), with the button that
+    sends them again (`retry-failed`): never on its own, as they could arrive twice."""
     people = "1 person" if len(users) == 1 else f"{len(users):,} people"
-    who = lists.names([u.known_as for u in users]) if named else "*Refresh* names them to you"
+    who = lists.names(users) if named else "*Refresh* names them to you"
     return (
         f"{_lists(len(users))} may have reached {people} or not: {who}. Each was handed to Teams, which did"
         " not confirm it (the bot stopped or Teams did not answer in time) and keeps no history to check, so"

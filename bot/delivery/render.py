@@ -164,10 +164,11 @@ def envelope_of(message: OutboundMessage, *, accept_url: str | None = None) -> E
                         str(row[3]),
                         str(row[4] if len(row) > 4 else row[0]),
                         bool(row[5]) if len(row) > 5 else False,  # absent before it was said
-                        bool(row[6]) if len(row) > 6 else False,  # so is whether chat reached them
+                        _waiting_delivery(row[6] if len(row) > 6 else False),
                     )
                     for row in payload.get("waiting", [])
                 ],
+                maybe_sent=[str(who) for who in payload.get("maybe_sent", [])],  # absent before it was said
                 lost=[(str(email), str(by)) for email, by in payload.get("lost_access", [])],
             )
         case left_behind_notes.LEFT_BEHIND_MESSAGE:
@@ -326,6 +327,14 @@ def _notice(kind: str, payload: dict[str, Any], *, shared: bool) -> Message:
         case notices.ADMIN_UNREACHED:
             return approval_views.admin_unreached(decode(AdminUnreached, payload["unreached"]))
     raise ValueError(f"unknown notice kind {kind!r}")
+
+
+def _waiting_delivery(said: object) -> str:
+    """Where the list of someone waiting stands (`workflows.progress.delivery_of`): a digest queued before it
+    was said marks only whether chat could not reach them, or nothing (then they were taken as reached)."""
+    if isinstance(said, bool):
+        return "not-in-chat" if said else "sent"
+    return str(said)
 
 
 def _name(payload: dict[str, Any]) -> str:

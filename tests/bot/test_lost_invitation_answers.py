@@ -13,17 +13,18 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from bot.conversation.messages import Channel, DirectMessage, Outgoing
+from bot.conversation.messages import Channel, DirectMessage, Outgoing, Table
 from sandbox import Sandbox, parse_scenario
 from storage import AuditEntry, Database, Invitation, Migration, OutboundMessage, Reminder
 from storage.outbox_claims import claim_due
-from storage.outbox_sends import begin_send
+from storage.outbox_sends import UNCONFIRMED, begin_send
 from tests.bot.conftest import DANA, LEE, ORG, Chat, text_of
 from tests.fakes.runtimes import runtime_on
 from workflows import invitation_wait
 from workflows.results import BOT
 
 ERIN, FRANK, HANA = "erin.eng@gmail.com", "frank.f@outlook.com", "hana@contoso.com"
+GUS, IVAN = "gus@fabrikam.com", "ivan@fabrikam.com"
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 LAG = timedelta(minutes=3)
 """How long the sandbox's search leaves out a new guest: longer than an admin takes to type `invite` again,
@@ -712,9 +713,7 @@ def test_the_digest_has_the_admins_fetch_the_link_of_an_invitation_that_went_out
     until the admins decide."""
     _lists_out(chat)
     _mailed_unlinked(chat, moment)
-    moment.now += timedelta(days=3)
-    looked = chat.runtime.conversation.watch()
-    (digest,) = [message for message in looked if "open to-do items" in message.message.summary]
+    digest = _digest_days_later(chat, moment)
     said = _flat(digest)
     assert (
         "2 people wait for your decision: they can do nothing on their list until you act. They heard so"
@@ -726,6 +725,13 @@ def test_the_digest_has_the_admins_fetch_the_link_of_an_invitation_that_went_out
     ) in said
     (erin,) = [line.split(maxsplit=3) for line in text_of([digest]).splitlines() if ERIN in line]
     assert erin[3] == "`invite`: it fetches their link, with no second email"
+
+
+def _digest_days_later(chat: Chat, moment: Moment) -> Outgoing:
+    """The admins' digest, three days on: its first look since the lists went out is due."""
+    moment.now += timedelta(days=3)
+    (digest,) = [m for m in chat.runtime.conversation.watch() if "open to-do items" in m.message.summary]
+    return digest
 
 
 def _mailed_unlinked(chat: Chat, moment: Moment) -> None:
@@ -830,8 +836,7 @@ def test_the_digest_counts_who_waits_out_of_chat_among_those_who_wait(chat: Chat
     her, not apart as out of chat; and it says that she, unlike the others, has not heard of her wait."""
     _lists_out(chat)
     _out_of_chat(chat, HANA)
-    moment.now += timedelta(days=3)
-    (digest,) = [m for m in chat.runtime.conversation.watch() if "open to-do items" in m.message.summary]
+    digest = _digest_days_later(chat, moment)
     waits = "2 for your decision and 2 for an invitation or a work account"
     assert digest.message.summary == (
         f"7 of 11 people in {ORG} still have open to-do items; nobody has finished yet: the other 4 wait for"
@@ -841,8 +846,9 @@ def test_the_digest_counts_who_waits_out_of_chat_among_those_who_wait(chat: Chat
     assert (
         f"4 people wait for you: {waits}: they can do nothing on their list until you act. 3 people heard so"
         " once and get no reminders until then; 1 person is not in chat and has not heard: tell them another"
-        f" way ({HANA}). user name your step"
+        " way. user name your step to-do list"
     ) in said
+    assert _to_do_list_cells(digest) == {HANA: "not in chat", GUS: "sent", ERIN: "sent", FRANK: "sent"}
     assert "Not counted" not in said
 
 
@@ -853,24 +859,91 @@ def test_the_digest_says_who_waits_out_of_chat_has_not_heard_to_look(chat: Chat,
     _lists_out(chat)
     _out_of_chat(chat, ERIN)
     _mailed_unlinked(chat, moment)
-    moment.now += timedelta(days=3)
-    (digest,) = [m for m in chat.runtime.conversation.watch() if "open to-do items" in m.message.summary]
+    digest = _digest_days_later(chat, moment)
     assert (
         "1 person waits for your next `invite`: until you act, all their list asks of them is to look for"
         " their invitation email, in junk or spam too. They are not in chat and have not heard: tell them"
-        " another way. user name your step"
+        " another way. user name your step to-do list"
     ) in _flat(digest)
+
+
+def test_the_digest_says_only_who_waits_with_a_list_sent_heard_so_and_retries_the_others(
+    chat: Chat, moment: Moment
+) -> None:
+    """Of who wait, Gus's list is still queued, Hana's failed and Frank's Teams could not confirm: only Erin
+    heard of her wait. The digest tells them apart in `progress`'s words, and its *Retry failed* sends
+    Hana's and Frank's lists again."""
+    _lists_out(chat)
+    _list_stands(chat, GUS, "queued", None, later=timedelta(days=30))
+    _list_stands(chat, HANA, "failed", "channel_not_found")
+    _list_stands(chat, FRANK, "sent", UNCONFIRMED)
+    digest = _digest_days_later(chat, moment)
+    assert (
+        "4 people wait for you: 2 for your decision and 2 for an invitation or a work account: they can do"
+        " nothing on their list until you act. 1 person heard so once and gets no reminders until then;"
+        " 1 person has not heard yet: their to-do list is queued; 1 person has not heard: their to-do list"
+        " failed, and Retry failed sends it again; 1 person may not have heard: their to-do list may have"
+        " arrived or not, and Retry failed sends it again. user name your step to-do list"
+    ) in _flat(digest)
+    assert _to_do_list_cells(digest) == {
+        GUS: "queued",
+        HANA: "failed",
+        FRANK: "may have arrived",
+        ERIN: "sent",
+    }
+    (retried, *lists) = chat.click(DANA, [digest], "Retry failed")
+    assert _flat(retried) == (
+        f"Queued 2 to-do lists of {ORG} again that failed or may not have arrived; sending now."
+    )
+    assert {message.to for message in lists} == {DirectMessage(HANA), DirectMessage(FRANK)}
+
+
+def test_the_digest_names_a_straggler_whose_list_may_not_have_arrived_with_retry_failed(
+    chat: Chat, moment: Moment
+) -> None:
+    """Ivan has open items and his list Teams could not confirm: the digest says so as `progress` does, with
+    its *Retry failed* (his reminder, which goes with the digest, may reach him first)."""
+    _lists_out(chat)
+    _list_stands(chat, IVAN, "sent", UNCONFIRMED)
+    digest = _digest_days_later(chat, moment)
+    assert (
+        f"1 to-do list may have reached 1 person or not: {IVAN}. Each was handed to Teams, which did not"
+        " confirm it (the bot stopped or Teams did not answer in time) and keeps no history to check, so it"
+        " is not sent again on its own. Retry failed sends each again, saying it is sent again in case the"
+        " first did not arrive. 4 people wait for you"
+    ) in _flat(digest)
+    assert [(button.label, button.action) for button in digest.message.buttons] == [
+        ("Retry failed", "retry-failed")
+    ]
+
+
+def _to_do_list_cells(digest: Outgoing) -> dict[str, str]:
+    """Each row of the digest's tables of who wait: its user, and its last cell (where their list stands)."""
+    return {
+        row[0]: row[-1]
+        for block in digest.message.blocks
+        if isinstance(block, Table) and block.header[-1] == "to-do list"
+        for row in block.rows
+    }
 
 
 def _out_of_chat(chat: Chat, address: str) -> None:
     """The list sent to `address` found them on no chat surface."""
+    _list_stands(chat, address, "failed", "not_in_chat")
+
+
+def _list_stands(
+    chat: Chat, address: str, status: str, error_code: str | None, later: timedelta = timedelta(0)
+) -> None:
+    """The list sent to `address` left as `status` with `error_code`, tried again `later` if queued."""
     with chat.runtime.database.session() as session:
         sent = session.exec(
             select(OutboundMessage).where(
                 OutboundMessage.kind == "todo_list", OutboundMessage.recipient == address
             )
         ).one()
-        sent.status, sent.error_code = "failed", "not_in_chat"
+        sent.status, sent.error_code = status, error_code
+        sent.not_before += later
         session.commit()
 
 

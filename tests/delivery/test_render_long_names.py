@@ -61,6 +61,46 @@ def test_a_digest_queued_before_the_address_was_kept_still_renders() -> None:
     assert "`decide fabrikam-fiber hana@contoso.com ACCOUNT` (or `no-access`)" in old
 
 
+def test_who_wait_past_the_table_are_in_a_file_of_their_own_with_where_each_list_stands() -> None:
+    """fix111: 30 wait for a decision, the table shows 25 and says the others are in the attached CSV; the
+    only file was of who have open items, which lists nobody who waits."""
+    people = [f"person{n}@fabrikam.com" for n in range(30)]
+    waiting = [
+        [email, f"{LONG} {n}", "decide", "choose-work-account", email, False, "queued" if n else "failed"]
+        for n, email in enumerate(people)
+    ]
+    payload = {
+        "organization": "fabrikam",
+        "migration_id": 1,
+        "users": 40,
+        "stragglers": [],
+        "waiting": waiting,
+    }
+    message = _delivered(payload)
+    assert "…and 5 more in the attached CSV." in [line.strip() for line in render(message).splitlines()]
+    (attached,) = [block for block in message.blocks if isinstance(block, Attachment)]
+    assert attached.filename == "waiting-for-you-fabrikam.csv"
+    assert attached.content.splitlines() == [
+        "user,name,your step,to-do list",
+        *(
+            f"{email},{LONG} {n},`decide fabrikam {email} ACCOUNT` (or `no-access`),{stands}"
+            for n, (email, stands) in enumerate(zip(people, ["failed"] + ["queued"] * 29, strict=True))
+        ),
+    ]
+
+
+def test_a_digest_queued_when_it_marked_only_who_waits_out_of_chat_still_renders() -> None:
+    """Queued by fix108's digest, a wait's last cell said whether chat could not reach them, not where their
+    list stands: out of chat reads as not in chat, the others as sent."""
+    hana = ["hana@contoso.com", "Hana Hart", "decide", "choose-work-account", "hana@contoso.com", False, True]
+    ivy = ["ivy@contoso.com", "Ivy Ives", "decide", "choose-work-account", "ivy@contoso.com", False, False]
+    assert (
+        "2 people wait for your decision: they can do nothing on their list until you act. 1 person heard so"
+        " once and gets no reminders until then; 1 person is not in chat and has not heard: tell them another"
+        " way."
+    ) in " ".join(_waiting([hana, ivy]).split())
+
+
 def _delivered(payload: dict[str, Any]) -> Message:
     row = OutboundMessage(
         idempotency_key="digest-1",

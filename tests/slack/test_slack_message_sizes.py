@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import json
 import re
 
@@ -99,6 +100,23 @@ def test_long_lists_show_twenty_five_rows_and_attach_everyone() -> None:
     live = messages["live report"]
     assert not any(isinstance(block, Attachment) for block in live.blocks)  # re-sent on every update
     assert "Refresh" in {button.label for button in live.buttons}
+
+
+def test_each_list_cut_for_the_attached_csv_has_its_rows_in_an_attachment() -> None:
+    """fix111: the digest's tables of who wait said "…and N more in the attached CSV" beside no file of
+    them. Each such line follows a table of 25 rows, and some file of the message holds those and the N."""
+    for name, message in catalog(20_000).items():
+        attached = {
+            len(block.content.splitlines()) - 1
+            for block in message.blocks
+            if isinstance(block, Attachment)  # less its header
+        }
+        for before, block in itertools.pairwise(message.blocks):
+            said = re.fullmatch(r"…and ([\d,]+) more in the attached CSV\.", getattr(block, "markdown", ""))
+            if said:
+                assert isinstance(before, Table), name
+                rows = len(before.rows) + int(said[1].replace(",", ""))
+                assert rows in attached, f"{name}: {rows} rows, in no file of {sorted(attached)}"
 
 
 def test_stale_users_are_removed_by_a_confirmed_button_not_by_pasting_ids() -> None:
