@@ -41,8 +41,8 @@ def queued(result: NotifyResult) -> list[Outgoing]:
     already had a list, by name, to the admin who typed it alone (people's names are their addresses)."""
     status = result.status
     text = (
-        f"Queued {len(result.users):,} to-do lists for {status.organization}, sending now. This message shows"
-        " the progress; `progress` gives the details."
+        f"Queued {_lists(len(result.users))} for {status.organization}, sending now. This message shows the"
+        " progress; `progress` gives the details."
     )
     blocks: list[Block] = [Heading(f"To-do lists for {status.organization}"), Text(text)]
     had = sign_in_views.people_counted(len(result.listed_before), "has", "have")
@@ -546,7 +546,7 @@ def _lists(count: int) -> str:
 
 
 def _count(count: int, thing: str) -> str:
-    return f"{count} {thing}" if count == 1 else f"{count} {thing}s"
+    return f"{count} {thing}" if count == 1 else f"{count:,} {thing}s"
 
 
 def _tried_again_at(user: UserProgress) -> datetime:
@@ -572,6 +572,5 @@ def retried(organization: str, count: int) -> Outgoing:
             " retry."
         )
     return say(
-        f"Queued {count:,} to-do lists of {organization} again that failed or may not have arrived; sending"
-        " now."
+        f"Queued {_lists(count)} of {organization} again that failed or may not have arrived; sending now."
     )
