@@ -421,7 +421,7 @@ def invitation_in_doubt(
             f" not confirm it{_ADMINS_CHECKING}. Look for mail from {FROM}, subject {SUBJECT}, in junk or"
             " spam too"
         )
-        settled = _SENT_IF_NOT
+        settled = f"{SENT_IF_NOT}."
     return TodoTemplate(
         key=INVITATION_IN_DOUBT,
         title="Look for your invitation email",
@@ -436,15 +436,31 @@ def invitation_in_doubt(
 
 
 _ADMINS_CHECKING = ", and the migration admins are checking"
-_SENT_IF_NOT = "If none went out, the admins send it, and I tell you here."
+SENT_IF_NOT = "If none went out, the admins send it, and I tell you here"
+"""What follows an invitation Microsoft never confirmed, in the words of its item and its one reminder."""
 
 
 def on_a_closed_list(body: str) -> str:
     """An item's body as the list of a completed migration shows it: no button to press
     (`without_help_button`), and no step of the admins to wait for, as `invite` no longer runs for it."""
-    for step in (_ADMINS_CHECKING, f" {_SENT_IF_NOT}", f" {_LINK_FETCHED}"):
+    for step in (_ADMINS_CHECKING, f" {SENT_IF_NOT}.", f" {_LINK_FETCHED}"):
         body = body.replace(step, "")
     return without_help_button(body)
+
+
+def accepted(body: str, organization: str, *, seen: bool) -> str:
+    """The body of an invitation's item done (`ACCEPT_INVITATION`, `INVITATION_IN_DOUBT`), as behind them:
+    its steps no longer apply (*No email? Check your spam folder*, the admins checking or fetching its link),
+    its advice on their earlier history (`_history`, a late invitee's) still does. `seen`: ticked by a
+    sign-in, which `verification` takes from any directory account, not only the one invited (Support may
+    have mapped them to another): it names none."""
+    done, sign_in, account = (
+        ("You are in", "I can see you signed in", "a directory account")
+        if seen
+        else ("You accepted your invitation, you said", "you sign in", "the address it came to")
+    )
+    behind = f"{done}: {sign_in} to https://dev.azure.com/{organization} with {account}."
+    return behind + without_help_button(_history_in(body))
 
 
 def link_fetched(who: str) -> str:
@@ -537,13 +553,21 @@ def _mapping_shown(account: str, planned: str | None, *, elsewhere: bool) -> str
     )
 
 
+_EARLIER_HISTORY = "Your earlier work history stays with your Microsoft account"
+
+
 def _history(account: str) -> str:
     """The procedure's FAQ on disconnected users who now have a directory identity."""
     return (
-        " Your earlier work history stays with your Microsoft account: to keep it yours, the migration"
-        f" admins can map it to {account} ({RESOLVE_PAGE} > Resolve, or Microsoft Support if that"
-        f" fails){_ASK_THEM}"
+        f" {_EARLIER_HISTORY}: to keep it yours, the migration admins can map it to {account}"
+        f" ({RESOLVE_PAGE} > Resolve, or Microsoft Support if that fails){_ASK_THEM}"
     )
+
+
+def _history_in(body: str) -> str:
+    """The advice of `_history` that `body` gives, if it does."""
+    start = body.find(_EARLIER_HISTORY)
+    return "" if start < 0 else f" {body[start : body.index(_ASK_THEM, start) + len(_ASK_THEM)]}"
 
 
 def _git_credentials(organization: str, kind: str) -> TodoTemplate:

@@ -21,7 +21,7 @@ from bot.conversation.messages import (
 from bot.conversation.next_actions import with_next
 from bot.conversation.quoting import quoted, untick
 from bot.conversation.sign_in_views import people_counted
-from bot.conversation.todo_views import MAILED_BUT_CLOSED, WAITING_FOR
+from bot.conversation.todo_views import MAILED_BUT_CLOSED, UNCONFIRMED_BUT_CLOSED, WAITING_FOR
 from workflows.plan import NO_ACCESS
 from workflows.results import (
     Actor,
@@ -33,6 +33,7 @@ from workflows.results import (
     MigrationStatus,
     TodoEntry,
 )
+from workflows.todo import INVITATION_IN_DOUBT
 
 CONFIRM = "confirm"
 """The word after `complete ORG` that closes a migration although people would be left behind."""
@@ -150,15 +151,16 @@ def left_behind_dm(
 ) -> Message:
     """The last word to someone a completed migration left behind: reminders have stopped, what is still
     open on their list (or that they still have no way in), and the admin to ask, who closed it. `mailed`:
-    the invitation they wait on went out, its link never fetched (`todo_views.MAILED_BUT_CLOSED`)."""
+    the invitation they wait on went out, its link never fetched (`todo_views.MAILED_BUT_CLOSED`); else one
+    they wait on may have (`todo_views.UNCONFIRMED_BUT_CLOSED`)."""
     target = tenant or "your company's directory"
     heading = f"The move of {organization} to {target} accounts is closed"
     said = (
         f"Hi {name}, {closed_by} closed the migration of {organization}: I send no more reminders, and"
         " nobody follows your list any more."
     )
-    if mailed:
-        where = f"{MAILED_BUT_CLOSED} Your list as it stands:"
+    if waiting_item == INVITATION_IN_DOUBT or mailed:
+        where = f"{MAILED_BUT_CLOSED if mailed else UNCONFIRMED_BUT_CLOSED} Your list as it stands:"
     elif waiting_item:
         why = WAITING_FOR.get(waiting_item, "to act on your account")
         where = (

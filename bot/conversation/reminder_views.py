@@ -12,7 +12,7 @@ from bot.conversation.todo_views import BY_ID, WAITING_FOR, open_items
 from workflows.invitation_email import FROM, SUBJECT
 from workflows.results import TodoEntry
 from workflows.snoozing import Snoozed
-from workflows.todo import INVITATION_IN_DOUBT, link_fetched, the_admins
+from workflows.todo import INVITATION_IN_DOUBT, SENT_IF_NOT, link_fetched, the_admins
 from workflows.working_hours import zone
 
 
@@ -100,7 +100,7 @@ def _look_for_invitation(organization: str, name: str, waits_for: str, mailed: b
         known = (
             f"Hi {name}, your invitation may have gone out, and {waits_for} are finding out whether it did."
         )
-        then = "If none went out, the admins send it, and I tell you here"
+        then = SENT_IF_NOT
     return Message(
         heading,
         (

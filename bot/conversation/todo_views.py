@@ -33,6 +33,7 @@ from workflows.todo import (
     INVITATION_IN_DOUBT,
     OPTIONAL_ITEMS,
     BeforeTheList,
+    accepted,
     link_fetched,
     on_a_closed_list,
     required,
@@ -79,6 +80,12 @@ MAILED_BUT_CLOSED = (
 )
 """Where someone stands whose invitation email went out, its link lost (`interrupted_invitations.mailed`),
 once the migration is closed: nobody fetches that link any more, and the email is their way in."""
+UNCONFIRMED_BUT_CLOSED = (
+    "Your invitation email may have gone out (Microsoft never confirmed it): if you find it (look in junk or"
+    " spam too), accept it from there, and you can sign in; if none came, you still have no way in."
+)
+"""Where someone stands whose invitation Microsoft never confirmed, once the migration is closed: nobody
+finds out any more whether it went out, nor sends it (`invite` no longer runs for it)."""
 
 
 SENT_AGAIN = "Sent again, in case my earlier message did not reach you."
@@ -379,25 +386,14 @@ def _items(items: Sequence[TodoEntry], *, live: bool = True) -> list[Block]:
 
 def _body(item: TodoEntry, *, live: bool) -> str:
     """An item's steps, pointing to its *I need help* button only where it has one (open, on a `live` list),
-    and to no step of the admins once nobody follows the list; an invitation's item, done, as behind them:
-    its steps read as if the email may still come (*No email? Check your spam folder*; it may have gone out,
-    the admins check or fetch its link)."""
+    and to no step of the admins once nobody follows the list; an invitation's item, done, as behind them
+    (`accepted`)."""
     if item.done_at and item.key in (ACCEPT_INVITATION, INVITATION_IN_DOUBT):
         seen = item.done_by == BOT.id  # ticked by the sign-ins' watch (`verification`), not by them
-        return (_SEEN_ACCEPTED if seen else _SAID_ACCEPTED).format(organization=item.organization)
+        return accepted(item.body, item.organization, seen=seen)
     if not live:
         return on_a_closed_list(item.body)
     return without_help_button(item.body) if item.done_at else item.body
-
-
-_SAID_ACCEPTED = (
-    "You accepted your invitation, you said: you sign in to https://dev.azure.com/{organization} with the"
-    " address it came to."
-)
-_SEEN_ACCEPTED = (
-    "You accepted your invitation: I can see you signed in to https://dev.azure.com/{organization} with the"
-    " address it came to."
-)
 
 
 def bullet(item: TodoEntry) -> str:
@@ -465,8 +461,8 @@ def closed_list(entries: Sequence[TodoEntry], still_open: int) -> Outgoing:
         heading = f"Your to-do list for {organization}: closed, all done"
     closer, who = ("You", "you") if closure.by_them else (closure.by, closure.by)
     waiting = next((entry.key for entry in entries if entry.key in WAITING_FOR and not entry.done_at), "")
-    if waiting == INVITATION_IN_DOUBT and closure.mailed:
-        where = MAILED_BUT_CLOSED
+    if waiting == INVITATION_IN_DOUBT:
+        where = MAILED_BUT_CLOSED if closure.mailed else UNCONFIRMED_BUT_CLOSED
     elif waiting:
         where = (
             f"You still have no way in: {who} or another admin of {organization} needs"

@@ -25,6 +25,11 @@ def billing_moved(chat: Chat) -> None:
 def move_billing(chat: Chat) -> None:
     """Lists sent, then an admin moves the subscription in the Azure portal; the bot has not looked yet."""
     notified(chat)
+    subscription_moved(chat)
+
+
+def subscription_moved(chat: Chat) -> None:
+    """An admin moves the subscription in the Azure portal, wherever the migration stands."""
     sandbox = chat.runtime.sandbox
     assert sandbox is not None
     subscription = chat.runtime.microsoft.organization(ORG).billing_subscription_id

@@ -102,8 +102,9 @@ def test_an_admin_can_read_the_sign_ins_at_once(chat: Chat) -> None:
 
 
 def test_an_invitation_ticked_by_a_sign_in_reads_as_accepted(chat: Chat) -> None:
-    """Erin signs in with the guest account her invitation made: her list's item says so, not "No email?
-    Check your spam folder"."""
+    """Erin signs in with the guest account her invitation made: her list's item says she is in, not "No
+    email? Check your spam folder", naming no account (the watch ticks it for any directory account, one
+    Support mapped her to as well)."""
     notified(chat)
     chat.runtime.conversation.watch()  # the first scheduled read: nobody yet
     _sign_in(chat, "erin.eng@gmail.com")
@@ -111,8 +112,8 @@ def test_an_invitation_ticked_by_a_sign_in_reads_as_accepted(chat: Chat) -> None
     todo = " ".join(text_of(chat.say("erin.eng@gmail.com", "todo", in_dm=True)).split())
     assert todo.startswith(
         f"YOUR TO-DO LIST FOR {ORG.upper()}: 1 OF 2 OPEN, 1 OPTIONAL ✅ Accept the invitation to the"
-        " directory You accepted your invitation: I can see you signed in to"
-        f" https://dev.azure.com/{ORG} with the address it came to. More:"
+        f" directory You are in: I can see you signed in to https://dev.azure.com/{ORG} with a directory"
+        " account. More:"
         " https://learn.microsoft.com/entra/external-id/redemption-experience 2. "
     ), todo
 

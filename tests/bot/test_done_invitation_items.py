@@ -1,0 +1,107 @@
+"""In chat: an invitation's item once done, and the closed list of someone whose invitation may have gone
+out (console surface, real sandbox and database)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from bot.conversation.messages import Outgoing
+from tests.bot.conftest import ORG, Chat, started, text_of
+from tests.bot.test_closing import left_behind_notes, subscription_moved
+
+DANA, LEE, ERIN = "dana@fabrikam.com", "lee@fabrikam.com", "erin.eng@gmail.com"
+
+
+def _flat(outgoing: list[Outgoing]) -> str:
+    return " ".join(text_of(outgoing).split())
+
+
+def _connected_before_the_invitations(chat: Chat) -> None:
+    """Connected with nobody invited first, the lists sent, then Dana's `invite`: Erin is invited late."""
+    started(chat)
+    chat.click(LEE, chat.say(DANA, f"request-approval {ORG} anyway"), "Approve")
+    chat.portal_connect()
+    chat.runtime.conversation.watch()
+    chat.say(DANA, f"notify {ORG}")
+
+
+def _completed(chat: Chat) -> list[Outgoing]:
+    subscription_moved(chat)
+    chat.say(DANA, "check-billing")
+    return chat.say(DANA, f"complete {ORG} confirm") + chat.runtime.conversation.watch()
+
+
+HISTORY = (
+    "Your earlier work history stays with your Microsoft account: to keep it yours, the migration admins"
+    f" can map it to your guest account {ERIN} (Organization settings > Microsoft Entra ID > Resolve, or"
+    " Microsoft Support if that fails)."
+)
+"""What Erin's item says of her history when she is invited after connecting, with no button to press."""
+
+
+def _accepting(said: str) -> str:
+    """The body of the done item *Accept the invitation*, as it reads (unwrapped), to its link."""
+    found = re.search(r"✅ Accept the invitation to the directory (You .*?) More: ", said)
+    assert found is not None, said
+    return found.group(1)
+
+
+def test_a_late_invitee_who_ticks_accepting_keeps_the_advice_on_her_history(chat: Chat) -> None:
+    """Erin, invited after connecting, accepts and ticks the item: it no longer says to look for the email,
+    and still says how her earlier history can stay hers (rev63 1)."""
+    _connected_before_the_invitations(chat)
+    chat.say(DANA, f"invite {ORG}")
+    ticked = _flat(chat.say(ERIN, "done 1", in_dm=True))
+    assert _accepting(ticked) == (
+        f"You accepted your invitation, you said: you sign in to https://dev.azure.com/{ORG} with the address"
+        f" it came to. {HISTORY}"
+    ), ticked
+
+
+def test_a_closed_list_says_an_invitation_seen_in_a_sign_in_is_behind_her(chat: Chat) -> None:
+    """Erin, invited after connecting, signs in and the watch ticks her item; Dana completes the migration.
+    Her closed list says she is in, naming no account (the watch ticks it for any directory account, one
+    Support mapped her to as well), and how her earlier history can stay hers (rev63 1, 2, 6)."""
+    _connected_before_the_invitations(chat)
+    chat.say(DANA, f"invite {ORG}")
+    sandbox = chat.runtime.sandbox
+    assert sandbox is not None
+    httpx.post(
+        f"{sandbox.url}/_sandbox/signin", json={"organization": ORG, "principalName": ERIN}
+    ).raise_for_status()
+    chat.say(DANA, "check-sign-ins")
+    _completed(chat)
+    todo = _flat(chat.say(ERIN, "todo", in_dm=True))
+    assert todo.startswith(f"YOUR TO-DO LIST FOR {ORG.upper()}: CLOSED, 2 STILL OPEN "), todo
+    assert _accepting(todo) == (
+        f"You are in: I can see you signed in to https://dev.azure.com/{ORG} with a directory account."
+        f" {HISTORY}"
+    ), todo
+
+
+def test_a_closed_list_leaves_finding_an_invitation_that_may_have_gone_out_to_its_reader(chat: Chat) -> None:
+    """Microsoft never confirmed Erin's invitation when Dana completes the migration: her last word and her
+    closed list no longer say that an admin finds out whether it went out and sends it if not (`invite` no
+    longer runs for it), as her item no longer does (rev63 4)."""
+    _connected_before_the_invitations(chat)
+    box = chat.runtime.sandbox
+    assert box is not None
+    box.set_faults(directory_lag=3600, invitation_faults=["504 after"])  # its guest unseen until the end
+    chat.say(DANA, f"invite {ORG}")
+    unconfirmed = (
+        "Your invitation email may have gone out (Microsoft never confirmed it): if you find it (look in junk"
+        " or spam too), accept it from there, and you can sign in; if none came, you still have no way in."
+    )
+    told = left_behind_notes(_completed(chat))
+    assert told[ERIN][1] == (
+        f"Hi Erin, Dana ({DANA}) closed the migration of {ORG}: I send no more reminders, and nobody follows"
+        f" your list any more. {unconfirmed} Your list as it stands:"
+    ), told[ERIN]
+    todo = _flat(chat.say(ERIN, "todo", in_dm=True))
+    assert todo.startswith(
+        f"YOUR TO-DO LIST FOR {ORG.upper()}: CLOSED, 2 STILL OPEN Dana ({DANA}) closed the migration of"
+        f" {ORG}: no more reminders come, and nobody follows this list any more. {unconfirmed} Ask Dana"
+        f" ({DANA}) if you are stuck or unsure what still applies. 1. Look for your invitation email "
+    ), todo
