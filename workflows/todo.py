@@ -565,9 +565,10 @@ def _history(account: str) -> str:
 
 
 def _history_in(body: str) -> str:
-    """The advice of `_history` that `body` gives, if it does."""
+    """The advice of `_history` that `body` gives, if it does (a body stored in other words gives none)."""
     start = body.find(_EARLIER_HISTORY)
-    return "" if start < 0 else f" {body[start : body.index(_ASK_THEM, start) + len(_ASK_THEM)]}"
+    end = body.find(_ASK_THEM, start)
+    return "" if start < 0 or end < 0 else f" {body[start : end + len(_ASK_THEM)]}"
 
 
 def _git_credentials(organization: str, kind: str) -> TodoTemplate:
