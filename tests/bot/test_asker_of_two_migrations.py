@@ -11,10 +11,13 @@ from bot.delivery.outboxes import InlineOutbox
 from faq import AskerContext, default_answerer
 from storage import Database
 from tests.bot.conftest import text_of
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.fakes import DANA, FakeClock, FakeMicrosoft
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 BOB = Actor(id="U-BOB", email="bob@outlook.com", name="Bob")
 
@@ -82,6 +85,7 @@ def test_someone_on_neither_plan_asking_what_happens_to_them_hears_so(conversati
     )
 
 
+@BOTH_BACKENDS
 def test_someone_off_the_plans_read_so_far_is_not_told_they_are_off_every_one(database: Database) -> None:
     """rev48: Contoso's users were never read (its first check failed), yet Zoe heard that she is not among
     the users of any migration; she may well be one of Contoso's."""

@@ -12,10 +12,13 @@ from bot.delivery.outboxes import InlineOutbox
 from faq import default_answerer
 from storage import Database
 from tests.bot.conftest import DANA, ORG, Chat, started, text_of
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 
 def test_with_one_migration_the_words_after_cancel_are_its_reason_asked_back_first(chat: Chat) -> None:

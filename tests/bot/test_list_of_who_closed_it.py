@@ -11,11 +11,14 @@ from bot.conversation.messages import Text
 from bot.delivery.outboxes import InlineOutbox
 from faq import default_answerer
 from storage import Database
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.fakes import DANA, LEE, SUBSCRIPTION_ID, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import Subscription
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 
 def closed_by_dana(database: Database, admins: tuple[str, ...]) -> list[str]:
@@ -38,6 +41,7 @@ def closed_by_dana(database: Database, admins: tuple[str, ...]) -> list[str]:
     return [block.markdown for block in reply.message.blocks[1:2] if isinstance(block, Text)]
 
 
+@BOTH_BACKENDS
 def test_the_admin_who_completed_it_alone_is_sent_to_their_help_desk(database: Database) -> None:
     assert closed_by_dana(database, (DANA,)) == [  # Lee has left: Dana is its only admin
         "You closed the migration of fabrikam: no more reminders come, and nobody follows this list any more."

@@ -24,6 +24,7 @@ from storage.outbox_claims import claim_due
 from storage.outbox_sends import begin_send, mark_sent
 from storage.outbox_threads import SUPERSEDED, supersede, thread_turn
 from tests.delivery.conftest import FakeTime
+from tests.storage.databases import SQLITE_ONLY
 from workflows.notices import APPROVAL_DECISION, APPROVAL_PROMPT
 
 LEASE = DeliverySettings().lease
@@ -180,6 +181,7 @@ def test_a_version_waiting_for_the_one_before_is_looked_at_each_poll_and_told_on
     assert waited == [f"outbox message {second} waits for the version before it being sent"]
 
 
+@SQLITE_ONLY
 def test_an_approvers_prompt_whose_sender_died_is_not_sent_after_the_decision(
     database: Database, time: FakeTime
 ) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from storage import Database, OutboundMessage, Reminder, TodoItem
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeClock, FakeMicrosoft
 from tests.workflows.outbox import queued
 from workflows.directory import Subscription
@@ -184,6 +185,7 @@ def test_two_replicas_telling_someone_at_once_that_they_wait_for_the_admins_tell
     assert (told.payload["affected_user_id"], told.payload["waiting_on"]) == (person, "invite")
 
 
+@SQLITE_ONLY
 def test_a_replica_asking_who_the_admins_are_while_another_fires_the_reminder_does_not_fire_it_again(
     database: Database,
     clock: FakeClock,

@@ -23,6 +23,7 @@ from bot.delivery.worker import OutboxWorker
 from storage import Database, OutboundMessage
 from storage.outbox_sends import mark_sent
 from tests.delivery.conftest import FakeTime, queue_lists
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.fakes import ProcessKilled
 
 SETTINGS = DeliverySettings(concurrency=2, max_rate_per_second=10.0, initial_rate_per_second=10.0)
@@ -447,6 +448,7 @@ def test_a_worker_stopped_while_waiting_out_a_rate_limit_ends_at_once_and_gives_
     assert platform.posts == []
 
 
+@SQLITE_ONLY
 def test_a_stopped_worker_claims_nothing_more(database: Database, time: FakeTime) -> None:
     """Not even to give it back at once: `drain` on it would claim and release the same batch for ever."""
     queue_lists(database, EMAILS[:1], time.now)

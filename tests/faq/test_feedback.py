@@ -20,8 +20,10 @@ from faq.feedback import (
 from storage import Database, open_database
 from storage.faq_feedback import SqlFeedbackStore
 from storage.models import FaqFeedback
-from tests.storage.databases import database, database_url
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY, database, database_url
 from tests.storage.statements import statements, verbs
+
+pytestmark = SQLITE_ONLY
 
 __all__ = ["database", "database_url"]
 
@@ -179,6 +181,7 @@ def test_a_question_reads_what_the_admins_taught_once_in_one_statement(database:
     assert store.learned("fabrikam")[0] != version
 
 
+@BOTH_BACKENDS
 def test_a_question_kept_before_redaction_knew_its_secret_is_shown_redacted(database: Database) -> None:
     """Rows written by an older redaction still hold what it missed; every read redacts them again."""
     kept = "where is the help desk? git clone https://bob:Hunter2x@dev.azure.com/org fails"
@@ -263,6 +266,7 @@ def test_review_pages_list_not_helpful_first_then_after_the_last_question_shown(
     _pages_list_not_helpful_first_and_the_next_page_after_the_last_question_shown(store)
 
 
+@BOTH_BACKENDS
 def test_review_pages_in_sql_as_in_memory(database: Database) -> None:
     _pages_list_not_helpful_first_and_the_next_page_after_the_last_question_shown(SqlFeedbackStore(database))
 

@@ -64,6 +64,57 @@ needs. The server's and the bot's own defaults are untouched: only the tests' co
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
+SQLITE_ONLY = pytest.mark.backends("sqlite")
+"""For a test (or a module, as `pytestmark`) whose subject is not the database: `database_url` and
+`empty_database_url` give it SQLite only. What it sends to PostgreSQL is sent there by the tests that stay on
+both (`scripts/postgres_coverage.py` proves it: every statement shape of a run with every test on both
+backends is sent by one of them, and every test using concurrency the server decides is one of them)."""
+BOTH_BACKENDS = pytest.mark.backends("sqlite", "postgresql")
+"""A test of a `SQLITE_ONLY` module kept on both: the closest `backends` mark is the one that counts."""
+EVERY_BACKEND = "TESTS_EVERY_BACKEND"
+"""Set to 1, every test runs on both backends whatever its mark: the run `scripts/postgres_coverage.py`
+measures."""
+ALWAYS_ON_BOTH = ("tests/storage/", "tests/test_isolation.py")
+"""Where the database is the subject of every test: no `backends` mark may take PostgreSQL away."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test with a `backends` mark gets only those backends from `database_url` and `empty_database_url`.
+    No mark is both: a new test keeps PostgreSQL until someone decides, with the evidence, that the database
+    is not its subject.
+
+    The choice is a `parametrize` mark added before pytest parametrizes the fixtures, so that pytest takes
+    it in place of the fixture's own `BACKENDS`, the tests' ids unchanged."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is None or os.environ.get(EVERY_BACKEND) == "1":
+        return
+    already = {
+        name
+        for mark in metafunc.definition.iter_markers("parametrize")
+        for name in ([mark.args[0]] if isinstance(mark.args[0], str) else mark.args[0])
+    }
+    for fixture in ("database_url", "empty_database_url"):
+        if fixture in metafunc.fixturenames and fixture not in already:
+            chosen = [backend for backend in BACKENDS if _backend_name(backend) in marker.args]
+            metafunc.definition.add_marker(pytest.mark.parametrize(fixture, chosen, indirect=True))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    wrongly_marked = [
+        item.nodeid
+        for item in items
+        if item.nodeid.startswith(ALWAYS_ON_BOTH)
+        and {"database_url", "empty_database_url"} & set(getattr(item, "fixturenames", ()))
+        and "postgresql" not in getattr(item.get_closest_marker("backends"), "args", ("postgresql",))
+    ]
+    if wrongly_marked:
+        raise pytest.UsageError(f"the database is these tests' subject, keep them on both: {wrongly_marked}")
+
+
+def _backend_name(backend: object) -> str:
+    return backend if isinstance(backend, str) else str(backend.values[0])  # type: ignore[attr-defined]
+
 
 def _schema_url(schema: str) -> str:
     return f"{POSTGRES_URL}?connect_timeout=5&options=-csearch_path%3D{schema}%20{_NO_COMMIT_FLUSH}"

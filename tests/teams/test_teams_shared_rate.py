@@ -16,6 +16,7 @@ from bot.teams.budget import IN_FLIGHT_SECONDS, MARGIN_SECONDS, WINDOW_SECONDS, 
 from sandbox import Sandbox, parse_scenario
 from storage import open_database
 from tests.fakes.preimported import start
+from tests.storage.databases import SQLITE_ONLY
 from tests.storage.statements import statements, verbs
 
 RATE = 3.0
@@ -65,6 +66,7 @@ def test_a_429_holds_every_lane_of_every_process_off(database_url: str) -> None:
         second.dispose()
 
 
+@SQLITE_ONLY
 def test_the_first_request_under_a_limit_makes_its_lanes_in_one_statement(database_url: str) -> None:
     """Teams' limit is 30 a second: 30 lanes, made by one INSERT, not 30; a higher limit later makes only
     the lanes it adds, leaving those in use as they are."""

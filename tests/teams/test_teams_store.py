@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from bot.teams.store import CLICK_ANSWER_LIMIT, ConversationRef, TeamsStore
 from storage import Database, TeamsSeenActivity
+from tests.storage.databases import SQLITE_ONLY
 
 
 def test_new_conversations_are_created_where_teams_last_wrote_from(database: Database) -> None:
@@ -44,6 +45,7 @@ def test_a_click_unanswered_past_teams_wait_is_taken_over_once(database: Databas
     assert store.answer("c|click") == {"statusCode": 200}
 
 
+@SQLITE_ONLY
 def test_kept_answers_are_forgotten_after_an_hour_without_any_new_activity(database: Database) -> None:
     """rev39 finding 6: a kept answer (a private list card) stayed until the next activity was claimed."""
     now = [datetime(2026, 11, 28, 9, 0, tzinfo=UTC)]

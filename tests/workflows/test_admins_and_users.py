@@ -9,11 +9,14 @@ import pytest
 
 from storage import Database
 from storage.admin_gate import DatabaseAdminMemory
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.directory import MissingPermission
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 
 def test_owner_and_collection_administrators_are_admins(

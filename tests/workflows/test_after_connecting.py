@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from storage import AffectedUser, Database, Migration, OutboundMessage
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.storage.statements import statements, verbs
 from tests.workflows.fakes import OTHER_TENANT_ID, SUBSCRIPTION_ID, FakeMicrosoft, connect
 from tests.workflows.outbox import queued
@@ -17,6 +18,8 @@ from workflows.errors import WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.todo import required
+
+pytestmark = SQLITE_ONLY
 
 
 @pytest.fixture
@@ -162,6 +165,7 @@ def test_notify_writes_a_wave_in_a_few_statements_not_a_round_per_person(
     assert len(seen) < wave // 2
 
 
+@BOTH_BACKENDS
 def test_a_user_marks_their_own_items_done(notified: MigrationService, lee: Actor, dana: Actor) -> None:
     items = notified.todo_list(lee.email)
     assert items and all(item.done_at is None for item in items)
@@ -257,6 +261,7 @@ def test_an_organization_already_connected_skips_approval_and_the_portal_step(
     assert "todo_list" in kinds and not kinds & {"approval_prompt", "approval_approved", "portal_steps"}
 
 
+@BOTH_BACKENDS
 def test_connected_in_the_portal_while_awaiting_approval_voids_it_instead_of_asking_to_connect(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:

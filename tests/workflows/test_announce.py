@@ -11,12 +11,15 @@ from sqlmodel import Session, col, select
 import workflows.stages.announcing as service_module
 from storage import AuditEntry, Database, OutboundMessage
 from storage.outbox import NewMessage, enqueue_all
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.storage.statements import statements, verbs
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.errors import WorkflowError
 from workflows.results import Actor, Announcement, AnnounceResult
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 
 def notices(database: Database) -> list[OutboundMessage]:
@@ -54,6 +57,7 @@ def test_each_user_is_told_their_own_case_once_per_date(
     assert service.status().state == "planned"
 
 
+@BOTH_BACKENDS
 def test_how_the_notice_went_is_one_read_until_someone_was_told(
     service: MigrationService, database: Database, dana: Actor
 ) -> None:
@@ -157,6 +161,7 @@ def test_announcing_after_the_change_is_refused_with_what_comes_next(
         service.announce(None, dana, "tomorrow")
 
 
+@BOTH_BACKENDS
 def test_two_admins_announcing_the_same_date_at_once_get_a_clear_answer_and_one_notice_each(
     service: MigrationService,
     make_service: ServiceFactory,
@@ -231,6 +236,7 @@ def test_an_earlier_date_announced_again_reaches_everyone_once_and_is_the_date_t
     assert service.standing_of(None, bob).announcement().to_them == "Monday 09:00 UTC"
 
 
+@BOTH_BACKENDS
 def test_a_date_announced_that_is_now_past_is_said_to_be_past_and_words_are_not_judged(
     service: MigrationService, dana: Actor, clock: FakeClock
 ) -> None:

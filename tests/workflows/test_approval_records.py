@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import select
 
 from storage import Approval, ApprovalDecision, Database, Migration, OutboundMessage
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.storage.statements import statements
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, TENANT_ID, FakeClock, FakeMicrosoft
@@ -24,6 +25,8 @@ from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import approval_lapse
 from workflows.stages.unit import Unit
+
+pytestmark = SQLITE_ONLY
 
 PAT = Actor(id="U-PAT", email="pat@fabrikam.com", name="Pat")
 
@@ -213,6 +216,7 @@ def test_a_lapsed_request_is_expired_by_whoever_looks_first(
     assert _trail(service, 1) == [("", "awaiting_approval", "planned", "expire", {"approval_id": requested})]
 
 
+@BOTH_BACKENDS
 def test_the_look_that_loses_the_race_to_expire_a_lapsed_request_ends_quietly(
     service: MigrationService,
     database: Database,
@@ -229,6 +233,7 @@ def test_the_look_that_loses_the_race_to_expire_a_lapsed_request_ends_quietly(
     assert _told_of_lapse(database) == [(requested, "pending")]
 
 
+@BOTH_BACKENDS
 def test_a_look_that_lost_one_lapse_skips_the_others_the_winner_expired(
     service: MigrationService,
     database: Database,
@@ -331,6 +336,7 @@ def test_a_recheck_and_a_new_request_read_the_pending_requests_once(
     assert _approval(database, again).status == "pending" and pending_reads(seen) == 1
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("changed", [False, True], ids=["same", "changed"])
 def test_a_rival_approval_while_a_recheck_reads_microsoft_is_its_conflict(
     service: MigrationService,

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from storage import Approval, ApprovalDecision, Database
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import DANA, LEE, OTHER_TENANT_ID, FakeClock, FakeMicrosoft
 from tests.workflows.replays import replayed
@@ -15,6 +16,8 @@ from workflows.directory import OrgUser
 from workflows.errors import PermissionDenied, WorkflowError
 from workflows.results import Actor, Affected
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 PAT = Actor(id="U-PAT", email="pat@fabrikam.com", name="Pat")
 
@@ -79,6 +82,7 @@ def test_n_distinct_approvers_are_needed(
         assert len(session.exec(select(ApprovalDecision)).all()) == 2
 
 
+@BOTH_BACKENDS
 def test_a_connected_plan_dates_from_the_approval_that_let_it_connect(
     make_service: ServiceFactory, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:
@@ -105,6 +109,7 @@ def test_a_rejection_goes_back_to_planned(service: MigrationService, awaiting: i
     assert result.status.pending_approval_id is None
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("outcome", ["rejected", "expired"])
 def test_a_lapsed_anyway_request_goes_back_to_blocked_while_invite_permission_fails(
     outcome: str,
@@ -198,6 +203,7 @@ def test_a_recheck_microsoft_does_not_answer_says_so_reads_once_and_keeps_the_re
     assert service.decide(awaiting, lee, approve=True).outcome == "approved"
 
 
+@BOTH_BACKENDS
 def test_a_recheck_that_keeps_the_request_stores_who_accepted_their_invitation_meanwhile(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor
 ) -> None:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 
 from storage import Database
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.storage.statements import statements
 from tests.workflows.fakes import SUBSCRIPTION_ID, FakeClock, FakeMicrosoft, connect_and_notify
 from workflows.directory import Subscription
 from workflows.results import Actor, Closure, NotifyResult
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 
 def _billing_moved(service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor) -> None:
@@ -62,6 +65,7 @@ def _listed_again(
     return service.notify(None, dana)
 
 
+@BOTH_BACKENDS
 def test_a_later_migration_lists_only_who_had_no_way_in_and_has_one_now(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:

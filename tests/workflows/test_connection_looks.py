@@ -7,10 +7,13 @@ from __future__ import annotations
 from sqlmodel import select
 
 from storage import ConnectionLook, Database
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.results import Actor
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 ORG = "fabrikam"
 
@@ -60,6 +63,7 @@ def test_of_two_replicas_finding_the_same_look_due_at_once_only_one_reads(
     assert second.connection_looks().short_of_it == []
 
 
+@BOTH_BACKENDS
 def test_a_restarted_process_reads_a_resting_migration_when_its_look_falls_due_not_at_once(
     make_service: ServiceFactory, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor, database: Database
 ) -> None:

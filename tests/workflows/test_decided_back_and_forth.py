@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from storage import Database, OutboundMessage
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows import test_lists_given_again as given_again
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from tests.workflows.test_lists_given_again import HANA, HANA_AS_GUEST, HANA_AT_WORK, _deliver, _hanas
@@ -15,6 +16,8 @@ from workflows.directory import DirectoryUser
 from workflows.results import Actor, TodoEntry
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 tracking, notified, delivered = given_again.tracking, given_again.notified, given_again.delivered
 """`test_lists_given_again`'s, run here with this module's Hana."""
@@ -181,6 +184,7 @@ def test_a_decision_queued_without_a_record_of_her_list_then_reversed_tells_her_
     assert told.payload["items"]
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize(("done_by", "done_after"), [("pressing Done", True), ("a sign-in seen", False)])
 def test_signing_in_done_while_another_decision_waited_unread_stays_done_only_if_she_said_so(
     tracking: Tracking,

@@ -5,6 +5,7 @@ was made. The same decision made again still tells her nothing."""
 from __future__ import annotations
 
 from storage import Database
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows import test_lists_given_again as given_again
 from tests.workflows.fakes import FakeClock
 from tests.workflows.test_lists_given_again import (
@@ -18,6 +19,8 @@ from tests.workflows.test_lists_given_again import (
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 with_hana, tracking, delivered, announced = (
     given_again.with_hana,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft
 from workflows.results import Actor
+
+pytestmark = SQLITE_ONLY
 
 
 def test_a_whole_migration_survives_a_restart_between_every_step(

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from storage import AffectedUser, Database, Invitation
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.fakes import TENANT_ID, FakeClock, FakeMicrosoft, connect_and_notify, redeem_link
 from workflows import notices
 from workflows.directory import PENDING_ACCEPTANCE, DirectoryUser, Unanswered
@@ -18,6 +19,8 @@ from workflows.results import Actor, InvitationStanding
 from workflows.service import MigrationService
 from workflows.stages import redeem_links
 from workflows.todo import ACCEPT_INVITATION
+
+pytestmark = SQLITE_ONLY
 
 
 def test_invite_twice_never_invites_anyone_twice(
@@ -56,6 +59,7 @@ def test_users_who_appeared_in_the_directory_meanwhile_are_skipped(
         assert bob.status == "found" and bob.attempts == 0
 
 
+@BOTH_BACKENDS
 def test_a_403_waits_for_the_invite_settings_then_invite_again_works(
     service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
 ) -> None:
@@ -107,6 +111,7 @@ def test_invite_with_nobody_to_invite_just_replans(
     assert microsoft.calls.get("invite_guest") is None
 
 
+@BOTH_BACKENDS
 def test_a_guest_gone_from_the_directory_is_invited_again_and_the_audit_says_so(
     service: MigrationService, microsoft: FakeMicrosoft, database: Database, dana: Actor
 ) -> None:
@@ -144,6 +149,7 @@ def test_a_guest_back_in_the_directory_before_invite_runs_is_not_invited_again(
     assert [(o.email, o.status) for o in again.outcomes] == [("cy@gmail.com", "already-invited")]
 
 
+@BOTH_BACKENDS
 def test_an_invited_persons_standing_says_when_and_where_the_invitation_went_and_whether_accepted(
     service: MigrationService, clock: FakeClock, dana: Actor, lee: Actor, microsoft: FakeMicrosoft
 ) -> None:

@@ -20,6 +20,7 @@ from storage import AffectedUser, Database, OutboundMessage
 from storage.outbox import NOT_IN_CHAT
 from storage.outbox_claims import renew_claims
 from storage.outbox_sends import begin_send
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.storage.statements import statements
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
@@ -32,6 +33,8 @@ from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages.list_messages import INVITED_MESSAGE
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 
 @pytest.fixture
@@ -337,6 +340,7 @@ def _heartbeat_while_rewriting(database: Database, clock: FakeClock) -> Iterator
         event.remove(database.engine, "before_cursor_execute", on_statement)
 
 
+@BOTH_BACKENDS
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_worker_renewing_its_claim_while_invite_rewrites_the_lists_neither_fails_it_nor_sends_them(
@@ -358,6 +362,7 @@ def test_a_worker_renewing_its_claim_while_invite_rewrites_the_lists_neither_fai
     assert not begin_send(database, his_list.id, worker="worker-1", now=clock.now, lease=timedelta(minutes=5))
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("her_list", ["failed", "failed while being sent"])
 def test_a_list_sent_again_after_an_account_was_found_for_her_says_what_a_late_account_means(
     her_list: str,
@@ -446,6 +451,7 @@ def test_progress_shows_the_invitation_notice_that_followed_a_delivered_list(
     assert delivery["ann@fabrikam.com"] == "sent"
 
 
+@BOTH_BACKENDS
 def test_a_403_after_connecting_names_the_fix_and_invite_can_be_retried_without_a_cancel_path(
     found_connected: MigrationService, microsoft: FakeMicrosoft, dana: Actor
 ) -> None:
@@ -482,6 +488,7 @@ def test_invitations_the_directory_policy_forbids_are_not_even_tried(
     assert "then run `invite` again" in refused.message
 
 
+@BOTH_BACKENDS
 def test_an_outage_or_a_crash_after_connecting_comes_back_to_the_connected_step(
     found_connected: MigrationService,
     make_service: ServiceFactory,

@@ -21,6 +21,7 @@ from storage.outbox import NOT_IN_CHAT, SENT_AGAIN
 from storage.outbox_claims import claim_due, release_claims
 from storage.outbox_sends import UNCONFIRMED, begin_send, mark_failed
 from storage.outbox_threads import SUPERSEDED
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.storage.statements import statements
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.outbox import queued, tells_how_to_keep_benefits_as
@@ -31,6 +32,8 @@ from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import resending
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 HANA, HANA_AT_WORK = "hana@contoso.com", "hana.hart@fabrikam.com"
 HANA_AS_GUEST = "hana_contoso.com#EXT#@fabrikam.com"
@@ -212,6 +215,7 @@ def _hanas_schedule(database: Database) -> Reminder | None:
     return next((reminder for reminder in reminders if reminder.affected_user_id == hana), None)
 
 
+@BOTH_BACKENDS
 def test_retry_failed_sends_again_every_failed_message_that_hands_someone_their_list(
     tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
@@ -304,6 +308,7 @@ def test_a_subscriber_decided_onto_another_address_is_told_how_to_keep_her_benef
     assert not any("benefits carry over" in note for note in heard[-1].payload.get("notes", []))
 
 
+@BOTH_BACKENDS
 def test_a_subscriber_decided_out_before_notify_then_given_another_address_is_told_how_to_keep_her_benefits(
     hana_subscribes: FakeMicrosoft,
     decided_out_before_notify: MigrationService,
@@ -479,6 +484,7 @@ def test_retry_failed_sends_a_change_to_a_list_that_reached_her_as_it_is_now(
     assert "done_at" in now[0]  # the sign-in, verified since
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize(
     ("her_list", "heard"),
     [
@@ -778,6 +784,7 @@ def test_an_account_that_reached_her_on_a_whole_list_is_corrected_when_another_i
     assert _decided_again(notified, tracking, database, clock, lee) == [(HANA_AS_GUEST, HANA_AT_WORK)]
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("second_decision", ["before it went out", "after it failed"])
 def test_her_list_given_back_names_the_account_decided_after_it_was_queued(
     second_decision: str,
@@ -830,6 +837,7 @@ MAPPED = (
 )
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("her_list", ["waiting", "failed", "failed while being sent"])
 def test_her_list_has_the_notes_of_the_account_decided_after_it_was_queued(
     her_list: str,
@@ -946,6 +954,7 @@ def _remind_for(days: int, tracking: Tracking, database: Database, clock: FakeCl
         _deliver(tracking, database, clock)
 
 
+@BOTH_BACKENDS
 def test_reminders_start_again_when_a_decision_reopens_items_she_had_all_done(
     tracking: Tracking, delivered: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:
@@ -1158,6 +1167,7 @@ def test_a_notice_that_timed_out_is_not_tried_again_after_her_lost_access_which_
     assert lost.payload["takes_back"] is True
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("decided", [True, False], ids=["decided out", "not decided"])
 def test_a_cancel_tells_her_it_is_off_when_her_stopped_notice_may_have_reached_her(
     decided: bool, announced: MigrationService, database: Database, clock: FakeClock, lee: Actor, dana: Actor
@@ -1220,6 +1230,7 @@ def test_a_lost_access_told_early_that_failed_for_good_is_sent_anew_at_notify(
     assert (told, hana.outcome) == ([(SUPERSEDED, None), ("pending", hana.id)], "no-access")
 
 
+@BOTH_BACKENDS
 def test_retry_failed_sends_again_a_failed_word_that_she_keeps_access_after_all(
     announced: MigrationService, database: Database, clock: FakeClock, lee: Actor
 ) -> None:

@@ -19,6 +19,7 @@ from bot.conversation import sign_in_views
 from storage import AffectedUser, Database, Migration, TodoItem
 from storage.database import alembic_config
 from storage.outbox import NewMessage
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from tests.workflows.outbox import queued
@@ -27,6 +28,8 @@ from workflows.service import MigrationService
 from workflows.stages import mapped_identities, verification
 from workflows.stages.mapped_identities import Found, Mapped, Watched
 from workflows.waiting import SIGN_IN_ITEM
+
+pytestmark = SQLITE_ONLY
 
 KIM, KIM_MSA = "kim@fabrikam.com", "kim.k@outlook.com"
 
@@ -217,6 +220,7 @@ def test_a_wrong_mapping_that_support_corrects_is_recorded_and_told_once(
     )
 
 
+@BOTH_BACKENDS
 def test_a_second_wrong_mapping_is_recorded_and_told_once_then_a_correction_too(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
 ) -> None:
@@ -260,6 +264,7 @@ def test_a_second_wrong_mapping_is_recorded_and_told_once_then_a_correction_too(
     ]
 
 
+@BOTH_BACKENDS
 def test_someone_removed_from_the_organization_is_recorded_gone_and_no_longer_asked_for(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
 ) -> None:
@@ -292,6 +297,7 @@ def test_someone_removed_from_the_organization_is_recorded_gone_and_no_longer_as
     assert seen.removed == ()
 
 
+@BOTH_BACKENDS
 def test_two_processes_applying_one_mapping_at_once_record_and_tell_it_once(
     notified: MigrationService,
     make_service: ServiceFactory,
@@ -444,6 +450,7 @@ def test_a_short_read_loads_only_people_still_waiting_yet_sees_a_change_of_whom_
     assert _kim(database).mapped_to == KIM
 
 
+@BOTH_BACKENDS
 def test_two_processes_reading_one_version_before_either_commits_tell_the_change_once(
     notified: MigrationService,
     make_service: ServiceFactory,
@@ -511,6 +518,7 @@ def _verified_as_herself(notified: MigrationService, microsoft: FakeMicrosoft, c
     notified.check_due_sign_ins()
 
 
+@BOTH_BACKENDS
 def test_someone_seen_signing_in_then_mapped_elsewhere_has_the_sign_in_to_do_again(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database
 ) -> None:

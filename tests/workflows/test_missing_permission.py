@@ -5,10 +5,13 @@ from __future__ import annotations
 from sqlmodel import select
 
 from storage import Database, Invitation
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.fakes import FakeMicrosoft
 from workflows.directory import MissingPermission
 from workflows.results import Actor
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 
 def test_invitations_without_user_invite_all_stop_at_the_first_and_name_the_permission(

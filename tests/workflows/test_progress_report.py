@@ -12,11 +12,14 @@ from bot.conversation import progress_views
 from storage import Database, OutboundMessage, TodoItem
 from storage.outbox import NOT_IN_CHAT
 from storage.outbox_sends import UNCONFIRMED
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.fakes import FakeClock
 from tests.workflows.outbox import queued
 from workflows.service import MigrationService
 from workflows.stages.verification import SIGN_IN_ITEMS
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 EXPECTED = Path(__file__).parent / "data"
 """`progress_report.txt`: written by main at 73567c4 from this same fixture on SQLite, before the change; the

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from storage import Database, OutboundMessage
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.replays import replayed
 from workflows.directory import DirectoryUser, OrgUser
@@ -16,6 +17,8 @@ from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.todo import required
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 OLD, WORK, KIM_ID = "kim@fabrikam-old.com", "kim@fabrikam.com", "g-kim"
 
@@ -74,6 +77,7 @@ def test_she_reads_and_ticks_her_list_by_either_address_or_her_directory_id(
     assert notified.mark_done(items[0].id, kim).remaining == len(required(items)) - 1
 
 
+@BOTH_BACKENDS
 def test_nobody_else_reads_or_ticks_her_list(notified: MigrationService, dana: Actor) -> None:
     (first, *_) = notified.todo_list(Actor(id="U-KIM", email=WORK, name="Kim"))
     for stranger in (dana, Actor(id="U-X", email="", name="No email"), Actor(id="", email="", name="")):
@@ -82,6 +86,7 @@ def test_nobody_else_reads_or_ticks_her_list(notified: MigrationService, dana: A
             notified.mark_done(first.id, stranger)
 
 
+@BOTH_BACKENDS
 def test_her_reminders_reach_her_the_same_way_and_she_snoozes_them_as_herself(
     notified: MigrationService, database: Database, clock: FakeClock, dana: Actor
 ) -> None:

@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from storage import AffectedUser, Database, Invitation, Migration
+from tests.storage.databases import SQLITE_ONLY
 from tests.storage.rows import add_migration
 from workflows.stages import redeem_links
 from workflows.todo import ACCEPT_INVITATION
+
+pytestmark = SQLITE_ONLY
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ERIN = "e-erin"

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from bot.conversation.reminder_views import billing_reminder
 from storage import AffectedUser, Database, Migration, OutboundMessage, Reminder, TodoItem
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.storage.statements import statements, verbs
 from tests.workflows.fakes import (
     DANA,
@@ -32,6 +33,8 @@ from workflows.service import MigrationService
 from workflows.todo import OPTIONAL_ITEMS
 from workflows.tracking import Tracking
 from workflows.working_hours import after_working_days, next_working_moment, offset_name, zone
+
+pytestmark = SQLITE_ONLY
 
 MONDAY_9_UTC = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ANN = "ann@fabrikam.com"
@@ -410,6 +413,7 @@ def test_overdue_reminders_wait_for_working_hours_after_downtime(
     assert len(queued(database, "todo_reminder")) == len(users)
 
 
+@BOTH_BACKENDS
 def test_a_delivered_list_whose_schedule_was_never_written_still_gets_reminders(
     tracking: Tracking, database: Database, clock: FakeClock
 ) -> None:
@@ -472,6 +476,7 @@ def test_a_delivered_list_opens_its_schedule_in_two_statements_and_one_delivered
         )
 
 
+@BOTH_BACKENDS
 def test_a_billing_check_that_cannot_run_backs_off_and_then_tells_the_admins(
     tracking: Tracking, microsoft: FakeMicrosoft, database: Database, clock: FakeClock
 ) -> None:
@@ -841,6 +846,7 @@ def test_the_digest_and_the_progress_report_read_how_people_stand_not_their_whol
     assert len(standing) == 2  # the digest's, the report's
 
 
+@BOTH_BACKENDS
 def test_snooze_before_any_reminder_says_whether_the_list_ever_arrived(
     tracking: Tracking, database: Database
 ) -> None:

@@ -9,11 +9,14 @@ import pytest
 from sqlmodel import select
 
 from storage import Database, Invitation
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled, redeem_link
 from workflows.directory import MicrosoftError, Unanswered
 from workflows.errors import WorkflowError
 from workflows.results import Actor
+
+pytestmark = SQLITE_ONLY
 
 
 def test_killed_while_inviting_resumes_without_inviting_anyone_twice(
@@ -107,6 +110,7 @@ def test_killed_while_removing_resumes_with_the_users_not_removed_yet(
     assert removals == ["bob@outlook.com", "cy@gmail.com"]
 
 
+@BOTH_BACKENDS
 def test_killed_after_microsoft_created_a_re_invited_guest_resumes_without_a_third_invitation(
     make_service: ServiceFactory,
     microsoft: FakeMicrosoft,
@@ -147,6 +151,7 @@ def _killed_after_the_201(
     assert make_service().resume(None, dana).state == "planned"
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize(
     ("state", "recorded"),
     [
@@ -181,6 +186,7 @@ def test_killed_after_microsoft_invited_someone_resumes_with_their_link_and_no_s
     assert told == ([{"email": "bob@outlook.com"}] if recovered else [])
 
 
+@BOTH_BACKENDS
 def test_a_refused_invitation_then_sent_by_another_admin_is_found_not_taken_for_ours(
     make_service: ServiceFactory, microsoft: FakeMicrosoft, database: Database, dana: Actor
 ) -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from storage import Database, OutboundMessage
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.fakes import FakeMicrosoft
 from workflows import notices
 from workflows.results import Actor
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 
 def summaries(database: Database) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from storage import Database
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, ProcessKilled
 from workflows.directory import Invitation, MicrosoftError, OrgUser
@@ -21,6 +22,8 @@ from workflows.errors import WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.step_progress import Paced, StepReport
+
+pytestmark = SQLITE_ONLY
 
 EVERY = timedelta(seconds=10)
 """`WorkflowSettings.progress_every`'s default."""
@@ -127,6 +130,7 @@ def test_invite_reports_on_one_step_and_ends_with_everyone_invited(
     assert reports[0].step.endswith(f"-step-{invite_entry.id}")
 
 
+@BOTH_BACKENDS
 def test_a_refused_invitation_ends_the_reports_where_it_stopped(
     service: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
 ) -> None:
@@ -323,6 +327,7 @@ def test_a_resumed_invite_after_connecting_counts_the_whole_step(
     assert resumed[0].done > 25 and resumed[-1] == StepReport(heard[0].step, "invite", 42, 42, 42, ended=True)
 
 
+@BOTH_BACKENDS
 def test_a_resumed_removal_stopped_again_says_how_far_the_whole_removal_got(
     make_service: ServiceFactory, database: Database, microsoft: FakeMicrosoft, clock: FakeClock, dana: Actor
 ) -> None:

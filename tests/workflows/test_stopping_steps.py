@@ -15,12 +15,15 @@ from sqlmodel import select
 from bot.console.render import render
 from bot.conversation import status_views
 from storage import Database, Invitation
+from tests.storage.databases import SQLITE_ONLY
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.directory import Invitation as SentInvitation
 from workflows.errors import WorkflowError
 from workflows.results import Actor
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 
 @contextmanager

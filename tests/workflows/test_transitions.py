@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from storage import Database, Migration
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.conftest import ServiceFactory
 from tests.workflows.fakes import FakeClock, FakeMicrosoft
 from workflows.errors import ConflictError, WorkflowError
 from workflows.machine import STATES, next_commands
 from workflows.results import Actor
 from workflows.service import MigrationService
+
+pytestmark = SQLITE_ONLY
 
 
 def test_every_state_but_the_final_ones_offers_a_way_on() -> None:
@@ -195,6 +198,7 @@ def test_an_unexpected_error_while_inviting_fails_the_migration_and_resume_goes_
     assert sorted(microsoft.invitations) == ["bob@outlook.com", "cy@gmail.com"]
 
 
+@BOTH_BACKENDS
 def test_organization_names_and_approvals_resolve_without_decoding_plans(
     service: MigrationService, microsoft: FakeMicrosoft, dana: Actor, lee: Actor
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from storage import Database, TodoItem
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
 from tests.workflows.fakes import FakeClock, FakeMicrosoft, connect_and_notify
 from tests.workflows.outbox import queued
 from tests.workflows.replays import CHANNEL
@@ -19,6 +20,8 @@ from workflows.results import Actor
 from workflows.service import MigrationService
 from workflows.stages import verification
 from workflows.tracking import Tracking
+
+pytestmark = SQLITE_ONLY
 
 
 def _item(service: MigrationService, email: str, key: str) -> int:
@@ -104,6 +107,7 @@ def test_a_sign_in_before_the_connection_or_with_the_microsoft_account_verifies_
     assert queued(database, "sign_in_verified") == []
 
 
+@BOTH_BACKENDS
 def test_self_reported_then_verified_is_recorded_without_a_second_message(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, database: Database, lee: Actor
 ) -> None:
@@ -159,6 +163,7 @@ def test_reads_keep_to_their_grid_and_the_full_read_to_its_day_whoever_looks_lat
     assert [check.full for check in notified.check_due_sign_ins()] == [True]  # on time, not at the next read
 
 
+@BOTH_BACKENDS
 def test_an_outage_backs_off_and_the_next_read_catches_up(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
 ) -> None:
@@ -194,6 +199,7 @@ def test_while_one_look_makes_the_daily_full_read_another_look_does_not_make_it_
     assert another_look == [[]] and microsoft.calls["sign_ins"] - reads == 1
 
 
+@BOTH_BACKENDS
 def test_a_failed_full_read_gives_its_claim_back_and_the_retry_reads_everyone(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock
 ) -> None:
@@ -311,6 +317,7 @@ def test_checking_now_reads_everyone(
     assert microsoft.sign_ins_since == [None, None]
 
 
+@BOTH_BACKENDS
 def test_a_full_read_of_a_big_organization_verifies_only_who_signed_in(
     notified: MigrationService, microsoft: FakeMicrosoft, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

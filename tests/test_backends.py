@@ -1,0 +1,81 @@
+"""The `backends` marks: which backends `database_url` and `empty_database_url` give a test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.storage.databases import EVERY_BACKEND
+
+pytest_plugins = ["pytester"]
+
+_MODULE = """
+import pytest
+from tests.storage.databases import BOTH_BACKENDS, SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
+
+def test_a_workflow(database_url): ...
+
+@BOTH_BACKENDS
+def test_a_race(database_url): ...
+
+def test_a_migration(empty_database_url): ...
+
+def test_no_database(): ...
+"""
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest('pytest_plugins = ["tests.storage.databases"]')
+    pytester.makeini("[pytest]\nmarkers =\n    backends: the backends\n    postgres: PostgreSQL")
+    return pytester
+
+
+def _collected(suite: pytest.Pytester) -> list[str]:
+    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    return [line.split("::")[1] for line in result.outlines if "::" in line]
+
+
+def test_a_sqlite_only_module_gets_sqlite_but_where_a_test_asks_for_both(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_module=_MODULE)
+    assert _collected(suite) == [
+        "test_a_workflow[sqlite]",
+        "test_a_race[sqlite]",
+        "test_a_race[postgresql]",
+        "test_a_migration[sqlite]",
+        "test_no_database",
+    ]
+
+
+def test_without_a_mark_a_test_gets_both(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_module="def test_new(database_url): ...")
+    assert _collected(suite) == ["test_new[sqlite]", "test_new[postgresql]"]
+
+
+def test_the_measuring_run_puts_every_test_on_both(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(EVERY_BACKEND, "1")
+    suite.makepyfile(test_module=_MODULE)
+    assert _collected(suite) == [
+        "test_a_workflow[sqlite]",
+        "test_a_workflow[postgresql]",
+        "test_a_race[sqlite]",
+        "test_a_race[postgresql]",
+        "test_a_migration[sqlite]",
+        "test_a_migration[postgresql]",
+        "test_no_database",
+    ]
+
+
+def test_a_storage_test_marked_sqlite_only_stops_the_run(suite: pytest.Pytester) -> None:
+    (suite.mkdir("tests") / "storage").mkdir()  # no packages: `tests` is the project's own
+    (suite.path / "tests" / "storage" / "test_rows.py").write_text(_MODULE)
+    result = suite.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines[0] == (
+        "ERROR: the database is these tests' subject, keep them on both: "
+        "['tests/storage/test_rows.py::test_a_workflow[sqlite]', "
+        "'tests/storage/test_rows.py::test_a_migration[sqlite]']"
+    )
