@@ -156,7 +156,7 @@ def main() -> int:
     lost_shapes = every_shape - sent_by_kept
     lost_tests = required - kept
     measured = (set(shapes) | set(flags)) - _shared_set_ups(shapes)
-    print(f"test functions sending to PostgreSQL in the full run: {len(measured)}; on it in a run: {len(kept)}")
+    print(f"test functions sending to PostgreSQL in the full run: {len(measured)}; kept there: {len(kept)}")
     print(f"kept per folder: {_by_folder(kept)}")
     print(f"statement shapes sent by kept functions: {len(every_shape & sent_by_kept)}/{len(every_shape)}")
     for shape in sorted(lost_shapes):

@@ -58,13 +58,9 @@ def test_the_measuring_run_puts_every_test_on_both(
 ) -> None:
     monkeypatch.setenv(EVERY_BACKEND, "1")
     suite.makepyfile(test_module=_MODULE)
+    on_both = ("test_a_workflow", "test_a_race", "test_a_migration")
     assert _collected(suite) == [
-        "test_a_workflow[sqlite]",
-        "test_a_workflow[postgresql]",
-        "test_a_race[sqlite]",
-        "test_a_race[postgresql]",
-        "test_a_migration[sqlite]",
-        "test_a_migration[postgresql]",
+        *(f"{test}[{backend}]" for test in on_both for backend in ("sqlite", "postgresql")),
         "test_no_database",
     ]
 

@@ -1,4 +1,6 @@
-"""The `database` fixture: every storage and workflow test runs on SQLite and on PostgreSQL.
+"""The `database` fixture: a test runs on SQLite and on PostgreSQL, unless a `backends` mark takes it off
+PostgreSQL (`SQLITE_ONLY`: the database is not its subject; `scripts/postgres_coverage.py` proves that
+nothing the product sends there loses its test).
 
 Migrating is done once per run (per xdist worker), not per test, and so is opening the engine:
 - SQLite: a template file is migrated once; each test process has one database file, which before each
