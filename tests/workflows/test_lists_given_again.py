@@ -424,6 +424,7 @@ def test_retry_failed_sends_her_list_as_it_is_now_and_no_change_that_list_alread
     assert progress.delivery == "sent"  # her list reached her; the change it holds never went
 
 
+@BOTH_BACKENDS
 @pytest.mark.parametrize("change", ["sent", "failed"])
 def test_a_change_after_a_list_teams_could_not_confirm_leaves_it_in_doubt_and_retry_sends_the_list_as_now(
     change: str,
